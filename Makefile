@@ -1,0 +1,33 @@
+# The commands the README promises. Each installs what it needs itself.
+SHELL := /bin/bash
+export UV_PYTHON_DOWNLOADS := never
+export PYTHONDONTWRITEBYTECODE :=
+UV := $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
+RUN := $(UV) run --frozen
+
+.PHONY: bootstrap sync lint typecheck pytest test demo conformance bench clean
+
+bootstrap:  ## install uv with pip when it is missing
+	@command -v uv >/dev/null 2>&1 || test -x "$(UV)" || python3 -m pip install --quiet --user uv || python3 -m pip install --quiet uv
+
+sync: bootstrap  ## create .venv exactly as uv.lock says
+	@$(eval UV := $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv"))
+	$(UV) sync --frozen --compile-bytecode --quiet
+
+lint: sync
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+
+typecheck: sync
+	$(RUN) mypy
+
+pytest: sync
+	$(RUN) pytest $(PYTEST_ARGS)
+
+test: lint typecheck pytest  ## everything CI checks
+
+conformance: sync  ## the upstream server's own test suite against the emulator
+	$(RUN) pytest tests/conformance -v $(PYTEST_ARGS)
+
+clean:
+	rm -rf .venv .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,274 @@
+"""Every error this provider raises, in one hierarchy used by all layers.
+
+    IrodsError                       anything raised by this package
+    ├── IrodsUsageError              the caller asked for something impossible (no request sent)
+    │   ├── IrodsInvalidPathError        a logical or local path that is malformed or unsafe
+    │   └── IrodsConfigurationError      a connection, credential or option that cannot work
+    ├── IrodsTransportError          no usable reply: the request may or may not have been applied
+    │   ├── IrodsTimeoutError            connect, read, write or pool timeout
+    │   ├── IrodsConnectionError         refused, reset, dropped mid-body, DNS or TLS failure
+    │   └── IrodsProtocolError           the peer answered, but not as an iRODS HTTP API does
+    ├── IrodsResponseError           the server answered no (HTTP status, iRODS code and name)
+    │   ├── IrodsAuthenticationError     credentials refused, token unknown or expired, OpenID failure
+    │   ├── IrodsBadRequestError         HTTP 400 with no iRODS code: a parameter the server refused
+    │   ├── IrodsNotFoundError           the path or catalog row does not exist (or is invisible)
+    │   ├── IrodsAlreadyExistsError      the target exists and overwriting was not allowed
+    │   ├── IrodsPermissionError         the user lacks the permission or privilege
+    │   ├── IrodsNotACollectionError     a collection was expected (NOT_A_COLLECTION)
+    │   ├── IrodsNotADataObjectError     a data object was expected (NOT_A_DATA_OBJECT)
+    │   ├── IrodsCollectionNotEmptyError removing a non-empty collection without recursion
+    │   ├── IrodsServerBusyError         HTTP 429/503: stream or rate limits; retry later
+    │   └── IrodsLockedError             another writer holds the object (intermediate or locked replica)
+    └── IrodsIntegrityError          the bytes are not what they should be
+        └── IrodsChecksumMismatchError   source and destination checksums differ
+
+Messages never contain passwords, client secrets or tokens.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from irods_provider._error_codes import error_name
+
+__all__ = [
+    "IrodsAlreadyExistsError",
+    "IrodsAuthenticationError",
+    "IrodsBadRequestError",
+    "IrodsChecksumMismatchError",
+    "IrodsCollectionNotEmptyError",
+    "IrodsConfigurationError",
+    "IrodsConnectionError",
+    "IrodsError",
+    "IrodsIntegrityError",
+    "IrodsInvalidPathError",
+    "IrodsLockedError",
+    "IrodsNotACollectionError",
+    "IrodsNotADataObjectError",
+    "IrodsNotFoundError",
+    "IrodsPermissionError",
+    "IrodsProtocolError",
+    "IrodsResponseError",
+    "IrodsServerBusyError",
+    "IrodsTimeoutError",
+    "IrodsTransportError",
+    "IrodsUsageError",
+    "response_error_class",
+]
+
+
+class IrodsError(Exception):
+    """Base of every error raised by airflow-provider-irods."""
+
+    def __init__(self, message: str, *, operation: str | None = None, path: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.operation = operation
+        self.path = path
+
+    def _details(self) -> list[str]:
+        details = []
+        if self.operation:
+            details.append(f"operation={self.operation}")
+        if self.path is not None:
+            details.append(f"path={self.path!r}")
+        return details
+
+    def __str__(self) -> str:
+        details = self._details()
+        return f"{self.message} ({', '.join(details)})" if details else self.message
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Keyword-only arguments do not survive default pickling; Airflow pickles exceptions.
+        return (_rebuild, (type(self), self.__dict__.copy()))
+
+
+def _rebuild(cls: type[IrodsError], state: dict[str, Any]) -> IrodsError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, state.get("message", ""))
+    error.__dict__.update(state)
+    return error
+
+
+class IrodsUsageError(IrodsError, ValueError):
+    """The caller asked for something impossible; nothing was sent to the server."""
+
+
+class IrodsInvalidPathError(IrodsUsageError):
+    """A logical or local path is malformed or would escape its target directory."""
+
+
+class IrodsConfigurationError(IrodsUsageError):
+    """A connection, credential or option is missing, malformed or contradictory."""
+
+
+class IrodsTransportError(IrodsError):
+    """No usable reply arrived; the request may or may not have been applied."""
+
+
+class IrodsTimeoutError(IrodsTransportError, TimeoutError):
+    """A connect, read, write or pool timeout expired."""
+
+
+class IrodsConnectionError(IrodsTransportError, ConnectionError):
+    """The connection was refused, reset or dropped, or DNS or TLS failed."""
+
+
+class IrodsProtocolError(IrodsTransportError):
+    """The peer answered, but not as an iRODS HTTP API server does (wrong version, not JSON, not iRODS)."""
+
+
+class IrodsResponseError(IrodsError):
+    """The server answered and refused: carries the HTTP status and the iRODS code and name."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        http_status: int | None = None,
+        irods_code: int | None = None,
+        operation: str | None = None,
+        path: str | None = None,
+        server_message: str | None = None,
+    ) -> None:
+        super().__init__(message, operation=operation, path=path)
+        self.http_status = http_status
+        self.irods_code = irods_code
+        self.server_message = server_message
+
+    @property
+    def irods_name(self) -> str | None:
+        """The symbolic name of the iRODS code, e.g. ``CAT_NO_ACCESS_PERMISSION``."""
+        return None if self.irods_code is None else error_name(self.irods_code)
+
+    def _details(self) -> list[str]:
+        details = super()._details()
+        if self.http_status is not None:
+            details.append(f"HTTP {self.http_status}")
+        if self.irods_code is not None:
+            details.append(f"iRODS {self.irods_name} {self.irods_code}")
+        if self.server_message:
+            details.append(f"server said: {self.server_message}")
+        return details
+
+
+class IrodsAuthenticationError(IrodsResponseError):
+    """Credentials were refused, the token is unknown or expired, or the OpenID provider said no."""
+
+
+class IrodsBadRequestError(IrodsResponseError):
+    """HTTP 400 without an iRODS code: the server refused a parameter."""
+
+
+class IrodsNotFoundError(IrodsResponseError, FileNotFoundError):
+    """The path or catalog row does not exist, or is invisible to this user."""
+
+
+class IrodsAlreadyExistsError(IrodsResponseError, FileExistsError):
+    """The target exists and overwriting was not allowed."""
+
+
+class IrodsPermissionError(IrodsResponseError, PermissionError):
+    """The user lacks the permission or the privilege level for this operation."""
+
+
+class IrodsNotACollectionError(IrodsResponseError, NotADirectoryError):
+    """A collection was expected at this path (NOT_A_COLLECTION)."""
+
+
+class IrodsNotADataObjectError(IrodsResponseError, IsADirectoryError):
+    """A data object was expected at this path (NOT_A_DATA_OBJECT)."""
+
+
+class IrodsCollectionNotEmptyError(IrodsResponseError):
+    """The collection is not empty and recursion was not requested."""
+
+
+class IrodsServerBusyError(IrodsResponseError):
+    """The server is out of parallel-write streams or asks to slow down (HTTP 429 or 503)."""
+
+
+class IrodsLockedError(IrodsResponseError):
+    """Another writer holds the data object (intermediate or locked replica)."""
+
+
+class IrodsIntegrityError(IrodsError):
+    """The bytes are not what they should be."""
+
+
+class IrodsChecksumMismatchError(IrodsIntegrityError):
+    """The checksum of the source differs from the destination's."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        expected: str,
+        actual: str,
+        operation: str | None = None,
+        path: str | None = None,
+    ) -> None:
+        super().__init__(message, operation=operation, path=path)
+        self.expected = expected
+        self.actual = actual
+
+    def _details(self) -> list[str]:
+        return [*super()._details(), f"expected={self.expected}", f"actual={self.actual}"]
+
+
+_CLASS_BY_IRODS_NAME: dict[str, type[IrodsResponseError]] = {
+    "NOT_A_COLLECTION": IrodsNotACollectionError,
+    "NOT_A_DATA_OBJECT": IrodsNotADataObjectError,
+    "INVALID_OBJECT_TYPE": IrodsNotACollectionError,
+    "OBJ_PATH_DOES_NOT_EXIST": IrodsNotFoundError,
+    "USER_FILE_DOES_NOT_EXIST": IrodsNotFoundError,
+    "CAT_NO_ROWS_FOUND": IrodsNotFoundError,
+    "CAT_UNKNOWN_COLLECTION": IrodsNotFoundError,
+    "CAT_UNKNOWN_FILE": IrodsNotFoundError,
+    "CAT_INVALID_USER": IrodsNotFoundError,
+    "CAT_INVALID_GROUP": IrodsNotFoundError,
+    "SYS_RESC_DOES_NOT_EXIST": IrodsNotFoundError,
+    "SYS_REPLICA_DOES_NOT_EXIST": IrodsNotFoundError,
+    "CAT_TICKET_INVALID": IrodsNotFoundError,
+    "OVERWRITE_WITHOUT_FORCE_FLAG": IrodsAlreadyExistsError,
+    "CAT_NAME_EXISTS_AS_COLLECTION": IrodsAlreadyExistsError,
+    "CAT_NAME_EXISTS_AS_DATAOBJ": IrodsAlreadyExistsError,
+    "CATALOG_ALREADY_HAS_ITEM_BY_THAT_NAME": IrodsAlreadyExistsError,
+    "CAT_NO_ACCESS_PERMISSION": IrodsPermissionError,
+    "SYS_NO_API_PRIV": IrodsPermissionError,
+    "CAT_INSUFFICIENT_PRIVILEGE_LEVEL": IrodsPermissionError,
+    "SYS_USER_NO_PERMISSION": IrodsPermissionError,
+    "CAT_TICKET_EXPIRED": IrodsPermissionError,
+    "CAT_TICKET_USES_EXCEEDED": IrodsPermissionError,
+    "CAT_TICKET_USER_EXCLUDED": IrodsPermissionError,
+    "CAT_TICKET_HOST_EXCLUDED": IrodsPermissionError,
+    "CAT_TICKET_GROUP_EXCLUDED": IrodsPermissionError,
+    "CAT_TICKET_WRITE_USES_EXCEEDED": IrodsPermissionError,
+    "CAT_TICKET_WRITE_BYTES_EXCEEDED": IrodsPermissionError,
+    "SYS_COLLECTION_NOT_EMPTY": IrodsCollectionNotEmptyError,
+    "CAT_COLLECTION_NOT_EMPTY": IrodsCollectionNotEmptyError,
+    "HIERARCHY_ERROR": IrodsLockedError,
+    "INTERMEDIATE_REPLICA_ACCESS": IrodsLockedError,
+    "LOCKED_DATA_OBJECT_ACCESS": IrodsLockedError,
+    "CAT_INVALID_AUTHENTICATION": IrodsAuthenticationError,
+}
+
+_CLASS_BY_HTTP_STATUS: dict[int, type[IrodsResponseError]] = {
+    400: IrodsBadRequestError,
+    401: IrodsAuthenticationError,
+    403: IrodsPermissionError,
+    404: IrodsNotFoundError,
+    429: IrodsServerBusyError,
+    503: IrodsServerBusyError,
+}
+
+
+def response_error_class(*, http_status: int | None, irods_code: int | None) -> type[IrodsResponseError]:
+    """Pick the most specific error class for an HTTP status and iRODS code (the code wins)."""
+    if irods_code is not None and irods_code < 0:
+        cls = _CLASS_BY_IRODS_NAME.get(error_name(irods_code))
+        if cls is not None:
+            return cls
+    if http_status is not None and http_status in _CLASS_BY_HTTP_STATUS:
+        return _CLASS_BY_HTTP_STATUS[http_status]
+    return IrodsResponseError
