@@ -2,8 +2,9 @@
 SHELL := /bin/bash
 export UV_PYTHON_DOWNLOADS := never
 export PYTHONDONTWRITEBYTECODE :=
-UV := $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
-RUN := $(UV) run --frozen
+# Recursive (=) on purpose: re-evaluated after `bootstrap` may have installed uv.
+UV = $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
+RUN = $(UV) run --frozen
 
 .PHONY: bootstrap sync lint typecheck pytest test demo conformance bench clean
 
@@ -11,7 +12,6 @@ bootstrap:  ## install uv with pip when it is missing
 	@command -v uv >/dev/null 2>&1 || test -x "$(UV)" || python3 -m pip install --quiet --user uv || python3 -m pip install --quiet uv
 
 sync: bootstrap  ## create .venv exactly as uv.lock says
-	@$(eval UV := $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv"))
 	$(UV) sync --frozen --compile-bytecode --quiet
 
 lint: sync
