@@ -1,0 +1,41 @@
+"""Django settings of the test OpenID provider: sqlite in a temp dir, OIDC with an RSA key, short tokens."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+SECRET_KEY = "test-only-not-secret"
+DEBUG = False
+ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
+USE_TZ = True
+ROOT_URLCONF = "oidc_provider.urls"
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "oauth2_provider",
+]
+MIDDLEWARE = ["oidc_provider.views.TokenRequestCounter"]
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": os.environ["OIDC_TEST_DB"],
+        "OPTIONS": {"timeout": 20},
+    }
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# PBKDF2 costs ~0.3 s per password grant; tests do not need a slow hash.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+LOGGING = {"version": 1, "disable_existing_loggers": True}
+
+OAUTH2_PROVIDER = {
+    "OIDC_ENABLED": True,
+    "OIDC_RSA_PRIVATE_KEY": Path(os.environ["OIDC_TEST_RSA_KEY_FILE"]).read_text(),
+    "SCOPES": {"openid": "OpenID Connect", "read": "Read", "write": "Write", "introspection": "Introspect"},
+    "DEFAULT_SCOPES": ["openid", "read", "write"],
+    "PKCE_REQUIRED": False,
+    "ACCESS_TOKEN_EXPIRE_SECONDS": int(os.environ.get("ACCESS_TOKEN_EXPIRE_SECONDS", "300")),
+    "ROTATE_REFRESH_TOKEN": True,
+    "ACCESS_TOKEN_GENERATOR": "oidc_provider.tokens.access_token_generator",
+    "REFRESH_TOKEN_GENERATOR": "oauthlib.oauth2.rfc6749.tokens.random_token_generator",
+}
