@@ -1,0 +1,299 @@
+"""Real SSH/SFTP servers on 127.0.0.1 for tests and the demo: an embedded asyncssh server and Debian's sshd.
+
+Both servers expose the same attributes (:class:`SshTestServer`): ``host``, ``port``, ``username``,
+``password`` (``None`` when only key login works), ``client_key_path`` (an ed25519 private key in OpenSSH
+format, accepted by paramiko, asyncssh and OpenSSH), ``host_key_line`` (``"ssh-ed25519 AAAA..."``),
+``known_hosts_line``, ``root`` (the local directory the server serves) and ``remote_root`` (that directory's
+absolute path as SFTP clients see it).
+
+Path convention: commands run with ``/bin/sh -c`` and the root directory as working directory, and SFTP's
+starting directory is the root directory too, so *relative* paths mean the same file for SFTP and for
+commands on both servers. Absolute paths differ: the embedded server is chrooted (``/`` is the root
+directory for SFTP, but commands see the real file system), the OpenSSH server is not chrooted.
+
+Run one from a shell::
+
+    python -m irods_provider.testing.sftp serve --root DIR --port 2222 --user alice --password secret
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import contextlib
+import json
+import os
+import secrets
+import shutil
+import signal
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any, Literal, Self
+
+import asyncssh
+import paramiko
+
+from irods_provider.testing._sshd import OpenSshServer, SshTestServer
+
+__all__ = ["EmbeddedSftpServer", "OpenSshServer", "SshTestServer", "airflow_connection_json", "paramiko_client"]
+
+_START_TIMEOUT = 15.0
+_COPY_CHUNK = 64 * 1024
+
+
+def airflow_connection_json(
+    server: SshTestServer, *, auth: Literal["key", "password"] = "key", verify_host_key: bool = True
+) -> str:
+    """Return the ``AIRFLOW_CONN_<ID>`` JSON for Airflow's ``SFTPHook``/``SSHHook`` pointing at ``server``."""
+    extra: dict[str, Any] = {"look_for_keys": False}
+    conn: dict[str, Any] = {
+        "conn_type": "sftp",
+        "host": server.host,
+        "port": server.port,
+        "login": server.username,
+    }
+    if auth == "key":
+        extra["key_file"] = str(server.client_key_path)
+    else:
+        if server.password is None:
+            raise ValueError(f"the {server.kind} test server accepts key login only")
+        conn["password"] = server.password
+    if verify_host_key:
+        extra["host_key"] = server.host_key_line
+        extra["no_host_key_check"] = False
+    else:
+        extra["no_host_key_check"] = True
+    conn["extra"] = extra
+    return json.dumps(conn)
+
+
+class _AuthServer(asyncssh.SSHServer):
+    """Accepts one user, by password or by the server's authorized client key."""
+
+    def __init__(self, owner: EmbeddedSftpServer) -> None:
+        self._owner = owner
+        self._conn: asyncssh.SSHServerConnection | None = None
+
+    def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
+        self._conn = conn
+
+    def begin_auth(self, username: str) -> bool:
+        if self._conn is not None and username == self._owner.username:
+            self._conn.set_authorized_keys(self._owner._authorized_keys)
+        return True
+
+    def password_auth_supported(self) -> bool:
+        return True
+
+    def validate_password(self, username: str, password: str) -> bool:
+        return username == self._owner.username and secrets.compare_digest(password, self._owner.password)
+
+
+class EmbeddedSftpServer(SshTestServer):
+    """An asyncssh SSH/SFTP server on 127.0.0.1 running its own event loop in a background thread.
+
+    SFTP is chrooted to ``root``; login by password or by the generated client key; ``exec`` requests run
+    the command with ``/bin/sh -c`` in ``root``. Several instances can run at once.
+    """
+
+    kind = "asyncssh"
+
+    def __init__(
+        self,
+        root: str | Path | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        username: str = "tester",
+        password: str | None = None,
+    ) -> None:
+        self._workdir = Path(tempfile.mkdtemp(prefix="irods-sftp-asyncssh-"))
+        self.root = Path(root).resolve() if root is not None else self._workdir / "root"
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.host = host
+        self.port = port
+        self.username = username
+        self.password: str = password if password is not None else secrets.token_urlsafe(16)
+        self.remote_root = "/"
+        self.client_key_path = self._workdir / "id_ed25519"
+        client_key = asyncssh.generate_private_key("ssh-ed25519")
+        client_key.write_private_key(str(self.client_key_path))
+        self.client_key_path.chmod(0o600)
+        self._authorized_keys = asyncssh.import_authorized_keys(
+            client_key.export_public_key().decode("ascii")
+        )
+        self._host_key = asyncssh.generate_private_key("ssh-ed25519")
+        self.host_key_line = " ".join(self._host_key.export_public_key().decode("ascii").split()[:2])
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._acceptor: asyncssh.SSHAcceptor | None = None
+        self._ready = threading.Event()
+        self._start_error: BaseException | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------------------
+
+    def start(self) -> Self:
+        """Start listening; returns once the port accepts connections (or raises the startup error)."""
+        if self._thread is not None:
+            return self
+        self._thread = threading.Thread(target=self._run, name=f"sftp-{self.username}", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(_START_TIMEOUT):
+            raise TimeoutError(f"embedded SFTP server did not start within {_START_TIMEOUT} s")
+        if self._start_error is not None:
+            self._thread.join(_START_TIMEOUT)
+            self._thread = None
+            raise RuntimeError("embedded SFTP server failed to start") from self._start_error
+        return self
+
+    def stop(self) -> None:
+        """Close the listener and every open connection, stop the loop and join the thread."""
+        thread, loop = self._thread, self._loop
+        if thread is None or loop is None:
+            self._cleanup_workdir()
+            return
+        with contextlib.suppress(RuntimeError):  # loop already closed
+            asyncio.run_coroutine_threadsafe(self._close_acceptor(), loop).result(_START_TIMEOUT)
+            loop.call_soon_threadsafe(loop.stop)
+        thread.join(_START_TIMEOUT)
+        self._thread = None
+        self._cleanup_workdir()
+
+    def _cleanup_workdir(self) -> None:
+        shutil.rmtree(self._workdir, ignore_errors=True)
+
+    def _run(self) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        try:
+            try:
+                loop.run_until_complete(self._listen())
+            except BaseException as exc:
+                self._start_error = exc
+                return
+            finally:
+                self._ready.set()
+            loop.run_forever()
+        finally:
+            pending = asyncio.all_tasks(loop)
+            for task in pending:
+                task.cancel()
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+
+    async def _listen(self) -> None:
+        root = os.fsencode(self.root)
+
+        def sftp_factory(chan: asyncssh.SSHServerChannel[bytes]) -> asyncssh.SFTPServer:
+            return asyncssh.SFTPServer(chan, chroot=root)
+
+        self._acceptor = await asyncssh.create_server(
+            lambda: _AuthServer(self),
+            self.host,
+            self.port,
+            server_host_keys=[self._host_key],
+            sftp_factory=sftp_factory,
+            process_factory=self._run_command,
+            encoding=None,
+            allow_scp=True,
+        )
+        self.port = int(self._acceptor.sockets[0].getsockname()[1])
+
+    async def _close_acceptor(self) -> None:
+        if self._acceptor is not None:
+            self._acceptor.close()
+            await self._acceptor.wait_closed()
+
+    async def _run_command(self, process: asyncssh.SSHServerProcess[bytes]) -> None:
+        """Run an ``exec`` request with ``/bin/sh -c`` in the root directory, relaying stdin/stdout/stderr."""
+        command = process.command
+        if command is None:
+            process.stderr.write(b"interactive shells are not supported; send a command\n")
+            process.exit(1)
+            return
+        proc = await asyncio.create_subprocess_exec(
+            "/bin/sh",
+            "-c",
+            command,
+            cwd=self.root,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        assert proc.stdin is not None
+        assert proc.stdout is not None
+        assert proc.stderr is not None
+        feeder = asyncio.ensure_future(_feed_stdin(process.stdin, proc.stdin))
+        try:
+            await asyncio.gather(_relay(proc.stdout, process.stdout), _relay(proc.stderr, process.stderr))
+            status = await proc.wait()
+        finally:
+            feeder.cancel()
+            with contextlib.suppress(ProcessLookupError):
+                if proc.returncode is None:
+                    proc.kill()
+                    await proc.wait()
+        process.exit(status)
+
+
+async def _feed_stdin(source: asyncssh.SSHReader[bytes], sink: asyncio.StreamWriter) -> None:
+    with contextlib.suppress(ConnectionError, asyncssh.Error):
+        while data := await source.read(_COPY_CHUNK):
+            sink.write(data)
+            await sink.drain()
+    with contextlib.suppress(ConnectionError):
+        sink.close()
+
+
+async def _relay(source: asyncio.StreamReader, sink: asyncssh.SSHWriter[bytes]) -> None:
+    while data := await source.read(_COPY_CHUNK):
+        sink.write(data)
+        with contextlib.suppress(ConnectionError, asyncssh.Error):
+            await sink.drain()
+
+
+def paramiko_client(
+    server: SshTestServer, *, auth: Literal["key", "password"] = "key", timeout: float = 10.0
+) -> paramiko.SSHClient:
+    """Return a connected ``paramiko.SSHClient`` that verifies the server's host key."""
+    client = paramiko.SSHClient()
+    key_type, key_b64 = server.host_key_line.split()[:2]
+    host_key = paramiko.PKey.from_type_string(key_type, base64.b64decode(key_b64))
+    client.get_host_keys().add(f"[{server.host}]:{server.port}", key_type, host_key)
+    kwargs: dict[str, Any] = {"hostname": server.host, "port": server.port, "username": server.username}
+    if auth == "key":
+        kwargs["key_filename"] = str(server.client_key_path)
+    else:
+        kwargs["password"] = server.password
+    client.connect(**kwargs, timeout=timeout, auth_timeout=timeout, look_for_keys=False, allow_agent=False)
+    return client
+
+
+def _main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m irods_provider.testing.sftp")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run an embedded SSH/SFTP server until interrupted")
+    serve.add_argument("--root", required=True, type=Path)
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=0)
+    serve.add_argument("--user", default="tester")
+    serve.add_argument("--password", default=None)
+    args = parser.parse_args(argv)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with EmbeddedSftpServer(
+        args.root, host=args.host, port=args.port, username=args.user, password=args.password
+    ) as server:
+        print(f"listening on {server.host}:{server.port} user={server.username}", flush=True)
+        print(f"client key: {server.client_key_path}", flush=True)
+        print(f"known_hosts: {server.known_hosts_line}", flush=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            stop.wait()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(_main())
