@@ -37,7 +37,13 @@ import paramiko
 
 from irods_provider.testing._sshd import OpenSshServer, SshTestServer
 
-__all__ = ["EmbeddedSftpServer", "OpenSshServer", "SshTestServer", "airflow_connection_json", "paramiko_client"]
+__all__ = [
+    "EmbeddedSftpServer",
+    "OpenSshServer",
+    "SshTestServer",
+    "airflow_connection_json",
+    "paramiko_client",
+]
 
 _START_TIMEOUT = 15.0
 _COPY_CHUNK = 64 * 1024
