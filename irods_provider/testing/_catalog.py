@@ -1,0 +1,302 @@
+"""Catalog entities and the shared base of the state model: lookups, ACL checks, visibility."""
+
+from __future__ import annotations
+
+import posixpath
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from irods_provider.testing._config import EmulatorConfig
+from irods_provider.testing._errors import IrodsModelError
+
+# iRODS 4.3 permission names, weakest first; the index is the strength.
+PERMISSIONS: tuple[str, ...] = (
+    "null",
+    "read_metadata",
+    "read_object",
+    "create_metadata",
+    "modify_metadata",
+    "delete_metadata",
+    "create_object",
+    "modify_object",
+    "delete_object",
+    "own",
+)
+PERMISSION_ALIASES = {"read": "read_object", "write": "modify_object"}
+READ = PERMISSIONS.index("read_object")
+WRITE = PERMISSIONS.index("modify_object")
+OWN = PERMISSIONS.index("own")
+SEE = PERMISSIONS.index("read_metadata")
+
+
+def now() -> int:
+    """Current time in whole epoch seconds, as the catalog stores it."""
+    return int(time.time())
+
+
+def canonical_permission(name: str) -> str | None:
+    """Map an input permission name (incl. the ``read``/``write`` aliases) to its 4.3 name."""
+    name = PERMISSION_ALIASES.get(name, name)
+    return name if name in PERMISSIONS else None
+
+
+def normalize(path: str) -> str:
+    """Collapse duplicate and trailing slashes of a logical path."""
+    if not path.startswith("/"):
+        return path
+    norm = posixpath.normpath(path)
+    return "/" if norm in ("/", "//") else norm
+
+
+@dataclass
+class User:
+    """A user or group (type ``rodsgroup``)."""
+
+    id: int
+    name: str
+    type: str
+    zone: str
+    password: str = ""
+    create_time: int = field(default_factory=now)
+    modify_time: int = field(default_factory=now)
+    groups: set[str] = field(default_factory=set)
+
+
+@dataclass
+class Avu:
+    """One metadata triple attached to a collection or data object."""
+
+    id: int
+    attribute: str
+    value: str
+    units: str
+    create_time: int = field(default_factory=now)
+    modify_time: int = field(default_factory=now)
+
+
+@dataclass
+class Collection:
+    """A collection: owner, ACL (entity name → permission, insertion ordered), inheritance, AVUs."""
+
+    id: int
+    path: str
+    owner: str
+    zone: str
+    acl: dict[str, str] = field(default_factory=dict)
+    inheritance: bool = False
+    create_time: int = field(default_factory=now)
+    modify_time: int = field(default_factory=now)
+    avus: list[Avu] = field(default_factory=list)
+
+
+@dataclass
+class Replica:
+    """One replica; its bytes live in ``spool_file``."""
+
+    number: int
+    resource: str
+    spool_file: Path
+    physical_path: str
+    size: int = 0
+    checksum: str = ""
+    status: str = "1"
+    create_time: int = field(default_factory=now)
+    modify_time: int = field(default_factory=now)
+    access_time: int = field(default_factory=now)
+
+
+@dataclass
+class DataObject:
+    """A data object with its replicas, ACL and AVUs."""
+
+    id: int
+    path: str
+    owner: str
+    zone: str
+    replicas: list[Replica] = field(default_factory=list)
+    acl: dict[str, str] = field(default_factory=dict)
+    avus: list[Avu] = field(default_factory=list)
+    data_type: str = "generic"
+    comments: str = ""
+    locked_by: str | None = None
+
+    def good_replica(self) -> Replica | None:
+        """The good replica with the latest modify time (what stat reports)."""
+        good = [r for r in self.replicas if r.status == "1"]
+        if not good:
+            return None
+        return max(good, key=lambda r: (r.modify_time, -r.number))
+
+
+@dataclass
+class Resource:
+    """A storage resource (only ``demoResc`` is seeded)."""
+
+    id: int
+    name: str
+    type: str = "unixfilesystem"
+    host: str = "localhost"
+    vault_path: str = "/var/lib/irods/Vault"
+    create_time: int = field(default_factory=now)
+
+
+class ModelBase:
+    """State shared by the model's mixins, plus the lookups and ACL checks they all use."""
+
+    config: EmulatorConfig
+    spool: Path
+    lock: threading.RLock
+    users: dict[str, User]
+    collections: dict[str, Collection]
+    data_objects: dict[str, DataObject]
+    resources: dict[str, Resource]
+    _next_id: int
+
+    def new_id(self) -> int:
+        """Next catalog id (shared by users, collections, data objects, AVUs, tickets)."""
+        self._next_id += 1
+        return self._next_id
+
+    @property
+    def zone(self) -> str:
+        """The local zone name."""
+        return self.config.zone
+
+    def user(self, name: str) -> User:
+        """The user or group by name (``name#zone`` accepted), or CAT_INVALID_USER."""
+        found = self.users.get(name.split("#", 1)[0])
+        if found is None:
+            raise IrodsModelError("CAT_INVALID_USER", f"User [{name}] does not exist.")
+        return found
+
+    def is_admin(self, username: str) -> bool:
+        """Whether ``username`` is a rodsadmin."""
+        u = self.users.get(username)
+        return u is not None and u.type == "rodsadmin"
+
+    def access_level(self, username: str, acl: dict[str, str]) -> int:
+        """Strongest permission the user holds through the ACL, directly or through a group."""
+        u = self.users.get(username)
+        names = {username} | (u.groups if u else set())
+        return max((PERMISSIONS.index(p) for n, p in acl.items() if n in names), default=0)
+
+    def coll_level(self, username: str, path: str) -> int:
+        """Permission level of the user on a collection (admins hold everything)."""
+        coll = self.collections.get(path)
+        if coll is None:
+            return -1
+        if self.is_admin(username):
+            return OWN
+        return self.access_level(username, coll.acl)
+
+    def visible_coll(self, username: str, path: str, *, admin: bool = False) -> Collection | None:
+        """The collection if it exists and the user may see it (strict ACLs: invisible = missing)."""
+        coll = self.collections.get(path)
+        if coll is None:
+            return None
+        if admin or self.is_admin(username) or self.access_level(username, coll.acl) >= SEE:
+            return coll
+        return None
+
+    def visible_data(self, username: str, path: str, *, admin: bool = False) -> DataObject | None:
+        """The data object if it exists and the user may see it."""
+        obj = self.data_objects.get(path)
+        if obj is None:
+            return None
+        if admin or self.is_admin(username) or self.access_level(username, obj.acl) >= SEE:
+            return obj
+        return None
+
+    def data_level(self, username: str, obj: DataObject, *, admin: bool = False) -> int:
+        """Permission level of the user on a data object (admin flag of a rodsadmin = own)."""
+        if admin and self.is_admin(username):
+            return OWN
+        return self.access_level(username, obj.acl)
+
+    def require_admin_flag(self, username: str, admin: bool) -> bool:
+        """Validate an ``admin=1`` request: only rodsadmins may use it."""
+        if admin and not self.is_admin(username):
+            raise IrodsModelError("CAT_INSUFFICIENT_PRIVILEGE_LEVEL", "Admin flag requires rodsadmin.")
+        return admin
+
+    def inherited_acl(self, parent: Collection | None, creator: str) -> dict[str, str]:
+        """ACL of a new child: the creator owns it; inheritance copies the parent's entries."""
+        acl = {creator: "own"}
+        if parent is not None and parent.inheritance:
+            for name, perm in parent.acl.items():
+                acl.setdefault(name, perm)
+        return acl
+
+    def children_data(self, coll_path: str) -> list[DataObject]:
+        """Data objects directly inside a collection, name-sorted."""
+        prefix = coll_path.rstrip("/") + "/"
+        return sorted(
+            (o for p, o in self.data_objects.items() if p.startswith(prefix) and "/" not in p[len(prefix) :]),
+            key=lambda o: o.path,
+        )
+
+    def children_colls(self, coll_path: str) -> list[Collection]:
+        """Collections directly inside a collection, name-sorted."""
+        prefix = coll_path.rstrip("/") + "/"
+        return sorted(
+            (
+                c
+                for p, c in self.collections.items()
+                if p.startswith(prefix) and p != coll_path and "/" not in p[len(prefix) :]
+            ),
+            key=lambda c: c.path,
+        )
+
+    def permissions_json(self, acl: dict[str, str], owner: str) -> list[dict[str, str]]:
+        """The ``permissions`` array of stat: owner entry first, then the others."""
+        names = sorted(acl, key=lambda n: (n != owner,))
+        out = []
+        for name in names:
+            u = self.users.get(name)
+            out.append(
+                {
+                    "name": name,
+                    "zone": u.zone if u else self.zone,
+                    "type": u.type if u else "rodsuser",
+                    "perm": acl[name],
+                }
+            )
+        return out
+
+    # Hooks implemented by the mixins (declared here so every mixin can call them).
+
+    def ticket_grants(self, caller: str, ticket: str | None, path: str, *, write: bool = False) -> bool:
+        """Whether an enabled ticket gives ``caller`` access to ``path``."""
+        return False
+
+    def drop_data_object(self, path: str) -> None:
+        """Forget a data object and unlink its spool files."""
+        raise NotImplementedError
+
+    def reference_mtime(self, caller: str, path: str) -> int:
+        """The mtime of a reference collection or data object."""
+        raise NotImplementedError
+
+    def _trash_path(self, caller: str, path: str) -> str:
+        raise NotImplementedError
+
+    def open_write(
+        self,
+        caller: str,
+        path: str,
+        *,
+        truncate: bool = True,
+        append: bool = False,
+        resource: str | None = None,
+        replica_number: int | None = None,
+        ticket: str | None = None,
+    ) -> Any:
+        """Open a replica for writing (implemented by the data-objects mixin)."""
+        raise NotImplementedError
+
+    def finish_write(self, target: Any) -> None:
+        """Commit a written replica (implemented by the data-objects mixin)."""
+        raise NotImplementedError

@@ -1,0 +1,256 @@
+"""Collection operations of the state model."""
+
+from __future__ import annotations
+
+import posixpath
+from typing import Any
+
+from irods_provider.testing._catalog import (
+    PERMISSIONS,
+    SEE,
+    WRITE,
+    Collection,
+    ModelBase,
+    normalize,
+    now,
+)
+from irods_provider.testing._errors import IrodsModelError
+
+DELETE = PERMISSIONS.index("delete_object")
+
+
+class CollectionsMixin(ModelBase):
+    """create, remove, stat, list, rename, touch and the shared trash/move helpers."""
+
+    def create_collection(self, caller: str, path: str, *, intermediates: bool = False) -> bool:
+        """Create a collection; returns False when something already exists at the path."""
+        with self.lock:
+            path = normalize(path)
+            if path in self.collections or path in self.data_objects:
+                return False
+            parent_path = posixpath.dirname(path)
+            if not intermediates:
+                parent = self.visible_coll(caller, parent_path)
+                if parent is None:
+                    raise IrodsModelError(
+                        "OBJ_PATH_DOES_NOT_EXIST", f"Parent [{parent_path}] does not exist."
+                    )
+                if self.coll_level(caller, parent_path) < WRITE:
+                    raise IrodsModelError(
+                        "CAT_NO_ACCESS_PERMISSION", f"No write permission on [{parent_path}]."
+                    )
+                self._new_collection(caller, path)
+                return True
+            missing = [path]
+            ancestor = parent_path
+            while ancestor not in self.collections:
+                if ancestor in ("/", "") or ancestor in self.data_objects:
+                    raise IrodsModelError("SYS_INVALID_INPUT_PARAM", f"Cannot create [{path}].")
+                missing.append(ancestor)
+                ancestor = posixpath.dirname(ancestor)
+            if self.visible_coll(caller, ancestor) is None or self.coll_level(caller, ancestor) < WRITE:
+                raise IrodsModelError("SYS_INVALID_INPUT_PARAM", f"Cannot create [{path}].")
+            for p in reversed(missing):
+                self._new_collection(caller, p)
+            return True
+
+    def _new_collection(self, caller: str, path: str) -> Collection:
+        parent = self.collections.get(posixpath.dirname(path))
+        coll = Collection(
+            id=self.new_id(),
+            path=path,
+            owner=caller,
+            zone=self.zone,
+            acl=self.inherited_acl(parent, caller),
+            inheritance=bool(parent and parent.inheritance),
+        )
+        self.collections[path] = coll
+        if parent is not None:
+            parent.modify_time = now()
+        return coll
+
+    def stat_collection(self, caller: str, path: str, *, ticket: str | None = None) -> dict[str, Any]:
+        """The collection ``stat`` body; NOT_A_COLLECTION when missing, invisible or a data object."""
+        with self.lock:
+            path = normalize(path)
+            coll = self.visible_coll(caller, path)
+            if coll is None and self.ticket_grants(caller, ticket, path):
+                coll = self.collections.get(path)
+            if coll is None:
+                raise IrodsModelError("NOT_A_COLLECTION", f"[{path}] is not a collection.")
+            return {
+                "type": "collection",
+                "inheritance_enabled": coll.inheritance,
+                "permissions": self.permissions_json(coll.acl, coll.owner),
+                "registered": True,
+                "modified_at": coll.modify_time,
+            }
+
+    def list_collection(
+        self, caller: str, path: str, *, recurse: bool = False, ticket: str | None = None
+    ) -> list[str]:
+        """Absolute paths of the visible children: data objects first, then collections (depth-first)."""
+        with self.lock:
+            path = normalize(path)
+            via_ticket = self.visible_coll(caller, path) is None and self.ticket_grants(caller, ticket, path)
+            if path not in self.collections or (self.visible_coll(caller, path) is None and not via_ticket):
+                raise IrodsModelError("NOT_A_COLLECTION", f"[{path}] is not a collection.")
+            out: list[str] = []
+            self._walk(caller, path, recurse=recurse, everything=via_ticket, out=out)
+            return out
+
+    def _walk(self, caller: str, path: str, *, recurse: bool, everything: bool, out: list[str]) -> None:
+        for obj in self.children_data(path):
+            if everything or self.visible_data(caller, obj.path) is not None:
+                out.append(obj.path)
+        for coll in self.children_colls(path):
+            if everything or self.visible_coll(caller, coll.path) is not None:
+                out.append(coll.path)
+                if recurse:
+                    self._walk(caller, coll.path, recurse=True, everything=everything, out=out)
+
+    def remove_collection(
+        self, caller: str, path: str, *, recurse: bool = False, no_trash: bool = False, admin: bool = False
+    ) -> None:
+        """Remove a collection, to the trash unless ``no_trash``."""
+        with self.lock:
+            self.require_admin_flag(caller, admin)
+            path = normalize(path)
+            coll = self.visible_coll(caller, path, admin=admin)
+            if coll is None:
+                raise IrodsModelError("NOT_A_COLLECTION", f"[{path}] is not a collection.")
+            if not recurse and (self.children_data(path) or self.children_colls(path)):
+                raise IrodsModelError("SYS_COLLECTION_NOT_EMPTY", f"Collection [{path}] is not empty.")
+            if not admin and self.coll_level(caller, path) < DELETE:
+                raise IrodsModelError("CAT_NO_ACCESS_PERMISSION", f"No permission to remove [{path}].")
+            home_root = f"/{self.zone}/home"
+            if (
+                path.count("/") <= 3
+                and path.startswith(f"/{self.zone}/")
+                and not path.startswith(home_root + "/")
+            ):
+                raise IrodsModelError("SYS_INVALID_INPUT_PARAM", f"Cannot remove [{path}].")
+            trash_root = f"/{self.zone}/trash"
+            if no_trash or path.startswith(trash_root + "/"):
+                self._delete_tree(path)
+            else:
+                self._move_tree(path, self._trash_path(caller, path))
+
+    def _trash_path(self, caller: str, path: str) -> str:
+        base = f"/{self.zone}/trash/home/{caller}"
+        if base not in self.collections:
+            self.collections[base] = Collection(
+                id=self.new_id(), path=base, owner=caller, zone=self.zone, acl={caller: "own"}
+            )
+        home = f"/{self.zone}/home/{caller}/"
+        rel = path[len(home) :] if path.startswith(home) else posixpath.basename(path)
+        target = f"{base}/{rel}"
+        parent = posixpath.dirname(target)
+        if parent not in self.collections:
+            for p in self._ancestors_below(base, parent):
+                self._new_collection(caller, p)
+        candidate, n = target, 0
+        while candidate in self.collections or candidate in self.data_objects:
+            n += 1
+            candidate = f"{target}.{n}"
+        return candidate
+
+    @staticmethod
+    def _ancestors_below(base: str, path: str) -> list[str]:
+        chain: list[str] = []
+        while path != base and path.startswith(base + "/"):
+            chain.append(path)
+            path = posixpath.dirname(path)
+        return list(reversed(chain))
+
+    def _delete_tree(self, path: str) -> None:
+        prefix = path + "/"
+        for p in [p for p in self.data_objects if p.startswith(prefix)]:
+            self.drop_data_object(p)
+        for p in [p for p in self.collections if p == path or p.startswith(prefix)]:
+            del self.collections[p]
+
+    def drop_data_object(self, path: str) -> None:
+        """Forget a data object and unlink its spool files."""
+        obj = self.data_objects.pop(path)
+        for rep in obj.replicas:
+            rep.spool_file.unlink(missing_ok=True)
+
+    def _move_tree(self, old: str, new: str) -> None:
+        prefix = old + "/"
+        for p in sorted(p for p in self.collections if p == old or p.startswith(prefix)):
+            coll = self.collections.pop(p)
+            coll.path = new + p[len(old) :]
+            self.collections[coll.path] = coll
+        for p in [p for p in self.data_objects if p.startswith(prefix)]:
+            obj = self.data_objects.pop(p)
+            obj.path = new + p[len(old) :]
+            self.data_objects[obj.path] = obj
+
+    def rename_collection(self, caller: str, old: str, new: str) -> None:
+        """Rename/move a collection and everything below it."""
+        with self.lock:
+            old, new = normalize(old), normalize(new)
+            if self.visible_coll(caller, old) is None:
+                raise IrodsModelError("NOT_A_COLLECTION", f"[{old}] is not a collection.")
+            if old == new:
+                return
+            if new.startswith(old + "/"):
+                raise IrodsModelError("SYS_INVALID_INPUT_PARAM", "New path is inside the old path.")
+            new_parent = posixpath.dirname(new)
+            if self.visible_coll(caller, new_parent) is None:
+                raise IrodsModelError("OBJ_PATH_DOES_NOT_EXIST", f"[{new_parent}] does not exist.")
+            if new in self.data_objects:
+                raise IrodsModelError("INVALID_OBJECT_TYPE", f"[{new}] is a data object.")
+            if new in self.collections:
+                raise IrodsModelError("CAT_NAME_EXISTS_AS_COLLECTION", f"[{new}] already exists.")
+            if self.coll_level(caller, old) < DELETE or self.coll_level(caller, new_parent) < WRITE:
+                raise IrodsModelError("CAT_NO_ACCESS_PERMISSION", "Insufficient permissions for rename.")
+            self._move_tree(old, new)
+            self.collections[new].modify_time = now()
+
+    def touch_collection(
+        self, caller: str, path: str, *, seconds: int | None = None, reference: str | None = None
+    ) -> None:
+        """Update a collection's mtime; a missing path is a silent no-op, a data object an error."""
+        with self.lock:
+            path = normalize(path)
+            if seconds is not None and reference is not None:
+                raise IrodsModelError("USER_INCOMPATIBLE_PARAMS", "Incompatible parameters.")
+            if self.visible_data(caller, path) is not None:
+                raise IrodsModelError("NOT_A_COLLECTION", f"[{path}] is not a collection.")
+            coll = self.visible_coll(caller, path)
+            if coll is None:
+                return
+            if self.coll_level(caller, path) < WRITE:
+                raise IrodsModelError("CAT_NO_ACCESS_PERMISSION", f"No permission on [{path}].")
+            when = seconds
+            if reference is not None:
+                when = self.reference_mtime(caller, normalize(reference))
+            coll.modify_time = now() if when is None else when
+
+    def reference_mtime(self, caller: str, path: str) -> int:
+        """The mtime of a reference collection or data object."""
+        coll = self.visible_coll(caller, path)
+        if coll is not None:
+            return coll.modify_time
+        obj = self.visible_data(caller, path)
+        rep = obj.good_replica() if obj else None
+        if rep is None:
+            raise IrodsModelError("OBJ_PATH_DOES_NOT_EXIST", f"Reference [{path}] does not exist.")
+        return rep.modify_time
+
+    def set_inheritance(self, caller: str, path: str, *, enable: bool, admin: bool = False) -> None:
+        """Turn ACL inheritance on or off for a collection."""
+        with self.lock:
+            self.require_admin_flag(caller, admin)
+            coll = self.visible_coll(caller, normalize(path), admin=admin)
+            if coll is None:
+                raise IrodsModelError("NOT_A_COLLECTION", f"[{path}] is not a collection.")
+            if not admin and self.coll_level(caller, coll.path) < PERMISSIONS.index("own"):
+                raise IrodsModelError("CAT_NO_ACCESS_PERMISSION", "Caller does not own the collection.")
+            coll.inheritance = enable
+
+    def can_see(self, caller: str, path: str) -> bool:
+        """Whether a collection at ``path`` exists and is visible to the caller."""
+        return self.coll_level(caller, path) >= SEE

@@ -1,0 +1,536 @@
+"""GenQuery1 for the emulator: parse a query string as iRODS 4.3.4+/5 does, then evaluate it over rows.
+
+The grammar follows iRODS' flex/bison GenQuery1 parser (``lib/genquery1/dsl``); evaluation follows the
+catalog's SQL generation (``general_query.cpp``): distinct rows, ORDER BY the user-ordered columns then
+COLL_NAME, DATA_NAME, DATA_REPL_NUM, GROUP BY the non-aggregated columns, upper-cased WHERE when the
+query is case-insensitive, and one extra metadata join per extra ``META_*_ATTR_NAME`` condition.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from irods_provider._error_codes import error_code
+from irods_provider.testing._genquery_columns import (
+    COLUMN_TABLES,
+    INTEGER_COLUMNS,
+    META_OWNER_COLUMN,
+    tables_for,
+)
+
+__all__ = [
+    "COLUMN_TABLES",
+    "Condition",
+    "GenQuery",
+    "GenQueryError",
+    "Predicate",
+    "Projection",
+    "execute_genquery1",
+    "parse_genquery1",
+]
+
+Row = Mapping[str, str]
+
+
+class GenQueryError(Exception):
+    """A GenQuery1 failure carrying the iRODS error code the server would report."""
+
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(f"{name}: {message}")
+        self.name = name
+        self.code = error_code(name)
+        self.message = message
+
+
+# --------------------------------------------------------------------------------------------- lexer
+
+_KEYWORDS = frozenset({"SELECT", "WHERE", "LIKE", "IN", "BETWEEN", "AND", "NOT", "BEGIN_OF", "PARENT_OF"})
+_PUNCTUATION = ("!=", "<>", "<=", ">=", "||", "&&", "=", "<", ">", ",", "(", ")")
+_IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+_HEX_ESCAPE = re.compile(r"\\x([0-9A-Fa-f]{2})")
+_WHITESPACE = " \t\n"
+
+
+@dataclass(frozen=True)
+class _Token:
+    kind: str  # "KEYWORD", "IDENTIFIER", "STRING", "PUNCT" or "END"
+    text: str
+    position: int
+
+
+def _syntax_error(message: str, position: int) -> GenQueryError:
+    return GenQueryError("INPUT_ARG_NOT_WELL_FORMED_ERR", f"{message} at position {position + 1}")
+
+
+def _read_string(query: str, start: int) -> tuple[str, int]:
+    """Read the literal opening at ``start``: ``''`` is a quote and ``\\xHH`` a byte; return (value, end)."""
+    buffer = bytearray()
+    index = start + 1
+    while index < len(query):
+        char = query[index]
+        if char == "'":
+            if query.startswith("''", index):
+                buffer += b"'"
+                index += 2
+                continue
+            return buffer.decode("utf-8", errors="replace"), index + 1
+        escape = _HEX_ESCAPE.match(query, index)
+        if escape:
+            buffer.append(int(escape.group(1), 16))
+            index = escape.end()
+            continue
+        buffer += char.encode("utf-8", errors="surrogatepass")
+        index += 1
+    raise _syntax_error(f"missing closing single quote: [{buffer.decode('utf-8', 'replace')}]", start)
+
+
+def _tokenize(query: str) -> list[_Token]:
+    tokens: list[_Token] = []
+    index = 0
+    while index < len(query):
+        char = query[index]
+        if char in _WHITESPACE:
+            index += 1
+        elif char == "'":
+            value, end = _read_string(query, index)
+            tokens.append(_Token("STRING", value, index))
+            index = end
+        elif match := _IDENTIFIER.match(query, index):
+            word = match.group()
+            kind = "KEYWORD" if word.upper() in _KEYWORDS else "IDENTIFIER"
+            tokens.append(_Token(kind, word.upper() if kind == "KEYWORD" else word, index))
+            index = match.end()
+        else:
+            punct = next((p for p in _PUNCTUATION if query.startswith(p, index)), None)
+            if punct is None:
+                raise _syntax_error(f"invalid character: {char}", index)
+            tokens.append(_Token("PUNCT", punct, index))
+            index += len(punct)
+    tokens.append(_Token("END", "", len(query)))
+    return tokens
+
+
+# --------------------------------------------------------------------------------------------- parser
+
+_FUNCTIONS = {
+    "order": "order",
+    "order_asc": "order",
+    "order_desc": "order_desc",
+    "min": "min",
+    "max": "max",
+    "sum": "sum",
+    "avg": "avg",
+    "count": "count",
+}
+_AGGREGATES = frozenset({"min", "max", "sum", "avg", "count"})
+_COMPARISONS = frozenset({"=", "!=", "<>", "<", "<=", ">", ">="})
+
+
+@dataclass(frozen=True)
+class Projection:
+    """One select item: a column and its function (``order``, ``order_desc``, an aggregate, or None)."""
+
+    column: str
+    function: str | None = None
+
+    @property
+    def aggregated(self) -> bool:
+        return self.function in _AGGREGATES
+
+
+@dataclass(frozen=True)
+class Predicate:
+    """One comparison against the column: ``op`` is ``=``, ``!=``, ``<``, ``<=``, ``>``, ``>=``, ``like``,
+    ``not like``, ``between``, ``in``, ``begin_of`` or ``parent_of``."""
+
+    op: str
+    values: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Condition:
+    """``COLUMN expr [|| expr | && expr ...]``: an OR of ANDs of predicates (SQL precedence)."""
+
+    column: str
+    alternatives: tuple[tuple[Predicate, ...], ...]
+
+
+@dataclass(frozen=True)
+class GenQuery:
+    """A parsed GenQuery1 query."""
+
+    projections: tuple[Projection, ...]
+    conditions: tuple[Condition, ...]
+
+    @property
+    def columns(self) -> frozenset[str]:
+        """Every column the query touches, selected or in a condition."""
+        return frozenset(p.column for p in self.projections) | {c.column for c in self.conditions}
+
+
+class _Parser:
+    """Recursive descent over the token list, mirroring the bison grammar rule by rule."""
+
+    def __init__(self, tokens: list[_Token]) -> None:
+        self._tokens = tokens
+        self._index = 0
+
+    def _peek(self) -> _Token:
+        return self._tokens[self._index]
+
+    def _next(self) -> _Token:
+        token = self._tokens[self._index]
+        if token.kind != "END":
+            self._index += 1
+        return token
+
+    def _at(self, kind: str, text: str | None = None) -> bool:
+        token = self._peek()
+        return token.kind == kind and (text is None or token.text == text)
+
+    def _expect(self, kind: str, text: str | None = None) -> _Token:
+        if not self._at(kind, text):
+            token = self._peek()
+            found = "end of input" if token.kind == "END" else repr(token.text)
+            raise _syntax_error(f"syntax error, unexpected {found}, expecting {text or kind}", token.position)
+        return self._next()
+
+    def parse(self) -> GenQuery:
+        self._expect("KEYWORD", "SELECT")
+        projections = [self._projection()]
+        while self._at("PUNCT", ","):
+            self._next()
+            projections.append(self._projection())
+        conditions: list[Condition] = []
+        if self._at("KEYWORD", "WHERE"):
+            self._next()
+            conditions.append(self._condition())
+            while self._at("KEYWORD", "AND"):
+                self._next()
+                conditions.append(self._condition())
+        self._expect("END")
+        return GenQuery(tuple(projections), tuple(conditions))
+
+    def _projection(self) -> Projection:
+        name = self._expect("IDENTIFIER").text
+        if not self._at("PUNCT", "("):
+            return Projection(_check_column(name))
+        self._next()
+        column = self._expect("IDENTIFIER").text
+        self._expect("PUNCT", ")")
+        _check_column(column)
+        function = _FUNCTIONS.get(name.lower())
+        if function is None:
+            raise GenQueryError(
+                "INVALID_GENQUERY_AGGREGATE_FUNCTION", f"aggregate function [{name}] not supported"
+            )
+        return Projection(column, function)
+
+    def _condition(self) -> Condition:
+        column = self._expect("IDENTIFIER").text
+        alternatives: list[list[Predicate]] = [[self._predicate()]]
+        while self._at("PUNCT", "||") or self._at("PUNCT", "&&"):
+            if self._next().text == "||":
+                alternatives.append([])
+            alternatives[-1].append(self._predicate())
+        _check_column(column)
+        return Condition(column, tuple(tuple(group) for group in alternatives))
+
+    def _predicate(self) -> Predicate:
+        token = self._next()
+        if token.kind == "PUNCT" and token.text in _COMPARISONS:
+            op = "!=" if token.text == "<>" else token.text
+            return Predicate(op, (self._string(),))
+        if token.kind == "KEYWORD":
+            if token.text in ("LIKE", "BEGIN_OF", "PARENT_OF"):
+                return Predicate(token.text.lower(), (self._string(),))
+            if token.text == "NOT":
+                self._expect("KEYWORD", "LIKE")
+                return Predicate("not like", (self._string(),))
+            if token.text == "BETWEEN":
+                return Predicate("between", (self._string(), self._string()))
+            if token.text == "IN":
+                return Predicate("in", self._string_list())
+        found = "end of input" if token.kind == "END" else repr(token.text)
+        raise _syntax_error(f"syntax error, unexpected {found}, expecting an operator", token.position)
+
+    def _string(self) -> str:
+        return self._expect("STRING").text
+
+    def _string_list(self) -> tuple[str, ...]:
+        parenthesised = self._at("PUNCT", "(")
+        if parenthesised:
+            self._next()
+        values = [self._string()]
+        while self._at("PUNCT", ","):
+            self._next()
+            values.append(self._string())
+        if parenthesised:
+            self._expect("PUNCT", ")")
+        return tuple(values)
+
+
+def _check_column(column: str) -> str:
+    if column not in COLUMN_TABLES:
+        raise GenQueryError("NO_COLUMN_NAME_FOUND", f"column [{column}] not supported")
+    return column
+
+
+def parse_genquery1(query: str) -> GenQuery:
+    """Parse a GenQuery1 string; raise :class:`GenQueryError` on bad syntax or unknown columns."""
+    return _Parser(_tokenize(query)).parse()
+
+
+# --------------------------------------------------------------------------------------------- evaluator
+
+_NUMBER = re.compile(r"[+-]?\d+(?:\.\d+)?")
+_ASCII_UPPER = str.maketrans("abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+_META_NAME_COLUMNS = {"META_DATA": "META_DATA_ATTR_NAME", "META_COLL": "META_COLL_ATTR_NAME"}
+_META_VALUE_COLUMNS = {"META_DATA": "META_DATA_ATTR_VALUE", "META_COLL": "META_COLL_ATTR_VALUE"}
+
+_SortKey = tuple[int, Decimal, str]
+
+
+def _ascii_upper(text: str) -> str:
+    return text.translate(_ASCII_UPPER)
+
+
+def _key(value: str, *, numeric: bool) -> _SortKey:
+    """Order numbers before text for numeric columns (as integers), else compare code points."""
+    if numeric and _NUMBER.fullmatch(value.strip()):
+        return (0, Decimal(value.strip()), "")
+    return (1, Decimal(0), value)
+
+
+@functools.lru_cache(maxsize=256)
+def _like_regex(pattern: str) -> re.Pattern[str]:
+    """Translate a SQL LIKE pattern (``%``, ``_``, backslash escapes as in PostgreSQL) into a regex."""
+    parts: list[str] = []
+    chars = iter(pattern)
+    for char in chars:
+        if char == "\\":
+            parts.append(re.escape(next(chars, "\\")))
+        elif char == "%":
+            parts.append(".*")
+        elif char == "_":
+            parts.append(".")
+        else:
+            parts.append(re.escape(char))
+    return re.compile("".join(parts), re.DOTALL)
+
+
+@functools.lru_cache(maxsize=256)
+def _parent_paths(path: str) -> frozenset[str]:
+    """The collections ``parent_of`` accepts: every ancestor of ``path`` and ``path`` itself."""
+    parts = re.split("/+", path)
+    result: set[str] = set()
+    current = ""
+    for part in parts:
+        if not part:
+            current += "/"
+        else:
+            current += ("/" if current and not current.endswith("/") else "") + part
+        result.add(current)
+    return frozenset(result)
+
+
+def _test(predicate: Predicate, value: str, *, numeric: bool) -> bool:
+    op, literals = predicate.op, predicate.values
+    if op in ("like", "not like"):
+        return (_like_regex(literals[0]).fullmatch(value) is not None) == (op == "like")
+    if op == "begin_of":
+        return bool(value) and literals[0].startswith(value)
+    if op == "parent_of":
+        return value in _parent_paths(literals[0])
+    key = _key(value, numeric=numeric)
+    bounds = [_key(literal, numeric=numeric) for literal in literals]
+    if op == "in":
+        return key in bounds
+    if op == "between":
+        return bounds[0] <= key <= bounds[1]
+    return {
+        "=": key == bounds[0],
+        "!=": key != bounds[0],
+        "<": key < bounds[0],
+        "<=": key <= bounds[0],
+        ">": key > bounds[0],
+        ">=": key >= bounds[0],
+    }[op]
+
+
+def _matches(condition: Condition, row: Row, fold: Callable[[str], str]) -> bool:
+    value = fold(row[condition.column])
+    numeric = condition.column in INTEGER_COLUMNS
+    return any(
+        all(_test(predicate, value, numeric=numeric) for predicate in group)
+        for group in condition.alternatives
+    )
+
+
+@dataclass(frozen=True)
+class _ExtraAvuJoin:
+    """The k-th (k >= 2) ``META_*_ATTR_NAME`` condition with its paired value condition: iRODS joins
+    another copy of the metadata tables for it, so it tests *any* AVU of the same object."""
+
+    group: str
+    conditions: tuple[Condition, ...]
+
+
+def _split_avu_conditions(conditions: Sequence[Condition]) -> tuple[list[Condition], list[_ExtraAvuJoin]]:
+    """Pair the n-th attribute-name and n-th attribute-value condition of each metadata group, as
+    ``handleMulti*AVUConditions`` does; the first pair (and all else) stays on the row itself."""
+    direct = list(conditions)
+    joins: list[_ExtraAvuJoin] = []
+    for group, name_column in _META_NAME_COLUMNS.items():
+        names = [c for c in conditions if c.column == name_column]
+        values = [c for c in conditions if c.column == _META_VALUE_COLUMNS[group]]
+        for k in range(1, len(names)):
+            paired = (names[k], values[k]) if k < len(values) else (names[k],)
+            joins.append(_ExtraAvuJoin(group, paired))
+            direct = [c for c in direct if all(c is not p for p in paired)]
+    return direct, joins
+
+
+def _avus_by_owner(rows: Sequence[Row], group: str) -> dict[str, set[tuple[str, str]]]:
+    owner, name, value = META_OWNER_COLUMN[group], _META_NAME_COLUMNS[group], _META_VALUE_COLUMNS[group]
+    index: dict[str, set[tuple[str, str]]] = {}
+    for row in rows:
+        index.setdefault(row[owner], set()).add((row[name], row[value]))
+    return index
+
+
+def _filter(rows: Sequence[Row], conditions: Sequence[Condition], fold: Callable[[str], str]) -> list[Row]:
+    direct, joins = _split_avu_conditions(conditions)
+    indexes = {join.group: _avus_by_owner(rows, join.group) for join in joins}
+
+    def extra_join_holds(join: _ExtraAvuJoin, row: Row) -> bool:
+        name_column, value_column = _META_NAME_COLUMNS[join.group], _META_VALUE_COLUMNS[join.group]
+        avus = indexes[join.group].get(row[META_OWNER_COLUMN[join.group]], set())
+        return any(
+            all(_matches(c, {name_column: n, value_column: v}, fold) for c in join.conditions)
+            for n, v in avus
+        )
+
+    return [
+        row
+        for row in rows
+        if all(_matches(c, row, fold) for c in direct) and all(extra_join_holds(j, row) for j in joins)
+    ]
+
+
+def _postgres_average(total: int, count: int) -> str:
+    """Format ``total / count`` with the scale PostgreSQL's ``avg(bigint)`` uses (``1.5000000000000000``)."""
+
+    def weight_and_first_digit(number: int) -> tuple[int, int]:
+        digits = str(abs(number))
+        weight = (len(digits) - 1) // 4  # PostgreSQL numerics use base-10000 digits
+        return weight, int(digits[: len(digits) - 4 * weight])
+
+    weight1, first1 = weight_and_first_digit(total)
+    weight2, first2 = weight_and_first_digit(count)
+    qweight = weight1 - weight2 - (1 if first1 <= first2 else 0)
+    scale = min(max(16 - 4 * qweight, 0), 1000)
+    quotient = (Decimal(total) / Decimal(count)).quantize(Decimal(1).scaleb(-scale), rounding="ROUND_HALF_UP")
+    return f"{quotient:f}"
+
+
+def _aggregate(projection: Projection, rows: Sequence[Row]) -> str:
+    values = [row[projection.column] for row in rows]
+    if projection.function == "count":
+        return str(len(values))
+    if not values:
+        return ""
+    numeric = projection.column in INTEGER_COLUMNS
+    if projection.function == "min":
+        return min(values, key=lambda v: _key(v, numeric=numeric))
+    if projection.function == "max":
+        return max(values, key=lambda v: _key(v, numeric=numeric))
+    integers = [int(v) for v in values if _NUMBER.fullmatch(v.strip())]
+    if not integers:
+        return ""
+    if projection.function == "sum":
+        return str(sum(integers))
+    return _postgres_average(sum(integers), len(integers))
+
+
+def _project(query: GenQuery, rows: Sequence[Row]) -> list[tuple[str, ...]]:
+    """Select the columns; with aggregates, GROUP BY the non-aggregated columns."""
+    projections = query.projections
+    if not any(p.aggregated for p in projections):
+        return [tuple(row[p.column] for p in projections) for row in rows]
+    plain = [p for p in projections if not p.aggregated]
+    groups: dict[tuple[str, ...], list[Row]] = {}
+    for row in rows:
+        groups.setdefault(tuple(row[p.column] for p in plain), []).append(row)
+    if not plain and not groups:
+        groups[()] = []  # an aggregate without GROUP BY yields one row even over no rows
+    result: list[tuple[str, ...]] = []
+    for key, members in groups.items():
+        plain_values = iter(key)
+        result.append(
+            tuple(_aggregate(p, members) if p.aggregated else next(plain_values) for p in projections)
+        )
+    return result
+
+
+def _order_keys(projections: Sequence[Projection]) -> list[tuple[int, bool]]:
+    """(select index, descending) from most to least significant: the user's order()/order_desc() columns,
+    then COLL_NAME, DATA_NAME, DATA_REPL_NUM as iRODS adds them, then every column for a stable result."""
+    keys = [
+        (i, p.function == "order_desc")
+        for i, p in enumerate(projections)
+        if p.function in ("order", "order_desc")
+    ]
+    for column in ("COLL_NAME", "DATA_NAME", "DATA_REPL_NUM"):
+        keys += [(i, False) for i, p in enumerate(projections) if p.column == column and not p.aggregated]
+    keys += [(i, False) for i in range(len(projections))]
+    return keys
+
+
+def _sort(query: GenQuery, rows: list[tuple[str, ...]]) -> list[tuple[str, ...]]:
+    numeric = [
+        p.column in INTEGER_COLUMNS or p.function in ("count", "sum", "avg") for p in query.projections
+    ]
+    for index, descending in reversed(_order_keys(query.projections)):
+        rows.sort(key=functools.partial(_row_key, index=index, numeric=numeric[index]), reverse=descending)
+    return rows
+
+
+def _row_key(row: tuple[str, ...], *, index: int, numeric: bool) -> _SortKey:
+    return _key(row[index], numeric=numeric)
+
+
+def _check_aggregates(query: GenQuery) -> None:
+    for projection in query.projections:
+        if projection.function in ("sum", "avg") and projection.column not in INTEGER_COLUMNS:
+            raise GenQueryError(
+                "CAT_SQL_ERR", f"{projection.function}() needs a numeric column, not [{projection.column}]"
+            )
+
+
+def execute_genquery1(
+    query: str,
+    fetch_rows: Callable[[frozenset[str]], Iterable[Row]],
+    *,
+    case_sensitive: bool = True,
+    distinct: bool = True,
+    offset: int = 0,
+    count: int = 15,
+) -> list[list[str]]:
+    """Run a GenQuery1 query over the rows ``fetch_rows(table_groups)`` supplies; return one page of rows.
+
+    Case-insensitive mode upper-cases the whole query (literals too) and compares upper-cased values.
+    """
+    parsed = parse_genquery1(query if case_sensitive else _ascii_upper(query))
+    _check_aggregates(parsed)
+    fold: Callable[[str], str] = (lambda v: v) if case_sensitive else _ascii_upper
+    rows = _filter(list(fetch_rows(tables_for(parsed.columns))), parsed.conditions, fold)
+    projected = _project(parsed, rows)
+    if distinct:
+        projected = list(dict.fromkeys(projected))
+    start = max(offset, 0)
+    return [list(row) for row in _sort(parsed, projected)[start : start + max(count, 0)]]

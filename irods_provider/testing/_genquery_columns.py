@@ -1,0 +1,146 @@
+"""The GenQuery1 columns the emulator knows: which table group each comes from and how it compares.
+
+Table groups are the units the emulator's ``fetch_rows`` joins; columns stored as integers in the
+iRODS catalog compare (and sort) numerically, all others, times included, as strings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+
+_GROUP_COLUMNS: dict[str, tuple[str, ...]] = {
+    "COLL": (
+        "COLL_ID",
+        "COLL_NAME",
+        "COLL_PARENT_NAME",
+        "COLL_OWNER_NAME",
+        "COLL_OWNER_ZONE",
+        "COLL_CREATE_TIME",
+        "COLL_MODIFY_TIME",
+        "COLL_INHERITANCE",
+        "COLL_TYPE",
+    ),
+    "DATA": (
+        "DATA_ID",
+        "DATA_NAME",
+        "DATA_REPL_NUM",
+        "DATA_SIZE",
+        "DATA_TYPE_NAME",
+        "DATA_PATH",
+        "DATA_OWNER_NAME",
+        "DATA_OWNER_ZONE",
+        "DATA_REPL_STATUS",
+        "DATA_STATUS",
+        "DATA_CHECKSUM",
+        "DATA_CREATE_TIME",
+        "DATA_MODIFY_TIME",
+        "DATA_ACCESS_TIME",
+        "DATA_RESC_NAME",
+        "DATA_RESC_HIER",
+        "DATA_COMMENTS",
+    ),
+    "META_COLL": (
+        "META_COLL_ATTR_ID",
+        "META_COLL_ATTR_NAME",
+        "META_COLL_ATTR_VALUE",
+        "META_COLL_ATTR_UNITS",
+        "META_COLL_CREATE_TIME",
+        "META_COLL_MODIFY_TIME",
+    ),
+    "META_DATA": (
+        "META_DATA_ATTR_ID",
+        "META_DATA_ATTR_NAME",
+        "META_DATA_ATTR_VALUE",
+        "META_DATA_ATTR_UNITS",
+        "META_DATA_CREATE_TIME",
+        "META_DATA_MODIFY_TIME",
+    ),
+    "TICKET": (
+        "TICKET_ID",
+        "TICKET_STRING",
+        "TICKET_TYPE",
+        "TICKET_USER_ID",
+        "TICKET_OWNER_NAME",
+        "TICKET_OWNER_ZONE",
+        "TICKET_USES_COUNT",
+        "TICKET_USES_LIMIT",
+        "TICKET_WRITE_FILE_COUNT",
+        "TICKET_WRITE_FILE_LIMIT",
+        "TICKET_WRITE_BYTE_COUNT",
+        "TICKET_WRITE_BYTE_LIMIT",
+        "TICKET_EXPIRY",
+        "TICKET_OBJECT_TYPE",
+        "TICKET_DATA_NAME",
+        "TICKET_COLL_NAME",
+        "TICKET_ALLOWED_USER_NAME",
+        "TICKET_ALLOWED_GROUP_NAME",
+        "TICKET_ALLOWED_HOST",
+    ),
+    "USER": ("USER_ID", "USER_NAME", "USER_TYPE", "USER_ZONE", "USER_CREATE_TIME", "USER_MODIFY_TIME"),
+    "RESC": ("RESC_ID", "RESC_NAME", "RESC_TYPE_NAME", "RESC_LOC", "RESC_VAULT_PATH", "RESC_ZONE_NAME"),
+    "ACCESS": ("COLL_ACCESS_NAME", "COLL_ACCESS_USER_ID", "DATA_ACCESS_NAME", "DATA_ACCESS_USER_ID"),
+}
+
+COLUMN_TABLES: Mapping[str, str] = MappingProxyType(
+    {column: group for group, columns in _GROUP_COLUMNS.items() for column in columns}
+)
+"""Column name -> the table group it belongs to (``RESC_NAME`` -> ``"RESC"``; see :func:`tables_for`)."""
+
+INTEGER_COLUMNS: frozenset[str] = frozenset(
+    {
+        "COLL_ID",
+        "DATA_ID",
+        "DATA_REPL_NUM",
+        "DATA_SIZE",
+        "DATA_REPL_STATUS",
+        "META_COLL_ATTR_ID",
+        "META_DATA_ATTR_ID",
+        "TICKET_ID",
+        "TICKET_USER_ID",
+        "TICKET_USES_COUNT",
+        "TICKET_USES_LIMIT",
+        "TICKET_WRITE_FILE_COUNT",
+        "TICKET_WRITE_FILE_LIMIT",
+        "TICKET_WRITE_BYTE_COUNT",
+        "TICKET_WRITE_BYTE_LIMIT",
+        "USER_ID",
+        "RESC_ID",
+        "COLL_ACCESS_USER_ID",
+        "DATA_ACCESS_USER_ID",
+    }
+)
+"""Columns the catalog stores as integers; times are zero-padded strings and compare as strings."""
+
+# Groups a group cannot be joined without (metadata on data objects hangs off the data rows).
+_IMPLIED_GROUPS: dict[str, frozenset[str]] = {
+    "DATA": frozenset({"COLL"}),
+    "META_COLL": frozenset({"COLL"}),
+    "META_DATA": frozenset({"COLL", "DATA"}),
+}
+_COLUMN_IMPLIED_GROUPS: dict[str, frozenset[str]] = {
+    "COLL_ACCESS_NAME": frozenset({"COLL"}),
+    "COLL_ACCESS_USER_ID": frozenset({"COLL"}),
+    "DATA_ACCESS_NAME": frozenset({"COLL", "DATA"}),
+    "DATA_ACCESS_USER_ID": frozenset({"COLL", "DATA"}),
+}
+
+# Which column identifies the object a metadata row hangs off, per metadata group.
+META_OWNER_COLUMN: Mapping[str, str] = MappingProxyType({"META_DATA": "DATA_ID", "META_COLL": "COLL_ID"})
+
+
+def tables_for(columns: frozenset[str]) -> frozenset[str]:
+    """Return the table groups a query touching ``columns`` needs, implied groups included.
+
+    ``RESC_NAME`` is read from the data rows when the query also touches data objects, else from ``RESC``.
+    """
+    groups: set[str] = set()
+    for column in columns:
+        if column != "RESC_NAME":
+            groups.add(COLUMN_TABLES[column])
+            groups |= _COLUMN_IMPLIED_GROUPS.get(column, frozenset())
+    for group in tuple(groups):
+        groups |= _IMPLIED_GROUPS.get(group, frozenset())
+    if "RESC_NAME" in columns and "DATA" not in groups:
+        groups.add("RESC")
+    return frozenset(groups)

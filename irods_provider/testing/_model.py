@@ -1,0 +1,80 @@
+"""The emulator's state model: one object holding the whole zone, with no knowledge of HTTP."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import threading
+from pathlib import Path
+
+from irods_provider.testing._acl_meta import AclMetaMixin
+from irods_provider.testing._catalog import Collection, Resource
+from irods_provider.testing._collections import CollectionsMixin
+from irods_provider.testing._config import EmulatorConfig
+from irods_provider.testing._objects import DataObjectsMixin
+from irods_provider.testing._parallel import ParallelWriteMixin
+from irods_provider.testing._queryrows import QueryRowsMixin
+from irods_provider.testing._users import UsersMixin
+
+
+class EmulatorModel(
+    QueryRowsMixin, ParallelWriteMixin, CollectionsMixin, DataObjectsMixin, AclMetaMixin, UsersMixin
+):
+    """Zone state: users, groups, collections, data objects, tickets, tokens and parallel writes.
+
+    Thread-safe through one re-entrant lock; large file I/O happens outside it.
+    """
+
+    def __init__(self, config: EmulatorConfig | None = None) -> None:
+        self.config = config or EmulatorConfig()
+        self.lock = threading.RLock()
+        self._own_spool = self.config.spool_dir is None
+        self.spool = Path(self.config.spool_dir or tempfile.mkdtemp(prefix="irods-emulator-spool-"))
+        self.handles = {}
+        self.active_streams = 0
+        self.reset()
+
+    def reset(self) -> None:
+        """Re-initialise everything: seeded zone, no tokens, no handles, an empty spool."""
+        with self.lock:
+            if getattr(self, "handles", None):
+                self.close_all_handles()
+            self.handles = {}
+            self.active_streams = 0
+            if self.spool.exists():
+                shutil.rmtree(self.spool, ignore_errors=True)
+            self.spool.mkdir(parents=True, exist_ok=True)
+            self._next_id = 10000
+            self.users = {}
+            self.collections = {}
+            self.data_objects = {}
+            self.tokens = {}
+            self.tickets = {}
+            self.resources = {"demoResc": Resource(id=self.new_id(), name="demoResc")}
+            self._seed()
+
+    def _seed(self) -> None:
+        z, admin = self.zone, self.config.admin_user
+        for path in ("/", f"/{z}", f"/{z}/home", f"/{z}/trash", f"/{z}/trash/home"):
+            self.collections[path] = Collection(
+                id=self.new_id(), path=path, owner=admin, zone=z, acl={admin: "own"}
+            )
+        self._add_user("public", user_type="rodsgroup")
+        self._add_user(admin, user_type="rodsadmin", password=self.config.admin_password)
+        public = f"/{z}/home/public"
+        self.collections[public] = Collection(
+            id=self.new_id(), path=public, owner=admin, zone=z, acl={admin: "own", "public": "read_object"}
+        )
+
+    def add_user(self, name: str, password: str, user_type: str = "rodsuser") -> None:
+        """Create a user with a password, as the rodsadmin would (control plane and fixtures)."""
+        with self.lock:
+            self.create_user(self.config.admin_user, name, user_type=user_type)
+            self.set_password(self.config.admin_user, name, password)
+
+    def close(self) -> None:
+        """Release handles and remove a spool directory this model created itself."""
+        with self.lock:
+            self.close_all_handles()
+            if self._own_spool:
+                shutil.rmtree(self.spool, ignore_errors=True)

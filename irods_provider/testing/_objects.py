@@ -1,0 +1,476 @@
+"""Data-object operations of the state model; bytes live in spool files, never whole in memory."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import posixpath
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from irods_provider.testing._catalog import (
+    PERMISSIONS,
+    READ,
+    WRITE,
+    DataObject,
+    ModelBase,
+    Replica,
+    normalize,
+    now,
+)
+from irods_provider.testing._errors import IrodsModelError
+
+DELETE = PERMISSIONS.index("delete_object")
+HASH_CHUNK = 1024 * 1024
+
+
+@dataclass
+class WriteTarget:
+    """An opened replica: where to put bytes and where a non-offset write starts."""
+
+    path: str
+    replica: Replica
+    start: int
+
+
+def sha2_of_file(path: Path) -> str:
+    """``sha2:`` + base64 SHA-256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(HASH_CHUNK):
+            digest.update(chunk)
+    return "sha2:" + base64.b64encode(digest.digest()).decode("ascii")
+
+
+class DataObjectsMixin(ModelBase):
+    """stat, open for read/write, touch, truncate, remove, rename, copy, checksums, replicate checks."""
+
+    def _new_replica(self, data_id: int, number: int, resource: str, path: str) -> Replica:
+        spool_file = self.spool / f"{data_id}.{number}"
+        spool_file.touch()
+        res = self.resources[resource]
+        physical = res.vault_path + path[len(f"/{self.zone}") :]
+        return Replica(number=number, resource=resource, spool_file=spool_file, physical_path=physical)
+
+    def _readable(self, caller: str, path: str, ticket: str | None) -> DataObject | None:
+        obj = self.visible_data(caller, path)
+        if obj is not None and self.access_level(caller, obj.acl) >= READ:
+            return obj
+        if path in self.data_objects and self.ticket_grants(caller, ticket, path):
+            return self.data_objects[path]
+        return None
+
+    def stat_data_object(self, caller: str, path: str, *, ticket: str | None = None) -> dict[str, Any]:
+        """The data-object ``stat`` body; NOT_A_DATA_OBJECT when missing or invisible."""
+        with self.lock:
+            path = normalize(path)
+            obj = self.visible_data(caller, path)
+            if obj is None and path in self.data_objects and self.ticket_grants(caller, ticket, path):
+                obj = self.data_objects[path]
+            if obj is None:
+                raise IrodsModelError("NOT_A_DATA_OBJECT", f"[{path}] is not a data object.")
+            rep = obj.good_replica()
+            if rep is None:
+                raise IrodsModelError("SYS_NO_GOOD_REPLICA", "No good replica.")
+            return {
+                "type": "data_object",
+                "permissions": self.permissions_json(obj.acl, obj.owner),
+                "size": rep.size,
+                "checksum": rep.checksum,
+                "modified_at": rep.modify_time,
+            }
+
+    def _pick_replica(self, obj: DataObject, resource: str | None, replica_number: int | None) -> Replica:
+        if resource is not None:
+            if resource not in self.resources:
+                raise IrodsModelError("SYS_RESC_DOES_NOT_EXIST", f"Resource [{resource}] does not exist.")
+            for rep in obj.replicas:
+                if rep.resource == resource:
+                    return rep
+            raise IrodsModelError("SYS_REPLICA_DOES_NOT_EXIST", f"No replica on [{resource}].")
+        if replica_number is not None:
+            for rep in obj.replicas:
+                if rep.number == replica_number:
+                    return rep
+            raise IrodsModelError("SYS_REPLICA_DOES_NOT_EXIST", f"Replica [{replica_number}] does not exist.")
+        good = obj.good_replica()
+        if good is None:
+            raise IrodsModelError("SYS_NO_GOOD_REPLICA", "No good replica.")
+        return good
+
+    def open_read(
+        self,
+        caller: str,
+        path: str,
+        *,
+        resource: str | None = None,
+        replica_number: int | None = None,
+        ticket: str | None = None,
+    ) -> tuple[Path, int]:
+        """Resolve a readable replica: (spool file, stat size). NOT_A_DATA_OBJECT when not readable."""
+        with self.lock:
+            path = normalize(path)
+            obj = self._readable(caller, path, ticket)
+            if obj is None:
+                raise IrodsModelError("NOT_A_DATA_OBJECT", f"[{path}] is not a readable data object.")
+            good = obj.good_replica()
+            rep = self._pick_replica(obj, resource, replica_number)
+            rep.access_time = now()
+            return rep.spool_file, (good.size if good else rep.size)
+
+    def open_write(
+        self,
+        caller: str,
+        path: str,
+        *,
+        truncate: bool = True,
+        append: bool = False,
+        resource: str | None = None,
+        replica_number: int | None = None,
+        ticket: str | None = None,
+    ) -> WriteTarget:
+        """Open (and maybe create) a replica for writing, with the server's open-mode semantics."""
+        with self.lock:
+            path = normalize(path)
+            create = append or truncate
+            if resource is not None and resource not in self.resources:
+                raise IrodsModelError("SYS_RESC_DOES_NOT_EXIST", f"Resource [{resource}] does not exist.")
+            obj = self.data_objects.get(path)
+            if obj is None:
+                obj = self._create_for_write(
+                    caller,
+                    path,
+                    create=create,
+                    resource=resource,
+                    replica_number=replica_number,
+                    ticket=ticket,
+                )
+            else:
+                level = self.access_level(caller, obj.acl)
+                if level < WRITE and not self.ticket_grants(caller, ticket, path, write=True):
+                    raise IrodsModelError("CAT_NO_ACCESS_PERMISSION", f"No write permission on [{path}].")
+                if obj.locked_by is not None:
+                    raise IrodsModelError("HIERARCHY_ERROR", f"[{path}] is locked by an open write.")
+            rep = self._pick_replica(obj, resource, replica_number) if obj.replicas else None
+            if rep is None:
+                raise IrodsModelError("SYS_REPLICA_DOES_NOT_EXIST", "No replica.")
+            start = 0
+            if append:
+                start = rep.spool_file.stat().st_size
+            elif truncate:
+                with rep.spool_file.open("r+b") as f:
+                    f.truncate(0)
+            return WriteTarget(path=path, replica=rep, start=start)
+
+    def _create_for_write(
+        self,
+        caller: str,
+        path: str,
+        *,
+        create: bool,
+        resource: str | None,
+        replica_number: int | None,
+        ticket: str | None,
+    ) -> DataObject:
+        if path in self.collections:
+            raise IrodsModelError("CAT_NAME_EXISTS_AS_COLLECTION", f"[{path}] is a collection.")
+        parent_path = posixpath.dirname(path)
+        parent = self.collections.get(parent_path)
+        if parent is None:
+            raise IrodsModelError("OBJ_PATH_DOES_NOT_EXIST", f"[{parent_path}] does not exist.")
+        if self.coll_level(caller, parent_path) < WRITE and not self.ticket_grants(
+            caller, ticket, parent_path, write=True
+        ):
+            raise IrodsModelError("CAT_NO_ACCESS_PERMISSION", f"No write permission on [{parent_path}].")
+        if not create or replica_number is not None:
+            raise IrodsModelError("OBJ_PATH_DOES_NOT_EXIST", f"[{path}] does not exist.")
+        return self.create_data_object(caller, path, resource=resource)
+
+    def create_data_object(self, caller: str, path: str, *, resource: str | None = None) -> DataObject:
+        """Register a new empty data object with one good replica (caller must hold the lock)."""
+        data_id = self.new_id()
+        parent = self.collections.get(posixpath.dirname(path))
+        obj = DataObject(
+            id=data_id, path=path, owner=caller, zone=self.zone, acl=self.inherited_acl(parent, caller)
+        )
+        obj.replicas.append(self._new_replica(data_id, 0, resource or "demoResc", path))
+        self.data_objects[path] = obj
+        return obj
+
+    def finish_write(self, target: WriteTarget) -> None:
+        """Close a written replica: size from the spool file, new mtime, checksum cleared, others stale."""
+        with self.lock:
+            rep = target.replica
+            rep.size = rep.spool_file.stat().st_size if rep.spool_file.exists() else 0
+            rep.modify_time = now()
+            rep.checksum = ""
+            rep.status = "1"
+            obj = self.data_objects.get(target.path)
+            if obj is not None:
+                for other in obj.replicas:
+                    if other is not rep:
+                        other.status = "0"
+
+    def touch_data_object(
+        self,
+        caller: str,
+        path: str,
+        *,
+        no_create: bool = False,
+        replica_number: int | None = None,
+        leaf_resource: str | None = None,
+        seconds: int | None = None,
+        reference: str | None = None,
+    ) -> None:
+        """Update a replica's mtime, creating an empty object when missing (unless ``no_create``)."""
+        with self.lock:
+            path = normalize(path)
+            if (replica_number is not None and leaf_resource is not None) or (
+                seconds is not None and reference is not None
+            ):
+                raise IrodsModelError("USER_INCOMPATIBLE_PARAMS", "Incompatible parameters.")
+            if self.visible_coll(caller, path) is not None:
+                raise IrodsModelError("NOT_A_DATA_OBJECT", f"[{path}] is a collection.")
+            obj = self.data_objects.get(path)
+            if obj is None:
+                if no_create:
+                    return
+                if replica_number is not None:
+                    raise IrodsModelError("OBJ_PATH_DOES_NOT_EXIST", f"[{path}] does not exist.")
+                if leaf_resource is not None and leaf_resource not in self.resources:
+                    raise IrodsModelError("SYS_RESC_DOES_NOT_EXIST", f"[{leaf_resource}] does not exist.")
+                self._create_for_write(
+                    caller, path, create=True, resource=leaf_resource, replica_number=None, ticket=None
+                )
+                return
+            if self.access_level(caller, obj.acl) < WRITE:
+                raise IrodsModelError("CAT_NO_ACCESS_PERMISSION", f"No write permission on [{path}].")
+            rep = self._pick_replica(obj, leaf_resource, replica_number)
+            when = seconds
+            if reference is not None:
+                when = self.reference_mtime(caller, normalize(reference))
+            rep.modify_time = now() if when is None else when
+
+    def truncate_data_object(
+        self,
+        caller: str,
+        path: str,
+        *,
+        size: int,
+        resource: str | None = None,
+        replica_number: int | None = None,
+        admin: bool = False,
+    ) -> dict[str, Any]:
+        """Grow (zero-filled) or shrink a replica; returns the ``additional_info`` body."""
+        with self.lock:
+            self.require_admin_flag(caller, admin)
+            path = normalize(path)
+            if resource is not None and replica_number is not None:
+                raise IrodsModelError("SYS_INVALID_INPUT_PARAM", "Incompatible resource and replica number.")
+            obj = self.visible_data(caller, path, admin=admin)
+            if obj is None:
+                raise IrodsModelError("OBJ_PATH_DOES_NOT_EXIST", f"[{path}] does not exist.")
+            if self.data_level(caller, obj, admin=admin) < WRITE:
+                raise IrodsModelError("CAT_NO_ACCESS_PERMISSION", f"No write permission on [{path}].")
+            if size < 0:
+                raise IrodsModelError("SYS_INVALID_INPUT_PARAM", "Negative size.")
+            rep = self._pick_replica(obj, resource, replica_number)
+            with rep.spool_file.open("r+b") as f:
+                f.truncate(size)
+        target = WriteTarget(path=path, replica=rep, start=0)
+        self.finish_write(target)
+        return {"resource_hierarchy": rep.resource, "replica_number": rep.number, "message": ""}
+
+    def remove_data_object(
+        self, caller: str, path: str, *, catalog_only: bool, no_trash: bool = False, admin: bool = False
+    ) -> None:
+        """Unregister (catalog only), delete, or move a data object to the trash."""
+        with self.lock:
+            self.require_admin_flag(caller, admin)
+            path = normalize(path)
+            obj = self.visible_data(caller, path, admin=admin)
+            if obj is None:
+                raise IrodsModelError("CAT_NO_ROWS_FOUND", f"[{path}] does not exist.")
+            if catalog_only and not self.is_admin(caller):
+                raise IrodsModelError("CAT_INSUFFICIENT_PRIVILEGE_LEVEL", "Unregistering requires rodsadmin.")
+            if self.data_level(caller, obj, admin=admin) < DELETE and not (
+                catalog_only and self.is_admin(caller)
+            ):
+                raise IrodsModelError("CAT_NO_ACCESS_PERMISSION", f"No permission to remove [{path}].")
+            if obj.locked_by is not None:
+                raise IrodsModelError("LOCKED_DATA_OBJECT_ACCESS", f"[{path}] is locked.")
+            if catalog_only:
+                del self.data_objects[path]
+            elif no_trash or path.startswith(f"/{self.zone}/trash/"):
+                self.drop_data_object(path)
+            else:
+                new = self._trash_path(caller, path)
+                del self.data_objects[path]
+                obj.path = new
+                self.data_objects[new] = obj
+
+    def rename_data_object(self, caller: str, old: str, new: str) -> None:
+        """Rename/move a data object."""
+        with self.lock:
+            old, new = normalize(old), normalize(new)
+            obj = self.visible_data(caller, old)
+            if obj is None:
+                raise IrodsModelError("NOT_A_DATA_OBJECT", f"[{old}] is not a data object.")
+            if old == new:
+                return
+            new_parent = posixpath.dirname(new)
+            if self.visible_coll(caller, new_parent) is None:
+                raise IrodsModelError("OBJ_PATH_DOES_NOT_EXIST", f"[{new_parent}] does not exist.")
+            if new in self.collections:
+                raise IrodsModelError("INVALID_OBJECT_TYPE", f"[{new}] is a collection.")
+            if new in self.data_objects:
+                raise IrodsModelError("CAT_NAME_EXISTS_AS_DATAOBJ", f"[{new}] already exists.")
+            if self.access_level(caller, obj.acl) < DELETE or self.coll_level(caller, new_parent) < WRITE:
+                raise IrodsModelError("CAT_NO_ACCESS_PERMISSION", "Insufficient permissions for rename.")
+            del self.data_objects[old]
+            obj.path = new
+            self.data_objects[new] = obj
+
+    def copy_data_object(
+        self,
+        caller: str,
+        src: str,
+        dst: str,
+        *,
+        src_resource: str | None = None,
+        dst_resource: str | None = None,
+        overwrite: bool = False,
+    ) -> None:
+        """Copy a data object's good replica to a new (or, with ``overwrite``, existing) object."""
+        with self.lock:
+            src, dst = normalize(src), normalize(dst)
+            obj = self.visible_data(caller, src)
+            if obj is None:
+                raise IrodsModelError("NOT_A_DATA_OBJECT", f"[{src}] is not a data object.")
+            for res in (src_resource, dst_resource):
+                if res is not None and res not in self.resources:
+                    raise IrodsModelError("SYS_RESC_DOES_NOT_EXIST", f"Resource [{res}] does not exist.")
+            if self.access_level(caller, obj.acl) < READ:
+                raise IrodsModelError("CAT_NO_ACCESS_PERMISSION", f"No read permission on [{src}].")
+            dst_parent = posixpath.dirname(dst)
+            if self.visible_coll(caller, dst_parent) is None:
+                code = (
+                    "CAT_NO_ACCESS_PERMISSION"
+                    if dst_parent in self.collections
+                    else "OBJ_PATH_DOES_NOT_EXIST"
+                )
+                raise IrodsModelError(code, f"Cannot access [{dst_parent}].")
+            if dst in self.collections:
+                raise IrodsModelError("CAT_NAME_EXISTS_AS_COLLECTION", f"[{dst}] is a collection.")
+            if src == dst:
+                raise IrodsModelError("SAME_SRC_DEST_PATHS_ERR", "Source and destination are the same.")
+            source = self._pick_replica(obj, src_resource, None)
+            existing = self.data_objects.get(dst)
+            if existing is not None and not overwrite:
+                raise IrodsModelError("OVERWRITE_WITHOUT_FORCE_FLAG", f"[{dst}] exists.")
+            target = self.open_write(caller, dst, truncate=True, resource=dst_resource)
+            shutil.copyfile(source.spool_file, target.replica.spool_file)
+        self.finish_write(target)
+
+    def calculate_checksum(
+        self,
+        caller: str,
+        path: str,
+        *,
+        resource: str | None = None,
+        replica_number: int | None = None,
+        force: bool = False,
+        all_replicas: bool = False,
+        admin: bool = False,
+    ) -> str:
+        """Compute (or return the stored) ``sha2:`` checksum of a replica."""
+        with self.lock:
+            self.require_admin_flag(caller, admin)
+            path = normalize(path)
+            obj = self.visible_data(caller, path, admin=admin)
+            if obj is None or (self.data_level(caller, obj, admin=admin) < READ):
+                raise IrodsModelError("CAT_NO_ROWS_FOUND", f"[{path}] does not exist.")
+            reps = obj.replicas if all_replicas else [self._pick_replica(obj, resource, replica_number)]
+            todo = [r for r in reps if force or not r.checksum]
+        sums = {id(r): sha2_of_file(r.spool_file) for r in todo}
+        with self.lock:
+            for r in todo:
+                r.checksum = sums[id(r)]
+            return reps[0].checksum
+
+    def verify_checksum(
+        self,
+        caller: str,
+        path: str,
+        *,
+        resource: str | None = None,
+        replica_number: int | None = None,
+        compute: bool = True,
+        admin: bool = False,
+    ) -> list[dict[str, Any]]:
+        """Verification findings per replica (empty list = consistent)."""
+        with self.lock:
+            self.require_admin_flag(caller, admin)
+            path = normalize(path)
+            obj = self.visible_data(caller, path, admin=admin)
+            if obj is None or (self.data_level(caller, obj, admin=admin) < READ):
+                raise IrodsModelError("CAT_NO_ROWS_FOUND", f"[{path}] does not exist.")
+            if resource is not None or replica_number is not None:
+                reps = [self._pick_replica(obj, resource, replica_number)]
+            else:
+                reps = list(obj.replicas)
+            snapshot = [(r.number, r.checksum, r.size, r.spool_file) for r in reps]
+        results: list[dict[str, Any]] = []
+        for number, checksum, size, spool_file in snapshot:
+            actual_size = os.path.getsize(spool_file)
+            if actual_size != size:
+                results.append(
+                    {
+                        "error_code": -401000,
+                        "severity": "error",
+                        "message": f"ERROR: Size mismatch for replica [{number}].",
+                    }
+                )
+            if not checksum:
+                results.append(
+                    {
+                        "error_code": -862000,
+                        "severity": "warning",
+                        "message": f"WARNING: No checksum available for replica [{number}].",
+                    }
+                )
+            elif compute and sha2_of_file(spool_file) != checksum:
+                results.append(
+                    {
+                        "error_code": -314000,
+                        "severity": "error",
+                        "message": f"ERROR: Checksum mismatch for replica [{number}].",
+                    }
+                )
+        return results
+
+    def check_replicate(
+        self, caller: str, path: str, *, dst_resource: str, src_resource: str | None, src_replica: str | None
+    ) -> None:
+        """Validate a replicate request; with a single resource there is never a new replica to make."""
+        with self.lock:
+            if src_replica is not None:
+                try:
+                    number = int(src_replica)
+                except ValueError:
+                    raise IrodsModelError("USER_INVALID_REPLICA_INPUT", "Invalid replica number.") from None
+                if number < 0:
+                    raise IrodsModelError("SYS_REPLICA_INACCESSIBLE", "Negative replica number.")
+            for res in (src_resource, dst_resource):
+                if res is not None and res not in self.resources:
+                    raise IrodsModelError("SYS_RESC_DOES_NOT_EXIST", f"Resource [{res}] does not exist.")
+            obj = self.visible_data(caller, normalize(path))
+            if obj is None:
+                raise IrodsModelError("CAT_NO_ROWS_FOUND", f"[{path}] does not exist.")
+            if self.access_level(caller, obj.acl) < READ:
+                raise IrodsModelError("CAT_NO_ACCESS_PERMISSION", "No read permission.")
+            if not any(r.resource == dst_resource for r in obj.replicas):
+                raise IrodsModelError("SYS_RESC_DOES_NOT_EXIST", f"Resource [{dst_resource}] unusable.")

@@ -1,0 +1,278 @@
+"""OpenID protected-resource validators for the emulator: RFC 7662 introspection and local JWT validation.
+
+They follow the iRODS HTTP API 0.7 rules (notes §2.2): every request is validated again (no result cache),
+the user is the value of one claim, optionally rewritten by a regex. A token that fails any check maps to
+``None`` (the emulator answers 401). Discovery is read at construction, as the real server does at startup.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import re
+import threading
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import httpx2
+from joserfc import jws
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet, OctKey
+
+__all__ = ["OpenIdIntrospectionValidator", "OpenIdJwtValidator", "UserClaimMapper"]
+
+log = logging.getLogger(__name__)
+
+WELL_KNOWN = "/.well-known/openid-configuration"
+_JWT_TYPES = {"at+jwt", "application/at+jwt", "jwt"}
+_ASYMMETRIC = {
+    "RS256": "RSA",
+    "RS384": "RSA",
+    "RS512": "RSA",
+    "PS256": "RSA",
+    "PS384": "RSA",
+    "PS512": "RSA",
+    "ES256": "EC",
+    "ES384": "EC",
+    "ES512": "EC",
+}
+_SYMMETRIC = {"HS256", "HS384", "HS512"}
+
+
+class UserClaimMapper:
+    """The ``user_claim`` mapping plugin: the claim's value, optionally rewritten with a regex.
+
+    ``replace_format`` uses Python ``re`` replacement syntax (``\\1``, ``\\g<name>``); the C++ plugin's
+    Perl-style ``$1`` is accepted too. Both regex options or neither.
+    """
+
+    def __init__(
+        self, claim: str, *, match_regex: str | None = None, replace_format: str | None = None
+    ) -> None:
+        if (match_regex is None) != (replace_format is None):
+            raise ValueError("match_regex and replace_format must be given together")
+        self.claim = claim
+        self._regex = re.compile(match_regex) if match_regex is not None else None
+        self._replace = re.sub(r"\$\{?(\d+)\}?", r"\\g<\1>", replace_format) if replace_format else ""
+
+    def username(self, claims: Mapping[str, Any]) -> str | None:
+        """The mapped user name, or None when the claim is missing, not a string, or does not match."""
+        value = claims.get(self.claim)
+        if not isinstance(value, str) or not value:
+            return None
+        if self._regex is None:
+            return value
+        match = self._regex.fullmatch(value)
+        if match is None:
+            return None
+        return match.expand(self._replace) or None
+
+
+def discover(provider_url: str, *, timeout: float) -> dict[str, Any]:
+    """Fetch the OpenID discovery document; ``provider_url`` may be the issuer or the well-known URL."""
+    url = provider_url if provider_url.endswith(WELL_KNOWN) else provider_url.rstrip("/") + WELL_KNOWN
+    response = httpx2.get(url, timeout=timeout)
+    response.raise_for_status()
+    document = response.json()
+    missing = [k for k in ("issuer", "authorization_endpoint", "jwks_uri") if k not in document]
+    if missing:
+        raise ValueError(f"OpenID discovery document at {url} lacks {', '.join(missing)}")
+    return dict(document)
+
+
+def _audience_contains(aud: Any, client_id: str) -> bool:
+    return aud == client_id or (isinstance(aud, list) and client_id in aud)
+
+
+class OpenIdIntrospectionValidator:
+    """Validates opaque or JWT access tokens at the provider's RFC 7662 introspection endpoint."""
+
+    def __init__(
+        self,
+        provider_url: str,
+        *,
+        client_id: str,
+        client_secret: str,
+        user_claim: str,
+        match_regex: str | None = None,
+        replace_format: str | None = None,
+        require_aud: bool = False,
+        timeout: float = 10.0,
+    ) -> None:
+        self.discovery = discover(provider_url, timeout=timeout)
+        endpoint = self.discovery.get("introspection_endpoint")
+        if not endpoint:
+            raise ValueError("the OpenID provider does not list an introspection_endpoint")
+        self.introspection_endpoint = str(endpoint)
+        self.issuer = str(self.discovery["issuer"])
+        self.client_id = client_id
+        self.require_aud = require_aud
+        self.mapper = UserClaimMapper(user_claim, match_regex=match_regex, replace_format=replace_format)
+        self._client = httpx2.Client(auth=(client_id, client_secret), timeout=timeout)
+
+    def __repr__(self) -> str:
+        return f"OpenIdIntrospectionValidator(issuer={self.issuer!r}, client_id={self.client_id!r})"
+
+    def introspect(self, token: str) -> dict[str, Any] | None:
+        """The provider's answer for ``token`` (None when the provider cannot be asked or answers badly)."""
+        try:
+            response = self._client.post(
+                self.introspection_endpoint, data={"token": token, "token_type_hint": "access_token"}
+            )
+        except httpx2.HTTPError as error:
+            log.warning("introspection at %s failed: %s", self.introspection_endpoint, type(error).__name__)
+            return None
+        if response.status_code != 200:
+            log.warning(
+                "introspection at %s answered HTTP %s", self.introspection_endpoint, response.status_code
+            )
+            return None
+        try:
+            answer = response.json()
+        except ValueError:
+            return None
+        return answer if isinstance(answer, dict) else None
+
+    def claims_for(self, token: str) -> dict[str, Any] | None:
+        """The introspection claims when they pass the server's checks (active, nbf, aud, iss)."""
+        claims = self.introspect(token)
+        if claims is None or claims.get("active") is not True:
+            return None
+        nbf = claims.get("nbf")
+        if nbf is not None and (not isinstance(nbf, int | float) or nbf > time.time()):
+            return None
+        if "aud" in claims:
+            if not _audience_contains(claims["aud"], self.client_id):
+                return None
+        elif self.require_aud:
+            return None
+        if "iss" in claims and claims["iss"] != self.issuer:
+            return None
+        return claims
+
+    def username_for(self, token: str) -> str | None:
+        """The zone user for ``token``, or None (→ 401)."""
+        claims = self.claims_for(token)
+        return None if claims is None else self.mapper.username(claims)
+
+    def close(self) -> None:
+        """Release the HTTP connection pool."""
+        self._client.close()
+
+
+def _b64decode(segment: str) -> bytes:
+    return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+
+
+def _b64_json(segment: str) -> Any:
+    return json.loads(_b64decode(segment))
+
+
+class OpenIdJwtValidator:
+    """Validates JWT access tokens locally: header rules, signature (JWKS or HS secret), iss/aud/exp/nbf."""
+
+    def __init__(
+        self,
+        provider_url: str,
+        *,
+        client_id: str,
+        user_claim: str,
+        match_regex: str | None = None,
+        replace_format: str | None = None,
+        access_token_secret: str | None = None,
+        timeout: float = 10.0,
+    ) -> None:
+        self.discovery = discover(provider_url, timeout=timeout)
+        self.issuer = str(self.discovery["issuer"])
+        self.jwks_uri = str(self.discovery["jwks_uri"])
+        self.client_id = client_id
+        self.mapper = UserClaimMapper(user_claim, match_regex=match_regex, replace_format=replace_format)
+        self._timeout = timeout
+        self._secret = OctKey.import_key(_b64decode(access_token_secret)) if access_token_secret else None
+        self._jwks: KeySet | None = None
+        self._jwks_lock = threading.Lock()
+        self.jwks_fetches = 0
+
+    def __repr__(self) -> str:
+        return f"OpenIdJwtValidator(issuer={self.issuer!r}, client_id={self.client_id!r})"
+
+    def _key_set(self) -> KeySet:
+        """The provider's JWKS, fetched on first use and cached for the life of the validator."""
+        with self._jwks_lock:
+            if self._jwks is None:
+                response = httpx2.get(self.jwks_uri, timeout=self._timeout)
+                response.raise_for_status()
+                self._jwks = KeySet.import_key_set(response.json())
+                self.jwks_fetches += 1
+            return self._jwks
+
+    def _candidate_keys(self, header: Mapping[str, Any]) -> list[Any]:
+        alg = header.get("alg")
+        if alg in _SYMMETRIC:
+            return [self._secret] if self._secret is not None else []
+        if alg not in _ASYMMETRIC:
+            return []
+        keys = self._key_set().keys
+        kid = header.get("kid")
+        if kid is not None:
+            return [k for k in keys if k.kid == kid and k.key_type == _ASYMMETRIC[alg]]
+        return [
+            k
+            for k in keys
+            if k.key_type == _ASYMMETRIC[alg] and k.get("use", "sig") == "sig" and k.get("alg") in (None, alg)
+        ]
+
+    @staticmethod
+    def _header_acceptable(header: Mapping[str, Any]) -> bool:
+        typ = header.get("typ")
+        if not isinstance(typ, str) or typ.lower() not in _JWT_TYPES:
+            return False
+        if "enc" in header or "crit" in header:
+            return False
+        cty = header.get("cty")
+        return not (isinstance(cty, str) and cty.lower() == "jwt")
+
+    def _claims_acceptable(self, claims: Mapping[str, Any]) -> bool:
+        if claims.get("iss") != self.issuer or not _audience_contains(claims.get("aud"), self.client_id):
+            return False
+        now = time.time()
+        exp, nbf = claims.get("exp"), claims.get("nbf")
+        if exp is not None and (not isinstance(exp, int | float) or exp <= now):
+            return False
+        return nbf is None or (isinstance(nbf, int | float) and nbf <= now)
+
+    def claims_for(self, token: str) -> dict[str, Any] | None:
+        """The verified payload, or None when any check fails."""
+        parts = token.split(".")
+        if len(parts) != 3:
+            return None  # five parts = JWE, always refused
+        try:
+            header = _b64_json(parts[0])
+        except ValueError:
+            return None
+        if not isinstance(header, dict) or not self._header_acceptable(header):
+            return None
+        alg = str(header.get("alg"))
+        for key in self._candidate_keys(header):
+            try:
+                verified = jws.deserialize_compact(token, key, algorithms=[alg])
+            except (JoseError, ValueError):
+                continue
+            try:
+                claims = json.loads(verified.payload)
+            except ValueError:
+                return None
+            if isinstance(claims, dict) and self._claims_acceptable(claims):
+                return claims
+            return None
+        return None
+
+    def username_for(self, token: str) -> str | None:
+        """The zone user for ``token``, or None (→ 401)."""
+        claims = self.claims_for(token)
+        return None if claims is None else self.mapper.username(claims)
+
+    def close(self) -> None:
+        """Nothing to release (the JWKS stays cached)."""

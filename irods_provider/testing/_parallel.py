@@ -1,0 +1,114 @@
+"""Parallel-write handles: streams writing at explicit offsets straight into the spool file."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from irods_provider.testing._catalog import ModelBase
+from irods_provider.testing._errors import NoIdleStream, StreamLimitExceeded, UnknownHandle
+
+
+@dataclass
+class ParallelHandle:
+    """One open parallel write: target object, its open file descriptor and stream states."""
+
+    id: str
+    target: Any
+    fd: int
+    busy: list[bool] = field(default_factory=list)
+
+
+class ParallelWriteMixin(ModelBase):
+    """parallel_write_init / stream acquisition / pwrite / parallel_write_shutdown."""
+
+    handles: dict[str, ParallelHandle]
+    active_streams: int
+
+    def parallel_write_init(
+        self,
+        caller: str,
+        path: str,
+        *,
+        stream_count: int,
+        truncate: bool = True,
+        append: bool = False,
+        resource: str | None = None,
+        replica_number: int | None = None,
+        ticket: str | None = None,
+    ) -> str:
+        """Reserve streams (StreamLimitExceeded when over the server quota), open the replica, lock it."""
+        with self.lock:
+            if self.active_streams + stream_count > self.config.max_streams:
+                raise StreamLimitExceeded()
+            target = self.open_write(
+                caller,
+                path,
+                truncate=truncate,
+                append=append,
+                resource=resource,
+                replica_number=replica_number,
+                ticket=ticket,
+            )
+            obj = self.data_objects[target.path]
+            handle_id = str(uuid.uuid4())
+            fd = os.open(target.replica.spool_file, os.O_RDWR)
+            self.handles[handle_id] = ParallelHandle(handle_id, target, fd, [False] * stream_count)
+            self.active_streams += stream_count
+            obj.locked_by = handle_id
+            target.replica.status = "2"
+            return handle_id
+
+    def acquire_stream(self, handle_id: str, stream_index: int | None) -> tuple[int, int]:
+        """Pick a stream: (fd, index). Unknown handle/index → UnknownHandle; all busy → NoIdleStream."""
+        with self.lock:
+            h = self.handles.get(handle_id)
+            if h is None:
+                raise UnknownHandle(handle_id)
+            if stream_index is None:
+                for i, busy in enumerate(h.busy):
+                    if not busy:
+                        h.busy[i] = True
+                        return h.fd, i
+                raise NoIdleStream()
+            if not 0 <= stream_index < len(h.busy):
+                raise UnknownHandle(f"stream {stream_index}")
+            h.busy[stream_index] = True
+            return h.fd, stream_index
+
+    def release_stream(self, handle_id: str, stream_index: int) -> None:
+        """Mark a stream idle again after its request."""
+        with self.lock:
+            h = self.handles.get(handle_id)
+            if h is not None and stream_index < len(h.busy):
+                h.busy[stream_index] = False
+
+    def parallel_write_shutdown(self, handle_id: str) -> None:
+        """Commit size/status/mtime, unlock, release the quota; unknown handles are fine."""
+        with self.lock:
+            h = self.handles.pop(handle_id, None)
+            if h is None:
+                return
+            self.active_streams -= len(h.busy)
+            os.close(h.fd)
+            path = getattr(h.target, "path", "")
+            obj = self.data_objects.get(path)
+            if obj is not None:
+                obj.locked_by = None
+        if obj is not None:
+            self.finish_write(h.target)
+
+    def close_all_handles(self) -> None:
+        """Drop every handle (used by reset)."""
+        with self.lock:
+            for h in self.handles.values():
+                os.close(h.fd)
+            self.handles.clear()
+            self.active_streams = 0
+
+    def parallel_write_counts(self) -> dict[str, int]:
+        """Open handles and streams, server-wide."""
+        with self.lock:
+            return {"handles": len(self.handles), "streams": self.active_streams}

@@ -1,0 +1,229 @@
+"""Rows for GenQuery1 and specific queries: the catalog seen as joined, per-user visible tables."""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Iterable, Mapping
+
+from irods_provider.testing._catalog import Collection, DataObject, User
+from irods_provider.testing._tickets import Ticket, TicketsMixin
+
+Row = dict[str, str]
+
+
+def t11(seconds: int) -> str:
+    """Catalog time format: 11-digit zero-padded epoch seconds."""
+    return f"{seconds:011d}"
+
+
+class QueryRowsMixin(TicketsMixin):
+    """The ``fetch_rows`` adapter handed to the GenQuery1 evaluator, and ShowCollAcls."""
+
+    def fetch_rows(self, caller: str, tables: frozenset[str]) -> list[Mapping[str, str]]:
+        """Joined rows visible to ``caller`` for the given table groups ([] for joins we cannot make)."""
+        with self.lock:
+            return list(self._rows(caller, set(tables)))
+
+    def _rows(self, caller: str, tables: set[str]) -> Iterable[Row]:
+        if tables <= {"USER"}:
+            return [self._user_row(u) for u in self.users.values()]
+        if tables <= {"RESC"}:
+            return [self._resc_row(name) for name in self.resources]
+        if tables <= {"TICKET"}:
+            return [r for t in self.visible_tickets(caller) for r in self._ticket_rows(t)]
+        if (
+            "DATA" in tables
+            or "META_DATA" in tables
+            or ("ACCESS" in tables and tables & {"DATA", "META_DATA"})
+        ):
+            return self._data_rows(caller, tables)
+        if tables <= {"COLL", "META_COLL", "ACCESS", "USER"}:
+            return self._coll_rows(caller, tables)
+        if tables <= {"DATA", "COLL", "RESC"}:
+            return self._data_rows(caller, tables)
+        return []
+
+    def _visible_colls(self, caller: str) -> list[Collection]:
+        return [c for c in self.collections.values() if self.visible_coll(caller, c.path) is not None]
+
+    def _coll_row(self, c: Collection) -> Row:
+        owner = self.users.get(c.owner)
+        return {
+            "COLL_ID": str(c.id),
+            "COLL_NAME": c.path,
+            "COLL_PARENT_NAME": posixpath.dirname(c.path) if c.path != "/" else "/",
+            "COLL_OWNER_NAME": c.owner,
+            "COLL_OWNER_ZONE": owner.zone if owner else self.zone,
+            "COLL_CREATE_TIME": t11(c.create_time),
+            "COLL_MODIFY_TIME": t11(c.modify_time),
+            "COLL_INHERITANCE": "1" if c.inheritance else "",
+            "COLL_TYPE": "",
+        }
+
+    def _coll_rows(self, caller: str, tables: set[str]) -> list[Row]:
+        out: list[Row] = []
+        for c in self._visible_colls(caller):
+            base = self._coll_row(c)
+            rows = [base]
+            if "META_COLL" in tables:
+                rows = [
+                    {
+                        **base,
+                        "META_COLL_ATTR_ID": str(a.id),
+                        "META_COLL_ATTR_NAME": a.attribute,
+                        "META_COLL_ATTR_VALUE": a.value,
+                        "META_COLL_ATTR_UNITS": a.units,
+                        "META_COLL_CREATE_TIME": t11(a.create_time),
+                        "META_COLL_MODIFY_TIME": t11(a.modify_time),
+                    }
+                    for a in c.avus
+                ]
+            if "ACCESS" in tables:
+                rows = [
+                    {**r, **self._access_row("COLL", name, perm, with_user="USER" in tables)}
+                    for r in rows
+                    for name, perm in c.acl.items()
+                ]
+            out.extend(rows)
+        return out
+
+    def _access_row(self, kind: str, name: str, perm: str, *, with_user: bool) -> Row:
+        u = self.users.get(name)
+        row = {f"{kind}_ACCESS_NAME": perm, f"{kind}_ACCESS_USER_ID": str(u.id) if u else ""}
+        if with_user and u is not None:
+            row.update(self._user_row(u))
+        return row
+
+    def _data_base_rows(self, obj: DataObject, coll: Row) -> list[Row]:
+        owner = self.users.get(obj.owner)
+        rows = []
+        for rep in obj.replicas:
+            rows.append(
+                {
+                    **coll,
+                    "DATA_ID": str(obj.id),
+                    "DATA_NAME": posixpath.basename(obj.path),
+                    "DATA_REPL_NUM": str(rep.number),
+                    "DATA_SIZE": str(rep.size),
+                    "DATA_TYPE_NAME": obj.data_type,
+                    "DATA_PATH": rep.physical_path,
+                    "DATA_OWNER_NAME": obj.owner,
+                    "DATA_OWNER_ZONE": owner.zone if owner else self.zone,
+                    "DATA_REPL_STATUS": rep.status,
+                    "DATA_STATUS": "",
+                    "DATA_CHECKSUM": rep.checksum,
+                    "DATA_CREATE_TIME": t11(rep.create_time),
+                    "DATA_MODIFY_TIME": t11(rep.modify_time),
+                    "DATA_ACCESS_TIME": t11(rep.access_time),
+                    "DATA_RESC_NAME": rep.resource,
+                    "DATA_RESC_HIER": rep.resource,
+                    "DATA_COMMENTS": obj.comments,
+                    **self._resc_row(rep.resource),
+                }
+            )
+        return rows
+
+    def _data_rows(self, caller: str, tables: set[str]) -> list[Row]:
+        out: list[Row] = []
+        coll_cache: dict[str, Row] = {}
+        for obj in self.data_objects.values():
+            if self.visible_data(caller, obj.path) is None:
+                continue
+            parent = posixpath.dirname(obj.path)
+            coll = self.collections.get(parent)
+            if coll is None:
+                continue
+            if parent not in coll_cache:
+                coll_cache[parent] = self._coll_row(coll)
+            rows = self._data_base_rows(obj, coll_cache[parent])
+            if "META_DATA" in tables:
+                rows = [
+                    {
+                        **r,
+                        "META_DATA_ATTR_ID": str(a.id),
+                        "META_DATA_ATTR_NAME": a.attribute,
+                        "META_DATA_ATTR_VALUE": a.value,
+                        "META_DATA_ATTR_UNITS": a.units,
+                        "META_DATA_CREATE_TIME": t11(a.create_time),
+                        "META_DATA_MODIFY_TIME": t11(a.modify_time),
+                    }
+                    for r in rows
+                    for a in obj.avus
+                ]
+            if "ACCESS" in tables:
+                rows = [
+                    {**r, **self._access_row("DATA", name, perm, with_user="USER" in tables)}
+                    for r in rows
+                    for name, perm in obj.acl.items()
+                ]
+            out.extend(rows)
+        return out
+
+    def _user_row(self, u: User) -> Row:
+        return {
+            "USER_ID": str(u.id),
+            "USER_NAME": u.name,
+            "USER_TYPE": u.type,
+            "USER_ZONE": u.zone,
+            "USER_CREATE_TIME": t11(u.create_time),
+            "USER_MODIFY_TIME": t11(u.modify_time),
+        }
+
+    def _resc_row(self, name: str) -> Row:
+        r = self.resources.get(name)
+        if r is None:
+            return {"RESC_NAME": name}
+        return {
+            "RESC_ID": str(r.id),
+            "RESC_NAME": r.name,
+            "RESC_TYPE_NAME": r.type,
+            "RESC_LOC": r.host,
+            "RESC_VAULT_PATH": r.vault_path,
+            "RESC_ZONE_NAME": self.zone,
+        }
+
+    def _ticket_rows(self, t: Ticket) -> list[Row]:
+        owner = self.users.get(t.owner)
+        base = {
+            "TICKET_ID": str(t.id),
+            "TICKET_STRING": t.string,
+            "TICKET_TYPE": t.type,
+            "TICKET_USER_ID": str(owner.id) if owner else "",
+            "TICKET_OWNER_NAME": t.owner,
+            "TICKET_OWNER_ZONE": self.zone,
+            "TICKET_USES_COUNT": str(t.uses_count),
+            "TICKET_USES_LIMIT": str(t.uses_limit),
+            "TICKET_WRITE_FILE_COUNT": str(t.write_file_count),
+            "TICKET_WRITE_FILE_LIMIT": str(t.write_file_limit),
+            "TICKET_WRITE_BYTE_COUNT": str(t.write_byte_count),
+            "TICKET_WRITE_BYTE_LIMIT": str(t.write_byte_limit),
+            "TICKET_EXPIRY": t11(t.expiry) if t.expiry else "",
+            "TICKET_OBJECT_TYPE": t.object_type,
+            "TICKET_DATA_NAME": posixpath.basename(t.path) if t.object_type == "data" else "",
+            "TICKET_COLL_NAME": t.path if t.object_type == "collection" else posixpath.dirname(t.path),
+        }
+        rows = []
+        for user in t.users or [""]:
+            for group in t.groups or [""]:
+                for host in t.hosts or [""]:
+                    rows.append(
+                        {
+                            **base,
+                            "TICKET_ALLOWED_USER_NAME": user,
+                            "TICKET_ALLOWED_GROUP_NAME": group,
+                            "TICKET_ALLOWED_HOST": host,
+                        }
+                    )
+        return rows
+
+    def show_coll_acls(self, caller: str, path: str) -> list[list[str]]:
+        """Specific query ShowCollAcls: (user, zone, permission, user type) per ACL entry."""
+        with self.lock:
+            coll = self.visible_coll(caller, path)
+            if coll is None:
+                return []
+            out = []
+            for name, perm in coll.acl.items():
+                u = self.users.get(name)
+                out.append([name, u.zone if u else self.zone, perm, u.type if u else ""])
+            return out

@@ -1,0 +1,135 @@
+"""Tickets: creation with limits and restrictions, removal, and enabling on a request."""
+
+from __future__ import annotations
+
+import secrets
+import string
+import time
+from dataclasses import dataclass, field
+
+from irods_provider.testing._catalog import READ, WRITE, ModelBase, normalize, now
+from irods_provider.testing._errors import IrodsModelError
+
+_ALPHABET = string.ascii_letters + string.digits
+
+
+@dataclass
+class Ticket:
+    """A read or write ticket on a collection or data object."""
+
+    id: int
+    string: str
+    type: str
+    owner: str
+    path: str
+    object_type: str
+    uses_limit: int = 0
+    uses_count: int = 0
+    write_file_limit: int = 0
+    write_file_count: int = 0
+    write_byte_limit: int = 0
+    write_byte_count: int = 0
+    expiry: int = 0
+    users: list[str] = field(default_factory=list)
+    groups: list[str] = field(default_factory=list)
+    hosts: list[str] = field(default_factory=list)
+    create_time: int = field(default_factory=now)
+
+
+class TicketsMixin(ModelBase):
+    """create/remove tickets, enable one for a request, and grant access through it."""
+
+    tickets: dict[str, Ticket]
+
+    def create_ticket(
+        self,
+        caller: str,
+        path: str,
+        *,
+        ticket_type: str = "read",
+        use_count: int = 0,
+        write_data_object_count: int = 0,
+        write_byte_count: int = 0,
+        seconds_until_expiration: int | None = None,
+        users: list[str] | None = None,
+        groups: list[str] | None = None,
+        hosts: list[str] | None = None,
+    ) -> str:
+        """Create a ticket; the caller needs read (read ticket) or write (write ticket) access."""
+        with self.lock:
+            path = normalize(path)
+            if self.visible_coll(caller, path) is not None:
+                level, object_type = self.coll_level(caller, path), "collection"
+            elif (obj := self.visible_data(caller, path)) is not None:
+                level, object_type = self.access_level(caller, obj.acl), "data"
+            else:
+                raise IrodsModelError("CAT_UNKNOWN_FILE", f"[{path}] does not exist.")
+            if self.is_admin(caller):
+                level = WRITE
+            if level < (WRITE if ticket_type == "write" else READ):
+                raise IrodsModelError("CAT_NO_ACCESS_PERMISSION", f"No permission on [{path}].")
+            for u in users or []:
+                if u.split("#", 1)[0] not in self.users:
+                    raise IrodsModelError("CAT_INVALID_USER", f"User [{u}] does not exist.")
+            for g in groups or []:
+                gu = self.users.get(g)
+                if gu is None or gu.type != "rodsgroup":
+                    raise IrodsModelError("CAT_INVALID_GROUP", f"Group [{g}] does not exist.")
+            text = "".join(secrets.choice(_ALPHABET) for _ in range(15))
+            expiry = int(time.time()) + seconds_until_expiration if seconds_until_expiration else 0
+            self.tickets[text] = Ticket(
+                id=self.new_id(),
+                string=text,
+                type=ticket_type,
+                owner=caller,
+                path=path,
+                object_type=object_type,
+                uses_limit=use_count,
+                write_file_limit=write_data_object_count,
+                write_byte_limit=write_byte_count,
+                expiry=expiry,
+                users=[u.split("#", 1)[0] for u in users or []],
+                groups=list(groups or []),
+                hosts=list(hosts or []),
+            )
+            return text
+
+    def remove_ticket(self, caller: str, name: str) -> None:
+        """Delete a ticket (its owner or a rodsadmin)."""
+        with self.lock:
+            t = self.tickets.get(name)
+            if t is None or (t.owner != caller and not self.is_admin(caller)):
+                raise IrodsModelError("CAT_TICKET_INVALID", "Invalid ticket.")
+            del self.tickets[name]
+
+    def enable_ticket(self, caller: str, name: str) -> None:
+        """Validate and count one use of a ticket for the current request (errors → HTTP 500)."""
+        with self.lock:
+            t = self.tickets.get(name)
+            if t is None:
+                raise IrodsModelError("CAT_TICKET_INVALID", "Invalid ticket.")
+            if t.expiry and time.time() > t.expiry:
+                raise IrodsModelError("CAT_TICKET_EXPIRED", "Ticket expired.")
+            if t.uses_limit and t.uses_count >= t.uses_limit:
+                raise IrodsModelError("CAT_TICKET_USES_EXCEEDED", "Ticket uses exceeded.")
+            if t.users and caller not in t.users:
+                raise IrodsModelError("CAT_TICKET_USER_EXCLUDED", "User not allowed by the ticket.")
+            u = self.users.get(caller)
+            if t.groups and not (u and u.groups & set(t.groups)):
+                raise IrodsModelError("CAT_TICKET_GROUP_EXCLUDED", "Group not allowed by the ticket.")
+            t.uses_count += 1
+
+    def ticket_grants(self, caller: str, ticket: str | None, path: str, *, write: bool = False) -> bool:
+        """Whether the (already enabled) ticket covers ``path`` for reading or writing."""
+        if ticket is None:
+            return False
+        t = self.tickets.get(ticket)
+        if t is None or (write and t.type != "write"):
+            return False
+        return path == t.path or (t.object_type == "collection" and path.startswith(t.path + "/"))
+
+    def visible_tickets(self, caller: str) -> list[Ticket]:
+        """Tickets a user may see in queries: their own (all for rodsadmins)."""
+        with self.lock:
+            admin = self.is_admin(caller)
+            return [t for t in self.tickets.values() if admin or t.owner == caller]

@@ -1,0 +1,219 @@
+"""Users, groups and Basic bearer tokens of the state model."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+from irods_provider.testing._catalog import Collection, ModelBase, User, now
+from irods_provider.testing._errors import IrodsModelError
+
+USER_TYPES = ("rodsuser", "groupadmin", "rodsadmin")
+
+
+class UsersMixin(ModelBase):
+    """User and group administration plus token issue/lookup."""
+
+    tokens: dict[str, tuple[str, float]]
+
+    # ---- tokens -------------------------------------------------------------------------------
+
+    def authenticate(self, username: str, password: str) -> str | None:
+        """Check native credentials; return a fresh token (uuid4) or None. Never extends old tokens."""
+        with self.lock:
+            u = self.users.get(username)
+            anonymous = username == "anonymous" and password == ""
+            if not anonymous and (not username or not password or u is None or u.type == "rodsgroup"):
+                return None
+            if not anonymous and (u is None or u.password != password):
+                return None
+            token = str(uuid.uuid4())
+            self.tokens[token] = (username, time.monotonic() + self.config.token_lifetime_seconds)
+            return token
+
+    def user_for_token(self, token: str) -> str | None:
+        """The user a Basic token belongs to, or None when unknown or expired (expired ones are purged)."""
+        with self.lock:
+            entry = self.tokens.get(token)
+            if entry is None:
+                return None
+            if time.monotonic() >= entry[1]:
+                del self.tokens[token]
+                return None
+            return entry[0]
+
+    def token_count(self) -> int:
+        """Number of live tokens."""
+        with self.lock:
+            t = time.monotonic()
+            return sum(1 for _, exp in self.tokens.values() if exp > t)
+
+    # ---- users ------------------------------------------------------------------------------
+
+    def _require_rodsadmin(self, caller: str) -> None:
+        if not self.is_admin(caller):
+            raise IrodsModelError("SYS_NO_API_PRIV", "Operation requires rodsadmin privileges.")
+
+    def _check_zone(self, zone: str | None) -> None:
+        if zone and zone != self.zone:
+            raise IrodsModelError("CAT_INVALID_ZONE", f"Zone [{zone}] does not exist.")
+
+    def create_user(
+        self, caller: str, name: str, *, zone: str | None = None, user_type: str = "rodsuser"
+    ) -> None:
+        """Create a user with its home and trash collections (owner ACL) and add it to ``public``."""
+        with self.lock:
+            self._require_rodsadmin(caller)
+            self._check_zone(zone)
+            if user_type not in USER_TYPES:
+                raise IrodsModelError("SYS_INVALID_INPUT_PARAM", f"Invalid user type [{user_type}].")
+            self._add_user(name, user_type=user_type)
+
+    def _add_user(self, name: str, *, user_type: str, password: str = "") -> User:
+        if not name or "/" in name or "#" in name:
+            raise IrodsModelError("SYS_INVALID_INPUT_PARAM", f"Invalid user name [{name}].")
+        if name in self.users:
+            raise IrodsModelError("CATALOG_ALREADY_HAS_ITEM_BY_THAT_NAME", f"User [{name}] already exists.")
+        u = User(id=self.new_id(), name=name, type=user_type, zone=self.zone, password=password)
+        self.users[name] = u
+        if user_type != "rodsgroup":
+            if "public" in self.users and name != "public":
+                u.groups.add("public")
+            for base in (f"/{self.zone}/home", f"/{self.zone}/trash/home"):
+                path = f"{base}/{name}"
+                if path not in self.collections:
+                    self.collections[path] = Collection(
+                        id=self.new_id(), path=path, owner=name, zone=self.zone, acl={name: "own"}
+                    )
+        return u
+
+    def remove_user(self, caller: str, name: str, *, zone: str | None = None) -> None:
+        """Remove a user; refuses while its home still holds anything (CAT_COLLECTION_NOT_EMPTY)."""
+        with self.lock:
+            self._require_rodsadmin(caller)
+            self._check_zone(zone)
+            u = self.user(name)
+            if u.type == "rodsgroup":
+                raise IrodsModelError("CAT_INVALID_USER", f"[{name}] is a group.")
+            if name == self.config.admin_user:
+                raise IrodsModelError("SYS_NOT_ALLOWED", "Cannot remove the service account.")
+            for base in (f"/{self.zone}/home", f"/{self.zone}/trash/home"):
+                path = f"{base}/{name}"
+                if self.children_colls(path) or self.children_data(path):
+                    raise IrodsModelError("CAT_COLLECTION_NOT_EMPTY", f"Collection [{path}] is not empty.")
+            for base in (f"/{self.zone}/home", f"/{self.zone}/trash/home"):
+                self.collections.pop(f"{base}/{name}", None)
+            del self.users[name]
+            for token, (owner, _) in list(self.tokens.items()):
+                if owner == name:
+                    del self.tokens[token]
+
+    def set_password(self, caller: str, name: str, new_password: str, *, zone: str | None = None) -> None:
+        """Change a user's password (rodsadmin only through this API)."""
+        with self.lock:
+            self._require_rodsadmin(caller)
+            self._check_zone(zone)
+            u = self.user(name)
+            if u.type == "rodsgroup":
+                raise IrodsModelError("CAT_INVALID_USER", f"[{name}] is a group.")
+            u.password = new_password
+            u.modify_time = now()
+
+    def set_user_type(self, caller: str, name: str, new_type: str, *, zone: str | None = None) -> None:
+        """Change a user's type (rodsadmin only)."""
+        with self.lock:
+            self._require_rodsadmin(caller)
+            self._check_zone(zone)
+            u = self.user(name)
+            if u.type == "rodsgroup" or new_type not in USER_TYPES:
+                raise IrodsModelError("CAT_INVALID_USER", f"Cannot change type of [{name}].")
+            u.type = new_type
+            u.modify_time = now()
+
+    def create_group(self, caller: str, name: str) -> None:
+        """Create a group (rodsadmin or groupadmin)."""
+        with self.lock:
+            cu = self.users.get(caller)
+            if cu is None or cu.type not in ("rodsadmin", "groupadmin"):
+                raise IrodsModelError("SYS_NO_API_PRIV", "Operation requires rodsadmin privileges.")
+            self._add_user(name, user_type="rodsgroup")
+
+    def remove_group(self, caller: str, name: str) -> None:
+        """Remove a group and its memberships."""
+        with self.lock:
+            self._require_rodsadmin(caller)
+            g = self.users.get(name)
+            if g is None or g.type != "rodsgroup":
+                raise IrodsModelError("CAT_INVALID_GROUP", f"Group [{name}] does not exist.")
+            if name == "public":
+                raise IrodsModelError("SYS_NOT_ALLOWED", "Cannot remove group public.")
+            del self.users[name]
+            for u in self.users.values():
+                u.groups.discard(name)
+
+    def _group_and_user(self, group: str, user: str, zone: str | None) -> tuple[User, User]:
+        self._check_zone(zone)
+        g = self.users.get(group)
+        if g is None or g.type != "rodsgroup":
+            raise IrodsModelError("CAT_INVALID_GROUP", f"Group [{group}] does not exist.")
+        u = self.user(user)
+        if u.type == "rodsgroup":
+            raise IrodsModelError("CAT_INVALID_USER", f"[{user}] is a group.")
+        return g, u
+
+    def add_to_group(self, caller: str, group: str, user: str, *, zone: str | None = None) -> None:
+        """Add a user to a group (rodsadmin or groupadmin)."""
+        with self.lock:
+            cu = self.users.get(caller)
+            if cu is None or cu.type not in ("rodsadmin", "groupadmin"):
+                raise IrodsModelError("SYS_NO_API_PRIV", "Operation requires rodsadmin privileges.")
+            g, u = self._group_and_user(group, user, zone)
+            if g.name in u.groups:
+                raise IrodsModelError("CATALOG_ALREADY_HAS_ITEM_BY_THAT_NAME", "Already a member.")
+            u.groups.add(g.name)
+
+    def remove_from_group(self, caller: str, group: str, user: str, *, zone: str | None = None) -> None:
+        """Remove a user from a group."""
+        with self.lock:
+            cu = self.users.get(caller)
+            if cu is None or cu.type not in ("rodsadmin", "groupadmin"):
+                raise IrodsModelError("SYS_NO_API_PRIV", "Operation requires rodsadmin privileges.")
+            g, u = self._group_and_user(group, user, zone)
+            u.groups.discard(g.name)
+
+    def is_member_of_group(self, group: str, user: str, *, zone: str | None = None) -> bool:
+        """Whether ``user`` belongs to ``group``."""
+        with self.lock:
+            self._check_zone(zone)
+            g = self.users.get(group)
+            u = self.users.get(user)
+            if g is None or g.type != "rodsgroup":
+                raise IrodsModelError("CAT_INVALID_GROUP", f"Group [{group}] does not exist.")
+            return u is not None and group in u.groups
+
+    def list_users(self) -> list[dict[str, str]]:
+        """All users (not groups) as ``{"name", "zone"}``."""
+        with self.lock:
+            return [{"name": u.name, "zone": u.zone} for u in self.users.values() if u.type != "rodsgroup"]
+
+    def list_groups(self) -> list[str]:
+        """All group names."""
+        with self.lock:
+            return [u.name for u in self.users.values() if u.type == "rodsgroup"]
+
+    def stat_user(self, name: str, *, zone: str | None = None) -> dict[str, object]:
+        """The users-groups ``stat`` body (without the irods_response envelope)."""
+        with self.lock:
+            if zone and zone != self.zone:
+                return {"exists": False}
+            u = self.users.get(name)
+            if u is None:
+                return {"exists": False}
+            if u.type == "rodsgroup":
+                return {"exists": True, "id": str(u.id), "type": "rodsgroup"}
+            return {
+                "exists": True,
+                "id": str(u.id),
+                "local_unique_name": f"{u.name}#{u.zone}",
+                "type": u.type,
+            }
