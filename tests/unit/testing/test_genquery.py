@@ -1,0 +1,379 @@
+"""GenQuery1 parser and evaluator of the emulator, over synthetic row sources."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from irods_provider._error_codes import error_code
+from irods_provider.testing._genquery import (
+    COLUMN_TABLES,
+    GenQueryError,
+    Predicate,
+    execute_genquery1,
+    parse_genquery1,
+)
+
+SYNTAX = error_code("INPUT_ARG_NOT_WELL_FORMED_ERR")
+NO_COLUMN = error_code("NO_COLUMN_NAME_FOUND")
+
+
+class FakeSource:
+    """A fetch_rows stand-in: returns fixed rows and records the table groups asked for."""
+
+    def __init__(self, rows: Iterable[Mapping[str, str]]) -> None:
+        self.rows = [dict(r) for r in rows]
+        self.requests: list[frozenset[str]] = []
+
+    def __call__(self, tables: frozenset[str]) -> list[dict[str, str]]:
+        self.requests.append(tables)
+        return self.rows
+
+
+def data_row(coll: str, name: str, **extra: str) -> dict[str, str]:
+    """A data-object row with every COLL/DATA column set, overridable by keyword."""
+    row = {c: "" for c, g in COLUMN_TABLES.items() if g in ("COLL", "DATA")}
+    row.update(
+        COLL_ID="1",
+        COLL_NAME=coll,
+        DATA_ID="10",
+        DATA_NAME=name,
+        DATA_REPL_NUM="0",
+        DATA_SIZE="0",
+        DATA_PATH=f"/vault{coll}/{name}",
+        RESC_NAME="demoResc",
+        DATA_MODIFY_TIME="01700000000",
+    )
+    row.update(extra)
+    return row
+
+
+SIZES = FakeSource(
+    [
+        data_row("/z/home/u", "a.txt", DATA_ID="1", DATA_SIZE="2"),
+        data_row("/z/home/u", "b.txt", DATA_ID="2", DATA_SIZE="10"),
+        data_row("/z/home/u", "c.dat", DATA_ID="3", DATA_SIZE="100"),
+        data_row("/z/home/v", "it's_%.txt", DATA_ID="4", DATA_SIZE="7"),
+    ]
+)
+
+
+def names(query: str, source: FakeSource = SIZES, **options: object) -> list[str]:
+    return [row[0] for row in execute_genquery1(query, source, **options)]  # type: ignore[arg-type]
+
+
+def error_of(query: str, **options: object) -> GenQueryError:
+    with pytest.raises(GenQueryError) as info:
+        execute_genquery1(query, SIZES, **options)  # type: ignore[arg-type]
+    return info.value
+
+
+@pytest.mark.parametrize(
+    ("condition", "expected"),
+    [
+        ("DATA_SIZE = '10'", ["b.txt"]),
+        ("DATA_SIZE != '10'", ["a.txt", "c.dat", "it's_%.txt"]),
+        ("DATA_SIZE <> '10'", ["a.txt", "c.dat", "it's_%.txt"]),
+        ("DATA_SIZE < '10'", ["a.txt", "it's_%.txt"]),
+        ("DATA_SIZE <= '10'", ["a.txt", "b.txt", "it's_%.txt"]),
+        ("DATA_SIZE > '7'", ["b.txt", "c.dat"]),
+        ("DATA_SIZE >= '7'", ["b.txt", "c.dat", "it's_%.txt"]),
+        ("DATA_SIZE between '3' '10'", ["b.txt", "it's_%.txt"]),
+        ("DATA_NAME like '%.txt'", ["a.txt", "b.txt", "it's_%.txt"]),
+        ("DATA_NAME like '_.txt'", ["a.txt", "b.txt"]),
+        ("DATA_NAME not like '%.txt'", ["c.dat"]),
+        ("DATA_NAME like '%\\_\\%%'", ["it's_%.txt"]),
+        ("DATA_NAME in ('a.txt', 'c.dat', 'zzz')", ["a.txt", "c.dat"]),
+        ("DATA_NAME in 'a.txt', 'c.dat'", ["a.txt", "c.dat"]),
+        ("DATA_NAME = 'it''s_%.txt'", ["it's_%.txt"]),
+        ("DATA_NAME = '\\x61.txt'", ["a.txt"]),
+        ("DATA_SIZE > '5' && < '50'", ["b.txt", "it's_%.txt"]),
+        ("DATA_NAME = 'a.txt' || = 'c.dat'", ["a.txt", "c.dat"]),
+        ("DATA_NAME = 'a.txt' || > '5' && < '50'", ["a.txt"]),
+        ("DATA_SIZE = '2' || > '5' && < '50'", ["a.txt", "b.txt", "it's_%.txt"]),
+        ("COLL_NAME = '/z/home/u' and DATA_SIZE > '2'", ["b.txt", "c.dat"]),
+        ("COLL_NAME begin_of '/z/home/v/sub'", ["it's_%.txt"]),
+        ("COLL_NAME parent_of '/z/home/u'", ["a.txt", "b.txt", "c.dat"]),
+        ("COLL_NAME parent_of '/z/home'", []),
+        ("DATA_NAME = 'x || y' || = 'a.txt'", ["a.txt"]),
+        ("DATA_NAME = 'select where and'", []),
+    ],
+)
+def test_each_operator_filters_rows(condition: str, expected: list[str]) -> None:
+    assert names(f"select DATA_NAME where {condition}") == expected
+
+
+def test_integer_columns_compare_numerically_and_times_as_strings() -> None:
+    assert names("select DATA_NAME where DATA_SIZE < '9'") == ["a.txt", "it's_%.txt"]
+    # DATA_NAME is text: '10' sorts before '9'.
+    assert names("select DATA_NAME where DATA_NAME < '9'", FakeSource([data_row("/c", "10")])) == ["10"]
+    # Times are zero-padded strings in the catalog: an unpadded literal compares as text, as in iRODS.
+    assert names("select DATA_NAME where DATA_MODIFY_TIME > '1600000000'") == []
+    assert names("select DATA_NAME where DATA_MODIFY_TIME > '01600000000'") == [
+        "a.txt",
+        "b.txt",
+        "c.dat",
+        "it's_%.txt",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("query", "tables"),
+    [
+        ("select COLL_NAME", {"COLL"}),
+        ("select DATA_NAME where COLL_NAME = 'x'", {"COLL", "DATA"}),
+        ("select COLL_NAME where META_COLL_ATTR_NAME = 'a'", {"COLL", "META_COLL"}),
+        ("select COLL_NAME, DATA_NAME where META_DATA_ATTR_NAME = 'a'", {"COLL", "DATA", "META_DATA"}),
+        ("select RESC_NAME", {"RESC"}),
+        ("select RESC_NAME, RESC_LOC", {"RESC"}),
+        ("select DATA_NAME, RESC_NAME", {"COLL", "DATA"}),
+        ("select RESC_NAME where DATA_NAME = 'x'", {"COLL", "DATA"}),
+        ("select TICKET_STRING, TICKET_TYPE", {"TICKET"}),
+        ("select USER_NAME", {"USER"}),
+        ("select DATA_NAME where DATA_ACCESS_NAME = 'own'", {"COLL", "DATA", "ACCESS"}),
+    ],
+)
+def test_fetch_rows_is_asked_for_the_touched_table_groups(query: str, tables: set[str]) -> None:
+    source = FakeSource([])
+    assert execute_genquery1(query, source) == []
+    assert source.requests == [frozenset(tables)]
+
+
+CASE_ROWS = FakeSource([data_row("/tempZone/home/alice", "test_GenQuery1_CaSE_SENsiTIvE.TxT")])
+
+
+def test_case_insensitive_mode_upper_cases_query_and_values() -> None:
+    query = "select DATA_NAME where COLL_NAME = '/TEMPZONE/HOME/ALICE' and DATA_NAME = '{}'"
+    lower = query.format("test_genquery1_case_sensitive.txt")
+    assert names(lower, CASE_ROWS, case_sensitive=False) == ["test_GenQuery1_CaSE_SENsiTIvE.TxT"]
+    assert names(lower, CASE_ROWS, case_sensitive=True) == []
+    assert names("select data_name where coll_name like '%alice'", CASE_ROWS, case_sensitive=False) == [
+        "test_GenQuery1_CaSE_SENsiTIvE.TxT"
+    ]
+
+
+def test_keywords_are_case_insensitive_but_column_names_are_not() -> None:
+    assert names("SeLeCt DATA_NAME WHERE DATA_SIZE = '2' AnD DATA_NAME LIKE 'a%'") == ["a.txt"]
+    assert error_of("select data_name").code == NO_COLUMN
+
+
+REPLICAS = FakeSource(
+    [
+        data_row("/z/c", "f", DATA_REPL_NUM="1", DATA_PATH="/v2/f", RESC_NAME="other", DATA_SIZE="5"),
+        data_row("/z/c", "f", DATA_REPL_NUM="0", DATA_PATH="/v1/f", RESC_NAME="demoResc", DATA_SIZE="5"),
+        data_row("/z/a", "g", DATA_ID="11", DATA_REPL_NUM="0", DATA_SIZE="12"),
+        data_row("/z/b", "f", DATA_ID="12", DATA_REPL_NUM="0", DATA_SIZE="3"),
+    ]
+)
+
+
+def test_distinct_collapses_duplicate_rows_and_no_distinct_keeps_them() -> None:
+    query = "select DATA_NAME where COLL_NAME = '/z/c'"
+    assert execute_genquery1(query, REPLICAS) == [["f"]]
+    assert execute_genquery1(query, REPLICAS, distinct=False) == [["f"], ["f"]]
+
+
+def test_default_order_follows_irods_then_select_order() -> None:
+    assert execute_genquery1("select DATA_REPL_NUM, DATA_PATH where COLL_NAME = '/z/c'", REPLICAS) == [
+        ["0", "/v1/f"],
+        ["1", "/v2/f"],
+    ]
+    # iRODS orders by COLL_NAME before DATA_NAME whatever the select order.
+    assert execute_genquery1("select DATA_NAME, COLL_NAME", REPLICAS) == [
+        ["g", "/z/a"],
+        ["f", "/z/b"],
+        ["f", "/z/c"],
+    ]
+    # Integer columns sort numerically, text columns by code point.
+    assert names("select DATA_SIZE", REPLICAS) == ["3", "5", "12"]
+    assert names("select DATA_NAME", FakeSource([data_row("/c", "10"), data_row("/c", "9")])) == ["10", "9"]
+
+
+def test_user_order_comes_first_and_order_desc_reverses() -> None:
+    assert execute_genquery1("select order_desc(DATA_SIZE), DATA_NAME", REPLICAS) == [
+        ["12", "g"],
+        ["5", "f"],
+        ["3", "f"],
+    ]
+    assert execute_genquery1("select COLL_NAME, order_asc(DATA_SIZE)", REPLICAS) == [
+        ["/z/b", "3"],
+        ["/z/c", "5"],
+        ["/z/a", "12"],
+    ]
+    assert names("select ORDER(DATA_SIZE)", REPLICAS) == ["3", "5", "12"]
+
+
+def test_aggregates_group_by_the_plain_columns() -> None:
+    assert execute_genquery1("select DATA_NAME, count(DATA_ID), sum(DATA_SIZE)", REPLICAS) == [
+        ["f", "3", "13"],
+        ["g", "1", "12"],
+    ]
+    assert execute_genquery1(
+        "select min(DATA_SIZE), max(DATA_SIZE), max(COLL_NAME), count(DATA_NAME)", REPLICAS
+    ) == [["3", "12", "/z/c", "4"]]
+    assert execute_genquery1("select avg(DATA_SIZE) where COLL_NAME = '/z/c'", REPLICAS) == [
+        ["5.0000000000000000"]
+    ]
+    assert execute_genquery1("select avg(DATA_SIZE) where DATA_NAME = 'f'", REPLICAS) == [
+        ["4.3333333333333333"]
+    ]
+    assert execute_genquery1("select avg(DATA_REPL_NUM)", REPLICAS) == [["0.25000000000000000000"]]
+
+
+def test_aggregates_over_no_rows() -> None:
+    empty = FakeSource([])
+    assert execute_genquery1("select count(DATA_ID), max(DATA_SIZE), sum(DATA_SIZE)", empty) == [
+        ["0", "", ""]
+    ]
+    assert execute_genquery1("select COLL_NAME, count(DATA_ID)", empty) == []
+
+
+def test_sum_over_a_text_column_is_an_sql_error() -> None:
+    assert error_of("select sum(DATA_NAME)").code == error_code("CAT_SQL_ERR")
+
+
+def test_paging_skips_offset_rows_and_returns_at_most_count() -> None:
+    source = FakeSource([data_row("/c", f"n{i:02d}") for i in range(40)])
+    assert len(execute_genquery1("select DATA_NAME", source)) == 15
+    assert names("select DATA_NAME", source, offset=15, count=3) == ["n15", "n16", "n17"]
+    assert names("select DATA_NAME", source, offset=38, count=15) == ["n38", "n39"]
+    assert names("select DATA_NAME", source, offset=40) == []
+    assert names("select DATA_NAME", source, offset=-5, count=1) == ["n00"]
+
+
+AVUS = FakeSource(
+    [
+        {**data_row("/c", "both", DATA_ID="1"), **avu}
+        for avu in (
+            {"META_DATA_ATTR_NAME": "a", "META_DATA_ATTR_VALUE": "1", "META_DATA_ATTR_UNITS": "u"},
+            {"META_DATA_ATTR_NAME": "b", "META_DATA_ATTR_VALUE": "2", "META_DATA_ATTR_UNITS": ""},
+        )
+    ]
+    + [
+        {
+            **data_row("/c", "only_a", DATA_ID="2"),
+            "META_DATA_ATTR_NAME": "a",
+            "META_DATA_ATTR_VALUE": "1",
+            "META_DATA_ATTR_UNITS": "u",
+        }
+    ]
+)
+
+
+def test_single_avu_condition_set_matches_one_avu() -> None:
+    query = "select DATA_NAME where META_DATA_ATTR_NAME = 'a' and META_DATA_ATTR_VALUE = '1'"
+    assert names(query, AVUS) == ["both", "only_a"]
+    assert names(query + " and META_DATA_ATTR_UNITS = 'u'", AVUS) == ["both", "only_a"]
+    assert (
+        names("select DATA_NAME where META_DATA_ATTR_NAME = 'a' and META_DATA_ATTR_VALUE = '2'", AVUS) == []
+    )
+
+
+def test_several_avu_name_conditions_each_match_their_own_avu() -> None:
+    query = (
+        "select DATA_NAME, META_DATA_ATTR_VALUE"
+        " where META_DATA_ATTR_NAME = 'a' and META_DATA_ATTR_VALUE = '1'"
+        " and META_DATA_ATTR_NAME = 'b' and META_DATA_ATTR_VALUE = '2'"
+    )
+    assert execute_genquery1(query, AVUS) == [["both", "1"]]
+    assert names(query.replace("'2'", "'3'"), AVUS) == []
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "",
+        "select",
+        "COLL_NAME",
+        "select COLL_NAME,",
+        "select COLL_NAME where",
+        "select COLL_NAME where COLL_NAME",
+        "select COLL_NAME where COLL_NAME = 'a' and",
+        "select COLL_NAME where COLL_NAME = 'unterminated",
+        "select COLL_NAME where DATA_SIZE > 5",
+        'select COLL_NAME where COLL_NAME = "a"',
+        "select COLL_NAME where COLL_NAME not in ('a')",
+        "select COLL_NAME where COLL_NAME in ()",
+        "select COLL_NAME where COLL_NAME between 'a'",
+        "select COLL_NAME where COLL_NAME = 'a' or COLL_NAME = 'b'",
+        "select COLL_NAME where COLL_NAME = 'a' ||",
+        "select count(COLL_NAME",
+        "select COLL_NAME; drop table",
+        "select COLL_NAME where COLL_NAME == 'a'",
+        "select COLL_NAME\rwhere COLL_NAME = 'a'",
+    ],
+)
+def test_malformed_queries_are_input_arg_not_well_formed(query: str) -> None:
+    error = error_of(query)
+    assert error.code == SYNTAX == -1084000
+    assert error.message
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "select NO_SUCH_COLUMN",
+        "select COLL_NAME where META_RESC_ATTR_NAME = 'a'",
+        "select max(RULE_EXEC_ID)",
+    ],
+)
+def test_unknown_columns_are_no_column_name_found(query: str) -> None:
+    error = error_of(query)
+    assert error.code == NO_COLUMN == -1107000
+    assert "not supported" in error.message
+
+
+def test_unknown_function_is_invalid_aggregate_function() -> None:
+    assert error_of("select ignored(COLL_NAME)").code == error_code("INVALID_GENQUERY_AGGREGATE_FUNCTION")
+
+
+def test_parse_exposes_the_structure() -> None:
+    parsed = parse_genquery1("select order_desc(DATA_SIZE) where DATA_NAME not like 'x%' || in 'a', 'b'")
+    assert parsed.projections[0].column == "DATA_SIZE"
+    assert parsed.projections[0].function == "order_desc"
+    assert parsed.conditions[0].alternatives == (
+        (Predicate("not like", ("x%",)),),
+        (Predicate("in", ("a", "b")),),
+    )
+
+
+def quote(value: str) -> str:
+    """Write ``value`` as a GenQuery1 literal: double quotes, hide backslashes from the ``\\xHH`` escape."""
+    return "'" + value.replace("\\", "\\x5c").replace("'", "''") + "'"
+
+
+def like_escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+TEXT = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(values=st.lists(TEXT, min_size=1, max_size=5), pick=st.integers(min_value=0))
+def test_escaped_like_and_equality_select_the_same_rows(values: list[str], pick: int) -> None:
+    source = FakeSource([data_row("/c", v, DATA_ID=str(i)) for i, v in enumerate(values)])
+    target = values[pick % len(values)]
+    by_equal = names(f"select DATA_NAME where DATA_NAME = {quote(target)}", source, distinct=False)
+    by_like = names(
+        f"select DATA_NAME where DATA_NAME like {quote(like_escape(target))}", source, distinct=False
+    )
+    assert by_equal == by_like == [v for v in values if v == target]
+
+
+ALL_COLUMNS = [*sorted(c for c, g in COLUMN_TABLES.items() if g in ("COLL", "DATA")), "RESC_NAME"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(columns=st.lists(st.sampled_from(ALL_COLUMNS), min_size=1, max_size=8))
+def test_select_of_any_columns_returns_rows_of_that_width(columns: list[str]) -> None:
+    source = FakeSource(
+        [data_row("/c", "x", DATA_ID="1"), data_row("/d", "y", DATA_ID="2", DATA_REPL_NUM="3")]
+    )
+    rows = execute_genquery1("select " + ", ".join(columns), source, distinct=False)
+    assert len(rows) == 2
+    assert all(len(row) == len(columns) for row in rows)
+    assert {tuple(row) for row in rows} == {tuple(r[c] for c in columns) for r in source.rows}
