@@ -528,7 +528,10 @@ def execute_genquery1(
     parsed = parse_genquery1(query if case_sensitive else _ascii_upper(query))
     _check_aggregates(parsed)
     fold: Callable[[str], str] = (lambda v: v) if case_sensitive else _ascii_upper
-    rows = _filter(list(fetch_rows(tables_for(parsed.columns))), parsed.conditions, fold)
+    touched = parsed.columns
+    # A row lacking a touched column is one the source could not join: like SQL, it yields nothing.
+    joinable = [row for row in fetch_rows(tables_for(touched)) if all(c in row for c in touched)]
+    rows = _filter(joinable, parsed.conditions, fold)
     projected = _project(parsed, rows)
     if distinct:
         projected = list(dict.fromkeys(projected))

@@ -231,6 +231,13 @@ def test_aggregates_over_no_rows() -> None:
     assert execute_genquery1("select COLL_NAME, count(DATA_ID)", empty) == []
 
 
+def test_rows_lacking_a_touched_column_are_not_joinable() -> None:
+    source = FakeSource([data_row("/c", "x"), {**data_row("/c", "y"), "USER_NAME": "alice"}])
+    assert names("select DATA_NAME where USER_NAME = 'alice'", source) == ["y"]
+    assert names("select DATA_NAME, USER_NAME", source) == ["y"]
+    assert names("select DATA_NAME", source) == ["x", "y"]
+
+
 def test_sum_over_a_text_column_is_an_sql_error() -> None:
     assert error_of("select sum(DATA_NAME)").code == error_code("CAT_SQL_ERR")
 
