@@ -162,6 +162,8 @@ def start_oidc_provider(workdir: Path, *, access_token_seconds: int = 2) -> Iter
                 process.kill()
                 process.wait(timeout=10)
         stderr.close()
+        if process.stdout is not None:
+            process.stdout.close()
 
 
 @pytest.fixture(scope="session")

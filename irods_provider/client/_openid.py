@@ -1,0 +1,440 @@
+"""OpenID Connect token sources for the iRODS HTTP API (which validates tokens but issues none).
+
+Three grants, all satisfying ``TokenProvider``: client credentials (service accounts), resource-owner
+password (direct grant) and an offline/long-lived refresh token. Tokens are renewed before they expire
+(``expires_in``, else the JWT ``exp``) and after a 401 on the current token, with one token request in
+flight across threads and coroutines. A refresh token from the provider is tried first; if it is refused
+the primary grant is used again.
+
+Requests are built, authenticated (``client_secret_basic``/``client_secret_post``) and parsed by authlib's
+OAuth2 client, whose httpx integration runs on httpx2. The async path hands the token request to a worker
+thread: a token request is rare, and one lock then serialises every thread and event loop alike.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import json
+import ssl
+import threading
+import time
+import weakref
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
+
+import httpx2
+from authlib.integrations.base_client import OAuthError
+from authlib.integrations.httpx_client import OAuth2Client
+
+from irods_provider.exceptions import (
+    IrodsAuthenticationError,
+    IrodsConfigurationError,
+    IrodsConnectionError,
+    IrodsProtocolError,
+    IrodsTimeoutError,
+)
+
+__all__ = ["OpenIdClientCredentials", "OpenIdPassword", "OpenIdRefreshToken"]
+
+WELL_KNOWN = "/.well-known/openid-configuration"
+ClientAuthMethod = Literal["client_secret_basic", "client_secret_post"]
+TokenCallback = Callable[[str], None]
+
+# Rotated refresh tokens, keyed by (provider, client, sha256 of the configured token): a hook built again
+# from the same connection in this process continues from the newest token instead of a revoked one.
+_rotated_refresh_tokens: dict[tuple[str, str, str], str] = {}
+_rotated_lock = threading.Lock()
+
+
+class _Refused(Exception):
+    """The provider answered a token request with an OAuth error."""
+
+    def __init__(self, error: str, description: str | None) -> None:
+        super().__init__(error)
+        self.error = error
+        self.description = description
+
+
+@dataclass(frozen=True)
+class _Token:
+    access_token: str
+    renew_at: float | None  # on the source's clock; None = lifetime unknown, renew only after a 401
+    refresh_token: str | None
+
+
+def _jwt_exp(token: str) -> float | None:
+    """The ``exp`` claim of a JWT access token (unverified: only used to schedule renewal)."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
+    try:
+        payload = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except ValueError:
+        return None
+    exp = payload.get("exp") if isinstance(payload, dict) else None
+    return float(exp) if isinstance(exp, int | float) and not isinstance(exp, bool) else None
+
+
+class _OpenIdTokenSource:
+    """Shared machinery: discovery, token requests through authlib, renewal and single flight."""
+
+    grant_type: ClassVar[str]
+
+    def __init__(
+        self,
+        *,
+        client_id: str,
+        client_secret: str | None,
+        discovery_url: str | None,
+        token_url: str | None,
+        scope: str | None,
+        audience: str | None,
+        client_auth: ClientAuthMethod,
+        leeway: float,
+        timeout: float,
+        verify: bool | str,
+        on_token: TokenCallback | None,
+        clock: Callable[[], float],
+    ) -> None:
+        if not client_id:
+            raise IrodsConfigurationError(f"OpenID {self.grant_type} grant needs a client id")
+        if (discovery_url is None) == (token_url is None):
+            raise IrodsConfigurationError("OpenID needs exactly one of discovery_url and token_url")
+        if client_auth not in ("client_secret_basic", "client_secret_post"):
+            raise IrodsConfigurationError(f"unsupported OpenID client authentication {client_auth!r}")
+        if discovery_url is not None and not discovery_url.endswith(WELL_KNOWN):
+            discovery_url = discovery_url.rstrip("/") + WELL_KNOWN
+        self.client_id = client_id
+        self.discovery_url = discovery_url
+        self.token_url = token_url
+        self.scope = scope
+        self.audience = audience
+        self.leeway = leeway
+        self.token_requests = 0
+        self._on_token = on_token
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._alocks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._current: _Token | None = None
+        self._oauth = OAuth2Client(
+            client_id=client_id,
+            client_secret=client_secret,
+            token_endpoint_auth_method=client_auth if client_secret else "none",
+            scope=scope,
+            timeout=timeout,
+            verify=ssl.create_default_context(cafile=verify) if isinstance(verify, str) else verify,
+        )
+
+    def __repr__(self) -> str:
+        where = self.discovery_url or self.token_url
+        return f"{type(self).__name__}(client_id={self.client_id!r}, provider={where!r}, secrets='***')"
+
+    @property
+    def _provider(self) -> str:
+        return str(self.token_url or self.discovery_url)
+
+    @property
+    def _subject(self) -> str:
+        return f"client {self.client_id!r}"
+
+    # -- TokenProvider -------------------------------------------------------------------------------
+
+    def _usable(self, reject: str | None) -> str | None:
+        current = self._current
+        if current is None or current.access_token == reject:
+            return None
+        if current.renew_at is not None and self._clock() >= current.renew_at:
+            return None
+        return current.access_token
+
+    def get_token(self, *, reject: str | None = None) -> str:
+        """A valid access token; a new one when the current is about to expire or ``reject`` is current."""
+        token = self._usable(reject)
+        if token is not None:
+            return token
+        with self._lock:
+            token = self._usable(reject)
+            if token is not None:
+                return token
+            self._current = self._renew(self._current)
+            return self._current.access_token
+
+    async def aget_token(self, *, reject: str | None = None) -> str:
+        """Async twin of :meth:`get_token`: one coroutine per loop waits for the (threaded) renewal."""
+        token = self._usable(reject)
+        if token is not None:
+            return token
+        loop = asyncio.get_running_loop()
+        alock = self._alocks.setdefault(loop, asyncio.Lock())
+        async with alock:
+            token = self._usable(reject)
+            if token is not None:
+                return token
+            return await asyncio.to_thread(self.get_token, reject=reject)
+
+    def close(self) -> None:
+        """Forget the tokens and close the HTTP client."""
+        with self._lock:
+            self._current = None
+            self._oauth.close()
+
+    # -- renewal -------------------------------------------------------------------------------------
+
+    def _primary_params(self) -> dict[str, str]:
+        raise NotImplementedError
+
+    def _renew(self, old: _Token | None) -> _Token:
+        if old is not None and old.refresh_token and self.grant_type != "refresh_token":
+            try:
+                return self._request("refresh_token", {"refresh_token": old.refresh_token})
+            except _Refused:
+                pass  # expired or revoked refresh token: log in again with the primary grant
+        try:
+            return self._request(self.grant_type, self._primary_params())
+        except _Refused as refused:
+            detail = refused.error + (f": {refused.description}" if refused.description else "")
+            raise IrodsAuthenticationError(
+                f"OpenID provider {self._provider} refused the {self.grant_type} grant for "
+                f"{self._subject}: {detail}",
+                operation="openid_token",
+            ) from None
+
+    def _token_endpoint(self) -> str:
+        if self.token_url is None:
+            document = self._get_json(str(self.discovery_url), what="discovery document")
+            endpoint = document.get("token_endpoint")
+            if not isinstance(endpoint, str) or not endpoint:
+                raise IrodsProtocolError(
+                    f"OpenID discovery document at {self.discovery_url} has no token_endpoint"
+                )
+            self.token_url = endpoint
+        return self.token_url
+
+    def _get_json(self, url: str, *, what: str) -> Mapping[str, Any]:
+        try:
+            response = self._oauth.request("GET", url, withhold_token=True)
+        except httpx2.TimeoutException as error:
+            raise IrodsTimeoutError(f"OpenID provider at {url} did not answer in time ({what})") from error
+        except httpx2.HTTPError as error:
+            raise IrodsConnectionError(f"cannot reach OpenID provider at {url}: {error}") from error
+        try:
+            document = response.json() if response.status_code == 200 else None
+        except ValueError:
+            document = None
+        if not isinstance(document, dict):
+            raise IrodsProtocolError(
+                f"OpenID {what} at {url} is not a JSON object (HTTP {response.status_code})"
+            )
+        return document
+
+    def _request(self, grant_type: str, params: dict[str, str]) -> _Token:
+        """One token request; raises _Refused on an OAuth error answer, typed errors otherwise."""
+        url = self._token_endpoint()
+        if self.audience:
+            params = {**params, "audience": self.audience}
+        self.token_requests += 1
+        started = self._clock()
+        try:
+            answer = self._oauth.fetch_token(url, grant_type=grant_type, **params)
+        except OAuthError as error:
+            raise _Refused(str(error.error), getattr(error, "description", None)) from None
+        except httpx2.TimeoutException as error:
+            raise IrodsTimeoutError(
+                f"OpenID provider at {url} did not answer the {grant_type} request in time"
+            ) from error
+        except httpx2.HTTPStatusError as error:
+            raise IrodsProtocolError(
+                f"OpenID provider at {url} answered the {grant_type} request with "
+                f"HTTP {error.response.status_code} and no OAuth error"
+            ) from None
+        except httpx2.HTTPError as error:
+            raise IrodsConnectionError(f"cannot reach OpenID provider at {url}: {error}") from error
+        except ValueError:
+            raise IrodsProtocolError(
+                f"OpenID provider at {url} answered the {grant_type} request with something not JSON"
+            ) from None
+        return self._accept(dict(answer), started=started, url=url, grant_type=grant_type)
+
+    def _accept(self, answer: dict[str, Any], *, started: float, url: str, grant_type: str) -> _Token:
+        access_token = answer.get("access_token")
+        if not isinstance(access_token, str) or not access_token:
+            raise IrodsProtocolError(
+                f"OpenID provider at {url} sent no access_token for the {grant_type} grant"
+            )
+        if self._on_token is not None:
+            for key in ("access_token", "refresh_token", "id_token"):
+                value = answer.get(key)
+                if isinstance(value, str) and value:
+                    self._on_token(value)
+        lifetime: float | None = None
+        expires_in = answer.get("expires_in")
+        if expires_in is not None:
+            try:
+                lifetime = float(expires_in)
+            except (TypeError, ValueError):
+                lifetime = None
+        if lifetime is None:
+            exp = _jwt_exp(access_token)
+            lifetime = None if exp is None else exp - time.time()
+        renew_at = None
+        if lifetime is not None:
+            # Short-lived tokens keep half their lifetime usable instead of being renewed on every call.
+            renew_at = started + lifetime - min(self.leeway, max(lifetime, 0.0) / 2)
+        refresh_token = answer.get("refresh_token")
+        return _Token(access_token, renew_at, refresh_token if isinstance(refresh_token, str) else None)
+
+
+class OpenIdClientCredentials(_OpenIdTokenSource):
+    """Tokens for a service account: the ``client_credentials`` grant."""
+
+    grant_type = "client_credentials"
+
+    def __init__(
+        self,
+        *,
+        client_id: str,
+        client_secret: str,
+        discovery_url: str | None = None,
+        token_url: str | None = None,
+        scope: str | None = None,
+        audience: str | None = None,
+        client_auth: ClientAuthMethod = "client_secret_basic",
+        leeway: float = 30.0,
+        timeout: float = 30.0,
+        verify: bool | str = True,
+        on_token: TokenCallback | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if not client_secret:
+            raise IrodsConfigurationError("the OpenID client_credentials grant needs a client secret")
+        super().__init__(
+            client_id=client_id,
+            client_secret=client_secret,
+            discovery_url=discovery_url,
+            token_url=token_url,
+            scope=scope,
+            audience=audience,
+            client_auth=client_auth,
+            leeway=leeway,
+            timeout=timeout,
+            verify=verify,
+            on_token=on_token,
+            clock=clock,
+        )
+
+    def _primary_params(self) -> dict[str, str]:
+        return {}
+
+
+class OpenIdPassword(_OpenIdTokenSource):
+    """Tokens for a user by the resource-owner ``password`` grant (Keycloak "direct access grant")."""
+
+    grant_type = "password"
+
+    def __init__(
+        self,
+        *,
+        username: str,
+        password: str,
+        client_id: str,
+        client_secret: str | None = None,
+        discovery_url: str | None = None,
+        token_url: str | None = None,
+        scope: str | None = None,
+        audience: str | None = None,
+        client_auth: ClientAuthMethod = "client_secret_basic",
+        leeway: float = 30.0,
+        timeout: float = 30.0,
+        verify: bool | str = True,
+        on_token: TokenCallback | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if not username:
+            raise IrodsConfigurationError("the OpenID password grant needs a username")
+        self.username = username
+        self._password = password
+        super().__init__(
+            client_id=client_id,
+            client_secret=client_secret,
+            discovery_url=discovery_url,
+            token_url=token_url,
+            scope=scope,
+            audience=audience,
+            client_auth=client_auth,
+            leeway=leeway,
+            timeout=timeout,
+            verify=verify,
+            on_token=on_token,
+            clock=clock,
+        )
+
+    def _primary_params(self) -> dict[str, str]:
+        return {"username": self.username, "password": self._password}
+
+    @property
+    def _subject(self) -> str:
+        return f"user {self.username!r} (client {self.client_id!r})"
+
+
+class OpenIdRefreshToken(_OpenIdTokenSource):
+    """Tokens from an offline or long-lived refresh token; rotated refresh tokens replace it in memory.
+
+    The newest refresh token is remembered for the life of the process (per provider, client and
+    configured token), so a source built again from the same connection does not reuse a revoked one.
+    """
+
+    grant_type = "refresh_token"
+
+    def __init__(
+        self,
+        *,
+        refresh_token: str,
+        client_id: str,
+        client_secret: str | None = None,
+        discovery_url: str | None = None,
+        token_url: str | None = None,
+        scope: str | None = None,
+        audience: str | None = None,
+        client_auth: ClientAuthMethod = "client_secret_basic",
+        leeway: float = 30.0,
+        timeout: float = 30.0,
+        verify: bool | str = True,
+        on_token: TokenCallback | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if not refresh_token:
+            raise IrodsConfigurationError("the OpenID refresh_token grant needs a refresh token")
+        super().__init__(
+            client_id=client_id,
+            client_secret=client_secret,
+            discovery_url=discovery_url,
+            token_url=token_url,
+            scope=scope,
+            audience=audience,
+            client_auth=client_auth,
+            leeway=leeway,
+            timeout=timeout,
+            verify=verify,
+            on_token=on_token,
+            clock=clock,
+        )
+        digest = hashlib.sha256(refresh_token.encode()).hexdigest()
+        self._registry_key = (self._provider, client_id, digest)
+        with _rotated_lock:
+            self._refresh_token = _rotated_refresh_tokens.get(self._registry_key, refresh_token)
+
+    def _primary_params(self) -> dict[str, str]:
+        return {"refresh_token": self._refresh_token}
+
+    def _renew(self, old: _Token | None) -> _Token:
+        token = super()._renew(old)
+        if token.refresh_token and token.refresh_token != self._refresh_token:
+            self._refresh_token = token.refresh_token
+            with _rotated_lock:
+                _rotated_refresh_tokens[self._registry_key] = token.refresh_token
+        return token
