@@ -1,0 +1,401 @@
+"""Fast, memory-bounded paramiko SFTP I/O: tuned transports, prefetching readers, pipelined writers.
+
+Plain paramiko loses most of its time to Nagle/delayed-ACK stalls and to one round trip per request;
+TCP_NODELAY, ``prefetch()`` and ``set_pipelined(True)`` remove both. Memory stays bounded because paramiko
+only pulls responses off the channel when the reader asks for data, so the SSH channel window (not the file
+size) caps what is buffered. :class:`ParallelSftpRangeReader` goes past one channel's rate by reading disjoint
+byte ranges over several channels while still delivering bytes in order (so the caller can hash as it goes).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import queue
+import secrets
+import socket
+import threading
+from collections.abc import Iterator, Sequence
+from types import TracebackType
+from typing import Self
+
+import paramiko
+
+__all__ = [
+    "ParallelSftpRangeReader",
+    "SftpRangeReader",
+    "SftpWriter",
+    "open_sftp_channels",
+    "open_sftp_reader",
+    "open_sftp_writer",
+    "publish_atomically",
+    "temporary_sibling",
+    "tune_transport",
+]
+
+DEFAULT_CHUNK_SIZE = 4 * 1024 * 1024
+#: SFTP read/write request size: 4x paramiko's 32 KiB roughly doubles throughput against OpenSSH (which
+#: accepts up to 255 KiB). Readers probe once and fall back to 32 KiB when a server returns short reads.
+FAST_REQUEST_SIZE = 128 * 1024
+_PARAMIKO_REQUEST_SIZE = 32 * 1024
+CHANNEL_WINDOW_SIZE = 8 * 1024 * 1024
+CHANNEL_MAX_PACKET_SIZE = 128 * 1024
+_PIECE = 256 * 1024
+_POLL = 0.2
+
+
+def tune_transport(transport: paramiko.Transport) -> None:
+    """Set TCP_NODELAY on the transport's socket (a no-op for sockets that are not TCP)."""
+    sock = transport.sock
+    if isinstance(sock, socket.socket) and sock.family in (socket.AF_INET, socket.AF_INET6):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+def open_sftp_channels(
+    transport: paramiko.Transport,
+    count: int = 1,
+    *,
+    window_size: int = CHANNEL_WINDOW_SIZE,
+    max_packet_size: int = CHANNEL_MAX_PACKET_SIZE,
+) -> list[paramiko.SFTPClient]:
+    """Open ``count`` independent SFTP sessions (one SSH channel each, larger window) on ``transport``."""
+    tune_transport(transport)
+    clients: list[paramiko.SFTPClient] = []
+    try:
+        for _ in range(count):
+            client = paramiko.SFTPClient.from_transport(
+                transport, window_size=window_size, max_packet_size=max_packet_size
+            )
+            if client is None:
+                raise OSError("the SSH server refused to open an SFTP channel")
+            clients.append(client)
+    except BaseException:
+        for client in clients:
+            client.close()
+        raise
+    return clients
+
+
+def _use_request_size(handle: paramiko.SFTPFile, *, offset: int, length: int, request_size: int) -> None:
+    """Set the handle's request size, falling back to 32 KiB if one probe read comes back short.
+
+    paramiko's prefetch cannot cope with short reads (it stops prefetching), so a server that caps reads
+    below ``request_size`` must get paramiko's default size instead.
+    """
+    if request_size > _PARAMIKO_REQUEST_SIZE and length > _PARAMIKO_REQUEST_SIZE:
+        want = min(request_size, length)
+        handle.seek(offset)
+        if len(handle._read(want)) < want:  # type: ignore[attr-defined]  # one raw READ request
+            request_size = _PARAMIKO_REQUEST_SIZE
+        handle.seek(offset)
+    handle.MAX_REQUEST_SIZE = request_size
+
+
+class SftpRangeReader:
+    """A read-only binary stream over ``[offset, offset + length)`` of a remote file, prefetched."""
+
+    def __init__(
+        self, handle: paramiko.SFTPFile, *, offset: int, length: int, request_size: int = FAST_REQUEST_SIZE
+    ) -> None:
+        self._handle = handle
+        self._remaining = length
+        self.offset = offset
+        self.length = length
+        _use_request_size(handle, offset=offset, length=length, request_size=request_size)
+        handle.seek(offset)
+        if length > 0:
+            handle.prefetch(offset + length)
+
+    def read(self, size: int = -1) -> bytes:
+        """Read up to ``size`` bytes (all remaining bytes when negative); ``b""`` at the end of the range."""
+        want = self._remaining if size < 0 else min(size, self._remaining)
+        if want <= 0:
+            return b""
+        data = self._handle.read(want)
+        if not data:
+            raise EOFError(f"remote file ended {self._remaining} bytes before the requested range")
+        self._remaining -= len(data)
+        return data
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def readable(self) -> bool:
+        return True
+
+    @property
+    def remaining(self) -> int:
+        return self._remaining
+
+    def close(self) -> None:
+        self._handle.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+def open_sftp_reader(
+    sftp: paramiko.SFTPClient,
+    path: str,
+    *,
+    offset: int = 0,
+    length: int | None = None,
+    request_size: int = FAST_REQUEST_SIZE,
+) -> SftpRangeReader:
+    """Open ``path`` for a prefetched read of ``length`` bytes from ``offset`` (default: to the end)."""
+    handle = sftp.open(path, "rb")
+    try:
+        if length is None:
+            length = max(0, handle.stat().st_size - offset)  # type: ignore[operator]
+        return SftpRangeReader(handle, offset=offset, length=length, request_size=request_size)
+    except BaseException:
+        handle.close()
+        raise
+
+
+class SftpWriter:
+    """A pipelined binary write stream; :meth:`close` collects every write status and checks the size."""
+
+    def __init__(self, sftp: paramiko.SFTPClient, path: str, handle: paramiko.SFTPFile) -> None:
+        self._sftp = sftp
+        self._handle = handle
+        self.path = path
+        self.bytes_written = 0
+        self.closed = False
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:
+        self._handle.write(bytes(data))
+        self.bytes_written += len(data)
+        return len(data)
+
+    def writable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        """Flush, wait for every pipelined write's status, close, then verify the remote size."""
+        if self.closed:
+            return
+        self.closed = True
+        self._handle.close()  # raises the first failed write's error
+        size = self._sftp.stat(self.path).st_size
+        if size != self.bytes_written:
+            raise OSError(
+                f"SFTP upload of {self.path!r} ended at {size} bytes, {self.bytes_written} were sent"
+            )
+
+    def abort(self) -> None:
+        """Close without verifying (after an error elsewhere); never raises."""
+        self.closed = True
+        with contextlib.suppress(Exception):
+            self._handle.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+
+def open_sftp_writer(
+    sftp: paramiko.SFTPClient, path: str, *, request_size: int = FAST_REQUEST_SIZE
+) -> SftpWriter:
+    """Create or truncate ``path`` for a pipelined upload sending ``request_size`` bytes per write."""
+    handle = sftp.open(path, "wb")
+    handle.set_pipelined(True)
+    handle.MAX_REQUEST_SIZE = request_size
+    return SftpWriter(sftp, path, handle)
+
+
+def temporary_sibling(path: str) -> str:
+    """A hidden, unique name next to ``path`` for writing before the atomic rename."""
+    head, _, name = path.rpartition("/")
+    temp = f".{name}.{secrets.token_hex(6)}.part"
+    return f"{head}/{temp}" if head or path.startswith("/") else temp
+
+
+def _rename_over(sftp: paramiko.SFTPClient, source: str, target: str) -> None:
+    """Rename replacing ``target``: posix-rename@openssh.com when offered, else remove + rename."""
+    try:
+        sftp.posix_rename(source, target)
+        return
+    except OSError as exc:
+        if "not supported" not in str(exc).lower() and not isinstance(exc, NotImplementedError):
+            raise
+    with contextlib.suppress(FileNotFoundError):
+        sftp.remove(target)
+    sftp.rename(source, target)
+
+
+@contextlib.contextmanager
+def publish_atomically(
+    sftp: paramiko.SFTPClient, path: str, *, request_size: int = FAST_REQUEST_SIZE
+) -> Iterator[SftpWriter]:
+    """Write to a temporary sibling of ``path`` and rename it onto ``path`` only if the block succeeds.
+
+    On any error the temporary file is removed and ``path`` is left as it was.
+    """
+    temp = temporary_sibling(path)
+    writer = open_sftp_writer(sftp, temp, request_size=request_size)
+    try:
+        yield writer
+        writer.close()
+        _rename_over(sftp, temp, path)
+    except BaseException:
+        writer.abort()
+        with contextlib.suppress(OSError):
+            sftp.remove(temp)
+        raise
+
+
+class _Worker:
+    """One channel's share of a parallel read: chunks ``index, index + K, ...``, two buffers at most."""
+
+    def __init__(self, owner: ParallelSftpRangeReader, sftp: paramiko.SFTPClient, index: int) -> None:
+        self.owner = owner
+        self.sftp = sftp
+        self.index = index
+        self.credits = threading.Semaphore(2)  # released when the caller moves past a chunk
+        self.done: queue.SimpleQueue[bytes | BaseException] = queue.SimpleQueue()
+        self.thread = threading.Thread(target=self.run, name=f"sftp-range-{index}", daemon=True)
+
+    def run(self) -> None:
+        owner = self.owner
+        try:
+            with self.sftp.open(owner.path, "rb") as handle:
+                mine = owner.chunks[self.index :: len(owner.workers)]
+                if mine:
+                    first, size = mine[0]
+                    _use_request_size(handle, offset=first, length=size, request_size=owner.request_size)
+                for start, size in mine:
+                    if not self._wait_credit():
+                        return
+                    data = self._read_chunk(handle, start, size)
+                    if data is None:
+                        return
+                    self.done.put(data)
+        except BaseException as exc:
+            self.done.put(exc)
+
+    def _wait_credit(self) -> bool:
+        while not self.owner.stopped.is_set():
+            if self.credits.acquire(timeout=_POLL):
+                return True
+        return False
+
+    def _read_chunk(self, handle: paramiko.SFTPFile, start: int, size: int) -> bytes | None:
+        handle.seek(start)
+        handle.prefetch(start + size)
+        parts: list[bytes] = []
+        got = 0
+        while got < size:
+            if self.owner.stopped.is_set():
+                return None
+            part = handle.read(min(_PIECE, size - got))
+            if not part:
+                raise EOFError(f"remote file ended at {start + got}, expected {start + size} bytes")
+            parts.append(part)
+            got += len(part)
+            self.owner.account(len(part))
+        return b"".join(parts)
+
+
+class ParallelSftpRangeReader:
+    """Read one remote file over K SFTP sessions, disjoint chunks per session, yielding chunks in order.
+
+    Chunk ``i`` is read by session ``i % K``. A session starts a chunk only when fewer than two of its
+    chunks are alive (being read, waiting, or held by the caller until it asks for the next chunk), so at
+    most ``2 * K * chunk_size`` bytes are buffered; :attr:`max_buffered_bytes` records the high-water mark.
+    Iterate to receive ``bytes`` chunks in byte order; close (or leave the ``with`` block) to stop early.
+    """
+
+    def __init__(
+        self,
+        clients: Sequence[paramiko.SFTPClient],
+        path: str,
+        *,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+        offset: int = 0,
+        length: int | None = None,
+        request_size: int = FAST_REQUEST_SIZE,
+    ) -> None:
+        if not clients:
+            raise ValueError("at least one SFTP client is needed")
+        if chunk_size <= 0:
+            raise ValueError("chunk_size must be positive")
+        self.path = path
+        self.chunk_size = chunk_size
+        self.request_size = request_size
+        if length is None:
+            length = max(0, (clients[0].stat(path).st_size or 0) - offset)
+        self.offset = offset
+        self.length = length
+        end = offset + length
+        self.chunks = [(s, min(chunk_size, end - s)) for s in range(offset, end, chunk_size)]
+        self.stopped = threading.Event()
+        self.workers = [_Worker(self, sftp, i) for i, sftp in enumerate(clients[: max(1, len(self.chunks))])]
+        self.bytes_delivered = 0
+        self.max_buffered_bytes = 0
+        self._buffered = 0
+        self._lock = threading.Lock()
+        self._started = False
+
+    def account(self, delta: int) -> None:
+        """Add ``delta`` bytes to the buffered total (negative once the caller is done with a chunk)."""
+        with self._lock:
+            self._buffered += delta
+            self.max_buffered_bytes = max(self.max_buffered_bytes, self._buffered)
+
+    def __iter__(self) -> Iterator[bytes]:
+        if self._started:
+            raise RuntimeError("a ParallelSftpRangeReader can be iterated once")
+        self._started = True
+        for worker in self.workers if self.chunks else []:
+            worker.thread.start()
+        try:
+            for number in range(len(self.chunks)):
+                worker = self.workers[number % len(self.workers)]
+                item = self._take(worker)
+                self.bytes_delivered += len(item)
+                yield item
+                self.account(-len(item))
+                worker.credits.release()
+        finally:
+            self.close()
+
+    def _take(self, worker: _Worker) -> bytes:
+        while True:
+            try:
+                item = worker.done.get(timeout=_POLL)
+            except queue.Empty:
+                if not worker.thread.is_alive() and worker.done.empty():
+                    raise RuntimeError(f"SFTP range worker {worker.index} stopped without data") from None
+                continue
+            if isinstance(item, BaseException):
+                raise item
+            return item
+
+    def close(self) -> None:
+        """Stop the workers and wait for their threads to finish."""
+        self.stopped.set()
+        for worker in self.workers:
+            if worker.thread.is_alive():
+                worker.thread.join(30)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
