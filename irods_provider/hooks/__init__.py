@@ -1,0 +1,1 @@
+"""iRODS hooks (Airflow layer): see the ``irods`` module of this package."""

@@ -1,0 +1,263 @@
+"""The predicates sensors and triggers share, written once and run over a sync or an async session.
+
+A check is a generator: it yields :class:`Call` requests ("call ``session.collections.list(path)``") and
+receives their results (or has their errors thrown into it), then returns its answer. :func:`run_sync`
+drives it with an :class:`~irods_provider.client.IrodsSession` (``poke``), :func:`run_async` with an
+:class:`~irods_provider.client.AsyncIrodsSession` (a trigger's ``run``), so deferring never changes
+the outcome.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import inspect
+import re
+from collections.abc import Generator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from irods_provider.client import Kinds
+from irods_provider.exceptions import (
+    IrodsNotACollectionError,
+    IrodsNotADataObjectError,
+    IrodsNotFoundError,
+    IrodsUsageError,
+)
+
+__all__ = [
+    "KINDS",
+    "Call",
+    "Check",
+    "CollectionState",
+    "StabilityTracker",
+    "collection_state",
+    "metadata_matches",
+    "path_matches",
+    "run_async",
+    "run_sync",
+    "split_glob",
+]
+
+T = TypeVar("T")
+KINDS = ("any", "collection", "data_object")
+_GLOB = re.compile(r"[*?\[]")
+_MISSING = (IrodsNotFoundError, IrodsNotACollectionError, IrodsNotADataObjectError)
+
+
+@dataclass(frozen=True)
+class Call:
+    """One session call a check needs: ``session.<group>.<method>(*args, **kwargs)``."""
+
+    group: str
+    method: str
+    args: tuple[Any, ...] = ()
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+
+
+Check = Generator[Call, Any, T]
+
+
+def _bound(session: Any, call: Call) -> Any:
+    return getattr(getattr(session, call.group), call.method)
+
+
+def run_sync(check: Check[T], session: Any) -> T:
+    """Run ``check`` with a sync session; lazy iterators are materialised into lists."""
+    try:
+        call = next(check)
+        while True:
+            try:
+                result = _bound(session, call)(*call.args, **call.kwargs)
+                if inspect.isgenerator(result) or (
+                    hasattr(result, "__next__") and hasattr(result, "__iter__")
+                ):
+                    result = list(result)
+            except Exception as error:
+                call = check.throw(error)
+            else:
+                call = check.send(result)
+    except StopIteration as stop:
+        return stop.value  # type: ignore[no-any-return]
+
+
+async def run_async(check: Check[T], session: Any) -> T:
+    """Run ``check`` with an async session; async iterators are materialised into lists."""
+    try:
+        call = next(check)
+        while True:
+            try:
+                result = _bound(session, call)(*call.args, **call.kwargs)
+                if inspect.isawaitable(result):
+                    result = await result
+                if hasattr(result, "__aiter__"):
+                    result = [item async for item in result]
+                elif hasattr(result, "__next__") and hasattr(result, "__iter__"):
+                    result = list(result)
+            except Exception as error:
+                call = check.throw(error)
+            else:
+                call = check.send(result)
+    except StopIteration as stop:
+        return stop.value  # type: ignore[no-any-return]
+
+
+def split_glob(pattern: str) -> tuple[str, list[str]]:
+    """Split ``/zone/home/*/x*.csv`` into the fixed collection ``/zone/home`` and the glob parts."""
+    if not pattern.startswith("/"):
+        raise IrodsUsageError(f"an absolute logical path is needed, got {pattern!r}")
+    parts = [p for p in pattern.split("/") if p]
+    for index, part in enumerate(parts):
+        if _GLOB.search(part):
+            return "/" + "/".join(parts[:index]), parts[index:]
+    return "/" + "/".join(parts), []
+
+
+def _entry_dict(path: str, kind: str, size: int | None, modified_at: int | None) -> dict[str, Any]:
+    return {"path": path, "kind": kind, "size": size, "modified_at": modified_at}
+
+
+def _stat_path(path: str) -> Check[dict[str, Any] | None]:
+    """Stat a path whatever it is: collection first, then data object; ``None`` when missing."""
+    try:
+        stat = yield Call("collections", "stat", (path,))
+        return _entry_dict(path, "collection", None, stat.modified_at)
+    except _MISSING:
+        pass
+    try:
+        stat = yield Call("data_objects", "stat", (path,))
+        return _entry_dict(path, "data_object", stat.size, stat.modified_at)
+    except _MISSING:
+        return None
+
+
+def _matches_parts(path: str, base: str, parts: list[str]) -> bool:
+    relative = [p for p in path[len(base) :].split("/") if p]
+    return len(relative) == len(parts) and all(
+        fnmatch.fnmatchcase(r, p) for r, p in zip(relative, parts, strict=True)
+    )
+
+
+def path_matches(
+    pattern: str, *, kind: str = "any", newer_than: int | None = None
+) -> Check[list[dict[str, Any]]]:
+    """Paths matching ``pattern`` (glob allowed) of ``kind``, modified after ``newer_than`` if given."""
+    if kind not in KINDS:
+        raise IrodsUsageError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
+    base, parts = split_glob(pattern)
+    if not parts:
+        found = yield from _stat_path(base)
+        candidates = [found] if found else []
+    else:
+        try:
+            entries = yield Call(
+                "collections", "iterate", (base,), {"recursive": len(parts) > 1, "with_stat": True}
+            )
+        except _MISSING:
+            entries = []
+        candidates = [
+            _entry_dict(e.path, e.kind.value, e.size, e.modified_at)
+            for e in entries
+            if _matches_parts(e.path, base if base != "/" else "", parts)
+        ]
+    return sorted(
+        (
+            c
+            for c in candidates
+            if kind in ("any", c["kind"])
+            and (newer_than is None or (c["modified_at"] is not None and c["modified_at"] > newer_than))
+        ),
+        key=lambda c: str(c["path"]),
+    )
+
+
+def _avu_match(avu: Any, attribute: str, value: str | None, units: str | None) -> bool:
+    return bool(
+        avu.attribute == attribute
+        and (value is None or avu.value == value)
+        and (units is None or avu.units == units)
+    )
+
+
+def metadata_matches(
+    *,
+    attribute: str,
+    value: str | None = None,
+    units: str | None = None,
+    path: str | None = None,
+    under: str | None = None,
+    kind: str = "any",
+) -> Check[list[dict[str, Any]]]:
+    """Objects carrying the AVU: ``path`` itself, or (without ``path``) any object in the zone/``under``."""
+    if not attribute:
+        raise IrodsUsageError("an AVU attribute name is needed")
+    if kind not in KINDS:
+        raise IrodsUsageError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
+    if path is not None:
+        try:
+            avus = yield Call("metadata", "list", (path,))
+        except _MISSING:
+            return []
+        hits = [a for a in avus if _avu_match(a, attribute, value, units)]
+        return [{"path": path, "avus": [_avu_dict(a) for a in hits]}] if hits else []
+    kinds = {"any": Kinds.BOTH, "collection": Kinds.COLLECTIONS, "data_object": Kinds.DATA_OBJECTS}[kind]
+    rows = yield Call("metadata", "find", (attribute, value), {"units": units, "kinds": kinds})
+    root = under.rstrip("/") if under else None
+    found = {
+        hit_path: hit_kind.value
+        for hit_path, hit_kind in rows
+        if root is None or hit_path == root or hit_path.startswith(root + "/")
+    }
+    return [{"path": p, "kind": k} for p, k in sorted(found.items())]
+
+
+def _avu_dict(avu: Any) -> dict[str, str]:
+    return {"attribute": avu.attribute, "value": avu.value, "units": avu.units or ""}
+
+
+@dataclass(frozen=True)
+class CollectionState:
+    """How many data objects a collection holds (recursively) and their total size."""
+
+    objects: int
+    bytes: int
+
+    def to_dict(self) -> dict[str, int]:
+        """JSON-able form."""
+        return {"objects": self.objects, "bytes": self.bytes}
+
+
+def collection_state(path: str) -> Check[CollectionState]:
+    """Count the data objects under ``path`` and sum their sizes (the collection must exist)."""
+    entries = yield Call(
+        "collections", "iterate", (path,), {"recursive": True, "kinds": Kinds.DATA_OBJECTS, "with_stat": True}
+    )
+    objects = [e for e in entries if e.kind.value == "data_object"]
+    return CollectionState(objects=len(objects), bytes=sum(e.size or 0 for e in objects))
+
+
+@dataclass
+class StabilityTracker:
+    """Decides when a collection has stopped changing: same state for ``inactivity_period`` seconds.
+
+    Pure bookkeeping over (time, state) observations, so the sensor's poke and the trigger share it; the
+    trigger keeps one alive across its whole wait, which is what makes the deferred mode work.
+    """
+
+    inactivity_period: float
+    min_objects: int = 1
+    allow_delete: bool = True
+    last_state: CollectionState | None = None
+    since: float | None = None
+
+    def observe(self, state: CollectionState, now: float) -> bool:
+        """Record an observation; True when stable long enough (and big enough)."""
+        if self.last_state is not None and state.objects < self.last_state.objects and not self.allow_delete:
+            raise IrodsUsageError(
+                f"objects were deleted from the collection while waiting for it to settle "
+                f"({self.last_state.objects} -> {state.objects}) and allow_delete is False"
+            )
+        if state != self.last_state:
+            self.last_state, self.since = state, now
+            return False
+        assert self.since is not None
+        return state.objects >= self.min_objects and now - self.since >= self.inactivity_period

@@ -1,0 +1,262 @@
+"""Turn an Airflow ``irods`` connection into plain settings: pure parsing, no I/O and no Airflow imports.
+
+Field mapping (documented in the README and the connection form):
+
+* ``host``: the HTTP API host name; a leading ``http://`` or ``https://`` sets the protocol too.
+* ``port``: the HTTP API port (default 443 for https, 80 for http).
+* ``schema``: the protocol, ``https`` (default) or ``http`` -- as Airflow's HTTP provider uses it.
+* ``login`` / ``password``: the iRODS user for Basic authentication; in ``openid_password`` mode they are
+  the OpenID username and password unless the ``openid_username`` / ``openid_password`` extras are set,
+  and in ``token`` mode the password holds the access token unless the ``access_token`` extra is set.
+* extras: see :data:`EXTRA_DEFAULTS` and :data:`AUTH_MODES`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from irods_provider.exceptions import IrodsConfigurationError
+
+__all__ = [
+    "AUTH_MODES",
+    "CLIENT_AUTH_METHODS",
+    "EXTRA_DEFAULTS",
+    "SECRET_EXTRAS",
+    "ConnectionSettings",
+    "OpenIdSettings",
+    "parse_connection",
+]
+
+AuthMode = Literal["basic", "openid_client_credentials", "openid_password", "openid_refresh_token", "token"]
+AUTH_MODES: tuple[str, ...] = (
+    "basic",
+    "openid_client_credentials",
+    "openid_password",
+    "openid_refresh_token",
+    "token",
+)
+CLIENT_AUTH_METHODS: tuple[str, ...] = ("client_secret_basic", "client_secret_post")
+
+#: Every extra the hook reads, with its default (``None``: unset).
+EXTRA_DEFAULTS: dict[str, Any] = {
+    "api_path": "/irods-http-api",
+    "api_version": "0.7.0",
+    "zone": None,
+    "default_resource": None,
+    "connect_timeout": 10.0,
+    "timeout": 60.0,
+    "verify_tls": True,
+    "ca_bundle": None,
+    "auth_mode": "basic",
+    "access_token": None,
+    "openid_discovery_url": None,
+    "openid_token_url": None,
+    "openid_client_id": None,
+    "openid_client_secret": None,
+    "openid_client_auth_method": "client_secret_basic",
+    "openid_scope": None,
+    "openid_audience": None,
+    "openid_username": None,
+    "openid_password": None,
+    "openid_refresh_token": None,
+}
+
+#: Extras holding secrets: masked the moment they are read.
+SECRET_EXTRAS: tuple[str, ...] = (
+    "access_token",
+    "openid_client_secret",
+    "openid_password",
+    "openid_refresh_token",
+)
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+@dataclass(frozen=True)
+class OpenIdSettings:
+    """What an OpenID token source needs: where the provider is, who the client is, which grant."""
+
+    grant: str
+    discovery_url: str | None
+    token_url: str | None
+    client_id: str
+    client_secret: str | None = field(repr=False)
+    client_auth_method: str
+    scope: str | None
+    audience: str | None
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    refresh_token: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class ConnectionSettings:
+    """Everything needed to open a session; secrets are excluded from ``repr``."""
+
+    conn_id: str
+    base_url: str
+    host: str
+    zone: str | None
+    default_resource: str | None
+    connect_timeout: float
+    timeout: float
+    verify: bool | str
+    auth_mode: AuthMode
+    username: str | None
+    password: str | None = field(repr=False)
+    access_token: str | None = field(repr=False)
+    openid: OpenIdSettings | None
+
+    def secrets(self) -> list[str]:
+        """Every secret value held, for masking."""
+        values = [self.password, self.access_token]
+        if self.openid is not None:
+            values += [self.openid.client_secret, self.openid.password, self.openid.refresh_token]
+        return [v for v in values if v]
+
+
+def _as_bool(key: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise IrodsConfigurationError(f"connection extra {key!r} must be true or false, got {value!r}")
+
+
+def _as_seconds(key: str, value: Any) -> float:
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        raise IrodsConfigurationError(f"connection extra {key!r} must be a number of seconds") from None
+    if seconds <= 0:
+        raise IrodsConfigurationError(f"connection extra {key!r} must be positive, got {seconds}")
+    return seconds
+
+
+def _text(extras: Mapping[str, Any], key: str) -> str | None:
+    value = extras.get(key)
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _base_url(*, host: str | None, port: int | None, schema: str | None, extras: Mapping[str, Any]) -> str:
+    if not host:
+        raise IrodsConfigurationError("the connection has no host: set it to the iRODS HTTP API host name")
+    protocol = (schema or "").strip().lower() or None
+    if protocol not in (None, "http", "https"):
+        raise IrodsConfigurationError(
+            f"the connection schema must be the protocol 'http' or 'https', got {schema!r} "
+            "(put the iRODS zone in the 'zone' extra)"
+        )
+    if "://" in host:
+        parts = urlsplit(host)
+        if parts.scheme not in ("http", "https"):
+            raise IrodsConfigurationError(f"unsupported protocol in host {host!r}: use http:// or https://")
+        protocol, host = parts.scheme, parts.hostname or ""
+        port = port or parts.port
+    protocol = protocol or "https"
+    port = port or (443 if protocol == "https" else 80)
+    api_path = "/" + str(extras.get("api_path") or EXTRA_DEFAULTS["api_path"]).strip("/")
+    version = str(extras.get("api_version") or EXTRA_DEFAULTS["api_version"]).strip("/")
+    netloc = f"[{host}]" if ":" in host else host
+    return f"{protocol}://{netloc}:{port}{api_path}/{version}"
+
+
+def _openid(mode: str, extras: Mapping[str, Any], login: str | None, password: str | None) -> OpenIdSettings:
+    discovery_url = _text(extras, "openid_discovery_url")
+    token_url = _text(extras, "openid_token_url")
+    if not discovery_url and not token_url:
+        raise IrodsConfigurationError(
+            f"auth_mode {mode!r} needs the 'openid_discovery_url' or the 'openid_token_url' extra"
+        )
+    client_id = _text(extras, "openid_client_id")
+    if not client_id:
+        raise IrodsConfigurationError(f"auth_mode {mode!r} needs the 'openid_client_id' extra")
+    method = _text(extras, "openid_client_auth_method") or EXTRA_DEFAULTS["openid_client_auth_method"]
+    if method not in CLIENT_AUTH_METHODS:
+        raise IrodsConfigurationError(
+            f"openid_client_auth_method must be one of {', '.join(CLIENT_AUTH_METHODS)}, got {method!r}"
+        )
+    settings = OpenIdSettings(
+        grant=mode.removeprefix("openid_"),
+        discovery_url=discovery_url,
+        token_url=token_url,
+        client_id=client_id,
+        client_secret=_text(extras, "openid_client_secret"),
+        client_auth_method=method,
+        scope=_text(extras, "openid_scope"),
+        audience=_text(extras, "openid_audience"),
+        username=_text(extras, "openid_username") or login,
+        password=_text(extras, "openid_password") or password,
+        refresh_token=_text(extras, "openid_refresh_token"),
+    )
+    if mode == "openid_client_credentials" and not settings.client_secret:
+        raise IrodsConfigurationError(
+            "auth_mode 'openid_client_credentials' needs the 'openid_client_secret' extra"
+        )
+    if mode == "openid_password" and not (settings.username and settings.password):
+        raise IrodsConfigurationError(
+            "auth_mode 'openid_password' needs a username and password (login/password or openid_* extras)"
+        )
+    if mode == "openid_refresh_token" and not settings.refresh_token:
+        raise IrodsConfigurationError(
+            "auth_mode 'openid_refresh_token' needs the 'openid_refresh_token' extra"
+        )
+    return settings
+
+
+def parse_connection(
+    *,
+    conn_id: str,
+    host: str | None,
+    port: int | None,
+    schema: str | None,
+    login: str | None,
+    password: str | None,
+    extras: Mapping[str, Any],
+) -> ConnectionSettings:
+    """Validate an ``irods`` connection and return its settings (IrodsConfigurationError, without secrets)."""
+    unknown = sorted(set(extras) - set(EXTRA_DEFAULTS))
+    if unknown:
+        raise IrodsConfigurationError(
+            f"connection {conn_id!r} has unknown extras {unknown}; known: {', '.join(sorted(EXTRA_DEFAULTS))}"
+        )
+    mode = (_text(extras, "auth_mode") or "basic").lower()
+    if mode not in AUTH_MODES:
+        raise IrodsConfigurationError(f"auth_mode must be one of {', '.join(AUTH_MODES)}, got {mode!r}")
+    ca_bundle = _text(extras, "ca_bundle")
+    verify_tls = _as_bool("verify_tls", extras.get("verify_tls", True))
+    openid = _openid(mode, extras, login, password) if mode.startswith("openid_") else None
+    access_token = None
+    if mode == "token":
+        access_token = _text(extras, "access_token") or password
+        if not access_token:
+            raise IrodsConfigurationError("auth_mode 'token' needs the access token in the password field")
+    elif mode == "basic" and not (login and password):
+        raise IrodsConfigurationError(
+            f"connection {conn_id!r} needs a login and a password for Basic authentication"
+        )
+    return ConnectionSettings(
+        conn_id=conn_id,
+        base_url=_base_url(host=host, port=port, schema=schema, extras=extras),
+        host=str(host),
+        zone=_text(extras, "zone"),
+        default_resource=_text(extras, "default_resource"),
+        connect_timeout=_as_seconds("connect_timeout", extras.get("connect_timeout", 10.0)),
+        timeout=_as_seconds("timeout", extras.get("timeout", 60.0)),
+        verify=(ca_bundle or True) if verify_tls else False,
+        auth_mode=mode,  # type: ignore[arg-type]
+        username=login,
+        password=password,
+        access_token=access_token,
+        openid=openid,
+    )

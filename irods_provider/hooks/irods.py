@@ -1,0 +1,156 @@
+"""The ``irods`` connection type: :class:`IrodsHook` turns an Airflow connection into a client session."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseHook
+from airflow.sdk.log import mask_secret
+
+from irods_provider.hooks._connection import ConnectionSettings, parse_connection
+from irods_provider.hooks._diagnose import describe_failure
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    from airflow.sdk import Connection
+
+    from irods_provider.client import AsyncIrodsSession, IrodsSession, RetryPolicy, TokenProvider
+
+__all__ = ["IrodsHook"]
+
+
+def _mask_token(token: str) -> None:
+    mask_secret(token)
+
+
+class IrodsHook(BaseHook):
+    """Interact with iRODS through its HTTP API.
+
+    :param irods_conn_id: an Airflow connection of type ``irods`` (see the connection form for its fields).
+    :param retry: the client's retry policy (default: the client's default).
+    """
+
+    conn_name_attr = "irods_conn_id"
+    default_conn_name = "irods_default"
+    conn_type = "irods"
+    hook_name = "iRODS (HTTP API)"
+
+    def __init__(self, irods_conn_id: str = default_conn_name, *, retry: RetryPolicy | None = None) -> None:
+        super().__init__()
+        self.irods_conn_id = irods_conn_id
+        self.retry = retry
+        self._settings: ConnectionSettings | None = None
+        self._session: IrodsSession | None = None
+
+    @staticmethod
+    def settings_from_connection(conn: Connection) -> ConnectionSettings:
+        """Parse ``conn`` and register every secret it holds with Airflow's log masker."""
+        if conn.password:
+            mask_secret(conn.password)
+        extras = conn.extra_dejson
+        settings = parse_connection(
+            conn_id=conn.conn_id,
+            host=conn.host,
+            port=conn.port,
+            schema=conn.schema,
+            login=conn.login,
+            password=conn.password,
+            extras=extras if isinstance(extras, dict) else {},
+        )
+        for secret in settings.secrets():
+            mask_secret(secret)
+        return settings
+
+    @property
+    def settings(self) -> ConnectionSettings:
+        """The parsed connection (read once per hook)."""
+        if self._settings is None:
+            self._settings = self.settings_from_connection(self.get_connection(self.irods_conn_id))
+        return self._settings
+
+    def _session_kwargs(self, settings: ConnectionSettings) -> dict[str, Any]:
+        import httpx2
+
+        kwargs: dict[str, Any] = {
+            "auth": self._auth(settings),
+            "timeout": httpx2.Timeout(settings.timeout, connect=settings.connect_timeout),
+            "verify": settings.verify,
+        }
+        if self.retry is not None:
+            kwargs["retry"] = self.retry
+        return kwargs
+
+    @staticmethod
+    def _auth(settings: ConnectionSettings) -> TokenProvider:
+        from irods_provider.client import BasicAuth, StaticToken
+
+        if settings.auth_mode == "basic":
+            return BasicAuth(str(settings.username), str(settings.password))
+        if settings.auth_mode == "token":
+            return StaticToken(str(settings.access_token))
+        from irods_provider.hooks._openid import openid_token_source
+
+        assert settings.openid is not None
+        return openid_token_source(
+            settings.openid, verify=settings.verify, timeout=settings.timeout, on_token=_mask_token
+        )
+
+    def get_conn(self) -> IrodsSession:
+        """Return this hook's session, opened on first use and kept until :meth:`close`."""
+        if self._session is None:
+            from irods_provider.client import IrodsSession
+
+            settings = self.settings
+            self._session = IrodsSession(settings.base_url, **self._session_kwargs(settings))
+        return self._session
+
+    async def get_async_conn(self) -> AsyncIrodsSession:
+        """Open a new async session (for triggers); the caller closes it (``async with``)."""
+        from irods_provider.client import AsyncIrodsSession
+
+        if self._settings is None:
+            conn = await self.aget_connection(self.irods_conn_id)
+            self._settings = self.settings_from_connection(conn)
+        settings = self._settings
+        return AsyncIrodsSession(settings.base_url, **self._session_kwargs(settings))
+
+    def close(self) -> None:
+        """Close the cached session (logs out nothing: iRODS HTTP tokens simply expire)."""
+        if self._session is not None:
+            session, self._session = self._session, None
+            session.close()
+
+    def __enter__(self) -> IrodsHook:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def test_connection(self) -> tuple[bool, str]:
+        """Reach the server, check it is an iRODS HTTP API of the expected version, then log in.
+
+        Returns ``(ok, message)``; the message names what failed in plain words and never holds a secret.
+        """
+        try:
+            settings = self.settings
+        except Exception as error:
+            return False, f"The connection is misconfigured: {error}"
+        from irods_provider.client import IrodsSession
+
+        step = "reach"
+        try:
+            with IrodsSession(settings.base_url, **self._session_kwargs(settings)) as session:
+                limits = session.limits
+                step = "login"
+                zone = settings.zone or limits.irods_zone or ""
+                session.collections.stat(f"/{zone}")
+        except Exception as error:
+            return False, describe_failure(error, settings=settings, step=step)
+        version = limits.irods_server_version or "unknown iRODS version"
+        return True, (
+            f"Connected to the iRODS HTTP API {limits.api_version} at {settings.base_url} "
+            f"({version}, zone {zone or 'unknown'}) as {settings.auth_mode} user"
+        )

@@ -1,0 +1,1 @@
+"""iRODS operators (Airflow layer): see the ``irods`` module of this package."""

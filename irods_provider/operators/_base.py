@@ -1,0 +1,95 @@
+"""The base every iRODS operator builds on: connection id, lazy hook, argument validation helpers."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseOperator
+
+from irods_provider.exceptions import (
+    IrodsInvalidPathError,
+    IrodsNotACollectionError,
+    IrodsNotADataObjectError,
+    IrodsNotFoundError,
+    IrodsUsageError,
+)
+from irods_provider.hooks.irods import IrodsHook
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from irods_provider.client import IrodsSession
+
+__all__ = ["IrodsBaseOperator", "check_choice", "check_path", "check_paths", "path_kind"]
+
+_MISSING = (IrodsNotFoundError, IrodsNotACollectionError, IrodsNotADataObjectError)
+
+
+def check_path(name: str, value: Any) -> str:
+    """A rendered logical path: an absolute string without NUL bytes, trailing slash removed."""
+    if not isinstance(value, str) or not value.strip():
+        raise IrodsInvalidPathError(f"{name} must be an absolute iRODS path, got {value!r}")
+    path = value.strip()
+    if not path.startswith("/") or "\x00" in path:
+        raise IrodsInvalidPathError(f"{name} must be an absolute iRODS path, got {value!r}")
+    return path.rstrip("/") or "/"
+
+
+def check_paths(name: str, value: Any) -> list[str]:
+    """One path or a list of them (a rendered template may give either)."""
+    if isinstance(value, str):
+        return [check_path(name, value)]
+    if isinstance(value, Sequence) and value:
+        return [check_path(f"{name}[{i}]", item) for i, item in enumerate(value)]
+    raise IrodsInvalidPathError(f"{name} must be a path or a non-empty list of paths, got {value!r}")
+
+
+def check_choice(name: str, value: Any, choices: Sequence[str]) -> str:
+    """``value`` must be one of ``choices``."""
+    if value not in choices:
+        raise IrodsUsageError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+    return str(value)
+
+
+def path_kind(session: IrodsSession, path: str) -> str | None:
+    """``collection``, ``data_object`` or None when nothing (visible) is there."""
+    try:
+        session.collections.stat(path)
+        return "collection"
+    except _MISSING:
+        pass
+    try:
+        session.data_objects.stat(path)
+        return "data_object"
+    except _MISSING:
+        return None
+
+
+class IrodsBaseOperator(BaseOperator):
+    """Owns ``irods_conn_id`` and builds :class:`IrodsHook` lazily; subclasses implement :meth:`run`."""
+
+    template_fields: Sequence[str] = ("irods_conn_id",)
+    ui_color = "#2b7bb9"
+    ui_fgcolor = "#ffffff"
+
+    def __init__(self, *, irods_conn_id: str = IrodsHook.default_conn_name, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.irods_conn_id = irods_conn_id
+
+    @cached_property
+    def hook(self) -> IrodsHook:
+        """The hook, built on first use (never in ``__init__``)."""
+        return IrodsHook(self.irods_conn_id)
+
+    def run(self, session: IrodsSession, context: Context) -> Any:
+        """Do the work with an open session; return a small JSON-able result."""
+        raise NotImplementedError
+
+    def execute(self, context: Context) -> Any:
+        """Open the session, run, and always close it."""
+        try:
+            return self.run(self.hook.get_conn(), context)
+        finally:
+            self.hook.close()

@@ -1,0 +1,190 @@
+"""Operators for iRODS metadata (AVUs) on collections and data objects: put, get, remove."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from irods_provider.exceptions import IrodsUsageError
+from irods_provider.operators._base import IrodsBaseOperator, check_choice, check_path
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from irods_provider.client import AVU, IrodsSession
+
+__all__ = [
+    "IrodsGetMetadataOperator",
+    "IrodsPutMetadataOperator",
+    "IrodsRemoveMetadataOperator",
+    "parse_avus",
+]
+
+AvuInput = Mapping[str, Any] | Sequence[Any]
+
+
+def _text(where: str, field: str, value: Any, *, allow_empty: bool = False) -> str:
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise IrodsUsageError(f"{where}: {field} must be a string or a number, got {value!r}")
+    text = str(value)
+    if not text and not allow_empty:
+        raise IrodsUsageError(f"{where}: {field} must not be empty")
+    return text
+
+
+def _one(where: str, item: Any) -> tuple[str, str, str]:
+    if isinstance(item, Mapping):
+        unknown = set(item) - {"attribute", "value", "units"}
+        if unknown or "attribute" not in item or "value" not in item:
+            raise IrodsUsageError(f"{where}: an AVU needs the keys attribute, value and optionally units")
+        attribute, value, units = item["attribute"], item["value"], item.get("units") or ""
+    elif isinstance(item, Sequence) and not isinstance(item, str) and len(item) in (2, 3):
+        attribute, value, units = item[0], item[1], (item[2] if len(item) == 3 else "") or ""
+    else:
+        raise IrodsUsageError(
+            f"{where}: an AVU is a dict or an (attribute, value[, units]) pair, got {item!r}"
+        )
+    return (
+        _text(where, "attribute", attribute),
+        _text(where, "value", value),
+        _text(where, "units", units, allow_empty=True),
+    )
+
+
+def parse_avus(metadata: Any) -> list[tuple[str, str, str]]:
+    """Normalise AVU input into (attribute, value, units) triples.
+
+    Accepts ``{"attr": "value"}`` and ``{"attr": ("value", "units")}`` (one AVU per attribute), or a list of
+    ``{"attribute", "value", "units"}`` dicts or ``(attribute, value[, units])`` tuples.
+    """
+    if isinstance(metadata, Mapping):
+        triples = []
+        for attribute, spec in metadata.items():
+            where = f"metadata[{attribute!r}]"
+            if isinstance(spec, Sequence) and not isinstance(spec, str):
+                triples.append(_one(where, (attribute, *spec)))
+            else:
+                triples.append(_one(where, (attribute, spec)))
+    elif isinstance(metadata, Sequence) and not isinstance(metadata, str):
+        triples = [_one(f"metadata[{i}]", item) for i, item in enumerate(metadata)]
+    else:
+        raise IrodsUsageError(f"metadata must be a dict or a list of AVUs, got {type(metadata).__name__}")
+    if not triples:
+        raise IrodsUsageError("metadata is empty: give at least one AVU")
+    return triples
+
+
+def _avu_dicts(avus: Sequence[AVU]) -> list[dict[str, str]]:
+    return [{"attribute": a.attribute, "value": a.value, "units": a.units or ""} for a in avus]
+
+
+class IrodsPutMetadataOperator(IrodsBaseOperator):
+    """Attach AVUs to a collection or data object, atomically; returns ``{"path", "mode", "avus"}``.
+
+    :param path: the collection or data object.
+    :param metadata: ``{"attr": "value"}``, ``{"attr": ("value", "units")}``, or a list of
+        ``{"attribute", "value", "units"}`` dicts or ``(attribute, value[, units])`` tuples.
+    :param mode: ``add`` keeps existing AVUs; ``set`` first removes every AVU with the same attribute.
+    """
+
+    template_fields: Sequence[str] = ("path", "metadata", "irods_conn_id")
+
+    def __init__(self, *, path: str, metadata: AvuInput, mode: str = "add", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.path = path
+        self.metadata = metadata
+        self.mode = mode
+
+    def run(self, session: IrodsSession, context: Context) -> dict[str, Any]:
+        from irods_provider.client import AVU
+
+        path = check_path("path", self.path)
+        mode = check_choice("mode", self.mode, ("add", "set"))
+        avus = [AVU(a, v, u) for a, v, u in parse_avus(self.metadata)]
+        if mode == "add":
+            session.metadata.add(path, *avus)
+        else:
+            session.metadata.set(path, *avus)
+        self.log.info("%s %d AVU(s) on %s", "Added" if mode == "add" else "Set", len(avus), path)
+        return {"path": path, "mode": mode, "avus": _avu_dicts(avus)}
+
+
+class IrodsGetMetadataOperator(IrodsBaseOperator):
+    """Read the AVUs of a collection or data object into XCom: ``{"path", "avus": [...]}``.
+
+    :param path: the collection or data object.
+    :param attribute: only AVUs with this attribute.
+    """
+
+    template_fields: Sequence[str] = ("path", "attribute", "irods_conn_id")
+
+    def __init__(self, *, path: str, attribute: str | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.path = path
+        self.attribute = attribute
+
+    def run(self, session: IrodsSession, context: Context) -> dict[str, Any]:
+        path = check_path("path", self.path)
+        avus = [a for a in session.metadata.list(path) if not self.attribute or a.attribute == self.attribute]
+        avus.sort(key=lambda a: (a.attribute, a.value, a.units or ""))
+        self.log.info("%s carries %d AVU(s)", path, len(avus))
+        return {"path": path, "avus": _avu_dicts(avus)}
+
+
+class IrodsRemoveMetadataOperator(IrodsBaseOperator):
+    """Remove AVUs, atomically: by attribute, by attribute and value, listed AVUs, or all of them.
+
+    Returns ``{"path", "removed": [...]}``; removing AVUs that are not there is not an error.
+
+    :param path: the collection or data object.
+    :param attribute: remove the AVUs with this attribute (narrowed by ``value`` and ``units``).
+    :param metadata: remove exactly these AVUs (same forms as :class:`IrodsPutMetadataOperator`).
+    :param remove_all: remove every AVU of the path.
+    """
+
+    template_fields: Sequence[str] = ("path", "attribute", "value", "units", "metadata", "irods_conn_id")
+
+    def __init__(
+        self,
+        *,
+        path: str,
+        attribute: str | None = None,
+        value: str | None = None,
+        units: str | None = None,
+        metadata: AvuInput | None = None,
+        remove_all: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.path = path
+        self.attribute = attribute
+        self.value = value
+        self.units = units
+        self.metadata = metadata
+        self.remove_all = remove_all
+
+    def _selector(self) -> Any:
+        chosen = [bool(self.attribute), self.metadata is not None, bool(self.remove_all)]
+        if sum(chosen) != 1:
+            raise IrodsUsageError("give exactly one of attribute, metadata or remove_all=True")
+        if (self.value or self.units) and not self.attribute:
+            raise IrodsUsageError("value and units narrow an attribute: give attribute too")
+        if self.metadata is not None:
+            wanted = set(parse_avus(self.metadata))
+            return lambda a: (a.attribute, a.value, a.units or "") in wanted
+        if self.attribute:
+            return lambda a: (
+                a.attribute == self.attribute
+                and (not self.value or a.value == self.value)
+                and (self.units is None or (a.units or "") == self.units)
+            )
+        return lambda a: True
+
+    def run(self, session: IrodsSession, context: Context) -> dict[str, Any]:
+        path = check_path("path", self.path)
+        selector = self._selector()
+        doomed = [a for a in session.metadata.list(path) if selector(a)]
+        if doomed:
+            session.metadata.remove(path, *doomed)
+        self.log.info("Removed %d AVU(s) from %s", len(doomed), path)
+        return {"path": path, "removed": _avu_dicts(doomed)}

@@ -1,0 +1,1 @@
+"""iRODS sensors (Airflow layer): see the ``irods`` module of this package."""

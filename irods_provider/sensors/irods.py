@@ -1,0 +1,279 @@
+"""Sensors that wait on iRODS: a path, an AVU, a collection that stopped changing; each also deferrable.
+
+``poke`` runs a check with the hook's sync session; with ``deferrable=True`` the sensor hands the SAME
+check to a trigger that runs it with the async session, so both modes give the same answer.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseSensorOperator, PokeReturnValue, conf
+
+from irods_provider.exceptions import IrodsUsageError
+from irods_provider.hooks._checks import (
+    KINDS,
+    Check,
+    StabilityTracker,
+    collection_state,
+    metadata_matches,
+    path_matches,
+    run_sync,
+)
+from irods_provider.hooks.irods import IrodsHook
+from irods_provider.triggers._events import CheckEvent
+from irods_provider.triggers.irods import (
+    IrodsCollectionStableTrigger,
+    IrodsMetadataTrigger,
+    IrodsPathTrigger,
+)
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+    from airflow.triggers.base import BaseTrigger
+
+__all__ = ["IrodsCollectionStableSensor", "IrodsMetadataSensor", "IrodsPathSensor"]
+
+
+def _default_deferrable() -> bool:
+    return conf.getboolean("operators", "default_deferrable", fallback=False)
+
+
+def _epoch(value: datetime | str | int | float | None) -> int | None:
+    """``newer_than`` as epoch seconds: a datetime, an ISO-8601 string (rendered template) or a number."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, int | float):
+        return int(value)
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            raise IrodsUsageError(f"newer_than must be an ISO-8601 time, got {value!r}") from None
+    if value.tzinfo is None:
+        raise IrodsUsageError(f"newer_than must carry a time zone, got {value.isoformat()}")
+    return int(value.timestamp())
+
+
+class _IrodsBaseSensor(BaseSensorOperator):
+    """Owns the connection id, the lazy hook and the poke/defer plumbing shared by every iRODS sensor."""
+
+    def __init__(
+        self,
+        *,
+        irods_conn_id: str = IrodsHook.default_conn_name,
+        deferrable: bool | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.irods_conn_id = irods_conn_id
+        self.deferrable = _default_deferrable() if deferrable is None else deferrable
+
+    @cached_property
+    def hook(self) -> IrodsHook:
+        """The hook, built on first use (never in ``__init__``)."""
+        return IrodsHook(self.irods_conn_id)
+
+    def _check(self) -> Check[Any]:
+        raise NotImplementedError
+
+    def _trigger(self) -> BaseTrigger:
+        raise NotImplementedError
+
+    def poke(self, context: Context) -> PokeReturnValue:
+        """Run the check once with the sync session."""
+        matches = run_sync(self._check(), self.hook.get_conn())
+        if matches:
+            self.log.info("Found %d match(es), first %s", len(matches), matches[0].get("path"))
+        return PokeReturnValue(is_done=bool(matches), xcom_value=matches or None)
+
+    def execute(self, context: Context) -> Any:
+        """Poke first (maybe done already); otherwise defer to the trigger when ``deferrable``."""
+        if not self.deferrable:
+            try:
+                return super().execute(context)
+            finally:
+                self.hook.close()
+        try:
+            first = self.poke(context)
+        finally:
+            self.hook.close()
+        if first.is_done:
+            return first.xcom_value
+        self.defer(
+            trigger=self._trigger(),
+            method_name="execute_complete",
+            timeout=timedelta(seconds=float(self.timeout)),
+        )
+        return None
+
+    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
+        """Resume after the trigger fired: return the matches, or raise the typed error it reported."""
+        if event is None:
+            raise IrodsUsageError("the trigger fired without an event")
+        outcome = CheckEvent.from_payload(event)
+        if outcome.status != "success":
+            raise outcome.error()
+        self.log.info("Trigger reported %d match(es)", len(outcome.matches))
+        return outcome.matches
+
+
+class IrodsPathSensor(_IrodsBaseSensor):
+    """Wait until a collection or data object exists; pushes the matches (path, kind, size, mtime).
+
+    :param path: absolute logical path; glob characters (``*``, ``?``, ``[...]``) match per component.
+    :param kind: ``any``, ``collection`` or ``data_object``.
+    :param newer_than: only match entries modified after this (aware datetime, ISO string or epoch).
+    """
+
+    template_fields: Sequence[str] = ("path", "newer_than", "irods_conn_id")
+    ui_color = "#9cd4f0"
+
+    def __init__(
+        self,
+        *,
+        path: str,
+        kind: str = "any",
+        newer_than: datetime | str | int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.path = path
+        self.kind = kind
+        self.newer_than = newer_than
+
+    def _validate(self) -> None:
+        if self.kind not in KINDS:
+            raise IrodsUsageError(f"kind must be one of {', '.join(KINDS)}, got {self.kind!r}")
+
+    def _check(self) -> Check[list[dict[str, Any]]]:
+        self._validate()
+        return path_matches(self.path, kind=self.kind, newer_than=_epoch(self.newer_than))
+
+    def _trigger(self) -> BaseTrigger:
+        return IrodsPathTrigger(
+            path=self.path,
+            kind=self.kind,
+            newer_than=_epoch(self.newer_than),
+            irods_conn_id=self.irods_conn_id,
+            poke_interval=float(self.poke_interval),
+        )
+
+
+class IrodsMetadataSensor(_IrodsBaseSensor):
+    """Wait until ``path`` carries an AVU, or (without ``path``) until any object carrying it exists.
+
+    :param attribute: AVU attribute; ``value`` and ``units`` narrow the match when given.
+    :param path: the collection or data object to watch; omit it to search the zone (or ``under``).
+    :param under: restrict the search to this collection and below (only without ``path``).
+    :param kind: for the search: ``any``, ``collection`` or ``data_object``.
+    """
+
+    template_fields: Sequence[str] = ("attribute", "value", "units", "path", "under", "irods_conn_id")
+    ui_color = "#9cd4f0"
+
+    def __init__(
+        self,
+        *,
+        attribute: str,
+        value: str | None = None,
+        units: str | None = None,
+        path: str | None = None,
+        under: str | None = None,
+        kind: str = "any",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.attribute = attribute
+        self.value = value
+        self.units = units
+        self.path = path
+        self.under = under
+        self.kind = kind
+
+    def _check(self) -> Check[list[dict[str, Any]]]:
+        if self.path and self.under:
+            raise IrodsUsageError("give either path (one object) or under (a search), not both")
+        return metadata_matches(
+            attribute=self.attribute,
+            value=self.value,
+            units=self.units,
+            path=self.path or None,
+            under=self.under or None,
+            kind=self.kind,
+        )
+
+    def _trigger(self) -> BaseTrigger:
+        return IrodsMetadataTrigger(
+            attribute=self.attribute,
+            value=self.value,
+            units=self.units,
+            path=self.path or None,
+            under=self.under or None,
+            kind=self.kind,
+            irods_conn_id=self.irods_conn_id,
+            poke_interval=float(self.poke_interval),
+        )
+
+
+class IrodsCollectionStableSensor(_IrodsBaseSensor):
+    """Wait until a collection's data-object count and total bytes stay unchanged for a while.
+
+    In poke mode the observations live on this sensor (use ``mode="poke"``: a reschedule forgets them);
+    deferred, they live in the trigger for the whole wait. Pushes ``{path, objects, bytes}``.
+
+    :param inactivity_period: seconds the count and size must stay unchanged.
+    :param min_objects: the collection must hold at least this many data objects.
+    :param allow_delete: when False, fail if objects disappear while waiting.
+    """
+
+    template_fields: Sequence[str] = ("path", "irods_conn_id")
+    ui_color = "#9cd4f0"
+
+    def __init__(
+        self,
+        *,
+        path: str,
+        inactivity_period: float = 300.0,
+        min_objects: int = 1,
+        allow_delete: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.path = path
+        self.inactivity_period = inactivity_period
+        self.min_objects = min_objects
+        self.allow_delete = allow_delete
+        self._tracker: StabilityTracker | None = None
+
+    def _check(self) -> Check[Any]:
+        return collection_state(self.path)
+
+    def poke(self, context: Context) -> PokeReturnValue:
+        """Observe the collection once and compare with the previous observation."""
+        if self._tracker is None:
+            self._tracker = StabilityTracker(
+                inactivity_period=float(self.inactivity_period),
+                min_objects=self.min_objects,
+                allow_delete=self.allow_delete,
+            )
+        state = run_sync(self._check(), self.hook.get_conn())
+        done = self._tracker.observe(state, time.monotonic())
+        self.log.info("%s holds %d data objects, %d bytes", self.path, state.objects, state.bytes)
+        return PokeReturnValue(
+            is_done=done, xcom_value=[{"path": self.path, **state.to_dict()}] if done else None
+        )
+
+    def _trigger(self) -> BaseTrigger:
+        return IrodsCollectionStableTrigger(
+            path=self.path,
+            inactivity_period=float(self.inactivity_period),
+            min_objects=self.min_objects,
+            allow_delete=self.allow_delete,
+            irods_conn_id=self.irods_conn_id,
+            poke_interval=float(self.poke_interval),
+        )

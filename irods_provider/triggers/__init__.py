@@ -1,0 +1,1 @@
+"""iRODS triggers (Airflow layer): see the ``irods`` module of this package."""

@@ -1,0 +1,198 @@
+"""Triggers that wait on iRODS with the async session; each runs the same check its sensor pokes with.
+
+Triggers only wait: they poll a path, an AVU or a collection's state and hand back a :class:`CheckEvent`
+payload. Transfers never run here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from airflow.triggers.base import BaseTrigger, TriggerEvent
+
+from irods_provider.exceptions import IrodsError
+from irods_provider.hooks._checks import (
+    Check,
+    StabilityTracker,
+    collection_state,
+    metadata_matches,
+    path_matches,
+    run_async,
+)
+from irods_provider.triggers._events import CheckEvent
+
+__all__ = [
+    "IrodsCollectionStableTrigger",
+    "IrodsMetadataTrigger",
+    "IrodsPathTrigger",
+]
+
+
+def _event(event: CheckEvent) -> TriggerEvent:
+    return TriggerEvent(event.to_payload())  # type: ignore[no-untyped-call]
+
+
+class _IrodsPollingTrigger(BaseTrigger):
+    """Poll a check every ``poke_interval`` seconds until it reports done or fails."""
+
+    def __init__(self, *, irods_conn_id: str, poke_interval: float = 60.0) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self.irods_conn_id = irods_conn_id
+        self.poke_interval = poke_interval
+
+    def _kwargs(self) -> dict[str, Any]:
+        return {"irods_conn_id": self.irods_conn_id, "poke_interval": self.poke_interval}
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        """Classpath computed from the class, and the keyword arguments that rebuild this trigger."""
+        cls = type(self)
+        return f"{cls.__module__}.{cls.__qualname__}", self._kwargs()
+
+    def _check(self) -> Check[Any]:
+        raise NotImplementedError
+
+    def _evaluate(self, result: Any) -> CheckEvent | None:
+        """The event to fire for this check result, or None to keep waiting."""
+        return CheckEvent.success(result) if result else None
+
+    async def _sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        """Open an async session and poll until done; errors end the wait with an ``error`` event."""
+        from irods_provider.hooks.irods import IrodsHook
+
+        try:
+            session = await IrodsHook(self.irods_conn_id).get_async_conn()
+        except IrodsError as error:
+            yield _event(CheckEvent.failure(error))
+            return
+        async with session:
+            while True:
+                try:
+                    event = self._evaluate(await run_async(self._check(), session))
+                except IrodsError as error:
+                    event = CheckEvent.failure(error)
+                if event is not None:
+                    yield _event(event)
+                    return
+                await self._sleep(self.poke_interval)
+
+
+class IrodsPathTrigger(_IrodsPollingTrigger):
+    """Wait until a collection or data object (glob allowed) exists, optionally newer than ``newer_than``."""
+
+    def __init__(
+        self,
+        *,
+        path: str,
+        irods_conn_id: str,
+        kind: str = "any",
+        newer_than: int | None = None,
+        poke_interval: float = 60.0,
+    ) -> None:
+        super().__init__(irods_conn_id=irods_conn_id, poke_interval=poke_interval)
+        self.path = path
+        self.kind = kind
+        self.newer_than = newer_than
+
+    def _kwargs(self) -> dict[str, Any]:
+        return {**super()._kwargs(), "path": self.path, "kind": self.kind, "newer_than": self.newer_than}
+
+    def _check(self) -> Check[list[dict[str, Any]]]:
+        return path_matches(self.path, kind=self.kind, newer_than=self.newer_than)
+
+
+class IrodsMetadataTrigger(_IrodsPollingTrigger):
+    """Wait until ``path`` carries an AVU, or (without ``path``) until any object carrying it exists."""
+
+    def __init__(
+        self,
+        *,
+        attribute: str,
+        irods_conn_id: str,
+        value: str | None = None,
+        units: str | None = None,
+        path: str | None = None,
+        under: str | None = None,
+        kind: str = "any",
+        poke_interval: float = 60.0,
+    ) -> None:
+        super().__init__(irods_conn_id=irods_conn_id, poke_interval=poke_interval)
+        self.attribute = attribute
+        self.value = value
+        self.units = units
+        self.path = path
+        self.under = under
+        self.kind = kind
+
+    def _kwargs(self) -> dict[str, Any]:
+        return {
+            **super()._kwargs(),
+            "attribute": self.attribute,
+            "value": self.value,
+            "units": self.units,
+            "path": self.path,
+            "under": self.under,
+            "kind": self.kind,
+        }
+
+    def _check(self) -> Check[list[dict[str, Any]]]:
+        return metadata_matches(
+            attribute=self.attribute,
+            value=self.value,
+            units=self.units,
+            path=self.path,
+            under=self.under,
+            kind=self.kind,
+        )
+
+
+class IrodsCollectionStableTrigger(_IrodsPollingTrigger):
+    """Wait until a collection's object count and bytes stay unchanged for ``inactivity_period`` seconds.
+
+    The observations live in this trigger for its whole wait, so the deferred mode keeps its state (the
+    S3 equivalent loses it on every reschedule).
+    """
+
+    def __init__(
+        self,
+        *,
+        path: str,
+        irods_conn_id: str,
+        inactivity_period: float,
+        min_objects: int = 1,
+        allow_delete: bool = True,
+        poke_interval: float = 60.0,
+    ) -> None:
+        super().__init__(irods_conn_id=irods_conn_id, poke_interval=poke_interval)
+        self.path = path
+        self.inactivity_period = inactivity_period
+        self.min_objects = min_objects
+        self.allow_delete = allow_delete
+        self._tracker = StabilityTracker(
+            inactivity_period=inactivity_period, min_objects=min_objects, allow_delete=allow_delete
+        )
+
+    def _kwargs(self) -> dict[str, Any]:
+        return {
+            **super()._kwargs(),
+            "path": self.path,
+            "inactivity_period": self.inactivity_period,
+            "min_objects": self.min_objects,
+            "allow_delete": self.allow_delete,
+        }
+
+    def _check(self) -> Check[Any]:
+        return collection_state(self.path)
+
+    def _clock(self) -> float:
+        return time.monotonic()
+
+    def _evaluate(self, result: Any) -> CheckEvent | None:
+        if self._tracker.observe(result, self._clock()):
+            return CheckEvent.success([{"path": self.path, **result.to_dict()}], state=result.to_dict())
+        return None

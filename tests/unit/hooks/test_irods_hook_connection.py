@@ -1,0 +1,198 @@
+"""IrodsHook: connection parsing from AIRFLOW_CONN_* (URI and JSON), validation messages, secret masking."""
+
+from __future__ import annotations
+
+import json
+import os
+from unittest import mock
+
+import pytest
+from airflow.sdk.log import mask_secret, redact
+
+from irods_provider.exceptions import IrodsConfigurationError
+from irods_provider.hooks._connection import EXTRA_DEFAULTS, parse_connection
+from irods_provider.hooks.irods import IrodsHook
+
+PASSWORD = "Pw-uri/7Zq%hook"
+
+
+def _env(conn_id: str, value: str) -> dict[str, str]:
+    return {f"AIRFLOW_CONN_{conn_id.upper()}": value}
+
+
+def test_uri_form_parses_every_field() -> None:
+    uri = (
+        "irods://alice:Pw-uri%2F7Zq%25hook@irods.example.org:9443/https"
+        "?zone=tempZone&verify_tls=false&timeout=5&connect_timeout=2.5&default_resource=demoResc"
+        "&api_path=%2Fapi&api_version=0.6.0"
+    )
+    with mock.patch.dict(os.environ, _env("irods_uri", uri)):
+        settings = IrodsHook("irods_uri").settings
+    assert settings.base_url == "https://irods.example.org:9443/api/0.6.0"
+    assert settings.username == "alice"
+    assert settings.password == PASSWORD
+    assert settings.zone == "tempZone"
+    assert settings.default_resource == "demoResc"
+    assert settings.verify is False
+    assert (settings.timeout, settings.connect_timeout) == (5.0, 2.5)
+    assert settings.auth_mode == "basic"
+    assert PASSWORD not in repr(settings)
+
+
+def test_json_form_with_defaults() -> None:
+    value = json.dumps(
+        {
+            "conn_type": "irods",
+            "host": "127.0.0.1",
+            "port": 9000,
+            "login": "rods",
+            "password": "rods-json-pw",
+            "schema": "http",
+            "extra": {"ca_bundle": "/etc/ca.pem"},
+        }
+    )
+    with mock.patch.dict(os.environ, _env("irods_json", value)):
+        settings = IrodsHook("irods_json").settings
+    assert settings.base_url == "http://127.0.0.1:9000/irods-http-api/0.7.0"
+    assert settings.verify == "/etc/ca.pem"
+    assert (settings.timeout, settings.connect_timeout) == (
+        EXTRA_DEFAULTS["timeout"],
+        EXTRA_DEFAULTS["connect_timeout"],
+    )
+
+
+def test_host_may_carry_the_protocol_and_port_defaults_follow_it() -> None:
+    base = {"conn_id": "c", "port": None, "schema": None, "login": "u", "password": "p", "extras": {}}
+    assert parse_connection(host="http://h", **base).base_url == "http://h:80/irods-http-api/0.7.0"
+    assert parse_connection(host="h", **base).base_url == "https://h:443/irods-http-api/0.7.0"
+    assert parse_connection(host="https://h:8443", **base).base_url == "https://h:8443/irods-http-api/0.7.0"
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"host": None}, "the connection has no host"),
+        ({"schema": "tempZone"}, "schema must be the protocol 'http' or 'https'"),
+        ({"host": "ftp://h"}, "unsupported protocol in host"),
+        ({"login": None}, "needs a login and a password for Basic"),
+        ({"extras": {"verify_ssl": "false"}}, "unknown extras ['verify_ssl']"),
+        ({"extras": {"verify_tls": "maybe"}}, "'verify_tls' must be true or false"),
+        ({"extras": {"timeout": "-1"}}, "'timeout' must be positive"),
+        ({"extras": {"timeout": "soon"}}, "'timeout' must be a number of seconds"),
+        ({"extras": {"auth_mode": "kerberos"}}, "auth_mode must be one of basic, openid_client_credentials"),
+        ({"extras": {"auth_mode": "openid_password"}}, "needs the 'openid_discovery_url' or the 'openid_token_url'"),
+        (
+            {"extras": {"auth_mode": "openid_client_credentials", "openid_token_url": "https://idp/t"}},
+            "needs the 'openid_client_id' extra",
+        ),
+        (
+            {
+                "extras": {
+                    "auth_mode": "openid_client_credentials",
+                    "openid_token_url": "https://idp/t",
+                    "openid_client_id": "c",
+                }
+            },
+            "needs the 'openid_client_secret' extra",
+        ),
+        (
+            {
+                "extras": {
+                    "auth_mode": "openid_refresh_token",
+                    "openid_token_url": "https://idp/t",
+                    "openid_client_id": "c",
+                }
+            },
+            "needs the 'openid_refresh_token' extra",
+        ),
+        ({"password": None, "extras": {"auth_mode": "token"}}, "needs the access token"),
+    ],
+)
+def test_misconfiguration_is_named(changes: dict[str, object], message: str) -> None:
+    kwargs: dict[str, object] = {
+        "conn_id": "c",
+        "host": "h",
+        "port": None,
+        "schema": None,
+        "login": "u",
+        "password": "secret-never-shown",
+        "extras": {},
+    }
+    kwargs.update(changes)
+    with pytest.raises(IrodsConfigurationError) as info:
+        parse_connection(**kwargs)  # type: ignore[arg-type]
+    assert message in str(info.value)
+    assert "secret-never-shown" not in str(info.value)
+
+
+def test_openid_password_mode_falls_back_to_login_and_password() -> None:
+    settings = parse_connection(
+        conn_id="c",
+        host="h",
+        port=None,
+        schema=None,
+        login="bob",
+        password="bob-password-123",
+        extras={
+            "auth_mode": "openid_password",
+            "openid_discovery_url": "https://idp/realms/x",
+            "openid_client_id": "airflow",
+            "openid_scope": "openid",
+        },
+    )
+    assert settings.openid is not None
+    assert settings.openid.grant == "password"
+    assert (settings.openid.username, settings.openid.password) == ("bob", "bob-password-123")
+    assert settings.openid.client_auth_method == "client_secret_basic"
+    assert "bob-password-123" not in repr(settings)
+
+
+def test_token_mode_reads_the_password_field() -> None:
+    settings = parse_connection(
+        conn_id="c",
+        host="h",
+        port=None,
+        schema=None,
+        login=None,
+        password="static-token-xyz",
+        extras={"auth_mode": "token"},
+    )
+    assert settings.access_token == "static-token-xyz"
+
+
+def test_every_secret_is_masked_when_read() -> None:
+    secrets = {
+        "password": "Pw-mask-1-aaaa",
+        "openid_client_secret": "Cs-mask-2-bbbb",
+        "openid_refresh_token": "Rt-mask-3-cccc",
+    }
+    value = json.dumps(
+        {
+            "conn_type": "irods",
+            "host": "h",
+            "login": "u",
+            "password": secrets["password"],
+            "extra": {
+                "auth_mode": "openid_refresh_token",
+                "openid_token_url": "https://idp/token",
+                "openid_client_id": "c",
+                "openid_client_secret": secrets["openid_client_secret"],
+                "openid_refresh_token": secrets["openid_refresh_token"],
+            },
+        }
+    )
+    for secret in secrets.values():
+        assert redact(f"x {secret}") == f"x {secret}"
+    with mock.patch.dict(os.environ, _env("irods_masked", value)):
+        IrodsHook("irods_masked").settings  # noqa: B018
+    for secret in secrets.values():
+        assert redact(f"x {secret}") == "x ***"
+    mask_secret("unrelated-value-zz")  # sanity: the masker is live, not a no-op
+    assert redact("unrelated-value-zz") == "***"
+
+
+def test_hook_attributes() -> None:
+    assert IrodsHook.conn_type == "irods"
+    assert IrodsHook.default_conn_name == "irods_default"
+    assert IrodsHook.conn_name_attr == "irods_conn_id"
+    assert IrodsHook().irods_conn_id == "irods_default"
