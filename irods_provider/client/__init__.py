@@ -1,0 +1,89 @@
+"""A pure-Python client for the iRODS HTTP API 0.7 (sync and async), independent of Airflow.
+
+from irods_provider.client import IrodsSession, BasicAuth
+with IrodsSession("https://host/irods-http-api/0.7.0", auth=BasicAuth("alice", "secret")) as s:
+    s.collections.create("/tempZone/home/alice/x", exist_ok=True)
+    s.data_objects.write("/tempZone/home/alice/x/a.txt", b"hello")
+"""
+
+from __future__ import annotations
+
+from irods_provider.client._async._catalog import AsyncMetadata, AsyncQuery, AsyncTickets
+from irods_provider.client._async._fs import AsyncCollections, AsyncDataObjects
+from irods_provider.client._async._session import AsyncIrodsSession
+from irods_provider.client._auth import BasicAuth, LoginBindable, StaticToken, TokenProvider
+from irods_provider.client._config import DEFAULT_TIMEOUT, USE_DEFAULT, Timeouts, UseDefault, build_base_url
+from irods_provider.client._errors import map_httpx_errors
+from irods_provider.client._genquery import genquery_condition, genquery_literal
+from irods_provider.client._models import (
+    AVU,
+    ChecksumReport,
+    CollectionStat,
+    DataObjectStat,
+    Entry,
+    EntryKind,
+    Kinds,
+    MetadataOperation,
+    Permission,
+    PermissionOperation,
+    ServerLimits,
+    TicketType,
+)
+from irods_provider.client._openid import OpenIdClientCredentials, OpenIdPassword, OpenIdRefreshToken
+from irods_provider.client._operation import Operation
+from irods_provider.client._paths import validate_path
+from irods_provider.client._retry import RetryPolicy
+from irods_provider.client._sync._catalog import Metadata, Query, Tickets
+from irods_provider.client._sync._fs import Collections, DataObjects
+from irods_provider.client._sync._session import IrodsSession
+
+__all__ = [
+    "AVU",
+    "DEFAULT_TIMEOUT",
+    "USE_DEFAULT",
+    "AsyncCollections",
+    "AsyncDataObjects",
+    "AsyncIrodsSession",
+    "AsyncMetadata",
+    "AsyncQuery",
+    "AsyncTickets",
+    "BasicAuth",
+    "ChecksumReport",
+    "CollectionStat",
+    "Collections",
+    "DataObjectStat",
+    "DataObjects",
+    "Entry",
+    "EntryKind",
+    "IrodsSession",
+    "Kinds",
+    "LoginBindable",
+    "Metadata",
+    "MetadataOperation",
+    "OpenIdClientCredentials",
+    "OpenIdPassword",
+    "OpenIdRefreshToken",
+    "Operation",
+    "Permission",
+    "PermissionOperation",
+    "Query",
+    "RetryPolicy",
+    "ServerLimits",
+    "StaticToken",
+    "TicketType",
+    "Tickets",
+    "Timeouts",
+    "TokenProvider",
+    "UseDefault",
+    "build_base_url",
+    "genquery_condition",
+    "genquery_literal",
+    "map_httpx_errors",
+    "validate_path",
+]
+
+for _name in __all__:
+    _obj = globals()[_name]
+    if isinstance(_obj, type) and _obj.__module__.startswith("irods_provider.client."):
+        _obj.__module__ = "irods_provider.client"
+del _name, _obj

@@ -1,0 +1,139 @@
+"""Bearer-token providers: the TokenProvider protocol, Basic login and static tokens."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Awaitable, Callable
+from typing import Protocol, runtime_checkable
+
+from irods_provider.exceptions import IrodsAuthenticationError, IrodsConfigurationError
+
+__all__ = ["BasicAuth", "LoginBindable", "StaticToken", "TokenProvider"]
+
+LoginFunction = Callable[[str, str], str]
+AsyncLoginFunction = Callable[[str, str], Awaitable[str]]
+
+
+@runtime_checkable
+class TokenProvider(Protocol):
+    """Supplies bearer tokens for the iRODS HTTP API; thread-safe; at most one login/refresh in flight."""
+
+    def get_token(self, *, reject: str | None = None) -> str:
+        """A valid token; renew first if ``reject`` (a token that just got a 401) is still current."""
+        ...
+
+    async def aget_token(self, *, reject: str | None = None) -> str:
+        """Async twin of :meth:`get_token`."""
+        ...
+
+    def close(self) -> None:
+        """Forget tokens and release resources."""
+        ...
+
+
+@runtime_checkable
+class LoginBindable(Protocol):
+    """A provider that logs in through the session's own ``/authenticate`` endpoint."""
+
+    def bind(self, *, login: LoginFunction | None = None, alogin: AsyncLoginFunction | None = None) -> None:
+        """Receive the session's login function(s)."""
+        ...
+
+
+class BasicAuth:
+    """Username and password exchanged at ``POST /authenticate`` for a token, reused until a 401.
+
+    The token lifetime is unknown to the client, so it is renewed only when the server refuses it.
+    One login at a time: threads (or tasks) that see the same 401 wait for the one renewal and share
+    its token. The session binds its login function on construction.
+    """
+
+    def __init__(self, username: str, password: str) -> None:
+        if not username:
+            raise IrodsConfigurationError("BasicAuth needs a username")
+        self.username = username
+        self._password = password
+        self._token: str | None = None
+        self._lock = threading.Lock()
+        self._alock: asyncio.Lock | None = None
+        self._login: LoginFunction | None = None
+        self._alogin: AsyncLoginFunction | None = None
+        self.login_count = 0
+
+    def __repr__(self) -> str:
+        return f"BasicAuth(username={self.username!r}, password='***')"
+
+    def bind(self, *, login: LoginFunction | None = None, alogin: AsyncLoginFunction | None = None) -> None:
+        """Attach the session's sync and/or async ``/authenticate`` call."""
+        if login is not None:
+            self._login = login
+        if alogin is not None:
+            self._alogin = alogin
+
+    def _usable(self, reject: str | None) -> str | None:
+        token = self._token
+        return token if token is not None and token != reject else None
+
+    def get_token(self, *, reject: str | None = None) -> str:
+        """The current token, logging in first when there is none or ``reject`` is still current."""
+        token = self._usable(reject)
+        if token is not None:
+            return token
+        with self._lock:
+            token = self._usable(reject)
+            if token is not None:
+                return token
+            if self._login is None:
+                raise IrodsConfigurationError("BasicAuth is not bound to a (sync) IrodsSession")
+            self.login_count += 1
+            self._token = self._login(self.username, self._password)
+            return self._token
+
+    async def aget_token(self, *, reject: str | None = None) -> str:
+        """Async twin of :meth:`get_token` (single-flight with an asyncio lock)."""
+        token = self._usable(reject)
+        if token is not None:
+            return token
+        if self._alock is None:
+            self._alock = asyncio.Lock()
+        async with self._alock:
+            token = self._usable(reject)
+            if token is not None:
+                return token
+            if self._alogin is None:
+                raise IrodsConfigurationError("BasicAuth is not bound to an AsyncIrodsSession")
+            self.login_count += 1
+            self._token = await self._alogin(self.username, self._password)
+            return self._token
+
+    def close(self) -> None:
+        """Forget the token (the server has no logout; it expires on its own)."""
+        self._token = None
+
+
+class StaticToken:
+    """A bearer token obtained elsewhere; a 401 on it is final."""
+
+    def __init__(self, token: str) -> None:
+        if not token:
+            raise IrodsConfigurationError("StaticToken needs a non-empty token")
+        self._token = token
+
+    def __repr__(self) -> str:
+        return "StaticToken('***')"
+
+    def get_token(self, *, reject: str | None = None) -> str:
+        """The token; raises IrodsAuthenticationError once the server has refused it."""
+        if reject is not None and reject == self._token:
+            raise IrodsAuthenticationError(
+                "the static bearer token was refused (unknown or expired)", http_status=401
+            )
+        return self._token
+
+    async def aget_token(self, *, reject: str | None = None) -> str:
+        """Async twin of :meth:`get_token`."""
+        return self.get_token(reject=reject)
+
+    def close(self) -> None:
+        """Nothing to release."""

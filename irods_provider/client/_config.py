@@ -1,0 +1,100 @@
+"""Session configuration helpers: base URL, timeouts, TLS verification."""
+
+from __future__ import annotations
+
+import enum
+import logging
+import ssl
+from dataclasses import dataclass
+from typing import Any
+
+import httpx2
+
+from irods_provider.exceptions import IrodsConfigurationError
+
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "USE_DEFAULT",
+    "TimeoutTypes",
+    "Timeouts",
+    "UseDefault",
+    "build_base_url",
+    "client_options",
+]
+
+logger = logging.getLogger("irods_provider.client")
+
+
+@dataclass(frozen=True, slots=True)
+class Timeouts:
+    """Seconds allowed to connect, to read a reply, to send a body, and to wait for a pooled connection.
+
+    ``None`` disables one limit. Reads and writes of large bodies need ``read``/``write`` above the
+    server's 30 s request deadline only when the network is slow.
+    """
+
+    connect: float | None = 10.0
+    read: float | None = 60.0
+    write: float | None = 60.0
+    pool: float | None = 30.0
+
+    def to_httpx(self) -> httpx2.Timeout:
+        """The equivalent httpx2.Timeout."""
+        return httpx2.Timeout(connect=self.connect, read=self.read, write=self.write, pool=self.pool)
+
+
+TimeoutTypes = Timeouts | float | httpx2.Timeout | None
+DEFAULT_TIMEOUT = Timeouts()
+API_VERSION = "0.7.0"
+
+
+class UseDefault(enum.Enum):
+    """Sentinel type: "use the session's setting" (``None`` already means "no timeout")."""
+
+    USE_DEFAULT = "USE_DEFAULT"
+
+
+USE_DEFAULT = UseDefault.USE_DEFAULT
+
+
+def build_base_url(
+    *,
+    host: str,
+    port: int | None = None,
+    scheme: str = "https",
+    path_prefix: str = "",
+    version: str = API_VERSION,
+) -> str:
+    """``scheme://host:port[/prefix]/irods-http-api/<version>`` (no trailing slash)."""
+    if scheme not in ("http", "https"):
+        raise IrodsConfigurationError(f"unsupported URL scheme {scheme!r} (expected http or https)")
+    if not host or "/" in host:
+        raise IrodsConfigurationError(f"invalid host {host!r}")
+    netloc = f"[{host}]" if ":" in host and not host.startswith("[") else host
+    if port is not None:
+        netloc = f"{netloc}:{int(port)}"
+    prefix = "/".join(part for part in path_prefix.split("/") if part)
+    prefix = f"/{prefix}" if prefix else ""
+    return f"{scheme}://{netloc}{prefix}/irods-http-api/{version}"
+
+
+def to_timeout(timeout: TimeoutTypes) -> httpx2.Timeout:
+    """Normalise Timeouts, a number, None or httpx2.Timeout into an httpx2.Timeout."""
+    if isinstance(timeout, Timeouts):
+        return timeout.to_httpx()
+    return timeout if isinstance(timeout, httpx2.Timeout) else httpx2.Timeout(timeout)
+
+
+def client_options(*, timeout: TimeoutTypes, verify: bool | str | ssl.SSLContext) -> dict[str, Any]:
+    """Keyword arguments shared by the sync and async httpx2 clients."""
+    if verify is False:
+        logger.warning("TLS certificate verification is DISABLED for the iRODS HTTP API session")
+        verify_arg: bool | ssl.SSLContext = False
+    elif isinstance(verify, str):
+        try:
+            verify_arg = ssl.create_default_context(cafile=verify)
+        except (OSError, ssl.SSLError) as exc:
+            raise IrodsConfigurationError(f"cannot load CA bundle {verify!r}: {exc}") from exc
+    else:
+        verify_arg = verify
+    return {"timeout": to_timeout(timeout), "verify": verify_arg, "follow_redirects": False}

@@ -1,0 +1,135 @@
+"""The one boundary where httpx2 exceptions and HTTP replies become this package's exceptions."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import httpx2
+
+from irods_provider.exceptions import (
+    IrodsConfigurationError,
+    IrodsConnectionError,
+    IrodsError,
+    IrodsProtocolError,
+    IrodsResponseError,
+    IrodsTimeoutError,
+    response_error_class,
+)
+
+__all__ = ["HTTPX_ERROR_MAP", "error_for_reply", "map_httpx_errors", "parse_irods_json"]
+
+# Most specific first: the first isinstance match wins.
+HTTPX_ERROR_MAP: tuple[tuple[type[BaseException], type[IrodsError], str], ...] = (
+    (httpx2.ConnectTimeout, IrodsTimeoutError, "connect timeout"),
+    (httpx2.ReadTimeout, IrodsTimeoutError, "read timeout"),
+    (httpx2.WriteTimeout, IrodsTimeoutError, "write timeout"),
+    (httpx2.PoolTimeout, IrodsTimeoutError, "timed out waiting for a pooled connection"),
+    (httpx2.TimeoutException, IrodsTimeoutError, "timeout"),
+    (httpx2.ConnectError, IrodsConnectionError, "cannot connect"),
+    (httpx2.ReadError, IrodsConnectionError, "connection failed while reading"),
+    (httpx2.WriteError, IrodsConnectionError, "connection failed while writing"),
+    (httpx2.CloseError, IrodsConnectionError, "connection failed while closing"),
+    (httpx2.NetworkError, IrodsConnectionError, "network error"),
+    (httpx2.RemoteProtocolError, IrodsConnectionError, "server closed or broke the connection"),
+    (httpx2.LocalProtocolError, IrodsProtocolError, "client-side HTTP protocol error"),
+    (httpx2.ProtocolError, IrodsProtocolError, "HTTP protocol error"),
+    (httpx2.ProxyError, IrodsConnectionError, "proxy error"),
+    (httpx2.UnsupportedProtocol, IrodsConfigurationError, "unsupported URL scheme"),
+    (httpx2.SSEError, IrodsProtocolError, "server-sent events error"),
+    (httpx2.TransportError, IrodsConnectionError, "transport error"),
+    (httpx2.DecodingError, IrodsProtocolError, "cannot decode the response body"),
+    (httpx2.TooManyRedirects, IrodsProtocolError, "too many redirects"),
+    (httpx2.RequestError, IrodsConnectionError, "request failed"),
+    (httpx2.HTTPStatusError, IrodsResponseError, "unexpected HTTP status"),
+    (httpx2.HTTPError, IrodsConnectionError, "HTTP error"),
+    (httpx2.InvalidURL, IrodsConfigurationError, "invalid URL"),
+    (httpx2.CookieConflict, IrodsProtocolError, "cookie conflict"),
+    (httpx2.StreamError, IrodsProtocolError, "response stream misused"),
+)
+
+
+@contextlib.contextmanager
+def map_httpx_errors(*, operation: str, path: str | None) -> Iterator[None]:
+    """Re-raise any httpx2 exception as the most specific IrodsError, chained with ``from``."""
+    try:
+        yield
+    except IrodsError:
+        raise
+    except Exception as exc:
+        for source, target, what in HTTPX_ERROR_MAP:
+            if isinstance(exc, source):
+                raise target(f"{what}: {exc}", operation=operation, path=path) from exc
+        raise
+
+
+def parse_irods_json(
+    content: bytes, *, operation: str, path: str | None, http_status: int = 200
+) -> dict[str, Any]:
+    """Decode a JSON reply; a 200 that is not JSON means the peer is not an iRODS HTTP API."""
+    try:
+        data = json.loads(content)
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        snippet = content[:80].decode("utf-8", "replace")
+        raise IrodsProtocolError(
+            f"HTTP {http_status} reply is not the JSON an iRODS HTTP API 0.7 sends "
+            f"(not an iRODS HTTP API, or the wrong version?): {snippet!r}",
+            operation=operation,
+            path=path,
+        )
+    return data
+
+
+def _irods_status(data: dict[str, Any]) -> tuple[int | None, str | None]:
+    envelope = data.get("irods_response")
+    if not isinstance(envelope, dict):
+        return None, None
+    code = envelope.get("status_code")
+    message = envelope.get("status_message")
+    failed = envelope.get("failed_operation")
+    if isinstance(failed, dict) and failed.get("error_message") and not message:
+        message = f"operation {failed.get('operation_index')}: {failed['error_message']}"
+    return (code if isinstance(code, int) else None), (message if isinstance(message, str) else None)
+
+
+def error_for_reply(
+    *, status: int, content: bytes, operation: str, path: str | None
+) -> IrodsResponseError | IrodsProtocolError | None:
+    """The error a reply stands for, or None when it is a success (HTTP 200 and status_code 0)."""
+    data: dict[str, Any] | None = None
+    if content:
+        try:
+            loaded = json.loads(content)
+            data = loaded if isinstance(loaded, dict) else None
+        except ValueError:
+            data = None
+    code, message = _irods_status(data) if data is not None else (None, None)
+    if status == 200:
+        if data is None:
+            return None  # caller decides whether a non-JSON 200 is acceptable
+        if code is None or code >= 0:
+            return None
+    elif status == 404 and operation not in _OPS_WITH_MEANINGFUL_404:
+        return IrodsProtocolError(
+            "HTTP 404 from the API base path: not an iRODS HTTP API, or the wrong version in the base URL",
+            operation=operation,
+            path=path,
+        )
+    cls = response_error_class(http_status=status, irods_code=code)
+    summary = f"iRODS HTTP API refused {operation}" if status < 500 else f"iRODS HTTP API failed {operation}"
+    return cls(
+        summary,
+        http_status=status,
+        irods_code=code,
+        operation=operation,
+        path=path,
+        server_message=message,
+    )
+
+
+# Operations where the server answers 404 for "no readable data object" (empty body).
+_OPS_WITH_MEANINGFUL_404 = frozenset({"data_objects.read"})

@@ -1,0 +1,48 @@
+"""Safe GenQuery1 literals and conditions (GenQuery1 has no bind parameters)."""
+
+from __future__ import annotations
+
+from irods_provider.exceptions import IrodsUsageError
+
+__all__ = ["genquery_condition", "genquery_literal", "match_condition"]
+
+_OPERATORS = frozenset({"=", "<>", "!=", "<", "<=", ">", ">=", "like", "not like"})
+
+
+def genquery_literal(value: str) -> str:
+    """Quote ``value`` as a GenQuery1 string literal, doubling single quotes (``it's`` → ``'it''s'``).
+
+    A ``+`` cannot be sent: the query travels in a GET query string where the iRODS HTTP API turns
+    ``+`` into a space. Use :func:`match_condition` (a ``like`` with ``_`` plus a client-side filter).
+    """
+    if "+" in value:
+        raise IrodsUsageError(
+            f"GenQuery literal {value!r} contains '+', which the iRODS HTTP API 0.7.0 turns into a space "
+            "in GET query strings; match it with 'like' and '_' instead (see match_condition)"
+        )
+    return "'" + value.replace("'", "''") + "'"
+
+
+def genquery_condition(column: str, value: str, *, operator: str = "=") -> str:
+    """``COLUMN op 'literal'`` with the literal safely quoted; ``column`` must be an identifier."""
+    if not column.replace("_", "").isalnum():
+        raise IrodsUsageError(f"not a GenQuery column name: {column!r}")
+    if operator.lower() not in _OPERATORS:
+        raise IrodsUsageError(f"unsupported GenQuery operator: {operator!r}")
+    return f"{column} {operator} {genquery_literal(value)}"
+
+
+def match_condition(column: str, value: str) -> tuple[str, bool]:
+    """An exact-match condition for ``value``, and whether rows must be re-checked client-side.
+
+    Values with ``+`` become ``like`` patterns with ``_`` in its place, which may over-match; the
+    caller then keeps only rows whose column equals ``value`` exactly.
+    """
+    if "+" not in value:
+        return genquery_condition(column, value), False
+    return f"{column} like '" + value.replace("'", "''").replace("+", "_") + "'", True
+
+
+def prefix_condition(column: str, prefix: str) -> str:
+    """``COLUMN like 'prefix%'`` (may over-match on ``_``/``%``/``+``: filter rows client-side)."""
+    return f"{column} like '" + prefix.replace("'", "''").replace("+", "_") + "%'"

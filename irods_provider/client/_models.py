@@ -1,0 +1,153 @@
+"""Small immutable result types returned by the client's API groups."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = [
+    "AVU",
+    "ChecksumReport",
+    "CollectionStat",
+    "DataObjectStat",
+    "Entry",
+    "EntryKind",
+    "Kinds",
+    "MetadataOperation",
+    "Permission",
+    "PermissionOperation",
+    "ServerLimits",
+    "TicketType",
+]
+
+
+class EntryKind(enum.Enum):
+    """What a logical path names."""
+
+    COLLECTION = "collection"
+    DATA_OBJECT = "data_object"
+
+
+class Kinds(enum.Enum):
+    """Which kinds of entries a listing yields."""
+
+    COLLECTIONS = "collections"
+    DATA_OBJECTS = "data_objects"
+    BOTH = "both"
+
+
+class TicketType(enum.Enum):
+    """Access granted by a ticket."""
+
+    READ = "read"
+    WRITE = "write"
+
+
+@dataclass(frozen=True, slots=True)
+class Permission:
+    """One access-control entry: who (user or group, with zone and type) holds which permission."""
+
+    name: str
+    zone: str
+    type: str
+    perm: str
+
+
+@dataclass(frozen=True, slots=True)
+class CollectionStat:
+    """The ``stat`` of a collection."""
+
+    path: str
+    inheritance_enabled: bool
+    permissions: tuple[Permission, ...]
+    registered: bool
+    modified_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class DataObjectStat:
+    """The ``stat`` of a data object (size, checksum and mtime of its newest good replica)."""
+
+    path: str
+    size: int
+    checksum: str | None
+    modified_at: int
+    permissions: tuple[Permission, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One entry of a listing; ``size``/``modified_at``/``checksum`` are filled when known."""
+
+    path: str
+    kind: EntryKind
+    size: int | None = None
+    modified_at: int | None = None
+    checksum: str | None = None
+
+    @property
+    def name(self) -> str:
+        """The last path component."""
+        return self.path.rsplit("/", 1)[-1]
+
+
+@dataclass(frozen=True, slots=True)
+class AVU:
+    """A metadata triple; ``units`` is ``""`` when absent."""
+
+    attribute: str
+    value: str
+    units: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class MetadataOperation:
+    """One step of an atomic ``modify_metadata`` call: ``add`` or ``remove`` an AVU."""
+
+    operation: str
+    avu: AVU
+
+    def to_json(self) -> dict[str, str]:
+        """The JSON object the server expects."""
+        data = {"operation": self.operation, "attribute": self.avu.attribute, "value": self.avu.value}
+        if self.avu.units:
+            data["units"] = self.avu.units
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class PermissionOperation:
+    """One step of an atomic ``modify_permissions`` call (``acl`` is read, write, own or null)."""
+
+    entity_name: str
+    acl: str
+
+    def to_json(self) -> dict[str, str]:
+        """The JSON object the server expects."""
+        return {"entity_name": self.entity_name, "acl": self.acl}
+
+
+@dataclass(frozen=True, slots=True)
+class ChecksumReport:
+    """Outcome of ``verify_checksum``: ``ok`` is False when the server reported findings."""
+
+    ok: bool
+    results: tuple[dict[str, Any], ...] = ()
+
+
+_DEFAULT_BODY = 8 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class ServerLimits:
+    """Server limits from ``/info`` (defaults are the 0.7.0 server defaults when a key is absent)."""
+
+    max_request_body_bytes: int = _DEFAULT_BODY
+    max_streams_per_handle: int = 3
+    max_rows_per_query: int = 15
+    api_version: str = "0.7.0"
+    irods_zone: str | None = None
+    openid_connect_enabled: bool = False
+    irods_server_version: str | None = None
+    raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)

@@ -1,0 +1,86 @@
+"""An operation = a pure request description + a pure decoder; both sessions send them the same way."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from irods_provider.client._errors import error_for_reply, parse_irods_json
+
+__all__ = ["Body", "Operation", "Reply", "decode_reply", "request_arguments"]
+
+T = TypeVar("T")
+
+
+class Body(enum.Enum):
+    """How a reply body is handed to the decoder."""
+
+    JSON = "json"
+    BYTES = "bytes"
+    TEXT = "text"
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """The parts of an HTTP reply a decoder may look at."""
+
+    status: int
+    headers: Mapping[str, str]
+    content: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Operation(Generic[T]):
+    """One HTTP exchange with the iRODS HTTP API, described without doing any I/O.
+
+    ``fields`` go to the query string for GET and to a multipart/form-data body for POST (multipart
+    because the server turns ``+`` into a space in urlencoded bodies). ``content`` is a raw body
+    (header-form write) sent with ``headers``. ``idempotent`` decides what the retry policy may
+    repeat; iRODS codes in ``accept_codes`` reach the decoder instead of raising.
+    """
+
+    name: str
+    method: str
+    endpoint: str
+    decode: Callable[[Any], T]
+    fields: tuple[tuple[str, str | bytes], ...] = ()
+    path: str | None = None
+    idempotent: bool = True
+    headers: tuple[tuple[str, str], ...] = ()
+    content: bytes | None = None
+    body: Body = Body.JSON
+    authenticated: bool = True
+    accept_codes: frozenset[int] = frozenset()
+
+
+def request_arguments(op: Operation[Any], *, base_url: str, token: str | None) -> dict[str, Any]:
+    """Keyword arguments for ``httpx2.Client.request``/``build_request`` that send ``op``."""
+    headers = dict(op.headers)
+    if token is not None and op.authenticated:
+        headers["Authorization"] = f"Bearer {token}"
+    args: dict[str, Any] = {"method": op.method, "url": f"{base_url}/{op.endpoint}", "headers": headers}
+    if op.content is not None:
+        args["content"] = op.content
+    elif op.method == "GET":
+        if op.fields:
+            args["params"] = op.fields
+    elif op.fields:
+        args["files"] = [(key, (None, value)) for key, value in op.fields]
+    return args
+
+
+def decode_reply(op: Operation[T], reply: Reply) -> T:
+    """Turn a reply into the operation's result, or raise the typed error it stands for."""
+    if reply.status == 200 and op.body is not Body.JSON:
+        # Raw bodies (data-object bytes, tokens) are never inspected for an iRODS envelope.
+        return op.decode(reply.content if op.body is Body.BYTES else reply.content.decode("utf-8", "replace"))
+    if reply.status == 200 and op.accept_codes:
+        data = parse_irods_json(reply.content, operation=op.name, path=op.path)
+        if data.get("irods_response", {}).get("status_code") in op.accept_codes:
+            return op.decode(data)
+    error = error_for_reply(status=reply.status, content=reply.content, operation=op.name, path=op.path)
+    if error is not None:
+        raise error
+    return op.decode(parse_irods_json(reply.content, operation=op.name, path=op.path))

@@ -1,0 +1,613 @@
+"""Pure request builders and decoders for the ``/collections`` and ``/data-objects`` endpoints."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from irods_provider.client._models import (
+    ChecksumReport,
+    CollectionStat,
+    DataObjectStat,
+    MetadataOperation,
+    Permission,
+    PermissionOperation,
+)
+from irods_provider.client._operation import Body, Operation
+from irods_provider.client._paths import check_query_value, validate_path
+
+__all__ = [
+    "coll_create",
+    "coll_list",
+    "coll_modify_permissions",
+    "coll_remove",
+    "coll_rename",
+    "coll_set_inheritance",
+    "coll_set_permission",
+    "coll_stat",
+    "coll_touch",
+    "do_calculate_checksum",
+    "do_copy",
+    "do_modify_permissions",
+    "do_parallel_write_init",
+    "do_parallel_write_shutdown",
+    "do_read",
+    "do_remove",
+    "do_rename",
+    "do_set_permission",
+    "do_stat",
+    "do_touch",
+    "do_truncate",
+    "do_verify_checksum",
+    "do_write",
+    "modify_metadata",
+]
+
+CHECK_VERIFICATION_RESULTS = -407000
+PERMISSIONS = frozenset(
+    [
+        "own",
+        "delete_object",
+        "modify_object",
+        "write",
+        "create_object",
+        "delete_metadata",
+        "modify_metadata",
+        "create_metadata",
+        "read_object",
+        "read",
+        "read_metadata",
+        "null",
+    ]
+)
+
+
+def _flag(value: bool) -> str:
+    return "1" if value else "0"
+
+
+def _none(data: dict[str, Any]) -> None:
+    return None
+
+
+def _fields(**values: str | int | bool | None) -> tuple[tuple[str, str], ...]:
+    out: list[tuple[str, str]] = []
+    for key, value in values.items():
+        if value is None:
+            continue
+        text = _flag(value) if isinstance(value, bool) else str(value)
+        out.append((key.replace("_", "-"), text))
+    return tuple(out)
+
+
+def _get(
+    name: str, endpoint: str, op: str, path: str, decode: Any, **params: str | int | bool | None
+) -> Operation[Any]:
+    validate_path(path, operation=name)
+    fields = (("op", op), ("lpath", path), *_fields(**params))
+    for key, value in fields:
+        check_query_value(value, name=key, operation=name, path=path)
+    return Operation(name=name, method="GET", endpoint=endpoint, fields=fields, path=path, decode=decode)
+
+
+def _post(
+    name: str,
+    endpoint: str,
+    op: str,
+    path: str | None,
+    *,
+    idempotent: bool,
+    decode: Any = _none,
+    fields: tuple[tuple[str, str], ...] = (),
+) -> Operation[Any]:
+    return Operation(
+        name=name,
+        method="POST",
+        endpoint=endpoint,
+        fields=(("op", op), *fields),
+        path=path,
+        idempotent=idempotent,
+        decode=decode,
+    )
+
+
+def _permissions(data: dict[str, Any]) -> tuple[Permission, ...]:
+    return tuple(
+        Permission(
+            name=p.get("name", ""), zone=p.get("zone", ""), type=p.get("type", ""), perm=p.get("perm", "")
+        )
+        for p in data.get("permissions") or ()
+    )
+
+
+def _check_permission(permission: str, name: str, path: str) -> None:
+    if permission not in PERMISSIONS:
+        from irods_provider.exceptions import IrodsUsageError
+
+        raise IrodsUsageError(
+            f"unknown permission {permission!r}; expected one of {sorted(PERMISSIONS)}",
+            operation=name,
+            path=path,
+        )
+
+
+# ---- collections -----------------------------------------------------------------------------------------
+
+
+def coll_stat(path: str, *, ticket: str | None = None) -> Operation[CollectionStat]:
+    """GET collections stat; a non-collection arrives as HTTP 200 + NOT_A_COLLECTION (raised)."""
+
+    def decode(data: dict[str, Any]) -> CollectionStat:
+        return CollectionStat(
+            path=path,
+            inheritance_enabled=bool(data.get("inheritance_enabled", False)),
+            permissions=_permissions(data),
+            registered=bool(data.get("registered", True)),
+            modified_at=int(data.get("modified_at", 0)),
+        )
+
+    return _get("collections.stat", "collections", "stat", path, decode, ticket=ticket)
+
+
+def coll_list(path: str, *, recurse: bool = False, ticket: str | None = None) -> Operation[list[str]]:
+    """GET collections list: absolute paths (``entries: null`` for an empty collection → ``[]``)."""
+
+    def decode(data: dict[str, Any]) -> list[str]:
+        return [str(entry) for entry in data.get("entries") or ()]
+
+    return _get(
+        "collections.list",
+        "collections",
+        "list",
+        path,
+        decode,
+        recurse=True if recurse else None,
+        ticket=ticket,
+    )
+
+
+def coll_create(path: str, *, intermediates: bool = False) -> Operation[bool]:
+    """POST collections create; the result is the server's ``created`` flag."""
+    validate_path(path, operation="collections.create")
+
+    def decode(data: dict[str, Any]) -> bool:
+        return bool(data.get("created", False))
+
+    return _post(
+        "collections.create",
+        "collections",
+        "create",
+        path,
+        idempotent=True,
+        decode=decode,
+        fields=(("lpath", path), *_fields(create_intermediates=intermediates or None)),
+    )
+
+
+def coll_remove(path: str, *, recurse: bool = False, no_trash: bool = False) -> Operation[None]:
+    """POST collections remove (moved to trash unless ``no_trash``)."""
+    validate_path(path, operation="collections.remove")
+    fields = (("lpath", path), *_fields(recurse=recurse or None, no_trash=no_trash or None))
+    return _post("collections.remove", "collections", "remove", path, idempotent=False, fields=fields)
+
+
+def coll_rename(old: str, new: str) -> Operation[None]:
+    """POST collections rename."""
+    validate_path(old, operation="collections.rename")
+    validate_path(new, operation="collections.rename")
+    fields = (("old-lpath", old), ("new-lpath", new))
+    return _post("collections.rename", "collections", "rename", old, idempotent=False, fields=fields)
+
+
+def coll_touch(
+    path: str, *, seconds_since_epoch: int | None = None, reference: str | None = None
+) -> Operation[None]:
+    """POST collections touch (never creates anything)."""
+    validate_path(path, operation="collections.touch")
+    if reference is not None:
+        validate_path(reference, operation="collections.touch")
+    fields = (("lpath", path), *_fields(seconds_since_epoch=seconds_since_epoch, reference=reference))
+    return _post("collections.touch", "collections", "touch", path, idempotent=True, fields=fields)
+
+
+def _set_permission(
+    *, kind: str, endpoint: str, path: str, entity: str, permission: str, admin: bool
+) -> Operation[None]:
+    name = f"{kind}.set_permission"
+    validate_path(path, operation=name)
+    _check_permission(permission, name, path)
+    fields = (
+        ("lpath", path),
+        ("entity-name", entity),
+        ("permission", permission),
+        *_fields(admin=admin or None),
+    )
+    return _post(name, endpoint, "set_permission", path, idempotent=True, fields=fields)
+
+
+def coll_set_permission(path: str, entity: str, permission: str, *, admin: bool = False) -> Operation[None]:
+    """POST collections set_permission (``null`` removes the entry)."""
+    return _set_permission(
+        kind="collections",
+        endpoint="collections",
+        path=path,
+        entity=entity,
+        permission=permission,
+        admin=admin,
+    )
+
+
+def coll_set_inheritance(path: str, enable: bool, *, admin: bool = False) -> Operation[None]:
+    """POST collections set_inheritance."""
+    validate_path(path, operation="collections.set_inheritance")
+    fields = (("lpath", path), ("enable", _flag(enable)), *_fields(admin=admin or None))
+    return _post(
+        "collections.set_inheritance", "collections", "set_inheritance", path, idempotent=True, fields=fields
+    )
+
+
+def _modify_permissions(
+    kind: str, endpoint: str, path: str, operations: Iterable[PermissionOperation], admin: bool
+) -> Operation[None]:
+    name = f"{kind}.modify_permissions"
+    validate_path(path, operation=name)
+    payload = json.dumps([o.to_json() for o in operations], ensure_ascii=False)
+    fields = (("lpath", path), ("operations", payload), *_fields(admin=admin or None))
+    return _post(name, endpoint, "modify_permissions", path, idempotent=True, fields=fields)
+
+
+def coll_modify_permissions(
+    path: str, operations: Iterable[PermissionOperation], *, admin: bool = False
+) -> Operation[None]:
+    """POST collections modify_permissions: all ACL changes applied atomically."""
+    return _modify_permissions("collections", "collections", path, operations, admin)
+
+
+def modify_metadata(
+    endpoint: str, path: str, operations: Sequence[MetadataOperation], *, admin: bool = False
+) -> Operation[None]:
+    """POST ``endpoint`` modify_metadata: every AVU change applied atomically (one call)."""
+    name = f"{endpoint.replace('-', '_')}.modify_metadata"
+    validate_path(path, operation=name)
+    payload = json.dumps([o.to_json() for o in operations], ensure_ascii=False)
+    fields = (("lpath", path), ("operations", payload), *_fields(admin=admin or None))
+    return _post(name, endpoint, "modify_metadata", path, idempotent=True, fields=fields)
+
+
+# ---- data objects ----------------------------------------------------------------------------------------
+
+
+def do_stat(path: str, *, ticket: str | None = None) -> Operation[DataObjectStat]:
+    """GET data-objects stat; a non-data-object arrives as HTTP 200 + NOT_A_DATA_OBJECT (raised)."""
+
+    def decode(data: dict[str, Any]) -> DataObjectStat:
+        return DataObjectStat(
+            path=path,
+            size=int(data.get("size", 0)),
+            checksum=data.get("checksum") or None,
+            modified_at=int(data.get("modified_at", 0)),
+            permissions=_permissions(data),
+        )
+
+    return _get("data_objects.stat", "data-objects", "stat", path, decode, ticket=ticket)
+
+
+def do_read(
+    path: str,
+    *,
+    offset: int = 0,
+    count: int | None = None,
+    resource: str | None = None,
+    replica_number: int | None = None,
+    ticket: str | None = None,
+) -> Operation[bytes]:
+    """GET data-objects read of ``count`` bytes at ``offset`` (whole object from offset when None)."""
+    op = _get(
+        "data_objects.read",
+        "data-objects",
+        "read",
+        path,
+        lambda content: content,
+        offset=offset or None,
+        count=count,
+        resource=resource,
+        replica_number=replica_number,
+        ticket=ticket,
+    )
+    return Operation(
+        name=op.name,
+        method="GET",
+        endpoint=op.endpoint,
+        fields=op.fields,
+        path=path,
+        decode=bytes,
+        body=Body.BYTES,
+    )
+
+
+def do_write(
+    path: str | None,
+    data: bytes,
+    *,
+    offset: int = 0,
+    truncate: bool = True,
+    append: bool = False,
+    resource: str | None = None,
+    replica_number: int | None = None,
+    parallel_write_handle: str | None = None,
+    stream_index: int | None = None,
+    ticket: str | None = None,
+) -> Operation[None]:
+    """POST data-objects write, header form (raw body), or multipart when a value is not ASCII.
+
+    Idempotent unless ``append``: the same bytes at the same offset give the same object.
+    """
+    if path is None and parallel_write_handle is None:
+        from irods_provider.exceptions import IrodsUsageError
+
+        raise IrodsUsageError("write needs a path or a parallel_write_handle", operation="data_objects.write")
+    if path is not None:
+        validate_path(path, operation="data_objects.write")
+    params = _fields(
+        lpath=path if parallel_write_handle is None else None,
+        resource=resource,
+        replica_number=replica_number,
+        offset=offset if offset or parallel_write_handle else None,
+        truncate=None if truncate else False,
+        append=append or None,
+        parallel_write_handle=parallel_write_handle,
+        stream_index=stream_index,
+        ticket=ticket,
+    )
+    name, idempotent = "data_objects.write", not append
+    if all(value.isascii() for _, value in params):
+        headers = (
+            ("irods-api-request-op", "write"),
+            *((f"irods-api-request-{key}", value) for key, value in params),
+            ("Content-Type", "application/octet-stream"),
+        )
+        return Operation(
+            name=name,
+            method="POST",
+            endpoint="data-objects",
+            headers=headers,
+            content=bytes(data),
+            path=path,
+            idempotent=idempotent,
+            decode=_none,
+        )
+    # Header values must be ASCII: non-ASCII paths go as multipart (binary-safe, never urlencoded).
+    return Operation(
+        name=name,
+        method="POST",
+        endpoint="data-objects",
+        fields=(("op", "write"), *params, ("bytes", bytes(data))),
+        path=path,
+        idempotent=idempotent,
+        decode=_none,
+    )
+
+
+def do_parallel_write_init(
+    path: str,
+    *,
+    stream_count: int,
+    truncate: bool = True,
+    append: bool = False,
+    resource: str | None = None,
+    replica_number: int | None = None,
+    ticket: str | None = None,
+) -> Operation[str]:
+    """POST data-objects parallel_write_init → handle (not retried: a second init would lock the object)."""
+    validate_path(path, operation="data_objects.parallel_write_init")
+    fields = (
+        ("lpath", path),
+        ("stream-count", str(stream_count)),
+        *_fields(
+            truncate=None if truncate else False,
+            append=append or None,
+            resource=resource,
+            replica_number=replica_number,
+            ticket=ticket,
+        ),
+    )
+
+    def decode(data: dict[str, Any]) -> str:
+        return str(data["parallel_write_handle"])
+
+    return _post(
+        "data_objects.parallel_write_init",
+        "data-objects",
+        "parallel_write_init",
+        path,
+        idempotent=False,
+        decode=decode,
+        fields=fields,
+    )
+
+
+def do_parallel_write_shutdown(handle: str) -> Operation[None]:
+    """POST data-objects parallel_write_shutdown (the server accepts unknown handles)."""
+    return _post(
+        "data_objects.parallel_write_shutdown",
+        "data-objects",
+        "parallel_write_shutdown",
+        None,
+        idempotent=True,
+        fields=(("parallel-write-handle", handle),),
+    )
+
+
+def do_remove(
+    path: str, *, catalog_only: bool = False, no_trash: bool = False, admin: bool = False
+) -> Operation[None]:
+    """POST data-objects remove (to trash unless ``no_trash``)."""
+    validate_path(path, operation="data_objects.remove")
+    fields = (
+        ("lpath", path),
+        ("catalog-only", _flag(catalog_only)),
+        *_fields(no_trash=no_trash or None, admin=admin or None),
+    )
+    return _post("data_objects.remove", "data-objects", "remove", path, idempotent=False, fields=fields)
+
+
+def do_rename(old: str, new: str) -> Operation[None]:
+    """POST data-objects rename."""
+    validate_path(old, operation="data_objects.rename")
+    validate_path(new, operation="data_objects.rename")
+    fields = (("old-lpath", old), ("new-lpath", new))
+    return _post("data_objects.rename", "data-objects", "rename", old, idempotent=False, fields=fields)
+
+
+def do_copy(
+    src: str,
+    dst: str,
+    *,
+    overwrite: bool = False,
+    src_resource: str | None = None,
+    dst_resource: str | None = None,
+) -> Operation[None]:
+    """POST data-objects copy (idempotent only with ``overwrite``)."""
+    validate_path(src, operation="data_objects.copy")
+    validate_path(dst, operation="data_objects.copy")
+    fields = (
+        ("src-lpath", src),
+        ("dst-lpath", dst),
+        *_fields(src_resource=src_resource, dst_resource=dst_resource, overwrite=overwrite or None),
+    )
+    return _post("data_objects.copy", "data-objects", "copy", src, idempotent=overwrite, fields=fields)
+
+
+def do_touch(
+    path: str,
+    *,
+    no_create: bool = False,
+    replica_number: int | None = None,
+    leaf_resource: str | None = None,
+    seconds_since_epoch: int | None = None,
+    reference: str | None = None,
+) -> Operation[None]:
+    """POST data-objects touch (creates an empty object unless ``no_create``)."""
+    validate_path(path, operation="data_objects.touch")
+    fields = (
+        ("lpath", path),
+        *_fields(
+            no_create=no_create or None,
+            replica_number=replica_number,
+            leaf_resource=leaf_resource,
+            seconds_since_epoch=seconds_since_epoch,
+            reference=reference,
+        ),
+    )
+    return _post("data_objects.touch", "data-objects", "touch", path, idempotent=True, fields=fields)
+
+
+def do_truncate(
+    path: str,
+    size: int,
+    *,
+    resource: str | None = None,
+    replica_number: int | None = None,
+    admin: bool = False,
+) -> Operation[None]:
+    """POST data-objects truncate to ``size`` bytes."""
+    validate_path(path, operation="data_objects.truncate")
+    fields = (
+        ("lpath", path),
+        ("size", str(size)),
+        *_fields(resource=resource, replica_number=replica_number, admin=admin or None),
+    )
+    return _post("data_objects.truncate", "data-objects", "truncate", path, idempotent=True, fields=fields)
+
+
+def do_calculate_checksum(
+    path: str,
+    *,
+    force: bool = False,
+    all_replicas: bool = False,
+    resource: str | None = None,
+    replica_number: int | None = None,
+    admin: bool = False,
+) -> Operation[str]:
+    """POST data-objects calculate_checksum → ``sha2:<base64>``."""
+    validate_path(path, operation="data_objects.calculate_checksum")
+    fields = (
+        ("lpath", path),
+        *_fields(
+            resource=resource,
+            replica_number=replica_number,
+            force=force or None,
+            all=all_replicas or None,
+            admin=admin or None,
+        ),
+    )
+
+    def decode(data: dict[str, Any]) -> str:
+        return str(data.get("checksum", ""))
+
+    return _post(
+        "data_objects.calculate_checksum",
+        "data-objects",
+        "calculate_checksum",
+        path,
+        idempotent=True,
+        decode=decode,
+        fields=fields,
+    )
+
+
+def do_verify_checksum(
+    path: str,
+    *,
+    resource: str | None = None,
+    replica_number: int | None = None,
+    compute_checksums: bool = True,
+    admin: bool = False,
+) -> Operation[ChecksumReport]:
+    """GET data-objects verify_checksum; findings (CHECK_VERIFICATION_RESULTS) are a result, not an error."""
+
+    def decode(data: dict[str, Any]) -> ChecksumReport:
+        code = data.get("irods_response", {}).get("status_code", 0)
+        results = tuple(r for r in data.get("results") or () if isinstance(r, dict))
+        return ChecksumReport(ok=code == 0 and not results, results=results)
+
+    op = _get(
+        "data_objects.verify_checksum",
+        "data-objects",
+        "verify_checksum",
+        path,
+        decode,
+        resource=resource,
+        replica_number=replica_number,
+        compute_checksums=None if compute_checksums else False,
+        admin=admin or None,
+    )
+    return Operation(
+        name=op.name,
+        method="GET",
+        endpoint=op.endpoint,
+        fields=op.fields,
+        path=path,
+        decode=decode,
+        accept_codes=frozenset({CHECK_VERIFICATION_RESULTS}),
+    )
+
+
+def do_set_permission(path: str, entity: str, permission: str, *, admin: bool = False) -> Operation[None]:
+    """POST data-objects set_permission."""
+    return _set_permission(
+        kind="data_objects",
+        endpoint="data-objects",
+        path=path,
+        entity=entity,
+        permission=permission,
+        admin=admin,
+    )
+
+
+def do_modify_permissions(
+    path: str, operations: Iterable[PermissionOperation], *, admin: bool = False
+) -> Operation[None]:
+    """POST data-objects modify_permissions (atomic)."""
+    return _modify_permissions("data_objects", "data-objects", path, operations, admin)

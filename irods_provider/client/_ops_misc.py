@@ -1,0 +1,198 @@
+"""Pure request builders and decoders for ``/authenticate``, ``/info``, ``/query`` and ``/tickets``."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterable
+from typing import Any
+
+from irods_provider.client._models import ServerLimits, TicketType
+from irods_provider.client._operation import Body, Operation
+from irods_provider.client._paths import check_query_value, validate_path
+from irods_provider.exceptions import IrodsUsageError
+
+__all__ = [
+    "authenticate",
+    "decode_limits",
+    "genquery1_page",
+    "genquery2",
+    "info",
+    "ticket_create",
+    "ticket_remove",
+]
+
+# /info key names: 0.7 first, then the names older servers used.
+_LIMIT_KEYS: dict[str, tuple[str, ...]] = {
+    "max_request_body_bytes": ("max_size_of_request_body_in_bytes", "max_request_body_size_in_bytes"),
+    "max_streams_per_handle": (
+        "max_number_of_streams_per_parallel_write_handle",
+        "max_number_of_parallel_write_streams",
+    ),
+    "max_rows_per_query": ("max_number_of_rows_per_catalog_query", "max_rows_per_catalog_query"),
+}
+
+
+def decode_limits(data: dict[str, Any]) -> ServerLimits:
+    """Read the server limits from an ``/info`` body, with 0.7.0 defaults for absent keys."""
+    defaults = ServerLimits()
+    values: dict[str, Any] = {}
+    for attr, keys in _LIMIT_KEYS.items():
+        found = next((data[k] for k in keys if isinstance(data.get(k), int) and data[k] > 0), None)
+        values[attr] = found if found is not None else getattr(defaults, attr)
+    return ServerLimits(
+        **values,
+        api_version=str(data.get("api_version", defaults.api_version)),
+        irods_zone=data.get("irods_zone"),
+        openid_connect_enabled=bool(data.get("openid_connect_enabled", False)),
+        irods_server_version=data.get("irods_server_version"),
+        raw=dict(data),
+    )
+
+
+def info() -> Operation[ServerLimits]:
+    """GET /info (no authentication needed)."""
+    return Operation(name="info", method="GET", endpoint="info", decode=decode_limits, authenticated=False)
+
+
+def authenticate(username: str, password: str) -> Operation[str]:
+    """POST /authenticate with HTTP Basic → bearer token (text/plain)."""
+    credentials = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
+
+    def decode(text: str) -> str:
+        return text.strip()
+
+    return Operation(
+        name="authenticate",
+        method="POST",
+        endpoint="authenticate",
+        headers=(("Authorization", f"Basic {credentials}"),),
+        content=b"",
+        decode=decode,
+        body=Body.TEXT,
+        authenticated=False,
+    )
+
+
+def _rows(data: dict[str, Any]) -> list[list[str]]:
+    return [[str(v) for v in row] for row in data.get("rows") or ()]
+
+
+def genquery1_page(
+    query: str,
+    *,
+    offset: int,
+    count: int,
+    case_sensitive: bool = True,
+    distinct: bool = True,
+    zone: str | None = None,
+) -> Operation[list[list[str]]]:
+    """GET query execute_genquery: one page of at most ``count`` rows starting at ``offset``."""
+    fields: list[tuple[str, str | bytes]] = [
+        ("op", "execute_genquery"),
+        ("query", query),
+        ("offset", str(offset)),
+        ("count", str(count)),
+    ]
+    if not case_sensitive:
+        fields.append(("case-sensitive", "0"))
+    if not distinct:
+        fields.append(("distinct", "0"))
+    if zone:
+        fields.append(("zone", zone))
+    check_query_value(query, name="query", operation="query.genquery")
+    return Operation(
+        name="query.genquery", method="GET", endpoint="query", fields=tuple(fields), decode=_rows
+    )
+
+
+def genquery2(query: str, *, zone: str | None = None, sql_only: bool = False) -> Operation[Any]:
+    """GET query execute_genquery (parser=genquery2): rows, or the generated SQL with ``sql_only``."""
+    check_query_value(query, name="query", operation="query.genquery2")
+    fields: list[tuple[str, str | bytes]] = [
+        ("op", "execute_genquery"),
+        ("parser", "genquery2"),
+        ("query", query),
+    ]
+    if zone:
+        fields.append(("zone", zone))
+    if sql_only:
+        fields.append(("sql-only", "1"))
+
+    def decode(data: dict[str, Any]) -> Any:
+        return str(data.get("sql", "")) if sql_only else _rows(data)
+
+    return Operation(
+        name="query.genquery2", method="GET", endpoint="query", fields=tuple(fields), decode=decode
+    )
+
+
+def _csv(values: Iterable[str], what: str) -> str | None:
+    items = list(values)
+    for item in items:
+        if "," in item or not item:
+            raise IrodsUsageError(f"ticket {what} entries must be non-empty and contain no comma: {item!r}")
+    return ",".join(items) or None
+
+
+def ticket_create(
+    path: str,
+    *,
+    ticket_type: TicketType = TicketType.READ,
+    use_count: int | None = None,
+    write_data_object_count: int | None = None,
+    write_byte_count: int | None = None,
+    seconds_until_expiration: int | None = None,
+    users: Iterable[str] = (),
+    groups: Iterable[str] = (),
+    hosts: Iterable[str] = (),
+) -> Operation[str]:
+    """POST tickets create → the ticket string."""
+    validate_path(path, operation="tickets.create")
+    if seconds_until_expiration is not None and seconds_until_expiration <= 0:
+        raise IrodsUsageError(
+            "a ticket's expiry must be in the future", operation="tickets.create", path=path
+        )
+    optional = {
+        "use-count": use_count,
+        "write-data-object-count": write_data_object_count,
+        "write-byte-count": write_byte_count,
+        "seconds-until-expiration": seconds_until_expiration,
+        "users": _csv(users, "users"),
+        "groups": _csv(groups, "groups"),
+        "hosts": _csv(hosts, "hosts"),
+    }
+    fields: tuple[tuple[str, str | bytes], ...] = (
+        ("op", "create"),
+        ("lpath", path),
+        ("type", ticket_type.value),
+        *((k, str(v)) for k, v in optional.items() if v is not None),
+    )
+
+    def decode(data: dict[str, Any]) -> str:
+        return str(data["ticket"])
+
+    return Operation(
+        name="tickets.create",
+        method="POST",
+        endpoint="tickets",
+        fields=fields,
+        path=path,
+        idempotent=False,
+        decode=decode,
+    )
+
+
+def ticket_remove(ticket: str) -> Operation[None]:
+    """POST tickets remove."""
+
+    def decode(data: dict[str, Any]) -> None:
+        return None
+
+    return Operation(
+        name="tickets.remove",
+        method="POST",
+        endpoint="tickets",
+        fields=(("op", "remove"), ("name", ticket)),
+        idempotent=False,
+        decode=decode,
+    )

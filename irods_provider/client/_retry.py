@@ -1,0 +1,80 @@
+"""Retry decisions as plain functions: which failures may be repeated, and after how long."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from irods_provider.exceptions import (
+    IrodsConnectionError,
+    IrodsError,
+    IrodsResponseError,
+    IrodsServerBusyError,
+    IrodsTimeoutError,
+)
+
+__all__ = ["RetryPolicy"]
+
+
+def _is_unsent(error: IrodsError) -> bool:
+    """True when the request provably never reached the server (safe to resend anything)."""
+    cause = error.__cause__
+    name = type(cause).__name__ if cause is not None else ""
+    return name in ("ConnectError", "ConnectTimeout", "PoolTimeout")
+
+
+@dataclass(frozen=True, kw_only=True)
+class RetryPolicy:
+    """Jittered exponential backoff, bounded in attempts and in total time.
+
+    Idempotent operations (reads, stats, lists, queries, writes at an explicit offset) are retried on
+    HTTP 429, 503 and other 5xx, connection resets and timeouts. Non-idempotent ones (appends,
+    renames, creates without ``exist_ok``…) are retried only when the request provably never left
+    (connect failure, pool timeout), so they are never applied twice behind the caller's back.
+    ``clock``, ``sleep``, ``asleep`` and ``random`` are injectable for deterministic tests.
+    """
+
+    max_attempts: int = 4
+    initial_backoff: float = 0.1
+    max_backoff: float = 5.0
+    multiplier: float = 2.0
+    total_timeout: float = 30.0
+    retry_statuses: frozenset[int] = frozenset({429, 500, 502, 503, 504})
+    clock: Callable[[], float] = field(default=time.monotonic, compare=False)
+    sleep: Callable[[float], None] = field(default=time.sleep, compare=False)
+    asleep: Callable[[float], Awaitable[None]] = field(default=asyncio.sleep, compare=False)
+    random: Callable[[], float] = field(default=random.random, compare=False)
+
+    @classmethod
+    def never(cls) -> RetryPolicy:
+        """A policy that makes exactly one attempt."""
+        return cls(max_attempts=1)
+
+    def is_retryable(self, error: IrodsError, *, idempotent: bool) -> bool:
+        """Whether ``error`` may be retried for an operation of this idempotency."""
+        if _is_unsent(error):
+            return True
+        if not idempotent:
+            return False
+        if isinstance(error, IrodsTimeoutError | IrodsConnectionError | IrodsServerBusyError):
+            return True
+        return isinstance(error, IrodsResponseError) and error.http_status in self.retry_statuses
+
+    def backoff(self, attempt: int) -> float:
+        """Full-jitter delay before attempt ``attempt + 1`` (``attempt`` counts from 1)."""
+        ceiling = min(self.max_backoff, self.initial_backoff * self.multiplier ** (attempt - 1))
+        return ceiling * (0.5 + 0.5 * self.random())
+
+    def next_delay(
+        self, error: IrodsError, *, idempotent: bool, attempt: int, started: float
+    ) -> float | None:
+        """Seconds to wait before retrying, or None to give up (re-raise ``error``)."""
+        if attempt >= self.max_attempts or not self.is_retryable(error, idempotent=idempotent):
+            return None
+        delay = self.backoff(attempt)
+        if self.clock() + delay - started > self.total_timeout:
+            return None
+        return delay

@@ -1,0 +1,221 @@
+"""Sync API groups for metadata, queries and tickets (GENERATED from ``_async``: do not edit)."""
+
+from __future__ import annotations
+
+import builtins
+import datetime
+import math
+from collections.abc import Iterator, Iterable, Sequence
+from typing import TYPE_CHECKING
+
+from irods_provider.client import _ops_misc
+from irods_provider.client._genquery import match_condition
+from irods_provider.client._models import AVU, EntryKind, Kinds, MetadataOperation, TicketType
+from irods_provider.client._ops_fs import modify_metadata
+from irods_provider.client._paths import basename, parent_path, validate_path
+from irods_provider.exceptions import IrodsNotFoundError, IrodsUsageError
+
+if TYPE_CHECKING:
+    from irods_provider.client._sync._session import IrodsSession
+
+__all__ = ["Metadata", "Query", "Tickets"]
+
+_COLL_META = "META_COLL_ATTR_NAME, META_COLL_ATTR_VALUE, META_COLL_ATTR_UNITS"
+_DATA_META = "META_DATA_ATTR_NAME, META_DATA_ATTR_VALUE, META_DATA_ATTR_UNITS"
+_ENDPOINT = {EntryKind.COLLECTION: "collections", EntryKind.DATA_OBJECT: "data-objects"}
+
+
+class Query:
+    """GenQuery1 (lazy, paged through every row) and GenQuery2 passthrough."""
+
+    def __init__(self, session: IrodsSession) -> None:
+        self._s = session
+
+    def genquery(
+        self,
+        query: str,
+        *,
+        case_sensitive: bool = True,
+        distinct: bool = True,
+        zone: str | None = None,
+        page_size: int | None = None,
+    ) -> Iterator[builtins.list[str]]:
+        """Yield every row of a GenQuery1 query, fetching pages of ``page_size`` (≤ server maximum) lazily.
+
+        Literals must be quoted with :func:`genquery_literal` (GenQuery1 has no bind parameters).
+        """
+        maximum = (self._s.get_limits()).max_rows_per_query
+        count = maximum if page_size is None else max(1, min(page_size, maximum))
+        offset = 0
+        while True:
+            op = _ops_misc.genquery1_page(
+                query, offset=offset, count=count, case_sensitive=case_sensitive, distinct=distinct, zone=zone
+            )
+            rows = self._s.execute(op)
+            for row in rows:
+                yield row
+            if len(rows) < count:
+                return
+            offset += len(rows)
+
+    def genquery2(self, query: str, *, zone: str | None = None) -> builtins.list[builtins.list[str]]:
+        """Run a GenQuery2 query and return all rows."""
+        rows: builtins.list[builtins.list[str]] = self._s.execute(_ops_misc.genquery2(query, zone=zone))
+        return rows
+
+    def genquery2_sql(self, query: str, *, zone: str | None = None) -> str:
+        """The SQL the server would run for a GenQuery2 query."""
+        sql: str = self._s.execute(_ops_misc.genquery2(query, zone=zone, sql_only=True))
+        return sql
+
+
+class Metadata:
+    """AVUs of collections and data objects: list, add/remove/set in one atomic call, find by AVU."""
+
+    def __init__(self, session: IrodsSession) -> None:
+        self._s = session
+
+    def kind_of(self, path: str) -> EntryKind:
+        """Whether ``path`` is a collection or a data object (IrodsNotFoundError if neither)."""
+        validate_path(path, operation="metadata.kind_of")
+        parent, name = parent_path(path), basename(path)
+        coll_cond, _ = match_condition("COLL_NAME", parent)
+        data_cond, _ = match_condition("DATA_NAME", name)
+        for row in self._s.query.genquery(
+            f"select COLL_NAME, DATA_NAME where {coll_cond} and {data_cond}"
+        ):
+            if row[0] == parent and row[1] == name:
+                return EntryKind.DATA_OBJECT
+        cond, _ = match_condition("COLL_NAME", path)
+        for row in self._s.query.genquery(f"select COLL_NAME where {cond}"):
+            if row[0] == path:
+                return EntryKind.COLLECTION
+        raise IrodsNotFoundError("no collection or data object at this path", operation="metadata", path=path)
+
+    def list(
+        self, path: str, *, kind: EntryKind | None = None, attribute: str | None = None
+    ) -> builtins.list[AVU]:
+        """Every AVU of ``path`` (optionally only those of one attribute), paging through all rows."""
+        kind = kind or self.kind_of(path)
+        if kind is EntryKind.COLLECTION:
+            cond, _ = match_condition("COLL_NAME", path)
+            query = f"select {_COLL_META}, COLL_NAME where {cond}"
+            expected: builtins.list[str] = [path]
+        else:
+            parent, name = parent_path(path), basename(path)
+            coll_cond, _ = match_condition("COLL_NAME", parent)
+            data_cond, _ = match_condition("DATA_NAME", name)
+            query = f"select {_DATA_META}, COLL_NAME, DATA_NAME where {coll_cond} and {data_cond}"
+            expected = [parent, name]
+        avus: builtins.list[AVU] = []
+        for row in self._s.query.genquery(query):
+            if row[3:] == expected and row[0] and (attribute is None or row[0] == attribute):
+                avus.append(AVU(attribute=row[0], value=row[1], units=row[2] or ""))
+        return avus
+
+    def apply(
+        self,
+        path: str,
+        operations: Sequence[MetadataOperation],
+        *,
+        kind: EntryKind | None = None,
+        admin: bool = False,
+    ) -> None:
+        """Apply add/remove operations atomically in ONE ``modify_metadata`` call."""
+        if not operations:
+            return
+        for op in operations:
+            if op.operation not in ("add", "remove") or not op.avu.attribute or not op.avu.value:
+                raise IrodsUsageError(
+                    f"invalid metadata operation {op!r}: add/remove with non-empty attribute and value",
+                    operation="metadata.apply",
+                    path=path,
+                )
+        kind = kind or self.kind_of(path)
+        self._s.execute(modify_metadata(_ENDPOINT[kind], path, operations, admin=admin))
+
+    def add(self, path: str, *avus: AVU, kind: EntryKind | None = None, admin: bool = False) -> None:
+        """Attach AVUs (adding an existing AVU is a no-op)."""
+        self.apply(path, [MetadataOperation("add", a) for a in avus], kind=kind, admin=admin)
+
+    def remove(self, path: str, *avus: AVU, kind: EntryKind | None = None, admin: bool = False) -> None:
+        """Detach AVUs (removing an absent AVU is a no-op)."""
+        self.apply(path, [MetadataOperation("remove", a) for a in avus], kind=kind, admin=admin)
+
+    def set(self, path: str, *avus: AVU, kind: EntryKind | None = None, admin: bool = False) -> None:
+        """Make ``avus`` the only values of their attributes (stale removed, new added) atomically."""
+        kind = kind or self.kind_of(path)
+        attributes = {a.attribute for a in avus}
+        wanted = set(avus)
+        current = [a for a in self.list(path, kind=kind) if a.attribute in attributes]
+        operations = [MetadataOperation("remove", a) for a in current if a not in wanted]
+        operations += [MetadataOperation("add", a) for a in avus if a not in current]
+        self.apply(path, operations, kind=kind, admin=admin)
+
+    def find(
+        self,
+        attribute: str,
+        value: str | None = None,
+        *,
+        units: str | None = None,
+        kinds: Kinds = Kinds.BOTH,
+    ) -> Iterator[tuple[str, EntryKind]]:
+        """Yield ``(path, kind)`` of every collection and/or data object carrying the AVU."""
+        if kinds is not Kinds.DATA_OBJECTS:
+            for row in self._find("COLL", "COLL_NAME", attribute, value, units):
+                yield row[0], EntryKind.COLLECTION
+        if kinds is not Kinds.COLLECTIONS:
+            for row in self._find("DATA", "COLL_NAME, DATA_NAME", attribute, value, units):
+                yield f"{row[0].rstrip('/')}/{row[1]}", EntryKind.DATA_OBJECT
+
+    def _find(
+        self, prefix: str, columns: str, attribute: str, value: str | None, units: str | None
+    ) -> Iterator[builtins.list[str]]:
+        wanted = [(f"META_{prefix}_ATTR_NAME", attribute), (f"META_{prefix}_ATTR_VALUE", value)]
+        wanted.append((f"META_{prefix}_ATTR_UNITS", units))
+        checks = [(column, v) for column, v in wanted if v is not None]
+        select = ", ".join(column for column, _ in checks)
+        where = " and ".join(match_condition(column, v)[0] for column, v in checks)
+        width = len(columns.split(","))
+        for row in self._s.query.genquery(f"select {columns}, {select} where {where}"):
+            if all(row[width + i] == v for i, (_, v) in enumerate(checks)):
+                yield row[:width]
+
+
+class Tickets:
+    """Tickets: create with limits, remove; pass ``ticket=`` to reads, stats and lists to use one."""
+
+    def __init__(self, session: IrodsSession) -> None:
+        self._s = session
+
+    def create(
+        self,
+        path: str,
+        *,
+        ticket_type: TicketType = TicketType.READ,
+        use_count: int | None = None,
+        write_data_object_count: int | None = None,
+        write_byte_count: int | None = None,
+        expires_in: float | datetime.timedelta | None = None,
+        users: Iterable[str] = (),
+        groups: Iterable[str] = (),
+        hosts: Iterable[str] = (),
+    ) -> str:
+        """Create a ticket on a collection or data object and return its string."""
+        seconds = expires_in.total_seconds() if isinstance(expires_in, datetime.timedelta) else expires_in
+        op = _ops_misc.ticket_create(
+            path,
+            ticket_type=ticket_type,
+            use_count=use_count,
+            write_data_object_count=write_data_object_count,
+            write_byte_count=write_byte_count,
+            seconds_until_expiration=None if seconds is None else math.ceil(seconds),
+            users=users,
+            groups=groups,
+            hosts=hosts,
+        )
+        return self._s.execute(op)
+
+    def remove(self, ticket: str) -> None:
+        """Delete a ticket."""
+        self._s.execute(_ops_misc.ticket_remove(ticket))

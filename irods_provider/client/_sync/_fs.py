@@ -1,0 +1,459 @@
+"""Sync API groups for collections and data objects (GENERATED from ``_async``: do not edit)."""
+
+from __future__ import annotations
+
+import builtins
+import fnmatch
+import re
+from collections.abc import Iterator, Iterable
+from typing import TYPE_CHECKING
+
+from irods_provider.client import _ops_fs as ops
+from irods_provider.client._config import TimeoutTypes, UseDefault
+from irods_provider.client._genquery import match_condition, prefix_condition
+from irods_provider.client._models import (
+    ChecksumReport,
+    CollectionStat,
+    DataObjectStat,
+    Entry,
+    EntryKind,
+    Kinds,
+    PermissionOperation,
+)
+from irods_provider.client._paths import validate_path
+from irods_provider.exceptions import (
+    IrodsAlreadyExistsError,
+    IrodsNotACollectionError,
+    IrodsNotADataObjectError,
+    IrodsNotFoundError,
+    IrodsUsageError,
+)
+
+if TYPE_CHECKING:
+    from irods_provider.client._sync._session import IrodsSession
+
+__all__ = ["Collections", "DataObjects"]
+
+_DEFAULT = UseDefault.USE_DEFAULT
+_COLL_COLUMNS = "COLL_NAME, COLL_MODIFY_TIME"
+_DATA_COLUMNS = (
+    "COLL_NAME, DATA_NAME, DATA_REPL_STATUS, DATA_MODIFY_TIME, DATA_SIZE, DATA_CHECKSUM, DATA_REPL_NUM"
+)
+
+
+def _name_filter(pattern: str | None, regex: str | re.Pattern[str] | None) -> re.Pattern[str] | None:
+    if pattern is not None and regex is not None:
+        raise IrodsUsageError("give either a glob pattern or a regex, not both")
+    if pattern is not None:
+        return re.compile(fnmatch.translate(pattern))
+    if regex is not None:
+        return re.compile(regex) if isinstance(regex, str) else regex
+    return None
+
+
+def _join(collection: str, name: str) -> str:
+    return f"{collection.rstrip('/')}/{name}"
+
+
+class Collections:
+    """Collections: stat, create, remove, list and walk, rename, touch, permissions, inheritance."""
+
+    def __init__(self, session: IrodsSession) -> None:
+        self._s = session
+
+    def exists(self, path: str, *, ticket: str | None = None) -> bool:
+        """True if ``path`` is a collection visible to this user."""
+        try:
+            self._s.execute(ops.coll_stat(path, ticket=ticket))
+        except (IrodsNotACollectionError, IrodsNotFoundError):
+            return False
+        return True
+
+    def stat(self, path: str, *, ticket: str | None = None) -> CollectionStat:
+        """Permissions, inheritance flag and mtime of a collection (IrodsNotACollectionError if none)."""
+        return self._s.execute(ops.coll_stat(path, ticket=ticket))
+
+    def create(self, path: str, *, intermediates: bool = False, exist_ok: bool = False) -> bool:
+        """Create a collection; True if created, False if it already existed (with ``exist_ok``)."""
+        created = self._s.execute(ops.coll_create(path, intermediates=intermediates))
+        if created:
+            return True
+        if exist_ok and self.exists(path):
+            return False
+        raise IrodsAlreadyExistsError(
+            "a collection or data object already exists at this path",
+            operation="collections.create",
+            path=path,
+        )
+
+    def remove(self, path: str, *, recurse: bool = False, no_trash: bool = False) -> None:
+        """Remove a collection (to the trash unless ``no_trash``; non-empty ones need ``recurse``)."""
+        self._s.execute(ops.coll_remove(path, recurse=recurse, no_trash=no_trash))
+
+    def list(
+        self, path: str, *, recurse: bool = False, ticket: str | None = None
+    ) -> builtins.list[str]:
+        """Absolute paths of the children (all descendants with ``recurse``), in server order."""
+        return self._s.execute(ops.coll_list(path, recurse=recurse, ticket=ticket))
+
+    def iterate(
+        self,
+        path: str,
+        *,
+        recursive: bool = False,
+        pattern: str | None = None,
+        regex: str | re.Pattern[str] | None = None,
+        kinds: Kinds = Kinds.BOTH,
+        with_stat: bool = False,
+    ) -> Iterator[Entry]:
+        """Lazily yield the entries below ``path`` via GenQuery (collections first, then data objects).
+
+        ``pattern`` (glob) or ``regex`` (``re.search``) filters on entry names; ``with_stat`` fills
+        size, mtime and checksum of data objects from the same queries (no per-entry stat).
+        """
+        validate_path(path, operation="collections.iterate")
+        accept = _name_filter(pattern, regex)
+        if kinds is not Kinds.DATA_OBJECTS:
+            for entry in self._collections(path, recursive):
+                if accept is None or accept.search(entry.name):
+                    yield entry
+        if kinds is not Kinds.COLLECTIONS:
+            for entry in self._data_objects(path, recursive, with_stat):
+                if accept is None or accept.search(entry.name):
+                    yield entry
+
+    def walk(
+        self,
+        path: str,
+        *,
+        pattern: str | None = None,
+        regex: str | re.Pattern[str] | None = None,
+        kinds: Kinds = Kinds.BOTH,
+        with_stat: bool = False,
+    ) -> Iterator[Entry]:
+        """Recursive :meth:`iterate`: every descendant of ``path``."""
+        for entry in self.iterate(
+            path, recursive=True, pattern=pattern, regex=regex, kinds=kinds, with_stat=with_stat
+        ):
+            yield entry
+
+    def _collections(self, path: str, recursive: bool) -> Iterator[Entry]:
+        prefix = "/" if path == "/" else path + "/"
+        if recursive:
+            query = f"select {_COLL_COLUMNS} where {prefix_condition('COLL_NAME', prefix)}"
+        else:
+            query = f"select {_COLL_COLUMNS} where {match_condition('COLL_PARENT_NAME', path)[0]}"
+        for row in self._s.query.genquery(query):
+            name = row[0]
+            if name == path or not name.startswith(prefix):
+                continue
+            if not recursive and "/" in name[len(prefix) :]:
+                continue
+            yield Entry(path=name, kind=EntryKind.COLLECTION, modified_at=int(row[1] or 0))
+
+    def _data_objects(self, path: str, recursive: bool, with_stat: bool) -> Iterator[Entry]:
+        columns = _DATA_COLUMNS if with_stat else "COLL_NAME, DATA_NAME"
+        exact, _ = match_condition("COLL_NAME", path)
+        queries = [f"select {columns} where {exact}"]
+        prefix = "/" if path == "/" else path + "/"
+        if recursive:
+            queries.append(f"select {columns} where {prefix_condition('COLL_NAME', prefix)}")
+        for index, query in enumerate(queries):
+            pending: builtins.list[builtins.list[str]] = []
+            for row in self._s.query.genquery(query):
+                collection = row[0]
+                if index == 0 and collection != path:
+                    continue
+                if index == 1 and (collection == path or not collection.startswith(prefix)):
+                    continue
+                if pending and (pending[0][0], pending[0][1]) != (row[0], row[1]):
+                    yield _data_entry(pending)
+                    pending = []
+                pending.append(row)
+            if pending:
+                yield _data_entry(pending)
+
+    def rename(self, old_path: str, new_path: str) -> None:
+        """Rename or move a collection."""
+        self._s.execute(ops.coll_rename(old_path, new_path))
+
+    def touch(
+        self, path: str, *, seconds_since_epoch: int | None = None, reference: str | None = None
+    ) -> None:
+        """Set a collection's mtime to now, a given time, or another object's mtime (never creates)."""
+        self._s.execute(
+            ops.coll_touch(path, seconds_since_epoch=seconds_since_epoch, reference=reference)
+        )
+
+    def set_permission(self, path: str, entity: str, permission: str, *, admin: bool = False) -> None:
+        """Grant ``permission`` (e.g. ``read_object``, ``own``, ``null`` to revoke) to a user or group."""
+        self._s.execute(ops.coll_set_permission(path, entity, permission, admin=admin))
+
+    def set_inheritance(self, path: str, enable: bool, *, admin: bool = False) -> None:
+        """Switch ACL inheritance for new children on or off."""
+        self._s.execute(ops.coll_set_inheritance(path, enable, admin=admin))
+
+    def modify_permissions(
+        self, path: str, operations: Iterable[PermissionOperation], *, admin: bool = False
+    ) -> None:
+        """Apply several ACL changes atomically."""
+        self._s.execute(ops.coll_modify_permissions(path, operations, admin=admin))
+
+
+def _data_entry(rows: builtins.list[builtins.list[str]]) -> Entry:
+    """One entry from a data object's replica rows: the newest good replica wins."""
+    path = _join(rows[0][0], rows[0][1])
+    if len(rows[0]) < 7:
+        return Entry(path=path, kind=EntryKind.DATA_OBJECT)
+    good = [r for r in rows if r[2] == "1"] or rows
+    best = max(good, key=lambda r: (int(r[3] or 0), -int(r[6] or 0)))
+    return Entry(
+        path=path,
+        kind=EntryKind.DATA_OBJECT,
+        size=int(best[4] or 0),
+        modified_at=int(best[3] or 0),
+        checksum=best[5] or None,
+    )
+
+
+class DataObjects:
+    """Data objects: stat, read, small writes, copy/rename/remove, touch/truncate, checksums, ACLs."""
+
+    def __init__(self, session: IrodsSession) -> None:
+        self._s = session
+
+    def exists(self, path: str, *, ticket: str | None = None) -> bool:
+        """True if ``path`` is a data object visible to this user."""
+        try:
+            self._s.execute(ops.do_stat(path, ticket=ticket))
+        except (IrodsNotADataObjectError, IrodsNotFoundError):
+            return False
+        return True
+
+    def stat(self, path: str, *, ticket: str | None = None) -> DataObjectStat:
+        """Size, checksum, mtime and ACL of the newest good replica (IrodsNotADataObjectError if none)."""
+        return self._s.execute(ops.do_stat(path, ticket=ticket))
+
+    def read(
+        self,
+        path: str,
+        *,
+        offset: int = 0,
+        count: int | None = None,
+        resource: str | None = None,
+        replica_number: int | None = None,
+        ticket: str | None = None,
+        timeout: TimeoutTypes | UseDefault = _DEFAULT,
+    ) -> bytes:
+        """Read ``count`` bytes from ``offset`` (to the end when None) into memory."""
+        if offset < 0 or (count is not None and count < 0):
+            raise IrodsUsageError("offset and count must be >= 0", operation="data_objects.read", path=path)
+        op = ops.do_read(
+            path, offset=offset, count=count, resource=resource, replica_number=replica_number, ticket=ticket
+        )
+        return self._s.execute(op, timeout=timeout)
+
+    def iter_read(
+        self,
+        path: str,
+        *,
+        offset: int = 0,
+        count: int | None = None,
+        chunk_size: int = 1024 * 1024,
+        resource: str | None = None,
+        replica_number: int | None = None,
+        ticket: str | None = None,
+        timeout: TimeoutTypes | UseDefault = _DEFAULT,
+    ) -> Iterator[bytes]:
+        """Stream a read in chunks of at most ``chunk_size`` bytes without holding it all in memory."""
+        if offset < 0 or (count is not None and count < 0) or chunk_size <= 0:
+            raise IrodsUsageError(
+                "invalid offset, count or chunk_size", operation="data_objects.read", path=path
+            )
+        op = ops.do_read(
+            path, offset=offset, count=count, resource=resource, replica_number=replica_number, ticket=ticket
+        )
+        for chunk in self._s.stream(op, chunk_size=chunk_size, timeout=timeout):
+            yield chunk
+
+    def write(
+        self,
+        path: str | None,
+        data: bytes,
+        *,
+        offset: int = 0,
+        truncate: bool = True,
+        append: bool = False,
+        resource: str | None = None,
+        replica_number: int | None = None,
+        parallel_write_handle: str | None = None,
+        stream_index: int | None = None,
+        ticket: str | None = None,
+        timeout: TimeoutTypes | UseDefault = _DEFAULT,
+    ) -> None:
+        """Write ``data`` in one request (at most the server's body limit; bigger → the transfer engine).
+
+        Default: create or truncate then write at ``offset``. ``truncate=False`` writes into an
+        existing object; ``append`` appends (never retried). With ``parallel_write_handle`` the
+        path is ignored and ``stream_index``/``offset`` select where the bytes go.
+        """
+        limit = (self._s.get_limits()).max_request_body_bytes
+        if len(data) > limit:
+            raise IrodsUsageError(
+                f"{len(data)} bytes exceed the server's request body limit of {limit}; "
+                "use the transfer engine or offset writes",
+                operation="data_objects.write",
+                path=path,
+            )
+        op = ops.do_write(
+            path,
+            data,
+            offset=offset,
+            truncate=truncate,
+            append=append,
+            resource=resource,
+            replica_number=replica_number,
+            parallel_write_handle=parallel_write_handle,
+            stream_index=stream_index,
+            ticket=ticket,
+        )
+        self._s.execute(op, timeout=timeout)
+
+    def parallel_write_init(
+        self,
+        path: str,
+        *,
+        stream_count: int,
+        truncate: bool = True,
+        append: bool = False,
+        resource: str | None = None,
+        replica_number: int | None = None,
+        ticket: str | None = None,
+    ) -> str:
+        """Open a parallel-write handle with ``stream_count`` streams; always shut it down in ``finally``."""
+        op = ops.do_parallel_write_init(
+            path,
+            stream_count=stream_count,
+            truncate=truncate,
+            append=append,
+            resource=resource,
+            replica_number=replica_number,
+            ticket=ticket,
+        )
+        return self._s.execute(op)
+
+    def parallel_write_shutdown(self, handle: str) -> None:
+        """Close a parallel-write handle: the object's size, status and mtime are committed."""
+        self._s.execute(ops.do_parallel_write_shutdown(handle))
+
+    def remove(
+        self, path: str, *, no_trash: bool = False, catalog_only: bool = False, admin: bool = False
+    ) -> None:
+        """Remove a data object (to the trash unless ``no_trash``)."""
+        self._s.execute(ops.do_remove(path, catalog_only=catalog_only, no_trash=no_trash, admin=admin))
+
+    def rename(self, old_path: str, new_path: str) -> None:
+        """Rename or move a data object."""
+        self._s.execute(ops.do_rename(old_path, new_path))
+
+    def copy(
+        self,
+        src: str,
+        dst: str,
+        *,
+        overwrite: bool = False,
+        src_resource: str | None = None,
+        dst_resource: str | None = None,
+        timeout: TimeoutTypes | UseDefault = _DEFAULT,
+    ) -> None:
+        """Server-side copy (IrodsAlreadyExistsError if ``dst`` exists and not ``overwrite``)."""
+        op = ops.do_copy(src, dst, overwrite=overwrite, src_resource=src_resource, dst_resource=dst_resource)
+        self._s.execute(op, timeout=timeout)
+
+    def touch(
+        self,
+        path: str,
+        *,
+        no_create: bool = False,
+        replica_number: int | None = None,
+        leaf_resource: str | None = None,
+        seconds_since_epoch: int | None = None,
+        reference: str | None = None,
+    ) -> None:
+        """Update a data object's mtime, creating an empty one unless ``no_create``."""
+        op = ops.do_touch(
+            path,
+            no_create=no_create,
+            replica_number=replica_number,
+            leaf_resource=leaf_resource,
+            seconds_since_epoch=seconds_since_epoch,
+            reference=reference,
+        )
+        self._s.execute(op)
+
+    def truncate(
+        self,
+        path: str,
+        size: int,
+        *,
+        resource: str | None = None,
+        replica_number: int | None = None,
+        admin: bool = False,
+    ) -> None:
+        """Grow (with zeros) or shrink a data object to ``size`` bytes."""
+        if size < 0:
+            raise IrodsUsageError("size must be >= 0", operation="data_objects.truncate", path=path)
+        op = ops.do_truncate(path, size, resource=resource, replica_number=replica_number, admin=admin)
+        self._s.execute(op)
+
+    def calculate_checksum(
+        self,
+        path: str,
+        *,
+        force: bool = False,
+        all_replicas: bool = False,
+        resource: str | None = None,
+        replica_number: int | None = None,
+        admin: bool = False,
+        timeout: TimeoutTypes | UseDefault = _DEFAULT,
+    ) -> str:
+        """Compute (or, without ``force``, return the stored) checksum: ``sha2:<base64 sha256>``."""
+        op = ops.do_calculate_checksum(
+            path,
+            force=force,
+            all_replicas=all_replicas,
+            resource=resource,
+            replica_number=replica_number,
+            admin=admin,
+        )
+        return self._s.execute(op, timeout=timeout)
+
+    def verify_checksum(
+        self,
+        path: str,
+        *,
+        resource: str | None = None,
+        replica_number: int | None = None,
+        compute_checksums: bool = True,
+        admin: bool = False,
+        timeout: TimeoutTypes | UseDefault = _DEFAULT,
+    ) -> ChecksumReport:
+        """Check replicas against their checksums; findings are returned, not raised."""
+        op = ops.do_verify_checksum(
+            path,
+            resource=resource,
+            replica_number=replica_number,
+            compute_checksums=compute_checksums,
+            admin=admin,
+        )
+        return self._s.execute(op, timeout=timeout)
+
+    def set_permission(self, path: str, entity: str, permission: str, *, admin: bool = False) -> None:
+        """Grant ``permission`` on a data object to a user or group (``null`` revokes)."""
+        self._s.execute(ops.do_set_permission(path, entity, permission, admin=admin))
+
+    def modify_permissions(
+        self, path: str, operations: Iterable[PermissionOperation], *, admin: bool = False
+    ) -> None:
+        """Apply several ACL changes atomically."""
+        self._s.execute(ops.do_modify_permissions(path, operations, admin=admin))

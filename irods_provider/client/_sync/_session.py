@@ -1,0 +1,208 @@
+"""The sync session: one pooled httpx2 client, auth, retries and server limits."""
+
+from __future__ import annotations
+
+import threading
+import logging
+import ssl
+from collections.abc import Iterator
+from types import TracebackType
+from typing import Any, TypeVar
+
+import httpx2
+
+from irods_provider.client._sync._catalog import Metadata, Query, Tickets
+from irods_provider.client._sync._fs import Collections, DataObjects
+from irods_provider.client._auth import LoginBindable, TokenProvider
+from irods_provider.client._config import (
+    DEFAULT_TIMEOUT,
+    TimeoutTypes,
+    UseDefault,
+    client_options,
+    to_timeout,
+)
+from irods_provider.client._errors import map_httpx_errors
+from irods_provider.client._models import ServerLimits
+from irods_provider.client._operation import Operation, Reply, decode_reply, request_arguments
+from irods_provider.client._ops_misc import authenticate, info
+from irods_provider.client._retry import RetryPolicy
+from irods_provider.exceptions import IrodsAuthenticationError, IrodsError, IrodsUsageError
+
+__all__ = ["IrodsSession"]
+
+logger = logging.getLogger("irods_provider.client")
+T = TypeVar("T")
+
+
+class IrodsSession:
+    """A connection to one iRODS HTTP API server (``.../irods-http-api/0.7.0``).
+
+    Owns one pooled HTTP client, the credentials (a TokenProvider), the retry policy and the server
+    limits (read once from ``/info``, lazily). API groups: ``collections``, ``data_objects``,
+    ``metadata``, ``query``, ``tickets``. Use as a context manager or call ``close()``.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        auth: TokenProvider | None = None,
+        timeout: TimeoutTypes = DEFAULT_TIMEOUT,
+        verify: bool | str | ssl.SSLContext = True,
+        retry: RetryPolicy | None = None,
+        pool_limits: httpx2.Limits | None = None,
+        transport: httpx2.BaseTransport | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.auth = auth
+        self.retry = retry if retry is not None else RetryPolicy()
+        options = client_options(timeout=timeout, verify=verify)
+        if pool_limits is not None:
+            options["limits"] = pool_limits
+        self._client = httpx2.Client(transport=transport, **options)
+        self._limits: ServerLimits | None = None
+        self._limits_lock = threading.Lock()
+        if isinstance(auth, LoginBindable):
+            auth.bind(login=self._login)
+        self.collections = Collections(self)
+        self.data_objects = DataObjects(self)
+        self.metadata = Metadata(self)
+        self.query = Query(self)
+        self.tickets = Tickets(self)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.base_url!r}, auth={self.auth!r})"
+
+    def __enter__(self) -> IrodsSession:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the pooled connections (the token provider is left to its owner)."""
+        self._client.close()
+
+    @property
+    def limits(self) -> ServerLimits:
+        """The server limits from ``/info`` (read on first use)."""
+        if self._limits is None:
+            return self.get_limits()
+        return self._limits
+
+    def get_limits(self) -> ServerLimits:
+        """Read ``/info`` once and cache the server limits."""
+        if self._limits is None:
+            with self._limits_lock:
+                if self._limits is None:
+                    self._limits = self.execute(info())
+        return self._limits
+
+    def execute(
+        self, op: Operation[T], *, timeout: TimeoutTypes | UseDefault = UseDefault.USE_DEFAULT
+    ) -> T:
+        """Send ``op`` (authenticating and retrying per policy) and return its decoded result."""
+        started = self.retry.clock()
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return self._execute_once(op, timeout)
+            except IrodsError as error:
+                delay = self.retry.next_delay(
+                    error, idempotent=op.idempotent, attempt=attempt, started=started
+                )
+                if delay is None:
+                    raise
+                if logger.isEnabledFor(logging.INFO):
+                    logger.info(
+                        "retrying %s in %.2fs after attempt %d failed: %s", op.name, delay, attempt, error
+                    )
+                self.retry.sleep(delay)
+
+    def _execute_once(self, op: Operation[T], timeout: TimeoutTypes | UseDefault) -> T:
+        token = self.auth.get_token() if self.auth is not None and op.authenticated else None
+        reply = self._send(op, token, timeout)
+        if reply.status == 401 and token is not None and self.auth is not None:
+            token = self.auth.get_token(reject=token)
+            reply = self._send(op, token, timeout)
+            if reply.status == 401:
+                raise _refused_twice(op)
+        return decode_reply(op, reply)
+
+    def _send(self, op: Operation[Any], token: str | None, timeout: TimeoutTypes | UseDefault) -> Reply:
+        args = request_arguments(op, base_url=self.base_url, token=token)
+        if not isinstance(timeout, UseDefault):
+            args["timeout"] = to_timeout(timeout)
+        with map_httpx_errors(operation=op.name, path=op.path):
+            response = self._client.request(**args)
+        return Reply(status=response.status_code, headers=response.headers, content=response.content)
+
+    def stream(
+        self,
+        op: Operation[Any],
+        *,
+        chunk_size: int,
+        timeout: TimeoutTypes | UseDefault = UseDefault.USE_DEFAULT,
+    ) -> Iterator[bytes]:
+        """Send a GET ``op`` and yield its 200 body in chunks of at most ``chunk_size`` bytes.
+
+        Errors are raised before the first chunk (a 401 renews the token once); the request is
+        retried per policy only until the body starts.
+        """
+        started = self.retry.clock()
+        attempt = 0
+        begun = False
+        while True:
+            attempt += 1
+            reject: str | None = None
+            for _ in range(2):
+                token = self.auth.get_token(reject=reject) if self.auth is not None else None
+                args = request_arguments(op, base_url=self.base_url, token=token)
+                if not isinstance(timeout, UseDefault):
+                    args["timeout"] = to_timeout(timeout)
+                try:
+                    with map_httpx_errors(operation=op.name, path=op.path):
+                        with self._client.stream(**args) as response:
+                            if response.status_code == 401 and token is not None and reject is None:
+                                reject = token
+                                continue
+                            if response.status_code != 200:
+                                response.read()
+                                reply = Reply(response.status_code, response.headers, response.content)
+                                if reply.status == 401 and reject is not None:
+                                    raise _refused_twice(op)
+                                decode_reply(op, reply)
+                            begun = True
+                            for chunk in response.iter_bytes(chunk_size):
+                                yield chunk
+                            return
+                except IrodsError as error:
+                    if begun:
+                        raise
+                    delay = self.retry.next_delay(error, idempotent=True, attempt=attempt, started=started)
+                    if delay is None:
+                        raise
+                    self.retry.sleep(delay)
+                    break
+
+    def _login(self, username: str, password: str) -> str:
+        try:
+            return self.execute(authenticate(username, password))
+        except IrodsAuthenticationError as exc:
+            raise IrodsAuthenticationError(
+                f"login refused for user {username!r} (wrong username or password?)",
+                http_status=exc.http_status,
+                operation="authenticate",
+            ) from None
+
+
+def _refused_twice(op: Operation[Any]) -> IrodsAuthenticationError:
+    return IrodsAuthenticationError(
+        "bearer token refused again right after renewal (credentials no longer valid?)",
+        http_status=401,
+        operation=op.name,
+        path=op.path,
+    )
