@@ -80,7 +80,7 @@ def test_host_may_carry_the_protocol_and_port_defaults_follow_it() -> None:
         ({"extras": {"timeout": "-1"}}, "'timeout' must be positive"),
         ({"extras": {"timeout": "soon"}}, "'timeout' must be a number of seconds"),
         ({"extras": {"auth_mode": "kerberos"}}, "auth_mode must be one of basic, openid_client_credentials"),
-        ({"extras": {"auth_mode": "openid_password"}}, "needs the 'openid_discovery_url' or the 'openid_token_url'"),
+        ({"extras": {"auth_mode": "openid_password"}}, "needs the 'openid_discovery_url' or the"),
         (
             {"extras": {"auth_mode": "openid_client_credentials", "openid_token_url": "https://idp/t"}},
             "needs the 'openid_client_id' extra",
