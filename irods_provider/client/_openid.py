@@ -121,14 +121,15 @@ class _OpenIdTokenSource:
             weakref.WeakKeyDictionary()
         )
         self._current: _Token | None = None
-        self._oauth = OAuth2Client(
-            client_id=client_id,
-            client_secret=client_secret,
-            token_endpoint_auth_method=client_auth if client_secret else "none",
-            scope=scope,
-            timeout=timeout,
-            verify=ssl.create_default_context(cafile=verify) if isinstance(verify, str) else verify,
-        )
+        self._client_options: dict[str, Any] = {
+            "client_id": client_id,
+            "client_secret": client_secret,
+            "token_endpoint_auth_method": client_auth if client_secret else "none",
+            "scope": scope,
+            "timeout": timeout,
+            "verify": ssl.create_default_context(cafile=verify) if isinstance(verify, str) else verify,
+        }
+        self._oauth_client: OAuth2Client | None = None
 
     def __repr__(self) -> str:
         where = self.discovery_url or self.token_url
@@ -178,10 +179,18 @@ class _OpenIdTokenSource:
             return await asyncio.to_thread(self.get_token, reject=reject)
 
     def close(self) -> None:
-        """Forget the tokens and close the HTTP client."""
+        """Forget the tokens and close the HTTP client (a later call opens a new one)."""
         with self._lock:
             self._current = None
-            self._oauth.close()
+            if self._oauth_client is not None:
+                self._oauth_client.close()
+                self._oauth_client = None
+
+    @property
+    def _oauth(self) -> OAuth2Client:
+        if self._oauth_client is None:
+            self._oauth_client = OAuth2Client(**self._client_options)
+        return self._oauth_client
 
     # -- renewal -------------------------------------------------------------------------------------
 
@@ -426,15 +435,24 @@ class OpenIdRefreshToken(_OpenIdTokenSource):
         digest = hashlib.sha256(refresh_token.encode()).hexdigest()
         self._registry_key = (self._provider, client_id, digest)
         with _rotated_lock:
-            self._refresh_token = _rotated_refresh_tokens.get(self._registry_key, refresh_token)
+            _rotated_refresh_tokens.setdefault(self._registry_key, refresh_token)
+
+    def _latest_refresh_token(self) -> str:
+        with _rotated_lock:
+            return _rotated_refresh_tokens[self._registry_key]
 
     def _primary_params(self) -> dict[str, str]:
-        return {"refresh_token": self._refresh_token}
+        return {"refresh_token": self._latest_refresh_token()}
 
     def _renew(self, old: _Token | None) -> _Token:
-        token = super()._renew(old)
-        if token.refresh_token and token.refresh_token != self._refresh_token:
-            self._refresh_token = token.refresh_token
+        used = self._latest_refresh_token()
+        try:
+            token = super()._renew(old)
+        except IrodsAuthenticationError:
+            if self._latest_refresh_token() == used:
+                raise
+            token = super()._renew(old)  # another source of this process rotated it meanwhile
+        if token.refresh_token:
             with _rotated_lock:
                 _rotated_refresh_tokens[self._registry_key] = token.refresh_token
         return token

@@ -79,6 +79,12 @@ def test_refresh_token_grant_rotates_and_remembers_newest_token(
         discovery_url=oidc_provider.discovery_url,
         on_token=minted.append,
     )
+    sibling = OpenIdRefreshToken(
+        refresh_token=offline,
+        client_id="irods-pw",
+        client_secret=oidc_provider.clients["irods-pw"],
+        discovery_url=oidc_provider.discovery_url,
+    )
     first = source.get_token()
     assert introspection_validator.username_for(first) == "alice"
     second = source.get_token(reject=first)  # as after a 401: rotated refresh token used
@@ -98,7 +104,9 @@ def test_refresh_token_grant_rotates_and_remembers_newest_token(
     )
     assert refused.status_code == 400
     assert refused.json()["error"] == "invalid_grant"
-    # ... yet a source built again from the same configuration in this process continues from the newest.
+    # ... yet other sources of the same configuration in this process continue from the newest one,
+    # whether built before the rotation (sibling) or after it (again).
+    assert introspection_validator.username_for(sibling.get_token()) == "alice"
     again = OpenIdRefreshToken(
         refresh_token=offline,
         client_id="irods-pw",
@@ -106,6 +114,7 @@ def test_refresh_token_grant_rotates_and_remembers_newest_token(
         discovery_url=oidc_provider.discovery_url,
     )
     assert introspection_validator.username_for(again.get_token()) == "alice"
+    sibling.close()
     source.close()
     again.close()
 
@@ -152,6 +161,10 @@ def test_reject_renews_only_the_current_token(
     assert source.get_token(reject=first) == second  # a stale 401 does not cause another request
     assert source.token_requests == 2
     assert introspection_validator.username_for(second) == "service-account-irods-cc"
+    source.close()  # forgets the token; a later call logs in again on a fresh HTTP client
+    third = source.get_token()
+    assert third not in (first, second)
+    assert source.token_requests == 3
     source.close()
 
 
