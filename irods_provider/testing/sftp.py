@@ -84,6 +84,11 @@ class _AuthServer(asyncssh.SSHServer):
 
     def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
         self._conn = conn
+        self._owner._connections.add(conn)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._conn is not None:
+            self._owner._connections.discard(self._conn)
 
     def begin_auth(self, username: str) -> bool:
         if self._conn is not None and username == self._owner.username:
@@ -135,6 +140,7 @@ class EmbeddedSftpServer(SshTestServer):
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._acceptor: asyncssh.SSHAcceptor | None = None
+        self._connections: set[asyncssh.SSHServerConnection] = set()
         self._ready = threading.Event()
         self._start_error: BaseException | None = None
 
@@ -172,6 +178,7 @@ class EmbeddedSftpServer(SshTestServer):
 
     def _run(self) -> None:
         loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)  # asyncssh looks the loop up with get_event_loop()
         self._loop = loop
         try:
             try:
@@ -212,6 +219,11 @@ class EmbeddedSftpServer(SshTestServer):
         if self._acceptor is not None:
             self._acceptor.close()
             await self._acceptor.wait_closed()
+        connections = list(self._connections)
+        for conn in connections:
+            conn.close()
+        for conn in connections:
+            await conn.wait_closed()
 
     async def _run_command(self, process: asyncssh.SSHServerProcess[bytes]) -> None:
         """Run an ``exec`` request with ``/bin/sh -c`` in the root directory, relaying stdin/stdout/stderr."""
