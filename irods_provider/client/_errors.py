@@ -47,6 +47,10 @@ HTTPX_ERROR_MAP: tuple[tuple[type[BaseException], type[IrodsError], str], ...] =
     (httpx2.HTTPError, IrodsConnectionError, "HTTP error"),
     (httpx2.InvalidURL, IrodsConfigurationError, "invalid URL"),
     (httpx2.CookieConflict, IrodsProtocolError, "cookie conflict"),
+    (httpx2.StreamConsumed, IrodsProtocolError, "response stream already consumed"),
+    (httpx2.StreamClosed, IrodsProtocolError, "response stream already closed"),
+    (httpx2.ResponseNotRead, IrodsProtocolError, "response body not read"),
+    (httpx2.RequestNotRead, IrodsProtocolError, "request body not read"),
     (httpx2.StreamError, IrodsProtocolError, "response stream misused"),
 )
 

@@ -1,0 +1,28 @@
+import subprocess
+import sys
+from pathlib import Path
+
+import irods_provider.client as client
+
+
+def test_all_is_sorted_and_complete():
+    public = {name for name in vars(client) if not name.startswith("_")} - {"annotations"}
+    assert client.__all__ == sorted(
+        client.__all__, key=lambda n: (not n.isupper(), n)
+    ) or client.__all__ == sorted(client.__all__)
+    assert set(client.__all__) == public
+
+
+def test_reexported_classes_report_package_module():
+    for name in client.__all__:
+        obj = getattr(client, name)
+        if isinstance(obj, type):
+            assert obj.__module__ == "irods_provider.client", name
+
+
+def test_sync_twin_is_generated_from_async_source():
+    script = Path(client.__file__).parent / "_unasync.py"
+    result = subprocess.run(
+        [sys.executable, str(script), "--check"], capture_output=True, text=True, timeout=30
+    )
+    assert result.returncode == 0, result.stderr
