@@ -19,6 +19,7 @@ class ParallelHandle:
     target: Any
     fd: int
     busy: list[bool] = field(default_factory=list)
+    positions: list[int] = field(default_factory=list)
 
 
 class ParallelWriteMixin(ModelBase):
@@ -55,14 +56,16 @@ class ParallelWriteMixin(ModelBase):
             obj = self.data_objects[target.path]
             handle_id = str(uuid.uuid4())
             fd = os.open(target.replica.spool_file, os.O_RDWR)
-            self.handles[handle_id] = ParallelHandle(handle_id, target, fd, [False] * stream_count)
+            self.handles[handle_id] = ParallelHandle(
+                handle_id, target, fd, [False] * stream_count, [0] * stream_count
+            )
             self.active_streams += stream_count
             obj.locked_by = handle_id
             target.replica.status = "2"
             return handle_id
 
-    def acquire_stream(self, handle_id: str, stream_index: int | None) -> tuple[int, int]:
-        """Pick a stream: (fd, index). Unknown handle/index → UnknownHandle; all busy → NoIdleStream."""
+    def acquire_stream(self, handle_id: str, stream_index: int | None) -> tuple[int, int, int]:
+        """Pick a stream: (fd, index, position); UnknownHandle or NoIdleStream when impossible."""
         with self.lock:
             h = self.handles.get(handle_id)
             if h is None:
@@ -71,19 +74,20 @@ class ParallelWriteMixin(ModelBase):
                 for i, busy in enumerate(h.busy):
                     if not busy:
                         h.busy[i] = True
-                        return h.fd, i
+                        return h.fd, i, h.positions[i]
                 raise NoIdleStream()
             if not 0 <= stream_index < len(h.busy):
                 raise UnknownHandle(f"stream {stream_index}")
             h.busy[stream_index] = True
-            return h.fd, stream_index
+            return h.fd, stream_index, h.positions[stream_index]
 
-    def release_stream(self, handle_id: str, stream_index: int) -> None:
-        """Mark a stream idle again after its request."""
+    def release_stream(self, handle_id: str, stream_index: int, position: int) -> None:
+        """Mark a stream idle again after its request, remembering where it stopped."""
         with self.lock:
             h = self.handles.get(handle_id)
             if h is not None and stream_index < len(h.busy):
                 h.busy[stream_index] = False
+                h.positions[stream_index] = position
 
     def parallel_write_shutdown(self, handle_id: str) -> None:
         """Commit size/status/mtime, unlock, release the quota; unknown handles are fine."""

@@ -1,0 +1,62 @@
+"""Command line: ``python -m irods_provider.testing serve --host 127.0.0.1 --port 9000``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from irods_provider.testing._config import MIB, EmulatorConfig
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m irods_provider.testing")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the iRODS HTTP API 0.7.0 emulator")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=9000)
+    serve.add_argument("--zone", default="tempZone")
+    serve.add_argument("--admin-user", default="rods")
+    serve.add_argument("--admin-password", default="rods")
+    serve.add_argument("--token-lifetime", type=float, default=3600.0, help="seconds")
+    serve.add_argument("--spool", type=Path, default=None, help="directory for data bytes (default: temp)")
+    serve.add_argument("--max-body-bytes", type=int, default=8 * MIB)
+    serve.add_argument("--streams-per-handle", type=int, default=3)
+    serve.add_argument("--max-streams", type=int, default=15)
+    serve.add_argument("--certfile", default=None)
+    serve.add_argument("--keyfile", default=None)
+    serve.add_argument("--log-level", default="warning")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse arguments, print the base URL and credentials, serve until Ctrl-C."""
+    args = _parser().parse_args(argv)
+    from irods_provider.testing._server import EmulatorServer
+
+    config = EmulatorConfig(
+        host=args.host,
+        port=args.port,
+        zone=args.zone,
+        admin_user=args.admin_user,
+        admin_password=args.admin_password,
+        token_lifetime_seconds=args.token_lifetime,
+        spool_dir=args.spool,
+        max_body_bytes=args.max_body_bytes,
+        max_streams_per_handle=args.streams_per_handle,
+        max_streams=args.max_streams,
+        ssl_certfile=args.certfile,
+        ssl_keyfile=args.keyfile,
+        log_level=args.log_level,
+    )
+    server = EmulatorServer(config)
+    server.bind()
+    print(f"iRODS HTTP API emulator: {server.base_url}", flush=True)
+    print(f"zone {config.zone}; rodsadmin {config.admin_user} / {config.admin_password}", flush=True)
+    print(f"control plane: {server.url}/_emulator/", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.model.close()
+    return 0

@@ -1,0 +1,121 @@
+"""Handlers of ``/collections``."""
+
+from __future__ import annotations
+
+from starlette.responses import Response
+
+from irods_provider.testing._errors import IrodsModelError
+from irods_provider.testing._h_common import atomic, enable_ticket, permission_param
+from irods_provider.testing._http import Ctx, Handler, irods_error, ok, render
+
+
+async def create(ctx: Ctx) -> Response:
+    lpath = ctx.require("lpath")
+    try:
+        created = ctx.model.create_collection(ctx.user, lpath, intermediates=ctx.flag("create-intermediates"))
+    except IrodsModelError as e:
+        return render(e)
+    return ok(created=created)
+
+
+async def remove(ctx: Ctx) -> Response:
+    lpath = ctx.require("lpath")
+    try:
+        ctx.model.remove_collection(
+            ctx.user,
+            lpath,
+            recurse=ctx.flag("recurse"),
+            no_trash=ctx.flag("no-trash"),
+            admin=ctx.flag("admin"),
+        )
+    except IrodsModelError as e:
+        return render(e)
+    return ok()
+
+
+async def stat(ctx: Ctx) -> Response:
+    lpath = ctx.require("lpath")
+    if (failed := enable_ticket(ctx, ctx.get("ticket"))) is not None:
+        return failed
+    try:
+        body = ctx.model.stat_collection(ctx.user, lpath, ticket=ctx.get("ticket"))
+    except IrodsModelError as e:
+        return irods_error(e, message=e.name != "NOT_A_COLLECTION")
+    return ok(**body)
+
+
+async def list_(ctx: Ctx) -> Response:
+    lpath = ctx.require("lpath")
+    if (failed := enable_ticket(ctx, ctx.get("ticket"))) is not None:
+        return failed
+    try:
+        entries = ctx.model.list_collection(
+            ctx.user, lpath, recurse=ctx.flag("recurse"), ticket=ctx.get("ticket")
+        )
+    except IrodsModelError as e:
+        return render(e)
+    return ok(entries=entries or None)
+
+
+async def rename(ctx: Ctx) -> Response:
+    old, new = ctx.require("old-lpath"), ctx.require("new-lpath")
+    try:
+        ctx.model.rename_collection(ctx.user, old, new)
+    except IrodsModelError as e:
+        return render(e, all400=True)
+    return ok()
+
+
+async def touch(ctx: Ctx) -> Response:
+    lpath = ctx.require("lpath")
+    seconds = ctx.int_param("seconds-since-epoch")
+    try:
+        ctx.model.touch_collection(ctx.user, lpath, seconds=seconds, reference=ctx.get("reference"))
+    except IrodsModelError as e:
+        return render(e)
+    return ok()
+
+
+async def set_permission(ctx: Ctx) -> Response:
+    lpath, entity = ctx.require("lpath"), ctx.require("entity-name")
+    perm = permission_param(ctx)
+    try:
+        ctx.model.set_permission(
+            ctx.user, lpath, kind="collection", entity=entity, permission=perm, admin=ctx.flag("admin")
+        )
+    except IrodsModelError as e:
+        return render(e)
+    return ok()
+
+
+async def set_inheritance(ctx: Ctx) -> Response:
+    lpath = ctx.require("lpath")
+    enable = ctx.require("enable") == "1"
+    try:
+        ctx.model.set_inheritance(ctx.user, lpath, enable=enable, admin=ctx.flag("admin"))
+    except IrodsModelError as e:
+        return render(e)
+    return ok()
+
+
+async def modify_permissions(ctx: Ctx) -> Response:
+    return atomic(ctx, kind="collection", permissions=True)
+
+
+async def modify_metadata(ctx: Ctx) -> Response:
+    return atomic(ctx, kind="collection", permissions=False)
+
+
+OPS: dict[str, dict[str, Handler]] = {
+    "GET": {"list": list_, "stat": stat},
+    "POST": {
+        "create": create,
+        "remove": remove,
+        "rename": rename,
+        "touch": touch,
+        "set_permission": set_permission,
+        "set_inheritance": set_inheritance,
+        "modify_permissions": modify_permissions,
+        "modify_metadata": modify_metadata,
+    },
+}

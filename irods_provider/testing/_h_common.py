@@ -1,0 +1,71 @@
+"""Helpers shared by the endpoint handlers: tickets, open errors, atomic-op envelopes."""
+
+from __future__ import annotations
+
+from starlette.responses import JSONResponse, Response
+
+from irods_provider.testing._acl_meta import AtomicOperationError
+from irods_provider.testing._errors import IrodsModelError
+from irods_provider.testing._http import Ctx, HttpError, irods_error, ok, parse_json_list
+
+OPEN_FAILURE = "Output stream to data object is in a bad state."
+
+
+def enable_ticket(ctx: Ctx, ticket: str | None) -> Response | None:
+    """Enable a ticket for this request; failure → 500 with the iRODS code, like the server."""
+    if ticket is None:
+        return None
+    try:
+        ctx.model.enable_ticket(ctx.user, ticket)
+    except IrodsModelError as e:
+        return JSONResponse(
+            {
+                "irods_response": {
+                    "status_code": e.code,
+                    "status_message": "Error enabling ticket on connection.",
+                }
+            },
+            status_code=500,
+        )
+    return None
+
+
+def open_error(ctx: Ctx, err: IrodsModelError) -> Response:
+    """An open failure: HTTP 200 with INVALID_HANDLE unless the real codes are exposed."""
+    code = err.code if ctx.config.dstream_exposes_irods_error_codes else -175000
+    return JSONResponse({"irods_response": {"status_code": code, "status_message": OPEN_FAILURE}})
+
+
+def atomic(ctx: Ctx, *, kind: str, permissions: bool) -> Response:
+    """modify_permissions / modify_metadata with the ``failed_operation`` envelope."""
+    lpath = ctx.require("lpath")
+    operations = parse_json_list(ctx.require("operations"))
+    admin = ctx.flag("admin")
+    try:
+        if permissions:
+            ctx.model.modify_permissions(ctx.user, lpath, kind=kind, operations=operations, admin=admin)
+        else:
+            ctx.model.modify_metadata(ctx.user, lpath, kind=kind, operations=operations, admin=admin)
+    except AtomicOperationError as e:
+        failed = {"operation": e.operation, "operation_index": e.operation_index, "error_message": e.message}
+        return JSONResponse(
+            {"irods_response": {"status_code": e.code, "failed_operation": failed}}, status_code=400
+        )
+    except IrodsModelError as e:
+        if e.name in ("NOT_A_COLLECTION", "NOT_A_DATA_OBJECT"):
+            return irods_error(e, status=400, message=False)
+        return irods_error(e, status=400)
+    return JSONResponse({"irods_response": {"status_code": 0, "failed_operation": {}}})
+
+
+def permission_param(ctx: Ctx) -> str:
+    """The ``permission`` parameter, validated against the 4.3 vocabulary (else 400)."""
+    from irods_provider.testing._catalog import canonical_permission
+
+    perm = ctx.require("permission")
+    if canonical_permission(perm) is None:
+        raise HttpError(400)
+    return perm
+
+
+__all__ = ["OPEN_FAILURE", "atomic", "enable_ticket", "ok", "open_error", "permission_param"]

@@ -1,0 +1,250 @@
+"""Handlers of ``/data-objects`` (writes live in ``_h_write``)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from starlette.responses import JSONResponse, Response, StreamingResponse
+
+from irods_provider.testing._errors import IrodsModelError
+from irods_provider.testing._h_common import atomic, enable_ticket, permission_param
+from irods_provider.testing._h_write import form_write, parallel_write_init, parallel_write_shutdown
+from irods_provider.testing._http import Ctx, Handler, HttpError, empty, irods_error, ok, render
+
+OPEN_400 = frozenset({"SYS_REPLICA_DOES_NOT_EXIST", "SYS_RESC_DOES_NOT_EXIST", "SYS_NO_GOOD_REPLICA"})
+
+
+async def stat(ctx: Ctx) -> Response:
+    lpath = ctx.require("lpath")
+    if (failed := enable_ticket(ctx, ctx.get("ticket"))) is not None:
+        return failed
+    try:
+        body = ctx.model.stat_data_object(ctx.user, lpath, ticket=ctx.get("ticket"))
+    except IrodsModelError as e:
+        return irods_error(e, message=e.name != "NOT_A_DATA_OBJECT")
+    return ok(**body)
+
+
+def _read_file(path: Path, offset: int, count: int, chunk: int) -> bytes:
+    with path.open("rb") as f:
+        f.seek(offset)
+        return f.read(min(count, chunk))
+
+
+async def _chunks(path: Path, offset: int, count: int, chunk: int) -> AsyncIterator[bytes]:
+    with path.open("rb") as f:
+        f.seek(offset)
+        remaining = count
+        while remaining > 0:
+            data = f.read(min(chunk, remaining))
+            if not data:
+                break
+            remaining -= len(data)
+            yield data
+
+
+async def read(ctx: Ctx) -> Response:
+    lpath = ctx.require("lpath")
+    offset, count = ctx.int_param("offset"), ctx.int_param("count")
+    replica = ctx.int_param("replica-number")
+    if (offset is not None and offset < 0) or (count is not None and count < 0):
+        raise HttpError(400)
+    ticket = ctx.get("ticket")
+    if (failed := enable_ticket(ctx, ticket)) is not None:
+        return failed
+    try:
+        spool_file, size = ctx.model.open_read(
+            ctx.user, lpath, resource=ctx.get("resource"), replica_number=replica, ticket=ticket
+        )
+    except IrodsModelError as e:
+        return empty(400 if e.name in OPEN_400 else 404)
+    offset = offset or 0
+    available = size - offset
+    if available < 0:
+        raise HttpError(500)
+    count = available if count is None else min(count, available)
+    buffer = ctx.config.read_buffer_bytes
+    if count <= buffer:
+        return Response(_read_file(spool_file, offset, count, buffer), media_type="application/json")
+    return StreamingResponse(
+        _chunks(spool_file, offset, count, buffer), media_type="application/octet-stream"
+    )
+
+
+async def touch(ctx: Ctx) -> Response:
+    lpath = ctx.require("lpath")
+    replica, seconds = ctx.int_param("replica-number"), ctx.int_param("seconds-since-epoch")
+    try:
+        ctx.model.touch_data_object(
+            ctx.user,
+            lpath,
+            no_create=ctx.flag("no-create"),
+            replica_number=replica,
+            leaf_resource=ctx.get("leaf-resource"),
+            seconds=seconds,
+            reference=ctx.get("reference"),
+        )
+    except IrodsModelError as e:
+        return render(e)
+    return ok()
+
+
+async def truncate(ctx: Ctx) -> Response:
+    lpath = ctx.require("lpath")
+    size = ctx.int_param("size")
+    if size is None:
+        raise HttpError(400)
+    replica = ctx.int_param("replica-number")
+    try:
+        info = ctx.model.truncate_data_object(
+            ctx.user,
+            lpath,
+            size=size,
+            resource=ctx.get("resource"),
+            replica_number=replica,
+            admin=ctx.flag("admin"),
+        )
+    except IrodsModelError as e:
+        return irods_error(e)
+    return JSONResponse({"irods_response": {"status_code": 0, "additional_info": info}})
+
+
+async def remove(ctx: Ctx) -> Response:
+    lpath = ctx.require("lpath")
+    catalog_only = ctx.require("catalog-only") == "1"
+    no_trash = ctx.flag("no-trash")
+    if catalog_only and no_trash:
+        raise HttpError(400)
+    try:
+        ctx.model.remove_data_object(
+            ctx.user, lpath, catalog_only=catalog_only, no_trash=no_trash, admin=ctx.flag("admin")
+        )
+    except IrodsModelError as e:
+        return irods_error(e)
+    return ok()
+
+
+async def rename(ctx: Ctx) -> Response:
+    old, new = ctx.require("old-lpath"), ctx.require("new-lpath")
+    try:
+        ctx.model.rename_data_object(ctx.user, old, new)
+    except IrodsModelError as e:
+        return render(e)
+    return ok()
+
+
+async def copy(ctx: Ctx) -> Response:
+    src, dst = ctx.require("src-lpath"), ctx.require("dst-lpath")
+    try:
+        ctx.model.copy_data_object(
+            ctx.user,
+            src,
+            dst,
+            src_resource=ctx.get("src-resource"),
+            dst_resource=ctx.get("dst-resource"),
+            overwrite=ctx.flag("overwrite"),
+        )
+    except IrodsModelError as e:
+        return render(e)
+    return ok()
+
+
+async def replicate(ctx: Ctx) -> Response:
+    lpath, dst = ctx.require("lpath"), ctx.require("dst-resource")
+    try:
+        ctx.model.check_replicate(
+            ctx.user,
+            lpath,
+            dst_resource=dst,
+            src_resource=ctx.get("src-resource"),
+            src_replica=ctx.get("src-replica-number"),
+        )
+    except IrodsModelError as e:
+        return irods_error(e)
+    return ok()
+
+
+async def set_permission(ctx: Ctx) -> Response:
+    lpath, entity = ctx.require("lpath"), ctx.require("entity-name")
+    perm = permission_param(ctx)
+    try:
+        ctx.model.set_permission(
+            ctx.user, lpath, kind="data_object", entity=entity, permission=perm, admin=ctx.flag("admin")
+        )
+    except IrodsModelError as e:
+        return render(e)
+    return ok()
+
+
+async def modify_permissions(ctx: Ctx) -> Response:
+    return atomic(ctx, kind="data_object", permissions=True)
+
+
+async def modify_metadata(ctx: Ctx) -> Response:
+    return atomic(ctx, kind="data_object", permissions=False)
+
+
+async def calculate_checksum(ctx: Ctx) -> Response:
+    lpath = ctx.require("lpath")
+    replica = ctx.int_param("replica-number")
+    try:
+        checksum = ctx.model.calculate_checksum(
+            ctx.user,
+            lpath,
+            resource=ctx.get("resource"),
+            replica_number=replica,
+            force=ctx.flag("force"),
+            all_replicas=ctx.flag("all"),
+            admin=ctx.flag("admin"),
+        )
+    except IrodsModelError as e:
+        return irods_error(e)
+    return ok(checksum=checksum)
+
+
+async def verify_checksum(ctx: Ctx) -> Response:
+    lpath = ctx.require("lpath")
+    replica = ctx.int_param("replica-number")
+    try:
+        results = ctx.model.verify_checksum(
+            ctx.user,
+            lpath,
+            resource=ctx.get("resource"),
+            replica_number=replica,
+            compute=ctx.flag("compute-checksums", default=True),
+            admin=ctx.flag("admin"),
+        )
+    except IrodsModelError as e:
+        return irods_error(e)
+    if results:
+        return irods_error(IrodsModelError("CHECK_VERIFICATION_RESULTS"), message=False, results=results)
+    return ok()
+
+
+async def not_supported(ctx: Ctx) -> Response:
+    """Ops that need a second resource or physical files: answered as a failing iRODS call."""
+    return irods_error(IrodsModelError("SYS_NOT_ALLOWED", "Not supported by the emulator."))
+
+
+OPS: dict[str, dict[str, Handler]] = {
+    "GET": {"read": read, "stat": stat, "verify_checksum": verify_checksum},
+    "POST": {
+        "touch": touch,
+        "truncate": truncate,
+        "remove": remove,
+        "write": form_write,
+        "parallel_write_init": parallel_write_init,
+        "parallel_write_shutdown": parallel_write_shutdown,
+        "rename": rename,
+        "copy": copy,
+        "replicate": replicate,
+        "trim": not_supported,
+        "register": not_supported,
+        "set_permission": set_permission,
+        "modify_permissions": modify_permissions,
+        "calculate_checksum": calculate_checksum,
+        "modify_metadata": modify_metadata,
+        "modify_replica": not_supported,
+    },
+}

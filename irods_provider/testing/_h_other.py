@@ -1,0 +1,331 @@
+"""Handlers of ``/query``, ``/tickets``, ``/users-groups`` and ``/resources``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+
+from starlette.responses import JSONResponse, Response
+
+from irods_provider.testing._errors import IrodsModelError
+from irods_provider.testing._genquery import GenQueryError, execute_genquery1
+from irods_provider.testing._http import Ctx, Handler, HttpError, empty, irods_error, ok
+from irods_provider.testing._params import to_int
+
+# ---- /query ------------------------------------------------------------------------------------
+
+
+def _paging(ctx: Ctx) -> tuple[int, int]:
+    offset = ctx.int_param("offset") or 0
+    count = ctx.int_param("count")
+    max_rows = ctx.config.max_rows
+    count = max_rows if count is None else min(max(count, 1), max_rows)
+    return max(offset, 0), count
+
+
+async def execute_genquery(ctx: Ctx) -> Response:
+    query = ctx.require("query")
+    parser = ctx.get("parser") or "genquery1"
+    if parser == "genquery2":
+        err = IrodsModelError("SYS_NOT_ALLOWED", "GenQuery2 is not supported by the emulator.")
+        return irods_error(err, status=400)
+    if parser != "genquery1":
+        raise HttpError(400)
+    offset, count = _paging(ctx)
+    case_sensitive = ctx.get("case-sensitive") or "1"
+    distinct = ctx.get("distinct") or "1"
+    if case_sensitive not in ("0", "1") or distinct not in ("0", "1"):
+        raise HttpError(400)
+    try:
+        rows = execute_genquery1(
+            query,
+            partial(ctx.model.fetch_rows, ctx.user),
+            case_sensitive=case_sensitive == "1",
+            distinct=distinct == "1",
+            offset=offset,
+            count=count,
+        )
+    except GenQueryError as e:
+        return JSONResponse({"irods_response": {"status_code": e.code, "status_message": e.message}})
+    return ok(rows=rows)
+
+
+async def execute_specific_query(ctx: Ctx) -> Response:
+    name = ctx.require("name")
+    offset, count = _paging(ctx)
+    delimiter = ctx.get("args-delimiter") or ","
+    args = (ctx.get("args") or "").split(delimiter) if ctx.get("args") else []
+    if name != "ShowCollAcls":
+        return irods_error(IrodsModelError("CAT_UNKNOWN_SPECIFIC_QUERY", f"Unknown specific query [{name}]."))
+    rows = ctx.model.show_coll_acls(ctx.user, args[0] if args else "")
+    return ok(rows=rows[offset : offset + count])
+
+
+async def specific_query_admin(ctx: Ctx) -> Response:
+    ctx.require("name")
+    if not ctx.model.is_admin(ctx.user):
+        return irods_error(IrodsModelError("SYS_NO_API_PRIV", "Requires rodsadmin."))
+    return irods_error(
+        IrodsModelError("SYS_NOT_ALLOWED", "Specific queries cannot be added to the emulator.")
+    )
+
+
+async def not_implemented(ctx: Ctx) -> Response:
+    return empty(501)
+
+
+QUERY_OPS: dict[str, dict[str, Handler]] = {
+    "GET": {
+        "execute_genquery": execute_genquery,
+        "execute_specific_query": execute_specific_query,
+        "list_genquery_columns": not_implemented,
+        "list_specific_queries": not_implemented,
+    },
+    "POST": {"add_specific_query": specific_query_admin, "remove_specific_query": specific_query_admin},
+}
+
+# ---- /tickets ----------------------------------------------------------------------------------
+
+
+def _count(ctx: Ctx, name: str) -> int:
+    value = ctx.get(name)
+    if value is None:
+        return 0
+    parsed = to_int(value)
+    if parsed is None:
+        raise HttpError(500)
+    return parsed
+
+
+def _list(ctx: Ctx, name: str) -> list[str]:
+    value = ctx.get(name)
+    return [v for v in value.split(",") if v] if value else []
+
+
+async def ticket_create(ctx: Ctx) -> Response:
+    lpath = ctx.require("lpath")
+    ticket_type = ctx.get("type") or "read"
+    if ticket_type not in ("read", "write"):
+        raise HttpError(400)
+    seconds = ctx.int_param("seconds-until-expiration")
+    if seconds is not None and seconds <= 0:
+        raise HttpError(400)
+    try:
+        ticket = ctx.model.create_ticket(
+            ctx.user,
+            lpath,
+            ticket_type=ticket_type,
+            use_count=_count(ctx, "use-count"),
+            write_data_object_count=_count(ctx, "write-data-object-count"),
+            write_byte_count=_count(ctx, "write-byte-count"),
+            seconds_until_expiration=seconds,
+            users=_list(ctx, "users"),
+            groups=_list(ctx, "groups"),
+            hosts=_list(ctx, "hosts"),
+        )
+    except IrodsModelError as e:
+        return irods_error(e)
+    return ok(ticket=ticket)
+
+
+async def ticket_remove(ctx: Ctx) -> Response:
+    try:
+        ctx.model.remove_ticket(ctx.user, ctx.require("name"))
+    except IrodsModelError as e:
+        return irods_error(e)
+    return ok()
+
+
+TICKET_OPS: dict[str, dict[str, Handler]] = {
+    "GET": {"list": not_implemented, "stat": not_implemented},
+    "POST": {"create": ticket_create, "remove": ticket_remove},
+}
+
+# ---- /users-groups -----------------------------------------------------------------------------
+
+
+async def create_user(ctx: Ctx) -> Response:
+    name, zone = ctx.require("name"), ctx.require("zone")
+    user_type = ctx.get("user-type") or "rodsuser"
+    if user_type not in ("rodsuser", "groupadmin", "rodsadmin"):
+        raise HttpError(400)
+    return _call(lambda: ctx.model.create_user(ctx.user, name, zone=zone, user_type=user_type))
+
+
+def _call(fn: Callable[[], None]) -> Response:
+    try:
+        fn()
+    except IrodsModelError as e:
+        return irods_error(e)
+    return ok()
+
+
+async def remove_user(ctx: Ctx) -> Response:
+    name, zone = ctx.require("name"), ctx.require("zone")
+    return _call(lambda: ctx.model.remove_user(ctx.user, name, zone=zone))
+
+
+async def set_password(ctx: Ctx) -> Response:
+    name, zone, pw = ctx.require("name"), ctx.require("zone"), ctx.require("new-password")
+    return _call(lambda: ctx.model.set_password(ctx.user, name, pw, zone=zone))
+
+
+async def set_user_type(ctx: Ctx) -> Response:
+    name, zone, new_type = ctx.require("name"), ctx.require("zone"), ctx.require("new-user-type")
+    if new_type not in ("rodsuser", "groupadmin", "rodsadmin"):
+        raise HttpError(400)
+    return _call(lambda: ctx.model.set_user_type(ctx.user, name, new_type, zone=zone))
+
+
+async def create_group(ctx: Ctx) -> Response:
+    name = ctx.require("name")
+    return _call(lambda: ctx.model.create_group(ctx.user, name))
+
+
+async def remove_group(ctx: Ctx) -> Response:
+    name = ctx.require("name")
+    return _call(lambda: ctx.model.remove_group(ctx.user, name))
+
+
+async def add_to_group(ctx: Ctx) -> Response:
+    user, zone, group = ctx.require("user"), ctx.require("zone"), ctx.require("group")
+    return _call(lambda: ctx.model.add_to_group(ctx.user, group, user, zone=zone))
+
+
+async def remove_from_group(ctx: Ctx) -> Response:
+    user, zone, group = ctx.require("user"), ctx.require("zone"), ctx.require("group")
+    return _call(lambda: ctx.model.remove_from_group(ctx.user, group, user, zone=zone))
+
+
+async def users(ctx: Ctx) -> Response:
+    return ok(users=ctx.model.list_users())
+
+
+async def groups(ctx: Ctx) -> Response:
+    return ok(groups=ctx.model.list_groups())
+
+
+async def is_member_of_group(ctx: Ctx) -> Response:
+    group, user, zone = ctx.require("group"), ctx.require("user"), ctx.require("zone")
+    try:
+        member = ctx.model.is_member_of_group(group, user, zone=zone)
+    except IrodsModelError as e:
+        return irods_error(e)
+    return ok(is_member=member)
+
+
+async def user_stat(ctx: Ctx) -> Response:
+    return ok(**ctx.model.stat_user(ctx.require("name"), zone=ctx.get("zone")))
+
+
+USERS_OPS: dict[str, dict[str, Handler]] = {
+    "GET": {
+        "users": users,
+        "groups": groups,
+        "members": not_implemented,
+        "is_member_of_group": is_member_of_group,
+        "stat": user_stat,
+    },
+    "POST": {
+        "create_user": create_user,
+        "remove_user": remove_user,
+        "set_password": set_password,
+        "set_user_type": set_user_type,
+        "add_user_auth": not_implemented,
+        "remove_user_auth": not_implemented,
+        "create_group": create_group,
+        "remove_group": remove_group,
+        "add_to_group": add_to_group,
+        "remove_from_group": remove_from_group,
+    },
+}
+
+# ---- /resources --------------------------------------------------------------------------------
+
+
+async def resource_stat(ctx: Ctx) -> Response:
+    name = ctx.require("name")
+    r = ctx.model.resources.get(name)
+    if r is None:
+        return ok(exists=False)
+    info = {
+        "id": str(r.id),
+        "name": r.name,
+        "type": r.type,
+        "zone": ctx.config.zone,
+        "host": r.host,
+        "vault_path": r.vault_path,
+        "status": "",
+        "context": "",
+        "parent_context": "",
+        "comments": "",
+        "information": "",
+        "free_space": "",
+        "free_space_last_modified": "",
+        "parent_id": "",
+        "created": r.create_time,
+        "last_modified": r.create_time,
+        "last_modified_millis": r.create_time * 1000,
+    }
+    return ok(exists=True, info=info)
+
+
+async def resource_admin(ctx: Ctx) -> Response:
+    if not ctx.model.is_admin(ctx.user):
+        return irods_error(IrodsModelError("SYS_NO_API_PRIV", "Requires rodsadmin."))
+    return irods_error(IrodsModelError("SYS_NOT_ALLOWED", "Resources cannot be changed in the emulator."))
+
+
+RESOURCE_OPS: dict[str, dict[str, Handler]] = {
+    "GET": {"stat": resource_stat},
+    "POST": dict.fromkeys(
+        ("create", "remove", "modify", "add_child", "remove_child", "rebalance", "modify_metadata"),
+        resource_admin,
+    ),
+}
+
+# ---- /rules and /zones (no rule engine, one local zone) ---------------------------------------
+
+
+async def list_rule_engines(ctx: Ctx) -> Response:
+    return ok(rule_engine_plugin_instances=["irods_rule_engine_plugin-irods_rule_language-instance"])
+
+
+async def rules_unsupported(ctx: Ctx) -> Response:
+    return irods_error(IrodsModelError("NO_MICROSERVICE_FOUND_ERR", "The emulator has no rule engine."))
+
+
+RULE_OPS: dict[str, dict[str, Handler]] = {
+    "GET": {"list_rule_engines": list_rule_engines},
+    "POST": {"execute": rules_unsupported, "remove_delay_rule": rules_unsupported},
+}
+
+
+async def zone_report(ctx: Ctx) -> Response:
+    server = {
+        "host_system_information": {"hostname": "localhost"},
+        "server_config": {"zone_name": ctx.config.zone},
+    }
+    return ok(zone_report={"schema_version": "v4", "zones": [{"servers": [server]}]})
+
+
+async def zone_stat(ctx: Ctx) -> Response:
+    name = ctx.require("name")
+    if name != ctx.config.zone:
+        return ok(exists=False)
+    return ok(
+        exists=True, info={"id": "9000", "name": name, "type": "local", "connection_info": "", "comment": ""}
+    )
+
+
+async def zone_admin(ctx: Ctx) -> Response:
+    ctx.require("name")
+    if not ctx.model.is_admin(ctx.user):
+        return irods_error(IrodsModelError("SYS_NO_API_PRIV", "Requires rodsadmin."))
+    return irods_error(IrodsModelError("SYS_NOT_ALLOWED", "Zones cannot be changed in the emulator."))
+
+
+ZONE_OPS: dict[str, dict[str, Handler]] = {
+    "GET": {"report": zone_report, "stat": zone_stat},
+    "POST": {"add": zone_admin, "remove": zone_admin, "modify": zone_admin},
+}

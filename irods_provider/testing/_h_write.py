@@ -1,0 +1,193 @@
+"""Writes: form-field and header forms, plain and through parallel-write handles, streamed to disk."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from io import BytesIO
+from typing import IO, TYPE_CHECKING
+
+from starlette.responses import Response
+
+from irods_provider.testing._errors import IrodsModelError, NoIdleStream, StreamLimitExceeded, UnknownHandle
+from irods_provider.testing._h_common import enable_ticket, open_error
+from irods_provider.testing._http import Ctx, HttpError, empty, ok
+from irods_provider.testing._params import to_int
+
+if TYPE_CHECKING:
+    from irods_provider.testing._http import ApiApp
+
+
+async def _file_chunks(f: IO[bytes], size: int) -> AsyncIterator[bytes]:
+    while chunk := f.read(size):
+        yield chunk
+
+
+async def pwrite_all(fd: int, offset: int, chunks: AsyncIterator[bytes], *, limit: int | None = None) -> int:
+    """Write chunks at increasing offsets (never buffering the whole body); returns the end offset."""
+    total = 0
+    async for chunk in chunks:
+        total += len(chunk)
+        if limit is not None and total > limit:
+            raise HttpError(500)
+        view = memoryview(chunk)
+        while view:
+            written = os.pwrite(fd, view, offset)
+            offset += written
+            view = view[written:]
+    return offset
+
+
+async def _parallel(
+    ctx: Ctx, handle: str, *, index: int | None, offset: int | None, chunks: AsyncIterator[bytes]
+) -> Response:
+    try:
+        fd, stream, position = ctx.model.acquire_stream(handle, index)
+    except UnknownHandle:
+        return empty(400)
+    except NoIdleStream:
+        return empty(429)
+    end = position
+    try:
+        end = await pwrite_all(
+            fd, position if offset is None else offset, chunks, limit=ctx.config.max_body_bytes
+        )
+    finally:
+        ctx.model.release_stream(handle, stream, end)
+    return ok()
+
+
+async def _plain(
+    ctx: Ctx, lpath: str, *, offset: int | None, start: int, target: object, chunks: AsyncIterator[bytes]
+) -> Response:
+    from irods_provider.testing._objects import WriteTarget
+
+    assert isinstance(target, WriteTarget)
+    fd = os.open(target.replica.spool_file, os.O_RDWR)
+    try:
+        await pwrite_all(fd, start if offset is None else offset, chunks, limit=ctx.config.max_body_bytes)
+    finally:
+        os.close(fd)
+        ctx.model.finish_write(target)
+    return ok()
+
+
+async def form_write(ctx: Ctx) -> Response:
+    """``op=write`` with form fields (urlencoded or multipart)."""
+    handle = ctx.get("parallel-write-handle")
+    data: IO[bytes] | None = ctx.file
+    if data is None and "bytes" in ctx.raw:
+        data = BytesIO(ctx.raw["bytes"])
+    size = ctx.config.write_buffer_bytes
+    if handle is not None:
+        index, offset = ctx.int_param("stream-index"), ctx.int_param("offset")
+        if data is None:
+            raise HttpError(400)
+        return await _parallel(ctx, handle, index=index, offset=offset, chunks=_file_chunks(data, size))
+    lpath = ctx.require("lpath")
+    replica = ctx.int_param("replica-number")
+    ticket = ctx.get("ticket")
+    if (failed := enable_ticket(ctx, ticket)) is not None:
+        return failed
+    try:
+        target = ctx.model.open_write(
+            ctx.user,
+            lpath,
+            truncate=ctx.flag("truncate", default=True),
+            append=ctx.flag("append"),
+            resource=ctx.get("resource"),
+            replica_number=replica,
+            ticket=ticket,
+        )
+    except IrodsModelError as e:
+        return open_error(ctx, e)
+    try:
+        offset = ctx.int_param("offset")
+        if data is None:
+            raise HttpError(400)
+    except HttpError:
+        ctx.model.finish_write(target)
+        raise
+    return await _plain(
+        ctx, lpath, offset=offset, start=target.start, target=target, chunks=_file_chunks(data, size)
+    )
+
+
+def _header_int(ctx: Ctx, name: str) -> int | None:
+    value = ctx.request.headers.get(name)
+    if value is None:
+        return None
+    parsed = to_int(value)
+    if parsed is None:
+        raise HttpError(400)
+    return parsed
+
+
+async def header_write(ctx: Ctx, app: ApiApp) -> Response:
+    """The header form (``irods-api-request-op: write``): the raw body is streamed to the spool."""
+    ctx.user = await app.identify(ctx.request)
+    headers = ctx.request.headers
+    offset = _header_int(ctx, "irods-api-request-offset")
+    index = _header_int(ctx, "irods-api-request-stream-index")
+    replica = _header_int(ctx, "irods-api-request-replica-number")
+    handle = headers.get("irods-api-request-parallel-write-handle")
+    if handle is not None:
+        return await _parallel(ctx, handle, index=index, offset=offset, chunks=ctx.request.stream())
+    lpath = headers.get("irods-api-request-lpath")
+    if lpath is None:
+        raise HttpError(400)
+    ticket = headers.get("irods-api-request-ticket")
+    if (failed := enable_ticket(ctx, ticket)) is not None:
+        return failed
+    try:
+        target = ctx.model.open_write(
+            ctx.user,
+            lpath,
+            truncate=headers.get("irods-api-request-truncate") != "0",
+            append=headers.get("irods-api-request-append") == "1",
+            resource=headers.get("irods-api-request-resource"),
+            replica_number=replica,
+            ticket=ticket,
+        )
+    except IrodsModelError as e:
+        return open_error(ctx, e)
+    return await _plain(
+        ctx, lpath, offset=offset, start=target.start, target=target, chunks=ctx.request.stream()
+    )
+
+
+async def parallel_write_init(ctx: Ctx) -> Response:
+    """Reserve streams and open the target; 400/500/503 in the server's order of checks."""
+    lpath = ctx.require("lpath")
+    count_text = ctx.require("stream-count")
+    count = to_int(count_text)
+    if count is None:
+        raise HttpError(500)
+    if count < 1 or count > ctx.config.max_streams_per_handle:
+        raise HttpError(400)
+    replica = ctx.int_param("replica-number")
+    ticket = ctx.get("ticket")
+    if (failed := enable_ticket(ctx, ticket)) is not None:
+        return failed
+    try:
+        handle = ctx.model.parallel_write_init(
+            ctx.user,
+            lpath,
+            stream_count=count,
+            truncate=ctx.flag("truncate", default=True),
+            append=ctx.flag("append"),
+            resource=ctx.get("resource"),
+            replica_number=replica,
+            ticket=ticket,
+        )
+    except StreamLimitExceeded:
+        return empty(503)
+    except IrodsModelError as e:
+        return open_error(ctx, e)
+    return ok(parallel_write_handle=handle)
+
+
+async def parallel_write_shutdown(ctx: Ctx) -> Response:
+    """Commit and forget a handle (unknown handles succeed too)."""
+    ctx.model.parallel_write_shutdown(ctx.require("parallel-write-handle"))
+    return ok()

@@ -1,0 +1,316 @@
+"""The HTTP layer's core: a raw ASGI app that routes, checks op/auth in the server's order, renders."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+import anyio.to_thread
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.types import Receive, Scope, Send
+
+from irods_provider.testing._config import API_VERSION, BASE_PATH, EmulatorConfig, FaultInjector
+from irods_provider.testing._errors import IrodsModelError
+from irods_provider.testing._model import EmulatorModel
+from irods_provider.testing._params import (
+    BodyTooLarge,
+    MultipartCollector,
+    multipart_boundary,
+    parse_urlencoded,
+    read_limited,
+    to_int,
+)
+from irods_provider.testing._protocol import ABORT_KEY
+
+SERVER_HEADER = f"irods_http_api/{API_VERSION} (emulator)"
+BUILD = "emulator"
+
+
+class HttpError(Exception):
+    """An HTTP-level failure rendered with an empty body (400 missing parameter, 500, ...)."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+class DropConnection(Exception):
+    """Abort the connection without any response."""
+
+
+@dataclass
+class Ctx:
+    """One API request after routing: the caller, its parameters and the shared state."""
+
+    request: Request
+    model: EmulatorModel
+    config: EmulatorConfig
+    params: dict[str, str]
+    raw: dict[str, bytes] = field(default_factory=dict)
+    file: IO[bytes] | None = None
+    user: str = ""
+
+    def get(self, name: str) -> str | None:
+        """A parameter, or None when absent."""
+        return self.params.get(name)
+
+    def require(self, name: str) -> str:
+        """A required parameter; missing → HTTP 400 (empty body)."""
+        value = self.params.get(name)
+        if value is None:
+            raise HttpError(400)
+        return value
+
+    def flag(self, name: str, default: bool = False) -> bool:
+        """A 0/1 flag compared literally like the server does."""
+        value = self.params.get(name)
+        if value is None:
+            return default
+        return value != "0" if default else value == "1"
+
+    def int_param(self, name: str) -> int | None:
+        """An optional integer parameter; present but not an integer → HTTP 400."""
+        value = self.params.get(name)
+        if value is None:
+            return None
+        parsed = to_int(value)
+        if parsed is None:
+            raise HttpError(400)
+        return parsed
+
+
+Handler = Callable[[Ctx], Awaitable[Response]]
+
+
+def empty(status: int) -> Response:
+    """An empty-bodied response labelled JSON, as the server sends for most errors."""
+    return Response(b"", status_code=status, media_type="application/json")
+
+
+def ok(**extra: Any) -> Response:
+    """HTTP 200 with status_code 0 and extra top-level keys."""
+    return JSONResponse({"irods_response": {"status_code": 0}, **extra})
+
+
+def irods_error(err: IrodsModelError, *, status: int = 200, message: bool = True, **extra: Any) -> Response:
+    """The one renderer for iRODS errors: JSON envelope with the code (and message) at ``status``."""
+    body: dict[str, Any] = {"status_code": err.code}
+    if message:
+        body["status_message"] = err.message
+    return JSONResponse({"irods_response": body, **extra}, status_code=status)
+
+
+PRECHECK_ERRORS = frozenset({"NOT_A_COLLECTION", "NOT_A_DATA_OBJECT"})
+
+
+def render(
+    err: IrodsModelError, *, http400: frozenset[str] = PRECHECK_ERRORS, all400: bool = False
+) -> Response:
+    """Render a model error at 400 when the op reports it so (pre-checks, atomic ops), else 200."""
+    if err.name in PRECHECK_ERRORS and err.name in http400:
+        return irods_error(err, status=400, message=False)
+    return irods_error(err, status=400 if all400 or err.name in http400 else 200)
+
+
+class ApiApp:
+    """ASGI app serving the API under the base path, plus an optional control-plane app."""
+
+    def __init__(
+        self,
+        model: EmulatorModel,
+        faults: FaultInjector,
+        endpoints: dict[str, dict[str, dict[str, Handler]]],
+        control: Callable[[Scope, Receive, Send], Awaitable[None]] | None = None,
+    ) -> None:
+        self.model = model
+        self.config = model.config
+        self.faults = faults
+        self.endpoints = endpoints
+        self.control = control
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            while (await receive())["type"] != "lifespan.shutdown":
+                pass
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        if scope["type"] != "http":
+            return
+        path: str = scope["path"]
+        if path.startswith("/_emulator/") and self.control is not None:
+            await self.control(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        try:
+            response = await self._api(request, path)
+        except DropConnection:
+            await self._abort(scope, receive)
+            return
+        response.headers["Server"] = SERVER_HEADER
+        await response(scope, receive, send)
+
+    @staticmethod
+    async def _abort(scope: Scope, receive: Receive) -> None:
+        abort = scope.get(ABORT_KEY)
+        if abort is not None:
+            abort()
+        while (await receive())["type"] != "http.disconnect":
+            pass
+
+    async def _api(self, request: Request, path: str) -> Response:
+        if not path.startswith(BASE_PATH + "/"):
+            return empty(404)
+        name = path[len(BASE_PATH) + 1 :]
+        if name not in ("authenticate", "info") and name not in self.endpoints:
+            return empty(404)
+        latency, forced, drop = self.faults.draw()
+        if latency > 0:
+            await asyncio.sleep(latency)
+        if forced is not None:
+            return empty(forced)
+        if drop and request.method == "POST":
+            await self._read_part_then_drop(request)
+        try:
+            if name == "authenticate":
+                return self._authenticate(request)
+            if name == "info":
+                return await self._info(request)
+            return await self._dispatch(request, name)
+        except HttpError as e:
+            return empty(e.status)
+        except BodyTooLarge:
+            raise DropConnection() from None
+
+    @staticmethod
+    async def _read_part_then_drop(request: Request) -> None:
+        async for _chunk in request.stream():
+            break
+        raise DropConnection()
+
+    # ---- authentication --------------------------------------------------------------------
+
+    def _authenticate(self, request: Request) -> Response:
+        if request.method != "POST":
+            return empty(405)
+        header = request.headers.get("authorization")
+        if header is None or "Basic " not in header:
+            return empty(400)
+        encoded = header[header.find("Basic ") + 6 :].strip()
+        try:
+            decoded = base64.b64decode(encoded)[:128].decode("utf-8", "replace")
+        except (binascii.Error, ValueError):
+            return empty(401)
+        username, sep, password = decoded.partition(":")
+        if not sep:
+            return empty(401)
+        token = self.model.authenticate(username, password)
+        if token is None:
+            return empty(401)
+        return PlainTextResponse(token)
+
+    async def identify(self, request: Request) -> str:
+        """The caller: 400 without a Bearer header, 401 for unknown/expired tokens."""
+        header = request.headers.get("authorization")
+        if header is None or "Bearer " not in header:
+            raise HttpError(400)
+        token = header[header.find("Bearer ") + 7 :].strip()
+        user = self.model.user_for_token(token)
+        if user is None and self.config.openid is not None:
+            user = await anyio.to_thread.run_sync(self.config.openid.username_for, token)
+        if user is None:
+            raise HttpError(401)
+        return user
+
+    async def _info(self, request: Request) -> Response:
+        if request.method != "GET":
+            return empty(405)
+        body: dict[str, Any] = {
+            "api_version": API_VERSION,
+            "build": BUILD,
+            "irods_zone": self.config.zone,
+            "max_number_of_streams_per_parallel_write_handle": self.config.max_streams_per_handle,
+            "max_number_of_rows_per_catalog_query": self.config.max_rows,
+            "max_size_of_request_body_in_bytes": self.config.max_body_bytes,
+            "openid_connect_enabled": self.config.openid is not None,
+        }
+        if request.headers.get("authorization"):
+            try:
+                await self.identify(request)
+                body["irods_server_version"] = self.config.irods_server_version
+            except HttpError:
+                pass
+        return JSONResponse(body)
+
+    # ---- op endpoints ----------------------------------------------------------------------
+
+    async def _dispatch(self, request: Request, name: str) -> Response:
+        table = self.endpoints[name]
+        if request.method not in ("GET", "POST"):
+            return empty(405)
+        if (
+            request.method == "POST"
+            and name == "data-objects"
+            and request.headers.get("irods-api-request-op") == "write"
+        ):
+            from irods_provider.testing._h_write import header_write
+
+            ctx = Ctx(request=request, model=self.model, config=self.config, params={})
+            return await header_write(ctx, self)
+        ctx = await self._parse(request)
+        op = ctx.params.get("op")
+        handler = table.get(request.method, {}).get(op or "")
+        if handler is None:
+            return empty(400)
+        ctx.user = await self.identify(request)
+        try:
+            return await handler(ctx)
+        finally:
+            if ctx.file is not None:
+                ctx.file.close()
+
+    async def _parse(self, request: Request) -> Ctx:
+        ctx = Ctx(request=request, model=self.model, config=self.config, params={})
+        if request.method == "GET":
+            ctx.raw = parse_urlencoded(request.scope.get("query_string", b""))
+        else:
+            content_type = request.headers.get("content-type", "")
+            lowered = content_type.lower()
+            limit = self.config.max_body_bytes
+            if lowered.startswith("multipart/form-data"):
+                boundary = multipart_boundary(content_type)
+                if boundary is None:
+                    raise HttpError(400)
+                collector = MultipartCollector(boundary)
+                total = 0
+                async for chunk in request.stream():
+                    total += len(chunk)
+                    if total > limit:
+                        raise BodyTooLarge()
+                    collector.feed(chunk)
+                collector.finish()
+                ctx.raw, ctx.file = collector.fields, collector.file
+            elif lowered.startswith("application/x-www-form-urlencoded"):
+                ctx.raw = parse_urlencoded(await read_limited(request.stream(), limit))
+            else:
+                raise HttpError(400)
+        ctx.params = {k: v.decode("utf-8", "replace") for k, v in ctx.raw.items()}
+        if ctx.file is not None:
+            ctx.params["bytes"] = ""
+        return ctx
+
+
+def parse_json_list(text: str) -> list[Any]:
+    """Parse an ``operations`` parameter; invalid JSON → HTTP 500 (empty), like the server."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        raise HttpError(500) from None
+    if not isinstance(value, list):
+        raise HttpError(500)
+    return value

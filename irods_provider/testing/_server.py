@@ -1,0 +1,174 @@
+"""Run the emulator on uvicorn: in a background thread (tests) or in the foreground (command line)."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from types import TracebackType
+from typing import Any
+
+import uvicorn
+
+from irods_provider.testing._app import build_app
+from irods_provider.testing._config import BASE_PATH, EmulatorConfig, FaultInjector, Faults
+from irods_provider.testing._model import EmulatorModel
+from irods_provider.testing._protocol import make_protocol
+
+START_TIMEOUT = 15.0
+
+
+class _Server(uvicorn.Server):
+    """uvicorn server that signals a ready event once it listens."""
+
+    def __init__(self, config: uvicorn.Config, ready: threading.Event) -> None:
+        super().__init__(config)
+        self._ready = ready
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        self._ready.set()
+
+
+class EmulatorServer:
+    """An iRODS HTTP API 0.7.0 emulator bound to 127.0.0.1 (port 0 = a free port).
+
+    Use as a context manager or call :meth:`start`/:meth:`stop`. ``url`` is ``http(s)://host:port``
+    and ``base_url`` adds ``/irods-http-api/0.7.0``; ``model`` is the state, ``control`` the control plane.
+    """
+
+    def __init__(self, config: EmulatorConfig | None = None) -> None:
+        self.config = config or EmulatorConfig()
+        self.model = EmulatorModel(self.config)
+        self.injector = FaultInjector(self.config.faults)
+        self.app, self.control = build_app(self.model, self.injector)
+        self.host = self.config.host
+        self.port = self.config.port
+        self._sock: socket.socket | None = None
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    # ---- addresses -------------------------------------------------------------------------
+
+    @property
+    def scheme(self) -> str:
+        """``https`` when a certificate is configured."""
+        return "https" if self.config.ssl_certfile else "http"
+
+    @property
+    def url(self) -> str:
+        """``http://127.0.0.1:PORT``."""
+        return f"{self.scheme}://{self.host}:{self.port}"
+
+    @property
+    def base_url(self) -> str:
+        """The API base: ``url`` + ``/irods-http-api/0.7.0``."""
+        return self.url + BASE_PATH
+
+    # ---- lifecycle -------------------------------------------------------------------------
+
+    def bind(self) -> socket.socket:
+        """Bind the listening socket now (so the real port is known before serving)."""
+        if self._sock is None:
+            family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+            sock = socket.socket(family, socket.SOCK_STREAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((self.host, self.port))
+            sock.listen(128)
+            sock.set_inheritable(True)
+            self._sock = sock
+            self.port = sock.getsockname()[1]
+        return self._sock
+
+    def _uvicorn_config(self) -> uvicorn.Config:
+        kwargs: dict[str, Any] = {}
+        if self.config.ssl_certfile:
+            kwargs.update(ssl_certfile=self.config.ssl_certfile, ssl_keyfile=self.config.ssl_keyfile)
+        return uvicorn.Config(
+            self.app,
+            http=make_protocol(lambda: self.config.max_body_bytes),
+            loop="asyncio",
+            lifespan="off",
+            log_level=self.config.log_level,
+            access_log=False,
+            server_header=False,
+            timeout_graceful_shutdown=2,
+            **kwargs,
+        )
+
+    def start(self) -> EmulatorServer:
+        """Serve in a daemon thread; returns once the server listens."""
+        if self._thread is not None:
+            return self
+        sock = self.bind()
+        ready = threading.Event()
+        self._server = _Server(self._uvicorn_config(), ready)
+        server = self._server
+        self._thread = threading.Thread(
+            target=lambda: server.run(sockets=[sock]), name="irods-emulator", daemon=True
+        )
+        self._thread.start()
+        if not ready.wait(START_TIMEOUT):
+            raise RuntimeError("iRODS emulator did not start in time")
+        return self
+
+    def serve_forever(self) -> None:
+        """Serve in the calling (main) thread until Ctrl-C / SIGTERM."""
+        sock = self.bind()
+        self._server = _Server(self._uvicorn_config(), threading.Event())
+        self._server.run(sockets=[sock])
+
+    def stop(self) -> None:
+        """Stop serving, join the thread and release handles and the temporary spool."""
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(10)
+            self._thread = None
+        self._server = None
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+        self.model.close()
+
+    def __enter__(self) -> EmulatorServer:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    # ---- control (same operations as the HTTP control plane) ------------------------------
+
+    def reset(self) -> None:
+        """Re-initialise the zone and clear faults."""
+        self.control.reset()
+
+    @property
+    def faults(self) -> Faults:
+        """Current fault settings (a copy)."""
+        return self.injector.faults
+
+    def set_faults(self, **changes: Any) -> Faults:
+        """Change fault settings (latency_seconds, error_500, error_503, error_429, drop_mid_body, seed)."""
+        return self.injector.set(**changes)
+
+    def set_limits(self, **changes: Any) -> dict[str, Any]:
+        """Change run-time limits (token lifetime, stream limits, body limit, max rows, ...)."""
+        return self.control.limits(**changes)
+
+    def open_parallel_write_streams(self) -> int:
+        """Number of parallel-write streams currently reserved server-wide."""
+        return self.model.parallel_write_counts()["streams"]
+
+    def open_parallel_write_handles(self) -> int:
+        """Number of open parallel-write handles."""
+        return self.model.parallel_write_counts()["handles"]
+
+    def token_count(self) -> int:
+        """Number of live Basic tokens."""
+        return self.model.token_count()
+
+    def add_user(self, name: str, password: str, user_type: str = "rodsuser") -> None:
+        """Create a user (with home and trash) and set its password."""
+        self.model.add_user(name, password, user_type)

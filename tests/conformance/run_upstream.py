@@ -1,0 +1,135 @@
+"""Run the upstream iRODS HTTP API 0.7.0 test suite against the emulator and summarise the results.
+
+The upstream tests are never copied into this repository: the runner copies a checkout given by
+``IRODS_UPSTREAM_TESTS`` (default ``<repo>/../shared/upstream/irods_client_http_api-0.7.0-test``) into a
+temporary directory, writes a ``config.py`` pointing at a freshly started emulator, runs
+``pytest test_irods_http_api.py test_auth_endpoint.py`` in a subprocess with a JUnit XML report and
+parses it. Usage: ``python tests/conformance/run_upstream.py [--json]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import xml.etree.ElementTree as ET
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+DEFAULT_UPSTREAM = REPO.parent / "shared" / "upstream" / "irods_client_http_api-0.7.0-test"
+TEST_FILES = ("test_irods_http_api.py", "test_auth_endpoint.py")
+
+CONFIG_TEMPLATE = """import logging
+
+test_config = {{
+    'log_level': logging.WARNING,
+    'host': '127.0.0.1',
+    'port': {port},
+    'url_base': '/irods-http-api/0.7.0',
+    'openid_connect': {{'mode': 'client'}},
+    'rodsadmin': {{'username': 'rods', 'password': 'rods'}},
+    'rodsuser': {{'username': 'http_api', 'password': 'http_api'}},
+    'irods_zone': 'tempZone',
+    'irods_server_hostname': 'localhost',
+    'run_genquery2_tests': False,
+    'dstream_exposes_irods_error_codes': False,
+}}
+"""
+
+
+@dataclass
+class Outcome:
+    """One upstream test's result."""
+
+    test: str
+    status: str  # passed, failed, error, skipped
+    message: str = ""
+
+
+def upstream_path() -> Path:
+    """Where the upstream tests are (``IRODS_UPSTREAM_TESTS`` or the shared default)."""
+    return Path(os.environ.get("IRODS_UPSTREAM_TESTS", str(DEFAULT_UPSTREAM)))
+
+
+def _parse_junit(report: Path) -> list[Outcome]:
+    outcomes = []
+    for case in ET.parse(report).getroot().iter("testcase"):
+        classname = case.get("classname", "").split(".")[-1]
+        name = f"{classname}::{case.get('name')}" if classname else str(case.get("name"))
+        status, message = "passed", ""
+        for tag in ("failure", "error", "skipped"):
+            node = case.find(tag)
+            if node is not None:
+                status = "failed" if tag == "failure" else tag
+                message = (
+                    (node.get("message") or "").strip().splitlines()[0][:300] if node.get("message") else ""
+                )
+                break
+        outcomes.append(Outcome(name, status, message))
+    return outcomes
+
+
+def run(upstream: Path, *, timeout: float = 600.0) -> list[Outcome]:
+    """Start an emulator, run the upstream suite against it, return one outcome per test."""
+    sys.path.insert(0, str(REPO))
+    from irods_provider.testing import EmulatorConfig, EmulatorServer
+
+    with tempfile.TemporaryDirectory(prefix="irods-upstream-") as tmp:
+        work = Path(tmp) / "tests"
+        shutil.copytree(upstream, work)
+        (work / "pytest.ini").write_text("[pytest]\n")
+        spool = Path(tmp) / "spool"
+        with EmulatorServer(EmulatorConfig(spool_dir=spool)) as server:
+            (work / "config.py").write_text(CONFIG_TEMPLATE.format(port=server.port))
+            report = Path(tmp) / "report.xml"
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "pytest",
+                    *TEST_FILES,
+                    "-q",
+                    "-p",
+                    "no:cacheprovider",
+                    f"--junitxml={report}",
+                    "-o",
+                    "junit_family=xunit2",
+                ],
+                cwd=work,
+                timeout=timeout,
+                check=False,
+                capture_output=True,
+            )
+            return _parse_junit(report)
+
+
+def main() -> int:
+    """Print a summary (or JSON with ``--json``); exit 0 when the suite ran."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    upstream = upstream_path()
+    if not upstream.is_dir():
+        print(f"upstream tests not found at {upstream}", file=sys.stderr)
+        return 2
+    outcomes = run(upstream)
+    if args.json:
+        print(json.dumps([asdict(o) for o in outcomes], indent=1))
+        return 0
+    counts: dict[str, int] = {}
+    for o in outcomes:
+        counts[o.status] = counts.get(o.status, 0) + 1
+    print(json.dumps(counts))
+    for o in outcomes:
+        if o.status in ("failed", "error"):
+            print(f"{o.status.upper()} {o.test}: {o.message}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
