@@ -1,0 +1,69 @@
+"""The transfer engine: parallel, bounded-memory, verified and resumable copies to and from iRODS.
+
+One copy loop (:func:`copy`) serves every source and sink; :func:`open_writer` / :func:`open_reader` give
+file-like objects over parallel writes and ranged read-ahead; :func:`upload_object` publishes atomically;
+:func:`upload_files` / :func:`download_files` plan trees, lists and globs for the Airflow operators.
+"""
+
+from __future__ import annotations
+
+from ._config import ChecksumScheme, OverwritePolicy, SkipPolicy, TransferConfig
+from ._coordinator import IrodsTransferCancelledError, TransferCoordinator, TransferStatus, TransferSubscriber
+from ._copy import CopyResult, StreamHasher, copy, sha2_checksum, verify_checksum
+from ._download import download_object, parallel_download
+from ._local import (
+    PlannedFile,
+    download_files,
+    plan_irods_sources,
+    plan_local_sources,
+    safe_local_path,
+    upload_files,
+)
+from ._progress import LoggingProgressSubscriber
+from ._reader import ParallelReader, open_reader
+from ._report import FileResult, FileStatus, TransferReport
+from ._resume import RESUME_ATTRIBUTE, ResumeState
+from ._upload import parallel_upload, upload_object
+from ._writer import ParallelWriter, open_writer
+
+__all__ = [
+    "RESUME_ATTRIBUTE",
+    "ChecksumScheme",
+    "CopyResult",
+    "FileResult",
+    "FileStatus",
+    "IrodsTransferCancelledError",
+    "LoggingProgressSubscriber",
+    "OverwritePolicy",
+    "ParallelReader",
+    "ParallelWriter",
+    "PlannedFile",
+    "ResumeState",
+    "SkipPolicy",
+    "StreamHasher",
+    "TransferConfig",
+    "TransferCoordinator",
+    "TransferReport",
+    "TransferStatus",
+    "TransferSubscriber",
+    "copy",
+    "download_files",
+    "download_object",
+    "open_reader",
+    "open_writer",
+    "parallel_download",
+    "parallel_upload",
+    "plan_irods_sources",
+    "plan_local_sources",
+    "safe_local_path",
+    "sha2_checksum",
+    "upload_files",
+    "upload_object",
+    "verify_checksum",
+]
+
+for _name in __all__:
+    _obj = globals()[_name]
+    if getattr(_obj, "__module__", "").startswith(__name__ + "."):
+        _obj.__module__ = __name__
+del _name, _obj

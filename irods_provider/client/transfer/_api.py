@@ -1,0 +1,77 @@
+"""The slice of the client session the transfer engine needs, as structural protocols.
+
+The engine is written against these protocols, so the real :class:`~irods_provider.client.IrodsSession` and
+the
+in-memory fake of the unit tests both plug in without the engine importing the client's internals.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+
+class DataObjectStatLike(Protocol):
+    """What the engine reads from a data object's stat."""
+
+    @property
+    def size(self) -> int: ...
+
+    @property
+    def checksum(self) -> str | None: ...
+
+
+class DataObjectsLike(Protocol):
+    """Data-object operations used for chunked, parallel and atomic transfers."""
+
+    def exists(self, path: str) -> bool: ...
+
+    def stat(self, path: str) -> DataObjectStatLike: ...
+
+    def read(self, path: str, *, offset: int = 0, count: int | None = None) -> bytes: ...
+
+    def write(
+        self,
+        path: str,
+        data: bytes,
+        *,
+        offset: int = 0,
+        truncate: bool = True,
+        parallel_write_handle: str | None = None,
+        stream_index: int | None = None,
+    ) -> None: ...
+
+    def parallel_write_init(self, path: str, *, stream_count: int, truncate: bool = True) -> str: ...
+
+    def parallel_write_shutdown(self, handle: str) -> None: ...
+
+    def calculate_checksum(self, path: str, *, force: bool = False) -> str: ...
+
+    def rename(self, old_path: str, new_path: str) -> None: ...
+
+    def remove(self, path: str, *, no_trash: bool = False) -> None: ...
+
+
+class ServerLimitsLike(Protocol):
+    """Server limits that size chunks and stream counts."""
+
+    @property
+    def max_request_body_bytes(self) -> int: ...
+
+    @property
+    def max_streams_per_handle(self) -> int: ...
+
+
+class SessionLike(Protocol):
+    """A client session as seen by the transfer engine."""
+
+    @property
+    def data_objects(self) -> DataObjectsLike: ...
+
+    @property
+    def limits(self) -> ServerLimitsLike: ...
+
+    @property
+    def metadata(self) -> Any: ...
+
+    @property
+    def collections(self) -> Any: ...

@@ -1,0 +1,119 @@
+"""Transfer configuration and policies: every limit that bounds memory, concurrency and request time."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, replace
+
+from irods_provider.exceptions import IrodsConfigurationError
+
+from ._api import ServerLimitsLike
+
+MIB = 1024 * 1024
+
+
+class OverwritePolicy(enum.Enum):
+    """What to do when the destination already exists."""
+
+    REFUSE = "refuse"
+    """Raise :class:`~irods_provider.exceptions.IrodsAlreadyExistsError` naming the path (the default)."""
+    OVERWRITE = "overwrite"
+    """Replace the destination (atomically: the old object is only removed after the new one is in place)."""
+
+
+class SkipPolicy(enum.Enum):
+    """When an existing destination counts as already transferred, so re-runs are cheap."""
+
+    NEVER = "never"
+    """Always transfer (then the overwrite policy decides)."""
+    EXISTS = "exists"
+    """Skip when the destination exists at all."""
+    SIZE = "size"
+    """Skip when the destination exists with the same size."""
+    CHECKSUM = "checksum"
+    """Skip when the destination exists with the same size and checksum."""
+
+
+class ChecksumScheme(enum.Enum):
+    """The hash the zone stores: ``sha2:`` base64 SHA-256 (iRODS default) or MD5 hex."""
+
+    SHA256 = "sha256"
+    MD5 = "md5"
+
+
+@dataclass(frozen=True, kw_only=True)
+class TransferConfig:
+    """Every limit of one transfer; memory is bounded by these, never by the file size.
+
+    Worst-case buffered bytes of one file transfer::
+
+        RAM <= (max_in_flight_chunks + 2) * chunk_size
+            == (streams * queue_depth + 2) * chunk_size        # default: (3*2 + 2) * 8 MiB = 64 MiB
+
+    ``max_in_flight_chunks`` chunks are queued or being sent (each holds one ``bytes``), one is being
+    filled by the
+    writer and one is being read from the source.  Reads are bounded the same way: ``streams * queue_depth``
+    ranged reads are outstanding or buffered for in-order delivery.  Across files multiply by
+    ``max_concurrent_files``.
+
+    Attributes:
+        streams: parallel-write streams per handle and reader threads per file; capped by the server's
+            ``max_streams_per_handle`` (3 by default).
+        chunk_size: bytes per request; capped by the server's request-body limit (8 MiB by default) and by
+            ``request_timeout_seconds * min_stream_bytes_per_second`` so one request finishes within the
+            server's
+            request deadline even on a slow link.
+        queue_depth: chunks queued per stream; ``max_in_flight_chunks = streams * queue_depth``.
+        small_file_threshold: objects up to this size go in one write request, without a parallel-write
+        handle.
+        retries: extra attempts per chunk (not per file) on 429/503/500, resets and timeouts.
+        backoff_base_seconds / backoff_max_seconds: full-jitter exponential backoff between chunk attempts.
+        progress_interval_seconds: how often the logging subscriber writes a progress line.
+        max_concurrent_files: files transferred at once by ``upload_files`` / ``download_files``.
+        request_timeout_seconds: the server's whole-request deadline (30 s by default).
+        min_stream_bytes_per_second: slowest per-stream rate a chunk must survive within that deadline.
+        checksum_scheme: the hash the zone answers ``calculate_checksum`` with.
+    """
+
+    streams: int = 3
+    chunk_size: int = 8 * MIB
+    queue_depth: int = 2
+    small_file_threshold: int = 8 * MIB
+    retries: int = 5
+    backoff_base_seconds: float = 0.2
+    backoff_max_seconds: float = 10.0
+    progress_interval_seconds: float = 10.0
+    max_concurrent_files: int = 4
+    request_timeout_seconds: float = 30.0
+    min_stream_bytes_per_second: int = 512 * 1024
+    checksum_scheme: ChecksumScheme = ChecksumScheme.SHA256
+
+    def __post_init__(self) -> None:
+        for name in ("streams", "chunk_size", "queue_depth", "max_concurrent_files"):
+            if getattr(self, name) < 1:
+                raise IrodsConfigurationError(
+                    f"TransferConfig.{name} must be >= 1, got {getattr(self, name)}"
+                )
+        if self.retries < 0 or self.small_file_threshold < 0:
+            raise IrodsConfigurationError("TransferConfig.retries and small_file_threshold must be >= 0")
+
+    @property
+    def max_in_flight_chunks(self) -> int:
+        """Chunks queued or being sent (or read ahead) at once for one file."""
+        return self.streams * self.queue_depth
+
+    @property
+    def max_buffered_bytes(self) -> int:
+        """The worst-case RAM of one file transfer (see the class docstring)."""
+        return (self.max_in_flight_chunks + 2) * self.chunk_size
+
+    def for_server(self, limits: ServerLimitsLike | None) -> TransferConfig:
+        """Return a copy whose streams and chunk size respect the server's limits and request deadline."""
+        timeout_cap = int(self.request_timeout_seconds * self.min_stream_bytes_per_second)
+        chunk = min(self.chunk_size, max(timeout_cap, 64 * 1024))
+        streams = self.streams
+        if limits is not None:
+            chunk = min(chunk, limits.max_request_body_bytes)
+            streams = min(streams, max(1, limits.max_streams_per_handle))
+        threshold = min(self.small_file_threshold, chunk)
+        return replace(self, chunk_size=chunk, streams=streams, small_file_threshold=threshold)

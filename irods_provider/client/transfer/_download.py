@@ -1,0 +1,164 @@
+"""Downloading one data object to a local file: preallocated, positional writes, verified, atomic rename."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+import time
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+
+from irods_provider.exceptions import IrodsAlreadyExistsError
+
+from ._api import SessionLike
+from ._config import OverwritePolicy, SkipPolicy, TransferConfig
+from ._coordinator import TransferCoordinator, TransferSubscriber
+from ._copy import CopyResult, hasher_for, server_checksum_matches, verify_checksum
+from ._reader import ParallelReader
+from ._report import FileResult, FileStatus
+from ._writer import _effective_config
+
+
+def parallel_download(
+    session: SessionLike,
+    path: str,
+    local_path: str | os.PathLike[str],
+    *,
+    config: TransferConfig | None = None,
+    streams: int | None = None,
+    chunk_size: int | None = None,
+    size: int | None = None,
+    verify: bool = True,
+    subscribers: Sequence[TransferSubscriber] = (),
+    cancel_event: threading.Event | None = None,
+) -> CopyResult:
+    """Download ``path`` into ``local_path`` (preallocated; ranged reads written at their offsets by the
+    workers).
+
+    Bytes are hashed in order as chunks complete and compared with the server's checksum when ``verify``.
+    Writes ``local_path`` directly: :func:`download_object` adds policies and an atomic rename.
+    """
+    cfg = _effective_config(session, config, streams=streams, chunk_size=chunk_size)
+    if size is None:
+        size = session.data_objects.stat(path).size
+    coordinator = TransferCoordinator(path=path, subscribers=subscribers, cancel_event=cancel_event)
+    coordinator.queued(size)
+    hasher = hasher_for(cfg.checksum_scheme)
+    fd = os.open(local_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+    try:
+        os.ftruncate(fd, size)
+
+        def put(offset: int, data: bytes) -> None:
+            os.pwrite(fd, data, offset)
+
+        with ParallelReader(
+            session, path, config=cfg, size=size, coordinator=coordinator, on_fetched=put
+        ) as reader:
+            while chunk := reader.read_chunk():
+                hasher.update(chunk)
+                if coordinator.cancel_event.is_set():
+                    coordinator.raise_if_failed()
+        result = hasher.result()
+        if verify:
+            verify_checksum(session, path, result)
+    except BaseException as exc:
+        coordinator.done(exc)
+        raise
+    finally:
+        os.close(fd)
+    coordinator.done(None)
+    return result
+
+
+def _local_matches(
+    local: Path, size: int, checksum: str | None, skip: SkipPolicy, cfg: TransferConfig
+) -> bool:
+    if skip is SkipPolicy.EXISTS:
+        return True
+    if local.stat().st_size != size:
+        return False
+    if skip is SkipPolicy.SIZE:
+        return True
+    if not checksum:
+        return False
+    hasher = hasher_for(cfg.checksum_scheme)
+    with local.open("rb") as fh:
+        while data := fh.read(cfg.chunk_size):
+            hasher.update(data)
+    return bool(server_checksum_matches(checksum, hasher.result()))
+
+
+def download_object(
+    session: SessionLike,
+    path: str,
+    local_path: str | os.PathLike[str],
+    *,
+    config: TransferConfig | None = None,
+    overwrite: OverwritePolicy = OverwritePolicy.REFUSE,
+    skip: SkipPolicy = SkipPolicy.NEVER,
+    dry_run: bool = False,
+    verify: bool = True,
+    subscribers: Sequence[TransferSubscriber] = (),
+    cancel_event: threading.Event | None = None,
+) -> FileResult:
+    """Download ``path`` to ``local_path`` via a temporary sibling file, verified, then renamed into place.
+
+    The caller is responsible for ``local_path`` being safe (``download_files`` checks it).
+    """
+    cfg = _effective_config(session, config)
+    started = time.monotonic()
+    local = Path(local_path)
+    st = session.data_objects.stat(path)
+    if local.exists() or local.is_symlink():
+        if skip is not SkipPolicy.NEVER and _local_matches(
+            local, st.size, _checksum(session, path, st), skip, cfg
+        ):
+            return FileResult(
+                source=path,
+                destination=str(local),
+                status=FileStatus.SKIPPED,
+                size=st.size,
+                checksum=st.checksum,
+                reason=f"skip policy {skip.value}",
+            )
+        if overwrite is OverwritePolicy.REFUSE:
+            raise IrodsAlreadyExistsError(
+                f"{local} already exists and the overwrite policy is REFUSE",
+                operation="download",
+                path=str(local),
+            )
+    if dry_run:
+        return FileResult(source=path, destination=str(local), status=FileStatus.PLANNED, size=st.size)
+    local.parent.mkdir(parents=True, exist_ok=True)
+    temp = local.with_name(f".{local.name}.irods-part-{uuid.uuid4().hex[:12]}")
+    try:
+        result = parallel_download(
+            session,
+            path,
+            temp,
+            config=cfg,
+            size=st.size,
+            verify=verify,
+            subscribers=subscribers,
+            cancel_event=cancel_event,
+        )
+        os.replace(temp, local)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            temp.unlink()
+        raise
+    return FileResult(
+        source=path,
+        destination=str(local),
+        status=FileStatus.TRANSFERRED,
+        size=result.size,
+        checksum=result.irods_checksum,
+        seconds=time.monotonic() - started,
+    )
+
+
+def _checksum(session: SessionLike, path: str, st: object) -> str | None:
+    checksum = getattr(st, "checksum", None)
+    return checksum or session.data_objects.calculate_checksum(path)

@@ -1,0 +1,321 @@
+"""Planning and running many-file transfers: single file, list, directory tree or glob, with path safety."""
+
+from __future__ import annotations
+
+import fnmatch
+import glob as globmod
+import logging
+import os
+import posixpath
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from irods_provider.exceptions import IrodsError, IrodsInvalidPathError
+
+from ._api import SessionLike
+from ._config import OverwritePolicy, SkipPolicy, TransferConfig
+from ._coordinator import TransferSubscriber
+from ._download import download_object
+from ._progress import LoggingProgressSubscriber
+from ._report import FileResult, FileStatus, TransferReport
+from ._upload import upload_object
+from ._writer import _effective_config
+
+_MAGIC = ("*", "?", "[")
+
+
+@dataclass(frozen=True)
+class PlannedFile:
+    """One file of a plan: where from, where to, and its size when known."""
+
+    source: str
+    destination: str
+    size: int | None = None
+
+
+def _as_list(sources: str | os.PathLike[str] | Iterable[str | os.PathLike[str]]) -> list[str]:
+    if isinstance(sources, str | os.PathLike):
+        return [os.fspath(sources)]
+    return [os.fspath(s) for s in sources]
+
+
+def _glob_root(pattern: str) -> str:
+    """The longest leading part of ``pattern`` without glob magic (a directory or collection)."""
+    parts = pattern.split("/")
+    for i, part in enumerate(parts):
+        if any(m in part for m in _MAGIC):
+            return "/".join(parts[:i]) or ("/" if pattern.startswith("/") else ".")
+    return posixpath.dirname(pattern)
+
+
+def _matches(rel: str, pattern: str | None) -> bool:
+    return (
+        pattern is None
+        or fnmatch.fnmatchcase(rel, pattern)
+        or fnmatch.fnmatchcase(posixpath.basename(rel), pattern)
+    )
+
+
+def plan_local_sources(
+    sources: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
+    destination: str,
+    *,
+    pattern: str | None = None,
+    recursive: bool = True,
+) -> list[PlannedFile]:
+    """Expand local files, directories (trees) and globs (``**`` supported) into (file → logical path) pairs.
+
+    A file keeps its name under ``destination``; a directory or glob keeps paths relative to its root.
+    ``pattern`` filters relative paths (or names) with fnmatch. Symlinked directories are not followed.
+    """
+    plan: list[PlannedFile] = []
+    dest = destination.rstrip("/")
+    for item in _as_list(sources):
+        pairs: list[tuple[str, str]]
+        if any(m in item for m in _MAGIC):
+            root = _glob_root(item)
+            pairs = [
+                (p, os.path.relpath(p, root)) for p in globmod.glob(item, recursive=True) if os.path.isfile(p)
+            ]
+        elif os.path.isdir(item):
+            pairs = []
+            for dirpath, dirnames, filenames in os.walk(item):
+                if not recursive:
+                    dirnames.clear()
+                dirnames.sort()
+                pairs += [
+                    (os.path.join(dirpath, f), os.path.relpath(os.path.join(dirpath, f), item))
+                    for f in sorted(filenames)
+                ]
+        elif os.path.isfile(item):
+            pairs = [(item, os.path.basename(item))]
+        else:
+            raise IrodsInvalidPathError("local source does not exist", operation="upload_files", path=item)
+        for local, rel in sorted(pairs):
+            rel_posix = Path(rel).as_posix()
+            if _matches(rel_posix, pattern):
+                plan.append(PlannedFile(local, f"{dest}/{rel_posix}", os.path.getsize(local)))
+    return plan
+
+
+def safe_local_path(root: str | os.PathLike[str], relative: str) -> Path:
+    """``root/relative``, refusing anything that could land outside ``root`` (IrodsInvalidPathError).
+
+    Rejected: empty names, absolute names, ``..``/``.``/empty components, backslashes, NUL, and any existing
+    symlink on the way (a directory symlink could point anywhere; a file symlink would be written through).
+    """
+
+    def bad(reason: str) -> IrodsInvalidPathError:
+        return IrodsInvalidPathError(
+            f"unsafe download name: {reason}", operation="download_files", path=relative
+        )
+
+    if not relative or relative.startswith(("/", "\\")) or (len(relative) > 1 and relative[1] == ":"):
+        raise bad("empty or absolute")
+    if "\\" in relative or "\x00" in relative:
+        raise bad("backslash or NUL")
+    parts = relative.split("/")
+    if any(p in ("", ".", "..") for p in parts):
+        raise bad("'..', '.' or empty component")
+    base = Path(root).resolve()
+    current = base
+    for part in parts:
+        current = current / part
+        if current.is_symlink():
+            raise bad("a symlink on the way")
+    target = base.joinpath(*parts)
+    if not target.resolve().is_relative_to(base):
+        raise bad("resolves outside the target directory")
+    return target
+
+
+def plan_irods_sources(
+    session: SessionLike,
+    sources: str | Iterable[str],
+    local_dir: str | os.PathLike[str],
+    *,
+    pattern: str | None = None,
+    recursive: bool = True,
+) -> list[PlannedFile]:
+    """Expand logical data objects, collections and globs into (logical path → safe local path) pairs."""
+    from irods_provider.client._models import Kinds
+
+    plan: list[PlannedFile] = []
+    for item in [sources] if isinstance(sources, str) else list(sources):
+        glob_pattern = None
+        root = item.rstrip("/") or "/"
+        if any(m in item for m in _MAGIC):
+            root, glob_pattern = _glob_root(item), item
+        if glob_pattern is None and session.data_objects.exists(root):
+            size = session.data_objects.stat(root).size
+            plan.append(PlannedFile(root, str(safe_local_path(local_dir, posixpath.basename(root))), size))
+            continue
+        entries = session.collections.iterate(
+            root, recursive=recursive or glob_pattern is not None, kinds=Kinds.DATA_OBJECTS, with_stat=True
+        )
+        for entry in entries:
+            if glob_pattern is not None and not fnmatch.fnmatchcase(entry.path, glob_pattern):
+                continue
+            prefix = root.rstrip("/") + "/"
+            if not entry.path.startswith(prefix):
+                raise IrodsInvalidPathError("listing returned a path outside the collection", path=entry.path)
+            rel = entry.path[len(prefix) :]
+            if _matches(rel, pattern):
+                plan.append(PlannedFile(entry.path, str(safe_local_path(local_dir, rel)), entry.size))
+    return plan
+
+
+def _run(
+    plan: Sequence[PlannedFile],
+    one: Callable[[PlannedFile, threading.Event], FileResult],
+    *,
+    config: TransferConfig,
+    continue_on_error: bool,
+    dry_run: bool,
+) -> TransferReport:
+    """Run ``one`` per planned file with at most ``max_concurrent_files`` at once; the first error stops
+    the rest."""
+    started = time.monotonic()
+    cancel = threading.Event()
+    slots = threading.BoundedSemaphore(config.max_concurrent_files)
+    results: dict[int, FileResult] = {}
+    first_error: list[BaseException] = []
+
+    def task(i: int, item: PlannedFile) -> None:
+        try:
+            if cancel.is_set():
+                return
+            results[i] = one(item, cancel)
+        except BaseException as exc:
+            results[i] = FileResult(
+                source=item.source,
+                destination=item.destination,
+                status=FileStatus.FAILED,
+                size=item.size,
+                error=f"{type(exc).__name__}: {exc}",
+            )
+            if not continue_on_error:
+                first_error.append(exc)
+                cancel.set()
+        finally:
+            slots.release()
+
+    with ThreadPoolExecutor(
+        max_workers=config.max_concurrent_files, thread_name_prefix="irods-files"
+    ) as pool:
+        futures: list[Future[None]] = []
+        for i, item in enumerate(plan):
+            slots.acquire()
+            if cancel.is_set():
+                slots.release()
+                break
+            futures.append(pool.submit(task, i, item))
+    report = TransferReport(
+        files=[results[i] for i in sorted(results)], seconds=time.monotonic() - started, dry_run=dry_run
+    )
+    if first_error:
+        error = first_error[0]
+        if isinstance(error, IrodsError):
+            error.report = report  # type: ignore[attr-defined]
+        raise error
+    return report
+
+
+def _subscribers(
+    plan: Sequence[PlannedFile],
+    cfg: TransferConfig,
+    logger: logging.Logger | None,
+    subscribers: Sequence[TransferSubscriber],
+) -> tuple[TransferSubscriber, ...]:
+    subs = list(subscribers)
+    if logger is not None:
+        total = sum(p.size or 0 for p in plan)
+        subs.append(LoggingProgressSubscriber(logger, total=total, interval=cfg.progress_interval_seconds))
+    return tuple(subs)
+
+
+def upload_files(
+    session: SessionLike,
+    sources: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
+    destination: str,
+    *,
+    pattern: str | None = None,
+    recursive: bool = True,
+    config: TransferConfig | None = None,
+    overwrite: OverwritePolicy = OverwritePolicy.REFUSE,
+    skip: SkipPolicy = SkipPolicy.NEVER,
+    metadata: Sequence[Any] | Mapping[str, str] = (),
+    dry_run: bool = False,
+    continue_on_error: bool = False,
+    logger: logging.Logger | None = None,
+    subscribers: Sequence[TransferSubscriber] = (),
+) -> TransferReport:
+    """Upload local files, trees or globs under the collection ``destination``; returns a TransferReport.
+
+    Parent collections are created as needed; each file goes through :func:`upload_object` (atomic, verified,
+    resumable), at most ``config.max_concurrent_files`` at once.
+    """
+    cfg = _effective_config(session, config)
+    plan = plan_local_sources(sources, destination, pattern=pattern, recursive=recursive)
+    subs = _subscribers(plan, cfg, logger, subscribers)
+    if not dry_run:
+        for collection in sorted({posixpath.dirname(p.destination) for p in plan}):
+            session.collections.create(collection, intermediates=True, exist_ok=True)
+
+    def one(item: PlannedFile, cancel: threading.Event) -> FileResult:
+        return upload_object(
+            session,
+            item.source,
+            item.destination,
+            config=cfg,
+            overwrite=overwrite,
+            skip=skip,
+            metadata=metadata,
+            dry_run=dry_run,
+            subscribers=subs,
+            cancel_event=cancel,
+        )
+
+    return _run(plan, one, config=cfg, continue_on_error=continue_on_error, dry_run=dry_run)
+
+
+def download_files(
+    session: SessionLike,
+    sources: str | Iterable[str],
+    local_dir: str | os.PathLike[str],
+    *,
+    pattern: str | None = None,
+    recursive: bool = True,
+    config: TransferConfig | None = None,
+    overwrite: OverwritePolicy = OverwritePolicy.REFUSE,
+    skip: SkipPolicy = SkipPolicy.NEVER,
+    dry_run: bool = False,
+    continue_on_error: bool = False,
+    logger: logging.Logger | None = None,
+    subscribers: Sequence[TransferSubscriber] = (),
+) -> TransferReport:
+    """Download data objects, collections (trees) or logical globs into ``local_dir``; never writes outside
+    it."""
+    cfg = _effective_config(session, config)
+    plan = plan_irods_sources(session, sources, local_dir, pattern=pattern, recursive=recursive)
+    subs = _subscribers(plan, cfg, logger, subscribers)
+
+    def one(item: PlannedFile, cancel: threading.Event) -> FileResult:
+        return download_object(
+            session,
+            item.source,
+            item.destination,
+            config=cfg,
+            overwrite=overwrite,
+            skip=skip,
+            dry_run=dry_run,
+            subscribers=subs,
+            cancel_event=cancel,
+        )
+
+    return _run(plan, one, config=cfg, continue_on_error=continue_on_error, dry_run=dry_run)

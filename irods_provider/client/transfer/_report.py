@@ -1,0 +1,101 @@
+"""Per-file outcomes and the JSON-able transfer report returned to XCom."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class FileStatus(enum.Enum):
+    """What happened to one file."""
+
+    TRANSFERRED = "transferred"
+    SKIPPED = "skipped"
+    PLANNED = "planned"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, kw_only=True)
+class FileResult:
+    """The outcome of one file: where from, where to, how many bytes, which checksum."""
+
+    source: str
+    destination: str
+    status: FileStatus
+    size: int | None = None
+    checksum: str | None = None
+    seconds: float = 0.0
+    resumed_from: int = 0
+    reason: str | None = None
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-able mapping (for XCom)."""
+        return {
+            "source": self.source,
+            "destination": self.destination,
+            "status": self.status.value,
+            "size": self.size,
+            "checksum": self.checksum,
+            "seconds": round(self.seconds, 3),
+            "resumed_from": self.resumed_from,
+            "reason": self.reason,
+            "error": self.error,
+        }
+
+
+@dataclass(kw_only=True)
+class TransferReport:
+    """Totals and per-file results of one ``upload_files`` / ``download_files`` call."""
+
+    files: list[FileResult] = field(default_factory=list)
+    seconds: float = 0.0
+    dry_run: bool = False
+
+    def _with(self, status: FileStatus) -> list[FileResult]:
+        return [f for f in self.files if f.status is status]
+
+    @property
+    def transferred(self) -> int:
+        """Number of files transferred."""
+        return len(self._with(FileStatus.TRANSFERRED))
+
+    @property
+    def skipped(self) -> int:
+        """Number of files skipped by the skip policy."""
+        return len(self._with(FileStatus.SKIPPED))
+
+    @property
+    def failed(self) -> int:
+        """Number of files that failed."""
+        return len(self._with(FileStatus.FAILED))
+
+    @property
+    def bytes(self) -> int:
+        """Bytes transferred (skipped and planned files do not count)."""
+        return sum(f.size or 0 for f in self._with(FileStatus.TRANSFERRED))
+
+    @property
+    def mb_per_second(self) -> float:
+        """Throughput in MB/s (10**6 bytes) over the whole call."""
+        return self.bytes / self.seconds / 1e6 if self.seconds > 0 else 0.0
+
+    @property
+    def checksums(self) -> dict[str, str]:
+        """Destination path → checksum for transferred and skipped files that have one."""
+        return {f.destination: f.checksum for f in self.files if f.checksum}
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-able mapping (for XCom)."""
+        return {
+            "files": [f.to_dict() for f in self.files],
+            "transferred": self.transferred,
+            "skipped": self.skipped,
+            "failed": self.failed,
+            "bytes": self.bytes,
+            "seconds": round(self.seconds, 3),
+            "mb_per_second": round(self.mb_per_second, 3),
+            "checksums": self.checksums,
+            "dry_run": self.dry_run,
+        }

@@ -1,0 +1,107 @@
+"""Resume state of an interrupted upload, kept as one AVU on the temporary object.
+
+Design: an upload goes to a temporary sibling whose name is derived from a resume key (source identity and
+destination), so a retried task finds it again. Parallel writes only become durable when the handle is shut
+down,
+so the writer tracks the *contiguous prefix of acknowledged chunks*; after the handle is shut down (always,
+also
+on failure) that prefix is recorded as an AVU on the temporary object, together with the source's size and
+mtime. A resumed upload checks that the source is unchanged and that the object is at least that long,
+re-reads
+and hashes the prefix locally (no network), then writes the rest with explicit offsets and ``truncate=0``.
+The AVU is only ever raised after a successful shutdown, so it never claims bytes that were not committed.
+The final checksum comparison proves the whole result either way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from irods_provider.exceptions import IrodsError
+
+from ._api import SessionLike
+
+RESUME_ATTRIBUTE = "irods_provider::transfer::resume"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ResumeState:
+    """Committed prefix of a temporary object and the identity of the source it came from."""
+
+    committed: int
+    source_size: int | None
+    source_mtime_ns: int | None = None
+
+    def to_value(self) -> str:
+        """Serialise as the AVU value."""
+        return json.dumps(
+            {"v": 1, "committed": self.committed, "size": self.source_size, "mtime_ns": self.source_mtime_ns},
+            separators=(",", ":"),
+        )
+
+    @classmethod
+    def from_value(cls, value: str) -> ResumeState | None:
+        """Parse an AVU value; None when it is not ours or not understood."""
+        try:
+            data = json.loads(value)
+            if data.get("v") != 1:
+                return None
+            return cls(
+                committed=int(data["committed"]), source_size=data["size"], source_mtime_ns=data["mtime_ns"]
+            )
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return None
+
+
+def temp_name(path: str, key: str) -> str:
+    """The temporary sibling of ``path`` used while uploading: ``<parent>/.<name>.irods-part-<key>``."""
+    parent, _, name = path.rpartition("/")
+    return f"{parent}/.{name}.irods-part-{key}"
+
+
+def resume_key(*parts: object) -> str:
+    """A short stable key from the source identity and destination."""
+    return hashlib.sha256("\x00".join(str(p) for p in parts).encode("utf-8")).hexdigest()[:16]
+
+
+def _avu(value: str) -> Any:
+    from irods_provider.client._models import AVU
+
+    return AVU(RESUME_ATTRIBUTE, value)
+
+
+def _data_object_kind() -> Any:
+    from irods_provider.client._models import EntryKind
+
+    return EntryKind.DATA_OBJECT
+
+
+def metadata_op(operation: str, value: str) -> Any:
+    """One ``modify_metadata`` step on the resume AVU."""
+    from irods_provider.client._models import MetadataOperation
+
+    return MetadataOperation(operation, _avu(value))
+
+
+def load_state(session: SessionLike, temp: str) -> tuple[ResumeState, str] | None:
+    """The recorded state of ``temp`` and its raw AVU value, or None (no object, no AVU, or not ours)."""
+    try:
+        avus = session.metadata.list(temp, kind=_data_object_kind())
+    except IrodsError:
+        return None
+    for avu in avus:
+        if avu.attribute == RESUME_ATTRIBUTE:
+            state = ResumeState.from_value(avu.value)
+            if state is not None:
+                return state, avu.value
+    return None
+
+
+def save_state(session: SessionLike, temp: str, state: ResumeState, *, previous: str | None) -> None:
+    """Record ``state`` on ``temp`` in one atomic metadata call (replacing the previous value)."""
+    ops = [metadata_op("remove", previous)] if previous is not None else []
+    ops.append(metadata_op("add", state.to_value()))
+    session.metadata.apply(temp, ops, kind=_data_object_kind())

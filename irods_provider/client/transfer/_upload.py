@@ -1,0 +1,395 @@
+"""Uploading one source to one data object: skip/overwrite policies, atomic publish, resume, verification."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from typing import IO, Any
+
+from irods_provider.exceptions import (
+    IrodsAlreadyExistsError,
+    IrodsChecksumMismatchError,
+    IrodsError,
+    IrodsIntegrityError,
+    IrodsUsageError,
+)
+
+from . import _resume
+from ._api import SessionLike
+from ._config import OverwritePolicy, SkipPolicy, TransferConfig
+from ._coordinator import IrodsTransferCancelledError, TransferCoordinator, TransferSubscriber
+from ._copy import CopyResult, copy, hasher_for, server_checksum_matches, skip_bytes, verify_checksum
+from ._report import FileResult, FileStatus
+from ._retry import ChunkRetrier, is_busy
+from ._writer import ParallelWriter, _effective_config
+
+log = logging.getLogger(__name__)
+
+Source = str | os.PathLike[str] | IO[bytes]
+
+
+@dataclass(frozen=True)
+class _OpenedSource:
+    fh: IO[bytes]
+    name: str
+    size: int | None
+    mtime_ns: int | None
+    local_path: str | None
+
+
+@contextlib.contextmanager
+def _open_source(source: Source, size: int | None) -> Iterator[_OpenedSource]:
+    if isinstance(source, str | os.PathLike):
+        local = os.fspath(source)
+        with open(local, "rb") as fh:
+            st = os.fstat(fh.fileno())
+            yield _OpenedSource(fh, local, st.st_size, st.st_mtime_ns, os.path.abspath(local))
+        return
+    if size is None and _seekable(source):
+        here = source.tell()
+        size = source.seek(0, os.SEEK_END) - here
+        source.seek(here)
+    yield _OpenedSource(source, str(getattr(source, "name", "<stream>")), size, None, None)
+
+
+def _seekable(fh: Any) -> bool:
+    try:
+        return bool(fh.seekable())
+    except (AttributeError, OSError, ValueError):
+        return False
+
+
+def _local_digest(src: _OpenedSource, config: TransferConfig) -> CopyResult:
+    """Hash the whole source and rewind it (for the checksum skip policy)."""
+    if not _seekable(src.fh):
+        raise IrodsUsageError("skip policy CHECKSUM needs a seekable source", path=src.name)
+    here = src.fh.tell()
+    hasher = hasher_for(config.checksum_scheme)
+    while data := src.fh.read(config.chunk_size):
+        hasher.update(data)
+    src.fh.seek(here)
+    return hasher.result()
+
+
+def _destination_state(
+    session: SessionLike, src: _OpenedSource, path: str, *, skip: SkipPolicy, config: TransferConfig
+) -> tuple[bool, str | None]:
+    """(exists, reason-to-skip or None) for the destination under the skip policy."""
+    api = session.data_objects
+    if not api.exists(path):
+        return False, None
+    if skip is SkipPolicy.EXISTS:
+        return True, "destination exists"
+    if skip in (SkipPolicy.SIZE, SkipPolicy.CHECKSUM):
+        st = api.stat(path)
+        if src.size is None or st.size != src.size:
+            return True, None
+        if skip is SkipPolicy.SIZE:
+            return True, "same size"
+        server = st.checksum or api.calculate_checksum(path)
+        if server_checksum_matches(server, _local_digest(src, config)):
+            return True, "same checksum"
+    return True, None
+
+
+def upload_object(
+    session: SessionLike,
+    source: Source,
+    path: str,
+    *,
+    config: TransferConfig | None = None,
+    overwrite: OverwritePolicy = OverwritePolicy.REFUSE,
+    skip: SkipPolicy = SkipPolicy.NEVER,
+    metadata: Sequence[Any] | Mapping[str, str] = (),
+    permissions: Mapping[str, str] | None = None,
+    dry_run: bool = False,
+    resume: bool = True,
+    resume_key: str | None = None,
+    size: int | None = None,
+    subscribers: Sequence[TransferSubscriber] = (),
+    cancel_event: threading.Event | None = None,
+    executor: Executor | None = None,
+    on_chunk: Callable[[int], object] | None = None,
+) -> FileResult:
+    """Upload ``source`` (a local path or a binary file object) to ``path`` atomically, verified by checksum.
+
+    Bytes go to a temporary sibling; after the server's checksum matches, ``metadata`` (AVUs, applied in one
+    atomic call) and ``permissions`` (entity → read/write/own) are set on it and it is renamed onto ``path``.
+    ``skip`` decides when an existing destination counts as done; otherwise ``overwrite`` decides (REFUSE
+    raises
+    :class:`IrodsAlreadyExistsError` naming the path). ``dry_run`` returns the plan without writing.
+    With ``resume`` (default) an interrupted upload of the same source continues from its committed bytes;
+    file objects resume only when a ``resume_key`` names them.
+    """
+    cfg = _effective_config(session, config)
+    started = time.monotonic()
+    with _open_source(source, size) as src:
+        exists, reason = _destination_state(session, src, path, skip=skip, config=cfg)
+        if reason is not None:
+            return FileResult(
+                source=src.name, destination=path, status=FileStatus.SKIPPED, size=src.size, reason=reason
+            )
+        if exists and overwrite is OverwritePolicy.REFUSE:
+            raise IrodsAlreadyExistsError(
+                f"{path} already exists and the overwrite policy is REFUSE", operation="upload", path=path
+            )
+        if dry_run:
+            return FileResult(
+                source=src.name,
+                destination=path,
+                status=FileStatus.PLANNED,
+                size=src.size,
+                reason="overwrite" if exists else "new",
+            )
+        if resume and resume_key is None and src.local_path is not None:
+            resume_key = _resume.resume_key(src.local_path, src.size, src.mtime_ns, path)
+        key = resume_key if resume and resume_key else uuid.uuid4().hex[:16]
+        coordinator = TransferCoordinator(path=path, subscribers=subscribers, cancel_event=cancel_event)
+        coordinator.queued(src.size)
+        try:
+            result, start, checksum, previous = _upload_to_temp(
+                session,
+                src,
+                _resume.temp_name(path, key),
+                cfg=cfg,
+                resume=resume,
+                coordinator=coordinator,
+                executor=executor,
+                on_chunk=on_chunk,
+            )
+            busy = ChunkRetrier(
+                retries=cfg.retries,
+                base_seconds=cfg.backoff_base_seconds,
+                max_seconds=cfg.backoff_max_seconds,
+                coordinator=coordinator,
+                retry_on=is_busy,
+            )
+            _finalize(
+                session,
+                _resume.temp_name(path, key),
+                metadata=metadata,
+                permissions=permissions,
+                resume_value=previous,
+                retry=busy,
+            )
+            _publish(session, _resume.temp_name(path, key), path, overwrite=overwrite, retry=busy)
+        except BaseException as exc:
+            coordinator.done(exc)
+            raise
+        coordinator.succeed()
+        coordinator.done(None)
+    return FileResult(
+        source=src.name,
+        destination=path,
+        status=FileStatus.TRANSFERRED,
+        size=result.size,
+        checksum=checksum,
+        seconds=time.monotonic() - started,
+        resumed_from=start,
+    )
+
+
+def _resume_offset(session: SessionLike, temp: str, src: _OpenedSource) -> tuple[int, str | None]:
+    """Committed bytes of a previous attempt on ``temp`` (0 when there is nothing usable) and the AVU
+    value."""
+    loaded = _resume.load_state(session, temp)
+    if loaded is None:
+        return 0, None
+    state, raw = loaded
+    if state.source_size != src.size or state.source_mtime_ns != src.mtime_ns:
+        return 0, raw
+    try:
+        on_server = session.data_objects.stat(temp).size
+    except IrodsError:
+        return 0, raw
+    if src.size is not None and state.committed > src.size:
+        return 0, raw
+    return min(state.committed, on_server), raw
+
+
+def _upload_to_temp(
+    session: SessionLike,
+    src: _OpenedSource,
+    temp: str,
+    *,
+    cfg: TransferConfig,
+    resume: bool,
+    coordinator: TransferCoordinator,
+    executor: Executor | None,
+    on_chunk: Callable[[int], object] | None,
+) -> tuple[CopyResult, int, str, str | None]:
+    start, previous = _resume_offset(session, temp, src) if resume else (0, None)
+    hasher = hasher_for(cfg.checksum_scheme)
+    skip_bytes(src.fh, start, hasher=hasher, chunk_size=cfg.chunk_size)
+    writer = ParallelWriter(
+        session,
+        temp,
+        config=cfg,
+        offset=start,
+        truncate=start == 0,
+        size=src.size,
+        coordinator=coordinator,
+        executor=executor,
+    )
+    try:
+        result = copy(
+            src.fh,
+            writer,
+            chunk_size=cfg.chunk_size,
+            hasher=hasher,
+            coordinator=coordinator,
+            report_progress=False,
+            on_chunk=on_chunk,
+        )
+        writer.close()
+    except BaseException as exc:
+        writer.abort(keep_queued=not isinstance(exc, IrodsTransferCancelledError))
+        _after_failure(
+            session, temp, src, writer.committed_bytes, start=start, resume=resume, previous=previous
+        )
+        raise
+    if src.size is not None and result.size != src.size:
+        raise IrodsIntegrityError(
+            f"source changed during upload: {result.size} bytes read, {src.size} expected"
+        )
+    try:
+        checksum = verify_checksum(session, temp, result)
+    except IrodsChecksumMismatchError:
+        _quiet_remove(session, temp)
+        raise
+    return result, start, checksum, previous
+
+
+def _after_failure(
+    session: SessionLike,
+    temp: str,
+    src: _OpenedSource,
+    committed: int,
+    *,
+    start: int,
+    resume: bool,
+    previous: str | None,
+) -> None:
+    """Record the committed prefix for a later resume, or remove the temporary object."""
+    if not resume:
+        _quiet_remove(session, temp)
+        return
+    if committed <= start:
+        return
+    state = _resume.ResumeState(committed=committed, source_size=src.size, source_mtime_ns=src.mtime_ns)
+    try:
+        _resume.save_state(session, temp, state, previous=previous)
+    except Exception as exc:  # the transfer's own error is what the caller must see
+        log.warning("could not record resume state on %s: %s", temp, exc)
+
+
+def _quiet_remove(session: SessionLike, path: str) -> None:
+    try:
+        session.data_objects.remove(path, no_trash=True)
+    except Exception as exc:
+        log.warning("could not remove temporary object %s: %s", path, exc)
+
+
+def _finalize(
+    session: SessionLike,
+    temp: str,
+    *,
+    metadata: Sequence[Any] | Mapping[str, str],
+    permissions: Mapping[str, str] | None,
+    resume_value: str | None,
+    retry: ChunkRetrier,
+) -> None:
+    """Apply AVUs and drop the resume AVU in one atomic call, then set permissions, on the verified object.
+
+    Each call is resent on 429/503 only (the server refused before acting), never on ambiguous failures.
+    """
+    from irods_provider.client._models import AVU, MetadataOperation, PermissionOperation
+
+    avus = [AVU(k, v) for k, v in metadata.items()] if isinstance(metadata, Mapping) else list(metadata)
+    ops = [MetadataOperation("add", a) for a in avus]
+    if resume_value is not None:
+        ops.insert(0, _resume.metadata_op("remove", resume_value))
+    if ops:
+        retry.call(lambda: session.metadata.apply(temp, ops, kind=_resume._data_object_kind()))
+    if permissions:
+        acls = [PermissionOperation(entity, acl) for entity, acl in permissions.items()]
+        modify = session.data_objects.modify_permissions  # type: ignore[attr-defined]
+        retry.call(lambda: modify(temp, acls))
+
+
+def _publish(
+    session: SessionLike, temp: str, path: str, *, overwrite: OverwritePolicy, retry: ChunkRetrier
+) -> None:
+    """Rename ``temp`` onto ``path``; with OVERWRITE the old object is moved aside first and removed last."""
+    api = session.data_objects
+
+    def rename(old: str, new: str) -> None:
+        retry.call(lambda: api.rename(old, new))
+
+    if not api.exists(path):
+        rename(temp, path)
+        return
+    if overwrite is OverwritePolicy.REFUSE:
+        _quiet_remove(session, temp)
+        raise IrodsAlreadyExistsError(
+            f"{path} appeared during the upload and the overwrite policy is REFUSE",
+            operation="upload",
+            path=path,
+        )
+    parent, _, name = path.rpartition("/")
+    old = f"{parent}/.{name}.irods-old-{uuid.uuid4().hex[:12]}"
+    rename(path, old)
+    try:
+        rename(temp, path)
+    except BaseException:
+        rename(old, path)
+        raise
+    _quiet_remove(session, old)
+
+
+def parallel_upload(
+    session: SessionLike,
+    fileobj: IO[bytes],
+    path: str,
+    *,
+    config: TransferConfig | None = None,
+    streams: int | None = None,
+    chunk_size: int | None = None,
+    size: int | None = None,
+    subscribers: Sequence[TransferSubscriber] = (),
+    cancel_event: threading.Event | None = None,
+) -> CopyResult:
+    """Upload a file object to ``path`` in one call (parallel streams, bounded memory) and verify its
+    checksum.
+
+    Writes ``path`` directly (no temporary name, no policies): use :func:`upload_object` for atomic
+    publishing.
+    """
+    cfg = _effective_config(session, config, streams=streams, chunk_size=chunk_size)
+    coordinator = TransferCoordinator(path=path, subscribers=subscribers, cancel_event=cancel_event)
+    coordinator.queued(size)
+    writer = ParallelWriter(session, path, config=cfg, size=size, coordinator=coordinator)
+    try:
+        result = copy(
+            fileobj,
+            writer,
+            chunk_size=cfg.chunk_size,
+            hasher=hasher_for(cfg.checksum_scheme),
+            coordinator=coordinator,
+            report_progress=False,
+        )
+        writer.close()
+        verify_checksum(session, path, result)
+    except BaseException as exc:
+        writer.abort()
+        coordinator.done(exc)
+        raise
+    coordinator.done(None)
+    return result

@@ -1,0 +1,342 @@
+"""A file-like writer over the parallel-write handshake, with a bounded queue of chunks.
+
+``write()`` cuts the byte stream into chunks and hands each to a worker that sends it with an explicit
+offset on a
+free stream index of one parallel-write handle. At most ``max_in_flight_chunks`` chunks are queued or being
+sent;
+``write()`` blocks beyond that, so memory is bounded whatever the file size. ``write()`` returns as soon as
+its
+chunk is queued: this is the asynchronous writer. The handle is always shut down (``close``, ``abort``,
+errors).
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from concurrent.futures import Executor, ThreadPoolExecutor
+from types import TracebackType
+from typing import Any
+
+from ._api import SessionLike
+from ._config import TransferConfig
+from ._coordinator import IrodsTransferCancelledError, TransferCoordinator, TransferSubscriber
+from ._retry import ChunkRetrier
+
+
+class ParallelWriter:
+    """Writes one data object through a parallel-write handle; see the module docstring.
+
+    Objects whose whole content is at most ``config.small_file_threshold`` bytes are sent in one plain
+    write at
+    close, without a handle. Use :func:`open_writer` to build one.
+    """
+
+    def __init__(
+        self,
+        session: SessionLike,
+        path: str,
+        *,
+        config: TransferConfig,
+        offset: int = 0,
+        truncate: bool = True,
+        size: int | None = None,
+        coordinator: TransferCoordinator | None = None,
+        executor: Executor | None = None,
+        retrier: ChunkRetrier | None = None,
+    ) -> None:
+        self._api = session.data_objects
+        self.path = path
+        self.config = config
+        self.coordinator = coordinator or TransferCoordinator(path=path)
+        self._retrier = retrier or ChunkRetrier(
+            retries=config.retries,
+            base_seconds=config.backoff_base_seconds,
+            max_seconds=config.backoff_max_seconds,
+            coordinator=self.coordinator,
+        )
+        self._truncate = truncate
+        self._start = offset
+        self._next_offset = offset
+        self._size_hint = size
+        self._buf = bytearray()
+        self._handle: str | None = None
+        self._streams = config.streams
+        if size is not None:
+            chunks = max(1, -(-(size - offset) // config.chunk_size))
+            self._streams = min(config.streams, chunks)
+        self._indices: queue.SimpleQueue[int] = queue.SimpleQueue()
+        for index in range(self._streams):
+            self._indices.put(index)
+        self._own_executor = executor is None
+        self._executor = executor
+        self._cv = threading.Condition()
+        self._in_flight = 0
+        self.max_in_flight_seen = 0
+        self._acked: dict[int, int] = {}
+        self._committed = offset
+        self._closed = False
+        self.coordinator.add_wakeup(self._wake)
+
+    # file-like surface -------------------------------------------------------------------------------------
+    def writable(self) -> bool:
+        """Always true."""
+        return True
+
+    @property
+    def closed(self) -> bool:
+        """Whether close() or abort() ran."""
+        return self._closed
+
+    def tell(self) -> int:
+        """Absolute offset of the next byte written."""
+        return self._next_offset + len(self._buf)
+
+    @property
+    def committed_bytes(self) -> int:
+        """End of the contiguous prefix of acknowledged chunks (absolute offset)."""
+        with self._cv:
+            return self._committed
+
+    @property
+    def handle(self) -> str | None:
+        """The parallel-write handle while one is open."""
+        return self._handle
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:
+        """Queue ``data``; blocks only while ``max_in_flight_chunks`` chunks are pending. Returns
+        ``len(data)``."""
+        if self._closed:
+            raise ValueError("write to a closed ParallelWriter")
+        self.coordinator.raise_if_failed()
+        view = memoryview(data).cast("B")
+        n = len(view)
+        chunk = self.config.chunk_size
+        if not self._buf and n == chunk:
+            self._dispatch(bytes(view))
+            return n
+        pos = 0
+        while pos < n:
+            take = min(chunk - len(self._buf), n - pos)
+            self._buf += view[pos : pos + take]
+            pos += take
+            if len(self._buf) == chunk:
+                data_chunk, self._buf = bytes(self._buf), bytearray()
+                self._dispatch(data_chunk)
+        return n
+
+    def flush(self) -> None:
+        """Nothing to do: chunks are sent as soon as they are full."""
+
+    def close(self) -> None:
+        """Send the rest, wait for every chunk, shut the handle down; raises the transfer's first error."""
+        if self._closed:
+            return
+        try:
+            self.coordinator.raise_if_failed()
+            if (
+                self._handle is None
+                and self._next_offset == self._start
+                and len(self._buf) <= self._threshold()
+            ):
+                self._write_small()
+            else:
+                if self._buf:
+                    data_chunk, self._buf = bytes(self._buf), bytearray()
+                    self._dispatch(data_chunk)
+                self._drain()
+                self.coordinator.raise_if_failed()
+        except BaseException as exc:
+            self.coordinator.set_exception(exc)
+            raise
+        finally:
+            self._finish()
+        self.coordinator.raise_if_failed()
+
+    def abort(self, *, keep_queued: bool = False) -> None:
+        """Stop: drop the unfilled buffer, wait for requests on the wire, shut the handle down. Never raises.
+
+        By default the transfer is cancelled, so queued chunks are dropped. With ``keep_queued`` (the source
+        failed, the sink is fine) queued chunks are still sent, so a resume has more committed bytes.
+        """
+        if self._closed:
+            return
+        if not keep_queued:
+            self.coordinator.cancel()
+        self._buf = bytearray()
+        try:
+            self._drain()
+        finally:
+            self._finish()
+
+    def __enter__(self) -> ParallelWriter:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if exc is None:
+            self.close()
+        else:
+            self.coordinator.set_exception(exc)
+            self.abort()
+
+    # internals
+    def _threshold(self) -> int:
+        return min(self.config.small_file_threshold, self.config.chunk_size)
+
+    def _wake(self) -> None:
+        with self._cv:
+            self._cv.notify_all()
+
+    def _write_small(self) -> None:
+        data = bytes(self._buf)
+        self._buf = bytearray()
+        if not data and self._start > 0:
+            return
+
+        def send() -> None:
+            self.coordinator.progress(len(data))
+            self._api.write(self.path, data, offset=self._start, truncate=self._truncate)
+
+        self._retrier.call(send, on_retry=lambda: self.coordinator.progress(-len(data)))
+        self._next_offset += len(data)
+        with self._cv:
+            self._committed = self._next_offset
+
+    def _open_handle(self) -> None:
+        def init() -> str:
+            return self._api.parallel_write_init(
+                self.path, stream_count=self._streams, truncate=self._truncate
+            )
+
+        self._handle = self._retrier.call(init)
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=self._streams, thread_name_prefix="irods-write")
+
+    def _dispatch(self, data: bytes) -> None:
+        if self._handle is None:
+            self._open_handle()
+        limit = self.config.max_in_flight_chunks
+        with self._cv:
+            self._cv.wait_for(lambda: self._in_flight < limit or self.coordinator.exception is not None)
+            self.coordinator.raise_if_failed()
+            self._in_flight += 1
+            self.max_in_flight_seen = max(self.max_in_flight_seen, self._in_flight)
+        offset = self._next_offset
+        self._next_offset += len(data)
+        assert self._executor is not None
+        try:
+            self._executor.submit(self._send, offset, data)
+        except BaseException:
+            self._chunk_done(offset, 0)
+            raise
+
+    def _send(self, offset: int, data: bytes) -> None:
+        acked = 0
+        try:
+            self.coordinator.raise_if_failed()
+            index = self._indices.get()
+            try:
+                handle = self._handle
+
+                def send() -> None:
+                    self.coordinator.progress(len(data))
+                    self._api.write(
+                        self.path,
+                        data,
+                        offset=offset,
+                        truncate=False,
+                        parallel_write_handle=handle,
+                        stream_index=index,
+                    )
+
+                self._retrier.call(send, on_retry=lambda: self.coordinator.progress(-len(data)))
+                acked = len(data)
+            finally:
+                self._indices.put(index)
+        except BaseException as exc:
+            if not isinstance(exc, IrodsTransferCancelledError):
+                self.coordinator.set_exception(exc)
+        finally:
+            self._chunk_done(offset, acked)
+
+    def _chunk_done(self, offset: int, acked: int) -> None:
+        with self._cv:
+            self._in_flight -= 1
+            if acked:
+                self._acked[offset] = acked
+                while self._committed in self._acked:
+                    self._committed += self._acked.pop(self._committed)
+            self._cv.notify_all()
+
+    def _drain(self) -> None:
+        with self._cv:
+            self._cv.wait_for(lambda: self._in_flight == 0)
+
+    def _finish(self) -> None:
+        self._closed = True
+        handle, self._handle = self._handle, None
+        try:
+            if handle is not None:
+                self._api.parallel_write_shutdown(handle)
+        finally:
+            if self._own_executor and self._executor is not None:
+                self._executor.shutdown(wait=True)
+
+
+def open_writer(
+    session: SessionLike,
+    path: str,
+    *,
+    config: TransferConfig | None = None,
+    streams: int | None = None,
+    chunk_size: int | None = None,
+    offset: int = 0,
+    truncate: bool = True,
+    size: int | None = None,
+    subscribers: tuple[TransferSubscriber, ...] = (),
+    cancel_event: threading.Event | None = None,
+    executor: Executor | None = None,
+    **config_overrides: Any,
+) -> ParallelWriter:
+    """Open a parallel, bounded-memory writer on ``path``; ``write()`` returns once the chunk is queued.
+
+    ``streams`` and ``chunk_size`` override ``config`` and are capped by the server's limits. ``offset`` with
+    ``truncate=False`` continues an existing object (resume). Close it (or use ``with``) to finish the upload.
+    """
+    cfg = _effective_config(session, config, streams=streams, chunk_size=chunk_size, **config_overrides)
+    coordinator = TransferCoordinator(path=path, subscribers=subscribers, cancel_event=cancel_event)
+    return ParallelWriter(
+        session,
+        path,
+        config=cfg,
+        offset=offset,
+        truncate=truncate,
+        size=size,
+        coordinator=coordinator,
+        executor=executor,
+    )
+
+
+def _effective_config(
+    session: SessionLike,
+    config: TransferConfig | None,
+    *,
+    streams: int | None = None,
+    chunk_size: int | None = None,
+    **overrides: Any,
+) -> TransferConfig:
+    """Apply per-call overrides, then cap by the server's limits."""
+    from dataclasses import replace
+
+    cfg = config or TransferConfig()
+    if streams is not None:
+        overrides["streams"] = streams
+    if chunk_size is not None:
+        overrides["chunk_size"] = chunk_size
+        overrides.setdefault("small_file_threshold", min(cfg.small_file_threshold, chunk_size))
+    if overrides:
+        cfg = replace(cfg, **overrides)
+    limits = getattr(session, "limits", None)
+    return cfg.for_server(limits)
