@@ -8,6 +8,7 @@ import httpx2
 import pytest
 from oidc_provider.harness import OidcProvider
 
+from irods_provider.client import TokenProvider
 from irods_provider.client._openid import OpenIdClientCredentials, OpenIdPassword, OpenIdRefreshToken
 from irods_provider.testing._openid import OpenIdIntrospectionValidator
 
@@ -35,6 +36,7 @@ def test_client_credentials_token_maps_to_service_account(
     oidc_provider: OidcProvider, introspection_validator: OpenIdIntrospectionValidator
 ) -> None:
     source = _cc_source(oidc_provider)
+    assert isinstance(source, TokenProvider)
     before = oidc_provider.token_requests("client_credentials")
     token = source.get_token()
     assert source.get_token() == token  # cached while fresh
