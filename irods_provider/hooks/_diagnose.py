@@ -10,8 +10,6 @@ from urllib.parse import urlsplit
 from irods_provider.exceptions import (
     IrodsAuthenticationError,
     IrodsConfigurationError,
-    IrodsNotFoundError,
-    IrodsPermissionError,
     IrodsProtocolError,
     IrodsResponseError,
     IrodsTimeoutError,
@@ -77,6 +75,4 @@ def describe_failure(error: BaseException, *, settings: ConnectionSettings, step
             f"{settings.base_url} is not an iRODS HTTP API of the expected version "
             f"(check the api_path and api_version extras){detail}"
         )
-    if step == "login" and isinstance(error, IrodsNotFoundError | IrodsPermissionError):
-        return f"Logged in, but the zone collection is not visible to this user{detail}"
     return f"Could not {'reach' if step == 'reach' else 'use'} the iRODS HTTP API at {where}{detail}"

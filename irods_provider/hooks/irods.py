@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseHook
 from airflow.sdk.log import mask_secret
 
+from irods_provider.exceptions import IrodsNotACollectionError, IrodsNotFoundError, IrodsPermissionError
 from irods_provider.hooks._connection import ConnectionSettings, parse_connection
 from irods_provider.hooks._diagnose import describe_failure
 
@@ -22,6 +24,41 @@ __all__ = ["IrodsHook"]
 
 def _mask_token(token: str) -> None:
     mask_secret(token)
+
+
+class _MaskingBasicAuth:
+    """Basic login whose minted bearer tokens are registered with the log masker as they appear."""
+
+    def __init__(self, username: str, password: str) -> None:
+        from irods_provider.client import BasicAuth
+
+        self._inner = BasicAuth(username, password)
+        self._masked: str | None = None
+
+    def __repr__(self) -> str:
+        return repr(self._inner)
+
+    def _seen(self, token: str) -> str:
+        if token != self._masked:
+            self._masked = token
+            mask_secret(token)
+        return token
+
+    def bind(self, *, login: Any = None, alogin: Any = None) -> None:
+        """Forward the session's login functions to the wrapped BasicAuth."""
+        self._inner.bind(login=login, alogin=alogin)
+
+    def get_token(self, *, reject: str | None = None) -> str:
+        """The wrapped provider's token, masked once."""
+        return self._seen(self._inner.get_token(reject=reject))
+
+    async def aget_token(self, *, reject: str | None = None) -> str:
+        """Async twin of :meth:`get_token`."""
+        return self._seen(await self._inner.aget_token(reject=reject))
+
+    def close(self) -> None:
+        """Forget the token."""
+        self._inner.close()
 
 
 class IrodsHook(BaseHook):
@@ -83,10 +120,10 @@ class IrodsHook(BaseHook):
 
     @staticmethod
     def _auth(settings: ConnectionSettings) -> TokenProvider:
-        from irods_provider.client import BasicAuth, StaticToken
+        from irods_provider.client import StaticToken
 
         if settings.auth_mode == "basic":
-            return BasicAuth(str(settings.username), str(settings.password))
+            return _MaskingBasicAuth(str(settings.username), str(settings.password))
         if settings.auth_mode == "token":
             return StaticToken(str(settings.access_token))
         from irods_provider.hooks._openid import openid_token_source
@@ -146,11 +183,12 @@ class IrodsHook(BaseHook):
                 limits = session.limits
                 step = "login"
                 zone = settings.zone or limits.irods_zone or ""
-                session.collections.stat(f"/{zone}")
+                # Logged in once the server answers about its catalog, whatever the answer.
+                with contextlib.suppress(IrodsNotFoundError, IrodsNotACollectionError, IrodsPermissionError):
+                    session.collections.stat(f"/{zone}")
         except Exception as error:
             return False, describe_failure(error, settings=settings, step=step)
-        version = limits.irods_server_version or "unknown iRODS version"
         return True, (
             f"Connected to the iRODS HTTP API {limits.api_version} at {settings.base_url} "
-            f"({version}, zone {zone or 'unknown'}) as {settings.auth_mode} user"
+            f"(zone {zone or 'unknown'}) with {settings.auth_mode} authentication"
         )

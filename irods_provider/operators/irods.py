@@ -12,7 +12,12 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from irods_provider.client import Kinds
-from irods_provider.exceptions import IrodsNotACollectionError, IrodsNotFoundError, IrodsUsageError
+from irods_provider.exceptions import (
+    IrodsNotACollectionError,
+    IrodsNotADataObjectError,
+    IrodsNotFoundError,
+    IrodsUsageError,
+)
 from irods_provider.operators._base import IrodsBaseOperator, check_choice, check_path, check_paths, path_kind
 from irods_provider.operators.metadata import (
     IrodsGetMetadataOperator,
@@ -257,9 +262,19 @@ class IrodsCopyOperator(IrodsBaseOperator):
         destination = check_path("destination_path", self.destination_path)
         if source == destination:
             raise IrodsUsageError("source_path and destination_path are the same", path=source)
-        session.data_objects.copy(
-            source, destination, overwrite=self.overwrite, dst_resource=self.destination_resource or None
-        )
+        try:
+            session.data_objects.copy(
+                source,
+                destination,
+                overwrite=bool(self.overwrite),
+                dst_resource=self.destination_resource or None,
+            )
+        except IrodsNotADataObjectError as error:
+            if error.path == source and path_kind(session, source) is None:
+                raise IrodsNotFoundError(
+                    "nothing to copy at this path", operation="copy", path=source
+                ) from error
+            raise
         self.log.info("Copied %s to %s", source, destination)
         return {"source": source, "destination": destination}
 

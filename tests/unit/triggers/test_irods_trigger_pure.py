@@ -1,0 +1,110 @@
+"""Triggers without a server: serialize() round-trips, events rebuild typed errors, stability logic."""
+
+from __future__ import annotations
+
+import importlib
+import pickle
+
+import pytest
+
+from irods_provider.exceptions import IrodsError, IrodsPermissionError, IrodsUsageError
+from irods_provider.hooks._checks import CollectionState, StabilityTracker, split_glob
+from irods_provider.triggers._events import CheckEvent
+from irods_provider.triggers.irods import (
+    IrodsCollectionStableTrigger,
+    IrodsMetadataTrigger,
+    IrodsPathTrigger,
+)
+
+TRIGGERS = [
+    IrodsPathTrigger(
+        path="/z/home/a/*.csv", irods_conn_id="c1", kind="data_object", newer_than=5, poke_interval=2
+    ),
+    IrodsMetadataTrigger(attribute="state", value="ready", units="u", under="/z/home", irods_conn_id="c2"),
+    IrodsMetadataTrigger(attribute="state", path="/z/home/a", irods_conn_id="c3", poke_interval=0.5),
+    IrodsCollectionStableTrigger(
+        path="/z/home/in", irods_conn_id="c4", inactivity_period=30, min_objects=2, allow_delete=False
+    ),
+]
+
+
+@pytest.mark.parametrize("trigger", TRIGGERS, ids=lambda t: type(t).__name__)
+def test_serialize_round_trips_exactly(trigger) -> None:
+    classpath, kwargs = trigger.serialize()
+    module, _, name = classpath.rpartition(".")
+    cls = getattr(importlib.import_module(module), name)
+    assert cls is type(trigger)
+    assert classpath == f"irods_provider.triggers.irods.{type(trigger).__name__}"
+    rebuilt = cls(**kwargs)
+    assert rebuilt.serialize() == (classpath, kwargs)
+    assert pickle.loads(pickle.dumps(kwargs)) == kwargs  # plain data only
+
+
+def test_serialize_kwargs_are_complete() -> None:
+    _, kwargs = TRIGGERS[0].serialize()
+    assert kwargs == {
+        "irods_conn_id": "c1",
+        "poke_interval": 2,
+        "path": "/z/home/a/*.csv",
+        "kind": "data_object",
+        "newer_than": 5,
+    }
+
+
+def test_error_event_carries_class_code_and_rebuilds_the_typed_error() -> None:
+    error = IrodsPermissionError(
+        "no access", http_status=200, irods_code=-818000, path="/z/home/other", server_message="nope"
+    )
+    payload = CheckEvent.failure(error).to_payload()
+    assert payload["status"] == "error"
+    assert payload["error_class"] == "IrodsPermissionError"
+    assert (payload["irods_code"], payload["http_status"], payload["path"]) == (-818000, 200, "/z/home/other")
+    rebuilt = CheckEvent.from_payload(payload).error()
+    assert type(rebuilt) is IrodsPermissionError
+    assert rebuilt.irods_code == -818000
+    assert rebuilt.irods_name == "CAT_NO_ACCESS_PERMISSION"
+    assert "no access" in str(rebuilt)
+
+
+def test_foreign_error_class_becomes_irods_error() -> None:
+    payload = CheckEvent.failure(RuntimeError("boom")).to_payload()
+    rebuilt = CheckEvent.from_payload(payload).error()
+    assert type(rebuilt) is IrodsError
+    assert str(rebuilt) == "RuntimeError: boom"
+
+
+def test_stability_needs_the_same_state_for_the_whole_period() -> None:
+    tracker = StabilityTracker(inactivity_period=10, min_objects=1)
+    assert not tracker.observe(CollectionState(1, 10), now=0)
+    assert not tracker.observe(CollectionState(1, 10), now=9)
+    assert not tracker.observe(CollectionState(2, 20), now=10)  # changed: clock restarts
+    assert not tracker.observe(CollectionState(2, 20), now=19)
+    assert tracker.observe(CollectionState(2, 20), now=20)
+
+
+def test_stability_respects_min_objects_and_allow_delete() -> None:
+    empty = StabilityTracker(inactivity_period=0, min_objects=1)
+    assert not empty.observe(CollectionState(0, 0), now=0)
+    assert not empty.observe(CollectionState(0, 0), now=5)
+    strict = StabilityTracker(inactivity_period=0, allow_delete=False)
+    strict.observe(CollectionState(3, 30), now=0)
+    with pytest.raises(IrodsUsageError, match=r"deleted .* \(3 -> 2\) and allow_delete is False"):
+        strict.observe(CollectionState(2, 20), now=1)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "expected"),
+    [
+        ("/z/home/a", ("/z/home/a", [])),
+        ("/z/home/a/*.csv", ("/z/home/a", ["*.csv"])),
+        ("/z/home/*/in/x?", ("/z/home", ["*", "in", "x?"])),
+        ("/z/[ab]", ("/z", ["[ab]"])),
+    ],
+)
+def test_split_glob(pattern: str, expected: tuple[str, list[str]]) -> None:
+    assert split_glob(pattern) == expected
+
+
+def test_split_glob_needs_an_absolute_path() -> None:
+    with pytest.raises(IrodsUsageError, match="absolute logical path"):
+        split_glob("home/*.csv")
