@@ -120,7 +120,7 @@ class ParallelReader:
         return data
 
     def read(self, n: int = -1) -> bytes:
-        """Read up to ``n`` bytes (all remaining when ``n < 0``); ``b""`` at the end."""
+        """Read ``n`` bytes (fewer only at the end; all remaining when ``n < 0``); ``b""`` at the end."""
         with self._lock:
             if n < 0:
                 parts = [bytes(self._current)]
@@ -129,16 +129,21 @@ class ParallelReader:
                 while chunk := self._next_chunk():
                     parts.append(chunk)
                 return b"".join(parts)
-            if not self._current:
-                chunk = self._next_chunk()
-                if not chunk:
-                    return b""
-                self._pos -= len(chunk)
-                self._current = memoryview(chunk)
-            data = bytes(self._current[:n])
-            self._current = self._current[n:]
-            self._pos += len(data)
-            return data
+            parts: list[bytes] = []
+            want = n
+            while want > 0:
+                if not self._current:
+                    chunk = self._next_chunk()
+                    if not chunk:
+                        break
+                    self._pos -= len(chunk)
+                    self._current = memoryview(chunk)
+                part = bytes(self._current[:want])
+                self._current = self._current[want:]
+                self._pos += len(part)
+                want -= len(part)
+                parts.append(part)
+            return b"".join(parts)
 
     def close(self) -> None:
         """Stop the read-ahead and drop buffered chunks."""
