@@ -13,3 +13,4 @@ os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "True")
 os.environ.setdefault(
     "AIRFLOW__CORE__DAGS_FOLDER", str(Path(__file__).resolve().parent.parent / "example_dags")
 )
+pytest_plugins = ["irods_provider.testing.pytest_plugin"]

@@ -1,0 +1,54 @@
+"""Raw-HTTP helpers for the emulator tests (the project's client is deliberately not used)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx2
+from irods_provider.testing import EmulatorServer
+
+ZONE = "tempZone"
+
+
+class Api:
+    """A tiny raw client: one token per user, GET/POST helpers returning httpx2 responses."""
+
+    def __init__(self, server: EmulatorServer, http: httpx2.Client) -> None:
+        self.server = server
+        self.base = server.base_url
+        self.http = http
+        self._tokens: dict[str, str] = {}
+
+    def token(self, user: str = "rods", password: str | None = None) -> str:
+        if user not in self._tokens:
+            r = self.http.post(f"{self.base}/authenticate", auth=(user, password or user))
+            assert r.status_code == 200, r.status_code
+            self._tokens[user] = r.text
+        return self._tokens[user]
+
+    def headers(self, user: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token(user)}"}
+
+    def get(self, endpoint: str, user: str = "rods", **params: Any) -> httpx2.Response:
+        return self.http.get(f"{self.base}/{endpoint}", params=params, headers=self.headers(user))
+
+    def post(self, endpoint: str, user: str = "rods", **data: Any) -> httpx2.Response:
+        return self.http.post(f"{self.base}/{endpoint}", data=data, headers=self.headers(user))
+
+    def post_multipart(self, endpoint: str, user: str = "rods", **fields: Any) -> httpx2.Response:
+        files = {k: (None, v if isinstance(v, bytes) else str(v).encode()) for k, v in fields.items()}
+        return self.http.post(f"{self.base}/{endpoint}", files=files, headers=self.headers(user))
+
+    def write(self, path: str, data: bytes, user: str = "rods", **headers: str) -> httpx2.Response:
+        h = {**self.headers(user), "irods-api-request-op": "write", "irods-api-request-lpath": path}
+        h.update({f"irods-api-request-{k.replace('_', '-')}": v for k, v in headers.items()})
+        return self.http.post(f"{self.base}/data-objects", content=data, headers=h)
+
+    def read(self, path: str, user: str = "rods", **params: Any) -> httpx2.Response:
+        return self.get("data-objects", user, op="read", lpath=path, **params)
+
+
+def code(response: httpx2.Response) -> int:
+    """The irods_response.status_code of a JSON response."""
+    value: int = response.json()["irods_response"]["status_code"]
+    return value
