@@ -1,0 +1,1 @@
+"""Transfer operators between iRODS and other systems (Airflow's ``transfers/`` role folder)."""

@@ -1,0 +1,213 @@
+"""What both SFTP ↔ iRODS staging operators share: arguments, policies, cancellation and the file runner."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, cast
+
+from irods_provider.client.transfer import (
+    FileResult,
+    FileStatus,
+    IrodsTransferCancelledError,
+    LoggingProgressSubscriber,
+    OverwritePolicy,
+    SkipPolicy,
+    TransferConfig,
+    TransferReport,
+)
+from irods_provider.exceptions import IrodsError, IrodsUsageError
+from irods_provider.operators._base import IrodsBaseOperator, check_choice
+
+__all__ = ["PlannedCopy", "SftpStagingOperator", "run_plan"]
+
+_SKIPS = tuple(policy.value for policy in SkipPolicy)
+
+
+@dataclass(frozen=True)
+class PlannedCopy:
+    """One file of a staging plan: absolute source and destination paths, and the size when known."""
+
+    source: str
+    destination: str
+    size: int | None = None
+    mtime: int | None = None
+
+
+def run_plan(
+    plan: Sequence[PlannedCopy],
+    one: Callable[[PlannedCopy], FileResult],
+    *,
+    workers: int,
+    cancel: threading.Event,
+    continue_on_error: bool,
+) -> TransferReport:
+    """Run ``one`` per file, at most ``workers`` at once; the first error (or a cancel) stops the rest.
+
+    Raises the first error after every running file has stopped; the report rides on it as ``error.report``.
+    """
+    started = time.monotonic()
+    results: dict[int, FileResult] = {}
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+
+    def task(index: int, item: PlannedCopy) -> None:
+        if cancel.is_set() or (errors and not continue_on_error):
+            return
+        try:
+            result = one(item)
+        except BaseException as exc:
+            result = FileResult(
+                source=item.source,
+                destination=item.destination,
+                status=FileStatus.FAILED,
+                size=item.size,
+                error=f"{type(exc).__name__}: {exc}",
+            )
+            with lock:
+                errors.append(exc)
+        with lock:
+            results[index] = result
+
+    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="staging") as pool:
+        for index, item in enumerate(plan):
+            pool.submit(task, index, item)
+    report = TransferReport(files=[results[i] for i in sorted(results)], seconds=time.monotonic() - started)
+    if cancel.is_set():
+        error: BaseException = IrodsTransferCancelledError(
+            f"staging cancelled after {report.transferred} of {len(plan)} files"
+        )
+    elif errors:
+        error = errors[0]
+    else:
+        return report
+    if isinstance(error, IrodsError):
+        error.report = report  # type: ignore[attr-defined]
+    raise error
+
+
+class SftpStagingOperator(IrodsBaseOperator):
+    """Arguments and machinery common to :class:`SFTPToIrodsOperator` and :class:`IrodsToSFTPOperator`.
+
+    :param source_path: a path, a glob (``*``, ``?``, ``[..]``, ``**`` for any depth) or a list of them.
+    :param destination_path: a directory/collection, or the target file/object for one file.
+    :param sftp_conn_id: an Airflow SFTP (or SSH) connection.
+    :param overwrite: replace existing destinations (atomically); False refuses with an error.
+    :param skip: ``never``, ``exists``, ``size`` or ``checksum``: when an existing destination counts as done.
+    :param move: delete each source after its copy is verified.
+    :param resume: continue interrupted copies from their committed bytes.
+    :param streams: parallel iRODS streams per file (default: the engine's, capped by the server).
+    :param chunk_size: bytes per iRODS request (default: the engine's, capped by the server).
+    :param max_concurrent_files: files copied at once (each on its own SFTP channel).
+    :param continue_on_error: copy the other files after one fails (the task still fails at the end).
+    :param progress_interval_seconds: how often progress is logged.
+    """
+
+    template_fields: Sequence[str] = ("source_path", "destination_path", "sftp_conn_id", "irods_conn_id")
+    ui_color = "#3d8f6f"
+
+    def __init__(
+        self,
+        *,
+        source_path: str | list[str],
+        destination_path: str,
+        sftp_conn_id: str = "sftp_default",
+        overwrite: bool = False,
+        skip: str = "never",
+        move: bool = False,
+        resume: bool = True,
+        streams: int | None = None,
+        chunk_size: int | None = None,
+        max_concurrent_files: int = 4,
+        continue_on_error: bool = False,
+        progress_interval_seconds: float = 10.0,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.source_path = source_path
+        self.destination_path = destination_path
+        self.sftp_conn_id = sftp_conn_id
+        self.overwrite = overwrite
+        self.skip = skip
+        self.move = move
+        self.resume = resume
+        self.streams = streams
+        self.chunk_size = chunk_size
+        self.max_concurrent_files = max_concurrent_files
+        self.continue_on_error = continue_on_error
+        self.progress_interval_seconds = progress_interval_seconds
+        self._cancel_event: threading.Event | None = None
+
+    @property
+    def cancel_event(self) -> threading.Event:
+        """Set by :meth:`on_kill`; every reader, writer and parallel-write handle stops on it."""
+        if self._cancel_event is None:
+            self._cancel_event = threading.Event()
+        return self._cancel_event
+
+    def on_kill(self) -> None:
+        """Stop every copy; parallel-write handles are shut down and nothing unverified is published."""
+        self.log.info("Cancelling the staging transfer")
+        self.cancel_event.set()
+
+    def policies(self) -> tuple[OverwritePolicy, SkipPolicy]:
+        """The rendered overwrite flag and skip name as engine policies."""
+        skip = SkipPolicy(check_choice("skip", self.skip, _SKIPS))
+        return (OverwritePolicy.OVERWRITE if self.overwrite else OverwritePolicy.REFUSE), skip
+
+    def transfer_config(self) -> TransferConfig:
+        """The engine configuration from the operator's arguments (the engine caps it by server limits)."""
+        values: dict[str, Any] = {
+            "max_concurrent_files": self.max_concurrent_files,
+            "progress_interval_seconds": self.progress_interval_seconds,
+        }
+        if self.streams is not None:
+            values["streams"] = self.streams
+        if self.chunk_size is not None:
+            values["chunk_size"] = self.chunk_size
+            values["small_file_threshold"] = min(self.chunk_size, TransferConfig().small_file_threshold)
+        return TransferConfig(**values)
+
+    def progress(self, plan: Sequence[PlannedCopy]) -> LoggingProgressSubscriber:
+        """One progress logger over the whole plan."""
+        total = sum(p.size or 0 for p in plan)
+        logger = cast("logging.Logger", self.log)
+        return LoggingProgressSubscriber(logger, total=total, interval=self.progress_interval_seconds)
+
+    def check_unique(self, plan: Sequence[PlannedCopy]) -> None:
+        """Two sources must never land on one destination."""
+        seen: dict[str, str] = {}
+        for item in plan:
+            if item.destination in seen:
+                raise IrodsUsageError(
+                    f"{seen[item.destination]!r} and {item.source!r} would both be written to the same path",
+                    path=item.destination,
+                )
+            seen[item.destination] = item.source
+
+    def log_report(self, report: TransferReport, *, direction: str) -> None:
+        """One line per file and a total, in the task log."""
+        for f in report.files:
+            self.log.info(
+                "%s %s -> %s (%s bytes, %s)%s",
+                f.status.value,
+                f.source,
+                f.destination,
+                f.size,
+                f.checksum or "-",
+                f" [{f.reason}]" if f.reason else "",
+            )
+        self.log.info(
+            "%s: %d transferred, %d skipped, %d failed, %d bytes in %.2f s (%.1f MB/s)",
+            direction,
+            report.transferred,
+            report.skipped,
+            report.failed,
+            report.bytes,
+            report.seconds,
+            report.mb_per_second,
+        )

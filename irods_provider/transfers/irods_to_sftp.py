@@ -1,0 +1,399 @@
+"""Stage data objects from iRODS onto an SFTP server chunk by chunk: no local file, verified, atomic."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import posixpath
+import stat
+import threading
+from typing import TYPE_CHECKING, Any
+
+from irods_provider.client import Kinds
+from irods_provider.client.transfer import (
+    FileResult,
+    FileStatus,
+    LoggingProgressSubscriber,
+    OverwritePolicy,
+    SkipPolicy,
+    StreamHasher,
+    TransferConfig,
+    copy,
+    open_reader,
+    sha2_checksum,
+    verify_checksum,
+)
+from irods_provider.client.transfer._sftp import SftpWriter, open_sftp_reader, open_sftp_writer
+from irods_provider.exceptions import (
+    IrodsAlreadyExistsError,
+    IrodsChecksumMismatchError,
+    IrodsConfigurationError,
+    IrodsInvalidPathError,
+)
+from irods_provider.operators._base import check_path
+from irods_provider.transfers._selection import as_list, has_magic, parse_pattern, safe_join
+from irods_provider.transfers._sftp_endpoint import SftpEndpoint
+from irods_provider.transfers._staging import PlannedCopy, SftpStagingOperator, run_plan
+
+if TYPE_CHECKING:
+    import paramiko
+    from airflow.sdk import Context
+
+    from irods_provider.client import IrodsSession
+
+__all__ = ["IrodsToSFTPOperator"]
+
+_HASH_CHUNK = 1024 * 1024
+
+
+class IrodsToSFTPOperator(SftpStagingOperator):
+    """Copy data objects from iRODS to an SFTP server, streaming ranged reads straight into pipelined writes.
+
+    Nothing touches the worker's disk. Each file is written under a hidden temporary name next to its target,
+    the SHA-256 of the bytes read is compared with the zone's checksum and, when the connection may run
+    commands, with ``sha256sum`` of the written file on the server; then it is renamed into place. Targets
+    can never leave ``destination_path`` (``..``, absolute names and symlinked directories are refused).
+    Returns the transfer report (XCom).
+
+    A single data object goes to ``destination_path`` itself unless that is an existing directory or ends
+    with ``/``; collections, globs and lists go below the directory ``destination_path``, keeping their paths
+    relative to the collection (or the glob's literal base). See :class:`SftpStagingOperator` for the common
+    arguments.
+
+    :param remote_checksum: also check ``sha256sum`` over SSH: None = when the server runs commands,
+        True = required, False = never.
+    :param recursive: descend into sub-collections of collection sources.
+    :param fail_if_empty: fail when the sources select no data object at all.
+    """
+
+    def __init__(
+        self,
+        *,
+        remote_checksum: bool | None = None,
+        recursive: bool = True,
+        fail_if_empty: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.remote_checksum = remote_checksum
+        self.recursive = recursive
+        self.fail_if_empty = fail_if_empty
+
+    def run(self, session: IrodsSession, context: Context) -> dict[str, Any]:
+        from airflow.providers.sftp.hooks.sftp import SFTPHook
+
+        overwrite, skip = self.policies()
+        config = self.transfer_config()
+        sources = as_list("source_path", self.source_path)
+        remote_verified = _Counter()
+        with SftpEndpoint(SFTPHook(ssh_conn_id=self.sftp_conn_id)) as sftp:
+            plan, root = self._plan(sftp, session, sources)
+            if not plan and self.fail_if_empty:
+                raise FileNotFoundError(f"no data object matches {sources}")
+            self.check_unique(plan)
+            with sftp.channel() as client:
+                sftp.makedirs(client, root)
+                real_root = client.normalize(root)
+            progress = self.progress(plan)
+            self.log.info("Staging %d file(s) from iRODS %s to SFTP %s", len(plan), sources, root)
+
+            def one(item: PlannedCopy) -> FileResult:
+                return self._stage(
+                    sftp,
+                    session,
+                    item,
+                    config=config,
+                    overwrite=overwrite,
+                    skip=skip,
+                    progress=progress,
+                    real_root=real_root,
+                    remote_verified=remote_verified,
+                )
+
+            report = run_plan(
+                plan,
+                one,
+                workers=config.max_concurrent_files,
+                cancel=self.cancel_event,
+                continue_on_error=self.continue_on_error,
+            )
+        self.log_report(report, direction="iRODS -> SFTP")
+        return {
+            **report.to_dict(),
+            "direction": "irods_to_sftp",
+            "sftp_conn_id": self.sftp_conn_id,
+            "destination": root,
+            "verified": report.transferred,
+            "remote_sha256_verified": remote_verified.value,
+        }
+
+    # -- planning --------------------------------------------------------------------------------------
+
+    def _plan(
+        self, sftp: SftpEndpoint, session: IrodsSession, sources: list[str]
+    ) -> tuple[list[PlannedCopy], str]:
+        found: list[tuple[str, str, int | None]] = []
+        single_object = False
+        for raw in sources:
+            if has_magic(raw):
+                pattern = parse_pattern(raw)
+                base = check_path("source_path", pattern.base)
+                found += [
+                    (path, rel, size)
+                    for path, rel, size in self._listing(session, base, recursive=pattern.max_depth != 1)
+                    if pattern.matches(rel)
+                ]
+                continue
+            path = check_path("source_path", raw)
+            if session.data_objects.exists(path):
+                single_object = len(sources) == 1
+                found.append((path, posixpath.basename(path), session.data_objects.stat(path).size))
+            elif session.collections.exists(path):
+                found += self._listing(session, path, recursive=self.recursive)
+            else:
+                raise FileNotFoundError(f"iRODS source {raw!r} does not exist")
+        target = sftp.resolve(str(self.destination_path).strip())
+        as_file = single_object and not str(self.destination_path).rstrip().endswith("/")
+        if as_file:
+            with sftp.channel() as client:
+                existing = sftp.stat(client, target)
+            as_file = existing is None or not stat.S_ISDIR(existing.st_mode or 0)
+        if as_file:
+            path, _, size = found[0]
+            return [PlannedCopy(source=path, destination=target, size=size)], posixpath.dirname(target)
+        plan = [PlannedCopy(source=p, destination=safe_join(target, rel), size=s) for p, rel, s in found]
+        return plan, target
+
+    @staticmethod
+    def _listing(session: IrodsSession, base: str, *, recursive: bool) -> list[tuple[str, str, int | None]]:
+        prefix = base.rstrip("/") + "/"
+        found = []
+        for entry in session.collections.iterate(
+            base, recursive=recursive, kinds=Kinds.DATA_OBJECTS, with_stat=True
+        ):
+            if not entry.path.startswith(prefix):
+                raise IrodsInvalidPathError("listing returned a path outside the collection", path=entry.path)
+            found.append((entry.path, entry.path[len(prefix) :], entry.size))
+        return sorted(found)
+
+    # -- one file --------------------------------------------------------------------------------------
+
+    def _stage(
+        self,
+        sftp: SftpEndpoint,
+        session: IrodsSession,
+        item: PlannedCopy,
+        *,
+        config: TransferConfig,
+        overwrite: OverwritePolicy,
+        skip: SkipPolicy,
+        progress: LoggingProgressSubscriber,
+        real_root: str,
+        remote_verified: _Counter,
+    ) -> FileResult:
+        st = session.data_objects.stat(item.source)
+        checksum = st.checksum or session.data_objects.calculate_checksum(item.source)
+        final = item.destination
+        with sftp.channel() as client:
+            parent = posixpath.dirname(final)
+            sftp.makedirs(client, parent)
+            real_parent = client.normalize(parent)
+            if real_parent != real_root and not real_parent.startswith(real_root.rstrip("/") + "/"):
+                raise IrodsInvalidPathError(f"{parent!r} resolves outside the target directory", path=final)
+            reason = self._existing(sftp, client, final, size=st.size, checksum=checksum, skip=skip)
+            if reason is not None:
+                return FileResult(
+                    source=item.source,
+                    destination=final,
+                    status=FileStatus.SKIPPED,
+                    size=st.size,
+                    checksum=checksum,
+                    reason=reason,
+                )
+            if overwrite is OverwritePolicy.REFUSE and sftp.stat(client, final) is not None:
+                raise IrodsAlreadyExistsError(f"{final} already exists and overwrite is False", path=final)
+            temp = self._temp_name(item, final, checksum)
+            result = self._copy_to_temp(
+                sftp,
+                client,
+                session,
+                item,
+                temp,
+                size=st.size,
+                config=config,
+                progress=progress,
+                remote_verified=remote_verified,
+            )
+            if overwrite is OverwritePolicy.REFUSE and sftp.stat(client, final) is not None:
+                client.remove(temp)
+                raise IrodsAlreadyExistsError(
+                    f"{final} appeared during the copy and overwrite is False", path=final
+                )
+            _replace(client, temp, final)
+        if self.move:
+            session.data_objects.remove(item.source)
+        return result
+
+    def _existing(
+        self,
+        sftp: SftpEndpoint,
+        client: paramiko.SFTPClient,
+        final: str,
+        *,
+        size: int,
+        checksum: str,
+        skip: SkipPolicy,
+    ) -> str | None:
+        """Why an existing target counts as done (None: copy it); refuses symlinks and directories."""
+        try:
+            attrs = client.lstat(final)
+        except FileNotFoundError:
+            return None
+        mode = attrs.st_mode or 0
+        if stat.S_ISLNK(mode) or stat.S_ISDIR(mode):
+            raise IrodsInvalidPathError("the target is a symbolic link or a directory", path=final)
+        if skip is SkipPolicy.EXISTS:
+            return "destination exists"
+        if skip is SkipPolicy.NEVER or attrs.st_size != size:
+            return None
+        if skip is SkipPolicy.SIZE:
+            return "same size"
+        digest = sftp.sha256sum(final) or _hash_remote(client, final).sha256.hex()
+        if checksum.startswith("sha2:") and sha2_checksum(bytes.fromhex(digest)) == checksum:
+            return "same checksum"
+        return None
+
+    def _temp_name(self, item: PlannedCopy, final: str, checksum: str) -> str:
+        """A hidden sibling; stable per source version when resuming, so a retry continues it."""
+        head, name = posixpath.split(final)
+        ident = (
+            f"{item.source}|{item.size}|{checksum}" if self.resume else f"{id(item)}|{threading.get_ident()}"
+        )
+        return posixpath.join(head, f".{name}.irods-part-{hashlib.sha256(ident.encode()).hexdigest()[:12]}")
+
+    def _copy_to_temp(
+        self,
+        sftp: SftpEndpoint,
+        client: paramiko.SFTPClient,
+        session: IrodsSession,
+        item: PlannedCopy,
+        temp: str,
+        *,
+        size: int,
+        config: TransferConfig,
+        progress: LoggingProgressSubscriber,
+        remote_verified: _Counter,
+    ) -> FileResult:
+        import time
+
+        started = time.monotonic()
+        hasher = StreamHasher()
+        writer, offset = self._open_temp(sftp, client, temp, size=size, hasher=hasher)
+        try:
+            with open_reader(
+                session,
+                item.source,
+                config=config,
+                offset=offset,
+                size=size,
+                subscribers=(progress,),
+                cancel_event=self.cancel_event,
+            ) as reader:
+                result = copy(
+                    reader,
+                    writer,
+                    chunk_size=config.chunk_size,
+                    hasher=hasher,
+                    cancel_event=self.cancel_event,
+                    report_progress=False,
+                )
+            writer.close()
+            checksum = verify_checksum(session, item.source, result)
+            self._verify_remote(sftp, temp, result.sha256.hex(), remote_verified)
+        except BaseException as exc:
+            writer.abort()
+            if not self.resume or isinstance(exc, IrodsChecksumMismatchError):
+                with contextlib.suppress(OSError):
+                    client.remove(temp)
+            raise
+        return FileResult(
+            source=item.source,
+            destination=item.destination,
+            status=FileStatus.TRANSFERRED,
+            size=result.size,
+            checksum=checksum,
+            seconds=time.monotonic() - started,
+            resumed_from=offset,
+        )
+
+    def _open_temp(
+        self, sftp: SftpEndpoint, client: paramiko.SFTPClient, temp: str, *, size: int, hasher: StreamHasher
+    ) -> tuple[SftpWriter, int]:
+        """A writer on ``temp``: appending after a verified-by-hash prefix when resuming, else truncating."""
+        existing = sftp.stat(client, temp) if self.resume else None
+        offset = existing.st_size or 0 if existing is not None else 0
+        if offset <= 0 or offset > size:
+            return open_sftp_writer(client, temp), 0
+        with open_sftp_reader(client, temp, length=offset) as prefix:
+            while data := prefix.read(_HASH_CHUNK):
+                hasher.update(data)
+        handle = client.open(temp, "r+b")
+        handle.seek(offset)
+        handle.set_pipelined(True)
+        writer = SftpWriter(client, temp, handle)
+        writer.bytes_written = offset
+        self.log.info("Resuming %s at byte %d", temp, offset)
+        return writer, offset
+
+    def _verify_remote(self, sftp: SftpEndpoint, temp: str, expected: str, counter: _Counter) -> None:
+        if self.remote_checksum is False:
+            return
+        digest = sftp.sha256sum(temp)
+        if digest is None:
+            if self.remote_checksum:
+                raise IrodsConfigurationError(
+                    "remote_checksum=True but the SFTP connection cannot run sha256sum", path=temp
+                )
+            return
+        if digest != expected:
+            raise IrodsChecksumMismatchError(
+                "sha256sum on the SFTP server differs from the bytes sent",
+                expected=expected,
+                actual=digest,
+                operation="irods_to_sftp",
+                path=temp,
+            )
+        counter.add()
+
+
+class _Counter:
+    """A thread-safe count of files verified with ``sha256sum`` on the server."""
+
+    def __init__(self) -> None:
+        self.value = 0
+        self._lock = threading.Lock()
+
+    def add(self) -> None:
+        with self._lock:
+            self.value += 1
+
+
+def _hash_remote(client: paramiko.SFTPClient, path: str) -> Any:
+    hasher = StreamHasher()
+    with open_sftp_reader(client, path) as reader:
+        while data := reader.read(_HASH_CHUNK):
+            hasher.update(data)
+    return hasher.result()
+
+
+def _replace(client: paramiko.SFTPClient, source: str, target: str) -> None:
+    """Rename ``source`` onto ``target`` atomically (posix-rename@openssh.com), else remove + rename."""
+    try:
+        client.posix_rename(source, target)
+        return
+    except OSError as exc:
+        if "not supported" not in str(exc).lower():
+            raise
+    with contextlib.suppress(FileNotFoundError):
+        client.remove(target)
+    client.rename(source, target)

@@ -1,0 +1,280 @@
+"""Stage files from an SFTP server into iRODS chunk by chunk: no temporary file, verified, atomic."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import dataclasses
+import hashlib
+import posixpath
+import stat
+from collections.abc import Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, cast
+
+from irods_provider.client.transfer import (
+    FileResult,
+    FileStatus,
+    LoggingProgressSubscriber,
+    OverwritePolicy,
+    SkipPolicy,
+    StreamHasher,
+    TransferConfig,
+    upload_object,
+)
+from irods_provider.client.transfer._sftp import ParallelSftpRangeReader, open_sftp_reader
+from irods_provider.exceptions import IrodsUsageError
+from irods_provider.operators._base import check_path
+from irods_provider.transfers._selection import as_list, has_magic, parse_pattern, safe_relative
+from irods_provider.transfers._sftp_endpoint import SftpEndpoint
+from irods_provider.transfers._staging import PlannedCopy, SftpStagingOperator, run_plan
+
+if TYPE_CHECKING:
+    import paramiko
+    from airflow.sdk import Context
+
+    from irods_provider.client import IrodsSession
+
+__all__ = ["SFTPToIrodsOperator"]
+
+_HASH_CHUNK = 1024 * 1024
+
+
+class _ChunkStream:
+    """A readable over an iterator of in-order chunks (what the parallel SFTP range reader yields)."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self._chunks = chunks
+        self._rest = b""
+
+    def read_chunk(self) -> bytes:
+        """The next chunk as it came (``b""`` at the end): the engine's zero-copy path."""
+        if self._rest:
+            data, self._rest = self._rest, b""
+            return data
+        return next(self._chunks, b"")
+
+    def read(self, n: int = -1) -> bytes:
+        """Up to ``n`` bytes (everything left when negative)."""
+        if n < 0:
+            return self._rest + b"".join(self._chunks)
+        if not self._rest:
+            self._rest = next(self._chunks, b"")
+        data, self._rest = self._rest[:n], self._rest[n:]
+        return data
+
+
+class SFTPToIrodsOperator(SftpStagingOperator):
+    """Copy files from an SFTP server into iRODS, streaming chunks straight into parallel writes.
+
+    Nothing touches the worker's disk: memory stays bounded by streams x chunk size per file. Each object is
+    written under a temporary name, its server checksum is compared with the SHA-256 of the bytes read from
+    SFTP, ``metadata`` is applied, and only then is it renamed into place. Returns the transfer report (XCom).
+
+    A single file goes to ``destination_path`` itself unless that is an existing collection or ends with
+    ``/``; directories, globs and lists go below the collection ``destination_path``, keeping their paths
+    relative to the directory (or the glob's literal base). See :class:`SftpStagingOperator` for the common
+    arguments.
+
+    :param metadata: AVUs (attribute → value) set on every object before it is published.
+    :param sftp_range_readers: SFTP channels reading byte ranges of one file at once (1 = one prefetched
+        stream); bytes are still hashed in order.
+    :param recursive: descend into subdirectories of directory sources.
+    :param fail_if_empty: fail when the sources select no file at all.
+    """
+
+    template_fields: Sequence[str] = (*SftpStagingOperator.template_fields, "metadata")
+    template_fields_renderers = {"metadata": "json"}
+
+    def __init__(
+        self,
+        *,
+        metadata: Mapping[str, str] | None = None,
+        sftp_range_readers: int = 1,
+        recursive: bool = True,
+        fail_if_empty: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.metadata = metadata
+        self.sftp_range_readers = sftp_range_readers
+        self.recursive = recursive
+        self.fail_if_empty = fail_if_empty
+
+    def run(self, session: IrodsSession, context: Context) -> dict[str, Any]:
+        from airflow.providers.sftp.hooks.sftp import SFTPHook
+
+        overwrite, skip = self.policies()
+        config = self.transfer_config()
+        sources = as_list("source_path", self.source_path)
+        destination = check_path("destination_path", self.destination_path)
+        metadata = {str(k): str(v) for k, v in (self.metadata or {}).items()}
+        with SftpEndpoint(SFTPHook(ssh_conn_id=self.sftp_conn_id)) as sftp:
+            plan = self._plan(sftp, session, sources, destination)
+            if not plan and self.fail_if_empty:
+                raise FileNotFoundError(f"no SFTP file matches {sources}")
+            self.check_unique(plan)
+            for collection in sorted({posixpath.dirname(p.destination) for p in plan}):
+                session.collections.create(collection, intermediates=True, exist_ok=True)
+            progress = self.progress(plan)
+            self.log.info("Staging %d file(s) from SFTP %s into iRODS %s", len(plan), sources, destination)
+
+            def one(item: PlannedCopy) -> FileResult:
+                return self._stage(
+                    sftp,
+                    session,
+                    item,
+                    config=config,
+                    overwrite=overwrite,
+                    skip=skip,
+                    metadata=metadata,
+                    progress=progress,
+                )
+
+            report = run_plan(
+                plan,
+                one,
+                workers=config.max_concurrent_files,
+                cancel=self.cancel_event,
+                continue_on_error=self.continue_on_error,
+            )
+        self.log_report(report, direction="SFTP -> iRODS")
+        return {
+            **report.to_dict(),
+            "direction": "sftp_to_irods",
+            "sftp_conn_id": self.sftp_conn_id,
+            "destination": destination,
+            "verified": report.transferred,
+        }
+
+    # -- planning --------------------------------------------------------------------------------------
+
+    def _plan(
+        self, sftp: SftpEndpoint, session: IrodsSession, sources: list[str], destination: str
+    ) -> list[PlannedCopy]:
+        found: list[tuple[str, str, paramiko.SFTPAttributes]] = []
+        single_file = False
+        with sftp.channel() as client:
+            for raw in sources:
+                if has_magic(raw):
+                    pattern = parse_pattern(raw)
+                    base = sftp.resolve(pattern.base)
+                    for rel, attrs in sftp.walk(client, base, max_depth=pattern.max_depth):
+                        if pattern.matches(rel):
+                            found.append((posixpath.join(base, rel), rel, attrs))
+                    continue
+                path = sftp.resolve(raw)
+                found_attrs = sftp.stat(client, path)
+                if found_attrs is None:
+                    raise FileNotFoundError(f"SFTP source {raw!r} does not exist")
+                attrs = found_attrs
+                if stat.S_ISDIR(attrs.st_mode or 0):
+                    depth = None if self.recursive else 1
+                    found += [
+                        (posixpath.join(path, r), r, a) for r, a in sftp.walk(client, path, max_depth=depth)
+                    ]
+                else:
+                    single_file = len(sources) == 1
+                    found.append((path, posixpath.basename(path), attrs))
+        as_object = (
+            single_file
+            and not str(self.destination_path).rstrip().endswith("/")
+            and not session.collections.exists(destination)
+        )
+        return [
+            PlannedCopy(
+                source=path,
+                destination=destination if as_object else f"{destination}/{safe_relative(rel)}",
+                size=attrs.st_size,
+                mtime=attrs.st_mtime,
+            )
+            for path, rel, attrs in found
+        ]
+
+    # -- one file --------------------------------------------------------------------------------------
+
+    def _stage(
+        self,
+        sftp: SftpEndpoint,
+        session: IrodsSession,
+        item: PlannedCopy,
+        *,
+        config: TransferConfig,
+        overwrite: OverwritePolicy,
+        skip: SkipPolicy,
+        metadata: dict[str, str],
+        progress: LoggingProgressSubscriber,
+    ) -> FileResult:
+        if skip is SkipPolicy.CHECKSUM:
+            if self._same_checksum(sftp, session, item):
+                return FileResult(
+                    source=item.source,
+                    destination=item.destination,
+                    status=FileStatus.SKIPPED,
+                    size=item.size,
+                    reason="same checksum",
+                )
+            skip = SkipPolicy.NEVER
+        with sftp.channel() as client, self._open_source(sftp, client, item, config) as source:
+            result = upload_object(
+                session,
+                cast("Any", source),
+                item.destination,
+                config=config,
+                overwrite=overwrite,
+                skip=skip,
+                metadata=metadata,
+                resume=self.resume,
+                resume_key=self._resume_key(sftp, item),
+                size=item.size,
+                subscribers=(progress,),
+                cancel_event=self.cancel_event,
+            )
+            if self.move and result.status is FileStatus.TRANSFERRED:
+                client.remove(item.source)
+        return dataclasses.replace(result, source=item.source)
+
+    @contextlib.contextmanager
+    def _open_source(
+        self, sftp: SftpEndpoint, client: paramiko.SFTPClient, item: PlannedCopy, config: TransferConfig
+    ) -> Iterator[object]:
+        readers = int(self.sftp_range_readers)
+        if readers < 1:
+            raise IrodsUsageError(f"sftp_range_readers must be >= 1, got {readers}")
+        size = item.size or 0
+        if readers == 1 or size <= config.chunk_size:
+            with open_sftp_reader(client, item.source, length=item.size) as reader:
+                yield reader
+            return
+        clients = sftp.open_channels(readers)
+        ranged = ParallelSftpRangeReader(clients, item.source, chunk_size=config.chunk_size, length=size)
+        try:
+            yield _ChunkStream(iter(ranged))
+        finally:
+            ranged.close()
+            sftp.release(clients)
+
+    @staticmethod
+    def _resume_key(sftp: SftpEndpoint, item: PlannedCopy) -> str:
+        host, port = sftp.transport.getpeername()[:2]
+        ident = f"{host}:{port}|{item.source}|{item.size}|{item.mtime}|{item.destination}"
+        return hashlib.sha256(ident.encode()).hexdigest()[:16]
+
+    def _same_checksum(self, sftp: SftpEndpoint, session: IrodsSession, item: PlannedCopy) -> bool:
+        """Whether the destination has the source's size and SHA-256 (hashed on the server if possible)."""
+        api = session.data_objects
+        if not api.exists(item.destination):
+            return False
+        st = api.stat(item.destination)
+        if st.size != item.size:
+            return False
+        server = st.checksum or api.calculate_checksum(item.destination)
+        if not server.startswith("sha2:"):
+            return False
+        digest = sftp.sha256sum(item.source)
+        if digest is None:
+            hasher = StreamHasher()
+            with sftp.channel() as client, open_sftp_reader(client, item.source) as reader:
+                while data := reader.read(_HASH_CHUNK):
+                    hasher.update(data)
+            digest = hasher.result().sha256.hex()
+        return base64.b64decode(server[5:]).hex() == digest
