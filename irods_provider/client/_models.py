@@ -92,7 +92,7 @@ class Entry:
         return self.path.rsplit("/", 1)[-1]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, order=True)
 class AVU:
     """A metadata triple; ``units`` is ``""`` when absent."""
 

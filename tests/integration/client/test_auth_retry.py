@@ -1,0 +1,138 @@
+import threading
+import time
+
+import httpx2
+import pytest
+
+from irods_provider.client import BasicAuth, IrodsSession, RetryPolicy, StaticToken
+from irods_provider.exceptions import IrodsAuthenticationError, IrodsConnectionError, IrodsServerBusyError
+
+HOME = "/tempZone/home/rods"
+
+
+def _wait_until_refused(irods_emulator, token, limit=5.0):
+    """Poll (bounded) until the server refuses ``token``."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        response = httpx2.get(
+            f"{irods_emulator.base_url}/collections",
+            params={"op": "stat", "lpath": HOME},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        if response.status_code == 401:
+            return
+        time.sleep(0.05)
+    raise AssertionError("token never expired")
+
+
+def test_login_refused_without_leaking_password(irods_emulator):
+    with IrodsSession(irods_emulator.base_url, auth=BasicAuth("rods", "wrong-secret")) as s:
+        with pytest.raises(IrodsAuthenticationError) as info:
+            s.collections.stat(HOME)
+    assert "wrong-secret" not in str(info.value)
+    assert "rods" in str(info.value)
+
+
+def test_expired_token_is_renewed_once_and_request_retried(irods_emulator, counted):
+    session, transport = counted
+    irods_emulator.set_limits(token_lifetime_seconds=1)
+    session.collections.stat(HOME)
+    old = session.auth.get_token()
+    _wait_until_refused(irods_emulator, old)
+    assert session.collections.stat(HOME).path == HOME
+    assert transport.counts["authenticate"] == 2
+    assert session.auth.get_token() != old
+
+
+def test_fifty_threads_on_an_expired_token_log_in_exactly_once(irods_emulator, counted):
+    session, transport = counted
+    irods_emulator.set_limits(token_lifetime_seconds=1)
+    old = session.auth.get_token()
+    irods_emulator.set_limits(token_lifetime_seconds=3600)
+    _wait_until_refused(irods_emulator, old)
+    barrier = threading.Barrier(50)
+    results, errors = [], []
+
+    def worker():
+        barrier.wait(10)
+        try:
+            results.append(session.collections.stat(HOME).path)
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(50)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert errors == []
+    assert results == [HOME] * 50
+    assert transport.counts["authenticate"] == 2  # the first login + exactly one renewal
+
+
+def test_static_token_refused_twice_is_authentication_error(irods_emulator):
+    with IrodsSession(irods_emulator.base_url, auth=StaticToken("not-a-token")) as s:
+        with pytest.raises(IrodsAuthenticationError) as info:
+            s.collections.stat(HOME)
+    assert "not-a-token" not in str(info.value)
+
+
+@pytest.mark.parametrize("fault", ["error_503", "error_429", "error_500"])
+def test_idempotent_reads_retry_through_injected_faults(irods_emulator, counted, fault):
+    session, transport = counted
+    session.data_objects.write(f"{HOME}/r", b"payload")
+    irods_emulator.set_faults(**{fault: 0.4}, seed=7)
+    for _ in range(10):
+        assert session.data_objects.read(f"{HOME}/r") == b"payload"
+    irods_emulator.set_faults(**{fault: 0.0})
+    assert transport.counts["data-objects"] > 11  # some requests were retried
+
+
+def test_dropped_connections_are_retried_for_idempotent_ops(irods_emulator, counted):
+    session, transport = counted
+    session.data_objects.write(f"{HOME}/d", b"x" * 1000)
+    irods_emulator.set_faults(drop_mid_body=0.4, seed=3)
+    for _ in range(8):
+        assert session.data_objects.stat(f"{HOME}/d").size == 1000
+    irods_emulator.set_faults(drop_mid_body=0.0)
+
+
+def test_non_idempotent_ops_are_not_retried(irods_emulator):
+    transport_calls = []
+
+    class Recording(httpx2.HTTPTransport):
+        def handle_request(self, request):
+            transport_calls.append(request.url.path)
+            return super().handle_request(request)
+
+    retry = RetryPolicy(sleep=lambda s: None, max_attempts=5)
+    with IrodsSession(
+        irods_emulator.base_url, auth=BasicAuth("rods", "rods"), retry=retry, transport=Recording()
+    ) as s:
+        s.data_objects.write(f"{HOME}/a", b"1")
+        irods_emulator.set_faults(error_503=1.0, seed=1)
+        before = len(transport_calls)
+        with pytest.raises(IrodsServerBusyError) as info:
+            s.data_objects.write(f"{HOME}/a", b"2", append=True)
+        assert len(transport_calls) - before == 1
+        assert info.value.http_status == 503
+        before = len(transport_calls)
+        with pytest.raises(IrodsServerBusyError):
+            s.data_objects.stat(f"{HOME}/a")
+        assert len(transport_calls) - before == 5
+        irods_emulator.set_faults(error_503=0.0)
+
+
+def test_connection_refused_is_typed(irods_emulator):
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    retry = RetryPolicy(sleep=lambda s: None, max_attempts=2)
+    url = f"http://127.0.0.1:{port}/irods-http-api/0.7.0"
+    with (
+        IrodsSession(url, auth=BasicAuth("rods", "rods"), retry=retry) as s,
+        pytest.raises(IrodsConnectionError),
+    ):
+        s.collections.stat(HOME)

@@ -1,0 +1,38 @@
+import string
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from irods_provider.client import AVU, EntryKind, Kinds
+
+HOME = "/tempZone/home/rods"
+HOSTILE = " '\"&=%#?;,+~!$()[]{}@^`|\\" + "äöüßé漢字🙂"
+names = st.text(alphabet=string.ascii_letters + string.digits + HOSTILE, min_size=1, max_size=16).filter(
+    lambda n: n not in (".", "..") and n.strip() == n
+)
+values = st.text(alphabet=string.ascii_letters + HOSTILE, min_size=1, max_size=20).filter(
+    lambda v: v.strip() == v
+)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(name=names, attribute=values, value=values)
+def test_hostile_paths_and_avus_round_trip(session, name, attribute, value):
+    coll = f"{HOME}/h {name}"
+    obj = f"{coll}/{name}.dat"
+    session.collections.create(coll, exist_ok=True)
+    session.data_objects.write(obj, name.encode())
+    listed = {(e.path, e.kind) for e in session.collections.iterate(coll)}
+    assert (obj, EntryKind.DATA_OBJECT) in listed
+    walked = {e.path for e in session.collections.walk(HOME, kinds=Kinds.COLLECTIONS)}
+    assert coll in walked
+    if "+" not in obj:  # GET operations cannot carry '+' (the server turns it into a space)
+        assert session.data_objects.stat(obj).size == len(name.encode())
+        assert session.data_objects.read(obj) == name.encode()
+        assert obj in session.collections.list(coll)
+    session.metadata.set(obj, AVU(attribute, value, "u"))
+    session.metadata.add(coll, AVU(attribute, value))
+    assert session.metadata.list(obj) == [AVU(attribute, value, "u")]
+    assert session.metadata.list(coll) == [AVU(attribute, value)]
+    assert (obj, EntryKind.DATA_OBJECT) in set(session.metadata.find(attribute, value))
+    session.collections.remove(coll, recurse=True, no_trash=True)
