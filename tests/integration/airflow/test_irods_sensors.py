@@ -1,0 +1,201 @@
+"""Sensors (poke and deferred) and their triggers against the emulator: same check, same answer."""
+
+from __future__ import annotations
+
+import asyncio
+from unittest import mock
+
+import pytest
+from airflow.sdk.exceptions import TaskDeferred
+
+from irods_provider.client import AVU
+from irods_provider.exceptions import IrodsAuthenticationError, IrodsUsageError
+from irods_provider.sensors.irods import IrodsCollectionStableSensor, IrodsMetadataSensor, IrodsPathSensor
+from irods_provider.triggers.irods import (
+    IrodsCollectionStableTrigger,
+    IrodsMetadataTrigger,
+    IrodsPathTrigger,
+)
+
+HOME = "/tempZone/home/rods"
+
+
+@pytest.fixture
+def inbox(session):
+    session.collections.create(f"{HOME}/inbox")
+    return f"{HOME}/inbox"
+
+
+def poke(sensor):
+    """One poke, closing the sensor's session (execute() does that itself)."""
+    try:
+        return sensor.poke({})
+    finally:
+        sensor.hook.close()
+
+
+async def first_event(trigger):
+    """The trigger's first event, or None if it would sleep (its sleep is patched to cancel)."""
+    with mock.patch.object(type(trigger), "_sleep", side_effect=asyncio.CancelledError):
+        try:
+            return await anext(trigger.run())
+        except asyncio.CancelledError:
+            return None
+
+
+def test_path_sensor_poke_glob_and_newer_than(inbox, session) -> None:
+    sensor = IrodsPathSensor(task_id="s", path=f"{inbox}/*.csv")
+    assert poke(sensor).is_done is False
+    session.data_objects.write(f"{inbox}/a.csv", b"abc")
+    session.data_objects.write(f"{inbox}/b.txt", b"x")
+    result = poke(sensor)
+    assert result.is_done is True
+    assert [(m["path"], m["kind"], m["size"]) for m in result.xcom_value] == [
+        (f"{inbox}/a.csv", "data_object", 3)
+    ]
+    mtime = session.data_objects.stat(f"{inbox}/a.csv").modified_at
+    assert poke(IrodsPathSensor(task_id="s", path=f"{inbox}/a.csv", newer_than=mtime)).is_done is False
+    assert poke(IrodsPathSensor(task_id="s", path=f"{inbox}/a.csv", newer_than=mtime - 1)).is_done is True
+    assert poke(IrodsPathSensor(task_id="s", path=inbox, kind="collection")).xcom_value == [
+        {
+            "path": inbox,
+            "kind": "collection",
+            "size": None,
+            "modified_at": session.collections.stat(inbox).modified_at,
+        }
+    ]
+    assert poke(IrodsPathSensor(task_id="s", path=inbox, kind="data_object")).is_done is False
+
+
+def test_path_sensor_glob_over_collections(inbox, session) -> None:
+    session.collections.create(f"{inbox}/run1/out", intermediates=True)
+    session.data_objects.write(f"{inbox}/run1/out/done.flag", b"")
+    found = poke(IrodsPathSensor(task_id="s", path=f"{inbox}/run*/out/*.flag"))
+    assert [m["path"] for m in found.xcom_value] == [f"{inbox}/run1/out/done.flag"]
+
+
+def test_path_sensor_defers_then_completes(inbox, session) -> None:
+    sensor = IrodsPathSensor(task_id="s", path=f"{inbox}/*.csv", deferrable=True, poke_interval=7, timeout=60)
+    with pytest.raises(TaskDeferred) as deferred:
+        sensor.execute({})
+    trigger = deferred.value.trigger
+    assert deferred.value.method_name == "execute_complete"
+    assert isinstance(trigger, IrodsPathTrigger)
+    assert trigger.serialize()[1] == {
+        "irods_conn_id": "irods_default",
+        "poke_interval": 7.0,
+        "path": f"{inbox}/*.csv",
+        "kind": "any",
+        "newer_than": None,
+    }
+    assert asyncio.run(first_event(trigger)) is None  # still waiting
+    session.data_objects.write(f"{inbox}/late.csv", b"12345")
+    event = asyncio.run(first_event(trigger))
+    assert event.payload["status"] == "success"
+    assert [m["path"] for m in event.payload["matches"]] == [f"{inbox}/late.csv"]
+    assert sensor.execute_complete({}, event.payload) == event.payload["matches"]
+
+
+def test_deferrable_sensor_returns_at_once_when_already_true(inbox) -> None:
+    sensor = IrodsPathSensor(task_id="s", path=inbox, deferrable=True)
+    assert [m["path"] for m in sensor.execute({})] == [inbox]
+
+
+def test_metadata_sensor_on_a_path(inbox, session) -> None:
+    sensor = IrodsMetadataSensor(task_id="m", path=inbox, attribute="state", value="ready")
+    assert poke(sensor).is_done is False
+    session.metadata.add(inbox, AVU("state", "busy"))
+    assert poke(sensor).is_done is False
+    session.metadata.add(inbox, AVU("state", "ready", "phase"))
+    result = poke(sensor)
+    assert result.xcom_value == [
+        {"path": inbox, "avus": [{"attribute": "state", "value": "ready", "units": "phase"}]}
+    ]
+    assert (
+        poke(IrodsMetadataSensor(task_id="m", path=inbox, attribute="state", units="other")).is_done is False
+    )
+
+
+def test_metadata_sensor_search_and_trigger(inbox, session) -> None:
+    session.data_objects.write(f"{inbox}/x.dat", b"1")
+    session.collections.create(f"{HOME}/elsewhere")
+    session.metadata.add(f"{HOME}/elsewhere", AVU("qc", "passed"))
+    sensor = IrodsMetadataSensor(task_id="m", attribute="qc", value="passed", under=inbox, deferrable=True)
+    with pytest.raises(TaskDeferred) as deferred:
+        sensor.execute({})
+    trigger = deferred.value.trigger
+    assert isinstance(trigger, IrodsMetadataTrigger)
+    assert asyncio.run(first_event(trigger)) is None
+    session.metadata.add(f"{inbox}/x.dat", AVU("qc", "passed"))
+    event = asyncio.run(first_event(trigger))
+    assert event.payload["matches"] == [{"path": f"{inbox}/x.dat", "kind": "data_object"}]
+    assert poke(sensor).xcom_value == event.payload["matches"]  # poke and trigger agree
+    zone_wide = poke(IrodsMetadataSensor(task_id="m", attribute="qc", kind="collection"))
+    assert zone_wide.xcom_value == [{"path": f"{HOME}/elsewhere", "kind": "collection"}]
+
+
+def test_metadata_sensor_rejects_path_and_under(inbox) -> None:
+    with pytest.raises(IrodsUsageError, match=r"either path \(one object\) or under \(a search\), not both"):
+        poke(IrodsMetadataSensor(task_id="m", attribute="a", path=inbox, under=inbox))
+
+
+def test_collection_stable_sensor_poke(inbox, session) -> None:
+    sensor = IrodsCollectionStableSensor(task_id="c", path=inbox, inactivity_period=0, min_objects=2)
+    session.data_objects.write(f"{inbox}/1", b"aa")
+    assert poke(sensor).is_done is False  # first look
+    assert poke(sensor).is_done is False  # unchanged but below min_objects
+    session.data_objects.write(f"{inbox}/2", b"bbb")
+    assert poke(sensor).is_done is False  # changed
+    result = poke(sensor)
+    assert result.is_done is True
+    assert result.xcom_value == [{"path": inbox, "objects": 2, "bytes": 5}]
+
+
+def test_collection_stable_trigger_keeps_state_across_polls(inbox, session) -> None:
+    session.data_objects.write(f"{inbox}/1", b"aa")
+    trigger = IrodsCollectionStableTrigger(path=inbox, irods_conn_id="irods_default", inactivity_period=30)
+    clock = iter([0.0, 10.0, 40.0, 71.0])
+    polls: list[int] = []
+
+    async def sleep(seconds: float) -> None:
+        polls.append(len(polls))
+        if len(polls) == 2:
+            session.data_objects.write(f"{inbox}/2", b"bbb")  # activity resets the inactivity clock
+
+    async def go():
+        with (
+            mock.patch.object(IrodsCollectionStableTrigger, "_clock", side_effect=lambda: next(clock)),
+            mock.patch.object(IrodsCollectionStableTrigger, "_sleep", side_effect=sleep),
+        ):
+            return await anext(trigger.run())
+
+    event = asyncio.run(go())
+    assert len(polls) == 3  # observed at t=0, 10, 40 (changed), 71 (stable for 31 s)
+    assert event.payload["status"] == "success"
+    assert event.payload["state"] == {"objects": 2, "bytes": 5}
+
+
+def test_collection_stable_sensor_defers(inbox) -> None:
+    sensor = IrodsCollectionStableSensor(task_id="c", path=inbox, inactivity_period=60, deferrable=True)
+    with pytest.raises(TaskDeferred) as deferred:
+        sensor.execute({})
+    assert isinstance(deferred.value.trigger, IrodsCollectionStableTrigger)
+    assert deferred.value.trigger.serialize()[1]["inactivity_period"] == 60.0
+
+
+def test_trigger_error_event_is_typed_and_reraised(irods, monkeypatch) -> None:
+    wrong = "Wrong-Pw-8812-zz"
+    monkeypatch.setenv("AIRFLOW_CONN_IRODS_BAD", f"irods://rods:{wrong}@127.0.0.1:{irods.port}/http")
+    trigger = IrodsPathTrigger(path=HOME, irods_conn_id="irods_bad")
+    event = asyncio.run(first_event(trigger))
+    payload = event.payload
+    assert payload["status"] == "error"
+    assert payload["error_class"] == "IrodsAuthenticationError"
+    assert payload["http_status"] == 401
+    assert wrong not in repr(payload)
+    sensor = IrodsPathSensor(task_id="s", path=HOME, irods_conn_id="irods_bad")
+    with pytest.raises(IrodsAuthenticationError) as info:
+        sensor.execute_complete({}, payload)
+    assert info.value.http_status == 401
+    with pytest.raises(IrodsAuthenticationError):
+        poke(sensor)  # the poke path raises the same class
