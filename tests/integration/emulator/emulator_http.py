@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx2
+
 from irods_provider.testing import EmulatorServer
 
 ZONE = "tempZone"
@@ -29,15 +30,15 @@ class Api:
     def headers(self, user: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token(user)}"}
 
-    def get(self, endpoint: str, user: str = "rods", **params: Any) -> httpx2.Response:
-        return self.http.get(f"{self.base}/{endpoint}", params=params, headers=self.headers(user))
+    def get(self, endpoint: str, who: str = "rods", /, **params: Any) -> httpx2.Response:
+        return self.http.get(f"{self.base}/{endpoint}", params=params, headers=self.headers(who))
 
-    def post(self, endpoint: str, user: str = "rods", **data: Any) -> httpx2.Response:
-        return self.http.post(f"{self.base}/{endpoint}", data=data, headers=self.headers(user))
+    def post(self, endpoint: str, who: str = "rods", /, **data: Any) -> httpx2.Response:
+        return self.http.post(f"{self.base}/{endpoint}", data=data, headers=self.headers(who))
 
-    def post_multipart(self, endpoint: str, user: str = "rods", **fields: Any) -> httpx2.Response:
+    def post_multipart(self, endpoint: str, who: str = "rods", /, **fields: Any) -> httpx2.Response:
         files = {k: (None, v if isinstance(v, bytes) else str(v).encode()) for k, v in fields.items()}
-        return self.http.post(f"{self.base}/{endpoint}", files=files, headers=self.headers(user))
+        return self.http.post(f"{self.base}/{endpoint}", files=files, headers=self.headers(who))
 
     def write(self, path: str, data: bytes, user: str = "rods", **headers: str) -> httpx2.Response:
         h = {**self.headers(user), "irods-api-request-op": "write", "irods-api-request-lpath": path}

@@ -15,9 +15,9 @@ def test_create_stat_list_rename_remove_to_trash(api: Api) -> None:
     assert api.post("collections", "alice", op="create", lpath=f"{HOME}/c0").json()["created"] is False
     assert code(api.post("data-objects", "alice", op="touch", lpath=f"{HOME}/c0/d0")) == 0
     stat = api.get("collections", "alice", op="stat", lpath=f"{HOME}/c0").json()
-    assert (
-        stat["type"] == "collection" and stat["registered"] is True and stat["inheritance_enabled"] is False
-    )
+    assert stat["type"] == "collection"
+    assert stat["registered"] is True
+    assert stat["inheritance_enabled"] is False
     assert stat["permissions"] == [{"name": "alice", "zone": ZONE, "type": "rodsuser", "perm": "own"}]
     listing = api.get("collections", "alice", op="list", lpath=f"{HOME}/c0").json()["entries"]
     assert listing == [f"{HOME}/c0/d0", f"{HOME}/c0/c1"]  # data objects first
@@ -42,7 +42,8 @@ def test_create_stat_list_rename_remove_to_trash(api: Api) -> None:
 def test_not_a_collection_asymmetries(api: Api) -> None:
     assert code(api.post("data-objects", "alice", op="touch", lpath=f"{HOME}/obj")) == 0
     r = api.get("collections", "alice", op="stat", lpath=f"{HOME}/obj")
-    assert r.status_code == 200 and r.json() == {"irods_response": {"status_code": -170000}}
+    assert r.status_code == 200
+    assert r.json() == {"irods_response": {"status_code": -170000}}
     for op, extra in (("touch", {}), ("remove", {}), ("set_inheritance", {"enable": 1})):
         r = api.post("collections", "alice", op=op, lpath=f"{HOME}/obj", **extra)
         assert (r.status_code, code(r)) == (400, -170000), op
@@ -73,7 +74,8 @@ def test_strict_acl_visibility_between_users(api: Api) -> None:
     assert code(r) == -130000
     rows = api.get("query", "alice", op="execute_genquery", query="select COLL_NAME").json()["rows"]
     names = {row[0] for row in rows}
-    assert f"/{ZONE}/home/alice" in names and f"/{ZONE}/home/rods" not in names
+    assert f"/{ZONE}/home/alice" in names
+    assert f"/{ZONE}/home/rods" not in names
     # Granting read makes it visible.
     r = api.post(
         "collections",
@@ -133,7 +135,7 @@ def test_touch_inheritance_and_atomic_metadata_and_permissions(api: Api) -> None
     ]
     r = api.post("collections", "alice", op="modify_metadata", lpath=HOME, operations=json.dumps(ops))
     assert r.json() == {"irods_response": {"status_code": 0, "failed_operation": {}}}
-    q = "select META_COLL_ATTR_NAME, META_COLL_ATTR_VALUE, META_COLL_ATTR_UNITS where COLL_NAME = '%s'" % HOME
+    q = f"select META_COLL_ATTR_NAME, META_COLL_ATTR_VALUE, META_COLL_ATTR_UNITS where COLL_NAME = '{HOME}'"
     assert api.get("query", "alice", op="execute_genquery", query=q).json()["rows"] == [
         ["a", "v", "u"],
         ["b", "w", ""],
@@ -145,7 +147,8 @@ def test_touch_inheritance_and_atomic_metadata_and_permissions(api: Api) -> None
     r = api.post("collections", "alice", op="modify_metadata", lpath=HOME, operations=json.dumps(bad))
     assert r.status_code == 400
     failed = r.json()["irods_response"]
-    assert failed["status_code"] == -1811000 and failed["failed_operation"]["operation_index"] == 1
+    assert failed["status_code"] == -1811000
+    assert failed["failed_operation"]["operation_index"] == 1
     assert (
         len(api.get("query", "alice", op="execute_genquery", query=q).json()["rows"]) == 2
     )  # all or nothing

@@ -38,12 +38,14 @@ def test_writes_in_every_form_and_known_checksums(api: Api) -> None:
         r = api.post("data-objects", "alice", op="calculate_checksum", lpath=f"{HOME}/{name}")
         assert r.json()["checksum"] == checksum
         stat = api.get("data-objects", "alice", op="stat", lpath=f"{HOME}/{name}").json()
-        assert stat["size"] == len(cases[name]) and stat["checksum"] == checksum
+        assert stat["size"] == len(cases[name])
+        assert stat["checksum"] == checksum
         assert api.read(f"{HOME}/{name}", "alice").content == cases[name]
     assert code(api.get("data-objects", "alice", op="verify_checksum", lpath=f"{HOME}/a")) == 0
     api.write(f"{HOME}/d", b"x", user="alice")
     r = api.get("data-objects", "alice", op="verify_checksum", lpath=f"{HOME}/d").json()
-    assert r["irods_response"]["status_code"] == -407000 and r["results"][0]["error_code"] == -862000
+    assert r["irods_response"]["status_code"] == -407000
+    assert r["results"][0]["error_code"] == -862000
     r = api.post("data-objects", "alice", op="calculate_checksum", lpath=f"/{ZONE}/does/not/exist")
     assert code(r) == -808000
 
@@ -117,7 +119,8 @@ def test_copy_rename_touch_remove_and_permissions(api: Api) -> None:
         overwrite=1,
         **{"src-lpath": f"{HOME}/src", "dst-lpath": f"{HOME}/dst"},
     )
-    assert code(r) == 0 and api.read(f"{HOME}/dst", "alice").content == b"some data"
+    assert code(r) == 0
+    assert api.read(f"{HOME}/dst", "alice").content == b"some data"
     r = api.post(
         "data-objects",
         "alice",
@@ -176,7 +179,8 @@ def test_copy_rename_touch_remove_and_permissions(api: Api) -> None:
     r = api.post(
         "data-objects", "alice", op="remove", lpath=f"{HOME}/dst", **{"catalog-only": 0, "no-trash": 1}
     )
-    assert code(r) == 0 and code(api.get("data-objects", "alice", op="stat", lpath=f"{HOME}/dst")) == -171000
+    assert code(r) == 0
+    assert code(api.get("data-objects", "alice", op="stat", lpath=f"{HOME}/dst")) == -171000
 
 
 def _init(api: Api, path: str, streams: int, user: str = "alice") -> str:

@@ -15,7 +15,9 @@ UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9
 def test_basic_login_returns_a_uuid_token_and_rejects_bad_credentials(api: Api) -> None:
     url = f"{api.base}/authenticate"
     r = api.http.post(url, auth=("rods", "rods"))
-    assert r.status_code == 200 and UUID.match(r.text) and r.headers["content-type"].startswith("text/plain")
+    assert r.status_code == 200
+    assert UUID.match(r.text)
+    assert r.headers["content-type"].startswith("text/plain")
     assert api.http.post(url, auth=("rods", "wrong")).status_code == 401
     assert api.http.post(url, auth=("a" * 200, "b" * 200)).status_code == 401
     assert api.http.post(url, auth=("", "")).status_code == 401
@@ -53,11 +55,13 @@ def test_info_reports_limits_and_server_version_only_when_authenticated(api: Api
     assert info["max_size_of_request_body_in_bytes"] == 8 * 1024 * 1024
     assert info["max_number_of_streams_per_parallel_write_handle"] == 3
     assert info["max_number_of_rows_per_catalog_query"] == 15
-    assert info["openid_connect_enabled"] is False and info["irods_zone"] == ZONE
+    assert info["openid_connect_enabled"] is False
+    assert info["irods_zone"] == ZONE
     assert "irods_server_version" not in info
     assert "irods_server_version" in api.http.get(f"{api.base}/info", headers=api.headers("alice")).json()
     bad = api.http.get(f"{api.base}/info", headers={"Authorization": "Bearer bad"})
-    assert bad.status_code == 200 and "irods_server_version" not in bad.json()
+    assert bad.status_code == 200
+    assert "irods_server_version" not in bad.json()
     assert api.http.post(f"{api.base}/info").status_code == 405
 
 

@@ -1,0 +1,94 @@
+"""The server around the API: faults (seeded), control plane, command line."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import httpx2
+import pytest
+from emulator_http import ZONE, Api, code
+
+
+def test_seeded_faults_are_reproducible_and_spare_the_control_plane(api: Api) -> None:
+    api.token("rods")
+
+    def statuses() -> list[int]:
+        api.server.set_faults(error_503=0.3, error_429=0.2, error_500=0.1, seed=7)
+        return [api.get("collections", op="stat", lpath=f"/{ZONE}").status_code for _ in range(30)]
+
+    first = statuses()
+    assert first == statuses()
+    assert {500, 503, 429, 200} <= set(first)
+    r = api.http.get(f"{api.server.url}/_emulator/faults")
+    assert r.json()["error_503"] == 0.3
+    api.http.post(f"{api.server.url}/_emulator/faults", json={"error_503": 0, "error_429": 0, "error_500": 0})
+    assert api.get("collections", op="stat", lpath=f"/{ZONE}").status_code == 200
+
+
+def test_latency_and_dropped_connections(api: Api) -> None:
+    api.server.set_faults(latency_seconds=0.2)
+    start = time.monotonic()
+    assert api.http.get(f"{api.base}/info").status_code == 200
+    assert time.monotonic() - start >= 0.2
+    api.server.set_faults(latency_seconds=0, drop_mid_body=1.0)
+    with pytest.raises((httpx2.RemoteProtocolError, httpx2.ReadError, httpx2.WriteError)):
+        api.write(f"/{ZONE}/home/alice/x", b"y" * 200_000, user="alice")
+    api.server.set_faults(drop_mid_body=0)
+    assert code(api.get("data-objects", "alice", op="stat", lpath=f"/{ZONE}/home/alice/x")) == -171000
+
+
+def test_control_plane_reset_users_counts(api: Api) -> None:
+    url = f"{api.server.url}/_emulator"
+    assert api.http.post(f"{url}/users", json={"name": "zed", "password": "pw"}).json() == {"created": "zed"}
+    assert api.http.post(f"{api.base}/authenticate", auth=("zed", "pw")).status_code == 200
+    assert api.http.get(f"{url}/tokens").json()["count"] >= 1
+    assert api.http.get(f"{url}/parallel-writes").json() == {"handles": 0, "streams": 0}
+    assert api.http.post(f"{url}/limits", json={"max_streams": 6}).json()["max_streams"] == 6
+    assert api.http.post(f"{url}/reset").json() == {"reset": True}
+    assert api.http.post(f"{api.base}/authenticate", auth=("zed", "pw")).status_code == 401
+    assert api.http.get(f"{url}/tokens").json()["count"] == 0
+
+
+def test_command_line_serves_until_interrupted(tmp_path) -> None:
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "irods_provider.testing",
+            "serve",
+            "--port",
+            "0",
+            "--spool",
+            str(tmp_path / "s"),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        base = line.split(": ", 1)[1].strip()
+        assert base.endswith("/irods-http-api/0.7.0")
+        assert "rods / rods" in proc.stdout.readline()
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                r = httpx2.post(f"{base}/authenticate", auth=("rods", "rods"))
+                break
+            except httpx2.ConnectError:
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+        assert r.status_code == 200
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(5)
+        if proc.stdout is not None:
+            proc.stdout.close()
