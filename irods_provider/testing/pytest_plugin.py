@@ -31,7 +31,7 @@ def irods_emulator_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[
 
 @pytest.fixture
 def irods_emulator(irods_emulator_server: object) -> object:
-    """The session emulator with a fresh zone, default limits and no faults."""
+    """The session emulator with a fresh zone, default limits, no faults and no OpenID validator."""
     from irods_provider.testing._server import EmulatorServer
 
     assert isinstance(irods_emulator_server, EmulatorServer)
@@ -45,5 +45,6 @@ def irods_emulator(irods_emulator_server: object) -> object:
         read_buffer_bytes=defaults.read_buffer_bytes,
         dstream_exposes_irods_error_codes=False,
     )
+    irods_emulator_server.config.openid = None
     irods_emulator_server.reset()
     return irods_emulator_server

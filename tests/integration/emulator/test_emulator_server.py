@@ -92,3 +92,36 @@ def test_command_line_serves_until_interrupted(tmp_path) -> None:
             proc.wait(5)
         if proc.stdout is not None:
             proc.stdout.close()
+
+
+class _StaticValidator:
+    """An OpenID validator stand-in: one accepted access token mapped to alice."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    def username_for(self, token: str) -> str | None:
+        self.seen.append(token)
+        return "alice" if token == "good-access-token" else None
+
+
+def test_openid_protected_resource_hook(api: Api) -> None:
+    validator = _StaticValidator()
+    api.server.config.openid = validator
+    try:
+        assert api.http.get(f"{api.base}/info").json()["openid_connect_enabled"] is True
+        params = {"op": "stat", "lpath": f"/{ZONE}/home/alice"}
+        ok = api.http.get(
+            f"{api.base}/collections", params=params, headers={"Authorization": "Bearer good-access-token"}
+        )
+        assert code(ok) == 0
+        bad = api.http.get(
+            f"{api.base}/collections", params=params, headers={"Authorization": "Bearer other"}
+        )
+        assert (bad.status_code, bad.content) == (401, b"")
+        assert validator.seen == ["good-access-token", "other"]
+        # Basic tokens never reach the validator.
+        assert code(api.get("collections", "alice", **params)) == 0
+        assert validator.seen == ["good-access-token", "other"]
+    finally:
+        api.server.config.openid = None
