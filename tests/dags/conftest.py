@@ -1,0 +1,63 @@
+"""DAG tests: one migrated metadata DB per session (``airflow db migrate``), emulators as irods_default."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "support"))
+
+from oidc_provider.harness import oidc_provider
+
+__all__ = ["oidc_provider"]
+
+if "irods_provider.testing.pytest_plugin" not in sys.modules:  # the root conftest may load it already
+    from irods_provider.testing.pytest_plugin import irods_emulator, irods_emulator_server  # noqa: F401
+
+
+@pytest.fixture(scope="session")
+def airflow_db() -> str:
+    """Migrate the SQLite metadata DB under the session's AIRFLOW_HOME (tests/conftest.py) once."""
+    home = os.environ["AIRFLOW_HOME"]
+    subprocess.run(
+        [sys.executable, "-m", "airflow", "db", "migrate"],
+        check=True,
+        env=os.environ.copy(),
+        capture_output=True,
+        timeout=180,
+    )
+    return home
+
+
+@pytest.fixture
+def irods_default(irods_emulator, airflow_db, monkeypatch: pytest.MonkeyPatch):
+    """The reset emulator, reachable as the ``irods_default`` connection."""
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_IRODS_DEFAULT", f"irods://rods:rods@127.0.0.1:{irods_emulator.port}/http?zone=tempZone"
+    )
+    return irods_emulator
+
+
+@pytest.fixture(scope="module")
+def openid_emulator(oidc_provider):
+    """An emulator in protected-resource mode: bearer tokens introspected at the provider, user from claim."""
+    from irods_provider.testing import EmulatorConfig, EmulatorServer
+    from irods_provider.testing._openid import OpenIdIntrospectionValidator
+
+    validator = OpenIdIntrospectionValidator(
+        oidc_provider.issuer,
+        client_id="irods-rs",
+        client_secret=oidc_provider.clients["irods-rs"],
+        user_claim="preferred_username",
+    )
+    server = EmulatorServer(EmulatorConfig(openid=validator)).start()
+    server.add_user("alice", "alice-irods-only-pw")
+    try:
+        yield server
+    finally:
+        server.stop()
+        validator.close()
