@@ -129,7 +129,7 @@ class ParallelReader:
                 while chunk := self._next_chunk():
                     parts.append(chunk)
                 return b"".join(parts)
-            parts: list[bytes] = []
+            parts = []
             want = n
             while want > 0:
                 if not self._current:
