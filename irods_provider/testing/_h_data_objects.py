@@ -11,6 +11,8 @@ from irods_provider.testing._errors import IrodsModelError
 from irods_provider.testing._h_common import atomic, enable_ticket, permission_param
 from irods_provider.testing._h_write import form_write, parallel_write_init, parallel_write_shutdown
 from irods_provider.testing._http import Ctx, Handler, HttpError, empty, irods_error, ok, render
+from irods_provider.testing._params import to_int
+from irods_provider.testing._replicas import OTHER_PROPERTIES, REPLICA_PROPERTIES
 
 OPEN_400 = frozenset({"SYS_REPLICA_DOES_NOT_EXIST", "SYS_RESC_DOES_NOT_EXIST", "SYS_NO_GOOD_REPLICA"})
 
@@ -222,9 +224,64 @@ async def verify_checksum(ctx: Ctx) -> Response:
     return ok()
 
 
-async def not_supported(ctx: Ctx) -> Response:
-    """Ops that need a second resource or physical files: answered as a failing iRODS call."""
-    return irods_error(IrodsModelError("SYS_NOT_ALLOWED", "Not supported by the emulator."))
+async def register(ctx: Ctx) -> Response:
+    lpath, ppath, resource = ctx.require("lpath"), ctx.require("ppath"), ctx.require("resource")
+    data_size = ctx.int_param("data-size")
+    try:
+        ctx.model.register(
+            ctx.user,
+            lpath,
+            physical_path=ppath,
+            resource=resource,
+            additional_replica=ctx.flag("as-additional-replica"),
+            data_size=data_size,
+            checksum=ctx.flag("checksum"),
+            force=ctx.flag("force"),
+        )
+    except IrodsModelError as e:
+        return irods_error(e)
+    return ok()
+
+
+async def trim(ctx: Ctx) -> Response:
+    lpath = ctx.require("lpath")
+    number = ctx.int_param("replica-number")
+    if number is None:
+        raise HttpError(400)
+    try:
+        ctx.model.trim(ctx.user, lpath, replica_number=number, admin=ctx.flag("admin"))
+    except IrodsModelError as e:
+        return irods_error(e)
+    return ok()
+
+
+MODIFY_REPLICA_PREFIX = "new-data-"
+
+
+async def modify_replica(ctx: Ctx) -> Response:
+    lpath = ctx.require("lpath")
+    hierarchy, number_text = ctx.get("resource-hierarchy"), ctx.get("replica-number")
+    if (hierarchy is None) == (number_text is None):
+        raise HttpError(400)
+    number = None
+    if number_text is not None:
+        number = to_int(number_text)
+        if number is None:
+            raise HttpError(500)
+    changes = {
+        k[len(MODIFY_REPLICA_PREFIX) :]: v
+        for k, v in ctx.params.items()
+        if k.startswith(MODIFY_REPLICA_PREFIX)
+    }
+    known = set(REPLICA_PROPERTIES) | set(OTHER_PROPERTIES)
+    changes = {k: v for k, v in changes.items() if k in known}
+    if not changes:
+        raise HttpError(400)
+    try:
+        ctx.model.modify_replica(ctx.user, lpath, replica_number=number, hierarchy=hierarchy, changes=changes)
+    except IrodsModelError as e:
+        return irods_error(e)
+    return ok()
 
 
 OPS: dict[str, dict[str, Handler]] = {
@@ -239,12 +296,12 @@ OPS: dict[str, dict[str, Handler]] = {
         "rename": rename,
         "copy": copy,
         "replicate": replicate,
-        "trim": not_supported,
-        "register": not_supported,
+        "trim": trim,
+        "register": register,
         "set_permission": set_permission,
         "modify_permissions": modify_permissions,
         "calculate_checksum": calculate_checksum,
         "modify_metadata": modify_metadata,
-        "modify_replica": not_supported,
+        "modify_replica": modify_replica,
     },
 }

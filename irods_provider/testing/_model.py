@@ -14,11 +14,18 @@ from irods_provider.testing._config import EmulatorConfig
 from irods_provider.testing._objects import DataObjectsMixin
 from irods_provider.testing._parallel import ParallelWriteMixin
 from irods_provider.testing._queryrows import QueryRowsMixin
+from irods_provider.testing._replicas import ReplicasMixin
 from irods_provider.testing._users import UsersMixin
 
 
 class EmulatorModel(
-    QueryRowsMixin, ParallelWriteMixin, CollectionsMixin, DataObjectsMixin, AclMetaMixin, UsersMixin
+    QueryRowsMixin,
+    ParallelWriteMixin,
+    ReplicasMixin,
+    CollectionsMixin,
+    DataObjectsMixin,
+    AclMetaMixin,
+    UsersMixin,
 ):
     """Zone state: users, groups, collections, data objects, tickets, tokens and parallel writes.
 

@@ -303,7 +303,8 @@ class DataObjectsMixin(ModelBase):
             if obj.locked_by is not None:
                 raise IrodsModelError("LOCKED_DATA_OBJECT_ACCESS", f"[{path}] is locked.")
             if catalog_only:
-                del self.data_objects[path]
+                # Unregister: forget the catalog entry; our spool copies go, the files it names stay.
+                self.drop_data_object(path)
             elif no_trash or path.startswith(f"/{self.zone}/trash/"):
                 self.drop_data_object(path)
             else:

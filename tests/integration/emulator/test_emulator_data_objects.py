@@ -277,3 +277,65 @@ def test_stream_limits_400_503_429_and_locking(api: Api) -> None:
     )
     api.post("data-objects", "alice", op="parallel_write_shutdown", **{"parallel-write-handle": handles[0]})
     assert api.server.open_parallel_write_handles() == 0
+
+
+def test_register_trim_and_modify_replica(api: Api, tmp_path) -> None:
+    local = tmp_path / "local.txt"
+    local.write_bytes(b"registered bytes")
+    path = f"/{ZONE}/home/rods/reg.txt"
+    r = api.post(
+        "data-objects", "alice", op="register", lpath=f"{HOME}/r", ppath=str(local), resource="demoResc"
+    )
+    assert code(r) == -830000  # rodsadmin only
+    r = api.post("data-objects", op="register", lpath=path, ppath=str(local), resource="demoResc", checksum=1)
+    assert code(r) == 0
+    assert api.read(path).content == b"registered bytes"
+    q = "select DATA_PATH, RESC_NAME, DATA_CHECKSUM where DATA_NAME = 'reg.txt'"
+    assert api.get("query", op="execute_genquery", query=q).json()["rows"] == [
+        [str(local), "demoResc", sha2(b"registered bytes")]
+    ]
+    r = api.post(
+        "data-objects",
+        op="register",
+        lpath=path,
+        ppath=str(local),
+        resource="demoResc",
+        **{"as-additional-replica": 1},
+    )
+    assert code(r) == 0
+    q = "select DATA_REPL_NUM, DATA_REPL_STATUS where DATA_NAME = 'reg.txt'"
+    assert api.get("query", op="execute_genquery", query=q).json()["rows"] == [["0", "0"], ["1", "1"]]
+    assert code(api.post("data-objects", op="trim", lpath=path, **{"replica-number": 0})) == 0
+    assert code(api.post("data-objects", op="trim", lpath=path, **{"replica-number": 1})) == -169000
+    r = api.post(
+        "data-objects",
+        op="modify_replica",
+        lpath=path,
+        **{"replica-number": 1, "new-data-size": 3, "new-data-access-time": "01700000000"},
+    )
+    assert code(r) == 0
+    q = "select DATA_SIZE, DATA_ACCESS_TIME where DATA_NAME = 'reg.txt'"
+    assert api.get("query", op="execute_genquery", query=q).json()["rows"] == [["3", "01700000000"]]
+    assert (
+        api.post("data-objects", op="modify_replica", lpath=path, **{"replica-number": 1}).status_code == 400
+    )
+    assert (
+        api.post(
+            "data-objects", op="modify_replica", lpath=path, **{"replica-number": "x", "new-data-size": 1}
+        ).status_code
+        == 500
+    )
+    r = api.post(
+        "data-objects", "alice", op="modify_replica", lpath=path, **{"replica-number": 1, "new-data-size": 1}
+    )
+    assert code(r) == -830000
+    assert code(api.post("data-objects", op="remove", lpath=path, **{"catalog-only": 1})) == 0
+    assert local.read_bytes() == b"registered bytes"  # unregistering leaves the file alone
+    r = api.post(
+        "data-objects",
+        "alice",
+        op="replicate",
+        lpath=f"{HOME}/x",
+        **{"dst-resource": "d", "src-replica-number": "bad"},
+    )
+    assert code(r) == -403000

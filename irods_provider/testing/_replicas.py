@@ -1,0 +1,139 @@
+"""Replica-level operations: register a local file, trim a replica, modify replica properties (admin)."""
+
+from __future__ import annotations
+
+import posixpath
+import shutil
+from pathlib import Path
+
+from irods_provider.testing._catalog import WRITE, DataObject, ModelBase, Replica, normalize
+from irods_provider.testing._errors import IrodsModelError
+from irods_provider.testing._objects import sha2_of_file
+
+# modify_replica property → (Replica attribute, is integer)
+REPLICA_PROPERTIES: dict[str, tuple[str, bool]] = {
+    "checksum": ("checksum", False),
+    "modify-time": ("modify_time", True),
+    "create-time": ("create_time", True),
+    "access-time": ("access_time", True),
+    "path": ("physical_path", False),
+    "replica-number": ("number", True),
+    "replica-status": ("status", False),
+    "size": ("size", True),
+}
+OTHER_PROPERTIES = ("comments", "expiry-time", "mode", "resource-id", "status", "type-name", "version")
+
+
+class ReplicasMixin(ModelBase):
+    """register / trim / modify_replica."""
+
+    def register(
+        self,
+        caller: str,
+        path: str,
+        *,
+        physical_path: str,
+        resource: str,
+        additional_replica: bool = False,
+        data_size: int | None = None,
+        checksum: bool = False,
+        force: bool = False,
+    ) -> None:
+        """Register a file of this machine as a data object (or a new replica); its bytes are copied."""
+        path = normalize(path)
+        source = Path(physical_path)
+        with self.lock:
+            if not self.is_admin(caller):
+                raise IrodsModelError("CAT_INSUFFICIENT_PRIVILEGE_LEVEL", "Registration requires rodsadmin.")
+            if resource not in self.resources:
+                raise IrodsModelError("SYS_RESC_DOES_NOT_EXIST", f"Resource [{resource}] does not exist.")
+            if not source.is_file():
+                raise IrodsModelError("USER_FILE_DOES_NOT_EXIST", f"[{physical_path}] is not a file.")
+            if posixpath.dirname(path) not in self.collections:
+                raise IrodsModelError(
+                    "OBJ_PATH_DOES_NOT_EXIST", f"[{posixpath.dirname(path)}] does not exist."
+                )
+            obj = self.data_objects.get(path)
+            if obj is not None and not additional_replica and not force:
+                raise IrodsModelError("OVERWRITE_WITHOUT_FORCE_FLAG", f"[{path}] exists.")
+            if obj is None or not additional_replica:
+                if obj is not None:
+                    self.drop_data_object(path)
+                obj = DataObject(
+                    id=self.new_id(), path=path, owner=caller, zone=self.zone, acl={caller: "own"}
+                )
+                self.data_objects[path] = obj
+            number = max((r.number for r in obj.replicas), default=-1) + 1
+            rep = Replica(
+                number=number,
+                resource=resource,
+                spool_file=self.spool / f"{obj.id}.{number}",
+                physical_path=physical_path,
+            )
+            shutil.copyfile(source, rep.spool_file)
+            rep.size = data_size if data_size is not None else rep.spool_file.stat().st_size
+            if checksum:
+                rep.checksum = sha2_of_file(rep.spool_file)
+            for other in obj.replicas:
+                other.status = "0"
+            obj.replicas.append(rep)
+
+    def trim(self, caller: str, path: str, *, replica_number: int, admin: bool = False) -> None:
+        """Remove one replica; the last remaining one is never removed."""
+        with self.lock:
+            self.require_admin_flag(caller, admin)
+            obj = self.visible_data(caller, normalize(path), admin=admin)
+            if obj is None:
+                raise IrodsModelError("CAT_NO_ROWS_FOUND", f"[{path}] does not exist.")
+            if self.data_level(caller, obj, admin=admin) < WRITE:
+                raise IrodsModelError("CAT_NO_ACCESS_PERMISSION", "No permission to trim.")
+            rep = next((r for r in obj.replicas if r.number == replica_number), None)
+            if rep is None:
+                raise IrodsModelError(
+                    "SYS_REPLICA_DOES_NOT_EXIST", f"Replica [{replica_number}] does not exist."
+                )
+            if len(obj.replicas) == 1:
+                raise IrodsModelError("SYS_NOT_ALLOWED", "Cannot trim the last replica.")
+            obj.replicas.remove(rep)
+            rep.spool_file.unlink(missing_ok=True)
+
+    def modify_replica(
+        self,
+        caller: str,
+        path: str,
+        *,
+        replica_number: int | None,
+        hierarchy: str | None,
+        changes: dict[str, str],
+    ) -> None:
+        """Change catalog properties of one replica (rodsadmin only, like the server's ADMIN flag)."""
+        with self.lock:
+            if not self.is_admin(caller):
+                raise IrodsModelError(
+                    "CAT_INSUFFICIENT_PRIVILEGE_LEVEL", "modify_replica requires rodsadmin."
+                )
+            obj = self.data_objects.get(normalize(path))
+            if obj is None:
+                raise IrodsModelError("CAT_NO_ROWS_FOUND", f"[{path}] does not exist.")
+            if replica_number is not None:
+                rep = next((r for r in obj.replicas if r.number == replica_number), None)
+            else:
+                leaf = (hierarchy or "").split(";")[-1]
+                rep = next((r for r in obj.replicas if r.resource == leaf), None)
+            if rep is None:
+                raise IrodsModelError("SYS_REPLICA_DOES_NOT_EXIST", "Replica does not exist.")
+            staged: list[tuple[str, object]] = []
+            for prop, value in changes.items():
+                if prop in OTHER_PROPERTIES:
+                    if prop == "comments":
+                        obj.comments = value
+                    elif prop == "type-name":
+                        obj.data_type = value
+                    continue
+                attr, is_int = REPLICA_PROPERTIES[prop]
+                try:
+                    staged.append((attr, int(value) if is_int else value))
+                except ValueError:
+                    raise IrodsModelError("SYS_INVALID_INPUT_PARAM", f"Invalid value for [{prop}].") from None
+            for attr, parsed in staged:
+                setattr(rep, attr, parsed)
