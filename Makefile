@@ -26,6 +26,9 @@ pytest: sync
 
 test: lint typecheck pytest  ## everything CI checks
 
+demo: sync  ## the example DAG against the emulator via dag.test(), with a per-task account
+	$(RUN) python scripts/demo.py $(DEMO_ARGS)
+
 conformance: sync  ## the upstream server's own test suite against the emulator
 	$(RUN) pytest tests/conformance -v $(PYTEST_ARGS)
 
