@@ -55,7 +55,9 @@ def describe_failure(error: BaseException, *, settings: ConnectionSettings, step
     if isinstance(error, IrodsConfigurationError):
         return f"The connection is misconfigured: {error}"
     if settings.openid is not None and _is_openid(error):
-        return f"The OpenID provider refused the {settings.openid.grant} grant{detail}"
+        if isinstance(error, IrodsAuthenticationError):
+            return f"The OpenID provider refused the {settings.openid.grant} grant{detail}"
+        return f"Could not get a token from the OpenID provider{detail}"
     if _any(error, (socket.gaierror,), _DNS_WORDS):
         return f"DNS lookup failed: cannot resolve host {parts.hostname!r}"
     if _any(error, (ssl.SSLError, ssl.CertificateError), _TLS_WORDS):
