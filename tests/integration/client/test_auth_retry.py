@@ -26,9 +26,12 @@ def _wait_until_refused(irods_emulator, token, limit=5.0):
 
 
 def test_login_refused_without_leaking_password(irods_emulator):
-    with IrodsSession(irods_emulator.base_url, auth=BasicAuth("rods", "wrong-secret")) as s:
-        with pytest.raises(IrodsAuthenticationError) as info:
-            s.collections.stat(HOME)
+    auth = BasicAuth("rods", "wrong-secret")
+    with (
+        IrodsSession(irods_emulator.base_url, auth=auth) as s,
+        pytest.raises(IrodsAuthenticationError) as info,
+    ):
+        s.collections.stat(HOME)
     assert "wrong-secret" not in str(info.value)
     assert "rods" in str(info.value)
 
@@ -71,9 +74,12 @@ def test_fifty_threads_on_an_expired_token_log_in_exactly_once(irods_emulator, c
 
 
 def test_static_token_refused_twice_is_authentication_error(irods_emulator):
-    with IrodsSession(irods_emulator.base_url, auth=StaticToken("not-a-token")) as s:
-        with pytest.raises(IrodsAuthenticationError) as info:
-            s.collections.stat(HOME)
+    auth = StaticToken("not-a-token")
+    with (
+        IrodsSession(irods_emulator.base_url, auth=auth) as s,
+        pytest.raises(IrodsAuthenticationError) as info,
+    ):
+        s.collections.stat(HOME)
     assert "not-a-token" not in str(info.value)
 
 
@@ -89,7 +95,7 @@ def test_idempotent_reads_retry_through_injected_faults(irods_emulator, counted,
 
 
 def test_dropped_connections_are_retried_for_idempotent_ops(irods_emulator, counted):
-    session, transport = counted
+    session, _ = counted
     session.data_objects.write(f"{HOME}/d", b"x" * 1000)
     irods_emulator.set_faults(drop_mid_body=0.4, seed=3)
     for _ in range(8):

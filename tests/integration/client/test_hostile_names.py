@@ -15,7 +15,7 @@ values = st.text(alphabet=string.ascii_letters + HOSTILE, min_size=1, max_size=2
 )
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(name=names, attribute=values, value=values)
 def test_hostile_paths_and_avus_round_trip(session, name, attribute, value):
     coll = f"{HOME}/h {name}"
