@@ -252,3 +252,26 @@ def test_copy_and_move_errors(tree) -> None:
         run(IrodsCopyOperator(task_id="c", source_path=f"{tree}/a.csv", destination_path=f"{tree}/a.csv/"))
     with pytest.raises(IrodsNotFoundError, match="nothing to copy at this path"):
         run(IrodsCopyOperator(task_id="c", source_path=f"{tree}/gone", destination_path=f"{tree}/x"))
+
+
+def test_no_password_or_token_in_captured_logs(irods, caplog, capsys) -> None:
+    import logging
+
+    from irods_provider.hooks.irods import IrodsHook
+
+    caplog.set_level(logging.DEBUG)
+    alice_home = "/tempZone/home/alice"
+    op = IrodsPutMetadataOperator(
+        task_id="p", path=alice_home, metadata={"k": "v"}, irods_conn_id="irods_alice"
+    )
+    assert run(op)["avus"] == [{"attribute": "k", "value": "v", "units": ""}]
+    assert run(IrodsGetMetadataOperator(task_id="g", path=alice_home, irods_conn_id="irods_alice"))["avus"]
+    with IrodsHook("irods_alice") as hook:
+        token = hook.get_conn().auth.get_token()
+        password = hook.settings.password
+    captured = capsys.readouterr()
+    logs = caplog.text + captured.out + captured.err
+    assert "Added 1 AVU(s) on /tempZone/home/alice" in logs
+    assert password == "Alice-Pw-7qZ!x93kd"
+    assert password not in logs
+    assert token not in logs
