@@ -61,6 +61,7 @@ class ParallelWriter:
         self._size_hint = size
         self._buf = bytearray()
         self._handle: str | None = None
+        self._sequential = False
         self._streams = config.streams
         if size is not None:
             chunks = max(1, -(-(size - offset) // config.chunk_size))
@@ -136,6 +137,7 @@ class ParallelWriter:
             self.coordinator.raise_if_failed()
             if (
                 self._handle is None
+                and not self._sequential
                 and self._next_offset == self._start
                 and len(self._buf) <= self._threshold()
             ):
@@ -205,6 +207,13 @@ class ParallelWriter:
             self._committed = self._next_offset
 
     def _open_handle(self) -> None:
+        if self._streams == 1 and self._executor is None:
+            # One stream: plain offset writes from one FIFO worker put the same bytes on the wire without the
+            # handle's init/shutdown, and each write is durable at once.
+            self._sequential = True
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="irods-write")
+            return
+
         def init() -> str:
             return self._api.parallel_write_init(
                 self.path, stream_count=self._streams, truncate=self._truncate
@@ -215,7 +224,7 @@ class ParallelWriter:
             self._executor = ThreadPoolExecutor(max_workers=self._streams, thread_name_prefix="irods-write")
 
     def _dispatch(self, data: bytes) -> None:
-        if self._handle is None:
+        if self._handle is None and not self._sequential:
             self._open_handle()
         limit = self.config.max_in_flight_chunks
         with self._cv:
@@ -242,6 +251,10 @@ class ParallelWriter:
 
                 def send() -> None:
                     self.coordinator.progress(len(data))
+                    if self._sequential:
+                        first = offset == self._start and self._truncate
+                        self._api.write(self.path, data, offset=offset, truncate=first)
+                        return
                     self._api.write(
                         self.path,
                         data,

@@ -233,3 +233,12 @@ def test_server_limits_cap_streams_and_chunk(fake):
     w = open_writer(fake, P, streams=8, chunk_size=1 << 20)
     assert (w.config.streams, w.config.chunk_size) == (2, 1024)
     w.abort()
+
+
+def test_single_stream_uses_plain_offset_writes(fake):
+    fake.objects[P] = bytearray(b"old content that is longer than the new one")
+    with open_writer(fake, P, config=cfg(streams=1)) as w:
+        w.write(b"0123456789")
+    assert [c[0] for c in fake.calls] == ["write", "write", "write"]
+    assert [(c[2], c[4]) for c in fake.writes()] == [(0, None), (4, None), (8, None)]
+    assert bytes(fake.objects[P]) == b"0123456789"
