@@ -141,6 +141,14 @@ class Resource:
     host: str = "localhost"
     vault_path: str = "/var/lib/irods/Vault"
     create_time: int = field(default_factory=now)
+    modify_time: int = field(default_factory=now)
+    parent: str | None = None
+    parent_context: str = ""
+    context: str = ""
+    status: str = ""
+    comments: str = ""
+    information: str = ""
+    free_space: str = ""
 
 
 class ModelBase:
@@ -265,6 +273,39 @@ class ModelBase:
                 }
             )
         return out
+
+    # ---- resource hierarchy -----------------------------------------------------------------
+
+    def root_of(self, leaf: str) -> str:
+        """The root resource of a (leaf) resource."""
+        name = leaf
+        while (res := self.resources.get(name)) is not None and res.parent is not None:
+            name = res.parent
+        return name
+
+    def hierarchy(self, leaf: str) -> str:
+        """``root;...;leaf`` for a replica's resource."""
+        chain = [leaf]
+        while (res := self.resources.get(chain[0])) is not None and res.parent is not None:
+            chain.insert(0, res.parent)
+        return ";".join(chain)
+
+    def leaves_for(self, root: str) -> list[str]:
+        """Leaves a new object lands on: every leaf under a replication resource, else the first one."""
+        children = sorted(r.name for r in self.resources.values() if r.parent == root)
+        if not children:
+            return [root]
+        if self.resources[root].type == "replication":
+            return [leaf for child in children for leaf in self.leaves_for(child)]
+        return self.leaves_for(children[0])
+
+    def check_root(self, resource: str) -> None:
+        """A resource named by a client must exist and be a root (no direct child access)."""
+        res = self.resources.get(resource)
+        if res is None:
+            raise IrodsModelError("SYS_RESC_DOES_NOT_EXIST", f"Resource [{resource}] does not exist.")
+        if res.parent is not None:
+            raise IrodsModelError("DIRECT_CHILD_ACCESS", f"[{resource}] is not a root resource.")
 
     # Hooks implemented by the mixins (declared here so every mixin can call them).
 

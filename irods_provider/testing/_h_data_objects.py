@@ -155,12 +155,13 @@ async def copy(ctx: Ctx) -> Response:
 async def replicate(ctx: Ctx) -> Response:
     lpath, dst = ctx.require("lpath"), ctx.require("dst-resource")
     try:
-        ctx.model.check_replicate(
+        ctx.model.replicate(
             ctx.user,
             lpath,
             dst_resource=dst,
             src_resource=ctx.get("src-resource"),
             src_replica=ctx.get("src-replica-number"),
+            admin=ctx.flag("admin"),
         )
     except IrodsModelError as e:
         return irods_error(e)
@@ -249,7 +250,13 @@ async def trim(ctx: Ctx) -> Response:
     if number is None:
         raise HttpError(400)
     try:
-        ctx.model.trim(ctx.user, lpath, replica_number=number, admin=ctx.flag("admin"))
+        ctx.model.trim(
+            ctx.user,
+            lpath,
+            replica_number=number,
+            catalog_only=ctx.flag("catalog-only"),
+            admin=ctx.flag("admin"),
+        )
     except IrodsModelError as e:
         return irods_error(e)
     return ok()

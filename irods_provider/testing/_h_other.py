@@ -11,6 +11,7 @@ from irods_provider.testing._errors import IrodsModelError
 from irods_provider.testing._genquery import GenQueryError, execute_genquery1
 from irods_provider.testing._http import Ctx, Handler, HttpError, empty, irods_error, ok
 from irods_provider.testing._params import to_int
+from irods_provider.testing._resources import PROPERTIES as RESOURCE_PROPERTIES
 
 # ---- /query ------------------------------------------------------------------------------------
 
@@ -244,44 +245,66 @@ USERS_OPS: dict[str, dict[str, Handler]] = {
 
 
 async def resource_stat(ctx: Ctx) -> Response:
+    return ok(**ctx.model.stat_resource(ctx.require("name")))
+
+
+async def resource_create(ctx: Ctx) -> Response:
+    name, type_ = ctx.require("name"), ctx.require("type")
+    host, vault, context = ctx.get("host"), ctx.get("vault-path"), ctx.get("context") or ""
+    return _call(
+        lambda: ctx.model.create_resource(
+            ctx.user, name, type_=type_, host=host, vault_path=vault, context=context
+        )
+    )
+
+
+async def resource_remove(ctx: Ctx) -> Response:
     name = ctx.require("name")
-    r = ctx.model.resources.get(name)
-    if r is None:
-        return ok(exists=False)
-    info = {
-        "id": str(r.id),
-        "name": r.name,
-        "type": r.type,
-        "zone": ctx.config.zone,
-        "host": r.host,
-        "vault_path": r.vault_path,
-        "status": "",
-        "context": "",
-        "parent_context": "",
-        "comments": "",
-        "information": "",
-        "free_space": "",
-        "free_space_last_modified": "",
-        "parent_id": "",
-        "created": r.create_time,
-        "last_modified": r.create_time,
-        "last_modified_millis": r.create_time * 1000,
-    }
-    return ok(exists=True, info=info)
+    return _call(lambda: ctx.model.remove_resource(ctx.user, name))
 
 
-async def resource_admin(ctx: Ctx) -> Response:
+async def resource_modify(ctx: Ctx) -> Response:
+    name, prop, value = ctx.require("name"), ctx.require("property"), ctx.require("value")
+    if prop not in RESOURCE_PROPERTIES or (prop == "status" and value not in ("up", "down")):
+        raise HttpError(400)
+    return _call(lambda: ctx.model.modify_resource(ctx.user, name, prop=prop, value=value))
+
+
+async def resource_add_child(ctx: Ctx) -> Response:
+    parent, child, context = ctx.require("parent-name"), ctx.require("child-name"), ctx.get("context") or ""
+    return _call(lambda: ctx.model.add_child(ctx.user, parent, child, context=context))
+
+
+async def resource_remove_child(ctx: Ctx) -> Response:
+    parent, child = ctx.require("parent-name"), ctx.require("child-name")
+    return _call(lambda: ctx.model.remove_child(ctx.user, parent, child))
+
+
+async def resource_rebalance(ctx: Ctx) -> Response:
+    name = ctx.require("name")
+    return _call(lambda: ctx.model.rebalance(ctx.user, name))
+
+
+async def resource_modify_metadata(ctx: Ctx) -> Response:
+    ctx.require("name")
     if not ctx.model.is_admin(ctx.user):
         return irods_error(IrodsModelError("SYS_NO_API_PRIV", "Requires rodsadmin."))
-    return irods_error(IrodsModelError("SYS_NOT_ALLOWED", "Resources cannot be changed in the emulator."))
+    return irods_error(
+        IrodsModelError("SYS_NOT_ALLOWED", "Resource metadata is not supported by the emulator.")
+    )
 
 
 RESOURCE_OPS: dict[str, dict[str, Handler]] = {
     "GET": {"stat": resource_stat},
-    "POST": dict.fromkeys(
-        ("create", "remove", "modify", "add_child", "remove_child", "rebalance", "modify_metadata"),
-        resource_admin,
-    ),
+    "POST": {
+        "create": resource_create,
+        "remove": resource_remove,
+        "modify": resource_modify,
+        "add_child": resource_add_child,
+        "remove_child": resource_remove_child,
+        "rebalance": resource_rebalance,
+        "modify_metadata": resource_modify_metadata,
+    },
 }
 
 # ---- /rules and /zones (no rule engine, one local zone) ---------------------------------------

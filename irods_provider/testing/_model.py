@@ -15,6 +15,7 @@ from irods_provider.testing._objects import DataObjectsMixin
 from irods_provider.testing._parallel import ParallelWriteMixin
 from irods_provider.testing._queryrows import QueryRowsMixin
 from irods_provider.testing._replicas import ReplicasMixin
+from irods_provider.testing._resources import ResourcesMixin
 from irods_provider.testing._users import UsersMixin
 
 
@@ -22,6 +23,7 @@ class EmulatorModel(
     QueryRowsMixin,
     ParallelWriteMixin,
     ReplicasMixin,
+    ResourcesMixin,
     CollectionsMixin,
     DataObjectsMixin,
     AclMetaMixin,

@@ -49,11 +49,23 @@ class DataObjectsMixin(ModelBase):
     """stat, open for read/write, touch, truncate, remove, rename, copy, checksums, replicate checks."""
 
     def _new_replica(self, data_id: int, number: int, resource: str, path: str) -> Replica:
+        # The physical path is the spool file itself, where the bytes really are (register can reuse it).
         spool_file = self.spool / f"{data_id}.{number}"
         spool_file.touch()
-        res = self.resources[resource]
-        physical = res.vault_path + path[len(f"/{self.zone}") :]
-        return Replica(number=number, resource=resource, spool_file=spool_file, physical_path=physical)
+        return Replica(number=number, resource=resource, spool_file=spool_file, physical_path=str(spool_file))
+
+    def add_replicas(self, obj: DataObject, root: str, *, source: Replica | None = None) -> list[Replica]:
+        """New replicas on the leaves of ``root`` (copies of ``source`` when given)."""
+        added = []
+        for leaf in self.leaves_for(root):
+            number = max((r.number for r in obj.replicas), default=-1) + 1
+            rep = self._new_replica(obj.id, number, leaf, obj.path)
+            if source is not None:
+                shutil.copyfile(source.spool_file, rep.spool_file)
+                rep.size = source.size
+            obj.replicas.append(rep)
+            added.append(rep)
+        return added
 
     def _readable(self, caller: str, path: str, ticket: str | None) -> DataObject | None:
         obj = self.visible_data(caller, path)
@@ -85,12 +97,11 @@ class DataObjectsMixin(ModelBase):
 
     def _pick_replica(self, obj: DataObject, resource: str | None, replica_number: int | None) -> Replica:
         if resource is not None:
-            if resource not in self.resources:
-                raise IrodsModelError("SYS_RESC_DOES_NOT_EXIST", f"Resource [{resource}] does not exist.")
-            for rep in obj.replicas:
-                if rep.resource == resource:
-                    return rep
-            raise IrodsModelError("SYS_REPLICA_DOES_NOT_EXIST", f"No replica on [{resource}].")
+            self.check_root(resource)
+            under = [r for r in obj.replicas if self.root_of(r.resource) == resource]
+            if not under:
+                raise IrodsModelError("SYS_REPLICA_DOES_NOT_EXIST", f"No replica on [{resource}].")
+            return next((r for r in under if r.status == "1"), under[0])
         if replica_number is not None:
             for rep in obj.replicas:
                 if rep.number == replica_number:
@@ -136,8 +147,8 @@ class DataObjectsMixin(ModelBase):
         with self.lock:
             path = normalize(path)
             create = append or truncate
-            if resource is not None and resource not in self.resources:
-                raise IrodsModelError("SYS_RESC_DOES_NOT_EXIST", f"Resource [{resource}] does not exist.")
+            if resource is not None:
+                self.check_root(resource)
             obj = self.data_objects.get(path)
             if obj is None:
                 obj = self._create_for_write(
@@ -154,6 +165,10 @@ class DataObjectsMixin(ModelBase):
                     raise IrodsModelError("CAT_NO_ACCESS_PERMISSION", f"No write permission on [{path}].")
                 if obj.locked_by is not None:
                     raise IrodsModelError("HIERARCHY_ERROR", f"[{path}] is locked by an open write.")
+                if resource is not None and not any(
+                    self.root_of(r.resource) == resource for r in obj.replicas
+                ):
+                    self.add_replicas(obj, resource)
             rep = self._pick_replica(obj, resource, replica_number) if obj.replicas else None
             if rep is None:
                 raise IrodsModelError("SYS_REPLICA_DOES_NOT_EXIST", "No replica.")
@@ -196,8 +211,8 @@ class DataObjectsMixin(ModelBase):
         obj = DataObject(
             id=data_id, path=path, owner=caller, zone=self.zone, acl=self.inherited_acl(parent, caller)
         )
-        obj.replicas.append(self._new_replica(data_id, 0, resource or "demoResc", path))
         self.data_objects[path] = obj
+        self.add_replicas(obj, resource or "demoResc")
         return obj
 
     def finish_write(self, target: WriteTarget) -> None:
@@ -209,10 +224,23 @@ class DataObjectsMixin(ModelBase):
             rep.checksum = ""
             rep.status = "1"
             obj = self.data_objects.get(target.path)
-            if obj is not None:
-                for other in obj.replicas:
-                    if other is not rep:
-                        other.status = "0"
+            if obj is None:
+                return
+            root = self.root_of(rep.resource)
+            replicating = self.resources[root].type == "replication" if root in self.resources else False
+            for other in obj.replicas:
+                if other is rep:
+                    continue
+                if replicating and self.root_of(other.resource) == root:
+                    shutil.copyfile(rep.spool_file, other.spool_file)
+                    other.size, other.modify_time, other.checksum, other.status = (
+                        rep.size,
+                        rep.modify_time,
+                        "",
+                        "1",
+                    )
+                else:
+                    other.status = "0"
 
     def touch_data_object(
         self,
@@ -303,8 +331,7 @@ class DataObjectsMixin(ModelBase):
             if obj.locked_by is not None:
                 raise IrodsModelError("LOCKED_DATA_OBJECT_ACCESS", f"[{path}] is locked.")
             if catalog_only:
-                # Unregister: forget the catalog entry; our spool copies go, the files it names stay.
-                self.drop_data_object(path)
+                del self.data_objects[path]  # unregister: the physical files stay where they are
             elif no_trash or path.startswith(f"/{self.zone}/trash/"):
                 self.drop_data_object(path)
             else:
@@ -453,11 +480,20 @@ class DataObjectsMixin(ModelBase):
                 )
         return results
 
-    def check_replicate(
-        self, caller: str, path: str, *, dst_resource: str, src_resource: str | None, src_replica: str | None
+    def replicate(
+        self,
+        caller: str,
+        path: str,
+        *,
+        dst_resource: str,
+        src_resource: str | None,
+        src_replica: str | None,
+        admin: bool = False,
     ) -> None:
-        """Validate a replicate request; with a single resource there is never a new replica to make."""
+        """Copy the source replica to the leaves of ``dst_resource`` (new or stale replicas become good)."""
         with self.lock:
+            self.require_admin_flag(caller, admin)
+            number: int | None = None
             if src_replica is not None:
                 try:
                     number = int(src_replica)
@@ -468,10 +504,23 @@ class DataObjectsMixin(ModelBase):
             for res in (src_resource, dst_resource):
                 if res is not None and res not in self.resources:
                     raise IrodsModelError("SYS_RESC_DOES_NOT_EXIST", f"Resource [{res}] does not exist.")
-            obj = self.visible_data(caller, normalize(path))
+            self.check_root(dst_resource)
+            obj = self.visible_data(caller, normalize(path), admin=admin)
             if obj is None:
                 raise IrodsModelError("CAT_NO_ROWS_FOUND", f"[{path}] does not exist.")
-            if self.access_level(caller, obj.acl) < READ:
+            if self.data_level(caller, obj, admin=admin) < READ:
                 raise IrodsModelError("CAT_NO_ACCESS_PERMISSION", "No read permission.")
-            if not any(r.resource == dst_resource for r in obj.replicas):
-                raise IrodsModelError("SYS_RESC_DOES_NOT_EXIST", f"Resource [{dst_resource}] unusable.")
+            if obj.locked_by is not None:
+                raise IrodsModelError("HIERARCHY_ERROR", f"[{path}] is locked by an open write.")
+            source = self._pick_replica(obj, src_resource, number)
+            existing = {r.resource: r for r in obj.replicas}
+            for leaf in self.leaves_for(dst_resource):
+                target = existing.get(leaf)
+                if target is None:
+                    target = self.add_replicas(obj, leaf, source=source)[0]
+                elif target is source or target.status == "1":
+                    continue
+                else:
+                    shutil.copyfile(source.spool_file, target.spool_file)
+                target.size, target.status, target.checksum = source.size, "1", ""
+                target.modify_time = now()

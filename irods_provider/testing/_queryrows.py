@@ -116,7 +116,7 @@ class QueryRowsMixin(TicketsMixin):
                     "DATA_MODIFY_TIME": t11(rep.modify_time),
                     "DATA_ACCESS_TIME": t11(rep.access_time),
                     "DATA_RESC_NAME": rep.resource,
-                    "DATA_RESC_HIER": rep.resource,
+                    "DATA_RESC_HIER": self.hierarchy(rep.resource),
                     "DATA_COMMENTS": obj.comments,
                     **self._resc_row(rep.resource),
                 }

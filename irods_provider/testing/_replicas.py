@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import posixpath
-import shutil
 from pathlib import Path
 
 from irods_provider.testing._catalog import WRITE, DataObject, ModelBase, Replica, normalize
@@ -39,7 +38,7 @@ class ReplicasMixin(ModelBase):
         checksum: bool = False,
         force: bool = False,
     ) -> None:
-        """Register a file of this machine as a data object (or a new replica); its bytes are copied."""
+        """Register a file of this machine as a data object (or an additional replica)."""
         path = normalize(path)
         source = Path(physical_path)
         with self.lock:
@@ -64,13 +63,8 @@ class ReplicasMixin(ModelBase):
                 )
                 self.data_objects[path] = obj
             number = max((r.number for r in obj.replicas), default=-1) + 1
-            rep = Replica(
-                number=number,
-                resource=resource,
-                spool_file=self.spool / f"{obj.id}.{number}",
-                physical_path=physical_path,
-            )
-            shutil.copyfile(source, rep.spool_file)
+            # A registered replica IS the file (as in iRODS): writes change it, removal deletes it.
+            rep = Replica(number=number, resource=resource, spool_file=source, physical_path=physical_path)
             rep.size = data_size if data_size is not None else rep.spool_file.stat().st_size
             if checksum:
                 rep.checksum = sha2_of_file(rep.spool_file)
@@ -78,8 +72,10 @@ class ReplicasMixin(ModelBase):
                 other.status = "0"
             obj.replicas.append(rep)
 
-    def trim(self, caller: str, path: str, *, replica_number: int, admin: bool = False) -> None:
-        """Remove one replica; the last remaining one is never removed."""
+    def trim(
+        self, caller: str, path: str, *, replica_number: int, catalog_only: bool = False, admin: bool = False
+    ) -> None:
+        """Remove (or just unregister) one replica; never the last good one."""
         with self.lock:
             self.require_admin_flag(caller, admin)
             obj = self.visible_data(caller, normalize(path), admin=admin)
@@ -92,10 +88,11 @@ class ReplicasMixin(ModelBase):
                 raise IrodsModelError(
                     "SYS_REPLICA_DOES_NOT_EXIST", f"Replica [{replica_number}] does not exist."
                 )
-            if len(obj.replicas) == 1:
-                raise IrodsModelError("SYS_NOT_ALLOWED", "Cannot trim the last replica.")
+            if not any(r.status == "1" for r in obj.replicas if r is not rep):
+                raise IrodsModelError("SYS_NOT_ALLOWED", "Cannot trim the last good replica.")
             obj.replicas.remove(rep)
-            rep.spool_file.unlink(missing_ok=True)
+            if not catalog_only:
+                rep.spool_file.unlink(missing_ok=True)
 
     def modify_replica(
         self,

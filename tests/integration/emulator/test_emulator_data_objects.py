@@ -294,17 +294,20 @@ def test_register_trim_and_modify_replica(api: Api, tmp_path) -> None:
     assert api.get("query", op="execute_genquery", query=q).json()["rows"] == [
         [str(local), "demoResc", sha2(b"registered bytes")]
     ]
+    second = tmp_path / "second.txt"
+    second.write_bytes(b"registered bytes")
     r = api.post(
         "data-objects",
         op="register",
         lpath=path,
-        ppath=str(local),
+        ppath=str(second),
         resource="demoResc",
         **{"as-additional-replica": 1},
     )
     assert code(r) == 0
     q = "select DATA_REPL_NUM, DATA_REPL_STATUS where DATA_NAME = 'reg.txt'"
     assert api.get("query", op="execute_genquery", query=q).json()["rows"] == [["0", "0"], ["1", "1"]]
+    assert api.read(path, **{"replica-number": 1}).content == b"registered bytes"
     assert code(api.post("data-objects", op="trim", lpath=path, **{"replica-number": 0})) == 0
     assert code(api.post("data-objects", op="trim", lpath=path, **{"replica-number": 1})) == -169000
     r = api.post(
@@ -330,7 +333,8 @@ def test_register_trim_and_modify_replica(api: Api, tmp_path) -> None:
     )
     assert code(r) == -830000
     assert code(api.post("data-objects", op="remove", lpath=path, **{"catalog-only": 1})) == 0
-    assert local.read_bytes() == b"registered bytes"  # unregistering leaves the file alone
+    assert not local.exists()  # trimming replica 0 deleted its (registered) file
+    assert second.read_bytes() == b"registered bytes"  # unregistering leaves the file alone
     r = api.post(
         "data-objects",
         "alice",
@@ -339,3 +343,53 @@ def test_register_trim_and_modify_replica(api: Api, tmp_path) -> None:
         **{"dst-resource": "d", "src-replica-number": "bad"},
     )
     assert code(r) == -403000
+
+
+def test_resource_hierarchy_replication_and_direct_child_access(api: Api) -> None:
+    for name, kind in (("repl", "replication"), ("ufs0", "unixfilesystem"), ("ufs1", "unixfilesystem")):
+        assert code(api.post("resources", op="create", name=name, type=kind)) == 0
+    for child in ("ufs0", "ufs1"):
+        assert (
+            code(api.post("resources", op="add_child", **{"parent-name": "repl", "child-name": child})) == 0
+        )
+    assert code(api.post("resources", "alice", op="create", name="x", type="unixfilesystem")) == -13000
+    stat = api.get("resources", op="stat", name="ufs0").json()["info"]
+    assert stat["parent_id"] == api.get("resources", op="stat", name="repl").json()["info"]["id"]
+    assert (
+        api.post("resources", op="modify", name="ufs0", property="status", value="sideways").status_code
+        == 400
+    )
+    path = f"{HOME}/replicated"
+    assert (
+        code(api.post("data-objects", "alice", op="write", lpath=path, resource="repl", bytes="twice")) == 0
+    )
+    q = "select DATA_REPL_NUM, RESC_NAME, DATA_RESC_HIER, DATA_REPL_STATUS where DATA_NAME = 'replicated'"
+    rows = api.get("query", "alice", op="execute_genquery", query=q).json()["rows"]
+    assert rows == [["0", "ufs0", "repl;ufs0", "1"], ["1", "ufs1", "repl;ufs1", "1"]]
+    assert api.read(path, "alice", **{"replica-number": 1}).content == b"twice"
+    r = api.post("data-objects", "alice", op="write", lpath=path, resource="ufs0", bytes="x")
+    assert r.json()["irods_response"]["status_code"] == -175000
+    api.server.set_limits(dstream_exposes_irods_error_codes=True)
+    assert (
+        code(api.post("data-objects", "alice", op="write", lpath=path, resource="ufs0", bytes="x"))
+        == -1816000
+    )
+    # Replicate to demoResc, then a write to replica 0 makes the others stale until replicated again.
+    assert (
+        code(api.post("data-objects", "alice", op="replicate", lpath=path, **{"dst-resource": "demoResc"}))
+        == 0
+    )
+    api.post("data-objects", "alice", op="write", lpath=path, bytes="new", resource="demoResc")
+    assert api.read(path, "alice", resource="demoResc").content == b"new"
+    # count defaults to (and is clamped at) the newest good replica's size, whatever replica is read.
+    assert api.read(path, "alice", resource="repl", count=5).content == b"twi"
+    r = api.post(
+        "data-objects",
+        "alice",
+        op="replicate",
+        lpath=path,
+        **{"dst-resource": "repl", "src-resource": "demoResc"},
+    )
+    assert code(r) == 0
+    assert api.read(path, "alice", resource="repl").content == b"new"
+    assert code(api.post("resources", op="remove", name="ufs0")) == -835000  # has replicas / is a child

@@ -1,0 +1,148 @@
+"""Resources: create/remove/modify, parent-child hierarchy, stat (rodsadmin-only changes)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from irods_provider.testing._catalog import ModelBase, Resource, now
+from irods_provider.testing._errors import IrodsModelError
+
+COORDINATING = ("passthru", "replication", "random", "roundrobin", "compound", "deferred", "load_balanced")
+PROPERTIES = (
+    "name",
+    "type",
+    "host",
+    "vault_path",
+    "context",
+    "status",
+    "free_space",
+    "comments",
+    "information",
+)
+
+
+class ResourcesMixin(ModelBase):
+    """Resource administration; replicas live on leaf resources, clients name root resources."""
+
+    def _admin_only(self, caller: str) -> None:
+        if not self.is_admin(caller):
+            raise IrodsModelError("SYS_NO_API_PRIV", "Operation requires rodsadmin privileges.")
+
+    def _resource(self, name: str) -> Resource:
+        res = self.resources.get(name)
+        if res is None:
+            raise IrodsModelError("SYS_RESC_DOES_NOT_EXIST", f"Resource [{name}] does not exist.")
+        return res
+
+    def create_resource(
+        self,
+        caller: str,
+        name: str,
+        *,
+        type_: str,
+        host: str | None,
+        vault_path: str | None,
+        context: str = "",
+    ) -> None:
+        """Create a resource; coordinating types get the server's EMPTY_RESC_HOST/PATH placeholders."""
+        with self.lock:
+            self._admin_only(caller)
+            if name in self.resources:
+                raise IrodsModelError("CATALOG_ALREADY_HAS_ITEM_BY_THAT_NAME", f"Resource [{name}] exists.")
+            self.resources[name] = Resource(
+                id=self.new_id(),
+                name=name,
+                type=type_,
+                host=host or "EMPTY_RESC_HOST",
+                vault_path=vault_path or "EMPTY_RESC_PATH",
+                context=context,
+            )
+
+    def remove_resource(self, caller: str, name: str) -> None:
+        """Remove a resource without children or replicas."""
+        with self.lock:
+            self._admin_only(caller)
+            self._resource(name)
+            if any(r.parent == name for r in self.resources.values()):
+                raise IrodsModelError("CAT_RESOURCE_NOT_EMPTY", f"Resource [{name}] has children.")
+            if any(rep.resource == name for obj in self.data_objects.values() for rep in obj.replicas):
+                raise IrodsModelError("CAT_RESOURCE_NOT_EMPTY", f"Resource [{name}] holds replicas.")
+            del self.resources[name]
+
+    def modify_resource(self, caller: str, name: str, *, prop: str, value: str) -> None:
+        """Change one property (the HTTP layer validated the property name and status values)."""
+        with self.lock:
+            self._admin_only(caller)
+            res = self._resource(name)
+            if prop == "name":
+                if value in self.resources:
+                    raise IrodsModelError(
+                        "CATALOG_ALREADY_HAS_ITEM_BY_THAT_NAME", f"Resource [{value}] exists."
+                    )
+                del self.resources[name]
+                res.name = value
+                self.resources[value] = res
+                for other in self.resources.values():
+                    if other.parent == name:
+                        other.parent = value
+                for obj in self.data_objects.values():
+                    for rep in obj.replicas:
+                        if rep.resource == name:
+                            rep.resource = value
+            else:
+                setattr(res, prop, value)
+            res.modify_time = now()
+
+    def add_child(self, caller: str, parent: str, child: str, *, context: str = "") -> None:
+        """Attach ``child`` under ``parent``."""
+        with self.lock:
+            self._admin_only(caller)
+            self._resource(parent)
+            res = self._resource(child)
+            if res.parent is not None or parent == child:
+                raise IrodsModelError("CAT_INVALID_ARGUMENT", f"[{child}] already has a parent.")
+            res.parent, res.parent_context = parent, context
+
+    def remove_child(self, caller: str, parent: str, child: str) -> None:
+        """Detach ``child`` from ``parent``."""
+        with self.lock:
+            self._admin_only(caller)
+            self._resource(parent)
+            res = self._resource(child)
+            if res.parent != parent:
+                raise IrodsModelError("CAT_INVALID_ARGUMENT", f"[{child}] is not a child of [{parent}].")
+            res.parent, res.parent_context = None, ""
+
+    def rebalance(self, caller: str, name: str) -> None:
+        """Nothing to rebalance in the emulator; validates rights and existence."""
+        with self.lock:
+            self._admin_only(caller)
+            self._resource(name)
+
+    def stat_resource(self, name: str) -> dict[str, Any]:
+        """The resources ``stat`` body."""
+        with self.lock:
+            res = self.resources.get(name)
+            if res is None:
+                return {"exists": False}
+            parent = self.resources.get(res.parent) if res.parent else None
+            info = {
+                "id": str(res.id),
+                "name": res.name,
+                "type": res.type,
+                "zone": self.zone,
+                "host": res.host,
+                "vault_path": res.vault_path,
+                "status": res.status,
+                "context": res.context,
+                "parent_context": res.parent_context,
+                "comments": res.comments,
+                "information": res.information,
+                "free_space": res.free_space,
+                "free_space_last_modified": res.modify_time,
+                "parent_id": str(parent.id) if parent else "",
+                "created": res.create_time,
+                "last_modified": res.modify_time,
+                "last_modified_millis": res.modify_time * 1000,
+            }
+            return {"exists": True, "info": info}
