@@ -12,6 +12,7 @@ from irods_provider.testing._genquery import GenQueryError, execute_genquery1
 from irods_provider.testing._http import Ctx, Handler, HttpError, empty, irods_error, ok
 from irods_provider.testing._params import to_int
 from irods_provider.testing._resources import PROPERTIES as RESOURCE_PROPERTIES
+from irods_provider.testing._zones import ZONE_PROPERTIES
 
 # ---- /query ------------------------------------------------------------------------------------
 
@@ -333,22 +334,28 @@ async def zone_report(ctx: Ctx) -> Response:
 
 
 async def zone_stat(ctx: Ctx) -> Response:
+    return ok(**ctx.model.stat_zone(ctx.require("name")))
+
+
+async def zone_add(ctx: Ctx) -> Response:
     name = ctx.require("name")
-    if name != ctx.config.zone:
-        return ok(exists=False)
-    return ok(
-        exists=True, info={"id": "9000", "name": name, "type": "local", "connection_info": "", "comment": ""}
-    )
+    conn, comment = ctx.get("connection-info") or "", ctx.get("comment") or ""
+    return _call(lambda: ctx.model.add_zone(ctx.user, name, connection_info=conn, comment=comment))
 
 
-async def zone_admin(ctx: Ctx) -> Response:
-    ctx.require("name")
-    if not ctx.model.is_admin(ctx.user):
-        return irods_error(IrodsModelError("SYS_NO_API_PRIV", "Requires rodsadmin."))
-    return irods_error(IrodsModelError("SYS_NOT_ALLOWED", "Zones cannot be changed in the emulator."))
+async def zone_remove(ctx: Ctx) -> Response:
+    name = ctx.require("name")
+    return _call(lambda: ctx.model.remove_zone(ctx.user, name))
+
+
+async def zone_modify(ctx: Ctx) -> Response:
+    name, prop, value = ctx.require("name"), ctx.require("property"), ctx.require("value")
+    if prop not in ZONE_PROPERTIES:
+        raise HttpError(400)
+    return _call(lambda: ctx.model.modify_zone(ctx.user, name, prop=prop, value=value))
 
 
 ZONE_OPS: dict[str, dict[str, Handler]] = {
     "GET": {"report": zone_report, "stat": zone_stat},
-    "POST": {"add": zone_admin, "remove": zone_admin, "modify": zone_admin},
+    "POST": {"add": zone_add, "remove": zone_remove, "modify": zone_modify},
 }

@@ -17,6 +17,7 @@ from irods_provider.testing._queryrows import QueryRowsMixin
 from irods_provider.testing._replicas import ReplicasMixin
 from irods_provider.testing._resources import ResourcesMixin
 from irods_provider.testing._users import UsersMixin
+from irods_provider.testing._zones import ZonesMixin
 
 
 class EmulatorModel(
@@ -28,6 +29,7 @@ class EmulatorModel(
     DataObjectsMixin,
     AclMetaMixin,
     UsersMixin,
+    ZonesMixin,
 ):
     """Zone state: users, groups, collections, data objects, tickets, tokens and parallel writes.
 
@@ -59,6 +61,7 @@ class EmulatorModel(
             self.data_objects = {}
             self.tokens = {}
             self.tickets = {}
+            self.remote_zones = {}
             self.resources = {"demoResc": Resource(id=self.new_id(), name="demoResc")}
             self._seed()
 

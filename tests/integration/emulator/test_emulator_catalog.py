@@ -151,3 +151,24 @@ def test_genquery_paging_conditions_and_errors(api: Api) -> None:
     assert r["exists"] is True
     assert r["info"]["name"] == "demoResc"
     assert api.get("resources", op="stat", name="other").json()["exists"] is False
+
+
+def test_zones_add_modify_remove(api: Api) -> None:
+    assert api.get("zones", op="stat", name=ZONE).json()["info"]["type"] == "local"
+    assert code(api.post("zones", "alice", op="add", name="far")) == -13000
+    assert code(api.post("zones", op="add", name="far")) == 0
+    assert (
+        code(api.post("zones", op="modify", name="far", property="connection_info", value=":1247")) == -855000
+    )
+    assert (
+        code(api.post("zones", op="modify", name="far", property="connection_info", value="host")) == -816000
+    )
+    assert (
+        code(api.post("zones", op="modify", name="far", property="connection_info", value="h.org:1247")) == 0
+    )
+    assert code(api.post("zones", op="modify", name="far", property="name", value="farther")) == 0
+    info = api.get("zones", op="stat", name="farther").json()["info"]
+    assert (info["type"], info["connection_info"]) == ("remote", "h.org:1247")
+    assert api.post("zones", op="modify", name="farther", property="colour", value="x").status_code == 400
+    assert code(api.post("zones", op="remove", name="farther")) == 0
+    assert api.get("zones", op="stat", name="farther").json()["exists"] is False

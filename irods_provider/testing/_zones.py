@@ -1,0 +1,95 @@
+"""Zones: the local zone plus remote zones a rodsadmin adds, modifies and removes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from irods_provider.testing._catalog import ModelBase
+from irods_provider.testing._errors import IrodsModelError
+
+ZONE_PROPERTIES = ("name", "connection_info", "comment")
+
+
+@dataclass
+class RemoteZone:
+    """A federated zone known to the catalog."""
+
+    id: int
+    name: str
+    connection_info: str = ""
+    comment: str = ""
+
+
+def check_connection_info(value: str) -> None:
+    """``host:port`` as iadmin validates it (host checked before port)."""
+    host, sep, port = value.partition(":")
+    if not sep:
+        raise IrodsModelError("CAT_INVALID_ARGUMENT", "Connection info must be host:port.")
+    if not host:
+        raise IrodsModelError("CAT_HOSTNAME_INVALID", "Empty host name.")
+    if not port.isdigit():
+        raise IrodsModelError("CAT_INVALID_ARGUMENT", "Invalid port.")
+
+
+class ZonesMixin(ModelBase):
+    """add / remove / modify / stat of zones (changes are rodsadmin-only)."""
+
+    remote_zones: dict[str, RemoteZone]
+
+    def _zone_admin(self, caller: str) -> None:
+        if not self.is_admin(caller):
+            raise IrodsModelError("SYS_NO_API_PRIV", "Operation requires rodsadmin privileges.")
+
+    def add_zone(self, caller: str, name: str, *, connection_info: str = "", comment: str = "") -> None:
+        """Register a remote zone."""
+        with self.lock:
+            self._zone_admin(caller)
+            if name == self.zone or name in self.remote_zones:
+                raise IrodsModelError("CATALOG_ALREADY_HAS_ITEM_BY_THAT_NAME", f"Zone [{name}] exists.")
+            if connection_info:
+                check_connection_info(connection_info)
+            self.remote_zones[name] = RemoteZone(self.new_id(), name, connection_info, comment)
+
+    def remove_zone(self, caller: str, name: str) -> None:
+        """Forget a remote zone (the local zone cannot be removed)."""
+        with self.lock:
+            self._zone_admin(caller)
+            if name == self.zone:
+                raise IrodsModelError("CAT_INVALID_ARGUMENT", "Cannot remove the local zone.")
+            if self.remote_zones.pop(name, None) is None:
+                raise IrodsModelError("CAT_INVALID_ZONE", f"Zone [{name}] does not exist.")
+
+    def modify_zone(self, caller: str, name: str, *, prop: str, value: str) -> None:
+        """Change a remote zone's name, connection info or comment."""
+        with self.lock:
+            self._zone_admin(caller)
+            zone = self.remote_zones.get(name)
+            if zone is None:
+                raise IrodsModelError("CAT_INVALID_ZONE", f"Zone [{name}] does not exist.")
+            if prop == "connection_info":
+                check_connection_info(value)
+            if prop == "name":
+                if value == self.zone or value in self.remote_zones:
+                    raise IrodsModelError("CATALOG_ALREADY_HAS_ITEM_BY_THAT_NAME", f"Zone [{value}] exists.")
+                del self.remote_zones[name]
+                self.remote_zones[value] = zone
+            setattr(zone, prop, value)
+
+    def stat_zone(self, name: str) -> dict[str, Any]:
+        """The zones ``stat`` body."""
+        with self.lock:
+            if name == self.zone:
+                info = {"id": "9000", "name": name, "type": "local", "connection_info": "", "comment": ""}
+                return {"exists": True, "info": info}
+            zone = self.remote_zones.get(name)
+            if zone is None:
+                return {"exists": False}
+            info = {
+                "id": str(zone.id),
+                "name": zone.name,
+                "type": "remote",
+                "connection_info": zone.connection_info,
+                "comment": zone.comment,
+            }
+            return {"exists": True, "info": info}
