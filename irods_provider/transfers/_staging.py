@@ -105,6 +105,8 @@ class SftpStagingOperator(IrodsBaseOperator):
     :param max_concurrent_files: files copied at once (each on its own SFTP channel).
     :param continue_on_error: copy the other files after one fails (the task still fails at the end).
     :param progress_interval_seconds: how often progress is logged.
+    :param ssh_compression: SSH-level zlib compression (Airflow's SSHHook default is on; measured ~30 MB/s
+        vs ~50-80 MB/s without on loopback for incompressible data); None keeps the connection's setting.
     """
 
     template_fields: Sequence[str] = ("source_path", "destination_path", "sftp_conn_id", "irods_conn_id")
@@ -125,6 +127,7 @@ class SftpStagingOperator(IrodsBaseOperator):
         max_concurrent_files: int = 4,
         continue_on_error: bool = False,
         progress_interval_seconds: float = 10.0,
+        ssh_compression: bool | None = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -140,6 +143,7 @@ class SftpStagingOperator(IrodsBaseOperator):
         self.max_concurrent_files = max_concurrent_files
         self.continue_on_error = continue_on_error
         self.progress_interval_seconds = progress_interval_seconds
+        self.ssh_compression = ssh_compression
         self._cancel_event: threading.Event | None = None
 
     @property

@@ -86,7 +86,7 @@ class IrodsToSFTPOperator(SftpStagingOperator):
         config = self.transfer_config()
         sources = as_list("source_path", self.source_path)
         remote_verified = _Counter()
-        with SftpEndpoint(SFTPHook(ssh_conn_id=self.sftp_conn_id)) as sftp:
+        with SftpEndpoint(SFTPHook(ssh_conn_id=self.sftp_conn_id), compress=self.ssh_compression) as sftp:
             plan, root = self._plan(sftp, session, sources)
             if not plan and self.fail_if_empty:
                 raise FileNotFoundError(f"no data object matches {sources}")

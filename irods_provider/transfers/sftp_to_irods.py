@@ -108,7 +108,7 @@ class SFTPToIrodsOperator(SftpStagingOperator):
         sources = as_list("source_path", self.source_path)
         destination = check_path("destination_path", self.destination_path)
         metadata = {str(k): str(v) for k, v in (self.metadata or {}).items()}
-        with SftpEndpoint(SFTPHook(ssh_conn_id=self.sftp_conn_id)) as sftp:
+        with SftpEndpoint(SFTPHook(ssh_conn_id=self.sftp_conn_id), compress=self.ssh_compression) as sftp:
             plan = self._plan(sftp, session, sources, destination)
             if not plan and self.fail_if_empty:
                 raise FileNotFoundError(f"no SFTP file matches {sources}")
