@@ -179,11 +179,7 @@ def write_results(result: dict[str, object]) -> None:
         + "\n`stat_overhead_ratio`: our `data_objects.stat` ÷ the same GET on one pooled httpx2 client "
         "(goal ≤ 1.15). `irods_http_small_ops_ratio`: 200 small ops (stat + metadata add) with "
         "irods-http 0.1.0 ÷ with ours (> 1: ours faster; irods-http opens a new connection per call).\n\n"
-        "Caveat (emulator bug reported): the emulator answers every request on a kept-alive "
-        "connection ~40 ms late (a fresh connection per request takes ~3 ms), so pooled clients "
-        "(ours and the raw httpx2 baseline) pay ~44 ms per call while irods-http, which reconnects "
-        "per call, does not: the two loopback ratios "
-        "measure that stall, not the clients. `stat_overhead_ratio_in_process` (httpx2.MockTransport, no "
+        "`stat_overhead_ratio_in_process` (httpx2.MockTransport, no "
         "network) isolates our client's own CPU cost per stat.\n"
         f"{MARK}\n"
     )
