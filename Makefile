@@ -6,7 +6,7 @@ export PYTHONDONTWRITEBYTECODE :=
 UV = $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
 RUN = $(UV) run --frozen
 
-.PHONY: bootstrap sync lint typecheck pytest test demo conformance bench clean
+.PHONY: bootstrap sync lint typecheck pytest test demo demo-basic conformance clean
 
 bootstrap:  ## install uv with pip when it is missing
 	@command -v uv >/dev/null 2>&1 || test -x "$(UV)" || python3 -m pip install --quiet --user uv || python3 -m pip install --quiet uv
@@ -26,7 +26,10 @@ pytest: sync
 
 test: lint typecheck pytest  ## everything CI checks
 
-demo: sync  ## the example DAG against the emulator via dag.test(), with a per-task account
+demo: sync  ## the multi-cluster workflow: emulator + 3 embedded SSH/SFTP clusters, dag.test(), a summary
+	$(RUN) python scripts/demo_multi_cluster.py $(DEMO_ARGS)
+
+demo-basic: sync  ## the basic-operations DAG against the emulator, with a per-task account
 	$(RUN) python scripts/demo.py $(DEMO_ARGS)
 
 conformance: sync  ## the upstream server's own test suite against the emulator

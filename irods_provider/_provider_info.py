@@ -131,5 +131,17 @@ def provider_info() -> dict[str, Any]:
         "operators": [{"integration-name": "iRODS", "python-modules": ["irods_provider.operators.irods"]}],
         "sensors": [{"integration-name": "iRODS", "python-modules": ["irods_provider.sensors.irods"]}],
         "triggers": [{"integration-name": "iRODS", "python-modules": ["irods_provider.triggers.irods"]}],
+        "transfers": [
+            {
+                "source-integration-name": "SSH File Transfer Protocol (SFTP)",
+                "target-integration-name": "iRODS",
+                "python-module": "irods_provider.transfers.sftp_to_irods",
+            },
+            {
+                "source-integration-name": "iRODS",
+                "target-integration-name": "SSH File Transfer Protocol (SFTP)",
+                "python-module": "irods_provider.transfers.irods_to_sftp",
+            },
+        ],
         "connection-types": [_connection_type()],
     }
