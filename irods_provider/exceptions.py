@@ -19,8 +19,9 @@
     │   ├── IrodsCollectionNotEmptyError removing a non-empty collection without recursion
     │   ├── IrodsServerBusyError         HTTP 429/503: stream or rate limits; retry later
     │   └── IrodsLockedError             another writer holds the object (intermediate or locked replica)
-    └── IrodsIntegrityError          the bytes are not what they should be
-        └── IrodsChecksumMismatchError   source and destination checksums differ
+    ├── IrodsIntegrityError          the bytes are not what they should be
+    │   └── IrodsChecksumMismatchError   source and destination checksums differ
+    └── IrodsTransferCancelledError  a transfer was cancelled (on_kill): nothing published, no handle open
 
 Messages never contain passwords, client secrets or tokens.
 """
@@ -51,6 +52,7 @@ __all__ = [
     "IrodsResponseError",
     "IrodsServerBusyError",
     "IrodsTimeoutError",
+    "IrodsTransferCancelledError",
     "IrodsTransportError",
     "IrodsUsageError",
     "response_error_class",
@@ -214,6 +216,10 @@ class IrodsChecksumMismatchError(IrodsIntegrityError):
 
     def _details(self) -> list[str]:
         return [*super()._details(), f"expected={self.expected}", f"actual={self.actual}"]
+
+
+class IrodsTransferCancelledError(IrodsError):
+    """The transfer was cancelled; nothing was published and no parallel-write handle is left open."""
 
 
 _CLASS_BY_IRODS_NAME: dict[str, type[IrodsResponseError]] = {

@@ -53,6 +53,15 @@ class RetryPolicy:
         """A policy that makes exactly one attempt."""
         return cls(max_attempts=1)
 
+    def override(self, retry: RetryPolicy | bool | None) -> RetryPolicy:
+        """The policy for one call: ``None``/``True`` keep this one, ``False`` makes one attempt, or another
+        policy (callers that retry on their own, like the transfer engine per chunk, pass ``False``)."""
+        if retry is None or retry is True:
+            return self
+        if retry is False:
+            return RetryPolicy(max_attempts=1, clock=self.clock)
+        return retry
+
     def is_retryable(self, error: IrodsError, *, idempotent: bool) -> bool:
         """Whether ``error`` may be retried for an operation of this idempotency."""
         if _is_unsent(error):

@@ -31,6 +31,7 @@ from irods_provider.exceptions import (
 
 if TYPE_CHECKING:
     from irods_provider.client._async._session import AsyncIrodsSession
+    from irods_provider.client._retry import RetryPolicy
 
 __all__ = ["AsyncCollections", "AsyncDataObjects"]
 
@@ -244,14 +245,18 @@ class AsyncDataObjects:
         replica_number: int | None = None,
         ticket: str | None = None,
         timeout: TimeoutTypes | UseDefault = _DEFAULT,
+        retry: RetryPolicy | bool | None = None,
     ) -> bytes:
-        """Read ``count`` bytes from ``offset`` (to the end when None) into memory."""
+        """Read ``count`` bytes from ``offset`` (to the end when None) into memory.
+
+        ``retry`` overrides the session's retry policy for this call (``False``: one attempt).
+        """
         if offset < 0 or (count is not None and count < 0):
             raise IrodsUsageError("offset and count must be >= 0", operation="data_objects.read", path=path)
         op = ops.do_read(
             path, offset=offset, count=count, resource=resource, replica_number=replica_number, ticket=ticket
         )
-        return await self._s.execute(op, timeout=timeout)
+        return await self._s.execute(op, timeout=timeout, retry=retry)
 
     async def iter_read(
         self,
@@ -264,6 +269,7 @@ class AsyncDataObjects:
         replica_number: int | None = None,
         ticket: str | None = None,
         timeout: TimeoutTypes | UseDefault = _DEFAULT,
+        retry: RetryPolicy | bool | None = None,
     ) -> AsyncIterator[bytes]:
         """Stream a read in chunks of at most ``chunk_size`` bytes without holding it all in memory."""
         if offset < 0 or (count is not None and count < 0) or chunk_size <= 0:
@@ -273,7 +279,7 @@ class AsyncDataObjects:
         op = ops.do_read(
             path, offset=offset, count=count, resource=resource, replica_number=replica_number, ticket=ticket
         )
-        async for chunk in self._s.stream(op, chunk_size=chunk_size, timeout=timeout):
+        async for chunk in self._s.stream(op, chunk_size=chunk_size, timeout=timeout, retry=retry):
             yield chunk
 
     async def write(
@@ -290,12 +296,14 @@ class AsyncDataObjects:
         stream_index: int | None = None,
         ticket: str | None = None,
         timeout: TimeoutTypes | UseDefault = _DEFAULT,
+        retry: RetryPolicy | bool | None = None,
     ) -> None:
         """Write ``data`` in one request (at most the server's body limit; bigger → the transfer engine).
 
         Default: create or truncate then write at ``offset``. ``truncate=False`` writes into an
         existing object; ``append`` appends (never retried). With ``parallel_write_handle`` the
-        path is ignored and ``stream_index``/``offset`` select where the bytes go.
+        path is ignored and ``stream_index``/``offset`` select where the bytes go. ``retry``
+        overrides the session's retry policy for this call (``False``: one attempt).
         """
         limit = (await self._s.get_limits()).max_request_body_bytes
         if len(data) > limit:
@@ -317,7 +325,7 @@ class AsyncDataObjects:
             stream_index=stream_index,
             ticket=ticket,
         )
-        await self._s.execute(op, timeout=timeout)
+        await self._s.execute(op, timeout=timeout, retry=retry)
 
     async def parallel_write_init(
         self,
@@ -329,6 +337,7 @@ class AsyncDataObjects:
         resource: str | None = None,
         replica_number: int | None = None,
         ticket: str | None = None,
+        retry: RetryPolicy | bool | None = None,
     ) -> str:
         """Open a parallel-write handle with ``stream_count`` streams; always shut it down in ``finally``."""
         op = ops.do_parallel_write_init(
@@ -340,7 +349,7 @@ class AsyncDataObjects:
             replica_number=replica_number,
             ticket=ticket,
         )
-        return await self._s.execute(op)
+        return await self._s.execute(op, retry=retry)
 
     async def parallel_write_shutdown(self, handle: str) -> None:
         """Close a parallel-write handle: the object's size, status and mtime are committed."""

@@ -102,26 +102,32 @@ class AsyncIrodsSession:
         return self._limits
 
     async def execute(
-        self, op: Operation[T], *, timeout: TimeoutTypes | UseDefault = UseDefault.USE_DEFAULT
+        self,
+        op: Operation[T],
+        *,
+        timeout: TimeoutTypes | UseDefault = UseDefault.USE_DEFAULT,
+        retry: RetryPolicy | bool | None = None,
     ) -> T:
-        """Send ``op`` (authenticating and retrying per policy) and return its decoded result."""
-        started = self.retry.clock()
+        """Send ``op`` (authenticating and retrying per policy) and return its decoded result.
+
+        ``retry`` overrides the session's policy for this call (``False``: exactly one attempt).
+        """
+        policy = self.retry.override(retry)
+        started = policy.clock()
         attempt = 0
         while True:
             attempt += 1
             try:
                 return await self._execute_once(op, timeout)
             except IrodsError as error:
-                delay = self.retry.next_delay(
-                    error, idempotent=op.idempotent, attempt=attempt, started=started
-                )
+                delay = policy.next_delay(error, idempotent=op.idempotent, attempt=attempt, started=started)
                 if delay is None:
                     raise
                 if logger.isEnabledFor(logging.INFO):
                     logger.info(
                         "retrying %s in %.2fs after attempt %d failed: %s", op.name, delay, attempt, error
                     )
-                await self.retry.asleep(delay)
+                await policy.asleep(delay)
 
     async def _execute_once(self, op: Operation[T], timeout: TimeoutTypes | UseDefault) -> T:
         token = await self.auth.aget_token() if self.auth is not None and op.authenticated else None
@@ -147,13 +153,15 @@ class AsyncIrodsSession:
         *,
         chunk_size: int,
         timeout: TimeoutTypes | UseDefault = UseDefault.USE_DEFAULT,
+        retry: RetryPolicy | bool | None = None,
     ) -> AsyncIterator[bytes]:
         """Send a GET ``op`` and yield its 200 body in chunks of at most ``chunk_size`` bytes.
 
         Errors are raised before the first chunk (a 401 renews the token once); the request is
-        retried per policy only until the body starts.
+        retried per policy (or the ``retry`` override) only until the body starts.
         """
-        started = self.retry.clock()
+        policy = self.retry.override(retry)
+        started = policy.clock()
         attempt = 0
         begun = False
         while True:
@@ -183,10 +191,10 @@ class AsyncIrodsSession:
                 except IrodsError as error:
                     if begun:
                         raise
-                    delay = self.retry.next_delay(error, idempotent=True, attempt=attempt, started=started)
+                    delay = policy.next_delay(error, idempotent=True, attempt=attempt, started=started)
                     if delay is None:
                         raise
-                    await self.retry.asleep(delay)
+                    await policy.asleep(delay)
                     break
 
     async def _login(self, username: str, password: str) -> str:

@@ -7,8 +7,10 @@ file-like objects over parallel writes and ranged read-ahead; :func:`upload_obje
 
 from __future__ import annotations
 
+from irods_provider.exceptions import IrodsTransferCancelledError
+
 from ._config import ChecksumScheme, OverwritePolicy, SkipPolicy, TransferConfig
-from ._coordinator import IrodsTransferCancelledError, TransferCoordinator, TransferStatus, TransferSubscriber
+from ._coordinator import TransferCoordinator, TransferStatus, TransferSubscriber
 from ._copy import CopyResult, StreamHasher, copy, sha2_checksum, verify_checksum
 from ._download import download_object, parallel_download
 from ._local import (

@@ -7,7 +7,11 @@ in-memory fake of the unit tests both plug in without the engine importing the c
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from irods_provider.client import PermissionOperation, RetryPolicy
 
 
 class DataObjectStatLike(Protocol):
@@ -21,13 +25,19 @@ class DataObjectStatLike(Protocol):
 
 
 class DataObjectsLike(Protocol):
-    """Data-object operations used for chunked, parallel and atomic transfers."""
+    """Data-object operations used for chunked, parallel and atomic transfers.
+
+    The engine retries each chunk itself, so it passes ``retry=False`` to reads, writes and handle opens:
+    the session's own retries underneath would multiply the attempts per chunk.
+    """
 
     def exists(self, path: str) -> bool: ...
 
     def stat(self, path: str) -> DataObjectStatLike: ...
 
-    def read(self, path: str, *, offset: int = 0, count: int | None = None) -> bytes: ...
+    def read(
+        self, path: str, *, offset: int = 0, count: int | None = None, retry: RetryPolicy | bool | None = None
+    ) -> bytes: ...
 
     def write(
         self,
@@ -38,9 +48,17 @@ class DataObjectsLike(Protocol):
         truncate: bool = True,
         parallel_write_handle: str | None = None,
         stream_index: int | None = None,
+        retry: RetryPolicy | bool | None = None,
     ) -> None: ...
 
-    def parallel_write_init(self, path: str, *, stream_count: int, truncate: bool = True) -> str: ...
+    def parallel_write_init(
+        self,
+        path: str,
+        *,
+        stream_count: int,
+        truncate: bool = True,
+        retry: RetryPolicy | bool | None = None,
+    ) -> str: ...
 
     def parallel_write_shutdown(self, handle: str) -> None: ...
 
@@ -49,6 +67,8 @@ class DataObjectsLike(Protocol):
     def rename(self, old_path: str, new_path: str) -> None: ...
 
     def remove(self, path: str, *, no_trash: bool = False) -> None: ...
+
+    def modify_permissions(self, path: str, operations: Iterable[PermissionOperation]) -> None: ...
 
 
 class ServerLimitsLike(Protocol):

@@ -7,11 +7,7 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from irods_provider.exceptions import IrodsError
-
-
-class IrodsTransferCancelledError(IrodsError):
-    """The transfer was cancelled; nothing was published and no parallel-write handle is left open."""
+from irods_provider.exceptions import IrodsTransferCancelledError
 
 
 class TransferStatus(enum.Enum):

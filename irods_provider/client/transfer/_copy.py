@@ -9,11 +9,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from irods_provider.exceptions import IrodsChecksumMismatchError, IrodsIntegrityError
+from irods_provider.exceptions import (
+    IrodsChecksumMismatchError,
+    IrodsIntegrityError,
+    IrodsTransferCancelledError,
+)
 
 from ._api import SessionLike
 from ._config import MIB, ChecksumScheme
-from ._coordinator import IrodsTransferCancelledError, TransferCoordinator
+from ._coordinator import TransferCoordinator
 
 
 class Readable(Protocol):

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from irods_provider.client import Kinds
 from irods_provider.exceptions import IrodsError, IrodsInvalidPathError
 
 from ._api import SessionLike
@@ -143,8 +144,6 @@ def plan_irods_sources(
     recursive: bool = True,
 ) -> list[PlannedFile]:
     """Expand logical data objects, collections and globs into (logical path → safe local path) pairs."""
-    from irods_provider.client._models import Kinds
-
     plan: list[PlannedFile] = []
     for item in [sources] if isinstance(sources, str) else list(sources):
         glob_pattern = None

@@ -82,7 +82,7 @@ class ParallelReader:
         self.coordinator.raise_if_failed()
 
         def get() -> bytes:
-            data = self._api.read(self.path, offset=offset, count=count)
+            data = self._api.read(self.path, offset=offset, count=count, retry=False)
             if len(data) != count:
                 raise ConnectionError(f"short read at offset {offset}: {len(data)} of {count} bytes")
             return data

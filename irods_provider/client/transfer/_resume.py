@@ -18,8 +18,8 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Any
 
+from irods_provider.client import AVU, EntryKind, MetadataOperation
 from irods_provider.exceptions import IrodsError
 
 from ._api import SessionLike
@@ -67,22 +67,16 @@ def resume_key(*parts: object) -> str:
     return hashlib.sha256("\x00".join(str(p) for p in parts).encode("utf-8")).hexdigest()[:16]
 
 
-def _avu(value: str) -> Any:
-    from irods_provider.client._models import AVU
-
+def _avu(value: str) -> AVU:
     return AVU(RESUME_ATTRIBUTE, value)
 
 
-def _data_object_kind() -> Any:
-    from irods_provider.client._models import EntryKind
-
+def _data_object_kind() -> EntryKind:
     return EntryKind.DATA_OBJECT
 
 
-def metadata_op(operation: str, value: str) -> Any:
+def metadata_op(operation: str, value: str) -> MetadataOperation:
     """One ``modify_metadata`` step on the resume AVU."""
-    from irods_provider.client._models import MetadataOperation
-
     return MetadataOperation(operation, _avu(value))
 
 

@@ -13,18 +13,20 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import IO, Any
 
+from irods_provider.client import AVU, MetadataOperation, PermissionOperation
 from irods_provider.exceptions import (
     IrodsAlreadyExistsError,
     IrodsChecksumMismatchError,
     IrodsError,
     IrodsIntegrityError,
+    IrodsTransferCancelledError,
     IrodsUsageError,
 )
 
 from . import _resume
 from ._api import SessionLike
 from ._config import OverwritePolicy, SkipPolicy, TransferConfig
-from ._coordinator import IrodsTransferCancelledError, TransferCoordinator, TransferSubscriber
+from ._coordinator import TransferCoordinator, TransferSubscriber
 from ._copy import CopyResult, copy, hasher_for, server_checksum_matches, skip_bytes, verify_checksum
 from ._report import FileResult, FileStatus
 from ._retry import ChunkRetrier, is_busy
@@ -310,8 +312,6 @@ def _finalize(
 
     Each call is resent on 429/503 only (the server refused before acting), never on ambiguous failures.
     """
-    from irods_provider.client._models import AVU, MetadataOperation, PermissionOperation
-
     avus = [AVU(k, v) for k, v in metadata.items()] if isinstance(metadata, Mapping) else list(metadata)
     ops = [MetadataOperation("add", a) for a in avus]
     if resume_value is not None:
@@ -320,8 +320,7 @@ def _finalize(
         retry.call(lambda: session.metadata.apply(temp, ops, kind=_resume._data_object_kind()))
     if permissions:
         acls = [PermissionOperation(entity, acl) for entity, acl in permissions.items()]
-        modify = session.data_objects.modify_permissions  # type: ignore[attr-defined]
-        retry.call(lambda: modify(temp, acls))
+        retry.call(lambda: session.data_objects.modify_permissions(temp, acls))
 
 
 def _publish(

@@ -18,9 +18,11 @@ from concurrent.futures import Executor, ThreadPoolExecutor
 from types import TracebackType
 from typing import Any
 
+from irods_provider.exceptions import IrodsTransferCancelledError
+
 from ._api import SessionLike
 from ._config import TransferConfig
-from ._coordinator import IrodsTransferCancelledError, TransferCoordinator, TransferSubscriber
+from ._coordinator import TransferCoordinator, TransferSubscriber
 from ._retry import ChunkRetrier
 
 
@@ -199,7 +201,7 @@ class ParallelWriter:
 
         def send() -> None:
             self.coordinator.progress(len(data))
-            self._api.write(self.path, data, offset=self._start, truncate=self._truncate)
+            self._api.write(self.path, data, offset=self._start, truncate=self._truncate, retry=False)
 
         self._retrier.call(send, on_retry=lambda: self.coordinator.progress(-len(data)))
         self._next_offset += len(data)
@@ -216,7 +218,7 @@ class ParallelWriter:
 
         def init() -> str:
             return self._api.parallel_write_init(
-                self.path, stream_count=self._streams, truncate=self._truncate
+                self.path, stream_count=self._streams, truncate=self._truncate, retry=False
             )
 
         self._handle = self._retrier.call(init)
@@ -253,7 +255,7 @@ class ParallelWriter:
                     self.coordinator.progress(len(data))
                     if self._sequential:
                         first = offset == self._start and self._truncate
-                        self._api.write(self.path, data, offset=offset, truncate=first)
+                        self._api.write(self.path, data, offset=offset, truncate=first, retry=False)
                         return
                     self._api.write(
                         self.path,
@@ -262,6 +264,7 @@ class ParallelWriter:
                         truncate=False,
                         parallel_write_handle=handle,
                         stream_index=index,
+                        retry=False,
                     )
 
                 self._retrier.call(send, on_retry=lambda: self.coordinator.progress(-len(data)))

@@ -63,14 +63,26 @@ class FakeDataObjects:
             raise IrodsNotADataObjectError("no", path=path)
         return Stat(len(self.o.objects[path]), self.o.checksums.get(path))
 
-    def read(self, path: str, *, offset: int = 0, count: int | None = None) -> bytes:
+    def read(self, path: str, *, offset: int = 0, count: int | None = None, retry: Any = None) -> bytes:
+        assert retry is False, "the engine retries per chunk; the session must not retry underneath"
         self._log("read", path, offset, count)
         if self.o.read_hook:
             self.o.read_hook(offset, count)
         data = bytes(self.o.objects[path])
         return data[offset : None if count is None else offset + count]
 
-    def write(self, path, data, *, offset=0, truncate=True, parallel_write_handle=None, stream_index=None):
+    def write(
+        self,
+        path,
+        data,
+        *,
+        offset=0,
+        truncate=True,
+        parallel_write_handle=None,
+        stream_index=None,
+        retry=None,
+    ):
+        assert retry is False, "the engine retries per chunk; the session must not retry underneath"
         self._log("write", path, offset, len(data), parallel_write_handle, stream_index)
         with self.o.lock:
             self.o.active += 1
@@ -93,7 +105,10 @@ class FakeDataObjects:
             with self.o.lock:
                 self.o.active -= 1
 
-    def parallel_write_init(self, path: str, *, stream_count: int, truncate: bool = True) -> str:
+    def parallel_write_init(
+        self, path: str, *, stream_count: int, truncate: bool = True, retry: Any = None
+    ) -> str:
+        assert retry is False, "the engine retries per chunk; the session must not retry underneath"
         self._log("init", path, stream_count, truncate)
         with self.o.lock:
             self.o.counter += 1
