@@ -34,6 +34,7 @@ from _live.scenario import (
 
 
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    signal.signal(signum, signal.SIG_IGN)  # one interrupt starts the teardown; more must not cut it short
     raise KeyboardInterrupt
 
 
@@ -46,7 +47,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=600, help="seconds per DAG run")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (logs) afterwards")
     args = parser.parse_args(argv)
-    signal.signal(signal.SIGTERM, _on_sigterm)
+    for sig in (
+        signal.SIGINT,
+        signal.SIGTERM,
+        signal.SIGHUP,
+    ):  # also when started with SIGINT ignored (nohup, &)
+        signal.signal(sig, _on_sigterm)
     dep = Deployment(executor=args.executor, clusters=args.clusters)
     print(f"work directory {dep.work}")
     ok = False
