@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from irods_provider.client import Kinds
-from irods_provider.exceptions import IrodsError, IrodsInvalidPathError
+from irods_provider.exceptions import IrodsError, IrodsInvalidPathError, IrodsTransferCancelledError
 
 from ._api import SessionLike
 from ._config import OverwritePolicy, SkipPolicy, TransferConfig
@@ -60,6 +60,15 @@ def _matches(rel: str, pattern: str | None) -> bool:
         or fnmatch.fnmatchcase(rel, pattern)
         or fnmatch.fnmatchcase(posixpath.basename(rel), pattern)
     )
+
+
+def _glob_matches(path: str, pattern: str) -> bool:
+    """Logical glob match as the local glob does: ``*``, ``?`` and ``[..]`` stay within one segment;
+    ``**`` spans any depth."""
+    if "**" in pattern:
+        return fnmatch.fnmatchcase(path, pattern)
+    parts, wanted = path.split("/"), pattern.split("/")
+    return len(parts) == len(wanted) and all(map(fnmatch.fnmatchcase, parts, wanted))
 
 
 def plan_local_sources(
@@ -158,7 +167,7 @@ def plan_irods_sources(
             root, recursive=recursive or glob_pattern is not None, kinds=Kinds.DATA_OBJECTS, with_stat=True
         )
         for entry in entries:
-            if glob_pattern is not None and not fnmatch.fnmatchcase(entry.path, glob_pattern):
+            if glob_pattern is not None and not _glob_matches(entry.path, glob_pattern):
                 continue
             prefix = root.rstrip("/") + "/"
             if not entry.path.startswith(prefix):
@@ -176,11 +185,12 @@ def _run(
     config: TransferConfig,
     continue_on_error: bool,
     dry_run: bool,
+    cancel_event: threading.Event | None = None,
 ) -> TransferReport:
-    """Run ``one`` per planned file with at most ``max_concurrent_files`` at once; the first error stops
-    the rest."""
+    """Run ``one`` per planned file with at most ``max_concurrent_files`` at once; the first error (or
+    setting ``cancel_event``) stops the rest. A cancellation raises IrodsTransferCancelledError."""
     started = time.monotonic()
-    cancel = threading.Event()
+    cancel = cancel_event if cancel_event is not None else threading.Event()
     slots = threading.BoundedSemaphore(config.max_concurrent_files)
     results: dict[int, FileResult] = {}
     first_error: list[BaseException] = []
@@ -217,12 +227,18 @@ def _run(
     report = TransferReport(
         files=[results[i] for i in sorted(results)], seconds=time.monotonic() - started, dry_run=dry_run
     )
-    if first_error:
-        error = first_error[0]
+    if first_error or cancel.is_set():
+        error = first_error[0] if first_error else _cancelled(report, len(plan))
         if isinstance(error, IrodsError):
             error.report = report  # type: ignore[attr-defined]
         raise error
     return report
+
+
+def _cancelled(report: TransferReport, planned: int) -> IrodsTransferCancelledError:
+    return IrodsTransferCancelledError(
+        f"transfer cancelled after {report.transferred} of {planned} files", operation="transfer"
+    )
 
 
 def _subscribers(
@@ -250,14 +266,17 @@ def upload_files(
     skip: SkipPolicy = SkipPolicy.NEVER,
     metadata: Sequence[Any] | Mapping[str, str] = (),
     dry_run: bool = False,
+    resume: bool = True,
     continue_on_error: bool = False,
     logger: logging.Logger | None = None,
     subscribers: Sequence[TransferSubscriber] = (),
+    cancel_event: threading.Event | None = None,
 ) -> TransferReport:
     """Upload local files, trees or globs under the collection ``destination``; returns a TransferReport.
 
     Parent collections are created as needed; each file goes through :func:`upload_object` (atomic, verified,
-    resumable), at most ``config.max_concurrent_files`` at once.
+    resumable), at most ``config.max_concurrent_files`` at once. Setting ``cancel_event`` stops every file
+    (handles shut down, nothing published) and raises IrodsTransferCancelledError.
     """
     cfg = _effective_config(session, config)
     plan = plan_local_sources(sources, destination, pattern=pattern, recursive=recursive)
@@ -276,11 +295,19 @@ def upload_files(
             skip=skip,
             metadata=metadata,
             dry_run=dry_run,
+            resume=resume,
             subscribers=subs,
             cancel_event=cancel,
         )
 
-    return _run(plan, one, config=cfg, continue_on_error=continue_on_error, dry_run=dry_run)
+    return _run(
+        plan,
+        one,
+        config=cfg,
+        continue_on_error=continue_on_error,
+        dry_run=dry_run,
+        cancel_event=cancel_event,
+    )
 
 
 def download_files(
@@ -297,9 +324,10 @@ def download_files(
     continue_on_error: bool = False,
     logger: logging.Logger | None = None,
     subscribers: Sequence[TransferSubscriber] = (),
+    cancel_event: threading.Event | None = None,
 ) -> TransferReport:
     """Download data objects, collections (trees) or logical globs into ``local_dir``; never writes outside
-    it."""
+    it. Setting ``cancel_event`` stops every file and raises IrodsTransferCancelledError."""
     cfg = _effective_config(session, config)
     plan = plan_irods_sources(session, sources, local_dir, pattern=pattern, recursive=recursive)
     subs = _subscribers(plan, cfg, logger, subscribers)
@@ -317,4 +345,11 @@ def download_files(
             cancel_event=cancel,
         )
 
-    return _run(plan, one, config=cfg, continue_on_error=continue_on_error, dry_run=dry_run)
+    return _run(
+        plan,
+        one,
+        config=cfg,
+        continue_on_error=continue_on_error,
+        dry_run=dry_run,
+        cancel_event=cancel_event,
+    )
