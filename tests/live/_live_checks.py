@@ -58,6 +58,12 @@ def task_log(dep: Deployment, dag_id: str, run_id: str, task_id: str, attempt: i
     return path.read_text(errors="replace") if path.exists() else ""
 
 
+def trigger_log_files(dep: Deployment, dag_id: str, run_id: str, task_id: str) -> list[Path]:
+    """The triggerer's per-trigger log files of a task (``attempt=N.log.trigger.<id>.log``)."""
+    base = dep.airflow_home / "logs" / f"dag_id={dag_id}" / f"run_id={run_id}" / f"task_id={task_id}"
+    return sorted(base.glob("attempt=*.log.trigger.*.log"))
+
+
 def assert_no_secrets_in_task_logs(dep: Deployment) -> int:
     """No configured secret, bare bearer value, JWT or live iRODS token in any task log; returns the count."""
     files = task_log_files(dep)
@@ -186,6 +192,6 @@ def start_deployment(**kwargs: Any) -> Iterator[Deployment]:
         yield dep
     finally:
         left = dep.stop()
-        if not left:
+        if not left and os.environ.get("IRODS_LIVE_KEEP") != "1":
             dep.cleanup()
     assert not left, f"processes left behind: {left}; logs in {dep.procs.log_dir}"

@@ -58,8 +58,14 @@ def test_sensor_defers_and_resumes_through_the_triggerer(dep: Deployment) -> Non
     )
     assert "the marker arrived" in str(xcom["value"])
     log = c.task_log(dep, SENSOR_DAG, run_id, "wait_for_marker", 1)
-    assert "IrodsPathTrigger" in log or "trigger" in log.lower(), log[-2000:]
+    assert "Pausing task as DEFERRED" in log, log[-2000:]
     assert "Trigger reported 1 match(es)" in log, log[-2000:]
+    trigger_logs = c.trigger_log_files(dep, SENSOR_DAG, run_id, "wait_for_marker")
+    assert len(trigger_logs) == 1, trigger_logs  # written by the triggerer process, not the worker
+    trigger_log = trigger_logs[0].read_text()
+    assert "starting" in trigger_log, trigger_log[-2000:]
+    assert "Trigger fired event" in trigger_log, trigger_log[-2000:]
+    assert "data-objects?op=stat" in trigger_log  # the trigger itself polled the zone
     triggerer = dep.log("triggerer").read_text(errors="replace")
     assert "blocked" not in triggerer.lower(), "the triggerer's event loop was blocked"
 
@@ -79,6 +85,7 @@ def test_staging_task_marked_failed_is_killed_and_a_cleared_retry_succeeds(dep: 
         dep.api.set_task_state(SLOW_DAG, run_id, "stage_blob", "failed")
         c.wait_for_task_state(dep, SLOW_DAG, run_id, "stage_blob", "failed", timeout=30)
         c.wait_for_log(dep, SLOW_DAG, run_id, "stage_blob", 1, "Cancelling the staging transfer", timeout=60)
+        c.wait_for_log(dep, SLOW_DAG, run_id, "stage_blob", 1, "Task killed!", timeout=60)
         c.wait_no_parallel_writes(dep, timeout=60)
     finally:
         c.set_faults(dep, latency_seconds=0.0)
@@ -92,3 +99,25 @@ def test_staging_task_marked_failed_is_killed_and_a_cleared_retry_succeeds(dep: 
 
 def test_no_secret_in_any_task_log(dep: Deployment) -> None:
     assert c.assert_no_secrets_in_task_logs(dep) >= 10
+
+
+@pytest.mark.parametrize("leak", ["irods_password", "cluster_password", "live_token", "jwt"])
+def test_the_log_scan_catches_a_planted_leak(dep: Deployment, leak: str) -> None:
+    """The scan above has teeth: each kind of secret, planted in a task log, is found."""
+    with c.irods_session(dep) as session:
+        session.collections.stat("/tempZone")  # logs in: the session now holds a live token
+        token = session.auth.get_token()
+    planted = {
+        "irods_password": dep.irods_password,
+        "cluster_password": dep.cluster_list[-1].password,
+        "live_token": f"session token {token} in use",
+        "jwt": "eyJhbGciOiJIUzUxMiJ9.eyJzdWIiOiJ0aSJ9.c2lnbmF0dXJlc2lnbmF0dXJl",
+    }[leak]
+    fake = dep.airflow_home / "logs" / "dag_id=planted" / "run_id=x" / "task_id=y" / "attempt=1.log"
+    fake.parent.mkdir(parents=True, exist_ok=True)
+    fake.write_text(f'{{"event": "innocent line"}}\n{{"event": "{planted}"}}\n')
+    try:
+        with pytest.raises(AssertionError):
+            c.assert_no_secrets_in_task_logs(dep)
+    finally:
+        fake.unlink()
