@@ -1,14 +1,17 @@
-"""Fast, memory-bounded paramiko SFTP I/O: tuned transports, prefetching readers, pipelined writers.
+"""Fast, memory-bounded paramiko SFTP I/O: tuned transports, pipelined readers and writers.
 
 Plain paramiko loses most of its time to Nagle/delayed-ACK stalls and to one round trip per request;
-TCP_NODELAY, ``prefetch()`` and ``set_pipelined(True)`` remove both. Memory stays bounded because paramiko
-only pulls responses off the channel when the reader asks for data, so the SSH channel window (not the file
-size) caps what is buffered. :class:`ParallelSftpRangeReader` goes past one channel's rate by reading disjoint
-byte ranges over several channels while still delivering bytes in order (so the caller can hash as it goes).
+TCP_NODELAY, pipelined reads and ``set_pipelined(True)`` writes remove both. Reads do not use paramiko's
+``prefetch()`` (which requests a whole range at once and buffers every early answer) nor ``SFTPFile.read(n)``
+(quadratic ``bytes`` concatenation): a reader keeps at most ``PIPELINE_BYTES`` of requests on the wire and
+hands each answer out as it came, so memory is bounded by design. :class:`ParallelSftpRangeReader` goes past
+one channel's rate by reading disjoint byte ranges over several channels while still delivering bytes in
+order (so the caller can hash as it goes).
 """
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import queue
 import secrets
@@ -16,9 +19,10 @@ import socket
 import threading
 from collections.abc import Iterator, Sequence
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 import paramiko
+from paramiko.sftp import CMD_DATA, CMD_READ, CMD_STATUS, int64
 
 __all__ = [
     "ParallelSftpRangeReader",
@@ -34,13 +38,13 @@ __all__ = [
 
 DEFAULT_CHUNK_SIZE = 4 * 1024 * 1024
 #: SFTP read/write request size: 4x paramiko's 32 KiB roughly doubles throughput against OpenSSH (which
-#: accepts up to 255 KiB). Readers probe once and fall back to 32 KiB when a server returns short reads.
+#: accepts up to 255 KiB). Readers shrink their requests when a server answers short reads.
 FAST_REQUEST_SIZE = 128 * 1024
-_PARAMIKO_REQUEST_SIZE = 32 * 1024
+#: Bytes of READ requests on the wire per reader (answers that arrive early are held up to this much).
+PIPELINE_BYTES = 4 * 1024 * 1024
 #: paramiko's own channel defaults; larger windows measured slower (its receive buffer copies on each read).
 CHANNEL_WINDOW_SIZE = 2 * 1024 * 1024
 CHANNEL_MAX_PACKET_SIZE = 32 * 1024
-_PIECE = 256 * 1024
 _POLL = 0.2
 
 
@@ -76,46 +80,139 @@ def open_sftp_channels(
     return clients
 
 
-def _use_request_size(handle: paramiko.SFTPFile, *, offset: int, length: int, request_size: int) -> None:
-    """Set the handle's request size, falling back to 32 KiB if one probe read comes back short.
+class _ReadPipeline:
+    """In-order READ requests over ``[offset, offset + length)`` of an open handle, ``depth`` at most.
 
-    paramiko's prefetch cannot cope with short reads (it stops prefetching), so a server that caps reads
-    below ``request_size`` must get paramiko's default size instead.
+    paramiko's ``prefetch()`` sends every request of the range at once and keeps each answer that arrives
+    ahead of the reader, and ``SFTPFile.read(n)`` grows a ``bytes`` by concatenation (quadratic in ``n``).
+    Here at most ``depth`` requests are outstanding, answers that come early (servers may answer out of
+    order) wait in a dict bounded by ``depth``, and each answer is handed out as it came. A short answer
+    (a server capping reads) is completed by a follow-up request before anything later is delivered, and
+    later requests use the smaller size.
     """
-    if request_size > _PARAMIKO_REQUEST_SIZE and length > _PARAMIKO_REQUEST_SIZE:
-        want = min(request_size, length)
-        handle.seek(offset)
-        if len(handle._read(want)) < want:  # type: ignore[attr-defined]  # one raw READ request
-            request_size = _PARAMIKO_REQUEST_SIZE
-        handle.seek(offset)
-    handle.MAX_REQUEST_SIZE = request_size
+
+    def __init__(
+        self, handle: paramiko.SFTPFile, *, offset: int, length: int, request_size: int, depth: int
+    ) -> None:
+        self._sftp: Any = handle.sftp
+        self._handle_id: Any = handle.handle
+        self._next = offset
+        self._end = offset + length
+        self._request_size = max(1, request_size)
+        self._depth = max(1, depth)
+        self._pending: collections.deque[tuple[int, int, int]] = collections.deque()  # (num, offset, size)
+        self._early: dict[int, tuple[int, paramiko.Message]] = {}
+        self.max_early = 0
+
+    @property
+    def request_size(self) -> int:
+        """The request size in use (smaller than asked once the server answered short reads)."""
+        return self._request_size
+
+    def _async_response(self, t: int, msg: paramiko.Message, num: int) -> None:
+        """paramiko's callback for an answer read while waiting for an earlier one."""
+        self._early[num] = (t, msg)
+        self.max_early = max(self.max_early, len(self._early))
+
+    def _request(self, offset: int, size: int) -> tuple[int, int, int]:
+        num = self._sftp._async_request(self, CMD_READ, self._handle_id, int64(offset), int(size))
+        return num, offset, size
+
+    def _fill(self) -> None:
+        while len(self._pending) < self._depth and self._next < self._end:
+            size = min(self._request_size, self._end - self._next)
+            self._pending.append(self._request(self._next, size))
+            self._next += size
+
+    def next_piece(self) -> bytes:
+        """The next bytes in order (at most one request's worth); ``b""`` once the range is delivered."""
+        self._fill()
+        if not self._pending:
+            return b""
+        num, offset, size = self._pending.popleft()
+        if num in self._early:
+            t, msg = self._early.pop(num)
+            if t == CMD_STATUS:
+                self._sftp._convert_status(msg)  # raises (EOFError at the end of the file)
+        else:
+            t, msg = self._sftp._read_response(num)
+        if t != CMD_DATA:
+            raise OSError(f"SFTP server answered a read with message type {t}")
+        data: bytes = msg.get_string()
+        if not data:
+            raise EOFError(f"remote file ended at {offset}, expected {self._end} bytes")
+        if len(data) < size:
+            self._request_size = min(self._request_size, len(data))
+            self._pending.appendleft(self._request(offset + len(data), size - len(data)))
+        self._fill()
+        return data
+
+    def drain(self) -> None:
+        """Collect the answers still on the wire (so the channel holds nothing for a closed reader)."""
+        while self._pending:
+            num, _, _ = self._pending.popleft()
+            if self._early.pop(num, None) is None:
+                with contextlib.suppress(OSError, EOFError, paramiko.SSHException):
+                    self._sftp._read_response(num)
+        self._early.clear()
 
 
 class SftpRangeReader:
-    """A read-only binary stream over ``[offset, offset + length)`` of a remote file, prefetched."""
+    """A read-only binary stream over ``[offset, offset + length)`` of a remote file, pipelined and bounded.
+
+    At most ``depth`` requests of ``request_size`` bytes are on the wire (4 MiB by default), whatever the
+    file size. :meth:`read_chunk` hands out each answer without copying it (the engine's zero-copy path).
+    """
 
     def __init__(
-        self, handle: paramiko.SFTPFile, *, offset: int, length: int, request_size: int = FAST_REQUEST_SIZE
+        self,
+        handle: paramiko.SFTPFile,
+        *,
+        offset: int,
+        length: int,
+        request_size: int = FAST_REQUEST_SIZE,
+        depth: int | None = None,
     ) -> None:
         self._handle = handle
         self._remaining = length
         self.offset = offset
         self.length = length
-        _use_request_size(handle, offset=offset, length=length, request_size=request_size)
-        handle.seek(offset)
-        if length > 0:
-            handle.prefetch(offset + length)
+        self._rest = b""
+        self._pipeline = _ReadPipeline(
+            handle,
+            offset=offset,
+            length=length,
+            request_size=request_size,
+            depth=depth or _pipeline_depth(request_size),
+        )
+
+    def read_chunk(self) -> bytes:
+        """The next bytes as they came off the wire (``b""`` at the end of the range)."""
+        if self._rest:
+            data, self._rest = self._rest, b""
+        else:
+            data = self._pipeline.next_piece()
+        self._remaining -= len(data)
+        return data
 
     def read(self, size: int = -1) -> bytes:
         """Read up to ``size`` bytes (all remaining bytes when negative); ``b""`` at the end of the range."""
         want = self._remaining if size < 0 else min(size, self._remaining)
         if want <= 0:
             return b""
-        data = self._handle.read(want)
-        if not data:
-            raise EOFError(f"remote file ended {self._remaining} bytes before the requested range")
-        self._remaining -= len(data)
-        return data
+        parts: list[bytes] = []
+        got = 0
+        while got < want:
+            piece = self.read_chunk()
+            if not piece:
+                break
+            if got + len(piece) > want:
+                keep = want - got
+                piece, self._rest = piece[:keep], piece[keep:]
+                self._remaining += len(self._rest)
+            parts.append(piece)
+            got += len(piece)
+        return parts[0] if len(parts) == 1 else b"".join(parts)
 
     def readinto(self, buffer: bytearray | memoryview) -> int:
         data = self.read(len(buffer))
@@ -130,6 +227,7 @@ class SftpRangeReader:
         return self._remaining
 
     def close(self) -> None:
+        self._pipeline.drain()
         self._handle.close()
 
     def __enter__(self) -> Self:
@@ -139,6 +237,11 @@ class SftpRangeReader:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
+
+
+def _pipeline_depth(request_size: int) -> int:
+    """Requests on the wire per reader: ``PIPELINE_BYTES`` worth, at least two."""
+    return max(2, PIPELINE_BYTES // max(1, request_size))
 
 
 def open_sftp_reader(
@@ -268,17 +371,14 @@ class _Worker:
         self.index = index
         self.credits = threading.Semaphore(2)  # released when the caller moves past a chunk
         self.done: queue.SimpleQueue[bytes | BaseException] = queue.SimpleQueue()
+        self.request_size = owner.request_size
         self.thread = threading.Thread(target=self.run, name=f"sftp-range-{index}", daemon=True)
 
     def run(self) -> None:
         owner = self.owner
         try:
             with self.sftp.open(owner.path, "rb") as handle:
-                mine = owner.chunks[self.index :: len(owner.workers)]
-                if mine:
-                    first, size = mine[0]
-                    _use_request_size(handle, offset=first, length=size, request_size=owner.request_size)
-                for start, size in mine:
+                for start, size in owner.chunks[self.index :: len(owner.workers)]:
                     if not self._wait_credit():
                         return
                     data = self._read_chunk(handle, start, size)
@@ -295,20 +395,31 @@ class _Worker:
         return False
 
     def _read_chunk(self, handle: paramiko.SFTPFile, start: int, size: int) -> bytes | None:
-        handle.seek(start)
-        handle.prefetch(start + size)
+        """One chunk over a bounded pipeline; bytes are counted as they arrive (early answers included)."""
+        owner = self.owner
+        pipeline = _ReadPipeline(
+            handle,
+            offset=start,
+            length=size,
+            request_size=self.request_size,
+            depth=_pipeline_depth(self.request_size),
+        )
         parts: list[bytes] = []
         got = 0
-        while got < size:
-            if self.owner.stopped.is_set():
-                return None
-            part = handle.read(min(_PIECE, size - got))
-            if not part:
-                raise EOFError(f"remote file ended at {start + got}, expected {start + size} bytes")
-            parts.append(part)
-            got += len(part)
-            self.owner.account(len(part))
-        return b"".join(parts)
+        try:
+            while got < size:
+                if owner.stopped.is_set():
+                    return None
+                part = pipeline.next_piece()
+                if not part:
+                    raise EOFError(f"remote file ended at {start + got}, expected {start + size} bytes")
+                parts.append(part)
+                got += len(part)
+                owner.account(len(part))
+        finally:
+            pipeline.drain()
+        self.request_size = pipeline.request_size
+        return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
 class ParallelSftpRangeReader:

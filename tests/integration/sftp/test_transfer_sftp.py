@@ -10,6 +10,8 @@ import paramiko
 import pytest
 
 from irods_provider.client.transfer._sftp import (
+    FAST_REQUEST_SIZE,
+    PIPELINE_BYTES,
     ParallelSftpRangeReader,
     open_sftp_channels,
     open_sftp_reader,
@@ -147,3 +149,47 @@ def test_writer_close_checks_size(sftp_server: SshTestServer, sftp: paramiko.SFT
     writer.bytes_written += 1  # pretend one byte went missing on the way
     with pytest.raises(OSError, match="1000 bytes, 1001 were sent"):
         writer.close()
+
+
+def test_reader_keeps_a_bounded_pipeline(sftp_server: SshTestServer, sftp: paramiko.SFTPClient) -> None:
+    """At most PIPELINE_BYTES of READ requests are on the wire, whatever the file size."""
+    data = _payload(20 * 1024 * 1024 + 12_345)
+    (sftp_server.root / "bounded.bin").write_bytes(data)
+    limit = PIPELINE_BYTES // FAST_REQUEST_SIZE
+    digest = hashlib.sha256()
+    most = 0
+    with open_sftp_reader(sftp, "bounded.bin") as reader:
+        while piece := reader.read_chunk():
+            digest.update(piece)
+            assert len(piece) <= FAST_REQUEST_SIZE
+            most = max(most, len(sftp._expecting))  # type: ignore[attr-defined]
+    assert digest.hexdigest() == hashlib.sha256(data).hexdigest()
+    assert 1 < most <= limit
+    assert len(sftp._expecting) == 0  # type: ignore[attr-defined]
+
+
+def test_parallel_reader_bound_with_a_lagging_consumer(
+    sftp_server: SshTestServer, ssh_client: paramiko.SSHClient
+) -> None:
+    """K=2 sessions, 1 MiB chunks, a consumer that lags: buffered bytes and requests stay within bounds."""
+    data = _payload(12 * 1024 * 1024 + 777)
+    (sftp_server.root / "lag.bin").write_bytes(data)
+    transport = ssh_client.get_transport()
+    assert transport is not None
+    clients = open_sftp_channels(transport, 2)
+    chunk = 1024 * 1024
+    digest = hashlib.sha256()
+    with ParallelSftpRangeReader(clients, "lag.bin", chunk_size=chunk) as reader:
+        for number, block in enumerate(reader):
+            if number == 0:  # lag: let both workers fill their two buffers before consuming anything
+                for worker in reader.workers:
+                    while worker.done.qsize() < 2 - (worker.index == 0) and worker.thread.is_alive():
+                        worker.thread.join(0.01)
+            for client in clients:
+                assert len(client._expecting) <= PIPELINE_BYTES // FAST_REQUEST_SIZE  # type: ignore[attr-defined]
+            digest.update(block)
+    assert digest.hexdigest() == hashlib.sha256(data).hexdigest()
+    assert reader.max_buffered_bytes <= 2 * 2 * chunk
+    assert reader.max_buffered_bytes >= 3 * chunk  # the lag really let the workers fill up
+    for client in clients:
+        client.close()
