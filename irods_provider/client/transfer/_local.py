@@ -7,6 +7,7 @@ import glob as globmod
 import logging
 import os
 import posixpath
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -62,13 +63,35 @@ def _matches(rel: str, pattern: str | None) -> bool:
     )
 
 
+def _segment_regex(segment: str) -> str:
+    out, i = [], 0
+    while i < len(segment):
+        char, end = segment[i], segment.find("]", i + 2)
+        if char == "*":
+            out.append("[^/]*")
+        elif char == "?":
+            out.append("[^/]")
+        elif char == "[" and end > 0:
+            body = segment[i + 1 : end]
+            out.append("[" + ("^" + body[1:] if body.startswith("!") else body).replace("\\", "\\\\") + "]")
+            i = end
+        else:
+            out.append(re.escape(char))
+        i += 1
+    return "".join(out)
+
+
 def _glob_matches(path: str, pattern: str) -> bool:
     """Logical glob match as the local glob does: ``*``, ``?`` and ``[..]`` stay within one segment;
-    ``**`` spans any depth."""
-    if "**" in pattern:
-        return fnmatch.fnmatchcase(path, pattern)
-    parts, wanted = path.split("/"), pattern.split("/")
-    return len(parts) == len(wanted) and all(map(fnmatch.fnmatchcase, parts, wanted))
+    a ``**`` segment spans any depth (also none)."""
+    parts = pattern.split("/")
+    regex = "".join(
+        ("(?:[^/]+/)*" if i < len(parts) - 1 else ".*")
+        if part == "**"
+        else _segment_regex(part) + ("/" if i < len(parts) - 1 else "")
+        for i, part in enumerate(parts)
+    )
+    return re.fullmatch(regex, path) is not None
 
 
 def plan_local_sources(

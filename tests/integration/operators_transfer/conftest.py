@@ -10,6 +10,10 @@ import pytest
 if "irods_provider.testing.pytest_plugin" not in sys.modules:  # the root conftest may load it already
     from irods_provider.testing.pytest_plugin import irods_emulator, irods_emulator_server  # noqa: F401
 
+# Other test packages do ``from conftest import HOME``; whichever conftest is imported as ``conftest`` must
+# offer it.
+HOME = "/tempZone/home/rods"
+
 
 @pytest.fixture
 def irods(irods_emulator, monkeypatch: pytest.MonkeyPatch) -> object:

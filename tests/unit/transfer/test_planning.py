@@ -124,7 +124,9 @@ def test_upload_files_then_download_files(fake, tmp_path):
     assert (out / "sub" / "deep" / "d.csv").read_bytes() == b""
     assert (out / "sub" / "c.csv").read_bytes() == b"ccccccccc"
     globbed = download_files(fake, f"{HOME}/dst/*.csv", tmp_path / "g", config=CFG)
-    assert sorted(os.path.relpath(f.destination, tmp_path / "g") for f in globbed.files) == [
+    assert [os.path.relpath(f.destination, tmp_path / "g") for f in globbed.files] == ["a.csv"]
+    globbed = download_files(fake, f"{HOME}/dst/**/*.csv", tmp_path / "g2", config=CFG)
+    assert sorted(os.path.relpath(f.destination, tmp_path / "g2") for f in globbed.files) == [
         "a.csv",
         os.path.join("sub", "c.csv"),
         os.path.join("sub", "deep", "d.csv"),
