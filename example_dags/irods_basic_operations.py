@@ -23,8 +23,12 @@ from irods_provider.operators.irods import (
     IrodsRemoveMetadataOperator,
 )
 
-# One collection per run, under the connection user's home (zone and user are DAG params).
-COLLECTION = "/{{ params.zone }}/home/{{ params.user }}/irods_basic_operations_{{ ts_nodash }}"
+# One collection per run, under the connection user's home (zone and user are DAG params). Named after
+# run_after, which every run has (a run triggered without a logical date has no ts/ds/ts_nodash).
+COLLECTION = (
+    "/{{ params.zone }}/home/{{ params.user }}/"
+    "irods_basic_operations_{{ dag_run.run_after.strftime('%Y%m%dT%H%M%S') }}"
+)
 INPUT_FILES = {
     "raw/samples.csv": b"id,value\n1,42\n2,43\n",
     "raw/notes.txt": b"first run\n",
