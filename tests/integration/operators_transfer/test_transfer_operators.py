@@ -189,7 +189,26 @@ def test_templated_fields_render(tmp_path) -> None:
         LocalToIrodsOperator("up", source_path="a", destination_path="/b")  # type: ignore[misc]
 
 
-def _kill_when_streaming(op, irods) -> BaseException:
+class _Watched(LocalToIrodsOperator):
+    """Sets ``half_sent`` once half of the file went to the server (so part of it is committed)."""
+
+    half_sent = threading.Event()
+
+    def progress(self, total):
+        subscriber = super().progress(total)
+        original, event = subscriber.on_progress, self.half_sent
+
+        def on_progress(**kwargs):
+            original(**kwargs)
+            if total and subscriber.done_bytes >= total // 2:
+                event.set()
+
+        subscriber.on_progress = on_progress
+        return subscriber
+
+
+def _kill_when(op, ready) -> BaseException:
+    """Run ``op`` in a thread, call on_kill once ``ready()`` holds, return what execute raised."""
     outcome: list[BaseException] = []
 
     def run() -> None:
@@ -201,7 +220,7 @@ def _kill_when_streaming(op, irods) -> BaseException:
     thread = threading.Thread(target=run)
     thread.start()
     deadline = time.monotonic() + 30
-    while irods.open_parallel_write_streams() == 0 and thread.is_alive() and time.monotonic() < deadline:
+    while not ready() and thread.is_alive() and time.monotonic() < deadline:
         time.sleep(0.005)  # polling, bounded by the deadline
     op.on_kill()
     thread.join(60)
@@ -210,23 +229,37 @@ def _kill_when_streaming(op, irods) -> BaseException:
     return outcome[0]
 
 
-@pytest.mark.parametrize("many", [False, True], ids=["single", "tree"])
-def test_on_kill_shuts_every_handle_and_publishes_nothing(session, irods, tmp_path, many) -> None:
+def test_on_kill_tree_shuts_every_handle_and_publishes_nothing(session, irods, tmp_path) -> None:
     src = tmp_path / "k"
     src.mkdir()
-    for i in range(2 if many else 1):
+    for i in range(2):
         (src / f"big{i}.bin").write_bytes(os.urandom(4 * 1024 * KIB))
     irods.set_faults(latency_seconds=0.02)
     op = LocalToIrodsOperator(
-        task_id="up",
-        source_path=str(src if many else src / "big0.bin"),
-        destination_path=f"{HOME}/killed/" if many else f"{HOME}/killed.bin",
-        chunk_size=CHUNK,
-        streams=3,
+        task_id="up", source_path=str(src), destination_path=f"{HOME}/killed/", chunk_size=CHUNK, streams=3
     )
-    error = _kill_when_streaming(op, irods)
+    error = _kill_when(op, lambda: irods.open_parallel_write_streams() > 0)
+    irods.set_faults(latency_seconds=0.0)
+    assert isinstance(error, IrodsTransferCancelledError)
+    assert irods.open_parallel_write_streams() == 0
+    assert not session.collections.exists(f"{HOME}/killed") or not [
+        p for p in session.collections.list(f"{HOME}/killed") if not p.rsplit("/", 1)[1].startswith(".")
+    ]
+
+
+def test_on_kill_single_file_then_retry_resumes(session, irods, tmp_path) -> None:
+    blob = os.urandom(4 * 1024 * KIB)
+    (tmp_path / "big.bin").write_bytes(blob)
+    irods.set_faults(latency_seconds=0.02)
+    args = {"source_path": str(tmp_path / "big.bin"), "destination_path": f"{HOME}/killed.bin"}
+    op = _Watched(task_id="up", chunk_size=CHUNK, streams=3, **args)
+    _Watched.half_sent.clear()
+    error = _kill_when(op, _Watched.half_sent.is_set)
     irods.set_faults(latency_seconds=0.0)
     assert isinstance(error, IrodsTransferCancelledError)
     assert irods.open_parallel_write_streams() == 0
     assert not session.data_objects.exists(f"{HOME}/killed.bin")
-    assert not session.data_objects.exists(f"{HOME}/killed/big0.bin")
+    again = up(streams=3, **args)  # a task retry continues from the committed prefix
+    assert again["files"][0]["resumed_from"] > 0
+    assert again["checksums"][f"{HOME}/killed.bin"] == sha2(blob)
+    assert session.data_objects.read(f"{HOME}/killed.bin") == blob
