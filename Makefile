@@ -6,7 +6,7 @@ export PYTHONDONTWRITEBYTECODE :=
 UV = $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
 RUN = $(UV) run --frozen
 
-.PHONY: bootstrap sync lint typecheck pytest test demo demo-basic conformance clean
+.PHONY: bootstrap sync lint typecheck pytest test demo demo-basic conformance live live-test bench-live clean
 
 bootstrap:  ## install uv with pip when it is missing
 	@command -v uv >/dev/null 2>&1 || test -x "$(UV)" || python3 -m pip install --quiet --user uv || python3 -m pip install --quiet uv
@@ -34,6 +34,18 @@ demo-basic: sync  ## the basic-operations DAG against the emulator, with a per-t
 
 conformance: sync  ## the upstream server's own test suite against the emulator
 	$(RUN) pytest tests/conformance -v $(PYTEST_ARGS)
+
+EXECUTOR ?= local
+CLUSTERS ?= 3
+
+live: sync  ## the example DAGs under a real local deployment (EXECUTOR=local|celery); everything stopped afterwards
+	$(RUN) python scripts/live.py --executor $(EXECUTOR) --clusters $(CLUSTERS) $(LIVE_ARGS)
+
+live-test: sync  ## the live-deployment tests (LocalExecutor and CeleryExecutor), bounded to 10 minutes in all
+	IRODS_LIVE_TESTS=1 timeout --signal=INT --kill-after=60 600 $(RUN) pytest tests/live -v -p no:cacheprovider $(PYTEST_ARGS)
+
+bench-live: sync  ## multi-cluster DAG wall time: Celery 2x2 workers vs serial LocalExecutor, scheduling overhead
+	$(RUN) python benchmarks/live.py --json $(BENCH_ARGS)
 
 clean:
 	rm -rf .venv .mypy_cache .ruff_cache .pytest_cache
