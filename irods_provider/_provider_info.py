@@ -128,7 +128,12 @@ def provider_info() -> dict[str, Any]:
             }
         ],
         "hooks": [{"integration-name": "iRODS", "python-modules": ["irods_provider.hooks.irods"]}],
-        "operators": [{"integration-name": "iRODS", "python-modules": ["irods_provider.operators.irods"]}],
+        "operators": [
+            {
+                "integration-name": "iRODS",
+                "python-modules": ["irods_provider.operators.irods", "irods_provider.operators.transfer"],
+            }
+        ],
         "sensors": [{"integration-name": "iRODS", "python-modules": ["irods_provider.sensors.irods"]}],
         "triggers": [{"integration-name": "iRODS", "python-modules": ["irods_provider.triggers.irods"]}],
         "transfers": [
