@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import posixpath
 import stat
@@ -293,7 +294,8 @@ class IrodsToSFTPOperator(SftpStagingOperator):
             with open_reader(
                 session,
                 item.source,
-                config=config,
+                # The SFTP side is the slower leg: read-ahead past one chunk per stream only holds memory.
+                config=dataclasses.replace(config, queue_depth=1),
                 offset=offset,
                 size=size,
                 subscribers=(progress,),
