@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Self
 
 import paramiko
 
-from irods_provider.client.transfer._sftp import open_sftp_channels, tune_transport
+from irods_provider.client.transfer import open_sftp_channels, tune_transport
 from irods_provider.exceptions import IrodsInvalidPathError
 
 if TYPE_CHECKING:

@@ -16,15 +16,17 @@ from irods_provider.client.transfer import (
     FileStatus,
     LoggingProgressSubscriber,
     OverwritePolicy,
+    SftpWriter,
     SkipPolicy,
     StreamHasher,
     TransferConfig,
     copy,
     open_reader,
+    open_sftp_reader,
+    open_sftp_writer,
     sha2_checksum,
     verify_checksum,
 )
-from irods_provider.client.transfer._sftp import SftpWriter, open_sftp_reader, open_sftp_writer
 from irods_provider.exceptions import (
     IrodsAlreadyExistsError,
     IrodsChecksumMismatchError,

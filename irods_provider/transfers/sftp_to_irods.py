@@ -16,12 +16,13 @@ from irods_provider.client.transfer import (
     FileStatus,
     LoggingProgressSubscriber,
     OverwritePolicy,
+    ParallelSftpRangeReader,
     SkipPolicy,
     StreamHasher,
     TransferConfig,
+    open_sftp_reader,
     upload_object,
 )
-from irods_provider.client.transfer._sftp import ParallelSftpRangeReader, open_sftp_reader
 from irods_provider.exceptions import IrodsUsageError
 from irods_provider.operators._base import check_path
 from irods_provider.transfers._selection import as_list, has_magic, parse_pattern, safe_relative

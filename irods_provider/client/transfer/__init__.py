@@ -25,6 +25,15 @@ from ._progress import LoggingProgressSubscriber
 from ._reader import ParallelReader, open_reader
 from ._report import FileResult, FileStatus, TransferReport
 from ._resume import RESUME_ATTRIBUTE, ResumeState
+from ._sftp import (
+    ParallelSftpRangeReader,
+    SftpWriter,
+    open_sftp_channels,
+    open_sftp_reader,
+    open_sftp_writer,
+    publish_atomically,
+    tune_transport,
+)
 from ._upload import parallel_upload, upload_object
 from ._writer import ParallelWriter, open_writer
 
@@ -38,9 +47,11 @@ __all__ = [
     "LoggingProgressSubscriber",
     "OverwritePolicy",
     "ParallelReader",
+    "ParallelSftpRangeReader",
     "ParallelWriter",
     "PlannedFile",
     "ResumeState",
+    "SftpWriter",
     "SkipPolicy",
     "StreamHasher",
     "TransferConfig",
@@ -52,13 +63,18 @@ __all__ = [
     "download_files",
     "download_object",
     "open_reader",
+    "open_sftp_channels",
+    "open_sftp_reader",
+    "open_sftp_writer",
     "open_writer",
     "parallel_download",
     "parallel_upload",
     "plan_irods_sources",
     "plan_local_sources",
+    "publish_atomically",
     "safe_local_path",
     "sha2_checksum",
+    "tune_transport",
     "upload_files",
     "upload_object",
     "verify_checksum",
