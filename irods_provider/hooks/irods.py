@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from typing import TYPE_CHECKING, Any
 
@@ -150,7 +151,10 @@ class IrodsHook(BaseHook):
             conn = await self.aget_connection(self.irods_conn_id)
             self._settings = self.settings_from_connection(conn)
         settings = self._settings
-        return AsyncIrodsSession(settings.base_url, **self._session_kwargs(settings))
+        # Building the client loads the CA bundle (20-40 ms of blocking I/O): keep it off the event loop.
+        return await asyncio.to_thread(
+            lambda: AsyncIrodsSession(settings.base_url, **self._session_kwargs(settings))
+        )
 
     def close(self) -> None:
         """Close the cached session (logs out nothing: iRODS HTTP tokens simply expire)."""
