@@ -1,0 +1,459 @@
+"""``IrodsFileSystem``: fsspec over the iRODS HTTP API client and its transfer engine.
+
+Paths are absolute logical paths (``/tempZone/home/rods/x``); URLs are ``irods:///tempZone/...`` or, in
+Airflow's convention, ``irods://<conn_id>@<host>/tempZone/...`` (the netloc picks the connection, see
+:func:`~irods_provider.fs._paths.strip_protocol`). Listings and ``find``/``glob`` are GenQuery-backed: one
+query per kind of entry for a whole tree, never one request per entry.
+
+Instance caching follows fsspec's rules (one instance per arguments, thread and process). Instances built
+from an Airflow connection keep no secret in their arguments (the connection is read when the session is
+first needed); Airflow's ``get_fs`` skips the cache, because Airflow's own ``attach()`` caches per
+connection and a fresh read picks up rotated credentials. With explicit ``password``/``token`` arguments
+the secret is part of ``storage_options`` (as with every fsspec filesystem): prefer ``conn_id`` or ``auth``.
+"""
+
+from __future__ import annotations
+
+import base64
+import builtins
+import contextlib
+import datetime as dt
+import errno
+import hashlib
+import os
+import threading
+from typing import Any
+
+from fsspec.spec import AbstractFileSystem
+from fsspec.utils import isfilelike
+
+from irods_provider.client import (
+    BasicAuth,
+    Entry,
+    EntryKind,
+    IrodsSession,
+    StaticToken,
+    TokenProvider,
+    genquery_condition,
+)
+from irods_provider.client.transfer import ParallelWriter, TransferConfig, open_reader, open_writer
+from irods_provider.exceptions import (
+    IrodsAlreadyExistsError,
+    IrodsNotACollectionError,
+    IrodsNotADataObjectError,
+    IrodsNotFoundError,
+)
+from irods_provider.fs._file import IrodsFile
+from irods_provider.fs._paths import PROTOCOL, conn_id_from_url, join, strip_protocol
+
+__all__ = ["IrodsFileSystem"]
+
+_MISSING = (IrodsNotADataObjectError, IrodsNotACollectionError, IrodsNotFoundError)
+Info = dict[str, Any]
+
+
+def _not_found(path: str) -> FileNotFoundError:
+    return FileNotFoundError(errno.ENOENT, "no data object or collection at this path", path)
+
+
+def _entry_info(entry: Entry) -> Info:
+    if entry.kind is EntryKind.COLLECTION:
+        return {"name": entry.path, "size": 0, "type": "directory", "mtime": entry.modified_at}
+    info: Info = {"name": entry.path, "size": entry.size or 0, "type": "file", "mtime": entry.modified_at}
+    if entry.checksum:
+        info["checksum"] = entry.checksum
+    return info
+
+
+class IrodsFileSystem(AbstractFileSystem):  # type: ignore[misc]
+    """fsspec filesystem for iRODS (protocol ``irods``) over the iRODS HTTP API.
+
+    Build it from an Airflow connection (``conn_id``, default ``irods_default`` when nothing else is
+    given), from an explicit ``base_url`` (``http(s)://host:port/irods-http-api/0.7.0``) with
+    ``username``/``password``, ``token`` or an ``auth`` TokenProvider, or around an existing ``session``
+    (not closed by this object).
+
+    :param streams: parallel streams per file for big reads and writes (capped by the server).
+    :param chunk_size: bytes per request for big reads and writes (capped by the server's body limit).
+    :param use_trash: ``rm`` moves to the trash instead of deleting (default: delete, like ``irm -f``).
+    :param auto_mkdir: create missing parent collections when writing (default True, like object stores).
+    """
+
+    protocol = PROTOCOL
+    root_marker = "/"
+
+    def __init__(
+        self,
+        *,
+        conn_id: str | None = None,
+        base_url: str | None = None,
+        username: str | None = None,
+        password: str | None = None,
+        token: str | None = None,
+        auth: TokenProvider | None = None,
+        session: IrodsSession | None = None,
+        verify: bool | str = True,
+        streams: int | None = None,
+        chunk_size: int | None = None,
+        use_trash: bool = False,
+        auto_mkdir: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if session is None and base_url is None and conn_id is None:
+            conn_id = "irods_default"
+        self.conn_id = conn_id
+        self._base_url = base_url
+        self._auth_args = (username, password, token, auth)
+        self._verify = verify
+        self._session = session
+        self._owns_session = session is None
+        self._session_lock = threading.Lock()
+        self._streams = streams
+        self._chunk_size = chunk_size
+        self.use_trash = use_trash
+        self.auto_mkdir = auto_mkdir
+
+    # construction ------------------------------------------------------------------------------------------
+    @property
+    def session(self) -> IrodsSession:
+        """The client session, opened on first use (from the Airflow connection or the explicit URL)."""
+        if self._session is None:
+            with self._session_lock:
+                if self._session is None:
+                    self._session = self._open_session()
+        return self._session
+
+    def _open_session(self) -> IrodsSession:
+        if self._base_url is not None:
+            return IrodsSession(self._base_url, auth=self._explicit_auth(), verify=self._verify)
+        from irods_provider.hooks.irods import IrodsHook
+
+        return IrodsHook(str(self.conn_id)).get_conn()
+
+    def _explicit_auth(self) -> TokenProvider | None:
+        username, password, token, auth = self._auth_args
+        if auth is not None:
+            return auth
+        if token is not None:
+            return StaticToken(token)
+        if username is not None:
+            return BasicAuth(username, password or "")
+        return None
+
+    def close_session(self) -> None:
+        """Close the session this filesystem opened (a later call opens a new one)."""
+        with self._session_lock:
+            session, self._session = self._session, None
+        if session is not None and self._owns_session:
+            session.close()
+
+    @classmethod
+    def _strip_protocol(cls, path: Any) -> Any:
+        if isinstance(path, list):
+            return [cls._strip_protocol(p) for p in path]
+        return strip_protocol(os.fspath(path) if not isinstance(path, str) else path)
+
+    @staticmethod
+    def _get_kwargs_from_urls(path: str) -> dict[str, Any]:
+        conn_id = conn_id_from_url(path)
+        return {"conn_id": conn_id} if conn_id else {}
+
+    # transfer engine ----------------------------------------------------------------------------------------
+    @property
+    def transfer_config(self) -> TransferConfig:
+        """The transfer settings after the server's limits (streams, chunk size)."""
+        overrides: dict[str, Any] = {}
+        if self._streams is not None:
+            overrides["streams"] = self._streams
+        if self._chunk_size is not None:
+            overrides["chunk_size"] = self._chunk_size
+            overrides["small_file_threshold"] = self._chunk_size
+        return TransferConfig(**overrides).for_server(self.session.limits)
+
+    @property
+    def small_write_bytes(self) -> int:
+        """Content up to this size is written in one request, without a parallel-write handle."""
+        return self.transfer_config.chunk_size
+
+    def open_writer(self, path: str, *, offset: int = 0, truncate: bool = True) -> ParallelWriter:
+        """A parallel writer on ``path`` with this filesystem's transfer settings."""
+        return open_writer(self.session, path, config=self.transfer_config, offset=offset, truncate=truncate)
+
+    def read_range(self, path: str, start: int, end: int) -> bytes:
+        """Bytes ``[start, end)`` of a data object whose size is at least ``end``: one request or parallel."""
+        if end <= start:
+            return b""
+        config = self.transfer_config
+        if end - start <= config.chunk_size:
+            return self.session.data_objects.read(path, offset=start, count=end - start)
+        with open_reader(self.session, path, config=config, offset=start, size=end) as reader:
+            return reader.read()
+
+    # metadata ----------------------------------------------------------------------------------------------
+    def info(self, path: str, **kwargs: Any) -> Info:
+        path = self._strip_protocol(path)
+        try:
+            st = self.session.data_objects.stat(path)
+        except _MISSING:
+            pass
+        else:
+            info: Info = {"name": path, "size": st.size, "type": "file", "mtime": st.modified_at}
+            if st.checksum:
+                info["checksum"] = st.checksum
+            return info
+        try:
+            cst = self.session.collections.stat(path)
+        except _MISSING:
+            raise _not_found(path) from None
+        return {"name": path, "size": 0, "type": "directory", "mtime": cst.modified_at}
+
+    def exists(self, path: str, **kwargs: Any) -> bool:
+        try:
+            self.info(path)
+        except FileNotFoundError:
+            return False
+        return True
+
+    def isdir(self, path: str) -> bool:
+        return self.session.collections.exists(self._strip_protocol(path))
+
+    def isfile(self, path: str) -> bool:
+        return self.session.data_objects.exists(self._strip_protocol(path))
+
+    def ls(self, path: str, detail: bool = True, **kwargs: Any) -> builtins.list[Any]:
+        path = self._strip_protocol(path)
+        infos = [_entry_info(e) for e in self.session.collections.iterate(path, with_stat=True)]
+        if not infos:
+            info = self.info(path)
+            if info["type"] == "file":
+                infos = [info]
+        infos.sort(key=lambda i: i["name"])
+        return infos if detail else [i["name"] for i in infos]
+
+    def find(
+        self,
+        path: str,
+        maxdepth: int | None = None,
+        withdirs: bool = False,
+        detail: bool = False,
+        **kwargs: Any,
+    ) -> Any:
+        """Every entry below ``path`` from one GenQuery walk (collections and data objects)."""
+        if maxdepth is not None and maxdepth < 1:
+            raise ValueError("maxdepth must be at least 1")
+        path = self._strip_protocol(path)
+        base = path.rstrip("/")
+        out: dict[str, Info] = {}
+        for entry in self.session.collections.walk(path, with_stat=True):
+            depth = entry.path[len(base) + 1 :].count("/") + 1
+            if (maxdepth is not None and depth > maxdepth) or (
+                entry.kind is EntryKind.COLLECTION and not withdirs
+            ):
+                continue
+            out[entry.path] = _entry_info(entry)
+        if withdirs or not out:
+            try:
+                info = self.info(path)
+            except FileNotFoundError:
+                info = None
+            if info is not None and ((info["type"] == "file" and not out) or withdirs):
+                out[path] = info
+        names = sorted(out)
+        return {n: out[n] for n in names} if detail else names
+
+    def checksum(self, path: str) -> int:
+        """The server's content checksum (computed by the server if absent) as an int, as fsspec expects."""
+        value = self.server_checksum(path)
+        scheme, _, digest = value.partition(":")
+        if scheme == "sha2" and digest:
+            return int.from_bytes(base64.b64decode(digest), "big")
+        return int(value, 16)
+
+    def server_checksum(self, path: str, *, force: bool = False) -> str:
+        """The iRODS checksum of a data object, e.g. ``sha2:<base64 sha256>`` (stored, or computed now)."""
+        return self.session.data_objects.calculate_checksum(self._strip_protocol(path), force=force)
+
+    def ukey(self, path: str) -> str:
+        """A key that changes when the content changes: path, size, mtime and the stored checksum."""
+        info = self.info(path)
+        key = f"{info['name']}|{info['size']}|{info.get('mtime')}|{info.get('checksum', '')}"
+        return hashlib.sha256(key.encode()).hexdigest()
+
+    def modified(self, path: str) -> dt.datetime:
+        """Last modification time (UTC)."""
+        return dt.datetime.fromtimestamp(int(self.info(path)["mtime"] or 0), tz=dt.UTC)
+
+    def created(self, path: str) -> dt.datetime:
+        """Creation time (UTC) from the catalog (one GenQuery)."""
+        path = self._strip_protocol(path)
+        parent, _, name = path.rpartition("/")
+        queries = (
+            f"select DATA_CREATE_TIME where {genquery_condition('COLL_NAME', parent or '/')} "
+            f"and {genquery_condition('DATA_NAME', name)}",
+            f"select COLL_CREATE_TIME where {genquery_condition('COLL_NAME', path)}",
+        )
+        for query in queries:
+            for row in self.session.query.genquery(query):
+                return dt.datetime.fromtimestamp(int(row[0] or 0), tz=dt.UTC)
+        raise _not_found(path)
+
+    # changes -----------------------------------------------------------------------------------------------
+    def mkdir(self, path: str, create_parents: bool = True, **kwargs: Any) -> None:
+        self.session.collections.create(self._strip_protocol(path), intermediates=create_parents)
+
+    def makedirs(self, path: str, exist_ok: bool = False) -> None:
+        self.session.collections.create(self._strip_protocol(path), intermediates=True, exist_ok=exist_ok)
+
+    def ensure_parent(self, path: str) -> None:
+        """Create the parent collection of ``path`` if missing (when ``auto_mkdir``)."""
+        parent = self._parent(path)
+        if self.auto_mkdir and parent and not self.session.collections.exists(parent):
+            self.session.collections.create(parent, intermediates=True, exist_ok=True)
+
+    def rmdir(self, path: str) -> None:
+        self.session.collections.remove(self._strip_protocol(path), no_trash=not self.use_trash)
+
+    def rm_file(self, path: str) -> None:
+        self.session.data_objects.remove(self._strip_protocol(path), no_trash=not self.use_trash)
+
+    def rm(self, path: Any, recursive: bool = False, maxdepth: int | None = None) -> None:
+        """Remove data objects and collections; a recursive collection removal is one request."""
+        if maxdepth is not None:
+            super().rm(path, recursive=recursive, maxdepth=maxdepth)
+            return
+        for p in sorted(self.expand_path(path, recursive=False), reverse=True):
+            self._rm_one(p, recursive=recursive)
+
+    def _rm_one(self, path: str, *, recursive: bool) -> None:
+        no_trash = not self.use_trash
+        try:
+            self.session.data_objects.remove(path, no_trash=no_trash)
+            return
+        except (IrodsNotFoundError, IrodsNotADataObjectError):
+            pass
+        try:
+            self.session.collections.remove(path, recurse=recursive, no_trash=no_trash)
+        except _MISSING:
+            raise _not_found(path) from None
+
+    def remove_quietly(self, path: str) -> None:
+        """Remove a data object if it exists (cleanup paths; never raises for a missing one)."""
+        with contextlib.suppress(*_MISSING):
+            self.session.data_objects.remove(path, no_trash=True)
+
+    def replace_data_object(self, source: str, target: str) -> None:
+        """Rename ``source`` onto ``target``, replacing an existing data object there."""
+        try:
+            self.session.data_objects.rename(source, target)
+        except IrodsAlreadyExistsError:
+            self.session.data_objects.remove(target, no_trash=True)
+            self.session.data_objects.rename(source, target)
+
+    def cp_file(self, path1: str, path2: str, **kwargs: Any) -> None:
+        """Server-side copy of one data object (a collection source creates the target collection)."""
+        path1, path2 = self._strip_protocol(path1), self._strip_protocol(path2)
+        self.ensure_parent(path2)
+        try:
+            self.session.data_objects.copy(path1, path2, overwrite=True)
+        except IrodsNotADataObjectError:
+            if not self.session.collections.exists(path1):
+                raise _not_found(path1) from None
+            self.makedirs(path2, exist_ok=True)
+
+    def mv(
+        self, path1: Any, path2: Any, recursive: bool = False, maxdepth: int | None = None, **kwargs: Any
+    ) -> None:
+        """Server-side rename of one data object or collection (into ``path2`` if it is a collection)."""
+        if not isinstance(path1, str) or not isinstance(path2, str) or maxdepth is not None:
+            super().mv(path1, path2, recursive=recursive, maxdepth=maxdepth, **kwargs)
+            return
+        source, target = self._strip_protocol(path1), self._strip_protocol(path2)
+        if source == target:
+            return
+        info = self.info(source)
+        if self.session.collections.exists(target):
+            target = join(target, source.rsplit("/", 1)[-1])
+        self.ensure_parent(target)
+        if info["type"] == "directory":
+            self.session.collections.rename(source, target)
+        else:
+            self.replace_data_object(source, target)
+
+    def touch(self, path: str, truncate: bool = True, **kwargs: Any) -> None:
+        path = self._strip_protocol(path)
+        self.ensure_parent(path)
+        if truncate:
+            self.session.data_objects.write(path, b"")
+        else:
+            self.session.data_objects.touch(path)
+
+    # content -----------------------------------------------------------------------------------------------
+    def _open(
+        self,
+        path: str,
+        mode: str = "rb",
+        block_size: int | str | None = None,
+        autocommit: bool = True,
+        cache_options: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> IrodsFile:
+        path = self._strip_protocol(path)
+        if mode == "xb":
+            if self.exists(path):
+                raise FileExistsError(errno.EEXIST, "a data object or collection exists at this path", path)
+            mode = "wb"
+        if block_size in (None, "default"):
+            block_size = self.transfer_config.chunk_size
+        return IrodsFile(
+            self,
+            path,
+            mode,
+            block_size=block_size,
+            autocommit=autocommit,
+            cache_options=cache_options,
+            **kwargs,
+        )
+
+    def cat_file(self, path: str, start: int | None = None, end: int | None = None, **kwargs: Any) -> bytes:
+        path = self._strip_protocol(path)
+        size = self.session.data_objects.stat(path).size
+        begin = 0 if start is None else (max(size + start, 0) if start < 0 else min(start, size))
+        stop = size if end is None else (max(size + end, 0) if end < 0 else min(end, size))
+        return self.read_range(path, begin, stop)
+
+    def pipe_file(self, path: str, value: bytes, mode: str = "overwrite", **kwargs: Any) -> None:
+        path = self._strip_protocol(path)
+        if mode == "create" and self.exists(path):
+            raise FileExistsError(errno.EEXIST, "a data object or collection exists at this path", path)
+        if len(value) <= self.small_write_bytes:
+            self.ensure_parent(path)
+            self.session.data_objects.write(path, value)
+            return
+        with self.open(path, "wb") as f:
+            f.write(value)
+
+    def get_file(
+        self, rpath: str, lpath: Any, callback: Any = None, outfile: Any = None, **kwargs: Any
+    ) -> None:
+        """Download one data object with parallel ranged reads (a collection becomes a local directory)."""
+        rpath = self._strip_protocol(rpath)
+        if isfilelike(lpath) or outfile is not None:
+            super().get_file(rpath, lpath, callback=callback, outfile=outfile, **kwargs)
+            return
+        info = self.info(rpath)
+        if info["type"] == "directory":
+            os.makedirs(lpath, exist_ok=True)
+            return
+        os.makedirs(os.path.dirname(os.fspath(lpath)) or ".", exist_ok=True)
+        config = self.transfer_config
+        if callback is not None:
+            callback.set_size(info["size"])
+        with (
+            open_reader(self.session, rpath, config=config, size=info["size"]) as reader,
+            open(lpath, "wb") as out,
+        ):
+            while chunk := reader.read_chunk():
+                out.write(chunk)
+                if callback is not None:
+                    callback.relative_update(len(chunk))

@@ -1,0 +1,54 @@
+"""Pure helpers for ``irods://`` URLs: protocol stripping and the Airflow ``conn_id@host`` convention."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import unquote
+
+__all__ = ["PROTOCOL", "conn_id_from_url", "join", "split_url", "strip_protocol"]
+
+PROTOCOL = "irods"
+_SLASHES = re.compile("/{2,}")
+
+
+def split_url(url: str) -> tuple[str, str]:
+    """Split ``irods://<netloc>/<path>`` into ``(netloc, "/<path>")``; plain paths have an empty netloc.
+
+    The path is taken verbatim (no query or fragment parsing): iRODS names may contain ``?`` and ``#``.
+    """
+    if url.startswith(f"{PROTOCOL}://"):
+        rest = url[len(PROTOCOL) + 3 :]
+        slash = rest.find("/")
+        if slash < 0:
+            return rest, "/"
+        return rest[:slash], rest[slash:]
+    if url.startswith(f"{PROTOCOL}:"):
+        return "", url[len(PROTOCOL) + 1 :]
+    return "", url
+
+
+def strip_protocol(url: str) -> str:
+    """The absolute logical path of ``url``: ``irods://conn@host/tempZone/a/`` → ``/tempZone/a``.
+
+    The netloc (Airflow's ``<conn_id>@<host>``) only selects the connection, never part of the path;
+    repeated slashes collapse, a trailing slash goes, and a relative path is taken from the root.
+    """
+    _, path = split_url(url)
+    path = _SLASHES.sub("/", "/" + path)
+    if len(path) > 1:
+        path = path.rstrip("/")
+    return path
+
+
+def conn_id_from_url(url: str) -> str | None:
+    """The Airflow connection id in ``irods://<conn_id>@<host>/...``, or None when the URL has none."""
+    netloc, _ = split_url(url)
+    userinfo, at, _ = netloc.rpartition("@")
+    if not at or not userinfo:
+        return None
+    return unquote(userinfo.split(":", 1)[0]) or None
+
+
+def join(collection: str, name: str) -> str:
+    """``collection`` + ``/`` + ``name`` without doubling the slash at the root."""
+    return f"{collection.rstrip('/')}/{name}"

@@ -1,0 +1,37 @@
+"""An IrodsFileSystem on the emulator, registered with fsspec for the ``irods`` protocol."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import fsspec
+import pytest
+
+from irods_provider.fs import IrodsFileSystem
+
+HOME = "/tempZone/home/rods"
+CHUNK = 64 * 1024  # small chunks so a few hundred KiB exercise the parallel paths
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _register_irods_protocol() -> None:
+    fsspec.register_implementation("irods", IrodsFileSystem, clobber=True)
+
+
+def make_fs(server, **options) -> IrodsFileSystem:
+    return IrodsFileSystem(
+        base_url=server.base_url,
+        username="rods",
+        password="rods",
+        skip_instance_cache=True,
+        **options,
+    )
+
+
+@pytest.fixture
+def irods_fs(irods_emulator) -> Iterator[IrodsFileSystem]:
+    fs = make_fs(irods_emulator, chunk_size=CHUNK)
+    try:
+        yield fs
+    finally:
+        fs.close_session()
