@@ -39,6 +39,7 @@ from irods_provider.client import (
 from irods_provider.client.transfer import ParallelWriter, TransferConfig, open_reader, open_writer
 from irods_provider.exceptions import (
     IrodsAlreadyExistsError,
+    IrodsCollectionNotEmptyError,
     IrodsNotACollectionError,
     IrodsNotADataObjectError,
     IrodsNotFoundError,
@@ -309,10 +310,16 @@ class IrodsFileSystem(AbstractFileSystem):  # type: ignore[misc]
         """Create the parent collection of ``path`` if missing (when ``auto_mkdir``)."""
         parent = self._parent(path)
         if self.auto_mkdir and parent and not self.session.collections.exists(parent):
-            self.session.collections.create(parent, intermediates=True, exist_ok=True)
+            # Exists but hidden from this user: the write itself then reports the real error.
+            with contextlib.suppress(IrodsAlreadyExistsError):
+                self.session.collections.create(parent, intermediates=True, exist_ok=True)
 
     def rmdir(self, path: str) -> None:
-        self.session.collections.remove(self._strip_protocol(path), no_trash=not self.use_trash)
+        path = self._strip_protocol(path)
+        try:
+            self.session.collections.remove(path, no_trash=not self.use_trash)
+        except IrodsCollectionNotEmptyError as error:
+            raise OSError(errno.ENOTEMPTY, "collection not empty", path) from error
 
     def rm_file(self, path: str) -> None:
         self.session.data_objects.remove(self._strip_protocol(path), no_trash=not self.use_trash)
@@ -336,6 +343,8 @@ class IrodsFileSystem(AbstractFileSystem):  # type: ignore[misc]
             self.session.collections.remove(path, recurse=recursive, no_trash=no_trash)
         except _MISSING:
             raise _not_found(path) from None
+        except IrodsCollectionNotEmptyError as error:
+            raise OSError(errno.ENOTEMPTY, "collection not empty (use recursive=True)", path) from error
 
     def remove_quietly(self, path: str) -> None:
         """Remove a data object if it exists (cleanup paths; never raises for a missing one)."""
