@@ -19,7 +19,15 @@ from irods_provider.exceptions import (
     response_error_class,
 )
 
-__all__ = ["HTTPX_ERROR_MAP", "error_for_reply", "map_httpx_errors", "parse_irods_json"]
+__all__ = [
+    "HTTPX_ERROR_MAP",
+    "error_for_data",
+    "error_for_reply",
+    "irods_status",
+    "json_object",
+    "map_httpx_errors",
+    "not_irods_json",
+]
 
 # Most specific first: the first isinstance match wins.
 HTTPX_ERROR_MAP: tuple[tuple[type[BaseException], type[IrodsError], str], ...] = (
@@ -69,26 +77,28 @@ def map_httpx_errors(*, operation: str, path: str | None) -> Iterator[None]:
         raise
 
 
-def parse_irods_json(
-    content: bytes, *, operation: str, path: str | None, http_status: int = 200
-) -> dict[str, Any]:
-    """Decode a JSON reply; a 200 that is not JSON means the peer is not an iRODS HTTP API."""
+def json_object(content: bytes) -> dict[str, Any] | None:
+    """The reply body as a JSON object, or None when it is empty, not JSON, or not an object."""
     try:
         data = json.loads(content)
     except ValueError:
-        data = None
-    if not isinstance(data, dict):
-        snippet = content[:80].decode("utf-8", "replace")
-        raise IrodsProtocolError(
-            f"HTTP {http_status} reply is not the JSON an iRODS HTTP API 0.7 sends "
-            f"(not an iRODS HTTP API, or the wrong version?): {snippet!r}",
-            operation=operation,
-            path=path,
-        )
-    return data
+        return None
+    return data if isinstance(data, dict) else None
 
 
-def _irods_status(data: dict[str, Any]) -> tuple[int | None, str | None]:
+def not_irods_json(content: bytes, *, operation: str, path: str | None) -> IrodsProtocolError:
+    """The error for a 200 reply that is not the JSON an iRODS HTTP API sends."""
+    snippet = content[:80].decode("utf-8", "replace")
+    return IrodsProtocolError(
+        f"HTTP 200 reply is not the JSON an iRODS HTTP API 0.7 sends "
+        f"(not an iRODS HTTP API, or the wrong version?): {snippet!r}",
+        operation=operation,
+        path=path,
+    )
+
+
+def irods_status(data: dict[str, Any]) -> tuple[int | None, str | None]:
+    """The ``irods_response`` status code and message of a decoded reply (None when absent)."""
     envelope = data.get("irods_response")
     if not isinstance(envelope, dict):
         return None, None
@@ -104,14 +114,14 @@ def error_for_reply(
     *, status: int, content: bytes, operation: str, path: str | None
 ) -> IrodsResponseError | IrodsProtocolError | None:
     """The error a reply stands for, or None when it is a success (HTTP 200 and status_code 0)."""
-    data: dict[str, Any] | None = None
-    if content:
-        try:
-            loaded = json.loads(content)
-            data = loaded if isinstance(loaded, dict) else None
-        except ValueError:
-            data = None
-    code, message = _irods_status(data) if data is not None else (None, None)
+    return error_for_data(status=status, data=json_object(content), operation=operation, path=path)
+
+
+def error_for_data(
+    *, status: int, data: dict[str, Any] | None, operation: str, path: str | None
+) -> IrodsResponseError | IrodsProtocolError | None:
+    """:func:`error_for_reply` for a body already decoded with :func:`json_object`."""
+    code, message = irods_status(data) if data is not None else (None, None)
     if status == 200:
         if data is None:
             return None  # caller decides whether a non-JSON 200 is acceptable

@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from irods_provider.client._errors import error_for_reply, parse_irods_json
+from irods_provider.client._errors import error_for_data, irods_status, json_object, not_irods_json
 
 __all__ = ["Body", "Operation", "Reply", "decode_reply", "request_arguments"]
 
@@ -76,11 +76,17 @@ def decode_reply(op: Operation[T], reply: Reply) -> T:
     if reply.status == 200 and op.body is not Body.JSON:
         # Raw bodies (data-object bytes, tokens) are never inspected for an iRODS envelope.
         return op.decode(reply.content if op.body is Body.BYTES else reply.content.decode("utf-8", "replace"))
-    if reply.status == 200 and op.accept_codes:
-        data = parse_irods_json(reply.content, operation=op.name, path=op.path)
-        if data.get("irods_response", {}).get("status_code") in op.accept_codes:
-            return op.decode(data)
-    error = error_for_reply(status=reply.status, content=reply.content, operation=op.name, path=op.path)
+    data = json_object(reply.content)  # decoded once, for the error check and the result alike
+    if (
+        op.accept_codes
+        and reply.status == 200
+        and data is not None
+        and irods_status(data)[0] in op.accept_codes
+    ):
+        return op.decode(data)
+    error = error_for_data(status=reply.status, data=data, operation=op.name, path=op.path)
     if error is not None:
         raise error
-    return op.decode(parse_irods_json(reply.content, operation=op.name, path=op.path))
+    if data is None:
+        raise not_irods_json(reply.content, operation=op.name, path=op.path)
+    return op.decode(data)
