@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -16,6 +17,7 @@ from irods_provider.client._models import (
 )
 from irods_provider.client._operation import Body, Operation
 from irods_provider.client._paths import check_query_value, validate_path
+from irods_provider.exceptions import IrodsUsageError
 
 __all__ = [
     "coll_create",
@@ -123,8 +125,6 @@ def _permissions(data: dict[str, Any]) -> tuple[Permission, ...]:
 
 def _check_permission(permission: str, name: str, path: str) -> None:
     if permission not in PERMISSIONS:
-        from irods_provider.exceptions import IrodsUsageError
-
         raise IrodsUsageError(
             f"unknown permission {permission!r}; expected one of {sorted(PERMISSIONS)}",
             operation=name,
@@ -308,22 +308,14 @@ def do_read(
         "data-objects",
         "read",
         path,
-        lambda content: content,
+        bytes,
         offset=offset or None,
         count=count,
         resource=resource,
         replica_number=replica_number,
         ticket=ticket,
     )
-    return Operation(
-        name=op.name,
-        method="GET",
-        endpoint=op.endpoint,
-        fields=op.fields,
-        path=path,
-        decode=bytes,
-        body=Body.BYTES,
-    )
+    return dataclasses.replace(op, body=Body.BYTES)
 
 
 def do_write(
@@ -344,8 +336,6 @@ def do_write(
     Idempotent unless ``append``: the same bytes at the same offset give the same object.
     """
     if path is None and parallel_write_handle is None:
-        from irods_provider.exceptions import IrodsUsageError
-
         raise IrodsUsageError("write needs a path or a parallel_write_handle", operation="data_objects.write")
     if path is not None:
         validate_path(path, operation="data_objects.write")
@@ -583,15 +573,7 @@ def do_verify_checksum(
         compute_checksums=None if compute_checksums else False,
         admin=admin or None,
     )
-    return Operation(
-        name=op.name,
-        method="GET",
-        endpoint=op.endpoint,
-        fields=op.fields,
-        path=path,
-        decode=decode,
-        accept_codes=frozenset({CHECK_VERIFICATION_RESULTS}),
-    )
+    return dataclasses.replace(op, accept_codes=frozenset({CHECK_VERIFICATION_RESULTS}))
 
 
 def do_set_permission(path: str, entity: str, permission: str, *, admin: bool = False) -> Operation[None]:
