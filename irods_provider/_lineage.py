@@ -1,0 +1,123 @@
+"""OpenLineage datasets and Airflow assets for transfers between iRODS, SFTP and local files.
+
+Naming (so our datasets join those of Airflow's own providers):
+
+* iRODS: namespace ``irods://<zone>``, name the absolute logical path (``/tempZone/home/rods/x``);
+* SFTP: namespace ``file://<host>:<port>`` (as the sftp provider's converter and SFTPToGCSOperator), name the
+  remote path;
+* local files: namespace ``file``, name the absolute path (as the common.io provider).
+
+The pure functions work without OpenLineage; :func:`operator_lineage` returns an ``OperatorLineage`` only when
+``apache-airflow-providers-openlineage`` is installed, else None (the provider then simply has no lineage).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from irods_provider.assets.irods import asset_uri
+
+if TYPE_CHECKING:
+    from airflow.sdk import Asset
+
+__all__ = [
+    "LineageDataset",
+    "dataset_for_url",
+    "irods_dataset",
+    "local_dataset",
+    "operator_lineage",
+    "sftp_dataset",
+    "transfer_assets",
+    "transfer_lineage",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class LineageDataset:
+    """One OpenLineage dataset identity (namespace and name), plus the Airflow asset URI when there is one."""
+
+    namespace: str
+    name: str
+    asset_uri: str | None = None
+
+
+def irods_dataset(path: str) -> LineageDataset:
+    """The dataset of an absolute logical path ``/<zone>/...``."""
+    uri = asset_uri(path)
+    zone = urlsplit(uri).netloc
+    return LineageDataset(
+        namespace=f"irods://{zone}", name="/" + "/".join(s for s in path.split("/") if s), asset_uri=uri
+    )
+
+
+def sftp_dataset(*, host: str, path: str, port: int | None = 22) -> LineageDataset:
+    """The dataset of a file on an SFTP server (port 22 unless given)."""
+    port = port or 22
+    return LineageDataset(
+        namespace=f"file://{host}:{port}", name=path, asset_uri=f"sftp://{host}:{port}/{path.lstrip('/')}"
+    )
+
+
+def local_dataset(path: str | os.PathLike[str]) -> LineageDataset:
+    """The dataset of a local file (made absolute)."""
+    absolute = os.path.abspath(os.fspath(path))
+    return LineageDataset(namespace="file", name=absolute, asset_uri=f"file://{absolute}")
+
+
+def dataset_for_url(url: str) -> LineageDataset:
+    """A dataset from a URL or a local path.
+
+    ``irods://<zone>/p`` (asset style), ``irods:///<zone>/p`` and ``irods://<conn_id>@<host>/<zone>/p``
+    (ObjectStoragePath style), ``sftp://host[:port]/p``, ``file:///p`` or a plain local path.
+    """
+    parsed = urlsplit(url)
+    scheme = parsed.scheme.lower()
+    if scheme == "irods":
+        if "@" in parsed.netloc or not parsed.netloc:
+            return irods_dataset(parsed.path)
+        return irods_dataset(f"/{parsed.netloc}{parsed.path}")
+    if scheme in ("sftp", "ssh"):
+        return sftp_dataset(host=parsed.hostname or "", port=parsed.port, path=parsed.path)
+    if scheme in ("", "file"):
+        return local_dataset(parsed.path if scheme else url)
+    raise ValueError(f"no lineage naming for {url!r}: use irods://, sftp://, file:// or a local path")
+
+
+def transfer_lineage(
+    *, sources: Iterable[str | LineageDataset], destinations: Iterable[str | LineageDataset]
+) -> tuple[list[LineageDataset], list[LineageDataset]]:
+    """Input and output datasets of a transfer, from URLs (see :func:`dataset_for_url`) or datasets."""
+
+    def convert(items: Iterable[str | LineageDataset]) -> list[LineageDataset]:
+        out: dict[tuple[str, str], LineageDataset] = {}
+        for item in items:
+            ds = item if isinstance(item, LineageDataset) else dataset_for_url(item)
+            out.setdefault((ds.namespace, ds.name), ds)
+        return list(out.values())
+
+    return convert(sources), convert(destinations)
+
+
+def operator_lineage(*, inputs: Sequence[LineageDataset], outputs: Sequence[LineageDataset]) -> Any:
+    """An ``OperatorLineage`` for ``get_openlineage_facets_on_complete``, or None without OpenLineage."""
+    try:
+        from airflow.providers.openlineage.extractors import OperatorLineage
+    except ImportError:
+        return None
+    from airflow.providers.common.compat.openlineage.facet import Dataset
+
+    return OperatorLineage(
+        inputs=[Dataset(namespace=d.namespace, name=d.name) for d in inputs],
+        outputs=[Dataset(namespace=d.namespace, name=d.name) for d in outputs],
+    )
+
+
+def transfer_assets(datasets: Iterable[LineageDataset]) -> list[Asset]:
+    """Airflow assets for datasets that have an asset URI (for outlets and hook-level lineage)."""
+    from airflow.sdk import Asset
+
+    return [Asset(uri=d.asset_uri) for d in datasets if d.asset_uri]

@@ -1,0 +1,114 @@
+"""Airflow asset URIs for iRODS (provider info ``asset-uris``): ``irods://<zone>/<path inside the zone>``.
+
+``irods://tempZone/home/rods/out.csv`` names the data object or collection ``/tempZone/home/rods/out.csv``.
+The zone is the URI's host, so the same logical path always gives the same asset whatever the HTTP API
+server or Airflow connection used to reach it. OpenLineage datasets use namespace ``irods://<zone>`` and the
+absolute logical path as name.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+from urllib.parse import SplitResult, urlsplit
+
+if TYPE_CHECKING:
+    from airflow.sdk import Asset
+
+__all__ = [
+    "asset_uri",
+    "convert_asset_to_openlineage",
+    "create_asset",
+    "logical_path",
+    "openlineage_name",
+    "sanitize_uri",
+]
+
+SCHEME = "irods"
+# iRODS zone names: letters, digits, '_', '-' and '.' (no ':', '@', '/' or spaces).
+_ZONE = re.compile(r"^[A-Za-z0-9_.\-]+$")
+
+
+def _fail(uri: SplitResult, problem: str) -> ValueError:
+    return ValueError(f"Invalid iRODS asset URI {uri.geturl()!r}: {problem} (expected irods://<zone>/<path>)")
+
+
+def _check_netloc(uri: SplitResult) -> None:
+    if "@" in uri.netloc:
+        raise _fail(uri, "user information is not allowed; the zone alone is the host")
+    if not uri.netloc:
+        first = uri.path.strip("/").split("/", 1)
+        hint = f"; did you mean irods://{'/'.join(first)}?" if first[0] else ""
+        raise _fail(uri, f"the zone is missing{hint}")
+    if not _ZONE.match(uri.netloc):
+        raise _fail(uri, f"{uri.netloc!r} is not a valid zone name (no port, letters/digits/_-. only)")
+
+
+def _check_path(uri: SplitResult) -> str:
+    path = uri.path
+    if not path.startswith("/") or path.strip("/") == "":
+        raise _fail(uri, "a path inside the zone is required")
+    body = path[1:].removesuffix("/")
+    for segment in body.split("/"):
+        if segment == "":
+            raise _fail(uri, "empty path segments ('//') are not allowed")
+        if segment in (".", ".."):
+            raise _fail(uri, f"relative segment {segment!r} is not allowed")
+    return "/" + body
+
+
+def sanitize_uri(uri: SplitResult) -> SplitResult:
+    """Validate and normalise ``irods://<zone>/<path>`` (Airflow calls it after its own normalisation).
+
+    Raises ValueError naming the problem: missing or malformed zone, user info, missing path, empty or
+    relative (``.``/``..``) segments, query or fragment. The trailing slash is removed.
+    """
+    if uri.scheme.lower() != SCHEME:
+        raise _fail(uri, f"the scheme must be {SCHEME!r}")
+    _check_netloc(uri)
+    if uri.query:
+        raise _fail(uri, "a query string is not allowed")
+    if uri.fragment:
+        raise _fail(uri, "a fragment is not allowed")
+    return uri._replace(scheme=SCHEME, path=_check_path(uri))
+
+
+def asset_uri(path: str, *, zone: str | None = None) -> str:
+    """The asset URI of an absolute logical path: ``/tempZone/home/x`` → ``irods://tempZone/home/x``.
+
+    With ``zone``, ``path`` may also be given relative to the zone (``/home/x``).
+    """
+    segments = [s for s in path.split("/") if s]
+    if zone is not None and (not segments or segments[0] != zone):
+        segments.insert(0, zone)
+    if len(segments) < 2:
+        raise ValueError(f"Invalid iRODS path {path!r}: expected /<zone>/<path>")
+    uri = urlsplit(f"{SCHEME}://{segments[0]}/{'/'.join(segments[1:])}")
+    return sanitize_uri(uri).geturl()
+
+
+def logical_path(uri: str) -> str:
+    """The absolute logical path an asset URI names: ``irods://tempZone/home/x`` → ``/tempZone/home/x``."""
+    parsed = sanitize_uri(urlsplit(uri))
+    return f"/{parsed.netloc}{parsed.path}"
+
+
+def openlineage_name(uri: str) -> tuple[str, str]:
+    """OpenLineage ``(namespace, name)`` of an asset URI: ``("irods://<zone>", "/<zone>/<path>")``."""
+    parsed = sanitize_uri(urlsplit(uri))
+    return f"{SCHEME}://{parsed.netloc}", f"/{parsed.netloc}{parsed.path}"
+
+
+def create_asset(*, path: str, zone: str | None = None, extra: dict[str, Any] | None = None) -> Asset:
+    """Asset factory for hook-level lineage: ``asset_kwargs={"path": "/tempZone/home/rods/x"}``."""
+    from airflow.sdk import Asset
+
+    return Asset(uri=asset_uri(path, zone=zone), extra=extra)
+
+
+def convert_asset_to_openlineage(asset: Asset, lineage_context: Any = None) -> Any:
+    """The OpenLineage Dataset for an iRODS asset (None when the OpenLineage client is not installed)."""
+    from airflow.providers.common.compat.openlineage.facet import Dataset
+
+    namespace, name = openlineage_name(asset.uri)
+    return Dataset(namespace=namespace, name=name)
