@@ -26,6 +26,7 @@ from irods_provider.exceptions import (
 
 __all__ = [
     "KINDS",
+    "MISSING",
     "Call",
     "Check",
     "CollectionState",
@@ -36,12 +37,14 @@ __all__ = [
     "run_async",
     "run_sync",
     "split_glob",
+    "stat_path",
 ]
 
 T = TypeVar("T")
 KINDS = ("any", "collection", "data_object")
 _GLOB = re.compile(r"[*?\[]")
-_MISSING = (IrodsNotFoundError, IrodsNotACollectionError, IrodsNotADataObjectError)
+#: The errors that mean "nothing (visible) at this path" for a stat of either kind.
+MISSING = (IrodsNotFoundError, IrodsNotACollectionError, IrodsNotADataObjectError)
 
 
 @dataclass(frozen=True)
@@ -68,9 +71,7 @@ def run_sync(check: Check[T], session: Any) -> T:
         while True:
             try:
                 result = _bound(session, call)(*call.args, **call.kwargs)
-                if inspect.isgenerator(result) or (
-                    hasattr(result, "__next__") and hasattr(result, "__iter__")
-                ):
+                if hasattr(result, "__next__") and hasattr(result, "__iter__"):
                     result = list(result)
             except Exception as error:
                 call = check.throw(error)
@@ -116,17 +117,17 @@ def _entry_dict(path: str, kind: str, size: int | None, modified_at: int | None)
     return {"path": path, "kind": kind, "size": size, "modified_at": modified_at}
 
 
-def _stat_path(path: str) -> Check[dict[str, Any] | None]:
+def stat_path(path: str) -> Check[dict[str, Any] | None]:
     """Stat a path whatever it is: collection first, then data object; ``None`` when missing."""
     try:
         stat = yield Call("collections", "stat", (path,))
         return _entry_dict(path, "collection", None, stat.modified_at)
-    except _MISSING:
+    except MISSING:
         pass
     try:
         stat = yield Call("data_objects", "stat", (path,))
         return _entry_dict(path, "data_object", stat.size, stat.modified_at)
-    except _MISSING:
+    except MISSING:
         return None
 
 
@@ -137,22 +138,35 @@ def _matches_parts(path: str, base: str, parts: list[str]) -> bool:
     )
 
 
+def _check_kind(kind: str) -> None:
+    if kind not in KINDS:
+        raise IrodsUsageError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
+
+
 def path_matches(
     pattern: str, *, kind: str = "any", newer_than: int | None = None
 ) -> Check[list[dict[str, Any]]]:
-    """Paths matching ``pattern`` (glob allowed) of ``kind``, modified after ``newer_than`` if given."""
-    if kind not in KINDS:
-        raise IrodsUsageError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
+    """Paths matching ``pattern`` (glob allowed) of ``kind``, modified after ``newer_than`` if given.
+
+    Arguments are checked here, before the check runs (so before any connection is opened).
+    """
+    _check_kind(kind)
     base, parts = split_glob(pattern)
+    return _path_matches(base, parts, kind=kind, newer_than=newer_than)
+
+
+def _path_matches(
+    base: str, parts: list[str], *, kind: str, newer_than: int | None
+) -> Check[list[dict[str, Any]]]:
     if not parts:
-        found = yield from _stat_path(base)
+        found = yield from stat_path(base)
         candidates = [found] if found else []
     else:
         try:
             entries = yield Call(
                 "collections", "iterate", (base,), {"recursive": len(parts) > 1, "with_stat": True}
             )
-        except _MISSING:
+        except MISSING:
             entries = []
         candidates = [
             _entry_dict(e.path, e.kind.value, e.size, e.modified_at)
@@ -187,15 +201,23 @@ def metadata_matches(
     under: str | None = None,
     kind: str = "any",
 ) -> Check[list[dict[str, Any]]]:
-    """Objects carrying the AVU: ``path`` itself, or (without ``path``) any object in the zone/``under``."""
+    """Objects carrying the AVU: ``path`` itself, or (without ``path``) any object in the zone/``under``.
+
+    Arguments are checked here, before the check runs (so before any connection is opened).
+    """
     if not attribute:
         raise IrodsUsageError("an AVU attribute name is needed")
-    if kind not in KINDS:
-        raise IrodsUsageError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
+    _check_kind(kind)
+    return _metadata_matches(attribute, value, units, path=path, under=under, kind=kind)
+
+
+def _metadata_matches(
+    attribute: str, value: str | None, units: str | None, *, path: str | None, under: str | None, kind: str
+) -> Check[list[dict[str, Any]]]:
     if path is not None:
         try:
             avus = yield Call("metadata", "list", (path,))
-        except _MISSING:
+        except MISSING:
             return []
         hits = [a for a in avus if _avu_match(a, attribute, value, units)]
         return [{"path": path, "avus": [_avu_dict(a) for a in hits]}] if hits else []

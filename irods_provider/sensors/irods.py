@@ -16,7 +16,6 @@ from airflow.sdk import BaseSensorOperator, PokeReturnValue, conf
 
 from irods_provider.exceptions import IrodsUsageError
 from irods_provider.hooks._checks import (
-    KINDS,
     Check,
     StabilityTracker,
     collection_state,
@@ -146,12 +145,7 @@ class IrodsPathSensor(_IrodsBaseSensor):
         self.kind = kind
         self.newer_than = newer_than
 
-    def _validate(self) -> None:
-        if self.kind not in KINDS:
-            raise IrodsUsageError(f"kind must be one of {', '.join(KINDS)}, got {self.kind!r}")
-
     def _check(self) -> Check[list[dict[str, Any]]]:
-        self._validate()
         return path_matches(self.path, kind=self.kind, newer_than=_epoch(self.newer_than))
 
     def _trigger(self) -> BaseTrigger:

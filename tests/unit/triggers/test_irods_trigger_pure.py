@@ -8,7 +8,13 @@ import pickle
 import pytest
 
 from irods_provider.exceptions import IrodsError, IrodsPermissionError, IrodsUsageError
-from irods_provider.hooks._checks import CollectionState, StabilityTracker, split_glob
+from irods_provider.hooks._checks import (
+    CollectionState,
+    StabilityTracker,
+    metadata_matches,
+    path_matches,
+    split_glob,
+)
 from irods_provider.triggers._events import CheckEvent
 from irods_provider.triggers.irods import (
     IrodsCollectionStableTrigger,
@@ -108,3 +114,18 @@ def test_split_glob(pattern: str, expected: tuple[str, list[str]]) -> None:
 def test_split_glob_needs_an_absolute_path() -> None:
     with pytest.raises(IrodsUsageError, match="absolute logical path"):
         split_glob("home/*.csv")
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        (lambda: path_matches("/z/home/*.csv", kind="file"), "kind must be one of any, collection"),
+        (lambda: path_matches("home/*.csv"), "absolute logical path"),
+        (lambda: metadata_matches(attribute=""), "an AVU attribute name is needed"),
+        (lambda: metadata_matches(attribute="a", kind="dir"), "kind must be one of any, collection"),
+    ],
+)
+def test_checks_refuse_bad_arguments_before_any_call(build, message) -> None:
+    # Raised when the check is built, so a sensor fails before it looks up a connection or opens a session.
+    with pytest.raises(IrodsUsageError, match=message):
+        build()
