@@ -8,13 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
-from irods_provider.exceptions import (
-    IrodsInvalidPathError,
-    IrodsNotACollectionError,
-    IrodsNotADataObjectError,
-    IrodsNotFoundError,
-    IrodsUsageError,
-)
+from irods_provider.exceptions import IrodsInvalidPathError, IrodsUsageError
+from irods_provider.hooks._checks import run_sync, stat_path
 from irods_provider.hooks.irods import IrodsHook
 
 if TYPE_CHECKING:
@@ -23,8 +18,6 @@ if TYPE_CHECKING:
     from irods_provider.client import IrodsSession
 
 __all__ = ["IrodsBaseOperator", "check_choice", "check_path", "check_paths", "path_kind"]
-
-_MISSING = (IrodsNotFoundError, IrodsNotACollectionError, IrodsNotADataObjectError)
 
 
 def check_path(name: str, value: Any) -> str:
@@ -54,17 +47,9 @@ def check_choice(name: str, value: Any, choices: Sequence[str]) -> str:
 
 
 def path_kind(session: IrodsSession, path: str) -> str | None:
-    """``collection``, ``data_object`` or None when nothing (visible) is there."""
-    try:
-        session.collections.stat(path)
-        return "collection"
-    except _MISSING:
-        pass
-    try:
-        session.data_objects.stat(path)
-        return "data_object"
-    except _MISSING:
-        return None
+    """``collection``, ``data_object`` or None when nothing (visible) is there (the sensors' stat)."""
+    found = run_sync(stat_path(path), session)
+    return None if found is None else str(found["kind"])
 
 
 class IrodsBaseOperator(BaseOperator):

@@ -18,6 +18,7 @@ from irods_provider.exceptions import (
     IrodsNotFoundError,
     IrodsUsageError,
 )
+from irods_provider.hooks._checks import KINDS
 from irods_provider.operators._base import IrodsBaseOperator, check_choice, check_path, check_paths, path_kind
 from irods_provider.operators.metadata import (
     IrodsGetMetadataOperator,
@@ -43,7 +44,6 @@ __all__ = [
     "IrodsRemoveMetadataOperator",
 ]
 
-_KINDS = ("any", "collection", "data_object")
 _LIST_KINDS = ("both", "collections", "data_objects")
 
 
@@ -92,7 +92,7 @@ class IrodsPathExistsOperator(IrodsBaseOperator):
 
     def run(self, session: IrodsSession, context: Context) -> bool:
         path = check_path("path", self.path)
-        kind = check_choice("kind", self.kind, _KINDS)
+        kind = check_choice("kind", self.kind, KINDS)
         found = path_kind(session, path)
         exists = found is not None and kind in ("any", found)
         self.log.info("%s %s (%s)", path, "exists" if exists else "does not exist", found or "nothing")
