@@ -40,9 +40,15 @@ def match_condition(column: str, value: str) -> tuple[str, bool]:
     """
     if "+" not in value:
         return genquery_condition(column, value), False
-    return f"{column} like '" + value.replace("'", "''").replace("+", "_") + "'", True
+    return f"{column} like '{_like_text(value)}'", True
 
 
 def prefix_condition(column: str, prefix: str) -> str:
     """``COLUMN like 'prefix%'`` (may over-match on ``_``/``%``/``+``: filter rows client-side)."""
-    return f"{column} like '" + prefix.replace("'", "''").replace("+", "_") + "%'"
+    return f"{column} like '{_like_text(prefix)}%'"
+
+
+def _like_text(value: str) -> str:
+    """``value`` inside a quoted ``like`` pattern: backslashes escaped (LIKE's escape character, as in
+    PostgreSQL), quotes doubled, and ``+`` (which a GET cannot carry) widened to ``_``."""
+    return value.replace("\\", "\\\\").replace("'", "''").replace("+", "_")

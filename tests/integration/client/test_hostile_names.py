@@ -1,6 +1,6 @@
 import string
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from irods_provider.client import AVU, EntryKind, Kinds
@@ -17,6 +17,7 @@ values = st.text(alphabet=string.ascii_letters + HOSTILE, min_size=1, max_size=2
 
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(name=names, attribute=values, value=values)
+@example(name="R", attribute="cMu", value="\\$+M")  # backslash and + in a like pattern (found by hypothesis)
 def test_hostile_paths_and_avus_round_trip(session, name, attribute, value):
     coll = f"{HOME}/h {name}"
     obj = f"{coll}/{name}.dat"

@@ -60,3 +60,6 @@ def test_genquery_literals():
     assert match_condition("COLL_NAME", "/z/a+b") == ("COLL_NAME like '/z/a_b'", True)
     assert match_condition("COLL_NAME", "/z/a'b") == ("COLL_NAME = '/z/a''b'", False)
     assert prefix_condition("COLL_NAME", "/z/it's+/") == "COLL_NAME like '/z/it''s_/%'"
+    # Backslash is LIKE's escape character: a literal one is doubled, or the pattern under-matches.
+    assert match_condition("V", "a\\$+b") == ("V like 'a\\\\$_b'", True)
+    assert prefix_condition("COLL_NAME", "/z/a\\b/") == "COLL_NAME like '/z/a\\\\b/%'"
