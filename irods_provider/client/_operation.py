@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from irods_provider.client._errors import error_for_data, irods_status, json_object, not_irods_json
@@ -48,8 +48,8 @@ class Operation(Generic[T]):
     fields: tuple[tuple[str, str | bytes], ...] = ()
     path: str | None = None
     idempotent: bool = True
-    headers: tuple[tuple[str, str], ...] = ()
-    content: bytes | None = None
+    headers: tuple[tuple[str, str], ...] = field(default=(), repr=False)  # may hold Basic credentials
+    content: bytes | None = field(default=None, repr=False)  # up to the server's body limit
     body: Body = Body.JSON
     authenticated: bool = True
     accept_codes: frozenset[int] = frozenset()

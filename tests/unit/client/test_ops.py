@@ -160,6 +160,13 @@ def test_authenticate_uses_basic_and_no_bearer():
     assert request.headers["authorization"] == "Basic YWxpY2U6cGE6c3M="
 
 
+def test_operation_repr_hides_credentials_and_body():
+    text = repr(misc.authenticate("alice", "pa:ss")) + repr(ops.do_write("/z/f", b"secret-bytes"))
+    assert "YWxpY2U6cGE6c3M=" not in text
+    assert "secret-bytes" not in text
+    assert "name='authenticate'" in text
+
+
 def test_permission_vocabulary_checked():
     with pytest.raises(IrodsUsageError):
         ops.coll_set_permission("/z/c", "bob", "readwrite")
