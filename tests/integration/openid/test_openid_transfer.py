@@ -61,6 +61,9 @@ class RejectCountingAuth:
             self.rejects += 1
         return await self.inner.aget_token(reject=reject)
 
+    def close(self) -> None:
+        self.inner.close()
+
 
 @pytest.fixture(scope="module")
 def emulator(introspection_validator: OpenIdIntrospectionValidator) -> Iterator[EmulatorServer]:
@@ -114,7 +117,7 @@ def test_64_mib_parallel_upload_outlives_two_second_tokens(
         assert session.data_objects.calculate_checksum(path) == sha2_checksum(digest)
         assert session.data_objects.stat(path).size == SIZE
         session.data_objects.remove(path, no_trash=True)
-    source.close()
+    auth.close()
 
     print(
         f"\nupload {elapsed:.1f} s; token requests during upload {requests_during}; "
