@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from starlette.responses import Response
 
 from irods_provider.testing._errors import IrodsModelError
 from irods_provider.testing._h_common import atomic, enable_ticket, permission_param
-from irods_provider.testing._http import Ctx, Handler, irods_error, ok, render
+from irods_provider.testing._http import Ctx, Handler, call, irods_error, ok, render
 
 
 async def create(ctx: Ctx) -> Response:
@@ -20,17 +22,16 @@ async def create(ctx: Ctx) -> Response:
 
 async def remove(ctx: Ctx) -> Response:
     lpath = ctx.require("lpath")
-    try:
-        ctx.model.remove_collection(
+    return call(
+        lambda: ctx.model.remove_collection(
             ctx.user,
             lpath,
             recurse=ctx.flag("recurse"),
             no_trash=ctx.flag("no-trash"),
             admin=ctx.flag("admin"),
-        )
-    except IrodsModelError as e:
-        return render(e)
-    return ok()
+        ),
+        error=render,
+    )
 
 
 async def stat(ctx: Ctx) -> Response:
@@ -59,43 +60,36 @@ async def list_(ctx: Ctx) -> Response:
 
 async def rename(ctx: Ctx) -> Response:
     old, new = ctx.require("old-lpath"), ctx.require("new-lpath")
-    try:
-        ctx.model.rename_collection(ctx.user, old, new)
-    except IrodsModelError as e:
-        return render(e, all400=True)
-    return ok()
+    return call(lambda: ctx.model.rename_collection(ctx.user, old, new), error=partial(render, all400=True))
 
 
 async def touch(ctx: Ctx) -> Response:
     lpath = ctx.require("lpath")
     seconds = ctx.int_param("seconds-since-epoch")
-    try:
-        ctx.model.touch_collection(ctx.user, lpath, seconds=seconds, reference=ctx.get("reference"))
-    except IrodsModelError as e:
-        return render(e)
-    return ok()
+    return call(
+        lambda: ctx.model.touch_collection(ctx.user, lpath, seconds=seconds, reference=ctx.get("reference")),
+        error=render,
+    )
 
 
 async def set_permission(ctx: Ctx) -> Response:
     lpath, entity = ctx.require("lpath"), ctx.require("entity-name")
     perm = permission_param(ctx)
-    try:
-        ctx.model.set_permission(
+    return call(
+        lambda: ctx.model.set_permission(
             ctx.user, lpath, kind="collection", entity=entity, permission=perm, admin=ctx.flag("admin")
-        )
-    except IrodsModelError as e:
-        return render(e)
-    return ok()
+        ),
+        error=render,
+    )
 
 
 async def set_inheritance(ctx: Ctx) -> Response:
     lpath = ctx.require("lpath")
     enable = ctx.require("enable") == "1"
-    try:
-        ctx.model.set_inheritance(ctx.user, lpath, enable=enable, admin=ctx.flag("admin"))
-    except IrodsModelError as e:
-        return render(e)
-    return ok()
+    return call(
+        lambda: ctx.model.set_inheritance(ctx.user, lpath, enable=enable, admin=ctx.flag("admin")),
+        error=render,
+    )
 
 
 async def modify_permissions(ctx: Ctx) -> Response:

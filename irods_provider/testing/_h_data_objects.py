@@ -10,7 +10,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from irods_provider.testing._errors import IrodsModelError
 from irods_provider.testing._h_common import atomic, enable_ticket, permission_param
 from irods_provider.testing._h_write import form_write, parallel_write_init, parallel_write_shutdown
-from irods_provider.testing._http import Ctx, Handler, HttpError, empty, irods_error, ok, render
+from irods_provider.testing._http import Ctx, Handler, HttpError, call, empty, irods_error, ok, render
 from irods_provider.testing._params import to_int
 from irods_provider.testing._replicas import OTHER_PROPERTIES, REPLICA_PROPERTIES
 
@@ -77,8 +77,8 @@ async def read(ctx: Ctx) -> Response:
 async def touch(ctx: Ctx) -> Response:
     lpath = ctx.require("lpath")
     replica, seconds = ctx.int_param("replica-number"), ctx.int_param("seconds-since-epoch")
-    try:
-        ctx.model.touch_data_object(
+    return call(
+        lambda: ctx.model.touch_data_object(
             ctx.user,
             lpath,
             no_create=ctx.flag("no-create"),
@@ -86,10 +86,9 @@ async def touch(ctx: Ctx) -> Response:
             leaf_resource=ctx.get("leaf-resource"),
             seconds=seconds,
             reference=ctx.get("reference"),
-        )
-    except IrodsModelError as e:
-        return render(e)
-    return ok()
+        ),
+        error=render,
+    )
 
 
 async def truncate(ctx: Ctx) -> Response:
@@ -118,44 +117,37 @@ async def remove(ctx: Ctx) -> Response:
     no_trash = ctx.flag("no-trash")
     if catalog_only and no_trash:
         raise HttpError(400)
-    try:
-        ctx.model.remove_data_object(
+    return call(
+        lambda: ctx.model.remove_data_object(
             ctx.user, lpath, catalog_only=catalog_only, no_trash=no_trash, admin=ctx.flag("admin")
         )
-    except IrodsModelError as e:
-        return irods_error(e)
-    return ok()
+    )
 
 
 async def rename(ctx: Ctx) -> Response:
     old, new = ctx.require("old-lpath"), ctx.require("new-lpath")
-    try:
-        ctx.model.rename_data_object(ctx.user, old, new)
-    except IrodsModelError as e:
-        return render(e)
-    return ok()
+    return call(lambda: ctx.model.rename_data_object(ctx.user, old, new), error=render)
 
 
 async def copy(ctx: Ctx) -> Response:
     src, dst = ctx.require("src-lpath"), ctx.require("dst-lpath")
-    try:
-        ctx.model.copy_data_object(
+    return call(
+        lambda: ctx.model.copy_data_object(
             ctx.user,
             src,
             dst,
             src_resource=ctx.get("src-resource"),
             dst_resource=ctx.get("dst-resource"),
             overwrite=ctx.flag("overwrite"),
-        )
-    except IrodsModelError as e:
-        return render(e)
-    return ok()
+        ),
+        error=render,
+    )
 
 
 async def replicate(ctx: Ctx) -> Response:
     lpath, dst = ctx.require("lpath"), ctx.require("dst-resource")
-    try:
-        ctx.model.replicate(
+    return call(
+        lambda: ctx.model.replicate(
             ctx.user,
             lpath,
             dst_resource=dst,
@@ -163,21 +155,18 @@ async def replicate(ctx: Ctx) -> Response:
             src_replica=ctx.get("src-replica-number"),
             admin=ctx.flag("admin"),
         )
-    except IrodsModelError as e:
-        return irods_error(e)
-    return ok()
+    )
 
 
 async def set_permission(ctx: Ctx) -> Response:
     lpath, entity = ctx.require("lpath"), ctx.require("entity-name")
     perm = permission_param(ctx)
-    try:
-        ctx.model.set_permission(
+    return call(
+        lambda: ctx.model.set_permission(
             ctx.user, lpath, kind="data_object", entity=entity, permission=perm, admin=ctx.flag("admin")
-        )
-    except IrodsModelError as e:
-        return render(e)
-    return ok()
+        ),
+        error=render,
+    )
 
 
 async def modify_permissions(ctx: Ctx) -> Response:
@@ -228,8 +217,8 @@ async def verify_checksum(ctx: Ctx) -> Response:
 async def register(ctx: Ctx) -> Response:
     lpath, ppath, resource = ctx.require("lpath"), ctx.require("ppath"), ctx.require("resource")
     data_size = ctx.int_param("data-size")
-    try:
-        ctx.model.register(
+    return call(
+        lambda: ctx.model.register(
             ctx.user,
             lpath,
             physical_path=ppath,
@@ -239,9 +228,7 @@ async def register(ctx: Ctx) -> Response:
             checksum=ctx.flag("checksum"),
             force=ctx.flag("force"),
         )
-    except IrodsModelError as e:
-        return irods_error(e)
-    return ok()
+    )
 
 
 async def trim(ctx: Ctx) -> Response:
@@ -249,17 +236,15 @@ async def trim(ctx: Ctx) -> Response:
     number = ctx.int_param("replica-number")
     if number is None:
         raise HttpError(400)
-    try:
-        ctx.model.trim(
+    return call(
+        lambda: ctx.model.trim(
             ctx.user,
             lpath,
             replica_number=number,
             catalog_only=ctx.flag("catalog-only"),
             admin=ctx.flag("admin"),
         )
-    except IrodsModelError as e:
-        return irods_error(e)
-    return ok()
+    )
 
 
 MODIFY_REPLICA_PREFIX = "new-data-"
@@ -284,11 +269,11 @@ async def modify_replica(ctx: Ctx) -> Response:
     changes = {k: v for k, v in changes.items() if k in known}
     if not changes:
         raise HttpError(400)
-    try:
-        ctx.model.modify_replica(ctx.user, lpath, replica_number=number, hierarchy=hierarchy, changes=changes)
-    except IrodsModelError as e:
-        return irods_error(e)
-    return ok()
+    return call(
+        lambda: ctx.model.modify_replica(
+            ctx.user, lpath, replica_number=number, hierarchy=hierarchy, changes=changes
+        )
+    )
 
 
 OPS: dict[str, dict[str, Handler]] = {

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from functools import partial
 
 from starlette.responses import JSONResponse, Response
 
 from irods_provider.testing._errors import IrodsModelError
 from irods_provider.testing._genquery import GenQueryError, execute_genquery1
-from irods_provider.testing._http import Ctx, Handler, HttpError, empty, irods_error, ok
+from irods_provider.testing._http import Ctx, Handler, HttpError, call, empty, irods_error, ok
 from irods_provider.testing._params import to_int
 from irods_provider.testing._resources import PROPERTIES as RESOURCE_PROPERTIES
 from irods_provider.testing._zones import ZONE_PROPERTIES
@@ -131,11 +130,7 @@ async def ticket_create(ctx: Ctx) -> Response:
 
 
 async def ticket_remove(ctx: Ctx) -> Response:
-    try:
-        ctx.model.remove_ticket(ctx.user, ctx.require("name"))
-    except IrodsModelError as e:
-        return irods_error(e)
-    return ok()
+    return call(lambda: ctx.model.remove_ticket(ctx.user, ctx.require("name")))
 
 
 TICKET_OPS: dict[str, dict[str, Handler]] = {
@@ -151,52 +146,44 @@ async def create_user(ctx: Ctx) -> Response:
     user_type = ctx.get("user-type") or "rodsuser"
     if user_type not in ("rodsuser", "groupadmin", "rodsadmin"):
         raise HttpError(400)
-    return _call(lambda: ctx.model.create_user(ctx.user, name, zone=zone, user_type=user_type))
-
-
-def _call(fn: Callable[[], None]) -> Response:
-    try:
-        fn()
-    except IrodsModelError as e:
-        return irods_error(e)
-    return ok()
+    return call(lambda: ctx.model.create_user(ctx.user, name, zone=zone, user_type=user_type))
 
 
 async def remove_user(ctx: Ctx) -> Response:
     name, zone = ctx.require("name"), ctx.require("zone")
-    return _call(lambda: ctx.model.remove_user(ctx.user, name, zone=zone))
+    return call(lambda: ctx.model.remove_user(ctx.user, name, zone=zone))
 
 
 async def set_password(ctx: Ctx) -> Response:
     name, zone, pw = ctx.require("name"), ctx.require("zone"), ctx.require("new-password")
-    return _call(lambda: ctx.model.set_password(ctx.user, name, pw, zone=zone))
+    return call(lambda: ctx.model.set_password(ctx.user, name, pw, zone=zone))
 
 
 async def set_user_type(ctx: Ctx) -> Response:
     name, zone, new_type = ctx.require("name"), ctx.require("zone"), ctx.require("new-user-type")
     if new_type not in ("rodsuser", "groupadmin", "rodsadmin"):
         raise HttpError(400)
-    return _call(lambda: ctx.model.set_user_type(ctx.user, name, new_type, zone=zone))
+    return call(lambda: ctx.model.set_user_type(ctx.user, name, new_type, zone=zone))
 
 
 async def create_group(ctx: Ctx) -> Response:
     name = ctx.require("name")
-    return _call(lambda: ctx.model.create_group(ctx.user, name))
+    return call(lambda: ctx.model.create_group(ctx.user, name))
 
 
 async def remove_group(ctx: Ctx) -> Response:
     name = ctx.require("name")
-    return _call(lambda: ctx.model.remove_group(ctx.user, name))
+    return call(lambda: ctx.model.remove_group(ctx.user, name))
 
 
 async def add_to_group(ctx: Ctx) -> Response:
     user, zone, group = ctx.require("user"), ctx.require("zone"), ctx.require("group")
-    return _call(lambda: ctx.model.add_to_group(ctx.user, group, user, zone=zone))
+    return call(lambda: ctx.model.add_to_group(ctx.user, group, user, zone=zone))
 
 
 async def remove_from_group(ctx: Ctx) -> Response:
     user, zone, group = ctx.require("user"), ctx.require("zone"), ctx.require("group")
-    return _call(lambda: ctx.model.remove_from_group(ctx.user, group, user, zone=zone))
+    return call(lambda: ctx.model.remove_from_group(ctx.user, group, user, zone=zone))
 
 
 async def users(ctx: Ctx) -> Response:
@@ -252,7 +239,7 @@ async def resource_stat(ctx: Ctx) -> Response:
 async def resource_create(ctx: Ctx) -> Response:
     name, type_ = ctx.require("name"), ctx.require("type")
     host, vault, context = ctx.get("host"), ctx.get("vault-path"), ctx.get("context") or ""
-    return _call(
+    return call(
         lambda: ctx.model.create_resource(
             ctx.user, name, type_=type_, host=host, vault_path=vault, context=context
         )
@@ -261,29 +248,29 @@ async def resource_create(ctx: Ctx) -> Response:
 
 async def resource_remove(ctx: Ctx) -> Response:
     name = ctx.require("name")
-    return _call(lambda: ctx.model.remove_resource(ctx.user, name))
+    return call(lambda: ctx.model.remove_resource(ctx.user, name))
 
 
 async def resource_modify(ctx: Ctx) -> Response:
     name, prop, value = ctx.require("name"), ctx.require("property"), ctx.require("value")
     if prop not in RESOURCE_PROPERTIES or (prop == "status" and value not in ("up", "down")):
         raise HttpError(400)
-    return _call(lambda: ctx.model.modify_resource(ctx.user, name, prop=prop, value=value))
+    return call(lambda: ctx.model.modify_resource(ctx.user, name, prop=prop, value=value))
 
 
 async def resource_add_child(ctx: Ctx) -> Response:
     parent, child, context = ctx.require("parent-name"), ctx.require("child-name"), ctx.get("context") or ""
-    return _call(lambda: ctx.model.add_child(ctx.user, parent, child, context=context))
+    return call(lambda: ctx.model.add_child(ctx.user, parent, child, context=context))
 
 
 async def resource_remove_child(ctx: Ctx) -> Response:
     parent, child = ctx.require("parent-name"), ctx.require("child-name")
-    return _call(lambda: ctx.model.remove_child(ctx.user, parent, child))
+    return call(lambda: ctx.model.remove_child(ctx.user, parent, child))
 
 
 async def resource_rebalance(ctx: Ctx) -> Response:
     name = ctx.require("name")
-    return _call(lambda: ctx.model.rebalance(ctx.user, name))
+    return call(lambda: ctx.model.rebalance(ctx.user, name))
 
 
 async def resource_modify_metadata(ctx: Ctx) -> Response:
@@ -340,19 +327,19 @@ async def zone_stat(ctx: Ctx) -> Response:
 async def zone_add(ctx: Ctx) -> Response:
     name = ctx.require("name")
     conn, comment = ctx.get("connection-info") or "", ctx.get("comment") or ""
-    return _call(lambda: ctx.model.add_zone(ctx.user, name, connection_info=conn, comment=comment))
+    return call(lambda: ctx.model.add_zone(ctx.user, name, connection_info=conn, comment=comment))
 
 
 async def zone_remove(ctx: Ctx) -> Response:
     name = ctx.require("name")
-    return _call(lambda: ctx.model.remove_zone(ctx.user, name))
+    return call(lambda: ctx.model.remove_zone(ctx.user, name))
 
 
 async def zone_modify(ctx: Ctx) -> Response:
     name, prop, value = ctx.require("name"), ctx.require("property"), ctx.require("value")
     if prop not in ZONE_PROPERTIES:
         raise HttpError(400)
-    return _call(lambda: ctx.model.modify_zone(ctx.user, name, prop=prop, value=value))
+    return call(lambda: ctx.model.modify_zone(ctx.user, name, prop=prop, value=value))
 
 
 ZONE_OPS: dict[str, dict[str, Handler]] = {

@@ -106,6 +106,17 @@ def irods_error(err: IrodsModelError, *, status: int = 200, message: bool = True
     return JSONResponse({"irods_response": body, **extra}, status_code=status)
 
 
+def call(
+    action: Callable[[], object], *, error: Callable[[IrodsModelError], Response] = irods_error
+) -> Response:
+    """Run one model call: ``ok()`` when it succeeds, else its IrodsModelError rendered by ``error``."""
+    try:
+        action()
+    except IrodsModelError as e:
+        return error(e)
+    return ok()
+
+
 PRECHECK_ERRORS = frozenset({"NOT_A_COLLECTION", "NOT_A_DATA_OBJECT"})
 
 
