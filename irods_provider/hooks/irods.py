@@ -19,11 +19,13 @@ if TYPE_CHECKING:
     from airflow.sdk import Connection
 
     from irods_provider.client import AsyncIrodsSession, IrodsSession, RetryPolicy, TokenProvider
+    from irods_provider.client._auth import AsyncLoginFunction, LoginFunction
 
 __all__ = ["IrodsHook"]
 
 
 def _mask_token(token: str) -> None:
+    """Register a minted bearer token (Basic login or OpenID) with the log masker."""
     mask_secret(token)
 
 
@@ -42,10 +44,10 @@ class _MaskingBasicAuth:
     def _seen(self, token: str) -> str:
         if token != self._masked:
             self._masked = token
-            mask_secret(token)
+            _mask_token(token)
         return token
 
-    def bind(self, *, login: Any = None, alogin: Any = None) -> None:
+    def bind(self, *, login: LoginFunction | None = None, alogin: AsyncLoginFunction | None = None) -> None:
         """Forward the session's login functions to the wrapped BasicAuth."""
         self._inner.bind(login=login, alogin=alogin)
 
