@@ -129,5 +129,6 @@ def test_64_mib_parallel_upload_outlives_two_second_tokens(
     assert requests_during >= elapsed / 2
     assert len(minted) > minted_before
     assert requests_during - rejects >= 3, "renewals were forced by 401s, not done ahead of expiry"
-    assert unauthorized == rejects <= 2
+    # a 401 is rare (a request delayed past its token's half-life) and cured by one renewal and a resend
+    assert unauthorized == rejects <= 3
     assert set(transport.statuses) <= {200, 401}
