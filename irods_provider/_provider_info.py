@@ -149,4 +149,13 @@ def provider_info() -> dict[str, Any]:
             },
         ],
         "connection-types": [_connection_type()],
+        "filesystems": ["irods_provider.fs.irods"],
+        "asset-uris": [
+            {
+                "schemes": ["irods"],
+                "handler": "irods_provider.assets.irods.sanitize_uri",
+                "factory": "irods_provider.assets.irods.create_asset",
+                "to_openlineage_converter": "irods_provider.assets.irods.convert_asset_to_openlineage",
+            }
+        ],
     }
