@@ -23,11 +23,9 @@ import time
 import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import httpx2
-from authlib.integrations.base_client import OAuthError
-from authlib.integrations.httpx_client import OAuth2Client
 
 from irods_provider.exceptions import (
     IrodsAuthenticationError,
@@ -36,6 +34,9 @@ from irods_provider.exceptions import (
     IrodsProtocolError,
     IrodsTimeoutError,
 )
+
+if TYPE_CHECKING:
+    from authlib.integrations.httpx_client import OAuth2Client
 
 __all__ = ["OpenIdClientCredentials", "OpenIdPassword", "OpenIdRefreshToken"]
 
@@ -189,6 +190,9 @@ class _OpenIdTokenSource:
     @property
     def _oauth(self) -> OAuth2Client:
         if self._oauth_client is None:
+            # authlib is imported on first use: it is a third of the client's import time.
+            from authlib.integrations.httpx_client import OAuth2Client
+
             self._oauth_client = OAuth2Client(**self._client_options)
         return self._oauth_client
 
@@ -243,6 +247,8 @@ class _OpenIdTokenSource:
 
     def _request(self, grant_type: str, params: dict[str, str]) -> _Token:
         """One token request; raises _Refused on an OAuth error answer, typed errors otherwise."""
+        from authlib.integrations.base_client import OAuthError
+
         url = self._token_endpoint()
         if self.audience:
             params = {**params, "audience": self.audience}
