@@ -37,7 +37,9 @@ def test_sync_twin_is_generated_from_async_source():
 def test_importing_the_client_loads_neither_airflow_nor_authlib():
     # authlib is needed only once an OpenID source asks for a token; Airflow never.
     code = "import sys, irods_provider.client; print(sorted({m.split('.')[0] for m in sys.modules}))"
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=30, check=True
+    )
     loaded = result.stdout
     assert "'httpx2'" in loaded
     assert "'airflow'" not in loaded
