@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from irods_provider.client import Kinds
@@ -134,7 +134,7 @@ class IrodsListCollectionOperator(IrodsBaseOperator):
         self.kind = kind
         self.with_stat = with_stat
 
-    def _matcher(self, base: str) -> Any:
+    def _matcher(self, base: str) -> Callable[[str], bool]:
         try:
             compiled = re.compile(self.regex) if self.regex else None
         except re.error as error:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from irods_provider.exceptions import IrodsUsageError
@@ -163,7 +163,7 @@ class IrodsRemoveMetadataOperator(IrodsBaseOperator):
         self.metadata = metadata
         self.remove_all = remove_all
 
-    def _selector(self) -> Any:
+    def _selector(self) -> Callable[[AVU], bool]:
         chosen = [bool(self.attribute), self.metadata is not None, bool(self.remove_all)]
         if sum(chosen) != 1:
             raise IrodsUsageError("give exactly one of attribute, metadata or remove_all=True")
