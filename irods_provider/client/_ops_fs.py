@@ -7,6 +7,7 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from irods_provider.client._errors import irods_status
 from irods_provider.client._models import (
     ChecksumReport,
     CollectionStat,
@@ -558,7 +559,7 @@ def do_verify_checksum(
     """GET data-objects verify_checksum; findings (CHECK_VERIFICATION_RESULTS) are a result, not an error."""
 
     def decode(data: dict[str, Any]) -> ChecksumReport:
-        code = data.get("irods_response", {}).get("status_code", 0)
+        code = irods_status(data)[0] or 0
         results = tuple(r for r in data.get("results") or () if isinstance(r, dict))
         return ChecksumReport(ok=code == 0 and not results, results=results)
 
