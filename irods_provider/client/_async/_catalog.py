@@ -92,6 +92,13 @@ class AsyncMetadata:
                 return EntryKind.COLLECTION
         raise IrodsNotFoundError("no collection or data object at this path", operation="metadata", path=path)
 
+    async def is_kind(self, path: str, kind: EntryKind) -> bool:
+        """True if ``path`` is a visible entry of ``kind`` (a GenQuery test: works for paths holding ``+``)."""
+        try:
+            return await self.kind_of(path) is kind
+        except IrodsNotFoundError:
+            return False
+
     async def list(
         self, path: str, *, kind: EntryKind | None = None, attribute: str | None = None
     ) -> builtins.list[AVU]:

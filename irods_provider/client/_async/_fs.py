@@ -64,6 +64,8 @@ class AsyncCollections:
 
     async def exists(self, path: str, *, ticket: str | None = None) -> bool:
         """True if ``path`` is a collection visible to this user."""
+        if "+" in path and ticket is None:
+            return await self._s.metadata.is_kind(path, EntryKind.COLLECTION)
         try:
             await self._s.execute(ops.coll_stat(path, ticket=ticket))
         except (IrodsNotACollectionError, IrodsNotFoundError):
@@ -225,6 +227,8 @@ class AsyncDataObjects:
 
     async def exists(self, path: str, *, ticket: str | None = None) -> bool:
         """True if ``path`` is a data object visible to this user."""
+        if "+" in path and ticket is None:
+            return await self._s.metadata.is_kind(path, EntryKind.DATA_OBJECT)
         try:
             await self._s.execute(ops.do_stat(path, ticket=ticket))
         except (IrodsNotADataObjectError, IrodsNotFoundError):

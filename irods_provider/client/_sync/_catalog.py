@@ -92,6 +92,13 @@ class Metadata:
                 return EntryKind.COLLECTION
         raise IrodsNotFoundError("no collection or data object at this path", operation="metadata", path=path)
 
+    def is_kind(self, path: str, kind: EntryKind) -> bool:
+        """True if ``path`` is a visible entry of ``kind`` (a GenQuery test: works for paths holding ``+``)."""
+        try:
+            return self.kind_of(path) is kind
+        except IrodsNotFoundError:
+            return False
+
     def list(
         self, path: str, *, kind: EntryKind | None = None, attribute: str | None = None
     ) -> builtins.list[AVU]:

@@ -64,6 +64,8 @@ class Collections:
 
     def exists(self, path: str, *, ticket: str | None = None) -> bool:
         """True if ``path`` is a collection visible to this user."""
+        if "+" in path and ticket is None:
+            return self._s.metadata.is_kind(path, EntryKind.COLLECTION)
         try:
             self._s.execute(ops.coll_stat(path, ticket=ticket))
         except (IrodsNotACollectionError, IrodsNotFoundError):
@@ -225,6 +227,8 @@ class DataObjects:
 
     def exists(self, path: str, *, ticket: str | None = None) -> bool:
         """True if ``path`` is a data object visible to this user."""
+        if "+" in path and ticket is None:
+            return self._s.metadata.is_kind(path, EntryKind.DATA_OBJECT)
         try:
             self._s.execute(ops.do_stat(path, ticket=ticket))
         except (IrodsNotADataObjectError, IrodsNotFoundError):

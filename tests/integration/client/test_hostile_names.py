@@ -1,9 +1,11 @@
 import string
 
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from irods_provider.client import AVU, EntryKind, Kinds
+from irods_provider.exceptions import IrodsAlreadyExistsError
 
 HOME = "/tempZone/home/rods"
 HOSTILE = " '\"&=%#?;,+~!$()[]{}@^`|\\" + "äöüßé漢字🙂"
@@ -37,3 +39,21 @@ def test_hostile_paths_and_avus_round_trip(session, name, attribute, value):
     assert session.metadata.list(coll) == [AVU(attribute, value)]
     assert (obj, EntryKind.DATA_OBJECT) in set(session.metadata.find(attribute, value))
     session.collections.remove(coll, recurse=True, no_trash=True)
+
+
+def test_exists_and_exist_ok_work_for_paths_holding_plus(session) -> None:
+    """A GET cannot carry '+', so exists() answers through GenQuery; create(exist_ok) relies on it."""
+    collection = "/tempZone/home/rods/a+b coll"
+    obj = f"{collection}/x+y.txt"
+    assert session.collections.exists(collection) is False
+    assert session.collections.create(collection) is True
+    assert session.collections.create(collection, exist_ok=True) is False
+    assert session.collections.exists(collection) is True
+    assert session.data_objects.exists(obj) is False
+    session.data_objects.write(obj, b"plus")
+    assert session.data_objects.exists(obj) is True
+    assert session.collections.exists(obj) is False
+    assert session.data_objects.exists(collection) is False
+    with pytest.raises(IrodsAlreadyExistsError) as excinfo:
+        session.collections.create(obj, exist_ok=True)
+    assert excinfo.value.path == obj
