@@ -1,4 +1,4 @@
-"""ACL and metadata operations shared by collections and data objects (atomic batches included)."""
+"""ACL and metadata operations: ACLs of collections and data objects, AVUs of those and of users/resources."""
 
 from __future__ import annotations
 
@@ -11,12 +11,17 @@ from irods_provider.testing._catalog import (
     Collection,
     DataObject,
     ModelBase,
+    Resource,
+    User,
     canonical_permission,
     now,
 )
 from irods_provider.testing._errors import IrodsModelError
 
 MODIFY_META = PERMISSIONS.index("modify_metadata")
+
+MetaTarget = Collection | DataObject | User | Resource
+"""Anything AVUs attach to."""
 
 
 class AtomicOperationError(IrodsModelError):
@@ -29,7 +34,7 @@ class AtomicOperationError(IrodsModelError):
 
 
 class AclMetaMixin(ModelBase):
-    """set_permission / modify_permissions / modify_metadata on a collection or a data object."""
+    """set_permission / modify_permissions on collections and data objects; modify_metadata on all."""
 
     def _entity(self, caller: str, path: str, kind: str, *, admin: bool) -> Collection | DataObject | None:
         if kind == "collection":
@@ -99,24 +104,52 @@ class AclMetaMixin(ModelBase):
                 self._apply_acl(target, name, perm)
 
     def modify_metadata(
-        self, caller: str, path: str, *, kind: str, operations: list[Any], admin: bool = False
+        self, caller: str, name: str, *, kind: str, operations: list[Any], admin: bool = False
     ) -> None:
-        """Add/remove AVUs all-or-nothing; the target is looked up as ``kind`` (no type pre-check)."""
+        """Add/remove AVUs all-or-nothing on the ``kind`` entity called ``name`` (no type pre-check).
+
+        As the server: look the entity up, then check the admin flag and the right to modify (users
+        and resources: rodsadmins only), then apply the operations in order.
+        """
         with self.lock:
-            self.require_admin_flag(caller, admin)
-            target = self._entity(caller, path, kind, admin=admin)
+            admin_ok = admin and self.is_admin(caller)
+            target = self._meta_target(caller, name, kind, admin=admin_ok)
             if target is None:
                 raise AtomicOperationError(
-                    "SYS_INVALID_INPUT_PARAM", f"Entity [{path}] does not exist.", index=0, operation=None
+                    "SYS_INVALID_INPUT_PARAM", f"Entity [{name}] does not exist.", index=0, operation=None
+                )
+            if admin and not admin_ok:
+                raise AtomicOperationError(
+                    "CAT_INSUFFICIENT_PRIVILEGE_LEVEL",
+                    "User is not an administrator.",
+                    index=0,
+                    operation=None,
+                )
+            if not self._may_modify_metadata(caller, target, admin=admin_ok):
+                raise AtomicOperationError(
+                    "CAT_NO_ACCESS_PERMISSION",
+                    "User not allowed to modify metadata.",
+                    index=0,
+                    operation=None,
                 )
             avus = list(target.avus)
             for i, op in enumerate(operations):
-                avus = self._meta_step(caller, target, avus, i, op, admin=admin)
+                avus = self._meta_step(avus, i, op)
             target.avus = avus
 
-    def _meta_step(
-        self, caller: str, target: Collection | DataObject, avus: list[Avu], i: int, op: Any, *, admin: bool
-    ) -> list[Avu]:
+    def _meta_target(self, caller: str, name: str, kind: str, *, admin: bool) -> MetaTarget | None:
+        if kind == "user":
+            return self.users.get(name)
+        if kind == "resource":
+            return self.resources.get(name)
+        return self._entity(caller, name, kind, admin=admin)
+
+    def _may_modify_metadata(self, caller: str, target: MetaTarget, *, admin: bool) -> bool:
+        if isinstance(target, User | Resource):
+            return self.is_admin(caller)
+        return self._level(caller, target, admin=admin) >= MODIFY_META
+
+    def _meta_step(self, avus: list[Avu], i: int, op: Any) -> list[Avu]:
         if not isinstance(op, dict) or not {"operation", "attribute", "value"} <= set(op):
             raise AtomicOperationError("JSON_VALIDATION_ERROR", "Missing keys.", index=i, operation=op)
         kind = op["operation"]
@@ -128,10 +161,6 @@ class AclMetaMixin(ModelBase):
         if not attr or not value:
             raise AtomicOperationError(
                 "SYS_INVALID_INPUT_PARAM", "Empty attribute or value.", index=i, operation=op
-            )
-        if self._level(caller, target, admin=admin) < MODIFY_META:
-            raise AtomicOperationError(
-                "CAT_NO_ACCESS_PERMISSION", "No permission to modify metadata.", index=i, operation=op
             )
         same = [a for a in avus if (a.attribute, a.value, a.units) == (attr, value, units)]
         if kind == "add" and not same:

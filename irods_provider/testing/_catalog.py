@@ -63,11 +63,12 @@ class User:
     create_time: int = field(default_factory=now)
     modify_time: int = field(default_factory=now)
     groups: set[str] = field(default_factory=set)
+    avus: list[Avu] = field(default_factory=list)
 
 
 @dataclass
 class Avu:
-    """One metadata triple attached to a collection or data object."""
+    """One metadata triple attached to a collection, data object, user, group or resource."""
 
     id: int
     attribute: str
@@ -149,6 +150,7 @@ class Resource:
     comments: str = ""
     information: str = ""
     free_space: str = ""
+    avus: list[Avu] = field(default_factory=list)
 
 
 class ModelBase:

@@ -289,8 +289,8 @@ def parse_genquery1(query: str) -> GenQuery:
 
 _NUMBER = re.compile(r"[+-]?\d+(?:\.\d+)?")
 _ASCII_UPPER = str.maketrans("abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
-_META_NAME_COLUMNS = {"META_DATA": "META_DATA_ATTR_NAME", "META_COLL": "META_COLL_ATTR_NAME"}
-_META_VALUE_COLUMNS = {"META_DATA": "META_DATA_ATTR_VALUE", "META_COLL": "META_COLL_ATTR_VALUE"}
+_META_NAME_COLUMNS = {group: f"{group}_ATTR_NAME" for group in META_OWNER_COLUMN}
+_META_VALUE_COLUMNS = {group: f"{group}_ATTR_VALUE" for group in META_OWNER_COLUMN}
 
 _SortKey = tuple[int, Decimal, str]
 

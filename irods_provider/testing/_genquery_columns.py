@@ -56,6 +56,22 @@ _GROUP_COLUMNS: dict[str, tuple[str, ...]] = {
         "META_DATA_CREATE_TIME",
         "META_DATA_MODIFY_TIME",
     ),
+    "META_USER": (
+        "META_USER_ATTR_ID",
+        "META_USER_ATTR_NAME",
+        "META_USER_ATTR_VALUE",
+        "META_USER_ATTR_UNITS",
+        "META_USER_CREATE_TIME",
+        "META_USER_MODIFY_TIME",
+    ),
+    "META_RESC": (
+        "META_RESC_ATTR_ID",
+        "META_RESC_ATTR_NAME",
+        "META_RESC_ATTR_VALUE",
+        "META_RESC_ATTR_UNITS",
+        "META_RESC_CREATE_TIME",
+        "META_RESC_MODIFY_TIME",
+    ),
     "TICKET": (
         "TICKET_ID",
         "TICKET_STRING",
@@ -96,6 +112,8 @@ INTEGER_COLUMNS: frozenset[str] = frozenset(
         "DATA_REPL_STATUS",
         "META_COLL_ATTR_ID",
         "META_DATA_ATTR_ID",
+        "META_USER_ATTR_ID",
+        "META_RESC_ATTR_ID",
         "TICKET_ID",
         "TICKET_USER_ID",
         "TICKET_USES_COUNT",
@@ -112,11 +130,13 @@ INTEGER_COLUMNS: frozenset[str] = frozenset(
 )
 """Columns the catalog stores as integers; times are zero-padded strings and compare as strings."""
 
-# Groups a group cannot be joined without (metadata on data objects hangs off the data rows).
+# Groups a group cannot be joined without (metadata hangs off the rows of the object it describes).
 _IMPLIED_GROUPS: dict[str, frozenset[str]] = {
     "DATA": frozenset({"COLL"}),
     "META_COLL": frozenset({"COLL"}),
     "META_DATA": frozenset({"COLL", "DATA"}),
+    "META_USER": frozenset({"USER"}),
+    "META_RESC": frozenset({"RESC"}),
 }
 _COLUMN_IMPLIED_GROUPS: dict[str, frozenset[str]] = {
     "COLL_ACCESS_NAME": frozenset({"COLL"}),
@@ -126,7 +146,9 @@ _COLUMN_IMPLIED_GROUPS: dict[str, frozenset[str]] = {
 }
 
 # Which column identifies the object a metadata row hangs off, per metadata group.
-META_OWNER_COLUMN: Mapping[str, str] = MappingProxyType({"META_DATA": "DATA_ID", "META_COLL": "COLL_ID"})
+META_OWNER_COLUMN: Mapping[str, str] = MappingProxyType(
+    {"META_DATA": "DATA_ID", "META_COLL": "COLL_ID", "META_USER": "USER_ID", "META_RESC": "RESC_ID"}
+)
 
 
 def tables_for(columns: frozenset[str]) -> frozenset[str]:

@@ -37,8 +37,11 @@ def open_error(ctx: Ctx, err: IrodsModelError) -> Response:
 
 
 def atomic(ctx: Ctx, *, kind: str, permissions: bool) -> Response:
-    """modify_permissions / modify_metadata with the ``failed_operation`` envelope."""
-    lpath = ctx.require("lpath")
+    """modify_permissions / modify_metadata with the ``failed_operation`` envelope.
+
+    The entity is ``lpath`` for collections and data objects, ``name`` for users and resources.
+    """
+    lpath = ctx.require("lpath" if kind in ("collection", "data_object") else "name")
     operations = parse_json_list(ctx.require("operations"))
     admin = ctx.flag("admin")
     try:

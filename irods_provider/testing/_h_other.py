@@ -8,6 +8,7 @@ from starlette.responses import JSONResponse, Response
 
 from irods_provider.testing._errors import IrodsModelError
 from irods_provider.testing._genquery import GenQueryError, execute_genquery1
+from irods_provider.testing._h_common import atomic
 from irods_provider.testing._http import Ctx, Handler, HttpError, call, empty, irods_error, ok
 from irods_provider.testing._params import to_int
 from irods_provider.testing._resources import PROPERTIES as RESOURCE_PROPERTIES
@@ -207,6 +208,10 @@ async def user_stat(ctx: Ctx) -> Response:
     return ok(**ctx.model.stat_user(ctx.require("name"), zone=ctx.get("zone")))
 
 
+async def user_modify_metadata(ctx: Ctx) -> Response:
+    return atomic(ctx, kind="user", permissions=False)
+
+
 USERS_OPS: dict[str, dict[str, Handler]] = {
     "GET": {
         "users": users,
@@ -226,6 +231,7 @@ USERS_OPS: dict[str, dict[str, Handler]] = {
         "remove_group": remove_group,
         "add_to_group": add_to_group,
         "remove_from_group": remove_from_group,
+        "modify_metadata": user_modify_metadata,
     },
 }
 
@@ -274,12 +280,7 @@ async def resource_rebalance(ctx: Ctx) -> Response:
 
 
 async def resource_modify_metadata(ctx: Ctx) -> Response:
-    ctx.require("name")
-    if not ctx.model.is_admin(ctx.user):
-        return irods_error(IrodsModelError("SYS_NO_API_PRIV", "Requires rodsadmin."))
-    return irods_error(
-        IrodsModelError("SYS_NOT_ALLOWED", "Resource metadata is not supported by the emulator.")
-    )
+    return atomic(ctx, kind="resource", permissions=False)
 
 
 RESOURCE_OPS: dict[str, dict[str, Handler]] = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Iterable, Mapping
 
-from irods_provider.testing._catalog import Collection, DataObject, User
+from irods_provider.testing._catalog import Avu, Collection, DataObject, User
 from irods_provider.testing._tickets import Ticket, TicketsMixin
 
 Row = dict[str, str]
@@ -25,10 +25,12 @@ class QueryRowsMixin(TicketsMixin):
             return list(self._rows(caller, set(tables)))
 
     def _rows(self, caller: str, tables: set[str]) -> Iterable[Row]:
-        if tables <= {"USER"}:
-            return [self._user_row(u) for u in self.users.values()]
-        if tables <= {"RESC"}:
-            return [self._resc_row(name) for name in self.resources]
+        if tables <= {"USER", "META_USER"}:
+            users = [(self._user_row(u), u.avus) for u in self.users.values()]
+            return self._with_avus(users, "META_USER" if "META_USER" in tables else None)
+        if tables <= {"RESC", "META_RESC"}:
+            rescs = [(self._resc_row(r.name), r.avus) for r in self.resources.values()]
+            return self._with_avus(rescs, "META_RESC" if "META_RESC" in tables else None)
         if tables <= {"TICKET"}:
             return [r for t in self.visible_tickets(caller) for r in self._ticket_rows(t)]
         if (
@@ -42,6 +44,25 @@ class QueryRowsMixin(TicketsMixin):
         if tables <= {"DATA", "COLL", "RESC"}:
             return self._data_rows(caller, tables)
         return []
+
+    @staticmethod
+    def _with_avus(owners: list[tuple[Row, list[Avu]]], group: str | None) -> list[Row]:
+        """Each owner row alone (``group`` None), or joined with each of its AVUs as ``group`` columns."""
+        if group is None:
+            return [row for row, _ in owners]
+        return [
+            {
+                **row,
+                f"{group}_ATTR_ID": str(a.id),
+                f"{group}_ATTR_NAME": a.attribute,
+                f"{group}_ATTR_VALUE": a.value,
+                f"{group}_ATTR_UNITS": a.units,
+                f"{group}_CREATE_TIME": t11(a.create_time),
+                f"{group}_MODIFY_TIME": t11(a.modify_time),
+            }
+            for row, avus in owners
+            for a in avus
+        ]
 
     def _visible_colls(self, caller: str) -> list[Collection]:
         return [c for c in self.collections.values() if self.visible_coll(caller, c.path) is not None]
@@ -66,18 +87,7 @@ class QueryRowsMixin(TicketsMixin):
             base = self._coll_row(c)
             rows = [base]
             if "META_COLL" in tables:
-                rows = [
-                    {
-                        **base,
-                        "META_COLL_ATTR_ID": str(a.id),
-                        "META_COLL_ATTR_NAME": a.attribute,
-                        "META_COLL_ATTR_VALUE": a.value,
-                        "META_COLL_ATTR_UNITS": a.units,
-                        "META_COLL_CREATE_TIME": t11(a.create_time),
-                        "META_COLL_MODIFY_TIME": t11(a.modify_time),
-                    }
-                    for a in c.avus
-                ]
+                rows = self._with_avus([(base, c.avus)], "META_COLL")
             if "ACCESS" in tables:
                 rows = [
                     {**r, **self._access_row("COLL", name, perm, with_user="USER" in tables)}
@@ -137,19 +147,7 @@ class QueryRowsMixin(TicketsMixin):
                 coll_cache[parent] = self._coll_row(coll)
             rows = self._data_base_rows(obj, coll_cache[parent])
             if "META_DATA" in tables:
-                rows = [
-                    {
-                        **r,
-                        "META_DATA_ATTR_ID": str(a.id),
-                        "META_DATA_ATTR_NAME": a.attribute,
-                        "META_DATA_ATTR_VALUE": a.value,
-                        "META_DATA_ATTR_UNITS": a.units,
-                        "META_DATA_CREATE_TIME": t11(a.create_time),
-                        "META_DATA_MODIFY_TIME": t11(a.modify_time),
-                    }
-                    for r in rows
-                    for a in obj.avus
-                ]
+                rows = self._with_avus([(r, obj.avus) for r in rows], "META_DATA")
             if "ACCESS" in tables:
                 rows = [
                     {**r, **self._access_row("DATA", name, perm, with_user="USER" in tables)}

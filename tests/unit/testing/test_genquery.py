@@ -133,6 +133,10 @@ def test_integer_columns_compare_numerically_and_times_as_strings() -> None:
         ("select RESC_NAME where DATA_NAME = 'x'", {"COLL", "DATA"}),
         ("select TICKET_STRING, TICKET_TYPE", {"TICKET"}),
         ("select USER_NAME", {"USER"}),
+        ("select USER_NAME where META_USER_ATTR_NAME = 'a'", {"USER", "META_USER"}),
+        ("select META_USER_ATTR_VALUE", {"USER", "META_USER"}),
+        ("select RESC_NAME where META_RESC_ATTR_NAME = 'a'", {"RESC", "META_RESC"}),
+        ("select META_RESC_ATTR_UNITS where META_RESC_ATTR_ID = '5'", {"RESC", "META_RESC"}),
         ("select DATA_NAME where DATA_ACCESS_NAME = 'own'", {"COLL", "DATA", "ACCESS"}),
     ],
 )
@@ -289,6 +293,80 @@ def test_several_avu_name_conditions_each_match_their_own_avu() -> None:
     assert names(query.replace("'2'", "'3'"), AVUS) == []
 
 
+def owner_avu_rows(group: str, owners: dict[str, dict[str, str]], avus: dict[str, list[tuple[str, ...]]]):
+    """Rows of a ``USER``/``RESC`` table joined with its ``META_USER``/``META_RESC`` AVUs (one per AVU)."""
+    rows = []
+    for name, row in owners.items():
+        for i, (attribute, value, units) in enumerate(avus.get(name, [])):
+            rows.append(
+                {
+                    **row,
+                    f"{group}_ATTR_ID": str(100 + i),
+                    f"{group}_ATTR_NAME": attribute,
+                    f"{group}_ATTR_VALUE": value,
+                    f"{group}_ATTR_UNITS": units,
+                }
+            )
+    return FakeSource(rows)
+
+
+USER_AVUS = owner_avu_rows(
+    "META_USER",
+    {
+        "alice": {"USER_ID": "1", "USER_NAME": "alice", "USER_TYPE": "rodsuser"},
+        "bob": {"USER_ID": "2", "USER_NAME": "bob", "USER_TYPE": "rodsuser"},
+        "staff": {"USER_ID": "3", "USER_NAME": "staff", "USER_TYPE": "rodsgroup"},
+    },
+    {
+        "alice": [("a1", "v1", "u1"), ("a2", "v2", "")],
+        "bob": [("a1", "v1", "")],
+        "staff": [("a1", "v1", "u1")],
+    },
+)
+RESC_AVUS = owner_avu_rows(
+    "META_RESC",
+    {
+        "demoResc": {"RESC_ID": "10", "RESC_NAME": "demoResc", "RESC_TYPE_NAME": "unixfilesystem"},
+        "repl": {"RESC_ID": "11", "RESC_NAME": "repl", "RESC_TYPE_NAME": "replication"},
+    },
+    {"demoResc": [("a1", "v1", "u1")], "repl": [("a1", "v2", "u1"), ("tier", "fast", "")]},
+)
+
+
+def test_user_metadata_joins_users_and_groups() -> None:
+    query = "select USER_NAME where META_USER_ATTR_NAME = 'a1' and META_USER_ATTR_VALUE = 'v1'"
+    assert names(query, USER_AVUS) == ["alice", "bob", "staff"]
+    assert names(query + " and META_USER_ATTR_UNITS = 'u1'", USER_AVUS) == ["alice", "staff"]
+    assert names(query + " and USER_TYPE = 'rodsgroup'", USER_AVUS) == ["staff"]
+    assert execute_genquery1(
+        "select META_USER_ATTR_NAME, META_USER_ATTR_VALUE where USER_NAME = 'alice'", USER_AVUS
+    ) == [["a1", "v1"], ["a2", "v2"]]
+    assert USER_AVUS.requests[-1] == frozenset({"USER", "META_USER"})
+
+
+def test_several_user_avu_conditions_each_match_their_own_avu() -> None:
+    query = (
+        "select USER_NAME where META_USER_ATTR_NAME = 'a1' and META_USER_ATTR_VALUE = 'v1'"
+        " and META_USER_ATTR_NAME = 'a2' and META_USER_ATTR_VALUE = 'v2'"
+    )
+    assert names(query, USER_AVUS) == ["alice"]
+
+
+def test_resource_metadata_joins_resources() -> None:
+    query = "select RESC_NAME where META_RESC_ATTR_NAME = 'a1' and META_RESC_ATTR_UNITS = 'u1'"
+    assert names(query, RESC_AVUS) == ["demoResc", "repl"]
+    assert names(query + " and META_RESC_ATTR_VALUE = 'v1'", RESC_AVUS) == ["demoResc"]
+    assert execute_genquery1(
+        "select RESC_NAME, count(META_RESC_ATTR_ID) where RESC_TYPE_NAME = 'replication'", RESC_AVUS
+    ) == [["repl", "2"]]
+    query = (
+        "select RESC_NAME where META_RESC_ATTR_NAME = 'a1' and META_RESC_ATTR_VALUE = 'v2'"
+        " and META_RESC_ATTR_NAME = 'tier' and META_RESC_ATTR_VALUE = 'fast'"
+    )
+    assert names(query, RESC_AVUS) == ["repl"]
+    assert RESC_AVUS.requests[-1] == frozenset({"RESC", "META_RESC"})
+
+
 @pytest.mark.parametrize(
     "query",
     [
@@ -323,7 +401,7 @@ def test_malformed_queries_are_input_arg_not_well_formed(query: str) -> None:
     "query",
     [
         "select NO_SUCH_COLUMN",
-        "select COLL_NAME where META_RESC_ATTR_NAME = 'a'",
+        "select COLL_NAME where META_RESC_GROUP_ATTR_NAME = 'a'",
         "select max(RULE_EXEC_ID)",
     ],
 )
