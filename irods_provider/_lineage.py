@@ -9,6 +9,8 @@ Naming (so our datasets join those of Airflow's own providers):
 
 The pure functions work without OpenLineage; :func:`operator_lineage` returns an ``OperatorLineage`` only when
 ``apache-airflow-providers-openlineage`` is installed, else None (the provider then simply has no lineage).
+:func:`report_hook_lineage` hands the same datasets to Airflow's hook lineage collector (read by OpenLineage
+for operators without facets of their own); :class:`TransferLineageMixin` gives an operator both.
 """
 
 from __future__ import annotations
@@ -22,14 +24,16 @@ from urllib.parse import urlsplit
 from irods_provider.assets.irods import asset_uri
 
 if TYPE_CHECKING:
-    from airflow.sdk import Asset
+    from airflow.sdk import Asset, BaseHook
 
 __all__ = [
     "LineageDataset",
+    "TransferLineageMixin",
     "dataset_for_url",
     "irods_dataset",
     "local_dataset",
     "operator_lineage",
+    "report_hook_lineage",
     "sftp_dataset",
     "transfer_assets",
     "transfer_lineage",
@@ -121,3 +125,53 @@ def transfer_assets(datasets: Iterable[LineageDataset]) -> list[Asset]:
     from airflow.sdk import Asset
 
     return [Asset(uri=d.asset_uri) for d in datasets if d.asset_uri]
+
+
+def report_hook_lineage(
+    *, context: BaseHook, inputs: Sequence[LineageDataset], outputs: Sequence[LineageDataset]
+) -> None:
+    """Report what a task read and wrote to Airflow's hook lineage collector (a no-op without a reader).
+
+    iRODS datasets go through the ``irods`` asset factory (``asset_kwargs={"path": ...}``), others by their
+    asset URI.
+    ``context`` is the hook that did the work (OpenLineage passes it to the asset converters).
+    """
+    from airflow.sdk import lineage
+
+    collector = lineage.get_hook_lineage_collector()
+    for datasets, add in ((inputs, collector.add_input_asset), (outputs, collector.add_output_asset)):
+        for ds in datasets:
+            if ds.namespace.startswith("irods://"):
+                add(context=context, scheme="irods", asset_kwargs={"path": ds.name})
+            elif ds.asset_uri:
+                add(context=context, uri=ds.asset_uri)
+
+
+class TransferLineageMixin:
+    """Lineage for an operator that copies files: OpenLineage facets and hook lineage of the files it copied.
+
+    The operator calls :meth:`record_transfer_lineage` once it knows which files were copied (also after a
+    partial failure); ``get_openlineage_facets_on_complete`` then returns them as inputs and outputs.
+    """
+
+    _transfer_lineage: tuple[list[LineageDataset], list[LineageDataset]] | None = None
+
+    def record_transfer_lineage(
+        self, pairs: Iterable[tuple[LineageDataset, LineageDataset]], *, context: BaseHook
+    ) -> None:
+        """Keep ``(source, destination)`` datasets for OpenLineage and report them to the hook collector."""
+        pairs = list(pairs)
+        inputs, outputs = transfer_lineage(sources=[s for s, _ in pairs], destinations=[d for _, d in pairs])
+        self._transfer_lineage = (inputs, outputs)
+        if pairs:
+            report_hook_lineage(context=context, inputs=inputs, outputs=outputs)
+
+    @property
+    def lineage_datasets(self) -> tuple[list[LineageDataset], list[LineageDataset]]:
+        """The recorded ``(inputs, outputs)``; empty before a run."""
+        return self._transfer_lineage or ([], [])
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """``OperatorLineage`` of the files this run copied (None when OpenLineage is not installed)."""
+        inputs, outputs = self.lineage_datasets
+        return operator_lineage(inputs=inputs, outputs=outputs)

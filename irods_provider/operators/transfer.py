@@ -4,6 +4,12 @@ Both operators take one file, a list, a directory (collection) tree or a glob; c
 ``max_concurrent_files`` files at once, each over parallel streams; verify every file against the server's
 checksum; publish atomically; and return the transfer report (files, bytes, skipped, seconds, MB/s,
 checksums) to XCom. ``on_kill`` stops every file and shuts down every parallel-write handle.
+
+Lineage: each run reports the files it copied (or skipped as already identical), local files as namespace
+``file`` and iRODS objects as namespace ``irods://<zone>``, to OpenLineage
+(``get_openlineage_facets_on_complete``) and to Airflow's hook lineage collector. Airflow records asset
+events only for declared outlets: to schedule downstream DAGs on the result, declare it, e.g.
+``outlets=[Asset("irods://tempZone/home/alice/results")]``.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
+from irods_provider._lineage import LineageDataset, TransferLineageMixin, irods_dataset, local_dataset
 from irods_provider.client import AVU
 from irods_provider.client.transfer import (
     FileStatus,
@@ -40,6 +47,8 @@ if TYPE_CHECKING:
 __all__ = ["IrodsToLocalOperator", "LocalToIrodsOperator"]
 
 _SKIPS = tuple(policy.value for policy in SkipPolicy)
+# Files whose destination holds the source's bytes after the run: lineage inputs and outputs.
+_DONE = (FileStatus.TRANSFERRED, FileStatus.SKIPPED)
 _MAGIC = ("*", "?", "[")
 
 
@@ -77,8 +86,11 @@ def _avus(value: Any) -> list[AVU]:
     raise IrodsUsageError(f"metadata must be a mapping or a list of AVUs, got {value!r}")
 
 
-class _IrodsTransferBaseOperator(IrodsBaseOperator):
-    """Arguments, policies and cancellation shared by both directions.
+class _IrodsTransferBaseOperator(TransferLineageMixin, IrodsBaseOperator):
+    """Arguments, policies, cancellation and lineage shared by both directions.
+
+    Lineage and outlets: see the module documentation; users may declare
+    ``outlets=[Asset("irods://<zone>/<path>")]`` to schedule downstream DAGs on what the task writes.
 
     :param source_path: a path, a glob (``*``, ``?``, ``[..]``, ``**``) or a list of them.
     :param destination_path: a collection / directory; or, for one file, the target itself unless it ends
@@ -209,7 +221,11 @@ class _IrodsTransferBaseOperator(IrodsBaseOperator):
         )
 
     def run(self, session: IrodsSession, context: Context) -> dict[str, Any]:
-        """Run the transfer; a failed or cancelled one logs its partial report before raising."""
+        """Run the transfer; a failed or cancelled one logs its partial report before raising.
+
+        Either way the files copied are recorded for lineage.
+        """
+        self._logged = None
         try:
             return self.transfer(session)
         except IrodsError as exc:
@@ -217,6 +233,21 @@ class _IrodsTransferBaseOperator(IrodsBaseOperator):
             if isinstance(report, TransferReport) and report is not self._logged:
                 self.log_report(report)
             raise
+        finally:
+            if self._logged is not None:
+                done = [f for f in self._logged.files if f.status in _DONE]
+                self.record_transfer_lineage(
+                    [(self.source_dataset(f.source), self.destination_dataset(f.destination)) for f in done],
+                    context=self.hook,
+                )
+
+    def source_dataset(self, path: str) -> LineageDataset:
+        """The lineage dataset of one source file."""
+        raise NotImplementedError
+
+    def destination_dataset(self, path: str) -> LineageDataset:
+        """The lineage dataset of one destination file."""
+        raise NotImplementedError
 
     def transfer(self, session: IrodsSession) -> dict[str, Any]:
         """The direction-specific work."""
@@ -239,6 +270,8 @@ class LocalToIrodsOperator(_IrodsTransferBaseOperator):
     template_fields: Sequence[str] = (*_IrodsTransferBaseOperator.template_fields, "metadata")
     template_fields_renderers = {"metadata": "json"}
     direction = "local -> iRODS"
+    source_dataset = staticmethod(local_dataset)
+    destination_dataset = staticmethod(irods_dataset)
 
     def __init__(
         self, *, metadata: Mapping[str, str] | list[Any] | None = None, resume: bool = True, **kwargs: Any
@@ -337,6 +370,8 @@ class IrodsToLocalOperator(_IrodsTransferBaseOperator):
     """
 
     direction = "iRODS -> local"
+    source_dataset = staticmethod(irods_dataset)
+    destination_dataset = staticmethod(local_dataset)
 
     def transfer(self, session: IrodsSession) -> dict[str, Any]:
         """Plan and run the download."""

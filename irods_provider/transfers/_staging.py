@@ -8,8 +8,9 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
+from irods_provider._lineage import LineageDataset, TransferLineageMixin, irods_dataset, sftp_dataset
 from irods_provider.client.transfer import (
     FileResult,
     FileStatus,
@@ -20,12 +21,17 @@ from irods_provider.client.transfer import (
     TransferConfig,
     TransferReport,
 )
-from irods_provider.exceptions import IrodsError, IrodsUsageError
+from irods_provider.exceptions import IrodsUsageError
 from irods_provider.operators._base import IrodsBaseOperator, check_choice
+
+if TYPE_CHECKING:
+    from irods_provider.transfers._sftp_endpoint import SftpEndpoint
 
 __all__ = ["PlannedCopy", "SftpStagingOperator", "run_plan"]
 
 _SKIPS = tuple(policy.value for policy in SkipPolicy)
+# Files whose destination holds the source's bytes after the run: lineage inputs and outputs.
+_DONE = (FileStatus.TRANSFERRED, FileStatus.SKIPPED)
 
 
 @dataclass(frozen=True)
@@ -48,7 +54,8 @@ def run_plan(
 ) -> TransferReport:
     """Run ``one`` per file, at most ``workers`` at once; the first error (or a cancel) stops the rest.
 
-    Raises the first error after every running file has stopped; the report rides on it as ``error.report``.
+    Raises the first error after every running file has stopped; the report rides on it as ``error.report``
+    (on every exception that takes attributes).
     """
     started = time.monotonic()
     results: dict[int, FileResult] = {}
@@ -85,13 +92,19 @@ def run_plan(
         error = errors[0]
     else:
         return report
-    if isinstance(error, IrodsError):
+    if hasattr(error, "__dict__"):
         error.report = report  # type: ignore[attr-defined]
     raise error
 
 
-class SftpStagingOperator(IrodsBaseOperator):
+class SftpStagingOperator(TransferLineageMixin, IrodsBaseOperator):
     """Arguments and machinery common to :class:`SFTPToIrodsOperator` and :class:`IrodsToSFTPOperator`.
+
+    Lineage: each run reports the files it copied (or found already identical and skipped), SFTP files as
+    namespace ``file://<host>:<port>`` and iRODS objects as namespace ``irods://<zone>``, both to OpenLineage
+    (``get_openlineage_facets_on_complete``) and to Airflow's hook lineage collector. To schedule downstream
+    DAGs on the result, declare the outputs on the task, e.g. ``outlets=[Asset("irods://<zone>/<path>")]``:
+    Airflow records asset events only for declared outlets.
 
     :param source_path: a path, a glob (``*``, ``?``, ``[..]``, ``**`` for any depth) or a list of them.
     :param destination_path: a directory/collection, or the target file/object for one file.
@@ -192,6 +205,43 @@ class SftpStagingOperator(IrodsBaseOperator):
                     path=item.destination,
                 )
             seen[item.destination] = item.source
+
+    def run_recorded(
+        self,
+        plan: Sequence[PlannedCopy],
+        one: Callable[[PlannedCopy], FileResult],
+        *,
+        workers: int,
+        sftp: SftpEndpoint,
+        upload: bool,
+    ) -> TransferReport:
+        """:func:`run_plan`, then record the lineage of the files copied (also when part of it failed)."""
+        try:
+            report = run_plan(
+                plan, one, workers=workers, cancel=self.cancel_event, continue_on_error=self.continue_on_error
+            )
+        except BaseException as exc:
+            partial = getattr(exc, "report", None)
+            if isinstance(partial, TransferReport):
+                self.record_staging_lineage(partial, sftp, upload=upload)
+            raise
+        self.record_staging_lineage(report, sftp, upload=upload)
+        return report
+
+    def record_staging_lineage(self, report: TransferReport, sftp: SftpEndpoint, *, upload: bool) -> None:
+        """Lineage of the report's copied files; the SFTP side is named by the connection's host and port."""
+        host, port = str(sftp.hook.remote_host or ""), int(sftp.hook.port or 22)
+
+        def remote(path: str) -> LineageDataset:
+            return sftp_dataset(host=host, port=port, path=path)
+
+        done = [f for f in report.files if f.status in _DONE]
+        pairs = (
+            [(remote(f.source), irods_dataset(f.destination)) for f in done]
+            if upload
+            else [(irods_dataset(f.source), remote(f.destination)) for f in done]
+        )
+        self.record_transfer_lineage(pairs, context=self.hook)
 
     def log_report(self, report: TransferReport, *, direction: str) -> None:
         """One line per file and a total, in the task log."""

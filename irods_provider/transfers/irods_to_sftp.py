@@ -36,7 +36,7 @@ from irods_provider.exceptions import (
 from irods_provider.operators._base import check_path
 from irods_provider.transfers._selection import as_list, has_magic, parse_pattern, safe_join
 from irods_provider.transfers._sftp_endpoint import SftpEndpoint
-from irods_provider.transfers._staging import PlannedCopy, SftpStagingOperator, run_plan
+from irods_provider.transfers._staging import PlannedCopy, SftpStagingOperator
 
 if TYPE_CHECKING:
     import paramiko
@@ -61,7 +61,7 @@ class IrodsToSFTPOperator(SftpStagingOperator):
     A single data object goes to ``destination_path`` itself unless that is an existing directory or ends
     with ``/``; collections, globs and lists go below the directory ``destination_path``, keeping their paths
     relative to the collection (or the glob's literal base). See :class:`SftpStagingOperator` for the common
-    arguments.
+    arguments and for lineage (OpenLineage facets, hook lineage, ``outlets=[Asset("irods://<zone>/<path>")]``).
 
     :param remote_checksum: also check ``sha256sum`` over SSH: None = when the server runs commands,
         True = required, False = never.
@@ -113,12 +113,8 @@ class IrodsToSFTPOperator(SftpStagingOperator):
                     remote_verified=remote_verified,
                 )
 
-            report = run_plan(
-                plan,
-                one,
-                workers=config.max_concurrent_files,
-                cancel=self.cancel_event,
-                continue_on_error=self.continue_on_error,
+            report = self.run_recorded(
+                plan, one, workers=config.max_concurrent_files, sftp=sftp, upload=False
             )
         self.log_report(report, direction="iRODS -> SFTP")
         return {

@@ -27,7 +27,7 @@ from irods_provider.exceptions import IrodsUsageError
 from irods_provider.operators._base import check_path
 from irods_provider.transfers._selection import as_list, has_magic, parse_pattern, safe_relative
 from irods_provider.transfers._sftp_endpoint import SftpEndpoint
-from irods_provider.transfers._staging import PlannedCopy, SftpStagingOperator, run_plan
+from irods_provider.transfers._staging import PlannedCopy, SftpStagingOperator
 
 if TYPE_CHECKING:
     import paramiko
@@ -74,7 +74,7 @@ class SFTPToIrodsOperator(SftpStagingOperator):
     A single file goes to ``destination_path`` itself unless that is an existing collection or ends with
     ``/``; directories, globs and lists go below the collection ``destination_path``, keeping their paths
     relative to the directory (or the glob's literal base). See :class:`SftpStagingOperator` for the common
-    arguments.
+    arguments and for lineage (OpenLineage facets, hook lineage, ``outlets=[Asset("irods://<zone>/<path>")]``).
 
     :param metadata: AVUs (attribute → value) set on every object before it is published.
     :param sftp_range_readers: SFTP channels reading byte ranges of one file at once (1 = one prefetched
@@ -131,13 +131,7 @@ class SFTPToIrodsOperator(SftpStagingOperator):
                     progress=progress,
                 )
 
-            report = run_plan(
-                plan,
-                one,
-                workers=config.max_concurrent_files,
-                cancel=self.cancel_event,
-                continue_on_error=self.continue_on_error,
-            )
+            report = self.run_recorded(plan, one, workers=config.max_concurrent_files, sftp=sftp, upload=True)
         self.log_report(report, direction="SFTP -> iRODS")
         return {
             **report.to_dict(),
