@@ -16,7 +16,7 @@ for operators without facets of their own); :class:`TransferLineageMixin` gives 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -151,20 +151,42 @@ class TransferLineageMixin:
     """Lineage for an operator that copies files: OpenLineage facets and hook lineage of the files it copied.
 
     The operator calls :meth:`record_transfer_lineage` once it knows which files were copied (also after a
-    partial failure); ``get_openlineage_facets_on_complete`` then returns them as inputs and outputs.
+    partial failure); ``get_openlineage_facets_on_complete`` then returns them as inputs and outputs. An
+    ``AssetAlias`` among the task's outlets receives an asset event per file written, so downstream DAGs can
+    be scheduled on destinations only known at run time.
     """
 
     _transfer_lineage: tuple[list[LineageDataset], list[LineageDataset]] | None = None
 
     def record_transfer_lineage(
-        self, pairs: Iterable[tuple[LineageDataset, LineageDataset]], *, context: BaseHook
+        self,
+        pairs: Iterable[tuple[LineageDataset, LineageDataset]],
+        *,
+        hook: BaseHook,
+        context: Mapping[str, Any] | None = None,
     ) -> None:
-        """Keep ``(source, destination)`` datasets for OpenLineage and report them to the hook collector."""
+        """Keep ``(source, destination)`` datasets for OpenLineage, report them to the hook collector and
+        to the task's asset aliases (``context`` is the task context holding ``outlet_events``)."""
         pairs = list(pairs)
         inputs, outputs = transfer_lineage(sources=[s for s, _ in pairs], destinations=[d for _, d in pairs])
         self._transfer_lineage = (inputs, outputs)
         if pairs:
-            report_hook_lineage(context=context, inputs=inputs, outputs=outputs)
+            report_hook_lineage(context=hook, inputs=inputs, outputs=outputs)
+            self._emit_alias_events(outputs, context)
+
+    def _emit_alias_events(
+        self, outputs: Sequence[LineageDataset], context: Mapping[str, Any] | None
+    ) -> None:
+        from airflow.sdk import AssetAlias
+
+        events = (context or {}).get("outlet_events")
+        aliases = [o for o in getattr(self, "outlets", None) or () if isinstance(o, AssetAlias)]
+        if events is None or not aliases:
+            return
+        assets = transfer_assets(outputs)
+        for alias in aliases:
+            for asset in assets:
+                events[alias].add(asset)
 
     @property
     def lineage_datasets(self) -> tuple[list[LineageDataset], list[LineageDataset]]:

@@ -9,7 +9,8 @@ Lineage: each run reports the files it copied (or skipped as already identical),
 ``file`` and iRODS objects as namespace ``irods://<zone>``, to OpenLineage
 (``get_openlineage_facets_on_complete``) and to Airflow's hook lineage collector. Airflow records asset
 events only for declared outlets: to schedule downstream DAGs on the result, declare it, e.g.
-``outlets=[Asset("irods://tempZone/home/alice/results")]``.
+``outlets=[Asset("irods://tempZone/home/alice/results")]``; for destinations known only at run time declare
+``outlets=[AssetAlias("name")]`` and each run adds an event per written file's asset to the alias.
 """
 
 from __future__ import annotations
@@ -238,7 +239,8 @@ class _IrodsTransferBaseOperator(TransferLineageMixin, IrodsBaseOperator):
                 done = [f for f in self._logged.files if f.status in _DONE]
                 self.record_transfer_lineage(
                     [(self.source_dataset(f.source), self.destination_dataset(f.destination)) for f in done],
-                    context=self.hook,
+                    hook=self.hook,
+                    context=context,
                 )
 
     def source_dataset(self, path: str) -> LineageDataset:

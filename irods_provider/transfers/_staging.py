@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
@@ -104,7 +104,8 @@ class SftpStagingOperator(TransferLineageMixin, IrodsBaseOperator):
     namespace ``file://<host>:<port>`` and iRODS objects as namespace ``irods://<zone>``, both to OpenLineage
     (``get_openlineage_facets_on_complete``) and to Airflow's hook lineage collector. To schedule downstream
     DAGs on the result, declare the outputs on the task, e.g. ``outlets=[Asset("irods://<zone>/<path>")]``:
-    Airflow records asset events only for declared outlets.
+    Airflow records asset events only for declared outlets. For destinations known only at run time, declare
+    ``outlets=[AssetAlias("name")]``: each run adds an event per written file's asset to the alias.
 
     :param source_path: a path, a glob (``*``, ``?``, ``[..]``, ``**`` for any depth) or a list of them.
     :param destination_path: a directory/collection, or the target file/object for one file.
@@ -214,6 +215,7 @@ class SftpStagingOperator(TransferLineageMixin, IrodsBaseOperator):
         workers: int,
         sftp: SftpEndpoint,
         upload: bool,
+        context: Mapping[str, Any],
     ) -> TransferReport:
         """:func:`run_plan`, then record the lineage of the files copied (also when part of it failed)."""
         try:
@@ -223,12 +225,14 @@ class SftpStagingOperator(TransferLineageMixin, IrodsBaseOperator):
         except BaseException as exc:
             partial = getattr(exc, "report", None)
             if isinstance(partial, TransferReport):
-                self.record_staging_lineage(partial, sftp, upload=upload)
+                self.record_staging_lineage(partial, sftp, upload=upload, context=context)
             raise
-        self.record_staging_lineage(report, sftp, upload=upload)
+        self.record_staging_lineage(report, sftp, upload=upload, context=context)
         return report
 
-    def record_staging_lineage(self, report: TransferReport, sftp: SftpEndpoint, *, upload: bool) -> None:
+    def record_staging_lineage(
+        self, report: TransferReport, sftp: SftpEndpoint, *, upload: bool, context: Mapping[str, Any]
+    ) -> None:
         """Lineage of the report's copied files; the SFTP side is named by the connection's host and port."""
         host, port = str(sftp.hook.remote_host or ""), int(sftp.hook.port or 22)
 
@@ -241,7 +245,7 @@ class SftpStagingOperator(TransferLineageMixin, IrodsBaseOperator):
             if upload
             else [(irods_dataset(f.source), remote(f.destination)) for f in done]
         )
-        self.record_transfer_lineage(pairs, context=self.hook)
+        self.record_transfer_lineage(pairs, hook=self.hook, context=context)
 
     def log_report(self, report: TransferReport, *, direction: str) -> None:
         """One line per file and a total, in the task log."""

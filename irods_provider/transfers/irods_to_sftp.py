@@ -114,7 +114,7 @@ class IrodsToSFTPOperator(SftpStagingOperator):
                 )
 
             report = self.run_recorded(
-                plan, one, workers=config.max_concurrent_files, sftp=sftp, upload=False
+                plan, one, workers=config.max_concurrent_files, sftp=sftp, upload=False, context=context
             )
         self.log_report(report, direction="iRODS -> SFTP")
         return {

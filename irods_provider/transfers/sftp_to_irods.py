@@ -131,7 +131,9 @@ class SFTPToIrodsOperator(SftpStagingOperator):
                     progress=progress,
                 )
 
-            report = self.run_recorded(plan, one, workers=config.max_concurrent_files, sftp=sftp, upload=True)
+            report = self.run_recorded(
+                plan, one, workers=config.max_concurrent_files, sftp=sftp, upload=True, context=context
+            )
         self.log_report(report, direction="SFTP -> iRODS")
         return {
             **report.to_dict(),

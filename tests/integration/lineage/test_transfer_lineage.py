@@ -176,3 +176,46 @@ def test_openlineage_reads_hook_lineage_through_our_converter(tmp_path: Path, se
     lineage = ExtractorManager().get_hook_lineage()
     assert [(d.namespace, d.name) for d in lineage.inputs] == [("file", str(source))]
     assert [(d.namespace, d.name) for d in lineage.outputs] == [(ZONE_NS, f"{HOME}/hl/in.txt")]
+
+
+def test_asset_alias_outlet_gets_an_event_per_written_object(remote, session, collector) -> None:
+    """Destinations known only at run time: one declared alias, an asset event per object written."""
+    from airflow.sdk import Asset, AssetAlias
+    from airflow.sdk.execution_time.context import OutletEventAccessors
+
+    remote.put("drop/r1.csv", b"1")
+    remote.put("drop/r2.csv", b"2")
+    alias, fixed = AssetAlias("irods-drops"), Asset("irods://tempZone/home/rods/declared")
+    op = SFTPToIrodsOperator(
+        task_id="up",
+        sftp_conn_id="cluster",
+        source_path=remote.path("drop"),
+        destination_path=f"{HOME}/drops",
+        outlets=[alias, fixed],
+    )
+    events = OutletEventAccessors()
+    op.execute({"outlet_events": events})
+    alias_events = events[alias].asset_alias_events
+    assert sorted((e.source_alias_name, e.dest_asset_key.uri) for e in alias_events) == [
+        ("irods-drops", "irods://tempZone/home/rods/drops/r1.csv"),
+        ("irods-drops", "irods://tempZone/home/rods/drops/r2.csv"),
+    ]
+    assert events[fixed].asset_alias_events == []
+
+
+def test_openlineage_extractor_uses_our_facets(tmp_path: Path, session, collector) -> None:
+    """The OpenLineage provider's extractor picks get_openlineage_facets_on_complete over hook lineage."""
+    from airflow.providers.openlineage.extractors.base import DefaultExtractor
+    from airflow.providers.openlineage.extractors.manager import ExtractorManager
+
+    session.collections.create(f"{HOME}/ex", intermediates=True)
+    session.data_objects.write(f"{HOME}/ex/e.txt", b"e")
+    op = IrodsToLocalOperator(
+        task_id="down", source_path=f"{HOME}/ex/e.txt", destination_path=str(tmp_path / "e")
+    )
+    op.execute({})
+    extractor = ExtractorManager()._get_extractor(op)
+    assert isinstance(extractor, DefaultExtractor)
+    lineage = extractor.extract_on_complete(None)
+    assert [(d.namespace, d.name) for d in lineage.inputs] == [(ZONE_NS, f"{HOME}/ex/e.txt")]
+    assert [(d.namespace, d.name) for d in lineage.outputs] == [("file", str(tmp_path / "e"))]
