@@ -169,8 +169,20 @@ class TransferLineageMixin:
         to the task's asset aliases (``context`` is the task context holding ``outlet_events``)."""
         pairs = list(pairs)
         inputs, outputs = transfer_lineage(sources=[s for s, _ in pairs], destinations=[d for _, d in pairs])
-        self._transfer_lineage = (inputs, outputs)
-        if pairs:
+        self.record_lineage(inputs=inputs, outputs=outputs, hook=hook, context=context)
+
+    def record_lineage(
+        self,
+        *,
+        inputs: Sequence[LineageDataset],
+        outputs: Sequence[LineageDataset],
+        hook: BaseHook,
+        context: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Like :meth:`record_transfer_lineage` for operators that only read or only write (e.g. create a
+        collection: ``outputs=[irods_dataset(path)]``)."""
+        self._transfer_lineage = (list(inputs), list(outputs))
+        if inputs or outputs:
             report_hook_lineage(context=hook, inputs=inputs, outputs=outputs)
             self._emit_alias_events(outputs, context)
 

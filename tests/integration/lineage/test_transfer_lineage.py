@@ -219,3 +219,20 @@ def test_openlineage_extractor_uses_our_facets(tmp_path: Path, session, collecto
     lineage = extractor.extract_on_complete(None)
     assert [(d.namespace, d.name) for d in lineage.inputs] == [(ZONE_NS, f"{HOME}/ex/e.txt")]
     assert [(d.namespace, d.name) for d in lineage.outputs] == [("file", str(tmp_path / "e"))]
+
+
+def test_outputs_only_lineage_for_write_operators(collector) -> None:
+    """What a write operator (create collection, put metadata) would record: outputs only."""
+    from irods_provider._lineage import TransferLineageMixin, irods_dataset
+    from irods_provider.hooks.irods import IrodsHook
+
+    class Writer(TransferLineageMixin):
+        pass
+
+    writer, hook = Writer(), IrodsHook()
+    writer.record_lineage(inputs=[], outputs=[irods_dataset("/tempZone/home/rods/new//coll/")], hook=hook)
+    lineage = writer.get_openlineage_facets_on_complete(None)
+    assert lineage.inputs == []
+    assert [(d.namespace, d.name) for d in lineage.outputs] == [(ZONE_NS, f"{HOME}/new/coll")]
+    outputs = collector.collected_assets.outputs
+    assert [(i.asset.uri, i.context) for i in outputs] == [("irods://tempZone/home/rods/new/coll", hook)]
