@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from irods_provider._lineage import TransferLineageMixin, irods_dataset
 from irods_provider.client import Kinds
 from irods_provider.exceptions import (
     IrodsNotACollectionError,
@@ -47,7 +48,7 @@ __all__ = [
 _LIST_KINDS = ("both", "collections", "data_objects")
 
 
-class IrodsCreateCollectionOperator(IrodsBaseOperator):
+class IrodsCreateCollectionOperator(TransferLineageMixin, IrodsBaseOperator):
     """Create a collection (and its missing parents); returns ``{"path", "created"}``.
 
     :param path: absolute logical path of the collection.
@@ -71,6 +72,7 @@ class IrodsCreateCollectionOperator(IrodsBaseOperator):
             path, intermediates=bool(self.create_intermediates), exist_ok=bool(self.exist_ok)
         )
         self.log.info("%s collection %s", "Created" if created else "Found existing", path)
+        self.record_lineage(inputs=[], outputs=[irods_dataset(path)], hook=self.hook, context=context)
         return {"path": path, "created": bool(created)}
 
 
@@ -226,7 +228,7 @@ class IrodsDeleteOperator(IrodsBaseOperator):
         return {"deleted": deleted, "missing": missing}
 
 
-class IrodsCopyOperator(IrodsBaseOperator):
+class IrodsCopyOperator(TransferLineageMixin, IrodsBaseOperator):
     """Copy a data object (server side); returns ``{"source", "destination"}``.
 
     :param source_path: the data object to copy.
@@ -276,10 +278,13 @@ class IrodsCopyOperator(IrodsBaseOperator):
                 ) from error
             raise
         self.log.info("Copied %s to %s", source, destination)
+        self.record_transfer_lineage(
+            [(irods_dataset(source), irods_dataset(destination))], hook=self.hook, context=context
+        )
         return {"source": source, "destination": destination}
 
 
-class IrodsMoveOperator(IrodsBaseOperator):
+class IrodsMoveOperator(TransferLineageMixin, IrodsBaseOperator):
     """Move or rename a collection or data object; returns ``{"source", "destination", "kind"}``.
 
     :param source_path: what to move.
@@ -304,4 +309,7 @@ class IrodsMoveOperator(IrodsBaseOperator):
         else:
             session.data_objects.rename(source, destination)
         self.log.info("Moved %s %s to %s", kind.replace("_", " "), source, destination)
+        self.record_transfer_lineage(
+            [(irods_dataset(source), irods_dataset(destination))], hook=self.hook, context=context
+        )
         return {"source": source, "destination": destination, "kind": kind}
