@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import ssl
 from collections.abc import Iterator
 from typing import Any
 
@@ -27,6 +28,7 @@ __all__ = [
     "json_object",
     "map_httpx_errors",
     "not_irods_json",
+    "tls_failure",
 ]
 
 # Most specific first: the first isinstance match wins.
@@ -75,6 +77,32 @@ def map_httpx_errors(*, operation: str, path: str | None) -> Iterator[None]:
             if isinstance(exc, source):
                 raise target(f"{what}: {exc}", operation=operation, path=path) from exc
         raise
+
+
+# TLS errors that say the connection broke (worth another try), unlike verification or handshake refusals.
+_TRANSIENT_SSL_ERRORS = (
+    ssl.SSLEOFError,
+    ssl.SSLZeroReturnError,
+    ssl.SSLSyscallError,
+    ssl.SSLWantReadError,
+    ssl.SSLWantWriteError,
+)
+
+
+def tls_failure(error: BaseException) -> ssl.SSLError | None:
+    """The TLS verification or handshake refusal behind ``error`` (httpx2 chains it as cause/context).
+
+    Such failures (untrusted or expired certificate, wrong host name, TLS spoken to a plain HTTP port)
+    repeat identically on every attempt, so they are never retried.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, ssl.SSLError) and not isinstance(current, _TRANSIENT_SSL_ERRORS):
+            return current
+        current = current.__cause__ or current.__context__
+    return None
 
 
 def json_object(content: bytes) -> dict[str, Any] | None:

@@ -8,6 +8,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from irods_provider.client._errors import tls_failure
 from irods_provider.exceptions import (
     IrodsConnectionError,
     IrodsError,
@@ -63,7 +64,13 @@ class RetryPolicy:
         return retry
 
     def is_retryable(self, error: IrodsError, *, idempotent: bool) -> bool:
-        """Whether ``error`` may be retried for an operation of this idempotency."""
+        """Whether ``error`` may be retried for an operation of this idempotency.
+
+        TLS verification failures never are: they repeat identically (also for the login, which a
+        request performs inside its own attempts).
+        """
+        if tls_failure(error) is not None:
+            return False
         if _is_unsent(error):
             return True
         if not idempotent:

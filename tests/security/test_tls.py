@@ -194,12 +194,6 @@ class CountingTransport(httpx2.HTTPTransport):
         return super().handle_request(request)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="client bug: _retry._is_unsent treats every httpx2.ConnectError (incl. "
-    "CERTIFICATE_VERIFY_FAILED) as retryable, and the login is retried inside each retried request: "
-    "16 handshakes, ~2.7 s, for a certificate failure that can never succeed",
-)
 def test_certificate_failure_is_not_retried(tls_emulator) -> None:
     transport = CountingTransport()
     with (

@@ -1,7 +1,10 @@
+import ssl
+
 import httpx2
 import pytest
 
 from irods_provider.client import RetryPolicy
+from irods_provider.client._errors import tls_failure
 from irods_provider.exceptions import (
     IrodsBadRequestError,
     IrodsConnectionError,
@@ -81,3 +84,33 @@ def test_unsent_requests_are_retried_even_when_not_idempotent(cause):
 def test_never():
     p = RetryPolicy.never()
     assert p.next_delay(IrodsConnectionError("x"), idempotent=True, attempt=1, started=0.0) is None
+
+
+def _chained(ssl_error: BaseException) -> IrodsConnectionError:
+    """An error chained like httpx2 does it: IrodsConnectionError <- httpx2 <- httpcore <- ssl (context)."""
+    inner = httpx2.ConnectError(str(ssl_error))
+    inner.__context__ = ssl_error
+    error = IrodsConnectionError(f"cannot connect: {ssl_error}")
+    error.__cause__ = inner
+    return error
+
+
+@pytest.mark.parametrize(
+    "ssl_error",
+    [
+        ssl.SSLCertVerificationError(1, "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed"),
+        ssl.SSLError(1, "[SSL: WRONG_VERSION_NUMBER] wrong version number"),
+    ],
+)
+@pytest.mark.parametrize("idempotent", [True, False])
+def test_tls_verification_failures_are_never_retried(ssl_error, idempotent):
+    error = _chained(ssl_error)
+    assert tls_failure(error) is ssl_error
+    assert not RetryPolicy().is_retryable(error, idempotent=idempotent)
+    assert RetryPolicy().next_delay(error, idempotent=idempotent, attempt=1, started=0.0) is None
+
+
+def test_a_tls_connection_dropped_mid_handshake_is_still_retried():
+    error = _chained(ssl.SSLEOFError(8, "EOF occurred in violation of protocol"))
+    assert tls_failure(error) is None
+    assert RetryPolicy().is_retryable(error, idempotent=False)
