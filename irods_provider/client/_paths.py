@@ -4,18 +4,35 @@ from __future__ import annotations
 
 import re
 
-from irods_provider.exceptions import IrodsInvalidPathError
+from irods_provider.client._models import AVU
+from irods_provider.exceptions import IrodsInvalidPathError, IrodsUsageError
 
-__all__ = ["basename", "check_query_value", "join_path", "parent_path", "validate_path"]
+__all__ = [
+    "MAX_PATH_BYTES",
+    "basename",
+    "check_query_value",
+    "join_path",
+    "parent_path",
+    "validate_avu",
+    "validate_path",
+]
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+# iRODS (rodsDef.h) keeps logical paths in char[MAX_NAME_LEN] buffers, MAX_NAME_LEN = 1088 including the NUL.
+MAX_PATH_BYTES = 1087
+
+# Widths of the catalog's r_meta_main columns (meta_attr_name, meta_attr_value: varchar(2700);
+# meta_attr_unit: varchar(250)), counted in UTF-8 bytes so the check holds for every catalog database.
+_AVU_LIMITS = (("attribute", 2700), ("value", 2700), ("units", 250))
 
 
 def validate_path(path: str, *, operation: str | None = None) -> str:
     """Return ``path`` unchanged if it is an absolute, normalised iRODS logical path, else raise.
 
     Rejected: relative paths, empty components (``//`` or a trailing ``/``), ``.`` and ``..``
-    components, and NUL or other control characters (iRODS cannot store them reliably).
+    components, NUL or other control characters (iRODS cannot store them reliably), text that is not
+    valid UTF-8 (lone surrogates) and paths over :data:`MAX_PATH_BYTES` bytes of UTF-8.
     """
     reason = _path_problem(path)
     if reason is not None:
@@ -32,12 +49,49 @@ def _path_problem(path: object) -> str | None:
         return None
     if _CONTROL.search(path):
         return "it contains NUL or control characters"
+    size = _utf8_size(path)
+    if size is None:
+        return "it is not valid UTF-8 (it contains a lone surrogate, e.g. an undecodable local file name)"
+    if size > MAX_PATH_BYTES:
+        return (
+            f"it is too long: {size} bytes of UTF-8, iRODS allows at most {MAX_PATH_BYTES} "
+            "(MAX_NAME_LEN 1088 including the terminating NUL)"
+        )
     for component in path[1:].split("/"):
         if component == "":
             return "it contains an empty component ('//' or a trailing '/')"
         if component in (".", ".."):
             return "it contains a '.' or '..' component"
     return None
+
+
+def _utf8_size(text: str) -> int | None:
+    try:
+        return len(text.encode("utf-8"))
+    except UnicodeEncodeError:
+        return None
+
+
+def validate_avu(avu: AVU, *, operation: str, path: str | None = None) -> AVU:
+    """Return ``avu`` unchanged if the catalog can store it as given, else raise IrodsUsageError.
+
+    Rejected: NUL in the attribute, value or units (the server would cut the text there), text that is
+    not valid UTF-8, and fields wider than the catalog's columns (the server fails with CAT_SQL_ERR or
+    truncates, depending on its database).
+    """
+    for field, limit in _AVU_LIMITS:
+        text = getattr(avu, field)
+        problem: str | None = None
+        size = _utf8_size(text)
+        if "\x00" in text:
+            problem = "contains a NUL character, which iRODS cannot store"
+        elif size is None:
+            problem = "is not valid UTF-8 (it contains a lone surrogate)"
+        elif size > limit:
+            problem = f"is too long: {size} bytes of UTF-8, the iRODS catalog stores at most {limit}"
+        if problem is not None:
+            raise IrodsUsageError(f"invalid AVU: its {field} {problem}", operation=operation, path=path)
+    return avu
 
 
 def check_query_value(value: str, *, name: str, operation: str, path: str | None = None) -> str:

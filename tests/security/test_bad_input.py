@@ -200,11 +200,6 @@ def test_write_to_an_impossible_target_names_the_cause(zone, target) -> None:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="client and emulator accept AVU values beyond the catalog's 2700-byte columns and NUL in "
-    "attributes (a real server truncates at NUL or fails with CAT_SQL_ERR); no check in metadata.apply",
-)
 @pytest.mark.parametrize(
     "avu",
     [AVU("a", "v" * 2701), AVU("a" * 2701, "v"), AVU("a\x00b", "v")],
@@ -215,11 +210,6 @@ def test_invalid_avus_are_refused(zone, avu) -> None:
     _unchanged(server, lambda: session.metadata.add(OBJ, avu), IrodsUsageError, "AVU")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="client and emulator accept logical paths longer than iRODS MAX_NAME_LEN (1088 bytes); "
-    "no length check in client._paths.validate_path",
-)
 def test_over_long_logical_path_is_refused(zone) -> None:
     server, session = zone
     _unchanged(

@@ -12,7 +12,7 @@ from irods_provider.client import _ops_misc
 from irods_provider.client._genquery import match_condition
 from irods_provider.client._models import AVU, EntryKind, Kinds, MetadataOperation, TicketType
 from irods_provider.client._ops_fs import modify_metadata
-from irods_provider.client._paths import basename, parent_path, validate_path
+from irods_provider.client._paths import basename, parent_path, validate_avu, validate_path
 from irods_provider.exceptions import IrodsNotFoundError, IrodsUsageError
 
 if TYPE_CHECKING:
@@ -93,7 +93,7 @@ class Metadata:
         raise IrodsNotFoundError("no collection or data object at this path", operation="metadata", path=path)
 
     def is_kind(self, path: str, kind: EntryKind) -> bool:
-        """True if ``path`` is a visible entry of ``kind`` (a GenQuery test: works for paths holding ``+``)."""
+        """True if ``path`` is a visible entry of ``kind`` (a GenQuery test: works for paths with ``+``)."""
         try:
             return self.kind_of(path) is kind
         except IrodsNotFoundError:
@@ -131,13 +131,7 @@ class Metadata:
         """Apply add/remove operations atomically in ONE ``modify_metadata`` call."""
         if not operations:
             return
-        for op in operations:
-            if op.operation not in ("add", "remove") or not op.avu.attribute or not op.avu.value:
-                raise IrodsUsageError(
-                    f"invalid metadata operation {op!r}: add/remove with non-empty attribute and value",
-                    operation="metadata.apply",
-                    path=path,
-                )
+        _check_operations(path, operations)
         kind = kind or self.kind_of(path)
         self._s.execute(modify_metadata(_ENDPOINT[kind], path, operations, admin=admin))
 
@@ -151,6 +145,7 @@ class Metadata:
 
     def set(self, path: str, *avus: AVU, kind: EntryKind | None = None, admin: bool = False) -> None:
         """Make ``avus`` the only values of their attributes (stale removed, new added) atomically."""
+        _check_operations(path, [MetadataOperation("add", a) for a in avus])
         kind = kind or self.kind_of(path)
         attributes = {a.attribute for a in avus}
         wanted = set(avus)
@@ -168,6 +163,11 @@ class Metadata:
         kinds: Kinds = Kinds.BOTH,
     ) -> Iterator[tuple[str, EntryKind]]:
         """Yield ``(path, kind)`` of every collection and/or data object carrying the AVU."""
+        for field, text in (("attribute", attribute), ("value", value), ("units", units)):
+            if text is not None and "\x00" in text:
+                raise IrodsUsageError(
+                    f"invalid AVU query: its {field} contains a NUL character", operation="metadata.find"
+                )
         if kinds is not Kinds.DATA_OBJECTS:
             for row in self._find("COLL", "COLL_NAME", attribute, value, units):
                 yield row[0], EntryKind.COLLECTION
@@ -187,6 +187,18 @@ class Metadata:
         for row in self._s.query.genquery(f"select {columns}, {select} where {where}"):
             if all(row[width + i] == v for i, (_, v) in enumerate(checks)):
                 yield row[:width]
+
+
+def _check_operations(path: str, operations: Iterable[MetadataOperation]) -> None:
+    """Refuse, before any request, operations the server cannot apply as given (see validate_avu)."""
+    for op in operations:
+        if op.operation not in ("add", "remove") or not op.avu.attribute or not op.avu.value:
+            raise IrodsUsageError(
+                f"invalid metadata operation {op!r}: add/remove with non-empty attribute and value",
+                operation="metadata.apply",
+                path=path,
+            )
+        validate_avu(op.avu, operation="metadata.apply", path=path)
 
 
 class Tickets:

@@ -2,7 +2,15 @@ import pytest
 
 from irods_provider.client import genquery_condition, genquery_literal, validate_path
 from irods_provider.client._genquery import match_condition, prefix_condition
-from irods_provider.client._paths import basename, check_query_value, join_path, parent_path
+from irods_provider.client._models import AVU
+from irods_provider.client._paths import (
+    MAX_PATH_BYTES,
+    basename,
+    check_query_value,
+    join_path,
+    parent_path,
+    validate_avu,
+)
 from irods_provider.exceptions import IrodsInvalidPathError, IrodsUsageError
 
 
@@ -63,3 +71,49 @@ def test_genquery_literals():
     # Backslash is LIKE's escape character: a literal one is doubled, or the pattern under-matches.
     assert match_condition("V", "a\\$+b") == ("V like 'a\\\\$_b'", True)
     assert prefix_condition("COLL_NAME", "/z/a\\b/") == "COLL_NAME like '/z/a\\\\b/%'"
+
+
+def test_path_length_is_bounded_in_utf8_bytes():
+    longest = "/z/" + "x" * (MAX_PATH_BYTES - 3)
+    assert validate_path(longest) == longest
+    with pytest.raises(
+        IrodsInvalidPathError, match=r"too long: 1088 bytes of UTF-8, .* at most 1087"
+    ) as info:
+        validate_path(longest + "x", operation="data_objects.write")
+    assert info.value.operation == "data_objects.write"
+    # 544 two-byte characters: 1088 characters would pass a character count, the bytes do not
+    with pytest.raises(IrodsInvalidPathError, match=r"too long: 1091 bytes"):
+        validate_path("/z/" + "é" * 544)
+
+
+def test_path_with_a_lone_surrogate_is_refused():
+    with pytest.raises(IrodsInvalidPathError, match="not valid UTF-8"):
+        validate_path("/z/bad\udcffname")
+
+
+@pytest.mark.parametrize(
+    ("avu", "words"),
+    [
+        (AVU("a\x00b", "v"), ("attribute", "NUL")),
+        (AVU("a", "v\x00"), ("value", "NUL")),
+        (AVU("a", "v", "u\x00"), ("units", "NUL")),
+        (AVU("a" * 2701, "v"), ("attribute", "2701 bytes", "at most 2700")),
+        (AVU("a", "v" * 2701), ("value", "2701 bytes", "at most 2700")),
+        (AVU("a", "ü" * 1351), ("value", "2702 bytes", "at most 2700")),
+        (AVU("a", "v", "u" * 251), ("units", "251 bytes", "at most 250")),
+        (AVU("a", "v\udcff"), ("value", "not valid UTF-8")),
+    ],
+)
+def test_invalid_avus_name_the_field_and_the_limit(avu, words):
+    with pytest.raises(IrodsUsageError) as info:
+        validate_avu(avu, operation="metadata.apply", path="/z/x")
+    text = str(info.value)
+    assert text.startswith("invalid AVU")
+    for word in words:
+        assert word in text
+    assert info.value.path == "/z/x"
+
+
+def test_avus_at_the_limits_are_accepted():
+    avu = AVU("a" * 2700, "v\n" * 1350, "u" * 250)
+    assert validate_avu(avu, operation="metadata.apply") is avu
