@@ -112,9 +112,13 @@ class ParallelWriter:
         if self._closed:
             raise ValueError("write to a closed ParallelWriter")
         self.coordinator.raise_if_failed()
+        chunk = self.config.chunk_size
+        if type(data) is bytes and not self._buf and len(data) == chunk:
+            # Immutable and exactly one chunk (what copy() reads from files): sent as it is, no copy.
+            self._dispatch(data)
+            return chunk
         view = memoryview(data).cast("B")
         n = len(view)
-        chunk = self.config.chunk_size
         if not self._buf and n == chunk:
             self._dispatch(bytes(view))
             return n

@@ -242,3 +242,18 @@ def test_single_stream_uses_plain_offset_writes(fake):
     assert [c[0] for c in fake.calls] == ["write", "write", "write"]
     assert [(c[2], c[4]) for c in fake.writes()] == [(0, None), (4, None), (8, None)]
     assert bytes(fake.objects[P]) == b"0123456789"
+
+
+def test_chunk_sized_bytes_are_sent_without_a_copy_and_mutable_buffers_are_copied(fake, inline_executor):
+    sent: list[object] = []
+    fake.write_hook = lambda offset, data, idx: sent.append(data)
+    whole, mutable = b"abcd", bytearray(b"efgh")
+    w = ParallelWriter(fake, P, config=cfg(streams=2), executor=inline_executor)
+    w.write(whole)
+    w.write(mutable)
+    mutable[:] = b"XXXX"  # the caller reuses its buffer: what was queued must not change
+    w.close()
+    assert sent[0] is whole
+    assert sent[1] == b"efgh"
+    assert sent[1] is not mutable
+    assert bytes(fake.objects[P]) == b"abcdefgh"
