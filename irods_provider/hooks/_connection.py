@@ -13,6 +13,7 @@ Field mapping (documented in the README and the connection form):
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -28,6 +29,7 @@ __all__ = [
     "ConnectionSettings",
     "OpenIdSettings",
     "parse_connection",
+    "parse_extras",
 ]
 
 AuthMode = Literal["basic", "openid_client_credentials", "openid_password", "openid_refresh_token", "token"]
@@ -212,6 +214,39 @@ def _openid(mode: str, extras: Mapping[str, Any], login: str | None, password: s
             "auth_mode 'openid_refresh_token' needs the 'openid_refresh_token' extra"
         )
     return settings
+
+
+_EXPECTED_EXTRAS = 'the extras must be a JSON object of names and values, such as {"zone": "tempZone"}'
+
+
+def parse_extras(conn_id: str, extra: str | Mapping[str, Any] | None) -> dict[str, Any]:
+    """The connection's extras as a dict; IrodsConfigurationError when they are not a JSON object.
+
+    Airflow's ``extra_dejson`` turns broken extras into ``{}``, which would silently drop a CA bundle,
+    zone or auth mode. The message names what is wrong and where, never the text (it may hold secrets).
+    """
+    if extra is None or (isinstance(extra, str) and not extra.strip()):
+        return {}
+    if isinstance(extra, Mapping):
+        data: Any = extra
+    else:
+        try:
+            data = json.loads(extra)
+        except json.JSONDecodeError as exc:
+            raise IrodsConfigurationError(
+                f"connection {conn_id!r} has malformed extras: not valid JSON "
+                f"({exc.msg} at line {exc.lineno} column {exc.colno}); {_EXPECTED_EXTRAS}"
+            ) from None
+    if not isinstance(data, Mapping):
+        raise IrodsConfigurationError(
+            f"connection {conn_id!r} has malformed extras: a JSON {_json_type(data)}; {_EXPECTED_EXTRAS}"
+        )
+    return dict(data)
+
+
+def _json_type(data: Any) -> str:
+    names = ((bool, "boolean"), (int | float, "number"), (str, "string"), (list, "array"))
+    return next((name for kind, name in names if isinstance(data, kind)), "null")
 
 
 def parse_connection(

@@ -10,7 +10,7 @@ from airflow.sdk import BaseHook
 from airflow.sdk.log import mask_secret
 
 from irods_provider.exceptions import IrodsNotACollectionError, IrodsNotFoundError, IrodsPermissionError
-from irods_provider.hooks._connection import ConnectionSettings, parse_connection
+from irods_provider.hooks._connection import ConnectionSettings, parse_connection, parse_extras
 from irods_provider.hooks._diagnose import describe_failure
 
 if TYPE_CHECKING:
@@ -85,10 +85,14 @@ class IrodsHook(BaseHook):
 
     @staticmethod
     def settings_from_connection(conn: Connection) -> ConnectionSettings:
-        """Parse ``conn`` and register every secret it holds with Airflow's log masker."""
+        """Parse ``conn`` and register every secret it holds with Airflow's log masker.
+
+        Extras that are not a JSON object raise IrodsConfigurationError (Airflow would read them as ``{}``).
+        """
         if conn.password:
             mask_secret(conn.password)
-        extras = conn.extra_dejson
+        parse_extras(conn.conn_id, conn.extra)
+        extras = conn.extra_dejson  # parsed again by Airflow, which also masks sensitive-looking keys
         settings = parse_connection(
             conn_id=conn.conn_id,
             host=conn.host,
@@ -96,7 +100,7 @@ class IrodsHook(BaseHook):
             schema=conn.schema,
             login=conn.login,
             password=conn.password,
-            extras=extras if isinstance(extras, dict) else {},
+            extras=extras,
         )
         for secret in settings.secrets():
             mask_secret(secret)

@@ -498,12 +498,6 @@ def test_hook_bad_connection(zone, monkeypatch, changes, error, words) -> None:
         )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="hooks/irods.py IrodsHook.settings_from_connection: extras that are not JSON (or not a JSON "
-    "object) are silently replaced by {} (Airflow's extra_dejson swallows the error), so a broken "
-    "ca_bundle/zone/auth_mode is ignored instead of raising IrodsConfigurationError",
-)
 @pytest.mark.parametrize(
     "extra", ['{"zone": "tempZone", "ca_bundle": ', '["zone", "tempZone"]'], ids=["not-json", "list"]
 )

@@ -10,7 +10,7 @@ import pytest
 from airflow.sdk.log import mask_secret, redact
 
 from irods_provider.exceptions import IrodsConfigurationError
-from irods_provider.hooks._connection import EXTRA_DEFAULTS, parse_connection
+from irods_provider.hooks._connection import EXTRA_DEFAULTS, parse_connection, parse_extras
 from irods_provider.hooks.irods import IrodsHook
 
 PASSWORD = "Pw-uri/7Zq%hook"
@@ -196,3 +196,35 @@ def test_hook_attributes() -> None:
     assert IrodsHook.default_conn_name == "irods_default"
     assert IrodsHook.conn_name_attr == "irods_conn_id"
     assert IrodsHook().irods_conn_id == "irods_default"
+
+
+@pytest.mark.parametrize(
+    ("extra", "words"),
+    [
+        ('{"zone": "tempZone", "access_token": "SeCr3t-tok', ("not valid JSON", "line 1 column")),
+        ('["zone", "tempZone", "SeCr3t-tok"]', ("a JSON array",)),
+        ('"SeCr3t-tok"', ("a JSON string",)),
+        ("42", ("a JSON number",)),
+        ("null", ("a JSON null",)),
+    ],
+    ids=["truncated", "array", "string", "number", "null"],
+)
+def test_malformed_extras_name_the_connection_and_never_their_text(extra, words) -> None:
+    conn = json.dumps({"conn_type": "irods", "host": "h", "login": "u", "password": "p", "extra": extra})
+    with (
+        mock.patch.dict(os.environ, _env("irods_broken", conn)),
+        pytest.raises(IrodsConfigurationError) as info,
+    ):
+        _ = IrodsHook("irods_broken").settings
+    text = str(info.value)
+    assert "connection 'irods_broken' has malformed extras" in text
+    assert "must be a JSON object" in text
+    for word in words:
+        assert word in text
+    assert "SeCr3t" not in text
+
+
+@pytest.mark.parametrize("extra", [None, "", "  ", "{}"])
+def test_absent_or_empty_extras_are_no_extras(extra) -> None:
+    assert parse_extras("c", extra) == {}
+    assert parse_extras("c", {"zone": "z"}) == {"zone": "z"}
