@@ -382,7 +382,7 @@ def _notes(result: dict[str, Any]) -> str:
         f"leg = {bound:.2f} here (2.0 only if both legs ran at the same rate; the two-step copy also enjoys "
         "the page cache on loopback). `over_min_leg` compares a pipeline that runs both legs at once with "
         "each leg run alone on an otherwise idle 2-core machine; every leg is CPU-bound here (paramiko "
-        "crypto, sshd, the emulator, SHA-256 at ~420 MB/s), so running both together shares the same two "
+        "crypto, sshd, the emulator, SHA-256 hashing), so running both together shares the same two "
         "cores and the ratio stays below 0.9 even though the staging rates themselves tripled when the "
         "SFTP reader stopped using paramiko's prefetch and quadratic `SFTPFile.read`."
     )
