@@ -23,7 +23,7 @@ import time
 import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Required, TypedDict, Unpack
 
 import httpx2
 
@@ -79,6 +79,22 @@ def _jwt_exp(token: str) -> float | None:
     return float(exp) if isinstance(exp, int | float) and not isinstance(exp, bool) else None
 
 
+class _SourceOptions(TypedDict, total=False):
+    """The keyword arguments every token source takes besides its grant's own (defaults in the base)."""
+
+    client_id: Required[str]
+    discovery_url: str | None
+    token_url: str | None
+    scope: str | None
+    audience: str | None
+    client_auth: ClientAuthMethod
+    leeway: float
+    timeout: float
+    verify: bool | str
+    on_token: TokenCallback | None
+    clock: Callable[[], float]
+
+
 class _OpenIdTokenSource:
     """Shared machinery: discovery, token requests through authlib, renewal and single flight."""
 
@@ -89,16 +105,16 @@ class _OpenIdTokenSource:
         *,
         client_id: str,
         client_secret: str | None,
-        discovery_url: str | None,
-        token_url: str | None,
-        scope: str | None,
-        audience: str | None,
-        client_auth: ClientAuthMethod,
-        leeway: float,
-        timeout: float,
-        verify: bool | str,
-        on_token: TokenCallback | None,
-        clock: Callable[[], float],
+        discovery_url: str | None = None,
+        token_url: str | None = None,
+        scope: str | None = None,
+        audience: str | None = None,
+        client_auth: ClientAuthMethod = "client_secret_basic",
+        leeway: float = 30.0,
+        timeout: float = 30.0,
+        verify: bool | str = True,
+        on_token: TokenCallback | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if not client_id:
             raise IrodsConfigurationError(f"OpenID {self.grant_type} grant needs a client id")
@@ -312,35 +328,12 @@ class OpenIdClientCredentials(_OpenIdTokenSource):
     def __init__(
         self,
         *,
-        client_id: str,
         client_secret: str,
-        discovery_url: str | None = None,
-        token_url: str | None = None,
-        scope: str | None = None,
-        audience: str | None = None,
-        client_auth: ClientAuthMethod = "client_secret_basic",
-        leeway: float = 30.0,
-        timeout: float = 30.0,
-        verify: bool | str = True,
-        on_token: TokenCallback | None = None,
-        clock: Callable[[], float] = time.monotonic,
+        **options: Unpack[_SourceOptions],
     ) -> None:
         if not client_secret:
             raise IrodsConfigurationError("the OpenID client_credentials grant needs a client secret")
-        super().__init__(
-            client_id=client_id,
-            client_secret=client_secret,
-            discovery_url=discovery_url,
-            token_url=token_url,
-            scope=scope,
-            audience=audience,
-            client_auth=client_auth,
-            leeway=leeway,
-            timeout=timeout,
-            verify=verify,
-            on_token=on_token,
-            clock=clock,
-        )
+        super().__init__(client_secret=client_secret, **options)
 
     def _primary_params(self) -> dict[str, str]:
         return {}
@@ -356,37 +349,14 @@ class OpenIdPassword(_OpenIdTokenSource):
         *,
         username: str,
         password: str,
-        client_id: str,
         client_secret: str | None = None,
-        discovery_url: str | None = None,
-        token_url: str | None = None,
-        scope: str | None = None,
-        audience: str | None = None,
-        client_auth: ClientAuthMethod = "client_secret_basic",
-        leeway: float = 30.0,
-        timeout: float = 30.0,
-        verify: bool | str = True,
-        on_token: TokenCallback | None = None,
-        clock: Callable[[], float] = time.monotonic,
+        **options: Unpack[_SourceOptions],
     ) -> None:
         if not username:
             raise IrodsConfigurationError("the OpenID password grant needs a username")
         self.username = username
         self._password = password
-        super().__init__(
-            client_id=client_id,
-            client_secret=client_secret,
-            discovery_url=discovery_url,
-            token_url=token_url,
-            scope=scope,
-            audience=audience,
-            client_auth=client_auth,
-            leeway=leeway,
-            timeout=timeout,
-            verify=verify,
-            on_token=on_token,
-            clock=clock,
-        )
+        super().__init__(client_secret=client_secret, **options)
 
     def _primary_params(self) -> dict[str, str]:
         return {"username": self.username, "password": self._password}
@@ -409,37 +379,14 @@ class OpenIdRefreshToken(_OpenIdTokenSource):
         self,
         *,
         refresh_token: str,
-        client_id: str,
         client_secret: str | None = None,
-        discovery_url: str | None = None,
-        token_url: str | None = None,
-        scope: str | None = None,
-        audience: str | None = None,
-        client_auth: ClientAuthMethod = "client_secret_basic",
-        leeway: float = 30.0,
-        timeout: float = 30.0,
-        verify: bool | str = True,
-        on_token: TokenCallback | None = None,
-        clock: Callable[[], float] = time.monotonic,
+        **options: Unpack[_SourceOptions],
     ) -> None:
         if not refresh_token:
             raise IrodsConfigurationError("the OpenID refresh_token grant needs a refresh token")
-        super().__init__(
-            client_id=client_id,
-            client_secret=client_secret,
-            discovery_url=discovery_url,
-            token_url=token_url,
-            scope=scope,
-            audience=audience,
-            client_auth=client_auth,
-            leeway=leeway,
-            timeout=timeout,
-            verify=verify,
-            on_token=on_token,
-            clock=clock,
-        )
+        super().__init__(client_secret=client_secret, **options)
         digest = hashlib.sha256(refresh_token.encode()).hexdigest()
-        self._registry_key = (self._provider, client_id, digest)
+        self._registry_key = (self._provider, self.client_id, digest)
         with _rotated_lock:
             _rotated_refresh_tokens.setdefault(self._registry_key, refresh_token)
 
