@@ -18,16 +18,14 @@ from __future__ import annotations
 import logging
 import os
 import posixpath
-import threading
 import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
-from irods_provider._lineage import LineageDataset, TransferLineageMixin, irods_dataset, local_dataset
+from irods_provider._lineage import LineageDataset, irods_dataset, local_dataset
 from irods_provider.client import AVU
 from irods_provider.client.transfer import (
     FileStatus,
-    LoggingProgressSubscriber,
     OverwritePolicy,
     SkipPolicy,
     TransferConfig,
@@ -38,7 +36,8 @@ from irods_provider.client.transfer import (
     upload_object,
 )
 from irods_provider.exceptions import IrodsError, IrodsInvalidPathError, IrodsUsageError
-from irods_provider.operators._base import IrodsBaseOperator, check_choice, check_path, check_paths
+from irods_provider.operators._base import check_path, check_paths
+from irods_provider.operators._transfer_base import TransferOperatorBase
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -47,9 +46,6 @@ if TYPE_CHECKING:
 
 __all__ = ["IrodsToLocalOperator", "LocalToIrodsOperator"]
 
-_SKIPS = tuple(policy.value for policy in SkipPolicy)
-# Files whose destination holds the source's bytes after the run: lineage inputs and outputs.
-_DONE = (FileStatus.TRANSFERRED, FileStatus.SKIPPED)
 _MAGIC = ("*", "?", "[")
 
 
@@ -87,106 +83,30 @@ def _avus(value: Any) -> list[AVU]:
     raise IrodsUsageError(f"metadata must be a mapping or a list of AVUs, got {value!r}")
 
 
-class _IrodsTransferBaseOperator(TransferLineageMixin, IrodsBaseOperator):
+class _IrodsTransferBaseOperator(TransferOperatorBase):
     """Arguments, policies, cancellation and lineage shared by both directions.
 
     Lineage and outlets: see the module documentation; users may declare
-    ``outlets=[Asset("irods://<zone>/<path>")]`` to schedule downstream DAGs on what the task writes.
+    ``outlets=[Asset("irods://<zone>/<path>")]`` to schedule downstream DAGs on what the task writes. The
+    arguments of :class:`~irods_provider.operators._transfer_base.TransferOperatorBase`, and:
 
-    :param source_path: a path, a glob (``*``, ``?``, ``[..]``, ``**``) or a list of them.
-    :param destination_path: a collection / directory; or, for one file, the target itself unless it ends
-        with ``/`` or is an existing collection / directory.
     :param pattern: fnmatch filter on the paths relative to a directory or collection source (or names).
-    :param recursive: descend into sub-directories / sub-collections.
-    :param overwrite: replace existing destinations (atomically); False refuses, naming the path.
-    :param skip: ``never``, ``exists``, ``size`` or ``checksum``: when an existing destination counts as done.
     :param plan_only: a dry run: the report lists the files as ``planned``; nothing is written (named so
         because ``BaseOperator.dry_run()`` is a method).
-    :param streams: parallel streams per file (default: the engine's, capped by the server).
-    :param chunk_size: bytes per request (default: the engine's, capped by the server's limits).
-    :param max_concurrent_files: files copied at once.
-    :param continue_on_error: copy the other files after one fails (the task still fails at the end).
-    :param fail_if_empty: fail when the sources select no file at all.
-    :param progress_interval_seconds: how often a progress line (bytes, %, MB/s, ETA) is logged.
     """
 
     template_fields: Sequence[str] = ("source_path", "destination_path", "pattern", "irods_conn_id")
     ui_color = "#3d6f8f"
-    direction = ""
 
-    def __init__(
-        self,
-        *,
-        source_path: str | list[str],
-        destination_path: str,
-        pattern: str | None = None,
-        recursive: bool = True,
-        overwrite: bool = False,
-        skip: str = "never",
-        plan_only: bool = False,
-        streams: int | None = None,
-        chunk_size: int | None = None,
-        max_concurrent_files: int = 4,
-        continue_on_error: bool = False,
-        fail_if_empty: bool = True,
-        progress_interval_seconds: float = 10.0,
-        **kwargs: Any,
-    ) -> None:
+    def __init__(self, *, pattern: str | None = None, plan_only: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.source_path = source_path
-        self.destination_path = destination_path
         self.pattern = pattern
-        self.recursive = recursive
-        self.overwrite = overwrite
-        self.skip = skip
         self.plan_only = plan_only
-        self.streams = streams
-        self.chunk_size = chunk_size
-        self.max_concurrent_files = max_concurrent_files
-        self.continue_on_error = continue_on_error
-        self.fail_if_empty = fail_if_empty
-        self.progress_interval_seconds = progress_interval_seconds
-        self._cancel_event: threading.Event | None = None
         self._logged: TransferReport | None = None
-
-    @property
-    def cancel_event(self) -> threading.Event:
-        """Set by :meth:`on_kill`; every reader, writer and parallel-write handle of the engine stops."""
-        if self._cancel_event is None:
-            self._cancel_event = threading.Event()
-        return self._cancel_event
-
-    def on_kill(self) -> None:
-        """Stop every file: parallel-write handles are shut down and nothing unverified is published."""
-        self.log.info("Cancelling the %s transfer", self.direction)
-        self.cancel_event.set()
-
-    def policies(self) -> tuple[OverwritePolicy, SkipPolicy]:
-        """The rendered overwrite flag and skip name as engine policies."""
-        skip = SkipPolicy(check_choice("skip", self.skip, _SKIPS))
-        return (OverwritePolicy.OVERWRITE if self.overwrite else OverwritePolicy.REFUSE), skip
-
-    def transfer_config(self) -> TransferConfig:
-        """The engine configuration from the operator's arguments (the engine caps it by server limits)."""
-        values: dict[str, Any] = {
-            "max_concurrent_files": int(self.max_concurrent_files),
-            "progress_interval_seconds": float(self.progress_interval_seconds),
-        }
-        if self.streams is not None:
-            values["streams"] = int(self.streams)
-        if self.chunk_size is not None:
-            values["chunk_size"] = int(self.chunk_size)
-            values["small_file_threshold"] = min(int(self.chunk_size), TransferConfig().small_file_threshold)
-        return TransferConfig(**values)
-
-    def progress(self, total: int | None) -> LoggingProgressSubscriber:
-        """A progress logger on the task log."""
-        logger = cast("logging.Logger", self.log)
-        return LoggingProgressSubscriber(logger, total=total, interval=float(self.progress_interval_seconds))
 
     def finish(self, report: TransferReport, *, destination: str) -> dict[str, Any]:
         """Log the report; fail on an empty selection or failed files; else the XCom value."""
-        self.log_report(report)
+        self._log(report)
         if not report.files and self.fail_if_empty:
             raise FileNotFoundError(f"no file matches {self.source_path!r}")
         if report.failed:
@@ -196,30 +116,9 @@ class _IrodsTransferBaseOperator(TransferLineageMixin, IrodsBaseOperator):
             raise error
         return {**report.to_dict(), "direction": self.direction, "destination": destination}
 
-    def log_report(self, report: TransferReport) -> None:
-        """One line per file and a total, in the task log."""
+    def _log(self, report: TransferReport) -> None:
         self._logged = report
-        for f in report.files:
-            self.log.info(
-                "%s %s -> %s (%s bytes, %s)%s",
-                f.status.value,
-                f.source,
-                f.destination,
-                f.size,
-                f.checksum or "-",
-                f" [{f.reason or f.error}]" if f.reason or f.error else "",
-            )
-        self.log.info(
-            "%s: %d transferred, %d skipped, %d failed, %d bytes in %.2f s (%.1f MB/s)%s",
-            self.direction,
-            report.transferred,
-            report.skipped,
-            report.failed,
-            report.bytes,
-            report.seconds,
-            report.mb_per_second,
-            " (dry run)" if report.dry_run else "",
-        )
+        self.log_report(report)
 
     def run(self, session: IrodsSession, context: Context) -> dict[str, Any]:
         """Run the transfer; a failed or cancelled one logs its partial report before raising.
@@ -232,14 +131,13 @@ class _IrodsTransferBaseOperator(TransferLineageMixin, IrodsBaseOperator):
         except IrodsError as exc:
             report = getattr(exc, "report", None)
             if isinstance(report, TransferReport) and report is not self._logged:
-                self.log_report(report)
+                self._log(report)
             raise
         finally:
             if self._logged is not None:
-                done = [f for f in self._logged.files if f.status in _DONE]
-                self.record_transfer_lineage(
-                    [(self.source_dataset(f.source), self.destination_dataset(f.destination)) for f in done],
-                    hook=self.hook,
+                self.record_done(
+                    self._logged.files,
+                    lambda f: (self.source_dataset(f.source), self.destination_dataset(f.destination)),
                     context=context,
                 )
 
