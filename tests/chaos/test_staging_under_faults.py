@@ -249,12 +249,6 @@ def test_staging_round_trip_under_faults(sftp, irods_emulator, monkeypatch) -> N
     round_trip(sftp, irods_emulator, monkeypatch, kill=False)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="transfer._upload.upload_object: a worker killed with SIGKILL leaves its parallel-write handle "
-    "open, the handle keeps the deterministic temporary object (.<name>.irods-part-<key>) locked, and every "
-    "retry's parallel_write_init on it is refused (INVALID_HANDLE -175000): the task can never complete",
-)
 def test_staging_completes_after_worker_sigkill(sftp, irods_emulator, monkeypatch) -> None:
     round_trip(sftp, irods_emulator, monkeypatch, kill=True)
 

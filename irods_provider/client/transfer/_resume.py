@@ -11,6 +11,10 @@ re-reads
 and hashes the prefix locally (no network), then writes the rest with explicit offsets and ``truncate=0``.
 The AVU is only ever raised after a successful shutdown, so it never claims bytes that were not committed.
 The final checksum comparison proves the whole result either way.
+
+Parallel-write handles never expire and lock their object, so the id of each handle opened on a temporary
+object is recorded there too (``HANDLE_ATTRIBUTE``): a retry after the worker was killed shuts the leaked
+handle down (any authenticated user may) instead of finding the temporary object locked forever.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from irods_provider.exceptions import IrodsError
 from ._api import SessionLike
 
 RESUME_ATTRIBUTE = "irods_provider::transfer::resume"
+HANDLE_ATTRIBUTE = "irods_provider::transfer::handle"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -80,18 +85,45 @@ def metadata_op(operation: str, value: str) -> MetadataOperation:
     return MetadataOperation(operation, _avu(value))
 
 
-def load_state(session: SessionLike, temp: str) -> tuple[ResumeState, str] | None:
-    """The recorded state of ``temp`` and its raw AVU value, or None (no object, no AVU, or not ours)."""
+@dataclass(frozen=True)
+class TempRecord:
+    """What a temporary object carries: its resume state (and raw AVU value) and recorded handle ids."""
+
+    state: ResumeState | None = None
+    raw: str | None = None
+    handles: tuple[str, ...] = ()
+
+
+def inspect(session: SessionLike, temp: str) -> TempRecord:
+    """Read the resume state and recorded handles of ``temp`` in one metadata listing (empty when it is
+    missing or unreadable)."""
     try:
         avus = session.metadata.list(temp, kind=_data_object_kind())
     except IrodsError:
-        return None
+        return TempRecord()
+    state: ResumeState | None = None
+    raw: str | None = None
+    handles: list[str] = []
     for avu in avus:
-        if avu.attribute == RESUME_ATTRIBUTE:
+        if avu.attribute == HANDLE_ATTRIBUTE:
+            handles.append(avu.value)
+        elif avu.attribute == RESUME_ATTRIBUTE and state is None:
             state = ResumeState.from_value(avu.value)
-            if state is not None:
-                return state, avu.value
-    return None
+            raw = avu.value if state is not None else None
+    return TempRecord(state=state, raw=raw, handles=tuple(handles))
+
+
+def load_state(session: SessionLike, temp: str) -> tuple[ResumeState, str] | None:
+    """The recorded state of ``temp`` and its raw AVU value, or None (no object, no AVU, or not ours)."""
+    record = inspect(session, temp)
+    if record.state is None or record.raw is None:
+        return None
+    return record.state, record.raw
+
+
+def handle_op(operation: str, handle: str) -> MetadataOperation:
+    """One ``modify_metadata`` step on a recorded parallel-write handle."""
+    return MetadataOperation(operation, AVU(HANDLE_ATTRIBUTE, handle))
 
 
 def save_state(session: SessionLike, temp: str, state: ResumeState, *, previous: str | None) -> None:

@@ -10,21 +10,24 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor
-from dataclasses import dataclass
-from typing import IO, Any
+from dataclasses import dataclass, replace
+from typing import IO, Any, cast
 
+from irods_provider._error_codes import error_code
 from irods_provider.client import AVU, MetadataOperation, PermissionOperation
 from irods_provider.exceptions import (
     IrodsAlreadyExistsError,
     IrodsChecksumMismatchError,
     IrodsError,
     IrodsIntegrityError,
+    IrodsLockedError,
+    IrodsResponseError,
     IrodsTransferCancelledError,
     IrodsUsageError,
 )
 
 from . import _resume
-from ._api import SessionLike
+from ._api import DataObjectsLike, SessionLike
 from ._config import OverwritePolicy, SkipPolicy, TransferConfig
 from ._coordinator import TransferCoordinator, TransferSubscriber
 from ._copy import CopyResult, copy, hasher_for, server_checksum_matches, skip_bytes, verify_checksum
@@ -156,16 +159,41 @@ def upload_object(
         coordinator = TransferCoordinator(path=path, subscribers=subscribers, cancel_event=cancel_event)
         coordinator.queued(src.size)
         try:
-            result, start, checksum, previous = _upload_to_temp(
-                session,
-                src,
-                _resume.temp_name(path, key),
-                cfg=cfg,
-                resume=resume,
-                coordinator=coordinator,
-                executor=executor,
-                on_chunk=on_chunk,
-            )
+            temp, record, resumable = _choose_temp(session, path, key, resume=resume)
+            recording = _RecordingSession(session)
+            origin = src.fh.tell() if _seekable(src.fh) else None
+            try:
+                result, start, checksum, previous = _upload_to_temp(
+                    recording,
+                    src,
+                    temp,
+                    record=record,
+                    cfg=cfg,
+                    resume=resumable,
+                    coordinator=coordinator,
+                    executor=executor,
+                    on_chunk=on_chunk,
+                )
+            except Exception as exc:
+                if not (resumable and origin is not None and _is_locked(exc) and _may_exist(session, temp)):
+                    raise
+                temp = _fresh_temp(path, key, locked=temp, error=exc)
+                src.fh.seek(origin)
+                coordinator = TransferCoordinator(
+                    path=path, subscribers=subscribers, cancel_event=cancel_event
+                )
+                recording = _RecordingSession(session)
+                result, start, checksum, previous = _upload_to_temp(
+                    recording,
+                    src,
+                    temp,
+                    record=_resume.TempRecord(),
+                    cfg=cfg,
+                    resume=False,
+                    coordinator=coordinator,
+                    executor=executor,
+                    on_chunk=on_chunk,
+                )
             busy = ChunkRetrier(
                 retries=cfg.retries,
                 base_seconds=cfg.backoff_base_seconds,
@@ -173,15 +201,17 @@ def upload_object(
                 coordinator=coordinator,
                 retry_on=is_busy,
             )
+            handles = _resume.inspect(session, temp).handles if recording.opened else ()
             _finalize(
                 session,
-                _resume.temp_name(path, key),
+                temp,
                 metadata=metadata,
                 permissions=permissions,
                 resume_value=previous,
+                handles=handles,
                 retry=busy,
             )
-            _publish(session, _resume.temp_name(path, key), path, overwrite=overwrite, retry=busy)
+            _publish(session, temp, path, overwrite=overwrite, retry=busy)
         except BaseException as exc:
             coordinator.done(exc)
             raise
@@ -198,13 +228,143 @@ def upload_object(
     )
 
 
-def _resume_offset(session: SessionLike, temp: str, src: _OpenedSource) -> tuple[int, str | None]:
+_LOCK_CODES = frozenset({error_code("INVALID_HANDLE"), error_code("HIERARCHY_ERROR")})
+
+
+def _is_locked(exc: BaseException) -> bool:
+    """Whether opening an object for writing failed because it is locked (default builds say
+    INVALID_HANDLE)."""
+    if isinstance(exc, IrodsLockedError):
+        return True
+    return isinstance(exc, IrodsResponseError) and exc.irods_code in _LOCK_CODES
+
+
+def _choose_temp(
+    session: SessionLike, path: str, key: str, *, resume: bool
+) -> tuple[str, _resume.TempRecord, bool]:
+    """The temporary object to upload through, what it carries and whether it may be resumed, after
+    freeing what a killed attempt left locked.
+
+    Handles recorded on the temporary object are shut down (their worker is gone: handles never expire).
+    If it is still locked (killed before its handle was recorded), a fresh name is used, without resume,
+    and the locked leftover is named in the log for an operator to remove.
+    """
+    temp = _resume.temp_name(path, key)
+    if not resume:
+        return temp, _resume.TempRecord(), False
+    record = _resume.inspect(session, temp)
+    if record.state is None and not record.handles:
+        return temp, record, True  # nothing recorded; a lock left unrecorded is found when writing
+    if record.handles:
+        _release_handles(session, temp, record.handles)
+        record = replace(record, handles=())
+    try:
+        # Opening for writing without truncating or writing proves the object is not locked.
+        session.data_objects.write(temp, b"", offset=0, truncate=False)
+    except IrodsResponseError as exc:
+        if not _is_locked(exc):
+            raise
+        return _fresh_temp(path, key, locked=temp, error=exc), _resume.TempRecord(), False
+    return temp, record, True
+
+
+def _fresh_temp(path: str, key: str, *, locked: str, error: BaseException) -> str:
+    """A new temporary name beside ``locked``, which nothing can write to any more (named in the log)."""
+    fresh = _resume.temp_name(path, f"{key}-{uuid.uuid4().hex[:8]}")
+    log.warning(
+        "temporary object %s is locked by a parallel-write handle that was never recorded (a worker killed "
+        "mid-upload?: %s); uploading %s through %s instead, from the start. Remove %s once it is unlocked.",
+        locked,
+        error,
+        path,
+        fresh,
+        locked,
+    )
+    return fresh
+
+
+def _may_exist(session: SessionLike, path: str) -> bool:
+    """False only when ``path`` is known to be missing (the stat of a locked object fails otherwise)."""
+    try:
+        return session.data_objects.exists(path)
+    except IrodsError:
+        return True
+
+
+def _release_handles(session: SessionLike, temp: str, handles: Sequence[str]) -> None:
+    """Shut down parallel-write handles a killed attempt left open on ``temp`` and forget them."""
+    for handle in handles:
+        log.warning(
+            "shutting down parallel-write handle %s left open on %s by an earlier attempt", handle, temp
+        )
+        session.data_objects.parallel_write_shutdown(handle)
+    try:
+        session.metadata.apply(
+            temp, [_resume.handle_op("remove", h) for h in handles], kind=_resume._data_object_kind()
+        )
+    except IrodsError as exc:  # harmless: shutting an unknown handle down again succeeds
+        log.warning("could not forget handles recorded on %s: %s", temp, exc)
+
+
+class _RecordingDataObjects:
+    """Data-object operations that record each parallel-write handle on its object as soon as it opens."""
+
+    def __init__(self, session: SessionLike) -> None:
+        self._session = session
+        self._api = session.data_objects
+        self.opened = False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._api, name)
+
+    def parallel_write_init(
+        self, path: str, *, stream_count: int, truncate: bool = True, retry: Any = None
+    ) -> str:
+        """Open the handle, then record it; an unrecorded handle is shut down again."""
+        handle = self._api.parallel_write_init(
+            path, stream_count=stream_count, truncate=truncate, retry=retry
+        )
+        self.opened = True
+        try:
+            self._session.metadata.apply(
+                path, [_resume.handle_op("add", handle)], kind=_resume._data_object_kind()
+            )
+        except BaseException:
+            with contextlib.suppress(Exception):
+                self._api.parallel_write_shutdown(handle)
+            raise
+        return handle
+
+
+class _RecordingSession:
+    """A session whose parallel-write handles are recorded on their objects (see :mod:`._resume`)."""
+
+    def __init__(self, session: SessionLike) -> None:
+        self._session = session
+        self._recorder = _RecordingDataObjects(session)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._session, name)
+
+    @property
+    def data_objects(self) -> DataObjectsLike:
+        """The recording data-object operations."""
+        return cast("DataObjectsLike", self._recorder)
+
+    @property
+    def opened(self) -> bool:
+        """Whether a parallel-write handle was opened (and so maybe recorded)."""
+        return self._recorder.opened
+
+
+def _resume_offset(
+    session: SessionLike, temp: str, src: _OpenedSource, record: _resume.TempRecord
+) -> tuple[int, str | None]:
     """Committed bytes of a previous attempt on ``temp`` (0 when there is nothing usable) and the AVU
     value."""
-    loaded = _resume.load_state(session, temp)
-    if loaded is None:
+    state, raw = record.state, record.raw
+    if state is None or raw is None:
         return 0, None
-    state, raw = loaded
     if state.source_size != src.size or state.source_mtime_ns != src.mtime_ns:
         return 0, raw
     try:
@@ -221,13 +381,14 @@ def _upload_to_temp(
     src: _OpenedSource,
     temp: str,
     *,
+    record: _resume.TempRecord,
     cfg: TransferConfig,
     resume: bool,
     coordinator: TransferCoordinator,
     executor: Executor | None,
     on_chunk: Callable[[int], object] | None,
 ) -> tuple[CopyResult, int, str, str | None]:
-    start, previous = _resume_offset(session, temp, src) if resume else (0, None)
+    start, previous = _resume_offset(session, temp, src, record) if resume else (0, None)
     hasher = hasher_for(cfg.checksum_scheme)
     skip_bytes(src.fh, start, hasher=hasher, chunk_size=cfg.chunk_size)
     writer = ParallelWriter(
@@ -306,9 +467,11 @@ def _finalize(
     metadata: Sequence[Any] | Mapping[str, str],
     permissions: Mapping[str, str] | None,
     resume_value: str | None,
+    handles: Sequence[str] = (),
     retry: ChunkRetrier,
 ) -> None:
-    """Apply AVUs and drop the resume AVU in one atomic call, then set permissions, on the verified object.
+    """Apply AVUs and drop the resume and handle AVUs in one atomic call, then set permissions, on the
+    verified object.
 
     Each call is resent on 429/503 only (the server refused before acting), never on ambiguous failures.
     """
@@ -316,6 +479,7 @@ def _finalize(
     ops = [MetadataOperation("add", a) for a in avus]
     if resume_value is not None:
         ops.insert(0, _resume.metadata_op("remove", resume_value))
+    ops[:0] = [_resume.handle_op("remove", h) for h in handles]
     if ops:
         retry.call(lambda: session.metadata.apply(temp, ops, kind=_resume._data_object_kind()))
     if permissions:
