@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import hashlib
 import posixpath
 import stat
@@ -65,31 +66,18 @@ class IrodsToSFTPOperator(SftpStagingOperator):
 
     :param remote_checksum: also check ``sha256sum`` over SSH: None = when the server runs commands,
         True = required, False = never.
-    :param recursive: descend into sub-collections of collection sources.
-    :param fail_if_empty: fail when the sources select no data object at all.
     """
 
-    def __init__(
-        self,
-        *,
-        remote_checksum: bool | None = None,
-        recursive: bool = True,
-        fail_if_empty: bool = True,
-        **kwargs: Any,
-    ) -> None:
+    def __init__(self, *, remote_checksum: bool | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.remote_checksum = remote_checksum
-        self.recursive = recursive
-        self.fail_if_empty = fail_if_empty
 
     def run(self, session: IrodsSession, context: Context) -> dict[str, Any]:
-        from airflow.providers.sftp.hooks.sftp import SFTPHook
-
         overwrite, skip = self.policies()
         config = self.transfer_config()
         sources = as_list("source_path", self.source_path)
         remote_verified = _Counter()
-        with SftpEndpoint(SFTPHook(ssh_conn_id=self.sftp_conn_id), compress=self.ssh_compression) as sftp:
+        with self.endpoint() as sftp:
             plan, root = self._plan(sftp, session, sources)
             if not plan and self.fail_if_empty:
                 raise FileNotFoundError(f"no data object matches {sources}")
@@ -97,34 +85,23 @@ class IrodsToSFTPOperator(SftpStagingOperator):
             with sftp.channel() as client:
                 sftp.makedirs(client, root)
                 real_root = client.normalize(root)
-            progress = self.progress(plan)
             self.log.info("Staging %d file(s) from iRODS %s to SFTP %s", len(plan), sources, root)
-
-            def one(item: PlannedCopy) -> FileResult:
-                return self._stage(
-                    sftp,
-                    session,
-                    item,
-                    config=config,
-                    overwrite=overwrite,
-                    skip=skip,
-                    progress=progress,
-                    real_root=real_root,
-                    remote_verified=remote_verified,
-                )
-
+            one = functools.partial(
+                self._stage,
+                sftp,
+                session,
+                config=config,
+                overwrite=overwrite,
+                skip=skip,
+                progress=self.plan_progress(plan),
+                real_root=real_root,
+                remote_verified=remote_verified,
+            )
             report = self.run_recorded(
                 plan, one, workers=config.max_concurrent_files, sftp=sftp, upload=False, context=context
             )
-        self.log_report(report, direction="iRODS -> SFTP")
-        return {
-            **report.to_dict(),
-            "direction": "irods_to_sftp",
-            "sftp_conn_id": self.sftp_conn_id,
-            "destination": root,
-            "verified": report.transferred,
-            "remote_sha256_verified": remote_verified.value,
-        }
+        result = self.finish(report, direction="iRODS -> SFTP", name="irods_to_sftp", destination=root)
+        return {**result, "remote_sha256_verified": remote_verified.value}
 
     # -- planning --------------------------------------------------------------------------------------
 

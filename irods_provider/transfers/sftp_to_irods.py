@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import dataclasses
+import functools
 import hashlib
 import posixpath
 import stat
@@ -79,8 +80,6 @@ class SFTPToIrodsOperator(SftpStagingOperator):
     :param metadata: AVUs (attribute → value) set on every object before it is published.
     :param sftp_range_readers: SFTP channels reading byte ranges of one file at once (1 = one prefetched
         stream); bytes are still hashed in order.
-    :param recursive: descend into subdirectories of directory sources.
-    :param fail_if_empty: fail when the sources select no file at all.
     """
 
     template_fields: Sequence[str] = (*SftpStagingOperator.template_fields, "metadata")
@@ -91,57 +90,40 @@ class SFTPToIrodsOperator(SftpStagingOperator):
         *,
         metadata: Mapping[str, str] | None = None,
         sftp_range_readers: int = 1,
-        recursive: bool = True,
-        fail_if_empty: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.metadata = metadata
         self.sftp_range_readers = sftp_range_readers
-        self.recursive = recursive
-        self.fail_if_empty = fail_if_empty
 
     def run(self, session: IrodsSession, context: Context) -> dict[str, Any]:
-        from airflow.providers.sftp.hooks.sftp import SFTPHook
-
         overwrite, skip = self.policies()
         config = self.transfer_config()
         sources = as_list("source_path", self.source_path)
         destination = check_path("destination_path", self.destination_path)
         metadata = {str(k): str(v) for k, v in (self.metadata or {}).items()}
-        with SftpEndpoint(SFTPHook(ssh_conn_id=self.sftp_conn_id), compress=self.ssh_compression) as sftp:
+        with self.endpoint() as sftp:
             plan = self._plan(sftp, session, sources, destination)
             if not plan and self.fail_if_empty:
                 raise FileNotFoundError(f"no SFTP file matches {sources}")
             self.check_unique(plan)
             for collection in sorted({posixpath.dirname(p.destination) for p in plan}):
                 session.collections.create(collection, intermediates=True, exist_ok=True)
-            progress = self.progress(plan)
             self.log.info("Staging %d file(s) from SFTP %s into iRODS %s", len(plan), sources, destination)
-
-            def one(item: PlannedCopy) -> FileResult:
-                return self._stage(
-                    sftp,
-                    session,
-                    item,
-                    config=config,
-                    overwrite=overwrite,
-                    skip=skip,
-                    metadata=metadata,
-                    progress=progress,
-                )
-
+            one = functools.partial(
+                self._stage,
+                sftp,
+                session,
+                config=config,
+                overwrite=overwrite,
+                skip=skip,
+                metadata=metadata,
+                progress=self.plan_progress(plan),
+            )
             report = self.run_recorded(
                 plan, one, workers=config.max_concurrent_files, sftp=sftp, upload=True, context=context
             )
-        self.log_report(report, direction="SFTP -> iRODS")
-        return {
-            **report.to_dict(),
-            "direction": "sftp_to_irods",
-            "sftp_conn_id": self.sftp_conn_id,
-            "destination": destination,
-            "verified": report.transferred,
-        }
+        return self.finish(report, direction="SFTP -> iRODS", name="sftp_to_irods", destination=destination)
 
     # -- planning --------------------------------------------------------------------------------------
 
