@@ -19,16 +19,14 @@ import logging
 import os
 import posixpath
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 from irods_provider._lineage import LineageDataset, irods_dataset, local_dataset
 from irods_provider.client import AVU
 from irods_provider.client.transfer import (
+    FileResult,
     FileStatus,
-    OverwritePolicy,
-    SkipPolicy,
-    TransferConfig,
     TransferReport,
     download_files,
     download_object,
@@ -116,6 +114,34 @@ class _IrodsTransferBaseOperator(TransferOperatorBase):
             raise error
         return {**report.to_dict(), "direction": self.direction, "destination": destination}
 
+    def engine_options(self) -> dict[str, Any]:
+        """The keyword arguments of every engine call: configuration, policies, dry run and cancel."""
+        overwrite, skip = self.policies()
+        return {
+            "config": self.transfer_config(),
+            "overwrite": overwrite,
+            "skip": skip,
+            "dry_run": bool(self.plan_only),
+            "cancel_event": self.cancel_event,
+        }
+
+    def tree_options(self) -> dict[str, Any]:
+        """What ``upload_files`` and ``download_files`` take besides :meth:`engine_options`."""
+        return {
+            "pattern": self.pattern or None,
+            "recursive": bool(self.recursive),
+            "continue_on_error": bool(self.continue_on_error),
+            "logger": cast("logging.Logger", self.log),
+        }
+
+    def timed(self, run: Callable[[], FileResult]) -> TransferReport:
+        """The report of one file copied by ``run``."""
+        started = time.monotonic()
+        result = run()
+        return TransferReport(
+            files=[result], seconds=time.monotonic() - started, dry_run=bool(self.plan_only)
+        )
+
     def _log(self, report: TransferReport) -> None:
         self._logged = report
         self.log_report(report)
@@ -184,36 +210,22 @@ class LocalToIrodsOperator(_IrodsTransferBaseOperator):
         """Plan and run the upload."""
         sources = _local_paths("source_path", self.source_path)
         destination = check_path("destination_path", self.destination_path)
-        overwrite, skip = self.policies()
-        config = self.transfer_config()
+        options = self.engine_options()
         avus = _avus(self.metadata)
         self.log.info("Uploading %s to iRODS %s", sources, destination)
         if self._as_object(session, sources, destination):
-            report = self._one(
-                session,
-                source=sources[0],
-                destination=destination,
-                config=config,
-                overwrite=overwrite,
-                skip=skip,
-                avus=avus,
+            report = self.timed(
+                lambda: self._one(session, sources[0], destination, avus=avus, options=options)
             )
         else:
             report = upload_files(
                 session,
                 sources,
                 destination,
-                pattern=self.pattern or None,
-                recursive=bool(self.recursive),
-                config=config,
-                overwrite=overwrite,
-                skip=skip,
                 metadata=avus,
-                dry_run=bool(self.plan_only),
                 resume=bool(self.resume),
-                continue_on_error=bool(self.continue_on_error),
-                logger=cast("logging.Logger", self.log),
-                cancel_event=self.cancel_event,
+                **options,
+                **self.tree_options(),
             )
         return self.finish(report, destination=destination)
 
@@ -230,33 +242,23 @@ class LocalToIrodsOperator(_IrodsTransferBaseOperator):
     def _one(
         self,
         session: IrodsSession,
-        *,
         source: str,
         destination: str,
-        config: TransferConfig,
-        overwrite: OverwritePolicy,
-        skip: SkipPolicy,
+        *,
         avus: list[AVU],
-    ) -> TransferReport:
-        started = time.monotonic()
+        options: dict[str, Any],
+    ) -> FileResult:
         if not self.plan_only:
             parent = posixpath.dirname(destination) or "/"
             session.collections.create(parent, intermediates=True, exist_ok=True)
-        result = upload_object(
+        return upload_object(
             session,
             source,
             destination,
-            config=config,
-            overwrite=overwrite,
-            skip=skip,
             metadata=avus,
-            dry_run=bool(self.plan_only),
             resume=bool(self.resume),
             subscribers=(self.progress(os.path.getsize(source)),),
-            cancel_event=self.cancel_event,
-        )
-        return TransferReport(
-            files=[result], seconds=time.monotonic() - started, dry_run=bool(self.plan_only)
+            **options,
         )
 
 
@@ -281,40 +283,20 @@ class IrodsToLocalOperator(_IrodsTransferBaseOperator):
                 f"destination_path must be a local path, got {self.destination_path!r}"
             )
         destination = _local_paths("destination_path", self.destination_path)[0]
-        overwrite, skip = self.policies()
-        config = self.transfer_config()
+        options = self.engine_options()
         self.log.info("Downloading iRODS %s to %s", sources, destination)
         if self._as_file(session, sources, destination):
-            started = time.monotonic()
-            size = session.data_objects.stat(sources[0]).size
-            result = download_object(
-                session,
-                sources[0],
-                destination,
-                config=config,
-                overwrite=overwrite,
-                skip=skip,
-                dry_run=bool(self.plan_only),
-                subscribers=(self.progress(size),),
-                cancel_event=self.cancel_event,
+            report = self.timed(
+                lambda: download_object(
+                    session,
+                    sources[0],
+                    destination,
+                    subscribers=(self.progress(session.data_objects.stat(sources[0]).size),),
+                    **options,
+                )
             )
-            elapsed = time.monotonic() - started
-            report = TransferReport(files=[result], seconds=elapsed, dry_run=bool(self.plan_only))
         else:
-            report = download_files(
-                session,
-                sources,
-                destination,
-                pattern=self.pattern or None,
-                recursive=bool(self.recursive),
-                config=config,
-                overwrite=overwrite,
-                skip=skip,
-                dry_run=bool(self.plan_only),
-                continue_on_error=bool(self.continue_on_error),
-                logger=cast("logging.Logger", self.log),
-                cancel_event=self.cancel_event,
-            )
+            report = download_files(session, sources, destination, **options, **self.tree_options())
         return self.finish(report, destination=destination)
 
     def _as_file(self, session: IrodsSession, sources: list[str], destination: str) -> bool:
