@@ -15,15 +15,21 @@ from irods_provider.client.transfer import (
     FileStatus,
     IrodsTransferCancelledError,
     LoggingProgressSubscriber,
+    StreamHasher,
     TransferReport,
+    open_sftp_reader,
 )
 from irods_provider.exceptions import IrodsUsageError
 from irods_provider.operators._transfer_base import TransferOperatorBase
 
 if TYPE_CHECKING:
+    import paramiko
+
     from irods_provider.transfers._sftp_endpoint import SftpEndpoint
 
-__all__ = ["PlannedCopy", "SftpStagingOperator", "run_plan"]
+__all__ = ["PlannedCopy", "SftpStagingOperator", "hash_sftp_file", "run_plan"]
+
+_HASH_CHUNK = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -34,6 +40,18 @@ class PlannedCopy:
     destination: str
     size: int | None = None
     mtime: int | None = None
+
+
+def hash_sftp_file(
+    client: paramiko.SFTPClient, path: str, *, hasher: StreamHasher | None = None, length: int | None = None
+) -> StreamHasher:
+    """Feed a remote file (its first ``length`` bytes) to ``hasher``, a new one by default."""
+    if hasher is None:
+        hasher = StreamHasher()
+    with open_sftp_reader(client, path, length=length) as reader:
+        while data := reader.read(_HASH_CHUNK):
+            hasher.update(data)
+    return hasher
 
 
 def run_plan(

@@ -23,7 +23,6 @@ from irods_provider.client.transfer import (
     TransferConfig,
     copy,
     open_reader,
-    open_sftp_reader,
     open_sftp_writer,
     sha2_checksum,
     verify_checksum,
@@ -37,7 +36,7 @@ from irods_provider.exceptions import (
 from irods_provider.operators._base import check_path
 from irods_provider.transfers._selection import as_list, has_magic, parse_pattern, safe_join
 from irods_provider.transfers._sftp_endpoint import SftpEndpoint
-from irods_provider.transfers._staging import PlannedCopy, SftpStagingOperator
+from irods_provider.transfers._staging import PlannedCopy, SftpStagingOperator, hash_sftp_file
 
 if TYPE_CHECKING:
     import paramiko
@@ -46,8 +45,6 @@ if TYPE_CHECKING:
     from irods_provider.client import IrodsSession
 
 __all__ = ["IrodsToSFTPOperator"]
-
-_HASH_CHUNK = 1024 * 1024
 
 
 class IrodsToSFTPOperator(SftpStagingOperator):
@@ -234,7 +231,7 @@ class IrodsToSFTPOperator(SftpStagingOperator):
             return None
         if skip is SkipPolicy.SIZE:
             return "same size"
-        digest = sftp.sha256sum(final) or _hash_remote(client, final).sha256.hex()
+        digest = sftp.sha256sum(final) or hash_sftp_file(client, final).result().sha256.hex()
         if checksum.startswith("sha2:") and sha2_checksum(bytes.fromhex(digest)) == checksum:
             return "same checksum"
         return None
@@ -311,9 +308,7 @@ class IrodsToSFTPOperator(SftpStagingOperator):
         offset = existing.st_size or 0 if existing is not None else 0
         if offset <= 0 or offset > size:
             return open_sftp_writer(client, temp), 0
-        with open_sftp_reader(client, temp, length=offset) as prefix:
-            while data := prefix.read(_HASH_CHUNK):
-                hasher.update(data)
+        hash_sftp_file(client, temp, hasher=hasher, length=offset)
         handle = client.open(temp, "r+b")
         handle.seek(offset)
         handle.set_pipelined(True)
@@ -353,14 +348,6 @@ class _Counter:
     def add(self) -> None:
         with self._lock:
             self.value += 1
-
-
-def _hash_remote(client: paramiko.SFTPClient, path: str) -> Any:
-    hasher = StreamHasher()
-    with open_sftp_reader(client, path) as reader:
-        while data := reader.read(_HASH_CHUNK):
-            hasher.update(data)
-    return hasher.result()
 
 
 def _replace(client: paramiko.SFTPClient, source: str, target: str) -> None:

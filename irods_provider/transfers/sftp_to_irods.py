@@ -19,7 +19,6 @@ from irods_provider.client.transfer import (
     OverwritePolicy,
     ParallelSftpRangeReader,
     SkipPolicy,
-    StreamHasher,
     TransferConfig,
     open_sftp_reader,
     upload_object,
@@ -28,7 +27,7 @@ from irods_provider.exceptions import IrodsUsageError
 from irods_provider.operators._base import check_path
 from irods_provider.transfers._selection import as_list, has_magic, parse_pattern, safe_relative
 from irods_provider.transfers._sftp_endpoint import SftpEndpoint
-from irods_provider.transfers._staging import PlannedCopy, SftpStagingOperator
+from irods_provider.transfers._staging import PlannedCopy, SftpStagingOperator, hash_sftp_file
 
 if TYPE_CHECKING:
     import paramiko
@@ -37,8 +36,6 @@ if TYPE_CHECKING:
     from irods_provider.client import IrodsSession
 
 __all__ = ["SFTPToIrodsOperator"]
-
-_HASH_CHUNK = 1024 * 1024
 
 
 class _ChunkStream:
@@ -251,9 +248,6 @@ class SFTPToIrodsOperator(SftpStagingOperator):
             return False
         digest = sftp.sha256sum(item.source)
         if digest is None:
-            hasher = StreamHasher()
-            with sftp.channel() as client, open_sftp_reader(client, item.source) as reader:
-                while data := reader.read(_HASH_CHUNK):
-                    hasher.update(data)
-            digest = hasher.result().sha256.hex()
+            with sftp.channel() as client:
+                digest = hash_sftp_file(client, item.source).result().sha256.hex()
         return base64.b64decode(server[5:]).hex() == digest
