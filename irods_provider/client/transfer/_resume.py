@@ -19,14 +19,20 @@ handle down (any authenticated user may) instead of finding the temporary object
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, cast
 
 from irods_provider.client import AVU, EntryKind, MetadataOperation
 from irods_provider.exceptions import IrodsError
 
-from ._api import SessionLike
+from ._api import DataObjectsLike, SessionLike
+
+log = logging.getLogger(__name__)
 
 RESUME_ATTRIBUTE = "irods_provider::transfer::resume"
 HANDLE_ATTRIBUTE = "irods_provider::transfer::handle"
@@ -131,3 +137,65 @@ def save_state(session: SessionLike, temp: str, state: ResumeState, *, previous:
     ops = [metadata_op("remove", previous)] if previous is not None else []
     ops.append(metadata_op("add", state.to_value()))
     session.metadata.apply(temp, ops, kind=_data_object_kind())
+
+
+def release_handles(session: SessionLike, temp: str, handles: Sequence[str]) -> None:
+    """Shut down parallel-write handles a killed attempt left open on ``temp`` and forget them."""
+    for handle in handles:
+        log.warning(
+            "shutting down parallel-write handle %s left open on %s by an earlier attempt", handle, temp
+        )
+        session.data_objects.parallel_write_shutdown(handle)
+    try:
+        session.metadata.apply(temp, [handle_op("remove", h) for h in handles], kind=_data_object_kind())
+    except IrodsError as exc:  # harmless: shutting an unknown handle down again succeeds
+        log.warning("could not forget handles recorded on %s: %s", temp, exc)
+
+
+class _RecordingDataObjects:
+    """Data-object operations that record each parallel-write handle on its object as soon as it opens."""
+
+    def __init__(self, session: SessionLike) -> None:
+        self._session = session
+        self._api = session.data_objects
+        self.opened = False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._api, name)
+
+    def parallel_write_init(
+        self, path: str, *, stream_count: int, truncate: bool = True, retry: Any = None
+    ) -> str:
+        """Open the handle, then record it; an unrecorded handle is shut down again."""
+        handle = self._api.parallel_write_init(
+            path, stream_count=stream_count, truncate=truncate, retry=retry
+        )
+        self.opened = True
+        try:
+            self._session.metadata.apply(path, [handle_op("add", handle)], kind=_data_object_kind())
+        except BaseException:
+            with contextlib.suppress(Exception):
+                self._api.parallel_write_shutdown(handle)
+            raise
+        return handle
+
+
+class RecordingSession:
+    """A session whose parallel-write handles are recorded on their objects (see :mod:`._resume`)."""
+
+    def __init__(self, session: SessionLike) -> None:
+        self._session = session
+        self._recorder = _RecordingDataObjects(session)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._session, name)
+
+    @property
+    def data_objects(self) -> DataObjectsLike:
+        """The recording data-object operations."""
+        return cast("DataObjectsLike", self._recorder)
+
+    @property
+    def opened(self) -> bool:
+        """Whether a parallel-write handle was opened (and so maybe recorded)."""
+        return self._recorder.opened

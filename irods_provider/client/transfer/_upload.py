@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, replace
-from typing import IO, Any, cast
+from typing import IO, Any
 
 from irods_provider._error_codes import error_code
 from irods_provider.client import AVU, MetadataOperation, PermissionOperation
@@ -27,12 +27,12 @@ from irods_provider.exceptions import (
 )
 
 from . import _resume
-from ._api import DataObjectsLike, SessionLike
+from ._api import SessionLike
 from ._config import OverwritePolicy, SkipPolicy, TransferConfig
 from ._coordinator import TransferCoordinator, TransferSubscriber
 from ._copy import CopyResult, copy, hasher_for, server_checksum_matches, skip_bytes, verify_checksum
 from ._report import FileResult, FileStatus
-from ._retry import ChunkRetrier, is_busy
+from ._retry import ChunkRetrier, is_busy, is_retryable
 from ._writer import ParallelWriter, _effective_config
 
 log = logging.getLogger(__name__)
@@ -160,7 +160,7 @@ def upload_object(
         coordinator.queued(src.size)
         try:
             temp, record, resumable = _choose_temp(session, path, key, resume=resume)
-            recording = _RecordingSession(session)
+            recording = _resume.RecordingSession(session)
             origin = src.fh.tell() if _seekable(src.fh) else None
             try:
                 result, start, checksum, previous = _upload_to_temp(
@@ -182,7 +182,7 @@ def upload_object(
                 coordinator = TransferCoordinator(
                     path=path, subscribers=subscribers, cancel_event=cancel_event
                 )
-                recording = _RecordingSession(session)
+                recording = _resume.RecordingSession(session)
                 result, start, checksum, previous = _upload_to_temp(
                     recording,
                     src,
@@ -211,7 +211,15 @@ def upload_object(
                 handles=handles,
                 retry=busy,
             )
-            _publish(session, temp, path, overwrite=overwrite, retry=busy)
+            renames = ChunkRetrier(
+                retries=cfg.retries,
+                base_seconds=cfg.backoff_base_seconds,
+                max_seconds=cfg.backoff_max_seconds,
+                coordinator=coordinator,
+            )
+            _publish(
+                session, temp, path, overwrite=overwrite, retry=renames, expected=(result.size, checksum)
+            )
         except BaseException as exc:
             coordinator.done(exc)
             raise
@@ -256,7 +264,7 @@ def _choose_temp(
     if record.state is None and not record.handles:
         return temp, record, True  # nothing recorded; a lock left unrecorded is found when writing
     if record.handles:
-        _release_handles(session, temp, record.handles)
+        _resume.release_handles(session, temp, record.handles)
         record = replace(record, handles=())
     try:
         # Opening for writing without truncating or writing proves the object is not locked.
@@ -289,72 +297,6 @@ def _may_exist(session: SessionLike, path: str) -> bool:
         return session.data_objects.exists(path)
     except IrodsError:
         return True
-
-
-def _release_handles(session: SessionLike, temp: str, handles: Sequence[str]) -> None:
-    """Shut down parallel-write handles a killed attempt left open on ``temp`` and forget them."""
-    for handle in handles:
-        log.warning(
-            "shutting down parallel-write handle %s left open on %s by an earlier attempt", handle, temp
-        )
-        session.data_objects.parallel_write_shutdown(handle)
-    try:
-        session.metadata.apply(
-            temp, [_resume.handle_op("remove", h) for h in handles], kind=_resume._data_object_kind()
-        )
-    except IrodsError as exc:  # harmless: shutting an unknown handle down again succeeds
-        log.warning("could not forget handles recorded on %s: %s", temp, exc)
-
-
-class _RecordingDataObjects:
-    """Data-object operations that record each parallel-write handle on its object as soon as it opens."""
-
-    def __init__(self, session: SessionLike) -> None:
-        self._session = session
-        self._api = session.data_objects
-        self.opened = False
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._api, name)
-
-    def parallel_write_init(
-        self, path: str, *, stream_count: int, truncate: bool = True, retry: Any = None
-    ) -> str:
-        """Open the handle, then record it; an unrecorded handle is shut down again."""
-        handle = self._api.parallel_write_init(
-            path, stream_count=stream_count, truncate=truncate, retry=retry
-        )
-        self.opened = True
-        try:
-            self._session.metadata.apply(
-                path, [_resume.handle_op("add", handle)], kind=_resume._data_object_kind()
-            )
-        except BaseException:
-            with contextlib.suppress(Exception):
-                self._api.parallel_write_shutdown(handle)
-            raise
-        return handle
-
-
-class _RecordingSession:
-    """A session whose parallel-write handles are recorded on their objects (see :mod:`._resume`)."""
-
-    def __init__(self, session: SessionLike) -> None:
-        self._session = session
-        self._recorder = _RecordingDataObjects(session)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._session, name)
-
-    @property
-    def data_objects(self) -> DataObjectsLike:
-        """The recording data-object operations."""
-        return cast("DataObjectsLike", self._recorder)
-
-    @property
-    def opened(self) -> bool:
-        """Whether a parallel-write handle was opened (and so maybe recorded)."""
-        return self._recorder.opened
 
 
 def _resume_offset(
@@ -488,16 +430,26 @@ def _finalize(
 
 
 def _publish(
-    session: SessionLike, temp: str, path: str, *, overwrite: OverwritePolicy, retry: ChunkRetrier
+    session: SessionLike,
+    temp: str,
+    path: str,
+    *,
+    overwrite: OverwritePolicy,
+    retry: ChunkRetrier,
+    expected: tuple[int, str] | None = None,
 ) -> None:
-    """Rename ``temp`` onto ``path``; with OVERWRITE the old object is moved aside first and removed last."""
+    """Rename ``temp`` onto ``path``; with OVERWRITE the old object is moved aside first and removed last.
+
+    ``retry`` bounds the attempts of each rename; ``expected`` (size, checksum) identifies the published
+    object when a rename's outcome must be read back.
+    """
     api = session.data_objects
 
-    def rename(old: str, new: str) -> None:
-        retry.call(lambda: api.rename(old, new))
+    def rename(old: str, new: str, identity: tuple[int, str] | None = None) -> None:
+        _rename(session, old, new, retry=retry, expected=identity)
 
     if not api.exists(path):
-        rename(temp, path)
+        rename(temp, path, expected)
         return
     if overwrite is OverwritePolicy.REFUSE:
         _quiet_remove(session, temp)
@@ -510,11 +462,60 @@ def _publish(
     old = f"{parent}/.{name}.irods-old-{uuid.uuid4().hex[:12]}"
     rename(path, old)
     try:
-        rename(temp, path)
+        rename(temp, path, expected)
     except BaseException:
         rename(old, path)
         raise
     _quiet_remove(session, old)
+
+
+def _rename(
+    session: SessionLike, old: str, new: str, *, retry: ChunkRetrier, expected: tuple[int, str] | None
+) -> None:
+    """Rename ``old`` to ``new``, resent while it provably did not happen.
+
+    A rename is not idempotent, so after a failure that does not say whether it was applied (5xx, dropped
+    connection, timeout) the paths are read back: ``old`` gone and ``new`` present (with the ``expected``
+    size and checksum) means done; ``old`` still there and ``new`` absent means it is sent again, with
+    backoff, within ``retry``'s attempts. Anything else is raised.
+    """
+    api = session.data_objects
+    tried = False
+
+    def attempt() -> None:
+        nonlocal tried
+        try:
+            api.rename(old, new)
+        except Exception as exc:
+            unclear = is_retryable(exc) and not is_busy(exc)
+            if (unclear or tried) and _renamed(session, old, new, expected) is True:
+                log.info("rename of %s to %s was applied despite %s", old, new, exc)
+                return
+            raise
+        finally:
+            tried = True
+
+    retry.call(attempt)
+
+
+def _renamed(session: SessionLike, old: str, new: str, expected: tuple[int, str] | None) -> bool | None:
+    """True when ``old`` is gone and ``new`` is the expected object, False when the rename is still to be
+    done, None when the state is neither (or cannot be read)."""
+    api = session.data_objects
+    try:
+        old_there, new_there = api.exists(old), api.exists(new)
+        if old_there and not new_there:
+            return False
+        if old_there or not new_there:
+            return None
+        if expected is None:
+            return True
+        st = api.stat(new)
+    except IrodsError as exc:
+        log.warning("could not read back the outcome of renaming %s to %s: %s", old, new, exc)
+        return None
+    size, checksum = expected
+    return (st.size == size and (not st.checksum or st.checksum == checksum)) or None
 
 
 def parallel_upload(
