@@ -235,12 +235,6 @@ def test_upload_of_a_missing_local_source(zone, tmp_path) -> None:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="transfer._local.plan_irods_sources: a logical path that does not exist (no glob) is listed as "
-    "an empty collection, so download_files returns an empty report instead of raising IrodsNotFoundError "
-    "(IrodsToLocalOperator catches it only through fail_if_empty)",
-)
 def test_download_of_a_missing_collection(zone, tmp_path) -> None:
     server, session = zone
     missing = f"{HOME}/missing"

@@ -17,7 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from irods_provider.client import Kinds
-from irods_provider.exceptions import IrodsError, IrodsInvalidPathError, IrodsTransferCancelledError
+from irods_provider.exceptions import (
+    IrodsError,
+    IrodsInvalidPathError,
+    IrodsNotFoundError,
+    IrodsTransferCancelledError,
+)
 
 from ._api import SessionLike
 from ._config import OverwritePolicy, SkipPolicy, TransferConfig
@@ -175,7 +180,10 @@ def plan_irods_sources(
     pattern: str | None = None,
     recursive: bool = True,
 ) -> list[PlannedFile]:
-    """Expand logical data objects, collections and globs into (logical path → safe local path) pairs."""
+    """Expand logical data objects, collections and globs into (logical path → safe local path) pairs.
+
+    A path (not a glob) that is neither a data object nor a collection raises IrodsNotFoundError naming it.
+    """
     plan: list[PlannedFile] = []
     for item in [sources] if isinstance(sources, str) else list(sources):
         glob_pattern = None
@@ -189,7 +197,9 @@ def plan_irods_sources(
         entries = session.collections.iterate(
             root, recursive=recursive or glob_pattern is not None, kinds=Kinds.DATA_OBJECTS, with_stat=True
         )
+        listed = False
         for entry in entries:
+            listed = True
             if glob_pattern is not None and not _glob_matches(entry.path, glob_pattern):
                 continue
             prefix = root.rstrip("/") + "/"
@@ -198,6 +208,13 @@ def plan_irods_sources(
             rel = entry.path[len(prefix) :]
             if _matches(rel, pattern):
                 plan.append(PlannedFile(entry.path, str(safe_local_path(local_dir, rel)), entry.size))
+        if not listed and glob_pattern is None and not session.collections.exists(root):
+            # A listing cannot tell an empty collection from a missing one; a glob may match nothing.
+            raise IrodsNotFoundError(
+                f"no file matches {root!r}: no data object or collection at that path",
+                operation="download",
+                path=root,
+            )
     return plan
 
 
