@@ -6,6 +6,7 @@ import threading
 import logging
 import ssl
 from collections.abc import Iterator
+from contextvars import ContextVar
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -32,6 +33,10 @@ __all__ = ["IrodsSession"]
 
 logger = logging.getLogger("irods_provider.client")
 T = TypeVar("T")
+
+# Set while a request fetches its token: a login it causes makes one attempt, as the request's own
+# retry loop repeats it (otherwise attempts multiply: 4 request attempts x 4 login attempts).
+_IN_REQUEST: ContextVar[bool] = ContextVar("irods_provider_in_request", default=False)
 
 
 class IrodsSession:
@@ -129,10 +134,10 @@ class IrodsSession:
                 policy.sleep(delay)
 
     def _execute_once(self, op: Operation[T], timeout: TimeoutTypes | UseDefault) -> T:
-        token = self.auth.get_token() if self.auth is not None and op.authenticated else None
+        token = self._token() if op.authenticated else None
         reply = self._send(op, token, timeout)
-        if reply.status == 401 and token is not None and self.auth is not None:
-            token = self.auth.get_token(reject=token)
+        if reply.status == 401 and token is not None:
+            token = self._token(reject=token)
             reply = self._send(op, token, timeout)
             if reply.status == 401:
                 raise _refused_twice(op)
@@ -167,7 +172,7 @@ class IrodsSession:
             attempt += 1
             reject: str | None = None
             for _ in range(2):
-                token = self.auth.get_token(reject=reject) if self.auth is not None else None
+                token = self._token(reject=reject)
                 args = request_arguments(op, base_url=self.base_url, token=token)
                 if not isinstance(timeout, UseDefault):
                     args["timeout"] = to_timeout(timeout)
@@ -196,9 +201,22 @@ class IrodsSession:
                     policy.sleep(delay)
                     break
 
-    def _login(self, username: str, password: str) -> str:
+    def _token(self, *, reject: str | None = None) -> str | None:
+        """The bearer token for a request (None without credentials); see ``_IN_REQUEST``."""
+        if self.auth is None:
+            return None
+        marker = _IN_REQUEST.set(True)
         try:
-            return self.execute(authenticate(username, password))
+            return self.auth.get_token(reject=reject)
+        finally:
+            _IN_REQUEST.reset(marker)
+
+    def _login(self, username: str, password: str) -> str:
+        """Log in: one attempt inside a request (whose retries repeat it), the session's policy otherwise."""
+        try:
+            return self.execute(
+                authenticate(username, password), retry=False if _IN_REQUEST.get() else None
+            )
         except IrodsAuthenticationError as exc:
             raise IrodsAuthenticationError(
                 f"login refused for user {username!r} (wrong username or password?)",
