@@ -8,12 +8,11 @@ import hashlib
 import io
 import logging
 
-from conftest import HOME
-
 from irods_provider.client import AVU, EntryKind
 from irods_provider.client.transfer import TransferConfig, upload_object
 from irods_provider.client.transfer._resume import HANDLE_ATTRIBUTE, RESUME_ATTRIBUTE, ResumeState, temp_name
 
+HOME = "/tempZone/home/rods"
 CHUNK = 64 * 1024
 CFG = TransferConfig(streams=3, chunk_size=CHUNK, small_file_threshold=CHUNK, backoff_base_seconds=0.0)
 DATA = (bytes(range(251)) * 2000)[: 5 * CHUNK + 7]
