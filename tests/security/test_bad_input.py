@@ -184,20 +184,18 @@ def test_write_to_an_impossible_target_changes_nothing(zone, target) -> None:
     _unchanged(server, lambda: session.data_objects.write(target, b"1"), IrodsError, "INVALID_HANDLE", target)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="client _fs DataObjects.write: a write onto a collection or below a missing collection raises "
-    "a bare IrodsResponseError 'INVALID_HANDLE -175000 Output stream to data object is in a bad state' "
-    "instead of IrodsNotADataObjectError / IrodsNotFoundError naming the cause",
-)
 @pytest.mark.parametrize("target", WRITE_TARGETS.values(), ids=WRITE_TARGETS.keys())
 def test_write_to_an_impossible_target_names_the_cause(zone, target) -> None:
     server, session = zone
-    _unchanged(
+    error = _unchanged(
         server,
         lambda: session.data_objects.write(target, b"1"),
         (IrodsNotADataObjectError, IrodsNotFoundError),
+        target,
+        "INVALID_HANDLE",
     )
+    assert "is a collection" in str(error) if target == COLL else "does not exist" in str(error)
+    assert isinstance(error.__cause__, IrodsError)
 
 
 @pytest.mark.parametrize(

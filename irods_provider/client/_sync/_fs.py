@@ -8,6 +8,7 @@ import re
 from collections.abc import Iterator, Iterable
 from typing import TYPE_CHECKING
 
+from irods_provider._error_codes import error_code
 from irods_provider.client import _ops_fs as ops
 from irods_provider.client._config import TimeoutTypes, UseDefault
 from irods_provider.client._genquery import match_condition, prefix_condition
@@ -20,14 +21,18 @@ from irods_provider.client._models import (
     Kinds,
     PermissionOperation,
 )
-from irods_provider.client._paths import validate_path
+from irods_provider.client._paths import parent_path, validate_path
 from irods_provider.exceptions import (
     IrodsAlreadyExistsError,
+    IrodsError,
     IrodsNotACollectionError,
     IrodsNotADataObjectError,
     IrodsNotFoundError,
+    IrodsResponseError,
     IrodsUsageError,
 )
+
+_INVALID_HANDLE = error_code("INVALID_HANDLE")
 
 if TYPE_CHECKING:
     from irods_provider.client._sync._session import IrodsSession
@@ -329,7 +334,39 @@ class DataObjects:
             stream_index=stream_index,
             ticket=ticket,
         )
-        self._s.execute(op, timeout=timeout, retry=retry)
+        try:
+            self._s.execute(op, timeout=timeout, retry=retry)
+        except IrodsResponseError as exc:
+            if path is None or parallel_write_handle is not None or exc.irods_code != _INVALID_HANDLE:
+                raise
+            cause = self._write_refusal_cause(path, exc)
+            if cause is None:
+                raise
+            raise cause from exc
+
+    def _write_refusal_cause(self, path: str, exc: IrodsResponseError) -> IrodsResponseError | None:
+        """Name why opening ``path`` for writing failed, which default servers only report as
+        INVALID_HANDLE: the path is a collection, or its collection is missing. None when neither (or
+        unknown)."""
+        parent = parent_path(path)
+        try:
+            if not self._s.collections.exists(parent):
+                kind: type[IrodsResponseError] = IrodsNotFoundError
+                message = f"cannot write {path}: collection {parent} does not exist"
+            elif self._s.collections.exists(path):
+                kind, message = IrodsNotADataObjectError, f"cannot write {path}: it is a collection"
+            else:
+                return None
+        except IrodsError:
+            return None
+        return kind(
+            message,
+            http_status=exc.http_status,
+            irods_code=exc.irods_code,
+            operation=exc.operation,
+            path=path,
+            server_message=exc.server_message,
+        )
 
     def parallel_write_init(
         self,
