@@ -38,12 +38,27 @@ def run_both_dags(dep: Deployment, *, mib: int = 4) -> tuple[RunResult, RunResul
     return multi, basic
 
 
-def assert_succeeded(result: RunResult, expected_tasks: int) -> None:
+def assert_succeeded(result: RunResult, expected_tasks: int, dep: Deployment | None = None) -> None:
     """The run and each of its task instances succeeded, and every expected instance ran."""
     states = {t.key: t.state for t in result.tasks}
-    assert result.state == "success", states
+    assert result.state == "success", (states, failed_task_logs(dep, result) if dep else "")
     assert len(states) == expected_tasks, states
     assert set(states.values()) == {"success"}, states
+
+
+def failed_task_logs(dep: Deployment, result: RunResult, *, lines: int = 40) -> str:
+    """The last lines of every failed task instance's log, so a CI failure explains itself."""
+    out = []
+    for t in result.tasks:
+        if t.state != "failed":
+            continue
+        base = dep.airflow_home / "logs" / f"dag_id={result.dag_id}" / f"run_id={result.run_id}"
+        for path in sorted((base / f"task_id={t.task_id}").rglob("*.log")):
+            if t.map_index >= 0 and f"map_index={t.map_index}" not in str(path):
+                continue
+            tail = path.read_text(errors="replace").splitlines()[-lines:]
+            out.append(f"--- {path.relative_to(base)}\n" + "\n".join(tail))
+    return "\n".join(out)
 
 
 def task_log_files(dep: Deployment) -> list[Path]:

@@ -18,8 +18,8 @@ def dep() -> Iterator[Deployment]:
 
 def test_both_example_dags_succeed_with_staging_spread_over_both_workers(dep: Deployment) -> None:
     multi, basic = c.run_both_dags(dep, mib=8)
-    c.assert_succeeded(multi, expected_tasks=1 + 4 * 4 + 1)
-    c.assert_succeeded(basic, expected_tasks=9)
+    c.assert_succeeded(multi, expected_tasks=1 + 4 * 4 + 1, dep=dep)
+    c.assert_succeeded(basic, expected_tasks=9, dep=dep)
     stage_in = [t for t in multi.tasks if t.task_id == "stage_in"]
     assert sorted(t.map_index for t in stage_in) == [0, 1, 2, 3]
     assert {t.hostname for t in stage_in} == {"worker-1", "worker-2"}, [(t.key, t.hostname) for t in stage_in]

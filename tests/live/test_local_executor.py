@@ -21,8 +21,8 @@ def dep() -> Iterator[Deployment]:
 
 def test_both_example_dags_succeed(dep: Deployment) -> None:
     multi, basic = c.run_both_dags(dep)
-    c.assert_succeeded(multi, expected_tasks=1 + 4 * 2 + 1)
-    c.assert_succeeded(basic, expected_tasks=9)
+    c.assert_succeeded(multi, expected_tasks=1 + 4 * 2 + 1, dep=dep)
+    c.assert_succeeded(basic, expected_tasks=9, dep=dep)
     stage_in = [t for t in multi.tasks if t.task_id == "stage_in"]
     assert sorted(t.map_index for t in stage_in) == [0, 1]
     with c.irods_session(dep) as session:
