@@ -17,9 +17,7 @@ import json
 import os
 import platform
 import re
-import socket
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -29,36 +27,13 @@ import httpx2
 
 from irods_provider.client import AVU, BasicAuth, EntryKind, IrodsSession
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _emulator import emulator_process
+
 HOME = "/tempZone/home/rods"
 TARGET = f"{HOME}/bench-object.txt"
 RESULTS = Path(__file__).with_name("RESULTS.md")
 MARK = "<!-- client_overhead -->"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start_emulator() -> tuple[subprocess.Popen[bytes], str]:
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "irods_provider.testing", "serve", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}/irods-http-api/0.7.0"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx2.get(f"{base}/info", timeout=1).status_code == 200:
-                return proc, base
-        except httpx2.TransportError:
-            pass
-        time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError("emulator did not start")
 
 
 def timed(fn: Callable[[], object], n: int) -> float:
@@ -199,15 +174,11 @@ def main() -> int:
     parser.add_argument("--ops", type=int, default=200)
     parser.add_argument("--no-write", action="store_true", help="do not update benchmarks/RESULTS.md")
     args = parser.parse_args()
-    proc, base = start_emulator()
-    try:
+    with emulator_process() as base:
         result: dict[str, object] = {}
         result.update(stat_overhead(base, args.rounds, args.n))
         result.update(small_ops(base, args.ops))
         result.update(stat_overhead_in_process(2000))
-    finally:
-        proc.terminate()
-        proc.wait(10)
     if not args.no_write:
         write_results(result)
     if args.json:

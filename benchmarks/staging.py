@@ -25,7 +25,6 @@ import json
 import os
 import resource
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -34,6 +33,9 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _emulator import emulator_process
 
 ROOT = Path(__file__).resolve().parent.parent
 MIB = 1024 * 1024
@@ -139,45 +141,11 @@ def _child(op: str, size: int, arg: str) -> dict[str, Any]:
 # -- parent side ---------------------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextlib.contextmanager
 def emulator(spool: Path) -> Iterator[int]:
     """The emulator in a subprocess; yields its port."""
-    import httpx2
-
-    port = _free_port()
-    cmd = [
-        sys.executable,
-        "-m",
-        "irods_provider.testing",
-        "serve",
-        "--port",
-        str(port),
-        "--spool",
-        str(spool),
-    ]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            with contextlib.suppress(httpx2.TransportError):
-                if (
-                    httpx2.get(f"http://127.0.0.1:{port}/irods-http-api/0.7.0/info", timeout=1).status_code
-                    == 200
-                ):
-                    break
-            if time.monotonic() > deadline:
-                raise RuntimeError("emulator did not start")
-            time.sleep(0.05)
-        yield port
-    finally:
-        proc.terminate()
-        proc.wait(10)
+    with emulator_process(spool=spool) as base:
+        yield int(base.split(":")[2].split("/", maxsplit=1)[0])
 
 
 def measure(env: dict[str, str], op: str, size: int, arg: str = "", repeat: int = 1) -> dict[str, float]:

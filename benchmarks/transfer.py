@@ -14,17 +14,16 @@ import io
 import json
 import os
 import resource
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx2
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _emulator import emulator_process
 from _wanproxy import WanProxy
 
 from irods_provider.client import BasicAuth, IrodsSession
@@ -35,45 +34,9 @@ HOME = "/tempZone/home/rods"
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextlib.contextmanager
-def emulator(spool: Path) -> Iterator[str]:
-    """The emulator in a subprocess; yields its base URL."""
-    port = _free_port()
-    cmd = [
-        sys.executable,
-        "-m",
-        "irods_provider.testing",
-        "serve",
-        "--port",
-        str(port),
-        "--streams-per-handle",
-        "4",
-        "--max-streams",
-        "64",
-        "--spool",
-        str(spool),
-    ]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT)
-    base = f"http://127.0.0.1:{port}/irods-http-api/0.7.0"
-    try:
-        for _ in range(200):
-            try:
-                if httpx2.get(f"{base}/info", timeout=1).status_code == 200:
-                    break
-            except httpx2.TransportError:
-                time.sleep(0.05)
-        else:
-            raise RuntimeError("emulator did not start")
-        yield base
-    finally:
-        proc.terminate()
-        proc.wait(10)
+def emulator(spool: Path) -> contextlib.AbstractContextManager[str]:
+    """The emulator in a subprocess with 4 streams per handle; yields its base URL."""
+    return emulator_process("--streams-per-handle", "4", "--max-streams", "64", spool=spool)
 
 
 class Generated(io.RawIOBase):
