@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -11,13 +11,22 @@ from airflow.sdk import BaseOperator
 from irods_provider.exceptions import IrodsInvalidPathError, IrodsUsageError
 from irods_provider.hooks._checks import run_sync, stat_path
 from irods_provider.hooks.irods import IrodsHook
+from irods_provider.operators._values import irods_safe, literal_list
 
 if TYPE_CHECKING:
+    import jinja2
     from airflow.sdk import Context
 
     from irods_provider.client import IrodsSession
 
-__all__ = ["IrodsBaseOperator", "check_choice", "check_path", "check_paths", "path_kind"]
+__all__ = [
+    "IrodsBaseOperator",
+    "IrodsTemplatingMixin",
+    "check_choice",
+    "check_path",
+    "check_paths",
+    "path_kind",
+]
 
 
 def check_path(name: str, value: Any) -> str:
@@ -31,7 +40,8 @@ def check_path(name: str, value: Any) -> str:
 
 
 def check_paths(name: str, value: Any) -> list[str]:
-    """One path or a list of them (a rendered template may give either)."""
+    """One path or a list of them (a rendered template may give either, or the string of a list)."""
+    value = literal_list(name, value)
     if isinstance(value, str):
         return [check_path(name, value)]
     if isinstance(value, Sequence) and value:
@@ -52,7 +62,27 @@ def path_kind(session: IrodsSession, path: str) -> str | None:
     return None if found is None else str(found["kind"])
 
 
-class IrodsBaseOperator(BaseOperator):
+class IrodsTemplatingMixin:
+    """Templates of iRODS operators and sensors get the ``irods_safe`` filter and ``irods_safe_run_id``."""
+
+    def _do_render_template_fields(
+        self,
+        parent: Any,
+        template_fields: Iterable[str],
+        context: Context,
+        jinja_env: jinja2.Environment,
+        seen_oids: set[int],
+    ) -> None:
+        """Render with the ``irods_safe`` filter and ``irods_safe_run_id`` available to every template."""
+        jinja_env.filters.setdefault("irods_safe", irods_safe)
+        if "irods_safe_run_id" not in context and context.get("run_id"):
+            context["irods_safe_run_id"] = irods_safe(context["run_id"])  # type: ignore[typeddict-unknown-key]
+        super()._do_render_template_fields(  # type: ignore[misc]
+            parent, template_fields, context, jinja_env, seen_oids
+        )
+
+
+class IrodsBaseOperator(IrodsTemplatingMixin, BaseOperator):
     """Owns ``irods_conn_id`` and builds :class:`IrodsHook` lazily; subclasses implement :meth:`run`."""
 
     template_fields: Sequence[str] = ("irods_conn_id",)

@@ -21,6 +21,7 @@ from irods_provider.exceptions import (
 )
 from irods_provider.hooks._checks import KINDS
 from irods_provider.operators._base import IrodsBaseOperator, check_choice, check_path, check_paths, path_kind
+from irods_provider.operators._values import refuse_unaddressable
 from irods_provider.operators.metadata import (
     IrodsGetMetadataOperator,
     IrodsPutMetadataOperator,
@@ -67,7 +68,7 @@ class IrodsCreateCollectionOperator(TransferLineageMixin, IrodsBaseOperator):
         self.exist_ok = exist_ok
 
     def run(self, session: IrodsSession, context: Context) -> dict[str, Any]:
-        path = check_path("path", self.path)
+        path = refuse_unaddressable("path", check_path("path", self.path))
         created = session.collections.create(
             path, intermediates=bool(self.create_intermediates), exist_ok=bool(self.exist_ok)
         )
@@ -261,7 +262,9 @@ class IrodsCopyOperator(TransferLineageMixin, IrodsBaseOperator):
 
     def run(self, session: IrodsSession, context: Context) -> dict[str, Any]:
         source = check_path("source_path", self.source_path)
-        destination = check_path("destination_path", self.destination_path)
+        destination = refuse_unaddressable(
+            "destination_path", check_path("destination_path", self.destination_path)
+        )
         if source == destination:
             raise IrodsUsageError("source_path and destination_path are the same", path=source)
         try:
@@ -300,7 +303,9 @@ class IrodsMoveOperator(TransferLineageMixin, IrodsBaseOperator):
 
     def run(self, session: IrodsSession, context: Context) -> dict[str, Any]:
         source = check_path("source_path", self.source_path)
-        destination = check_path("destination_path", self.destination_path)
+        destination = refuse_unaddressable(
+            "destination_path", check_path("destination_path", self.destination_path)
+        )
         kind = path_kind(session, source)
         if kind is None:
             raise IrodsNotFoundError("nothing to move at this path", path=source)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from irods_provider.exceptions import IrodsUsageError
 from irods_provider.operators._base import IrodsBaseOperator, check_choice, check_path
+from irods_provider.operators._values import parse_avus
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -23,57 +24,6 @@ __all__ = [
 AvuInput = Mapping[str, Any] | Sequence[Any]
 
 
-def _text(where: str, field: str, value: Any, *, allow_empty: bool = False) -> str:
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise IrodsUsageError(f"{where}: {field} must be a string or a number, got {value!r}")
-    text = str(value)
-    if not text and not allow_empty:
-        raise IrodsUsageError(f"{where}: {field} must not be empty")
-    return text
-
-
-def _one(where: str, item: Any) -> tuple[str, str, str]:
-    if isinstance(item, Mapping):
-        unknown = set(item) - {"attribute", "value", "units"}
-        if unknown or "attribute" not in item or "value" not in item:
-            raise IrodsUsageError(f"{where}: an AVU needs the keys attribute, value and optionally units")
-        attribute, value, units = item["attribute"], item["value"], item.get("units") or ""
-    elif isinstance(item, Sequence) and not isinstance(item, str) and len(item) in (2, 3):
-        attribute, value, units = item[0], item[1], (item[2] if len(item) == 3 else "") or ""
-    else:
-        raise IrodsUsageError(
-            f"{where}: an AVU is a dict or an (attribute, value[, units]) pair, got {item!r}"
-        )
-    return (
-        _text(where, "attribute", attribute),
-        _text(where, "value", value),
-        _text(where, "units", units, allow_empty=True),
-    )
-
-
-def parse_avus(metadata: Any) -> list[tuple[str, str, str]]:
-    """Normalise AVU input into (attribute, value, units) triples.
-
-    Accepts ``{"attr": "value"}`` and ``{"attr": ("value", "units")}`` (one AVU per attribute), or a list of
-    ``{"attribute", "value", "units"}`` dicts or ``(attribute, value[, units])`` tuples.
-    """
-    if isinstance(metadata, Mapping):
-        triples = []
-        for attribute, spec in metadata.items():
-            where = f"metadata[{attribute!r}]"
-            if isinstance(spec, Sequence) and not isinstance(spec, str):
-                triples.append(_one(where, (attribute, *spec)))
-            else:
-                triples.append(_one(where, (attribute, spec)))
-    elif isinstance(metadata, Sequence) and not isinstance(metadata, str):
-        triples = [_one(f"metadata[{i}]", item) for i, item in enumerate(metadata)]
-    else:
-        raise IrodsUsageError(f"metadata must be a dict or a list of AVUs, got {type(metadata).__name__}")
-    if not triples:
-        raise IrodsUsageError("metadata is empty: give at least one AVU")
-    return triples
-
-
 def _avu_dicts(avus: Sequence[AVU]) -> list[dict[str, str]]:
     return [{"attribute": a.attribute, "value": a.value, "units": a.units or ""} for a in avus]
 
@@ -82,8 +32,10 @@ class IrodsPutMetadataOperator(IrodsBaseOperator):
     """Attach AVUs to a collection or data object, atomically; returns ``{"path", "mode", "avus"}``.
 
     :param path: the collection or data object.
-    :param metadata: ``{"attr": "value"}``, ``{"attr": ("value", "units")}``, or a list of
-        ``{"attribute", "value", "units"}`` dicts or ``(attribute, value[, units])`` tuples.
+    :param metadata: ``{"attr": value}`` (value a str, int, float or bool; or ``("value", "units")``; or
+        ``{"value": ..., "units": ...}``), or a list of ``{"attribute", "value", "units"}`` dicts or
+        ``[attribute, value(, units)]`` items. Other value types (lists, dicts, None) are refused, never split
+        into value + units or stringified.
     :param mode: ``add`` keeps existing AVUs; ``set`` first removes every AVU with the same attribute.
     """
 

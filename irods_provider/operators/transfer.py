@@ -33,9 +33,11 @@ from irods_provider.client.transfer import (
     upload_files,
     upload_object,
 )
-from irods_provider.exceptions import IrodsError, IrodsInvalidPathError, IrodsUsageError
+from irods_provider.client.transfer._local import plan_local_sources
+from irods_provider.exceptions import IrodsError, IrodsInvalidPathError
 from irods_provider.operators._base import check_path, check_paths
 from irods_provider.operators._transfer_base import TransferOperatorBase
+from irods_provider.operators._values import literal_list, parse_avus, refuse_unaddressable
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -48,7 +50,8 @@ _MAGIC = ("*", "?", "[")
 
 
 def _local_paths(name: str, value: Any) -> list[str]:
-    """One local path or a non-empty list of them (a rendered template may give either)."""
+    """One local path or a non-empty list of them (rendered: either, or the string of a list)."""
+    value = literal_list(name, value)
     items = [value] if isinstance(value, str | os.PathLike) else value
     if not isinstance(items, Sequence) or isinstance(items, str) or not items:
         raise IrodsInvalidPathError(
@@ -63,22 +66,8 @@ def _local_paths(name: str, value: Any) -> list[str]:
 
 
 def _avus(value: Any) -> list[AVU]:
-    """AVUs from a mapping (attribute → value) or a list of ``{"attribute", "value", "units"}`` objects."""
-    if not value:
-        return []
-    if isinstance(value, Mapping):
-        return [AVU(str(k), str(v)) for k, v in value.items()]
-    if isinstance(value, Sequence) and not isinstance(value, str):
-        avus = []
-        for item in value:
-            if isinstance(item, AVU):
-                avus.append(item)
-            elif isinstance(item, Mapping) and "attribute" in item and "value" in item:
-                avus.append(AVU(str(item["attribute"]), str(item["value"]), str(item.get("units") or "")))
-            else:
-                raise IrodsUsageError(f"metadata entries need 'attribute' and 'value', got {item!r}")
-        return avus
-    raise IrodsUsageError(f"metadata must be a mapping or a list of AVUs, got {value!r}")
+    """AVUs for every uploaded object, parsed by the one AVU model all operators share."""
+    return [AVU(a, v, u) for a, v, u in parse_avus(value, allow_empty=True)]
 
 
 class _IrodsTransferBaseOperator(TransferOperatorBase):
@@ -209,7 +198,9 @@ class LocalToIrodsOperator(_IrodsTransferBaseOperator):
     def transfer(self, session: IrodsSession) -> dict[str, Any]:
         """Plan and run the upload."""
         sources = _local_paths("source_path", self.source_path)
-        destination = check_path("destination_path", self.destination_path)
+        destination = refuse_unaddressable(
+            "destination_path", check_path("destination_path", self.destination_path)
+        )
         options = self.engine_options()
         avus = _avus(self.metadata)
         self.log.info("Uploading %s to iRODS %s", sources, destination)
@@ -218,6 +209,10 @@ class LocalToIrodsOperator(_IrodsTransferBaseOperator):
                 lambda: self._one(session, sources[0], destination, avus=avus, options=options)
             )
         else:
+            for planned in plan_local_sources(
+                sources, destination, pattern=self.pattern or None, recursive=bool(self.recursive)
+            ):
+                refuse_unaddressable("a planned destination", planned.destination)
             report = upload_files(
                 session,
                 sources,

@@ -24,6 +24,7 @@ from irods_provider.hooks._checks import (
     run_sync,
 )
 from irods_provider.hooks.irods import IrodsHook
+from irods_provider.operators._base import IrodsTemplatingMixin
 from irods_provider.triggers._events import CheckEvent
 from irods_provider.triggers.irods import (
     IrodsCollectionStableTrigger,
@@ -58,7 +59,7 @@ def _epoch(value: datetime | str | int | float | None) -> int | None:
     return int(value.timestamp())
 
 
-class _IrodsBaseSensor(BaseSensorOperator):
+class _IrodsBaseSensor(IrodsTemplatingMixin, BaseSensorOperator):
     """Owns the connection id, the lazy hook and the poke/defer plumbing shared by every iRODS sensor."""
 
     def __init__(

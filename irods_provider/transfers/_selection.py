@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from irods_provider.exceptions import IrodsInvalidPathError, IrodsUsageError
+from irods_provider.operators._values import literal_list
 
 __all__ = ["Pattern", "has_magic", "parse_pattern", "safe_join", "safe_relative"]
 
@@ -109,7 +110,8 @@ def safe_join(root: str, relative: str) -> str:
 
 
 def as_list(name: str, value: Any) -> list[str]:
-    """One path or a non-empty list of paths, as rendered from a template."""
+    """One path or a non-empty list of paths, as rendered from a template (the string of a list included)."""
+    value = literal_list(name, value)
     if isinstance(value, str) and value.strip():
         return [value.strip()]
     if isinstance(value, list | tuple) and value and all(isinstance(v, str) and v.strip() for v in value):

@@ -12,6 +12,7 @@ import stat
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
+from irods_provider.client import AVU
 from irods_provider.client.transfer import (
     FileResult,
     FileStatus,
@@ -25,6 +26,7 @@ from irods_provider.client.transfer import (
 )
 from irods_provider.exceptions import IrodsUsageError
 from irods_provider.operators._base import check_path
+from irods_provider.operators._values import parse_avus, refuse_unaddressable
 from irods_provider.transfers._selection import as_list, has_magic, parse_pattern, safe_relative
 from irods_provider.transfers._sftp_endpoint import SftpEndpoint
 from irods_provider.transfers._staging import PlannedCopy, SftpStagingOperator, hash_sftp_file
@@ -97,13 +99,17 @@ class SFTPToIrodsOperator(SftpStagingOperator):
         overwrite, skip = self.policies()
         config = self.transfer_config()
         sources = as_list("source_path", self.source_path)
-        destination = check_path("destination_path", self.destination_path)
-        metadata = {str(k): str(v) for k, v in (self.metadata or {}).items()}
+        destination = refuse_unaddressable(
+            "destination_path", check_path("destination_path", self.destination_path)
+        )
+        metadata = [AVU(a, v, u) for a, v, u in parse_avus(self.metadata, allow_empty=True)]
         with self.endpoint() as sftp:
             plan = self._plan(sftp, session, sources, destination)
             if not plan and self.fail_if_empty:
                 raise FileNotFoundError(f"no SFTP file matches {sources}")
             self.check_unique(plan)
+            for planned in plan:
+                refuse_unaddressable("a planned destination", planned.destination)
             for collection in sorted({posixpath.dirname(p.destination) for p in plan}):
                 session.collections.create(collection, intermediates=True, exist_ok=True)
             self.log.info("Staging %d file(s) from SFTP %s into iRODS %s", len(plan), sources, destination)
@@ -177,7 +183,7 @@ class SFTPToIrodsOperator(SftpStagingOperator):
         config: TransferConfig,
         overwrite: OverwritePolicy,
         skip: SkipPolicy,
-        metadata: dict[str, str],
+        metadata: list[AVU],
         progress: LoggingProgressSubscriber,
     ) -> FileResult:
         if skip is SkipPolicy.CHECKSUM:

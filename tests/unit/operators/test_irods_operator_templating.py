@@ -135,13 +135,16 @@ def test_avu_forms() -> None:
     [
         ({}, "metadata is empty"),
         ("a=1", "metadata must be a dict or a list of AVUs, got str"),
-        ({"a": ""}, r"metadata\['a'\]: value must not be empty"),
-        ({"": "x"}, r"metadata\[''\]: attribute must not be empty"),
+        ({"a": ""}, r"metadata\['a'\]: iRODS needs a non-empty attribute and value"),
+        ({"": "x"}, r"metadata\[''\]: iRODS needs a non-empty attribute and value"),
         ([{"attribute": "a"}], r"metadata\[0\]: an AVU needs the keys attribute, value"),
         ([{"attribute": "a", "value": "1", "unit": "x"}], r"metadata\[0\]: an AVU needs the keys"),
-        ([("a",)], r"metadata\[0\]: an AVU is a dict or an \(attribute, value\[, units\]\) pair"),
-        ({"a": None}, r"metadata\['a'\]: value must be a string or a number, got None"),
-        ({"a": True}, r"value must be a string or a number, got True"),
+        ([("a",)], r"metadata\[0\]: an AVU is a dict or an \(attribute, value\[, units\]\) list"),
+        ({"a": None}, r"metadata\['a'\]: a value must be a string, a number or a bool.*got NoneType None"),
+        ({"a": [1024, 2]}, r"metadata\['a'\]: a value must be .*got list \[1024, 2\]"),
+        ({"a": {"x": 1}}, r"metadata\['a'\]: a dict value needs the keys \"value\""),
+        ({"a": ("1", "kg", "x")}, r"metadata\['a'\]: a tuple value is \(value, units\), got 3 items"),
+        ({"a": float("nan")}, r"metadata\['a'\]: nan is not a finite number"),
     ],
 )
 def test_bad_avu_input_is_named(metadata, message: str) -> None:
