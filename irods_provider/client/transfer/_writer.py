@@ -12,18 +12,21 @@ errors).
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 from concurrent.futures import Executor, ThreadPoolExecutor
 from types import TracebackType
 from typing import Any
 
-from irods_provider.exceptions import IrodsTransferCancelledError
+from irods_provider.exceptions import IrodsServerBusyError, IrodsTransferCancelledError
 
 from ._api import SessionLike
 from ._config import TransferConfig
 from ._coordinator import TransferCoordinator, TransferSubscriber
 from ._retry import ChunkRetrier
+
+log = logging.getLogger(__name__)
 
 
 class ParallelWriter:
@@ -216,8 +219,7 @@ class ParallelWriter:
         if self._streams == 1 and self._executor is None:
             # One stream: plain offset writes from one FIFO worker put the same bytes on the wire without the
             # handle's init/shutdown, and each write is durable at once.
-            self._sequential = True
-            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="irods-write")
+            self._go_sequential()
             return
 
         def init() -> str:
@@ -225,9 +227,26 @@ class ParallelWriter:
                 self.path, stream_count=self._streams, truncate=self._truncate, retry=False
             )
 
-        self._handle = self._retrier.call(init)
+        try:
+            self._handle = self._retrier.call(init)
+        except IrodsServerBusyError as exc:
+            # Still busy after every retry: the server-wide stream budget can stay taken for good by
+            # handles nobody will shut down (a killed worker's never expire). Offset writes need no stream.
+            log.warning(
+                "parallel_write_init of %s stayed busy (%s); writing it as one stream of offset writes",
+                self.path,
+                exc,
+            )
+            self._go_sequential()
+            return
         if self._executor is None:
             self._executor = ThreadPoolExecutor(max_workers=self._streams, thread_name_prefix="irods-write")
+
+    def _go_sequential(self) -> None:
+        """Plain offset writes from one private FIFO worker (the first one truncates, so order matters)."""
+        self._sequential = True
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="irods-write")
+        self._own_executor = True
 
     def _dispatch(self, data: bytes) -> None:
         if self._handle is None and not self._sequential:

@@ -172,7 +172,9 @@ def test_metadata_on_data_object(tree, session) -> None:
 
 
 def test_metadata_errors(tree) -> None:
-    with pytest.raises(IrodsUsageError, match=r"metadata\['x'\]: iRODS needs a non-empty attribute and value"):
+    with pytest.raises(
+        IrodsUsageError, match=r"metadata\['x'\]: iRODS needs a non-empty attribute and value"
+    ):
         run(IrodsPutMetadataOperator(task_id="p", path=tree, metadata={"x": ""}))
     with pytest.raises(IrodsUsageError, match="mode must be one of add, set, got 'merge'"):
         run(IrodsPutMetadataOperator(task_id="p", path=tree, metadata={"x": "1"}, mode="merge"))
