@@ -137,11 +137,14 @@ class AsyncIrodsSession:
     async def _execute_once(self, op: Operation[T], timeout: TimeoutTypes | UseDefault) -> T:
         token = await self._token() if op.authenticated else None
         reply = await self._send(op, token, timeout)
-        if reply.status == 401 and token is not None:
+        renewals = 0
+        while reply.status == 401 and token is not None:
+            # The server authenticates before it acts, so a refused request can be resent after renewal.
+            if renewals == TOKEN_RENEWALS_PER_REQUEST:
+                raise _refused_after_renewals(op)
+            renewals += 1
             token = await self._token(reject=token)
             reply = await self._send(op, token, timeout)
-            if reply.status == 401:
-                raise _refused_twice(op)
         return decode_reply(op, reply)
 
     async def _send(self, op: Operation[Any], token: str | None, timeout: TimeoutTypes | UseDefault) -> Reply:
@@ -172,7 +175,7 @@ class AsyncIrodsSession:
         while True:
             attempt += 1
             reject: str | None = None
-            for _ in range(2):
+            for renewal in range(TOKEN_RENEWALS_PER_REQUEST + 1):
                 token = await self._token(reject=reject)
                 args = request_arguments(op, base_url=self.base_url, token=token)
                 if not isinstance(timeout, UseDefault):
@@ -180,14 +183,15 @@ class AsyncIrodsSession:
                 try:
                     with map_httpx_errors(operation=op.name, path=op.path):
                         async with self._client.stream(**args) as response:
-                            if response.status_code == 401 and token is not None and reject is None:
+                            renewable = renewal < TOKEN_RENEWALS_PER_REQUEST
+                            if response.status_code == 401 and token is not None and renewable:
                                 reject = token
                                 continue
                             if response.status_code != 200:
                                 await response.aread()
                                 reply = Reply(response.status_code, response.headers, response.content)
                                 if reply.status == 401 and reject is not None:
-                                    raise _refused_twice(op)
+                                    raise _refused_after_renewals(op)
                                 decode_reply(op, reply)
                             begun = True
                             async for chunk in response.aiter_bytes(chunk_size):
@@ -226,9 +230,18 @@ class AsyncIrodsSession:
             ) from None
 
 
-def _refused_twice(op: Operation[Any]) -> IrodsAuthenticationError:
+#: A token can expire while its request is in flight, and under load a token another thread renewed a moment
+#: ago can expire too before this request reaches the server; each refusal renews, this many times at most.
+TOKEN_RENEWALS_PER_REQUEST = 3
+
+
+def _refused_after_renewals(op: Operation[Any]) -> IrodsAuthenticationError:
+    # A refused login raises its own error ("login refused ..."): reaching here means logins succeed.
     return IrodsAuthenticationError(
-        "bearer token refused again right after renewal (credentials no longer valid?)",
+        f"the server refused {TOKEN_RENEWALS_PER_REQUEST + 1} bearer tokens in a row, each renewed right "
+        "after the refusal although logging in succeeded: its token lifetime may be shorter than a request "
+        "takes here, or it forgets tokens (a restart, or replicas behind a load balancer without sticky "
+        "sessions)",
         http_status=401,
         operation=op.name,
         path=op.path,

@@ -142,3 +142,80 @@ def test_connection_refused_is_typed(irods_emulator):
         pytest.raises(IrodsConnectionError),
     ):
         s.collections.stat(HOME)
+
+
+@pytest.mark.parametrize("lifetime", [1.0, 0.5])
+def test_tokens_expiring_in_flight_are_renewed_under_threads(irods_emulator, lifetime):
+    """Requests that take 60 % of the token lifetime: a token renewed by another thread a moment ago often
+    expires before this thread's request reaches the server. Each refusal renews; none fails."""
+    irods_emulator.set_limits(token_lifetime_seconds=lifetime)
+    irods_emulator.set_faults(latency_seconds=lifetime * 0.7, seed=1)
+    results: list[str] = []
+    errors: list[BaseException] = []
+    with IrodsSession(irods_emulator.base_url, auth=BasicAuth("rods", "rods")) as session:
+        barrier = threading.Barrier(8)
+
+        def worker(index: int) -> None:
+            barrier.wait(10)
+            time.sleep(index * lifetime / 8)  # staggered: tokens renewed by others are of every age
+            for _ in range(4):
+                try:
+                    results.append(session.collections.stat(HOME).path)
+                except BaseException as exc:  # reported below
+                    errors.append(exc)
+
+        threads = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+    irods_emulator.set_faults(latency_seconds=0.0)
+    assert errors == []
+    assert results == [HOME] * 32
+
+
+def test_a_refused_login_names_the_credentials_and_repeated_refusals_do_not(irods_emulator):
+    irods_emulator.set_limits(token_lifetime_seconds=0.2)
+    irods_emulator.set_faults(latency_seconds=0.3, seed=1)  # every token expires before its request arrives
+    with (
+        IrodsSession(irods_emulator.base_url, auth=BasicAuth("rods", "rods")) as session,
+        pytest.raises(IrodsAuthenticationError) as info,
+    ):
+        session.collections.stat(HOME)
+    irods_emulator.set_faults(latency_seconds=0.0)
+    assert info.value.http_status == 401
+    assert "refused 4 bearer tokens in a row" in str(info.value)
+    assert "password" not in str(info.value)
+    assert "credentials" not in str(info.value)
+    with (
+        IrodsSession(irods_emulator.base_url, auth=BasicAuth("rods", "wrong")) as session,
+        pytest.raises(IrodsAuthenticationError, match="login refused for user 'rods'"),
+    ):
+        session.collections.stat(HOME)
+
+
+class _HandsOutStaleTokens(BasicAuth):
+    """Hands out given tokens first: what a thread sees when others renewed a while ago and those expired."""
+
+    def __init__(self, stale: list[str]) -> None:
+        super().__init__("rods", "rods")
+        self.stale = stale
+
+    def get_token(self, *, reject: str | None = None) -> str:
+        if self.stale:
+            return self.stale.pop(0)
+        return super().get_token(reject=reject)
+
+
+def test_a_renewed_token_that_expired_too_is_renewed_again(irods_emulator):
+    irods_emulator.set_limits(token_lifetime_seconds=0.3)
+    stale = [
+        httpx2.post(f"{irods_emulator.base_url}/authenticate", auth=("rods", "rods")).text for _ in range(2)
+    ]
+    for token in stale:
+        _wait_until_refused(irods_emulator, token)
+    irods_emulator.set_limits(token_lifetime_seconds=3600)
+    auth = _HandsOutStaleTokens(list(stale))
+    with IrodsSession(irods_emulator.base_url, auth=auth) as session:
+        assert session.collections.stat(HOME).path == HOME
+    assert auth.stale == []  # both expired tokens were tried, then a fresh login answered
