@@ -123,7 +123,9 @@ class _IrodsBaseSensor(IrodsTemplatingMixin, BaseSensorOperator):
 
 
 class IrodsPathSensor(_IrodsBaseSensor):
-    """Wait until a collection or data object exists; pushes the matches (path, kind, size, mtime).
+    """Wait until a collection or data object exists; pushes the matches.
+
+    Each match is ``{"path", "kind", "size", "modified_at"}`` (``modified_at`` in epoch seconds).
 
     :param path: absolute logical path; glob characters (``*``, ``?``, ``[...]``) match per component.
     :param kind: ``any``, ``collection`` or ``data_object``.
