@@ -12,6 +12,7 @@ from airflow.sdk.log import mask_secret
 from irods_provider.exceptions import IrodsNotACollectionError, IrodsNotFoundError, IrodsPermissionError
 from irods_provider.hooks._connection import ConnectionSettings, parse_connection, parse_extras
 from irods_provider.hooks._diagnose import describe_failure
+from irods_provider.hooks._shortcuts import IrodsShortcutsMixin
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -64,7 +65,7 @@ class _MaskingBasicAuth:
         self._inner.close()
 
 
-class IrodsHook(BaseHook):
+class IrodsHook(IrodsShortcutsMixin, BaseHook):
     """Interact with iRODS through its HTTP API.
 
     :param irods_conn_id: an Airflow connection of type ``irods`` (see the connection form for its fields).

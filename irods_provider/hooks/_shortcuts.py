@@ -1,0 +1,81 @@
+"""One-line helpers on :class:`~irods_provider.hooks.irods.IrodsHook`, as DAG authors know them from other
+providers (``S3Hook.read_key``, ``load_string``): each uses the hook's session, and writes go through the
+transfer engine (temporary name, server checksum verified, atomic rename)."""
+
+from __future__ import annotations
+
+import io
+import os
+import posixpath
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from irods_provider.client import IrodsSession
+
+
+class IrodsShortcutsMixin:
+    """``exists``, ``list``, ``read_bytes``/``read_text``, ``write_bytes``/``write_text``, ``upload_file`` and
+    ``download_file`` over the hook's session."""
+
+    def get_conn(self) -> IrodsSession:
+        raise NotImplementedError
+
+    def exists(self, path: str) -> bool:
+        """Whether a collection or data object (visible to the connection's user) is at ``path``."""
+        session = self.get_conn()
+        return session.data_objects.exists(path) or session.collections.exists(path)
+
+    def list(self, path: str, *, recursive: bool = False, pattern: str | None = None) -> list[str]:
+        """The paths under collection ``path`` (``pattern``: a glob on the names)."""
+        session = self.get_conn()
+        return [e.path for e in session.collections.iterate(path, recursive=recursive, pattern=pattern)]
+
+    def read_bytes(self, path: str) -> bytes:
+        """The whole content of a data object (held in memory: use ``download_file`` for big objects)."""
+        return self.get_conn().data_objects.read(path)
+
+    def read_text(self, path: str, encoding: str = "utf-8") -> str:
+        """The content of a data object decoded with ``encoding``."""
+        return self.read_bytes(path).decode(encoding)
+
+    def write_bytes(self, path: str, data: bytes, *, overwrite: bool = False) -> dict[str, Any]:
+        """Create ``path`` (parents too) from ``data``, published atomically; returns the file result."""
+        from irods_provider.client.transfer import OverwritePolicy, upload_object
+        from irods_provider.operators._values import refuse_unaddressable
+
+        refuse_unaddressable("path", path)
+        session = self.get_conn()
+        session.collections.create(posixpath.dirname(path) or "/", intermediates=True, exist_ok=True)
+        policy = OverwritePolicy.OVERWRITE if overwrite else OverwritePolicy.REFUSE
+        result = upload_object(
+            session, io.BytesIO(data), path, overwrite=policy, size=len(data), resume=False
+        )
+        return result.to_dict()
+
+    def write_text(
+        self, path: str, text: str, *, encoding: str = "utf-8", overwrite: bool = False
+    ) -> dict[str, Any]:
+        """:meth:`write_bytes` of ``text`` encoded with ``encoding``."""
+        return self.write_bytes(path, text.encode(encoding), overwrite=overwrite)
+
+    def upload_file(
+        self, local_path: str | os.PathLike[str], path: str, *, overwrite: bool = False
+    ) -> dict[str, Any]:
+        """Upload one local file to ``path`` (parallel streams, verified, atomic, resumable)."""
+        from irods_provider.client.transfer import OverwritePolicy, upload_object
+        from irods_provider.operators._values import refuse_unaddressable
+
+        refuse_unaddressable("path", path)
+        session = self.get_conn()
+        session.collections.create(posixpath.dirname(path) or "/", intermediates=True, exist_ok=True)
+        policy = OverwritePolicy.OVERWRITE if overwrite else OverwritePolicy.REFUSE
+        return upload_object(session, os.fspath(local_path), path, overwrite=policy).to_dict()
+
+    def download_file(
+        self, path: str, local_path: str | os.PathLike[str], *, overwrite: bool = False
+    ) -> dict[str, Any]:
+        """Download data object ``path`` to ``local_path`` (verified, via a temporary sibling file)."""
+        from irods_provider.client.transfer import OverwritePolicy, download_object
+
+        policy = OverwritePolicy.OVERWRITE if overwrite else OverwritePolicy.REFUSE
+        return download_object(self.get_conn(), path, local_path, overwrite=policy).to_dict()

@@ -1,0 +1,479 @@
+"""Operators over the catalog a data platform runs every day: query, tickets, checksums, permissions, objects.
+
+Each is thin over one client call (or a walk of them), templated on every path-like argument, and returns a
+small JSON-able result whose size is bounded (``max_rows`` / ``max_entries``), never unbounded per object.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from irods_provider.exceptions import IrodsIntegrityError, IrodsUsageError
+from irods_provider.operators._base import IrodsBaseOperator, check_choice, check_path, path_kind
+from irods_provider.operators._values import literal_list, parse_avus, refuse_unaddressable
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from irods_provider.client import IrodsSession
+
+__all__ = [
+    "IrodsChecksumOperator",
+    "IrodsCreateObjectOperator",
+    "IrodsCreateTicketOperator",
+    "IrodsQueryOperator",
+    "IrodsRemoveTicketOperator",
+    "IrodsSetPermissionsOperator",
+    "select_columns",
+]
+
+_SELECT = re.compile(
+    r"^\s*select\s+(?:distinct\s+)?(?P<columns>.+?)(?:\s+where\s|\s+order\s+by\s|\s+limit\s|$)", re.I | re.S
+)
+_LIMIT = re.compile(r"\blimit\s+\d+(?:\s+offset\s+\d+)?\s*$", re.I)
+#: The iRODS 4.3 permission vocabulary the ACL calls accept (``read`` and ``write`` are aliases).
+PERMISSIONS = (
+    "null",
+    "read_metadata",
+    "read_object",
+    "read",
+    "create_metadata",
+    "modify_metadata",
+    "delete_metadata",
+    "create_object",
+    "modify_object",
+    "write",
+    "delete_object",
+    "own",
+)
+#: Default cap on per-object entries in a result pushed to XCom (counts are always complete).
+MAX_ENTRIES = 1000
+
+
+def select_columns(query: str) -> list[str]:
+    """The column names of a GenQuery1/GenQuery2 ``SELECT`` list, used as the keys of each row's dict."""
+    match = _SELECT.match(query)
+    if match is None:
+        raise IrodsUsageError(f"query must start with SELECT, got {query[:60]!r}")
+    depth, start, columns = 0, 0, []
+    text = match.group("columns")
+    for i, char in enumerate(text):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if char == "," and depth == 0:
+            columns.append(text[start:i].strip())
+            start = i + 1
+    columns.append(text[start:].strip())
+    return [re.sub(r"\s+", "", c) for c in columns]
+
+
+class IrodsQueryOperator(IrodsBaseOperator):
+    """Run a GenQuery1 or GenQuery2 query and push at most ``max_rows`` rows as dicts.
+
+    Returns ``{"columns", "rows", "row_count", "truncated"}``; each row maps the SELECT list's column names to
+    its values. More rows than ``max_rows`` fail the task (``on_overflow="fail"``, the default) or are cut at
+    ``max_rows`` with ``truncated: true`` (``"truncate"``). GenQuery1 pages through the server's row cap
+    lazily and stops after ``max_rows + 1`` rows; GenQuery2 gets ``LIMIT max_rows + 1`` when it has no LIMIT.
+
+    :param query: the query text (GenQuery1 literals quoted with single quotes).
+    :param max_rows: required cap on the rows pushed to XCom.
+    :param parser: ``genquery1`` (default) or ``genquery2``.
+    :param zone: the zone to query (a federated zone's catalog), default the local zone.
+    :param on_overflow: ``fail`` or ``truncate``.
+    :param case_sensitive: GenQuery1 only.
+    """
+
+    template_fields: Sequence[str] = ("query", "zone", "irods_conn_id")
+    template_fields_renderers = {"query": "sql"}
+
+    def __init__(
+        self,
+        *,
+        query: str,
+        max_rows: int,
+        parser: str = "genquery1",
+        zone: str | None = None,
+        on_overflow: str = "fail",
+        case_sensitive: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.query = query
+        self.max_rows = max_rows
+        self.parser = parser
+        self.zone = zone
+        self.on_overflow = on_overflow
+        self.case_sensitive = case_sensitive
+
+    def run(self, session: IrodsSession, context: Context) -> dict[str, Any]:
+        parser = check_choice("parser", self.parser, ("genquery1", "genquery2"))
+        overflow = check_choice("on_overflow", self.on_overflow, ("fail", "truncate"))
+        if isinstance(self.max_rows, bool) or not isinstance(self.max_rows, int) or self.max_rows < 1:
+            raise IrodsUsageError(f"max_rows must be a positive integer, got {self.max_rows!r}")
+        query = str(self.query).strip()
+        columns = select_columns(query)
+        zone = self.zone or None
+        rows: list[list[str]] = []
+        if parser == "genquery1":
+            for row in session.query.genquery(query, zone=zone, case_sensitive=bool(self.case_sensitive)):
+                rows.append(row)
+                if len(rows) > self.max_rows:
+                    break
+        else:
+            bounded = query if _LIMIT.search(query) else f"{query} LIMIT {self.max_rows + 1}"
+            rows = session.query.genquery2(bounded, zone=zone)
+        truncated = len(rows) > self.max_rows
+        if truncated and overflow == "fail":
+            raise IrodsUsageError(
+                f"the query returned more than max_rows={self.max_rows} rows; raise max_rows, narrow the "
+                'query, or set on_overflow="truncate"'
+            )
+        rows = rows[: self.max_rows]
+        self.log.info("Query returned %d row(s)%s", len(rows), " (truncated)" if truncated else "")
+        return {
+            "columns": columns,
+            "rows": [dict(zip(columns, row, strict=False)) for row in rows],
+            "row_count": len(rows),
+            "truncated": truncated,
+        }
+
+
+class IrodsCreateTicketOperator(IrodsBaseOperator):
+    """Create a read or write ticket on a collection or data object, with every limit the server supports.
+
+    The ticket string is a bearer secret: it is registered with Airflow's secrets masker the moment it exists
+    (so it never appears in task logs) and is returned in XCom (``{"ticket", "path", "type"}``) only when
+    ``do_xcom_push`` is on (Airflow's default); set ``do_xcom_push=False`` to keep it out of XCom entirely.
+
+    :param path: the collection or data object.
+    :param ticket_type: ``read`` or ``write``.
+    :param use_count: how many times it may be used.
+    :param write_data_object_count: write tickets: how many objects may be written.
+    :param write_byte_count: write tickets: how many bytes may be written.
+    :param expires_in_seconds: lifetime (the server honours it from API 0.4.0).
+    :param users: users allowed to use it; ``groups`` and ``hosts`` likewise.
+    """
+
+    template_fields: Sequence[str] = ("path", "users", "groups", "hosts", "irods_conn_id")
+
+    def __init__(
+        self,
+        *,
+        path: str,
+        ticket_type: str = "read",
+        use_count: int | None = None,
+        write_data_object_count: int | None = None,
+        write_byte_count: int | None = None,
+        expires_in_seconds: float | None = None,
+        users: Sequence[str] | str = (),
+        groups: Sequence[str] | str = (),
+        hosts: Sequence[str] | str = (),
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.path = path
+        self.ticket_type = ticket_type
+        self.use_count = use_count
+        self.write_data_object_count = write_data_object_count
+        self.write_byte_count = write_byte_count
+        self.expires_in_seconds = expires_in_seconds
+        self.users = users
+        self.groups = groups
+        self.hosts = hosts
+
+    def run(self, session: IrodsSession, context: Context) -> dict[str, Any]:
+        from airflow.sdk.log import mask_secret
+
+        from irods_provider.client import TicketType
+
+        path = check_path("path", self.path)
+        kind = check_choice("ticket_type", self.ticket_type, ("read", "write"))
+        for name in ("use_count", "write_data_object_count", "write_byte_count"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+                raise IrodsUsageError(f"{name} must be a non-negative integer, got {value!r}")
+        if kind == "read" and (self.write_data_object_count is not None or self.write_byte_count is not None):
+            raise IrodsUsageError("write_data_object_count and write_byte_count apply to write tickets only")
+        ticket = session.tickets.create(
+            path,
+            ticket_type=TicketType(kind),
+            use_count=self.use_count,
+            write_data_object_count=self.write_data_object_count,
+            write_byte_count=self.write_byte_count,
+            expires_in=self.expires_in_seconds,
+            users=_names("users", self.users),
+            groups=_names("groups", self.groups),
+            hosts=_names("hosts", self.hosts),
+        )
+        mask_secret(ticket)
+        self.log.info("Created a %s ticket on %s", kind, path)
+        return {"ticket": ticket, "path": path, "type": kind}
+
+
+class IrodsRemoveTicketOperator(IrodsBaseOperator):
+    """Delete a ticket (its string is masked in logs); returns ``{"removed": true}``.
+
+    :param ticket: the ticket string, e.g. ``{{ ti.xcom_pull('create_ticket')['ticket'] }}``.
+    """
+
+    template_fields: Sequence[str] = ("ticket", "irods_conn_id")
+
+    def __init__(self, *, ticket: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.ticket = ticket
+
+    def run(self, session: IrodsSession, context: Context) -> dict[str, Any]:
+        from airflow.sdk.log import mask_secret
+
+        if not isinstance(self.ticket, str) or not self.ticket.strip():
+            raise IrodsUsageError("ticket must be a non-empty ticket string")
+        mask_secret(self.ticket.strip())
+        session.tickets.remove(self.ticket.strip())
+        self.log.info("Removed the ticket")
+        return {"removed": True}
+
+
+def _names(name: str, value: Any) -> list[str]:
+    value = literal_list(name, value)
+    items = [value] if isinstance(value, str) else list(value or ())
+    if not all(isinstance(v, str) and v.strip() for v in items):
+        raise IrodsUsageError(f"{name} must be a name or a list of names, got {value!r}")
+    return [v.strip() for v in items]
+
+
+class IrodsChecksumOperator(IrodsBaseOperator):
+    """Compute or verify checksums of a data object or of every object under a collection (``ichksum -r -K``).
+
+    Returns ``{"path", "checked", "mismatches", "mismatch_count", "checksums", "truncated"}``: ``checksums``
+    maps at most ``max_entries`` object paths to their checksum; ``mismatches`` lists at most ``max_entries``
+    objects whose replicas disagree with their recorded checksums (with the server's findings). Any mismatch
+    fails the task unless ``fail_on_mismatch=False``.
+
+    :param path: a data object or a collection (walked recursively).
+    :param verify: verify instead of computing (``ichksum -K``).
+    :param force: recompute even when a checksum is recorded (compute mode).
+    :param all_replicas: compute for every replica; ``resource`` / ``replica_number`` choose one replica.
+    :param admin: act as rodsadmin on objects the caller does not own.
+    """
+
+    template_fields: Sequence[str] = ("path", "resource", "irods_conn_id")
+
+    def __init__(
+        self,
+        *,
+        path: str,
+        verify: bool = False,
+        force: bool = False,
+        all_replicas: bool = False,
+        resource: str | None = None,
+        replica_number: int | None = None,
+        admin: bool = False,
+        fail_on_mismatch: bool = True,
+        max_entries: int = MAX_ENTRIES,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.path = path
+        self.verify = verify
+        self.force = force
+        self.all_replicas = all_replicas
+        self.resource = resource
+        self.replica_number = replica_number
+        self.admin = admin
+        self.fail_on_mismatch = fail_on_mismatch
+        self.max_entries = max_entries
+
+    def run(self, session: IrodsSession, context: Context) -> dict[str, Any]:
+        from irods_provider.client import Kinds
+        from irods_provider.exceptions import IrodsNotFoundError
+
+        path = check_path("path", self.path)
+        kind = path_kind(session, path)
+        if kind is None:
+            raise IrodsNotFoundError(f"{path} does not exist", path=path)
+        objects = (
+            (e.path for e in session.collections.walk(path, kinds=Kinds.DATA_OBJECTS))
+            if kind == "collection"
+            else iter([path])
+        )
+        checked, mismatch_count = 0, 0
+        checksums: dict[str, str] = {}
+        mismatches: list[dict[str, Any]] = []
+        for obj in objects:
+            checked += 1
+            if self.verify:
+                report = session.data_objects.verify_checksum(
+                    obj, resource=self.resource or None, replica_number=self.replica_number, admin=self.admin
+                )
+                if not report.ok:
+                    mismatch_count += 1
+                    if len(mismatches) < self.max_entries:
+                        mismatches.append({"path": obj, "findings": list(report.results)})
+            else:
+                value = session.data_objects.calculate_checksum(
+                    obj,
+                    force=bool(self.force),
+                    all_replicas=bool(self.all_replicas),
+                    resource=self.resource or None,
+                    replica_number=self.replica_number,
+                    admin=bool(self.admin),
+                )
+                if len(checksums) < self.max_entries:
+                    checksums[obj] = value
+        self.log.info(
+            "%s %d object(s) under %s: %d mismatch(es)",
+            "Verified" if self.verify else "Checksummed",
+            checked,
+            path,
+            mismatch_count,
+        )
+        if mismatch_count and self.fail_on_mismatch:
+            raise IrodsIntegrityError(
+                f"{mismatch_count} of {checked} object(s) under {path} do not match their checksums "
+                f"(first: {mismatches[0]['path']})",
+                path=str(mismatches[0]["path"]),
+            )
+        return {
+            "path": path,
+            "checked": checked,
+            "checksums": checksums,
+            "mismatches": mismatches,
+            "mismatch_count": mismatch_count,
+            "truncated": checked > self.max_entries,
+        }
+
+
+class IrodsSetPermissionsOperator(IrodsBaseOperator):
+    """Set ACLs for users and groups on a collection or data object, optionally recursively and inherited.
+
+    Returns ``{"path", "permissions", "objects", "inheritance"}``. ``permissions`` maps a user or group to
+    ``read_object``/``read``, ``modify_object``/``write``, ``own`` or ``null`` (revoke). With ``recursive``
+    on a collection every sub-collection and data object gets the same ACLs (``set_permission`` takes the full
+    4.3 vocabulary; the atomic call only read/write/own/null).
+
+    :param path: the collection or data object.
+    :param permissions: ``{"alice": "read_object", "project_group": "modify_object"}``.
+    :param recursive: apply to everything under a collection too.
+    :param inheritance: ``True``/``False`` to switch collection inheritance on/off (None: leave).
+    :param admin: act as rodsadmin.
+    """
+
+    template_fields: Sequence[str] = ("path", "permissions", "irods_conn_id")
+    template_fields_renderers = {"permissions": "json"}
+
+    def __init__(
+        self,
+        *,
+        path: str,
+        permissions: dict[str, str],
+        recursive: bool = False,
+        inheritance: bool | None = None,
+        admin: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.path = path
+        self.permissions = permissions
+        self.recursive = recursive
+        self.inheritance = inheritance
+        self.admin = admin
+
+    def run(self, session: IrodsSession, context: Context) -> dict[str, Any]:
+        from irods_provider.exceptions import IrodsNotFoundError
+
+        path = check_path("path", self.path)
+        acl = _acl(self.permissions)
+        kind = path_kind(session, path)
+        if kind is None:
+            raise IrodsNotFoundError(f"{path} does not exist", path=path)
+        entries = [(path, kind)]
+        if kind == "collection" and self.recursive:
+            entries += [(e.path, e.kind.value) for e in session.collections.walk(path)]
+        for entry, entry_kind in entries:
+            api = session.collections if entry_kind == "collection" else session.data_objects
+            for entity, permission in acl.items():
+                api.set_permission(entry, entity, permission, admin=bool(self.admin))
+        if self.inheritance is not None:
+            if kind != "collection":
+                raise IrodsUsageError(f"inheritance applies to collections; {path} is a data object")
+            session.collections.set_inheritance(path, bool(self.inheritance), admin=bool(self.admin))
+        self.log.info("Set %d permission(s) on %d entr(ies) under %s", len(acl), len(entries), path)
+        return {"path": path, "permissions": acl, "objects": len(entries), "inheritance": self.inheritance}
+
+
+def _acl(value: Any) -> dict[str, str]:
+    if not isinstance(value, dict) or not value:
+        raise IrodsUsageError(
+            f"permissions must be a non-empty mapping user/group -> permission, got {value!r}"
+        )
+    for entity, permission in value.items():
+        if not isinstance(entity, str) or not entity.strip():
+            raise IrodsUsageError(f"permissions: {entity!r} is not a user or group name")
+        check_choice(f"permissions[{entity!r}]", permission, PERMISSIONS)
+    return {str(k): str(v) for k, v in value.items()}
+
+
+class IrodsCreateObjectOperator(IrodsBaseOperator):
+    """Create a data object from a string, bytes or an XCom value, published atomically and verified.
+
+    The bytes go to a temporary sibling, are checked against the server's checksum, get ``metadata`` and are
+    renamed onto ``path``; an existing object is refused unless ``overwrite=True``. Returns
+    ``{"path", "size", "checksum"}``.
+
+    :param path: the data object to create (parent collections are created).
+    :param content: ``str`` (encoded with ``encoding``) or ``bytes``; a dict/list is refused (serialise it).
+    :param encoding: the text encoding for ``str`` content (explicit, default ``utf-8``).
+    :param overwrite: replace an existing object.
+    :param metadata: AVUs as :class:`~irods_provider.operators.metadata.IrodsPutMetadataOperator` takes them.
+    """
+
+    template_fields: Sequence[str] = ("path", "content", "metadata", "irods_conn_id")
+
+    def __init__(
+        self,
+        *,
+        path: str,
+        content: str | bytes,
+        encoding: str = "utf-8",
+        overwrite: bool = False,
+        metadata: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.path = path
+        self.content = content
+        self.encoding = encoding
+        self.overwrite = overwrite
+        self.metadata = metadata
+
+    def run(self, session: IrodsSession, context: Context) -> dict[str, Any]:
+        import posixpath
+
+        from irods_provider.client import AVU
+        from irods_provider.client.transfer import OverwritePolicy, upload_object
+
+        path = refuse_unaddressable("path", check_path("path", self.path))
+        if isinstance(self.content, str):
+            data = self.content.encode(self.encoding)
+        elif isinstance(self.content, bytes | bytearray):
+            data = bytes(self.content)
+        else:
+            raise IrodsUsageError(
+                f"content must be str or bytes, got {type(self.content).__name__}; serialise it first "
+                "(e.g. json.dumps)"
+            )
+        avus = [AVU(a, v, u) for a, v, u in parse_avus(self.metadata, allow_empty=True)]
+        session.collections.create(posixpath.dirname(path) or "/", intermediates=True, exist_ok=True)
+        result = upload_object(
+            session,
+            io.BytesIO(data),
+            path,
+            overwrite=OverwritePolicy.OVERWRITE if self.overwrite else OverwritePolicy.REFUSE,
+            metadata=avus,
+            size=len(data),
+            resume=False,
+        )
+        self.log.info("Created %s (%d bytes)", path, len(data))
+        return {"path": path, "size": result.size, "checksum": result.checksum}
