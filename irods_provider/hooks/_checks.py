@@ -250,6 +250,7 @@ class CollectionState:
 
 def collection_state(path: str) -> Check[CollectionState]:
     """Count the data objects under ``path`` and sum their sizes (the collection must exist)."""
+    yield Call("collections", "stat", (path,))  # a missing collection raises instead of looking empty
     entries = yield Call(
         "collections", "iterate", (path,), {"recursive": True, "kinds": Kinds.DATA_OBJECTS, "with_stat": True}
     )

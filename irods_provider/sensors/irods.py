@@ -7,7 +7,7 @@ check to a trigger that runs it with the async session, so both modes give the s
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -67,11 +67,22 @@ class _IrodsBaseSensor(IrodsTemplatingMixin, BaseSensorOperator):
         *,
         irods_conn_id: str = IrodsHook.default_conn_name,
         deferrable: bool | None = None,
+        check_fn: Callable[[list[dict[str, Any]]], bool] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.irods_conn_id = irods_conn_id
         self.deferrable = _default_deferrable() if deferrable is None else deferrable
+        self.check_fn = check_fn
+
+    def _accept(self, matches: list[dict[str, Any]]) -> bool:
+        """Whether these matches end the wait: found, and ``check_fn`` (if any) agrees.
+
+        Poke and the deferred path both end here, so ``check_fn`` decides the same way in either mode.
+        """
+        if not matches:
+            return False
+        return self.check_fn is None or bool(self.check_fn(matches))
 
     @cached_property
     def hook(self) -> IrodsHook:
@@ -89,7 +100,8 @@ class _IrodsBaseSensor(IrodsTemplatingMixin, BaseSensorOperator):
         matches = run_sync(self._check(), self.hook.get_conn())
         if matches:
             self.log.info("Found %d match(es), first %s", len(matches), matches[0].get("path"))
-        return PokeReturnValue(is_done=bool(matches), xcom_value=matches or None)
+        done = self._accept(matches)
+        return PokeReturnValue(is_done=done, xcom_value=matches if done else None)
 
     def execute(self, context: Context) -> Any:
         """Poke first (maybe done already); otherwise defer to the trigger when ``deferrable``."""
@@ -104,12 +116,15 @@ class _IrodsBaseSensor(IrodsTemplatingMixin, BaseSensorOperator):
             self.hook.close()
         if first.is_done:
             return first.xcom_value
+        self._defer()
+        return None
+
+    def _defer(self) -> None:
         self.defer(
             trigger=self._trigger(),
             method_name="execute_complete",
             timeout=timedelta(seconds=float(self.timeout)),
         )
-        return None
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
         """Resume after the trigger fired: return the matches, or raise the typed error it reported."""
@@ -119,6 +134,9 @@ class _IrodsBaseSensor(IrodsTemplatingMixin, BaseSensorOperator):
         if outcome.status != "success":
             raise outcome.error()
         self.log.info("Trigger reported %d match(es)", len(outcome.matches))
+        if not self._accept(outcome.matches):
+            self.log.info("check_fn declined the matches; waiting again")
+            self._defer()
         return outcome.matches
 
 
@@ -130,6 +148,8 @@ class IrodsPathSensor(_IrodsBaseSensor):
     :param path: absolute logical path; glob characters (``*``, ``?``, ``[...]``) match per component.
     :param kind: ``any``, ``collection`` or ``data_object``.
     :param newer_than: only match entries modified after this (aware datetime, ISO string or epoch).
+    :param check_fn: called with the list of matches; the wait ends only when it returns True (the same in
+        poke and deferred mode: a deferred sensor whose matches it declines defers again).
     """
 
     template_fields: Sequence[str] = ("path", "newer_than", "irods_conn_id")
@@ -168,6 +188,7 @@ class IrodsMetadataSensor(_IrodsBaseSensor):
     :param path: the collection or data object to watch; omit it to search the zone (or ``under``).
     :param under: restrict the search to this collection and below (only without ``path``).
     :param kind: for the search: ``any``, ``collection`` or ``data_object``.
+    :param check_fn: called with the list of matches; the wait ends only when it returns True.
     """
 
     template_fields: Sequence[str] = ("attribute", "value", "units", "path", "under", "irods_conn_id")
@@ -220,8 +241,10 @@ class IrodsMetadataSensor(_IrodsBaseSensor):
 class IrodsCollectionStableSensor(_IrodsBaseSensor):
     """Wait until a collection's data-object count and total bytes stay unchanged for a while.
 
-    In poke mode the observations live on this sensor (use ``mode="poke"``: a reschedule forgets them);
-    deferred, they live in the trigger for the whole wait. Pushes ``{path, objects, bytes}``.
+    In poke mode the observations live on this sensor; deferred, they live in the trigger for the whole
+    wait; ``mode="reschedule"`` (which forgets them between pokes) is refused at construction. A missing
+    collection fails at once (``IrodsNotFoundError``) instead of counting as stable. Pushes
+    ``{path, objects, bytes}``.
 
     :param inactivity_period: seconds the count and size must stay unchanged.
     :param min_objects: the collection must hold at least this many data objects.
@@ -241,6 +264,11 @@ class IrodsCollectionStableSensor(_IrodsBaseSensor):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        if self.mode == "reschedule" and not self.deferrable:
+            raise IrodsUsageError(
+                f"{type(self).__name__} compares observations across pokes, which mode='reschedule' forgets "
+                "between reschedules: use deferrable=True (the trigger keeps them) or mode='poke'"
+            )
         self.path = path
         self.inactivity_period = inactivity_period
         self.min_objects = min_objects

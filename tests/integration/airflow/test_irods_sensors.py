@@ -199,3 +199,45 @@ def test_trigger_error_event_is_typed_and_reraised(irods, monkeypatch) -> None:
     assert info.value.http_status == 401
     with pytest.raises(IrodsAuthenticationError):
         poke(sensor)  # the poke path raises the same class
+
+
+def _two_or_more(matches: list[dict]) -> bool:
+    return len(matches) >= 2
+
+
+def test_check_fn_decides_in_poke_and_after_the_trigger_alike(inbox, session) -> None:
+    session.data_objects.write(f"{inbox}/a.csv", b"1")
+    sensor = IrodsPathSensor(task_id="s", path=f"{inbox}/*.csv", check_fn=_two_or_more)
+    assert poke(sensor).is_done is False  # one match: declined
+    deferred_sensor = IrodsPathSensor(
+        task_id="d", path=f"{inbox}/*.csv", check_fn=_two_or_more, deferrable=True, timeout=60
+    )
+    with pytest.raises(TaskDeferred) as deferred:
+        deferred_sensor.execute({})
+    event = asyncio.run(first_event(deferred.value.trigger))  # the trigger fires on the first match
+    assert len(event.payload["matches"]) == 1
+    with pytest.raises(TaskDeferred):  # check_fn declines it: wait again, as the poke did
+        deferred_sensor.execute_complete({}, event.payload)
+    session.data_objects.write(f"{inbox}/b.csv", b"2")
+    result = poke(sensor)
+    assert result.is_done is True
+    assert sorted(m["path"] for m in result.xcom_value) == [f"{inbox}/a.csv", f"{inbox}/b.csv"]
+    event = asyncio.run(first_event(deferred.value.trigger))
+    assert len(deferred_sensor.execute_complete({}, event.payload)) == 2
+
+
+def test_stable_sensor_refuses_reschedule_mode() -> None:
+    with pytest.raises(IrodsUsageError, match=r"mode='reschedule' forgets.*deferrable=True.*mode='poke'"):
+        IrodsCollectionStableSensor(task_id="c", path=f"{HOME}/x", mode="reschedule", deferrable=False)
+    IrodsCollectionStableSensor(task_id="c", path=f"{HOME}/x", mode="poke", deferrable=False)
+
+
+def test_stable_sensor_fails_fast_on_a_missing_collection(irods) -> None:
+    from irods_provider.exceptions import IrodsNotACollectionError, IrodsNotFoundError
+
+    sensor = IrodsCollectionStableSensor(
+        task_id="c", path=f"{HOME}/misspelled", min_objects=0, inactivity_period=0
+    )
+    with pytest.raises((IrodsNotFoundError, IrodsNotACollectionError)) as err:
+        poke(sensor)
+    assert err.value.path == f"{HOME}/misspelled"
