@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, ClassVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from irods_provider._lineage import LineageDataset, TransferLineageMixin
 from irods_provider.client.transfer import (
@@ -19,6 +19,13 @@ from irods_provider.client.transfer import (
     TransferReport,
 )
 from irods_provider.operators._base import IrodsBaseOperator, check_choice
+
+if TYPE_CHECKING:
+    from irods_provider.client import IrodsSession
+
+#: Default bound on the JSON size of the per-file entries and checksums a report puts in XCom; with the
+#: totals the whole report stays under 64 KiB however many files were planned.
+MAX_REPORT_BYTES = 48 * 1024
 
 __all__ = ["TransferOperatorBase"]
 
@@ -42,6 +49,12 @@ class TransferOperatorBase(TransferLineageMixin, IrodsBaseOperator):
     :param continue_on_error: copy the other files after one fails (the task still fails at the end).
     :param fail_if_empty: fail when the sources select no file at all.
     :param progress_interval_seconds: how often a progress line (bytes, %, MB/s, ETA) is logged.
+    :param report_files: which per-file entries the XCom report lists: ``all`` (default), ``failed`` or
+        ``none``; the totals are always complete.
+    :param max_report_bytes: the per-file entries and checksums in XCom stop at this JSON size (default
+        48 KiB, about 100 files; the whole report stays under 64 KiB); beyond it ``files_truncated: true``.
+    :param manifest_path: an iRODS path where the full per-file report is written as JSON lines (atomic,
+        verified) when the XCom report is truncated; its path is then in the report as ``manifest``.
     """
 
     direction = ""
@@ -63,9 +76,15 @@ class TransferOperatorBase(TransferLineageMixin, IrodsBaseOperator):
         continue_on_error: bool = False,
         fail_if_empty: bool = True,
         progress_interval_seconds: float = 10.0,
+        report_files: str = "all",
+        max_report_bytes: int = MAX_REPORT_BYTES,
+        manifest_path: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.report_files = report_files
+        self.max_report_bytes = max_report_bytes
+        self.manifest_path = manifest_path
         self.source_path = source_path
         self.destination_path = destination_path
         self.recursive = recursive
@@ -138,6 +157,60 @@ class TransferOperatorBase(TransferLineageMixin, IrodsBaseOperator):
             report.mb_per_second,
             " (dry run)" if report.dry_run else "",
         )
+
+    def xcom_report(self, report: TransferReport, session: IrodsSession | None = None) -> dict[str, Any]:
+        """The report for XCom with bounded per-file entries; the full list goes to ``manifest_path``."""
+        import json
+
+        which = check_choice("report_files", self.report_files, ("all", "failed", "none"))
+        listed = {
+            "all": report.files,
+            "failed": [f for f in report.files if f.status is FileStatus.FAILED],
+            "none": [],
+        }[which]
+        result = report.to_dict()
+        checksums: dict[str, str] = result["checksums"]
+        files: list[dict[str, Any]] = []
+        kept: dict[str, str] = {}
+        budget = int(self.max_report_bytes)
+        for f in listed:
+            entry = f.to_dict()
+            cost = len(json.dumps(entry)) + (len(f.destination) + len(f.checksum or "") + 8)
+            if cost > budget:
+                break
+            budget -= cost
+            files.append(entry)
+            if f.destination in checksums:
+                kept[f.destination] = checksums[f.destination]
+        truncated = len(files) < len(listed)
+        result.update(files=files, checksums=kept, files_truncated=truncated, file_count=len(report.files))
+        if truncated and self.manifest_path and session is not None:
+            result["manifest"] = self._write_manifest(session, report)
+        elif truncated:
+            self.log.warning(
+                "the XCom report lists %d of %d files; set manifest_path to keep the full list in iRODS",
+                len(files),
+                len(listed),
+            )
+        return result
+
+    def _write_manifest(self, session: IrodsSession, report: TransferReport) -> str:
+        import io
+        import json
+        import posixpath
+
+        from irods_provider.client.transfer import upload_object
+        from irods_provider.operators._base import check_path
+        from irods_provider.operators._values import refuse_unaddressable
+
+        path = refuse_unaddressable("manifest_path", check_path("manifest_path", self.manifest_path))
+        data = "".join(json.dumps(f.to_dict(), sort_keys=True) + "\n" for f in report.files).encode()
+        session.collections.create(posixpath.dirname(path) or "/", intermediates=True, exist_ok=True)
+        upload_object(
+            session, io.BytesIO(data), path, overwrite=OverwritePolicy.OVERWRITE, size=len(data), resume=False
+        )
+        self.log.info("Wrote the report of %d files to %s", len(report.files), path)
+        return path
 
     def record_done(
         self,

@@ -114,6 +114,8 @@ class IrodsListCollectionOperator(IrodsBaseOperator):
     :param regex: regular expression searched in the path relative to ``path``.
     :param kind: ``both``, ``collections`` or ``data_objects``.
     :param with_stat: add ``size``, ``modified_at`` and ``checksum`` to each entry.
+    :param max_entries: at most this many entries go to XCom (default 400, under 64 KiB with stat); ``count``
+        is always the full number and ``truncated`` says whether entries were left out.
     """
 
     template_fields: Sequence[str] = ("path", "pattern", "regex", "irods_conn_id")
@@ -127,10 +129,12 @@ class IrodsListCollectionOperator(IrodsBaseOperator):
         regex: str | None = None,
         kind: str = "both",
         with_stat: bool = False,
+        max_entries: int = 400,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.path = path
+        self.max_entries = max_entries
         self.recursive = recursive
         self.pattern = pattern
         self.regex = regex
@@ -177,8 +181,16 @@ class IrodsListCollectionOperator(IrodsBaseOperator):
                 item.update(size=entry.size, modified_at=entry.modified_at, checksum=entry.checksum or None)
             result.append(item)
         result.sort(key=lambda item: str(item["path"]))
+        limit = int(self.max_entries)
         self.log.info("Listed %d entries under %s", len(result), path)
-        return {"collection": path, "count": len(result), "entries": result}
+        if len(result) > limit:
+            self.log.warning("XCom holds the first %d of %d entries (max_entries)", limit, len(result))
+        return {
+            "collection": path,
+            "count": len(result),
+            "entries": result[:limit],
+            "truncated": len(result) > limit,
+        }
 
 
 class IrodsDeleteOperator(IrodsBaseOperator):

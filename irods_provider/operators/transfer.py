@@ -82,7 +82,13 @@ class _IrodsTransferBaseOperator(TransferOperatorBase):
         because ``BaseOperator.dry_run()`` is a method).
     """
 
-    template_fields: Sequence[str] = ("source_path", "destination_path", "pattern", "irods_conn_id")
+    template_fields: Sequence[str] = (
+        "source_path",
+        "destination_path",
+        "pattern",
+        "manifest_path",
+        "irods_conn_id",
+    )
     ui_color = "#3d6f8f"
 
     def __init__(self, *, pattern: str | None = None, plan_only: bool = False, **kwargs: Any) -> None:
@@ -91,7 +97,7 @@ class _IrodsTransferBaseOperator(TransferOperatorBase):
         self.plan_only = plan_only
         self._logged: TransferReport | None = None
 
-    def finish(self, report: TransferReport, *, destination: str) -> dict[str, Any]:
+    def finish(self, report: TransferReport, *, destination: str, session: IrodsSession) -> dict[str, Any]:
         """Log the report; fail on an empty selection or failed files; else the XCom value."""
         self._log(report)
         if not report.files and self.fail_if_empty:
@@ -101,7 +107,7 @@ class _IrodsTransferBaseOperator(TransferOperatorBase):
             error = IrodsError(f"{report.failed} of {len(report.files)} files failed: {failed}")
             error.report = report  # type: ignore[attr-defined]
             raise error
-        return {**report.to_dict(), "direction": self.direction, "destination": destination}
+        return {**self.xcom_report(report, session), "direction": self.direction, "destination": destination}
 
     def engine_options(self) -> dict[str, Any]:
         """The keyword arguments of every engine call: configuration, policies, dry run and cancel."""
@@ -222,7 +228,7 @@ class LocalToIrodsOperator(_IrodsTransferBaseOperator):
                 **options,
                 **self.tree_options(),
             )
-        return self.finish(report, destination=destination)
+        return self.finish(report, destination=destination, session=session)
 
     def _as_object(self, session: IrodsSession, sources: list[str], destination: str) -> bool:
         """One plain file to a path that is neither ``.../`` nor an existing collection: it names the
@@ -292,7 +298,7 @@ class IrodsToLocalOperator(_IrodsTransferBaseOperator):
             )
         else:
             report = download_files(session, sources, destination, **options, **self.tree_options())
-        return self.finish(report, destination=destination)
+        return self.finish(report, destination=destination, session=session)
 
     def _as_file(self, session: IrodsSession, sources: list[str], destination: str) -> bool:
         """One data object to a path that is neither ``.../`` nor an existing directory: it names the file."""

@@ -25,6 +25,7 @@ from irods_provider.operators._transfer_base import TransferOperatorBase
 if TYPE_CHECKING:
     import paramiko
 
+    from irods_provider.client import IrodsSession
     from irods_provider.transfers._sftp_endpoint import SftpEndpoint
 
 __all__ = ["PlannedCopy", "SftpStagingOperator", "hash_sftp_file", "run_plan"]
@@ -127,7 +128,13 @@ class SftpStagingOperator(TransferOperatorBase):
         vs ~50-80 MB/s without on loopback for incompressible data); None keeps the connection's setting.
     """
 
-    template_fields: Sequence[str] = ("source_path", "destination_path", "sftp_conn_id", "irods_conn_id")
+    template_fields: Sequence[str] = (
+        "source_path",
+        "destination_path",
+        "sftp_conn_id",
+        "manifest_path",
+        "irods_conn_id",
+    )
     ui_color = "#3d8f6f"
     direction = "staging"
     log_errors = False
@@ -210,12 +217,18 @@ class SftpStagingOperator(TransferOperatorBase):
         self.record_done(report.files, datasets, context=context)
 
     def finish(
-        self, report: TransferReport, *, direction: str, name: str, destination: str
+        self,
+        report: TransferReport,
+        *,
+        direction: str,
+        name: str,
+        destination: str,
+        session: IrodsSession | None = None,
     ) -> dict[str, Any]:
-        """Log the report; the XCom value."""
+        """Log the report; the XCom value (per-file entries bounded, see ``max_report_entries``)."""
         self.log_report(report, direction=direction)
         return {
-            **report.to_dict(),
+            **self.xcom_report(report, session),
             "direction": name,
             "sftp_conn_id": self.sftp_conn_id,
             "destination": destination,

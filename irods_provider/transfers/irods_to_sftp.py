@@ -97,7 +97,9 @@ class IrodsToSFTPOperator(SftpStagingOperator):
             report = self.run_recorded(
                 plan, one, workers=config.max_concurrent_files, sftp=sftp, upload=False, context=context
             )
-        result = self.finish(report, direction="iRODS -> SFTP", name="irods_to_sftp", destination=root)
+        result = self.finish(
+            report, direction="iRODS -> SFTP", name="irods_to_sftp", destination=root, session=session
+        )
         return {**result, "remote_sha256_verified": remote_verified.value}
 
     # -- planning --------------------------------------------------------------------------------------

@@ -126,7 +126,9 @@ class SFTPToIrodsOperator(SftpStagingOperator):
             report = self.run_recorded(
                 plan, one, workers=config.max_concurrent_files, sftp=sftp, upload=True, context=context
             )
-        return self.finish(report, direction="SFTP -> iRODS", name="sftp_to_irods", destination=destination)
+        return self.finish(
+            report, direction="SFTP -> iRODS", name="sftp_to_irods", destination=destination, session=session
+        )
 
     # -- planning --------------------------------------------------------------------------------------
 

@@ -89,3 +89,20 @@ def test_typed_metadata_on_upload_and_put(session, tmp_path) -> None:
     assert ("size", "1024", "2") not in {
         (a.attribute, a.value, a.units) for a in session.metadata.list(f"{HOME}/m.csv")
     }
+
+
+def test_list_operator_bounds_its_xcom(session) -> None:
+    import json
+
+    from irods_provider.operators.irods import IrodsListCollectionOperator
+
+    session.collections.create(f"{HOME}/big", intermediates=True)
+    for i in range(25):
+        session.data_objects.write(f"{HOME}/big/f{i:02d}", b"x")
+    op = IrodsListCollectionOperator(task_id="l", path=f"{HOME}/big", with_stat=True, max_entries=10)
+    value = op.execute(context={})
+    assert (value["count"], value["truncated"], len(value["entries"])) == (25, True, 10)
+    assert [e["path"] for e in value["entries"]] == [f"{HOME}/big/f{i:02d}" for i in range(10)]
+    full = IrodsListCollectionOperator(task_id="l", path=f"{HOME}/big", with_stat=True).execute(context={})
+    assert (full["count"], full["truncated"], len(full["entries"])) == (25, False, 25)
+    assert len(json.dumps(full)) < 64 * 1024

@@ -263,3 +263,28 @@ def test_on_kill_single_file_then_retry_resumes(session, irods, tmp_path) -> Non
     assert again["files"][0]["resumed_from"] > 0
     assert again["checksums"][f"{HOME}/killed.bin"] == sha2(blob)
     assert session.data_objects.read(f"{HOME}/killed.bin") == blob
+
+
+def test_a_truncated_report_writes_the_full_manifest_to_irods(session, tmp_path) -> None:
+    import json
+
+    for i in range(30):
+        (tmp_path / f"f{i:02d}.txt").write_bytes(b"x" * i)
+    op = LocalToIrodsOperator(
+        task_id="up",
+        source_path=str(tmp_path),
+        destination_path="/tempZone/home/rods/many/",
+        max_report_bytes=2000,
+        manifest_path="/tempZone/home/rods/reports/many.jsonl",
+    )
+    value = op.execute(context={})
+    assert value["files_truncated"] is True
+    assert value["transferred"] == 30
+    assert len(value["files"]) < 30
+    assert value["manifest"] == "/tempZone/home/rods/reports/many.jsonl"
+    lines = session.data_objects.read(value["manifest"]).decode().splitlines()
+    entries = [json.loads(line) for line in lines]
+    assert sorted(e["destination"] for e in entries) == [
+        f"/tempZone/home/rods/many/f{i:02d}.txt" for i in range(30)
+    ]
+    assert {e["status"] for e in entries} == {"transferred"}
