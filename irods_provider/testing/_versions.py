@@ -25,7 +25,7 @@ class VersionProfile:
     info_streams_key: str
     # /info irods_server_version for requests with a valid token (information/src/main.cpp:52-53 at 0.7.0).
     info_server_version: bool
-    # ``irods-api-request-op: write`` header-form writes (core/src/session.cpp:131-133 at 0.6.0; absent at
+    # ``irods-api-request-op: write`` header-form writes (core/src/session.cpp:120-121 at 0.6.0; absent at
     # 0.5.0, where the raw body falls into the form parser: core/src/common.cpp:441-457 → 400).
     header_writes: bool
     # parallel_write_init opens stream-count + 1 streams and accepts stream-count <= 0
@@ -51,7 +51,7 @@ class VersionProfile:
 
     @property
     def base_path(self) -> str:
-        """``/irods-http-api/<version>``: the only prefix the server answers (core/CMakeLists.txt:46)."""
+        """``/irods-http-api/<version>``, the only prefix served (core/CMakeLists.txt:44 at 0.5.0)."""
         return f"/irods-http-api/{self.version}"
 
     def has_op(self, endpoint: str, op: str) -> bool:
