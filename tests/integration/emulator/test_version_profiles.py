@@ -113,6 +113,30 @@ def test_header_form_writes_exist_from_0_6_0(api_at: Callable[[str], Api], versi
     assert api.read(path, "alice").content == b"header form"
 
 
+@pytest.mark.parametrize("version", VERSIONS)
+def test_header_form_writes_are_intercepted_under_any_prefix(
+    api_at: Callable[[str], Api], version: str
+) -> None:
+    # 0.6.0 core/src/session.cpp:118-123: before routing, any POST whose last path segment is "data-objects"
+    # and that carries irods-api-request-op: write goes to op_write_streaming, whatever the prefix. Other
+    # requests under a foreign prefix still 404 (session.cpp:170-178).
+    api = api_at(version)
+    path = f"/{ZONE}/home/alice/anywhere.bin"
+    headers = {**api.headers("alice"), "irods-api-request-op": "write", "irods-api-request-lpath": path}
+    r = api.http.post(f"{api.server.url}/some/proxy/prefix/data-objects", content=b"abc", headers=headers)
+    if version == "0.5.0":
+        assert (r.status_code, r.content) == (404, b"")
+        return
+    assert (r.status_code, code(r)) == (200, 0)
+    assert api.read(path, "alice").content == b"abc"
+    form = api.http.post(
+        f"{api.server.url}/some/proxy/prefix/data-objects",
+        data={"op": "write", "lpath": path, "bytes": "x"},
+        headers=api.headers("alice"),
+    )
+    assert (form.status_code, form.content) == (404, b"")
+
+
 @pytest.mark.parametrize("version", ["0.5.0", "0.6.0"])
 def test_parallel_write_init_opens_one_stream_more_before_0_7_0(
     api_at: Callable[[str], Api], version: str
