@@ -4,6 +4,15 @@ A profile is data consulted at the handful of branching points of the one emulat
 header-form writes, ``parallel_write_init``, open failures, replica targeting, ``modify_replica``), never
 a copy of a handler. Each fact names the server source it was read from (file:line at the tag, in
 irods/irods_client_http_api), ``data_objects`` meaning ``endpoints/data_objects/src/main.cpp``.
+
+OpenID: every profile emulates the protected-resource mode only — a Bearer value that is not a Basic token
+goes to ``EmulatorConfig.openid``. For 0.5.0 pass ``OpenIdLocalThenIntrospection`` (local JWT validation,
+then introspection when it fails: core/src/common.cpp:341-380 at 0.5.0); 0.6.0+ configure exactly one
+method. 0.5.0's OpenID *client* mode (ROPC with ``Authorization: iRODS``, authorization-code redirects on
+``GET /authenticate``) is not emulated: such requests get 400 / 405 as in any other Basic-only setup.
+
+Knowingly not reproduced: 0.5.0's crash on a second ``parallel_write_init`` of one path (#402; the
+emulator answers the open failure instead) and the server crashes on invalid rule text (no rule engine).
 """
 
 from __future__ import annotations
