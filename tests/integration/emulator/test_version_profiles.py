@@ -291,6 +291,42 @@ def test_replica_targeting_is_silently_ignored_before_0_6_0(
 
 
 @pytest.mark.parametrize("version", VERSIONS)
+def test_replicate_src_replica_number_is_ignored_before_0_6_0(
+    api_at: Callable[[str], Api], version: str
+) -> None:
+    # 0.5.0 op_replicate (data_objects:1250-1327) passes dst-resource, src-resource and admin only;
+    # 0.6.0 :1636-1638 adds src-replica-number as REPL_NUM_KW, so a replica that does not exist fails
+    # (the exact iRODS code comes from rcDataObjRepl and is not pinned here).
+    api = api_at(version)
+    created = api.post(
+        "resources",
+        op="create",
+        name="otherResc",
+        type="unixfilesystem",
+        host="localhost",
+        **{"vault-path": "/v"},
+    )
+    assert code(created) == 0, created.text
+    path = f"/{ZONE}/home/alice/repl.bin"
+    assert code(api.post_multipart("data-objects", "alice", op="write", lpath=path, bytes=b"abc")) == 0
+    r = api.post(
+        "data-objects",
+        "alice",
+        op="replicate",
+        lpath=path,
+        **{"dst-resource": "otherResc", "src-replica-number": "7"},
+    )
+    if version == "0.5.0":
+        assert code(r) == 0, r.text
+        query = "SELECT DATA_REPL_NUM, DATA_RESC_NAME WHERE DATA_NAME = 'repl.bin'"
+        rows = api.get("query", "alice", op="execute_genquery", query=query).json()["rows"]
+        assert sorted(rows) == [["0", "demoResc"], ["1", "otherResc"]]
+        return
+    assert r.status_code == 200
+    assert code(r) < 0
+
+
+@pytest.mark.parametrize("version", VERSIONS)
 def test_read_open_failure_status(api_at: Callable[[str], Api], version: str) -> None:
     # A data object whose only replica is stale cannot be opened for read (the emulator's model answers
     # SYS_NO_GOOD_REPLICA; unverified against a server). 0.5.0 data_objects:712-716 → 500;
