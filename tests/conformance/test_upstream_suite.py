@@ -26,12 +26,18 @@ HERE = Path(__file__).resolve().parent
 TIMEOUT = 280.0
 
 
+def _selected_versions(request: pytest.FixtureRequest) -> list[str]:
+    """The versions whose test was collected (``-k 0.6.0`` runs one suite, not three)."""
+    ids = {item.nodeid for item in request.session.items}
+    return [v for v in VERSIONS if any(i.endswith(f"[{v}]") for i in ids)] or list(VERSIONS)
+
+
 @pytest.fixture(scope="module")
-def upstream_results() -> dict[str, list[dict[str, str]] | str]:
+def upstream_results(request: pytest.FixtureRequest) -> dict[str, list[dict[str, str]] | str]:
     """Outcomes per version (a list of ``{test, status, message}``), or why the suite could not run."""
     procs: dict[str, subprocess.Popen[str]] = {}
     results: dict[str, list[dict[str, str]] | str] = {}
-    for version in VERSIONS:
+    for version in _selected_versions(request):
         if not upstream_path(version).is_dir():
             where = upstream_path(version)
             results[version] = f"upstream suite not found at {where} (set IRODS_UPSTREAM_DIR)"
