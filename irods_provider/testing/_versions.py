@@ -12,7 +12,9 @@ method. 0.5.0's OpenID *client* mode (ROPC with ``Authorization: iRODS``, author
 ``GET /authenticate``) is not emulated: such requests get 400 / 405 as in any other Basic-only setup.
 
 Knowingly not reproduced: 0.5.0's crash on a second ``parallel_write_init`` of one path (#402; the
-emulator answers the open failure instead) and the server crashes on invalid rule text (no rule engine).
+emulator answers the open failure instead), the server crashes on invalid rule text (no rule engine), and
+the group-permission expansion of data-object ``stat`` before 0.7.0 (#476, irods/irods#8912: every profile
+lists group entries unexpanded, as 0.7.0 does).
 """
 
 from __future__ import annotations
@@ -57,6 +59,9 @@ class VersionProfile:
     # 0.7.0 :2822-2843 (``new-data-expiry-time``).
     replica_expiry_param: str
     replica_access_time: bool
+    # resources stat ``info.parent_context`` (endpoints/resources/src/main.cpp:598, 651-653 at 0.7.0;
+    # absent from the 0.6.0 and 0.5.0 info objects).
+    resource_parent_context: bool
 
     @property
     def base_path(self) -> str:
@@ -81,6 +86,7 @@ PROFILES: dict[str, VersionProfile] = {
         absent_ops=frozenset({("data-objects", "truncate")}),
         replica_expiry_param="expiry",
         replica_access_time=False,
+        resource_parent_context=False,
     ),
     "0.6.0": VersionProfile(
         version="0.6.0",
@@ -94,6 +100,7 @@ PROFILES: dict[str, VersionProfile] = {
         absent_ops=frozenset(),
         replica_expiry_param="expiry",
         replica_access_time=True,
+        resource_parent_context=False,
     ),
     "0.7.0": VersionProfile(
         version="0.7.0",
@@ -107,6 +114,7 @@ PROFILES: dict[str, VersionProfile] = {
         absent_ops=frozenset(),
         replica_expiry_param="expiry-time",
         replica_access_time=True,
+        resource_parent_context=True,
     ),
 }
 

@@ -327,6 +327,17 @@ def test_replicate_src_replica_number_is_ignored_before_0_6_0(
 
 
 @pytest.mark.parametrize("version", VERSIONS)
+def test_resource_stat_parent_context_from_0_7_0(api_at: Callable[[str], Api], version: str) -> None:
+    # endpoints/resources/src/main.cpp:598 / :651-653 at 0.7.0 add "parent_context" to the info object;
+    # the 0.6.0 and 0.5.0 info objects end with last_modified_millis.
+    api = api_at(version)
+    info = api.get("resources", op="stat", name="demoResc").json()["info"]
+    assert {"name", "type", "parent_id", "last_modified_millis"} <= set(info)
+    assert info["name"] == "demoResc"
+    assert ("parent_context" in info) is (version == "0.7.0")
+
+
+@pytest.mark.parametrize("version", VERSIONS)
 def test_read_open_failure_status(api_at: Callable[[str], Api], version: str) -> None:
     # A data object whose only replica is stale cannot be opened for read (the emulator's model answers
     # SYS_NO_GOOD_REPLICA; unverified against a server). 0.5.0 data_objects:712-716 → 500;
