@@ -252,6 +252,30 @@ def test_open_failures_per_version(api_at: Callable[[str], Api], version: str) -
     assert (write.status_code, code(write)) == (200, INVALID_HANDLE)
 
 
+@pytest.mark.parametrize("version", ["0.5.0", "0.6.0"])
+def test_parallel_write_init_ticket_failure_before_0_7_0(api_at: Callable[[str], Api], version: str) -> None:
+    # The ticket is enabled inside the stream constructor: THROW(ec, "Error enabling ticket on connection.")
+    # (data_objects:104 at 0.5.0, :130 at 0.6.0). 0.5.0 catches it as an open failure → 500, empty body
+    # (:1091-1100); 0.6.0 answers 200 with that code and message (:1424-1435). The code itself comes from
+    # iRODS (not pinned here).
+    api = api_at(version)
+    path = f"/{ZONE}/home/alice/ticketed.bin"
+    r = api.post(
+        "data-objects",
+        "alice",
+        op="parallel_write_init",
+        lpath=path,
+        **{"stream-count": "1", "ticket": "nope"},
+    )
+    if version == "0.5.0":
+        assert (r.status_code, r.content) == (500, b"")
+        return
+    assert r.status_code == 200
+    assert r.json()["irods_response"]["status_message"] == "Error enabling ticket on connection."
+    assert code(r) < 0
+    assert code(r) != INVALID_HANDLE
+
+
 @pytest.mark.parametrize("version", VERSIONS)
 def test_replica_targeting_is_silently_ignored_before_0_6_0(
     api_at: Callable[[str], Api], version: str
