@@ -333,6 +333,7 @@ class AsyncDataObjects:
             parallel_write_handle=parallel_write_handle,
             stream_index=stream_index,
             ticket=ticket,
+            header_form=(await self._s.get_api()).header_form_writes,
         )
         try:
             await self._s.execute(op, timeout=timeout, retry=retry)
