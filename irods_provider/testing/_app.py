@@ -10,7 +10,7 @@ from irods_provider.testing._model import EmulatorModel
 
 
 def build_app(model: EmulatorModel, faults: FaultInjector) -> tuple[ApiApp, ControlPlane]:
-    """The API app (routing table of endpoints → ops) with its control plane."""
+    """The API app (endpoints → ops, minus the ops its API version lacks) with its control plane."""
     control = ControlPlane(model, faults)
     endpoints = {
         "collections": _h_collections.OPS,
@@ -21,5 +21,13 @@ def build_app(model: EmulatorModel, faults: FaultInjector) -> tuple[ApiApp, Cont
         "resources": _h_other.RESOURCE_OPS,
         "rules": _h_other.RULE_OPS,
         "zones": _h_other.ZONE_OPS,
+    }
+    profile = model.config.profile
+    endpoints = {
+        name: {
+            method: {op: h for op, h in ops.items() if profile.has_op(name, op)}
+            for method, ops in table.items()
+        }
+        for name, table in endpoints.items()
     }
     return ApiApp(model, faults, endpoints, control), control

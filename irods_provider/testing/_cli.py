@@ -1,4 +1,4 @@
-"""Command line: ``python -m irods_provider.testing serve --host 127.0.0.1 --port 9000``."""
+"""Command line: ``python -m irods_provider.testing serve --port 9000 [--api-version 0.6.0]``."""
 
 from __future__ import annotations
 
@@ -6,12 +6,13 @@ import argparse
 from pathlib import Path
 
 from irods_provider.testing._config import MIB, EmulatorConfig
+from irods_provider.testing._versions import API_VERSIONS, DEFAULT_API_VERSION
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m irods_provider.testing")
     sub = parser.add_subparsers(dest="command", required=True)
-    serve = sub.add_parser("serve", help="run the iRODS HTTP API 0.7.0 emulator")
+    serve = sub.add_parser("serve", help="run the iRODS HTTP API emulator (0.5.0, 0.6.0 or 0.7.0)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=9000)
     serve.add_argument("--zone", default="tempZone")
@@ -25,6 +26,12 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--certfile", default=None)
     serve.add_argument("--keyfile", default=None)
     serve.add_argument("--log-level", default="warning")
+    serve.add_argument(
+        "--api-version",
+        choices=API_VERSIONS,
+        default=DEFAULT_API_VERSION,
+        help="the HTTP API release to behave as (base path, /info keys, write and parallel-write rules)",
+    )
     return parser
 
 
@@ -47,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         ssl_certfile=args.certfile,
         ssl_keyfile=args.keyfile,
         log_level=args.log_level,
+        api_version=args.api_version,
     )
     server = EmulatorServer(config)
     server.bind()

@@ -8,7 +8,9 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-API_VERSION = "0.7.0"
+from irods_provider.testing._versions import DEFAULT_API_VERSION, VersionProfile, profile_for
+
+API_VERSION = DEFAULT_API_VERSION
 BASE_PATH = f"/irods-http-api/{API_VERSION}"
 MIB = 1024 * 1024
 
@@ -90,7 +92,7 @@ class FaultInjector:
 
 @dataclass
 class EmulatorConfig:
-    """Everything that makes one emulator instance: zone, admin account, limits, spool, TLS, OpenID."""
+    """Everything that makes one emulator instance: zone, admin, limits, spool, TLS, OpenID, API version."""
 
     host: str = "127.0.0.1"
     port: int = 0
@@ -112,3 +114,14 @@ class EmulatorConfig:
     openid: OpenIdValidator | None = None
     faults: Faults = field(default_factory=Faults)
     log_level: str = "warning"
+    api_version: str = DEFAULT_API_VERSION
+
+    @property
+    def profile(self) -> VersionProfile:
+        """The version profile of ``api_version`` (ValueError for an unsupported version)."""
+        return profile_for(self.api_version)
+
+    @property
+    def base_path(self) -> str:
+        """``/irods-http-api/<api_version>``, the only prefix this emulator answers."""
+        return self.profile.base_path

@@ -6,7 +6,7 @@ from starlette.responses import JSONResponse, Response
 
 from irods_provider.testing._acl_meta import AtomicOperationError
 from irods_provider.testing._errors import IrodsModelError
-from irods_provider.testing._http import Ctx, HttpError, irods_error, ok, parse_json_list
+from irods_provider.testing._http import Ctx, HttpError, empty, irods_error, ok, parse_json_list
 
 OPEN_FAILURE = "Output stream to data object is in a bad state."
 
@@ -31,8 +31,16 @@ def enable_ticket(ctx: Ctx, ticket: str | None) -> Response | None:
 
 
 def open_error(ctx: Ctx, err: IrodsModelError) -> Response:
-    """An open failure: HTTP 200 with INVALID_HANDLE unless the real codes are exposed."""
-    code = err.code if ctx.config.dstream_exposes_irods_error_codes else -175000
+    """A write-stream open failure as the API version answers it.
+
+    0.5.0: HTTP 500 with an empty body; 0.6.0: 200 + INVALID_HANDLE; 0.7.0: 200 + INVALID_HANDLE, or the
+    real code when ``dstream_exposes_irods_error_codes`` (a server built against iRODS >= 5.1).
+    """
+    failure = ctx.config.profile.open_failure
+    if failure == "http500":
+        return empty(500)
+    exposed = failure == "irods_code" and ctx.config.dstream_exposes_irods_error_codes
+    code = err.code if exposed else -175000
     return JSONResponse({"irods_response": {"status_code": code, "status_message": OPEN_FAILURE}})
 
 

@@ -49,7 +49,8 @@ async def _chunks(path: Path, offset: int, count: int, chunk: int) -> AsyncItera
 async def read(ctx: Ctx) -> Response:
     lpath = ctx.require("lpath")
     offset, count = ctx.int_param("offset"), ctx.int_param("count")
-    replica = ctx.int_param("replica-number")
+    targeting = ctx.config.profile.replica_targeting  # 0.5.0 ignores resource / replica-number
+    replica = ctx.int_param("replica-number") if targeting else None
     if (offset is not None and offset < 0) or (count is not None and count < 0):
         raise HttpError(400)
     ticket = ctx.get("ticket")
@@ -57,10 +58,14 @@ async def read(ctx: Ctx) -> Response:
         return failed
     try:
         spool_file, size = ctx.model.open_read(
-            ctx.user, lpath, resource=ctx.get("resource"), replica_number=replica, ticket=ticket
+            ctx.user,
+            lpath,
+            resource=ctx.get("resource") if targeting else None,
+            replica_number=replica,
+            ticket=ticket,
         )
     except IrodsModelError as e:
-        return empty(400 if e.name in OPEN_400 else 404)
+        return empty(ctx.config.profile.read_open_failure_status if e.name in OPEN_400 else 404)
     offset = offset or 0
     available = size - offset
     if available < 0:
@@ -152,7 +157,7 @@ async def replicate(ctx: Ctx) -> Response:
             lpath,
             dst_resource=dst,
             src_resource=ctx.get("src-resource"),
-            src_replica=ctx.get("src-replica-number"),
+            src_replica=ctx.get("src-replica-number") if ctx.config.profile.replica_targeting else None,
             admin=ctx.flag("admin"),
         )
     )
@@ -250,6 +255,26 @@ async def trim(ctx: Ctx) -> Response:
 MODIFY_REPLICA_PREFIX = "new-data-"
 
 
+def _replica_changes(ctx: Ctx) -> dict[str, str]:
+    """The ``new-data-*`` properties this API version knows, under the model's (0.7.0) names.
+
+    0.5.0/0.6.0 call the expiry ``new-data-expiry``, 0.7.0 ``new-data-expiry-time``; 0.5.0 has no
+    ``new-data-access-time``. Unknown names are ignored, as the server's property table ignores them.
+    """
+    profile = ctx.config.profile
+    known = (set(REPLICA_PROPERTIES) | set(OTHER_PROPERTIES)) - {"expiry-time"}
+    if not profile.replica_access_time:
+        known.discard("access-time")
+    changes: dict[str, str] = {}
+    for key, value in ctx.params.items():
+        name = key[len(MODIFY_REPLICA_PREFIX) :] if key.startswith(MODIFY_REPLICA_PREFIX) else None
+        if name == profile.replica_expiry_param:
+            changes["expiry-time"] = value
+        elif name in known:
+            changes[name] = value
+    return changes
+
+
 async def modify_replica(ctx: Ctx) -> Response:
     lpath = ctx.require("lpath")
     hierarchy, number_text = ctx.get("resource-hierarchy"), ctx.get("replica-number")
@@ -260,13 +285,7 @@ async def modify_replica(ctx: Ctx) -> Response:
         number = to_int(number_text)
         if number is None:
             raise HttpError(500)
-    changes = {
-        k[len(MODIFY_REPLICA_PREFIX) :]: v
-        for k, v in ctx.params.items()
-        if k.startswith(MODIFY_REPLICA_PREFIX)
-    }
-    known = set(REPLICA_PROPERTIES) | set(OTHER_PROPERTIES)
-    changes = {k: v for k, v in changes.items() if k in known}
+    changes = _replica_changes(ctx)
     if not changes:
         raise HttpError(400)
     return call(

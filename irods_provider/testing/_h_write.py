@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from io import BytesIO
 from typing import IO, TYPE_CHECKING
 
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 
 from irods_provider.testing._errors import IrodsModelError, NoIdleStream, StreamLimitExceeded, UnknownHandle
 from irods_provider.testing._h_common import enable_ticket, open_error
@@ -85,7 +85,8 @@ async def form_write(ctx: Ctx) -> Response:
             raise HttpError(400)
         return await _parallel(ctx, handle, index=index, offset=offset, chunks=_file_chunks(data, size))
     lpath = ctx.require("lpath")
-    replica = ctx.int_param("replica-number")
+    # 0.5.0 honours ``resource`` but not ``replica-number`` on write (data_objects:900-906 at 0.5.0).
+    replica = ctx.int_param("replica-number") if ctx.config.profile.replica_targeting else None
     ticket = ctx.get("ticket")
     if (failed := enable_ticket(ctx, ticket)) is not None:
         return failed
@@ -163,7 +164,11 @@ async def parallel_write_init(ctx: Ctx) -> Response:
     count = to_int(count_text)
     if count is None:
         raise HttpError(500)
-    if count < 1 or count > ctx.config.max_streams_per_handle:
+    if count > ctx.config.max_streams_per_handle:
+        raise HttpError(400)
+    if ctx.config.profile.extra_parallel_stream:
+        return _legacy_parallel_write_init(ctx, lpath, count)
+    if count < 1:
         raise HttpError(400)
     replica = ctx.int_param("replica-number")
     ticket = ctx.get("ticket")
@@ -184,6 +189,43 @@ async def parallel_write_init(ctx: Ctx) -> Response:
         return empty(503)
     except IrodsModelError as e:
         return open_error(ctx, e)
+    return ok(parallel_write_handle=handle)
+
+
+def _legacy_parallel_write_init(ctx: Ctx, lpath: str, count: int) -> Response:
+    """0.5.0/0.6.0: a primary stream plus ``count`` more (so N <= 0 still opens one), no server-wide cap.
+
+    Ticket and open failures come from the stream constructor (data_objects:97-151 at 0.6.0): 0.5.0
+    answers them with HTTP 500 and an empty body (:1093-1100), 0.6.0 with HTTP 200 and the thrown code
+    (:1424-1435): the ticket error's code, or INVALID_HANDLE "Could not open output stream to [path]."
+    """
+    profile = ctx.config.profile
+    resource, replica = None, None
+    if profile.replica_targeting:  # 0.6.0: resource, else replica-number (non-integer → 400)
+        resource = ctx.get("resource")
+        replica = ctx.int_param("replica-number") if resource is None else None
+    ticket = ctx.get("ticket")
+    try:
+        if ticket is not None:
+            failure = "Error enabling ticket on connection."
+            ctx.model.enable_ticket(ctx.user, ticket)
+        failure = f"Could not open output stream to [{lpath}]."
+        handle = ctx.model.parallel_write_init(
+            ctx.user,
+            lpath,
+            stream_count=max(count, 0) + 1,
+            truncate=ctx.flag("truncate", default=True),
+            append=ctx.flag("append"),
+            resource=resource,
+            replica_number=replica,
+            ticket=ticket,
+            server_cap=False,
+        )
+    except IrodsModelError as e:
+        if profile.open_failure == "http500":
+            return empty(500)
+        code = e.code if failure.startswith("Error enabling ticket") else -175000
+        return JSONResponse({"irods_response": {"status_code": code, "status_message": failure}})
     return ok(parallel_write_handle=handle)
 
 

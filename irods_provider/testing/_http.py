@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.types import Receive, Scope, Send
 
-from irods_provider.testing._config import API_VERSION, BASE_PATH, EmulatorConfig, FaultInjector
+from irods_provider.testing._config import EmulatorConfig, FaultInjector
 from irods_provider.testing._errors import IrodsModelError
 from irods_provider.testing._model import EmulatorModel
 from irods_provider.testing._params import (
@@ -28,7 +28,7 @@ from irods_provider.testing._params import (
 )
 from irods_provider.testing._protocol import ABORT_KEY
 
-SERVER_HEADER = f"irods_http_api/{API_VERSION} (emulator)"
+SERVER_HEADER = "irods_http_api/{version} (emulator)"
 BUILD = "emulator"
 
 
@@ -144,6 +144,9 @@ class ApiApp:
         self.faults = faults
         self.endpoints = endpoints
         self.control = control
+        self.profile = self.config.profile
+        self.base_path = self.profile.base_path
+        self.server_header = SERVER_HEADER.format(version=self.profile.version)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -163,7 +166,7 @@ class ApiApp:
         except DropConnection:
             await self._abort(scope, receive)
             return
-        response.headers["Server"] = SERVER_HEADER
+        response.headers["Server"] = self.server_header
         await response(scope, receive, send)
 
     @staticmethod
@@ -175,9 +178,9 @@ class ApiApp:
             pass
 
     async def _api(self, request: Request, path: str) -> Response:
-        if not path.startswith(BASE_PATH + "/"):
+        if not path.startswith(self.base_path + "/"):
             return empty(404)
-        name = path[len(BASE_PATH) + 1 :]
+        name = path[len(self.base_path) + 1 :]
         if name not in ("authenticate", "info") and name not in self.endpoints:
             return empty(404)
         latency, forced, drop = self.faults.draw()
@@ -242,15 +245,15 @@ class ApiApp:
         if request.method != "GET":
             return empty(405)
         body: dict[str, Any] = {
-            "api_version": API_VERSION,
+            "api_version": self.profile.version,
             "build": BUILD,
             "irods_zone": self.config.zone,
-            "max_number_of_streams_per_parallel_write_handle": self.config.max_streams_per_handle,
+            self.profile.info_streams_key: self.config.max_streams_per_handle,
             "max_number_of_rows_per_catalog_query": self.config.max_rows,
             "max_size_of_request_body_in_bytes": self.config.max_body_bytes,
             "openid_connect_enabled": self.config.openid is not None,
         }
-        if request.headers.get("authorization"):
+        if self.profile.info_server_version and request.headers.get("authorization"):
             try:
                 await self.identify(request)
                 body["irods_server_version"] = self.config.irods_server_version
@@ -268,6 +271,7 @@ class ApiApp:
             request.method == "POST"
             and name == "data-objects"
             and request.headers.get("irods-api-request-op") == "write"
+            and self.profile.header_writes
         ):
             from irods_provider.testing._h_write import header_write
 

@@ -39,10 +39,14 @@ class ParallelWriteMixin(ModelBase):
         resource: str | None = None,
         replica_number: int | None = None,
         ticket: str | None = None,
+        server_cap: bool = True,
     ) -> str:
-        """Reserve streams (StreamLimitExceeded when over the server quota), open the replica, lock it."""
+        """Reserve streams (StreamLimitExceeded when over the server quota), open the replica, lock it.
+
+        ``server_cap=False`` skips the server-wide quota, which API versions before 0.7.0 do not have.
+        """
         with self.lock:
-            if self.active_streams + stream_count > self.config.max_streams:
+            if server_cap and self.active_streams + stream_count > self.config.max_streams:
                 raise StreamLimitExceeded()
             target = self.open_write(
                 caller,

@@ -10,7 +10,7 @@ from typing import Any
 import uvicorn
 
 from irods_provider.testing._app import build_app
-from irods_provider.testing._config import BASE_PATH, EmulatorConfig, FaultInjector, Faults
+from irods_provider.testing._config import EmulatorConfig, FaultInjector, Faults
 from irods_provider.testing._model import EmulatorModel
 from irods_provider.testing._protocol import make_protocol
 
@@ -30,10 +30,11 @@ class _Server(uvicorn.Server):
 
 
 class EmulatorServer:
-    """An iRODS HTTP API 0.7.0 emulator bound to 127.0.0.1 (port 0 = a free port).
+    """An iRODS HTTP API emulator (0.5.0, 0.6.0 or 0.7.0: ``config.api_version``) bound to 127.0.0.1.
 
-    Use as a context manager or call :meth:`start`/:meth:`stop`. ``url`` is ``http(s)://host:port``
-    and ``base_url`` adds ``/irods-http-api/0.7.0``; ``model`` is the state, ``control`` the control plane.
+    Use as a context manager or call :meth:`start`/:meth:`stop` (port 0 = a free port). ``url`` is
+    ``http(s)://host:port`` and ``base_url`` adds ``/irods-http-api/<version>``; ``model`` is the state,
+    ``control`` the control plane.
     """
 
     def __init__(self, config: EmulatorConfig | None = None) -> None:
@@ -61,8 +62,8 @@ class EmulatorServer:
 
     @property
     def base_url(self) -> str:
-        """The API base: ``url`` + ``/irods-http-api/0.7.0``."""
-        return self.url + BASE_PATH
+        """The API base: ``url`` + ``/irods-http-api/<version>``."""
+        return self.url + self.config.base_path
 
     # ---- lifecycle -------------------------------------------------------------------------
 

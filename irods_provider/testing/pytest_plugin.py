@@ -2,17 +2,41 @@
 
 Enable with ``pytest_plugins = ["irods_provider.testing.pytest_plugin"]``. Fixtures:
 ``irods_emulator_server`` (session scope) and ``irods_emulator`` (function scope: state and faults reset,
-same server object).
+same server object), both API 0.7.0; ``irods_emulator_factory`` (session scope) starts emulators of any
+API version on demand (``factory("0.5.0")``, one per version, shared for the session) and
+``irods_emulator_at`` (function scope) returns ``at("0.6.0")``: that server, reset like ``irods_emulator``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from irods_provider.testing._config import EmulatorConfig
+from irods_provider.testing._versions import DEFAULT_API_VERSION, profile_for
+
+if TYPE_CHECKING:
+    from irods_provider.testing._server import EmulatorServer
+
+
+def _fresh(server: EmulatorServer) -> EmulatorServer:
+    """Reset a server to a fresh zone, default limits, no faults and no OpenID validator."""
+    defaults = EmulatorConfig()
+    server.set_limits(
+        token_lifetime_seconds=defaults.token_lifetime_seconds,
+        max_streams_per_handle=defaults.max_streams_per_handle,
+        max_streams=defaults.max_streams,
+        max_body_bytes=defaults.max_body_bytes,
+        max_rows=defaults.max_rows,
+        read_buffer_bytes=defaults.read_buffer_bytes,
+        dstream_exposes_irods_error_codes=False,
+    )
+    server.config.openid = None
+    server.reset()
+    return server
 
 
 @pytest.fixture(scope="session")
@@ -35,16 +59,36 @@ def irods_emulator(irods_emulator_server: object) -> object:
     from irods_provider.testing._server import EmulatorServer
 
     assert isinstance(irods_emulator_server, EmulatorServer)
-    defaults = EmulatorConfig()
-    irods_emulator_server.set_limits(
-        token_lifetime_seconds=defaults.token_lifetime_seconds,
-        max_streams_per_handle=defaults.max_streams_per_handle,
-        max_streams=defaults.max_streams,
-        max_body_bytes=defaults.max_body_bytes,
-        max_rows=defaults.max_rows,
-        read_buffer_bytes=defaults.read_buffer_bytes,
-        dstream_exposes_irods_error_codes=False,
-    )
-    irods_emulator_server.config.openid = None
-    irods_emulator_server.reset()
-    return irods_emulator_server
+    return _fresh(irods_emulator_server)
+
+
+@pytest.fixture(scope="session")
+def irods_emulator_factory(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Callable[[str], EmulatorServer]]:
+    """``factory(api_version="0.7.0")``: that API version's emulator, one per version per session."""
+    from irods_provider.testing._server import EmulatorServer
+
+    servers: dict[str, EmulatorServer] = {}
+
+    def factory(api_version: str = DEFAULT_API_VERSION) -> EmulatorServer:
+        profile_for(api_version)  # ValueError for an unsupported version, before anything starts
+        if api_version not in servers:
+            spool = tmp_path_factory.mktemp(f"irods-emulator-{api_version}-spool")
+            server = EmulatorServer(EmulatorConfig(spool_dir=spool, api_version=api_version))
+            servers[api_version] = server.start()
+        return servers[api_version]
+
+    try:
+        yield factory
+    finally:
+        for server in servers.values():
+            server.stop()
+
+
+@pytest.fixture
+def irods_emulator_at(
+    irods_emulator_factory: Callable[[str], EmulatorServer],
+) -> Callable[[str], EmulatorServer]:
+    """``at("0.5.0")``: the session's emulator of that API version with a fresh zone and default limits."""
+    return lambda api_version: _fresh(irods_emulator_factory(api_version))

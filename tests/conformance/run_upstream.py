@@ -1,10 +1,11 @@
-"""Run the upstream iRODS HTTP API 0.7.0 test suite against the emulator and summarise the results.
+"""Run the upstream iRODS HTTP API test suite of one release against the emulator's matching profile.
 
-The upstream tests are never copied into this repository: the runner copies a checkout given by
-``IRODS_UPSTREAM_TESTS`` (default ``<repo>/../shared/upstream/irods_client_http_api-0.7.0-test``) into a
-temporary directory, writes a ``config.py`` pointing at a freshly started emulator, runs
-``pytest test_irods_http_api.py test_auth_endpoint.py`` in a subprocess with a JUnit XML report and
-parses it. Usage: ``python tests/conformance/run_upstream.py [--json]``.
+The upstream tests are never copied into this repository: the runner copies
+``<IRODS_UPSTREAM_DIR>/irods_client_http_api-<version>-test`` (default directory
+``<repo>/../shared/upstream``) into a temporary directory, writes a ``config.py`` pointing at a freshly
+started emulator of that API version, runs ``pytest test_irods_http_api.py test_auth_endpoint.py`` in a
+subprocess with a JUnit XML report and parses it.
+Usage: ``python tests/conformance/run_upstream.py [--api-version 0.6.0] [--json]``.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-DEFAULT_UPSTREAM = REPO.parent / "shared" / "upstream" / "irods_client_http_api-0.7.0-test"
+DEFAULT_UPSTREAM_DIR = REPO.parent / "shared" / "upstream"
+VERSIONS = ("0.5.0", "0.6.0", "0.7.0")
 TEST_FILES = ("test_irods_http_api.py", "test_auth_endpoint.py")
 
 CONFIG_TEMPLATE = """import logging
@@ -30,7 +32,7 @@ test_config = {{
     'log_level': logging.WARNING,
     'host': '127.0.0.1',
     'port': {port},
-    'url_base': '/irods-http-api/0.7.0',
+    'url_base': '/irods-http-api/{version}',
     'openid_connect': {{'mode': 'client'}},
     'rodsadmin': {{'username': 'rods', 'password': 'rods'}},
     'rodsuser': {{'username': 'http_api', 'password': 'http_api'}},
@@ -51,9 +53,10 @@ class Outcome:
     message: str = ""
 
 
-def upstream_path() -> Path:
-    """Where the upstream tests are (``IRODS_UPSTREAM_TESTS`` or the shared default)."""
-    return Path(os.environ.get("IRODS_UPSTREAM_TESTS", str(DEFAULT_UPSTREAM)))
+def upstream_path(version: str = "0.7.0") -> Path:
+    """Where the upstream suite of ``version`` is (under ``IRODS_UPSTREAM_DIR`` or the shared default)."""
+    root = Path(os.environ.get("IRODS_UPSTREAM_DIR") or DEFAULT_UPSTREAM_DIR)
+    return root / f"irods_client_http_api-{version}-test"
 
 
 def _parse_junit(report: Path) -> list[Outcome]:
@@ -74,8 +77,8 @@ def _parse_junit(report: Path) -> list[Outcome]:
     return outcomes
 
 
-def run(upstream: Path, *, timeout: float = 600.0) -> list[Outcome]:
-    """Start an emulator, run the upstream suite against it, return one outcome per test."""
+def run(upstream: Path, *, api_version: str = "0.7.0", timeout: float = 600.0) -> list[Outcome]:
+    """Start an emulator of ``api_version``, run the upstream suite against it, one outcome per test."""
     sys.path.insert(0, str(REPO))
     from irods_provider.testing import EmulatorConfig, EmulatorServer
 
@@ -84,8 +87,8 @@ def run(upstream: Path, *, timeout: float = 600.0) -> list[Outcome]:
         shutil.copytree(upstream, work)
         (work / "pytest.ini").write_text("[pytest]\n")
         spool = Path(tmp) / "spool"
-        with EmulatorServer(EmulatorConfig(spool_dir=spool)) as server:
-            (work / "config.py").write_text(CONFIG_TEMPLATE.format(port=server.port))
+        with EmulatorServer(EmulatorConfig(spool_dir=spool, api_version=api_version)) as server:
+            (work / "config.py").write_text(CONFIG_TEMPLATE.format(port=server.port, version=api_version))
             report = Path(tmp) / "report.xml"
             subprocess.run(
                 [
@@ -112,12 +115,13 @@ def main() -> int:
     """Print a summary (or JSON with ``--json``); exit 0 when the suite ran."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--api-version", choices=VERSIONS, default="0.7.0")
     args = parser.parse_args()
-    upstream = upstream_path()
+    upstream = upstream_path(args.api_version)
     if not upstream.is_dir():
         print(f"upstream tests not found at {upstream}", file=sys.stderr)
         return 2
-    outcomes = run(upstream)
+    outcomes = run(upstream, api_version=args.api_version)
     if args.json:
         print(json.dumps([asdict(o) for o in outcomes], indent=1))
         return 0

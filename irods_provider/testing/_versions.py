@@ -1,0 +1,114 @@
+"""Version profiles: the few observable facts that differ between iRODS HTTP API 0.5.0, 0.6.0 and 0.7.0.
+
+A profile is data consulted at the handful of branching points of the one emulator (routing, ``/info``,
+header-form writes, ``parallel_write_init``, open failures, replica targeting, ``modify_replica``), never
+a copy of a handler. Each fact names the server source it was read from (file:line at the tag, in
+irods/irods_client_http_api), ``data_objects`` meaning ``endpoints/data_objects/src/main.cpp``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+DEFAULT_API_VERSION = "0.7.0"
+
+OpenFailure = Literal["http500", "invalid_handle", "irods_code"]
+
+
+@dataclass(frozen=True)
+class VersionProfile:
+    """What one release of the HTTP API does at the points where releases differ."""
+
+    version: str
+    # /info key holding the per-handle stream cap (information/src/main.cpp:44 at 0.5.0 / 0.7.0).
+    info_streams_key: str
+    # /info irods_server_version for requests with a valid token (information/src/main.cpp:52-53 at 0.7.0).
+    info_server_version: bool
+    # ``irods-api-request-op: write`` header-form writes (core/src/session.cpp:131-133 at 0.6.0; absent at
+    # 0.5.0, where the raw body falls into the form parser: core/src/common.cpp:441-457 → 400).
+    header_writes: bool
+    # parallel_write_init opens stream-count + 1 streams and accepts stream-count <= 0
+    # (data_objects:1089 at 0.5.0, :1413 at 0.6.0); 0.7.0 opens exactly N, N < 1 → 400, server cap → 503.
+    extra_parallel_stream: bool
+    # How a failure to open a write stream is answered: 0.5.0 HTTP 500 empty (data_objects:911-915 write,
+    # :1093-1100 parallel_write_init); 0.6.0 200 + INVALID_HANDLE (data_objects:1182-1193, :1424-1435);
+    # 0.7.0 200 + INVALID_HANDLE or the real code when built against iRODS >= 5.1.
+    open_failure: OpenFailure
+    # read/write/parallel_write_init/replicate honour replica-number (and read/pwi resource); 0.5.0
+    # silently ignores them (data_objects:482-760 read, :900 write, :1003-1161 pwi, :1288 replicate).
+    replica_targeting: bool
+    # HTTP status of a read whose stream cannot be opened (data_objects:712-716 at 0.5.0 → 500;
+    # :966-970 at 0.6.0 → 400).
+    read_open_failure_status: int
+    # Ops absent from the dispatch tables per endpoint (data_objects:211-236 at 0.5.0 has no truncate).
+    absent_ops: frozenset[tuple[str, str]]
+    # modify_replica: ``new-data-<name>`` properties this release knows, beyond the common ones.
+    # 0.5.0 data_objects:2300-2315 (``new-data-expiry``); 0.6.0 :2716-2739 (+ access-time);
+    # 0.7.0 :2822-2843 (``new-data-expiry-time``).
+    replica_expiry_param: str
+    replica_access_time: bool
+
+    @property
+    def base_path(self) -> str:
+        """``/irods-http-api/<version>``: the only prefix the server answers (core/CMakeLists.txt:46)."""
+        return f"/irods-http-api/{self.version}"
+
+    def has_op(self, endpoint: str, op: str) -> bool:
+        """Whether this release dispatches ``op`` on ``endpoint``."""
+        return (endpoint, op) not in self.absent_ops
+
+
+PROFILES: dict[str, VersionProfile] = {
+    "0.5.0": VersionProfile(
+        version="0.5.0",
+        info_streams_key="max_number_of_parallel_write_streams",
+        info_server_version=False,
+        header_writes=False,
+        extra_parallel_stream=True,
+        open_failure="http500",
+        replica_targeting=False,
+        read_open_failure_status=500,
+        absent_ops=frozenset({("data-objects", "truncate")}),
+        replica_expiry_param="expiry",
+        replica_access_time=False,
+    ),
+    "0.6.0": VersionProfile(
+        version="0.6.0",
+        info_streams_key="max_number_of_parallel_write_streams",
+        info_server_version=False,
+        header_writes=True,
+        extra_parallel_stream=True,
+        open_failure="invalid_handle",
+        replica_targeting=True,
+        read_open_failure_status=400,
+        absent_ops=frozenset(),
+        replica_expiry_param="expiry",
+        replica_access_time=True,
+    ),
+    "0.7.0": VersionProfile(
+        version="0.7.0",
+        info_streams_key="max_number_of_streams_per_parallel_write_handle",
+        info_server_version=True,
+        header_writes=True,
+        extra_parallel_stream=False,
+        open_failure="irods_code",
+        replica_targeting=True,
+        read_open_failure_status=400,
+        absent_ops=frozenset(),
+        replica_expiry_param="expiry-time",
+        replica_access_time=True,
+    ),
+}
+
+API_VERSIONS = tuple(PROFILES)
+
+
+def profile_for(version: str) -> VersionProfile:
+    """The profile of ``version``; ValueError naming the supported versions otherwise."""
+    try:
+        return PROFILES[version]
+    except KeyError:
+        raise ValueError(
+            f"unsupported iRODS HTTP API version {version!r}; choose one of {', '.join(API_VERSIONS)}"
+        ) from None
