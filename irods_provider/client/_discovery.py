@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import ssl
 import threading
+from urllib.parse import urlsplit
 
 import httpx2
 
 from irods_provider.client._config import TimeoutTypes, client_options
 from irods_provider.client._errors import json_object, map_httpx_errors
-from irods_provider.client._versions import KNOWN_VERSIONS
+from irods_provider.client._versions import KNOWN_VERSIONS, version_from_url
 from irods_provider.exceptions import IrodsProtocolError
 
-__all__ = ["discover_api_version", "forget_discovered_versions"]
+__all__ = ["discover_api_version", "forget_discovered_versions", "resolve_base_url"]
 
 _FOUND: dict[str, str] = {}
 _LOCKS: dict[str, threading.Lock] = {}
@@ -48,6 +49,22 @@ def discover_api_version(
             found = _probe(root, verify=verify, timeout=timeout, transport=transport, candidates=candidates)
             _FOUND[root] = found
     return found
+
+
+def resolve_base_url(
+    url: str,
+    *,
+    verify: bool | str | ssl.SSLContext = True,
+    timeout: TimeoutTypes = 10.0,
+    transport: httpx2.BaseTransport | None = None,
+) -> str:
+    """``url`` when it ends in a version; else ``url`` (``/irods-http-api`` added to a bare host) plus
+    the version :func:`discover_api_version` finds there."""
+    url = url.rstrip("/")
+    if version_from_url(url) is not None:
+        return url
+    root = url if urlsplit(url).path.strip("/") else f"{url}/irods-http-api"
+    return f"{root}/{discover_api_version(root, verify=verify, timeout=timeout, transport=transport)}"
 
 
 def forget_discovered_versions() -> None:
