@@ -99,10 +99,13 @@ def test_parallel_round_trip_streams_and_write_form(irods_emulator_at, tmp_path,
     # Server side: 0.5.0/0.6.0 opened N+1 streams for a request of N = 3, 0.7.0 exactly 3; the client
     # used indexes 0..2 only, and shut the handle down (no stream or handle left open).
     assert set(seen.streams_opened) == {4 if version in ("0.5.0", "0.6.0") else 3}
-    assert set(seen.stream_indexes) <= {0, 1, 2} and len(seen.stream_indexes) == 8
-    assert server.open_parallel_write_streams() == 0 and server.open_parallel_write_handles() == 0
+    assert set(seen.stream_indexes) <= {0, 1, 2}
+    assert len(seen.stream_indexes) == 8
+    assert server.open_parallel_write_streams() == 0
+    assert server.open_parallel_write_handles() == 0
     expected = "multipart" if version == "0.5.0" else "header"
-    assert seen.write_forms and set(seen.write_forms) == {expected}
+    assert seen.write_forms
+    assert set(seen.write_forms) == {expected}
 
 
 @pytest.mark.parametrize("version", VERSIONS)
@@ -178,9 +181,10 @@ def test_hook_pinned_version_and_full_api_path(irods_emulator_at, monkeypatch):
     ok, message = IrodsHook("irods_pinned").test_connection()
     assert ok, message
     assert message.startswith("Connected to the iRODS HTTP API 0.6.0 (pinned) at ")
-    monkeypatch.setenv("AIRFLOW_CONN_IRODS_WRONG", uri.split("?")[0] + "?api_version=0.7.0")
+    monkeypatch.setenv("AIRFLOW_CONN_IRODS_WRONG", uri.split("?", maxsplit=1)[0] + "?api_version=0.7.0")
     ok, message = IrodsHook("irods_wrong").test_connection()
-    assert not ok and "is not an iRODS HTTP API of the expected version" in message
+    assert not ok
+    assert "is not an iRODS HTTP API of the expected version" in message
 
 
 def test_hook_names_every_probed_url_when_nothing_answers(irods_emulator, monkeypatch):

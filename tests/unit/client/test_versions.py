@@ -82,8 +82,11 @@ def test_targeting_is_refused_on_0_5_0_only(op, parameter):
     with pytest.raises(IrodsUsageError) as caught:
         api_version_facts("0.5.0").check(op)
     message = str(caught.value)
-    assert "0.5.0" in message and repr(parameter) in message and "nothing was sent" in message
-    assert caught.value.operation == op.name and caught.value.path == P
+    assert "0.5.0" in message
+    assert repr(parameter) in message
+    assert "nothing was sent" in message
+    assert caught.value.operation == op.name
+    assert caught.value.path == P
     for version in ("0.6.0", "0.7.0"):
         api_version_facts(version).check(op)  # honoured there: no error
 
@@ -101,9 +104,11 @@ def test_truncate_operation_is_refused_on_0_5_0():
 
 def test_write_form_follows_the_row():
     header = do_write(P, b"data", offset=4, truncate=False)
-    assert ("irods-api-request-op", "write") in header.headers and header.content == b"data"
+    assert ("irods-api-request-op", "write") in header.headers
+    assert header.content == b"data"
     multipart = do_write(P, b"data", offset=4, truncate=False, header_form=False)
-    assert multipart.content is None and multipart.headers == ()
+    assert multipart.content is None
+    assert multipart.headers == ()
     assert dict(multipart.fields) == {
         "op": "write",
         "lpath": P,
