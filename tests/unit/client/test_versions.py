@@ -206,9 +206,9 @@ class InfoServer:
         with self._lock:
             self.requests.append(str(request.url))
         parts = request.url.path.strip("/").split("/")
-        if request.method == "GET" and len(parts) == 3 and parts[0] == "irods-http-api":
-            if parts[1] in self.versions and parts[2] == "info":
-                return httpx2.Response(200, json={"api_version": parts[1], "irods_zone": "tempZone"})
+        is_info = request.method == "GET" and len(parts) == 3 and parts[0] == "irods-http-api"
+        if is_info and parts[1] in self.versions and parts[2] == "info":
+            return httpx2.Response(200, json={"api_version": parts[1], "irods_zone": "tempZone"})
         if request.method == "POST" and parts[-1] == "data-objects" and parts[1] in self.versions:
             return httpx2.Response(200, json={"irods_response": {"status_code": 0}})
         return httpx2.Response(404)
