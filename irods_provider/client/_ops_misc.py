@@ -39,7 +39,8 @@ def decode_limits(data: dict[str, Any]) -> ServerLimits:
     version = str(data.get("api_version", defaults.api_version))
     # The per-handle stream cap's key per the version table (0.7.0 re-purposed the old name as a
     # server-wide cap, so it is read only from servers where it still means "per handle").
-    per_handle = api_version_facts(version).info_streams_per_handle_key
+    facts = api_version_facts(version)
+    per_handle = facts.info_streams_per_handle_key
     keys_by_attr = {**_LIMIT_KEYS, "max_streams_per_handle": (per_handle,)}
     values: dict[str, Any] = {}
     for attr, keys in keys_by_attr.items():
@@ -48,6 +49,7 @@ def decode_limits(data: dict[str, Any]) -> ServerLimits:
     return ServerLimits(
         **values,
         api_version=version,
+        max_write_payload_bytes=facts.write_payload_limit(values["max_request_body_bytes"]),
         irods_zone=data.get("irods_zone"),
         openid_connect_enabled=bool(data.get("openid_connect_enabled", False)),
         irods_server_version=data.get("irods_server_version"),

@@ -35,6 +35,9 @@ logger = logging.getLogger("irods_provider.client")
 _VERSION = re.compile(r"^(\d+)\.(\d+)\.(\d+)")
 _URL_VERSION = re.compile(r"/(\d+\.\d+\.\d+)/*$")
 _HEADER_PREFIX = "irods-api-request-"
+#: Bytes of a multipart write body that are not data: boundaries, part headers, lpath and the other
+#: fields (an iRODS path is at most 1088 bytes), with a wide margin.
+MULTIPART_FRAMING_RESERVE = 8 * 1024
 _INVALID_HANDLE = error_code("INVALID_HANDLE")
 
 
@@ -119,6 +122,16 @@ class ApiVersion:
             envelope = {"status_code": shape.canonical_code, "status_message": message}
             content = json.dumps({"irods_response": envelope}).encode()
         return Reply(status=shape.canonical_status, headers=reply.headers, content=content)
+
+    def write_payload_limit(self, body_limit: int) -> int:
+        """The most data bytes one write may carry under a request body limit of ``body_limit``.
+
+        A body over the limit gets no response at all (the server just closes the connection), so
+        multipart writes leave room for their framing; header-form writes carry only the data.
+        """
+        if self.header_form_writes:
+            return body_limit
+        return max(1, body_limit - MULTIPART_FRAMING_RESERVE)
 
     def stream_indexes(self, stream_count: int) -> range:
         """The stream indexes to use on a handle opened with ``stream_count`` (never the extra one)."""

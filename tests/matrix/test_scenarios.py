@@ -12,7 +12,6 @@ from unittest import mock
 
 import pytest
 from airflow.sdk.exceptions import TaskDeferred
-from conftest import HOME
 
 from irods_provider.fs import IrodsFileSystem
 from irods_provider.operators.irods import IrodsListCollectionOperator
@@ -26,6 +25,7 @@ from irods_provider.sensors.irods import IrodsPathSensor
 from irods_provider.transfers.irods_to_sftp import IrodsToSFTPOperator
 from irods_provider.transfers.sftp_to_irods import SFTPToIrodsOperator
 
+HOME = "/tempZone/home/rods"
 CHUNK = 64 * 1024
 EXAMPLE_DAGS = Path(__file__).resolve().parents[2] / "example_dags"
 

@@ -13,9 +13,8 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from conftest import HOME, fast_retry
 
-from irods_provider.client import BasicAuth, IrodsSession
+from irods_provider.client import BasicAuth, IrodsSession, RetryPolicy
 from irods_provider.client.transfer import TransferConfig, parallel_download, parallel_upload
 from irods_provider.exceptions import (
     IrodsNotADataObjectError,
@@ -24,6 +23,7 @@ from irods_provider.exceptions import (
 )
 from irods_provider.hooks.irods import IrodsHook
 
+HOME = "/tempZone/home/rods"
 VERSIONS = ("0.5.0", "0.6.0", "0.7.0")
 CHUNK = 64 * 1024
 CFG = TransferConfig(streams=3, chunk_size=CHUNK, small_file_threshold=CHUNK, backoff_base_seconds=0.0)
@@ -76,7 +76,11 @@ def observe(server: Any) -> Iterator[Observed]:
 
 @contextmanager
 def session_for(server: Any) -> Iterator[IrodsSession]:
-    with IrodsSession(server.base_url, auth=BasicAuth("rods", "rods"), retry=fast_retry()) as session:
+    with IrodsSession(
+        server.base_url,
+        auth=BasicAuth("rods", "rods"),
+        retry=RetryPolicy(sleep=lambda s: None, initial_backoff=0.0),
+    ) as session:
         yield session
 
 
@@ -116,6 +120,27 @@ def test_small_write_form_observed_server_side(irods_emulator_at, version):
         session.data_objects.write(f"{HOME}/small.txt", b"tail", offset=7, truncate=False)
         assert session.data_objects.read(f"{HOME}/small.txt") == b"a+b=c\r\ntail"
     assert seen.write_forms == ["multipart" if version == "0.5.0" else "header"] * 2
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_chunks_of_the_body_limit_fit_every_write_form(irods_emulator_at, tmp_path, version):
+    # A body over the limit gets no answer at all: multipart framing must fit inside it on 0.5.0.
+    server = irods_emulator_at(version)
+    limit = 128 * 1024
+    server.set_limits(max_body_bytes=limit)
+    data = payload(3 * limit + 5)
+    config = TransferConfig(streams=2, chunk_size=limit, small_file_threshold=limit, backoff_base_seconds=0.0)
+    with session_for(server) as session:
+        up = parallel_upload(session, io.BytesIO(data), f"{HOME}/limit.bin", config=config, size=len(data))
+        assert up.sha256 == hashlib.sha256(data).digest()
+        assert session.data_objects.read(f"{HOME}/limit.bin") == data
+        if version == "0.5.0":
+            with pytest.raises(IrodsUsageError, match=r"limit of 131072 less multipart framing"):
+                session.data_objects.write(f"{HOME}/one.bin", data[:limit])
+            assert not session.data_objects.exists(f"{HOME}/one.bin")
+        else:
+            session.data_objects.write(f"{HOME}/one.bin", data[:limit])
+            assert session.data_objects.read(f"{HOME}/one.bin") == data[:limit]
 
 
 def test_targeting_refused_on_0_5_0_before_sending(irods_emulator_at):
