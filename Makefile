@@ -34,7 +34,7 @@ demo: sync  ## the multi-cluster workflow: emulator + 3 embedded SSH/SFTP cluste
 demo-basic: sync  ## the basic-operations DAG against the emulator, with a per-task account
 	$(RUN) python scripts/demo.py $(DEMO_ARGS)
 
-conformance: sync  ## the upstream server's own test suite against the emulator
+conformance: sync  ## the upstream server's own suites (0.5.0, 0.6.0, 0.7.0) against the matching emulator profiles
 	$(RUN) pytest tests/conformance -v $(PYTEST_ARGS)
 
 EXECUTOR ?= local

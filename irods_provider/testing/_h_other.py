@@ -239,7 +239,10 @@ USERS_OPS: dict[str, dict[str, Handler]] = {
 
 
 async def resource_stat(ctx: Ctx) -> Response:
-    return ok(**ctx.model.stat_resource(ctx.require("name")))
+    body = ctx.model.stat_resource(ctx.require("name"))
+    if not ctx.config.profile.resource_parent_context and "info" in body:
+        body["info"].pop("parent_context", None)  # new in 0.7.0
+    return ok(**body)
 
 
 async def resource_create(ctx: Ctx) -> Response:

@@ -17,6 +17,8 @@ from irods_provider.testing._params import to_int
 if TYPE_CHECKING:
     from irods_provider.testing._http import ApiApp
 
+INVALID_HANDLE = -175000
+
 
 async def _file_chunks(f: IO[bytes], size: int) -> AsyncIterator[bytes]:
     while chunk := f.read(size):
@@ -195,21 +197,20 @@ async def parallel_write_init(ctx: Ctx) -> Response:
 def _legacy_parallel_write_init(ctx: Ctx, lpath: str, count: int) -> Response:
     """0.5.0/0.6.0: a primary stream plus ``count`` more (so N <= 0 still opens one), no server-wide cap.
 
-    Ticket and open failures come from the stream constructor (data_objects:97-151 at 0.6.0): 0.5.0
-    answers them with HTTP 500 and an empty body (:1093-1100), 0.6.0 with HTTP 200 and the thrown code
-    (:1424-1435): the ticket error's code, or INVALID_HANDLE "Could not open output stream to [path]."
+    Ticket and open failures are thrown by the stream constructor (data_objects:97-151 at 0.6.0, :84-121
+    at 0.5.0) and answered by :func:`_stream_failure`.
     """
-    profile = ctx.config.profile
     resource, replica = None, None
-    if profile.replica_targeting:  # 0.6.0: resource, else replica-number (non-integer → 400)
+    if ctx.config.profile.replica_targeting:  # 0.6.0: resource, else replica-number (non-integer → 400)
         resource = ctx.get("resource")
         replica = ctx.int_param("replica-number") if resource is None else None
     ticket = ctx.get("ticket")
-    try:
-        if ticket is not None:
-            failure = "Error enabling ticket on connection."
+    if ticket is not None:
+        try:
             ctx.model.enable_ticket(ctx.user, ticket)
-        failure = f"Could not open output stream to [{lpath}]."
+        except IrodsModelError as e:
+            return _stream_failure(ctx, e.code, "Error enabling ticket on connection.")
+    try:
         handle = ctx.model.parallel_write_init(
             ctx.user,
             lpath,
@@ -221,12 +222,20 @@ def _legacy_parallel_write_init(ctx: Ctx, lpath: str, count: int) -> Response:
             ticket=ticket,
             server_cap=False,
         )
-    except IrodsModelError as e:
-        if profile.open_failure == "http500":
-            return empty(500)
-        code = e.code if failure.startswith("Error enabling ticket") else -175000
-        return JSONResponse({"irods_response": {"status_code": code, "status_message": failure}})
+    except IrodsModelError:
+        return _stream_failure(ctx, INVALID_HANDLE, f"Could not open output stream to [{lpath}].")
     return ok(parallel_write_handle=handle)
+
+
+def _stream_failure(ctx: Ctx, code: int, message: str) -> Response:
+    """Answer an exception of the stream constructor as the API version does.
+
+    0.5.0: HTTP 500, empty body (data_objects:1091-1100 at 0.5.0); 0.6.0: HTTP 200 with the thrown code
+    and message (:1424-1435 at 0.6.0).
+    """
+    if ctx.config.profile.open_failure == "http500":
+        return empty(500)
+    return JSONResponse({"irods_response": {"status_code": code, "status_message": message}})
 
 
 async def parallel_write_shutdown(ctx: Ctx) -> Response:

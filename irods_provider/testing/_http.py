@@ -178,9 +178,12 @@ class ApiApp:
             pass
 
     async def _api(self, request: Request, path: str) -> Response:
-        if not path.startswith(self.base_path + "/"):
+        if self._streaming_write(request, path):
+            name = "data-objects"  # intercepted on the last path segment, under any prefix
+        elif not path.startswith(self.base_path + "/"):
             return empty(404)
-        name = path[len(self.base_path) + 1 :]
+        else:
+            name = path[len(self.base_path) + 1 :]
         if name not in ("authenticate", "info") and name not in self.endpoints:
             return empty(404)
         latency, forced, drop = self.faults.draw()
@@ -200,6 +203,18 @@ class ApiApp:
             return empty(e.status)
         except BodyTooLarge:
             raise DropConnection() from None
+
+    def _streaming_write(self, request: Request, path: str) -> bool:
+        """Whether this is a header-form write, which 0.6.0+ serve under any prefix.
+
+        The server intercepts it before routing, on the path's last segment (core/src/session.cpp:118-123).
+        """
+        return (
+            self.profile.header_writes
+            and request.method == "POST"
+            and path.rsplit("/", 1)[-1] == "data-objects"
+            and request.headers.get("irods-api-request-op") == "write"
+        )
 
     @staticmethod
     async def _read_part_then_drop(request: Request) -> None:
@@ -267,12 +282,7 @@ class ApiApp:
         table = self.endpoints[name]
         if request.method not in ("GET", "POST"):
             return empty(405)
-        if (
-            request.method == "POST"
-            and name == "data-objects"
-            and request.headers.get("irods-api-request-op") == "write"
-            and self.profile.header_writes
-        ):
+        if name == "data-objects" and self._streaming_write(request, request.scope["path"]):
             from irods_provider.testing._h_write import header_write
 
             ctx = Ctx(request=request, model=self.model, config=self.config, params={})

@@ -14,14 +14,19 @@ import re
 import threading
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
 import httpx2
 from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet, OctKey
 
-__all__ = ["OpenIdIntrospectionValidator", "OpenIdJwtValidator", "UserClaimMapper"]
+__all__ = [
+    "OpenIdIntrospectionValidator",
+    "OpenIdJwtValidator",
+    "OpenIdLocalThenIntrospection",
+    "UserClaimMapper",
+]
 
 log = logging.getLogger(__name__)
 
@@ -276,3 +281,26 @@ class OpenIdJwtValidator:
 
     def close(self) -> None:
         """Nothing to release (the JWKS stays cached)."""
+
+
+class _ClaimsSource(Protocol):
+    mapper: UserClaimMapper
+
+    def claims_for(self, token: str) -> dict[str, Any] | None: ...
+
+
+class OpenIdLocalThenIntrospection:
+    """API 0.5.0's protected-resource mode: local JWT validation, and introspection only when that fails.
+
+    0.5.0 tries both in this order for every request and maps the user from the first claims obtained
+    (core/src/common.cpp:341-380 at 0.5.0); 0.6.0 and later use exactly one configured method.
+    """
+
+    def __init__(self, local: _ClaimsSource, introspection: _ClaimsSource) -> None:
+        self.local = local
+        self.introspection = introspection
+
+    def username_for(self, token: str) -> str | None:
+        """The zone user for ``token``, or None (→ 401)."""
+        claims = self.local.claims_for(token) or self.introspection.claims_for(token)
+        return None if not claims else self.local.mapper.username(claims)

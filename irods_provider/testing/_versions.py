@@ -4,6 +4,17 @@ A profile is data consulted at the handful of branching points of the one emulat
 header-form writes, ``parallel_write_init``, open failures, replica targeting, ``modify_replica``), never
 a copy of a handler. Each fact names the server source it was read from (file:line at the tag, in
 irods/irods_client_http_api), ``data_objects`` meaning ``endpoints/data_objects/src/main.cpp``.
+
+OpenID: every profile emulates the protected-resource mode only — a Bearer value that is not a Basic token
+goes to ``EmulatorConfig.openid``. For 0.5.0 pass ``OpenIdLocalThenIntrospection`` (local JWT validation,
+then introspection when it fails: core/src/common.cpp:341-380 at 0.5.0); 0.6.0+ configure exactly one
+method. 0.5.0's OpenID *client* mode (ROPC with ``Authorization: iRODS``, authorization-code redirects on
+``GET /authenticate``) is not emulated: such requests get 400 / 405 as in any other Basic-only setup.
+
+Knowingly not reproduced: 0.5.0's crash on a second ``parallel_write_init`` of one path (#402; the
+emulator answers the open failure instead), the server crashes on invalid rule text (no rule engine), and
+the group-permission expansion of data-object ``stat`` before 0.7.0 (#476, irods/irods#8912: every profile
+lists group entries unexpanded, as 0.7.0 does).
 """
 
 from __future__ import annotations
@@ -25,7 +36,7 @@ class VersionProfile:
     info_streams_key: str
     # /info irods_server_version for requests with a valid token (information/src/main.cpp:52-53 at 0.7.0).
     info_server_version: bool
-    # ``irods-api-request-op: write`` header-form writes (core/src/session.cpp:131-133 at 0.6.0; absent at
+    # ``irods-api-request-op: write`` header-form writes (core/src/session.cpp:120-121 at 0.6.0; absent at
     # 0.5.0, where the raw body falls into the form parser: core/src/common.cpp:441-457 → 400).
     header_writes: bool
     # parallel_write_init opens stream-count + 1 streams and accepts stream-count <= 0
@@ -48,10 +59,13 @@ class VersionProfile:
     # 0.7.0 :2822-2843 (``new-data-expiry-time``).
     replica_expiry_param: str
     replica_access_time: bool
+    # resources stat ``info.parent_context`` (endpoints/resources/src/main.cpp:598, 651-653 at 0.7.0;
+    # absent from the 0.6.0 and 0.5.0 info objects).
+    resource_parent_context: bool
 
     @property
     def base_path(self) -> str:
-        """``/irods-http-api/<version>``: the only prefix the server answers (core/CMakeLists.txt:46)."""
+        """``/irods-http-api/<version>``, the only prefix served (core/CMakeLists.txt:44 at 0.5.0)."""
         return f"/irods-http-api/{self.version}"
 
     def has_op(self, endpoint: str, op: str) -> bool:
@@ -72,6 +86,7 @@ PROFILES: dict[str, VersionProfile] = {
         absent_ops=frozenset({("data-objects", "truncate")}),
         replica_expiry_param="expiry",
         replica_access_time=False,
+        resource_parent_context=False,
     ),
     "0.6.0": VersionProfile(
         version="0.6.0",
@@ -85,6 +100,7 @@ PROFILES: dict[str, VersionProfile] = {
         absent_ops=frozenset(),
         replica_expiry_param="expiry",
         replica_access_time=True,
+        resource_parent_context=False,
     ),
     "0.7.0": VersionProfile(
         version="0.7.0",
@@ -98,6 +114,7 @@ PROFILES: dict[str, VersionProfile] = {
         absent_ops=frozenset(),
         replica_expiry_param="expiry-time",
         replica_access_time=True,
+        resource_parent_context=True,
     ),
 }
 
