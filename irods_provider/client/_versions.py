@@ -103,7 +103,7 @@ class ApiVersion:
             if (op.name, parameter) in self.ignored_parameters:
                 raise IrodsUsageError(
                     f"iRODS HTTP API {self.version} silently ignores {parameter!r} on {op.name} "
-                    f"(replica and resource targeting needs 0.6.0 or later); nothing was sent",
+                    f"(honoured from 0.6.0 on); nothing was sent",
                     operation=op.name,
                     path=op.path,
                 )
