@@ -26,8 +26,10 @@ pytest: sync
 
 test: lint typecheck pytest  ## everything CI checks
 
-demo: sync  ## the multi-cluster workflow: emulator + 3 embedded SSH/SFTP clusters, dag.test(), a summary
-	$(RUN) python scripts/demo_multi_cluster.py $(DEMO_ARGS)
+IRODS_API_VERSION ?= 0.7.0
+
+demo: sync  ## the multi-cluster workflow: emulator + 3 embedded SSH/SFTP clusters, dag.test(), a summary (IRODS_API_VERSION=0.5.0|0.6.0|0.7.0)
+	$(RUN) python scripts/demo_multi_cluster.py --api-version $(IRODS_API_VERSION) $(DEMO_ARGS)
 
 demo-basic: sync  ## the basic-operations DAG against the emulator, with a per-task account
 	$(RUN) python scripts/demo.py $(DEMO_ARGS)

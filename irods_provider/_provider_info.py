@@ -19,7 +19,12 @@ def _conn_fields() -> dict[str, Any]:
     return {
         "zone": _field("Zone", "iRODS zone name, e.g. tempZone (optional: read from /info).", _STRING),
         "api_path": _field("API path", "URL path of the iRODS HTTP API.", _STRING, default="/irods-http-api"),
-        "api_version": _field("API version", "Version segment of the API URL.", _STRING, default="0.7.0"),
+        "api_version": _field(
+            "API version",
+            "auto (probe /info of 0.7.0, 0.6.0, 0.5.0 once per process) or a version such as 0.6.0.",
+            _STRING,
+            default="auto",
+        ),
         "default_resource": _field("Default resource", "Resource for new data objects.", _STRING),
         "connect_timeout": _field(
             "Connect timeout (s)",

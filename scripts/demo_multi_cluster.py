@@ -4,7 +4,10 @@ Starts the iRODS emulator and N embedded SSH/SFTP "clusters" on 127.0.0.1, point
 seeds an input dataset, runs ``example_dags/multi_cluster_workflow.py`` with ``dag.test()`` and prints a
 summary read back from the zone. Exits 0 only if the run succeeded and every check passed.
 
-    python scripts/demo_multi_cluster.py [--clusters 3] [--dataset-mib 24]
+    python scripts/demo_multi_cluster.py [--clusters 3] [--dataset-mib 24] [--api-version 0.5.0]
+
+``--api-version`` (``make demo IRODS_API_VERSION=0.5.0``) picks the emulator's HTTP API version profile;
+the connection names no version, so the provider discovers it (``api_version`` extra ``auto``).
 """
 
 from __future__ import annotations
@@ -141,16 +144,19 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--clusters", type=int, default=3)
     parser.add_argument("--dataset-mib", type=int, default=24)
+    parser.add_argument(
+        "--api-version", default="0.7.0", help="the emulator's iRODS HTTP API version: 0.5.0, 0.6.0 or 0.7.0"
+    )
     args = parser.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="irods-demo-"))
     try:
         prepare_airflow(work / "airflow")
-        return run_demo(work, args.clusters, args.dataset_mib)
+        return run_demo(work, args.clusters, args.dataset_mib, args.api_version)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def run_demo(work: Path, count: int, mib: int) -> int:
+def run_demo(work: Path, count: int, mib: int, api_version: str = "0.7.0") -> int:
     from contextlib import ExitStack
 
     from irods_provider.hooks.irods import IrodsHook
@@ -159,7 +165,8 @@ def run_demo(work: Path, count: int, mib: int) -> int:
 
     names = [f"cluster_{chr(ord('a') + i)}" for i in range(count)]
     with ExitStack() as stack:
-        irods = stack.enter_context(EmulatorServer(EmulatorConfig(spool_dir=work / "spool")))
+        config = EmulatorConfig(spool_dir=work / "spool", api_version=api_version)
+        irods = stack.enter_context(EmulatorServer(config))
         os.environ["AIRFLOW_CONN_IRODS_DEFAULT"] = (
             f"irods://rods:rods@127.0.0.1:{irods.port}/http?zone=tempZone"
         )
@@ -169,6 +176,7 @@ def run_demo(work: Path, count: int, mib: int) -> int:
             print(f"cluster {name}: SSH/SFTP on {server.host}:{server.port}, scratch {server.root}")
         print(f"iRODS emulator: {irods.base_url}")
         hook = stack.enter_context(IrodsHook())
+        print(f"provider detected iRODS HTTP API {hook.get_conn().api.version} (api_version: auto)")
         files = seed_dataset(hook.get_conn(), mib)
         dag = load_dag()
         started = time.monotonic()

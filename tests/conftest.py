@@ -14,3 +14,15 @@ os.environ.setdefault(
     "AIRFLOW__CORE__DAGS_FOLDER", str(Path(__file__).resolve().parent.parent / "example_dags")
 )
 pytest_plugins = ["irods_provider.testing.pytest_plugin"]
+
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _forget_discovered_api_versions():  # type: ignore[no-untyped-def]
+    """``auto`` discovery caches per API root for the process; emulators reuse ports between tests."""
+    yield
+    from irods_provider.client._discovery import forget_discovered_versions
+
+    forget_discovered_versions()

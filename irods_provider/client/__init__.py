@@ -13,6 +13,7 @@ from irods_provider.client._async._fs import AsyncCollections, AsyncDataObjects
 from irods_provider.client._async._session import AsyncIrodsSession
 from irods_provider.client._auth import BasicAuth, LoginBindable, StaticToken, TokenProvider
 from irods_provider.client._config import DEFAULT_TIMEOUT, USE_DEFAULT, Timeouts, UseDefault, build_base_url
+from irods_provider.client._discovery import discover_api_version
 from irods_provider.client._errors import map_httpx_errors
 from irods_provider.client._genquery import genquery_condition, genquery_literal
 from irods_provider.client._models import (
@@ -36,11 +37,14 @@ from irods_provider.client._retry import RetryPolicy
 from irods_provider.client._sync._catalog import Metadata, Query, Tickets
 from irods_provider.client._sync._fs import Collections, DataObjects
 from irods_provider.client._sync._session import IrodsSession
+from irods_provider.client._versions import KNOWN_VERSIONS, ApiVersion, api_version_facts
 
 __all__ = [
     "AVU",
     "DEFAULT_TIMEOUT",
+    "KNOWN_VERSIONS",
     "USE_DEFAULT",
+    "ApiVersion",
     "AsyncCollections",
     "AsyncDataObjects",
     "AsyncIrodsSession",
@@ -75,7 +79,9 @@ __all__ = [
     "Timeouts",
     "TokenProvider",
     "UseDefault",
+    "api_version_facts",
     "build_base_url",
+    "discover_api_version",
     "genquery_condition",
     "genquery_literal",
     "map_httpx_errors",

@@ -150,4 +150,6 @@ class ServerLimits:
     irods_zone: str | None = None
     openid_connect_enabled: bool = False
     irods_server_version: str | None = None
+    #: Data bytes one write request may carry (the body limit minus multipart framing before 0.6.0).
+    max_write_payload_bytes: int = _DEFAULT_BODY
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)

@@ -331,9 +331,11 @@ def do_write(
     parallel_write_handle: str | None = None,
     stream_index: int | None = None,
     ticket: str | None = None,
+    header_form: bool = True,
 ) -> Operation[None]:
     """POST data-objects write, header form (raw body), or multipart when a value is not ASCII.
 
+    ``header_form=False`` (servers before 0.6.0, per the version table) always sends multipart.
     Idempotent unless ``append``: the same bytes at the same offset give the same object.
     """
     if path is None and parallel_write_handle is None:
@@ -352,7 +354,7 @@ def do_write(
         ticket=ticket,
     )
     name, idempotent = "data_objects.write", not append
-    if all(value.isascii() for _, value in params):
+    if header_form and all(value.isascii() for _, value in params):
         headers = (
             ("irods-api-request-op", "write"),
             *((f"irods-api-request-{key}", value) for key, value in params),

@@ -9,6 +9,7 @@ from typing import Any
 from irods_provider.client._models import ServerLimits, TicketType
 from irods_provider.client._operation import Body, Operation
 from irods_provider.client._paths import check_query_value, validate_path
+from irods_provider.client._versions import api_version_facts
 from irods_provider.exceptions import IrodsUsageError
 
 __all__ = [
@@ -35,13 +36,20 @@ _LIMIT_KEYS: dict[str, tuple[str, ...]] = {
 def decode_limits(data: dict[str, Any]) -> ServerLimits:
     """Read the server limits from an ``/info`` body, with 0.7.0 defaults for absent keys."""
     defaults = ServerLimits()
+    version = str(data.get("api_version", defaults.api_version))
+    # The per-handle stream cap's key per the version table (0.7.0 re-purposed the old name as a
+    # server-wide cap, so it is read only from servers where it still means "per handle").
+    facts = api_version_facts(version)
+    per_handle = facts.info_streams_per_handle_key
+    keys_by_attr = {**_LIMIT_KEYS, "max_streams_per_handle": (per_handle,)}
     values: dict[str, Any] = {}
-    for attr, keys in _LIMIT_KEYS.items():
+    for attr, keys in keys_by_attr.items():
         found = next((data[k] for k in keys if isinstance(data.get(k), int) and data[k] > 0), None)
         values[attr] = found if found is not None else getattr(defaults, attr)
     return ServerLimits(
         **values,
-        api_version=str(data.get("api_version", defaults.api_version)),
+        api_version=version,
+        max_write_payload_bytes=facts.write_payload_limit(values["max_request_body_bytes"]),
         irods_zone=data.get("irods_zone"),
         openid_connect_enabled=bool(data.get("openid_connect_enabled", False)),
         irods_server_version=data.get("irods_server_version"),

@@ -70,7 +70,8 @@ class IrodsFileSystem(AbstractFileSystem):  # type: ignore[misc]
     """fsspec filesystem for iRODS (protocol ``irods``) over the iRODS HTTP API.
 
     Build it from an Airflow connection (``conn_id``, default ``irods_default`` when nothing else is
-    given), from an explicit ``base_url`` (``http(s)://host:port/irods-http-api/0.7.0``) with
+    given), from an explicit ``base_url`` (``http(s)://host:port/irods-http-api/0.7.0``; without the
+    version, or without the path, the version is discovered as for the connection's ``auto``) with
     ``username``/``password``, ``token`` or an ``auth`` TokenProvider, or around an existing ``session``
     (not closed by this object).
 
@@ -127,7 +128,11 @@ class IrodsFileSystem(AbstractFileSystem):  # type: ignore[misc]
 
     def _open_session(self) -> IrodsSession:
         if self._base_url is not None:
-            return IrodsSession(self._base_url, auth=self._explicit_auth(), verify=self._verify)
+            # A base_url without a version segment is discovered like the connection's ``auto``.
+            from irods_provider.client._discovery import resolve_base_url
+
+            base_url = resolve_base_url(self._base_url, verify=self._verify)
+            return IrodsSession(base_url, auth=self._explicit_auth(), verify=self._verify)
         from irods_provider.hooks.irods import IrodsHook
 
         return IrodsHook(str(self.conn_id)).get_conn()

@@ -14,6 +14,7 @@ Field mapping (documented in the README and the connection form):
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -45,7 +46,7 @@ CLIENT_AUTH_METHODS: tuple[str, ...] = ("client_secret_basic", "client_secret_po
 #: Every extra the hook reads, with its default (``None``: unset).
 EXTRA_DEFAULTS: dict[str, Any] = {
     "api_path": "/irods-http-api",
-    "api_version": "0.7.0",
+    "api_version": "auto",
     "zone": None,
     "default_resource": None,
     "connect_timeout": 10.0,
@@ -75,6 +76,7 @@ SECRET_EXTRAS: tuple[str, ...] = (
 )
 
 _TRUE = {"1", "true", "yes", "on"}
+_VERSION = re.compile(r"\d+\.\d+\.\d+")
 _FALSE = {"0", "false", "no", "off"}
 
 
@@ -112,6 +114,16 @@ class ConnectionSettings:
     password: str | None = field(repr=False)
     access_token: str | None = field(repr=False)
     openid: OpenIdSettings | None
+    #: The pinned API version (``api_version`` extra or a version-ending ``api_path``); None: ``auto``,
+    #: discovered by the hook, and ``base_url`` is then the API root without a version.
+    api_version: str | None = None
+
+    @property
+    def api_root(self) -> str:
+        """``scheme://host:port/<api_path>`` without the version segment (where ``auto`` probes)."""
+        if self.api_version is None:
+            return self.base_url
+        return self.base_url.removesuffix(f"/{self.api_version}")
 
     def secrets(self) -> list[str]:
         """Every secret value held, for masking."""
@@ -167,10 +179,35 @@ def _base_url(*, host: str | None, port: int | None, schema: str | None, extras:
         port = port or parts.port
     protocol = protocol or "https"
     port = port or (443 if protocol == "https" else 80)
-    api_path = "/" + str(extras.get("api_path") or EXTRA_DEFAULTS["api_path"]).strip("/")
-    version = str(extras.get("api_version") or EXTRA_DEFAULTS["api_version"]).strip("/")
+    api_path, version = _api_path_and_version(extras)
     netloc = f"[{host}]" if ":" in host else host
-    return f"{protocol}://{netloc}:{port}{api_path}/{version}"
+    root = f"{protocol}://{netloc}:{port}{api_path}"
+    return root if version is None else f"{root}/{version}"
+
+
+def _api_path_and_version(extras: Mapping[str, Any]) -> tuple[str, str | None]:
+    """The API path without a version and the pinned version (None: ``auto``).
+
+    ``api_version`` is ``auto`` or ``X.Y.Z``; an ``api_path`` ending in ``X.Y.Z`` pins that version too.
+    """
+    api_path = "/" + str(extras.get("api_path") or EXTRA_DEFAULTS["api_path"]).strip().strip("/")
+    requested = str(extras.get("api_version") or EXTRA_DEFAULTS["api_version"]).strip().strip("/")
+    if requested.lower() == "auto":
+        version: str | None = None
+    elif _VERSION.fullmatch(requested):
+        version = requested
+    else:
+        raise IrodsConfigurationError(
+            f"connection extra 'api_version' must be 'auto' or a version such as 0.6.0, got {requested!r}"
+        )
+    head, _, last = api_path.rpartition("/")
+    if _VERSION.fullmatch(last):
+        if version is not None and version != last:
+            raise IrodsConfigurationError(
+                f"the api_path {api_path!r} names version {last} but the api_version extra says {version}"
+            )
+        return head, last
+    return api_path.rstrip("/"), version
 
 
 def _openid(mode: str, extras: Mapping[str, Any], login: str | None, password: str | None) -> OpenIdSettings:
@@ -283,6 +320,7 @@ def parse_connection(
     return ConnectionSettings(
         conn_id=conn_id,
         base_url=_base_url(host=host, port=port, schema=schema, extras=extras),
+        api_version=_api_path_and_version(extras)[1],
         host=str(host),
         zone=_text(extras, "zone"),
         default_resource=_text(extras, "default_resource"),

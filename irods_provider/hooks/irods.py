@@ -141,13 +141,29 @@ class IrodsHook(IrodsShortcutsMixin, BaseHook):
             settings.openid, verify=settings.verify, timeout=settings.timeout, on_token=_mask_token
         )
 
+    @staticmethod
+    def api_base_url(settings: ConnectionSettings) -> str:
+        """The full API base URL: the pinned version's, or the one ``auto`` discovery finds.
+
+        Discovery probes ``<api root>/<v>/info`` for the known versions, newest first, once per API root
+        per process (cached, thread-safe); IrodsProtocolError names every URL tried when none answers.
+        """
+        if settings.api_version is not None:
+            return settings.base_url
+        from irods_provider.client import discover_api_version
+
+        version = discover_api_version(
+            settings.api_root, verify=settings.verify, timeout=settings.connect_timeout
+        )
+        return f"{settings.api_root}/{version}"
+
     def get_conn(self) -> IrodsSession:
         """Return this hook's session, opened on first use and kept until :meth:`close`."""
         if self._session is None:
             from irods_provider.client import IrodsSession
 
             settings = self.settings
-            self._session = IrodsSession(settings.base_url, **self._session_kwargs(settings))
+            self._session = IrodsSession(self.api_base_url(settings), **self._session_kwargs(settings))
         return self._session
 
     async def get_async_conn(self) -> AsyncIrodsSession:
@@ -159,8 +175,9 @@ class IrodsHook(IrodsShortcutsMixin, BaseHook):
             self._settings = self.settings_from_connection(conn)
         settings = self._settings
         # Building the client loads the CA bundle (20-40 ms of blocking I/O): keep it off the event loop.
+        # Discovery (cached after the first probe) is blocking I/O too.
         return await asyncio.to_thread(
-            lambda: AsyncIrodsSession(settings.base_url, **self._session_kwargs(settings))
+            lambda: AsyncIrodsSession(self.api_base_url(settings), **self._session_kwargs(settings))
         )
 
     def close(self) -> None:
@@ -190,7 +207,8 @@ class IrodsHook(IrodsShortcutsMixin, BaseHook):
 
         step = "reach"
         try:
-            with IrodsSession(settings.base_url, **self._session_kwargs(settings)) as session:
+            base_url = self.api_base_url(settings)
+            with IrodsSession(base_url, **self._session_kwargs(settings)) as session:
                 limits = session.limits
                 step = "login"
                 zone = settings.zone or limits.irods_zone or ""
@@ -199,7 +217,8 @@ class IrodsHook(IrodsShortcutsMixin, BaseHook):
                     session.collections.stat(f"/{zone}")
         except Exception as error:
             return False, describe_failure(error, settings=settings, step=step)
+        how = "pinned" if settings.api_version is not None else "detected automatically"
         return True, (
-            f"Connected to the iRODS HTTP API {limits.api_version} at {settings.base_url} "
+            f"Connected to the iRODS HTTP API {limits.api_version} ({how}) at {base_url} "
             f"(zone {zone or 'unknown'}) with {settings.auth_mode} authentication"
         )

@@ -314,10 +314,13 @@ class AsyncDataObjects:
         path is ignored and ``stream_index``/``offset`` select where the bytes go. ``retry``
         overrides the session's retry policy for this call (``False``: one attempt).
         """
-        limit = (await self._s.get_limits()).max_request_body_bytes
+        limits = await self._s.get_limits()
+        limit = limits.max_write_payload_bytes
         if len(data) > limit:
+            framing = "" if limit == limits.max_request_body_bytes else " less multipart framing"
             raise IrodsUsageError(
-                f"{len(data)} bytes exceed the server's request body limit of {limit}; "
+                f"{len(data)} bytes exceed the server's request body limit of "
+                f"{limits.max_request_body_bytes}{framing} ({limit} data bytes); "
                 "use the transfer engine or offset writes",
                 operation="data_objects.write",
                 path=path,
@@ -333,6 +336,7 @@ class AsyncDataObjects:
             parallel_write_handle=parallel_write_handle,
             stream_index=stream_index,
             ticket=ticket,
+            header_form=(await self._s.get_api()).header_form_writes,
         )
         try:
             await self._s.execute(op, timeout=timeout, retry=retry)

@@ -27,6 +27,12 @@ from irods_provider.client._models import ServerLimits
 from irods_provider.client._operation import Operation, Reply, decode_reply, request_arguments
 from irods_provider.client._ops_misc import authenticate, info
 from irods_provider.client._retry import RetryPolicy
+from irods_provider.client._versions import (
+    RESTRICTED_OPERATIONS,
+    ApiVersion,
+    api_version_facts,
+    version_from_url,
+)
 from irods_provider.exceptions import IrodsAuthenticationError, IrodsError, IrodsUsageError
 
 __all__ = ["AsyncIrodsSession"]
@@ -67,6 +73,8 @@ class AsyncIrodsSession:
         self._client = httpx2.AsyncClient(transport=transport, **options)
         self._limits: ServerLimits | None = None
         self._limits_lock = asyncio.Lock()
+        url_version = version_from_url(self.base_url)
+        self._api: ApiVersion | None = None if url_version is None else api_version_facts(url_version)
         if isinstance(auth, LoginBindable):
             auth.bind(alogin=self._login)
         self.collections = AsyncCollections(self)
@@ -106,6 +114,20 @@ class AsyncIrodsSession:
                     self._limits = await self.execute(info())
         return self._limits
 
+    @property
+    def api(self) -> ApiVersion:
+        """The server's API version facts: from the base URL, else from ``/info`` (read on first use)."""
+        if self._api is None:
+            # unasync: sync-only return self.get_api()
+            raise IrodsUsageError("await session.get_api() first")  # unasync: async-only
+        return self._api
+
+    async def get_api(self) -> ApiVersion:
+        """The facts of the server's API version (``/info``'s ``api_version`` when the URL names none)."""
+        if self._api is None:
+            self._api = api_version_facts((await self.get_limits()).api_version)
+        return self._api
+
     async def execute(
         self,
         op: Operation[T],
@@ -117,6 +139,8 @@ class AsyncIrodsSession:
 
         ``retry`` overrides the session's policy for this call (``False``: exactly one attempt).
         """
+        if op.name in RESTRICTED_OPERATIONS:
+            (await self.get_api()).check(op)
         policy = self.retry.override(retry)
         started = policy.clock()
         attempt = 0
@@ -145,6 +169,8 @@ class AsyncIrodsSession:
             renewals += 1
             token = await self._token(reject=token)
             reply = await self._send(op, token, timeout)
+        if reply.status != 200 and op.name in RESTRICTED_OPERATIONS:
+            reply = (await self.get_api()).canonical_reply(op, reply)
         return decode_reply(op, reply)
 
     async def _send(self, op: Operation[Any], token: str | None, timeout: TimeoutTypes | UseDefault) -> Reply:
@@ -168,6 +194,9 @@ class AsyncIrodsSession:
         Errors are raised before the first chunk (a 401 renews the token once); the request is
         retried per policy (or the ``retry`` override) only until the body starts.
         """
+        api = await self.get_api() if op.name in RESTRICTED_OPERATIONS else None
+        if api is not None:
+            api.check(op)
         policy = self.retry.override(retry)
         started = policy.clock()
         attempt = 0
@@ -192,7 +221,7 @@ class AsyncIrodsSession:
                                 reply = Reply(response.status_code, response.headers, response.content)
                                 if reply.status == 401 and reject is not None:
                                     raise _refused_after_renewals(op)
-                                decode_reply(op, reply)
+                                decode_reply(op, api.canonical_reply(op, reply) if api else reply)
                             begun = True
                             async for chunk in response.aiter_bytes(chunk_size):
                                 yield chunk

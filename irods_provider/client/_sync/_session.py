@@ -27,6 +27,12 @@ from irods_provider.client._models import ServerLimits
 from irods_provider.client._operation import Operation, Reply, decode_reply, request_arguments
 from irods_provider.client._ops_misc import authenticate, info
 from irods_provider.client._retry import RetryPolicy
+from irods_provider.client._versions import (
+    RESTRICTED_OPERATIONS,
+    ApiVersion,
+    api_version_facts,
+    version_from_url,
+)
 from irods_provider.exceptions import IrodsAuthenticationError, IrodsError, IrodsUsageError
 
 __all__ = ["IrodsSession"]
@@ -67,6 +73,8 @@ class IrodsSession:
         self._client = httpx2.Client(transport=transport, **options)
         self._limits: ServerLimits | None = None
         self._limits_lock = threading.Lock()
+        url_version = version_from_url(self.base_url)
+        self._api: ApiVersion | None = None if url_version is None else api_version_facts(url_version)
         if isinstance(auth, LoginBindable):
             auth.bind(login=self._login)
         self.collections = Collections(self)
@@ -105,6 +113,19 @@ class IrodsSession:
                     self._limits = self.execute(info())
         return self._limits
 
+    @property
+    def api(self) -> ApiVersion:
+        """The server's API version facts: from the base URL, else from ``/info`` (read on first use)."""
+        if self._api is None:
+            return self.get_api()
+        return self._api
+
+    def get_api(self) -> ApiVersion:
+        """The facts of the server's API version (``/info``'s ``api_version`` when the URL names none)."""
+        if self._api is None:
+            self._api = api_version_facts((self.get_limits()).api_version)
+        return self._api
+
     def execute(
         self,
         op: Operation[T],
@@ -116,6 +137,8 @@ class IrodsSession:
 
         ``retry`` overrides the session's policy for this call (``False``: exactly one attempt).
         """
+        if op.name in RESTRICTED_OPERATIONS:
+            (self.get_api()).check(op)
         policy = self.retry.override(retry)
         started = policy.clock()
         attempt = 0
@@ -144,6 +167,8 @@ class IrodsSession:
             renewals += 1
             token = self._token(reject=token)
             reply = self._send(op, token, timeout)
+        if reply.status != 200 and op.name in RESTRICTED_OPERATIONS:
+            reply = (self.get_api()).canonical_reply(op, reply)
         return decode_reply(op, reply)
 
     def _send(self, op: Operation[Any], token: str | None, timeout: TimeoutTypes | UseDefault) -> Reply:
@@ -167,6 +192,9 @@ class IrodsSession:
         Errors are raised before the first chunk (a 401 renews the token once); the request is
         retried per policy (or the ``retry`` override) only until the body starts.
         """
+        api = self.get_api() if op.name in RESTRICTED_OPERATIONS else None
+        if api is not None:
+            api.check(op)
         policy = self.retry.override(retry)
         started = policy.clock()
         attempt = 0
@@ -191,7 +219,7 @@ class IrodsSession:
                                 reply = Reply(response.status_code, response.headers, response.content)
                                 if reply.status == 401 and reject is not None:
                                     raise _refused_after_renewals(op)
-                                decode_reply(op, reply)
+                                decode_reply(op, api.canonical_reply(op, reply) if api else reply)
                             begun = True
                             for chunk in response.iter_bytes(chunk_size):
                                 yield chunk

@@ -113,7 +113,8 @@ class TransferConfig:
         chunk = min(self.chunk_size, max(timeout_cap, 64 * 1024))
         streams = self.streams
         if limits is not None:
-            chunk = min(chunk, limits.max_request_body_bytes)
+            # Fewer data bytes than the body limit where writes are multipart (the version table).
+            chunk = min(chunk, getattr(limits, "max_write_payload_bytes", limits.max_request_body_bytes))
             streams = min(streams, max(1, limits.max_streams_per_handle))
         threshold = min(self.small_file_threshold, chunk)
         return replace(self, chunk_size=chunk, streams=streams, small_file_threshold=threshold)

@@ -53,7 +53,8 @@ def test_connection_ok(irods) -> None:
     ok, message = IrodsHook().test_connection()
     assert ok, message
     assert message == (
-        f"Connected to the iRODS HTTP API 0.7.0 at {irods.base_url} (zone tempZone) with basic authentication"
+        f"Connected to the iRODS HTTP API 0.7.0 (detected automatically) at {irods.base_url} "
+        "(zone tempZone) with basic authentication"
     )
 
 

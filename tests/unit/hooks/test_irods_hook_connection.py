@@ -53,7 +53,8 @@ def test_json_form_with_defaults() -> None:
     )
     with mock.patch.dict(os.environ, _env("irods_json", value)):
         settings = IrodsHook("irods_json").settings
-    assert settings.base_url == "http://127.0.0.1:9000/irods-http-api/0.7.0"
+    assert settings.base_url == "http://127.0.0.1:9000/irods-http-api"  # api_version auto: the root
+    assert settings.api_version is None
     assert settings.verify == "/etc/ca.pem"
     assert (settings.timeout, settings.connect_timeout) == (
         EXTRA_DEFAULTS["timeout"],
@@ -63,9 +64,9 @@ def test_json_form_with_defaults() -> None:
 
 def test_host_may_carry_the_protocol_and_port_defaults_follow_it() -> None:
     base = {"conn_id": "c", "port": None, "schema": None, "login": "u", "password": "p", "extras": {}}
-    assert parse_connection(host="http://h", **base).base_url == "http://h:80/irods-http-api/0.7.0"
-    assert parse_connection(host="h", **base).base_url == "https://h:443/irods-http-api/0.7.0"
-    assert parse_connection(host="https://h:8443", **base).base_url == "https://h:8443/irods-http-api/0.7.0"
+    assert parse_connection(host="http://h", **base).base_url == "http://h:80/irods-http-api"
+    assert parse_connection(host="h", **base).base_url == "https://h:443/irods-http-api"
+    assert parse_connection(host="https://h:8443", **base).base_url == "https://h:8443/irods-http-api"
 
 
 @pytest.mark.parametrize(
