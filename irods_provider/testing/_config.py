@@ -11,6 +11,7 @@ from typing import Any, Protocol, runtime_checkable
 API_VERSION = "0.7.0"
 BASE_PATH = f"/irods-http-api/{API_VERSION}"
 MIB = 1024 * 1024
+HASH_SCHEMES = ("sha256", "md5")
 
 
 @runtime_checkable
@@ -112,3 +113,7 @@ class EmulatorConfig:
     openid: OpenIdValidator | None = None
     faults: Faults = field(default_factory=Faults)
     log_level: str = "warning"
+    federated_zones: list[str] = field(default_factory=list)
+    """Remote zones served by the same process, each with its own ``/NAME/home`` tree and catalog."""
+    hash_scheme: str = "sha256"
+    """The zone's ``default_hash_scheme``: ``sha256`` (``sha2:<base64>``) or ``md5`` (32 hex digits)."""

@@ -7,8 +7,9 @@ same server object).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -48,3 +49,32 @@ def irods_emulator(irods_emulator_server: object) -> object:
     irods_emulator_server.config.openid = None
     irods_emulator_server.reset()
     return irods_emulator_server
+
+
+@pytest.fixture(scope="session")
+def irods_emulator_variants(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A factory of emulators with a zone setup (``federated_zones``, ``hash_scheme``), one per setup.
+
+    ``irods_emulator_variants(federated_zones=["otherZone"], hash_scheme="md5")`` returns a started
+    server, shared by every test asking for the same setup and reset (fresh zones) on each call.
+    """
+    from irods_provider.testing._server import EmulatorServer
+
+    servers: dict[tuple[tuple[str, ...], str], EmulatorServer] = {}
+
+    def variant(*, federated_zones: Sequence[str] = (), hash_scheme: str = "sha256") -> EmulatorServer:
+        key = (tuple(federated_zones), hash_scheme)
+        server = servers.get(key)
+        if server is None:
+            spool: Path = tmp_path_factory.mktemp("irods-emulator-variant-spool")
+            config = EmulatorConfig(spool_dir=spool, federated_zones=list(key[0]), hash_scheme=hash_scheme)
+            server = servers[key] = EmulatorServer(config).start()
+        server.config.openid = None
+        server.reset()
+        return server
+
+    try:
+        yield variant
+    finally:
+        for server in servers.values():
+            server.stop()
