@@ -21,6 +21,13 @@ def _conn_fields() -> dict[str, Any]:
         "api_path": _field("API path", "URL path of the iRODS HTTP API.", _STRING, default="/irods-http-api"),
         "api_version": _field("API version", "Version segment of the API URL.", _STRING, default="0.7.0"),
         "default_resource": _field("Default resource", "Resource for new data objects.", _STRING),
+        "checksum_scheme": _field(
+            "Checksum scheme",
+            "The zone's checksum scheme: auto (learned from the server's answers), sha256 or md5.",
+            {"type": ["string", "null"]},
+            default="auto",
+            enum=["auto", "sha256", "md5"],
+        ),
         "connect_timeout": _field(
             "Connect timeout (s)",
             "Seconds to wait for a TCP/TLS connection.",

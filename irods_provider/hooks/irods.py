@@ -144,9 +144,12 @@ class IrodsHook(BaseHook):
         """Return this hook's session, opened on first use and kept until :meth:`close`."""
         if self._session is None:
             from irods_provider.client import IrodsSession
+            from irods_provider.client.transfer import pin_checksum_scheme
 
             settings = self.settings
             self._session = IrodsSession(settings.base_url, **self._session_kwargs(settings))
+            if settings.checksum_scheme is not None:
+                pin_checksum_scheme(self._session, settings.checksum_scheme)
         return self._session
 
     async def get_async_conn(self) -> AsyncIrodsSession:

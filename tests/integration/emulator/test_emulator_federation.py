@@ -41,7 +41,8 @@ def fed(irods_emulator_variants: Variants) -> Iterator[Api]:
 
 def _query(api: Api, who: str, query: str, **params: Any) -> list[list[str]]:
     r = api.get("query", who, op="execute_genquery", query=query, **params)
-    assert r.status_code == 200 and code(r) == 0, r.text
+    assert r.status_code == 200, r.text
+    assert code(r) == 0, r.text
     rows: list[list[str]] = r.json()["rows"]
     return rows
 
@@ -123,7 +124,8 @@ def test_remote_collections_trash_and_zone_stat(fed: Api) -> None:
         f"/{REMOTE}/trash/home/alice#{LOCAL}/sub/deeper",
     ]
     zone = fed.get("zones", "rods", op="stat", name=REMOTE).json()
-    assert zone["exists"] is True and zone["info"]["type"] == "remote"
+    assert zone["exists"] is True
+    assert zone["info"]["type"] == "remote"
 
 
 @pytest.mark.parametrize(
@@ -149,7 +151,8 @@ def test_checksum_scheme_formats_and_verifies(
         rows = _query(api, "alice", "SELECT DATA_CHECKSUM WHERE DATA_NAME = 'h.txt'")
         assert rows == [[expected]]
     if scheme == "md5":
-        assert len(expected) == 32 and not expected.startswith("sha2:")
+        assert len(expected) == 32
+        assert not expected.startswith("sha2:")
 
 
 def test_command_line_serves_federated_md5_zones(tmp_path: Any) -> None:
