@@ -42,6 +42,7 @@ from irods_provider.client.transfer import (
     TransferConfig,
     open_reader,
     open_writer,
+    pin_checksum_scheme,
 )
 from irods_provider.exceptions import (
     IrodsAlreadyExistsError,
@@ -133,6 +134,8 @@ class IrodsFileSystem(AbstractFileSystem):  # type: ignore[misc]
             with self._session_lock:
                 if self._session is None:
                     self._session = self._open_session()
+                    if self._checksum_scheme is not None:  # only a session this filesystem owns
+                        pin_checksum_scheme(self._session, self._checksum_scheme)
         return self._session
 
     def _open_session(self) -> IrodsSession:

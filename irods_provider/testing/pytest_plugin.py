@@ -2,7 +2,8 @@
 
 Enable with ``pytest_plugins = ["irods_provider.testing.pytest_plugin"]``. Fixtures:
 ``irods_emulator_server`` (session scope) and ``irods_emulator`` (function scope: state and faults reset,
-same server object).
+same server object); ``irods_emulator_variants`` (session scope) builds emulators with federated zones or
+an MD5 hash scheme, one per setup, reset on each request.
 """
 
 from __future__ import annotations

@@ -356,3 +356,64 @@ def test_md5_zone_staging_to_and_from_sftp(
     assert IrodsToSFTPOperator(**down).execute({})["transferred"] == 1
     assert hashlib.sha256((base / "out.bin").read_bytes()).digest() == hashlib.sha256(data).digest()
     assert IrodsToSFTPOperator(**down, skip="checksum").execute({})["skipped"] == 1
+
+
+def test_hash_paths_in_server_side_operators_and_sftp_staging(
+    session: Any, sftp_server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Copy, create-collection and SFTP staging into ``user#zone`` paths: data right, lineage names them."""
+    from irods_provider.operators.irods import IrodsCopyOperator, IrodsCreateCollectionOperator
+    from irods_provider.testing.sftp import airflow_connection_json
+    from irods_provider.transfers.sftp_to_irods import SFTPToIrodsOperator
+
+    created = IrodsCreateCollectionOperator(task_id="mk", path=f"{REMOTE_HOME}/c#1")
+    created.execute({})
+    outputs = created.get_openlineage_facets_on_complete(None).outputs
+    assert [(d.namespace, d.name) for d in outputs] == [(f"irods://{REMOTE}", f"{REMOTE_HOME}/c#1")]
+    session.data_objects.write(f"{REMOTE_HOME}/c#1/src", b"copy me")
+    copy_op = IrodsCopyOperator(
+        task_id="cp", source_path=f"{REMOTE_HOME}/c#1/src", destination_path=f"{REMOTE_HOME}/c#1/dst"
+    )
+    copy_op.execute({})
+    assert session.data_objects.read(f"{REMOTE_HOME}/c#1/dst") == b"copy me"
+    lineage = copy_op.get_openlineage_facets_on_complete(None)
+    assert [d.name for d in lineage.inputs] == [f"{REMOTE_HOME}/c#1/src"]
+    assert [d.name for d in lineage.outputs] == [f"{REMOTE_HOME}/c#1/dst"]
+    monkeypatch.setenv("AIRFLOW_CONN_CLUSTER", airflow_connection_json(sftp_server))
+    base = sftp_server.root / "fedstage"
+    base.mkdir(exist_ok=True)
+    owner = sftp_server.root.stat()
+    os.chown(base, owner.st_uid, owner.st_gid)
+    (base / "s.bin").write_bytes(b"staged bytes")
+    os.chown(base / "s.bin", owner.st_uid, owner.st_gid)
+    stage = SFTPToIrodsOperator(
+        task_id="st",
+        sftp_conn_id="cluster",
+        source_path="fedstage/s.bin",
+        destination_path=f"{REMOTE_HOME}/c#1/",
+    )
+    assert stage.execute({})["transferred"] == 1
+    assert session.data_objects.read(f"{REMOTE_HOME}/c#1/s.bin") == b"staged bytes"
+    staged = stage.get_openlineage_facets_on_complete(None).outputs
+    assert [(d.namespace, d.name) for d in staged] == [(f"irods://{REMOTE}", f"{REMOTE_HOME}/c#1/s.bin")]
+
+
+def test_fsspec_checksum_scheme_option_on_an_md5_zone(md5_zone: EmulatorServer, tmp_path: Path) -> None:
+    """fsspec's ``checksum_scheme`` pins its own session: md5 verifies, sha256 is refused by name."""
+    from irods_provider.client.transfer import ChecksumScheme, upload_object
+    from irods_provider.exceptions import IrodsIntegrityError
+    from irods_provider.fs import IrodsFileSystem
+
+    (tmp_path / "x").write_bytes(b"fsspec bytes")
+    good = IrodsFileSystem(conn_id="irods_default", checksum_scheme="md5", skip_instance_cache=True)
+    bad = IrodsFileSystem(conn_id="irods_default", checksum_scheme="sha256", skip_instance_cache=True)
+    try:
+        assert good.transfer_config.checksum_scheme is ChecksumScheme.MD5
+        done = upload_object(good.session, tmp_path / "x", f"{LOCAL_HOME}/fs-md5")
+        assert done.checksum == hashlib.md5(b"fsspec bytes").hexdigest()
+        assert good.cat_file(f"{LOCAL_HOME}/fs-md5") == b"fsspec bytes"
+        with pytest.raises(IrodsIntegrityError, match="answers MD5 checksums"):
+            upload_object(bad.session, tmp_path / "x", f"{LOCAL_HOME}/fs-sha")
+    finally:
+        good.close_session()
+        bad.close_session()
