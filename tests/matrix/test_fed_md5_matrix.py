@@ -417,3 +417,40 @@ def test_fsspec_checksum_scheme_option_on_an_md5_zone(md5_zone: EmulatorServer, 
     finally:
         good.close_session()
         bad.close_session()
+
+
+async def _first_event(trigger: Any) -> Any:
+    """The trigger's first event, or None if it would sleep (its sleep is patched to cancel)."""
+    import asyncio
+    from unittest import mock
+
+    with mock.patch.object(type(trigger), "_sleep", side_effect=asyncio.CancelledError):
+        try:
+            return await anext(trigger.run())
+        except asyncio.CancelledError:
+            return None
+
+
+async def test_deferred_sensors_fire_on_remote_paths(federated: EmulatorServer) -> None:
+    """The triggers (async session) pass the zone hint too: they fire on a remote-zone glob and AVU."""
+    from irods_provider.client import AVU
+    from irods_provider.hooks.irods import IrodsHook
+    from irods_provider.triggers.irods import IrodsMetadataTrigger, IrodsPathTrigger
+
+    path_trigger = IrodsPathTrigger(
+        path=f"{REMOTE_HOME}/in/*.csv", irods_conn_id="irods_default", poke_interval=1.0
+    )
+    meta_trigger = IrodsMetadataTrigger(
+        attribute="ready", value="yes", under=REMOTE_HOME, irods_conn_id="irods_default", poke_interval=1.0
+    )
+    assert await _first_event(path_trigger) is None
+    assert await _first_event(meta_trigger) is None
+    with IrodsHook() as hook:
+        session = hook.get_conn()
+        session.collections.create(f"{REMOTE_HOME}/in")
+        session.data_objects.write(f"{REMOTE_HOME}/in/a.csv", b"1,2")
+        session.metadata.add(f"{REMOTE_HOME}/in/a.csv", AVU("ready", "yes"))
+    fired = await _first_event(path_trigger)
+    assert [m["path"] for m in fired.payload["matches"]] == [f"{REMOTE_HOME}/in/a.csv"]
+    tagged = await _first_event(meta_trigger)
+    assert tagged.payload["matches"] == [{"path": f"{REMOTE_HOME}/in/a.csv", "kind": "data_object"}]
