@@ -15,11 +15,12 @@ for operators without facets of their own); :class:`TransferLineageMixin` gives 
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from irods_provider.assets.irods import asset_uri
 
@@ -39,6 +40,8 @@ __all__ = [
     "transfer_lineage",
 ]
 
+log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True, slots=True)
 class LineageDataset:
@@ -50,12 +53,18 @@ class LineageDataset:
 
 
 def irods_dataset(path: str) -> LineageDataset:
-    """The dataset of an absolute logical path ``/<zone>/...``."""
-    uri = asset_uri(path)
-    zone = urlsplit(uri).netloc
-    return LineageDataset(
-        namespace=f"irods://{zone}", name="/" + "/".join(s for s in path.split("/") if s), asset_uri=uri
-    )
+    """The dataset of an absolute logical path ``/<zone>/...`` (name: the path itself, ``#`` and all).
+
+    Never raises for a path the data operation accepted: without a valid asset URI the dataset has none.
+    """
+    segments = [s for s in path.split("/") if s]
+    try:
+        uri: str | None = asset_uri(path)
+    except ValueError as error:
+        log.warning("no asset URI for iRODS path %r: %s", path, error)
+        uri = None
+    zone = segments[0] if segments else ""
+    return LineageDataset(namespace=f"irods://{zone}", name="/" + "/".join(segments), asset_uri=uri)
 
 
 def sftp_dataset(*, host: str, path: str, port: int | None = 22) -> LineageDataset:
@@ -82,8 +91,8 @@ def dataset_for_url(url: str) -> LineageDataset:
     scheme = parsed.scheme.lower()
     if scheme == "irods":
         if "@" in parsed.netloc or not parsed.netloc:
-            return irods_dataset(parsed.path)
-        return irods_dataset(f"/{parsed.netloc}{parsed.path}")
+            return irods_dataset(unquote(parsed.path))
+        return irods_dataset(f"/{parsed.netloc}{unquote(parsed.path)}")
     if scheme in ("sftp", "ssh"):
         return sftp_dataset(host=parsed.hostname or "", port=parsed.port, path=parsed.path)
     if scheme in ("", "file"):
@@ -166,9 +175,18 @@ class TransferLineageMixin:
         context: Mapping[str, Any] | None = None,
     ) -> None:
         """Keep ``(source, destination)`` datasets for OpenLineage, report them to the hook collector and
-        to the task's asset aliases (``context`` is the task context holding ``outlet_events``)."""
-        pairs = list(pairs)
-        inputs, outputs = transfer_lineage(sources=[s for s, _ in pairs], destinations=[d for _, d in pairs])
+        to the task's asset aliases (``context`` is the task context holding ``outlet_events``).
+
+        Lineage never fails a task whose data operation succeeded: any problem here is logged as a warning.
+        """
+        try:
+            pairs = list(pairs)
+            inputs, outputs = transfer_lineage(
+                sources=[s for s, _ in pairs], destinations=[d for _, d in pairs]
+            )
+        except Exception as error:  # lineage is best effort by design
+            log.warning("lineage not recorded: %s: %s", type(error).__name__, error)
+            return
         self.record_lineage(inputs=inputs, outputs=outputs, hook=hook, context=context)
 
     def record_lineage(
@@ -180,11 +198,15 @@ class TransferLineageMixin:
         context: Mapping[str, Any] | None = None,
     ) -> None:
         """Like :meth:`record_transfer_lineage` for operators that only read or only write (e.g. create a
-        collection: ``outputs=[irods_dataset(path)]``)."""
+        collection: ``outputs=[irods_dataset(path)]``). Problems are logged as warnings, never raised."""
         self._transfer_lineage = (list(inputs), list(outputs))
-        if inputs or outputs:
+        if not (inputs or outputs):
+            return
+        try:
             report_hook_lineage(context=hook, inputs=inputs, outputs=outputs)
             self._emit_alias_events(outputs, context)
+        except Exception as error:  # lineage is best effort by design
+            log.warning("lineage not reported: %s: %s", type(error).__name__, error)
 
     def _emit_alias_events(
         self, outputs: Sequence[LineageDataset], context: Mapping[str, Any] | None

@@ -26,6 +26,13 @@ def _conn_fields() -> dict[str, Any]:
             default="auto",
         ),
         "default_resource": _field("Default resource", "Resource for new data objects.", _STRING),
+        "checksum_scheme": _field(
+            "Checksum scheme",
+            "The zone's checksum scheme: auto (learned from the server's answers), sha256 or md5.",
+            {"type": ["string", "null"]},
+            default="auto",
+            enum=["auto", "sha256", "md5"],
+        ),
         "connect_timeout": _field(
             "Connect timeout (s)",
             "Seconds to wait for a TCP/TLS connection.",

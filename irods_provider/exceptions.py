@@ -43,6 +43,7 @@ __all__ = [
     "IrodsError",
     "IrodsIntegrityError",
     "IrodsInvalidPathError",
+    "IrodsListingError",
     "IrodsLockedError",
     "IrodsNotACollectionError",
     "IrodsNotADataObjectError",
@@ -184,6 +185,10 @@ class IrodsNotADataObjectError(IrodsResponseError, IsADirectoryError):
 
 class IrodsCollectionNotEmptyError(IrodsResponseError):
     """The collection is not empty and recursion was not requested."""
+
+
+class IrodsListingError(IrodsResponseError):
+    """A collection's entries cannot be listed (e.g. the server cannot query a federated zone's catalog)."""
 
 
 class IrodsServerBusyError(IrodsResponseError):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from typing import TYPE_CHECKING, Any
-from urllib.parse import SplitResult, urlsplit
+from urllib.parse import SplitResult, quote, unquote, urlsplit
 
 if TYPE_CHECKING:
     from airflow.sdk import Asset
@@ -27,6 +27,9 @@ __all__ = [
 SCHEME = "irods"
 # iRODS zone names: letters, digits, '_', '-' and '.' (no ':', '@', '/' or spaces).
 _ZONE = re.compile(r"^[A-Za-z0-9_.\-]+$")
+# Characters of a path segment kept as they are (RFC 3986 pchar minus '%'); everything else, notably '#'
+# (every federated home is /zone/home/user#localZone), '?', '%', spaces and non-ASCII, is percent-encoded.
+_SEGMENT_SAFE = "!$&'()*+,;=:@"
 
 
 def _fail(uri: SplitResult, problem: str) -> ValueError:
@@ -76,27 +79,36 @@ def sanitize_uri(uri: SplitResult) -> SplitResult:
 def asset_uri(path: str, *, zone: str | None = None) -> str:
     """The asset URI of an absolute logical path: ``/tempZone/home/x`` → ``irods://tempZone/home/x``.
 
-    With ``zone``, ``path`` may also be given relative to the zone (``/home/x``).
+    With ``zone``, ``path`` may also be given relative to the zone (``/home/x``). Characters a URI cannot
+    carry literally (``#``, ``?``, ``%``, spaces, non-ASCII) are percent-encoded; :func:`logical_path`
+    decodes them.
     """
     segments = [s for s in path.split("/") if s]
     if zone is not None and (not segments or segments[0] != zone):
         segments.insert(0, zone)
     if len(segments) < 2:
         raise ValueError(f"Invalid iRODS path {path!r}: expected /<zone>/<path>")
-    uri = urlsplit(f"{SCHEME}://{segments[0]}/{'/'.join(segments[1:])}")
+    encoded = "/".join(quote(s, safe=_SEGMENT_SAFE) for s in segments[1:])
+    uri = urlsplit(f"{SCHEME}://{segments[0]}/{encoded}")
     return sanitize_uri(uri).geturl()
 
 
 def logical_path(uri: str) -> str:
-    """The absolute logical path an asset URI names: ``irods://tempZone/home/x`` → ``/tempZone/home/x``."""
+    """The absolute logical path an asset URI names: ``irods://tempZone/home/x`` → ``/tempZone/home/x``.
+
+    Percent-encoded characters are decoded (``user%23zone`` → ``user#zone``), so paths round-trip.
+    """
     parsed = sanitize_uri(urlsplit(uri))
-    return f"/{parsed.netloc}{parsed.path}"
+    return f"/{parsed.netloc}{unquote(parsed.path)}"
 
 
 def openlineage_name(uri: str) -> tuple[str, str]:
-    """OpenLineage ``(namespace, name)`` of an asset URI: ``("irods://<zone>", "/<zone>/<path>")``."""
+    """OpenLineage ``(namespace, name)`` of an asset URI: ``("irods://<zone>", "/<zone>/<path>")``.
+
+    The name is the decoded logical path, the same name :func:`irods_provider._lineage.irods_dataset` gives.
+    """
     parsed = sanitize_uri(urlsplit(uri))
-    return f"{SCHEME}://{parsed.netloc}", f"/{parsed.netloc}{parsed.path}"
+    return f"{SCHEME}://{parsed.netloc}", f"/{parsed.netloc}{unquote(parsed.path)}"
 
 
 def create_asset(*, path: str, zone: str | None = None, extra: dict[str, Any] | None = None) -> Asset:

@@ -13,6 +13,7 @@ __all__ = [
     "check_query_value",
     "join_path",
     "parent_path",
+    "path_zone",
     "validate_avu",
     "validate_path",
 ]
@@ -129,3 +130,10 @@ def parent_path(path: str) -> str:
 def basename(path: str) -> str:
     """The last component of ``path``."""
     return path.rstrip("/").rsplit("/", 1)[-1]
+
+
+def path_zone(path: str) -> str | None:
+    """The zone a logical path lives in (its first component), or None for ``/`` and relative text."""
+    if not path.startswith("/"):
+        return None
+    return path[1:].split("/", 1)[0] or None

@@ -36,7 +36,14 @@ from irods_provider.client import (
     TokenProvider,
     genquery_condition,
 )
-from irods_provider.client.transfer import ParallelWriter, TransferConfig, open_reader, open_writer
+from irods_provider.client.transfer import (
+    ChecksumScheme,
+    ParallelWriter,
+    TransferConfig,
+    open_reader,
+    open_writer,
+    pin_checksum_scheme,
+)
 from irods_provider.exceptions import (
     IrodsAlreadyExistsError,
     IrodsCollectionNotEmptyError,
@@ -79,6 +86,8 @@ class IrodsFileSystem(AbstractFileSystem):  # type: ignore[misc]
     :param chunk_size: bytes per request for big reads and writes (capped by the server's body limit).
     :param use_trash: ``rm`` moves to the trash instead of deleting (default: delete, like ``irm -f``).
     :param auto_mkdir: create missing parent collections when writing (default True, like object stores).
+    :param checksum_scheme: ``sha256`` or ``md5`` pins the zone's checksum scheme for verified transfers;
+        None (default) uses the connection's extra, else learns it from the server's answers.
     """
 
     protocol = PROTOCOL
@@ -99,6 +108,7 @@ class IrodsFileSystem(AbstractFileSystem):  # type: ignore[misc]
         chunk_size: int | None = None,
         use_trash: bool = False,
         auto_mkdir: bool = True,
+        checksum_scheme: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -115,6 +125,7 @@ class IrodsFileSystem(AbstractFileSystem):  # type: ignore[misc]
         self._chunk_size = chunk_size
         self.use_trash = use_trash
         self.auto_mkdir = auto_mkdir
+        self._checksum_scheme = None if checksum_scheme is None else ChecksumScheme(checksum_scheme)
 
     # construction ------------------------------------------------------------------------------------------
     @property
@@ -124,6 +135,8 @@ class IrodsFileSystem(AbstractFileSystem):  # type: ignore[misc]
             with self._session_lock:
                 if self._session is None:
                     self._session = self._open_session()
+                    if self._checksum_scheme is not None:  # only a session this filesystem owns
+                        pin_checksum_scheme(self._session, self._checksum_scheme)
         return self._session
 
     def _open_session(self) -> IrodsSession:
@@ -175,6 +188,8 @@ class IrodsFileSystem(AbstractFileSystem):  # type: ignore[misc]
         if self._chunk_size is not None:
             overrides["chunk_size"] = self._chunk_size
             overrides["small_file_threshold"] = self._chunk_size
+        if self._checksum_scheme is not None:
+            overrides["checksum_scheme"] = self._checksum_scheme
         return TransferConfig(**overrides).for_server(self.session.limits)
 
     @property
@@ -299,8 +314,9 @@ class IrodsFileSystem(AbstractFileSystem):  # type: ignore[misc]
             f"and {genquery_condition('DATA_NAME', name)}",
             f"select COLL_CREATE_TIME where {genquery_condition('COLL_NAME', path)}",
         )
+        zone = self.session.query.zone_for(path)
         for query in queries:
-            for row in self.session.query.genquery(query):
+            for row in self.session.query.genquery(query, zone=zone):
                 return dt.datetime.fromtimestamp(int(row[0] or 0), tz=dt.UTC)
         raise _not_found(path)
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from irods_provider.client import Kinds
+from irods_provider.client._paths import path_zone
 from irods_provider.exceptions import (
     IrodsNotACollectionError,
     IrodsNotADataObjectError,
@@ -222,7 +223,9 @@ def _metadata_matches(
         hits = [a for a in avus if _avu_match(a, attribute, value, units)]
         return [{"path": path, "avus": [_avu_dict(a) for a in hits]}] if hits else []
     kinds = {"any": Kinds.BOTH, "collection": Kinds.COLLECTIONS, "data_object": Kinds.DATA_OBJECTS}[kind]
-    rows = yield Call("metadata", "find", (attribute, value), {"units": units, "kinds": kinds})
+    # A federated zone's catalog answers only with its zone hint: take the zone from ``under``.
+    zone = path_zone(under) if under else None
+    rows = yield Call("metadata", "find", (attribute, value), {"units": units, "kinds": kinds, "zone": zone})
     root = under.rstrip("/") if under else None
     found = {
         hit_path: hit_kind.value

@@ -42,6 +42,8 @@ AUTH_MODES: tuple[str, ...] = (
     "token",
 )
 CLIENT_AUTH_METHODS: tuple[str, ...] = ("client_secret_basic", "client_secret_post")
+#: Values of the ``checksum_scheme`` extra besides ``auto`` (the zone's ``default_hash_scheme``).
+CHECKSUM_SCHEMES: tuple[str, ...] = ("sha256", "md5")
 
 #: Every extra the hook reads, with its default (``None``: unset).
 EXTRA_DEFAULTS: dict[str, Any] = {
@@ -49,6 +51,7 @@ EXTRA_DEFAULTS: dict[str, Any] = {
     "api_version": "auto",
     "zone": None,
     "default_resource": None,
+    "checksum_scheme": None,
     "connect_timeout": 10.0,
     "timeout": 60.0,
     "verify_tls": True,
@@ -124,6 +127,9 @@ class ConnectionSettings:
         if self.api_version is None:
             return self.base_url
         return self.base_url.removesuffix(f"/{self.api_version}")
+
+    checksum_scheme: str | None = None
+    """``sha256`` or ``md5`` pins the zone's checksum scheme; None learns it from the server's answers."""
 
     def secrets(self) -> list[str]:
         """Every secret value held, for masking."""
@@ -332,4 +338,17 @@ def parse_connection(
         password=password,
         access_token=access_token,
         openid=openid,
+        checksum_scheme=_checksum_scheme(extras),
     )
+
+
+def _checksum_scheme(extras: Mapping[str, Any]) -> str | None:
+    """The ``checksum_scheme`` extra: unset/``auto`` = learn from the server, else ``sha256`` or ``md5``."""
+    value = (_text(extras, "checksum_scheme") or "auto").strip().lower()
+    if value == "auto":
+        return None
+    if value not in CHECKSUM_SCHEMES:
+        raise IrodsConfigurationError(
+            f"checksum_scheme must be auto, {' or '.join(CHECKSUM_SCHEMES)}, got {value!r}"
+        )
+    return value

@@ -161,9 +161,12 @@ class IrodsHook(IrodsShortcutsMixin, BaseHook):
         """Return this hook's session, opened on first use and kept until :meth:`close`."""
         if self._session is None:
             from irods_provider.client import IrodsSession
+            from irods_provider.client.transfer import pin_checksum_scheme
 
             settings = self.settings
             self._session = IrodsSession(self.api_base_url(settings), **self._session_kwargs(settings))
+            if settings.checksum_scheme is not None:
+                pin_checksum_scheme(self._session, settings.checksum_scheme)
         return self._session
 
     async def get_async_conn(self) -> AsyncIrodsSession:

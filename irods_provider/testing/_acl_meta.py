@@ -58,8 +58,8 @@ class AclMetaMixin(ModelBase):
             perm = canonical_permission(permission)
             if perm is None:
                 raise IrodsModelError("SYS_INVALID_INPUT_PARAM", f"Invalid permission [{permission}].")
-            name = entity.split("#", 1)[0]
-            if name not in self.users:
+            name = self.acl_key(entity, target.path)
+            if name is None:
                 raise IrodsModelError("CAT_INVALID_USER", f"Entity [{entity}] does not exist.")
             if self._level(caller, target, admin=admin) < OWN:
                 raise IrodsModelError("CAT_NO_ACCESS_PERMISSION", "Caller does not own the object.")
@@ -92,8 +92,8 @@ class AclMetaMixin(ModelBase):
                         "CAT_NO_ACCESS_PERMISSION", "Caller does not own the object.", index=i, operation=op
                     )
                 acl = str(op["acl"])
-                name = str(op["entity_name"]).split("#", 1)[0]
-                if acl not in ("read", "write", "own", "null") or name not in self.users:
+                name = self.acl_key(str(op["entity_name"]), target.path)
+                if acl not in ("read", "write", "own", "null") or name is None:
                     raise AtomicOperationError(
                         "SYS_INVALID_INPUT_PARAM", "Invalid entity or acl.", index=i, operation=op
                     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import posixpath
 import threading
 import time
@@ -163,6 +165,8 @@ class ModelBase:
     collections: dict[str, Collection]
     data_objects: dict[str, DataObject]
     resources: dict[str, Resource]
+    zone_users: dict[str, dict[str, User]]
+    """Each federated zone's own catalog of users and groups, keyed ``name#zone``."""
     _next_id: int
 
     def new_id(self) -> int:
@@ -175,12 +179,67 @@ class ModelBase:
         """The local zone name."""
         return self.config.zone
 
+    # ---- zones: the local one plus federated ones served by this process --------------------
+
+    def zone_of(self, path: str) -> str:
+        """The zone whose catalog holds ``path`` (the first component when it names a federated zone)."""
+        parts = path.split("/", 2)
+        if len(parts) > 1 and parts[1] in self.zone_users:
+            return parts[1]
+        return self.zone
+
+    def identity(self, username: str, zone: str) -> str:
+        """How a local user is known in ``zone``: by name locally, as ``name#localZone`` in a remote zone."""
+        if zone == self.zone or not username or "#" in username:
+            return username
+        return f"{username}#{self.zone}"
+
+    def find_user(self, name: str) -> User | None:
+        """A user or group by key: bare or ``name#localZone`` locally, ``name#zone`` in a remote catalog."""
+        bare, _, zone = name.partition("#")
+        if not zone or zone == self.zone:
+            return self.users.get(bare)
+        for catalog in self.zone_users.values():
+            if (found := catalog.get(name)) is not None:
+                return found
+        return None
+
+    def acl_key(self, entity: str, path: str) -> str | None:
+        """The ACL key naming ``entity`` on an object at ``path`` (None when that zone does not know it)."""
+        zone = self.zone_of(path)
+        name, _, entity_zone = entity.partition("#")
+        if zone == self.zone:
+            return name if name in self.users else None
+        key = f"{name}#{entity_zone or zone}"
+        return key if key in self.zone_users[zone] else None
+
+    def file_checksum(self, path: Path) -> str:
+        """The checksum of a spool file as the zone's ``default_hash_scheme`` formats it.
+
+        ``sha2:`` + base64 SHA-256 for sha256 zones, 32 lowercase hex digits (no prefix) for md5 zones.
+        """
+        md5 = self.config.hash_scheme == "md5"
+        digest = hashlib.md5(usedforsecurity=False) if md5 else hashlib.sha256()
+        with path.open("rb") as f:
+            while chunk := f.read(1024 * 1024):
+                digest.update(chunk)
+        if md5:
+            return digest.hexdigest()
+        return "sha2:" + base64.b64encode(digest.digest()).decode("ascii")
+
     def user(self, name: str) -> User:
         """The user or group by name (``name#zone`` accepted), or CAT_INVALID_USER."""
         found = self.users.get(name.split("#", 1)[0])
         if found is None:
             raise IrodsModelError("CAT_INVALID_USER", f"User [{name}] does not exist.")
         return found
+
+    def _groups_of(self, username: str) -> set[str]:
+        """Groups of a local user, or of a remote identity (``name#zone``) in the federated catalogs."""
+        if "#" not in username:
+            u = self.users.get(username)
+            return set(u.groups) if u else set()
+        return {g for c in self.zone_users.values() if username in c for g in c[username].groups}
 
     def is_admin(self, username: str) -> bool:
         """Whether ``username`` is a rodsadmin."""
@@ -189,8 +248,7 @@ class ModelBase:
 
     def access_level(self, username: str, acl: dict[str, str]) -> int:
         """Strongest permission the user holds through the ACL, directly or through a group."""
-        u = self.users.get(username)
-        names = {username} | (u.groups if u else set())
+        names = {username} | self._groups_of(username)
         return max((PERMISSIONS.index(p) for n, p in acl.items() if n in names), default=0)
 
     def coll_level(self, username: str, path: str) -> int:
@@ -265,11 +323,12 @@ class ModelBase:
         names = sorted(acl, key=lambda n: (n != owner,))
         out = []
         for name in names:
-            u = self.users.get(name)
+            u = self.find_user(name)
+            bare, _, qualified_zone = name.partition("#")
             out.append(
                 {
-                    "name": name,
-                    "zone": u.zone if u else self.zone,
+                    "name": bare,
+                    "zone": u.zone if u else (qualified_zone or self.zone),
                     "type": u.type if u else "rodsuser",
                     "perm": acl[name],
                 }
@@ -310,6 +369,12 @@ class ModelBase:
             raise IrodsModelError("DIRECT_CHILD_ACCESS", f"[{resource}] is not a root resource.")
 
     # Hooks implemented by the mixins (declared here so every mixin can call them).
+
+    def _map_user(self, user: User) -> None:
+        """Map a new local user into the federated zones (implemented by the federation mixin)."""
+
+    def _unmap_user(self, name: str) -> None:
+        """Forget a removed user's federated identities (implemented by the federation mixin)."""
 
     def ticket_grants(self, caller: str, ticket: str | None, path: str, *, write: bool = False) -> bool:
         """Whether an enabled ticket gives ``caller`` access to ``path``."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from irods_provider.testing._config import MIB, EmulatorConfig
+from irods_provider.testing._config import HASH_SCHEMES, MIB, EmulatorConfig
 from irods_provider.testing._versions import API_VERSIONS, DEFAULT_API_VERSION
 
 
@@ -32,6 +32,14 @@ def _parser() -> argparse.ArgumentParser:
         default=DEFAULT_API_VERSION,
         help="the HTTP API release to behave as (base path, /info keys, write and parallel-write rules)",
     )
+    serve.add_argument(
+        "--federated-zone",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="serve a federated remote zone NAME too (repeatable)",
+    )
+    serve.add_argument("--hash-scheme", choices=HASH_SCHEMES, default="sha256", help="default_hash_scheme")
     return parser
 
 
@@ -55,11 +63,17 @@ def main(argv: list[str] | None = None) -> int:
         ssl_keyfile=args.keyfile,
         log_level=args.log_level,
         api_version=args.api_version,
+        federated_zones=list(args.federated_zone),
+        hash_scheme=args.hash_scheme,
     )
     server = EmulatorServer(config)
     server.bind()
     print(f"iRODS HTTP API emulator: {server.base_url}", flush=True)
     print(f"zone {config.zone}; rodsadmin {config.admin_user} / {config.admin_password}", flush=True)
+    print(
+        f"hash scheme {config.hash_scheme}; federated zones {' '.join(config.federated_zones) or '-'}",
+        flush=True,
+    )
     print(f"control plane: {server.url}/_emulator/", flush=True)
     try:
         server.serve_forever()

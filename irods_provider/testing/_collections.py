@@ -60,7 +60,7 @@ class CollectionsMixin(ModelBase):
             id=self.new_id(),
             path=path,
             owner=caller,
-            zone=self.zone,
+            zone=self.zone_of(path),
             acl=self.inherited_acl(parent, caller),
             inheritance=bool(parent and parent.inheritance),
         )
@@ -123,26 +123,24 @@ class CollectionsMixin(ModelBase):
                 raise IrodsModelError("SYS_COLLECTION_NOT_EMPTY", f"Collection [{path}] is not empty.")
             if not admin and self.coll_level(caller, path) < DELETE:
                 raise IrodsModelError("CAT_NO_ACCESS_PERMISSION", f"No permission to remove [{path}].")
-            home_root = f"/{self.zone}/home"
-            if (
-                path.count("/") <= 3
-                and path.startswith(f"/{self.zone}/")
-                and not path.startswith(home_root + "/")
-            ):
+            zone = self.zone_of(path)
+            home_root = f"/{zone}/home"
+            if path.count("/") <= 3 and path.startswith(f"/{zone}/") and not path.startswith(home_root + "/"):
                 raise IrodsModelError("SYS_INVALID_INPUT_PARAM", f"Cannot remove [{path}].")
-            trash_root = f"/{self.zone}/trash"
+            trash_root = f"/{zone}/trash"
             if no_trash or path.startswith(trash_root + "/"):
                 self._delete_tree(path)
             else:
                 self._move_tree(path, self._trash_path(caller, path))
 
     def _trash_path(self, caller: str, path: str) -> str:
-        base = f"/{self.zone}/trash/home/{caller}"
+        zone = self.zone_of(path)
+        base = f"/{zone}/trash/home/{caller}"
         if base not in self.collections:
             self.collections[base] = Collection(
-                id=self.new_id(), path=base, owner=caller, zone=self.zone, acl={caller: "own"}
+                id=self.new_id(), path=base, owner=caller, zone=zone, acl={caller: "own"}
             )
-        home = f"/{self.zone}/home/{caller}/"
+        home = f"/{zone}/home/{caller}/"
         rel = path[len(home) :] if path.startswith(home) else posixpath.basename(path)
         target = f"{base}/{rel}"
         parent = posixpath.dirname(target)

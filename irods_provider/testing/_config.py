@@ -13,6 +13,7 @@ from irods_provider.testing._versions import DEFAULT_API_VERSION, VersionProfile
 API_VERSION = DEFAULT_API_VERSION
 BASE_PATH = f"/irods-http-api/{API_VERSION}"
 MIB = 1024 * 1024
+HASH_SCHEMES = ("sha256", "md5")
 
 
 @runtime_checkable
@@ -125,3 +126,8 @@ class EmulatorConfig:
     def base_path(self) -> str:
         """``/irods-http-api/<api_version>``, the only prefix this emulator answers."""
         return self.profile.base_path
+
+    federated_zones: list[str] = field(default_factory=list)
+    """Remote zones served by the same process, each with its own ``/NAME/home`` tree and catalog."""
+    hash_scheme: str = "sha256"
+    """The zone's ``default_hash_scheme``: ``sha256`` (``sha2:<base64>``) or ``md5`` (32 hex digits)."""

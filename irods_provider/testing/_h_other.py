@@ -25,6 +25,22 @@ def _paging(ctx: Ctx) -> tuple[int, int]:
     return max(offset, 0), count
 
 
+def _catalog_zone(ctx: Ctx) -> str:
+    """The catalog a GenQuery runs in: the local zone, or the zone the ``zone`` hint names.
+
+    The server hands ``zone`` to ``rc_gen_query`` as zone hint (endpoints/query/src/main.cpp:237 at 0.7.0);
+    iRODS takes the first path component of a hint that is a path, and an unknown zone fails with
+    SYS_INVALID_ZONE_NAME (getZoneInfo; code from rodsErrorTable.h, status not verified against a server).
+    """
+    hint = ctx.get("zone")
+    if not hint:
+        return ctx.config.zone
+    name = hint.split("/")[1] if hint.startswith("/") else hint
+    if name != ctx.config.zone and name not in ctx.model.zone_users:
+        raise IrodsModelError("SYS_INVALID_ZONE_NAME", f"Invalid zone name from hint [{hint}].")
+    return name
+
+
 async def execute_genquery(ctx: Ctx) -> Response:
     query = ctx.require("query")
     parser = ctx.get("parser") or "genquery1"
@@ -39,9 +55,10 @@ async def execute_genquery(ctx: Ctx) -> Response:
     if case_sensitive not in ("0", "1") or distinct not in ("0", "1"):
         raise HttpError(400)
     try:
+        zone = _catalog_zone(ctx)
         rows = execute_genquery1(
             query,
-            partial(ctx.model.fetch_rows, ctx.user),
+            partial(ctx.model.fetch_rows, ctx.user, zone=zone),
             case_sensitive=case_sensitive == "1",
             distinct=distinct == "1",
             offset=offset,
@@ -49,6 +66,8 @@ async def execute_genquery(ctx: Ctx) -> Response:
         )
     except GenQueryError as e:
         return JSONResponse({"irods_response": {"status_code": e.code, "status_message": e.message}})
+    except IrodsModelError as e:
+        return irods_error(e)
     return ok(rows=rows)
 
 

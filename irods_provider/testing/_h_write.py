@@ -139,6 +139,7 @@ async def header_write(ctx: Ctx, app: ApiApp) -> Response:
     lpath = headers.get("irods-api-request-lpath")
     if lpath is None:
         raise HttpError(400)
+    ctx.user = ctx.model.identity(ctx.user, ctx.model.zone_of(lpath))
     ticket = headers.get("irods-api-request-ticket")
     if (failed := enable_ticket(ctx, ticket)) is not None:
         return failed

@@ -292,12 +292,23 @@ class ApiApp:
         handler = table.get(request.method, {}).get(op or "")
         if handler is None:
             return empty(400)
-        ctx.user = await self.identify(request)
+        ctx.user = self.model.identity(await self.identify(request), self._target_zone(name, ctx.params))
         try:
             return await handler(ctx)
         finally:
             if ctx.file is not None:
                 ctx.file.close()
+
+    def _target_zone(self, endpoint: str, params: dict[str, str]) -> str:
+        """The zone a request acts in: the GenQuery ``zone`` hint, else the zone of its logical path.
+
+        As a federation does, the caller then acts there as ``user#localZone``.
+        """
+        if endpoint == "query":
+            hint = params.get("zone") or self.config.zone
+            return self.model.zone_of(hint if hint.startswith("/") else f"/{hint}")
+        path = params.get("lpath") or params.get("old-lpath") or params.get("src-lpath") or ""
+        return self.model.zone_of(path)
 
     async def _parse(self, request: Request) -> Ctx:
         ctx = Ctx(request=request, model=self.model, config=self.config, params={})

@@ -17,7 +17,7 @@ from irods_provider.testing._queryrows import QueryRowsMixin
 from irods_provider.testing._replicas import ReplicasMixin
 from irods_provider.testing._resources import ResourcesMixin
 from irods_provider.testing._users import UsersMixin
-from irods_provider.testing._zones import ZonesMixin
+from irods_provider.testing._zones import FederationMixin, ZonesMixin
 
 
 class EmulatorModel(
@@ -30,6 +30,7 @@ class EmulatorModel(
     AclMetaMixin,
     UsersMixin,
     ZonesMixin,
+    FederationMixin,
 ):
     """Zone state: users, groups, collections, data objects, tickets, tokens and parallel writes.
 
@@ -71,6 +72,7 @@ class EmulatorModel(
             self.collections[path] = Collection(
                 id=self.new_id(), path=path, owner=admin, zone=z, acl={admin: "own"}
             )
+        self._seed_federation()
         self._add_user("public", user_type="rodsgroup")
         self._add_user(admin, user_type="rodsadmin", password=self.config.admin_password)
         public = f"/{z}/home/public"

@@ -332,7 +332,7 @@ class DataObjectsMixin(ModelBase):
                 raise IrodsModelError("LOCKED_DATA_OBJECT_ACCESS", f"[{path}] is locked.")
             if catalog_only:
                 del self.data_objects[path]  # unregister: the physical files stay where they are
-            elif no_trash or path.startswith(f"/{self.zone}/trash/"):
+            elif no_trash or path.startswith(f"/{self.zone_of(path)}/trash/"):
                 self.drop_data_object(path)
             else:
                 new = self._trash_path(caller, path)
@@ -414,7 +414,7 @@ class DataObjectsMixin(ModelBase):
         all_replicas: bool = False,
         admin: bool = False,
     ) -> str:
-        """Compute (or return the stored) ``sha2:`` checksum of a replica."""
+        """Compute (or return the stored) checksum of a replica in the zone's hash scheme."""
         with self.lock:
             self.require_admin_flag(caller, admin)
             path = normalize(path)
@@ -423,7 +423,7 @@ class DataObjectsMixin(ModelBase):
                 raise IrodsModelError("CAT_NO_ROWS_FOUND", f"[{path}] does not exist.")
             reps = obj.replicas if all_replicas else [self._pick_replica(obj, resource, replica_number)]
             todo = [r for r in reps if force or not r.checksum]
-        sums = {id(r): sha2_of_file(r.spool_file) for r in todo}
+        sums = {id(r): self.file_checksum(r.spool_file) for r in todo}
         with self.lock:
             for r in todo:
                 r.checksum = sums[id(r)]
@@ -470,7 +470,7 @@ class DataObjectsMixin(ModelBase):
                         "message": f"WARNING: No checksum available for replica [{number}].",
                     }
                 )
-            elif compute and sha2_of_file(spool_file) != checksum:
+            elif compute and self.file_checksum(spool_file) != checksum:
                 results.append(
                     {
                         "error_code": -314000,

@@ -19,19 +19,37 @@ def t11(seconds: int) -> str:
 class QueryRowsMixin(TicketsMixin):
     """The ``fetch_rows`` adapter handed to the GenQuery1 evaluator, and ShowCollAcls."""
 
-    def fetch_rows(self, caller: str, tables: frozenset[str]) -> list[Mapping[str, str]]:
-        """Joined rows visible to ``caller`` for the given table groups ([] for joins we cannot make)."""
-        with self.lock:
-            return list(self._rows(caller, set(tables)))
+    def fetch_rows(
+        self, caller: str, tables: frozenset[str], *, zone: str | None = None
+    ) -> list[Mapping[str, str]]:
+        """Joined rows visible to ``caller`` for the given table groups ([] for joins we cannot make).
 
-    def _rows(self, caller: str, tables: set[str]) -> Iterable[Row]:
+        Only the catalog of ``zone`` (default: the local zone) answers, as each zone's own database does.
+        """
+        with self.lock:
+            catalog = zone or self.zone
+            return [row for row in self._rows(caller, set(tables), catalog) if self._in_catalog(row, catalog)]
+
+    def _in_catalog(self, row: Row, zone: str) -> bool:
+        """Whether a collection/data row lives in ``zone``'s catalog (rows without a path always do)."""
+        path = row.get("COLL_NAME")
+        if path is None:
+            return True
+        if path == "/":
+            return zone == self.zone
+        return self.zone_of(path) == zone
+
+    def _rows(self, caller: str, tables: set[str], zone: str) -> Iterable[Row]:
         if tables <= {"USER", "META_USER"}:
-            users = [(self._user_row(u), u.avus) for u in self.users.values()]
+            catalog = self.users if zone == self.zone else self.zone_users[zone]
+            users = [(self._user_row(u), u.avus) for u in catalog.values()]
             return self._with_avus(users, "META_USER" if "META_USER" in tables else None)
         if tables <= {"RESC", "META_RESC"}:
             rescs = [(self._resc_row(r.name), r.avus) for r in self.resources.values()]
             return self._with_avus(rescs, "META_RESC" if "META_RESC" in tables else None)
         if tables <= {"TICKET"}:
+            if zone != self.zone:
+                return []
             return [r for t in self.visible_tickets(caller) for r in self._ticket_rows(t)]
         if (
             "DATA" in tables
@@ -68,12 +86,12 @@ class QueryRowsMixin(TicketsMixin):
         return [c for c in self.collections.values() if self.visible_coll(caller, c.path) is not None]
 
     def _coll_row(self, c: Collection) -> Row:
-        owner = self.users.get(c.owner)
+        owner = self.find_user(c.owner)
         return {
             "COLL_ID": str(c.id),
             "COLL_NAME": c.path,
             "COLL_PARENT_NAME": posixpath.dirname(c.path) if c.path != "/" else "/",
-            "COLL_OWNER_NAME": c.owner,
+            "COLL_OWNER_NAME": c.owner.partition("#")[0],
             "COLL_OWNER_ZONE": owner.zone if owner else self.zone,
             "COLL_CREATE_TIME": t11(c.create_time),
             "COLL_MODIFY_TIME": t11(c.modify_time),
@@ -98,14 +116,14 @@ class QueryRowsMixin(TicketsMixin):
         return out
 
     def _access_row(self, kind: str, name: str, perm: str, *, with_user: bool) -> Row:
-        u = self.users.get(name)
+        u = self.find_user(name)
         row = {f"{kind}_ACCESS_NAME": perm, f"{kind}_ACCESS_USER_ID": str(u.id) if u else ""}
         if with_user and u is not None:
             row.update(self._user_row(u))
         return row
 
     def _data_base_rows(self, obj: DataObject, coll: Row) -> list[Row]:
-        owner = self.users.get(obj.owner)
+        owner = self.find_user(obj.owner)
         rows = []
         for rep in obj.replicas:
             rows.append(
@@ -117,7 +135,7 @@ class QueryRowsMixin(TicketsMixin):
                     "DATA_SIZE": str(rep.size),
                     "DATA_TYPE_NAME": obj.data_type,
                     "DATA_PATH": rep.physical_path,
-                    "DATA_OWNER_NAME": obj.owner,
+                    "DATA_OWNER_NAME": obj.owner.partition("#")[0],
                     "DATA_OWNER_ZONE": owner.zone if owner else self.zone,
                     "DATA_REPL_STATUS": rep.status,
                     "DATA_STATUS": "",
@@ -222,6 +240,6 @@ class QueryRowsMixin(TicketsMixin):
                 return []
             out = []
             for name, perm in coll.acl.items():
-                u = self.users.get(name)
-                out.append([name, u.zone if u else self.zone, perm, u.type if u else ""])
+                u = self.find_user(name)
+                out.append([name.partition("#")[0], u.zone if u else self.zone, perm, u.type if u else ""])
             return out

@@ -7,7 +7,6 @@ from pathlib import Path
 
 from irods_provider.testing._catalog import WRITE, DataObject, ModelBase, Replica, normalize
 from irods_provider.testing._errors import IrodsModelError
-from irods_provider.testing._objects import sha2_of_file
 
 # modify_replica property → (Replica attribute, is integer)
 REPLICA_PROPERTIES: dict[str, tuple[str, bool]] = {
@@ -67,7 +66,7 @@ class ReplicasMixin(ModelBase):
             rep = Replica(number=number, resource=resource, spool_file=source, physical_path=physical_path)
             rep.size = data_size if data_size is not None else rep.spool_file.stat().st_size
             if checksum:
-                rep.checksum = sha2_of_file(rep.spool_file)
+                rep.checksum = self.file_checksum(rep.spool_file)
             for other in obj.replicas:
                 other.status = "0"
             obj.replicas.append(rep)

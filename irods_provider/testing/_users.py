@@ -85,6 +85,7 @@ class UsersMixin(ModelBase):
                     self.collections[path] = Collection(
                         id=self.new_id(), path=path, owner=name, zone=self.zone, acl={name: "own"}
                     )
+            self._map_user(u)
         return u
 
     def remove_user(self, caller: str, name: str, *, zone: str | None = None) -> None:
@@ -104,6 +105,7 @@ class UsersMixin(ModelBase):
             for base in (f"/{self.zone}/home", f"/{self.zone}/trash/home"):
                 self.collections.pop(f"{base}/{name}", None)
             del self.users[name]
+            self._unmap_user(name)
             for token, (owner, _) in list(self.tokens.items()):
                 if owner == name:
                     del self.tokens[token]

@@ -1,11 +1,16 @@
-"""Zones: the local zone plus remote zones a rodsadmin adds, modifies and removes."""
+"""Zones: the local zone, remote zones a rodsadmin adds, and federated zones this process also serves.
+
+A federated zone is a zone dimension of the one model: its collections and data objects live in the
+same path-keyed tables under ``/NAME``, its users and groups in ``zone_users[NAME]`` (its own catalog).
+Local users act there as ``user#localZone``, the identity a federation maps them to.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from irods_provider.testing._catalog import ModelBase
+from irods_provider.testing._catalog import Collection, ModelBase, User
 from irods_provider.testing._errors import IrodsModelError
 
 ZONE_PROPERTIES = ("name", "connection_info", "comment")
@@ -93,3 +98,56 @@ class ZonesMixin(ModelBase):
                 "comment": zone.comment,
             }
             return {"exists": True, "info": info}
+
+
+class FederationMixin(ModelBase):
+    """Seeds each configured federated zone and maps every local user into it (home they own)."""
+
+    remote_zones: dict[str, RemoteZone]
+
+    def _seed_federation(self) -> None:
+        """Create each federated zone's catalog: its rodsadmin, group ``public`` and the zone tree."""
+        self.zone_users = {}
+        for name in self.config.federated_zones:
+            if name == self.zone or name in self.zone_users or not name or "/" in name or "#" in name:
+                raise ValueError(f"invalid federated zone name {name!r}")
+            admin = f"{self.config.admin_user}#{name}"
+            self.zone_users[name] = {
+                admin: User(id=self.new_id(), name=self.config.admin_user, type="rodsadmin", zone=name),
+                f"public#{name}": User(id=self.new_id(), name="public", type="rodsgroup", zone=name),
+            }
+            for path in (f"/{name}", f"/{name}/home", f"/{name}/trash", f"/{name}/trash/home"):
+                self.collections[path] = Collection(
+                    id=self.new_id(), path=path, owner=admin, zone=name, acl={admin: "own"}
+                )
+            public = f"/{name}/home/public"
+            acl = {admin: "own", f"public#{name}": "read_object"}
+            self.collections[public] = Collection(
+                id=self.new_id(), path=public, owner=admin, zone=name, acl=acl
+            )
+            self.remote_zones[name] = RemoteZone(
+                self.new_id(), name, "localhost:1247", "served by the emulator"
+            )
+
+    def _map_user(self, user: User) -> None:
+        """Give a new local user its remote identity and remote home in every federated zone."""
+        for zone, catalog in self.zone_users.items():
+            key = f"{user.name}#{self.zone}"
+            catalog[key] = User(
+                id=self.new_id(), name=user.name, type="rodsuser", zone=self.zone, groups={f"public#{zone}"}
+            )
+            for base in (f"/{zone}/home", f"/{zone}/trash/home"):
+                path = f"{base}/{key}"
+                self.collections.setdefault(
+                    path, Collection(id=self.new_id(), path=path, owner=key, zone=zone, acl={key: "own"})
+                )
+
+    def _unmap_user(self, name: str) -> None:
+        """Forget a removed local user's remote identities and (empty) remote homes."""
+        for zone, catalog in self.zone_users.items():
+            key = f"{name}#{self.zone}"
+            catalog.pop(key, None)
+            for base in (f"/{zone}/home", f"/{zone}/trash/home"):
+                path = f"{base}/{key}"
+                if not self.children_colls(path) and not self.children_data(path):
+                    self.collections.pop(path, None)

@@ -4,14 +4,16 @@ Enable with ``pytest_plugins = ["irods_provider.testing.pytest_plugin"]``. Fixtu
 ``irods_emulator_server`` (session scope) and ``irods_emulator`` (function scope: state and faults reset,
 same server object), both API 0.7.0; ``irods_emulator_factory`` (session scope) starts emulators of any
 API version on demand (``factory("0.5.0")``, one per version, shared for the session) and
-``irods_emulator_at`` (function scope) returns ``at("0.6.0")``: that server, reset like ``irods_emulator``.
+``irods_emulator_at`` (function scope) returns ``at("0.6.0")``: that server, reset like ``irods_emulator``;
+``irods_emulator_variants`` (session scope) builds emulators with federated zones or an MD5 hash scheme,
+one per setup, reset on each request.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -92,3 +94,32 @@ def irods_emulator_at(
 ) -> Callable[[str], EmulatorServer]:
     """``at("0.5.0")``: the session's emulator of that API version with a fresh zone and default limits."""
     return lambda api_version: _fresh(irods_emulator_factory(api_version))
+
+
+@pytest.fixture(scope="session")
+def irods_emulator_variants(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A factory of emulators with a zone setup (``federated_zones``, ``hash_scheme``), one per setup.
+
+    ``irods_emulator_variants(federated_zones=["otherZone"], hash_scheme="md5")`` returns a started
+    server, shared by every test asking for the same setup and reset (fresh zones) on each call.
+    """
+    from irods_provider.testing._server import EmulatorServer
+
+    servers: dict[tuple[tuple[str, ...], str], EmulatorServer] = {}
+
+    def variant(*, federated_zones: Sequence[str] = (), hash_scheme: str = "sha256") -> EmulatorServer:
+        key = (tuple(federated_zones), hash_scheme)
+        server = servers.get(key)
+        if server is None:
+            spool: Path = tmp_path_factory.mktemp("irods-emulator-variant-spool")
+            config = EmulatorConfig(spool_dir=spool, federated_zones=list(key[0]), hash_scheme=hash_scheme)
+            server = servers[key] = EmulatorServer(config).start()
+        server.config.openid = None
+        server.reset()
+        return server
+
+    try:
+        yield variant
+    finally:
+        for server in servers.values():
+            server.stop()

@@ -211,11 +211,18 @@ class SftpEndpoint:
 
     def sha256sum(self, path: str) -> str | None:
         """The hex SHA-256 of ``path`` computed on the server (``sha256sum``), or None when unavailable."""
-        result = self.run(f"sha256sum -- {shlex.quote(self.shell_path(path))}")
+        return self._digest("sha256sum", path, 64)
+
+    def md5sum(self, path: str) -> str | None:
+        """The hex MD5 of ``path`` computed on the server (``md5sum``, for MD5 zones), or None."""
+        return self._digest("md5sum", path, 32)
+
+    def _digest(self, tool: str, path: str, width: int) -> str | None:
+        result = self.run(f"{tool} -- {shlex.quote(self.shell_path(path))}")
         if result is None:
             return None
         status, out, _ = result
         digest = out.split(b" ", 1)[0].decode("ascii", "replace").strip().lstrip("\\")
-        if status != 0 or len(digest) != 64:
+        if status != 0 or len(digest) != width:
             return None
         return digest

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from irods_provider._lineage import LineageDataset, irods_dataset, sftp_dataset
 from irods_provider.client.transfer import (
+    ChecksumScheme,
     FileResult,
     FileStatus,
     IrodsTransferCancelledError,
@@ -18,6 +19,8 @@ from irods_provider.client.transfer import (
     StreamHasher,
     TransferReport,
     open_sftp_reader,
+    scheme_of,
+    sha2_checksum,
 )
 from irods_provider.exceptions import IrodsUsageError
 from irods_provider.operators._transfer_base import TransferOperatorBase
@@ -28,7 +31,7 @@ if TYPE_CHECKING:
     from irods_provider.client import IrodsSession
     from irods_provider.transfers._sftp_endpoint import SftpEndpoint
 
-__all__ = ["PlannedCopy", "SftpStagingOperator", "hash_sftp_file", "run_plan"]
+__all__ = ["PlannedCopy", "SftpStagingOperator", "hash_sftp_file", "run_plan", "sftp_file_has_checksum"]
 
 _HASH_CHUNK = 1024 * 1024
 
@@ -53,6 +56,24 @@ def hash_sftp_file(
         while data := reader.read(_HASH_CHUNK):
             hasher.update(data)
     return hasher
+
+
+def sftp_file_has_checksum(
+    sftp: SftpEndpoint, path: str, checksum: str, hash_here: Callable[[StreamHasher], StreamHasher]
+) -> bool:
+    """Whether the SFTP file ``path`` has the zone's ``checksum``, in that checksum's scheme.
+
+    SHA-256 zones compare with ``sha256sum``, MD5 zones with ``md5sum`` run on the SFTP server; when it
+    cannot run commands, ``hash_here(hasher)`` reads the file through SFTP into ``hasher``.
+    """
+    scheme = scheme_of(checksum)
+    if scheme is ChecksumScheme.SHA256:
+        digest = sftp.sha256sum(path) or hash_here(StreamHasher()).result().sha256.hex()
+        return sha2_checksum(bytes.fromhex(digest)) == checksum
+    if scheme is ChecksumScheme.MD5:
+        md5 = sftp.md5sum(path) or (hash_here(StreamHasher(md5=True)).result().md5 or b"").hex()
+        return md5 == checksum.lower()
+    return False
 
 
 def run_plan(

@@ -22,9 +22,9 @@ from irods_provider.client.transfer import (
     StreamHasher,
     TransferConfig,
     copy,
+    hasher_for,
     open_reader,
     open_sftp_writer,
-    sha2_checksum,
     verify_checksum,
 )
 from irods_provider.exceptions import (
@@ -36,7 +36,12 @@ from irods_provider.exceptions import (
 from irods_provider.operators._base import check_path
 from irods_provider.transfers._selection import as_list, has_magic, parse_pattern, safe_join
 from irods_provider.transfers._sftp_endpoint import SftpEndpoint
-from irods_provider.transfers._staging import PlannedCopy, SftpStagingOperator, hash_sftp_file
+from irods_provider.transfers._staging import (
+    PlannedCopy,
+    SftpStagingOperator,
+    hash_sftp_file,
+    sftp_file_has_checksum,
+)
 
 if TYPE_CHECKING:
     import paramiko
@@ -233,8 +238,7 @@ class IrodsToSFTPOperator(SftpStagingOperator):
             return None
         if skip is SkipPolicy.SIZE:
             return "same size"
-        digest = sftp.sha256sum(final) or hash_sftp_file(client, final).result().sha256.hex()
-        if checksum.startswith("sha2:") and sha2_checksum(bytes.fromhex(digest)) == checksum:
+        if sftp_file_has_checksum(sftp, final, checksum, lambda h: hash_sftp_file(client, final, hasher=h)):
             return "same checksum"
         return None
 
@@ -262,7 +266,7 @@ class IrodsToSFTPOperator(SftpStagingOperator):
         import time
 
         started = time.monotonic()
-        hasher = StreamHasher()
+        hasher = hasher_for(config.checksum_scheme, session, item.source)
         writer, offset = self._open_temp(sftp, client, temp, size=size, hasher=hasher)
         try:
             with open_reader(

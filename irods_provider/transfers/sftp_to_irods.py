@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import dataclasses
 import functools
@@ -20,6 +19,7 @@ from irods_provider.client.transfer import (
     OverwritePolicy,
     ParallelSftpRangeReader,
     SkipPolicy,
+    StreamHasher,
     TransferConfig,
     open_sftp_reader,
     upload_object,
@@ -29,7 +29,12 @@ from irods_provider.operators._base import check_path
 from irods_provider.operators._values import parse_avus, refuse_unaddressable
 from irods_provider.transfers._selection import as_list, has_magic, parse_pattern, safe_relative
 from irods_provider.transfers._sftp_endpoint import SftpEndpoint
-from irods_provider.transfers._staging import PlannedCopy, SftpStagingOperator, hash_sftp_file
+from irods_provider.transfers._staging import (
+    PlannedCopy,
+    SftpStagingOperator,
+    hash_sftp_file,
+    sftp_file_has_checksum,
+)
 
 if TYPE_CHECKING:
     import paramiko
@@ -244,7 +249,8 @@ class SFTPToIrodsOperator(SftpStagingOperator):
         return hashlib.sha256(ident.encode()).hexdigest()[:16]
 
     def _same_checksum(self, sftp: SftpEndpoint, session: IrodsSession, item: PlannedCopy) -> bool:
-        """Whether the destination has the source's size and SHA-256 (hashed on the server if possible)."""
+        """Whether the destination has the source's size and checksum, in the zone's scheme (SHA-256 or MD5;
+        hashed on the SFTP server if possible)."""
         api = session.data_objects
         if not api.exists(item.destination):
             return False
@@ -252,10 +258,9 @@ class SFTPToIrodsOperator(SftpStagingOperator):
         if st.size != item.size:
             return False
         server = st.checksum or api.calculate_checksum(item.destination)
-        if not server.startswith("sha2:"):
-            return False
-        digest = sftp.sha256sum(item.source)
-        if digest is None:
+
+        def hash_here(hasher: StreamHasher) -> StreamHasher:
             with sftp.channel() as client:
-                digest = hash_sftp_file(client, item.source).result().sha256.hex()
-        return base64.b64decode(server[5:]).hex() == digest
+                return hash_sftp_file(client, item.source, hasher=hasher)
+
+        return sftp_file_has_checksum(sftp, item.source, server, hash_here)

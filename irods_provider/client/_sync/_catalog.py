@@ -12,7 +12,7 @@ from irods_provider.client import _ops_misc
 from irods_provider.client._genquery import match_condition
 from irods_provider.client._models import AVU, EntryKind, Kinds, MetadataOperation, TicketType
 from irods_provider.client._ops_fs import modify_metadata
-from irods_provider.client._paths import basename, parent_path, validate_avu, validate_path
+from irods_provider.client._paths import basename, parent_path, path_zone, validate_avu, validate_path
 from irods_provider.exceptions import IrodsNotFoundError, IrodsUsageError
 
 if TYPE_CHECKING:
@@ -58,6 +58,18 @@ class Query:
                 return
             offset += len(rows)
 
+    def zone_for(self, path: str) -> str | None:
+        """The ``zone`` hint a GenQuery about ``path`` needs: its zone when that is not the local one.
+
+        Without the hint the server asks only the local catalog, so a federated zone's entries would
+        silently be missing. The local zone is the ``irods_zone`` of ``/info`` (cached per session).
+        """
+        zone = path_zone(path)
+        if zone is None:
+            return None
+        local = (self._s.get_limits()).irods_zone
+        return None if zone == local else zone
+
     def genquery2(self, query: str, *, zone: str | None = None) -> builtins.list[builtins.list[str]]:
         """Run a GenQuery2 query and return all rows."""
         rows: builtins.list[builtins.list[str]] = self._s.execute(_ops_misc.genquery2(query, zone=zone))
@@ -81,13 +93,14 @@ class Metadata:
         parent, name = parent_path(path), basename(path)
         coll_cond, _ = match_condition("COLL_NAME", parent)
         data_cond, _ = match_condition("DATA_NAME", name)
+        zone = self._s.query.zone_for(path)
         for row in self._s.query.genquery(
-            f"select COLL_NAME, DATA_NAME where {coll_cond} and {data_cond}"
+            f"select COLL_NAME, DATA_NAME where {coll_cond} and {data_cond}", zone=zone
         ):
             if row[0] == parent and row[1] == name:
                 return EntryKind.DATA_OBJECT
         cond, _ = match_condition("COLL_NAME", path)
-        for row in self._s.query.genquery(f"select COLL_NAME where {cond}"):
+        for row in self._s.query.genquery(f"select COLL_NAME where {cond}", zone=zone):
             if row[0] == path:
                 return EntryKind.COLLECTION
         raise IrodsNotFoundError("no collection or data object at this path", operation="metadata", path=path)
@@ -115,7 +128,7 @@ class Metadata:
             query = f"select {_DATA_META}, COLL_NAME, DATA_NAME where {coll_cond} and {data_cond}"
             expected = [parent, name]
         avus: builtins.list[AVU] = []
-        for row in self._s.query.genquery(query):
+        for row in self._s.query.genquery(query, zone=self._s.query.zone_for(path)):
             if row[3:] == expected and row[0] and (attribute is None or row[0] == attribute):
                 avus.append(AVU(attribute=row[0], value=row[1], units=row[2] or ""))
         return avus
@@ -161,22 +174,33 @@ class Metadata:
         *,
         units: str | None = None,
         kinds: Kinds = Kinds.BOTH,
+        zone: str | None = None,
     ) -> Iterator[tuple[str, EntryKind]]:
-        """Yield ``(path, kind)`` of every collection and/or data object carrying the AVU."""
+        """Yield ``(path, kind)`` of every collection and/or data object carrying the AVU.
+
+        The local zone's catalog answers unless ``zone`` names another (federated) zone.
+        """
         for field, text in (("attribute", attribute), ("value", value), ("units", units)):
             if text is not None and "\x00" in text:
                 raise IrodsUsageError(
                     f"invalid AVU query: its {field} contains a NUL character", operation="metadata.find"
                 )
         if kinds is not Kinds.DATA_OBJECTS:
-            for row in self._find("COLL", "COLL_NAME", attribute, value, units):
+            for row in self._find("COLL", "COLL_NAME", attribute, value, units, zone=zone):
                 yield row[0], EntryKind.COLLECTION
         if kinds is not Kinds.COLLECTIONS:
-            for row in self._find("DATA", "COLL_NAME, DATA_NAME", attribute, value, units):
+            for row in self._find("DATA", "COLL_NAME, DATA_NAME", attribute, value, units, zone=zone):
                 yield f"{row[0].rstrip('/')}/{row[1]}", EntryKind.DATA_OBJECT
 
     def _find(
-        self, prefix: str, columns: str, attribute: str, value: str | None, units: str | None
+        self,
+        prefix: str,
+        columns: str,
+        attribute: str,
+        value: str | None,
+        units: str | None,
+        *,
+        zone: str | None,
     ) -> Iterator[builtins.list[str]]:
         wanted = [(f"META_{prefix}_ATTR_NAME", attribute), (f"META_{prefix}_ATTR_VALUE", value)]
         wanted.append((f"META_{prefix}_ATTR_UNITS", units))
@@ -184,7 +208,7 @@ class Metadata:
         select = ", ".join(column for column, _ in checks)
         where = " and ".join(match_condition(column, v)[0] for column, v in checks)
         width = len(columns.split(","))
-        for row in self._s.query.genquery(f"select {columns}, {select} where {where}"):
+        for row in self._s.query.genquery(f"select {columns}, {select} where {where}", zone=zone):
             if all(row[width + i] == v for i, (_, v) in enumerate(checks)):
                 yield row[:width]
 

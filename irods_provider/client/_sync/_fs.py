@@ -25,6 +25,7 @@ from irods_provider.client._paths import parent_path, validate_path
 from irods_provider.exceptions import (
     IrodsAlreadyExistsError,
     IrodsError,
+    IrodsListingError,
     IrodsNotACollectionError,
     IrodsNotADataObjectError,
     IrodsNotFoundError,
@@ -121,14 +122,35 @@ class Collections:
         """
         validate_path(path, operation="collections.iterate")
         accept = _name_filter(pattern, regex)
+        zone = self._s.query.zone_for(path)
+        answered = False
         if kinds is not Kinds.DATA_OBJECTS:
-            for entry in self._collections(path, recursive):
+            for entry in self._collections(path, recursive, zone):
+                answered = True
                 if accept is None or accept.search(entry.name):
                     yield entry
         if kinds is not Kinds.COLLECTIONS:
-            for entry in self._data_objects(path, recursive, with_stat):
+            for entry in self._data_objects(path, recursive, with_stat, zone):
+                answered = True
                 if accept is None or accept.search(entry.name):
                     yield entry
+        if zone is not None and not answered:
+            self._confirm_empty(path, zone, kinds)
+
+    def _confirm_empty(self, path: str, zone: str, kinds: Kinds) -> None:
+        """A federated zone's catalog answered nothing: make sure the collection really is empty.
+
+        ``list`` fails with a typed error when the collection is missing or invisible; when it shows
+        entries of the wanted kind that GenQuery did not, the listing cannot be trusted and we say so.
+        """
+        for child in self.list(path):
+            if kinds is Kinds.BOTH or (kinds is Kinds.COLLECTIONS) == self.exists(child):
+                raise IrodsListingError(
+                    f"GenQuery with zone hint {zone!r} saw no entries, but the collection holds {child!r}; "
+                    "the server cannot query that zone's catalog",
+                    operation="collections.iterate",
+                    path=path,
+                )
 
     def walk(
         self,
@@ -145,13 +167,13 @@ class Collections:
         ):
             yield entry
 
-    def _collections(self, path: str, recursive: bool) -> Iterator[Entry]:
+    def _collections(self, path: str, recursive: bool, zone: str | None) -> Iterator[Entry]:
         prefix = "/" if path == "/" else path + "/"
         if recursive:
             query = f"select {_COLL_COLUMNS} where {prefix_condition('COLL_NAME', prefix)}"
         else:
             query = f"select {_COLL_COLUMNS} where {match_condition('COLL_PARENT_NAME', path)[0]}"
-        for row in self._s.query.genquery(query):
+        for row in self._s.query.genquery(query, zone=zone):
             name = row[0]
             if name == path or not name.startswith(prefix):
                 continue
@@ -159,7 +181,9 @@ class Collections:
                 continue
             yield Entry(path=name, kind=EntryKind.COLLECTION, modified_at=int(row[1] or 0))
 
-    def _data_objects(self, path: str, recursive: bool, with_stat: bool) -> Iterator[Entry]:
+    def _data_objects(
+        self, path: str, recursive: bool, with_stat: bool, zone: str | None
+    ) -> Iterator[Entry]:
         columns = _DATA_COLUMNS if with_stat else "COLL_NAME, DATA_NAME"
         exact, _ = match_condition("COLL_NAME", path)
         queries = [f"select {columns} where {exact}"]
@@ -168,7 +192,7 @@ class Collections:
             queries.append(f"select {columns} where {prefix_condition('COLL_NAME', prefix)}")
         for index, query in enumerate(queries):
             pending: builtins.list[builtins.list[str]] = []
-            for row in self._s.query.genquery(query):
+            for row in self._s.query.genquery(query, zone=zone):
                 collection = row[0]
                 if index == 0 and collection != path:
                     continue

@@ -11,7 +11,16 @@ from irods_provider.exceptions import IrodsTransferCancelledError
 
 from ._config import ChecksumScheme, OverwritePolicy, SkipPolicy, TransferConfig
 from ._coordinator import TransferCoordinator, TransferStatus, TransferSubscriber
-from ._copy import CopyResult, StreamHasher, copy, sha2_checksum, verify_checksum
+from ._copy import (
+    CopyResult,
+    StreamHasher,
+    copy,
+    hasher_for,
+    pin_checksum_scheme,
+    scheme_of,
+    sha2_checksum,
+    verify_checksum,
+)
 from ._download import download_object, parallel_download
 from ._local import (
     PlannedFile,
@@ -62,6 +71,7 @@ __all__ = [
     "copy",
     "download_files",
     "download_object",
+    "hasher_for",
     "open_reader",
     "open_sftp_channels",
     "open_sftp_reader",
@@ -69,10 +79,12 @@ __all__ = [
     "open_writer",
     "parallel_download",
     "parallel_upload",
+    "pin_checksum_scheme",
     "plan_irods_sources",
     "plan_local_sources",
     "publish_atomically",
     "safe_local_path",
+    "scheme_of",
     "sha2_checksum",
     "tune_transport",
     "upload_files",

@@ -72,7 +72,8 @@ class TransferConfig:
         max_concurrent_files: files transferred at once by ``upload_files`` / ``download_files``.
         request_timeout_seconds: the server's whole-request deadline (30 s by default).
         min_stream_bytes_per_second: slowest per-stream rate a chunk must survive within that deadline.
-        checksum_scheme: the hash the zone answers ``calculate_checksum`` with.
+        checksum_scheme: the hash the zone answers ``calculate_checksum`` with; None (default) learns it
+            from the server's answers (``sha2:`` prefix or 32-hex MD5), hashing both until it knows.
     """
 
     streams: int = 3
@@ -86,7 +87,7 @@ class TransferConfig:
     max_concurrent_files: int = 4
     request_timeout_seconds: float = 30.0
     min_stream_bytes_per_second: int = 512 * 1024
-    checksum_scheme: ChecksumScheme = ChecksumScheme.SHA256
+    checksum_scheme: ChecksumScheme | None = None
 
     def __post_init__(self) -> None:
         for name in ("streams", "chunk_size", "queue_depth", "max_concurrent_files"):

@@ -5,8 +5,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import threading
+import weakref
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from irods_provider.exceptions import (
@@ -39,11 +40,13 @@ class CopyResult:
     size: int
     sha256: bytes
     md5: bytes | None = None
+    server_checksum: str | None = None
+    """The zone's checksum once verified (``sha2:...`` or MD5 hex), else None."""
 
     @property
     def irods_checksum(self) -> str:
-        """The checksum as iRODS writes it for the default scheme: ``sha2:`` + base64 SHA-256."""
-        return sha2_checksum(self.sha256)
+        """The checksum as the zone stores it: the verified server answer, else ``sha2:`` + base64 SHA-256."""
+        return self.server_checksum or sha2_checksum(self.sha256)
 
 
 def sha2_checksum(digest: bytes) -> str:
@@ -130,6 +133,66 @@ def skip_bytes(source: Readable, count: int, *, hasher: StreamHasher, chunk_size
         left -= len(data)
 
 
+def scheme_of(checksum: str | None) -> ChecksumScheme | None:
+    """The scheme a zone's checksum is written in: ``sha2:`` prefix = SHA-256, 32 hex digits = MD5."""
+    if not checksum:
+        return None
+    if checksum.startswith("sha2:"):
+        return ChecksumScheme.SHA256
+    if len(checksum) == 32 and all(c in "0123456789abcdefABCDEF" for c in checksum):
+        return ChecksumScheme.MD5
+    return None
+
+
+# What each session learned (or was told) about its zones' schemes: {zone or None (pinned): scheme}.
+_SCHEMES: weakref.WeakKeyDictionary[Any, dict[str | None, ChecksumScheme]] = weakref.WeakKeyDictionary()
+_SCHEMES_LOCK = threading.Lock()
+
+
+def _root(session: object) -> object:
+    """The real session under wrappers (``__wrapped__``), which per-session state is keyed by."""
+    while (inner := getattr(session, "__wrapped__", None)) is not None:
+        session = inner
+    return session
+
+
+def _zone(path: str | None) -> str | None:
+    return path[1:].split("/", 1)[0] if path and path.startswith("/") else None
+
+
+def pin_checksum_scheme(session: object, scheme: ChecksumScheme | str | None) -> None:
+    """Fix the scheme every transfer of ``session`` hashes and verifies with (a connection's override)."""
+    with _SCHEMES_LOCK:
+        known = _SCHEMES.setdefault(_root(session), {})
+        if scheme is None:
+            known.pop(None, None)
+        else:
+            known[None] = ChecksumScheme(scheme)
+
+
+def learn_checksum_scheme(session: object, path: str, checksum: str | None) -> None:
+    """Remember the scheme of a server answer for ``path``'s zone (the next transfers hash only that)."""
+    scheme = scheme_of(checksum)
+    zone = _zone(path)
+    if scheme is None or zone is None:
+        return
+    try:
+        with _SCHEMES_LOCK:
+            _SCHEMES.setdefault(_root(session), {})[zone] = scheme
+    except TypeError:  # a session that cannot be weakly referenced simply learns nothing
+        return
+
+
+def known_checksum_scheme(session: object, path: str | None = None) -> ChecksumScheme | None:
+    """The pinned scheme of ``session``, else the one learned for ``path``'s zone, else None."""
+    try:
+        with _SCHEMES_LOCK:
+            known = _SCHEMES.get(_root(session)) or {}
+    except TypeError:
+        return None
+    return known.get(None) or known.get(_zone(path))
+
+
 def server_checksum_matches(server: str, result: CopyResult) -> bool | None:
     """Compare a ``calculate_checksum`` answer with local digests; None when the local digest is missing."""
     if server.startswith("sha2:"):
@@ -140,15 +203,20 @@ def server_checksum_matches(server: str, result: CopyResult) -> bool | None:
 
 
 def verify_checksum(session: SessionLike, path: str, result: CopyResult, *, force: bool = False) -> str:
-    """Ask the server for ``path``'s checksum and compare it; a mismatch raises, never warns. Returns it."""
+    """Ask the server for ``path``'s checksum and compare it; a mismatch raises, never warns. Returns it.
+
+    The answer's format teaches the session the zone's scheme (see :func:`hasher_for`).
+    """
     server = session.data_objects.calculate_checksum(path, force=force)
     verdict = server_checksum_matches(server, result)
     if verdict is None:
         raise IrodsIntegrityError(
-            "the zone answers MD5 checksums but MD5 was not computed; use checksum_scheme=ChecksumScheme.MD5",
+            "the zone answers MD5 checksums but only SHA-256 was computed (checksum_scheme is pinned to "
+            "sha256); set checksum_scheme to md5 or leave it unset to learn it from the server",
             operation="verify",
             path=path,
         )
+    learn_checksum_scheme(session, path, server)
     if not verdict:
         expected = sha2_checksum(result.sha256) if server.startswith("sha2:") else (result.md5 or b"").hex()
         raise IrodsChecksumMismatchError(
@@ -161,6 +229,19 @@ def verify_checksum(session: SessionLike, path: str, result: CopyResult, *, forc
     return server
 
 
-def hasher_for(scheme: ChecksumScheme) -> StreamHasher:
-    """A hasher computing what the zone's scheme needs (SHA-256 always, MD5 too for MD5 zones)."""
-    return StreamHasher(md5=scheme is ChecksumScheme.MD5)
+def hasher_for(
+    scheme: ChecksumScheme | str | None, session: object = None, path: str | None = None
+) -> StreamHasher:
+    """A hasher computing what the zone's scheme needs, in the same single pass as the copy.
+
+    ``scheme`` (an explicit override) wins, then the session's pinned or learned scheme for ``path``'s
+    zone; unknown → MD5 as well as SHA-256, so the first answer of either kind can be verified. SHA-256
+    is always computed (reports and SFTP ``sha256sum`` checks use it).
+    """
+    effective = ChecksumScheme(scheme) if scheme is not None else known_checksum_scheme(session, path)
+    return StreamHasher(md5=effective is not ChecksumScheme.SHA256)
+
+
+def with_server_checksum(result: CopyResult, checksum: str) -> CopyResult:
+    """``result`` carrying the verified server checksum (what reports show)."""
+    return replace(result, server_checksum=checksum)

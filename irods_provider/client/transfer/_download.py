@@ -15,7 +15,14 @@ from irods_provider.exceptions import IrodsAlreadyExistsError
 from ._api import SessionLike
 from ._config import OverwritePolicy, SkipPolicy, TransferConfig
 from ._coordinator import TransferCoordinator, TransferSubscriber
-from ._copy import CopyResult, hasher_for, server_checksum_matches, verify_checksum
+from ._copy import (
+    CopyResult,
+    hasher_for,
+    scheme_of,
+    server_checksum_matches,
+    verify_checksum,
+    with_server_checksum,
+)
 from ._reader import ParallelReader
 from ._report import FileResult, FileStatus
 from ._writer import _effective_config
@@ -45,7 +52,7 @@ def parallel_download(
         size = session.data_objects.stat(path).size
     coordinator = TransferCoordinator(path=path, subscribers=subscribers, cancel_event=cancel_event)
     coordinator.queued(size)
-    hasher = hasher_for(cfg.checksum_scheme)
+    hasher = hasher_for(cfg.checksum_scheme, session, path)
     fd = os.open(local_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
     try:
         os.ftruncate(fd, size)
@@ -62,7 +69,7 @@ def parallel_download(
                     coordinator.raise_if_failed()
         result = hasher.result()
         if verify:
-            verify_checksum(session, path, result)
+            result = with_server_checksum(result, verify_checksum(session, path, result))
     except BaseException as exc:
         coordinator.done(exc)
         raise
@@ -83,7 +90,7 @@ def _local_matches(
         return True
     if not checksum:
         return False
-    hasher = hasher_for(cfg.checksum_scheme)
+    hasher = hasher_for(scheme_of(checksum) or cfg.checksum_scheme)
     with local.open("rb") as fh:
         while data := fh.read(cfg.chunk_size):
             hasher.update(data)

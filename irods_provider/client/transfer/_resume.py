@@ -185,6 +185,7 @@ class RecordingSession:
 
     def __init__(self, session: SessionLike) -> None:
         self._session = session
+        self.__wrapped__ = session  # the real session: what per-session state (checksum schemes) is keyed by
         self._recorder = _RecordingDataObjects(session)
 
     def __getattr__(self, name: str) -> Any:

@@ -30,7 +30,16 @@ from . import _resume
 from ._api import SessionLike
 from ._config import OverwritePolicy, SkipPolicy, TransferConfig
 from ._coordinator import TransferCoordinator, TransferSubscriber
-from ._copy import CopyResult, copy, hasher_for, server_checksum_matches, skip_bytes, verify_checksum
+from ._copy import (
+    CopyResult,
+    copy,
+    hasher_for,
+    scheme_of,
+    server_checksum_matches,
+    skip_bytes,
+    verify_checksum,
+    with_server_checksum,
+)
 from ._report import FileResult, FileStatus
 from ._retry import ChunkRetrier, is_busy, is_retryable
 from ._writer import ParallelWriter, _effective_config
@@ -71,12 +80,12 @@ def _seekable(fh: Any) -> bool:
         return False
 
 
-def _local_digest(src: _OpenedSource, config: TransferConfig) -> CopyResult:
-    """Hash the whole source and rewind it (for the checksum skip policy)."""
+def _local_digest(src: _OpenedSource, config: TransferConfig, server: str) -> CopyResult:
+    """Hash the whole source in the scheme of the server's checksum and rewind it (checksum skip policy)."""
     if not _seekable(src.fh):
         raise IrodsUsageError("skip policy CHECKSUM needs a seekable source", path=src.name)
     here = src.fh.tell()
-    hasher = hasher_for(config.checksum_scheme)
+    hasher = hasher_for(scheme_of(server) or config.checksum_scheme)
     while data := src.fh.read(config.chunk_size):
         hasher.update(data)
     src.fh.seek(here)
@@ -99,7 +108,7 @@ def _destination_state(
         if skip is SkipPolicy.SIZE:
             return True, "same size"
         server = st.checksum or api.calculate_checksum(path)
-        if server_checksum_matches(server, _local_digest(src, config)):
+        if server_checksum_matches(server, _local_digest(src, config, server)):
             return True, "same checksum"
     return True, None
 
@@ -331,7 +340,7 @@ def _upload_to_temp(
     on_chunk: Callable[[int], object] | None,
 ) -> tuple[CopyResult, int, str, str | None]:
     start, previous = _resume_offset(session, temp, src, record) if resume else (0, None)
-    hasher = hasher_for(cfg.checksum_scheme)
+    hasher = hasher_for(cfg.checksum_scheme, session, temp)
     skip_bytes(src.fh, start, hasher=hasher, chunk_size=cfg.chunk_size)
     writer = ParallelWriter(
         session,
@@ -545,12 +554,12 @@ def parallel_upload(
             fileobj,
             writer,
             chunk_size=cfg.chunk_size,
-            hasher=hasher_for(cfg.checksum_scheme),
+            hasher=hasher_for(cfg.checksum_scheme, session, path),
             coordinator=coordinator,
             report_progress=False,
         )
         writer.close()
-        verify_checksum(session, path, result)
+        result = with_server_checksum(result, verify_checksum(session, path, result))
     except BaseException as exc:
         writer.abort()
         coordinator.done(exc)

@@ -173,11 +173,16 @@ def test_mismatch_and_md5_zone(fake):
     assert fake.objects == {}
     fake.checksum_override = None
     fake.md5_zone = True
-    with pytest.raises(IrodsIntegrityError, match="MD5"):
-        upload_object(fake, io.BytesIO(b"hello world"), f"{HOME}/m5", config=CFG)
+    # no setting needed: the scheme is learned from the answer (MD5 hashed in the same pass)
+    res = upload_object(fake, io.BytesIO(b"hello world"), f"{HOME}/m5", config=CFG)
+    assert res.checksum == "5eb63bbbe01eeed093cb22bb8f5acdc3"
     md5_cfg = TransferConfig(chunk_size=4, checksum_scheme=ChecksumScheme.MD5)
     res = upload_object(fake, io.BytesIO(b"hello world"), f"{HOME}/m5b", config=md5_cfg)
     assert res.checksum == "5eb63bbbe01eeed093cb22bb8f5acdc3"
+    # pinned to SHA-256 on an MD5 zone: refused by name, never a silent pass
+    sha_cfg = TransferConfig(chunk_size=4, checksum_scheme=ChecksumScheme.SHA256)
+    with pytest.raises(IrodsIntegrityError, match="MD5"):
+        upload_object(fake, io.BytesIO(b"hello world"), f"{HOME}/m5c", config=sha_cfg)
 
 
 def test_reader_in_order_and_bounded(fake):
