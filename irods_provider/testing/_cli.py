@@ -5,7 +5,18 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from irods_provider.testing._config import MIB, EmulatorConfig
+from irods_provider.testing._config import MIB, RESOURCE_PRESET, EmulatorConfig
+
+
+def _resource_spec(text: str) -> str:
+    """argparse type of ``--resource``: validated ``NAME[:type]``."""
+    from irods_provider.testing._resources import parse_resource_spec
+
+    try:
+        parse_resource_spec(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -25,6 +36,20 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--certfile", default=None)
     serve.add_argument("--keyfile", default=None)
     serve.add_argument("--log-level", default="warning")
+    serve.add_argument(
+        "--resource",
+        action="append",
+        type=_resource_spec,
+        default=[],
+        metavar="NAME[:TYPE]",
+        help="extra root resource (repeatable); TYPE unixfilesystem (default), replication (two "
+        "children NAME_ufs0/NAME_ufs1), passthru (one child), random, roundrobin",
+    )
+    serve.add_argument(
+        "--resource-preset",
+        action="store_true",
+        help=f"add the preset resources {' '.join(RESOURCE_PRESET)} (demoResc stays the default)",
+    )
     return parser
 
 
@@ -47,12 +72,15 @@ def main(argv: list[str] | None = None) -> int:
         ssl_certfile=args.certfile,
         ssl_keyfile=args.keyfile,
         log_level=args.log_level,
+        resources=(*(RESOURCE_PRESET if args.resource_preset else ()), *args.resource),
     )
     server = EmulatorServer(config)
     server.bind()
     print(f"iRODS HTTP API emulator: {server.base_url}", flush=True)
     print(f"zone {config.zone}; rodsadmin {config.admin_user} / {config.admin_password}", flush=True)
     print(f"control plane: {server.url}/_emulator/", flush=True)
+    if config.resources:
+        print(f"resources: demoResc (default), {', '.join(config.resources)}", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -11,6 +11,9 @@ from typing import Any, Protocol, runtime_checkable
 API_VERSION = "0.7.0"
 BASE_PATH = f"/irods-http-api/{API_VERSION}"
 MIB = 1024 * 1024
+RESOURCE_PRESET: tuple[str, ...] = ("archiveResc", "replResc:replication")
+"""A zone with storage tiers: ``demoResc`` (default), a second unixfilesystem resource and a
+replication resource with two unixfilesystem children (``replResc_ufs0``/``replResc_ufs1``)."""
 
 
 @runtime_checkable
@@ -112,3 +115,5 @@ class EmulatorConfig:
     openid: OpenIdValidator | None = None
     faults: Faults = field(default_factory=Faults)
     log_level: str = "warning"
+    resources: tuple[str, ...] = ()
+    """Extra root resources besides ``demoResc``, as ``NAME[:type]`` (see :data:`RESOURCE_PRESET`)."""

@@ -1,8 +1,8 @@
 """pytest plugin: one emulator per session, reset before each test that asks for it.
 
 Enable with ``pytest_plugins = ["irods_provider.testing.pytest_plugin"]``. Fixtures:
-``irods_emulator_server`` (session scope) and ``irods_emulator`` (function scope: state and faults reset,
-same server object).
+``irods_emulator_server`` (session scope), ``irods_emulator`` (function scope: state and faults reset,
+same server object) and ``irods_emulator_resources`` (the same, with the preset storage resources).
 """
 
 from __future__ import annotations
@@ -46,5 +46,22 @@ def irods_emulator(irods_emulator_server: object) -> object:
         dstream_exposes_irods_error_codes=False,
     )
     irods_emulator_server.config.openid = None
+    irods_emulator_server.config.resources = defaults.resources
     irods_emulator_server.reset()
     return irods_emulator_server
+
+
+@pytest.fixture
+def irods_emulator_resources(irods_emulator: object) -> object:
+    """:func:`irods_emulator` whose zone also holds the :data:`RESOURCE_PRESET` resources.
+
+    ``demoResc`` stays the default; ``archiveResc`` is a second unixfilesystem resource and
+    ``replResc`` a replication resource over ``replResc_ufs0`` and ``replResc_ufs1``.
+    """
+    from irods_provider.testing._config import RESOURCE_PRESET
+    from irods_provider.testing._server import EmulatorServer
+
+    assert isinstance(irods_emulator, EmulatorServer)
+    irods_emulator.config.resources = RESOURCE_PRESET
+    irods_emulator.reset()
+    return irods_emulator
