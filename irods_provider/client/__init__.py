@@ -26,6 +26,7 @@ from irods_provider.client._models import (
     MetadataOperation,
     Permission,
     PermissionOperation,
+    Replica,
     ServerLimits,
     TicketType,
 )
@@ -67,6 +68,7 @@ __all__ = [
     "Permission",
     "PermissionOperation",
     "Query",
+    "Replica",
     "RetryPolicy",
     "ServerLimits",
     "StaticToken",
