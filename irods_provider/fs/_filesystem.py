@@ -78,6 +78,8 @@ class IrodsFileSystem(AbstractFileSystem):  # type: ignore[misc]
     :param chunk_size: bytes per request for big reads and writes (capped by the server's body limit).
     :param use_trash: ``rm`` moves to the trash instead of deleting (default: delete, like ``irm -f``).
     :param auto_mkdir: create missing parent collections when writing (default True, like object stores).
+    :param resource: root resource new and replaced data objects are written to (storage option); default:
+        the connection's ``default_resource`` extra (with ``conn_id``), else the server's default.
     """
 
     protocol = PROTOCOL
@@ -98,6 +100,7 @@ class IrodsFileSystem(AbstractFileSystem):  # type: ignore[misc]
         chunk_size: int | None = None,
         use_trash: bool = False,
         auto_mkdir: bool = True,
+        resource: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -114,6 +117,10 @@ class IrodsFileSystem(AbstractFileSystem):  # type: ignore[misc]
         self._chunk_size = chunk_size
         self.use_trash = use_trash
         self.auto_mkdir = auto_mkdir
+        if resource is not None and (not resource or any(c in resource for c in " ;/")):
+            raise ValueError(f"resource must be a root resource name, got {resource!r}")
+        self._resource = resource
+        self._default_resource: str | None = None
 
     # construction ------------------------------------------------------------------------------------------
     @property
@@ -130,7 +137,18 @@ class IrodsFileSystem(AbstractFileSystem):  # type: ignore[misc]
             return IrodsSession(self._base_url, auth=self._explicit_auth(), verify=self._verify)
         from irods_provider.hooks.irods import IrodsHook
 
-        return IrodsHook(str(self.conn_id)).get_conn()
+        hook = IrodsHook(str(self.conn_id))
+        session = hook.get_conn()
+        self._default_resource = hook.settings.default_resource
+        return session
+
+    @property
+    def resource(self) -> str | None:
+        """Where new data objects go: the ``resource`` option, else the connection's ``default_resource``."""
+        if self._resource is not None:
+            return self._resource
+        _ = self.session  # opening the session reads the connection's default
+        return self._default_resource
 
     def _explicit_auth(self) -> TokenProvider | None:
         username, password, token, auth = self._auth_args
@@ -170,6 +188,7 @@ class IrodsFileSystem(AbstractFileSystem):  # type: ignore[misc]
         if self._chunk_size is not None:
             overrides["chunk_size"] = self._chunk_size
             overrides["small_file_threshold"] = self._chunk_size
+        overrides["resource"] = self.resource
         return TransferConfig(**overrides).for_server(self.session.limits)
 
     @property
@@ -364,7 +383,7 @@ class IrodsFileSystem(AbstractFileSystem):  # type: ignore[misc]
         path1, path2 = self._strip_protocol(path1), self._strip_protocol(path2)
         self.ensure_parent(path2)
         try:
-            self.session.data_objects.copy(path1, path2, overwrite=True)
+            self.session.data_objects.copy(path1, path2, overwrite=True, dst_resource=self.resource)
         except IrodsNotADataObjectError:
             if not self.session.collections.exists(path1):
                 raise _not_found(path1) from None
@@ -393,7 +412,7 @@ class IrodsFileSystem(AbstractFileSystem):  # type: ignore[misc]
         path = self._strip_protocol(path)
         self.ensure_parent(path)
         if truncate:
-            self.session.data_objects.write(path, b"")
+            self.session.data_objects.write(path, b"", resource=self.resource)
         else:
             self.session.data_objects.touch(path)
 
@@ -437,7 +456,7 @@ class IrodsFileSystem(AbstractFileSystem):  # type: ignore[misc]
             raise FileExistsError(errno.EEXIST, "a data object or collection exists at this path", path)
         if len(value) <= self.small_write_bytes:
             self.ensure_parent(path)
-            self.session.data_objects.write(path, value)
+            self.session.data_objects.write(path, value, resource=self.resource)
             return
         with self.open(path, "wb") as f:
             f.write(value)

@@ -18,6 +18,7 @@ from irods_provider.client.transfer import (
     TransferConfig,
     TransferReport,
 )
+from irods_provider.exceptions import IrodsUsageError
 from irods_provider.operators._base import IrodsBaseOperator, check_choice
 
 __all__ = ["TransferOperatorBase"]
@@ -42,12 +43,16 @@ class TransferOperatorBase(TransferLineageMixin, IrodsBaseOperator):
     :param continue_on_error: copy the other files after one fails (the task still fails at the end).
     :param fail_if_empty: fail when the sources select no file at all.
     :param progress_interval_seconds: how often a progress line (bytes, %, MB/s, ETA) is logged.
+    :param resource: the root resource objects written to iRODS land on (templated in the operators that
+        write to iRODS); default: the connection's ``default_resource`` extra, else the server's default.
     """
 
     direction = ""
     """Names the transfer in the task log (the report's total line and the cancel message)."""
     log_errors: ClassVar[bool] = True
     """Whether a failed file's line in the report shows its error (else only a skip's reason)."""
+    writes_to_irods: ClassVar[bool] = False
+    """Whether the operator writes data objects (then ``resource``/``default_resource`` apply)."""
 
     def __init__(
         self,
@@ -63,9 +68,11 @@ class TransferOperatorBase(TransferLineageMixin, IrodsBaseOperator):
         continue_on_error: bool = False,
         fail_if_empty: bool = True,
         progress_interval_seconds: float = 10.0,
+        resource: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.resource = resource
         self.source_path = source_path
         self.destination_path = destination_path
         self.recursive = recursive
@@ -107,6 +114,10 @@ class TransferOperatorBase(TransferLineageMixin, IrodsBaseOperator):
         if self.chunk_size is not None:
             values["chunk_size"] = int(self.chunk_size)
             values["small_file_threshold"] = min(int(self.chunk_size), TransferConfig().small_file_threshold)
+        if self.writes_to_irods:
+            values["resource"] = self.write_resource(self.resource)
+        elif self.resource:
+            raise IrodsUsageError(f"{type(self).__name__} does not write to iRODS: resource is not used")
         return TransferConfig(**values)
 
     def progress(self, total: int | None) -> LoggingProgressSubscriber:

@@ -73,6 +73,8 @@ class TransferConfig:
         request_timeout_seconds: the server's whole-request deadline (30 s by default).
         min_stream_bytes_per_second: slowest per-stream rate a chunk must survive within that deadline.
         checksum_scheme: the hash the zone answers ``calculate_checksum`` with.
+        resource: the root resource new and replaced objects are written to (None: the server's default
+            resource); appends and resumed writes go to the replica that already holds the bytes.
     """
 
     streams: int = 3
@@ -87,6 +89,7 @@ class TransferConfig:
     request_timeout_seconds: float = 30.0
     min_stream_bytes_per_second: int = 512 * 1024
     checksum_scheme: ChecksumScheme = ChecksumScheme.SHA256
+    resource: str | None = None
 
     def __post_init__(self) -> None:
         for name in ("streams", "chunk_size", "queue_depth", "max_concurrent_files"):
