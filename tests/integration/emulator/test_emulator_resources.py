@@ -223,3 +223,22 @@ def test_cli_resource_options_and_config() -> None:
         ]
     with pytest.raises(ValueError, match="configured twice"):
         EmulatorServer(EmulatorConfig(resources=("demoResc",)))
+
+
+def test_genquery_resource_columns_real_clients_use(rapi: Api) -> None:
+    ids = {
+        name: rapi.get("resources", op="stat", name=name).json()["info"]["id"]
+        for name in ("replResc", "replResc_ufs0", "replResc_ufs1")
+    }
+    q = "select RESC_NAME, RESC_PARENT, RESC_CLASS_NAME, RESC_TYPE_NAME where RESC_NAME like 'replResc%'"
+    assert rapi.get("query", op="execute_genquery", query=q).json()["rows"] == [
+        ["replResc", "", "cache", "replication"],
+        ["replResc_ufs0", ids["replResc"], "cache", "unixfilesystem"],
+        ["replResc_ufs1", ids["replResc"], "cache", "unixfilesystem"],
+    ]
+    assert code(rapi.write(f"{HOME}/ids", b"x", "alice", resource="replResc")) == 0
+    q = "select DATA_REPL_NUM, DATA_RESC_ID, RESC_LOC where DATA_NAME = 'ids'"
+    assert rapi.get("query", "alice", op="execute_genquery", query=q).json()["rows"] == [
+        ["0", ids["replResc_ufs0"], "localhost"],
+        ["1", ids["replResc_ufs1"], "localhost"],
+    ]
