@@ -143,7 +143,11 @@ def provider_info() -> dict[str, Any]:
         "operators": [
             {
                 "integration-name": "iRODS",
-                "python-modules": ["irods_provider.operators.irods", "irods_provider.operators.transfer"],
+                "python-modules": [
+                    "irods_provider.operators.irods",
+                    "irods_provider.operators.replicas",
+                    "irods_provider.operators.transfer",
+                ],
             }
         ],
         "sensors": [{"integration-name": "iRODS", "python-modules": ["irods_provider.sensors.irods"]}],

@@ -27,6 +27,7 @@ from irods_provider.client._models import (
     MetadataOperation,
     Permission,
     PermissionOperation,
+    Replica,
     ServerLimits,
     TicketType,
 )
@@ -71,6 +72,7 @@ __all__ = [
     "Permission",
     "PermissionOperation",
     "Query",
+    "Replica",
     "RetryPolicy",
     "ServerLimits",
     "StaticToken",

@@ -17,6 +17,7 @@ __all__ = [
     "MetadataOperation",
     "Permission",
     "PermissionOperation",
+    "Replica",
     "ServerLimits",
     "TicketType",
 ]
@@ -77,14 +78,49 @@ class DataObjectStat:
 
 
 @dataclass(frozen=True, slots=True)
+class Replica:
+    """One replica of a data object as the catalog lists it (GenQuery ``DATA_REPL_*``/``DATA_RESC_HIER``).
+
+    ``resource`` is the leaf resource holding the bytes, ``root`` the resource clients target;
+    ``status`` is the catalog's ``DATA_REPL_STATUS`` (``"1"`` good, ``"0"`` stale, others locked).
+    """
+
+    number: int
+    hierarchy: str
+    status: str
+    size: int
+    checksum: str | None
+    modified_at: int
+
+    @property
+    def resource(self) -> str:
+        """The leaf resource (last element of the hierarchy)."""
+        return self.hierarchy.rsplit(";", 1)[-1]
+
+    @property
+    def root(self) -> str:
+        """The root resource (first element of the hierarchy), the name writes and reads target."""
+        return self.hierarchy.split(";", 1)[0]
+
+    @property
+    def good(self) -> bool:
+        """True when the catalog marks the replica good (up to date)."""
+        return self.status == "1"
+
+
+@dataclass(frozen=True, slots=True)
 class Entry:
-    """One entry of a listing; ``size``/``modified_at``/``checksum`` are filled when known."""
+    """One entry of a listing; ``size``/``modified_at``/``checksum`` are filled when known.
+
+    ``replicas`` lists every replica (by number) when the listing was asked ``with_stat``.
+    """
 
     path: str
     kind: EntryKind
     size: int | None = None
     modified_at: int | None = None
     checksum: str | None = None
+    replicas: tuple[Replica, ...] = ()
 
     @property
     def name(self) -> str:

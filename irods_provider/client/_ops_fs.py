@@ -33,14 +33,18 @@ __all__ = [
     "do_calculate_checksum",
     "do_copy",
     "do_modify_permissions",
+    "do_modify_replica",
     "do_parallel_write_init",
     "do_parallel_write_shutdown",
     "do_read",
+    "do_register",
     "do_remove",
     "do_rename",
+    "do_replicate",
     "do_set_permission",
     "do_stat",
     "do_touch",
+    "do_trim",
     "do_truncate",
     "do_verify_checksum",
     "do_write",
@@ -82,6 +86,21 @@ def _fields(**values: str | int | bool | None) -> tuple[tuple[str, str], ...]:
         text = _flag(value) if isinstance(value, bool) else str(value)
         out.append((key.replace("_", "-"), text))
     return tuple(out)
+
+
+def target_fields(
+    operation: str, *, resource: str | None = None, replica_number: int | None = None
+) -> dict[str, str | int | None]:
+    """The replica/resource targeting parameters of ``operation`` (the one place they are built).
+
+    Every request that names a resource or a replica number goes through here, so a rule about
+    targeting (e.g. servers that silently ignore it) can be enforced in one spot.
+    """
+    if replica_number is not None and replica_number < 0:
+        raise IrodsUsageError(f"replica_number must be >= 0, got {replica_number}", operation=operation)
+    if resource is not None and (not resource or any(c in resource for c in ";/")):
+        raise IrodsUsageError(f"invalid resource name {resource!r}", operation=operation)
+    return {"resource": resource, "replica_number": replica_number}
 
 
 def _get(
@@ -312,8 +331,7 @@ def do_read(
         bytes,
         offset=offset or None,
         count=count,
-        resource=resource,
-        replica_number=replica_number,
+        **target_fields("data_objects.read", resource=resource, replica_number=replica_number),
         ticket=ticket,
     )
     return dataclasses.replace(op, body=Body.BYTES)
@@ -344,8 +362,7 @@ def do_write(
         validate_path(path, operation="data_objects.write")
     params = _fields(
         lpath=path if parallel_write_handle is None else None,
-        resource=resource,
-        replica_number=replica_number,
+        **target_fields("data_objects.write", resource=resource, replica_number=replica_number),
         offset=offset if offset or parallel_write_handle else None,
         truncate=None if truncate else False,
         append=append or None,
@@ -400,8 +417,9 @@ def do_parallel_write_init(
         *_fields(
             truncate=None if truncate else False,
             append=append or None,
-            resource=resource,
-            replica_number=replica_number,
+            **target_fields(
+                "data_objects.parallel_write_init", resource=resource, replica_number=replica_number
+            ),
             ticket=ticket,
         ),
     )
@@ -509,7 +527,10 @@ def do_truncate(
     fields = (
         ("lpath", path),
         ("size", str(size)),
-        *_fields(resource=resource, replica_number=replica_number, admin=admin or None),
+        *_fields(
+            **target_fields("data_objects.truncate", resource=resource, replica_number=replica_number),
+            admin=admin or None,
+        ),
     )
     return _post("data_objects.truncate", "data-objects", "truncate", path, idempotent=True, fields=fields)
 
@@ -528,8 +549,9 @@ def do_calculate_checksum(
     fields = (
         ("lpath", path),
         *_fields(
-            resource=resource,
-            replica_number=replica_number,
+            **target_fields(
+                "data_objects.calculate_checksum", resource=resource, replica_number=replica_number
+            ),
             force=force or None,
             all=all_replicas or None,
             admin=admin or None,
@@ -571,8 +593,7 @@ def do_verify_checksum(
         "verify_checksum",
         path,
         decode,
-        resource=resource,
-        replica_number=replica_number,
+        **target_fields("data_objects.verify_checksum", resource=resource, replica_number=replica_number),
         compute_checksums=None if compute_checksums else False,
         admin=admin or None,
     )
@@ -596,3 +617,131 @@ def do_modify_permissions(
 ) -> Operation[None]:
     """POST data-objects modify_permissions (atomic)."""
     return _modify_permissions("data_objects", "data-objects", path, operations, admin)
+
+
+# ---- replicas --------------------------------------------------------------------------------------------
+
+# modify_replica properties the 0.7.0 server maps to catalog keywords (``new-data-<name>``).
+REPLICA_PROPERTIES = frozenset(
+    [
+        "checksum",
+        "comments",
+        "create-time",
+        "expiry-time",
+        "mode",
+        "modify-time",
+        "path",
+        "replica-number",
+        "replica-status",
+        "resource-id",
+        "size",
+        "status",
+        "type-name",
+        "version",
+        "access-time",
+    ]
+)
+
+
+def do_replicate(
+    path: str,
+    dst_resource: str,
+    *,
+    src_resource: str | None = None,
+    src_replica_number: int | None = None,
+    admin: bool = False,
+) -> Operation[None]:
+    """POST data-objects replicate: a good copy on ``dst_resource`` (new, or a stale one refreshed)."""
+    name = "data_objects.replicate"
+    validate_path(path, operation=name)
+    target_fields(name, resource=dst_resource)
+    source = target_fields(name, resource=src_resource, replica_number=src_replica_number)
+    fields = (
+        ("lpath", path),
+        ("dst-resource", dst_resource),
+        *_fields(
+            src_resource=source["resource"],
+            src_replica_number=source["replica_number"],
+            admin=admin or None,
+        ),
+    )
+    return _post(name, "data-objects", "replicate", path, idempotent=True, fields=fields)
+
+
+def do_trim(
+    path: str, replica_number: int, *, catalog_only: bool = False, admin: bool = False
+) -> Operation[None]:
+    """POST data-objects trim of one replica (``catalog_only`` unregisters it, leaving the file)."""
+    name = "data_objects.trim"
+    validate_path(path, operation=name)
+    target = target_fields(name, replica_number=replica_number)
+    fields = (
+        ("lpath", path),
+        *_fields(**target, catalog_only=catalog_only or None, admin=admin or None),
+    )
+    return _post(name, "data-objects", "trim", path, idempotent=False, fields=fields)
+
+
+def do_modify_replica(
+    path: str,
+    changes: dict[str, str | int],
+    *,
+    replica_number: int | None = None,
+    resource_hierarchy: str | None = None,
+) -> Operation[None]:
+    """POST data-objects modify_replica (rodsadmin): catalog properties of one replica.
+
+    ``changes`` maps property names (``replica-status``, ``size``, ``checksum``, ... with ``-`` or
+    ``_``) to values; the replica is chosen by number or by its full resource hierarchy.
+    """
+    name = "data_objects.modify_replica"
+    validate_path(path, operation=name)
+    if (replica_number is None) == (resource_hierarchy is None):
+        raise IrodsUsageError(
+            "give exactly one of replica_number or resource_hierarchy", operation=name, path=path
+        )
+    props = {key.replace("_", "-"): value for key, value in changes.items()}
+    unknown = sorted(set(props) - REPLICA_PROPERTIES)
+    if unknown or not props:
+        raise IrodsUsageError(
+            f"unknown or no replica properties {unknown}; expected some of {sorted(REPLICA_PROPERTIES)}",
+            operation=name,
+            path=path,
+        )
+    target = target_fields(name, replica_number=replica_number)
+    fields = (
+        ("lpath", path),
+        *_fields(replica_number=target["replica_number"], resource_hierarchy=resource_hierarchy),
+        *((f"new-data-{key}", str(value)) for key, value in sorted(props.items())),
+    )
+    return _post(name, "data-objects", "modify_replica", path, idempotent=True, fields=fields)
+
+
+def do_register(
+    path: str,
+    physical_path: str,
+    resource: str,
+    *,
+    as_additional_replica: bool = False,
+    data_size: int | None = None,
+    checksum: bool = False,
+    force: bool = False,
+) -> Operation[None]:
+    """POST data-objects register: catalog a file already on ``resource``'s host (rodsadmin as a rule)."""
+    name = "data_objects.register"
+    validate_path(path, operation=name)
+    if not physical_path.startswith("/"):
+        raise IrodsUsageError(f"physical_path must be absolute: {physical_path!r}", operation=name, path=path)
+    target = target_fields(name, resource=resource)
+    fields = (
+        ("lpath", path),
+        ("ppath", physical_path),
+        *_fields(
+            resource=target["resource"],
+            as_additional_replica=as_additional_replica or None,
+            data_size=data_size,
+            checksum=checksum or None,
+            force=force or None,
+        ),
+    )
+    return _post(name, "data-objects", "register", path, idempotent=False, fields=fields)

@@ -75,7 +75,9 @@ class IrodsFile(AbstractBufferedFile):  # type: ignore[misc]
         return True
 
     def _write_small(self, path: str, data: bytes, *, offset: int = 0) -> None:
-        self.fs.session.data_objects.write(path, data, offset=offset, truncate=offset == 0)
+        # Only a write that creates or replaces the object chooses its resource (appends keep theirs).
+        resource = self.fs.resource if offset == 0 else None
+        self.fs.session.data_objects.write(path, data, offset=offset, truncate=offset == 0, resource=resource)
 
     def _open_writer(self) -> None:
         if self.mode == "ab":

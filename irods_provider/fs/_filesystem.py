@@ -88,6 +88,8 @@ class IrodsFileSystem(AbstractFileSystem):  # type: ignore[misc]
     :param auto_mkdir: create missing parent collections when writing (default True, like object stores).
     :param checksum_scheme: ``sha256`` or ``md5`` pins the zone's checksum scheme for verified transfers;
         None (default) uses the connection's extra, else learns it from the server's answers.
+    :param resource: root resource new and replaced data objects are written to (storage option); default:
+        the connection's ``default_resource`` extra (with ``conn_id``), else the server's default.
     """
 
     protocol = PROTOCOL
@@ -109,6 +111,7 @@ class IrodsFileSystem(AbstractFileSystem):  # type: ignore[misc]
         use_trash: bool = False,
         auto_mkdir: bool = True,
         checksum_scheme: str | None = None,
+        resource: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -126,6 +129,10 @@ class IrodsFileSystem(AbstractFileSystem):  # type: ignore[misc]
         self.use_trash = use_trash
         self.auto_mkdir = auto_mkdir
         self._checksum_scheme = None if checksum_scheme is None else ChecksumScheme(checksum_scheme)
+        if resource is not None and (not resource or any(c in resource for c in " ;/")):
+            raise ValueError(f"resource must be a root resource name, got {resource!r}")
+        self._resource = resource
+        self._default_resource: str | None = None
 
     # construction ------------------------------------------------------------------------------------------
     @property
@@ -148,7 +155,18 @@ class IrodsFileSystem(AbstractFileSystem):  # type: ignore[misc]
             return IrodsSession(base_url, auth=self._explicit_auth(), verify=self._verify)
         from irods_provider.hooks.irods import IrodsHook
 
-        return IrodsHook(str(self.conn_id)).get_conn()
+        hook = IrodsHook(str(self.conn_id))
+        session = hook.get_conn()
+        self._default_resource = hook.settings.default_resource
+        return session
+
+    @property
+    def resource(self) -> str | None:
+        """Where new data objects go: the ``resource`` option, else the connection's ``default_resource``."""
+        if self._resource is not None:
+            return self._resource
+        _ = self.session  # opening the session reads the connection's default
+        return self._default_resource
 
     def _explicit_auth(self) -> TokenProvider | None:
         username, password, token, auth = self._auth_args
@@ -190,6 +208,7 @@ class IrodsFileSystem(AbstractFileSystem):  # type: ignore[misc]
             overrides["small_file_threshold"] = self._chunk_size
         if self._checksum_scheme is not None:
             overrides["checksum_scheme"] = self._checksum_scheme
+        overrides["resource"] = self.resource
         return TransferConfig(**overrides).for_server(self.session.limits)
 
     @property
@@ -385,7 +404,7 @@ class IrodsFileSystem(AbstractFileSystem):  # type: ignore[misc]
         path1, path2 = self._strip_protocol(path1), self._strip_protocol(path2)
         self.ensure_parent(path2)
         try:
-            self.session.data_objects.copy(path1, path2, overwrite=True)
+            self.session.data_objects.copy(path1, path2, overwrite=True, dst_resource=self.resource)
         except IrodsNotADataObjectError:
             if not self.session.collections.exists(path1):
                 raise _not_found(path1) from None
@@ -414,7 +433,7 @@ class IrodsFileSystem(AbstractFileSystem):  # type: ignore[misc]
         path = self._strip_protocol(path)
         self.ensure_parent(path)
         if truncate:
-            self.session.data_objects.write(path, b"")
+            self.session.data_objects.write(path, b"", resource=self.resource)
         else:
             self.session.data_objects.touch(path)
 
@@ -458,7 +477,7 @@ class IrodsFileSystem(AbstractFileSystem):  # type: ignore[misc]
             raise FileExistsError(errno.EEXIST, "a data object or collection exists at this path", path)
         if len(value) <= self.small_write_bytes:
             self.ensure_parent(path)
-            self.session.data_objects.write(path, value)
+            self.session.data_objects.write(path, value, resource=self.resource)
             return
         with self.open(path, "wb") as f:
             f.write(value)

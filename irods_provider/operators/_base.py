@@ -25,6 +25,7 @@ __all__ = [
     "check_choice",
     "check_path",
     "check_paths",
+    "check_resource",
     "path_kind",
 ]
 
@@ -54,6 +55,15 @@ def check_choice(name: str, value: Any, choices: Sequence[str]) -> str:
     if value not in choices:
         raise IrodsUsageError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
     return str(value)
+
+
+def check_resource(name: str, value: Any) -> str | None:
+    """A rendered resource name, or None for "not given" (None or an empty string)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if not isinstance(value, str) or any(c in value.strip() for c in " ;/\x00"):
+        raise IrodsUsageError(f"{name} must be a root resource name, got {value!r}")
+    return value.strip()
 
 
 def path_kind(session: IrodsSession, path: str) -> str | None:
@@ -97,6 +107,11 @@ class IrodsBaseOperator(IrodsTemplatingMixin, BaseOperator):
     def hook(self) -> IrodsHook:
         """The hook, built on first use (never in ``__init__``)."""
         return IrodsHook(self.irods_conn_id)
+
+    def write_resource(self, resource: Any = None) -> str | None:
+        """Where new data goes: ``resource`` (the operator's argument), else the connection's
+        ``default_resource`` extra, else None (the server's default resource)."""
+        return check_resource("resource", resource) or self.hook.settings.default_resource
 
     def run(self, session: IrodsSession, context: Context) -> Any:
         """Do the work with an open session; return a small JSON-able result."""

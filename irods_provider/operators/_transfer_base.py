@@ -19,6 +19,7 @@ from irods_provider.client.transfer import (
     TransferConfig,
     TransferReport,
 )
+from irods_provider.exceptions import IrodsUsageError
 from irods_provider.operators._base import IrodsBaseOperator, check_choice
 
 if TYPE_CHECKING:
@@ -59,12 +60,16 @@ class TransferOperatorBase(TransferLineageMixin, IrodsBaseOperator):
         verified) when the XCom report is truncated; its path is then in the report as ``manifest``.
     :param checksum_scheme: ``sha256`` or ``md5`` pins the zone's checksum scheme; None (default) uses the
         connection's ``checksum_scheme`` extra, else learns it from the server's answers.
+    :param resource: the root resource objects written to iRODS land on (templated in the operators that
+        write to iRODS); default: the connection's ``default_resource`` extra, else the server's default.
     """
 
     direction = ""
     """Names the transfer in the task log (the report's total line and the cancel message)."""
     log_errors: ClassVar[bool] = True
     """Whether a failed file's line in the report shows its error (else only a skip's reason)."""
+    writes_to_irods: ClassVar[bool] = False
+    """Whether the operator writes data objects (then ``resource``/``default_resource`` apply)."""
 
     def __init__(
         self,
@@ -84,12 +89,14 @@ class TransferOperatorBase(TransferLineageMixin, IrodsBaseOperator):
         max_report_bytes: int = MAX_REPORT_BYTES,
         manifest_path: str | None = None,
         checksum_scheme: str | None = None,
+        resource: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.report_files = report_files
         self.max_report_bytes = max_report_bytes
         self.manifest_path = manifest_path
+        self.resource = resource
         self.source_path = source_path
         self.destination_path = destination_path
         self.recursive = recursive
@@ -136,6 +143,10 @@ class TransferOperatorBase(TransferLineageMixin, IrodsBaseOperator):
             values["checksum_scheme"] = ChecksumScheme(
                 check_choice("checksum_scheme", self.checksum_scheme, _SCHEMES)
             )
+        if self.writes_to_irods:
+            values["resource"] = self.write_resource(self.resource)
+        elif self.resource:
+            raise IrodsUsageError(f"{type(self).__name__} does not write to iRODS: resource is not used")
         return TransferConfig(**values)
 
     def progress(self, total: int | None) -> LoggingProgressSubscriber:

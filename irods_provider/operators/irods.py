@@ -1,6 +1,7 @@
 """Operators for iRODS collections and data objects: create, exists, list, delete, copy, move.
 
-The metadata operators live in :mod:`irods_provider.operators.metadata` and are re-exported here, so
+The metadata operators live in :mod:`irods_provider.operators.metadata` and the replica operators in
+:mod:`irods_provider.operators.replicas`; both are re-exported here, so
 ``from irods_provider.operators.irods import ...`` reaches every operator.
 """
 
@@ -27,6 +28,7 @@ from irods_provider.operators.metadata import (
     IrodsPutMetadataOperator,
     IrodsRemoveMetadataOperator,
 )
+from irods_provider.operators.replicas import IrodsReplicateOperator, IrodsTrimOperator
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -44,6 +46,8 @@ __all__ = [
     "IrodsPathExistsOperator",
     "IrodsPutMetadataOperator",
     "IrodsRemoveMetadataOperator",
+    "IrodsReplicateOperator",
+    "IrodsTrimOperator",
 ]
 
 _LIST_KINDS = ("both", "collections", "data_objects")
@@ -247,12 +251,15 @@ class IrodsCopyOperator(TransferLineageMixin, IrodsBaseOperator):
     :param source_path: the data object to copy.
     :param destination_path: the new data object's path.
     :param overwrite: replace an existing destination.
-    :param destination_resource: resource for the copy (default: the server's default).
+    :param resource: root resource for the copy (default: the connection's ``default_resource``, else the
+        server's default).
+    :param destination_resource: the older name of ``resource`` (give one of them).
     """
 
     template_fields: Sequence[str] = (
         "source_path",
         "destination_path",
+        "resource",
         "destination_resource",
         "irods_conn_id",
     )
@@ -263,6 +270,7 @@ class IrodsCopyOperator(TransferLineageMixin, IrodsBaseOperator):
         source_path: str,
         destination_path: str,
         overwrite: bool = False,
+        resource: str | None = None,
         destination_resource: str | None = None,
         **kwargs: Any,
     ) -> None:
@@ -270,6 +278,7 @@ class IrodsCopyOperator(TransferLineageMixin, IrodsBaseOperator):
         self.source_path = source_path
         self.destination_path = destination_path
         self.overwrite = overwrite
+        self.resource = resource
         self.destination_resource = destination_resource
 
     def run(self, session: IrodsSession, context: Context) -> dict[str, Any]:
@@ -279,12 +288,15 @@ class IrodsCopyOperator(TransferLineageMixin, IrodsBaseOperator):
         )
         if source == destination:
             raise IrodsUsageError("source_path and destination_path are the same", path=source)
+        if self.resource and self.destination_resource and self.resource != self.destination_resource:
+            raise IrodsUsageError("give resource or destination_resource, not two different ones")
+        resource = self.write_resource(self.resource or self.destination_resource)
         try:
             session.data_objects.copy(
                 source,
                 destination,
                 overwrite=bool(self.overwrite),
-                dst_resource=self.destination_resource or None,
+                dst_resource=resource,
             )
         except IrodsNotADataObjectError as error:
             if error.path == source and path_kind(session, source) is None:
@@ -292,7 +304,7 @@ class IrodsCopyOperator(TransferLineageMixin, IrodsBaseOperator):
                     "nothing to copy at this path", operation="copy", path=source
                 ) from error
             raise
-        self.log.info("Copied %s to %s", source, destination)
+        self.log.info("Copied %s to %s%s", source, destination, f" on {resource}" if resource else "")
         self.record_transfer_lineage(
             [(irods_dataset(source), irods_dataset(destination))], hook=self.hook, context=context
         )

@@ -186,11 +186,14 @@ class LocalToIrodsOperator(_IrodsTransferBaseOperator):
     :param metadata: AVUs set on every uploaded object before it is published: a mapping attribute → value,
         or a list of ``{"attribute", "value", "units"}``.
     :param resume: continue an interrupted upload of an unchanged file from its committed bytes.
+    :param resource: root resource the objects are written to (default: the connection's
+        ``default_resource``, else the server's default).
     """
 
-    template_fields: Sequence[str] = (*_IrodsTransferBaseOperator.template_fields, "metadata")
+    template_fields: Sequence[str] = (*_IrodsTransferBaseOperator.template_fields, "metadata", "resource")
     template_fields_renderers = {"metadata": "json"}
     direction = "local -> iRODS"
+    writes_to_irods = True
     source_dataset = staticmethod(local_dataset)
     destination_dataset = staticmethod(irods_dataset)
 

@@ -5,8 +5,19 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from irods_provider.testing._config import HASH_SCHEMES, MIB, EmulatorConfig
+from irods_provider.testing._config import HASH_SCHEMES, MIB, RESOURCE_PRESET, EmulatorConfig
 from irods_provider.testing._versions import API_VERSIONS, DEFAULT_API_VERSION
+
+
+def _resource_spec(text: str) -> str:
+    """argparse type of ``--resource``: validated ``NAME[:type]``."""
+    from irods_provider.testing._resources import parse_resource_spec
+
+    try:
+        parse_resource_spec(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -40,6 +51,20 @@ def _parser() -> argparse.ArgumentParser:
         help="serve a federated remote zone NAME too (repeatable)",
     )
     serve.add_argument("--hash-scheme", choices=HASH_SCHEMES, default="sha256", help="default_hash_scheme")
+    serve.add_argument(
+        "--resource",
+        action="append",
+        type=_resource_spec,
+        default=[],
+        metavar="NAME[:TYPE]",
+        help="extra root resource (repeatable); TYPE unixfilesystem (default), replication (two "
+        "children NAME_ufs0/NAME_ufs1), passthru (one child), random, roundrobin",
+    )
+    serve.add_argument(
+        "--resource-preset",
+        action="store_true",
+        help=f"add the preset resources {' '.join(RESOURCE_PRESET)} (demoResc stays the default)",
+    )
     return parser
 
 
@@ -65,6 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         api_version=args.api_version,
         federated_zones=list(args.federated_zone),
         hash_scheme=args.hash_scheme,
+        resources=(*(RESOURCE_PRESET if args.resource_preset else ()), *args.resource),
     )
     server = EmulatorServer(config)
     server.bind()
@@ -75,6 +101,8 @@ def main(argv: list[str] | None = None) -> int:
         flush=True,
     )
     print(f"control plane: {server.url}/_emulator/", flush=True)
+    if config.resources:
+        print(f"resources: demoResc (default), {', '.join(config.resources)}", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

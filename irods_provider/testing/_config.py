@@ -14,6 +14,9 @@ API_VERSION = DEFAULT_API_VERSION
 BASE_PATH = f"/irods-http-api/{API_VERSION}"
 MIB = 1024 * 1024
 HASH_SCHEMES = ("sha256", "md5")
+RESOURCE_PRESET: tuple[str, ...] = ("archiveResc", "replResc:replication")
+"""A zone with storage tiers: ``demoResc`` (default), a second unixfilesystem resource and a
+replication resource with two unixfilesystem children (``replResc_ufs0``/``replResc_ufs1``)."""
 
 
 @runtime_checkable
@@ -131,3 +134,5 @@ class EmulatorConfig:
     """Remote zones served by the same process, each with its own ``/NAME/home`` tree and catalog."""
     hash_scheme: str = "sha256"
     """The zone's ``default_hash_scheme``: ``sha256`` (``sha2:<base64>``) or ``md5`` (32 hex digits)."""
+    resources: tuple[str, ...] = ()
+    """Extra root resources besides ``demoResc``, as ``NAME[:type]`` (see :data:`RESOURCE_PRESET`)."""

@@ -64,6 +64,7 @@ class EmulatorModel(
             self.tickets = {}
             self.remote_zones = {}
             self.resources = {"demoResc": Resource(id=self.new_id(), name="demoResc")}
+            self.seed_resources(self.config.resources)
             self._seed()
 
     def _seed(self) -> None:

@@ -145,6 +145,9 @@ class QueryRowsMixin(TicketsMixin):
                     "DATA_ACCESS_TIME": t11(rep.access_time),
                     "DATA_RESC_NAME": rep.resource,
                     "DATA_RESC_HIER": self.hierarchy(rep.resource),
+                    "DATA_RESC_ID": str(self.resources[rep.resource].id)
+                    if rep.resource in self.resources
+                    else "",
                     "DATA_COMMENTS": obj.comments,
                     **self._resc_row(rep.resource),
                 }
@@ -196,6 +199,17 @@ class QueryRowsMixin(TicketsMixin):
             "RESC_LOC": r.host,
             "RESC_VAULT_PATH": r.vault_path,
             "RESC_ZONE_NAME": self.zone,
+            # iRODS >= 4.2 stores the parent's id (not its name) in RESC_PARENT; leaves of no parent: "".
+            "RESC_CLASS_NAME": "cache",
+            "RESC_STATUS": r.status,
+            "RESC_CONTEXT": r.context,
+            "RESC_PARENT": str(self.resources[r.parent].id) if r.parent in self.resources else "",
+            "RESC_PARENT_CONTEXT": r.parent_context,
+            "RESC_COMMENT": r.comments,
+            "RESC_INFO": r.information,
+            "RESC_FREE_SPACE": r.free_space,
+            "RESC_CREATE_TIME": t11(r.create_time),
+            "RESC_MODIFY_TIME": t11(r.modify_time),
         }
 
     def _ticket_rows(self, t: Ticket) -> list[Row]:

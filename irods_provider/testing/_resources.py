@@ -21,8 +21,45 @@ PROPERTIES = (
 )
 
 
+# How many unixfilesystem children a configured coordinating resource gets (``NAME_ufs0``, ...).
+AUTO_CHILDREN = {"replication": 2, "passthru": 1, "random": 2, "roundrobin": 2}
+RESOURCE_TYPES = ("unixfilesystem", *AUTO_CHILDREN)
+
+
+def parse_resource_spec(spec: str) -> tuple[str, str]:
+    """``NAME[:type]`` → (name, type); type defaults to unixfilesystem. ValueError on a bad spec."""
+    name, _, type_ = spec.partition(":")
+    type_ = type_ or "unixfilesystem"
+    if not name or any(c in name for c in " ;/:") or type_ not in RESOURCE_TYPES:
+        raise ValueError(
+            f"invalid resource {spec!r}: expected NAME[:TYPE] with TYPE one of {', '.join(RESOURCE_TYPES)}"
+        )
+    return name, type_
+
+
 class ResourcesMixin(ModelBase):
     """Resource administration; replicas live on leaf resources, clients name root resources."""
+
+    def seed_resources(self, specs: tuple[str, ...]) -> None:
+        """Create the configured root resources (coordinating ones with unixfilesystem children)."""
+        for spec in specs:
+            name, type_ = parse_resource_spec(spec)
+            if name in self.resources:
+                raise ValueError(f"resource {name!r} is configured twice (or clashes with demoResc)")
+            vault = f"/var/lib/irods/{name}Vault"
+            coordinating = type_ in AUTO_CHILDREN
+            self.resources[name] = Resource(
+                id=self.new_id(),
+                name=name,
+                type=type_,
+                host="EMPTY_RESC_HOST" if coordinating else "localhost",
+                vault_path="EMPTY_RESC_PATH" if coordinating else vault,
+            )
+            for index in range(AUTO_CHILDREN.get(type_, 0)):
+                child = f"{name}_ufs{index}"
+                self.resources[child] = Resource(
+                    id=self.new_id(), name=child, vault_path=f"/var/lib/irods/{child}Vault", parent=name
+                )
 
     def _admin_only(self, caller: str) -> None:
         if not self.is_admin(caller):

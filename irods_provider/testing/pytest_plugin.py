@@ -6,7 +6,8 @@ same server object), both API 0.7.0; ``irods_emulator_factory`` (session scope) 
 API version on demand (``factory("0.5.0")``, one per version, shared for the session) and
 ``irods_emulator_at`` (function scope) returns ``at("0.6.0")``: that server, reset like ``irods_emulator``;
 ``irods_emulator_variants`` (session scope) builds emulators with federated zones or an MD5 hash scheme,
-one per setup, reset on each request.
+one per setup, reset on each request;
+``irods_emulator_resources`` is ``irods_emulator`` with the preset storage resources.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ def _fresh(server: EmulatorServer) -> EmulatorServer:
         dstream_exposes_irods_error_codes=False,
     )
     server.config.openid = None
+    server.config.resources = defaults.resources
     server.reset()
     return server
 
@@ -123,3 +125,19 @@ def irods_emulator_variants(tmp_path_factory: pytest.TempPathFactory) -> Iterato
     finally:
         for server in servers.values():
             server.stop()
+
+
+@pytest.fixture
+def irods_emulator_resources(irods_emulator: object) -> object:
+    """:func:`irods_emulator` whose zone also holds the :data:`RESOURCE_PRESET` resources.
+
+    ``demoResc`` stays the default; ``archiveResc`` is a second unixfilesystem resource and
+    ``replResc`` a replication resource over ``replResc_ufs0`` and ``replResc_ufs1``.
+    """
+    from irods_provider.testing._config import RESOURCE_PRESET
+    from irods_provider.testing._server import EmulatorServer
+
+    assert isinstance(irods_emulator, EmulatorServer)
+    irods_emulator.config.resources = RESOURCE_PRESET
+    irods_emulator.reset()
+    return irods_emulator

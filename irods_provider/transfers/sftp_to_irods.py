@@ -84,10 +84,13 @@ class SFTPToIrodsOperator(SftpStagingOperator):
     :param metadata: AVUs (attribute → value) set on every object before it is published.
     :param sftp_range_readers: SFTP channels reading byte ranges of one file at once (1 = one prefetched
         stream); bytes are still hashed in order.
+    :param resource: root resource the objects are written to (default: the connection's
+        ``default_resource``, else the server's default).
     """
 
-    template_fields: Sequence[str] = (*SftpStagingOperator.template_fields, "metadata")
+    template_fields: Sequence[str] = (*SftpStagingOperator.template_fields, "metadata", "resource")
     template_fields_renderers = {"metadata": "json"}
+    writes_to_irods = True
 
     def __init__(
         self,

@@ -20,8 +20,9 @@ from irods_provider.client._models import (
     EntryKind,
     Kinds,
     PermissionOperation,
+    Replica,
 )
-from irods_provider.client._paths import parent_path, validate_path
+from irods_provider.client._paths import basename, parent_path, validate_path
 from irods_provider.exceptions import (
     IrodsAlreadyExistsError,
     IrodsError,
@@ -44,8 +45,11 @@ __all__ = ["Collections", "DataObjects"]
 _DEFAULT = UseDefault.USE_DEFAULT
 _COLL_COLUMNS = "COLL_NAME, COLL_MODIFY_TIME"
 _DATA_COLUMNS = (
-    "COLL_NAME, DATA_NAME, DATA_REPL_STATUS, DATA_MODIFY_TIME, DATA_SIZE, DATA_CHECKSUM, DATA_REPL_NUM"
+    "COLL_NAME, DATA_NAME, DATA_REPL_STATUS, DATA_MODIFY_TIME, DATA_SIZE, DATA_CHECKSUM, DATA_REPL_NUM, "
+    "DATA_RESC_HIER"
 )
+
+_REPLICA_COLUMNS = _DATA_COLUMNS
 
 
 def _name_filter(pattern: str | None, regex: str | re.Pattern[str] | None) -> re.Pattern[str] | None:
@@ -239,12 +243,28 @@ def _data_entry(rows: builtins.list[builtins.list[str]]) -> Entry:
         return Entry(path=path, kind=EntryKind.DATA_OBJECT)
     good = [r for r in rows if r[2] == "1"] or rows
     best = max(good, key=lambda r: (int(r[3] or 0), -int(r[6] or 0)))
+    replicas = tuple(sorted((_replica(r[2:]) for r in rows if len(r) > 7), key=lambda r: r.number))
     return Entry(
         path=path,
         kind=EntryKind.DATA_OBJECT,
         size=int(best[4] or 0),
         modified_at=int(best[3] or 0),
         checksum=best[5] or None,
+        replicas=replicas,
+    )
+
+
+def _replica(row: builtins.list[str]) -> Replica:
+    """A replica from ``DATA_REPL_STATUS, DATA_MODIFY_TIME, DATA_SIZE, DATA_CHECKSUM, DATA_REPL_NUM,
+    DATA_RESC_HIER`` (the tail of the listing's data columns)."""
+    status, mtime, size, checksum, number, hierarchy = row[:6]
+    return Replica(
+        number=int(number or 0),
+        hierarchy=hierarchy,
+        status=status,
+        size=int(size or 0),
+        checksum=checksum or None,
+        modified_at=int(mtime or 0),
     )
 
 
@@ -419,6 +439,86 @@ class DataObjects:
             ticket=ticket,
         )
         return self._s.execute(op, retry=retry)
+
+    def replicas(self, path: str) -> builtins.list[Replica]:
+        """Every replica of a data object, by number (IrodsNotADataObjectError when there is none)."""
+        validate_path(path, operation="data_objects.replicas")
+        coll, recheck_coll = match_condition("COLL_NAME", parent_path(path))
+        name, recheck_name = match_condition("DATA_NAME", basename(path))
+        query = f"select {_REPLICA_COLUMNS} where {coll} and {name}"
+        rows = [
+            row
+            for row in self._s.query.genquery(query)
+            if not (recheck_coll or recheck_name) or _join(row[0], row[1]) == path
+        ]
+        if not rows:
+            raise IrodsNotADataObjectError(
+                "no such data object (or not visible)", operation="data_objects.replicas", path=path
+            )
+        return sorted((_replica(r[2:]) for r in rows), key=lambda r: r.number)
+
+    def replicate(
+        self,
+        path: str,
+        dst_resource: str,
+        *,
+        src_resource: str | None = None,
+        src_replica_number: int | None = None,
+        admin: bool = False,
+        timeout: TimeoutTypes | UseDefault = _DEFAULT,
+    ) -> None:
+        """Make a good replica on ``dst_resource`` (a root resource) from the newest good or a chosen one.
+
+        Unknown resources raise IrodsNotFoundError (SYS_RESC_DOES_NOT_EXIST); a child resource of a
+        hierarchy raises IrodsResponseError (DIRECT_CHILD_ACCESS).
+        """
+        op = ops.do_replicate(
+            path, dst_resource, src_resource=src_resource, src_replica_number=src_replica_number, admin=admin
+        )
+        self._s.execute(op, timeout=timeout)
+
+    def trim(
+        self, path: str, replica_number: int, *, catalog_only: bool = False, admin: bool = False
+    ) -> None:
+        """Remove one replica (``catalog_only``: unregister it); iRODS refuses to trim the last good one."""
+        self._s.execute(ops.do_trim(path, replica_number, catalog_only=catalog_only, admin=admin))
+
+    def modify_replica(
+        self,
+        path: str,
+        changes: dict[str, str | int],
+        *,
+        replica_number: int | None = None,
+        resource_hierarchy: str | None = None,
+    ) -> None:
+        """Change catalog properties of one replica (rodsadmin only), e.g. ``{"replica_status": 1}``."""
+        op = ops.do_modify_replica(
+            path, changes, replica_number=replica_number, resource_hierarchy=resource_hierarchy
+        )
+        self._s.execute(op)
+
+    def register(
+        self,
+        path: str,
+        physical_path: str,
+        resource: str,
+        *,
+        as_additional_replica: bool = False,
+        data_size: int | None = None,
+        checksum: bool = False,
+        force: bool = False,
+    ) -> None:
+        """Register a file that already exists on ``resource``'s host as a data object or extra replica."""
+        op = ops.do_register(
+            path,
+            physical_path,
+            resource,
+            as_additional_replica=as_additional_replica,
+            data_size=data_size,
+            checksum=checksum,
+            force=force,
+        )
+        self._s.execute(op)
 
     def parallel_write_shutdown(self, handle: str) -> None:
         """Close a parallel-write handle: the object's size, status and mtime are committed."""

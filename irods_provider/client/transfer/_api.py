@@ -49,6 +49,7 @@ class DataObjectsLike(Protocol):
         parallel_write_handle: str | None = None,
         stream_index: int | None = None,
         retry: RetryPolicy | bool | None = None,
+        resource: str | None = None,
     ) -> None: ...
 
     def parallel_write_init(
@@ -58,6 +59,7 @@ class DataObjectsLike(Protocol):
         stream_count: int,
         truncate: bool = True,
         retry: RetryPolicy | bool | None = None,
+        resource: str | None = None,
     ) -> str: ...
 
     def parallel_write_shutdown(self, handle: str) -> None: ...

@@ -74,6 +74,8 @@ class TransferConfig:
         min_stream_bytes_per_second: slowest per-stream rate a chunk must survive within that deadline.
         checksum_scheme: the hash the zone answers ``calculate_checksum`` with; None (default) learns it
             from the server's answers (``sha2:`` prefix or 32-hex MD5), hashing both until it knows.
+        resource: the root resource new and replaced objects are written to (None: the server's default
+            resource); appends and resumed writes go to the replica that already holds the bytes.
     """
 
     streams: int = 3
@@ -88,6 +90,7 @@ class TransferConfig:
     request_timeout_seconds: float = 30.0
     min_stream_bytes_per_second: int = 512 * 1024
     checksum_scheme: ChecksumScheme | None = None
+    resource: str | None = None
 
     def __post_init__(self) -> None:
         for name in ("streams", "chunk_size", "queue_depth", "max_concurrent_files"):

@@ -164,11 +164,11 @@ class _RecordingDataObjects:
         return getattr(self._api, name)
 
     def parallel_write_init(
-        self, path: str, *, stream_count: int, truncate: bool = True, retry: Any = None
+        self, path: str, *, stream_count: int, truncate: bool = True, retry: Any = None, **target: Any
     ) -> str:
         """Open the handle, then record it; an unrecorded handle is shut down again."""
         handle = self._api.parallel_write_init(
-            path, stream_count=stream_count, truncate=truncate, retry=retry
+            path, stream_count=stream_count, truncate=truncate, retry=retry, **target
         )
         self.opened = True
         try:

@@ -61,6 +61,9 @@ class ParallelWriter:
             coordinator=self.coordinator,
         )
         self._truncate = truncate
+        # The resource applies where the object is created or replaced (a truncating writer); writes into an
+        # existing object (appends, resumes) go to the replica the server picks, never a new empty one.
+        self._target: dict[str, Any] = {"resource": config.resource} if config.resource and truncate else {}
         self._start = offset
         self._next_offset = offset
         self._size_hint = size
@@ -208,7 +211,9 @@ class ParallelWriter:
 
         def send() -> None:
             self.coordinator.progress(len(data))
-            self._api.write(self.path, data, offset=self._start, truncate=self._truncate, retry=False)
+            self._api.write(
+                self.path, data, offset=self._start, truncate=self._truncate, retry=False, **self._target
+            )
 
         self._retrier.call(send, on_retry=lambda: self.coordinator.progress(-len(data)))
         self._next_offset += len(data)
@@ -224,7 +229,7 @@ class ParallelWriter:
 
         def init() -> str:
             return self._api.parallel_write_init(
-                self.path, stream_count=self._streams, truncate=self._truncate, retry=False
+                self.path, stream_count=self._streams, truncate=self._truncate, retry=False, **self._target
             )
 
         try:
@@ -278,7 +283,9 @@ class ParallelWriter:
                     self.coordinator.progress(len(data))
                     if self._sequential:
                         first = offset == self._start and self._truncate
-                        self._api.write(self.path, data, offset=offset, truncate=first, retry=False)
+                        self._api.write(
+                            self.path, data, offset=offset, truncate=first, retry=False, **self._target
+                        )
                         return
                     self._api.write(
                         self.path,

@@ -1,0 +1,255 @@
+"""Operators for storage resources: replicate data objects to a resource, trim replicas from one.
+
+Both act on one data object or on every data object below a collection. They plan from the catalog
+first (one GenQuery listing with replicas) and refuse bad input before changing anything: an unknown
+resource, a replica number that is not a number, or a trim that would leave some object without a
+good replica.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, TypedDict
+
+from irods_provider._error_codes import error_code
+from irods_provider.client import Kinds, Replica
+from irods_provider.client._genquery import genquery_condition
+from irods_provider.exceptions import IrodsNotFoundError, IrodsUsageError
+from irods_provider.operators._base import IrodsBaseOperator, check_path, check_resource, path_kind
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from irods_provider.client import IrodsSession
+
+__all__ = ["IrodsReplicateOperator", "IrodsTrimOperator", "ReplicateResult", "TrimResult"]
+
+
+class ReplicateResult(TypedDict):
+    """What :class:`IrodsReplicateOperator` returns (XCom)."""
+
+    path: str
+    resource: str
+    replicated: list[str]
+    """Objects that got a new or refreshed good replica on ``resource``."""
+    already_good: list[str]
+    """Objects whose replicas on ``resource`` were all good already (no request sent)."""
+
+
+class TrimmedReplica(TypedDict):
+    """One replica removed (or unregistered) by :class:`IrodsTrimOperator`."""
+
+    path: str
+    replica_number: int
+    hierarchy: str
+
+
+class TrimResult(TypedDict):
+    """What :class:`IrodsTrimOperator` returns (XCom)."""
+
+    path: str
+    resource: str | None
+    replica_number: int | None
+    trimmed: list[TrimmedReplica]
+    untouched: list[str]
+    """Objects with no replica matching the selection."""
+
+
+def _replica_number(name: str, value: Any) -> int | None:
+    """A rendered replica number (templates give strings), or None when not given."""
+    if value is None or value == "":
+        return None
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise IrodsUsageError(f"{name} must be an integer >= 0, got {value!r}") from None
+    if number < 0:
+        raise IrodsUsageError(f"{name} must be an integer >= 0, got {value!r}")
+    return number
+
+
+def _refuse_losing_last_good(plan: dict[str, list[Replica]], objects: dict[str, tuple[Replica, ...]]) -> None:
+    """Raise IrodsUsageError (before anything is trimmed) if a trim would leave an object no good replica."""
+    orphaned = [
+        obj for obj, chosen in plan.items() if not any(r.good and r not in chosen for r in objects[obj])
+    ]
+    if orphaned:
+        shown = ", ".join(orphaned[:5]) + (f" and {len(orphaned) - 5} more" if len(orphaned) > 5 else "")
+        raise IrodsUsageError(
+            f"refusing to trim: {len(orphaned)} object(s) would keep no good replica: {shown}; "
+            "replicate them elsewhere first"
+        )
+
+
+class _ReplicaOperatorBase(IrodsBaseOperator):
+    """Path resolution shared by both operators: one object, or every object below a collection."""
+
+    def __init__(self, *, path: str, recursive: bool = True, admin: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.path = path
+        self.recursive = recursive
+        self.admin = admin
+
+    def objects(self, session: IrodsSession, path: str) -> dict[str, tuple[Replica, ...]]:
+        """Every data object the operator acts on, with its replicas (IrodsNotFoundError if none)."""
+        kind = path_kind(session, path)
+        if kind is None:
+            raise IrodsNotFoundError(
+                "no collection or data object at this path", operation="replicas", path=path
+            )
+        if kind == "data_object":
+            return {path: tuple(session.data_objects.replicas(path))}
+        entries = session.collections.iterate(
+            path, recursive=bool(self.recursive), kinds=Kinds.DATA_OBJECTS, with_stat=True
+        )
+        return {entry.path: entry.replicas for entry in entries}
+
+    @staticmethod
+    def require_resource(session: IrodsSession, resource: str, *, operation: str) -> None:
+        """Raise IrodsNotFoundError (SYS_RESC_DOES_NOT_EXIST) unless the catalog knows ``resource``."""
+        query = f"select RESC_NAME where {genquery_condition('RESC_NAME', resource)}"
+        if not any(True for _ in session.query.genquery(query)):
+            raise IrodsNotFoundError(
+                f"resource {resource!r} does not exist (no RESC_NAME row in the catalog)",
+                irods_code=error_code("SYS_RESC_DOES_NOT_EXIST"),
+                operation=operation,
+            )
+
+
+class IrodsReplicateOperator(_ReplicaOperatorBase):
+    """Make a good replica of a data object (or of every object below a collection) on a resource.
+
+    Objects whose replicas on ``resource`` are all good already are left alone, so re-runs are cheap.
+    An unknown resource fails before any object is touched (SYS_RESC_DOES_NOT_EXIST); a child resource
+    of a hierarchy is refused by the server (DIRECT_CHILD_ACCESS). Returns a :class:`ReplicateResult`.
+
+    :param path: a data object or a collection.
+    :param resource: the root resource to replicate to (e.g. an archive or a replication resource).
+    :param source_resource: replicate from the replica on this root resource (default: the newest good).
+    :param source_replica_number: or from this replica number.
+    :param recursive: for a collection, include sub-collections (default) or only its direct objects.
+    :param admin: act as rodsadmin on objects the connection's user has no permission on.
+    """
+
+    template_fields: Sequence[str] = (
+        "path",
+        "resource",
+        "source_resource",
+        "source_replica_number",
+        "irods_conn_id",
+    )
+    ui_color = "#5b8c5a"
+
+    def __init__(
+        self,
+        *,
+        resource: str,
+        source_resource: str | None = None,
+        source_replica_number: int | str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.resource = resource
+        self.source_resource = source_resource
+        self.source_replica_number = source_replica_number
+
+    def run(self, session: IrodsSession, context: Context) -> ReplicateResult:
+        path = check_path("path", self.path)
+        resource = check_resource("resource", self.resource)
+        if resource is None:
+            raise IrodsUsageError("resource is required: the root resource to replicate to")
+        source = check_resource("source_resource", self.source_resource)
+        number = _replica_number("source_replica_number", self.source_replica_number)
+        if source is not None and number is not None:
+            raise IrodsUsageError("give source_resource or source_replica_number, not both")
+        self.require_resource(session, resource, operation="data_objects.replicate")
+        result = ReplicateResult(path=path, resource=resource, replicated=[], already_good=[])
+        for obj, replicas in sorted(self.objects(session, path).items()):
+            on_target = [r for r in replicas if r.root == resource]
+            if on_target and all(r.good for r in on_target):
+                result["already_good"].append(obj)
+                continue
+            session.data_objects.replicate(
+                obj, resource, src_resource=source, src_replica_number=number, admin=bool(self.admin)
+            )
+            result["replicated"].append(obj)
+        self.log.info(
+            "Replicated %d object(s) to %s (%d already good there)",
+            len(result["replicated"]),
+            resource,
+            len(result["already_good"]),
+        )
+        return result
+
+
+class IrodsTrimOperator(_ReplicaOperatorBase):
+    """Remove replicas of a data object (or of every object below a collection) by resource or number.
+
+    ``resource`` selects every replica whose hierarchy contains that resource (a root such as a
+    replication resource, or one leaf); ``replica_number`` selects that replica. The whole plan is
+    checked first: if any object would be left without a good replica, nothing is trimmed and
+    IrodsUsageError names those objects. Returns a :class:`TrimResult`.
+
+    :param path: a data object or a collection.
+    :param resource: trim the replicas on this resource ...
+    :param replica_number: ... or the replica with this number (give exactly one of the two).
+    :param catalog_only: unregister the replicas, leaving their files on the storage.
+    :param recursive: for a collection, include sub-collections (default) or only its direct objects.
+    :param admin: act as rodsadmin on objects the connection's user has no permission on.
+    """
+
+    template_fields: Sequence[str] = ("path", "resource", "replica_number", "irods_conn_id")
+    ui_color = "#8c5a5a"
+
+    def __init__(
+        self,
+        *,
+        resource: str | None = None,
+        replica_number: int | str | None = None,
+        catalog_only: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.resource = resource
+        self.replica_number = replica_number
+        self.catalog_only = catalog_only
+
+    def _selector(self) -> tuple[str | None, int | None]:
+        resource = check_resource("resource", self.resource)
+        number = _replica_number("replica_number", self.replica_number)
+        if (resource is None) == (number is None):
+            raise IrodsUsageError("give exactly one of resource or replica_number")
+        return resource, number
+
+    def run(self, session: IrodsSession, context: Context) -> TrimResult:
+        path = check_path("path", self.path)
+        resource, number = self._selector()
+        if resource is not None:
+            self.require_resource(session, resource, operation="data_objects.trim")
+        objects = self.objects(session, path)
+        plan: dict[str, list[Replica]] = {}
+        untouched: list[str] = []
+        for obj, replicas in sorted(objects.items()):
+            chosen = [
+                r
+                for r in replicas
+                if (resource is not None and resource in r.hierarchy.split(";")) or r.number == number
+            ]
+            if chosen:
+                plan[obj] = chosen
+            else:
+                untouched.append(obj)
+        _refuse_losing_last_good(plan, objects)
+        result = TrimResult(
+            path=path, resource=resource, replica_number=number, trimmed=[], untouched=untouched
+        )
+        for obj, chosen in plan.items():
+            for replica in chosen:
+                session.data_objects.trim(
+                    obj, replica.number, catalog_only=bool(self.catalog_only), admin=bool(self.admin)
+                )
+                result["trimmed"].append(
+                    TrimmedReplica(path=obj, replica_number=replica.number, hierarchy=replica.hierarchy)
+                )
+        self.log.info("Trimmed %d replica(s) of %d object(s)", len(result["trimmed"]), len(plan))
+        return result
