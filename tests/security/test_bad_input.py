@@ -165,8 +165,8 @@ def test_client_bad_input(zone, case, error, words) -> None:
 
 # data-objects remove does no type pre-check and answers HTTP 200 with rcDataObjUnlink's bare code, no
 # status_message (irods_client_http_api 0.7.0 endpoints/data_objects/src/main.cpp:2149-2230, the call at
-# :2206, the body at :2208). Which code iRODS gives for a missing path or a collection is UNVERIFIED (not in the
-# HTTP API source nor its test suite): CAT_NO_ROWS_FOUND or USER_FILE_DOES_NOT_EXIST are both accepted.
+# :2206, the body at :2208). Which code iRODS gives for a missing path or a collection is UNVERIFIED (in
+# neither the HTTP API source nor its test suite): CAT_NO_ROWS_FOUND or USER_FILE_DOES_NOT_EXIST accepted.
 UNLINK_MISSING_CODES = {"CAT_NO_ROWS_FOUND", "USER_FILE_DOES_NOT_EXIST"}
 
 
@@ -180,7 +180,8 @@ def test_removing_what_is_not_a_data_object_is_typed(zone, target) -> None:
     assert error.path == target
     assert error.http_status == 200
     assert error.irods_name in UNLINK_MISSING_CODES
-    assert error.irods_code is not None and error.irods_code < 0
+    assert error.irods_code is not None
+    assert error.irods_code < 0
 
 
 WRITE_TARGETS = {"onto-a-collection": COLL, "missing-parent": f"{HOME}/no/such/parent/x"}

@@ -57,9 +57,9 @@ def test_create_collection_errors(session) -> None:
         run(IrodsCreateCollectionOperator(task_id="c", path=f"{HOME}/no/parent", create_intermediates=False))
     assert missing.value.irods_name == "OBJ_PATH_DOES_NOT_EXIST"
     target = f"{HOME}/alice-was-here"
-    # A rodsuser creating in a collection it cannot write: 200/OBJ_PATH_DOES_NOT_EXIST (upstream 0.7.0
-    # test_creating_a_collection_with_insufficient_permissions_results_in_an_error, test_irods_http_api.py:325;
-    # passed through from the filesystem library, endpoints/collections/src/main.cpp:351,363-371).
+    # A rodsuser creating in a collection it cannot write: 200/OBJ_PATH_DOES_NOT_EXIST (upstream 0.7.0 test
+    # test_creating_a_collection_with_insufficient_permissions..., test_irods_http_api.py:325; the
+    # filesystem library's code passed through, endpoints/collections/src/main.cpp:351,363-371).
     with pytest.raises(IrodsNotFoundError) as hidden:
         run(
             IrodsCreateCollectionOperator(
@@ -78,7 +78,7 @@ def test_create_collection_errors(session) -> None:
         )
     assert denied.value.path == target
     # The real server reports a refused recursive create as 200/SYS_INVALID_INPUT_PARAM (upstream 0.7.0
-    # test_irods_http_api.py:339; rcCollCreate's code via filesystem_error, collections/src/main.cpp:339-345,363-371).
+    # test_irods_http_api.py:339; rcCollCreate's code, endpoints/collections/src/main.cpp:339-345,363-371).
     with pytest.raises(IrodsResponseError) as info:
         run(IrodsCreateCollectionOperator(task_id="c", path=target, irods_conn_id="irods_alice"))
     assert (info.value.irods_name, info.value.irods_code) == ("SYS_INVALID_INPUT_PARAM", -130000)

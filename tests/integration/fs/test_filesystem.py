@@ -143,7 +143,7 @@ def test_server_side_copy_move_and_recursive_rm(irods_fs):
     assert not irods_fs.exists(f"{HOME}/moved")
     with pytest.raises(FileNotFoundError):
         irods_fs.rm(f"{HOME}/moved")
-    with pytest.raises(OSError) as info:
+    with pytest.raises(OSError) as info:  # noqa: PT011 - the errno below is the assertion
         irods_fs.rm(f"{HOME}/dst")
     assert (info.value.errno, info.value.filename) == (errno.ENOTEMPTY, f"{HOME}/dst")
     assert irods_fs.find(f"{HOME}/dst") == [f"{HOME}/dst/sub/y", f"{HOME}/dst/x"]
