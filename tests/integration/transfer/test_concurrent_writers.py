@@ -56,7 +56,7 @@ def race(writers: list[Callable[[], object]]) -> list[tuple[float, BaseException
     return outcomes
 
 
-def check_one_winner(final: bytes, sources: tuple[bytes, bytes], outcomes) -> None:
+def check_one_winner(final: bytes, sources: tuple[bytes, bytes], outcomes, *, ordered: bool = True) -> None:
     """``final`` is exactly one source; a loser failed with a typed iRODS error or ended before the winner."""
     digests = [hashlib.sha256(s).hexdigest() for s in sources]
     got = hashlib.sha256(final).hexdigest()
@@ -65,10 +65,10 @@ def check_one_winner(final: bytes, sources: tuple[bytes, bytes], outcomes) -> No
     loser = 1 - winner
     assert outcomes[winner][1] is None, f"the object holds the bytes of a writer that failed: {outcomes}"
     loser_ended, loser_error = outcomes[loser]
-    if loser_error is None:
-        assert loser_ended <= outcomes[winner][0], "the earlier writer's bytes replaced the later one's"
-    else:
+    if loser_error is not None:
         assert isinstance(loser_error, IrodsError), repr(loser_error)
+    elif ordered:  # direct writes: the lock serialises them, the later one's bytes stay
+        assert loser_ended <= outcomes[winner][0], "the earlier writer's bytes replaced the later one's"
 
 
 def leftovers(session, collection: str, final: str) -> list[str]:
@@ -129,7 +129,9 @@ def test_two_upload_operators_to_one_path(irods_emulator, session, tmp_path, mon
         ]
     )
     irods_emulator.set_faults(latency_seconds=0.0)
-    check_one_winner(session.data_objects.read(path), sources, outcomes)
+    # Publishing is one rename of a whole verified copy; when each call returns also covers work after its
+    # rename, so end times do not order two successful overwrites.
+    check_one_winner(session.data_objects.read(path), sources, outcomes, ordered=False)
     if not overwrite:  # refuse: exactly one publishes, the other is told the path exists
         errors = [e for _, e in outcomes if e is not None]
         assert len(errors) == 1
