@@ -34,7 +34,10 @@ class Faults:
     """Fault injection, changeable at run time; applies to API endpoints only, never the control plane.
 
     Probabilities are in [0, 1] and drawn from one RNG seeded with ``seed`` so a run is reproducible.
-    ``drop_mid_body`` aborts a request with a body after reading part of it, without any response.
+    ``drop_mid_body`` aborts a request with a body after reading part of it, without any response;
+    ``drop_connection`` closes the connection of any request (GET too) without any response.
+    :meth:`FaultInjector.injected` counts the faults actually applied, by kind, so a test can check
+    server-side that every failure it saw was one that was injected.
     """
 
     latency_seconds: float = 0.0
@@ -42,6 +45,7 @@ class Faults:
     error_503: float = 0.0
     error_429: float = 0.0
     drop_mid_body: float = 0.0
+    drop_connection: float = 0.0
     seed: int = 0
 
     def to_dict(self) -> dict[str, Any]:
@@ -56,6 +60,7 @@ class FaultInjector:
         self._lock = threading.Lock()
         self._faults = faults or Faults()
         self._rng = random.Random(self._faults.seed)
+        self._applied: dict[str, int] = {}
 
     @property
     def faults(self) -> Faults:
@@ -76,11 +81,26 @@ class FaultInjector:
             return Faults(**values)
 
     def reset(self) -> None:
-        """Back to no faults at all."""
+        """Back to no faults at all, and no applied faults counted."""
         self.set(**Faults().to_dict())
+        with self._lock:
+            self._applied.clear()
 
-    def draw(self) -> tuple[float, int | None, bool]:
-        """Decide one request's fate: (latency, forced HTTP status or None, drop mid-body)."""
+    def applied(self, kind: str) -> None:
+        """Count one fault of ``kind`` (a :class:`Faults` field name) as applied to a request."""
+        with self._lock:
+            self._applied[kind] = self._applied.get(kind, 0) + 1
+
+    def injected(self) -> dict[str, int]:
+        """How many faults of each kind were applied since the last reset (kinds never applied absent)."""
+        with self._lock:
+            return dict(self._applied)
+
+    def draw(self) -> tuple[float, int | None, str | None]:
+        """Decide one request's fate: (latency, forced HTTP status or None, drop kind or None).
+
+        The drop kind is ``"drop_connection"`` or ``"drop_mid_body"`` (the latter only matters for a body).
+        """
         with self._lock:
             f = self._faults
             status: int | None = None
@@ -90,7 +110,11 @@ class FaultInjector:
                     status = code
                     break
                 roll -= p
-            drop = f.drop_mid_body > 0 and self._rng.random() < f.drop_mid_body
+            drop: str | None = None
+            if f.drop_connection > 0 and self._rng.random() < f.drop_connection:
+                drop = "drop_connection"
+            elif f.drop_mid_body > 0 and self._rng.random() < f.drop_mid_body:
+                drop = "drop_mid_body"
             return f.latency_seconds, status, drop
 
 

@@ -190,8 +190,13 @@ class ApiApp:
         if latency > 0:
             await asyncio.sleep(latency)
         if forced is not None:
+            self.faults.applied(f"error_{forced}")
             return empty(forced)
-        if drop and request.method == "POST":
+        if drop == "drop_connection":
+            self.faults.applied(drop)
+            raise DropConnection()
+        if drop == "drop_mid_body" and request.method == "POST":
+            self.faults.applied(drop)
             await self._read_part_then_drop(request)
         try:
             if name == "authenticate":

@@ -153,8 +153,12 @@ class EmulatorServer:
         return self.injector.faults
 
     def set_faults(self, **changes: Any) -> Faults:
-        """Change fault settings (latency_seconds, error_500, error_503, error_429, drop_mid_body, seed)."""
+        """Change fault settings (latency, error_500/503/429, drop_mid_body, drop_connection, seed)."""
         return self.injector.set(**changes)
+
+    def injected_faults(self) -> dict[str, int]:
+        """Faults applied since the last reset, by kind (``error_503``, ``drop_connection``, ...)."""
+        return self.injector.injected()
 
     def set_limits(self, **changes: Any) -> dict[str, Any]:
         """Change run-time limits (token lifetime, stream limits, body limit, max rows, ...)."""

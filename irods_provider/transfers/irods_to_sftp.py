@@ -204,12 +204,10 @@ class IrodsToSFTPOperator(SftpStagingOperator):
                 progress=progress,
                 remote_verified=remote_verified,
             )
-            if overwrite is OverwritePolicy.REFUSE and sftp.stat(client, final) is not None:
-                client.remove(temp)
-                raise IrodsAlreadyExistsError(
-                    f"{final} appeared during the copy and overwrite is False", path=final
-                )
-            _replace(client, temp, final)
+            if overwrite is OverwritePolicy.REFUSE:
+                _publish_new(sftp, client, temp, final)
+            else:
+                _replace(client, temp, final)
         if self.move:
             session.data_objects.remove(item.source)
         return result
@@ -354,6 +352,21 @@ class _Counter:
     def add(self) -> None:
         with self._lock:
             self.value += 1
+
+
+def _publish_new(sftp: SftpEndpoint, client: paramiko.SFTPClient, temp: str, final: str) -> None:
+    """Rename ``temp`` onto ``final`` only if nothing is there: SFTP's plain rename refuses an existing target
+    (SFTP v3; OpenSSH links then unlinks), so of two copies racing to one path only one can publish."""
+    try:
+        client.rename(temp, final)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            client.remove(temp)
+        if sftp.stat(client, final) is not None:
+            raise IrodsAlreadyExistsError(
+                f"{final} appeared during the copy and overwrite is False", path=final
+            ) from exc
+        raise
 
 
 def _replace(client: paramiko.SFTPClient, source: str, target: str) -> None:

@@ -56,24 +56,15 @@ def make_sizes() -> list[int]:
 
 
 class FaultCounter:
-    """Counts what the emulator injects and refuses: 5xx, dropped bodies, stream exhaustion, logins."""
+    """Counts what the emulator refuses (stream exhaustion) and the logins; the injected faults themselves
+    are counted by the emulator where it applies them (``server.injected_faults()``)."""
 
     def __init__(self, server) -> None:
         self.counts: Counter[str] = Counter()
         self._lock = threading.Lock()
-        injector, model = server.injector, server.model
-        draw, init, acquire, login = (
-            injector.draw,
-            model.parallel_write_init,
-            model.acquire_stream,
-            model.authenticate,
-        )
-
-        def counted_draw():
-            latency, status, drop = draw()
-            self._add(f"injected_{status}" if status else None)
-            self._add("injected_drop_mid_body" if drop else None)
-            return latency, status, drop
+        self._server = server
+        model = server.model
+        init, acquire, login = model.parallel_write_init, model.acquire_stream, model.authenticate
 
         def counted_init(*args, **kwargs):
             try:
@@ -93,7 +84,6 @@ class FaultCounter:
             self._add("logins")
             return login(*args, **kwargs)
 
-        injector.draw = counted_draw
         model.parallel_write_init = counted_init
         model.acquire_stream = counted_acquire
         model.authenticate = counted_login
@@ -102,6 +92,36 @@ class FaultCounter:
         if key:
             with self._lock:
                 self.counts[key] += 1
+
+    def snapshot(self) -> dict[str, int]:
+        """Refusals, logins and the applied faults (``injected_<kind>``) so far."""
+        with self._lock:
+            counts = dict(self.counts)
+        counts.update({f"injected_{k}": v for k, v in self._server.injected_faults().items()})
+        return counts
+
+
+# What a failed file may have failed on: (error type, text the typed error carries) -> the fault behind it.
+# Anything else (an SSH drop, a checksum mismatch, an authentication error on a 3 s token, ...) is a bug.
+FAULT_SIGNATURES: list[tuple[str, str, tuple[str, ...]]] = [
+    ("IrodsServerBusyError", "HTTP 503", ("injected_error_503", "refused_init_StreamLimitExceeded")),
+    ("IrodsServerBusyError", "HTTP 429", ("refused_stream_NoIdleStream",)),
+    ("IrodsResponseError", "HTTP 500", ("injected_error_500",)),
+    ("IrodsConnectionError", "", ("injected_drop_mid_body",)),
+    ("IrodsProtocolError", "", ("injected_drop_mid_body",)),
+    ("IrodsLockedError", "", ("injected_sigkill",)),  # an object the killed worker left open
+]
+
+
+def injected_cause(error: str, counts: dict[str, int]) -> str | None:
+    """The injected fault (or refusal) kind that explains ``error`` ("Type: message"), if any happened."""
+    kind, _, text = error.partition(": ")
+    for name, marker, causes in FAULT_SIGNATURES:
+        if kind == name and marker in text:
+            happened = [c for c in causes if counts.get(c, 0) > 0]
+            if happened:
+                return happened[0]
+    return None
 
 
 class FinalPathWatcher(threading.Thread):
@@ -214,22 +234,33 @@ def _kill_mid_transfer(server, env: dict[str, str]) -> dict[str, object]:
     return {"published_before_kill": published, "handles_open_at_kill": handles}
 
 
-MAX_ATTEMPTS = 6
+MAX_ATTEMPTS = 3  # the client retries each request; a whole attempt may fail at most twice
 
 
-def run_task(make_operator) -> tuple[dict, list[dict]]:
+def run_task(make_operator, counter: FaultCounter) -> tuple[dict, list[dict]]:
     """Execute like Airflow with retries: a failed attempt's report is kept, the task re-run; returns the
-    successful attempt's report and, per failed attempt, its counts and the failed operations."""
+    successful attempt's report and, per failed attempt, its counts and the failed operations.
+
+    Every failed attempt must have failed only on injected faults: each failed file's typed error matches
+    a fault kind the emulator applied (FAULT_SIGNATURES), and no more files failed than faults were applied.
+    """
     attempts: list[dict] = []
     for _ in range(MAX_ATTEMPTS):
         try:
             return make_operator().execute({}), attempts
         except IrodsError as error:
             report = getattr(error, "report", None)
-            failed = [f for f in report.files if f.status.value == "failed"] if report else []
+            if report is None:
+                raise AssertionError(f"a failed attempt without a report: {error!r}") from error
+            failed = [f for f in report.files if f.status.value == "failed"]
+            counts = counter.snapshot()
+            unexplained = [f.error for f in failed if injected_cause(f.error or "", counts) is None]
+            assert unexplained == [], f"failures not caused by an injected fault: {unexplained[:3]}"
+            injected = sum(v for k, v in counts.items() if k.startswith(("injected_", "refused_")))
+            assert 0 < len(failed) <= injected
             attempts.append(
                 {
-                    "transferred": report.transferred if report else None,
+                    "transferred": report.transferred,
                     "failed": len(failed),
                     "errors": dict(Counter(_operation_of(f.error or "") for f in failed)),
                     "samples": sorted({f.error or "" for f in failed})[:3],
@@ -283,6 +314,8 @@ def round_trip(sftp, server, monkeypatch, *, kill: bool) -> None:
     up_watch = FinalPathWatcher(expected, irods_finals(server.model))
     up_watch.start()
     killed = _kill_mid_transfer(server, os.environ.copy()) if kill else {"published_before_kill": 0}
+    if kill:
+        counter.counts["injected_sigkill"] += 1
 
     # 2. Task retries (same arguments, as Airflow re-runs the task) until one attempt succeeds.
     up, up_attempts = run_task(
@@ -296,7 +329,8 @@ def round_trip(sftp, server, monkeypatch, *, kill: bool) -> None:
             max_concurrent_files=4,
             continue_on_error=True,
             progress_interval_seconds=5,
-        )
+        ),
+        counter,
     )
     up_watch.stop.set()
     up_watch.join(30)
@@ -317,7 +351,8 @@ def round_trip(sftp, server, monkeypatch, *, kill: bool) -> None:
             max_concurrent_files=4,
             continue_on_error=True,
             progress_interval_seconds=5,
-        )
+        ),
+        counter,
     )
     down_watch.stop.set()
     down_watch.join(30)
@@ -358,10 +393,10 @@ def round_trip(sftp, server, monkeypatch, *, kill: bool) -> None:
     # Across all attempts, each file was transferred exactly once after its last failure.
     assert {f["destination"] for f in up["files"]} == {f"{DEST}/{rel}" for rel in expected}
     # The faults really happened.
-    counts = dict(counter.counts)
+    counts = counter.snapshot()
     assert counts.get("injected_drop_mid_body", 0) > 0
-    assert counts.get("injected_500", 0) > 0
-    assert counts.get("injected_503", 0) > 0
+    assert counts.get("injected_error_500", 0) > 0
+    assert counts.get("injected_error_503", 0) > 0
     assert counts.get("logins", 0) > 2, "3 s tokens should force renewals"
     if kill:
         return

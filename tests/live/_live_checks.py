@@ -156,17 +156,6 @@ def irods_exists(dep: Deployment, path: str) -> bool:
         return bool(session.data_objects.exists(path))
 
 
-def overlapping(tasks: list[TaskState]) -> list[tuple[str, str]]:
-    """Pairs of task instances on different hosts whose run intervals intersect."""
-    pairs = []
-    for i, a in enumerate(tasks):
-        for b in tasks[i + 1 :]:
-            timed = a.start and a.end and b.start and b.end
-            if timed and a.hostname != b.hostname and a.start < b.end and b.start < a.end:  # type: ignore[operator]
-                pairs.append((a.key, b.key))
-    return pairs
-
-
 def _quiet(_msg: str) -> None:
     return None
 

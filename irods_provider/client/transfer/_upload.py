@@ -458,8 +458,12 @@ def _publish(
         _rename(session, old, new, retry=retry, expected=identity)
 
     if not api.exists(path):
-        rename(temp, path, expected)
-        return
+        try:
+            rename(temp, path, expected)
+        except IrodsAlreadyExistsError:
+            pass  # another writer published ``path`` between the check and the rename: decided below
+        else:
+            return
     if overwrite is OverwritePolicy.REFUSE:
         _quiet_remove(session, temp)
         raise IrodsAlreadyExistsError(

@@ -95,12 +95,19 @@ def test_idempotent_reads_retry_through_injected_faults(irods_emulator, counted,
 
 
 def test_dropped_connections_are_retried_for_idempotent_ops(irods_emulator, counted):
-    session, _ = counted
+    """GETs whose connection the server closes without a response are retried: the server counts the
+    drops it injected and every one of them costs the client exactly one extra request."""
+    session, transport = counted
     session.data_objects.write(f"{HOME}/d", b"x" * 1000)
-    irods_emulator.set_faults(drop_mid_body=0.4, seed=3)
+    session.collections.stat(HOME)  # log in before counting
+    before = transport.counts["data-objects"]
+    irods_emulator.set_faults(drop_connection=0.4, seed=3)
     for _ in range(8):
         assert session.data_objects.stat(f"{HOME}/d").size == 1000
-    irods_emulator.set_faults(drop_mid_body=0.0)
+    irods_emulator.set_faults(drop_connection=0.0)
+    dropped = irods_emulator.injected_faults().get("drop_connection", 0)
+    assert dropped >= 2  # seed 3 at p=0.4 over 8+ requests: the fault really happened
+    assert transport.counts["data-objects"] - before == 8 + dropped  # one retry per drop, no more
 
 
 def test_non_idempotent_ops_are_not_retried(irods_emulator):

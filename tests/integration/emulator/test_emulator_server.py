@@ -41,6 +41,18 @@ def test_latency_and_dropped_connections(api: Api) -> None:
     assert code(api.get("data-objects", "alice", op="stat", lpath=f"/{ZONE}/home/alice/x")) == -171000
 
 
+def test_drop_connection_closes_any_request_without_a_response_and_is_counted(api: Api) -> None:
+    before = api.server.injected_faults().get("drop_connection", 0)
+    api.server.set_faults(drop_connection=1.0, seed=1)
+    with pytest.raises(httpx2.RemoteProtocolError):  # a GET: no body to cut, the connection just closes
+        api.get("collections", op="stat", lpath=f"/{ZONE}")
+    api.server.set_faults(drop_connection=0.0)
+    assert api.server.injected_faults()["drop_connection"] == before + 1
+    assert api.get("collections", op="stat", lpath=f"/{ZONE}").status_code == 200
+    api.server.reset()
+    assert api.server.injected_faults() == {}
+
+
 def test_control_plane_reset_users_counts(api: Api) -> None:
     url = f"{api.server.url}/_emulator"
     assert api.http.post(f"{url}/users", json={"name": "zed", "password": "pw"}).json() == {"created": "zed"}

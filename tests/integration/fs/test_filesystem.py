@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import hashlib
 
 import fsspec
@@ -142,8 +143,32 @@ def test_server_side_copy_move_and_recursive_rm(irods_fs):
     assert not irods_fs.exists(f"{HOME}/moved")
     with pytest.raises(FileNotFoundError):
         irods_fs.rm(f"{HOME}/moved")
-    with pytest.raises(OSError, match="not empty"):
+    with pytest.raises(OSError) as info:  # noqa: PT011 - the errno below is the assertion
         irods_fs.rm(f"{HOME}/dst")
+    assert (info.value.errno, info.value.filename) == (errno.ENOTEMPTY, f"{HOME}/dst")
+    assert irods_fs.find(f"{HOME}/dst") == [f"{HOME}/dst/sub/y", f"{HOME}/dst/x"]
+
+
+def test_rm_chooses_the_call_by_stat_not_by_an_error_code(irods_fs, monkeypatch):
+    """data-objects remove has no type pre-check on the real server and its code for a collection is
+    unverified, so ``rm`` must never send a collection to it (irods_client_http_api 0.7.0
+    endpoints/data_objects/src/main.cpp:2149-2230)."""
+    irods_fs.pipe({f"{HOME}/kinds/obj": b"o", f"{HOME}/kinds/coll/inner": b"i"})
+    objects = irods_fs.session.data_objects
+    unlinked: list[str] = []
+    real_remove = objects.remove
+
+    def spy(path, **kwargs):
+        unlinked.append(path)
+        return real_remove(path, **kwargs)
+
+    monkeypatch.setattr(objects, "remove", spy)
+    irods_fs.rm(f"{HOME}/kinds/coll", recursive=True)
+    assert unlinked == []
+    assert not irods_fs.exists(f"{HOME}/kinds/coll")
+    irods_fs.rm(f"{HOME}/kinds/obj")
+    assert unlinked == [f"{HOME}/kinds/obj"]
+    assert irods_fs.ls(f"{HOME}/kinds", detail=False) == []
 
 
 def test_checksum_times_and_touch(irods_fs):
