@@ -8,6 +8,8 @@ from starlette.responses import JSONResponse, Response
 
 from irods_provider.testing._errors import IrodsModelError
 from irods_provider.testing._genquery import GenQueryError, execute_genquery1
+from irods_provider.testing._genquery2 import GenQuery2Error, execute_genquery2
+from irods_provider.testing._genquery2_rows import catalog_rows
 from irods_provider.testing._h_common import atomic
 from irods_provider.testing._http import Ctx, Handler, HttpError, call, empty, irods_error, ok
 from irods_provider.testing._params import to_int
@@ -28,11 +30,10 @@ def _paging(ctx: Ctx) -> tuple[int, int]:
 async def execute_genquery(ctx: Ctx) -> Response:
     query = ctx.require("query")
     parser = ctx.get("parser") or "genquery1"
-    if parser == "genquery2":
-        err = IrodsModelError("SYS_NOT_ALLOWED", "GenQuery2 is not supported by the emulator.")
-        return irods_error(err, status=400)
-    if parser != "genquery1":
+    if parser not in ("genquery1", "genquery2"):
         raise HttpError(400)
+    if parser == "genquery2":
+        return _execute_genquery2(ctx, query)
     offset, count = _paging(ctx)
     case_sensitive = ctx.get("case-sensitive") or "1"
     distinct = ctx.get("distinct") or "1"
@@ -50,6 +51,17 @@ async def execute_genquery(ctx: Ctx) -> Response:
     except GenQueryError as e:
         return JSONResponse({"irods_response": {"status_code": e.code, "status_message": e.message}})
     return ok(rows=rows)
+
+
+def _execute_genquery2(ctx: Ctx, query: str) -> Response:
+    """query/src/main.cpp:137-171 (0.7.0): rows or ``sql`` verbatim; a failed rc_genquery2 sets HTTP 400
+    and a status-only body, then formatting the null output throws, so the client sees HTTP 500 with it."""
+    sql_only = ctx.get("sql-only") == "1"
+    try:
+        result = execute_genquery2(query, partial(catalog_rows, ctx.model, ctx.user), sql_only=sql_only)
+    except GenQuery2Error as e:
+        return JSONResponse({"irods_response": {"status_code": e.code}}, status_code=500)
+    return ok(sql=result) if isinstance(result, str) else ok(rows=result)
 
 
 async def execute_specific_query(ctx: Ctx) -> Response:

@@ -86,6 +86,8 @@ EXPECTED_PASS = (
     "test_information_endpoint::test_server_reports_error_when_http_method_is_not_supported",
     "test_query_endpoint::test_genquery1_case_sensitivity_option",
     "test_query_endpoint::test_genquery1_no_distinct_option",
+    "test_query_endpoint::test_genquery2_query",
+    "test_query_endpoint::test_genquery2_sql_only_option",
     "test_query_endpoint::test_server_reports_error_when_http_method_is_not_supported",
     "test_query_endpoint::test_server_reports_error_when_op_is_not_supported",
     "test_query_endpoint::test_support_for_genquery1",
