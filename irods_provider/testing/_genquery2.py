@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from irods_provider._error_codes import error_code
-from irods_provider.testing._genquery_columns import INTEGER_COLUMNS
+from irods_provider.testing._genquery_columns import INTEGER_COLUMNS, PERMISSION_IDS
 
 __all__ = [
     "COLUMNS",
@@ -501,19 +501,6 @@ COLUMNS: frozenset[str] = frozenset(_COLUMNS)
 """Every column name GenQuery2 (iRODS 4.3.4) knows; any other name is an unknown column."""
 
 _DEFAULTS = {"COLL_MAP_ID": "0", "DATA_MAP_ID": "0", "DATA_VERSION": "0", "DATA_MODE": "0"}
-# The catalog's access token ids (R_TOKN_MAIN, namespace access_type).
-PERMISSION_IDS = {
-    "null": 1000,
-    "read_metadata": 1040,
-    "read_object": 1050,
-    "create_metadata": 1070,
-    "modify_metadata": 1080,
-    "delete_metadata": 1090,
-    "create_object": 1110,
-    "modify_object": 1120,
-    "delete_object": 1130,
-    "own": 1200,
-}
 _NUMERIC = INTEGER_COLUMNS | {"DATA_ACCESS_PERM_ID", "COLL_ACCESS_PERM_ID", "ZONE_ID", "RESC_PARENT_ID"}
 _JOINABLE = (  # table sets the generator's join graph connects (R_COLL_MAIN - R_DATA_MAIN - R_RESC_MAIN)
     {"R_COLL_MAIN", "R_DATA_MAIN"},

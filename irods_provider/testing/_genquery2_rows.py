@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from irods_provider.testing._catalog import PERMISSIONS, READ
-from irods_provider.testing._genquery2 import PERMISSION_IDS
+from irods_provider.testing._genquery_columns import PERMISSION_IDS
 from irods_provider.testing._queryrows import QueryRowsMixin
 
 Row = Mapping[str, str]
