@@ -6,7 +6,7 @@ from starlette.responses import JSONResponse, Response
 
 from irods_provider.testing._acl_meta import AtomicOperationError
 from irods_provider.testing._errors import IrodsModelError
-from irods_provider.testing._http import Ctx, HttpError, irods_error, ok, parse_json_list
+from irods_provider.testing._http import Ctx, HttpError, empty, irods_error, ok, parse_json_list
 
 OPEN_FAILURE = "Output stream to data object is in a bad state."
 
@@ -71,4 +71,38 @@ def permission_param(ctx: Ctx) -> str:
     return perm
 
 
-__all__ = ["OPEN_FAILURE", "atomic", "enable_ticket", "ok", "open_error", "permission_param"]
+def kind_precheck(ctx: Ctx, lpath: str, *, kind: str, params_valid: bool) -> Response | None:
+    """The server checks that ``lpath`` is a collection / data object BEFORE the op's other parameters
+    (collections/src/main.cpp:498-512, 578-602; data_objects/src/main.cpp:1835-1860, 2258-2272 at 0.7.0):
+    with invalid parameters, a path of the wrong kind answers 400 + NOT_A_* JSON, else an empty 400."""
+    if params_valid:
+        return None
+    if kind == "collection":
+        target: object = ctx.model.visible_coll(ctx.user, lpath)
+        name = "NOT_A_COLLECTION"
+    else:
+        target = ctx.model.visible_data(ctx.user, lpath)
+        name = "NOT_A_DATA_OBJECT"
+    if target is None:
+        return irods_error(IrodsModelError(name), status=400, message=False)
+    return empty(400)
+
+
+def permission_params_valid(ctx: Ctx) -> bool:
+    """Whether ``entity-name`` and a 4.3 ``permission`` name are both present."""
+    from irods_provider.testing._catalog import canonical_permission
+
+    perm = ctx.get("permission")
+    return ctx.get("entity-name") is not None and perm is not None and canonical_permission(perm) is not None
+
+
+__all__ = [
+    "OPEN_FAILURE",
+    "atomic",
+    "enable_ticket",
+    "kind_precheck",
+    "ok",
+    "open_error",
+    "permission_param",
+    "permission_params_valid",
+]

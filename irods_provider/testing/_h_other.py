@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import partial
+from typing import Any
 
 from starlette.responses import JSONResponse, Response
 
@@ -19,9 +20,20 @@ from irods_provider.testing._zones import ZONE_PROPERTIES
 # ---- /query ------------------------------------------------------------------------------------
 
 
+def _stoi(ctx: Ctx, name: str) -> int | None:
+    """An optional ``std::stoi`` parameter whose failure the server catches (→ 400)."""
+    value = ctx.get(name)
+    if value is None:
+        return None
+    parsed = to_int(value, bits=32)
+    if parsed is None:
+        raise HttpError(400)
+    return parsed
+
+
 def _paging(ctx: Ctx) -> tuple[int, int]:
-    offset = ctx.int_param("offset") or 0
-    count = ctx.int_param("count")
+    offset = _stoi(ctx, "offset") or 0
+    count = _stoi(ctx, "count")
     max_rows = ctx.config.max_rows
     count = max_rows if count is None else min(max(count, 1), max_rows)
     return max(offset, 0), count
@@ -101,19 +113,36 @@ QUERY_OPS: dict[str, dict[str, Handler]] = {
 # ---- /tickets ----------------------------------------------------------------------------------
 
 
-def _count(ctx: Ctx, name: str) -> int:
-    value = ctx.get(name)
-    if value is None:
-        return 0
-    parsed = to_int(value)
-    if parsed is None:
-        raise HttpError(500)
-    return parsed
-
-
 def _list(ctx: Ctx, name: str) -> list[str]:
     value = ctx.get(name)
     return [v for v in value.split(",") if v] if value else []
+
+
+_TICKET_COUNTS = ("use-count", "write-data-object-count", "write-byte-count")
+
+
+def _ticket_constraints(ctx: Ctx) -> tuple[dict[str, Any], int | None]:
+    """The constraints tickets/src/main.cpp:224-327 (0.7.0) applies, in its order, after creating the ticket.
+
+    Counts use ``std::stoi`` and the expiry ``std::stoll`` without a catch (→ HTTP 500); an expiry <= 0 is
+    HTTP 400. Either failure stops at that point, leaving the ticket with what was applied so far.
+    """
+    applied: dict[str, Any] = {}
+    for name in _TICKET_COUNTS:
+        value = ctx.get(name)
+        parsed = 0 if value is None else to_int(value, bits=32)
+        if parsed is None:
+            return applied, 500
+        applied[name.replace("-", "_")] = parsed
+    if (text := ctx.get("seconds-until-expiration")) is not None:
+        seconds = to_int(text)
+        if seconds is None:
+            return applied, 500
+        if seconds <= 0:
+            return applied, 400
+        applied["seconds_until_expiration"] = seconds
+    applied.update(users=_list(ctx, "users"), groups=_list(ctx, "groups"), hosts=_list(ctx, "hosts"))
+    return applied, None
 
 
 async def ticket_create(ctx: Ctx) -> Response:
@@ -121,24 +150,13 @@ async def ticket_create(ctx: Ctx) -> Response:
     ticket_type = ctx.get("type") or "read"
     if ticket_type not in ("read", "write"):
         raise HttpError(400)
-    seconds = ctx.int_param("seconds-until-expiration")
-    if seconds is not None and seconds <= 0:
-        raise HttpError(400)
-    try:
-        ticket = ctx.model.create_ticket(
-            ctx.user,
-            lpath,
-            ticket_type=ticket_type,
-            use_count=_count(ctx, "use-count"),
-            write_data_object_count=_count(ctx, "write-data-object-count"),
-            write_byte_count=_count(ctx, "write-byte-count"),
-            seconds_until_expiration=seconds,
-            users=_list(ctx, "users"),
-            groups=_list(ctx, "groups"),
-            hosts=_list(ctx, "hosts"),
-        )
+    constraints, failure = _ticket_constraints(ctx)
+    try:  # the server creates the ticket before it parses any constraint
+        ticket = ctx.model.create_ticket(ctx.user, lpath, ticket_type=ticket_type, **constraints)
     except IrodsModelError as e:
         return irods_error(e)
+    if failure is not None:
+        return empty(failure)
     return ok(ticket=ticket)
 
 

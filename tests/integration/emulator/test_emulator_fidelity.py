@@ -1,0 +1,96 @@
+"""Differences closed by the fidelity audit (docs/emulator-fidelity.md), each pinned over real HTTP.
+
+Expectations are read from irods_client_http_api 0.7.0 (file:line in each test), not from the emulator.
+"""
+
+from __future__ import annotations
+
+from emulator_http import ZONE, Api, code
+
+HOME = f"/{ZONE}/home/alice"
+
+
+def test_genquery1_count_and_offset_parse_like_stoi(api: Api) -> None:
+    # query/src/main.cpp:179,197 std::stoi: "2x" is 2; 2^31 is out of int range → caught → 400.
+    for i in range(4):
+        api.write(f"{HOME}/n{i}", b"x", user="alice")
+    q = f"select DATA_NAME where COLL_NAME = '{HOME}'"
+    r = api.get("query", "alice", op="execute_genquery", query=q, count="2x", offset="1y")
+    assert r.status_code == 200
+    assert r.json()["rows"] == [["n1"], ["n2"]]
+    r = api.get("query", "alice", op="execute_genquery", query=q, count="2147483648")
+    assert (r.status_code, r.content) == (400, b"")
+
+
+def test_path_kind_is_checked_before_permission_and_rename_parameters(api: Api) -> None:
+    api.write(f"{HOME}/obj", b"x", user="alice")
+    # collections/src/main.cpp:578-602: is_collection first, then entity-name / permission.
+    r = api.post("collections", "alice", op="set_permission", lpath=f"{HOME}/obj", permission="read")
+    assert r.status_code == 400
+    assert r.json() == {"irods_response": {"status_code": -170000}}
+    r = api.post("collections", "alice", op="set_permission", lpath=HOME, permission="read")
+    assert (r.status_code, r.content) == (400, b"")
+    r = api.post(
+        "collections", "alice", op="set_permission", lpath=HOME, **{"entity-name": "rods"}, permission="x"
+    )
+    assert (r.status_code, r.content) == (400, b"")
+    # collections/src/main.cpp:498-512: is_collection(old-lpath) before new-lpath.
+    r = api.post("collections", "alice", op="rename", **{"old-lpath": f"{HOME}/obj"})
+    assert r.json() == {"irods_response": {"status_code": -170000}}
+    assert api.post("collections", "alice", op="rename", **{"old-lpath": HOME}).content == b""
+    # data_objects/src/main.cpp:1835-1860 and 2258-2272: is_data_object first.
+    r = api.post("data-objects", "alice", op="set_permission", lpath=HOME, **{"entity-name": "rods"})
+    assert r.status_code == 400
+    assert r.json() == {"irods_response": {"status_code": -171000}}
+    r = api.post("data-objects", "alice", op="set_permission", lpath=f"{HOME}/obj", **{"entity-name": "rods"})
+    assert (r.status_code, r.content) == (400, b"")
+    r = api.post("data-objects", "alice", op="rename", **{"old-lpath": HOME})
+    assert r.json() == {"irods_response": {"status_code": -171000}}
+    assert api.post("data-objects", "alice", op="rename", **{"old-lpath": f"{HOME}/obj"}).content == b""
+
+
+def ticket_rows(api: Api) -> list[list[str]]:
+    """(uses limit, expiry) of alice's tickets, one entry per ticket (the string keeps rows distinct)."""
+    q = "select TICKET_STRING, TICKET_USES_LIMIT, TICKET_EXPIRY"
+    rows = api.get("query", "alice", op="execute_genquery", query=q).json()["rows"]
+    return [row[1:] for row in rows]
+
+
+def test_ticket_constraints_are_applied_after_the_ticket_exists(api: Api) -> None:
+    # tickets/src/main.cpp:220-265: create_ticket first; use-count etc. std::stoi and the expiry std::stoll
+    # are not caught (→ 500); an expiry <= 0 is 400. Each failure leaves the ticket behind.
+    r = api.post("tickets", "alice", op="create", lpath=HOME, **{"use-count": "many"})
+    assert (r.status_code, r.content) == (500, b"")
+    assert ticket_rows(api) == [["0", ""]]
+    r = api.post(
+        "tickets", "alice", op="create", lpath=HOME, **{"use-count": "3", "seconds-until-expiration": "0"}
+    )
+    assert (r.status_code, r.content) == (400, b"")
+    r = api.post("tickets", "alice", op="create", lpath=HOME, **{"seconds-until-expiration": "soon"})
+    assert (r.status_code, r.content) == (500, b"")
+    assert sorted(ticket_rows(api)) == [["0", ""], ["0", ""], ["3", ""]]
+    # A missing object fails at create_ticket: 200 with the iRODS code, no ticket, constraints unparsed.
+    r = api.post("tickets", "alice", op="create", lpath=f"{HOME}/missing", **{"use-count": "many"})
+    assert r.status_code == 200
+    assert code(r) < 0
+    assert len(ticket_rows(api)) == 3
+
+
+def test_replica_number_passed_to_irods_unconverted_is_not_a_400(api: Api) -> None:
+    # data_objects/src/main.cpp:2563 (truncate), 2642 (calculate_checksum), 2730 (verify_checksum), 1762
+    # (trim) hand replica-number to iRODS as REPL_NUM_KW: no 400; the code is inferred (see _keyword_replica).
+    api.write(f"{HOME}/r", b"abc", user="alice")
+    for op, extra in (
+        ("truncate", {"size": "1"}),
+        ("calculate_checksum", {}),
+        ("trim", {}),
+    ):
+        r = api.post("data-objects", "alice", op=op, lpath=f"{HOME}/r", **{"replica-number": "x"}, **extra)
+        assert r.status_code == 200, op
+        assert code(r) == -403000, op
+    r = api.get("data-objects", "alice", op="verify_checksum", lpath=f"{HOME}/r", **{"replica-number": "x"})
+    assert r.status_code == 200
+    assert code(r) == -403000
+    # touch converts it itself (data_objects/src/main.cpp:2444-2452): a non-integer is an empty 400.
+    r = api.post("data-objects", "alice", op="touch", lpath=f"{HOME}/r", **{"replica-number": "x"})
+    assert (r.status_code, r.content) == (400, b"")
