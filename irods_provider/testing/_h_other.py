@@ -12,7 +12,16 @@ from irods_provider.testing._genquery import GenQueryError, execute_genquery1
 from irods_provider.testing._genquery2 import GenQuery2Error, execute_genquery2
 from irods_provider.testing._genquery2_rows import catalog_rows
 from irods_provider.testing._h_common import atomic
-from irods_provider.testing._http import Ctx, Handler, HttpError, call, empty, irods_error, ok
+from irods_provider.testing._http import (
+    Ctx,
+    Handler,
+    HttpError,
+    call,
+    empty,
+    irods_error,
+    not_implemented,
+    ok,
+)
 from irods_provider.testing._params import to_int
 from irods_provider.testing._resources import PROPERTIES as RESOURCE_PROPERTIES
 from irods_provider.testing._zones import ZONE_PROPERTIES
@@ -94,10 +103,6 @@ async def specific_query_admin(ctx: Ctx) -> Response:
     return irods_error(
         IrodsModelError("SYS_NOT_ALLOWED", "Specific queries cannot be added to the emulator.")
     )
-
-
-async def not_implemented(ctx: Ctx) -> Response:
-    return empty(501)
 
 
 QUERY_OPS: dict[str, dict[str, Handler]] = {

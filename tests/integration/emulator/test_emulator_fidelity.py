@@ -94,3 +94,29 @@ def test_replica_number_passed_to_irods_unconverted_is_not_a_400(api: Api) -> No
     # touch converts it itself (data_objects/src/main.cpp:2444-2452): a non-integer is an empty 400.
     r = api.post("data-objects", "alice", op="touch", lpath=f"{HOME}/r", **{"replica-number": "x"})
     assert (r.status_code, r.content) == (400, b"")
+
+
+def test_unimplemented_ops_answer_501_before_authentication(api: Api) -> None:
+    # tickets/src/main.cpp:88-133, users_groups/src/main.cpp:408-500,842-887, query/src/main.cpp:413-427:
+    # the bodies are ``#if 0``; the handler sends 501 without resolving the caller.
+    base = api.base
+    for method, endpoint, op in (
+        ("GET", "tickets", "list"),
+        ("GET", "tickets", "stat"),
+        ("GET", "users-groups", "members"),
+        ("GET", "query", "list_genquery_columns"),
+        ("GET", "query", "list_specific_queries"),
+        ("POST", "users-groups", "add_user_auth"),
+        ("POST", "users-groups", "remove_user_auth"),
+    ):
+        for headers in ({}, {"Authorization": "Bearer not-a-token"}):
+            if method == "GET":
+                r = api.http.get(f"{base}/{endpoint}", params={"op": op}, headers=headers)
+            else:
+                r = api.http.post(f"{base}/{endpoint}", data={"op": op}, headers=headers)
+            assert (r.status_code, r.content) == (501, b""), (endpoint, op, headers)
+    # An implemented op still resolves the caller first: 400 without a header, 401 with a bad token.
+    assert api.http.get(f"{base}/tickets", params={"op": "create"}).status_code == 400  # GET has no create
+    assert api.http.get(f"{base}/users-groups", params={"op": "users"}).status_code == 400
+    r = api.http.get(f"{base}/users-groups", params={"op": "users"}, headers={"Authorization": "Bearer x"})
+    assert r.status_code == 401
