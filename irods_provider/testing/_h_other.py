@@ -197,8 +197,8 @@ async def set_password(ctx: Ctx) -> Response:
 
 async def set_user_type(ctx: Ctx) -> Response:
     name, zone, new_type = ctx.require("name"), ctx.require("zone"), ctx.require("new-user-type")
-    if new_type not in ("rodsuser", "groupadmin", "rodsadmin"):
-        raise HttpError(400)
+    if new_type not in ("rodsuser", "groupadmin", "rodsadmin"):  # adm::to_user_type throws (utilities.cpp)
+        return irods_error(IrodsModelError("SYS_INVALID_INPUT_PARAM", f"Undefined user type [{new_type}]."))
     return call(lambda: ctx.model.set_user_type(ctx.user, name, new_type, zone=zone))
 
 

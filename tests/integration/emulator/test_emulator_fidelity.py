@@ -120,3 +120,16 @@ def test_unimplemented_ops_answer_501_before_authentication(api: Api) -> None:
     assert api.http.get(f"{base}/users-groups", params={"op": "users"}).status_code == 400
     r = api.http.get(f"{base}/users-groups", params={"op": "users"}, headers={"Authorization": "Bearer x"})
     assert r.status_code == 401
+
+
+def test_set_user_type_with_an_unknown_type_is_an_irods_error(api: Api) -> None:
+    # users_groups/src/main.cpp:367-372 (0.7.0) passes new-user-type to adm::to_user_type, which throws
+    # SYS_INVALID_INPUT_PARAM (irods 4.3.4 lib/administration/user/src/utilities.cpp:10-20): HTTP 200.
+    r = api.post(
+        "users-groups", op="set_user_type", name="alice", zone=ZONE, **{"new-user-type": "rodsgroup"}
+    )
+    assert r.status_code == 200
+    assert code(r) == -130000
+    assert api.get("users-groups", op="stat", name="alice").json()["type"] == "rodsuser"
+    r = api.post("users-groups", op="set_user_type", name="alice", zone=ZONE)
+    assert (r.status_code, r.content) == (400, b"")
