@@ -294,9 +294,13 @@ async def resource_remove(ctx: Ctx) -> Response:
 
 async def resource_modify(ctx: Ctx) -> Response:
     name, prop, value = ctx.require("name"), ctx.require("property"), ctx.require("value")
-    if prop not in RESOURCE_PROPERTIES or (prop == "status" and value not in ("up", "down")):
+    if prop not in RESOURCE_PROPERTIES:  # resources/src/main.cpp:263-331: no branch matches → nothing, 0
+        return ok()
+    if prop == "status" and value not in ("up", "down"):
         raise HttpError(400)
-    return call(lambda: ctx.model.modify_resource(ctx.user, name, prop=prop, value=value))
+    # resources/src/main.cpp:334-345: an iRODS error is reported at HTTP 400 with the JSON envelope.
+    error = partial(irods_error, status=400)
+    return call(lambda: ctx.model.modify_resource(ctx.user, name, prop=prop, value=value), error=error)
 
 
 async def resource_add_child(ctx: Ctx) -> Response:

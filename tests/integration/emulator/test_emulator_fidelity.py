@@ -133,3 +133,15 @@ def test_set_user_type_with_an_unknown_type_is_an_irods_error(api: Api) -> None:
     assert api.get("users-groups", op="stat", name="alice").json()["type"] == "rodsuser"
     r = api.post("users-groups", op="set_user_type", name="alice", zone=ZONE)
     assert (r.status_code, r.content) == (400, b"")
+
+
+def test_resource_modify_unknown_property_and_error_status(api: Api) -> None:
+    # resources/src/main.cpp:263-331 (0.7.0): an unknown property matches no branch → 200/0, nothing checked.
+    r = api.post("resources", "alice", op="modify", name="nope", property="colour", value="red")
+    assert (r.status_code, r.json()) == (200, {"irods_response": {"status_code": 0}})
+    # :334-345: an iRODS error from the modification is answered with HTTP 400 and the JSON envelope.
+    r = api.post("resources", "alice", op="modify", name="demoResc", property="comments", value="x")
+    assert r.status_code == 400
+    assert code(r) < 0  # a rodsuser may not modify resources (the exact privilege code is unverified)
+    r = api.post("resources", op="modify", name="demoResc", property="comments", value="x")
+    assert (r.status_code, code(r)) == (200, 0)
