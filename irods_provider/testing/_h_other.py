@@ -342,13 +342,25 @@ async def list_rule_engines(ctx: Ctx) -> Response:
     return ok(rule_engine_plugin_instances=["irods_rule_engine_plugin-irods_rule_language-instance"])
 
 
-async def rules_unsupported(ctx: Ctx) -> Response:
-    return irods_error(IrodsModelError("NO_MICROSERVICE_FOUND_ERR", "The emulator has no rule engine."))
+async def rule_execute(ctx: Ctx) -> Response:
+    """No rule engine: every rule fails as unparsable rule text does on a real server
+    (NO_MICROSERVICE_FOUND_ERR), in the body rules/src/main.cpp:114-206 (0.7.0) always sends:
+    ``stdout``/``stderr`` null, no message."""
+    ctx.require("rule-text")
+    err = IrodsModelError("NO_MICROSERVICE_FOUND_ERR")
+    return irods_error(err, message=False, stdout=None, stderr=None)
+
+
+async def rule_remove_delay_rule(ctx: Ctx) -> Response:
+    """No delay rules exist; rcRuleExecDel's answer for an unknown id is assumed CAT_NO_ROWS_FOUND
+    (unverified). The body carries only the status code (rules/src/main.cpp:240-256)."""
+    ctx.require("rule-id")
+    return irods_error(IrodsModelError("CAT_NO_ROWS_FOUND"), message=False)
 
 
 RULE_OPS: dict[str, dict[str, Handler]] = {
     "GET": {"list_rule_engines": list_rule_engines},
-    "POST": {"execute": rules_unsupported, "remove_delay_rule": rules_unsupported},
+    "POST": {"execute": rule_execute, "remove_delay_rule": rule_remove_delay_rule},
 }
 
 

@@ -100,6 +100,7 @@ EXPECTED_PASS = (
     "test_resources_endpoint::test_setting_invalid_value_for_status_property_results_in_an_error",
     "test_resources_endpoint::test_stat_info_includes_parent_context_string",
     "test_rules_endpoint::test_list_all_rule_engine_plugins",
+    "test_rules_endpoint::test_server_does_not_terminate_on_invalid_rule_syntax",
     "test_rules_endpoint::test_server_reports_error_when_http_method_is_not_supported",
     "test_rules_endpoint::test_server_reports_error_when_op_is_not_supported",
     "test_tickets_endpoint::test_create_and_remove_ticket_for_collection",

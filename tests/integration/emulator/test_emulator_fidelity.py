@@ -145,3 +145,22 @@ def test_resource_modify_unknown_property_and_error_status(api: Api) -> None:
     assert code(r) < 0  # a rodsuser may not modify resources (the exact privilege code is unverified)
     r = api.post("resources", op="modify", name="demoResc", property="comments", value="x")
     assert (r.status_code, code(r)) == (200, 0)
+
+
+def test_rules_bodies_and_required_parameters(api: Api) -> None:
+    # rules/src/main.cpp:114-117 and 240-243 (0.7.0): rule-text / rule-id missing → empty 400.
+    assert api.post("rules", "alice", op="execute").content == b""
+    assert api.post("rules", "alice", op="execute").status_code == 400
+    assert api.post("rules", "alice", op="remove_delay_rule").status_code == 400
+    # :198-201: the execute body always carries stdout and stderr (null without output). The emulator has
+    # no rule engine: every rule fails like unparsable text (NO_MICROSERVICE_FOUND_ERR, the upstream suite's
+    # test_server_does_not_terminate_on_invalid_rule_syntax pins that answer for "hh").
+    r = api.post("rules", "alice", op="execute", **{"rule-text": "hh"})
+    assert (r.status_code, r.json()) == (
+        200,
+        {"irods_response": {"status_code": -1102000}, "stdout": None, "stderr": None},
+    )
+    r = api.post("rules", "alice", op="remove_delay_rule", **{"rule-id": "12345"})
+    assert r.status_code == 200
+    assert list(r.json()) == ["irods_response"]
+    assert list(r.json()["irods_response"]) == ["status_code"]
