@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import partial
 from typing import Any
 
@@ -88,8 +89,10 @@ def _execute_genquery2(ctx: Ctx, query: str) -> Response:
 async def execute_specific_query(ctx: Ctx) -> Response:
     name = ctx.require("name")
     offset, count = _paging(ctx)
-    delimiter = ctx.get("args-delimiter") or ","
-    args = (ctx.get("args") or "").split(delimiter) if ctx.get("args") else []
+    # query/src/main.cpp:322-330: boost::split with is_any_of — every character of the delimiter splits.
+    delimiters = ctx.get("args-delimiter") or ","
+    text = ctx.get("args") or ""
+    args = re.split("|".join(map(re.escape, delimiters)), text) if text else []
     if name != "ShowCollAcls":
         return irods_error(IrodsModelError("CAT_UNKNOWN_SPECIFIC_QUERY", f"Unknown specific query [{name}]."))
     rows = ctx.model.show_coll_acls(ctx.user, args[0] if args else "")

@@ -164,3 +164,10 @@ def test_rules_bodies_and_required_parameters(api: Api) -> None:
     assert r.status_code == 200
     assert list(r.json()) == ["irods_response"]
     assert list(r.json()["irods_response"]) == ["status_code"]
+
+
+def test_specific_query_args_delimiter_is_a_set_of_characters(api: Api) -> None:
+    # query/src/main.cpp:322-330 (0.7.0): boost::is_any_of(args-delimiter) — ";|" splits on ';' and on '|'.
+    q = {"op": "execute_specific_query", "name": "ShowCollAcls", "args-delimiter": ";|"}
+    rows = api.get("query", "alice", **q, args=f"{HOME}|ignored").json()["rows"]
+    assert rows == [["alice", ZONE, "own", "rodsuser"]]
