@@ -66,18 +66,39 @@ def _keyword_replica(ctx: Ctx) -> int | None:
     return number
 
 
-async def read(ctx: Ctx) -> Response:
-    lpath = ctx.require("lpath")
-    offset, count = ctx.int_param("offset"), ctx.int_param("count")
-    replica = ctx.int_param("replica-number")
-    if (offset is not None and offset < 0) or (count is not None and count < 0):
+def _read_int(ctx: Ctx, name: str, *, bits: int = 64) -> int | None:
+    """A read parameter: not an integer, or negative, → 400 (data_objects/src/main.cpp:738-783)."""
+    value = ctx.get(name)
+    if value is None:
+        return None
+    number = to_int(value, bits=bits)
+    if number is None or number < 0:
         raise HttpError(400)
+    return number
+
+
+async def read(ctx: Ctx) -> Response:
+    """data_objects/src/main.cpp:681-1030 (0.7.0) in its order: lpath, ticket, 404 unless a readable data
+    object, offset, count, then replica-number (only when no resource is given), then the open (400)."""
+    lpath = ctx.require("lpath")
     ticket = ctx.get("ticket")
     if (failed := enable_ticket(ctx, ticket)) is not None:
         return failed
     try:
+        ctx.model.open_read(ctx.user, lpath, ticket=ticket)
+    except IrodsModelError as e:
+        if e.name == "NOT_A_DATA_OBJECT":
+            return empty(404)
+    offset, count = _read_int(ctx, "offset"), _read_int(ctx, "count")
+    resource = ctx.get("resource")
+    replica = None
+    if resource is None and (text := ctx.get("replica-number")) is not None:
+        replica = to_int(text, bits=32)
+        if replica is None:
+            raise HttpError(400)
+    try:
         spool_file, size = ctx.model.open_read(
-            ctx.user, lpath, resource=ctx.get("resource"), replica_number=replica, ticket=ticket
+            ctx.user, lpath, resource=resource, replica_number=replica, ticket=ticket
         )
     except IrodsModelError as e:
         return empty(400 if e.name in OPEN_400 else 404)

@@ -171,3 +171,18 @@ def test_specific_query_args_delimiter_is_a_set_of_characters(api: Api) -> None:
     q = {"op": "execute_specific_query", "name": "ShowCollAcls", "args-delimiter": ";|"}
     rows = api.get("query", "alice", **q, args=f"{HOME}|ignored").json()["rows"]
     assert rows == [["alice", ZONE, "own", "rodsuser"]]
+
+
+def test_read_checks_existence_before_offset_count_and_replica_number(api: Api) -> None:
+    # data_objects/src/main.cpp:725-736 (0.7.0): 404 for a missing object before offset/count (738-783) and
+    # replica-number (886-897) are parsed; replica-number is only read when no resource is given (877-886).
+    missing = f"{HOME}/missing"
+    for params in ({"offset": "x"}, {"count": "-1"}, {"replica-number": "x"}):
+        assert api.read(missing, "alice", **params).status_code == 404, params
+    api.write(f"{HOME}/r", b"hello", user="alice")
+    assert api.read(f"{HOME}/r", "alice", offset="x").status_code == 400
+    assert api.read(f"{HOME}/r", "alice", count="-1").status_code == 400
+    assert api.read(f"{HOME}/r", "alice", **{"replica-number": "x"}).status_code == 400
+    r = api.read(f"{HOME}/r", "alice", resource="demoResc", **{"replica-number": "x"})
+    assert (r.status_code, r.content) == (200, b"hello")
+    assert api.read(f"{HOME}/r", "alice", offset="1z", count="3q").content == b"ell"  # std::stoll prefixes
