@@ -42,6 +42,11 @@ def atomic(ctx: Ctx, *, kind: str, permissions: bool) -> Response:
     The entity is ``lpath`` for collections and data objects, ``name`` for users and resources.
     """
     lpath = ctx.require("lpath" if kind in ("collection", "data_object") else "name")
+    if permissions:
+        # shared_api_operations.cpp:55-99 (0.7.0): the path kind is checked before the JSON is parsed.
+        ctx.require("operations")
+        if (wrong := wrong_kind(ctx, lpath, kind=kind)) is not None:
+            return wrong
     operations = parse_json_list(ctx.require("operations"))
     admin = ctx.flag("admin")
     try:
@@ -71,21 +76,23 @@ def permission_param(ctx: Ctx) -> str:
     return perm
 
 
+def wrong_kind(ctx: Ctx, lpath: str, *, kind: str) -> Response | None:
+    """400 + NOT_A_COLLECTION / NOT_A_DATA_OBJECT (no message) unless ``lpath`` is a visible ``kind``."""
+    if kind == "collection":
+        if ctx.model.visible_coll(ctx.user, lpath) is None:
+            return irods_error(IrodsModelError("NOT_A_COLLECTION"), status=400, message=False)
+    elif ctx.model.visible_data(ctx.user, lpath) is None:
+        return irods_error(IrodsModelError("NOT_A_DATA_OBJECT"), status=400, message=False)
+    return None
+
+
 def kind_precheck(ctx: Ctx, lpath: str, *, kind: str, params_valid: bool) -> Response | None:
     """The server checks that ``lpath`` is a collection / data object BEFORE the op's other parameters
     (collections/src/main.cpp:498-512, 578-602; data_objects/src/main.cpp:1835-1860, 2258-2272 at 0.7.0):
     with invalid parameters, a path of the wrong kind answers 400 + NOT_A_* JSON, else an empty 400."""
     if params_valid:
         return None
-    if kind == "collection":
-        target: object = ctx.model.visible_coll(ctx.user, lpath)
-        name = "NOT_A_COLLECTION"
-    else:
-        target = ctx.model.visible_data(ctx.user, lpath)
-        name = "NOT_A_DATA_OBJECT"
-    if target is None:
-        return irods_error(IrodsModelError(name), status=400, message=False)
-    return empty(400)
+    return wrong_kind(ctx, lpath, kind=kind) or empty(400)
 
 
 def permission_params_valid(ctx: Ctx) -> bool:
@@ -105,4 +112,5 @@ __all__ = [
     "open_error",
     "permission_param",
     "permission_params_valid",
+    "wrong_kind",
 ]

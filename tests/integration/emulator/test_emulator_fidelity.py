@@ -186,3 +186,16 @@ def test_read_checks_existence_before_offset_count_and_replica_number(api: Api) 
     r = api.read(f"{HOME}/r", "alice", resource="demoResc", **{"replica-number": "x"})
     assert (r.status_code, r.content) == (200, b"hello")
     assert api.read(f"{HOME}/r", "alice", offset="1z", count="3q").content == b"ell"  # std::stoll prefixes
+
+
+def test_modify_permissions_checks_the_path_kind_before_parsing_operations(api: Api) -> None:
+    # shared_api_operations.cpp:55-99 (0.7.0): lpath, operations present, is_collection/is_data_object (400 +
+    # NOT_A_*), and only then json::parse (a parse error is a std::exception → 500).
+    r = api.post("collections", "alice", op="modify_permissions", lpath=f"{HOME}/none", operations="not json")
+    assert r.status_code == 400
+    assert r.json() == {"irods_response": {"status_code": -170000}}
+    r = api.post("collections", "alice", op="modify_permissions", lpath=HOME, operations="not json")
+    assert (r.status_code, r.content) == (500, b"")
+    r = api.post("data-objects", "alice", op="modify_permissions", lpath=HOME, operations="[")
+    assert r.json() == {"irods_response": {"status_code": -171000}}
+    assert api.post("collections", "alice", op="modify_permissions", lpath=HOME).status_code == 400
