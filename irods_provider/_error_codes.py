@@ -8,6 +8,7 @@ from __future__ import annotations
 
 IRODS_ERROR_CODES: dict[str, int] = {
     "SYS_NO_API_PRIV": -13000,
+    "SYS_INVALID_ZONE_NAME": -26000,
     "SYS_RESC_DOES_NOT_EXIST": -78000,
     "SYS_COLLECTION_NOT_EMPTY": -79000,
     "SYS_USER_NO_PERMISSION": -121000,

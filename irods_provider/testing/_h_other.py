@@ -8,6 +8,7 @@ from typing import Any
 
 from starlette.responses import JSONResponse, Response
 
+from irods_provider._error_codes import error_code
 from irods_provider.testing._errors import IrodsModelError
 from irods_provider.testing._genquery import GenQueryError, execute_genquery1
 from irods_provider.testing._genquery2 import GenQuery2Error, execute_genquery2
@@ -79,6 +80,10 @@ def _execute_genquery2(ctx: Ctx, query: str) -> Response:
     """query/src/main.cpp:137-171 (0.7.0): rows or ``sql`` verbatim; a failed rc_genquery2 sets HTTP 400
     and a status-only body, then formatting the null output throws, so the client sees HTTP 500 with it."""
     sql_only = ctx.get("sql-only") == "1"
+    zone = ctx.get("zone")
+    known = {ctx.model.zone, *getattr(ctx.model, "remote_zones", {})}
+    if zone is not None and zone not in known:  # rs_genquery2.cpp:64-74 (irods 4.3.4)
+        return JSONResponse({"irods_response": {"status_code": error_code("SYS_INVALID_ZONE_NAME")}}, 500)
     try:
         result = execute_genquery2(query, partial(catalog_rows, ctx.model, ctx.user), sql_only=sql_only)
     except GenQuery2Error as e:

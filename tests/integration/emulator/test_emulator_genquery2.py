@@ -101,3 +101,14 @@ def test_sql_only_and_error_answers(api: Api) -> None:
     assert gq2(api, "alice", "select COLL_NAME limit 1", count="x")[0] == 200
     r = api.get("query", "alice", op="execute_genquery", parser="genquery3", query="select COLL_NAME")
     assert (r.status_code, r.content) == (400, b"")
+
+
+def test_unknown_zone_is_sys_invalid_zone_name(api: Api) -> None:
+    # rs_genquery2.cpp:64-74 (irods 4.3.4): a zone that does not resolve → SYS_INVALID_ZONE_NAME, before the
+    # query is parsed (so also for sql-only and for a bad query); the endpoint answers HTTP 500 with the code.
+    for extra in ({}, {"sql-only": "1"}):
+        status, body = gq2(api, "alice", "select COLL_NAME where", zone="noSuchZone", **extra)
+        assert (status, body) == (500, {"irods_response": {"status_code": -26000}})
+    status, body = gq2(api, "alice", "select COLL_NAME", zone=ZONE)
+    assert status == 200
+    assert [HOME] in body["rows"]
