@@ -87,14 +87,31 @@ _GROUP_COLUMNS: dict[str, tuple[str, ...]] = {
         "TICKET_WRITE_BYTE_COUNT",
         "TICKET_WRITE_BYTE_LIMIT",
         "TICKET_EXPIRY",
+        "TICKET_CREATE_TIME",
+        "TICKET_MODIFY_TIME",
+        "TICKET_OBJECT_ID",
         "TICKET_OBJECT_TYPE",
         "TICKET_DATA_NAME",
         "TICKET_COLL_NAME",
+        "TICKET_DATA_COLL_NAME",
         "TICKET_ALLOWED_USER_NAME",
+        "TICKET_ALLOWED_USER_TICKET_ID",
         "TICKET_ALLOWED_GROUP_NAME",
+        "TICKET_ALLOWED_GROUP_TICKET_ID",
         "TICKET_ALLOWED_HOST",
+        "TICKET_ALLOWED_HOST_TICKET_ID",
     ),
-    "USER": ("USER_ID", "USER_NAME", "USER_TYPE", "USER_ZONE", "USER_CREATE_TIME", "USER_MODIFY_TIME"),
+    "USER": (
+        "USER_ID",
+        "USER_NAME",
+        "USER_TYPE",
+        "USER_ZONE",
+        "USER_INFO",
+        "USER_COMMENT",
+        "USER_CREATE_TIME",
+        "USER_MODIFY_TIME",
+    ),
+    "USER_GROUP": ("USER_GROUP_ID", "USER_GROUP_NAME"),
     "RESC": (
         "RESC_ID",
         "RESC_NAME",
@@ -113,7 +130,18 @@ _GROUP_COLUMNS: dict[str, tuple[str, ...]] = {
         "RESC_CREATE_TIME",
         "RESC_MODIFY_TIME",
     ),
-    "ACCESS": ("COLL_ACCESS_NAME", "COLL_ACCESS_USER_ID", "DATA_ACCESS_NAME", "DATA_ACCESS_USER_ID"),
+    "ACCESS": (
+        "COLL_ACCESS_TYPE",
+        "COLL_ACCESS_NAME",
+        "COLL_TOKEN_NAMESPACE",
+        "COLL_ACCESS_USER_ID",
+        "COLL_ACCESS_COLL_ID",
+        "DATA_ACCESS_TYPE",
+        "DATA_ACCESS_NAME",
+        "DATA_TOKEN_NAMESPACE",
+        "DATA_ACCESS_USER_ID",
+        "DATA_ACCESS_DATA_ID",
+    ),
 }
 
 COLUMN_TABLES: Mapping[str, str] = MappingProxyType(
@@ -145,6 +173,15 @@ INTEGER_COLUMNS: frozenset[str] = frozenset(
         "RESC_ID",
         "COLL_ACCESS_USER_ID",
         "DATA_ACCESS_USER_ID",
+        "TICKET_OBJECT_ID",
+        "TICKET_ALLOWED_USER_TICKET_ID",
+        "TICKET_ALLOWED_GROUP_TICKET_ID",
+        "TICKET_ALLOWED_HOST_TICKET_ID",
+        "USER_GROUP_ID",
+        "COLL_ACCESS_TYPE",
+        "COLL_ACCESS_COLL_ID",
+        "DATA_ACCESS_TYPE",
+        "DATA_ACCESS_DATA_ID",
     }
 )
 """Columns the catalog stores as integers; times are zero-padded strings and compare as strings."""
@@ -156,13 +193,28 @@ _IMPLIED_GROUPS: dict[str, frozenset[str]] = {
     "META_DATA": frozenset({"COLL", "DATA"}),
     "META_USER": frozenset({"USER"}),
     "META_RESC": frozenset({"RESC"}),
+    "USER_GROUP": frozenset({"USER"}),
 }
 _COLUMN_IMPLIED_GROUPS: dict[str, frozenset[str]] = {
-    "COLL_ACCESS_NAME": frozenset({"COLL"}),
-    "COLL_ACCESS_USER_ID": frozenset({"COLL"}),
-    "DATA_ACCESS_NAME": frozenset({"COLL", "DATA"}),
-    "DATA_ACCESS_USER_ID": frozenset({"COLL", "DATA"}),
+    column: frozenset({"COLL"} if column.startswith("COLL_") else {"COLL", "DATA"})
+    for column in _GROUP_COLUMNS["ACCESS"]
 }
+
+# The catalog's access token ids (R_TOKN_MAIN, token_namespace 'access_type'), iRODS 4.3.
+PERMISSION_IDS: Mapping[str, int] = MappingProxyType(
+    {
+        "null": 1000,
+        "read_metadata": 1040,
+        "read_object": 1050,
+        "create_metadata": 1070,
+        "modify_metadata": 1080,
+        "delete_metadata": 1090,
+        "create_object": 1110,
+        "modify_object": 1120,
+        "delete_object": 1130,
+        "own": 1200,
+    }
+)
 
 # Which column identifies the object a metadata row hangs off, per metadata group.
 META_OWNER_COLUMN: Mapping[str, str] = MappingProxyType(

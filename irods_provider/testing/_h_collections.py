@@ -7,7 +7,13 @@ from functools import partial
 from starlette.responses import Response
 
 from irods_provider.testing._errors import IrodsModelError
-from irods_provider.testing._h_common import atomic, enable_ticket, permission_param
+from irods_provider.testing._h_common import (
+    atomic,
+    enable_ticket,
+    kind_precheck,
+    permission_param,
+    permission_params_valid,
+)
 from irods_provider.testing._http import Ctx, Handler, call, irods_error, ok, render
 
 
@@ -59,7 +65,12 @@ async def list_(ctx: Ctx) -> Response:
 
 
 async def rename(ctx: Ctx) -> Response:
-    old, new = ctx.require("old-lpath"), ctx.require("new-lpath")
+    old = ctx.require("old-lpath")
+    if (
+        failed := kind_precheck(ctx, old, kind="collection", params_valid="new-lpath" in ctx.params)
+    ) is not None:
+        return failed
+    new = ctx.require("new-lpath")
     return call(lambda: ctx.model.rename_collection(ctx.user, old, new), error=partial(render, all400=True))
 
 
@@ -73,8 +84,11 @@ async def touch(ctx: Ctx) -> Response:
 
 
 async def set_permission(ctx: Ctx) -> Response:
-    lpath, entity = ctx.require("lpath"), ctx.require("entity-name")
-    perm = permission_param(ctx)
+    lpath = ctx.require("lpath")
+    valid = permission_params_valid(ctx)
+    if (failed := kind_precheck(ctx, lpath, kind="collection", params_valid=valid)) is not None:
+        return failed
+    entity, perm = ctx.require("entity-name"), permission_param(ctx)
     return call(
         lambda: ctx.model.set_permission(
             ctx.user, lpath, kind="collection", entity=entity, permission=perm, admin=ctx.flag("admin")

@@ -50,6 +50,11 @@ def atomic(ctx: Ctx, *, kind: str, permissions: bool) -> Response:
     The entity is ``lpath`` for collections and data objects, ``name`` for users and resources.
     """
     lpath = ctx.require("lpath" if kind in ("collection", "data_object") else "name")
+    if permissions:
+        # shared_api_operations.cpp:55-99 (0.7.0): the path kind is checked before the JSON is parsed.
+        ctx.require("operations")
+        if (wrong := wrong_kind(ctx, lpath, kind=kind)) is not None:
+            return wrong
     operations = parse_json_list(ctx.require("operations"))
     admin = ctx.flag("admin")
     try:
@@ -79,4 +84,41 @@ def permission_param(ctx: Ctx) -> str:
     return perm
 
 
-__all__ = ["OPEN_FAILURE", "atomic", "enable_ticket", "ok", "open_error", "permission_param"]
+def wrong_kind(ctx: Ctx, lpath: str, *, kind: str) -> Response | None:
+    """400 + NOT_A_COLLECTION / NOT_A_DATA_OBJECT (no message) unless ``lpath`` is a visible ``kind``."""
+    if kind == "collection":
+        if ctx.model.visible_coll(ctx.user, lpath) is None:
+            return irods_error(IrodsModelError("NOT_A_COLLECTION"), status=400, message=False)
+    elif ctx.model.visible_data(ctx.user, lpath) is None:
+        return irods_error(IrodsModelError("NOT_A_DATA_OBJECT"), status=400, message=False)
+    return None
+
+
+def kind_precheck(ctx: Ctx, lpath: str, *, kind: str, params_valid: bool) -> Response | None:
+    """The server checks that ``lpath`` is a collection / data object BEFORE the op's other parameters
+    (collections/src/main.cpp:498-512, 578-602; data_objects/src/main.cpp:1835-1860, 2258-2272 at 0.7.0):
+    with invalid parameters, a path of the wrong kind answers 400 + NOT_A_* JSON, else an empty 400."""
+    if params_valid:
+        return None
+    return wrong_kind(ctx, lpath, kind=kind) or empty(400)
+
+
+def permission_params_valid(ctx: Ctx) -> bool:
+    """Whether ``entity-name`` and a 4.3 ``permission`` name are both present."""
+    from irods_provider.testing._catalog import canonical_permission
+
+    perm = ctx.get("permission")
+    return ctx.get("entity-name") is not None and perm is not None and canonical_permission(perm) is not None
+
+
+__all__ = [
+    "OPEN_FAILURE",
+    "atomic",
+    "enable_ticket",
+    "kind_precheck",
+    "ok",
+    "open_error",
+    "permission_param",
+    "permission_params_valid",
+    "wrong_kind",
+]

@@ -8,7 +8,13 @@ from pathlib import Path
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from irods_provider.testing._errors import IrodsModelError
-from irods_provider.testing._h_common import atomic, enable_ticket, permission_param
+from irods_provider.testing._h_common import (
+    atomic,
+    enable_ticket,
+    kind_precheck,
+    permission_param,
+    permission_params_valid,
+)
 from irods_provider.testing._h_write import form_write, parallel_write_init, parallel_write_shutdown
 from irods_provider.testing._http import Ctx, Handler, HttpError, call, empty, irods_error, ok, render
 from irods_provider.testing._params import to_int
@@ -46,23 +52,54 @@ async def _chunks(path: Path, offset: int, count: int, chunk: int) -> AsyncItera
             yield data
 
 
-async def read(ctx: Ctx) -> Response:
-    lpath = ctx.require("lpath")
-    offset, count = ctx.int_param("offset"), ctx.int_param("count")
-    targeting = ctx.config.profile.replica_targeting  # 0.5.0 ignores resource / replica-number
-    replica = ctx.int_param("replica-number") if targeting else None
-    if (offset is not None and offset < 0) or (count is not None and count < 0):
+def _keyword_replica(ctx: Ctx) -> int | None:
+    """``replica-number`` of ops that pass it to iRODS as the REPL_NUM_KW string without converting it
+    (truncate, trim, calculate/verify_checksum: data_objects/src/main.cpp:1762,2563,2642,2730 at 0.7.0), so a
+    non-integer is iRODS's error at HTTP 200, not a 400. The code is the one iRODS gives replicate for the
+    same keyword (USER_INVALID_REPLICA_INPUT, pinned by the upstream suite); unverified for these ops."""
+    text = ctx.get("replica-number")
+    if text is None:
+        return None
+    number = to_int(text, bits=32)
+    if number is None:
+        raise IrodsModelError("USER_INVALID_REPLICA_INPUT", f"Invalid replica number [{text}].")
+    return number
+
+
+def _read_int(ctx: Ctx, name: str, *, bits: int = 64) -> int | None:
+    """A read parameter: not an integer, or negative, → 400 (data_objects/src/main.cpp:738-783)."""
+    value = ctx.get(name)
+    if value is None:
+        return None
+    number = to_int(value, bits=bits)
+    if number is None or number < 0:
         raise HttpError(400)
+    return number
+
+
+async def read(ctx: Ctx) -> Response:
+    """data_objects/src/main.cpp:681-1030 (0.7.0) in its order: lpath, ticket, 404 unless a readable data
+    object, offset, count, then replica-number (only when no resource is given), then the open (400)."""
+    lpath = ctx.require("lpath")
     ticket = ctx.get("ticket")
     if (failed := enable_ticket(ctx, ticket)) is not None:
         return failed
     try:
+        ctx.model.open_read(ctx.user, lpath, ticket=ticket)
+    except IrodsModelError as e:
+        if e.name == "NOT_A_DATA_OBJECT":
+            return empty(404)
+    offset, count = _read_int(ctx, "offset"), _read_int(ctx, "count")
+    targeting = ctx.config.profile.replica_targeting  # 0.5.0 ignores resource / replica-number
+    resource = ctx.get("resource") if targeting else None
+    replica = None
+    if targeting and resource is None and (text := ctx.get("replica-number")) is not None:
+        replica = to_int(text, bits=32)
+        if replica is None:
+            raise HttpError(400)
+    try:
         spool_file, size = ctx.model.open_read(
-            ctx.user,
-            lpath,
-            resource=ctx.get("resource") if targeting else None,
-            replica_number=replica,
-            ticket=ticket,
+            ctx.user, lpath, resource=resource, replica_number=replica, ticket=ticket
         )
     except IrodsModelError as e:
         return empty(ctx.config.profile.read_open_failure_status if e.name in OPEN_400 else 404)
@@ -101,8 +138,8 @@ async def truncate(ctx: Ctx) -> Response:
     size = ctx.int_param("size")
     if size is None:
         raise HttpError(400)
-    replica = ctx.int_param("replica-number")
     try:
+        replica = _keyword_replica(ctx)
         info = ctx.model.truncate_data_object(
             ctx.user,
             lpath,
@@ -130,7 +167,12 @@ async def remove(ctx: Ctx) -> Response:
 
 
 async def rename(ctx: Ctx) -> Response:
-    old, new = ctx.require("old-lpath"), ctx.require("new-lpath")
+    old = ctx.require("old-lpath")
+    if (
+        failed := kind_precheck(ctx, old, kind="data_object", params_valid="new-lpath" in ctx.params)
+    ) is not None:
+        return failed
+    new = ctx.require("new-lpath")
     return call(lambda: ctx.model.rename_data_object(ctx.user, old, new), error=render)
 
 
@@ -164,8 +206,11 @@ async def replicate(ctx: Ctx) -> Response:
 
 
 async def set_permission(ctx: Ctx) -> Response:
-    lpath, entity = ctx.require("lpath"), ctx.require("entity-name")
-    perm = permission_param(ctx)
+    lpath = ctx.require("lpath")
+    valid = permission_params_valid(ctx)
+    if (failed := kind_precheck(ctx, lpath, kind="data_object", params_valid=valid)) is not None:
+        return failed
+    entity, perm = ctx.require("entity-name"), permission_param(ctx)
     return call(
         lambda: ctx.model.set_permission(
             ctx.user, lpath, kind="data_object", entity=entity, permission=perm, admin=ctx.flag("admin")
@@ -184,8 +229,8 @@ async def modify_metadata(ctx: Ctx) -> Response:
 
 async def calculate_checksum(ctx: Ctx) -> Response:
     lpath = ctx.require("lpath")
-    replica = ctx.int_param("replica-number")
     try:
+        replica = _keyword_replica(ctx)
         checksum = ctx.model.calculate_checksum(
             ctx.user,
             lpath,
@@ -202,8 +247,8 @@ async def calculate_checksum(ctx: Ctx) -> Response:
 
 async def verify_checksum(ctx: Ctx) -> Response:
     lpath = ctx.require("lpath")
-    replica = ctx.int_param("replica-number")
     try:
+        replica = _keyword_replica(ctx)
         results = ctx.model.verify_checksum(
             ctx.user,
             lpath,
@@ -238,7 +283,10 @@ async def register(ctx: Ctx) -> Response:
 
 async def trim(ctx: Ctx) -> Response:
     lpath = ctx.require("lpath")
-    number = ctx.int_param("replica-number")
+    try:
+        number = _keyword_replica(ctx)
+    except IrodsModelError as e:
+        return irods_error(e)
     if number is None:
         raise HttpError(400)
     return call(

@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
+import re
 from functools import partial
+from typing import Any
 
 from starlette.responses import JSONResponse, Response
 
+from irods_provider._error_codes import error_code
 from irods_provider.testing._errors import IrodsModelError
 from irods_provider.testing._genquery import GenQueryError, execute_genquery1
+from irods_provider.testing._genquery2 import GenQuery2Error, execute_genquery2
+from irods_provider.testing._genquery2_rows import catalog_rows
 from irods_provider.testing._h_common import atomic
-from irods_provider.testing._http import Ctx, Handler, HttpError, call, empty, irods_error, ok
+from irods_provider.testing._http import (
+    Ctx,
+    Handler,
+    HttpError,
+    call,
+    empty,
+    irods_error,
+    not_implemented,
+    ok,
+)
 from irods_provider.testing._params import to_int
 from irods_provider.testing._resources import PROPERTIES as RESOURCE_PROPERTIES
 from irods_provider.testing._zones import ZONE_PROPERTIES
@@ -17,9 +31,20 @@ from irods_provider.testing._zones import ZONE_PROPERTIES
 # ---- /query ------------------------------------------------------------------------------------
 
 
+def _stoi(ctx: Ctx, name: str) -> int | None:
+    """An optional ``std::stoi`` parameter whose failure the server catches (→ 400)."""
+    value = ctx.get(name)
+    if value is None:
+        return None
+    parsed = to_int(value, bits=32)
+    if parsed is None:
+        raise HttpError(400)
+    return parsed
+
+
 def _paging(ctx: Ctx) -> tuple[int, int]:
-    offset = ctx.int_param("offset") or 0
-    count = ctx.int_param("count")
+    offset = _stoi(ctx, "offset") or 0
+    count = _stoi(ctx, "count")
     max_rows = ctx.config.max_rows
     count = max_rows if count is None else min(max(count, 1), max_rows)
     return max(offset, 0), count
@@ -44,11 +69,10 @@ def _catalog_zone(ctx: Ctx) -> str:
 async def execute_genquery(ctx: Ctx) -> Response:
     query = ctx.require("query")
     parser = ctx.get("parser") or "genquery1"
-    if parser == "genquery2":
-        err = IrodsModelError("SYS_NOT_ALLOWED", "GenQuery2 is not supported by the emulator.")
-        return irods_error(err, status=400)
-    if parser != "genquery1":
+    if parser not in ("genquery1", "genquery2"):
         raise HttpError(400)
+    if parser == "genquery2":
+        return _execute_genquery2(ctx, query)
     offset, count = _paging(ctx)
     case_sensitive = ctx.get("case-sensitive") or "1"
     distinct = ctx.get("distinct") or "1"
@@ -71,11 +95,28 @@ async def execute_genquery(ctx: Ctx) -> Response:
     return ok(rows=rows)
 
 
+def _execute_genquery2(ctx: Ctx, query: str) -> Response:
+    """query/src/main.cpp:137-171 (0.7.0): rows or ``sql`` verbatim; a failed rc_genquery2 sets HTTP 400
+    and a status-only body, then formatting the null output throws, so the client sees HTTP 500 with it."""
+    sql_only = ctx.get("sql-only") == "1"
+    zone = ctx.get("zone")
+    known = {ctx.model.zone, *getattr(ctx.model, "remote_zones", {})}
+    if zone is not None and zone not in known:  # rs_genquery2.cpp:64-74 (irods 4.3.4)
+        return JSONResponse({"irods_response": {"status_code": error_code("SYS_INVALID_ZONE_NAME")}}, 500)
+    try:
+        result = execute_genquery2(query, partial(catalog_rows, ctx.model, ctx.user), sql_only=sql_only)
+    except GenQuery2Error as e:
+        return JSONResponse({"irods_response": {"status_code": e.code}}, status_code=500)
+    return ok(sql=result) if isinstance(result, str) else ok(rows=result)
+
+
 async def execute_specific_query(ctx: Ctx) -> Response:
     name = ctx.require("name")
     offset, count = _paging(ctx)
-    delimiter = ctx.get("args-delimiter") or ","
-    args = (ctx.get("args") or "").split(delimiter) if ctx.get("args") else []
+    # query/src/main.cpp:322-330: boost::split with is_any_of — every character of the delimiter splits.
+    delimiters = ctx.get("args-delimiter") or ","
+    text = ctx.get("args") or ""
+    args = re.split("|".join(map(re.escape, delimiters)), text) if text else []
     if name != "ShowCollAcls":
         return irods_error(IrodsModelError("CAT_UNKNOWN_SPECIFIC_QUERY", f"Unknown specific query [{name}]."))
     rows = ctx.model.show_coll_acls(ctx.user, args[0] if args else "")
@@ -91,10 +132,6 @@ async def specific_query_admin(ctx: Ctx) -> Response:
     )
 
 
-async def not_implemented(ctx: Ctx) -> Response:
-    return empty(501)
-
-
 QUERY_OPS: dict[str, dict[str, Handler]] = {
     "GET": {
         "execute_genquery": execute_genquery,
@@ -108,19 +145,36 @@ QUERY_OPS: dict[str, dict[str, Handler]] = {
 # ---- /tickets ----------------------------------------------------------------------------------
 
 
-def _count(ctx: Ctx, name: str) -> int:
-    value = ctx.get(name)
-    if value is None:
-        return 0
-    parsed = to_int(value)
-    if parsed is None:
-        raise HttpError(500)
-    return parsed
-
-
 def _list(ctx: Ctx, name: str) -> list[str]:
     value = ctx.get(name)
     return [v for v in value.split(",") if v] if value else []
+
+
+_TICKET_COUNTS = ("use-count", "write-data-object-count", "write-byte-count")
+
+
+def _ticket_constraints(ctx: Ctx) -> tuple[dict[str, Any], int | None]:
+    """The constraints tickets/src/main.cpp:224-327 (0.7.0) applies, in its order, after creating the ticket.
+
+    Counts use ``std::stoi`` and the expiry ``std::stoll`` without a catch (→ HTTP 500); an expiry <= 0 is
+    HTTP 400. Either failure stops at that point, leaving the ticket with what was applied so far.
+    """
+    applied: dict[str, Any] = {}
+    for name in _TICKET_COUNTS:
+        value = ctx.get(name)
+        parsed = 0 if value is None else to_int(value, bits=32)
+        if parsed is None:
+            return applied, 500
+        applied[name.replace("-", "_")] = parsed
+    if (text := ctx.get("seconds-until-expiration")) is not None:
+        seconds = to_int(text)
+        if seconds is None:
+            return applied, 500
+        if seconds <= 0:
+            return applied, 400
+        applied["seconds_until_expiration"] = seconds
+    applied.update(users=_list(ctx, "users"), groups=_list(ctx, "groups"), hosts=_list(ctx, "hosts"))
+    return applied, None
 
 
 async def ticket_create(ctx: Ctx) -> Response:
@@ -128,24 +182,13 @@ async def ticket_create(ctx: Ctx) -> Response:
     ticket_type = ctx.get("type") or "read"
     if ticket_type not in ("read", "write"):
         raise HttpError(400)
-    seconds = ctx.int_param("seconds-until-expiration")
-    if seconds is not None and seconds <= 0:
-        raise HttpError(400)
-    try:
-        ticket = ctx.model.create_ticket(
-            ctx.user,
-            lpath,
-            ticket_type=ticket_type,
-            use_count=_count(ctx, "use-count"),
-            write_data_object_count=_count(ctx, "write-data-object-count"),
-            write_byte_count=_count(ctx, "write-byte-count"),
-            seconds_until_expiration=seconds,
-            users=_list(ctx, "users"),
-            groups=_list(ctx, "groups"),
-            hosts=_list(ctx, "hosts"),
-        )
+    constraints, failure = _ticket_constraints(ctx)
+    try:  # the server creates the ticket before it parses any constraint
+        ticket = ctx.model.create_ticket(ctx.user, lpath, ticket_type=ticket_type, **constraints)
     except IrodsModelError as e:
         return irods_error(e)
+    if failure is not None:
+        return empty(failure)
     return ok(ticket=ticket)
 
 
@@ -181,8 +224,8 @@ async def set_password(ctx: Ctx) -> Response:
 
 async def set_user_type(ctx: Ctx) -> Response:
     name, zone, new_type = ctx.require("name"), ctx.require("zone"), ctx.require("new-user-type")
-    if new_type not in ("rodsuser", "groupadmin", "rodsadmin"):
-        raise HttpError(400)
+    if new_type not in ("rodsuser", "groupadmin", "rodsadmin"):  # adm::to_user_type throws (utilities.cpp)
+        return irods_error(IrodsModelError("SYS_INVALID_INPUT_PARAM", f"Undefined user type [{new_type}]."))
     return call(lambda: ctx.model.set_user_type(ctx.user, name, new_type, zone=zone))
 
 
@@ -281,9 +324,13 @@ async def resource_remove(ctx: Ctx) -> Response:
 
 async def resource_modify(ctx: Ctx) -> Response:
     name, prop, value = ctx.require("name"), ctx.require("property"), ctx.require("value")
-    if prop not in RESOURCE_PROPERTIES or (prop == "status" and value not in ("up", "down")):
+    if prop not in RESOURCE_PROPERTIES:  # resources/src/main.cpp:263-331: no branch matches → nothing, 0
+        return ok()
+    if prop == "status" and value not in ("up", "down"):
         raise HttpError(400)
-    return call(lambda: ctx.model.modify_resource(ctx.user, name, prop=prop, value=value))
+    # resources/src/main.cpp:334-345: an iRODS error is reported at HTTP 400 with the JSON envelope.
+    error = partial(irods_error, status=400)
+    return call(lambda: ctx.model.modify_resource(ctx.user, name, prop=prop, value=value), error=error)
 
 
 async def resource_add_child(ctx: Ctx) -> Response:
@@ -325,13 +372,25 @@ async def list_rule_engines(ctx: Ctx) -> Response:
     return ok(rule_engine_plugin_instances=["irods_rule_engine_plugin-irods_rule_language-instance"])
 
 
-async def rules_unsupported(ctx: Ctx) -> Response:
-    return irods_error(IrodsModelError("NO_MICROSERVICE_FOUND_ERR", "The emulator has no rule engine."))
+async def rule_execute(ctx: Ctx) -> Response:
+    """No rule engine: every rule fails as unparsable rule text does on a real server
+    (NO_MICROSERVICE_FOUND_ERR), in the body rules/src/main.cpp:114-206 (0.7.0) always sends:
+    ``stdout``/``stderr`` null, no message."""
+    ctx.require("rule-text")
+    err = IrodsModelError("NO_MICROSERVICE_FOUND_ERR")
+    return irods_error(err, message=False, stdout=None, stderr=None)
+
+
+async def rule_remove_delay_rule(ctx: Ctx) -> Response:
+    """No delay rules exist; rcRuleExecDel's answer for an unknown id is assumed CAT_NO_ROWS_FOUND
+    (unverified). The body carries only the status code (rules/src/main.cpp:240-256)."""
+    ctx.require("rule-id")
+    return irods_error(IrodsModelError("CAT_NO_ROWS_FOUND"), message=False)
 
 
 RULE_OPS: dict[str, dict[str, Handler]] = {
     "GET": {"list_rule_engines": list_rule_engines},
-    "POST": {"execute": rules_unsupported, "remove_delay_rule": rules_unsupported},
+    "POST": {"execute": rule_execute, "remove_delay_rule": rule_remove_delay_rule},
 }
 
 

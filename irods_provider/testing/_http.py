@@ -93,6 +93,11 @@ def empty(status: int) -> Response:
     return Response(b"", status_code=status, media_type="application/json")
 
 
+async def not_implemented(ctx: Ctx) -> Response:
+    """An op the server routes but answers 501 without resolving the caller (its body is ``#if 0``)."""
+    return empty(501)
+
+
 def ok(**extra: Any) -> Response:
     """HTTP 200 with status_code 0 and extra top-level keys."""
     return JSONResponse({"irods_response": {"status_code": 0}, **extra})
@@ -297,7 +302,8 @@ class ApiApp:
         handler = table.get(request.method, {}).get(op or "")
         if handler is None:
             return empty(400)
-        ctx.user = self.model.identity(await self.identify(request), self._target_zone(name, ctx.params))
+        if handler is not not_implemented:  # 501 ops answer before resolving the caller
+            ctx.user = self.model.identity(await self.identify(request), self._target_zone(name, ctx.params))
         try:
             return await handler(ctx)
         finally:

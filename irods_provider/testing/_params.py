@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import tempfile
 from collections.abc import AsyncIterator
 from typing import IO, Any
@@ -117,11 +118,20 @@ def multipart_boundary(content_type: str) -> bytes | None:
     return boundary or None
 
 
-def to_int(value: str | None) -> int | None:
-    """Parse an integer parameter like ``std::stoll`` would accept it fully; None when not an integer."""
+_STOI_PREFIX = re.compile(rb"[ \t\n\v\f\r]*([+-]?[0-9]+)")
+
+
+def to_int(value: str | None, *, bits: int = 64) -> int | None:
+    """Parse an integer parameter as ``std::stoll`` (``bits=64``) or ``std::stoi`` (``bits=32``) does.
+
+    Leading C whitespace and a sign are accepted and anything after the digits is ignored (``"12abc"``
+    is 12); no digits, or a value outside the type's range (``std::out_of_range``), gives None.
+    """
     if value is None:
         return None
-    try:
-        return int(value.strip())
-    except ValueError:
+    match = _STOI_PREFIX.match(value.encode("utf-8", "surrogateescape"))
+    if match is None:
         return None
+    number = int(match.group(1))
+    limit = 1 << (bits - 1)
+    return number if -limit <= number < limit else None

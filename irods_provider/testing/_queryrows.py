@@ -6,6 +6,7 @@ import posixpath
 from collections.abc import Iterable, Mapping
 
 from irods_provider.testing._catalog import Avu, Collection, DataObject, User
+from irods_provider.testing._genquery_columns import PERMISSION_IDS
 from irods_provider.testing._tickets import Ticket, TicketsMixin
 
 Row = dict[str, str]
@@ -40,10 +41,11 @@ class QueryRowsMixin(TicketsMixin):
         return self.zone_of(path) == zone
 
     def _rows(self, caller: str, tables: set[str], zone: str) -> Iterable[Row]:
-        if tables <= {"USER", "META_USER"}:
+        if tables <= {"USER", "META_USER", "USER_GROUP"}:
             catalog = self.users if zone == self.zone else self.zone_users[zone]
             users = [(self._user_row(u), u.avus) for u in catalog.values()]
-            return self._with_avus(users, "META_USER" if "META_USER" in tables else None)
+            rows = self._with_avus(users, "META_USER" if "META_USER" in tables else None)
+            return self._with_memberships(rows) if "USER_GROUP" in tables else rows
         if tables <= {"RESC", "META_RESC"}:
             rescs = [(self._resc_row(r.name), r.avus) for r in self.resources.values()]
             return self._with_avus(rescs, "META_RESC" if "META_RESC" in tables else None)
@@ -82,6 +84,19 @@ class QueryRowsMixin(TicketsMixin):
             for a in avus
         ]
 
+    def _with_memberships(self, rows: list[Row]) -> list[Row]:
+        """R_USER_GROUP joined: one row per group of the user, the user itself included (as iRODS
+        registers every user and group as a member of itself)."""
+        out: list[Row] = []
+        for row in rows:
+            user = self.users.get(row["USER_NAME"])
+            names = sorted({row["USER_NAME"], *(user.groups if user else ())})
+            for name in names:
+                group = self.users.get(name)
+                if group is not None:
+                    out.append({**row, "USER_GROUP_ID": str(group.id), "USER_GROUP_NAME": group.name})
+        return out
+
     def _visible_colls(self, caller: str) -> list[Collection]:
         return [c for c in self.collections.values() if self.visible_coll(caller, c.path) is not None]
 
@@ -108,16 +123,22 @@ class QueryRowsMixin(TicketsMixin):
                 rows = self._with_avus([(base, c.avus)], "META_COLL")
             if "ACCESS" in tables:
                 rows = [
-                    {**r, **self._access_row("COLL", name, perm, with_user="USER" in tables)}
+                    {**r, **self._access_row("COLL", r["COLL_ID"], name, perm, with_user="USER" in tables)}
                     for r in rows
                     for name, perm in c.acl.items()
                 ]
             out.extend(rows)
         return out
 
-    def _access_row(self, kind: str, name: str, perm: str, *, with_user: bool) -> Row:
+    def _access_row(self, kind: str, object_id: str, name: str, perm: str, *, with_user: bool) -> Row:
         u = self.find_user(name)
-        row = {f"{kind}_ACCESS_NAME": perm, f"{kind}_ACCESS_USER_ID": str(u.id) if u else ""}
+        row = {
+            f"{kind}_ACCESS_TYPE": str(PERMISSION_IDS.get(perm, 1000)),
+            f"{kind}_ACCESS_NAME": perm,
+            f"{kind}_TOKEN_NAMESPACE": "access_type",
+            f"{kind}_ACCESS_USER_ID": str(u.id) if u else "",
+            f"{kind}_ACCESS_{kind}_ID": object_id,
+        }
         if with_user and u is not None:
             row.update(self._user_row(u))
         return row
@@ -171,7 +192,7 @@ class QueryRowsMixin(TicketsMixin):
                 rows = self._with_avus([(r, obj.avus) for r in rows], "META_DATA")
             if "ACCESS" in tables:
                 rows = [
-                    {**r, **self._access_row("DATA", name, perm, with_user="USER" in tables)}
+                    {**r, **self._access_row("DATA", r["DATA_ID"], name, perm, with_user="USER" in tables)}
                     for r in rows
                     for name, perm in obj.acl.items()
                 ]
@@ -184,6 +205,8 @@ class QueryRowsMixin(TicketsMixin):
             "USER_NAME": u.name,
             "USER_TYPE": u.type,
             "USER_ZONE": u.zone,
+            "USER_INFO": "",
+            "USER_COMMENT": "",
             "USER_CREATE_TIME": t11(u.create_time),
             "USER_MODIFY_TIME": t11(u.modify_time),
         }
@@ -213,7 +236,11 @@ class QueryRowsMixin(TicketsMixin):
         }
 
     def _ticket_rows(self, t: Ticket) -> list[Row]:
+        """One row per allowed user x group x host; like the catalog's inner joins, a restriction list
+        that is empty, or TICKET_COLL_NAME of a data-object ticket (general_query_setup.cpp joins it
+        on the ticket's object id), leaves its columns out, so a query selecting them skips the ticket."""
         owner = self.users.get(t.owner)
+        target = self.data_objects.get(t.path) if t.object_type == "data" else self.collections.get(t.path)
         base = {
             "TICKET_ID": str(t.id),
             "TICKET_STRING": t.string,
@@ -228,22 +255,28 @@ class QueryRowsMixin(TicketsMixin):
             "TICKET_WRITE_BYTE_COUNT": str(t.write_byte_count),
             "TICKET_WRITE_BYTE_LIMIT": str(t.write_byte_limit),
             "TICKET_EXPIRY": t11(t.expiry) if t.expiry else "",
+            "TICKET_CREATE_TIME": t11(t.create_time),
+            "TICKET_MODIFY_TIME": t11(t.create_time),
+            "TICKET_OBJECT_ID": str(target.id) if target else "",
             "TICKET_OBJECT_TYPE": t.object_type,
-            "TICKET_DATA_NAME": posixpath.basename(t.path) if t.object_type == "data" else "",
-            "TICKET_COLL_NAME": t.path if t.object_type == "collection" else posixpath.dirname(t.path),
         }
+        if t.object_type == "data":
+            base["TICKET_DATA_NAME"] = posixpath.basename(t.path)
+            base["TICKET_DATA_COLL_NAME"] = posixpath.dirname(t.path)
+        else:
+            base["TICKET_COLL_NAME"] = t.path
+        ticket_id = str(t.id)
         rows = []
-        for user in t.users or [""]:
-            for group in t.groups or [""]:
-                for host in t.hosts or [""]:
-                    rows.append(
-                        {
-                            **base,
-                            "TICKET_ALLOWED_USER_NAME": user,
-                            "TICKET_ALLOWED_GROUP_NAME": group,
-                            "TICKET_ALLOWED_HOST": host,
-                        }
-                    )
+        none: list[str | None] = [None]
+        for user in [*t.users] or none:
+            for group in [*t.groups] or none:
+                for host in [*t.hosts] or none:
+                    row = dict(base)
+                    for column, value in (("USER_NAME", user), ("GROUP_NAME", group), ("HOST", host)):
+                        if value is not None:
+                            row[f"TICKET_ALLOWED_{column}"] = value
+                            row[f"TICKET_ALLOWED_{column.split('_')[0]}_TICKET_ID"] = ticket_id
+                    rows.append(row)
         return rows
 
     def show_coll_acls(self, caller: str, path: str) -> list[list[str]]:

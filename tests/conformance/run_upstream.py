@@ -38,7 +38,7 @@ test_config = {{
     'rodsuser': {{'username': 'http_api', 'password': 'http_api'}},
     'irods_zone': 'tempZone',
     'irods_server_hostname': 'localhost',
-    'run_genquery2_tests': False,
+    'run_genquery2_tests': True,
     'dstream_exposes_irods_error_codes': False,
 }}
 """

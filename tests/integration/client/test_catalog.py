@@ -97,3 +97,26 @@ def test_tickets_grant_read_to_another_user(session, irods_emulator):
     session.tickets.remove(ticket)
     with pytest.raises(IrodsResponseError):
         session.tickets.remove(ticket)
+
+
+def test_genquery2_rows_sql_and_typed_errors(counted):
+    """GenQuery2 against the emulator: rows are lists of strings, ``sql-only`` gives the SQL, and the
+    server's error answer (HTTP 500 + status code, query/src/main.cpp:154-171 at 0.7.0) is typed."""
+    session, transport = counted
+    session.collections.create(f"{HOME}/g2")
+    session.data_objects.write(f"{HOME}/g2/a", b"12")
+    session.data_objects.write(f"{HOME}/g2/b", b"1")
+    rows = session.query.genquery2(
+        f"select DATA_NAME, DATA_SIZE where COLL_NAME = '{HOME}/g2' order by DATA_NAME desc"
+    )
+    assert rows == [["b", "1"], ["a", "2"]]
+    assert session.query.genquery2_sql("select COLL_NAME").startswith("select distinct ")
+    with pytest.raises(IrodsResponseError) as info:
+        session.query.genquery2("select COLL_NAME where")
+    assert info.value.http_status == 500
+    assert (info.value.irods_code, info.value.irods_name) == (-167000, "SYS_LIBRARY_ERROR")
+    with pytest.raises(IrodsResponseError) as info:
+        session.query.genquery2("select NO_SUCH_COLUMN")
+    assert (info.value.irods_code, info.value.irods_name) == (-130000, "SYS_INVALID_INPUT_PARAM")
+    # Two queries that succeeded, two that failed: an iRODS answer in an HTTP 500 is not retried.
+    assert transport.counts["query"] == 4

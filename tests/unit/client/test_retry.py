@@ -58,6 +58,8 @@ def test_total_time_is_bounded():
         (IrodsServerBusyError("", http_status=503), True, True),
         (IrodsServerBusyError("", http_status=429), True, True),
         (IrodsResponseError("", http_status=500), True, True),
+        # HTTP 500 carrying an iRODS code (GenQuery2 errors, exhausted tickets) is iRODS's answer.
+        (IrodsResponseError("", http_status=500, irods_code=-167000), True, False),
         (IrodsResponseError("", http_status=502), True, True),
         (IrodsTimeoutError("read"), True, True),
         (IrodsConnectionError("reset"), True, True),
