@@ -216,7 +216,13 @@ class IrodsToSFTPOperator(SftpStagingOperator):
                 raise IrodsAlreadyExistsError(
                     f"{final} appeared during the copy and overwrite is False", path=final
                 )
-            publish(client, temp, final, size=st.size)
+            try:
+                publish(client, temp, final, size=st.size)
+            except IrodsInvalidPathError:  # a symlink or directory planted: nothing to resume either
+                with contextlib.suppress(OSError):
+                    client.remove(temp)  # removing never follows a link
+                self._store.drop(key)
+                raise
             self._store.drop(key)
         if self.move:
             session.data_objects.remove(item.source)

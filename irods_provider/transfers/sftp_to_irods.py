@@ -9,7 +9,7 @@ import functools
 import hashlib
 import posixpath
 import stat
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 from irods_provider.client.transfer import (
@@ -20,13 +20,15 @@ from irods_provider.client.transfer import (
     ParallelSftpRangeReader,
     SkipPolicy,
     TransferConfig,
-    open_sftp_reader,
     upload_object,
 )
-from irods_provider.exceptions import IrodsUsageError
+from irods_provider.client.transfer._integrity import wait_until_stable
+from irods_provider.client.transfer._sftp import SftpRangeReader
+from irods_provider.exceptions import IrodsSourceChangedError, IrodsSymlinkError, IrodsUsageError
 from irods_provider.operators._base import check_path
 from irods_provider.transfers._selection import as_list, has_magic, parse_pattern, safe_relative
 from irods_provider.transfers._sftp_endpoint import SftpEndpoint
+from irods_provider.transfers._sftp_integrity import SftpState, open_source, sftp_probe, source_change
 from irods_provider.transfers._staging import PlannedCopy, SftpStagingOperator, hash_sftp_file
 
 if TYPE_CHECKING:
@@ -77,6 +79,16 @@ class SFTPToIrodsOperator(SftpStagingOperator):
     :param metadata: AVUs (attribute → value) set on every object before it is published.
     :param sftp_range_readers: SFTP channels reading byte ranges of one file at once (1 = one prefetched
         stream); bytes are still hashed in order.
+    :param follow_symlinks: copy files behind symbolic links. Default False: links inside directories and
+        globs are skipped, a source that is (or is swapped for) a link fails with ``IrodsSymlinkError``.
+    :param wait_stable_seconds: before copying a file, wait until its size and mtime have not changed for
+        this long (job outputs still being written). Either way a file that changes while it is copied is
+        never published: it fails with ``IrodsSourceChangedError`` and its temporary object is removed.
+
+    Each file is ``lstat``-ed right before it is opened and the open handle's attributes (type, size,
+    mtime, owner, permissions) must match that and the listing, so a file swapped after the listing is
+    refused; after the last read the handle and the path are checked again. SFTP mtimes have whole-second
+    resolution: a same-size rewrite within the second of the listing is not detectable over SFTP.
     """
 
     template_fields: Sequence[str] = (*SftpStagingOperator.template_fields, "metadata")
@@ -87,11 +99,15 @@ class SFTPToIrodsOperator(SftpStagingOperator):
         *,
         metadata: Mapping[str, str] | None = None,
         sftp_range_readers: int = 1,
+        follow_symlinks: bool = False,
+        wait_stable_seconds: float | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.metadata = metadata
         self.sftp_range_readers = sftp_range_readers
+        self.follow_symlinks = follow_symlinks
+        self.wait_stable_seconds = wait_stable_seconds
 
     def run(self, session: IrodsSession, context: Context) -> dict[str, Any]:
         overwrite, skip = self.policies()
@@ -134,7 +150,9 @@ class SFTPToIrodsOperator(SftpStagingOperator):
                 if has_magic(raw):
                     pattern = parse_pattern(raw)
                     base = sftp.resolve(pattern.base)
-                    for rel, attrs in sftp.walk(client, base, max_depth=pattern.max_depth):
+                    for rel, attrs in sftp.walk(
+                        client, base, max_depth=pattern.max_depth, follow_symlinks=self.follow_symlinks
+                    ):
                         if pattern.matches(rel):
                             found.append((posixpath.join(base, rel), rel, attrs))
                     continue
@@ -146,10 +164,17 @@ class SFTPToIrodsOperator(SftpStagingOperator):
                 if stat.S_ISDIR(attrs.st_mode or 0):
                     depth = None if self.recursive else 1
                     found += [
-                        (posixpath.join(path, r), r, a) for r, a in sftp.walk(client, path, max_depth=depth)
+                        (posixpath.join(path, r), r, a)
+                        for r, a in sftp.walk(
+                            client, path, max_depth=depth, follow_symlinks=self.follow_symlinks
+                        )
                     ]
                 else:
                     single_file = len(sources) == 1
+                    if not self.follow_symlinks and stat.S_ISLNK(client.lstat(path).st_mode or 0):
+                        raise IrodsSymlinkError(
+                            "SFTP source is a symbolic link (follow_symlinks=False)", path=path
+                        )
                     found.append((path, posixpath.basename(path), attrs))
         as_object = (
             single_file
@@ -190,7 +215,7 @@ class SFTPToIrodsOperator(SftpStagingOperator):
                     reason="same checksum",
                 )
             skip = SkipPolicy.NEVER
-        with sftp.channel() as client, self._open_source(sftp, client, item, config) as source:
+        with sftp.channel() as client, self._open_source(sftp, client, item, config) as (source, check):
             result = upload_object(
                 session,
                 cast("Any", source),
@@ -204,6 +229,7 @@ class SFTPToIrodsOperator(SftpStagingOperator):
                 size=item.size,
                 subscribers=(progress,),
                 cancel_event=self.cancel_event,
+                source_check=check,
             )
             if self.move and result.status is FileStatus.TRANSFERRED:
                 client.remove(item.source)
@@ -212,22 +238,54 @@ class SFTPToIrodsOperator(SftpStagingOperator):
     @contextlib.contextmanager
     def _open_source(
         self, sftp: SftpEndpoint, client: paramiko.SFTPClient, item: PlannedCopy, config: TransferConfig
-    ) -> Iterator[object]:
+    ) -> Iterator[tuple[object, Callable[[], str | None]]]:
+        """The source as a stream and its after-the-last-read change check (see :mod:`._sftp_integrity`)."""
         readers = int(self.sftp_range_readers)
         if readers < 1:
             raise IrodsUsageError(f"sftp_range_readers must be >= 1, got {readers}")
-        size = item.size or 0
-        if readers == 1 or size <= config.chunk_size:
-            with open_sftp_reader(client, item.source, length=item.size) as reader:
-                yield reader
-            return
-        clients = sftp.open_channels(readers)
-        ranged = ParallelSftpRangeReader(clients, item.source, chunk_size=config.chunk_size, length=size)
+        listed_size, listed_mtime = item.size, item.mtime
+        if self.wait_stable_seconds:
+            probe = sftp_probe(client, item.source, follow_symlinks=bool(self.follow_symlinks))
+            listed_size, listed_mtime = wait_until_stable(
+                probe, float(self.wait_stable_seconds), path=item.source, cancel_event=self.cancel_event
+            )
+        handle, opened = open_source(
+            client,
+            item.source,
+            listed_size=listed_size,
+            listed_mtime=listed_mtime,
+            follow_symlinks=bool(self.follow_symlinks),
+        )
+        follow = bool(self.follow_symlinks)
+
+        def check() -> str | None:
+            return source_change(client, handle, item.source, opened, follow_symlinks=follow)
+
+        size = opened.size or 0
         try:
-            yield _ChunkStream(iter(ranged))
+            if readers == 1 or size <= config.chunk_size:
+                with SftpRangeReader(handle, offset=0, length=size) as reader:
+                    yield reader, check
+                return
+            clients = sftp.open_channels(readers)
+
+            def same_file(other: paramiko.SFTPFile) -> None:
+                change = opened.differences(SftpState.of(other.stat()))
+                if change is not None:
+                    raise IrodsSourceChangedError(
+                        f"a range reader opened another file ({change})", changed=change, path=item.source
+                    )
+
+            ranged = ParallelSftpRangeReader(
+                clients, item.source, chunk_size=config.chunk_size, length=size, check_handle=same_file
+            )
+            try:
+                yield _ChunkStream(iter(ranged)), check
+            finally:
+                ranged.close()
+                sftp.release(clients)
         finally:
-            ranged.close()
-            sftp.release(clients)
+            handle.close()
 
     @staticmethod
     def _resume_key(sftp: SftpEndpoint, item: PlannedCopy) -> str:
