@@ -1,4 +1,4 @@
-"""Fixtures for the staging security tests: SSH servers (OpenSSH first), a ``cluster`` connection, the emulator.
+"""Fixtures for the staging security tests: SSH servers (OpenSSH first), a ``cluster`` connection, iRODS.
 
 Imported by the test modules themselves (``from staging_support import ...``) so the suite's conftest stays
 untouched. Each SFTP test runs against Debian's sshd where it can start (marked ``openssh``) and against the

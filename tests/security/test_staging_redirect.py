@@ -15,7 +15,8 @@ import time
 from pathlib import Path
 
 import pytest
-from staging_support import HOME, Remote, irods, remote, resume_state_dir, session, sftp_server  # noqa: F401
+import staging_support
+from staging_support import HOME, Remote
 
 from irods_provider.client.transfer import IrodsTransferCancelledError, OverwritePolicy, download_object
 from irods_provider.exceptions import IrodsSymlinkError
@@ -23,6 +24,13 @@ from irods_provider.operators.transfer import LocalToIrodsOperator
 from irods_provider.transfers import irods_to_sftp
 from irods_provider.transfers.irods_to_sftp import IrodsToSFTPOperator
 from irods_provider.transfers.sftp_to_irods import SFTPToIrodsOperator
+
+# The fixtures, shared with the other staging security module without touching the suite's conftest.
+sftp_server = staging_support.sftp_server
+remote = staging_support.remote
+resume_state_dir = staging_support.resume_state_dir
+irods = staging_support.irods
+session = staging_support.session
 
 KIB = 1024
 CHUNK = 64 * KIB
@@ -115,7 +123,7 @@ def test_resumed_temporary_swapped_for_a_symlink_is_refused(remote: Remote, sess
         streams=1,
     )
     assert isinstance(_interrupt_download(op, irods, remote.dir / "dl"), IrodsTransferCancelledError)
-    (leftover,) = [p for p in (remote.dir / "dl").glob(".r.bin.irods-part-*")]
+    (leftover,) = (remote.dir / "dl").glob(".r.bin.irods-part-*")
     remote.symlink(f"dl/{leftover.name}", "../outside/authorized_keys")
 
     with pytest.raises(IrodsSymlinkError) as caught:
