@@ -43,9 +43,10 @@ __all__ = ["SFTPToIrodsOperator"]
 class _ChunkStream:
     """A readable over an iterator of in-order chunks (what the parallel SFTP range reader yields)."""
 
-    def __init__(self, chunks: Iterator[bytes]) -> None:
+    def __init__(self, chunks: Iterator[bytes], name: str = "<sftp>") -> None:
         self._chunks = chunks
         self._rest = b""
+        self.name = name
 
     def read_chunk(self) -> bytes:
         """The next chunk as it came (``b""`` at the end): the engine's zero-copy path."""
@@ -215,7 +216,8 @@ class SFTPToIrodsOperator(SftpStagingOperator):
                     reason="same checksum",
                 )
             skip = SkipPolicy.NEVER
-        with sftp.channel() as client, self._open_source(sftp, client, item, config) as (source, check):
+        with sftp.channel() as client, self._open_source(sftp, client, item, config) as opened:
+            source, check, size = opened
             result = upload_object(
                 session,
                 cast("Any", source),
@@ -226,7 +228,7 @@ class SFTPToIrodsOperator(SftpStagingOperator):
                 metadata=metadata,
                 resume=self.resume,
                 resume_key=self._resume_key(sftp, item),
-                size=item.size,
+                size=size,
                 subscribers=(progress,),
                 cancel_event=self.cancel_event,
                 source_check=check,
@@ -238,8 +240,9 @@ class SFTPToIrodsOperator(SftpStagingOperator):
     @contextlib.contextmanager
     def _open_source(
         self, sftp: SftpEndpoint, client: paramiko.SFTPClient, item: PlannedCopy, config: TransferConfig
-    ) -> Iterator[tuple[object, Callable[[], str | None]]]:
-        """The source as a stream and its after-the-last-read change check (see :mod:`._sftp_integrity`)."""
+    ) -> Iterator[tuple[object, Callable[[], str | None], int]]:
+        """The source as a stream, its after-the-last-read change check (see :mod:`._sftp_integrity`) and
+        its size when opened."""
         readers = int(self.sftp_range_readers)
         if readers < 1:
             raise IrodsUsageError(f"sftp_range_readers must be >= 1, got {readers}")
@@ -265,7 +268,8 @@ class SFTPToIrodsOperator(SftpStagingOperator):
         try:
             if readers == 1 or size <= config.chunk_size:
                 with SftpRangeReader(handle, offset=0, length=size) as reader:
-                    yield reader, check
+                    reader.name = item.source
+                    yield reader, check, size
                 return
             clients = sftp.open_channels(readers)
 
@@ -280,7 +284,7 @@ class SFTPToIrodsOperator(SftpStagingOperator):
                 clients, item.source, chunk_size=config.chunk_size, length=size, check_handle=same_file
             )
             try:
-                yield _ChunkStream(iter(ranged)), check
+                yield _ChunkStream(iter(ranged), item.source), check, size
             finally:
                 ranged.close()
                 sftp.release(clients)

@@ -178,6 +178,7 @@ class SftpRangeReader:
     ) -> None:
         self._handle = handle
         self._remaining = length
+        self.name = "<sftp>"  # the remote path, for messages (set by whoever opened the handle)
         self.offset = offset
         self.length = length
         self._rest = b""
