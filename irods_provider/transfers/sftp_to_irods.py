@@ -234,7 +234,11 @@ class SFTPToIrodsOperator(SftpStagingOperator):
                 source_check=check,
             )
             if self.move and result.status is FileStatus.TRANSFERRED:
-                client.remove(item.source)
+                change = check()
+                if change is None:
+                    client.remove(item.source)
+                else:  # a newer version (or another file) is there now: never delete what was not copied
+                    self.log.warning("Not removing %s after the copy: it changed (%s)", item.source, change)
         return dataclasses.replace(result, source=item.source)
 
     @contextlib.contextmanager

@@ -226,3 +226,18 @@ def test_local_download_refuses_a_symlink_at_the_final_name(tmp_path: Path, sess
     assert caught.value.path == str(tmp_path / "out" / "d.bin")
     assert victim.read_bytes() == ORIGINAL
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["d.bin"]
+
+
+def test_local_temporary_is_created_exclusively_never_through_a_symlink(tmp_path: Path, session) -> None:
+    """The download temporary is opened with O_CREAT|O_EXCL|O_NOFOLLOW: a link planted at its name fails."""
+    from irods_provider.client.transfer import parallel_download
+
+    _object(session, f"{HOME}/t.bin", os.urandom(20 * KIB))
+    victim = tmp_path / "authorized_keys"
+    victim.write_bytes(ORIGINAL)
+    planted = tmp_path / ".t.bin.irods-part-0123456789ab"
+    planted.symlink_to(victim)
+    with pytest.raises(IrodsSymlinkError) as caught:
+        parallel_download(session, f"{HOME}/t.bin", planted, exclusive=True)
+    assert caught.value.path == str(planted)
+    assert victim.read_bytes() == ORIGINAL
