@@ -241,3 +241,48 @@ def test_local_temporary_is_created_exclusively_never_through_a_symlink(tmp_path
         parallel_download(session, f"{HOME}/t.bin", planted, exclusive=True)
     assert caught.value.path == str(planted)
     assert victim.read_bytes() == ORIGINAL
+
+
+class _SwapOnOpen:
+    """An SFTP client whose next ``open`` of ``path`` is preceded by ``swap()``: the race between the
+    ``lstat`` and the ``open`` that only the open handle's attributes can reveal."""
+
+    def __init__(self, client, path: str, swap) -> None:
+        self._client = client
+        self._path = path
+        self._swap = swap
+
+    def __getattr__(self, name: str):
+        return getattr(self._client, name)
+
+    def open(self, path: str, mode: str = "r"):
+        if path == self._path and self._swap is not None:
+            swap, self._swap = self._swap, None
+            swap()
+        return self._client.open(path, mode)
+
+
+def test_swaps_between_lstat_and_open_are_caught_by_the_open_handle(remote: Remote, sftp_server) -> None:
+    """Resumed temporary and source alike: the open handle's fstat must equal the lstat taken before it."""
+    from irods_provider.exceptions import IrodsSourceChangedError
+    from irods_provider.testing.sftp import paramiko_client
+    from irods_provider.transfers._sftp_integrity import open_resumed, open_source
+
+    victim = remote.put("outside/authorized_keys", ORIGINAL * 4)
+    remote.put("dl/.f.irods-part-00ff", b"p" * 10)
+    source = remote.put("src/data.bin", b"d" * len(ORIGINAL))
+    os.utime(source, (1_600_000_000, 1_600_000_000))
+    with paramiko_client(sftp_server) as ssh:
+        sftp = ssh.open_sftp()
+        temp = remote.path("dl/.f.irods-part-00ff")
+        plant = _SwapOnOpen(
+            sftp, temp, lambda: remote.symlink("dl/.f.irods-part-00ff", "../outside/authorized_keys")
+        )
+        with pytest.raises(IrodsSymlinkError, match="swapped"):
+            open_resumed(plant, temp, uid=None, max_size=10_000)
+        listed = sftp.stat(remote.path("src/data.bin"))
+        path = remote.path("src/data.bin")
+        swap = _SwapOnOpen(sftp, path, lambda: remote.symlink("src/data.bin", "../outside/authorized_keys"))
+        with pytest.raises(IrodsSourceChangedError, match="swapped or changed"):
+            open_source(swap, path, listed_size=listed.st_size, listed_mtime=listed.st_mtime)
+    assert victim.read_bytes() == ORIGINAL * 4
