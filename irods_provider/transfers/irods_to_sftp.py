@@ -342,7 +342,7 @@ class IrodsToSFTPOperator(SftpStagingOperator):
             ):
                 try:
                     resumed = self._reopen(client, temp, record, size=size, hasher=hasher)
-                except BaseException:
+                except IrodsInvalidPathError:  # swapped, planted or not ours (IrodsSymlinkError too)
                     self._store.drop(key)  # never trusted again: the next attempt starts afresh
                     raise
                 if resumed is not None:
