@@ -3,6 +3,7 @@
     IrodsError                       anything raised by this package
     ├── IrodsUsageError              the caller asked for something impossible (no request sent)
     │   ├── IrodsInvalidPathError        a logical or local path that is malformed or unsafe
+    │   │   └── IrodsSymlinkError            a symlink where a transfer refuses to follow one
     │   └── IrodsConfigurationError      a connection, credential or option that cannot work
     ├── IrodsTransportError          no usable reply: the request may or may not have been applied
     │   ├── IrodsTimeoutError            connect, read, write or pool timeout
@@ -20,7 +21,8 @@
     │   ├── IrodsServerBusyError         HTTP 429/503: stream or rate limits; retry later
     │   └── IrodsLockedError             another writer holds the object (intermediate or locked replica)
     ├── IrodsIntegrityError          the bytes are not what they should be
-    │   └── IrodsChecksumMismatchError   source and destination checksums differ
+    │   ├── IrodsChecksumMismatchError   source and destination checksums differ
+    │   └── IrodsSourceChangedError      a source changed (or was replaced) while it was copied
     └── IrodsTransferCancelledError  a transfer was cancelled (on_kill): nothing published, no handle open
 
 Messages never contain passwords, client secrets or tokens.
@@ -52,6 +54,8 @@ __all__ = [
     "IrodsProtocolError",
     "IrodsResponseError",
     "IrodsServerBusyError",
+    "IrodsSourceChangedError",
+    "IrodsSymlinkError",
     "IrodsTimeoutError",
     "IrodsTransferCancelledError",
     "IrodsTransportError",
@@ -225,6 +229,29 @@ class IrodsChecksumMismatchError(IrodsIntegrityError):
 
 class IrodsTransferCancelledError(IrodsError):
     """The transfer was cancelled; nothing was published and no parallel-write handle is left open."""
+
+
+# -- Transfer integrity: sources that change or are swapped, destinations that could be redirected ---------
+
+
+class IrodsSourceChangedError(IrodsIntegrityError):
+    """A source changed while it was copied (appended, rewritten, still growing, replaced): not published.
+
+    ``changed`` says what differs, e.g. ``"size 1024 -> 2048"`` or ``"mtime"``.
+    """
+
+    def __init__(
+        self, message: str, *, changed: str, operation: str | None = None, path: str | None = None
+    ) -> None:
+        super().__init__(message, operation=operation, path=path)
+        self.changed = changed
+
+    def _details(self) -> list[str]:
+        return [*super()._details(), f"changed={self.changed}"]
+
+
+class IrodsSymlinkError(IrodsInvalidPathError):
+    """A symbolic link where a transfer must not follow one (a source or temporary swapped or planted)."""
 
 
 _CLASS_BY_IRODS_NAME: dict[str, type[IrodsResponseError]] = {

@@ -188,6 +188,13 @@ class LocalToIrodsOperator(_IrodsTransferBaseOperator):
     :param resume: continue an interrupted upload of an unchanged file from its committed bytes.
     :param resource: root resource the objects are written to (default: the connection's
         ``default_resource``, else the server's default).
+    :param follow_symlinks: upload files behind symbolic links. Default False: links inside directories
+        and globs are skipped (no symlinked directory is walked), a source that is (or is swapped for) a
+        link fails with ``IrodsSymlinkError``; when True, directory loops are detected and skipped.
+    :param wait_stable_seconds: before uploading a file, wait until it has not changed for this long (job
+        outputs still being written). Either way a file that changes while it is uploaded (append, rewrite,
+        growth, replacement) is never published: it fails with ``IrodsSourceChangedError`` and its
+        temporary object is removed.
     """
 
     template_fields: Sequence[str] = (*_IrodsTransferBaseOperator.template_fields, "metadata", "resource")
@@ -198,11 +205,27 @@ class LocalToIrodsOperator(_IrodsTransferBaseOperator):
     destination_dataset = staticmethod(irods_dataset)
 
     def __init__(
-        self, *, metadata: Mapping[str, str] | list[Any] | None = None, resume: bool = True, **kwargs: Any
+        self,
+        *,
+        metadata: Mapping[str, str] | list[Any] | None = None,
+        resume: bool = True,
+        follow_symlinks: bool = False,
+        wait_stable_seconds: float | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.metadata = metadata
         self.resume = resume
+        self.follow_symlinks = follow_symlinks
+        self.wait_stable_seconds = wait_stable_seconds
+
+    def source_options(self) -> dict[str, Any]:
+        """How sources are opened: symlinks and waiting for stability."""
+        wait = self.wait_stable_seconds
+        return {
+            "follow_symlinks": bool(self.follow_symlinks),
+            "wait_stable_seconds": float(wait) if wait else None,
+        }
 
     def transfer(self, session: IrodsSession) -> dict[str, Any]:
         """Plan and run the upload."""
@@ -230,6 +253,7 @@ class LocalToIrodsOperator(_IrodsTransferBaseOperator):
                 resume=bool(self.resume),
                 **options,
                 **self.tree_options(),
+                **self.source_options(),
             )
         return self.finish(report, destination=destination, session=session)
 
@@ -263,6 +287,7 @@ class LocalToIrodsOperator(_IrodsTransferBaseOperator):
             resume=bool(self.resume),
             subscribers=(self.progress(os.path.getsize(source)),),
             **options,
+            **self.source_options(),
         )
 
 

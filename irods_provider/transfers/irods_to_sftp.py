@@ -5,8 +5,8 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
-import hashlib
 import posixpath
+import secrets
 import stat
 import threading
 from typing import TYPE_CHECKING, Any
@@ -24,9 +24,9 @@ from irods_provider.client.transfer import (
     copy,
     hasher_for,
     open_reader,
-    open_sftp_writer,
     verify_checksum,
 )
+from irods_provider.client.transfer._sftp import FAST_REQUEST_SIZE
 from irods_provider.exceptions import (
     IrodsAlreadyExistsError,
     IrodsChecksumMismatchError,
@@ -34,8 +34,10 @@ from irods_provider.exceptions import (
     IrodsInvalidPathError,
 )
 from irods_provider.operators._base import check_path
+from irods_provider.transfers._resume_store import ResumeStore
 from irods_provider.transfers._selection import as_list, has_magic, parse_pattern, safe_join
 from irods_provider.transfers._sftp_endpoint import SftpEndpoint
+from irods_provider.transfers._sftp_integrity import create_exclusive, hash_prefix, open_resumed, publish
 from irods_provider.transfers._staging import (
     PlannedCopy,
     SftpStagingOperator,
@@ -61,6 +63,13 @@ class IrodsToSFTPOperator(SftpStagingOperator):
     can never leave ``destination_path`` (``..``, absolute names and symlinked directories are refused).
     Returns the transfer report (XCom).
 
+    A directory others can write into cannot redirect the copy: the temporary name has a random part and is
+    created with ``CREATE | EXCL`` (never through a planted symlink); with ``resume`` its name is recorded
+    in a private local state directory keyed by the Airflow task identity (see
+    :mod:`irods_provider.transfers._resume_store`), and a resumed temporary is checked with ``lstat`` and
+    against its open handle before a byte is written; a symlink at the final name is refused, typed
+    (:class:`~irods_provider.exceptions.IrodsSymlinkError`), right before the rename.
+
     A single data object goes to ``destination_path`` itself unless that is an existing directory or ends
     with ``/``; collections, globs and lists go below the directory ``destination_path``, keeping their paths
     relative to the collection (or the glob's literal base). See :class:`SftpStagingOperator` for the common
@@ -73,12 +82,16 @@ class IrodsToSFTPOperator(SftpStagingOperator):
     def __init__(self, *, remote_checksum: bool | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.remote_checksum = remote_checksum
+        self._identity: tuple[str, ...] = (str(self.task_id),)
+        self._store = ResumeStore()
 
     def run(self, session: IrodsSession, context: Context) -> dict[str, Any]:
         overwrite, skip = self.policies()
         config = self.transfer_config()
         sources = as_list("source_path", self.source_path)
         remote_verified = _Counter()
+        self._identity = _task_identity(self, context)
+        self._store = ResumeStore()
         with self.endpoint() as sftp:
             plan, root = self._plan(sftp, session, sources)
             if not plan and self.fail_if_empty:
@@ -192,22 +205,33 @@ class IrodsToSFTPOperator(SftpStagingOperator):
                 )
             if overwrite is OverwritePolicy.REFUSE and sftp.stat(client, final) is not None:
                 raise IrodsAlreadyExistsError(f"{final} already exists and overwrite is False", path=final)
-            temp = self._temp_name(item, final, checksum)
-            result = self._copy_to_temp(
+            key = self._resume_key(sftp, item, final, size=st.size, checksum=checksum)
+            result, temp = self._copy_to_temp(
                 sftp,
                 client,
                 session,
                 item,
-                temp,
+                key,
                 size=st.size,
                 config=config,
                 progress=progress,
                 remote_verified=remote_verified,
             )
-            if overwrite is OverwritePolicy.REFUSE:
-                _publish_new(sftp, client, temp, final)
-            else:
-                _replace(client, temp, final)
+            if overwrite is OverwritePolicy.REFUSE and sftp.stat(client, final) is not None:
+                client.remove(temp)
+                self._store.drop(key)
+                raise IrodsAlreadyExistsError(
+                    f"{final} appeared during the copy and overwrite is False", path=final
+                )
+            try:
+                # REFUSE publishes with a non-replacing rename: of two copies racing to one path, one wins.
+                publish(client, temp, final, size=st.size, replace=overwrite is not OverwritePolicy.REFUSE)
+            except (IrodsInvalidPathError, IrodsAlreadyExistsError):  # planted link/dir, or lost the race
+                with contextlib.suppress(OSError):
+                    client.remove(temp)  # removing never follows a link
+                self._store.drop(key)
+                raise
+            self._store.drop(key)
         if self.move:
             session.data_objects.remove(item.source)
         return result
@@ -240,13 +264,12 @@ class IrodsToSFTPOperator(SftpStagingOperator):
             return "same checksum"
         return None
 
-    def _temp_name(self, item: PlannedCopy, final: str, checksum: str) -> str:
-        """A hidden sibling; stable per source version when resuming, so a retry continues it."""
-        head, name = posixpath.split(final)
-        ident = (
-            f"{item.source}|{item.size}|{checksum}" if self.resume else f"{id(item)}|{threading.get_ident()}"
-        )
-        return posixpath.join(head, f".{name}.irods-part-{hashlib.sha256(ident.encode()).hexdigest()[:12]}")
+    def _resume_key(
+        self, sftp: SftpEndpoint, item: PlannedCopy, final: str, *, size: int, checksum: str
+    ) -> str:
+        """Where this task's resume record of ``final`` lives (task identity, endpoint, source version)."""
+        host, port = sftp.transport.getpeername()[:2]
+        return ResumeStore.key(*self._identity, f"{host}:{port}", item.source, size, checksum, final)
 
     def _copy_to_temp(
         self,
@@ -254,18 +277,20 @@ class IrodsToSFTPOperator(SftpStagingOperator):
         client: paramiko.SFTPClient,
         session: IrodsSession,
         item: PlannedCopy,
-        temp: str,
+        key: str,
         *,
         size: int,
         config: TransferConfig,
         progress: LoggingProgressSubscriber,
         remote_verified: _Counter,
-    ) -> FileResult:
+    ) -> tuple[FileResult, str]:
+        """Copy into a hidden temporary (this task's resumable one, else a new one); result and path."""
         import time
 
         started = time.monotonic()
         hasher = hasher_for(config.checksum_scheme, session, item.source)
-        writer, offset = self._open_temp(sftp, client, temp, size=size, hasher=hasher)
+        writer, offset = self._open_temp(client, item.destination, key, size=size, hasher=hasher)
+        temp = writer.path
         try:
             with open_reader(
                 session,
@@ -293,8 +318,9 @@ class IrodsToSFTPOperator(SftpStagingOperator):
             if not self.resume or isinstance(exc, IrodsChecksumMismatchError):
                 with contextlib.suppress(OSError):
                     client.remove(temp)
+                self._store.drop(key)
             raise
-        return FileResult(
+        result_file = FileResult(
             source=item.source,
             destination=item.destination,
             status=FileStatus.TRANSFERRED,
@@ -303,23 +329,58 @@ class IrodsToSFTPOperator(SftpStagingOperator):
             seconds=time.monotonic() - started,
             resumed_from=offset,
         )
+        return result_file, temp
 
     def _open_temp(
-        self, sftp: SftpEndpoint, client: paramiko.SFTPClient, temp: str, *, size: int, hasher: StreamHasher
+        self, client: paramiko.SFTPClient, final: str, key: str, *, size: int, hasher: StreamHasher
     ) -> tuple[SftpWriter, int]:
-        """A writer on ``temp``: appending after a verified-by-hash prefix when resuming, else truncating."""
-        existing = sftp.stat(client, temp) if self.resume else None
-        offset = existing.st_size or 0 if existing is not None else 0
-        if offset <= 0 or offset > size:
-            return open_sftp_writer(client, temp), 0
-        hash_sftp_file(client, temp, hasher=hasher, length=offset)
-        handle = client.open(temp, "r+b")
-        handle.seek(offset)
-        handle.set_pipelined(True)
-        writer = SftpWriter(client, temp, handle)
-        writer.bytes_written = offset
+        """A writer on a hidden temporary sibling of ``final``.
+
+        With ``resume``, the temporary this task recorded is reopened after ``lstat`` and ``fstat`` checks
+        and its prefix hashed through the same handle; otherwise (or when none is recorded) a new one with a
+        random name is created exclusively (``CREATE | EXCL``: never through a planted symlink) and recorded.
+        """
+        head, name = posixpath.split(final)
+        record = self._store.load(key) if self.resume else None
+        if record is not None:
+            temp = posixpath.join(head, str(record.get("temp", "")))
+            if posixpath.dirname(temp) == head and posixpath.basename(temp).startswith(
+                f".{name}.irods-part-"
+            ):
+                try:
+                    resumed = self._reopen(client, temp, record, size=size, hasher=hasher)
+                except IrodsInvalidPathError:  # swapped, planted or not ours (IrodsSymlinkError too)
+                    self._store.drop(key)  # never trusted again: the next attempt starts afresh
+                    raise
+                if resumed is not None:
+                    return resumed
+        temp = posixpath.join(head, f".{name}.irods-part-{secrets.token_hex(8)}")
+        handle = create_exclusive(client, temp)
+        if self.resume:
+            self._store.save(key, {"temp": posixpath.basename(temp), "uid": handle.stat().st_uid})
+        return _writer(client, temp, handle, offset=0), 0
+
+    def _reopen(
+        self,
+        client: paramiko.SFTPClient,
+        temp: str,
+        record: dict[str, Any],
+        *,
+        size: int,
+        hasher: StreamHasher,
+    ) -> tuple[SftpWriter, int] | None:
+        """This task's recorded temporary, checked and reopened after its hashed prefix; None if gone."""
+        try:
+            handle, offset = open_resumed(client, temp, uid=record.get("uid"), max_size=size)
+        except FileNotFoundError:
+            return None
+        try:
+            hash_prefix(handle, offset, hasher)
+        except BaseException:
+            handle.close()
+            raise
         self.log.info("Resuming %s at byte %d", temp, offset)
-        return writer, offset
+        return _writer(client, temp, handle, offset=offset), offset
 
     def _verify_remote(self, sftp: SftpEndpoint, temp: str, expected: str, counter: _Counter) -> None:
         if self.remote_checksum is False:
@@ -354,29 +415,19 @@ class _Counter:
             self.value += 1
 
 
-def _publish_new(sftp: SftpEndpoint, client: paramiko.SFTPClient, temp: str, final: str) -> None:
-    """Rename ``temp`` onto ``final`` only if nothing is there: SFTP's plain rename refuses an existing target
-    (SFTP v3; OpenSSH links then unlinks), so of two copies racing to one path only one can publish."""
-    try:
-        client.rename(temp, final)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            client.remove(temp)
-        if sftp.stat(client, final) is not None:
-            raise IrodsAlreadyExistsError(
-                f"{final} appeared during the copy and overwrite is False", path=final
-            ) from exc
-        raise
+def _writer(client: paramiko.SFTPClient, temp: str, handle: paramiko.SFTPFile, *, offset: int) -> SftpWriter:
+    """A pipelined writer over an open handle, positioned at ``offset``."""
+    handle.seek(offset)
+    handle.set_pipelined(True)
+    handle.MAX_REQUEST_SIZE = FAST_REQUEST_SIZE
+    writer = SftpWriter(client, temp, handle)
+    writer.bytes_written = offset
+    return writer
 
 
-def _replace(client: paramiko.SFTPClient, source: str, target: str) -> None:
-    """Rename ``source`` onto ``target`` atomically (posix-rename@openssh.com), else remove + rename."""
-    try:
-        client.posix_rename(source, target)
-        return
-    except OSError as exc:
-        if "not supported" not in str(exc).lower():
-            raise
-    with contextlib.suppress(FileNotFoundError):
-        client.remove(target)
-    client.rename(source, target)
+def _task_identity(operator: Any, context: Any) -> tuple[str, ...]:
+    """The Airflow task instance (dag, task, run, map index) when running in one, else the task id."""
+    ti = context.get("ti") if hasattr(context, "get") else None
+    if ti is None:
+        return (str(getattr(operator, "task_id", "")),)
+    return tuple(str(getattr(ti, a, "")) for a in ("dag_id", "task_id", "run_id", "map_index"))

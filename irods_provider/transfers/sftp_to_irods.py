@@ -8,7 +8,7 @@ import functools
 import hashlib
 import posixpath
 import stat
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 from irods_provider.client import AVU
@@ -21,14 +21,16 @@ from irods_provider.client.transfer import (
     SkipPolicy,
     StreamHasher,
     TransferConfig,
-    open_sftp_reader,
     upload_object,
 )
-from irods_provider.exceptions import IrodsUsageError
+from irods_provider.client.transfer._integrity import wait_until_stable
+from irods_provider.client.transfer._sftp import SftpRangeReader
+from irods_provider.exceptions import IrodsSourceChangedError, IrodsSymlinkError, IrodsUsageError
 from irods_provider.operators._base import check_path
 from irods_provider.operators._values import parse_avus, refuse_unaddressable
 from irods_provider.transfers._selection import as_list, has_magic, parse_pattern, safe_relative
 from irods_provider.transfers._sftp_endpoint import SftpEndpoint
+from irods_provider.transfers._sftp_integrity import SftpState, open_source, sftp_probe, source_change
 from irods_provider.transfers._staging import (
     PlannedCopy,
     SftpStagingOperator,
@@ -48,9 +50,10 @@ __all__ = ["SFTPToIrodsOperator"]
 class _ChunkStream:
     """A readable over an iterator of in-order chunks (what the parallel SFTP range reader yields)."""
 
-    def __init__(self, chunks: Iterator[bytes]) -> None:
+    def __init__(self, chunks: Iterator[bytes], name: str = "<sftp>") -> None:
         self._chunks = chunks
         self._rest = b""
+        self.name = name
 
     def read_chunk(self) -> bytes:
         """The next chunk as it came (``b""`` at the end): the engine's zero-copy path."""
@@ -86,6 +89,16 @@ class SFTPToIrodsOperator(SftpStagingOperator):
         stream); bytes are still hashed in order.
     :param resource: root resource the objects are written to (default: the connection's
         ``default_resource``, else the server's default).
+    :param follow_symlinks: copy files behind symbolic links. Default False: links inside directories and
+        globs are skipped, a source that is (or is swapped for) a link fails with ``IrodsSymlinkError``.
+    :param wait_stable_seconds: before copying a file, wait until its size and mtime have not changed for
+        this long (job outputs still being written). Either way a file that changes while it is copied is
+        never published: it fails with ``IrodsSourceChangedError`` and its temporary object is removed.
+
+    Each file is ``lstat``-ed right before it is opened and the open handle's attributes (type, size,
+    mtime, owner, permissions) must match that and the listing, so a file swapped after the listing is
+    refused; after the last read the handle and the path are checked again. SFTP mtimes have whole-second
+    resolution: a same-size rewrite within the second of the listing is not detectable over SFTP.
     """
 
     template_fields: Sequence[str] = (*SftpStagingOperator.template_fields, "metadata", "resource")
@@ -97,11 +110,15 @@ class SFTPToIrodsOperator(SftpStagingOperator):
         *,
         metadata: Mapping[str, str] | None = None,
         sftp_range_readers: int = 1,
+        follow_symlinks: bool = False,
+        wait_stable_seconds: float | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.metadata = metadata
         self.sftp_range_readers = sftp_range_readers
+        self.follow_symlinks = follow_symlinks
+        self.wait_stable_seconds = wait_stable_seconds
 
     def run(self, session: IrodsSession, context: Context) -> dict[str, Any]:
         overwrite, skip = self.policies()
@@ -150,7 +167,9 @@ class SFTPToIrodsOperator(SftpStagingOperator):
                 if has_magic(raw):
                     pattern = parse_pattern(raw)
                     base = sftp.resolve(pattern.base)
-                    for rel, attrs in sftp.walk(client, base, max_depth=pattern.max_depth):
+                    for rel, attrs in sftp.walk(
+                        client, base, max_depth=pattern.max_depth, follow_symlinks=self.follow_symlinks
+                    ):
                         if pattern.matches(rel):
                             found.append((posixpath.join(base, rel), rel, attrs))
                     continue
@@ -162,10 +181,17 @@ class SFTPToIrodsOperator(SftpStagingOperator):
                 if stat.S_ISDIR(attrs.st_mode or 0):
                     depth = None if self.recursive else 1
                     found += [
-                        (posixpath.join(path, r), r, a) for r, a in sftp.walk(client, path, max_depth=depth)
+                        (posixpath.join(path, r), r, a)
+                        for r, a in sftp.walk(
+                            client, path, max_depth=depth, follow_symlinks=self.follow_symlinks
+                        )
                     ]
                 else:
                     single_file = len(sources) == 1
+                    if not self.follow_symlinks and stat.S_ISLNK(client.lstat(path).st_mode or 0):
+                        raise IrodsSymlinkError(
+                            "SFTP source is a symbolic link (follow_symlinks=False)", path=path
+                        )
                     found.append((path, posixpath.basename(path), attrs))
         as_object = (
             single_file
@@ -206,7 +232,8 @@ class SFTPToIrodsOperator(SftpStagingOperator):
                     reason="same checksum",
                 )
             skip = SkipPolicy.NEVER
-        with sftp.channel() as client, self._open_source(sftp, client, item, config) as source:
+        with sftp.channel() as client, self._open_source(sftp, client, item, config) as opened:
+            source, check, size = opened
             result = upload_object(
                 session,
                 cast("Any", source),
@@ -217,33 +244,72 @@ class SFTPToIrodsOperator(SftpStagingOperator):
                 metadata=metadata,
                 resume=self.resume,
                 resume_key=self._resume_key(sftp, item),
-                size=item.size,
+                size=size,
                 subscribers=(progress,),
                 cancel_event=self.cancel_event,
+                source_check=check,
             )
             if self.move and result.status is FileStatus.TRANSFERRED:
-                client.remove(item.source)
+                change = check()
+                if change is None:
+                    client.remove(item.source)
+                else:  # a newer version (or another file) is there now: never delete what was not copied
+                    self.log.warning("Not removing %s after the copy: it changed (%s)", item.source, change)
         return dataclasses.replace(result, source=item.source)
 
     @contextlib.contextmanager
     def _open_source(
         self, sftp: SftpEndpoint, client: paramiko.SFTPClient, item: PlannedCopy, config: TransferConfig
-    ) -> Iterator[object]:
+    ) -> Iterator[tuple[object, Callable[[], str | None], int]]:
+        """The source as a stream, its after-the-last-read change check (see :mod:`._sftp_integrity`) and
+        its size when opened."""
         readers = int(self.sftp_range_readers)
         if readers < 1:
             raise IrodsUsageError(f"sftp_range_readers must be >= 1, got {readers}")
-        size = item.size or 0
-        if readers == 1 or size <= config.chunk_size:
-            with open_sftp_reader(client, item.source, length=item.size) as reader:
-                yield reader
-            return
-        clients = sftp.open_channels(readers)
-        ranged = ParallelSftpRangeReader(clients, item.source, chunk_size=config.chunk_size, length=size)
+        listed_size, listed_mtime = item.size, item.mtime
+        if self.wait_stable_seconds:
+            probe = sftp_probe(client, item.source, follow_symlinks=bool(self.follow_symlinks))
+            listed_size, listed_mtime = wait_until_stable(
+                probe, float(self.wait_stable_seconds), path=item.source, cancel_event=self.cancel_event
+            )
+        handle, opened = open_source(
+            client,
+            item.source,
+            listed_size=listed_size,
+            listed_mtime=listed_mtime,
+            follow_symlinks=bool(self.follow_symlinks),
+        )
+        follow = bool(self.follow_symlinks)
+
+        def check() -> str | None:
+            return source_change(client, handle, item.source, opened, follow_symlinks=follow)
+
+        size = opened.size or 0
         try:
-            yield _ChunkStream(iter(ranged))
+            if readers == 1 or size <= config.chunk_size:
+                with SftpRangeReader(handle, offset=0, length=size) as reader:
+                    reader.name = item.source
+                    yield reader, check, size
+                return
+            clients = sftp.open_channels(readers)
+
+            def same_file(other: paramiko.SFTPFile) -> None:
+                change = opened.differences(SftpState.of(other.stat()))
+                if change is not None:
+                    raise IrodsSourceChangedError(
+                        f"a range reader opened another file ({change})", changed=change, path=item.source
+                    )
+
+            ranged = ParallelSftpRangeReader(
+                clients, item.source, chunk_size=config.chunk_size, length=size, check_handle=same_file
+            )
+            try:
+                yield _ChunkStream(iter(ranged), item.source), check, size
+            finally:
+                ranged.close()
+                sftp.release(clients)
         finally:
-            ranged.close()
-            sftp.release(clients)
+            handle.close()
 
     @staticmethod
     def _resume_key(sftp: SftpEndpoint, item: PlannedCopy) -> str:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import threading
 import time
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
-from irods_provider.exceptions import IrodsAlreadyExistsError
+from irods_provider.exceptions import IrodsAlreadyExistsError, IrodsSymlinkError
 
 from ._api import SessionLike
 from ._config import OverwritePolicy, SkipPolicy, TransferConfig
@@ -23,6 +24,7 @@ from ._copy import (
     verify_checksum,
     with_server_checksum,
 )
+from ._integrity import check_final_destination, create_exclusive
 from ._reader import ParallelReader
 from ._report import FileResult, FileStatus
 from ._writer import _effective_config
@@ -40,9 +42,11 @@ def parallel_download(
     verify: bool = True,
     subscribers: Sequence[TransferSubscriber] = (),
     cancel_event: threading.Event | None = None,
+    exclusive: bool = False,
 ) -> CopyResult:
     """Download ``path`` into ``local_path`` (preallocated; ranged reads written at their offsets by the
-    workers).
+    workers). ``exclusive`` creates ``local_path`` with ``O_EXCL | O_NOFOLLOW`` (a temporary file: nothing,
+    a planted symlink included, may be there).
 
     Bytes are hashed in order as chunks complete and compared with the server's checksum when ``verify``.
     Writes ``local_path`` directly: :func:`download_object` adds policies and an atomic rename.
@@ -53,7 +57,10 @@ def parallel_download(
     coordinator = TransferCoordinator(path=path, subscribers=subscribers, cancel_event=cancel_event)
     coordinator.queued(size)
     hasher = hasher_for(cfg.checksum_scheme, session, path)
-    fd = os.open(local_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+    if exclusive:
+        fd = create_exclusive(os.fspath(local_path))
+    else:
+        fd = os.open(local_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
     try:
         os.ftruncate(fd, size)
 
@@ -118,7 +125,13 @@ def download_object(
     started = time.monotonic()
     local = Path(local_path)
     st = session.data_objects.stat(path)
-    if local.exists() or local.is_symlink():
+    if local.is_symlink():
+        raise IrodsSymlinkError(
+            "the destination is a symbolic link; refusing to write through or replace it",
+            operation="download",
+            path=str(local),
+        )
+    if local.exists():
         if skip is not SkipPolicy.NEVER and _local_matches(
             local, st.size, _checksum(session, path, st), skip, cfg
         ):
@@ -150,11 +163,12 @@ def download_object(
             verify=verify,
             subscribers=subscribers,
             cancel_event=cancel_event,
+            exclusive=True,
         )
-        os.replace(temp, local)
+        _publish_local(temp, local)
     except BaseException:
         with contextlib.suppress(OSError):
-            temp.unlink()
+            temp.unlink()  # unlink never follows a link: at worst it removes one planted there
         raise
     return FileResult(
         source=path,
@@ -164,6 +178,16 @@ def download_object(
         checksum=result.irods_checksum,
         seconds=time.monotonic() - started,
     )
+
+
+def _publish_local(temp: Path, local: Path) -> None:
+    """Rename the verified ``temp`` onto ``local``, refusing a symlink or directory planted there and a
+    temporary swapped for something else (both checked with ``lstat`` right before the rename)."""
+    check_final_destination(str(local))
+    st = os.lstat(temp)
+    if not stat.S_ISREG(st.st_mode):
+        raise IrodsSymlinkError("the temporary file was replaced before publishing", path=str(temp))
+    os.replace(temp, local)
 
 
 def _checksum(session: SessionLike, path: str, st: object) -> str | None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import fnmatch
-import glob as globmod
 import logging
 import os
 import posixpath
@@ -21,6 +20,7 @@ from irods_provider.exceptions import (
     IrodsError,
     IrodsInvalidPathError,
     IrodsNotFoundError,
+    IrodsSymlinkError,
     IrodsTransferCancelledError,
 )
 
@@ -28,6 +28,7 @@ from ._api import SessionLike
 from ._config import OverwritePolicy, SkipPolicy, TransferConfig
 from ._coordinator import TransferSubscriber
 from ._download import download_object
+from ._integrity import walk_files
 from ._progress import LoggingProgressSubscriber
 from ._report import FileResult, FileStatus, TransferReport
 from ._upload import upload_object
@@ -105,40 +106,51 @@ def plan_local_sources(
     *,
     pattern: str | None = None,
     recursive: bool = True,
+    follow_symlinks: bool = False,
 ) -> list[PlannedFile]:
     """Expand local files, directories (trees) and globs (``**`` supported) into (file → logical path) pairs.
 
     A file keeps its name under ``destination``; a directory or glob keeps paths relative to its root.
-    ``pattern`` filters relative paths (or names) with fnmatch. Symlinked directories are not followed.
+    ``pattern`` filters relative paths (or names) with fnmatch. Symlinks inside trees and globs are skipped
+    unless ``follow_symlinks`` (then loops are detected by device and inode); a source named explicitly
+    that is a symlink to a file is refused (:class:`IrodsSymlinkError`) unless ``follow_symlinks``.
     """
     plan: list[PlannedFile] = []
     dest = destination.rstrip("/")
     for item in _as_list(sources):
-        pairs: list[tuple[str, str]]
-        if any(m in item for m in _MAGIC):
-            root = _glob_root(item)
-            pairs = [
-                (p, os.path.relpath(p, root)) for p in globmod.glob(item, recursive=True) if os.path.isfile(p)
-            ]
-        elif os.path.isdir(item):
-            pairs = []
-            for dirpath, dirnames, filenames in os.walk(item):
-                if not recursive:
-                    dirnames.clear()
-                dirnames.sort()
-                pairs += [
-                    (os.path.join(dirpath, f), os.path.relpath(os.path.join(dirpath, f), item))
-                    for f in sorted(filenames)
-                ]
-        elif os.path.isfile(item):
-            pairs = [(item, os.path.basename(item))]
-        else:
-            raise IrodsInvalidPathError("local source does not exist", operation="upload_files", path=item)
-        for local, rel in sorted(pairs):
+        for local, rel, size in sorted(_local_pairs(item, recursive=recursive, follow=follow_symlinks)):
             rel_posix = Path(rel).as_posix()
             if _matches(rel_posix, pattern):
-                plan.append(PlannedFile(local, f"{dest}/{rel_posix}", os.path.getsize(local)))
+                plan.append(PlannedFile(local, f"{dest}/{rel_posix}", size))
     return plan
+
+
+def _local_pairs(item: str, *, recursive: bool, follow: bool) -> list[tuple[str, str, int]]:
+    """(path, path relative to its root, size) of the regular files one source argument selects."""
+    if any(m in item for m in _MAGIC):
+        parts = item.split("/")
+        first = next(i for i, part in enumerate(parts) if any(m in part for m in _MAGIC))
+        root, relative = _glob_root(item), "/".join(parts[first:])
+        rest = relative.split("/")
+        if not os.path.isdir(root):
+            return []
+        found = walk_files(
+            root,
+            max_depth=None if "**" in rest else len(rest),
+            follow_symlinks=follow,
+            include_hidden=any(p.startswith(".") for p in rest),
+        )
+        return [(e.path, e.relative, e.st.st_size) for e in found if _glob_matches(e.relative, relative)]
+    if os.path.isdir(item):
+        found = walk_files(item, max_depth=None if recursive else 1, follow_symlinks=follow)
+        return [(e.path, e.relative, e.st.st_size) for e in found]
+    if os.path.islink(item) and not follow:
+        raise IrodsSymlinkError(
+            "local source is a symbolic link (follow_symlinks=False)", operation="upload_files", path=item
+        )
+    if os.path.isfile(item):
+        return [(item, os.path.basename(item), os.path.getsize(item))]
+    raise IrodsInvalidPathError("local source does not exist", operation="upload_files", path=item)
 
 
 def safe_local_path(root: str | os.PathLike[str], relative: str) -> Path:
@@ -311,15 +323,21 @@ def upload_files(
     logger: logging.Logger | None = None,
     subscribers: Sequence[TransferSubscriber] = (),
     cancel_event: threading.Event | None = None,
+    follow_symlinks: bool = False,
+    wait_stable_seconds: float | None = None,
 ) -> TransferReport:
     """Upload local files, trees or globs under the collection ``destination``; returns a TransferReport.
 
     Parent collections are created as needed; each file goes through :func:`upload_object` (atomic, verified,
     resumable), at most ``config.max_concurrent_files`` at once. Setting ``cancel_event`` stops every file
-    (handles shut down, nothing published) and raises IrodsTransferCancelledError.
+    (handles shut down, nothing published) and raises IrodsTransferCancelledError. Symlinks are skipped in
+    trees and globs and refused as sources unless ``follow_symlinks``; a file that changes while it is
+    uploaded fails with IrodsSourceChangedError (``wait_stable_seconds``: wait for it to be quiet first).
     """
     cfg = _effective_config(session, config)
-    plan = plan_local_sources(sources, destination, pattern=pattern, recursive=recursive)
+    plan = plan_local_sources(
+        sources, destination, pattern=pattern, recursive=recursive, follow_symlinks=follow_symlinks
+    )
     subs = _subscribers(plan, cfg, logger, subscribers)
     if not dry_run:
         for collection in sorted({posixpath.dirname(p.destination) for p in plan}):
@@ -338,6 +356,8 @@ def upload_files(
             resume=resume,
             subscribers=subs,
             cancel_event=cancel,
+            follow_symlinks=follow_symlinks,
+            wait_stable_seconds=wait_stable_seconds,
         )
 
     return _run(

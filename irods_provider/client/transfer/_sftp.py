@@ -16,13 +16,16 @@ import contextlib
 import queue
 import secrets
 import socket
+import stat
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from types import TracebackType
 from typing import Any, Self
 
 import paramiko
 from paramiko.sftp import CMD_DATA, CMD_READ, CMD_STATUS, int64
+
+from irods_provider.exceptions import IrodsSymlinkError
 
 __all__ = [
     "ParallelSftpRangeReader",
@@ -175,6 +178,7 @@ class SftpRangeReader:
     ) -> None:
         self._handle = handle
         self._remaining = length
+        self.name = "<sftp>"  # the remote path, for messages (set by whoever opened the handle)
         self.offset = offset
         self.length = length
         self._rest = b""
@@ -312,10 +316,13 @@ class SftpWriter:
 
 
 def open_sftp_writer(
-    sftp: paramiko.SFTPClient, path: str, *, request_size: int = FAST_REQUEST_SIZE
+    sftp: paramiko.SFTPClient, path: str, *, request_size: int = FAST_REQUEST_SIZE, exclusive: bool = False
 ) -> SftpWriter:
-    """Create or truncate ``path`` for a pipelined upload sending ``request_size`` bytes per write."""
-    handle = sftp.open(path, "wb")
+    """Create or truncate ``path`` for a pipelined upload sending ``request_size`` bytes per write.
+
+    ``exclusive`` adds ``EXCL``: the open fails if anything, a planted symlink included, is at ``path``.
+    """
+    handle = sftp.open(path, "wxb" if exclusive else "wb")
     handle.set_pipelined(True)
     handle.MAX_REQUEST_SIZE = request_size
     return SftpWriter(sftp, path, handle)
@@ -341,19 +348,31 @@ def _rename_over(sftp: paramiko.SFTPClient, source: str, target: str) -> None:
     sftp.rename(source, target)
 
 
+def _refuse_symlink(sftp: paramiko.SFTPClient, path: str) -> None:
+    """Right before a rename onto ``path``: refuse a symlink planted there (typed, naming the path)."""
+    try:
+        mode = sftp.lstat(path).st_mode or 0
+    except FileNotFoundError:
+        return
+    if stat.S_ISLNK(mode):
+        raise IrodsSymlinkError("the destination is a symbolic link; refusing to replace it", path=path)
+
+
 @contextlib.contextmanager
 def publish_atomically(
     sftp: paramiko.SFTPClient, path: str, *, request_size: int = FAST_REQUEST_SIZE
 ) -> Iterator[SftpWriter]:
     """Write to a temporary sibling of ``path`` and rename it onto ``path`` only if the block succeeds.
 
-    On any error the temporary file is removed and ``path`` is left as it was.
+    The temporary is created exclusively (never through a planted symlink) and a symlink at ``path`` is
+    refused. On any error the temporary file is removed and ``path`` is left as it was.
     """
     temp = temporary_sibling(path)
-    writer = open_sftp_writer(sftp, temp, request_size=request_size)
+    writer = open_sftp_writer(sftp, temp, request_size=request_size, exclusive=True)
     try:
         yield writer
         writer.close()
+        _refuse_symlink(sftp, path)
         _rename_over(sftp, temp, path)
     except BaseException:
         writer.abort()
@@ -378,6 +397,8 @@ class _Worker:
         owner = self.owner
         try:
             with self.sftp.open(owner.path, "rb") as handle:
+                if owner.check_handle is not None:
+                    owner.check_handle(handle)
                 for start, size in owner.chunks[self.index :: len(owner.workers)]:
                     if not self._wait_credit():
                         return
@@ -440,6 +461,7 @@ class ParallelSftpRangeReader:
         offset: int = 0,
         length: int | None = None,
         request_size: int = FAST_REQUEST_SIZE,
+        check_handle: Callable[[paramiko.SFTPFile], object] | None = None,
     ) -> None:
         if not clients:
             raise ValueError("at least one SFTP client is needed")
@@ -448,6 +470,7 @@ class ParallelSftpRangeReader:
         self.path = path
         self.chunk_size = chunk_size
         self.request_size = request_size
+        self.check_handle = check_handle  # raises when a session opened another file than expected
         if length is None:
             length = max(0, (clients[0].stat(path).st_size or 0) - offset)
         self.offset = offset

@@ -19,7 +19,6 @@ from irods_provider.exceptions import (
     IrodsAlreadyExistsError,
     IrodsChecksumMismatchError,
     IrodsError,
-    IrodsIntegrityError,
     IrodsLockedError,
     IrodsResponseError,
     IrodsTransferCancelledError,
@@ -40,6 +39,13 @@ from ._copy import (
     verify_checksum,
     with_server_checksum,
 )
+from ._integrity import (
+    local_probe,
+    local_source_change,
+    open_local_source,
+    raise_changed,
+    wait_until_stable,
+)
 from ._report import FileResult, FileStatus
 from ._retry import ChunkRetrier, is_busy, is_retryable
 from ._writer import ParallelWriter, _effective_config
@@ -56,21 +62,47 @@ class _OpenedSource:
     size: int | None
     mtime_ns: int | None
     local_path: str | None
+    check: Callable[[int], str | None] | None = None
+    """After the last read (given the bytes read): what changed in the source, None when nothing."""
 
 
 @contextlib.contextmanager
-def _open_source(source: Source, size: int | None) -> Iterator[_OpenedSource]:
+def _open_source(
+    source: Source,
+    size: int | None,
+    *,
+    follow_symlinks: bool = False,
+    check: Callable[[], str | None] | None = None,
+) -> Iterator[_OpenedSource]:
+    """The source opened for reading: a local path without following a symlink at its name (unless asked),
+    with a stability check of its handle and path; a file object as it is (``check`` from the caller)."""
     if isinstance(source, str | os.PathLike):
         local = os.fspath(source)
-        with open(local, "rb") as fh:
-            st = os.fstat(fh.fileno())
-            yield _OpenedSource(fh, local, st.st_size, st.st_mtime_ns, os.path.abspath(local))
+        fd, opened = open_local_source(local, follow_symlinks=follow_symlinks)
+        with os.fdopen(fd, "rb") as fh:
+
+            def local_check(read: int) -> str | None:
+                if read != opened.size:
+                    return f"size {opened.size} -> {read} bytes read"
+                return local_source_change(fd, local, opened, follow_symlinks=follow_symlinks)
+
+            yield _OpenedSource(
+                fh, local, opened.size, opened.mtime_ns, os.path.abspath(local), check=local_check
+            )
         return
     if size is None and _seekable(source):
         here = source.tell()
         size = source.seek(0, os.SEEK_END) - here
         source.seek(here)
-    yield _OpenedSource(source, str(getattr(source, "name", "<stream>")), size, None, None)
+
+    def stream_check(read: int) -> str | None:
+        if size is not None and read != size:
+            return f"size {size} -> {read} bytes read"
+        return check() if check is not None else None
+
+    yield _OpenedSource(
+        source, str(getattr(source, "name", "<stream>")), size, None, None, check=stream_check
+    )
 
 
 def _seekable(fh: Any) -> bool:
@@ -131,6 +163,9 @@ def upload_object(
     cancel_event: threading.Event | None = None,
     executor: Executor | None = None,
     on_chunk: Callable[[int], object] | None = None,
+    follow_symlinks: bool = False,
+    wait_stable_seconds: float | None = None,
+    source_check: Callable[[], str | None] | None = None,
 ) -> FileResult:
     """Upload ``source`` (a local path or a binary file object) to ``path`` atomically, verified by checksum.
 
@@ -141,10 +176,20 @@ def upload_object(
     :class:`IrodsAlreadyExistsError` naming the path). ``dry_run`` returns the plan without writing.
     With ``resume`` (default) an interrupted upload of the same source continues from its committed bytes;
     file objects resume only when a ``resume_key`` names them.
+
+    Sources that change are never published: a local path is opened without following a symlink at its
+    name (unless ``follow_symlinks``) and checked after the last read (size, mtime in ns, inode, and the
+    path still naming it); a file object is checked by its size and by ``source_check`` (what changed, or
+    None). A change raises :class:`IrodsSourceChangedError` and removes the temporary object.
+    ``wait_stable_seconds`` first waits until a local source has not changed for that long.
     """
     cfg = _effective_config(session, config)
     started = time.monotonic()
-    with _open_source(source, size) as src:
+    if wait_stable_seconds and isinstance(source, str | os.PathLike):
+        local = os.fspath(source)
+        probe = local_probe(local, follow_symlinks=follow_symlinks)
+        wait_until_stable(probe, wait_stable_seconds, path=local, cancel_event=cancel_event)
+    with _open_source(source, size, follow_symlinks=follow_symlinks, check=source_check) as src:
         exists, reason = _destination_state(session, src, path, skip=skip, config=cfg)
         if reason is not None:
             return FileResult(
@@ -369,10 +414,10 @@ def _upload_to_temp(
             session, temp, src, writer.committed_bytes, start=start, resume=resume, previous=previous
         )
         raise
-    if src.size is not None and result.size != src.size:
-        raise IrodsIntegrityError(
-            f"source changed during upload: {result.size} bytes read, {src.size} expected"
-        )
+    change = src.check(result.size) if src.check is not None else None
+    if change is not None:
+        _quiet_remove(session, temp)  # never resumable: the source it holds a prefix of is gone
+        raise_changed(src.name, change)
     try:
         checksum = verify_checksum(session, temp, result)
     except IrodsChecksumMismatchError:

@@ -78,7 +78,9 @@ def test_genquery_answers_from_the_catalog_the_zone_hint_names(fed: Api) -> None
     assert ["alice", LOCAL, "rodsuser"] in remote_users
     assert ["rods", LOCAL, "rodsadmin"] not in remote_users
     unknown = fed.get("query", "alice", op="execute_genquery", query=q, zone="noSuchZone")
-    assert code(unknown) == -26000  # SYS_INVALID_ZONE_NAME (rodsErrorTable.h; iRODS test_iquery pins "error: -26000")
+    assert (
+        code(unknown) == -26000
+    )  # SYS_INVALID_ZONE_NAME (rodsErrorTable.h; iRODS test_iquery pins "error: -26000")
 
 
 def test_remote_acls_and_avus_live_in_the_remote_catalog(fed: Api) -> None:

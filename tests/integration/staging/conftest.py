@@ -82,6 +82,14 @@ def remote(
     return Remote(sftp_server, f"t{hashlib.sha256(request.node.nodeid.encode()).hexdigest()[:10]}")
 
 
+@pytest.fixture(autouse=True)
+def resume_state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private resume-state directory per test (staging records its resumable temporaries there)."""
+    directory = tmp_path / "resume-state"
+    monkeypatch.setenv("IRODS_PROVIDER_STATE_DIR", str(directory))
+    return directory
+
+
 @pytest.fixture
 def irods(irods_emulator, monkeypatch: pytest.MonkeyPatch) -> object:
     """The reset emulator as ``irods_default``."""

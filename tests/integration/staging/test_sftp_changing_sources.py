@@ -1,0 +1,150 @@
+"""Issue 17: SFTP sources that change while they are staged into iRODS, and symlinks in SFTP trees.
+
+A remote file still being written by a cluster job (growing), appended to, or rewritten in place (same size)
+during ``SFTPToIrodsOperator`` is never published: the task fails with ``IrodsSourceChangedError`` naming the
+file and what changed, and no object (final or temporary) is left in iRODS. The change is seen by ``stat`` of
+the open handle after the last read (SFTP mtimes have whole-second resolution, so the test files start with
+an old mtime, as job outputs being staged usually have). ``wait_stable_seconds`` waits for a quiet file.
+Against the embedded asyncssh server and Debian's sshd.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+
+import pytest
+
+from irods_provider.client import Kinds
+from irods_provider.exceptions import IrodsSourceChangedError
+from irods_provider.transfers import sftp_to_irods
+from irods_provider.transfers.sftp_to_irods import SFTPToIrodsOperator
+
+HOME = "/tempZone/home/rods"
+KIB = 1024
+CHUNK = 64 * KIB
+PAST = 1_600_000_000
+
+
+def up(**kwargs):
+    kwargs.setdefault("chunk_size", CHUNK)
+    return SFTPToIrodsOperator(task_id="up", sftp_conn_id="cluster", **kwargs).execute({})
+
+
+def objects(session, collection: str = HOME) -> list[str]:
+    """Every data object below ``collection``, hidden temporaries included."""
+    return sorted(
+        e.path for e in session.collections.iterate(collection, recursive=True, kinds=Kinds.DATA_OBJECTS)
+    )
+
+
+def _append(path: Path) -> None:
+    with path.open("ab") as fh:
+        fh.write(b"x" * 1000)
+
+
+def _rewrite_same_size(path: Path) -> None:
+    size = path.stat().st_size
+    with path.open("r+b") as fh:
+        fh.write(os.urandom(size))
+
+
+def _change_on_chunk(monkeypatch: pytest.MonkeyPatch, path: Path, change, times: int) -> list[int]:
+    """Make the staged upload call ``change(path)`` after each of its first ``times`` chunks."""
+    calls: list[int] = []
+    upload = sftp_to_irods.upload_object
+
+    def on_chunk(total: int) -> None:
+        calls.append(total)
+        if len(calls) <= times:
+            change(path)
+
+    monkeypatch.setattr(sftp_to_irods, "upload_object", functools.partial(upload, on_chunk=on_chunk))
+    return calls
+
+
+@pytest.mark.parametrize(
+    ("change", "times", "readers", "expected"),
+    [
+        (_append, 1, 1, "size"),
+        (_append, 4, 1, "size"),  # a cluster job still writing
+        (_append, 4, 3, "size"),  # the same through parallel range readers
+        (_rewrite_same_size, 1, 1, "mtime"),
+    ],
+    ids=["append", "growth", "growth-range-readers", "same-size-rewrite"],
+)
+def test_a_changing_sftp_source_is_never_published(
+    remote, session, monkeypatch, change, times, readers, expected
+) -> None:
+    path = remote.put("jobs/out.h5", os.urandom(1024 * KIB))
+    os.utime(path, (PAST, PAST))
+    remote.put("jobs/done.txt", b"finished")
+    calls = _change_on_chunk(monkeypatch, path, change, times)
+    with pytest.raises(IrodsSourceChangedError) as caught:
+        up(
+            source_path=remote.path("jobs/out.h5"),
+            destination_path=f"{HOME}/staged.h5",
+            sftp_range_readers=readers,
+        )
+    assert caught.value.path.endswith("jobs/out.h5")
+    assert expected in caught.value.changed
+    assert len(calls) >= times
+    assert objects(session) == [], "a changed source (or its temporary object) reached iRODS"
+
+
+def test_wait_stable_seconds_stages_a_job_output_once_it_is_quiet(remote, session, monkeypatch) -> None:
+    path = remote.put("jobs/out.h5", os.urandom(200 * KIB))
+    os.utime(path, (PAST, PAST))
+    probe_of = sftp_to_irods.sftp_probe
+    polls: list[int] = []
+
+    def growing_probe(*args, **kwargs):
+        probe = probe_of(*args, **kwargs)
+
+        def poll():
+            polls.append(1)
+            if len(polls) <= 3:
+                _append(path)  # the job writes between polls, then finishes
+            return probe()
+
+        return poll
+
+    monkeypatch.setattr(sftp_to_irods, "sftp_probe", growing_probe)
+    report = up(
+        source_path=remote.path("jobs/out.h5"), destination_path=f"{HOME}/stable.h5", wait_stable_seconds=0.2
+    )
+    assert len(polls) > 4
+    final = path.read_bytes()
+    assert len(final) == 200 * KIB + 3000
+    assert report["transferred"] == 1
+    assert report["bytes"] == len(final)
+    assert session.data_objects.read(f"{HOME}/stable.h5") == final
+
+
+def test_sftp_tree_symlinks_are_skipped_unless_followed_and_loops_detected(remote, session) -> None:
+    remote.put("src/a.txt", b"a")
+    remote.put("src/sub/b.txt", b"bb")
+    remote.put("elsewhere/e.txt", b"eee")
+    base = remote.dir / "src"
+    (base / "loop").symlink_to(".")
+    (base / "sub" / "up").symlink_to("..")
+    (base / "link.txt").symlink_to("a.txt")
+    (base / "ext").symlink_to("../elsewhere")
+    (base / "self").symlink_to("self")
+    report = up(source_path=remote.path("src"), destination_path=f"{HOME}/plain")
+    assert sorted(f["destination"] for f in report["files"]) == [
+        f"{HOME}/plain/a.txt",
+        f"{HOME}/plain/sub/b.txt",
+    ]
+    report = up(source_path=remote.path("src/**/*.txt"), destination_path=f"{HOME}/globbed")
+    assert report["transferred"] == 2
+    report = up(source_path=remote.path("src"), destination_path=f"{HOME}/followed", follow_symlinks=True)
+    assert sorted(f["destination"].removeprefix(f"{HOME}/followed/") for f in report["files"]) == [
+        "a.txt",
+        "ext/e.txt",
+        "link.txt",
+        "sub/b.txt",
+    ]
+    assert session.data_objects.read(f"{HOME}/followed/link.txt") == b"a"
+    assert session.data_objects.read(f"{HOME}/followed/ext/e.txt") == b"eee"
