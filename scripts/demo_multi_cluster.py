@@ -161,7 +161,7 @@ def run_demo(work: Path, count: int, mib: int) -> int:
     with ExitStack() as stack:
         irods = stack.enter_context(EmulatorServer(EmulatorConfig(spool_dir=work / "spool")))
         os.environ["AIRFLOW_CONN_IRODS_DEFAULT"] = (
-            f"irods://rods:rods@127.0.0.1:{irods.port}/http?zone=tempZone"
+            f"irods://rods:rods-emulator@127.0.0.1:{irods.port}/http?zone=tempZone"
         )
         for name in names:
             server = stack.enter_context(EmbeddedSftpServer(work / name, username=f"user_{name}"))

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 from pathlib import Path
 
-from irods_provider.testing._config import MIB, EmulatorConfig
+from irods_provider.testing._config import DEFAULT_ADMIN_PASSWORD, MIB, EmulatorConfig
+from irods_provider.testing._security import CONTROL_TOKEN_ENV, CONTROL_TOKEN_HEADER, EmulatorSecurityError
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -16,7 +19,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=9000)
     serve.add_argument("--zone", default="tempZone")
     serve.add_argument("--admin-user", default="rods")
-    serve.add_argument("--admin-password", default="rods")
+    serve.add_argument("--admin-password", default=DEFAULT_ADMIN_PASSWORD)
     serve.add_argument("--token-lifetime", type=float, default=3600.0, help="seconds")
     serve.add_argument("--spool", type=Path, default=None, help="directory for data bytes (default: temp)")
     serve.add_argument("--max-body-bytes", type=int, default=8 * MIB)
@@ -25,7 +28,23 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--certfile", default=None)
     serve.add_argument("--keyfile", default=None)
     serve.add_argument("--log-level", default="warning")
+    _add_security_arguments(serve)
     return parser
+
+
+def _add_security_arguments(serve: argparse.ArgumentParser) -> None:
+    """Options of the emulator's safety rules (README: "Security of the emulator")."""
+    serve.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="allow a non-loopback --host (needs a non-default --admin-password of 12+ characters)",
+    )
+    serve.add_argument(
+        "--register-root", type=Path, default=None, help="directory whose files `register` may name"
+    )
+    serve.add_argument(
+        "--allowed-host", action="append", default=[], help="extra DNS name accepted in the Host header"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -47,12 +66,24 @@ def main(argv: list[str] | None = None) -> int:
         ssl_certfile=args.certfile,
         ssl_keyfile=args.keyfile,
         log_level=args.log_level,
+        allow_remote=args.allow_remote,
+        register_root=args.register_root,
+        allowed_hosts=tuple(args.allowed_host),
     )
+    if os.environ.get(CONTROL_TOKEN_ENV):
+        config.control_token = os.environ[CONTROL_TOKEN_ENV]
     server = EmulatorServer(config)
-    server.bind()
+    try:
+        server.bind()
+    except EmulatorSecurityError as e:
+        print(f"error: {e}", file=sys.stderr, flush=True)
+        server.model.close()
+        return 2
     print(f"iRODS HTTP API emulator: {server.base_url}", flush=True)
     print(f"zone {config.zone}; rodsadmin {config.admin_user} / {config.admin_password}", flush=True)
-    print(f"control plane: {server.url}/_emulator/", flush=True)
+    print(
+        f"control plane: {server.url}/_emulator/ ({CONTROL_TOKEN_HEADER}: {config.control_token})", flush=True
+    )
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import secrets
 import threading
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -11,6 +12,9 @@ from typing import Any, Protocol, runtime_checkable
 API_VERSION = "0.7.0"
 BASE_PATH = f"/irods-http-api/{API_VERSION}"
 MIB = 1024 * 1024
+# Long enough for Airflow's secrets masker (it ignores secrets shorter than 5 characters), and public:
+# binding to a non-loopback address requires another one.
+DEFAULT_ADMIN_PASSWORD = "rods-emulator"
 
 
 @runtime_checkable
@@ -96,7 +100,7 @@ class EmulatorConfig:
     port: int = 0
     zone: str = "tempZone"
     admin_user: str = "rods"
-    admin_password: str = "rods"
+    admin_password: str = DEFAULT_ADMIN_PASSWORD
     token_lifetime_seconds: float = 3600.0
     max_streams_per_handle: int = 3
     max_streams: int = 15
@@ -112,3 +116,9 @@ class EmulatorConfig:
     openid: OpenIdValidator | None = None
     faults: Faults = field(default_factory=Faults)
     log_level: str = "warning"
+    # Security (see README, "Security of the emulator"): files outside the spool that `register` may name,
+    # consent to listen on a non-loopback address, extra Host header names and the control-plane token.
+    register_root: Path | None = None
+    allow_remote: bool = False
+    allowed_hosts: tuple[str, ...] = ()
+    control_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))

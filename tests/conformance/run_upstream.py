@@ -84,7 +84,9 @@ def run(upstream: Path, *, timeout: float = 600.0) -> list[Outcome]:
         shutil.copytree(upstream, work)
         (work / "pytest.ini").write_text("[pytest]\n")
         spool = Path(tmp) / "spool"
-        with EmulatorServer(EmulatorConfig(spool_dir=spool)) as server:
+        # The upstream suite logs in as rods/rods and registers files it writes under /tmp.
+        config = EmulatorConfig(spool_dir=spool, admin_password="rods", register_root=Path("/tmp"))
+        with EmulatorServer(config) as server:
             (work / "config.py").write_text(CONFIG_TEMPLATE.format(port=server.port))
             report = Path(tmp) / "report.xml"
             subprocess.run(

@@ -113,7 +113,7 @@ def test_non_idempotent_ops_are_not_retried(irods_emulator):
 
     retry = RetryPolicy(sleep=lambda s: None, max_attempts=5)
     with IrodsSession(
-        irods_emulator.base_url, auth=BasicAuth("rods", "rods"), retry=retry, transport=Recording()
+        irods_emulator.base_url, auth=BasicAuth("rods", "rods-emulator"), retry=retry, transport=Recording()
     ) as s:
         s.data_objects.write(f"{HOME}/a", b"1")
         irods_emulator.set_faults(error_503=1.0, seed=1)
@@ -138,7 +138,7 @@ def test_connection_refused_is_typed(irods_emulator):
     retry = RetryPolicy(sleep=lambda s: None, max_attempts=2)
     url = f"http://127.0.0.1:{port}/irods-http-api/0.7.0"
     with (
-        IrodsSession(url, auth=BasicAuth("rods", "rods"), retry=retry) as s,
+        IrodsSession(url, auth=BasicAuth("rods", "rods-emulator"), retry=retry) as s,
         pytest.raises(IrodsConnectionError),
     ):
         s.collections.stat(HOME)
