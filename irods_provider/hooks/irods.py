@@ -120,6 +120,7 @@ class IrodsHook(BaseHook):
             "auth": self._auth(settings),
             "timeout": httpx2.Timeout(settings.timeout, connect=settings.connect_timeout),
             "verify": settings.verify,
+            "on_secret": mask_secret,  # tickets the session creates or sends
         }
         if self.retry is not None:
             kwargs["retry"] = self.retry

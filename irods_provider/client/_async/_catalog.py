@@ -233,8 +233,11 @@ class AsyncTickets:
             groups=groups,
             hosts=hosts,
         )
-        return await self._s.execute(op)
+        ticket = await self._s.execute(op)
+        self._s.note_secrets([ticket])
+        return ticket
 
     async def remove(self, ticket: str) -> None:
         """Delete a ticket."""
+        self._s.note_secrets([ticket])
         await self._s.execute(_ops_misc.ticket_remove(ticket))

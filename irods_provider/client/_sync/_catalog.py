@@ -233,8 +233,11 @@ class Tickets:
             groups=groups,
             hosts=hosts,
         )
-        return self._s.execute(op)
+        ticket = self._s.execute(op)
+        self._s.note_secrets([ticket])
+        return ticket
 
     def remove(self, ticket: str) -> None:
         """Delete a ticket."""
+        self._s.note_secrets([ticket])
         self._s.execute(_ops_misc.ticket_remove(ticket))
