@@ -22,8 +22,15 @@ SECRET_FIELDS = ("ticket",)
 HTTP_LOGGERS = ("httpx2", "httpx")
 
 _TICKET_IN_URL = re.compile(r"(?i)((?:^|[?&;\s])ticket=)[^&#\s\"']*")
-# JWTs, and long runs of base64url / hex / opaque-token characters (no real word is 24 characters long).
-_TOKEN_SHAPED = re.compile(r"eyJ[\w-]*\.[\w-]*\.?[\w-]*|[A-Za-z0-9_\-+/=.~]{24,}")
+# JWTs, and long runs of token characters mixing upper case, lower case and digits (words and paths don't).
+_JWT = re.compile(r"eyJ[\w-]*\.[\w-]*(?:\.[\w-]*)?")
+_RUN = re.compile(r"[A-Za-z0-9_\-+=~]{16,}")
+
+
+def _token_shaped(match: re.Match[str]) -> str:
+    run = match.group(0)
+    mixed = any(c.isdigit() for c in run) and any(c.islower() for c in run) and any(c.isupper() for c in run)
+    return REDACTED if mixed else run
 
 
 def redact_tickets(text: str) -> str:
@@ -70,5 +77,5 @@ def scrub(text: str, secrets: Iterable[str | None] = (), *, limit: int = 300) ->
     """``text`` without any of ``secrets``, without token-shaped strings, cut to ``limit`` characters."""
     for secret in sorted((s for s in secrets if s), key=len, reverse=True):
         text = text.replace(secret, REDACTED)
-    text = _TOKEN_SHAPED.sub(REDACTED, text)
+    text = _RUN.sub(_token_shaped, _JWT.sub(REDACTED, text))
     return text if len(text) <= limit else text[:limit] + "..."

@@ -161,7 +161,9 @@ class IrodsSession:
             args["timeout"] = to_timeout(timeout)
         with map_httpx_errors(operation=op.name, path=op.path):
             with self._client.stream(**args) as response:
-                body = BoundedBody(op, self.reply_limits.for_reply(op, response.status_code), response.headers)
+                body = BoundedBody(
+                    op, self.reply_limits.for_reply(op, response.status_code), response.headers
+                )
                 for chunk in _raw_chunks(response):
                     body.add(chunk)
         return Reply(status=response.status_code, headers=response.headers, content=body.content)

@@ -111,6 +111,7 @@ def test_connection_openid_provider_unreachable(irods, monkeypatch) -> None:
         "extra": {
             "auth_mode": "openid_client_credentials",
             "openid_token_url": f"http://127.0.0.1:{free_port()}/token",
+            "openid_allow_insecure_http": True,
             "openid_client_id": "airflow",
             "openid_client_secret": secret,
         },
