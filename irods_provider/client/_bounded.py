@@ -6,6 +6,7 @@ and reading stops at the operation's bound with an IrodsProtocolError naming the
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -13,7 +14,7 @@ from typing import Any
 from irods_provider.client._operation import Body, Operation
 from irods_provider.exceptions import IrodsProtocolError
 
-__all__ = ["BoundedBody", "ReplyLimits", "check_encoding"]
+__all__ = ["BoundedBody", "QueryBound", "ReplyLimits", "check_encoding"]
 
 MIB = 1024 * 1024
 
@@ -24,12 +25,15 @@ class ReplyLimits:
 
     ``json_bytes`` bounds JSON and text replies (stat, lists, GenQuery pages, tokens); ``error_bytes``
     bounds any reply that is not HTTP 200; ``data_bytes`` bounds a whole-object read without ``count``
-    (a read with ``count`` is bounded by it).
+    (a read with ``count`` is bounded by it). ``query_rows`` and ``query_seconds`` bound the paging of one
+    GenQuery (a server answering full pages forever would otherwise never end it).
     """
 
     json_bytes: int | None = 16 * MIB
     error_bytes: int | None = MIB
     data_bytes: int | None = None
+    query_rows: int | None = 10_000_000
+    query_seconds: float | None = None
 
     def for_reply(self, op: Operation[Any], status: int) -> int | None:
         """The bound for ``op``'s reply with HTTP ``status``."""
@@ -88,3 +92,31 @@ class BoundedBody:
     def content(self) -> bytes:
         """Everything collected so far."""
         return b"".join(self._chunks)
+
+
+class QueryBound:
+    """Counts the rows and time of one paged GenQuery; raises once a bound is passed."""
+
+    def __init__(self, limits: ReplyLimits, max_rows: int | None) -> None:
+        self._rows_cap = max_rows if max_rows is not None else limits.query_rows
+        self._seconds = limits.query_seconds
+        self._started = time.monotonic()
+        self._rows = 0
+
+    def page(self, op: Operation[Any], rows: int, asked: int) -> None:
+        """Account for one page of ``rows`` rows (``asked`` were requested)."""
+        self._rows += rows
+        if rows > asked:
+            raise IrodsProtocolError(
+                f"{op.name} page holds {rows} rows, more than the {asked} asked for", operation=op.name
+            )
+        if self._rows_cap is not None and self._rows > self._rows_cap:
+            raise IrodsProtocolError(
+                f"{op.name} returned more than {self._rows_cap} rows (max_rows / reply_limits.query_rows)",
+                operation=op.name,
+            )
+        if self._seconds is not None and time.monotonic() - self._started > self._seconds:
+            raise IrodsProtocolError(
+                f"{op.name} paging took over {self._seconds} s (reply_limits.query_seconds)",
+                operation=op.name,
+            )
