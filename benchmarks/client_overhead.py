@@ -44,7 +44,7 @@ def timed(fn: Callable[[], object], n: int) -> float:
 
 
 def stat_overhead(base: str, rounds: int, n: int) -> dict[str, float]:
-    with IrodsSession(base, auth=BasicAuth("rods", "rods")) as session, httpx2.Client() as raw:
+    with IrodsSession(base, auth=BasicAuth("rods", "rods-emulator")) as session, httpx2.Client() as raw:
         session.data_objects.write(TARGET, b"benchmark")
         token = session.auth.get_token()  # type: ignore[union-attr]
         headers = {"Authorization": f"Bearer {token}"}
@@ -92,7 +92,7 @@ def stat_overhead_in_process(n: int) -> dict[str, float]:
     transport = httpx2.MockTransport(handler)
     params = {"op": "stat", "lpath": TARGET}
     with (
-        IrodsSession(base, auth=BasicAuth("rods", "rods"), transport=transport) as session,
+        IrodsSession(base, auth=BasicAuth("rods", "rods-emulator"), transport=transport) as session,
         httpx2.Client(transport=transport) as raw,
     ):
         ours = min(timed(lambda: session.data_objects.stat(TARGET), n) for _ in range(5))
@@ -116,7 +116,7 @@ def small_ops(base: str, ops: int) -> dict[str, float]:
     import irods_http
 
     half = ops // 2
-    with IrodsSession(base, auth=BasicAuth("rods", "rods")) as session:
+    with IrodsSession(base, auth=BasicAuth("rods", "rods-emulator")) as session:
         session.data_objects.write(TARGET, b"benchmark")
         session.data_objects.stat(TARGET)
         start = time.perf_counter()
@@ -124,7 +124,7 @@ def small_ops(base: str, ops: int) -> dict[str, float]:
             session.data_objects.stat(TARGET)
             session.metadata.add(TARGET, AVU("ours", str(i)), kind=EntryKind.DATA_OBJECT)
         ours = time.perf_counter() - start
-    theirs_session = irods_http.authenticate(base, "rods", "rods")
+    theirs_session = irods_http.authenticate(base, "rods", "rods-emulator")
     start = time.perf_counter()
     for i in range(half):
         r1 = irods_http.data_objects.stat(theirs_session, TARGET)

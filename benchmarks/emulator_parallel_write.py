@@ -105,7 +105,7 @@ def run(size: int) -> dict[str, object]:
         sampler.start()
         try:
             with httpx2.Client(timeout=300) as http:
-                token = http.post(f"{base}/authenticate", auth=("rods", "rods")).text
+                token = http.post(f"{base}/authenticate", auth=("rods", "rods-emulator")).text
                 auth = {"Authorization": f"Bearer {token}"}
                 path = "/tempZone/home/rods/bench.bin"
                 started = time.monotonic()

@@ -234,7 +234,7 @@ def run(quick: bool) -> dict[str, Any]:
                 "AIRFLOW_HOME": str(work / "airflow"),
                 "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
                 "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
-                "AIRFLOW_CONN_IRODS_DEFAULT": f"irods://rods:rods@127.0.0.1:{port}/http?zone=tempZone",
+                "AIRFLOW_CONN_IRODS_DEFAULT": f"irods://rods:rods-emulator@127.0.0.1:{port}/http?zone=tempZone",
                 "AIRFLOW_CONN_BENCH_SFTP": airflow_connection_json(server),
             }
             src = make_file(server, "src.bin", size)

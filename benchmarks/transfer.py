@@ -68,7 +68,7 @@ def wan_ratios(base: str, size: int, tmp: Path) -> dict[str, float]:
     port = int(base.split(":")[2].split("/", maxsplit=1)[0])
     with WanProxy("127.0.0.1", port, rtt=0.020, bandwidth=25e6) as proxy:
         url = base.replace(f":{port}/", f":{proxy.port}/")
-        with IrodsSession(url, auth=BasicAuth("rods", "rods")) as s:
+        with IrodsSession(url, auth=BasicAuth("rods", "rods-emulator")) as s:
             chunk = 2 * MIB
             t1 = upload(s, f"{HOME}/wan1", size, streams=1, chunk=chunk)
             t4 = upload(s, f"{HOME}/wan4", size, streams=4, chunk=chunk)
@@ -89,7 +89,7 @@ def wan_ratios(base: str, size: int, tmp: Path) -> dict[str, float]:
 
 
 def raw_http_upload(base: str, path: str, size: int, chunk: int) -> float:
-    token = httpx2.post(f"{base}/authenticate", auth=("rods", "rods")).text
+    token = httpx2.post(f"{base}/authenticate", auth=("rods", "rods-emulator")).text
     src = Generated(size)
     start = time.perf_counter()
     with httpx2.Client(timeout=60) as client:
@@ -116,7 +116,7 @@ def raw_http_upload(base: str, path: str, size: int, chunk: int) -> float:
 def irods_http_upload(base: str, path: str, size: int, chunk: int) -> float:
     import irods_http
 
-    session = irods_http.authenticate(base, "rods", "rods")
+    session = irods_http.authenticate(base, "rods", "rods-emulator")
     src = Generated(size)
     start = time.perf_counter()
     offset = 0
@@ -138,7 +138,7 @@ def rss_child(base: str, size: int) -> None:
     """Run in a fresh process: upload ``size`` bytes and print peak RSS growth in bytes."""
     import psutil
 
-    with IrodsSession(base, auth=BasicAuth("rods", "rods")) as s:
+    with IrodsSession(base, auth=BasicAuth("rods", "rods-emulator")) as s:
         s.limits  # noqa: B018 - warm up /info and the login before measuring
         s.data_objects.write(f"{HOME}/warm", b"x")
         baseline = psutil.Process().memory_info().rss
@@ -164,7 +164,7 @@ def warm_up(base: str, tmp: Path) -> None:
     Both sides run about 1.5x faster after it (allocator and page-cache state of the two processes), so a
     lone ``--only`` run would otherwise measure a colder system than the full run reports.
     """
-    with IrodsSession(base, auth=BasicAuth("rods", "rods")) as s:
+    with IrodsSession(base, auth=BasicAuth("rods", "rods-emulator")) as s:
         upload(s, f"{HOME}/warm", 96 * MIB, streams=4, chunk=2 * MIB)
         cfg = TransferConfig(streams=4, chunk_size=2 * MIB)
         parallel_download(s, f"{HOME}/warm", tmp / "warm", config=cfg, verify=False)
@@ -173,7 +173,7 @@ def warm_up(base: str, tmp: Path) -> None:
 def single_stream_vs_raw(base: str, size: int, *, rounds: int = 3) -> dict[str, float]:
     """Our single-stream upload against raw header-form writes, interleaved, best of ``rounds`` each."""
     ours_times, raw_times = [], []
-    with IrodsSession(base, auth=BasicAuth("rods", "rods")) as s:
+    with IrodsSession(base, auth=BasicAuth("rods", "rods-emulator")) as s:
         for _ in range(rounds):
             ours_times.append(upload(s, f"{HOME}/ours", size, streams=1, chunk=8 * MIB))
             raw_times.append(raw_http_upload(base, f"{HOME}/raw", size, 8 * MIB))
@@ -192,7 +192,7 @@ def run(quick: bool) -> dict[str, object]:
         results.update(wan_ratios(base, (32 if quick else 96) * MIB, tmp))
         results.update(single_stream_vs_raw(base, (128 if quick else 256) * MIB))
         peer_size = (64 if quick else 256) * MIB  # irods-http runs at ~2 MB/s: 256 MiB alone takes 2 minutes
-        with IrodsSession(base, auth=BasicAuth("rods", "rods")) as s:
+        with IrodsSession(base, auth=BasicAuth("rods", "rods-emulator")) as s:
             ours3 = upload(s, f"{HOME}/ours3", peer_size, streams=3, chunk=8 * MIB)
         peer = irods_http_upload(base, f"{HOME}/peer", peer_size, MIB)
         results["irods_http_upload_bytes"] = peer_size

@@ -102,6 +102,18 @@ def _conn_fields() -> dict[str, Any]:
             "Offline/long-lived refresh token (auth mode openid_refresh_token).",
             _SECRET,
         ),
+        "openid_allow_insecure_http": _field(
+            "OpenID over plain http",
+            "Allow http:// discovery/token URLs (loopback test providers only; secrets travel in clear).",
+            {"type": ["boolean", "null"]},
+            default=False,
+        ),
+        "openid_allow_foreign_token_endpoint": _field(
+            "OpenID token endpoint on another host",
+            "Accept a discovered token endpoint on another host/port than the issuer.",
+            {"type": ["boolean", "null"]},
+            default=False,
+        ),
     }
 
 

@@ -168,7 +168,7 @@ def run_demo(work: Path, count: int, mib: int, api_version: str = "0.7.0") -> in
         config = EmulatorConfig(spool_dir=work / "spool", api_version=api_version)
         irods = stack.enter_context(EmulatorServer(config))
         os.environ["AIRFLOW_CONN_IRODS_DEFAULT"] = (
-            f"irods://rods:rods@127.0.0.1:{irods.port}/http?zone=tempZone"
+            f"irods://rods:rods-emulator@127.0.0.1:{irods.port}/http?zone=tempZone"
         )
         for name in names:
             server = stack.enter_context(EmbeddedSftpServer(work / name, username=f"user_{name}"))

@@ -20,6 +20,7 @@ __all__ = [
     "UseDefault",
     "build_base_url",
     "client_options",
+    "load_ca_bundle",
 ]
 
 logger = logging.getLogger("irods_provider.client")
@@ -85,16 +86,39 @@ def to_timeout(timeout: TimeoutTypes) -> httpx2.Timeout:
     return timeout if isinstance(timeout, httpx2.Timeout) else httpx2.Timeout(timeout)
 
 
+# Replies are never compressed: a small gzip body can inflate to gigabytes before any size check.
+NO_COMPRESSION = {"Accept-Encoding": "identity"}
+
+
+def load_ca_bundle(path: str) -> ssl.SSLContext:
+    """A verifying SSL context trusting the CA certificates in ``path`` (PEM).
+
+    A missing, unreadable or non-PEM file is one IrodsConfigurationError with one wording (whatever the
+    auth mode, and without telling which: the message does not reveal whether a path exists).
+    """
+    try:
+        context = ssl.create_default_context(cafile=path)
+    except (OSError, ssl.SSLError, ValueError):
+        context = None
+    if context is None or context.cert_store_stats()["x509"] == 0:
+        raise IrodsConfigurationError(
+            f"cannot load CA bundle {path!r}: not a readable PEM file of CA certificates (ca_bundle)"
+        )
+    return context
+
+
 def client_options(*, timeout: TimeoutTypes, verify: bool | str | ssl.SSLContext) -> dict[str, Any]:
     """Keyword arguments shared by the sync and async httpx2 clients."""
     if verify is False:
         logger.warning("TLS certificate verification is DISABLED for the iRODS HTTP API session")
         verify_arg: bool | ssl.SSLContext = False
     elif isinstance(verify, str):
-        try:
-            verify_arg = ssl.create_default_context(cafile=verify)
-        except (OSError, ssl.SSLError) as exc:
-            raise IrodsConfigurationError(f"cannot load CA bundle {verify!r}: {exc}") from exc
+        verify_arg = load_ca_bundle(verify)
     else:
         verify_arg = verify
-    return {"timeout": to_timeout(timeout), "verify": verify_arg, "follow_redirects": False}
+    return {
+        "timeout": to_timeout(timeout),
+        "verify": verify_arg,
+        "follow_redirects": False,
+        "headers": dict(NO_COMPRESSION),
+    }

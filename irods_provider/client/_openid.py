@@ -17,16 +17,18 @@ import asyncio
 import base64
 import hashlib
 import json
-import ssl
 import threading
 import time
 import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Required, TypedDict, Unpack
+from urllib.parse import urlsplit
 
 import httpx2
 
+from irods_provider.client._config import NO_COMPRESSION, load_ca_bundle
+from irods_provider.client._redact import scrub
 from irods_provider.exceptions import (
     IrodsAuthenticationError,
     IrodsConfigurationError,
@@ -93,6 +95,15 @@ class _SourceOptions(TypedDict, total=False):
     verify: bool | str
     on_token: TokenCallback | None
     clock: Callable[[], float]
+    allow_insecure_http: bool
+    allow_foreign_token_endpoint: bool
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    """(scheme, host, port with the scheme's default) of a URL."""
+    parts = urlsplit(url)
+    default = {"https": 443, "http": 80}.get(parts.scheme.lower())
+    return parts.scheme.lower(), (parts.hostname or "").lower(), parts.port or default
 
 
 class _OpenIdTokenSource:
@@ -115,7 +126,11 @@ class _OpenIdTokenSource:
         verify: bool | str = True,
         on_token: TokenCallback | None = None,
         clock: Callable[[], float] = time.monotonic,
+        allow_insecure_http: bool = False,
+        allow_foreign_token_endpoint: bool = False,
     ) -> None:
+        self.allow_insecure_http = allow_insecure_http
+        self.allow_foreign_token_endpoint = allow_foreign_token_endpoint
         if not client_id:
             raise IrodsConfigurationError(f"OpenID {self.grant_type} grant needs a client id")
         if (discovery_url is None) == (token_url is None):
@@ -124,6 +139,9 @@ class _OpenIdTokenSource:
             raise IrodsConfigurationError(f"unsupported OpenID client authentication {client_auth!r}")
         if discovery_url is not None and not discovery_url.endswith(WELL_KNOWN):
             discovery_url = discovery_url.rstrip("/") + WELL_KNOWN
+        for url, what in ((discovery_url, "discovery URL"), (token_url, "token endpoint")):
+            if url is not None:
+                self._check_scheme(url, what)
         self.client_id = client_id
         self.discovery_url = discovery_url
         self.token_url = token_url
@@ -144,13 +162,57 @@ class _OpenIdTokenSource:
             "token_endpoint_auth_method": client_auth if client_secret else "none",
             "scope": scope,
             "timeout": timeout,
-            "verify": ssl.create_default_context(cafile=verify) if isinstance(verify, str) else verify,
+            "verify": load_ca_bundle(verify) if isinstance(verify, str) else verify,
+            "headers": dict(NO_COMPRESSION),
         }
         self._oauth_client: OAuth2Client | None = None
 
     def __repr__(self) -> str:
         where = self.discovery_url or self.token_url
         return f"{type(self).__name__}(client_id={self.client_id!r}, provider={where!r}, secrets='***')"
+
+    # -- endpoint policy (RFC 8414 / OpenID Connect Discovery) ----------------------------------------
+
+    def _check_scheme(self, url: str, what: str) -> None:
+        """https only: plain http carries the client secret and tokens in clear (unless allowed for tests)."""
+        scheme = urlsplit(url).scheme.lower()
+        if scheme == "https" or (scheme == "http" and self.allow_insecure_http):
+            return
+        raise IrodsConfigurationError(
+            f"OpenID {what} {url} must use https (credentials are never sent over {scheme or 'no scheme'}; "
+            "set openid_allow_insecure_http only for a loopback test provider)"
+        )
+
+    def _check_discovery(self, document: Mapping[str, Any]) -> str:
+        """The token endpoint of a discovery document whose ``issuer`` matches the discovery URL."""
+        url = str(self.discovery_url)
+        expected = url[: -len(WELL_KNOWN)].rstrip("/")
+        issuer = document.get("issuer")
+        if not isinstance(issuer, str) or issuer.rstrip("/") != expected:
+            raise IrodsConfigurationError(
+                f"OpenID discovery document at {url} names issuer {scrub(str(issuer), limit=200)!r}, "
+                f"not {expected!r}: the issuer must match the discovery URL (RFC 8414 section 3.3)",
+                operation="openid_discovery",
+            )
+        endpoint = document.get("token_endpoint")
+        if not isinstance(endpoint, str) or not endpoint:
+            raise IrodsProtocolError(f"OpenID discovery document at {url} has no token_endpoint")
+        self._check_scheme(endpoint, "token endpoint (from discovery)")
+        if not self.allow_foreign_token_endpoint and _origin(endpoint)[1:] != _origin(expected)[1:]:
+            raise IrodsConfigurationError(
+                f"OpenID token endpoint {endpoint} from discovery at {url} is not on the issuer's host and "
+                "port; refused (set openid_allow_foreign_token_endpoint if the provider really does this)",
+                operation="openid_discovery",
+            )
+        return endpoint
+
+    def _secrets(self) -> list[str | None]:
+        """Every secret this source holds (scrubbed from provider error text)."""
+        current = self._current
+        held = [self._client_options.get("client_secret")]
+        if current is not None:
+            held += [current.access_token, current.refresh_token]
+        return held
 
     @property
     def _provider(self) -> str:
@@ -227,6 +289,7 @@ class _OpenIdTokenSource:
             return self._request(self.grant_type, self._primary_params())
         except _Refused as refused:
             detail = refused.error + (f": {refused.description}" if refused.description else "")
+            detail = scrub(detail, self._secrets())  # providers echo secrets and tokens back
             raise IrodsAuthenticationError(
                 f"OpenID provider {self._provider} refused the {self.grant_type} grant for "
                 f"{self._subject}: {detail}",
@@ -236,12 +299,7 @@ class _OpenIdTokenSource:
     def _token_endpoint(self) -> str:
         if self.token_url is None:
             document = self._get_json(str(self.discovery_url), what="discovery document")
-            endpoint = document.get("token_endpoint")
-            if not isinstance(endpoint, str) or not endpoint:
-                raise IrodsProtocolError(
-                    f"OpenID discovery document at {self.discovery_url} has no token_endpoint"
-                )
-            self.token_url = endpoint
+            self.token_url = self._check_discovery(document)
         return self.token_url
 
     def _get_json(self, url: str, *, what: str) -> Mapping[str, Any]:
@@ -361,6 +419,9 @@ class OpenIdPassword(_OpenIdTokenSource):
     def _primary_params(self) -> dict[str, str]:
         return {"username": self.username, "password": self._password}
 
+    def _secrets(self) -> list[str | None]:
+        return [*super()._secrets(), self._password]
+
     @property
     def _subject(self) -> str:
         return f"user {self.username!r} (client {self.client_id!r})"
@@ -385,6 +446,7 @@ class OpenIdRefreshToken(_OpenIdTokenSource):
         if not refresh_token:
             raise IrodsConfigurationError("the OpenID refresh_token grant needs a refresh token")
         super().__init__(client_secret=client_secret, **options)
+        self._configured = refresh_token
         digest = hashlib.sha256(refresh_token.encode()).hexdigest()
         self._registry_key = (self._provider, self.client_id, digest)
         with _rotated_lock:
@@ -396,6 +458,10 @@ class OpenIdRefreshToken(_OpenIdTokenSource):
 
     def _primary_params(self) -> dict[str, str]:
         return {"refresh_token": self._latest_refresh_token()}
+
+    def _secrets(self) -> list[str | None]:
+        with _rotated_lock:
+            return [*super()._secrets(), self._configured, _rotated_refresh_tokens.get(self._registry_key)]
 
     def _renew(self, old: _Token | None) -> _Token:
         used = self._latest_refresh_token()

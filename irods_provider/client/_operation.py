@@ -53,6 +53,7 @@ class Operation(Generic[T]):
     body: Body = Body.JSON
     authenticated: bool = True
     accept_codes: frozenset[int] = frozenset()
+    max_reply_bytes: int | None = None  # bound of a 200 body (None: the session's ReplyLimits decide)
 
 
 def request_arguments(op: Operation[Any], *, base_url: str, token: str | None) -> dict[str, Any]:

@@ -334,7 +334,8 @@ def do_read(
         **target_fields("data_objects.read", resource=resource, replica_number=replica_number),
         ticket=ticket,
     )
-    return dataclasses.replace(op, body=Body.BYTES)
+    # A server sending more than the ``count`` asked for is refused, not buffered.
+    return dataclasses.replace(op, body=Body.BYTES, max_reply_bytes=count)
 
 
 def do_write(

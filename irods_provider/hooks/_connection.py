@@ -68,6 +68,10 @@ EXTRA_DEFAULTS: dict[str, Any] = {
     "openid_username": None,
     "openid_password": None,
     "openid_refresh_token": None,
+    # OpenID endpoint policy: plain http only for loopback test providers; a token endpoint from
+    # discovery on another host/port than the issuer only when the provider really works that way.
+    "openid_allow_insecure_http": False,
+    "openid_allow_foreign_token_endpoint": False,
 }
 
 #: Extras holding secrets: masked the moment they are read.
@@ -98,6 +102,8 @@ class OpenIdSettings:
     username: str | None = None
     password: str | None = field(default=None, repr=False)
     refresh_token: str | None = field(default=None, repr=False)
+    allow_insecure_http: bool = False
+    allow_foreign_token_endpoint: bool = False
 
 
 @dataclass(frozen=True)
@@ -243,6 +249,12 @@ def _openid(mode: str, extras: Mapping[str, Any], login: str | None, password: s
         username=_text(extras, "openid_username") or login,
         password=_text(extras, "openid_password") or password,
         refresh_token=_text(extras, "openid_refresh_token"),
+        allow_insecure_http=_as_bool(
+            "openid_allow_insecure_http", extras.get("openid_allow_insecure_http", False)
+        ),
+        allow_foreign_token_endpoint=_as_bool(
+            "openid_allow_foreign_token_endpoint", extras.get("openid_allow_foreign_token_endpoint", False)
+        ),
     )
     if mode == "openid_client_credentials" and not settings.client_secret:
         raise IrodsConfigurationError(

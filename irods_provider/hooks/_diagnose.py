@@ -7,6 +7,7 @@ import ssl
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
+from irods_provider.client._redact import scrub
 from irods_provider.exceptions import (
     IrodsAuthenticationError,
     IrodsConfigurationError,
@@ -48,7 +49,18 @@ def _is_openid(error: BaseException) -> bool:
 
 
 def describe_failure(error: BaseException, *, settings: ConnectionSettings, step: str) -> str:
-    """One sentence naming what failed; ``step`` is ``reach`` (``/info``) or ``login`` (authenticated)."""
+    """One sentence naming what failed, with every secret of the connection scrubbed from it.
+
+    ``step`` is ``reach`` (``/info``) or ``login`` (authenticated). The UI shows the sentence unmasked,
+    so text from the server or the OpenID provider must not carry a secret or a token into it.
+    """
+    text = _describe(error, settings=settings, step=step)
+    for secret in sorted(settings.secrets(), key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return scrub(text, limit=1000)
+
+
+def _describe(error: BaseException, *, settings: ConnectionSettings, step: str) -> str:
     parts = urlsplit(settings.base_url)
     where = f"{parts.hostname}:{parts.port}"
     detail = f" ({type(error).__name__}: {error})"

@@ -27,6 +27,8 @@ def openid_token_source(
         "verify": verify,
         "timeout": timeout,
         "on_token": on_token,
+        "allow_insecure_http": settings.allow_insecure_http,
+        "allow_foreign_token_endpoint": settings.allow_foreign_token_endpoint,
     }
     if settings.token_url:
         common["token_url"] = settings.token_url

@@ -121,6 +121,7 @@ class IrodsHook(IrodsShortcutsMixin, BaseHook):
             "auth": self._auth(settings),
             "timeout": httpx2.Timeout(settings.timeout, connect=settings.connect_timeout),
             "verify": settings.verify,
+            "on_secret": mask_secret,  # tickets the session creates or sends
         }
         if self.retry is not None:
             kwargs["retry"] = self.retry

@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 from pathlib import Path
 
-from irods_provider.testing._config import HASH_SCHEMES, MIB, RESOURCE_PRESET, EmulatorConfig
+from irods_provider.testing._config import (
+    DEFAULT_ADMIN_PASSWORD,
+    HASH_SCHEMES,
+    MIB,
+    RESOURCE_PRESET,
+    EmulatorConfig,
+)
+from irods_provider.testing._security import CONTROL_TOKEN_ENV, CONTROL_TOKEN_HEADER, EmulatorSecurityError
 from irods_provider.testing._versions import API_VERSIONS, DEFAULT_API_VERSION
 
 
@@ -28,7 +37,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=9000)
     serve.add_argument("--zone", default="tempZone")
     serve.add_argument("--admin-user", default="rods")
-    serve.add_argument("--admin-password", default="rods")
+    serve.add_argument("--admin-password", default=DEFAULT_ADMIN_PASSWORD)
     serve.add_argument("--token-lifetime", type=float, default=3600.0, help="seconds")
     serve.add_argument("--spool", type=Path, default=None, help="directory for data bytes (default: temp)")
     serve.add_argument("--max-body-bytes", type=int, default=8 * MIB)
@@ -65,7 +74,23 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help=f"add the preset resources {' '.join(RESOURCE_PRESET)} (demoResc stays the default)",
     )
+    _add_security_arguments(serve)
     return parser
+
+
+def _add_security_arguments(serve: argparse.ArgumentParser) -> None:
+    """Options of the emulator's safety rules (README: "Security of the emulator")."""
+    serve.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="allow a non-loopback --host (needs a non-default --admin-password of 12+ characters)",
+    )
+    serve.add_argument(
+        "--register-root", type=Path, default=None, help="directory whose files `register` may name"
+    )
+    serve.add_argument(
+        "--allowed-host", action="append", default=[], help="extra DNS name accepted in the Host header"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -91,16 +116,28 @@ def main(argv: list[str] | None = None) -> int:
         federated_zones=list(args.federated_zone),
         hash_scheme=args.hash_scheme,
         resources=(*(RESOURCE_PRESET if args.resource_preset else ()), *args.resource),
+        allow_remote=args.allow_remote,
+        register_root=args.register_root,
+        allowed_hosts=tuple(args.allowed_host),
     )
+    if os.environ.get(CONTROL_TOKEN_ENV):
+        config.control_token = os.environ[CONTROL_TOKEN_ENV]
     server = EmulatorServer(config)
-    server.bind()
+    try:
+        server.bind()
+    except EmulatorSecurityError as e:
+        print(f"error: {e}", file=sys.stderr, flush=True)
+        server.model.close()
+        return 2
     print(f"iRODS HTTP API emulator: {server.base_url}", flush=True)
     print(f"zone {config.zone}; rodsadmin {config.admin_user} / {config.admin_password}", flush=True)
     print(
         f"hash scheme {config.hash_scheme}; federated zones {' '.join(config.federated_zones) or '-'}",
         flush=True,
     )
-    print(f"control plane: {server.url}/_emulator/", flush=True)
+    print(
+        f"control plane: {server.url}/_emulator/ ({CONTROL_TOKEN_HEADER}: {config.control_token})", flush=True
+    )
     if config.resources:
         print(f"resources: demoResc (default), {', '.join(config.resources)}", flush=True)
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import secrets
 import threading
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -17,6 +18,9 @@ HASH_SCHEMES = ("sha256", "md5")
 RESOURCE_PRESET: tuple[str, ...] = ("archiveResc", "replResc:replication")
 """A zone with storage tiers: ``demoResc`` (default), a second unixfilesystem resource and a
 replication resource with two unixfilesystem children (``replResc_ufs0``/``replResc_ufs1``)."""
+# Long enough for Airflow's secrets masker (it ignores secrets shorter than 5 characters), and public:
+# binding to a non-loopback address requires another one.
+DEFAULT_ADMIN_PASSWORD = "rods-emulator"
 
 
 @runtime_checkable
@@ -126,7 +130,7 @@ class EmulatorConfig:
     port: int = 0
     zone: str = "tempZone"
     admin_user: str = "rods"
-    admin_password: str = "rods"
+    admin_password: str = DEFAULT_ADMIN_PASSWORD
     token_lifetime_seconds: float = 3600.0
     max_streams_per_handle: int = 3
     max_streams: int = 15
@@ -160,3 +164,9 @@ class EmulatorConfig:
     """The zone's ``default_hash_scheme``: ``sha256`` (``sha2:<base64>``) or ``md5`` (32 hex digits)."""
     resources: tuple[str, ...] = ()
     """Extra root resources besides ``demoResc``, as ``NAME[:type]`` (see :data:`RESOURCE_PRESET`)."""
+    # Security (see README, "Security of the emulator"): files outside the spool that `register` may name,
+    # consent to listen on a non-loopback address, extra Host header names and the control-plane token.
+    register_root: Path | None = None
+    allow_remote: bool = False
+    allowed_hosts: tuple[str, ...] = ()
+    control_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))

@@ -1,7 +1,13 @@
-"""The control plane beside the API (moto style), under ``/_emulator/``: no auth, loopback only."""
+"""The control plane beside the API (moto style), under ``/_emulator/``.
+
+Loopback clients only, and every request carries the per-process token (``X-Emulator-Token``, printed at
+start): another local user or a web page cannot reset the zone or create a rodsadmin. Requests with an
+``Origin`` header (browsers) are refused and POST bodies must be ``application/json`` (no simple CORS form).
+"""
 
 from __future__ import annotations
 
+import hmac
 import json
 from typing import Any
 
@@ -12,6 +18,7 @@ from starlette.types import Receive, Scope, Send
 from irods_provider.testing._config import FaultInjector
 from irods_provider.testing._errors import IrodsModelError
 from irods_provider.testing._model import EmulatorModel
+from irods_provider.testing._security import CONTROL_TOKEN_HEADER, is_loopback
 
 LIMIT_KEYS = (
     "token_lifetime_seconds",
@@ -22,7 +29,6 @@ LIMIT_KEYS = (
     "read_buffer_bytes",
     "dstream_exposes_irods_error_codes",
 )
-LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 
 class ControlPlane:
@@ -47,21 +53,36 @@ class ControlPlane:
         return {key: getattr(self.model.config, key) for key in LIMIT_KEYS}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        client = scope.get("client")
-        if client is not None and client[0] not in LOOPBACK:
-            await Response(b"", status_code=403)(scope, receive, send)
-            return
         request = Request(scope, receive)
+        refusal = self._refusal(request)
+        if refusal is not None:
+            await refusal(scope, receive, send)
+            return
         try:
             response = await self._route(request, scope["path"][len("/_emulator/") :])
         except (ValueError, TypeError, KeyError) as e:
             response = JSONResponse({"error": str(e)}, status_code=400)
         await response(scope, receive, send)
 
+    def _refusal(self, request: Request) -> Response | None:
+        """403 for remote clients, browsers (an Origin header) or a missing/wrong token."""
+        client = request.client
+        if client is not None and not is_loopback(client.host):
+            return JSONResponse({"error": "the control plane answers loopback clients only"}, status_code=403)
+        if "origin" in request.headers:
+            return JSONResponse({"error": "requests from web pages (Origin) are refused"}, status_code=403)
+        token = request.headers.get(CONTROL_TOKEN_HEADER, "")
+        if not hmac.compare_digest(token.encode(), self.model.config.control_token.encode()):
+            return JSONResponse({"error": f"missing or wrong {CONTROL_TOKEN_HEADER} header"}, status_code=403)
+        return None
+
     async def _route(self, request: Request, name: str) -> Response:
         body: dict[str, Any] = {}
         if request.method == "POST":
             raw = await request.body()
+            content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+            if raw.strip() and content_type != "application/json":
+                return JSONResponse({"error": "POST bodies must be application/json"}, status_code=415)
             body = json.loads(raw) if raw.strip() else {}
         if name == "reset" and request.method == "POST":
             self.reset()

@@ -27,9 +27,18 @@ from irods_provider.testing._params import (
     to_int,
 )
 from irods_provider.testing._protocol import ABORT_KEY
+from irods_provider.testing._security import host_allowed
 
 SERVER_HEADER = "irods_http_api/{version} (emulator)"
 BUILD = "emulator"
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    """The first value of one request header (latin-1 decoded), or None."""
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return bytes(value).decode("latin-1")
+    return None
 
 
 class HttpError(Exception):
@@ -162,6 +171,10 @@ class ApiApp:
         if scope["type"] != "http":
             return
         path: str = scope["path"]
+        if not host_allowed(_header(scope, b"host"), self.config):
+            # DNS rebinding: a web page whose own name now resolves to 127.0.0.1 sends that name as Host.
+            await PlainTextResponse("Host header not allowed.", status_code=421)(scope, receive, send)
+            return
         if path.startswith("/_emulator/") and self.control is not None:
             await self.control(scope, receive, send)
             return

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import posixpath
 from pathlib import Path
 
 from irods_provider.testing._catalog import WRITE, DataObject, ModelBase, Replica, normalize
 from irods_provider.testing._errors import IrodsModelError
+from irods_provider.testing._security import register_allowed, register_roots
 
 # modify_replica property → (Replica attribute, is integer)
 REPLICA_PROPERTIES: dict[str, tuple[str, bool]] = {
@@ -37,12 +39,22 @@ class ReplicasMixin(ModelBase):
         checksum: bool = False,
         force: bool = False,
     ) -> None:
-        """Register a file of this machine as a data object (or an additional replica)."""
+        """Register a file of the emulator's own storage as a data object (or an additional replica).
+
+        Only files under the spool or the configured ``register_root`` (symlinks resolved) qualify; any
+        other path is PATH_REG_NOT_ALLOWED, as a server whose path-registration policy forbids it says,
+        before the path is looked at (so the error does not tell whether a host file exists).
+        """
         path = normalize(path)
         source = Path(physical_path)
         with self.lock:
             if not self.is_admin(caller):
                 raise IrodsModelError("CAT_INSUFFICIENT_PRIVILEGE_LEVEL", "Registration requires rodsadmin.")
+            if not register_allowed(physical_path, register_roots(self.config, self.spool)):
+                raise IrodsModelError(
+                    "PATH_REG_NOT_ALLOWED", f"[{physical_path}] is outside the emulator's register root."
+                )
+            source = Path(os.path.realpath(physical_path))
             if resource not in self.resources:
                 raise IrodsModelError("SYS_RESC_DOES_NOT_EXIST", f"Resource [{resource}] does not exist.")
             if not source.is_file():

@@ -13,6 +13,7 @@ from irods_provider.testing._app import build_app
 from irods_provider.testing._config import EmulatorConfig, FaultInjector, Faults
 from irods_provider.testing._model import EmulatorModel
 from irods_provider.testing._protocol import make_protocol
+from irods_provider.testing._security import check_bind
 
 START_TIMEOUT = 15.0
 
@@ -61,6 +62,11 @@ class EmulatorServer:
         return f"{self.scheme}://{self.host}:{self.port}"
 
     @property
+    def control_token(self) -> str:
+        """The per-process token the HTTP control plane requires in the ``X-Emulator-Token`` header."""
+        return self.config.control_token
+
+    @property
     def base_url(self) -> str:
         """The API base: ``url`` + ``/irods-http-api/<version>``."""
         return self.url + self.config.base_path
@@ -68,8 +74,13 @@ class EmulatorServer:
     # ---- lifecycle -------------------------------------------------------------------------
 
     def bind(self) -> socket.socket:
-        """Bind the listening socket now (so the real port is known before serving)."""
+        """Bind the listening socket now (so the real port is known before serving).
+
+        Raises :class:`EmulatorSecurityError` for a non-loopback address without ``allow_remote`` and a
+        non-default admin password.
+        """
         if self._sock is None:
+            check_bind(self.config)
             family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
             # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY on accepted sockets only when proto says TCP,
             # and without it every keep-alive request waits ~40 ms on delayed ACKs.

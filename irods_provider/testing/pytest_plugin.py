@@ -45,11 +45,15 @@ def _fresh(server: EmulatorServer) -> EmulatorServer:
 
 @pytest.fixture(scope="session")
 def irods_emulator_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
-    """An emulator on 127.0.0.1 and a free port for the whole session (spool in a temp dir)."""
+    """An emulator on 127.0.0.1 and a free port for the whole session (spool and register root in temp dirs).
+
+    Files to ``register`` go under ``server.config.register_root``; any other host path is refused.
+    """
     from irods_provider.testing._server import EmulatorServer
 
     spool: Path = tmp_path_factory.mktemp("irods-emulator-spool")
-    server = EmulatorServer(EmulatorConfig(spool_dir=spool))
+    register_root: Path = tmp_path_factory.mktemp("irods-emulator-register")
+    server = EmulatorServer(EmulatorConfig(spool_dir=spool, register_root=register_root))
     server.start()
     try:
         yield server

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Self
 import paramiko
 
 from irods_provider.client.transfer import open_sftp_channels, tune_transport
-from irods_provider.exceptions import IrodsInvalidPathError
+from irods_provider.exceptions import IrodsInvalidPathError, IrodsProtocolError
 
 if TYPE_CHECKING:
     from airflow.providers.sftp.hooks.sftp import SFTPHook
@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 __all__ = ["SftpEndpoint"]
 
 _EXEC_TIMEOUT = 600.0
+# A remote command's stdout/stderr beyond this is refused, not buffered (sha256sum prints ~100 bytes).
+MAX_COMMAND_OUTPUT = 64 * 1024
 
 
 class SftpEndpoint:
@@ -216,8 +218,13 @@ class SftpEndpoint:
 
     # -- commands --------------------------------------------------------------------------------------
 
-    def run(self, command: str, *, timeout: float = _EXEC_TIMEOUT) -> tuple[int, bytes, bytes] | None:
-        """Run ``command`` over an exec channel; None when the server refuses command execution."""
+    def run(
+        self, command: str, *, timeout: float = _EXEC_TIMEOUT, max_output: int = MAX_COMMAND_OUTPUT
+    ) -> tuple[int, bytes, bytes] | None:
+        """Run ``command`` over an exec channel; None when the server refuses command execution.
+
+        Output beyond ``max_output`` bytes (stdout or stderr) is an IrodsProtocolError naming the command.
+        """
         if self.commands_allowed is False:
             return None
         try:
@@ -233,8 +240,8 @@ class SftpEndpoint:
                 self.commands_allowed = False
                 return None
             channel.shutdown_write()
-            stdout = channel.makefile("rb").read()
-            stderr = channel.makefile_stderr("rb").read()
+            stdout = _read_bounded(channel.makefile("rb"), max_output, command)
+            stderr = _read_bounded(channel.makefile_stderr("rb"), max_output, command)
             status = channel.recv_exit_status()
         self.commands_allowed = True
         return status, stdout, stderr
@@ -256,3 +263,12 @@ class SftpEndpoint:
         if status != 0 or len(digest) != width:
             return None
         return digest
+
+
+def _read_bounded(stream: paramiko.ChannelFile, limit: int, command: str) -> bytes:
+    """Read a command's output stream to its end, refusing more than ``limit`` bytes."""
+    data = stream.read(limit + 1)
+    if len(data) > limit:
+        name = command.split(" ", 1)[0]
+        raise IrodsProtocolError(f"output of the remote command {name!r} exceeds {limit} bytes; refused")
+    return bytes(data)

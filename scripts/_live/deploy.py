@@ -61,6 +61,8 @@ class Deployment:
     cluster_list: list[Cluster] = field(init=False, default_factory=list)
     irods_password: str = field(init=False, default_factory=lambda: "irods-" + secrets.token_urlsafe(12))
     admin_password: str = field(init=False, default_factory=lambda: "af-" + secrets.token_urlsafe(12))
+    # The emulator's control-plane token (header X-Emulator-Token), handed over in its environment.
+    control_token: str = field(init=False, default_factory=lambda: secrets.token_urlsafe(24))
     api: AirflowApi = field(init=False)
 
     def __post_init__(self) -> None:
@@ -82,7 +84,8 @@ class Deployment:
 
     def secrets(self) -> list[str]:
         """Every secret this deployment handed out: none may appear in a task log."""
-        values = [self.irods_password, self.admin_password, *(c.password for c in self.cluster_list)]
+        values = [self.irods_password, self.admin_password, self.control_token]
+        values += [c.password for c in self.cluster_list]
         values += [
             self.env.get(k, "") for k in ("AIRFLOW__API_AUTH__JWT_SECRET", "AIRFLOW__CORE__FERNET_KEY")
         ]
@@ -186,7 +189,8 @@ class Deployment:
             "--spool",
             str(self.work / "spool"),
         ]
-        self.procs.start("irods-emulator", [*argv, "--admin-password", self.irods_password], env=_base_env())
+        env = {**_base_env(), "IRODS_EMULATOR_CONTROL_TOKEN": self.control_token}
+        self.procs.start("irods-emulator", [*argv, "--admin-password", self.irods_password], env=env)
         wait_until("the iRODS emulator", lambda: self._alive_and_open(port), timeout=60)
         say(f"iRODS HTTP API emulator at {self.irods_url}/irods-http-api/0.7.0 (zone {ZONE})")
 

@@ -288,7 +288,7 @@ def round_trip(sftp, server, monkeypatch, *, kill: bool) -> None:
     started = time.monotonic()
     monkeypatch.setenv("AIRFLOW_CONN_CLUSTER", airflow_connection_json(sftp))
     monkeypatch.setenv(
-        "AIRFLOW_CONN_IRODS_DEFAULT", f"irods://rods:rods@127.0.0.1:{server.port}/http?zone=tempZone"
+        "AIRFLOW_CONN_IRODS_DEFAULT", f"irods://rods:rods-emulator@127.0.0.1:{server.port}/http?zone=tempZone"
     )
     # Sources: 200 files in a small tree, seeded contents.
     sizes = make_sizes()

@@ -87,7 +87,11 @@ def run(upstream: Path, *, api_version: str = "0.7.0", timeout: float = 600.0) -
         shutil.copytree(upstream, work)
         (work / "pytest.ini").write_text("[pytest]\n")
         spool = Path(tmp) / "spool"
-        with EmulatorServer(EmulatorConfig(spool_dir=spool, api_version=api_version)) as server:
+        # The upstream suite logs in as rods/rods and registers files it writes under /tmp.
+        config = EmulatorConfig(
+            spool_dir=spool, api_version=api_version, admin_password="rods", register_root=Path("/tmp")
+        )
+        with EmulatorServer(config) as server:
             (work / "config.py").write_text(CONFIG_TEMPLATE.format(port=server.port, version=api_version))
             report = Path(tmp) / "report.xml"
             subprocess.run(

@@ -37,7 +37,8 @@ def airflow_db() -> str:
 def irods_default(irods_emulator, airflow_db, monkeypatch: pytest.MonkeyPatch):
     """The reset emulator, reachable as the ``irods_default`` connection."""
     monkeypatch.setenv(
-        "AIRFLOW_CONN_IRODS_DEFAULT", f"irods://rods:rods@127.0.0.1:{irods_emulator.port}/http?zone=tempZone"
+        "AIRFLOW_CONN_IRODS_DEFAULT",
+        f"irods://rods:rods-emulator@127.0.0.1:{irods_emulator.port}/http?zone=tempZone",
     )
     return irods_emulator
 

@@ -112,6 +112,7 @@ def test_irods_basic_operations_with_openid_password_grant(
             "zone": "tempZone",
             "auth_mode": "openid_password",
             "openid_discovery_url": oidc_provider.issuer,
+            "openid_allow_insecure_http": True,
             "openid_client_id": "irods-pw",
             "openid_client_secret": client_secret,
             "openid_scope": "openid",

@@ -20,6 +20,7 @@ def _conn(emulator, provider, **extra: str) -> str:
             "extra": {
                 "auth_mode": "openid_password",
                 "openid_discovery_url": provider.issuer,
+                "openid_allow_insecure_http": True,
                 "openid_client_id": "irods-pw",
                 "openid_client_secret": provider.clients["irods-pw"],
                 **extra,

@@ -63,6 +63,7 @@ def _connection(emulator, provider, *, mode: str, extra: dict[str, str], **field
                 "zone": "tempZone",
                 "auth_mode": mode,
                 "openid_discovery_url": provider.issuer,
+                "openid_allow_insecure_http": True,
                 **extra,
             },
         }

@@ -109,14 +109,16 @@ def _is_live_emulator_token(dep: Deployment, value: str) -> bool:
 
 def set_faults(dep: Deployment, **faults: Any) -> dict[str, Any]:
     """Change the emulator's faults through its control plane."""
-    r = requests.post(f"{dep.irods_url}/_emulator/faults", json=faults, timeout=10)
+    token = {"X-Emulator-Token": dep.control_token}
+    r = requests.post(f"{dep.irods_url}/_emulator/faults", json=faults, headers=token, timeout=10)
     r.raise_for_status()
     return dict(r.json())
 
 
 def open_parallel_writes(dep: Deployment) -> dict[str, int]:
     """Open parallel-write handles and streams, from the control plane."""
-    r = requests.get(f"{dep.irods_url}/_emulator/parallel-writes", timeout=10)
+    token = {"X-Emulator-Token": dep.control_token}
+    r = requests.get(f"{dep.irods_url}/_emulator/parallel-writes", headers=token, timeout=10)
     r.raise_for_status()
     return dict(r.json())
 

@@ -64,7 +64,8 @@ def irods(matrix_server: EmulatorServer, monkeypatch: pytest.MonkeyPatch) -> Emu
     """The profile's emulator, reset, as ``irods_default`` with no version in the connection (auto)."""
     matrix_server.reset()
     monkeypatch.setenv(
-        "AIRFLOW_CONN_IRODS_DEFAULT", f"irods://rods:rods@127.0.0.1:{matrix_server.port}/http?zone=tempZone"
+        "AIRFLOW_CONN_IRODS_DEFAULT",
+        f"irods://rods:rods-emulator@127.0.0.1:{matrix_server.port}/http?zone=tempZone",
     )
     return matrix_server
 

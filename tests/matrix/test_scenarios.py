@@ -157,7 +157,11 @@ def test_fsspec_read_write(session, irods, profile) -> None:
         f.write(data)
     # A base_url without a version is discovered the same way.
     by_url = IrodsFileSystem(
-        base_url=irods.url, username="rods", password="rods", chunk_size=CHUNK, skip_instance_cache=True
+        base_url=irods.url,
+        username="rods",
+        password="rods-emulator",
+        chunk_size=CHUNK,
+        skip_instance_cache=True,
     )
     try:
         assert by_url.session.base_url.endswith(f"/irods-http-api/{profile.api_version}")

@@ -186,7 +186,7 @@ def zone_snapshot(server: EmulatorServer) -> dict[str, object]:
 
 
 def irods_conn_json(
-    server: EmulatorServer, *, login: str = "rods", password: str = "rods", **extra: object
+    server: EmulatorServer, *, login: str = "rods", password: str = "rods-emulator", **extra: object
 ) -> str:
     """``AIRFLOW_CONN_*`` JSON for an emulator (http or https by its scheme)."""
     extra.setdefault("zone", "tempZone")

@@ -100,7 +100,9 @@ def resume_state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def irods(irods_emulator: object, monkeypatch: pytest.MonkeyPatch, resume_state_dir: Path) -> object:
     """The reset emulator as ``irods_default`` (and a private resume-state directory)."""
     port = irods_emulator.port  # type: ignore[attr-defined]
-    monkeypatch.setenv("AIRFLOW_CONN_IRODS_DEFAULT", f"irods://rods:rods@127.0.0.1:{port}/http?zone=tempZone")
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_IRODS_DEFAULT", f"irods://rods:rods-emulator@127.0.0.1:{port}/http?zone=tempZone"
+    )
     return irods_emulator
 
 

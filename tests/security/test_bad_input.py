@@ -55,7 +55,10 @@ def zone(irods_emulator, monkeypatch) -> Iterator[tuple[object, IrodsSession]]:
     """A seeded zone (an object with an AVU, a sub-collection) and a session that never retries."""
     monkeypatch.setenv("AIRFLOW_CONN_IRODS_DEFAULT", irods_conn_json(irods_emulator))
     with IrodsSession(
-        irods_emulator.base_url, auth=BasicAuth("rods", "rods"), timeout=10, retry=RetryPolicy.never()
+        irods_emulator.base_url,
+        auth=BasicAuth("rods", "rods-emulator"),
+        timeout=10,
+        retry=RetryPolicy.never(),
     ) as s:
         s.collections.create(COLL, intermediates=True)
         s.data_objects.write(OBJ, b"seed bytes")
@@ -395,7 +398,7 @@ def html_server() -> Iterator[int]:
     thread.join(5)
 
 
-def _plain(url: str, password: str = "rods", user: str = "rods") -> IrodsSession:
+def _plain(url: str, password: str = "rods-emulator", user: str = "rods") -> IrodsSession:
     return IrodsSession(url, auth=BasicAuth(user, password), timeout=5, retry=RetryPolicy.never())
 
 

@@ -22,7 +22,7 @@ HOSTILE_NAMES = ["..\\escape.txt", "..\\..\\escape.txt", "a\\..\\..\\escape.txt"
 
 @pytest.fixture
 def session(irods_emulator) -> Iterator[IrodsSession]:
-    with IrodsSession(irods_emulator.base_url, auth=BasicAuth("rods", "rods"), timeout=10) as s:
+    with IrodsSession(irods_emulator.base_url, auth=BasicAuth("rods", "rods-emulator"), timeout=10) as s:
         yield s
 
 
@@ -88,7 +88,8 @@ def sftp() -> Iterator[EmbeddedSftpServer]:
 def test_irods_to_sftp_hostile_names_and_symlinks(session, irods_emulator, sftp, monkeypatch) -> None:
     monkeypatch.setenv("AIRFLOW_CONN_CLUSTER", airflow_connection_json(sftp))
     monkeypatch.setenv(
-        "AIRFLOW_CONN_IRODS_DEFAULT", f"irods://rods:rods@127.0.0.1:{irods_emulator.port}/http?zone=tempZone"
+        "AIRFLOW_CONN_IRODS_DEFAULT",
+        f"irods://rods:rods-emulator@127.0.0.1:{irods_emulator.port}/http?zone=tempZone",
     )
     for name in HOSTILE_NAMES:
         _put(session, f"{HOME}/hs/{name}", name.encode())

@@ -168,6 +168,7 @@ def _openid_conn(emulator, provider: OidcProvider, **extra: str) -> str:
             "extra": {
                 "zone": "tempZone",
                 "openid_discovery_url": provider.issuer,
+                "openid_allow_insecure_http": True,
                 "openid_client_id": "irods-pw",
                 "openid_client_secret": provider.clients["irods-pw"],
                 **extra,

@@ -20,7 +20,7 @@ DISABLED_WARNING = "TLS certificate verification is DISABLED"
 
 
 def _session(server, **kwargs) -> IrodsSession:
-    return IrodsSession(server.base_url, auth=BasicAuth("rods", "rods"), timeout=10, **kwargs)
+    return IrodsSession(server.base_url, auth=BasicAuth("rods", "rods-emulator"), timeout=10, **kwargs)
 
 
 def _round_trip(session: IrodsSession) -> None:
@@ -104,7 +104,7 @@ def test_unreadable_ca_bundle_is_a_configuration_error(tls_emulator, tmp_path) -
 def test_https_client_against_plain_http_server_names_tls(irods_emulator) -> None:
     url = irods_emulator.base_url.replace("http://", "https://")
     with (
-        IrodsSession(url, auth=BasicAuth("rods", "rods"), timeout=10) as s,
+        IrodsSession(url, auth=BasicAuth("rods", "rods-emulator"), timeout=10) as s,
         pytest.raises(IrodsConnectionError) as caught,
     ):
         s.collections.stat(HOME)
@@ -114,7 +114,7 @@ def test_https_client_against_plain_http_server_names_tls(irods_emulator) -> Non
 def test_plain_http_client_against_https_server_fails_typed(tls_emulator) -> None:
     url = tls_emulator.base_url.replace("https://", "http://")
     with (
-        IrodsSession(url, auth=BasicAuth("rods", "rods"), timeout=10) as s,
+        IrodsSession(url, auth=BasicAuth("rods", "rods-emulator"), timeout=10) as s,
         pytest.raises((IrodsConnectionError,)) as caught,
     ):
         s.collections.stat(HOME)
@@ -123,11 +123,13 @@ def test_plain_http_client_against_https_server_fails_typed(tls_emulator) -> Non
 
 
 async def test_async_session_verifies_too(tls_emulator, pki) -> None:
-    async with AsyncIrodsSession(tls_emulator.base_url, auth=BasicAuth("rods", "rods"), timeout=10) as s:
+    async with AsyncIrodsSession(
+        tls_emulator.base_url, auth=BasicAuth("rods", "rods-emulator"), timeout=10
+    ) as s:
         with pytest.raises(IrodsConnectionError, match="CERTIFICATE_VERIFY_FAILED"):
             await s.collections.stat(HOME)
     async with AsyncIrodsSession(
-        tls_emulator.base_url, auth=BasicAuth("rods", "rods"), timeout=10, verify=str(pki.ca)
+        tls_emulator.base_url, auth=BasicAuth("rods", "rods-emulator"), timeout=10, verify=str(pki.ca)
     ) as s:
         await s.data_objects.write(f"{HOME}/async-tls.bin", b"async over TLS")
         assert await s.data_objects.read(f"{HOME}/async-tls.bin") == b"async over TLS"
@@ -198,7 +200,7 @@ def test_certificate_failure_is_not_retried(tls_emulator) -> None:
     transport = CountingTransport()
     with (
         IrodsSession(
-            tls_emulator.base_url, auth=BasicAuth("rods", "rods"), timeout=10, transport=transport
+            tls_emulator.base_url, auth=BasicAuth("rods", "rods-emulator"), timeout=10, transport=transport
         ) as s,
         pytest.raises(IrodsConnectionError, match="CERTIFICATE_VERIFY_FAILED"),
     ):

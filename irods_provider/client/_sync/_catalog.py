@@ -9,6 +9,7 @@ from collections.abc import Iterator, Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from irods_provider.client import _ops_misc
+from irods_provider.client._bounded import QueryBound
 from irods_provider.client._genquery import match_condition
 from irods_provider.client._models import AVU, EntryKind, Kinds, MetadataOperation, TicketType
 from irods_provider.client._ops_fs import modify_metadata
@@ -39,19 +40,24 @@ class Query:
         distinct: bool = True,
         zone: str | None = None,
         page_size: int | None = None,
+        max_rows: int | None = None,
     ) -> Iterator[builtins.list[str]]:
         """Yield every row of a GenQuery1 query, fetching pages of ``page_size`` (≤ server maximum) lazily.
 
-        Literals must be quoted with :func:`genquery_literal` (GenQuery1 has no bind parameters).
+        Literals must be quoted with :func:`genquery_literal` (GenQuery1 has no bind parameters). Paging
+        is bounded: more than ``max_rows`` rows (default: the session's ``reply_limits.query_rows``), a
+        page longer than asked for or paging past ``reply_limits.query_seconds`` is an IrodsProtocolError.
         """
         maximum = (self._s.get_limits()).max_rows_per_query
         count = maximum if page_size is None else max(1, min(page_size, maximum))
+        bound = QueryBound(self._s.reply_limits, max_rows)
         offset = 0
         while True:
             op = _ops_misc.genquery1_page(
                 query, offset=offset, count=count, case_sensitive=case_sensitive, distinct=distinct, zone=zone
             )
             rows = self._s.execute(op)
+            bound.page(op, len(rows), count)
             for row in rows:
                 yield row
             if len(rows) < count:
@@ -257,8 +263,11 @@ class Tickets:
             groups=groups,
             hosts=hosts,
         )
-        return self._s.execute(op)
+        ticket = self._s.execute(op)
+        self._s.note_secrets([ticket])
+        return ticket
 
     def remove(self, ticket: str) -> None:
         """Delete a ticket."""
+        self._s.note_secrets([ticket])
         self._s.execute(_ops_misc.ticket_remove(ticket))

@@ -15,6 +15,7 @@ import httpx2
 from irods_provider.client._sync._catalog import Metadata, Query, Tickets
 from irods_provider.client._sync._fs import Collections, DataObjects
 from irods_provider.client._auth import LoginBindable, TokenProvider
+from irods_provider.client._bounded import BoundedBody, ReplyLimits
 from irods_provider.client._config import (
     DEFAULT_TIMEOUT,
     TimeoutTypes,
@@ -26,6 +27,7 @@ from irods_provider.client._errors import map_httpx_errors
 from irods_provider.client._models import ServerLimits
 from irods_provider.client._operation import Operation, Reply, decode_reply, request_arguments
 from irods_provider.client._ops_misc import authenticate, info
+from irods_provider.client._redact import SecretCallback, install_log_redaction, secrets_of
 from irods_provider.client._retry import RetryPolicy
 from irods_provider.client._versions import (
     RESTRICTED_OPERATIONS,
@@ -51,6 +53,10 @@ class IrodsSession:
     Owns one pooled HTTP client, the credentials (a TokenProvider), the retry policy and the server
     limits (read once from ``/info``, lazily). API groups: ``collections``, ``data_objects``,
     ``metadata``, ``query``, ``tickets``. Use as a context manager or call ``close()``.
+
+    ``reply_limits`` bounds reply bodies (a larger one is an IrodsProtocolError naming the operation);
+    ``on_secret`` is called with every ticket string the session creates or sends (the Airflow hook
+    registers them with the log masker). Ticket values in request URLs are redacted from httpx2's log.
     """
 
     def __init__(
@@ -63,9 +69,14 @@ class IrodsSession:
         retry: RetryPolicy | None = None,
         pool_limits: httpx2.Limits | None = None,
         transport: httpx2.BaseTransport | None = None,
+        reply_limits: ReplyLimits | None = None,
+        on_secret: SecretCallback | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.auth = auth
+        self.reply_limits = reply_limits if reply_limits is not None else ReplyLimits()
+        self.on_secret = on_secret
+        install_log_redaction()
         self.retry = retry if retry is not None else RetryPolicy()
         options = client_options(timeout=timeout, verify=verify)
         if pool_limits is not None:
@@ -139,6 +150,7 @@ class IrodsSession:
         """
         if op.name in RESTRICTED_OPERATIONS:
             (self.get_api()).check(op)
+        self.note_secrets(secrets_of(op))
         policy = self.retry.override(retry)
         started = policy.clock()
         attempt = 0
@@ -176,8 +188,19 @@ class IrodsSession:
         if not isinstance(timeout, UseDefault):
             args["timeout"] = to_timeout(timeout)
         with map_httpx_errors(operation=op.name, path=op.path):
-            response = self._client.request(**args)
-        return Reply(status=response.status_code, headers=response.headers, content=response.content)
+            with self._client.stream(**args) as response:
+                body = BoundedBody(
+                    op, self.reply_limits.for_reply(op, response.status_code), response.headers
+                )
+                for chunk in _raw_chunks(response):
+                    body.add(chunk)
+        return Reply(status=response.status_code, headers=response.headers, content=body.content)
+
+    def note_secrets(self, values: list[str]) -> None:
+        """Hand ticket strings (created or sent) to ``on_secret``."""
+        if self.on_secret is not None:
+            for value in values:
+                self.on_secret(value)
 
     def stream(
         self,
@@ -195,6 +218,7 @@ class IrodsSession:
         api = self.get_api() if op.name in RESTRICTED_OPERATIONS else None
         if api is not None:
             api.check(op)
+        self.note_secrets(secrets_of(op))
         policy = self.retry.override(retry)
         started = policy.clock()
         attempt = 0
@@ -215,13 +239,18 @@ class IrodsSession:
                                 reject = token
                                 continue
                             if response.status_code != 200:
-                                response.read()
-                                reply = Reply(response.status_code, response.headers, response.content)
+                                limit = self.reply_limits.for_reply(op, response.status_code)
+                                body = BoundedBody(op, limit, response.headers)
+                                for piece in _raw_chunks(response):
+                                    body.add(piece)
+                                reply = Reply(response.status_code, response.headers, body.content)
                                 if reply.status == 401 and reject is not None:
                                     raise _refused_after_renewals(op)
                                 decode_reply(op, api.canonical_reply(op, reply) if api else reply)
                             begun = True
-                            for chunk in response.iter_bytes(chunk_size):
+                            received = BoundedBody(op, op.max_reply_bytes, response.headers, keep=False)
+                            for chunk in _raw_chunks(response, chunk_size):
+                                received.add(chunk)
                                 yield chunk
                             return
                 except IrodsError as error:
@@ -255,6 +284,15 @@ class IrodsSession:
                 http_status=exc.http_status,
                 operation="authenticate",
             ) from None
+
+
+def _raw_chunks(response: httpx2.Response, chunk_size: int | None = None) -> Iterator[bytes]:
+    """The body as sent (never decompressed), in chunks; a body a transport already read comes whole."""
+    if response.is_stream_consumed:
+        yield response.content
+        return
+    for chunk in response.iter_raw(chunk_size):
+        yield chunk
 
 
 #: A token can expire while its request is in flight, and under load a token another thread renewed a moment

@@ -14,7 +14,7 @@ HOME = "/tempZone/home/rods"
 ALICE_PASSWORD = "Alice-Pw-7qZ!x93kd"  # distinctive: searched for in captured logs
 
 
-def conn_uri(server, user: str = "rods", password: str = "rods") -> str:
+def conn_uri(server, user: str = "rods", password: str = "rods-emulator") -> str:
     from urllib.parse import quote
 
     return f"irods://{user}:{quote(password, safe='')}@127.0.0.1:{server.port}/http?zone=tempZone"

@@ -68,23 +68,27 @@ def test_connection_wrong_password(irods, monkeypatch) -> None:
 
 def test_connection_refused(monkeypatch) -> None:
     port = free_port()
-    ok, message = hook_for(monkeypatch, f"irods://rods:rods@127.0.0.1:{port}/http").test_connection()
+    ok, message = hook_for(monkeypatch, f"irods://rods:rods-emulator@127.0.0.1:{port}/http").test_connection()
     assert (ok, message) == (False, f"Connection refused by 127.0.0.1:{port}: nothing is listening there")
 
 
 def test_connection_dns(monkeypatch) -> None:
-    ok, message = hook_for(monkeypatch, "irods://rods:rods@no-such-host.invalid:9000/http").test_connection()
+    ok, message = hook_for(
+        monkeypatch, "irods://rods:rods-emulator@no-such-host.invalid:9000/http"
+    ).test_connection()
     assert (ok, message) == (False, "DNS lookup failed: cannot resolve host 'no-such-host.invalid'")
 
 
 def test_connection_tls_against_plain_http(irods, monkeypatch) -> None:
-    ok, message = hook_for(monkeypatch, f"irods://rods:rods@127.0.0.1:{irods.port}/https").test_connection()
+    ok, message = hook_for(
+        monkeypatch, f"irods://rods:rods-emulator@127.0.0.1:{irods.port}/https"
+    ).test_connection()
     assert not ok
     assert message.startswith(f"TLS handshake with 127.0.0.1:{irods.port} failed")
 
 
 def test_connection_wrong_api_version(irods, monkeypatch) -> None:
-    uri = f"irods://rods:rods@127.0.0.1:{irods.port}/http?api_version=0.9.0"
+    uri = f"irods://rods:rods-emulator@127.0.0.1:{irods.port}/http?api_version=0.9.0"
     ok, message = hook_for(monkeypatch, uri).test_connection()
     assert not ok
     assert message.startswith(
@@ -93,7 +97,7 @@ def test_connection_wrong_api_version(irods, monkeypatch) -> None:
 
 
 def test_connection_misconfigured(monkeypatch) -> None:
-    ok, message = hook_for(monkeypatch, "irods://rods:rods@h:1/tempZone").test_connection()
+    ok, message = hook_for(monkeypatch, "irods://rods:rods-emulator@h:1/tempZone").test_connection()
     assert not ok
     assert message.startswith("The connection is misconfigured: the connection schema must be the protocol")
 
@@ -108,6 +112,7 @@ def test_connection_openid_provider_unreachable(irods, monkeypatch) -> None:
         "extra": {
             "auth_mode": "openid_client_credentials",
             "openid_token_url": f"http://127.0.0.1:{free_port()}/token",
+            "openid_allow_insecure_http": True,
             "openid_client_id": "airflow",
             "openid_client_secret": secret,
         },

@@ -34,7 +34,9 @@ def fast_retry(**kw) -> RetryPolicy:
 
 @pytest.fixture
 def session(irods_emulator):
-    with IrodsSession(irods_emulator.base_url, auth=BasicAuth("rods", "rods"), retry=fast_retry()) as s:
+    with IrodsSession(
+        irods_emulator.base_url, auth=BasicAuth("rods", "rods-emulator"), retry=fast_retry()
+    ) as s:
         yield s
 
 
@@ -43,7 +45,7 @@ def counted(irods_emulator):
     transport = CountingTransport()
     with IrodsSession(
         irods_emulator.base_url,
-        auth=BasicAuth("rods", "rods"),
+        auth=BasicAuth("rods", "rods-emulator"),
         retry=fast_retry(max_attempts=6),
         transport=transport,
     ) as s:
@@ -56,5 +58,7 @@ async def asession(irods_emulator):
         return None
 
     retry = RetryPolicy(asleep=no_sleep, initial_backoff=0.0)
-    async with AsyncIrodsSession(irods_emulator.base_url, auth=BasicAuth("rods", "rods"), retry=retry) as s:
+    async with AsyncIrodsSession(
+        irods_emulator.base_url, auth=BasicAuth("rods", "rods-emulator"), retry=retry
+    ) as s:
         yield s

@@ -78,7 +78,7 @@ def observe(server: Any) -> Iterator[Observed]:
 def session_for(server: Any) -> Iterator[IrodsSession]:
     with IrodsSession(
         server.base_url,
-        auth=BasicAuth("rods", "rods"),
+        auth=BasicAuth("rods", "rods-emulator"),
         retry=RetryPolicy(sleep=lambda s: None, initial_backoff=0.0),
     ) as session:
         yield session
@@ -189,7 +189,7 @@ def test_open_failures_give_the_same_typed_errors(irods_emulator_at, version):
 @pytest.mark.parametrize("version", VERSIONS)
 def test_hook_auto_detects_each_profile(irods_emulator_at, monkeypatch, version):
     server = irods_emulator_at(version)
-    monkeypatch.setenv("AIRFLOW_CONN_IRODS_AUTO", f"irods://rods:rods@127.0.0.1:{server.port}/http")
+    monkeypatch.setenv("AIRFLOW_CONN_IRODS_AUTO", f"irods://rods:rods-emulator@127.0.0.1:{server.port}/http")
     with IrodsHook("irods_auto") as hook:
         session = hook.get_conn()
         assert session.base_url == f"http://127.0.0.1:{server.port}/irods-http-api/{version}"
@@ -201,7 +201,7 @@ def test_hook_auto_detects_each_profile(irods_emulator_at, monkeypatch, version)
 
 def test_hook_pinned_version_and_full_api_path(irods_emulator_at, monkeypatch):
     server = irods_emulator_at("0.6.0")
-    uri = f"irods://rods:rods@127.0.0.1:{server.port}/http?api_path=%2Firods-http-api%2F0.6.0"
+    uri = f"irods://rods:rods-emulator@127.0.0.1:{server.port}/http?api_path=%2Firods-http-api%2F0.6.0"
     monkeypatch.setenv("AIRFLOW_CONN_IRODS_PINNED", uri)
     ok, message = IrodsHook("irods_pinned").test_connection()
     assert ok, message
@@ -214,7 +214,9 @@ def test_hook_pinned_version_and_full_api_path(irods_emulator_at, monkeypatch):
 
 def test_hook_names_every_probed_url_when_nothing_answers(irods_emulator, monkeypatch):
     port = irods_emulator.port
-    monkeypatch.setenv("AIRFLOW_CONN_IRODS_NONE", f"irods://rods:rods@127.0.0.1:{port}/http?api_path=%2Fnope")
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_IRODS_NONE", f"irods://rods:rods-emulator@127.0.0.1:{port}/http?api_path=%2Fnope"
+    )
     ok, message = IrodsHook("irods_none").test_connection()
     assert not ok
     assert f"no iRODS HTTP API found under http://127.0.0.1:{port}/nope/{{0.7.0,0.6.0,0.5.0}}/info" in message

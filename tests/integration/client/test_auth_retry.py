@@ -120,7 +120,7 @@ def test_non_idempotent_ops_are_not_retried(irods_emulator):
 
     retry = RetryPolicy(sleep=lambda s: None, max_attempts=5)
     with IrodsSession(
-        irods_emulator.base_url, auth=BasicAuth("rods", "rods"), retry=retry, transport=Recording()
+        irods_emulator.base_url, auth=BasicAuth("rods", "rods-emulator"), retry=retry, transport=Recording()
     ) as s:
         s.data_objects.write(f"{HOME}/a", b"1")
         irods_emulator.set_faults(error_503=1.0, seed=1)
@@ -145,7 +145,7 @@ def test_connection_refused_is_typed(irods_emulator):
     retry = RetryPolicy(sleep=lambda s: None, max_attempts=2)
     url = f"http://127.0.0.1:{port}/irods-http-api/0.7.0"
     with (
-        IrodsSession(url, auth=BasicAuth("rods", "rods"), retry=retry) as s,
+        IrodsSession(url, auth=BasicAuth("rods", "rods-emulator"), retry=retry) as s,
         pytest.raises(IrodsConnectionError),
     ):
         s.collections.stat(HOME)
@@ -159,7 +159,7 @@ def test_tokens_expiring_in_flight_are_renewed_under_threads(irods_emulator, lif
     irods_emulator.set_faults(latency_seconds=lifetime * 0.7, seed=1)
     results: list[str] = []
     errors: list[BaseException] = []
-    with IrodsSession(irods_emulator.base_url, auth=BasicAuth("rods", "rods")) as session:
+    with IrodsSession(irods_emulator.base_url, auth=BasicAuth("rods", "rods-emulator")) as session:
         barrier = threading.Barrier(8)
 
         def worker(index: int) -> None:
@@ -185,7 +185,7 @@ def test_a_refused_login_names_the_credentials_and_repeated_refusals_do_not(irod
     irods_emulator.set_limits(token_lifetime_seconds=0.2)
     irods_emulator.set_faults(latency_seconds=0.3, seed=1)  # every token expires before its request arrives
     with (
-        IrodsSession(irods_emulator.base_url, auth=BasicAuth("rods", "rods")) as session,
+        IrodsSession(irods_emulator.base_url, auth=BasicAuth("rods", "rods-emulator")) as session,
         pytest.raises(IrodsAuthenticationError) as info,
     ):
         session.collections.stat(HOME)
@@ -205,7 +205,7 @@ class _HandsOutStaleTokens(BasicAuth):
     """Hands out given tokens first: what a thread sees when others renewed a while ago and those expired."""
 
     def __init__(self, stale: list[str]) -> None:
-        super().__init__("rods", "rods")
+        super().__init__("rods", "rods-emulator")
         self.stale = stale
 
     def get_token(self, *, reject: str | None = None) -> str:
@@ -217,7 +217,8 @@ class _HandsOutStaleTokens(BasicAuth):
 def test_a_renewed_token_that_expired_too_is_renewed_again(irods_emulator):
     irods_emulator.set_limits(token_lifetime_seconds=0.3)
     stale = [
-        httpx2.post(f"{irods_emulator.base_url}/authenticate", auth=("rods", "rods")).text for _ in range(2)
+        httpx2.post(f"{irods_emulator.base_url}/authenticate", auth=("rods", "rods-emulator")).text
+        for _ in range(2)
     ]
     for token in stale:
         _wait_until_refused(irods_emulator, token)

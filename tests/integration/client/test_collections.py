@@ -113,7 +113,7 @@ def test_wrong_base_path_is_a_protocol_error(irods_emulator):
 
     wrong = irods_emulator.url + "/irods-http-api/0.1.0"
     with (
-        IrodsSession(wrong, auth=BasicAuth("rods", "rods")) as s,
+        IrodsSession(wrong, auth=BasicAuth("rods", "rods-emulator")) as s,
         pytest.raises(IrodsProtocolError, match="version"),
     ):
         s.collections.stat(HOME)

@@ -35,7 +35,7 @@ def sha2(data: bytes) -> str:
 @pytest.fixture
 def rsession(irods_emulator_resources: EmulatorServer) -> Iterator[IrodsSession]:
     with IrodsSession(
-        irods_emulator_resources.base_url, auth=BasicAuth("rods", "rods"), retry=fast_retry()
+        irods_emulator_resources.base_url, auth=BasicAuth("rods", "rods-emulator"), retry=fast_retry()
     ) as s:
         yield s
 
@@ -204,7 +204,7 @@ async def test_async_replicate_and_trim(irods_emulator_resources: EmulatorServer
 
     retry = RetryPolicy(asleep=no_sleep, initial_backoff=0.0)
     base = irods_emulator_resources.base_url
-    async with AsyncIrodsSession(base, auth=BasicAuth("rods", "rods"), retry=retry) as s:
+    async with AsyncIrodsSession(base, auth=BasicAuth("rods", "rods-emulator"), retry=retry) as s:
         path = f"{HOME}/async.bin"
         await s.data_objects.write(path, b"async")
         await s.data_objects.replicate(path, "archiveResc")

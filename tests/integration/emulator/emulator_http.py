@@ -22,7 +22,8 @@ class Api:
 
     def token(self, user: str = "rods", password: str | None = None) -> str:
         if user not in self._tokens:
-            r = self.http.post(f"{self.base}/authenticate", auth=(user, password or user))
+            default = self.server.config.admin_password if user == self.server.config.admin_user else user
+            r = self.http.post(f"{self.base}/authenticate", auth=(user, password or default))
             assert r.status_code == 200, r.status_code
             self._tokens[user] = r.text
         return self._tokens[user]

@@ -279,7 +279,9 @@ def test_stream_limits_400_503_429_and_locking(api: Api) -> None:
     assert api.server.open_parallel_write_handles() == 0
 
 
-def test_register_trim_and_modify_replica(api: Api, tmp_path) -> None:
+def test_register_trim_and_modify_replica(api: Api) -> None:
+    tmp_path = api.server.config.register_root
+    assert tmp_path is not None
     local = tmp_path / "local.txt"
     local.write_bytes(b"registered bytes")
     path = f"/{ZONE}/home/rods/reg.txt"

@@ -180,7 +180,7 @@ def test_command_line_serves_federated_md5_zones(tmp_path: Any) -> None:
         deadline = time.monotonic() + 10
         while True:
             try:
-                token = httpx2.post(f"{base}/authenticate", auth=("rods", "rods")).text
+                token = httpx2.post(f"{base}/authenticate", auth=("rods", "rods-emulator")).text
                 break
             except httpx2.ConnectError:
                 assert time.monotonic() < deadline

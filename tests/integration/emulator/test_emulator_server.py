@@ -23,9 +23,11 @@ def test_seeded_faults_are_reproducible_and_spare_the_control_plane(api: Api) ->
     first = statuses()
     assert first == statuses()
     assert {500, 503, 429, 200} <= set(first)
-    r = api.http.get(f"{api.server.url}/_emulator/faults")
+    token = {"X-Emulator-Token": api.server.control_token}
+    r = api.http.get(f"{api.server.url}/_emulator/faults", headers=token)
     assert r.json()["error_503"] == 0.3
-    api.http.post(f"{api.server.url}/_emulator/faults", json={"error_503": 0, "error_429": 0, "error_500": 0})
+    faults = {"error_503": 0, "error_429": 0, "error_500": 0}
+    api.http.post(f"{api.server.url}/_emulator/faults", json=faults, headers=token)
     assert api.get("collections", op="stat", lpath=f"/{ZONE}").status_code == 200
 
 
@@ -55,6 +57,7 @@ def test_drop_connection_closes_any_request_without_a_response_and_is_counted(ap
 
 def test_control_plane_reset_users_counts(api: Api) -> None:
     url = f"{api.server.url}/_emulator"
+    api.http.headers["X-Emulator-Token"] = api.server.control_token
     assert api.http.post(f"{url}/users", json={"name": "zed", "password": "pw"}).json() == {"created": "zed"}
     assert api.http.post(f"{api.base}/authenticate", auth=("zed", "pw")).status_code == 200
     assert api.http.get(f"{url}/tokens").json()["count"] >= 1
@@ -86,11 +89,11 @@ def test_command_line_serves_until_interrupted(tmp_path) -> None:
         line = proc.stdout.readline()
         base = line.split(": ", 1)[1].strip()
         assert base.endswith("/irods-http-api/0.7.0")
-        assert "rods / rods" in proc.stdout.readline()
+        assert "rods / rods-emulator" in proc.stdout.readline()
         deadline = time.monotonic() + 10
         while True:
             try:
-                r = httpx2.post(f"{base}/authenticate", auth=("rods", "rods"))
+                r = httpx2.post(f"{base}/authenticate", auth=("rods", "rods-emulator"))
                 break
             except httpx2.ConnectError:
                 assert time.monotonic() < deadline

@@ -14,7 +14,7 @@ UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9
 
 def test_basic_login_returns_a_uuid_token_and_rejects_bad_credentials(api: Api) -> None:
     url = f"{api.base}/authenticate"
-    r = api.http.post(url, auth=("rods", "rods"))
+    r = api.http.post(url, auth=("rods", "rods-emulator"))
     assert r.status_code == 200
     assert UUID.match(r.text)
     assert r.headers["content-type"].startswith("text/plain")

@@ -64,7 +64,9 @@ def test_only_the_versions_own_base_path_is_served(api_at: Callable[[str], Api],
     for other in [v for v in VERSIONS if v != version] + ["latest"]:
         r = api.http.get(f"{api.server.url}/irods-http-api/{other}/info")
         assert (r.status_code, r.content) == (404, b"")
-        r = api.http.post(f"{api.server.url}/irods-http-api/{other}/authenticate", auth=("rods", "rods"))
+        r = api.http.post(
+            f"{api.server.url}/irods-http-api/{other}/authenticate", auth=("rods", "rods-emulator")
+        )
         assert (r.status_code, r.content) == (404, b"")
     assert api.http.get(f"{api.server.url}/irods-http-api/{version}/info/").status_code == 404
 

@@ -22,7 +22,7 @@ def make_fs(server, **options) -> IrodsFileSystem:
     return IrodsFileSystem(
         base_url=server.base_url,
         username="rods",
-        password="rods",
+        password="rods-emulator",
         skip_instance_cache=True,
         **options,
     )

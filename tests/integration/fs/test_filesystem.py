@@ -197,7 +197,7 @@ def test_get_and_put_files_round_trip(irods_fs, tmp_path):
 
 
 def test_fsspec_open_by_url(irods_emulator):
-    options = {"base_url": irods_emulator.base_url, "username": "rods", "password": "rods"}
+    options = {"base_url": irods_emulator.base_url, "username": "rods", "password": "rods-emulator"}
     with fsspec.open(f"irods://{HOME}/url.txt", "w", **options) as f:
         f.write("via url")
     with fsspec.open(f"irods:///{HOME.lstrip('/')}/url.txt", "r", **options) as f:
@@ -226,7 +226,9 @@ def test_permission_errors_are_oserrors(irods_emulator):
 
 
 def irods_emulator_files(server):
-    fs = IrodsFileSystem(base_url=server.base_url, username="rods", password="rods", skip_instance_cache=True)
+    fs = IrodsFileSystem(
+        base_url=server.base_url, username="rods", password="rods-emulator", skip_instance_cache=True
+    )
     try:
         return fs.find(HOME)
     finally:

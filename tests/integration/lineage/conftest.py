@@ -64,7 +64,8 @@ def remote(sftp_server: EmbeddedSftpServer, monkeypatch: pytest.MonkeyPatch, req
 @pytest.fixture
 def irods(irods_emulator, monkeypatch: pytest.MonkeyPatch) -> object:
     monkeypatch.setenv(
-        "AIRFLOW_CONN_IRODS_DEFAULT", f"irods://rods:rods@127.0.0.1:{irods_emulator.port}/http?zone=tempZone"
+        "AIRFLOW_CONN_IRODS_DEFAULT",
+        f"irods://rods:rods-emulator@127.0.0.1:{irods_emulator.port}/http?zone=tempZone",
     )
     return irods_emulator
 

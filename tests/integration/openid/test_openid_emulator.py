@@ -44,6 +44,7 @@ def _password(provider: OidcProvider, user: str = "alice", **options: object) ->
         client_id="irods-pw",
         client_secret=provider.clients["irods-pw"],
         discovery_url=provider.issuer,
+        allow_insecure_http=True,
         **options,  # type: ignore[arg-type]
     )
 
@@ -88,6 +89,7 @@ def test_client_credentials_end_to_end(oidc_provider: OidcProvider, emulator: Em
         client_id="irods-cc",
         client_secret=oidc_provider.clients["irods-cc"],
         discovery_url=oidc_provider.issuer,
+        allow_insecure_http=True,
     )
     with IrodsSession(emulator.base_url, auth=auth) as session:
         _round_trip(session, SERVICE_ACCOUNT, "client-credentials.txt")
@@ -103,6 +105,7 @@ def test_refresh_token_end_to_end(oidc_provider: OidcProvider, emulator: Emulato
         client_id="irods-pw",
         client_secret=oidc_provider.clients["irods-pw"],
         token_url=oidc_provider.token_url,
+        allow_insecure_http=True,
     )
     with IrodsSession(emulator.base_url, auth=auth) as session:
         _round_trip(session, "bob", "refresh-token.txt")
@@ -157,6 +160,7 @@ def test_jwt_mode_end_to_end(oidc_provider: OidcProvider) -> None:
             client_id="irods-jwt",
             client_secret=oidc_provider.clients["irods-jwt"],
             discovery_url=oidc_provider.issuer,
+            allow_insecure_http=True,
             audience="irods-rs",
         )
         with IrodsSession(server.base_url, auth=auth) as session:

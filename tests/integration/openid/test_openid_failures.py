@@ -6,6 +6,7 @@ import asyncio
 import socket
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 from oidc_provider.harness import OidcProvider
@@ -34,6 +35,7 @@ def _password_source(provider: OidcProvider, clock: FakeClock) -> OpenIdPassword
         client_id="irods-pw",
         client_secret=provider.clients["irods-pw"],
         discovery_url=provider.issuer,
+        allow_insecure_http=True,
         clock=clock,
     )
 
@@ -101,7 +103,10 @@ def _assert_no_secret(message: str, *secrets: str) -> None:
 
 def test_wrong_client_secret_names_provider_grant_and_error(oidc_provider: OidcProvider) -> None:
     source = OpenIdClientCredentials(
-        client_id="irods-cc", client_secret="WRONG-secret-0451", discovery_url=oidc_provider.issuer
+        client_id="irods-cc",
+        client_secret="WRONG-secret-0451",
+        discovery_url=oidc_provider.issuer,
+        allow_insecure_http=True,
     )
     with pytest.raises(IrodsAuthenticationError) as caught:
         source.get_token()
@@ -122,6 +127,7 @@ def test_wrong_password_names_user_and_provider_description(oidc_provider: OidcP
         client_id="irods-pw",
         client_secret=oidc_provider.clients["irods-pw"],
         token_url=oidc_provider.token_url,
+        allow_insecure_http=True,
         client_auth="client_secret_post",
     )
     with pytest.raises(IrodsAuthenticationError) as caught:
@@ -145,6 +151,7 @@ def test_revoked_refresh_token_is_a_typed_error_without_the_token(oidc_provider:
         client_id="irods-pw",
         client_secret=oidc_provider.clients["irods-pw"],
         discovery_url=oidc_provider.issuer,
+        allow_insecure_http=True,
     )
     with pytest.raises(IrodsAuthenticationError) as caught:
         source.get_token()
@@ -165,7 +172,8 @@ def _closed_port() -> int:
 @pytest.mark.parametrize("explicit_token_url", [False, True])
 def test_unreachable_provider_is_a_connection_error_naming_the_url(explicit_token_url: bool) -> None:
     base = f"http://127.0.0.1:{_closed_port()}/o"
-    where = {"token_url": f"{base}/token/"} if explicit_token_url else {"discovery_url": base}
+    where: dict[str, Any] = {"token_url": f"{base}/token/"} if explicit_token_url else {"discovery_url": base}
+    where["allow_insecure_http"] = True
     source = OpenIdPassword(
         username="alice",
         password="pw-never-shown",

@@ -22,13 +22,17 @@ def _password_source(provider: OidcProvider, **options: object) -> OpenIdPasswor
         client_id="irods-pw",
         client_secret=provider.clients["irods-pw"],
         discovery_url=provider.issuer,
+        allow_insecure_http=True,
         **options,  # type: ignore[arg-type]
     )
 
 
 def _cc_source(provider: OidcProvider) -> OpenIdClientCredentials:
     return OpenIdClientCredentials(
-        client_id="irods-cc", client_secret=provider.clients["irods-cc"], discovery_url=provider.issuer
+        client_id="irods-cc",
+        client_secret=provider.clients["irods-cc"],
+        discovery_url=provider.issuer,
+        allow_insecure_http=True,
     )
 
 
@@ -55,6 +59,7 @@ def test_password_grant_maps_to_user_with_post_auth_and_explicit_token_url(
         client_id="irods-pw",
         client_secret=oidc_provider.clients["irods-pw"],
         token_url=oidc_provider.token_url,
+        allow_insecure_http=True,
         client_auth="client_secret_post",
         scope="openid read",
     )
@@ -79,6 +84,7 @@ def test_refresh_token_grant_rotates_and_remembers_newest_token(
         client_id="irods-pw",
         client_secret=oidc_provider.clients["irods-pw"],
         discovery_url=oidc_provider.discovery_url,
+        allow_insecure_http=True,
         on_token=minted.append,
     )
     sibling = OpenIdRefreshToken(
@@ -86,6 +92,7 @@ def test_refresh_token_grant_rotates_and_remembers_newest_token(
         client_id="irods-pw",
         client_secret=oidc_provider.clients["irods-pw"],
         discovery_url=oidc_provider.discovery_url,
+        allow_insecure_http=True,
     )
     first = source.get_token()
     assert introspection_validator.username_for(first) == "alice"
@@ -114,6 +121,7 @@ def test_refresh_token_grant_rotates_and_remembers_newest_token(
         client_id="irods-pw",
         client_secret=oidc_provider.clients["irods-pw"],
         discovery_url=oidc_provider.discovery_url,
+        allow_insecure_http=True,
     )
     assert introspection_validator.username_for(again.get_token()) == "alice"
     sibling.close()

@@ -72,6 +72,7 @@ def test_provider_issued_jwt_validates_locally_with_cached_jwks(
         client_id="irods-jwt",
         client_secret=oidc_provider.clients["irods-jwt"],
         discovery_url=oidc_provider.issuer,
+        allow_insecure_http=True,
         audience="irods-rs",
     )
     token = source.get_token()
@@ -101,7 +102,12 @@ def test_client_schedules_renewal_from_jwt_exp_when_expires_in_is_missing(
     oidc_provider: OidcProvider, forge: Any
 ) -> None:
     source = OpenIdPassword(
-        username="alice", password="x", client_id="irods-jwt", token_url=oidc_provider.token_url, leeway=10
+        username="alice",
+        password="x",
+        client_id="irods-jwt",
+        token_url=oidc_provider.token_url,
+        allow_insecure_http=True,
+        leeway=10,
     )
     token = forge(exp=int(time.time()) + 100)
     started = source._clock()

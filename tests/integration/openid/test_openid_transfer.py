@@ -91,6 +91,7 @@ def test_64_mib_parallel_upload_outlives_two_second_tokens(
         client_id="irods-pw",
         client_secret=oidc_provider.clients["irods-pw"],
         discovery_url=oidc_provider.issuer,
+        allow_insecure_http=True,
         on_token=minted.append,
     )
     auth = RejectCountingAuth(source)

@@ -19,7 +19,8 @@ HOME = "/tempZone/home/rods"
 def irods(irods_emulator, monkeypatch: pytest.MonkeyPatch) -> object:
     """The reset emulator, reachable through the ``irods_default`` connection."""
     monkeypatch.setenv(
-        "AIRFLOW_CONN_IRODS_DEFAULT", f"irods://rods:rods@127.0.0.1:{irods_emulator.port}/http?zone=tempZone"
+        "AIRFLOW_CONN_IRODS_DEFAULT",
+        f"irods://rods:rods-emulator@127.0.0.1:{irods_emulator.port}/http?zone=tempZone",
     )
     return irods_emulator
 

@@ -21,7 +21,7 @@ HOME = "/tempZone/home/rods"
 
 
 def conn_uri(server, extra: str = "") -> str:
-    return f"irods://rods:rods@127.0.0.1:{server.port}/http?zone=tempZone{extra}"
+    return f"irods://rods:rods-emulator@127.0.0.1:{server.port}/http?zone=tempZone{extra}"
 
 
 @pytest.fixture
@@ -39,5 +39,5 @@ def session(zone) -> Iterator[object]:
     """A client session as rods (no default resource), to arrange and inspect the zone."""
     from irods_provider.client import BasicAuth, IrodsSession
 
-    with IrodsSession(zone.base_url, auth=BasicAuth("rods", "rods")) as s:
+    with IrodsSession(zone.base_url, auth=BasicAuth("rods", "rods-emulator")) as s:
         yield s

@@ -177,7 +177,7 @@ def test_fsspec_writes_follow_the_connection_default_and_the_storage_option(zone
     explicit = IrodsFileSystem(
         base_url=zone.base_url,
         username="rods",
-        password="rods",
+        password="rods-emulator",
         resource="replResc",
         chunk_size=CHUNK,
         skip_instance_cache=True,

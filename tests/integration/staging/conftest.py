@@ -94,7 +94,8 @@ def resume_state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def irods(irods_emulator, monkeypatch: pytest.MonkeyPatch) -> object:
     """The reset emulator as ``irods_default``."""
     monkeypatch.setenv(
-        "AIRFLOW_CONN_IRODS_DEFAULT", f"irods://rods:rods@127.0.0.1:{irods_emulator.port}/http?zone=tempZone"
+        "AIRFLOW_CONN_IRODS_DEFAULT",
+        f"irods://rods:rods-emulator@127.0.0.1:{irods_emulator.port}/http?zone=tempZone",
     )
     return irods_emulator
 

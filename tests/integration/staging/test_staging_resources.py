@@ -17,7 +17,7 @@ def test_staging_lands_on_the_chosen_resource(
     remote, irods_emulator_resources, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     server = irods_emulator_resources
-    base = f"irods://rods:rods@127.0.0.1:{server.port}/http?zone=tempZone"
+    base = f"irods://rods:rods-emulator@127.0.0.1:{server.port}/http?zone=tempZone"
     monkeypatch.setenv("AIRFLOW_CONN_IRODS_DEFAULT", base)
     monkeypatch.setenv("AIRFLOW_CONN_IRODS_ARCHIVE", base + "&default_resource=archiveResc")
     small, big = os.urandom(10), os.urandom(3 * CHUNK + 5)
@@ -34,7 +34,7 @@ def test_staging_lands_on_the_chosen_resource(
         destination_path=f"{HOME}/r",
         **common,
     ).execute({})
-    with IrodsSession(server.base_url, auth=BasicAuth("rods", "rods")) as session:
+    with IrodsSession(server.base_url, auth=BasicAuth("rods", "rods-emulator")) as session:
         for name, data in (("small.bin", small), ("big.bin", big)):
             archived = session.data_objects.replicas(f"{HOME}/a/{name}")
             assert [(r.hierarchy, r.status) for r in archived] == [("archiveResc", "1")]

@@ -14,7 +14,7 @@ HOME = "/tempZone/home/rods"
 def session(irods_emulator):  # noqa: F811
     with IrodsSession(
         irods_emulator.base_url,
-        auth=BasicAuth("rods", "rods"),
+        auth=BasicAuth("rods", "rods-emulator"),
         retry=RetryPolicy(initial_backoff=0.0, max_backoff=0.0),
     ) as s:
         yield s

@@ -65,7 +65,7 @@ def _session(irods_emulator, transport: httpx2.HTTPTransport) -> IrodsSession:
     # The session's policy alone would try each idempotent chunk 6 times.
     retry = RetryPolicy(max_attempts=6, initial_backoff=0.0, max_backoff=0.0, sleep=lambda s: None)
     return IrodsSession(
-        irods_emulator.base_url, auth=BasicAuth("rods", "rods"), retry=retry, transport=transport
+        irods_emulator.base_url, auth=BasicAuth("rods", "rods-emulator"), retry=retry, transport=transport
     )
 
 

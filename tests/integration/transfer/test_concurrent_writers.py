@@ -106,7 +106,7 @@ def test_two_upload_operators_to_one_path(irods_emulator, session, tmp_path, mon
 
     monkeypatch.setenv(
         "AIRFLOW_CONN_IRODS_DEFAULT",
-        f"irods://rods:rods@127.0.0.1:{irods_emulator.port}/http?zone=tempZone",
+        f"irods://rods:rods-emulator@127.0.0.1:{irods_emulator.port}/http?zone=tempZone",
     )
     sources = _sources()
     files = []

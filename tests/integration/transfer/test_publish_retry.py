@@ -58,7 +58,7 @@ def _multipart_fields(body: bytes) -> dict[str, str]:
 def _session(irods_emulator, transport: httpx2.HTTPTransport) -> IrodsSession:
     retry = RetryPolicy(max_attempts=4, initial_backoff=0.0, max_backoff=0.0, sleep=lambda s: None)
     return IrodsSession(
-        irods_emulator.base_url, auth=BasicAuth("rods", "rods"), retry=retry, transport=transport
+        irods_emulator.base_url, auth=BasicAuth("rods", "rods-emulator"), retry=retry, transport=transport
     )
 
 

@@ -1,0 +1,81 @@
+"""Keep secrets out of logs and messages: ticket values in URLs, provider error text holding tokens.
+
+Tickets travel in query strings (``...&ticket=4x0tPG...``) and httpx2 logs every request URL at INFO, so
+a filter on the httpx2 logger rewrites ticket values before any handler sees them. ``scrub`` removes known
+secrets and anything shaped like a token from text a remote party chose (an OAuth ``error_description``).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from irods_provider.client._operation import Operation
+
+__all__ = ["REDACTED", "SecretCallback", "install_log_redaction", "redact_tickets", "scrub", "secrets_of"]
+
+REDACTED = "***"
+SecretCallback = Callable[[str], None]
+SECRET_FIELDS = ("ticket",)
+HTTP_LOGGERS = ("httpx2", "httpx")
+
+_TICKET_IN_URL = re.compile(r"(?i)((?:^|[?&;\s])ticket=)[^&#\s\"']*")
+# JWTs, and long runs of token characters mixing upper case, lower case and digits (words and paths don't).
+_JWT = re.compile(r"eyJ[\w-]*\.[\w-]*(?:\.[\w-]*)?")
+_RUN = re.compile(r"[A-Za-z0-9_\-+=~]{16,}")
+
+
+def _token_shaped(match: re.Match[str]) -> str:
+    run = match.group(0)
+    mixed = any(c.isdigit() for c in run) and any(c.islower() for c in run) and any(c.isupper() for c in run)
+    return REDACTED if mixed else run
+
+
+def redact_tickets(text: str) -> str:
+    """``text`` with every ``ticket=VALUE`` query parameter's value replaced by ``***``."""
+    return _TICKET_IN_URL.sub(rf"\g<1>{REDACTED}", text)
+
+
+def secrets_of(op: Operation[Any]) -> list[str]:
+    """The secret field values (tickets) an operation sends."""
+    return [
+        value.decode() if isinstance(value, bytes) else value
+        for key, value in op.fields
+        if key in SECRET_FIELDS and value
+    ]
+
+
+class _TicketRedactingFilter(logging.Filter):
+    """Rewrites ticket values in a record's message and arguments (httpx2 passes the URL as an argument)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str) and "ticket=" in record.msg.lower():
+            record.msg = redact_tickets(record.msg)
+        if isinstance(record.args, tuple) and record.args:
+            record.args = tuple(_redact_arg(arg) for arg in record.args)
+        return True
+
+
+def _redact_arg(arg: object) -> object:
+    if isinstance(arg, str | bytes | int | float | type(None)):
+        return redact_tickets(arg) if isinstance(arg, str) else arg
+    text = str(arg)  # httpx2.URL and friends
+    return redact_tickets(text) if "ticket=" in text.lower() else arg
+
+
+def install_log_redaction() -> None:
+    """Put the ticket filter on the HTTP client loggers once per process (idempotent)."""
+    for name in HTTP_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _TicketRedactingFilter) for f in logger.filters):
+            logger.addFilter(_TicketRedactingFilter())
+
+
+def scrub(text: str, secrets: Iterable[str | None] = (), *, limit: int = 300) -> str:
+    """``text`` without any of ``secrets``, without token-shaped strings, cut to ``limit`` characters."""
+    for secret in sorted((s for s in secrets if s), key=len, reverse=True):
+        text = text.replace(secret, REDACTED)
+    text = _RUN.sub(_token_shaped, _JWT.sub(REDACTED, text))
+    return text if len(text) <= limit else text[:limit] + "..."
