@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from irods_provider._lineage import TransferLineageMixin, irods_dataset
-from irods_provider.client import Kinds
+from irods_provider.client import EntryKind, Kinds, Replica
 from irods_provider.exceptions import (
     IrodsNotACollectionError,
     IrodsNotADataObjectError,
@@ -51,6 +51,18 @@ __all__ = [
 ]
 
 _LIST_KINDS = ("both", "collections", "data_objects")
+
+
+def _replica_item(replica: Replica) -> dict[str, Any]:
+    """One replica of a listing entry, JSON-able for XCom."""
+    return {
+        "number": replica.number,
+        "resource": replica.resource,
+        "hierarchy": replica.hierarchy,
+        "status": replica.status,
+        "size": replica.size,
+        "checksum": replica.checksum,
+    }
 
 
 class IrodsCreateCollectionOperator(TransferLineageMixin, IrodsBaseOperator):
@@ -120,6 +132,8 @@ class IrodsListCollectionOperator(IrodsBaseOperator):
     :param with_stat: add ``size``, ``modified_at`` and ``checksum`` to each entry.
     :param max_entries: at most this many entries go to XCom (default 400, under 64 KiB with stat); ``count``
         is always the full number and ``truncated`` says whether entries were left out.
+    :param with_replicas: add ``replicas`` to each data object: ``[{"number", "resource", "hierarchy",
+        "status", "size", "checksum"}]`` (``status`` ``"1"`` good, ``"0"`` stale); implies ``with_stat``.
     """
 
     template_fields: Sequence[str] = ("path", "pattern", "regex", "irods_conn_id")
@@ -134,6 +148,7 @@ class IrodsListCollectionOperator(IrodsBaseOperator):
         kind: str = "both",
         with_stat: bool = False,
         max_entries: int = 400,
+        with_replicas: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -143,7 +158,8 @@ class IrodsListCollectionOperator(IrodsBaseOperator):
         self.pattern = pattern
         self.regex = regex
         self.kind = kind
-        self.with_stat = with_stat
+        self.with_stat = with_stat or with_replicas
+        self.with_replicas = with_replicas
 
     def _matcher(self, base: str) -> Callable[[str], bool]:
         try:
@@ -183,6 +199,8 @@ class IrodsListCollectionOperator(IrodsBaseOperator):
             item: dict[str, Any] = {"path": entry.path, "kind": entry_kind}
             if self.with_stat:
                 item.update(size=entry.size, modified_at=entry.modified_at, checksum=entry.checksum or None)
+            if self.with_replicas and entry.kind is EntryKind.DATA_OBJECT:
+                item["replicas"] = [_replica_item(r) for r in entry.replicas]
             result.append(item)
         result.sort(key=lambda item: str(item["path"]))
         limit = int(self.max_entries)

@@ -12,8 +12,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TypedDict
 
 from irods_provider._error_codes import error_code
-from irods_provider.client import Kinds, Replica
-from irods_provider.client._genquery import genquery_condition
+from irods_provider.client import Kinds, Replica, genquery_condition
 from irods_provider.exceptions import IrodsNotFoundError, IrodsUsageError
 from irods_provider.operators._base import IrodsBaseOperator, check_path, check_resource, path_kind
 

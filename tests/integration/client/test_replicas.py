@@ -12,7 +12,6 @@ import hashlib
 from collections.abc import Iterator
 
 import pytest
-from conftest import fast_retry
 
 from irods_provider.client import AsyncIrodsSession, BasicAuth, IrodsSession, Kinds, RetryPolicy
 from irods_provider.exceptions import (
@@ -26,6 +25,11 @@ from irods_provider.exceptions import (
 from irods_provider.testing import EmulatorServer
 
 HOME = "/tempZone/home/rods"
+
+
+def fast_retry() -> RetryPolicy:
+    # Local (not from conftest): another directory's conftest may be the one imported as ``conftest``.
+    return RetryPolicy(sleep=lambda s: None, initial_backoff=0.0)
 
 
 def sha2(data: bytes) -> str:

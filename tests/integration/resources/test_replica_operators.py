@@ -160,3 +160,27 @@ def test_admin_mode_on_another_users_objects(zone, session) -> None:
         trim(path=path, replica_number=0)
     assert [t["replica_number"] for t in trim(path=path, replica_number=0, admin=True)["trimmed"]] == [0]
     assert [r.resource for r in session.data_objects.replicas(path)] == ["archiveResc"]
+
+
+def test_list_operator_reports_replicas(zone, data) -> None:
+    from irods_provider.operators.irods import IrodsListCollectionOperator
+
+    replicate(path=OBJECTS[0], resource="replResc")
+    data.data_objects.write(OBJECTS[0], b"fresh", resource="demoResc")
+    listed = IrodsListCollectionOperator(
+        task_id="ls", path=DATA, kind="data_objects", with_replicas=True
+    ).execute({})
+    by_path = {e["path"]: e for e in listed["entries"]}
+    assert [
+        (r["number"], r["resource"], r["status"], r["size"]) for r in by_path[OBJECTS[0]]["replicas"]
+    ] == [
+        (0, "demoResc", "1", 5),
+        (1, "replResc_ufs0", "0", len(OBJECTS[0])),
+        (2, "replResc_ufs1", "0", len(OBJECTS[0])),
+    ]
+    assert by_path[OBJECTS[0]]["size"] == 5
+    assert [r["hierarchy"] for r in by_path[OBJECTS[1]]["replicas"]] == ["demoResc"]
+    plain = IrodsListCollectionOperator(task_id="ls", path=DATA, kind="data_objects", with_stat=True).execute(
+        {}
+    )
+    assert all("replicas" not in e for e in plain["entries"])
