@@ -235,11 +235,13 @@ class SftpEndpoint:
         with channel:
             channel.settimeout(timeout)
             try:
-                channel.exec_command(command)
+                # stdin from /dev/null instead of shutdown_write(): a separate EOF can be sent after the
+                # CLOSE paramiko's transport thread sends when the command already finished, which
+                # asyncssh answers by dropping the whole connection ("Channel not open for sending").
+                channel.exec_command(f"{command} </dev/null")
             except paramiko.SSHException:
                 self.commands_allowed = False
                 return None
-            channel.shutdown_write()
             stdout = _read_bounded(channel.makefile("rb"), max_output, command)
             stderr = _read_bounded(channel.makefile_stderr("rb"), max_output, command)
             status = channel.recv_exit_status()
