@@ -141,7 +141,7 @@ class IrodsHook(BaseHook):
         )
 
     @staticmethod
-    def api_base_url(settings: ConnectionSettings) -> str:
+    def api_base_url(settings: ConnectionSettings, retry: RetryPolicy | None = None) -> str:
         """The full API base URL: the pinned version's, or the one ``auto`` discovery finds.
 
         Discovery probes ``<api root>/<v>/info`` for the known versions, newest first, once per API root
@@ -152,7 +152,7 @@ class IrodsHook(BaseHook):
         from irods_provider.client import discover_api_version
 
         version = discover_api_version(
-            settings.api_root, verify=settings.verify, timeout=settings.connect_timeout
+            settings.api_root, verify=settings.verify, timeout=settings.connect_timeout, retry=retry
         )
         return f"{settings.api_root}/{version}"
 
@@ -162,7 +162,9 @@ class IrodsHook(BaseHook):
             from irods_provider.client import IrodsSession
 
             settings = self.settings
-            self._session = IrodsSession(self.api_base_url(settings), **self._session_kwargs(settings))
+            self._session = IrodsSession(
+                self.api_base_url(settings, self.retry), **self._session_kwargs(settings)
+            )
         return self._session
 
     async def get_async_conn(self) -> AsyncIrodsSession:
@@ -176,7 +178,9 @@ class IrodsHook(BaseHook):
         # Building the client loads the CA bundle (20-40 ms of blocking I/O): keep it off the event loop.
         # Discovery (cached after the first probe) is blocking I/O too.
         return await asyncio.to_thread(
-            lambda: AsyncIrodsSession(self.api_base_url(settings), **self._session_kwargs(settings))
+            lambda: AsyncIrodsSession(
+                self.api_base_url(settings, self.retry), **self._session_kwargs(settings)
+            )
         )
 
     def close(self) -> None:
@@ -206,7 +210,7 @@ class IrodsHook(BaseHook):
 
         step = "reach"
         try:
-            base_url = self.api_base_url(settings)
+            base_url = self.api_base_url(settings, self.retry)
             with IrodsSession(base_url, **self._session_kwargs(settings)) as session:
                 limits = session.limits
                 step = "login"
