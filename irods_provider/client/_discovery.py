@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 import httpx2
 
-from irods_provider.client._config import TimeoutTypes, client_options
+from irods_provider.client._config import TimeoutTypes, client_options, to_timeout
 from irods_provider.client._errors import json_object, map_httpx_errors
 from irods_provider.client._retry import RetryPolicy
 from irods_provider.client._versions import KNOWN_VERSIONS, version_from_url
@@ -114,7 +114,13 @@ def _probe(
     retry: RetryPolicy,
 ) -> str:
     answers: list[str] = []
-    with httpx2.Client(transport=transport, **client_options(timeout=timeout, verify=verify)) as client:
+    # The session built on the answer warns about disabled TLS verification; the probe stays quiet.
+    options = (
+        client_options(timeout=timeout, verify=verify)
+        if verify is not False
+        else {"timeout": to_timeout(timeout), "verify": False, "follow_redirects": False}
+    )
+    with httpx2.Client(transport=transport, **options) as client:
         for version in candidates:
             response = _get_info(client, f"{root}/{version}/info", retry)
             data = json_object(response.content) if response.status_code == 200 else None
