@@ -4,7 +4,8 @@ The upstream tests are never copied into this repository: the runner copies
 ``<IRODS_UPSTREAM_DIR>/irods_client_http_api-<version>-test`` (default directory
 ``<repo>/../shared/upstream``) into a temporary directory, writes a ``config.py`` pointing at a freshly
 started emulator of that API version, runs ``pytest test_irods_http_api.py test_auth_endpoint.py`` in a
-subprocess with a JUnit XML report and parses it.
+subprocess with a JUnit XML report and parses it. The suites' literal ``/tmp`` paths are redirected to a
+private directory of that run (see :func:`_private_tmp`); nothing else in the copy is changed.
 Usage: ``python tests/conformance/run_upstream.py [--api-version 0.6.0] [--json]``.
 """
 
@@ -77,6 +78,18 @@ def _parse_junit(report: Path) -> list[Outcome]:
     return outcomes
 
 
+def _private_tmp(work: Path, private: Path) -> None:
+    """Point the suites' hard-coded ``'/tmp`` paths (files to register, vault paths) at ``private``.
+
+    The one change made to the temporary copy: without it, suites running at the same time (the three
+    versions, or two checkouts on one machine) overwrite and delete each other's ``/tmp`` files.
+    """
+    private.mkdir()
+    for name in TEST_FILES:
+        path = work / name
+        path.write_text(path.read_text().replace("'/tmp", f"'{private}"))
+
+
 def run(upstream: Path, *, api_version: str = "0.7.0", timeout: float = 600.0) -> list[Outcome]:
     """Start an emulator of ``api_version``, run the upstream suite against it, one outcome per test."""
     sys.path.insert(0, str(REPO))
@@ -85,6 +98,7 @@ def run(upstream: Path, *, api_version: str = "0.7.0", timeout: float = 600.0) -
     with tempfile.TemporaryDirectory(prefix="irods-upstream-") as tmp:
         work = Path(tmp) / "tests"
         shutil.copytree(upstream, work)
+        _private_tmp(work, Path(tmp) / "tmp")
         (work / "pytest.ini").write_text("[pytest]\n")
         spool = Path(tmp) / "spool"
         with EmulatorServer(EmulatorConfig(spool_dir=spool, api_version=api_version)) as server:
