@@ -6,7 +6,7 @@ export PYTHONDONTWRITEBYTECODE :=
 UV = $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
 RUN = $(UV) run --frozen
 
-.PHONY: bootstrap sync lint typecheck pytest test demo demo-basic conformance live live-test bench-live clean
+.PHONY: bootstrap sync lint typecheck pytest test test-matrix demo demo-basic conformance live live-test bench-live clean
 
 bootstrap:  ## install uv with pip when it is missing
 	@command -v uv >/dev/null 2>&1 || test -x "$(UV)" || python3 -m pip install --quiet --user uv || python3 -m pip install --quiet uv
@@ -25,6 +25,9 @@ pytest: sync
 	$(RUN) pytest $(PYTEST_ARGS)
 
 test: lint typecheck pytest  ## everything CI checks
+
+test-matrix: sync  ## only the compatibility matrix (every scenario on every emulator profile; part of `make test`)
+	$(RUN) pytest tests/matrix $(PYTEST_ARGS)
 
 IRODS_API_VERSION ?= 0.7.0
 

@@ -14,10 +14,11 @@ from urllib.parse import urlsplit
 
 import httpx2
 
-from irods_provider.client._config import TimeoutTypes, client_options
+from irods_provider.client._config import TimeoutTypes, client_options, to_timeout
 from irods_provider.client._errors import json_object, map_httpx_errors
+from irods_provider.client._retry import RetryPolicy
 from irods_provider.client._versions import KNOWN_VERSIONS, version_from_url
-from irods_provider.exceptions import IrodsProtocolError
+from irods_provider.exceptions import IrodsError, IrodsProtocolError, IrodsResponseError
 
 __all__ = ["discover_api_version", "forget_discovered_versions", "resolve_base_url"]
 
@@ -33,12 +34,14 @@ def discover_api_version(
     timeout: TimeoutTypes = 10.0,
     transport: httpx2.BaseTransport | None = None,
     candidates: tuple[str, ...] = KNOWN_VERSIONS,
+    retry: RetryPolicy | None = None,
 ) -> str:
     """The version whose ``<root>/<v>/info`` answers first (newest first), cached per ``root``.
 
-    ``root`` is the API path without a version (``https://host:443/irods-http-api``). Raises
-    IrodsProtocolError naming every URL tried when none answers like an iRODS HTTP API, and the
-    connection/TLS/timeout error at once when the host cannot be reached at all (nothing is cached).
+    ``root`` is the API path without a version (``https://host:443/irods-http-api``). A busy or failing
+    answer (429, 5xx) or a dropped connection is retried per ``retry`` (the client's default policy)
+    before moving on. Raises IrodsProtocolError naming every URL tried when none answers like an iRODS
+    HTTP API, and the connection/TLS/timeout error when the host cannot be reached (nothing is cached).
     """
     root = root.rstrip("/")
     with _GUARD:
@@ -46,7 +49,10 @@ def discover_api_version(
     with lock:
         found = _FOUND.get(root)
         if found is None:
-            found = _probe(root, verify=verify, timeout=timeout, transport=transport, candidates=candidates)
+            policy = retry if retry is not None else RetryPolicy()
+            found = _probe(
+                root, verify=verify, timeout=timeout, transport=transport, candidates=candidates, retry=policy
+            )
             _FOUND[root] = found
     return found
 
@@ -67,6 +73,31 @@ def resolve_base_url(
     return f"{root}/{discover_api_version(root, verify=verify, timeout=timeout, transport=transport)}"
 
 
+def _get_info(client: httpx2.Client, url: str, policy: RetryPolicy) -> httpx2.Response:
+    """GET one ``/info``, retrying busy/failing answers and dropped connections per ``policy``."""
+    started = policy.clock()
+    attempt = 0
+    while True:
+        attempt += 1
+        response: httpx2.Response | None = None
+        try:
+            with map_httpx_errors(operation="info", path=None):
+                response = client.get(url)
+            if response.status_code not in policy.retry_statuses:
+                return response
+            error: IrodsError = IrodsResponseError(
+                f"HTTP {response.status_code} from {url}", http_status=response.status_code, operation="info"
+            )
+        except IrodsError as exc:
+            error = exc
+        delay = policy.next_delay(error, idempotent=True, attempt=attempt, started=started)
+        if delay is None:
+            if response is not None:
+                return response  # still failing: reported among the answers
+            raise error
+        policy.sleep(delay)
+
+
 def forget_discovered_versions() -> None:
     """Drop every cached discovery (tests; a server upgraded while the process runs)."""
     with _GUARD:
@@ -80,13 +111,18 @@ def _probe(
     timeout: TimeoutTypes,
     transport: httpx2.BaseTransport | None,
     candidates: tuple[str, ...],
+    retry: RetryPolicy,
 ) -> str:
     answers: list[str] = []
-    with httpx2.Client(transport=transport, **client_options(timeout=timeout, verify=verify)) as client:
+    # The session built on the answer warns about disabled TLS verification; the probe stays quiet.
+    options = (
+        client_options(timeout=timeout, verify=verify)
+        if verify is not False
+        else {"timeout": to_timeout(timeout), "verify": False, "follow_redirects": False}
+    )
+    with httpx2.Client(transport=transport, **options) as client:
         for version in candidates:
-            url = f"{root}/{version}/info"
-            with map_httpx_errors(operation="info", path=None):
-                response = client.get(url)
+            response = _get_info(client, f"{root}/{version}/info", retry)
             data = json_object(response.content) if response.status_code == 200 else None
             if data is not None and "api_version" in data:
                 return version  # the prefix that answers is the one requests must use

@@ -143,7 +143,7 @@ class IrodsHook(IrodsShortcutsMixin, BaseHook):
         )
 
     @staticmethod
-    def api_base_url(settings: ConnectionSettings) -> str:
+    def api_base_url(settings: ConnectionSettings, retry: RetryPolicy | None = None) -> str:
         """The full API base URL: the pinned version's, or the one ``auto`` discovery finds.
 
         Discovery probes ``<api root>/<v>/info`` for the known versions, newest first, once per API root
@@ -154,7 +154,7 @@ class IrodsHook(IrodsShortcutsMixin, BaseHook):
         from irods_provider.client import discover_api_version
 
         version = discover_api_version(
-            settings.api_root, verify=settings.verify, timeout=settings.connect_timeout
+            settings.api_root, verify=settings.verify, timeout=settings.connect_timeout, retry=retry
         )
         return f"{settings.api_root}/{version}"
 
@@ -165,7 +165,9 @@ class IrodsHook(IrodsShortcutsMixin, BaseHook):
             from irods_provider.client.transfer import pin_checksum_scheme
 
             settings = self.settings
-            self._session = IrodsSession(self.api_base_url(settings), **self._session_kwargs(settings))
+            self._session = IrodsSession(
+                self.api_base_url(settings, self.retry), **self._session_kwargs(settings)
+            )
             if settings.checksum_scheme is not None:
                 pin_checksum_scheme(self._session, settings.checksum_scheme)
         return self._session
@@ -181,7 +183,9 @@ class IrodsHook(IrodsShortcutsMixin, BaseHook):
         # Building the client loads the CA bundle (20-40 ms of blocking I/O): keep it off the event loop.
         # Discovery (cached after the first probe) is blocking I/O too.
         return await asyncio.to_thread(
-            lambda: AsyncIrodsSession(self.api_base_url(settings), **self._session_kwargs(settings))
+            lambda: AsyncIrodsSession(
+                self.api_base_url(settings, self.retry), **self._session_kwargs(settings)
+            )
         )
 
     def close(self) -> None:
@@ -211,7 +215,7 @@ class IrodsHook(IrodsShortcutsMixin, BaseHook):
 
         step = "reach"
         try:
-            base_url = self.api_base_url(settings)
+            base_url = self.api_base_url(settings, self.retry)
             with IrodsSession(base_url, **self._session_kwargs(settings)) as session:
                 limits = session.limits
                 step = "login"

@@ -158,7 +158,9 @@ def test_hook_accepts_with_ca_bundle_extra(tls_emulator, pki, monkeypatch, caplo
         _round_trip(hook.get_conn())
     ok, message = IrodsHook("irods_tls").test_connection()
     assert ok, message
-    assert message.startswith(f"Connected to the iRODS HTTP API 0.7.0 at {tls_emulator.base_url}")
+    assert message.startswith(
+        f"Connected to the iRODS HTTP API 0.7.0 (detected automatically) at {tls_emulator.base_url}"
+    )
     assert not _disabled_warnings(caplog)
 
 

@@ -14,7 +14,7 @@ import threading
 import httpx2
 import pytest
 
-from irods_provider.client import IrodsSession, StaticToken, api_version_facts
+from irods_provider.client import IrodsSession, RetryPolicy, StaticToken, api_version_facts
 from irods_provider.client._discovery import (
     discover_api_version,
     forget_discovered_versions,
@@ -265,10 +265,29 @@ def test_unreachable_host_fails_at_once_and_is_not_cached():
         raise httpx2.ConnectError("connection refused", request=request)
 
     with pytest.raises(IrodsConnectionError):
-        discover_api_version("http://h:9/irods-http-api", transport=httpx2.MockTransport(refuse))
+        discover_api_version(
+            "http://h:9/irods-http-api", transport=httpx2.MockTransport(refuse), retry=RetryPolicy.never()
+        )
     assert len(calls) == 1  # no point probing the other versions
     server = InfoServer("0.7.0")
     assert discover_api_version("http://h:9/irods-http-api", transport=server.transport) == "0.7.0"
+
+
+def test_busy_or_failing_info_is_retried_not_skipped():
+    # A 503/500 under load must not make discovery move on to an older version (or fail).
+    answers = iter([503, 500])
+    server = InfoServer("0.7.0")
+    sleeps: list[float] = []
+
+    def flaky(request: httpx2.Request) -> httpx2.Response:
+        status = next(answers, None)
+        return httpx2.Response(status) if status is not None else server(request)
+
+    policy = RetryPolicy(sleep=sleeps.append, initial_backoff=0.01)
+    root = "http://h:9/irods-http-api"
+    assert discover_api_version(root, transport=httpx2.MockTransport(flaky), retry=policy) == "0.7.0"
+    assert len(sleeps) == 2
+    assert server.requests == [f"{root}/0.7.0/info"]
 
 
 def test_resolve_base_url_adds_the_api_path_to_a_bare_host():
