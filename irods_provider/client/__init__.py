@@ -12,6 +12,7 @@ from irods_provider.client._async._catalog import AsyncMetadata, AsyncQuery, Asy
 from irods_provider.client._async._fs import AsyncCollections, AsyncDataObjects
 from irods_provider.client._async._session import AsyncIrodsSession
 from irods_provider.client._auth import BasicAuth, LoginBindable, StaticToken, TokenProvider
+from irods_provider.client._bounded import ReplyLimits
 from irods_provider.client._config import DEFAULT_TIMEOUT, USE_DEFAULT, Timeouts, UseDefault, build_base_url
 from irods_provider.client._errors import map_httpx_errors
 from irods_provider.client._genquery import genquery_condition, genquery_literal
@@ -67,6 +68,7 @@ __all__ = [
     "Permission",
     "PermissionOperation",
     "Query",
+    "ReplyLimits",
     "RetryPolicy",
     "ServerLimits",
     "StaticToken",
