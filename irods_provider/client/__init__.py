@@ -12,6 +12,7 @@ from irods_provider.client._async._catalog import AsyncMetadata, AsyncQuery, Asy
 from irods_provider.client._async._fs import AsyncCollections, AsyncDataObjects
 from irods_provider.client._async._session import AsyncIrodsSession
 from irods_provider.client._auth import BasicAuth, LoginBindable, StaticToken, TokenProvider
+from irods_provider.client._bounded import ReplyLimits
 from irods_provider.client._config import DEFAULT_TIMEOUT, USE_DEFAULT, Timeouts, UseDefault, build_base_url
 from irods_provider.client._discovery import discover_api_version
 from irods_provider.client._errors import map_httpx_errors
@@ -73,6 +74,7 @@ __all__ = [
     "PermissionOperation",
     "Query",
     "Replica",
+    "ReplyLimits",
     "RetryPolicy",
     "ServerLimits",
     "StaticToken",

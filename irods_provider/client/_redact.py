@@ -19,6 +19,7 @@ __all__ = ["REDACTED", "SecretCallback", "install_log_redaction", "redact_ticket
 REDACTED = "***"
 SecretCallback = Callable[[str], None]
 SECRET_FIELDS = ("ticket",)
+MIN_SECRET_LENGTH = 5
 HTTP_LOGGERS = ("httpx2", "httpx")
 
 _TICKET_IN_URL = re.compile(r"(?i)((?:^|[?&;\s])ticket=)[^&#\s\"']*")
@@ -75,7 +76,8 @@ def install_log_redaction() -> None:
 
 def scrub(text: str, secrets: Iterable[str | None] = (), *, limit: int = 300) -> str:
     """``text`` without any of ``secrets``, without token-shaped strings, cut to ``limit`` characters."""
-    for secret in sorted((s for s in secrets if s), key=len, reverse=True):
+    # Like Airflow's masker, secrets under 5 characters are left alone (they would blank out ordinary words).
+    for secret in sorted((s for s in secrets if s and len(s) >= MIN_SECRET_LENGTH), key=len, reverse=True):
         text = text.replace(secret, REDACTED)
     text = _RUN.sub(_token_shaped, _JWT.sub(REDACTED, text))
     return text if len(text) <= limit else text[:limit] + "..."

@@ -54,10 +54,7 @@ def describe_failure(error: BaseException, *, settings: ConnectionSettings, step
     ``step`` is ``reach`` (``/info``) or ``login`` (authenticated). The UI shows the sentence unmasked,
     so text from the server or the OpenID provider must not carry a secret or a token into it.
     """
-    text = _describe(error, settings=settings, step=step)
-    for secret in sorted(settings.secrets(), key=len, reverse=True):
-        text = text.replace(secret, "***")
-    return scrub(text, limit=1000)
+    return scrub(_describe(error, settings=settings, step=step), settings.secrets(), limit=1000)
 
 
 def _describe(error: BaseException, *, settings: ConnectionSettings, step: str) -> str:
