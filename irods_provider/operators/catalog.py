@@ -213,24 +213,40 @@ class IrodsCreateTicketOperator(IrodsBaseOperator):
 
 
 class IrodsRemoveTicketOperator(IrodsBaseOperator):
-    """Delete a ticket (its string is masked in logs); returns ``{"removed": true}``.
+    """Delete a ticket; returns ``{"removed": true}``. The ticket string never passes through a template.
 
-    :param ticket: the ticket string, e.g. ``{{ ti.xcom_pull('create_ticket')['ticket'] }}``.
+    Templated fields are rendered into the UI unmasked, so the ticket is not one: give ``create_task_id``
+    (the :class:`IrodsCreateTicketOperator` task whose XCom holds it; read and masked at run time), or
+    ``ticket`` as a literal.
+
+    :param create_task_id: task id of the ticket's creator (its XCom ``{"ticket", ...}``).
+    :param ticket: the ticket string itself (not templated).
     """
 
-    template_fields: Sequence[str] = ("ticket", "irods_conn_id")
+    template_fields: Sequence[str] = ("create_task_id", "irods_conn_id")
 
-    def __init__(self, *, ticket: str, **kwargs: Any) -> None:
+    def __init__(
+        self, *, create_task_id: str | None = None, ticket: str | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
+        self.create_task_id = create_task_id
         self.ticket = ticket
 
     def run(self, session: IrodsSession, context: Context) -> dict[str, Any]:
         from airflow.sdk.log import mask_secret
 
-        if not isinstance(self.ticket, str) or not self.ticket.strip():
+        if (self.ticket is None) == (not self.create_task_id):
+            raise IrodsUsageError("give exactly one of create_task_id or ticket")
+        ticket = self.ticket
+        if self.create_task_id:
+            pushed = context["ti"].xcom_pull(task_ids=self.create_task_id)
+            ticket = pushed.get("ticket") if isinstance(pushed, dict) else None
+            if not ticket:
+                raise IrodsUsageError(f"task {self.create_task_id!r} pushed no ticket to XCom")
+        if not isinstance(ticket, str) or not ticket.strip():
             raise IrodsUsageError("ticket must be a non-empty ticket string")
-        mask_secret(self.ticket.strip())
-        session.tickets.remove(self.ticket.strip())
+        mask_secret(ticket.strip())
+        session.tickets.remove(ticket.strip())
         self.log.info("Removed the ticket")
         return {"removed": True}
 

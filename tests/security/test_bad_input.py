@@ -337,7 +337,7 @@ OPERATOR_CASES = [
         "metadata-empty-attribute",
         lambda: IrodsPutMetadataOperator(task_id="t", path=OBJ, metadata={"": "v"}),
         IrodsUsageError,
-        ("attribute must not be empty",),
+        ("non-empty attribute and value",),
     ),
     (
         "metadata-wrong-type",

@@ -25,6 +25,8 @@ from irods_provider.operators.catalog import (
 )
 
 HOME = "/tempZone/home/rods"
+ALICE_PASSWORD = "Alice-Pw-7qZ!x93kd"  # as the airflow conftest's irods fixture creates alice (conftest
+# modules of several test directories share the name "conftest", so it is not imported)
 
 
 def run(op):
@@ -32,8 +34,6 @@ def run(op):
 
 
 def _alice(server) -> IrodsSession:
-    from conftest import ALICE_PASSWORD
-
     from irods_provider.client import BasicAuth
 
     return IrodsSession(server.base_url, auth=BasicAuth("alice", ALICE_PASSWORD))
@@ -85,7 +85,9 @@ def test_ticket_create_use_remove(irods, session, caplog) -> None:
         with pytest.raises((IrodsNotFoundError, IrodsPermissionError)):
             alice.data_objects.read(f"{HOME}/shared.txt")
         assert alice.data_objects.read(f"{HOME}/shared.txt", ticket=ticket) == b"for alice"
-        assert run(IrodsRemoveTicketOperator(task_id="r", ticket=ticket)) == {"removed": True}
+        ti = type("TI", (), {"xcom_pull": lambda self, task_ids: created if task_ids == "t" else None})()
+        remove = IrodsRemoveTicketOperator(task_id="r", create_task_id="t")
+        assert remove.execute(context={"ti": ti}) == {"removed": True}
         with pytest.raises((IrodsNotFoundError, IrodsPermissionError)):
             alice.data_objects.read(f"{HOME}/shared.txt", ticket=ticket)
     with pytest.raises(IrodsUsageError, match="apply to write tickets only"):

@@ -152,8 +152,12 @@ def test_modify_replica_as_rodsadmin(rsession: IrodsSession) -> None:
     assert layout(rsession, path) == [(0, "demoResc", "1"), (1, "archiveResc", "1")]
 
 
-def test_register_a_file_and_an_additional_replica(rsession: IrodsSession, tmp_path) -> None:
-    first, second = tmp_path / "first.dat", tmp_path / "second.dat"
+def test_register_a_file_and_an_additional_replica(
+    rsession: IrodsSession, irods_emulator_resources: EmulatorServer
+) -> None:
+    root = irods_emulator_resources.config.register_root  # register is confined to it (issue 18)
+    assert root is not None
+    first, second = root / "first.dat", root / "second.dat"
     first.write_bytes(b"on disk")
     second.write_bytes(b"on disk")
     path = f"{HOME}/registered.dat"
