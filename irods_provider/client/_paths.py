@@ -137,3 +137,12 @@ def path_zone(path: str) -> str | None:
     if not path.startswith("/"):
         return None
     return path[1:].split("/", 1)[0] or None
+
+
+_TEMPORARY = re.compile(r"\..+\.irods-(?:part|old)-[0-9a-f][0-9a-f-]*")
+
+
+def is_temporary_name(name: str) -> bool:
+    """Whether a file or object name is one of the transfer engine's in-flight temporaries
+    (``.<name>.irods-part-<key>``, ``.<name>.irods-old-<key>``): never user data, hidden from selections."""
+    return _TEMPORARY.fullmatch(name) is not None

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Self
 
 import paramiko
 
+from irods_provider.client._paths import is_temporary_name
 from irods_provider.client.transfer import open_sftp_channels, tune_transport
 from irods_provider.exceptions import IrodsInvalidPathError, IrodsProtocolError
 
@@ -199,8 +200,8 @@ class SftpEndpoint:
                 if stat.S_ISDIR(mode):
                     if max_depth is None or depth + 1 < max_depth:
                         stack.append((child, depth + 1))
-                elif stat.S_ISREG(mode):
-                    yield child, attrs
+                elif stat.S_ISREG(mode) and not is_temporary_name(listed.filename):
+                    yield child, attrs  # a copy still in flight (or abandoned) is never a source
 
     @staticmethod
     def _follow(client: paramiko.SFTPClient, path: str, seen: set[str]) -> paramiko.SFTPAttributes | None:

@@ -22,7 +22,7 @@ from irods_provider.client._models import (
     PermissionOperation,
     Replica,
 )
-from irods_provider.client._paths import basename, parent_path, validate_path
+from irods_provider.client._paths import basename, is_temporary_name, parent_path, validate_path
 from irods_provider.exceptions import (
     IrodsAlreadyExistsError,
     IrodsError,
@@ -118,11 +118,13 @@ class AsyncCollections:
         regex: str | re.Pattern[str] | None = None,
         kinds: Kinds = Kinds.BOTH,
         with_stat: bool = False,
+        include_temporaries: bool = False,
     ) -> AsyncIterator[Entry]:
         """Lazily yield the entries below ``path`` via GenQuery (collections first, then data objects).
 
         ``pattern`` (glob) or ``regex`` (``re.search``) filters on entry names; ``with_stat`` fills
-        size, mtime and checksum of data objects from the same queries (no per-entry stat).
+        size, mtime and checksum of data objects from the same queries (no per-entry stat). Objects that
+        are the transfer engine's in-flight temporaries are left out unless ``include_temporaries``.
         """
         validate_path(path, operation="collections.iterate")
         accept = _name_filter(pattern, regex)
@@ -136,6 +138,8 @@ class AsyncCollections:
         if kinds is not Kinds.COLLECTIONS:
             async for entry in self._data_objects(path, recursive, with_stat, zone):
                 answered = True
+                if not include_temporaries and is_temporary_name(entry.name):
+                    continue
                 if accept is None or accept.search(entry.name):
                     yield entry
         if zone is not None and not answered:

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from irods_provider.client._paths import is_temporary_name
 from irods_provider.exceptions import (
     IrodsInvalidPathError,
     IrodsSourceChangedError,
@@ -262,8 +263,8 @@ def walk_files(
                     continue
                 seen.add((st.st_dev, st.st_ino))
                 subdirs.append((entry.path, child, depth + 1))
-            elif stat.S_ISREG(st.st_mode):
-                yield WalkEntry(entry.path, child, st)
+            elif stat.S_ISREG(st.st_mode) and not is_temporary_name(entry.name):
+                yield WalkEntry(entry.path, child, st)  # a download in flight (or abandoned) is no source
         stack.extend(reversed(subdirs))
 
 

@@ -315,8 +315,10 @@ def _choose_temp(
     if not resume:
         return temp, _resume.TempRecord(), False
     record = _resume.inspect(session, temp)
-    if record.state is None and not record.handles:
-        return temp, record, True  # nothing recorded; a lock left unrecorded is found when writing
+    if record.state is None and not record.handles and not _may_exist(session, temp):
+        return temp, record, True
+    # An existing temporary without a record may still be locked by a handle its killed worker never
+    # recorded: probed here, before any source byte is read, so a stream source can still start afresh.
     if record.handles:
         _resume.release_handles(session, temp, record.handles)
         record = replace(record, handles=())
