@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import posixpath
 import random
 import shutil
 import signal
@@ -25,6 +26,7 @@ from pathlib import Path
 
 import pytest
 
+from irods_provider.client._paths import is_temporary_name
 from irods_provider.exceptions import IrodsError
 from irods_provider.testing.sftp import EmbeddedSftpServer, airflow_connection_json
 from irods_provider.transfers.irods_to_sftp import IrodsToSFTPOperator
@@ -103,6 +105,7 @@ class FaultCounter:
 
 # What a failed file may have failed on: (error type, text the typed error carries) -> the fault behind it.
 # Anything else (an SSH drop, a checksum mismatch, an authentication error on a 3 s token, ...) is a bug.
+MAX_CONCURRENT_FILES = 4  # as in the killed worker's script below
 FAULT_SIGNATURES: list[tuple[str, str, tuple[str, ...]]] = [
     ("IrodsServerBusyError", "HTTP 503", ("injected_error_503", "refused_init_StreamLimitExceeded")),
     ("IrodsServerBusyError", "HTTP 429", ("refused_stream_NoIdleStream",)),
@@ -329,7 +332,7 @@ def round_trip(sftp, server, monkeypatch, *, kill: bool) -> None:
             destination_path=DEST,
             chunk_size=CHUNK,
             skip="checksum",
-            max_concurrent_files=4,
+            max_concurrent_files=MAX_CONCURRENT_FILES,
             continue_on_error=True,
             progress_interval_seconds=5,
             max_report_bytes=1 << 24,  # the checks below read every file entry
@@ -352,7 +355,7 @@ def round_trip(sftp, server, monkeypatch, *, kill: bool) -> None:
             destination_path="back",
             chunk_size=CHUNK,
             skip="checksum",
-            max_concurrent_files=4,
+            max_concurrent_files=MAX_CONCURRENT_FILES,
             continue_on_error=True,
             progress_interval_seconds=5,
             max_report_bytes=1 << 24,
@@ -367,9 +370,18 @@ def round_trip(sftp, server, monkeypatch, *, kill: bool) -> None:
     # Every object at its final path, byte-identical; nothing else in the collection.
     with server.model.lock:
         objects = {p: o for p, o in server.model.data_objects.items() if p.startswith(DEST + "/")}
-    assert sorted(p[len(DEST) + 1 :] for p in objects) == sorted(expected), (
-        "missing, extra or temporary objects"
-    )
+    leftovers = {p: o for p, o in objects.items() if is_temporary_name(posixpath.basename(p))}
+    if kill:
+        # A worker killed between parallel_write_init's answer and recording the handle leaves an object
+        # locked by a handle nobody knows: the server keeps handles until it restarts and cannot list them,
+        # so no client can unlock it. The engine goes around it (a fresh temporary, the orphan named in the
+        # log, hidden from every listing). Only such orphans may stay: locked, at most one per file in flight.
+        assert all(o.locked_by is not None for o in leftovers.values()), "an unlocked temporary was left"
+        assert len(leftovers) <= MAX_CONCURRENT_FILES, sorted(leftovers)
+    else:
+        assert leftovers == {}
+    objects = {p: o for p, o in objects.items() if p not in leftovers}
+    assert sorted(p[len(DEST) + 1 :] for p in objects) == sorted(expected), "missing or extra objects"
     for path, obj in objects.items():
         data = Path(obj.replicas[0].spool_file).read_bytes()
         assert (len(data), hashlib.sha256(data).hexdigest()) == expected[path[len(DEST) + 1 :]], path
@@ -385,8 +397,9 @@ def round_trip(sftp, server, monkeypatch, *, kill: bool) -> None:
     assert down_watch.violations == []
     assert len(up_watch.seen) == len(down_watch.seen) == 200
     # No handle left open, no stream reserved.
-    assert server.open_parallel_write_handles() == 0
-    assert server.open_parallel_write_streams() == 0
+    # Open handles: exactly those holding the orphans above (none without a kill).
+    assert server.open_parallel_write_handles() == len(leftovers)
+    assert (server.open_parallel_write_streams() == 0) == (not leftovers)
     # The reports' counts are exact.
     for report in (up, down):
         assert report["failed"] == 0
