@@ -7,7 +7,7 @@ already; other operators (Bash, SSH, TaskFlow) get the filter from
 
 from __future__ import annotations
 
-from irods_provider.operators._values import irods_safe
+from irods_provider._values import irods_safe
 
 #: ``user_defined_filters`` for a DAG whose other operators build the same paths.
 IRODS_FILTERS = {"irods_safe": irods_safe}

@@ -7,10 +7,41 @@ from __future__ import annotations
 import io
 import os
 import posixpath
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from irods_provider.client import IrodsSession
+    from irods_provider.client.transfer import FileResult
+
+
+def publish_object(
+    session: IrodsSession,
+    source: bytes | str | os.PathLike[str],
+    path: str,
+    *,
+    overwrite: bool = False,
+    metadata: Sequence[Any] = (),
+) -> FileResult:
+    """Write ``source`` (bytes, or a local file) to ``path`` through the engine: ``+`` refused first, parents
+    created, then temporary name, server checksum verified, AVUs applied and an atomic rename."""
+    from irods_provider._values import refuse_unaddressable
+    from irods_provider.client.transfer import OverwritePolicy, upload_object
+
+    refuse_unaddressable("path", path)
+    session.collections.create(posixpath.dirname(path) or "/", intermediates=True, exist_ok=True)
+    policy = OverwritePolicy.OVERWRITE if overwrite else OverwritePolicy.REFUSE
+    if isinstance(source, bytes):
+        return upload_object(
+            session,
+            io.BytesIO(source),
+            path,
+            overwrite=policy,
+            metadata=metadata,
+            size=len(source),
+            resume=False,
+        )
+    return upload_object(session, os.fspath(source), path, overwrite=policy, metadata=metadata)
 
 
 class IrodsShortcutsMixin:
@@ -40,17 +71,7 @@ class IrodsShortcutsMixin:
 
     def write_bytes(self, path: str, data: bytes, *, overwrite: bool = False) -> dict[str, Any]:
         """Create ``path`` (parents too) from ``data``, published atomically; returns the file result."""
-        from irods_provider.client.transfer import OverwritePolicy, upload_object
-        from irods_provider.operators._values import refuse_unaddressable
-
-        refuse_unaddressable("path", path)
-        session = self.get_conn()
-        session.collections.create(posixpath.dirname(path) or "/", intermediates=True, exist_ok=True)
-        policy = OverwritePolicy.OVERWRITE if overwrite else OverwritePolicy.REFUSE
-        result = upload_object(
-            session, io.BytesIO(data), path, overwrite=policy, size=len(data), resume=False
-        )
-        return result.to_dict()
+        return publish_object(self.get_conn(), data, path, overwrite=overwrite).to_dict()
 
     def write_text(
         self, path: str, text: str, *, encoding: str = "utf-8", overwrite: bool = False
@@ -62,14 +83,7 @@ class IrodsShortcutsMixin:
         self, local_path: str | os.PathLike[str], path: str, *, overwrite: bool = False
     ) -> dict[str, Any]:
         """Upload one local file to ``path`` (parallel streams, verified, atomic, resumable)."""
-        from irods_provider.client.transfer import OverwritePolicy, upload_object
-        from irods_provider.operators._values import refuse_unaddressable
-
-        refuse_unaddressable("path", path)
-        session = self.get_conn()
-        session.collections.create(posixpath.dirname(path) or "/", intermediates=True, exist_ok=True)
-        policy = OverwritePolicy.OVERWRITE if overwrite else OverwritePolicy.REFUSE
-        return upload_object(session, os.fspath(local_path), path, overwrite=policy).to_dict()
+        return publish_object(self.get_conn(), local_path, path, overwrite=overwrite).to_dict()
 
     def download_file(
         self, path: str, local_path: str | os.PathLike[str], *, overwrite: bool = False

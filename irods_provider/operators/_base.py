@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
+from irods_provider._values import irods_safe, literal_list
 from irods_provider.exceptions import IrodsInvalidPathError, IrodsUsageError
 from irods_provider.hooks._checks import run_sync, stat_path
 from irods_provider.hooks.irods import IrodsHook
-from irods_provider.operators._values import irods_safe, literal_list
 
 if TYPE_CHECKING:
     import jinja2

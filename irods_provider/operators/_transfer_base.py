@@ -216,20 +216,15 @@ class TransferOperatorBase(TransferLineageMixin, IrodsBaseOperator):
         return result
 
     def _write_manifest(self, session: IrodsSession, report: TransferReport) -> str:
-        import io
         import json
-        import posixpath
 
-        from irods_provider.client.transfer import upload_object
+        from irods_provider._values import refuse_unaddressable
+        from irods_provider.hooks._shortcuts import publish_object
         from irods_provider.operators._base import check_path
-        from irods_provider.operators._values import refuse_unaddressable
 
         path = refuse_unaddressable("manifest_path", check_path("manifest_path", self.manifest_path))
         data = "".join(json.dumps(f.to_dict(), sort_keys=True) + "\n" for f in report.files).encode()
-        session.collections.create(posixpath.dirname(path) or "/", intermediates=True, exist_ok=True)
-        upload_object(
-            session, io.BytesIO(data), path, overwrite=OverwritePolicy.OVERWRITE, size=len(data), resume=False
-        )
+        publish_object(session, data, path, overwrite=True)
         self.log.info("Wrote the report of %d files to %s", len(report.files), path)
         return path
 

@@ -6,14 +6,13 @@ small JSON-able result whose size is bounded (``max_rows`` / ``max_entries``), n
 
 from __future__ import annotations
 
-import io
 import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from irods_provider._values import literal_list, parse_avus
 from irods_provider.exceptions import IrodsIntegrityError, IrodsUsageError
 from irods_provider.operators._base import IrodsBaseOperator, check_choice, check_path, path_kind
-from irods_provider.operators._values import literal_list, parse_avus, refuse_unaddressable
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -465,12 +464,10 @@ class IrodsCreateObjectOperator(IrodsBaseOperator):
         self.metadata = metadata
 
     def run(self, session: IrodsSession, context: Context) -> dict[str, Any]:
-        import posixpath
-
         from irods_provider.client import AVU
-        from irods_provider.client.transfer import OverwritePolicy, upload_object
+        from irods_provider.hooks._shortcuts import publish_object
 
-        path = refuse_unaddressable("path", check_path("path", self.path))
+        path = check_path("path", self.path)
         if isinstance(self.content, str):
             data = self.content.encode(self.encoding)
         elif isinstance(self.content, bytes | bytearray):
@@ -481,15 +478,6 @@ class IrodsCreateObjectOperator(IrodsBaseOperator):
                 "(e.g. json.dumps)"
             )
         avus = [AVU(a, v, u) for a, v, u in parse_avus(self.metadata, allow_empty=True)]
-        session.collections.create(posixpath.dirname(path) or "/", intermediates=True, exist_ok=True)
-        result = upload_object(
-            session,
-            io.BytesIO(data),
-            path,
-            overwrite=OverwritePolicy.OVERWRITE if self.overwrite else OverwritePolicy.REFUSE,
-            metadata=avus,
-            size=len(data),
-            resume=False,
-        )
+        result = publish_object(session, data, path, overwrite=bool(self.overwrite), metadata=avus)
         self.log.info("Created %s (%d bytes)", path, len(data))
         return {"path": path, "size": result.size, "checksum": result.checksum}

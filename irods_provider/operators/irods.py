@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from irods_provider._lineage import TransferLineageMixin, irods_dataset
+from irods_provider._values import refuse_unaddressable
 from irods_provider.client import EntryKind, Kinds, Replica
 from irods_provider.exceptions import (
     IrodsNotACollectionError,
@@ -22,7 +23,6 @@ from irods_provider.exceptions import (
 )
 from irods_provider.hooks._checks import KINDS
 from irods_provider.operators._base import IrodsBaseOperator, check_choice, check_path, check_paths, path_kind
-from irods_provider.operators._values import refuse_unaddressable
 from irods_provider.operators.metadata import (
     IrodsGetMetadataOperator,
     IrodsPutMetadataOperator,

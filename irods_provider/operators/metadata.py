@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from irods_provider._values import parse_avus
 from irods_provider.exceptions import IrodsUsageError
 from irods_provider.operators._base import IrodsBaseOperator, check_choice, check_path
-from irods_provider.operators._values import parse_avus
 
 if TYPE_CHECKING:
     from airflow.sdk import Context

@@ -23,6 +23,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 from irods_provider._lineage import LineageDataset, irods_dataset, local_dataset
+from irods_provider._values import literal_list, parse_avus, refuse_unaddressable
 from irods_provider.client import AVU
 from irods_provider.client.transfer import (
     FileResult,
@@ -37,7 +38,6 @@ from irods_provider.client.transfer._local import plan_local_sources
 from irods_provider.exceptions import IrodsError, IrodsInvalidPathError
 from irods_provider.operators._base import check_path, check_paths
 from irods_provider.operators._transfer_base import TransferOperatorBase
-from irods_provider.operators._values import literal_list, parse_avus, refuse_unaddressable
 
 if TYPE_CHECKING:
     from airflow.sdk import Context

@@ -10,8 +10,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from irods_provider._values import literal_list
 from irods_provider.exceptions import IrodsInvalidPathError, IrodsUsageError
-from irods_provider.operators._values import literal_list
 
 __all__ = ["Pattern", "has_magic", "parse_pattern", "safe_join", "safe_relative"]
 

@@ -11,6 +11,7 @@ import stat
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
+from irods_provider._values import parse_avus, refuse_unaddressable
 from irods_provider.client import AVU
 from irods_provider.client.transfer import (
     FileResult,
@@ -27,7 +28,6 @@ from irods_provider.client.transfer._integrity import wait_until_stable
 from irods_provider.client.transfer._sftp import SftpRangeReader
 from irods_provider.exceptions import IrodsSourceChangedError, IrodsSymlinkError, IrodsUsageError
 from irods_provider.operators._base import check_path
-from irods_provider.operators._values import parse_avus, refuse_unaddressable
 from irods_provider.transfers._selection import as_list, has_magic, parse_pattern, safe_relative
 from irods_provider.transfers._sftp_endpoint import SftpEndpoint
 from irods_provider.transfers._sftp_integrity import SftpState, open_source, sftp_probe, source_change

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from irods_provider._values import irods_safe, literal_list, parse_avus, refuse_unaddressable
 from irods_provider.exceptions import IrodsInvalidPathError, IrodsUsageError
-from irods_provider.operators._values import irods_safe, literal_list, parse_avus, refuse_unaddressable
 from irods_provider.operators.irods import IrodsCreateCollectionOperator, IrodsDeleteOperator
 from irods_provider.operators.transfer import LocalToIrodsOperator
 from irods_provider.transfers.sftp_to_irods import SFTPToIrodsOperator
