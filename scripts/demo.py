@@ -106,9 +106,7 @@ def main(argv: list[str] | None = None) -> int:
 
         with EmulatorServer(EmulatorConfig(spool_dir=Path(tmp) / "spool")) as server:
             print(f"  iRODS HTTP API emulator at {server.base_url} (zone tempZone, user rods)")
-            os.environ["AIRFLOW_CONN_IRODS_DEFAULT"] = (
-                f"irods://rods:rods-emulator@127.0.0.1:{server.port}/http?zone=tempZone"
-            )
+            os.environ["AIRFLOW_CONN_IRODS_DEFAULT"] = server.airflow_connection_uri()
             dag = _load_dag(args.dag)
             started = time.monotonic()
             dag_run = dag.test()

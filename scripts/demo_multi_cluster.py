@@ -167,9 +167,7 @@ def run_demo(work: Path, count: int, mib: int, api_version: str = "0.7.0") -> in
     with ExitStack() as stack:
         config = EmulatorConfig(spool_dir=work / "spool", api_version=api_version)
         irods = stack.enter_context(EmulatorServer(config))
-        os.environ["AIRFLOW_CONN_IRODS_DEFAULT"] = (
-            f"irods://rods:rods-emulator@127.0.0.1:{irods.port}/http?zone=tempZone"
-        )
+        os.environ["AIRFLOW_CONN_IRODS_DEFAULT"] = irods.airflow_connection_uri()
         for name in names:
             server = stack.enter_context(EmbeddedSftpServer(work / name, username=f"user_{name}"))
             os.environ[f"AIRFLOW_CONN_{name.upper()}"] = airflow_connection_json(server)

@@ -30,22 +30,37 @@ def _resource_spec(text: str) -> str:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m irods_provider.testing")
+    parser = argparse.ArgumentParser(
+        prog="python -m irods_provider.testing",
+        description="A local iRODS HTTP API emulator for tests and DAG development. `serve` prints the "
+        "base URL, the admin account, the control-plane token and a ready-to-paste "
+        "AIRFLOW_CONN_IRODS_DEFAULT line.",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="run the iRODS HTTP API emulator (0.5.0, 0.6.0 or 0.7.0)")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=9000)
-    serve.add_argument("--zone", default="tempZone")
-    serve.add_argument("--admin-user", default="rods")
-    serve.add_argument("--admin-password", default=DEFAULT_ADMIN_PASSWORD)
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (loopback unless --allow-remote)")
+    serve.add_argument("--port", type=int, default=9000, help="TCP port; 0 picks a free one (default 9000)")
+    serve.add_argument("--zone", default="tempZone", help="local zone name (default tempZone)")
+    serve.add_argument("--admin-user", default="rods", help="the rodsadmin account (default rods)")
+    serve.add_argument(
+        "--admin-password",
+        default=DEFAULT_ADMIN_PASSWORD,
+        help=f"its password (default {DEFAULT_ADMIN_PASSWORD})",
+    )
     serve.add_argument("--token-lifetime", type=float, default=3600.0, help="seconds")
     serve.add_argument("--spool", type=Path, default=None, help="directory for data bytes (default: temp)")
-    serve.add_argument("--max-body-bytes", type=int, default=8 * MIB)
-    serve.add_argument("--streams-per-handle", type=int, default=3)
-    serve.add_argument("--max-streams", type=int, default=15)
-    serve.add_argument("--certfile", default=None)
-    serve.add_argument("--keyfile", default=None)
-    serve.add_argument("--log-level", default="warning")
+    serve.add_argument(
+        "--max-body-bytes", type=int, default=8 * MIB, help="request body limit (default 8 MiB)"
+    )
+    serve.add_argument(
+        "--streams-per-handle", type=int, default=3, help="parallel-write streams per handle (default 3)"
+    )
+    serve.add_argument(
+        "--max-streams", type=int, default=15, help="parallel-write streams in all (default 15)"
+    )
+    serve.add_argument("--certfile", default=None, help="PEM certificate: serve HTTPS")
+    serve.add_argument("--keyfile", default=None, help="PEM private key of --certfile")
+    serve.add_argument("--log-level", default="warning", help="uvicorn log level (default warning)")
     serve.add_argument(
         "--api-version",
         choices=API_VERSIONS,
@@ -73,6 +88,11 @@ def _parser() -> argparse.ArgumentParser:
         "--resource-preset",
         action="store_true",
         help=f"add the preset resources {' '.join(RESOURCE_PRESET)} (demoResc stays the default)",
+    )
+    serve.add_argument(
+        "--conn-id",
+        default="irods_default",
+        help="the Airflow connection id of the printed AIRFLOW_CONN_<ID> line (default irods_default)",
     )
     _add_security_arguments(serve)
     return parser
@@ -140,6 +160,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     if config.resources:
         print(f"resources: demoResc (default), {', '.join(config.resources)}", flush=True)
+    conn_var = f"AIRFLOW_CONN_{args.conn_id.upper()}"
+    print("paste into the shell that runs Airflow or dag.test():", flush=True)
+    print(f"  export {conn_var}='{server.airflow_connection_uri()}'", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import hmac
 import json
+from collections.abc import Callable
+from dataclasses import dataclass, fields
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
-from irods_provider.testing._config import FaultInjector
+from irods_provider.testing._config import FaultInjector, Faults
 from irods_provider.testing._errors import IrodsModelError
 from irods_provider.testing._model import EmulatorModel
 from irods_provider.testing._security import CONTROL_TOKEN_HEADER, is_loopback
@@ -29,6 +31,8 @@ LIMIT_KEYS = (
     "read_buffer_bytes",
     "dstream_exposes_irods_error_codes",
 )
+
+FAULT_KEYS = tuple(field.name for field in fields(Faults))
 
 
 class ControlPlane:
@@ -84,22 +88,83 @@ class ControlPlane:
             if raw.strip() and content_type != "application/json":
                 return JSONResponse({"error": "POST bodies must be application/json"}, status_code=415)
             body = json.loads(raw) if raw.strip() else {}
-        if name == "reset" and request.method == "POST":
-            self.reset()
-            return JSONResponse({"reset": True})
-        if name == "faults":
-            faults = self.faults.set(**body) if request.method == "POST" else self.faults.faults
-            return JSONResponse(faults.to_dict())
-        if name == "limits":
-            return JSONResponse(self.limits(**body))
-        if name == "parallel-writes":
-            return JSONResponse(self.model.parallel_write_counts())
-        if name == "tokens":
-            return JSONResponse({"count": self.model.token_count()})
-        if name == "users" and request.method == "POST":
-            try:
-                self.model.add_user(body["name"], body["password"], body.get("user_type", "rodsuser"))
-            except IrodsModelError as e:
-                return JSONResponse({"error": e.name, "status_code": e.code}, status_code=409)
-            return JSONResponse({"created": body["name"]})
-        return Response(b"", status_code=404)
+        route = _ROUTES.get((request.method, name))
+        if route is None:
+            return Response(b"", status_code=404)
+        return route.handler(self, body)
+
+    def _index(self, _body: dict[str, Any]) -> Response:
+        return JSONResponse(
+            {
+                "control_plane": "/_emulator/",
+                "header": CONTROL_TOKEN_HEADER,
+                "endpoints": [
+                    {"method": method, "path": f"/_emulator/{name}", "body": route.body, "does": route.does}
+                    for (method, name), route in _ROUTES.items()
+                ],
+            }
+        )
+
+    def _reset(self, _body: dict[str, Any]) -> Response:
+        self.reset()
+        return JSONResponse({"reset": True})
+
+    def _get_faults(self, _body: dict[str, Any]) -> Response:
+        return JSONResponse(self.faults.faults.to_dict())
+
+    def _set_faults(self, body: dict[str, Any]) -> Response:
+        return JSONResponse(self.faults.set(**body).to_dict())
+
+    def _limits(self, body: dict[str, Any]) -> Response:
+        return JSONResponse(self.limits(**body))
+
+    def _parallel_writes(self, _body: dict[str, Any]) -> Response:
+        return JSONResponse(self.model.parallel_write_counts())
+
+    def _tokens(self, _body: dict[str, Any]) -> Response:
+        return JSONResponse({"count": self.model.token_count()})
+
+    def _add_user(self, body: dict[str, Any]) -> Response:
+        try:
+            self.model.add_user(body["name"], body["password"], body.get("user_type", "rodsuser"))
+        except IrodsModelError as e:
+            return JSONResponse({"error": e.name, "status_code": e.code}, status_code=409)
+        return JSONResponse({"created": body["name"]})
+
+
+@dataclass(frozen=True)
+class _Route:
+    """One control-plane endpoint: its handler and what the index at ``/_emulator/`` says of it."""
+
+    handler: Callable[[ControlPlane, dict[str, Any]], Response]
+    does: str
+    body: str = ""
+
+
+_ROUTES: dict[tuple[str, str], _Route] = {
+    ("GET", ""): _Route(ControlPlane._index, "this index"),
+    ("POST", "reset"): _Route(
+        ControlPlane._reset, "empty the zone (users, objects, tokens) and clear all faults"
+    ),
+    ("GET", "faults"): _Route(ControlPlane._get_faults, "the fault injection in force"),
+    ("POST", "faults"): _Route(
+        ControlPlane._set_faults,
+        "set fault injection (rates 0..1, seeded)",
+        "{" + ", ".join(f'"{key}": ...' for key in FAULT_KEYS) + "}",
+    ),
+    ("GET", "limits"): _Route(ControlPlane._limits, "the run-time limits"),
+    ("POST", "limits"): _Route(
+        ControlPlane._limits,
+        "change run-time limits",
+        "{" + ", ".join(f'"{k}": ...' for k in LIMIT_KEYS) + "}",
+    ),
+    ("GET", "parallel-writes"): _Route(
+        ControlPlane._parallel_writes, "open parallel-write handles and streams"
+    ),
+    ("GET", "tokens"): _Route(ControlPlane._tokens, "number of live bearer tokens"),
+    ("POST", "users"): _Route(
+        ControlPlane._add_user,
+        "create a user",
+        '{"name": ..., "password": ..., "user_type": "rodsuser"|"rodsadmin"|"groupadmin"}',
+    ),
+}

@@ -6,6 +6,7 @@ import socket
 import threading
 from types import TracebackType
 from typing import Any
+from urllib.parse import quote, urlencode
 
 import uvicorn
 
@@ -70,6 +71,21 @@ class EmulatorServer:
     def base_url(self) -> str:
         """The API base: ``url`` + ``/irods-http-api/<version>``."""
         return self.url + self.config.base_path
+
+    def airflow_connection_uri(self, login: str | None = None, password: str | None = None) -> str:
+        """The ``AIRFLOW_CONN_<ID>`` value (URI form) of an ``irods`` connection to this emulator.
+
+        The admin account by default; with TLS the certificate is named as the CA bundle so that
+        verification stays on.
+        """
+        login = self.config.admin_user if login is None else login
+        password = self.config.admin_password if password is None else password
+        query = {"zone": self.config.zone}
+        if self.config.ssl_certfile:
+            query["ca_bundle"] = str(self.config.ssl_certfile)
+        credentials = f"{quote(login, safe='')}:{quote(password, safe='')}"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"irods://{credentials}@{host}:{self.port}/{self.scheme}?{urlencode(query)}"
 
     # ---- lifecycle -------------------------------------------------------------------------
 

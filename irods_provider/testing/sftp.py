@@ -291,14 +291,24 @@ def paramiko_client(
 
 
 def _main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m irods_provider.testing.sftp")
+    parser = argparse.ArgumentParser(
+        prog="python -m irods_provider.testing.sftp",
+        description="An embedded SSH/SFTP server (asyncssh) on loopback, for tests and DAG development. "
+        "`serve` prints the address, the client key, the host key and a ready-to-paste AIRFLOW_CONN_<ID> "
+        "line that Airflow's SFTPHook and SSHHook accept (key login, host key verified).",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="run an embedded SSH/SFTP server until interrupted")
-    serve.add_argument("--root", required=True, type=Path)
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=0)
-    serve.add_argument("--user", default="tester")
-    serve.add_argument("--password", default=None)
+    serve.add_argument(
+        "--root", required=True, type=Path, help="directory served (SFTP's / and the shell's cwd)"
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=0, help="TCP port; 0 (default) picks a free one")
+    serve.add_argument("--user", default="tester", help="the one accepted user (default tester)")
+    serve.add_argument("--password", default=None, help="also accept this password (default: key login only)")
+    serve.add_argument(
+        "--conn-id", default="sftp_default", help="connection id of the printed AIRFLOW_CONN_<ID> line"
+    )
     args = parser.parse_args(argv)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -308,6 +318,8 @@ def _main(argv: list[str] | None = None) -> int:
         print(f"listening on {server.host}:{server.port} user={server.username}", flush=True)
         print(f"client key: {server.client_key_path}", flush=True)
         print(f"known_hosts: {server.known_hosts_line}", flush=True)
+        print("paste into the shell that runs Airflow or dag.test():", flush=True)
+        print(f"  export AIRFLOW_CONN_{args.conn_id.upper()}='{airflow_connection_json(server)}'", flush=True)
         with contextlib.suppress(KeyboardInterrupt):
             stop.wait()
     return 0
