@@ -156,7 +156,9 @@ def provider_info() -> dict[str, Any]:
             {
                 "integration-name": "iRODS",
                 "python-modules": [
+                    "irods_provider.operators.catalog",
                     "irods_provider.operators.irods",
+                    "irods_provider.operators.metadata",
                     "irods_provider.operators.replicas",
                     "irods_provider.operators.transfer",
                 ],

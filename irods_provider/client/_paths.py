@@ -12,6 +12,7 @@ __all__ = [
     "basename",
     "check_query_value",
     "join_path",
+    "normalize_path",
     "parent_path",
     "path_zone",
     "validate_avu",
@@ -26,6 +27,22 @@ MAX_PATH_BYTES = 1087
 # Widths of the catalog's r_meta_main columns (meta_attr_name, meta_attr_value: varchar(2700);
 # meta_attr_unit: varchar(250)), counted in UTF-8 bytes so the check holds for every catalog database.
 _AVU_LIMITS = (("attribute", 2700), ("value", 2700), ("units", 250))
+
+
+_SLASHES = re.compile(r"/{2,}")
+
+
+def normalize_path(path: str) -> str:
+    """The provider's one path rule: repeated ``/`` collapse and a trailing ``/`` goes (``/`` stays ``/``).
+
+    Everything else is left for :func:`validate_path` to judge (``.``/``..`` components are refused, never
+    resolved: iRODS does not resolve them either). Where a trailing ``/`` carries meaning (a transfer's
+    destination: "into this collection"), the caller reads it before normalising.
+    """
+    if not isinstance(path, str) or not path.startswith("/"):
+        return path
+    path = _SLASHES.sub("/", path)
+    return path.rstrip("/") or "/"
 
 
 def validate_path(path: str, *, operation: str | None = None) -> str:

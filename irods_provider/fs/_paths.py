@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from urllib.parse import unquote
+
+from irods_provider.client._paths import normalize_path
 
 __all__ = ["PROTOCOL", "conn_id_from_url", "join", "split_url", "strip_protocol"]
 
 PROTOCOL = "irods"
-_SLASHES = re.compile("/{2,}")
 
 
 def split_url(url: str) -> tuple[str, str]:
@@ -34,10 +34,7 @@ def strip_protocol(url: str) -> str:
     repeated slashes collapse, a trailing slash goes, and a relative path is taken from the root.
     """
     _, path = split_url(url)
-    path = _SLASHES.sub("/", "/" + path)
-    if len(path) > 1:
-        path = path.rstrip("/")
-    return path
+    return normalize_path("/" + path)
 
 
 def conn_id_from_url(url: str) -> str | None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from upath import UPath
 
+from irods_provider.client._paths import normalize_path
+
 __all__ = ["IrodsPath"]
 
 
@@ -15,5 +17,4 @@ class IrodsPath(UPath):
     @property
     def path(self) -> str:
         """The logical path (``/tempZone/home/...``), never ending in ``/`` except at the root."""
-        path = super().path
-        return path.rstrip("/") or "/"
+        return normalize_path(super().path)

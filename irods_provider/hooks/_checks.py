@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from irods_provider.client import Kinds
-from irods_provider.client._paths import path_zone
+from irods_provider.client._paths import normalize_path, path_zone
 from irods_provider.exceptions import (
     IrodsNotACollectionError,
     IrodsNotADataObjectError,
@@ -120,6 +120,7 @@ def _entry_dict(path: str, kind: str, size: int | None, modified_at: int | None)
 
 def stat_path(path: str) -> Check[dict[str, Any] | None]:
     """Stat a path whatever it is: collection first, then data object; ``None`` when missing."""
+    path = normalize_path(path)
     try:
         stat = yield Call("collections", "stat", (path,))
         return _entry_dict(path, "collection", None, stat.modified_at)
@@ -209,6 +210,8 @@ def metadata_matches(
     if not attribute:
         raise IrodsUsageError("an AVU attribute name is needed")
     _check_kind(kind)
+    path = None if path is None else normalize_path(path)
+    under = normalize_path(under) if under else None
     return _metadata_matches(attribute, value, units, path=path, under=under, kind=kind)
 
 
@@ -253,6 +256,7 @@ class CollectionState:
 
 def collection_state(path: str) -> Check[CollectionState]:
     """Count the data objects under ``path`` and sum their sizes (the collection must exist)."""
+    path = normalize_path(path)
     yield Call("collections", "stat", (path,))  # a missing collection raises instead of looking empty
     entries = yield Call(
         "collections", "iterate", (path,), {"recursive": True, "kinds": Kinds.DATA_OBJECTS, "with_stat": True}

@@ -10,6 +10,8 @@ import posixpath
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from irods_provider.client._paths import normalize_path
+
 if TYPE_CHECKING:
     from irods_provider.client import IrodsSession
     from irods_provider.client.transfer import FileResult
@@ -54,16 +56,18 @@ class IrodsShortcutsMixin:
     def exists(self, path: str) -> bool:
         """Whether a collection or data object (visible to the connection's user) is at ``path``."""
         session = self.get_conn()
+        path = normalize_path(path)
         return session.data_objects.exists(path) or session.collections.exists(path)
 
     def list(self, path: str, *, recursive: bool = False, pattern: str | None = None) -> list[str]:
         """The paths under collection ``path`` (``pattern``: a glob on the names)."""
         session = self.get_conn()
-        return [e.path for e in session.collections.iterate(path, recursive=recursive, pattern=pattern)]
+        entries = session.collections.iterate(normalize_path(path), recursive=recursive, pattern=pattern)
+        return [e.path for e in entries]
 
     def read_bytes(self, path: str) -> bytes:
         """The whole content of a data object (held in memory: use ``download_file`` for big objects)."""
-        return self.get_conn().data_objects.read(path)
+        return self.get_conn().data_objects.read(normalize_path(path))
 
     def read_text(self, path: str, encoding: str = "utf-8") -> str:
         """The content of a data object decoded with ``encoding``."""
@@ -71,7 +75,7 @@ class IrodsShortcutsMixin:
 
     def write_bytes(self, path: str, data: bytes, *, overwrite: bool = False) -> dict[str, Any]:
         """Create ``path`` (parents too) from ``data``, published atomically; returns the file result."""
-        return publish_object(self.get_conn(), data, path, overwrite=overwrite).to_dict()
+        return publish_object(self.get_conn(), data, normalize_path(path), overwrite=overwrite).to_dict()
 
     def write_text(
         self, path: str, text: str, *, encoding: str = "utf-8", overwrite: bool = False
@@ -83,7 +87,8 @@ class IrodsShortcutsMixin:
         self, local_path: str | os.PathLike[str], path: str, *, overwrite: bool = False
     ) -> dict[str, Any]:
         """Upload one local file to ``path`` (parallel streams, verified, atomic, resumable)."""
-        return publish_object(self.get_conn(), local_path, path, overwrite=overwrite).to_dict()
+        target = normalize_path(path)
+        return publish_object(self.get_conn(), local_path, target, overwrite=overwrite).to_dict()
 
     def download_file(
         self, path: str, local_path: str | os.PathLike[str], *, overwrite: bool = False
@@ -92,4 +97,5 @@ class IrodsShortcutsMixin:
         from irods_provider.client.transfer import OverwritePolicy, download_object
 
         policy = OverwritePolicy.OVERWRITE if overwrite else OverwritePolicy.REFUSE
-        return download_object(self.get_conn(), path, local_path, overwrite=policy).to_dict()
+        source = normalize_path(path)
+        return download_object(self.get_conn(), source, local_path, overwrite=policy).to_dict()

@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
+from irods_provider._docs import inherit_param_docs
 from irods_provider._values import irods_safe, literal_list
+from irods_provider.client._paths import normalize_path
 from irods_provider.exceptions import IrodsInvalidPathError, IrodsUsageError
 from irods_provider.hooks._checks import run_sync, stat_path
 from irods_provider.hooks.irods import IrodsHook
@@ -31,13 +33,14 @@ __all__ = [
 
 
 def check_path(name: str, value: Any) -> str:
-    """A rendered logical path: an absolute string without NUL bytes, trailing slash removed."""
+    """A rendered logical path: an absolute string without NUL bytes, normalised by the one path rule
+    (:func:`~irods_provider.client._paths.normalize_path`: ``//`` collapse, trailing ``/`` dropped)."""
     if not isinstance(value, str) or not value.strip():
         raise IrodsInvalidPathError(f"{name} must be an absolute iRODS path, got {value!r}")
     path = value.strip()
     if not path.startswith("/") or "\x00" in path:
         raise IrodsInvalidPathError(f"{name} must be an absolute iRODS path, got {value!r}")
-    return path.rstrip("/") or "/"
+    return normalize_path(path)
 
 
 def check_paths(name: str, value: Any) -> list[str]:
@@ -73,7 +76,14 @@ def path_kind(session: IrodsSession, path: str) -> str | None:
 
 
 class IrodsTemplatingMixin:
-    """Templates of iRODS operators and sensors get the ``irods_safe`` filter and ``irods_safe_run_id``."""
+    """Templates of iRODS operators and sensors get the ``irods_safe`` filter and ``irods_safe_run_id``.
+
+    Every subclass's docstring also lists the arguments its bases document (:func:`inherit_param_docs`).
+    """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        inherit_param_docs(cls)
 
     def _do_render_template_fields(
         self,
@@ -93,7 +103,10 @@ class IrodsTemplatingMixin:
 
 
 class IrodsBaseOperator(IrodsTemplatingMixin, BaseOperator):
-    """Owns ``irods_conn_id`` and builds :class:`IrodsHook` lazily; subclasses implement :meth:`run`."""
+    """Owns ``irods_conn_id`` and builds :class:`IrodsHook` lazily; subclasses implement :meth:`run`.
+
+    :param irods_conn_id: the Airflow connection of type ``irods`` (default ``irods_default``); templated.
+    """
 
     template_fields: Sequence[str] = ("irods_conn_id",)
     ui_color = "#2b7bb9"

@@ -152,7 +152,9 @@ class IrodsCreateTicketOperator(IrodsBaseOperator):
     :param write_data_object_count: write tickets: how many objects may be written.
     :param write_byte_count: write tickets: how many bytes may be written.
     :param expires_in_seconds: lifetime (the server honours it from API 0.4.0).
-    :param users: users allowed to use it; ``groups`` and ``hosts`` likewise.
+    :param users: users allowed to use it (a list, or the rendered string of one).
+    :param groups: groups allowed to use it.
+    :param hosts: hosts allowed to use it.
     """
 
     template_fields: Sequence[str] = ("path", "users", "groups", "hosts", "irods_conn_id")
@@ -269,7 +271,11 @@ class IrodsChecksumOperator(IrodsBaseOperator):
     :param path: a data object or a collection (walked recursively).
     :param verify: verify instead of computing (``ichksum -K``).
     :param force: recompute even when a checksum is recorded (compute mode).
-    :param all_replicas: compute for every replica; ``resource`` / ``replica_number`` choose one replica.
+    :param all_replicas: compute for every replica.
+    :param resource: the replica on this resource only.
+    :param replica_number: the replica with this number only.
+    :param max_entries: the most object paths the result lists (checksums and mismatches alike).
+    :param fail_on_mismatch: fail the task when a verification finds a mismatch (default True).
     :param admin: act as rodsadmin on objects the caller does not own.
     """
 

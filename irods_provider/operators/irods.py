@@ -69,7 +69,8 @@ class IrodsCreateCollectionOperator(TransferLineageMixin, IrodsBaseOperator):
     """Create a collection (and its missing parents); returns ``{"path", "created"}``.
 
     :param path: absolute logical path of the collection.
-    :param create_intermediates: create missing parent collections too.
+    :param create_intermediates: create missing parent collections too (default True, like ``mkdir -p``;
+        the client's ``collections.create`` defaults to False, like ``mkdir``).
     :param exist_ok: when False, fail if the collection already exists.
     """
 

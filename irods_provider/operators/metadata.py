@@ -89,7 +89,9 @@ class IrodsRemoveMetadataOperator(IrodsBaseOperator):
     Returns ``{"path", "removed": [...]}``; removing AVUs that are not there is not an error.
 
     :param path: the collection or data object.
-    :param attribute: remove the AVUs with this attribute (narrowed by ``value`` and ``units``).
+    :param attribute: remove the AVUs with this attribute.
+    :param value: only those with this value (with ``attribute``).
+    :param units: only those with these units (with ``attribute``).
     :param metadata: remove exactly these AVUs (same forms as :class:`IrodsPutMetadataOperator`).
     :param remove_all: remove every AVU of the path.
     """

@@ -60,7 +60,14 @@ def _epoch(value: datetime | str | int | float | None) -> int | None:
 
 
 class _IrodsBaseSensor(IrodsTemplatingMixin, BaseSensorOperator):
-    """Owns the connection id, the lazy hook and the poke/defer plumbing shared by every iRODS sensor."""
+    """Owns the connection id, the lazy hook and the poke/defer plumbing shared by every iRODS sensor.
+
+    :param irods_conn_id: the Airflow connection of type ``irods`` (default ``irods_default``); templated.
+    :param deferrable: wait in the triggerer instead of a worker slot (default: Airflow's
+        ``[operators] default_deferrable``); poke and trigger run the same check.
+    :param check_fn: called with the list of matches; the wait ends only when it returns True (the same in
+        poke and deferred mode).
+    """
 
     def __init__(
         self,
@@ -184,7 +191,9 @@ class IrodsPathSensor(_IrodsBaseSensor):
 class IrodsMetadataSensor(_IrodsBaseSensor):
     """Wait until ``path`` carries an AVU, or (without ``path``) until any object carrying it exists.
 
-    :param attribute: AVU attribute; ``value`` and ``units`` narrow the match when given.
+    :param attribute: AVU attribute.
+    :param value: narrow the match to this value.
+    :param units: narrow the match to these units.
     :param path: the collection or data object to watch; omit it to search the zone (or ``under``).
     :param under: restrict the search to this collection and below (only without ``path``).
     :param kind: for the search: ``any``, ``collection`` or ``data_object``.
@@ -246,6 +255,7 @@ class IrodsCollectionStableSensor(_IrodsBaseSensor):
     collection fails at once (``IrodsNotFoundError``) instead of counting as stable. Pushes
     ``{path, objects, bytes}``.
 
+    :param path: the collection to watch (it must exist: a missing collection fails at once).
     :param inactivity_period: seconds the count and size must stay unchanged.
     :param min_objects: the collection must hold at least this many data objects.
     :param allow_delete: when False, fail if objects disappear while waiting.

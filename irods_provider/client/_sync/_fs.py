@@ -87,7 +87,11 @@ class Collections:
         return self._s.execute(ops.coll_stat(path, ticket=ticket))
 
     def create(self, path: str, *, intermediates: bool = False, exist_ok: bool = False) -> bool:
-        """Create a collection; True if created, False if it already existed (with ``exist_ok``)."""
+        """Create a collection; True if created, False if it already existed (with ``exist_ok``).
+
+        Only the last level by default (``intermediates=False``, like ``mkdir`` and the API's default);
+        :class:`~irods_provider.operators.irods.IrodsCreateCollectionOperator` defaults to creating parents.
+        """
         created = self._s.execute(ops.coll_create(path, intermediates=intermediates))
         if created:
             return True
