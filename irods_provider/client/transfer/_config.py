@@ -70,6 +70,8 @@ class TransferConfig:
         backoff_base_seconds / backoff_max_seconds: full-jitter exponential backoff between chunk attempts.
         progress_interval_seconds: how often the logging subscriber writes a progress line.
         max_concurrent_files: files transferred at once by ``upload_files`` / ``download_files``.
+        max_concurrent_small_files: files of at most 1 MiB transferred at once besides those (their time
+            goes to round trips, not bytes; memory stays under this many MiB).
         request_timeout_seconds: the server's whole-request deadline (30 s by default).
         min_stream_bytes_per_second: slowest per-stream rate a chunk must survive within that deadline.
         checksum_scheme: the hash the zone answers ``calculate_checksum`` with; None (default) learns it
@@ -87,13 +89,20 @@ class TransferConfig:
     backoff_max_seconds: float = 10.0
     progress_interval_seconds: float = 10.0
     max_concurrent_files: int = 4
+    max_concurrent_small_files: int = 16
     request_timeout_seconds: float = 30.0
     min_stream_bytes_per_second: int = 512 * 1024
     checksum_scheme: ChecksumScheme | None = None
     resource: str | None = None
 
     def __post_init__(self) -> None:
-        for name in ("streams", "chunk_size", "queue_depth", "max_concurrent_files"):
+        for name in (
+            "streams",
+            "chunk_size",
+            "queue_depth",
+            "max_concurrent_files",
+            "max_concurrent_small_files",
+        ):
             if getattr(self, name) < 1:
                 raise IrodsConfigurationError(
                     f"TransferConfig.{name} must be >= 1, got {getattr(self, name)}"

@@ -35,6 +35,8 @@ from ._upload import upload_object
 from ._writer import _effective_config
 
 _MAGIC = ("*", "?", "[")
+#: Files up to this size run in the small-file lane (``TransferConfig.max_concurrent_small_files``).
+SMALL_LANE_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -239,15 +241,21 @@ def _run(
     dry_run: bool,
     cancel_event: threading.Event | None = None,
 ) -> TransferReport:
-    """Run ``one`` per planned file with at most ``max_concurrent_files`` at once; the first error (or
-    setting ``cancel_event``) stops the rest. A cancellation raises IrodsTransferCancelledError."""
+    """Run ``one`` per planned file, at most ``max_concurrent_files`` large and ``max_concurrent_small_files``
+    small ones (at most :data:`SMALL_LANE_BYTES`) at once; the first error (or setting ``cancel_event``) stops
+    the rest. A cancellation raises IrodsTransferCancelledError.
+
+    Small files spend their time waiting on round trips, not moving bytes, so they get their own wider lane:
+    its memory stays under ``max_concurrent_small_files`` times :data:`SMALL_LANE_BYTES`.
+    """
     started = time.monotonic()
     cancel = cancel_event if cancel_event is not None else threading.Event()
-    slots = threading.BoundedSemaphore(config.max_concurrent_files)
+    large = threading.BoundedSemaphore(config.max_concurrent_files)
+    small = threading.BoundedSemaphore(config.max_concurrent_small_files)
     results: dict[int, FileResult] = {}
     first_error: list[BaseException] = []
 
-    def task(i: int, item: PlannedFile) -> None:
+    def task(i: int, item: PlannedFile, slots: threading.BoundedSemaphore) -> None:
         try:
             if cancel.is_set():
                 return
@@ -266,16 +274,16 @@ def _run(
         finally:
             slots.release()
 
-    with ThreadPoolExecutor(
-        max_workers=config.max_concurrent_files, thread_name_prefix="irods-files"
-    ) as pool:
+    workers = config.max_concurrent_files + config.max_concurrent_small_files
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="irods-files") as pool:
         futures: list[Future[None]] = []
         for i, item in enumerate(plan):
+            slots = small if item.size is not None and item.size <= SMALL_LANE_BYTES else large
             slots.acquire()
             if cancel.is_set():
                 slots.release()
                 break
-            futures.append(pool.submit(task, i, item))
+            futures.append(pool.submit(task, i, item, slots))
     report = TransferReport(
         files=[results[i] for i in sorted(results)], seconds=time.monotonic() - started, dry_run=dry_run
     )

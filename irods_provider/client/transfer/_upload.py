@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, replace
-from typing import IO, Any
+from typing import IO, Any, Literal
 
 from irods_provider._error_codes import error_code
 from irods_provider.client import AVU, MetadataOperation, PermissionOperation
@@ -20,6 +20,7 @@ from irods_provider.exceptions import (
     IrodsChecksumMismatchError,
     IrodsError,
     IrodsLockedError,
+    IrodsNotADataObjectError,
     IrodsResponseError,
     IrodsTransferCancelledError,
     IrodsUsageError,
@@ -190,7 +191,15 @@ def upload_object(
         probe = local_probe(local, follow_symlinks=follow_symlinks)
         wait_until_stable(probe, wait_stable_seconds, path=local, cancel_event=cancel_event)
     with _open_source(source, size, follow_symlinks=follow_symlinks, check=source_check) as src:
-        exists, reason = _destination_state(session, src, path, skip=skip, config=cfg)
+        # A file that fits one request body is written in one request: nothing to resume, and with no
+        # skip policy the destination is not asked about first (the publishing rename refuses an
+        # existing object by itself), so it costs a write, a checksum and a rename.
+        small = src.size is not None and src.size <= min(cfg.small_file_threshold, cfg.chunk_size)
+        resume = resume and not small
+        if small and skip is SkipPolicy.NEVER and not dry_run:
+            exists, reason = False, None
+        else:
+            exists, reason = _destination_state(session, src, path, skip=skip, config=cfg)
         if reason is not None:
             return FileResult(
                 source=src.name, destination=path, status=FileStatus.SKIPPED, size=src.size, reason=reason
@@ -499,22 +508,34 @@ def _publish(
     ``retry`` bounds the attempts of each rename; ``expected`` (size, checksum) identifies the published
     object when a rename's outcome must be read back.
     """
-    api = session.data_objects
 
     def rename(old: str, new: str, identity: tuple[int, str] | None = None) -> None:
         _rename(session, old, new, retry=retry, expected=identity)
 
-    if not api.exists(path):
+    # Under REFUSE the rename is sent without asking first: the server refuses an existing ``path`` itself.
+    if overwrite is OverwritePolicy.REFUSE or not session.data_objects.exists(path):
         try:
             rename(temp, path, expected)
         except IrodsAlreadyExistsError:
-            pass  # another writer published ``path`` between the check and the rename: decided below
+            pass  # ``path`` exists (or another writer published it meanwhile): the policy decides below
+        except IrodsResponseError as exc:
+            _quiet_remove(session, temp)  # refused for good: nothing half-published stays behind
+            if exc.irods_name != "INVALID_OBJECT_TYPE":
+                raise
+            raise IrodsNotADataObjectError(
+                f"{path} is a collection: a data object cannot be published there",
+                http_status=exc.http_status,
+                irods_code=exc.irods_code,
+                operation="upload",
+                path=path,
+                server_message=exc.server_message,
+            ) from exc
         else:
             return
     if overwrite is OverwritePolicy.REFUSE:
         _quiet_remove(session, temp)
         raise IrodsAlreadyExistsError(
-            f"{path} appeared during the upload and the overwrite policy is REFUSE",
+            f"{path} already exists (or appeared during the upload) and the overwrite policy is REFUSE",
             operation="upload",
             path=path,
         )
@@ -548,9 +569,15 @@ def _rename(
             api.rename(old, new)
         except Exception as exc:
             unclear = is_retryable(exc) and not is_busy(exc)
-            if (unclear or tried) and _renamed(session, old, new, expected) is True:
-                log.info("rename of %s to %s was applied despite %s", old, new, exc)
-                return
+            if unclear or tried:
+                outcome = _renamed(session, old, new, expected)
+                if outcome is True:
+                    log.info("rename of %s to %s was applied despite %s", old, new, exc)
+                    return
+                if outcome == "target exists":
+                    raise IrodsAlreadyExistsError(
+                        f"{new} exists: renaming {old} onto it was refused", operation="rename", path=new
+                    ) from exc
             raise
         finally:
             tried = True
@@ -558,15 +585,20 @@ def _rename(
     retry.call(attempt)
 
 
-def _renamed(session: SessionLike, old: str, new: str, expected: tuple[int, str] | None) -> bool | None:
+def _renamed(
+    session: SessionLike, old: str, new: str, expected: tuple[int, str] | None
+) -> bool | Literal["target exists"] | None:
     """True when ``old`` is gone and ``new`` is the expected object, False when the rename is still to be
-    done, None when the state is neither (or cannot be read)."""
+    done, ``"target exists"`` when it was not applied and cannot be (both are there), None when the state
+    is none of these (or cannot be read)."""
     api = session.data_objects
     try:
         old_there, new_there = api.exists(old), api.exists(new)
         if old_there and not new_there:
             return False
-        if old_there or not new_there:
+        if old_there and new_there:
+            return "target exists"
+        if not new_there:
             return None
         if expected is None:
             return True

@@ -1,0 +1,141 @@
+"""A file that fits one request body costs a write, a checksum and a rename (one more call for AVUs):
+no destination check, no resume bookkeeping; an existing destination is still refused, nothing left behind."""
+
+from __future__ import annotations
+
+import base64
+import collections
+import hashlib
+import io
+import re
+import threading
+
+import httpx2
+import pytest
+
+from irods_provider.client import AVU, BasicAuth, IrodsSession, RetryPolicy
+from irods_provider.client.transfer import OverwritePolicy, SkipPolicy, upload_object
+from irods_provider.exceptions import IrodsAlreadyExistsError, IrodsNotADataObjectError
+
+HOME = "/tempZone/home/rods"
+FIELD = re.compile(rb'name="([^"]+)"\r\n\r\n(.*?)\r\n--', re.S)
+DATA = bytes(range(256)) * 16  # 4 KiB
+
+
+class Counting(httpx2.HTTPTransport):
+    """Counts API calls by operation; drops the answer of the first ``drop_renames`` renames (applied)."""
+
+    def __init__(self, drop_renames: int = 0) -> None:
+        super().__init__()
+        self.ops: collections.Counter[str] = collections.Counter()
+        self.drop_renames = drop_renames
+        self._lock = threading.Lock()
+
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
+        if request.method == "GET":
+            op = request.url.params.get("op", "")
+        else:
+            fields = {k.decode(): v.decode(errors="replace") for k, v in FIELD.findall(request.read())}
+            op = fields.get("op") or request.headers.get("irods-api-request-op", "")
+        if request.url.path.endswith(("/authenticate", "/info")):
+            op = request.url.path.rsplit("/", 1)[-1]
+        with self._lock:
+            self.ops[op] += 1
+            drop = op == "rename" and self.ops["rename"] <= self.drop_renames
+        response = super().handle_request(request)
+        if drop:
+            response.read()
+            raise httpx2.ReadError("connection dropped", request=request)
+        return response
+
+
+def _session(server, transport: Counting) -> IrodsSession:
+    retry = RetryPolicy(max_attempts=4, initial_backoff=0.0, max_backoff=0.0, sleep=lambda s: None)
+    return IrodsSession(
+        server.base_url, auth=BasicAuth("rods", "rods-emulator"), retry=retry, transport=transport
+    )
+
+
+def _objects(server) -> list[str]:
+    with server.model.lock:
+        return sorted(p for p in server.model.data_objects if p.startswith(f"{HOME}/small/"))
+
+
+def _sha2(data: bytes) -> str:
+    return "sha2:" + base64.b64encode(hashlib.sha256(data).digest()).decode()
+
+
+@pytest.mark.parametrize(("avus", "expected_calls"), [((), 3), ((AVU("run", "7"),), 4)])
+def test_a_small_file_costs_three_calls_four_with_avus(irods_emulator, avus, expected_calls) -> None:
+    transport = Counting()
+    with _session(irods_emulator, transport) as session:
+        session.collections.create(f"{HOME}/small")
+        assert session.limits.max_write_payload_bytes > len(DATA)  # once per session, not per file
+        transport.ops.clear()
+        result = upload_object(
+            session, io.BytesIO(DATA), f"{HOME}/small/a.bin", size=len(DATA), metadata=avus
+        )
+        calls = dict(transport.ops)
+        assert session.data_objects.read(f"{HOME}/small/a.bin") == DATA
+        assert [(a.attribute, a.value) for a in session.metadata.list(f"{HOME}/small/a.bin")] == [
+            (a.attribute, a.value) for a in avus
+        ]
+    assert result.checksum == _sha2(DATA)
+    expected = {"write": 1, "calculate_checksum": 1, "rename": 1}
+    if avus:
+        expected["modify_metadata"] = 1
+    assert calls == expected
+    assert sum(calls.values()) == expected_calls
+    assert _objects(irods_emulator) == [f"{HOME}/small/a.bin"]
+
+
+def test_an_existing_destination_is_refused_by_the_rename_and_nothing_is_left(irods_emulator) -> None:
+    transport = Counting()
+    with _session(irods_emulator, transport) as session:
+        session.collections.create(f"{HOME}/small")
+        session.data_objects.write(f"{HOME}/small/a.bin", b"keep me")
+        with pytest.raises(IrodsAlreadyExistsError) as info:
+            upload_object(session, io.BytesIO(DATA), f"{HOME}/small/a.bin", size=len(DATA))
+        assert info.value.path == f"{HOME}/small/a.bin"
+        assert session.data_objects.read(f"{HOME}/small/a.bin") == b"keep me"
+    assert _objects(irods_emulator) == [f"{HOME}/small/a.bin"]  # the temporary object is gone
+
+
+def test_a_refused_rename_whose_answer_is_lost_is_still_a_typed_refusal(irods_emulator) -> None:
+    transport = Counting(drop_renames=1)
+    with _session(irods_emulator, transport) as session:
+        session.collections.create(f"{HOME}/small")
+        session.data_objects.write(f"{HOME}/small/a.bin", b"keep me")
+        with pytest.raises(IrodsAlreadyExistsError):
+            upload_object(session, io.BytesIO(DATA), f"{HOME}/small/a.bin", size=len(DATA))
+        assert session.data_objects.read(f"{HOME}/small/a.bin") == b"keep me"
+    assert transport.ops["rename"] == 1  # read back, not resent
+    assert _objects(irods_emulator) == [f"{HOME}/small/a.bin"]
+
+
+def test_skip_and_overwrite_policies_still_ask_first(irods_emulator) -> None:
+    transport = Counting()
+    with _session(irods_emulator, transport) as session:
+        session.collections.create(f"{HOME}/small")
+        session.data_objects.write(f"{HOME}/small/a.bin", DATA)
+        skipped = upload_object(
+            session, io.BytesIO(DATA), f"{HOME}/small/a.bin", size=len(DATA), skip=SkipPolicy.CHECKSUM
+        )
+        assert skipped.status.value == "skipped"
+        replaced = upload_object(
+            session, io.BytesIO(b"new"), f"{HOME}/small/a.bin", size=3, overwrite=OverwritePolicy.OVERWRITE
+        )
+        assert replaced.status.value == "transferred"
+        assert session.data_objects.read(f"{HOME}/small/a.bin") == b"new"
+    assert _objects(irods_emulator) == [f"{HOME}/small/a.bin"]
+
+
+def test_a_small_file_onto_a_collection_is_refused_and_leaves_nothing(irods_emulator) -> None:
+    with _session(irods_emulator, Counting()) as session:
+        session.collections.create(f"{HOME}/small/taken", intermediates=True)
+        with pytest.raises((IrodsAlreadyExistsError, IrodsNotADataObjectError)) as info:
+            upload_object(session, io.BytesIO(DATA), f"{HOME}/small/taken", size=len(DATA))
+        assert info.value.path == f"{HOME}/small/taken"
+        assert session.collections.exists(f"{HOME}/small/taken")
+        assert [e.path for e in session.collections.iterate(f"{HOME}/small/taken")] == []
+    assert _objects(irods_emulator) == []
