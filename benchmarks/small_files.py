@@ -83,6 +83,28 @@ def _upload(
     return seconds, transport
 
 
+def _plan_seconds(url: str, base: str, objects: int) -> dict[str, float]:
+    """Plan a download of a collection of ``objects`` (made on loopback), lazily and with read-ahead."""
+    from irods_provider.client.transfer._local import plan_irods_sources
+
+    with IrodsSession(base, auth=BasicAuth("rods", "rods-emulator")) as session:
+        for d in range(10):
+            session.collections.create(f"{HOME}/plan/d{d}", intermediates=True, exist_ok=True)
+        for i in range(objects):
+            session.data_objects.write(f"{HOME}/plan/d{i % 10}/o{i:06d}", b"")
+    seconds: dict[str, float] = {}
+    with IrodsSession(url, auth=BasicAuth("rods", "rods-emulator")) as session:
+        for ahead in (1, 8):
+            import irods_provider.client.transfer._local as local
+
+            local.PLAN_READ_AHEAD = ahead
+            start = time.perf_counter()
+            plan = plan_irods_sources(session, [f"{HOME}/plan"], "/tmp/never-written", recursive=True)
+            seconds[f"read_ahead_{ahead}"] = time.perf_counter() - start
+            assert len(plan) == objects, len(plan)
+    return seconds
+
+
 def run(quick: bool) -> dict[str, Any]:
     count = 100 if quick else 200
     with tempfile.TemporaryDirectory(prefix="small-files-") as tmp_name:
@@ -96,6 +118,8 @@ def run(quick: bool) -> dict[str, Any]:
                 wide, _ = _upload(url, folder, f"{HOME}/wide", TransferConfig(max_concurrent_small_files=32))
                 four, _ = _upload(url, folder, f"{HOME}/four", TransferConfig(max_concurrent_small_files=4))
                 _, with_avus = _upload(url, folder, f"{HOME}/avus", TransferConfig(), metadata={"run": "7"})
+                plan_objects = 750 if quick else 1500
+                plan = _plan_seconds(url, base, plan_objects)
     # one collections.create per destination collection is per transfer, not per file
     per_file = (sum(calls.calls.values()) - calls.calls["create"]) / count
     per_file_avus = (sum(with_avus.calls.values()) - with_avus.calls["create"]) / count
@@ -111,6 +135,10 @@ def run(quick: bool) -> dict[str, Any]:
         "wan_small_files_per_second_32_at_once": round(count / wide, 1),
         "wan_small_files_per_second_4_at_once": round(count / four, 1),
         "lane_over_4_at_once": round(four / lane, 2),
+        "plan_objects": plan_objects,
+        "wan_plan_seconds_lazy": round(plan["read_ahead_1"], 2),
+        "wan_plan_seconds_read_ahead_8": round(plan["read_ahead_8"], 2),
+        "plan_read_ahead_speedup": round(plan["read_ahead_1"] / plan["read_ahead_8"], 2),
     }
 
 

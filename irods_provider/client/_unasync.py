@@ -38,6 +38,7 @@ RULES: tuple[tuple[str, str], ...] = (
     (r"\baget_token\b", "get_token"),
     (r"\balogin=", "login="),
     (r"\basleep\b", "sleep"),
+    (r"\bread_pages_async\b", "read_pages"),
     (r"\basyncio\.Lock\b", "threading.Lock"),
     (r"^import asyncio$", "import threading"),
     (r"\bThe async session\b", "The sync session"),

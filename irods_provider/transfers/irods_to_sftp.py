@@ -26,6 +26,7 @@ from irods_provider.client.transfer import (
     open_reader,
     verify_checksum,
 )
+from irods_provider.client.transfer._local import PLAN_READ_AHEAD
 from irods_provider.client.transfer._sftp import FAST_REQUEST_SIZE
 from irods_provider.exceptions import (
     IrodsAlreadyExistsError,
@@ -162,7 +163,7 @@ class IrodsToSFTPOperator(SftpStagingOperator):
         prefix = base.rstrip("/") + "/"
         found = []
         for entry in session.collections.iterate(
-            base, recursive=recursive, kinds=Kinds.DATA_OBJECTS, with_stat=True
+            base, recursive=recursive, kinds=Kinds.DATA_OBJECTS, with_stat=True, read_ahead=PLAN_READ_AHEAD
         ):
             if not entry.path.startswith(prefix):
                 raise IrodsInvalidPathError("listing returned a path outside the collection", path=entry.path)

@@ -12,8 +12,10 @@ from irods_provider.client import _ops_misc
 from irods_provider.client._bounded import QueryBound
 from irods_provider.client._genquery import match_condition
 from irods_provider.client._models import AVU, EntryKind, Kinds, MetadataOperation, TicketType
+from irods_provider.client._operation import Operation
 from irods_provider.client._ops_fs import modify_metadata
 from irods_provider.client._paths import basename, parent_path, path_zone, validate_avu, validate_path
+from irods_provider.client._readahead import read_pages_async
 from irods_provider.exceptions import IrodsNotFoundError, IrodsUsageError
 
 if TYPE_CHECKING:
@@ -21,6 +23,7 @@ if TYPE_CHECKING:
 
 __all__ = ["AsyncMetadata", "AsyncQuery", "AsyncTickets"]
 
+_Rows = builtins.list[builtins.list[str]]
 _COLL_META = "META_COLL_ATTR_NAME, META_COLL_ATTR_VALUE, META_COLL_ATTR_UNITS"
 _DATA_META = "META_DATA_ATTR_NAME, META_DATA_ATTR_VALUE, META_DATA_ATTR_UNITS"
 _ENDPOINT = {EntryKind.COLLECTION: "collections", EntryKind.DATA_OBJECT: "data-objects"}
@@ -41,28 +44,30 @@ class AsyncQuery:
         zone: str | None = None,
         page_size: int | None = None,
         max_rows: int | None = None,
+        read_ahead: int = 1,
     ) -> AsyncIterator[builtins.list[str]]:
         """Yield every row of a GenQuery1 query, fetching pages of ``page_size`` (≤ server maximum) lazily.
 
         Literals must be quoted with :func:`genquery_literal` (GenQuery1 has no bind parameters). Paging
         is bounded: more than ``max_rows`` rows (default: the session's ``reply_limits.query_rows``), a
         page longer than asked for or paging past ``reply_limits.query_seconds`` is an IrodsProtocolError.
+        ``read_ahead`` pages are requested at once (listings of big collections over a WAN: the server caps
+        rows per page, so round trips, not bytes, bound the rate); 1 fetches each page only when needed.
         """
         maximum = (await self._s.get_limits()).max_rows_per_query
         count = maximum if page_size is None else max(1, min(page_size, maximum))
         bound = QueryBound(self._s.reply_limits, max_rows)
-        offset = 0
-        while True:
+
+        async def fetch(offset: int) -> tuple[Operation[_Rows], _Rows]:
             op = _ops_misc.genquery1_page(
                 query, offset=offset, count=count, case_sensitive=case_sensitive, distinct=distinct, zone=zone
             )
-            rows = await self._s.execute(op)
+            return op, await self._s.execute(op)
+
+        async for op, rows in read_pages_async(fetch, count, read_ahead):
             bound.page(op, len(rows), count)
             for row in rows:
                 yield row
-            if len(rows) < count:
-                return
-            offset += len(rows)
 
     async def zone_for(self, path: str) -> str | None:
         """The ``zone`` hint a GenQuery about ``path`` needs: its zone when that is not the local one.

@@ -123,24 +123,26 @@ class AsyncCollections:
         kinds: Kinds = Kinds.BOTH,
         with_stat: bool = False,
         include_temporaries: bool = False,
+        read_ahead: int = 1,
     ) -> AsyncIterator[Entry]:
         """Lazily yield the entries below ``path`` via GenQuery (collections first, then data objects).
 
         ``pattern`` (glob) or ``regex`` (``re.search``) filters on entry names; ``with_stat`` fills
         size, mtime and checksum of data objects from the same queries (no per-entry stat). Objects that
         are the transfer engine's in-flight temporaries are left out unless ``include_temporaries``.
+        ``read_ahead`` GenQuery pages are requested at once (see ``query.genquery``).
         """
         validate_path(path, operation="collections.iterate")
         accept = _name_filter(pattern, regex)
         zone = await self._s.query.zone_for(path)
         answered = False
         if kinds is not Kinds.DATA_OBJECTS:
-            async for entry in self._collections(path, recursive, zone):
+            async for entry in self._collections(path, recursive, zone, read_ahead):
                 answered = True
                 if accept is None or accept.search(entry.name):
                     yield entry
         if kinds is not Kinds.COLLECTIONS:
-            async for entry in self._data_objects(path, recursive, with_stat, zone):
+            async for entry in self._data_objects(path, recursive, with_stat, zone, read_ahead):
                 answered = True
                 if not include_temporaries and is_temporary_name(entry.name):
                     continue
@@ -179,13 +181,15 @@ class AsyncCollections:
         ):
             yield entry
 
-    async def _collections(self, path: str, recursive: bool, zone: str | None) -> AsyncIterator[Entry]:
+    async def _collections(
+        self, path: str, recursive: bool, zone: str | None, read_ahead: int = 1
+    ) -> AsyncIterator[Entry]:
         prefix = "/" if path == "/" else path + "/"
         if recursive:
             query = f"select {_COLL_COLUMNS} where {prefix_condition('COLL_NAME', prefix)}"
         else:
             query = f"select {_COLL_COLUMNS} where {match_condition('COLL_PARENT_NAME', path)[0]}"
-        async for row in self._s.query.genquery(query, zone=zone):
+        async for row in self._s.query.genquery(query, zone=zone, read_ahead=read_ahead):
             name = row[0]
             if name == path or not name.startswith(prefix):
                 continue
@@ -194,7 +198,7 @@ class AsyncCollections:
             yield Entry(path=name, kind=EntryKind.COLLECTION, modified_at=int(row[1] or 0))
 
     async def _data_objects(
-        self, path: str, recursive: bool, with_stat: bool, zone: str | None
+        self, path: str, recursive: bool, with_stat: bool, zone: str | None, read_ahead: int = 1
     ) -> AsyncIterator[Entry]:
         columns = _DATA_COLUMNS if with_stat else "COLL_NAME, DATA_NAME"
         exact, _ = match_condition("COLL_NAME", path)
@@ -204,7 +208,7 @@ class AsyncCollections:
             queries.append(f"select {columns} where {prefix_condition('COLL_NAME', prefix)}")
         for index, query in enumerate(queries):
             pending: builtins.list[builtins.list[str]] = []
-            async for row in self._s.query.genquery(query, zone=zone):
+            async for row in self._s.query.genquery(query, zone=zone, read_ahead=read_ahead):
                 collection = row[0]
                 if index == 0 and collection != path:
                     continue

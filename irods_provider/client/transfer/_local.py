@@ -35,6 +35,8 @@ from ._upload import upload_object
 from ._writer import _effective_config
 
 _MAGIC = ("*", "?", "[")
+#: GenQuery pages in flight while a plan lists a collection (whole listings are wanted, so no waste).
+PLAN_READ_AHEAD = 8
 #: Files up to this size run in the small-file lane (``TransferConfig.max_concurrent_small_files``).
 SMALL_LANE_BYTES = 1024 * 1024
 
@@ -209,7 +211,11 @@ def plan_irods_sources(
             plan.append(PlannedFile(root, str(safe_local_path(local_dir, posixpath.basename(root))), size))
             continue
         entries = session.collections.iterate(
-            root, recursive=recursive or glob_pattern is not None, kinds=Kinds.DATA_OBJECTS, with_stat=True
+            root,
+            recursive=recursive or glob_pattern is not None,
+            kinds=Kinds.DATA_OBJECTS,
+            with_stat=True,
+            read_ahead=PLAN_READ_AHEAD,
         )
         listed = False
         for entry in entries:
