@@ -23,6 +23,7 @@ from irods_provider.exceptions import (
 )
 from irods_provider.hooks._checks import KINDS
 from irods_provider.operators._base import IrodsBaseOperator, check_choice, check_path, check_paths, path_kind
+from irods_provider.operators._bounded import MAX_REPORT_BYTES, bounded_entries, check_budget
 from irods_provider.operators.metadata import (
     IrodsGetMetadataOperator,
     IrodsPutMetadataOperator,
@@ -51,6 +52,7 @@ __all__ = [
 ]
 
 _LIST_KINDS = ("both", "collections", "data_objects")
+_NOTHING = "nothing to delete at this path"
 
 
 def _replica_item(replica: Replica) -> dict[str, Any]:
@@ -216,12 +218,21 @@ class IrodsListCollectionOperator(IrodsBaseOperator):
 
 
 class IrodsDeleteOperator(IrodsBaseOperator):
-    """Delete data objects and collections; returns ``{"deleted": [...], "missing": [...]}``.
+    """Delete data objects and collections, named literally or (``glob=True``) by glob patterns.
 
-    :param paths: one logical path or a list of them.
+    A path is literal unless ``glob=True``: ``data[1].csv`` names exactly that object. With ``glob=True``
+    each path is a pattern over data objects (``*``, ``?``, ``[..]`` within one segment, a ``**`` segment
+    for any depth); the engine's in-flight temporaries never match; collections are deleted only when named
+    literally. Every pattern is expanded before anything is deleted. Returns ``{"deleted", "missing",
+    "deleted_count", "truncated"}``: ``deleted`` lists at most ``max_report_bytes`` of JSON (the count is
+    complete).
+
+    :param paths: one logical path or pattern, or a list of them.
+    :param glob: treat the paths as glob patterns over data objects.
     :param recurse: delete non-empty collections with their contents.
-    :param no_trash: delete permanently instead of moving to the trash.
-    :param ignore_missing: report missing paths instead of failing.
+    :param no_trash: delete permanently instead of moving to the trash (quota is freed).
+    :param ignore_missing: report missing paths (and patterns matching nothing) instead of failing.
+    :param max_report_bytes: JSON budget of ``deleted`` in XCom (default 48 KiB).
     """
 
     template_fields: Sequence[str] = ("paths", "irods_conn_id")
@@ -230,37 +241,72 @@ class IrodsDeleteOperator(IrodsBaseOperator):
         self,
         *,
         paths: str | Sequence[str],
+        glob: bool = False,
         recurse: bool = False,
         no_trash: bool = False,
         ignore_missing: bool = False,
+        max_report_bytes: int = MAX_REPORT_BYTES,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.paths = paths
+        self.glob = glob
         self.recurse = recurse
         self.no_trash = no_trash
         self.ignore_missing = ignore_missing
+        self.max_report_bytes = max_report_bytes
 
     def run(self, session: IrodsSession, context: Context) -> dict[str, Any]:
         paths = check_paths("paths", self.paths)
-        deleted: list[str] = []
+        budget = check_budget(self.max_report_bytes)
+        if not isinstance(self.glob, bool):
+            raise IrodsUsageError(f"glob must be True or False, got {self.glob!r}")
         missing: list[str] = []
+        targets: list[tuple[str, str]] = []
         for path in paths:
-            kind = path_kind(session, path)
-            if kind is None:
+            found = _expand_glob(session, path) if self.glob else _literal(session, path)
+            if not found:
                 if not self.ignore_missing:
-                    raise IrodsNotFoundError("nothing to delete at this path", path=path)
+                    what = "no data object matches this pattern" if self.glob else _NOTHING
+                    raise IrodsNotFoundError(what, operation="delete", path=path)
                 missing.append(path)
-                continue
+            targets += [t for t in found if t not in targets]
+        for path, kind in targets:
             if kind == "collection":
-                session.collections.remove(path, recurse=self.recurse, no_trash=self.no_trash)
+                session.collections.remove(path, recurse=bool(self.recurse), no_trash=bool(self.no_trash))
             else:
-                session.data_objects.remove(path, no_trash=self.no_trash)
+                session.data_objects.remove(path, no_trash=bool(self.no_trash))
             self.log.info(
                 "Deleted %s %s%s", kind.replace("_", " "), path, " (no trash)" if self.no_trash else ""
             )
-            deleted.append(path)
-        return {"deleted": deleted, "missing": missing}
+        deleted = [path for path, _ in targets]
+        kept, _ = bounded_entries(({"path": p} for p in deleted), budget)
+        return {
+            "deleted": [e["path"] for e in kept],
+            "missing": missing,
+            "deleted_count": len(deleted),
+            "truncated": len(kept) < len(deleted),
+        }
+
+
+def _literal(session: IrodsSession, path: str) -> list[tuple[str, str]]:
+    """``[(path, kind)]`` for what is at ``path`` (never a pattern), or ``[]``."""
+    kind = path_kind(session, path)
+    return [] if kind is None else [(path, kind)]
+
+
+def _expand_glob(session: IrodsSession, pattern: str) -> list[tuple[str, str]]:
+    """The data objects matching ``pattern`` (sorted); a missing root collection matches nothing; a
+    pattern without magic is a literal path."""
+    from irods_provider.client.transfer._local import _glob_matches, _glob_root
+
+    if not any(m in pattern for m in "*?["):
+        return _literal(session, pattern)
+    root = _glob_root(pattern)
+    if path_kind(session, root) != "collection":
+        return []
+    entries = session.collections.iterate(root, recursive=True, kinds=Kinds.DATA_OBJECTS)
+    return sorted((e.path, "data_object") for e in entries if _glob_matches(e.path, pattern))
 
 
 class IrodsCopyOperator(TransferLineageMixin, IrodsBaseOperator):
