@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["MAX_REPORT_BYTES", "bounded_entries"]
+if TYPE_CHECKING:
+    from irods_provider.client.transfer import TransferReport
+
+__all__ = ["MAX_REPORT_BYTES", "bounded_entries", "check_budget", "tree_report"]
 
 #: Default JSON bytes of per-object entries in one XCom result; with the totals it stays under 64 KiB.
 MAX_REPORT_BYTES = 48 * 1024
@@ -31,3 +34,19 @@ def check_budget(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise IrodsUsageError(f"max_report_bytes must be a non-negative integer, got {value!r}")
     return value
+
+
+def tree_report(report: TransferReport, budget: int) -> dict[str, Any]:
+    """A tree copy's totals with its per-object entries bounded by ``budget`` bytes of JSON."""
+    files, _ = bounded_entries((f.to_dict() for f in report.files), budget)
+    return {
+        "transferred": report.transferred,
+        "skipped": report.skipped,
+        "failed": report.failed,
+        "bytes": report.bytes,
+        "seconds": round(report.seconds, 3),
+        "dry_run": report.dry_run,
+        "file_count": len(report.files),
+        "files": files,
+        "files_truncated": len(files) < len(report.files),
+    }

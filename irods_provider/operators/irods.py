@@ -17,13 +17,12 @@ from irods_provider._values import refuse_unaddressable
 from irods_provider.client import EntryKind, Kinds, Replica
 from irods_provider.exceptions import (
     IrodsNotACollectionError,
-    IrodsNotADataObjectError,
     IrodsNotFoundError,
     IrodsUsageError,
 )
 from irods_provider.hooks._checks import KINDS
 from irods_provider.operators._base import IrodsBaseOperator, check_choice, check_path, check_paths, path_kind
-from irods_provider.operators._bounded import MAX_REPORT_BYTES, bounded_entries, check_budget
+from irods_provider.operators._bounded import MAX_REPORT_BYTES, bounded_entries, check_budget, tree_report
 from irods_provider.operators.metadata import (
     IrodsGetMetadataOperator,
     IrodsPutMetadataOperator,
@@ -310,14 +309,27 @@ def _expand_glob(session: IrodsSession, pattern: str) -> list[tuple[str, str]]:
 
 
 class IrodsCopyOperator(TransferLineageMixin, IrodsBaseOperator):
-    """Copy a data object (server side); returns ``{"source", "destination"}``.
+    """Copy a data object, or a whole collection recursively (``icp -r``), on the server.
 
-    :param source_path: the data object to copy.
-    :param destination_path: the new data object's path.
-    :param overwrite: replace an existing destination.
-    :param resource: root resource for the copy (default: the connection's ``default_resource``, else the
+    A data object returns ``{"source", "destination"}``. A collection is copied to ``destination_path`` (the
+    new collection itself, created with every sub-collection), object by object with server-side copies, at
+    most ``max_concurrent_files`` at once; ``skip`` (``never``/``exists``/``size``/``checksum``) decides when
+    an existing destination object counts as done, ``overwrite`` the rest (checked for every object before
+    anything is copied). It returns ``{"source", "destination", "kind": "collection", "transferred",
+    "skipped", "failed", "bytes", "seconds", "dry_run", "file_count", "files", "files_truncated"}`` with
+    ``files`` bounded by ``max_report_bytes`` of JSON. The engine's in-flight temporaries are not copied.
+
+    :param source_path: the data object or collection to copy.
+    :param destination_path: the new data object's or collection's path.
+    :param overwrite: replace existing destination objects.
+    :param resource: root resource for the copies (default: the connection's ``default_resource``, else the
         server's default).
     :param destination_resource: the older name of ``resource`` (give one of them).
+    :param skip: collections: when an existing destination object counts as done.
+    :param max_concurrent_files: collections: objects copied at once.
+    :param continue_on_error: collections: copy the others after one fails (the task still fails).
+    :param plan_only: collections: report what would be copied; change nothing.
+    :param max_report_bytes: collections: JSON budget of ``files`` in XCom (default 48 KiB).
     """
 
     template_fields: Sequence[str] = (
@@ -336,6 +348,11 @@ class IrodsCopyOperator(TransferLineageMixin, IrodsBaseOperator):
         overwrite: bool = False,
         resource: str | None = None,
         destination_resource: str | None = None,
+        skip: str = "never",
+        max_concurrent_files: int = 4,
+        continue_on_error: bool = False,
+        plan_only: bool = False,
+        max_report_bytes: int = MAX_REPORT_BYTES,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -344,6 +361,11 @@ class IrodsCopyOperator(TransferLineageMixin, IrodsBaseOperator):
         self.overwrite = overwrite
         self.resource = resource
         self.destination_resource = destination_resource
+        self.skip = skip
+        self.max_concurrent_files = max_concurrent_files
+        self.continue_on_error = continue_on_error
+        self.plan_only = plan_only
+        self.max_report_bytes = max_report_bytes
 
     def run(self, session: IrodsSession, context: Context) -> dict[str, Any]:
         source = check_path("source_path", self.source_path)
@@ -355,24 +377,68 @@ class IrodsCopyOperator(TransferLineageMixin, IrodsBaseOperator):
         if self.resource and self.destination_resource and self.resource != self.destination_resource:
             raise IrodsUsageError("give resource or destination_resource, not two different ones")
         resource = self.write_resource(self.resource or self.destination_resource)
-        try:
+        kind = path_kind(session, source)
+        if kind is None:
+            raise IrodsNotFoundError("nothing to copy at this path", operation="copy", path=source)
+        if kind == "collection":
+            result = self._copy_collection(session, source, destination, resource)
+        else:
             session.data_objects.copy(
-                source,
-                destination,
-                overwrite=bool(self.overwrite),
-                dst_resource=resource,
+                source, destination, overwrite=bool(self.overwrite), dst_resource=resource
             )
-        except IrodsNotADataObjectError as error:
-            if error.path == source and path_kind(session, source) is None:
-                raise IrodsNotFoundError(
-                    "nothing to copy at this path", operation="copy", path=source
-                ) from error
-            raise
-        self.log.info("Copied %s to %s%s", source, destination, f" on {resource}" if resource else "")
+            self.log.info("Copied %s to %s%s", source, destination, f" on {resource}" if resource else "")
+            result = {"source": source, "destination": destination}
         self.record_transfer_lineage(
             [(irods_dataset(source), irods_dataset(destination))], hook=self.hook, context=context
         )
-        return {"source": source, "destination": destination}
+        return result
+
+    def _copy_collection(
+        self, session: IrodsSession, source: str, destination: str, resource: str | None
+    ) -> dict[str, Any]:
+        """Copy the tree; fail when any object failed; the bounded report."""
+        from irods_provider.client.transfer import OverwritePolicy, SkipPolicy, TransferConfig
+        from irods_provider.client.transfer._tree import copy_collection
+        from irods_provider.exceptions import IrodsError
+
+        budget = check_budget(self.max_report_bytes)
+        skip = SkipPolicy(check_choice("skip", self.skip, tuple(p.value for p in SkipPolicy)))
+        workers = self.max_concurrent_files
+        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+            raise IrodsUsageError(f"max_concurrent_files must be a positive integer, got {workers!r}")
+        report = copy_collection(
+            session,
+            source,
+            destination,
+            config=TransferConfig(max_concurrent_files=workers, resource=resource),
+            overwrite=OverwritePolicy.OVERWRITE if self.overwrite else OverwritePolicy.REFUSE,
+            skip=skip,
+            continue_on_error=bool(self.continue_on_error),
+            dry_run=bool(self.plan_only),
+        )
+        self.log.info(
+            "Copied collection %s to %s: %d copied, %d skipped, %d failed, %d bytes%s",
+            source,
+            destination,
+            report.transferred,
+            report.skipped,
+            report.failed,
+            report.bytes,
+            " (plan only)" if report.dry_run else "",
+        )
+        if report.failed:
+            first = next(f for f in report.files if f.status.value == "failed")
+            raise IrodsError(
+                f"{report.failed} of {len(report.files)} objects failed to copy (first: {first.source}: "
+                f"{first.error})",
+                path=first.source,
+            )
+        return {
+            "source": source,
+            "destination": destination,
+            "kind": "collection",
+            **tree_report(report, budget),
+        }
 
 
 class IrodsMoveOperator(TransferLineageMixin, IrodsBaseOperator):
