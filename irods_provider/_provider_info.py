@@ -159,6 +159,7 @@ def provider_info() -> dict[str, Any]:
                     "irods_provider.operators.irods",
                     "irods_provider.operators.catalog",
                     "irods_provider.operators.cleanup",
+                    "irods_provider.operators.publish",
                     "irods_provider.operators.replicas",
                     "irods_provider.operators.transfer",
                 ],
