@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from irods_provider._error_codes import error_code
 from irods_provider.client import _ops_fs as ops
 from irods_provider.client._sync._temporaries import remove_temporaries
+from irods_provider.client._compat import ItiDataObjectsMixin
 from irods_provider.client._config import TimeoutTypes, UseDefault
 from irods_provider.client._genquery import match_condition, prefix_condition
 from irods_provider.client._models import (
@@ -281,8 +282,12 @@ def _replica(row: builtins.list[str]) -> Replica:
     )
 
 
-class DataObjects:
-    """Data objects: stat, read, small writes, copy/rename/remove, touch/truncate, checksums, ACLs."""
+class DataObjects(ItiDataObjectsMixin):
+    """Data objects: stat, read, small writes, copy/rename/remove, touch/truncate, checksums, ACLs.
+
+    The sync twin also has IT4I's ``parallel_write``, ``open_async_writer``, ``parallel_read`` and
+    ``open_async_reader`` (see :mod:`irods_provider.client._compat`).
+    """
 
     def __init__(self, session: IrodsSession) -> None:
         self._s = session
