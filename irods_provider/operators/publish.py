@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
@@ -53,8 +53,9 @@ class IrodsPublishOperator(TransferLineageMixin, IrodsBaseOperator):
     ``mode="move"`` renames the collection there in one call (the destination must not exist). Then every
     published data object gets ``metadata`` in ONE atomic ``modify_metadata`` call (AVUs it already carries
     are not added twice) and ``permissions`` in ONE atomic ``modify_permissions`` call; the collections of
-    the tree get the permissions too, so the audience can browse them. Objects are visible in the target
-    scope from their copy/rename until their AVUs and ACLs are set (the API has no way to do both at once).
+    the tree get the permissions too, so the audience can browse them. In copy mode each object is copied
+    under a hidden temporary name, gets its AVUs and ACLs there and is then renamed into place, so it appears
+    complete; objects skipped as already there, and moved ones, get them in place.
     Every argument is checked before anything changes. Returns ``{"source", "destination", "mode",
     "published", "collections", "transferred", "skipped", "failed", "bytes", "seconds", "dry_run",
     "file_count", "files", "files_truncated"}`` with ``files`` bounded by ``max_report_bytes`` of JSON.
@@ -120,25 +121,22 @@ class IrodsPublishOperator(TransferLineageMixin, IrodsBaseOperator):
         if found != "collection":
             error = IrodsNotFoundError if found is None else IrodsNotACollectionError
             raise error("no collection to publish at this path", operation="publish", path=source)
+
+        def finish(path: str) -> None:
+            _publish_object(session, path, avus, acls)
+
         if mode == "move":
             report = self._move(session, source, destination)
+            later = [f.destination for f in report.files]
         else:
-            report = self._copy(session, source, destination, workers)
+            report = self._copy(session, source, destination, workers, finish)
+            later = [f.destination for f in report.files if f.status is FileStatus.SKIPPED]
         published = [
             f.destination for f in report.files if f.status in (FileStatus.TRANSFERRED, FileStatus.SKIPPED)
         ]
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="irods-publish") as pool:
-            list(pool.map(lambda path: _publish_object(session, path, avus, acls), published))
-        collections = [
-            destination,
-            *(
-                e.path
-                for e in session.collections.iterate(destination, recursive=True, kinds=Kinds.COLLECTIONS)
-            ),
-        ]
-        if acls:
-            for collection in collections:
-                session.collections.modify_permissions(collection, acls)
+            list(pool.map(finish, later))  # copied objects got theirs before they appeared
+        collections = _grant_collections(session, destination, acls)
         self.log.info("Published %d object(s) from %s to %s (%s)", len(published), source, destination, mode)
         self.record_transfer_lineage(
             [(irods_dataset(source), irods_dataset(destination))], hook=self.hook, context=context
@@ -148,12 +146,19 @@ class IrodsPublishOperator(TransferLineageMixin, IrodsBaseOperator):
             "destination": destination,
             "mode": mode,
             "published": len(published),
-            "collections": len(collections),
+            "collections": collections,
             **tree_report(report, budget),
         }
 
-    def _copy(self, session: IrodsSession, source: str, destination: str, workers: int) -> TransferReport:
-        """The server-side tree copy (fails on the first object that fails)."""
+    def _copy(
+        self,
+        session: IrodsSession,
+        source: str,
+        destination: str,
+        workers: int,
+        finish: Callable[[str], None],
+    ) -> TransferReport:
+        """The server-side tree copy; each object is finished under a hidden name, then renamed into place."""
         from irods_provider.client.transfer import OverwritePolicy, SkipPolicy, TransferConfig
         from irods_provider.client.transfer._tree import copy_collection
 
@@ -165,6 +170,7 @@ class IrodsPublishOperator(TransferLineageMixin, IrodsBaseOperator):
             config=TransferConfig(max_concurrent_files=workers, resource=self.write_resource()),
             overwrite=OverwritePolicy.OVERWRITE if self.overwrite else OverwritePolicy.REFUSE,
             skip=skip,
+            after_copy=finish,
         )
 
     def _move(self, session: IrodsSession, source: str, destination: str) -> TransferReport:
@@ -194,6 +200,15 @@ class IrodsPublishOperator(TransferLineageMixin, IrodsBaseOperator):
             )
         ]
         return TransferReport(files=files)
+
+
+def _grant_collections(session: IrodsSession, destination: str, acls: list[PermissionOperation]) -> int:
+    """Give the published collection and every sub-collection ``acls`` (one atomic call each); their count."""
+    found = session.collections.iterate(destination, recursive=True, kinds=Kinds.COLLECTIONS)
+    collections = [destination, *(e.path for e in found)]
+    for collection in collections if acls else ():
+        session.collections.modify_permissions(collection, acls)
+    return len(collections)
 
 
 def _publish_object(

@@ -16,8 +16,12 @@ from irods_provider.client._models import Entry, EntryKind, Kinds
 from irods_provider.exceptions import IrodsAlreadyExistsError, IrodsNotACollectionError, IrodsUsageError
 
 from ._config import OverwritePolicy, SkipPolicy, TransferConfig
+from ._coordinator import TransferCoordinator
 from ._local import PlannedFile, _run
 from ._report import FileResult, FileStatus, TransferReport
+from ._resume import resume_key, temp_name
+from ._retry import ChunkRetrier
+from ._upload import _publish, _quiet_remove
 
 if TYPE_CHECKING:
     from irods_provider.client import IrodsSession
@@ -87,6 +91,33 @@ def _skips(session: IrodsSession, item: PlannedFile, plan: CollectionPlan, skip:
     return "same checksum" if ours == theirs else None
 
 
+def _staged_copy(
+    session: IrodsSession,
+    item: PlannedFile,
+    *,
+    cfg: TransferConfig,
+    overwrite: OverwritePolicy,
+    finish: Callable[[str], None],
+    cancel: threading.Event,
+) -> None:
+    """Copy to a hidden temporary sibling, let ``finish`` complete it, then rename it onto the destination
+    (the engine's atomic publish); the temporary is removed on failure."""
+    temp = temp_name(item.destination, resume_key("copy", item.source, item.destination))
+    session.data_objects.copy(item.source, temp, overwrite=True, dst_resource=cfg.resource)
+    try:
+        finish(temp)
+        renames = ChunkRetrier(
+            retries=cfg.retries,
+            base_seconds=cfg.backoff_base_seconds,
+            max_seconds=cfg.backoff_max_seconds,
+            coordinator=TransferCoordinator(path=item.destination, cancel_event=cancel),
+        )
+        _publish(session, temp, item.destination, overwrite=overwrite, retry=renames)
+    except BaseException:
+        _quiet_remove(session, temp)
+        raise
+
+
 def copy_collection(
     session: IrodsSession,
     source: str,
@@ -103,8 +134,9 @@ def copy_collection(
     """Copy the collection ``source`` to ``destination`` (created with its sub-collections) on the server.
 
     An existing destination object is skipped by ``skip``, else replaced with ``OVERWRITE``, else the whole
-    copy is refused before anything changes (IrodsAlreadyExistsError naming the first). ``after_copy`` runs
-    on each copied object's path (e.g. to set its AVUs and ACLs) before it counts as transferred.
+    copy is refused before anything changes (IrodsAlreadyExistsError naming the first). With ``after_copy``
+    each object is copied to a hidden temporary sibling, ``after_copy`` runs on that path (e.g. to set its
+    AVUs and ACLs), and only then is it renamed into place: it appears complete or not at all.
     """
     cfg = config or TransferConfig()
     plan = plan_collection_copy(session, source, destination)
@@ -126,12 +158,13 @@ def copy_collection(
         if reason is not None:
             status = FileStatus.SKIPPED
         elif not dry_run:
-            exists = item.destination in plan.existing
-            session.data_objects.copy(
-                item.source, item.destination, overwrite=exists, dst_resource=cfg.resource
-            )
-            if after_copy is not None:
-                after_copy(item.destination)
+            if after_copy is None:
+                exists = item.destination in plan.existing
+                session.data_objects.copy(
+                    item.source, item.destination, overwrite=exists, dst_resource=cfg.resource
+                )
+            else:
+                _staged_copy(session, item, cfg=cfg, overwrite=overwrite, finish=after_copy, cancel=cancel)
             status = FileStatus.TRANSFERRED
         return FileResult(
             source=item.source,
