@@ -54,3 +54,43 @@ def test_a_failing_finish_leaves_nothing_behind(session, irods_emulator, tree) -
     with pytest.raises(RuntimeError, match="ACL refused"):
         copy_collection(session, tree, DST, config=TransferConfig(max_concurrent_files=1), after_copy=finish)
     assert _objects(irods_emulator, DST) == []  # neither the object nor its temporary
+
+
+def test_checksum_skip_on_an_md5_zone(irods_emulator_variants) -> None:
+    from irods_provider.client import BasicAuth, IrodsSession
+    from irods_provider.client.transfer import OverwritePolicy, SkipPolicy
+
+    server = irods_emulator_variants(hash_scheme="md5")
+    with IrodsSession(server.base_url, auth=BasicAuth("rods", "rods-emulator")) as md5:
+        md5.collections.create(f"{SRC}/sub", intermediates=True)
+        md5.data_objects.write(f"{SRC}/a.txt", b"alpha")
+        md5.data_objects.write(f"{SRC}/sub/b.txt", b"beta")
+        copy_collection(md5, SRC, DST)
+        md5.data_objects.write(f"{DST}/a.txt", b"ALPHA")  # same size, other bytes
+        again = copy_collection(md5, SRC, DST, skip=SkipPolicy.CHECKSUM, overwrite=OverwritePolicy.OVERWRITE)
+        assert [(f.destination, f.status.value) for f in again.files] == [
+            (f"{DST}/a.txt", "transferred"),
+            (f"{DST}/sub/b.txt", "skipped"),
+        ]
+        assert md5.data_objects.read(f"{DST}/a.txt") == b"alpha"
+        assert md5.data_objects.calculate_checksum(f"{DST}/a.txt") == md5.data_objects.calculate_checksum(
+            f"{SRC}/a.txt"
+        )
+
+
+def test_remove_temporaries_in_a_federated_zone(irods_emulator_variants) -> None:
+    import time
+
+    from irods_provider.client import BasicAuth, IrodsSession
+
+    server = irods_emulator_variants(federated_zones=["otherZone"])
+    remote = "/otherZone/home/rods#tempZone"
+    temp = f"{remote}/.r.bin.irods-part-0123456789abcdef"
+    with IrodsSession(server.base_url, auth=BasicAuth("rods", "rods-emulator")) as fed:
+        fed.data_objects.write(temp, b"left behind")
+        fed.data_objects.write(f"{remote}/r.bin", b"data")
+        fed.data_objects.touch(temp, no_create=True, seconds_since_epoch=int(time.time()) - 7200)
+        done = fed.collections.remove_temporaries(remote, min_age=3600)
+        assert [t.path for t in done.removed] == [temp]
+        assert not fed.data_objects.exists(temp)
+        assert fed.data_objects.read(f"{remote}/r.bin") == b"data"
