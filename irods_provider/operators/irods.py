@@ -262,6 +262,7 @@ class IrodsDeleteOperator(IrodsBaseOperator):
             raise IrodsUsageError(f"glob must be True or False, got {self.glob!r}")
         missing: list[str] = []
         targets: list[tuple[str, str]] = []
+        seen: set[tuple[str, str]] = set()
         for path in paths:
             found = _expand_glob(session, path) if self.glob else _literal(session, path)
             if not found:
@@ -269,7 +270,8 @@ class IrodsDeleteOperator(IrodsBaseOperator):
                     what = "no data object matches this pattern" if self.glob else _NOTHING
                     raise IrodsNotFoundError(what, operation="delete", path=path)
                 missing.append(path)
-            targets += [t for t in found if t not in targets]
+            targets += [t for t in found if t not in seen]
+            seen.update(found)
         for path, kind in targets:
             if kind == "collection":
                 session.collections.remove(path, recurse=bool(self.recurse), no_trash=bool(self.no_trash))

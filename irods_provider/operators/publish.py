@@ -55,7 +55,8 @@ class IrodsPublishOperator(TransferLineageMixin, IrodsBaseOperator):
     are not added twice) and ``permissions`` in ONE atomic ``modify_permissions`` call; the collections of
     the tree get the permissions too, so the audience can browse them. In copy mode each object is copied
     under a hidden temporary name, gets its AVUs and ACLs there and is then renamed into place, so it appears
-    complete; objects skipped as already there, and moved ones, get them in place.
+    complete; objects skipped as already there, and moved ones, get them in place. The ACLs are set before
+    the rename, so do not take ``own`` away from the publishing user itself (the rename needs it).
     Every argument is checked before anything changes. Returns ``{"source", "destination", "mode",
     "published", "collections", "transferred", "skipped", "failed", "bytes", "seconds", "dry_run",
     "file_count", "files", "files_truncated"}`` with ``files`` bounded by ``max_report_bytes`` of JSON.
