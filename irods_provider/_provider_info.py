@@ -157,8 +157,10 @@ def provider_info() -> dict[str, Any]:
                 "integration-name": "iRODS",
                 "python-modules": [
                     "irods_provider.operators.catalog",
+                    "irods_provider.operators.cleanup",
                     "irods_provider.operators.irods",
                     "irods_provider.operators.metadata",
+                    "irods_provider.operators.publish",
                     "irods_provider.operators.replicas",
                     "irods_provider.operators.transfer",
                 ],

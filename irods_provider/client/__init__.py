@@ -39,6 +39,7 @@ from irods_provider.client._retry import RetryPolicy
 from irods_provider.client._sync._catalog import Metadata, Query, Tickets
 from irods_provider.client._sync._fs import Collections, DataObjects
 from irods_provider.client._sync._session import IrodsSession
+from irods_provider.client._temporaries import TemporaryCleanup, TemporaryObject
 from irods_provider.client._versions import KNOWN_VERSIONS, ApiVersion, api_version_facts
 
 __all__ = [
@@ -78,6 +79,8 @@ __all__ = [
     "RetryPolicy",
     "ServerLimits",
     "StaticToken",
+    "TemporaryCleanup",
+    "TemporaryObject",
     "TicketType",
     "Tickets",
     "Timeouts",

@@ -1,10 +1,24 @@
-"""Safe GenQuery1 literals and conditions (GenQuery1 has no bind parameters)."""
+"""Safe GenQuery1 literals and conditions (GenQuery1 has no bind parameters), and GenQuery2 paging checks."""
 
 from __future__ import annotations
 
+import re
+
 from irods_provider.exceptions import IrodsUsageError
 
-__all__ = ["genquery_condition", "genquery_literal", "match_condition"]
+__all__ = [
+    "GENQUERY2_DEFAULT_ROWS",
+    "check_pageable_genquery2",
+    "genquery_condition",
+    "genquery_literal",
+    "match_condition",
+]
+
+#: Rows a GenQuery2 query without LIMIT returns (rs_genquery2.cpp: ``default_number_of_rows``).
+GENQUERY2_DEFAULT_ROWS = 256
+_QUOTED = re.compile(r"'(?:[^']|'')*'")
+_RANGE = re.compile(r"\b(?:limit|offset|fetch)\b", re.I)
+_ORDER_BY = re.compile(r"\border\s+by\b", re.I)
 
 _OPERATORS = frozenset({"=", "<>", "!=", "<", "<=", ">", ">=", "like", "not like"})
 
@@ -52,3 +66,19 @@ def _like_text(value: str) -> str:
     """``value`` inside a quoted ``like`` pattern: backslashes escaped (LIKE's escape character, as in
     PostgreSQL), quotes doubled, and ``+`` (which a GET cannot carry) widened to ``_``."""
     return value.replace("\\", "\\\\").replace("'", "''").replace("+", "_")
+
+
+def check_pageable_genquery2(query: str, page_size: int) -> None:
+    """Refuse what paging by ``LIMIT``/``OFFSET`` cannot do right: no ``ORDER BY`` (pages would not be
+    stable), a ``LIMIT``/``OFFSET``/``FETCH`` of its own, or a page size that is not a positive integer."""
+    if isinstance(page_size, bool) or not isinstance(page_size, int) or page_size < 1:
+        raise IrodsUsageError(f"page_size must be a positive integer, got {page_size!r}")
+    keywords = _QUOTED.sub("''", query)  # keywords inside string literals do not count
+    if _RANGE.search(keywords):
+        raise IrodsUsageError(
+            "a paged GenQuery2 query must not have LIMIT, OFFSET or FETCH: paging adds them"
+        )
+    if not _ORDER_BY.search(keywords):
+        raise IrodsUsageError(
+            "a paged GenQuery2 query needs ORDER BY: without it the database may order each page differently"
+        )

@@ -20,6 +20,7 @@ RULES: tuple[tuple[str, str], ...] = (
     (r"\bAsyncIrodsSession\b", "IrodsSession"),
     (r"\bAsyncCollections\b", "Collections"),
     (r"\bAsyncDataObjects\b", "DataObjects"),
+    (r"\bAsyncItiDataObjectsMixin\b", "ItiDataObjectsMixin"),
     (r"\bAsyncMetadata\b", "Metadata"),
     (r"\bAsyncQuery\b", "Query"),
     (r"\bAsyncTickets\b", "Tickets"),

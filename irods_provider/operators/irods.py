@@ -17,12 +17,12 @@ from irods_provider._values import refuse_unaddressable
 from irods_provider.client import EntryKind, Kinds, Replica
 from irods_provider.exceptions import (
     IrodsNotACollectionError,
-    IrodsNotADataObjectError,
     IrodsNotFoundError,
     IrodsUsageError,
 )
 from irods_provider.hooks._checks import KINDS
 from irods_provider.operators._base import IrodsBaseOperator, check_choice, check_path, check_paths, path_kind
+from irods_provider.operators._bounded import MAX_REPORT_BYTES, bounded_entries, check_budget, tree_report
 from irods_provider.operators.metadata import (
     IrodsGetMetadataOperator,
     IrodsPutMetadataOperator,
@@ -51,6 +51,7 @@ __all__ = [
 ]
 
 _LIST_KINDS = ("both", "collections", "data_objects")
+_NOTHING = "nothing to delete at this path"
 
 
 def _replica_item(replica: Replica) -> dict[str, Any]:
@@ -217,12 +218,21 @@ class IrodsListCollectionOperator(IrodsBaseOperator):
 
 
 class IrodsDeleteOperator(IrodsBaseOperator):
-    """Delete data objects and collections; returns ``{"deleted": [...], "missing": [...]}``.
+    """Delete data objects and collections, named literally or (``glob=True``) by glob patterns.
 
-    :param paths: one logical path or a list of them.
+    A path is literal unless ``glob=True``: ``data[1].csv`` names exactly that object. With ``glob=True``
+    each path is a pattern over data objects (``*``, ``?``, ``[..]`` within one segment, a ``**`` segment
+    for any depth); the engine's in-flight temporaries never match; collections are deleted only when named
+    literally. Every pattern is expanded before anything is deleted. Returns ``{"deleted", "missing",
+    "deleted_count", "truncated"}``: ``deleted`` lists at most ``max_report_bytes`` of JSON (the count is
+    complete).
+
+    :param paths: one logical path or pattern, or a list of them.
+    :param glob: treat the paths as glob patterns over data objects.
     :param recurse: delete non-empty collections with their contents.
-    :param no_trash: delete permanently instead of moving to the trash.
-    :param ignore_missing: report missing paths instead of failing.
+    :param no_trash: delete permanently instead of moving to the trash (quota is freed).
+    :param ignore_missing: report missing paths (and patterns matching nothing) instead of failing.
+    :param max_report_bytes: JSON budget of ``deleted`` in XCom (default 48 KiB).
     """
 
     template_fields: Sequence[str] = ("paths", "irods_conn_id")
@@ -231,48 +241,98 @@ class IrodsDeleteOperator(IrodsBaseOperator):
         self,
         *,
         paths: str | Sequence[str],
+        glob: bool = False,
         recurse: bool = False,
         no_trash: bool = False,
         ignore_missing: bool = False,
+        max_report_bytes: int = MAX_REPORT_BYTES,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.paths = paths
+        self.glob = glob
         self.recurse = recurse
         self.no_trash = no_trash
         self.ignore_missing = ignore_missing
+        self.max_report_bytes = max_report_bytes
 
     def run(self, session: IrodsSession, context: Context) -> dict[str, Any]:
         paths = check_paths("paths", self.paths)
-        deleted: list[str] = []
+        budget = check_budget(self.max_report_bytes)
+        if not isinstance(self.glob, bool):
+            raise IrodsUsageError(f"glob must be True or False, got {self.glob!r}")
         missing: list[str] = []
+        targets: list[tuple[str, str]] = []
+        seen: set[tuple[str, str]] = set()
         for path in paths:
-            kind = path_kind(session, path)
-            if kind is None:
+            found = _expand_glob(session, path) if self.glob else _literal(session, path)
+            if not found:
                 if not self.ignore_missing:
-                    raise IrodsNotFoundError("nothing to delete at this path", path=path)
+                    what = "no data object matches this pattern" if self.glob else _NOTHING
+                    raise IrodsNotFoundError(what, operation="delete", path=path)
                 missing.append(path)
-                continue
+            targets += [t for t in found if t not in seen]
+            seen.update(found)
+        for path, kind in targets:
             if kind == "collection":
-                session.collections.remove(path, recurse=self.recurse, no_trash=self.no_trash)
+                session.collections.remove(path, recurse=bool(self.recurse), no_trash=bool(self.no_trash))
             else:
-                session.data_objects.remove(path, no_trash=self.no_trash)
+                session.data_objects.remove(path, no_trash=bool(self.no_trash))
             self.log.info(
                 "Deleted %s %s%s", kind.replace("_", " "), path, " (no trash)" if self.no_trash else ""
             )
-            deleted.append(path)
-        return {"deleted": deleted, "missing": missing}
+        deleted = [path for path, _ in targets]
+        kept, _ = bounded_entries(({"path": p} for p in deleted), budget)
+        return {
+            "deleted": [e["path"] for e in kept],
+            "missing": missing,
+            "deleted_count": len(deleted),
+            "truncated": len(kept) < len(deleted),
+        }
+
+
+def _literal(session: IrodsSession, path: str) -> list[tuple[str, str]]:
+    """``[(path, kind)]`` for what is at ``path`` (never a pattern), or ``[]``."""
+    kind = path_kind(session, path)
+    return [] if kind is None else [(path, kind)]
+
+
+def _expand_glob(session: IrodsSession, pattern: str) -> list[tuple[str, str]]:
+    """The data objects matching ``pattern`` (sorted); a missing root collection matches nothing; a
+    pattern without magic is a literal path."""
+    from irods_provider.client.transfer._local import _glob_matches, _glob_root
+
+    if not any(m in pattern for m in "*?["):
+        return _literal(session, pattern)
+    root = _glob_root(pattern)
+    if path_kind(session, root) != "collection":
+        return []
+    entries = session.collections.iterate(root, recursive=True, kinds=Kinds.DATA_OBJECTS)
+    return sorted((e.path, "data_object") for e in entries if _glob_matches(e.path, pattern))
 
 
 class IrodsCopyOperator(TransferLineageMixin, IrodsBaseOperator):
-    """Copy a data object (server side); returns ``{"source", "destination"}``.
+    """Copy a data object, or a whole collection recursively (``icp -r``), on the server.
 
-    :param source_path: the data object to copy.
-    :param destination_path: the new data object's path.
-    :param overwrite: replace an existing destination.
-    :param resource: root resource for the copy (default: the connection's ``default_resource``, else the
+    A data object returns ``{"source", "destination"}``. A collection is copied to ``destination_path`` (the
+    new collection itself, created with every sub-collection), object by object with server-side copies, at
+    most ``max_concurrent_files`` at once; ``skip`` (``never``/``exists``/``size``/``checksum``) decides when
+    an existing destination object counts as done, ``overwrite`` the rest (checked for every object before
+    anything is copied). It returns ``{"source", "destination", "kind": "collection", "transferred",
+    "skipped", "failed", "bytes", "seconds", "dry_run", "file_count", "files", "files_truncated"}`` with
+    ``files`` bounded by ``max_report_bytes`` of JSON. The engine's in-flight temporaries are not copied.
+
+    :param source_path: the data object or collection to copy.
+    :param destination_path: the new data object's or collection's path.
+    :param overwrite: replace existing destination objects.
+    :param resource: root resource for the copies (default: the connection's ``default_resource``, else the
         server's default).
     :param destination_resource: the older name of ``resource`` (give one of them).
+    :param skip: collections: when an existing destination object counts as done.
+    :param max_concurrent_files: collections: objects copied at once.
+    :param continue_on_error: collections: copy the others after one fails (the task still fails).
+    :param plan_only: collections: report what would be copied; change nothing.
+    :param max_report_bytes: collections: JSON budget of ``files`` in XCom (default 48 KiB).
     """
 
     template_fields: Sequence[str] = (
@@ -291,6 +351,11 @@ class IrodsCopyOperator(TransferLineageMixin, IrodsBaseOperator):
         overwrite: bool = False,
         resource: str | None = None,
         destination_resource: str | None = None,
+        skip: str = "never",
+        max_concurrent_files: int = 4,
+        continue_on_error: bool = False,
+        plan_only: bool = False,
+        max_report_bytes: int = MAX_REPORT_BYTES,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -299,6 +364,11 @@ class IrodsCopyOperator(TransferLineageMixin, IrodsBaseOperator):
         self.overwrite = overwrite
         self.resource = resource
         self.destination_resource = destination_resource
+        self.skip = skip
+        self.max_concurrent_files = max_concurrent_files
+        self.continue_on_error = continue_on_error
+        self.plan_only = plan_only
+        self.max_report_bytes = max_report_bytes
 
     def run(self, session: IrodsSession, context: Context) -> dict[str, Any]:
         source = check_path("source_path", self.source_path)
@@ -310,24 +380,68 @@ class IrodsCopyOperator(TransferLineageMixin, IrodsBaseOperator):
         if self.resource and self.destination_resource and self.resource != self.destination_resource:
             raise IrodsUsageError("give resource or destination_resource, not two different ones")
         resource = self.write_resource(self.resource or self.destination_resource)
-        try:
+        kind = path_kind(session, source)
+        if kind is None:
+            raise IrodsNotFoundError("nothing to copy at this path", operation="copy", path=source)
+        if kind == "collection":
+            result = self._copy_collection(session, source, destination, resource)
+        else:
             session.data_objects.copy(
-                source,
-                destination,
-                overwrite=bool(self.overwrite),
-                dst_resource=resource,
+                source, destination, overwrite=bool(self.overwrite), dst_resource=resource
             )
-        except IrodsNotADataObjectError as error:
-            if error.path == source and path_kind(session, source) is None:
-                raise IrodsNotFoundError(
-                    "nothing to copy at this path", operation="copy", path=source
-                ) from error
-            raise
-        self.log.info("Copied %s to %s%s", source, destination, f" on {resource}" if resource else "")
+            self.log.info("Copied %s to %s%s", source, destination, f" on {resource}" if resource else "")
+            result = {"source": source, "destination": destination}
         self.record_transfer_lineage(
             [(irods_dataset(source), irods_dataset(destination))], hook=self.hook, context=context
         )
-        return {"source": source, "destination": destination}
+        return result
+
+    def _copy_collection(
+        self, session: IrodsSession, source: str, destination: str, resource: str | None
+    ) -> dict[str, Any]:
+        """Copy the tree; fail when any object failed; the bounded report."""
+        from irods_provider.client.transfer import OverwritePolicy, SkipPolicy, TransferConfig
+        from irods_provider.client.transfer._tree import copy_collection
+        from irods_provider.exceptions import IrodsError
+
+        budget = check_budget(self.max_report_bytes)
+        skip = SkipPolicy(check_choice("skip", self.skip, tuple(p.value for p in SkipPolicy)))
+        workers = self.max_concurrent_files
+        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+            raise IrodsUsageError(f"max_concurrent_files must be a positive integer, got {workers!r}")
+        report = copy_collection(
+            session,
+            source,
+            destination,
+            config=TransferConfig(max_concurrent_files=workers, resource=resource),
+            overwrite=OverwritePolicy.OVERWRITE if self.overwrite else OverwritePolicy.REFUSE,
+            skip=skip,
+            continue_on_error=bool(self.continue_on_error),
+            dry_run=bool(self.plan_only),
+        )
+        self.log.info(
+            "Copied collection %s to %s: %d copied, %d skipped, %d failed, %d bytes%s",
+            source,
+            destination,
+            report.transferred,
+            report.skipped,
+            report.failed,
+            report.bytes,
+            " (plan only)" if report.dry_run else "",
+        )
+        if report.failed:
+            first = next(f for f in report.files if f.status.value == "failed")
+            raise IrodsError(
+                f"{report.failed} of {len(report.files)} objects failed to copy (first: {first.source}: "
+                f"{first.error})",
+                path=first.source,
+            )
+        return {
+            "source": source,
+            "destination": destination,
+            "kind": "collection",
+            **tree_report(report, budget),
+        }
 
 
 class IrodsMoveOperator(TransferLineageMixin, IrodsBaseOperator):

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 
 from irods_provider._error_codes import error_code
 from irods_provider.client import _ops_fs as ops
+from irods_provider.client._async._temporaries import remove_temporaries
+from irods_provider.client._compat import AsyncItiDataObjectsMixin
 from irods_provider.client._config import TimeoutTypes, UseDefault
 from irods_provider.client._genquery import match_condition, prefix_condition
 from irods_provider.client._models import (
@@ -23,6 +25,7 @@ from irods_provider.client._models import (
     Replica,
 )
 from irods_provider.client._paths import basename, is_temporary_name, parent_path, validate_path
+from irods_provider.client._temporaries import TemporaryCleanup
 from irods_provider.exceptions import (
     IrodsAlreadyExistsError,
     IrodsError,
@@ -221,6 +224,13 @@ class AsyncCollections:
             if pending:
                 yield _data_entry(pending)
 
+    async def remove_temporaries(
+        self, path: str, *, min_age: float, dry_run: bool = False, now: float | None = None
+    ) -> TemporaryCleanup:
+        """Remove the transfer engine's abandoned temporaries under ``path`` at least ``min_age`` seconds
+        old (by mtime), with their resume AVUs, releasing recorded handles; locked ones are reported."""
+        return await remove_temporaries(self._s, path, min_age=min_age, dry_run=dry_run, now=now)
+
     async def rename(self, old_path: str, new_path: str) -> None:
         """Rename or move a collection."""
         await self._s.execute(ops.coll_rename(old_path, new_path))
@@ -280,8 +290,12 @@ def _replica(row: builtins.list[str]) -> Replica:
     )
 
 
-class AsyncDataObjects:
-    """Data objects: stat, read, small writes, copy/rename/remove, touch/truncate, checksums, ACLs."""
+class AsyncDataObjects(AsyncItiDataObjectsMixin):
+    """Data objects: stat, read, small writes, copy/rename/remove, touch/truncate, checksums, ACLs.
+
+    The sync twin also has IT4I's ``parallel_write``, ``open_async_writer``, ``parallel_read`` and
+    ``open_async_reader`` (see :mod:`irods_provider.client._compat`).
+    """
 
     def __init__(self, session: AsyncIrodsSession) -> None:
         self._s = session

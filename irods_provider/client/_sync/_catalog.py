@@ -10,7 +10,11 @@ from typing import TYPE_CHECKING
 
 from irods_provider.client import _ops_misc
 from irods_provider.client._bounded import QueryBound
-from irods_provider.client._genquery import match_condition
+from irods_provider.client._genquery import (
+    GENQUERY2_DEFAULT_ROWS,
+    check_pageable_genquery2,
+    match_condition,
+)
 from irods_provider.client._models import AVU, EntryKind, Kinds, MetadataOperation, TicketType
 from irods_provider.client._operation import Operation
 from irods_provider.client._ops_fs import modify_metadata
@@ -82,9 +86,38 @@ class Query:
         return None if zone == local else zone
 
     def genquery2(self, query: str, *, zone: str | None = None) -> builtins.list[builtins.list[str]]:
-        """Run a GenQuery2 query and return all rows."""
+        """Run a GenQuery2 query in one request and return its rows: without ``LIMIT`` the server returns at
+        most 256 (its default row count), silently; :meth:`iter_genquery2` pages through all of them."""
         rows: builtins.list[builtins.list[str]] = self._s.execute(_ops_misc.genquery2(query, zone=zone))
         return rows
+
+    def iter_genquery2(
+        self,
+        query: str,
+        *,
+        page_size: int = GENQUERY2_DEFAULT_ROWS,
+        zone: str | None = None,
+        max_rows: int | None = None,
+    ) -> Iterator[builtins.list[str]]:
+        """Yield every row of a GenQuery2 query, paged with ``LIMIT page_size OFFSET n`` added to it.
+
+        The query needs ``ORDER BY`` (pages of an unordered query may overlap or miss rows: the database
+        orders each page afresh) and must not have its own ``LIMIT``/``OFFSET``/``FETCH``. Bounded like
+        :meth:`genquery`: more than ``max_rows`` rows (default ``reply_limits.query_rows``) or paging past
+        ``reply_limits.query_seconds`` is an IrodsProtocolError.
+        """
+        check_pageable_genquery2(query, page_size)
+        bound = QueryBound(self._s.reply_limits, max_rows)
+        offset = 0
+        while True:
+            op = _ops_misc.genquery2(f"{query.rstrip()} LIMIT {page_size} OFFSET {offset}", zone=zone)
+            rows: builtins.list[builtins.list[str]] = self._s.execute(op)
+            bound.page(op, len(rows), page_size)
+            for row in rows:
+                yield row
+            if len(rows) < page_size:
+                return
+            offset += len(rows)
 
     def genquery2_sql(self, query: str, *, zone: str | None = None) -> str:
         """The SQL the server would run for a GenQuery2 query."""

@@ -7,6 +7,7 @@ file-like objects over parallel writes and ranged read-ahead; :func:`upload_obje
 
 from __future__ import annotations
 
+from irods_provider.client._temporaries import RESUME_ATTRIBUTE
 from irods_provider.exceptions import IrodsTransferCancelledError
 
 from ._config import ChecksumScheme, OverwritePolicy, SkipPolicy, TransferConfig
@@ -33,7 +34,7 @@ from ._local import (
 from ._progress import LoggingProgressSubscriber
 from ._reader import ParallelReader, open_reader
 from ._report import FileResult, FileStatus, TransferReport
-from ._resume import RESUME_ATTRIBUTE, ResumeState
+from ._resume import ResumeState
 from ._sftp import (
     ParallelSftpRangeReader,
     SftpWriter,

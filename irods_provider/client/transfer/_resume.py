@@ -28,14 +28,12 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from irods_provider.client import AVU, EntryKind, MetadataOperation
+from irods_provider.client._temporaries import HANDLE_ATTRIBUTE, RESUME_ATTRIBUTE
 from irods_provider.exceptions import IrodsError
 
 from ._api import DataObjectsLike, SessionLike
 
 log = logging.getLogger(__name__)
-
-RESUME_ATTRIBUTE = "irods_provider::transfer::resume"
-HANDLE_ATTRIBUTE = "irods_provider::transfer::handle"
 
 
 @dataclass(frozen=True, kw_only=True)

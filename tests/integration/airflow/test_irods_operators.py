@@ -212,7 +212,12 @@ def test_delete(tree, session) -> None:
             ignore_missing=True,
         )
     )
-    assert result == {"deleted": [f"{tree}/a.csv", f"{tree}/sub"], "missing": [f"{tree}/gone"]}
+    assert result == {
+        "deleted": [f"{tree}/a.csv", f"{tree}/sub"],
+        "missing": [f"{tree}/gone"],
+        "deleted_count": 2,
+        "truncated": False,
+    }
     assert not session.data_objects.exists(f"{tree}/a.csv")
     assert not session.collections.exists(f"{tree}/sub")
     assert session.data_objects.exists(f"{tree}/b.txt")

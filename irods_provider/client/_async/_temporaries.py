@@ -1,0 +1,100 @@
+"""Removing the transfer engine's abandoned temporary objects (the sync twin is generated)."""
+
+from __future__ import annotations
+
+import builtins
+import logging
+import time
+from typing import TYPE_CHECKING
+
+from irods_provider.client._models import EntryKind, Kinds
+from irods_provider.client._paths import is_temporary_name, validate_path
+from irods_provider.client._temporaries import HANDLE_ATTRIBUTE, TemporaryCleanup, TemporaryObject
+from irods_provider.exceptions import IrodsError, IrodsLockedError, IrodsUsageError
+
+if TYPE_CHECKING:
+    from irods_provider.client._async._session import AsyncIrodsSession
+
+__all__ = ["remove_temporaries"]
+
+log = logging.getLogger("irods_provider.client")
+
+
+async def remove_temporaries(
+    session: AsyncIrodsSession, path: str, *, min_age: float, dry_run: bool = False, now: float | None = None
+) -> TemporaryCleanup:
+    """Permanently remove the engine's temporaries under ``path`` (recursively) whose mtime is at least
+    ``min_age`` seconds before ``now`` (default: the local clock).
+
+    Handles recorded on a temporary are shut down first (a killed worker's handle never expires), so its
+    lock is released; the object then goes with ``no_trash`` (its resume and handle AVUs go with it, and the
+    quota is freed). One still locked by a handle nobody recorded is reported in ``locked``, not moved: a
+    rename would only hide it (it is hidden already) and the trash could not be emptied of it either.
+    ``min_age`` must exceed the longest upload: a recorded handle of a still-running upload is shut down.
+    """
+    validate_path(path, operation="collections.remove_temporaries")
+    if isinstance(min_age, bool) or not isinstance(min_age, int | float) or min_age < 0:
+        raise IrodsUsageError(
+            f"min_age must be a number of seconds >= 0, got {min_age!r}",
+            operation="collections.remove_temporaries",
+            path=path,
+        )
+    await session.collections.stat(path)  # a typed error for a missing path or a data object
+    cutoff = (time.time() if now is None else now) - min_age
+    result = TemporaryCleanup(path=path, dry_run=dry_run)
+    candidates: builtins.list[TemporaryObject] = []
+    async for entry in session.collections.iterate(
+        path, recursive=True, kinds=Kinds.DATA_OBJECTS, with_stat=True, include_temporaries=True
+    ):
+        if not is_temporary_name(entry.name):
+            continue
+        if (entry.modified_at or 0) > cutoff:  # younger: an upload may still be writing it
+            result.fresh += 1
+            continue
+        stamp = entry.modified_at or 0
+        candidates.append(TemporaryObject(path=entry.path, size=entry.size or 0, modified_at=stamp))
+    for found in candidates:  # removed after the listing, so its paging never skips rows
+        if dry_run:
+            result.removed.append(found)
+        else:
+            await _remove_one(session, found, result)
+    return result
+
+
+async def _remove_one(session: AsyncIrodsSession, found: TemporaryObject, result: TemporaryCleanup) -> None:
+    """Release the handles recorded on ``found``, then remove it for good; file the outcome in ``result``."""
+    try:
+        avus = await session.metadata.list(found.path, kind=EntryKind.DATA_OBJECT)
+    except IrodsError:
+        avus = []
+    handles = [a.value for a in avus if a.attribute == HANDLE_ATTRIBUTE]
+    for handle in handles:
+        try:
+            await session.data_objects.parallel_write_shutdown(handle)
+        except IrodsError as exc:  # already closed (server restarted) or never valid: nothing to release
+            log.info("handle %s recorded on %s was not open: %s", handle, found.path, exc)
+    done = TemporaryObject(
+        path=found.path, size=found.size, modified_at=found.modified_at, handles_released=len(handles)
+    )
+    try:
+        await session.data_objects.remove(found.path, no_trash=True)
+    except IrodsLockedError as exc:  # the lock codes iRODS uses (unverified which one unlink returns)
+        log.warning("temporary %s is locked by an unrecorded parallel-write handle: %s", found.path, exc)
+        result.locked.append(_with_error(done, exc))
+        return
+    except IrodsError as exc:
+        log.warning("could not remove temporary %s: %s", found.path, exc)
+        result.failed.append(_with_error(done, exc))
+        return
+    log.info("removed abandoned temporary %s (%d bytes)", found.path, found.size)
+    result.removed.append(done)
+
+
+def _with_error(found: TemporaryObject, exc: IrodsError) -> TemporaryObject:
+    return TemporaryObject(
+        path=found.path,
+        size=found.size,
+        modified_at=found.modified_at,
+        handles_released=found.handles_released,
+        error=f"{type(exc).__name__}: {exc}",
+    )

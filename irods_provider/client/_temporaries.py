@@ -1,0 +1,62 @@
+"""The transfer engine's temporary objects: the AVUs they carry and what a cleanup of abandoned ones found.
+
+An upload writes ``.<name>.irods-part-<key>`` (carrying its resume state and the ids of the parallel-write
+handles opened on it) and an overwrite parks the old object as ``.<name>.irods-old-<key>`` for a moment; a
+killed worker leaves either behind. The async cleanup (``collections.remove_temporaries``) uses these types;
+the transfer engine uses the attribute names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["HANDLE_ATTRIBUTE", "RESUME_ATTRIBUTE", "TemporaryCleanup", "TemporaryObject"]
+
+#: The AVU holding the committed prefix and the source identity of an interrupted upload.
+RESUME_ATTRIBUTE = "irods_provider::transfer::resume"
+#: One AVU per parallel-write handle opened on a temporary object (handles never expire on the server).
+HANDLE_ATTRIBUTE = "irods_provider::transfer::handle"
+
+
+@dataclass(frozen=True, kw_only=True)
+class TemporaryObject:
+    """One abandoned temporary: its path, size and mtime (epoch seconds), and what happened to it."""
+
+    path: str
+    size: int
+    modified_at: int
+    handles_released: int = 0
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-able mapping (for XCom)."""
+        data: dict[str, Any] = {"path": self.path, "size": self.size, "modified_at": self.modified_at}
+        if self.handles_released:
+            data["handles_released"] = self.handles_released
+        if self.error is not None:
+            data["error"] = self.error
+        return data
+
+
+@dataclass(kw_only=True)
+class TemporaryCleanup:
+    """What ``remove_temporaries`` did under one collection.
+
+    ``removed``: deleted permanently (or, in a dry run, what would be); ``locked``: still held by a
+    parallel-write handle nobody recorded (the server keeps it until it restarts; remove them after);
+    ``failed``: refused for another reason (e.g. no permission); ``fresh``: temporaries younger than the
+    minimum age, left alone (an upload may still be writing them).
+    """
+
+    path: str
+    removed: list[TemporaryObject] = field(default_factory=list)
+    locked: list[TemporaryObject] = field(default_factory=list)
+    failed: list[TemporaryObject] = field(default_factory=list)
+    fresh: int = 0
+    dry_run: bool = False
+
+    @property
+    def bytes_removed(self) -> int:
+        """The bytes of the removed temporaries (what the zone's quota gets back)."""
+        return sum(t.size for t in self.removed)

@@ -1,0 +1,185 @@
+"""Server-side copy of a whole collection (``icp -r``): planned up front, then copied object by object.
+
+Every data object is copied by the server (``data_objects.copy``: no bytes pass through the worker), at most
+``max_concurrent_files`` at once; the skip policy decides when an existing destination counts as done and
+the overwrite policy decides the rest, checked for every object before anything is copied.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from irods_provider.client._models import Entry, EntryKind, Kinds
+from irods_provider.exceptions import IrodsAlreadyExistsError, IrodsNotACollectionError, IrodsUsageError
+
+from ._config import OverwritePolicy, SkipPolicy, TransferConfig
+from ._coordinator import TransferCoordinator
+from ._local import PlannedFile, _run
+from ._report import FileResult, FileStatus, TransferReport
+from ._resume import resume_key, temp_name
+from ._retry import ChunkRetrier
+from ._upload import _publish, _quiet_remove
+
+if TYPE_CHECKING:
+    from irods_provider.client import IrodsSession
+
+__all__ = ["CollectionPlan", "copy_collection", "plan_collection_copy"]
+
+
+@dataclass(frozen=True)
+class CollectionPlan:
+    """The sub-collections to create (destination paths, parents first) and the objects to copy."""
+
+    collections: list[str]
+    files: list[PlannedFile]
+    checksums: dict[str, str | None]
+    existing: dict[str, Entry]
+
+
+def _inside(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip("/") + "/")
+
+
+def plan_collection_copy(session: IrodsSession, source: str, destination: str) -> CollectionPlan:
+    """What copying ``source`` onto ``destination`` (the new collection itself) involves; nothing changes.
+
+    The engine's temporaries are not copied. Refuses a destination inside the source (or the reverse) and a
+    destination that is a data object.
+    """
+    if _inside(destination, source) or _inside(source, destination):
+        raise IrodsUsageError(
+            "source and destination collections must not contain each other", path=destination
+        )
+    if session.data_objects.exists(destination):
+        raise IrodsNotACollectionError(
+            "the destination of a collection copy is a data object", operation="copy", path=destination
+        )
+    prefix = source.rstrip("/") + "/"
+    collections, files, checksums = [destination], [], {}
+    for entry in session.collections.iterate(source, recursive=True, with_stat=True):
+        target = destination.rstrip("/") + "/" + entry.path[len(prefix) :]
+        if entry.kind is EntryKind.COLLECTION:
+            collections.append(target)
+        else:
+            files.append(PlannedFile(entry.path, target, entry.size))
+            checksums[entry.path] = entry.checksum
+    existing: dict[str, Entry] = {}
+    if session.collections.exists(destination):
+        found = session.collections.iterate(
+            destination, recursive=True, kinds=Kinds.DATA_OBJECTS, with_stat=True
+        )
+        existing = {e.path: e for e in found}
+    return CollectionPlan(sorted(collections), files, checksums, existing)
+
+
+def _skips(session: IrodsSession, item: PlannedFile, plan: CollectionPlan, skip: SkipPolicy) -> str | None:
+    """Why an existing destination counts as done under ``skip`` (None: copy it)."""
+    there = plan.existing.get(item.destination)
+    if there is None or skip is SkipPolicy.NEVER:
+        return None
+    if skip is SkipPolicy.EXISTS:
+        return "destination exists"
+    if there.size != item.size:
+        return None
+    if skip is SkipPolicy.SIZE:
+        return "same size"
+    ours = plan.checksums.get(item.source) or session.data_objects.calculate_checksum(item.source)
+    theirs = there.checksum or session.data_objects.calculate_checksum(item.destination)
+    return "same checksum" if ours == theirs else None
+
+
+def _staged_copy(
+    session: IrodsSession,
+    item: PlannedFile,
+    *,
+    cfg: TransferConfig,
+    overwrite: OverwritePolicy,
+    finish: Callable[[str], None],
+    cancel: threading.Event,
+) -> None:
+    """Copy to a hidden temporary sibling, let ``finish`` complete it, then rename it onto the destination
+    (the engine's atomic publish); the temporary is removed on failure."""
+    temp = temp_name(item.destination, resume_key("copy", item.source, item.destination))
+    session.data_objects.copy(item.source, temp, overwrite=True, dst_resource=cfg.resource)
+    try:
+        finish(temp)
+        renames = ChunkRetrier(
+            retries=cfg.retries,
+            base_seconds=cfg.backoff_base_seconds,
+            max_seconds=cfg.backoff_max_seconds,
+            coordinator=TransferCoordinator(path=item.destination, cancel_event=cancel),
+        )
+        _publish(session, temp, item.destination, overwrite=overwrite, retry=renames)
+    except BaseException:
+        _quiet_remove(session, temp)
+        raise
+
+
+def copy_collection(
+    session: IrodsSession,
+    source: str,
+    destination: str,
+    *,
+    config: TransferConfig | None = None,
+    overwrite: OverwritePolicy = OverwritePolicy.REFUSE,
+    skip: SkipPolicy = SkipPolicy.NEVER,
+    continue_on_error: bool = False,
+    dry_run: bool = False,
+    cancel_event: threading.Event | None = None,
+    after_copy: Callable[[str], None] | None = None,
+) -> TransferReport:
+    """Copy the collection ``source`` to ``destination`` (created with its sub-collections) on the server.
+
+    An existing destination object is skipped by ``skip``, else replaced with ``OVERWRITE``, else the whole
+    copy is refused before anything changes (IrodsAlreadyExistsError naming the first). With ``after_copy``
+    each object is copied to a hidden temporary sibling, ``after_copy`` runs on that path (e.g. to set its
+    AVUs and ACLs), and only then is it renamed into place: it appears complete or not at all.
+    """
+    cfg = config or TransferConfig()
+    plan = plan_collection_copy(session, source, destination)
+    skipped = {f.destination: reason for f in plan.files if (reason := _skips(session, f, plan, skip))}
+    if overwrite is OverwritePolicy.REFUSE:
+        for item in plan.files:
+            if item.destination in plan.existing and item.destination not in skipped:
+                raise IrodsAlreadyExistsError(
+                    "the destination exists (overwrite is off and the skip policy does not skip it)",
+                    operation="copy",
+                    path=item.destination,
+                )
+    if not dry_run:
+        for collection in plan.collections:
+            session.collections.create(collection, intermediates=True, exist_ok=True)
+
+    def one(item: PlannedFile, cancel: threading.Event) -> FileResult:
+        status, reason = FileStatus.PLANNED, skipped.get(item.destination)
+        if reason is not None:
+            status = FileStatus.SKIPPED
+        elif not dry_run:
+            if after_copy is None:
+                exists = item.destination in plan.existing
+                session.data_objects.copy(
+                    item.source, item.destination, overwrite=exists, dst_resource=cfg.resource
+                )
+            else:
+                _staged_copy(session, item, cfg=cfg, overwrite=overwrite, finish=after_copy, cancel=cancel)
+            status = FileStatus.TRANSFERRED
+        return FileResult(
+            source=item.source,
+            destination=item.destination,
+            status=status,
+            size=item.size,
+            checksum=plan.checksums.get(item.source),
+            reason=reason,
+        )
+
+    return _run(
+        plan.files,
+        one,
+        config=cfg,
+        continue_on_error=continue_on_error,
+        dry_run=dry_run,
+        cancel_event=cancel_event,
+    )

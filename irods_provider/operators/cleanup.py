@@ -1,0 +1,131 @@
+"""Housekeeping of the transfer engine's leftovers: abandoned temporary objects under a collection."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from irods_provider.exceptions import (
+    IrodsError,
+    IrodsLockedError,
+    IrodsNotACollectionError,
+    IrodsNotFoundError,
+    IrodsUsageError,
+)
+from irods_provider.operators._base import IrodsBaseOperator, check_path, path_kind
+from irods_provider.operators._bounded import MAX_REPORT_BYTES, bounded_entries, check_budget
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from irods_provider.client import IrodsSession, TemporaryCleanup
+
+__all__ = ["IrodsCleanupTemporaryObjectsOperator"]
+
+#: One day: longer than any upload should run (a recorded handle of a running upload would be shut down).
+DEFAULT_MIN_AGE_SECONDS = 24 * 3600
+
+
+class IrodsCleanupTemporaryObjectsOperator(IrodsBaseOperator):
+    """Remove abandoned ``.<name>.irods-part-<key>`` / ``.<name>.irods-old-<key>`` objects under a collection.
+
+    Only temporaries whose mtime is at least ``min_age_seconds`` old are touched; younger ones and all other
+    objects stay. Parallel-write handles recorded on a temporary are shut down, then it is removed for good
+    (``no_trash``: quota is freed; its resume and handle AVUs go with it). A temporary still locked by a
+    handle that was never recorded (a worker killed at that moment; the server holds it until restart) is
+    reported under ``locked`` and left in place, as a rename would only hide it; ``fail_on_locked`` fails
+    the task then. Returns ``{"path", "dry_run", "removed_count", "bytes_removed", "locked_count",
+    "failed_count", "fresh_count", "removed", "locked", "failed", "truncated"}``; the lists stop at
+    ``max_report_bytes`` of JSON (counts are always complete).
+
+    :param path: the collection to clean (recursively).
+    :param min_age_seconds: minimum age by modify time (default one day; must exceed the longest upload).
+    :param plan_only: a dry run: report what would be removed, remove nothing (named so because
+        ``BaseOperator.dry_run()`` is a method).
+    :param fail_on_locked: fail when a temporary is locked (default: report it).
+    :param max_report_bytes: JSON budget of the per-object lists in XCom (default 48 KiB).
+    """
+
+    template_fields: Sequence[str] = ("path", "irods_conn_id")
+
+    def __init__(
+        self,
+        *,
+        path: str,
+        min_age_seconds: float = DEFAULT_MIN_AGE_SECONDS,
+        plan_only: bool = False,
+        fail_on_locked: bool = False,
+        max_report_bytes: int = MAX_REPORT_BYTES,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.path = path
+        self.min_age_seconds = min_age_seconds
+        self.plan_only = plan_only
+        self.fail_on_locked = fail_on_locked
+        self.max_report_bytes = max_report_bytes
+
+    def run(self, session: IrodsSession, context: Context) -> dict[str, Any]:
+        path = check_path("path", self.path)
+        budget = check_budget(self.max_report_bytes)
+        age = self.min_age_seconds
+        if isinstance(age, bool) or not isinstance(age, int | float) or age < 0:
+            raise IrodsUsageError(f"min_age_seconds must be a number >= 0, got {age!r}", path=path)
+        found = path_kind(session, path)
+        if found != "collection":
+            error = IrodsNotFoundError if found is None else IrodsNotACollectionError
+            raise error(f"no collection at this path ({found or 'nothing'} there)", path=path)
+        collections = session.collections
+        cleanup = collections.remove_temporaries(path, min_age=float(age), dry_run=bool(self.plan_only))
+        self.log.info(
+            "%s %d abandoned temporaries under %s (%d bytes); %d locked, %d failed, %d younger than %s s",
+            "Would remove" if cleanup.dry_run else "Removed",
+            len(cleanup.removed),
+            path,
+            cleanup.bytes_removed,
+            len(cleanup.locked),
+            len(cleanup.failed),
+            cleanup.fresh,
+            age,
+        )
+        self._raise_for(cleanup)
+        return _report(cleanup, budget)
+
+    def _raise_for(self, cleanup: TemporaryCleanup) -> None:
+        """Fail on temporaries that could not be removed (and locked ones when ``fail_on_locked``)."""
+        if cleanup.failed:
+            first = cleanup.failed[0]
+            raise IrodsError(
+                f"{len(cleanup.failed)} temporar(ies) under {cleanup.path} could not be removed "
+                f"(first: {first.path}: {first.error})",
+                path=first.path,
+            )
+        if cleanup.locked and self.fail_on_locked:
+            first = cleanup.locked[0]
+            raise IrodsLockedError(
+                f"{len(cleanup.locked)} temporar(ies) under {cleanup.path} are locked by parallel-write "
+                f"handles nobody recorded (first: {first.path}); remove them after the server restarts",
+                operation="collections.remove_temporaries",
+                path=first.path,
+            )
+
+
+def _report(cleanup: TemporaryCleanup, budget: int) -> dict[str, Any]:
+    """The XCom result with per-object lists bounded by ``budget`` bytes of JSON."""
+    lists: dict[str, list[dict[str, Any]]] = {}
+    truncated = False
+    for name in ("locked", "failed", "removed"):  # the ones that need attention first
+        items = [t.to_dict() for t in getattr(cleanup, name)]
+        lists[name], budget = bounded_entries(items, budget)
+        truncated = truncated or len(lists[name]) < len(items)
+    return {
+        "path": cleanup.path,
+        "dry_run": cleanup.dry_run,
+        "removed_count": len(cleanup.removed),
+        "bytes_removed": cleanup.bytes_removed,
+        "locked_count": len(cleanup.locked),
+        "failed_count": len(cleanup.failed),
+        "fresh_count": cleanup.fresh,
+        **lists,
+        "truncated": truncated,
+    }

@@ -1,0 +1,224 @@
+"""Publishing a dataset: a collection copied or moved into a target scope, with AVUs and ACLs per object."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
+
+from irods_provider._lineage import TransferLineageMixin, irods_dataset
+from irods_provider._values import parse_avus, refuse_unaddressable
+from irods_provider.client import AVU, EntryKind, Kinds, MetadataOperation, PermissionOperation
+from irods_provider.client.transfer import FileResult, FileStatus, TransferReport
+from irods_provider.exceptions import (
+    IrodsAlreadyExistsError,
+    IrodsNotACollectionError,
+    IrodsNotFoundError,
+    IrodsUsageError,
+)
+from irods_provider.operators._base import IrodsBaseOperator, check_choice, check_path, path_kind
+from irods_provider.operators._bounded import MAX_REPORT_BYTES, check_budget, tree_report
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from irods_provider.client import IrodsSession
+
+__all__ = ["IrodsPublishOperator"]
+
+#: The vocabulary of the atomic ``modify_permissions`` call, and the 4.3 names that mean the same.
+_ATOMIC_ACLS = {"read": "read", "read_object": "read", "write": "write", "modify_object": "write"}
+_ATOMIC_ACLS |= {"own": "own", "null": "null"}
+
+
+def _acls(value: Any) -> list[PermissionOperation]:
+    """``{"user_or_group": "read_object" | "modify_object" | "own" | "null" | "read" | "write"}``."""
+    if value is None or value == {}:
+        return []
+    if not isinstance(value, dict):
+        raise IrodsUsageError(f"permissions must be a mapping user/group -> permission, got {value!r}")
+    acls = []
+    for entity, permission in value.items():
+        if not isinstance(entity, str) or not entity.strip():
+            raise IrodsUsageError(f"permissions: {entity!r} is not a user or group name")
+        acl = check_choice(f"permissions[{entity!r}]", permission, tuple(_ATOMIC_ACLS))
+        acls.append(PermissionOperation(entity.strip(), _ATOMIC_ACLS[acl]))
+    return acls
+
+
+class IrodsPublishOperator(TransferLineageMixin, IrodsBaseOperator):
+    """Copy (server side) or move a collection into a target scope and give every object AVUs and ACLs.
+
+    ``mode="copy"`` copies the tree to ``destination_path`` (skip/overwrite as :class:`IrodsCopyOperator`);
+    ``mode="move"`` renames the collection there in one call (the destination must not exist). Then every
+    published data object gets ``metadata`` in ONE atomic ``modify_metadata`` call (AVUs it already carries
+    are not added twice) and ``permissions`` in ONE atomic ``modify_permissions`` call; the collections of
+    the tree get the permissions too, so the audience can browse them. In copy mode each object is copied
+    under a hidden temporary name, gets its AVUs and ACLs there and is then renamed into place, so it appears
+    complete; objects skipped as already there, and moved ones, get them in place. The ACLs are set before
+    the rename, so do not take ``own`` away from the publishing user itself (the rename needs it).
+    Every argument is checked before anything changes. Returns ``{"source", "destination", "mode",
+    "published", "collections", "transferred", "skipped", "failed", "bytes", "seconds", "dry_run",
+    "file_count", "files", "files_truncated"}`` with ``files`` bounded by ``max_report_bytes`` of JSON.
+
+    :param source_path: the collection to publish.
+    :param destination_path: the published collection's path (e.g. under a project or public scope).
+    :param mode: ``copy`` (default) or ``move``.
+    :param metadata: AVUs for every object, as :class:`IrodsPutMetadataOperator` takes them.
+    :param permissions: ``{"public": "read_object", "curators": "modify_object"}`` (``own``, ``null`` too).
+    :param overwrite: copy mode: replace existing destination objects.
+    :param skip: copy mode: ``never``, ``exists``, ``size`` or ``checksum``.
+    :param max_concurrent_files: objects copied and published at once.
+    :param max_report_bytes: JSON budget of ``files`` in XCom (default 48 KiB).
+    """
+
+    template_fields: Sequence[str] = (
+        "source_path",
+        "destination_path",
+        "metadata",
+        "permissions",
+        "irods_conn_id",
+    )
+    template_fields_renderers = {"metadata": "json", "permissions": "json"}
+
+    def __init__(
+        self,
+        *,
+        source_path: str,
+        destination_path: str,
+        mode: str = "copy",
+        metadata: Any = None,
+        permissions: dict[str, str] | None = None,
+        overwrite: bool = False,
+        skip: str = "never",
+        max_concurrent_files: int = 4,
+        max_report_bytes: int = MAX_REPORT_BYTES,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.source_path = source_path
+        self.destination_path = destination_path
+        self.mode = mode
+        self.metadata = metadata
+        self.permissions = permissions
+        self.overwrite = overwrite
+        self.skip = skip
+        self.max_concurrent_files = max_concurrent_files
+        self.max_report_bytes = max_report_bytes
+
+    def run(self, session: IrodsSession, context: Context) -> dict[str, Any]:
+        source = check_path("source_path", self.source_path)
+        destination = refuse_unaddressable(
+            "destination_path", check_path("destination_path", self.destination_path)
+        )
+        mode = check_choice("mode", self.mode, ("copy", "move"))
+        avus = [AVU(a, v, u) for a, v, u in parse_avus(self.metadata, allow_empty=True)]
+        acls = _acls(self.permissions)
+        budget = check_budget(self.max_report_bytes)
+        workers = self.max_concurrent_files
+        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+            raise IrodsUsageError(f"max_concurrent_files must be a positive integer, got {workers!r}")
+        found = path_kind(session, source)
+        if found != "collection":
+            error = IrodsNotFoundError if found is None else IrodsNotACollectionError
+            raise error("no collection to publish at this path", operation="publish", path=source)
+
+        def finish(path: str) -> None:
+            _publish_object(session, path, avus, acls)
+
+        if mode == "move":
+            report = self._move(session, source, destination)
+            later = [f.destination for f in report.files]
+        else:
+            report = self._copy(session, source, destination, workers, finish)
+            later = [f.destination for f in report.files if f.status is FileStatus.SKIPPED]
+        published = [
+            f.destination for f in report.files if f.status in (FileStatus.TRANSFERRED, FileStatus.SKIPPED)
+        ]
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="irods-publish") as pool:
+            list(pool.map(finish, later))  # copied objects got theirs before they appeared
+        collections = _grant_collections(session, destination, acls)
+        self.log.info("Published %d object(s) from %s to %s (%s)", len(published), source, destination, mode)
+        self.record_transfer_lineage(
+            [(irods_dataset(source), irods_dataset(destination))], hook=self.hook, context=context
+        )
+        return {
+            "source": source,
+            "destination": destination,
+            "mode": mode,
+            "published": len(published),
+            "collections": collections,
+            **tree_report(report, budget),
+        }
+
+    def _copy(
+        self,
+        session: IrodsSession,
+        source: str,
+        destination: str,
+        workers: int,
+        finish: Callable[[str], None],
+    ) -> TransferReport:
+        """The server-side tree copy; each object is finished under a hidden name, then renamed into place."""
+        from irods_provider.client.transfer import OverwritePolicy, SkipPolicy, TransferConfig
+        from irods_provider.client.transfer._tree import copy_collection
+
+        skip = SkipPolicy(check_choice("skip", self.skip, tuple(p.value for p in SkipPolicy)))
+        return copy_collection(
+            session,
+            source,
+            destination,
+            config=TransferConfig(max_concurrent_files=workers, resource=self.write_resource()),
+            overwrite=OverwritePolicy.OVERWRITE if self.overwrite else OverwritePolicy.REFUSE,
+            skip=skip,
+            after_copy=finish,
+        )
+
+    def _move(self, session: IrodsSession, source: str, destination: str) -> TransferReport:
+        """One rename of the whole collection; the report lists its objects at their new paths."""
+        if self.overwrite or self.skip != "never":
+            raise IrodsUsageError('overwrite and skip apply to mode="copy" only')
+        if destination.startswith(source.rstrip("/") + "/"):
+            raise IrodsUsageError("cannot move a collection into itself", path=destination)
+        if path_kind(session, destination) is not None:
+            raise IrodsAlreadyExistsError(
+                "the destination of a move exists", operation="publish", path=destination
+            )
+        parent = destination.rsplit("/", 1)[0] or "/"
+        session.collections.create(parent, intermediates=True, exist_ok=True)
+        session.collections.rename(source, destination)
+        prefix = destination.rstrip("/") + "/"
+        files = [
+            FileResult(
+                source=source.rstrip("/") + "/" + e.path[len(prefix) :],
+                destination=e.path,
+                status=FileStatus.TRANSFERRED,
+                size=e.size,
+                checksum=e.checksum,
+            )
+            for e in session.collections.iterate(
+                destination, recursive=True, kinds=Kinds.DATA_OBJECTS, with_stat=True
+            )
+        ]
+        return TransferReport(files=files)
+
+
+def _grant_collections(session: IrodsSession, destination: str, acls: list[PermissionOperation]) -> int:
+    """Give the published collection and every sub-collection ``acls`` (one atomic call each); their count."""
+    found = session.collections.iterate(destination, recursive=True, kinds=Kinds.COLLECTIONS)
+    collections = [destination, *(e.path for e in found)]
+    for collection in collections if acls else ():
+        session.collections.modify_permissions(collection, acls)
+    return len(collections)
+
+
+def _publish_object(
+    session: IrodsSession, path: str, avus: list[AVU], acls: list[PermissionOperation]
+) -> None:
+    """The object's missing AVUs in one atomic call, then its ACLs in one atomic call."""
+    if avus:
+        have = set(session.metadata.list(path, kind=EntryKind.DATA_OBJECT))
+        ops = [MetadataOperation("add", a) for a in avus if a not in have]
+        session.metadata.apply(path, ops, kind=EntryKind.DATA_OBJECT)
+    if acls:
+        session.data_objects.modify_permissions(path, acls)
