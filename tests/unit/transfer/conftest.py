@@ -177,7 +177,15 @@ class FakeCollections:
         self.o.collections_created.add(path)
         return True
 
-    def iterate(self, path: str, *, recursive: bool = False, kinds: Any = None, with_stat: bool = False):
+    def iterate(
+        self,
+        path: str,
+        *,
+        recursive: bool = False,
+        kinds: Any = None,
+        with_stat: bool = False,
+        read_ahead: int = 1,
+    ):
         prefix = path.rstrip("/") + "/"
         for p in sorted(self.o.objects):
             rest = p[len(prefix) :]
