@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 from functools import partial
 from typing import Any
 
@@ -80,14 +81,24 @@ async def execute_genquery(ctx: Ctx) -> Response:
         raise HttpError(400)
     try:
         zone = _catalog_zone(ctx)
-        rows = execute_genquery1(
-            query,
-            partial(ctx.model.fetch_rows, ctx.user, zone=zone),
-            case_sensitive=case_sensitive == "1",
-            distinct=distinct == "1",
-            offset=offset,
-            count=count,
-        )
+        key = (ctx.user, zone or "", query, case_sensitive, distinct)
+        cached = ctx.model.query_pages.get(key) if offset else None
+        if cached is not None and cached[0] == ctx.model.generation:
+            rows = cached[1]
+        else:
+            rows = execute_genquery1(
+                query,
+                partial(ctx.model.fetch_rows, ctx.user, zone=zone),
+                case_sensitive=case_sensitive == "1",
+                distinct=distinct == "1",
+                offset=0,
+                count=sys.maxsize,
+            )
+            if len(rows) > offset + count:  # later pages will be asked for: keep this result (a cursor)
+                if len(ctx.model.query_pages) >= _CACHED_QUERIES:
+                    ctx.model.query_pages.clear()
+                ctx.model.query_pages[key] = (ctx.model.generation, rows)
+        rows = rows[offset : offset + count]
     except GenQueryError as e:
         return JSONResponse({"irods_response": {"status_code": e.code, "status_message": e.message}})
     except IrodsModelError as e:
@@ -149,6 +160,9 @@ def _list(ctx: Ctx, name: str) -> list[str]:
     value = ctx.get(name)
     return [v for v in value.split(",") if v] if value else []
 
+
+#: GenQuery results kept for their later pages (per caller, zone and query text), until any POST.
+_CACHED_QUERIES = 16
 
 _TICKET_COUNTS = ("use-count", "write-data-object-count", "write-byte-count")
 

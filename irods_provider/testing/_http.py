@@ -302,6 +302,17 @@ class ApiApp:
     # ---- op endpoints ----------------------------------------------------------------------
 
     async def _dispatch(self, request: Request, name: str) -> Response:
+        if request.method != "POST":
+            return await self._dispatch_op(request, name)
+        # Every POST may change the zone (GETs never do): GenQuery results cached before, or while it runs,
+        # are stale.
+        self.model.bump_generation()
+        try:
+            return await self._dispatch_op(request, name)
+        finally:
+            self.model.bump_generation()
+
+    async def _dispatch_op(self, request: Request, name: str) -> Response:
         table = self.endpoints[name]
         if request.method not in ("GET", "POST"):
             return empty(405)

@@ -57,6 +57,7 @@ class EmulatorModel(
                 shutil.rmtree(self.spool, ignore_errors=True)
             self.spool.mkdir(parents=True, exist_ok=True)
             self._next_id = 10000
+            self.bump_generation()
             self.users = {}
             self.collections = {}
             self.data_objects = {}
@@ -80,6 +81,11 @@ class EmulatorModel(
         self.collections[public] = Collection(
             id=self.new_id(), path=public, owner=admin, zone=z, acl={admin: "own", "public": "read_object"}
         )
+
+    def bump_generation(self) -> None:
+        """Record that the zone may have changed: GenQuery page caches made before are stale."""
+        self.generation = getattr(self, "generation", 0) + 1
+        self.query_pages: dict[tuple[str, ...], tuple[int, list[list[str]]]] = {}
 
     def add_user(self, name: str, password: str, user_type: str = "rodsuser") -> None:
         """Create a user with a password, as the rodsadmin would (control plane and fixtures)."""

@@ -172,3 +172,29 @@ def test_zones_add_modify_remove(api: Api) -> None:
     assert api.post("zones", op="modify", name="farther", property="colour", value="x").status_code == 400
     assert code(api.post("zones", op="remove", name="farther")) == 0
     assert api.get("zones", op="stat", name="farther").json()["exists"] is False
+
+
+def test_paging_sees_every_change_made_through_the_api(api: Api) -> None:
+    """Later pages of a query may come from a kept result (like a cursor), but any POST makes it stale."""
+    api.token("rods")
+    base = f"/{ZONE}/home/rods/pages"
+    assert api.post("collections", op="create", lpath=base).status_code == 200
+    for i in range(1, 41):
+        assert api.write(f"{base}/o{i:02d}", b"x").status_code == 200
+    q = f"select DATA_NAME where COLL_NAME = '{base}'"
+
+    def page(offset: int) -> list[str]:
+        rows = api.get("query", op="execute_genquery", query=q, offset=offset, count=15).json()["rows"]
+        return [row[0] for row in rows]
+
+    assert page(0) == [f"o{i:02d}" for i in range(1, 16)]
+    assert page(15) == [f"o{i:02d}" for i in range(16, 31)]
+    assert api.write(f"{base}/o00", b"x").status_code == 200  # sorts first: every later page shifts by one
+    assert page(15) == [f"o{i:02d}" for i in range(15, 30)]
+    assert (
+        api.post(
+            "data-objects", op="remove", lpath=f"{base}/o40", **{"catalog-only": 0, "no-trash": 1}
+        ).status_code
+        == 200
+    )
+    assert page(30) == [f"o{i:02d}" for i in range(30, 40)]
