@@ -22,9 +22,13 @@ import contextlib
 import json
 import math
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
+import threading
 import time
+from pathlib import Path
 from typing import Any
 
 from _emulator import ROOT, free_port
@@ -130,11 +134,13 @@ def _rss_kib() -> float:
     return float(psutil.Process().memory_info().rss) / 1024
 
 
-async def _child(args: argparse.Namespace) -> dict[str, Any]:
-    """One mode in this process: run N triggers in Airflow's TriggerRunner and measure."""
-    from airflow.jobs.triggerer_job_runner import TriggerRunner
+async def _child(args: argparse.Namespace) -> None:
+    """One mode in this process: run N triggers in Airflow's TriggerRunner and measure.
 
-    from irods_provider.triggers._shared import shared_session_count
+    The window is timed by a thread, not by the loop: a saturated loop (the unshared baseline at large N)
+    cannot delay the measurement; the figures go to ``--out`` before the triggers are cancelled.
+    """
+    from airflow.jobs.triggerer_job_runner import TriggerRunner
 
     workloads = _workloads(args.triggers, args.poke_interval)
     runner = TriggerRunner()  # type: ignore[no-untyped-call]
@@ -144,24 +150,36 @@ async def _child(args: argparse.Namespace) -> dict[str, Any]:
     before = server_counts(args.port)
     lags: list[float] = []
     stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
     probe = asyncio.ensure_future(_lag_probe(lags, stop))
     started = time.monotonic()
+
+    def measure() -> None:
+        time.sleep(args.duration)
+        figures = _figures(args, before, server_counts(args.port), time.monotonic() - started, list(lags))
+        figures["rss_per_trigger_kib"] = round((_rss_kib() - rss_before) / args.triggers, 1)
+        figures["sessions_shared_at_end"] = _open_shared_sessions()
+        figures["events"] = len(runner.events)
+        figures["failed_triggers"] = len(runner.failed_triggers)
+        Path(args.out).write_text(json.dumps(figures))
+        loop.call_soon_threadsafe(stop.set)
+
+    timer = threading.Thread(target=measure, daemon=True)
+    timer.start()
     runner.to_create.extend(workloads)
     await runner.create_triggers()  # type: ignore[no-untyped-call]
-    print(f"created in {time.monotonic() - started:.1f} s", file=sys.stderr)
-    await asyncio.sleep(args.duration)
-    elapsed = time.monotonic() - started
-    after = server_counts(args.port)
-    rss_after = _rss_kib()
-    sessions_open = shared_session_count()
-    stop.set()
+    await stop.wait()
     await probe
     tasks = [details["task"] for details in runner.triggers.values()]
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
-    print(f"all done in {time.monotonic() - started:.1f} s", file=sys.stderr)
-    return _figures(args, before, after, elapsed, lags, rss_before, rss_after, sessions_open, runner)
+
+
+def _open_shared_sessions() -> int:
+    from irods_provider.triggers import _shared
+
+    return sum(len(entries) for entries in list(_shared._REGISTRY.values()))
 
 
 def _figures(
@@ -170,10 +188,6 @@ def _figures(
     after: dict[str, int],
     elapsed: float,
     lags: list[float],
-    rss_before: float,
-    rss_after: float,
-    sessions_open: int,
-    runner: Any,
 ) -> dict[str, Any]:
     delta = {k: after.get(k, 0) - before.get(k, 0) for k in after}
     logins = delta.get("POST authenticate", 0)
@@ -190,15 +204,12 @@ def _figures(
         "token_requests_per_connection_per_token_lifetime": round(logins / lifetimes, 2),
         "event_loop_lag_p50_ms": round(lags[len(lags) // 2], 1) if lags else None,
         "event_loop_lag_p99_ms": round(lags[int(len(lags) * 0.99)], 1) if lags else None,
+        "event_loop_lag_max_ms": round(lags[-1], 1) if lags else None,
         "server_requests": requests,
         "server_requests_per_second": round(requests / elapsed, 1),
         "expected_checks_per_second": round(args.triggers / args.poke_interval, 1),
         # requests per check per trigger: 2 by design (stat collection + stat object; metadata: 2 GenQueries)
         "requests_per_expected_check": round(requests / elapsed / (args.triggers / args.poke_interval), 2),
-        "rss_per_trigger_kib": round((rss_after - rss_before) / args.triggers, 1),
-        "sessions_shared_at_end": sessions_open,
-        "events": len(runner.events),
-        "failed_triggers": len(runner.failed_triggers),
         "requests_by_endpoint": dict(sorted(delta.items())),
     }
 
@@ -216,12 +227,19 @@ def _run_mode(args: argparse.Namespace, port: int, shared: bool) -> dict[str, An
     argv = [sys.executable, __file__, "--child", "--port", str(port)]
     argv += ["--triggers", str(args.triggers), "--duration", str(args.duration)]
     argv += ["--poke-interval", str(args.poke_interval), "--token-lifetime", str(args.token_lifetime)]
-    done = subprocess.run(
-        argv, env=env, capture_output=True, text=True, check=False, timeout=args.duration * 4 + 180
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"the {'shared' if shared else 'unshared'} run failed:\n{done.stderr[-3000:]}")
-    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+    out = Path(tempfile.mkdtemp(prefix="triggerer-scale-")) / "figures.json"
+    argv += ["--out", str(out)]
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        _, stderr = proc.communicate(timeout=args.duration + 240)
+    except subprocess.TimeoutExpired:  # the figures were written at the end of the window; cleanup hung
+        proc.kill()
+        _, stderr = proc.communicate()
+    if not out.exists():
+        raise RuntimeError(f"the {'shared' if shared else 'unshared'} run failed:\n{stderr[-3000:]}")
+    figures = dict(json.loads(out.read_text()))
+    shutil.rmtree(out.parent, ignore_errors=True)
+    return figures
 
 
 def main() -> None:
@@ -236,6 +254,7 @@ def main() -> None:
     parser.add_argument("--mode", choices=["both", "shared", "unshared"], default="both")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--out", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
     quick = {"triggers": 200, "duration": 40.0, "poke_interval": 5.0, "token_lifetime": 15.0}
     full = {"triggers": 1000, "duration": 150.0, "poke_interval": 10.0, "token_lifetime": 60.0}
@@ -243,7 +262,7 @@ def main() -> None:
         if getattr(args, key) is None:
             setattr(args, key, value)
     if args.child:
-        print(json.dumps(asyncio.run(_child(args))))
+        asyncio.run(_child(args))
         return
     from cryptography.fernet import Fernet
 

@@ -27,7 +27,8 @@ Without a state store (a trigger not used in a watcher, or watching several asse
 trigger only and a restart starts from a new baseline.
 
 On its first scan with no stored state the trigger records what already exists as the baseline and fires
-nothing (``fire_on_existing=True`` fires for it too). Scan errors are logged and retried at the next poll.
+nothing (``fire_on_existing=True`` fires for it too). Scan errors, and a session that cannot be opened
+(server down, login refused), are logged and retried at the next poll: a watcher never ends on its own.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ import contextlib
 import hashlib
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any, ClassVar
 
 from airflow.triggers.base import BaseEventTrigger, TriggerEvent
@@ -137,19 +138,37 @@ class _IrodsEventTrigger(BaseEventTrigger):
         return TriggerEvent(payload)  # type: ignore[no-untyped-call]
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        """Poll forever, yielding one event per new match, then recording it as seen."""
+        """Poll forever; a session that cannot be opened (server down, login refused) is retried each poll."""
         store = await self._load()
-        async with contextlib.AsyncExitStack() as stack:
-            session = await stack.enter_async_context(trigger_session(self.irods_conn_id))
-            while True:
-                matches = await self._scan(session)
-                if matches is not None:
-                    baseline = self._state is None and not self.fire_on_existing
-                    new_state, new = self._advance(self._state or self._empty_state(), matches)
-                    for match in [] if baseline else new:
-                        yield self._event(match)
-                    await self._save(store, new_state)
-                await self._sleep(self.poke_interval)
+        while True:
+            try:
+                async with (
+                    trigger_session(self.irods_conn_id) as session,
+                    contextlib.aclosing(self._watch(session, store)) as events,
+                ):
+                    async for event in events:
+                        yield event
+            except IrodsError as error:
+                log.warning(
+                    "%s: cannot open a session on %s, retrying in %ss: %s",
+                    self.state_key,
+                    self.irods_conn_id,
+                    self.poke_interval,
+                    error,
+                )
+            await self._sleep(self.poke_interval)
+
+    async def _watch(self, session: Any, store: Any | None) -> AsyncGenerator[TriggerEvent, None]:
+        """Scan every poll, yielding one event per new match, then recording it as seen."""
+        while True:
+            matches = await self._scan(session)
+            if matches is not None:
+                baseline = self._state is None and not self.fire_on_existing
+                new_state, new = self._advance(self._state or self._empty_state(), matches)
+                for match in [] if baseline else new:
+                    yield self._event(match)
+                await self._save(store, new_state)
+            await self._sleep(self.poke_interval)
 
 
 class IrodsPathEventTrigger(_IrodsEventTrigger):

@@ -186,6 +186,28 @@ async def test_metadata_event_trigger_once_per_tagging(inbox, session) -> None:
     assert [e["path"] for e in second.events] == [f"{inbox}/r1.dat"]
 
 
+async def test_a_refused_login_is_retried_and_the_watcher_carries_on(
+    irods, inbox, session, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    good = f"irods://rods:rods-emulator@127.0.0.1:{irods.port}/http?zone=tempZone"
+    monkeypatch.setenv("AIRFLOW_CONN_IRODS_FLAKY", good.replace("rods-emulator", "wrong-password"))
+    trigger = IrodsPathEventTrigger(path=f"{inbox}/*", irods_conn_id="irods_flaky", poke_interval=0.01)
+    running = Running(trigger)
+    await running.settle(2)  # two refused openings, each followed by a poll's sleep: the watcher lives on
+    assert running.events == []
+    messages = [r.getMessage() for r in caplog.records]
+    refused = [m for m in messages if "cannot open a session on irods_flaky" in m]
+    assert len(refused) >= 2
+    assert "login refused for user 'rods'" in refused[0]
+    assert "wrong-password" not in "\n".join(refused)
+    monkeypatch.setenv("AIRFLOW_CONN_IRODS_FLAKY", good)  # the password is fixed in the connection
+    await running.until(lambda: trigger._state is not None)  # the baseline scan ran
+    await asyncio.to_thread(session.data_objects.write, f"{inbox}/after-the-fix.dat", b"ok")
+    await running.until(lambda: len(running.events) >= 1)
+    await running.stop()
+    assert [e["path"] for e in running.events] == [f"{inbox}/after-the-fix.dat"]
+
+
 def test_state_key_follows_what_is_watched_not_how_often() -> None:
     base = IrodsPathEventTrigger(path=f"{HOME}/in/*.csv", irods_conn_id="irods_default")
     slower = IrodsPathEventTrigger(path=f"{HOME}/in/*.csv", irods_conn_id="irods_default", poke_interval=300)
