@@ -167,7 +167,12 @@ def provider_info() -> dict[str, Any]:
             }
         ],
         "sensors": [{"integration-name": "iRODS", "python-modules": ["irods_provider.sensors.irods"]}],
-        "triggers": [{"integration-name": "iRODS", "python-modules": ["irods_provider.triggers.irods"]}],
+        "triggers": [
+            {
+                "integration-name": "iRODS",
+                "python-modules": ["irods_provider.triggers.irods", "irods_provider.triggers.events"],
+            }
+        ],
         "transfers": [
             {
                 "source-integration-name": "SSH File Transfer Protocol (SFTP)",

@@ -7,6 +7,7 @@ payload. Transfers never run here.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -23,6 +24,7 @@ from irods_provider.hooks._checks import (
     run_async,
 )
 from irods_provider.triggers._events import CheckEvent
+from irods_provider.triggers._shared import trigger_session
 
 __all__ = [
     "IrodsCollectionStableTrigger",
@@ -62,15 +64,13 @@ class _IrodsPollingTrigger(BaseTrigger):
         await asyncio.sleep(seconds)
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        """Open an async session and poll until done; errors end the wait with an ``error`` event."""
-        from irods_provider.hooks.irods import IrodsHook
-
-        try:
-            session = await IrodsHook(self.irods_conn_id).get_async_conn()
-        except IrodsError as error:
-            yield _event(CheckEvent.failure(error))
-            return
-        async with session:
+        """Borrow the connection's shared session and poll until done; errors end with an ``error`` event."""
+        async with contextlib.AsyncExitStack() as stack:
+            try:
+                session = await stack.enter_async_context(trigger_session(self.irods_conn_id))
+            except IrodsError as error:
+                yield _event(CheckEvent.failure(error))
+                return
             while True:
                 try:
                     event = self._evaluate(await run_async(self._check(), session))

@@ -260,6 +260,8 @@ class Deployment:
             "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
             "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
             "AIRFLOW_CONN_IRODS_DEFAULT": irods_uri(self.ports["irods"], self.irods_password),
+            # example_dags/irods_event_driven.py: its watcher polls every second here (default 60 s)
+            "IRODS_EVENT_DRIVEN_POKE_INTERVAL": "1",
         }
         for cluster in self.cluster_list:
             env[f"AIRFLOW_CONN_{cluster.name.upper()}"] = cluster.connection_json()

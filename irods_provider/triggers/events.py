@@ -1,0 +1,300 @@
+"""Event triggers for Airflow's ``AssetWatcher``: start a DAG when an object or an AVU lands in iRODS.
+
+``Asset("irods://tempZone/home/rods/inbox", watchers=[AssetWatcher(name="inbox",
+trigger=IrodsPathEventTrigger(path="/tempZone/home/rods/inbox/*.csv", irods_conn_id="irods_default"))])``
+
+Each trigger polls the same check its sensor pokes with (:mod:`irods_provider.hooks._checks`) and fires one
+``TriggerEvent`` per *new* match, never ending (a watcher runs for the life of its DAG).
+
+**Where the state lives.** A watcher's kwargs are fixed by the DAG file (Airflow stores them once and hashes
+them to identify the trigger), so they cannot carry what was already seen. Airflow 3.3 gives every event
+trigger the asset state store of its watched asset (``self.asset_state_store``, rows of the metadata
+database's ``asset_state_store`` table, kept across triggerer restarts and hand-overs). The triggers keep
+there, under :attr:`_IrodsEventTrigger.state_key`:
+
+- path trigger: ``{"horizon": t, "seen": {path: modify_time}}`` — every match whose modify time is above
+  the horizon is tracked by path; anything at or below it is old. The horizon trails the newest modify time
+  seen by ``lookback_seconds`` (default one hour) so an upload published (renamed into place) up to that
+  long after its last write still counts as new, while the state stays bounded by what landed in the window.
+  A rewritten object (new modify time) fires again: a new version landed.
+- metadata trigger: ``{"seen": [paths]}`` — the objects matching now; an object fires when it starts to
+  carry the AVU, and again if the AVU is removed and added back.
+
+The events of one scan are yielded first and the state written right after, so a triggerer stopped
+gracefully never repeats an event. (A process killed between the two can lose that scan's events: Airflow
+persists events after the trigger yields them, so at-most-once is the choice that never starts a DAG twice.)
+Without a state store (a trigger not used in a watcher, or watching several assets) the state lives in the
+trigger only and a restart starts from a new baseline.
+
+On its first scan with no stored state the trigger records what already exists as the baseline and fires
+nothing (``fire_on_existing=True`` fires for it too). Scan errors, and a session that cannot be opened
+(server down, login refused), are logged and retried at the next poll: a watcher never ends on its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import logging
+from collections.abc import AsyncGenerator, AsyncIterator
+from typing import Any, ClassVar
+
+from airflow.triggers.base import BaseEventTrigger, TriggerEvent
+
+from irods_provider.exceptions import IrodsError
+from irods_provider.hooks._checks import Check, metadata_matches, path_matches, run_async
+from irods_provider.triggers._shared import trigger_session
+
+__all__ = ["IrodsMetadataEventTrigger", "IrodsPathEventTrigger"]
+
+log = logging.getLogger(__name__)
+
+#: kwargs that do not change what a trigger watches, so they do not change its state key.
+_NOT_IN_KEY = frozenset({"poke_interval", "fire_on_existing"})
+
+
+class _IrodsEventTrigger(BaseEventTrigger):
+    """Poll a check and fire once per new match; the seen set lives in the asset state store."""
+
+    kind_of_event: ClassVar[str]
+
+    def __init__(
+        self, *, irods_conn_id: str, poke_interval: float = 60.0, fire_on_existing: bool = False
+    ) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self.irods_conn_id = irods_conn_id
+        self.poke_interval = poke_interval
+        self.fire_on_existing = fire_on_existing
+        self._state: dict[str, Any] | None = None
+
+    def _kwargs(self) -> dict[str, Any]:
+        return {
+            "irods_conn_id": self.irods_conn_id,
+            "poke_interval": self.poke_interval,
+            "fire_on_existing": self.fire_on_existing,
+        }
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        """Classpath computed from the class, and the keyword arguments that rebuild this trigger."""
+        cls = type(self)
+        return f"{cls.__module__}.{cls.__qualname__}", self._kwargs()
+
+    @property
+    def state_key(self) -> str:
+        """Key in the asset state store: changes when what is watched changes (so the state starts over)."""
+        identity = {k: v for k, v in sorted(self._kwargs().items()) if k not in _NOT_IN_KEY}
+        digest = hashlib.sha256(json.dumps([self.serialize()[0], identity]).encode()).hexdigest()
+        return f"irods_event_trigger.{digest[:16]}"
+
+    # -- what subclasses define ------------------------------------------------------------------------
+    def _check(self) -> Check[list[dict[str, Any]]]:
+        raise NotImplementedError
+
+    def _advance(
+        self, state: dict[str, Any], matches: list[dict[str, Any]]
+    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """The next state and the matches that are new against ``state`` (in firing order)."""
+        raise NotImplementedError
+
+    @staticmethod
+    def _empty_state() -> dict[str, Any]:
+        raise NotImplementedError
+
+    # -- the loop ----------------------------------------------------------------------------------------
+    async def _load(self) -> Any | None:
+        """Read the stored state into ``self._state``; return the usable store (None: not a watcher)."""
+        store = self.asset_state_store
+        if store is None:
+            return None
+        try:
+            stored = await store.aget(self.state_key)
+        except ValueError:  # the accessor needs one asset: this trigger watches several
+            log.warning("%s watches several assets: its seen set is kept in memory only", self.state_key)
+            return None
+        self._state = stored if isinstance(stored, dict) else None
+        return store
+
+    async def _save(self, store: Any | None, state: dict[str, Any]) -> None:
+        changed = state != self._state
+        self._state = state
+        if changed and store is not None:
+            await store.aset(self.state_key, state)
+
+    async def _scan(self, session: Any) -> list[dict[str, Any]] | None:
+        """The current matches, or None when the scan failed (logged; retried at the next poll)."""
+        try:
+            return await run_async(self._check(), session)
+        except IrodsError as error:
+            log.warning("%s: scan failed, retrying in %ss: %s", self.state_key, self.poke_interval, error)
+            return None
+
+    async def _sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+    def _event(self, match: dict[str, Any]) -> TriggerEvent:
+        payload = {"event": self.kind_of_event, "irods_conn_id": self.irods_conn_id, **match}
+        return TriggerEvent(payload)  # type: ignore[no-untyped-call]
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        """Poll forever; a session that cannot be opened (server down, login refused) is retried each poll."""
+        store = await self._load()
+        while True:
+            try:
+                async with (
+                    trigger_session(self.irods_conn_id) as session,
+                    contextlib.aclosing(self._watch(session, store)) as events,
+                ):
+                    async for event in events:
+                        yield event
+            except IrodsError as error:
+                log.warning(
+                    "%s: cannot open a session on %s, retrying in %ss: %s",
+                    self.state_key,
+                    self.irods_conn_id,
+                    self.poke_interval,
+                    error,
+                )
+            await self._sleep(self.poke_interval)
+
+    async def _watch(self, session: Any, store: Any | None) -> AsyncGenerator[TriggerEvent, None]:
+        """Scan every poll, yielding one event per new match, then recording it as seen."""
+        while True:
+            matches = await self._scan(session)
+            if matches is not None:
+                baseline = self._state is None and not self.fire_on_existing
+                new_state, new = self._advance(self._state or self._empty_state(), matches)
+                for match in [] if baseline else new:
+                    yield self._event(match)
+                await self._save(store, new_state)
+            await self._sleep(self.poke_interval)
+
+
+class IrodsPathEventTrigger(_IrodsEventTrigger):
+    """Fire once for every data object or collection matching ``path`` (glob allowed) that appears.
+
+    :param path: absolute logical path or glob, e.g. ``/tempZone/home/rods/inbox/*.csv``.
+    :param kind: ``any``, ``data_object`` or ``collection``.
+    :param lookback_seconds: how far behind the newest modify time an object may be and still be new.
+    """
+
+    kind_of_event = "irods.path"
+
+    def __init__(
+        self,
+        *,
+        path: str,
+        irods_conn_id: str,
+        kind: str = "data_object",
+        lookback_seconds: int = 3600,
+        poke_interval: float = 60.0,
+        fire_on_existing: bool = False,
+    ) -> None:
+        super().__init__(
+            irods_conn_id=irods_conn_id, poke_interval=poke_interval, fire_on_existing=fire_on_existing
+        )
+        self.path = path
+        self.kind = kind
+        self.lookback_seconds = lookback_seconds
+        path_matches(path, kind=kind)  # refuse a bad pattern or kind when the DAG is parsed
+
+    def _kwargs(self) -> dict[str, Any]:
+        return {
+            **super()._kwargs(),
+            "path": self.path,
+            "kind": self.kind,
+            "lookback_seconds": self.lookback_seconds,
+        }
+
+    def _check(self) -> Check[list[dict[str, Any]]]:
+        return path_matches(self.path, kind=self.kind)
+
+    @staticmethod
+    def _empty_state() -> dict[str, Any]:
+        return {"horizon": None, "seen": {}}
+
+    def _advance(
+        self, state: dict[str, Any], matches: list[dict[str, Any]]
+    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        horizon: int | None = state.get("horizon")
+        seen: dict[str, int | None] = dict(state.get("seen") or {})
+        new = [
+            m
+            for m in matches
+            if (horizon is None or (m["modified_at"] or 0) > horizon)
+            and (m["path"] not in seen or seen[m["path"]] != m["modified_at"])
+        ]
+        new.sort(key=lambda m: (m["modified_at"] or 0, m["path"]))
+        seen.update((m["path"], m["modified_at"]) for m in new)
+        newest = max((t or 0 for t in seen.values()), default=None)
+        if newest is not None:
+            horizon = max(horizon or 0, newest - self.lookback_seconds)
+            seen = {p: t for p, t in seen.items() if (t or 0) > horizon}
+        return {"horizon": horizon, "seen": dict(sorted(seen.items()))}, new
+
+
+class IrodsMetadataEventTrigger(_IrodsEventTrigger):
+    """Fire once for every object that starts carrying an AVU (``path`` itself, or any under ``under``).
+
+    The AVU matches by ``attribute`` and, when given, ``value`` and ``units``; ``kind`` limits a search to
+    ``data_object`` or ``collection``.
+    """
+
+    kind_of_event = "irods.metadata"
+
+    def __init__(
+        self,
+        *,
+        attribute: str,
+        irods_conn_id: str,
+        value: str | None = None,
+        units: str | None = None,
+        path: str | None = None,
+        under: str | None = None,
+        kind: str = "any",
+        poke_interval: float = 60.0,
+        fire_on_existing: bool = False,
+    ) -> None:
+        super().__init__(
+            irods_conn_id=irods_conn_id, poke_interval=poke_interval, fire_on_existing=fire_on_existing
+        )
+        self.attribute = attribute
+        self.value = value
+        self.units = units
+        self.path = path
+        self.under = under
+        self.kind = kind
+        self._check()  # refuse a missing attribute or bad kind when the DAG is parsed
+
+    def _kwargs(self) -> dict[str, Any]:
+        return {
+            **super()._kwargs(),
+            "attribute": self.attribute,
+            "value": self.value,
+            "units": self.units,
+            "path": self.path,
+            "under": self.under,
+            "kind": self.kind,
+        }
+
+    def _check(self) -> Check[list[dict[str, Any]]]:
+        return metadata_matches(
+            attribute=self.attribute,
+            value=self.value,
+            units=self.units,
+            path=self.path,
+            under=self.under,
+            kind=self.kind,
+        )
+
+    @staticmethod
+    def _empty_state() -> dict[str, Any]:
+        return {"seen": []}
+
+    def _advance(
+        self, state: dict[str, Any], matches: list[dict[str, Any]]
+    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        seen = set(state.get("seen") or [])
+        new = [m for m in matches if m["path"] not in seen]
+        return {"seen": sorted(m["path"] for m in matches)}, new
