@@ -11,7 +11,16 @@ from __future__ import annotations
 from irods_provider.client._async._catalog import AsyncMetadata, AsyncQuery, AsyncTickets
 from irods_provider.client._async._fs import AsyncCollections, AsyncDataObjects
 from irods_provider.client._async._session import AsyncIrodsSession
-from irods_provider.client._auth import BasicAuth, LoginBindable, StaticToken, TokenProvider
+from irods_provider.client._auth import (
+    AuthSpec,
+    Basic,
+    BasicAuth,
+    LoginBindable,
+    StaticToken,
+    Token,
+    TokenProvider,
+    build_token_source,
+)
 from irods_provider.client._bounded import ReplyLimits
 from irods_provider.client._config import DEFAULT_TIMEOUT, USE_DEFAULT, Timeouts, UseDefault, build_base_url
 from irods_provider.client._discovery import discover_api_version
@@ -32,7 +41,16 @@ from irods_provider.client._models import (
     ServerLimits,
     TicketType,
 )
-from irods_provider.client._openid import OpenIdClientCredentials, OpenIdPassword, OpenIdRefreshToken
+from irods_provider.client._openid import (
+    ClientCredentialsGrant,
+    OpenId,
+    OpenIdClientCredentials,
+    OpenIdOptions,
+    OpenIdPassword,
+    OpenIdRefreshToken,
+    PasswordGrant,
+    RefreshTokenGrant,
+)
 from irods_provider.client._operation import Operation
 from irods_provider.client._paths import validate_path
 from irods_provider.client._retry import RetryPolicy
@@ -53,8 +71,11 @@ __all__ = [
     "AsyncMetadata",
     "AsyncQuery",
     "AsyncTickets",
+    "AuthSpec",
+    "Basic",
     "BasicAuth",
     "ChecksumReport",
+    "ClientCredentialsGrant",
     "CollectionStat",
     "Collections",
     "DataObjectStat",
@@ -66,13 +87,17 @@ __all__ = [
     "LoginBindable",
     "Metadata",
     "MetadataOperation",
+    "OpenId",
     "OpenIdClientCredentials",
+    "OpenIdOptions",
     "OpenIdPassword",
     "OpenIdRefreshToken",
     "Operation",
+    "PasswordGrant",
     "Permission",
     "PermissionOperation",
     "Query",
+    "RefreshTokenGrant",
     "Replica",
     "ReplyLimits",
     "RetryPolicy",
@@ -81,10 +106,12 @@ __all__ = [
     "TicketType",
     "Tickets",
     "Timeouts",
+    "Token",
     "TokenProvider",
     "UseDefault",
     "api_version_facts",
     "build_base_url",
+    "build_token_source",
     "discover_api_version",
     "genquery_condition",
     "genquery_literal",
