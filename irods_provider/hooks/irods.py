@@ -12,6 +12,7 @@ from airflow.sdk.log import mask_secret
 from irods_provider.exceptions import IrodsNotACollectionError, IrodsNotFoundError, IrodsPermissionError
 from irods_provider.hooks._connection import ConnectionSettings, parse_connection, parse_extras
 from irods_provider.hooks._diagnose import describe_failure
+from irods_provider.hooks._logs import install_request_log_demotion
 from irods_provider.hooks._shortcuts import IrodsShortcutsMixin
 
 if TYPE_CHECKING:
@@ -81,6 +82,8 @@ class IrodsHook(IrodsShortcutsMixin, BaseHook):
 
     def _session_kwargs(self, settings: ConnectionSettings) -> dict[str, Any]:
         import httpx2
+
+        install_request_log_demotion()  # bounded task logs: per-request lines at DEBUG
 
         kwargs: dict[str, Any] = {
             "auth": self._auth(settings),
