@@ -57,6 +57,7 @@ from irods_provider.client._retry import RetryPolicy
 from irods_provider.client._sync._catalog import Metadata, Query, Tickets
 from irods_provider.client._sync._fs import Collections, DataObjects
 from irods_provider.client._sync._session import IrodsSession
+from irods_provider.client._token_store import InProcessTokenStore, SqliteTokenStore, TokenStore
 from irods_provider.client._versions import KNOWN_VERSIONS, ApiVersion, api_version_facts
 
 __all__ = [
@@ -82,6 +83,7 @@ __all__ = [
     "DataObjects",
     "Entry",
     "EntryKind",
+    "InProcessTokenStore",
     "IrodsSession",
     "Kinds",
     "LoginBindable",
@@ -102,12 +104,14 @@ __all__ = [
     "ReplyLimits",
     "RetryPolicy",
     "ServerLimits",
+    "SqliteTokenStore",
     "StaticToken",
     "TicketType",
     "Tickets",
     "Timeouts",
     "Token",
     "TokenProvider",
+    "TokenStore",
     "UseDefault",
     "api_version_facts",
     "build_base_url",

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 from irods_provider.client._openid import OpenId, TokenCallback, openid_token_source
+from irods_provider.client._token_store import TokenStore
 from irods_provider.exceptions import IrodsAuthenticationError, IrodsConfigurationError
 
 __all__ = [
@@ -184,11 +185,17 @@ class StaticToken:
 
 
 def build_token_source(
-    spec: AuthSpec, *, verify: bool | str = True, timeout: float = 30.0, on_token: TokenCallback | None = None
+    spec: AuthSpec,
+    *,
+    verify: bool | str = True,
+    timeout: float = 30.0,
+    on_token: TokenCallback | None = None,
+    token_store: TokenStore | None = None,
 ) -> TokenProvider:
     """The token provider for ``spec``; every token it mints (Basic login or OpenID) goes to ``on_token``.
 
-    ``verify`` and ``timeout`` apply to the OpenID provider's endpoints (Basic logs in through the session).
+    ``verify`` and ``timeout`` apply to the OpenID provider's endpoints (Basic logs in through the session);
+    ``token_store`` shares rotated refresh tokens across processes (default: this process's own store).
     """
     match spec:
         case Basic(username=username, password=password):
@@ -196,4 +203,6 @@ def build_token_source(
         case Token(access_token=access_token):
             return StaticToken(access_token)
         case OpenId():
-            return openid_token_source(spec, verify=verify, timeout=timeout, on_token=on_token)
+            return openid_token_source(
+                spec, verify=verify, timeout=timeout, on_token=on_token, token_store=token_store
+            )

@@ -30,6 +30,7 @@ import httpx2
 from irods_provider._auth_names import CLIENT_AUTH_METHODS, ClientAuthMethod, OpenIdGrant
 from irods_provider.client._config import NO_COMPRESSION, load_ca_bundle
 from irods_provider.client._redact import scrub
+from irods_provider.client._token_store import PROCESS_TOKEN_STORE, TokenStore
 from irods_provider.exceptions import (
     IrodsAuthenticationError,
     IrodsConfigurationError,
@@ -127,12 +128,6 @@ class OpenId:
         """Every secret held (client secret and the grant's own), for masking."""
         held = [self.options.client_secret, *self.grant.secrets()]
         return [s for s in held if s]
-
-
-# Rotated refresh tokens, keyed by (provider, client, sha256 of the configured token): a hook built again
-# from the same connection in this process continues from the newest token instead of a revoked one.
-_rotated_refresh_tokens: dict[tuple[str, str, str], str] = {}
-_rotated_lock = threading.Lock()
 
 
 class _Refused(Exception):
@@ -511,10 +506,12 @@ class OpenIdPassword(_OpenIdTokenSource):
 
 
 class OpenIdRefreshToken(_OpenIdTokenSource):
-    """Tokens from an offline or long-lived refresh token; rotated refresh tokens replace it in memory.
+    """Tokens from an offline or long-lived refresh token, rotated through a shared :class:`TokenStore`.
 
-    The newest refresh token is remembered for the life of the process (per provider, client and
-    configured token), so a source built again from the same connection does not reuse a revoked one.
+    The store holds the newest refresh token of this configuration (provider, client and configured token).
+    Each renewal holds the store's lease for it, reads the newest token, presents it once and stores the
+    rotated one: sources in other threads and processes sharing the store never present a token twice. The
+    default store is the process's own (:data:`PROCESS_TOKEN_STORE`).
     """
 
     grant_type = "refresh_token"
@@ -524,46 +521,49 @@ class OpenIdRefreshToken(_OpenIdTokenSource):
         *,
         refresh_token: str,
         client_secret: str | None = None,
+        store: TokenStore | None = None,
+        lease_seconds: float | None = None,
         **options: Unpack[_SourceOptions],
     ) -> None:
         if not refresh_token:
             raise IrodsConfigurationError("the OpenID refresh_token grant needs a refresh token")
         super().__init__(client_secret=client_secret, **options)
         self._configured = refresh_token
-        digest = hashlib.sha256(refresh_token.encode()).hexdigest()
-        self._registry_key = (self._provider, self.client_id, digest)
-        with _rotated_lock:
-            _rotated_refresh_tokens.setdefault(self._registry_key, refresh_token)
+        self._store = PROCESS_TOKEN_STORE if store is None else store
+        # A lease outlives one token request (its timeout) with a margin, so a live holder is never overtaken.
+        self._lease_seconds = lease_seconds or float(self._client_options["timeout"]) + 10.0
+        identity = "\n".join((self._provider, self.client_id, refresh_token))
+        self.store_key = hashlib.sha256(identity.encode()).hexdigest()
 
     def _latest_refresh_token(self) -> str:
-        with _rotated_lock:
-            return _rotated_refresh_tokens[self._registry_key]
+        return self._store.get(self.store_key) or self._configured
 
     def _primary_params(self) -> dict[str, str]:
         return {"refresh_token": self._latest_refresh_token()}
 
     def _secrets(self) -> list[str | None]:
-        with _rotated_lock:
-            return [*super()._secrets(), self._configured, _rotated_refresh_tokens.get(self._registry_key)]
+        return [*super()._secrets(), self._configured]
 
     def _renew(self, old: _Token | None) -> _Token:
-        used = self._latest_refresh_token()
-        try:
-            token = super()._renew(old)
-        except IrodsAuthenticationError:
-            if self._latest_refresh_token() == used:
-                raise
-            token = super()._renew(old)  # another source of this process rotated it meanwhile
-        if token.refresh_token:
-            with _rotated_lock:
-                _rotated_refresh_tokens[self._registry_key] = token.refresh_token
+        with self._store.lease(self.store_key, seconds=self._lease_seconds):
+            token = super()._renew(old)  # reads the newest token inside the lease
+            if token.refresh_token:
+                self._store.put(self.store_key, token.refresh_token)
         return token
 
 
 def openid_token_source(
-    spec: OpenId, *, verify: bool | str = True, timeout: float = 30.0, on_token: TokenCallback | None = None
+    spec: OpenId,
+    *,
+    verify: bool | str = True,
+    timeout: float = 30.0,
+    on_token: TokenCallback | None = None,
+    token_store: TokenStore | None = None,
 ) -> _OpenIdTokenSource:
-    """The token source of ``spec``'s grant; every token it mints is passed to ``on_token``."""
+    """The token source of ``spec``'s grant; every token it mints is passed to ``on_token``.
+
+    ``token_store`` holds the rotated refresh token of the ``refresh_token`` grant (default: this process's).
+    """
     options = spec.options
     common: _SourceOptions = {
         "client_id": options.client_id,
@@ -586,4 +586,6 @@ def openid_token_source(
         case PasswordGrant(username=username, password=password):
             return OpenIdPassword(username=username, password=password, client_secret=secret, **common)
         case RefreshTokenGrant(refresh_token=refresh_token):
-            return OpenIdRefreshToken(refresh_token=refresh_token, client_secret=secret, **common)
+            return OpenIdRefreshToken(
+                refresh_token=refresh_token, client_secret=secret, store=token_store, **common
+            )

@@ -99,9 +99,14 @@ class IrodsHook(IrodsShortcutsMixin, BaseHook):
     def _auth(settings: ConnectionSettings) -> TokenProvider:
         """The connection's token source; every token it mints is registered with the log masker."""
         from irods_provider.client import build_token_source
+        from irods_provider.hooks._token_store import default_token_store
 
         return build_token_source(
-            settings.auth, verify=settings.verify, timeout=settings.timeout, on_token=_mask_token
+            settings.auth,
+            verify=settings.verify,
+            timeout=settings.timeout,
+            on_token=_mask_token,
+            token_store=default_token_store(),
         )
 
     @staticmethod
