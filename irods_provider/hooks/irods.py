@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseHook
 from airflow.sdk.log import mask_secret
 
+from irods_provider._metrics import install_metrics
 from irods_provider.exceptions import IrodsNotACollectionError, IrodsNotFoundError, IrodsPermissionError
 from irods_provider.hooks._connection import ConnectionSettings, parse_connection, parse_extras
 from irods_provider.hooks._diagnose import describe_failure
@@ -84,6 +85,7 @@ class IrodsHook(IrodsShortcutsMixin, BaseHook):
         import httpx2
 
         install_request_log_demotion()  # bounded task logs: per-request lines at DEBUG
+        install_metrics()  # retries by cause and checksum mismatches to Airflow's metrics
 
         kwargs: dict[str, Any] = {
             "auth": self._auth(settings),

@@ -24,6 +24,7 @@ from irods_provider.client._config import (
     to_timeout,
 )
 from irods_provider.client._errors import map_httpx_errors
+from irods_provider.client._events import emit, retry_cause
 from irods_provider.client._models import ServerLimits
 from irods_provider.client._operation import Operation, Reply, decode_reply, request_arguments
 from irods_provider.client._ops_misc import authenticate, info
@@ -162,6 +163,7 @@ class IrodsSession:
                 delay = policy.next_delay(error, idempotent=op.idempotent, attempt=attempt, started=started)
                 if delay is None:
                     raise
+                emit("retry", cause=retry_cause(error))
                 if logger.isEnabledFor(logging.INFO):
                     logger.info(
                         "retrying %s in %.2fs after attempt %d failed: %s", op.name, delay, attempt, error
@@ -177,6 +179,7 @@ class IrodsSession:
             if renewals == TOKEN_RENEWALS_PER_REQUEST:
                 raise _refused_after_renewals(op)
             renewals += 1
+            emit("retry", cause="token_renewal")
             token = self._token(reject=token)
             reply = self._send(op, token, timeout)
         if reply.status != 200 and op.name in RESTRICTED_OPERATIONS:
