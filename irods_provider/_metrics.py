@@ -26,8 +26,10 @@ DIRECTIONS = {
     "SFTP -> iRODS": "stage_in",
     "iRODS -> SFTP": "stage_out",
 }
-#: Client events forwarded as metrics: event name -> metric name.
-_CLIENT_EVENTS = {"retry": "irods.retries", "checksum_mismatch": "irods.checksum_mismatches"}
+#: Client events forwarded as counters: event name -> metric name.
+_CLIENT_COUNTERS = {"retry": "irods.retries", "checksum_mismatch": "irods.checksum_mismatches"}
+#: Client events forwarded as timers (milliseconds).
+_CLIENT_TIMERS = {"request": "irods.request.duration"}
 
 
 def _stats() -> Any:
@@ -83,12 +85,13 @@ def record_sensor_poll(*, sensor: str, conn_id: str, done: bool) -> None:
     incr("irods.sensor.polls", 1, sensor=sensor, conn_id=conn_id, outcome="done" if done else "waiting")
 
 
-def _forward(event: str, count: int, tags: dict[str, str]) -> None:
-    name = _CLIENT_EVENTS.get(event)
-    if name is not None:
-        incr(name, count, **tags)
+def _forward(event: str, value: float, tags: dict[str, str]) -> None:
+    if event in _CLIENT_COUNTERS:
+        incr(_CLIENT_COUNTERS[event], int(value), **tags)
+    elif event in _CLIENT_TIMERS:
+        _timing(_CLIENT_TIMERS[event], value, **tags)
 
 
 def install_metrics() -> None:
-    """Forward the client's events (retries by cause, checksum mismatches) to Airflow's metrics, once."""
+    """Forward the client's events (retries, checksum mismatches, request latency) to Airflow's metrics."""
     add_listener(_forward)

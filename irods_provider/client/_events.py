@@ -1,4 +1,4 @@
-"""Counted events of the client (retries by cause, checksum mismatches) for whoever listens.
+"""Events of the client (retries by cause, checksum mismatches, request latency) for whoever listens.
 
 The client knows nothing of Airflow: the Airflow layer adds a listener that forwards the events to
 Airflow's metrics (StatsD or OpenTelemetry); without listeners an event costs a list lookup.
@@ -17,29 +17,32 @@ from irods_provider.exceptions import (
 
 __all__ = ["EventListener", "add_listener", "emit", "remove_listener", "retry_cause"]
 
-#: ``listener(event, count, tags)``; must not raise (errors are swallowed: metrics never fail a transfer).
-EventListener = Callable[[str, int, dict[str, str]], None]
+#: ``listener(event, value, tags)``: a count, or milliseconds for ``request``; errors are swallowed
+#: (metrics never fail a transfer).
+EventListener = Callable[[str, float, dict[str, str]], None]
 
-_listeners: list[EventListener] = []
+# Copy-on-write tuple: emit() iterates it without a lock while another thread adds or removes.
+_listeners: tuple[EventListener, ...] = ()
 
 
 def add_listener(listener: EventListener) -> None:
     """Receive every event from now on (once, however often it is added)."""
+    global _listeners
     if listener not in _listeners:
-        _listeners.append(listener)
+        _listeners = (*_listeners, listener)
 
 
 def remove_listener(listener: EventListener) -> None:
     """Stop sending events to ``listener``."""
-    if listener in _listeners:
-        _listeners.remove(listener)
+    global _listeners
+    _listeners = tuple(x for x in _listeners if x != listener)
 
 
-def emit(event: str, count: int = 1, **tags: str) -> None:
-    """Tell every listener that ``event`` happened ``count`` times."""
-    for listener in list(_listeners):
+def emit(event: str, value: float = 1, **tags: str) -> None:
+    """Tell every listener that ``event`` happened (``value``: how often, or how long in ms)."""
+    for listener in _listeners:
         try:
-            listener(event, count, tags)
+            listener(event, value, tags)
         except Exception:
             continue
 

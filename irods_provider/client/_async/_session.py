@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
+import time
 from collections.abc import AsyncIterator
 from contextvars import ContextVar
 from types import TracebackType
@@ -192,6 +193,7 @@ class AsyncIrodsSession:
         args = request_arguments(op, base_url=self.base_url, token=token)
         if not isinstance(timeout, UseDefault):
             args["timeout"] = to_timeout(timeout)
+        started = time.monotonic()
         with map_httpx_errors(operation=op.name, path=op.path):
             async with self._client.stream(**args) as response:
                 body = BoundedBody(
@@ -199,6 +201,8 @@ class AsyncIrodsSession:
                 )
                 async for chunk in _raw_chunks(response):
                     body.add(chunk)
+        elapsed_ms = (time.monotonic() - started) * 1000.0
+        emit("request", elapsed_ms, endpoint=op.endpoint, operation=op.name, status=str(response.status_code))
         return Reply(status=response.status_code, headers=response.headers, content=body.content)
 
     def note_secrets(self, values: list[str]) -> None:

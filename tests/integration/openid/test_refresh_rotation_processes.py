@@ -88,7 +88,7 @@ def _counts(provider: OidcProvider) -> dict[str, int]:
 
 
 def test_three_processes_share_one_rotating_refresh_token(rotating_provider, tmp_path) -> None:
-    processes, renewals = 3, 10
+    processes, renewals = 3, 6
     offline = _offline_token(rotating_provider)
     store = tmp_path / "tokens.sqlite3"
     before = _counts(rotating_provider)

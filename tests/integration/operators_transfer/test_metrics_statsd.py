@@ -55,6 +55,18 @@ def _totals(lines: list[str]) -> Counter[tuple[str, frozenset[tuple[str, str]]]]
     return totals
 
 
+def _timings(lines: list[str], name: str) -> list[tuple[float, dict[str, str]]]:
+    """(milliseconds, tags) of every timer line ``name,k=v,...:value|ms``."""
+    found = []
+    for line in lines:
+        head, _, rest = line.partition(":")
+        value, _, kind = rest.partition("|")
+        metric, *tags = head.split(",")
+        if kind == "ms" and metric == name:
+            found.append((float(value), dict(t.split("=", 1) for t in tags)))
+    return found
+
+
 def _total(totals: Counter[tuple[str, frozenset[tuple[str, str]]]], name: str, **tags: str) -> int:
     wanted = set(tags.items())
     return sum(n for (metric, have), n in totals.items() if metric == name and wanted <= have)
@@ -81,7 +93,8 @@ def test_transfer_totals_retries_and_polls_arrive_at_statsd(irods, statsd, tmp_p
     reports = json.loads(run.stdout.strip().splitlines()[-1])
     injected = irods.injected_faults().get("error_503", 0)
     irods.set_faults(error_503=0.0)
-    totals = _totals(_received(statsd))
+    lines = _received(statsd)
+    totals = _totals(lines)
 
     size = sum(SIZES.values())
     assert reports["up"]["bytes"] == reports["down"]["bytes"] == size
@@ -99,3 +112,10 @@ def test_transfer_totals_retries_and_polls_arrive_at_statsd(irods, statsd, tmp_p
     # Every 503 the emulator injected was retried once, and counted under its cause.
     assert injected > 0
     assert _total(totals, "airflow.irods.retries", cause="http_503") == injected
+    # Request latency per endpoint: one timing per request sent; the refused ones carry their status.
+    requests = _timings(lines, "airflow.irods.request.duration")
+    endpoints = Counter(tags["endpoint"] for _, tags in requests)
+    assert endpoints["data-objects"] >= 2 * len(SIZES), endpoints  # at least a write and a read per file
+    assert endpoints["collections"] >= 1, endpoints
+    assert all(ms >= 0 for ms, _ in requests)
+    assert 0 < sum(tags["status"] == "503" for _, tags in requests) <= injected

@@ -32,12 +32,12 @@ def test_retry_cause_names_the_error(error: BaseException, cause: str) -> None:
 
 
 def test_listeners_receive_events_and_a_broken_one_is_ignored() -> None:
-    seen: list[tuple[str, int, dict[str, str]]] = []
+    seen: list[tuple[str, float, dict[str, str]]] = []
 
-    def broken(event: str, count: int, tags: dict[str, str]) -> None:
+    def broken(event: str, count: float, tags: dict[str, str]) -> None:
         raise RuntimeError("metrics backend down")
 
-    def record(event: str, count: int, tags: dict[str, str]) -> None:
+    def record(event: str, count: float, tags: dict[str, str]) -> None:
         seen.append((event, count, tags))
 
     add_listener(broken)
