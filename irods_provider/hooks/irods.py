@@ -56,6 +56,8 @@ class IrodsHook(IrodsShortcutsMixin, BaseHook):
 
         Extras that are not a JSON object raise IrodsConfigurationError (Airflow would read them as ``{}``).
         """
+        install_request_log_demotion()  # bounded task logs: per-request lines at DEBUG, from the first one
+        install_metrics()  # retries by cause, checksum mismatches, request latency to Airflow's metrics
         if conn.password:
             mask_secret(conn.password)
         # Parsed once, here: Airflow's extra_dejson would read broken extras as {} (settings.secrets()
@@ -83,9 +85,6 @@ class IrodsHook(IrodsShortcutsMixin, BaseHook):
 
     def _session_kwargs(self, settings: ConnectionSettings) -> dict[str, Any]:
         import httpx2
-
-        install_request_log_demotion()  # bounded task logs: per-request lines at DEBUG
-        install_metrics()  # retries by cause and checksum mismatches to Airflow's metrics
 
         kwargs: dict[str, Any] = {
             "auth": self._auth(settings),
