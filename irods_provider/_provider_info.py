@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from irods_provider import __version__
+from irods_provider._auth_names import AUTH_MODES, CLIENT_AUTH_METHODS
 
 _STRING = {"type": ["string", "null"]}
 _SECRET = {"type": ["string", "null"], "format": "password"}
@@ -59,14 +60,7 @@ def _conn_fields() -> dict[str, Any]:
             "basic: login/password; token: the password is a bearer token; openid_*: from a provider.",
             {"type": ["string", "null"]},
             default="basic",
-            enum=[
-                "basic",
-                "openid_client_credentials",
-                "openid_password",
-                "openid_refresh_token",
-                "token",
-                None,
-            ],
+            enum=[*AUTH_MODES, None],
         ),
         "access_token": _field("Access token", "Static bearer token (auth mode token).", _SECRET),
         "openid_discovery_url": _field(
@@ -85,7 +79,7 @@ def _conn_fields() -> dict[str, Any]:
             "How the client secret is sent to the token endpoint.",
             {"type": ["string", "null"]},
             default="client_secret_basic",
-            enum=["client_secret_basic", "client_secret_post", None],
+            enum=[*CLIENT_AUTH_METHODS, None],
         ),
         "openid_scope": _field("OpenID scope", "Space-separated scopes, e.g. openid.", _STRING),
         "openid_audience": _field(

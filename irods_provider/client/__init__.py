@@ -11,7 +11,16 @@ from __future__ import annotations
 from irods_provider.client._async._catalog import AsyncMetadata, AsyncQuery, AsyncTickets
 from irods_provider.client._async._fs import AsyncCollections, AsyncDataObjects
 from irods_provider.client._async._session import AsyncIrodsSession
-from irods_provider.client._auth import BasicAuth, LoginBindable, StaticToken, TokenProvider
+from irods_provider.client._auth import (
+    AuthSpec,
+    Basic,
+    BasicAuth,
+    LoginBindable,
+    StaticToken,
+    Token,
+    TokenProvider,
+    build_token_source,
+)
 from irods_provider.client._bounded import ReplyLimits
 from irods_provider.client._config import DEFAULT_TIMEOUT, USE_DEFAULT, Timeouts, UseDefault, build_base_url
 from irods_provider.client._discovery import discover_api_version
@@ -32,7 +41,16 @@ from irods_provider.client._models import (
     ServerLimits,
     TicketType,
 )
-from irods_provider.client._openid import OpenIdClientCredentials, OpenIdPassword, OpenIdRefreshToken
+from irods_provider.client._openid import (
+    ClientCredentialsGrant,
+    OpenId,
+    OpenIdClientCredentials,
+    OpenIdOptions,
+    OpenIdPassword,
+    OpenIdRefreshToken,
+    PasswordGrant,
+    RefreshTokenGrant,
+)
 from irods_provider.client._operation import Operation
 from irods_provider.client._paths import validate_path
 from irods_provider.client._retry import RetryPolicy
@@ -40,6 +58,7 @@ from irods_provider.client._sync._catalog import Metadata, Query, Tickets
 from irods_provider.client._sync._fs import Collections, DataObjects
 from irods_provider.client._sync._session import IrodsSession
 from irods_provider.client._temporaries import TemporaryCleanup, TemporaryObject
+from irods_provider.client._token_store import InProcessTokenStore, SqliteTokenStore, TokenStore
 from irods_provider.client._versions import KNOWN_VERSIONS, ApiVersion, api_version_facts
 
 __all__ = [
@@ -54,40 +73,52 @@ __all__ = [
     "AsyncMetadata",
     "AsyncQuery",
     "AsyncTickets",
+    "AuthSpec",
+    "Basic",
     "BasicAuth",
     "ChecksumReport",
+    "ClientCredentialsGrant",
     "CollectionStat",
     "Collections",
     "DataObjectStat",
     "DataObjects",
     "Entry",
     "EntryKind",
+    "InProcessTokenStore",
     "IrodsSession",
     "Kinds",
     "LoginBindable",
     "Metadata",
     "MetadataOperation",
+    "OpenId",
     "OpenIdClientCredentials",
+    "OpenIdOptions",
     "OpenIdPassword",
     "OpenIdRefreshToken",
     "Operation",
+    "PasswordGrant",
     "Permission",
     "PermissionOperation",
     "Query",
+    "RefreshTokenGrant",
     "Replica",
     "ReplyLimits",
     "RetryPolicy",
     "ServerLimits",
+    "SqliteTokenStore",
     "StaticToken",
     "TemporaryCleanup",
     "TemporaryObject",
     "TicketType",
     "Tickets",
     "Timeouts",
+    "Token",
     "TokenProvider",
+    "TokenStore",
     "UseDefault",
     "api_version_facts",
     "build_base_url",
+    "build_token_source",
     "discover_api_version",
     "genquery_condition",
     "genquery_literal",

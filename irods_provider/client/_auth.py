@@ -1,18 +1,57 @@
-"""Bearer-token providers: the TokenProvider protocol, Basic login and static tokens."""
+"""Bearer-token providers: the TokenProvider protocol, Basic login and static tokens; the typed auth specs
+(``Basic | Token | OpenId``) and :func:`build_token_source`, the one place a spec becomes a provider."""
 
 from __future__ import annotations
 
 import asyncio
 import threading
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
+from irods_provider.client._openid import OpenId, TokenCallback, openid_token_source
+from irods_provider.client._token_store import TokenStore
 from irods_provider.exceptions import IrodsAuthenticationError, IrodsConfigurationError
 
-__all__ = ["BasicAuth", "LoginBindable", "StaticToken", "TokenProvider"]
+__all__ = [
+    "AuthSpec",
+    "Basic",
+    "BasicAuth",
+    "LoginBindable",
+    "StaticToken",
+    "Token",
+    "TokenProvider",
+    "build_token_source",
+]
 
 LoginFunction = Callable[[str, str], str]
 AsyncLoginFunction = Callable[[str, str], Awaitable[str]]
+
+
+@dataclass(frozen=True)
+class Basic:
+    """Auth spec: an iRODS user and password exchanged at ``/authenticate`` for a token."""
+
+    username: str
+    password: str = field(repr=False)
+
+    def secrets(self) -> list[str]:
+        """The password, for masking."""
+        return [self.password] if self.password else []
+
+
+@dataclass(frozen=True)
+class Token:
+    """Auth spec: a bearer token obtained elsewhere."""
+
+    access_token: str = field(repr=False)
+
+    def secrets(self) -> list[str]:
+        """The token, for masking."""
+        return [self.access_token]
+
+
+AuthSpec = Basic | Token | OpenId
 
 
 @runtime_checkable
@@ -49,7 +88,7 @@ class BasicAuth:
     its token. The session binds its login function on construction.
     """
 
-    def __init__(self, username: str, password: str) -> None:
+    def __init__(self, username: str, password: str, *, on_token: TokenCallback | None = None) -> None:
         if not username:
             raise IrodsConfigurationError("BasicAuth needs a username")
         self.username = username
@@ -59,6 +98,7 @@ class BasicAuth:
         self._alock: asyncio.Lock | None = None
         self._login: LoginFunction | None = None
         self._alogin: AsyncLoginFunction | None = None
+        self._on_token = on_token
         self.login_count = 0
 
     def __repr__(self) -> str:
@@ -87,8 +127,7 @@ class BasicAuth:
             if self._login is None:
                 raise IrodsConfigurationError("BasicAuth is not bound to a (sync) IrodsSession")
             self.login_count += 1
-            self._token = self._login(self.username, self._password)
-            return self._token
+            return self._minted(self._login(self.username, self._password))
 
     async def aget_token(self, *, reject: str | None = None) -> str:
         """Async twin of :meth:`get_token` (single-flight with an asyncio lock)."""
@@ -104,8 +143,14 @@ class BasicAuth:
             if self._alogin is None:
                 raise IrodsConfigurationError("BasicAuth is not bound to an AsyncIrodsSession")
             self.login_count += 1
-            self._token = await self._alogin(self.username, self._password)
-            return self._token
+            return self._minted(await self._alogin(self.username, self._password))
+
+    def _minted(self, token: str) -> str:
+        """Keep a freshly minted token, telling ``on_token`` (e.g. a log masker) first."""
+        if self._on_token is not None:
+            self._on_token(token)
+        self._token = token
+        return token
 
     def close(self) -> None:
         """Forget the token (the server has no logout; it expires on its own)."""
@@ -137,3 +182,27 @@ class StaticToken:
 
     def close(self) -> None:
         """Nothing to release."""
+
+
+def build_token_source(
+    spec: AuthSpec,
+    *,
+    verify: bool | str = True,
+    timeout: float = 30.0,
+    on_token: TokenCallback | None = None,
+    token_store: TokenStore | None = None,
+) -> TokenProvider:
+    """The token provider for ``spec``; every token it mints (Basic login or OpenID) goes to ``on_token``.
+
+    ``verify`` and ``timeout`` apply to the OpenID provider's endpoints (Basic logs in through the session);
+    ``token_store`` shares rotated refresh tokens across processes (default: this process's own store).
+    """
+    match spec:
+        case Basic(username=username, password=password):
+            return BasicAuth(username, password, on_token=on_token)
+        case Token(access_token=access_token):
+            return StaticToken(access_token)
+        case OpenId():
+            return openid_token_source(
+                spec, verify=verify, timeout=timeout, on_token=on_token, token_store=token_store
+            )

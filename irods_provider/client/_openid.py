@@ -21,14 +21,16 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, Required, TypedDict, Unpack
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, Required, TypedDict, Unpack
 from urllib.parse import urlsplit
 
 import httpx2
 
+from irods_provider._auth_names import CLIENT_AUTH_METHODS, ClientAuthMethod, OpenIdGrant
 from irods_provider.client._config import NO_COMPRESSION, load_ca_bundle
 from irods_provider.client._redact import scrub
+from irods_provider.client._token_store import PROCESS_TOKEN_STORE, TokenStore
 from irods_provider.exceptions import (
     IrodsAuthenticationError,
     IrodsConfigurationError,
@@ -40,16 +42,92 @@ from irods_provider.exceptions import (
 if TYPE_CHECKING:
     from authlib.integrations.httpx_client import OAuth2Client
 
-__all__ = ["OpenIdClientCredentials", "OpenIdPassword", "OpenIdRefreshToken"]
+__all__ = [
+    "ClientCredentialsGrant",
+    "OpenId",
+    "OpenIdClientCredentials",
+    "OpenIdOptions",
+    "OpenIdPassword",
+    "OpenIdRefreshToken",
+    "PasswordGrant",
+    "RefreshTokenGrant",
+]
 
 WELL_KNOWN = "/.well-known/openid-configuration"
-ClientAuthMethod = Literal["client_secret_basic", "client_secret_post"]
 TokenCallback = Callable[[str], None]
 
-# Rotated refresh tokens, keyed by (provider, client, sha256 of the configured token): a hook built again
-# from the same connection in this process continues from the newest token instead of a revoked one.
-_rotated_refresh_tokens: dict[tuple[str, str, str], str] = {}
-_rotated_lock = threading.Lock()
+
+@dataclass(frozen=True)
+class OpenIdOptions:
+    """Where the provider is and who the client is: what every OpenID grant needs besides its own secret."""
+
+    client_id: str
+    discovery_url: str | None = None
+    token_url: str | None = None
+    client_secret: str | None = field(default=None, repr=False)
+    client_auth: ClientAuthMethod = "client_secret_basic"
+    scope: str | None = None
+    audience: str | None = None
+    allow_insecure_http: bool = False
+    allow_foreign_token_endpoint: bool = False
+
+
+@dataclass(frozen=True)
+class ClientCredentialsGrant:
+    """The ``client_credentials`` grant (a service account: the client secret is the credential)."""
+
+    grant_type: ClassVar[OpenIdGrant] = "client_credentials"
+
+    def __str__(self) -> str:
+        return self.grant_type
+
+    def secrets(self) -> list[str]:
+        """Secrets held by the grant itself (none: the client secret is in the options)."""
+        return []
+
+
+@dataclass(frozen=True)
+class PasswordGrant:
+    """The resource-owner ``password`` grant for one user."""
+
+    username: str
+    password: str = field(repr=False)
+    grant_type: ClassVar[OpenIdGrant] = "password"
+
+    def __str__(self) -> str:
+        return self.grant_type
+
+    def secrets(self) -> list[str]:
+        """The user's password."""
+        return [self.password]
+
+
+@dataclass(frozen=True)
+class RefreshTokenGrant:
+    """The ``refresh_token`` grant from an offline or long-lived refresh token."""
+
+    refresh_token: str = field(repr=False)
+    grant_type: ClassVar[OpenIdGrant] = "refresh_token"
+
+    def __str__(self) -> str:
+        return self.grant_type
+
+    def secrets(self) -> list[str]:
+        """The configured refresh token."""
+        return [self.refresh_token]
+
+
+@dataclass(frozen=True)
+class OpenId:
+    """An OpenID auth spec: one grant and the provider/client options."""
+
+    grant: ClientCredentialsGrant | PasswordGrant | RefreshTokenGrant
+    options: OpenIdOptions
+
+    def secrets(self) -> list[str]:
+        """Every secret held (client secret and the grant's own), for masking."""
+        held = [self.options.client_secret, *self.grant.secrets()]
+        return [s for s in held if s]
 
 
 class _Refused(Exception):
@@ -135,7 +213,7 @@ class _OpenIdTokenSource:
             raise IrodsConfigurationError(f"OpenID {self.grant_type} grant needs a client id")
         if (discovery_url is None) == (token_url is None):
             raise IrodsConfigurationError("OpenID needs exactly one of discovery_url and token_url")
-        if client_auth not in ("client_secret_basic", "client_secret_post"):
+        if client_auth not in CLIENT_AUTH_METHODS:
             raise IrodsConfigurationError(f"unsupported OpenID client authentication {client_auth!r}")
         if discovery_url is not None and not discovery_url.endswith(WELL_KNOWN):
             discovery_url = discovery_url.rstrip("/") + WELL_KNOWN
@@ -428,10 +506,12 @@ class OpenIdPassword(_OpenIdTokenSource):
 
 
 class OpenIdRefreshToken(_OpenIdTokenSource):
-    """Tokens from an offline or long-lived refresh token; rotated refresh tokens replace it in memory.
+    """Tokens from an offline or long-lived refresh token, rotated through a shared :class:`TokenStore`.
 
-    The newest refresh token is remembered for the life of the process (per provider, client and
-    configured token), so a source built again from the same connection does not reuse a revoked one.
+    The store holds the newest refresh token of this configuration (provider, client and configured token).
+    Each renewal holds the store's lease for it, reads the newest token, presents it once and stores the
+    rotated one: sources in other threads and processes sharing the store never present a token twice. The
+    default store is the process's own (:data:`PROCESS_TOKEN_STORE`).
     """
 
     grant_type = "refresh_token"
@@ -441,37 +521,71 @@ class OpenIdRefreshToken(_OpenIdTokenSource):
         *,
         refresh_token: str,
         client_secret: str | None = None,
+        store: TokenStore | None = None,
+        lease_seconds: float | None = None,
         **options: Unpack[_SourceOptions],
     ) -> None:
         if not refresh_token:
             raise IrodsConfigurationError("the OpenID refresh_token grant needs a refresh token")
         super().__init__(client_secret=client_secret, **options)
         self._configured = refresh_token
-        digest = hashlib.sha256(refresh_token.encode()).hexdigest()
-        self._registry_key = (self._provider, self.client_id, digest)
-        with _rotated_lock:
-            _rotated_refresh_tokens.setdefault(self._registry_key, refresh_token)
+        self._store = PROCESS_TOKEN_STORE if store is None else store
+        # A lease outlives one token request (its timeout) with a margin, so a live holder is never overtaken.
+        self._lease_seconds = lease_seconds or float(self._client_options["timeout"]) + 10.0
+        identity = "\n".join((self._provider, self.client_id, refresh_token))
+        self.store_key = hashlib.sha256(identity.encode()).hexdigest()
 
     def _latest_refresh_token(self) -> str:
-        with _rotated_lock:
-            return _rotated_refresh_tokens[self._registry_key]
+        return self._store.get(self.store_key) or self._configured
 
     def _primary_params(self) -> dict[str, str]:
         return {"refresh_token": self._latest_refresh_token()}
 
     def _secrets(self) -> list[str | None]:
-        with _rotated_lock:
-            return [*super()._secrets(), self._configured, _rotated_refresh_tokens.get(self._registry_key)]
+        return [*super()._secrets(), self._configured]
 
     def _renew(self, old: _Token | None) -> _Token:
-        used = self._latest_refresh_token()
-        try:
-            token = super()._renew(old)
-        except IrodsAuthenticationError:
-            if self._latest_refresh_token() == used:
-                raise
-            token = super()._renew(old)  # another source of this process rotated it meanwhile
-        if token.refresh_token:
-            with _rotated_lock:
-                _rotated_refresh_tokens[self._registry_key] = token.refresh_token
+        with self._store.lease(self.store_key, seconds=self._lease_seconds):
+            token = super()._renew(old)  # reads the newest token inside the lease
+            if token.refresh_token:
+                self._store.put(self.store_key, token.refresh_token)
         return token
+
+
+def openid_token_source(
+    spec: OpenId,
+    *,
+    verify: bool | str = True,
+    timeout: float = 30.0,
+    on_token: TokenCallback | None = None,
+    token_store: TokenStore | None = None,
+) -> _OpenIdTokenSource:
+    """The token source of ``spec``'s grant; every token it mints is passed to ``on_token``.
+
+    ``token_store`` holds the rotated refresh token of the ``refresh_token`` grant (default: this process's).
+    """
+    options = spec.options
+    common: _SourceOptions = {
+        "client_id": options.client_id,
+        "discovery_url": None if options.token_url else options.discovery_url,
+        "token_url": options.token_url,
+        "client_auth": options.client_auth,
+        "scope": options.scope,
+        "audience": options.audience,
+        "verify": verify,
+        "timeout": timeout,
+        "on_token": on_token,
+        "allow_insecure_http": options.allow_insecure_http,
+        "allow_foreign_token_endpoint": options.allow_foreign_token_endpoint,
+    }
+    grant = spec.grant
+    secret = options.client_secret
+    match grant:
+        case ClientCredentialsGrant():
+            return OpenIdClientCredentials(client_secret=secret or "", **common)
+        case PasswordGrant(username=username, password=password):
+            return OpenIdPassword(username=username, password=password, client_secret=secret, **common)
+        case RefreshTokenGrant(refresh_token=refresh_token):
+            return OpenIdRefreshToken(
+                refresh_token=refresh_token, client_secret=secret, store=token_store, **common
+            )

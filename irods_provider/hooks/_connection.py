@@ -17,9 +17,18 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import urlsplit
 
+from irods_provider._auth_names import AUTH_MODES, CLIENT_AUTH_METHODS, AuthMode
+from irods_provider.client._auth import AuthSpec, Basic, Token
+from irods_provider.client._openid import (
+    ClientCredentialsGrant,
+    OpenId,
+    OpenIdOptions,
+    PasswordGrant,
+    RefreshTokenGrant,
+)
 from irods_provider.exceptions import IrodsConfigurationError
 
 __all__ = [
@@ -28,20 +37,10 @@ __all__ = [
     "EXTRA_DEFAULTS",
     "SECRET_EXTRAS",
     "ConnectionSettings",
-    "OpenIdSettings",
     "parse_connection",
     "parse_extras",
 ]
 
-AuthMode = Literal["basic", "openid_client_credentials", "openid_password", "openid_refresh_token", "token"]
-AUTH_MODES: tuple[str, ...] = (
-    "basic",
-    "openid_client_credentials",
-    "openid_password",
-    "openid_refresh_token",
-    "token",
-)
-CLIENT_AUTH_METHODS: tuple[str, ...] = ("client_secret_basic", "client_secret_post")
 #: Values of the ``checksum_scheme`` extra besides ``auto`` (the zone's ``default_hash_scheme``).
 CHECKSUM_SCHEMES: tuple[str, ...] = ("sha256", "md5")
 
@@ -88,25 +87,6 @@ _FALSE = {"0", "false", "no", "off"}
 
 
 @dataclass(frozen=True)
-class OpenIdSettings:
-    """What an OpenID token source needs: where the provider is, who the client is, which grant."""
-
-    grant: str
-    discovery_url: str | None
-    token_url: str | None
-    client_id: str
-    client_secret: str | None = field(repr=False)
-    client_auth_method: str
-    scope: str | None
-    audience: str | None
-    username: str | None = None
-    password: str | None = field(default=None, repr=False)
-    refresh_token: str | None = field(default=None, repr=False)
-    allow_insecure_http: bool = False
-    allow_foreign_token_endpoint: bool = False
-
-
-@dataclass(frozen=True)
 class ConnectionSettings:
     """Everything needed to open a session; secrets are excluded from ``repr``."""
 
@@ -118,11 +98,11 @@ class ConnectionSettings:
     connect_timeout: float
     timeout: float
     verify: bool | str
-    auth_mode: AuthMode
+    #: How to authenticate: the typed spec that ``client.build_token_source`` turns into a token source.
+    auth: AuthSpec
+    #: The connection's login and password fields as given (the spec holds what is used).
     username: str | None
     password: str | None = field(repr=False)
-    access_token: str | None = field(repr=False)
-    openid: OpenIdSettings | None
     #: The pinned API version (``api_version`` extra or a version-ending ``api_path``); None: ``auto``,
     #: discovered by the hook, and ``base_url`` is then the API root without a version.
     api_version: str | None = None
@@ -137,12 +117,30 @@ class ConnectionSettings:
     checksum_scheme: str | None = None
     """``sha256`` or ``md5`` pins the zone's checksum scheme; None learns it from the server's answers."""
 
+    @property
+    def auth_mode(self) -> AuthMode:
+        """The ``auth_mode`` name of :attr:`auth` (for messages)."""
+        match self.auth:
+            case Basic():
+                return "basic"
+            case Token():
+                return "token"
+            case OpenId(grant=grant):
+                return _OPENID_MODES[type(grant)]
+
+    @property
+    def openid(self) -> OpenId | None:
+        """The OpenID spec, or None in the basic and token modes."""
+        return self.auth if isinstance(self.auth, OpenId) else None
+
+    @property
+    def access_token(self) -> str | None:
+        """The static bearer token of the ``token`` mode."""
+        return self.auth.access_token if isinstance(self.auth, Token) else None
+
     def secrets(self) -> list[str]:
         """Every secret value held, for masking."""
-        values = [self.password, self.access_token]
-        if self.openid is not None:
-            values += [self.openid.client_secret, self.openid.password, self.openid.refresh_token]
-        return [v for v in values if v]
+        return [v for v in (self.password, *self.auth.secrets()) if v]
 
 
 def _as_bool(key: str, value: Any) -> bool:
@@ -222,7 +220,57 @@ def _api_path_and_version(extras: Mapping[str, Any]) -> tuple[str, str | None]:
     return api_path.rstrip("/"), version
 
 
-def _openid(mode: str, extras: Mapping[str, Any], login: str | None, password: str | None) -> OpenIdSettings:
+_OpenIdGrant = ClientCredentialsGrant | PasswordGrant | RefreshTokenGrant
+_OPENID_MODES: dict[type[_OpenIdGrant], AuthMode] = {
+    ClientCredentialsGrant: "openid_client_credentials",
+    PasswordGrant: "openid_password",
+    RefreshTokenGrant: "openid_refresh_token",
+}
+
+
+def _auth_spec(
+    conn_id: str, mode: str, extras: Mapping[str, Any], login: str | None, password: str | None
+) -> AuthSpec:
+    """The typed auth spec of ``auth_mode`` (the one place the mode is dispatched)."""
+    if mode == "basic":
+        if not (login and password):
+            raise IrodsConfigurationError(
+                f"connection {conn_id!r} needs a login and a password for Basic authentication"
+            )
+        return Basic(login, password)
+    if mode == "token":
+        access_token = _text(extras, "access_token") or password
+        if not access_token:
+            raise IrodsConfigurationError("auth_mode 'token' needs the access token in the password field")
+        return Token(access_token)
+    options = _openid_options(mode, extras)
+    grant: _OpenIdGrant
+    if mode == "openid_client_credentials":
+        if not options.client_secret:
+            raise IrodsConfigurationError(
+                "auth_mode 'openid_client_credentials' needs the 'openid_client_secret' extra"
+            )
+        grant = ClientCredentialsGrant()
+    elif mode == "openid_password":
+        username = _text(extras, "openid_username") or login
+        secret = _text(extras, "openid_password") or password
+        if not (username and secret):
+            raise IrodsConfigurationError(
+                "auth_mode 'openid_password' needs a username and password "
+                "(login/password or openid_* extras)"
+            )
+        grant = PasswordGrant(username, secret)
+    else:
+        refresh_token = _text(extras, "openid_refresh_token")
+        if not refresh_token:
+            raise IrodsConfigurationError(
+                "auth_mode 'openid_refresh_token' needs the 'openid_refresh_token' extra"
+            )
+        grant = RefreshTokenGrant(refresh_token)
+    return OpenId(grant, options)
+
+
+def _openid_options(mode: str, extras: Mapping[str, Any]) -> OpenIdOptions:
     discovery_url = _text(extras, "openid_discovery_url")
     token_url = _text(extras, "openid_token_url")
     if not discovery_url and not token_url:
@@ -233,22 +281,19 @@ def _openid(mode: str, extras: Mapping[str, Any], login: str | None, password: s
     if not client_id:
         raise IrodsConfigurationError(f"auth_mode {mode!r} needs the 'openid_client_id' extra")
     method = _text(extras, "openid_client_auth_method") or EXTRA_DEFAULTS["openid_client_auth_method"]
-    if method not in CLIENT_AUTH_METHODS:
+    client_auth = next((m for m in CLIENT_AUTH_METHODS if m == method), None)
+    if client_auth is None:
         raise IrodsConfigurationError(
             f"openid_client_auth_method must be one of {', '.join(CLIENT_AUTH_METHODS)}, got {method!r}"
         )
-    settings = OpenIdSettings(
-        grant=mode.removeprefix("openid_"),
+    return OpenIdOptions(
+        client_id=client_id,
         discovery_url=discovery_url,
         token_url=token_url,
-        client_id=client_id,
         client_secret=_text(extras, "openid_client_secret"),
-        client_auth_method=method,
+        client_auth=client_auth,
         scope=_text(extras, "openid_scope"),
         audience=_text(extras, "openid_audience"),
-        username=_text(extras, "openid_username") or login,
-        password=_text(extras, "openid_password") or password,
-        refresh_token=_text(extras, "openid_refresh_token"),
         allow_insecure_http=_as_bool(
             "openid_allow_insecure_http", extras.get("openid_allow_insecure_http", False)
         ),
@@ -256,19 +301,6 @@ def _openid(mode: str, extras: Mapping[str, Any], login: str | None, password: s
             "openid_allow_foreign_token_endpoint", extras.get("openid_allow_foreign_token_endpoint", False)
         ),
     )
-    if mode == "openid_client_credentials" and not settings.client_secret:
-        raise IrodsConfigurationError(
-            "auth_mode 'openid_client_credentials' needs the 'openid_client_secret' extra"
-        )
-    if mode == "openid_password" and not (settings.username and settings.password):
-        raise IrodsConfigurationError(
-            "auth_mode 'openid_password' needs a username and password (login/password or openid_* extras)"
-        )
-    if mode == "openid_refresh_token" and not settings.refresh_token:
-        raise IrodsConfigurationError(
-            "auth_mode 'openid_refresh_token' needs the 'openid_refresh_token' extra"
-        )
-    return settings
 
 
 _EXPECTED_EXTRAS = 'the extras must be a JSON object of names and values, such as {"zone": "tempZone"}'
@@ -325,16 +357,7 @@ def parse_connection(
         raise IrodsConfigurationError(f"auth_mode must be one of {', '.join(AUTH_MODES)}, got {mode!r}")
     ca_bundle = _text(extras, "ca_bundle")
     verify_tls = _as_bool("verify_tls", extras.get("verify_tls", True))
-    openid = _openid(mode, extras, login, password) if mode.startswith("openid_") else None
-    access_token = None
-    if mode == "token":
-        access_token = _text(extras, "access_token") or password
-        if not access_token:
-            raise IrodsConfigurationError("auth_mode 'token' needs the access token in the password field")
-    elif mode == "basic" and not (login and password):
-        raise IrodsConfigurationError(
-            f"connection {conn_id!r} needs a login and a password for Basic authentication"
-        )
+    auth = _auth_spec(conn_id, mode, extras, login, password)
     return ConnectionSettings(
         conn_id=conn_id,
         base_url=_base_url(host=host, port=port, schema=schema, extras=extras),
@@ -345,11 +368,9 @@ def parse_connection(
         connect_timeout=_as_seconds("connect_timeout", extras.get("connect_timeout", 10.0)),
         timeout=_as_seconds("timeout", extras.get("timeout", 60.0)),
         verify=(ca_bundle or True) if verify_tls else False,
-        auth_mode=mode,  # type: ignore[arg-type]
+        auth=auth,
         username=login,
         password=password,
-        access_token=access_token,
-        openid=openid,
         checksum_scheme=_checksum_scheme(extras),
     )
 

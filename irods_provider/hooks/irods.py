@@ -9,9 +9,11 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseHook
 from airflow.sdk.log import mask_secret
 
+from irods_provider._metrics import install_metrics
 from irods_provider.exceptions import IrodsNotACollectionError, IrodsNotFoundError, IrodsPermissionError
 from irods_provider.hooks._connection import ConnectionSettings, parse_connection, parse_extras
 from irods_provider.hooks._diagnose import describe_failure
+from irods_provider.hooks._logs import install_request_log_demotion
 from irods_provider.hooks._shortcuts import IrodsShortcutsMixin
 
 if TYPE_CHECKING:
@@ -20,7 +22,6 @@ if TYPE_CHECKING:
     from airflow.sdk import Connection
 
     from irods_provider.client import AsyncIrodsSession, IrodsSession, RetryPolicy, TokenProvider
-    from irods_provider.client._auth import AsyncLoginFunction, LoginFunction
 
 __all__ = ["IrodsHook"]
 
@@ -28,41 +29,6 @@ __all__ = ["IrodsHook"]
 def _mask_token(token: str) -> None:
     """Register a minted bearer token (Basic login or OpenID) with the log masker."""
     mask_secret(token)
-
-
-class _MaskingBasicAuth:
-    """Basic login whose minted bearer tokens are registered with the log masker as they appear."""
-
-    def __init__(self, username: str, password: str) -> None:
-        from irods_provider.client import BasicAuth
-
-        self._inner = BasicAuth(username, password)
-        self._masked: str | None = None
-
-    def __repr__(self) -> str:
-        return repr(self._inner)
-
-    def _seen(self, token: str) -> str:
-        if token != self._masked:
-            self._masked = token
-            _mask_token(token)
-        return token
-
-    def bind(self, *, login: LoginFunction | None = None, alogin: AsyncLoginFunction | None = None) -> None:
-        """Forward the session's login functions to the wrapped BasicAuth."""
-        self._inner.bind(login=login, alogin=alogin)
-
-    def get_token(self, *, reject: str | None = None) -> str:
-        """The wrapped provider's token, masked once."""
-        return self._seen(self._inner.get_token(reject=reject))
-
-    async def aget_token(self, *, reject: str | None = None) -> str:
-        """Async twin of :meth:`get_token`."""
-        return self._seen(await self._inner.aget_token(reject=reject))
-
-    def close(self) -> None:
-        """Forget the token."""
-        self._inner.close()
 
 
 class IrodsHook(IrodsShortcutsMixin, BaseHook):
@@ -90,10 +56,13 @@ class IrodsHook(IrodsShortcutsMixin, BaseHook):
 
         Extras that are not a JSON object raise IrodsConfigurationError (Airflow would read them as ``{}``).
         """
+        install_request_log_demotion()  # bounded task logs: per-request lines at DEBUG, from the first one
+        install_metrics()  # retries by cause, checksum mismatches, request latency to Airflow's metrics
         if conn.password:
             mask_secret(conn.password)
-        parse_extras(conn.conn_id, conn.extra)
-        extras = conn.extra_dejson  # parsed again by Airflow, which also masks sensitive-looking keys
+        # Parsed once, here: Airflow's extra_dejson would read broken extras as {} (settings.secrets()
+        # masks every secret extra below).
+        extras = parse_extras(conn.conn_id, conn.extra)
         settings = parse_connection(
             conn_id=conn.conn_id,
             host=conn.host,
@@ -129,17 +98,16 @@ class IrodsHook(IrodsShortcutsMixin, BaseHook):
 
     @staticmethod
     def _auth(settings: ConnectionSettings) -> TokenProvider:
-        from irods_provider.client import StaticToken
+        """The connection's token source; every token it mints is registered with the log masker."""
+        from irods_provider.client import build_token_source
+        from irods_provider.hooks._token_store import default_token_store
 
-        if settings.auth_mode == "basic":
-            return _MaskingBasicAuth(str(settings.username), str(settings.password))
-        if settings.auth_mode == "token":
-            return StaticToken(str(settings.access_token))
-        from irods_provider.hooks._openid import openid_token_source
-
-        assert settings.openid is not None
-        return openid_token_source(
-            settings.openid, verify=settings.verify, timeout=settings.timeout, on_token=_mask_token
+        return build_token_source(
+            settings.auth,
+            verify=settings.verify,
+            timeout=settings.timeout,
+            on_token=_mask_token,
+            token_store=default_token_store(),
         )
 
     @staticmethod

@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from irods_provider._lineage import LineageDataset, TransferLineageMixin
+from irods_provider._metrics import record_transfer
 from irods_provider.client.transfer import (
     ChecksumScheme,
     FileResult,
@@ -155,7 +156,8 @@ class TransferOperatorBase(TransferLineageMixin, IrodsBaseOperator):
         return LoggingProgressSubscriber(logger, total=total, interval=float(self.progress_interval_seconds))
 
     def log_report(self, report: TransferReport, *, direction: str | None = None) -> None:
-        """One line per file and a total, in the task log."""
+        """One line per file and a total, in the task log; the totals also go to the metrics."""
+        record_transfer(report, direction=direction or self.direction, conn_id=str(self.irods_conn_id))
         for f in report.files:
             note = (f.reason or f.error) if self.log_errors else f.reason
             self.log.info(

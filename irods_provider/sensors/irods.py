@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseSensorOperator, PokeReturnValue, conf
 
+from irods_provider._metrics import record_sensor_poll
 from irods_provider.exceptions import IrodsUsageError
 from irods_provider.hooks._checks import (
     Check,
@@ -108,6 +109,7 @@ class _IrodsBaseSensor(IrodsTemplatingMixin, BaseSensorOperator):
         if matches:
             self.log.info("Found %d match(es), first %s", len(matches), matches[0].get("path"))
         done = self._accept(matches)
+        record_sensor_poll(sensor=type(self).__name__, conn_id=str(self.irods_conn_id), done=done)
         return PokeReturnValue(is_done=done, xcom_value=matches if done else None)
 
     def execute(self, context: Context) -> Any:
@@ -299,6 +301,7 @@ class IrodsCollectionStableSensor(_IrodsBaseSensor):
         state = run_sync(self._check(), self.hook.get_conn())
         done = self._tracker.observe(state, time.monotonic())
         self.log.info("%s holds %d data objects, %d bytes", self.path, state.objects, state.bytes)
+        record_sensor_poll(sensor=type(self).__name__, conn_id=str(self.irods_conn_id), done=done)
         return PokeReturnValue(
             is_done=done, xcom_value=[{"path": self.path, **state.to_dict()}] if done else None
         )

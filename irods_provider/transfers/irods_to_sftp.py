@@ -12,6 +12,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from irods_provider.client import Kinds
+from irods_provider.client._events import emit
 from irods_provider.client.transfer import (
     FileResult,
     FileStatus,
@@ -394,6 +395,7 @@ class IrodsToSFTPOperator(SftpStagingOperator):
                 )
             return
         if digest != expected:
+            emit("checksum_mismatch")
             raise IrodsChecksumMismatchError(
                 "sha256sum on the SFTP server differs from the bytes sent",
                 expected=expected,

@@ -209,3 +209,45 @@ def test_connection_wrong_password_is_named(emulator, oidc_provider, monkeypatch
     ), message
     for secret in (wrong, oidc_provider.clients["irods-pw"]):
         assert secret not in message
+
+
+@pytest.mark.timeout(120)
+def test_rotated_refresh_token_lives_encrypted_in_a_variable(
+    emulator, oidc_provider, airflow_db, monkeypatch, capsys, restore_log_handlers
+) -> None:
+    """With the Variables store, dag.test() tasks keep the newest refresh token in an encrypted Variable."""
+    from airflow.models.variable import Variable as VariableModel
+    from airflow.sdk.crypto import get_fernet
+    from airflow.utils.session import create_session
+    from cryptography.fernet import Fernet
+
+    fernet_key = Fernet.generate_key()
+    monkeypatch.setenv("AIRFLOW__CORE__FERNET_KEY", fernet_key.decode())
+    monkeypatch.setenv("IRODS_PROVIDER_TOKEN_STORE", "variables")
+    get_fernet.cache_clear()
+    user, extra, fields, secrets = _grant_setup("refresh_token", oidc_provider)
+    configured = extra["openid_refresh_token"]
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_IRODS_DEFAULT",
+        _connection(emulator, oidc_provider, mode="openid_refresh_token", extra=extra, **fields),
+    )
+    try:
+        dag_run = _load_basic_dag().test(run_conf={"user": user})
+    finally:
+        get_fernet.cache_clear()
+    assert str(dag_run.state) == "success", _task_states(dag_run)
+    with create_session() as db:
+        rows = {
+            row.key: row.val
+            for row in db.query(VariableModel).filter(VariableModel.key.like("irods_openid_refresh_token_%"))
+        }
+    (name,) = [key for key in rows if "_lease_" not in key]
+    stored = str(rows[name])
+    assert configured not in stored  # ciphertext, not the token
+    newest = Fernet(fernet_key).decrypt(stored.encode()).decode()
+    assert newest != configured  # rotated at least once, and the newest one kept
+    answer = oidc_provider.fetch_token("irods-pw", grant_type="refresh_token", refresh_token=newest)
+    assert answer["access_token"]  # the provider honours the stored token: it is the current one
+    logs = "".join(capsys.readouterr())
+    for secret in (*secrets, newest):
+        assert secret not in logs

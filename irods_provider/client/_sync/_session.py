@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import logging
 import ssl
+import time
 from collections.abc import Iterator
 from contextvars import ContextVar
 from types import TracebackType
@@ -24,6 +25,7 @@ from irods_provider.client._config import (
     to_timeout,
 )
 from irods_provider.client._errors import map_httpx_errors
+from irods_provider.client._events import emit, retry_cause
 from irods_provider.client._models import ServerLimits
 from irods_provider.client._operation import Operation, Reply, decode_reply, request_arguments
 from irods_provider.client._ops_misc import authenticate, info
@@ -162,6 +164,7 @@ class IrodsSession:
                 delay = policy.next_delay(error, idempotent=op.idempotent, attempt=attempt, started=started)
                 if delay is None:
                     raise
+                emit("retry", cause=retry_cause(error))
                 if logger.isEnabledFor(logging.INFO):
                     logger.info(
                         "retrying %s in %.2fs after attempt %d failed: %s", op.name, delay, attempt, error
@@ -177,6 +180,7 @@ class IrodsSession:
             if renewals == TOKEN_RENEWALS_PER_REQUEST:
                 raise _refused_after_renewals(op)
             renewals += 1
+            emit("retry", cause="token_renewal")
             token = self._token(reject=token)
             reply = self._send(op, token, timeout)
         if reply.status != 200 and op.name in RESTRICTED_OPERATIONS:
@@ -187,6 +191,7 @@ class IrodsSession:
         args = request_arguments(op, base_url=self.base_url, token=token)
         if not isinstance(timeout, UseDefault):
             args["timeout"] = to_timeout(timeout)
+        started = time.monotonic()
         with map_httpx_errors(operation=op.name, path=op.path):
             with self._client.stream(**args) as response:
                 body = BoundedBody(
@@ -194,6 +199,8 @@ class IrodsSession:
                 )
                 for chunk in _raw_chunks(response):
                     body.add(chunk)
+        elapsed_ms = (time.monotonic() - started) * 1000.0
+        emit("request", elapsed_ms, endpoint=op.endpoint, operation=op.name, status=str(response.status_code))
         return Reply(status=response.status_code, headers=response.headers, content=body.content)
 
     def note_secrets(self, values: list[str]) -> None:

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
+from irods_provider.client._events import emit
 from irods_provider.exceptions import (
     IrodsChecksumMismatchError,
     IrodsIntegrityError,
@@ -219,6 +220,7 @@ def verify_checksum(session: SessionLike, path: str, result: CopyResult, *, forc
     learn_checksum_scheme(session, path, server)
     if not verdict:
         expected = sha2_checksum(result.sha256) if server.startswith("sha2:") else (result.md5 or b"").hex()
+        emit("checksum_mismatch")
         raise IrodsChecksumMismatchError(
             "checksum mismatch after transfer",
             expected=expected,

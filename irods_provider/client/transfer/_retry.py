@@ -7,6 +7,7 @@ import threading
 from collections.abc import Callable
 from typing import TypeVar
 
+from irods_provider.client._events import emit, retry_cause
 from irods_provider.exceptions import (
     IrodsConnectionError,
     IrodsResponseError,
@@ -74,6 +75,7 @@ class ChunkRetrier:
                     raise
                 if on_retry is not None:
                     on_retry()
+                emit("retry", cause=retry_cause(exc))
                 self.retried += 1
                 self._sleep(self.delay(attempt))
                 attempt += 1

@@ -120,8 +120,13 @@ def _read_ready_line(process: subprocess.Popen[bytes], timeout: float) -> dict[s
 
 
 @contextlib.contextmanager
-def start_oidc_provider(workdir: Path, *, access_token_seconds: int = 2) -> Iterator[OidcProvider]:
-    """Run a fresh provider (own sqlite DB and RSA key in ``workdir``) until the block exits."""
+def start_oidc_provider(
+    workdir: Path, *, access_token_seconds: int = 2, reuse_protection: bool = False
+) -> Iterator[OidcProvider]:
+    """Run a fresh provider (own sqlite DB and RSA key in ``workdir``) until the block exits.
+
+    ``reuse_protection``: a revoked refresh token presented again revokes its whole family (Keycloak-like).
+    """
     workdir.mkdir(parents=True, exist_ok=True)
     pem = _write_key(workdir / "oidc-rsa.pem")
     env = dict(os.environ)
@@ -129,6 +134,7 @@ def start_oidc_provider(workdir: Path, *, access_token_seconds: int = 2) -> Iter
         OIDC_TEST_DB=str(workdir / "oidc.sqlite3"),
         OIDC_TEST_RSA_KEY_FILE=str(workdir / "oidc-rsa.pem"),
         ACCESS_TOKEN_EXPIRE_SECONDS=str(access_token_seconds),
+        OIDC_REFRESH_TOKEN_REUSE_PROTECTION="1" if reuse_protection else "0",
         PYTHONPATH=os.pathsep.join(filter(None, [str(_SUPPORT_DIR), env.get("PYTHONPATH")])),
         DJANGO_SETTINGS_MODULE="oidc_provider.settings",
     )

@@ -36,6 +36,11 @@ OAUTH2_PROVIDER = {
     "PKCE_REQUIRED": False,
     "ACCESS_TOKEN_EXPIRE_SECONDS": int(os.environ.get("ACCESS_TOKEN_EXPIRE_SECONDS", "300")),
     "ROTATE_REFRESH_TOKEN": True,
+    # A used (rotated) refresh token is refused (invalid_grant): no grace period for concurrent use.
+    "REFRESH_TOKEN_GRACE_PERIOD_SECONDS": 0,
+    # With reuse protection, presenting a revoked refresh token also revokes its whole family (Keycloak's
+    # "revoke refresh token"): one reuse ends the session.
+    "REFRESH_TOKEN_REUSE_PROTECTION": os.environ.get("OIDC_REFRESH_TOKEN_REUSE_PROTECTION") == "1",
     "ACCESS_TOKEN_GENERATOR": "oidc_provider.tokens.access_token_generator",
     "REFRESH_TOKEN_GENERATOR": "oauthlib.oauth2.rfc6749.tokens.random_token_generator",
 }

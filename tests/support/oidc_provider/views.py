@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 from collections import Counter
@@ -17,19 +18,42 @@ _lock = threading.Lock()
 _token_requests: Counter[str] = Counter()
 
 
+_presented_refresh_tokens: set[str] = set()
+
+
 class TokenRequestCounter:
-    """Counts POSTs to the token endpoint by grant type (read at /test/stats)."""
+    """Counts POSTs to the token endpoint by grant type (read at /test/stats).
+
+    Also ``refresh_token_reuse`` (a refresh token presented a second time: reuse is counted at the
+    provider, not by the client's word) and ``<grant>_<error>`` for refused requests
+    (``refresh_token_invalid_grant``).
+    """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.method == "POST" and request.path == reverse("oauth2_provider:token"):
-            grant = request.POST.get("grant_type", "?")
+        if request.method != "POST" or request.path != reverse("oauth2_provider:token"):
+            return self.get_response(request)
+        grant = request.POST.get("grant_type", "?")
+        presented = request.POST.get("refresh_token") if grant == "refresh_token" else None
+        with _lock:
+            _token_requests["total"] += 1
+            _token_requests[grant] += 1
+            if presented:
+                digest = hashlib.sha256(presented.encode()).hexdigest()
+                if digest in _presented_refresh_tokens:
+                    _token_requests["refresh_token_reuse"] += 1
+                _presented_refresh_tokens.add(digest)
+        response = self.get_response(request)
+        if response.status_code >= 400:
+            try:
+                error = str(json.loads(response.content).get("error", "unknown"))
+            except ValueError:
+                error = "unknown"
             with _lock:
-                _token_requests["total"] += 1
-                _token_requests[grant] += 1
-        return self.get_response(request)
+                _token_requests[f"{grant}_{error}"] += 1
+        return response
 
 
 def stats(request: HttpRequest) -> JsonResponse:

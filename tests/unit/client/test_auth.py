@@ -80,3 +80,58 @@ def test_static_token_refused_is_final_without_leaking_it():
     with pytest.raises(IrodsAuthenticationError) as info:
         auth.get_token(reject="secret-token")
     assert "secret-token" not in str(info.value)
+
+
+def test_basic_auth_passes_every_minted_token_to_on_token() -> None:
+    tokens = iter(["t1", "t2"])
+    seen: list[str] = []
+    auth = BasicAuth("alice", "pw", on_token=seen.append)
+    auth.bind(login=lambda u, p: next(tokens))
+    assert auth.get_token() == "t1"
+    assert auth.get_token() == "t1"  # reused: not minted again
+    assert auth.get_token(reject="t1") == "t2"
+    assert seen == ["t1", "t2"]
+
+
+def test_build_token_source_maps_each_spec_to_its_source() -> None:
+    from irods_provider.client import (
+        Basic,
+        ClientCredentialsGrant,
+        OpenId,
+        OpenIdClientCredentials,
+        OpenIdOptions,
+        OpenIdPassword,
+        OpenIdRefreshToken,
+        PasswordGrant,
+        RefreshTokenGrant,
+        Token,
+        build_token_source,
+    )
+
+    options = OpenIdOptions(
+        client_id="c", token_url="https://idp/token", client_secret="cs-xyz", scope="openid", audience="irods"
+    )
+    basic = build_token_source(Basic("alice", "pw-abc"))
+    assert isinstance(basic, BasicAuth)
+    assert basic.username == "alice"
+    assert isinstance(build_token_source(Token("tok-abc")), StaticToken)
+    cases = [
+        (ClientCredentialsGrant(), OpenIdClientCredentials),
+        (PasswordGrant("bob", "pw-bob"), OpenIdPassword),
+        (RefreshTokenGrant("rt-abc"), OpenIdRefreshToken),
+    ]
+    for grant, kind in cases:
+        spec = OpenId(grant, options)
+        source = build_token_source(spec, timeout=7.0, verify=False)
+        assert type(source) is kind
+        assert (source.client_id, source.token_url, source.scope, source.audience) == (  # type: ignore[attr-defined]
+            "c",
+            "https://idp/token",
+            "openid",
+            "irods",
+        )
+        assert source._client_options["timeout"] == 7.0  # type: ignore[attr-defined]
+        assert source._client_options["token_endpoint_auth_method"] == "client_secret_basic"  # type: ignore[attr-defined]
+        for secret in ("cs-xyz", "pw-bob", "rt-abc"):
+            assert secret not in repr(spec)
+    assert OpenId(PasswordGrant("bob", "pw-bob"), options).secrets() == ["cs-xyz", "pw-bob"]

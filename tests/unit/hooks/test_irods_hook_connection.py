@@ -9,6 +9,7 @@ from unittest import mock
 import pytest
 from airflow.sdk.log import mask_secret, redact
 
+from irods_provider.client import PasswordGrant
 from irods_provider.exceptions import IrodsConfigurationError
 from irods_provider.hooks._connection import EXTRA_DEFAULTS, parse_connection, parse_extras
 from irods_provider.hooks.irods import IrodsHook
@@ -142,9 +143,10 @@ def test_openid_password_mode_falls_back_to_login_and_password() -> None:
         },
     )
     assert settings.openid is not None
-    assert settings.openid.grant == "password"
-    assert (settings.openid.username, settings.openid.password) == ("bob", "bob-password-123")
-    assert settings.openid.client_auth_method == "client_secret_basic"
+    assert settings.openid.grant == PasswordGrant("bob", "bob-password-123")
+    assert str(settings.openid.grant) == "password"
+    assert settings.openid.options.client_auth == "client_secret_basic"
+    assert settings.auth_mode == "openid_password"
     assert "bob-password-123" not in repr(settings)
 
 
@@ -229,3 +231,31 @@ def test_malformed_extras_name_the_connection_and_never_their_text(extra, words)
 def test_absent_or_empty_extras_are_no_extras(extra) -> None:
     assert parse_extras("c", extra) == {}
     assert parse_extras("c", {"zone": "z"}) == {"zone": "z"}
+
+
+@pytest.mark.parametrize(
+    ("extras", "login", "expected"),
+    [
+        ({}, "u", "Basic(username='u')"),
+        ({"auth_mode": "token", "access_token": "tk-1"}, None, "Token()"),
+        (
+            {"auth_mode": "openid_client_credentials", "openid_client_secret": "cs-1"},
+            None,
+            "ClientCredentialsGrant()",
+        ),
+        ({"auth_mode": "openid_password", "openid_password": "op-1"}, "bob", "PasswordGrant(username='bob')"),
+        ({"auth_mode": "openid_refresh_token", "openid_refresh_token": "rt-1"}, None, "RefreshTokenGrant()"),
+    ],
+)
+def test_each_mode_yields_its_typed_spec(extras: dict[str, str], login: str | None, expected: str) -> None:
+    if extras.get("auth_mode", "basic").startswith("openid_"):
+        extras = {**extras, "openid_token_url": "https://idp/t", "openid_client_id": "cid"}
+    settings = parse_connection(
+        conn_id="c", host="h", port=None, schema=None, login=login, password="pw-0", extras=extras
+    )
+    spec = settings.openid.grant if settings.openid is not None else settings.auth
+    assert repr(spec) == expected  # typed, and no secret in the repr
+    assert settings.auth_mode == extras.get("auth_mode", "basic")
+    for secret in ("pw-0", "tk-1", "cs-1", "op-1", "rt-1"):
+        if secret in json.dumps(extras) or (secret == "pw-0" and "auth_mode" not in extras):
+            assert secret in settings.secrets()

@@ -1,0 +1,121 @@
+"""Transfers, skips, retries and sensor polls reach a StatsD listener through Airflow's metrics layer."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.timeout(90)
+
+SCRIPT = Path(__file__).with_name("statsd_run.py")
+SIZES = {"a.bin": 100 * 1024, "b.bin": 300 * 1024, "sub/c.bin": 1024 * 1024 + 5}
+HOME = "/tempZone/home/rods"
+
+
+@pytest.fixture
+def statsd() -> Iterator[socket.socket]:
+    """A UDP socket on 127.0.0.1 standing in for the StatsD daemon."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 * 1024 * 1024)
+    yield sock
+    sock.close()
+
+
+def _received(sock: socket.socket) -> list[str]:
+    """Every datagram already delivered (the sender has exited: nothing more is on the way)."""
+    sock.setblocking(False)
+    lines: list[str] = []
+    while True:
+        try:
+            packet = sock.recv(65536)
+        except BlockingIOError:
+            return lines
+        lines += packet.decode().splitlines()
+
+
+def _totals(lines: list[str]) -> Counter[tuple[str, frozenset[tuple[str, str]]]]:
+    """Counter totals by (name, tags) from InfluxDB-style StatsD lines ``name,k=v,...:value|c``."""
+    totals: Counter[tuple[str, frozenset[tuple[str, str]]]] = Counter()
+    for line in lines:
+        head, _, rest = line.partition(":")
+        value, _, kind = rest.partition("|")
+        if kind != "c":
+            continue
+        name, *tags = head.split(",")
+        totals[(name, frozenset(tuple(t.split("=", 1)) for t in tags))] += int(value)  # type: ignore[misc]
+    return totals
+
+
+def _timings(lines: list[str], name: str) -> list[tuple[float, dict[str, str]]]:
+    """(milliseconds, tags) of every timer line ``name,k=v,...:value|ms``."""
+    found = []
+    for line in lines:
+        head, _, rest = line.partition(":")
+        value, _, kind = rest.partition("|")
+        metric, *tags = head.split(",")
+        if kind == "ms" and metric == name:
+            found.append((float(value), dict(t.split("=", 1) for t in tags)))
+    return found
+
+
+def _total(totals: Counter[tuple[str, frozenset[tuple[str, str]]]], name: str, **tags: str) -> int:
+    wanted = set(tags.items())
+    return sum(n for (metric, have), n in totals.items() if metric == name and wanted <= have)
+
+
+def test_transfer_totals_retries_and_polls_arrive_at_statsd(irods, statsd, tmp_path) -> None:
+    source = tmp_path / "src"
+    for rel, size in SIZES.items():
+        (source / rel).parent.mkdir(parents=True, exist_ok=True)
+        (source / rel).write_bytes(os.urandom(size))
+    irods.set_faults(error_503=0.05, seed=11)  # some requests refused "busy": retried by cause http_503
+    env = {
+        **os.environ,
+        "AIRFLOW__METRICS__STATSD_ON": "True",
+        "AIRFLOW__METRICS__STATSD_HOST": "127.0.0.1",
+        "AIRFLOW__METRICS__STATSD_PORT": str(statsd.getsockname()[1]),
+        "AIRFLOW__METRICS__STATSD_PREFIX": "airflow",
+        "AIRFLOW__METRICS__STATSD_INFLUXDB_ENABLED": "True",
+    }
+    args = {"source": str(source), "collection": f"{HOME}/metrics", "back": str(tmp_path / "back")}
+    command = [sys.executable, str(SCRIPT), json.dumps(args)]
+    run = subprocess.run(command, env=env, capture_output=True, text=True, timeout=80, check=False)
+    assert run.returncode == 0, run.stderr[-3000:]
+    reports = json.loads(run.stdout.strip().splitlines()[-1])
+    injected = irods.injected_faults().get("error_503", 0)
+    irods.set_faults(error_503=0.0)
+    lines = _received(statsd)
+    totals = _totals(lines)
+
+    size = sum(SIZES.values())
+    assert reports["up"]["bytes"] == reports["down"]["bytes"] == size
+    conn = {"conn_id": "irods_default"}
+    assert _total(totals, "airflow.irods.transfer.bytes", direction="upload", **conn) == size
+    assert _total(totals, "airflow.irods.transfer.bytes", direction="download", **conn) == size
+    assert _total(totals, "airflow.irods.transfer.files", direction="upload", **conn) == len(SIZES)
+    assert _total(totals, "airflow.irods.transfer.files", direction="download", **conn) == len(SIZES)
+    assert reports["again"]["skipped"] == len(SIZES)
+    assert _total(totals, "airflow.irods.transfer.files_skipped", direction="upload", **conn) == len(SIZES)
+    assert _total(totals, "airflow.irods.transfer.files_failed") == 0
+    assert reports["polls"] == [False, False, False]
+    polls = _total(totals, "airflow.irods.sensor.polls", sensor="IrodsPathSensor", outcome="waiting", **conn)
+    assert polls == 3
+    # Every 503 the emulator injected was retried once, and counted under its cause.
+    assert injected > 0
+    assert _total(totals, "airflow.irods.retries", cause="http_503") == injected
+    # Request latency per endpoint: one timing per request sent; the refused ones carry their status.
+    requests = _timings(lines, "airflow.irods.request.duration")
+    endpoints = Counter(tags["endpoint"] for _, tags in requests)
+    assert endpoints["data-objects"] >= 2 * len(SIZES), endpoints  # at least a write and a read per file
+    assert endpoints["collections"] >= 1, endpoints
+    assert all(ms >= 0 for ms, _ in requests)
+    assert 0 < sum(tags["status"] == "503" for _, tags in requests) <= injected
