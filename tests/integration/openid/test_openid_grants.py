@@ -199,8 +199,9 @@ def test_revoked_refresh_token_falls_back_to_password_grant(
 def test_introspection_rejects_unknown_revoked_and_audienceless_tokens(
     oidc_provider: OidcProvider, introspection_validator: OpenIdIntrospectionValidator
 ) -> None:
-    token = oidc_provider.fetch_token("irods-cc", grant_type="client_credentials")["access_token"]
     assert introspection_validator.username_for("not-a-token") is None
+    # Validators first (each runs discovery): the provider's access tokens live 2 s, so the token is
+    # fetched only when everything that checks it is ready.
     strict = OpenIdIntrospectionValidator(
         oidc_provider.discovery_url,
         client_id="irods-rs",
@@ -208,7 +209,6 @@ def test_introspection_rejects_unknown_revoked_and_audienceless_tokens(
         user_claim="preferred_username",
         require_aud=True,
     )
-    assert strict.username_for(token) is None  # DOT sends no aud for this token
     mapped = OpenIdIntrospectionValidator(
         oidc_provider.issuer,
         client_id="irods-rs",
@@ -217,6 +217,8 @@ def test_introspection_rejects_unknown_revoked_and_audienceless_tokens(
         match_regex=r"service-account-(.+)",
         replace_format="$1",
     )
+    token = oidc_provider.fetch_token("irods-cc", grant_type="client_credentials")["access_token"]
+    assert strict.username_for(token) is None  # DOT sends no aud for this token
     assert mapped.username_for(token) == "irods-cc"
     oidc_provider.revoke(token, client_id="irods-cc", token_type_hint="access_token")
     assert introspection_validator.username_for(token) is None
