@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Self
 import paramiko
 
 from irods_provider.client._paths import is_temporary_name
-from irods_provider.client.transfer import open_sftp_channels, tune_transport
 from irods_provider.exceptions import IrodsInvalidPathError, IrodsProtocolError
+from irods_provider.sftp._io import open_sftp_channels, tune_transport
 
 if TYPE_CHECKING:
     from airflow.providers.sftp.hooks.sftp import SFTPHook

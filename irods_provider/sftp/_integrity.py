@@ -19,13 +19,13 @@ from dataclasses import dataclass
 import paramiko
 
 from irods_provider.client.transfer import StreamHasher
-from irods_provider.client.transfer._sftp import FAST_REQUEST_SIZE, _pipeline_depth, _ReadPipeline
 from irods_provider.exceptions import (
     IrodsAlreadyExistsError,
     IrodsInvalidPathError,
     IrodsSourceChangedError,
     IrodsSymlinkError,
 )
+from irods_provider.sftp._io import FAST_REQUEST_SIZE, _pipeline_depth, _ReadPipeline
 
 __all__ = [
     "SftpState",

@@ -1,4 +1,4 @@
-"""Upload local files to iRODS and download iRODS data objects to local files, over the transfer engine.
+"""What :class:`LocalToIrodsOperator` and :class:`IrodsToLocalOperator` share: arguments, reports, lineage.
 
 Both operators take one file, a list, a directory (collection) tree or a glob; copy at most
 ``max_concurrent_files`` files at once, each over parallel streams; verify every file against the server's
@@ -17,26 +17,19 @@ from __future__ import annotations
 
 import logging
 import os
-import posixpath
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
-from irods_provider._lineage import LineageDataset, irods_dataset, local_dataset
-from irods_provider._values import literal_list, parse_avus, refuse_unaddressable
+from irods_provider._lineage import LineageDataset
+from irods_provider._values import literal_list, parse_avus
 from irods_provider.client import AVU
 from irods_provider.client.transfer import (
     FileResult,
     FileStatus,
     TransferReport,
-    download_files,
-    download_object,
-    upload_files,
-    upload_object,
 )
-from irods_provider.client.transfer._local import plan_local_sources
 from irods_provider.exceptions import IrodsError, IrodsInvalidPathError
-from irods_provider.operators._base import check_path, check_paths
 from irods_provider.operators._transfer_base import TransferOperatorBase
 
 if TYPE_CHECKING:
@@ -44,12 +37,12 @@ if TYPE_CHECKING:
 
     from irods_provider.client import IrodsSession
 
-__all__ = ["IrodsToLocalOperator", "LocalToIrodsOperator"]
+__all__ = ["LocalTransferOperator", "local_paths", "parse_transfer_avus"]
 
-_MAGIC = ("*", "?", "[")
+MAGIC = ("*", "?", "[")
 
 
-def _local_paths(name: str, value: Any) -> list[str]:
+def local_paths(name: str, value: Any) -> list[str]:
     """One local path or a non-empty list of them (rendered: either, or the string of a list)."""
     value = literal_list(name, value)
     items = [value] if isinstance(value, str | os.PathLike) else value
@@ -65,12 +58,12 @@ def _local_paths(name: str, value: Any) -> list[str]:
     return paths
 
 
-def _avus(value: Any) -> list[AVU]:
+def parse_transfer_avus(value: Any) -> list[AVU]:
     """AVUs for every uploaded object, parsed by the one AVU model all operators share."""
     return [AVU(a, v, u) for a, v, u in parse_avus(value, allow_empty=True)]
 
 
-class _IrodsTransferBaseOperator(TransferOperatorBase):
+class LocalTransferOperator(TransferOperatorBase):
     """Arguments, policies, cancellation and lineage shared by both directions.
 
     Lineage and outlets: see the module documentation; users may declare
@@ -173,167 +166,3 @@ class _IrodsTransferBaseOperator(TransferOperatorBase):
     def transfer(self, session: IrodsSession) -> dict[str, Any]:
         """The direction-specific work."""
         raise NotImplementedError
-
-
-class LocalToIrodsOperator(_IrodsTransferBaseOperator):
-    """Upload local files, directory trees or globs into iRODS: parallel, verified, atomic, resumable.
-
-    Each file is written under a temporary name, compared with the server's checksum, given ``metadata``,
-    and only then renamed into place. Directories and globs keep their relative paths under the collection
-    ``destination_path`` (created as needed). Returns the transfer report (XCom). See
-    :class:`_IrodsTransferBaseOperator` for the common arguments.
-
-    :param metadata: AVUs set on every uploaded object before it is published: a mapping attribute → value,
-        or a list of ``{"attribute", "value", "units"}``.
-    :param resume: continue an interrupted upload of an unchanged file from its committed bytes.
-    :param resource: root resource the objects are written to (default: the connection's
-        ``default_resource``, else the server's default).
-    :param follow_symlinks: upload files behind symbolic links. Default False: links inside directories
-        and globs are skipped (no symlinked directory is walked), a source that is (or is swapped for) a
-        link fails with ``IrodsSymlinkError``; when True, directory loops are detected and skipped.
-    :param wait_stable_seconds: before uploading a file, wait until it has not changed for this long (job
-        outputs still being written). Either way a file that changes while it is uploaded (append, rewrite,
-        growth, replacement) is never published: it fails with ``IrodsSourceChangedError`` and its
-        temporary object is removed.
-    """
-
-    template_fields: Sequence[str] = (*_IrodsTransferBaseOperator.template_fields, "metadata", "resource")
-    template_fields_renderers = {"metadata": "json"}
-    direction = "local -> iRODS"
-    writes_to_irods = True
-    source_dataset = staticmethod(local_dataset)
-    destination_dataset = staticmethod(irods_dataset)
-
-    def __init__(
-        self,
-        *,
-        metadata: Mapping[str, str] | list[Any] | None = None,
-        resume: bool = True,
-        follow_symlinks: bool = False,
-        wait_stable_seconds: float | None = None,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(**kwargs)
-        self.metadata = metadata
-        self.resume = resume
-        self.follow_symlinks = follow_symlinks
-        self.wait_stable_seconds = wait_stable_seconds
-
-    def source_options(self) -> dict[str, Any]:
-        """How sources are opened: symlinks and waiting for stability."""
-        wait = self.wait_stable_seconds
-        return {
-            "follow_symlinks": bool(self.follow_symlinks),
-            "wait_stable_seconds": float(wait) if wait else None,
-        }
-
-    def transfer(self, session: IrodsSession) -> dict[str, Any]:
-        """Plan and run the upload."""
-        sources = _local_paths("source_path", self.source_path)
-        destination = refuse_unaddressable(
-            "destination_path", check_path("destination_path", self.destination_path)
-        )
-        options = self.engine_options()
-        avus = _avus(self.metadata)
-        self.log.info("Uploading %s to iRODS %s", sources, destination)
-        if self._as_object(session, sources, destination):
-            report = self.timed(
-                lambda: self._one(session, sources[0], destination, avus=avus, options=options)
-            )
-        else:
-            for planned in plan_local_sources(
-                sources, destination, pattern=self.pattern or None, recursive=bool(self.recursive)
-            ):
-                refuse_unaddressable("a planned destination", planned.destination)
-            report = upload_files(
-                session,
-                sources,
-                destination,
-                metadata=avus,
-                resume=bool(self.resume),
-                **options,
-                **self.tree_options(),
-                **self.source_options(),
-            )
-        return self.finish(report, destination=destination, session=session)
-
-    def _as_object(self, session: IrodsSession, sources: list[str], destination: str) -> bool:
-        """One plain file to a path that is neither ``.../`` nor an existing collection: it names the
-        object."""
-        single = len(sources) == 1 and os.path.isfile(sources[0]) and not any(m in sources[0] for m in _MAGIC)
-        return (
-            single
-            and not str(self.destination_path).rstrip().endswith("/")
-            and not session.collections.exists(destination)
-        )
-
-    def _one(
-        self,
-        session: IrodsSession,
-        source: str,
-        destination: str,
-        *,
-        avus: list[AVU],
-        options: dict[str, Any],
-    ) -> FileResult:
-        if not self.plan_only:
-            parent = posixpath.dirname(destination) or "/"
-            session.collections.create(parent, intermediates=True, exist_ok=True)
-        return upload_object(
-            session,
-            source,
-            destination,
-            metadata=avus,
-            resume=bool(self.resume),
-            subscribers=(self.progress(os.path.getsize(source)),),
-            **options,
-            **self.source_options(),
-        )
-
-
-class IrodsToLocalOperator(_IrodsTransferBaseOperator):
-    """Download iRODS data objects, collection trees or logical globs to local files, verified and atomic.
-
-    Every file lands in a temporary sibling, is compared with the server's checksum and renamed into place.
-    Collections and globs keep their relative paths under the directory ``destination_path``; no name (no
-    ``..``, absolute path, backslash or symlink on the way) can make it write outside that directory.
-    Returns the transfer report (XCom). See :class:`_IrodsTransferBaseOperator` for the common arguments.
-    """
-
-    direction = "iRODS -> local"
-    source_dataset = staticmethod(irods_dataset)
-    destination_dataset = staticmethod(local_dataset)
-
-    def transfer(self, session: IrodsSession) -> dict[str, Any]:
-        """Plan and run the download."""
-        sources = check_paths("source_path", self.source_path)
-        if not isinstance(self.destination_path, str | os.PathLike):
-            raise IrodsInvalidPathError(
-                f"destination_path must be a local path, got {self.destination_path!r}"
-            )
-        destination = _local_paths("destination_path", self.destination_path)[0]
-        options = self.engine_options()
-        self.log.info("Downloading iRODS %s to %s", sources, destination)
-        if self._as_file(session, sources, destination):
-            report = self.timed(
-                lambda: download_object(
-                    session,
-                    sources[0],
-                    destination,
-                    subscribers=(self.progress(session.data_objects.stat(sources[0]).size),),
-                    **options,
-                )
-            )
-        else:
-            report = download_files(session, sources, destination, **options, **self.tree_options())
-        return self.finish(report, destination=destination, session=session)
-
-    def _as_file(self, session: IrodsSession, sources: list[str], destination: str) -> bool:
-        """One data object to a path that is neither ``.../`` nor an existing directory: it names the file."""
-        return (
-            len(sources) == 1
-            and not any(m in sources[0] for m in _MAGIC)
-            and not destination.rstrip().endswith(("/", os.sep))
-            and not os.path.isdir(destination)
-            and session.data_objects.exists(sources[0])
-        )

@@ -11,29 +11,21 @@ from typing import TYPE_CHECKING, Any
 
 from irods_provider._lineage import LineageDataset, irods_dataset, sftp_dataset
 from irods_provider.client.transfer import (
-    ChecksumScheme,
     FileResult,
     FileStatus,
     IrodsTransferCancelledError,
     LoggingProgressSubscriber,
-    StreamHasher,
     TransferReport,
-    open_sftp_reader,
-    scheme_of,
-    sha2_checksum,
 )
 from irods_provider.exceptions import IrodsUsageError
 from irods_provider.operators._transfer_base import TransferOperatorBase
+from irods_provider.sftp._checksum import hash_sftp_file, sftp_file_has_checksum
 
 if TYPE_CHECKING:
-    import paramiko
-
     from irods_provider.client import IrodsSession
-    from irods_provider.transfers._sftp_endpoint import SftpEndpoint
+    from irods_provider.sftp._endpoint import SftpEndpoint
 
 __all__ = ["PlannedCopy", "SftpStagingOperator", "hash_sftp_file", "run_plan", "sftp_file_has_checksum"]
-
-_HASH_CHUNK = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -44,36 +36,6 @@ class PlannedCopy:
     destination: str
     size: int | None = None
     mtime: int | None = None
-
-
-def hash_sftp_file(
-    client: paramiko.SFTPClient, path: str, *, hasher: StreamHasher | None = None, length: int | None = None
-) -> StreamHasher:
-    """Feed a remote file (its first ``length`` bytes) to ``hasher``, a new one by default."""
-    if hasher is None:
-        hasher = StreamHasher()
-    with open_sftp_reader(client, path, length=length) as reader:
-        while data := reader.read(_HASH_CHUNK):
-            hasher.update(data)
-    return hasher
-
-
-def sftp_file_has_checksum(
-    sftp: SftpEndpoint, path: str, checksum: str, hash_here: Callable[[StreamHasher], StreamHasher]
-) -> bool:
-    """Whether the SFTP file ``path`` has the zone's ``checksum``, in that checksum's scheme.
-
-    SHA-256 zones compare with ``sha256sum``, MD5 zones with ``md5sum`` run on the SFTP server; when it
-    cannot run commands, ``hash_here(hasher)`` reads the file through SFTP into ``hasher``.
-    """
-    scheme = scheme_of(checksum)
-    if scheme is ChecksumScheme.SHA256:
-        digest = sftp.sha256sum(path) or hash_here(StreamHasher()).result().sha256.hex()
-        return sha2_checksum(bytes.fromhex(digest)) == checksum
-    if scheme is ChecksumScheme.MD5:
-        md5 = sftp.md5sum(path) or (hash_here(StreamHasher(md5=True)).result().md5 or b"").hex()
-        return md5 == checksum.lower()
-    return False
 
 
 def run_plan(
@@ -179,7 +141,7 @@ class SftpStagingOperator(TransferOperatorBase):
         """The SFTP side of the copy, on the task's connection."""
         from airflow.providers.sftp.hooks.sftp import SFTPHook
 
-        from irods_provider.transfers._sftp_endpoint import SftpEndpoint
+        from irods_provider.sftp._endpoint import SftpEndpoint
 
         return SftpEndpoint(SFTPHook(ssh_conn_id=self.sftp_conn_id), compress=self.ssh_compression)
 

@@ -17,7 +17,6 @@ from irods_provider.client.transfer import (
     FileStatus,
     LoggingProgressSubscriber,
     OverwritePolicy,
-    SftpWriter,
     SkipPolicy,
     StreamHasher,
     TransferConfig,
@@ -26,7 +25,6 @@ from irods_provider.client.transfer import (
     open_reader,
     verify_checksum,
 )
-from irods_provider.client.transfer._sftp import FAST_REQUEST_SIZE
 from irods_provider.exceptions import (
     IrodsAlreadyExistsError,
     IrodsChecksumMismatchError,
@@ -34,16 +32,13 @@ from irods_provider.exceptions import (
     IrodsInvalidPathError,
 )
 from irods_provider.operators._base import check_path
+from irods_provider.sftp._checksum import hash_sftp_file, sftp_file_has_checksum
+from irods_provider.sftp._endpoint import SftpEndpoint
+from irods_provider.sftp._integrity import create_exclusive, hash_prefix, open_resumed, publish
+from irods_provider.sftp._io import FAST_REQUEST_SIZE, SftpWriter
 from irods_provider.transfers._resume_store import ResumeStore
 from irods_provider.transfers._selection import as_list, has_magic, parse_pattern, safe_join
-from irods_provider.transfers._sftp_endpoint import SftpEndpoint
-from irods_provider.transfers._sftp_integrity import create_exclusive, hash_prefix, open_resumed, publish
-from irods_provider.transfers._staging import (
-    PlannedCopy,
-    SftpStagingOperator,
-    hash_sftp_file,
-    sftp_file_has_checksum,
-)
+from irods_provider.transfers._staging import PlannedCopy, SftpStagingOperator
 
 if TYPE_CHECKING:
     import paramiko

@@ -18,25 +18,20 @@ from irods_provider.client.transfer import (
     FileStatus,
     LoggingProgressSubscriber,
     OverwritePolicy,
-    ParallelSftpRangeReader,
     SkipPolicy,
     StreamHasher,
     TransferConfig,
     upload_object,
 )
 from irods_provider.client.transfer._integrity import wait_until_stable
-from irods_provider.client.transfer._sftp import SftpRangeReader
 from irods_provider.exceptions import IrodsSourceChangedError, IrodsSymlinkError, IrodsUsageError
 from irods_provider.operators._base import check_path
+from irods_provider.sftp._checksum import hash_sftp_file, sftp_file_has_checksum
+from irods_provider.sftp._endpoint import SftpEndpoint
+from irods_provider.sftp._integrity import SftpState, open_source, sftp_probe, source_change
+from irods_provider.sftp._io import ParallelSftpRangeReader, SftpRangeReader
 from irods_provider.transfers._selection import as_list, has_magic, parse_pattern, safe_relative
-from irods_provider.transfers._sftp_endpoint import SftpEndpoint
-from irods_provider.transfers._sftp_integrity import SftpState, open_source, sftp_probe, source_change
-from irods_provider.transfers._staging import (
-    PlannedCopy,
-    SftpStagingOperator,
-    hash_sftp_file,
-    sftp_file_has_checksum,
-)
+from irods_provider.transfers._staging import PlannedCopy, SftpStagingOperator
 
 if TYPE_CHECKING:
     import paramiko
