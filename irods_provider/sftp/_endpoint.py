@@ -8,42 +8,76 @@ Built on Airflow's :class:`~airflow.providers.sftp.hooks.sftp.SFTPHook`, so user
 from __future__ import annotations
 
 import contextlib
+import logging
 import posixpath
 import queue
 import shlex
+import socket
 import stat
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from types import TracebackType
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING, Any, NoReturn, Self, TypeVar
 
 import paramiko
 
 from irods_provider.client._paths import is_temporary_name
-from irods_provider.exceptions import IrodsInvalidPathError, IrodsProtocolError
+from irods_provider.exceptions import (
+    IrodsError,
+    IrodsInvalidPathError,
+    IrodsProtocolError,
+    IrodsSftpConnectionError,
+)
 from irods_provider.sftp._io import open_sftp_channels, tune_transport
 
 if TYPE_CHECKING:
     from airflow.providers.sftp.hooks.sftp import SFTPHook
 
-__all__ = ["SftpEndpoint"]
+__all__ = ["SftpEndpoint", "close_quietly", "is_raw_connection_error"]
 
 _EXEC_TIMEOUT = 600.0
+#: Seconds an SFTP request may wait for its answer before the connection counts as stalled and is replaced.
+IO_TIMEOUT = 120.0
+_NOTICE_DROP_SECONDS = 1.0
+_MAX_BACKOFF = 10.0
+T = TypeVar("T")
 # A remote command's stdout/stderr beyond this is refused, not buffered (sha256sum prints ~100 bytes).
 MAX_COMMAND_OUTPUT = 64 * 1024
 
 
 class SftpEndpoint:
-    """SFTP channels and commands over one SSH transport opened from ``hook``; use as a context manager."""
+    """SFTP channels and commands over one SSH transport opened from ``hook``; use as a context manager.
 
-    def __init__(self, hook: SFTPHook, *, compress: bool | None = False) -> None:
+    A dropped or stalled connection is replaced by :meth:`reconnect` (a new SSH connection through the
+    hook, bounded attempts with backoff); :meth:`retrying` runs one file's copy again on the new connection.
+    Channels carry the connection's generation, so nobody gets a channel of a dead connection. Leaving the
+    ``with`` block turns a raw paramiko or socket error into :class:`IrodsSftpConnectionError`.
+    """
+
+    def __init__(
+        self,
+        hook: SFTPHook,
+        *,
+        compress: bool | None = False,
+        io_timeout: float | None = IO_TIMEOUT,
+        connect_attempts: int = 5,
+        backoff: float = 0.5,
+    ) -> None:
         self.hook = hook
         self.compress = compress
+        self.io_timeout = io_timeout
+        self.connect_attempts = max(1, connect_attempts)
+        self.backoff = backoff
         self._main: paramiko.SFTPClient | None = None
         self._transport: paramiko.Transport | None = None
-        self._pool: queue.SimpleQueue[paramiko.SFTPClient] = queue.SimpleQueue()
+        self._pool: queue.SimpleQueue[tuple[int, paramiko.SFTPClient]] = queue.SimpleQueue()
         self._all: list[paramiko.SFTPClient] = []
         self._lock = threading.Lock()
+        self._reconnecting = threading.Lock()
+        self._remove_later: list[str] = []
+        self.generation = 0
+        self.reconnects = 0
         self.home = "/"
         self.commands_allowed: bool | None = None
 
@@ -58,63 +92,200 @@ class SftpEndpoint:
         channel = main.get_channel()
         if channel is None:
             raise OSError("the SFTP client has no channel")
-        self._main = main
-        self._transport = channel.get_transport()
-        tune_transport(self._transport)
+        transport = channel.get_transport()
+        tune_transport(transport)
+        channel.settimeout(self.io_timeout)
+        with self._lock:
+            self._main, self._transport = main, transport
+            self.generation += 1
+            self._all.append(main)
         self.home = main.normalize(".")
-        self._all.append(main)
-        self._pool.put(main)
+        self._pool.put((self.generation, main))
         return self
 
-    def close(self) -> None:
-        """Close every channel and the transport."""
-        for client in self._all:
+    def _drop_connection(self) -> None:
+        """Close every channel and the transport (the hook's cached client with it)."""
+        with self._lock:
+            clients, self._all = self._all, []
+            transport, self._transport = self._transport, None
+            self._main = None
+        for client in clients:
             with contextlib.suppress(Exception):
                 client.close()
-        self._all.clear()
-        if self._transport is not None:
-            self._transport.close()
-            self._transport = None
+        if transport is not None:
+            with contextlib.suppress(Exception):
+                transport.close()
         with contextlib.suppress(Exception):
             self.hook.close_conn()
 
+    def close(self) -> None:
+        """Close every channel and the transport."""
+        self._drop_connection()
+
     def __enter__(self) -> Self:
-        return self.open()
+        try:
+            return self.open()
+        except Exception as exc:
+            if isinstance(exc, IrodsError) or not is_raw_connection_error(exc):
+                raise
+            self._drop_connection()
+            raise IrodsSftpConnectionError(
+                f"could not connect to the SFTP server: {type(exc).__name__}: {exc}"
+            ) from exc
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
+        if exc is not None and not isinstance(exc, IrodsError) and is_raw_connection_error(exc):
+            error = IrodsSftpConnectionError(
+                f"the SSH connection to the SFTP server failed: {type(exc).__name__}: {exc}"
+            )
+            with contextlib.suppress(AttributeError):
+                error.report = exc.report  # type: ignore[attr-defined]
+            raise error from exc
 
     @property
     def transport(self) -> paramiko.Transport:
-        if self._transport is None:
-            raise RuntimeError("SftpEndpoint is not open")
-        return self._transport
+        transport = self._transport
+        if transport is None:
+            self._not_connected()
+        return transport
 
     @property
     def main(self) -> paramiko.SFTPClient:
-        if self._main is None:
-            raise RuntimeError("SftpEndpoint is not open")
-        return self._main
+        main = self._main
+        if main is None or self._transport is None:
+            self._not_connected()
+        return main
+
+    def _not_connected(self) -> NoReturn:
+        if self.generation:  # between a lost connection and its replacement: retried like a drop
+            raise paramiko.SSHException("the SSH connection is being replaced")
+        raise RuntimeError("SftpEndpoint is not open")
+
+    # -- surviving dropped connections ----------------------------------------------------------------
+
+    def connection_lost(self, exc: BaseException, generation: int) -> bool:
+        """Whether ``exc`` (raised while using connection ``generation``) means that connection is gone:
+        it is no longer active (paramiko notices a drop a moment after its channels fail), a channel was
+        closed under us, or a read stalled past ``io_timeout``."""
+        if not is_raw_connection_error(exc) and not _in_chain(exc, (paramiko.SSHException, TimeoutError)):
+            return False
+        if generation != self.generation:
+            return True  # another worker replaced it already
+        transport = self._transport
+        deadline = time.monotonic() + _NOTICE_DROP_SECONDS
+        while transport is not None and transport.is_active() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        if transport is None or not transport.is_active():
+            return True
+        return _in_chain(exc, (paramiko.SSHException, TimeoutError))
+
+    def reconnect(self, generation: int) -> None:
+        """Replace connection ``generation`` by a new one (a no-op if another worker already did).
+
+        Up to ``connect_attempts`` tries, ``backoff`` seconds apart doubling (a server refusing new
+        sessions for a while); paths queued with :meth:`remove_later` are removed on the new connection.
+        """
+        with self._reconnecting:
+            if generation != self.generation:
+                return
+            self._drop_connection()
+            if hasattr(self.hook, "conn_retry_attempts"):
+                self.hook.conn_retry_attempts = 1  # the attempts and backoff here govern reconnecting
+            for attempt in range(self.connect_attempts):
+                try:
+                    self.open()
+                    break
+                except Exception as exc:
+                    if not is_raw_connection_error(exc) or attempt + 1 == self.connect_attempts:
+                        raise IrodsSftpConnectionError(
+                            f"could not reconnect to the SFTP server: {type(exc).__name__}: {exc}",
+                            attempts=attempt + 1,
+                        ) from exc
+                    self._drop_connection()
+                    time.sleep(min(_MAX_BACKOFF, self.backoff * 2**attempt))
+            self.reconnects += 1
+            self._flush_remove_later()
+
+    def remove_later(self, path: str) -> None:
+        """Remove ``path`` once a new connection is up (a temporary a dropped connection could not)."""
+        with self._lock:
+            self._remove_later.append(path)
+
+    def discard(self, client: paramiko.SFTPClient, path: str) -> None:
+        """Remove ``path`` (never following a link) if it is there; on a lost connection, once reconnected."""
+        try:
+            client.remove(path)
+        except FileNotFoundError:
+            pass
+        except Exception as exc:
+            if is_raw_connection_error(exc):
+                self.remove_later(path)
+
+    def _flush_remove_later(self) -> None:
+        with self._lock:
+            paths, self._remove_later = self._remove_later, []
+        for path in paths:
+            with contextlib.suppress(OSError, paramiko.SSHException):
+                self.main.remove(path)
+
+    def retrying(
+        self, run: Callable[[], T], *, path: str, retries: int, log: logging.Logger | None = None
+    ) -> T:
+        """``run()``; when the connection is lost during it, reconnect and run it again (``retries`` more
+        times at most). Beyond that :class:`IrodsSftpConnectionError` names ``path``; other errors pass.
+
+        ``run`` must be safe to repeat: the staging operators resume a file from its verified prefix.
+        """
+        attempt = 0
+        while True:
+            attempt += 1
+            generation = self.generation
+            try:
+                return run()
+            except Exception as exc:
+                if not self.connection_lost(exc, generation):
+                    raise
+                if attempt > retries:
+                    raise IrodsSftpConnectionError(
+                        f"the SSH connection was lost {attempt} times while copying; giving up "
+                        f"({type(exc).__name__}: {exc})",
+                        path=path,
+                        attempts=attempt,
+                    ) from exc
+                if log is not None:
+                    log.warning("SSH connection lost while copying %s (%s); reconnecting", path, exc)
+                self.reconnect(generation)
 
     # -- channels --------------------------------------------------------------------------------------
 
     @contextlib.contextmanager
     def channel(self) -> Iterator[paramiko.SFTPClient]:
         """Borrow an SFTP channel for one worker (opened on demand, returned to the pool after use)."""
-        try:
-            client = self._pool.get_nowait()
-        except queue.Empty:
-            client = self.open_channels(1)[0]
+        generation, client = self.generation, None
+        while client is None:
+            try:
+                owner, pooled = self._pool.get_nowait()
+            except queue.Empty:
+                client = self.open_channels(1)[0]
+                break
+            if owner == generation:
+                client = pooled
         try:
             yield client
         finally:
-            self._pool.put(client)
+            if generation == self.generation:
+                self._pool.put((generation, client))
 
     def open_channels(self, count: int) -> list[paramiko.SFTPClient]:
         """Open ``count`` more SFTP channels; they are closed with the endpoint."""
         clients = open_sftp_channels(self.transport, count)
+        for client in clients:
+            channel = client.get_channel()
+            if channel is not None:
+                channel.settimeout(self.io_timeout)
         with self._lock:
             self._all.extend(clients)
         return clients
@@ -231,6 +402,8 @@ class SftpEndpoint:
         try:
             channel = self.transport.open_session(timeout=30)
         except paramiko.SSHException:
+            if not self.transport.is_active():
+                raise  # a lost connection, not a server refusing commands
             self.commands_allowed = False
             return None
         with channel:
@@ -275,3 +448,33 @@ def _read_bounded(stream: paramiko.ChannelFile, limit: int, command: str) -> byt
         name = command.split(" ", 1)[0]
         raise IrodsProtocolError(f"output of the remote command {name!r} exceeds {limit} bytes; refused")
     return bytes(data)
+
+
+def _in_chain(exc: BaseException, types: tuple[type[BaseException], ...]) -> bool:
+    """Whether ``exc`` or an exception it was raised from (or during) is one of ``types``."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, types):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def is_raw_connection_error(exc: BaseException) -> bool:
+    """An error paramiko or a socket raises when an SSH connection or channel fails (or stalls)."""
+    if isinstance(exc, IrodsError):
+        return False
+    return isinstance(exc, paramiko.SSHException | EOFError | ConnectionError | socket.timeout) or (
+        type(exc) is OSError and exc.errno is None  # paramiko's "Socket is closed"
+    )
+
+
+def close_quietly(closeable: Any) -> None:
+    """``closeable.close()``, ignoring a lost connection (nothing is left to close on a dead channel)."""
+    try:
+        closeable.close()
+    except Exception as exc:
+        if not is_raw_connection_error(exc):
+            raise

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import functools
 import posixpath
 import secrets
 import stat
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from irods_provider.client import Kinds
@@ -33,7 +33,7 @@ from irods_provider.exceptions import (
 )
 from irods_provider.operators._base import check_path
 from irods_provider.sftp._checksum import hash_sftp_file, sftp_file_has_checksum
-from irods_provider.sftp._endpoint import SftpEndpoint
+from irods_provider.sftp._endpoint import SftpEndpoint, is_raw_connection_error
 from irods_provider.sftp._integrity import create_exclusive, hash_prefix, open_resumed, publish
 from irods_provider.sftp._io import FAST_REQUEST_SIZE, SftpWriter
 from irods_provider.transfers._resume_store import ResumeStore
@@ -201,19 +201,11 @@ class IrodsToSFTPOperator(SftpStagingOperator):
             if overwrite is OverwritePolicy.REFUSE and sftp.stat(client, final) is not None:
                 raise IrodsAlreadyExistsError(f"{final} already exists and overwrite is False", path=final)
             key = self._resume_key(sftp, item, final, size=st.size, checksum=checksum)
-            result, temp = self._copy_to_temp(
-                sftp,
-                client,
-                session,
-                item,
-                key,
-                size=st.size,
-                config=config,
-                progress=progress,
-                remote_verified=remote_verified,
+            result, temp, verified_there = self._copy_to_temp(
+                sftp, client, session, item, key, size=st.size, config=config, progress=progress
             )
             if overwrite is OverwritePolicy.REFUSE and sftp.stat(client, final) is not None:
-                client.remove(temp)
+                sftp.discard(client, temp)
                 self._store.drop(key)
                 raise IrodsAlreadyExistsError(
                     f"{final} appeared during the copy and overwrite is False", path=final
@@ -222,11 +214,12 @@ class IrodsToSFTPOperator(SftpStagingOperator):
                 # REFUSE publishes with a non-replacing rename: of two copies racing to one path, one wins.
                 publish(client, temp, final, size=st.size, replace=overwrite is not OverwritePolicy.REFUSE)
             except (IrodsInvalidPathError, IrodsAlreadyExistsError):  # planted link/dir, or lost the race
-                with contextlib.suppress(OSError):
-                    client.remove(temp)  # removing never follows a link
+                sftp.discard(client, temp)  # removing never follows a link
                 self._store.drop(key)
                 raise
             self._store.drop(key)
+        if verified_there:
+            remote_verified.add()  # counted once the file is published (a retried attempt counts once)
         if self.move:
             session.data_objects.remove(item.source)
         return result
@@ -277,14 +270,19 @@ class IrodsToSFTPOperator(SftpStagingOperator):
         size: int,
         config: TransferConfig,
         progress: LoggingProgressSubscriber,
-        remote_verified: _Counter,
-    ) -> tuple[FileResult, str]:
-        """Copy into a hidden temporary (this task's resumable one, else a new one); result and path."""
+    ) -> tuple[FileResult, str, bool]:
+        """Copy into a hidden temporary (this task's resumable one, else a new one); result, path and
+        whether ``sha256sum`` on the server verified it."""
         import time
 
         started = time.monotonic()
         hasher = hasher_for(config.checksum_scheme, session, item.source)
-        writer, offset = self._open_temp(client, item.destination, key, size=size, hasher=hasher)
+        prefix = functools.partial(_irods_prefix_sha256, session, item.source)
+        writer, offset = self._open_temp(
+            client, item.destination, key, size=size, hasher=hasher, prefix=prefix, sftp=sftp
+        )
+        if offset == 0 and hasher.count:  # a resumable temporary was refused after hashing it: start afresh
+            hasher = hasher_for(config.checksum_scheme, session, item.source)
         temp = writer.path
         try:
             with open_reader(
@@ -307,12 +305,11 @@ class IrodsToSFTPOperator(SftpStagingOperator):
                 )
             writer.close()
             checksum = verify_checksum(session, item.source, result)
-            self._verify_remote(sftp, temp, result.sha256.hex(), remote_verified)
+            verified_there = self._verify_remote(sftp, temp, result.sha256.hex())
         except BaseException as exc:
             writer.abort()
             if not self.resume or isinstance(exc, IrodsChecksumMismatchError):
-                with contextlib.suppress(OSError):
-                    client.remove(temp)
+                sftp.discard(client, temp)
                 self._store.drop(key)
             raise
         result_file = FileResult(
@@ -324,10 +321,18 @@ class IrodsToSFTPOperator(SftpStagingOperator):
             seconds=time.monotonic() - started,
             resumed_from=offset,
         )
-        return result_file, temp
+        return result_file, temp, verified_there
 
     def _open_temp(
-        self, client: paramiko.SFTPClient, final: str, key: str, *, size: int, hasher: StreamHasher
+        self,
+        client: paramiko.SFTPClient,
+        final: str,
+        key: str,
+        *,
+        size: int,
+        hasher: StreamHasher,
+        prefix: Callable[[int], bytes],
+        sftp: SftpEndpoint,
     ) -> tuple[SftpWriter, int]:
         """A writer on a hidden temporary sibling of ``final``.
 
@@ -343,16 +348,21 @@ class IrodsToSFTPOperator(SftpStagingOperator):
                 f".{name}.irods-part-"
             ):
                 try:
-                    resumed = self._reopen(client, temp, record, size=size, hasher=hasher)
+                    resumed = self._reopen(client, temp, record, size=size, hasher=hasher, prefix=prefix)
                 except IrodsInvalidPathError:  # swapped, planted or not ours (IrodsSymlinkError too)
                     self._store.drop(key)  # never trusted again: the next attempt starts afresh
                     raise
                 if resumed is not None:
                     return resumed
         temp = posixpath.join(head, f".{name}.irods-part-{secrets.token_hex(8)}")
-        handle = create_exclusive(client, temp)
-        if self.resume:
-            self._store.save(key, {"temp": posixpath.basename(temp), "uid": handle.stat().st_uid})
+        try:
+            handle = create_exclusive(client, temp)
+            if self.resume:
+                self._store.save(key, {"temp": posixpath.basename(temp), "uid": handle.stat().st_uid})
+        except Exception as exc:
+            if is_raw_connection_error(exc):  # created or not, unrecorded: remove it once reconnected
+                sftp.remove_later(temp)
+            raise
         return _writer(client, temp, handle, offset=0), 0
 
     def _reopen(
@@ -363,30 +373,41 @@ class IrodsToSFTPOperator(SftpStagingOperator):
         *,
         size: int,
         hasher: StreamHasher,
+        prefix: Callable[[int], bytes],
     ) -> tuple[SftpWriter, int] | None:
-        """This task's recorded temporary, checked and reopened after its hashed prefix; None if gone."""
+        """This task's recorded temporary, checked and reopened after its hashed prefix; None if gone.
+
+        The prefix must hash like the source's first bytes (``prefix(offset)``: a dropped connection can
+        leave pipelined writes applied out of order); otherwise the temporary is removed and None returned.
+        """
         try:
             handle, offset = open_resumed(client, temp, uid=record.get("uid"), max_size=size)
         except FileNotFoundError:
             return None
         try:
             hash_prefix(handle, offset, hasher)
+            if offset and hasher.result().sha256 != prefix(offset):
+                self.log.warning("Not resuming %s: its %d bytes differ from the source's", temp, offset)
+                handle.close()
+                client.remove(temp)
+                return None
         except BaseException:
             handle.close()
             raise
         self.log.info("Resuming %s at byte %d", temp, offset)
         return _writer(client, temp, handle, offset=offset), offset
 
-    def _verify_remote(self, sftp: SftpEndpoint, temp: str, expected: str, counter: _Counter) -> None:
+    def _verify_remote(self, sftp: SftpEndpoint, temp: str, expected: str) -> bool:
+        """Compare ``sha256sum`` of ``temp`` on the server with ``expected``: whether it could be run."""
         if self.remote_checksum is False:
-            return
+            return False
         digest = sftp.sha256sum(temp)
         if digest is None:
             if self.remote_checksum:
                 raise IrodsConfigurationError(
                     "remote_checksum=True but the SFTP connection cannot run sha256sum", path=temp
                 )
-            return
+            return False
         if digest != expected:
             raise IrodsChecksumMismatchError(
                 "sha256sum on the SFTP server differs from the bytes sent",
@@ -395,7 +416,7 @@ class IrodsToSFTPOperator(SftpStagingOperator):
                 operation="irods_to_sftp",
                 path=temp,
             )
-        counter.add()
+        return True
 
 
 class _Counter:
@@ -408,6 +429,21 @@ class _Counter:
     def add(self) -> None:
         with self._lock:
             self.value += 1
+
+
+def _irods_prefix_sha256(session: IrodsSession, path: str, length: int) -> bytes:
+    """SHA-256 of the first ``length`` bytes of the data object ``path`` (to verify a resumed prefix)."""
+    hasher = StreamHasher()
+    with open_reader(session, path, offset=0, size=length) as reader:
+        copy(reader, _Discard(), hasher=hasher, limit=length, report_progress=False)
+    return hasher.result().sha256
+
+
+class _Discard:
+    """A sink that drops what it is given (the bytes only feed a hasher)."""
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:
+        return len(data)
 
 
 def _writer(client: paramiko.SFTPClient, temp: str, handle: paramiko.SFTPFile, *, offset: int) -> SftpWriter:

@@ -27,7 +27,7 @@ from irods_provider.client.transfer._integrity import wait_until_stable
 from irods_provider.exceptions import IrodsSourceChangedError, IrodsSymlinkError, IrodsUsageError
 from irods_provider.operators._base import check_path
 from irods_provider.sftp._checksum import hash_sftp_file, sftp_file_has_checksum
-from irods_provider.sftp._endpoint import SftpEndpoint
+from irods_provider.sftp._endpoint import SftpEndpoint, close_quietly
 from irods_provider.sftp._integrity import SftpState, open_source, sftp_probe, source_change
 from irods_provider.sftp._io import ParallelSftpRangeReader, SftpRangeReader
 from irods_provider.transfers._selection import as_list, has_magic, parse_pattern, safe_relative
@@ -282,9 +282,12 @@ class SFTPToIrodsOperator(SftpStagingOperator):
         size = opened.size or 0
         try:
             if readers == 1 or size <= config.chunk_size:
-                with SftpRangeReader(handle, offset=0, length=size) as reader:
-                    reader.name = item.source
+                reader = SftpRangeReader(handle, offset=0, length=size)
+                reader.name = item.source
+                try:
                     yield reader, check, size
+                finally:
+                    close_quietly(reader)
                 return
             clients = sftp.open_channels(readers)
 
@@ -304,7 +307,7 @@ class SFTPToIrodsOperator(SftpStagingOperator):
                 ranged.close()
                 sftp.release(clients)
         finally:
-            handle.close()
+            close_quietly(handle)
 
     @staticmethod
     def _resume_key(sftp: SftpEndpoint, item: PlannedCopy) -> str:
