@@ -466,7 +466,10 @@ def is_raw_connection_error(exc: BaseException) -> bool:
     """An error paramiko or a socket raises when an SSH connection or channel fails (or stalls)."""
     if isinstance(exc, IrodsError):
         return False
-    return isinstance(exc, paramiko.SSHException | EOFError | ConnectionError | socket.timeout) or (
+    # SFTPError: paramiko's protocol-level failures ("Garbage packet received" on a channel cut mid-packet);
+    # a server's answers to requests arrive as OSError subclasses with an errno instead.
+    raw = (paramiko.SSHException, paramiko.SFTPError, EOFError, ConnectionError, socket.timeout)
+    return isinstance(exc, raw) or (
         type(exc) is OSError and exc.errno is None  # paramiko's "Socket is closed"
     )
 

@@ -139,7 +139,7 @@ class SftpStagingOperator(TransferOperatorBase):
         move: bool = False,
         resume: bool = True,
         ssh_compression: bool | None = False,
-        sftp_retries: int = 3,
+        sftp_retries: int = 5,
         sftp_retry_backoff: float = 0.5,
         sftp_io_timeout: float = IO_TIMEOUT,
         **kwargs: Any,
