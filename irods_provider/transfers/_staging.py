@@ -22,6 +22,7 @@ from irods_provider.exceptions import IrodsUsageError
 from irods_provider.operators._transfer_base import TransferOperatorBase
 from irods_provider.sftp._checksum import hash_sftp_file, sftp_file_has_checksum
 from irods_provider.sftp._endpoint import IO_TIMEOUT
+from irods_provider.transfers._move import prune_emptied
 
 if TYPE_CHECKING:
     from irods_provider.client import IrodsSession
@@ -32,12 +33,14 @@ __all__ = ["PlannedCopy", "SftpStagingOperator", "hash_sftp_file", "run_plan", "
 
 @dataclass(frozen=True)
 class PlannedCopy:
-    """One file of a staging plan: absolute source and destination paths, and the size when known."""
+    """One file of a staging plan: absolute source and destination paths, the size when known, and the
+    directory or collection its tree or glob was taken from (None for a file named by itself)."""
 
     source: str
     destination: str
     size: int | None = None
     mtime: int | None = None
+    base: str | None = None
 
 
 def run_plan(
@@ -107,7 +110,11 @@ class SftpStagingOperator(TransferOperatorBase):
     copied at once has its own SFTP channel), and:
 
     :param sftp_conn_id: an Airflow SFTP (or SSH) connection.
-    :param move: delete each source after its copy is verified.
+    :param move: delete each source after its copy is verified, unless it changed since (then it is kept,
+        with a warning); directories or collections that end up empty below the source directory,
+        collection or glob base are removed too (the source root itself stays). See :mod:`._move`.
+    :param trash: with ``move``, send removed iRODS sources (and emptied collections) to the trash;
+        default False removes them with ``no_trash`` so quota is freed.
     :param resume: continue interrupted copies from their committed bytes.
     :param ssh_compression: SSH-level zlib compression (Airflow's SSHHook default is on; measured ~30 MB/s
         vs ~50-80 MB/s without on loopback for incompressible data); None keeps the connection's setting.
@@ -137,6 +144,7 @@ class SftpStagingOperator(TransferOperatorBase):
         *,
         sftp_conn_id: str = "sftp_default",
         move: bool = False,
+        trash: bool = False,
         resume: bool = True,
         ssh_compression: bool | None = False,
         sftp_retries: int = 5,
@@ -147,6 +155,7 @@ class SftpStagingOperator(TransferOperatorBase):
         super().__init__(**kwargs)
         self.sftp_conn_id = sftp_conn_id
         self.move = move
+        self.trash = trash
         self.resume = resume
         self.ssh_compression = ssh_compression
         if sftp_retries < 0:
@@ -167,6 +176,19 @@ class SftpStagingOperator(TransferOperatorBase):
             io_timeout=float(self.sftp_io_timeout),
             backoff=float(self.sftp_retry_backoff),
         )
+
+    def prune_moved(
+        self, report: TransferReport, plan: Sequence[PlannedCopy], remove_dir: Callable[[str], object]
+    ) -> list[str]:
+        """With ``move``: remove the directories or collections the moved files left empty (see
+        :func:`~irods_provider.transfers._move.prune_emptied`)."""
+        if not self.move:
+            return []
+        done = {f.source for f in report.files if f.status is FileStatus.TRANSFERRED}
+        removed = prune_emptied([(p.source, p.base) for p in plan if p.source in done], remove_dir)
+        if removed:
+            self.log.info("Removed %d emptied source director(y/ies): %s", len(removed), removed[:10])
+        return removed
 
     def plan_progress(self, plan: Sequence[PlannedCopy]) -> LoggingProgressSubscriber:
         """One progress logger over the whole plan."""

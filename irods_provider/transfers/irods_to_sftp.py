@@ -36,6 +36,7 @@ from irods_provider.sftp._checksum import hash_sftp_file, sftp_file_has_checksum
 from irods_provider.sftp._endpoint import SftpEndpoint, is_raw_connection_error
 from irods_provider.sftp._integrity import create_exclusive, hash_prefix, open_resumed, publish
 from irods_provider.sftp._io import FAST_REQUEST_SIZE, SftpWriter
+from irods_provider.transfers._move import irods_source_unchanged
 from irods_provider.transfers._resume_store import ResumeStore
 from irods_provider.transfers._selection import as_list, has_magic, parse_pattern, safe_join
 from irods_provider.transfers._staging import PlannedCopy, SftpStagingOperator
@@ -110,6 +111,9 @@ class IrodsToSFTPOperator(SftpStagingOperator):
             report = self.run_recorded(
                 plan, one, workers=config.max_concurrent_files, sftp=sftp, upload=False, context=context
             )
+            self.prune_moved(
+                report, plan, functools.partial(session.collections.remove, no_trash=not self.trash)
+            )
         result = self.finish(
             report, direction="iRODS -> SFTP", name="irods_to_sftp", destination=root, session=session
         )
@@ -120,14 +124,14 @@ class IrodsToSFTPOperator(SftpStagingOperator):
     def _plan(
         self, sftp: SftpEndpoint, session: IrodsSession, sources: list[str]
     ) -> tuple[list[PlannedCopy], str]:
-        found: list[tuple[str, str, int | None]] = []
+        found: list[tuple[str, str, int | None, str | None]] = []
         single_object = False
         for raw in sources:
             if has_magic(raw):
                 pattern = parse_pattern(raw)
                 base = check_path("source_path", pattern.base)
                 found += [
-                    (path, rel, size)
+                    (path, rel, size, base)
                     for path, rel, size in self._listing(session, base, recursive=pattern.max_depth != 1)
                     if pattern.matches(rel)
                 ]
@@ -135,9 +139,9 @@ class IrodsToSFTPOperator(SftpStagingOperator):
             path = check_path("source_path", raw)
             if session.data_objects.exists(path):
                 single_object = len(sources) == 1
-                found.append((path, posixpath.basename(path), session.data_objects.stat(path).size))
+                found.append((path, posixpath.basename(path), session.data_objects.stat(path).size, None))
             elif session.collections.exists(path):
-                found += self._listing(session, path, recursive=self.recursive)
+                found += [(*e, path) for e in self._listing(session, path, recursive=self.recursive)]
             else:
                 raise FileNotFoundError(f"iRODS source {raw!r} does not exist")
         target = sftp.resolve(str(self.destination_path).strip())
@@ -147,9 +151,12 @@ class IrodsToSFTPOperator(SftpStagingOperator):
                 existing = sftp.stat(client, target)
             as_file = existing is None or not stat.S_ISDIR(existing.st_mode or 0)
         if as_file:
-            path, _, size = found[0]
+            path, _, size, _ = found[0]
             return [PlannedCopy(source=path, destination=target, size=size)], posixpath.dirname(target)
-        plan = [PlannedCopy(source=p, destination=safe_join(target, rel), size=s) for p, rel, s in found]
+        plan = [
+            PlannedCopy(source=p, destination=safe_join(target, rel), size=s, base=b)
+            for p, rel, s, b in found
+        ]
         return plan, target
 
     @staticmethod
@@ -221,7 +228,10 @@ class IrodsToSFTPOperator(SftpStagingOperator):
         if verified_there:
             remote_verified.add()  # counted once the file is published (a retried attempt counts once)
         if self.move:
-            session.data_objects.remove(item.source)
+            if irods_source_unchanged(session, result):
+                session.data_objects.remove(item.source, no_trash=not self.trash)
+            else:  # a newer version is there now: never delete what was not copied
+                self.log.warning("Not removing %s after the copy: it changed since", item.source)
         return result
 
     def _existing(

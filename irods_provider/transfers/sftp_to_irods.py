@@ -146,6 +146,8 @@ class SFTPToIrodsOperator(SftpStagingOperator):
             report = self.run_recorded(
                 plan, one, workers=config.max_concurrent_files, sftp=sftp, upload=True, context=context
             )
+            with sftp.channel() as client:
+                self.prune_moved(report, plan, client.rmdir)
         return self.finish(
             report, direction="SFTP -> iRODS", name="sftp_to_irods", destination=destination, session=session
         )
@@ -155,7 +157,7 @@ class SFTPToIrodsOperator(SftpStagingOperator):
     def _plan(
         self, sftp: SftpEndpoint, session: IrodsSession, sources: list[str], destination: str
     ) -> list[PlannedCopy]:
-        found: list[tuple[str, str, paramiko.SFTPAttributes]] = []
+        found: list[tuple[str, str, paramiko.SFTPAttributes, str | None]] = []
         single_file = False
         with sftp.channel() as client:
             for raw in sources:
@@ -166,7 +168,7 @@ class SFTPToIrodsOperator(SftpStagingOperator):
                         client, base, max_depth=pattern.max_depth, follow_symlinks=self.follow_symlinks
                     ):
                         if pattern.matches(rel):
-                            found.append((posixpath.join(base, rel), rel, attrs))
+                            found.append((posixpath.join(base, rel), rel, attrs, base))
                     continue
                 path = sftp.resolve(raw)
                 found_attrs = sftp.stat(client, path)
@@ -176,7 +178,7 @@ class SFTPToIrodsOperator(SftpStagingOperator):
                 if stat.S_ISDIR(attrs.st_mode or 0):
                     depth = None if self.recursive else 1
                     found += [
-                        (posixpath.join(path, r), r, a)
+                        (posixpath.join(path, r), r, a, path)
                         for r, a in sftp.walk(
                             client, path, max_depth=depth, follow_symlinks=self.follow_symlinks
                         )
@@ -187,7 +189,7 @@ class SFTPToIrodsOperator(SftpStagingOperator):
                         raise IrodsSymlinkError(
                             "SFTP source is a symbolic link (follow_symlinks=False)", path=path
                         )
-                    found.append((path, posixpath.basename(path), attrs))
+                    found.append((path, posixpath.basename(path), attrs, None))
         as_object = (
             single_file
             and not str(self.destination_path).rstrip().endswith("/")
@@ -199,8 +201,9 @@ class SFTPToIrodsOperator(SftpStagingOperator):
                 destination=destination if as_object else f"{destination}/{safe_relative(rel)}",
                 size=attrs.st_size,
                 mtime=attrs.st_mtime,
+                base=base,
             )
-            for path, rel, attrs in found
+            for path, rel, attrs, base in found
         ]
 
     # -- one file --------------------------------------------------------------------------------------
