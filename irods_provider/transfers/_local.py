@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import os
+import posixpath
 import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, cast
@@ -31,6 +32,7 @@ from irods_provider.client.transfer import (
 )
 from irods_provider.exceptions import IrodsError, IrodsInvalidPathError
 from irods_provider.operators._transfer_base import TransferOperatorBase
+from irods_provider.transfers._move import prune_emptied, tree_base_of
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -71,6 +73,12 @@ class LocalTransferOperator(TransferOperatorBase):
     arguments of :class:`~irods_provider.operators._transfer_base.TransferOperatorBase`, and:
 
     :param pattern: fnmatch filter on the paths relative to a directory or collection source (or names).
+    :param move: remove each source once its copy is verified and it is still the version copied (a local
+        file re-hashed against the zone's checksum, a data object by size and checksum); a changed one is
+        kept with a warning. Directories or collections the moved files left empty below the source
+        directory, collection or glob base are removed too (the source root itself stays).
+    :param trash: with ``move``, send removed data objects (and emptied collections) to the trash; default
+        False removes them with ``no_trash`` so quota is freed.
     :param plan_only: a dry run: the report lists the files as ``planned``; nothing is written (named so
         because ``BaseOperator.dry_run()`` is a method).
     """
@@ -84,11 +92,48 @@ class LocalTransferOperator(TransferOperatorBase):
     )
     ui_color = "#3d6f8f"
 
-    def __init__(self, *, pattern: str | None = None, plan_only: bool = False, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        pattern: str | None = None,
+        plan_only: bool = False,
+        move: bool = False,
+        trash: bool = False,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.pattern = pattern
         self.plan_only = plan_only
+        self.move = move
+        self.trash = trash
         self._logged: TransferReport | None = None
+
+    def move_sources(
+        self,
+        report: TransferReport,
+        bases: list[str],
+        *,
+        unchanged: Callable[[FileResult], bool],
+        remove: Callable[[str], object],
+        remove_dir: Callable[[str], object],
+        dirname: Callable[[str], str] = posixpath.dirname,
+        normalize: Callable[[str], str] = str,
+    ) -> None:
+        """With ``move``: remove every transferred source that is ``unchanged`` since its copy, then the
+        directories or collections below ``bases`` (``normalize``-d like the sources) they left empty."""
+        if not self.move or self.plan_only:
+            return
+        moved: list[tuple[str, str | None]] = []
+        for f in report.files:
+            if f.status is not FileStatus.TRANSFERRED:
+                continue
+            if not unchanged(f):
+                self.log.warning("Not removing %s after the copy: it changed since", f.source)
+                continue
+            remove(f.source)
+            moved.append((normalize(f.source), tree_base_of(normalize(f.source), bases)))
+        removed = prune_emptied(moved, remove_dir, dirname=dirname)
+        self.log.info("Moved %d file(s); removed %d emptied director(y/ies)", len(moved), len(removed))
 
     def finish(self, report: TransferReport, *, destination: str, session: IrodsSession) -> dict[str, Any]:
         """Log the report; fail on an empty selection or failed files; else the XCom value."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from typing import TYPE_CHECKING, Any
 
@@ -10,6 +11,7 @@ from irods_provider.client.transfer import download_files, download_object
 from irods_provider.exceptions import IrodsInvalidPathError
 from irods_provider.operators._base import check_paths
 from irods_provider.transfers._local import MAGIC, LocalTransferOperator, local_paths
+from irods_provider.transfers._move import irods_source_unchanged, tree_base
 
 if TYPE_CHECKING:
     from irods_provider.client import IrodsSession
@@ -52,6 +54,14 @@ class IrodsToLocalOperator(LocalTransferOperator):
             )
         else:
             report = download_files(session, sources, destination, **options, **self.tree_options())
+        no_trash = not self.trash
+        self.move_sources(
+            report,
+            [b for src in sources if (b := tree_base(src, is_tree=session.collections.exists(src)))],
+            unchanged=functools.partial(irods_source_unchanged, session),
+            remove=functools.partial(session.data_objects.remove, no_trash=no_trash),
+            remove_dir=functools.partial(session.collections.remove, no_trash=no_trash),
+        )
         return self.finish(report, destination=destination, session=session)
 
     def _as_file(self, session: IrodsSession, sources: list[str], destination: str) -> bool:

@@ -13,6 +13,7 @@ from irods_provider.client.transfer import FileResult, upload_files, upload_obje
 from irods_provider.client.transfer._local import plan_local_sources
 from irods_provider.operators._base import check_path
 from irods_provider.transfers._local import MAGIC, LocalTransferOperator, local_paths, parse_transfer_avus
+from irods_provider.transfers._move import local_file_has_checksum, tree_base
 
 if TYPE_CHECKING:
     from irods_provider.client import AVU, IrodsSession
@@ -100,6 +101,15 @@ class LocalToIrodsOperator(LocalTransferOperator):
                 **self.tree_options(),
                 **self.source_options(),
             )
+        self.move_sources(
+            report,
+            [b for src in sources if (b := tree_base(os.path.abspath(src), is_tree=os.path.isdir(src)))],
+            unchanged=lambda f: local_file_has_checksum(f.source, f.size, f.checksum),
+            remove=os.remove,
+            remove_dir=os.rmdir,
+            dirname=os.path.dirname,
+            normalize=os.path.abspath,
+        )
         return self.finish(report, destination=destination, session=session)
 
     def _as_object(self, session: IrodsSession, sources: list[str], destination: str) -> bool:
