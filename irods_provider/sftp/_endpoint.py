@@ -41,6 +41,7 @@ _EXEC_TIMEOUT = 600.0
 IO_TIMEOUT = 120.0
 _NOTICE_DROP_SECONDS = 1.0
 _MAX_BACKOFF = 10.0
+_MAX_ATTEMPTS_PER_RETRY = 10
 T = TypeVar("T")
 # A remote command's stdout/stderr beyond this is refused, not buffered (sha256sum prints ~100 bytes).
 MAX_COMMAND_OUTPUT = 64 * 1024
@@ -232,14 +233,25 @@ class SftpEndpoint:
                 self.main.remove(path)
 
     def retrying(
-        self, run: Callable[[], T], *, path: str, retries: int, log: logging.Logger | None = None
+        self,
+        run: Callable[[], T],
+        *,
+        path: str,
+        retries: int,
+        log: logging.Logger | None = None,
+        progress: Callable[[], int] | None = None,
     ) -> T:
-        """``run()``; when the connection is lost during it, reconnect and run it again (``retries`` more
-        times at most). Beyond that :class:`IrodsSftpConnectionError` names ``path``; other errors pass.
+        """``run()``; when the connection is lost during it, reconnect and run it again.
 
-        ``run`` must be safe to repeat: the staging operators resume a file from its verified prefix.
+        At most ``retries`` losses in a row without progress (``progress()``: bytes of this file moved so
+        far, for runs that resume; without it every loss counts), and ``_MAX_ATTEMPTS_PER_RETRY`` times
+        ``retries`` attempts in all; beyond that :class:`IrodsSftpConnectionError` names ``path``. Every
+        drop hits every file in flight, so a large resumed file may see many while it advances. Other
+        errors pass. ``run`` must be safe to repeat: the staging operators resume a file from its verified
+        prefix.
         """
-        attempt = 0
+        attempt = stalled = 0
+        moved = progress() if progress is not None else 0
         while True:
             attempt += 1
             generation = self.generation
@@ -248,10 +260,12 @@ class SftpEndpoint:
             except Exception as exc:
                 if not self.connection_lost(exc, generation):
                     raise
-                if attempt > retries:
+                now = progress() if progress is not None else moved
+                stalled, moved = (1, now) if now > moved else (stalled + 1, moved)
+                if stalled > retries or attempt > retries * _MAX_ATTEMPTS_PER_RETRY:
                     raise IrodsSftpConnectionError(
-                        f"the SSH connection was lost {attempt} times while copying; giving up "
-                        f"({type(exc).__name__}: {exc})",
+                        f"the SSH connection was lost {attempt} times while copying ({stalled} in a row "
+                        f"without progress); giving up ({type(exc).__name__}: {exc})",
                         path=path,
                         attempts=attempt,
                     ) from exc

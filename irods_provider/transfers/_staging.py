@@ -96,6 +96,34 @@ def run_plan(
     raise error
 
 
+class _PerFileTally:
+    """Bytes moved per path (progress events), thread-safe."""
+
+    def __init__(self) -> None:
+        self._bytes: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def add(self, path: str, amount: int) -> None:
+        with self._lock:
+            self._bytes[path] = self._bytes.get(path, 0) + amount
+
+    def get(self, path: str) -> int:
+        with self._lock:
+            return self._bytes.get(path, 0)
+
+
+class _TalliedProgress(LoggingProgressSubscriber):
+    """The task's progress logger, also tallying each file's bytes."""
+
+    def __init__(self, logger: logging.Logger, *, tally: _PerFileTally, **kwargs: Any) -> None:
+        super().__init__(logger, **kwargs)
+        self._tally = tally
+
+    def on_progress(self, *, path: str, bytes_transferred: int, **kwargs: Any) -> None:
+        self._tally.add(path, bytes_transferred)
+        super().on_progress(path=path, bytes_transferred=bytes_transferred, **kwargs)
+
+
 class SftpStagingOperator(TransferOperatorBase):
     """Arguments and machinery common to :class:`SFTPToIrodsOperator` and :class:`IrodsToSFTPOperator`.
 
@@ -118,12 +146,13 @@ class SftpStagingOperator(TransferOperatorBase):
     :param resume: continue interrupted copies from their committed bytes.
     :param ssh_compression: SSH-level zlib compression (Airflow's SSHHook default is on; measured ~30 MB/s
         vs ~50-80 MB/s without on loopback for incompressible data); None keeps the connection's setting.
-    :param sftp_retries: how many times one file is tried again after its SSH connection dropped (or
-        stalled past ``sftp_io_timeout``): the endpoint reconnects through the hook (bounded attempts,
-        backoff from ``sftp_retry_backoff`` seconds, doubling) and the file resumes from its verified prefix
-        (``resume=True``) or starts over. Beyond that the file fails with ``IrodsSftpConnectionError``
-        naming it; the other files go on as ``continue_on_error`` says. Raw paramiko and socket errors never
-        leave the operator.
+    :param sftp_retries: how many times in a row one file is tried again after its SSH connection dropped
+        (or stalled past ``sftp_io_timeout``) without having advanced (with ``resume``; without it every
+        drop counts; ten times as many attempts in all at most): the endpoint reconnects through the hook
+        (bounded attempts, backoff from ``sftp_retry_backoff`` seconds, doubling) and the file resumes from
+        its verified prefix (``resume=True``) or starts over. Beyond that the file fails with
+        ``IrodsSftpConnectionError`` naming it; the other files go on as ``continue_on_error`` says. Raw
+        paramiko and socket errors never leave the operator.
     :param sftp_io_timeout: seconds an SFTP request may wait for its answer before the connection counts as
         stalled.
     """
@@ -163,6 +192,7 @@ class SftpStagingOperator(TransferOperatorBase):
         self.sftp_retries = sftp_retries
         self.sftp_retry_backoff = sftp_retry_backoff
         self.sftp_io_timeout = sftp_io_timeout
+        self._tally = _PerFileTally()
 
     def endpoint(self) -> SftpEndpoint:
         """The SFTP side of the copy, on the task's connection."""
@@ -191,8 +221,14 @@ class SftpStagingOperator(TransferOperatorBase):
         return removed
 
     def plan_progress(self, plan: Sequence[PlannedCopy]) -> LoggingProgressSubscriber:
-        """One progress logger over the whole plan."""
-        return self.progress(sum(p.size or 0 for p in plan))
+        """One progress logger over the whole plan; it also tallies bytes per file (for ``sftp_retries``)."""
+        self._tally = _PerFileTally()
+        return _TalliedProgress(
+            cast("logging.Logger", self.log),
+            total=sum(p.size or 0 for p in plan),
+            interval=float(self.progress_interval_seconds),
+            tally=self._tally,
+        )
 
     def check_unique(self, plan: Sequence[PlannedCopy]) -> None:
         """Two sources must never land on one destination."""
@@ -217,11 +253,13 @@ class SftpStagingOperator(TransferOperatorBase):
     ) -> TransferReport:
         """:func:`run_plan`, each file retried on a new connection when its SSH connection drops (see
         ``sftp_retries``), then record the lineage of the files copied (also when part of it failed)."""
-        retries = int(self.sftp_retries)
+        retries, log, tally = int(self.sftp_retries), cast("logging.Logger", self.log), self._tally
 
         def surviving(item: PlannedCopy) -> FileResult:
+            # Progress counts only where the next attempt continues from it (resume); events name either end.
+            moved = (lambda: tally.get(item.source) + tally.get(item.destination)) if self.resume else None
             return sftp.retrying(
-                lambda: one(item), path=item.source, retries=retries, log=cast("logging.Logger", self.log)
+                lambda: one(item), path=item.source, retries=retries, log=log, progress=moved
             )
 
         try:

@@ -12,6 +12,7 @@ import os
 import random
 from collections.abc import Iterator
 
+import paramiko
 import pytest
 
 from irods_provider.exceptions import IrodsSftpConnectionError
@@ -165,3 +166,32 @@ def test_the_server_refusing_every_reconnect_is_a_typed_error(remote, session, s
     assert caught.value.attempts == 5
     assert sftp_server.injected_faults()["refused_connections"] >= 5
     assert not session.data_objects.exists(f"{HOME}/x.bin")
+
+
+@pytest.mark.parametrize("advancing", [True, False])
+def test_retries_count_losses_in_a_row_without_progress(remote, sftp_server, advancing) -> None:
+    from airflow.providers.sftp.hooks.sftp import SFTPHook
+
+    from irods_provider.sftp import SftpEndpoint
+
+    calls = {"n": 0}
+    with SftpEndpoint(SFTPHook(ssh_conn_id="cluster"), backoff=0.01) as sftp:
+
+        def run() -> str:
+            calls["n"] += 1
+            if calls["n"] <= 3:  # the connection really dies under the first three attempts
+                sftp.transport.close()
+                raise paramiko.SSHException("Server connection dropped: ")
+            return sftp.main.normalize(".")
+
+        def progress() -> int:
+            return calls["n"] * 100 if advancing else 0
+
+        if advancing:  # three losses, each after progress: allowed with retries=1
+            assert sftp.retrying(run, path="f", retries=1, progress=progress) == "/"
+            assert sftp.reconnects == 3
+        else:
+            with pytest.raises(IrodsSftpConnectionError) as caught:
+                sftp.retrying(run, path="f", retries=1, progress=progress)
+            assert caught.value.attempts == 2
+            assert caught.value.path == "f"
