@@ -8,6 +8,7 @@
     ├── IrodsTransportError          no usable reply: the request may or may not have been applied
     │   ├── IrodsTimeoutError            connect, read, write or pool timeout
     │   ├── IrodsConnectionError         refused, reset, dropped mid-body, DNS or TLS failure
+    │   │   └── IrodsSftpConnectionError     an SSH/SFTP connection dropped, stalled or refused (retried)
     │   └── IrodsProtocolError           the peer answered, but not as an iRODS HTTP API does
     ├── IrodsResponseError           the server answered no (HTTP status, iRODS code and name)
     │   ├── IrodsAuthenticationError     credentials refused, token unknown or expired, OpenID failure
@@ -54,6 +55,7 @@ __all__ = [
     "IrodsProtocolError",
     "IrodsResponseError",
     "IrodsServerBusyError",
+    "IrodsSftpConnectionError",
     "IrodsSourceChangedError",
     "IrodsSymlinkError",
     "IrodsTimeoutError",
@@ -119,6 +121,23 @@ class IrodsTimeoutError(IrodsTransportError, TimeoutError):
 
 class IrodsConnectionError(IrodsTransportError, ConnectionError):
     """The connection was refused, reset or dropped, or DNS or TLS failed."""
+
+
+class IrodsSftpConnectionError(IrodsConnectionError):
+    """The SSH/SFTP side of a staging copy was lost (dropped, stalled or refused) beyond its retries.
+
+    ``path`` names the file being copied (None outside one file); ``attempts`` counts the tries of that
+    file; a staging run's partial report rides on it as ``report``.
+    """
+
+    def __init__(
+        self, message: str, *, operation: str | None = None, path: str | None = None, attempts: int = 0
+    ) -> None:
+        super().__init__(message, operation=operation, path=path)
+        self.attempts = attempts
+
+    def _details(self) -> list[str]:
+        return [*super()._details(), f"attempts={self.attempts}"] if self.attempts else super()._details()
 
 
 class IrodsProtocolError(IrodsTransportError):

@@ -22,13 +22,17 @@ import argparse
 import asyncio
 import base64
 import contextlib
+import dataclasses
 import json
 import os
+import random
 import secrets
 import shutil
 import signal
 import tempfile
 import threading
+import time
+from collections import Counter
 from pathlib import Path
 from typing import Any, Literal, Self
 
@@ -40,6 +44,7 @@ from irods_provider.testing._sshd import OpenSshServer, SshTestServer
 __all__ = [
     "EmbeddedSftpServer",
     "OpenSshServer",
+    "SshFaults",
     "SshTestServer",
     "airflow_connection_json",
     "paramiko_client",
@@ -75,6 +80,153 @@ def airflow_connection_json(
     return json.dumps(conn)
 
 
+@dataclasses.dataclass
+class SshFaults:
+    """Seeded faults the embedded server injects (``EmbeddedSftpServer.faults``); all off by default.
+
+    Bytes are SFTP file data read or written, counted per SSH connection (so a client that reconnects and
+    resumes makes progress). ``max_drops`` / ``max_stalls`` bound how many faults are injected in total.
+
+    :param drop_after_bytes: abort the SSH connection once it has carried this many data bytes.
+    :param drop_probability: abort the connection at a read or write with this probability (seeded).
+    :param stall_after_bytes: hold the read or write that crosses this many bytes for ``stall_seconds``.
+    :param refuse_after_drop_seconds: after each drop, refuse new SSH connections for this long.
+    :param refuse_connections: refuse the next this many new SSH connections.
+    """
+
+    seed: int = 0
+    drop_after_bytes: int | None = None
+    drop_probability: float = 0.0
+    max_drops: int | None = None
+    stall_after_bytes: int | None = None
+    stall_seconds: float = 0.0
+    max_stalls: int | None = 1
+    refuse_after_drop_seconds: float = 0.0
+    refuse_connections: int = 0
+
+
+class _FaultState:
+    """The server's fault switches and what was injected, shared by its event loop and the test thread."""
+
+    def __init__(self) -> None:
+        self.faults = SshFaults()
+        self.injected: Counter[str] = Counter()  # since the server started
+        self._used: Counter[str] = Counter()  # since the last configure(): what max_drops/max_stalls bound
+        self._rng = random.Random(0)
+        self._carried: dict[int, int] = {}  # id(connection) -> data bytes so far
+        self._dropped: set[int] = set()  # connections aborted, still answering requests already read
+        self.sessions: set[_FaultySftpServer] = set()  # SFTP sessions alive (their files closed at stop)
+        self._refuse_until = 0.0
+        self._lock = threading.Lock()
+
+    def configure(self, faults: SshFaults) -> None:
+        with self._lock:
+            self.faults = faults
+            self._rng = random.Random(faults.seed)
+            self._carried.clear()
+            self._used.clear()
+            self._refuse_until = 0.0
+
+    def _budget(self, kind: str, limit: int | None) -> bool:
+        return limit is None or self._used[kind] < limit
+
+    def _count(self, kind: str) -> None:
+        self.injected[kind] += 1
+        self._used[kind] += 1
+
+    def refuse_connection(self) -> bool:
+        """Whether a new SSH connection is to be refused now (and count it)."""
+        with self._lock:
+            refuse = time.monotonic() < self._refuse_until or self.faults.refuse_connections > 0
+            if self.faults.refuse_connections > 0:
+                self.faults.refuse_connections -= 1
+            if refuse:
+                self.injected["refused_connections"] += 1
+            return refuse
+
+    def forget(self, conn: object) -> None:
+        with self._lock:
+            self._carried.pop(id(conn), None)
+            self._dropped.discard(id(conn))
+
+    def on_data(self, conn: object, size: int) -> tuple[bool, float]:
+        """Account ``size`` bytes carried by ``conn``: (drop the connection now, seconds to stall first)."""
+        with self._lock:
+            if id(conn) in self._dropped:
+                return True, 0.0  # already dropped: fail what is still queued, count nothing
+            f = self.faults
+            before = self._carried.get(id(conn), 0)
+            after = self._carried[id(conn)] = before + size
+            stall = 0.0
+            if (
+                f.stall_after_bytes is not None
+                and before < f.stall_after_bytes <= after
+                and self._budget("stalls", f.max_stalls)
+            ):
+                self._count("stalls")
+                stall = f.stall_seconds
+            drop = (f.drop_after_bytes is not None and after >= f.drop_after_bytes) or (
+                f.drop_probability > 0 and self._rng.random() < f.drop_probability
+            )
+            if drop and self._budget("drops", f.max_drops):
+                self._count("drops")
+                self._dropped.add(id(conn))
+                self._refuse_until = time.monotonic() + f.refuse_after_drop_seconds
+                return True, stall
+            return False, stall
+
+
+class _FaultySftpServer(asyncssh.SFTPServer):
+    """asyncssh's SFTP server, with reads and writes passed through the fault switches."""
+
+    def __init__(self, chan: asyncssh.SSHServerChannel[bytes], *, chroot: bytes, state: _FaultState) -> None:
+        super().__init__(chan, chroot=chroot)
+        self._state = state
+        self._open_files: set[Any] = set()
+        state.sessions.add(self)
+
+    def open(self, path: bytes, pflags: int, attrs: asyncssh.SFTPAttrs) -> object:
+        file_obj = super().open(path, pflags, attrs)
+        self._open_files.add(file_obj)
+        return file_obj
+
+    def close(self, file_obj: object) -> None:
+        self._open_files.discard(file_obj)
+        super().close(file_obj)
+
+    def close_files(self) -> None:
+        """Close what a dropped client left open (asyncssh leaves it to the garbage collector)."""
+        for file_obj in list(self._open_files):
+            with contextlib.suppress(OSError):
+                file_obj.close()
+        self._open_files.clear()
+
+    def exit(self) -> None:
+        self.close_files()
+        self._state.sessions.discard(self)
+        super().exit()
+
+    async def _fault(self, size: int) -> None:
+        drop, stall = self._state.on_data(self.connection, size)
+        if stall:
+            await asyncio.sleep(stall)
+        if drop:
+            self.connection.abort()
+            raise asyncssh.SFTPConnectionLost("connection dropped by fault injection")
+
+    async def read(self, file_obj: object, offset: int, size: int) -> bytes:
+        data = super().read(file_obj, offset, size)
+        assert isinstance(data, bytes)
+        await self._fault(len(data))
+        return data
+
+    async def write(self, file_obj: object, offset: int, data: bytes) -> int:
+        await self._fault(len(data))
+        written = super().write(file_obj, offset, data)
+        assert isinstance(written, int)
+        return written
+
+
 class _AuthServer(asyncssh.SSHServer):
     """Accepts one user, by password or by the server's authorized client key."""
 
@@ -85,10 +237,13 @@ class _AuthServer(asyncssh.SSHServer):
     def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
         self._conn = conn
         self._owner._connections.add(conn)
+        if self._owner._faults.refuse_connection():
+            asyncio.get_running_loop().call_soon(conn.abort)
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self._conn is not None:
             self._owner._connections.discard(self._conn)
+            self._owner._faults.forget(self._conn)
 
     def begin_auth(self, username: str) -> bool:
         if self._conn is not None and username == self._owner.username:
@@ -106,7 +261,9 @@ class EmbeddedSftpServer(SshTestServer):
     """An asyncssh SSH/SFTP server on 127.0.0.1 running its own event loop in a background thread.
 
     SFTP is chrooted to ``root``; login by password or by the generated client key; ``exec`` requests run
-    the command with ``/bin/sh -c`` in ``root``. Several instances can run at once.
+    the command with ``/bin/sh -c`` in ``root``. Several instances can run at once. Faults (dropped
+    connections, stalls, refused connections) are switched per instance with :meth:`inject`, counted in
+    :meth:`injected_faults`; :meth:`restart` closes every connection and listens again on the same port.
     """
 
     kind = "asyncssh"
@@ -143,6 +300,28 @@ class EmbeddedSftpServer(SshTestServer):
         self._connections: set[asyncssh.SSHServerConnection] = set()
         self._ready = threading.Event()
         self._start_error: BaseException | None = None
+        self._faults = _FaultState()
+
+    # -- faults ----------------------------------------------------------------------------------------
+
+    def inject(self, faults: SshFaults | None = None, **switches: Any) -> None:
+        """Switch faults on (``SshFaults`` or its fields as keywords); ``inject()`` switches them all off."""
+        self._faults.configure(dataclasses.replace(faults or SshFaults(), **switches))
+
+    def injected_faults(self) -> dict[str, int]:
+        """How many faults of each kind were injected since the server started (drops, stalls, ...)."""
+        with self._faults._lock:
+            return dict(self._faults.injected)
+
+    def restart(self) -> None:
+        """Close the listener and every connection, then listen again on the same port."""
+        loop = self._loop
+        if loop is None:
+            raise RuntimeError("the server is not running")
+        asyncio.run_coroutine_threadsafe(self._close_acceptor(), loop).result(_START_TIMEOUT)
+        asyncio.run_coroutine_threadsafe(self._listen(), loop).result(_START_TIMEOUT)
+        with self._faults._lock:
+            self._faults.injected["restarts"] += 1
 
     # -- lifecycle -------------------------------------------------------------------------------------
 
@@ -201,7 +380,7 @@ class EmbeddedSftpServer(SshTestServer):
         root = os.fsencode(self.root)
 
         def sftp_factory(chan: asyncssh.SSHServerChannel[bytes]) -> asyncssh.SFTPServer:
-            return asyncssh.SFTPServer(chan, chroot=root)
+            return _FaultySftpServer(chan, chroot=root, state=self._faults)
 
         self._acceptor = await asyncssh.create_server(
             lambda: _AuthServer(self),
@@ -224,6 +403,8 @@ class EmbeddedSftpServer(SshTestServer):
             conn.close()
         for conn in connections:
             await conn.wait_closed()
+        for session in list(self._faults.sessions):  # a session stalled in a read never reached exit()
+            session.close_files()
 
     async def _run_command(self, process: asyncssh.SSHServerProcess[bytes]) -> None:
         """Run an ``exec`` request with ``/bin/sh -c`` in the root directory, relaying stdin/stdout/stderr."""

@@ -2,78 +2,45 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from irods_provider._lineage import LineageDataset, irods_dataset, sftp_dataset
 from irods_provider.client.transfer import (
-    ChecksumScheme,
     FileResult,
     FileStatus,
     IrodsTransferCancelledError,
     LoggingProgressSubscriber,
-    StreamHasher,
     TransferReport,
-    open_sftp_reader,
-    scheme_of,
-    sha2_checksum,
 )
 from irods_provider.exceptions import IrodsUsageError
 from irods_provider.operators._transfer_base import TransferOperatorBase
+from irods_provider.sftp._checksum import hash_sftp_file, sftp_file_has_checksum
+from irods_provider.sftp._endpoint import IO_TIMEOUT
+from irods_provider.transfers._move import prune_emptied
 
 if TYPE_CHECKING:
-    import paramiko
-
     from irods_provider.client import IrodsSession
-    from irods_provider.transfers._sftp_endpoint import SftpEndpoint
+    from irods_provider.sftp._endpoint import SftpEndpoint
 
 __all__ = ["PlannedCopy", "SftpStagingOperator", "hash_sftp_file", "run_plan", "sftp_file_has_checksum"]
-
-_HASH_CHUNK = 1024 * 1024
 
 
 @dataclass(frozen=True)
 class PlannedCopy:
-    """One file of a staging plan: absolute source and destination paths, and the size when known."""
+    """One file of a staging plan: absolute source and destination paths, the size when known, and the
+    directory or collection its tree or glob was taken from (None for a file named by itself)."""
 
     source: str
     destination: str
     size: int | None = None
     mtime: int | None = None
-
-
-def hash_sftp_file(
-    client: paramiko.SFTPClient, path: str, *, hasher: StreamHasher | None = None, length: int | None = None
-) -> StreamHasher:
-    """Feed a remote file (its first ``length`` bytes) to ``hasher``, a new one by default."""
-    if hasher is None:
-        hasher = StreamHasher()
-    with open_sftp_reader(client, path, length=length) as reader:
-        while data := reader.read(_HASH_CHUNK):
-            hasher.update(data)
-    return hasher
-
-
-def sftp_file_has_checksum(
-    sftp: SftpEndpoint, path: str, checksum: str, hash_here: Callable[[StreamHasher], StreamHasher]
-) -> bool:
-    """Whether the SFTP file ``path`` has the zone's ``checksum``, in that checksum's scheme.
-
-    SHA-256 zones compare with ``sha256sum``, MD5 zones with ``md5sum`` run on the SFTP server; when it
-    cannot run commands, ``hash_here(hasher)`` reads the file through SFTP into ``hasher``.
-    """
-    scheme = scheme_of(checksum)
-    if scheme is ChecksumScheme.SHA256:
-        digest = sftp.sha256sum(path) or hash_here(StreamHasher()).result().sha256.hex()
-        return sha2_checksum(bytes.fromhex(digest)) == checksum
-    if scheme is ChecksumScheme.MD5:
-        md5 = sftp.md5sum(path) or (hash_here(StreamHasher(md5=True)).result().md5 or b"").hex()
-        return md5 == checksum.lower()
-    return False
+    base: str | None = None
 
 
 def run_plan(
@@ -129,6 +96,34 @@ def run_plan(
     raise error
 
 
+class _PerFileTally:
+    """Bytes moved per path (progress events), thread-safe."""
+
+    def __init__(self) -> None:
+        self._bytes: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def add(self, path: str, amount: int) -> None:
+        with self._lock:
+            self._bytes[path] = self._bytes.get(path, 0) + amount
+
+    def get(self, path: str) -> int:
+        with self._lock:
+            return self._bytes.get(path, 0)
+
+
+class _TalliedProgress(LoggingProgressSubscriber):
+    """The task's progress logger, also tallying each file's bytes."""
+
+    def __init__(self, logger: logging.Logger, *, tally: _PerFileTally, **kwargs: Any) -> None:
+        super().__init__(logger, **kwargs)
+        self._tally = tally
+
+    def on_progress(self, *, path: str, bytes_transferred: int, **kwargs: Any) -> None:
+        self._tally.add(path, bytes_transferred)
+        super().on_progress(path=path, bytes_transferred=bytes_transferred, **kwargs)
+
+
 class SftpStagingOperator(TransferOperatorBase):
     """Arguments and machinery common to :class:`SFTPToIrodsOperator` and :class:`IrodsToSFTPOperator`.
 
@@ -143,10 +138,23 @@ class SftpStagingOperator(TransferOperatorBase):
     copied at once has its own SFTP channel), and:
 
     :param sftp_conn_id: an Airflow SFTP (or SSH) connection.
-    :param move: delete each source after its copy is verified.
+    :param move: delete each source after its copy is verified, unless it changed since (then it is kept,
+        with a warning); directories or collections that end up empty below the source directory,
+        collection or glob base are removed too (the source root itself stays). See :mod:`._move`.
+    :param trash: with ``move``, send removed iRODS sources (and emptied collections) to the trash;
+        default False removes them with ``no_trash`` so quota is freed.
     :param resume: continue interrupted copies from their committed bytes.
     :param ssh_compression: SSH-level zlib compression (Airflow's SSHHook default is on; measured ~30 MB/s
         vs ~50-80 MB/s without on loopback for incompressible data); None keeps the connection's setting.
+    :param sftp_retries: how many times in a row one file is tried again after its SSH connection dropped
+        (or stalled past ``sftp_io_timeout``) without having advanced (with ``resume``; without it every
+        drop counts; ten times as many attempts in all at most): the endpoint reconnects through the hook
+        (bounded attempts, backoff from ``sftp_retry_backoff`` seconds, doubling) and the file resumes from
+        its verified prefix (``resume=True``) or starts over. Beyond that the file fails with
+        ``IrodsSftpConnectionError`` naming it; the other files go on as ``continue_on_error`` says. Raw
+        paramiko and socket errors never leave the operator.
+    :param sftp_io_timeout: seconds an SFTP request may wait for its answer before the connection counts as
+        stalled.
     """
 
     template_fields: Sequence[str] = (
@@ -165,27 +173,62 @@ class SftpStagingOperator(TransferOperatorBase):
         *,
         sftp_conn_id: str = "sftp_default",
         move: bool = False,
+        trash: bool = False,
         resume: bool = True,
         ssh_compression: bool | None = False,
+        sftp_retries: int = 5,
+        sftp_retry_backoff: float = 0.5,
+        sftp_io_timeout: float = IO_TIMEOUT,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.sftp_conn_id = sftp_conn_id
         self.move = move
+        self.trash = trash
         self.resume = resume
         self.ssh_compression = ssh_compression
+        if sftp_retries < 0:
+            raise IrodsUsageError(f"sftp_retries must be >= 0, got {sftp_retries}")
+        self.sftp_retries = sftp_retries
+        self.sftp_retry_backoff = sftp_retry_backoff
+        self.sftp_io_timeout = sftp_io_timeout
+        self._tally = _PerFileTally()
 
     def endpoint(self) -> SftpEndpoint:
         """The SFTP side of the copy, on the task's connection."""
         from airflow.providers.sftp.hooks.sftp import SFTPHook
 
-        from irods_provider.transfers._sftp_endpoint import SftpEndpoint
+        from irods_provider.sftp._endpoint import SftpEndpoint
 
-        return SftpEndpoint(SFTPHook(ssh_conn_id=self.sftp_conn_id), compress=self.ssh_compression)
+        return SftpEndpoint(
+            SFTPHook(ssh_conn_id=self.sftp_conn_id),
+            compress=self.ssh_compression,
+            io_timeout=float(self.sftp_io_timeout),
+            backoff=float(self.sftp_retry_backoff),
+        )
+
+    def prune_moved(
+        self, report: TransferReport, plan: Sequence[PlannedCopy], remove_dir: Callable[[str], object]
+    ) -> list[str]:
+        """With ``move``: remove the directories or collections the moved files left empty (see
+        :func:`~irods_provider.transfers._move.prune_emptied`)."""
+        if not self.move:
+            return []
+        done = {f.source for f in report.files if f.status is FileStatus.TRANSFERRED}
+        removed = prune_emptied([(p.source, p.base) for p in plan if p.source in done], remove_dir)
+        if removed:
+            self.log.info("Removed %d emptied source director(y/ies): %s", len(removed), removed[:10])
+        return removed
 
     def plan_progress(self, plan: Sequence[PlannedCopy]) -> LoggingProgressSubscriber:
-        """One progress logger over the whole plan."""
-        return self.progress(sum(p.size or 0 for p in plan))
+        """One progress logger over the whole plan; it also tallies bytes per file (for ``sftp_retries``)."""
+        self._tally = _PerFileTally()
+        return _TalliedProgress(
+            cast("logging.Logger", self.log),
+            total=sum(p.size or 0 for p in plan),
+            interval=float(self.progress_interval_seconds),
+            tally=self._tally,
+        )
 
     def check_unique(self, plan: Sequence[PlannedCopy]) -> None:
         """Two sources must never land on one destination."""
@@ -208,10 +251,24 @@ class SftpStagingOperator(TransferOperatorBase):
         upload: bool,
         context: Mapping[str, Any],
     ) -> TransferReport:
-        """:func:`run_plan`, then record the lineage of the files copied (also when part of it failed)."""
+        """:func:`run_plan`, each file retried on a new connection when its SSH connection drops (see
+        ``sftp_retries``), then record the lineage of the files copied (also when part of it failed)."""
+        retries, log, tally = int(self.sftp_retries), cast("logging.Logger", self.log), self._tally
+
+        def surviving(item: PlannedCopy) -> FileResult:
+            # Progress counts only where the next attempt continues from it (resume); events name either end.
+            moved = (lambda: tally.get(item.source) + tally.get(item.destination)) if self.resume else None
+            return sftp.retrying(
+                lambda: one(item), path=item.source, retries=retries, log=log, progress=moved
+            )
+
         try:
             report = run_plan(
-                plan, one, workers=workers, cancel=self.cancel_event, continue_on_error=self.continue_on_error
+                plan,
+                surviving,
+                workers=workers,
+                cancel=self.cancel_event,
+                continue_on_error=self.continue_on_error,
             )
         except BaseException as exc:
             partial = getattr(exc, "report", None)

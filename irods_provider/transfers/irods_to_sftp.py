@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import functools
 import posixpath
 import secrets
 import stat
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from irods_provider.client import Kinds
@@ -18,7 +18,6 @@ from irods_provider.client.transfer import (
     FileStatus,
     LoggingProgressSubscriber,
     OverwritePolicy,
-    SftpWriter,
     SkipPolicy,
     StreamHasher,
     TransferConfig,
@@ -28,7 +27,6 @@ from irods_provider.client.transfer import (
     verify_checksum,
 )
 from irods_provider.client.transfer._local import PLAN_READ_AHEAD
-from irods_provider.client.transfer._sftp import FAST_REQUEST_SIZE
 from irods_provider.exceptions import (
     IrodsAlreadyExistsError,
     IrodsChecksumMismatchError,
@@ -36,16 +34,14 @@ from irods_provider.exceptions import (
     IrodsInvalidPathError,
 )
 from irods_provider.operators._base import check_path
+from irods_provider.sftp._checksum import hash_sftp_file, sftp_file_has_checksum
+from irods_provider.sftp._endpoint import SftpEndpoint, is_raw_connection_error
+from irods_provider.sftp._integrity import create_exclusive, hash_prefix, open_resumed, publish
+from irods_provider.sftp._io import FAST_REQUEST_SIZE, SftpWriter
+from irods_provider.transfers._move import irods_source_unchanged
 from irods_provider.transfers._resume_store import ResumeStore
 from irods_provider.transfers._selection import as_list, has_magic, parse_pattern, safe_join
-from irods_provider.transfers._sftp_endpoint import SftpEndpoint
-from irods_provider.transfers._sftp_integrity import create_exclusive, hash_prefix, open_resumed, publish
-from irods_provider.transfers._staging import (
-    PlannedCopy,
-    SftpStagingOperator,
-    hash_sftp_file,
-    sftp_file_has_checksum,
-)
+from irods_provider.transfers._staging import PlannedCopy, SftpStagingOperator
 
 if TYPE_CHECKING:
     import paramiko
@@ -117,6 +113,9 @@ class IrodsToSFTPOperator(SftpStagingOperator):
             report = self.run_recorded(
                 plan, one, workers=config.max_concurrent_files, sftp=sftp, upload=False, context=context
             )
+            self.prune_moved(
+                report, plan, functools.partial(session.collections.remove, no_trash=not self.trash)
+            )
         result = self.finish(
             report, direction="iRODS -> SFTP", name="irods_to_sftp", destination=root, session=session
         )
@@ -127,14 +126,14 @@ class IrodsToSFTPOperator(SftpStagingOperator):
     def _plan(
         self, sftp: SftpEndpoint, session: IrodsSession, sources: list[str]
     ) -> tuple[list[PlannedCopy], str]:
-        found: list[tuple[str, str, int | None]] = []
+        found: list[tuple[str, str, int | None, str | None]] = []
         single_object = False
         for raw in sources:
             if has_magic(raw):
                 pattern = parse_pattern(raw)
                 base = check_path("source_path", pattern.base)
                 found += [
-                    (path, rel, size)
+                    (path, rel, size, base)
                     for path, rel, size in self._listing(session, base, recursive=pattern.max_depth != 1)
                     if pattern.matches(rel)
                 ]
@@ -142,9 +141,9 @@ class IrodsToSFTPOperator(SftpStagingOperator):
             path = check_path("source_path", raw)
             if session.data_objects.exists(path):
                 single_object = len(sources) == 1
-                found.append((path, posixpath.basename(path), session.data_objects.stat(path).size))
+                found.append((path, posixpath.basename(path), session.data_objects.stat(path).size, None))
             elif session.collections.exists(path):
-                found += self._listing(session, path, recursive=self.recursive)
+                found += [(*e, path) for e in self._listing(session, path, recursive=self.recursive)]
             else:
                 raise FileNotFoundError(f"iRODS source {raw!r} does not exist")
         target = sftp.resolve(str(self.destination_path).strip())
@@ -154,9 +153,12 @@ class IrodsToSFTPOperator(SftpStagingOperator):
                 existing = sftp.stat(client, target)
             as_file = existing is None or not stat.S_ISDIR(existing.st_mode or 0)
         if as_file:
-            path, _, size = found[0]
+            path, _, size, _ = found[0]
             return [PlannedCopy(source=path, destination=target, size=size)], posixpath.dirname(target)
-        plan = [PlannedCopy(source=p, destination=safe_join(target, rel), size=s) for p, rel, s in found]
+        plan = [
+            PlannedCopy(source=p, destination=safe_join(target, rel), size=s, base=b)
+            for p, rel, s, b in found
+        ]
         return plan, target
 
     @staticmethod
@@ -208,19 +210,11 @@ class IrodsToSFTPOperator(SftpStagingOperator):
             if overwrite is OverwritePolicy.REFUSE and sftp.stat(client, final) is not None:
                 raise IrodsAlreadyExistsError(f"{final} already exists and overwrite is False", path=final)
             key = self._resume_key(sftp, item, final, size=st.size, checksum=checksum)
-            result, temp = self._copy_to_temp(
-                sftp,
-                client,
-                session,
-                item,
-                key,
-                size=st.size,
-                config=config,
-                progress=progress,
-                remote_verified=remote_verified,
+            result, temp, verified_there = self._copy_to_temp(
+                sftp, client, session, item, key, size=st.size, config=config, progress=progress
             )
             if overwrite is OverwritePolicy.REFUSE and sftp.stat(client, final) is not None:
-                client.remove(temp)
+                sftp.discard(client, temp)
                 self._store.drop(key)
                 raise IrodsAlreadyExistsError(
                     f"{final} appeared during the copy and overwrite is False", path=final
@@ -229,13 +223,17 @@ class IrodsToSFTPOperator(SftpStagingOperator):
                 # REFUSE publishes with a non-replacing rename: of two copies racing to one path, one wins.
                 publish(client, temp, final, size=st.size, replace=overwrite is not OverwritePolicy.REFUSE)
             except (IrodsInvalidPathError, IrodsAlreadyExistsError):  # planted link/dir, or lost the race
-                with contextlib.suppress(OSError):
-                    client.remove(temp)  # removing never follows a link
+                sftp.discard(client, temp)  # removing never follows a link
                 self._store.drop(key)
                 raise
             self._store.drop(key)
+        if verified_there:
+            remote_verified.add()  # counted once the file is published (a retried attempt counts once)
         if self.move:
-            session.data_objects.remove(item.source)
+            if irods_source_unchanged(session, result):
+                session.data_objects.remove(item.source, no_trash=not self.trash)
+            else:  # a newer version is there now: never delete what was not copied
+                self.log.warning("Not removing %s after the copy: it changed since", item.source)
         return result
 
     def _existing(
@@ -284,14 +282,19 @@ class IrodsToSFTPOperator(SftpStagingOperator):
         size: int,
         config: TransferConfig,
         progress: LoggingProgressSubscriber,
-        remote_verified: _Counter,
-    ) -> tuple[FileResult, str]:
-        """Copy into a hidden temporary (this task's resumable one, else a new one); result and path."""
+    ) -> tuple[FileResult, str, bool]:
+        """Copy into a hidden temporary (this task's resumable one, else a new one); result, path and
+        whether ``sha256sum`` on the server verified it."""
         import time
 
         started = time.monotonic()
         hasher = hasher_for(config.checksum_scheme, session, item.source)
-        writer, offset = self._open_temp(client, item.destination, key, size=size, hasher=hasher)
+        prefix = functools.partial(_irods_prefix_sha256, session, item.source)
+        writer, offset = self._open_temp(
+            client, item.destination, key, size=size, hasher=hasher, prefix=prefix, sftp=sftp
+        )
+        if offset == 0 and hasher.count:  # a resumable temporary was refused after hashing it: start afresh
+            hasher = hasher_for(config.checksum_scheme, session, item.source)
         temp = writer.path
         try:
             with open_reader(
@@ -314,12 +317,11 @@ class IrodsToSFTPOperator(SftpStagingOperator):
                 )
             writer.close()
             checksum = verify_checksum(session, item.source, result)
-            self._verify_remote(sftp, temp, result.sha256.hex(), remote_verified)
+            verified_there = self._verify_remote(sftp, temp, result.sha256.hex())
         except BaseException as exc:
             writer.abort()
             if not self.resume or isinstance(exc, IrodsChecksumMismatchError):
-                with contextlib.suppress(OSError):
-                    client.remove(temp)
+                sftp.discard(client, temp)
                 self._store.drop(key)
             raise
         result_file = FileResult(
@@ -331,10 +333,18 @@ class IrodsToSFTPOperator(SftpStagingOperator):
             seconds=time.monotonic() - started,
             resumed_from=offset,
         )
-        return result_file, temp
+        return result_file, temp, verified_there
 
     def _open_temp(
-        self, client: paramiko.SFTPClient, final: str, key: str, *, size: int, hasher: StreamHasher
+        self,
+        client: paramiko.SFTPClient,
+        final: str,
+        key: str,
+        *,
+        size: int,
+        hasher: StreamHasher,
+        prefix: Callable[[int], bytes],
+        sftp: SftpEndpoint,
     ) -> tuple[SftpWriter, int]:
         """A writer on a hidden temporary sibling of ``final``.
 
@@ -350,16 +360,21 @@ class IrodsToSFTPOperator(SftpStagingOperator):
                 f".{name}.irods-part-"
             ):
                 try:
-                    resumed = self._reopen(client, temp, record, size=size, hasher=hasher)
+                    resumed = self._reopen(client, temp, record, size=size, hasher=hasher, prefix=prefix)
                 except IrodsInvalidPathError:  # swapped, planted or not ours (IrodsSymlinkError too)
                     self._store.drop(key)  # never trusted again: the next attempt starts afresh
                     raise
                 if resumed is not None:
                     return resumed
         temp = posixpath.join(head, f".{name}.irods-part-{secrets.token_hex(8)}")
-        handle = create_exclusive(client, temp)
-        if self.resume:
-            self._store.save(key, {"temp": posixpath.basename(temp), "uid": handle.stat().st_uid})
+        try:
+            handle = create_exclusive(client, temp)
+            if self.resume:
+                self._store.save(key, {"temp": posixpath.basename(temp), "uid": handle.stat().st_uid})
+        except Exception as exc:
+            if is_raw_connection_error(exc):  # created or not, unrecorded: remove it once reconnected
+                sftp.remove_later(temp)
+            raise
         return _writer(client, temp, handle, offset=0), 0
 
     def _reopen(
@@ -370,30 +385,41 @@ class IrodsToSFTPOperator(SftpStagingOperator):
         *,
         size: int,
         hasher: StreamHasher,
+        prefix: Callable[[int], bytes],
     ) -> tuple[SftpWriter, int] | None:
-        """This task's recorded temporary, checked and reopened after its hashed prefix; None if gone."""
+        """This task's recorded temporary, checked and reopened after its hashed prefix; None if gone.
+
+        The prefix must hash like the source's first bytes (``prefix(offset)``: a dropped connection can
+        leave pipelined writes applied out of order); otherwise the temporary is removed and None returned.
+        """
         try:
             handle, offset = open_resumed(client, temp, uid=record.get("uid"), max_size=size)
         except FileNotFoundError:
             return None
         try:
             hash_prefix(handle, offset, hasher)
+            if offset and hasher.result().sha256 != prefix(offset):
+                self.log.warning("Not resuming %s: its %d bytes differ from the source's", temp, offset)
+                handle.close()
+                client.remove(temp)
+                return None
         except BaseException:
             handle.close()
             raise
         self.log.info("Resuming %s at byte %d", temp, offset)
         return _writer(client, temp, handle, offset=offset), offset
 
-    def _verify_remote(self, sftp: SftpEndpoint, temp: str, expected: str, counter: _Counter) -> None:
+    def _verify_remote(self, sftp: SftpEndpoint, temp: str, expected: str) -> bool:
+        """Compare ``sha256sum`` of ``temp`` on the server with ``expected``: whether it could be run."""
         if self.remote_checksum is False:
-            return
+            return False
         digest = sftp.sha256sum(temp)
         if digest is None:
             if self.remote_checksum:
                 raise IrodsConfigurationError(
                     "remote_checksum=True but the SFTP connection cannot run sha256sum", path=temp
                 )
-            return
+            return False
         if digest != expected:
             emit("checksum_mismatch")
             raise IrodsChecksumMismatchError(
@@ -403,7 +429,7 @@ class IrodsToSFTPOperator(SftpStagingOperator):
                 operation="irods_to_sftp",
                 path=temp,
             )
-        counter.add()
+        return True
 
 
 class _Counter:
@@ -416,6 +442,21 @@ class _Counter:
     def add(self) -> None:
         with self._lock:
             self.value += 1
+
+
+def _irods_prefix_sha256(session: IrodsSession, path: str, length: int) -> bytes:
+    """SHA-256 of the first ``length`` bytes of the data object ``path`` (to verify a resumed prefix)."""
+    hasher = StreamHasher()
+    with open_reader(session, path, offset=0, size=length) as reader:
+        copy(reader, _Discard(), hasher=hasher, limit=length, report_progress=False)
+    return hasher.result().sha256
+
+
+class _Discard:
+    """A sink that drops what it is given (the bytes only feed a hasher)."""
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:
+        return len(data)
 
 
 def _writer(client: paramiko.SFTPClient, temp: str, handle: paramiko.SFTPFile, *, offset: int) -> SftpWriter:

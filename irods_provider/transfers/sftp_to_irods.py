@@ -18,25 +18,20 @@ from irods_provider.client.transfer import (
     FileStatus,
     LoggingProgressSubscriber,
     OverwritePolicy,
-    ParallelSftpRangeReader,
     SkipPolicy,
     StreamHasher,
     TransferConfig,
     upload_object,
 )
 from irods_provider.client.transfer._integrity import wait_until_stable
-from irods_provider.client.transfer._sftp import SftpRangeReader
 from irods_provider.exceptions import IrodsSourceChangedError, IrodsSymlinkError, IrodsUsageError
 from irods_provider.operators._base import check_path
+from irods_provider.sftp._checksum import hash_sftp_file, sftp_file_has_checksum
+from irods_provider.sftp._endpoint import SftpEndpoint, close_quietly
+from irods_provider.sftp._integrity import SftpState, open_source, sftp_probe, source_change
+from irods_provider.sftp._io import ParallelSftpRangeReader, SftpRangeReader
 from irods_provider.transfers._selection import as_list, has_magic, parse_pattern, safe_relative
-from irods_provider.transfers._sftp_endpoint import SftpEndpoint
-from irods_provider.transfers._sftp_integrity import SftpState, open_source, sftp_probe, source_change
-from irods_provider.transfers._staging import (
-    PlannedCopy,
-    SftpStagingOperator,
-    hash_sftp_file,
-    sftp_file_has_checksum,
-)
+from irods_provider.transfers._staging import PlannedCopy, SftpStagingOperator
 
 if TYPE_CHECKING:
     import paramiko
@@ -151,6 +146,8 @@ class SFTPToIrodsOperator(SftpStagingOperator):
             report = self.run_recorded(
                 plan, one, workers=config.max_concurrent_files, sftp=sftp, upload=True, context=context
             )
+            with sftp.channel() as client:
+                self.prune_moved(report, plan, client.rmdir)
         return self.finish(
             report, direction="SFTP -> iRODS", name="sftp_to_irods", destination=destination, session=session
         )
@@ -160,7 +157,7 @@ class SFTPToIrodsOperator(SftpStagingOperator):
     def _plan(
         self, sftp: SftpEndpoint, session: IrodsSession, sources: list[str], destination: str
     ) -> list[PlannedCopy]:
-        found: list[tuple[str, str, paramiko.SFTPAttributes]] = []
+        found: list[tuple[str, str, paramiko.SFTPAttributes, str | None]] = []
         single_file = False
         with sftp.channel() as client:
             for raw in sources:
@@ -171,7 +168,7 @@ class SFTPToIrodsOperator(SftpStagingOperator):
                         client, base, max_depth=pattern.max_depth, follow_symlinks=self.follow_symlinks
                     ):
                         if pattern.matches(rel):
-                            found.append((posixpath.join(base, rel), rel, attrs))
+                            found.append((posixpath.join(base, rel), rel, attrs, base))
                     continue
                 path = sftp.resolve(raw)
                 found_attrs = sftp.stat(client, path)
@@ -181,7 +178,7 @@ class SFTPToIrodsOperator(SftpStagingOperator):
                 if stat.S_ISDIR(attrs.st_mode or 0):
                     depth = None if self.recursive else 1
                     found += [
-                        (posixpath.join(path, r), r, a)
+                        (posixpath.join(path, r), r, a, path)
                         for r, a in sftp.walk(
                             client, path, max_depth=depth, follow_symlinks=self.follow_symlinks
                         )
@@ -192,7 +189,7 @@ class SFTPToIrodsOperator(SftpStagingOperator):
                         raise IrodsSymlinkError(
                             "SFTP source is a symbolic link (follow_symlinks=False)", path=path
                         )
-                    found.append((path, posixpath.basename(path), attrs))
+                    found.append((path, posixpath.basename(path), attrs, None))
         as_object = (
             single_file
             and not str(self.destination_path).rstrip().endswith("/")
@@ -204,8 +201,9 @@ class SFTPToIrodsOperator(SftpStagingOperator):
                 destination=destination if as_object else f"{destination}/{safe_relative(rel)}",
                 size=attrs.st_size,
                 mtime=attrs.st_mtime,
+                base=base,
             )
-            for path, rel, attrs in found
+            for path, rel, attrs, base in found
         ]
 
     # -- one file --------------------------------------------------------------------------------------
@@ -287,9 +285,12 @@ class SFTPToIrodsOperator(SftpStagingOperator):
         size = opened.size or 0
         try:
             if readers == 1 or size <= config.chunk_size:
-                with SftpRangeReader(handle, offset=0, length=size) as reader:
-                    reader.name = item.source
+                reader = SftpRangeReader(handle, offset=0, length=size)
+                reader.name = item.source
+                try:
                     yield reader, check, size
+                finally:
+                    close_quietly(reader)
                 return
             clients = sftp.open_channels(readers)
 
@@ -309,7 +310,7 @@ class SFTPToIrodsOperator(SftpStagingOperator):
                 ranged.close()
                 sftp.release(clients)
         finally:
-            handle.close()
+            close_quietly(handle)
 
     @staticmethod
     def _resume_key(sftp: SftpEndpoint, item: PlannedCopy) -> str:

@@ -28,7 +28,7 @@ import pytest
 
 from irods_provider.client._paths import is_temporary_name
 from irods_provider.exceptions import IrodsError
-from irods_provider.testing.sftp import EmbeddedSftpServer, airflow_connection_json
+from irods_provider.testing.sftp import EmbeddedSftpServer, SshFaults, airflow_connection_json
 from irods_provider.transfers.irods_to_sftp import IrodsToSFTPOperator
 from irods_provider.transfers.sftp_to_irods import SFTPToIrodsOperator
 
@@ -42,6 +42,9 @@ DEST = "/tempZone/home/rods/chaos"
 SEED = 20240610
 CHUNK = 1 * MIB
 FAULTS = {"error_500": 0.025, "error_503": 0.025, "drop_mid_body": 0.02, "seed": SEED}
+# SSH drops on top (without the kill): reconnected and resumed inside the attempt (a file fails only when more
+# drops than its sftp_retries hit it while in flight; the next attempt resumes it).
+SSH_FAULTS = SshFaults(seed=SEED, drop_probability=0.004, max_drops=6, refuse_after_drop_seconds=0.2)
 RESULTS = Path(os.environ.get("IRODS_CHAOS_RESULTS", "/tmp/irods-chaos-results.json"))
 
 
@@ -61,10 +64,11 @@ class FaultCounter:
     """Counts what the emulator refuses (stream exhaustion) and the logins; the injected faults themselves
     are counted by the emulator where it applies them (``server.injected_faults()``)."""
 
-    def __init__(self, server) -> None:
+    def __init__(self, server, ssh: EmbeddedSftpServer | None = None) -> None:
         self.counts: Counter[str] = Counter()
         self._lock = threading.Lock()
         self._server = server
+        self._ssh = ssh
         model = server.model
         init, acquire, login = model.parallel_write_init, model.acquire_stream, model.authenticate
 
@@ -100,6 +104,8 @@ class FaultCounter:
         with self._lock:
             counts = dict(self.counts)
         counts.update({f"injected_{k}": v for k, v in self._server.injected_faults().items()})
+        if self._ssh is not None:
+            counts.update({f"injected_ssh_{k}": v for k, v in self._ssh.injected_faults().items()})
         return counts
 
 
@@ -116,6 +122,8 @@ FAULT_SIGNATURES: list[tuple[str, str, tuple[str, ...]]] = [
     # The same lock as a server without real write codes reports it (0.7.0 built against iRODS < 5.1, the
     # emulator's default): INVALID_HANDLE on the write to the object the killed worker's handle holds.
     ("IrodsResponseError", "INVALID_HANDLE", ("injected_sigkill",)),
+    # A file in flight through more SSH drops than sftp_retries (every drop hits every file in flight).
+    ("IrodsSftpConnectionError", "", ("injected_ssh_drops",)),
 ]
 
 
@@ -312,9 +320,11 @@ def round_trip(sftp, server, monkeypatch, *, kill: bool) -> None:
         expected[rel] = (size, hashlib.sha256(data).hexdigest())
     total_bytes = sum(sizes)
 
-    counter = FaultCounter(server)
+    counter = FaultCounter(server, sftp)
     server.set_limits(token_lifetime_seconds=3, max_streams=3)
     server.set_faults(**FAULTS)
+    sftp.inject(None if kill else SSH_FAULTS)
+    ssh_drops_before = sftp.injected_faults().get("drops", 0)
 
     # 1. The first attempt runs in a worker process and is killed with SIGKILL mid-transfer.
     up_watch = FinalPathWatcher(expected, irods_finals(server.model))
@@ -365,6 +375,8 @@ def round_trip(sftp, server, monkeypatch, *, kill: bool) -> None:
     down_watch.stop.set()
     down_watch.join(30)
     server.set_faults(error_500=0, error_503=0, drop_mid_body=0)
+    sftp.inject()
+    ssh_drops = sftp.injected_faults().get("drops", 0) - ssh_drops_before
     elapsed = time.monotonic() - started
 
     # Every object at its final path, byte-identical; nothing else in the collection.
@@ -418,6 +430,7 @@ def round_trip(sftp, server, monkeypatch, *, kill: bool) -> None:
     assert counts.get("logins", 0) > 2, "3 s tokens should force renewals"
     if kill:
         return
+    assert ssh_drops > 0, "SSH connections should have been dropped"
     RESULTS.write_text(
         json.dumps(
             {
@@ -431,6 +444,7 @@ def round_trip(sftp, server, monkeypatch, *, kill: bool) -> None:
                 "up_attempts_after_kill": up_attempts,
                 "down_attempts": down_attempts,
                 "faults": counts,
+                "ssh_drops": ssh_drops,
                 "watcher_polls": [up_watch.polls, down_watch.polls],
                 "seconds": round(elapsed, 1),
             },

@@ -3,6 +3,7 @@
 One copy loop (:func:`copy`) serves every source and sink; :func:`open_writer` / :func:`open_reader` give
 file-like objects over parallel writes and ranged read-ahead; :func:`upload_object` publishes atomically;
 :func:`upload_files` / :func:`download_files` plan trees, lists and globs for the Airflow operators.
+SFTP streams live in :mod:`irods_provider.sftp` (paramiko is never imported by the client).
 """
 
 from __future__ import annotations
@@ -35,15 +36,6 @@ from ._progress import LoggingProgressSubscriber
 from ._reader import ParallelReader, open_reader
 from ._report import FileResult, FileStatus, TransferReport
 from ._resume import ResumeState
-from ._sftp import (
-    ParallelSftpRangeReader,
-    SftpWriter,
-    open_sftp_channels,
-    open_sftp_reader,
-    open_sftp_writer,
-    publish_atomically,
-    tune_transport,
-)
 from ._upload import parallel_upload, upload_object
 from ._writer import ParallelWriter, open_writer
 
@@ -57,11 +49,9 @@ __all__ = [
     "LoggingProgressSubscriber",
     "OverwritePolicy",
     "ParallelReader",
-    "ParallelSftpRangeReader",
     "ParallelWriter",
     "PlannedFile",
     "ResumeState",
-    "SftpWriter",
     "SkipPolicy",
     "StreamHasher",
     "TransferConfig",
@@ -74,20 +64,15 @@ __all__ = [
     "download_object",
     "hasher_for",
     "open_reader",
-    "open_sftp_channels",
-    "open_sftp_reader",
-    "open_sftp_writer",
     "open_writer",
     "parallel_download",
     "parallel_upload",
     "pin_checksum_scheme",
     "plan_irods_sources",
     "plan_local_sources",
-    "publish_atomically",
     "safe_local_path",
     "scheme_of",
     "sha2_checksum",
-    "tune_transport",
     "upload_files",
     "upload_object",
     "verify_checksum",
@@ -98,3 +83,26 @@ for _name in __all__:
     if getattr(_obj, "__module__", "").startswith(__name__ + "."):
         _obj.__module__ = __name__
 del _name, _obj
+
+#: SFTP names this package exported before they moved to :mod:`irods_provider.sftp` (which needs paramiko);
+#: still importable from here, loaded only when asked for, so importing the client never loads paramiko.
+_MOVED_TO_SFTP = frozenset(
+    {
+        "ParallelSftpRangeReader",
+        "SftpWriter",
+        "open_sftp_channels",
+        "open_sftp_reader",
+        "open_sftp_writer",
+        "publish_atomically",
+        "tune_transport",
+    }
+)
+
+
+def __getattr__(name: str) -> object:
+    """The SFTP names that moved to :mod:`irods_provider.sftp`, imported on first use."""
+    if name in _MOVED_TO_SFTP:
+        import irods_provider.sftp
+
+        return getattr(irods_provider.sftp, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

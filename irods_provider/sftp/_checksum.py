@@ -1,0 +1,48 @@
+"""Checksums of SFTP files: hashed through SFTP, or by ``sha256sum``/``md5sum`` on the server when allowed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from irods_provider.client.transfer import ChecksumScheme, StreamHasher, scheme_of, sha2_checksum
+from irods_provider.sftp._io import open_sftp_reader
+
+if TYPE_CHECKING:
+    import paramiko
+
+    from irods_provider.sftp._endpoint import SftpEndpoint
+
+__all__ = ["hash_sftp_file", "sftp_file_has_checksum"]
+
+_HASH_CHUNK = 1024 * 1024
+
+
+def hash_sftp_file(
+    client: paramiko.SFTPClient, path: str, *, hasher: StreamHasher | None = None, length: int | None = None
+) -> StreamHasher:
+    """Feed a remote file (its first ``length`` bytes) to ``hasher``, a new one by default."""
+    if hasher is None:
+        hasher = StreamHasher()
+    with open_sftp_reader(client, path, length=length) as reader:
+        while data := reader.read(_HASH_CHUNK):
+            hasher.update(data)
+    return hasher
+
+
+def sftp_file_has_checksum(
+    sftp: SftpEndpoint, path: str, checksum: str, hash_here: Callable[[StreamHasher], StreamHasher]
+) -> bool:
+    """Whether the SFTP file ``path`` has the zone's ``checksum``, in that checksum's scheme.
+
+    SHA-256 zones compare with ``sha256sum``, MD5 zones with ``md5sum`` run on the SFTP server; when it
+    cannot run commands, ``hash_here(hasher)`` reads the file through SFTP into ``hasher``.
+    """
+    scheme = scheme_of(checksum)
+    if scheme is ChecksumScheme.SHA256:
+        digest = sftp.sha256sum(path) or hash_here(StreamHasher()).result().sha256.hex()
+        return sha2_checksum(bytes.fromhex(digest)) == checksum
+    if scheme is ChecksumScheme.MD5:
+        md5 = sftp.md5sum(path) or (hash_here(StreamHasher(md5=True)).result().md5 or b"").hex()
+        return md5 == checksum.lower()
+    return False

@@ -1,0 +1,497 @@
+"""One SSH connection from an Airflow SFTP connection, shared by the staging workers.
+
+Built on Airflow's :class:`~airflow.providers.sftp.hooks.sftp.SFTPHook`, so users reuse their SFTP connections
+(host key checks, keys, proxies). Each worker borrows its own SFTP channel on the one tuned transport
+(TCP_NODELAY); commands (``sha256sum``) run over ``exec`` channels of that transport when allowed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import posixpath
+import queue
+import shlex
+import socket
+import stat
+import threading
+import time
+from collections.abc import Callable, Iterator
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, NoReturn, Self, TypeVar
+
+import paramiko
+
+from irods_provider.client._paths import is_temporary_name
+from irods_provider.exceptions import (
+    IrodsError,
+    IrodsInvalidPathError,
+    IrodsProtocolError,
+    IrodsSftpConnectionError,
+)
+from irods_provider.sftp._io import open_sftp_channels, tune_transport
+
+if TYPE_CHECKING:
+    from airflow.providers.sftp.hooks.sftp import SFTPHook
+
+__all__ = ["SftpEndpoint", "close_quietly", "is_raw_connection_error"]
+
+_EXEC_TIMEOUT = 600.0
+#: Seconds an SFTP request may wait for its answer before the connection counts as stalled and is replaced.
+IO_TIMEOUT = 120.0
+_NOTICE_DROP_SECONDS = 1.0
+_MAX_BACKOFF = 10.0
+_MAX_ATTEMPTS_PER_RETRY = 10
+T = TypeVar("T")
+# A remote command's stdout/stderr beyond this is refused, not buffered (sha256sum prints ~100 bytes).
+MAX_COMMAND_OUTPUT = 64 * 1024
+
+
+class SftpEndpoint:
+    """SFTP channels and commands over one SSH transport opened from ``hook``; use as a context manager.
+
+    A dropped or stalled connection is replaced by :meth:`reconnect` (a new SSH connection through the
+    hook, bounded attempts with backoff); :meth:`retrying` runs one file's copy again on the new connection.
+    Channels carry the connection's generation, so nobody gets a channel of a dead connection. Leaving the
+    ``with`` block turns a raw paramiko or socket error into :class:`IrodsSftpConnectionError`.
+    """
+
+    def __init__(
+        self,
+        hook: SFTPHook,
+        *,
+        compress: bool | None = False,
+        io_timeout: float | None = IO_TIMEOUT,
+        connect_attempts: int = 5,
+        backoff: float = 0.5,
+    ) -> None:
+        self.hook = hook
+        self.compress = compress
+        self.io_timeout = io_timeout
+        self.connect_attempts = max(1, connect_attempts)
+        self.backoff = backoff
+        self._main: paramiko.SFTPClient | None = None
+        self._transport: paramiko.Transport | None = None
+        self._pool: queue.SimpleQueue[tuple[int, paramiko.SFTPClient]] = queue.SimpleQueue()
+        self._all: list[paramiko.SFTPClient] = []
+        self._lock = threading.Lock()
+        self._reconnecting = threading.Lock()
+        self._remove_later: list[str] = []
+        self.generation = 0
+        self.reconnects = 0
+        self.home = "/"
+        self.commands_allowed: bool | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------------------
+
+    def open(self) -> Self:
+        """Connect (through the hook) and tune the transport."""
+        if self.compress is not None:
+            # SSHHook compresses by default: zlib on bulk, incompressible data caps paramiko at ~30 MB/s.
+            self.hook.compress = self.compress
+        main = self.hook.get_conn()
+        channel = main.get_channel()
+        if channel is None:
+            raise OSError("the SFTP client has no channel")
+        transport = channel.get_transport()
+        tune_transport(transport)
+        channel.settimeout(self.io_timeout)
+        with self._lock:
+            self._main, self._transport = main, transport
+            self.generation += 1
+            self._all.append(main)
+        self.home = main.normalize(".")
+        self._pool.put((self.generation, main))
+        return self
+
+    def _drop_connection(self) -> None:
+        """Close every channel and the transport (the hook's cached client with it)."""
+        with self._lock:
+            clients, self._all = self._all, []
+            transport, self._transport = self._transport, None
+            self._main = None
+        for client in clients:
+            with contextlib.suppress(Exception):
+                client.close()
+        if transport is not None:
+            with contextlib.suppress(Exception):
+                transport.close()
+        with contextlib.suppress(Exception):
+            self.hook.close_conn()
+
+    def close(self) -> None:
+        """Close every channel and the transport."""
+        self._drop_connection()
+
+    def __enter__(self) -> Self:
+        try:
+            return self.open()
+        except Exception as exc:
+            if isinstance(exc, IrodsError) or not is_raw_connection_error(exc):
+                raise
+            self._drop_connection()
+            raise IrodsSftpConnectionError(
+                f"could not connect to the SFTP server: {type(exc).__name__}: {exc}"
+            ) from exc
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+        if exc is not None and not isinstance(exc, IrodsError) and is_raw_connection_error(exc):
+            error = IrodsSftpConnectionError(
+                f"the SSH connection to the SFTP server failed: {type(exc).__name__}: {exc}"
+            )
+            with contextlib.suppress(AttributeError):
+                error.report = exc.report  # type: ignore[attr-defined]
+            raise error from exc
+
+    @property
+    def transport(self) -> paramiko.Transport:
+        transport = self._transport
+        if transport is None:
+            self._not_connected()
+        return transport
+
+    @property
+    def main(self) -> paramiko.SFTPClient:
+        main = self._main
+        if main is None or self._transport is None:
+            self._not_connected()
+        return main
+
+    def _not_connected(self) -> NoReturn:
+        if self.generation:  # between a lost connection and its replacement: retried like a drop
+            raise paramiko.SSHException("the SSH connection is being replaced")
+        raise RuntimeError("SftpEndpoint is not open")
+
+    # -- surviving dropped connections ----------------------------------------------------------------
+
+    def connection_lost(self, exc: BaseException, generation: int) -> bool:
+        """Whether ``exc`` (raised while using connection ``generation``) means that connection is gone:
+        it is no longer active (paramiko notices a drop a moment after its channels fail), a channel was
+        closed under us, or a read stalled past ``io_timeout``."""
+        if not is_raw_connection_error(exc) and not _in_chain(exc, (paramiko.SSHException, TimeoutError)):
+            return False
+        if generation != self.generation:
+            return True  # another worker replaced it already
+        transport = self._transport
+        deadline = time.monotonic() + _NOTICE_DROP_SECONDS
+        while transport is not None and transport.is_active() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        if transport is None or not transport.is_active():
+            return True
+        return _in_chain(exc, (paramiko.SSHException, TimeoutError))
+
+    def reconnect(self, generation: int) -> None:
+        """Replace connection ``generation`` by a new one (a no-op if another worker already did).
+
+        Up to ``connect_attempts`` tries, ``backoff`` seconds apart doubling (a server refusing new
+        sessions for a while); paths queued with :meth:`remove_later` are removed on the new connection.
+        """
+        with self._reconnecting:
+            if generation != self.generation:
+                return
+            self._drop_connection()
+            if hasattr(self.hook, "conn_retry_attempts"):
+                self.hook.conn_retry_attempts = 1  # the attempts and backoff here govern reconnecting
+            for attempt in range(self.connect_attempts):
+                try:
+                    self.open()
+                    break
+                except Exception as exc:
+                    if not is_raw_connection_error(exc) or attempt + 1 == self.connect_attempts:
+                        raise IrodsSftpConnectionError(
+                            f"could not reconnect to the SFTP server: {type(exc).__name__}: {exc}",
+                            attempts=attempt + 1,
+                        ) from exc
+                    self._drop_connection()
+                    time.sleep(min(_MAX_BACKOFF, self.backoff * 2**attempt))
+            self.reconnects += 1
+            self._flush_remove_later()
+
+    def remove_later(self, path: str) -> None:
+        """Remove ``path`` once a new connection is up (a temporary a dropped connection could not)."""
+        with self._lock:
+            self._remove_later.append(path)
+
+    def discard(self, client: paramiko.SFTPClient, path: str) -> None:
+        """Remove ``path`` (never following a link) if it is there; on a lost connection, once reconnected."""
+        try:
+            client.remove(path)
+        except FileNotFoundError:
+            pass
+        except Exception as exc:
+            if is_raw_connection_error(exc):
+                self.remove_later(path)
+
+    def _flush_remove_later(self) -> None:
+        with self._lock:
+            paths, self._remove_later = self._remove_later, []
+        for path in paths:
+            with contextlib.suppress(OSError, paramiko.SSHException):
+                self.main.remove(path)
+
+    def retrying(
+        self,
+        run: Callable[[], T],
+        *,
+        path: str,
+        retries: int,
+        log: logging.Logger | None = None,
+        progress: Callable[[], int] | None = None,
+    ) -> T:
+        """``run()``; when the connection is lost during it, reconnect and run it again.
+
+        At most ``retries`` losses in a row without progress (``progress()``: bytes of this file moved so
+        far, for runs that resume; without it every loss counts), and ``_MAX_ATTEMPTS_PER_RETRY`` times
+        ``retries`` attempts in all; beyond that :class:`IrodsSftpConnectionError` names ``path``. Every
+        drop hits every file in flight, so a large resumed file may see many while it advances. Other
+        errors pass. ``run`` must be safe to repeat: the staging operators resume a file from its verified
+        prefix.
+        """
+        attempt = stalled = 0
+        moved = progress() if progress is not None else 0
+        while True:
+            attempt += 1
+            generation = self.generation
+            try:
+                return run()
+            except Exception as exc:
+                if not self.connection_lost(exc, generation):
+                    raise
+                now = progress() if progress is not None else moved
+                stalled, moved = (1, now) if now > moved else (stalled + 1, moved)
+                if stalled > retries or attempt > retries * _MAX_ATTEMPTS_PER_RETRY:
+                    raise IrodsSftpConnectionError(
+                        f"the SSH connection was lost {attempt} times while copying ({stalled} in a row "
+                        f"without progress); giving up ({type(exc).__name__}: {exc})",
+                        path=path,
+                        attempts=attempt,
+                    ) from exc
+                if log is not None:
+                    log.warning("SSH connection lost while copying %s (%s); reconnecting", path, exc)
+                self.reconnect(generation)
+
+    # -- channels --------------------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def channel(self) -> Iterator[paramiko.SFTPClient]:
+        """Borrow an SFTP channel for one worker (opened on demand, returned to the pool after use)."""
+        generation, client = self.generation, None
+        while client is None:
+            try:
+                owner, pooled = self._pool.get_nowait()
+            except queue.Empty:
+                client = self.open_channels(1)[0]
+                break
+            if owner == generation:
+                client = pooled
+        try:
+            yield client
+        finally:
+            if generation == self.generation:
+                self._pool.put((generation, client))
+
+    def open_channels(self, count: int) -> list[paramiko.SFTPClient]:
+        """Open ``count`` more SFTP channels; they are closed with the endpoint."""
+        clients = open_sftp_channels(self.transport, count)
+        for client in clients:
+            channel = client.get_channel()
+            if channel is not None:
+                channel.settimeout(self.io_timeout)
+        with self._lock:
+            self._all.extend(clients)
+        return clients
+
+    def release(self, clients: list[paramiko.SFTPClient]) -> None:
+        """Close channels from :meth:`open_channels` early."""
+        for client in clients:
+            with contextlib.suppress(Exception):
+                client.close()
+        with self._lock:
+            self._all = [c for c in self._all if c not in clients]
+
+    # -- paths -----------------------------------------------------------------------------------------
+
+    def resolve(self, path: str) -> str:
+        """An absolute SFTP path (relative paths start at the login directory)."""
+        if "\x00" in path:
+            raise IrodsInvalidPathError(f"SFTP path {path!r} holds a NUL byte")
+        return posixpath.normpath(posixpath.join(self.home, path))
+
+    def shell_path(self, path: str) -> str:
+        """The same file as a shell on the server names it: relative to the login directory when inside it.
+
+        Relative paths mean the same file for SFTP and commands even on chrooted servers.
+        """
+        home = self.home.rstrip("/") + "/"
+        if path.startswith(home):
+            return path[len(home) :]
+        return path
+
+    def stat(self, client: paramiko.SFTPClient, path: str) -> paramiko.SFTPAttributes | None:
+        """``stat`` (following links), or None when nothing is there."""
+        try:
+            return client.stat(path)
+        except FileNotFoundError:
+            return None
+
+    def makedirs(self, client: paramiko.SFTPClient, path: str) -> None:
+        """Create ``path`` and its missing parents (an existing directory is fine)."""
+        missing: list[str] = []
+        current = path
+        while current not in ("/", "") and self.stat(client, current) is None:
+            missing.append(current)
+            current = posixpath.dirname(current)
+        for directory in reversed(missing):
+            with contextlib.suppress(OSError):
+                client.mkdir(directory)
+            attrs = self.stat(client, directory)
+            if attrs is None or not stat.S_ISDIR(attrs.st_mode or 0):
+                raise NotADirectoryError(f"could not create SFTP directory {directory!r}")
+
+    def walk(
+        self,
+        client: paramiko.SFTPClient,
+        base: str,
+        *,
+        max_depth: int | None,
+        follow_symlinks: bool = False,
+    ) -> Iterator[tuple[str, paramiko.SFTPAttributes]]:
+        """Regular files under ``base`` (depth-first, sorted), as ``(relative path, attributes)``.
+
+        Symbolic links are skipped (no loops, no leaving the tree) unless ``follow_symlinks``: then links to
+        files are listed with their target's attributes and linked directories are visited once each (loops
+        detected by the server's real path, SFTP having no inode).
+        """
+        seen = {client.normalize(base)} if follow_symlinks else set()
+        stack: list[tuple[str, int]] = [("", 0)]
+        while stack:
+            relative, depth = stack.pop()
+            directory = posixpath.join(base, relative) if relative else base
+            entries = sorted(client.listdir_attr(directory), key=lambda a: a.filename, reverse=True)
+            for listed in entries:
+                child = f"{relative}/{listed.filename}" if relative else listed.filename
+                attrs: paramiko.SFTPAttributes | None = listed
+                if stat.S_ISLNK(listed.st_mode or 0):
+                    target = posixpath.join(base, child)
+                    attrs = self._follow(client, target, seen) if follow_symlinks else None
+                elif follow_symlinks and stat.S_ISDIR(listed.st_mode or 0):
+                    seen.add(client.normalize(posixpath.join(base, child)))
+                if attrs is None:
+                    continue
+                mode = attrs.st_mode or 0
+                if stat.S_ISDIR(mode):
+                    if max_depth is None or depth + 1 < max_depth:
+                        stack.append((child, depth + 1))
+                elif stat.S_ISREG(mode) and not is_temporary_name(listed.filename):
+                    yield child, attrs  # a copy still in flight (or abandoned) is never a source
+
+    @staticmethod
+    def _follow(client: paramiko.SFTPClient, path: str, seen: set[str]) -> paramiko.SFTPAttributes | None:
+        """A symlink's target attributes; None for dangling links and directories already visited."""
+        try:
+            attrs = client.stat(path)
+            if stat.S_ISDIR(attrs.st_mode or 0):
+                real = client.normalize(path)
+                if real in seen:
+                    return None
+                seen.add(real)
+        except OSError:
+            return None
+        return attrs
+
+    # -- commands --------------------------------------------------------------------------------------
+
+    def run(
+        self, command: str, *, timeout: float = _EXEC_TIMEOUT, max_output: int = MAX_COMMAND_OUTPUT
+    ) -> tuple[int, bytes, bytes] | None:
+        """Run ``command`` over an exec channel; None when the server refuses command execution.
+
+        Output beyond ``max_output`` bytes (stdout or stderr) is an IrodsProtocolError naming the command.
+        """
+        if self.commands_allowed is False:
+            return None
+        try:
+            channel = self.transport.open_session(timeout=30)
+        except paramiko.SSHException:
+            if not self.transport.is_active():
+                raise  # a lost connection, not a server refusing commands
+            self.commands_allowed = False
+            return None
+        with channel:
+            channel.settimeout(timeout)
+            try:
+                # stdin from /dev/null instead of shutdown_write(): a separate EOF can be sent after the
+                # CLOSE paramiko's transport thread sends when the command already finished, which
+                # asyncssh answers by dropping the whole connection ("Channel not open for sending").
+                channel.exec_command(f"{command} </dev/null")
+            except paramiko.SSHException:
+                self.commands_allowed = False
+                return None
+            stdout = _read_bounded(channel.makefile("rb"), max_output, command)
+            stderr = _read_bounded(channel.makefile_stderr("rb"), max_output, command)
+            status = channel.recv_exit_status()
+        self.commands_allowed = True
+        return status, stdout, stderr
+
+    def sha256sum(self, path: str) -> str | None:
+        """The hex SHA-256 of ``path`` computed on the server (``sha256sum``), or None when unavailable."""
+        return self._digest("sha256sum", path, 64)
+
+    def md5sum(self, path: str) -> str | None:
+        """The hex MD5 of ``path`` computed on the server (``md5sum``, for MD5 zones), or None."""
+        return self._digest("md5sum", path, 32)
+
+    def _digest(self, tool: str, path: str, width: int) -> str | None:
+        result = self.run(f"{tool} -- {shlex.quote(self.shell_path(path))}")
+        if result is None:
+            return None
+        status, out, _ = result
+        digest = out.split(b" ", 1)[0].decode("ascii", "replace").strip().lstrip("\\")
+        if status != 0 or len(digest) != width:
+            return None
+        return digest
+
+
+def _read_bounded(stream: paramiko.ChannelFile, limit: int, command: str) -> bytes:
+    """Read a command's output stream to its end, refusing more than ``limit`` bytes."""
+    data = stream.read(limit + 1)
+    if len(data) > limit:
+        name = command.split(" ", 1)[0]
+        raise IrodsProtocolError(f"output of the remote command {name!r} exceeds {limit} bytes; refused")
+    return bytes(data)
+
+
+def _in_chain(exc: BaseException, types: tuple[type[BaseException], ...]) -> bool:
+    """Whether ``exc`` or an exception it was raised from (or during) is one of ``types``."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, types):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def is_raw_connection_error(exc: BaseException) -> bool:
+    """An error paramiko or a socket raises when an SSH connection or channel fails (or stalls)."""
+    if isinstance(exc, IrodsError):
+        return False
+    # SFTPError: paramiko's protocol-level failures ("Garbage packet received" on a channel cut mid-packet);
+    # a server's answers to requests arrive as OSError subclasses with an errno instead.
+    raw = (paramiko.SSHException, paramiko.SFTPError, EOFError, ConnectionError, socket.timeout)
+    return isinstance(exc, raw) or (
+        type(exc) is OSError and exc.errno is None  # paramiko's "Socket is closed"
+    )
+
+
+def close_quietly(closeable: Any) -> None:
+    """``closeable.close()``, ignoring a lost connection (nothing is left to close on a dead channel)."""
+    try:
+        closeable.close()
+    except Exception as exc:
+        if not is_raw_connection_error(exc):
+            raise

@@ -1,0 +1,280 @@
+"""SFTP files that a hostile directory cannot redirect or swap, and sources checked for change.
+
+SFTP v3 attributes carry type, size, mtime (whole seconds), uid, gid and permissions, but no inode: a file is
+identified by those. Sources are ``lstat``-ed right before the open (symlinks refused unless
+``follow_symlinks``), and the open handle's ``fstat`` must match that ``lstat`` and the listing; after the
+last read the handle and the path are checked again. Destinations: temporary files are created with
+``CREATE | EXCL`` (which never follows or replaces a link), a resumed temporary is ``lstat``-ed and its open
+handle compared with it before a byte is written, and the final path is ``lstat``-ed right before
+``posix_rename`` (a rename never follows a link; one planted at the final name is refused, typed).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import stat
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import paramiko
+
+from irods_provider.client.transfer import StreamHasher
+from irods_provider.exceptions import (
+    IrodsAlreadyExistsError,
+    IrodsInvalidPathError,
+    IrodsSourceChangedError,
+    IrodsSymlinkError,
+)
+from irods_provider.sftp._io import FAST_REQUEST_SIZE, _pipeline_depth, _ReadPipeline
+
+__all__ = [
+    "SftpState",
+    "check_publishable",
+    "create_exclusive",
+    "hash_prefix",
+    "open_resumed",
+    "open_source",
+    "publish",
+    "sftp_probe",
+    "source_change",
+]
+
+
+@dataclass(frozen=True)
+class SftpState:
+    """One version of a remote file as SFTP v3 tells it (no inode): type, size, mtime, owner, mode."""
+
+    kind: int
+    size: int | None
+    mtime: int | None
+    uid: int | None
+    gid: int | None
+    perm: int | None
+
+    @classmethod
+    def of(cls, attrs: paramiko.SFTPAttributes) -> SftpState:
+        mode = attrs.st_mode or 0
+        return cls(
+            stat.S_IFMT(mode), attrs.st_size, attrs.st_mtime, attrs.st_uid, attrs.st_gid, mode & 0o7777
+        )
+
+    def differences(self, other: SftpState, *, owner: bool = True) -> str | None:
+        """What changed from ``self`` to ``other``, None when nothing (``owner``: uid, gid, mode too)."""
+        changes = []
+        if self.kind != other.kind:
+            changes.append("file type")
+        if self.size != other.size:
+            changes.append(f"size {self.size} -> {other.size}")
+        if self.mtime != other.mtime:
+            changes.append(f"mtime {self.mtime} -> {other.mtime}")
+        if owner and (self.uid, self.gid, self.perm) != (other.uid, other.gid, other.perm):
+            changes.append("owner or permissions")
+        return ", ".join(changes) or None
+
+
+def _lstat(client: paramiko.SFTPClient, path: str, *, follow: bool) -> paramiko.SFTPAttributes:
+    return client.stat(path) if follow else client.lstat(path)
+
+
+def open_source(
+    client: paramiko.SFTPClient,
+    path: str,
+    *,
+    listed_size: int | None,
+    listed_mtime: int | None,
+    follow_symlinks: bool = False,
+) -> tuple[paramiko.SFTPFile, SftpState]:
+    """Open a listed remote file for reading, refusing a symlink or a file swapped since the listing.
+
+    ``lstat`` right before the open; the open handle's ``fstat`` must equal it (a swap in between shows as
+    another file's size, mtime or owner) and the listing's size and mtime.
+    """
+    try:
+        before = SftpState.of(_lstat(client, path, follow=follow_symlinks))
+    except FileNotFoundError:
+        raise _changed(path, "removed after the listing") from None
+    if before.kind == stat.S_IFLNK:
+        raise IrodsSymlinkError(
+            "SFTP source is a symbolic link (follow_symlinks=False)", operation="sftp_to_irods", path=path
+        )
+    if before.kind != stat.S_IFREG:
+        raise IrodsInvalidPathError("SFTP source is not a regular file", operation="sftp_to_irods", path=path)
+    handle = client.open(path, "rb")
+    try:
+        opened = SftpState.of(handle.stat())
+        change = before.differences(opened)
+        if change is None and (listed_size, listed_mtime) != (opened.size, opened.mtime):
+            change = (
+                f"size/mtime since the listing: {listed_size}/{listed_mtime} -> {opened.size}/{opened.mtime}"
+            )
+        if change is not None:
+            raise _changed(path, f"swapped or changed before it was opened ({change})")
+    except BaseException:
+        handle.close()
+        raise
+    return handle, opened
+
+
+def source_change(
+    client: paramiko.SFTPClient,
+    handle: paramiko.SFTPFile,
+    path: str,
+    opened: SftpState,
+    *,
+    follow_symlinks: bool = False,
+) -> str | None:
+    """After the last read: what changed in the open source (handle, then the path), None when nothing."""
+    change = opened.differences(SftpState.of(handle.stat()))
+    if change is not None:
+        return change
+    try:
+        at_path = SftpState.of(_lstat(client, path, follow=follow_symlinks))
+    except FileNotFoundError:
+        return "removed"
+    change = opened.differences(at_path)
+    return f"replaced at its path ({change})" if change is not None else None
+
+
+def sftp_probe(
+    client: paramiko.SFTPClient, path: str, *, follow_symlinks: bool = False
+) -> Callable[[], tuple[int | None, int | None]]:
+    """A stability probe of a remote file: (size, mtime)."""
+
+    def probe() -> tuple[int | None, int | None]:
+        attrs = _lstat(client, path, follow=follow_symlinks)
+        return attrs.st_size, attrs.st_mtime
+
+    return probe
+
+
+def _changed(path: str, change: str) -> IrodsSourceChangedError:
+    return IrodsSourceChangedError(
+        f"SFTP source {change}; not copied", changed=change, operation="sftp_to_irods", path=path
+    )
+
+
+# -- destinations ------------------------------------------------------------------------------------------
+
+
+def create_exclusive(client: paramiko.SFTPClient, path: str) -> paramiko.SFTPFile:
+    """Create ``path`` with ``CREATE | EXCL``: fails (typed) if anything, a symlink included, is there."""
+    try:
+        return client.open(path, "wxb")  # WRITE | CREATE | TRUNC | EXCL
+    except OSError as exc:
+        attrs = None
+        with contextlib.suppress(OSError):
+            attrs = client.lstat(path)
+        if attrs is not None and stat.S_ISLNK(attrs.st_mode or 0):
+            raise IrodsSymlinkError(
+                "a symbolic link was planted at the temporary name", operation="irods_to_sftp", path=path
+            ) from exc
+        if attrs is not None:
+            raise IrodsInvalidPathError(
+                "the temporary name is already taken", operation="irods_to_sftp", path=path
+            ) from exc
+        raise
+
+
+def open_resumed(
+    client: paramiko.SFTPClient, path: str, *, uid: int | None, max_size: int
+) -> tuple[paramiko.SFTPFile, int]:
+    """Reopen our temporary ``path`` for appending: ``lstat`` says regular file owned by ``uid`` and at
+    most ``max_size`` bytes, and the open handle's ``fstat`` equals that ``lstat`` (nothing swapped in
+    between); returns the handle and the size to resume from. Raises FileNotFoundError when it is gone."""
+    before = SftpState.of(client.lstat(path))
+    if before.kind == stat.S_IFLNK:
+        raise IrodsSymlinkError(
+            "the temporary file to resume was replaced by a symbolic link",
+            operation="irods_to_sftp",
+            path=path,
+        )
+    if before.kind != stat.S_IFREG or (uid is not None and before.uid != uid):
+        raise IrodsInvalidPathError(
+            "the temporary file to resume is not the regular file this task created",
+            operation="irods_to_sftp",
+            path=path,
+        )
+    if (before.size or 0) > max_size:
+        raise IrodsInvalidPathError(
+            "the temporary file to resume is longer than its source", operation="irods_to_sftp", path=path
+        )
+    handle = client.open(path, "r+b")
+    try:
+        change = before.differences(SftpState.of(handle.stat()))
+        if change is not None:
+            raise IrodsSymlinkError(
+                f"the temporary file was swapped while it was reopened ({change})",
+                operation="irods_to_sftp",
+                path=path,
+            )
+    except BaseException:
+        handle.close()
+        raise
+    return handle, before.size or 0
+
+
+def hash_prefix(handle: paramiko.SFTPFile, length: int, hasher: StreamHasher) -> None:
+    """Feed the first ``length`` bytes of an open handle to ``hasher`` (the same handle that is written)."""
+    pipeline = _ReadPipeline(
+        handle,
+        offset=0,
+        length=length,
+        request_size=FAST_REQUEST_SIZE,
+        depth=_pipeline_depth(FAST_REQUEST_SIZE),
+    )
+    try:
+        while data := pipeline.next_piece():
+            hasher.update(data)
+    finally:
+        pipeline.drain()
+
+
+def check_publishable(client: paramiko.SFTPClient, temp: str, final: str, *, size: int) -> None:
+    """Right before the rename: ``temp`` is still our regular file of ``size`` bytes and ``final`` is not a
+    symlink or directory (both by ``lstat``)."""
+    attrs = client.lstat(temp)
+    if not stat.S_ISREG(attrs.st_mode or 0) or attrs.st_size != size:
+        raise IrodsSymlinkError(
+            "the temporary file was replaced before publishing", operation="irods_to_sftp", path=temp
+        )
+    try:
+        target = client.lstat(final)
+    except FileNotFoundError:
+        return
+    if stat.S_ISLNK(target.st_mode or 0):
+        raise IrodsSymlinkError(
+            "the destination is a symbolic link; refusing to replace it",
+            operation="irods_to_sftp",
+            path=final,
+        )
+    if stat.S_ISDIR(target.st_mode or 0):
+        raise IrodsInvalidPathError("the destination is a directory", operation="irods_to_sftp", path=final)
+
+
+def publish(client: paramiko.SFTPClient, temp: str, final: str, *, size: int, replace: bool = True) -> None:
+    """:func:`check_publishable`, then rename ``temp`` onto ``final`` (posix-rename@openssh.com, which
+    replaces atomically and never follows a link; else remove + rename). With ``replace=False`` the plain
+    SFTP rename, which refuses an existing target (SFTP v3; OpenSSH links then unlinks), so of two copies
+    racing to one path only one publishes; the loser gets :class:`IrodsAlreadyExistsError`."""
+    check_publishable(client, temp, final, size=size)
+    if not replace:
+        try:
+            client.rename(temp, final)
+        except OSError as exc:
+            try:
+                client.lstat(final)
+            except OSError:
+                raise exc from None
+            raise IrodsAlreadyExistsError(
+                f"{final} appeared during the copy and overwrite is False", path=final
+            ) from exc
+        return
+    try:
+        client.posix_rename(temp, final)
+        return
+    except OSError as exc:
+        if "not supported" not in str(exc).lower():
+            raise
+    with contextlib.suppress(FileNotFoundError):
+        client.remove(final)
+    client.rename(temp, final)

@@ -1,0 +1,213 @@
+"""What :class:`LocalToIrodsOperator` and :class:`IrodsToLocalOperator` share: arguments, reports, lineage.
+
+Both operators take one file, a list, a directory (collection) tree or a glob; copy at most
+``max_concurrent_files`` files at once, each over parallel streams; verify every file against the server's
+checksum; publish atomically; and return the transfer report (files, bytes, skipped, seconds, MB/s,
+checksums) to XCom. ``on_kill`` stops every file and shuts down every parallel-write handle.
+
+Lineage: each run reports the files it copied (or skipped as already identical), local files as namespace
+``file`` and iRODS objects as namespace ``irods://<zone>``, to OpenLineage
+(``get_openlineage_facets_on_complete``) and to Airflow's hook lineage collector. Airflow records asset
+events only for declared outlets: to schedule downstream DAGs on the result, declare it, e.g.
+``outlets=[Asset("irods://tempZone/home/alice/results")]``; for destinations known only at run time declare
+``outlets=[AssetAlias("name")]`` and each run adds an event per written file's asset to the alias.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import posixpath
+import time
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, cast
+
+from irods_provider._lineage import LineageDataset
+from irods_provider._values import literal_list, parse_avus
+from irods_provider.client import AVU
+from irods_provider.client.transfer import (
+    FileResult,
+    FileStatus,
+    TransferReport,
+)
+from irods_provider.exceptions import IrodsError, IrodsInvalidPathError
+from irods_provider.operators._transfer_base import TransferOperatorBase
+from irods_provider.transfers._move import prune_emptied, tree_base_of
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from irods_provider.client import IrodsSession
+
+__all__ = ["LocalTransferOperator", "local_paths", "parse_transfer_avus"]
+
+MAGIC = ("*", "?", "[")
+
+
+def local_paths(name: str, value: Any) -> list[str]:
+    """One local path or a non-empty list of them (rendered: either, or the string of a list)."""
+    value = literal_list(name, value)
+    items = [value] if isinstance(value, str | os.PathLike) else value
+    if not isinstance(items, Sequence) or isinstance(items, str) or not items:
+        raise IrodsInvalidPathError(
+            f"{name} must be a local path or a non-empty list of paths, got {value!r}"
+        )
+    paths = [os.fspath(item) for item in items if isinstance(item, str | os.PathLike)]
+    if len(paths) != len(items) or any(not p.strip() or "\x00" in p for p in paths):
+        raise IrodsInvalidPathError(
+            f"{name} must be a local path or a non-empty list of paths, got {value!r}"
+        )
+    return paths
+
+
+def parse_transfer_avus(value: Any) -> list[AVU]:
+    """AVUs for every uploaded object, parsed by the one AVU model all operators share."""
+    return [AVU(a, v, u) for a, v, u in parse_avus(value, allow_empty=True)]
+
+
+class LocalTransferOperator(TransferOperatorBase):
+    """Arguments, policies, cancellation and lineage shared by both directions.
+
+    Lineage and outlets: see the module documentation; users may declare
+    ``outlets=[Asset("irods://<zone>/<path>")]`` to schedule downstream DAGs on what the task writes. The
+    arguments of :class:`~irods_provider.operators._transfer_base.TransferOperatorBase`, and:
+
+    :param pattern: fnmatch filter on the paths relative to a directory or collection source (or names).
+    :param move: remove each source once its copy is verified and it is still the version copied (a local
+        file re-hashed against the zone's checksum, a data object by size and checksum); a changed one is
+        kept with a warning. Directories or collections the moved files left empty below the source
+        directory, collection or glob base are removed too (the source root itself stays).
+    :param trash: with ``move``, send removed data objects (and emptied collections) to the trash; default
+        False removes them with ``no_trash`` so quota is freed.
+    :param plan_only: a dry run: the report lists the files as ``planned``; nothing is written (named so
+        because ``BaseOperator.dry_run()`` is a method).
+    """
+
+    template_fields: Sequence[str] = (
+        "source_path",
+        "destination_path",
+        "pattern",
+        "manifest_path",
+        "irods_conn_id",
+    )
+    ui_color = "#3d6f8f"
+
+    def __init__(
+        self,
+        *,
+        pattern: str | None = None,
+        plan_only: bool = False,
+        move: bool = False,
+        trash: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.pattern = pattern
+        self.plan_only = plan_only
+        self.move = move
+        self.trash = trash
+        self._logged: TransferReport | None = None
+
+    def move_sources(
+        self,
+        report: TransferReport,
+        bases: list[str],
+        *,
+        unchanged: Callable[[FileResult], bool],
+        remove: Callable[[str], object],
+        remove_dir: Callable[[str], object],
+        dirname: Callable[[str], str] = posixpath.dirname,
+        normalize: Callable[[str], str] = str,
+    ) -> None:
+        """With ``move``: remove every transferred source that is ``unchanged`` since its copy, then the
+        directories or collections below ``bases`` (``normalize``-d like the sources) they left empty."""
+        if not self.move or self.plan_only:
+            return
+        moved: list[tuple[str, str | None]] = []
+        for f in report.files:
+            if f.status is not FileStatus.TRANSFERRED:
+                continue
+            if not unchanged(f):
+                self.log.warning("Not removing %s after the copy: it changed since", f.source)
+                continue
+            remove(f.source)
+            moved.append((normalize(f.source), tree_base_of(normalize(f.source), bases)))
+        removed = prune_emptied(moved, remove_dir, dirname=dirname)
+        self.log.info("Moved %d file(s); removed %d emptied director(y/ies)", len(moved), len(removed))
+
+    def finish(self, report: TransferReport, *, destination: str, session: IrodsSession) -> dict[str, Any]:
+        """Log the report; fail on an empty selection or failed files; else the XCom value."""
+        self._log(report)
+        if not report.files and self.fail_if_empty:
+            raise FileNotFoundError(f"no file matches {self.source_path!r}")
+        if report.failed:
+            failed = [f.source for f in report.files if f.status is FileStatus.FAILED]
+            error = IrodsError(f"{report.failed} of {len(report.files)} files failed: {failed}")
+            error.report = report  # type: ignore[attr-defined]
+            raise error
+        return {**self.xcom_report(report, session), "direction": self.direction, "destination": destination}
+
+    def engine_options(self) -> dict[str, Any]:
+        """The keyword arguments of every engine call: configuration, policies, dry run and cancel."""
+        overwrite, skip = self.policies()
+        return {
+            "config": self.transfer_config(),
+            "overwrite": overwrite,
+            "skip": skip,
+            "dry_run": bool(self.plan_only),
+            "cancel_event": self.cancel_event,
+        }
+
+    def tree_options(self) -> dict[str, Any]:
+        """What ``upload_files`` and ``download_files`` take besides :meth:`engine_options`."""
+        return {
+            "pattern": self.pattern or None,
+            "recursive": bool(self.recursive),
+            "continue_on_error": bool(self.continue_on_error),
+            "logger": cast("logging.Logger", self.log),
+        }
+
+    def timed(self, run: Callable[[], FileResult]) -> TransferReport:
+        """The report of one file copied by ``run``."""
+        started = time.monotonic()
+        result = run()
+        return TransferReport(
+            files=[result], seconds=time.monotonic() - started, dry_run=bool(self.plan_only)
+        )
+
+    def _log(self, report: TransferReport) -> None:
+        self._logged = report
+        self.log_report(report)
+
+    def run(self, session: IrodsSession, context: Context) -> dict[str, Any]:
+        """Run the transfer; a failed or cancelled one logs its partial report before raising.
+
+        Either way the files copied are recorded for lineage.
+        """
+        self._logged = None
+        try:
+            return self.transfer(session)
+        except IrodsError as exc:
+            report = getattr(exc, "report", None)
+            if isinstance(report, TransferReport) and report is not self._logged:
+                self._log(report)
+            raise
+        finally:
+            if self._logged is not None:
+                self.record_done(
+                    self._logged.files,
+                    lambda f: (self.source_dataset(f.source), self.destination_dataset(f.destination)),
+                    context=context,
+                )
+
+    def source_dataset(self, path: str) -> LineageDataset:
+        """The lineage dataset of one source file."""
+        raise NotImplementedError
+
+    def destination_dataset(self, path: str) -> LineageDataset:
+        """The lineage dataset of one destination file."""
+        raise NotImplementedError
+
+    def transfer(self, session: IrodsSession) -> dict[str, Any]:
+        """The direction-specific work."""
+        raise NotImplementedError

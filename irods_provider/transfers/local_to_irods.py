@@ -1,0 +1,146 @@
+"""Upload local files, directory trees or globs into iRODS over the transfer engine."""
+
+from __future__ import annotations
+
+import os
+import posixpath
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from irods_provider._lineage import irods_dataset, local_dataset
+from irods_provider._values import refuse_unaddressable
+from irods_provider.client.transfer import FileResult, upload_files, upload_object
+from irods_provider.client.transfer._local import plan_local_sources
+from irods_provider.operators._base import check_path
+from irods_provider.transfers._local import MAGIC, LocalTransferOperator, local_paths, parse_transfer_avus
+from irods_provider.transfers._move import local_file_has_checksum, tree_base
+
+if TYPE_CHECKING:
+    from irods_provider.client import AVU, IrodsSession
+
+__all__ = ["LocalToIrodsOperator"]
+
+
+class LocalToIrodsOperator(LocalTransferOperator):
+    """Upload local files, directory trees or globs into iRODS: parallel, verified, atomic, resumable.
+
+    Each file is written under a temporary name, compared with the server's checksum, given ``metadata``,
+    and only then renamed into place. Directories and globs keep their relative paths under the collection
+    ``destination_path`` (created as needed). Returns the transfer report (XCom). See
+    :class:`LocalTransferOperator` for the common arguments.
+
+    :param metadata: AVUs set on every uploaded object before it is published: a mapping attribute → value,
+        or a list of ``{"attribute", "value", "units"}``.
+    :param resume: continue an interrupted upload of an unchanged file from its committed bytes.
+    :param resource: root resource the objects are written to (default: the connection's
+        ``default_resource``, else the server's default).
+    :param follow_symlinks: upload files behind symbolic links. Default False: links inside directories
+        and globs are skipped (no symlinked directory is walked), a source that is (or is swapped for) a
+        link fails with ``IrodsSymlinkError``; when True, directory loops are detected and skipped.
+    :param wait_stable_seconds: before uploading a file, wait until it has not changed for this long (job
+        outputs still being written). Either way a file that changes while it is uploaded (append, rewrite,
+        growth, replacement) is never published: it fails with ``IrodsSourceChangedError`` and its
+        temporary object is removed.
+    """
+
+    template_fields: Sequence[str] = (*LocalTransferOperator.template_fields, "metadata", "resource")
+    template_fields_renderers = {"metadata": "json"}
+    direction = "local -> iRODS"
+    writes_to_irods = True
+    source_dataset = staticmethod(local_dataset)
+    destination_dataset = staticmethod(irods_dataset)
+
+    def __init__(
+        self,
+        *,
+        metadata: Mapping[str, str] | list[Any] | None = None,
+        resume: bool = True,
+        follow_symlinks: bool = False,
+        wait_stable_seconds: float | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.metadata = metadata
+        self.resume = resume
+        self.follow_symlinks = follow_symlinks
+        self.wait_stable_seconds = wait_stable_seconds
+
+    def source_options(self) -> dict[str, Any]:
+        """How sources are opened: symlinks and waiting for stability."""
+        wait = self.wait_stable_seconds
+        return {
+            "follow_symlinks": bool(self.follow_symlinks),
+            "wait_stable_seconds": float(wait) if wait else None,
+        }
+
+    def transfer(self, session: IrodsSession) -> dict[str, Any]:
+        """Plan and run the upload."""
+        sources = local_paths("source_path", self.source_path)
+        destination = refuse_unaddressable(
+            "destination_path", check_path("destination_path", self.destination_path)
+        )
+        options = self.engine_options()
+        avus = parse_transfer_avus(self.metadata)
+        self.log.info("Uploading %s to iRODS %s", sources, destination)
+        if self._as_object(session, sources, destination):
+            report = self.timed(
+                lambda: self._one(session, sources[0], destination, avus=avus, options=options)
+            )
+        else:
+            for planned in plan_local_sources(
+                sources, destination, pattern=self.pattern or None, recursive=bool(self.recursive)
+            ):
+                refuse_unaddressable("a planned destination", planned.destination)
+            report = upload_files(
+                session,
+                sources,
+                destination,
+                metadata=avus,
+                resume=bool(self.resume),
+                **options,
+                **self.tree_options(),
+                **self.source_options(),
+            )
+        self.move_sources(
+            report,
+            [b for src in sources if (b := tree_base(os.path.abspath(src), is_tree=os.path.isdir(src)))],
+            unchanged=lambda f: local_file_has_checksum(f.source, f.size, f.checksum),
+            remove=os.remove,
+            remove_dir=os.rmdir,
+            dirname=os.path.dirname,
+            normalize=os.path.abspath,
+        )
+        return self.finish(report, destination=destination, session=session)
+
+    def _as_object(self, session: IrodsSession, sources: list[str], destination: str) -> bool:
+        """One plain file to a path that is neither ``.../`` nor an existing collection: it names the
+        object."""
+        single = len(sources) == 1 and os.path.isfile(sources[0]) and not any(m in sources[0] for m in MAGIC)
+        return (
+            single
+            and not str(self.destination_path).rstrip().endswith("/")
+            and not session.collections.exists(destination)
+        )
+
+    def _one(
+        self,
+        session: IrodsSession,
+        source: str,
+        destination: str,
+        *,
+        avus: list[AVU],
+        options: dict[str, Any],
+    ) -> FileResult:
+        if not self.plan_only:
+            parent = posixpath.dirname(destination) or "/"
+            session.collections.create(parent, intermediates=True, exist_ok=True)
+        return upload_object(
+            session,
+            source,
+            destination,
+            metadata=avus,
+            resume=bool(self.resume),
+            subscribers=(self.progress(os.path.getsize(source)),),
+            **options,
+            **self.source_options(),
+        )

@@ -1,0 +1,197 @@
+"""Staging survives a dropped, stalled or refusing SSH server: reconnect through the hook, resume, verify.
+
+The embedded asyncssh server injects the faults (``EmbeddedSftpServer.inject``, seeded, counted); every test
+checks the bytes at the final paths by SHA-256 and that the faults really happened.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import random
+from collections.abc import Iterator
+
+import paramiko
+import pytest
+
+from irods_provider.exceptions import IrodsSftpConnectionError
+from irods_provider.testing.sftp import EmbeddedSftpServer, SshFaults
+from irods_provider.transfers.irods_to_sftp import IrodsToSFTPOperator
+from irods_provider.transfers.sftp_to_irods import SFTPToIrodsOperator
+
+pytestmark = pytest.mark.timeout(60)
+
+HOME = "/tempZone/home/rods"
+KIB, MIB = 1024, 1024 * 1024
+CHUNK = 256 * KIB
+
+
+@pytest.fixture(scope="module")
+def sftp_server() -> Iterator[EmbeddedSftpServer]:
+    """Only the embedded server can inject faults; one per module, faults reset for every test."""
+    with EmbeddedSftpServer() as server:
+        yield server
+
+
+@pytest.fixture(autouse=True)
+def no_faults_after(sftp_server: EmbeddedSftpServer) -> Iterator[None]:
+    yield
+    sftp_server.inject()
+
+
+def sha2(data: bytes) -> str:
+    return "sha2:" + base64.b64encode(hashlib.sha256(data).digest()).decode()
+
+
+def files(seed: int) -> dict[str, bytes]:
+    """Six files, from empty to 2.5 MiB, seeded."""
+    rng = random.Random(seed)
+    sizes = [0, 1, 100 * KIB, 900 * KIB, 2 * MIB + 17, int(2.5 * MIB)]
+    return {f"f{i}.bin": rng.randbytes(size) for i, size in enumerate(sizes)}
+
+
+def up(**kwargs):
+    kwargs.setdefault("chunk_size", CHUNK)
+    kwargs.setdefault("sftp_retry_backoff", 0.05)
+    return SFTPToIrodsOperator(task_id="up", sftp_conn_id="cluster", **kwargs).execute({})
+
+
+def down(**kwargs):
+    kwargs.setdefault("chunk_size", CHUNK)
+    kwargs.setdefault("sftp_retry_backoff", 0.05)
+    return IrodsToSFTPOperator(task_id="down", sftp_conn_id="cluster", **kwargs).execute({})
+
+
+def test_both_ways_with_the_connection_dropped_mid_file(remote, session, sftp_server) -> None:
+    data = files(1)
+    for name, blob in data.items():
+        remote.put(f"src/{name}", blob)
+    # SSH connections die after 700 KiB of file data, six times: the 2+ MiB files need several connections.
+    # (A resumed file re-reads its prefix to hash it, so more retries than drops are allowed.)
+    sftp_server.inject(SshFaults(seed=1, drop_after_bytes=700 * KIB, max_drops=6))
+    report = up(
+        source_path=remote.path("src"), destination_path=f"{HOME}/in", max_concurrent_files=2, sftp_retries=8
+    )
+    drops_up = sftp_server.injected_faults().get("drops", 0)
+    assert drops_up == 6
+    assert report["transferred"] == len(data)
+    assert report["failed"] == 0
+    for name, blob in data.items():
+        assert session.data_objects.calculate_checksum(f"{HOME}/in/{name}") == sha2(blob)
+    # The interrupted files resumed from their committed prefix instead of starting over.
+    assert max(f.get("resumed_from") or 0 for f in report["files"]) > 0
+
+    sftp_server.inject(SshFaults(seed=11, drop_after_bytes=700 * KIB, max_drops=6))
+    report = down(
+        source_path=f"{HOME}/in", destination_path=remote.path("back"), max_concurrent_files=2, sftp_retries=8
+    )
+    assert sftp_server.injected_faults()["drops"] == drops_up + 6
+    assert report["transferred"] == len(data)
+    assert report["remote_sha256_verified"] == len(data)
+    back = remote.files("back")
+    assert {k: hashlib.sha256(v).hexdigest() for k, v in back.items()} == {
+        k: hashlib.sha256(v).hexdigest() for k, v in data.items()
+    }  # no temporary left either: only the six final names
+    assert max(f.get("resumed_from") or 0 for f in report["files"]) > 0
+
+
+def test_without_resume_an_interrupted_file_starts_over(remote, session, sftp_server) -> None:
+    blob = random.Random(2).randbytes(2 * MIB)
+    session.data_objects.write(f"{HOME}/one.bin", blob)
+    sftp_server.inject(SshFaults(seed=2, drop_after_bytes=MIB, max_drops=1))
+    report = down(source_path=f"{HOME}/one.bin", destination_path=remote.path("one.bin"), resume=False)
+    assert sftp_server.injected_faults()["drops"] >= 1
+    assert report["files"][0]["resumed_from"] in (0, None)
+    assert remote.files() == {"one.bin": blob}  # the abandoned temporary was removed after reconnecting
+
+
+def test_random_drops_stalls_and_refused_reconnects(remote, session, sftp_server) -> None:
+    data = files(3)
+    for name, blob in data.items():
+        remote.put(f"src/{name}", blob)
+    sftp_server.inject(
+        SshFaults(
+            seed=3,
+            drop_probability=0.05,
+            max_drops=4,
+            stall_after_bytes=300 * KIB,
+            stall_seconds=3.0,
+            refuse_after_drop_seconds=0.3,
+        )
+    )
+    report = up(
+        source_path=remote.path("src"),
+        destination_path=f"{HOME}/r",
+        sftp_io_timeout=1.0,
+        sftp_retries=6,
+        sftp_range_readers=2,
+    )
+    injected = sftp_server.injected_faults()
+    assert injected.get("drops", 0) >= 1
+    assert injected.get("stalls", 0) >= 1
+    assert injected.get("refused_connections", 0) >= 1
+    assert report["transferred"] == len(data)
+    for name, blob in data.items():
+        assert session.data_objects.calculate_checksum(f"{HOME}/r/{name}") == sha2(blob)
+
+
+def test_beyond_the_retry_bound_a_typed_error_names_the_file(remote, session, sftp_server) -> None:
+    blob = random.Random(4).randbytes(MIB)
+    remote.put("big.bin", blob)
+    drops_before = sftp_server.injected_faults().get("drops", 0)
+    sftp_server.inject(SshFaults(seed=4, drop_after_bytes=200 * KIB))  # every connection dies: no progress
+    with pytest.raises(IrodsSftpConnectionError) as caught:
+        up(
+            source_path=remote.path("big.bin"),
+            destination_path=f"{HOME}/never.bin",
+            sftp_retries=2,
+            resume=False,
+        )
+    error = caught.value
+    assert error.path == f"/{remote.path('big.bin')}"
+    assert error.attempts == 3
+    assert "big.bin" in str(error)
+    assert error.report.failed == 1
+    assert error.report.files[0].source == error.path
+    assert sftp_server.injected_faults()["drops"] == drops_before + 3
+    assert not session.data_objects.exists(f"{HOME}/never.bin")
+
+
+def test_the_server_refusing_every_reconnect_is_a_typed_error(remote, session, sftp_server) -> None:
+    remote.put("x.bin", os.urandom(300 * KIB))
+    sftp_server.inject(SshFaults(drop_after_bytes=100 * KIB, max_drops=1, refuse_after_drop_seconds=30))
+    with pytest.raises(IrodsSftpConnectionError, match="could not reconnect") as caught:
+        up(source_path=remote.path("x.bin"), destination_path=f"{HOME}/x.bin")
+    assert caught.value.attempts == 5
+    assert sftp_server.injected_faults()["refused_connections"] >= 5
+    assert not session.data_objects.exists(f"{HOME}/x.bin")
+
+
+@pytest.mark.parametrize("advancing", [True, False])
+def test_retries_count_losses_in_a_row_without_progress(remote, sftp_server, advancing) -> None:
+    from airflow.providers.sftp.hooks.sftp import SFTPHook
+
+    from irods_provider.sftp import SftpEndpoint
+
+    calls = {"n": 0}
+    with SftpEndpoint(SFTPHook(ssh_conn_id="cluster"), backoff=0.01) as sftp:
+
+        def run() -> str:
+            calls["n"] += 1
+            if calls["n"] <= 3:  # the connection really dies under the first three attempts
+                sftp.transport.close()
+                raise paramiko.SSHException("Server connection dropped: ")
+            return sftp.main.normalize(".")
+
+        def progress() -> int:
+            return calls["n"] * 100 if advancing else 0
+
+        if advancing:  # three losses, each after progress: allowed with retries=1
+            assert sftp.retrying(run, path="f", retries=1, progress=progress) == "/"
+            assert sftp.reconnects == 3
+        else:
+            with pytest.raises(IrodsSftpConnectionError) as caught:
+                sftp.retrying(run, path="f", retries=1, progress=progress)
+            assert caught.value.attempts == 2
+            assert caught.value.path == "f"
