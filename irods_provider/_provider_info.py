@@ -157,6 +157,8 @@ def provider_info() -> dict[str, Any]:
                     "irods_provider.operators.publish",
                     "irods_provider.operators.replicas",
                     "irods_provider.operators.transfer",
+                    "irods_provider.transfers.irods_to_local",
+                    "irods_provider.transfers.local_to_irods",
                 ],
             }
         ],

@@ -153,6 +153,7 @@ class SftpStagingOperator(TransferOperatorBase):
         its verified prefix (``resume=True``) or starts over. Beyond that the file fails with
         ``IrodsSftpConnectionError`` naming it; the other files go on as ``continue_on_error`` says. Raw
         paramiko and socket errors never leave the operator.
+    :param sftp_retry_backoff: seconds before the first reconnect attempt (doubling after each).
     :param sftp_io_timeout: seconds an SFTP request may wait for its answer before the connection counts as
         stalled.
     """
