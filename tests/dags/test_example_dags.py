@@ -82,7 +82,12 @@ def test_irods_basic_operations(irods_default) -> None:
     ]
     assert len(values["remove_collection_metadata"]["removed"]) == 2
     assert sorted(values["delete_files"]["deleted"]) == sorted(values["write_input_files"])
-    assert values["delete_collections"] == {"deleted": [collection], "missing": []}
+    assert values["delete_collections"] == {
+        "deleted": [collection],
+        "missing": [],
+        "deleted_count": 1,
+        "truncated": False,
+    }
 
     with IrodsHook() as hook:
         session = hook.get_conn()

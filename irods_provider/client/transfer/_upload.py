@@ -193,8 +193,10 @@ def upload_object(
     with _open_source(source, size, follow_symlinks=follow_symlinks, check=source_check) as src:
         # A file that fits one request body is written in one request: nothing to resume, and with no
         # skip policy the destination is not asked about first (the publishing rename refuses an
-        # existing object by itself), so it costs a write, a checksum and a rename.
+        # existing object by itself), so it costs a write, a checksum and a rename. Its temporary keeps
+        # the resumable name, so the next attempt's write replaces what a killed one left there.
         small = src.size is not None and src.size <= min(cfg.small_file_threshold, cfg.chunk_size)
+        keyed = resume
         resume = resume and not small
         if small and skip is SkipPolicy.NEVER and not dry_run:
             exists, reason = False, None
@@ -216,9 +218,9 @@ def upload_object(
                 size=src.size,
                 reason="overwrite" if exists else "new",
             )
-        if resume and resume_key is None and src.local_path is not None:
+        if keyed and resume_key is None and src.local_path is not None:
             resume_key = _resume.resume_key(src.local_path, src.size, src.mtime_ns, path)
-        key = resume_key if resume and resume_key else uuid.uuid4().hex[:16]
+        key = resume_key if keyed and resume_key else uuid.uuid4().hex[:16]
         coordinator = TransferCoordinator(path=path, subscribers=subscribers, cancel_event=cancel_event)
         coordinator.queued(src.size)
         try:

@@ -139,3 +139,31 @@ def test_a_small_file_onto_a_collection_is_refused_and_leaves_nothing(irods_emul
         assert session.collections.exists(f"{HOME}/small/taken")
         assert [e.path for e in session.collections.iterate(f"{HOME}/small/taken")] == []
     assert _objects(irods_emulator) == []
+
+
+class _Killed(BaseException):
+    """Stands for the worker dying at this point: no cleanup code of the engine handles it."""
+
+
+class KillAtRename(Counting):
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
+        if request.method == "POST" and b'name="op"\r\n\r\nrename' in request.read():
+            raise _Killed
+        return super().handle_request(request)
+
+
+def test_a_retry_after_a_kill_before_publishing_leaves_no_temporary(irods_emulator, tmp_path) -> None:
+    source = tmp_path / "a.bin"
+    source.write_bytes(DATA)
+    with _session(irods_emulator, KillAtRename()) as session:
+        session.collections.create(f"{HOME}/small")
+        with pytest.raises(_Killed):
+            upload_object(session, str(source), f"{HOME}/small/a.bin")
+    left = _objects(irods_emulator)
+    assert len(left) == 1
+    assert left[0].startswith(f"{HOME}/small/.a.bin.irods-part-")  # what the dead worker left
+    with _session(irods_emulator, Counting()) as session:
+        result = upload_object(session, str(source), f"{HOME}/small/a.bin")
+        assert session.data_objects.read(f"{HOME}/small/a.bin") == DATA
+    assert result.checksum == _sha2(DATA)
+    assert _objects(irods_emulator) == [f"{HOME}/small/a.bin"]  # the retry wrote over it and published it
