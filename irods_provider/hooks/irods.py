@@ -93,7 +93,9 @@ class IrodsHook(IrodsShortcutsMixin, BaseHook):
         if conn.password:
             mask_secret(conn.password)
         parse_extras(conn.conn_id, conn.extra)
-        extras = conn.extra_dejson  # parsed again by Airflow, which also masks sensitive-looking keys
+        # Parsed again by Airflow, which also masks sensitive-looking keys. The UI form saves every
+        # field, an empty one as null: null means "not set" (the default), like a missing key.
+        extras = {key: value for key, value in conn.extra_dejson.items() if value is not None}
         settings = parse_connection(
             conn_id=conn.conn_id,
             host=conn.host,
