@@ -6,7 +6,7 @@ export PYTHONDONTWRITEBYTECODE :=
 UV = $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
 RUN = $(UV) run --frozen
 
-.PHONY: bootstrap sync lint typecheck pytest test test-matrix demo demo-basic conformance live live-test bench-live clean
+.PHONY: bootstrap sync lint typecheck pytest test test-matrix demo demo-basic conformance live live-test bench-live wheel-test docs clean
 
 bootstrap:  ## install uv with pip when it is missing
 	@command -v uv >/dev/null 2>&1 || test -x "$(UV)" || python3 -m pip install --quiet --user uv || python3 -m pip install --quiet uv
@@ -51,6 +51,9 @@ live-test: sync  ## the live-deployment tests (LocalExecutor and CeleryExecutor)
 
 bench-live: sync  ## multi-cluster DAG wall time: Celery 2x2 workers vs serial LocalExecutor, scheduling overhead
 	$(RUN) python benchmarks/live.py --json $(BENCH_ARGS)
+
+wheel-test: sync  ## build wheel + sdist, install the wheel into a fresh venv with the locked deps and check it (~40 s)
+	IRODS_WHEEL_TEST=1 $(RUN) pytest tests/package -v -p no:cacheprovider $(PYTEST_ARGS)
 
 clean:
 	rm -rf .venv .mypy_cache .ruff_cache .pytest_cache
