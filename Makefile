@@ -55,5 +55,8 @@ bench-live: sync  ## multi-cluster DAG wall time: Celery 2x2 workers vs serial L
 wheel-test: sync  ## build wheel + sdist, install the wheel into a fresh venv with the locked deps and check it (~40 s)
 	IRODS_WHEEL_TEST=1 $(RUN) pytest tests/package -v -p no:cacheprovider $(PYTEST_ARGS)
 
+docs: sync  ## the documentation site (MkDocs Material + mkdocstrings) into site/, every warning an error
+	NO_MKDOCS_2_WARNING=1 $(RUN) mkdocs build --strict $(DOCS_ARGS)
+
 clean:
-	rm -rf .venv .mypy_cache .ruff_cache .pytest_cache
+	rm -rf .venv .mypy_cache .ruff_cache .pytest_cache site
