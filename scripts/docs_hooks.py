@@ -80,9 +80,10 @@ def _readme_section(heading: str) -> str:
     match = re.search(rf"^## {re.escape(heading)}\n(.*?)(?=^## |\Z)", text, flags=re.M | re.S)
     if match is None:
         raise ValueError(f"README.md has no section '## {heading}'")
+    section = re.sub(r"^!\[[^\]]*\]\([^)]*\)\n", "", match.group(1), flags=re.M)  # images live outside docs/
     return _LOCAL_LINK.sub(
         lambda m: f"{m.group(1)} (`{m.group(2)}`)" if not m.group(2).startswith("#") else m.group(1),
-        match.group(1),
+        section,
     )
 
 
