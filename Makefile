@@ -6,7 +6,7 @@ export PYTHONDONTWRITEBYTECODE :=
 UV = $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
 RUN = $(UV) run --frozen
 
-.PHONY: bootstrap sync lint typecheck pytest test test-matrix demo demo-basic conformance live live-test bench-live clean
+.PHONY: bootstrap sync lint typecheck pytest test test-matrix demo demo-basic conformance live live-test bench-live wheel-test docs ui-test clean
 
 bootstrap:  ## install uv with pip when it is missing
 	@command -v uv >/dev/null 2>&1 || test -x "$(UV)" || python3 -m pip install --quiet --user uv || python3 -m pip install --quiet uv
@@ -52,5 +52,18 @@ live-test: sync  ## the live-deployment tests (LocalExecutor and CeleryExecutor)
 bench-live: sync  ## multi-cluster DAG wall time: Celery 2x2 workers vs serial LocalExecutor, scheduling overhead
 	$(RUN) python benchmarks/live.py --json $(BENCH_ARGS)
 
+wheel-test: sync  ## build wheel + sdist, install the wheel into a fresh venv with the locked deps and check it (~40 s)
+	IRODS_WHEEL_TEST=1 $(RUN) pytest tests/package -v -p no:cacheprovider $(PYTEST_ARGS)
+
+PLAYWRIGHT ?= playwright>=1.50
+
+ui-test: sync  ## Airflow's UI in Debian's Chromium (Playwright): connection form, Test, a DAG run, a task log (~4 min)
+	@test -x /usr/bin/chromium || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
+	IRODS_UI_TESTS=1 timeout --signal=INT --kill-after=60 600 $(RUN) --with "$(PLAYWRIGHT)" pytest tests/ui -v -p no:cacheprovider $(PYTEST_ARGS)
+
+docs: sync  ## the documentation site (MkDocs Material + mkdocstrings) into site/, every warning an error
+	NO_MKDOCS_2_WARNING=1 $(RUN) mkdocs build --strict $(DOCS_ARGS)
+
 clean:
-	rm -rf .venv .mypy_cache .ruff_cache .pytest_cache
+	rm -rf .venv .mypy_cache .ruff_cache .pytest_cache site

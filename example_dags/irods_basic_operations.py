@@ -10,8 +10,10 @@ Uses the ``irods_default`` connection (type ``irods``). Run it locally against t
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
+from typing import Any
 
-from airflow.sdk import dag, task
+from airflow.sdk import Param, dag, task
 
 from irods_provider.operators.irods import (
     IrodsCreateCollectionOperator,
@@ -23,11 +25,32 @@ from irods_provider.operators.irods import (
     IrodsRemoveMetadataOperator,
 )
 
-# One collection per run, under the connection user's home (zone and user are DAG params). Named after
-# run_after, which every run has (a run triggered without a logical date has no ts/ds/ts_nodash).
+
+def irods_home(params: Mapping[str, Any], conn_id: str = "irods_default") -> str:
+    """``/<zone>/home/<user>``: the ``zone``/``user`` params when given, else the connection's.
+
+    The zone comes from the connection's ``zone`` extra, else from the server (``/info``); the user is the
+    connection's login (the OpenID username in the ``openid_password`` mode).
+    """
+    from irods_provider.hooks.irods import IrodsHook
+
+    zone, user = params.get("zone"), params.get("user")
+    if zone and user:
+        return f"/{zone}/home/{user}"
+    with IrodsHook(conn_id) as hook:
+        settings = hook.settings
+        openid_user = settings.openid.username if settings.openid is not None else None
+        user = user or openid_user or settings.username
+        zone = zone or settings.zone or hook.get_conn().limits.irods_zone
+    if not user:
+        raise ValueError(f"connection {conn_id!r} names no user ({settings.auth_mode}): set the 'user' param")
+    return f"/{zone}/home/{user}"
+
+
+# One collection per run, under the home of the connection's user (or of the params' zone and user).
+# Named after run_after, which every run has (a run triggered without a logical date has no ts/ds/ts_nodash).
 COLLECTION = (
-    "/{{ params.zone }}/home/{{ params.user }}/"
-    "irods_basic_operations_{{ dag_run.run_after.strftime('%Y%m%dT%H%M%S') }}"
+    "{{ irods_home(params) }}/irods_basic_operations_{{ dag_run.run_after.strftime('%Y%m%dT%H%M%S') }}"
 )
 INPUT_FILES = {
     "raw/samples.csv": b"id,value\n1,42\n2,43\n",
@@ -41,7 +64,21 @@ INPUT_FILES = {
     schedule=None,
     start_date=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
     catchup=False,
-    params={"zone": "tempZone", "user": "rods"},
+    params={
+        "zone": Param(
+            None,
+            type=["null", "string"],
+            title="Zone",
+            description="iRODS zone of the run's collection. Empty: the connection's zone, else the server's",
+        ),
+        "user": Param(
+            None,
+            type=["null", "string"],
+            title="User",
+            description="Whose home holds the run's collection. Empty: the connection's user.",
+        ),
+    },
+    user_defined_macros={"irods_home": irods_home},
     tags=["irods", "example"],
     doc_md=__doc__,
 )

@@ -68,13 +68,29 @@ def slug(value: str) -> str:
     user_defined_filters={"slug": slug},
     params={
         "dataset": Param(
-            "/tempZone/home/rods/lexis/datasets/texts", type="string", description="input collection"
+            "/tempZone/home/rods/lexis/datasets/texts",
+            type="string",
+            title="Input dataset",
+            description="iRODS collection copied to every cluster (all its files, recursively).",
         ),
         "clusters": Param(
-            ["cluster_a", "cluster_b", "cluster_c"], type="array", description="SFTP/SSH connection ids"
+            ["cluster_a", "cluster_b", "cluster_c"],
+            type="array",
+            title="Clusters",
+            description="Connection ids of the clusters, one per line (type sftp, also used for SSH).",
         ),
-        "results_collection": Param("/tempZone/home/rods/lexis/results", type="string"),
-        "workdir_root": Param("lexis-jobs", type="string", description="scratch directory on each cluster"),
+        "results_collection": Param(
+            "/tempZone/home/rods/lexis/results",
+            type="string",
+            title="Results collection",
+            description="iRODS collection that receives <run>/<cluster>/ with each cluster's outputs.",
+        ),
+        "workdir_root": Param(
+            "lexis-jobs",
+            type="string",
+            title="Scratch directory",
+            description="Directory on each cluster (relative to the login directory) for the run's files.",
+        ),
     },
     doc_md=__doc__,
 )

@@ -5,110 +5,212 @@ from __future__ import annotations
 from typing import Any
 
 from irods_provider import __version__
-from irods_provider._auth_names import AUTH_MODES, CLIENT_AUTH_METHODS
 
 _STRING = {"type": ["string", "null"]}
 _SECRET = {"type": ["string", "null"], "format": "password"}
+_BOOL = {"type": ["boolean", "null"]}
+_SECONDS = {"type": ["number", "null"], "minimum": 0}
+
+#: The form's sections, in the order the UI shows them (it orders sections by their first field).
+SECTIONS = ("Server", "Authentication", "OpenID Connect", "Advanced")
+
+#: The auth-mode dropdown: everyday modes first, so typing "token" + Enter picks the bearer token mode.
+AUTH_MODE_LABELS = {
+    "basic": "Basic: iRODS username and password",
+    "token": "Bearer token (an access token you already have)",
+    "openid_password": "OpenID Connect: password grant (username and password)",
+    "openid_client_credentials": "OpenID Connect: client credentials (service account)",
+    "openid_refresh_token": "OpenID Connect: refresh token (offline access)",
+}
+CLIENT_AUTH_LABELS = {
+    "client_secret_basic": "HTTP Basic header (client_secret_basic)",
+    "client_secret_post": "In the request body (client_secret_post)",
+}
+CHECKSUM_LABELS = {
+    "auto": "Auto: learn it from the server's answers",
+    "sha256": "SHA-256",
+    "md5": "MD5",
+}
 
 
-def _field(label: str, description: str, schema: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    return {"label": label, "description": description, "schema": {**schema, **extra}}
+def _field(
+    section: str, label: str, description: str, schema: dict[str, Any], **extra: Any
+) -> dict[str, Any]:
+    """One extra field in Airflow's ``conn-fields`` format; ``section`` groups it in the UI form."""
+    return {"label": label, "description": description, "schema": {**schema, **extra, "section": section}}
 
 
-def _conn_fields() -> dict[str, Any]:
-    """The ``irods`` connection's extra fields, stored in ``Connection.extra`` under these names."""
+def _choice(
+    section: str, label: str, description: str, labels: dict[str, str], default: str
+) -> dict[str, Any]:
+    """A dropdown: ``enum`` in ``labels`` order, shown with ``values_display`` (no null entry)."""
+    return _field(
+        section, label, description, _STRING, default=default, enum=list(labels), values_display=labels
+    )
+
+
+def _server_fields() -> dict[str, Any]:
     return {
-        "zone": _field("Zone", "iRODS zone name, e.g. tempZone (optional: read from /info).", _STRING),
-        "api_path": _field("API path", "URL path of the iRODS HTTP API.", _STRING, default="/irods-http-api"),
+        "zone": _field(
+            "Server",
+            "Zone",
+            "The iRODS zone, e.g. tempZone. Test connection checks that it exists; the example DAGs build "
+            "their paths from it. Empty: the server's own zone (from /info).",
+            _STRING,
+        ),
+        "default_resource": _field(
+            "Server",
+            "Default resource",
+            "Resource for the data objects operators write when the task names none. "
+            "Empty: the server's default resource.",
+            _STRING,
+        ),
+        "api_path": _field(
+            "Server",
+            "API path",
+            "URL path of the iRODS HTTP API on the host, without the version.",
+            _STRING,
+            default="/irods-http-api",
+        ),
         "api_version": _field(
+            "Server",
             "API version",
-            "auto (probe /info of 0.7.0, 0.6.0, 0.5.0 once per process) or a version such as 0.6.0.",
+            "auto: probe 0.7.0, then 0.6.0, then 0.5.0 (once per process); or pin a version such as 0.6.0.",
             _STRING,
             default="auto",
-        ),
-        "default_resource": _field("Default resource", "Resource for new data objects.", _STRING),
-        "checksum_scheme": _field(
-            "Checksum scheme",
-            "The zone's checksum scheme: auto (learned from the server's answers), sha256 or md5.",
-            {"type": ["string", "null"]},
-            default="auto",
-            enum=["auto", "sha256", "md5"],
-        ),
-        "connect_timeout": _field(
-            "Connect timeout (s)",
-            "Seconds to wait for a TCP/TLS connection.",
-            {"type": ["number", "null"]},
-            default=10,
-            minimum=0,
-        ),
-        "timeout": _field(
-            "Read/write timeout (s)",
-            "Seconds to wait for each response.",
-            {"type": ["number", "null"]},
-            default=60,
-            minimum=0,
+            examples=["auto", "0.7.0", "0.6.0", "0.5.0"],
         ),
         "verify_tls": _field(
+            "Server",
             "Verify TLS certificate",
-            "Check the server certificate (https).",
-            {"type": ["boolean", "null"]},
+            "Check the server's certificate over https. Switch off only for a test server: anyone on the "
+            "path could then read the credentials.",
+            _BOOL,
             default=True,
         ),
-        "ca_bundle": _field("CA bundle path", "PEM file of trusted CAs (on the workers).", _STRING),
-        "auth_mode": _field(
-            "Authentication",
-            "basic: login/password; token: the password is a bearer token; openid_*: from a provider.",
-            {"type": ["string", "null"]},
-            default="basic",
-            enum=[*AUTH_MODES, None],
+        "ca_bundle": _field(
+            "Server",
+            "CA bundle path",
+            "PEM file of the CAs to trust, as a path on the workers. Empty: the system's trusted CAs.",
+            _STRING,
         ),
-        "access_token": _field("Access token", "Static bearer token (auth mode token).", _SECRET),
+    }
+
+
+def _auth_fields() -> dict[str, Any]:
+    return {
+        "auth_mode": _choice(
+            "Authentication",
+            "Authentication",
+            "How the provider logs in. Basic uses Username and Password above; Bearer token sends the "
+            "Password (or Access token) as is; the OpenID Connect modes get a token from the provider "
+            "configured in the OpenID Connect section.",
+            AUTH_MODE_LABELS,
+            "basic",
+        ),
+        "access_token": _field(
+            "Authentication",
+            "Access token",
+            "Bearer token mode only: the token to send. Empty: the Password field holds it.",
+            _SECRET,
+        ),
+    }
+
+
+def _openid_fields() -> dict[str, Any]:
+    section = "OpenID Connect"
+    return {
         "openid_discovery_url": _field(
-            "OpenID discovery URL",
-            "Issuer URL or its /.well-known/openid-configuration.",
+            section,
+            "Discovery URL",
+            "The issuer URL or its /.well-known/openid-configuration (or set the Token URL instead).",
             _STRING,
             format="url",
         ),
         "openid_token_url": _field(
-            "OpenID token URL", "Token endpoint, instead of discovery.", _STRING, format="url"
+            section, "Token URL", "The token endpoint, used instead of discovery.", _STRING, format="url"
         ),
-        "openid_client_id": _field("OpenID client id", "Client registered at the provider.", _STRING),
-        "openid_client_secret": _field("OpenID client secret", "Secret of that client.", _SECRET),
-        "openid_client_auth_method": _field(
-            "OpenID client authentication",
-            "How the client secret is sent to the token endpoint.",
-            {"type": ["string", "null"]},
-            default="client_secret_basic",
-            enum=[*CLIENT_AUTH_METHODS, None],
-        ),
-        "openid_scope": _field("OpenID scope", "Space-separated scopes, e.g. openid.", _STRING),
-        "openid_audience": _field(
-            "OpenID audience", "Audience to request (if the provider needs it).", _STRING
-        ),
-        "openid_username": _field(
-            "OpenID username", "Password grant user (default: the Login field).", _STRING
-        ),
-        "openid_password": _field(
-            "OpenID password", "Password grant password (default: the Password field).", _SECRET
-        ),
-        "openid_refresh_token": _field(
-            "OpenID refresh token",
-            "Offline/long-lived refresh token (auth mode openid_refresh_token).",
+        "openid_client_id": _field(section, "Client id", "The client registered at the provider.", _STRING),
+        "openid_client_secret": _field(
+            section,
+            "Client secret",
+            "That client's secret (needed for client credentials; empty for a public client).",
             _SECRET,
         ),
+        "openid_client_auth_method": _choice(
+            section,
+            "Client authentication",
+            "How the client secret is sent to the token endpoint.",
+            CLIENT_AUTH_LABELS,
+            "client_secret_basic",
+        ),
+        "openid_scope": _field(section, "Scope", "Space-separated scopes to request, e.g. openid.", _STRING),
+        "openid_audience": _field(
+            section, "Audience", "The audience to request, when the provider needs one.", _STRING
+        ),
+        "openid_username": _field(
+            section, "Username", "Password grant only. Empty: the Username field above.", _STRING
+        ),
+        "openid_password": _field(
+            section, "Password", "Password grant only. Empty: the Password field above.", _SECRET
+        ),
+        "openid_refresh_token": _field(
+            section, "Refresh token", "Refresh token mode only: the offline or long-lived token.", _SECRET
+        ),
         "openid_allow_insecure_http": _field(
-            "OpenID over plain http",
-            "Allow http:// discovery/token URLs (loopback test providers only; secrets travel in clear).",
-            {"type": ["boolean", "null"]},
+            section,
+            "Allow plain http",
+            "Accept http:// discovery and token URLs (loopback test providers only: secrets go in clear).",
+            _BOOL,
             default=False,
         ),
         "openid_allow_foreign_token_endpoint": _field(
-            "OpenID token endpoint on another host",
-            "Accept a discovered token endpoint on another host/port than the issuer.",
-            {"type": ["boolean", "null"]},
-            default=False,
+            section,
+            "Allow a token endpoint on another host",
+            "Off unless switched on: accept a discovered token endpoint on another host or port than "
+            "the issuer.",
+            # No default on purpose: Airflow masks the value of any key holding "token", and a masked
+            # False would reach the form as "***"; unset (null) means off.
+            _BOOL,
         ),
     }
+
+
+def _advanced_fields() -> dict[str, Any]:
+    return {
+        "checksum_scheme": _choice(
+            "Advanced",
+            "Checksum scheme",
+            "The zone's checksum scheme, used to verify transfers. Auto learns it from the server.",
+            CHECKSUM_LABELS,
+            "auto",
+        ),
+        "connect_timeout": _field(
+            "Advanced",
+            "Connect timeout (s)",
+            "Seconds to wait for a TCP and TLS connection.",
+            _SECONDS,
+            default=10,
+        ),
+        "timeout": _field(
+            "Advanced", "Read/write timeout (s)", "Seconds to wait for each response.", _SECONDS, default=60
+        ),
+    }
+
+
+def _conn_fields() -> dict[str, Any]:
+    """The ``irods`` connection's extra fields (``Connection.extra`` keys), grouped in :data:`SECTIONS`."""
+    return {**_server_fields(), **_auth_fields(), **_openid_fields(), **_advanced_fields()}
+
+
+#: What the standard fields say in the form (Airflow shows these as input placeholders).
+PLACEHOLDERS = {
+    "host": "irods-http.example.org (or https://host:port)",
+    "port": "empty: 443 for https, 80 for http",
+    "schema": "https (default) or http",
+    "login": "iRODS user, e.g. rods (Basic and OpenID password grant)",
+    "password": "iRODS password (Basic), or the bearer token (Bearer token mode)",
+}
 
 
 def _connection_type() -> dict[str, Any]:
@@ -119,13 +221,7 @@ def _connection_type() -> dict[str, Any]:
         "ui-field-behaviour": {
             "hidden-fields": ["extra"],
             "relabeling": {"schema": "Protocol", "login": "Username"},
-            "placeholders": {
-                "host": "irods-http.example.org",
-                "port": "443",
-                "schema": "https",
-                "login": "rods (Basic; OpenID password grant)",
-                "password": "password (Basic), or the access token (auth mode token)",
-            },
+            "placeholders": PLACEHOLDERS,
         },
         "conn-fields": _conn_fields(),
     }

@@ -14,6 +14,7 @@ import inspect
 import re
 from collections.abc import Generator, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from irods_provider.client import Kinds
@@ -39,6 +40,7 @@ __all__ = [
     "run_sync",
     "split_glob",
     "stat_path",
+    "timestamp_fields",
 ]
 
 T = TypeVar("T")
@@ -114,8 +116,18 @@ def split_glob(pattern: str) -> tuple[str, list[str]]:
     return "/" + "/".join(parts), []
 
 
+def timestamp_fields(name: str, epoch: int | None) -> dict[str, Any]:
+    """``{name: ISO-8601 UTC, name_epoch: seconds}`` for XCom: people read the first, code compares either.
+
+    The ISO form (``2026-01-31T12:00:00+00:00``) is what ``datetime.fromisoformat`` and the sensors'
+    ``newer_than`` accept; ``None`` stays ``None`` in both.
+    """
+    iso = None if epoch is None else datetime.fromtimestamp(epoch, tz=UTC).isoformat()
+    return {name: iso, f"{name}_epoch": epoch}
+
+
 def _entry_dict(path: str, kind: str, size: int | None, modified_at: int | None) -> dict[str, Any]:
-    return {"path": path, "kind": kind, "size": size, "modified_at": modified_at}
+    return {"path": path, "kind": kind, "size": size, **timestamp_fields("modified_at", modified_at)}
 
 
 def stat_path(path: str) -> Check[dict[str, Any] | None]:
@@ -180,7 +192,10 @@ def _path_matches(
             c
             for c in candidates
             if kind in ("any", c["kind"])
-            and (newer_than is None or (c["modified_at"] is not None and c["modified_at"] > newer_than))
+            and (
+                newer_than is None
+                or (c["modified_at_epoch"] is not None and c["modified_at_epoch"] > newer_than)
+            )
         ),
         key=lambda c: str(c["path"]),
     )

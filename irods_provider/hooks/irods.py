@@ -10,9 +10,14 @@ from airflow.sdk import BaseHook
 from airflow.sdk.log import mask_secret
 
 from irods_provider._metrics import install_metrics
-from irods_provider.exceptions import IrodsNotACollectionError, IrodsNotFoundError, IrodsPermissionError
+from irods_provider.exceptions import (
+    IrodsConfigurationError,
+    IrodsNotACollectionError,
+    IrodsNotFoundError,
+    IrodsPermissionError,
+)
 from irods_provider.hooks._connection import ConnectionSettings, parse_connection, parse_extras
-from irods_provider.hooks._diagnose import describe_failure
+from irods_provider.hooks._diagnose import describe_failure, extra_key_hint, missing_zone, typed_connection_id
 from irods_provider.hooks._logs import install_request_log_demotion
 from irods_provider.hooks._shortcuts import IrodsShortcutsMixin
 
@@ -61,17 +66,26 @@ class IrodsHook(IrodsShortcutsMixin, BaseHook):
         if conn.password:
             mask_secret(conn.password)
         # Parsed once, here: Airflow's extra_dejson would read broken extras as {} (settings.secrets()
-        # masks every secret extra below).
-        extras = parse_extras(conn.conn_id, conn.extra)
-        settings = parse_connection(
-            conn_id=conn.conn_id,
-            host=conn.host,
-            port=conn.port,
-            schema=conn.schema,
-            login=conn.login,
-            password=conn.password,
-            extras=extras,
-        )
+        # masks every secret extra below). The UI form saves every field, an empty one as null: null means
+        # "not set" (the default), like a missing key.
+        extras = {
+            key: value for key, value in parse_extras(conn.conn_id, conn.extra).items() if value is not None
+        }
+        try:
+            settings = parse_connection(
+                conn_id=conn.conn_id,
+                host=conn.host,
+                port=conn.port,
+                schema=conn.schema,
+                login=conn.login,
+                password=conn.password,
+                extras=extras,
+            )
+        except IrodsConfigurationError as error:
+            hint = extra_key_hint(extras)
+            if not hint:
+                raise
+            raise IrodsConfigurationError(f"{error} ({hint})") from None
         for secret in settings.secrets():
             mask_secret(secret)
         return settings
@@ -171,10 +185,18 @@ class IrodsHook(IrodsShortcutsMixin, BaseHook):
         self.close()
 
     def test_connection(self) -> tuple[bool, str]:
-        """Reach the server, check it is an iRODS HTTP API of the expected version, then log in.
+        """Reach the server, check it is an iRODS HTTP API of the expected version, log in, check the zone.
 
         Returns ``(ok, message)``; the message names what failed in plain words and never holds a secret.
+        Under the UI's Test button it names the connection id the user typed, not Airflow's temporary one.
         """
+        typed = typed_connection_id(self.irods_conn_id)
+        ok, message = self._test_connection()
+        if typed != self.irods_conn_id:
+            message = message.replace(repr(self.irods_conn_id), repr(typed))
+        return ok, message
+
+    def _test_connection(self) -> tuple[bool, str]:
         try:
             settings = self.settings
         except Exception as error:
@@ -190,7 +212,10 @@ class IrodsHook(IrodsShortcutsMixin, BaseHook):
                 zone = settings.zone or limits.irods_zone or ""
                 # Logged in once the server answers about its catalog, whatever the answer.
                 with contextlib.suppress(IrodsNotFoundError, IrodsNotACollectionError, IrodsPermissionError):
-                    session.collections.stat(f"/{zone}")
+                    session.collections.stat(f"/{limits.irods_zone or zone}")
+                problem = missing_zone(session, settings.zone, limits.irods_zone) if settings.zone else None
+                if problem is not None:
+                    return False, problem
         except Exception as error:
             return False, describe_failure(error, settings=settings, step=step)
         how = "pinned" if settings.api_version is not None else "detected automatically"

@@ -20,7 +20,7 @@ from irods_provider.exceptions import (
     IrodsNotFoundError,
     IrodsUsageError,
 )
-from irods_provider.hooks._checks import KINDS
+from irods_provider.hooks._checks import KINDS, timestamp_fields
 from irods_provider.operators._base import IrodsBaseOperator, check_choice, check_path, check_paths, path_kind
 from irods_provider.operators._bounded import MAX_REPORT_BYTES, bounded_entries, check_budget, tree_report
 from irods_provider.operators.metadata import (
@@ -131,7 +131,8 @@ class IrodsListCollectionOperator(IrodsBaseOperator):
     :param pattern: glob on the entry name (``*.csv``), or on the relative path if it contains ``/``.
     :param regex: regular expression searched in the path relative to ``path``.
     :param kind: ``both``, ``collections`` or ``data_objects``.
-    :param with_stat: add ``size``, ``modified_at`` and ``checksum`` to each entry.
+    :param with_stat: add ``size``, ``modified_at`` (ISO-8601 UTC), ``modified_at_epoch`` (seconds) and
+        ``checksum`` to each entry.
     :param max_entries: at most this many entries go to XCom (default 400, under 64 KiB with stat); ``count``
         is always the full number and ``truncated`` says whether entries were left out.
     :param with_replicas: add ``replicas`` to each data object: ``[{"number", "resource", "hierarchy",
@@ -200,7 +201,8 @@ class IrodsListCollectionOperator(IrodsBaseOperator):
                 continue
             item: dict[str, Any] = {"path": entry.path, "kind": entry_kind}
             if self.with_stat:
-                item.update(size=entry.size, modified_at=entry.modified_at, checksum=entry.checksum or None)
+                item.update(size=entry.size, **timestamp_fields("modified_at", entry.modified_at))
+                item["checksum"] = entry.checksum or None
             if self.with_replicas and entry.kind is EntryKind.DATA_OBJECT:
                 item["replicas"] = [_replica_item(r) for r in entry.replicas]
             result.append(item)

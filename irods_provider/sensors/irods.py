@@ -152,7 +152,8 @@ class _IrodsBaseSensor(IrodsTemplatingMixin, BaseSensorOperator):
 class IrodsPathSensor(_IrodsBaseSensor):
     """Wait until a collection or data object exists; pushes the matches.
 
-    Each match is ``{"path", "kind", "size", "modified_at"}`` (``modified_at`` in epoch seconds).
+    Each match is ``{"path", "kind", "size", "modified_at", "modified_at_epoch"}`` (``modified_at`` in
+    ISO-8601 UTC, which ``newer_than`` accepts back; ``modified_at_epoch`` in seconds).
 
     :param path: absolute logical path; glob characters (``*``, ``?``, ``[...]``) match per component.
     :param kind: ``any``, ``collection`` or ``data_object``.

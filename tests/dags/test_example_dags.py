@@ -134,7 +134,7 @@ def test_irods_basic_operations_with_openid_password_grant(
     before = oidc_provider.token_requests("password")
     caplog.set_level(logging.DEBUG)
     with mock.patch.object(hook_module, "_mask_token", side_effect=record):
-        dag_run = load_dag("irods_basic_operations").test(run_conf={"user": "alice"})
+        dag_run = load_dag("irods_basic_operations").test()  # the user comes from the connection
     states = task_states(dag_run)
     assert str(dag_run.state) == "success", states
     assert states == dict.fromkeys(CHAIN, "success")
@@ -147,3 +147,37 @@ def test_irods_basic_operations_with_openid_password_grant(
     assert "Set 2 AVU(s) on /tempZone/home/alice/" in logs  # the task logs were captured
     for secret in [password, client_secret, *minted]:
         assert secret not in logs
+
+
+@pytest.mark.parametrize("name", ["irods_basic_operations", "multi_cluster_workflow"])
+def test_example_dag_params_say_what_they_are(name) -> None:
+    params = load_dag(name).params
+    assert params
+    for key in params:
+        param = params.get_param(key)
+        assert param.schema.get("title"), key
+        assert len(param.description or "") > 20, key
+
+
+def test_basic_operations_home_comes_from_the_connection(irods_emulator, monkeypatch) -> None:
+    """No params: the zone from the server's /info (the connection has no zone extra), the user its login."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "basic_ops_home", EXAMPLE_DAGS / "irods_basic_operations.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    irods_emulator.add_user("bob", "Bob-Pw-1234")
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_IRODS_DEFAULT", f"irods://bob:Bob-Pw-1234@127.0.0.1:{irods_emulator.port}/http"
+    )
+    assert module.irods_home({"zone": None, "user": None}) == "/tempZone/home/bob"
+    assert module.irods_home({"zone": "otherZone", "user": None}) == "/otherZone/home/bob"
+    assert module.irods_home({"zone": "z", "user": "u"}) == "/z/home/u"  # both given: no connection needed
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_IRODS_DEFAULT", f"irods://bob:pw@127.0.0.1:{irods_emulator.port}/http?zone=zX"
+    )
+    assert module.irods_home({"zone": None, "user": "carol"}) == "/zX/home/carol"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import ssl
 
@@ -10,7 +11,7 @@ import httpx2
 import pytest
 from security_support import HOME, irods_conn_json
 
-from irods_provider.client import AsyncIrodsSession, BasicAuth, IrodsSession
+from irods_provider.client import AsyncIrodsSession, BasicAuth, IrodsSession, RetryPolicy
 from irods_provider.exceptions import IrodsConfigurationError, IrodsConnectionError
 from irods_provider.hooks.irods import IrodsHook
 
@@ -208,3 +209,15 @@ def test_certificate_failure_is_not_retried(tls_emulator) -> None:
     ):
         s.collections.stat(HOME)
     assert transport.attempts == 1
+
+
+def test_plain_http_against_the_tls_port_suggests_https(tls_emulator, monkeypatch) -> None:
+    """Test connection over http to a TLS-only port: the message says to switch the Protocol to https."""
+    conn = json.loads(irods_conn_json(tls_emulator)) | {"schema": "http"}
+    monkeypatch.setenv("AIRFLOW_CONN_IRODS_WRONG_PROTOCOL", json.dumps(conn))
+    ok, message = IrodsHook("irods_wrong_protocol", retry=RetryPolicy.never()).test_connection()
+    assert not ok
+    assert message.endswith(
+        f". Port {tls_emulator.port} speaks TLS: set the Protocol (schema) field to https"
+    )
+    assert tls_emulator.token_count() == 0

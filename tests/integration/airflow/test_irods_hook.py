@@ -6,6 +6,7 @@ import asyncio
 import json
 import socket
 
+import pytest
 from airflow.sdk.log import redact
 
 from irods_provider.client import RetryPolicy
@@ -85,6 +86,9 @@ def test_connection_tls_against_plain_http(irods, monkeypatch) -> None:
     ).test_connection()
     assert not ok
     assert message.startswith(f"TLS handshake with 127.0.0.1:{irods.port} failed")
+    assert message.endswith(
+        f". Port {irods.port} answers plain HTTP: set the Protocol (schema) field to http"
+    )
 
 
 def test_connection_wrong_api_version(irods, monkeypatch) -> None:
@@ -123,3 +127,85 @@ def test_connection_openid_provider_unreachable(irods, monkeypatch) -> None:
         "Could not get a token from the OpenID provider (IrodsConnectionError: cannot reach"
     )
     assert secret not in message
+
+
+def test_connection_names_a_zone_the_server_does_not_have(irods, monkeypatch) -> None:
+    uri = f"irods://rods:rods-emulator@127.0.0.1:{irods.port}/http?zone=noSuchZone"
+    ok, message = hook_for(monkeypatch, uri).test_connection()
+    assert (ok, message) == (
+        False,
+        "The server has no zone 'noSuchZone' (its zones: tempZone): fix the Zone field or leave it empty",
+    )
+
+
+def test_connection_zone_check_as_a_user_who_cannot_list_the_root(irods, monkeypatch) -> None:
+    from tests.integration.airflow.conftest import ALICE_PASSWORD, conn_uri
+
+    uri = conn_uri(irods, "alice", ALICE_PASSWORD).replace("zone=tempZone", "zone=otherZone")
+    ok, message = hook_for(monkeypatch, uri).test_connection()
+    assert (ok, message) == (
+        False,
+        "The server has no zone 'otherZone' (its zones: tempZone): fix the Zone field or leave it empty",
+    )
+    ok, message = hook_for(monkeypatch, conn_uri(irods, "alice", ALICE_PASSWORD)).test_connection()
+    assert ok, message
+    assert "(zone tempZone)" in message
+
+
+def test_connection_suggests_the_closest_extra_for_a_typo(irods, monkeypatch) -> None:
+    uri = f"irods://rods:rods-emulator@127.0.0.1:{irods.port}/http?verify_ssl=false&zonee=tempZone"
+    ok, message = hook_for(monkeypatch, uri).test_connection()
+    assert not ok
+    assert message.startswith(
+        "The connection is misconfigured: connection 'irods_probe' has unknown extras ['verify_ssl', 'zonee']"
+    )
+    assert message.endswith("('verify_ssl': did you mean 'verify_tls'?; 'zonee': did you mean 'zone'?)")
+
+
+def test_connection_with_an_empty_port_uses_the_protocol_default(monkeypatch) -> None:
+    with socket.socket() as probe:
+        if probe.connect_ex(("127.0.0.1", 80)) == 0:
+            pytest.skip("something listens on 127.0.0.1:80")
+    conn = {"conn_type": "irods", "host": "127.0.0.1", "port": 0, "schema": "http"}
+    conn |= {"login": "rods", "password": "rods-emulator"}
+    ok, message = hook_for(monkeypatch, json.dumps(conn)).test_connection()
+    assert (ok, message) == (False, "Connection refused by 127.0.0.1:80: nothing is listening there")
+
+
+@pytest.mark.slow  # importing Airflow's API routes takes 5-15 s
+def test_ui_test_button_names_the_connection_the_user_typed(irods, monkeypatch) -> None:
+    """Airflow's POST /connections/test runs the hook under a random id; the message names the typed one."""
+    from types import SimpleNamespace
+
+    from airflow.api_fastapi.core_api.datamodels.connections import ConnectionBody
+    from airflow.api_fastapi.core_api.routes.public import connections as route
+    from airflow.models.connection import Connection
+
+    monkeypatch.setenv("AIRFLOW__CORE__TEST_CONNECTION", "Enabled")
+    monkeypatch.setattr(Connection, "get_team_name", staticmethod(lambda *a, **k: None))
+    # What Connection.get_hook finds for conn_type irods, without importing every provider's hooks (~20 s).
+    monkeypatch.setattr(Connection, "get_hook", lambda self: IrodsHook(self.conn_id))
+    no_read = SimpleNamespace(is_authorized_connection=lambda **kwargs: False)
+    body = ConnectionBody(
+        connection_id="my_irods",
+        conn_type="irods",
+        host="127.0.0.1",
+        port=irods.port,
+        schema="http",
+        login="rods",
+        password="rods-emulator",
+        extra=json.dumps({"verify_ssl": False}),
+    )
+    answer = route.test_connection(test_body=body, user=None, auth_manager=no_read)
+    assert answer.status is False
+    assert answer.message.startswith(
+        "The connection is misconfigured: connection 'my_irods' has unknown extras ['verify_ssl']"
+    )
+    assert answer.message.endswith("('verify_ssl': did you mean 'verify_tls'?)")
+    body.extra = json.dumps({"zone": "tempZone"})
+    answer = route.test_connection(test_body=body, user=None, auth_manager=no_read)
+    assert (answer.status, answer.message) == (
+        True,
+        f"Connected to the iRODS HTTP API 0.7.0 (detected automatically) at {irods.base_url} "
+        "(zone tempZone) with basic authentication",
+    )

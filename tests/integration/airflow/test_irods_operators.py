@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from irods_provider.client import AVU
@@ -109,7 +111,7 @@ def test_path_exists_hidden_from_other_users(tree) -> None:
     )
 
 
-def test_list_collection(tree) -> None:
+def test_list_collection(tree, session) -> None:
     flat = run(IrodsListCollectionOperator(task_id="l", path=tree))
     assert flat["count"] == 3
     assert [(e["path"], e["kind"]) for e in flat["entries"]] == [
@@ -124,7 +126,11 @@ def test_list_collection(tree) -> None:
         (f"{tree}/a.csv", 6),
         (f"{tree}/sub/c.csv", 100),
     ]
-    assert all(isinstance(e["modified_at"], int) for e in deep["entries"])
+    for entry in deep["entries"]:
+        epoch = session.data_objects.stat(entry["path"]).modified_at
+        assert entry["modified_at_epoch"] == epoch
+        assert entry["modified_at"] == datetime.fromtimestamp(epoch, tz=UTC).isoformat()
+        assert entry["modified_at"].endswith("+00:00")
     colls = run(IrodsListCollectionOperator(task_id="l", path=tree, recursive=True, kind="collections"))
     assert [e["path"] for e in colls["entries"]] == [f"{tree}/sub"]
     regex = run(IrodsListCollectionOperator(task_id="l", path=tree, recursive=True, regex=r"^sub/.*\.csv$"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from unittest import mock
 
 import pytest
@@ -56,12 +57,22 @@ def test_path_sensor_poke_glob_and_newer_than(inbox, session) -> None:
     mtime = session.data_objects.stat(f"{inbox}/a.csv").modified_at
     assert poke(IrodsPathSensor(task_id="s", path=f"{inbox}/a.csv", newer_than=mtime)).is_done is False
     assert poke(IrodsPathSensor(task_id="s", path=f"{inbox}/a.csv", newer_than=mtime - 1)).is_done is True
+    # The ISO time a match carries in XCom goes back into newer_than as is.
+    (match,) = result.xcom_value
+    assert match["modified_at"] == datetime.fromtimestamp(mtime, UTC).isoformat()
+    assert (
+        poke(IrodsPathSensor(task_id="s", path=f"{inbox}/a.csv", newer_than=match["modified_at"])).is_done
+        is False
+    )
     assert poke(IrodsPathSensor(task_id="s", path=inbox, kind="collection")).xcom_value == [
         {
             "path": inbox,
             "kind": "collection",
             "size": None,
-            "modified_at": session.collections.stat(inbox).modified_at,
+            "modified_at": datetime.fromtimestamp(
+                session.collections.stat(inbox).modified_at, UTC
+            ).isoformat(),
+            "modified_at_epoch": session.collections.stat(inbox).modified_at,
         }
     ]
     assert poke(IrodsPathSensor(task_id="s", path=inbox, kind="data_object")).is_done is False

@@ -31,7 +31,7 @@ def test_connection_form_fields_and_sensitive_fields() -> None:
     behaviour = manager.field_behaviours["irods"]
     assert "extra" in behaviour["hidden_fields"]
     assert behaviour["relabeling"] == {"schema": "Protocol", "login": "Username"}
-    assert behaviour["placeholders"]["schema"] == "https"
+    assert behaviour["placeholders"]["schema"] == "https (default) or http"
 
 
 def test_provider_info_modules_exist() -> None:
