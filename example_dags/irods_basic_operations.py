@@ -32,6 +32,7 @@ def irods_home(params: Mapping[str, Any], conn_id: str = "irods_default") -> str
     The zone comes from the connection's ``zone`` extra, else from the server (``/info``); the user is the
     connection's login (the OpenID username in the ``openid_password`` mode).
     """
+    from irods_provider.client._openid import OpenId, PasswordGrant
     from irods_provider.hooks.irods import IrodsHook
 
     zone, user = params.get("zone"), params.get("user")
@@ -39,7 +40,9 @@ def irods_home(params: Mapping[str, Any], conn_id: str = "irods_default") -> str
         return f"/{zone}/home/{user}"
     with IrodsHook(conn_id) as hook:
         settings = hook.settings
-        openid_user = settings.openid.username if settings.openid is not None else None
+        auth = settings.auth
+        password_grant = isinstance(auth, OpenId) and isinstance(auth.grant, PasswordGrant)
+        openid_user = auth.grant.username if password_grant else None  # type: ignore[union-attr]
         user = user or openid_user or settings.username
         zone = zone or settings.zone or hook.get_conn().limits.irods_zone
     if not user:

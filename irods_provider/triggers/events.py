@@ -222,11 +222,11 @@ class IrodsPathEventTrigger(_IrodsEventTrigger):
         new = [
             m
             for m in matches
-            if (horizon is None or (m["modified_at"] or 0) > horizon)
-            and (m["path"] not in seen or seen[m["path"]] != m["modified_at"])
+            if (horizon is None or (_epoch(m) or 0) > horizon)
+            and (m["path"] not in seen or seen[m["path"]] != _epoch(m))
         ]
-        new.sort(key=lambda m: (m["modified_at"] or 0, m["path"]))
-        seen.update((m["path"], m["modified_at"]) for m in new)
+        new.sort(key=lambda m: (_epoch(m) or 0, m["path"]))
+        seen.update((m["path"], _epoch(m)) for m in new)
         newest = max((t or 0 for t in seen.values()), default=None)
         if newest is not None:
             horizon = max(horizon or 0, newest - self.lookback_seconds)
@@ -298,3 +298,9 @@ class IrodsMetadataEventTrigger(_IrodsEventTrigger):
         seen = set(state.get("seen") or [])
         new = [m for m in matches if m["path"] not in seen]
         return {"seen": sorted(m["path"] for m in matches)}, new
+
+
+def _epoch(match: dict[str, Any]) -> int | None:
+    """A match's modify time in epoch seconds (matches carry ISO ``modified_at`` and its ``_epoch``)."""
+    value = match.get("modified_at_epoch", match.get("modified_at"))
+    return value if isinstance(value, int) else None

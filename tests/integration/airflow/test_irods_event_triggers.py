@@ -16,6 +16,7 @@ import pytest
 
 from irods_provider.client import AVU
 from irods_provider.exceptions import IrodsUsageError
+from irods_provider.hooks._checks import timestamp_fields
 from irods_provider.triggers.events import IrodsMetadataEventTrigger, IrodsPathEventTrigger
 
 HOME = "/tempZone/home/rods"
@@ -107,7 +108,7 @@ async def test_path_event_trigger_fires_once_per_object_and_not_again_after_rest
             "path": f"{inbox}/a.csv",
             "kind": "data_object",
             "size": 3,
-            "modified_at": stat_a.modified_at,
+            **timestamp_fields("modified_at", stat_a.modified_at),
         },
         {
             "event": "irods.path",
@@ -115,7 +116,7 @@ async def test_path_event_trigger_fires_once_per_object_and_not_again_after_rest
             "path": f"{inbox}/b.csv",
             "kind": "data_object",
             "size": 5,
-            "modified_at": session.data_objects.stat(f"{inbox}/b.csv").modified_at,
+            **timestamp_fields("modified_at", session.data_objects.stat(f"{inbox}/b.csv").modified_at),
         },
     ]
     await first.stop()

@@ -132,3 +132,11 @@ def test_empty_form_fields_saved_as_null_mean_the_defaults(monkeypatch) -> None:
     assert (settings.verify, settings.connect_timeout, settings.timeout) == (True, 10.0, 60.0)
     assert settings.checksum_scheme is None
     assert settings.zone is None
+
+
+def test_the_form_dropdowns_offer_exactly_the_modes_the_hook_accepts() -> None:
+    from irods_provider._auth_names import AUTH_MODES, CLIENT_AUTH_METHODS
+    from irods_provider._provider_info import AUTH_MODE_LABELS, CLIENT_AUTH_LABELS
+
+    assert sorted(AUTH_MODE_LABELS) == sorted(AUTH_MODES)
+    assert sorted(CLIENT_AUTH_LABELS) == sorted(CLIENT_AUTH_METHODS)
