@@ -195,6 +195,7 @@ def upload_object(
         # skip policy the destination is not asked about first (the publishing rename refuses an
         # existing object by itself), so it costs a write, a checksum and a rename.
         small = src.size is not None and src.size <= min(cfg.small_file_threshold, cfg.chunk_size)
+        named = resume
         resume = resume and not small
         if small and skip is SkipPolicy.NEVER and not dry_run:
             exists, reason = False, None
@@ -216,9 +217,11 @@ def upload_object(
                 size=src.size,
                 reason="overwrite" if exists else "new",
             )
-        if resume and resume_key is None and src.local_path is not None:
+        if named and resume_key is None and src.local_path is not None:
             resume_key = _resume.resume_key(src.local_path, src.size, src.mtime_ns, path)
-        key = resume_key if resume and resume_key else uuid.uuid4().hex[:16]
+        # A small file's temporary is named by its key too, though never resumed: a retry's one write
+        # replaces what a killed attempt left there instead of leaving it behind.
+        key = resume_key if named and resume_key else uuid.uuid4().hex[:16]
         coordinator = TransferCoordinator(path=path, subscribers=subscribers, cancel_event=cancel_event)
         coordinator.queued(src.size)
         try:
@@ -408,6 +411,9 @@ def _upload_to_temp(
         coordinator=coordinator,
         executor=executor,
     )
+    every = cfg.resume_checkpoint_bytes if resume else 0
+    checkpoints = _Checkpoints(session, temp, src, writer, every=every, previous=previous, start=start)
+    checkpoints.then = on_chunk
     try:
         result = copy(
             src.fh,
@@ -416,15 +422,22 @@ def _upload_to_temp(
             hasher=hasher,
             coordinator=coordinator,
             report_progress=False,
-            on_chunk=on_chunk,
+            on_chunk=checkpoints,
         )
         writer.close()
     except BaseException as exc:
         writer.abort(keep_queued=not isinstance(exc, IrodsTransferCancelledError))
         _after_failure(
-            session, temp, src, writer.committed_bytes, start=start, resume=resume, previous=previous
+            session,
+            temp,
+            src,
+            writer.committed_bytes,
+            start=start,
+            resume=resume,
+            previous=checkpoints.previous,
         )
         raise
+    previous = checkpoints.previous
     change = src.check(result.size) if src.check is not None else None
     if change is not None:
         _quiet_remove(session, temp)  # never resumable: the source it holds a prefix of is gone
@@ -435,6 +448,45 @@ def _upload_to_temp(
         _quiet_remove(session, temp)
         raise
     return result, start, checksum, previous
+
+
+class _Checkpoints:
+    """Records the committed prefix on the temporary object every ``resume_checkpoint_bytes`` while the
+    upload runs: an attempt killed with ``kill -9`` runs no cleanup, and without a record its successor
+    would start from 0. The successor first shuts the killed attempt's recorded handle down, which makes the
+    acknowledged bytes durable, then resumes from the recorded prefix (never more than was acknowledged)."""
+
+    def __init__(
+        self,
+        session: SessionLike,
+        temp: str,
+        src: _OpenedSource,
+        writer: ParallelWriter,
+        *,
+        every: int,
+        previous: str | None,
+        start: int,
+    ) -> None:
+        self.session, self.temp, self.src, self.writer = session, temp, src, writer
+        self.every, self.previous, self.saved = every, previous, start
+        self.then: Callable[[int], object] | None = None
+
+    def __call__(self, total: int) -> None:
+        """After a chunk was queued: record the prefix if it grew by at least ``every`` bytes since."""
+        if self.then is not None:
+            self.then(total)
+        committed = self.writer.committed_bytes
+        if self.every <= 0 or committed - self.saved < self.every:
+            return
+        state = _resume.ResumeState(
+            committed=committed, source_size=self.src.size, source_mtime_ns=self.src.mtime_ns
+        )
+        try:
+            _resume.save_state(self.session, self.temp, state, previous=self.previous)
+        except IrodsError as exc:  # a missed checkpoint costs a longer resume, never the upload
+            log.warning("could not record resume state on %s: %s", self.temp, exc)
+            return
+        self.previous, self.saved = state.to_value(), committed
 
 
 def _after_failure(
@@ -622,16 +674,19 @@ def parallel_upload(
     subscribers: Sequence[TransferSubscriber] = (),
     cancel_event: threading.Event | None = None,
 ) -> CopyResult:
-    """Upload a file object to ``path`` in one call (parallel streams, bounded memory) and verify its
-    checksum.
+    """Upload a file object to ``path`` in one call (parallel streams, bounded memory), verify its
+    checksum and publish it (replacing an existing object).
 
-    Writes ``path`` directly (no temporary name, no policies): use :func:`upload_object` for atomic
-    publishing.
+    The bytes go to a temporary sibling (its handle recorded, see :class:`AtomicWriter`) that is renamed
+    onto ``path`` once verified, so ``path`` never holds a partial object, even after ``kill -9``; a retry
+    writes the temporary afresh. No policies: use :func:`upload_object` for skip/overwrite and resume.
     """
+    from ._atomic import AtomicWriter  # it builds on this module
+
     cfg = _effective_config(session, config, streams=streams, chunk_size=chunk_size)
     coordinator = TransferCoordinator(path=path, subscribers=subscribers, cancel_event=cancel_event)
     coordinator.queued(size)
-    writer = ParallelWriter(session, path, config=cfg, size=size, coordinator=coordinator)
+    writer = AtomicWriter(session, path, config=cfg, size=size, coordinator=coordinator, publish=False)
     try:
         result = copy(
             fileobj,
@@ -642,7 +697,8 @@ def parallel_upload(
             report_progress=False,
         )
         writer.close()
-        result = with_server_checksum(result, verify_checksum(session, path, result))
+        result = with_server_checksum(result, verify_checksum(session, writer.path, result))
+        writer.publish()
     except BaseException as exc:
         writer.abort()
         coordinator.done(exc)

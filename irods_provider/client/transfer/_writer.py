@@ -344,15 +344,32 @@ def open_writer(
     subscribers: tuple[TransferSubscriber, ...] = (),
     cancel_event: threading.Event | None = None,
     executor: Executor | None = None,
+    publish: bool = True,
     **config_overrides: Any,
 ) -> ParallelWriter:
     """Open a parallel, bounded-memory writer on ``path``; ``write()`` returns once the chunk is queued.
 
-    ``streams`` and ``chunk_size`` override ``config`` and are capped by the server's limits. ``offset`` with
-    ``truncate=False`` continues an existing object (resume). Close it (or use ``with``) to finish the upload.
+    ``streams`` and ``chunk_size`` override ``config`` and are capped by the server's limits. Close it (or
+    use ``with``) to finish the upload. A new content (``truncate`` at offset 0) is written atomically: to a
+    temporary sibling whose handle is recorded, renamed onto ``path`` (replacing it) at close, so ``path``
+    never holds a partial object, even after ``kill -9`` (see :class:`AtomicWriter`; ``publish=False``
+    leaves the rename to the caller's ``writer.publish()``). ``offset`` with ``truncate=False`` continues an
+    existing object in place (append, resume): that cannot be atomic.
     """
     cfg = _effective_config(session, config, streams=streams, chunk_size=chunk_size, **config_overrides)
     coordinator = TransferCoordinator(path=path, subscribers=subscribers, cancel_event=cancel_event)
+    if truncate and offset == 0:
+        from ._atomic import AtomicWriter  # it builds on this module
+
+        return AtomicWriter(
+            session,
+            path,
+            config=cfg,
+            size=size,
+            coordinator=coordinator,
+            executor=executor,
+            publish=publish,
+        )
     return ParallelWriter(
         session,
         path,
