@@ -20,7 +20,9 @@ from irods_provider.exceptions import (
     IrodsChecksumMismatchError,
     IrodsError,
     IrodsLockedError,
+    IrodsNotACollectionError,
     IrodsNotADataObjectError,
+    IrodsNotFoundError,
     IrodsResponseError,
     IrodsTransferCancelledError,
     IrodsUsageError,
@@ -564,6 +566,9 @@ def _publish(
     def rename(old: str, new: str, identity: tuple[int, str] | None = None) -> None:
         _rename(session, old, new, retry=retry, expected=identity)
 
+    # The object moved aside is named from ``path``: what a killed attempt left there is found again.
+    parent, _, name = path.rpartition("/")
+    old = f"{parent}/.{name}.irods-old-{_resume.resume_key('old', path)[:12]}"
     # Under REFUSE the rename is sent without asking first: the server refuses an existing ``path`` itself.
     if overwrite is OverwritePolicy.REFUSE or not session.data_objects.exists(path):
         try:
@@ -583,6 +588,8 @@ def _publish(
                 server_message=exc.server_message,
             ) from exc
         else:
+            if overwrite is OverwritePolicy.OVERWRITE:
+                _remove_if_present(session, old)  # a killed attempt moved it aside: superseded now
             return
     if overwrite is OverwritePolicy.REFUSE:
         _quiet_remove(session, temp)
@@ -591,15 +598,27 @@ def _publish(
             operation="upload",
             path=path,
         )
-    parent, _, name = path.rpartition("/")
-    old = f"{parent}/.{name}.irods-old-{uuid.uuid4().hex[:12]}"
-    rename(path, old)
+    try:
+        rename(path, old)
+    except IrodsAlreadyExistsError:
+        _remove_if_present(session, old)  # a killed attempt's, after it published: superseded by ``path``
+        rename(path, old)
     try:
         rename(temp, path, expected)
     except BaseException:
         rename(old, path)
         raise
     _quiet_remove(session, old)
+
+
+def _remove_if_present(session: SessionLike, path: str) -> None:
+    """Remove a leftover data object; nothing to do when it is missing (the usual case)."""
+    try:
+        session.data_objects.remove(path, no_trash=True)
+    except (IrodsNotFoundError, IrodsNotADataObjectError, IrodsNotACollectionError):
+        return
+    except IrodsError as exc:
+        log.warning("could not remove leftover object %s: %s", path, exc)
 
 
 def _rename(
