@@ -363,11 +363,11 @@ def test_kill9_then_retry_keeps_every_invariant(
     args, coll, local_dir = job(0)
     switch.arm(None, 0, after=False)
     worker.WRITE_PATHS[case.path](args)
-    requests = switch.count
+    requests, full_bytes = switch.count, switch.post_bytes
     assert requests > 0
 
     violations: list[str] = []
-    killed = resumes = 0
+    killed = resumes = orphans = 0
     spent = {"worker": 0.0, "retry": 0.0}
     started = time.monotonic()
     for i, (kill_at, after) in enumerate(kill_points(case, requests, points), start=1):
@@ -384,6 +384,7 @@ def test_kill9_then_retry_keeps_every_invariant(
             continue
         final = f"{coll}/{NAME}"
         snap = Snapshot.take(model, coll)
+        orphans += len(snap.orphans())
         violations += [f"{where}: {p}" for p in check_after_kill(case, snap, final, data, local_dir / NAME)]
         switch.arm(None, 0, after=False)
         t0 = time.monotonic()
@@ -396,12 +397,20 @@ def test_kill9_then_retry_keeps_every_invariant(
             after_snap = Snapshot.take(model, coll)
             problems = check_after_retry(case, snap, after_snap, final, data, local_dir, outcome)
             violations += [f"{where}: {p}" for p in problems]
-            resumes += bool(outcome.get("resumed"))
+            if outcome.get("resumed"):
+                resumes += 1
+                prefix = resumable_prefix(snap, final)
+                if switch.post_bytes > full_bytes - prefix // 2:  # request framing varies a little
+                    violations.append(
+                        f"{where}: resumed from {prefix} bytes but sent {switch.post_bytes} of a full "
+                        f"run's {full_bytes} request bytes"
+                    )
         release_all_handles(model)
     seconds = time.monotonic() - started
     print(
         f"{case.id}: {killed} kills of {points} points, {requests} requests/run, {resumes} resumed, "
-        f"{seconds:.1f} s (worker {spent['worker']:.1f} s, retry {spent['retry']:.1f} s)"
+        f"{orphans} unrecorded orphans, {seconds:.1f} s "
+        f"(worker {spent['worker']:.1f} s, retry {spent['retry']:.1f} s)"
     )
     assert violations == [], "\n".join(violations[:15]) + f"\n({len(violations)} violations)"
     if case.path == "upload_object" and case.size == MULTI:
