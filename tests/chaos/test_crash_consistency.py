@@ -49,6 +49,7 @@ ROOT = "/tempZone/home/rods/crash"
 NAME = "data.bin"
 SMALL = 40 * worker.KIB  # fits one request body
 MULTI = 3 * worker.CHUNK + 4321  # four chunks over three streams
+BIG = 15 * worker.CHUNK + 99  # 16 chunks: the default checkpoint (every 8) falls mid-upload
 OLD = b"the older object the write replaces\n" * 100
 
 
@@ -64,9 +65,8 @@ class Case:
 
     @property
     def id(self) -> str:
-        return (
-            f"{self.path}-{'small' if self.size == SMALL else 'multi'}{'-replace' if self.replaces else ''}"
-        )
+        size = {SMALL: "small", MULTI: "multi", BIG: "16-chunks"}[self.size]
+        return f"{self.path}-{size}{'-replace' if self.replaces else ''}"
 
 
 CASES = [
@@ -78,7 +78,7 @@ CASES = [
     Case("open_writer", MULTI),
     Case("fs_put", MULTI),
     Case("fs_open_wb", MULTI),
-    Case("local_to_irods_operator", MULTI),
+    Case("local_to_irods_operator", BIG),
     Case("download_object", MULTI, up=False),
     Case("irods_to_local_operator", MULTI, up=False),
 ]
@@ -413,7 +413,7 @@ def test_kill9_then_retry_keeps_every_invariant(
         f"(worker {spent['worker']:.1f} s, retry {spent['retry']:.1f} s)"
     )
     assert violations == [], "\n".join(violations[:15]) + f"\n({len(violations)} violations)"
-    if case.path == "upload_object" and case.size == MULTI:
+    if case.path in ("upload_object", "local_to_irods_operator") and case.size != SMALL:
         # Killed mid-upload, the next attempt continues from the last checkpoint: some kill points must.
         assert resumes >= 1, f"{case.id}: no retry resumed from a recorded prefix"
     assert killed >= points * 2 // 3, f"{case.id}: only {killed} of {points} kill points hit a live worker"

@@ -80,7 +80,8 @@ class TransferConfig:
             resource); appends and resumed writes go to the replica that already holds the bytes.
         resume_checkpoint_bytes: a resumable upload records its committed prefix on its temporary object
             each time it grew by this much (one metadata call), so a worker killed with ``kill -9`` is
-            resumed from there; 0 records only when an upload fails in-process.
+            resumed from there; None (default): every 8 chunks (64 MiB with 8 MiB chunks); 0 records only
+            when an upload fails in-process.
     """
 
     streams: int = 3
@@ -97,7 +98,7 @@ class TransferConfig:
     min_stream_bytes_per_second: int = 512 * 1024
     checksum_scheme: ChecksumScheme | None = None
     resource: str | None = None
-    resume_checkpoint_bytes: int = 64 * MIB
+    resume_checkpoint_bytes: int | None = None
 
     def __post_init__(self) -> None:
         for name in (

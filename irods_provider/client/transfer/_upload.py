@@ -413,9 +413,11 @@ def _upload_to_temp(
         coordinator=coordinator,
         executor=executor,
     )
-    every = cfg.resume_checkpoint_bytes if resume else 0
-    checkpoints = _Checkpoints(session, temp, src, writer, every=every, previous=previous, start=start)
-    checkpoints.then = on_chunk
+    every = cfg.resume_checkpoint_bytes
+    every = (8 * cfg.chunk_size if every is None else every) if resume else 0
+    checkpoints = _Checkpoints(session, temp, src, every=every, previous=previous, start=start)
+    if every > 0:
+        writer.on_commit = checkpoints
     try:
         result = copy(
             src.fh,
@@ -424,7 +426,7 @@ def _upload_to_temp(
             hasher=hasher,
             coordinator=coordinator,
             report_progress=False,
-            on_chunk=checkpoints,
+            on_chunk=on_chunk,
         )
         writer.close()
     except BaseException as exc:
@@ -456,39 +458,39 @@ class _Checkpoints:
     """Records the committed prefix on the temporary object every ``resume_checkpoint_bytes`` while the
     upload runs: an attempt killed with ``kill -9`` runs no cleanup, and without a record its successor
     would start from 0. The successor first shuts the killed attempt's recorded handle down, which makes the
-    acknowledged bytes durable, then resumes from the recorded prefix (never more than was acknowledged)."""
+    acknowledged bytes durable, then resumes from the recorded prefix (never more than was acknowledged).
+
+    Called by the writer's stream workers as the prefix grows (the chunk still counts as in flight, so
+    the writer is not drained, and the AVU not finalized, while a checkpoint is being written)."""
 
     def __init__(
         self,
         session: SessionLike,
         temp: str,
         src: _OpenedSource,
-        writer: ParallelWriter,
         *,
         every: int,
         previous: str | None,
         start: int,
     ) -> None:
-        self.session, self.temp, self.src, self.writer = session, temp, src, writer
+        self.session, self.temp, self.src = session, temp, src
         self.every, self.previous, self.saved = every, previous, start
-        self.then: Callable[[int], object] | None = None
+        self._lock = threading.Lock()
 
-    def __call__(self, total: int) -> None:
-        """After a chunk was queued: record the prefix if it grew by at least ``every`` bytes since."""
-        if self.then is not None:
-            self.then(total)
-        committed = self.writer.committed_bytes
-        if self.every <= 0 or committed - self.saved < self.every:
-            return
-        state = _resume.ResumeState(
-            committed=committed, source_size=self.src.size, source_mtime_ns=self.src.mtime_ns
-        )
-        try:
-            _resume.save_state(self.session, self.temp, state, previous=self.previous)
-        except IrodsError as exc:  # a missed checkpoint costs a longer resume, never the upload
-            log.warning("could not record resume state on %s: %s", self.temp, exc)
-            return
-        self.previous, self.saved = state.to_value(), committed
+    def __call__(self, committed: int) -> None:
+        """Record ``committed`` if the prefix grew by at least ``every`` bytes since the last record."""
+        with self._lock:
+            if self.every <= 0 or committed - self.saved < self.every:
+                return
+            state = _resume.ResumeState(
+                committed=committed, source_size=self.src.size, source_mtime_ns=self.src.mtime_ns
+            )
+            try:
+                _resume.save_state(self.session, self.temp, state, previous=self.previous)
+            except IrodsError as exc:  # a missed checkpoint costs a longer resume, never the upload
+                log.warning("could not record resume state on %s: %s", self.temp, exc)
+                return
+            self.previous, self.saved = state.to_value(), committed
 
 
 def _after_failure(

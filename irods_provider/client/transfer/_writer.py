@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from types import TracebackType
 from typing import Any
@@ -85,6 +86,9 @@ class ParallelWriter:
         self._acked: dict[int, int] = {}
         self._committed = offset
         self._closed = False
+        self.on_commit: Callable[[int], object] | None = None
+        """Called from a stream worker with the new committed prefix whenever it grows (resume
+        checkpoints); its chunk still counts as in flight meanwhile. Errors are logged, never raised."""
         self.coordinator.add_wakeup(self._wake)
 
     # file-like surface -------------------------------------------------------------------------------------
@@ -308,13 +312,23 @@ class ParallelWriter:
             self._chunk_done(offset, acked)
 
     def _chunk_done(self, offset: int, acked: int) -> None:
+        grew = None
         with self._cv:
-            self._in_flight -= 1
             if acked:
+                before = self._committed
                 self._acked[offset] = acked
                 while self._committed in self._acked:
                     self._committed += self._acked.pop(self._committed)
-            self._cv.notify_all()
+                grew = self._committed if self._committed > before else None
+        try:
+            if grew is not None and self.on_commit is not None:
+                self.on_commit(grew)
+        except Exception as exc:
+            log.warning("commit callback on %s failed: %s", self.path, exc)
+        finally:
+            with self._cv:
+                self._in_flight -= 1
+                self._cv.notify_all()
 
     def _drain(self) -> None:
         with self._cv:
