@@ -9,14 +9,12 @@ readers never see a half-written object and a failed ``with`` block leaves the t
 
 from __future__ import annotations
 
-import uuid
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from fsspec.spec import AbstractBufferedFile
 
 from irods_provider.exceptions import IrodsNotADataObjectError, IrodsNotFoundError
-from irods_provider.fs._paths import join
 
 if TYPE_CHECKING:
     from irods_provider.client.transfer import ParallelWriter
@@ -84,9 +82,10 @@ class IrodsFile(AbstractBufferedFile):  # type: ignore[misc]
             self._target = None
             self._writer = self.fs.open_writer(self.path, offset=self._append_at, truncate=False)
             return
-        parent, _, name = self.path.rpartition("/")
-        self._target = join(parent or "/", f".{name}.part-{uuid.uuid4().hex[:12]}")
-        self._writer = self.fs.open_writer(self._target)
+        # The engine's temporary sibling (its handle recorded, its name derived from the path, so a retry
+        # after kill -9 unlocks and reuses it); published by commit().
+        self._writer = self.fs.open_writer(self.path, publish=False)
+        self._target = self._writer.path
 
     def commit(self) -> None:
         """Publish what was written: rename the temporary object onto the target (or write it, if small)."""

@@ -216,9 +216,19 @@ class IrodsFileSystem(AbstractFileSystem):  # type: ignore[misc]
         """Content up to this size is written in one request, without a parallel-write handle."""
         return self.transfer_config.chunk_size
 
-    def open_writer(self, path: str, *, offset: int = 0, truncate: bool = True) -> ParallelWriter:
-        """A parallel writer on ``path`` with this filesystem's transfer settings."""
-        return open_writer(self.session, path, config=self.transfer_config, offset=offset, truncate=truncate)
+    def open_writer(
+        self, path: str, *, offset: int = 0, truncate: bool = True, publish: bool = True
+    ) -> ParallelWriter:
+        """A parallel writer on ``path`` with this filesystem's transfer settings (new content goes through
+        a temporary sibling, renamed onto ``path`` at close, or by ``publish()`` when ``publish=False``)."""
+        return open_writer(
+            self.session,
+            path,
+            config=self.transfer_config,
+            offset=offset,
+            truncate=truncate,
+            publish=publish,
+        )
 
     def read_range(self, path: str, start: int, end: int) -> bytes:
         """Bytes ``[start, end)`` of a data object whose size is at least ``end``: one request or parallel."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 from irods_provider.client._temporaries import RESUME_ATTRIBUTE
 from irods_provider.exceptions import IrodsTransferCancelledError
 
+from ._atomic import AtomicWriter
 from ._config import ChecksumScheme, OverwritePolicy, SkipPolicy, TransferConfig
 from ._coordinator import TransferCoordinator, TransferStatus, TransferSubscriber
 from ._copy import (
@@ -41,6 +42,7 @@ from ._writer import ParallelWriter, open_writer
 
 __all__ = [
     "RESUME_ATTRIBUTE",
+    "AtomicWriter",
     "ChecksumScheme",
     "CopyResult",
     "FileResult",

@@ -78,6 +78,10 @@ class TransferConfig:
             from the server's answers (``sha2:`` prefix or 32-hex MD5), hashing both until it knows.
         resource: the root resource new and replaced objects are written to (None: the server's default
             resource); appends and resumed writes go to the replica that already holds the bytes.
+        resume_checkpoint_bytes: a resumable upload records its committed prefix on its temporary object
+            each time it grew by this much (one metadata call), so a worker killed with ``kill -9`` is
+            resumed from there; None (default): every 8 chunks (64 MiB with 8 MiB chunks); 0 records only
+            when an upload fails in-process.
     """
 
     streams: int = 3
@@ -94,6 +98,7 @@ class TransferConfig:
     min_stream_bytes_per_second: int = 512 * 1024
     checksum_scheme: ChecksumScheme | None = None
     resource: str | None = None
+    resume_checkpoint_bytes: int | None = None
 
     def __post_init__(self) -> None:
         for name in (

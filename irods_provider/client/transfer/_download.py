@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
+from irods_provider.client._paths import is_temporary_name
 from irods_provider.exceptions import IrodsAlreadyExistsError, IrodsSymlinkError
 
 from ._api import SessionLike
@@ -170,6 +171,7 @@ def download_object(
         with contextlib.suppress(OSError):
             temp.unlink()  # unlink never follows a link: at worst it removes one planted there
         raise
+    _remove_stale_temporaries(local)
     return FileResult(
         source=path,
         destination=str(local),
@@ -188,6 +190,26 @@ def _publish_local(temp: Path, local: Path) -> None:
     if not stat.S_ISREG(st.st_mode):
         raise IrodsSymlinkError("the temporary file was replaced before publishing", path=str(temp))
     os.replace(temp, local)
+
+
+def _remove_stale_temporaries(local: Path) -> None:
+    """Remove the temporary siblings of ``local`` that killed earlier attempts left (``kill -9`` runs no
+    cleanup), now that ``local`` holds the verified content: no partial file survives a successful retry.
+
+    Only regular files named ``.<name>.irods-part-<hex>`` (checked with ``lstat``; a link is never followed)
+    go. A concurrent download onto the same ``local`` would lose its temporary and fail: it was racing this
+    one for the same destination anyway.
+    """
+    prefix = f".{local.name}.irods-part-"
+    try:
+        names = [n for n in os.listdir(local.parent) if n.startswith(prefix)]
+    except OSError:
+        return
+    for name in names:
+        stale = local.parent / name
+        with contextlib.suppress(OSError):
+            if is_temporary_name(name) and stat.S_ISREG(os.lstat(stale).st_mode):
+                stale.unlink()
 
 
 def _checksum(session: SessionLike, path: str, st: object) -> str | None:

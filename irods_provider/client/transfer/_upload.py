@@ -20,7 +20,9 @@ from irods_provider.exceptions import (
     IrodsChecksumMismatchError,
     IrodsError,
     IrodsLockedError,
+    IrodsNotACollectionError,
     IrodsNotADataObjectError,
+    IrodsNotFoundError,
     IrodsResponseError,
     IrodsTransferCancelledError,
     IrodsUsageError,
@@ -410,6 +412,11 @@ def _upload_to_temp(
         coordinator=coordinator,
         executor=executor,
     )
+    every = cfg.resume_checkpoint_bytes
+    every = (8 * cfg.chunk_size if every is None else every) if resume else 0
+    checkpoints = _Checkpoints(session, temp, src, every=every, previous=previous, start=start)
+    if every > 0:
+        writer.on_commit = checkpoints
     try:
         result = copy(
             src.fh,
@@ -424,9 +431,16 @@ def _upload_to_temp(
     except BaseException as exc:
         writer.abort(keep_queued=not isinstance(exc, IrodsTransferCancelledError))
         _after_failure(
-            session, temp, src, writer.committed_bytes, start=start, resume=resume, previous=previous
+            session,
+            temp,
+            src,
+            writer.committed_bytes,
+            start=start,
+            resume=resume,
+            previous=checkpoints.previous,
         )
         raise
+    previous = checkpoints.previous
     change = src.check(result.size) if src.check is not None else None
     if change is not None:
         _quiet_remove(session, temp)  # never resumable: the source it holds a prefix of is gone
@@ -437,6 +451,45 @@ def _upload_to_temp(
         _quiet_remove(session, temp)
         raise
     return result, start, checksum, previous
+
+
+class _Checkpoints:
+    """Records the committed prefix on the temporary object every ``resume_checkpoint_bytes`` while the
+    upload runs: an attempt killed with ``kill -9`` runs no cleanup, and without a record its successor
+    would start from 0. The successor first shuts the killed attempt's recorded handle down, which makes the
+    acknowledged bytes durable, then resumes from the recorded prefix (never more than was acknowledged).
+
+    Called by the writer's stream workers as the prefix grows (the chunk still counts as in flight, so
+    the writer is not drained, and the AVU not finalized, while a checkpoint is being written)."""
+
+    def __init__(
+        self,
+        session: SessionLike,
+        temp: str,
+        src: _OpenedSource,
+        *,
+        every: int,
+        previous: str | None,
+        start: int,
+    ) -> None:
+        self.session, self.temp, self.src = session, temp, src
+        self.every, self.previous, self.saved = every, previous, start
+        self._lock = threading.Lock()
+
+    def __call__(self, committed: int) -> None:
+        """Record ``committed`` if the prefix grew by at least ``every`` bytes since the last record."""
+        with self._lock:
+            if self.every <= 0 or committed - self.saved < self.every:
+                return
+            state = _resume.ResumeState(
+                committed=committed, source_size=self.src.size, source_mtime_ns=self.src.mtime_ns
+            )
+            try:
+                _resume.save_state(self.session, self.temp, state, previous=self.previous)
+            except IrodsError as exc:  # a missed checkpoint costs a longer resume, never the upload
+                log.warning("could not record resume state on %s: %s", self.temp, exc)
+                return
+            self.previous, self.saved = state.to_value(), committed
 
 
 def _after_failure(
@@ -514,6 +567,9 @@ def _publish(
     def rename(old: str, new: str, identity: tuple[int, str] | None = None) -> None:
         _rename(session, old, new, retry=retry, expected=identity)
 
+    # The object moved aside is named from ``path``: what a killed attempt left there is found again.
+    parent, _, name = path.rpartition("/")
+    old = f"{parent}/.{name}.irods-old-{_resume.resume_key('old', path)[:12]}"
     # Under REFUSE the rename is sent without asking first: the server refuses an existing ``path`` itself.
     if overwrite is OverwritePolicy.REFUSE or not session.data_objects.exists(path):
         try:
@@ -533,6 +589,8 @@ def _publish(
                 server_message=exc.server_message,
             ) from exc
         else:
+            if overwrite is OverwritePolicy.OVERWRITE:
+                _remove_if_present(session, old)  # a killed attempt moved it aside: superseded now
             return
     if overwrite is OverwritePolicy.REFUSE:
         _quiet_remove(session, temp)
@@ -541,15 +599,27 @@ def _publish(
             operation="upload",
             path=path,
         )
-    parent, _, name = path.rpartition("/")
-    old = f"{parent}/.{name}.irods-old-{uuid.uuid4().hex[:12]}"
-    rename(path, old)
+    try:
+        rename(path, old)
+    except IrodsAlreadyExistsError:
+        _remove_if_present(session, old)  # a killed attempt's, after it published: superseded by ``path``
+        rename(path, old)
     try:
         rename(temp, path, expected)
     except BaseException:
         rename(old, path)
         raise
     _quiet_remove(session, old)
+
+
+def _remove_if_present(session: SessionLike, path: str) -> None:
+    """Remove a leftover data object; nothing to do when it is missing (the usual case)."""
+    try:
+        session.data_objects.remove(path, no_trash=True)
+    except (IrodsNotFoundError, IrodsNotADataObjectError, IrodsNotACollectionError):
+        return
+    except IrodsError as exc:
+        log.warning("could not remove leftover object %s: %s", path, exc)
 
 
 def _rename(
@@ -624,16 +694,19 @@ def parallel_upload(
     subscribers: Sequence[TransferSubscriber] = (),
     cancel_event: threading.Event | None = None,
 ) -> CopyResult:
-    """Upload a file object to ``path`` in one call (parallel streams, bounded memory) and verify its
-    checksum.
+    """Upload a file object to ``path`` in one call (parallel streams, bounded memory), verify its
+    checksum and publish it (replacing an existing object).
 
-    Writes ``path`` directly (no temporary name, no policies): use :func:`upload_object` for atomic
-    publishing.
+    The bytes go to a temporary sibling (its handle recorded, see :class:`AtomicWriter`) that is renamed
+    onto ``path`` once verified, so ``path`` never holds a partial object, even after ``kill -9``; a retry
+    writes the temporary afresh. No policies: use :func:`upload_object` for skip/overwrite and resume.
     """
+    from ._atomic import AtomicWriter  # it builds on this module
+
     cfg = _effective_config(session, config, streams=streams, chunk_size=chunk_size)
     coordinator = TransferCoordinator(path=path, subscribers=subscribers, cancel_event=cancel_event)
     coordinator.queued(size)
-    writer = ParallelWriter(session, path, config=cfg, size=size, coordinator=coordinator)
+    writer = AtomicWriter(session, path, config=cfg, size=size, coordinator=coordinator, publish=False)
     try:
         result = copy(
             fileobj,
@@ -644,7 +717,8 @@ def parallel_upload(
             report_progress=False,
         )
         writer.close()
-        result = with_server_checksum(result, verify_checksum(session, path, result))
+        result = with_server_checksum(result, verify_checksum(session, writer.path, result))
+        writer.publish()
     except BaseException as exc:
         writer.abort()
         coordinator.done(exc)

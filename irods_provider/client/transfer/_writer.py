@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from types import TracebackType
 from typing import Any
@@ -85,6 +86,9 @@ class ParallelWriter:
         self._acked: dict[int, int] = {}
         self._committed = offset
         self._closed = False
+        self.on_commit: Callable[[int], object] | None = None
+        """Called from a stream worker with the new committed prefix whenever it grows (resume
+        checkpoints); its chunk still counts as in flight meanwhile. Errors are logged, never raised."""
         self.coordinator.add_wakeup(self._wake)
 
     # file-like surface -------------------------------------------------------------------------------------
@@ -308,13 +312,23 @@ class ParallelWriter:
             self._chunk_done(offset, acked)
 
     def _chunk_done(self, offset: int, acked: int) -> None:
+        grew = None
         with self._cv:
-            self._in_flight -= 1
             if acked:
+                before = self._committed
                 self._acked[offset] = acked
                 while self._committed in self._acked:
                     self._committed += self._acked.pop(self._committed)
-            self._cv.notify_all()
+                grew = self._committed if self._committed > before else None
+        try:
+            if grew is not None and self.on_commit is not None:
+                self.on_commit(grew)
+        except Exception as exc:
+            log.warning("commit callback on %s failed: %s", self.path, exc)
+        finally:
+            with self._cv:
+                self._in_flight -= 1
+                self._cv.notify_all()
 
     def _drain(self) -> None:
         with self._cv:
@@ -344,15 +358,32 @@ def open_writer(
     subscribers: tuple[TransferSubscriber, ...] = (),
     cancel_event: threading.Event | None = None,
     executor: Executor | None = None,
+    publish: bool = True,
     **config_overrides: Any,
 ) -> ParallelWriter:
     """Open a parallel, bounded-memory writer on ``path``; ``write()`` returns once the chunk is queued.
 
-    ``streams`` and ``chunk_size`` override ``config`` and are capped by the server's limits. ``offset`` with
-    ``truncate=False`` continues an existing object (resume). Close it (or use ``with``) to finish the upload.
+    ``streams`` and ``chunk_size`` override ``config`` and are capped by the server's limits. Close it (or
+    use ``with``) to finish the upload. A new content (``truncate`` at offset 0) is written atomically: to a
+    temporary sibling whose handle is recorded, renamed onto ``path`` (replacing it) at close, so ``path``
+    never holds a partial object, even after ``kill -9`` (see :class:`AtomicWriter`; ``publish=False``
+    leaves the rename to the caller's ``writer.publish()``). ``offset`` with ``truncate=False`` continues an
+    existing object in place (append, resume): that cannot be atomic.
     """
     cfg = _effective_config(session, config, streams=streams, chunk_size=chunk_size, **config_overrides)
     coordinator = TransferCoordinator(path=path, subscribers=subscribers, cancel_event=cancel_event)
+    if truncate and offset == 0:
+        from ._atomic import AtomicWriter  # it builds on this module
+
+        return AtomicWriter(
+            session,
+            path,
+            config=cfg,
+            size=size,
+            coordinator=coordinator,
+            executor=executor,
+            publish=publish,
+        )
     return ParallelWriter(
         session,
         path,

@@ -7,6 +7,7 @@ import threading
 
 import pytest
 
+from irods_provider.client._paths import is_temporary_name
 from irods_provider.client.transfer import (
     IrodsTransferCancelledError,
     ParallelWriter,
@@ -57,7 +58,7 @@ def test_ordering_with_inline_executor(fake, inline_executor):
 
 
 def test_small_file_is_one_request_without_handle(fake):
-    with open_writer(fake, P, config=cfg(chunk_size=8, small_file_threshold=8)) as w:
+    with ParallelWriter(fake, P, config=cfg(chunk_size=8, small_file_threshold=8)) as w:
         w.write(b"tiny")
     assert [c[0] for c in fake.calls] == ["write"]
     assert fake.calls[0][4] is None
@@ -65,7 +66,7 @@ def test_small_file_is_one_request_without_handle(fake):
 
 
 def test_zero_bytes_creates_empty_object(fake):
-    with open_writer(fake, P, config=cfg()):
+    with ParallelWriter(fake, P, config=cfg()):
         pass
     assert bytes(fake.objects[P]) == b""
     assert fake.calls == [("write", P, 0, 0, None, None)]
@@ -211,7 +212,7 @@ def test_retries_exhausted_raise(fake):
 
 
 def test_stream_count_follows_size_hint(fake):
-    w = open_writer(fake, P, config=cfg(streams=3), size=6)
+    w = ParallelWriter(fake, P, config=cfg(streams=3), size=6)
     w.write(b"abcdef")
     w.close()
     assert fake.calls[0] == ("init", P, 2, True)
@@ -237,7 +238,7 @@ def test_server_limits_cap_streams_and_chunk(fake):
 
 def test_single_stream_uses_plain_offset_writes(fake):
     fake.objects[P] = bytearray(b"old content that is longer than the new one")
-    with open_writer(fake, P, config=cfg(streams=1)) as w:
+    with ParallelWriter(fake, P, config=cfg(streams=1)) as w:
         w.write(b"0123456789")
     assert [c[0] for c in fake.calls] == ["write", "write", "write"]
     assert [(c[2], c[4]) for c in fake.writes()] == [(0, None), (4, None), (8, None)]
@@ -257,3 +258,28 @@ def test_chunk_sized_bytes_are_sent_without_a_copy_and_mutable_buffers_are_copie
     assert sent[1] == b"efgh"
     assert sent[1] is not mutable
     assert bytes(fake.objects[P]) == b"abcdefgh"
+
+
+def test_open_writer_publishes_new_content_through_a_recorded_temporary(fake):
+    """New content goes to the engine's temporary sibling (its handle recorded on it while open) and is
+    renamed onto the target at close: the target holds the old bytes until then, never a partial object."""
+    fake.objects[P] = bytearray(b"old")
+    w = open_writer(fake, P, config=cfg(chunk_size=4, streams=2), size=10)
+    assert w.path != P
+    assert is_temporary_name(w.path.rsplit("/", 1)[1])
+    w.write(b"0123456789")
+    assert bytes(fake.objects[P]) == b"old"
+    w.close()
+    assert bytes(fake.objects[P]) == b"0123456789"
+    assert w.path not in fake.objects
+    init = [c for c in fake.calls if c[0] == "init"]
+    assert [c[1] for c in init] == [w.path]
+
+
+def test_open_writer_abort_removes_the_temporary_and_keeps_the_target(fake):
+    fake.objects[P] = bytearray(b"old")
+    w = open_writer(fake, P, config=cfg(chunk_size=4, streams=2), size=10)
+    w.write(b"01234567")
+    w.abort()
+    assert bytes(fake.objects[P]) == b"old"
+    assert w.path not in fake.objects

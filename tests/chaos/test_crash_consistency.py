@@ -1,0 +1,424 @@
+"""Crash consistency at any instant: a worker running one write path is killed with SIGKILL at its N-th API
+request (before the server acts on it, or after it acted but before the answer arrives), then the same call
+is retried to completion, as Airflow re-runs a task.
+
+After each kill: no partial object (or local file) at the final path, and no object locked without a record
+of its handle (the one exception: a temporary whose handle the worker was killed before recording; the server
+keeps handles until it restarts and cannot list them). After each retry: the final bytes and checksum are
+the source's, a recorded resumable prefix was resumed from (not from 0), and no temporary object, recorded
+handle or hidden partial local file is left. Kill points are seeded (``CRASH_SEED``); every request index of
+a calibration run is used in both modes before random ones are drawn. ``CRASH_POINTS`` (default 30) sets the
+kill points per write path. A failure names the write path, seed and kill point.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import posixpath
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from irods_provider.client._paths import is_temporary_name
+from irods_provider.client.transfer._resume import HANDLE_ATTRIBUTE, RESUME_ATTRIBUTE, ResumeState
+from irods_provider.testing._http import DropConnection
+
+sys.path.insert(0, str(Path(__file__).parent))
+import _crash_worker as worker
+
+if "irods_provider.testing.pytest_plugin" not in sys.modules:
+    from irods_provider.testing.pytest_plugin import irods_emulator, irods_emulator_server  # noqa: F401
+
+pytestmark = [pytest.mark.timeout(120)]
+
+SEED = int(os.environ.get("CRASH_SEED", "20261204"))
+POINTS = int(os.environ.get("CRASH_POINTS", "30"))
+ROOT = "/tempZone/home/rods/crash"
+NAME = "data.bin"
+SMALL = 40 * worker.KIB  # fits one request body
+MULTI = 3 * worker.CHUNK + 4321  # four chunks over three streams
+BIG = 15 * worker.CHUNK + 99  # 16 chunks: the default checkpoint (every 8) falls mid-upload
+OLD = b"the older object the write replaces\n" * 100
+
+
+@dataclass(frozen=True)
+class Case:
+    """One write path with a source size; ``up`` is the direction (local -> iRODS)."""
+
+    path: str
+    size: int
+    up: bool = True
+    replaces: bool = False
+    """The final path already holds an older object (the write replaces it)."""
+
+    @property
+    def id(self) -> str:
+        size = {SMALL: "small", MULTI: "multi", BIG: "16-chunks"}[self.size]
+        return f"{self.path}-{size}{'-replace' if self.replaces else ''}"
+
+
+CASES = [
+    Case("upload_object", SMALL),
+    Case("upload_object", MULTI),
+    Case("parallel_upload", SMALL),
+    Case("parallel_upload", MULTI),
+    Case("parallel_upload", MULTI, replaces=True),
+    Case("open_writer", MULTI),
+    Case("fs_put", MULTI),
+    Case("fs_open_wb", MULTI),
+    Case("local_to_irods_operator", BIG),
+    Case("download_object", MULTI, up=False),
+    Case("irods_to_local_operator", MULTI, up=False),
+]
+
+
+class KillSwitch:
+    """Counts the API requests that reach the emulator while armed; at the ``kill_at``-th it SIGKILLs the
+    worker, before the server handles it (the connection is dropped) or after (the answer is lost)."""
+
+    def __init__(self, server: Any) -> None:
+        self.app = server.app
+        self._original = server.app._api
+        self._lock = threading.Lock()
+        self.pid: int | None = None
+        self.kill_at = 0
+        self.after = False
+        self.count = 0
+        self.post_bytes = 0
+        self.killed_on: str | None = None
+        self.app._api = self._api
+
+    def close(self) -> None:
+        del self.app._api  # the class's method again
+
+    def arm(self, pid: int | None, kill_at: int, *, after: bool) -> None:
+        with self._lock:
+            self.pid, self.kill_at, self.after = pid, kill_at, after
+            self.count, self.post_bytes = 0, 0
+            if pid is not None:
+                self.killed_on = None
+
+    async def _api(self, request: Any, path: str) -> Any:
+        with self._lock:
+            self.count += 1
+            if request.method == "POST":
+                self.post_bytes += int(request.headers.get("content-length") or 0)
+            fire = self.pid is not None and self.count == self.kill_at
+            if fire:
+                self.killed_on = f"{request.method} {path.rsplit('/', 1)[-1]}"
+        if fire and not self.after:
+            self._kill()
+            raise DropConnection()
+        response = await self._original(request, path)
+        if fire:
+            self._kill()
+        return response
+
+    def _kill(self) -> None:
+        assert self.pid is not None
+        os.kill(self.pid, signal.SIGKILL)
+
+
+class Zygote:
+    """The fork server of ``_crash_worker.py``: one warm interpreter, one forked child per job."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, str(Path(worker.__file__))],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=env,
+            text=True,
+            bufsize=1,
+        )
+        assert self._line() == "ready"
+
+    def _line(self) -> str:
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        assert line, "the crash worker's fork server died"
+        return line.strip()
+
+    def run(self, path: str, args: dict[str, Any], switch: KillSwitch, kill_at: int, *, after: bool) -> int:
+        """Start one worker, arm the switch on its pid, let it run; its exit code (-9 when killed)."""
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(json.dumps({"path": path, "args": args}) + "\n")
+        pid = int(self._line().split()[1])
+        switch.arm(pid, kill_at, after=after)
+        self.proc.stdin.write("go\n")
+        code = int(self._line().split()[1])
+        switch.arm(None, 0, after=False)
+        return code
+
+    def close(self) -> None:
+        if self.proc.stdin is not None:
+            self.proc.stdin.close()
+        self.proc.wait(10)
+
+
+@pytest.fixture(scope="module")
+def zygote(irods_emulator_server: Any) -> Iterator[Zygote]:
+    env = dict(os.environ, AIRFLOW_CONN_IRODS_DEFAULT=irods_emulator_server.airflow_connection_uri())
+    z = Zygote(env)
+    try:
+        yield z
+    finally:
+        z.close()
+
+
+@pytest.fixture
+def switch(irods_emulator: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[KillSwitch]:
+    worker.quiet()
+    monkeypatch.setenv("AIRFLOW_CONN_IRODS_DEFAULT", irods_emulator.airflow_connection_uri())
+    s = KillSwitch(irods_emulator)
+    try:
+        yield s
+    finally:
+        s.close()
+
+
+def sha2(data: bytes) -> str:
+    return "sha2:" + base64.b64encode(hashlib.sha256(data).digest()).decode()
+
+
+@dataclass
+class Snapshot:
+    """The objects under one collection: bytes, stored checksum, lock holder and AVUs."""
+
+    objects: dict[str, tuple[bytes, str, str | None, list[tuple[str, str]]]] = field(default_factory=dict)
+
+    @classmethod
+    def take(cls, model: Any, coll: str) -> Snapshot:
+        with model.lock:
+            found = {
+                p: (
+                    o.replicas[0].spool_file,
+                    o.replicas[0].checksum,
+                    o.locked_by,
+                    [(a.attribute, a.value) for a in o.avus],
+                )
+                for p, o in model.data_objects.items()
+                if p.startswith(coll + "/")
+            }
+        return cls({p: (Path(f).read_bytes(), c, lk, avus) for p, (f, c, lk, avus) in found.items()})
+
+    def orphans(self) -> set[str]:
+        """Temporaries locked by a handle nobody recorded (the killed worker never got to it)."""
+        return {
+            p
+            for p, (_, _, lock, avus) in self.objects.items()
+            if lock is not None
+            and (HANDLE_ATTRIBUTE, lock) not in avus
+            and is_temporary_name(posixpath.basename(p))
+        }
+
+
+def check_after_kill(case: Case, snap: Snapshot, final: str, data: bytes, local_final: Path) -> list[str]:
+    """Nothing partial at a final path; every locked object carries its handle (or is a killed-early
+    orphan)."""
+    problems: list[str] = []
+    if case.up and final in snap.objects:
+        got, checksum, lock, _ = snap.objects[final]
+        if case.replaces and got == OLD:
+            pass  # the older object, whole: not yet replaced
+        elif got != data:
+            problems.append(f"partial object at the final path: {len(got)} of {len(data)} bytes")
+        elif checksum and checksum != sha2(data):
+            problems.append(f"final object's stored checksum {checksum} is not its content's")
+        if lock is not None:
+            problems.append("the final path is locked by a parallel-write handle")
+    if not case.up and local_final.exists() and local_final.read_bytes() != data:
+        problems.append(f"partial local file at the final path: {local_final.stat().st_size} bytes")
+    orphans = snap.orphans()
+    for p, (_, _, lock, avus) in snap.objects.items():
+        if lock is not None and p not in orphans and (HANDLE_ATTRIBUTE, lock) not in avus:
+            problems.append(f"{p} locked without a record of its handle")
+    if len(orphans) > 1:
+        problems.append(f"more than one unrecorded locked temporary: {sorted(orphans)}")
+    return problems
+
+
+def resumable_prefix(snap: Snapshot, final: str) -> int:
+    """Committed bytes recorded on an unlocked (or recorded-lock) temporary of ``final``, 0 when none."""
+    prefix = 0
+    for p, (_, _, lock, avus) in snap.objects.items():
+        if not posixpath.basename(p).startswith(f".{posixpath.basename(final)}.irods-part-"):
+            continue
+        if lock is not None and (HANDLE_ATTRIBUTE, lock) not in avus:
+            continue
+        for attribute, value in avus:
+            state = ResumeState.from_value(value) if attribute == RESUME_ATTRIBUTE else None
+            if state is not None:
+                prefix = max(prefix, state.committed)
+    return prefix
+
+
+def check_after_retry(
+    case: Case,
+    before: Snapshot,
+    after: Snapshot,
+    final: str,
+    data: bytes,
+    local_dir: Path,
+    outcome: dict[str, Any],
+) -> list[str]:
+    """The retry published the full source, resumed a recorded prefix, and left nothing behind."""
+    problems: list[str] = []
+    if case.up:
+        if final not in after.objects:
+            return ["the retry did not publish the final object"]
+        got, checksum, lock, avus = after.objects[final]
+        if got != data or (checksum and checksum != sha2(data)):
+            problems.append(f"final object after the retry: {len(got)} bytes, checksum {checksum}")
+        if lock is not None or any(a.startswith("irods_provider::transfer") for a, _ in avus):
+            problems.append("final object still locked or carrying transfer AVUs")
+        allowed = before.orphans()
+        extra = sorted(p for p in after.objects if p != final and p not in allowed)
+        if extra:
+            problems.append(f"left behind after the retry: {extra}")
+        prefix = resumable_prefix(before, final)
+        resumed = outcome.get("resumed_from")
+        if resumed is None and outcome.get("files"):
+            resumed = outcome["files"][0].get("resumed_from")
+        if prefix and resumed is not None and final not in before.objects:
+            if resumed != prefix:
+                problems.append(f"recorded prefix of {prefix} bytes, but the retry resumed from {resumed}")
+            outcome["resumed"] = True
+    else:
+        local_final = local_dir / NAME
+        if not local_final.exists() or local_final.read_bytes() != data:
+            problems.append("the retry did not leave the full local file")
+        extra = sorted(p.name for p in local_dir.iterdir() if p.name != NAME)
+        if extra:
+            problems.append(f"local files left behind after the retry: {extra}")
+    return problems
+
+
+def kill_points(case: Case, requests: int, points: int) -> list[tuple[int, bool]]:
+    """Every request index in both modes (shuffled), then seeded random ones, ``points`` in all."""
+    rng = random.Random(f"{SEED}-{case.id}")
+    every = [(n, after) for n in range(1, requests + 1) for after in (False, True)]
+    rng.shuffle(every)
+    extra = [(rng.randint(1, requests), rng.random() < 0.5) for _ in range(max(0, points - len(every)))]
+    return (every + extra)[:points] if len(every) <= points else rng.sample(every, points)
+
+
+def release_all_handles(model: Any) -> None:
+    """Shut down every handle (as a server restart would), so kill points do not share a stream budget."""
+    with model.lock:
+        ids = list(model.handles)
+    for handle in ids:
+        model.parallel_write_shutdown(handle)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_kill9_then_retry_keeps_every_invariant(
+    case: Case, zygote: Zygote, switch: KillSwitch, irods_emulator: Any, tmp_path: Path
+) -> None:
+    server = irods_emulator
+    model = server.model
+    data = random.Random(f"{SEED}-{case.id}-data").randbytes(case.size)
+    base = {"base_url": server.base_url, "user": "rods", "password": "rods-emulator"}
+    source = f"{ROOT}/{case.id}/source/{NAME}"
+    if not case.up:
+        with worker._session(base) as session:
+            session.collections.create(posixpath.dirname(source), intermediates=True)
+            local_source = _write(tmp_path / "source.bin", data)
+            worker.upload_object(session, local_source, source, config=worker._config())
+
+    # POINTS per write path, shared by its sizes.
+    points = POINTS // sum(c.path == case.path for c in CASES)
+    if case.up:
+        with worker._session(base) as session:
+            for i in range(points + 1):
+                session.collections.create(f"{ROOT}/{case.id}/{i}", intermediates=True)
+
+    def job(i: int) -> tuple[dict[str, Any], str, Path]:
+        coll = f"{ROOT}/{case.id}/{i}"
+        local_dir = tmp_path / str(i)
+        local_dir.mkdir()
+        if case.up:
+            local = _write(local_dir / NAME, data)
+            if case.replaces:
+                with worker._session(base) as session:
+                    session.data_objects.write(f"{coll}/{NAME}", OLD)
+            args = dict(base, local=str(local), remote=f"{coll}/{NAME}", remote_dir=coll)
+        else:
+            args = dict(base, local=str(local_dir / NAME), local_dir=str(local_dir), remote=source)
+        return args, coll, local_dir
+
+    # Calibration: how many requests one undisturbed run makes.
+    args, coll, local_dir = job(0)
+    switch.arm(None, 0, after=False)
+    worker.WRITE_PATHS[case.path](args)
+    requests, full_bytes = switch.count, switch.post_bytes
+    assert requests > 0
+
+    violations: list[str] = []
+    killed = resumes = orphans = 0
+    spent = {"worker": 0.0, "retry": 0.0}
+    started = time.monotonic()
+    for i, (kill_at, after) in enumerate(kill_points(case, requests, points), start=1):
+        args, coll, local_dir = job(i)
+        t0 = time.monotonic()
+        code = zygote.run(case.path, args, switch, kill_at, after=after)
+        spent["worker"] += time.monotonic() - t0
+        mode = "after" if after else "before"
+        where = f"{case.id} seed={SEED} kill_at={kill_at} {mode} ({switch.killed_on})"
+        if code == -signal.SIGKILL:
+            killed += 1
+        elif code != 0:
+            violations.append(f"{where}: the worker failed on its own (exit {code})")
+            continue
+        final = f"{coll}/{NAME}"
+        snap = Snapshot.take(model, coll)
+        orphans += len(snap.orphans())
+        violations += [f"{where}: {p}" for p in check_after_kill(case, snap, final, data, local_dir / NAME)]
+        switch.arm(None, 0, after=False)
+        t0 = time.monotonic()
+        try:
+            outcome = worker.WRITE_PATHS[case.path](args)
+        except Exception as exc:
+            violations.append(f"{where}: the retry failed: {type(exc).__name__}: {exc}")
+        else:
+            spent["retry"] += time.monotonic() - t0
+            after_snap = Snapshot.take(model, coll)
+            problems = check_after_retry(case, snap, after_snap, final, data, local_dir, outcome)
+            violations += [f"{where}: {p}" for p in problems]
+            if outcome.get("resumed"):
+                resumes += 1
+                prefix = resumable_prefix(snap, final)
+                if switch.post_bytes > full_bytes - prefix // 2:  # request framing varies a little
+                    violations.append(
+                        f"{where}: resumed from {prefix} bytes but sent {switch.post_bytes} of a full "
+                        f"run's {full_bytes} request bytes"
+                    )
+        release_all_handles(model)
+    seconds = time.monotonic() - started
+    print(
+        f"{case.id}: {killed} kills of {points} points, {requests} requests/run, {resumes} resumed, "
+        f"{orphans} unrecorded orphans, {seconds:.1f} s "
+        f"(worker {spent['worker']:.1f} s, retry {spent['retry']:.1f} s)"
+    )
+    assert violations == [], "\n".join(violations[:15]) + f"\n({len(violations)} violations)"
+    if case.path in ("upload_object", "local_to_irods_operator") and case.size != SMALL:
+        # Killed mid-upload, the next attempt continues from the last checkpoint: some kill points must.
+        assert resumes >= 1, f"{case.id}: no retry resumed from a recorded prefix"
+    assert killed >= points * 2 // 3, f"{case.id}: only {killed} of {points} kill points hit a live worker"
+
+
+def _write(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
