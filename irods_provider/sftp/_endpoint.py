@@ -8,6 +8,7 @@ Built on Airflow's :class:`~airflow.providers.sftp.hooks.sftp.SFTPHook`, so user
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import posixpath
 import queue
@@ -484,7 +485,10 @@ def is_raw_connection_error(exc: BaseException) -> bool:
     # a server's answers to requests arrive as OSError subclasses with an errno instead.
     raw = (paramiko.SSHException, paramiko.SFTPError, EOFError, ConnectionError, socket.timeout)
     return isinstance(exc, raw) or (
-        type(exc) is OSError and exc.errno is None  # paramiko's "Socket is closed"
+        type(exc) is OSError
+        # paramiko's "Socket is closed" (no errno), or the socket itself gone (never an SFTP status: those
+        # map to ENOENT, EACCES and the like)
+        and exc.errno in (None, errno.ENOTCONN, errno.EBADF, errno.ESHUTDOWN)
     )
 
 

@@ -314,7 +314,10 @@ class SFTPToIrodsOperator(SftpStagingOperator):
 
     @staticmethod
     def _resume_key(sftp: SftpEndpoint, item: PlannedCopy) -> str:
-        host, port = sftp.transport.getpeername()[:2]
+        # The configured server, not the socket's peer: stable across reconnects, and no call on a socket
+        # that may just have dropped.
+        hook = sftp.hook
+        host, port = getattr(hook, "remote_host", None), getattr(hook, "port", None)
         ident = f"{host}:{port}|{item.source}|{item.size}|{item.mtime}|{item.destination}"
         return hashlib.sha256(ident.encode()).hexdigest()[:16]
 

@@ -165,7 +165,11 @@ class Zygote:
     def close(self) -> None:
         if self.proc.stdin is not None:
             self.proc.stdin.close()
-        self.proc.wait(10)
+        try:
+            self.proc.wait(10)
+        finally:
+            if self.proc.stdout is not None:
+                self.proc.stdout.close()  # else a later test is blamed for the unclosed pipe
 
 
 @pytest.fixture(scope="module")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import logging
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -221,8 +222,8 @@ def test_rotated_refresh_token_lives_encrypted_in_a_variable(
     from airflow.utils.session import create_session
     from cryptography.fernet import Fernet
 
-    fernet_key = Fernet.generate_key()
-    monkeypatch.setenv("AIRFLOW__CORE__FERNET_KEY", fernet_key.decode())
+    # The session's key (tests/conftest.py): a key of its own would leave rows later tests cannot read.
+    fernet_key = os.environ["AIRFLOW__CORE__FERNET_KEY"].encode()
     monkeypatch.setenv("IRODS_PROVIDER_TOKEN_STORE", "variables")
     get_fernet.cache_clear()
     user, extra, fields, secrets = _grant_setup("refresh_token", oidc_provider)

@@ -12,7 +12,7 @@ import logging
 import pytest
 
 from irods_provider.client import BasicAuth, IrodsSession
-from irods_provider.client._redact import redact_tickets
+from irods_provider.client._redact import HTTP_LOGGERS, redact_tickets
 from irods_provider.hooks import irods as hook_module
 from irods_provider.hooks.irods import IrodsHook
 
@@ -34,6 +34,8 @@ def test_a_ticket_read_logs_no_ticket(irods_emulator, caplog) -> None:
         admin.data_objects.write(f"{HOME}/shared.txt", b"shared bytes")
         ticket = admin.tickets.create(f"{HOME}/shared.txt")
     caplog.set_level(logging.DEBUG)
+    for name in HTTP_LOGGERS:  # whatever level an earlier test's logging setup left on them
+        caplog.set_level(logging.DEBUG, logger=name)
     with IrodsSession(
         irods_emulator.base_url, auth=BasicAuth("alice", "alice-password"), on_secret=seen.append
     ) as alice:

@@ -60,3 +60,15 @@ def test_an_unknown_engine_name_is_still_an_attribute_error():
 
     with pytest.raises(AttributeError, match="NoSuchThing"):
         engine.NoSuchThing  # noqa: B018
+
+
+def test_a_dead_socket_counts_as_a_lost_connection_but_a_server_answer_does_not() -> None:
+    import errno
+
+    from irods_provider.sftp._endpoint import is_raw_connection_error
+
+    assert is_raw_connection_error(OSError(errno.ENOTCONN, "Transport endpoint is not connected"))
+    assert is_raw_connection_error(OSError(errno.EBADF, "Bad file descriptor"))
+    assert is_raw_connection_error(OSError("Socket is closed"))
+    assert not is_raw_connection_error(FileNotFoundError(errno.ENOENT, "No such file"))
+    assert not is_raw_connection_error(PermissionError(errno.EACCES, "Permission denied"))
