@@ -21,8 +21,12 @@ lint: sync
 typecheck: sync
 	$(RUN) mypy
 
+# Two workers (pytest-xdist, one per core): the suite waits on sockets and subprocesses far more than it
+# computes. PYTEST_WORKERS=0 runs it in one process.
+PYTEST_WORKERS ?= 2
+
 pytest: sync
-	$(RUN) pytest $(PYTEST_ARGS)
+	$(RUN) pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 test: lint typecheck pytest  ## everything CI checks
 

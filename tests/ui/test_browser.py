@@ -129,9 +129,6 @@ def test_task_log_shows_the_operator_summary(dep, page) -> None:
     assert "Listed 5 entries under /tempZone/home/rods/irods_basic_operations_" in text
 
 
-@pytest.mark.xfail(
-    strict=True, reason="task logs still carry one httpx2 INFO line per request (issue 22, task-log noise)"
-)
 def test_task_log_has_no_per_request_noise(dep, page) -> None:
     if "run_id" not in STATE:
         pytest.skip("no DAG run (the trigger test failed)")
