@@ -30,3 +30,23 @@ def _forget_discovered_api_versions():  # type: ignore[no-untyped-def]
     from irods_provider.client._discovery import forget_discovered_versions
 
     forget_discovered_versions()
+
+
+@pytest.fixture
+def http_loggers_reset():  # type: ignore[no-untyped-def]
+    """The HTTP client loggers as a fresh process has them (an earlier test's Airflow logging setup may have
+    disabled them, stopped their propagation or set a level): tests that read their records through caplog."""
+    import logging
+
+    from irods_provider.client._redact import HTTP_LOGGERS
+
+    saved = []
+    for name in HTTP_LOGGERS:
+        logger = logging.getLogger(name)
+        saved.append((logger, logger.level, logger.propagate, logger.disabled))
+        logger.setLevel(logging.NOTSET)
+        logger.propagate, logger.disabled = True, False
+    yield
+    for logger, level, propagate, disabled in saved:
+        logger.setLevel(level)
+        logger.propagate, logger.disabled = propagate, disabled

@@ -166,9 +166,12 @@ WRITE_PATHS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
 }
 
 
+QUIET_LOGGERS = ("httpx2", "httpx", "irods_provider", "airflow.task")
+
+
 def quiet() -> None:
     """One log line per HTTP request costs more than the request on this scale: keep warnings only."""
-    for name in ("httpx2", "httpx", "irods_provider", "airflow.task"):
+    for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 

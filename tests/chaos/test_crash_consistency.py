@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import logging
 import os
 import posixpath
 import random
@@ -184,6 +185,7 @@ def zygote(irods_emulator_server: Any) -> Iterator[Zygote]:
 
 @pytest.fixture
 def switch(irods_emulator: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[KillSwitch]:
+    levels = {name: logging.getLogger(name).level for name in worker.QUIET_LOGGERS}
     worker.quiet()
     monkeypatch.setenv("AIRFLOW_CONN_IRODS_DEFAULT", irods_emulator.airflow_connection_uri())
     s = KillSwitch(irods_emulator)
@@ -191,6 +193,8 @@ def switch(irods_emulator: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Kil
         yield s
     finally:
         s.close()
+        for name, level in levels.items():  # later tests in this process read these loggers' records
+            logging.getLogger(name).setLevel(level)
 
 
 def sha2(data: bytes) -> str:

@@ -27,7 +27,7 @@ def _admin(server) -> IrodsSession:
     )
 
 
-def test_a_ticket_read_logs_no_ticket(irods_emulator, caplog) -> None:
+def test_a_ticket_read_logs_no_ticket(irods_emulator, caplog, http_loggers_reset) -> None:
     irods_emulator.add_user("alice", "alice-password")
     seen: list[str] = []
     with _admin(irods_emulator) as admin:

@@ -16,7 +16,7 @@ HOME = "/tempZone/home/rods"
 MIB = 1024 * 1024
 CHUNK = 128 * 1024  # small chunks: many requests per MiB
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = [pytest.mark.timeout(60), pytest.mark.usefixtures("http_loggers_reset")]
 
 
 def _upload_lines(
