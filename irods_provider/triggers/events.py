@@ -44,8 +44,9 @@ from typing import Any, ClassVar
 from airflow.triggers.base import BaseEventTrigger, TriggerEvent
 
 from irods_provider.exceptions import IrodsError
-from irods_provider.hooks._checks import Check, metadata_matches, path_matches, run_async
+from irods_provider.hooks._checks import Check, path_matches, run_async
 from irods_provider.triggers._shared import trigger_session
+from irods_provider.triggers.irods import MetadataQuery
 
 __all__ = ["IrodsMetadataEventTrigger", "IrodsPathEventTrigger"]
 
@@ -234,7 +235,7 @@ class IrodsPathEventTrigger(_IrodsEventTrigger):
         return {"horizon": horizon, "seen": dict(sorted(seen.items()))}, new
 
 
-class IrodsMetadataEventTrigger(_IrodsEventTrigger):
+class IrodsMetadataEventTrigger(MetadataQuery, _IrodsEventTrigger):
     """Fire once for every object that starts carrying an AVU (``path`` itself, or any under ``under``).
 
     The AVU matches by ``attribute`` and, when given, ``value`` and ``units``; ``kind`` limits a search to
@@ -259,34 +260,13 @@ class IrodsMetadataEventTrigger(_IrodsEventTrigger):
         super().__init__(
             irods_conn_id=irods_conn_id, poke_interval=poke_interval, fire_on_existing=fire_on_existing
         )
-        self.attribute = attribute
-        self.value = value
-        self.units = units
-        self.path = path
-        self.under = under
-        self.kind = kind
+        self._set_metadata_query(
+            attribute=attribute, value=value, units=units, path=path, under=under, kind=kind
+        )
         self._check()  # refuse a missing attribute or bad kind when the DAG is parsed
 
     def _kwargs(self) -> dict[str, Any]:
-        return {
-            **super()._kwargs(),
-            "attribute": self.attribute,
-            "value": self.value,
-            "units": self.units,
-            "path": self.path,
-            "under": self.under,
-            "kind": self.kind,
-        }
-
-    def _check(self) -> Check[list[dict[str, Any]]]:
-        return metadata_matches(
-            attribute=self.attribute,
-            value=self.value,
-            units=self.units,
-            path=self.path,
-            under=self.under,
-            kind=self.kind,
-        )
+        return {**super()._kwargs(), **self._metadata_kwargs()}
 
     @staticmethod
     def _empty_state() -> dict[str, Any]:

@@ -106,7 +106,29 @@ class IrodsPathTrigger(_IrodsPollingTrigger):
         return path_matches(self.path, kind=self.kind, newer_than=self.newer_than)
 
 
-class IrodsMetadataTrigger(_IrodsPollingTrigger):
+class MetadataQuery:
+    """The AVU a metadata trigger waits for, as its arguments, its serialized kwargs and its check."""
+
+    _METADATA_ARGS = ("attribute", "value", "units", "path", "under", "kind")
+    attribute: str
+    value: str | None
+    units: str | None
+    path: str | None
+    under: str | None
+    kind: str
+
+    def _set_metadata_query(self, **args: Any) -> None:
+        for name in self._METADATA_ARGS:
+            setattr(self, name, args[name])
+
+    def _metadata_kwargs(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self._METADATA_ARGS}
+
+    def _check(self) -> Check[list[dict[str, Any]]]:
+        return metadata_matches(**self._metadata_kwargs())
+
+
+class IrodsMetadataTrigger(MetadataQuery, _IrodsPollingTrigger):
     """Wait until ``path`` carries an AVU, or (without ``path``) until any object carrying it exists."""
 
     def __init__(
@@ -122,33 +144,12 @@ class IrodsMetadataTrigger(_IrodsPollingTrigger):
         poke_interval: float = 60.0,
     ) -> None:
         super().__init__(irods_conn_id=irods_conn_id, poke_interval=poke_interval)
-        self.attribute = attribute
-        self.value = value
-        self.units = units
-        self.path = path
-        self.under = under
-        self.kind = kind
+        self._set_metadata_query(
+            attribute=attribute, value=value, units=units, path=path, under=under, kind=kind
+        )
 
     def _kwargs(self) -> dict[str, Any]:
-        return {
-            **super()._kwargs(),
-            "attribute": self.attribute,
-            "value": self.value,
-            "units": self.units,
-            "path": self.path,
-            "under": self.under,
-            "kind": self.kind,
-        }
-
-    def _check(self) -> Check[list[dict[str, Any]]]:
-        return metadata_matches(
-            attribute=self.attribute,
-            value=self.value,
-            units=self.units,
-            path=self.path,
-            under=self.under,
-            kind=self.kind,
-        )
+        return {**super()._kwargs(), **self._metadata_kwargs()}
 
 
 class IrodsCollectionStableTrigger(_IrodsPollingTrigger):
