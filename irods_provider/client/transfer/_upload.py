@@ -198,94 +198,23 @@ def upload_object(
         # existing object by itself), so it costs a write, a checksum and a rename. Its temporary keeps
         # the resumable name, so the next attempt's write replaces what a killed one left there.
         small = src.size is not None and src.size <= min(cfg.small_file_threshold, cfg.chunk_size)
-        keyed = resume
-        resume = resume and not small
-        if small and skip is SkipPolicy.NEVER and not dry_run:
-            exists, reason = False, None
-        else:
-            exists, reason = _destination_state(session, src, path, skip=skip, config=cfg)
-        if reason is not None:
-            return FileResult(
-                source=src.name, destination=path, status=FileStatus.SKIPPED, size=src.size, reason=reason
-            )
-        if exists and overwrite is OverwritePolicy.REFUSE:
-            raise IrodsAlreadyExistsError(
-                f"{path} already exists and the overwrite policy is REFUSE", operation="upload", path=path
-            )
-        if dry_run:
-            return FileResult(
-                source=src.name,
-                destination=path,
-                status=FileStatus.PLANNED,
-                size=src.size,
-                reason="overwrite" if exists else "new",
-            )
-        if keyed and resume_key is None and src.local_path is not None:
+        decided = _decide(
+            session, src, path, cfg=cfg, skip=skip, overwrite=overwrite, dry_run=dry_run, ask=not small
+        )
+        if decided is not None:
+            return decided
+        if resume and resume_key is None and src.local_path is not None:
             resume_key = _resume.resume_key(src.local_path, src.size, src.mtime_ns, path)
-        key = resume_key if keyed and resume_key else uuid.uuid4().hex[:16]
-        coordinator = TransferCoordinator(path=path, subscribers=subscribers, cancel_event=cancel_event)
+        key = resume_key if resume and resume_key else uuid.uuid4().hex[:16]
+        job = _Job(session, path, cfg, tuple(subscribers), cancel_event, executor, on_chunk)
+        coordinator = job.coordinator()
         coordinator.queued(src.size)
         try:
-            temp, record, resumable = _choose_temp(session, path, key, resume=resume)
-            recording = _resume.RecordingSession(session)
-            origin = src.fh.tell() if _seekable(src.fh) else None
-            try:
-                result, start, checksum, previous = _upload_to_temp(
-                    recording,
-                    src,
-                    temp,
-                    record=record,
-                    cfg=cfg,
-                    resume=resumable,
-                    coordinator=coordinator,
-                    executor=executor,
-                    on_chunk=on_chunk,
-                )
-            except Exception as exc:
-                if not (resumable and origin is not None and _is_locked(exc) and _may_exist(session, temp)):
-                    raise
-                temp = _fresh_temp(path, key, locked=temp, error=exc)
-                src.fh.seek(origin)
-                coordinator = TransferCoordinator(
-                    path=path, subscribers=subscribers, cancel_event=cancel_event
-                )
-                recording = _resume.RecordingSession(session)
-                result, start, checksum, previous = _upload_to_temp(
-                    recording,
-                    src,
-                    temp,
-                    record=_resume.TempRecord(),
-                    cfg=cfg,
-                    resume=False,
-                    coordinator=coordinator,
-                    executor=executor,
-                    on_chunk=on_chunk,
-                )
-            busy = ChunkRetrier(
-                retries=cfg.retries,
-                base_seconds=cfg.backoff_base_seconds,
-                max_seconds=cfg.backoff_max_seconds,
-                coordinator=coordinator,
-                retry_on=is_busy,
+            coordinator, written = _write_temp(
+                job, src, key, resume=resume and not small, coordinator=coordinator
             )
-            handles = _resume.inspect(session, temp).handles if recording.opened else ()
-            _finalize(
-                session,
-                temp,
-                metadata=metadata,
-                permissions=permissions,
-                resume_value=previous,
-                handles=handles,
-                retry=busy,
-            )
-            renames = ChunkRetrier(
-                retries=cfg.retries,
-                base_seconds=cfg.backoff_base_seconds,
-                max_seconds=cfg.backoff_max_seconds,
-                coordinator=coordinator,
-            )
-            _publish(
-                session, temp, path, overwrite=overwrite, retry=renames, expected=(result.size, checksum)
+            _finish(
+                job, written, coordinator, metadata=metadata, permissions=permissions, overwrite=overwrite
             )
         except BaseException as exc:
             coordinator.done(exc)
@@ -296,10 +225,157 @@ def upload_object(
         source=src.name,
         destination=path,
         status=FileStatus.TRANSFERRED,
-        size=result.size,
-        checksum=checksum,
+        size=written.result.size,
+        checksum=written.checksum,
         seconds=time.monotonic() - started,
-        resumed_from=start,
+        resumed_from=written.start,
+    )
+
+
+def _decide(
+    session: SessionLike,
+    src: _OpenedSource,
+    path: str,
+    *,
+    cfg: TransferConfig,
+    skip: SkipPolicy,
+    overwrite: OverwritePolicy,
+    dry_run: bool,
+    ask: bool,
+) -> FileResult | None:
+    """The skip or dry-run result, None to upload; raises when REFUSE meets an existing destination.
+
+    The destination is asked about once, and not at all (``ask`` false, no skip policy, not a dry run)
+    when the publishing rename's own refusal is enough.
+    """
+    if not ask and skip is SkipPolicy.NEVER and not dry_run:
+        return None
+    exists, reason = _destination_state(session, src, path, skip=skip, config=cfg)
+    if reason is not None:
+        return FileResult(
+            source=src.name, destination=path, status=FileStatus.SKIPPED, size=src.size, reason=reason
+        )
+    if exists and overwrite is OverwritePolicy.REFUSE:
+        raise IrodsAlreadyExistsError(
+            f"{path} already exists and the overwrite policy is REFUSE", operation="upload", path=path
+        )
+    if not dry_run:
+        return None
+    return FileResult(
+        source=src.name,
+        destination=path,
+        status=FileStatus.PLANNED,
+        size=src.size,
+        reason="overwrite" if exists else "new",
+    )
+
+
+@dataclass(frozen=True)
+class _Job:
+    """What every step of one upload shares."""
+
+    session: SessionLike
+    path: str
+    cfg: TransferConfig
+    subscribers: tuple[TransferSubscriber, ...]
+    cancel_event: threading.Event | None
+    executor: Executor | None
+    on_chunk: Callable[[int], object] | None
+
+    def coordinator(self) -> TransferCoordinator:
+        """A fresh coordinator for one attempt at the bytes (a failed attempt's keeps its error)."""
+        return TransferCoordinator(
+            path=self.path, subscribers=self.subscribers, cancel_event=self.cancel_event
+        )
+
+    def retrier(self, coordinator: TransferCoordinator, **kwargs: Any) -> ChunkRetrier:
+        """The configured retry budget (``retry_on`` narrows what is resent)."""
+        cfg = self.cfg
+        return ChunkRetrier(
+            retries=cfg.retries,
+            base_seconds=cfg.backoff_base_seconds,
+            max_seconds=cfg.backoff_max_seconds,
+            coordinator=coordinator,
+            **kwargs,
+        )
+
+
+@dataclass(frozen=True)
+class _Written:
+    """A verified temporary object: where it is and what it holds."""
+
+    temp: str
+    result: CopyResult
+    start: int
+    checksum: str
+    resume_value: str | None
+    opened_handles: bool
+
+
+def _write_temp(
+    job: _Job, src: _OpenedSource, key: str, *, resume: bool, coordinator: TransferCoordinator
+) -> tuple[TransferCoordinator, _Written]:
+    """Write and verify the source into its temporary object.
+
+    A resumable temporary found locked while writing (a killed attempt's handle nobody recorded) is left
+    alone and the source, rewound, goes once more to a fresh name from the start.
+    """
+    session = job.session
+    temp, record, resumable = _choose_temp(session, job.path, key, resume=resume)
+    origin = src.fh.tell() if _seekable(src.fh) else None
+    while True:
+        recording = _resume.RecordingSession(session)
+        try:
+            result, start, checksum, previous = _upload_to_temp(
+                recording,
+                src,
+                temp,
+                record=record,
+                cfg=job.cfg,
+                resume=resumable,
+                coordinator=coordinator,
+                executor=job.executor,
+                on_chunk=job.on_chunk,
+            )
+        except Exception as exc:
+            if not (resumable and origin is not None and _is_locked(exc) and _may_exist(session, temp)):
+                raise
+            temp = _fresh_temp(job.path, key, locked=temp, error=exc)
+            record, resumable = _resume.TempRecord(), False
+            src.fh.seek(origin)
+            coordinator = job.coordinator()
+            continue
+        return coordinator, _Written(temp, result, start, checksum, previous, recording.opened)
+
+
+def _finish(
+    job: _Job,
+    written: _Written,
+    coordinator: TransferCoordinator,
+    *,
+    metadata: Sequence[Any] | Mapping[str, str],
+    permissions: Mapping[str, str] | None,
+    overwrite: OverwritePolicy,
+) -> None:
+    """Apply AVUs and ACLs to the verified temporary object, then publish it onto the final path."""
+    session, temp = job.session, written.temp
+    handles = _resume.inspect(session, temp).handles if written.opened_handles else ()
+    _finalize(
+        session,
+        temp,
+        metadata=metadata,
+        permissions=permissions,
+        resume_value=written.resume_value,
+        handles=handles,
+        retry=job.retrier(coordinator, retry_on=is_busy),
+    )
+    _publish(
+        session,
+        temp,
+        job.path,
+        overwrite=overwrite,
+        retry=job.retrier(coordinator),
+        expected=(written.result.size, written.checksum),
     )
 
 
