@@ -14,7 +14,7 @@ from pathlib import Path
 from irods_provider.client._paths import is_temporary_name
 from irods_provider.exceptions import IrodsAlreadyExistsError, IrodsSymlinkError
 
-from ._api import SessionLike
+from ._api import DataObjectStatLike, SessionLike
 from ._config import OverwritePolicy, SkipPolicy, TransferConfig
 from ._coordinator import TransferCoordinator, TransferSubscriber
 from ._copy import (
@@ -126,32 +126,11 @@ def download_object(
     started = time.monotonic()
     local = Path(local_path)
     st = session.data_objects.stat(path)
-    if local.is_symlink():
-        raise IrodsSymlinkError(
-            "the destination is a symbolic link; refusing to write through or replace it",
-            operation="download",
-            path=str(local),
-        )
-    if local.exists():
-        if skip is not SkipPolicy.NEVER and _local_matches(
-            local, st.size, _checksum(session, path, st), skip, cfg
-        ):
-            return FileResult(
-                source=path,
-                destination=str(local),
-                status=FileStatus.SKIPPED,
-                size=st.size,
-                checksum=st.checksum,
-                reason=f"skip policy {skip.value}",
-            )
-        if overwrite is OverwritePolicy.REFUSE:
-            raise IrodsAlreadyExistsError(
-                f"{local} already exists and the overwrite policy is REFUSE",
-                operation="download",
-                path=str(local),
-            )
-    if dry_run:
-        return FileResult(source=path, destination=str(local), status=FileStatus.PLANNED, size=st.size)
+    decided = _decide_local(
+        session, path, st, local, cfg=cfg, skip=skip, overwrite=overwrite, dry_run=dry_run
+    )
+    if decided is not None:
+        return decided
     local.parent.mkdir(parents=True, exist_ok=True)
     temp = local.with_name(f".{local.name}.irods-part-{uuid.uuid4().hex[:12]}")
     try:
@@ -180,6 +159,48 @@ def download_object(
         checksum=result.irods_checksum,
         seconds=time.monotonic() - started,
     )
+
+
+def _decide_local(
+    session: SessionLike,
+    path: str,
+    st: DataObjectStatLike,
+    local: Path,
+    *,
+    cfg: TransferConfig,
+    skip: SkipPolicy,
+    overwrite: OverwritePolicy,
+    dry_run: bool,
+) -> FileResult | None:
+    """The skip or dry-run result, None to download; refuses a symlinked destination and, under REFUSE,
+    an existing one."""
+    if local.is_symlink():
+        raise IrodsSymlinkError(
+            "the destination is a symbolic link; refusing to write through or replace it",
+            operation="download",
+            path=str(local),
+        )
+    if local.exists():
+        if skip is not SkipPolicy.NEVER and _local_matches(
+            local, st.size, _checksum(session, path, st), skip, cfg
+        ):
+            return FileResult(
+                source=path,
+                destination=str(local),
+                status=FileStatus.SKIPPED,
+                size=st.size,
+                checksum=st.checksum,
+                reason=f"skip policy {skip.value}",
+            )
+        if overwrite is OverwritePolicy.REFUSE:
+            raise IrodsAlreadyExistsError(
+                f"{local} already exists and the overwrite policy is REFUSE",
+                operation="download",
+                path=str(local),
+            )
+    if dry_run:
+        return FileResult(source=path, destination=str(local), status=FileStatus.PLANNED, size=st.size)
+    return None
 
 
 def _publish_local(temp: Path, local: Path) -> None:
