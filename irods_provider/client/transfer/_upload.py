@@ -189,9 +189,7 @@ def upload_object(
     cfg = _effective_config(session, config)
     started = time.monotonic()
     if wait_stable_seconds and isinstance(source, str | os.PathLike):
-        local = os.fspath(source)
-        probe = local_probe(local, follow_symlinks=follow_symlinks)
-        wait_until_stable(probe, wait_stable_seconds, path=local, cancel_event=cancel_event)
+        _wait_stable(os.fspath(source), wait_stable_seconds, follow_symlinks, cancel_event)
     with _open_source(source, size, follow_symlinks=follow_symlinks, check=source_check) as src:
         # A file that fits one request body is written in one request: nothing to resume, and with no
         # skip policy the destination is not asked about first (the publishing rename refuses an
@@ -221,15 +219,15 @@ def upload_object(
             raise
         coordinator.succeed()
         coordinator.done(None)
-    return FileResult(
-        source=src.name,
-        destination=path,
-        status=FileStatus.TRANSFERRED,
-        size=written.result.size,
-        checksum=written.checksum,
-        seconds=time.monotonic() - started,
-        resumed_from=written.start,
-    )
+    return written.file_result(src.name, path, seconds=time.monotonic() - started)
+
+
+def _wait_stable(
+    local: str, seconds: float, follow_symlinks: bool, cancel_event: threading.Event | None
+) -> None:
+    """Wait until the local source has not changed for ``seconds`` (a job may still be writing it)."""
+    probe = local_probe(local, follow_symlinks=follow_symlinks)
+    wait_until_stable(probe, seconds, path=local, cancel_event=cancel_event)
 
 
 def _decide(
@@ -310,6 +308,18 @@ class _Written:
     checksum: str
     resume_value: str | None
     opened_handles: bool
+
+    def file_result(self, source: str, path: str, *, seconds: float) -> FileResult:
+        """The report of this upload once published at ``path``."""
+        return FileResult(
+            source=source,
+            destination=path,
+            status=FileStatus.TRANSFERRED,
+            size=self.result.size,
+            checksum=self.checksum,
+            seconds=seconds,
+            resumed_from=self.start,
+        )
 
 
 def _write_temp(
@@ -488,11 +498,7 @@ def _upload_to_temp(
         coordinator=coordinator,
         executor=executor,
     )
-    every = cfg.resume_checkpoint_bytes
-    every = (8 * cfg.chunk_size if every is None else every) if resume else 0
-    checkpoints = _Checkpoints(session, temp, src, every=every, previous=previous, start=start)
-    if every > 0:
-        writer.on_commit = checkpoints
+    checkpoints = _Checkpoints.attach(writer, session, temp, src, cfg, resume=resume, previous=previous)
     try:
         result = copy(
             src.fh,
@@ -551,6 +557,27 @@ class _Checkpoints:
         self.session, self.temp, self.src = session, temp, src
         self.every, self.previous, self.saved = every, previous, start
         self._lock = threading.Lock()
+
+    @classmethod
+    def attach(
+        cls,
+        writer: ParallelWriter,
+        session: SessionLike,
+        temp: str,
+        src: _OpenedSource,
+        cfg: TransferConfig,
+        *,
+        resume: bool,
+        previous: str | None,
+    ) -> _Checkpoints:
+        """Checkpoints for ``writer`` every ``resume_checkpoint_bytes`` (8 chunks by default; none without
+        resume), starting from the writer's offset."""
+        every = cfg.resume_checkpoint_bytes
+        every = (8 * cfg.chunk_size if every is None else every) if resume else 0
+        checkpoints = cls(session, temp, src, every=every, previous=previous, start=writer.committed_bytes)
+        if every > 0:
+            writer.on_commit = checkpoints
+        return checkpoints
 
     def __call__(self, committed: int) -> None:
         """Record ``committed`` if the prefix grew by at least ``every`` bytes since the last record."""

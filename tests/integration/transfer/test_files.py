@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 import logging
 
-from conftest import HOME
-
 from irods_provider.client.transfer import SkipPolicy, TransferConfig, download_files, upload_files
 
+HOME = "/tempZone/home/rods"  # the emulator's default home (see conftest.py)
 CFG = TransferConfig(chunk_size=64 * 1024, max_concurrent_files=3, progress_interval_seconds=0.0)
 
 

@@ -7,7 +7,6 @@ import os
 import threading
 
 import pytest
-from conftest import HOME
 
 from irods_provider.client.transfer import (
     IrodsTransferCancelledError,
@@ -25,6 +24,7 @@ from irods_provider.exceptions import (
     IrodsConnectionError,
 )
 
+HOME = "/tempZone/home/rods"  # the emulator's default home (see conftest.py)
 CHUNK = 64 * 1024
 CFG = TransferConfig(streams=3, chunk_size=CHUNK, small_file_threshold=CHUNK, backoff_base_seconds=0.0)
 
