@@ -61,6 +61,18 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--certfile", default=None, help="PEM certificate: serve HTTPS")
     serve.add_argument("--keyfile", default=None, help="PEM private key of --certfile")
     serve.add_argument("--log-level", default="warning", help="uvicorn log level (default warning)")
+    _add_profile_arguments(serve)
+    serve.add_argument(
+        "--conn-id",
+        default="irods_default",
+        help="the Airflow connection id of the printed AIRFLOW_CONN_<ID> line (default irods_default)",
+    )
+    _add_security_arguments(serve)
+    return parser
+
+
+def _add_profile_arguments(serve: argparse.ArgumentParser) -> None:
+    """What kind of site the emulator is: API release, federation, checksum scheme, resources."""
     serve.add_argument(
         "--api-version",
         choices=API_VERSIONS,
@@ -89,13 +101,6 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help=f"add the preset resources {' '.join(RESOURCE_PRESET)} (demoResc stays the default)",
     )
-    serve.add_argument(
-        "--conn-id",
-        default="irods_default",
-        help="the Airflow connection id of the printed AIRFLOW_CONN_<ID> line (default irods_default)",
-    )
-    _add_security_arguments(serve)
-    return parser
 
 
 def _add_security_arguments(serve: argparse.ArgumentParser) -> None:
