@@ -80,9 +80,12 @@ def record_transfer(report: TransferReport, *, direction: str, conn_id: str) -> 
         _gauge("irods.transfer.throughput_mb_per_second", report.mb_per_second, **tags)
 
 
-def record_sensor_poll(*, sensor: str, conn_id: str, done: bool) -> None:
-    """One poll of an iRODS sensor (poke mode)."""
-    incr("irods.sensor.polls", 1, sensor=sensor, conn_id=conn_id, outcome="done" if done else "waiting")
+def record_sensor_poll(
+    *, sensor: str, conn_id: str, done: bool, mode: str = "poke", failed: bool = False
+) -> None:
+    """One poll of an iRODS sensor: in a worker (``mode="poke"``) or by its trigger (``"deferred"``)."""
+    outcome = "failed" if failed else "done" if done else "waiting"
+    incr("irods.sensor.polls", 1, sensor=sensor, conn_id=conn_id, outcome=outcome, mode=mode)
 
 
 def _forward(event: str, value: float, tags: dict[str, str]) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
+from irods_provider._metrics import record_sensor_poll
 from irods_provider.exceptions import IrodsError
 from irods_provider.hooks._checks import (
     Check,
@@ -40,6 +41,9 @@ def _event(event: CheckEvent) -> TriggerEvent:
 class _IrodsPollingTrigger(BaseTrigger):
     """Poll a check every ``poke_interval`` seconds until it reports done or fails."""
 
+    sensor_name = "IrodsSensor"
+    """The sensor deferring to this trigger: the ``sensor`` tag of its poll metric."""
+
     def __init__(self, *, irods_conn_id: str, poke_interval: float = 60.0) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self.irods_conn_id = irods_conn_id
@@ -63,6 +67,16 @@ class _IrodsPollingTrigger(BaseTrigger):
     async def _sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds)
 
+    def _record_poll(self, event: CheckEvent | None) -> None:
+        """The ``irods.sensor.polls`` metric of a deferred sensor, named after its sensor."""
+        record_sensor_poll(
+            sensor=self.sensor_name,
+            conn_id=self.irods_conn_id,
+            done=event is not None,
+            failed=event is not None and event.status == "error",
+            mode="deferred",
+        )
+
     async def run(self) -> AsyncIterator[TriggerEvent]:
         """Borrow the connection's shared session and poll until done; errors end with an ``error`` event."""
         async with contextlib.AsyncExitStack() as stack:
@@ -76,6 +90,7 @@ class _IrodsPollingTrigger(BaseTrigger):
                     event = self._evaluate(await run_async(self._check(), session))
                 except IrodsError as error:
                     event = CheckEvent.failure(error)
+                self._record_poll(event)
                 if event is not None:
                     yield _event(event)
                     return
@@ -84,6 +99,8 @@ class _IrodsPollingTrigger(BaseTrigger):
 
 class IrodsPathTrigger(_IrodsPollingTrigger):
     """Wait until a collection or data object (glob allowed) exists, optionally newer than ``newer_than``."""
+
+    sensor_name = "IrodsPathSensor"
 
     def __init__(
         self,
@@ -131,6 +148,8 @@ class MetadataQuery:
 class IrodsMetadataTrigger(MetadataQuery, _IrodsPollingTrigger):
     """Wait until ``path`` carries an AVU, or (without ``path``) until any object carrying it exists."""
 
+    sensor_name = "IrodsMetadataSensor"
+
     def __init__(
         self,
         *,
@@ -158,6 +177,8 @@ class IrodsCollectionStableTrigger(_IrodsPollingTrigger):
     The observations live in this trigger for its whole wait, so the deferred mode keeps its state (the
     S3 equivalent loses it on every reschedule).
     """
+
+    sensor_name = "IrodsCollectionStableSensor"
 
     def __init__(
         self,

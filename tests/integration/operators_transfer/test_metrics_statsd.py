@@ -107,7 +107,9 @@ def test_transfer_totals_retries_and_polls_arrive_at_statsd(irods, statsd, tmp_p
     assert _total(totals, "airflow.irods.transfer.files_skipped", direction="upload", **conn) == len(SIZES)
     assert _total(totals, "airflow.irods.transfer.files_failed") == 0
     assert reports["polls"] == [False, False, False]
-    polls = _total(totals, "airflow.irods.sensor.polls", sensor="IrodsPathSensor", outcome="waiting", **conn)
+    polls = _total(
+        totals, "airflow.irods.sensor.polls", sensor="IrodsPathSensor", outcome="waiting", mode="poke", **conn
+    )
     assert polls == 3
     # Every 503 the emulator injected was retried once, and counted under its cause.
     assert injected > 0
@@ -119,3 +121,28 @@ def test_transfer_totals_retries_and_polls_arrive_at_statsd(irods, statsd, tmp_p
     assert endpoints["collections"] >= 1, endpoints
     assert all(ms >= 0 for ms, _ in requests)
     assert 0 < sum(tags["status"] == "503" for _, tags in requests) <= injected
+
+
+def test_deferred_sensors_count_their_polls_from_the_trigger(irods, session, statsd) -> None:
+    session.data_objects.write(f"{HOME}/present.bin", b"x")
+    env = {
+        **os.environ,
+        "AIRFLOW__METRICS__STATSD_ON": "True",
+        "AIRFLOW__METRICS__STATSD_HOST": "127.0.0.1",
+        "AIRFLOW__METRICS__STATSD_PORT": str(statsd.getsockname()[1]),
+        "AIRFLOW__METRICS__STATSD_PREFIX": "airflow",
+        "AIRFLOW__METRICS__STATSD_INFLUXDB_ENABLED": "True",
+    }
+    args = {"missing": f"{HOME}/missing", "present": f"{HOME}/present.bin"}
+    script = Path(__file__).with_name("statsd_trigger_run.py")
+    command = [sys.executable, str(script), json.dumps(args)]
+    run = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert json.loads(run.stdout.strip().splitlines()[-1]) == [["cancelled"], ["success"], ["error"]]
+    totals = _totals(_received(statsd))
+    polls = "airflow.irods.sensor.polls"
+    deferred = {"mode": "deferred", "conn_id": "irods_default"}
+    assert _total(totals, polls, sensor="IrodsPathSensor", outcome="waiting", **deferred) == 3
+    assert _total(totals, polls, sensor="IrodsPathSensor", outcome="done", **deferred) == 1
+    assert _total(totals, polls, sensor="IrodsCollectionStableSensor", outcome="failed", **deferred) == 1
+    assert _total(totals, polls, mode="poke") == 0
