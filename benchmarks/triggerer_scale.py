@@ -6,12 +6,18 @@ does for triggers it reads from the metadata database, and runs them for ``--dur
 emulator (in a subprocess, behind a request-counting wrapper). Each run happens twice, each in a fresh
 process: with shared sessions (the default) and with ``AIRFLOW_IRODS_SHARE_TRIGGER_SESSIONS=false``.
 
+``--auth openid-jwt`` (or ``openid-introspection``) logs in with OpenID at the real test provider of the
+tests (django-oauth-toolkit, password grant, access tokens living ``--token-lifetime``); the emulator
+validates the bearer tokens locally against the provider's JWKS (or at its introspection endpoint on every
+request, the server's other mode: the provider then answers as many requests as the emulator), and token
+requests are counted at the provider. ``--auth basic`` (the default) counts the emulator's logins.
+
 Not covered: the supervisor half of the triggerer (it only moves workloads and events between the metadata
-database and this process), and OpenID (Basic auth with the emulator's short token lifetime stands in for
-it: one Basic login is one token request, so the per-lifetime figures mean the same).
+database and this process).
 
     python benchmarks/triggerer_scale.py --json            # N=1000, 10 s pokes, 60 s tokens, 150 s
     python benchmarks/triggerer_scale.py --quick --json    # N=200, 5 s pokes, 15 s tokens, 40 s
+    python benchmarks/triggerer_scale.py --auth openid-jwt --json
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
@@ -42,8 +49,18 @@ import collections, json, sys
 from irods_provider.testing._config import EmulatorConfig
 from irods_provider.testing._server import EmulatorServer
 
+port, lifetime, auth, issuer, secret = int(sys.argv[1]), float(sys.argv[2]), *sys.argv[3:6]
+openid = None
+if auth == "openid-jwt":
+    from irods_provider.testing._openid import OpenIdJwtValidator
+    openid = OpenIdJwtValidator(issuer, client_id="irods-rs", user_claim="preferred_username")
+elif auth == "openid-introspection":
+    from irods_provider.testing._openid import OpenIdIntrospectionValidator
+    openid = OpenIdIntrospectionValidator(
+        issuer, client_id="irods-rs", client_secret=secret, user_claim="preferred_username"
+    )
 counts = collections.Counter()
-server = EmulatorServer(EmulatorConfig(port=int(sys.argv[1]), token_lifetime_seconds=float(sys.argv[2])))
+server = EmulatorServer(EmulatorConfig(port=port, token_lifetime_seconds=lifetime, openid=openid))
 inner = server.app
 
 async def app(scope, receive, send):
@@ -59,18 +76,58 @@ async def app(scope, receive, send):
 
 server.app = app
 server.start()
+server.add_user("alice", "alice-irods-password")
 print("ready", flush=True)
 server.serve_forever()
 """
 
+SUPPORT = Path(ROOT) / "tests" / "support"
+
 
 @contextlib.contextmanager
-def counting_emulator(token_lifetime: float) -> Any:
+def openid_provider(auth: str, token_lifetime: float) -> Any:
+    """The tests' django-oauth-toolkit provider when ``auth`` is an OpenID mode, else None."""
+    if auth == "basic":
+        yield None
+        return
+    sys.path.insert(0, str(SUPPORT))
+    from oidc_provider.harness import start_oidc_provider
+
+    with (
+        tempfile.TemporaryDirectory(prefix="triggerer-scale-oidc-") as workdir,
+        start_oidc_provider(Path(workdir), access_token_seconds=int(token_lifetime)) as provider,
+    ):
+        yield provider
+
+
+def connection_uri(port: int, auth: str, provider: Any) -> str:
+    """The ``irods_bench`` connection: Basic as rods, or the OpenID password grant as alice."""
+    base = f"irods://rods:rods-emulator@127.0.0.1:{port}/http?zone=tempZone&api_version=0.7.0"
+    if auth == "basic":
+        return base
+    client = "irods-jwt" if auth == "openid-jwt" else "irods-pw"
+    extras = {
+        "auth_mode": "openid_password",
+        "openid_discovery_url": provider.issuer,
+        "openid_client_id": client,
+        "openid_client_secret": provider.clients[client],
+        "openid_username": "alice",
+        "openid_password": provider.users["alice"],
+        "openid_allow_insecure_http": "true",
+    }
+    if auth == "openid-jwt":
+        extras["openid_audience"] = "irods-rs"
+    return base + "&" + urllib.parse.urlencode(extras)
+
+
+@contextlib.contextmanager
+def counting_emulator(token_lifetime: float, auth: str = "basic", provider: Any = None) -> Any:
     """The emulator in a subprocess; yields its port once it answers."""
     import httpx2
 
     port = free_port()
-    cmd = [sys.executable, "-c", _SERVER, str(port), str(token_lifetime)]
+    issuer, secret = (provider.issuer, provider.clients["irods-rs"]) if provider else ("", "")
+    cmd = [sys.executable, "-c", _SERVER, str(port), str(token_lifetime), auth, issuer, secret]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 30
@@ -147,7 +204,7 @@ async def _child(args: argparse.Namespace) -> None:
     import irods_provider.triggers.irods  # noqa: F401  (loaded before the baseline RSS, as a triggerer has it)
 
     rss_before = _rss_kib()
-    before = server_counts(args.port)
+    before = server_counts(args.port) | _provider_counts(args)
     lags: list[float] = []
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -156,7 +213,8 @@ async def _child(args: argparse.Namespace) -> None:
 
     def measure() -> None:
         time.sleep(args.duration)
-        figures = _figures(args, before, server_counts(args.port), time.monotonic() - started, list(lags))
+        after = server_counts(args.port) | _provider_counts(args)
+        figures = _figures(args, before, after, time.monotonic() - started, list(lags))
         figures["rss_per_trigger_kib"] = round((_rss_kib() - rss_before) / args.triggers, 1)
         figures["sessions_shared_at_end"] = _open_shared_sessions()
         figures["events"] = len(runner.events)
@@ -176,6 +234,16 @@ async def _child(args: argparse.Namespace) -> None:
     await asyncio.gather(*tasks, return_exceptions=True)
 
 
+def _provider_counts(args: argparse.Namespace) -> dict[str, int]:
+    """Token requests the OpenID provider answered so far (``PROVIDER token``), none under Basic auth."""
+    if not args.provider_url:
+        return {}
+    import httpx2
+
+    stats = httpx2.get(f"{args.provider_url}/test/stats", timeout=10).json()
+    return {"PROVIDER token": int(stats.get("total", 0))}
+
+
 def _open_shared_sessions() -> int:
     from irods_provider.triggers import _shared
 
@@ -190,13 +258,15 @@ def _figures(
     lags: list[float],
 ) -> dict[str, Any]:
     delta = {k: after.get(k, 0) - before.get(k, 0) for k in after}
-    logins = delta.get("POST authenticate", 0)
+    token_requests = delta.pop("PROVIDER token", None)
+    logins = delta.get("POST authenticate", 0) if token_requests is None else token_requests
     requests = sum(delta.values())
     lifetimes = math.ceil(elapsed / args.token_lifetime)  # token lifetimes begun: ideally one login each
     lags.sort()
     return {
         "triggers": args.triggers,
         "shared": os.environ.get(SHARE_ENV, "true") != "false",
+        "auth": args.auth,
         "duration_s": round(elapsed, 1),
         "poke_interval_s": args.poke_interval,
         "token_lifetime_s": args.token_lifetime,
@@ -214,12 +284,10 @@ def _figures(
     }
 
 
-def _run_mode(args: argparse.Namespace, port: int, shared: bool) -> dict[str, Any]:
+def _run_mode(args: argparse.Namespace, port: int, shared: bool, provider: Any) -> dict[str, Any]:
     env = os.environ | {
         SHARE_ENV: "true" if shared else "false",
-        "AIRFLOW_CONN_IRODS_BENCH": (
-            f"irods://rods:rods-emulator@127.0.0.1:{port}/http?zone=tempZone&api_version=0.7.0"
-        ),
+        "AIRFLOW_CONN_IRODS_BENCH": connection_uri(port, args.auth, provider),
         "AIRFLOW__CORE__FERNET_KEY": args.fernet_key,
         "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
         "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
@@ -228,7 +296,8 @@ def _run_mode(args: argparse.Namespace, port: int, shared: bool) -> dict[str, An
     argv += ["--triggers", str(args.triggers), "--duration", str(args.duration)]
     argv += ["--poke-interval", str(args.poke_interval), "--token-lifetime", str(args.token_lifetime)]
     out = Path(tempfile.mkdtemp(prefix="triggerer-scale-")) / "figures.json"
-    argv += ["--out", str(out)]
+    argv += ["--out", str(out), "--auth", args.auth]
+    argv += ["--provider-url", provider.url] if provider else []
     proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         _, stderr = proc.communicate(timeout=args.duration + 240)
@@ -252,6 +321,13 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--mode", choices=["both", "shared", "unshared"], default="both")
+    parser.add_argument(
+        "--auth",
+        choices=["basic", "openid-jwt", "openid-introspection"],
+        default="basic",
+        help="how to log in",
+    )
+    parser.add_argument("--provider-url", default="", help=argparse.SUPPRESS)
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--out", default="", help=argparse.SUPPRESS)
@@ -267,10 +343,13 @@ def main() -> None:
     from cryptography.fernet import Fernet
 
     args.fernet_key = Fernet.generate_key().decode()
-    results: dict[str, Any] = {"quick": args.quick}
+    results: dict[str, Any] = {"quick": args.quick, "auth": args.auth}
     for shared in {"both": (True, False), "shared": (True,), "unshared": (False,)}[args.mode]:
-        with counting_emulator(args.token_lifetime) as port:
-            results["shared" if shared else "unshared"] = _run_mode(args, port, shared)
+        with (
+            openid_provider(args.auth, args.token_lifetime) as provider,
+            counting_emulator(args.token_lifetime, args.auth, provider) as port,
+        ):
+            results["shared" if shared else "unshared"] = _run_mode(args, port, shared, provider)
     if args.json:
         print(json.dumps(results, indent=2))
     else:

@@ -199,7 +199,7 @@ class _OpenIdTokenSource:
         scope: str | None = None,
         audience: str | None = None,
         client_auth: ClientAuthMethod = "client_secret_basic",
-        leeway: float = 30.0,
+        leeway: float = 5.0,
         timeout: float = 30.0,
         verify: bool | str = True,
         on_token: TokenCallback | None = None,
@@ -450,7 +450,10 @@ class _OpenIdTokenSource:
             lifetime = None if exp is None else exp - time.time()
         renew_at = None
         if lifetime is not None:
-            # Short-lived tokens keep half their lifetime usable instead of being renewed on every call.
+            # ``started`` is taken before the token request went out, so the lifetime is counted from
+            # the client's own clock and only a later request's transit needs the leeway (5 s by default:
+            # a 60 s token costs one request per lifetime, not two). Short-lived tokens keep half their
+            # lifetime usable instead of being renewed on every call.
             renew_at = started + lifetime - min(self.leeway, max(lifetime, 0.0) / 2)
         refresh_token = answer.get("refresh_token")
         return _Token(access_token, renew_at, refresh_token if isinstance(refresh_token, str) else None)
