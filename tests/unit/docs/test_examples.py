@@ -125,3 +125,25 @@ def test_an_example_after_the_fields_is_not_an_example() -> None:
 
     assert example_of(Early) == "print(1)"
     assert example_of(Late) is None
+
+
+def test_every_public_class_is_on_an_api_page() -> None:
+    """Each class is rendered (with its example) by a ``:::`` directive naming it or a module exporting it."""
+    import importlib
+    import re
+    from pathlib import Path
+
+    pages = Path(__file__).resolve().parents[3] / "docs" / "api"
+    directives = {d for page in pages.glob("*.md") for d in re.findall(r"^::: (\S+)", page.read_text(), re.M)}
+    modules = []
+    for directive in directives:
+        try:
+            modules.append(importlib.import_module(directive))
+        except ImportError:  # a class, not a module
+            continue
+
+    def exported(name: str, cls: type) -> bool:
+        return any(getattr(module, name.rpartition(".")[2], None) is cls for module in modules)
+
+    missing = [name for name, cls in CLASSES.items() if name not in directives and not exported(name, cls)]
+    assert missing == []
