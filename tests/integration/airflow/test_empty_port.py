@@ -6,9 +6,10 @@ i.e. ``0`` for a connection saved without a port, and the stored password masked
 (``api_fastapi/core_api/routes/public/connections.py``, ``test_connection``) compares that 0 with the stored
 None (``_same_endpoint`` only treats None and "" as unset), calls it another endpoint and, the password being
 the mask, answers 400 before any hook runs; the UI shows the bare status text, "Bad Request". No provider
-code is reached, so the provider cannot fix it; docs/connection.md says so and gives the workaround (type the
-port). These tests pin both halves: Airflow's refusal (when it stops, update docs/connection.md) and that the
-hook itself reads port 0 and None as the protocol's default.
+code is reached, so the provider cannot fix it (Airflow fixed the route in apache/airflow#73298, not in
+3.3.2); docs/connection.md says so and gives the workaround (type the port). These tests pin both halves:
+Airflow's refusal (when it stops, update docs/connection.md) and that the hook itself reads port 0 and None
+as the protocol's default.
 """
 
 from __future__ import annotations
