@@ -41,6 +41,8 @@ class EmulatorServer:
     Example:
 
     ```python
+    import os
+
     from irods_provider.client import BasicAuth, IrodsSession
     from irods_provider.testing import EmulatorConfig, EmulatorServer
 
@@ -49,8 +51,8 @@ class EmulatorServer:
         auth = BasicAuth("alice", "alice-password")
         with IrodsSession(server.base_url, auth=auth) as session:
             session.collections.create("/tempZone/home/alice/x")
-        # For a DAG under test: os.environ["AIRFLOW_CONN_IRODS_DEFAULT"] = uri
-        uri = server.airflow_connection_uri()
+        # A DAG under test (dag.test()) reaches it as irods_default, logged in as alice:
+        os.environ["AIRFLOW_CONN_IRODS_DEFAULT"] = server.airflow_connection_uri("alice", "alice-password")
     ```
     """
 
