@@ -206,7 +206,7 @@ def _conn_fields() -> dict[str, Any]:
 #: What the standard fields say in the form (Airflow shows these as input placeholders).
 PLACEHOLDERS = {
     "host": "irods-http.example.org (or https://host:port)",
-    "port": "empty: 443 for https, 80 for http",
+    "port": "empty: 443 for https, 80 for http (type it to use Test)",
     "schema": "https (default) or http",
     "login": "iRODS user, e.g. rods (Basic and OpenID password grant)",
     "password": "iRODS password (Basic), or the bearer token (Bearer token mode)",

@@ -7,7 +7,10 @@ Directives in a page's Markdown (HTML comments, invisible if a directive is left
 * ``<!-- file: PATH [shift] -->``: a repository file without its title (``shift``: headings one level down).
 
 Before the build, every module the provider declares to Airflow must import (an API page of a module that
-fails to import would otherwise render empty).
+fails to import would otherwise render empty), and every public class's docstring example must be sound:
+it compiles, its imports resolve, every name it uses is imported or assigned, and every call to an imported
+class or function passes only arguments it accepts (``irods_provider._examples``; a block that only builds
+operators, sensors, triggers or assets runs whole).
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ import importlib
 import re
 from pathlib import Path
 from typing import Any
+
+from mkdocs.exceptions import PluginError
 
 ROOT = Path(__file__).resolve().parents[1]
 _DIRECTIVE = re.compile(r"<!-- (connection-fields|readme: [^>]+?|file: [^>]+?) -->")
@@ -36,10 +41,25 @@ def _modules() -> list[str]:
     return modules
 
 
+def _check_examples() -> None:
+    from irods_provider._examples import check_example, example_of, public_classes
+
+    failures: list[str] = []
+    for name, cls in public_classes().items():
+        code = example_of(cls)
+        if code is None:
+            failures.append(f"{name}: no 'Example:' block (a fenced python block before the :param fields)")
+            continue
+        failures += [f"{name}: {problem}" for problem in check_example(code)]
+    if failures:
+        raise PluginError("docstring examples:\n  " + "\n  ".join(failures))
+
+
 def on_pre_build(config: Any) -> None:
-    """Fail the build when a module the provider declares does not import."""
+    """Fail the build when a declared module does not import or a public class's example is unsound."""
     for module in _modules():
         importlib.import_module(module)
+    _check_examples()
 
 
 def _cell(text: object) -> str:

@@ -86,6 +86,16 @@ class BasicAuth:
     The token lifetime is unknown to the client, so it is renewed only when the server refuses it.
     One login at a time: threads (or tasks) that see the same 401 wait for the one renewal and share
     its token. The session binds its login function on construction.
+
+    Example:
+
+    ```python
+    from irods_provider.client import BasicAuth, IrodsSession
+
+    base_url = "https://irods.example.org/irods-http-api/0.7.0"
+    with IrodsSession(base_url, auth=BasicAuth("alice", "secret")) as session:
+        print(session.collections.exists("/tempZone/home/alice"))
+    ```
     """
 
     def __init__(self, username: str, password: str, *, on_token: TokenCallback | None = None) -> None:
@@ -158,7 +168,18 @@ class BasicAuth:
 
 
 class StaticToken:
-    """A bearer token obtained elsewhere; a 401 on it is final."""
+    """A bearer token obtained elsewhere; a 401 on it is final.
+
+    Example:
+
+    ```python
+    from irods_provider.client import IrodsSession, StaticToken
+
+    base_url = "https://irods.example.org/irods-http-api/0.7.0"
+    with IrodsSession(base_url, auth=StaticToken("eyJhbGciOi...")) as session:
+        print(session.collections.exists("/tempZone/home/alice"))
+    ```
+    """
 
     def __init__(self, token: str) -> None:
         if not token:

@@ -32,6 +32,17 @@ class Timeouts:
 
     ``None`` disables one limit. Reads and writes of large bodies need ``read``/``write`` above the
     server's 30 s request deadline only when the network is slow.
+
+    Example:
+
+    ```python
+    from irods_provider.client import BasicAuth, IrodsSession, Timeouts
+
+    timeout = Timeouts(connect=5.0, read=300.0)  # slow checksums of large objects
+    base_url = "https://irods.example.org/irods-http-api/0.7.0"
+    with IrodsSession(base_url, auth=BasicAuth("alice", "secret"), timeout=timeout) as session:
+        print(session.data_objects.calculate_checksum("/tempZone/home/alice/big.tar"))
+    ```
     """
 
     connect: float | None = 10.0

@@ -460,7 +460,22 @@ class _OpenIdTokenSource:
 
 
 class OpenIdClientCredentials(_OpenIdTokenSource):
-    """Tokens for a service account: the ``client_credentials`` grant."""
+    """Tokens for a service account: the ``client_credentials`` grant.
+
+    Example:
+
+    ```python
+    from irods_provider.client import IrodsSession, OpenIdClientCredentials
+
+    auth = OpenIdClientCredentials(
+        client_id="airflow-pipelines",
+        client_secret="s3cr3t",
+        token_url="https://keycloak.example.org/realms/irods/protocol/openid-connect/token",
+    )
+    with IrodsSession("https://irods.example.org/irods-http-api/0.7.0", auth=auth) as session:
+        print(session.collections.exists("/tempZone/home/service-airflow"))
+    ```
+    """
 
     grant_type = "client_credentials"
 
@@ -479,7 +494,23 @@ class OpenIdClientCredentials(_OpenIdTokenSource):
 
 
 class OpenIdPassword(_OpenIdTokenSource):
-    """Tokens for a user by the resource-owner ``password`` grant (Keycloak "direct access grant")."""
+    """Tokens for a user by the resource-owner ``password`` grant (Keycloak "direct access grant").
+
+    Example:
+
+    ```python
+    from irods_provider.client import IrodsSession, OpenIdPassword
+
+    auth = OpenIdPassword(
+        username="alice",
+        password="secret",
+        client_id="irods-http-api",
+        discovery_url="https://keycloak.example.org/realms/irods/.well-known/openid-configuration",
+    )
+    with IrodsSession("https://irods.example.org/irods-http-api/0.7.0", auth=auth) as session:
+        print(session.collections.exists("/tempZone/home/alice"))
+    ```
+    """
 
     grant_type = "password"
 
@@ -515,6 +546,21 @@ class OpenIdRefreshToken(_OpenIdTokenSource):
     Each renewal holds the store's lease for it, reads the newest token, presents it once and stores the
     rotated one: sources in other threads and processes sharing the store never present a token twice. The
     default store is the process's own (:data:`PROCESS_TOKEN_STORE`).
+
+    Example:
+
+    ```python
+    from irods_provider.client import IrodsSession, OpenIdRefreshToken, SqliteTokenStore
+
+    auth = OpenIdRefreshToken(
+        refresh_token="eyJhbGciOi...",
+        client_id="irods-http-api",
+        discovery_url="https://keycloak.example.org/realms/irods/.well-known/openid-configuration",
+        store=SqliteTokenStore("/var/lib/airflow/irods-tokens.sqlite"),
+    )
+    with IrodsSession("https://irods.example.org/irods-http-api/0.7.0", auth=auth) as session:
+        print(session.collections.exists("/tempZone/home/alice"))
+    ```
     """
 
     grant_type = "refresh_token"

@@ -36,6 +36,17 @@ class RetryPolicy:
     renames, creates without ``exist_ok``…) are retried only when the request provably never left
     (connect failure, pool timeout), so they are never applied twice behind the caller's back.
     ``clock``, ``sleep``, ``asleep`` and ``random`` are injectable for deterministic tests.
+
+    Example:
+
+    ```python
+    from irods_provider.client import BasicAuth, IrodsSession, RetryPolicy
+
+    retry = RetryPolicy(max_attempts=6, max_backoff=10.0, total_timeout=120.0)
+    base_url = "https://irods.example.org/irods-http-api/0.7.0"
+    with IrodsSession(base_url, auth=BasicAuth("alice", "secret"), retry=retry) as session:
+        print(session.collections.exists("/tempZone/home/alice"))
+    ```
     """
 
     max_attempts: int = 4

@@ -24,7 +24,20 @@ __all__ = ["IrodsFile"]
 
 
 class IrodsFile(AbstractBufferedFile):  # type: ignore[misc]
-    """A buffered binary file on an iRODS data object (modes ``rb``, ``wb``, ``ab``, ``xb``)."""
+    """A buffered binary file on an iRODS data object (modes ``rb``, ``wb``, ``ab``, ``xb``).
+
+    Example:
+
+    ```python
+    from irods_provider.fs import IrodsFileSystem
+
+    fs = IrodsFileSystem(conn_id="irods_default")
+    with fs.open("/tempZone/home/alice/report.csv", "wb") as f:  # an IrodsFile
+        f.write(b"sample,reads\\nA1,1200\\n")
+    with fs.open("/tempZone/home/alice/report.csv", "rb") as f:
+        header = f.readline()
+    ```
+    """
 
     fs: IrodsFileSystem
 

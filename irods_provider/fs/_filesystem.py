@@ -82,6 +82,18 @@ class IrodsFileSystem(AbstractFileSystem):  # type: ignore[misc]
     ``username``/``password``, ``token`` or an ``auth`` TokenProvider, or around an existing ``session``
     (not closed by this object).
 
+    Example:
+
+    ```python
+    import fsspec
+
+    fs = fsspec.filesystem("irods", conn_id="irods_default")
+    fs.pipe("/tempZone/home/alice/hello.txt", b"hello")
+    print(fs.ls("/tempZone/home/alice", detail=False))
+    with fs.open("irods:///tempZone/home/alice/hello.txt", "rb") as f:
+        print(f.read())
+    ```
+
     :param streams: parallel streams per file for big reads and writes (capped by the server).
     :param chunk_size: bytes per request for big reads and writes (capped by the server's body limit).
     :param use_trash: ``rm`` moves to the trash instead of deleting (default: delete, like ``irm -f``).

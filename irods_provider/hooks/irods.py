@@ -39,6 +39,21 @@ def _mask_token(token: str) -> None:
 class IrodsHook(IrodsShortcutsMixin, BaseHook):
     """Interact with iRODS through its HTTP API.
 
+    Example:
+
+    ```python
+    from airflow.sdk import task
+
+    from irods_provider.hooks.irods import IrodsHook
+
+
+    @task
+    def count_csv(path: str) -> int:
+        with IrodsHook("irods_default") as hook:
+            session = hook.get_conn()
+            return sum(name.endswith(".csv") for name in session.collections.list(path))
+    ```
+
     :param irods_conn_id: an Airflow connection of type ``irods`` (see the connection form for its fields).
     :param retry: the client's retry policy (default: the client's default).
     """

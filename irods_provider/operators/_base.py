@@ -105,6 +105,29 @@ class IrodsTemplatingMixin:
 class IrodsBaseOperator(IrodsTemplatingMixin, BaseOperator):
     """Owns ``irods_conn_id`` and builds :class:`IrodsHook` lazily; subclasses implement :meth:`run`.
 
+    Example:
+
+    ```python
+    from typing import Any
+
+    from irods_provider.client import IrodsSession
+    from irods_provider.operators.irods import IrodsBaseOperator
+
+
+    class IrodsReadTextOperator(IrodsBaseOperator):
+        template_fields = ("path", "irods_conn_id")
+
+        def __init__(self, *, path: str, **kwargs: Any) -> None:
+            super().__init__(**kwargs)
+            self.path = path
+
+        def run(self, session: IrodsSession, context: Any) -> str:
+            return session.data_objects.read(self.path).decode()
+
+
+    read_note = IrodsReadTextOperator(task_id="read_note", path="/tempZone/home/alice/note.txt")
+    ```
+
     :param irods_conn_id: the Airflow connection of type ``irods`` (default ``irods_default``); templated.
     """
 

@@ -76,6 +76,18 @@ class IrodsQueryOperator(IrodsBaseOperator):
     ``max_rows`` with ``truncated: true`` (``"truncate"``). GenQuery1 pages through the server's row cap
     lazily and stops after ``max_rows + 1`` rows; GenQuery2 gets ``LIMIT max_rows + 1`` when it has no LIMIT.
 
+    Example:
+
+    ```python
+    from irods_provider.operators.catalog import IrodsQueryOperator
+
+    large_files = IrodsQueryOperator(
+        task_id="large_files",
+        query="select COLL_NAME, DATA_NAME, DATA_SIZE where DATA_SIZE > '1000000000'",
+        max_rows=500,
+    )
+    ```
+
     :param query: the query text (GenQuery1 literals quoted with single quotes).
     :param max_rows: required cap on the rows pushed to XCom.
     :param parser: ``genquery1`` (default) or ``genquery2``.
@@ -145,6 +157,20 @@ class IrodsCreateTicketOperator(IrodsBaseOperator):
     The ticket string is a bearer secret: it is registered with Airflow's secrets masker the moment it exists
     (so it never appears in task logs) and is returned in XCom (``{"ticket", "path", "type"}``) only when
     ``do_xcom_push`` is on (Airflow's default); set ``do_xcom_push=False`` to keep it out of XCom entirely.
+
+    Example:
+
+    ```python
+    from irods_provider.operators.catalog import IrodsCreateTicketOperator
+
+    share = IrodsCreateTicketOperator(
+        task_id="share",
+        path="/tempZone/home/alice/results/{{ ds }}",
+        ticket_type="read",
+        use_count=10,
+        expires_in_seconds=7 * 24 * 3600,
+    )
+    ```
 
     :param path: the collection or data object.
     :param ticket_type: ``read`` or ``write``.
@@ -220,6 +246,14 @@ class IrodsRemoveTicketOperator(IrodsBaseOperator):
     (the :class:`IrodsCreateTicketOperator` task whose XCom holds it; read and masked at run time), or
     ``ticket`` as a literal.
 
+    Example:
+
+    ```python
+    from irods_provider.operators.catalog import IrodsRemoveTicketOperator
+
+    unshare = IrodsRemoveTicketOperator(task_id="unshare", create_task_id="share")
+    ```
+
     :param create_task_id: task id of the ticket's creator (its XCom ``{"ticket", ...}``).
     :param ticket: the ticket string itself (not templated).
     """
@@ -267,6 +301,18 @@ class IrodsChecksumOperator(IrodsBaseOperator):
     maps at most ``max_entries`` object paths to their checksum; ``mismatches`` lists at most ``max_entries``
     objects whose replicas disagree with their recorded checksums (with the server's findings). Any mismatch
     fails the task unless ``fail_on_mismatch=False``.
+
+    Example:
+
+    ```python
+    from irods_provider.operators.catalog import IrodsChecksumOperator
+
+    verify = IrodsChecksumOperator(
+        task_id="verify",
+        path="/tempZone/home/alice/runs/{{ ds }}",
+        verify=True,
+    )
+    ```
 
     :param path: a data object or a collection (walked recursively).
     :param verify: verify instead of computing (``ichksum -K``).
@@ -374,6 +420,20 @@ class IrodsSetPermissionsOperator(IrodsBaseOperator):
     on a collection every sub-collection and data object gets the same ACLs (``set_permission`` takes the full
     4.3 vocabulary; the atomic call only read/write/own/null).
 
+    Example:
+
+    ```python
+    from irods_provider.operators.catalog import IrodsSetPermissionsOperator
+
+    grant = IrodsSetPermissionsOperator(
+        task_id="grant",
+        path="/tempZone/home/alice/results",
+        permissions={"bob": "read_object", "analysts": "modify_object"},
+        recursive=True,
+        inheritance=True,
+    )
+    ```
+
     :param path: the collection or data object.
     :param permissions: ``{"alice": "read_object", "project_group": "modify_object"}``.
     :param recursive: apply to everything under a collection too.
@@ -442,6 +502,20 @@ class IrodsCreateObjectOperator(IrodsBaseOperator):
     The bytes go to a temporary sibling, are checked against the server's checksum, get ``metadata`` and are
     renamed onto ``path``; an existing object is refused unless ``overwrite=True``. Returns
     ``{"path", "size", "checksum"}``.
+
+    Example:
+
+    ```python
+    from irods_provider.operators.catalog import IrodsCreateObjectOperator
+
+    write_manifest = IrodsCreateObjectOperator(
+        task_id="write_manifest",
+        path="/tempZone/home/alice/runs/{{ ds }}/manifest.json",
+        content="{{ ti.xcom_pull(task_ids='list_csv') | tojson }}",
+        overwrite=True,
+        metadata={"kind": "manifest"},
+    )
+    ```
 
     :param path: the data object to create (parent collections are created).
     :param content: ``str`` (encoded with ``encoding``) or ``bytes``; a dict/list is refused (serialise it).

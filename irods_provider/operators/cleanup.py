@@ -38,6 +38,18 @@ class IrodsCleanupTemporaryObjectsOperator(IrodsBaseOperator):
     "failed_count", "fresh_count", "removed", "locked", "failed", "truncated"}``; the lists stop at
     ``max_report_bytes`` of JSON (counts are always complete).
 
+    Example:
+
+    ```python
+    from irods_provider.operators.cleanup import IrodsCleanupTemporaryObjectsOperator
+
+    sweep = IrodsCleanupTemporaryObjectsOperator(
+        task_id="sweep",
+        path="/tempZone/home/alice",
+        min_age_seconds=2 * 24 * 3600,
+    )
+    ```
+
     :param path: the collection to clean (recursively).
     :param min_age_seconds: minimum age by modify time (default one day; must exceed the longest upload).
     :param plan_only: a dry run: report what would be removed, remove nothing (named so because

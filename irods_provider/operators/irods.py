@@ -69,6 +69,18 @@ def _replica_item(replica: Replica) -> dict[str, Any]:
 class IrodsCreateCollectionOperator(TransferLineageMixin, IrodsBaseOperator):
     """Create a collection (and its missing parents); returns ``{"path", "created"}``.
 
+    Example:
+
+    ```python
+    from irods_provider.operators.irods import IrodsCreateCollectionOperator
+
+    make_run_dir = IrodsCreateCollectionOperator(
+        task_id="make_run_dir",
+        path="/tempZone/home/alice/runs/{{ ds }}",
+        irods_conn_id="irods_default",
+    )
+    ```
+
     :param path: absolute logical path of the collection.
     :param create_intermediates: create missing parent collections too (default True, like ``mkdir -p``;
         the client's ``collections.create`` defaults to False, like ``mkdir``).
@@ -98,6 +110,18 @@ class IrodsCreateCollectionOperator(TransferLineageMixin, IrodsBaseOperator):
 class IrodsPathExistsOperator(IrodsBaseOperator):
     """Check that a collection or data object exists; returns a bool (XCom).
 
+    Example:
+
+    ```python
+    from irods_provider.operators.irods import IrodsPathExistsOperator
+
+    has_manifest = IrodsPathExistsOperator(
+        task_id="has_manifest",
+        path="/tempZone/home/alice/runs/{{ ds }}/manifest.json",
+        kind="data_object",
+    )
+    ```
+
     :param path: absolute logical path.
     :param kind: ``any``, ``collection`` or ``data_object``.
     :param fail_if_missing: raise :class:`~irods_provider.exceptions.IrodsNotFoundError` instead of False.
@@ -125,6 +149,21 @@ class IrodsPathExistsOperator(IrodsBaseOperator):
 
 class IrodsListCollectionOperator(IrodsBaseOperator):
     """List a collection into XCom: ``{"collection", "count", "entries": [{"path", "kind", ...}]}``.
+
+    Example:
+
+    ```python
+    from irods_provider.operators.irods import IrodsListCollectionOperator
+
+    list_csv = IrodsListCollectionOperator(
+        task_id="list_csv",
+        path="/tempZone/home/alice/incoming",
+        recursive=True,
+        pattern="*.csv",
+        kind="data_objects",
+        with_stat=True,
+    )
+    ```
 
     :param path: the collection to list.
     :param recursive: include everything below, not only direct children.
@@ -229,6 +268,19 @@ class IrodsDeleteOperator(IrodsBaseOperator):
     "deleted_count", "truncated"}``: ``deleted`` lists at most ``max_report_bytes`` of JSON (the count is
     complete).
 
+    Example:
+
+    ```python
+    from irods_provider.operators.irods import IrodsDeleteOperator
+
+    drop_scratch = IrodsDeleteOperator(
+        task_id="drop_scratch",
+        paths="/tempZone/home/alice/scratch/{{ ds }}/*.tmp",
+        glob=True,
+        ignore_missing=True,
+    )
+    ```
+
     :param paths: one logical path or pattern, or a list of them.
     :param glob: treat the paths as glob patterns over data objects.
     :param recurse: delete non-empty collections with their contents.
@@ -323,6 +375,19 @@ class IrodsCopyOperator(TransferLineageMixin, IrodsBaseOperator):
     anything is copied). It returns ``{"source", "destination", "kind": "collection", "transferred",
     "skipped", "failed", "bytes", "seconds", "dry_run", "file_count", "files", "files_truncated"}`` with
     ``files`` bounded by ``max_report_bytes`` of JSON. The engine's in-flight temporaries are not copied.
+
+    Example:
+
+    ```python
+    from irods_provider.operators.irods import IrodsCopyOperator
+
+    snapshot = IrodsCopyOperator(
+        task_id="snapshot",
+        source_path="/tempZone/home/alice/project",
+        destination_path="/tempZone/home/alice/snapshots/{{ ds }}",
+        skip="checksum",
+    )
+    ```
 
     :param source_path: the data object or collection to copy.
     :param destination_path: the new data object's or collection's path.
@@ -448,6 +513,18 @@ class IrodsCopyOperator(TransferLineageMixin, IrodsBaseOperator):
 
 class IrodsMoveOperator(TransferLineageMixin, IrodsBaseOperator):
     """Move or rename a collection or data object; returns ``{"source", "destination", "kind"}``.
+
+    Example:
+
+    ```python
+    from irods_provider.operators.irods import IrodsMoveOperator
+
+    archive = IrodsMoveOperator(
+        task_id="archive",
+        source_path="/tempZone/home/alice/incoming/{{ ds }}",
+        destination_path="/tempZone/home/alice/archive/{{ ds }}",
+    )
+    ```
 
     :param source_path: what to move.
     :param destination_path: its new full path (not the parent collection).

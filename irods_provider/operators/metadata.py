@@ -31,6 +31,18 @@ def _avu_dicts(avus: Sequence[AVU]) -> list[dict[str, str]]:
 class IrodsPutMetadataOperator(IrodsBaseOperator):
     """Attach AVUs to a collection or data object, atomically; returns ``{"path", "mode", "avus"}``.
 
+    Example:
+
+    ```python
+    from irods_provider.operators.metadata import IrodsPutMetadataOperator
+
+    tag_run = IrodsPutMetadataOperator(
+        task_id="tag_run",
+        path="/tempZone/home/alice/runs/{{ ds }}",
+        metadata={"project": "genomics", "run_date": "{{ ds }}", "size": (42, "GiB")},
+    )
+    ```
+
     :param path: the collection or data object.
     :param metadata: ``{"attr": value}`` (value a str, int, float or bool; or ``("value", "units")``; or
         ``{"value": ..., "units": ...}``), or a list of ``{"attribute", "value", "units"}`` dicts or
@@ -64,6 +76,18 @@ class IrodsPutMetadataOperator(IrodsBaseOperator):
 class IrodsGetMetadataOperator(IrodsBaseOperator):
     """Read the AVUs of a collection or data object into XCom: ``{"path", "avus": [...]}``.
 
+    Example:
+
+    ```python
+    from irods_provider.operators.metadata import IrodsGetMetadataOperator
+
+    read_project = IrodsGetMetadataOperator(
+        task_id="read_project",
+        path="/tempZone/home/alice/runs/{{ ds }}",
+        attribute="project",
+    )
+    ```
+
     :param path: the collection or data object.
     :param attribute: only AVUs with this attribute.
     """
@@ -87,6 +111,19 @@ class IrodsRemoveMetadataOperator(IrodsBaseOperator):
     """Remove AVUs, atomically: by attribute, by attribute and value, listed AVUs, or all of them.
 
     Returns ``{"path", "removed": [...]}``; removing AVUs that are not there is not an error.
+
+    Example:
+
+    ```python
+    from irods_provider.operators.metadata import IrodsRemoveMetadataOperator
+
+    untag = IrodsRemoveMetadataOperator(
+        task_id="untag",
+        path="/tempZone/home/alice/runs/{{ ds }}",
+        attribute="status",
+        value="processing",
+    )
+    ```
 
     :param path: the collection or data object.
     :param attribute: remove the AVUs with this attribute.

@@ -61,6 +61,20 @@ class IrodsPublishOperator(TransferLineageMixin, IrodsBaseOperator):
     "published", "collections", "transferred", "skipped", "failed", "bytes", "seconds", "dry_run",
     "file_count", "files", "files_truncated"}`` with ``files`` bounded by ``max_report_bytes`` of JSON.
 
+    Example:
+
+    ```python
+    from irods_provider.operators.publish import IrodsPublishOperator
+
+    publish = IrodsPublishOperator(
+        task_id="publish",
+        source_path="/tempZone/home/alice/results/{{ ds }}",
+        destination_path="/tempZone/public/results/{{ ds }}",
+        metadata={"published": "{{ ds }}"},
+        permissions={"public": "read_object"},
+    )
+    ```
+
     :param source_path: the collection to publish.
     :param destination_path: the published collection's path (e.g. under a project or public scope).
     :param mode: ``copy`` (default) or ``move``.

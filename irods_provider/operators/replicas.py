@@ -122,6 +122,18 @@ class IrodsReplicateOperator(_ReplicaOperatorBase):
     An unknown resource fails before any object is touched (SYS_RESC_DOES_NOT_EXIST); a child resource
     of a hierarchy is refused by the server (DIRECT_CHILD_ACCESS). Returns a :class:`ReplicateResult`.
 
+    Example:
+
+    ```python
+    from irods_provider.operators.replicas import IrodsReplicateOperator
+
+    to_archive = IrodsReplicateOperator(
+        task_id="to_archive",
+        path="/tempZone/home/alice/runs/{{ ds }}",
+        resource="archiveResc",
+    )
+    ```
+
     :param path: a data object or a collection.
     :param resource: the root resource to replicate to (e.g. an archive or a replication resource).
     :param source_resource: replicate from the replica on this root resource (default: the newest good).
@@ -188,6 +200,18 @@ class IrodsTrimOperator(_ReplicaOperatorBase):
     replication resource, or one leaf); ``replica_number`` selects that replica. The whole plan is
     checked first: if any object would be left without a good replica, nothing is trimmed and
     IrodsUsageError names those objects. Returns a :class:`TrimResult`.
+
+    Example:
+
+    ```python
+    from irods_provider.operators.replicas import IrodsTrimOperator
+
+    free_fast_disk = IrodsTrimOperator(
+        task_id="free_fast_disk",
+        path="/tempZone/home/alice/runs/{{ ds }}",
+        resource="fastResc",
+    )
+    ```
 
     :param path: a data object or a collection.
     :param resource: trim the replicas on this resource ...

@@ -155,6 +155,21 @@ class IrodsPathSensor(_IrodsBaseSensor):
     Each match is ``{"path", "kind", "size", "modified_at", "modified_at_epoch"}`` (``modified_at`` in
     ISO-8601 UTC, which ``newer_than`` accepts back; ``modified_at_epoch`` in seconds).
 
+    Example:
+
+    ```python
+    from irods_provider.sensors.irods import IrodsPathSensor
+
+    wait_for_done = IrodsPathSensor(
+        task_id="wait_for_done",
+        path="/tempZone/home/alice/incoming/{{ ds }}/DONE",
+        kind="data_object",
+        poke_interval=60,
+        timeout=6 * 3600,
+        deferrable=True,
+    )
+    ```
+
     :param path: absolute logical path; glob characters (``*``, ``?``, ``[...]``) match per component.
     :param kind: ``any``, ``collection`` or ``data_object``.
     :param newer_than: only match entries modified after this (aware datetime, ISO string or epoch).
@@ -193,6 +208,20 @@ class IrodsPathSensor(_IrodsBaseSensor):
 
 class IrodsMetadataSensor(_IrodsBaseSensor):
     """Wait until ``path`` carries an AVU, or (without ``path``) until any object carrying it exists.
+
+    Example:
+
+    ```python
+    from irods_provider.sensors.irods import IrodsMetadataSensor
+
+    wait_for_approval = IrodsMetadataSensor(
+        task_id="wait_for_approval",
+        attribute="status",
+        value="approved",
+        path="/tempZone/home/alice/runs/{{ ds }}",
+        mode="reschedule",
+    )
+    ```
 
     :param attribute: AVU attribute.
     :param value: narrow the match to this value.
@@ -257,6 +286,19 @@ class IrodsCollectionStableSensor(_IrodsBaseSensor):
     wait; ``mode="reschedule"`` (which forgets them between pokes) is refused at construction. A missing
     collection fails at once (``IrodsNotFoundError``) instead of counting as stable. Pushes
     ``{path, objects, bytes}``.
+
+    Example:
+
+    ```python
+    from irods_provider.sensors.irods import IrodsCollectionStableSensor
+
+    wait_until_quiet = IrodsCollectionStableSensor(
+        task_id="wait_until_quiet",
+        path="/tempZone/home/alice/incoming/{{ ds }}",
+        inactivity_period=600,
+        min_objects=3,
+    )
+    ```
 
     :param path: the collection to watch (it must exist: a missing collection fails at once).
     :param inactivity_period: seconds the count and size must stay unchanged.

@@ -42,6 +42,16 @@ class Faults:
     ``drop_connection`` closes the connection of any request (GET too) without any response.
     :meth:`FaultInjector.injected` counts the faults actually applied, by kind, so a test can check
     server-side that every failure it saw was one that was injected.
+
+    Example:
+
+    ```python
+    from irods_provider.testing import EmulatorConfig, EmulatorServer, Faults
+
+    with EmulatorServer(EmulatorConfig(faults=Faults(error_503=0.2, seed=7))) as server:
+        server.set_faults(latency_seconds=0.05)  # changeable while the server runs
+        print(server.injected_faults())
+    ```
     """
 
     latency_seconds: float = 0.0
@@ -124,7 +134,18 @@ class FaultInjector:
 
 @dataclass
 class EmulatorConfig:
-    """Everything that makes one emulator instance: zone, admin, limits, spool, TLS, OpenID, API version."""
+    """Everything that makes one emulator instance: zone, admin, limits, spool, TLS, OpenID, API version.
+
+    Example:
+
+    ```python
+    from irods_provider.testing import EmulatorConfig, EmulatorServer
+
+    config = EmulatorConfig(zone="labZone", api_version="0.5.0", max_rows=100, resources=("archiveResc",))
+    with EmulatorServer(config) as server:
+        print(server.base_url)
+    ```
+    """
 
     host: str = "127.0.0.1"
     port: int = 0

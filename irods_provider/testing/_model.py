@@ -35,6 +35,16 @@ class EmulatorModel(
     """Zone state: users, groups, collections, data objects, tickets, tokens and parallel writes.
 
     Thread-safe through one re-entrant lock; large file I/O happens outside it.
+
+    Example:
+
+    ```python
+    from irods_provider.testing import EmulatorServer
+
+    with EmulatorServer() as server:
+        server.model.add_user("bob", "bob-password")  # server.model is the zone's EmulatorModel
+        print(server.model.list_users())
+    ```
     """
 
     def __init__(self, config: EmulatorConfig | None = None) -> None:

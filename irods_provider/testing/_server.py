@@ -37,6 +37,23 @@ class EmulatorServer:
     Use as a context manager or call :meth:`start`/:meth:`stop` (port 0 = a free port). ``url`` is
     ``http(s)://host:port`` and ``base_url`` adds ``/irods-http-api/<version>``; ``model`` is the state,
     ``control`` the control plane.
+
+    Example:
+
+    ```python
+    import os
+
+    from irods_provider.client import BasicAuth, IrodsSession
+    from irods_provider.testing import EmulatorConfig, EmulatorServer
+
+    with EmulatorServer(EmulatorConfig(api_version="0.6.0")) as server:
+        server.add_user("alice", "alice-password")
+        auth = BasicAuth("alice", "alice-password")
+        with IrodsSession(server.base_url, auth=auth) as session:
+            session.collections.create("/tempZone/home/alice/x")
+        # A DAG under test (dag.test()) reaches it as irods_default, logged in as alice:
+        os.environ["AIRFLOW_CONN_IRODS_DEFAULT"] = server.airflow_connection_uri("alice", "alice-password")
+    ```
     """
 
     def __init__(self, config: EmulatorConfig | None = None) -> None:

@@ -36,7 +36,23 @@ _STOP_TIMEOUT = 5.0
 
 
 class SshTestServer:
-    """What every SSH/SFTP test server exposes; see :mod:`irods_provider.testing.sftp`."""
+    """What every SSH/SFTP test server exposes; see :mod:`irods_provider.testing.sftp`.
+
+    Example:
+
+    ```python
+    from irods_provider.testing.sftp import EmbeddedSftpServer, SshTestServer
+
+
+    def sftp_connection_uri(server: SshTestServer) -> str:
+        # The same for either server: EmbeddedSftpServer or OpenSshServer.
+        return f"sftp://{server.username}:{server.password}@{server.host}:{server.port}"
+
+
+    with EmbeddedSftpServer() as server:
+        uri = sftp_connection_uri(server)
+    ```
+    """
 
     kind: str
     host: str
@@ -89,7 +105,18 @@ def _run(*args: str, stdin: str | None = None) -> None:
 
 
 class OpenSshServer(SshTestServer):
-    """Debian's ``/usr/sbin/sshd -D -e`` from a temporary config on 127.0.0.1, with a throwaway user."""
+    """Debian's ``/usr/sbin/sshd -D -e`` from a temporary config on 127.0.0.1, with a throwaway user.
+
+    Example:
+
+    ```python
+    from irods_provider.testing.sftp import OpenSshServer
+
+    if OpenSshServer.unavailable_reason() is None:  # Debian's openssh-server is installed
+        with OpenSshServer() as server:
+            print(server.username, server.port, server.known_hosts_line)
+    ```
+    """
 
     kind = "openssh"
 

@@ -87,6 +87,16 @@ class SshFaults:
     Bytes are SFTP file data read or written, counted per SSH connection (so a client that reconnects and
     resumes makes progress). ``max_drops`` / ``max_stalls`` bound how many faults are injected in total.
 
+    Example:
+
+    ```python
+    from irods_provider.testing.sftp import EmbeddedSftpServer, SshFaults
+
+    with EmbeddedSftpServer() as server:
+        server.inject(SshFaults(drop_after_bytes=4 * 1024 * 1024, max_drops=2, seed=1))
+        print(server.injected_faults())
+    ```
+
     :param drop_after_bytes: abort the SSH connection once it has carried this many data bytes.
     :param drop_probability: abort the connection at a read or write with this probability (seeded).
     :param stall_after_bytes: hold the read or write that crosses this many bytes for ``stall_seconds``.
@@ -264,6 +274,16 @@ class EmbeddedSftpServer(SshTestServer):
     the command with ``/bin/sh -c`` in ``root``. Several instances can run at once. Faults (dropped
     connections, stalls, refused connections) are switched per instance with :meth:`inject`, counted in
     :meth:`injected_faults`; :meth:`restart` closes every connection and listens again on the same port.
+
+    Example:
+
+    ```python
+    from irods_provider.testing.sftp import EmbeddedSftpServer
+
+    with EmbeddedSftpServer(root="/tmp/sftp-root", username="lab", password="lab-password") as server:
+        uri = f"sftp://{server.username}:{server.password}@{server.host}:{server.port}"
+        # os.environ["AIRFLOW_CONN_INSTRUMENT_SFTP"] = uri; server.known_hosts_line pins its host key
+    ```
     """
 
     kind = "asyncssh"

@@ -26,6 +26,20 @@ class IrodsToLocalOperator(LocalTransferOperator):
     Collections and globs keep their relative paths under the directory ``destination_path``; no name (no
     ``..``, absolute path, backslash or symlink on the way) can make it write outside that directory.
     Returns the transfer report (XCom). See :class:`LocalTransferOperator` for the common arguments.
+
+    Example:
+
+    ```python
+    from irods_provider.transfers.irods_to_local import IrodsToLocalOperator
+
+    fetch = IrodsToLocalOperator(
+        task_id="fetch",
+        source_path="/tempZone/home/alice/runs/{{ ds }}",
+        destination_path="/data/runs/{{ ds }}/",
+        pattern="*.fastq.gz",
+        skip="checksum",
+    )
+    ```
     """
 
     direction = "iRODS -> local"

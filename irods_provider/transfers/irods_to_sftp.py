@@ -73,6 +73,19 @@ class IrodsToSFTPOperator(SftpStagingOperator):
     relative to the collection (or the glob's literal base). See :class:`SftpStagingOperator` for the common
     arguments and for lineage (OpenLineage facets, hook lineage, ``outlets=[Asset("irods://<zone>/<path>")]``).
 
+    Example:
+
+    ```python
+    from irods_provider.transfers.irods_to_sftp import IrodsToSFTPOperator
+
+    deliver = IrodsToSFTPOperator(
+        task_id="deliver",
+        source_path="/tempZone/home/alice/results/{{ ds }}",
+        destination_path="/upload/results/{{ ds }}/",
+        sftp_conn_id="partner_sftp",
+    )
+    ```
+
     :param remote_checksum: also check ``sha256sum`` over SSH: None = when the server runs commands,
         True = required, False = never.
     """

@@ -29,6 +29,20 @@ class LocalToIrodsOperator(LocalTransferOperator):
     ``destination_path`` (created as needed). Returns the transfer report (XCom). See
     :class:`LocalTransferOperator` for the common arguments.
 
+    Example:
+
+    ```python
+    from irods_provider.transfers.local_to_irods import LocalToIrodsOperator
+
+    upload = LocalToIrodsOperator(
+        task_id="upload",
+        source_path="/data/outgoing/{{ ds }}/**/*.parquet",
+        destination_path="/tempZone/home/alice/incoming/{{ ds }}/",
+        metadata={"source": "lab-a"},
+        overwrite=True,
+    )
+    ```
+
     :param metadata: AVUs set on every uploaded object before it is published: a mapping attribute → value,
         or a list of ``{"attribute", "value", "units"}``.
     :param resume: continue an interrupted upload of an unchanged file from its committed bytes.

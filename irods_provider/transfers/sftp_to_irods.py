@@ -79,6 +79,20 @@ class SFTPToIrodsOperator(SftpStagingOperator):
     relative to the directory (or the glob's literal base). See :class:`SftpStagingOperator` for the common
     arguments and for lineage (OpenLineage facets, hook lineage, ``outlets=[Asset("irods://<zone>/<path>")]``).
 
+    Example:
+
+    ```python
+    from irods_provider.transfers.sftp_to_irods import SFTPToIrodsOperator
+
+    ingest = SFTPToIrodsOperator(
+        task_id="ingest",
+        source_path="/outbox/{{ ds }}/*.csv",
+        destination_path="/tempZone/home/alice/incoming/{{ ds }}/",
+        sftp_conn_id="instrument_sftp",
+        move=True,
+    )
+    ```
+
     :param metadata: AVUs (attribute → value) set on every object before it is published.
     :param sftp_range_readers: SFTP channels reading byte ranges of one file at once (1 = one prefetched
         stream); bytes are still hashed in order.

@@ -175,6 +175,28 @@ class _IrodsEventTrigger(BaseEventTrigger):
 class IrodsPathEventTrigger(_IrodsEventTrigger):
     """Fire once for every data object or collection matching ``path`` (glob allowed) that appears.
 
+    Example:
+
+    ```python
+    from airflow.sdk import Asset, AssetWatcher
+
+    from irods_provider.triggers.events import IrodsPathEventTrigger
+
+    # A DAG scheduled on this asset runs once for every new CSV file.
+    incoming_csv = Asset(
+        "irods_incoming_csv",
+        watchers=[
+            AssetWatcher(
+                name="new_csv",
+                trigger=IrodsPathEventTrigger(
+                    path="/tempZone/home/alice/incoming/*.csv",
+                    irods_conn_id="irods_default",
+                ),
+            )
+        ],
+    )
+    ```
+
     :param path: absolute logical path or glob, e.g. ``/tempZone/home/rods/inbox/*.csv``.
     :param kind: ``any``, ``data_object`` or ``collection``.
     :param lookback_seconds: how far behind the newest modify time an object may be and still be new.
@@ -240,6 +262,30 @@ class IrodsMetadataEventTrigger(MetadataQuery, _IrodsEventTrigger):
 
     The AVU matches by ``attribute`` and, when given, ``value`` and ``units``; ``kind`` limits a search to
     ``data_object`` or ``collection``.
+
+    Example:
+
+    ```python
+    from airflow.sdk import Asset, AssetWatcher
+
+    from irods_provider.triggers.events import IrodsMetadataEventTrigger
+
+    # A DAG scheduled on this asset runs once for every object newly tagged status=approved.
+    approved = Asset(
+        "irods_approved",
+        watchers=[
+            AssetWatcher(
+                name="approved",
+                trigger=IrodsMetadataEventTrigger(
+                    attribute="status",
+                    value="approved",
+                    under="/tempZone/home/alice/runs",
+                    irods_conn_id="irods_default",
+                ),
+            )
+        ],
+    )
+    ```
     """
 
     kind_of_event = "irods.metadata"

@@ -98,7 +98,22 @@ class _IrodsPollingTrigger(BaseTrigger):
 
 
 class IrodsPathTrigger(_IrodsPollingTrigger):
-    """Wait until a collection or data object (glob allowed) exists, optionally newer than ``newer_than``."""
+    """Wait until a collection or data object (glob allowed) exists, optionally newer than ``newer_than``.
+
+    Example:
+
+    ```python
+    from irods_provider.triggers.irods import IrodsPathTrigger
+
+    # What IrodsPathSensor(deferrable=True) defers to; a custom operator defers the same way:
+    # self.defer(trigger=trigger, method_name="execute_complete")
+    trigger = IrodsPathTrigger(
+        path="/tempZone/home/alice/incoming/*.csv",
+        irods_conn_id="irods_default",
+        poke_interval=30,
+    )
+    ```
+    """
 
     sensor_name = "IrodsPathSensor"
 
@@ -146,7 +161,22 @@ class MetadataQuery:
 
 
 class IrodsMetadataTrigger(MetadataQuery, _IrodsPollingTrigger):
-    """Wait until ``path`` carries an AVU, or (without ``path``) until any object carrying it exists."""
+    """Wait until ``path`` carries an AVU, or (without ``path``) until any object carrying it exists.
+
+    Example:
+
+    ```python
+    from irods_provider.triggers.irods import IrodsMetadataTrigger
+
+    # What IrodsMetadataSensor(deferrable=True) defers to.
+    trigger = IrodsMetadataTrigger(
+        attribute="status",
+        value="approved",
+        under="/tempZone/home/alice/runs",
+        irods_conn_id="irods_default",
+    )
+    ```
+    """
 
     sensor_name = "IrodsMetadataSensor"
 
@@ -176,6 +206,19 @@ class IrodsCollectionStableTrigger(_IrodsPollingTrigger):
 
     The observations live in this trigger for its whole wait, so the deferred mode keeps its state (the
     S3 equivalent loses it on every reschedule).
+
+    Example:
+
+    ```python
+    from irods_provider.triggers.irods import IrodsCollectionStableTrigger
+
+    # What IrodsCollectionStableSensor(deferrable=True) defers to.
+    trigger = IrodsCollectionStableTrigger(
+        path="/tempZone/home/alice/incoming",
+        irods_conn_id="irods_default",
+        inactivity_period=600,
+    )
+    ```
     """
 
     sensor_name = "IrodsCollectionStableSensor"

@@ -70,7 +70,20 @@ def _join(collection: str, name: str) -> str:
 
 
 class AsyncCollections:
-    """Collections: stat, create, remove, list and walk, rename, touch, permissions, inheritance."""
+    """Collections: stat, create, remove, list and walk, rename, touch, permissions, inheritance.
+
+    Example:
+
+    ```python
+    from irods_provider.client import AsyncIrodsSession, BasicAuth
+
+    base_url = "https://irods.example.org/irods-http-api/0.7.0"
+    async with AsyncIrodsSession(base_url, auth=BasicAuth("alice", "secret")) as session:
+        await session.collections.create("/tempZone/home/alice/a/b", intermediates=True, exist_ok=True)
+        async for entry in session.collections.walk("/tempZone/home/alice", pattern="*.csv"):
+            print(entry.path, entry.kind)
+    ```
+    """
 
     def __init__(self, session: AsyncIrodsSession) -> None:
         self._s = session
@@ -295,6 +308,18 @@ class AsyncDataObjects(AsyncItiDataObjectsMixin):
 
     The sync twin also has IT4I's ``parallel_write``, ``open_async_writer``, ``parallel_read`` and
     ``open_async_reader`` (see :mod:`irods_provider.client._compat`).
+
+    Example:
+
+    ```python
+    from irods_provider.client import AsyncIrodsSession, BasicAuth
+
+    base_url = "https://irods.example.org/irods-http-api/0.7.0"
+    async with AsyncIrodsSession(base_url, auth=BasicAuth("alice", "secret")) as session:
+        await session.data_objects.write("/tempZone/home/alice/a.txt", b"hello")
+        data = await session.data_objects.read("/tempZone/home/alice/a.txt")
+        checksum = await session.data_objects.calculate_checksum("/tempZone/home/alice/a.txt")
+    ```
     """
 
     def __init__(self, session: AsyncIrodsSession) -> None:

@@ -59,6 +59,18 @@ class AsyncIrodsSession:
     ``reply_limits`` bounds reply bodies (a larger one is an IrodsProtocolError naming the operation);
     ``on_secret`` is called with every ticket string the session creates or sends (the Airflow hook
     registers them with the log masker). Ticket values in request URLs are redacted from httpx2's log.
+
+    Example:
+
+    ```python
+    from irods_provider.client import AsyncIrodsSession, BasicAuth, RetryPolicy
+
+    base_url = "https://irods.example.org/irods-http-api/0.7.0"
+    auth = BasicAuth("alice", "secret")
+    async with AsyncIrodsSession(base_url, auth=auth, retry=RetryPolicy(max_attempts=6)) as session:
+        await session.collections.create("/tempZone/home/alice/runs", exist_ok=True)
+        await session.data_objects.write("/tempZone/home/alice/runs/a.txt", b"hello")
+    ```
     """
 
     def __init__(

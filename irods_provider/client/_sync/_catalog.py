@@ -34,7 +34,20 @@ _ENDPOINT = {EntryKind.COLLECTION: "collections", EntryKind.DATA_OBJECT: "data-o
 
 
 class Query:
-    """GenQuery1 (lazy, paged through every row) and GenQuery2 passthrough."""
+    """GenQuery1 (lazy, paged through every row) and GenQuery2 passthrough.
+
+    Example:
+
+    ```python
+    from irods_provider.client import IrodsSession, BasicAuth
+
+    base_url = "https://irods.example.org/irods-http-api/0.7.0"
+    with IrodsSession(base_url, auth=BasicAuth("alice", "secret")) as session:
+        query = "select COLL_NAME, DATA_NAME where DATA_NAME like '%.csv'"
+        for coll_name, data_name in session.query.genquery(query, max_rows=1000):
+            print(f"{coll_name}/{data_name}")
+    ```
+    """
 
     def __init__(self, session: IrodsSession) -> None:
         self._s = session
@@ -126,7 +139,20 @@ class Query:
 
 
 class Metadata:
-    """AVUs of collections and data objects: list, add/remove/set in one atomic call, find by AVU."""
+    """AVUs of collections and data objects: list, add/remove/set in one atomic call, find by AVU.
+
+    Example:
+
+    ```python
+    from irods_provider.client import AVU, IrodsSession, BasicAuth
+
+    base_url = "https://irods.example.org/irods-http-api/0.7.0"
+    with IrodsSession(base_url, auth=BasicAuth("alice", "secret")) as session:
+        path = "/tempZone/home/alice/runs/r1"
+        session.metadata.add(path, AVU("project", "genomics"), AVU("size", "42", "GiB"))
+        avus = session.metadata.list(path, attribute="project")
+    ```
+    """
 
     def __init__(self, session: IrodsSession) -> None:
         self._s = session
@@ -270,7 +296,20 @@ def _check_operations(path: str, operations: Iterable[MetadataOperation]) -> Non
 
 
 class Tickets:
-    """Tickets: create with limits, remove; pass ``ticket=`` to reads, stats and lists to use one."""
+    """Tickets: create with limits, remove; pass ``ticket=`` to reads, stats and lists to use one.
+
+    Example:
+
+    ```python
+    from irods_provider.client import IrodsSession, BasicAuth
+
+    base_url = "https://irods.example.org/irods-http-api/0.7.0"
+    with IrodsSession(base_url, auth=BasicAuth("alice", "secret")) as session:
+        ticket = session.tickets.create("/tempZone/home/alice/results", use_count=10)
+        names = session.collections.list("/tempZone/home/alice/results", ticket=ticket)
+        session.tickets.remove(ticket)
+    ```
+    """
 
     def __init__(self, session: IrodsSession) -> None:
         self._s = session

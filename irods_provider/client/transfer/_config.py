@@ -82,6 +82,18 @@ class TransferConfig:
             each time it grew by this much (one metadata call), so a worker killed with ``kill -9`` is
             resumed from there; None (default): every 8 chunks (64 MiB with 8 MiB chunks); 0 records only
             when an upload fails in-process.
+
+    Example:
+
+    ```python
+    from irods_provider.client import BasicAuth, IrodsSession
+    from irods_provider.client.transfer import TransferConfig, upload_object
+
+    config = TransferConfig(streams=4, chunk_size=16 * 1024 * 1024)  # at most (4*2 + 2) * 16 MiB buffered
+    base_url = "https://irods.example.org/irods-http-api/0.7.0"
+    with IrodsSession(base_url, auth=BasicAuth("alice", "secret")) as session:
+        result = upload_object(session, "/data/big.tar", "/tempZone/home/alice/big.tar", config=config)
+    ```
     """
 
     streams: int = 3

@@ -112,7 +112,7 @@ def test_secrets_are_password_fields(form) -> None:
 
 def test_standard_fields_say_what_they_do(form) -> None:
     standard = form["standard_fields"]
-    assert standard["port"]["placeholder"] == "empty: 443 for https, 80 for http"
+    assert standard["port"]["placeholder"] == "empty: 443 for https, 80 for http (type it to use Test)"
     assert standard["url_schema"]["title"] == "Protocol"
     assert standard["login"]["title"] == "Username"
     assert "bearer token" in standard["password"]["placeholder"]
