@@ -7,10 +7,11 @@ small JSON-able result whose size is bounded (``max_rows`` / ``max_entries``), n
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from irods_provider._values import literal_list, parse_avus
+from irods_provider.client._genquery import GENQUERY2_DEFAULT_ROWS
 from irods_provider.exceptions import IrodsIntegrityError, IrodsUsageError
 from irods_provider.operators._base import IrodsBaseOperator, check_choice, check_path, path_kind
 
@@ -32,6 +33,8 @@ __all__ = [
 _SELECT = re.compile(
     r"^\s*select\s+(?:distinct\s+)?(?P<columns>.+?)(?:\s+where\s|\s+order\s+by\s|\s+limit\s|$)", re.I | re.S
 )
+_ORDER_BY = re.compile(r"\border\s+by\b", re.I)
+_QUOTED = re.compile(r"'(?:[^']|'')*'")
 _LIMIT = re.compile(r"\blimit\s+\d+(?:\s+offset\s+\d+)?\s*$", re.I)
 #: The iRODS 4.3 permission vocabulary the ACL calls accept (``read`` and ``write`` are aliases).
 PERMISSIONS = (
@@ -74,7 +77,9 @@ class IrodsQueryOperator(IrodsBaseOperator):
     Returns ``{"columns", "rows", "row_count", "truncated"}``; each row maps the SELECT list's column names to
     its values. More rows than ``max_rows`` fail the task (``on_overflow="fail"``, the default) or are cut at
     ``max_rows`` with ``truncated: true`` (``"truncate"``). GenQuery1 pages through the server's row cap
-    lazily and stops after ``max_rows + 1`` rows; GenQuery2 gets ``LIMIT max_rows + 1`` when it has no LIMIT.
+    lazily and stops after ``max_rows + 1`` rows. GenQuery2 without a LIMIT of its own is paged with
+    ``LIMIT``/``OFFSET`` (pages of at most 256 rows, the server's default; the query needs ``ORDER BY`` so
+    pages neither overlap nor skip) up to ``max_rows + 1`` rows; one with its own ``LIMIT`` runs once.
 
     :param query: the query text (GenQuery1 literals quoted with single quotes).
     :param max_rows: required cap on the rows pushed to XCom.
@@ -116,13 +121,15 @@ class IrodsQueryOperator(IrodsBaseOperator):
         zone = self.zone or None
         rows: list[list[str]] = []
         if parser == "genquery1":
-            for row in session.query.genquery(query, zone=zone, case_sensitive=bool(self.case_sensitive)):
-                rows.append(row)
-                if len(rows) > self.max_rows:
-                    break
+            found = session.query.genquery(query, zone=zone, case_sensitive=bool(self.case_sensitive))
+        elif _LIMIT.search(query):  # the author's own LIMIT: one page, exactly as asked
+            found = iter(session.query.genquery2(query, zone=zone))
         else:
-            bounded = query if _LIMIT.search(query) else f"{query} LIMIT {self.max_rows + 1}"
-            rows = session.query.genquery2(bounded, zone=zone)
+            found = self._genquery2_pages(session, query, zone)
+        for row in found:
+            rows.append(row)
+            if len(rows) > self.max_rows:
+                break
         truncated = len(rows) > self.max_rows
         if truncated and overflow == "fail":
             raise IrodsUsageError(
@@ -137,6 +144,19 @@ class IrodsQueryOperator(IrodsBaseOperator):
             "row_count": len(rows),
             "truncated": truncated,
         }
+
+    def _genquery2_pages(self, session: IrodsSession, query: str, zone: str | None) -> Iterator[list[str]]:
+        """Page a GenQuery2 query with LIMIT/OFFSET (the server sends 256 rows without a LIMIT) up to
+        ``max_rows + 1`` rows; pages are stable only under ORDER BY, so a query without one is refused."""
+        page = min(GENQUERY2_DEFAULT_ROWS, self.max_rows + 1)
+        if not _ORDER_BY.search(_QUOTED.sub("''", query)):
+            raise IrodsUsageError(
+                f"a GenQuery2 query without LIMIT is paged with LIMIT {page} OFFSET n, which needs ORDER BY "
+                "(e.g. ORDER BY DATA_ID), or pages could overlap or miss rows; add ORDER BY, or give your "
+                "own LIMIT to get one page as written"
+            )
+        # the bound allows the last page to overshoot max_rows + 1: rows past it are never read
+        return session.query.iter_genquery2(query, page_size=page, zone=zone, max_rows=self.max_rows + page)
 
 
 class IrodsCreateTicketOperator(IrodsBaseOperator):
