@@ -14,6 +14,7 @@ from irods_provider._values import literal_list, parse_avus
 from irods_provider.client._genquery import GENQUERY2_DEFAULT_ROWS
 from irods_provider.exceptions import IrodsIntegrityError, IrodsUsageError
 from irods_provider.operators._base import IrodsBaseOperator, check_choice, check_path, path_kind
+from irods_provider.operators._bounded import attach_manifest, check_manifest_path
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -297,9 +298,12 @@ class IrodsChecksumOperator(IrodsBaseOperator):
     :param max_entries: the most object paths the result lists (checksums and mismatches alike).
     :param fail_on_mismatch: fail the task when a verification finds a mismatch (default True).
     :param admin: act as rodsadmin on objects the caller does not own.
+    :param manifest_path: an iRODS path where one JSON line per object (``{"path", "checksum"}``, or
+        ``{"path", "ok", "findings"}`` when verifying) is written (atomic, verified, overwritten) when the
+        result lists fewer than all objects; the result then names it as ``manifest``. Templated.
     """
 
-    template_fields: Sequence[str] = ("path", "resource", "irods_conn_id")
+    template_fields: Sequence[str] = ("path", "resource", "manifest_path", "irods_conn_id")
 
     def __init__(
         self,
@@ -313,10 +317,12 @@ class IrodsChecksumOperator(IrodsBaseOperator):
         admin: bool = False,
         fail_on_mismatch: bool = True,
         max_entries: int = MAX_ENTRIES,
+        manifest_path: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.path = path
+        self.manifest_path = manifest_path
         self.verify = verify
         self.force = force
         self.all_replicas = all_replicas
@@ -331,6 +337,7 @@ class IrodsChecksumOperator(IrodsBaseOperator):
         from irods_provider.exceptions import IrodsNotFoundError
 
         path = check_path("path", self.path)
+        manifest = check_manifest_path(self.manifest_path)
         kind = path_kind(session, path)
         if kind is None:
             raise IrodsNotFoundError(f"{path} does not exist", path=path)
@@ -342,12 +349,16 @@ class IrodsChecksumOperator(IrodsBaseOperator):
         checked, mismatch_count = 0, 0
         checksums: dict[str, str] = {}
         mismatches: list[dict[str, Any]] = []
+        every: list[dict[str, Any]] = []  # the manifest's lines, kept only when a manifest may be written
         for obj in objects:
             checked += 1
             if self.verify:
                 report = session.data_objects.verify_checksum(
                     obj, resource=self.resource or None, replica_number=self.replica_number, admin=self.admin
                 )
+                if manifest:
+                    line = {"path": obj, "ok": report.ok}
+                    every.append(line if report.ok else {**line, "findings": list(report.results)})
                 if not report.ok:
                     mismatch_count += 1
                     if len(mismatches) < self.max_entries:
@@ -363,6 +374,8 @@ class IrodsChecksumOperator(IrodsBaseOperator):
                 )
                 if len(checksums) < self.max_entries:
                     checksums[obj] = value
+                if manifest:
+                    every.append({"path": obj, "checksum": value})
         self.log.info(
             "%s %d object(s) under %s: %d mismatch(es)",
             "Verified" if self.verify else "Checksummed",
@@ -376,7 +389,7 @@ class IrodsChecksumOperator(IrodsBaseOperator):
                 f"(first: {mismatches[0]['path']})",
                 path=str(mismatches[0]["path"]),
             )
-        return {
+        result = {
             "path": path,
             "checked": checked,
             "checksums": checksums,
@@ -384,6 +397,10 @@ class IrodsChecksumOperator(IrodsBaseOperator):
             "mismatch_count": mismatch_count,
             "truncated": checked > self.max_entries,
         }
+        truncated = bool(result["truncated"]) or mismatch_count > len(mismatches)
+        return attach_manifest(
+            result, session=session, manifest_path=manifest, truncated=truncated, entries=every, log=self.log
+        )
 
 
 class IrodsSetPermissionsOperator(IrodsBaseOperator):
