@@ -178,3 +178,34 @@ def test_allow_delete_false_tells_a_trimmed_replica_from_a_deleted_object(tree, 
     session.data_objects.remove(f"{tree}/sub/b.bin", no_trash=True)
     with pytest.raises(IrodsUsageError, match=r"deleted .* \(2 -> 1\) and allow_delete is False"):
         poke(sensor)
+
+
+def test_a_federated_zones_collection_is_counted_by_that_zones_catalog(
+    irods_emulator_variants, monkeypatch
+) -> None:
+    """The aggregate carries the zone hint: without it the local catalog answers 0 rows (never stable)."""
+    from irods_provider.hooks.irods import IrodsHook
+
+    server = irods_emulator_variants(federated_zones=["otherZone"])
+    server.add_user("alice", "alice")
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_IRODS_DEFAULT", f"irods://alice:alice@127.0.0.1:{server.port}/http?zone=tempZone"
+    )
+    remote = "/otherZone/home/alice#tempZone/landing"
+    with IrodsHook() as hook:
+        session = hook.get_conn()
+        session.collections.create(remote, intermediates=True)
+        session.data_objects.write(f"{remote}/a.nc", b"12345")
+        session.data_objects.write(f"{remote}/b.nc", b"678")
+        local_answer = list(session.query.genquery(signature_query(remote)))
+        remote_answer = list(session.query.genquery(signature_query(remote), zone="otherZone"))
+    assert CollectionSignature.from_rows(local_answer).replicas == 0
+    assert CollectionSignature.from_rows(remote_answer).replicas == 2
+    clock = Clock()
+    sensor = IrodsCollectionStableSensor(task_id="s", path=remote, inactivity_period=5)
+    with mock.patch.object(IrodsCollectionStableSensor, "_clock", side_effect=clock):
+        assert poke(sensor).is_done is False
+        clock.now = 5
+        result = poke(sensor)
+    assert result.is_done is True
+    assert result.xcom_value == [{"path": remote, "objects": 2, "bytes": 8}]
