@@ -310,7 +310,9 @@ class CollectionSignature:
 
     @classmethod
     def from_rows(cls, rows: list[list[str]]) -> CollectionSignature:
-        """Read the aggregate row; over no rows the server answers ``0`` and empty strings (SQL NULLs)."""
+        """Read the aggregate row. Over no rows SQL gives COUNT 0 and NULL for SUM/MAX, which the catalog
+        sends as empty strings (``cllGetRow`` in iRODS' ``low_level_odbc.cpp`` blanks each value before the
+        fetch; ODBC leaves a NULL's buffer untouched); an answer with no row at all reads the same."""
         row = rows[0] if rows else ["0", "", "", ""]
         return cls(replicas=int(row[0] or 0), bytes=int(row[1] or 0), newest=row[2], last_id=row[3])
 
