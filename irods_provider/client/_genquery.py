@@ -11,6 +11,7 @@ __all__ = [
     "check_pageable_genquery2",
     "genquery_condition",
     "genquery_literal",
+    "like_text",
     "match_condition",
 ]
 
@@ -60,6 +61,11 @@ def match_condition(column: str, value: str) -> tuple[str, bool]:
 def prefix_condition(column: str, prefix: str) -> str:
     """``COLUMN like 'prefix%'`` (may over-match on ``_``/``%``/``+``: filter rows client-side)."""
     return f"{column} like '{_like_text(prefix)}%'"
+
+
+def like_text(value: str) -> str:
+    """``value`` as the text of a quoted ``like`` pattern matching itself (see :func:`_like_text`)."""
+    return _like_text(value)
 
 
 def _like_text(value: str) -> str:

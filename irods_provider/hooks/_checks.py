@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from irods_provider.client import Kinds
+from irods_provider.client._genquery import like_text
 from irods_provider.client._paths import normalize_path, path_zone
 from irods_provider.exceptions import (
     IrodsNotACollectionError,
@@ -31,13 +32,16 @@ __all__ = [
     "MISSING",
     "Call",
     "Check",
+    "CollectionSignature",
     "CollectionState",
     "StabilityTracker",
+    "collection_stability",
     "collection_state",
     "metadata_matches",
     "path_matches",
     "run_async",
     "run_sync",
+    "signature_query",
     "split_glob",
     "stat_path",
     "timestamp_fields",
@@ -269,10 +273,12 @@ class CollectionState:
         return {"objects": self.objects, "bytes": self.bytes}
 
 
-def collection_state(path: str) -> Check[CollectionState]:
-    """Count the data objects under ``path`` and sum their sizes (the collection must exist)."""
+def collection_state(path: str, *, stat: bool = True) -> Check[CollectionState]:
+    """Count the data objects under ``path`` (one exact listing, each object once whatever its replicas)
+    and sum their sizes; the collection must exist (``stat=False`` when the caller checked it already)."""
     path = normalize_path(path)
-    yield Call("collections", "stat", (path,))  # a missing collection raises instead of looking empty
+    if stat:
+        yield Call("collections", "stat", (path,))  # a missing collection raises instead of looking empty
     entries = yield Call(
         "collections", "iterate", (path,), {"recursive": True, "kinds": Kinds.DATA_OBJECTS, "with_stat": True}
     )
@@ -280,29 +286,112 @@ def collection_state(path: str) -> Check[CollectionState]:
     return CollectionState(objects=len(objects), bytes=sum(e.size or 0 for e in objects))
 
 
+#: The aggregate GenQuery1 whose answer changes whenever the tree does: replica rows, their bytes, the newest
+#: modification and the newest data id (a replaced object of the same size still gets a new id). Aggregates
+#: run over replica rows (the catalog joins R_DATA_MAIN, one row per replica), so the row count is only a
+#: change signature; the figures reported come from one exact listing. The engine's temporaries are left
+#: out with ``not like`` (iRODS' GenQuery1 accepts ``&&``/``||`` between expressions on one column).
+_SIGNATURE_SELECT = "select COUNT(DATA_ID), SUM(DATA_SIZE), MAX(DATA_MODIFY_TIME), MAX(DATA_ID)"
+_NOT_TEMPORARY = "DATA_NAME not like '.%.irods-part-%' && not like '.%.irods-old-%'"
+
+
+@dataclass(frozen=True)
+class CollectionSignature:
+    """One aggregate GenQuery's answer for a tree: changes whenever an object is added, removed or rewritten.
+
+    ``replicas`` counts replica rows, not objects (an object with two replicas counts twice): compare
+    signatures, never report them.
+    """
+
+    replicas: int
+    bytes: int
+    newest: str
+    last_id: str
+
+    @classmethod
+    def from_rows(cls, rows: list[list[str]]) -> CollectionSignature:
+        """Read the aggregate row. Over no rows SQL gives COUNT 0 and NULL for SUM/MAX, which the catalog
+        sends as empty strings (``cllGetRow`` in iRODS' ``low_level_odbc.cpp`` blanks each value before the
+        fetch; ODBC leaves a NULL's buffer untouched); an answer with no row at all reads the same."""
+        row = rows[0] if rows else ["0", "", "", ""]
+        return cls(replicas=int(row[0] or 0), bytes=int(row[1] or 0), newest=row[2], last_id=row[3])
+
+
+def signature_query(path: str) -> str:
+    """The aggregate GenQuery1 over ``path`` and everything below it, temporaries excluded.
+
+    ``like`` may over-match (``_``/``%`` in names, ``+`` widened to ``_``): a sibling's change then only
+    delays stability; the exact listing that confirms it filters precisely.
+    """
+    prefix = "/" if path == "/" else path + "/"
+    tree = f"COLL_NAME like '{like_text(path)}' || like '{like_text(prefix)}%'"
+    return f"{_SIGNATURE_SELECT} where {tree} and {_NOT_TEMPORARY}"
+
+
 @dataclass
 class StabilityTracker:
-    """Decides when a collection has stopped changing: same state for ``inactivity_period`` seconds.
+    """Decides when a collection has stopped changing: same signature for ``inactivity_period`` seconds.
 
-    Pure bookkeeping over (time, state) observations, so the sensor's poke and the trigger share it; the
-    trigger keeps one alive across its whole wait, which is what makes the deferred mode work.
+    Pure bookkeeping over (time, signature) observations, so the sensor's poke and the trigger share it; the
+    trigger keeps one alive across its whole wait, which is what makes the deferred mode work. ``confirmed``
+    caches the exact listing made for a signature, so an unchanged tree is never listed twice.
     """
 
     inactivity_period: float
     min_objects: int = 1
     allow_delete: bool = True
-    last_state: CollectionState | None = None
+    last_signature: CollectionSignature | None = None
     since: float | None = None
+    confirmed: tuple[CollectionSignature, CollectionState] | None = None
+    objects_seen: int | None = None
 
-    def observe(self, state: CollectionState, now: float) -> bool:
-        """Record an observation; True when stable long enough (and big enough)."""
-        if self.last_state is not None and state.objects < self.last_state.objects and not self.allow_delete:
-            raise IrodsUsageError(
-                f"objects were deleted from the collection while waiting for it to settle "
-                f"({self.last_state.objects} -> {state.objects}) and allow_delete is False"
-            )
-        if state != self.last_state:
-            self.last_state, self.since = state, now
+    def observe(self, signature: CollectionSignature, now: float) -> bool:
+        """Record an observation; True when the signature has been the same for the whole period."""
+        if signature != self.last_signature:
+            self.last_signature, self.since = signature, now
             return False
         assert self.since is not None
-        return state.objects >= self.min_objects and now - self.since >= self.inactivity_period
+        return now - self.since >= self.inactivity_period
+
+    def shrank(self, signature: CollectionSignature) -> bool:
+        """Whether replica rows disappeared since the last observation (a deletion or a trimmed replica)."""
+        return self.last_signature is not None and signature.replicas < self.last_signature.replicas
+
+    def check_deletions(self, state: CollectionState) -> None:
+        """With ``allow_delete=False``, fail when the exact object count fell since the last listing."""
+        seen, self.objects_seen = self.objects_seen, state.objects
+        if not self.allow_delete and seen is not None and state.objects < seen:
+            raise IrodsUsageError(
+                f"objects were deleted from the collection while waiting for it to settle "
+                f"({seen} -> {state.objects}) and allow_delete is False"
+            )
+
+
+def collection_stability(path: str, tracker: StabilityTracker, now: float) -> Check[CollectionState | None]:
+    """One poke of the stable sensor: the exact state when settled (and big enough), else None.
+
+    Each poke runs one aggregate GenQuery; only a signature unchanged for the whole period is confirmed by
+    one exact listing (cached per signature). The collection is stat'ed on the first poke and whenever the
+    tree looks empty, so a missing (or vanished) collection fails instead of looking stable.
+    ``allow_delete=False`` lists at the first poke and whenever replica rows disappear, to tell a deleted
+    object from a trimmed replica.
+    """
+    path = normalize_path(path)
+    first = tracker.last_signature is None
+    if first:
+        yield Call("collections", "stat", (path,))
+    zone = yield Call("query", "zone_for", (path,))
+    rows = yield Call("query", "genquery", (signature_query(path),), {"zone": zone})
+    signature = CollectionSignature.from_rows(rows)
+    if signature.replicas == 0 and not first:
+        yield Call("collections", "stat", (path,))
+    if not tracker.allow_delete and (first or tracker.shrank(signature)):
+        tracker.check_deletions((yield from collection_state(path, stat=False)))
+    if not tracker.observe(signature, now):
+        return None
+    if tracker.confirmed is None or tracker.confirmed[0] != signature:
+        state = yield from collection_state(path, stat=False)
+        tracker.check_deletions(state)
+        tracker.confirmed = (signature, state)
+    state = tracker.confirmed[1]
+    return state if state.objects >= tracker.min_objects else None

@@ -7,9 +7,18 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from irods_provider.client import IrodsSession
     from irods_provider.client.transfer import TransferReport
 
-__all__ = ["MAX_REPORT_BYTES", "bounded_entries", "check_budget", "tree_report"]
+__all__ = [
+    "MAX_REPORT_BYTES",
+    "attach_manifest",
+    "bounded_entries",
+    "check_budget",
+    "check_manifest_path",
+    "tree_report",
+    "write_manifest",
+]
 
 #: Default JSON bytes of per-object entries in one XCom result; with the totals it stays under 64 KiB.
 MAX_REPORT_BYTES = 48 * 1024
@@ -50,3 +59,45 @@ def tree_report(report: TransferReport, budget: int) -> dict[str, Any]:
         "files": files,
         "files_truncated": len(files) < len(report.files),
     }
+
+
+def check_manifest_path(value: str | None) -> str | None:
+    """A rendered ``manifest_path``: None/empty (no manifest), else an absolute path the API can address."""
+    if not value:
+        return None
+    from irods_provider._values import refuse_unaddressable
+    from irods_provider.operators._base import check_path
+
+    return refuse_unaddressable("manifest_path", check_path("manifest_path", value))
+
+
+def write_manifest(session: IrodsSession, path: str, entries: Iterable[dict[str, Any]]) -> int:
+    """Write ``entries`` as JSON lines (keys sorted) to the data object ``path`` through the engine
+    (parents created, temporary name, checksum verified, atomic rename, overwriting); the lines written."""
+    from irods_provider.hooks._shortcuts import publish_object
+
+    lines = [json.dumps(entry, sort_keys=True) + "\n" for entry in entries]
+    publish_object(session, "".join(lines).encode(), path, overwrite=True)
+    return len(lines)
+
+
+def attach_manifest(
+    result: dict[str, Any],
+    *,
+    session: IrodsSession,
+    manifest_path: str | None,
+    truncated: bool,
+    entries: Iterable[dict[str, Any]],
+    log: Any,
+) -> dict[str, Any]:
+    """When the XCom lists were cut, write every entry to ``manifest_path`` and add ``manifest`` (its path)
+    to ``result``; without a path, warn that only the leading entries were kept."""
+    if not truncated:
+        return result
+    if manifest_path is None:
+        log.warning("the XCom report lists only the leading entries; set manifest_path to keep all in iRODS")
+        return result
+    written = write_manifest(session, manifest_path, entries)
+    log.info("Wrote the full report (%d entries) to %s", written, manifest_path)
+    result["manifest"] = manifest_path
+    return result

@@ -218,15 +218,11 @@ class TransferOperatorBase(TransferLineageMixin, IrodsBaseOperator):
         return result
 
     def _write_manifest(self, session: IrodsSession, report: TransferReport) -> str:
-        import json
+        from irods_provider.operators._bounded import check_manifest_path, write_manifest
 
-        from irods_provider._values import refuse_unaddressable
-        from irods_provider.hooks._shortcuts import publish_object
-        from irods_provider.operators._base import check_path
-
-        path = refuse_unaddressable("manifest_path", check_path("manifest_path", self.manifest_path))
-        data = "".join(json.dumps(f.to_dict(), sort_keys=True) + "\n" for f in report.files).encode()
-        publish_object(session, data, path, overwrite=True)
+        path = check_manifest_path(self.manifest_path)
+        assert path is not None  # called only with a manifest_path
+        write_manifest(session, path, (f.to_dict() for f in report.files))
         self.log.info("Wrote the report of %d files to %s", len(report.files), path)
         return path
 

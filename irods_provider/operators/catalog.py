@@ -7,12 +7,14 @@ small JSON-able result whose size is bounded (``max_rows`` / ``max_entries``), n
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from irods_provider._values import literal_list, parse_avus
+from irods_provider.client._genquery import GENQUERY2_DEFAULT_ROWS
 from irods_provider.exceptions import IrodsIntegrityError, IrodsUsageError
 from irods_provider.operators._base import IrodsBaseOperator, check_choice, check_path, path_kind
+from irods_provider.operators._bounded import attach_manifest, check_manifest_path
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -32,6 +34,8 @@ __all__ = [
 _SELECT = re.compile(
     r"^\s*select\s+(?:distinct\s+)?(?P<columns>.+?)(?:\s+where\s|\s+order\s+by\s|\s+limit\s|$)", re.I | re.S
 )
+_ORDER_BY = re.compile(r"\border\s+by\b", re.I)
+_QUOTED = re.compile(r"'(?:[^']|'')*'")
 _LIMIT = re.compile(r"\blimit\s+\d+(?:\s+offset\s+\d+)?\s*$", re.I)
 #: The iRODS 4.3 permission vocabulary the ACL calls accept (``read`` and ``write`` are aliases).
 PERMISSIONS = (
@@ -74,7 +78,9 @@ class IrodsQueryOperator(IrodsBaseOperator):
     Returns ``{"columns", "rows", "row_count", "truncated"}``; each row maps the SELECT list's column names to
     its values. More rows than ``max_rows`` fail the task (``on_overflow="fail"``, the default) or are cut at
     ``max_rows`` with ``truncated: true`` (``"truncate"``). GenQuery1 pages through the server's row cap
-    lazily and stops after ``max_rows + 1`` rows; GenQuery2 gets ``LIMIT max_rows + 1`` when it has no LIMIT.
+    lazily and stops after ``max_rows + 1`` rows. GenQuery2 without a LIMIT of its own is paged with
+    ``LIMIT``/``OFFSET`` (pages of at most 256 rows, the server's default; the query needs ``ORDER BY`` so
+    pages neither overlap nor skip) up to ``max_rows + 1`` rows; one with its own ``LIMIT`` runs once.
 
     Example:
 
@@ -128,13 +134,15 @@ class IrodsQueryOperator(IrodsBaseOperator):
         zone = self.zone or None
         rows: list[list[str]] = []
         if parser == "genquery1":
-            for row in session.query.genquery(query, zone=zone, case_sensitive=bool(self.case_sensitive)):
-                rows.append(row)
-                if len(rows) > self.max_rows:
-                    break
+            found = session.query.genquery(query, zone=zone, case_sensitive=bool(self.case_sensitive))
+        elif _LIMIT.search(query):  # the author's own LIMIT: one page, exactly as asked
+            found = iter(session.query.genquery2(query, zone=zone))
         else:
-            bounded = query if _LIMIT.search(query) else f"{query} LIMIT {self.max_rows + 1}"
-            rows = session.query.genquery2(bounded, zone=zone)
+            found = self._genquery2_pages(session, query, zone)
+        for row in found:
+            rows.append(row)
+            if len(rows) > self.max_rows:
+                break
         truncated = len(rows) > self.max_rows
         if truncated and overflow == "fail":
             raise IrodsUsageError(
@@ -149,6 +157,19 @@ class IrodsQueryOperator(IrodsBaseOperator):
             "row_count": len(rows),
             "truncated": truncated,
         }
+
+    def _genquery2_pages(self, session: IrodsSession, query: str, zone: str | None) -> Iterator[list[str]]:
+        """Page a GenQuery2 query with LIMIT/OFFSET (the server sends 256 rows without a LIMIT) up to
+        ``max_rows + 1`` rows; pages are stable only under ORDER BY, so a query without one is refused."""
+        page = min(GENQUERY2_DEFAULT_ROWS, self.max_rows + 1)
+        if not _ORDER_BY.search(_QUOTED.sub("''", query)):
+            raise IrodsUsageError(
+                f"a GenQuery2 query without LIMIT is paged with LIMIT {page} OFFSET n, which needs ORDER BY "
+                "(e.g. ORDER BY DATA_ID), or pages could overlap or miss rows; add ORDER BY, or give your "
+                "own LIMIT to get one page as written"
+            )
+        # the bound allows the last page to overshoot max_rows + 1: rows past it are never read
+        return session.query.iter_genquery2(query, page_size=page, zone=zone, max_rows=self.max_rows + page)
 
 
 class IrodsCreateTicketOperator(IrodsBaseOperator):
@@ -323,9 +344,12 @@ class IrodsChecksumOperator(IrodsBaseOperator):
     :param max_entries: the most object paths the result lists (checksums and mismatches alike).
     :param fail_on_mismatch: fail the task when a verification finds a mismatch (default True).
     :param admin: act as rodsadmin on objects the caller does not own.
+    :param manifest_path: an iRODS path where one JSON line per object (``{"path", "checksum"}``, or
+        ``{"path", "ok", "findings"}`` when verifying) is written (atomic, verified, overwritten) when the
+        result lists fewer than all objects; the result then names it as ``manifest``. Templated.
     """
 
-    template_fields: Sequence[str] = ("path", "resource", "irods_conn_id")
+    template_fields: Sequence[str] = ("path", "resource", "manifest_path", "irods_conn_id")
 
     def __init__(
         self,
@@ -339,10 +363,12 @@ class IrodsChecksumOperator(IrodsBaseOperator):
         admin: bool = False,
         fail_on_mismatch: bool = True,
         max_entries: int = MAX_ENTRIES,
+        manifest_path: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.path = path
+        self.manifest_path = manifest_path
         self.verify = verify
         self.force = force
         self.all_replicas = all_replicas
@@ -357,6 +383,7 @@ class IrodsChecksumOperator(IrodsBaseOperator):
         from irods_provider.exceptions import IrodsNotFoundError
 
         path = check_path("path", self.path)
+        manifest = check_manifest_path(self.manifest_path)
         kind = path_kind(session, path)
         if kind is None:
             raise IrodsNotFoundError(f"{path} does not exist", path=path)
@@ -368,12 +395,16 @@ class IrodsChecksumOperator(IrodsBaseOperator):
         checked, mismatch_count = 0, 0
         checksums: dict[str, str] = {}
         mismatches: list[dict[str, Any]] = []
+        every: list[dict[str, Any]] = []  # the manifest's lines, kept only when a manifest may be written
         for obj in objects:
             checked += 1
             if self.verify:
                 report = session.data_objects.verify_checksum(
                     obj, resource=self.resource or None, replica_number=self.replica_number, admin=self.admin
                 )
+                if manifest:
+                    line = {"path": obj, "ok": report.ok}
+                    every.append(line if report.ok else {**line, "findings": list(report.results)})
                 if not report.ok:
                     mismatch_count += 1
                     if len(mismatches) < self.max_entries:
@@ -389,6 +420,8 @@ class IrodsChecksumOperator(IrodsBaseOperator):
                 )
                 if len(checksums) < self.max_entries:
                     checksums[obj] = value
+                if manifest:
+                    every.append({"path": obj, "checksum": value})
         self.log.info(
             "%s %d object(s) under %s: %d mismatch(es)",
             "Verified" if self.verify else "Checksummed",
@@ -402,7 +435,7 @@ class IrodsChecksumOperator(IrodsBaseOperator):
                 f"(first: {mismatches[0]['path']})",
                 path=str(mismatches[0]["path"]),
             )
-        return {
+        result = {
             "path": path,
             "checked": checked,
             "checksums": checksums,
@@ -410,6 +443,10 @@ class IrodsChecksumOperator(IrodsBaseOperator):
             "mismatch_count": mismatch_count,
             "truncated": checked > self.max_entries,
         }
+        truncated = bool(result["truncated"]) or mismatch_count > len(mismatches)
+        return attach_manifest(
+            result, session=session, manifest_path=manifest, truncated=truncated, entries=every, log=self.log
+        )
 
 
 class IrodsSetPermissionsOperator(IrodsBaseOperator):

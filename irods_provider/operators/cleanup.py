@@ -13,7 +13,13 @@ from irods_provider.exceptions import (
     IrodsUsageError,
 )
 from irods_provider.operators._base import IrodsBaseOperator, check_path, path_kind
-from irods_provider.operators._bounded import MAX_REPORT_BYTES, bounded_entries, check_budget
+from irods_provider.operators._bounded import (
+    MAX_REPORT_BYTES,
+    attach_manifest,
+    bounded_entries,
+    check_budget,
+    check_manifest_path,
+)
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -56,9 +62,12 @@ class IrodsCleanupTemporaryObjectsOperator(IrodsBaseOperator):
         ``BaseOperator.dry_run()`` is a method).
     :param fail_on_locked: fail when a temporary is locked (default: report it).
     :param max_report_bytes: JSON budget of the per-object lists in XCom (default 48 KiB).
+    :param manifest_path: an iRODS path where every temporary (with its ``outcome``) is written as JSON
+        lines (atomic, verified, overwritten) when the XCom lists are cut; the result then names it as
+        ``manifest``. Templated.
     """
 
-    template_fields: Sequence[str] = ("path", "irods_conn_id")
+    template_fields: Sequence[str] = ("path", "manifest_path", "irods_conn_id")
 
     def __init__(
         self,
@@ -68,6 +77,7 @@ class IrodsCleanupTemporaryObjectsOperator(IrodsBaseOperator):
         plan_only: bool = False,
         fail_on_locked: bool = False,
         max_report_bytes: int = MAX_REPORT_BYTES,
+        manifest_path: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -76,10 +86,12 @@ class IrodsCleanupTemporaryObjectsOperator(IrodsBaseOperator):
         self.plan_only = plan_only
         self.fail_on_locked = fail_on_locked
         self.max_report_bytes = max_report_bytes
+        self.manifest_path = manifest_path
 
     def run(self, session: IrodsSession, context: Context) -> dict[str, Any]:
         path = check_path("path", self.path)
         budget = check_budget(self.max_report_bytes)
+        manifest = check_manifest_path(self.manifest_path)
         age = self.min_age_seconds
         if isinstance(age, bool) or not isinstance(age, int | float) or age < 0:
             raise IrodsUsageError(f"min_age_seconds must be a number >= 0, got {age!r}", path=path)
@@ -101,7 +113,20 @@ class IrodsCleanupTemporaryObjectsOperator(IrodsBaseOperator):
             age,
         )
         self._raise_for(cleanup)
-        return _report(cleanup, budget)
+        result = _report(cleanup, budget)
+        entries = (
+            {**t.to_dict(), "outcome": name}
+            for name in ("locked", "failed", "removed")
+            for t in getattr(cleanup, name)
+        )
+        return attach_manifest(
+            result,
+            session=session,
+            manifest_path=manifest,
+            truncated=bool(result["truncated"]),
+            entries=entries,
+            log=self.log,
+        )
 
     def _raise_for(self, cleanup: TemporaryCleanup) -> None:
         """Fail on temporaries that could not be removed (and locked ones when ``fail_on_locked``)."""

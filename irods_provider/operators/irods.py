@@ -22,7 +22,14 @@ from irods_provider.exceptions import (
 )
 from irods_provider.hooks._checks import KINDS, timestamp_fields
 from irods_provider.operators._base import IrodsBaseOperator, check_choice, check_path, check_paths, path_kind
-from irods_provider.operators._bounded import MAX_REPORT_BYTES, bounded_entries, check_budget, tree_report
+from irods_provider.operators._bounded import (
+    MAX_REPORT_BYTES,
+    attach_manifest,
+    bounded_entries,
+    check_budget,
+    check_manifest_path,
+    tree_report,
+)
 from irods_provider.operators.metadata import (
     IrodsGetMetadataOperator,
     IrodsPutMetadataOperator,
@@ -287,9 +294,11 @@ class IrodsDeleteOperator(IrodsBaseOperator):
     :param no_trash: delete permanently instead of moving to the trash (quota is freed).
     :param ignore_missing: report missing paths (and patterns matching nothing) instead of failing.
     :param max_report_bytes: JSON budget of ``deleted`` in XCom (default 48 KiB).
+    :param manifest_path: an iRODS path where the full list is written as JSON lines (atomic, verified,
+        overwritten) when the XCom lists are cut; the result then names it as ``manifest``. Templated.
     """
 
-    template_fields: Sequence[str] = ("paths", "irods_conn_id")
+    template_fields: Sequence[str] = ("paths", "manifest_path", "irods_conn_id")
 
     def __init__(
         self,
@@ -300,6 +309,7 @@ class IrodsDeleteOperator(IrodsBaseOperator):
         no_trash: bool = False,
         ignore_missing: bool = False,
         max_report_bytes: int = MAX_REPORT_BYTES,
+        manifest_path: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -309,10 +319,12 @@ class IrodsDeleteOperator(IrodsBaseOperator):
         self.no_trash = no_trash
         self.ignore_missing = ignore_missing
         self.max_report_bytes = max_report_bytes
+        self.manifest_path = manifest_path
 
     def run(self, session: IrodsSession, context: Context) -> dict[str, Any]:
         paths = check_paths("paths", self.paths)
         budget = check_budget(self.max_report_bytes)
+        manifest = check_manifest_path(self.manifest_path)
         if not isinstance(self.glob, bool):
             raise IrodsUsageError(f"glob must be True or False, got {self.glob!r}")
         missing: list[str] = []
@@ -337,12 +349,21 @@ class IrodsDeleteOperator(IrodsBaseOperator):
             )
         deleted = [path for path, _ in targets]
         kept, _ = bounded_entries(({"path": p} for p in deleted), budget)
-        return {
+        result = {
             "deleted": [e["path"] for e in kept],
             "missing": missing,
             "deleted_count": len(deleted),
             "truncated": len(kept) < len(deleted),
         }
+        entries = ({"path": p, "kind": k} for p, k in targets)
+        return attach_manifest(
+            result,
+            session=session,
+            manifest_path=manifest,
+            truncated=bool(result["truncated"]),
+            entries=entries,
+            log=self.log,
+        )
 
 
 def _literal(session: IrodsSession, path: str) -> list[tuple[str, str]]:
@@ -400,6 +421,8 @@ class IrodsCopyOperator(TransferLineageMixin, IrodsBaseOperator):
     :param continue_on_error: collections: copy the others after one fails (the task still fails).
     :param plan_only: collections: report what would be copied; change nothing.
     :param max_report_bytes: collections: JSON budget of ``files`` in XCom (default 48 KiB).
+    :param manifest_path: an iRODS path where the full list is written as JSON lines (atomic, verified,
+        overwritten) when the XCom lists are cut; the result then names it as ``manifest``. Templated.
     """
 
     template_fields: Sequence[str] = (
@@ -407,6 +430,7 @@ class IrodsCopyOperator(TransferLineageMixin, IrodsBaseOperator):
         "destination_path",
         "resource",
         "destination_resource",
+        "manifest_path",
         "irods_conn_id",
     )
 
@@ -423,6 +447,7 @@ class IrodsCopyOperator(TransferLineageMixin, IrodsBaseOperator):
         continue_on_error: bool = False,
         plan_only: bool = False,
         max_report_bytes: int = MAX_REPORT_BYTES,
+        manifest_path: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -436,6 +461,7 @@ class IrodsCopyOperator(TransferLineageMixin, IrodsBaseOperator):
         self.continue_on_error = continue_on_error
         self.plan_only = plan_only
         self.max_report_bytes = max_report_bytes
+        self.manifest_path = manifest_path
 
     def run(self, session: IrodsSession, context: Context) -> dict[str, Any]:
         source = check_path("source_path", self.source_path)
@@ -472,6 +498,7 @@ class IrodsCopyOperator(TransferLineageMixin, IrodsBaseOperator):
         from irods_provider.exceptions import IrodsError
 
         budget = check_budget(self.max_report_bytes)
+        manifest = check_manifest_path(self.manifest_path)
         skip = SkipPolicy(check_choice("skip", self.skip, tuple(p.value for p in SkipPolicy)))
         workers = self.max_concurrent_files
         if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
@@ -503,12 +530,20 @@ class IrodsCopyOperator(TransferLineageMixin, IrodsBaseOperator):
                 f"{first.error})",
                 path=first.source,
             )
-        return {
+        result = {
             "source": source,
             "destination": destination,
             "kind": "collection",
             **tree_report(report, budget),
         }
+        return attach_manifest(
+            result,
+            session=session,
+            manifest_path=manifest,
+            truncated=bool(result["files_truncated"]),
+            entries=(f.to_dict() for f in report.files),
+            log=self.log,
+        )
 
 
 class IrodsMoveOperator(TransferLineageMixin, IrodsBaseOperator):

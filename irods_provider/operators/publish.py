@@ -17,7 +17,13 @@ from irods_provider.exceptions import (
     IrodsUsageError,
 )
 from irods_provider.operators._base import IrodsBaseOperator, check_choice, check_path, path_kind
-from irods_provider.operators._bounded import MAX_REPORT_BYTES, check_budget, tree_report
+from irods_provider.operators._bounded import (
+    MAX_REPORT_BYTES,
+    attach_manifest,
+    check_budget,
+    check_manifest_path,
+    tree_report,
+)
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -84,6 +90,8 @@ class IrodsPublishOperator(TransferLineageMixin, IrodsBaseOperator):
     :param skip: copy mode: ``never``, ``exists``, ``size`` or ``checksum``.
     :param max_concurrent_files: objects copied and published at once.
     :param max_report_bytes: JSON budget of ``files`` in XCom (default 48 KiB).
+    :param manifest_path: an iRODS path where the full list is written as JSON lines (atomic, verified,
+        overwritten) when the XCom lists are cut; the result then names it as ``manifest``. Templated.
     """
 
     template_fields: Sequence[str] = (
@@ -91,6 +99,7 @@ class IrodsPublishOperator(TransferLineageMixin, IrodsBaseOperator):
         "destination_path",
         "metadata",
         "permissions",
+        "manifest_path",
         "irods_conn_id",
     )
     template_fields_renderers = {"metadata": "json", "permissions": "json"}
@@ -107,6 +116,7 @@ class IrodsPublishOperator(TransferLineageMixin, IrodsBaseOperator):
         skip: str = "never",
         max_concurrent_files: int = 4,
         max_report_bytes: int = MAX_REPORT_BYTES,
+        manifest_path: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -119,6 +129,7 @@ class IrodsPublishOperator(TransferLineageMixin, IrodsBaseOperator):
         self.skip = skip
         self.max_concurrent_files = max_concurrent_files
         self.max_report_bytes = max_report_bytes
+        self.manifest_path = manifest_path
 
     def run(self, session: IrodsSession, context: Context) -> dict[str, Any]:
         source = check_path("source_path", self.source_path)
@@ -129,6 +140,7 @@ class IrodsPublishOperator(TransferLineageMixin, IrodsBaseOperator):
         avus = [AVU(a, v, u) for a, v, u in parse_avus(self.metadata, allow_empty=True)]
         acls = _acls(self.permissions)
         budget = check_budget(self.max_report_bytes)
+        manifest = check_manifest_path(self.manifest_path)
         workers = self.max_concurrent_files
         if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
             raise IrodsUsageError(f"max_concurrent_files must be a positive integer, got {workers!r}")
@@ -156,7 +168,7 @@ class IrodsPublishOperator(TransferLineageMixin, IrodsBaseOperator):
         self.record_transfer_lineage(
             [(irods_dataset(source), irods_dataset(destination))], hook=self.hook, context=context
         )
-        return {
+        result = {
             "source": source,
             "destination": destination,
             "mode": mode,
@@ -164,6 +176,14 @@ class IrodsPublishOperator(TransferLineageMixin, IrodsBaseOperator):
             "collections": collections,
             **tree_report(report, budget),
         }
+        return attach_manifest(
+            result,
+            session=session,
+            manifest_path=manifest,
+            truncated=bool(result["files_truncated"]),
+            entries=(f.to_dict() for f in report.files),
+            log=self.log,
+        )
 
     def _copy(
         self,

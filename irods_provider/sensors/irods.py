@@ -19,7 +19,7 @@ from irods_provider.exceptions import IrodsUsageError
 from irods_provider.hooks._checks import (
     Check,
     StabilityTracker,
-    collection_state,
+    collection_stability,
     metadata_matches,
     path_matches,
     run_sync,
@@ -282,6 +282,10 @@ class IrodsMetadataSensor(_IrodsBaseSensor):
 class IrodsCollectionStableSensor(_IrodsBaseSensor):
     """Wait until a collection's data-object count and total bytes stay unchanged for a while.
 
+    Each poke runs one aggregate GenQuery (replica rows, bytes, newest change; the engine's temporaries
+    left out); only when that has not changed for ``inactivity_period`` does one exact listing confirm it
+    and give the figures pushed (each object once, whatever its replicas).
+
     In poke mode the observations live on this sensor; deferred, they live in the trigger for the whole
     wait; ``mode="reschedule"`` (which forgets them between pokes) is refused at construction. A missing
     collection fails at once (``IrodsNotFoundError``) instead of counting as stable. Pushes
@@ -330,20 +334,27 @@ class IrodsCollectionStableSensor(_IrodsBaseSensor):
         self.allow_delete = allow_delete
         self._tracker: StabilityTracker | None = None
 
+    def _new_tracker(self) -> StabilityTracker:
+        return StabilityTracker(
+            inactivity_period=float(self.inactivity_period),
+            min_objects=self.min_objects,
+            allow_delete=self.allow_delete,
+        )
+
     def _check(self) -> Check[Any]:
-        return collection_state(self.path)
+        if self._tracker is None:
+            self._tracker = self._new_tracker()
+        return collection_stability(self.path, self._tracker, self._clock())
+
+    def _clock(self) -> float:
+        return time.monotonic()
 
     def poke(self, context: Context) -> PokeReturnValue:
-        """Observe the collection once and compare with the previous observation."""
-        if self._tracker is None:
-            self._tracker = StabilityTracker(
-                inactivity_period=float(self.inactivity_period),
-                min_objects=self.min_objects,
-                allow_delete=self.allow_delete,
-            )
+        """One aggregate query; one exact listing only once the tree has looked unchanged for the period."""
         state = run_sync(self._check(), self.hook.get_conn())
-        done = self._tracker.observe(state, time.monotonic())
-        self.log.info("%s holds %d data objects, %d bytes", self.path, state.objects, state.bytes)
+        done = state is not None
+        if state is not None:
+            self.log.info("%s settled: %d data objects, %d bytes", self.path, state.objects, state.bytes)
         record_sensor_poll(sensor=type(self).__name__, conn_id=str(self.irods_conn_id), done=done)
         return PokeReturnValue(
             is_done=done, xcom_value=[{"path": self.path, **state.to_dict()}] if done else None

@@ -19,7 +19,7 @@ from irods_provider.exceptions import IrodsError
 from irods_provider.hooks._checks import (
     Check,
     StabilityTracker,
-    collection_state,
+    collection_stability,
     metadata_matches,
     path_matches,
     run_async,
@@ -205,7 +205,8 @@ class IrodsCollectionStableTrigger(_IrodsPollingTrigger):
     """Wait until a collection's object count and bytes stay unchanged for ``inactivity_period`` seconds.
 
     The observations live in this trigger for its whole wait, so the deferred mode keeps its state (the
-    S3 equivalent loses it on every reschedule).
+    S3 equivalent loses it on every reschedule); each poll runs the sensor's poke check
+    (:func:`~irods_provider.hooks._checks.collection_stability`), so both decide alike.
 
     Example:
 
@@ -252,12 +253,12 @@ class IrodsCollectionStableTrigger(_IrodsPollingTrigger):
         }
 
     def _check(self) -> Check[Any]:
-        return collection_state(self.path)
+        return collection_stability(self.path, self._tracker, self._clock())
 
     def _clock(self) -> float:
         return time.monotonic()
 
     def _evaluate(self, result: Any) -> CheckEvent | None:
-        if self._tracker.observe(result, self._clock()):
-            return CheckEvent.success([{"path": self.path, **result.to_dict()}], state=result.to_dict())
-        return None
+        if result is None:
+            return None
+        return CheckEvent.success([{"path": self.path, **result.to_dict()}], state=result.to_dict())

@@ -149,7 +149,9 @@ def test_irods_basic_operations_with_openid_password_grant(
         assert secret not in logs
 
 
-@pytest.mark.parametrize("name", ["irods_basic_operations", "multi_cluster_workflow"])
+@pytest.mark.parametrize(
+    "name", ["irods_basic_operations", "multi_cluster_workflow", "irods_publish_dataset"]
+)
 def test_example_dag_params_say_what_they_are(name) -> None:
     params = load_dag(name).params
     assert params

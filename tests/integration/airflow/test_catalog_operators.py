@@ -7,6 +7,7 @@ import logging
 import pytest
 
 from irods_provider.client import IrodsSession
+from irods_provider.client._events import add_listener, remove_listener
 from irods_provider.exceptions import (
     IrodsAlreadyExistsError,
     IrodsIntegrityError,
@@ -168,3 +169,58 @@ def test_create_object_from_text_atomically(irods, session) -> None:
     with pytest.raises(IrodsUsageError, match="content must be str or bytes, got dict"):
         run(IrodsCreateObjectOperator(task_id="o", path=f"{HOME}/made/d.json", content={"a": 1}))  # type: ignore[arg-type]
     assert not session.data_objects.exists(f"{HOME}/made/d.json")
+
+
+def _plant(server, collection: str, count: int) -> None:
+    """``count`` empty objects straight into the emulator's model (seconds instead of minutes of writes)."""
+    with server.model.lock:
+        server.model.create_collection("rods", collection, intermediates=True)
+        for i in range(count):
+            server.model.create_data_object("rods", f"{collection}/f{i:04d}")
+        server.model.bump_generation()
+
+
+def test_genquery2_pages_past_the_servers_256_row_default(irods, session) -> None:
+    _plant(irods, f"{HOME}/g2", 600)
+    query = f"SELECT DATA_NAME WHERE COLL_NAME = '{HOME}/g2' ORDER BY DATA_NAME"
+    assert len(session.query.genquery2(query)) == 256  # one request without LIMIT: silently cut
+    requests: list[str] = []
+
+    def listener(event: str, _value: float, tags: dict[str, str]) -> None:
+        if event == "request" and tags.get("operation") == "query.genquery2":
+            requests.append(tags["operation"])
+
+    add_listener(listener)
+    try:
+        result = run(IrodsQueryOperator(task_id="q", query=query, parser="genquery2", max_rows=1000))
+    finally:
+        remove_listener(listener)
+    assert len(requests) == 3  # pages of 256 rows (LIMIT 256 OFFSET 0/256/512), bounded replies
+    assert (result["row_count"], result["truncated"]) == (600, False)
+    assert [r["DATA_NAME"] for r in result["rows"]] == [f"f{i:04d}" for i in range(600)]
+    with pytest.raises(IrodsUsageError, match="more than max_rows=300 rows"):
+        run(IrodsQueryOperator(task_id="q", query=query, parser="genquery2", max_rows=300))
+    cut = run(
+        IrodsQueryOperator(task_id="q", query=query, parser="genquery2", max_rows=300, on_overflow="truncate")
+    )
+    assert (cut["row_count"], cut["truncated"]) == (300, True)
+    assert [r["DATA_NAME"] for r in cut["rows"]] == [f"f{i:04d}" for i in range(300)]  # no page overlap
+    exact = run(IrodsQueryOperator(task_id="q", query=query, parser="genquery2", max_rows=600))
+    assert (exact["row_count"], exact["truncated"]) == (600, False)  # exactly max_rows is not overflow
+
+
+def test_genquery2_paging_needs_order_by_and_says_so(irods, session) -> None:
+    _plant(irods, f"{HOME}/g2", 3)
+    unordered = f"SELECT DATA_NAME WHERE COLL_NAME = '{HOME}/g2'"
+    with pytest.raises(IrodsUsageError, match=r"needs ORDER BY \(e\.g\. ORDER BY DATA_ID\)"):
+        run(IrodsQueryOperator(task_id="q", query=unordered, parser="genquery2", max_rows=10))
+    own_limit = run(
+        IrodsQueryOperator(task_id="q", query=f"{unordered} LIMIT 2", parser="genquery2", max_rows=10)
+    )
+    assert own_limit["row_count"] == 2  # the author's LIMIT: one request, as written
+    with pytest.raises(IrodsUsageError, match="ORDER BY"):  # ... even in a literal it does not count
+        run(
+            IrodsQueryOperator(
+                task_id="q", query=f"{unordered} AND DATA_NAME != 'order by'", parser="genquery2", max_rows=10
+            )
+        )

@@ -9,10 +9,12 @@ import pytest
 
 from irods_provider.exceptions import IrodsError, IrodsPermissionError, IrodsUsageError
 from irods_provider.hooks._checks import (
+    CollectionSignature,
     CollectionState,
     StabilityTracker,
     metadata_matches,
     path_matches,
+    signature_query,
     split_glob,
 )
 from irods_provider.triggers._events import CheckEvent
@@ -79,23 +81,47 @@ def test_foreign_error_class_becomes_irods_error() -> None:
     assert str(rebuilt) == "RuntimeError: boom"
 
 
-def test_stability_needs_the_same_state_for_the_whole_period() -> None:
+def _sig(replicas: int, size: int, newest: str = "01700000000") -> CollectionSignature:
+    return CollectionSignature(replicas=replicas, bytes=size, newest=newest, last_id=str(replicas))
+
+
+def test_stability_needs_the_same_signature_for_the_whole_period() -> None:
     tracker = StabilityTracker(inactivity_period=10, min_objects=1)
-    assert not tracker.observe(CollectionState(1, 10), now=0)
-    assert not tracker.observe(CollectionState(1, 10), now=9)
-    assert not tracker.observe(CollectionState(2, 20), now=10)  # changed: clock restarts
-    assert not tracker.observe(CollectionState(2, 20), now=19)
-    assert tracker.observe(CollectionState(2, 20), now=20)
+    assert not tracker.observe(_sig(1, 10), now=0)
+    assert not tracker.observe(_sig(1, 10), now=9)
+    assert not tracker.observe(_sig(2, 20), now=10)  # changed: clock restarts
+    assert not tracker.observe(_sig(2, 20), now=19)
+    assert not tracker.observe(_sig(2, 20, newest="01700000001"), now=20)  # rewritten, same size
+    assert tracker.observe(_sig(2, 20, newest="01700000001"), now=30)
 
 
-def test_stability_respects_min_objects_and_allow_delete() -> None:
-    empty = StabilityTracker(inactivity_period=0, min_objects=1)
-    assert not empty.observe(CollectionState(0, 0), now=0)
-    assert not empty.observe(CollectionState(0, 0), now=5)
+def test_stability_refuses_deleted_objects_only_when_asked() -> None:
     strict = StabilityTracker(inactivity_period=0, allow_delete=False)
-    strict.observe(CollectionState(3, 30), now=0)
+    strict.check_deletions(CollectionState(3, 30))
+    strict.check_deletions(CollectionState(3, 30))
     with pytest.raises(IrodsUsageError, match=r"deleted .* \(3 -> 2\) and allow_delete is False"):
-        strict.observe(CollectionState(2, 20), now=1)
+        strict.check_deletions(CollectionState(2, 20))
+    lenient = StabilityTracker(inactivity_period=0)
+    lenient.check_deletions(CollectionState(3, 30))
+    lenient.check_deletions(CollectionState(2, 20))
+    assert lenient.objects_seen == 2
+
+
+def test_signature_from_rows_reads_the_aggregate_and_its_empty_shape() -> None:
+    assert CollectionSignature.from_rows([["4", "120", "01700000009", "10042"]]) == CollectionSignature(
+        4, 120, "01700000009", "10042"
+    )
+    assert CollectionSignature.from_rows([["0", "", "", ""]]) == CollectionSignature(0, 0, "", "")
+    assert CollectionSignature.from_rows([]) == CollectionSignature(0, 0, "", "")
+
+
+def test_signature_query_covers_the_tree_and_leaves_temporaries_out() -> None:
+    query = signature_query("/z/home/it's")
+    assert query == (
+        "select COUNT(DATA_ID), SUM(DATA_SIZE), MAX(DATA_MODIFY_TIME), MAX(DATA_ID) "
+        "where COLL_NAME like '/z/home/it''s' || like '/z/home/it''s/%' "
+        "and DATA_NAME not like '.%.irods-part-%' && not like '.%.irods-old-%'"
+    )
 
 
 @pytest.mark.parametrize(
