@@ -173,9 +173,11 @@ class _IrodsEventTrigger(BaseEventTrigger):
 
 
 class IrodsPathEventTrigger(_IrodsEventTrigger):
-    """Fire once for every data object or collection matching ``path`` (glob allowed) that appears.
+    """Fire once for every data object or collection matching ``path`` that appears.
 
-    :param path: absolute logical path or glob, e.g. ``/tempZone/home/rods/inbox/*.csv``.
+    :param path: absolute logical path, literal unless ``glob``; with ``glob=True`` a pattern such as
+        ``/tempZone/home/rods/inbox/**/*.csv`` (the provider's one pattern rule).
+    :param glob: treat ``path`` as a pattern (``*``, ``?``, ``[..]``, ``**``; ``[[]`` for a literal ``[``).
     :param kind: ``any``, ``data_object`` or ``collection``.
     :param lookback_seconds: how far behind the newest modify time an object may be and still be new.
     """
@@ -191,6 +193,7 @@ class IrodsPathEventTrigger(_IrodsEventTrigger):
         lookback_seconds: int = 3600,
         poke_interval: float = 60.0,
         fire_on_existing: bool = False,
+        glob: bool = False,
     ) -> None:
         super().__init__(
             irods_conn_id=irods_conn_id, poke_interval=poke_interval, fire_on_existing=fire_on_existing
@@ -198,7 +201,8 @@ class IrodsPathEventTrigger(_IrodsEventTrigger):
         self.path = path
         self.kind = kind
         self.lookback_seconds = lookback_seconds
-        path_matches(path, kind=kind)  # refuse a bad pattern or kind when the DAG is parsed
+        self.glob = glob
+        path_matches(path, kind=kind, glob=glob)  # refuse a bad pattern or kind when the DAG is parsed
 
     def _kwargs(self) -> dict[str, Any]:
         return {
@@ -206,10 +210,11 @@ class IrodsPathEventTrigger(_IrodsEventTrigger):
             "path": self.path,
             "kind": self.kind,
             "lookback_seconds": self.lookback_seconds,
+            "glob": self.glob,
         }
 
     def _check(self) -> Check[list[dict[str, Any]]]:
-        return path_matches(self.path, kind=self.kind)
+        return path_matches(self.path, kind=self.kind, glob=self.glob)
 
     @staticmethod
     def _empty_state() -> dict[str, Any]:
