@@ -166,12 +166,23 @@ def test_glob_chain_with_double_star_and_an_escaped_bracket(irods, session, inbo
     assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file()) == [
         "data[1].csv",
         "deep/er/data[1].csv",
-    ]
+    ]  # and neither data1.csv
 
     listed = IrodsListCollectionOperator(
         task_id="ls", path=INBOX, recursive=True, kind="data_objects", pattern="data[[]1].csv"
     ).execute({})
     assert [e["path"] for e in listed["entries"]] == expected
+
+    # With glob=True a pattern without a wildcard ([[] escapes only) names one path, in every step.
+    escaped = f"{INBOX}/data[[]1].csv"
+    assert [m["path"] for m in poke(IrodsPathSensor(task_id="w", path=escaped, glob=True)).xcom_value] == [
+        BRACKETED
+    ]
+    one = tmp_path / "one.csv"
+    IrodsToLocalOperator(task_id="get1", source_path=escaped, glob=True, destination_path=str(one)).execute(
+        {}
+    )
+    assert one.read_bytes() == b"bracketed"
 
     deleted = IrodsDeleteOperator(task_id="rm", paths=pattern, glob=True, no_trash=True).execute({})
     assert deleted["deleted"] == expected
