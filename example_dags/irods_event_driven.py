@@ -39,7 +39,7 @@ landing = Asset(
         AssetWatcher(
             name="irods_landing_objects",
             trigger=IrodsPathEventTrigger(
-                path=PATTERN, irods_conn_id="irods_default", poke_interval=POKE_INTERVAL
+                path=PATTERN, glob=True, irods_conn_id="irods_default", poke_interval=POKE_INTERVAL
             ),
         ),
         AssetWatcher(

@@ -9,9 +9,7 @@ the outcome.
 
 from __future__ import annotations
 
-import fnmatch
 import inspect
-import re
 from collections.abc import Generator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -20,6 +18,7 @@ from typing import Any, TypeVar
 from irods_provider.client import Kinds
 from irods_provider.client._genquery import like_text
 from irods_provider.client._paths import normalize_path, path_zone
+from irods_provider.client._patterns import PathPattern, compile_pattern
 from irods_provider.exceptions import (
     IrodsNotACollectionError,
     IrodsNotADataObjectError,
@@ -49,7 +48,6 @@ __all__ = [
 
 T = TypeVar("T")
 KINDS = ("any", "collection", "data_object")
-_GLOB = re.compile(r"[*?\[]")
 #: The errors that mean "nothing (visible) at this path" for a stat of either kind.
 MISSING = (IrodsNotFoundError, IrodsNotACollectionError, IrodsNotADataObjectError)
 
@@ -110,14 +108,16 @@ async def run_async(check: Check[T], session: Any) -> T:
 
 
 def split_glob(pattern: str) -> tuple[str, list[str]]:
-    """Split ``/zone/home/*/x*.csv`` into the fixed collection ``/zone/home`` and the glob parts."""
+    """Split ``/zone/home/*/x*.csv`` into the fixed collection ``/zone/home`` and the pattern segments
+    (the provider's one pattern rule, :mod:`irods_provider.client._patterns`)."""
+    compiled = _absolute_pattern(pattern)
+    return compiled.base, list(compiled.segments)
+
+
+def _absolute_pattern(pattern: str) -> PathPattern:
     if not pattern.startswith("/"):
         raise IrodsUsageError(f"an absolute logical path is needed, got {pattern!r}")
-    parts = [p for p in pattern.split("/") if p]
-    for index, part in enumerate(parts):
-        if _GLOB.search(part):
-            return "/" + "/".join(parts[:index]), parts[index:]
-    return "/" + "/".join(parts), []
+    return compile_pattern(pattern)
 
 
 def timestamp_fields(name: str, epoch: int | None) -> dict[str, Any]:
@@ -149,47 +149,47 @@ def stat_path(path: str) -> Check[dict[str, Any] | None]:
         return None
 
 
-def _matches_parts(path: str, base: str, parts: list[str]) -> bool:
-    relative = [p for p in path[len(base) :].split("/") if p]
-    return len(relative) == len(parts) and all(
-        fnmatch.fnmatchcase(r, p) for r, p in zip(relative, parts, strict=True)
-    )
-
-
 def _check_kind(kind: str) -> None:
     if kind not in KINDS:
         raise IrodsUsageError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
 
 
 def path_matches(
-    pattern: str, *, kind: str = "any", newer_than: int | None = None
+    pattern: str, *, kind: str = "any", newer_than: int | None = None, glob: bool = False
 ) -> Check[list[dict[str, Any]]]:
-    """Paths matching ``pattern`` (glob allowed) of ``kind``, modified after ``newer_than`` if given.
+    """The path ``pattern`` names (or, with ``glob``, the paths it matches) of ``kind``, modified after
+    ``newer_than`` if given. Without ``glob`` a path is literal: ``data[1].csv`` is that object only.
 
     Arguments are checked here, before the check runs (so before any connection is opened).
     """
     _check_kind(kind)
-    base, parts = split_glob(pattern)
-    return _path_matches(base, parts, kind=kind, newer_than=newer_than)
+    if not isinstance(glob, bool):
+        raise IrodsUsageError(f"glob must be True or False, got {glob!r}")
+    if not glob:
+        if not pattern.startswith("/"):
+            raise IrodsUsageError(f"an absolute logical path is needed, got {pattern!r}")
+        return _path_matches(PathPattern(pattern, pattern, (), None), kind=kind, newer_than=newer_than)
+    return _path_matches(_absolute_pattern(pattern), kind=kind, newer_than=newer_than)
 
 
-def _path_matches(
-    base: str, parts: list[str], *, kind: str, newer_than: int | None
-) -> Check[list[dict[str, Any]]]:
-    if not parts:
-        found = yield from stat_path(base)
+def _path_matches(pattern: PathPattern, *, kind: str, newer_than: int | None) -> Check[list[dict[str, Any]]]:
+    if pattern.literal:
+        found = yield from stat_path(pattern.base)
         candidates = [found] if found else []
     else:
         try:
             entries = yield Call(
-                "collections", "iterate", (base,), {"recursive": len(parts) > 1, "with_stat": True}
+                "collections",
+                "iterate",
+                (pattern.base,),
+                {"recursive": pattern.max_depth != 1, "with_stat": True},
             )
         except MISSING:
             entries = []
         candidates = [
             _entry_dict(e.path, e.kind.value, e.size, e.modified_at)
             for e in entries
-            if _matches_parts(e.path, base if base != "/" else "", parts)
+            if pattern.matches_path(e.path)
         ]
     return sorted(
         (

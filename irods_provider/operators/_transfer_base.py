@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from irods_provider._lineage import LineageDataset, TransferLineageMixin
 from irods_provider._metrics import record_transfer
+from irods_provider.client._patterns import PathPattern, compile_pattern, literal_hint
 from irods_provider.client.transfer import (
     ChecksumScheme,
     FileResult,
@@ -41,7 +42,11 @@ _DONE = (FileStatus.TRANSFERRED, FileStatus.SKIPPED)
 class TransferOperatorBase(TransferLineageMixin, IrodsBaseOperator):
     """Arguments and machinery common to every transfer operator.
 
-    :param source_path: a path, a glob (``*``, ``?``, ``[..]``, ``**`` for any depth) or a list of them.
+    :param source_path: a path or a list of paths, taken literally (``data[1].csv`` is that file) unless
+        ``glob``.
+    :param glob: treat ``source_path`` as patterns: ``*``, ``?``, ``[..]`` within one segment, a ``**``
+        segment for any depth, ``[[]``/``[*]``/``[?]`` for a literal ``[``/``*``/``?`` (the provider's one
+        pattern rule, the same as the sensors' and the delete operator's).
     :param destination_path: a directory / collection; or, for one file, the target itself unless it ends
         with ``/`` or is an existing collection / directory.
     :param recursive: descend into sub-directories / sub-collections.
@@ -91,9 +96,13 @@ class TransferOperatorBase(TransferLineageMixin, IrodsBaseOperator):
         manifest_path: str | None = None,
         checksum_scheme: str | None = None,
         resource: str | None = None,
+        glob: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        if not isinstance(glob, bool):
+            raise IrodsUsageError(f"glob must be True or False, got {glob!r}")
+        self.glob = glob
         self.report_files = report_files
         self.max_report_bytes = max_report_bytes
         self.manifest_path = manifest_path
@@ -111,6 +120,21 @@ class TransferOperatorBase(TransferLineageMixin, IrodsBaseOperator):
         self.progress_interval_seconds = progress_interval_seconds
         self.checksum_scheme = checksum_scheme
         self._cancel_event: threading.Event | None = None
+
+    def source_pattern(self, source: str) -> PathPattern | None:
+        """``source`` as a pattern when ``glob`` is set and it holds a wildcard; None for a literal path."""
+        if not self.glob:
+            return None
+        compiled = compile_pattern(source)
+        return None if compiled.literal else compiled
+
+    def literal_source(self, source: str) -> str:
+        """The path a literal source names (with ``glob``, its ``[[]`` escapes resolved)."""
+        return compile_pattern(source).base if self.glob else source
+
+    def missing_source(self, what: str, source: str) -> str:
+        """The message for a literal source that is not there, with the ``glob=True`` hint when it fits."""
+        return f"{what} {source!r} does not exist{'' if self.glob else literal_hint(source)}"
 
     @property
     def cancel_event(self) -> threading.Event:

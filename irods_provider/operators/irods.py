@@ -7,7 +7,6 @@ The metadata operators live in :mod:`irods_provider.operators.metadata` and the 
 
 from __future__ import annotations
 
-import fnmatch
 import re
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -15,12 +14,13 @@ from typing import TYPE_CHECKING, Any
 from irods_provider._lineage import TransferLineageMixin, irods_dataset
 from irods_provider._values import refuse_unaddressable
 from irods_provider.client import EntryKind, Kinds, Replica
+from irods_provider.client._patterns import compile_filter, compile_pattern, literal_hint
 from irods_provider.exceptions import (
     IrodsNotACollectionError,
     IrodsNotFoundError,
     IrodsUsageError,
 )
-from irods_provider.hooks._checks import KINDS, timestamp_fields
+from irods_provider.hooks._checks import KINDS, path_matches, run_sync, timestamp_fields
 from irods_provider.operators._base import IrodsBaseOperator, check_choice, check_path, check_paths, path_kind
 from irods_provider.operators._bounded import (
     MAX_REPORT_BYTES,
@@ -115,7 +115,7 @@ class IrodsCreateCollectionOperator(TransferLineageMixin, IrodsBaseOperator):
 
 
 class IrodsPathExistsOperator(IrodsBaseOperator):
-    """Check that a collection or data object exists; returns a bool (XCom).
+    """Check that a collection or data object exists (or, ``glob=True``, that one matches); returns a bool.
 
     Example:
 
@@ -129,28 +129,45 @@ class IrodsPathExistsOperator(IrodsBaseOperator):
     )
     ```
 
-    :param path: absolute logical path.
+    :param path: absolute logical path, literal (``data[1].csv`` is that object) unless ``glob``.
     :param kind: ``any``, ``collection`` or ``data_object``.
     :param fail_if_missing: raise :class:`~irods_provider.exceptions.IrodsNotFoundError` instead of False.
+    :param glob: treat ``path`` as a pattern (``*``, ``?``, ``[..]``, ``**``; ``[[]`` for a literal ``[``),
+        the same rule as the sensors, transfers and delete.
     """
 
     template_fields: Sequence[str] = ("path", "irods_conn_id")
 
-    def __init__(self, *, path: str, kind: str = "any", fail_if_missing: bool = False, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        path: str,
+        kind: str = "any",
+        fail_if_missing: bool = False,
+        glob: bool = False,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.path = path
         self.kind = kind
         self.fail_if_missing = fail_if_missing
+        self.glob = glob
 
     def run(self, session: IrodsSession, context: Context) -> bool:
         path = check_path("path", self.path)
         kind = check_choice("kind", self.kind, KINDS)
-        found = path_kind(session, path)
-        exists = found is not None and kind in ("any", found)
-        self.log.info("%s %s (%s)", path, "exists" if exists else "does not exist", found or "nothing")
+        if self.glob:
+            matches = run_sync(path_matches(path, kind=kind, glob=True), session)
+            exists, found = bool(matches), f"{len(matches)} match(es)"
+        else:
+            at = path_kind(session, path)
+            exists, found = at is not None and kind in ("any", at), at or "nothing"
+        self.log.info("%s %s (%s)", path, "exists" if exists else "does not exist", found)
         if not exists and self.fail_if_missing:
             what = "path" if kind == "any" else kind.replace("_", " ")
-            raise IrodsNotFoundError(f"no {what} at this path", path=path)
+            if self.glob:
+                raise IrodsNotFoundError(f"no {what} matches this pattern", path=path)
+            raise IrodsNotFoundError(f"no {what} at this path{literal_hint(path)}", path=path)
         return exists
 
 
@@ -174,7 +191,8 @@ class IrodsListCollectionOperator(IrodsBaseOperator):
 
     :param path: the collection to list.
     :param recursive: include everything below, not only direct children.
-    :param pattern: glob on the entry name (``*.csv``), or on the relative path if it contains ``/``.
+    :param pattern: a pattern on the entry name (``*.csv``), or on the relative path if it contains ``/``
+        (``**`` for any depth; ``[[]`` for a literal ``[``): the provider's one pattern rule.
     :param regex: regular expression searched in the path relative to ``path``.
     :param kind: ``both``, ``collections`` or ``data_objects``.
     :param with_stat: add ``size``, ``modified_at`` (ISO-8601 UTC), ``modified_at_epoch`` (seconds) and
@@ -218,12 +236,12 @@ class IrodsListCollectionOperator(IrodsBaseOperator):
                 f"regex {self.regex!r} is not a valid regular expression: {error}"
             ) from None
 
+        selects = compile_filter(self.pattern) if self.pattern else None
+
         def match(path: str) -> bool:
             relative = path[len(base) :].lstrip("/")
-            if self.pattern:
-                subject = relative if "/" in self.pattern else relative.rsplit("/", 1)[-1]
-                if not fnmatch.fnmatchcase(subject, self.pattern):
-                    return False
+            if selects is not None and not selects(relative):
+                return False
             return compiled is None or compiled.search(relative) is not None
 
         return match
@@ -334,7 +352,9 @@ class IrodsDeleteOperator(IrodsBaseOperator):
             found = _expand_glob(session, path) if self.glob else _literal(session, path)
             if not found:
                 if not self.ignore_missing:
-                    what = "no data object matches this pattern" if self.glob else _NOTHING
+                    what = (
+                        "no data object matches this pattern" if self.glob else _NOTHING + literal_hint(path)
+                    )
                     raise IrodsNotFoundError(what, operation="delete", path=path)
                 missing.append(path)
             targets += [t for t in found if t not in seen]
@@ -374,16 +394,16 @@ def _literal(session: IrodsSession, path: str) -> list[tuple[str, str]]:
 
 def _expand_glob(session: IrodsSession, pattern: str) -> list[tuple[str, str]]:
     """The data objects matching ``pattern`` (sorted); a missing root collection matches nothing; a
-    pattern without magic is a literal path."""
-    from irods_provider.client.transfer._local import _glob_matches, _glob_root
-
-    if not any(m in pattern for m in "*?["):
-        return _literal(session, pattern)
-    root = _glob_root(pattern)
-    if path_kind(session, root) != "collection":
+    pattern without a wildcard (``run[[]7].h5``) is the literal path it names."""
+    compiled = compile_pattern(pattern)
+    if compiled.literal:
+        return _literal(session, compiled.base)
+    if path_kind(session, compiled.base) != "collection":
         return []
-    entries = session.collections.iterate(root, recursive=True, kinds=Kinds.DATA_OBJECTS)
-    return sorted((e.path, "data_object") for e in entries if _glob_matches(e.path, pattern))
+    entries = session.collections.iterate(
+        compiled.base, recursive=compiled.max_depth != 1, kinds=Kinds.DATA_OBJECTS
+    )
+    return sorted((e.path, "data_object") for e in entries if compiled.matches_path(e.path))
 
 
 class IrodsCopyOperator(TransferLineageMixin, IrodsBaseOperator):

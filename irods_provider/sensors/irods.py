@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseSensorOperator, PokeReturnValue, conf
 
 from irods_provider._metrics import record_sensor_poll
+from irods_provider.client._patterns import literal_hint
 from irods_provider.exceptions import IrodsUsageError
 from irods_provider.hooks._checks import (
     Check,
@@ -170,7 +171,9 @@ class IrodsPathSensor(_IrodsBaseSensor):
     )
     ```
 
-    :param path: absolute logical path; glob characters (``*``, ``?``, ``[...]``) match per component.
+    :param path: absolute logical path, taken literally (``data[1].csv`` is that object) unless ``glob``.
+    :param glob: treat ``path`` as a pattern: ``*``, ``?``, ``[..]`` within one segment, a ``**`` segment
+        for any depth, ``[[]``/``[*]``/``[?]`` for a literal ``[``/``*``/``?`` (the provider's one rule).
     :param kind: ``any``, ``collection`` or ``data_object``.
     :param newer_than: only match entries modified after this (aware datetime, ISO string or epoch).
     :param check_fn: called with the list of matches; the wait ends only when it returns True (the same in
@@ -186,19 +189,28 @@ class IrodsPathSensor(_IrodsBaseSensor):
         path: str,
         kind: str = "any",
         newer_than: datetime | str | int | None = None,
+        glob: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.path = path
         self.kind = kind
         self.newer_than = newer_than
+        self.glob = glob
 
     def _check(self) -> Check[list[dict[str, Any]]]:
-        return path_matches(self.path, kind=self.kind, newer_than=_epoch(self.newer_than))
+        return path_matches(self.path, kind=self.kind, newer_than=_epoch(self.newer_than), glob=self.glob)
+
+    def _accept(self, matches: list[dict[str, Any]]) -> bool:
+        """As the base, and a literal path holding glob characters that is not there yet says so."""
+        if not matches and not self.glob and literal_hint(self.path):
+            self.log.info("Nothing at the literal path %s yet%s", self.path, literal_hint(self.path))
+        return super()._accept(matches)
 
     def _trigger(self) -> BaseTrigger:
         return IrodsPathTrigger(
             path=self.path,
+            glob=self.glob,
             kind=self.kind,
             newer_than=_epoch(self.newer_than),
             irods_conn_id=self.irods_conn_id,

@@ -25,12 +25,13 @@ from typing import TYPE_CHECKING, Any, cast
 from irods_provider._lineage import LineageDataset
 from irods_provider._values import literal_list, parse_avus
 from irods_provider.client import AVU
+from irods_provider.client._patterns import literal_hint
 from irods_provider.client.transfer import (
     FileResult,
     FileStatus,
     TransferReport,
 )
-from irods_provider.exceptions import IrodsError, IrodsInvalidPathError
+from irods_provider.exceptions import IrodsError, IrodsInvalidPathError, IrodsNotFoundError
 from irods_provider.operators._transfer_base import TransferOperatorBase
 from irods_provider.transfers._move import prune_emptied, tree_base_of
 
@@ -40,8 +41,6 @@ if TYPE_CHECKING:
     from irods_provider.client import IrodsSession
 
 __all__ = ["LocalTransferOperator", "local_paths", "parse_transfer_avus"]
-
-MAGIC = ("*", "?", "[")
 
 
 def local_paths(name: str, value: Any) -> list[str]:
@@ -72,7 +71,8 @@ class LocalTransferOperator(TransferOperatorBase):
     ``outlets=[Asset("irods://<zone>/<path>")]`` to schedule downstream DAGs on what the task writes. The
     arguments of :class:`~irods_provider.operators._transfer_base.TransferOperatorBase`, and:
 
-    :param pattern: fnmatch filter on the paths relative to a directory or collection source (or names).
+    :param pattern: filter on the paths relative to a directory or collection source (a pattern without
+        ``/`` on the names): the provider's one pattern rule, ``**`` for any depth.
     :param move: remove each source once its copy is verified and it is still the version copied (a local
         file re-hashed against the zone's checksum, a data object by size and checksum); a changed one is
         kept with a warning. Directories or collections the moved files left empty below the source
@@ -139,7 +139,8 @@ class LocalTransferOperator(TransferOperatorBase):
         """Log the report; fail on an empty selection or failed files; else the XCom value."""
         self._log(report)
         if not report.files and self.fail_if_empty:
-            raise FileNotFoundError(f"no file matches {self.source_path!r}")
+            hint = "" if self.glob else literal_hint(str(self.source_path))
+            raise IrodsNotFoundError(f"no file matches {self.source_path!r}{hint}", operation=self.direction)
         if report.failed:
             failed = [f.source for f in report.files if f.status is FileStatus.FAILED]
             error = IrodsError(f"{report.failed} of {len(report.files)} files failed: {failed}")
@@ -163,6 +164,7 @@ class LocalTransferOperator(TransferOperatorBase):
         return {
             "pattern": self.pattern or None,
             "recursive": bool(self.recursive),
+            "glob": self.glob,
             "continue_on_error": bool(self.continue_on_error),
             "logger": cast("logging.Logger", self.log),
         }

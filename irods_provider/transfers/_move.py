@@ -14,9 +14,9 @@ import posixpath
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
+from irods_provider.client._patterns import compile_pattern
 from irods_provider.client.transfer import ChecksumScheme, StreamHasher, scheme_of, sha2_checksum
 from irods_provider.exceptions import IrodsError
-from irods_provider.transfers._selection import has_magic, parse_pattern
 
 if TYPE_CHECKING:
     from irods_provider.client import IrodsSession
@@ -34,11 +34,14 @@ log = logging.getLogger(__name__)
 _CHUNK = 1024 * 1024
 
 
-def tree_base(source: str, *, is_tree: bool) -> str | None:
-    """The root a source argument's files are taken from: a glob's literal base, a directory or collection
-    itself (``is_tree``); None for a single file (whose parent is never removed)."""
-    if has_magic(source):
-        return parse_pattern(source).base.rstrip("/") or "/"
+def tree_base(source: str, *, is_tree: bool, glob: bool = False) -> str | None:
+    """The root a source argument's files are taken from: a pattern's literal base (with ``glob``), a
+    directory or collection itself (``is_tree``); None for a single file (whose parent is never removed)."""
+    if glob:
+        compiled = compile_pattern(source)
+        if not compiled.literal:
+            return compiled.base.rstrip("/") or "/"
+        source = compiled.base
     return source.rstrip("/") or "/" if is_tree else None
 
 

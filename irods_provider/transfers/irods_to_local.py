@@ -10,7 +10,7 @@ from irods_provider._lineage import irods_dataset, local_dataset
 from irods_provider.client.transfer import download_files, download_object
 from irods_provider.exceptions import IrodsInvalidPathError
 from irods_provider.operators._base import check_paths
-from irods_provider.transfers._local import MAGIC, LocalTransferOperator, local_paths
+from irods_provider.transfers._local import LocalTransferOperator, local_paths
 from irods_provider.transfers._move import irods_source_unchanged, tree_base
 
 if TYPE_CHECKING:
@@ -60,9 +60,11 @@ class IrodsToLocalOperator(LocalTransferOperator):
             report = self.timed(
                 lambda: download_object(
                     session,
-                    sources[0],
+                    self.literal_source(sources[0]),
                     destination,
-                    subscribers=(self.progress(session.data_objects.stat(sources[0]).size),),
+                    subscribers=(
+                        self.progress(session.data_objects.stat(self.literal_source(sources[0])).size),
+                    ),
                     **options,
                 )
             )
@@ -71,7 +73,15 @@ class IrodsToLocalOperator(LocalTransferOperator):
         no_trash = not self.trash
         self.move_sources(
             report,
-            [b for src in sources if (b := tree_base(src, is_tree=session.collections.exists(src)))],
+            [
+                b
+                for src in sources
+                if (
+                    b := tree_base(
+                        src, is_tree=session.collections.exists(self.literal_source(src)), glob=self.glob
+                    )
+                )
+            ],
             unchanged=functools.partial(irods_source_unchanged, session),
             remove=functools.partial(session.data_objects.remove, no_trash=no_trash),
             remove_dir=functools.partial(session.collections.remove, no_trash=no_trash),
@@ -82,8 +92,8 @@ class IrodsToLocalOperator(LocalTransferOperator):
         """One data object to a path that is neither ``.../`` nor an existing directory: it names the file."""
         return (
             len(sources) == 1
-            and not any(m in sources[0] for m in MAGIC)
+            and self.source_pattern(sources[0]) is None
             and not destination.rstrip().endswith(("/", os.sep))
             and not os.path.isdir(destination)
-            and session.data_objects.exists(sources[0])
+            and session.data_objects.exists(self.literal_source(sources[0]))
         )

@@ -32,6 +32,7 @@ from irods_provider.exceptions import (
     IrodsChecksumMismatchError,
     IrodsConfigurationError,
     IrodsInvalidPathError,
+    IrodsNotFoundError,
 )
 from irods_provider.operators._base import check_path
 from irods_provider.sftp._checksum import hash_sftp_file, sftp_file_has_checksum
@@ -40,7 +41,7 @@ from irods_provider.sftp._integrity import create_exclusive, hash_prefix, open_r
 from irods_provider.sftp._io import FAST_REQUEST_SIZE, SftpWriter
 from irods_provider.transfers._move import irods_source_unchanged
 from irods_provider.transfers._resume_store import ResumeStore
-from irods_provider.transfers._selection import as_list, has_magic, parse_pattern, safe_join
+from irods_provider.transfers._selection import as_list, safe_join
 from irods_provider.transfers._staging import PlannedCopy, SftpStagingOperator
 
 if TYPE_CHECKING:
@@ -106,7 +107,7 @@ class IrodsToSFTPOperator(SftpStagingOperator):
         with self.endpoint() as sftp:
             plan, root = self._plan(sftp, session, sources)
             if not plan and self.fail_if_empty:
-                raise FileNotFoundError(f"no data object matches {sources}")
+                raise IrodsNotFoundError(f"no data object matches {sources}", operation="irods_to_sftp")
             self.check_unique(plan)
             with sftp.channel() as client:
                 sftp.makedirs(client, root)
@@ -142,8 +143,8 @@ class IrodsToSFTPOperator(SftpStagingOperator):
         found: list[tuple[str, str, int | None, str | None]] = []
         single_object = False
         for raw in sources:
-            if has_magic(raw):
-                pattern = parse_pattern(raw)
+            pattern = self.source_pattern(raw)
+            if pattern is not None:
                 base = check_path("source_path", pattern.base)
                 found += [
                     (path, rel, size, base)
@@ -151,14 +152,16 @@ class IrodsToSFTPOperator(SftpStagingOperator):
                     if pattern.matches(rel)
                 ]
                 continue
-            path = check_path("source_path", raw)
+            path = check_path("source_path", self.literal_source(raw))
             if session.data_objects.exists(path):
                 single_object = len(sources) == 1
                 found.append((path, posixpath.basename(path), session.data_objects.stat(path).size, None))
             elif session.collections.exists(path):
                 found += [(*e, path) for e in self._listing(session, path, recursive=self.recursive)]
             else:
-                raise FileNotFoundError(f"iRODS source {raw!r} does not exist")
+                raise IrodsNotFoundError(
+                    self.missing_source("iRODS source", raw), operation="irods_to_sftp", path=path
+                )
         target = sftp.resolve(str(self.destination_path).strip())
         as_file = single_object and not str(self.destination_path).rstrip().endswith("/")
         if as_file:

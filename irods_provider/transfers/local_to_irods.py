@@ -12,7 +12,7 @@ from irods_provider._values import refuse_unaddressable
 from irods_provider.client.transfer import FileResult, upload_files, upload_object
 from irods_provider.client.transfer._local import plan_local_sources
 from irods_provider.operators._base import check_path
-from irods_provider.transfers._local import MAGIC, LocalTransferOperator, local_paths, parse_transfer_avus
+from irods_provider.transfers._local import LocalTransferOperator, local_paths, parse_transfer_avus
 from irods_provider.transfers._move import local_file_has_checksum, tree_base
 
 if TYPE_CHECKING:
@@ -37,6 +37,7 @@ class LocalToIrodsOperator(LocalTransferOperator):
     upload = LocalToIrodsOperator(
         task_id="upload",
         source_path="/data/outgoing/{{ ds }}/**/*.parquet",
+        glob=True,
         destination_path="/tempZone/home/alice/incoming/{{ ds }}/",
         metadata={"source": "lab-a"},
         overwrite=True,
@@ -98,11 +99,17 @@ class LocalToIrodsOperator(LocalTransferOperator):
         self.log.info("Uploading %s to iRODS %s", sources, destination)
         if self._as_object(session, sources, destination):
             report = self.timed(
-                lambda: self._one(session, sources[0], destination, avus=avus, options=options)
+                lambda: self._one(
+                    session, self.literal_source(sources[0]), destination, avus=avus, options=options
+                )
             )
         else:
             for planned in plan_local_sources(
-                sources, destination, pattern=self.pattern or None, recursive=bool(self.recursive)
+                sources,
+                destination,
+                pattern=self.pattern or None,
+                recursive=bool(self.recursive),
+                glob=self.glob,
             ):
                 refuse_unaddressable("a planned destination", planned.destination)
             report = upload_files(
@@ -117,7 +124,15 @@ class LocalToIrodsOperator(LocalTransferOperator):
             )
         self.move_sources(
             report,
-            [b for src in sources if (b := tree_base(os.path.abspath(src), is_tree=os.path.isdir(src)))],
+            [
+                b
+                for src in sources
+                if (
+                    b := tree_base(
+                        os.path.abspath(src), is_tree=os.path.isdir(self.literal_source(src)), glob=self.glob
+                    )
+                )
+            ],
             unchanged=lambda f: local_file_has_checksum(f.source, f.size, f.checksum),
             remove=os.remove,
             remove_dir=os.rmdir,
@@ -129,7 +144,11 @@ class LocalToIrodsOperator(LocalTransferOperator):
     def _as_object(self, session: IrodsSession, sources: list[str], destination: str) -> bool:
         """One plain file to a path that is neither ``.../`` nor an existing collection: it names the
         object."""
-        single = len(sources) == 1 and os.path.isfile(sources[0]) and not any(m in sources[0] for m in MAGIC)
+        single = (
+            len(sources) == 1
+            and self.source_pattern(sources[0]) is None
+            and os.path.isfile(self.literal_source(sources[0]))
+        )
         return (
             single
             and not str(self.destination_path).rstrip().endswith("/")

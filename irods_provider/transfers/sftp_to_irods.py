@@ -24,13 +24,18 @@ from irods_provider.client.transfer import (
     upload_object,
 )
 from irods_provider.client.transfer._integrity import wait_until_stable
-from irods_provider.exceptions import IrodsSourceChangedError, IrodsSymlinkError, IrodsUsageError
+from irods_provider.exceptions import (
+    IrodsNotFoundError,
+    IrodsSourceChangedError,
+    IrodsSymlinkError,
+    IrodsUsageError,
+)
 from irods_provider.operators._base import check_path
 from irods_provider.sftp._checksum import hash_sftp_file, sftp_file_has_checksum
 from irods_provider.sftp._endpoint import SftpEndpoint, close_quietly
 from irods_provider.sftp._integrity import SftpState, open_source, sftp_probe, source_change
 from irods_provider.sftp._io import ParallelSftpRangeReader, SftpRangeReader
-from irods_provider.transfers._selection import as_list, has_magic, parse_pattern, safe_relative
+from irods_provider.transfers._selection import as_list, safe_relative
 from irods_provider.transfers._staging import PlannedCopy, SftpStagingOperator
 
 if TYPE_CHECKING:
@@ -87,6 +92,7 @@ class SFTPToIrodsOperator(SftpStagingOperator):
     ingest = SFTPToIrodsOperator(
         task_id="ingest",
         source_path="/outbox/{{ ds }}/*.csv",
+        glob=True,
         destination_path="/tempZone/home/alice/incoming/{{ ds }}/",
         sftp_conn_id="instrument_sftp",
         move=True,
@@ -140,7 +146,7 @@ class SFTPToIrodsOperator(SftpStagingOperator):
         with self.endpoint() as sftp:
             plan = self._plan(sftp, session, sources, destination)
             if not plan and self.fail_if_empty:
-                raise FileNotFoundError(f"no SFTP file matches {sources}")
+                raise IrodsNotFoundError(f"no SFTP file matches {sources}", operation="sftp_to_irods")
             self.check_unique(plan)
             for planned in plan:
                 refuse_unaddressable("a planned destination", planned.destination)
@@ -175,8 +181,8 @@ class SFTPToIrodsOperator(SftpStagingOperator):
         single_file = False
         with sftp.channel() as client:
             for raw in sources:
-                if has_magic(raw):
-                    pattern = parse_pattern(raw)
+                pattern = self.source_pattern(raw)
+                if pattern is not None:
                     base = sftp.resolve(pattern.base)
                     for rel, attrs in sftp.walk(
                         client, base, max_depth=pattern.max_depth, follow_symlinks=self.follow_symlinks
@@ -184,10 +190,12 @@ class SFTPToIrodsOperator(SftpStagingOperator):
                         if pattern.matches(rel):
                             found.append((posixpath.join(base, rel), rel, attrs, base))
                     continue
-                path = sftp.resolve(raw)
+                path = sftp.resolve(self.literal_source(raw))
                 found_attrs = sftp.stat(client, path)
                 if found_attrs is None:
-                    raise FileNotFoundError(f"SFTP source {raw!r} does not exist")
+                    raise IrodsNotFoundError(
+                        self.missing_source("SFTP source", raw), operation="sftp_to_irods", path=path
+                    )
                 attrs = found_attrs
                 if stat.S_ISDIR(attrs.st_mode or 0):
                     depth = None if self.recursive else 1

@@ -1,7 +1,8 @@
 """Event triggers for Airflow's ``AssetWatcher``: start a DAG when an object or an AVU lands in iRODS.
 
 ``Asset("irods://tempZone/home/rods/inbox", watchers=[AssetWatcher(name="inbox",
-trigger=IrodsPathEventTrigger(path="/tempZone/home/rods/inbox/*.csv", irods_conn_id="irods_default"))])``
+trigger=IrodsPathEventTrigger(path="/tempZone/home/rods/inbox/*.csv", glob=True,
+irods_conn_id="irods_default"))])``
 
 Each trigger polls the same check its sensor pokes with (:mod:`irods_provider.hooks._checks`) and fires one
 ``TriggerEvent`` per *new* match, never ending (a watcher runs for the life of its DAG).
@@ -173,7 +174,7 @@ class _IrodsEventTrigger(BaseEventTrigger):
 
 
 class IrodsPathEventTrigger(_IrodsEventTrigger):
-    """Fire once for every data object or collection matching ``path`` (glob allowed) that appears.
+    """Fire once for every data object or collection matching ``path`` that appears.
 
     Example:
 
@@ -190,6 +191,7 @@ class IrodsPathEventTrigger(_IrodsEventTrigger):
                 name="new_csv",
                 trigger=IrodsPathEventTrigger(
                     path="/tempZone/home/alice/incoming/*.csv",
+                    glob=True,
                     irods_conn_id="irods_default",
                 ),
             )
@@ -197,7 +199,9 @@ class IrodsPathEventTrigger(_IrodsEventTrigger):
     )
     ```
 
-    :param path: absolute logical path or glob, e.g. ``/tempZone/home/rods/inbox/*.csv``.
+    :param path: absolute logical path, literal unless ``glob``; with ``glob=True`` a pattern such as
+        ``/tempZone/home/rods/inbox/**/*.csv`` (the provider's one pattern rule).
+    :param glob: treat ``path`` as a pattern (``*``, ``?``, ``[..]``, ``**``; ``[[]`` for a literal ``[``).
     :param kind: ``any``, ``data_object`` or ``collection``.
     :param lookback_seconds: how far behind the newest modify time an object may be and still be new.
     """
@@ -213,6 +217,7 @@ class IrodsPathEventTrigger(_IrodsEventTrigger):
         lookback_seconds: int = 3600,
         poke_interval: float = 60.0,
         fire_on_existing: bool = False,
+        glob: bool = False,
     ) -> None:
         super().__init__(
             irods_conn_id=irods_conn_id, poke_interval=poke_interval, fire_on_existing=fire_on_existing
@@ -220,7 +225,8 @@ class IrodsPathEventTrigger(_IrodsEventTrigger):
         self.path = path
         self.kind = kind
         self.lookback_seconds = lookback_seconds
-        path_matches(path, kind=kind)  # refuse a bad pattern or kind when the DAG is parsed
+        self.glob = glob
+        path_matches(path, kind=kind, glob=glob)  # refuse a bad pattern or kind when the DAG is parsed
 
     def _kwargs(self) -> dict[str, Any]:
         return {
@@ -228,10 +234,11 @@ class IrodsPathEventTrigger(_IrodsEventTrigger):
             "path": self.path,
             "kind": self.kind,
             "lookback_seconds": self.lookback_seconds,
+            "glob": self.glob,
         }
 
     def _check(self) -> Check[list[dict[str, Any]]]:
-        return path_matches(self.path, kind=self.kind)
+        return path_matches(self.path, kind=self.kind, glob=self.glob)
 
     @staticmethod
     def _empty_state() -> dict[str, Any]:

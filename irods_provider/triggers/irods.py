@@ -98,7 +98,9 @@ class _IrodsPollingTrigger(BaseTrigger):
 
 
 class IrodsPathTrigger(_IrodsPollingTrigger):
-    """Wait until a collection or data object (glob allowed) exists, optionally newer than ``newer_than``.
+    """Wait until a collection or data object exists, optionally newer than ``newer_than``.
+
+    ``path`` is literal unless ``glob`` (then the provider's one pattern rule, ``**`` included).
 
     Example:
 
@@ -109,6 +111,7 @@ class IrodsPathTrigger(_IrodsPollingTrigger):
     # self.defer(trigger=trigger, method_name="execute_complete")
     trigger = IrodsPathTrigger(
         path="/tempZone/home/alice/incoming/*.csv",
+        glob=True,
         irods_conn_id="irods_default",
         poke_interval=30,
     )
@@ -125,17 +128,25 @@ class IrodsPathTrigger(_IrodsPollingTrigger):
         kind: str = "any",
         newer_than: int | None = None,
         poke_interval: float = 60.0,
+        glob: bool = False,
     ) -> None:
         super().__init__(irods_conn_id=irods_conn_id, poke_interval=poke_interval)
         self.path = path
         self.kind = kind
         self.newer_than = newer_than
+        self.glob = glob
 
     def _kwargs(self) -> dict[str, Any]:
-        return {**super()._kwargs(), "path": self.path, "kind": self.kind, "newer_than": self.newer_than}
+        return {
+            **super()._kwargs(),
+            "path": self.path,
+            "kind": self.kind,
+            "newer_than": self.newer_than,
+            "glob": self.glob,
+        }
 
     def _check(self) -> Check[list[dict[str, Any]]]:
-        return path_matches(self.path, kind=self.kind, newer_than=self.newer_than)
+        return path_matches(self.path, kind=self.kind, newer_than=self.newer_than, glob=self.glob)
 
 
 class MetadataQuery:

@@ -50,6 +50,7 @@ def newcomer_readme() -> None:
         task_id="stage_out",
         sftp_conn_id="cluster_a",
         source_path="scratch/{{ irods_safe_run_id }}/output/**/*.h5",
+        glob=True,
         destination_path="/tempZone/home/alice/results/{{ irods_safe_run_id }}/",
         metadata={"cluster": "cluster_a", "job": "{{ run_id }}"},
         skip="checksum",
@@ -57,6 +58,7 @@ def newcomer_readme() -> None:
     wait = IrodsPathSensor(
         task_id="wait_for_results",
         path="/tempZone/home/alice/results/{{ run_id | irods_safe }}/*.h5",
+        glob=True,
         deferrable=True,
         poke_interval=1,
         timeout=60,

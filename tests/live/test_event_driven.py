@@ -27,7 +27,7 @@ pytestmark = pytest.mark.timeout(300)
 DAG_ID = "irods_event_driven"
 LANDING = "/tempZone/home/rods/landing"
 ASSET_URI = "irods://tempZone/home/rods/landing"
-STATE_KEY = IrodsPathEventTrigger(path=f"{LANDING}/*", irods_conn_id="irods_default").state_key
+STATE_KEY = IrodsPathEventTrigger(path=f"{LANDING}/*", glob=True, irods_conn_id="irods_default").state_key
 
 
 @pytest.fixture(scope="module")

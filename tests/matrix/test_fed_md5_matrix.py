@@ -200,7 +200,7 @@ def test_metadata_and_sensors_on_remote_paths(session: Any) -> None:
         sensor.hook.close()
     assert found.is_done is True
     assert found.xcom_value == [{"path": path, "kind": "data_object"}]
-    glob = IrodsPathSensor(task_id="p", path=f"{REMOTE_HOME}/*.txt")
+    glob = IrodsPathSensor(task_id="p", path=f"{REMOTE_HOME}/*.txt", glob=True)
     try:
         hit = glob.poke({})
     finally:
@@ -438,7 +438,7 @@ async def test_deferred_sensors_fire_on_remote_paths(federated: EmulatorServer) 
     from irods_provider.triggers.irods import IrodsMetadataTrigger, IrodsPathTrigger
 
     path_trigger = IrodsPathTrigger(
-        path=f"{REMOTE_HOME}/in/*.csv", irods_conn_id="irods_default", poke_interval=1.0
+        path=f"{REMOTE_HOME}/in/*.csv", glob=True, irods_conn_id="irods_default", poke_interval=1.0
     )
     meta_trigger = IrodsMetadataTrigger(
         attribute="ready", value="yes", under=REMOTE_HOME, irods_conn_id="irods_default", poke_interval=1.0

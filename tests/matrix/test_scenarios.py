@@ -138,7 +138,7 @@ async def _first_event(trigger):
 def test_deferred_sensor_trigger_run(session) -> None:
     session.collections.create(f"{HOME}/inbox")
     sensor = IrodsPathSensor(
-        task_id="s", path=f"{HOME}/inbox/*.csv", deferrable=True, poke_interval=5, timeout=60
+        task_id="s", path=f"{HOME}/inbox/*.csv", glob=True, deferrable=True, poke_interval=5, timeout=60
     )
     with pytest.raises(TaskDeferred) as deferred:
         sensor.execute({})

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import builtins
-import fnmatch
 import re
 from collections.abc import AsyncIterator, Iterable
 from typing import TYPE_CHECKING
@@ -25,6 +24,7 @@ from irods_provider.client._models import (
     Replica,
 )
 from irods_provider.client._paths import basename, is_temporary_name, parent_path, validate_path
+from irods_provider.client._patterns import compile_name
 from irods_provider.client._temporaries import TemporaryCleanup
 from irods_provider.exceptions import (
     IrodsAlreadyExistsError,
@@ -59,7 +59,8 @@ def _name_filter(pattern: str | None, regex: str | re.Pattern[str] | None) -> re
     if pattern is not None and regex is not None:
         raise IrodsUsageError("give either a glob pattern or a regex, not both")
     if pattern is not None:
-        return re.compile(fnmatch.translate(pattern))
+        # The provider's one pattern rule over a name; searched, so anchored to the whole name.
+        return re.compile(rf"\A(?:{compile_name(pattern).pattern})\Z", re.DOTALL)
     if regex is not None:
         return re.compile(regex) if isinstance(regex, str) else regex
     return None

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import fnmatch
 import logging
 import os
 import posixpath
-import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -16,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from irods_provider.client import Kinds
+from irods_provider.client._patterns import PathPattern, compile_filter, compile_pattern, literal_hint
 from irods_provider.exceptions import (
     IrodsError,
     IrodsInvalidPathError,
@@ -34,7 +33,6 @@ from ._report import FileResult, FileStatus, TransferReport
 from ._upload import upload_object
 from ._writer import _effective_config
 
-_MAGIC = ("*", "?", "[")
 #: GenQuery pages in flight while a plan lists a collection (whole listings are wanted, so no waste).
 PLAN_READ_AHEAD = 8
 #: Files up to this size run in the small-file lane (``TransferConfig.max_concurrent_small_files``).
@@ -56,52 +54,22 @@ def _as_list(sources: str | os.PathLike[str] | Iterable[str | os.PathLike[str]])
     return [os.fspath(s) for s in sources]
 
 
-def _glob_root(pattern: str) -> str:
-    """The longest leading part of ``pattern`` without glob magic (a directory or collection)."""
-    parts = pattern.split("/")
-    for i, part in enumerate(parts):
-        if any(m in part for m in _MAGIC):
-            return "/".join(parts[:i]) or ("/" if pattern.startswith("/") else ".")
-    return posixpath.dirname(pattern)
+def _filter(pattern: str | None) -> Callable[[str], bool]:
+    """The ``pattern=`` filter on relative paths (or names): the provider's one pattern rule."""
+    return (lambda _relative: True) if not pattern else compile_filter(pattern)
 
 
-def _matches(rel: str, pattern: str | None) -> bool:
-    return (
-        pattern is None
-        or fnmatch.fnmatchcase(rel, pattern)
-        or fnmatch.fnmatchcase(posixpath.basename(rel), pattern)
-    )
+def _source_pattern(item: str, glob: bool) -> PathPattern | None:
+    """A source argument as a pattern (``glob`` and a wildcard in it), else None: a literal path."""
+    if not glob:
+        return None
+    compiled = compile_pattern(item)
+    return None if compiled.literal else compiled
 
 
-def _segment_regex(segment: str) -> str:
-    out, i = [], 0
-    while i < len(segment):
-        char, end = segment[i], segment.find("]", i + 2)
-        if char == "*":
-            out.append("[^/]*")
-        elif char == "?":
-            out.append("[^/]")
-        elif char == "[" and end > 0:
-            body = segment[i + 1 : end]
-            out.append("[" + ("^" + body[1:] if body.startswith("!") else body).replace("\\", "\\\\") + "]")
-            i = end
-        else:
-            out.append(re.escape(char))
-        i += 1
-    return "".join(out)
-
-
-def _glob_matches(path: str, pattern: str) -> bool:
-    """Logical glob match as the local glob does: ``*``, ``?`` and ``[..]`` stay within one segment;
-    a ``**`` segment spans any depth (also none)."""
-    parts = pattern.split("/")
-    regex = "".join(
-        ("(?:[^/]+/)*" if i < len(parts) - 1 else ".*")
-        if part == "**"
-        else _segment_regex(part) + ("/" if i < len(parts) - 1 else "")
-        for i, part in enumerate(parts)
-    )
-    return re.fullmatch(regex, path) is not None
+def _literal_source(item: str, glob: bool) -> str:
+    """The path a literal source names: itself, or with ``glob`` its escapes resolved (``run[[]7].h5``)."""
+    return compile_pattern(item).base if glob else item
 
 
 def plan_local_sources(
@@ -111,40 +79,43 @@ def plan_local_sources(
     pattern: str | None = None,
     recursive: bool = True,
     follow_symlinks: bool = False,
+    glob: bool = False,
 ) -> list[PlannedFile]:
-    """Expand local files, directories (trees) and globs (``**`` supported) into (file → logical path) pairs.
+    """Expand local files, directories (trees) and, with ``glob``, patterns into (file → logical path) pairs.
 
-    A file keeps its name under ``destination``; a directory or glob keeps paths relative to its root.
-    ``pattern`` filters relative paths (or names) with fnmatch. Symlinks inside trees and globs are skipped
-    unless ``follow_symlinks`` (then loops are detected by device and inode); a source named explicitly
-    that is a symlink to a file is refused (:class:`IrodsSymlinkError`) unless ``follow_symlinks``.
+    A source is literal unless ``glob`` (``data[1].csv`` is that file); with ``glob`` it follows the
+    provider's one pattern rule (:mod:`irods_provider.client._patterns`: ``**`` for any depth, ``[[]`` for
+    a literal ``[``). A file keeps its name under ``destination``; a directory or pattern keeps paths
+    relative to its root. ``pattern`` filters relative paths (or names). Symlinks inside trees and patterns
+    are skipped unless ``follow_symlinks`` (then loops are detected by device and inode); a source named
+    explicitly that is a symlink to a file is refused (:class:`IrodsSymlinkError`) unless ``follow_symlinks``.
     """
     plan: list[PlannedFile] = []
     dest = destination.rstrip("/")
+    selects = _filter(pattern)
     for item in _as_list(sources):
-        for local, rel, size in sorted(_local_pairs(item, recursive=recursive, follow=follow_symlinks)):
+        pairs = _local_pairs(item, recursive=recursive, follow=follow_symlinks, glob=glob)
+        for local, rel, size in sorted(pairs):
             rel_posix = Path(rel).as_posix()
-            if _matches(rel_posix, pattern):
+            if selects(rel_posix):
                 plan.append(PlannedFile(local, f"{dest}/{rel_posix}", size))
     return plan
 
 
-def _local_pairs(item: str, *, recursive: bool, follow: bool) -> list[tuple[str, str, int]]:
+def _local_pairs(item: str, *, recursive: bool, follow: bool, glob: bool) -> list[tuple[str, str, int]]:
     """(path, path relative to its root, size) of the regular files one source argument selects."""
-    if any(m in item for m in _MAGIC):
-        parts = item.split("/")
-        first = next(i for i, part in enumerate(parts) if any(m in part for m in _MAGIC))
-        root, relative = _glob_root(item), "/".join(parts[first:])
-        rest = relative.split("/")
-        if not os.path.isdir(root):
+    compiled = _source_pattern(item, glob)
+    if compiled is not None:
+        if not os.path.isdir(compiled.base):
             return []
         found = walk_files(
-            root,
-            max_depth=None if "**" in rest else len(rest),
+            compiled.base,
+            max_depth=compiled.max_depth,
             follow_symlinks=follow,
-            include_hidden=any(p.startswith(".") for p in rest),
+            include_hidden=any(p.startswith(".") for p in compiled.segments),
         )
-        return [(e.path, e.relative, e.st.st_size) for e in found if _glob_matches(e.relative, relative)]
+        return [(e.path, e.relative, e.st.st_size) for e in found if compiled.matches(e.relative)]
+    item = _literal_source(item, glob)
     if os.path.isdir(item):
         found = walk_files(item, max_depth=None if recursive else 1, follow_symlinks=follow)
         return [(e.path, e.relative, e.st.st_size) for e in found]
@@ -154,7 +125,11 @@ def _local_pairs(item: str, *, recursive: bool, follow: bool) -> list[tuple[str,
         )
     if os.path.isfile(item):
         return [(item, os.path.basename(item), os.path.getsize(item))]
-    raise IrodsInvalidPathError("local source does not exist", operation="upload_files", path=item)
+    raise IrodsInvalidPathError(
+        f"local source does not exist{literal_hint(item) if not glob else ''}",
+        operation="upload_files",
+        path=item,
+    )
 
 
 def safe_local_path(root: str | os.PathLike[str], relative: str) -> Path:
@@ -195,43 +170,45 @@ def plan_irods_sources(
     *,
     pattern: str | None = None,
     recursive: bool = True,
+    glob: bool = False,
 ) -> list[PlannedFile]:
-    """Expand logical data objects, collections and globs into (logical path → safe local path) pairs.
+    """Expand logical data objects, collections and, with ``glob``, patterns into (logical path → safe local
+    path) pairs. Sources are literal unless ``glob`` (the provider's one pattern rule, ``**`` included).
 
-    A path (not a glob) that is neither a data object nor a collection raises IrodsNotFoundError naming it.
+    A literal path that is neither a data object nor a collection raises IrodsNotFoundError naming it.
     """
     plan: list[PlannedFile] = []
+    selects = _filter(pattern)
     for item in [sources] if isinstance(sources, str) else list(sources):
-        glob_pattern = None
-        root = item.rstrip("/") or "/"
-        if any(m in item for m in _MAGIC):
-            root, glob_pattern = _glob_root(item), item
-        if glob_pattern is None and session.data_objects.exists(root):
+        compiled = _source_pattern(item, glob)
+        root = (compiled.base if compiled else _literal_source(item, glob)).rstrip("/") or "/"
+        if compiled is None and session.data_objects.exists(root):
             size = session.data_objects.stat(root).size
             plan.append(PlannedFile(root, str(safe_local_path(local_dir, posixpath.basename(root))), size))
             continue
         entries = session.collections.iterate(
             root,
-            recursive=recursive or glob_pattern is not None,
+            recursive=recursive if compiled is None else compiled.max_depth != 1,
             kinds=Kinds.DATA_OBJECTS,
             with_stat=True,
             read_ahead=PLAN_READ_AHEAD,
         )
         listed = False
+        prefix = root.rstrip("/") + "/"
         for entry in entries:
             listed = True
-            if glob_pattern is not None and not _glob_matches(entry.path, glob_pattern):
+            if compiled is not None and not compiled.matches_path(entry.path):
                 continue
-            prefix = root.rstrip("/") + "/"
             if not entry.path.startswith(prefix):
                 raise IrodsInvalidPathError("listing returned a path outside the collection", path=entry.path)
             rel = entry.path[len(prefix) :]
-            if _matches(rel, pattern):
+            if selects(rel):
                 plan.append(PlannedFile(entry.path, str(safe_local_path(local_dir, rel)), entry.size))
-        if not listed and glob_pattern is None and not session.collections.exists(root):
-            # A listing cannot tell an empty collection from a missing one; a glob may match nothing.
+        if not listed and compiled is None and not session.collections.exists(root):
+            # A listing cannot tell an empty collection from a missing one; a pattern may match nothing.
+            hint = "" if glob else literal_hint(root)
             raise IrodsNotFoundError(
-                f"no file matches {root!r}: no data object or collection at that path",
+                f"no file matches {root!r}: no data object or collection at that path{hint}",
                 operation="download",
                 path=root,
             )
@@ -339,8 +316,10 @@ def upload_files(
     cancel_event: threading.Event | None = None,
     follow_symlinks: bool = False,
     wait_stable_seconds: float | None = None,
+    glob: bool = False,
 ) -> TransferReport:
-    """Upload local files, trees or globs under the collection ``destination``; returns a TransferReport.
+    """Upload local files, trees or (``glob=True``) patterns under the collection ``destination``; returns a
+    TransferReport. Sources are literal unless ``glob`` (see :func:`plan_local_sources`).
 
     Parent collections are created as needed; each file goes through :func:`upload_object` (atomic, verified,
     resumable), at most ``config.max_concurrent_files`` at once. Setting ``cancel_event`` stops every file
@@ -350,7 +329,7 @@ def upload_files(
     """
     cfg = _effective_config(session, config)
     plan = plan_local_sources(
-        sources, destination, pattern=pattern, recursive=recursive, follow_symlinks=follow_symlinks
+        sources, destination, pattern=pattern, recursive=recursive, follow_symlinks=follow_symlinks, glob=glob
     )
     subs = _subscribers(plan, cfg, logger, subscribers)
     if not dry_run:
@@ -399,11 +378,13 @@ def download_files(
     logger: logging.Logger | None = None,
     subscribers: Sequence[TransferSubscriber] = (),
     cancel_event: threading.Event | None = None,
+    glob: bool = False,
 ) -> TransferReport:
-    """Download data objects, collections (trees) or logical globs into ``local_dir``; never writes outside
-    it. Setting ``cancel_event`` stops every file and raises IrodsTransferCancelledError."""
+    """Download data objects, collections (trees) or (``glob=True``) logical patterns into ``local_dir``;
+    never writes outside it. Setting ``cancel_event`` stops every file and raises
+    IrodsTransferCancelledError."""
     cfg = _effective_config(session, config)
-    plan = plan_irods_sources(session, sources, local_dir, pattern=pattern, recursive=recursive)
+    plan = plan_irods_sources(session, sources, local_dir, pattern=pattern, recursive=recursive, glob=glob)
     subs = _subscribers(plan, cfg, logger, subscribers)
 
     def one(item: PlannedFile, cancel: threading.Event) -> FileResult:

@@ -88,7 +88,9 @@ def inbox(session) -> str:
 async def test_path_event_trigger_fires_once_per_object_and_not_again_after_restart(inbox, session) -> None:
     session.data_objects.write(f"{inbox}/old.csv", b"old")
     store = JsonStore()
-    trigger = IrodsPathEventTrigger(path=f"{inbox}/*.csv", irods_conn_id="irods_default", poke_interval=0.01)
+    trigger = IrodsPathEventTrigger(
+        path=f"{inbox}/*.csv", glob=True, irods_conn_id="irods_default", poke_interval=0.01
+    )
     trigger.asset_state_store = store
     first = Running(trigger)
     await first.settle(1)
@@ -138,7 +140,7 @@ async def test_path_event_trigger_without_a_store_and_fire_on_existing(inbox, se
     session.data_objects.write(f"{inbox}/x.dat", b"x")
     session.collections.create(f"{inbox}/sub")
     trigger = IrodsPathEventTrigger(
-        path=f"{inbox}/*", irods_conn_id="irods_default", poke_interval=0.01, fire_on_existing=True
+        path=f"{inbox}/*", glob=True, irods_conn_id="irods_default", poke_interval=0.01, fire_on_existing=True
     )
     running = Running(trigger)
     await running.until(lambda: len(running.events) >= 1)
@@ -192,7 +194,9 @@ async def test_a_refused_login_is_retried_and_the_watcher_carries_on(
 ) -> None:
     good = f"irods://rods:rods-emulator@127.0.0.1:{irods.port}/http?zone=tempZone"
     monkeypatch.setenv("AIRFLOW_CONN_IRODS_FLAKY", good.replace("rods-emulator", "wrong-password"))
-    trigger = IrodsPathEventTrigger(path=f"{inbox}/*", irods_conn_id="irods_flaky", poke_interval=0.01)
+    trigger = IrodsPathEventTrigger(
+        path=f"{inbox}/*", glob=True, irods_conn_id="irods_flaky", poke_interval=0.01
+    )
     running = Running(trigger)
     await running.settle(2)  # two refused openings, each followed by a poll's sleep: the watcher lives on
     assert running.events == []
@@ -213,8 +217,10 @@ def test_state_key_follows_what_is_watched_not_how_often() -> None:
     base = IrodsPathEventTrigger(path=f"{HOME}/in/*.csv", irods_conn_id="irods_default")
     slower = IrodsPathEventTrigger(path=f"{HOME}/in/*.csv", irods_conn_id="irods_default", poke_interval=300)
     other = IrodsPathEventTrigger(path=f"{HOME}/in/*.txt", irods_conn_id="irods_default")
+    as_pattern = IrodsPathEventTrigger(path=f"{HOME}/in/*.csv", glob=True, irods_conn_id="irods_default")
     assert base.state_key == slower.state_key
     assert base.state_key != other.state_key
+    assert base.state_key != as_pattern.state_key  # a literal path and a pattern watch different things
     assert base.state_key.startswith("irods_event_trigger.")
 
 

@@ -45,7 +45,7 @@ async def first_event(trigger):
 
 
 def test_path_sensor_poke_glob_and_newer_than(inbox, session) -> None:
-    sensor = IrodsPathSensor(task_id="s", path=f"{inbox}/*.csv")
+    sensor = IrodsPathSensor(task_id="s", path=f"{inbox}/*.csv", glob=True)
     assert poke(sensor).is_done is False
     session.data_objects.write(f"{inbox}/a.csv", b"abc")
     session.data_objects.write(f"{inbox}/b.txt", b"x")
@@ -81,12 +81,14 @@ def test_path_sensor_poke_glob_and_newer_than(inbox, session) -> None:
 def test_path_sensor_glob_over_collections(inbox, session) -> None:
     session.collections.create(f"{inbox}/run1/out", intermediates=True)
     session.data_objects.write(f"{inbox}/run1/out/done.flag", b"")
-    found = poke(IrodsPathSensor(task_id="s", path=f"{inbox}/run*/out/*.flag"))
+    found = poke(IrodsPathSensor(task_id="s", path=f"{inbox}/run*/out/*.flag", glob=True))
     assert [m["path"] for m in found.xcom_value] == [f"{inbox}/run1/out/done.flag"]
 
 
 def test_path_sensor_defers_then_completes(inbox, session) -> None:
-    sensor = IrodsPathSensor(task_id="s", path=f"{inbox}/*.csv", deferrable=True, poke_interval=7, timeout=60)
+    sensor = IrodsPathSensor(
+        task_id="s", path=f"{inbox}/*.csv", glob=True, deferrable=True, poke_interval=7, timeout=60
+    )
     with pytest.raises(TaskDeferred) as deferred:
         sensor.execute({})
     trigger = deferred.value.trigger
@@ -98,6 +100,7 @@ def test_path_sensor_defers_then_completes(inbox, session) -> None:
         "path": f"{inbox}/*.csv",
         "kind": "any",
         "newer_than": None,
+        "glob": True,
     }
     assert asyncio.run(first_event(trigger)) is None  # still waiting
     session.data_objects.write(f"{inbox}/late.csv", b"12345")
@@ -218,10 +221,10 @@ def _two_or_more(matches: list[dict]) -> bool:
 
 def test_check_fn_decides_in_poke_and_after_the_trigger_alike(inbox, session) -> None:
     session.data_objects.write(f"{inbox}/a.csv", b"1")
-    sensor = IrodsPathSensor(task_id="s", path=f"{inbox}/*.csv", check_fn=_two_or_more)
+    sensor = IrodsPathSensor(task_id="s", path=f"{inbox}/*.csv", glob=True, check_fn=_two_or_more)
     assert poke(sensor).is_done is False  # one match: declined
     deferred_sensor = IrodsPathSensor(
-        task_id="d", path=f"{inbox}/*.csv", check_fn=_two_or_more, deferrable=True, timeout=60
+        task_id="d", path=f"{inbox}/*.csv", glob=True, check_fn=_two_or_more, deferrable=True, timeout=60
     )
     with pytest.raises(TaskDeferred) as deferred:
         deferred_sensor.execute({})

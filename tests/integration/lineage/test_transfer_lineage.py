@@ -42,6 +42,7 @@ def test_sftp_to_irods(remote, session, collector) -> None:
         task_id="up",
         sftp_conn_id="cluster",
         source_path=remote.path("src/**/*.[cb]*"),
+        glob=True,
         destination_path=f"{HOME}/in",
     )
     assert ol(op) == ([], [])  # nothing before a run
@@ -149,7 +150,7 @@ def test_irods_to_local_glob(tmp_path: Path, session, collector) -> None:
     session.data_objects.write(f"{HOME}/data/2024/feb.csv", b"f")
     session.data_objects.write(f"{HOME}/data/2024/notes.txt", b"n")
     op = IrodsToLocalOperator(
-        task_id="down", source_path=f"{HOME}/data/**/*.csv", destination_path=str(tmp_path / "dl")
+        task_id="down", source_path=f"{HOME}/data/**/*.csv", glob=True, destination_path=str(tmp_path / "dl")
     )
     assert op.execute({})["transferred"] == 2
     dl = tmp_path / "dl"

@@ -32,7 +32,7 @@ def test_local_tree_moved_into_irods(session, tmp_path) -> None:
         {"a.csv": b"a", "sub/b.csv": b"b", "sub/deeper/c.csv": b"c", "kept/d.csv": b"d", "kept/n.txt": b"n"},
     )
     report = LocalToIrodsOperator(
-        task_id="up", source_path=f"{src}/**/*.csv", destination_path=f"{HOME}/lm", move=True
+        task_id="up", source_path=f"{src}/**/*.csv", glob=True, destination_path=f"{HOME}/lm", move=True
     ).execute({})
     assert report["transferred"] == 4
     assert session.data_objects.read(f"{HOME}/lm/sub/deeper/c.csv") == b"c"

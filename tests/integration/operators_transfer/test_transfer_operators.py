@@ -118,15 +118,15 @@ def test_single_file_list_and_glob_selection(session, tree, tmp_path) -> None:
         f"{HOME}/list/empty.bin",
         f"{HOME}/list/one.bin",
     ]
-    globbed = up(source_path=f"{src}/**/*.bin", destination_path=f"{HOME}/glob", pattern="sub/*")
+    globbed = up(source_path=f"{src}/**/*.bin", glob=True, destination_path=f"{HOME}/glob", pattern="sub/**")
     assert sorted(f["destination"] for f in globbed["files"]) == [
         f"{HOME}/glob/sub/deep/big.bin",
         f"{HOME}/glob/sub/odd.bin",
     ]
-    back = down(source_path=f"{HOME}/glob/sub/*.bin", destination_path=str(tmp_path / "g"))
+    back = down(source_path=f"{HOME}/glob/sub/*.bin", glob=True, destination_path=str(tmp_path / "g"))
     assert files_under(tmp_path / "g") == {"odd.bin": tree["sub/odd.bin"]}
     with pytest.raises(FileNotFoundError, match="no file matches"):
-        up(source_path=f"{src}/*.nothing", destination_path=f"{HOME}/none")
+        up(source_path=f"{src}/*.nothing", glob=True, destination_path=f"{HOME}/none")
     assert back["transferred"] == 1
 
 

@@ -34,7 +34,7 @@ def test_sftp_tree_moved_leaves_no_emptied_directory_below_the_root(remote, sess
     remote.put("src/sub/deeper/c.csv", b"c")
     remote.put("src/kept/x.csv", b"x")
     remote.put("src/kept/notes.txt", b"not selected")
-    report = up(source_path=remote.path("src/**/*.csv"), destination_path=f"{HOME}/mv", move=True)
+    report = up(source_path=remote.path("src/**/*.csv"), glob=True, destination_path=f"{HOME}/mv", move=True)
     assert report["transferred"] == 4
     assert session.data_objects.read(f"{HOME}/mv/sub/deeper/c.csv") == b"c"
     # Moved files gone; sub/deeper and sub emptied and removed; kept/ still holds an unselected file;
@@ -48,7 +48,9 @@ def test_irods_tree_moved_with_no_trash_by_default(remote, session) -> None:
         session.collections.create(f"{HOME}/out/{rel}".rsplit("/", 1)[0], intermediates=True, exist_ok=True)
         session.data_objects.write(f"{HOME}/out/{rel}", rel.encode())
     session.data_objects.write(f"{HOME}/out/other/keep.txt", b"not selected")
-    report = down(source_path=f"{HOME}/out/**/*.bin", destination_path=remote.path("got"), move=True)
+    report = down(
+        source_path=f"{HOME}/out/**/*.bin", glob=True, destination_path=remote.path("got"), move=True
+    )
     assert report["transferred"] == 4
     assert remote.files("got") == {
         "a.bin": b"a.bin",

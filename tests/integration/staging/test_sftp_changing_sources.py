@@ -137,7 +137,7 @@ def test_sftp_tree_symlinks_are_skipped_unless_followed_and_loops_detected(remot
         f"{HOME}/plain/a.txt",
         f"{HOME}/plain/sub/b.txt",
     ]
-    report = up(source_path=remote.path("src/**/*.txt"), destination_path=f"{HOME}/globbed")
+    report = up(source_path=remote.path("src/**/*.txt"), glob=True, destination_path=f"{HOME}/globbed")
     assert report["transferred"] == 2
     report = up(source_path=remote.path("src"), destination_path=f"{HOME}/followed", follow_symlinks=True)
     assert sorted(f["destination"].removeprefix(f"{HOME}/followed/") for f in report["files"]) == [

@@ -66,18 +66,20 @@ def test_round_trip_byte_identical(remote, session, range_readers) -> None:
 def test_globs_and_single_files(remote, session) -> None:
     for rel in ("a/x.csv", "a/b/y.csv", "a/b/c/z.csv", "a/z.txt", "top.csv"):
         remote.put(f"src/{rel}", rel.encode())
-    report = up(source_path=remote.path("src/a/**/*.csv"), destination_path=f"{HOME}/g")
+    report = up(source_path=remote.path("src/a/**/*.csv"), glob=True, destination_path=f"{HOME}/g")
     assert sorted(f["destination"] for f in report["files"]) == [
         f"{HOME}/g/b/c/z.csv",
         f"{HOME}/g/b/y.csv",
         f"{HOME}/g/x.csv",
     ]
-    report = up(source_path=remote.path("src/*/*.txt"), destination_path=f"{HOME}/g/")
+    report = up(source_path=remote.path("src/*/*.txt"), glob=True, destination_path=f"{HOME}/g/")
     assert [f["destination"] for f in report["files"]] == [f"{HOME}/g/a/z.txt"]
     report = up(source_path=remote.path("src/top.csv"), destination_path=f"{HOME}/renamed.csv")
     assert session.data_objects.read(f"{HOME}/renamed.csv") == b"top.csv"
 
-    report = down(source_path=[f"{HOME}/g/**/y.csv", f"{HOME}/g/*.csv"], destination_path=remote.path("gb"))
+    report = down(
+        source_path=[f"{HOME}/g/**/y.csv", f"{HOME}/g/*.csv"], glob=True, destination_path=remote.path("gb")
+    )
     assert remote.files("gb") == {"b/y.csv": b"a/b/y.csv", "x.csv": b"a/x.csv"}
     down(source_path=f"{HOME}/renamed.csv", destination_path=remote.path("one/file.csv"))
     assert remote.files("one") == {"file.csv": b"top.csv"}

@@ -33,7 +33,7 @@ def test_tree_up_and_down(session, irods_emulator, tmp_path, caplog):
     assert down.transferred == 4
     for name, data in files.items():
         assert (out / name).read_bytes() == data
-    csvs = download_files(session, f"{HOME}/t/**/*.csv", tmp_path / "csv", config=CFG)
+    csvs = download_files(session, f"{HOME}/t/**/*.csv", tmp_path / "csv", config=CFG, glob=True)
     assert sorted(p.relative_to(tmp_path / "csv").as_posix() for p in (tmp_path / "csv").rglob("*.csv")) == [
         "a/b/w.csv",
         "a/y.csv",

@@ -92,7 +92,7 @@ def test_plan_tree_list_glob(tmp_path):
     assert [p.size for p in tree] == [5, 2, 9, 0]
     flat = plan_local_sources(root, f"{HOME}/dst", recursive=False)
     assert [p.destination for p in flat] == [f"{HOME}/dst/a.csv", f"{HOME}/dst/b.txt"]
-    globbed = plan_local_sources(str(root / "**" / "*.csv"), f"{HOME}/g")
+    globbed = plan_local_sources(str(root / "**" / "*.csv"), f"{HOME}/g", glob=True)
     assert [p.destination for p in globbed] == [
         f"{HOME}/g/a.csv",
         f"{HOME}/g/sub/c.csv",
@@ -100,8 +100,11 @@ def test_plan_tree_list_glob(tmp_path):
     ]
     listed = plan_local_sources([root / "b.txt", root / "sub" / "c.csv"], f"{HOME}/l")
     assert [p.destination for p in listed] == [f"{HOME}/l/b.txt", f"{HOME}/l/c.csv"]
-    filtered = plan_local_sources(root, f"{HOME}/f", pattern="sub/*")
+    filtered = plan_local_sources(root, f"{HOME}/f", pattern="sub/**")
     assert [p.destination for p in filtered] == [f"{HOME}/f/sub/c.csv", f"{HOME}/f/sub/deep/d.csv"]
+    # The one pattern rule: ``*`` stays within its segment (fnmatch's crossed "/").
+    filtered = plan_local_sources(root, f"{HOME}/f", pattern="sub/*")
+    assert [p.destination for p in filtered] == [f"{HOME}/f/sub/c.csv"]
     with pytest.raises(IrodsInvalidPathError):
         plan_local_sources(root / "missing", HOME)
 
@@ -123,9 +126,9 @@ def test_upload_files_then_download_files(fake, tmp_path):
     assert down.transferred == 4
     assert (out / "sub" / "deep" / "d.csv").read_bytes() == b""
     assert (out / "sub" / "c.csv").read_bytes() == b"ccccccccc"
-    globbed = download_files(fake, f"{HOME}/dst/*.csv", tmp_path / "g", config=CFG)
+    globbed = download_files(fake, f"{HOME}/dst/*.csv", tmp_path / "g", config=CFG, glob=True)
     assert [os.path.relpath(f.destination, tmp_path / "g") for f in globbed.files] == ["a.csv"]
-    globbed = download_files(fake, f"{HOME}/dst/**/*.csv", tmp_path / "g2", config=CFG)
+    globbed = download_files(fake, f"{HOME}/dst/**/*.csv", tmp_path / "g2", config=CFG, glob=True)
     assert sorted(os.path.relpath(f.destination, tmp_path / "g2") for f in globbed.files) == [
         "a.csv",
         os.path.join("sub", "c.csv"),

@@ -26,7 +26,12 @@ from irods_provider.triggers.irods import (
 
 TRIGGERS = [
     IrodsPathTrigger(
-        path="/z/home/a/*.csv", irods_conn_id="c1", kind="data_object", newer_than=5, poke_interval=2
+        path="/z/home/a/*.csv",
+        irods_conn_id="c1",
+        kind="data_object",
+        newer_than=5,
+        poke_interval=2,
+        glob=True,
     ),
     IrodsMetadataTrigger(attribute="state", value="ready", units="u", under="/z/home", irods_conn_id="c2"),
     IrodsMetadataTrigger(attribute="state", path="/z/home/a", irods_conn_id="c3", poke_interval=0.5),
@@ -56,6 +61,7 @@ def test_serialize_kwargs_are_complete() -> None:
         "path": "/z/home/a/*.csv",
         "kind": "data_object",
         "newer_than": 5,
+        "glob": True,
     }
 
 
