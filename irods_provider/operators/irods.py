@@ -201,9 +201,12 @@ class IrodsListCollectionOperator(IrodsBaseOperator):
         is always the full number and ``truncated`` says whether entries were left out.
     :param with_replicas: add ``replicas`` to each data object: ``[{"number", "resource", "hierarchy",
         "status", "size", "checksum"}]`` (``status`` ``"1"`` good, ``"0"`` stale); implies ``with_stat``.
+    :param manifest_path: an iRODS path where every entry is written as JSON lines (atomic, verified,
+        overwritten) when ``max_entries`` cuts the XCom list; the result then names it as ``manifest``.
+        Templated.
     """
 
-    template_fields: Sequence[str] = ("path", "pattern", "regex", "irods_conn_id")
+    template_fields: Sequence[str] = ("path", "pattern", "regex", "manifest_path", "irods_conn_id")
 
     def __init__(
         self,
@@ -216,10 +219,12 @@ class IrodsListCollectionOperator(IrodsBaseOperator):
         with_stat: bool = False,
         max_entries: int = 400,
         with_replicas: bool = False,
+        manifest_path: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.path = path
+        self.manifest_path = manifest_path
         self.max_entries = max_entries
         self.recursive = recursive
         self.pattern = pattern
@@ -248,6 +253,7 @@ class IrodsListCollectionOperator(IrodsBaseOperator):
 
     def run(self, session: IrodsSession, context: Context) -> dict[str, Any]:
         path = check_path("path", self.path)
+        manifest = check_manifest_path(self.manifest_path)
         kind = check_choice("kind", self.kind, _LIST_KINDS)
         match = self._matcher(path)
         found = path_kind(session, path)
@@ -273,14 +279,22 @@ class IrodsListCollectionOperator(IrodsBaseOperator):
         result.sort(key=lambda item: str(item["path"]))
         limit = int(self.max_entries)
         self.log.info("Listed %d entries under %s", len(result), path)
-        if len(result) > limit:
+        if len(result) > limit and manifest is None:
             self.log.warning("XCom holds the first %d of %d entries (max_entries)", limit, len(result))
-        return {
+        listing = {
             "collection": path,
             "count": len(result),
             "entries": result[:limit],
             "truncated": len(result) > limit,
         }
+        return attach_manifest(
+            listing,
+            session=session,
+            manifest_path=manifest,
+            truncated=len(result) > limit,
+            entries=result,
+            log=self.log,
+        )
 
 
 class IrodsDeleteOperator(IrodsBaseOperator):

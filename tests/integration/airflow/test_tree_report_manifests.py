@@ -11,7 +11,11 @@ import pytest
 from irods_provider.exceptions import IrodsInvalidPathError
 from irods_provider.operators.catalog import IrodsChecksumOperator
 from irods_provider.operators.cleanup import IrodsCleanupTemporaryObjectsOperator
-from irods_provider.operators.irods import IrodsCopyOperator, IrodsDeleteOperator
+from irods_provider.operators.irods import (
+    IrodsCopyOperator,
+    IrodsDeleteOperator,
+    IrodsListCollectionOperator,
+)
 from irods_provider.operators.publish import IrodsPublishOperator
 
 HOME = "/tempZone/home/rods"
@@ -166,3 +170,32 @@ def test_a_manifest_path_the_api_cannot_address_is_refused_before_anything_chang
             )
         )
     assert sorted(session.collections.list(f"{HOME}/ds")) == [f"{HOME}/ds/a.dat", f"{HOME}/ds/b.dat"]
+
+
+def test_a_listing_cut_by_max_entries_writes_every_entry_to_the_manifest(irods, session) -> None:
+    names = [f"obj[{i:04d}]+#.dat" for i in range(1200)]
+    _plant(irods, f"{HOME}/many", names)
+    manifest = f"{HOME}/reports/list.jsonl"
+    result = run(
+        IrodsListCollectionOperator(
+            task_id="l", path=f"{HOME}/many", with_stat=True, max_entries=100, manifest_path=manifest
+        )
+    )
+    assert len(json.dumps(result)) < XCOM_LIMIT
+    assert (result["count"], result["truncated"], result["manifest"]) == (1200, True, manifest)
+    lines = _manifest(session, manifest)
+    assert [line["path"] for line in lines] == sorted(f"{HOME}/many/{n}" for n in names)
+    assert result["entries"] == lines[:100]
+    assert {line["size"] for line in lines} == {0}
+    _plant(irods, f"{HOME}/few", ["a", "b"])
+    fits = IrodsListCollectionOperator(task_id="s", path=f"{HOME}/few", manifest_path=f"{HOME}/r/no.jsonl")
+    assert run(fits) == {
+        "collection": f"{HOME}/few",
+        "count": 2,
+        "entries": [
+            {"path": f"{HOME}/few/a", "kind": "data_object"},
+            {"path": f"{HOME}/few/b", "kind": "data_object"},
+        ],
+        "truncated": False,
+    }
+    assert not session.collections.exists(f"{HOME}/r")
