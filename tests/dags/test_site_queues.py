@@ -73,3 +73,24 @@ def test_mapping_from_the_dag_defaults_when_the_conf_omits_it(serialized_dag: An
     conf = {"clusters": CLUSTERS}
     assert queue_after_hook(serialized_dag, "run_job", 2, conf) == "default"
     assert serialized_dag.params["cluster_queues"] == {}
+
+
+@pytest.mark.timeout(120)
+def test_a_mapping_naming_an_unknown_cluster_fails_before_any_staging(airflow_db: str) -> None:
+    dag = load_dag("multi_cluster_workflow")
+    run = dag.test(run_conf={"clusters": ["cluster_a"], "cluster_queues": {"cluster_typo": "site_a"}})
+    states = {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
+    assert str(run.state) == "failed"
+    assert states["list_clusters"] == "failed"
+    assert states["stage_in"] == "upstream_failed", states
+
+
+@pytest.mark.parametrize("bad", [{"cluster_a": ""}, {"cluster_a": 3}, ["site_a"]])
+def test_the_param_schema_rejects_a_queue_that_is_not_a_name(bad: object) -> None:
+    from airflow.sdk.exceptions import ParamValidationError
+
+    params = load_dag("multi_cluster_workflow").params
+    params["cluster_queues"] = {"cluster_a": "site_a"}  # validated on assignment
+    assert params.validate()["cluster_queues"] == {"cluster_a": "site_a"}
+    with pytest.raises(ParamValidationError, match="cluster_queues"):
+        params["cluster_queues"] = bad
