@@ -47,10 +47,10 @@ conformance: sync  ## the upstream server's own suites (0.5.0, 0.6.0, 0.7.0) aga
 EXECUTOR ?= local
 CLUSTERS ?= 3
 
-live: sync  ## the example DAGs under a real local deployment (EXECUTOR=local|celery); everything stopped afterwards
+live: sync  ## the example DAGs under a real local deployment (EXECUTOR=local|celery|edge); everything stopped afterwards
 	$(RUN) python scripts/live.py --executor $(EXECUTOR) --clusters $(CLUSTERS) $(LIVE_ARGS)
 
-live-test: sync  ## the live-deployment tests (LocalExecutor and CeleryExecutor), bounded to 10 minutes in all
+live-test: sync  ## the live-deployment tests (Local, Celery and Edge executors), bounded to 10 minutes in all
 	IRODS_LIVE_TESTS=1 timeout --signal=INT --kill-after=60 600 $(RUN) pytest tests/live -v -p no:cacheprovider $(PYTEST_ARGS)
 
 bench-live: sync  ## multi-cluster DAG wall time: Celery 2x2 workers vs serial LocalExecutor, scheduling overhead

@@ -15,6 +15,13 @@ A LEXIS-style workflow:
 
 Connections: ``irods_default`` (type ``irods``) and one connection per cluster (type ``sftp``, also used for
 SSH). Trigger with ``{"clusters": ["cluster_a", "cluster_b"], "dataset": "/zone/home/me/dataset"}``.
+
+Per-site execution: ``cluster_queues`` maps a cluster to an executor queue, e.g.
+``{"cluster_a": "site_a"}`` for an EdgeExecutor worker at that site serving ``site_a``; the cluster's
+``stage_in``, ``run_job`` and ``stage_out`` then run there. Airflow fixes one queue per mapped task when the
+scheduler expands it, so the deployment applies the mapping with a cluster policy
+(``task_instance_mutation_hook``; ``make live EXECUTOR=edge`` installs ``scripts/_live/site_queues.py``).
+Empty (the default): every task on the default queue, as on the Local or Celery executor.
 """
 
 from __future__ import annotations
@@ -85,6 +92,16 @@ def slug(value: str) -> str:
             title="Results collection",
             description="iRODS collection that receives <run>/<cluster>/ with each cluster's outputs.",
         ),
+        "cluster_queues": Param(
+            {},
+            type="object",
+            additionalProperties={"type": "string", "minLength": 1},
+            title="Queue per cluster",
+            description=(
+                "Executor queue of each cluster's stage_in, run_job and stage_out, e.g. "
+                '{"cluster_a": "site_a"} for an Edge worker at the site. Empty: the default queue.'
+            ),
+        ),
         "workdir_root": Param(
             "lexis-jobs",
             type="string",
@@ -97,10 +114,15 @@ def slug(value: str) -> str:
 def multi_cluster_workflow() -> None:
     @task
     def list_clusters() -> list[str]:
-        """The clusters of this run (a param, so each run may choose)."""
-        clusters = list(get_current_context()["params"]["clusters"])
+        """The clusters of this run (a param, so each run may choose), unchanged: the site-queue policy reads
+        the cluster of map index ``i`` as ``params.clusters[i]``."""
+        params = get_current_context()["params"]
+        clusters = list(params["clusters"])
         if not clusters:
             raise ValueError("params.clusters is empty")
+        unknown = sorted(set(params.get("cluster_queues") or {}) - set(clusters))
+        if unknown:
+            raise ValueError(f"params.cluster_queues names clusters not in params.clusters: {unknown}")
         return clusters
 
     clusters = list_clusters()

@@ -3,11 +3,14 @@
 Starts, all on 127.0.0.1 and each as its own process: a throwaway PostgreSQL cluster (the metadata DB), the
 iRODS HTTP API emulator, N embedded SSH/SFTP "clusters", and Airflow's api-server, scheduler, dag-processor
 and triggerer (LocalExecutor), or with ``--executor celery`` Redis plus two ``airflow celery worker``
-processes. Connections come from ``AIRFLOW_CONN_*`` variables. Through the REST API it unpauses and triggers
+processes, or with ``--executor edge`` the EdgeExecutor with one ``airflow edge worker`` per cluster (queue
+``site_<x>``, reaching the API server through its own WAN proxy) and one central worker (queue ``default``).
+Connections come from ``AIRFLOW_CONN_*`` variables of the central processes (Edge workers get them through the
+execution API). Through the REST API it unpauses and triggers
 ``multi_cluster_workflow`` and ``irods_basic_operations``, prints task-state changes and a summary, then stops
 everything it started (also on Ctrl-C or failure) and checks that no process is left behind.
 
-    python scripts/live.py [--executor local|celery] [--clusters 3] [--dataset-mib 16] [--keep]
+    python scripts/live.py [--executor local|celery|edge] [--clusters 3] [--dataset-mib 16] [--keep]
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Run the live demo; exit status 0 only if both DAG runs and every task succeeded."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--executor", choices=["local", "celery"], default="local")
+    parser.add_argument("--executor", choices=["local", "celery", "edge"], default="local")
     parser.add_argument("--clusters", type=int, default=3)
     parser.add_argument("--dataset-mib", type=int, default=16)
     parser.add_argument("--timeout", type=float, default=600, help="seconds per DAG run")

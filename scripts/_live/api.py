@@ -65,16 +65,17 @@ class AirflowApi:
             self._token = str(r.json()["access_token"])
         return self._token
 
-    def call(self, method: str, path: str, **kwargs: Any) -> Any:
-        """One authenticated ``/api/v2`` request; its JSON; raises on an HTTP error (with the body)."""
+    def call(self, method: str, path: str, *, prefix: str = "/api/v2", **kwargs: Any) -> Any:
+        """One authenticated request under ``prefix`` (the public ``/api/v2``, or a plugin's such as
+        ``/edge_worker/ui``); its JSON; raises on an HTTP error (with the body)."""
         for attempt in (1, 2):
             headers = {"Authorization": f"Bearer {self.token()}"}
-            r = self.http.request(method, f"{self.url}/api/v2{path}", headers=headers, timeout=60, **kwargs)
+            r = self.http.request(method, f"{self.url}{prefix}{path}", headers=headers, timeout=60, **kwargs)
             if r.status_code == 401 and attempt == 1:
                 self._token = None
                 continue
             if r.status_code >= 400:
-                raise RuntimeError(f"{method} /api/v2{path}: HTTP {r.status_code}: {r.text[:500]}")
+                raise RuntimeError(f"{method} {prefix}{path}: HTTP {r.status_code}: {r.text[:500]}")
             return r.json() if r.content else None
         raise AssertionError("unreachable")
 

@@ -1,11 +1,12 @@
 """A real local Airflow deployment on loopback: PostgreSQL, (Redis), the iRODS emulator, SSH/SFTP clusters,
-api-server, scheduler, dag-processor, triggerer and (Celery) workers, each a separate process."""
+api-server, scheduler, dag-processor, triggerer and (Celery or Edge) workers, each a separate process."""
 
 from __future__ import annotations
 
 import glob
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -25,6 +26,26 @@ SCRIPTS = REPO / "scripts"
 LIVE_DAGS = REPO / "tests" / "live" / "dags"
 PY = sys.executable
 ZONE = "tempZone"
+EDGE_UI = "/edge_worker/ui"  # edge3's REST endpoints for its UI page: workers and jobs
+# What an Edge worker takes from the central settings; nothing else (no connections, DB URL or Fernet key).
+EDGE_WORKER_SETTINGS = (
+    "PYTHONPATH",
+    "AIRFLOW__CORE__LOAD_EXAMPLES",
+    "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST",
+    "AIRFLOW__API_AUTH__JWT_SECRET",
+    "AIRFLOW__EDGE__JOB_POLL_INTERVAL",
+    "AIRFLOW__EDGE__HEARTBEAT_INTERVAL",
+)
+EXECUTORS = {
+    "local": "LocalExecutor",
+    "celery": "CeleryExecutor",
+    "edge": "airflow.providers.edge3.executors.EdgeExecutor",
+}
+# Every Airflow process imports this (from $AIRFLOW_HOME/config): the per-site queue policy, a no-op unless a
+# run's ``cluster_queues`` param maps clusters to queues.
+LOCAL_SETTINGS = (
+    'from _live.site_queues import task_instance_mutation_hook\n\n__all__ = ["task_instance_mutation_hook"]\n'
+)
 
 
 @dataclass
@@ -37,6 +58,16 @@ class Cluster:
     password: str
     root: Path
     host_key_line: str = ""
+
+    @property
+    def site(self) -> str:
+        """The site the cluster stands in for (``cluster_a`` → ``site_a``): its Edge worker's queue."""
+        return "site_" + self.name.removeprefix("cluster_")
+
+    @property
+    def edge_hostname(self) -> str:
+        """The hostname its Edge worker registers with and task instances report (``edge-site_a``)."""
+        return f"edge-{self.site}"
 
     def connection_json(self) -> str:
         """``AIRFLOW_CONN_<NAME>`` in JSON form (password login, host key pinned)."""
@@ -54,6 +85,9 @@ class Deployment:
     parallelism: int = 8
     workers: int = 2
     worker_concurrency: int = 2
+    # Edge workers reach the API server through one WAN proxy per site (round trip, bytes/s per connection).
+    wan_rtt: float = 0.02
+    wan_bandwidth: float = 25e6
     work: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="irods-live-")))
     procs: Processes = field(init=False)
     env: dict[str, str] = field(init=False, default_factory=dict)
@@ -66,8 +100,8 @@ class Deployment:
     api: AirflowApi = field(init=False)
 
     def __post_init__(self) -> None:
-        if self.executor not in ("local", "celery"):
-            raise ValueError(f"executor must be local or celery, not {self.executor!r}")
+        if self.executor not in EXECUTORS:
+            raise ValueError(f"executor must be one of {', '.join(EXECUTORS)}, not {self.executor!r}")
         self.work.chmod(0o755)  # the postgres user must reach its data directory inside
         (self.work / "logs").mkdir()
         self.procs = Processes(self.work / "logs")
@@ -81,6 +115,10 @@ class Deployment:
     def irods_url(self) -> str:
         """The emulator's root URL (control plane under ``/_emulator/``)."""
         return f"http://127.0.0.1:{self.ports['irods']}"
+
+    def cluster_queues(self) -> dict[str, str]:
+        """The ``cluster_queues`` param of the multi-cluster DAG: each cluster's site queue (Edge only)."""
+        return {c.name: c.site for c in self.cluster_list} if self.executor == "edge" else {}
 
     def secrets(self) -> list[str]:
         """Every secret this deployment handed out: none may appear in a task log."""
@@ -238,7 +276,7 @@ class Deployment:
                 filter(None, [str(SCRIPTS), ensure_asyncpg(), os.environ.get("PYTHONPATH")])
             ),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor" if self.executor == "celery" else "LocalExecutor",
+            "AIRFLOW__CORE__EXECUTOR": EXECUTORS[self.executor],
             "AIRFLOW__CORE__PARALLELISM": str(self.parallelism),
             "AIRFLOW__CORE__FERNET_KEY": Fernet.generate_key().decode(),
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
@@ -273,6 +311,17 @@ class Deployment:
                 "AIRFLOW__CELERY__WORKER_CONCURRENCY": str(self.worker_concurrency),
                 "AIRFLOW__CELERY__WORKER_PREFETCH_MULTIPLIER": "1",
             }
+        if self.executor == "edge":
+            env |= {
+                "AIRFLOW__EDGE__API_ENABLED": "True",
+                "AIRFLOW__EDGE__API_URL": edge_api_url(api),
+                "AIRFLOW__EDGE__JOB_POLL_INTERVAL": "1",
+                "AIRFLOW__EDGE__HEARTBEAT_INTERVAL": "5",
+                "AIRFLOW__EDGE__JOB_SUCCESS_PURGE": "60",  # minutes: the tests read the finished jobs
+            }
+        config = self.airflow_home / "config"
+        config.mkdir()
+        (config / "airflow_local_settings.py").write_text(LOCAL_SETTINGS)
         self.env = env
         self.api = AirflowApi(f"http://127.0.0.1:{api}", "admin", self.admin_password)
 
@@ -303,6 +352,64 @@ class Deployment:
                 self.procs.start(f"worker-{i}", argv, env=env)
         wait_until("the API server", self._api_ready, timeout=120, interval=0.5)
         say(f"Airflow API server at {self.api.url} ({self.executor} executor); logs in {self.procs.log_dir}")
+        if self.executor == "edge":
+            self._edge_workers(say)
+
+    def _edge_workers(self, say: Any) -> None:
+        """One Edge worker per cluster (its site's queue, through its WAN proxy) and one central worker."""
+        api = self.ports["api"]
+        self._edge_worker("edge-central", "default", api, say)
+        for cluster in self.cluster_list:
+            self._edge_worker(cluster.edge_hostname, cluster.site, self._wan_proxy(cluster.site, api), say)
+        names = {"edge-central", *(c.edge_hostname for c in self.cluster_list)}
+        wait_until("every Edge worker to register", lambda: self._edge_registered() >= names, timeout=120)
+
+    def _wan_proxy(self, site: str, target: int) -> int:
+        """Start the WAN proxy of ``site`` in front of port ``target``; return the port it listens on."""
+        argv = [PY, str(SCRIPTS / "_live" / "wan.py"), "--target-port", str(target)]
+        argv += ["--rtt", str(self.wan_rtt), "--bandwidth", str(self.wan_bandwidth)]
+        proxy = self.procs.start(f"wan-{site}", argv, env=_base_env())
+        found: list[int] = []
+
+        def listening() -> bool:
+            self.procs.check_alive()
+            found[:] = [int(m) for m in re.findall(r"listening on 127\.0\.0\.1:(\d+)", proxy.log.read_text())]
+            return bool(found)
+
+        wait_until(f"the WAN proxy of {site}", listening, timeout=30)
+        self.ports[f"wan-{site}"] = found[0]
+        return found[0]
+
+    def _edge_worker(self, hostname: str, queue: str, api_port: int, say: Any) -> None:
+        """``airflow edge worker`` with its own AIRFLOW_HOME and none of the central site's secrets.
+
+        Its environment has no ``AIRFLOW_CONN_*``, no metadata DB and no Fernet key: its tasks get connections
+        and variables from the execution API. It keeps the shared ``[api_auth] jwt_secret``, with which edge3
+        signs the worker's own requests (edge3's alternative is tokens from an OpenID provider).
+        """
+        home = self.work / "edge" / hostname
+        home.mkdir(parents=True)
+        env = (
+            _base_env()
+            | {k: self.env[k] for k in EDGE_WORKER_SETTINGS}
+            | {
+                "AIRFLOW_HOME": str(home),
+                "AIRFLOW__EDGE__API_URL": edge_api_url(api_port),
+                "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{api_port}/execution/",
+            }
+        )
+        argv = [PY, "-m", "airflow", "edge", "worker", "--edge-hostname", hostname, "--queues", queue]
+        self.procs.start(hostname, [*argv, "--concurrency", str(self.worker_concurrency)], env=env, cwd=home)
+        say(f"Edge worker {hostname}: queue {queue}, API via 127.0.0.1:{api_port}, home {home}")
+
+    def _edge_registered(self) -> set[str]:
+        """Hostnames of the Edge workers the API server lists as registered (idle or running)."""
+        self.procs.check_alive()
+        try:
+            body = self.api.call("GET", "/worker", prefix=EDGE_UI)
+        except RuntimeError:
+            return set()
+        return {w["worker_name"] for w in body.get("workers", []) if w.get("state") in ("idle", "running")}
 
     def _api_ready(self) -> bool:
         self.procs.check_alive()
@@ -316,6 +423,11 @@ def irods_uri(port: int, password: str) -> str:
     """``AIRFLOW_CONN_IRODS_DEFAULT`` in URI form (the schema ``http`` selects plain HTTP)."""
     quoted = urllib.parse.quote(password, safe="")
     return f"irods://rods:{quoted}@127.0.0.1:{port}/http?zone={ZONE}"
+
+
+def edge_api_url(port: int) -> str:
+    """``[edge] api_url``: the Edge worker API of the API server (or of a WAN proxy in front of it)."""
+    return f"http://127.0.0.1:{port}/edge_worker/v1/rpcapi"
 
 
 def _base_env() -> dict[str, str]:

@@ -88,11 +88,13 @@ def _run_wall(run: dict[str, Any]) -> float | None:
 
 
 def multi_cluster_conf(dep: Deployment) -> dict[str, Any]:
-    """Trigger conf: every cluster of the deployment, the demo's dataset and results collections."""
+    """Trigger conf: every cluster of the deployment (with its site queue under the EdgeExecutor), the demo's
+    dataset and results collections."""
     import demo_multi_cluster
 
     return {
         "clusters": [c.name for c in dep.cluster_list],
+        "cluster_queues": dep.cluster_queues(),
         "dataset": demo_multi_cluster.DATASET,
         "results_collection": demo_multi_cluster.RESULTS,
     }

@@ -62,8 +62,10 @@ def failed_task_logs(dep: Deployment, result: RunResult, *, lines: int = 40) -> 
 
 
 def task_log_files(dep: Deployment) -> list[Path]:
-    """Every task log file the deployment wrote (workers' and triggerer's task logs)."""
-    return [p for p in (dep.airflow_home / "logs").rglob("*.log") if "dag_id=" in str(p)]
+    """Every task log file the deployment wrote (workers' and triggerer's task logs, and the Edge workers' own
+    copies under their homes: they push them to the API server, which writes them under ``logs/``)."""
+    homes = [dep.airflow_home / "logs", dep.work / "edge"]
+    return [p for home in homes for p in home.rglob("*.log") if "dag_id=" in str(p)]
 
 
 def task_log(dep: Deployment, dag_id: str, run_id: str, task_id: str, attempt: int) -> str:
