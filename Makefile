@@ -50,8 +50,8 @@ CLUSTERS ?= 3
 live: sync  ## the example DAGs under a real local deployment (EXECUTOR=local|celery|edge); everything stopped afterwards
 	$(RUN) python scripts/live.py --executor $(EXECUTOR) --clusters $(CLUSTERS) $(LIVE_ARGS)
 
-live-test: sync  ## the live-deployment tests (Local, Celery and Edge executors), bounded to 10 minutes in all
-	IRODS_LIVE_TESTS=1 timeout --signal=INT --kill-after=60 600 $(RUN) pytest tests/live -v -p no:cacheprovider $(PYTEST_ARGS)
+live-test: sync  ## the live-deployment tests (Local, Celery and Edge executors), bounded to 15 minutes in all
+	IRODS_LIVE_TESTS=1 timeout --signal=INT --kill-after=60 900 $(RUN) pytest tests/live -v -p no:cacheprovider $(PYTEST_ARGS)
 
 bench-live: sync  ## multi-cluster DAG wall time: Celery 2x2 workers vs serial LocalExecutor, scheduling overhead
 	$(RUN) python benchmarks/live.py --json $(BENCH_ARGS)

@@ -68,8 +68,9 @@ def test_sensor_defers_and_resumes_through_the_triggerer(dep: Deployment) -> Non
     # the trigger itself polled the zone and found the marker (its per-request lines are at DEBUG now)
     assert f"'path': '{path}'" in trigger_log, trigger_log[-2000:]
     assert "HTTP Request:" not in trigger_log  # bounded logs: no line per request
-    triggerer = dep.log("triggerer").read_text(errors="replace")
-    assert "blocked" not in triggerer.lower(), "the triggerer's event loop was blocked"
+    # Airflow's watchdog line ("async thread was blocked") is not asserted on: it cannot tell a blocking
+    # trigger from a loaded machine (it fired under load before any trigger ran). That a trigger never blocks
+    # the loop is proven by tests/integration/airflow/test_trigger_never_blocks_the_loop.py (slow server).
 
 
 def test_staging_task_marked_failed_is_killed_and_a_cleared_retry_succeeds(dep: Deployment) -> None:
