@@ -10,6 +10,7 @@ import hashlib
 import io
 import random
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 
@@ -53,16 +54,21 @@ class RejectCountingAuth:
     def __init__(self, inner: OpenIdPassword) -> None:
         self.inner = inner
         self.rejects = 0
+        self.handed_out: list[tuple[float, str]] = []  # (monotonic time, token) of every token given out
 
     def get_token(self, *, reject: str | None = None) -> str:
         if reject is not None:
             self.rejects += 1
-        return self.inner.get_token(reject=reject)
+        token = self.inner.get_token(reject=reject)
+        self.handed_out.append((time.monotonic(), token))
+        return token
 
     async def aget_token(self, *, reject: str | None = None) -> str:
         if reject is not None:
             self.rejects += 1
-        return await self.inner.aget_token(reject=reject)
+        token = await self.inner.aget_token(reject=reject)
+        self.handed_out.append((time.monotonic(), token))
+        return token
 
     def close(self) -> None:
         self.inner.close()
@@ -85,6 +91,12 @@ def test_64_mib_parallel_upload_outlives_two_second_tokens(
     digest = hashlib.sha256(payload).digest()
     path = "/tempZone/home/alice/openid-64mib.bin"
     minted: list[str] = []
+    arrived: dict[str, float] = {}  # token -> when its token answer arrived (monotonic)
+
+    def on_token(token: str) -> None:
+        minted.append(token)
+        arrived.setdefault(token, time.monotonic())
+
     source = OpenIdPassword(
         username="alice",
         password=oidc_provider.users["alice"],
@@ -92,7 +104,7 @@ def test_64_mib_parallel_upload_outlives_two_second_tokens(
         client_secret=oidc_provider.clients["irods-pw"],
         discovery_url=oidc_provider.issuer,
         allow_insecure_http=True,
-        on_token=minted.append,
+        on_token=on_token,
     )
     auth = RejectCountingAuth(source)
     transport = StatusCountingTransport()
@@ -135,8 +147,13 @@ def test_64_mib_parallel_upload_outlives_two_second_tokens(
     # Each token request gave one access token that requests then carried (no wasted or parallel renewals).
     assert set(used_during) <= set(minted_during)
     assert len(used_during) == requests_during
-    # Renewal is proactive: at most one renewal per issued token was forced by a 401 on some stream.
-    assert requests_during - rejects >= 1, "every renewal was forced by a 401, none done ahead of expiry"
+    # Renewal is proactive: no token was handed out in the second half of its 2 s life (counted from when its
+    # token answer arrived, later than the source's own start of the clock). A 401 can still happen when a
+    # request carrying a young token reaches the introspecting server late (a loaded machine), and is cured
+    # below; whether any renewal beat every 401 depends on that delay, so it is not asserted.
+    ages = [at - arrived[token] for at, token in auth.handed_out if token in arrived]
+    assert len(ages) >= requests_during
+    assert max(ages) < oidc_provider.access_token_seconds / 2, f"a token was handed out {max(ages):.2f} s old"
     # Every 401 was cured by exactly one renewal and a resend (the upload had retries=0).
     assert unauthorized == rejects
     assert rejects <= config.streams * requests_during
