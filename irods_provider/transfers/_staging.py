@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
@@ -14,10 +12,10 @@ from irods_provider._lineage import LineageDataset, irods_dataset, sftp_dataset
 from irods_provider.client.transfer import (
     FileResult,
     FileStatus,
-    IrodsTransferCancelledError,
     LoggingProgressSubscriber,
     TransferReport,
 )
+from irods_provider.client.transfer._runner import Lanes, run_files
 from irods_provider.exceptions import IrodsUsageError
 from irods_provider.operators._transfer_base import TransferOperatorBase
 from irods_provider.sftp._checksum import hash_sftp_file, sftp_file_has_checksum
@@ -51,49 +49,22 @@ def run_plan(
     cancel: threading.Event,
     continue_on_error: bool,
 ) -> TransferReport:
-    """Run ``one`` per file, at most ``workers`` at once; the first error (or a cancel) stops the rest.
+    """Run ``one`` per file, at most ``workers`` at once, through the engine's one runner: the first error
+    lets the running files finish and starts no more (every file runs with ``continue_on_error``); a cancel
+    stops the rest.
 
     Raises the first error after every running file has stopped; the report rides on it as ``error.report``
     (on every exception that takes attributes).
     """
-    started = time.monotonic()
-    results: dict[int, FileResult] = {}
-    errors: list[BaseException] = []
-    lock = threading.Lock()
-
-    def task(index: int, item: PlannedCopy) -> None:
-        if cancel.is_set() or (errors and not continue_on_error):
-            return
-        try:
-            result = one(item)
-        except BaseException as exc:
-            result = FileResult(
-                source=item.source,
-                destination=item.destination,
-                status=FileStatus.FAILED,
-                size=item.size,
-                error=f"{type(exc).__name__}: {exc}",
-            )
-            with lock:
-                errors.append(exc)
-        with lock:
-            results[index] = result
-
-    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="staging") as pool:
-        for index, item in enumerate(plan):
-            pool.submit(task, index, item)
-    report = TransferReport(files=[results[i] for i in sorted(results)], seconds=time.monotonic() - started)
-    if cancel.is_set():
-        error: BaseException = IrodsTransferCancelledError(
-            f"staging cancelled after {report.transferred} of {len(plan)} files"
-        )
-    elif errors:
-        error = errors[0]
-    else:
-        return report
-    if hasattr(error, "__dict__"):
-        error.report = report  # type: ignore[attr-defined]
-    raise error
+    return run_files(
+        plan,
+        lambda item, _cancel: one(item),
+        lanes=Lanes(max(1, workers)),
+        on_error="continue" if continue_on_error else "drain",
+        cancel_event=cancel,
+        raise_failures=True,
+        what="staging",
+    )
 
 
 class _PerFileTally:

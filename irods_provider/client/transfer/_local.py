@@ -6,9 +6,7 @@ import logging
 import os
 import posixpath
 import threading
-import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,11 +14,9 @@ from typing import Any
 from irods_provider.client import Kinds
 from irods_provider.client._patterns import PathPattern, compile_filter, compile_pattern, literal_hint
 from irods_provider.exceptions import (
-    IrodsError,
     IrodsInvalidPathError,
     IrodsNotFoundError,
     IrodsSymlinkError,
-    IrodsTransferCancelledError,
 )
 
 from ._api import SessionLike
@@ -29,7 +25,8 @@ from ._coordinator import TransferSubscriber
 from ._download import download_object
 from ._integrity import walk_files
 from ._progress import LoggingProgressSubscriber
-from ._report import FileResult, FileStatus, TransferReport
+from ._report import FileResult, TransferReport
+from ._runner import Lanes, run_files
 from ._upload import upload_object
 from ._writer import _effective_config
 
@@ -231,56 +228,15 @@ def _run(
     Small files spend their time waiting on round trips, not moving bytes, so they get their own wider lane:
     its memory stays under ``max_concurrent_small_files`` times :data:`SMALL_LANE_BYTES`.
     """
-    started = time.monotonic()
-    cancel = cancel_event if cancel_event is not None else threading.Event()
-    large = threading.BoundedSemaphore(config.max_concurrent_files)
-    small = threading.BoundedSemaphore(config.max_concurrent_small_files)
-    results: dict[int, FileResult] = {}
-    first_error: list[BaseException] = []
-
-    def task(i: int, item: PlannedFile, slots: threading.BoundedSemaphore) -> None:
-        try:
-            if cancel.is_set():
-                return
-            results[i] = one(item, cancel)
-        except BaseException as exc:
-            results[i] = FileResult(
-                source=item.source,
-                destination=item.destination,
-                status=FileStatus.FAILED,
-                size=item.size,
-                error=f"{type(exc).__name__}: {exc}",
-            )
-            if not continue_on_error:
-                first_error.append(exc)
-                cancel.set()
-        finally:
-            slots.release()
-
-    workers = config.max_concurrent_files + config.max_concurrent_small_files
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="irods-files") as pool:
-        futures: list[Future[None]] = []
-        for i, item in enumerate(plan):
-            slots = small if item.size is not None and item.size <= SMALL_LANE_BYTES else large
-            slots.acquire()
-            if cancel.is_set():
-                slots.release()
-                break
-            futures.append(pool.submit(task, i, item, slots))
-    report = TransferReport(
-        files=[results[i] for i in sorted(results)], seconds=time.monotonic() - started, dry_run=dry_run
-    )
-    if first_error or cancel.is_set():
-        error = first_error[0] if first_error else _cancelled(report, len(plan))
-        if isinstance(error, IrodsError):
-            error.report = report  # type: ignore[attr-defined]
-        raise error
-    return report
-
-
-def _cancelled(report: TransferReport, planned: int) -> IrodsTransferCancelledError:
-    return IrodsTransferCancelledError(
-        f"transfer cancelled after {report.transferred} of {planned} files", operation="transfer"
+    lanes = Lanes(config.max_concurrent_files, config.max_concurrent_small_files, SMALL_LANE_BYTES)
+    return run_files(
+        plan,
+        one,
+        lanes=lanes,
+        on_error="continue" if continue_on_error else "stop",
+        cancel_event=cancel_event,
+        dry_run=dry_run,
+        what="irods-files",
     )
 
 

@@ -1,0 +1,120 @@
+"""The one multi-file runner: lanes bound concurrency, a failure stops, drains or is reported, a cancel stops
+the rest, and the report (in plan order) rides on whatever is raised."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+
+import pytest
+
+from irods_provider.client.transfer import FileResult, FileStatus
+from irods_provider.client.transfer._runner import Lanes, run_files
+from irods_provider.exceptions import IrodsTransferCancelledError
+
+
+@dataclass(frozen=True)
+class Item:
+    source: str
+    destination: str
+    size: int | None
+
+
+def _plan(sizes: list[int]) -> list[Item]:
+    return [Item(f"s{i}", f"d{i}", size) for i, size in enumerate(sizes)]
+
+
+class Recorder:
+    """``one`` for the runner: sleeps a little, fails the named sources, records the peak concurrency."""
+
+    def __init__(self, fail: set[str] = frozenset(), seconds: float = 0.02) -> None:  # type: ignore[assignment]
+        self.fail, self.seconds = fail, seconds
+        self.running = {"small": 0, "large": 0}
+        self.peak = {"small": 0, "large": 0}
+        self.started: list[str] = []
+        self.interrupted: list[str] = []
+        self._lock = threading.Lock()
+
+    def __call__(self, item: Item, cancel: threading.Event) -> FileResult:
+        lane = "small" if item.size is not None and item.size <= 10 else "large"
+        with self._lock:
+            self.started.append(item.source)
+            self.running[lane] += 1
+            self.peak[lane] = max(self.peak[lane], self.running[lane])
+        try:
+            if item.source in self.fail:
+                time.sleep(0.05)  # the files beside it have started by then
+                raise OSError(f"{item.source} broke")
+            if cancel.wait(self.seconds):
+                self.interrupted.append(item.source)
+                raise IrodsTransferCancelledError("cancelled", path=item.source)
+            return FileResult(
+                source=item.source,
+                destination=item.destination,
+                status=FileStatus.TRANSFERRED,
+                size=item.size,
+            )
+        finally:
+            with self._lock:
+                self.running[lane] -= 1
+
+
+def test_two_lanes_bound_concurrency_and_the_report_keeps_plan_order() -> None:
+    one = Recorder()
+    plan = _plan([5, 100] * 12)
+    report = run_files(plan, one, lanes=Lanes(2, 4, small_bytes=10), on_error="stop")
+    assert [f.source for f in report.files] == [p.source for p in plan]
+    assert report.transferred == 24
+    assert one.peak["large"] <= 2
+    assert one.peak["small"] <= 4
+    assert one.peak["small"] > 2  # the small lane really ran wider than the large one
+
+
+def test_stop_cancels_the_running_files_and_raises_the_first_error_with_the_report() -> None:
+    one = Recorder(fail={"s1"}, seconds=5.0)
+    with pytest.raises(OSError, match="s1 broke") as caught:
+        run_files(_plan([100] * 10), one, lanes=Lanes(3), on_error="stop")
+    report = caught.value.report  # type: ignore[attr-defined]
+    errors = {f.source: f.error for f in report.files}
+    assert errors["s1"] == "OSError: s1 broke"
+    assert set(one.interrupted) == {"s0", "s2"}  # the siblings running beside it were cancelled
+    assert "IrodsTransferCancelledError" in (errors["s0"] or "")
+    assert len(one.started) == 3  # nothing started after the failure
+
+
+def test_drain_lets_the_running_files_finish_and_starts_no_more() -> None:
+    one = Recorder(fail={"s1"}, seconds=0.2)
+    with pytest.raises(OSError, match="s1 broke") as caught:
+        run_files(_plan([100] * 10), one, lanes=Lanes(3), on_error="drain")
+    report = caught.value.report  # type: ignore[attr-defined]
+    assert {f.source: f.status for f in report.files} == {
+        "s0": FileStatus.TRANSFERRED,
+        "s1": FileStatus.FAILED,
+        "s2": FileStatus.TRANSFERRED,
+    }
+    assert one.interrupted == []
+
+
+def test_continue_runs_every_file_and_reports_or_raises_the_failures() -> None:
+    plan = _plan([100] * 6)
+    report = run_files(plan, Recorder(fail={"s2", "s4"}), lanes=Lanes(2), on_error="continue")
+    assert (report.transferred, report.failed) == (4, 2)
+    assert "OSError: s2 broke" in (report.files[2].error or "")
+    with pytest.raises(OSError, match=r"s[24] broke") as caught:
+        run_files(plan, Recorder(fail={"s2", "s4"}), lanes=Lanes(2), on_error="continue", raise_failures=True)
+    assert caught.value.report.failed == 2  # type: ignore[attr-defined]
+
+
+def test_a_cancel_from_outside_raises_the_cancellation_with_what_was_done() -> None:
+    cancel = threading.Event()
+    one = Recorder(seconds=0.05)
+    timer = threading.Timer(0.12, cancel.set)
+    timer.start()
+    started = time.monotonic()
+    with pytest.raises(IrodsTransferCancelledError, match=r"cancelled after \d+ of 40 files") as caught:
+        run_files(_plan([100] * 40), one, lanes=Lanes(2), on_error="continue", cancel_event=cancel)
+    assert time.monotonic() - started < 5
+    report = caught.value.report  # type: ignore[attr-defined]
+    assert 0 < report.transferred < 40
+    assert len(one.started) < 40
