@@ -378,6 +378,24 @@ class IrodsChecksumOperator(IrodsBaseOperator):
         self.fail_on_mismatch = fail_on_mismatch
         self.max_entries = max_entries
 
+    def _check(self, session: IrodsSession, obj: str) -> dict[str, Any]:
+        """One object's report line: its verification (``ok``, and ``findings`` when not) or its checksum."""
+        if self.verify:
+            report = session.data_objects.verify_checksum(
+                obj, resource=self.resource or None, replica_number=self.replica_number, admin=self.admin
+            )
+            line = {"path": obj, "ok": report.ok}
+            return line if report.ok else {**line, "findings": list(report.results)}
+        value = session.data_objects.calculate_checksum(
+            obj,
+            force=bool(self.force),
+            all_replicas=bool(self.all_replicas),
+            resource=self.resource or None,
+            replica_number=self.replica_number,
+            admin=bool(self.admin),
+        )
+        return {"path": obj, "checksum": value}
+
     def run(self, session: IrodsSession, context: Context) -> dict[str, Any]:
         from irods_provider.client import Kinds
         from irods_provider.exceptions import IrodsNotFoundError
@@ -398,30 +416,16 @@ class IrodsChecksumOperator(IrodsBaseOperator):
         every: list[dict[str, Any]] = []  # the manifest's lines, kept only when a manifest may be written
         for obj in objects:
             checked += 1
-            if self.verify:
-                report = session.data_objects.verify_checksum(
-                    obj, resource=self.resource or None, replica_number=self.replica_number, admin=self.admin
-                )
-                if manifest:
-                    line = {"path": obj, "ok": report.ok}
-                    every.append(line if report.ok else {**line, "findings": list(report.results)})
-                if not report.ok:
-                    mismatch_count += 1
-                    if len(mismatches) < self.max_entries:
-                        mismatches.append({"path": obj, "findings": list(report.results)})
-            else:
-                value = session.data_objects.calculate_checksum(
-                    obj,
-                    force=bool(self.force),
-                    all_replicas=bool(self.all_replicas),
-                    resource=self.resource or None,
-                    replica_number=self.replica_number,
-                    admin=bool(self.admin),
-                )
+            line = self._check(session, obj)
+            if manifest:
+                every.append(line)
+            if "checksum" in line:
                 if len(checksums) < self.max_entries:
-                    checksums[obj] = value
-                if manifest:
-                    every.append({"path": obj, "checksum": value})
+                    checksums[obj] = line["checksum"]
+            elif not line["ok"]:
+                mismatch_count += 1
+                if len(mismatches) < self.max_entries:
+                    mismatches.append({"path": obj, "findings": line["findings"]})
         self.log.info(
             "%s %d object(s) under %s: %d mismatch(es)",
             "Verified" if self.verify else "Checksummed",
