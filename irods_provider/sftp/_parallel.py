@@ -71,7 +71,7 @@ class _WriteSession:
         for at in range(0, len(data), FAST_REQUEST_SIZE):
             if self.owner.failed.is_set():
                 raise _Stopped
-            piece = bytes(view[at : at + FAST_REQUEST_SIZE])
+            piece = view[at : at + FAST_REQUEST_SIZE]  # no copy: paramiko packs it into the message
             handle_id = self.handle.handle
             numbers.append(self._sftp._async_request(self, CMD_WRITE, handle_id, int64(start + at), piece))
         return numbers
@@ -238,7 +238,7 @@ def widen_writer(
     try:
         expected = SftpState.of(writer._handle.stat())
         for client in clients:
-            handle = client.open(writer.path, "r+b")
+            handle = client.open(writer.path, "r+b", bufsize=0)
             handles.append(handle)
             change = expected.differences(SftpState.of(handle.stat()))
             if change is not None:
