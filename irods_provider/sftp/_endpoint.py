@@ -48,6 +48,7 @@ _NOTICE_DROP_SECONDS = 1.0
 _MAX_BACKOFF = 10.0
 _MAX_ATTEMPTS_PER_RETRY = 10
 T = TypeVar("T")
+_log = logging.getLogger(__name__)
 # A remote command's stdout/stderr beyond this is refused, not buffered (sha256sum prints ~100 bytes).
 MAX_COMMAND_OUTPUT = 64 * 1024
 
@@ -115,7 +116,7 @@ class SftpEndpoint:
     @property
     def connections(self) -> int:
         """How many SSH connections the endpoint holds (or will hold once opened)."""
-        return max(self._wanted, len(self._links))
+        return self._wanted
 
     @property
     def generation(self) -> int:
@@ -132,18 +133,32 @@ class SftpEndpoint:
         self.widen(self._wanted)
         return self
 
-    def widen(self, connections: int) -> None:
-        """Hold at least ``connections`` SSH connections (the new ones opened in parallel)."""
+    def widen(self, connections: int, *, best_effort: bool = False) -> None:
+        """Hold at least ``connections`` SSH connections (the new ones opened in parallel).
+
+        ``best_effort``: a connection that cannot be opened (a server limiting sessions per user) is left
+        out with a warning and the work runs on the others; otherwise the first failure is raised.
+        """
         with self._lock:
-            self._wanted = max(self._wanted, connections)
-            added = [_Link(i, self._sibling_hook()) for i in range(len(self._links), self._wanted)]
+            added = [_Link(i, self._sibling_hook()) for i in range(len(self._links), connections)]
             self._links.extend(added)
-        if len(added) == 1:
-            self._open_link(added[0])
-        elif added:
-            with ThreadPoolExecutor(len(added), thread_name_prefix="sftp-connect") as pool:
-                for future in [pool.submit(self._open_link, link) for link in added]:
-                    future.result()
+        if not added:
+            return
+        with ThreadPoolExecutor(len(added), thread_name_prefix="sftp-connect") as pool:
+            futures = [pool.submit(self._open_link, link) for link in added]
+        failures = [f.exception() for f in futures if f.exception() is not None]
+        if failures and not best_effort:
+            raise failures[0]  # type: ignore[misc]
+        if failures:
+            _log.warning(
+                "Opened %d of %d more SSH connections (%s); continuing with %d",
+                len(added) - len(failures),
+                len(added),
+                failures[0],
+                len(self._links) - len(failures),
+            )
+        with self._lock:
+            self._wanted = max(self._wanted, len(self._links) - len(failures))
 
     def _sibling_hook(self) -> SFTPHook:
         """A copy of the hook that opens its own SSH connection (its own proxy command too)."""
@@ -387,7 +402,8 @@ class SftpEndpoint:
         """The open connection with the fewest channels lent out (the first one on a tie)."""
         with self._lock:
             links = [link for link in self._links if link.index not in exclude] or self._links
-            return min(links, key=lambda link: (link.borrowed, link.index))
+            # A connection being replaced (or never opened) only when no other is up.
+            return min(links, key=lambda link: (link.transport is None, link.borrowed, link.index))
 
     @contextlib.contextmanager
     def channel(self) -> Iterator[paramiko.SFTPClient]:

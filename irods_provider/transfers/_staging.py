@@ -289,7 +289,7 @@ class SftpStagingOperator(TransferOperatorBase):
         ``sftp_retries``), then record the lineage of the files copied (also when part of it failed)."""
         retries, log, tally = int(self.sftp_retries), cast("logging.Logger", self.log), self._tally
         if self.sftp_connections is None:
-            sftp.widen(auto_connections(p.size or 0 for p in plan))
+            sftp.widen(auto_connections(p.size or 0 for p in plan), best_effort=True)
 
         def surviving(item: PlannedCopy) -> FileResult:
             # Progress counts only where the next attempt continues from it (resume); events name either end.

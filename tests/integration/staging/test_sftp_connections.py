@@ -14,6 +14,7 @@ import random
 import time
 from collections.abc import Iterator
 
+import paramiko
 import psutil
 import pytest
 
@@ -173,4 +174,29 @@ def test_one_dropped_connection_is_replaced_and_the_download_resumes(remote, ses
     assert remote.files() == {"big.bin": blob}
     stats = wait_all_closed(sftp_server)
     assert stats["accepted"] == 3 + 1
+    assert client_sockets_to(sftp_server) == []
+
+
+def test_connections_the_server_refuses_are_left_out_only_when_best_effort(remote, sftp_server) -> None:
+    from airflow.providers.sftp.hooks.sftp import SFTPHook
+
+    from irods_provider.sftp import SftpEndpoint
+    from irods_provider.sftp._endpoint import is_raw_connection_error
+
+    hook = SFTPHook(ssh_conn_id="cluster")
+    hook.conn_retry_attempts = 1  # each refusal is final (the copies for more connections inherit it)
+    with SftpEndpoint(hook) as sftp:
+        sftp_server.inject(refuse_connections=2)
+        sftp.widen(3, best_effort=True)  # what the operators do for the automatic count
+        assert sftp.connections == 1
+        assert len(sftp.transports()) == 1
+        with sftp.channel() as client, sftp.channel() as other:
+            assert sftp.link_of(client) == sftp.link_of(other) == 0  # never lent from a connection not up
+            assert client.normalize(".") == "/"
+        sftp_server.inject(refuse_connections=1)
+        with pytest.raises((paramiko.SSHException, EOFError, OSError)) as caught:
+            sftp.widen(4)  # an explicit sftp_connections: the failure is the caller's
+        assert is_raw_connection_error(caught.value)
+    assert sftp_server.injected_faults()["refused_connections"] >= 3
+    wait_all_closed(sftp_server)
     assert client_sockets_to(sftp_server) == []
