@@ -63,7 +63,7 @@ class Generated(io.RawIOBase):
 # -- child side: one measured operation per process -------------------------------------------------------
 
 
-def _child(op: str, size: int, arg: str) -> dict[str, Any]:
+def _child(op: str, size: int, arg: str, connections: int = 0) -> dict[str, Any]:
     from airflow.providers.sftp.hooks.sftp import SFTPHook
 
     from irods_provider.client.transfer import (
@@ -78,10 +78,17 @@ def _child(op: str, size: int, arg: str) -> dict[str, Any]:
     from irods_provider.transfers.irods_to_sftp import IrodsToSFTPOperator
     from irods_provider.transfers.sftp_to_irods import SFTPToIrodsOperator
 
-    start = time.perf_counter()
+    if op in _WAN_OPS:
+        return _child_more(op, size, arg, connections)
+    more: dict[str, Any] = {}  # stage_up: the default range readers (one per SSH connection)
+    if connections:
+        more["sftp_connections"] = connections
+    if op == "stage_up_ranges":
+        more["sftp_range_readers"] = 3
+    start, cpu = time.perf_counter(), time.process_time()
     if op in ("stage_up", "stage_up_ranges"):
         report = SFTPToIrodsOperator(
-            sftp_range_readers=3 if op == "stage_up_ranges" else 1,
+            **more,
             task_id="b",
             sftp_conn_id="bench_sftp",
             source_path=arg,
@@ -96,6 +103,7 @@ def _child(op: str, size: int, arg: str) -> dict[str, Any]:
             source_path=arg,
             destination_path=f"bench/down-{uuid.uuid4().hex}/",
             remote_checksum=None if op == "stage_down_sha" else False,
+            **more,
             progress_interval_seconds=3600,
         ).execute({})
         assert report["bytes"] == size
@@ -134,8 +142,98 @@ def _child(op: str, size: int, arg: str) -> dict[str, Any]:
                     while data := reader.read_chunk():
                         got += len(data)
                 assert got == size
-    seconds = time.perf_counter() - start
-    return {"seconds": seconds, "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    return _measured(start, cpu)
+
+
+def _measured(start: float, cpu: float) -> dict[str, Any]:
+    """Wall seconds and this process's CPU seconds (every thread) since ``start``/``cpu``, and peak RSS."""
+    return {
+        "seconds": time.perf_counter() - start,
+        "cpu_seconds": time.process_time() - cpu,
+        "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+_WAN_OPS = ("sftp_read_n", "sftp_write_n", "two_step_n", "irods_upload", "irods_read_verify")
+
+
+def _child_more(op: str, size: int, arg: str, connections: int) -> dict[str, Any]:
+    """The legs as staging runs them: SFTP over ``connections`` SSH connections (parallel range readers or
+    writers, one session per connection), iRODS with the engine's defaults and its checksum verification."""
+    from airflow.providers.sftp.hooks.sftp import SFTPHook
+
+    from irods_provider.client.transfer import (
+        StreamHasher,
+        copy,
+        open_reader,
+        upload_object,
+        verify_checksum,
+    )
+    from irods_provider.hooks.irods import IrodsHook
+    from irods_provider.sftp import SftpEndpoint
+    from irods_provider.sftp._io import open_sftp_writer
+    from irods_provider.sftp._parallel import widen_writer
+
+    start, cpu = time.perf_counter(), time.process_time()
+    if op in ("irods_upload", "irods_read_verify"):
+        with IrodsHook("irods_default") as hook:
+            session = hook.get_conn()
+            if op == "irods_upload":
+                upload_object(
+                    session, Generated(size), f"{HOME}/u-{uuid.uuid4().hex}", size=size, resume=False
+                )
+            else:
+                with open_reader(session, arg, size=size) as reader:
+                    result = copy(reader, _Discard(), hasher=StreamHasher(), report_progress=False)
+                verify_checksum(session, arg, result)
+        return _measured(start, cpu)
+    with SftpEndpoint(SFTPHook(ssh_conn_id="bench_sftp"), connections=max(1, connections)) as sftp:
+        if op == "sftp_write_n":
+            with sftp.channel() as client:
+                writer = widen_writer(
+                    sftp,
+                    open_sftp_writer(client, f"bench/w-{uuid.uuid4().hex}"),
+                    remaining=size,
+                    chunk_size=CHUNK,
+                )
+                source = Generated(size)
+                while data := source.read(CHUNK):
+                    writer.write(data)
+                writer.close()
+        else:
+            local = Path(tempfile.mkdtemp(prefix="two-step-")) / "f"
+            try:
+                with local.open("wb") if op == "two_step_n" else contextlib.nullcontext(_Discard()) as sink:
+                    got = _read_parallel(sftp, arg, sink)
+                assert got == size
+                if op == "two_step_n":
+                    with IrodsHook("irods_default") as hook:
+                        upload_object(
+                            hook.get_conn(), str(local), f"{HOME}/two-{uuid.uuid4().hex}", resume=False
+                        )
+            finally:
+                shutil.rmtree(local.parent, ignore_errors=True)
+    return _measured(start, cpu)
+
+
+def _read_parallel(sftp: Any, path: str, sink: Any) -> int:
+    """Read ``path`` over one range reader per SSH connection into ``sink``; bytes read."""
+    from irods_provider.sftp import ParallelSftpRangeReader
+
+    clients = sftp.open_channels(sftp.connections)
+    got = 0
+    try:
+        for chunk in ParallelSftpRangeReader(clients, path, chunk_size=CHUNK):
+            sink.write(chunk)
+            got += len(chunk)
+    finally:
+        sftp.release(clients)
+    return got
+
+
+class _Discard:
+    def write(self, data: bytes) -> int:
+        return len(data)
 
 
 # -- parent side ---------------------------------------------------------------------------------------------
@@ -148,12 +246,25 @@ def emulator(spool: Path) -> Iterator[int]:
         yield int(base.split(":")[2].split("/", maxsplit=1)[0])
 
 
-def measure(env: dict[str, str], op: str, size: int, arg: str = "", repeat: int = 1) -> dict[str, float]:
+def measure(
+    env: dict[str, str], op: str, size: int, arg: str = "", repeat: int = 1, connections: int = 0
+) -> dict[str, float]:
     """Run ``op`` in fresh processes ``repeat`` times; the fastest run and the largest peak RSS."""
     best: dict[str, float] = {}
     for _ in range(repeat):
         out = subprocess.run(
-            [sys.executable, __file__, "--child", op, "--size", str(size), "--arg", arg],
+            [
+                sys.executable,
+                __file__,
+                "--child",
+                op,
+                "--size",
+                str(size),
+                "--arg",
+                arg,
+                "--connections",
+                str(connections),
+            ],
             env=env,
             cwd=ROOT,
             check=True,
@@ -363,9 +474,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--size", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--arg", default="", help=argparse.SUPPRESS)
+    parser.add_argument("--connections", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--wan", action="store_true", help="both legs behind the WAN model, CPU and RSS")
+    parser.add_argument("--wan-size-mib", type=int, default=256, help="file size for the WAN figures")
+    parser.add_argument("--rss-large-mib", type=int, default=4096, help="large download for the RSS ratio")
     args = parser.parse_args(argv)
     if args.child:
-        print(json.dumps(_child(args.child, args.size, args.arg)))
+        print(json.dumps(_child(args.child, args.size, args.arg, args.connections)))
+        return 0
+    if args.wan:
+        from _staging_wan import run_wan, write_wan_results
+
+        result = run_wan(args.wan_size_mib * MIB, rss_large=args.rss_large_mib * MIB)
+        write_wan_results(result)
+        print(json.dumps(result, indent=None if args.json else 2))
         return 0
     result = run(args.quick)
     write_results(result)

@@ -1,13 +1,15 @@
-"""One SSH connection from an Airflow SFTP connection, shared by the staging workers.
+"""SSH connections from an Airflow SFTP connection, shared by the staging workers.
 
 Built on Airflow's :class:`~airflow.providers.sftp.hooks.sftp.SFTPHook`, so users reuse their SFTP connections
-(host key checks, keys, proxies). Each worker borrows its own SFTP channel on the one tuned transport
-(TCP_NODELAY); commands (``sha256sum``) run over ``exec`` channels of that transport when allowed.
+(host key checks, keys, proxies). One or more SSH connections (``sftp_connections``: each its own TCP
+connection, tuned with TCP_NODELAY) carry the workers' SFTP channels, the least busy one lending the next;
+commands (``sha256sum``) run over ``exec`` channels of the first connection when allowed.
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import errno
 import logging
 import posixpath
@@ -17,7 +19,8 @@ import socket
 import stat
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, NoReturn, Self, TypeVar
 
@@ -29,6 +32,7 @@ from irods_provider.exceptions import (
     IrodsInvalidPathError,
     IrodsProtocolError,
     IrodsSftpConnectionError,
+    IrodsUsageError,
 )
 from irods_provider.sftp._io import open_sftp_channels, tune_transport
 
@@ -44,53 +48,133 @@ _NOTICE_DROP_SECONDS = 1.0
 _MAX_BACKOFF = 10.0
 _MAX_ATTEMPTS_PER_RETRY = 10
 T = TypeVar("T")
+_log = logging.getLogger(__name__)
 # A remote command's stdout/stderr beyond this is refused, not buffered (sha256sum prints ~100 bytes).
 MAX_COMMAND_OUTPUT = 64 * 1024
 
 
-class SftpEndpoint:
-    """SFTP channels and commands over one SSH transport opened from ``hook``; use as a context manager.
+class _Link:
+    """One SSH connection (its own TCP connection) of an endpoint: its hook, transport, channels and pool.
 
-    A dropped or stalled connection is replaced by :meth:`reconnect` (a new SSH connection through the
-    hook, bounded attempts with backoff); :meth:`retrying` runs one file's copy again on the new connection.
-    Channels carry the connection's generation, so nobody gets a channel of a dead connection. Leaving the
-    ``with`` block turns a raw paramiko or socket error into :class:`IrodsSftpConnectionError`.
+    ``generation`` grows each time the connection is replaced, so nobody is lent a channel of a dead one.
+    """
+
+    def __init__(self, index: int, hook: SFTPHook) -> None:
+        self.index = index
+        self.hook = hook
+        self.generation = 0
+        self.main: paramiko.SFTPClient | None = None
+        self.transport: paramiko.Transport | None = None
+        self.clients: list[paramiko.SFTPClient] = []
+        self.pool: queue.SimpleQueue[tuple[int, paramiko.SFTPClient]] = queue.SimpleQueue()
+        self.borrowed = 0  # channels lent out now (the least busy connection gets the next worker)
+        self.reconnecting = threading.Lock()
+
+
+class SftpEndpoint:
+    """SFTP channels and commands over one or more SSH connections opened from ``hook``; a context manager.
+
+    ``connections`` SSH connections (each its own TCP connection, so a WAN path's per-connection window
+    does not cap the whole task) are opened through the hook: the first by ``hook`` itself, the others by
+    copies of it. Workers borrow channels from the least busy connection and :meth:`open_channels` spreads
+    range readers and writers over them. A dropped or stalled connection is replaced on its own by
+    :meth:`reconnect` (a new SSH connection through its hook, bounded attempts with backoff);
+    :meth:`retrying` runs one file's copy again once the connections it used are back. Leaving the ``with``
+    block turns a raw paramiko or socket error into :class:`IrodsSftpConnectionError`.
     """
 
     def __init__(
         self,
         hook: SFTPHook,
         *,
+        connections: int = 1,
         compress: bool | None = False,
         io_timeout: float | None = IO_TIMEOUT,
         connect_attempts: int = 5,
         backoff: float = 0.5,
     ) -> None:
+        if connections < 1:
+            raise IrodsUsageError(f"sftp_connections must be >= 1, got {connections}")
         self.hook = hook
         self.compress = compress
         self.io_timeout = io_timeout
         self.connect_attempts = max(1, connect_attempts)
         self.backoff = backoff
-        self._main: paramiko.SFTPClient | None = None
-        self._transport: paramiko.Transport | None = None
-        self._pool: queue.SimpleQueue[tuple[int, paramiko.SFTPClient]] = queue.SimpleQueue()
-        self._all: list[paramiko.SFTPClient] = []
+        self._links = [_Link(0, hook)]
+        self._wanted = connections
         self._lock = threading.Lock()
-        self._reconnecting = threading.Lock()
+        self._owner: dict[int, _Link] = {}  # id(client) -> the live connection it is a channel of
+        self._lent: dict[int, _Link] = {}  # id(client) -> the connection it counts as borrowed on
+        self._used = threading.local()  # per thread: {link index: generation} used by the current run
         self._remove_later: list[str] = []
-        self.generation = 0
         self.reconnects = 0
         self.home = "/"
         self.commands_allowed: bool | None = None
 
     # -- lifecycle -------------------------------------------------------------------------------------
 
+    @property
+    def connections(self) -> int:
+        """How many SSH connections the endpoint holds (or will hold once opened)."""
+        return self._wanted
+
+    @property
+    def generation(self) -> int:
+        """The first connection's generation (how often it was opened)."""
+        return self._links[0].generation
+
     def open(self) -> Self:
-        """Connect (through the hook) and tune the transport."""
+        """Connect (through the hook), then open the other connections at once."""
         if self.compress is not None:
             # SSHHook compresses by default: zlib on bulk, incompressible data caps paramiko at ~30 MB/s.
             self.hook.compress = self.compress
-        main = self.hook.get_conn()
+        self._open_link(self._links[0])
+        self.home = self.main.normalize(".")
+        self.widen(self._wanted)
+        return self
+
+    def widen(self, connections: int, *, best_effort: bool = False) -> None:
+        """Hold at least ``connections`` SSH connections (the new ones opened in parallel).
+
+        ``best_effort``: a connection that cannot be opened (a server limiting sessions per user) is left
+        out with a warning and the work runs on the others; otherwise the first failure is raised.
+        """
+        with self._lock:
+            added = [_Link(i, self._sibling_hook()) for i in range(len(self._links), connections)]
+            self._links.extend(added)
+        if not added:
+            return
+        with ThreadPoolExecutor(len(added), thread_name_prefix="sftp-connect") as pool:
+            futures = [pool.submit(self._open_link, link) for link in added]
+        failures = [f.exception() for f in futures if f.exception() is not None]
+        if failures and not best_effort:
+            raise failures[0]  # type: ignore[misc]
+        if failures:
+            _log.warning(
+                "Opened %d of %d more SSH connections (%s); continuing with %d",
+                len(added) - len(failures),
+                len(added),
+                failures[0],
+                len(self._links) - len(failures),
+            )
+        with self._lock:
+            self._wanted = max(self._wanted, len(self._links) - len(failures))
+
+    def _sibling_hook(self) -> SFTPHook:
+        """A copy of the hook that opens its own SSH connection (its own proxy command too)."""
+        hook = copy.copy(self.hook)
+        hook.conn = None
+        hook.client = None
+        command = getattr(hook, "host_proxy_cmd", None)
+        if command:
+            hook.host_proxy = paramiko.ProxyCommand(command)
+        return hook
+
+    def _open_link(self, link: _Link) -> None:
+        """Open ``link``'s SSH connection through its hook and tune the transport."""
+        if self.compress is not None:
+            link.hook.compress = self.compress
+        main = link.hook.get_conn()
         channel = main.get_channel()
         if channel is None:
             raise OSError("the SFTP client has no channel")
@@ -98,19 +182,21 @@ class SftpEndpoint:
         tune_transport(transport)
         channel.settimeout(self.io_timeout)
         with self._lock:
-            self._main, self._transport = main, transport
-            self.generation += 1
-            self._all.append(main)
-        self.home = main.normalize(".")
-        self._pool.put((self.generation, main))
-        return self
+            link.main, link.transport = main, transport
+            link.generation += 1
+            link.clients.append(main)
+            self._owner[id(main)] = link
+            generation = link.generation
+        link.pool.put((generation, main))
 
-    def _drop_connection(self) -> None:
-        """Close every channel and the transport (the hook's cached client with it)."""
+    def _drop_link(self, link: _Link) -> None:
+        """Close every channel and the transport of ``link`` (its hook's cached client with it)."""
         with self._lock:
-            clients, self._all = self._all, []
-            transport, self._transport = self._transport, None
-            self._main = None
+            clients, link.clients = link.clients, []
+            transport, link.transport = link.transport, None
+            link.main = None
+            for client in clients:
+                self._owner.pop(id(client), None)
         for client in clients:
             with contextlib.suppress(Exception):
                 client.close()
@@ -118,19 +204,20 @@ class SftpEndpoint:
             with contextlib.suppress(Exception):
                 transport.close()
         with contextlib.suppress(Exception):
-            self.hook.close_conn()
+            link.hook.close_conn()
 
     def close(self) -> None:
-        """Close every channel and the transport."""
-        self._drop_connection()
+        """Close every channel and transport of every connection."""
+        for link in list(self._links):
+            self._drop_link(link)
 
     def __enter__(self) -> Self:
         try:
             return self.open()
         except Exception as exc:
+            self.close()
             if isinstance(exc, IrodsError) or not is_raw_connection_error(exc):
                 raise
-            self._drop_connection()
             raise IrodsSftpConnectionError(
                 f"could not connect to the SFTP server: {type(exc).__name__}: {exc}"
             ) from exc
@@ -149,56 +236,83 @@ class SftpEndpoint:
 
     @property
     def transport(self) -> paramiko.Transport:
-        transport = self._transport
+        """The first connection's transport (commands run there)."""
+        link = self._links[0]
+        transport = link.transport
         if transport is None:
-            self._not_connected()
+            self._not_connected(link)
+        self._note(link, link.generation)
         return transport
 
     @property
     def main(self) -> paramiko.SFTPClient:
-        main = self._main
-        if main is None or self._transport is None:
-            self._not_connected()
+        """The first connection's own SFTP channel."""
+        link = self._links[0]
+        main = link.main
+        if main is None or link.transport is None:
+            self._not_connected(link)
+        self._note(link, link.generation)
         return main
 
-    def _not_connected(self) -> NoReturn:
-        if self.generation:  # between a lost connection and its replacement: retried like a drop
+    def transports(self) -> list[paramiko.Transport]:
+        """The transports of the connections open now (one TCP connection each)."""
+        return [link.transport for link in self._links if link.transport is not None]
+
+    def _not_connected(self, link: _Link) -> NoReturn:
+        if link.generation:  # between a lost connection and its replacement: retried like a drop
             raise paramiko.SSHException("the SSH connection is being replaced")
         raise RuntimeError("SftpEndpoint is not open")
 
     # -- surviving dropped connections ----------------------------------------------------------------
 
-    def connection_lost(self, exc: BaseException, generation: int) -> bool:
-        """Whether ``exc`` (raised while using connection ``generation``) means that connection is gone:
-        it is no longer active (paramiko notices a drop a moment after its channels fail), a channel was
-        closed under us, or a read stalled past ``io_timeout``."""
-        if not is_raw_connection_error(exc) and not _in_chain(exc, (paramiko.SSHException, TimeoutError)):
-            return False
-        if generation != self.generation:
-            return True  # another worker replaced it already
-        transport = self._transport
-        deadline = time.monotonic() + _NOTICE_DROP_SECONDS
-        while transport is not None and transport.is_active() and time.monotonic() < deadline:
-            time.sleep(0.02)
-        if transport is None or not transport.is_active():
-            return True
-        return _in_chain(exc, (paramiko.SSHException, TimeoutError))
+    def _note(self, link: _Link, generation: int) -> None:
+        """Record that the current thread's run uses ``link`` (at ``generation``), for :meth:`retrying`."""
+        used: dict[int, int] | None = getattr(self._used, "links", None)
+        if used is not None:
+            used.setdefault(link.index, generation)
 
-    def reconnect(self, generation: int) -> None:
-        """Replace connection ``generation`` by a new one (a no-op if another worker already did).
+    def lost_connections(self, exc: BaseException, used: Mapping[int, int]) -> list[tuple[int, int]]:
+        """Which of the connections ``used`` (index -> generation) ``exc`` means are gone, as (index,
+        generation): replaced already, no longer active (paramiko notices a drop a moment after its channels
+        fail), or, when the error is a stall (a read past ``io_timeout``) or a closed channel while every
+        one of them is still up, all of them. Empty when ``exc`` is not a connection failure."""
+        if not is_raw_connection_error(exc) and not _in_chain(exc, (paramiko.SSHException, TimeoutError)):
+            return []
+        candidates = dict(used) or {0: self._links[0].generation}
+        replaced = [(i, g) for i, g in candidates.items() if self._links[i].generation != g]
+        if replaced:
+            return replaced
+        deadline = time.monotonic() + _NOTICE_DROP_SECONDS
+        while True:
+            dead = [(i, g) for i, g in candidates.items() if not _active(self._links[i].transport)]
+            if dead or time.monotonic() >= deadline:
+                break
+            time.sleep(0.02)
+        if dead:
+            return dead
+        return list(candidates.items()) if _in_chain(exc, (paramiko.SSHException, TimeoutError)) else []
+
+    def connection_lost(self, exc: BaseException, generation: int) -> bool:
+        """Whether ``exc`` (raised while using the first connection at ``generation``) means it is gone."""
+        return bool(self.lost_connections(exc, {0: generation}))
+
+    def reconnect(self, generation: int, index: int = 0) -> None:
+        """Replace connection ``index`` at ``generation`` by a new one (a no-op if already replaced).
 
         Up to ``connect_attempts`` tries, ``backoff`` seconds apart doubling (a server refusing new
         sessions for a while); paths queued with :meth:`remove_later` are removed on the new connection.
+        The other connections keep running.
         """
-        with self._reconnecting:
-            if generation != self.generation:
+        link = self._links[index]
+        with link.reconnecting:
+            if generation != link.generation:
                 return
-            self._drop_connection()
-            if hasattr(self.hook, "conn_retry_attempts"):
-                self.hook.conn_retry_attempts = 1  # the attempts and backoff here govern reconnecting
+            self._drop_link(link)
+            if hasattr(link.hook, "conn_retry_attempts"):
+                link.hook.conn_retry_attempts = 1  # the attempts and backoff here govern reconnecting
             for attempt in range(self.connect_attempts):
                 try:
-                    self.open()
+                    self._open_link(link)
                     break
                 except Exception as exc:
                     if not is_raw_connection_error(exc) or attempt + 1 == self.connect_attempts:
@@ -206,10 +320,11 @@ class SftpEndpoint:
                             f"could not reconnect to the SFTP server: {type(exc).__name__}: {exc}",
                             attempts=attempt + 1,
                         ) from exc
-                    self._drop_connection()
+                    self._drop_link(link)
                     time.sleep(min(_MAX_BACKOFF, self.backoff * 2**attempt))
-            self.reconnects += 1
-            self._flush_remove_later()
+            with self._lock:
+                self.reconnects += 1
+            self._flush_remove_later(link)
 
     def remove_later(self, path: str) -> None:
         """Remove ``path`` once a new connection is up (a temporary a dropped connection could not)."""
@@ -226,12 +341,13 @@ class SftpEndpoint:
             if is_raw_connection_error(exc):
                 self.remove_later(path)
 
-    def _flush_remove_later(self) -> None:
+    def _flush_remove_later(self, link: _Link) -> None:
         with self._lock:
             paths, self._remove_later = self._remove_later, []
+        main = link.main
         for path in paths:
-            with contextlib.suppress(OSError, paramiko.SSHException):
-                self.main.remove(path)
+            with contextlib.suppress(OSError, paramiko.SSHException, AttributeError):
+                main.remove(path)  # type: ignore[union-attr]
 
     def retrying(
         self,
@@ -242,24 +358,27 @@ class SftpEndpoint:
         log: logging.Logger | None = None,
         progress: Callable[[], int] | None = None,
     ) -> T:
-        """``run()``; when the connection is lost during it, reconnect and run it again.
+        """``run()``; when a connection it used is lost during it, reconnect that one and run it again.
 
         At most ``retries`` losses in a row without progress (``progress()``: bytes of this file moved so
         far, for runs that resume; without it every loss counts), and ``_MAX_ATTEMPTS_PER_RETRY`` times
         ``retries`` attempts in all; beyond that :class:`IrodsSftpConnectionError` names ``path``. Every
-        drop hits every file in flight, so a large resumed file may see many while it advances. Other
-        errors pass. ``run`` must be safe to repeat: the staging operators resume a file from its verified
-        prefix.
+        drop hits every file in flight on that connection, so a large resumed file may see many while it
+        advances. Other errors pass. ``run`` must be safe to repeat: the staging operators resume a file
+        from its verified prefix.
         """
         attempt = stalled = 0
         moved = progress() if progress is not None else 0
         while True:
             attempt += 1
-            generation = self.generation
+            outer = getattr(self._used, "links", None)
+            used: dict[int, int] = {}
+            self._used.links = used
             try:
                 return run()
             except Exception as exc:
-                if not self.connection_lost(exc, generation):
+                lost = self.lost_connections(exc, used)
+                if not lost:
                     raise
                 now = progress() if progress is not None else moved
                 stalled, moved = (1, now) if now > moved else (stalled + 1, moved)
@@ -272,37 +391,83 @@ class SftpEndpoint:
                     ) from exc
                 if log is not None:
                     log.warning("SSH connection lost while copying %s (%s); reconnecting", path, exc)
-                self.reconnect(generation)
+                for index, generation in lost:
+                    self.reconnect(generation, index)
+            finally:
+                self._used.links = outer
 
     # -- channels --------------------------------------------------------------------------------------
 
+    def _least_busy(self, exclude: Sequence[int] = ()) -> _Link:
+        """The open connection with the fewest channels lent out (the first one on a tie)."""
+        with self._lock:
+            links = [link for link in self._links if link.index not in exclude] or self._links
+            # A connection being replaced (or never opened) only when no other is up.
+            return min(links, key=lambda link: (link.transport is None, link.borrowed, link.index))
+
     @contextlib.contextmanager
     def channel(self) -> Iterator[paramiko.SFTPClient]:
-        """Borrow an SFTP channel for one worker (opened on demand, returned to the pool after use)."""
-        generation, client = self.generation, None
+        """Borrow an SFTP channel for one worker, on the least busy connection (opened on demand, returned
+        to that connection's pool after use)."""
+        link = self._least_busy()
+        generation, client = link.generation, None
         while client is None:
             try:
-                owner, pooled = self._pool.get_nowait()
+                owner, pooled = link.pool.get_nowait()
             except queue.Empty:
-                client = self.open_channels(1)[0]
+                client = self._open_on(link, 1)[0]
                 break
             if owner == generation:
                 client = pooled
+        self._note(link, generation)
+        with self._lock:
+            link.borrowed += 1
         try:
             yield client
         finally:
-            if generation == self.generation:
-                self._pool.put((generation, client))
+            with self._lock:
+                link.borrowed -= 1
+            if generation == link.generation:
+                link.pool.put((generation, client))
 
     def open_channels(self, count: int) -> list[paramiko.SFTPClient]:
-        """Open ``count`` more SFTP channels; they are closed with the endpoint."""
-        clients = open_sftp_channels(self.transport, count)
+        """Open ``count`` more SFTP channels spread over the connections, least busy first (so parallel
+        range readers and writers run over several TCP connections); close them with :meth:`release`."""
+        clients: list[paramiko.SFTPClient] = []
+        try:
+            for _ in range(count):
+                taken = [self._owner[id(c)].index for c in clients if id(c) in self._owner]
+                link = self._least_busy(exclude=taken if len(taken) < len(self._links) else ())
+                client = self._open_on(link, 1)[0]
+                with self._lock:
+                    link.borrowed += 1
+                    self._lent[id(client)] = link
+                clients.append(client)
+        except BaseException:
+            self.release(clients)
+            raise
+        return clients
+
+    def link_of(self, client: paramiko.SFTPClient) -> int | None:
+        """The index of the connection ``client`` is a channel of (None once that connection was dropped)."""
+        link = self._owner.get(id(client))
+        return None if link is None else link.index
+
+    def _open_on(self, link: _Link, count: int) -> list[paramiko.SFTPClient]:
+        """Open ``count`` SFTP channels on ``link``; they are closed with it."""
+        transport, generation = link.transport, link.generation
+        if transport is None:
+            self._not_connected(link)
+        self._note(link, generation)
+        clients = open_sftp_channels(transport, count)
         for client in clients:
             channel = client.get_channel()
             if channel is not None:
                 channel.settimeout(self.io_timeout)
         with self._lock:
-            self._all.extend(clients)
+            link.clients.extend(clients)
+            for client in clients:
+                self._owner[id(client)] = link
         return clients
 
     def release(self, clients: list[paramiko.SFTPClient]) -> None:
@@ -311,7 +476,12 @@ class SftpEndpoint:
             with contextlib.suppress(Exception):
                 client.close()
         with self._lock:
-            self._all = [c for c in self._all if c not in clients]
+            for client in clients:
+                self._owner.pop(id(client), None)
+                link = self._lent.pop(id(client), None)
+                if link is not None:
+                    link.borrowed -= 1
+                    link.clients = [c for c in link.clients if c is not client]
 
     # -- paths -----------------------------------------------------------------------------------------
 
@@ -463,6 +633,10 @@ def _read_bounded(stream: paramiko.ChannelFile, limit: int, command: str) -> byt
         name = command.split(" ", 1)[0]
         raise IrodsProtocolError(f"output of the remote command {name!r} exceeds {limit} bytes; refused")
     return bytes(data)
+
+
+def _active(transport: paramiko.Transport | None) -> bool:
+    return transport is not None and transport.is_active()
 
 
 def _in_chain(exc: BaseException, types: tuple[type[BaseException], ...]) -> bool:

@@ -159,7 +159,7 @@ def _changed(path: str, change: str) -> IrodsSourceChangedError:
 def create_exclusive(client: paramiko.SFTPClient, path: str) -> paramiko.SFTPFile:
     """Create ``path`` with ``CREATE | EXCL``: fails (typed) if anything, a symlink included, is there."""
     try:
-        return client.open(path, "wxb")  # WRITE | CREATE | TRUNC | EXCL
+        return client.open(path, "wxb", bufsize=0)  # WRITE | CREATE | TRUNC | EXCL
     except OSError as exc:
         attrs = None
         with contextlib.suppress(OSError):
@@ -198,7 +198,7 @@ def open_resumed(
         raise IrodsInvalidPathError(
             "the temporary file to resume is longer than its source", operation="irods_to_sftp", path=path
         )
-    handle = client.open(path, "r+b")
+    handle = client.open(path, "r+b", bufsize=0)
     try:
         change = before.differences(SftpState.of(handle.stat()))
         if change is not None:

@@ -322,7 +322,7 @@ def open_sftp_writer(
 
     ``exclusive`` adds ``EXCL``: the open fails if anything, a planted symlink included, is at ``path``.
     """
-    handle = sftp.open(path, "wxb" if exclusive else "wb")
+    handle = sftp.open(path, "wxb" if exclusive else "wb", bufsize=0)
     handle.set_pipelined(True)
     handle.MAX_REQUEST_SIZE = request_size
     return SftpWriter(sftp, path, handle)

@@ -128,6 +128,12 @@ class _FaultState:
         self.sessions: set[_FaultySftpServer] = set()  # SFTP sessions alive (their files closed at stop)
         self._refuse_until = 0.0
         self._lock = threading.Lock()
+        # Connection statistics (reset by EmbeddedSftpServer.reset_connection_stats): TCP connections
+        # accepted, the most open at once, and SFTP file data bytes each connection carried.
+        self.accepted = 0
+        self.peak_open = 0
+        self._served: Counter[int] = Counter()  # id(open connection) -> data bytes
+        self.served_closed: list[int] = []  # data bytes of each closed connection
 
     def configure(self, faults: SshFaults) -> None:
         with self._lock:
@@ -158,12 +164,39 @@ class _FaultState:
         with self._lock:
             self._carried.pop(id(conn), None)
             self._dropped.discard(id(conn))
+            if id(conn) in self._served:
+                self.served_closed.append(self._served.pop(id(conn)))
+
+    def accept(self, conn: object, open_now: int) -> None:
+        """Count a new TCP connection (``open_now`` connections are open with it)."""
+        with self._lock:
+            self.accepted += 1
+            self.peak_open = max(self.peak_open, open_now)
+            self._served[id(conn)] = 0
+
+    def connection_stats(self, open_now: int) -> dict[str, Any]:
+        with self._lock:
+            return {
+                "accepted": self.accepted,
+                "open": open_now,
+                "peak_open": self.peak_open,
+                "data_bytes": sorted([*self.served_closed, *self._served.values()], reverse=True),
+            }
+
+    def reset_stats(self, open_now: int) -> None:
+        with self._lock:
+            self.accepted = 0
+            self.peak_open = open_now
+            self.served_closed = []
+            self._served = Counter(dict.fromkeys(self._served, 0))
 
     def on_data(self, conn: object, size: int) -> tuple[bool, float]:
         """Account ``size`` bytes carried by ``conn``: (drop the connection now, seconds to stall first)."""
         with self._lock:
             if id(conn) in self._dropped:
                 return True, 0.0  # already dropped: fail what is still queued, count nothing
+            if id(conn) in self._served:
+                self._served[id(conn)] += size
             f = self.faults
             before = self._carried.get(id(conn), 0)
             after = self._carried[id(conn)] = before + size
@@ -247,6 +280,7 @@ class _AuthServer(asyncssh.SSHServer):
     def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
         self._conn = conn
         self._owner._connections.add(conn)
+        self._owner._faults.accept(conn, len(self._owner._connections))
         if self._owner._faults.refuse_connection():
             asyncio.get_running_loop().call_soon(conn.abort)
 
@@ -332,6 +366,16 @@ class EmbeddedSftpServer(SshTestServer):
         """How many faults of each kind were injected since the server started (drops, stalls, ...)."""
         with self._faults._lock:
             return dict(self._faults.injected)
+
+    def connection_stats(self) -> dict[str, Any]:
+        """TCP connections as the server saw them since the start (or the last reset): ``accepted``,
+        ``open`` now, ``peak_open`` at once, and ``data_bytes``: SFTP file bytes read or written over each
+        connection (largest first)."""
+        return self._faults.connection_stats(len(self._connections))
+
+    def reset_connection_stats(self) -> None:
+        """Start counting :meth:`connection_stats` afresh (connections open now count as open)."""
+        self._faults.reset_stats(len(self._connections))
 
     def restart(self) -> None:
         """Close the listener and every connection, then listen again on the same port."""

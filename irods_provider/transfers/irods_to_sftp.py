@@ -39,6 +39,7 @@ from irods_provider.sftp._checksum import hash_sftp_file, sftp_file_has_checksum
 from irods_provider.sftp._endpoint import SftpEndpoint, is_raw_connection_error
 from irods_provider.sftp._integrity import create_exclusive, hash_prefix, open_resumed, publish
 from irods_provider.sftp._io import FAST_REQUEST_SIZE, SftpWriter
+from irods_provider.sftp._parallel import ParallelSftpWriter, widen_writer
 from irods_provider.transfers._move import irods_source_unchanged
 from irods_provider.transfers._resume_store import ResumeStore
 from irods_provider.transfers._selection import as_list, safe_join
@@ -312,7 +313,10 @@ class IrodsToSFTPOperator(SftpStagingOperator):
         if offset == 0 and hasher.count:  # a resumable temporary was refused after hashing it: start afresh
             hasher = hasher_for(config.checksum_scheme, session, item.source)
         temp = writer.path
+        sink: SftpWriter | ParallelSftpWriter = writer
         try:
+            # One session per SSH connection (sftp_connections), each writing its share of the chunks.
+            sink = widen_writer(sftp, writer, remaining=size - offset, chunk_size=config.chunk_size)
             with open_reader(
                 session,
                 item.source,
@@ -325,17 +329,17 @@ class IrodsToSFTPOperator(SftpStagingOperator):
             ) as reader:
                 result = copy(
                     reader,
-                    writer,
+                    sink,
                     chunk_size=config.chunk_size,
                     hasher=hasher,
                     cancel_event=self.cancel_event,
                     report_progress=False,
                 )
-            writer.close()
+            sink.close()
             checksum = verify_checksum(session, item.source, result)
             verified_there = self._verify_remote(sftp, temp, result.sha256.hex())
         except BaseException as exc:
-            writer.abort()
+            sink.abort()
             if not self.resume or isinstance(exc, IrodsChecksumMismatchError):
                 sftp.discard(client, temp)
                 self._store.drop(key)

@@ -101,7 +101,8 @@ class SFTPToIrodsOperator(SftpStagingOperator):
 
     :param metadata: AVUs (attribute → value) set on every object before it is published.
     :param sftp_range_readers: SFTP channels reading byte ranges of one file at once (1 = one prefetched
-        stream); bytes are still hashed in order.
+        stream), spread over the ``sftp_connections``; bytes are still hashed in order. Default: one per
+        SSH connection.
     :param resource: root resource the objects are written to (default: the connection's
         ``default_resource``, else the server's default).
     :param follow_symlinks: copy files behind symbolic links. Default False: links inside directories and
@@ -124,7 +125,7 @@ class SFTPToIrodsOperator(SftpStagingOperator):
         self,
         *,
         metadata: Mapping[str, str] | None = None,
-        sftp_range_readers: int = 1,
+        sftp_range_readers: int | None = None,
         follow_symlinks: bool = False,
         wait_stable_seconds: float | None = None,
         **kwargs: Any,
@@ -283,7 +284,8 @@ class SFTPToIrodsOperator(SftpStagingOperator):
     ) -> Iterator[tuple[object, Callable[[], str | None], int]]:
         """The source as a stream, its after-the-last-read change check (see :mod:`._sftp_integrity`) and
         its size when opened."""
-        readers = int(self.sftp_range_readers)
+        chosen = self.sftp_range_readers
+        readers = sftp.connections if chosen is None else int(chosen)  # one per SSH connection by default
         if readers < 1:
             raise IrodsUsageError(f"sftp_range_readers must be >= 1, got {readers}")
         listed_size, listed_mtime = item.size, item.mtime

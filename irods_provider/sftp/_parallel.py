@@ -1,0 +1,254 @@
+"""Write one remote file over several SFTP sessions (several SSH connections) at once, bounded, resumable.
+
+On a WAN path each TCP connection carries at most one window of bytes per round trip, so one SFTP writer is
+capped whatever the link offers. :class:`ParallelSftpWriter` takes the chunks a caller writes in order and
+sends chunk ``i`` over session ``i % K``, each with its own handle on the same file, at most two chunks per
+session in memory. It knows the contiguous prefix the server acknowledged (:attr:`committed`): when a
+connection drops, :meth:`abort` truncates the file to that prefix through a surviving session, so the next
+attempt resumes from verified bytes instead of hashing a file with holes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import queue
+import threading
+from collections import deque
+from collections.abc import Sequence
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Self
+
+import paramiko
+from paramiko.sftp import CMD_STATUS, CMD_WRITE, int64
+
+from irods_provider.exceptions import IrodsInvalidPathError
+from irods_provider.sftp._integrity import SftpState
+from irods_provider.sftp._io import FAST_REQUEST_SIZE, SftpWriter
+
+if TYPE_CHECKING:
+    from irods_provider.sftp._endpoint import SftpEndpoint
+
+__all__ = ["ParallelSftpWriter", "widen_writer"]
+
+_POLL = 0.2
+_JOIN_TIMEOUT = 30.0
+
+
+class _WriteSession:
+    """One session's share: WRITE requests for its chunks, acknowledged one chunk behind the one sent."""
+
+    def __init__(self, owner: ParallelSftpWriter, handle: paramiko.SFTPFile, index: int) -> None:
+        self.owner = owner
+        self.handle = handle
+        self._sftp: Any = handle.sftp
+        self.credits = threading.Semaphore(2)
+        self.todo: queue.SimpleQueue[tuple[int, bytes] | None] = queue.SimpleQueue()
+        self.error: BaseException | None = None
+        self._early: dict[int, tuple[int, paramiko.Message]] = {}
+        self.thread = threading.Thread(target=self.run, name=f"sftp-write-{index}", daemon=True)
+
+    def _async_response(self, t: int, msg: paramiko.Message, num: int) -> None:
+        """paramiko's callback for an answer read while waiting for another request's."""
+        self._early[num] = (t, msg)
+
+    def run(self) -> None:
+        sent: deque[tuple[int, int, list[int]]] = deque()  # (start, end, request numbers)
+        try:
+            while (item := self.todo.get()) is not None:
+                start, data = item
+                sent.append((start, start + len(data), self._send(start, data)))
+                while len(sent) > 1:  # the previous chunk's answers, while this one is on the wire
+                    self._acknowledged(*sent.popleft())
+            while sent:
+                self._acknowledged(*sent.popleft())
+        except BaseException as exc:
+            self.error = exc
+            self.owner.failed.set()
+
+    def _send(self, start: int, data: bytes) -> list[int]:
+        view = memoryview(data)
+        numbers = []
+        for at in range(0, len(data), FAST_REQUEST_SIZE):
+            if self.owner.failed.is_set():
+                raise _Stopped
+            piece = view[at : at + FAST_REQUEST_SIZE]  # no copy: paramiko packs it into the message
+            handle_id = self.handle.handle
+            numbers.append(self._sftp._async_request(self, CMD_WRITE, handle_id, int64(start + at), piece))
+        return numbers
+
+    def _acknowledged(self, start: int, end: int, numbers: list[int]) -> None:
+        """Wait for every answer of chunk ``[start, end)`` (raising the server's error), then count it."""
+        for num in numbers:
+            early = self._early.pop(num, None)
+            if early is None:
+                t, msg = self._sftp._read_response(num)  # raises on an error status
+            else:
+                t, msg = early
+                if t == CMD_STATUS:
+                    self._sftp._convert_status(msg)
+            if t != CMD_STATUS:
+                raise OSError(f"SFTP server answered a write with message type {t}")
+        self.credits.release()
+        self.owner.done(start, end)
+
+
+class _Stopped(Exception):
+    """A session stops sending because another one failed."""
+
+
+class ParallelSftpWriter:
+    """A write stream over K handles of one remote file; chunks go round-robin to the sessions.
+
+    ``first`` is the writer the caller opened (its handle, position and byte count are taken over);
+    ``others`` are further handles on the same file (see :func:`widen_writer`). :meth:`close` waits for every
+    acknowledgement and checks the size; :meth:`abort` keeps only the acknowledged prefix.
+    """
+
+    def __init__(
+        self, first: SftpWriter, others: Sequence[paramiko.SFTPFile], *, on_close: Any = None
+    ) -> None:
+        self.path = first.path
+        self._sftp = first._sftp
+        self.bytes_written = first.bytes_written
+        self.committed = first.bytes_written
+        self.failed = threading.Event()
+        self.closed = False
+        self._first = first
+        self._sessions = [_WriteSession(self, h, i) for i, h in enumerate([first._handle, *others])]
+        self._done: dict[int, int] = {}
+        self._lock = threading.Lock()
+        self._count = 0
+        self._on_close = on_close
+        for session in self._sessions:
+            session.thread.start()
+
+    def done(self, start: int, end: int) -> None:
+        """A session's chunk is acknowledged: advance the committed prefix over every contiguous chunk."""
+        with self._lock:
+            self._done[start] = end
+            while self.committed in self._done:
+                self.committed = self._done.pop(self.committed)
+
+    def _raise_failure(self) -> None:
+        for session in self._sessions:
+            if session.error is not None and not isinstance(session.error, _Stopped):
+                raise session.error
+        raise OSError(f"a parallel SFTP write to {self.path!r} stopped")
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:
+        """Hand ``data`` (the next bytes in order) to the next session; waits while it holds two chunks."""
+        session = self._sessions[self._count % len(self._sessions)]
+        while not session.credits.acquire(timeout=_POLL):
+            if self.failed.is_set():
+                self._raise_failure()
+        if self.failed.is_set():
+            session.credits.release()
+            self._raise_failure()
+        chunk = data if isinstance(data, bytes) else bytes(data)
+        session.todo.put((self.bytes_written, chunk))
+        self._count += 1
+        self.bytes_written += len(chunk)
+        return len(chunk)
+
+    def writable(self) -> bool:
+        return True
+
+    def _finish(self) -> None:
+        for session in self._sessions:
+            session.todo.put(None)
+        for session in self._sessions:
+            session.thread.join(_JOIN_TIMEOUT)
+
+    def close(self) -> None:
+        """Wait for every acknowledgement, close the handles, then verify the remote size."""
+        if self.closed:
+            return
+        self.closed = True
+        try:
+            self._finish()
+            if self.failed.is_set():
+                self._raise_failure()
+            for session in self._sessions:
+                session.handle.close()
+            size = self._sftp.stat(self.path).st_size
+            if size != self.bytes_written:
+                raise OSError(
+                    f"SFTP upload of {self.path!r} ended at {size} bytes, {self.bytes_written} were sent"
+                )
+        except BaseException:
+            self._keep_committed()
+            raise
+        finally:
+            self._release()
+
+    def abort(self) -> None:
+        """Stop, keep only the acknowledged prefix (through a session still up) and close; never raises."""
+        if self.closed:
+            return
+        self.closed = True
+        self.failed.set()
+        self._finish()
+        self._keep_committed()
+        self._release()
+
+    def _keep_committed(self) -> None:
+        """Truncate the file to :attr:`committed` through a live handle (a later resume hashes only bytes the
+        server acknowledged in order), then close every handle."""
+        for session in self._sessions:
+            if session.thread.is_alive():
+                continue  # still stuck on a stalled connection: its handle is not safe to use
+            with contextlib.suppress(Exception):
+                session.handle.truncate(self.committed)
+                break
+        for session in self._sessions:
+            with contextlib.suppress(Exception):
+                session.handle.close()
+
+    def _release(self) -> None:
+        if self._on_close is not None:
+            with contextlib.suppress(Exception):
+                self._on_close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+
+def widen_writer(
+    sftp: SftpEndpoint, writer: SftpWriter, *, remaining: int, chunk_size: int
+) -> SftpWriter | ParallelSftpWriter:
+    """``writer`` spread over one session per SSH connection of ``sftp`` when there is more than one and
+    more than a chunk is left to write; otherwise ``writer`` itself.
+
+    Every further handle is opened by name and must match the first handle's ``fstat`` (type, owner,
+    permissions, size, mtime) before a byte is written: a file swapped in between is refused, typed.
+    """
+    sessions = min(sftp.connections, -(-remaining // max(1, chunk_size)))
+    if sessions < 2:
+        return writer
+    clients = sftp.open_channels(sessions - 1)
+    handles: list[paramiko.SFTPFile] = []
+    try:
+        expected = SftpState.of(writer._handle.stat())
+        for client in clients:
+            handle = client.open(writer.path, "r+b", bufsize=0)
+            handles.append(handle)
+            change = expected.differences(SftpState.of(handle.stat()))
+            if change is not None:
+                raise IrodsInvalidPathError(
+                    f"the temporary file changed while it was opened again ({change})", path=writer.path
+                )
+    except BaseException:
+        for handle in handles:
+            with contextlib.suppress(Exception):
+                handle.close()
+        sftp.release(clients)
+        raise
+    return ParallelSftpWriter(writer, handles, on_close=lambda: sftp.release(clients))

@@ -1,0 +1,202 @@
+"""``sftp_connections``: staging over several SSH connections, each its own TCP connection.
+
+Counted on the server's side (the embedded asyncssh server records every TCP connection it accepts, the most
+open at once and the SFTP file bytes each one carried); bytes verified by SHA-256 at the final paths; a
+connection dropped by the server's fault injection is reconnected on its own and the file resumes; nothing
+is left open afterwards, on the server or in this process.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import random
+import time
+from collections.abc import Iterator
+
+import paramiko
+import psutil
+import pytest
+
+from irods_provider.testing.sftp import EmbeddedSftpServer, SshFaults
+from irods_provider.transfers._staging import auto_connections
+from irods_provider.transfers.irods_to_sftp import IrodsToSFTPOperator
+from irods_provider.transfers.sftp_to_irods import SFTPToIrodsOperator
+
+pytestmark = pytest.mark.timeout(60)
+
+HOME = "/tempZone/home/rods"
+KIB, MIB = 1024, 1024 * 1024
+CHUNK = 256 * KIB
+
+
+@pytest.fixture(scope="module")
+def sftp_server() -> Iterator[EmbeddedSftpServer]:
+    """The embedded server counts connections and injects faults; one per module."""
+    with EmbeddedSftpServer() as server:
+        yield server
+
+
+@pytest.fixture(autouse=True)
+def fresh_counts(sftp_server: EmbeddedSftpServer) -> Iterator[None]:
+    wait_all_closed(sftp_server)
+    sftp_server.reset_connection_stats()
+    yield
+    sftp_server.inject()
+
+
+def wait_all_closed(server: EmbeddedSftpServer, timeout: float = 10.0) -> dict[str, object]:
+    """The server's connection statistics once it sees no connection open (fails after ``timeout``)."""
+    deadline = time.monotonic() + timeout
+    while (stats := server.connection_stats())["open"] and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert stats["open"] == 0, f"connections left open: {stats}"
+    return stats
+
+
+def client_sockets_to(server: EmbeddedSftpServer) -> list[object]:
+    """This process's TCP sockets connected to the server's port."""
+    return [
+        c
+        for c in psutil.Process().net_connections(kind="tcp")
+        if c.raddr and c.raddr.port == server.port and c.status != psutil.CONN_TIME_WAIT
+    ]
+
+
+def sha2(data: bytes) -> str:
+    return "sha2:" + base64.b64encode(hashlib.sha256(data).digest()).decode()
+
+
+def files(seed: int) -> dict[str, bytes]:
+    rng = random.Random(seed)
+    sizes = [0, 10 * KIB, 700 * KIB, 3 * MIB + 5, 4 * MIB]
+    return {f"f{i}.bin": rng.randbytes(size) for i, size in enumerate(sizes)}
+
+
+def up(**kwargs):
+    kwargs.setdefault("chunk_size", CHUNK)
+    kwargs.setdefault("sftp_retry_backoff", 0.05)
+    return SFTPToIrodsOperator(task_id="up", sftp_conn_id="cluster", **kwargs).execute({})
+
+
+def down(**kwargs):
+    kwargs.setdefault("chunk_size", CHUNK)
+    kwargs.setdefault("sftp_retry_backoff", 0.05)
+    return IrodsToSFTPOperator(task_id="down", sftp_conn_id="cluster", **kwargs).execute({})
+
+
+def test_auto_rule_one_per_64_mib_between_one_and_four() -> None:
+    assert auto_connections([]) == 1
+    assert auto_connections([10 * MIB] * 12) == 1  # 120 MiB in all
+    assert auto_connections([64 * MIB, 64 * MIB]) == 2
+    assert auto_connections([200 * MIB]) == 3
+    assert auto_connections([4096 * MIB]) == 4
+
+
+def test_small_totals_stay_on_one_connection_by_default(remote, session, sftp_server) -> None:
+    data = files(5)
+    for name, blob in data.items():
+        remote.put(f"src/{name}", blob)
+    report = up(source_path=remote.path("src"), destination_path=f"{HOME}/auto", max_concurrent_files=3)
+    assert report["transferred"] == len(data)
+    stats = wait_all_closed(sftp_server)
+    assert (stats["accepted"], stats["peak_open"]) == (1, 1)
+
+
+@pytest.mark.parametrize("connections", [2, 3])
+def test_upload_spreads_over_the_connections(remote, session, sftp_server, connections) -> None:
+    data = files(connections)
+    for name, blob in data.items():
+        remote.put(f"src/{name}", blob)
+    report = up(
+        source_path=remote.path("src"),
+        destination_path=f"{HOME}/up{connections}",
+        max_concurrent_files=2,
+        sftp_connections=connections,
+    )
+    assert report["transferred"] == len(data)
+    for name, blob in data.items():
+        assert session.data_objects.calculate_checksum(f"{HOME}/up{connections}/{name}") == sha2(blob)
+    stats = wait_all_closed(sftp_server)
+    assert stats["accepted"] == connections
+    assert stats["peak_open"] == connections
+    carried = stats["data_bytes"]
+    assert len(carried) == connections
+    assert sum(carried) >= sum(len(b) for b in data.values())
+    # Range readers are spread: every connection carried at least one 256 KiB chunk of the 4 MiB file.
+    assert min(carried) >= CHUNK
+    assert client_sockets_to(sftp_server) == []
+
+
+def test_download_writes_ranges_over_every_connection(remote, session, sftp_server) -> None:
+    data = files(7)
+    session.collections.create(f"{HOME}/d")
+    for name, blob in data.items():
+        session.data_objects.write(f"{HOME}/d/{name}", blob)
+    report = down(source_path=f"{HOME}/d", destination_path=remote.path("back"), sftp_connections=3)
+    assert report["transferred"] == len(data)
+    back = remote.files("back")
+    assert {k: hashlib.sha256(v).hexdigest() for k, v in back.items()} == {
+        k: hashlib.sha256(v).hexdigest() for k, v in data.items()
+    }  # and no temporary left: only the final names
+    stats = wait_all_closed(sftp_server)
+    assert (stats["accepted"], stats["peak_open"]) == (3, 3)
+    assert len(stats["data_bytes"]) == 3
+    assert min(stats["data_bytes"]) >= CHUNK  # each connection wrote (and hashed) its share
+    assert client_sockets_to(sftp_server) == []
+
+
+def test_one_dropped_connection_is_replaced_and_the_upload_resumes(remote, session, sftp_server) -> None:
+    blob = random.Random(9).randbytes(6 * MIB)
+    remote.put("big.bin", blob)
+    # The first connection to carry 1 MiB of file data is cut (one drop in all); the others go on.
+    sftp_server.inject(SshFaults(seed=9, drop_after_bytes=MIB, max_drops=1))
+    report = up(source_path=remote.path("big.bin"), destination_path=f"{HOME}/big.bin", sftp_connections=3)
+    assert sftp_server.injected_faults()["drops"] >= 1
+    assert report["transferred"] == 1
+    assert report["files"][0]["resumed_from"] > 0  # from the committed prefix, not from 0
+    assert session.data_objects.calculate_checksum(f"{HOME}/big.bin") == sha2(blob)
+    stats = wait_all_closed(sftp_server)
+    assert stats["accepted"] == 3 + 1  # three, plus the one replacing the dropped connection
+    assert stats["peak_open"] == 3
+    assert client_sockets_to(sftp_server) == []
+
+
+def test_one_dropped_connection_is_replaced_and_the_download_resumes(remote, session, sftp_server) -> None:
+    blob = random.Random(10).randbytes(6 * MIB)
+    session.data_objects.write(f"{HOME}/big.bin", blob)
+    sftp_server.inject(SshFaults(seed=10, drop_after_bytes=MIB, max_drops=1))
+    report = down(source_path=f"{HOME}/big.bin", destination_path=remote.path("big.bin"), sftp_connections=3)
+    assert sftp_server.injected_faults()["drops"] >= 1
+    assert report["transferred"] == 1
+    # The acknowledged prefix was kept (truncated through a surviving connection) and resumed from.
+    assert report["files"][0]["resumed_from"] > 0
+    assert remote.files() == {"big.bin": blob}
+    stats = wait_all_closed(sftp_server)
+    assert stats["accepted"] == 3 + 1
+    assert client_sockets_to(sftp_server) == []
+
+
+def test_connections_the_server_refuses_are_left_out_only_when_best_effort(remote, sftp_server) -> None:
+    from airflow.providers.sftp.hooks.sftp import SFTPHook
+
+    from irods_provider.sftp import SftpEndpoint
+    from irods_provider.sftp._endpoint import is_raw_connection_error
+
+    hook = SFTPHook(ssh_conn_id="cluster")
+    hook.conn_retry_attempts = 1  # each refusal is final (the copies for more connections inherit it)
+    with SftpEndpoint(hook) as sftp:
+        sftp_server.inject(refuse_connections=2)
+        sftp.widen(3, best_effort=True)  # what the operators do for the automatic count
+        assert sftp.connections == 1
+        assert len(sftp.transports()) == 1
+        with sftp.channel() as client, sftp.channel() as other:
+            assert sftp.link_of(client) == sftp.link_of(other) == 0  # never lent from a connection not up
+            assert client.normalize(".") == "/"
+        sftp_server.inject(refuse_connections=1)
+        with pytest.raises((paramiko.SSHException, EOFError, OSError)) as caught:
+            sftp.widen(4)  # an explicit sftp_connections: the failure is the caller's
+        assert is_raw_connection_error(caught.value)
+    assert sftp_server.injected_faults()["refused_connections"] >= 3
+    wait_all_closed(sftp_server)
+    assert client_sockets_to(sftp_server) == []
