@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from irods_provider.client import Kinds
 from irods_provider.client._events import emit
 from irods_provider.client.transfer import (
+    CopyResult,
     FileResult,
     FileStatus,
     LoggingProgressSubscriber,
@@ -317,24 +318,16 @@ class IrodsToSFTPOperator(SftpStagingOperator):
         try:
             # One session per SSH connection (sftp_connections), each writing its share of the chunks.
             sink = widen_writer(sftp, writer, remaining=size - offset, chunk_size=config.chunk_size)
-            with open_reader(
+            result = self._stream(
                 session,
                 item.source,
-                # The SFTP side is the slower leg: read-ahead past one chunk per stream only holds memory.
-                config=dataclasses.replace(config, queue_depth=1),
+                sink,
                 offset=offset,
                 size=size,
-                subscribers=(progress,),
-                cancel_event=self.cancel_event,
-            ) as reader:
-                result = copy(
-                    reader,
-                    sink,
-                    chunk_size=config.chunk_size,
-                    hasher=hasher,
-                    cancel_event=self.cancel_event,
-                    report_progress=False,
-                )
+                config=config,
+                progress=progress,
+                hasher=hasher,
+            )
             sink.close()
             checksum = verify_checksum(session, item.source, result)
             verified_there = self._verify_remote(sftp, temp, result.sha256.hex())
@@ -354,6 +347,38 @@ class IrodsToSFTPOperator(SftpStagingOperator):
             resumed_from=offset,
         )
         return result_file, temp, verified_there
+
+    def _stream(
+        self,
+        session: IrodsSession,
+        source: str,
+        sink: SftpWriter | ParallelSftpWriter,
+        *,
+        offset: int,
+        size: int,
+        config: TransferConfig,
+        progress: LoggingProgressSubscriber,
+        hasher: StreamHasher,
+    ) -> CopyResult:
+        """Read ``source`` from ``offset`` into ``sink``, hashing what passes."""
+        with open_reader(
+            session,
+            source,
+            # The SFTP side is the slower leg: read-ahead past one chunk per stream only holds memory.
+            config=dataclasses.replace(config, queue_depth=1),
+            offset=offset,
+            size=size,
+            subscribers=(progress,),
+            cancel_event=self.cancel_event,
+        ) as reader:
+            return copy(
+                reader,
+                sink,
+                chunk_size=config.chunk_size,
+                hasher=hasher,
+                cancel_event=self.cancel_event,
+                report_progress=False,
+            )
 
     def _open_temp(
         self,
