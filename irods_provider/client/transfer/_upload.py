@@ -24,6 +24,7 @@ from irods_provider.exceptions import (
     IrodsNotADataObjectError,
     IrodsNotFoundError,
     IrodsResponseError,
+    IrodsSourceChangedError,
     IrodsTransferCancelledError,
     IrodsUsageError,
 )
@@ -518,7 +519,9 @@ def _upload_to_temp(
             src,
             writer.committed_bytes,
             start=start,
-            resume=resume,
+            # A change seen mid-read (a range reader opening a grown file) leaves a prefix of a version
+            # that no longer exists: never resumable, removed like a change seen after the last read.
+            resume=resume and not isinstance(exc, IrodsSourceChangedError),
             previous=checkpoints.previous,
         )
         raise

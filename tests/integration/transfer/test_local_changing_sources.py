@@ -172,3 +172,36 @@ def test_a_symlink_named_as_the_source_is_refused_unless_followed(session, tmp_p
     assert objects(session) == []
     upload_object(session, link, f"{HOME}/latest.h5", config=CONFIG, follow_symlinks=True)
     assert session.data_objects.read(f"{HOME}/latest.h5") == data
+
+
+class _ChangesMidRead:
+    """A stream whose reader notices, after ``at`` bytes, that its source changed (as a range reader does
+    when it opens a file that grew since the first handle): it raises IrodsSourceChangedError mid-copy."""
+
+    def __init__(self, data: bytes, at: int) -> None:
+        self.data, self.at, self.offset = data, at, 0
+        self.name = "/cluster/jobs/out.h5"
+
+    def read(self, n: int = -1) -> bytes:
+        if self.offset >= self.at:
+            raise IrodsSourceChangedError(
+                "a range reader opened another file", changed="size", path=self.name
+            )
+        chunk = self.data[self.offset : self.offset + (n if n >= 0 else len(self.data))]
+        self.offset += len(chunk)
+        return chunk
+
+
+def test_a_change_seen_mid_read_removes_the_temporary_instead_of_keeping_it_for_resume(session) -> None:
+    """The temporary holds a prefix of a version that no longer exists: nothing may resume from it."""
+    data = os.urandom(640 * KIB)
+    with pytest.raises(IrodsSourceChangedError, match="another file"):
+        upload_object(
+            session,
+            _ChangesMidRead(data, 256 * KIB),  # type: ignore[arg-type]
+            f"{HOME}/mid-read.h5",
+            config=CONFIG,
+            size=len(data),
+            resume_key="mid-read-key",
+        )
+    assert objects(session) == [], "a temporary of a changed source was kept"
