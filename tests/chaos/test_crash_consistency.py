@@ -32,6 +32,7 @@ from typing import Any
 
 import pytest
 
+from irods_provider.client._events import add_listener, remove_listener
 from irods_provider.client._paths import is_temporary_name
 from irods_provider.client.transfer._resume import HANDLE_ATTRIBUTE, RESUME_ATTRIBUTE, ResumeState
 from irods_provider.testing._http import DropConnection
@@ -314,6 +315,16 @@ def check_after_retry(
     return problems
 
 
+def _retry_listener(into: list[str]) -> Any:
+    """A client-event listener collecting the causes of every resend."""
+
+    def listen(event: str, value: float, tags: dict[str, str]) -> None:
+        if event == "retry":
+            into.append(tags.get("cause", "?"))
+
+    return listen
+
+
 def kill_points(case: Case, requests: int, points: int) -> list[tuple[int, bool]]:
     """Every request index in both modes (shuffled), then seeded random ones, ``points`` in all."""
     rng = random.Random(f"{SEED}-{case.id}")
@@ -396,6 +407,9 @@ def test_kill9_then_retry_keeps_every_invariant(
         violations += [f"{where}: {p}" for p in check_after_kill(case, snap, final, data, local_dir / NAME)]
         switch.arm(None, 0, after=False)
         t0 = time.monotonic()
+        retries: list[str] = []  # the retry's own resends, by cause (client events)
+        listener = _retry_listener(retries)
+        add_listener(listener)
         try:
             outcome = worker.WRITE_PATHS[case.path](args)
         except Exception as exc:
@@ -411,8 +425,10 @@ def test_kill9_then_retry_keeps_every_invariant(
                 if switch.post_bytes > full_bytes - prefix // 2:  # request framing varies a little
                     violations.append(
                         f"{where}: resumed from {prefix} bytes but sent {switch.post_bytes} of a full "
-                        f"run's {full_bytes} request bytes"
+                        f"run's {full_bytes} request bytes (resends: {retries or 'none'})"
                     )
+        finally:
+            remove_listener(listener)
         release_all_handles(model)
     seconds = time.monotonic() - started
     print(

@@ -255,11 +255,11 @@ class _SwapOnOpen:
     def __getattr__(self, name: str):
         return getattr(self._client, name)
 
-    def open(self, path: str, mode: str = "r"):
+    def open(self, path: str, mode: str = "r", **kwargs):
         if path == self._path and self._swap is not None:
             swap, self._swap = self._swap, None
             swap()
-        return self._client.open(path, mode)
+        return self._client.open(path, mode, **kwargs)
 
 
 def test_swaps_between_lstat_and_open_are_caught_by_the_open_handle(remote: Remote, sftp_server) -> None:

@@ -519,23 +519,26 @@ def _upload_to_temp(
             src,
             writer.committed_bytes,
             start=start,
-            # A change seen mid-read (a range reader opening a grown file) leaves a prefix of a version
-            # that no longer exists: never resumable, removed like a change seen after the last read.
-            resume=resume and not isinstance(exc, IrodsSourceChangedError),
+            resume=resume,
             previous=checkpoints.previous,
+            error=exc,
         )
         raise
-    previous = checkpoints.previous
+    return result, start, _verified(session, temp, src, result), checkpoints.previous
+
+
+def _verified(session: SessionLike, temp: str, src: _OpenedSource, result: CopyResult) -> str:
+    """The server's checksum of the complete temporary, once the source proved unchanged after the last
+    read; either failure removes the temporary (never resumable: what it holds a prefix of is gone)."""
     change = src.check(result.size) if src.check is not None else None
     if change is not None:
-        _quiet_remove(session, temp)  # never resumable: the source it holds a prefix of is gone
+        _quiet_remove(session, temp)
         raise_changed(src.name, change)
     try:
-        checksum = verify_checksum(session, temp, result)
+        return verify_checksum(session, temp, result)
     except IrodsChecksumMismatchError:
         _quiet_remove(session, temp)
         raise
-    return result, start, checksum, previous
 
 
 class _Checkpoints:
@@ -607,9 +610,14 @@ def _after_failure(
     start: int,
     resume: bool,
     previous: str | None,
+    error: BaseException,
 ) -> None:
-    """Record the committed prefix for a later resume, or remove the temporary object."""
-    if not resume:
+    """Record the committed prefix for a later resume, or remove the temporary object.
+
+    A source change seen mid-read (a range reader opening a file that grew) leaves a prefix of a version
+    that no longer exists: never resumable.
+    """
+    if not resume or isinstance(error, IrodsSourceChangedError):
         _quiet_remove(session, temp)
         return
     if committed <= start:
