@@ -88,6 +88,8 @@ class Deployment:
     # Edge workers reach the API server through one WAN proxy per site (round trip, bytes/s per connection).
     wan_rtt: float = 0.02
     wan_bandwidth: float = 25e6
+    # Extra ``AIRFLOW__SECTION__KEY`` settings for every Airflow process (e.g. a test's StatsD listener).
+    airflow_config: dict[str, str] = field(default_factory=dict)
     work: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="irods-live-")))
     procs: Processes = field(init=False)
     env: dict[str, str] = field(init=False, default_factory=dict)
@@ -102,6 +104,9 @@ class Deployment:
     def __post_init__(self) -> None:
         if self.executor not in EXECUTORS:
             raise ValueError(f"executor must be one of {', '.join(EXECUTORS)}, not {self.executor!r}")
+        odd = sorted(k for k in self.airflow_config if not k.startswith("AIRFLOW__"))
+        if odd:
+            raise ValueError(f"airflow_config takes AIRFLOW__SECTION__KEY settings only, not {odd}")
         self.work.chmod(0o755)  # the postgres user must reach its data directory inside
         (self.work / "logs").mkdir()
         self.procs = Processes(self.work / "logs")
@@ -319,6 +324,7 @@ class Deployment:
                 "AIRFLOW__EDGE__HEARTBEAT_INTERVAL": "5",
                 "AIRFLOW__EDGE__JOB_SUCCESS_PURGE": "60",  # minutes: the tests read the finished jobs
             }
+        env |= self.airflow_config
         config = self.airflow_home / "config"
         config.mkdir()
         (config / "airflow_local_settings.py").write_text(LOCAL_SETTINGS)
@@ -392,6 +398,7 @@ class Deployment:
         env = (
             _base_env()
             | {k: self.env[k] for k in EDGE_WORKER_SETTINGS}
+            | self.airflow_config
             | {
                 "AIRFLOW_HOME": str(home),
                 "AIRFLOW__EDGE__API_URL": edge_api_url(api_port),

@@ -1,13 +1,21 @@
-"""The example DAGs, a deferrable sensor and a killed staging task under a real LocalExecutor deployment."""
+"""The example DAGs, a deferrable sensor, a killed staging task and the provider's StatsD metrics under a real
+LocalExecutor deployment."""
 
 from __future__ import annotations
 
+import contextlib
+import json
 import secrets
 from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from typing import Any
 
 import _live_checks as c
+import _statsd
 import pytest
 from _live.deploy import Deployment
+from _live.procs import wait_until
+from _live.scenario import MULTI, multi_cluster_conf, run_dag
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -15,8 +23,16 @@ SENSOR_DAG, SLOW_DAG = "irods_live_sensor", "irods_live_slow_stage"
 
 
 @pytest.fixture(scope="module")
-def dep() -> Iterator[Deployment]:
-    yield from c.start_deployment(executor="local", clusters=2)
+def statsd() -> Iterator[_statsd.StatsdListener]:
+    """The module's StatsD daemon stand-in: every Airflow process of the deployment sends its metrics here."""
+    listener = _statsd.StatsdListener()
+    yield listener
+    listener.close()
+
+
+@pytest.fixture(scope="module")
+def dep(statsd: _statsd.StatsdListener) -> Iterator[Deployment]:
+    yield from c.start_deployment(executor="local", clusters=2, airflow_config=statsd.airflow_config())
 
 
 def test_both_example_dags_succeed(dep: Deployment) -> None:
@@ -37,6 +53,111 @@ def _run_collection(dep: Deployment, run_id: str) -> str:
 
     slug = re.sub(r"[^A-Za-z0-9_.-]", "", run_id.split("+", 1)[0])
     return f"{demo_multi_cluster.RESULTS}/{slug}"
+
+
+@dataclass(frozen=True)
+class MetricsRun:
+    """One multi-cluster run: the provider's StatsD lines sent meanwhile and its staging reports (XCom)."""
+
+    lines: list[str]
+    dataset: dict[str, int]
+    stage_in: list[dict[str, Any]]
+    stage_out: list[dict[str, Any]]
+
+
+@pytest.fixture(scope="module")
+def metrics_run(dep: Deployment, statsd: _statsd.StatsdListener) -> MetricsRun:
+    """Run the multi-cluster DAG once more, alone (no other run is in flight), and collect its metrics."""
+    dataset = c.seed_multi_cluster_input(dep, mib=4)  # the same files the first test seeded: replaced as is
+    mark = statsd.mark()
+    result = run_dag(dep, MULTI, multi_cluster_conf(dep), timeout=240, say=lambda _m: None)
+    c.assert_succeeded(result, expected_tasks=1 + 4 * len(dep.cluster_list) + 1, dep=dep)
+    clusters = range(len(dep.cluster_list))
+    stage_in = [_return_value(dep, result.run_id, "stage_in", i) for i in clusters]
+    stage_out = [_return_value(dep, result.run_id, "stage_out", i) for i in clusters]
+    # Each task sent its datagrams before it reported success; give loopback delivery a bounded moment.
+    out_files = sum(r["transferred"] for r in stage_out)
+    name, direction = "airflow.irods.transfer.files", METRIC_DIRECTION["stage_out"]
+    with contextlib.suppress(TimeoutError):  # the assertions say what is missing
+        wait_until(
+            "the stage_out file counters",
+            lambda: _statsd.total(_statsd.totals(statsd.since(mark)), name, direction=direction) >= out_files,
+            timeout=30,
+        )
+    return MetricsRun(statsd.since(mark), dataset, stage_in, stage_out)
+
+
+def _return_value(dep: Deployment, run_id: str, task_id: str, map_index: int) -> dict[str, Any]:
+    """A mapped task instance's XCom return value (decoded when the API gives it as JSON text)."""
+    path = f"/dags/{MULTI}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries/return_value"
+    value = dep.api.call("GET", path, params={"map_index": map_index})["value"]
+    return dict(json.loads(value) if isinstance(value, str) else value)
+
+
+#: The metric ``direction`` each staging task of the DAG counts under. The README names directions from
+#: iRODS's side (``stage_in`` = SFTP → iRODS), the DAG from the cluster's: its ``stage_in`` task
+#: (IrodsToSFTPOperator) is the metrics' ``stage_out`` and the other way round.
+METRIC_DIRECTION = {"stage_in": "stage_out", "stage_out": "stage_in"}
+
+
+def assert_metric_totals(run: MetricsRun) -> None:
+    """The StatsD totals of staged bytes and files equal the DAG's staging reports, by direction.
+
+    Both clusters' staging tasks use the one iRODS connection ``irods_default``: the ``conn_id`` tag is the
+    iRODS connection, so the totals are per direction over both clusters (the SFTP side is no tag).
+    """
+    found = _statsd.totals(run.lines)
+    conn = {"conn_id": "irods_default"}
+    for task_id, reports in (("stage_in", run.stage_in), ("stage_out", run.stage_out)):
+        direction = METRIC_DIRECTION[task_id]
+        for name, key in (
+            ("airflow.irods.transfer.bytes", "bytes"),
+            ("airflow.irods.transfer.files", "transferred"),
+        ):
+            expected = sum(int(r[key]) for r in reports)
+            assert _statsd.total(found, name, direction=direction, **conn) == expected, (name, task_id, found)
+            assert _statsd.total(found, name, direction=direction) == expected, (
+                name,
+                task_id,
+                "other conn_id",
+            )
+        assert _statsd.total(found, "airflow.irods.transfer.files_failed", direction=direction) == 0
+
+
+def test_staging_metrics_reach_statsd_with_the_reports_totals(
+    dep: Deployment, metrics_run: MetricsRun
+) -> None:
+    run = metrics_run
+    # The reports themselves: every cluster got the whole seeded dataset and sent back its outputs.
+    assert sorted(r["sftp_conn_id"] for r in run.stage_in) == [cl.name for cl in dep.cluster_list]
+    for report in run.stage_in:
+        assert (report["transferred"], report["bytes"]) == (len(run.dataset), sum(run.dataset.values()))
+    assert all(r["transferred"] > 0 and r["bytes"] > 0 for r in run.stage_out), run.stage_out
+    assert_metric_totals(run)
+    # Request latency per endpoint: at least one data-objects request per file staged in or out.
+    requests = _statsd.timers(run.lines, "airflow.irods.request.duration")
+    data_objects = [ms for ms, tags in requests if tags.get("endpoint") == "data-objects"]
+    moved = sum(r["transferred"] for r in run.stage_in + run.stage_out)
+    assert len(data_objects) >= moved, (len(data_objects), moved)
+    assert all(ms >= 0 for ms in data_objects)
+
+
+@pytest.mark.parametrize("change", ["bytes_plus_one", "one_file_less", "datagram_lost"])
+def test_a_wrong_total_fails_the_metric_check(metrics_run: MetricsRun, change: str) -> None:
+    """The totals check above has teeth: a report off by one byte or file, or one datagram lost, fails it."""
+    run = metrics_run
+    if change == "bytes_plus_one":
+        run = replace(
+            run, stage_in=[{**run.stage_in[0], "bytes": run.stage_in[0]["bytes"] + 1}, *run.stage_in[1:]]
+        )
+    elif change == "one_file_less":
+        out = run.stage_out
+        run = replace(run, stage_out=[{**out[0], "transferred": out[0]["transferred"] - 1}, *out[1:]])
+    else:
+        lost = next(i for i, x in enumerate(run.lines) if x.startswith("airflow.irods.transfer.bytes,"))
+        run = replace(run, lines=run.lines[:lost] + run.lines[lost + 1 :])
+    with pytest.raises(AssertionError):
+        assert_metric_totals(run)
 
 
 def test_sensor_defers_and_resumes_through_the_triggerer(dep: Deployment) -> None:
