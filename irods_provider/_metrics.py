@@ -23,8 +23,9 @@ log = logging.getLogger(__name__)
 DIRECTIONS = {
     "local -> iRODS": "upload",
     "iRODS -> local": "download",
-    "SFTP -> iRODS": "stage_in",
-    "iRODS -> SFTP": "stage_out",
+    # As HPC sites say it (and the multi-cluster DAG names its tasks): data is staged in to the cluster.
+    "iRODS -> SFTP": "stage_in",
+    "SFTP -> iRODS": "stage_out",
 }
 #: Client events forwarded as counters: event name -> metric name.
 _CLIENT_COUNTERS = {"retry": "irods.retries", "checksum_mismatch": "irods.checksum_mismatches"}

@@ -94,10 +94,9 @@ def _return_value(dep: Deployment, run_id: str, task_id: str, map_index: int) ->
     return dict(json.loads(value) if isinstance(value, str) else value)
 
 
-#: The metric ``direction`` each staging task of the DAG counts under. The README names directions from
-#: iRODS's side (``stage_in`` = SFTP → iRODS), the DAG from the cluster's: its ``stage_in`` task
-#: (IrodsToSFTPOperator) is the metrics' ``stage_out`` and the other way round.
-METRIC_DIRECTION = {"stage_in": "stage_out", "stage_out": "stage_in"}
+#: The metric ``direction`` each staging task of the DAG counts under: the same words, from the cluster's side
+#: (its ``stage_in`` task, IrodsToSFTPOperator, stages data in to the cluster).
+METRIC_DIRECTION = {"stage_in": "stage_in", "stage_out": "stage_out"}
 
 
 def assert_metric_totals(run: MetricsRun) -> None:
