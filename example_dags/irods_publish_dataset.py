@@ -43,27 +43,12 @@ SHARE_TICKET_SECONDS = 7 * 24 * 3600
 
 
 def irods_home(params: Mapping[str, Any], conn_id: str = "irods_default") -> str:
-    """``/<zone>/home/<user>``: the ``zone``/``user`` params when given, else the connection's.
-
-    The zone comes from the connection's ``zone`` extra, else from the server (``/info``); the user is the
-    connection's login (the OpenID username in the ``openid_password`` mode).
-    """
-    from irods_provider.client._openid import OpenId, PasswordGrant
+    """``/<zone>/home/<user>``: the ``zone``/``user`` params when given, else the connection's
+    (:meth:`IrodsHook.home_collection`)."""
     from irods_provider.hooks.irods import IrodsHook
 
-    zone, user = params.get("zone"), params.get("user")
-    if zone and user:
-        return f"/{zone}/home/{user}"
     with IrodsHook(conn_id) as hook:
-        settings = hook.settings
-        auth = settings.auth
-        password_grant = isinstance(auth, OpenId) and isinstance(auth.grant, PasswordGrant)
-        openid_user = auth.grant.username if password_grant else None  # type: ignore[union-attr]
-        user = user or openid_user or settings.username
-        zone = zone or settings.zone or hook.get_conn().limits.irods_zone
-    if not user:
-        raise ValueError(f"connection {conn_id!r} names no user ({settings.auth_mode}): set the 'user' param")
-    return f"/{zone}/home/{user}"
+        return hook.home_collection(params.get("zone"), params.get("user"))
 
 
 def publication_plan(home: str, params: Mapping[str, Any], run_after: dt.datetime) -> dict[str, Any]:

@@ -185,6 +185,28 @@ class IrodsHook(IrodsShortcutsMixin, BaseHook):
             )
         )
 
+    def home_collection(self, zone: str | None = None, user: str | None = None) -> str:
+        """``/<zone>/home/<user>``: the given ones, else the connection's.
+
+        The zone is the connection's ``zone`` extra, else the server's (``/info``); the user is the
+        connection's login (the OpenID username in the ``openid_password`` mode). A connection naming no user
+        (a static token, client credentials) needs ``user``.
+        """
+        from irods_provider.client._openid import OpenId, PasswordGrant
+
+        if zone and user:
+            return f"/{zone}/home/{user}"
+        settings = self.settings
+        auth = settings.auth
+        if isinstance(auth, OpenId) and isinstance(auth.grant, PasswordGrant):
+            user = user or auth.grant.username
+        user = user or settings.username
+        if not user:
+            raise IrodsConfigurationError(
+                f"connection {self.irods_conn_id!r} names no user ({settings.auth_mode}): give the user"
+            )
+        return f"/{zone or settings.zone or self.get_conn().limits.irods_zone}/home/{user}"
+
     def close(self) -> None:
         """Close the cached session (logs out nothing: iRODS HTTP tokens simply expire)."""
         if self._session is not None:

@@ -209,3 +209,28 @@ def test_ui_test_button_names_the_connection_the_user_typed(irods, monkeypatch) 
         f"Connected to the iRODS HTTP API 0.7.0 (detected automatically) at {irods.base_url} "
         "(zone tempZone) with basic authentication",
     )
+
+
+def test_home_collection_from_the_connection_the_server_or_the_arguments(irods, monkeypatch) -> None:
+    from irods_provider.exceptions import IrodsConfigurationError
+
+    port = irods.port
+    basic = hook_for(monkeypatch, f"irods://bob:pw@127.0.0.1:{port}/http")
+    assert basic.home_collection() == "/tempZone/home/bob"  # the zone from the server's /info
+    assert basic.home_collection(user="carol") == "/tempZone/home/carol"
+    assert basic.home_collection("z", "u") == "/z/home/u"
+    openid = {
+        "auth_mode": "openid_password",
+        "openid_token_url": f"http://127.0.0.1:{free_port()}/token",
+        "openid_allow_insecure_http": "true",
+        "openid_client_id": "c",
+        "openid_username": "alice",
+        "openid_password": "pw",
+        "zone": "zX",
+    }
+    conn = {"conn_type": "irods", "host": "127.0.0.1", "port": port, "schema": "http", "extra": openid}
+    assert hook_for(monkeypatch, json.dumps(conn)).home_collection() == "/zX/home/alice"  # no request sent
+    token = {**conn, "extra": {"auth_mode": "token", "access_token": "t0k3n", "zone": "zX"}}
+    with pytest.raises(IrodsConfigurationError, match="'irods_probe' names no user"):
+        hook_for(monkeypatch, json.dumps(token)).home_collection()
+    assert hook_for(monkeypatch, json.dumps(token)).home_collection(user="svc") == "/zX/home/svc"
