@@ -109,6 +109,9 @@ class WanProxy:
         except (ConnectionError, OSError, asyncio.CancelledError):
             writer.close()
 
+    def _opened(self, upstream: asyncio.StreamWriter) -> None:
+        """Called with each new connection to the target (a subclass may log it)."""
+
     async def _handle(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
         try:
             upstream_r, upstream_w = await asyncio.open_connection(*self.target)
@@ -116,6 +119,7 @@ class WanProxy:
             client_w.close()
             return
         self.connections += 1
+        self._opened(upstream_w)
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.gather(
                 self._pipe(client_r, upstream_w, True),

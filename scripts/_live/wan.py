@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import signal
 import sys
 import threading
@@ -25,18 +24,9 @@ from _wanproxy import WanProxy
 class LoggingWanProxy(WanProxy):
     """The WAN proxy, printing the local address of every upstream connection it opens."""
 
-    async def _handle(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
-        try:
-            upstream_r, upstream_w = await asyncio.open_connection(*self.target)
-        except OSError:
-            client_w.close()
-            return
-        host, port = upstream_w.get_extra_info("sockname")[:2]
+    def _opened(self, upstream: asyncio.StreamWriter) -> None:
+        host, port = upstream.get_extra_info("sockname")[:2]
         print(f"upstream {host}:{port}", flush=True)
-        with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.gather(
-                self._pipe(client_r, upstream_w), self._pipe(upstream_r, client_w), return_exceptions=True
-            )
 
 
 def main(argv: list[str] | None = None) -> int:
