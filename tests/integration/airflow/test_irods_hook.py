@@ -215,10 +215,10 @@ def test_home_collection_from_the_connection_the_server_or_the_arguments(irods, 
     from irods_provider.exceptions import IrodsConfigurationError
 
     port = irods.port
-    basic = hook_for(monkeypatch, f"irods://bob:pw@127.0.0.1:{port}/http")
-    assert basic.home_collection() == "/tempZone/home/bob"  # the zone from the server's /info
-    assert basic.home_collection(user="carol") == "/tempZone/home/carol"
-    assert basic.home_collection("z", "u") == "/z/home/u"
+    with hook_for(monkeypatch, f"irods://bob:pw@127.0.0.1:{port}/http") as basic:  # closes its session
+        assert basic.home_collection() == "/tempZone/home/bob"  # the zone from the server's /info
+        assert basic.home_collection(user="carol") == "/tempZone/home/carol"
+        assert basic.home_collection("z", "u") == "/z/home/u"
     openid = {
         "auth_mode": "openid_password",
         "openid_token_url": f"http://127.0.0.1:{free_port()}/token",
