@@ -4,11 +4,17 @@ lines."""
 from __future__ import annotations
 
 import socket
+import sys
 import threading
-from collections import Counter
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "support"))
+
+from statsd_lines import Totals, timers, total, totals
+
+__all__ = ["PREFIX", "StatsdListener", "Totals", "timers", "total", "totals"]
 
 PREFIX = "airflow.irods."
-Totals = Counter[tuple[str, frozenset[tuple[str, str]]]]
 
 
 class StatsdListener:
@@ -65,34 +71,3 @@ class StatsdListener:
             if lines:
                 with self._lock:
                     self._lines += lines
-
-
-def totals(lines: list[str]) -> Totals:
-    """Counter totals by (name, tags) from InfluxDB-style StatsD lines ``name,k=v,...:value|c``."""
-    found: Totals = Counter()
-    for line in lines:
-        head, _, rest = line.partition(":")
-        value, _, kind = rest.partition("|")
-        if kind != "c":
-            continue
-        name, *tags = head.split(",")
-        found[(name, frozenset((k, v) for k, _, v in (t.partition("=") for t in tags)))] += int(value)
-    return found
-
-
-def total(found: Totals, name: str, **tags: str) -> int:
-    """Sum of the counter ``name`` over every tag set that includes ``tags``."""
-    wanted = set(tags.items())
-    return sum(n for (metric, have), n in found.items() if metric == name and wanted <= have)
-
-
-def timers(lines: list[str], name: str) -> list[tuple[float, dict[str, str]]]:
-    """(milliseconds, tags) of every timer line ``name,k=v,...:value|ms``."""
-    found = []
-    for line in lines:
-        head, _, rest = line.partition(":")
-        value, _, kind = rest.partition("|")
-        metric, *tags = head.split(",")
-        if kind == "ms" and metric == name:
-            found.append((float(value), {k: v for k, _, v in (t.partition("=") for t in tags)}))
-    return found

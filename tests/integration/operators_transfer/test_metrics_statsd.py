@@ -13,6 +13,10 @@ from pathlib import Path
 
 import pytest
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "support"))
+
+from statsd_lines import timers, total, totals
+
 pytestmark = pytest.mark.timeout(90)
 
 SCRIPT = Path(__file__).with_name("statsd_run.py")
@@ -42,36 +46,6 @@ def _received(sock: socket.socket) -> list[str]:
         lines += packet.decode().splitlines()
 
 
-def _totals(lines: list[str]) -> Counter[tuple[str, frozenset[tuple[str, str]]]]:
-    """Counter totals by (name, tags) from InfluxDB-style StatsD lines ``name,k=v,...:value|c``."""
-    totals: Counter[tuple[str, frozenset[tuple[str, str]]]] = Counter()
-    for line in lines:
-        head, _, rest = line.partition(":")
-        value, _, kind = rest.partition("|")
-        if kind != "c":
-            continue
-        name, *tags = head.split(",")
-        totals[(name, frozenset(tuple(t.split("=", 1)) for t in tags))] += int(value)  # type: ignore[misc]
-    return totals
-
-
-def _timings(lines: list[str], name: str) -> list[tuple[float, dict[str, str]]]:
-    """(milliseconds, tags) of every timer line ``name,k=v,...:value|ms``."""
-    found = []
-    for line in lines:
-        head, _, rest = line.partition(":")
-        value, _, kind = rest.partition("|")
-        metric, *tags = head.split(",")
-        if kind == "ms" and metric == name:
-            found.append((float(value), dict(t.split("=", 1) for t in tags)))
-    return found
-
-
-def _total(totals: Counter[tuple[str, frozenset[tuple[str, str]]]], name: str, **tags: str) -> int:
-    wanted = set(tags.items())
-    return sum(n for (metric, have), n in totals.items() if metric == name and wanted <= have)
-
-
 def test_transfer_totals_retries_and_polls_arrive_at_statsd(irods, statsd, tmp_path) -> None:
     source = tmp_path / "src"
     for rel, size in SIZES.items():
@@ -94,28 +68,28 @@ def test_transfer_totals_retries_and_polls_arrive_at_statsd(irods, statsd, tmp_p
     injected = irods.injected_faults().get("error_503", 0)
     irods.set_faults(error_503=0.0)
     lines = _received(statsd)
-    totals = _totals(lines)
+    found = totals(lines)
 
     size = sum(SIZES.values())
     assert reports["up"]["bytes"] == reports["down"]["bytes"] == size
     conn = {"conn_id": "irods_default"}
-    assert _total(totals, "airflow.irods.transfer.bytes", direction="upload", **conn) == size
-    assert _total(totals, "airflow.irods.transfer.bytes", direction="download", **conn) == size
-    assert _total(totals, "airflow.irods.transfer.files", direction="upload", **conn) == len(SIZES)
-    assert _total(totals, "airflow.irods.transfer.files", direction="download", **conn) == len(SIZES)
+    assert total(found, "airflow.irods.transfer.bytes", direction="upload", **conn) == size
+    assert total(found, "airflow.irods.transfer.bytes", direction="download", **conn) == size
+    assert total(found, "airflow.irods.transfer.files", direction="upload", **conn) == len(SIZES)
+    assert total(found, "airflow.irods.transfer.files", direction="download", **conn) == len(SIZES)
     assert reports["again"]["skipped"] == len(SIZES)
-    assert _total(totals, "airflow.irods.transfer.files_skipped", direction="upload", **conn) == len(SIZES)
-    assert _total(totals, "airflow.irods.transfer.files_failed") == 0
+    assert total(found, "airflow.irods.transfer.files_skipped", direction="upload", **conn) == len(SIZES)
+    assert total(found, "airflow.irods.transfer.files_failed") == 0
     assert reports["polls"] == [False, False, False]
-    polls = _total(
-        totals, "airflow.irods.sensor.polls", sensor="IrodsPathSensor", outcome="waiting", mode="poke", **conn
+    polls = total(
+        found, "airflow.irods.sensor.polls", sensor="IrodsPathSensor", outcome="waiting", mode="poke", **conn
     )
     assert polls == 3
     # Every 503 the emulator injected was retried once, and counted under its cause.
     assert injected > 0
-    assert _total(totals, "airflow.irods.retries", cause="http_503") == injected
+    assert total(found, "airflow.irods.retries", cause="http_503") == injected
     # Request latency per endpoint: one timing per request sent; the refused ones carry their status.
-    requests = _timings(lines, "airflow.irods.request.duration")
+    requests = timers(lines, "airflow.irods.request.duration")
     endpoints = Counter(tags["endpoint"] for _, tags in requests)
     assert endpoints["data-objects"] >= 2 * len(SIZES), endpoints  # at least a write and a read per file
     assert endpoints["collections"] >= 1, endpoints
@@ -139,10 +113,10 @@ def test_deferred_sensors_count_their_polls_from_the_trigger(irods, session, sta
     run = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60, check=False)
     assert run.returncode == 0, run.stderr[-3000:]
     assert json.loads(run.stdout.strip().splitlines()[-1]) == [["cancelled"], ["success"], ["error"]]
-    totals = _totals(_received(statsd))
+    found = totals(_received(statsd))
     polls = "airflow.irods.sensor.polls"
     deferred = {"mode": "deferred", "conn_id": "irods_default"}
-    assert _total(totals, polls, sensor="IrodsPathSensor", outcome="waiting", **deferred) == 3
-    assert _total(totals, polls, sensor="IrodsPathSensor", outcome="done", **deferred) == 1
-    assert _total(totals, polls, sensor="IrodsCollectionStableSensor", outcome="failed", **deferred) == 1
-    assert _total(totals, polls, mode="poke") == 0
+    assert total(found, polls, sensor="IrodsPathSensor", outcome="waiting", **deferred) == 3
+    assert total(found, polls, sensor="IrodsPathSensor", outcome="done", **deferred) == 1
+    assert total(found, polls, sensor="IrodsCollectionStableSensor", outcome="failed", **deferred) == 1
+    assert total(found, polls, mode="poke") == 0
