@@ -271,13 +271,18 @@ class SftpEndpoint:
         if used is not None:
             used.setdefault(link.index, generation)
 
-    def lost_connections(self, exc: BaseException, used: Mapping[int, int]) -> list[tuple[int, int]]:
-        """Which of the connections ``used`` (index -> generation) ``exc`` means are gone, as (index,
-        generation): replaced already, no longer active (paramiko notices a drop a moment after its channels
-        fail), or, when the error is a stall (a read past ``io_timeout``) or a closed channel while every
-        one of them is still up, all of them. Empty when ``exc`` is not a connection failure."""
+    def lost_connections(self, exc: BaseException, used: Mapping[int, int]) -> list[tuple[int, int]] | None:
+        """Which of the connections ``used`` (index -> generation) to replace after ``exc``, as (index,
+        generation); None when ``exc`` is not a connection failure.
+
+        Replaced already, or no longer active (paramiko notices a drop a moment after its channels fail):
+        those. A stall (a read past ``io_timeout``): all of them. A failed channel while every connection
+        is still up (the server ended one SFTP session, or paramiko has not noticed the drop yet): those
+        whose own channel is closed, else none (an empty list: retry on a fresh channel; closed channels
+        are never lent again, and a dead connection is noticed on the next attempt).
+        """
         if not is_raw_connection_error(exc) and not _in_chain(exc, (paramiko.SSHException, TimeoutError)):
-            return []
+            return None
         candidates = dict(used) or {0: self._links[0].generation}
         replaced = [(i, g) for i, g in candidates.items() if self._links[i].generation != g]
         if replaced:
@@ -290,11 +295,9 @@ class SftpEndpoint:
             time.sleep(0.02)
         if dead:
             return dead
-        return list(candidates.items()) if _in_chain(exc, (paramiko.SSHException, TimeoutError)) else []
-
-    def connection_lost(self, exc: BaseException, generation: int) -> bool:
-        """Whether ``exc`` (raised while using the first connection at ``generation``) means it is gone."""
-        return bool(self.lost_connections(exc, {0: generation}))
+        if _in_chain(exc, (paramiko.SSHException, TimeoutError)):
+            return list(candidates.items())
+        return [(i, g) for i, g in candidates.items() if _sftp_closed(self._links[i].main)]
 
     def reconnect(self, generation: int, index: int = 0) -> None:
         """Replace connection ``index`` at ``generation`` by a new one (a no-op if already replaced).
@@ -378,7 +381,7 @@ class SftpEndpoint:
                 return run()
             except Exception as exc:
                 lost = self.lost_connections(exc, used)
-                if not lost:
+                if lost is None:
                     raise
                 now = progress() if progress is not None else moved
                 stalled, moved = (1, now) if now > moved else (stalled + 1, moved)
@@ -390,7 +393,14 @@ class SftpEndpoint:
                         attempts=attempt,
                     ) from exc
                 if log is not None:
-                    log.warning("SSH connection lost while copying %s (%s); reconnecting", path, exc)
+                    log.warning(
+                        "SSH %s lost while copying %s (%s: %s); %s",
+                        "connection" if lost else "channel",
+                        path,
+                        type(exc).__name__,
+                        exc,
+                        "reconnecting" if lost else "retrying on a new channel",
+                    )
                 for index, generation in lost:
                     self.reconnect(generation, index)
             finally:
@@ -417,7 +427,7 @@ class SftpEndpoint:
             except queue.Empty:
                 client = self._open_on(link, 1)[0]
                 break
-            if owner == generation:
+            if owner == generation and not _sftp_closed(pooled):
                 client = pooled
         self._note(link, generation)
         with self._lock:
@@ -427,7 +437,7 @@ class SftpEndpoint:
         finally:
             with self._lock:
                 link.borrowed -= 1
-            if generation == link.generation:
+            if generation == link.generation and not _sftp_closed(client):
                 link.pool.put((generation, client))
 
     def open_channels(self, count: int) -> list[paramiko.SFTPClient]:
@@ -637,6 +647,12 @@ def _read_bounded(stream: paramiko.ChannelFile, limit: int, command: str) -> byt
 
 def _active(transport: paramiko.Transport | None) -> bool:
     return transport is not None and transport.is_active()
+
+
+def _sftp_closed(client: paramiko.SFTPClient | None) -> bool:
+    """Whether ``client``'s SSH channel is closed (or it has none): it can carry no more requests."""
+    channel = None if client is None else client.get_channel()
+    return channel is None or bool(channel.closed)
 
 
 def _in_chain(exc: BaseException, types: tuple[type[BaseException], ...]) -> bool:

@@ -99,6 +99,9 @@ class SshFaults:
 
     :param drop_after_bytes: abort the SSH connection once it has carried this many data bytes.
     :param drop_probability: abort the connection at a read or write with this probability (seeded).
+    :param drop_scope: ``"connection"`` aborts the TCP connection; ``"channel"`` closes only the SFTP
+        channel and keeps the connection up (an ``sftp-server`` process that died or was killed by the
+        site); bytes then count per channel.
     :param stall_after_bytes: hold the read or write that crosses this many bytes for ``stall_seconds``.
     :param refuse_after_drop_seconds: after each drop, refuse new SSH connections for this long.
     :param refuse_connections: refuse the next this many new SSH connections.
@@ -108,6 +111,7 @@ class SshFaults:
     drop_after_bytes: int | None = None
     drop_probability: float = 0.0
     max_drops: int | None = None
+    drop_scope: Literal["connection", "channel"] = "connection"
     stall_after_bytes: int | None = None
     stall_seconds: float = 0.0
     max_stalls: int | None = 1
@@ -123,8 +127,8 @@ class _FaultState:
         self.injected: Counter[str] = Counter()  # since the server started
         self._used: Counter[str] = Counter()  # since the last configure(): what max_drops/max_stalls bound
         self._rng = random.Random(0)
-        self._carried: dict[int, int] = {}  # id(connection) -> data bytes so far
-        self._dropped: set[int] = set()  # connections aborted, still answering requests already read
+        self._carried: dict[int, int] = {}  # id(connection or channel, per drop_scope) -> data bytes so far
+        self._dropped: set[int] = set()  # connections/channels dropped, still answering requests already read
         self.sessions: set[_FaultySftpServer] = set()  # SFTP sessions alive (their files closed at stop)
         self._refuse_until = 0.0
         self._lock = threading.Lock()
@@ -167,6 +171,11 @@ class _FaultState:
             if id(conn) in self._served:
                 self.served_closed.append(self._served.pop(id(conn)))
 
+    def forget_channel(self, chan: object) -> None:
+        with self._lock:
+            self._carried.pop(id(chan), None)
+            self._dropped.discard(id(chan))
+
     def accept(self, conn: object, open_now: int) -> None:
         """Count a new TCP connection (``open_now`` connections are open with it)."""
         with self._lock:
@@ -190,16 +199,17 @@ class _FaultState:
             self.served_closed = []
             self._served = Counter(dict.fromkeys(self._served, 0))
 
-    def on_data(self, conn: object, size: int) -> tuple[bool, float]:
-        """Account ``size`` bytes carried by ``conn``: (drop the connection now, seconds to stall first)."""
+    def on_data(self, conn: object, chan: object, size: int) -> tuple[bool, float]:
+        """Account ``size`` bytes carried by ``conn`` on ``chan``: (drop now, seconds to stall first)."""
         with self._lock:
-            if id(conn) in self._dropped:
+            f = self.faults
+            key = id(chan) if f.drop_scope == "channel" else id(conn)
+            if key in self._dropped:
                 return True, 0.0  # already dropped: fail what is still queued, count nothing
             if id(conn) in self._served:
                 self._served[id(conn)] += size
-            f = self.faults
-            before = self._carried.get(id(conn), 0)
-            after = self._carried[id(conn)] = before + size
+            before = self._carried.get(key, 0)
+            after = self._carried[key] = before + size
             stall = 0.0
             if (
                 f.stall_after_bytes is not None
@@ -213,7 +223,7 @@ class _FaultState:
             )
             if drop and self._budget("drops", f.max_drops):
                 self._count("drops")
-                self._dropped.add(id(conn))
+                self._dropped.add(key)
                 self._refuse_until = time.monotonic() + f.refuse_after_drop_seconds
                 return True, stall
             return False, stall
@@ -247,14 +257,18 @@ class _FaultySftpServer(asyncssh.SFTPServer):
     def exit(self) -> None:
         self.close_files()
         self._state.sessions.discard(self)
+        self._state.forget_channel(self.channel)
         super().exit()
 
     async def _fault(self, size: int) -> None:
-        drop, stall = self._state.on_data(self.connection, size)
+        drop, stall = self._state.on_data(self.connection, self.channel, size)
         if stall:
             await asyncio.sleep(stall)
         if drop:
-            self.connection.abort()
+            if self._state.faults.drop_scope == "channel":
+                self.channel.close()
+            else:
+                self.connection.abort()
             raise asyncssh.SFTPConnectionLost("connection dropped by fault injection")
 
     async def read(self, file_obj: object, offset: int, size: int) -> bytes:

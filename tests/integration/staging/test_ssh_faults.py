@@ -96,6 +96,41 @@ def test_both_ways_with_the_connection_dropped_mid_file(remote, session, sftp_se
     assert max(f.get("resumed_from") or 0 for f in report["files"]) > 0
 
 
+def test_both_ways_with_the_sftp_channel_closed_under_a_live_connection(remote, session, sftp_server) -> None:
+    # The server ends the SFTP session (its sftp-server process died) but the SSH connection stays up:
+    # paramiko's transport stays active, so only the failed channel tells the client what happened.
+    data = files(3)
+    for name, blob in data.items():
+        remote.put(f"chan/{name}", blob)
+    before = sftp_server.injected_faults().get("drops", 0)  # counted since the module's server started
+    sftp_server.inject(SshFaults(seed=3, drop_after_bytes=700 * KIB, max_drops=4, drop_scope="channel"))
+    report = up(
+        source_path=remote.path("chan"),
+        destination_path=f"{HOME}/chan",
+        max_concurrent_files=2,
+        sftp_retries=8,
+    )
+    drops_up = sftp_server.injected_faults().get("drops", 0)
+    assert drops_up == before + 4
+    assert (report["transferred"], report["failed"]) == (len(data), 0)
+    for name, blob in data.items():
+        assert session.data_objects.calculate_checksum(f"{HOME}/chan/{name}") == sha2(blob)
+
+    sftp_server.inject(SshFaults(seed=13, drop_after_bytes=700 * KIB, max_drops=4, drop_scope="channel"))
+    report = down(
+        source_path=f"{HOME}/chan",
+        destination_path=remote.path("chan-back"),
+        max_concurrent_files=2,
+        sftp_retries=8,
+    )
+    assert sftp_server.injected_faults()["drops"] == drops_up + 4
+    assert report["transferred"] == len(data)
+    back = remote.files("chan-back")
+    assert {k: hashlib.sha256(v).hexdigest() for k, v in back.items()} == {
+        k: hashlib.sha256(v).hexdigest() for k, v in data.items()
+    }
+
+
 def test_without_resume_an_interrupted_file_starts_over(remote, session, sftp_server) -> None:
     blob = random.Random(2).randbytes(2 * MIB)
     session.data_objects.write(f"{HOME}/one.bin", blob)
