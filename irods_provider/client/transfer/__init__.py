@@ -26,13 +26,13 @@ from ._copy import (
 )
 from ._download import download_object, parallel_download
 from ._local import (
-    PlannedFile,
     download_files,
     plan_irods_sources,
     plan_local_sources,
     safe_local_path,
     upload_files,
 )
+from ._plan import Destination, Plan, PlannedFile, Tree, plan_copies
 from ._progress import LoggingProgressSubscriber
 from ._reader import ParallelReader, open_reader
 from ._report import FileResult, FileStatus, TransferReport
@@ -45,6 +45,7 @@ __all__ = [
     "AtomicWriter",
     "ChecksumScheme",
     "CopyResult",
+    "Destination",
     "FileResult",
     "FileStatus",
     "IrodsTransferCancelledError",
@@ -52,6 +53,7 @@ __all__ = [
     "OverwritePolicy",
     "ParallelReader",
     "ParallelWriter",
+    "Plan",
     "PlannedFile",
     "ResumeState",
     "SkipPolicy",
@@ -61,6 +63,7 @@ __all__ = [
     "TransferReport",
     "TransferStatus",
     "TransferSubscriber",
+    "Tree",
     "copy",
     "download_files",
     "download_object",
@@ -70,6 +73,7 @@ __all__ = [
     "parallel_download",
     "parallel_upload",
     "pin_checksum_scheme",
+    "plan_copies",
     "plan_irods_sources",
     "plan_local_sources",
     "safe_local_path",
