@@ -25,6 +25,7 @@ from ._copy import (
     verify_checksum,
 )
 from ._download import download_object, parallel_download
+from ._endpoints import BytesFile, IrodsObject, LocalFile, Sink, Source, copy_file
 from ._local import (
     download_files,
     plan_irods_sources,
@@ -43,12 +44,15 @@ from ._writer import ParallelWriter, open_writer
 __all__ = [
     "RESUME_ATTRIBUTE",
     "AtomicWriter",
+    "BytesFile",
     "ChecksumScheme",
     "CopyResult",
     "Destination",
     "FileResult",
     "FileStatus",
+    "IrodsObject",
     "IrodsTransferCancelledError",
+    "LocalFile",
     "LoggingProgressSubscriber",
     "OverwritePolicy",
     "ParallelReader",
@@ -56,7 +60,9 @@ __all__ = [
     "Plan",
     "PlannedFile",
     "ResumeState",
+    "Sink",
     "SkipPolicy",
+    "Source",
     "StreamHasher",
     "TransferConfig",
     "TransferCoordinator",
@@ -65,6 +71,7 @@ __all__ = [
     "TransferSubscriber",
     "Tree",
     "copy",
+    "copy_file",
     "download_files",
     "download_object",
     "hasher_for",
