@@ -60,7 +60,7 @@ class FsspecFile:
     def exists(self) -> bool:
         return bool(self.fs.exists(self.path))
 
-    def open_temp(self, *, size: int | None = None, resume: bool = True) -> tuple[Writer, int]:
+    def open_temp(self, *, size: int | None = None, resume: bool = True, key: str = "") -> tuple[Writer, int]:
         self._temp = hidden_sibling(self.path)
         return self.fs.open(self._temp, "wb"), 0
 

@@ -73,7 +73,7 @@ class SftpFile:
             return False
         return True
 
-    def open_temp(self, *, size: int | None = None, resume: bool = True) -> tuple[Writer, int]:
+    def open_temp(self, *, size: int | None = None, resume: bool = True, key: str = "") -> tuple[Writer, int]:
         temp = hidden_sibling(self.path)
         handle = create_exclusive(self.client, temp)
         handle.set_pipelined(True)

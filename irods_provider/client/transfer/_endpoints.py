@@ -17,11 +17,11 @@ and change checks are the engine's existing pieces (:func:`~._integrity.open_loc
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import io
 import os
 import posixpath
 import secrets
+import stat
 import threading
 from collections.abc import Hashable
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
@@ -33,6 +33,8 @@ from ._atomic import AtomicWriter
 from ._config import MIB, TransferConfig
 from ._copy import CopyResult, StreamHasher, copy
 from ._integrity import (
+    _BINARY,
+    _NOFOLLOW,
     LocalState,
     check_final_destination,
     create_exclusive,
@@ -40,6 +42,7 @@ from ._integrity import (
     raise_changed,
 )
 from ._reader import open_reader
+from ._resume import resume_key
 
 __all__ = [
     "BytesFile",
@@ -111,8 +114,9 @@ class Sink(Protocol):
         """Whether something is at the final path."""
         ...
 
-    def open_temp(self, *, size: int | None = None, resume: bool = True) -> tuple[Writer, int]:
-        """A writer on a hidden temporary and the offset it continues at (0 unless resuming a prefix)."""
+    def open_temp(self, *, size: int | None = None, resume: bool = True, key: str = "") -> tuple[Writer, int]:
+        """A writer on a hidden temporary and the offset it continues at: 0 unless ``resume`` and a
+        temporary written for the same ``key`` (the source's version, :func:`source_key`) is there."""
         ...
 
     def publish(self) -> None:
@@ -129,6 +133,11 @@ class _Discard:
         return len(data)
 
 
+def source_key(source: Source) -> str:
+    """What a resumable temporary is written for: the source's name and version (:meth:`Source.state`)."""
+    return resume_key("copy-file", source.name, repr(source.state()))
+
+
 def _hash_prefix(source: Source, length: int, hasher: StreamHasher, chunk_size: int) -> None:
     """Feed the source's first ``length`` bytes to ``hasher`` (what a resumed temporary already holds)."""
     reader = source.open(0)
@@ -142,12 +151,12 @@ def _write(
     source: Source, sink: Sink, *, resume: bool, chunk_size: int, cancel: threading.Event | None
 ) -> CopyResult:
     """Write ``source`` into the sink's temporary (closed on return); the digests of all its bytes."""
-    size = source.size()
-    writer, offset = sink.open_temp(size=size, resume=resume)
+    size, key = source.size(), source_key(source)
+    writer, offset = sink.open_temp(size=size, resume=resume, key=key)
     if offset > size:  # longer than the source: not a prefix of it
         writer.close()
         sink.discard()
-        writer, offset = sink.open_temp(size=size, resume=False)
+        writer, offset = sink.open_temp(size=size, resume=False, key=key)
     hasher = StreamHasher()
     try:
         if offset:
@@ -206,14 +215,14 @@ def copy_file(
 
 class LocalFile:
     """A local file: read without following a link at its name, written through a hidden exclusive temporary
-    sibling (resumed when one is there) and published with ``os.replace`` (never onto a link or directory).
-    """
+    sibling named after the source's version (resumed when one is there: a killed attempt's) and published
+    with ``os.replace`` (never onto a link or directory). Opening a temporary removes the destination's other
+    temporaries (older versions of the source): one writer per destination."""
 
     def __init__(self, path: str | os.PathLike[str], *, follow_symlinks: bool = False) -> None:
         self.path = os.fspath(path)
         self.follow_symlinks = follow_symlinks
-        head, tail = os.path.split(self.path)
-        self._temp = os.path.join(head, f".{tail}.irods-part-{_stable_key(self.path)}")
+        self._temp: str | None = None
 
     @property
     def name(self) -> str:
@@ -236,31 +245,54 @@ class LocalFile:
             now = self.state()
         except FileNotFoundError:
             return "removed"
-        return (
-            since.differences(now) if isinstance(since, LocalState) and isinstance(now, LocalState) else None
-        )
+        return since.differences(now) if isinstance(since, LocalState) else "not a local file's state"
 
     def exists(self) -> bool:
         return os.path.lexists(self.path)
 
-    def open_temp(self, *, size: int | None = None, resume: bool = True) -> tuple[Writer, int]:
-        if resume and os.path.isfile(self._temp) and not os.path.islink(self._temp):
-            writer = open(self._temp, "ab")  # noqa: SIM115 - the engine closes it
-            return writer, writer.tell()
-        self.discard()
+    def temporary(self, key: str) -> str:
+        """The hidden temporary sibling written for ``key``."""
+        head, tail = os.path.split(self.path)
+        return os.path.join(head, f".{tail}.irods-part-{key or '0'}")
+
+    def open_temp(self, *, size: int | None = None, resume: bool = True, key: str = "") -> tuple[Writer, int]:
+        self._temp = self.temporary(key)
+        self._remove_others(self._temp)
+        if resume:
+            try:
+                fd = os.open(self._temp, os.O_WRONLY | os.O_APPEND | _NOFOLLOW | _BINARY)
+            except FileNotFoundError:
+                pass
+            else:
+                if stat.S_ISREG(os.fstat(fd).st_mode):
+                    return os.fdopen(fd, "ab"), os.fstat(fd).st_size
+                os.close(fd)
+        with contextlib.suppress(FileNotFoundError, IsADirectoryError):
+            os.remove(self._temp)
         return os.fdopen(create_exclusive(self._temp), "wb"), 0
 
+    def _remove_others(self, ours: str) -> None:
+        """Remove this destination's temporaries written for other keys (stale versions)."""
+        head, tail = os.path.split(self.path)
+        prefix = f".{tail}.irods-part-"
+        with contextlib.suppress(FileNotFoundError), os.scandir(head or ".") as scan:
+            stale = [e.path for e in scan if e.name.startswith(prefix) and e.path != ours]
+        for path in stale:
+            with contextlib.suppress(FileNotFoundError, IsADirectoryError):
+                os.remove(path)
+
     def publish(self) -> None:
+        if self._temp is None:
+            raise IrodsNotFoundError("nothing was written", path=self.path)
         check_final_destination(self.path, operation="copy")
         os.replace(self._temp, self.path)
+        self._temp = None
 
     def discard(self) -> None:
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(self._temp)
-
-
-def _stable_key(path: str) -> str:
-    return hashlib.sha256(path.encode("utf-8", "surrogateescape")).hexdigest()[:16]
+        temp, self._temp = self._temp, None
+        if temp is not None:
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(temp)
 
 
 class _Buffer(io.BytesIO):
@@ -303,7 +335,7 @@ class BytesFile:
     def exists(self) -> bool:
         return self.data is not None
 
-    def open_temp(self, *, size: int | None = None, resume: bool = True) -> tuple[Writer, int]:
+    def open_temp(self, *, size: int | None = None, resume: bool = True, key: str = "") -> tuple[Writer, int]:
         self._temp = _Buffer()
         return self._temp, 0
 
@@ -349,7 +381,7 @@ class IrodsObject:
     def exists(self) -> bool:
         return self.session.data_objects.exists(self.path) or self.session.collections.exists(self.path)
 
-    def open_temp(self, *, size: int | None = None, resume: bool = True) -> tuple[Writer, int]:
+    def open_temp(self, *, size: int | None = None, resume: bool = True, key: str = "") -> tuple[Writer, int]:
         self._writer = AtomicWriter(self.session, self.path, config=self.config, size=size, publish=False)
         return self._writer, 0
 

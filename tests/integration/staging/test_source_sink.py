@@ -21,6 +21,7 @@ from irods_provider.client.transfer._endpoints import (
     Sink,
     Source,
     copy_file,
+    source_key,
 )
 from irods_provider.exceptions import IrodsAlreadyExistsError, IrodsSourceChangedError
 from irods_provider.fs._endpoint import FsspecFile
@@ -156,14 +157,33 @@ def test_a_source_that_changes_while_read_is_never_published(places, tmp_path) -
 
 def test_a_local_sink_resumes_its_temporary_and_hashes_the_prefix_from_the_source(places) -> None:
     data = os.urandom(300_000)
+    source = BytesFile(data)
     sink = LocalFile(places.tmp / "resumed.bin")
-    writer, offset = sink.open_temp(size=len(data))
+    stale, _ = sink.open_temp(key="an older version of the source")
+    stale.write(b"x" * 200_000)  # must never be taken for a prefix of this version
+    stale.close()
+    writer, offset = sink.open_temp(size=len(data), key=source_key(source))
     writer.write(data[:100_000])  # what a killed attempt left
     writer.close()
     assert offset == 0
-    assert places.temporaries() == [".resumed.bin.irods-part-" + sink._temp.rsplit("-", 1)[-1]]
-    result = copy_file(BytesFile(data), sink, chunk_size=32 * 1024)
+    assert places.temporaries() == [os.path.basename(sink.temporary(source_key(source)))]  # stale removed
+    sent: list[int] = []
+    reader_open = source.open
+    source.open = lambda offset=0: sent.append(offset) or reader_open(offset)  # type: ignore[method-assign]
+    result = copy_file(source, sink, chunk_size=32 * 1024)
+    assert sent == [0, 100_000]  # the prefix is hashed from the source, the rest sent from there
     assert result.sha256 == hashlib.sha256(data).digest()
     assert result.size == len(data)
     assert (places.tmp / "resumed.bin").read_bytes() == data
+    assert places.temporaries() == []
+
+
+def test_a_temporary_of_another_version_is_never_resumed(places) -> None:
+    data = os.urandom(50_000)
+    sink = LocalFile(places.tmp / "fresh.bin")
+    stale, _ = sink.open_temp(key="another version")
+    stale.write(b"y" * 10_000)
+    stale.close()
+    copy_file(BytesFile(data), sink)
+    assert (places.tmp / "fresh.bin").read_bytes() == data
     assert places.temporaries() == []
