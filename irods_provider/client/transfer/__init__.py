@@ -2,7 +2,9 @@
 
 One copy loop (:func:`copy`) serves every source and sink; :func:`open_writer` / :func:`open_reader` give
 file-like objects over parallel writes and ranged read-ahead; :func:`upload_object` publishes atomically;
-:func:`upload_files` / :func:`download_files` plan trees, lists and globs for the Airflow operators.
+:func:`upload_files` / :func:`download_files` plan trees, lists and globs for the Airflow operators through
+the one planner (:func:`plan_copies` over a :class:`Tree`: local disk, iRODS zone, SFTP server).
+:class:`Source` / :class:`Sink` name what a copy needs of either end; :func:`copy_file` copies any pair.
 SFTP streams live in :mod:`irods_provider.sftp` (paramiko is never imported by the client).
 """
 
