@@ -1,6 +1,7 @@
 """The engine's Source and Sink protocols: every implementation conforms, and a copy between every pair of
-them (local file, bytes, iRODS object on the emulator, SFTP file on the servers, fsspec memory file) arrives
-byte for byte (SHA-256), published atomically, with no temporary left behind."""
+them (local file, bytes, iRODS object on the emulator, SFTP file on the servers, fsspec files in memory and on
+the emulator through IrodsFileSystem) arrives byte for byte (SHA-256), published atomically, with no
+temporary left behind."""
 
 from __future__ import annotations
 
@@ -24,11 +25,12 @@ from irods_provider.client.transfer._endpoints import (
     source_key,
 )
 from irods_provider.exceptions import IrodsAlreadyExistsError, IrodsSourceChangedError
+from irods_provider.fs import IrodsFileSystem
 from irods_provider.fs._endpoint import FsspecFile
 from irods_provider.sftp._file import SftpFile
 
 HOME = "/tempZone/home/rods"
-KINDS = ("local", "bytes", "irods", "sftp", "fsspec")
+KINDS = ("local", "bytes", "irods", "sftp", "fsspec", "fsspec-irods")
 
 
 class Places:
@@ -36,7 +38,9 @@ class Places:
 
     def __init__(self, tmp: Path, session, client, remote, memory) -> None:
         self.tmp, self.session, self.client, self.remote, self.memory = tmp, session, client, remote, memory
-        session.collections.create(f"{HOME}/ss", intermediates=True, exist_ok=True)
+        self.irods_fs = IrodsFileSystem(session=session, skip_instance_cache=True)
+        for collection in ("ss", "ssfs"):
+            session.collections.create(f"{HOME}/{collection}", intermediates=True, exist_ok=True)
         self.bytes_sinks: dict[str, BytesFile] = {}
 
     def make(self, kind: str, name: str, data: bytes | None) -> Source | Sink:
@@ -55,6 +59,10 @@ class Places:
             if data is not None:
                 self.remote.put(name, data)
             return SftpFile(self.client, self.remote.path(name))
+        if kind == "fsspec-irods":
+            if data is not None:
+                self.session.data_objects.write(f"{HOME}/ssfs/{name}", data)
+            return FsspecFile(self.irods_fs, f"irods://{HOME}/ssfs/{name}")
         if data is not None:
             self.memory.pipe_file(f"/ss/{name}", data)
         return FsspecFile(self.memory, f"memory:///ss/{name}")
@@ -72,12 +80,21 @@ class Places:
             "fsspec": lambda: (
                 self.memory.cat_file(f"/ss/{name}") if self.memory.exists(f"/ss/{name}") else None
             ),
+            "fsspec-irods": lambda: (
+                self.session.data_objects.read(f"{HOME}/ssfs/{name}")
+                if self.session.data_objects.exists(f"{HOME}/ssfs/{name}")
+                else None
+            ),
         }
         return readers[kind]()
 
     def temporaries(self) -> list[str]:
         local = [p.name for p in self.tmp.iterdir() if is_temporary_name(p.name)]
-        irods = [e.path for e in self.session.collections.iterate(f"{HOME}/ss", include_temporaries=True)]
+        irods = [
+            e.path
+            for collection in ("ss", "ssfs")
+            for e in self.session.collections.iterate(f"{HOME}/{collection}", include_temporaries=True)
+        ]
         sftp = [n for n in self.remote.files() if is_temporary_name(n.rsplit("/", 1)[-1])]
         memory = [p for p in self.memory.find("/ss") if is_temporary_name(p.rsplit("/", 1)[-1])]
         return local + [p for p in irods if is_temporary_name(p.rsplit("/", 1)[-1])] + sftp + memory
@@ -146,7 +163,7 @@ class _Appending(LocalFile):
 def test_a_source_that_changes_while_read_is_never_published(places, tmp_path) -> None:
     path = tmp_path / "growing.log"
     path.write_bytes(b"first line\n" * 1000)
-    for kind in ("irods", "sftp", "fsspec", "local"):
+    for kind in ("irods", "sftp", "fsspec", "fsspec-irods", "local"):
         with pytest.raises(IrodsSourceChangedError) as changed:
             copy_file(_Appending(path), places.make(kind, "grown", None))
         assert changed.value.path == str(path), kind
