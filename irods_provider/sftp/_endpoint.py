@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING, Any, NoReturn, Self, TypeVar
 
 import paramiko
 
-from irods_provider.client._paths import is_temporary_name
 from irods_provider.exceptions import (
     IrodsError,
     IrodsInvalidPathError,
@@ -531,57 +530,6 @@ class SftpEndpoint:
             attrs = self.stat(client, directory)
             if attrs is None or not stat.S_ISDIR(attrs.st_mode or 0):
                 raise NotADirectoryError(f"could not create SFTP directory {directory!r}")
-
-    def walk(
-        self,
-        client: paramiko.SFTPClient,
-        base: str,
-        *,
-        max_depth: int | None,
-        follow_symlinks: bool = False,
-    ) -> Iterator[tuple[str, paramiko.SFTPAttributes]]:
-        """Regular files under ``base`` (depth-first, sorted), as ``(relative path, attributes)``.
-
-        Symbolic links are skipped (no loops, no leaving the tree) unless ``follow_symlinks``: then links to
-        files are listed with their target's attributes and linked directories are visited once each (loops
-        detected by the server's real path, SFTP having no inode).
-        """
-        seen = {client.normalize(base)} if follow_symlinks else set()
-        stack: list[tuple[str, int]] = [("", 0)]
-        while stack:
-            relative, depth = stack.pop()
-            directory = posixpath.join(base, relative) if relative else base
-            entries = sorted(client.listdir_attr(directory), key=lambda a: a.filename, reverse=True)
-            for listed in entries:
-                child = f"{relative}/{listed.filename}" if relative else listed.filename
-                attrs: paramiko.SFTPAttributes | None = listed
-                if stat.S_ISLNK(listed.st_mode or 0):
-                    target = posixpath.join(base, child)
-                    attrs = self._follow(client, target, seen) if follow_symlinks else None
-                elif follow_symlinks and stat.S_ISDIR(listed.st_mode or 0):
-                    seen.add(client.normalize(posixpath.join(base, child)))
-                if attrs is None:
-                    continue
-                mode = attrs.st_mode or 0
-                if stat.S_ISDIR(mode):
-                    if max_depth is None or depth + 1 < max_depth:
-                        stack.append((child, depth + 1))
-                elif stat.S_ISREG(mode) and not is_temporary_name(listed.filename):
-                    yield child, attrs  # a copy still in flight (or abandoned) is never a source
-
-    @staticmethod
-    def _follow(client: paramiko.SFTPClient, path: str, seen: set[str]) -> paramiko.SFTPAttributes | None:
-        """A symlink's target attributes; None for dangling links and directories already visited."""
-        try:
-            attrs = client.stat(path)
-            if stat.S_ISDIR(attrs.st_mode or 0):
-                real = client.normalize(path)
-                if real in seen:
-                    return None
-                seen.add(real)
-        except OSError:
-            return None
-        return attrs
 
     # -- commands --------------------------------------------------------------------------------------
 

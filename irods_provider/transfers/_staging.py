@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
 from irods_provider._lineage import LineageDataset, irods_dataset, sftp_dataset
@@ -15,6 +14,7 @@ from irods_provider.client.transfer import (
     LoggingProgressSubscriber,
     TransferReport,
 )
+from irods_provider.client.transfer._plan import PlannedFile, check_unique
 from irods_provider.client.transfer._runner import Lanes, run_files
 from irods_provider.exceptions import IrodsUsageError
 from irods_provider.operators._transfer_base import TransferOperatorBase
@@ -36,16 +36,9 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class PlannedCopy:
-    """One file of a staging plan: absolute source and destination paths, the size when known, and the
-    directory or collection its tree or glob was taken from (None for a file named by itself)."""
-
-    source: str
-    destination: str
-    size: int | None = None
-    mtime: int | None = None
-    base: str | None = None
+#: One file of a staging plan: the one planner's :class:`~irods_provider.client.transfer._plan.PlannedFile`
+#: (absolute source and destination, size and mtime when known, the tree or glob base it came from).
+PlannedCopy = PlannedFile
 
 
 def run_plan(
@@ -236,15 +229,8 @@ class SftpStagingOperator(TransferOperatorBase):
         )
 
     def check_unique(self, plan: Sequence[PlannedCopy]) -> None:
-        """Two sources must never land on one destination."""
-        seen: dict[str, str] = {}
-        for item in plan:
-            if item.destination in seen:
-                raise IrodsUsageError(
-                    f"{seen[item.destination]!r} and {item.source!r} would both be written to the same path",
-                    path=item.destination,
-                )
-            seen[item.destination] = item.source
+        """Two sources must never land on one destination (the planner's check)."""
+        check_unique(plan)
 
     def run_recorded(
         self,

@@ -11,7 +11,6 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from irods_provider.client import Kinds
 from irods_provider.client._events import emit
 from irods_provider.client.transfer import (
     CopyResult,
@@ -28,6 +27,8 @@ from irods_provider.client.transfer import (
     verify_checksum,
 )
 from irods_provider.client.transfer._local import PLAN_READ_AHEAD
+from irods_provider.client.transfer._plan import Destination, plan_copies
+from irods_provider.client.transfer._trees import IrodsTree
 from irods_provider.exceptions import (
     IrodsAlreadyExistsError,
     IrodsChecksumMismatchError,
@@ -142,54 +143,35 @@ class IrodsToSFTPOperator(SftpStagingOperator):
     def _plan(
         self, sftp: SftpEndpoint, session: IrodsSession, sources: list[str]
     ) -> tuple[list[PlannedCopy], str]:
-        found: list[tuple[str, str, int | None, str | None]] = []
-        single_object = False
-        for raw in sources:
-            pattern = self.source_pattern(raw)
-            if pattern is not None:
-                base = check_path("source_path", pattern.base)
-                found += [
-                    (path, rel, size, base)
-                    for path, rel, size in self._listing(session, base, recursive=pattern.max_depth != 1)
-                    if pattern.matches(rel)
-                ]
-                continue
-            path = check_path("source_path", self.literal_source(raw))
-            if session.data_objects.exists(path):
-                single_object = len(sources) == 1
-                found.append((path, posixpath.basename(path), session.data_objects.stat(path).size, None))
-            elif session.collections.exists(path):
-                found += [(*e, path) for e in self._listing(session, path, recursive=self.recursive)]
-            else:
-                raise IrodsNotFoundError(
-                    self.missing_source("iRODS source", raw), operation="irods_to_sftp", path=path
-                )
+        """The one planner over the zone, and the SFTP directory the plan writes into: a single data object
+        goes to ``destination_path`` itself unless that ends with ``/`` or is an existing directory."""
         target = sftp.resolve(str(self.destination_path).strip())
-        as_file = single_object and not str(self.destination_path).rstrip().endswith("/")
-        if as_file:
-            with sftp.channel() as client:
-                existing = sftp.stat(client, target)
-            as_file = existing is None or not stat.S_ISDIR(existing.st_mode or 0)
-        if as_file:
-            path, _, size, _ = found[0]
-            return [PlannedCopy(source=path, destination=target, size=size)], posixpath.dirname(target)
-        plan = [
-            PlannedCopy(source=p, destination=safe_join(target, rel), size=s, base=b)
-            for p, rel, s, b in found
-        ]
-        return plan, target
 
-    @staticmethod
-    def _listing(session: IrodsSession, base: str, *, recursive: bool) -> list[tuple[str, str, int | None]]:
-        prefix = base.rstrip("/") + "/"
-        found = []
-        for entry in session.collections.iterate(
-            base, recursive=recursive, kinds=Kinds.DATA_OBJECTS, with_stat=True, read_ahead=PLAN_READ_AHEAD
-        ):
-            if not entry.path.startswith(prefix):
-                raise IrodsInvalidPathError("listing returned a path outside the collection", path=entry.path)
-            found.append((entry.path, entry.path[len(prefix) :], entry.size))
-        return sorted(found)
+        def missing(raw: str, path: str) -> IrodsNotFoundError:
+            message = self.missing_source("iRODS source", raw)
+            return IrodsNotFoundError(message, operation="irods_to_sftp", path=path)
+
+        def is_directory(path: str) -> bool:
+            with sftp.channel() as client:
+                existing = sftp.stat(client, path)
+            return existing is not None and stat.S_ISDIR(existing.st_mode or 0)
+
+        plan = plan_copies(
+            IrodsTree(
+                session,
+                resolve=functools.partial(check_path, "source_path"),
+                read_ahead=PLAN_READ_AHEAD,
+            ),
+            sources,
+            Destination.of(str(self.destination_path), target),
+            place=functools.partial(safe_join, target),
+            missing=missing,
+            is_directory=is_directory,
+            recursive=bool(self.recursive),
+            glob=bool(self.glob),
+            operation="irods_to_sftp",
+        )
+        return plan.files, posixpath.dirname(target) if plan.single else target
 
     # -- one file --------------------------------------------------------------------------------------
 

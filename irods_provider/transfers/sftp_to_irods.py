@@ -7,7 +7,6 @@ import dataclasses
 import functools
 import hashlib
 import posixpath
-import stat
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
@@ -24,10 +23,10 @@ from irods_provider.client.transfer import (
     upload_object,
 )
 from irods_provider.client.transfer._integrity import wait_until_stable
+from irods_provider.client.transfer._plan import Destination, plan_copies
 from irods_provider.exceptions import (
     IrodsNotFoundError,
     IrodsSourceChangedError,
-    IrodsSymlinkError,
     IrodsUsageError,
 )
 from irods_provider.operators._base import check_path
@@ -35,6 +34,7 @@ from irods_provider.sftp._checksum import hash_sftp_file, sftp_file_has_checksum
 from irods_provider.sftp._endpoint import SftpEndpoint, close_quietly
 from irods_provider.sftp._integrity import SftpState, open_source, sftp_probe, source_change
 from irods_provider.sftp._io import ParallelSftpRangeReader, SftpRangeReader
+from irods_provider.sftp._tree import SftpTree
 from irods_provider.transfers._selection import as_list, safe_relative
 from irods_provider.transfers._staging import PlannedCopy, SftpStagingOperator
 
@@ -178,56 +178,27 @@ class SFTPToIrodsOperator(SftpStagingOperator):
     def _plan(
         self, sftp: SftpEndpoint, session: IrodsSession, sources: list[str], destination: str
     ) -> list[PlannedCopy]:
-        found: list[tuple[str, str, paramiko.SFTPAttributes, str | None]] = []
-        single_file = False
+        """The one planner over the SFTP server: a single file goes to ``destination`` itself unless that
+        ends with ``/`` or is an existing collection."""
+
+        def missing(raw: str, path: str) -> IrodsNotFoundError:
+            message = self.missing_source("SFTP source", raw)
+            return IrodsNotFoundError(message, operation="sftp_to_irods", path=path)
+
         with sftp.channel() as client:
-            for raw in sources:
-                pattern = self.source_pattern(raw)
-                if pattern is not None:
-                    base = sftp.resolve(pattern.base)
-                    for rel, attrs in sftp.walk(
-                        client, base, max_depth=pattern.max_depth, follow_symlinks=self.follow_symlinks
-                    ):
-                        if pattern.matches(rel):
-                            found.append((posixpath.join(base, rel), rel, attrs, base))
-                    continue
-                path = sftp.resolve(self.literal_source(raw))
-                found_attrs = sftp.stat(client, path)
-                if found_attrs is None:
-                    raise IrodsNotFoundError(
-                        self.missing_source("SFTP source", raw), operation="sftp_to_irods", path=path
-                    )
-                attrs = found_attrs
-                if stat.S_ISDIR(attrs.st_mode or 0):
-                    depth = None if self.recursive else 1
-                    found += [
-                        (posixpath.join(path, r), r, a, path)
-                        for r, a in sftp.walk(
-                            client, path, max_depth=depth, follow_symlinks=self.follow_symlinks
-                        )
-                    ]
-                else:
-                    single_file = len(sources) == 1
-                    if not self.follow_symlinks and stat.S_ISLNK(client.lstat(path).st_mode or 0):
-                        raise IrodsSymlinkError(
-                            "SFTP source is a symbolic link (follow_symlinks=False)", path=path
-                        )
-                    found.append((path, posixpath.basename(path), attrs, None))
-        as_object = (
-            single_file
-            and not str(self.destination_path).rstrip().endswith("/")
-            and not session.collections.exists(destination)
-        )
-        return [
-            PlannedCopy(
-                source=path,
-                destination=destination if as_object else f"{destination}/{safe_relative(rel)}",
-                size=attrs.st_size,
-                mtime=attrs.st_mtime,
-                base=base,
+            plan = plan_copies(
+                SftpTree(sftp, client),
+                sources,
+                Destination.of(str(self.destination_path), destination),
+                place=lambda relative: f"{destination}/{safe_relative(relative)}",
+                missing=missing,
+                is_directory=session.collections.exists,
+                recursive=bool(self.recursive),
+                follow_symlinks=bool(self.follow_symlinks),
+                glob=bool(self.glob),
+                operation="sftp_to_irods",
             )
-            for path, rel, attrs, base in found
-        ]
+        return plan.files
 
     # -- one file --------------------------------------------------------------------------------------
 

@@ -2,7 +2,9 @@
 
 One copy loop (:func:`copy`) serves every source and sink; :func:`open_writer` / :func:`open_reader` give
 file-like objects over parallel writes and ranged read-ahead; :func:`upload_object` publishes atomically;
-:func:`upload_files` / :func:`download_files` plan trees, lists and globs for the Airflow operators.
+:func:`upload_files` / :func:`download_files` plan trees, lists and globs for the Airflow operators through
+the one planner (:func:`plan_copies` over a :class:`Tree`: local disk, iRODS zone, SFTP server).
+:class:`Source` / :class:`Sink` name what a copy needs of either end; :func:`copy_file` copies any pair.
 SFTP streams live in :mod:`irods_provider.sftp` (paramiko is never imported by the client).
 """
 
@@ -25,14 +27,15 @@ from ._copy import (
     verify_checksum,
 )
 from ._download import download_object, parallel_download
+from ._endpoints import BytesFile, IrodsObject, LocalFile, Sink, Source, copy_file
 from ._local import (
-    PlannedFile,
     download_files,
     plan_irods_sources,
     plan_local_sources,
     safe_local_path,
     upload_files,
 )
+from ._plan import Destination, Plan, PlannedFile, Tree, plan_copies
 from ._progress import LoggingProgressSubscriber
 from ._reader import ParallelReader, open_reader
 from ._report import FileResult, FileStatus, TransferReport
@@ -43,25 +46,34 @@ from ._writer import ParallelWriter, open_writer
 __all__ = [
     "RESUME_ATTRIBUTE",
     "AtomicWriter",
+    "BytesFile",
     "ChecksumScheme",
     "CopyResult",
+    "Destination",
     "FileResult",
     "FileStatus",
+    "IrodsObject",
     "IrodsTransferCancelledError",
+    "LocalFile",
     "LoggingProgressSubscriber",
     "OverwritePolicy",
     "ParallelReader",
     "ParallelWriter",
+    "Plan",
     "PlannedFile",
     "ResumeState",
+    "Sink",
     "SkipPolicy",
+    "Source",
     "StreamHasher",
     "TransferConfig",
     "TransferCoordinator",
     "TransferReport",
     "TransferStatus",
     "TransferSubscriber",
+    "Tree",
     "copy",
+    "copy_file",
     "download_files",
     "download_object",
     "hasher_for",
@@ -70,6 +82,7 @@ __all__ = [
     "parallel_download",
     "parallel_upload",
     "pin_checksum_scheme",
+    "plan_copies",
     "plan_irods_sources",
     "plan_local_sources",
     "safe_local_path",

@@ -5,7 +5,8 @@ handle's ``fstat`` compared with that ``lstat`` (same inode and type) and, after
 state at open (size, ``st_mtime_ns``, inode) and the path's ``lstat`` (not replaced): a change raises
 :class:`IrodsSourceChangedError` before anything is published. Destinations: temporary files are created
 with ``O_CREAT | O_EXCL | O_NOFOLLOW`` and the final path is ``lstat``-ed right before the rename.
-Tree walks never follow symlinked directories unless asked, and then detect loops by ``(st_dev, st_ino)``.
+Tree walks (the planner's :class:`~._trees.LocalTree`) never follow symlinked directories unless asked, and
+then detect loops by ``(st_dev, st_ino)``.
 """
 
 from __future__ import annotations
@@ -15,11 +16,10 @@ import os
 import stat
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from irods_provider.client._paths import is_temporary_name
 from irods_provider.exceptions import (
     IrodsInvalidPathError,
     IrodsSourceChangedError,
@@ -211,73 +211,3 @@ def check_final_destination(path: str, *, operation: str = "download") -> None:
         )
     if stat.S_ISDIR(st.st_mode):
         raise IrodsInvalidPathError("the destination is a directory", operation=operation, path=path)
-
-
-@dataclass(frozen=True)
-class WalkEntry:
-    """A regular file found by :func:`walk_files`: its path, its path relative to the root, its lstat."""
-
-    path: str
-    relative: str
-    st: os.stat_result
-
-
-def walk_files(
-    root: str,
-    *,
-    max_depth: int | None = None,
-    follow_symlinks: bool = False,
-    include_hidden: bool = True,
-) -> Iterator[WalkEntry]:
-    """Regular files below ``root`` (sorted, depth-first), never leaving it through a symlink unless asked.
-
-    Symlinks are skipped (logged) unless ``follow_symlinks``; followed directories are visited once each
-    (loops detected by ``(st_dev, st_ino)``); dangling or looping links and unreadable directories are
-    skipped with a warning instead of aborting the walk.
-    """
-    seen: set[tuple[int, int]] = set()
-    top = os.stat(root)
-    seen.add((top.st_dev, top.st_ino))
-    stack: list[tuple[str, str, int]] = [(root, "", 0)]
-    while stack:
-        directory, relative, depth = stack.pop()
-        try:
-            with os.scandir(directory) as scan:
-                entries = sorted(scan, key=lambda e: e.name)
-        except OSError as exc:
-            log.warning("skipping unreadable directory %s: %s", directory, exc)
-            continue
-        subdirs: list[tuple[str, str, int]] = []
-        for entry in entries:
-            if not include_hidden and entry.name.startswith("."):
-                continue
-            child = f"{relative}/{entry.name}" if relative else entry.name
-            st = _entry_stat(entry, follow_symlinks)
-            if st is None:
-                continue
-            if stat.S_ISDIR(st.st_mode):
-                if max_depth is not None and depth + 1 >= max_depth:
-                    continue
-                if (st.st_dev, st.st_ino) in seen:
-                    log.warning("skipping %s: a symlink loop (directory already visited)", entry.path)
-                    continue
-                seen.add((st.st_dev, st.st_ino))
-                subdirs.append((entry.path, child, depth + 1))
-            elif stat.S_ISREG(st.st_mode) and not is_temporary_name(entry.name):
-                yield WalkEntry(entry.path, child, st)  # a download in flight (or abandoned) is no source
-        stack.extend(reversed(subdirs))
-
-
-def _entry_stat(entry: os.DirEntry[str], follow_symlinks: bool) -> os.stat_result | None:
-    """The entry's lstat, or its target's stat when following symlinks; None (logged) when skipped."""
-    try:
-        st = entry.stat(follow_symlinks=False)
-        if not stat.S_ISLNK(st.st_mode):
-            return st
-        if not follow_symlinks:
-            log.info("not following symbolic link %s (follow_symlinks=False)", entry.path)
-            return None
-        return entry.stat(follow_symlinks=True)
-    except OSError as exc:  # dangling link, ELOOP (a -> a), permission
-        log.warning("skipping %s: %s", entry.path, exc)
-        return None

@@ -1,4 +1,8 @@
-"""Planning and running many-file transfers: single file, list, directory tree or glob, with path safety."""
+"""Planning and running many-file transfers: single file, list, directory tree or glob, with path safety.
+
+Planning is :func:`~._plan.plan_copies` (the one planner) over :class:`~._trees.LocalTree` or
+:class:`~._trees.IrodsTree`; running is :func:`~._runner.run_files` (the one runner).
+"""
 
 from __future__ import annotations
 
@@ -7,26 +11,21 @@ import os
 import posixpath
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from irods_provider.client import Kinds
-from irods_provider.client._patterns import PathPattern, compile_filter, compile_pattern, literal_hint
-from irods_provider.exceptions import (
-    IrodsInvalidPathError,
-    IrodsNotFoundError,
-    IrodsSymlinkError,
-)
+from irods_provider.client._patterns import literal_hint
+from irods_provider.exceptions import IrodsInvalidPathError, IrodsNotFoundError
 
 from ._api import SessionLike
 from ._config import OverwritePolicy, SkipPolicy, TransferConfig
 from ._coordinator import TransferSubscriber
 from ._download import download_object
-from ._integrity import walk_files
+from ._plan import Destination, PlannedFile, plan_copies
 from ._progress import LoggingProgressSubscriber
 from ._report import FileResult, TransferReport
 from ._runner import Lanes, run_files
+from ._trees import IrodsTree, LocalTree
 from ._upload import upload_object
 from ._writer import _effective_config
 
@@ -36,37 +35,10 @@ PLAN_READ_AHEAD = 8
 SMALL_LANE_BYTES = 1024 * 1024
 
 
-@dataclass(frozen=True)
-class PlannedFile:
-    """One file of a plan: where from, where to, and its size when known."""
-
-    source: str
-    destination: str
-    size: int | None = None
-
-
 def _as_list(sources: str | os.PathLike[str] | Iterable[str | os.PathLike[str]]) -> list[str]:
     if isinstance(sources, str | os.PathLike):
         return [os.fspath(sources)]
     return [os.fspath(s) for s in sources]
-
-
-def _filter(pattern: str | None) -> Callable[[str], bool]:
-    """The ``pattern=`` filter on relative paths (or names): the provider's one pattern rule."""
-    return (lambda _relative: True) if not pattern else compile_filter(pattern)
-
-
-def _source_pattern(item: str, glob: bool) -> PathPattern | None:
-    """A source argument as a pattern (``glob`` and a wildcard in it), else None: a literal path."""
-    if not glob:
-        return None
-    compiled = compile_pattern(item)
-    return None if compiled.literal else compiled
-
-
-def _literal_source(item: str, glob: bool) -> str:
-    """The path a literal source names: itself, or with ``glob`` its escapes resolved (``run[[]7].h5``)."""
-    return compile_pattern(item).base if glob else item
 
 
 def plan_local_sources(
@@ -80,53 +52,35 @@ def plan_local_sources(
 ) -> list[PlannedFile]:
     """Expand local files, directories (trees) and, with ``glob``, patterns into (file → logical path) pairs.
 
-    A source is literal unless ``glob`` (``data[1].csv`` is that file); with ``glob`` it follows the
-    provider's one pattern rule (:mod:`irods_provider.client._patterns`: ``**`` for any depth, ``[[]`` for
-    a literal ``[``). A file keeps its name under ``destination``; a directory or pattern keeps paths
-    relative to its root. ``pattern`` filters relative paths (or names). Symlinks inside trees and patterns
-    are skipped unless ``follow_symlinks`` (then loops are detected by device and inode); a source named
-    explicitly that is a symlink to a file is refused (:class:`IrodsSymlinkError`) unless ``follow_symlinks``.
+    The one planner (:func:`~._plan.plan_copies`) over the local disk: a source is literal unless ``glob``
+    (``data[1].csv`` is that file); with ``glob`` it follows the provider's one pattern rule
+    (:mod:`irods_provider.client._patterns`: ``**`` for any depth, ``[[]`` for a literal ``[``). A file keeps
+    its name under ``destination``; a directory or pattern keeps paths relative to its root. ``pattern``
+    filters relative paths (or names). Symlinks inside trees and patterns are skipped unless
+    ``follow_symlinks`` (then loops are detected by device and inode); a source named explicitly that is a
+    symlink to a file is refused (:class:`IrodsSymlinkError`) unless ``follow_symlinks``.
     """
-    plan: list[PlannedFile] = []
     dest = destination.rstrip("/")
-    selects = _filter(pattern)
-    for item in _as_list(sources):
-        pairs = _local_pairs(item, recursive=recursive, follow=follow_symlinks, glob=glob)
-        for local, rel, size in sorted(pairs):
-            rel_posix = Path(rel).as_posix()
-            if selects(rel_posix):
-                plan.append(PlannedFile(local, f"{dest}/{rel_posix}", size))
-    return plan
 
+    def missing(raw: str, path: str) -> IrodsInvalidPathError:
+        hint = "" if glob else literal_hint(path)
+        return IrodsInvalidPathError(
+            f"local source does not exist{hint}", operation="upload_files", path=path
+        )
 
-def _local_pairs(item: str, *, recursive: bool, follow: bool, glob: bool) -> list[tuple[str, str, int]]:
-    """(path, path relative to its root, size) of the regular files one source argument selects."""
-    compiled = _source_pattern(item, glob)
-    if compiled is not None:
-        if not os.path.isdir(compiled.base):
-            return []
-        found = walk_files(
-            compiled.base,
-            max_depth=compiled.max_depth,
-            follow_symlinks=follow,
-            include_hidden=any(p.startswith(".") for p in compiled.segments),
-        )
-        return [(e.path, e.relative, e.st.st_size) for e in found if compiled.matches(e.relative)]
-    item = _literal_source(item, glob)
-    if os.path.isdir(item):
-        found = walk_files(item, max_depth=None if recursive else 1, follow_symlinks=follow)
-        return [(e.path, e.relative, e.st.st_size) for e in found]
-    if os.path.islink(item) and not follow:
-        raise IrodsSymlinkError(
-            "local source is a symbolic link (follow_symlinks=False)", operation="upload_files", path=item
-        )
-    if os.path.isfile(item):
-        return [(item, os.path.basename(item), os.path.getsize(item))]
-    raise IrodsInvalidPathError(
-        f"local source does not exist{literal_hint(item) if not glob else ''}",
+    plan = plan_copies(
+        LocalTree(),
+        _as_list(sources),
+        Destination(dest, into=True),
+        place=lambda relative: f"{dest}/{Path(relative).as_posix()}",
+        missing=missing,
+        pattern=pattern,
+        recursive=recursive,
+        follow_symlinks=follow_symlinks,
+        glob=glob,
         operation="upload_files",
-        path=item,
     )
+    return plan.files
 
 
 def safe_local_path(root: str | os.PathLike[str], relative: str) -> Path:
@@ -170,46 +124,32 @@ def plan_irods_sources(
     glob: bool = False,
 ) -> list[PlannedFile]:
     """Expand logical data objects, collections and, with ``glob``, patterns into (logical path → safe local
-    path) pairs. Sources are literal unless ``glob`` (the provider's one pattern rule, ``**`` included).
+    path) pairs: the one planner (:func:`~._plan.plan_copies`) over the zone. Sources are literal unless
+    ``glob`` (the provider's one pattern rule, ``**`` included).
 
     A literal path that is neither a data object nor a collection raises IrodsNotFoundError naming it.
     """
-    plan: list[PlannedFile] = []
-    selects = _filter(pattern)
-    for item in [sources] if isinstance(sources, str) else list(sources):
-        compiled = _source_pattern(item, glob)
-        root = (compiled.base if compiled else _literal_source(item, glob)).rstrip("/") or "/"
-        if compiled is None and session.data_objects.exists(root):
-            size = session.data_objects.stat(root).size
-            plan.append(PlannedFile(root, str(safe_local_path(local_dir, posixpath.basename(root))), size))
-            continue
-        entries = session.collections.iterate(
-            root,
-            recursive=recursive if compiled is None else compiled.max_depth != 1,
-            kinds=Kinds.DATA_OBJECTS,
-            with_stat=True,
-            read_ahead=PLAN_READ_AHEAD,
+
+    def missing(raw: str, path: str) -> IrodsNotFoundError:
+        hint = "" if glob else literal_hint(path)
+        return IrodsNotFoundError(
+            f"no file matches {path!r}: no data object or collection at that path{hint}",
+            operation="download",
+            path=path,
         )
-        listed = False
-        prefix = root.rstrip("/") + "/"
-        for entry in entries:
-            listed = True
-            if compiled is not None and not compiled.matches_path(entry.path):
-                continue
-            if not entry.path.startswith(prefix):
-                raise IrodsInvalidPathError("listing returned a path outside the collection", path=entry.path)
-            rel = entry.path[len(prefix) :]
-            if selects(rel):
-                plan.append(PlannedFile(entry.path, str(safe_local_path(local_dir, rel)), entry.size))
-        if not listed and compiled is None and not session.collections.exists(root):
-            # A listing cannot tell an empty collection from a missing one; a pattern may match nothing.
-            hint = "" if glob else literal_hint(root)
-            raise IrodsNotFoundError(
-                f"no file matches {root!r}: no data object or collection at that path{hint}",
-                operation="download",
-                path=root,
-            )
-    return plan
+
+    plan = plan_copies(
+        IrodsTree(session, read_ahead=PLAN_READ_AHEAD),
+        [sources] if isinstance(sources, str) else list(sources),
+        Destination(os.fspath(local_dir), into=True),
+        place=lambda relative: str(safe_local_path(local_dir, relative)),
+        missing=missing,
+        pattern=pattern,
+        recursive=recursive,
+        glob=glob,
+        operation="download",
+    )
+    return plan.files
 
 
 def _run(

@@ -17,7 +17,8 @@ from irods_provider.exceptions import IrodsAlreadyExistsError, IrodsNotACollecti
 
 from ._config import OverwritePolicy, SkipPolicy, TransferConfig
 from ._coordinator import TransferCoordinator
-from ._local import PlannedFile, _run
+from ._local import _run
+from ._plan import PlannedFile
 from ._report import FileResult, FileStatus, TransferReport
 from ._resume import resume_key, temp_name
 from ._retry import ChunkRetrier

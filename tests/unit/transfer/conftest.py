@@ -177,6 +177,10 @@ class FakeCollections:
         self.o.collections_created.add(path)
         return True
 
+    def exists(self, path: str) -> bool:
+        prefix = path.rstrip("/") + "/"
+        return path in self.o.collections_created or any(p.startswith(prefix) for p in self.o.objects)
+
     def iterate(
         self,
         path: str,

@@ -1,0 +1,319 @@
+"""The one planner of every copy direction: sources over a :class:`Tree` become a list of planned copies.
+
+A source is a file, a directory (a tree), or with ``glob=True`` a pattern of the provider's one pattern rule
+(:mod:`irods_provider.client._patterns`, ``**`` included); a list mixes them. :func:`plan_copies` expands
+them the same way whatever holds the files: a local disk (:class:`~._trees.LocalTree`), an iRODS zone
+(:class:`~._trees.IrodsTree`) or an SFTP server (``irods_provider.sftp._tree.SftpTree``), each answering the
+few questions of :class:`Tree` (stat, list a directory, real path of a directory).
+
+What it decides, once for all directions:
+
+- a file named by itself keeps its name below the destination, a tree or pattern keeps the paths relative to
+  its root (the pattern's literal base); ``pattern=`` filters those relative paths (or names);
+- one file named alone goes to the destination itself, unless the destination says "into this directory"
+  (a trailing ``/``, :class:`Destination`) or is an existing directory;
+- symbolic links inside trees and patterns are never followed unless ``follow_symlinks`` (then directories
+  are visited once each: loops are detected by the tree's real path of each directory); a source named
+  explicitly that is a link to a file is refused (:class:`IrodsSymlinkError`) unless ``follow_symlinks``;
+- a literal source that is not there raises the caller's typed error naming it; a pattern may match nothing;
+- two sources never land on one destination (:class:`IrodsUsageError` naming both);
+- the engine's in-flight temporaries are never a source.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import posixpath
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+from irods_provider.client._paths import is_temporary_name
+from irods_provider.client._patterns import PathPattern, compile_filter, compile_pattern
+from irods_provider.exceptions import IrodsSymlinkError, IrodsUsageError
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "BulkTree",
+    "Destination",
+    "Node",
+    "NodeKind",
+    "Plan",
+    "PlannedFile",
+    "Tree",
+    "check_unique",
+    "plan_copies",
+    "walk_tree",
+]
+
+
+class NodeKind(enum.Enum):
+    """What a path is (after following a link, when the node says it is one)."""
+
+    FILE = "file"
+    DIRECTORY = "directory"
+    OTHER = "other"  # a device, a socket, a dangling or looping link
+
+
+@dataclass(frozen=True)
+class Node:
+    """One entry of a :class:`Tree`: its name, kind, size and mtime when known.
+
+    ``link`` says the path itself is a symbolic link: from :meth:`Tree.stat` the other fields describe its
+    target (``OTHER`` when dangling); from :meth:`Tree.list_dir` the target is not resolved yet. ``identity``
+    identifies a directory for loop detection when the tree knows it for free (local: device and inode);
+    otherwise the planner asks :meth:`Tree.real_path`.
+    """
+
+    name: str
+    kind: NodeKind
+    size: int | None = None
+    mtime: int | None = None
+    link: bool = False
+    identity: Hashable | None = None
+
+
+@runtime_checkable
+class Tree(Protocol):
+    """What the planner needs of a place holding files (local disk, iRODS zone, SFTP server).
+
+    ``label`` names a source in messages (``"local source"``); ``hidden_convention`` says names starting
+    with ``.`` are hidden from patterns that do not ask for them (true of local disks only, as in a shell).
+    """
+
+    label: str
+    hidden_convention: bool
+
+    def resolve(self, path: str) -> str:
+        """The absolute, normalised form of a path as the caller wrote it (refusing invalid ones)."""
+        ...
+
+    def join(self, directory: str, name: str) -> str:
+        """The path of ``name`` inside ``directory``."""
+        ...
+
+    def stat(self, path: str) -> Node | None:
+        """The node at ``path`` following a link (``link`` set when it is one), None when nothing is there."""
+        ...
+
+    def list_dir(self, path: str) -> Iterable[Node]:
+        """The entries of a directory, links not followed (``link`` set, target unresolved)."""
+        ...
+
+    def real_path(self, path: str) -> Hashable:
+        """What identifies a directory whatever path reached it (loop detection when following links)."""
+        ...
+
+
+@runtime_checkable
+class BulkTree(Tree, Protocol):
+    """A tree without symbolic links that lists a whole subtree faster than directory by directory (iRODS:
+    paged GenQuery); the planner uses :meth:`walk_files` instead of :func:`walk_tree`."""
+
+    def walk_files(self, root: str, *, max_depth: int | None) -> Iterator[tuple[str, str, Node]]:
+        """``(path, relative path, node)`` of every file below ``root`` at most ``max_depth`` levels down."""
+        ...
+
+
+@dataclass(frozen=True)
+class Destination:
+    """Where a plan goes. ``into`` is the "into this directory" intent of a trailing ``/``: even one file
+    named alone then keeps its name below ``path`` instead of becoming ``path``."""
+
+    path: str
+    into: bool = False
+
+    @classmethod
+    def of(cls, raw: str, path: str) -> Destination:
+        """The destination ``path`` (already validated) with the intent read from the ``raw`` argument."""
+        return cls(path, into=str(raw).rstrip().endswith("/"))
+
+
+@dataclass(frozen=True)
+class PlannedFile:
+    """One file of a plan: where from, where to, its size and mtime when known, and the directory or
+    collection its tree or pattern was taken from (None for a file named by itself)."""
+
+    source: str
+    destination: str
+    size: int | None = None
+    mtime: int | None = None
+    base: str | None = None
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The planned files; ``single`` when one file goes to the destination path itself."""
+
+    files: list[PlannedFile] = field(default_factory=list)
+    single: bool = False
+
+
+def walk_tree(
+    tree: Tree,
+    root: str,
+    *,
+    max_depth: int | None = None,
+    follow_symlinks: bool = False,
+    include_hidden: bool = True,
+) -> Iterator[tuple[str, str, Node]]:
+    """``(path, relative path, node)`` of the regular files below ``root``, sorted, depth first.
+
+    Links are skipped (logged) unless ``follow_symlinks``; then links to files are listed with their
+    target's node and directories are visited once each (loops detected by :meth:`Tree.real_path`, or the
+    node's ``identity``); dangling and looping links are skipped. Temporaries of the engine are never listed.
+    """
+    seen: set[Hashable] = set()
+    if follow_symlinks:
+        top = tree.stat(root)
+        seen.add(top.identity if top is not None and top.identity is not None else tree.real_path(root))
+    stack: list[tuple[str, str, int]] = [(root, "", 0)]
+    while stack:
+        directory, relative, depth = stack.pop()
+        subdirs: list[tuple[str, str, int]] = []
+        for listed in sorted(tree.list_dir(directory), key=lambda n: n.name):
+            if not include_hidden and listed.name.startswith("."):
+                continue
+            path = tree.join(directory, listed.name)
+            child = f"{relative}/{listed.name}" if relative else listed.name
+            node: Node | None = _followed(tree, path, listed, follow_symlinks)
+            if node is None:
+                continue
+            if node.kind is NodeKind.DIRECTORY:
+                if max_depth is not None and depth + 1 >= max_depth:
+                    continue
+                if follow_symlinks and not _first_visit(tree, path, node, seen):
+                    continue
+                subdirs.append((path, child, depth + 1))
+            elif node.kind is NodeKind.FILE and not is_temporary_name(listed.name):
+                yield path, child, node
+        stack.extend(reversed(subdirs))
+
+
+def _followed(tree: Tree, path: str, listed: Node, follow: bool) -> Node | None:
+    """A listed node, its link resolved when following links; None (logged) when it is skipped."""
+    if not listed.link:
+        return listed
+    if not follow:
+        log.info("not following symbolic link %s (follow_symlinks=False)", path)
+        return None
+    node = tree.stat(path)
+    if node is None or node.kind is NodeKind.OTHER:
+        log.warning("skipping %s: a dangling or looping symbolic link", path)
+        return None
+    return node
+
+
+def _first_visit(tree: Tree, path: str, node: Node, seen: set[Hashable]) -> bool:
+    """Record a directory about to be walked; False (logged) when it was visited already: a loop."""
+    identity = node.identity if node.identity is not None else tree.real_path(path)
+    if identity in seen:
+        log.warning("skipping %s: a symlink loop (directory already visited)", path)
+        return False
+    seen.add(identity)
+    return True
+
+
+@dataclass(frozen=True)
+class _Options:
+    recursive: bool
+    follow_symlinks: bool
+    glob: bool
+    operation: str
+    missing: Callable[[str, str], BaseException]
+
+
+# (path, relative path, node, base of its tree or pattern, None for a file named by itself)
+_Found = tuple[str, str, Node, str | None]
+
+
+def _walk(tree: Tree, root: str, *, max_depth: int | None, follow: bool, hidden: bool) -> Iterator[_Found]:
+    if isinstance(tree, BulkTree):
+        found: Iterable[tuple[str, str, Node]] = tree.walk_files(root, max_depth=max_depth)
+    else:
+        found = walk_tree(tree, root, max_depth=max_depth, follow_symlinks=follow, include_hidden=hidden)
+    return ((path, rel, node, root) for path, rel, node in found)
+
+
+def _pattern_files(tree: Tree, compiled: PathPattern, opts: _Options) -> list[_Found]:
+    """The files a pattern selects below its literal base (none when the base is no directory)."""
+    base = tree.resolve(compiled.base)
+    node = tree.stat(base)
+    if node is None or node.kind is not NodeKind.DIRECTORY:
+        return []
+    hidden = not tree.hidden_convention or any(s.startswith(".") for s in compiled.segments)
+    found = _walk(tree, base, max_depth=compiled.max_depth, follow=opts.follow_symlinks, hidden=hidden)
+    return [f for f in found if compiled.matches(f[1])]
+
+
+def _literal_files(tree: Tree, raw: str, opts: _Options) -> tuple[list[_Found], bool]:
+    """The files a literal source names, and whether it is one file named by itself."""
+    path = tree.resolve(compile_pattern(raw).base if opts.glob else raw)
+    node = tree.stat(path)
+    if node is not None and node.kind is NodeKind.DIRECTORY:
+        depth = None if opts.recursive else 1
+        return list(_walk(tree, path, max_depth=depth, follow=opts.follow_symlinks, hidden=True)), False
+    if node is not None and node.link and not opts.follow_symlinks:
+        raise IrodsSymlinkError(
+            f"{tree.label} is a symbolic link (follow_symlinks=False)", operation=opts.operation, path=path
+        )
+    if node is None or node.kind is not NodeKind.FILE:
+        raise opts.missing(raw, path)
+    return [(path, posixpath.basename(path), node, None)], True
+
+
+def plan_copies(
+    tree: Tree,
+    sources: Sequence[str],
+    destination: Destination,
+    *,
+    place: Callable[[str], str],
+    missing: Callable[[str, str], BaseException],
+    is_directory: Callable[[str], bool] = lambda _path: True,
+    pattern: str | None = None,
+    recursive: bool = True,
+    follow_symlinks: bool = False,
+    glob: bool = False,
+    operation: str = "plan",
+) -> Plan:
+    """Expand ``sources`` found in ``tree`` into the copies onto ``destination`` (see the module docstring).
+
+    ``place(relative)`` is the destination path of a relative path (it refuses names that would leave the
+    destination); ``missing(raw, path)`` is the typed error of a literal source that is not there;
+    ``is_directory(path)`` tells whether an existing destination is a directory (asked only when one file is
+    named alone without the trailing ``/``). Each source's files are sorted by path.
+    """
+    opts = _Options(recursive, follow_symlinks, glob, operation, missing)
+    selects = compile_filter(pattern) if pattern else None
+    found: list[_Found] = []
+    single = False
+    for raw in sources:
+        compiled = compile_pattern(raw) if glob else None
+        if compiled is not None and not compiled.literal:
+            found += sorted(_pattern_files(tree, compiled, opts), key=lambda f: f[0])
+            continue
+        files, named = _literal_files(tree, raw, opts)
+        single = named and len(sources) == 1
+        found += sorted(files, key=lambda f: f[0])
+    if selects is not None:
+        found = [f for f in found if selects(f[1])]
+    if single and found and not destination.into and not is_directory(destination.path):
+        path, _, node, _ = found[0]
+        return Plan([PlannedFile(path, destination.path, node.size, node.mtime)], single=True)
+    planned = [PlannedFile(p, place(rel), node.size, node.mtime, base) for p, rel, node, base in found]
+    check_unique(planned)
+    return Plan(planned)
+
+
+def check_unique(plan: Sequence[PlannedFile]) -> None:
+    """Two sources must never land on one destination (IrodsUsageError naming both)."""
+    seen: dict[str, str] = {}
+    for item in plan:
+        if item.destination in seen:
+            raise IrodsUsageError(
+                f"{seen[item.destination]!r} and {item.source!r} would both be written to the same path",
+                path=item.destination,
+            )
+        seen[item.destination] = item.source

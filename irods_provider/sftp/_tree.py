@@ -1,0 +1,72 @@
+"""An SFTP server as the planner's :class:`~irods_provider.client.transfer._plan.Tree`.
+
+SFTP has no inode: a directory reached through links is identified by the server's real path
+(``normalize``), asked only while following links. Paths are absolute (:meth:`SftpEndpoint.resolve`: relative
+paths start at the login directory).
+"""
+
+from __future__ import annotations
+
+import posixpath
+import stat
+from collections.abc import Hashable
+from typing import TYPE_CHECKING
+
+from irods_provider.client.transfer._plan import Node, NodeKind
+
+if TYPE_CHECKING:
+    import paramiko
+
+    from irods_provider.sftp._endpoint import SftpEndpoint
+
+__all__ = ["SftpTree"]
+
+
+def _node(name: str, attrs: paramiko.SFTPAttributes, *, link: bool = False) -> Node:
+    mode = attrs.st_mode or 0
+    kind = (
+        NodeKind.DIRECTORY if stat.S_ISDIR(mode) else NodeKind.FILE if stat.S_ISREG(mode) else NodeKind.OTHER
+    )
+    return Node(name, kind, attrs.st_size, attrs.st_mtime, link)
+
+
+class SftpTree:
+    """The files of an SFTP server through one open channel, as the planner sees them."""
+
+    label = "SFTP source"
+    hidden_convention = False
+
+    def __init__(self, endpoint: SftpEndpoint, client: paramiko.SFTPClient) -> None:
+        self._endpoint = endpoint
+        self._client = client
+
+    def resolve(self, path: str) -> str:
+        return self._endpoint.resolve(path)
+
+    def join(self, directory: str, name: str) -> str:
+        return posixpath.join(directory, name)
+
+    def stat(self, path: str) -> Node | None:
+        name = posixpath.basename(path)
+        try:
+            attrs = self._client.lstat(path)
+        except FileNotFoundError:
+            return None
+        if not stat.S_ISLNK(attrs.st_mode or 0):
+            return _node(name, attrs)
+        try:
+            return _node(name, self._client.stat(path), link=True)
+        except OSError:  # dangling or looping
+            return Node(name, NodeKind.OTHER, link=True)
+
+    def list_dir(self, path: str) -> list[Node]:
+        nodes = []
+        for attrs in self._client.listdir_attr(path):
+            if stat.S_ISLNK(attrs.st_mode or 0):
+                nodes.append(Node(attrs.filename, NodeKind.OTHER, link=True))
+            else:
+                nodes.append(_node(attrs.filename, attrs))
+        return nodes
+
+    def real_path(self, path: str) -> Hashable:
+        return self._client.normalize(path)
