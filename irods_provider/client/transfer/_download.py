@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from irods_provider.client._paths import is_temporary_name
-from irods_provider.exceptions import IrodsAlreadyExistsError, IrodsSymlinkError
+from irods_provider.exceptions import IrodsSymlinkError
 
 from ._api import DataObjectStatLike, SessionLike
 from ._config import OverwritePolicy, SkipPolicy, TransferConfig
@@ -20,12 +20,11 @@ from ._coordinator import TransferCoordinator, TransferSubscriber
 from ._copy import (
     CopyResult,
     hasher_for,
-    scheme_of,
-    server_checksum_matches,
     verify_checksum,
     with_server_checksum,
 )
 from ._integrity import check_final_destination, create_exclusive
+from ._policy import Refuse, Skip, decide, local_destination, stored_checksum
 from ._reader import ParallelReader
 from ._report import FileResult, FileStatus
 from ._writer import _effective_config
@@ -85,24 +84,6 @@ def parallel_download(
         os.close(fd)
     coordinator.done(None)
     return result
-
-
-def _local_matches(
-    local: Path, size: int, checksum: str | None, skip: SkipPolicy, cfg: TransferConfig
-) -> bool:
-    if skip is SkipPolicy.EXISTS:
-        return True
-    if local.stat().st_size != size:
-        return False
-    if skip is SkipPolicy.SIZE:
-        return True
-    if not checksum:
-        return False
-    hasher = hasher_for(scheme_of(checksum) or cfg.checksum_scheme)
-    with local.open("rb") as fh:
-        while data := fh.read(cfg.chunk_size):
-            hasher.update(data)
-    return bool(server_checksum_matches(checksum, hasher.result()))
 
 
 def download_object(
@@ -172,32 +153,27 @@ def _decide_local(
     overwrite: OverwritePolicy,
     dry_run: bool,
 ) -> FileResult | None:
-    """The skip or dry-run result, None to download; refuses a symlinked destination and, under REFUSE,
-    an existing one."""
-    if local.is_symlink():
-        raise IrodsSymlinkError(
-            "the destination is a symbolic link; refusing to write through or replace it",
-            operation="download",
-            path=str(local),
+    """The skip or dry-run result, None to download; refuses a symlinked or directory destination and,
+    under REFUSE, an existing one (:func:`~._policy.decide` over one ``lstat`` of ``local``)."""
+    decision = decide(
+        skip=skip,
+        overwrite=overwrite,
+        destination=local_destination(local, chunk_size=cfg.chunk_size),
+        source_size=st.size,
+        source_checksum=stored_checksum(st.checksum, lambda: session.data_objects.calculate_checksum(path)),
+        operation="download",
+    )
+    if isinstance(decision, Refuse):
+        decision.raise_error()
+    if isinstance(decision, Skip):
+        return FileResult(
+            source=path,
+            destination=str(local),
+            status=FileStatus.SKIPPED,
+            size=st.size,
+            checksum=st.checksum,
+            reason=decision.reason,
         )
-    if local.exists():
-        if skip is not SkipPolicy.NEVER and _local_matches(
-            local, st.size, _checksum(session, path, st), skip, cfg
-        ):
-            return FileResult(
-                source=path,
-                destination=str(local),
-                status=FileStatus.SKIPPED,
-                size=st.size,
-                checksum=st.checksum,
-                reason=f"skip policy {skip.value}",
-            )
-        if overwrite is OverwritePolicy.REFUSE:
-            raise IrodsAlreadyExistsError(
-                f"{local} already exists and the overwrite policy is REFUSE",
-                operation="download",
-                path=str(local),
-            )
     if dry_run:
         return FileResult(source=path, destination=str(local), status=FileStatus.PLANNED, size=st.size)
     return None
@@ -231,8 +207,3 @@ def _remove_stale_temporaries(local: Path) -> None:
         with contextlib.suppress(OSError):
             if is_temporary_name(name) and stat.S_ISREG(os.lstat(stale).st_mode):
                 stale.unlink()
-
-
-def _checksum(session: SessionLike, path: str, st: object) -> str | None:
-    checksum = getattr(st, "checksum", None)
-    return checksum or session.data_objects.calculate_checksum(path)
