@@ -27,9 +27,7 @@ def up(**kwargs):
 
 
 def down(**kwargs):
-    return IrodsToSFTPOperator(task_id="down", sftp_conn_id="cluster", chunk_size=CHUNK, **kwargs).execute(
-        {}
-    )
+    return IrodsToSFTPOperator(task_id="down", sftp_conn_id="cluster", chunk_size=CHUNK, **kwargs).execute({})
 
 
 def _counting(monkeypatch: pytest.MonkeyPatch, owner: type, names: tuple[str, ...]) -> collections.Counter:
