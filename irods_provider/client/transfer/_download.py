@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from irods_provider.client._paths import is_temporary_name
-from irods_provider.exceptions import IrodsSymlinkError
+from irods_provider.exceptions import IrodsAlreadyExistsError, IrodsSymlinkError
 
 from ._api import DataObjectStatLike, SessionLike
 from ._config import OverwritePolicy, SkipPolicy, TransferConfig
@@ -126,7 +126,7 @@ def download_object(
             cancel_event=cancel_event,
             exclusive=True,
         )
-        _publish_local(temp, local)
+        _publish_local(temp, local, replace=overwrite is not OverwritePolicy.REFUSE)
     except BaseException:
         with contextlib.suppress(OSError):
             temp.unlink()  # unlink never follows a link: at worst it removes one planted there
@@ -179,14 +179,33 @@ def _decide_local(
     return None
 
 
-def _publish_local(temp: Path, local: Path) -> None:
+def _publish_local(temp: Path, local: Path, *, replace: bool = True) -> None:
     """Rename the verified ``temp`` onto ``local``, refusing a symlink or directory planted there and a
-    temporary swapped for something else (both checked with ``lstat`` right before the rename)."""
+    temporary swapped for something else (both checked with ``lstat`` right before the rename).
+
+    Without ``replace`` (REFUSE) it publishes by a hard link, which never replaces: a file that appeared
+    during the download is refused (:class:`IrodsAlreadyExistsError`), never overwritten. Where the file
+    system has no hard links the ``lstat`` just before is the check.
+    """
     check_final_destination(str(local))
     st = os.lstat(temp)
     if not stat.S_ISREG(st.st_mode):
         raise IrodsSymlinkError("the temporary file was replaced before publishing", path=str(temp))
-    os.replace(temp, local)
+    if replace:
+        os.replace(temp, local)
+        return
+    try:
+        os.link(temp, local)
+    except FileExistsError as exc:
+        raise IrodsAlreadyExistsError(
+            f"{local} appeared during the download and the overwrite policy is REFUSE",
+            operation="download",
+            path=str(local),
+        ) from exc
+    except OSError:  # no hard links here (EPERM, ENOTSUP, EXDEV): checked just above
+        os.replace(temp, local)
+        return
+    os.unlink(temp)
 
 
 def _remove_stale_temporaries(local: Path) -> None:

@@ -165,3 +165,44 @@ def test_a_local_destination_is_lstat_once_per_file(counted, tmp_path, stats_by_
     assert replaced.status is FileStatus.TRANSFERRED
     assert (out / "large.bin").read_bytes() == FILES["large.bin"]
     assert stats_by_path[targets["large.bin"]] == 2
+
+
+class _PlantOnProgress:
+    """Creates ``target`` (another writer's file) when the first bytes of the download arrive."""
+
+    def __init__(self, target) -> None:
+        self.target = target
+
+    def on_queued(self, **kwargs) -> None:
+        pass
+
+    def on_progress(self, **kwargs) -> None:
+        if not self.target.exists():
+            self.target.write_bytes(b"planted by another writer")
+
+    def on_done(self, **kwargs) -> None:
+        pass
+
+
+@pytest.mark.parametrize("overwrite", list(OverwritePolicy))
+def test_a_local_file_appearing_during_the_download_is_refused_at_publish(
+    counted, tmp_path, overwrite
+) -> None:
+    """The decision saw nothing there; under REFUSE the publish itself refuses what appeared meanwhile."""
+    session, _ = counted
+    session.collections.create(f"{HOME}/race")
+    session.data_objects.write(f"{HOME}/race/large.bin", FILES["large.bin"])
+    target = tmp_path / "large.bin"
+    plant = _PlantOnProgress(target)
+    run = lambda: download_object(  # noqa: E731
+        session, f"{HOME}/race/large.bin", target, config=CFG, overwrite=overwrite, subscribers=(plant,)
+    )
+    if overwrite is OverwritePolicy.REFUSE:
+        with pytest.raises(IrodsAlreadyExistsError, match="appeared during the download") as refused:
+            run()
+        assert refused.value.path == str(target)
+        assert target.read_bytes() == b"planted by another writer"
+    else:
+        assert run().status is FileStatus.TRANSFERRED
+        assert target.read_bytes() == FILES["large.bin"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["large.bin"]  # no temporary left
