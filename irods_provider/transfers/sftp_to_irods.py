@@ -222,13 +222,18 @@ class SFTPToIrodsOperator(SftpStagingOperator):
         metadata: list[AVU],
         progress: LoggingProgressSubscriber,
     ) -> FileResult:
+        # A skip policy is decided here, once, before the source is opened: the SFTP server hashes its file
+        # itself (upload_object would have to re-read the stream, which cannot seek). upload_object is then
+        # told what was found (``known``, no second stat) with NEVER, the verdict (nothing to skip) already
+        # in: it only enforces the overwrite policy, and its publishing rename still refuses a destination
+        # that appeared meanwhile under REFUSE. Without a skip policy upload_object decides alone.
         known = None
-        if skip is not SkipPolicy.NEVER:  # decided here, once: the SFTP side hashes itself on the server
+        if skip is not SkipPolicy.NEVER:
             known = irods_destination(session, item.destination)
             skipped = self._skipped(sftp, item, known, skip=skip, overwrite=overwrite)
             if skipped is not None:
                 return skipped
-            skip = SkipPolicy.NEVER  # decided: upload_object neither asks again nor re-reads the stream
+            skip = SkipPolicy.NEVER
         with sftp.channel() as client, self._open_source(sftp, client, item, config) as opened:
             source, check, size = opened
             result = upload_object(
