@@ -21,7 +21,7 @@ from irods_provider.client.transfer import (
     download_object,
     upload_files,
 )
-from irods_provider.exceptions import IrodsAlreadyExistsError
+from irods_provider.exceptions import IrodsAlreadyExistsError, IrodsInvalidPathError, IrodsSymlinkError
 
 HOME = "/tempZone/home/rods"
 FIELD = re.compile(rb'name="([^"]+)"\r\n\r\n(.*?)\r\n--', re.S)
@@ -206,3 +206,32 @@ def test_a_local_file_appearing_during_the_download_is_refused_at_publish(
         assert run().status is FileStatus.TRANSFERRED
         assert target.read_bytes() == FILES["large.bin"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["large.bin"]  # no temporary left
+
+
+@pytest.mark.parametrize("skip", list(SkipPolicy))
+@pytest.mark.parametrize("kind", ["directory", "symlink"])
+def test_a_local_directory_or_link_is_refused_by_every_policy_before_a_byte_moves(
+    counted, tmp_path, skip, kind
+) -> None:
+    """No skip policy counts a directory or a link as the file, and no overwrite replaces it: refused typed,
+    naming the path, before anything is read."""
+    session, transport = counted
+    session.collections.create(f"{HOME}/dir")
+    session.data_objects.write(f"{HOME}/dir/a.bin", FILES["small.bin"])
+    target = tmp_path / "a.bin"
+    if kind == "directory":
+        target.mkdir()
+        expected: type[Exception] = IrodsInvalidPathError
+    else:
+        target.symlink_to(tmp_path / "elsewhere")
+        expected = IrodsSymlinkError
+    transport.reset()
+    with pytest.raises(expected) as refused:
+        download_object(
+            session, f"{HOME}/dir/a.bin", target, config=CFG, skip=skip, overwrite=OverwritePolicy.OVERWRITE
+        )
+    assert type(refused.value) is expected
+    assert refused.value.path == str(target)
+    assert transport.on(f"{HOME}/dir/a.bin").get("read") is None
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.bin"]
+    assert target.is_dir() if kind == "directory" else target.is_symlink()
