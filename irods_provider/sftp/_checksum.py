@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
     from irods_provider.sftp._endpoint import SftpEndpoint
 
-__all__ = ["hash_sftp_file", "sftp_file_has_checksum"]
+__all__ = ["hash_sftp_file", "sftp_checksum", "sftp_file_has_checksum"]
 
 _HASH_CHUNK = 1024 * 1024
 
@@ -30,19 +30,27 @@ def hash_sftp_file(
     return hasher
 
 
+def sftp_checksum(
+    sftp: SftpEndpoint, path: str, scheme: ChecksumScheme, hash_here: Callable[[StreamHasher], StreamHasher]
+) -> str:
+    """The SFTP file ``path``'s checksum written as a zone of ``scheme`` stores it (``sha2:`` or MD5 hex).
+
+    ``sha256sum``/``md5sum`` run on the SFTP server when it allows commands; otherwise ``hash_here(hasher)``
+    reads the file through SFTP into ``hasher``.
+    """
+    if scheme is ChecksumScheme.MD5:
+        return sftp.md5sum(path) or (hash_here(StreamHasher(md5=True)).result().md5 or b"").hex()
+    digest = sftp.sha256sum(path) or hash_here(StreamHasher()).result().sha256.hex()
+    return sha2_checksum(bytes.fromhex(digest))
+
+
 def sftp_file_has_checksum(
     sftp: SftpEndpoint, path: str, checksum: str, hash_here: Callable[[StreamHasher], StreamHasher]
 ) -> bool:
-    """Whether the SFTP file ``path`` has the zone's ``checksum``, in that checksum's scheme.
-
-    SHA-256 zones compare with ``sha256sum``, MD5 zones with ``md5sum`` run on the SFTP server; when it
-    cannot run commands, ``hash_here(hasher)`` reads the file through SFTP into ``hasher``.
-    """
+    """Whether the SFTP file ``path`` has the zone's ``checksum``, in that checksum's scheme (see
+    :func:`sftp_checksum`); an unrecognised scheme never matches."""
     scheme = scheme_of(checksum)
-    if scheme is ChecksumScheme.SHA256:
-        digest = sftp.sha256sum(path) or hash_here(StreamHasher()).result().sha256.hex()
-        return sha2_checksum(bytes.fromhex(digest)) == checksum
-    if scheme is ChecksumScheme.MD5:
-        md5 = sftp.md5sum(path) or (hash_here(StreamHasher(md5=True)).result().md5 or b"").hex()
-        return md5 == checksum.lower()
-    return False
+    if scheme is None:
+        return False
+    ours = sftp_checksum(sftp, path, scheme, hash_here)
+    return ours == (checksum if scheme is ChecksumScheme.SHA256 else checksum.lower())

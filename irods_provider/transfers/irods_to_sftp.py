@@ -28,6 +28,7 @@ from irods_provider.client.transfer import (
 )
 from irods_provider.client.transfer._local import PLAN_READ_AHEAD
 from irods_provider.client.transfer._plan import Destination, plan_copies
+from irods_provider.client.transfer._policy import Refuse, Skip, decide, stored_checksum
 from irods_provider.client.transfer._trees import IrodsTree
 from irods_provider.exceptions import (
     IrodsAlreadyExistsError,
@@ -37,7 +38,7 @@ from irods_provider.exceptions import (
     IrodsNotFoundError,
 )
 from irods_provider.operators._base import check_path
-from irods_provider.sftp._checksum import hash_sftp_file, sftp_file_has_checksum
+from irods_provider.sftp._destination import sftp_destination
 from irods_provider.sftp._endpoint import SftpEndpoint, is_raw_connection_error
 from irods_provider.sftp._integrity import create_exclusive, hash_prefix, open_resumed, publish
 from irods_provider.sftp._io import FAST_REQUEST_SIZE, SftpWriter
@@ -197,18 +198,11 @@ class IrodsToSFTPOperator(SftpStagingOperator):
             real_parent = client.normalize(parent)
             if real_parent != real_root and not real_parent.startswith(real_root.rstrip("/") + "/"):
                 raise IrodsInvalidPathError(f"{parent!r} resolves outside the target directory", path=final)
-            reason = self._existing(sftp, client, final, size=st.size, checksum=checksum, skip=skip)
-            if reason is not None:
-                return FileResult(
-                    source=item.source,
-                    destination=final,
-                    status=FileStatus.SKIPPED,
-                    size=st.size,
-                    checksum=checksum,
-                    reason=reason,
-                )
-            if overwrite is OverwritePolicy.REFUSE and sftp.stat(client, final) is not None:
-                raise IrodsAlreadyExistsError(f"{final} already exists and overwrite is False", path=final)
+            skipped = self._decide(
+                sftp, client, item, final, size=st.size, checksum=checksum, skip=skip, overwrite=overwrite
+            )
+            if skipped is not None:
+                return skipped
             key = self._resume_key(sftp, item, final, size=st.size, checksum=checksum)
             result, temp, verified_there = self._copy_to_temp(
                 sftp, client, session, item, key, size=st.size, config=config, progress=progress
@@ -236,33 +230,41 @@ class IrodsToSFTPOperator(SftpStagingOperator):
                 self.log.warning("Not removing %s after the copy: it changed since", item.source)
         return result
 
-    def _existing(
+    def _decide(
         self,
         sftp: SftpEndpoint,
         client: paramiko.SFTPClient,
+        item: PlannedCopy,
         final: str,
         *,
         size: int,
         checksum: str,
         skip: SkipPolicy,
-    ) -> str | None:
-        """Why an existing target counts as done (None: copy it); refuses symlinks and directories."""
-        try:
-            attrs = client.lstat(final)
-        except FileNotFoundError:
+        overwrite: OverwritePolicy,
+    ) -> FileResult | None:
+        """The engine's one policy decision on ``final`` (one ``lstat``: a link or directory is refused):
+        the skip result, None to copy; raises a refusal. The zone's checksum sets the scheme ``final`` is
+        hashed in (``sha256sum``/``md5sum`` on the server when it runs commands)."""
+        decision = decide(
+            skip=skip,
+            overwrite=overwrite,
+            destination=sftp_destination(sftp, client, final),
+            source_size=size,
+            source_checksum=stored_checksum(checksum, lambda: checksum),
+            operation="irods_to_sftp",
+        )
+        if isinstance(decision, Refuse):
+            decision.raise_error()
+        if not isinstance(decision, Skip):
             return None
-        mode = attrs.st_mode or 0
-        if stat.S_ISLNK(mode) or stat.S_ISDIR(mode):
-            raise IrodsInvalidPathError("the target is a symbolic link or a directory", path=final)
-        if skip is SkipPolicy.EXISTS:
-            return "destination exists"
-        if skip is SkipPolicy.NEVER or attrs.st_size != size:
-            return None
-        if skip is SkipPolicy.SIZE:
-            return "same size"
-        if sftp_file_has_checksum(sftp, final, checksum, lambda h: hash_sftp_file(client, final, hasher=h)):
-            return "same checksum"
-        return None
+        return FileResult(
+            source=item.source,
+            destination=final,
+            status=FileStatus.SKIPPED,
+            size=size,
+            checksum=checksum,
+            reason=decision.reason,
+        )
 
     def _resume_key(
         self, sftp: SftpEndpoint, item: PlannedCopy, final: str, *, size: int, checksum: str

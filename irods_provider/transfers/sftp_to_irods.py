@@ -24,13 +24,21 @@ from irods_provider.client.transfer import (
 )
 from irods_provider.client.transfer._integrity import wait_until_stable
 from irods_provider.client.transfer._plan import Destination, plan_copies
+from irods_provider.client.transfer._policy import (
+    DestinationState,
+    Refuse,
+    Write,
+    decide,
+    hashed_checksum,
+    irods_destination,
+)
 from irods_provider.exceptions import (
     IrodsNotFoundError,
     IrodsSourceChangedError,
     IrodsUsageError,
 )
 from irods_provider.operators._base import check_path
-from irods_provider.sftp._checksum import hash_sftp_file, sftp_file_has_checksum
+from irods_provider.sftp._checksum import hash_sftp_file, sftp_checksum
 from irods_provider.sftp._endpoint import SftpEndpoint, close_quietly
 from irods_provider.sftp._integrity import SftpState, open_source, sftp_probe, source_change
 from irods_provider.sftp._io import ParallelSftpRangeReader, SftpRangeReader
@@ -214,15 +222,17 @@ class SFTPToIrodsOperator(SftpStagingOperator):
         metadata: list[AVU],
         progress: LoggingProgressSubscriber,
     ) -> FileResult:
-        if skip is SkipPolicy.CHECKSUM:
-            if self._same_checksum(sftp, session, item):
-                return FileResult(
-                    source=item.source,
-                    destination=item.destination,
-                    status=FileStatus.SKIPPED,
-                    size=item.size,
-                    reason="same checksum",
-                )
+        # A skip policy is decided here, once, before the source is opened: the SFTP server hashes its file
+        # itself (upload_object would have to re-read the stream, which cannot seek). upload_object is then
+        # told what was found (``known``, no second stat) with NEVER, the verdict (nothing to skip) already
+        # in: it only enforces the overwrite policy, and its publishing rename still refuses a destination
+        # that appeared meanwhile under REFUSE. Without a skip policy upload_object decides alone.
+        known = None
+        if skip is not SkipPolicy.NEVER:
+            known = irods_destination(session, item.destination)
+            skipped = self._skipped(sftp, item, known, skip=skip, overwrite=overwrite)
+            if skipped is not None:
+                return skipped
             skip = SkipPolicy.NEVER
         with sftp.channel() as client, self._open_source(sftp, client, item, config) as opened:
             source, check, size = opened
@@ -240,6 +250,7 @@ class SFTPToIrodsOperator(SftpStagingOperator):
                 subscribers=(progress,),
                 cancel_event=self.cancel_event,
                 source_check=check,
+                known=known,
             )
             if self.move and result.status is FileStatus.TRANSFERRED:
                 change = check()
@@ -316,19 +327,43 @@ class SFTPToIrodsOperator(SftpStagingOperator):
         ident = f"{host}:{port}|{item.source}|{item.size}|{item.mtime}|{item.destination}"
         return hashlib.sha256(ident.encode()).hexdigest()[:16]
 
-    def _same_checksum(self, sftp: SftpEndpoint, session: IrodsSession, item: PlannedCopy) -> bool:
-        """Whether the destination has the source's size and checksum, in the zone's scheme (SHA-256 or MD5;
-        hashed on the SFTP server if possible)."""
-        api = session.data_objects
-        if not api.exists(item.destination):
-            return False
-        st = api.stat(item.destination)
-        if st.size != item.size:
-            return False
-        server = st.checksum or api.calculate_checksum(item.destination)
+    def _skipped(
+        self,
+        sftp: SftpEndpoint,
+        item: PlannedCopy,
+        known: DestinationState,
+        *,
+        skip: SkipPolicy,
+        overwrite: OverwritePolicy,
+    ) -> FileResult | None:
+        """The engine's one policy decision on ``known``: the skip result, None to copy (raises a refusal).
+
+        The source's checksum, only needed when CHECKSUM meets equal sizes, is taken in the zone's scheme
+        by ``sha256sum``/``md5sum`` on the SFTP server when it runs commands, else read through SFTP.
+        """
 
         def hash_here(hasher: StreamHasher) -> StreamHasher:
             with sftp.channel() as client:
                 return hash_sftp_file(client, item.source, hasher=hasher)
 
-        return sftp_file_has_checksum(sftp, item.source, server, hash_here)
+        decision = decide(
+            skip=skip,
+            overwrite=overwrite,
+            destination=known,
+            source_size=item.size,
+            source_checksum=hashed_checksum(
+                lambda scheme: sftp_checksum(sftp, item.source, scheme, hash_here)
+            ),
+            operation="sftp_to_irods",
+        )
+        if isinstance(decision, Refuse):
+            decision.raise_error()
+        if isinstance(decision, Write):
+            return None
+        return FileResult(
+            source=item.source,
+            destination=item.destination,
+            status=FileStatus.SKIPPED,
+            size=item.size,
+            reason=decision.reason,
+        )

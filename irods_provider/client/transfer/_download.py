@@ -20,12 +20,11 @@ from ._coordinator import TransferCoordinator, TransferSubscriber
 from ._copy import (
     CopyResult,
     hasher_for,
-    scheme_of,
-    server_checksum_matches,
     verify_checksum,
     with_server_checksum,
 )
 from ._integrity import check_final_destination, create_exclusive
+from ._policy import Refuse, Skip, decide, local_destination, stored_checksum
 from ._reader import ParallelReader
 from ._report import FileResult, FileStatus
 from ._writer import _effective_config
@@ -87,24 +86,6 @@ def parallel_download(
     return result
 
 
-def _local_matches(
-    local: Path, size: int, checksum: str | None, skip: SkipPolicy, cfg: TransferConfig
-) -> bool:
-    if skip is SkipPolicy.EXISTS:
-        return True
-    if local.stat().st_size != size:
-        return False
-    if skip is SkipPolicy.SIZE:
-        return True
-    if not checksum:
-        return False
-    hasher = hasher_for(scheme_of(checksum) or cfg.checksum_scheme)
-    with local.open("rb") as fh:
-        while data := fh.read(cfg.chunk_size):
-            hasher.update(data)
-    return bool(server_checksum_matches(checksum, hasher.result()))
-
-
 def download_object(
     session: SessionLike,
     path: str,
@@ -145,7 +126,7 @@ def download_object(
             cancel_event=cancel_event,
             exclusive=True,
         )
-        _publish_local(temp, local)
+        _publish_local(temp, local, replace=overwrite is not OverwritePolicy.REFUSE)
     except BaseException:
         with contextlib.suppress(OSError):
             temp.unlink()  # unlink never follows a link: at worst it removes one planted there
@@ -172,45 +153,59 @@ def _decide_local(
     overwrite: OverwritePolicy,
     dry_run: bool,
 ) -> FileResult | None:
-    """The skip or dry-run result, None to download; refuses a symlinked destination and, under REFUSE,
-    an existing one."""
-    if local.is_symlink():
-        raise IrodsSymlinkError(
-            "the destination is a symbolic link; refusing to write through or replace it",
-            operation="download",
-            path=str(local),
+    """The skip or dry-run result, None to download; refuses a symlinked or directory destination and,
+    under REFUSE, an existing one (:func:`~._policy.decide` over one ``lstat`` of ``local``)."""
+    decision = decide(
+        skip=skip,
+        overwrite=overwrite,
+        destination=local_destination(local, chunk_size=cfg.chunk_size),
+        source_size=st.size,
+        source_checksum=stored_checksum(st.checksum, lambda: session.data_objects.calculate_checksum(path)),
+        operation="download",
+    )
+    if isinstance(decision, Refuse):
+        decision.raise_error()
+    if isinstance(decision, Skip):
+        return FileResult(
+            source=path,
+            destination=str(local),
+            status=FileStatus.SKIPPED,
+            size=st.size,
+            checksum=st.checksum,
+            reason=decision.reason,
         )
-    if local.exists():
-        if skip is not SkipPolicy.NEVER and _local_matches(
-            local, st.size, _checksum(session, path, st), skip, cfg
-        ):
-            return FileResult(
-                source=path,
-                destination=str(local),
-                status=FileStatus.SKIPPED,
-                size=st.size,
-                checksum=st.checksum,
-                reason=f"skip policy {skip.value}",
-            )
-        if overwrite is OverwritePolicy.REFUSE:
-            raise IrodsAlreadyExistsError(
-                f"{local} already exists and the overwrite policy is REFUSE",
-                operation="download",
-                path=str(local),
-            )
     if dry_run:
         return FileResult(source=path, destination=str(local), status=FileStatus.PLANNED, size=st.size)
     return None
 
 
-def _publish_local(temp: Path, local: Path) -> None:
+def _publish_local(temp: Path, local: Path, *, replace: bool = True) -> None:
     """Rename the verified ``temp`` onto ``local``, refusing a symlink or directory planted there and a
-    temporary swapped for something else (both checked with ``lstat`` right before the rename)."""
+    temporary swapped for something else (both checked with ``lstat`` right before the rename).
+
+    Without ``replace`` (REFUSE) it publishes by a hard link, which never replaces: a file that appeared
+    during the download is refused (:class:`IrodsAlreadyExistsError`), never overwritten. Where the file
+    system has no hard links the ``lstat`` just before is the check.
+    """
     check_final_destination(str(local))
     st = os.lstat(temp)
     if not stat.S_ISREG(st.st_mode):
         raise IrodsSymlinkError("the temporary file was replaced before publishing", path=str(temp))
-    os.replace(temp, local)
+    if replace:
+        os.replace(temp, local)
+        return
+    try:
+        os.link(temp, local)
+    except FileExistsError as exc:
+        raise IrodsAlreadyExistsError(
+            f"{local} appeared during the download and the overwrite policy is REFUSE",
+            operation="download",
+            path=str(local),
+        ) from exc
+    except OSError:  # no hard links here (EPERM, ENOTSUP, EXDEV): checked just above
+        os.replace(temp, local)
+        return
+    os.unlink(temp)
 
 
 def _remove_stale_temporaries(local: Path) -> None:
@@ -231,8 +226,3 @@ def _remove_stale_temporaries(local: Path) -> None:
         with contextlib.suppress(OSError):
             if is_temporary_name(name) and stat.S_ISREG(os.lstat(stale).st_mode):
                 stale.unlink()
-
-
-def _checksum(session: SessionLike, path: str, st: object) -> str | None:
-    checksum = getattr(st, "checksum", None)
-    return checksum or session.data_objects.calculate_checksum(path)

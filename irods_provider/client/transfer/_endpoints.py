@@ -30,7 +30,7 @@ from irods_provider.exceptions import IrodsAlreadyExistsError, IrodsNotFoundErro
 
 from ._api import SessionLike
 from ._atomic import AtomicWriter
-from ._config import MIB, TransferConfig
+from ._config import MIB, OverwritePolicy, SkipPolicy, TransferConfig
 from ._copy import CopyResult, StreamHasher, copy
 from ._integrity import (
     _BINARY,
@@ -41,6 +41,7 @@ from ._integrity import (
     open_local_source,
     raise_changed,
 )
+from ._policy import DestinationState, Refuse, decide
 from ._reader import open_reader
 from ._resume import resume_key
 
@@ -196,8 +197,11 @@ def copy_file(
     again right before publishing); a source that changed while it was read fails with
     IrodsSourceChangedError naming it and nothing is published. Any failure discards the temporary.
     """
-    if not overwrite and sink.exists():
-        raise IrodsAlreadyExistsError("the destination exists and overwrite is off", path=sink.name)
+    policy = OverwritePolicy.OVERWRITE if overwrite else OverwritePolicy.REFUSE
+    there = DestinationState.file(sink.name, None) if sink.exists() else DestinationState.absent(sink.name)
+    decision = decide(skip=SkipPolicy.NEVER, overwrite=policy, destination=there, source_size=None)
+    if isinstance(decision, Refuse):
+        decision.raise_error()
     before = source.state()
     try:
         result = _write(source, sink, resume=resume, chunk_size=chunk_size, cancel=cancel_event)

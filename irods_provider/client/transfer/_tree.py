@@ -13,12 +13,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from irods_provider.client._models import Entry, EntryKind, Kinds
-from irods_provider.exceptions import IrodsAlreadyExistsError, IrodsNotACollectionError, IrodsUsageError
+from irods_provider.exceptions import IrodsNotACollectionError, IrodsUsageError
 
 from ._config import OverwritePolicy, SkipPolicy, TransferConfig
 from ._coordinator import TransferCoordinator
 from ._local import _run
 from ._plan import PlannedFile
+from ._policy import Decision, DestinationState, Refuse, Skip, decide, stored_checksum
 from ._report import FileResult, FileStatus, TransferReport
 from ._resume import resume_key, temp_name
 from ._retry import ChunkRetrier
@@ -76,20 +77,35 @@ def plan_collection_copy(session: IrodsSession, source: str, destination: str) -
     return CollectionPlan(sorted(collections), files, checksums, existing)
 
 
-def _skips(session: IrodsSession, item: PlannedFile, plan: CollectionPlan, skip: SkipPolicy) -> str | None:
-    """Why an existing destination counts as done under ``skip`` (None: copy it)."""
+def _decision(
+    session: IrodsSession,
+    item: PlannedFile,
+    plan: CollectionPlan,
+    skip: SkipPolicy,
+    overwrite: OverwritePolicy,
+) -> Decision:
+    """The policies' verdict on one object, from the plan's listing of the destination (asked once, up
+    front); checksums are asked of the server only where the CHECKSUM policy meets equal sizes."""
+    api = session.data_objects
     there = plan.existing.get(item.destination)
-    if there is None or skip is SkipPolicy.NEVER:
-        return None
-    if skip is SkipPolicy.EXISTS:
-        return "destination exists"
-    if there.size != item.size:
-        return None
-    if skip is SkipPolicy.SIZE:
-        return "same size"
-    ours = plan.checksums.get(item.source) or session.data_objects.calculate_checksum(item.source)
-    theirs = there.checksum or session.data_objects.calculate_checksum(item.destination)
-    return "same checksum" if ours == theirs else None
+    destination = (
+        DestinationState.absent(item.destination)
+        if there is None
+        else DestinationState.file(
+            item.destination,
+            there.size,
+            stored_checksum(there.checksum, lambda: api.calculate_checksum(item.destination)),
+        )
+    )
+    ours = stored_checksum(plan.checksums.get(item.source), lambda: api.calculate_checksum(item.source))
+    return decide(
+        skip=skip,
+        overwrite=overwrite,
+        destination=destination,
+        source_size=item.size,
+        source_checksum=ours,
+        operation="copy",
+    )
 
 
 def _staged_copy(
@@ -141,15 +157,11 @@ def copy_collection(
     """
     cfg = config or TransferConfig()
     plan = plan_collection_copy(session, source, destination)
-    skipped = {f.destination: reason for f in plan.files if (reason := _skips(session, f, plan, skip))}
-    if overwrite is OverwritePolicy.REFUSE:
-        for item in plan.files:
-            if item.destination in plan.existing and item.destination not in skipped:
-                raise IrodsAlreadyExistsError(
-                    "the destination exists (overwrite is off and the skip policy does not skip it)",
-                    operation="copy",
-                    path=item.destination,
-                )
+    decisions = {f.destination: _decision(session, f, plan, skip, overwrite) for f in plan.files}
+    for decision in decisions.values():
+        if isinstance(decision, Refuse):
+            decision.raise_error()  # the whole copy is refused before anything changes
+    skipped = {path: d.reason for path, d in decisions.items() if isinstance(d, Skip)}
     if not dry_run:
         for collection in plan.collections:
             session.collections.create(collection, intermediates=True, exist_ok=True)

@@ -31,14 +31,12 @@ from irods_provider.exceptions import (
 
 from . import _resume
 from ._api import SessionLike
-from ._config import OverwritePolicy, SkipPolicy, TransferConfig
+from ._config import ChecksumScheme, OverwritePolicy, SkipPolicy, TransferConfig
 from ._coordinator import TransferCoordinator, TransferSubscriber
 from ._copy import (
     CopyResult,
     copy,
     hasher_for,
-    scheme_of,
-    server_checksum_matches,
     skip_bytes,
     verify_checksum,
     with_server_checksum,
@@ -49,6 +47,16 @@ from ._integrity import (
     open_local_source,
     raise_changed,
     wait_until_stable,
+)
+from ._policy import (
+    Checksum,
+    DestinationState,
+    Refuse,
+    Skip,
+    checksum_of,
+    decide,
+    hashed_checksum,
+    irods_destination,
 )
 from ._report import FileResult, FileStatus
 from ._retry import ChunkRetrier, is_busy, is_retryable
@@ -116,37 +124,26 @@ def _seekable(fh: Any) -> bool:
         return False
 
 
-def _local_digest(src: _OpenedSource, config: TransferConfig, server: str) -> CopyResult:
-    """Hash the whole source in the scheme of the server's checksum and rewind it (checksum skip policy)."""
+def _local_digest(src: _OpenedSource, config: TransferConfig, scheme: ChecksumScheme) -> CopyResult:
+    """Hash the whole source in the zone's checksum ``scheme`` and rewind it (checksum skip policy)."""
     if not _seekable(src.fh):
         raise IrodsUsageError("skip policy CHECKSUM needs a seekable source", path=src.name)
     here = src.fh.tell()
-    hasher = hasher_for(scheme_of(server) or config.checksum_scheme)
+    hasher = hasher_for(scheme)
     while data := src.fh.read(config.chunk_size):
         hasher.update(data)
     src.fh.seek(here)
     return hasher.result()
 
 
-def _destination_state(
-    session: SessionLike, src: _OpenedSource, path: str, *, skip: SkipPolicy, config: TransferConfig
-) -> tuple[bool, str | None]:
-    """(exists, reason-to-skip or None) for the destination under the skip policy."""
-    api = session.data_objects
-    if not api.exists(path):
-        return False, None
-    if skip is SkipPolicy.EXISTS:
-        return True, "destination exists"
-    if skip in (SkipPolicy.SIZE, SkipPolicy.CHECKSUM):
-        st = api.stat(path)
-        if src.size is None or st.size != src.size:
-            return True, None
-        if skip is SkipPolicy.SIZE:
-            return True, "same size"
-        server = st.checksum or api.calculate_checksum(path)
-        if server_checksum_matches(server, _local_digest(src, config, server)):
-            return True, "same checksum"
-    return True, None
+def _source_checksum(src: _OpenedSource, config: TransferConfig) -> Checksum:
+    """The source's checksum for the CHECKSUM policy: hashed (and rewound) only when the policy asks."""
+
+    def hash_in(scheme: ChecksumScheme) -> str:
+        digest = _local_digest(src, config, scheme)
+        return checksum_of(digest.sha256, digest.md5, scheme)
+
+    return hashed_checksum(hash_in)
 
 
 def upload_object(
@@ -170,6 +167,7 @@ def upload_object(
     follow_symlinks: bool = False,
     wait_stable_seconds: float | None = None,
     source_check: Callable[[], str | None] | None = None,
+    known: DestinationState | None = None,
 ) -> FileResult:
     """Upload ``source`` (a local path or a binary file object) to ``path`` atomically, verified by checksum.
 
@@ -186,6 +184,7 @@ def upload_object(
     path still naming it); a file object is checked by its size and by ``source_check`` (what changed, or
     None). A change raises :class:`IrodsSourceChangedError` and removes the temporary object.
     ``wait_stable_seconds`` first waits until a local source has not changed for that long.
+    ``known``: what the caller already learned of ``path`` (it is not asked again).
     """
     cfg = _effective_config(session, config)
     started = time.monotonic()
@@ -198,7 +197,7 @@ def upload_object(
         # the resumable name, so the next attempt's write replaces what a killed one left there.
         small = src.size is not None and src.size <= min(cfg.small_file_threshold, cfg.chunk_size)
         decided = _decide(
-            session, src, path, cfg=cfg, skip=skip, overwrite=overwrite, dry_run=dry_run, ask=not small
+            session, src, path, cfg=cfg, skip=skip, overwrite=overwrite, dry_run=dry_run, known=known
         )
         if decided is not None:
             return decided
@@ -240,23 +239,33 @@ def _decide(
     skip: SkipPolicy,
     overwrite: OverwritePolicy,
     dry_run: bool,
-    ask: bool,
+    known: DestinationState | None = None,
 ) -> FileResult | None:
     """The skip or dry-run result, None to upload; raises when REFUSE meets an existing destination.
 
-    The destination is asked about once, and not at all (``ask`` false, no skip policy, not a dry run)
-    when the publishing rename's own refusal is enough.
+    The destination is asked about once (not at all when ``known``), and not at all for a small file with
+    no skip policy, not a dry run: the publishing rename's own refusal is enough.
     """
-    if not ask and skip is SkipPolicy.NEVER and not dry_run:
+    small = src.size is not None and src.size <= min(cfg.small_file_threshold, cfg.chunk_size)
+    if small and skip is SkipPolicy.NEVER and not dry_run:
         return None
-    exists, reason = _destination_state(session, src, path, skip=skip, config=cfg)
-    if reason is not None:
+    decision = decide(
+        skip=skip,
+        overwrite=overwrite,
+        destination=known or irods_destination(session, path),
+        source_size=src.size,
+        source_checksum=_source_checksum(src, cfg),
+        operation="upload",
+    )
+    if isinstance(decision, Refuse):
+        decision.raise_error()
+    if isinstance(decision, Skip):
         return FileResult(
-            source=src.name, destination=path, status=FileStatus.SKIPPED, size=src.size, reason=reason
-        )
-    if exists and overwrite is OverwritePolicy.REFUSE:
-        raise IrodsAlreadyExistsError(
-            f"{path} already exists and the overwrite policy is REFUSE", operation="upload", path=path
+            source=src.name,
+            destination=path,
+            status=FileStatus.SKIPPED,
+            size=src.size,
+            reason=decision.reason,
         )
     if not dry_run:
         return None
@@ -265,7 +274,7 @@ def _decide(
         destination=path,
         status=FileStatus.PLANNED,
         size=src.size,
-        reason="overwrite" if exists else "new",
+        reason="overwrite" if decision.replaces else "new",
     )
 
 

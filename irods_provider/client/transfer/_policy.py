@@ -1,0 +1,281 @@
+"""The one place the skip and overwrite policies are evaluated, and the destination adapters feeding it.
+
+:func:`decide` is pure: given the policies, what is at the destination (:class:`DestinationState`: absent,
+a file with its size and a lazily computed checksum, a directory, a symbolic link) and the source's size
+and lazily computed checksum, it returns :class:`Write`, :class:`Skip` (with the reason the report shows)
+or :class:`Refuse` (the typed error naming the path). Every copy direction asks its destination once per
+file through one adapter (:func:`irods_destination`, :func:`local_destination`, and
+``irods_provider.sftp._destination.sftp_destination``) and lets :func:`decide` judge.
+
+Checksums are computed only when the CHECKSUM policy meets a destination of the source's size, each side
+at most once, in the scheme of the side that stores one (an iRODS zone's ``sha2:`` or MD5): the other side
+is hashed in that scheme (SHA-256 when neither stores one).
+
+Deciding before the copy is not enough under REFUSE: a destination may appear while the bytes move. That
+publish-time race check stays with each sink's publish (a rename that refuses an existing target).
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import stat
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import NoReturn
+
+from irods_provider.exceptions import (
+    IrodsAlreadyExistsError,
+    IrodsError,
+    IrodsInvalidPathError,
+    IrodsNotADataObjectError,
+    IrodsNotFoundError,
+    IrodsSymlinkError,
+)
+
+from ._api import SessionLike
+from ._config import MIB, ChecksumScheme, OverwritePolicy, SkipPolicy
+from ._copy import StreamHasher, scheme_of, sha2_checksum
+from ._integrity import _BINARY, _NOFOLLOW
+
+__all__ = [
+    "Checksum",
+    "Decision",
+    "DestinationKind",
+    "DestinationState",
+    "Refuse",
+    "Skip",
+    "Write",
+    "checksum_of",
+    "decide",
+    "irods_destination",
+    "local_checksum",
+    "local_destination",
+]
+
+#: A checksum computed on demand, as an iRODS zone writes it (``sha2:<base64>`` or MD5 hex). Called with
+#: None it answers the side's own stored checksum (None when it stores none); called with a scheme, a side
+#: that stores none hashes itself in that scheme (a side that stores one answers that one regardless).
+Checksum = Callable[[ChecksumScheme | None], str | None]
+
+
+def _none(scheme: ChecksumScheme | None) -> str | None:
+    return None
+
+
+class _Once:
+    """A :data:`Checksum` that computes each answer at most once (the policy may ask twice)."""
+
+    def __init__(self, compute: Checksum) -> None:
+        self._compute = compute
+        self._answers: dict[ChecksumScheme | None, str | None] = {}
+
+    def __call__(self, scheme: ChecksumScheme | None) -> str | None:
+        if scheme not in self._answers:
+            self._answers[scheme] = self._compute(scheme)
+        return self._answers[scheme]
+
+
+def stored_checksum(value: str | None, compute: Callable[[], str]) -> Checksum:
+    """The :data:`Checksum` of a side that stores one (an iRODS object): ``value``, else ``compute()``
+    (asked of the server only when the policy needs it)."""
+    answer: list[str] = [value] if value else []
+
+    def checksum(scheme: ChecksumScheme | None) -> str:
+        if not answer:
+            answer.append(compute())
+        return answer[0]
+
+    return checksum
+
+
+def hashed_checksum(hash_in: Callable[[ChecksumScheme], str]) -> Checksum:
+    """The :data:`Checksum` of a side that stores none (a file): hashed in the scheme asked, on demand."""
+    return _Once(lambda scheme: None if scheme is None else hash_in(scheme))
+
+
+def checksum_of(result_sha256: bytes, result_md5: bytes | None, scheme: ChecksumScheme) -> str:
+    """Digests formatted the way a zone of ``scheme`` stores its checksum."""
+    if scheme is ChecksumScheme.MD5:
+        return (result_md5 or b"").hex()
+    return sha2_checksum(result_sha256)
+
+
+class DestinationKind(enum.Enum):
+    """What is at a destination path."""
+
+    ABSENT = "absent"
+    FILE = "file"
+    DIRECTORY = "directory"
+    SYMLINK = "symlink"
+
+
+@dataclass(frozen=True)
+class DestinationState:
+    """What one question to the destination told: its kind, its size and its (lazy) checksum."""
+
+    path: str
+    kind: DestinationKind
+    size: int | None = None
+    checksum: Checksum = field(default=_none, compare=False)
+
+    @classmethod
+    def absent(cls, path: str) -> DestinationState:
+        """Nothing at ``path``."""
+        return cls(path, DestinationKind.ABSENT)
+
+    @classmethod
+    def file(cls, path: str, size: int | None, checksum: Checksum = _none) -> DestinationState:
+        """A file (data object) of ``size`` bytes (None: unknown, never the same size)."""
+        return cls(path, DestinationKind.FILE, size, checksum)
+
+    @property
+    def exists(self) -> bool:
+        """Whether anything is at the path."""
+        return self.kind is not DestinationKind.ABSENT
+
+
+@dataclass(frozen=True)
+class Write:
+    """Copy the file; ``replaces`` says something is there already (OVERWRITE)."""
+
+    replaces: bool
+
+
+@dataclass(frozen=True)
+class Skip:
+    """The destination counts as already transferred; ``reason`` is what the report shows."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class Refuse:
+    """The copy must not happen: ``error`` is the typed error naming the destination."""
+
+    error: IrodsError
+
+    def raise_error(self) -> NoReturn:
+        """Raise the refusal's error."""
+        raise self.error
+
+
+Decision = Write | Skip | Refuse
+
+
+def decide(
+    *,
+    skip: SkipPolicy,
+    overwrite: OverwritePolicy,
+    destination: DestinationState,
+    source_size: int | None,
+    source_checksum: Checksum = _none,
+    operation: str = "copy",
+) -> Decision:
+    """What to do with one file under the skip and overwrite policies (pure, but for the lazy checksums).
+
+    Nothing there: write. A directory or a symbolic link is never written through, replaced or skipped:
+    refused, typed. A file: the skip policy first (EXISTS: any file; SIZE: the same known size; CHECKSUM: the
+    same size and checksum), then REFUSE refuses (:class:`IrodsAlreadyExistsError` naming the path) and
+    OVERWRITE writes over it.
+    """
+    path, kind = destination.path, destination.kind
+    if kind is DestinationKind.ABSENT:
+        return Write(replaces=False)
+    if kind is DestinationKind.SYMLINK:
+        message = "the destination is a symbolic link; refusing to write through or replace it"
+        return Refuse(IrodsSymlinkError(message, operation=operation, path=path))
+    if kind is DestinationKind.DIRECTORY:
+        message = "the destination is a directory (or collection); a file cannot be published there"
+        return Refuse(IrodsInvalidPathError(message, operation=operation, path=path))
+    reason = _skip_reason(skip, destination, source_size, source_checksum)
+    if reason is not None:
+        return Skip(reason)
+    if overwrite is OverwritePolicy.REFUSE:
+        message = f"{path} already exists and the overwrite policy is REFUSE"
+        return Refuse(IrodsAlreadyExistsError(message, operation=operation, path=path))
+    return Write(replaces=True)
+
+
+def _skip_reason(
+    skip: SkipPolicy, destination: DestinationState, source_size: int | None, source_checksum: Checksum
+) -> str | None:
+    """Why an existing destination file counts as done under ``skip`` (None: it does not)."""
+    if skip is SkipPolicy.NEVER:
+        return None
+    if skip is SkipPolicy.EXISTS:
+        return "destination exists"
+    if source_size is None or destination.size != source_size:
+        return None
+    if skip is SkipPolicy.SIZE:
+        return "same size"
+    return "same checksum" if same_checksum(source_checksum, destination.checksum) else None
+
+
+def same_checksum(source: Checksum, destination: Checksum) -> bool:
+    """Whether both sides hash alike, in the scheme of the side that stores a checksum (the destination's
+    first), SHA-256 when neither does; an unrecognised stored checksum never matches."""
+    theirs = destination(None)
+    if theirs is not None:
+        scheme = scheme_of(theirs)
+        ours = None if scheme is None else source(scheme)
+    else:
+        ours = source(None)
+        scheme = scheme_of(ours) if ours is not None else ChecksumScheme.SHA256
+        if ours is None:
+            ours = source(scheme)
+        theirs = None if scheme is None else destination(scheme)
+    return ours is not None and theirs is not None and _normal(ours) == _normal(theirs)
+
+
+def _normal(checksum: str) -> str:
+    """MD5 hex compares case-insensitively; ``sha2:`` base64 exactly."""
+    return checksum if checksum.startswith("sha2:") else checksum.lower()
+
+
+# -- destination adapters: one question per file ---------------------------------------------------------
+
+
+def irods_destination(session: SessionLike, path: str) -> DestinationState:
+    """What is at the data object ``path``, from one ``stat`` (a checksum is computed only if needed).
+
+    The server's stat answers NOT_A_DATA_OBJECT alike for a missing path and a collection, so a
+    collection reads as absent here; the publishing rename refuses it (``IrodsNotADataObjectError``).
+    A path with ``+`` cannot be stat-ed over GET (the API turns it into a space): it is asked with the
+    catalog test of ``exists`` instead, its size unknown (SIZE and CHECKSUM then never skip it).
+    """
+    api = session.data_objects
+    if "+" in path:
+        return DestinationState.file(path, None) if api.exists(path) else DestinationState.absent(path)
+    try:
+        st = api.stat(path)
+    except (IrodsNotADataObjectError, IrodsNotFoundError):
+        return DestinationState.absent(path)
+    checksum = stored_checksum(st.checksum, lambda: api.calculate_checksum(path))
+    return DestinationState.file(path, st.size, checksum)
+
+
+def local_checksum(path: str, scheme: ChecksumScheme, *, chunk_size: int = 8 * MIB) -> str:
+    """Hash the local file ``path`` (never through a symbolic link at its name) in ``scheme``."""
+    hasher = StreamHasher(md5=scheme is ChecksumScheme.MD5)
+    fd = os.open(path, os.O_RDONLY | _BINARY | _NOFOLLOW)
+    with os.fdopen(fd, "rb") as fh:
+        while data := fh.read(chunk_size):
+            hasher.update(data)
+    result = hasher.result()
+    return checksum_of(result.sha256, result.md5, scheme)
+
+
+def local_destination(path: str | os.PathLike[str], *, chunk_size: int = 8 * MIB) -> DestinationState:
+    """What is at the local ``path``, from one ``lstat`` (hashed only if the policy needs it)."""
+    local = os.fspath(path)
+    try:
+        st = os.lstat(local)
+    except FileNotFoundError:
+        return DestinationState.absent(local)
+    if stat.S_ISLNK(st.st_mode):
+        return DestinationState(local, DestinationKind.SYMLINK)
+    if stat.S_ISDIR(st.st_mode):
+        return DestinationState(local, DestinationKind.DIRECTORY)
+    checksum = hashed_checksum(lambda scheme: local_checksum(local, scheme, chunk_size=chunk_size))
+    return DestinationState.file(local, st.st_size, checksum)

@@ -1,0 +1,45 @@
+"""An SFTP destination's state for the engine's one policy decision (:func:`~irods_provider.client.transfer.
+_policy.decide`): one ``lstat`` per file, the checksum computed only when the CHECKSUM policy needs it."""
+
+from __future__ import annotations
+
+import stat
+from typing import TYPE_CHECKING
+
+from irods_provider.client.transfer._policy import (
+    Checksum,
+    DestinationKind,
+    DestinationState,
+    hashed_checksum,
+)
+
+from ._checksum import hash_sftp_file, sftp_checksum
+
+if TYPE_CHECKING:
+    import paramiko
+
+    from ._endpoint import SftpEndpoint
+
+__all__ = ["sftp_destination", "sftp_file_checksum"]
+
+
+def sftp_file_checksum(sftp: SftpEndpoint, client: paramiko.SFTPClient, path: str) -> Checksum:
+    """The :data:`~irods_provider.client.transfer._policy.Checksum` of an SFTP file: ``sha256sum`` or
+    ``md5sum`` on the server when it runs commands, else hashed through ``client``, only when asked."""
+    return hashed_checksum(
+        lambda scheme: sftp_checksum(sftp, path, scheme, lambda h: hash_sftp_file(client, path, hasher=h))
+    )
+
+
+def sftp_destination(sftp: SftpEndpoint, client: paramiko.SFTPClient, path: str) -> DestinationState:
+    """What is at ``path`` on the SFTP server, from one ``lstat`` (a link is never followed)."""
+    try:
+        attrs = client.lstat(path)
+    except FileNotFoundError:
+        return DestinationState.absent(path)
+    mode = attrs.st_mode or 0
+    if stat.S_ISLNK(mode):
+        return DestinationState(path, DestinationKind.SYMLINK)
+    if stat.S_ISDIR(mode):
+        return DestinationState(path, DestinationKind.DIRECTORY)
+    return DestinationState.file(path, attrs.st_size, sftp_file_checksum(sftp, client, path))

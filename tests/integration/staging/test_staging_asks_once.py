@@ -1,0 +1,91 @@
+"""Staging asks each destination once per file for the skip/overwrite decision: an SFTP destination one
+``lstat`` (SFTP requests counted by path), an iRODS destination one data-object ``stat`` (client calls
+counted by path), whatever the skip policy; the publish-time race checks come on top, where they were."""
+
+from __future__ import annotations
+
+import collections
+import os
+
+import paramiko
+import pytest
+
+from irods_provider.client._sync._fs import DataObjects
+from irods_provider.exceptions import IrodsAlreadyExistsError
+from irods_provider.transfers.irods_to_sftp import IrodsToSFTPOperator
+from irods_provider.transfers.sftp_to_irods import SFTPToIrodsOperator
+
+HOME = "/tempZone/home/rods"
+KIB = 1024
+CHUNK = 64 * KIB
+FILES = {"small.bin": os.urandom(4 * KIB), "large.bin": os.urandom(3 * CHUNK + 5)}
+SKIPS = ("exists", "size", "checksum")
+
+
+def up(**kwargs):
+    return SFTPToIrodsOperator(task_id="up", sftp_conn_id="cluster", chunk_size=CHUNK, **kwargs).execute({})
+
+
+def down(**kwargs):
+    return IrodsToSFTPOperator(task_id="down", sftp_conn_id="cluster", chunk_size=CHUNK, **kwargs).execute({})
+
+
+def _counting(monkeypatch: pytest.MonkeyPatch, owner: type, names: tuple[str, ...]) -> collections.Counter:
+    """Count calls of ``owner``'s methods ``names`` by the basename of the path they name."""
+    seen: collections.Counter[str] = collections.Counter()
+    for name in names:
+        real = getattr(owner, name)
+
+        def counted(self, path, *args, _real=real, **kwargs):  # type: ignore[no-untyped-def]
+            seen[str(path).rsplit("/", 1)[-1]] += 1
+            return _real(self, path, *args, **kwargs)
+
+        monkeypatch.setattr(owner, name, counted)
+    return seen
+
+
+def test_an_sftp_destination_is_lstat_once_per_file(remote, session, monkeypatch) -> None:
+    session.collections.create(f"{HOME}/out")
+    for name, blob in FILES.items():
+        session.data_objects.write(f"{HOME}/out/{name}", blob)
+    asked = _counting(monkeypatch, paramiko.SFTPClient, ("lstat", "stat"))
+    assert down(source_path=f"{HOME}/out", destination_path=remote.path("d"))["transferred"] == 2
+    # The decision's lstat; the race check after the copy (a stat); the publish's lstat of the final name.
+    assert {name: asked[name] for name in FILES} == dict.fromkeys(FILES, 3)
+    for skip in SKIPS:
+        asked.clear()
+        report = down(source_path=f"{HOME}/out", destination_path=remote.path("d"), skip=skip)
+        assert (report["skipped"], report["transferred"]) == (2, 0), skip
+        assert {name: asked[name] for name in FILES} == dict.fromkeys(FILES, 1), skip
+    asked.clear()
+    with pytest.raises(IrodsAlreadyExistsError, match="already exists") as refused:
+        down(source_path=f"{HOME}/out/large.bin", destination_path=remote.path("d/"))
+    assert refused.value.path.endswith("/d/large.bin")
+    assert asked["large.bin"] == 1  # refused on the decision's answer, nothing copied
+    assert remote.files("d") == FILES
+
+
+def test_an_irods_destination_is_stat_once_per_file_when_staging_in(remote, session, monkeypatch) -> None:
+    for name, blob in FILES.items():
+        remote.put(f"src/{name}", blob)
+    asked = _counting(monkeypatch, DataObjects, ("stat", "exists"))
+    assert up(source_path=remote.path("src"), destination_path=f"{HOME}/in")["transferred"] == 2
+    # No skip policy: a small file is not asked (its publishing rename refuses an existing object).
+    assert {name: asked[name] for name in FILES} == {"small.bin": 0, "large.bin": 1}
+    for skip in SKIPS:
+        asked.clear()
+        report = up(source_path=remote.path("src"), destination_path=f"{HOME}/in", skip=skip)
+        assert (report["skipped"], report["transferred"]) == (2, 0), skip
+        assert {f["reason"] for f in report["files"]} == {
+            "exists": {"destination exists"},
+            "size": {"same size"},
+            "checksum": {"same checksum"},
+        }[skip]
+        assert {name: asked[name] for name in FILES} == dict.fromkeys(FILES, 1), skip
+    remote.put("src/large.bin", os.urandom(len(FILES["large.bin"])))  # same size, other bytes
+    asked.clear()
+    with pytest.raises(IrodsAlreadyExistsError, match="already exists") as refused:
+        up(source_path=remote.path("src/large.bin"), destination_path=f"{HOME}/in/", skip="checksum")
+    assert refused.value.path == f"{HOME}/in/large.bin"
+    assert asked["large.bin"] == 1  # decided once; upload_object is told, not asking again
+    assert session.data_objects.read(f"{HOME}/in/large.bin") == FILES["large.bin"]
