@@ -284,6 +284,7 @@ async def _child(args: argparse.Namespace) -> None:
         figures["rss_per_trigger_kib"] = round((_rss_kib() - rss_before) / args.triggers, 1)
         figures["sessions_shared_at_end"] = _open_shared_sessions()
         figures["events"] = len(runner.events)
+        figures["events_by_status"] = _event_statuses(runner.events)
         figures["failed_triggers"] = len(runner.failed_triggers)
         Path(args.out).write_text(json.dumps(figures))
         loop.call_soon_threadsafe(stop.set)
@@ -298,6 +299,18 @@ async def _child(args: argparse.Namespace) -> None:
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _event_statuses(events: Any) -> dict[str, int]:
+    """Events fired so far by ``status`` (``error:<class>`` for errors): none is expected, nothing appears."""
+    import collections
+
+    found: collections.Counter[str] = collections.Counter()
+    for entry in list(events):
+        payload = getattr(entry.event, "payload", None) or {}
+        status = str(payload.get("status", "?"))
+        found[f"{status}:{payload.get('error_class')}" if status == "error" else status] += 1
+    return dict(found)
 
 
 def _provider_counts(args: argparse.Namespace) -> dict[str, int]:
