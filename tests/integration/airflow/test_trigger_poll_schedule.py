@@ -119,3 +119,29 @@ async def test_triggers_in_the_trigger_runner_wait_for_their_own_slots(irods) ->
         # Consecutive checks aim at consecutive slots (none skipped on an unloaded loop, none doubled).
         assert all(b > a for a, b in itertools.pairwise(targets))
     assert len(offsets) == N  # each trigger its own slot
+
+
+async def test_an_asset_watcher_trigger_scans_on_its_own_grid(irods) -> None:
+    from irods_provider.triggers.events import IrodsPathEventTrigger
+
+    loop = asyncio.get_running_loop()
+    trigger = IrodsPathEventTrigger(
+        path=f"{HOME}/watched/*.csv", irods_conn_id="irods_default", poke_interval=0.3
+    )
+    trigger.trigger_id = 42  # as Airflow's trigger runner sets it
+    targets: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        targets.append(loop.time() + seconds)
+        if len(targets) == 4:
+            raise asyncio.CancelledError
+        await asyncio.sleep(seconds)
+
+    trigger._sleep = sleep  # type: ignore[method-assign]
+    with pytest.raises(asyncio.CancelledError):
+        async for _event in trigger.run():
+            pass
+    schedule = PollSchedule.for_trigger(0.3, 42)
+    assert len(targets) == 4
+    assert all(_on_grid(schedule, t) for t in targets), (schedule, targets)
+    assert all(b > a for a, b in itertools.pairwise(targets))
