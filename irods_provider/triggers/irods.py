@@ -25,7 +25,7 @@ from irods_provider.hooks._checks import (
     run_async,
 )
 from irods_provider.triggers._events import CheckEvent
-from irods_provider.triggers._schedule import PollSchedule
+from irods_provider.triggers._schedule import PollSchedule, grid_clock
 from irods_provider.triggers._shared import trigger_session
 
 __all__ = [
@@ -86,7 +86,6 @@ class _IrodsPollingTrigger(BaseTrigger):
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         """Borrow the connection's shared session and poll until done; errors end with an ``error`` event."""
-        loop = asyncio.get_running_loop()
         schedule = PollSchedule.for_trigger(self.poke_interval, self.trigger_id)
         async with contextlib.AsyncExitStack() as stack:
             try:
@@ -95,9 +94,9 @@ class _IrodsPollingTrigger(BaseTrigger):
                 yield _event(CheckEvent.failure(error))
                 return
             if self.trigger_id is not None:
-                await self._sleep(schedule.first_wait(loop.time()))
+                await self._sleep(schedule.first_wait(grid_clock()))
             while True:
-                started = loop.time()
+                started = grid_clock()
                 try:
                     event = self._evaluate(await run_async(self._check(), session))
                 except IrodsError as error:
@@ -106,7 +105,7 @@ class _IrodsPollingTrigger(BaseTrigger):
                 if event is not None:
                     yield _event(event)
                     return
-                await self._sleep(schedule.wait_after(started, loop.time()))
+                await self._sleep(schedule.wait_after(started, grid_clock()))
 
 
 class IrodsPathTrigger(_IrodsPollingTrigger):

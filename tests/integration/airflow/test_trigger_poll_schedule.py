@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import math
+import time
 from typing import Any
 from unittest import mock
 
@@ -81,18 +82,17 @@ async def _run_in_trigger_runner(log: list[tuple[str, int, float]]) -> Any:
 
 
 async def test_triggers_in_the_trigger_runner_wait_for_their_own_slots(irods) -> None:
-    log: list[tuple[str, int, float]] = []  # (what, trigger id, loop time: of the check / the wait's target)
-    loop = asyncio.get_running_loop()
+    log: list[tuple[str, int, float]] = []  # (what, trigger id, wall time: of the check / the wait's target)
 
     def recording_check(real: Any) -> Any:
         def check(self: Any) -> Any:
-            log.append(("check", self.trigger_id, loop.time()))
+            log.append(("check", self.trigger_id, time.time()))
             return real(self)
 
         return check
 
     async def sleep(self: Any, seconds: float) -> None:
-        log.append(("wait", self.trigger_id, loop.time() + seconds))
+        log.append(("wait", self.trigger_id, time.time() + seconds))
         waits.setdefault(self.trigger_id, seconds)
         await asyncio.sleep(seconds)
 
@@ -124,7 +124,6 @@ async def test_triggers_in_the_trigger_runner_wait_for_their_own_slots(irods) ->
 async def test_an_asset_watcher_trigger_scans_on_its_own_grid(irods) -> None:
     from irods_provider.triggers.events import IrodsPathEventTrigger
 
-    loop = asyncio.get_running_loop()
     trigger = IrodsPathEventTrigger(
         path=f"{HOME}/watched/*.csv", irods_conn_id="irods_default", poke_interval=0.3
     )
@@ -132,7 +131,7 @@ async def test_an_asset_watcher_trigger_scans_on_its_own_grid(irods) -> None:
     targets: list[float] = []
 
     async def sleep(seconds: float) -> None:
-        targets.append(loop.time() + seconds)
+        targets.append(time.time() + seconds)
         if len(targets) == 4:
             raise asyncio.CancelledError
         await asyncio.sleep(seconds)

@@ -76,3 +76,15 @@ def test_a_check_outside_a_triggerer_is_not_repeated_within_half_an_interval() -
 def test_a_zero_interval_polls_back_to_back() -> None:
     schedule = PollSchedule.for_trigger(0.0, 5)
     assert (schedule.first_wait(12.0), schedule.wait_after(11.0, 12.0)) == (0.0, 0.0)
+
+
+def test_a_clock_stepped_back_mid_check_delays_the_next_check_by_at_most_one_and_a_half_intervals() -> None:
+    schedule = PollSchedule(interval=10.0, offset=3.0)
+    # The check started at 1003; the wall clock then stepped back an hour (NTP): no hour-long wait.
+    assert schedule.wait_after(started=1003.0, now=1003.2 - 3600.0) == pytest.approx(15.0)
+
+
+def test_the_longest_regular_wait_is_below_one_and_a_half_intervals() -> None:
+    schedule = PollSchedule(interval=10.0, offset=3.0)
+    # An immediate check (outside a triggerer) just after half an interval before a slot: next slot 1013.
+    assert schedule.wait_after(started=998.01, now=998.01) == pytest.approx(14.99)
