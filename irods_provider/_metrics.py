@@ -62,11 +62,19 @@ def _timing(name: str, milliseconds: float, **tags: str) -> None:
         log.debug("metric %s not sent: %s", name, error)
 
 
-def record_transfer(report: TransferReport, *, direction: str, conn_id: str) -> None:
-    """Bytes and files moved, skipped and failed, duration and throughput of one transfer report."""
+def record_transfer(
+    report: TransferReport, *, direction: str, conn_id: str, sftp_conn_id: str | None = None
+) -> None:
+    """Bytes and files moved, skipped and failed, duration and throughput of one transfer report.
+
+    Staging passes its SFTP connection (``sftp_conn_id`` tag): one per cluster, so a deployment staging to
+    several clusters through one iRODS connection can tell them apart.
+    """
     if report.dry_run:
         return
     tags = {"direction": DIRECTIONS.get(direction, direction.replace(" ", "_")), "conn_id": conn_id}
+    if sftp_conn_id is not None:
+        tags["sftp_conn_id"] = sftp_conn_id
     counters = {
         "irods.transfer.bytes": report.bytes,
         "irods.transfer.files": report.transferred,

@@ -179,9 +179,18 @@ class TransferOperatorBase(TransferLineageMixin, IrodsBaseOperator):
         logger = cast("logging.Logger", self.log)
         return LoggingProgressSubscriber(logger, total=total, interval=float(self.progress_interval_seconds))
 
+    def metrics_sftp_conn_id(self) -> str | None:
+        """The ``sftp_conn_id`` tag of the transfer metrics: none here, the cluster's SFTP one in staging."""
+        return None
+
     def log_report(self, report: TransferReport, *, direction: str | None = None) -> None:
         """One line per file and a total, in the task log; the totals also go to the metrics."""
-        record_transfer(report, direction=direction or self.direction, conn_id=str(self.irods_conn_id))
+        record_transfer(
+            report,
+            direction=direction or self.direction,
+            conn_id=str(self.irods_conn_id),
+            sftp_conn_id=self.metrics_sftp_conn_id(),
+        )
         for f in report.files:
             note = (f.reason or f.error) if self.log_errors else f.reason
             self.log.info(

@@ -191,6 +191,10 @@ class SftpStagingOperator(TransferOperatorBase):
         self.sftp_connections = sftp_connections
         self._tally = _PerFileTally()
 
+    def metrics_sftp_conn_id(self) -> str:
+        """The cluster's SFTP connection: the ``sftp_conn_id`` tag of this staging's transfer metrics."""
+        return str(self.sftp_conn_id)
+
     def endpoint(self) -> SftpEndpoint:
         """The SFTP side of the copy, on the task's connection."""
         from airflow.providers.sftp.hooks.sftp import SFTPHook

@@ -46,6 +46,7 @@ from airflow.triggers.base import BaseEventTrigger, TriggerEvent
 
 from irods_provider.exceptions import IrodsError
 from irods_provider.hooks._checks import Check, path_matches, run_async
+from irods_provider.triggers._schedule import PollSchedule, grid_clock
 from irods_provider.triggers._shared import trigger_session
 from irods_provider.triggers.irods import MetadataQuery
 
@@ -161,8 +162,14 @@ class _IrodsEventTrigger(BaseEventTrigger):
             await self._sleep(self.poke_interval)
 
     async def _watch(self, session: Any, store: Any | None) -> AsyncGenerator[TriggerEvent, None]:
-        """Scan every poll, yielding one event per new match, then recording it as seen."""
+        """Scan every poll, yielding one event per new match, then recording it as seen.
+
+        Scans after the first keep to this trigger's own offset in the poke interval (see
+        :mod:`~irods_provider.triggers._schedule`), so many watchers do not all scan in the same instant.
+        """
+        schedule = PollSchedule.for_trigger(self.poke_interval, self.trigger_id)
         while True:
+            started = grid_clock()
             matches = await self._scan(session)
             if matches is not None:
                 baseline = self._state is None and not self.fire_on_existing
@@ -170,7 +177,7 @@ class _IrodsEventTrigger(BaseEventTrigger):
                 for match in [] if baseline else new:
                     yield self._event(match)
                 await self._save(store, new_state)
-            await self._sleep(self.poke_interval)
+            await self._sleep(schedule.wait_after(started, grid_clock()))
 
 
 class IrodsPathEventTrigger(_IrodsEventTrigger):

@@ -25,6 +25,7 @@ from irods_provider.hooks._checks import (
     run_async,
 )
 from irods_provider.triggers._events import CheckEvent
+from irods_provider.triggers._schedule import PollSchedule, grid_clock
 from irods_provider.triggers._shared import trigger_session
 
 __all__ = [
@@ -39,7 +40,13 @@ def _event(event: CheckEvent) -> TriggerEvent:
 
 
 class _IrodsPollingTrigger(BaseTrigger):
-    """Poll a check every ``poke_interval`` seconds until it reports done or fails."""
+    """Poll a check every ``poke_interval`` seconds until it reports done or fails.
+
+    Each trigger checks at its own offset in the interval (:mod:`~irods_provider.triggers._schedule`), so a
+    triggerer's N triggers spread their checks evenly instead of all checking in the same instant. In a
+    triggerer (the trigger has its database id) the first check waits for that slot too: the sensor checked
+    just before deferring, and a restarted triggerer does not fire N checks at once.
+    """
 
     sensor_name = "IrodsSensor"
     """The sensor deferring to this trigger: the ``sensor`` tag of its poll metric."""
@@ -79,13 +86,17 @@ class _IrodsPollingTrigger(BaseTrigger):
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         """Borrow the connection's shared session and poll until done; errors end with an ``error`` event."""
+        schedule = PollSchedule.for_trigger(self.poke_interval, self.trigger_id)
         async with contextlib.AsyncExitStack() as stack:
             try:
                 session = await stack.enter_async_context(trigger_session(self.irods_conn_id))
             except IrodsError as error:
                 yield _event(CheckEvent.failure(error))
                 return
+            if self.trigger_id is not None:
+                await self._sleep(schedule.first_wait(grid_clock()))
             while True:
+                started = grid_clock()
                 try:
                     event = self._evaluate(await run_async(self._check(), session))
                 except IrodsError as error:
@@ -94,7 +105,7 @@ class _IrodsPollingTrigger(BaseTrigger):
                 if event is not None:
                     yield _event(event)
                     return
-                await self._sleep(self.poke_interval)
+                await self._sleep(schedule.wait_after(started, grid_clock()))
 
 
 class IrodsPathTrigger(_IrodsPollingTrigger):

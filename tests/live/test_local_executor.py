@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -100,10 +101,11 @@ METRIC_DIRECTION = {"stage_in": "stage_in", "stage_out": "stage_out"}
 
 
 def assert_metric_totals(run: MetricsRun) -> None:
-    """The StatsD totals of staged bytes and files equal the DAG's staging reports, by direction.
+    """The StatsD totals of staged bytes and files equal the DAG's staging reports, per cluster and direction.
 
-    Both clusters' staging tasks use the one iRODS connection ``irods_default``: the ``conn_id`` tag is the
-    iRODS connection, so the totals are per direction over both clusters (the SFTP side is no tag).
+    Both clusters' staging tasks use the one iRODS connection ``irods_default`` (the ``conn_id`` tag); the
+    ``sftp_conn_id`` tag names the cluster, so each cluster's totals equal its own report, and the totals over
+    both clusters equal the sum (nothing counted under another connection).
     """
     found = _statsd.totals(run.lines)
     conn = {"conn_id": "irods_default"}
@@ -113,12 +115,21 @@ def assert_metric_totals(run: MetricsRun) -> None:
             ("airflow.irods.transfer.bytes", "bytes"),
             ("airflow.irods.transfer.files", "transferred"),
         ):
+            for report in reports:
+                cluster = {"sftp_conn_id": str(report["sftp_conn_id"])}
+                assert _statsd.total(found, name, direction=direction, **conn, **cluster) == int(
+                    report[key]
+                ), (
+                    name,
+                    task_id,
+                    cluster,
+                    found,
+                )
             expected = sum(int(r[key]) for r in reports)
-            assert _statsd.total(found, name, direction=direction, **conn) == expected, (name, task_id, found)
             assert _statsd.total(found, name, direction=direction) == expected, (
                 name,
                 task_id,
-                "other conn_id",
+                "other conn_id or cluster",
             )
         assert _statsd.total(found, "airflow.irods.transfer.files_failed", direction=direction) == 0
 
@@ -141,9 +152,10 @@ def test_staging_metrics_reach_statsd_with_the_reports_totals(
     assert all(ms >= 0 for ms in data_objects)
 
 
-@pytest.mark.parametrize("change", ["bytes_plus_one", "one_file_less", "datagram_lost"])
+@pytest.mark.parametrize("change", ["bytes_plus_one", "one_file_less", "datagram_lost", "cluster_tag_lost"])
 def test_a_wrong_total_fails_the_metric_check(metrics_run: MetricsRun, change: str) -> None:
-    """The totals check above has teeth: a report off by one byte or file, or one datagram lost, fails it."""
+    """The totals check above has teeth: a report off by one byte or file, one datagram lost, or one line
+    without its cluster's ``sftp_conn_id`` tag fails it."""
     run = metrics_run
     if change == "bytes_plus_one":
         run = replace(
@@ -152,9 +164,14 @@ def test_a_wrong_total_fails_the_metric_check(metrics_run: MetricsRun, change: s
     elif change == "one_file_less":
         out = run.stage_out
         run = replace(run, stage_out=[{**out[0], "transferred": out[0]["transferred"] - 1}, *out[1:]])
-    else:
+    elif change == "datagram_lost":
         lost = next(i for i, x in enumerate(run.lines) if x.startswith("airflow.irods.transfer.bytes,"))
         run = replace(run, lines=run.lines[:lost] + run.lines[lost + 1 :])
+    else:
+        i = next(i for i, x in enumerate(run.lines) if x.startswith("airflow.irods.transfer.bytes,"))
+        untagged = re.sub(r",sftp_conn_id=[^,:]*", "", run.lines[i])
+        assert untagged != run.lines[i]
+        run = replace(run, lines=[*run.lines[:i], untagged, *run.lines[i + 1 :]])
     with pytest.raises(AssertionError):
         assert_metric_totals(run)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from collections import Counter
@@ -15,7 +14,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "support"))
 
-from statsd_lines import timers, total, totals
+from statsd_lines import StatsdSocket, timers, total, totals
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -25,25 +24,9 @@ HOME = "/tempZone/home/rods"
 
 
 @pytest.fixture
-def statsd() -> Iterator[socket.socket]:
-    """A UDP socket on 127.0.0.1 standing in for the StatsD daemon."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 * 1024 * 1024)
-    yield sock
-    sock.close()
-
-
-def _received(sock: socket.socket) -> list[str]:
-    """Every datagram already delivered (the sender has exited: nothing more is on the way)."""
-    sock.setblocking(False)
-    lines: list[str] = []
-    while True:
-        try:
-            packet = sock.recv(65536)
-        except BlockingIOError:
-            return lines
-        lines += packet.decode().splitlines()
+def statsd() -> Iterator[StatsdSocket]:
+    with StatsdSocket() as sock:
+        yield sock
 
 
 def test_transfer_totals_retries_and_polls_arrive_at_statsd(irods, statsd, tmp_path) -> None:
@@ -52,14 +35,7 @@ def test_transfer_totals_retries_and_polls_arrive_at_statsd(irods, statsd, tmp_p
         (source / rel).parent.mkdir(parents=True, exist_ok=True)
         (source / rel).write_bytes(os.urandom(size))
     irods.set_faults(error_503=0.05, seed=11)  # some requests refused "busy": retried by cause http_503
-    env = {
-        **os.environ,
-        "AIRFLOW__METRICS__STATSD_ON": "True",
-        "AIRFLOW__METRICS__STATSD_HOST": "127.0.0.1",
-        "AIRFLOW__METRICS__STATSD_PORT": str(statsd.getsockname()[1]),
-        "AIRFLOW__METRICS__STATSD_PREFIX": "airflow",
-        "AIRFLOW__METRICS__STATSD_INFLUXDB_ENABLED": "True",
-    }
+    env = {**os.environ, **statsd.airflow_config()}
     args = {"source": str(source), "collection": f"{HOME}/metrics", "back": str(tmp_path / "back")}
     command = [sys.executable, str(SCRIPT), json.dumps(args)]
     run = subprocess.run(command, env=env, capture_output=True, text=True, timeout=80, check=False)
@@ -67,7 +43,7 @@ def test_transfer_totals_retries_and_polls_arrive_at_statsd(irods, statsd, tmp_p
     reports = json.loads(run.stdout.strip().splitlines()[-1])
     injected = irods.injected_faults().get("error_503", 0)
     irods.set_faults(error_503=0.0)
-    lines = _received(statsd)
+    lines = statsd.received()
     found = totals(lines)
 
     size = sum(SIZES.values())
@@ -80,6 +56,12 @@ def test_transfer_totals_retries_and_polls_arrive_at_statsd(irods, statsd, tmp_p
     assert reports["again"]["skipped"] == len(SIZES)
     assert total(found, "airflow.irods.transfer.files_skipped", direction="upload", **conn) == len(SIZES)
     assert total(found, "airflow.irods.transfer.files_failed") == 0
+    # Local transfers have no SFTP side: no ``sftp_conn_id`` tag (staging's own test checks it is there).
+    assert not [
+        tags
+        for (name, tags) in found
+        if name.startswith("airflow.irods.transfer.") and any(k == "sftp_conn_id" for k, _ in tags)
+    ]
     assert reports["polls"] == [False, False, False]
     polls = total(
         found, "airflow.irods.sensor.polls", sensor="IrodsPathSensor", outcome="waiting", mode="poke", **conn
@@ -99,21 +81,14 @@ def test_transfer_totals_retries_and_polls_arrive_at_statsd(irods, statsd, tmp_p
 
 def test_deferred_sensors_count_their_polls_from_the_trigger(irods, session, statsd) -> None:
     session.data_objects.write(f"{HOME}/present.bin", b"x")
-    env = {
-        **os.environ,
-        "AIRFLOW__METRICS__STATSD_ON": "True",
-        "AIRFLOW__METRICS__STATSD_HOST": "127.0.0.1",
-        "AIRFLOW__METRICS__STATSD_PORT": str(statsd.getsockname()[1]),
-        "AIRFLOW__METRICS__STATSD_PREFIX": "airflow",
-        "AIRFLOW__METRICS__STATSD_INFLUXDB_ENABLED": "True",
-    }
+    env = {**os.environ, **statsd.airflow_config()}
     args = {"missing": f"{HOME}/missing", "present": f"{HOME}/present.bin"}
     script = Path(__file__).with_name("statsd_trigger_run.py")
     command = [sys.executable, str(script), json.dumps(args)]
     run = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60, check=False)
     assert run.returncode == 0, run.stderr[-3000:]
     assert json.loads(run.stdout.strip().splitlines()[-1]) == [["cancelled"], ["success"], ["error"]]
-    found = totals(_received(statsd))
+    found = totals(statsd.received())
     polls = "airflow.irods.sensor.polls"
     deferred = {"mode": "deferred", "conn_id": "irods_default"}
     assert total(found, polls, sensor="IrodsPathSensor", outcome="waiting", **deferred) == 3
