@@ -89,7 +89,9 @@ def test_a_changing_sftp_source_is_never_published(
         )
     assert caught.value.path.endswith("jobs/out.h5")
     assert expected in caught.value.changed
-    assert len(calls) >= times
+    # One reader reads to the end and checks there, after every change. Parallel range readers check when
+    # each opens its range too, so one that opens after the first change may stop the copy right there.
+    assert len(calls) >= (times if readers == 1 else 1)
     assert objects(session) == [], "a changed source (or its temporary object) reached iRODS"
 
 
