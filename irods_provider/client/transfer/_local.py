@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import posixpath
+import stat
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -30,8 +31,11 @@ from ._runner import Lanes, run_files
 from ._upload import upload_object
 from ._writer import _effective_config
 
-#: GenQuery pages in flight while a plan lists a collection (whole listings are wanted, so no waste).
-PLAN_READ_AHEAD = 8
+#: GenQuery pages in flight while a plan lists a collection (whole listings are wanted, so no waste). The
+#: server caps a page at 15 rows, so over a 30 ms round trip 8 pages in flight list at most 4,000 objects/s
+#: (100,000 in 25 s); 16 halve that and stay below httpx's 20 kept-alive connections. The real server runs
+#: 6 iRODS calls at once (background_io.threads, connection_pool.size): the rest wait there, not on the wire.
+PLAN_READ_AHEAD = 16
 #: Files up to this size run in the small-file lane (``TransferConfig.max_concurrent_small_files``).
 SMALL_LANE_BYTES = 1024 * 1024
 
@@ -135,29 +139,43 @@ def safe_local_path(root: str | os.PathLike[str], relative: str) -> Path:
     Rejected: empty names, absolute names, ``..``/``.``/empty components, backslashes, NUL, and any existing
     symlink on the way (a directory symlink could point anywhere; a file symlink would be written through).
     """
+    return Path(_safe_under(os.path.realpath(root), relative))
 
-    def bad(reason: str) -> IrodsInvalidPathError:
-        return IrodsInvalidPathError(
-            f"unsafe download name: {reason}", operation="download_files", path=relative
-        )
 
+def _safe_under(base: str, relative: str, missing: set[str] | None = None) -> str:
+    """:func:`safe_local_path` below ``base``, already resolved (a plan resolves its target once).
+
+    ``missing`` (kept by one plan) remembers directories found missing, so the files of a tree not yet
+    downloaded cost one lstat per directory instead of one per file.
+    """
     if not relative or relative.startswith(("/", "\\")) or (len(relative) > 1 and relative[1] == ":"):
-        raise bad("empty or absolute")
+        raise _unsafe(relative, "empty or absolute")
     if "\\" in relative or "\x00" in relative:
-        raise bad("backslash or NUL")
+        raise _unsafe(relative, "backslash or NUL")
     parts = relative.split("/")
     if any(p in ("", ".", "..") for p in parts):
-        raise bad("'..', '.' or empty component")
-    base = Path(root).resolve()
+        raise _unsafe(relative, "'..', '.' or empty component")
+    # The name is lexically inside ``base``, so only a symlink on the way could lead out: one lstat per
+    # existing component (planning 100,000 objects resolved every path twice before), none below the first
+    # missing one (nothing exists under it).
     current = base
-    for part in parts:
-        current = current / part
-        if current.is_symlink():
-            raise bad("a symlink on the way")
-    target = base.joinpath(*parts)
-    if not target.resolve().is_relative_to(base):
-        raise bad("resolves outside the target directory")
-    return target
+    for depth, part in enumerate(parts, start=1):
+        current = os.path.join(current, part)
+        if missing is not None and current in missing:
+            break
+        try:
+            mode = os.lstat(current).st_mode
+        except (FileNotFoundError, NotADirectoryError):
+            if missing is not None and depth < len(parts):
+                missing.add(current)
+            break
+        if stat.S_ISLNK(mode):
+            raise _unsafe(relative, "a symlink on the way")
+    return os.path.join(base, relative)
+
+
+def _unsafe(relative: str, reason: str) -> IrodsInvalidPathError:
+    return IrodsInvalidPathError(f"unsafe download name: {reason}", operation="download_files", path=relative)
 
 
 def plan_irods_sources(
@@ -176,12 +194,13 @@ def plan_irods_sources(
     """
     plan: list[PlannedFile] = []
     selects = _filter(pattern)
+    base, missing = os.path.realpath(local_dir), set[str]()
     for item in [sources] if isinstance(sources, str) else list(sources):
         compiled = _source_pattern(item, glob)
         root = (compiled.base if compiled else _literal_source(item, glob)).rstrip("/") or "/"
         if compiled is None and session.data_objects.exists(root):
             size = session.data_objects.stat(root).size
-            plan.append(PlannedFile(root, str(safe_local_path(local_dir, posixpath.basename(root))), size))
+            plan.append(PlannedFile(root, _safe_under(base, posixpath.basename(root)), size))
             continue
         entries = session.collections.iterate(
             root,
@@ -200,7 +219,7 @@ def plan_irods_sources(
                 raise IrodsInvalidPathError("listing returned a path outside the collection", path=entry.path)
             rel = entry.path[len(prefix) :]
             if selects(rel):
-                plan.append(PlannedFile(entry.path, str(safe_local_path(local_dir, rel)), entry.size))
+                plan.append(PlannedFile(entry.path, _safe_under(base, rel, missing), entry.size))
         if not listed and compiled is None and not session.collections.exists(root):
             # A listing cannot tell an empty collection from a missing one; a pattern may match nothing.
             hint = "" if glob else literal_hint(root)
