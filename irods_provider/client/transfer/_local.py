@@ -20,6 +20,7 @@ from irods_provider.exceptions import (
     IrodsSymlinkError,
 )
 
+from ._adaptive import AdaptiveLimit
 from ._api import SessionLike
 from ._config import OverwritePolicy, SkipPolicy, TransferConfig
 from ._coordinator import TransferSubscriber
@@ -38,6 +39,8 @@ from ._writer import _effective_config
 PLAN_READ_AHEAD = 16
 #: Files up to this size run in the small-file lane (``TransferConfig.max_concurrent_small_files``).
 SMALL_LANE_BYTES = 1024 * 1024
+#: Small files at once when a run starts, before the adaptive lane has measured anything.
+INITIAL_SMALL_FILES = 16
 
 
 @dataclass(frozen=True)
@@ -239,24 +242,40 @@ def _run(
     continue_on_error: bool,
     dry_run: bool,
     cancel_event: threading.Event | None = None,
+    session: SessionLike | None = None,
 ) -> TransferReport:
-    """Run ``one`` per planned file, at most ``max_concurrent_files`` large and ``max_concurrent_small_files``
-    small ones (at most :data:`SMALL_LANE_BYTES`) at once; the first error (or setting ``cancel_event``) stops
-    the rest. A cancellation raises IrodsTransferCancelledError.
-
-    Small files spend their time waiting on round trips, not moving bytes, so they get their own wider lane:
-    its memory stays under ``max_concurrent_small_files`` times :data:`SMALL_LANE_BYTES`.
+    """Run ``one`` per planned file, at most ``max_concurrent_files`` large ones and the small-file lane
+    (:func:`_lanes`) at once; the first error (or setting ``cancel_event``) stops the rest. A cancellation
+    raises IrodsTransferCancelledError.
     """
-    lanes = Lanes(config.max_concurrent_files, config.max_concurrent_small_files, SMALL_LANE_BYTES)
     return run_files(
         plan,
         one,
-        lanes=lanes,
+        lanes=_lanes(plan, config, session),
         on_error="continue" if continue_on_error else "stop",
         cancel_event=cancel_event,
         dry_run=dry_run,
         what="irods-files",
     )
+
+
+def _lanes(plan: Sequence[PlannedFile], config: TransferConfig, session: SessionLike | None) -> Lanes:
+    """The lanes of a plan: small files (at most :data:`SMALL_LANE_BYTES`) wait on round trips, not bytes,
+    so they get their own wider lane (its memory stays under its width times :data:`SMALL_LANE_BYTES`).
+
+    The width is the pinned ``max_concurrent_small_files``, or picked from the plan and adapted while the
+    files run, never above ``max_adaptive_small_files`` nor the session's kept-alive connections.
+    """
+    if config.max_concurrent_small_files is not None:
+        return Lanes(config.max_concurrent_files, config.max_concurrent_small_files, SMALL_LANE_BYTES)
+    small = sum(1 for p in plan if p.size is not None and p.size <= SMALL_LANE_BYTES)
+    pool = getattr(getattr(session, "pool_limits", None), "max_keepalive_connections", None)
+    ceiling = min(config.max_adaptive_small_files, small, pool or config.max_adaptive_small_files)
+    initial = min(INITIAL_SMALL_FILES, ceiling)
+    if ceiling <= initial:  # every small file starts at once anyway: nothing to adapt
+        return Lanes(config.max_concurrent_files, max(1, ceiling), SMALL_LANE_BYTES)
+    adaptive = AdaptiveLimit(initial, maximum=ceiling)
+    return Lanes(config.max_concurrent_files, 0, SMALL_LANE_BYTES, adaptive=adaptive)
 
 
 def _subscribers(
@@ -335,6 +354,7 @@ def upload_files(
         continue_on_error=continue_on_error,
         dry_run=dry_run,
         cancel_event=cancel_event,
+        session=session,
     )
 
 
@@ -382,4 +402,5 @@ def download_files(
         continue_on_error=continue_on_error,
         dry_run=dry_run,
         cancel_event=cancel_event,
+        session=session,
     )
