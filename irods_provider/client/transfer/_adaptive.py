@@ -9,7 +9,7 @@ wide shows as a latency rise with no gain in files/s, a lane too narrow as laten
 needs about ``6 + files/s * round trip`` requests in flight; on a 30 ms link that is more than 16.
 
 :class:`AdaptiveLimit` is an AIMD controller over windows of completed files: while the latency stays flat
-(within :data:`FLAT_LATENCY` of the best window) or files/s still rises by :data:`GAIN`, it grows (doubling
+(within :data:`FLAT_LATENCY` of the best window) or files/s still rises by :data:`GAIN`, it grows (by half
 until the first sign of saturation, then by a quarter); when the latency rises past :data:`LATENCY_RISE` of
 the best window it shrinks to three quarters; an HTTP 503/429 or a timeout halves it at once (at most once per
 window of files started after the previous cut). It stays within ``[minimum, maximum]``; ``maximum`` is the
@@ -111,7 +111,8 @@ class AdaptiveLimit:
             shrunk = max(self.minimum, self._limit * 3 // 4)
             self._set(shrunk, f"latency {latency / best:.1f}x the best window")
         elif latency <= best * FLAT_LATENCY or rate > self._best_rate * (1 + GAIN):
-            grown = self._limit * 2 if self._slow_start else self._limit + max(1, self._limit // 4)
+            step = self._limit // 2 if self._slow_start else self._limit // 4
+            grown = self._limit + max(1, step)
             self._set(min(self.maximum, grown), f"{rate:.0f} files/s, latency {latency / best:.1f}x the best")
         else:
             self._slow_start = False  # flat files/s with latency rising: the server's queue is filling

@@ -30,38 +30,38 @@ def _window(limit: AdaptiveLimit, clock: Clock, *, latency: float, seconds: floa
         limit.completed(latency)
 
 
-def test_grows_by_doubling_while_latency_stays_flat_up_to_the_maximum() -> None:
+def test_grows_by_half_while_latency_stays_flat_up_to_the_maximum() -> None:
     clock = Clock()
     limit = AdaptiveLimit(16, maximum=48, clock=clock)
     seen = [limit.limit]
     for _ in range(4):
         _window(limit, clock, latency=0.1, seconds=0.1)
         seen.append(limit.limit)
-    assert seen == [16, 32, 48, 48, 48]
-    assert [(c.old, c.new) for c in limit.changes] == [(16, 32), (32, 48)]
+    assert seen == [16, 24, 36, 48, 48]
+    assert [(c.old, c.new) for c in limit.changes] == [(16, 24), (24, 36), (36, 48)]
 
 
-def test_latency_rise_without_gain_shrinks_and_ends_doubling() -> None:
+def test_latency_rise_without_gain_shrinks_and_ends_the_fast_growth() -> None:
     clock = Clock()
     limit = AdaptiveLimit(16, maximum=64, clock=clock)
-    _window(limit, clock, latency=0.1, seconds=0.10)  # 160 files/s, flat: 32
-    _window(limit, clock, latency=0.25, seconds=0.20)  # 2.5x the best latency: 24
-    assert [(c.old, c.new) for c in limit.changes] == [(16, 32), (32, 24)]
+    _window(limit, clock, latency=0.1, seconds=0.10)  # 160 files/s, flat: 24
+    _window(limit, clock, latency=0.25, seconds=0.20)  # 2.5x the best latency: 18
+    assert [(c.old, c.new) for c in limit.changes] == [(16, 24), (24, 18)]
     assert "latency 2.5x" in limit.changes[-1].reason
-    _window(limit, clock, latency=0.1, seconds=0.10)  # flat again: additive (+ a quarter), no longer doubling
-    assert limit.limit == 30
+    _window(limit, clock, latency=0.1, seconds=0.10)  # flat again: + a quarter, no longer + half
+    assert limit.limit == 22
 
 
 def test_latency_between_flat_and_rise_grows_only_while_files_per_second_rise() -> None:
     clock = Clock()
     limit = AdaptiveLimit(16, maximum=64, clock=clock)
-    _window(limit, clock, latency=0.1, seconds=0.1)  # 160/s: 32
-    _window(limit, clock, latency=0.15, seconds=0.1)  # 1.5x latency but 320/s: grows (32 -> 64)
-    assert limit.limit == 64
-    _window(limit, clock, latency=0.18, seconds=0.2)  # 1.8x, 320/s: no gain: holds
-    assert limit.limit == 64
-    _window(limit, clock, latency=0.18, seconds=0.2)  # and no longer doubles after holding
-    assert limit.limit == 64
+    _window(limit, clock, latency=0.1, seconds=0.1)  # 160/s: 24
+    _window(limit, clock, latency=0.15, seconds=0.1)  # 1.5x latency but 240/s: grows (24 -> 36)
+    assert limit.limit == 36
+    _window(limit, clock, latency=0.18, seconds=0.2)  # 1.8x, 180/s: no gain: holds
+    assert limit.limit == 36
+    _window(limit, clock, latency=0.1, seconds=0.1)  # flat: grows, by a quarter only after holding
+    assert limit.limit == 45
 
 
 def test_busy_server_halves_once_per_window_and_never_below_the_minimum() -> None:
