@@ -82,12 +82,18 @@ class AdaptiveLimit:
         """How many small files may run now."""
         return self._limit
 
+    @property
+    def window(self) -> int:
+        """Completed files a decision waits for: half the limit while growing fast (the ramp costs a short
+        run most), the whole limit afterwards (steadier medians, fewer false cuts)."""
+        return max(MIN_WINDOW, self._limit // 2 if self._slow_start else self._limit)
+
     def completed(self, seconds: float) -> None:
         """A small file finished after ``seconds``; a full window decides whether to grow, hold or shrink."""
         with self._lock:
             self._latencies.append(seconds)
             self._cut_guard = max(0, self._cut_guard - 1)
-            if len(self._latencies) >= max(MIN_WINDOW, self._limit):
+            if len(self._latencies) >= self.window:
                 self._decide()
 
     def congested(self, reason: str) -> None:

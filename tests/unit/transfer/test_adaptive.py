@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from irods_provider.client._events import emit
 from irods_provider.client.transfer import FileResult, FileStatus, TransferConfig
-from irods_provider.client.transfer._adaptive import MIN_WINDOW, AdaptiveLimit
+from irods_provider.client.transfer._adaptive import AdaptiveLimit
 from irods_provider.client.transfer._local import PlannedFile, _lanes
 from irods_provider.client.transfer._runner import Lanes, run_files
 from irods_provider.exceptions import IrodsServerBusyError
@@ -24,7 +24,7 @@ class Clock:
 
 def _window(limit: AdaptiveLimit, clock: Clock, *, latency: float, seconds: float) -> None:
     """One full window of completions of ``latency`` each, spread over ``seconds``."""
-    count = max(MIN_WINDOW, limit.limit)
+    count = limit.window
     for _ in range(count):
         clock.now += seconds / count
         limit.completed(latency)
@@ -165,3 +165,18 @@ def test_a_file_failing_busy_counts_as_congestion() -> None:
     assert report.failed == 20
     assert limit.limit == 8
     assert limit.changes[0].reason == "IrodsServerBusyError"
+
+
+def test_decides_every_half_limit_while_growing_fast_then_every_limit() -> None:
+    clock = Clock()
+    limit = AdaptiveLimit(32, maximum=64, clock=clock)
+    assert limit.window == 16
+    for _ in range(15):
+        clock.now += 0.01
+        limit.completed(0.1)
+    assert limit.changes == []
+    clock.now += 0.01
+    limit.completed(0.1)
+    assert limit.limit == 48
+    limit.congested("HTTP 503")
+    assert (limit.limit, limit.window) == (24, 24)
