@@ -11,9 +11,10 @@ needs about ``6 + files/s * round trip`` requests in flight; on a 30 ms link tha
 :class:`AdaptiveLimit` is an AIMD controller over windows of completed files: while the latency stays flat
 (within :data:`FLAT_LATENCY` of the best window) or files/s still rises by :data:`GAIN`, it grows (by half
 until the first sign of saturation, then by a quarter); when the latency rises past :data:`LATENCY_RISE` of
-the best window it shrinks to three quarters; an HTTP 503/429 or a timeout halves it at once (at most once per
-window of files started after the previous cut). It stays within ``[minimum, maximum]``; ``maximum`` is the
-user's ceiling and the connection pool's kept-alive connections (more would reconnect every request).
+the best window it shrinks to three quarters; an HTTP 503/429 or a timeout halves it at once. After a cut,
+the files already in flight (started under the old limit) judge nothing, neither another cut nor the next
+window, so one burst costs one cut. It stays within ``[minimum, maximum]``; ``maximum`` is the user's ceiling
+and the connection pool's kept-alive connections (more would reconnect every request).
 """
 
 from __future__ import annotations
@@ -74,7 +75,7 @@ class AdaptiveLimit:
         self._best_rate = 0.0
         self._latencies: list[float] = []
         self._window_start = clock()
-        self._cut_guard = 0  # files to complete before congestion may cut again
+        self._settling = 0  # files started before the last cut, still to finish: they judge nothing
         self.changes: list[LimitChange] = []
 
     @property
@@ -88,23 +89,29 @@ class AdaptiveLimit:
         run most), the whole limit afterwards (steadier medians, fewer false cuts)."""
         return max(MIN_WINDOW, self._limit // 2 if self._slow_start else self._limit)
 
+    @property
+    def settling(self) -> int:
+        """Files started before the last cut that have yet to finish; until then nothing is decided."""
+        return self._settling
+
     def completed(self, seconds: float) -> None:
         """A small file finished after ``seconds``; a full window decides whether to grow, hold or shrink."""
         with self._lock:
+            if self._settling:
+                self._settling -= 1
+                if not self._settling:
+                    self._restart_window()
+                return
             self._latencies.append(seconds)
-            self._cut_guard = max(0, self._cut_guard - 1)
             if len(self._latencies) >= self.window:
                 self._decide()
 
     def congested(self, reason: str) -> None:
         """The server or a proxy said busy (503/429) or a request timed out: halve, once per window."""
         with self._lock:
-            if self._cut_guard:
-                return
-            self._slow_start = False
-            self._set(max(self.minimum, self._limit // 2), reason)
-            self._cut_guard = self._limit
-            self._restart_window()
+            if self._settling:
+                return  # said of a request sent before the last cut
+            self._cut(max(self.minimum, self._limit // 2), reason)
 
     def _decide(self) -> None:
         now = self._clock()
@@ -113,16 +120,23 @@ class AdaptiveLimit:
         best = latency if self._best_latency is None else min(self._best_latency, latency)
         self._best_latency = best
         if latency > best * LATENCY_RISE:
-            self._slow_start = False
             shrunk = max(self.minimum, self._limit * 3 // 4)
-            self._set(shrunk, f"latency {latency / best:.1f}x the best window")
-        elif latency <= best * FLAT_LATENCY or rate > self._best_rate * (1 + GAIN):
+            self._cut(shrunk, f"latency {latency / best:.1f}x the best window")
+            return
+        if latency <= best * FLAT_LATENCY or rate > self._best_rate * (1 + GAIN):
             step = self._limit // 2 if self._slow_start else self._limit // 4
             grown = self._limit + max(1, step)
             self._set(min(self.maximum, grown), f"{rate:.0f} files/s, latency {latency / best:.1f}x the best")
         else:
             self._slow_start = False  # flat files/s with latency rising: the server's queue is filling
         self._best_rate = max(self._best_rate, rate)
+        self._restart_window()
+
+    def _cut(self, new: int, reason: str) -> None:
+        """Shrink, end the fast growth, and judge again only on files started after this cut."""
+        self._slow_start = False
+        self._settling = self._limit  # as many as may be in flight now
+        self._set(new, reason)
         self._restart_window()
 
     def _restart_window(self) -> None:

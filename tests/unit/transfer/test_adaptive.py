@@ -23,7 +23,10 @@ class Clock:
 
 
 def _window(limit: AdaptiveLimit, clock: Clock, *, latency: float, seconds: float) -> None:
-    """One full window of completions of ``latency`` each, spread over ``seconds``."""
+    """The files still settling from a cut (they judge nothing), then one full window of completions of
+    ``latency`` each, spread over ``seconds``."""
+    for _ in range(limit.settling):
+        limit.completed(99.0)
     count = limit.window
     for _ in range(count):
         clock.now += seconds / count
@@ -64,30 +67,43 @@ def test_latency_between_flat_and_rise_grows_only_while_files_per_second_rise() 
     assert limit.limit == 45
 
 
-def test_busy_server_halves_once_per_window_and_never_below_the_minimum() -> None:
+def test_busy_server_halves_once_per_burst_and_never_below_the_minimum() -> None:
     clock = Clock()
     limit = AdaptiveLimit(32, maximum=64, clock=clock)
     for _ in range(5):  # a burst of 503s from requests already in flight: one cut
         limit.congested("HTTP 503")
-    assert limit.limit == 16
-    for _ in range(15):  # files started before the cut may still report: no second cut yet
+    assert (limit.limit, limit.settling) == (16, 32)
+    for _ in range(31):  # files started before the cut still report: no second cut, no decision
+        clock.now += 0.01
+        limit.completed(9.0)
+        limit.congested("HTTP 429")
+    assert (limit.limit, limit.settling) == (16, 1)
+    limit.completed(9.0)
+    for _ in range(16):  # a window of files started after the cut: latency flat, +a quarter (no more +half)
         clock.now += 0.01
         limit.completed(0.1)
-    limit.congested("HTTP 429")
-    assert limit.limit == 16
-    clock.now += 0.01
-    limit.completed(0.1)  # a window of files after the cut: latency flat, +a quarter (no more doubling)
     assert limit.limit == 20
     limit.congested("HTTP 429")
     assert limit.limit == 10
     for _ in range(10):
-        for _ in range(limit.limit):
-            clock.now += 0.01
-            limit.completed(5.0)  # latency far above the best window: shrinks too
+        for _ in range(limit.settling):
+            limit.completed(0.1)
         limit.congested("timeout")
     assert limit.limit == 1
-    assert [c.reason for c in limit.changes[:2]] == ["HTTP 503", "100 files/s, latency 1.0x the best"]
-    assert limit.changes[2].reason == "HTTP 429"
+    reasons = [c.reason for c in limit.changes[:3]]
+    assert reasons == ["HTTP 503", "100 files/s, latency 1.0x the best", "HTTP 429"]
+
+
+def test_a_latency_cut_is_judged_only_by_files_started_after_it() -> None:
+    clock = Clock()
+    limit = AdaptiveLimit(16, maximum=64, clock=clock)
+    _window(limit, clock, latency=0.1, seconds=0.1)  # 16 -> 24
+    _window(limit, clock, latency=0.3, seconds=0.3)  # 3x: 24 -> 18, 24 in flight settle
+    assert (limit.limit, limit.settling) == (18, 24)
+    for _ in range(24):  # as slow as the window that caused the cut: they were started before it
+        clock.now += 0.01
+        limit.completed(0.3)
+    assert [c.new for c in limit.changes] == [24, 18]
 
 
 def test_initial_is_kept_within_bounds() -> None:
