@@ -280,7 +280,7 @@ def write_results(result: dict[str, Any]) -> None:
         "may be shared: compare ratios within one column, and mind `load_average_1m`. "
         "`wan_plan_seconds_100k` runs the emulator in a child process (a server never shares the client's "
         "GIL); `..._emulator_in_same_process` measures as the 36.4 s before did.\n\n"
-        f"| metric | this run | before ({before or 'previous run'}) |\n| --- | --- | --- |\n{rows}\n\n"
+        f"| metric | this run | before: {before or 'previous run'} |\n| --- | --- | --- |\n{rows}\n\n"
         f"Adaptive small-file lane, limits in order: `{result.get('small_files_at_once', [])}`. "
         f"Calls by operation (all files): `{json.dumps(result['calls_by_operation'])}`.\n<!-- small_files -->"
     )
