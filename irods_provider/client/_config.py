@@ -13,6 +13,7 @@ import httpx2
 from irods_provider.exceptions import IrodsConfigurationError
 
 __all__ = [
+    "DEFAULT_POOL_LIMITS",
     "DEFAULT_TIMEOUT",
     "USE_DEFAULT",
     "TimeoutTypes",
@@ -57,6 +58,9 @@ class Timeouts:
 
 TimeoutTypes = Timeouts | float | httpx2.Timeout | None
 DEFAULT_TIMEOUT = Timeouts()
+#: httpx's pool (100 connections) keeping 64 alive instead of 20: the transfer engine runs up to 64 small
+#: files at once, and a connection closed after each request costs a TCP (and TLS) handshake per request.
+DEFAULT_POOL_LIMITS = httpx2.Limits(max_connections=100, max_keepalive_connections=64)
 API_VERSION = "0.7.0"
 
 

@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from operator import itemgetter
 
 from irods_provider._error_codes import error_code
 from irods_provider.testing._genquery_columns import (
@@ -29,6 +30,7 @@ __all__ = [
     "GenQueryError",
     "Predicate",
     "Projection",
+    "coll_name_filter",
     "execute_genquery1",
     "parse_genquery1",
 ]
@@ -488,7 +490,11 @@ def _order_keys(projections: Sequence[Projection]) -> list[tuple[int, bool]]:
     for column in ("COLL_NAME", "DATA_NAME", "DATA_REPL_NUM"):
         keys += [(i, False) for i, p in enumerate(projections) if p.column == column and not p.aggregated]
     keys += [(i, False) for i in range(len(projections))]
-    return keys
+    # A column already ordered on by a more significant key cannot break a tie of its own: once is enough.
+    unique: dict[int, tuple[int, bool]] = {}
+    for index, descending in keys:
+        unique.setdefault(index, (index, descending))
+    return list(unique.values())
 
 
 def _sort(query: GenQuery, rows: list[tuple[str, ...]]) -> list[tuple[str, ...]]:
@@ -496,7 +502,9 @@ def _sort(query: GenQuery, rows: list[tuple[str, ...]]) -> list[tuple[str, ...]]
         p.column in INTEGER_COLUMNS or p.function in ("count", "sum", "avg") for p in query.projections
     ]
     for index, descending in reversed(_order_keys(query.projections)):
-        rows.sort(key=functools.partial(_row_key, index=index, numeric=numeric[index]), reverse=descending)
+        # Text keys compare as the strings themselves (``_key`` puts every text in the same class).
+        key = functools.partial(_row_key, index=index, numeric=True) if numeric[index] else itemgetter(index)
+        rows.sort(key=key, reverse=descending)
     return rows
 
 
@@ -510,6 +518,21 @@ def _check_aggregates(query: GenQuery) -> None:
             raise GenQueryError(
                 "CAT_SQL_ERR", f"{projection.function}() needs a numeric column, not [{projection.column}]"
             )
+
+
+def coll_name_filter(query: str, *, case_sensitive: bool = True) -> Callable[[str], bool] | None:
+    """The query's ``COLL_NAME`` conditions as a test on a collection path (None: the query has none).
+
+    A row source may skip what fails it before building rows, as the catalog's index on the collection
+    name does: the rows that survive and the answer are the same, a listing of one collection among
+    100,000 objects just stops costing a scan of all of them.
+    """
+    parsed = parse_genquery1(query if case_sensitive else _ascii_upper(query))
+    conditions = [c for c in parsed.conditions if c.column == "COLL_NAME"]
+    if not conditions:
+        return None
+    fold: Callable[[str], str] = (lambda v: v) if case_sensitive else _ascii_upper
+    return lambda path: all(_matches(c, {"COLL_NAME": path}, fold) for c in conditions)
 
 
 def execute_genquery1(

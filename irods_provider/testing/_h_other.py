@@ -11,7 +11,7 @@ from starlette.responses import JSONResponse, Response
 
 from irods_provider._error_codes import error_code
 from irods_provider.testing._errors import IrodsModelError
-from irods_provider.testing._genquery import GenQueryError, execute_genquery1
+from irods_provider.testing._genquery import GenQueryError, coll_name_filter, execute_genquery1
 from irods_provider.testing._genquery2 import GenQuery2Error, execute_genquery2
 from irods_provider.testing._genquery2_rows import catalog_rows
 from irods_provider.testing._h_common import atomic
@@ -88,7 +88,12 @@ async def execute_genquery(ctx: Ctx) -> Response:
         else:
             rows = execute_genquery1(
                 query,
-                partial(ctx.model.fetch_rows, ctx.user, zone=zone),
+                partial(
+                    ctx.model.fetch_rows,
+                    ctx.user,
+                    zone=zone,
+                    collections=coll_name_filter(query, case_sensitive=case_sensitive == "1"),
+                ),
                 case_sensitive=case_sensitive == "1",
                 distinct=distinct == "1",
                 offset=0,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from irods_provider.testing._catalog import Avu, Collection, DataObject, User
 from irods_provider.testing._genquery_columns import PERMISSION_IDS
@@ -21,15 +21,23 @@ class QueryRowsMixin(TicketsMixin):
     """The ``fetch_rows`` adapter handed to the GenQuery1 evaluator, and ShowCollAcls."""
 
     def fetch_rows(
-        self, caller: str, tables: frozenset[str], *, zone: str | None = None
+        self,
+        caller: str,
+        tables: frozenset[str],
+        *,
+        zone: str | None = None,
+        collections: Callable[[str], bool] | None = None,
     ) -> list[Mapping[str, str]]:
         """Joined rows visible to ``caller`` for the given table groups ([] for joins we cannot make).
 
         Only the catalog of ``zone`` (default: the local zone) answers, as each zone's own database does.
+        ``collections`` (the query's ``COLL_NAME`` conditions, :func:`coll_name_filter`) leaves out the rows
+        of collections and data objects it refuses before they are built; the evaluator would drop them.
         """
         with self.lock:
             catalog = zone or self.zone
-            return [row for row in self._rows(caller, set(tables), catalog) if self._in_catalog(row, catalog)]
+            rows = self._rows(caller, set(tables), catalog, collections)
+            return [row for row in rows if self._in_catalog(row, catalog)]
 
     def _in_catalog(self, row: Row, zone: str) -> bool:
         """Whether a collection/data row lives in ``zone``'s catalog (rows without a path always do)."""
@@ -40,7 +48,9 @@ class QueryRowsMixin(TicketsMixin):
             return zone == self.zone
         return self.zone_of(path) == zone
 
-    def _rows(self, caller: str, tables: set[str], zone: str) -> Iterable[Row]:
+    def _rows(
+        self, caller: str, tables: set[str], zone: str, collections: Callable[[str], bool] | None = None
+    ) -> Iterable[Row]:
         if tables <= {"USER", "META_USER", "USER_GROUP"}:
             catalog = self.users if zone == self.zone else self.zone_users[zone]
             users = [(self._user_row(u), u.avus) for u in catalog.values()]
@@ -58,11 +68,11 @@ class QueryRowsMixin(TicketsMixin):
             or "META_DATA" in tables
             or ("ACCESS" in tables and tables & {"DATA", "META_DATA"})
         ):
-            return self._data_rows(caller, tables)
+            return self._data_rows(caller, tables, collections)
         if tables <= {"COLL", "META_COLL", "ACCESS", "USER"}:
-            return self._coll_rows(caller, tables)
+            return self._coll_rows(caller, tables, collections)
         if tables <= {"DATA", "COLL", "RESC"}:
-            return self._data_rows(caller, tables)
+            return self._data_rows(caller, tables, collections)
         return []
 
     @staticmethod
@@ -114,9 +124,13 @@ class QueryRowsMixin(TicketsMixin):
             "COLL_TYPE": "",
         }
 
-    def _coll_rows(self, caller: str, tables: set[str]) -> list[Row]:
+    def _coll_rows(
+        self, caller: str, tables: set[str], collections: Callable[[str], bool] | None = None
+    ) -> list[Row]:
         out: list[Row] = []
         for c in self._visible_colls(caller):
+            if collections is not None and not collections(c.path):
+                continue
             base = self._coll_row(c)
             rows = [base]
             if "META_COLL" in tables:
@@ -175,13 +189,21 @@ class QueryRowsMixin(TicketsMixin):
             )
         return rows
 
-    def _data_rows(self, caller: str, tables: set[str]) -> list[Row]:
+    def _data_rows(
+        self, caller: str, tables: set[str], collections: Callable[[str], bool] | None = None
+    ) -> list[Row]:
         out: list[Row] = []
         coll_cache: dict[str, Row] = {}
+        wanted: dict[str, bool] = {}  # collection path -> passes ``collections``
         for obj in self.data_objects.values():
+            parent = posixpath.dirname(obj.path)
+            if collections is not None:
+                if parent not in wanted:
+                    wanted[parent] = collections(parent)
+                if not wanted[parent]:
+                    continue
             if self.visible_data(caller, obj.path) is None:
                 continue
-            parent = posixpath.dirname(obj.path)
             coll = self.collections.get(parent)
             if coll is None:
                 continue

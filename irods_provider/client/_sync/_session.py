@@ -18,6 +18,7 @@ from irods_provider.client._sync._fs import Collections, DataObjects
 from irods_provider.client._auth import LoginBindable, TokenProvider
 from irods_provider.client._bounded import BoundedBody, ReplyLimits
 from irods_provider.client._config import (
+    DEFAULT_POOL_LIMITS,
     DEFAULT_TIMEOUT,
     TimeoutTypes,
     UseDefault,
@@ -93,8 +94,9 @@ class IrodsSession:
         install_log_redaction()
         self.retry = retry if retry is not None else RetryPolicy()
         options = client_options(timeout=timeout, verify=verify)
-        if pool_limits is not None:
-            options["limits"] = pool_limits
+        #: The connection pool's limits (the transfer engine keeps its small-file lane within them).
+        self.pool_limits = pool_limits if pool_limits is not None else DEFAULT_POOL_LIMITS
+        options["limits"] = self.pool_limits
         self._client = httpx2.Client(transport=transport, **options)
         self._limits: ServerLimits | None = None
         self._limits_lock = threading.Lock()

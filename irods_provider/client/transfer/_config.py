@@ -71,7 +71,12 @@ class TransferConfig:
         progress_interval_seconds: how often the logging subscriber writes a progress line.
         max_concurrent_files: files transferred at once by ``upload_files`` / ``download_files``.
         max_concurrent_small_files: files of at most 1 MiB transferred at once besides those (their time
-            goes to round trips, not bytes; memory stays under this many MiB).
+            goes to round trips, not bytes; memory stays under this many MiB). None (default): the engine
+            picks it from the plan (16, or fewer when the plan has fewer small files) and adapts it while
+            the files run (:mod:`~irods_provider.client.transfer._adaptive`: grows while files/s rises and
+            latency stays flat, backs off on 503/429, timeouts or a latency rise); a number pins it.
+        max_adaptive_small_files: the adaptive lane's ceiling (also capped by the session's kept-alive
+            connections).
         request_timeout_seconds: the server's whole-request deadline (30 s by default).
         min_stream_bytes_per_second: slowest per-stream rate a chunk must survive within that deadline.
         checksum_scheme: the hash the zone answers ``calculate_checksum`` with; None (default) learns it
@@ -105,7 +110,8 @@ class TransferConfig:
     backoff_max_seconds: float = 10.0
     progress_interval_seconds: float = 10.0
     max_concurrent_files: int = 4
-    max_concurrent_small_files: int = 16
+    max_concurrent_small_files: int | None = None
+    max_adaptive_small_files: int = 64
     request_timeout_seconds: float = 30.0
     min_stream_bytes_per_second: int = 512 * 1024
     checksum_scheme: ChecksumScheme | None = None
@@ -119,8 +125,9 @@ class TransferConfig:
             "queue_depth",
             "max_concurrent_files",
             "max_concurrent_small_files",
+            "max_adaptive_small_files",
         ):
-            if getattr(self, name) < 1:
+            if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise IrodsConfigurationError(
                     f"TransferConfig.{name} must be >= 1, got {getattr(self, name)}"
                 )

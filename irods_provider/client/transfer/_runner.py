@@ -14,8 +14,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Generic, Literal, Protocol, TypeVar
 
-from irods_provider.exceptions import IrodsTransferCancelledError
+from irods_provider.client._events import add_listener
+from irods_provider.exceptions import IrodsServerBusyError, IrodsTimeoutError, IrodsTransferCancelledError
 
+from ._adaptive import AdaptiveLimit
 from ._report import FileResult, FileStatus, TransferReport
 
 __all__ = ["Lanes", "OnError", "PlannedItem", "run_files"]
@@ -45,15 +47,77 @@ T = TypeVar("T", bound=PlannedItem)
 
 @dataclass(frozen=True)
 class Lanes:
-    """Files of at most ``small_bytes`` run ``small`` at once beside ``large`` bigger ones (0: one lane)."""
+    """Files of at most ``small_bytes`` run ``small`` at once beside ``large`` bigger ones (0: one lane).
+
+    With ``adaptive`` the small lane runs ``adaptive.limit`` files at once instead, a limit the controller
+    moves while the files run (``small`` is then ignored).
+    """
 
     large: int
     small: int = 0
     small_bytes: int = 1024 * 1024
+    adaptive: AdaptiveLimit | None = None
 
     def of(self, size: int | None) -> str:
         """The lane of a file of ``size`` bytes."""
-        return "small" if self.small and size is not None and size <= self.small_bytes else "large"
+        wide = self.small or self.adaptive is not None
+        return "small" if wide and size is not None and size <= self.small_bytes else "large"
+
+
+class _Slots:
+    """A lane's admission: a fixed count, or the adaptive controller's current limit (read at each start).
+
+    Small files report their latency to the controller when they finish; a failure by a busy server or a
+    timeout counts as congestion.
+    """
+
+    def __init__(self, fixed: int, adaptive: AdaptiveLimit | None = None) -> None:
+        self.fixed, self.adaptive = max(1, fixed), adaptive
+        self.busy = 0
+        self._cond = threading.Condition()
+
+    @property
+    def limit(self) -> int:
+        return self.adaptive.limit if self.adaptive is not None else self.fixed
+
+    def acquire(self) -> None:
+        with self._cond:
+            self._cond.wait_for(lambda: self.busy < self.limit)
+            self.busy += 1
+
+    def release(self, seconds: float | None = None, error: BaseException | None = None) -> None:
+        if self.adaptive is not None:
+            if error is not None and _is_congestion(error):
+                self.adaptive.congested(f"{type(error).__name__}")
+            elif error is None and seconds is not None:
+                self.adaptive.completed(seconds)
+        with self._cond:
+            self.busy -= 1
+            self._cond.notify_all()
+
+
+def _is_congestion(error: BaseException) -> bool:
+    return isinstance(error, IrodsServerBusyError | IrodsTimeoutError | TimeoutError)
+
+
+# Retries inside a file (the session's and the engine's) are reported as events from the thread that made
+# the request; a worker of an adaptive lane names its controller here, so a 503, a 429 or a timeout it
+# meets slows its lane down even when the retry then succeeds.
+_worker = threading.local()
+_CONGESTION_STATUS = frozenset({"429", "503"})
+
+
+def _on_event(event: str, _value: float, tags: dict[str, str]) -> None:
+    adaptive: AdaptiveLimit | None = getattr(_worker, "adaptive", None)
+    if adaptive is None:
+        return
+    if event == "request" and tags.get("status") in _CONGESTION_STATUS:
+        adaptive.congested(f"HTTP {tags['status']}")
+    elif event == "retry" and tags.get("cause") == "timeout":
+        adaptive.congested("timeout")
+
+
+add_listener(_on_event)
 
 
 def run_files(
@@ -74,10 +138,11 @@ def run_files(
     """
     started = time.monotonic()
     run = _Run(one, on_error, cancel_event if cancel_event is not None else threading.Event())
-    slots = {"large": threading.BoundedSemaphore(max(1, lanes.large))}
-    if lanes.small:
-        slots["small"] = threading.BoundedSemaphore(lanes.small)
-    with ThreadPoolExecutor(max_workers=max(1, lanes.large) + lanes.small, thread_name_prefix=what) as pool:
+    slots = {"large": _Slots(lanes.large)}
+    if lanes.small or lanes.adaptive is not None:
+        slots["small"] = _Slots(lanes.small, lanes.adaptive)
+    small_max = lanes.adaptive.maximum if lanes.adaptive is not None else lanes.small
+    with ThreadPoolExecutor(max_workers=max(1, lanes.large) + small_max, thread_name_prefix=what) as pool:
         for index, item in enumerate(plan):
             lane = slots[lanes.of(item.size)]
             lane.acquire()
@@ -114,12 +179,17 @@ class _Run(Generic[T]):
         """Whether no more files may start."""
         return self.cancel.is_set() or (bool(self.errors) and self.on_error != "continue")
 
-    def task(self, index: int, item: T, lane: threading.BoundedSemaphore) -> None:
+    def task(self, index: int, item: T, lane: _Slots) -> None:
+        started, seconds, failure = time.monotonic(), None, None
+        _worker.adaptive = lane.adaptive
         try:
             if self.stopped():
                 return
             result = self.one(item, self.cancel)
+            if result.status is FileStatus.TRANSFERRED:  # a skip's round trips say little of the lane
+                seconds = time.monotonic() - started
         except BaseException as exc:
+            failure = exc
             result = FileResult(
                 source=item.source,
                 destination=item.destination,
@@ -134,7 +204,8 @@ class _Run(Generic[T]):
             if self.on_error == "stop":
                 self.cancel.set()
         finally:
-            lane.release()
+            _worker.adaptive = None
+            lane.release(seconds, failure)
         with self._lock:
             self.results[index] = result
 

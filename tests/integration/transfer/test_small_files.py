@@ -7,6 +7,7 @@ import base64
 import collections
 import hashlib
 import io
+import logging
 import re
 import threading
 
@@ -14,7 +15,13 @@ import httpx2
 import pytest
 
 from irods_provider.client import AVU, BasicAuth, IrodsSession, RetryPolicy
-from irods_provider.client.transfer import OverwritePolicy, SkipPolicy, upload_object
+from irods_provider.client.transfer import (
+    OverwritePolicy,
+    SkipPolicy,
+    TransferConfig,
+    upload_files,
+    upload_object,
+)
 from irods_provider.exceptions import IrodsAlreadyExistsError, IrodsNotADataObjectError
 
 HOME = "/tempZone/home/rods"
@@ -167,3 +174,35 @@ def test_a_retry_after_a_kill_before_publishing_leaves_no_temporary(irods_emulat
         assert session.data_objects.read(f"{HOME}/small/a.bin") == DATA
     assert result.checksum == _sha2(DATA)
     assert _objects(irods_emulator) == [f"{HOME}/small/a.bin"]  # the retry wrote over it and published it
+
+
+def test_small_files_under_injected_503s_verify_every_byte_and_narrow_the_lane(
+    irods_emulator, tmp_path, caplog
+) -> None:
+    """The adaptive lane halves on the server's 503s (retried, so every file still lands, verified)."""
+    folder = tmp_path / "many"
+    folder.mkdir()
+    expected = {f"f{i:03d}.dat": hashlib.sha256(b"%d" % i).digest() * (8 + i % 5) for i in range(96)}
+    for name, data in expected.items():
+        (folder / name).write_bytes(data)
+    caplog.set_level(logging.INFO, logger="irods_provider.client.transfer._adaptive")
+    config = TransferConfig(retries=10, backoff_base_seconds=0.005, backoff_max_seconds=0.05)
+    policy = RetryPolicy(max_attempts=10, initial_backoff=0.005, max_backoff=0.05)
+    with IrodsSession(irods_emulator.base_url, auth=BasicAuth("rods", "rods-emulator"), retry=policy) as s:
+        s.collections.create(f"{HOME}/many", exist_ok=True)
+        irods_emulator.set_faults(error_503=0.1, seed=17)
+        try:
+            report = upload_files(s, folder, f"{HOME}/many", config=config)
+        finally:
+            irods_emulator.set_faults(error_503=0.0)
+        assert irods_emulator.injected_faults().get("error_503", 0) > 0
+        assert (report.transferred, report.failed) == (96, 0)
+        for name, data in expected.items():
+            assert s.data_objects.read(f"{HOME}/many/{name}") == data, name
+            digest = base64.b64encode(hashlib.sha256(data).digest()).decode()
+            assert report.checksums[f"{HOME}/many/{name}"] == f"sha2:{digest}"
+    changes = [r.args for r in caplog.records if r.getMessage().startswith("small files at once")]
+    cuts = [(old, new) for old, new, reason in changes if "503" in str(reason)]
+    assert cuts, changes
+    assert all(new == max(1, old // 2) for old, new in cuts), changes
+    assert min(new for _old, new in cuts) < 16, changes  # narrower than where it started
