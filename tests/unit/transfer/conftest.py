@@ -56,19 +56,22 @@ class FakeDataObjects:
             self.o.calls.append(call)
 
     def exists(self, path: str) -> bool:
-        return path in self.o.objects
+        with self.o.lock:
+            return path in self.o.objects
 
     def stat(self, path: str) -> Stat:
-        if path not in self.o.objects:
-            raise IrodsNotADataObjectError("no", path=path)
-        return Stat(len(self.o.objects[path]), self.o.checksums.get(path))
+        with self.o.lock:
+            if path not in self.o.objects:
+                raise IrodsNotADataObjectError("no", path=path)
+            return Stat(len(self.o.objects[path]), self.o.checksums.get(path))
 
     def read(self, path: str, *, offset: int = 0, count: int | None = None, retry: Any = None) -> bytes:
         assert retry is False, "the engine retries per chunk; the session must not retry underneath"
         self._log("read", path, offset, count)
         if self.o.read_hook:
             self.o.read_hook(offset, count)
-        data = bytes(self.o.objects[path])
+        with self.o.lock:
+            data = bytes(self.o.objects[path])
         return data[offset : None if count is None else offset + count]
 
     def write(
@@ -126,25 +129,30 @@ class FakeDataObjects:
 
     def calculate_checksum(self, path: str, *, force: bool = False) -> str:
         self._log("checksum", path)
+        with self.o.lock:
+            data = bytes(self.o.objects[path])
         if self.o.md5_zone:
-            return hashlib.md5(bytes(self.o.objects[path])).hexdigest()
-        value = self.o.checksum_override or sha2(bytes(self.o.objects[path]))
-        self.o.checksums[path] = value
+            return hashlib.md5(data).hexdigest()
+        value = self.o.checksum_override or sha2(data)
+        with self.o.lock:
+            self.o.checksums[path] = value
         return value
 
     def rename(self, old: str, new: str) -> None:
         self._log("rename", old, new)
-        if new in self.o.objects:
-            raise IrodsAlreadyExistsError("exists", path=new)
-        self.o.objects[new] = self.o.objects.pop(old)
-        self.o.avus[new] = self.o.avus.pop(old, [])
+        with self.o.lock:
+            if new in self.o.objects:
+                raise IrodsAlreadyExistsError("exists", path=new)
+            self.o.objects[new] = self.o.objects.pop(old)
+            self.o.avus[new] = self.o.avus.pop(old, [])
 
     def remove(self, path: str, *, no_trash: bool = False) -> None:
         self._log("remove", path)
-        if path not in self.o.objects:
-            raise IrodsNotFoundError("no", path=path)
-        del self.o.objects[path]
-        self.o.avus.pop(path, None)
+        with self.o.lock:
+            if path not in self.o.objects:
+                raise IrodsNotFoundError("no", path=path)
+            del self.o.objects[path]
+            self.o.avus.pop(path, None)
 
     def modify_permissions(self, path: str, ops: list[Any]) -> None:
         self.o.acls[path] = {op.entity_name: op.acl for op in ops}
@@ -174,12 +182,14 @@ class FakeCollections:
         self.o = owner
 
     def create(self, path: str, *, intermediates: bool = False, exist_ok: bool = False) -> bool:
-        self.o.collections_created.add(path)
+        with self.o.lock:
+            self.o.collections_created.add(path)
         return True
 
     def exists(self, path: str) -> bool:
         prefix = path.rstrip("/") + "/"
-        return path in self.o.collections_created or any(p.startswith(prefix) for p in self.o.objects)
+        with self.o.lock:  # the engine's workers write while others ask (a dict changing size mid-scan)
+            return path in self.o.collections_created or any(p.startswith(prefix) for p in self.o.objects)
 
     def iterate(
         self,
@@ -191,10 +201,12 @@ class FakeCollections:
         read_ahead: int = 1,
     ):
         prefix = path.rstrip("/") + "/"
-        for p in sorted(self.o.objects):
+        with self.o.lock:
+            sizes = {p: len(data) for p, data in self.o.objects.items()}
+        for p in sorted(sizes):
             rest = p[len(prefix) :]
             if p.startswith(prefix) and (recursive or "/" not in rest):
-                yield Entry(p, EntryKind.DATA_OBJECT, size=len(self.o.objects[p]))
+                yield Entry(p, EntryKind.DATA_OBJECT, size=sizes[p])
 
 
 @dataclass
