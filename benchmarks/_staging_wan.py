@@ -342,6 +342,57 @@ def _loopback_figures(env: dict[str, str], server: Any, size: int, rss_large: in
     }
 
 
+def phases(env: dict[str, str], server: Any, size: int = SMALL) -> dict[str, Any]:
+    """Both operators on ``size`` bytes through the WAN model, each call traced (see ``_phases.py``):
+    where the fixed cost of one task goes, with its round trips."""
+    import subprocess
+    import sys
+
+    src = make_file(server, "phases-src.bin", size)
+    obj = _upload_object(env, size)
+    out: dict[str, Any] = {}
+    for op, arg in (("phases_up", src), ("phases_down", obj)):
+        done = subprocess.run(
+            [
+                sys.executable,
+                str(ROOT / "benchmarks" / "staging.py"),
+                "--child",
+                op,
+                "--size",
+                str(size),
+                "--arg",
+                arg,
+            ],
+            env=env,
+            cwd=ROOT,
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        if done.returncode:
+            raise SystemExit(done.stderr[-3000:])
+        out[op] = json.loads(done.stdout.strip().splitlines()[-1])
+    return out
+
+
+def run_phases(size: int = SMALL) -> dict[str, Any]:
+    """Only the traced operator runs of :func:`phases`, behind the WAN model."""
+    from irods_provider.testing.sftp import OpenSshServer
+
+    work = Path(tempfile.mkdtemp(prefix="staging-phases-"))
+    try:
+        with (
+            OpenSshServer() as server,
+            emulator(work / "spool") as port,
+            wan_proxy(server.port) as sftp_proxy,
+            wan_proxy(port) as irods_proxy,
+        ):
+            return phases(_envs(work, server, irods_proxy.port, sftp_proxy.port), server, size)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def run_wan(size: int, *, rss_large: int) -> dict[str, Any]:
     """Every figure of ``--wan`` in one run."""
     from irods_provider.testing.sftp import OpenSshServer

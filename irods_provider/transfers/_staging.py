@@ -259,8 +259,8 @@ class SftpStagingOperator(TransferOperatorBase):
         """:func:`run_plan`, each file retried on a new connection when its SSH connection drops (see
         ``sftp_retries``), then record the lineage of the files copied (also when part of it failed)."""
         retries, log, tally = int(self.sftp_retries), cast("logging.Logger", self.log), self._tally
-        if self.sftp_connections is None:
-            sftp.widen(auto_connections(p.size or 0 for p in plan), best_effort=True)
+        if self.sftp_connections is None:  # opened while the first file's setup runs
+            sftp.widen_in_background(auto_connections(p.size or 0 for p in plan))
 
         def surviving(item: PlannedCopy) -> FileResult:
             # Progress counts only where the next attempt continues from it (resume); events name either end.
