@@ -294,7 +294,12 @@ class SftpWriter:
         self.closed = False
 
     def write(self, data: bytes | bytearray | memoryview) -> int:
-        self._handle.write(bytes(data))
+        if type(data) is bytes:
+            self._handle.write(data)
+        else:  # one request's worth at a time: no copy of a whole chunk (the caller may reuse ``data``)
+            view = memoryview(data).cast("B")
+            for at in range(0, len(view), FAST_REQUEST_SIZE):
+                self._handle.write(bytes(view[at : at + FAST_REQUEST_SIZE]))
         self.bytes_written += len(data)
         return len(data)
 

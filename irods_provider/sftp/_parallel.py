@@ -43,8 +43,11 @@ class _WriteSession:
         self.owner = owner
         self.handle = handle
         self._sftp: Any = handle.sftp
-        self.credits = threading.Semaphore(2)
-        self.todo: queue.SimpleQueue[tuple[int, memoryview] | None] = queue.SimpleQueue()
+        # Two piece buffers of its own, reused: the caller may reuse what it wrote as soon as write() returns,
+        # and no piece-sized block is allocated per write (a flat heap over any file size).
+        self.free: queue.SimpleQueue[bytearray] = queue.SimpleQueue()
+        self.allocated = 0
+        self.todo: queue.SimpleQueue[tuple[int, memoryview, bytearray] | None] = queue.SimpleQueue()
         self.error: BaseException | None = None
         self._early: dict[int, tuple[int, paramiko.Message]] = {}
         self.thread = threading.Thread(target=self.run, name=f"sftp-write-{index}", daemon=True)
@@ -54,12 +57,12 @@ class _WriteSession:
         self._early[num] = (t, msg)
 
     def run(self) -> None:
-        sent: deque[tuple[int, int, list[int]]] = deque()  # (start, end, request numbers)
+        sent: deque[tuple[int, int, list[int], bytearray]] = deque()  # (start, end, request numbers, buffer)
         try:
             while (item := self.todo.get()) is not None:
-                start, data = item
-                sent.append((start, start + len(data), self._send(start, data)))
-                while len(sent) > 1:  # the previous chunk's answers, while this one is on the wire
+                start, data, buffer = item
+                sent.append((start, start + len(data), self._send(start, data), buffer))
+                while len(sent) > 1:  # the previous piece's answers, while this one is on the wire
                     self._acknowledged(*sent.popleft())
             while sent:
                 self._acknowledged(*sent.popleft())
@@ -77,8 +80,22 @@ class _WriteSession:
             numbers.append(self._sftp._async_request(self, CMD_WRITE, handle_id, int64(start + at), piece))
         return numbers
 
-    def _acknowledged(self, start: int, end: int, numbers: list[int]) -> None:
-        """Wait for every answer of chunk ``[start, end)`` (raising the server's error), then count it."""
+    def take_buffer(self, size: int) -> bytearray | None:
+        """A free piece buffer of at least ``size`` bytes; None while both stay in use for ``_POLL`` s.
+
+        Only the writing thread takes buffers; the session thread returns them once acknowledged.
+        """
+        if self.allocated < 2 and self.free.empty():
+            self.allocated += 1
+            return bytearray(size)
+        try:
+            buffer = self.free.get(timeout=_POLL)
+        except queue.Empty:
+            return None
+        return buffer if len(buffer) >= size else bytearray(size)
+
+    def _acknowledged(self, start: int, end: int, numbers: list[int], buffer: bytearray) -> None:
+        """Wait for every answer of piece ``[start, end)`` (raising the server's error), then count it."""
         for num in numbers:
             early = self._early.pop(num, None)
             if early is None:
@@ -89,7 +106,7 @@ class _WriteSession:
                     self._sftp._convert_status(msg)
             if t != CMD_STATUS:
                 raise OSError(f"SFTP server answered a write with message type {t}")
-        self.credits.release()
+        self.free.put(buffer)
         self.owner.done(start, end)
 
 
@@ -151,17 +168,19 @@ class ParallelSftpWriter:
     def write(self, data: bytes | bytearray | memoryview) -> int:
         """Hand ``data`` (the next bytes in order) to the sessions, a piece each (see
         :func:`~irods_provider.sftp._io.split_pieces`); waits while a session holds two pieces."""
-        chunk = memoryview(data if isinstance(data, bytes) else bytes(data))  # pieces are views, no copy
+        chunk = memoryview(data).cast("B")
         base = self.bytes_written
         pieces = split_pieces(base, len(chunk), len(self._sessions))
         for session, (start, size) in zip(self._sessions, pieces, strict=False):
-            while not session.credits.acquire(timeout=_POLL):
+            while (buffer := session.take_buffer(size)) is None:
                 if self.failed.is_set():
                     self._raise_failure()
             if self.failed.is_set():
-                session.credits.release()
+                session.free.put(buffer)
                 self._raise_failure()
-            session.todo.put((start, chunk[start - base : start - base + size]))
+            piece = memoryview(buffer)[:size]
+            piece[:] = chunk[start - base : start - base + size]  # copied: the caller may reuse ``data``
+            session.todo.put((start, piece, buffer))
         self.bytes_written += len(chunk)
         return len(chunk)
 

@@ -370,6 +370,7 @@ class IrodsToSFTPOperator(SftpStagingOperator):
             size=size,
             subscribers=(progress,),
             cancel_event=self.cancel_event,
+            reuse_buffers=True,  # the SFTP writers copy or send each chunk before write() returns
         ) as reader:
             return copy(
                 reader,

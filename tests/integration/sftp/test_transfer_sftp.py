@@ -194,3 +194,32 @@ def test_parallel_reader_bound_with_a_lagging_consumer(
     assert reader.max_buffered_bytes == 2 * chunk  # the lag really let the workers fill up, no further
     for client in clients:
         client.close()
+
+
+def test_parallel_writer_copies_pieces_so_the_caller_may_reuse_its_buffer(
+    sftp_server: SshTestServer, ssh_client: paramiko.SSHClient
+) -> None:
+    """Each chunk is cut into a piece per session (all three carry every chunk) and copied into that
+    session's two reused buffers: a caller refilling one buffer for every chunk still gets its bytes."""
+    from irods_provider.sftp._parallel import ParallelSftpWriter
+
+    data = _payload(9 * 1024 * 1024 + 4321)
+    transport = ssh_client.get_transport()
+    assert transport is not None
+    clients = open_sftp_channels(transport, 3)
+    first = open_sftp_writer(clients[0], "pw.bin")
+    others = [c.open("pw.bin", "r+b", bufsize=0) for c in clients[1:]]
+    writer = ParallelSftpWriter(first, others)
+    chunk = 1024 * 1024
+    buffer = bytearray(chunk)
+    for at in range(0, len(data), chunk):
+        piece = data[at : at + chunk]
+        view = memoryview(buffer)[: len(piece)]
+        view[:] = piece
+        writer.write(view)
+        view[:] = b"\xff" * len(piece)  # reused at once, as a pooled reader does
+    writer.close()
+    assert (sftp_server.root / "pw.bin").read_bytes() == data
+    assert [s.allocated for s in writer._sessions] == [2, 2, 2]  # every session, two buffers each
+    for client in clients:
+        client.close()
