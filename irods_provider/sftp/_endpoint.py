@@ -108,6 +108,8 @@ class SftpEndpoint:
         self._used = threading.local()  # per thread: {link index: generation} used by the current run
         self._remove_later: list[str] = []
         self._widening: threading.Thread | None = None
+        self._opening: threading.Thread | None = None
+        self._open_error: BaseException | None = None
         self.reconnects = 0
         self.home = "/"
         self.commands_allowed: bool | None = None
@@ -237,14 +239,46 @@ class SftpEndpoint:
             link.hook.close_conn()
 
     def close(self) -> None:
-        """Close every channel and transport of every connection (after a background widen ends)."""
+        """Close every channel and transport of every connection (after a background open or widen ends)."""
+        opening = self._opening
+        if opening is not None and opening is not threading.current_thread():
+            opening.join()
         self.wait_widened()
         for link in list(self._links):
             self._drop_link(link)
 
+    def open_in_background(self) -> Self:
+        """Start :meth:`open` in a thread and return at once, so the caller's other setup (the iRODS login)
+        overlaps the SSH handshake; entering the ``with`` block waits for it and raises what it raised."""
+        with self._lock:
+            if self._opening is None:
+                self._opening = threading.Thread(target=self._open_quietly, name="sftp-open", daemon=True)
+                self._opening.start()
+        return self
+
+    def _open_quietly(self) -> None:
+        try:
+            self.open()
+        except BaseException as exc:
+            self._open_error = exc
+
+    def _wait_opened(self) -> bool:
+        """Wait for a background :meth:`open`; whether there was one (its error, if any, is raised)."""
+        thread = self._opening
+        if thread is None:
+            return False
+        thread.join()
+        self._opening = None
+        error, self._open_error = self._open_error, None
+        if error is not None:
+            raise error
+        return True
+
     def __enter__(self) -> Self:
         try:
-            return self.open()
+            if not self._wait_opened():
+                self.open()
+            return self
         except Exception as exc:
             self.close()
             if isinstance(exc, IrodsError) or not is_raw_connection_error(exc):

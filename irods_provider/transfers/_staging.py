@@ -23,6 +23,8 @@ from irods_provider.sftp._endpoint import IO_TIMEOUT
 from irods_provider.transfers._move import prune_emptied
 
 if TYPE_CHECKING:
+    from airflow.sdk import Context
+
     from irods_provider.client import IrodsSession
     from irods_provider.sftp._endpoint import SftpEndpoint
 
@@ -197,9 +199,23 @@ class SftpStagingOperator(TransferOperatorBase):
             raise IrodsUsageError(f"sftp_connections must be >= 1, got {sftp_connections}")
         self.sftp_connections = sftp_connections
         self._tally = _PerFileTally()
+        self._early_endpoint: SftpEndpoint | None = None
+
+    def execute(self, context: Context) -> Any:
+        """Start connecting to the SFTP server while the iRODS session opens (see :meth:`endpoint`)."""
+        self._early_endpoint = self.endpoint().open_in_background()
+        try:
+            return super().execute(context)
+        finally:
+            early, self._early_endpoint = self._early_endpoint, None
+            if early is not None:  # never used (the task failed before): do not leak its connection
+                early.close()
 
     def endpoint(self) -> SftpEndpoint:
-        """The SFTP side of the copy, on the task's connection."""
+        """The SFTP side of the copy, on the task's connection (the one :meth:`execute` started opening)."""
+        early, self._early_endpoint = self._early_endpoint, None
+        if early is not None:
+            return early
         from airflow.providers.sftp.hooks.sftp import SFTPHook
 
         from irods_provider.sftp._endpoint import SftpEndpoint
