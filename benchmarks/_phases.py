@@ -101,12 +101,21 @@ def install() -> None:
 
 
 def summary(total: float) -> dict[str, Any]:
-    """Per label: calls, seconds summed; round trips (HTTP requests, SFTP requests, SSH connects)."""
+    """Per label: calls, seconds summed and wall seconds (overlapping calls once); round trips (HTTP
+    requests, SFTP requests, SSH connects)."""
     per: dict[str, dict[str, float]] = {}
+    spans: dict[str, list[tuple[float, float]]] = {}
     for start, end, _thread, label in _events:
         row = per.setdefault(label, {"calls": 0, "seconds": 0.0})
         row["calls"] += 1
         row["seconds"] += end - start
+        spans.setdefault(label, []).append((start, end))
+    for label, intervals in spans.items():  # wall time: calls running at once count once
+        wall, reach = 0.0, float("-inf")
+        for start, end in sorted(intervals):
+            wall += max(0.0, end - max(start, reach))
+            reach = max(reach, end)
+        per[label]["wall_seconds"] = wall
     http = sum(int(v["calls"]) for k, v in per.items() if k.startswith("http "))
     sftp = sum(int(v["calls"]) for k, v in per.items() if k.startswith("sftp "))
     return {
@@ -115,7 +124,12 @@ def summary(total: float) -> dict[str, Any]:
         "sftp_blocking_requests": sftp,
         "ssh_connections": int(sum(v["calls"] for k, v in per.items() if k.startswith("ssh connect"))),
         "per_label": {
-            k: {"calls": int(v["calls"]), "seconds": round(v["seconds"], 3)} for k, v in per.items()
+            k: {
+                "calls": int(v["calls"]),
+                "seconds": round(v["seconds"], 3),
+                "wall": round(v["wall_seconds"], 3),
+            }
+            for k, v in per.items()
         },
         "timeline": [[round(s * 1000), round(e * 1000), t, label] for s, e, t, label in sorted(_events)],
     }

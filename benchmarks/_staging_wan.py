@@ -393,6 +393,39 @@ def run_phases(size: int = SMALL) -> dict[str, Any]:
         shutil.rmtree(work, ignore_errors=True)
 
 
+_PHASES = {
+    "ssh connect #0": "first SSH connection (TCP, key exchange, auth, SFTP)",
+    "phase irods hook.get_conn": "iRODS hook and session",
+    "phase plan": "plan (stat, listing, destination)",
+    "phase endpoint.widen": "more SSH connections (auto count)",
+    "sftp channel x1": "SFTP channels for range readers/writers",
+    "phase stream bytes": "bytes (until the last chunk is handed over)",
+    "phase verify irods checksum": "iRODS checksum",
+    "phase finalize + publish": "AVUs + rename (iRODS)",
+    "phase publish (sftp rename)": "checks + rename (SFTP)",
+    "phase lineage": "lineage",
+}
+
+
+def _phase_table(traced: dict[str, dict[str, Any]]) -> dict[str, str]:
+    """One row per traced run: seconds, round trips, and the main phases (wall ms: parallel calls once)."""
+    rows = {}
+    for size, runs in traced.items():
+        for op, run in runs.items():
+            per = run["per_label"]
+            parts = ", ".join(
+                f"{text} {per[label]['wall'] * 1000:.0f}"
+                + (f" (x{per[label]['calls']})" if per[label]["calls"] > 1 else "")
+                for label, text in _PHASES.items()
+                if label in per
+            )
+            rows[f"{op.removeprefix('phases_')}_{size}"] = (
+                f"{run['seconds']} s; {run['http_requests']} HTTP requests, {run['sftp_blocking_requests']} "
+                f"blocking SFTP requests, {run['ssh_connections']} SSH connections; ms: {parts}"
+            )
+    return rows
+
+
 def run_wan(size: int, *, rss_large: int) -> dict[str, Any]:
     """Every figure of ``--wan`` in one run."""
     from irods_provider.testing.sftp import OpenSshServer
@@ -409,6 +442,7 @@ def run_wan(size: int, *, rss_large: int) -> dict[str, Any]:
             with wan_proxy(server.port) as sftp_proxy, wan_proxy(port) as irods_proxy:
                 env = _envs(work, server, irods_proxy.port, sftp_proxy.port)
                 wan = _wan_figures(env, server, sftp_proxy.port, size, work)
+                traced = {f"{n // MIB}mib": phases(env, server, n) for n in (SMALL, size)}
             loopback = _loopback_figures(_envs(work, server, port, server.port), server, size, rss_large)
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -423,6 +457,8 @@ def run_wan(size: int, *, rss_large: int) -> dict[str, Any]:
         "cpu_seconds_per_gib": loopback["cpu_seconds_per_gib"],
         "cpu_seconds_per_gib_with_fixed_costs": loopback["cpu_seconds_per_gib_with_fixed_costs"],
         "peak_rss_mib_down": loopback["peak_rss_mib_down"],
+        "wan_phases": _phase_table(traced),
+        "wan_phases_timeline": traced,
         "load_average": {
             "before": [round(x, 2) for x in load_before],
             "after": [round(x, 2) for x in os.getloadavg()],
@@ -434,6 +470,7 @@ def run_wan(size: int, *, rss_large: int) -> dict[str, Any]:
 def write_wan_results(result: dict[str, Any]) -> None:
     """Add or rewrite the ``<!-- staging_wan -->`` section of RESULTS.md (the others are kept)."""
     rows = "\n".join(f"| `{k}` | {v} |" for k, v in result.items() if not isinstance(v, dict | list))
+    result = {k: v for k, v in result.items() if k != "wan_phases_timeline"}
     tables = "\n\n".join(
         f"| {name} | value |\n| --- | --- |\n" + "\n".join(f"| {k} | {v} |" for k, v in result[name].items())
         for name in (
@@ -443,6 +480,7 @@ def write_wan_results(result: dict[str, Any]) -> None:
             "cpu_seconds_per_gib",
             "cpu_seconds_per_gib_with_fixed_costs",
             "peak_rss_mib_down",
+            "wan_phases",
             "load_average",
         )
     )
