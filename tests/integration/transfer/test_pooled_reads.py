@@ -1,4 +1,4 @@
-"""``data_objects.read_into`` and the pooled ``open_reader(reuse_buffers=True)``: exact bytes, bounded pool."""
+"""``data_objects.read_into`` and the pooled ``open_reader(reuse_buffers=True)``: exact bytes, few buffers."""
 
 from __future__ import annotations
 
@@ -62,5 +62,6 @@ def test_pooled_reader_read_copies_out_what_it_returns(session) -> None:
     with open_reader(session, f"{HOME}/pooled-read.bin", config=cfg, reuse_buffers=True) as reader:
         head = reader.read(CHUNK + 5)
         rest = reader.read()
-    assert isinstance(head, bytes) and isinstance(rest, bytes)
+    assert isinstance(head, bytes)
+    assert isinstance(rest, bytes)
     assert head + rest == data  # later reads reused the buffers: what was returned stayed intact
