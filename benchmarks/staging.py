@@ -80,6 +80,12 @@ def _child(op: str, size: int, arg: str, connections: int = 0) -> dict[str, Any]
 
     if op in _WAN_OPS:
         return _child_more(op, size, arg, connections)
+    traced = op.startswith("phases_")
+    if traced:  # the same operator run, with its phases and round trips recorded (see _phases.py)
+        import _phases
+
+        _phases.install()
+        op = {"phases_up": "stage_up", "phases_down": "stage_down"}[op]
     more: dict[str, Any] = {}  # stage_up: the default range readers (one per SSH connection)
     if connections:
         more["sftp_connections"] = connections
@@ -96,6 +102,8 @@ def _child(op: str, size: int, arg: str, connections: int = 0) -> dict[str, Any]
             progress_interval_seconds=3600,
         ).execute({})
         assert report["bytes"] == size
+        if traced:
+            return _phases.summary(time.perf_counter() - start)
     elif op in ("stage_down", "stage_down_sha"):
         report = IrodsToSFTPOperator(
             task_id="b",
@@ -107,6 +115,8 @@ def _child(op: str, size: int, arg: str, connections: int = 0) -> dict[str, Any]
             progress_interval_seconds=3600,
         ).execute({})
         assert report["bytes"] == size
+        if traced:
+            return _phases.summary(time.perf_counter() - start)
     elif op in ("sftp_read", "sftp_write", "two_step"):
         with SftpEndpoint(SFTPHook(ssh_conn_id="bench_sftp")) as sftp, sftp.channel() as client:
             if op == "sftp_read":
@@ -476,11 +486,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--arg", default="", help=argparse.SUPPRESS)
     parser.add_argument("--connections", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--wan", action="store_true", help="both legs behind the WAN model, CPU and RSS")
+    parser.add_argument("--phases", action="store_true", help="only trace one task's phases over the WAN")
+    parser.add_argument("--phases-mib", type=int, default=4, help="file size for --phases")
     parser.add_argument("--wan-size-mib", type=int, default=256, help="file size for the WAN figures")
     parser.add_argument("--rss-large-mib", type=int, default=4096, help="large download for the RSS ratio")
     args = parser.parse_args(argv)
     if args.child:
         print(json.dumps(_child(args.child, args.size, args.arg, args.connections)))
+        return 0
+    if args.phases:
+        from _staging_wan import run_phases
+
+        print(json.dumps(run_phases(args.phases_mib * MIB), indent=None if args.json else 2))
         return 0
     if args.wan:
         from _staging_wan import run_wan, write_wan_results

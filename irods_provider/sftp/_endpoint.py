@@ -106,6 +106,9 @@ class SftpEndpoint:
         self._lent: dict[int, _Link] = {}  # id(client) -> the connection it counts as borrowed on
         self._used = threading.local()  # per thread: {link index: generation} used by the current run
         self._remove_later: list[str] = []
+        self._widening: threading.Thread | None = None
+        self._opening: threading.Thread | None = None
+        self._open_error: BaseException | None = None
         self.reconnects = 0
         self.home = "/"
         self.commands_allowed: bool | None = None
@@ -157,7 +160,36 @@ class SftpEndpoint:
                 len(self._links) - len(failures),
             )
         with self._lock:
-            self._wanted = max(self._wanted, len(self._links) - len(failures))
+            self._wanted = len(self._links) - len(failures)
+
+    def widen_in_background(self, connections: int) -> None:
+        """Start :meth:`widen` (best effort) in a thread and return at once: the task's other setup (the
+        file's first requests, the iRODS side) overlaps the SSH handshakes. :attr:`connections` counts the
+        new connections already; :meth:`open_channels` and :meth:`close` wait for them."""
+        with self._lock:
+            if connections <= len(self._links) or self._widening is not None:
+                return
+            self._wanted = connections
+            thread = threading.Thread(
+                target=self._widen_quietly, args=(connections,), name="sftp-widen", daemon=True
+            )
+            self._widening = thread
+        thread.start()
+
+    def _widen_quietly(self, connections: int) -> None:
+        try:
+            self.widen(connections, best_effort=True)
+        except Exception as exc:  # best effort: the work runs on the connections that are up
+            _log.warning("Could not open more SSH connections: %s", exc)
+            with self._lock:
+                self._wanted = sum(1 for link in self._links if link.transport is not None) or 1
+
+    def wait_widened(self) -> None:
+        """Wait until a :meth:`widen_in_background` has opened (or given up on) its connections."""
+        thread = self._widening
+        if thread is not None and thread is not threading.current_thread():
+            thread.join()
+            self._widening = None
 
     def _sibling_hook(self) -> SFTPHook:
         """A copy of the hook that opens its own SSH connection (its own proxy command too)."""
@@ -206,13 +238,46 @@ class SftpEndpoint:
             link.hook.close_conn()
 
     def close(self) -> None:
-        """Close every channel and transport of every connection."""
+        """Close every channel and transport of every connection (after a background open or widen ends)."""
+        opening = self._opening
+        if opening is not None and opening is not threading.current_thread():
+            opening.join()
+        self.wait_widened()
         for link in list(self._links):
             self._drop_link(link)
 
+    def open_in_background(self) -> Self:
+        """Start :meth:`open` in a thread and return at once, so the caller's other setup (the iRODS login)
+        overlaps the SSH handshake; entering the ``with`` block waits for it and raises what it raised."""
+        with self._lock:
+            if self._opening is None:
+                self._opening = threading.Thread(target=self._open_quietly, name="sftp-open", daemon=True)
+                self._opening.start()
+        return self
+
+    def _open_quietly(self) -> None:
+        try:
+            self.open()
+        except BaseException as exc:
+            self._open_error = exc
+
+    def _wait_opened(self) -> bool:
+        """Wait for a background :meth:`open`; whether there was one (its error, if any, is raised)."""
+        thread = self._opening
+        if thread is None:
+            return False
+        thread.join()
+        self._opening = None
+        error, self._open_error = self._open_error, None
+        if error is not None:
+            raise error
+        return True
+
     def __enter__(self) -> Self:
         try:
-            return self.open()
+            if not self._wait_opened():
+                self.open()
+            return self
         except Exception as exc:
             self.close()
             if isinstance(exc, IrodsError) or not is_raw_connection_error(exc):
@@ -441,20 +506,40 @@ class SftpEndpoint:
 
     def open_channels(self, count: int) -> list[paramiko.SFTPClient]:
         """Open ``count`` more SFTP channels spread over the connections, least busy first (so parallel
-        range readers and writers run over several TCP connections); close them with :meth:`release`."""
-        clients: list[paramiko.SFTPClient] = []
-        try:
-            for _ in range(count):
-                taken = [self._owner[id(c)].index for c in clients if id(c) in self._owner]
-                link = self._least_busy(exclude=taken if len(taken) < len(self._links) else ())
-                client = self._open_on(link, 1)[0]
-                with self._lock:
-                    link.borrowed += 1
+        range readers and writers run over several TCP connections); close them with :meth:`release`.
+
+        The channels are opened at once (each costs a few round trips: channel, subsystem, version), after
+        any connection :meth:`widen` is still opening in the background is up.
+        """
+        self.wait_widened()
+        with self._lock:
+            live = [link for link in self._links if link.transport is not None] or list(self._links)
+        links: list[_Link] = []
+        for _ in range(count):
+            with self._lock:
+                # Each connection once before any twice; a connection being replaced only if none is up.
+                fresh = [link for link in live if link not in links] or live
+                link = min(fresh, key=lambda link: (link.transport is None, link.borrowed, link.index))
+                link.borrowed += 1
+            self._note(link, link.generation)  # in the caller's thread: retrying() must know it was used
+            links.append(link)
+        opened: list[paramiko.SFTPClient | BaseException] = []
+        if count == 1:
+            opened = [_outcome(self._open_on, links[0], 1)]
+        elif count:
+            with ThreadPoolExecutor(count, thread_name_prefix="sftp-channel") as pool:
+                opened = list(pool.map(lambda link: _outcome(self._open_on, link, 1), links))
+        clients = [c for c in opened if not isinstance(c, BaseException)]
+        with self._lock:
+            for link, client in zip(links, opened, strict=True):
+                if isinstance(client, BaseException):
+                    link.borrowed -= 1
+                else:
                     self._lent[id(client)] = link
-                clients.append(client)
-        except BaseException:
+        failure = next((c for c in opened if isinstance(c, BaseException)), None)
+        if failure is not None:
             self.release(clients)
-            raise
+            raise failure
         return clients
 
     def link_of(self, client: paramiko.SFTPClient) -> int | None:
@@ -591,6 +676,16 @@ def _read_bounded(stream: paramiko.ChannelFile, limit: int, command: str) -> byt
         name = command.split(" ", 1)[0]
         raise IrodsProtocolError(f"output of the remote command {name!r} exceeds {limit} bytes; refused")
     return bytes(data)
+
+
+def _outcome(
+    open_on: Callable[[_Link, int], list[paramiko.SFTPClient]], link: _Link, count: int
+) -> paramiko.SFTPClient | BaseException:
+    """The one channel ``open_on`` opens on ``link``, or what it raised (so no failure is lost)."""
+    try:
+        return open_on(link, count)[0]
+    except BaseException as exc:
+        return exc
 
 
 def _active(transport: paramiko.Transport | None) -> bool:

@@ -95,12 +95,22 @@ class _ReadPipeline:
     """
 
     def __init__(
-        self, handle: paramiko.SFTPFile, *, offset: int, length: int, request_size: int, depth: int
+        self,
+        handle: paramiko.SFTPFile,
+        *,
+        offset: int,
+        length: int,
+        request_size: int,
+        depth: int,
+        more: Sequence[tuple[int, int]] = (),
     ) -> None:
         self._sftp: Any = handle.sftp
         self._handle_id: Any = handle.handle
         self._next = offset
         self._end = offset + length
+        # Further (offset, length) ranges read after this one with no pause: requests run on into the next
+        # range while the current one is delivered, so a worker reading pieces pays no round trip per piece.
+        self._more = collections.deque(more)
         self._request_size = max(1, request_size)
         self._depth = max(1, depth)
         self._pending: collections.deque[tuple[int, int, int]] = collections.deque()  # (num, offset, size)
@@ -122,7 +132,13 @@ class _ReadPipeline:
         return num, offset, size
 
     def _fill(self) -> None:
-        while len(self._pending) < self._depth and self._next < self._end:
+        while len(self._pending) < self._depth:
+            if self._next >= self._end:
+                if not self._more:
+                    return
+                start, length = self._more.popleft()
+                self._next, self._end = start, start + length
+                continue
             size = min(self._request_size, self._end - self._next)
             self._pending.append(self._request(self._next, size))
             self._next += size
@@ -143,7 +159,7 @@ class _ReadPipeline:
             raise OSError(f"SFTP server answered a read with message type {t}")
         data: bytes = msg.get_string()
         if not data:
-            raise EOFError(f"remote file ended at {offset}, expected {self._end} bytes")
+            raise EOFError(f"remote file ended at {offset}, expected {size} more bytes there")
         if len(data) < size:
             self._request_size = min(self._request_size, len(data))
             self._pending.appendleft(self._request(offset + len(data), size - len(data)))
@@ -278,7 +294,12 @@ class SftpWriter:
         self.closed = False
 
     def write(self, data: bytes | bytearray | memoryview) -> int:
-        self._handle.write(bytes(data))
+        if type(data) is bytes:
+            self._handle.write(data)
+        else:  # one request's worth at a time: no copy of a whole chunk (the caller may reuse ``data``)
+            view = memoryview(data).cast("B")
+            for at in range(0, len(view), FAST_REQUEST_SIZE):
+                self._handle.write(bytes(view[at : at + FAST_REQUEST_SIZE]))
         self.bytes_written += len(data)
         return len(data)
 
@@ -381,16 +402,35 @@ def publish_atomically(
         raise
 
 
+#: The smallest share of a chunk a parallel reader or writer gives one session.
+MIN_PIECE_SIZE = 32 * 1024
+_PIECE_ALIGN = 32 * 1024
+
+
+def split_pieces(start: int, size: int, sessions: int) -> list[tuple[int, int]]:
+    """``[start, start + size)`` cut into at most ``sessions`` contiguous pieces of at least
+    ``MIN_PIECE_SIZE`` (32 KiB aligned), as ``(offset, length)``: piece ``j`` goes to session ``j``.
+
+    Every session works on the same chunk at once, so the chunk the caller waits for next (the head of an
+    in-order pipeline) arrives ``sessions`` times sooner than if one session carried it alone, and the last
+    chunk leaves as fast: no session's TCP window holds the others up.
+    """
+    count = max(1, min(sessions, size // MIN_PIECE_SIZE))
+    piece = -(-size // count)
+    piece = -(-piece // _PIECE_ALIGN) * _PIECE_ALIGN
+    return [(start + at, min(piece, size - at)) for at in range(0, size, piece)] or [(start, 0)]
+
+
 class _Worker:
-    """One channel's share of a parallel read: chunks ``index, index + K, ...``, two buffers at most."""
+    """One channel's share of a parallel read: piece ``index`` of every chunk, two pieces buffered at most."""
 
     def __init__(self, owner: ParallelSftpRangeReader, sftp: paramiko.SFTPClient, index: int) -> None:
         self.owner = owner
         self.sftp = sftp
         self.index = index
         self.credits = threading.Semaphore(2)  # released when the caller moves past a chunk
-        self.done: queue.SimpleQueue[bytes | BaseException] = queue.SimpleQueue()
-        self.request_size = owner.request_size
+        self.done: queue.SimpleQueue[list[bytes] | BaseException] = queue.SimpleQueue()
+        self.pieces = [p[index] for p in owner.pieces if index < len(p)]
         self.thread = threading.Thread(target=self.run, name=f"sftp-range-{index}", daemon=True)
 
     def run(self) -> None:
@@ -399,13 +439,28 @@ class _Worker:
             with self.sftp.open(owner.path, "rb") as handle:
                 if owner.check_handle is not None:
                     owner.check_handle(handle)
-                for start, size in owner.chunks[self.index :: len(owner.workers)]:
-                    if not self._wait_credit():
-                        return
-                    data = self._read_chunk(handle, start, size)
-                    if data is None:
-                        return
-                    self.done.put(data)
+                if not self.pieces:
+                    return
+                (first, length), *rest = self.pieces
+                # One pipeline over all of this session's pieces: requests run on from one into the next.
+                pipeline = _ReadPipeline(
+                    handle,
+                    offset=first,
+                    length=length,
+                    request_size=owner.request_size,
+                    depth=_pipeline_depth(owner.request_size),
+                    more=rest,
+                )
+                try:
+                    for start, size in self.pieces:
+                        if not self._wait_credit():
+                            return
+                        parts = self._read_piece(pipeline, start, size)
+                        if parts is None:
+                            return
+                        self.done.put(parts)
+                finally:
+                    pipeline.drain()
         except BaseException as exc:
             self.done.put(exc)
 
@@ -415,40 +470,31 @@ class _Worker:
                 return True
         return False
 
-    def _read_chunk(self, handle: paramiko.SFTPFile, start: int, size: int) -> bytes | None:
-        """One chunk over a bounded pipeline; bytes are counted as they arrive (early answers included)."""
+    def _read_piece(self, pipeline: _ReadPipeline, start: int, size: int) -> list[bytes] | None:
+        """One piece's answers as they came; bytes are counted as they arrive (early answers included)."""
         owner = self.owner
-        pipeline = _ReadPipeline(
-            handle,
-            offset=start,
-            length=size,
-            request_size=self.request_size,
-            depth=_pipeline_depth(self.request_size),
-        )
         parts: list[bytes] = []
         got = 0
-        try:
-            while got < size:
-                if owner.stopped.is_set():
-                    return None
-                part = pipeline.next_piece()
-                if not part:
-                    raise EOFError(f"remote file ended at {start + got}, expected {start + size} bytes")
-                parts.append(part)
-                got += len(part)
-                owner.account(len(part))
-        finally:
-            pipeline.drain()
-        self.request_size = pipeline.request_size
-        return parts[0] if len(parts) == 1 else b"".join(parts)
+        while got < size:
+            if owner.stopped.is_set():
+                return None
+            part = pipeline.next_piece()
+            if not part:
+                raise EOFError(f"remote file ended at {start + got}, expected {start + size} bytes")
+            parts.append(part)
+            got += len(part)
+            owner.account(len(part))
+        return parts
 
 
 class ParallelSftpRangeReader:
-    """Read one remote file over K SFTP sessions, disjoint chunks per session, yielding chunks in order.
+    """Read one remote file over K SFTP sessions, each chunk cut into K pieces, yielding chunks in order.
 
-    Chunk ``i`` is read by session ``i % K``. A session starts a chunk only when fewer than two of its
-    chunks are alive (being read, waiting, or held by the caller until it asks for the next chunk), so at
-    most ``2 * K * chunk_size`` bytes are buffered; :attr:`max_buffered_bytes` records the high-water mark.
+    Piece ``j`` of every chunk is read by session ``j`` (see :func:`split_pieces`), all sessions on the same
+    chunk at once, so the next chunk in order arrives at the sessions' combined rate and no session's
+    window holds the others up. A session starts a piece only when fewer than two of its pieces are alive
+    (being read, waiting, or part of the chunk the caller holds until it asks for the next one), so at
+    most ``2 * chunk_size`` bytes are buffered; :attr:`max_buffered_bytes` records the high-water mark.
     Iterate to receive ``bytes`` chunks in byte order; close (or leave the ``with`` block) to stop early.
     """
 
@@ -477,8 +523,10 @@ class ParallelSftpRangeReader:
         self.length = length
         end = offset + length
         self.chunks = [(s, min(chunk_size, end - s)) for s in range(offset, end, chunk_size)]
+        self.pieces = [split_pieces(s, n, len(clients)) for s, n in self.chunks]
+        sessions = max((len(p) for p in self.pieces), default=1)
         self.stopped = threading.Event()
-        self.workers = [_Worker(self, sftp, i) for i, sftp in enumerate(clients[: max(1, len(self.chunks))])]
+        self.workers = [_Worker(self, sftp, i) for i, sftp in enumerate(clients[:sessions])]
         self.bytes_delivered = 0
         self.max_buffered_bytes = 0
         self._buffered = 0
@@ -498,17 +546,20 @@ class ParallelSftpRangeReader:
         for worker in self.workers if self.chunks else []:
             worker.thread.start()
         try:
-            for number in range(len(self.chunks)):
-                worker = self.workers[number % len(self.workers)]
-                item = self._take(worker)
+            for pieces in self.pieces:
+                workers = self.workers[: len(pieces)]
+                parts = [part for worker in workers for part in self._take(worker)]
+                item = parts[0] if len(parts) == 1 else b"".join(parts)
+                del parts
                 self.bytes_delivered += len(item)
                 yield item
                 self.account(-len(item))
-                worker.credits.release()
+                for worker in workers:
+                    worker.credits.release()
         finally:
             self.close()
 
-    def _take(self, worker: _Worker) -> bytes:
+    def _take(self, worker: _Worker) -> list[bytes]:
         while True:
             try:
                 item = worker.done.get(timeout=_POLL)

@@ -2,10 +2,11 @@
 
 On a WAN path each TCP connection carries at most one window of bytes per round trip, so one SFTP writer is
 capped whatever the link offers. :class:`ParallelSftpWriter` takes the chunks a caller writes in order and
-sends chunk ``i`` over session ``i % K``, each with its own handle on the same file, at most two chunks per
-session in memory. It knows the contiguous prefix the server acknowledged (:attr:`committed`): when a
-connection drops, :meth:`abort` truncates the file to that prefix through a surviving session, so the next
-attempt resumes from verified bytes instead of hashing a file with holes.
+cuts each into K pieces, piece ``j`` sent over session ``j`` (each with its own handle on the same file), at
+most two pieces per session in memory: every chunk leaves at the sessions' combined rate, so the last one
+does not wait on one connection. It knows the contiguous prefix the server acknowledged (:attr:`committed`):
+when a connection drops, :meth:`abort` truncates the file to that prefix through a surviving session, so the
+next attempt resumes from verified bytes instead of hashing a file with holes.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import queue
 import threading
 from collections import deque
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
@@ -23,7 +25,7 @@ from paramiko.sftp import CMD_STATUS, CMD_WRITE, int64
 
 from irods_provider.exceptions import IrodsInvalidPathError
 from irods_provider.sftp._integrity import SftpState
-from irods_provider.sftp._io import FAST_REQUEST_SIZE, SftpWriter
+from irods_provider.sftp._io import FAST_REQUEST_SIZE, SftpWriter, split_pieces
 
 if TYPE_CHECKING:
     from irods_provider.sftp._endpoint import SftpEndpoint
@@ -41,8 +43,11 @@ class _WriteSession:
         self.owner = owner
         self.handle = handle
         self._sftp: Any = handle.sftp
-        self.credits = threading.Semaphore(2)
-        self.todo: queue.SimpleQueue[tuple[int, bytes] | None] = queue.SimpleQueue()
+        # Two piece buffers of its own, reused: the caller may reuse what it wrote as soon as write() returns,
+        # and no piece-sized block is allocated per write (a flat heap over any file size).
+        self.free: queue.SimpleQueue[bytearray] = queue.SimpleQueue()
+        self.allocated = 0
+        self.todo: queue.SimpleQueue[tuple[int, memoryview, bytearray] | None] = queue.SimpleQueue()
         self.error: BaseException | None = None
         self._early: dict[int, tuple[int, paramiko.Message]] = {}
         self.thread = threading.Thread(target=self.run, name=f"sftp-write-{index}", daemon=True)
@@ -52,12 +57,12 @@ class _WriteSession:
         self._early[num] = (t, msg)
 
     def run(self) -> None:
-        sent: deque[tuple[int, int, list[int]]] = deque()  # (start, end, request numbers)
+        sent: deque[tuple[int, int, list[int], bytearray]] = deque()  # (start, end, request numbers, buffer)
         try:
             while (item := self.todo.get()) is not None:
-                start, data = item
-                sent.append((start, start + len(data), self._send(start, data)))
-                while len(sent) > 1:  # the previous chunk's answers, while this one is on the wire
+                start, data, buffer = item
+                sent.append((start, start + len(data), self._send(start, data), buffer))
+                while len(sent) > 1:  # the previous piece's answers, while this one is on the wire
                     self._acknowledged(*sent.popleft())
             while sent:
                 self._acknowledged(*sent.popleft())
@@ -65,10 +70,9 @@ class _WriteSession:
             self.error = exc
             self.owner.failed.set()
 
-    def _send(self, start: int, data: bytes) -> list[int]:
-        view = memoryview(data)
+    def _send(self, start: int, view: memoryview) -> list[int]:
         numbers = []
-        for at in range(0, len(data), FAST_REQUEST_SIZE):
+        for at in range(0, len(view), FAST_REQUEST_SIZE):
             if self.owner.failed.is_set():
                 raise _Stopped
             piece = view[at : at + FAST_REQUEST_SIZE]  # no copy: paramiko packs it into the message
@@ -76,8 +80,22 @@ class _WriteSession:
             numbers.append(self._sftp._async_request(self, CMD_WRITE, handle_id, int64(start + at), piece))
         return numbers
 
-    def _acknowledged(self, start: int, end: int, numbers: list[int]) -> None:
-        """Wait for every answer of chunk ``[start, end)`` (raising the server's error), then count it."""
+    def take_buffer(self, size: int) -> bytearray | None:
+        """A free piece buffer of at least ``size`` bytes; None while both stay in use for ``_POLL`` s.
+
+        Only the writing thread takes buffers; the session thread returns them once acknowledged.
+        """
+        if self.allocated < 2 and self.free.empty():
+            self.allocated += 1
+            return bytearray(size)
+        try:
+            buffer = self.free.get(timeout=_POLL)
+        except queue.Empty:
+            return None
+        return buffer if len(buffer) >= size else bytearray(size)
+
+    def _acknowledged(self, start: int, end: int, numbers: list[int], buffer: bytearray) -> None:
+        """Wait for every answer of piece ``[start, end)`` (raising the server's error), then count it."""
         for num in numbers:
             early = self._early.pop(num, None)
             if early is None:
@@ -88,8 +106,21 @@ class _WriteSession:
                     self._sftp._convert_status(msg)
             if t != CMD_STATUS:
                 raise OSError(f"SFTP server answered a write with message type {t}")
-        self.credits.release()
+        self.free.put(buffer)
         self.owner.done(start, end)
+
+
+def _close_all(handles: Sequence[paramiko.SFTPFile]) -> None:
+    """Close every handle, each over its own session at once (a round trip each); the first error is raised
+    once all were tried."""
+    if len(handles) < 2:
+        for handle in handles:
+            handle.close()
+        return
+    with ThreadPoolExecutor(len(handles), thread_name_prefix="sftp-close") as pool:
+        futures = [pool.submit(handle.close) for handle in handles]
+    for future in futures:
+        future.result()
 
 
 class _Stopped(Exception):
@@ -97,7 +128,7 @@ class _Stopped(Exception):
 
 
 class ParallelSftpWriter:
-    """A write stream over K handles of one remote file; chunks go round-robin to the sessions.
+    """A write stream over K handles of one remote file; each chunk is cut into a piece per session.
 
     ``first`` is the writer the caller opened (its handle, position and byte count are taken over);
     ``others`` are further handles on the same file (see :func:`widen_writer`). :meth:`close` waits for every
@@ -117,7 +148,6 @@ class ParallelSftpWriter:
         self._sessions = [_WriteSession(self, h, i) for i, h in enumerate([first._handle, *others])]
         self._done: dict[int, int] = {}
         self._lock = threading.Lock()
-        self._count = 0
         self._on_close = on_close
         for session in self._sessions:
             session.thread.start()
@@ -136,17 +166,21 @@ class ParallelSftpWriter:
         raise OSError(f"a parallel SFTP write to {self.path!r} stopped")
 
     def write(self, data: bytes | bytearray | memoryview) -> int:
-        """Hand ``data`` (the next bytes in order) to the next session; waits while it holds two chunks."""
-        session = self._sessions[self._count % len(self._sessions)]
-        while not session.credits.acquire(timeout=_POLL):
+        """Hand ``data`` (the next bytes in order) to the sessions, a piece each (see
+        :func:`~irods_provider.sftp._io.split_pieces`); waits while a session holds two pieces."""
+        chunk = memoryview(data).cast("B")
+        base = self.bytes_written
+        pieces = split_pieces(base, len(chunk), len(self._sessions))
+        for session, (start, size) in zip(self._sessions, pieces, strict=False):
+            while (buffer := session.take_buffer(size)) is None:
+                if self.failed.is_set():
+                    self._raise_failure()
             if self.failed.is_set():
+                session.free.put(buffer)
                 self._raise_failure()
-        if self.failed.is_set():
-            session.credits.release()
-            self._raise_failure()
-        chunk = data if isinstance(data, bytes) else bytes(data)
-        session.todo.put((self.bytes_written, chunk))
-        self._count += 1
+            piece = memoryview(buffer)[:size]
+            piece[:] = chunk[start - base : start - base + size]  # copied: the caller may reuse ``data``
+            session.todo.put((start, piece, buffer))
         self.bytes_written += len(chunk)
         return len(chunk)
 
@@ -168,8 +202,7 @@ class ParallelSftpWriter:
             self._finish()
             if self.failed.is_set():
                 self._raise_failure()
-            for session in self._sessions:
-                session.handle.close()
+            _close_all([session.handle for session in self._sessions])
             size = self._sftp.stat(self.path).st_size
             if size != self.bytes_written:
                 raise OSError(
@@ -234,21 +267,30 @@ def widen_writer(
     if sessions < 2:
         return writer
     clients = sftp.open_channels(sessions - 1)
-    handles: list[paramiko.SFTPFile] = []
-    try:
-        expected = SftpState.of(writer._handle.stat())
-        for client in clients:
-            handle = client.open(writer.path, "r+b", bufsize=0)
-            handles.append(handle)
+    expected = SftpState.of(writer._handle.stat())
+
+    def reopen(client: paramiko.SFTPClient) -> paramiko.SFTPFile:
+        handle = client.open(writer.path, "r+b", bufsize=0)
+        try:
             change = expected.differences(SftpState.of(handle.stat()))
             if change is not None:
                 raise IrodsInvalidPathError(
                     f"the temporary file changed while it was opened again ({change})", path=writer.path
                 )
-    except BaseException:
+        except BaseException:
+            handle.close()
+            raise
+        return handle
+
+    # Each session's open and fstat are round trips of their own connection: all at once.
+    with ThreadPoolExecutor(len(clients), thread_name_prefix="sftp-reopen") as pool:
+        futures = [pool.submit(reopen, client) for client in clients]
+    handles = [f.result() for f in futures if f.exception() is None]
+    failure = next((f.exception() for f in futures if f.exception() is not None), None)
+    if failure is not None:
         for handle in handles:
             with contextlib.suppress(Exception):
                 handle.close()
         sftp.release(clients)
-        raise
+        raise failure
     return ParallelSftpWriter(writer, handles, on_close=lambda: sftp.release(clients))

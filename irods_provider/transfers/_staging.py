@@ -23,6 +23,8 @@ from irods_provider.sftp._endpoint import IO_TIMEOUT
 from irods_provider.transfers._move import prune_emptied
 
 if TYPE_CHECKING:
+    from airflow.sdk import Context
+
     from irods_provider.client import IrodsSession
     from irods_provider.sftp._endpoint import SftpEndpoint
 
@@ -190,13 +192,27 @@ class SftpStagingOperator(TransferOperatorBase):
             raise IrodsUsageError(f"sftp_connections must be >= 1, got {sftp_connections}")
         self.sftp_connections = sftp_connections
         self._tally = _PerFileTally()
+        self._early_endpoint: SftpEndpoint | None = None
+
+    def execute(self, context: Context) -> Any:
+        """Start connecting to the SFTP server while the iRODS session opens (see :meth:`endpoint`)."""
+        self._early_endpoint = self.endpoint().open_in_background()
+        try:
+            return super().execute(context)
+        finally:
+            early, self._early_endpoint = self._early_endpoint, None
+            if early is not None:  # never used (the task failed before): do not leak its connection
+                early.close()
 
     def metrics_sftp_conn_id(self) -> str:
         """The cluster's SFTP connection: the ``sftp_conn_id`` tag of this staging's transfer metrics."""
         return str(self.sftp_conn_id)
 
     def endpoint(self) -> SftpEndpoint:
-        """The SFTP side of the copy, on the task's connection."""
+        """The SFTP side of the copy, on the task's connection (the one :meth:`execute` started opening)."""
+        early, self._early_endpoint = self._early_endpoint, None
+        if early is not None:
+            return early
         from airflow.providers.sftp.hooks.sftp import SFTPHook
 
         from irods_provider.sftp._endpoint import SftpEndpoint
@@ -249,8 +265,8 @@ class SftpStagingOperator(TransferOperatorBase):
         """:func:`run_plan`, each file retried on a new connection when its SSH connection drops (see
         ``sftp_retries``), then record the lineage of the files copied (also when part of it failed)."""
         retries, log, tally = int(self.sftp_retries), cast("logging.Logger", self.log), self._tally
-        if self.sftp_connections is None:
-            sftp.widen(auto_connections(p.size or 0 for p in plan), best_effort=True)
+        if self.sftp_connections is None:  # opened while the first file's setup runs
+            sftp.widen_in_background(auto_connections(p.size or 0 for p in plan))
 
         def surviving(item: PlannedCopy) -> FileResult:
             # Progress counts only where the next attempt continues from it (resume); events name either end.

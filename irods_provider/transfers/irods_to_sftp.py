@@ -60,9 +60,12 @@ __all__ = ["IrodsToSFTPOperator"]
 class IrodsToSFTPOperator(SftpStagingOperator):
     """Copy data objects from iRODS to an SFTP server, streaming ranged reads straight into pipelined writes.
 
-    Nothing touches the worker's disk. Each file is written under a hidden temporary name next to its target,
-    the SHA-256 of the bytes read is compared with the zone's checksum and, when the connection may run
-    commands, with ``sha256sum`` of the written file on the server; then it is renamed into place. Targets
+    Nothing touches the worker's disk, and memory per file is flat whatever its size: the iRODS read-ahead
+    reads into a fixed pool of chunk buffers (``streams * queue_depth + 1``; one chunk per stream over a
+    single SSH connection) and the SFTP writer holds two pieces per SSH connection (two chunks in all).
+    Each file is written under a hidden temporary name next to its target, the SHA-256 of the bytes read is
+    compared with the zone's checksum and, when the connection may run commands, with ``sha256sum`` of the
+    written file on the server; then it is renamed into place. Targets
     can never leave ``destination_path`` (``..``, absolute names and symlinked directories are refused).
     Returns the transfer report (XCom).
 
@@ -345,15 +348,19 @@ class IrodsToSFTPOperator(SftpStagingOperator):
         hasher: StreamHasher,
     ) -> CopyResult:
         """Read ``source`` from ``offset`` into ``sink``, hashing what passes."""
+        # Over one SSH connection the SFTP side is the slower leg: read-ahead past one chunk per stream only
+        # holds memory. Over several it outruns the iRODS streams, which then must never wait for the
+        # caller to take a chunk before requesting the next (the configured read-ahead).
+        depth = config.queue_depth if isinstance(sink, ParallelSftpWriter) else 1
         with open_reader(
             session,
             source,
-            # The SFTP side is the slower leg: read-ahead past one chunk per stream only holds memory.
-            config=dataclasses.replace(config, queue_depth=1),
+            config=dataclasses.replace(config, queue_depth=depth),
             offset=offset,
             size=size,
             subscribers=(progress,),
             cancel_event=self.cancel_event,
+            reuse_buffers=True,  # the SFTP writers copy or send each chunk before write() returns
         ) as reader:
             return copy(
                 reader,

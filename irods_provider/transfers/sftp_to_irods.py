@@ -7,7 +7,7 @@ import dataclasses
 import functools
 import hashlib
 import posixpath
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 from irods_provider._values import parse_avus, refuse_unaddressable
@@ -298,7 +298,6 @@ class SFTPToIrodsOperator(SftpStagingOperator):
                 finally:
                     close_quietly(reader)
                 return
-            clients = sftp.open_channels(readers)
 
             def same_file(other: paramiko.SFTPFile) -> None:
                 change = opened.differences(SftpState.of(other.stat()))
@@ -307,14 +306,24 @@ class SFTPToIrodsOperator(SftpStagingOperator):
                         f"a range reader opened another file ({change})", changed=change, path=item.source
                     )
 
-            ranged = ParallelSftpRangeReader(
-                clients, item.source, chunk_size=config.chunk_size, length=size, check_handle=same_file
-            )
+            def ranges() -> Generator[bytes, None, None]:
+                # Channels are opened on the first read: the iRODS side's setup runs meanwhile, and the
+                # SSH connections a background widen is still opening get the time to come up.
+                clients = sftp.open_channels(readers)
+                try:
+                    chunk = config.chunk_size
+                    with ParallelSftpRangeReader(
+                        clients, item.source, chunk_size=chunk, length=size, check_handle=same_file
+                    ) as ranged:
+                        yield from ranged
+                finally:
+                    sftp.release(clients)
+
+            chunks = ranges()
             try:
-                yield _ChunkStream(iter(ranged), item.source), check, size
+                yield _ChunkStream(chunks, item.source), check, size
             finally:
-                ranged.close()
-                sftp.release(clients)
+                chunks.close()
         finally:
             close_quietly(handle)
 

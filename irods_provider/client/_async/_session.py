@@ -229,11 +229,12 @@ class AsyncIrodsSession:
         self,
         op: Operation[Any],
         *,
-        chunk_size: int,
+        chunk_size: int | None,
         timeout: TimeoutTypes | UseDefault = UseDefault.USE_DEFAULT,
         retry: RetryPolicy | bool | None = None,
     ) -> AsyncIterator[bytes]:
-        """Send a GET ``op`` and yield its 200 body in chunks of at most ``chunk_size`` bytes.
+        """Send a GET ``op`` and yield its 200 body in chunks of at most ``chunk_size`` bytes (None: the
+        pieces as the network delivers them, never joined or split).
 
         Errors are raised before the first chunk (a 401 renews the token once); the request is
         retried per policy (or the ``retry`` override) only until the body starts.

@@ -33,6 +33,7 @@ from irods_provider.exceptions import (
     IrodsNotACollectionError,
     IrodsNotADataObjectError,
     IrodsNotFoundError,
+    IrodsProtocolError,
     IrodsResponseError,
     IrodsUsageError,
 )
@@ -362,6 +363,46 @@ class DataObjects(ItiDataObjectsMixin):
             path, offset=offset, count=count, resource=resource, replica_number=replica_number, ticket=ticket
         )
         return self._s.execute(op, timeout=timeout, retry=retry)
+
+    def read_into(
+        self,
+        path: str,
+        buffer: bytearray | memoryview,
+        *,
+        offset: int = 0,
+        resource: str | None = None,
+        replica_number: int | None = None,
+        ticket: str | None = None,
+        timeout: TimeoutTypes | UseDefault = _DEFAULT,
+        retry: RetryPolicy | bool | None = None,
+    ) -> int:
+        """Read up to ``len(buffer)`` bytes from ``offset`` into ``buffer``; the number of bytes read.
+
+        Each network piece is copied in as it arrives: no ``bytes`` of the whole range is built, so a caller
+        that reuses its buffers keeps the heap flat over any number of reads. A reply longer than asked is an
+        :class:`IrodsProtocolError`.
+        """
+        view = memoryview(buffer).cast("B")
+        if offset < 0:
+            raise IrodsUsageError("offset must be >= 0", operation="data_objects.read", path=path)
+        if not view:
+            return 0
+        count = len(view)
+        op = ops.do_read(
+            path, offset=offset, count=count, resource=resource, replica_number=replica_number, ticket=ticket
+        )
+        got = 0
+        for piece in self._s.stream(op, chunk_size=None, timeout=timeout, retry=retry):
+            end = got + len(piece)
+            if end > len(view):
+                raise IrodsProtocolError(
+                    f"read returned more than the {len(view)} bytes asked for",
+                    operation="data_objects.read",
+                    path=path,
+                )
+            view[got:end] = piece
+            got = end
+        return got
 
     def iter_read(
         self,

@@ -39,6 +39,15 @@ class DataObjectsLike(Protocol):
         self, path: str, *, offset: int = 0, count: int | None = None, retry: RetryPolicy | bool | None = None
     ) -> bytes: ...
 
+    def read_into(
+        self,
+        path: str,
+        buffer: bytearray | memoryview,
+        *,
+        offset: int = 0,
+        retry: RetryPolicy | bool | None = None,
+    ) -> int: ...
+
     def write(
         self,
         path: str,

@@ -2,17 +2,21 @@
 
 At most ``max_in_flight_chunks`` ranged reads are outstanding or waiting to be consumed, so memory stays
 bounded;
-a slow consumer simply stops the read-ahead.
+a slow consumer simply stops the read-ahead. With ``reuse_buffers`` the chunks are read into a fixed pool of
+``max_in_flight_chunks + 1`` buffers (each network piece copied in as it arrives) and handed out as
+memoryviews valid until the next read: no chunk-sized allocation per read, so a long download keeps a
+flat heap (glibc otherwise serves freed chunk-sized blocks from per-thread arenas that fragment).
 """
 
 from __future__ import annotations
 
 import collections
+import queue
 import threading
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from types import TracebackType
-from typing import Any
+from typing import Any, cast
 
 from ._api import SessionLike
 from ._config import TransferConfig
@@ -35,6 +39,7 @@ class ParallelReader:
         coordinator: TransferCoordinator | None = None,
         executor: Executor | None = None,
         on_fetched: Callable[[int, bytes], object] | None = None,
+        reuse_buffers: bool = False,
     ) -> None:
         self._api = session.data_objects
         self._on_fetched = on_fetched
@@ -53,6 +58,9 @@ class ParallelReader:
             max_workers=config.streams, thread_name_prefix="irods-read"
         )
         self._window: collections.deque[Future[bytes]] = collections.deque()
+        # reuse_buffers: free chunk buffers, and the one whose view the caller holds (back on the next read)
+        self._pool: queue.SimpleQueue[bytearray] | None = queue.SimpleQueue() if reuse_buffers else None
+        self._held: bytearray | None = None
         self._next_request = offset
         self._pos = offset
         self._current = memoryview(b"")
@@ -80,6 +88,8 @@ class ParallelReader:
 
     def _fetch(self, offset: int, count: int) -> bytes:
         self.coordinator.raise_if_failed()
+        if self._pool is not None:
+            return self._fetch_into(offset, count, self._pool)
 
         def get() -> bytes:
             data = self._api.read(self.path, offset=offset, count=count, retry=False)
@@ -93,6 +103,30 @@ class ParallelReader:
         self.coordinator.progress(len(data))
         return data
 
+    def _fetch_into(self, offset: int, count: int, pool: queue.SimpleQueue[bytearray]) -> bytes:
+        """Read into a pooled buffer (a new one only while fewer than the window plus one exist)."""
+        try:
+            buffer = pool.get_nowait()
+        except queue.Empty:
+            buffer = bytearray(self.config.chunk_size)
+        view = memoryview(buffer)[:count]
+
+        def get() -> int:
+            got = self._api.read_into(self.path, view, offset=offset, retry=False)
+            if got != count:
+                raise ConnectionError(f"short read at offset {offset}: {got} of {count} bytes")
+            return got
+
+        try:
+            self._retrier.call(get)
+        except BaseException:
+            pool.put(buffer)
+            raise
+        if self._on_fetched is not None:
+            self._on_fetched(offset, cast("bytes", view))
+        self.coordinator.progress(count)
+        return cast("bytes", view)  # a memoryview: valid until the caller's next read
+
     def read_chunk(self) -> bytes:
         """Return the next chunk in order (``b""`` at the end); the zero-copy path of :func:`copy`."""
         with self._lock:
@@ -105,6 +139,9 @@ class ParallelReader:
     def _next_chunk(self) -> bytes:
         if self._closed:
             raise ValueError("read from a closed ParallelReader")
+        if self._held is not None and self._pool is not None:  # the caller is done with the last chunk
+            self._pool.put(self._held)
+            self._held = None
         self.coordinator.raise_if_failed()
         self._fill_window()
         if not self._window:
@@ -115,6 +152,8 @@ class ParallelReader:
         except BaseException as exc:
             self.coordinator.set_exception(exc)
             raise
+        if self._pool is not None:
+            self._held = cast("bytearray", memoryview(data).obj)
         self._fill_window()
         self._pos += len(data)
         return data
@@ -127,7 +166,7 @@ class ParallelReader:
                 self._pos += len(self._current)
                 self._current = memoryview(b"")
                 while chunk := self._next_chunk():
-                    parts.append(chunk)
+                    parts.append(bytes(chunk))  # a pooled chunk's buffer is reused by the next read
                 return b"".join(parts)
             parts = []
             want = n
@@ -154,6 +193,8 @@ class ParallelReader:
             future.cancel()
         self._window.clear()
         self._current = memoryview(b"")
+        self._held = None
+        self._pool = None if self._pool is None else queue.SimpleQueue()
         if self._own_executor:
             self._executor.shutdown(wait=True, cancel_futures=True)
 
@@ -178,13 +219,25 @@ def open_reader(
     subscribers: tuple[TransferSubscriber, ...] = (),
     cancel_event: threading.Event | None = None,
     executor: Executor | None = None,
+    reuse_buffers: bool = False,
     **config_overrides: Any,
 ) -> ParallelReader:
-    """Open a read-ahead reader on ``path`` (its size is stat'ed unless given); bytes come back in order."""
+    """Open a read-ahead reader on ``path`` (its size is stat'ed unless given); bytes come back in order.
+
+    ``reuse_buffers``: chunks come from a fixed pool of buffers as memoryviews that are only valid
+    until the next read (for sinks that copy or send what they are given before returning).
+    """
     cfg = _effective_config(session, config, streams=streams, chunk_size=chunk_size, **config_overrides)
     if size is None:
         size = session.data_objects.stat(path).size
     coordinator = TransferCoordinator(path=path, subscribers=subscribers, cancel_event=cancel_event)
     return ParallelReader(
-        session, path, config=cfg, size=size, offset=offset, coordinator=coordinator, executor=executor
+        session,
+        path,
+        config=cfg,
+        size=size,
+        offset=offset,
+        coordinator=coordinator,
+        executor=executor,
+        reuse_buffers=reuse_buffers,
     )

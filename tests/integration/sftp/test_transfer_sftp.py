@@ -71,7 +71,7 @@ def test_parallel_reader_in_order_and_bounded(
     assert digest.hexdigest() == hashlib.sha256(data).hexdigest()
     assert sum(sizes) == size == reader.bytes_delivered
     assert all(s == chunk for s in sizes[:-1])
-    assert reader.max_buffered_bytes <= 2 * 3 * chunk
+    assert reader.max_buffered_bytes <= 2 * chunk  # the chunk held and the next one, whatever K
     if size > 8 * chunk:
         assert reader.max_buffered_bytes > chunk  # the workers really ran ahead in parallel
     for client in clients:
@@ -171,7 +171,8 @@ def test_reader_keeps_a_bounded_pipeline(sftp_server: SshTestServer, sftp: param
 def test_parallel_reader_bound_with_a_lagging_consumer(
     sftp_server: SshTestServer, ssh_client: paramiko.SSHClient
 ) -> None:
-    """K=2 sessions, 1 MiB chunks, a consumer that lags: buffered bytes and requests stay within bounds."""
+    """K=2 sessions, 1 MiB chunks cut into two pieces, a consumer that lags: buffered bytes and requests
+    stay within bounds (two chunks, whatever K: the chunk held and the next one)."""
     data = _payload(12 * 1024 * 1024 + 777)
     (sftp_server.root / "lag.bin").write_bytes(data)
     transport = ssh_client.get_transport()
@@ -180,16 +181,45 @@ def test_parallel_reader_bound_with_a_lagging_consumer(
     chunk = 1024 * 1024
     digest = hashlib.sha256()
     with ParallelSftpRangeReader(clients, "lag.bin", chunk_size=chunk) as reader:
+        assert [len(p) for p in reader.pieces[:2]] == [2, 2]  # both sessions share every chunk
         for number, block in enumerate(reader):
-            if number == 0:  # lag: let both workers fill their two buffers before consuming anything
+            if number == 0:  # lag: let both workers fill their second piece before consuming anything
                 for worker in reader.workers:
-                    while worker.done.qsize() < 2 - (worker.index == 0) and worker.thread.is_alive():
+                    while worker.done.qsize() < 1 and worker.thread.is_alive():
                         worker.thread.join(0.01)
             for client in clients:
                 assert len(client._expecting) <= PIPELINE_BYTES // FAST_REQUEST_SIZE  # type: ignore[attr-defined]
             digest.update(block)
     assert digest.hexdigest() == hashlib.sha256(data).hexdigest()
-    assert reader.max_buffered_bytes <= 2 * 2 * chunk
-    assert reader.max_buffered_bytes >= 3 * chunk  # the lag really let the workers fill up
+    assert reader.max_buffered_bytes == 2 * chunk  # the lag really let the workers fill up, no further
+    for client in clients:
+        client.close()
+
+
+def test_parallel_writer_copies_pieces_so_the_caller_may_reuse_its_buffer(
+    sftp_server: SshTestServer, ssh_client: paramiko.SSHClient
+) -> None:
+    """Each chunk is cut into a piece per session (all three carry every chunk) and copied into that
+    session's two reused buffers: a caller refilling one buffer for every chunk still gets its bytes."""
+    from irods_provider.sftp._parallel import ParallelSftpWriter
+
+    data = _payload(9 * 1024 * 1024 + 4321)
+    transport = ssh_client.get_transport()
+    assert transport is not None
+    clients = open_sftp_channels(transport, 3)
+    first = open_sftp_writer(clients[0], "pw.bin")
+    others = [c.open("pw.bin", "r+b", bufsize=0) for c in clients[1:]]
+    writer = ParallelSftpWriter(first, others)
+    chunk = 1024 * 1024
+    buffer = bytearray(chunk)
+    for at in range(0, len(data), chunk):
+        piece = data[at : at + chunk]
+        view = memoryview(buffer)[: len(piece)]
+        view[:] = piece
+        writer.write(view)
+        view[:] = b"\xff" * len(piece)  # reused at once, as a pooled reader does
+    writer.close()
+    assert (sftp_server.root / "pw.bin").read_bytes() == data
+    assert [s.allocated for s in writer._sessions] == [2, 2, 2]  # every session, two buffers each
     for client in clients:
         client.close()

@@ -200,3 +200,61 @@ def test_connections_the_server_refuses_are_left_out_only_when_best_effort(remot
     assert sftp_server.injected_faults()["refused_connections"] >= 3
     wait_all_closed(sftp_server)
     assert client_sockets_to(sftp_server) == []
+
+
+def test_background_widen_spreads_channels_and_leaves_nothing_open(remote, sftp_server) -> None:
+    from airflow.providers.sftp.hooks.sftp import SFTPHook
+
+    from irods_provider.sftp import SftpEndpoint
+
+    with SftpEndpoint(SFTPHook(ssh_conn_id="cluster")).open_in_background() as sftp:
+        sftp.widen_in_background(3)
+        assert sftp.connections == 3  # counted at once: callers size their readers while it connects
+        clients = sftp.open_channels(3)  # waits for the connections, then one channel on each
+        try:
+            assert sorted(sftp.link_of(c) for c in clients) == [0, 1, 2]
+            assert [c.normalize(".") for c in clients] == ["/"] * 3
+        finally:
+            sftp.release(clients)
+        sftp.widen_in_background(5)
+    # Leaving the block waited for the second background widen before closing everything it opened.
+    stats = wait_all_closed(sftp_server)
+    assert (stats["accepted"], stats["peak_open"]) == (5, 5)
+    assert client_sockets_to(sftp_server) == []
+
+
+def test_background_widen_refused_runs_on_the_connections_that_are_up(remote, sftp_server) -> None:
+    from airflow.providers.sftp.hooks.sftp import SFTPHook
+
+    from irods_provider.sftp import SftpEndpoint
+
+    hook = SFTPHook(ssh_conn_id="cluster")
+    hook.conn_retry_attempts = 1
+    with SftpEndpoint(hook) as sftp:
+        sftp_server.inject(refuse_connections=2)
+        sftp.widen_in_background(3)
+        clients = sftp.open_channels(3)  # only connection 0 is up: all three channels go there
+        try:
+            assert [sftp.link_of(c) for c in clients] == [0, 0, 0]
+            assert sftp.connections == 1
+        finally:
+            sftp.release(clients)
+    assert sftp_server.injected_faults()["refused_connections"] >= 2
+    wait_all_closed(sftp_server)
+    assert client_sockets_to(sftp_server) == []
+
+
+def test_a_failed_background_open_raises_typed_when_entered(remote, sftp_server) -> None:
+    from airflow.providers.sftp.hooks.sftp import SFTPHook
+
+    from irods_provider.exceptions import IrodsSftpConnectionError
+    from irods_provider.sftp import SftpEndpoint
+
+    hook = SFTPHook(ssh_conn_id="cluster")
+    hook.conn_retry_attempts = 1
+    sftp_server.inject(refuse_connections=1)
+    endpoint = SftpEndpoint(hook, connect_attempts=1).open_in_background()
+    with pytest.raises(IrodsSftpConnectionError, match="could not connect"), endpoint:
+        pass
+    wait_all_closed(sftp_server)
+    assert client_sockets_to(sftp_server) == []

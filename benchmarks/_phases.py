@@ -1,0 +1,138 @@
+"""Where one staging task's fixed cost goes: a timeline of its phases and round trips (``--wan --phases``).
+
+Wraps, in the measuring process only, the calls that cost round trips on a WAN path: every iRODS HTTP
+request (``IrodsSession._send`` and ``stream``), every blocking SFTP request (``SFTPClient._request``: one
+round trip each), every SSH connection (``SftpEndpoint._open_link``: TCP, key exchange, auth, the SFTP
+subsystem) and SFTP channel, and the operators' phases (plan, stage one file, open the source, write the
+temporary, verify, publish...). Each call becomes ``(start ms, end ms, thread, label)``; :func:`summary`
+sums them per label and counts round trips on the critical path (the main and file worker threads).
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+_events: list[tuple[float, float, str, str]] = []
+_t0 = 0.0
+
+
+def _wrap(owner: Any, name: str, label: Callable[..., str] | str) -> None:
+    original = getattr(owner, name)
+
+    @functools.wraps(original)
+    def traced(*args: Any, **kwargs: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            text = label(*args, **kwargs) if callable(label) else label
+            _events.append((start - _t0, time.perf_counter() - _t0, threading.current_thread().name, text))
+
+    setattr(owner, name, traced)
+
+
+def _wrap_generator(owner: Any, name: str, label: Callable[..., str]) -> None:
+    """Like :func:`_wrap` for a generator method: from the call until the first item (the round trip)."""
+    original = getattr(owner, name)
+
+    @functools.wraps(original)
+    def traced(*args: Any, **kwargs: Any) -> Any:
+        start = time.perf_counter()
+        first = True
+        for item in original(*args, **kwargs):
+            if first:
+                end = time.perf_counter() - _t0
+                _events.append((start - _t0, end, threading.current_thread().name, label(*args, **kwargs)))
+                first = False
+            yield item
+
+    setattr(owner, name, traced)
+
+
+def install() -> None:
+    """Patch the traced calls (idempotent enough for one process: call once)."""
+    global _t0
+    import paramiko
+    from paramiko.sftp import CMD_NAMES
+
+    from irods_provider.client._sync._session import IrodsSession
+    from irods_provider.client.transfer import _upload
+    from irods_provider.hooks.irods import IrodsHook
+    from irods_provider.sftp import _endpoint, _integrity
+    from irods_provider.transfers import irods_to_sftp, sftp_to_irods
+    from irods_provider.transfers._resume_store import ResumeStore
+    from irods_provider.transfers._staging import SftpStagingOperator
+
+    _t0 = time.perf_counter()
+    _wrap(IrodsSession, "_send", lambda self, op, *a, **k: f"http {op.name}")
+    _wrap_generator(IrodsSession, "stream", lambda self, op, *a, **k: f"http {op.name} (to first byte)")
+    _wrap(paramiko.SFTPClient, "_request", lambda self, t, *a: f"sftp {CMD_NAMES.get(t, t)}")
+    _wrap(_endpoint.SftpEndpoint, "_open_link", lambda self, link: f"ssh connect #{link.index}")
+    _wrap(_endpoint.SftpEndpoint, "open", "phase endpoint.open")
+    _wrap(_endpoint.SftpEndpoint, "widen", "phase endpoint.widen")
+    _wrap(_endpoint.SftpEndpoint, "run", lambda self, command, **k: f"ssh exec {command.split()[0]}")
+    _wrap(_endpoint, "open_sftp_channels", lambda transport, count: f"sftp channel x{count}")
+    _wrap(IrodsHook, "get_conn", "phase irods hook.get_conn")
+    _wrap(SftpStagingOperator, "run_recorded", "phase run files")
+    _wrap(SftpStagingOperator, "finish", "phase finish (report, lineage)")
+    _wrap(SftpStagingOperator, "record_staging_lineage", "phase lineage")
+    for module in (sftp_to_irods.SFTPToIrodsOperator, irods_to_sftp.IrodsToSFTPOperator):
+        _wrap(module, "_plan", "phase plan")
+        _wrap(module, "_stage", "phase stage one file")
+    _wrap(irods_to_sftp.IrodsToSFTPOperator, "_open_temp", "phase open sftp temp")
+    _wrap(irods_to_sftp.IrodsToSFTPOperator, "_stream", "phase stream bytes")
+    _wrap(irods_to_sftp.IrodsToSFTPOperator, "_verify_remote", "phase remote sha256sum")
+    _wrap(irods_to_sftp, "publish", "phase publish (sftp rename)")
+    _wrap(irods_to_sftp, "verify_checksum", "phase verify irods checksum")
+    _wrap(_integrity, "open_source", "phase open sftp source")
+    _wrap(_upload, "_choose_temp", "phase choose temp")
+    _wrap(_upload, "_upload_to_temp", "phase write temp")
+    _wrap(_upload, "_verified", "phase verify")
+    _wrap(_upload, "_finish", "phase finalize + publish")
+    _wrap(_upload, "copy", "phase stream bytes")
+    _wrap(_upload, "verify_checksum", "phase verify irods checksum")
+    _wrap(ResumeStore, "save", "resume-store save")
+    _wrap(ResumeStore, "load", "resume-store load")
+    _wrap(ResumeStore, "drop", "resume-store drop")
+
+
+def summary(total: float) -> dict[str, Any]:
+    """Per label: calls, seconds summed and wall seconds (overlapping calls once); round trips (HTTP
+    requests, SFTP requests, SSH connects)."""
+    per: dict[str, dict[str, float]] = {}
+    spans: dict[str, list[tuple[float, float]]] = {}
+    for start, end, _thread, label in _events:
+        row = per.setdefault(label, {"calls": 0, "seconds": 0.0})
+        row["calls"] += 1
+        row["seconds"] += end - start
+        spans.setdefault(label, []).append((start, end))
+    for label, intervals in spans.items():  # wall time: calls running at once count once
+        wall, reach = 0.0, float("-inf")
+        for start, end in sorted(intervals):
+            wall += max(0.0, end - max(start, reach))
+            reach = max(reach, end)
+        per[label]["wall_seconds"] = wall
+    http = sum(int(v["calls"]) for k, v in per.items() if k.startswith("http "))
+    sftp = sum(int(v["calls"]) for k, v in per.items() if k.startswith("sftp "))
+    return {
+        "seconds": round(total, 3),
+        "http_requests": http,
+        "sftp_blocking_requests": sftp,
+        "ssh_connections": int(sum(v["calls"] for k, v in per.items() if k.startswith("ssh connect"))),
+        "per_label": {
+            k: {
+                "calls": int(v["calls"]),
+                "seconds": round(v["seconds"], 3),
+                "wall": round(v["wall_seconds"], 3),
+            }
+            for k, v in per.items()
+        },
+        "timeline": [[round(s * 1000), round(e * 1000), t, label] for s, e, t, label in sorted(_events)],
+    }
+
+
+__all__ = ["install", "summary"]
