@@ -299,31 +299,10 @@ class SFTPToIrodsOperator(SftpStagingOperator):
                     close_quietly(reader)
                 return
 
-            def same_file(other: paramiko.SFTPFile) -> None:
-                change = opened.differences(SftpState.of(other.stat()))
-                if change is not None:
-                    raise IrodsSourceChangedError(
-                        f"a range reader opened another file ({change})", changed=change, path=item.source
-                    )
-
-            def ranges() -> Generator[bytes, None, None]:
-                # Channels are opened on the first read: the iRODS side's setup runs meanwhile, and the
-                # SSH connections a background widen is still opening get the time to come up.
-                clients = sftp.open_channels(readers)
-                try:
-                    chunk = config.chunk_size
-                    with ParallelSftpRangeReader(
-                        clients, item.source, chunk_size=chunk, length=size, check_handle=same_file
-                    ) as ranged:
-                        yield from ranged
-                finally:
-                    sftp.release(clients)
-
-            chunks = ranges()
-            try:
-                yield _ChunkStream(chunks, item.source), check, size
-            finally:
-                chunks.close()
+            with _ranged_stream(
+                sftp, item.source, opened, readers=readers, size=size, chunk_size=config.chunk_size
+            ) as stream:
+                yield stream, check, size
         finally:
             close_quietly(handle)
 
@@ -376,3 +355,36 @@ class SFTPToIrodsOperator(SftpStagingOperator):
             size=item.size,
             reason=decision.reason,
         )
+
+
+@contextlib.contextmanager
+def _ranged_stream(
+    sftp: SftpEndpoint, source: str, opened: SftpState, *, readers: int, size: int, chunk_size: int
+) -> Iterator[_ChunkStream]:
+    """``source`` read by ``readers`` parallel range readers spread over the SSH connections, each handle
+    checked to be the file first opened (``opened``)."""
+
+    def same_file(other: paramiko.SFTPFile) -> None:
+        change = opened.differences(SftpState.of(other.stat()))
+        if change is not None:
+            raise IrodsSourceChangedError(
+                f"a range reader opened another file ({change})", changed=change, path=source
+            )
+
+    def ranges() -> Generator[bytes, None, None]:
+        # Channels are opened on the first read: the iRODS side's setup runs meanwhile, and the SSH
+        # connections a background widen is still opening get the time to come up.
+        clients = sftp.open_channels(readers)
+        try:
+            with ParallelSftpRangeReader(
+                clients, source, chunk_size=chunk_size, length=size, check_handle=same_file
+            ) as ranged:
+                yield from ranged
+        finally:
+            sftp.release(clients)
+
+    chunks = ranges()
+    try:
+        yield _ChunkStream(chunks, source)
+    finally:
+        chunks.close()

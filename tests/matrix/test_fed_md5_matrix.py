@@ -166,7 +166,7 @@ def test_remote_listing_fails_typed_when_it_cannot_be_listed(session: Any, feder
     model = federated.model
     local_only = model.fetch_rows
     # a server whose GenQuery ignores the zone hint (answers from the local catalog only)
-    federated.model.fetch_rows = lambda caller, tables, zone=None: local_only(caller, tables)  # type: ignore[method-assign]
+    federated.model.fetch_rows = lambda caller, tables, zone=None, **kw: local_only(caller, tables, **kw)  # type: ignore[method-assign]
     try:
         with pytest.raises(IrodsListingError) as blind:
             list(session.collections.iterate(REMOTE_HOME))
