@@ -2,41 +2,18 @@
 
 from __future__ import annotations
 
-import threading
-import time
+import sys
+from pathlib import Path
 
-import httpx2
 import pytest
 
 from irods_provider.client import BasicAuth, IrodsSession, Kinds
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "support"))
+from in_flight import InFlight
+
 HOME = "/tempZone/home/rods"
 OBJECTS = 100  # 7 pages of 15 rows
-
-
-class InFlight(httpx2.HTTPTransport):
-    """Counts GenQuery requests and the most that were in flight at once (each held a little)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.queries = 0
-        self.now = 0
-        self.most = 0
-        self._lock = threading.Lock()
-
-    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
-        if not request.url.path.endswith("/query"):
-            return super().handle_request(request)
-        with self._lock:
-            self.queries += 1
-            self.now += 1
-            self.most = max(self.most, self.now)
-        try:
-            time.sleep(0.02)  # a WAN round trip, so that overlapping requests really overlap
-            return super().handle_request(request)
-        finally:
-            with self._lock:
-                self.now -= 1
 
 
 @pytest.fixture
@@ -50,7 +27,7 @@ def tree(irods_emulator):
 
 
 def _listing(server, ahead: int) -> tuple[list[tuple[str, int | None]], InFlight]:
-    transport = InFlight()
+    transport = InFlight(hold=0.02)
     with IrodsSession(server.base_url, auth=BasicAuth("rods", "rods-emulator"), transport=transport) as s:
         entries = s.collections.iterate(
             f"{HOME}/many", recursive=True, kinds=Kinds.DATA_OBJECTS, with_stat=True, read_ahead=ahead
@@ -71,7 +48,7 @@ def test_read_ahead_lists_the_same_rows_in_the_same_order(tree) -> None:
 
 
 def test_stopping_early_leaves_nothing_running(tree) -> None:
-    transport = InFlight()
+    transport = InFlight(hold=0.02)
     with IrodsSession(tree.base_url, auth=BasicAuth("rods", "rods-emulator"), transport=transport) as s:
         rows = s.query.genquery(f"select DATA_NAME where COLL_NAME like '{HOME}/many/%'", read_ahead=4)
         first = next(iter(rows))

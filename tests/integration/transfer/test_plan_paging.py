@@ -2,41 +2,17 @@
 
 from __future__ import annotations
 
-import threading
-import time
-
-import httpx2
+import sys
+from pathlib import Path
 
 from irods_provider.client import BasicAuth, IrodsSession
 from irods_provider.client.transfer._local import PLAN_READ_AHEAD, plan_irods_sources
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "support"))
+from in_flight import InFlight
+
 HOME = "/tempZone/home/rods"
 OBJECTS = 600  # 40 pages of 15 rows
-
-
-class InFlight(httpx2.HTTPTransport):
-    """Counts GenQuery pages and the most in flight at once; each is held as long as a WAN round trip."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.pages = 0
-        self.now = 0
-        self.most = 0
-        self._lock = threading.Lock()
-
-    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
-        if not request.url.path.endswith("/query"):
-            return super().handle_request(request)
-        with self._lock:
-            self.pages += 1
-            self.now += 1
-            self.most = max(self.most, self.now)
-        try:
-            time.sleep(0.05)
-            return super().handle_request(request)
-        finally:
-            with self._lock:
-                self.now -= 1
 
 
 def test_plan_lists_a_big_collection_with_pages_in_flight_together(irods_emulator, tmp_path) -> None:
@@ -46,7 +22,7 @@ def test_plan_lists_a_big_collection_with_pages_in_flight_together(irods_emulato
             model.create_collection("rods", f"{HOME}/wide/d{d}", intermediates=True)
         for i in range(OBJECTS):
             model.create_data_object("rods", f"{HOME}/wide/d{i % 3}/o{i:04d}")
-    transport = InFlight()
+    transport = InFlight(hold=0.05)
     auth = BasicAuth("rods", "rods-emulator")
     with IrodsSession(irods_emulator.base_url, auth=auth, transport=transport) as session:
         plan = plan_irods_sources(session, f"{HOME}/wide", tmp_path / "out")
@@ -55,4 +31,4 @@ def test_plan_lists_a_big_collection_with_pages_in_flight_together(irods_emulato
     assert transport.most > 8, transport.most  # more pages in flight than before (8), up to the read-ahead
     assert transport.most <= PLAN_READ_AHEAD
     # 40 pages of the listing, one empty page of the collection itself, at most read-ahead - 1 past the end
-    assert transport.pages <= OBJECTS // 15 + 1 + PLAN_READ_AHEAD
+    assert transport.queries <= OBJECTS // 15 + 1 + PLAN_READ_AHEAD

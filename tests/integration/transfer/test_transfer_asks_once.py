@@ -6,7 +6,9 @@ from __future__ import annotations
 import collections
 import os
 import re
+import sys
 import threading
+from pathlib import Path
 
 import httpx2
 import pytest
@@ -27,6 +29,9 @@ HOME = "/tempZone/home/rods"
 FIELD = re.compile(rb'name="([^"]+)"\r\n\r\n(.*?)\r\n--', re.S)
 CFG = TransferConfig(chunk_size=64 * 1024, small_file_threshold=64 * 1024)
 FILES = {"small.bin": os.urandom(4096), "large.bin": os.urandom(200 * 1024), "sub/empty.bin": b""}
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "support"))
+from stat_counter import count_stats  # noqa: E402
 
 
 class ByPath(httpx2.HTTPTransport):
@@ -104,21 +109,7 @@ def test_an_irods_destination_is_stat_once_per_file(counted, tmp_path) -> None:
 @pytest.fixture
 def stats_by_path(monkeypatch: pytest.MonkeyPatch) -> collections.Counter[str]:
     """Every ``lstat``/``stat`` of a path name in this process, by path."""
-    seen: collections.Counter[str] = collections.Counter()
-    real_lstat, real_stat = os.lstat, os.stat
-
-    def lstat(path, *args, **kwargs):  # type: ignore[no-untyped-def]
-        seen[os.fspath(path)] += 1
-        return real_lstat(path, *args, **kwargs)
-
-    def stat_(path, *args, **kwargs):  # type: ignore[no-untyped-def]
-        if not isinstance(path, int):
-            seen[os.fspath(path)] += 1
-        return real_stat(path, *args, **kwargs)
-
-    monkeypatch.setattr(os, "lstat", lstat)
-    monkeypatch.setattr(os, "stat", stat_)
-    return seen
+    return count_stats(monkeypatch)
 
 
 def _download_each(session, out, **kwargs) -> list[FileResult]:

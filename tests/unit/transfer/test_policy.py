@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import os
+import sys
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -33,6 +34,9 @@ DATA = b"the source's bytes"
 OTHER = b"other bytes, same n"[: len(DATA)]
 assert len(OTHER) == len(DATA)
 assert OTHER != DATA
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "support"))
+from stat_counter import count_stats  # noqa: E402
 
 
 def sha2(data: bytes) -> str:
@@ -215,21 +219,7 @@ def test_lazy_checksums_are_computed_once() -> None:
 @pytest.fixture
 def counted_lstat(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
     """Every ``lstat``/``stat`` of a path, process-wide, counted by path."""
-    seen: Counter[str] = Counter()
-    real_lstat, real_stat = os.lstat, os.stat
-
-    def lstat(path, *args, **kwargs):  # type: ignore[no-untyped-def]
-        seen[os.fspath(path)] += 1
-        return real_lstat(path, *args, **kwargs)
-
-    def stat_(path, *args, **kwargs):  # type: ignore[no-untyped-def]
-        if not isinstance(path, int):
-            seen[os.fspath(path)] += 1
-        return real_stat(path, *args, **kwargs)
-
-    monkeypatch.setattr(os, "lstat", lstat)
-    monkeypatch.setattr(os, "stat", stat_)
-    return seen
+    return count_stats(monkeypatch)
 
 
 def test_local_destination_asks_once_and_hashes_only_on_demand(tmp_path, counted_lstat) -> None:
