@@ -29,9 +29,11 @@ import random
 import secrets
 import shutil
 import signal
+import socket
 import tempfile
 import threading
 import time
+import weakref
 from collections import Counter
 from pathlib import Path
 from typing import Any, Literal, Self
@@ -127,8 +129,13 @@ class _FaultState:
         self.injected: Counter[str] = Counter()  # since the server started
         self._used: Counter[str] = Counter()  # since the last configure(): what max_drops/max_stalls bound
         self._rng = random.Random(0)
-        self._carried: dict[int, int] = {}  # id(connection or channel, per drop_scope) -> data bytes so far
-        self._dropped: set[int] = set()  # connections/channels dropped, still answering requests already read
+        # Keyed by the connection or channel itself (per drop_scope), weakly: an id() is reused by a later
+        # object, which would then inherit a dead connection's byte count or "dropped" mark.
+        self._carried: weakref.WeakKeyDictionary[object, int] = weakref.WeakKeyDictionary()  # data bytes
+        self._dropped: weakref.WeakSet[object] = weakref.WeakSet()  # still answering requests already read
+        self._gone: weakref.WeakSet[object] = weakref.WeakSet()  # closed: queued requests are not counted
+        # Errors the server detected in an SSH stream (bad MAC, broken packet framing) or the client reported.
+        self.protocol_errors: Counter[str] = Counter()
         self.sessions: set[_FaultySftpServer] = set()  # SFTP sessions alive (their files closed at stop)
         self._refuse_until = 0.0
         self._lock = threading.Lock()
@@ -166,15 +173,20 @@ class _FaultState:
 
     def forget(self, conn: object) -> None:
         with self._lock:
-            self._carried.pop(id(conn), None)
-            self._dropped.discard(id(conn))
+            self._carried.pop(conn, None)
+            self._gone.add(conn)
             if id(conn) in self._served:
                 self.served_closed.append(self._served.pop(id(conn)))
 
     def forget_channel(self, chan: object) -> None:
         with self._lock:
-            self._carried.pop(id(chan), None)
-            self._dropped.discard(id(chan))
+            self._carried.pop(chan, None)
+            self._gone.add(chan)
+
+    def protocol_error(self, exc: Exception) -> None:
+        """Count a connection that ended on a protocol error (``"MACError: MAC verification failed"``)."""
+        with self._lock:
+            self.protocol_errors[f"{type(exc).__name__}: {exc}"] += 1
 
     def accept(self, conn: object, open_now: int) -> None:
         """Count a new TCP connection (``open_now`` connections are open with it)."""
@@ -203,9 +215,9 @@ class _FaultState:
         """Account ``size`` bytes carried by ``conn`` on ``chan``: (drop now, seconds to stall first)."""
         with self._lock:
             f = self.faults
-            key = id(chan) if f.drop_scope == "channel" else id(conn)
-            if key in self._dropped:
-                return True, 0.0  # already dropped: fail what is still queued, count nothing
+            key = chan if f.drop_scope == "channel" else conn
+            if key in self._dropped or key in self._gone or conn in self._gone:
+                return True, 0.0  # dropped or closed: fail what is still queued, count nothing
             if id(conn) in self._served:
                 self._served[id(conn)] += size
             before = self._carried.get(key, 0)
@@ -268,7 +280,7 @@ class _FaultySftpServer(asyncssh.SFTPServer):
             if self._state.faults.drop_scope == "channel":
                 self.channel.close()
             else:
-                self.connection.abort()
+                _cut(self.connection)
             raise asyncssh.SFTPConnectionLost("connection dropped by fault injection")
 
     async def read(self, file_obj: object, offset: int, size: int) -> bytes:
@@ -282,6 +294,21 @@ class _FaultySftpServer(asyncssh.SFTPServer):
         written = super().write(file_obj, offset, data)
         assert isinstance(written, int)
         return written
+
+
+def _cut(conn: asyncssh.SSHServerConnection) -> None:
+    """Drop ``conn`` as a failing network does: shut its TCP socket down under the SSH layer.
+
+    Not ``conn.abort()``: asyncssh then marks the connection closed but still parses the bytes its
+    transport hands over in the same event-loop pass, without advancing the receive sequence number, so
+    the second packet "fails" its MAC check and "MAC verification failed" is logged for a connection the
+    server itself dropped. After ``shutdown`` asyncssh reads what arrived, then EOF, and closes cleanly.
+    """
+    sock = conn.get_extra_info("socket")
+    if sock is None:  # already closed (a request queued before the drop): nothing left to cut
+        return
+    with contextlib.suppress(OSError):  # shut down already by an earlier request of this connection
+        sock.shutdown(socket.SHUT_RDWR)
 
 
 class _AuthServer(asyncssh.SSHServer):
@@ -302,6 +329,9 @@ class _AuthServer(asyncssh.SSHServer):
         if self._conn is not None:
             self._owner._connections.discard(self._conn)
             self._owner._faults.forget(self._conn)
+        if isinstance(exc, asyncssh.DisconnectError) and not isinstance(exc, asyncssh.ConnectionLost):
+            # The server found the stream corrupt (MAC, packet framing) or the client reported it did.
+            self._owner._faults.protocol_error(exc)
 
     def begin_auth(self, username: str) -> bool:
         if self._conn is not None and username == self._owner.username:
@@ -322,6 +352,7 @@ class EmbeddedSftpServer(SshTestServer):
     the command with ``/bin/sh -c`` in ``root``. Several instances can run at once. Faults (dropped
     connections, stalls, refused connections) are switched per instance with :meth:`inject`, counted in
     :meth:`injected_faults`; :meth:`restart` closes every connection and listens again on the same port.
+    :meth:`protocol_errors` counts connections that ended on a corrupt SSH stream (it should stay empty).
 
     Example:
 
@@ -380,6 +411,12 @@ class EmbeddedSftpServer(SshTestServer):
         """How many faults of each kind were injected since the server started (drops, stalls, ...)."""
         with self._faults._lock:
             return dict(self._faults.injected)
+
+    def protocol_errors(self) -> dict[str, int]:
+        """SSH connections that ended on a protocol error since the server started, by error (``{}`` when
+        none): a bad MAC or broken packet framing means bytes from elsewhere got into an SSH stream."""
+        with self._faults._lock:
+            return dict(self._faults.protocol_errors)
 
     def connection_stats(self) -> dict[str, Any]:
         """TCP connections as the server saw them since the start (or the last reset): ``accepted``,

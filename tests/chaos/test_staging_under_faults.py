@@ -428,6 +428,7 @@ def round_trip(sftp, server, monkeypatch, *, kill: bool) -> None:
     assert counts.get("injected_error_500", 0) > 0
     assert counts.get("injected_error_503", 0) > 0
     assert counts.get("logins", 0) > 2, "3 s tokens should force renewals"
+    assert sftp.protocol_errors() == {}, "an SSH stream was corrupted (bytes from another connection?)"
     if kill:
         return
     assert ssh_drops > 0, "SSH connections should have been dropped"

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import socket
+import threading
+import time
 from collections.abc import Iterator
 
+import asyncssh
 import paramiko
 import pytest
 
@@ -90,3 +94,85 @@ def test_restart_drops_clients_and_listens_on_the_same_port(server: EmbeddedSftp
     assert server.port == port
     assert read_all(server) == (server.root / "data.bin").read_bytes()
     assert server.injected_faults() == {"restarts": 1}
+
+
+def _write_until_dropped(server: EmbeddedSftpServer, channels: int, blob: bytes) -> None:
+    """Pipelined writes of ``blob`` over ``channels`` SFTP channels of one connection the server drops."""
+    client = paramiko_client(server)
+    try:
+        transport = client.get_transport()
+        assert transport is not None
+
+        def write(index: int) -> None:
+            with contextlib.suppress(paramiko.SSHException, EOFError, OSError):
+                sftp = paramiko.SFTPClient.from_transport(transport)
+                assert sftp is not None
+                channel = sftp.get_channel()
+                assert channel is not None
+                channel.settimeout(10.0)
+                with sftp.open(f"w{index}.bin", "wb") as handle:
+                    handle.set_pipelined(True)
+                    for offset in range(0, len(blob), 32 * KIB):
+                        handle.write(blob[offset : offset + 32 * KIB])
+
+        workers = [threading.Thread(target=write, args=(i,)) for i in range(channels)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(30.0)
+        assert not any(worker.is_alive() for worker in workers)
+    finally:
+        client.close()
+
+
+def test_dropped_connections_leave_no_protocol_error(
+    server: EmbeddedSftpServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Seen in the staging fault tests: asyncssh logged "MAC verification failed" on connections just
+    # dropped. asyncssh's abort() marks a connection closed but still parses the bytes its transport hands
+    # over in the same loop pass, without advancing the receive sequence number, so the second packet
+    # fails its MAC check. A drop now cuts the TCP connection under SSH, as a network failure does.
+    caplog.set_level(logging.INFO, logger="asyncssh")
+    drops = 12
+    server.inject(SshFaults(seed=5, drop_after_bytes=256 * KIB))  # every connection: many packets in flight
+    blob = os.urandom(1024 * KIB)
+    for _ in range(drops):
+        _write_until_dropped(server, channels=4, blob=blob)
+    assert server.injected_faults() == {"drops": drops}
+    disconnects = [
+        record.getMessage()
+        for record in caplog.records
+        if record.name.startswith("asyncssh") and "Sending disconnect:" in record.getMessage()
+    ]
+    errors = [message for message in disconnects if not message.endswith(f"({asyncssh.DISC_BY_APPLICATION})")]
+    assert errors == []
+    deadline = time.monotonic() + 10
+    while server.connection_stats()["open"] and time.monotonic() < deadline:
+        time.sleep(0.01)  # the server ends the last dropped connection (bounded by the deadline)
+    assert server.connection_stats()["open"] == 0
+    assert server.protocol_errors() == {}
+
+
+def test_bytes_written_into_a_live_ssh_stream_are_counted_as_a_protocol_error(
+    server: EmbeddedSftpServer,
+) -> None:
+    # What a stale writer on a reused socket would do to a new connection: the server must say so.
+    client = paramiko_client(server)
+    try:
+        sftp = client.open_sftp()
+        assert sftp.stat("data.bin").st_size == 512 * KIB
+        transport = client.get_transport()
+        assert transport is not None
+        transport.sock.sendall(os.urandom(4 * KIB))  # foreign bytes between two of paramiko's packets
+        with pytest.raises((paramiko.SSHException, EOFError, OSError)):
+            sftp.stat("data.bin")
+    finally:
+        client.close()
+    deadline = time.monotonic() + 10
+    while not server.protocol_errors() and time.monotonic() < deadline:
+        time.sleep(0.01)  # the server ends the corrupt connection (bounded by the deadline)
+    errors = server.protocol_errors()
+    assert sum(errors.values()) == 1
+    (error,) = errors
+    # asyncssh decrypts the length first: random bytes give an oversized packet or, if it passes, a bad MAC.
+    assert error in ("ProtocolError: Max packet size exceeded", "MACError: MAC verification failed")

@@ -38,6 +38,9 @@ def sftp_server() -> Iterator[EmbeddedSftpServer]:
 def no_faults_after(sftp_server: EmbeddedSftpServer) -> Iterator[None]:
     yield
     sftp_server.inject()
+    # A drop must never corrupt another SSH stream (a stale writer on a new connection's socket): the
+    # client's retries would absorb it, so the server's count is what shows it.
+    assert sftp_server.protocol_errors() == {}
 
 
 def sha2(data: bytes) -> str:
