@@ -299,10 +299,11 @@ class _FaultySftpServer(asyncssh.SFTPServer):
 def _cut(conn: asyncssh.SSHServerConnection) -> None:
     """Drop ``conn`` as a failing network does: shut its TCP socket down under the SSH layer.
 
-    Not ``conn.abort()``: asyncssh then marks the connection closed but still parses the bytes its
-    transport hands over in the same event-loop pass, without advancing the receive sequence number, so
-    the second packet "fails" its MAC check and "MAC verification failed" is logged for a connection the
-    server itself dropped. After ``shutdown`` asyncssh reads what arrived, then EOF, and closes cleanly.
+    Not ``conn.abort()`` or ``close()``: asyncssh then marks the connection closed but still parses the
+    bytes its transport hands over in the same event-loop pass, without advancing the receive sequence
+    number, so the second packet "fails" its MAC check and "MAC verification failed" is logged for a
+    connection the server itself dropped. After ``shutdown`` asyncssh reads what arrived, then EOF, and
+    closes cleanly.
     """
     sock = conn.get_extra_info("socket")
     if sock is None:  # already closed (a request queued before the drop): nothing left to cut
@@ -515,9 +516,13 @@ class EmbeddedSftpServer(SshTestServer):
             await self._acceptor.wait_closed()
         connections = list(self._connections)
         for conn in connections:
-            conn.close()
+            _cut(conn)  # as a dying server host: no SSH goodbye, and no close() racing the packets in flight
         for conn in connections:
-            await conn.wait_closed()
+            try:
+                await asyncio.wait_for(conn.wait_closed(), _START_TIMEOUT)
+            except TimeoutError:
+                conn.abort()
+                await conn.wait_closed()
         for session in list(self._faults.sessions):  # a session stalled in a read never reached exit()
             session.close_files()
 
