@@ -281,6 +281,10 @@ class _FaultySftpServer(asyncssh.SFTPServer):
                 self.channel.close()
             else:
                 _cut(self.connection)
+                # The connection ends at this request: no answer to it and no later request of this
+                # session is served; it waits until asyncssh has read up to the EOF and closed it.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.connection.wait_closed(), _START_TIMEOUT)
             raise asyncssh.SFTPConnectionLost("connection dropped by fault injection")
 
     async def read(self, file_obj: object, offset: int, size: int) -> bytes:
@@ -297,19 +301,20 @@ class _FaultySftpServer(asyncssh.SFTPServer):
 
 
 def _cut(conn: asyncssh.SSHServerConnection) -> None:
-    """Drop ``conn`` as a failing network does: shut its TCP socket down under the SSH layer.
+    """Drop ``conn`` under the SSH layer: shut down reading on its TCP socket.
 
     Not ``conn.abort()`` or ``close()``: asyncssh then marks the connection closed but still parses the
     bytes its transport hands over in the same event-loop pass, without advancing the receive sequence
     number, so the second packet "fails" its MAC check and "MAC verification failed" is logged for a
-    connection the server itself dropped. After ``shutdown`` asyncssh reads what arrived, then EOF, and
-    closes cleanly.
+    connection the server itself dropped. After ``shutdown(SHUT_RD)`` asyncssh parses what had arrived,
+    reads EOF and closes the connection itself (the client sees it closed). Not ``SHUT_WR`` too: each
+    answer asyncssh still sends before that would fail and be logged by asyncio.
     """
     sock = conn.get_extra_info("socket")
     if sock is None:  # already closed (a request queued before the drop): nothing left to cut
         return
     with contextlib.suppress(OSError):  # shut down already by an earlier request of this connection
-        sock.shutdown(socket.SHUT_RDWR)
+        sock.shutdown(socket.SHUT_RD)
 
 
 class _AuthServer(asyncssh.SSHServer):
