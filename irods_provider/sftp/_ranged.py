@@ -11,6 +11,7 @@ resolution: a same-size rewrite within the second of the listing is not detectab
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import threading
 from collections.abc import Generator, Hashable
@@ -130,11 +131,14 @@ class SftpRangedSource:
         """The version to copy, (size, mtime): the listing's, or once quiet for ``wait_stable_seconds``."""
         if self._version is None:
             self._version = self.listed
+            probe = sftp_probe(self.client, self.path, follow_symlinks=self.follow_symlinks)
             if self.wait_stable_seconds:
-                probe = sftp_probe(self.client, self.path, follow_symlinks=self.follow_symlinks)
                 self._version = wait_until_stable(
                     probe, float(self.wait_stable_seconds), path=self.path, cancel_event=self.cancel_event
                 )
+            elif None in self.listed:  # not listed with its size and mtime: as it is now (when it is there;
+                with contextlib.suppress(FileNotFoundError):  # else opening it says so, typed)
+                    self._version = probe()
         return self._version
 
     def size(self) -> int:

@@ -84,8 +84,7 @@ def upload_object(
     Bytes go to a temporary sibling; after the server's checksum matches, ``metadata`` (AVUs, applied in one
     atomic call) and ``permissions`` (entity → read/write/own) are set on it and it is renamed onto ``path``.
     ``skip`` decides when an existing destination counts as done; otherwise ``overwrite`` decides (REFUSE
-    raises
-    :class:`IrodsAlreadyExistsError` naming the path). ``dry_run`` returns the plan without writing.
+    raises :class:`IrodsAlreadyExistsError` naming the path). ``dry_run`` returns the plan without writing.
     With ``resume`` (default) an interrupted upload of the same source continues from its committed bytes;
     file objects resume only when a ``resume_key`` names them; a Source under its own key
     (:class:`~._endpoints.ResumableSource`) or one made from its name, size and state.
@@ -97,8 +96,9 @@ def upload_object(
     ``source_check`` (what changed, or None). A change raises :class:`IrodsSourceChangedError` and removes
     the temporary object. The CHECKSUM skip policy hashes a local path or a seekable stream here, and asks
     a :class:`~._endpoints.ChecksummedSource` for its checksum (else reads the Source once more).
-    ``wait_stable_seconds`` first waits until a local source has not changed for that long.
-    ``known``: what the caller already learned of ``path`` (it is not asked again).
+    ``wait_stable_seconds`` first waits until a local path has not changed for that long (a Source waits in
+    its ``state``, e.g. ``SftpRangedSource``); ``size`` and ``source_check`` are for file objects (a Source
+    tells its own). ``known``: what the caller already learned of ``path`` (it is not asked again).
     """
     cfg = _effective_config(session, config)
     started = time.monotonic()

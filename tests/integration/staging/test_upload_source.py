@@ -87,6 +87,21 @@ def test_the_ranged_sftp_source_arrives_byte_for_byte(session, remote, sftp, rea
     assert objects(session) == [f"{HOME}/out.h5"]
 
 
+def test_an_sftp_source_not_listed_with_size_and_mtime_is_taken_as_it_is(session, remote, sftp) -> None:
+    data = os.urandom(2 * CHUNK + 3)
+    remote.put("unlisted.bin", data)
+    with sftp.channel() as client:
+        with SftpRangedSource(sftp, client, remote.path("unlisted.bin"), size=None, mtime=None) as source:
+            assert source.change(source.state()) == "never opened"
+            assert source.size() == len(data)
+            result = upload_object(session, source, f"{HOME}/unlisted.bin", config=CFG)
+        assert result.checksum == checksum(data)
+        gone = SftpRangedSource(sftp, client, remote.path("missing.bin"), size=None, mtime=None)
+        with pytest.raises(IrodsSourceChangedError, match="removed"):
+            upload_object(session, gone, f"{HOME}/missing.bin", config=CFG)
+    assert objects(session) == [f"{HOME}/unlisted.bin"]
+
+
 def test_the_sftp_resume_key_names_the_configured_server_and_the_listed_version(remote, sftp) -> None:
     data = b"x" * 100
     with sftp.channel() as client:
