@@ -1,7 +1,8 @@
 """SFTP for the staging operators, over paramiko and Airflow's ``SFTPHook``: kept out of the iRODS client.
 
 :class:`SftpEndpoint` opens the SSH connection through the hook and lends SFTP channels to workers;
-:mod:`._io` has the pipelined, memory-bounded readers, writers, parallel range readers and atomic publish;
+:mod:`._io` has the pipelined, memory-bounded readers, writers, parallel range readers and atomic publish
+(:class:`SftpRangedSource` makes a listed file an upload source for the engine);
 :mod:`._integrity` the checks that a hostile directory cannot redirect a copy and that sources did not
 change; :mod:`._checksum` compares SFTP files with iRODS checksums. Importing :mod:`irods_provider.client`
 never imports this package (nor paramiko).
@@ -23,11 +24,14 @@ from ._io import (
     temporary_sibling,
     tune_transport,
 )
+from ._ranged import SftpRangedSource, SftpReadOptions
 
 __all__ = [
     "ParallelSftpRangeReader",
     "SftpEndpoint",
     "SftpRangeReader",
+    "SftpRangedSource",
+    "SftpReadOptions",
     "SftpState",
     "SftpWriter",
     "hash_sftp_file",

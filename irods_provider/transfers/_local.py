@@ -33,7 +33,7 @@ from irods_provider.client.transfer import (
 )
 from irods_provider.exceptions import IrodsError, IrodsInvalidPathError, IrodsNotFoundError
 from irods_provider.operators._transfer_base import TransferOperatorBase
-from irods_provider.transfers._move import prune_emptied, tree_base_of
+from irods_provider.transfers._move import local_file_has_checksum, prune_emptied, tree_base, tree_base_of
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -134,6 +134,28 @@ class LocalTransferOperator(TransferOperatorBase):
             moved.append((normalize(f.source), tree_base_of(normalize(f.source), bases)))
         removed = prune_emptied(moved, remove_dir, dirname=dirname)
         self.log.info("Moved %d file(s); removed %d emptied director(y/ies)", len(moved), len(removed))
+
+    def move_local_sources(self, report: TransferReport, sources: list[str]) -> None:
+        """With ``move``: :meth:`move_sources` for local sources, each removed only while it still has the
+        checksum it was uploaded with."""
+        bases = [
+            base
+            for src in sources
+            if (
+                base := tree_base(
+                    os.path.abspath(src), is_tree=os.path.isdir(self.literal_source(src)), glob=self.glob
+                )
+            )
+        ]
+        self.move_sources(
+            report,
+            bases,
+            unchanged=lambda f: local_file_has_checksum(f.source, f.size, f.checksum),
+            remove=os.remove,
+            remove_dir=os.rmdir,
+            dirname=os.path.dirname,
+            normalize=os.path.abspath,
+        )
 
     def finish(self, report: TransferReport, *, destination: str, session: IrodsSession) -> dict[str, Any]:
         """Log the report; fail on an empty selection or failed files; else the XCom value."""

@@ -13,10 +13,9 @@ from irods_provider.client.transfer import FileResult, upload_files, upload_obje
 from irods_provider.client.transfer._local import plan_local_sources
 from irods_provider.operators._base import check_path
 from irods_provider.transfers._local import LocalTransferOperator, local_paths, parse_transfer_avus
-from irods_provider.transfers._move import local_file_has_checksum, tree_base
 
 if TYPE_CHECKING:
-    from irods_provider.client import AVU, IrodsSession
+    from irods_provider.client import IrodsSession
 
 __all__ = ["LocalToIrodsOperator"]
 
@@ -47,8 +46,6 @@ class LocalToIrodsOperator(LocalTransferOperator):
     :param metadata: AVUs set on every uploaded object before it is published: a mapping attribute → value,
         or a list of ``{"attribute", "value", "units"}``.
     :param resume: continue an interrupted upload of an unchanged file from its committed bytes.
-    :param resource: root resource the objects are written to (default: the connection's
-        ``default_resource``, else the server's default).
     :param follow_symlinks: upload files behind symbolic links. Default False: links inside directories
         and globs are skipped (no symlinked directory is walked), a source that is (or is swapped for) a
         link fails with ``IrodsSymlinkError``; when True, directory loops are detected and skipped.
@@ -80,28 +77,20 @@ class LocalToIrodsOperator(LocalTransferOperator):
         self.follow_symlinks = follow_symlinks
         self.wait_stable_seconds = wait_stable_seconds
 
-    def source_options(self) -> dict[str, Any]:
-        """How sources are opened: symlinks and waiting for stability."""
-        wait = self.wait_stable_seconds
-        return {
-            "follow_symlinks": bool(self.follow_symlinks),
-            "wait_stable_seconds": float(wait) if wait else None,
-        }
-
     def transfer(self, session: IrodsSession) -> dict[str, Any]:
-        """Plan and run the upload."""
+        """Plan and run the upload: one file named by ``destination_path`` in one engine call, else the
+        engine's multi-file upload; then ``move``."""
         sources = local_paths("source_path", self.source_path)
-        destination = refuse_unaddressable(
-            "destination_path", check_path("destination_path", self.destination_path)
-        )
-        options = self.engine_options()
-        avus = parse_transfer_avus(self.metadata)
+        destination = check_path("destination_path", self.destination_path)
+        refuse_unaddressable("destination_path", destination)
+        wait = float(self.wait_stable_seconds or 0) or None
+        options = {**self.engine_options(), "follow_symlinks": bool(self.follow_symlinks)}
+        options |= {"wait_stable_seconds": wait, "resume": bool(self.resume)}
+        options["metadata"] = parse_transfer_avus(self.metadata)
         self.log.info("Uploading %s to iRODS %s", sources, destination)
         if self._as_object(session, sources, destination):
             report = self.timed(
-                lambda: self._one(
-                    session, self.literal_source(sources[0]), destination, avus=avus, options=options
-                )
+                lambda: self._one(session, self.literal_source(sources[0]), destination, options)
             )
         else:
             for planned in plan_local_sources(
@@ -112,33 +101,8 @@ class LocalToIrodsOperator(LocalTransferOperator):
                 glob=self.glob,
             ):
                 refuse_unaddressable("a planned destination", planned.destination)
-            report = upload_files(
-                session,
-                sources,
-                destination,
-                metadata=avus,
-                resume=bool(self.resume),
-                **options,
-                **self.tree_options(),
-                **self.source_options(),
-            )
-        self.move_sources(
-            report,
-            [
-                b
-                for src in sources
-                if (
-                    b := tree_base(
-                        os.path.abspath(src), is_tree=os.path.isdir(self.literal_source(src)), glob=self.glob
-                    )
-                )
-            ],
-            unchanged=lambda f: local_file_has_checksum(f.source, f.size, f.checksum),
-            remove=os.remove,
-            remove_dir=os.rmdir,
-            dirname=os.path.dirname,
-            normalize=os.path.abspath,
-        )
+            report = upload_files(session, sources, destination, **options, **self.tree_options())
+        self.move_local_sources(report, sources)
         return self.finish(report, destination=destination, session=session)
 
     def _as_object(self, session: IrodsSession, sources: list[str], destination: str) -> bool:
@@ -156,24 +120,12 @@ class LocalToIrodsOperator(LocalTransferOperator):
         )
 
     def _one(
-        self,
-        session: IrodsSession,
-        source: str,
-        destination: str,
-        *,
-        avus: list[AVU],
-        options: dict[str, Any],
+        self, session: IrodsSession, source: str, destination: str, options: dict[str, Any]
     ) -> FileResult:
+        """The one engine call for a file named by ``destination_path`` (its collection created first)."""
         if not self.plan_only:
-            parent = posixpath.dirname(destination) or "/"
-            session.collections.create(parent, intermediates=True, exist_ok=True)
-        return upload_object(
-            session,
-            source,
-            destination,
-            metadata=avus,
-            resume=bool(self.resume),
-            subscribers=(self.progress(os.path.getsize(source)),),
-            **options,
-            **self.source_options(),
-        )
+            session.collections.create(
+                posixpath.dirname(destination) or "/", intermediates=True, exist_ok=True
+            )
+        progress = self.progress(os.path.getsize(source))
+        return upload_object(session, source, destination, subscribers=(progress,), **options)

@@ -30,7 +30,7 @@ from irods_provider.exceptions import IrodsAlreadyExistsError, IrodsNotFoundErro
 
 from ._api import SessionLike
 from ._atomic import AtomicWriter
-from ._config import MIB, OverwritePolicy, SkipPolicy, TransferConfig
+from ._config import MIB, ChecksumScheme, OverwritePolicy, SkipPolicy, TransferConfig
 from ._copy import CopyResult, StreamHasher, copy
 from ._integrity import (
     _BINARY,
@@ -47,9 +47,11 @@ from ._resume import resume_key
 
 __all__ = [
     "BytesFile",
+    "ChecksummedSource",
     "IrodsObject",
     "LocalFile",
     "Reader",
+    "ResumableSource",
     "Sink",
     "Source",
     "Writer",
@@ -99,6 +101,24 @@ class Source(Protocol):
 
     def change(self, since: Hashable) -> str | None:
         """What changed since ``since`` (a :meth:`state`), None when nothing: checked before publishing."""
+        ...
+
+
+@runtime_checkable
+class ResumableSource(Source, Protocol):
+    """A source that names its own resumable uploads (e.g. by the configured server, not a socket's peer)."""
+
+    def resume_key(self, destination: str) -> str:
+        """The key of an upload of this version of the source to ``destination``, alike on every attempt."""
+        ...
+
+
+@runtime_checkable
+class ChecksummedSource(Source, Protocol):
+    """A source that tells its checksum without being streamed here (a server hashing its own file)."""
+
+    def checksum(self, scheme: ChecksumScheme) -> str:
+        """The whole source's checksum written as a zone of ``scheme`` stores it (``sha2:...`` or MD5 hex)."""
         ...
 
 

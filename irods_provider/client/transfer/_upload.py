@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, replace
 from typing import IO, Any, Literal
@@ -26,12 +25,11 @@ from irods_provider.exceptions import (
     IrodsResponseError,
     IrodsSourceChangedError,
     IrodsTransferCancelledError,
-    IrodsUsageError,
 )
 
 from . import _resume
 from ._api import SessionLike
-from ._config import ChecksumScheme, OverwritePolicy, SkipPolicy, TransferConfig
+from ._config import OverwritePolicy, SkipPolicy, TransferConfig
 from ._coordinator import TransferCoordinator, TransferSubscriber
 from ._copy import (
     CopyResult,
@@ -41,21 +39,13 @@ from ._copy import (
     verify_checksum,
     with_server_checksum,
 )
-from ._integrity import (
-    local_probe,
-    local_source_change,
-    open_local_source,
-    raise_changed,
-    wait_until_stable,
-)
+from ._integrity import local_probe, raise_changed, wait_until_stable
+from ._opened import OpenedSource, Uploadable, open_upload_source, source_checksum
 from ._policy import (
-    Checksum,
     DestinationState,
     Refuse,
     Skip,
-    checksum_of,
     decide,
-    hashed_checksum,
     irods_destination,
 )
 from ._report import FileResult, FileStatus
@@ -64,91 +54,10 @@ from ._writer import ParallelWriter, _effective_config
 
 log = logging.getLogger(__name__)
 
-Source = str | os.PathLike[str] | IO[bytes]
-
-
-@dataclass(frozen=True)
-class _OpenedSource:
-    fh: IO[bytes]
-    name: str
-    size: int | None
-    mtime_ns: int | None
-    local_path: str | None
-    check: Callable[[int], str | None] | None = None
-    """After the last read (given the bytes read): what changed in the source, None when nothing."""
-
-
-@contextlib.contextmanager
-def _open_source(
-    source: Source,
-    size: int | None,
-    *,
-    follow_symlinks: bool = False,
-    check: Callable[[], str | None] | None = None,
-) -> Iterator[_OpenedSource]:
-    """The source opened for reading: a local path without following a symlink at its name (unless asked),
-    with a stability check of its handle and path; a file object as it is (``check`` from the caller)."""
-    if isinstance(source, str | os.PathLike):
-        local = os.fspath(source)
-        fd, opened = open_local_source(local, follow_symlinks=follow_symlinks)
-        with os.fdopen(fd, "rb") as fh:
-
-            def local_check(read: int) -> str | None:
-                if read != opened.size:
-                    return f"size {opened.size} -> {read} bytes read"
-                return local_source_change(fd, local, opened, follow_symlinks=follow_symlinks)
-
-            yield _OpenedSource(
-                fh, local, opened.size, opened.mtime_ns, os.path.abspath(local), check=local_check
-            )
-        return
-    if size is None and _seekable(source):
-        here = source.tell()
-        size = source.seek(0, os.SEEK_END) - here
-        source.seek(here)
-
-    def stream_check(read: int) -> str | None:
-        if size is not None and read != size:
-            return f"size {size} -> {read} bytes read"
-        return check() if check is not None else None
-
-    yield _OpenedSource(
-        source, str(getattr(source, "name", "<stream>")), size, None, None, check=stream_check
-    )
-
-
-def _seekable(fh: Any) -> bool:
-    try:
-        return bool(fh.seekable())
-    except (AttributeError, OSError, ValueError):
-        return False
-
-
-def _local_digest(src: _OpenedSource, config: TransferConfig, scheme: ChecksumScheme) -> CopyResult:
-    """Hash the whole source in the zone's checksum ``scheme`` and rewind it (checksum skip policy)."""
-    if not _seekable(src.fh):
-        raise IrodsUsageError("skip policy CHECKSUM needs a seekable source", path=src.name)
-    here = src.fh.tell()
-    hasher = hasher_for(scheme)
-    while data := src.fh.read(config.chunk_size):
-        hasher.update(data)
-    src.fh.seek(here)
-    return hasher.result()
-
-
-def _source_checksum(src: _OpenedSource, config: TransferConfig) -> Checksum:
-    """The source's checksum for the CHECKSUM policy: hashed (and rewound) only when the policy asks."""
-
-    def hash_in(scheme: ChecksumScheme) -> str:
-        digest = _local_digest(src, config, scheme)
-        return checksum_of(digest.sha256, digest.md5, scheme)
-
-    return hashed_checksum(hash_in)
-
 
 def upload_object(
     session: SessionLike,
-    source: Source,
+    source: Uploadable,
     path: str,
     *,
     config: TransferConfig | None = None,
@@ -169,28 +78,35 @@ def upload_object(
     source_check: Callable[[], str | None] | None = None,
     known: DestinationState | None = None,
 ) -> FileResult:
-    """Upload ``source`` (a local path or a binary file object) to ``path`` atomically, verified by checksum.
+    """Upload ``source`` (a local path, a binary file object or any :class:`~._endpoints.Source`) to ``path``
+    atomically, verified by checksum.
 
     Bytes go to a temporary sibling; after the server's checksum matches, ``metadata`` (AVUs, applied in one
     atomic call) and ``permissions`` (entity → read/write/own) are set on it and it is renamed onto ``path``.
     ``skip`` decides when an existing destination counts as done; otherwise ``overwrite`` decides (REFUSE
-    raises
-    :class:`IrodsAlreadyExistsError` naming the path). ``dry_run`` returns the plan without writing.
+    raises :class:`IrodsAlreadyExistsError` naming the path). ``dry_run`` returns the plan without writing.
     With ``resume`` (default) an interrupted upload of the same source continues from its committed bytes;
-    file objects resume only when a ``resume_key`` names them.
+    file objects resume only when a ``resume_key`` names them; a Source under its own key
+    (:class:`~._endpoints.ResumableSource`) or one made from its name, size and state.
 
     Sources that change are never published: a local path is opened without following a symlink at its
     name (unless ``follow_symlinks``) and checked after the last read (size, mtime in ns, inode, and the
-    path still naming it); a file object is checked by its size and by ``source_check`` (what changed, or
-    None). A change raises :class:`IrodsSourceChangedError` and removes the temporary object.
-    ``wait_stable_seconds`` first waits until a local source has not changed for that long.
-    ``known``: what the caller already learned of ``path`` (it is not asked again).
+    path still naming it); a Source by :meth:`~._endpoints.Source.change` since its state, taken before it
+    is opened (it is opened only once the policies decided to upload); a file object by its size and by
+    ``source_check`` (what changed, or None). A change raises :class:`IrodsSourceChangedError` and removes
+    the temporary object. The CHECKSUM skip policy hashes a local path or a seekable stream here, and asks
+    a :class:`~._endpoints.ChecksummedSource` for its checksum (else reads the Source once more).
+    ``wait_stable_seconds`` first waits until a local path has not changed for that long (a Source waits in
+    its ``state``, e.g. ``SftpRangedSource``); ``size`` and ``source_check`` are for file objects (a Source
+    tells its own). ``known``: what the caller already learned of ``path`` (it is not asked again).
     """
     cfg = _effective_config(session, config)
     started = time.monotonic()
     if wait_stable_seconds and isinstance(source, str | os.PathLike):
         _wait_stable(os.fspath(source), wait_stable_seconds, follow_symlinks, cancel_event)
-    with _open_source(source, size, follow_symlinks=follow_symlinks, check=source_check) as src:
+    with open_upload_source(
+        source, size, config=cfg, follow_symlinks=follow_symlinks, check=source_check
+    ) as src:
         # A file that fits one request body is written in one request: nothing to resume, and with no
         # skip policy the destination is not asked about first (the publishing rename refuses an
         # existing object by itself), so it costs a write, a checksum and a rename. Its temporary keeps
@@ -201,8 +117,9 @@ def upload_object(
         )
         if decided is not None:
             return decided
-        if resume and resume_key is None and src.local_path is not None:
-            resume_key = _resume.resume_key(src.local_path, src.size, src.mtime_ns, path)
+        src.start()
+        if resume and resume_key is None and src.key is not None:
+            resume_key = src.key(path)
         key = resume_key if resume and resume_key else uuid.uuid4().hex[:16]
         job = _Job(session, path, cfg, tuple(subscribers), cancel_event, executor, on_chunk)
         coordinator = job.coordinator()
@@ -232,7 +149,7 @@ def _wait_stable(
 
 def _decide(
     session: SessionLike,
-    src: _OpenedSource,
+    src: OpenedSource,
     path: str,
     *,
     cfg: TransferConfig,
@@ -254,7 +171,7 @@ def _decide(
         overwrite=overwrite,
         destination=known or irods_destination(session, path),
         source_size=src.size,
-        source_checksum=_source_checksum(src, cfg),
+        source_checksum=source_checksum(src),
         operation="upload",
     )
     if isinstance(decision, Refuse):
@@ -333,7 +250,7 @@ class _Written:
 
 
 def _write_temp(
-    job: _Job, src: _OpenedSource, key: str, *, resume: bool, coordinator: TransferCoordinator
+    job: _Job, src: OpenedSource, key: str, *, resume: bool, coordinator: TransferCoordinator
 ) -> tuple[TransferCoordinator, _Written]:
     """Write and verify the source into its temporary object.
 
@@ -342,7 +259,6 @@ def _write_temp(
     """
     session = job.session
     temp, record, resumable = _choose_temp(session, job.path, key, resume=resume)
-    origin = src.fh.tell() if _seekable(src.fh) else None
     while True:
         recording = _resume.RecordingSession(session)
         try:
@@ -358,11 +274,11 @@ def _write_temp(
                 on_chunk=job.on_chunk,
             )
         except Exception as exc:
-            if not (resumable and origin is not None and _is_locked(exc) and _may_exist(session, temp)):
+            if not (resumable and src.rewind and _is_locked(exc) and _may_exist(session, temp)):
                 raise
             temp = _fresh_temp(job.path, key, locked=temp, error=exc)
             record, resumable = _resume.TempRecord(), False
-            src.fh.seek(origin)
+            src.rewind()
             coordinator = job.coordinator()
             continue
         return coordinator, _Written(temp, result, start, checksum, previous, recording.opened)
@@ -465,7 +381,7 @@ def _may_exist(session: SessionLike, path: str) -> bool:
 
 
 def _resume_offset(
-    session: SessionLike, temp: str, src: _OpenedSource, record: _resume.TempRecord
+    session: SessionLike, temp: str, src: OpenedSource, record: _resume.TempRecord
 ) -> tuple[int, str | None]:
     """Committed bytes of a previous attempt on ``temp`` (0 when there is nothing usable) and the AVU
     value."""
@@ -485,7 +401,7 @@ def _resume_offset(
 
 def _upload_to_temp(
     session: SessionLike,
-    src: _OpenedSource,
+    src: OpenedSource,
     temp: str,
     *,
     record: _resume.TempRecord,
@@ -536,7 +452,7 @@ def _upload_to_temp(
     return result, start, _verified(session, temp, src, result), checkpoints.previous
 
 
-def _verified(session: SessionLike, temp: str, src: _OpenedSource, result: CopyResult) -> str:
+def _verified(session: SessionLike, temp: str, src: OpenedSource, result: CopyResult) -> str:
     """The server's checksum of the complete temporary, once the source proved unchanged after the last
     read; either failure removes the temporary (never resumable: what it holds a prefix of is gone)."""
     change = src.check(result.size) if src.check is not None else None
@@ -563,7 +479,7 @@ class _Checkpoints:
         self,
         session: SessionLike,
         temp: str,
-        src: _OpenedSource,
+        src: OpenedSource,
         *,
         every: int,
         previous: str | None,
@@ -579,7 +495,7 @@ class _Checkpoints:
         writer: ParallelWriter,
         session: SessionLike,
         temp: str,
-        src: _OpenedSource,
+        src: OpenedSource,
         cfg: TransferConfig,
         *,
         resume: bool,
@@ -613,7 +529,7 @@ class _Checkpoints:
 def _after_failure(
     session: SessionLike,
     temp: str,
-    src: _OpenedSource,
+    src: OpenedSource,
     committed: int,
     *,
     start: int,

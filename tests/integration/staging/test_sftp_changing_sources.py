@@ -18,6 +18,7 @@ import pytest
 
 from irods_provider.client import Kinds
 from irods_provider.exceptions import IrodsSourceChangedError
+from irods_provider.sftp import _ranged
 from irods_provider.transfers import sftp_to_irods
 from irods_provider.transfers.sftp_to_irods import SFTPToIrodsOperator
 
@@ -98,7 +99,7 @@ def test_a_changing_sftp_source_is_never_published(
 def test_wait_stable_seconds_stages_a_job_output_once_it_is_quiet(remote, session, monkeypatch) -> None:
     path = remote.put("jobs/out.h5", os.urandom(200 * KIB))
     os.utime(path, (PAST, PAST))
-    probe_of = sftp_to_irods.sftp_probe
+    probe_of = _ranged.sftp_probe
     polls: list[int] = []
 
     def growing_probe(*args, **kwargs):
@@ -112,7 +113,7 @@ def test_wait_stable_seconds_stages_a_job_output_once_it_is_quiet(remote, sessio
 
         return poll
 
-    monkeypatch.setattr(sftp_to_irods, "sftp_probe", growing_probe)
+    monkeypatch.setattr(_ranged, "sftp_probe", growing_probe)
     report = up(
         source_path=remote.path("jobs/out.h5"), destination_path=f"{HOME}/stable.h5", wait_stable_seconds=0.2
     )

@@ -1,0 +1,246 @@
+"""A planned SFTP file as the engine's upload :class:`~irods_provider.client.transfer._endpoints.Source`:
+checked against its listing, read by parallel range readers, checked again after the last read.
+
+Guarantees (what :class:`~irods_provider.transfers.sftp_to_irods.SFTPToIrodsOperator` documents): the file
+is ``lstat``-ed right before it is opened and the open handle's attributes (type, size, mtime, owner,
+permissions) must match that and the listing, so a file swapped after the listing is refused; every range
+reader's handle must be that same file; after the last read the handle and the path are checked again
+(:meth:`SftpRangedSource.change`), so a changed source is never published. SFTP mtimes have whole-second
+resolution: a same-size rewrite within the second of the listing is not detectable over SFTP.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import threading
+from collections.abc import Generator, Hashable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from irods_provider.client.transfer import ChecksumScheme, StreamHasher
+from irods_provider.client.transfer._integrity import wait_until_stable
+from irods_provider.exceptions import IrodsSourceChangedError, IrodsUsageError
+
+from ._checksum import hash_sftp_file, sftp_checksum
+from ._endpoint import SftpEndpoint, close_quietly
+from ._integrity import SftpState, open_source, sftp_probe, source_change
+from ._io import DEFAULT_CHUNK_SIZE, ParallelSftpRangeReader, SftpRangeReader
+
+if TYPE_CHECKING:
+    import paramiko
+
+    from irods_provider.client.transfer._endpoints import ChecksummedSource, Reader, ResumableSource
+    from irods_provider.client.transfer._plan import PlannedFile
+
+__all__ = ["SftpRangedSource", "SftpReadOptions"]
+
+
+@dataclass(frozen=True)
+class SftpReadOptions:
+    """How a task reads its SFTP sources: ``range_readers`` channels per file (default: one per SSH
+    connection), chunks of ``chunk_size``, after waiting ``wait_stable_seconds`` for a quiet file,
+    ``follow_symlinks`` or not; ``cancel_event`` stops the wait."""
+
+    range_readers: int | None = None
+    chunk_size: int = DEFAULT_CHUNK_SIZE
+    wait_stable_seconds: float | None = None
+    follow_symlinks: bool = False
+    cancel_event: threading.Event | None = None
+
+
+class _ChunkStream:
+    """A readable over an iterator of in-order chunks (what the parallel SFTP range reader yields)."""
+
+    def __init__(self, chunks: Generator[bytes, None, None], name: str) -> None:
+        self._chunks = chunks
+        self._rest = b""
+        self.name = name
+
+    def read_chunk(self) -> bytes:
+        """The next chunk as it came (``b""`` at the end): the engine's zero-copy path."""
+        if self._rest:
+            data, self._rest = self._rest, b""
+            return data
+        return next(self._chunks, b"")
+
+    def read(self, n: int = -1, /) -> bytes:
+        """Up to ``n`` bytes (everything left when negative)."""
+        if n < 0:
+            return self._rest + b"".join(self._chunks)
+        if not self._rest:
+            self._rest = next(self._chunks, b"")
+        data, self._rest = self._rest[:n], self._rest[n:]
+        return data
+
+    def close(self) -> None:
+        """Stop the range readers and give their channels back."""
+        self._chunks.close()
+
+
+class _HandleRange(SftpRangeReader):
+    """A range of the source's own handle, which stays open: it is checked after the last read."""
+
+    def close(self) -> None:
+        self._pipeline.drain()
+
+
+class SftpRangedSource:
+    """One listed SFTP file (``size``/``mtime`` as the listing saw them), read as ``options`` say (range
+    readers spread over the endpoint's SSH connections) by ``upload_object``. Use it as a context manager:
+    the handle it opens stays open until the ``with`` ends, so a ``move`` can check the file once more
+    before removing it. With ``wait_stable_seconds`` its :meth:`state` first waits until size and mtime
+    have not changed for that long (job outputs still being written)."""
+
+    def __init__(
+        self,
+        sftp: SftpEndpoint,
+        client: paramiko.SFTPClient,
+        path: str,
+        *,
+        size: int | None,
+        mtime: int | None,
+        options: SftpReadOptions | None = None,
+    ) -> None:
+        options = options or SftpReadOptions()
+        readers = sftp.connections if options.range_readers is None else int(options.range_readers)
+        if readers < 1:
+            raise IrodsUsageError(f"sftp_range_readers must be >= 1, got {readers}")
+        self.sftp, self.client, self.path = sftp, client, path
+        self.listed = (size, mtime)
+        self.readers, self.chunk_size = readers, options.chunk_size
+        self.wait_stable_seconds = options.wait_stable_seconds
+        self.follow_symlinks = options.follow_symlinks
+        self.cancel_event = options.cancel_event
+        self._version: tuple[int | None, int | None] | None = None
+        self._handle: paramiko.SFTPFile | None = None
+        self._opened: SftpState | None = None
+
+    @classmethod
+    def planned(
+        cls, sftp: SftpEndpoint, client: paramiko.SFTPClient, item: PlannedFile, options: SftpReadOptions
+    ) -> SftpRangedSource:
+        """The source of one planned file (its listed size and mtime), read through ``client``."""
+        return cls(sftp, client, item.source, size=item.size, mtime=item.mtime, options=options)
+
+    @property
+    def name(self) -> str:
+        return self.path
+
+    def state(self) -> tuple[int | None, int | None]:
+        """The version to copy, (size, mtime): the listing's, or once quiet for ``wait_stable_seconds``."""
+        if self._version is None:
+            self._version = self.listed
+            probe = sftp_probe(self.client, self.path, follow_symlinks=self.follow_symlinks)
+            if self.wait_stable_seconds:
+                self._version = wait_until_stable(
+                    probe, float(self.wait_stable_seconds), path=self.path, cancel_event=self.cancel_event
+                )
+            elif None in self.listed:  # not listed with its size and mtime: as it is now (when it is there;
+                with contextlib.suppress(FileNotFoundError):  # else opening it says so, typed)
+                    self._version = probe()
+        return self._version
+
+    def size(self) -> int:
+        """The size of the open file, else of the version to copy."""
+        if self._opened is not None:
+            return self._opened.size or 0
+        return self.state()[0] or 0
+
+    def open(self, offset: int = 0) -> Reader:
+        """Open the file (refused when it is a link or not the version to copy) and read it from
+        ``offset``: one pipelined reader on the handle, or parallel range readers for a file longer than a
+        chunk, each checked to have opened that same file."""
+        size, mtime = self.state()
+        handle, opened = open_source(
+            self.client, self.path, listed_size=size, listed_mtime=mtime, follow_symlinks=self.follow_symlinks
+        )
+        self.close()
+        self._handle, self._opened = handle, opened
+        total = opened.size or 0
+        if self.readers == 1 or total <= self.chunk_size:
+            reader = _HandleRange(handle, offset=offset, length=max(0, total - offset))
+            reader.name = self.path
+            return reader
+        return _ChunkStream(self._ranges(opened, offset=offset, length=max(0, total - offset)), self.path)
+
+    def _ranges(self, opened: SftpState, *, offset: int, length: int) -> Generator[bytes, None, None]:
+        """The file's bytes by ``readers`` range readers; channels are opened on the first read, so the
+        iRODS side's setup runs meanwhile and connections still being opened get the time to come up."""
+
+        def same_file(other: paramiko.SFTPFile) -> None:
+            change = opened.differences(SftpState.of(other.stat()))
+            if change is not None:
+                raise IrodsSourceChangedError(
+                    f"a range reader opened another file ({change})", changed=change, path=self.path
+                )
+
+        clients = self.sftp.open_channels(self.readers)
+        try:
+            with ParallelSftpRangeReader(
+                clients,
+                self.path,
+                chunk_size=self.chunk_size,
+                offset=offset,
+                length=length,
+                check_handle=same_file,
+            ) as ranged:
+                yield from ranged
+        finally:
+            self.sftp.release(clients)
+
+    def change(self, since: Hashable) -> str | None:
+        """What changed after the last read: the open handle, then the path, against what was opened (and
+        that against ``since``); None when nothing."""
+        if self._handle is None or self._opened is None:
+            return "never opened"
+        change = source_change(
+            self.client, self._handle, self.path, self._opened, follow_symlinks=self.follow_symlinks
+        )
+        if change is None and since != (self._opened.size, self._opened.mtime):
+            change = f"size/mtime {since} -> {self._opened.size}/{self._opened.mtime}"
+        return change
+
+    def remove_if_unchanged(self) -> str | None:
+        """A ``move``: remove the file only when it is still the version copied (:meth:`change`); else
+        what changed (a newer version, or another file, is there now: never delete what was not copied)."""
+        change = self.change(self.state())
+        if change is None:
+            self.client.remove(self.path)
+        return change
+
+    def resume_key(self, destination: str) -> str:
+        """The configured server (not the socket's peer: stable across reconnects, and no call on a socket
+        that may just have dropped), the path, the listed size and mtime, and the destination."""
+        hook = self.sftp.hook
+        host, port = getattr(hook, "remote_host", None), getattr(hook, "port", None)
+        size, mtime = self.listed
+        ident = f"{host}:{port}|{self.path}|{size}|{mtime}|{destination}"
+        return hashlib.sha256(ident.encode()).hexdigest()[:16]
+
+    def checksum(self, scheme: ChecksumScheme) -> str:
+        """The file's checksum in the zone's ``scheme``: by ``sha256sum``/``md5sum`` on the SFTP server
+        when it runs commands, else read through SFTP (for the CHECKSUM skip policy)."""
+
+        def hash_here(hasher: StreamHasher) -> StreamHasher:
+            with self.sftp.channel() as client:
+                return hash_sftp_file(client, self.path, hasher=hasher)
+
+        return sftp_checksum(self.sftp, self.path, scheme, hash_here)
+
+    def close(self) -> None:
+        """Close the handle (idempotent)."""
+        handle, self._handle = self._handle, None
+        if handle is not None:
+            close_quietly(handle)
+
+    def __enter__(self) -> SftpRangedSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+if TYPE_CHECKING:  # mypy checks the implementation against the protocols here
+    _SOURCE: type[ResumableSource] = SftpRangedSource
+    _CHECKSUMMED: type[ChecksummedSource] = SftpRangedSource
