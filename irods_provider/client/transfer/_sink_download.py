@@ -1,0 +1,198 @@
+"""Downloading one data object into a streaming sink (:class:`~._endpoints.DownloadSink`, e.g. a file on an
+SFTP server): the one skip/overwrite decision, resume from a verified prefix, read-ahead streamed into the
+sink's writer, the zone's checksum and the sink's own check, then an atomic publish.
+
+:func:`~._download.download_object` calls :func:`download_to_sink` when its destination is a sink rather
+than a local path. No paramiko here: each sink kind lives with its transport (``irods_provider.sftp``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import threading
+import time
+from collections.abc import Sequence
+
+from irods_provider.exceptions import (
+    IrodsAlreadyExistsError,
+    IrodsChecksumMismatchError,
+    IrodsInvalidPathError,
+)
+
+from ._api import DataObjectStatLike, SessionLike
+from ._config import OverwritePolicy, SkipPolicy, TransferConfig
+from ._coordinator import TransferSubscriber
+from ._copy import CopyResult, StreamHasher, copy, hasher_for, verify_checksum
+from ._endpoints import DownloadSink, PrefixCheck, Writer
+from ._policy import Refuse, Skip, decide, stored_checksum
+from ._reader import open_reader
+from ._report import FileResult, FileStatus
+from ._resume import resume_key
+from ._writer import _effective_config
+
+__all__ = ["download_to_sink", "irods_prefix_sha256"]
+
+
+def download_to_sink(
+    session: SessionLike,
+    path: str,
+    sink: DownloadSink,
+    *,
+    config: TransferConfig | None = None,
+    overwrite: OverwritePolicy = OverwritePolicy.REFUSE,
+    skip: SkipPolicy = SkipPolicy.NEVER,
+    dry_run: bool = False,
+    resume: bool = True,
+    subscribers: Sequence[TransferSubscriber] = (),
+    cancel_event: threading.Event | None = None,
+    operation: str = "download",
+) -> FileResult:
+    """Stream ``path`` into ``sink``'s temporary, verified, then published (see :class:`DownloadSink`).
+
+    With ``resume`` a temporary an earlier attempt left is continued once its bytes hash like the
+    source's first bytes, and a failure keeps the temporary (but for a checksum mismatch); without it
+    every failure discards it. Under REFUSE a destination that appeared during the copy is refused.
+    """
+    cfg = _effective_config(session, config)
+    started = time.monotonic()
+    st = session.data_objects.stat(path)
+    checksum = st.checksum or session.data_objects.calculate_checksum(path)
+    decided = _decide(path, st, checksum, sink, skip=skip, overwrite=overwrite, operation=operation)
+    if decided is None and dry_run:
+        decided = FileResult(source=path, destination=sink.name, status=FileStatus.PLANNED, size=st.size)
+    if decided is not None:
+        return decided
+    key = resume_key("download", path, st.size, checksum)
+    prefix = PrefixCheck(
+        hasher_for(cfg.checksum_scheme, session, path),
+        functools.partial(irods_prefix_sha256, session, path),
+    )
+    writer, offset = sink.open_temp(size=st.size, key=key, resume=resume, prefix=prefix)
+    hasher = prefix.hasher
+    if offset == 0 and hasher.count:  # a resumable temporary was refused after hashing it: start afresh
+        hasher = hasher_for(cfg.checksum_scheme, session, path)
+    stream = functools.partial(_stream, session, path, sink, writer, offset=offset, size=st.size, config=cfg)
+    try:
+        result = stream(hasher=hasher, subscribers=subscribers, cancel_event=cancel_event)
+        writer.close()
+        checksum = verify_checksum(session, path, result)
+        sink.verify(result.sha256.hex())
+    except BaseException as exc:
+        sink.abort()
+        if not resume or isinstance(exc, IrodsChecksumMismatchError):
+            sink.discard()
+        raise
+    _publish(sink, replace=overwrite is not OverwritePolicy.REFUSE)
+    return FileResult(
+        source=path,
+        destination=sink.name,
+        status=FileStatus.TRANSFERRED,
+        size=result.size,
+        checksum=checksum,
+        seconds=time.monotonic() - started,
+        resumed_from=offset,
+    )
+
+
+def _decide(
+    path: str,
+    st: DataObjectStatLike,
+    checksum: str,
+    sink: DownloadSink,
+    *,
+    skip: SkipPolicy,
+    overwrite: OverwritePolicy,
+    operation: str,
+) -> FileResult | None:
+    """The engine's one policy decision on the sink's one answer: the skip result, None to copy; raises a
+    refusal (a link or directory at the final path, or an existing file under REFUSE)."""
+    decision = decide(
+        skip=skip,
+        overwrite=overwrite,
+        destination=sink.destination_state(),
+        source_size=st.size,
+        source_checksum=stored_checksum(checksum, lambda: checksum),
+        operation=operation,
+    )
+    if isinstance(decision, Refuse):
+        decision.raise_error()
+    if not isinstance(decision, Skip):
+        return None
+    return FileResult(
+        source=path,
+        destination=sink.name,
+        status=FileStatus.SKIPPED,
+        size=st.size,
+        checksum=checksum,
+        reason=decision.reason,
+    )
+
+
+def _stream(
+    session: SessionLike,
+    path: str,
+    sink: DownloadSink,
+    writer: Writer,
+    *,
+    offset: int,
+    size: int,
+    config: TransferConfig,
+    hasher: StreamHasher,
+    subscribers: Sequence[TransferSubscriber],
+    cancel_event: threading.Event | None,
+) -> CopyResult:
+    """Read ``path`` from ``offset`` into ``writer``, hashing what passes (after the resumed prefix)."""
+    # Into a single connection the sink is the slower leg: read-ahead past one chunk per stream only holds
+    # memory. A parallel writer outruns the iRODS streams, which then must never wait for the caller to
+    # take a chunk before requesting the next (the configured read-ahead).
+    depth = config.queue_depth if sink.parallel else 1
+    with open_reader(
+        session,
+        path,
+        config=dataclasses.replace(config, queue_depth=depth),
+        offset=offset,
+        size=size,
+        subscribers=tuple(subscribers),
+        cancel_event=cancel_event,
+        reuse_buffers=True,  # a sink's writer copies or sends each chunk before write() returns
+    ) as reader:
+        return copy(
+            reader,
+            writer,
+            chunk_size=config.chunk_size,
+            hasher=hasher,
+            cancel_event=cancel_event,
+            report_progress=False,
+        )
+
+
+def _publish(sink: DownloadSink, *, replace: bool) -> None:
+    """Publish the verified temporary: under REFUSE (not ``replace``) a destination that appeared during
+    the copy is refused first, and the sink's rename itself never replaces (of two racing copies one wins).
+    A refused publish discards the temporary; any other failure keeps it for the next attempt."""
+    if not replace and sink.exists():
+        sink.discard()
+        raise IrodsAlreadyExistsError(
+            f"{sink.name} appeared during the copy and overwrite is False", path=sink.name
+        )
+    try:
+        sink.publish(replace=replace)
+    except (IrodsInvalidPathError, IrodsAlreadyExistsError):  # planted link/dir, or lost the race
+        sink.discard()  # removing never follows a link
+        raise
+
+
+class _Discard:
+    """A sink that drops what it is given (the bytes only feed a hasher)."""
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:
+        return len(data)
+
+
+def irods_prefix_sha256(session: SessionLike, path: str, length: int) -> bytes:
+    """SHA-256 of the first ``length`` bytes of the data object ``path`` (to verify a resumed prefix)."""
+    hasher = StreamHasher()
+    with open_reader(session, path, offset=0, size=length) as reader:
+        copy(reader, _Discard(), hasher=hasher, limit=length, report_progress=False)
+    return hasher.result().sha256
