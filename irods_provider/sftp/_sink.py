@@ -197,13 +197,9 @@ class SftpStagingSink:
         self.remote_verified = True
         return True
 
-    def exists(self) -> bool:
-        """Whether something is at the final path (``stat``)."""
-        return self.sftp.stat(self.client, self.final) is not None
-
     def publish(self, *, replace: bool = True) -> None:
-        """``posix-rename`` onto the final path (a plain, non-replacing rename without ``replace``), after
-        ``lstat`` checks of both names; then forget the resume record."""
+        """``posix-rename`` onto the final path (without ``replace`` a plain rename, which never replaces,
+        after refusing anything there), after ``lstat`` checks of both names; then forget the record."""
         temp = self.temp
         if temp is None:
             raise IrodsNotFoundError("nothing was written", path=self.final)

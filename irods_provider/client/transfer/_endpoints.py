@@ -156,9 +156,9 @@ class DownloadSink(Protocol):
 
     The engine asks :meth:`destination_state` once for the one skip/overwrite decision, opens the temporary,
     streams into its writer (which must copy or send what it is given before ``write`` returns: the reader
-    reuses its buffers), closes the writer, verifies the zone's checksum, then :meth:`verify` and, under
-    REFUSE, :meth:`exists` (the publish-time race check) before :meth:`publish`. On failure it calls
-    :meth:`abort` (the temporary stays for the next attempt to resume) or :meth:`discard`.
+    reuses its buffers), closes the writer, verifies the zone's checksum and calls :meth:`verify`, then
+    :meth:`publish` (under REFUSE the publish-time race check is the sink's: right before its rename). On
+    failure it calls :meth:`abort` (the temporary stays for the next attempt to resume) or :meth:`discard`.
     """
 
     @property
@@ -186,13 +186,10 @@ class DownloadSink(Protocol):
         a mismatch raises :class:`~irods_provider.exceptions.IrodsChecksumMismatchError`."""
         ...
 
-    def exists(self) -> bool:
-        """Whether something is at the final path now (the publish-time race check under REFUSE)."""
-        ...
-
     def publish(self, *, replace: bool = True) -> None:
-        """Rename the finished temporary onto the final path atomically; without ``replace`` never over an
-        existing one (:class:`~irods_provider.exceptions.IrodsAlreadyExistsError`)."""
+        """Rename the finished temporary onto the final path atomically; without ``replace`` never over
+        anything there, e.g. a file that appeared during the copy
+        (:class:`~irods_provider.exceptions.IrodsAlreadyExistsError`)."""
         ...
 
     def abort(self) -> None:

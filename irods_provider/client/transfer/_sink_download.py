@@ -12,7 +12,8 @@ import dataclasses
 import functools
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 from irods_provider.exceptions import (
     IrodsAlreadyExistsError,
@@ -25,13 +26,16 @@ from ._config import OverwritePolicy, SkipPolicy, TransferConfig
 from ._coordinator import TransferSubscriber
 from ._copy import CopyResult, StreamHasher, copy, hasher_for, verify_checksum
 from ._endpoints import DownloadSink, PrefixCheck, Writer
-from ._policy import Refuse, Skip, decide, stored_checksum
+from ._policy import DestinationState, Refuse, Skip, decide, stored_checksum
 from ._reader import open_reader
 from ._report import FileResult, FileStatus
 from ._resume import resume_key
 from ._writer import _effective_config
 
 __all__ = ["download_to_sink", "irods_prefix_sha256"]
+
+T = TypeVar("T")
+U = TypeVar("U")
 
 
 def download_to_sink(
@@ -56,9 +60,9 @@ def download_to_sink(
     """
     cfg = _effective_config(session, config)
     started = time.monotonic()
-    st = session.data_objects.stat(path)
-    checksum = st.checksum or session.data_objects.calculate_checksum(path)
-    decided = _decide(path, st, checksum, sink, skip=skip, overwrite=overwrite, operation=operation)
+    # The destination's one answer (SFTP round trips) while the zone answers for the source (HTTP).
+    there, (st, checksum) = _alongside(sink.destination_state, lambda: _source_version(session, path))
+    decided = _decide(path, st, checksum, there, skip=skip, overwrite=overwrite, operation=operation)
     if decided is None and dry_run:
         decided = FileResult(source=path, destination=sink.name, status=FileStatus.PLANNED, size=st.size)
     if decided is not None:
@@ -75,9 +79,10 @@ def download_to_sink(
     stream = functools.partial(_stream, session, path, sink, writer, offset=offset, size=st.size, config=cfg)
     try:
         result = stream(hasher=hasher, subscribers=subscribers, cancel_event=cancel_event)
-        writer.close()
-        checksum = verify_checksum(session, path, result)
-        sink.verify(result.sha256.hex())
+        # The zone's checksum (HTTP) while the sink flushes, closes and checks its temporary.
+        checksum, _ = _alongside(
+            lambda: verify_checksum(session, path, result), lambda: _finish(writer, sink, result)
+        )
     except BaseException as exc:
         sink.abort()
         if not resume or isinstance(exc, IrodsChecksumMismatchError):
@@ -95,11 +100,52 @@ def download_to_sink(
     )
 
 
+def _source_version(session: SessionLike, path: str) -> tuple[DataObjectStatLike, str]:
+    """The data object's stat and checksum (computed by the server when none is stored)."""
+    st = session.data_objects.stat(path)
+    return st, st.checksum or session.data_objects.calculate_checksum(path)
+
+
+def _finish(writer: Writer, sink: DownloadSink, result: CopyResult) -> None:
+    """Close the writer (every write acknowledged) and let the sink check its temporary."""
+    writer.close()
+    sink.verify(result.sha256.hex())
+
+
+def _alongside(background: Callable[[], T], foreground: Callable[[], U]) -> tuple[T, U]:
+    """``background()`` on a helper thread while ``foreground()`` runs here, so their round trips overlap;
+    both have finished when this returns or raises. ``foreground``'s error wins (it is the step that came
+    first when they ran one after the other), then ``background``'s."""
+    outcome: list[Any] = []
+
+    def run() -> None:
+        try:
+            outcome.append(background())
+        except BaseException as exc:  # handed to the caller below
+            outcome.append(_Failed(exc))
+
+    thread = threading.Thread(target=run, name="download-alongside", daemon=True)
+    thread.start()
+    try:
+        front = foreground()
+    finally:
+        thread.join()
+    back = outcome[0]
+    if isinstance(back, _Failed):
+        raise back.error
+    return back, front
+
+
+@dataclasses.dataclass(frozen=True)
+class _Failed:
+    error: BaseException
+
+
 def _decide(
     path: str,
     st: DataObjectStatLike,
     checksum: str,
-    sink: DownloadSink,
+    there: DestinationState,
     *,
     skip: SkipPolicy,
     overwrite: OverwritePolicy,
@@ -110,7 +156,7 @@ def _decide(
     decision = decide(
         skip=skip,
         overwrite=overwrite,
-        destination=sink.destination_state(),
+        destination=there,
         source_size=st.size,
         source_checksum=stored_checksum(checksum, lambda: checksum),
         operation=operation,
@@ -121,7 +167,7 @@ def _decide(
         return None
     return FileResult(
         source=path,
-        destination=sink.name,
+        destination=there.path,
         status=FileStatus.SKIPPED,
         size=st.size,
         checksum=checksum,
@@ -168,17 +214,12 @@ def _stream(
 
 
 def _publish(sink: DownloadSink, *, replace: bool) -> None:
-    """Publish the verified temporary: under REFUSE (not ``replace``) a destination that appeared during
-    the copy is refused first, and the sink's rename itself never replaces (of two racing copies one wins).
-    A refused publish discards the temporary; any other failure keeps it for the next attempt."""
-    if not replace and sink.exists():
-        sink.discard()
-        raise IrodsAlreadyExistsError(
-            f"{sink.name} appeared during the copy and overwrite is False", path=sink.name
-        )
+    """Publish the verified temporary; a refused publish (a link or directory planted at the final path,
+    or under REFUSE a destination that appeared during the copy: the sink checks right before its rename,
+    which itself never replaces) discards it; any other failure keeps it for the next attempt."""
     try:
         sink.publish(replace=replace)
-    except (IrodsInvalidPathError, IrodsAlreadyExistsError):  # planted link/dir, or lost the race
+    except (IrodsInvalidPathError, IrodsAlreadyExistsError):  # planted link/dir, or appeared/lost the race
         sink.discard()  # removing never follows a link
         raise
 

@@ -94,13 +94,10 @@ class MemorySink:
             self.final = self.appears
         return True
 
-    def exists(self) -> bool:
-        return self.final is not None
-
     def publish(self, *, replace: bool = True) -> None:
         assert self.key is not None
         if not replace and self.final is not None:
-            raise IrodsAlreadyExistsError("there", path=self.name)
+            raise IrodsAlreadyExistsError(f"{self.name} appeared during the copy", path=self.name)
         self.final = bytes(self.temps.pop(self.key))
 
     def abort(self) -> None:
