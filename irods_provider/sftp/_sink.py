@@ -103,11 +103,19 @@ class SftpStagingSink:
             raise IrodsInvalidPathError(f"{parent!r} resolves outside the target directory", path=self.final)
         return sftp_destination(self.sftp, self.client, self.final)
 
+    def _record_key(self, key: str) -> str:
+        """The resume record's name: task identity, endpoint, source version (``key``) and final path."""
+        host, port = self.sftp.transport.getpeername()[:2]
+        return ResumeStore.key(*self.identity, f"{host}:{port}", key, self.final)
+
+    def resumable(self, key: str) -> bool:
+        """Whether this task recorded a temporary of ``final`` for ``key`` (the local record only)."""
+        return self.store.load(self._record_key(key)) is not None
+
     def open_temp(self, *, size: int, key: str, resume: bool, prefix: PrefixCheck) -> tuple[Writer, int]:
         """A writer on this task's resumable temporary (checked, its prefix verified) or a new one, spread
         over one session per SSH connection when more than a chunk is left (:func:`widen_writer`)."""
-        host, port = self.sftp.transport.getpeername()[:2]
-        self._record = ResumeStore.key(*self.identity, f"{host}:{port}", key, self.final)
+        self._record = self._record_key(key)
         self._size = size
         writer, offset = self._open(size=size, resume=resume, prefix=prefix)
         self._writer = writer

@@ -175,6 +175,11 @@ class DownloadSink(Protocol):
         """What is at the final path, from one question (creating the parent directories it needs)."""
         ...
 
+    def resumable(self, key: str) -> bool:
+        """Whether a temporary an earlier attempt left for ``key`` may be there to resume (a local answer,
+        no round trip: the engine starts reading from byte 0 while the temporary opens when not)."""
+        ...
+
     def open_temp(self, *, size: int, key: str, resume: bool, prefix: PrefixCheck) -> tuple[Writer, int]:
         """A writer on a hidden temporary and the offset it continues at: with ``resume``, the temporary an
         earlier attempt left for ``key`` (the source's version) when its bytes pass ``prefix`` (fed to its

@@ -27,7 +27,7 @@ from ._coordinator import TransferSubscriber
 from ._copy import CopyResult, StreamHasher, copy, hasher_for, verify_checksum
 from ._endpoints import DownloadSink, PrefixCheck, Writer
 from ._policy import DestinationState, Refuse, Skip, decide, stored_checksum
-from ._reader import open_reader
+from ._reader import ParallelReader, open_reader
 from ._report import FileResult, FileStatus
 from ._resume import resume_key
 from ._writer import _effective_config
@@ -58,10 +58,11 @@ def download_to_sink(
     source's first bytes, and a failure keeps the temporary (but for a checksum mismatch); without it
     every failure discards it. Under REFUSE a destination that appeared during the copy is refused.
     """
-    cfg = _effective_config(session, config)
     started = time.monotonic()
     # The destination's one answer (SFTP round trips) while the zone answers for the source (HTTP).
-    there, (st, checksum) = _alongside(sink.destination_state, lambda: _source_version(session, path))
+    there, (cfg, st, checksum) = _alongside(
+        sink.destination_state, lambda: _source_version(session, path, config)
+    )
     decided = _decide(path, st, checksum, there, skip=skip, overwrite=overwrite, operation=operation)
     if decided is None and dry_run:
         decided = FileResult(source=path, destination=sink.name, status=FileStatus.PLANNED, size=st.size)
@@ -72,13 +73,18 @@ def download_to_sink(
         hasher_for(cfg.checksum_scheme, session, path),
         functools.partial(irods_prefix_sha256, session, path),
     )
-    writer, offset = sink.open_temp(size=st.size, key=key, resume=resume, prefix=prefix)
+    reader = functools.partial(
+        _reader, session, path, cfg, size=st.size, subscribers=subscribers, cancel_event=cancel_event
+    )
+    writer, offset, source = _open(
+        sink, reader, size=st.size, key=key, resume=resume, prefix=prefix, queue_depth=cfg.queue_depth
+    )
     hasher = prefix.hasher
     if offset == 0 and hasher.count:  # a resumable temporary was refused after hashing it: start afresh
         hasher = hasher_for(cfg.checksum_scheme, session, path)
-    stream = functools.partial(_stream, session, path, sink, writer, offset=offset, size=st.size, config=cfg)
     try:
-        result = stream(hasher=hasher, subscribers=subscribers, cancel_event=cancel_event)
+        with source:
+            result = _stream(source, writer, config=cfg, hasher=hasher, cancel_event=cancel_event)
         # The zone's checksum (HTTP) while the sink flushes, closes and checks its temporary.
         checksum, _ = _alongside(
             lambda: verify_checksum(session, path, result), lambda: _finish(writer, sink, result)
@@ -100,10 +106,72 @@ def download_to_sink(
     )
 
 
-def _source_version(session: SessionLike, path: str) -> tuple[DataObjectStatLike, str]:
-    """The data object's stat and checksum (computed by the server when none is stored)."""
+def _source_version(
+    session: SessionLike, path: str, config: TransferConfig | None
+) -> tuple[TransferConfig, DataObjectStatLike, str]:
+    """The configuration within the server's limits, the data object's stat and its checksum (computed
+    by the server when none is stored)."""
+    cfg = _effective_config(session, config)
     st = session.data_objects.stat(path)
-    return st, st.checksum or session.data_objects.calculate_checksum(path)
+    return cfg, st, st.checksum or session.data_objects.calculate_checksum(path)
+
+
+def _reader(
+    session: SessionLike,
+    path: str,
+    config: TransferConfig,
+    *,
+    offset: int,
+    size: int,
+    subscribers: Sequence[TransferSubscriber],
+    cancel_event: threading.Event | None,
+) -> ParallelReader:
+    """A read-ahead reader from ``offset``, one chunk per stream (see :func:`_open` for more)."""
+    return open_reader(
+        session,
+        path,
+        config=dataclasses.replace(config, queue_depth=1),
+        offset=offset,
+        size=size,
+        subscribers=tuple(subscribers),
+        cancel_event=cancel_event,
+        reuse_buffers=True,  # a sink's writer copies or sends each chunk before write() returns
+    )
+
+
+def _open(
+    sink: DownloadSink,
+    reader: Callable[..., ParallelReader],
+    *,
+    size: int,
+    key: str,
+    resume: bool,
+    prefix: PrefixCheck,
+    queue_depth: int,
+) -> tuple[Writer, int, ParallelReader]:
+    """The sink's temporary and a reader (``reader(offset=...)``) from the offset it continues at.
+
+    With no temporary to resume, the first ranged reads from byte 0 go out before the temporary opens:
+    their latencies overlap. Into a single connection the sink is the slower leg, so the reader keeps
+    one chunk per stream (more only holds memory); a parallel writer outruns the iRODS streams, which
+    then read ``queue_depth`` chunks per stream ahead, as configured.
+    """
+    primed = None if resume and sink.resumable(key) else reader(offset=0)
+    if primed is not None:
+        primed.start()
+    try:
+        writer, offset = sink.open_temp(size=size, key=key, resume=resume, prefix=prefix)
+        if primed is None or offset:
+            if primed is not None:
+                primed.close()
+            primed = reader(offset=offset)
+    except BaseException:
+        if primed is not None:
+            primed.close()
+        raise
+    if sink.parallel:
+        primed.read_further_ahead(queue_depth)
+    return writer, offset, primed
 
 
 def _finish(writer: Writer, sink: DownloadSink, result: CopyResult) -> None:
@@ -176,41 +244,22 @@ def _decide(
 
 
 def _stream(
-    session: SessionLike,
-    path: str,
-    sink: DownloadSink,
+    reader: ParallelReader,
     writer: Writer,
     *,
-    offset: int,
-    size: int,
     config: TransferConfig,
     hasher: StreamHasher,
-    subscribers: Sequence[TransferSubscriber],
     cancel_event: threading.Event | None,
 ) -> CopyResult:
-    """Read ``path`` from ``offset`` into ``writer``, hashing what passes (after the resumed prefix)."""
-    # Into a single connection the sink is the slower leg: read-ahead past one chunk per stream only holds
-    # memory. A parallel writer outruns the iRODS streams, which then must never wait for the caller to
-    # take a chunk before requesting the next (the configured read-ahead).
-    depth = config.queue_depth if sink.parallel else 1
-    with open_reader(
-        session,
-        path,
-        config=dataclasses.replace(config, queue_depth=depth),
-        offset=offset,
-        size=size,
-        subscribers=tuple(subscribers),
+    """Copy what ``reader`` reads into ``writer``, hashing what passes (after a resumed prefix)."""
+    return copy(
+        reader,
+        writer,
+        chunk_size=config.chunk_size,
+        hasher=hasher,
         cancel_event=cancel_event,
-        reuse_buffers=True,  # a sink's writer copies or sends each chunk before write() returns
-    ) as reader:
-        return copy(
-            reader,
-            writer,
-            chunk_size=config.chunk_size,
-            hasher=hasher,
-            cancel_event=cancel_event,
-            report_progress=False,
-        )
+        report_progress=False,
+    )
 
 
 def _publish(sink: DownloadSink, *, replace: bool) -> None:

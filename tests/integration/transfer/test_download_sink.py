@@ -76,6 +76,9 @@ class MemorySink:
             hashed_checksum(lambda _scheme: sha2_checksum(hashlib.sha256(final).digest())),
         )
 
+    def resumable(self, key: str) -> bool:
+        return key in self.temps
+
     def open_temp(self, *, size: int, key: str, resume: bool, prefix: PrefixCheck) -> tuple[_Temp, int]:
         self.key = key
         held = self.temps.get(key) if resume else None
