@@ -60,9 +60,9 @@ def install() -> None:
     from paramiko.sftp import CMD_NAMES
 
     from irods_provider.client._sync._session import IrodsSession
-    from irods_provider.client.transfer import _upload
+    from irods_provider.client.transfer import _sink_download, _upload
     from irods_provider.hooks.irods import IrodsHook
-    from irods_provider.sftp import _endpoint, _integrity
+    from irods_provider.sftp import _endpoint, _integrity, _sink
     from irods_provider.transfers import irods_to_sftp, sftp_to_irods
     from irods_provider.transfers._resume_store import ResumeStore
     from irods_provider.transfers._staging import SftpStagingOperator
@@ -83,11 +83,12 @@ def install() -> None:
     for module in (sftp_to_irods.SFTPToIrodsOperator, irods_to_sftp.IrodsToSFTPOperator):
         _wrap(module, "_plan", "phase plan")
         _wrap(module, "_stage", "phase stage one file")
-    _wrap(irods_to_sftp.IrodsToSFTPOperator, "_open_temp", "phase open sftp temp")
-    _wrap(irods_to_sftp.IrodsToSFTPOperator, "_stream", "phase stream bytes")
-    _wrap(irods_to_sftp.IrodsToSFTPOperator, "_verify_remote", "phase remote sha256sum")
-    _wrap(irods_to_sftp, "publish", "phase publish (sftp rename)")
-    _wrap(irods_to_sftp, "verify_checksum", "phase verify irods checksum")
+    _wrap(_sink.SftpStagingSink, "destination_state", "phase sftp mkdir + decide")
+    _wrap(_sink.SftpStagingSink, "open_temp", "phase open sftp temp")
+    _wrap(_sink_download, "_stream", "phase stream bytes")
+    _wrap(_sink.SftpStagingSink, "verify", "phase remote sha256sum")
+    _wrap(_sink, "publish", "phase publish (sftp rename)")
+    _wrap(_sink_download, "verify_checksum", "phase verify irods checksum")
     _wrap(_integrity, "open_source", "phase open sftp source")
     _wrap(_upload, "_choose_temp", "phase choose temp")
     _wrap(_upload, "_upload_to_temp", "phase write temp")

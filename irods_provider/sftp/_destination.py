@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
     from ._endpoint import SftpEndpoint
 
-__all__ = ["sftp_destination", "sftp_file_checksum"]
+__all__ = ["sftp_destination", "sftp_file_checksum", "sftp_is_directory"]
 
 
 def sftp_file_checksum(sftp: SftpEndpoint, client: paramiko.SFTPClient, path: str) -> Checksum:
@@ -43,3 +43,11 @@ def sftp_destination(sftp: SftpEndpoint, client: paramiko.SFTPClient, path: str)
     if stat.S_ISDIR(mode):
         return DestinationState(path, DestinationKind.DIRECTORY)
     return DestinationState.file(path, attrs.st_size, sftp_file_checksum(sftp, client, path))
+
+
+def sftp_is_directory(sftp: SftpEndpoint, path: str) -> bool:
+    """Whether ``path`` is a directory on the SFTP server (following links: a planner's question about
+    where a plan writes, on a channel of its own)."""
+    with sftp.channel() as client:
+        existing = sftp.stat(client, path)
+    return existing is not None and stat.S_ISDIR(existing.st_mode or 0)

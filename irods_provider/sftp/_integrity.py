@@ -229,9 +229,11 @@ def hash_prefix(handle: paramiko.SFTPFile, length: int, hasher: StreamHasher) ->
         pipeline.drain()
 
 
-def check_publishable(client: paramiko.SFTPClient, temp: str, final: str, *, size: int) -> None:
+def check_publishable(
+    client: paramiko.SFTPClient, temp: str, final: str, *, size: int, replace: bool = True
+) -> None:
     """Right before the rename: ``temp`` is still our regular file of ``size`` bytes and ``final`` is not a
-    symlink or directory (both by ``lstat``)."""
+    symlink or directory, nor (without ``replace``) anything else (both by ``lstat``)."""
     attrs = client.lstat(temp)
     if not stat.S_ISREG(attrs.st_mode or 0) or attrs.st_size != size:
         raise IrodsSymlinkError(
@@ -249,14 +251,17 @@ def check_publishable(client: paramiko.SFTPClient, temp: str, final: str, *, siz
         )
     if stat.S_ISDIR(target.st_mode or 0):
         raise IrodsInvalidPathError("the destination is a directory", operation="irods_to_sftp", path=final)
+    if not replace:
+        raise IrodsAlreadyExistsError(f"{final} appeared during the copy and overwrite is False", path=final)
 
 
 def publish(client: paramiko.SFTPClient, temp: str, final: str, *, size: int, replace: bool = True) -> None:
     """:func:`check_publishable`, then rename ``temp`` onto ``final`` (posix-rename@openssh.com, which
     replaces atomically and never follows a link; else remove + rename). With ``replace=False`` the plain
     SFTP rename, which refuses an existing target (SFTP v3; OpenSSH links then unlinks), so of two copies
-    racing to one path only one publishes; the loser gets :class:`IrodsAlreadyExistsError`."""
-    check_publishable(client, temp, final, size=size)
+    racing to one path only one publishes; the loser gets :class:`IrodsAlreadyExistsError` (so does a
+    file that appeared during the copy, seen by the ``lstat`` right before the rename)."""
+    check_publishable(client, temp, final, size=size, replace=replace)
     if not replace:
         try:
             client.rename(temp, final)

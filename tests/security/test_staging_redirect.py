@@ -19,9 +19,9 @@ import staging_support
 from staging_support import HOME, Remote
 
 from irods_provider.client.transfer import IrodsTransferCancelledError, OverwritePolicy, download_object
+from irods_provider.client.transfer import _sink_download as sink_download
 from irods_provider.exceptions import IrodsSymlinkError
 from irods_provider.operators.transfer import LocalToIrodsOperator
-from irods_provider.transfers import irods_to_sftp
 from irods_provider.transfers.irods_to_sftp import IrodsToSFTPOperator
 from irods_provider.transfers.sftp_to_irods import SFTPToIrodsOperator
 
@@ -146,13 +146,13 @@ def test_symlink_planted_at_the_final_name_during_the_copy_is_refused(
     _object(session, f"{HOME}/late.bin", blob)
     victim = remote.put("outside/authorized_keys", ORIGINAL)
     remote.mkdir(remote.dir / "out")
-    verify = irods_to_sftp.verify_checksum
+    verify = sink_download.verify_checksum
 
     def plant_then_verify(*args, **kwargs):
         remote.symlink("out/late.bin", "../outside/authorized_keys")
         return verify(*args, **kwargs)
 
-    monkeypatch.setattr(irods_to_sftp, "verify_checksum", plant_then_verify)
+    monkeypatch.setattr(sink_download, "verify_checksum", plant_then_verify)
     with pytest.raises(IrodsSymlinkError, match="symbolic link") as caught:
         down(source_path=f"{HOME}/late.bin", destination_path=remote.path("out/"), overwrite=True)
     assert caught.value.path.endswith("out/late.bin")

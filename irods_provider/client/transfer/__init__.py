@@ -27,7 +27,16 @@ from ._copy import (
     verify_checksum,
 )
 from ._download import download_object, parallel_download
-from ._endpoints import BytesFile, IrodsObject, LocalFile, Sink, Source, copy_file
+from ._endpoints import (
+    BytesFile,
+    DownloadSink,
+    IrodsObject,
+    LocalFile,
+    PrefixCheck,
+    Sink,
+    Source,
+    copy_file,
+)
 from ._local import (
     download_files,
     plan_irods_sources,
@@ -50,6 +59,7 @@ __all__ = [
     "ChecksumScheme",
     "CopyResult",
     "Destination",
+    "DownloadSink",
     "FileResult",
     "FileStatus",
     "IrodsObject",
@@ -61,6 +71,7 @@ __all__ = [
     "ParallelWriter",
     "Plan",
     "PlannedFile",
+    "PrefixCheck",
     "ResumeState",
     "Sink",
     "SkipPolicy",

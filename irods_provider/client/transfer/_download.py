@@ -23,10 +23,12 @@ from ._copy import (
     verify_checksum,
     with_server_checksum,
 )
+from ._endpoints import DownloadSink
 from ._integrity import check_final_destination, create_exclusive
 from ._policy import Refuse, Skip, decide, local_destination, stored_checksum
 from ._reader import ParallelReader
 from ._report import FileResult, FileStatus
+from ._sink_download import download_to_sink
 from ._writer import _effective_config
 
 
@@ -89,23 +91,70 @@ def parallel_download(
 def download_object(
     session: SessionLike,
     path: str,
-    local_path: str | os.PathLike[str],
+    destination: str | os.PathLike[str] | DownloadSink,
     *,
     config: TransferConfig | None = None,
     overwrite: OverwritePolicy = OverwritePolicy.REFUSE,
     skip: SkipPolicy = SkipPolicy.NEVER,
     dry_run: bool = False,
     verify: bool = True,
+    resume: bool = True,
     subscribers: Sequence[TransferSubscriber] = (),
     cancel_event: threading.Event | None = None,
+    operation: str = "download",
 ) -> FileResult:
-    """Download ``path`` to ``local_path`` via a temporary sibling file, verified, then renamed into place.
+    """Download ``path`` to ``destination`` via a hidden temporary, verified, then renamed into place.
 
-    The caller is responsible for ``local_path`` being safe (``download_files`` checks it).
+    A local path (the caller is responsible for it being safe; ``download_files`` checks it) is written by
+    positional, preallocated writes of the ranged reads (:func:`parallel_download`). A
+    :class:`~._endpoints.DownloadSink` (an SFTP file, ...) is streamed into in order, resumed from its
+    verified prefix with ``resume`` (see :func:`~._sink_download.download_to_sink`; ``verify`` is always on
+    there). Either way the skip and overwrite policies are decided once, in :func:`~._policy.decide`.
     """
+    if not isinstance(destination, str | os.PathLike):
+        return download_to_sink(
+            session,
+            path,
+            destination,
+            config=config,
+            overwrite=overwrite,
+            skip=skip,
+            dry_run=dry_run,
+            resume=resume,
+            subscribers=subscribers,
+            cancel_event=cancel_event,
+            operation=operation,
+        )
+    return _download_local(
+        session,
+        path,
+        Path(destination),
+        config=config,
+        overwrite=overwrite,
+        skip=skip,
+        dry_run=dry_run,
+        verify=verify,
+        subscribers=subscribers,
+        cancel_event=cancel_event,
+    )
+
+
+def _download_local(
+    session: SessionLike,
+    path: str,
+    local: Path,
+    *,
+    config: TransferConfig | None,
+    overwrite: OverwritePolicy,
+    skip: SkipPolicy,
+    dry_run: bool,
+    verify: bool,
+    subscribers: Sequence[TransferSubscriber],
+    cancel_event: threading.Event | None,
+) -> FileResult:
+    """A local destination: a temporary sibling written at offsets, verified, renamed into place."""
     cfg = _effective_config(session, config)
     started = time.monotonic()
-    local = Path(local_path)
     st = session.data_objects.stat(path)
     decided = _decide_local(
         session, path, st, local, cfg=cfg, skip=skip, overwrite=overwrite, dry_run=dry_run

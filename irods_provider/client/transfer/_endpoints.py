@@ -23,7 +23,8 @@ import posixpath
 import secrets
 import stat
 import threading
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from irods_provider.exceptions import IrodsAlreadyExistsError, IrodsNotFoundError
@@ -48,8 +49,10 @@ from ._resume import resume_key
 __all__ = [
     "BytesFile",
     "ChecksummedSource",
+    "DownloadSink",
     "IrodsObject",
     "LocalFile",
+    "PrefixCheck",
     "Reader",
     "ResumableSource",
     "Sink",
@@ -146,6 +149,80 @@ class Sink(Protocol):
 
     def discard(self) -> None:
         """Remove the temporary, if any. Never raises for a missing one."""
+        ...
+
+
+@dataclass
+class PrefixCheck:
+    """How a sink checks the temporary it resumes: it feeds the bytes the temporary holds to ``hasher`` (the
+    hasher the download then continues) and asks :meth:`matches` whether they are the source's first bytes
+    (a dropped connection can leave pipelined writes applied out of order)."""
+
+    hasher: StreamHasher
+    source_sha256: Callable[[int], bytes]
+    """The SHA-256 of the source's first ``length`` bytes (read again from the source)."""
+
+    def matches(self, length: int) -> bool:
+        """Whether the ``length`` bytes fed to :attr:`hasher` hash like the source's first ``length``."""
+        return self.hasher.count == length and (
+            length == 0 or self.hasher.result().sha256 == self.source_sha256(length)
+        )
+
+
+@runtime_checkable
+class DownloadSink(Protocol):
+    """A destination :func:`~._download.download_object` streams a data object into (besides a local path):
+    a hidden temporary it may resume, an optional check of its own, an atomic publish.
+
+    The engine asks :meth:`destination_state` once for the one skip/overwrite decision, opens the temporary,
+    streams into its writer (which must copy or send what it is given before ``write`` returns: the reader
+    reuses its buffers), closes the writer, verifies the zone's checksum and calls :meth:`verify`, then
+    :meth:`publish` (under REFUSE the publish-time race check is the sink's: right before its rename). On
+    failure it calls :meth:`abort` (the temporary stays for the next attempt to resume) or :meth:`discard`.
+    """
+
+    @property
+    def name(self) -> str:
+        """The final path (or label)."""
+        ...
+
+    @property
+    def parallel(self) -> bool:
+        """Whether the open writer spreads over several connections (the reader then reads further ahead)."""
+        ...
+
+    def destination_state(self) -> DestinationState:
+        """What is at the final path, from one question (creating the parent directories it needs)."""
+        ...
+
+    def resumable(self, key: str) -> bool:
+        """Whether a temporary an earlier attempt left for ``key`` may be there to resume (a local answer,
+        no round trip: the engine starts reading from byte 0 while the temporary opens when not)."""
+        ...
+
+    def open_temp(self, *, size: int, key: str, resume: bool, prefix: PrefixCheck) -> tuple[Writer, int]:
+        """A writer on a hidden temporary and the offset it continues at: with ``resume``, the temporary an
+        earlier attempt left for ``key`` (the source's version) when its bytes pass ``prefix`` (fed to its
+        hasher), else a new one at 0."""
+        ...
+
+    def verify(self, sha256_hex: str) -> bool:
+        """An extra check of the finished temporary (e.g. ``sha256sum`` on the server): whether one ran;
+        a mismatch raises :class:`~irods_provider.exceptions.IrodsChecksumMismatchError`."""
+        ...
+
+    def publish(self, *, replace: bool = True) -> None:
+        """Rename the finished temporary onto the final path atomically; without ``replace`` never over
+        anything there, e.g. a file that appeared during the copy
+        (:class:`~irods_provider.exceptions.IrodsAlreadyExistsError`)."""
+        ...
+
+    def abort(self) -> None:
+        """Stop writing and close the writer, keeping the temporary for a later attempt. Never raises."""
+        ...
+
+    def discard(self) -> None:
+        """Remove the temporary (and any record of it). Never raises for a missing one."""
         ...
 
 

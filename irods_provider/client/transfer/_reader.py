@@ -11,6 +11,7 @@ flat heap (glibc otherwise serves freed chunk-sized blocks from per-thread arena
 from __future__ import annotations
 
 import collections
+import dataclasses
 import queue
 import threading
 from collections.abc import Callable
@@ -79,6 +80,19 @@ class ParallelReader:
     def tell(self) -> int:
         """Absolute offset of the next byte returned."""
         return self._pos
+
+    def start(self) -> None:
+        """Send the first ranged reads now (the window's worth), so that their latency overlaps whatever
+        the caller sets up before its first read."""
+        with self._lock:
+            if not self._closed:
+                self._fill_window()
+
+    def read_further_ahead(self, queue_depth: int) -> None:
+        """Keep ``streams * queue_depth`` reads in flight from the next read on (a consumer found faster
+        than one chunk per stream)."""
+        with self._lock:
+            self.config = dataclasses.replace(self.config, queue_depth=queue_depth)
 
     def _fill_window(self) -> None:
         while len(self._window) < self.config.max_in_flight_chunks and self._next_request < self.size:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from irods_provider.transfers import irods_to_sftp
+from irods_provider.sftp import _sink as sftp_sink
 from irods_provider.transfers.irods_to_sftp import IrodsToSFTPOperator
 from irods_provider.transfers.sftp_to_irods import SFTPToIrodsOperator
 
@@ -78,13 +78,13 @@ def test_irods_move_with_trash_keeps_the_sources_in_the_trash(remote, session) -
 def test_irods_source_changed_after_its_copy_is_kept(remote, session, monkeypatch) -> None:
     session.collections.create(f"{HOME}/c/sub", intermediates=True)
     session.data_objects.write(f"{HOME}/c/sub/f.bin", b"version one")
-    publish = irods_to_sftp.publish
+    publish = sftp_sink.publish
 
     def rewrite_then_publish(*args, **kwargs):
         session.data_objects.write(f"{HOME}/c/sub/f.bin", b"version two!")  # after the copy was verified
         return publish(*args, **kwargs)
 
-    monkeypatch.setattr(irods_to_sftp, "publish", rewrite_then_publish)
+    monkeypatch.setattr(sftp_sink, "publish", rewrite_then_publish)
     report = down(source_path=f"{HOME}/c", destination_path=remote.path("c"), move=True)
     assert report["transferred"] == 1
     assert remote.files("c") == {"sub/f.bin": b"version one"}

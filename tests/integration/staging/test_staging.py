@@ -189,10 +189,46 @@ def test_on_kill_download_publishes_nothing_and_resume_completes(remote, session
         chunk_size=SMALL_CHUNK,
         streams=1,
     )
-    outcome: list[BaseException] = []
+    partial = remote.dir / "dl"
+    assert isinstance(_kill_once_written(op, partial, irods), IrodsTransferCancelledError)
+    assert not (partial / "r.bin").exists()
+    report = down(source_path=f"{HOME}/r.bin", destination_path=remote.path("dl/"), streams=1)
+    assert report["files"][0]["resumed_from"] >= 4 * SMALL_CHUNK
+    assert remote.files("dl") == {"r.bin": blob}
+
+
+def test_a_left_temporary_whose_bytes_differ_is_not_resumed(remote, session, irods) -> None:
+    """The resumed prefix is hashed on the server and compared with the source's first bytes: a temporary
+    holding other bytes (a write applied out of order, a byte flipped) is removed, the copy starts at 0."""
+    blob = os.urandom(2 * 1024 * KIB)
+    session.data_objects.write(f"{HOME}/f.bin", blob)
+    irods.set_faults(latency_seconds=0.02)
+    op = IrodsToSFTPOperator(
+        task_id="down",
+        sftp_conn_id="cluster",
+        source_path=f"{HOME}/f.bin",
+        destination_path=remote.path("dl/"),
+        chunk_size=SMALL_CHUNK,
+        streams=1,
+    )
+    partial = remote.dir / "dl"
+    assert isinstance(_kill_once_written(op, partial, irods), IrodsTransferCancelledError)
+    (left,) = [p for p in partial.glob(".f.bin.irods-part-*") if p.stat().st_size >= 4 * SMALL_CHUNK]
+    with left.open("r+b") as fh:
+        first = fh.read(1)
+        fh.seek(0)
+        fh.write(bytes([first[0] ^ 0xFF]))
+    report = down(source_path=f"{HOME}/f.bin", destination_path=remote.path("dl/"), streams=1)
+    assert report["files"][0]["resumed_from"] == 0
+    assert remote.files("dl") == {"f.bin": blob}
+    assert not left.exists()
+
+
+def _kill_once_written(op, partial, irods) -> BaseException | None:
+    """Run ``op`` in a thread and ``on_kill`` it once a temporary in ``partial`` holds four chunks."""
+    outcome: list[BaseException | None] = []
     thread = threading.Thread(target=lambda: outcome.append(_swallow(op)))
     thread.start()
-    partial = remote.dir / "dl"
     deadline = time.monotonic() + 30
     while (
         time.monotonic() < deadline
@@ -203,11 +239,7 @@ def test_on_kill_download_publishes_nothing_and_resume_completes(remote, session
     op.on_kill()
     thread.join(60)
     irods.set_faults(latency_seconds=0.0)
-    assert isinstance(outcome[0], IrodsTransferCancelledError)
-    assert not (partial / "r.bin").exists()
-    report = down(source_path=f"{HOME}/r.bin", destination_path=remote.path("dl/"), streams=1)
-    assert report["files"][0]["resumed_from"] >= 4 * SMALL_CHUNK
-    assert remote.files("dl") == {"r.bin": blob}
+    return outcome[0]
 
 
 def _swallow(op) -> BaseException | None:

@@ -1,0 +1,257 @@
+"""A file on an SFTP server as the target of a download (:class:`~irods_provider.client.transfer.
+_endpoints.DownloadSink`): hidden random temporary, resumable through a private record, parallel writes
+over every SSH connection, ``sha256sum`` on the server, atomic publish.
+
+A directory others can write into cannot redirect the copy: the temporary name has a random part and is
+created with ``CREATE | EXCL`` (never through a planted symlink); with ``resume`` its name is recorded in
+the task's private :class:`~._resume_store.ResumeStore`, and a resumed temporary is checked with ``lstat``
+and against its open handle (:func:`~._integrity.open_resumed`) and its prefix hashed through that handle
+before a byte is written. The final path's directory must resolve inside the target directory, and the
+final name is ``lstat``-ed right before the rename (:func:`~._integrity.publish`).
+"""
+
+from __future__ import annotations
+
+import logging
+import posixpath
+import secrets
+from typing import TYPE_CHECKING, Any
+
+from irods_provider.client._events import emit
+from irods_provider.client.transfer._endpoints import DownloadSink, PrefixCheck, Writer
+from irods_provider.client.transfer._policy import DestinationState
+from irods_provider.exceptions import (
+    IrodsChecksumMismatchError,
+    IrodsConfigurationError,
+    IrodsInvalidPathError,
+    IrodsNotFoundError,
+)
+
+from ._destination import sftp_destination
+from ._endpoint import is_raw_connection_error
+from ._integrity import create_exclusive, hash_prefix, open_resumed, publish
+from ._io import FAST_REQUEST_SIZE, SftpWriter
+from ._parallel import ParallelSftpWriter, widen_writer
+from ._resume_store import ResumeStore
+
+if TYPE_CHECKING:
+    import paramiko
+
+    from ._endpoint import SftpEndpoint
+
+__all__ = ["SftpStagingSink", "target_root"]
+
+log = logging.getLogger(__name__)
+
+
+class SftpStagingSink:
+    """``final`` on the SFTP server, written through ``client`` (a channel the caller holds for the file).
+
+    ``root`` is the target directory as the server resolves it (``normalize``): the final path's directory
+    must resolve inside it. ``identity`` (the Airflow task instance) keys the resume record with the
+    endpoint, the source's version and ``final``. ``remote_checksum``: ``sha256sum`` on the server when it
+    runs commands (None), required (True) or never (False); :attr:`remote_verified` says whether it ran,
+    and the final path is appended to ``verified`` (shared by the task's sinks) once published after it.
+    """
+
+    def __init__(
+        self,
+        sftp: SftpEndpoint,
+        client: paramiko.SFTPClient,
+        final: str,
+        *,
+        root: str,
+        store: ResumeStore,
+        identity: tuple[str, ...] = (),
+        chunk_size: int,
+        remote_checksum: bool | None = None,
+        verified: list[str] | None = None,
+    ) -> None:
+        self.sftp = sftp
+        self.client = client
+        self.final = final
+        self.root = root
+        self.store = store
+        self.identity = identity
+        self.chunk_size = chunk_size
+        self.remote_checksum = remote_checksum
+        self.remote_verified = False
+        self.verified = verified
+        self._writer: SftpWriter | ParallelSftpWriter | None = None
+        self._record: str | None = None
+        self._size = 0
+
+    @property
+    def name(self) -> str:
+        return self.final
+
+    @property
+    def parallel(self) -> bool:
+        return isinstance(self._writer, ParallelSftpWriter)
+
+    @property
+    def temp(self) -> str | None:
+        """The temporary being written, None before :meth:`open_temp` and after publish or discard."""
+        return None if self._writer is None else self._writer.path
+
+    def destination_state(self) -> DestinationState:
+        """Create the final path's directory (it must resolve inside ``root``), then one ``lstat``."""
+        parent = posixpath.dirname(self.final)
+        self.sftp.makedirs(self.client, parent)
+        real_parent = self.client.normalize(parent)
+        if real_parent != self.root and not real_parent.startswith(self.root.rstrip("/") + "/"):
+            raise IrodsInvalidPathError(f"{parent!r} resolves outside the target directory", path=self.final)
+        return sftp_destination(self.sftp, self.client, self.final)
+
+    def _record_key(self, key: str) -> str:
+        """The resume record's name: task identity, endpoint, source version (``key``) and final path."""
+        host, port = self.sftp.transport.getpeername()[:2]
+        return ResumeStore.key(*self.identity, f"{host}:{port}", key, self.final)
+
+    def resumable(self, key: str) -> bool:
+        """Whether this task recorded a temporary of ``final`` for ``key`` (the local record only)."""
+        return self.store.load(self._record_key(key)) is not None
+
+    def open_temp(self, *, size: int, key: str, resume: bool, prefix: PrefixCheck) -> tuple[Writer, int]:
+        """A writer on this task's resumable temporary (checked, its prefix verified) or a new one, spread
+        over one session per SSH connection when more than a chunk is left (:func:`widen_writer`)."""
+        self._record = self._record_key(key)
+        self._size = size
+        writer, offset = self._open(size=size, resume=resume, prefix=prefix)
+        self._writer = writer
+        try:
+            self._writer = widen_writer(
+                self.sftp, writer, remaining=size - offset, chunk_size=self.chunk_size
+            )
+        except BaseException:
+            self.abort()
+            if not resume:
+                self.discard()
+            raise
+        return self._writer, offset
+
+    def _open(self, *, size: int, resume: bool, prefix: PrefixCheck) -> tuple[SftpWriter, int]:
+        """This task's recorded temporary when ``resume`` and it passes its checks, else a new one created
+        exclusively with a random name (recorded with ``resume``)."""
+        assert self._record is not None
+        head, name = posixpath.split(self.final)
+        record = self.store.load(self._record) if resume else None
+        if record is not None:
+            temp = posixpath.join(head, str(record.get("temp", "")))
+            if posixpath.dirname(temp) == head and posixpath.basename(temp).startswith(
+                f".{name}.irods-part-"
+            ):
+                try:
+                    resumed = self._reopen(temp, record, size=size, prefix=prefix)
+                except IrodsInvalidPathError:  # swapped, planted or not ours (IrodsSymlinkError too)
+                    self.store.drop(self._record)  # never trusted again: the next attempt starts afresh
+                    raise
+                if resumed is not None:
+                    return resumed
+        temp = posixpath.join(head, f".{name}.irods-part-{secrets.token_hex(8)}")
+        try:
+            handle = create_exclusive(self.client, temp)
+            if resume:
+                self.store.save(self._record, {"temp": posixpath.basename(temp), "uid": handle.stat().st_uid})
+        except Exception as exc:
+            if is_raw_connection_error(exc):  # created or not, unrecorded: remove it once reconnected
+                self.sftp.remove_later(temp)
+            raise
+        return _writer(self.client, temp, handle, offset=0), 0
+
+    def _reopen(
+        self, temp: str, record: dict[str, Any], *, size: int, prefix: PrefixCheck
+    ) -> tuple[SftpWriter, int] | None:
+        """The recorded temporary, checked and reopened after its prefix (hashed through the same handle
+        into ``prefix.hasher``) matched the source's; removed and None when it does not, None if gone."""
+        try:
+            handle, offset = open_resumed(self.client, temp, uid=record.get("uid"), max_size=size)
+        except FileNotFoundError:
+            return None
+        try:
+            hash_prefix(handle, offset, prefix.hasher)
+            if not prefix.matches(offset):
+                log.warning("Not resuming %s: its %d bytes differ from the source's", temp, offset)
+                handle.close()
+                self.client.remove(temp)
+                return None
+        except BaseException:
+            handle.close()
+            raise
+        log.info("Resuming %s at byte %d", temp, offset)
+        return _writer(self.client, temp, handle, offset=offset), offset
+
+    def verify(self, sha256_hex: str) -> bool:
+        """Compare ``sha256sum`` of the temporary on the server with ``sha256_hex``: whether it ran."""
+        temp = self.temp
+        if self.remote_checksum is False or temp is None:
+            return False
+        digest = self.sftp.sha256sum(temp)
+        if digest is None:
+            if self.remote_checksum:
+                raise IrodsConfigurationError(
+                    "remote_checksum=True but the SFTP connection cannot run sha256sum", path=temp
+                )
+            return False
+        if digest != sha256_hex:
+            emit("checksum_mismatch")
+            raise IrodsChecksumMismatchError(
+                "sha256sum on the SFTP server differs from the bytes sent",
+                expected=sha256_hex,
+                actual=digest,
+                operation="irods_to_sftp",
+                path=temp,
+            )
+        self.remote_verified = True
+        return True
+
+    def publish(self, *, replace: bool = True) -> None:
+        """``posix-rename`` onto the final path (without ``replace`` a plain rename, which never replaces,
+        after refusing anything there), after ``lstat`` checks of both names; then forget the record."""
+        temp = self.temp
+        if temp is None:
+            raise IrodsNotFoundError("nothing was written", path=self.final)
+        publish(self.client, temp, self.final, size=self._size, replace=replace)
+        self._writer = None
+        self._forget()
+        if self.remote_verified and self.verified is not None:
+            self.verified.append(self.final)
+
+    def abort(self) -> None:
+        """Close the writer without verifying (a parallel one keeps its acknowledged prefix)."""
+        if self._writer is not None:
+            self._writer.abort()
+
+    def discard(self) -> None:
+        """Remove the temporary (on a lost connection once reconnected) and forget its record."""
+        self.abort()
+        writer, self._writer = self._writer, None
+        if writer is not None:
+            self.sftp.discard(self.client, writer.path)  # removing never follows a link
+        self._forget()
+
+    def _forget(self) -> None:
+        if self._record is not None:
+            self.store.drop(self._record)
+
+
+def target_root(sftp: SftpEndpoint, path: str) -> str:
+    """Create the target directory ``path`` (and its parents); how the server resolves it (``normalize``),
+    the ``root`` every :class:`SftpStagingSink` of the task must stay inside."""
+    with sftp.channel() as client:
+        sftp.makedirs(client, path)
+        return str(client.normalize(path))
+
+
+def _writer(client: paramiko.SFTPClient, temp: str, handle: paramiko.SFTPFile, *, offset: int) -> SftpWriter:
+    """A pipelined writer over an open handle, positioned at ``offset``."""
+    handle.seek(offset)
+    handle.set_pipelined(True)
+    handle.MAX_REQUEST_SIZE = FAST_REQUEST_SIZE
+    writer = SftpWriter(client, temp, handle)
+    writer.bytes_written = offset
+    return writer
+
+
+if TYPE_CHECKING:  # mypy checks the implementation against the protocol here
+    _SINK: type[DownloadSink] = SftpStagingSink
