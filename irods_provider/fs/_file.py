@@ -112,13 +112,12 @@ class IrodsFile(AbstractBufferedFile):  # type: ignore[misc]
         self.fs.invalidate_cache(self.path)
 
     def discard(self) -> None:
-        """Drop what was written: abort the writer and remove the temporary object."""
+        """Drop what was written: abort the writer, whose failure cleanups (registered as it claimed its
+        temporary object) remove that object, also once the writer is closed but not yet committed."""
         self._pending_small = None
-        if self._writer is not None and not self._writer.closed:
-            self._writer.abort()
-        if self._target is not None:
-            target, self._target = self._target, None
-            self.fs.remove_quietly(target)
+        writer, unpublished, self._target = self._writer, self._target is not None, None
+        if writer is not None and (unpublished or not writer.closed):
+            writer.abort()
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None

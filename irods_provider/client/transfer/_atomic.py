@@ -5,7 +5,8 @@ path only ever holds a complete object (or nothing), the temporary's parallel-wr
 it as it opens (see :mod:`._resume`), and its name is derived from the target alone, so the next attempt
 (another process, after ``kill -9``) finds it, shuts the recorded handle down and writes it afresh instead
 of leaving it locked and behind. Two writers of one target at once share that name: the later one takes it
-over and the earlier one fails (never publishes a mix).
+over and the earlier one fails (never publishes a mix). The temporary's removal is registered with the
+writer's coordinator as it is claimed: a failed close or publish, or :meth:`AtomicWriter.abort`, runs it.
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ class AtomicWriter(ParallelWriter):
             coordinator=coordinator,
             executor=executor,
         )
+        self.coordinator.add_failure_cleanup(lambda _cause: self.discard())
 
     def close(self) -> None:
         """Finish the temporary object, drop its handle records and (unless told not to) publish it."""
@@ -72,20 +74,21 @@ class AtomicWriter(ParallelWriter):
                 if handles:
                     ops = [_resume.handle_op("remove", h) for h in handles]
                     self._session.metadata.apply(self.path, ops, kind=_resume._data_object_kind())
-        except BaseException:
-            self.discard()
+        except BaseException as exc:
+            self.coordinator.run_failure_cleanups(exc)
             raise
         if self._publish_on_close:
             self.publish()
 
     def abort(self, *, keep_queued: bool = False) -> None:
-        """Stop writing and remove the temporary object. Never raises."""
-        if not self.closed:
-            super().abort(keep_queued=keep_queued)
-        self.discard()
+        """Stop writing (see :meth:`ParallelWriter.abort`) and run the writer's failure cleanups: the
+        temporary object is removed. Never raises."""
+        super().abort(keep_queued=keep_queued)
+        self.coordinator.run_failure_cleanups(self.coordinator.exception)
 
     def publish(self) -> None:
-        """Rename the finished temporary onto the target (an existing object there is replaced)."""
+        """Rename the finished temporary onto the target (an existing object there is replaced); a failure
+        puts a replaced object back and removes the temporary, success drops the cleanups."""
         cfg = self.config
         retry = ChunkRetrier(
             retries=cfg.retries,
@@ -93,9 +96,14 @@ class AtomicWriter(ParallelWriter):
             max_seconds=cfg.backoff_max_seconds,
             coordinator=self.coordinator,
         )
-        _publish(self._session, self.path, self.target, overwrite=OverwritePolicy.OVERWRITE, retry=retry)
+        try:
+            _publish(self._session, self.path, self.target, overwrite=OverwritePolicy.OVERWRITE, retry=retry)
+        except BaseException as exc:
+            self.coordinator.run_failure_cleanups(exc)
+            raise
+        self.coordinator.succeed()
 
     def discard(self) -> None:
-        """Remove the temporary object (if it was created)."""
+        """Remove the temporary object (if it was created): its failure cleanup."""
         with contextlib.suppress(IrodsError):
             self._session.data_objects.remove(self.path, no_trash=True)

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import enum
+import itertools
+import logging
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from irods_provider.exceptions import IrodsTransferCancelledError
+
+log = logging.getLogger(__name__)
+
+FailureCleanup = Callable[[BaseException | None], object]
+"""Undoes one resource of a failed transfer; called with the transfer's error (None when unknown)."""
 
 
 class TransferStatus(enum.Enum):
@@ -42,9 +49,8 @@ class TransferCoordinator:
 
     Workers check :meth:`raise_if_failed` before every chunk, so cancellation and the first error stop the
     rest.
-    Cleanups are registered where the resource is created (a parallel-write handle, a temporary object) and
-    run
-    in reverse order on failure.
+    Cleanups are registered where the resource is created (a parallel-write handle, a temporary object, an
+    object moved aside to be replaced) and run once, newest first, on failure; success drops them.
     """
 
     def __init__(
@@ -60,7 +66,8 @@ class TransferCoordinator:
         self._lock = threading.Lock()
         self._exception: BaseException | None = None
         self._status = TransferStatus.RUNNING
-        self._cleanups: list[Callable[[], object]] = []
+        self._cleanups: dict[int, FailureCleanup] = {}
+        self._cleanup_ids = itertools.count()
         self._wakeups: list[Callable[[], None]] = []
 
     @property
@@ -108,26 +115,35 @@ class TransferCoordinator:
         if exc is not None:
             raise exc
 
-    def add_failure_cleanup(self, cleanup: Callable[[], object]) -> None:
-        """Register a cleanup that runs only if the transfer does not succeed."""
+    def add_failure_cleanup(self, cleanup: FailureCleanup) -> Callable[[], None]:
+        """Register ``cleanup`` to run only if the transfer does not succeed; returns a function that
+        withdraws it (the resource was released normally, e.g. a handle shut down at close)."""
         with self._lock:
-            self._cleanups.append(cleanup)
+            key = next(self._cleanup_ids)
+            self._cleanups[key] = cleanup
 
-    def run_failure_cleanups(self) -> None:
-        """Run the cleanups once, newest first; their own errors never mask the transfer's error."""
+        def withdraw() -> None:
+            with self._lock:
+                self._cleanups.pop(key, None)
+
+        return withdraw
+
+    def run_failure_cleanups(self, cause: BaseException | None = None) -> None:
+        """Run the registered cleanups once, newest first, each told the transfer's error ``cause``; a
+        cleanup's own error is logged and never masks the transfer's error nor stops the other cleanups."""
         with self._lock:
-            cleanups, self._cleanups = self._cleanups[::-1], []
+            cleanups, self._cleanups = list(self._cleanups.values())[::-1], {}
         for cleanup in cleanups:
             try:
-                cleanup()
-            except Exception:
-                continue
+                cleanup(cause)
+            except Exception as exc:
+                log.warning("cleanup after a failed transfer of %s failed: %r", self.path or "?", exc)
 
     def succeed(self) -> None:
         """Mark the transfer done; pending failure cleanups are dropped."""
         with self._lock:
             self._status = TransferStatus.SUCCEEDED
-            self._cleanups = []
+            self._cleanups = {}
 
     # subscriber fan-out -----------------------------------------------------------------------------------
     def queued(self, size: int | None) -> None:

@@ -120,19 +120,22 @@ def _staged_copy(
     """Copy to a hidden temporary sibling, let ``finish`` complete it, then rename it onto the destination
     (the engine's atomic publish); the temporary is removed on failure."""
     temp = temp_name(item.destination, resume_key("copy", item.source, item.destination))
+    coordinator = TransferCoordinator(path=item.destination, cancel_event=cancel)
     session.data_objects.copy(item.source, temp, overwrite=True, dst_resource=cfg.resource)
+    coordinator.add_failure_cleanup(lambda _cause: _quiet_remove(session, temp))
     try:
         finish(temp)
         renames = ChunkRetrier(
             retries=cfg.retries,
             base_seconds=cfg.backoff_base_seconds,
             max_seconds=cfg.backoff_max_seconds,
-            coordinator=TransferCoordinator(path=item.destination, cancel_event=cancel),
+            coordinator=coordinator,
         )
         _publish(session, temp, item.destination, overwrite=overwrite, retry=renames)
-    except BaseException:
-        _quiet_remove(session, temp)
+    except BaseException as exc:
+        coordinator.run_failure_cleanups(exc)  # a replaced object is put back, the temporary removed
         raise
+    coordinator.succeed()
 
 
 def copy_collection(

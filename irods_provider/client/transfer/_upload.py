@@ -9,7 +9,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import IO, Any, Literal
 
 from irods_provider._error_codes import error_code
@@ -24,7 +24,6 @@ from irods_provider.exceptions import (
     IrodsNotFoundError,
     IrodsResponseError,
     IrodsSourceChangedError,
-    IrodsTransferCancelledError,
 )
 
 from . import _resume
@@ -120,22 +119,21 @@ def upload_object(
         src.start()
         if resume and resume_key is None and src.key is not None:
             resume_key = src.key(path)
-        key = resume_key if resume and resume_key else uuid.uuid4().hex[:16]
+        stable = bool(resume and resume_key)  # a later attempt derives the same temporary name
+        key = resume_key if stable and resume_key else uuid.uuid4().hex[:16]
         job = _Job(session, path, cfg, tuple(subscribers), cancel_event, executor, on_chunk)
-        coordinator = job.coordinator()
-        coordinator.queued(src.size)
+        job.coordinator().queued(src.size)
         try:
-            coordinator, written = _write_temp(
-                job, src, key, resume=resume and not small, coordinator=coordinator
-            )
-            _finish(
-                job, written, coordinator, metadata=metadata, permissions=permissions, overwrite=overwrite
-            )
+            written = _write_temp(job, src, key, resume=resume and not small, stable=stable)
+            _finish(job, written, metadata=metadata, permissions=permissions, overwrite=overwrite)
         except BaseException as exc:
-            coordinator.done(exc)
+            # The one failure path: what this attempt created (its writer's handle, its temporary object,
+            # an old object moved aside) is undone here, newest first.
+            job.current.run_failure_cleanups(exc)
+            job.current.done(exc)
             raise
-        coordinator.succeed()
-        coordinator.done(None)
+        job.current.succeed()
+        job.current.done(None)
     return written.file_result(src.name, path, seconds=time.monotonic() - started)
 
 
@@ -206,12 +204,21 @@ class _Job:
     cancel_event: threading.Event | None
     executor: Executor | None
     on_chunk: Callable[[int], object] | None
+    attempts: list[TransferCoordinator] = field(default_factory=list)
 
     def coordinator(self) -> TransferCoordinator:
-        """A fresh coordinator for one attempt at the bytes (a failed attempt's keeps its error)."""
-        return TransferCoordinator(
+        """A fresh coordinator for one attempt at the bytes (a failed attempt's keeps its error); it becomes
+        :attr:`current`."""
+        coordinator = TransferCoordinator(
             path=self.path, subscribers=self.subscribers, cancel_event=self.cancel_event
         )
+        self.attempts.append(coordinator)
+        return coordinator
+
+    @property
+    def current(self) -> TransferCoordinator:
+        """The coordinator of the attempt under way: its failure cleanups are the ones to run."""
+        return self.attempts[-1]
 
     def retrier(self, coordinator: TransferCoordinator, **kwargs: Any) -> ChunkRetrier:
         """The configured retry budget (``retry_on`` narrows what is resent)."""
@@ -235,6 +242,7 @@ class _Written:
     checksum: str
     resume_value: str | None
     opened_handles: bool
+    cleanup: _TempCleanup
 
     def file_result(self, source: str, path: str, *, seconds: float) -> FileResult:
         """The report of this upload once published at ``path``."""
@@ -249,52 +257,53 @@ class _Written:
         )
 
 
-def _write_temp(
-    job: _Job, src: OpenedSource, key: str, *, resume: bool, coordinator: TransferCoordinator
-) -> tuple[TransferCoordinator, _Written]:
-    """Write and verify the source into its temporary object.
+def _write_temp(job: _Job, src: OpenedSource, key: str, *, resume: bool, stable: bool) -> _Written:
+    """Write and verify the source into its temporary object (under ``job.current``'s cleanups).
 
     A resumable temporary found locked while writing (a killed attempt's handle nobody recorded) is left
-    alone and the source, rewound, goes once more to a fresh name from the start.
+    alone (that attempt's cleanups run) and the source, rewound, goes once more to a fresh name from the
+    start under a fresh coordinator. ``stable``: the temporary's name is found again by a later attempt.
     """
     session = job.session
     temp, record, resumable = _choose_temp(session, job.path, key, resume=resume)
     while True:
         recording = _resume.RecordingSession(session)
         try:
-            result, start, checksum, previous = _upload_to_temp(
+            result, start, checksum, cleanup = _upload_to_temp(
                 recording,
                 src,
                 temp,
                 record=record,
                 cfg=job.cfg,
                 resume=resumable,
-                coordinator=coordinator,
+                stable=stable,
+                coordinator=job.current,
                 executor=job.executor,
                 on_chunk=job.on_chunk,
             )
         except Exception as exc:
             if not (resumable and src.rewind and _is_locked(exc) and _may_exist(session, temp)):
                 raise
+            job.current.run_failure_cleanups(exc)
             temp = _fresh_temp(job.path, key, locked=temp, error=exc)
-            record, resumable = _resume.TempRecord(), False
+            record, resumable, stable = _resume.TempRecord(), False, False
             src.rewind()
-            coordinator = job.coordinator()
+            job.coordinator()
             continue
-        return coordinator, _Written(temp, result, start, checksum, previous, recording.opened)
+        previous = cleanup.checkpoints.previous
+        return _Written(temp, result, start, checksum, previous, recording.opened, cleanup)
 
 
 def _finish(
     job: _Job,
     written: _Written,
-    coordinator: TransferCoordinator,
     *,
     metadata: Sequence[Any] | Mapping[str, str],
     permissions: Mapping[str, str] | None,
     overwrite: OverwritePolicy,
 ) -> None:
     """Apply AVUs and ACLs to the verified temporary object, then publish it onto the final path."""
-    session, temp = job.session, written.temp
+    session, temp, coordinator = job.session, written.temp, job.current
     handles = _resume.inspect(session, temp).handles if written.opened_handles else ()
     _finalize(
         session,
@@ -312,6 +321,7 @@ def _finish(
         overwrite=overwrite,
         retry=job.retrier(coordinator),
         expected=(written.result.size, written.checksum),
+        refused=written.cleanup.forsake,
     )
 
 
@@ -407,10 +417,13 @@ def _upload_to_temp(
     record: _resume.TempRecord,
     cfg: TransferConfig,
     resume: bool,
+    stable: bool,
     coordinator: TransferCoordinator,
     executor: Executor | None,
     on_chunk: Callable[[int], object] | None,
-) -> tuple[CopyResult, int, str, str | None]:
+) -> tuple[CopyResult, int, str, _TempCleanup]:
+    """Write ``src`` into ``temp`` (from the committed prefix when resuming) and verify it; the
+    temporary's failure cleanup is registered with ``coordinator`` as its writer is made."""
     start, previous = _resume_offset(session, temp, src, record) if resume else (0, None)
     hasher = hasher_for(cfg.checksum_scheme, session, temp)
     skip_bytes(src.fh, start, hasher=hasher, chunk_size=cfg.chunk_size)
@@ -425,45 +438,29 @@ def _upload_to_temp(
         executor=executor,
     )
     checkpoints = _Checkpoints.attach(writer, session, temp, src, cfg, resume=resume, previous=previous)
-    try:
-        result = copy(
-            src.fh,
-            writer,
-            chunk_size=cfg.chunk_size,
-            hasher=hasher,
-            coordinator=coordinator,
-            report_progress=False,
-            on_chunk=on_chunk,
-        )
-        writer.close()
-    except BaseException as exc:
-        writer.abort(keep_queued=not isinstance(exc, IrodsTransferCancelledError))
-        _after_failure(
-            session,
-            temp,
-            src,
-            writer.committed_bytes,
-            start=start,
-            resume=resume,
-            previous=checkpoints.previous,
-            error=exc,
-        )
-        raise
-    return result, start, _verified(session, temp, src, result), checkpoints.previous
+    cleanup = _TempCleanup(session, temp, src, writer, checkpoints, resume=resume, stable=stable, start=start)
+    coordinator.add_failure_cleanup(cleanup)
+    result = copy(
+        src.fh,
+        writer,
+        chunk_size=cfg.chunk_size,
+        hasher=hasher,
+        coordinator=coordinator,
+        report_progress=False,
+        on_chunk=on_chunk,
+    )
+    writer.close()
+    cleanup.writing = False  # closed: every byte is durable, the checkpoints have nothing more to add
+    return result, start, _verified(session, temp, src, result), cleanup
 
 
 def _verified(session: SessionLike, temp: str, src: OpenedSource, result: CopyResult) -> str:
     """The server's checksum of the complete temporary, once the source proved unchanged after the last
-    read; either failure removes the temporary (never resumable: what it holds a prefix of is gone)."""
+    read; either failure makes the temporary's cleanup remove it (what it holds a prefix of is gone)."""
     change = src.check(result.size) if src.check is not None else None
     if change is not None:
-        _quiet_remove(session, temp)
         raise_changed(src.name, change)
-    try:
-        return verify_checksum(session, temp, result)
-    except IrodsChecksumMismatchError:
-        _quiet_remove(session, temp)
-        raise
+    return verify_checksum(session, temp, result)
 
 
 class _Checkpoints:
@@ -526,32 +523,55 @@ class _Checkpoints:
             self.previous, self.saved = state.to_value(), committed
 
 
-def _after_failure(
-    session: SessionLike,
-    temp: str,
-    src: OpenedSource,
-    committed: int,
-    *,
-    start: int,
-    resume: bool,
-    previous: str | None,
-    error: BaseException,
-) -> None:
-    """Record the committed prefix for a later resume, or remove the temporary object.
+class _TempCleanup:
+    """The failure cleanup of an upload's temporary object, registered as its writer is made.
 
-    A source change seen mid-read (a range reader opening a file that grew) leaves a prefix of a version
-    that no longer exists: never resumable.
+    Only a temporary a later attempt finds again by its name (``stable``) is ever kept. While bytes are
+    written, a resumable one is kept with the prefix its writer committed recorded for the next attempt (the
+    writer's own cleanup, newer, has shut its handle down by then, which makes those bytes durable), any
+    other is removed; once written, it is kept (the next attempt overwrites or resumes it). It is always
+    removed when the source changed (a prefix of a version that no longer exists), on a checksum mismatch,
+    and when publishing it was refused for good (:meth:`forsake`).
     """
-    if not resume or isinstance(error, IrodsSourceChangedError):
-        _quiet_remove(session, temp)
-        return
-    if committed <= start:
-        return
-    state = _resume.ResumeState(committed=committed, source_size=src.size, source_mtime_ns=src.mtime_ns)
-    try:
-        _resume.save_state(session, temp, state, previous=previous)
-    except Exception as exc:  # the transfer's own error is what the caller must see
-        log.warning("could not record resume state on %s: %s", temp, exc)
+
+    def __init__(
+        self,
+        session: SessionLike,
+        temp: str,
+        src: OpenedSource,
+        writer: ParallelWriter,
+        checkpoints: _Checkpoints,
+        *,
+        resume: bool,
+        stable: bool,
+        start: int,
+    ) -> None:
+        self.session, self.temp, self.src = session, temp, src
+        self.writer, self.checkpoints = writer, checkpoints
+        self.resume, self.stable, self.start = resume, stable, start
+        self.writing = True
+        self.forsaken = False
+
+    def forsake(self) -> None:
+        """Publishing the temporary object was refused for good: a failure removes it."""
+        self.forsaken = True
+
+    def __call__(self, cause: BaseException | None) -> None:
+        """Record the committed prefix for a later resume, keep the temporary object, or remove it."""
+        worthless = self.forsaken or isinstance(cause, IrodsSourceChangedError | IrodsChecksumMismatchError)
+        keep = self.stable and (self.resume or not self.writing)
+        if worthless or not keep:
+            _quiet_remove(self.session, self.temp)
+            return
+        committed = self.writer.committed_bytes
+        if not self.writing or committed <= self.start:
+            return
+        src = self.src
+        state = _resume.ResumeState(committed=committed, source_size=src.size, source_mtime_ns=src.mtime_ns)
+        try:
+            _resume.save_state(self.session, self.temp, state, previous=self.checkpoints.previous)
+        except Exception as exc:  # the transfer's own error is what the caller must see
+            log.warning("could not record resume state on %s: %s", self.temp, exc)
 
 
 def _quiet_remove(session: SessionLike, path: str) -> None:
@@ -596,11 +616,15 @@ def _publish(
     overwrite: OverwritePolicy,
     retry: ChunkRetrier,
     expected: tuple[int, str] | None = None,
+    refused: Callable[[], object] = lambda: None,
 ) -> None:
     """Rename ``temp`` onto ``path``; with OVERWRITE the old object is moved aside first and removed last.
 
     ``retry`` bounds the attempts of each rename; ``expected`` (size, checksum) identifies the published
-    object when a rename's outcome must be read back.
+    object when a rename's outcome must be read back. Moving the old object aside registers its way back
+    with ``retry``'s coordinator: the caller runs its failure cleanups when this raises (they also remove
+    the temporary object, which the caller registered as it created it; ``refused`` is told first when
+    publishing it was refused for good, so that cleanup removes it even if it would keep it otherwise).
     """
 
     def rename(old: str, new: str, identity: tuple[int, str] | None = None) -> None:
@@ -616,7 +640,7 @@ def _publish(
         except IrodsAlreadyExistsError:
             pass  # ``path`` exists (or another writer published it meanwhile): the policy decides below
         except IrodsResponseError as exc:
-            _quiet_remove(session, temp)  # refused for good: nothing half-published stays behind
+            refused()  # for good: nothing half-published stays behind
             if exc.irods_name != "INVALID_OBJECT_TYPE":
                 raise
             raise IrodsNotADataObjectError(
@@ -632,7 +656,7 @@ def _publish(
                 _remove_if_present(session, old)  # a killed attempt moved it aside: superseded now
             return
     if overwrite is OverwritePolicy.REFUSE:
-        _quiet_remove(session, temp)
+        refused()
         raise IrodsAlreadyExistsError(
             f"{path} already exists (or appeared during the upload) and the overwrite policy is REFUSE",
             operation="upload",
@@ -643,12 +667,23 @@ def _publish(
     except IrodsAlreadyExistsError:
         _remove_if_present(session, old)  # a killed attempt's, after it published: superseded by ``path``
         rename(path, old)
-    try:
-        rename(temp, path, expected)
-    except BaseException:
-        rename(old, path)
-        raise
+    restore = retry.coordinator.add_failure_cleanup(_restorer(session, old, path, retry))
+    rename(temp, path, expected)
+    restore()
     _quiet_remove(session, old)
+
+
+def _restorer(session: SessionLike, old: str, path: str, retry: ChunkRetrier) -> Callable[[object], None]:
+    """The failure cleanup of an object moved aside to ``old``: rename it back onto ``path``, with
+    ``retry``'s budget but not its coordinator's state (it runs because that transfer failed or was
+    cancelled)."""
+    alone = ChunkRetrier(
+        retries=retry.retries,
+        base_seconds=retry.base_seconds,
+        max_seconds=retry.max_seconds,
+        coordinator=TransferCoordinator(path=path),
+    )
+    return lambda _cause: _rename(session, old, path, retry=alone, expected=None)
 
 
 def _remove_if_present(session: SessionLike, path: str) -> None:

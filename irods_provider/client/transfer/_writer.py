@@ -86,6 +86,7 @@ class ParallelWriter:
         self._acked: dict[int, int] = {}
         self._committed = offset
         self._closed = False
+        self._withdraw_cleanup: Callable[[], None] | None = None
         self.on_commit: Callable[[int], object] | None = None
         """Called from a stream worker with the new committed prefix whenever it grows (resume
         checkpoints); its chunk still counts as in flight meanwhile. Errors are logged, never raised."""
@@ -177,15 +178,7 @@ class ParallelWriter:
         By default the transfer is cancelled, so queued chunks are dropped. With ``keep_queued`` (the source
         failed, the sink is fine) queued chunks are still sent, so a resume has more committed bytes.
         """
-        if self._closed:
-            return
-        if not keep_queued:
-            self.coordinator.cancel()
-        self._buf = bytearray()
-        try:
-            self._drain()
-        finally:
-            self._finish()
+        self._stop(keep_queued=keep_queued)
 
     def __enter__(self) -> ParallelWriter:
         return self
@@ -200,6 +193,23 @@ class ParallelWriter:
             self.abort()
 
     # internals
+    def _stop(self, *, keep_queued: bool) -> None:
+        """What :meth:`abort` does; never overridden, so the failure cleanup can run it."""
+        if self._closed:
+            return
+        if not keep_queued:
+            self.coordinator.cancel()
+        self._buf = bytearray()
+        try:
+            self._drain()
+        finally:
+            self._finish()
+
+    def _stop_on_failure(self, cause: BaseException | None) -> None:
+        """The failure cleanup of the handle and workers: a cancelled transfer drops its queued chunks, any
+        other failure still sends them (the sink is fine, and a resume then has more committed bytes)."""
+        self._stop(keep_queued=not isinstance(cause, IrodsTransferCancelledError))
+
     def _threshold(self) -> int:
         return min(self.config.small_file_threshold, self.config.chunk_size)
 
@@ -225,6 +235,9 @@ class ParallelWriter:
             self._committed = self._next_offset
 
     def _open_handle(self) -> None:
+        # Registered before the handle (or the private workers) exists, so none can leak: a failed
+        # transfer's cleanups shut it down; close() and abort() withdraw it as they shut it down themselves.
+        self._withdraw_cleanup = self.coordinator.add_failure_cleanup(self._stop_on_failure)
         if self._streams == 1 and self._executor is None:
             # One stream: plain offset writes from one FIFO worker put the same bytes on the wire without the
             # handle's init/shutdown, and each write is durable at once.
@@ -337,6 +350,9 @@ class ParallelWriter:
     def _finish(self) -> None:
         self._closed = True
         handle, self._handle = self._handle, None
+        withdraw, self._withdraw_cleanup = self._withdraw_cleanup, None
+        if withdraw is not None:
+            withdraw()
         try:
             if handle is not None:
                 self._api.parallel_write_shutdown(handle)
