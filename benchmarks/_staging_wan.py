@@ -15,6 +15,10 @@ operation runs in its own process (see ``staging.py``). Ratios:
 - ``*_marginal``: the same ratios from streaming rates without each operation's fixed cost: MB/s between a
   4 MiB run and the full-size run of the same operation and connection count (on a 30 ms path an operator
   spends 1.5-2 s on handshakes, planning and the iRODS round trips around the bytes)
+- ``*_site_streams_8``: the same against a second emulator configured like a site that raised the server's
+  ``max_number_of_streams_per_parallel_write_handle`` from its default 3 to 8, the operator and the iRODS
+  write leg asked for 8 streams (``streams=8``; the client never uses more than ``/info`` advertises); the
+  SFTP side and OpenSSH are the same as above
 - ``wan_sftp_to_irods_over_min_leg_run_together``: the operator / the slower leg when both legs run at the
   same time in two processes (what the shared machine gives both legs at once: separates the pipeline's
   own losses from CPU contention)
@@ -49,7 +53,7 @@ from typing import Any
 
 import psutil
 from _wanproxy import WanProxy
-from staging import MIB, ROOT, _upload_object, emulator, make_file, measure, openssh_get
+from staging import MIB, ROOT, STREAMS_ENV, _upload_object, emulator, make_file, measure, openssh_get
 
 RTT = 0.030
 WINDOW = 512 * 1024
@@ -57,6 +61,7 @@ LINK = 125e6  # 1 Gbit/s shared by all connections of a direction
 GIB = 1024 * MIB
 SMALL = 4 * MIB  # the size whose CPU stands for an operation's fixed cost
 REPEAT = 2  # WAN figures: the best of two runs each (the machine is shared)
+SITE_STREAMS = 8  # a site's max_number_of_streams_per_parallel_write_handle (the server's default is 3)
 
 
 def wan_proxy(port: int) -> WanProxy:
@@ -142,11 +147,14 @@ def _envs(work: Path, server: Any, irods_port: int, sftp_port: int) -> dict[str,
 class _ServerCpu:
     """CPU seconds of the sshd listener (with the session processes it reaped) and the emulator process."""
 
-    def __init__(self, sshd_pid: int) -> None:
+    def __init__(self, sshd_pid: int, emulator_port: int) -> None:
         self.sshd = psutil.Process(sshd_pid)
         me = psutil.Process()
         self.emulator = next(
-            p for p in me.children(recursive=True) if "irods_provider.testing" in " ".join(p.cmdline())
+            p
+            for p in me.children(recursive=True)
+            if "irods_provider.testing" in (line := " ".join(p.cmdline()))
+            and f"--port {emulator_port}" in line
         )
 
     def total(self) -> float:
@@ -177,7 +185,9 @@ def _per_gib(
     return big / (size / GIB), (big - small) / ((size - SMALL) / GIB)
 
 
-def _wan_figures(env: dict[str, str], server: Any, proxy_port: int, size: int, work: Path) -> dict[str, Any]:
+def _wan_figures(
+    env: dict[str, str], site_env: dict[str, str], server: Any, proxy_port: int, size: int, work: Path
+) -> dict[str, Any]:
     from irods_provider.transfers._staging import auto_connections
 
     n = auto_connections([size])
@@ -191,6 +201,8 @@ def _wan_figures(env: dict[str, str], server: Any, proxy_port: int, size: int, w
     via = _via(server, proxy_port, known)
     openssh = size / min(openssh_get(via, src, size, work) for _ in range(REPEAT)) / 1e6
     together = _together(env, ("sftp_read_n", size, src, n), ("irods_upload", size, "", 0))
+    site_up = measure(site_env, "stage_up", size, src, REPEAT)
+    site_write = measure(site_env, "irods_upload", size, repeat=REPEAT)
     obj = _upload_object(env, size)
     down = measure(env, "stage_down", size, obj, REPEAT)
     irods_read = measure(env, "irods_read_verify", size, obj, REPEAT)
@@ -205,6 +217,8 @@ def _wan_figures(env: dict[str, str], server: Any, proxy_port: int, size: int, w
         "irods_to_sftp": down["mb_s"],
         "irods_read_alone": irods_read["mb_s"],
         "sftp_write_alone": sftp_write["mb_s"],
+        f"sftp_to_irods_site_streams_{SITE_STREAMS}": site_up["mb_s"],
+        f"irods_write_alone_site_streams_{SITE_STREAMS}": site_write["mb_s"],
     }
     marginal = _marginal_rates(
         env,
@@ -234,6 +248,16 @@ def _wan_figures(env: dict[str, str], server: Any, proxy_port: int, size: int, w
         "wan_over_two_step": round(up["mb_s"] / two_step["mb_s"], 2),
         "wan_over_two_step_bound": round(1 + legs[0] / legs[1], 2),
         "wan_1_connection_over_openssh_sftp": round(up_one["mb_s"] / openssh, 2),
+        "wan_site_streams": SITE_STREAMS,
+        f"wan_sftp_to_irods_over_openssh_sftp_site_streams_{SITE_STREAMS}": round(
+            site_up["mb_s"] / openssh, 2
+        ),
+        f"wan_irods_write_alone_over_openssh_sftp_site_streams_{SITE_STREAMS}": round(
+            site_write["mb_s"] / openssh, 2
+        ),
+        f"wan_sftp_to_irods_over_min_leg_site_streams_{SITE_STREAMS}": round(
+            site_up["mb_s"] / min(sftp_read["mb_s"], site_write["mb_s"]), 2
+        ),
         # The same legs run at the same time in two processes: what the machine gives both at once.
         "wan_sftp_to_irods_over_min_leg_run_together": round(up["mb_s"] / min(together), 2),
         "wan_sftp_to_irods_over_openssh_sftp_marginal": _ratio(marginal, "sftp_to_irods", "openssh_sftp_get"),
@@ -293,11 +317,13 @@ class _via:
         return getattr(self._server, name)
 
 
-def _loopback_figures(env: dict[str, str], server: Any, size: int, rss_large: int) -> dict[str, Any]:
+def _loopback_figures(
+    env: dict[str, str], server: Any, emulator_port: int, size: int, rss_large: int
+) -> dict[str, Any]:
     from irods_provider.transfers._staging import auto_connections
 
     n = auto_connections([size])
-    servers = _ServerCpu(server._proc.pid)
+    servers = _ServerCpu(server._proc.pid, emulator_port)
     src = (make_file(server, "cpu-src.bin", size), make_file(server, "cpu-small.bin", SMALL))
     obj = (_upload_object(env, size), _upload_object(env, SMALL))
     none = ("", "")
@@ -441,12 +467,27 @@ def run_wan(size: int, *, rss_large: int) -> dict[str, Any]:
     model = check_model()
     work = Path(tempfile.mkdtemp(prefix="staging-wan-"))
     try:
-        with OpenSshServer() as server, emulator(work / "spool") as port:
-            with wan_proxy(server.port) as sftp_proxy, wan_proxy(port) as irods_proxy:
+        site_args = ("--streams-per-handle", str(SITE_STREAMS))
+        with (
+            OpenSshServer() as server,
+            emulator(work / "spool") as port,
+            emulator(work / "spool-site", *site_args) as site_port,
+        ):
+            with (
+                wan_proxy(server.port) as sftp_proxy,
+                wan_proxy(port) as irods_proxy,
+                wan_proxy(site_port) as site_proxy,
+            ):
                 env = _envs(work, server, irods_proxy.port, sftp_proxy.port)
-                wan = _wan_figures(env, server, sftp_proxy.port, size, work)
+                site_env = {
+                    **_envs(work, server, site_proxy.port, sftp_proxy.port),
+                    STREAMS_ENV: str(SITE_STREAMS),
+                }
+                wan = _wan_figures(env, site_env, server, sftp_proxy.port, size, work)
                 traced = {f"{n // MIB}mib": phases(env, server, n) for n in (SMALL, size)}
-            loopback = _loopback_figures(_envs(work, server, port, server.port), server, size, rss_large)
+            loopback = _loopback_figures(
+                _envs(work, server, port, server.port), server, port, size, rss_large
+            )
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return {
@@ -636,9 +677,18 @@ def _wan_notes(r: dict[str, Any]) -> str:
         "Measured alone with those counts, the iRODS leg ran at "
         f"{rates['irods_write_alone']} MB/s, {ceiling:.2f} times OpenSSH's one connection "
         f"({rates['openssh_sftp_get']} MB/s): `over_openssh_sftp` >= 2.5 would need staging to outrun the "
-        "iRODS leg by itself, which no pipeline can. It is unreachable in a faithful model; only a server "
-        "configured for 4 or more streams per handle lifts it (not raised here: the emulator keeps the real "
-        "default). The model holds each TCP connection to one window per round trip: "
+        "iRODS leg by itself, which no pipeline can. It is unreachable against a default server; only a "
+        "server configured for more streams per handle lifts it. Against an emulator configured like such a "
+        f"site ({SITE_STREAMS} streams per handle, the operator and the leg asked for {SITE_STREAMS}), the "
+        f"iRODS leg alone ran at {rates[f'irods_write_alone_site_streams_{SITE_STREAMS}']} MB/s "
+        f"({r[f'wan_irods_write_alone_over_openssh_sftp_site_streams_{SITE_STREAMS}']} times OpenSSH) and "
+        f"staging at {rates[f'sftp_to_irods_site_streams_{SITE_STREAMS}']} MB/s: "
+        f"`wan_sftp_to_irods_over_openssh_sftp_site_streams_{SITE_STREAMS}` "
+        f"{_goal(r[f'wan_sftp_to_irods_over_openssh_sftp_site_streams_{SITE_STREAMS}'], 2.5)}, "
+        f"{r[f'wan_sftp_to_irods_over_min_leg_site_streams_{SITE_STREAMS}']} of its slower leg "
+        "(the SFTP read over the same connections). The client reads the cap from `/info` and uses "
+        "min(`streams`, cap) streams, never more. "
+        "The model holds each TCP connection to one window per round trip: "
         f"{model['one_connection_mb_s']} MB/s through one connection and "
         f"{model['each_of_two_connections_mb_s']} MB/s through each of two at once "
         f"(window / RTT = {model['window_over_rtt_mb_s']} MB/s); staging over one SSH connection is held "
