@@ -30,21 +30,28 @@ is in the JSON: ``wan_phases_timeline``).
 
 Loopback (no proxy, every leg CPU-bound): ``cpu_seconds_per_gib`` of staging vs the two legs alone, counting
 the CPU time of the client process (all threads, from ``time.process_time`` around the operation only: no
-interpreter start-up or imports), the sshd processes (the listener and the session processes it reaped) and
-the emulator process. ``cpu_*_over_legs`` compare the marginal cost per GiB streamed (CPU at the full size
-minus CPU of the same operation on 4 MiB, which stands for the fixed per-task cost: SSH handshakes,
-planning, Airflow and lineage bookkeeping); ``*_with_fixed_costs`` divide the whole CPU by the size.
+interpreter start-up or imports), every sshd process (the listener and all session processes, including
+those orphaned before they end: see ``_ServerCpu``) and the emulator process. ``cpu_*_over_legs`` compare
+the marginal cost per GiB streamed (CPU at the full size minus CPU of the same operation on 4 MiB, which
+stands for the fixed per-task cost: SSH handshakes, planning, Airflow and lineage bookkeeping);
+``*_with_fixed_costs`` divide the whole CPU by the size. Every operation runs in 3 interleaved rounds: the
+ratios are the median of the rounds' ratios, ``*_range`` their spread, ``cpu_seconds_per_gib`` medians
+(min-max). ``cpu_down_sha256_pinned_over_legs``: IrodsToSFTPOperator told the zone's scheme
+(``checksum_scheme="sha256"``), so it hashes SHA-256 only, like the iRODS read leg; unset, a fresh process
+does not know the scheme before its first verification and hashes MD5 too.
 ``rss_ratio_4g_over_256m_down``: peak RSS of IrodsToSFTPOperator on 4 GiB / 256 MiB (each in its own
 process, default ``sftp_connections``: 4 for both sizes).
 """
 
 from __future__ import annotations
 
+import ctypes
 import datetime
 import json
 import os
 import shutil
 import socket
+import statistics
 import tempfile
 import threading
 import time
@@ -53,7 +60,17 @@ from typing import Any
 
 import psutil
 from _wanproxy import WanProxy
-from staging import MIB, ROOT, STREAMS_ENV, _upload_object, emulator, make_file, measure, openssh_get
+from staging import (
+    CHECKSUM_ENV,
+    MIB,
+    ROOT,
+    STREAMS_ENV,
+    _upload_object,
+    emulator,
+    make_file,
+    measure,
+    openssh_get,
+)
 
 RTT = 0.030
 WINDOW = 512 * 1024
@@ -61,6 +78,8 @@ LINK = 125e6  # 1 Gbit/s shared by all connections of a direction
 GIB = 1024 * MIB
 SMALL = 4 * MIB  # the size whose CPU stands for an operation's fixed cost
 REPEAT = 2  # WAN figures: the best of two runs each (the machine is shared)
+CPU_REPEAT = 3  # loopback CPU: rounds of every operation; medians and the spread of the ratios
+_PR_SET_CHILD_SUBREAPER = 36  # <linux/prctl.h>
 SITE_STREAMS = 8  # a site's max_number_of_streams_per_parallel_write_handle (the server's default is 3)
 
 
@@ -145,7 +164,15 @@ def _envs(work: Path, server: Any, irods_port: int, sftp_port: int) -> dict[str,
 
 
 class _ServerCpu:
-    """CPU seconds of the sshd listener (with the session processes it reaped) and the emulator process."""
+    """CPU seconds of sshd (the listener and every session process) and the emulator process.
+
+    sshd's session processes are mostly orphaned before they end (the privileged monitor exits without
+    waiting for the user's session process, which does the crypto and the SFTP work), so their CPU never
+    reaches the listener's children's times and is lost to init: counted that way, writing 256 MiB over four
+    SSH connections cost sshd 0.09 s, and which sessions were counted varied from run to run. This process
+    therefore becomes a child subreaper (Linux ``prctl``): orphans are re-parented here, and :meth:`total`
+    reaps them with ``wait4`` and adds their CPU (with that of the children they reaped).
+    """
 
     def __init__(self, sshd_pid: int, emulator_port: int) -> None:
         self.sshd = psutil.Process(sshd_pid)
@@ -156,13 +183,37 @@ class _ServerCpu:
             if "irods_provider.testing" in (line := " ".join(p.cmdline()))
             and f"--port {emulator_port}" in line
         )
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_SET_CHILD_SUBREAPER) failed")
+        self.orphans = 0.0  # CPU seconds of the sshd session processes reaped here
+
+    def _reap_orphans(self) -> int:
+        """Reap the sshd processes re-parented here that ended; how many are still running."""
+        running = 0
+        for child in psutil.Process().children():
+            try:
+                if child.pid in (self.sshd.pid, self.emulator.pid) or child.name() != "sshd":
+                    continue
+                ended = child.status() == psutil.STATUS_ZOMBIE
+            except psutil.Error:
+                continue
+            if not ended:
+                running += 1
+                continue
+            pid, _, usage = os.wait4(child.pid, os.WNOHANG)
+            if pid:
+                self.orphans += usage.ru_utime + usage.ru_stime
+
+        return running
 
     def total(self) -> float:
         deadline = time.monotonic() + 10
-        while self.sshd.children() and time.monotonic() < deadline:  # sessions still ending
-            time.sleep(0.05)
+        while (self.sshd.children() or self._reap_orphans()) and time.monotonic() < deadline:
+            time.sleep(0.05)  # sessions still ending
         s, e = self.sshd.cpu_times(), self.emulator.cpu_times()
-        return s.user + s.system + s.children_user + s.children_system + e.user + e.system
+        listener = s.user + s.system + s.children_user + s.children_system
+        return listener + self.orphans + e.user + e.system
 
 
 def _cpu(env: dict[str, str], servers: _ServerCpu, op: str, size: int, arg: str = "", n: int = 0) -> float:
@@ -320,24 +371,6 @@ class _via:
 def _loopback_figures(
     env: dict[str, str], server: Any, emulator_port: int, size: int, rss_large: int
 ) -> dict[str, Any]:
-    from irods_provider.transfers._staging import auto_connections
-
-    n = auto_connections([size])
-    servers = _ServerCpu(server._proc.pid, emulator_port)
-    src = (make_file(server, "cpu-src.bin", size), make_file(server, "cpu-small.bin", SMALL))
-    obj = (_upload_object(env, size), _upload_object(env, SMALL))
-    none = ("", "")
-    ops = {
-        "sftp_to_irods": ("stage_up", src, n),
-        "sftp_read_alone": ("sftp_read_n", src, n),
-        "irods_write_alone": ("irods_upload", none, 0),
-        "irods_to_sftp": ("stage_down", obj, n),
-        "irods_read_alone": ("irods_read_verify", obj, 0),
-        "sftp_write_alone": ("sftp_write_n", none, n),
-    }
-    raw, marginal = {}, {}
-    for name, (op, args, count) in ops.items():
-        raw[name], marginal[name] = _per_gib(env, servers, op, size, args, count)
     objects = (_upload_object(env, 256 * MIB), _upload_object(env, rss_large))
     small = measure(env, "stage_down", 256 * MIB, objects[0])["rss_mib"]
     large = measure(env, "stage_down", rss_large, objects[1])["rss_mib"]
@@ -345,23 +378,10 @@ def _loopback_figures(
     fixed = {**env, "MALLOC_MMAP_THRESHOLD_": str(MIB)}
     small_fixed = measure(fixed, "stage_down", 256 * MIB, objects[0])["rss_mib"]
     large_fixed = measure(fixed, "stage_down", rss_large, objects[1])["rss_mib"]
-
-    def ratio(cpu: dict[str, float], staged: str, a: str, b: str) -> float:
-        return round(cpu[staged] / (cpu[a] + cpu[b]), 3)
-
     return {
-        "cpu_up_over_legs": ratio(marginal, "sftp_to_irods", "sftp_read_alone", "irods_write_alone"),
-        "cpu_down_over_legs": ratio(marginal, "irods_to_sftp", "irods_read_alone", "sftp_write_alone"),
-        "cpu_up_over_legs_with_fixed_costs": ratio(
-            raw, "sftp_to_irods", "sftp_read_alone", "irods_write_alone"
-        ),
-        "cpu_down_over_legs_with_fixed_costs": ratio(
-            raw, "irods_to_sftp", "irods_read_alone", "sftp_write_alone"
-        ),
+        **_cpu_figures(env, server, emulator_port, size),
         "rss_ratio_4g_over_256m_down": round(large / small, 3),
         "rss_ratio_4g_over_256m_down_glibc_mmap_threshold_1m": round(large_fixed / small_fixed, 3),
-        "cpu_seconds_per_gib": {k: round(v, 2) for k, v in marginal.items()},
-        "cpu_seconds_per_gib_with_fixed_costs": {k: round(v, 2) for k, v in raw.items()},
         "peak_rss_mib_down": {
             "256m": round(small, 1),
             f"{rss_large // MIB}m": round(large, 1),
@@ -369,6 +389,61 @@ def _loopback_figures(
             f"{rss_large // MIB}m_glibc_mmap_threshold_1m": round(large_fixed, 1),
         },
     }
+
+
+#: (staged, leg, leg) of each ``cpu_*_over_legs`` ratio.
+_CPU_RATIOS = {
+    "cpu_up_over_legs": ("sftp_to_irods", "sftp_read_alone", "irods_write_alone"),
+    "cpu_down_over_legs": ("irods_to_sftp", "irods_read_alone", "sftp_write_alone"),
+    "cpu_down_sha256_pinned_over_legs": (
+        "irods_to_sftp_sha256_pinned",
+        "irods_read_alone",
+        "sftp_write_alone",
+    ),
+}
+
+
+def _cpu_figures(env: dict[str, str], server: Any, emulator_port: int, size: int) -> dict[str, Any]:
+    """CPU per GiB of each operation, ``CPU_REPEAT`` rounds interleaved; medians, and the ratios' spread."""
+    from irods_provider.transfers._staging import auto_connections
+
+    n = auto_connections([size])
+    servers = _ServerCpu(server._proc.pid, emulator_port)
+    src = (make_file(server, "cpu-src.bin", size), make_file(server, "cpu-small.bin", SMALL))
+    obj = (_upload_object(env, size), _upload_object(env, SMALL))
+    none = ("", "")
+    pinned = {**env, CHECKSUM_ENV: "sha256"}
+    ops = {
+        "sftp_to_irods": ("stage_up", src, n, env),
+        "sftp_read_alone": ("sftp_read_n", src, n, env),
+        "irods_write_alone": ("irods_upload", none, 0, env),
+        "irods_to_sftp": ("stage_down", obj, n, env),
+        "irods_to_sftp_sha256_pinned": ("stage_down", obj, n, pinned),
+        "irods_read_alone": ("irods_read_verify", obj, 0, env),
+        "sftp_write_alone": ("sftp_write_n", none, n, env),
+    }
+    raw: dict[str, list[float]] = {name: [] for name in ops}
+    marginal: dict[str, list[float]] = {name: [] for name in ops}
+    for _ in range(CPU_REPEAT):  # rounds interleaved, so a burst of load hits every operation alike
+        for name, (op, args, count, op_env) in ops.items():
+            whole, streamed = _per_gib(op_env, servers, op, size, args, count)
+            raw[name].append(whole)
+            marginal[name].append(streamed)
+    out: dict[str, Any] = {}
+    for key, (staged, a, b) in _CPU_RATIOS.items():
+        for suffix, cpu in (("", marginal), ("_with_fixed_costs", raw)):
+            rounds = [cpu[staged][i] / (cpu[a][i] + cpu[b][i]) for i in range(CPU_REPEAT)]
+            out[f"{key}{suffix}"] = round(statistics.median(rounds), 3)
+            out[f"{key}{suffix}_range"] = f"{min(rounds):.3f}-{max(rounds):.3f}"
+    out["cpu_repeat"] = CPU_REPEAT
+    out["cpu_seconds_per_gib"] = {k: _median_range(v) for k, v in marginal.items()}
+    out["cpu_seconds_per_gib_with_fixed_costs"] = {k: _median_range(v) for k, v in raw.items()}
+    return out
+
+
+def _median_range(values: list[float]) -> str:
+    """``median (min-max)``, two decimals."""
+    return f"{statistics.median(values):.2f} ({min(values):.2f}-{max(values):.2f})"
 
 
 def phases(env: dict[str, str], server: Any, size: int = SMALL) -> dict[str, Any]:
@@ -650,6 +725,29 @@ _SIDE_BY_SIDE = (
 )
 
 
+def _cpu_reading(r: dict[str, Any]) -> str:
+    """Where the CPU of staging goes beside its legs, with this run's medians and spreads."""
+    return (
+        f"CPU over {r['cpu_repeat']} interleaved rounds (median, spread): `cpu_up_over_legs` "
+        f"{r['cpu_up_over_legs']} ({r['cpu_up_over_legs_range']}), `cpu_down_over_legs` "
+        f"{r['cpu_down_over_legs']} ({r['cpu_down_over_legs_range']}), with the scheme given "
+        f"{r['cpu_down_sha256_pinned_over_legs']} ({r['cpu_down_sha256_pinned_over_legs_range']}). "
+        "Two causes of the earlier 1.33 down (and of CPU figures moving 20-30 % between repetitions) were "
+        "found: (1) the benchmark lost most of sshd's CPU. sshd's privileged monitor exits without waiting "
+        "for the session process that does the crypto and the SFTP work, so that process was re-parented to "
+        "init and its CPU never reached the listener's children's times; which sessions were counted "
+        "depended on the order they ended (writing 256 MiB over 4 SSH connections: 0.09 s counted, about "
+        "1.7 s spent). The SFTP write leg, whose sessions carry every byte, lost the most, so the legs' sum "
+        "was too small. The benchmark now makes itself a child subreaper and reaps those sessions. (2) "
+        "IrodsToSFTPOperator hashes MD5 as well as SHA-256: `hasher_for(config.checksum_scheme, session, "
+        "source)` in a fresh process does not know the zone's scheme, although the operator already holds "
+        "the zone's checksum of the source (`stat`, else `calculate_checksum`) before it streams; MD5 costs "
+        "about 1.7 CPU seconds per GiB here (SHA-256 0.7), which the `sha256_pinned` figure leaves out. "
+        "Learning the scheme from that checksum before creating the hasher "
+        "(`learn_checksum_scheme(session, source, checksum)`) removes it without pinning."
+    )
+
+
 def _wan_notes(r: dict[str, Any]) -> str:
     """What the figures say, goal by goal, and what limits them on this machine."""
     rates, model, load = r["wan_mb_s"], r["wan_model"], r["load_average"]
@@ -700,6 +798,7 @@ def _wan_notes(r: dict[str, Any]) -> str:
         f"{rates['irods_write_with_sftp_read_at_once']} MB/s (iRODS); staging reached "
         f"{r['wan_sftp_to_irods_over_min_leg_run_together']} of the slower of those. "
         f"{_together_reading(r)}\n\n"
+        f"{_cpu_reading(r)}\n\n"
         f"{_SIDE_BY_SIDE}\n\n"
         "Before issue 17's work (its own link model, also 30 ms RTT and a 512 KiB window, where one "
         "connection reached about twice what this model allows; 256 MiB): SFTP read alone 29.5 MB/s, "

@@ -43,6 +43,8 @@ HOME = "/tempZone/home/rods"
 CHUNK = 8 * MIB
 #: iRODS streams per file for the child's operators and ``irods_upload`` (unset: the engine's default, 3).
 STREAMS_ENV = "IRODS_BENCH_STREAMS"
+#: The operators' ``checksum_scheme`` (unset: learned, so a fresh process hashes MD5 as well as SHA-256).
+CHECKSUM_ENV = "IRODS_BENCH_CHECKSUM_SCHEME"
 
 
 class Generated(io.RawIOBase):
@@ -91,6 +93,8 @@ def _child(op: str, size: int, arg: str, connections: int = 0) -> dict[str, Any]
     more: dict[str, Any] = {}  # stage_up: the default range readers (one per SSH connection)
     if STREAMS_ENV in os.environ:  # a site that raised the server's per-handle stream cap
         more["streams"] = int(os.environ[STREAMS_ENV])
+    if CHECKSUM_ENV in os.environ:  # the zone's scheme given, not learned from the first verification
+        more["checksum_scheme"] = os.environ[CHECKSUM_ENV]
     if connections:
         more["sftp_connections"] = connections
     if op == "stage_up_ranges":
