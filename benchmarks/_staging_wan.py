@@ -621,33 +621,33 @@ def write_wan_results(result: dict[str, Any]) -> None:
     path.write_text(text)
 
 
-#: The previous full run (2026-12-05, load average 0.9-3.7): whole chunks per connection in order, SSH
-#: connections and channels opened one after another, a new ``bytes`` per chunk on the download path.
+#: The previous full run (2026-12-05, quiet machine): the default 3 iRODS streams only, sshd's orphaned
+#: session processes not counted in the CPU figures (see ``_ServerCpu``), one CPU round per operation.
 BEFORE: dict[str, Any] = {
-    "wan_sftp_to_irods_over_openssh_sftp": 1.76,
-    "wan_sftp_to_irods_over_min_leg": 0.75,
-    "wan_irods_to_sftp_over_min_leg": 0.7,
-    "wan_over_two_step": 1.48,
-    "wan_over_two_step_bound": 1.91,
-    "wan_1_connection_over_openssh_sftp": 0.91,
-    "wan_sftp_to_irods_over_min_leg_run_together": 0.74,
-    "wan_sftp_to_irods_over_openssh_sftp_marginal": 2.09,
-    "wan_sftp_to_irods_over_min_leg_marginal": 0.88,
-    "wan_irods_to_sftp_over_min_leg_marginal": 0.84,
-    "cpu_up_over_legs": 0.884,
-    "cpu_down_over_legs": 1.014,
-    "rss_ratio_4g_over_256m_down": 1.152,
-    "rss_ratio_4g_over_256m_down_glibc_mmap_threshold_1m": 0.999,
-    "sftp_to_irods MB/s": 26.7,
-    "sftp_read_alone MB/s": 38.8,
-    "irods_write_alone MB/s": 35.4,
+    "wan_sftp_to_irods_over_openssh_sftp": 2.02,
+    "wan_sftp_to_irods_over_min_leg": 0.85,
+    "wan_irods_to_sftp_over_min_leg": 0.75,
+    "wan_over_two_step": 1.56,
+    "wan_over_two_step_bound": 1.83,
+    "wan_1_connection_over_openssh_sftp": 0.9,
+    "wan_sftp_to_irods_over_min_leg_run_together": 0.89,
+    "wan_sftp_to_irods_over_openssh_sftp_marginal": 2.43,
+    "wan_sftp_to_irods_over_min_leg_marginal": 1.0,
+    "wan_irods_to_sftp_over_min_leg_marginal": 0.9,
+    "cpu_up_over_legs": 0.778,
+    "cpu_down_over_legs": 1.332,
+    "rss_ratio_4g_over_256m_down": 1.018,
+    "rss_ratio_4g_over_256m_down_glibc_mmap_threshold_1m": 1.007,
+    "sftp_to_irods MB/s": 30.3,
+    "sftp_read_alone MB/s": 43.1,
+    "irods_write_alone MB/s": 35.8,
     "openssh_sftp_get MB/s": 15.1,
-    "irods_to_sftp MB/s": 27.1,
-    "irods_read_alone MB/s": 39.6,
-    "sftp_write_alone MB/s": 38.9,
-    "peak RSS 256 MiB down (MiB)": 252.1,
-    "peak RSS 4 GiB down (MiB)": 290.3,
-    "load_average before, after": "[0.89, 1.51, 2.79], [3.69, 2.24, 2.5]",
+    "irods_to_sftp MB/s": 29.8,
+    "irods_read_alone MB/s": 39.8,
+    "sftp_write_alone MB/s": 40.1,
+    "peak RSS 256 MiB down (MiB)": 214.8,
+    "peak RSS 4 GiB down (MiB)": 218.6,
+    "load_average before, after": "[0.65, 1.26, 2.06], [4.53, 2.74, 2.36]",
 }
 
 
@@ -688,23 +688,16 @@ def _together_reading(r: dict[str, Any]) -> str:
 
 #: What changed since the previous run (the notes' second paragraph).
 _CHANGES = (
-    "What changed since the previous run: (1) each chunk is cut into a piece per SSH connection, both by "
-    "the range readers (upload) and by the parallel writer (download), so the next chunk in order "
-    "arrives, and the last one leaves, at the connections' combined rate instead of one window's "
-    "(head-of-line: the iRODS streams used to wait ~0.55 s for the first 8 MiB chunk over one "
-    "connection, the SFTP side ~0.7 s for the last); buffered bytes are at most two chunks per file "
-    "whatever the connection count (was two per connection); (2) the fixed cost per task: the first SSH "
-    "connection is opened while the iRODS session is built, the automatic extra connections while the "
-    "first file's setup runs, SFTP channels, reopened handles and closes all at once; (3) the download "
-    "path keeps a flat heap: iRODS reads go into a fixed pool of chunk buffers "
-    "(`data_objects.read_into`, `open_reader(reuse_buffers=True)`) and the parallel SFTP writer copies "
-    "each piece into two reused buffers per connection, so no chunk-sized block is allocated per chunk "
-    "(what let glibc's dynamic mmap threshold move chunk-sized blocks into fragmenting thread arenas). "
-    "`wan_phases` is one task's timeline through the model (each call traced, `staging.py --phases`); "
-    "on 4 MiB it was 2.11 s up and 2.56 s down before (1.5-2 s of it fixed cost: SSH connect 0.30-0.37, "
-    "iRODS hook 0.14-0.24, plan 0.10-0.14, extra SSH connections 0.35 after the plan, four channels "
-    "one after another ~0.45, the first chunk 0.55-0.76, iRODS checksum, rename and lineage), and on "
-    "256 MiB 10.11 s up and 10.58 s down."
+    "What changed since the previous run: (1) the `*_site_streams_8` figures: a second emulator configured "
+    "like a site that raised the per-handle stream cap to 8, the operator and the iRODS leg asked for 8 "
+    "streams (the client reads the cap from `/info` and never exceeds it; a test checks that the server "
+    "sees more than 3 streams busy at once and the bytes and checksum are right); (2) the CPU figures count "
+    "every sshd session process (most were lost before, see below) and run 3 interleaved rounds with "
+    "their spread; (3) `cpu_down_sha256_pinned_over_legs`. The code of the operators did not change. "
+    "The run before the previous one (its own notes): whole chunks per connection in order, SSH "
+    "connections and channels opened one after another, a new `bytes` per chunk on the download path; "
+    "`over_openssh_sftp` 1.76, `over_min_leg` 0.75 up and 0.7 down. "
+    "`wan_phases` is one task's timeline through the model (each call traced, `staging.py --phases`)."
 )
 #: The previous code and this branch measured side by side (a separate run of the same operations).
 _SIDE_BY_SIDE = (
