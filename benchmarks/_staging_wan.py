@@ -15,6 +15,10 @@ operation runs in its own process (see ``staging.py``). Ratios:
 - ``*_marginal``: the same ratios from streaming rates without each operation's fixed cost: MB/s between a
   4 MiB run and the full-size run of the same operation and connection count (on a 30 ms path an operator
   spends 1.5-2 s on handshakes, planning and the iRODS round trips around the bytes)
+- ``*_site_streams_8``: the same against a second emulator configured like a site that raised the server's
+  ``max_number_of_streams_per_parallel_write_handle`` from its default 3 to 8, the operator and the iRODS
+  write leg asked for 8 streams (``streams=8``; the client never uses more than ``/info`` advertises); the
+  SFTP side and OpenSSH are the same as above
 - ``wan_sftp_to_irods_over_min_leg_run_together``: the operator / the slower leg when both legs run at the
   same time in two processes (what the shared machine gives both legs at once: separates the pipeline's
   own losses from CPU contention)
@@ -26,21 +30,28 @@ is in the JSON: ``wan_phases_timeline``).
 
 Loopback (no proxy, every leg CPU-bound): ``cpu_seconds_per_gib`` of staging vs the two legs alone, counting
 the CPU time of the client process (all threads, from ``time.process_time`` around the operation only: no
-interpreter start-up or imports), the sshd processes (the listener and the session processes it reaped) and
-the emulator process. ``cpu_*_over_legs`` compare the marginal cost per GiB streamed (CPU at the full size
-minus CPU of the same operation on 4 MiB, which stands for the fixed per-task cost: SSH handshakes,
-planning, Airflow and lineage bookkeeping); ``*_with_fixed_costs`` divide the whole CPU by the size.
+interpreter start-up or imports), every sshd process (the listener and all session processes, including
+those orphaned before they end: see ``_ServerCpu``) and the emulator process. ``cpu_*_over_legs`` compare
+the marginal cost per GiB streamed (CPU at the full size minus CPU of the same operation on 4 MiB, which
+stands for the fixed per-task cost: SSH handshakes, planning, Airflow and lineage bookkeeping);
+``*_with_fixed_costs`` divide the whole CPU by the size. Every operation runs in 3 interleaved rounds: the
+ratios are the median of the rounds' ratios, ``*_range`` their spread, ``cpu_seconds_per_gib`` medians
+(min-max). ``cpu_down_sha256_pinned_over_legs``: IrodsToSFTPOperator told the zone's scheme
+(``checksum_scheme="sha256"``), so it hashes SHA-256 only, like the iRODS read leg; unset, a fresh process
+does not know the scheme before its first verification and hashes MD5 too.
 ``rss_ratio_4g_over_256m_down``: peak RSS of IrodsToSFTPOperator on 4 GiB / 256 MiB (each in its own
 process, default ``sftp_connections``: 4 for both sizes).
 """
 
 from __future__ import annotations
 
+import ctypes
 import datetime
 import json
 import os
 import shutil
 import socket
+import statistics
 import tempfile
 import threading
 import time
@@ -49,7 +60,17 @@ from typing import Any
 
 import psutil
 from _wanproxy import WanProxy
-from staging import MIB, ROOT, _upload_object, emulator, make_file, measure, openssh_get
+from staging import (
+    CHECKSUM_ENV,
+    MIB,
+    ROOT,
+    STREAMS_ENV,
+    _upload_object,
+    emulator,
+    make_file,
+    measure,
+    openssh_get,
+)
 
 RTT = 0.030
 WINDOW = 512 * 1024
@@ -57,6 +78,9 @@ LINK = 125e6  # 1 Gbit/s shared by all connections of a direction
 GIB = 1024 * MIB
 SMALL = 4 * MIB  # the size whose CPU stands for an operation's fixed cost
 REPEAT = 2  # WAN figures: the best of two runs each (the machine is shared)
+CPU_REPEAT = 3  # loopback CPU: rounds of every operation; medians and the spread of the ratios
+_PR_SET_CHILD_SUBREAPER = 36  # <linux/prctl.h>
+SITE_STREAMS = 8  # a site's max_number_of_streams_per_parallel_write_handle (the server's default is 3)
 
 
 def wan_proxy(port: int) -> WanProxy:
@@ -140,21 +164,56 @@ def _envs(work: Path, server: Any, irods_port: int, sftp_port: int) -> dict[str,
 
 
 class _ServerCpu:
-    """CPU seconds of the sshd listener (with the session processes it reaped) and the emulator process."""
+    """CPU seconds of sshd (the listener and every session process) and the emulator process.
 
-    def __init__(self, sshd_pid: int) -> None:
+    sshd's session processes are mostly orphaned before they end (the privileged monitor exits without
+    waiting for the user's session process, which does the crypto and the SFTP work), so their CPU never
+    reaches the listener's children's times and is lost to init: counted that way, writing 256 MiB over four
+    SSH connections cost sshd 0.09 s, and which sessions were counted varied from run to run. This process
+    therefore becomes a child subreaper (Linux ``prctl``): orphans are re-parented here, and :meth:`total`
+    reaps them with ``wait4`` and adds their CPU (with that of the children they reaped).
+    """
+
+    def __init__(self, sshd_pid: int, emulator_port: int) -> None:
         self.sshd = psutil.Process(sshd_pid)
         me = psutil.Process()
         self.emulator = next(
-            p for p in me.children(recursive=True) if "irods_provider.testing" in " ".join(p.cmdline())
+            p
+            for p in me.children(recursive=True)
+            if "irods_provider.testing" in (line := " ".join(p.cmdline()))
+            and f"--port {emulator_port}" in line
         )
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_SET_CHILD_SUBREAPER) failed")
+        self.orphans = 0.0  # CPU seconds of the sshd session processes reaped here
+
+    def _reap_orphans(self) -> int:
+        """Reap the sshd processes re-parented here that ended; how many are still running."""
+        running = 0
+        for child in psutil.Process().children():
+            try:
+                if child.pid in (self.sshd.pid, self.emulator.pid) or child.name() != "sshd":
+                    continue
+                ended = child.status() == psutil.STATUS_ZOMBIE
+            except psutil.Error:
+                continue
+            if not ended:
+                running += 1
+                continue
+            pid, _, usage = os.wait4(child.pid, os.WNOHANG)
+            if pid:
+                self.orphans += usage.ru_utime + usage.ru_stime
+
+        return running
 
     def total(self) -> float:
         deadline = time.monotonic() + 10
-        while self.sshd.children() and time.monotonic() < deadline:  # sessions still ending
-            time.sleep(0.05)
+        while (self.sshd.children() or self._reap_orphans()) and time.monotonic() < deadline:
+            time.sleep(0.05)  # sessions still ending
         s, e = self.sshd.cpu_times(), self.emulator.cpu_times()
-        return s.user + s.system + s.children_user + s.children_system + e.user + e.system
+        listener = s.user + s.system + s.children_user + s.children_system
+        return listener + self.orphans + e.user + e.system
 
 
 def _cpu(env: dict[str, str], servers: _ServerCpu, op: str, size: int, arg: str = "", n: int = 0) -> float:
@@ -177,7 +236,9 @@ def _per_gib(
     return big / (size / GIB), (big - small) / ((size - SMALL) / GIB)
 
 
-def _wan_figures(env: dict[str, str], server: Any, proxy_port: int, size: int, work: Path) -> dict[str, Any]:
+def _wan_figures(
+    env: dict[str, str], site_env: dict[str, str], server: Any, proxy_port: int, size: int, work: Path
+) -> dict[str, Any]:
     from irods_provider.transfers._staging import auto_connections
 
     n = auto_connections([size])
@@ -191,6 +252,8 @@ def _wan_figures(env: dict[str, str], server: Any, proxy_port: int, size: int, w
     via = _via(server, proxy_port, known)
     openssh = size / min(openssh_get(via, src, size, work) for _ in range(REPEAT)) / 1e6
     together = _together(env, ("sftp_read_n", size, src, n), ("irods_upload", size, "", 0))
+    site_up = measure(site_env, "stage_up", size, src, REPEAT)
+    site_write = measure(site_env, "irods_upload", size, repeat=REPEAT)
     obj = _upload_object(env, size)
     down = measure(env, "stage_down", size, obj, REPEAT)
     irods_read = measure(env, "irods_read_verify", size, obj, REPEAT)
@@ -205,6 +268,8 @@ def _wan_figures(env: dict[str, str], server: Any, proxy_port: int, size: int, w
         "irods_to_sftp": down["mb_s"],
         "irods_read_alone": irods_read["mb_s"],
         "sftp_write_alone": sftp_write["mb_s"],
+        f"sftp_to_irods_site_streams_{SITE_STREAMS}": site_up["mb_s"],
+        f"irods_write_alone_site_streams_{SITE_STREAMS}": site_write["mb_s"],
     }
     marginal = _marginal_rates(
         env,
@@ -234,6 +299,16 @@ def _wan_figures(env: dict[str, str], server: Any, proxy_port: int, size: int, w
         "wan_over_two_step": round(up["mb_s"] / two_step["mb_s"], 2),
         "wan_over_two_step_bound": round(1 + legs[0] / legs[1], 2),
         "wan_1_connection_over_openssh_sftp": round(up_one["mb_s"] / openssh, 2),
+        "wan_site_streams": SITE_STREAMS,
+        f"wan_sftp_to_irods_over_openssh_sftp_site_streams_{SITE_STREAMS}": round(
+            site_up["mb_s"] / openssh, 2
+        ),
+        f"wan_irods_write_alone_over_openssh_sftp_site_streams_{SITE_STREAMS}": round(
+            site_write["mb_s"] / openssh, 2
+        ),
+        f"wan_sftp_to_irods_over_min_leg_site_streams_{SITE_STREAMS}": round(
+            site_up["mb_s"] / min(sftp_read["mb_s"], site_write["mb_s"]), 2
+        ),
         # The same legs run at the same time in two processes: what the machine gives both at once.
         "wan_sftp_to_irods_over_min_leg_run_together": round(up["mb_s"] / min(together), 2),
         "wan_sftp_to_irods_over_openssh_sftp_marginal": _ratio(marginal, "sftp_to_irods", "openssh_sftp_get"),
@@ -293,25 +368,9 @@ class _via:
         return getattr(self._server, name)
 
 
-def _loopback_figures(env: dict[str, str], server: Any, size: int, rss_large: int) -> dict[str, Any]:
-    from irods_provider.transfers._staging import auto_connections
-
-    n = auto_connections([size])
-    servers = _ServerCpu(server._proc.pid)
-    src = (make_file(server, "cpu-src.bin", size), make_file(server, "cpu-small.bin", SMALL))
-    obj = (_upload_object(env, size), _upload_object(env, SMALL))
-    none = ("", "")
-    ops = {
-        "sftp_to_irods": ("stage_up", src, n),
-        "sftp_read_alone": ("sftp_read_n", src, n),
-        "irods_write_alone": ("irods_upload", none, 0),
-        "irods_to_sftp": ("stage_down", obj, n),
-        "irods_read_alone": ("irods_read_verify", obj, 0),
-        "sftp_write_alone": ("sftp_write_n", none, n),
-    }
-    raw, marginal = {}, {}
-    for name, (op, args, count) in ops.items():
-        raw[name], marginal[name] = _per_gib(env, servers, op, size, args, count)
+def _loopback_figures(
+    env: dict[str, str], server: Any, emulator_port: int, size: int, rss_large: int
+) -> dict[str, Any]:
     objects = (_upload_object(env, 256 * MIB), _upload_object(env, rss_large))
     small = measure(env, "stage_down", 256 * MIB, objects[0])["rss_mib"]
     large = measure(env, "stage_down", rss_large, objects[1])["rss_mib"]
@@ -319,23 +378,10 @@ def _loopback_figures(env: dict[str, str], server: Any, size: int, rss_large: in
     fixed = {**env, "MALLOC_MMAP_THRESHOLD_": str(MIB)}
     small_fixed = measure(fixed, "stage_down", 256 * MIB, objects[0])["rss_mib"]
     large_fixed = measure(fixed, "stage_down", rss_large, objects[1])["rss_mib"]
-
-    def ratio(cpu: dict[str, float], staged: str, a: str, b: str) -> float:
-        return round(cpu[staged] / (cpu[a] + cpu[b]), 3)
-
     return {
-        "cpu_up_over_legs": ratio(marginal, "sftp_to_irods", "sftp_read_alone", "irods_write_alone"),
-        "cpu_down_over_legs": ratio(marginal, "irods_to_sftp", "irods_read_alone", "sftp_write_alone"),
-        "cpu_up_over_legs_with_fixed_costs": ratio(
-            raw, "sftp_to_irods", "sftp_read_alone", "irods_write_alone"
-        ),
-        "cpu_down_over_legs_with_fixed_costs": ratio(
-            raw, "irods_to_sftp", "irods_read_alone", "sftp_write_alone"
-        ),
+        **_cpu_figures(env, server, emulator_port, size),
         "rss_ratio_4g_over_256m_down": round(large / small, 3),
         "rss_ratio_4g_over_256m_down_glibc_mmap_threshold_1m": round(large_fixed / small_fixed, 3),
-        "cpu_seconds_per_gib": {k: round(v, 2) for k, v in marginal.items()},
-        "cpu_seconds_per_gib_with_fixed_costs": {k: round(v, 2) for k, v in raw.items()},
         "peak_rss_mib_down": {
             "256m": round(small, 1),
             f"{rss_large // MIB}m": round(large, 1),
@@ -343,6 +389,61 @@ def _loopback_figures(env: dict[str, str], server: Any, size: int, rss_large: in
             f"{rss_large // MIB}m_glibc_mmap_threshold_1m": round(large_fixed, 1),
         },
     }
+
+
+#: (staged, leg, leg) of each ``cpu_*_over_legs`` ratio.
+_CPU_RATIOS = {
+    "cpu_up_over_legs": ("sftp_to_irods", "sftp_read_alone", "irods_write_alone"),
+    "cpu_down_over_legs": ("irods_to_sftp", "irods_read_alone", "sftp_write_alone"),
+    "cpu_down_sha256_pinned_over_legs": (
+        "irods_to_sftp_sha256_pinned",
+        "irods_read_alone",
+        "sftp_write_alone",
+    ),
+}
+
+
+def _cpu_figures(env: dict[str, str], server: Any, emulator_port: int, size: int) -> dict[str, Any]:
+    """CPU per GiB of each operation, ``CPU_REPEAT`` rounds interleaved; medians, and the ratios' spread."""
+    from irods_provider.transfers._staging import auto_connections
+
+    n = auto_connections([size])
+    servers = _ServerCpu(server._proc.pid, emulator_port)
+    src = (make_file(server, "cpu-src.bin", size), make_file(server, "cpu-small.bin", SMALL))
+    obj = (_upload_object(env, size), _upload_object(env, SMALL))
+    none = ("", "")
+    pinned = {**env, CHECKSUM_ENV: "sha256"}
+    ops = {
+        "sftp_to_irods": ("stage_up", src, n, env),
+        "sftp_read_alone": ("sftp_read_n", src, n, env),
+        "irods_write_alone": ("irods_upload", none, 0, env),
+        "irods_to_sftp": ("stage_down", obj, n, env),
+        "irods_to_sftp_sha256_pinned": ("stage_down", obj, n, pinned),
+        "irods_read_alone": ("irods_read_verify", obj, 0, env),
+        "sftp_write_alone": ("sftp_write_n", none, n, env),
+    }
+    raw: dict[str, list[float]] = {name: [] for name in ops}
+    marginal: dict[str, list[float]] = {name: [] for name in ops}
+    for _ in range(CPU_REPEAT):  # rounds interleaved, so a burst of load hits every operation alike
+        for name, (op, args, count, op_env) in ops.items():
+            whole, streamed = _per_gib(op_env, servers, op, size, args, count)
+            raw[name].append(whole)
+            marginal[name].append(streamed)
+    out: dict[str, Any] = {}
+    for key, (staged, a, b) in _CPU_RATIOS.items():
+        for suffix, cpu in (("", marginal), ("_with_fixed_costs", raw)):
+            rounds = [cpu[staged][i] / (cpu[a][i] + cpu[b][i]) for i in range(CPU_REPEAT)]
+            out[f"{key}{suffix}"] = round(statistics.median(rounds), 3)
+            out[f"{key}{suffix}_range"] = f"{min(rounds):.3f}-{max(rounds):.3f}"
+    out["cpu_repeat"] = CPU_REPEAT
+    out["cpu_seconds_per_gib"] = {k: _median_range(v) for k, v in marginal.items()}
+    out["cpu_seconds_per_gib_with_fixed_costs"] = {k: _median_range(v) for k, v in raw.items()}
+    return out
+
+
+def _median_range(values: list[float]) -> str:
+    """``median (min-max)``, two decimals."""
+    return f"{statistics.median(values):.2f} ({min(values):.2f}-{max(values):.2f})"
 
 
 def phases(env: dict[str, str], server: Any, size: int = SMALL) -> dict[str, Any]:
@@ -441,12 +542,27 @@ def run_wan(size: int, *, rss_large: int) -> dict[str, Any]:
     model = check_model()
     work = Path(tempfile.mkdtemp(prefix="staging-wan-"))
     try:
-        with OpenSshServer() as server, emulator(work / "spool") as port:
-            with wan_proxy(server.port) as sftp_proxy, wan_proxy(port) as irods_proxy:
+        site_args = ("--streams-per-handle", str(SITE_STREAMS))
+        with (
+            OpenSshServer() as server,
+            emulator(work / "spool") as port,
+            emulator(work / "spool-site", *site_args) as site_port,
+        ):
+            with (
+                wan_proxy(server.port) as sftp_proxy,
+                wan_proxy(port) as irods_proxy,
+                wan_proxy(site_port) as site_proxy,
+            ):
                 env = _envs(work, server, irods_proxy.port, sftp_proxy.port)
-                wan = _wan_figures(env, server, sftp_proxy.port, size, work)
+                site_env = {
+                    **_envs(work, server, site_proxy.port, sftp_proxy.port),
+                    STREAMS_ENV: str(SITE_STREAMS),
+                }
+                wan = _wan_figures(env, site_env, server, sftp_proxy.port, size, work)
                 traced = {f"{n // MIB}mib": phases(env, server, n) for n in (SMALL, size)}
-            loopback = _loopback_figures(_envs(work, server, port, server.port), server, size, rss_large)
+            loopback = _loopback_figures(
+                _envs(work, server, port, server.port), server, port, size, rss_large
+            )
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return {
@@ -505,33 +621,33 @@ def write_wan_results(result: dict[str, Any]) -> None:
     path.write_text(text)
 
 
-#: The previous full run (2026-12-05, load average 0.9-3.7): whole chunks per connection in order, SSH
-#: connections and channels opened one after another, a new ``bytes`` per chunk on the download path.
+#: The previous full run (2026-12-05, quiet machine): the default 3 iRODS streams only, sshd's orphaned
+#: session processes not counted in the CPU figures (see ``_ServerCpu``), one CPU round per operation.
 BEFORE: dict[str, Any] = {
-    "wan_sftp_to_irods_over_openssh_sftp": 1.76,
-    "wan_sftp_to_irods_over_min_leg": 0.75,
-    "wan_irods_to_sftp_over_min_leg": 0.7,
-    "wan_over_two_step": 1.48,
-    "wan_over_two_step_bound": 1.91,
-    "wan_1_connection_over_openssh_sftp": 0.91,
-    "wan_sftp_to_irods_over_min_leg_run_together": 0.74,
-    "wan_sftp_to_irods_over_openssh_sftp_marginal": 2.09,
-    "wan_sftp_to_irods_over_min_leg_marginal": 0.88,
-    "wan_irods_to_sftp_over_min_leg_marginal": 0.84,
-    "cpu_up_over_legs": 0.884,
-    "cpu_down_over_legs": 1.014,
-    "rss_ratio_4g_over_256m_down": 1.152,
-    "rss_ratio_4g_over_256m_down_glibc_mmap_threshold_1m": 0.999,
-    "sftp_to_irods MB/s": 26.7,
-    "sftp_read_alone MB/s": 38.8,
-    "irods_write_alone MB/s": 35.4,
+    "wan_sftp_to_irods_over_openssh_sftp": 2.02,
+    "wan_sftp_to_irods_over_min_leg": 0.85,
+    "wan_irods_to_sftp_over_min_leg": 0.75,
+    "wan_over_two_step": 1.56,
+    "wan_over_two_step_bound": 1.83,
+    "wan_1_connection_over_openssh_sftp": 0.9,
+    "wan_sftp_to_irods_over_min_leg_run_together": 0.89,
+    "wan_sftp_to_irods_over_openssh_sftp_marginal": 2.43,
+    "wan_sftp_to_irods_over_min_leg_marginal": 1.0,
+    "wan_irods_to_sftp_over_min_leg_marginal": 0.9,
+    "cpu_up_over_legs": 0.778,
+    "cpu_down_over_legs": 1.332,
+    "rss_ratio_4g_over_256m_down": 1.018,
+    "rss_ratio_4g_over_256m_down_glibc_mmap_threshold_1m": 1.007,
+    "sftp_to_irods MB/s": 30.3,
+    "sftp_read_alone MB/s": 43.1,
+    "irods_write_alone MB/s": 35.8,
     "openssh_sftp_get MB/s": 15.1,
-    "irods_to_sftp MB/s": 27.1,
-    "irods_read_alone MB/s": 39.6,
-    "sftp_write_alone MB/s": 38.9,
-    "peak RSS 256 MiB down (MiB)": 252.1,
-    "peak RSS 4 GiB down (MiB)": 290.3,
-    "load_average before, after": "[0.89, 1.51, 2.79], [3.69, 2.24, 2.5]",
+    "irods_to_sftp MB/s": 29.8,
+    "irods_read_alone MB/s": 39.8,
+    "sftp_write_alone MB/s": 40.1,
+    "peak RSS 256 MiB down (MiB)": 214.8,
+    "peak RSS 4 GiB down (MiB)": 218.6,
+    "load_average before, after": "[0.65, 1.26, 2.06], [4.53, 2.74, 2.36]",
 }
 
 
@@ -572,23 +688,16 @@ def _together_reading(r: dict[str, Any]) -> str:
 
 #: What changed since the previous run (the notes' second paragraph).
 _CHANGES = (
-    "What changed since the previous run: (1) each chunk is cut into a piece per SSH connection, both by "
-    "the range readers (upload) and by the parallel writer (download), so the next chunk in order "
-    "arrives, and the last one leaves, at the connections' combined rate instead of one window's "
-    "(head-of-line: the iRODS streams used to wait ~0.55 s for the first 8 MiB chunk over one "
-    "connection, the SFTP side ~0.7 s for the last); buffered bytes are at most two chunks per file "
-    "whatever the connection count (was two per connection); (2) the fixed cost per task: the first SSH "
-    "connection is opened while the iRODS session is built, the automatic extra connections while the "
-    "first file's setup runs, SFTP channels, reopened handles and closes all at once; (3) the download "
-    "path keeps a flat heap: iRODS reads go into a fixed pool of chunk buffers "
-    "(`data_objects.read_into`, `open_reader(reuse_buffers=True)`) and the parallel SFTP writer copies "
-    "each piece into two reused buffers per connection, so no chunk-sized block is allocated per chunk "
-    "(what let glibc's dynamic mmap threshold move chunk-sized blocks into fragmenting thread arenas). "
-    "`wan_phases` is one task's timeline through the model (each call traced, `staging.py --phases`); "
-    "on 4 MiB it was 2.11 s up and 2.56 s down before (1.5-2 s of it fixed cost: SSH connect 0.30-0.37, "
-    "iRODS hook 0.14-0.24, plan 0.10-0.14, extra SSH connections 0.35 after the plan, four channels "
-    "one after another ~0.45, the first chunk 0.55-0.76, iRODS checksum, rename and lineage), and on "
-    "256 MiB 10.11 s up and 10.58 s down."
+    "What changed since the previous run: (1) the `*_site_streams_8` figures: a second emulator configured "
+    "like a site that raised the per-handle stream cap to 8, the operator and the iRODS leg asked for 8 "
+    "streams (the client reads the cap from `/info` and never exceeds it; a test checks that the server "
+    "sees more than 3 streams busy at once and the bytes and checksum are right); (2) the CPU figures count "
+    "every sshd session process (most were lost before, see below) and run 3 interleaved rounds with "
+    "their spread; (3) `cpu_down_sha256_pinned_over_legs`. The code of the operators did not change. "
+    "The run before the previous one (its own notes): whole chunks per connection in order, SSH "
+    "connections and channels opened one after another, a new `bytes` per chunk on the download path; "
+    "`over_openssh_sftp` 1.76, `over_min_leg` 0.75 up and 0.7 down. "
+    "`wan_phases` is one task's timeline through the model (each call traced, `staging.py --phases`)."
 )
 #: The previous code and this branch measured side by side (a separate run of the same operations).
 _SIDE_BY_SIDE = (
@@ -607,6 +716,29 @@ _SIDE_BY_SIDE = (
     "(a memcpy, well under 0.1 s per GiB). Peak RSS of the download in that comparison (load 7-13): "
     "264.7 -> 298.5 MiB from 256 MiB to 4 GiB before (1.128), 192.0 -> 195.1 MiB now (1.016)."
 )
+
+
+def _cpu_reading(r: dict[str, Any]) -> str:
+    """Where the CPU of staging goes beside its legs, with this run's medians and spreads."""
+    return (
+        f"CPU over {r['cpu_repeat']} interleaved rounds (median, spread): `cpu_up_over_legs` "
+        f"{r['cpu_up_over_legs']} ({r['cpu_up_over_legs_range']}), `cpu_down_over_legs` "
+        f"{r['cpu_down_over_legs']} ({r['cpu_down_over_legs_range']}), with the scheme given "
+        f"{r['cpu_down_sha256_pinned_over_legs']} ({r['cpu_down_sha256_pinned_over_legs_range']}). "
+        "Two causes of the earlier 1.33 down (and of CPU figures moving 20-30 % between repetitions) were "
+        "found: (1) the benchmark lost most of sshd's CPU. sshd's privileged monitor exits without waiting "
+        "for the session process that does the crypto and the SFTP work, so that process was re-parented to "
+        "init and its CPU never reached the listener's children's times; which sessions were counted "
+        "depended on the order they ended (writing 256 MiB over 4 SSH connections: 0.09 s counted, about "
+        "1.7 s spent). The SFTP write leg, whose sessions carry every byte, lost the most, so the legs' sum "
+        "was too small. The benchmark now makes itself a child subreaper and reaps those sessions. (2) "
+        "IrodsToSFTPOperator hashes MD5 as well as SHA-256: `hasher_for(config.checksum_scheme, session, "
+        "source)` in a fresh process does not know the zone's scheme, although the operator already holds "
+        "the zone's checksum of the source (`stat`, else `calculate_checksum`) before it streams; MD5 costs "
+        "about 1.7 CPU seconds per GiB here (SHA-256 0.7), which the `sha256_pinned` figure leaves out. "
+        "Learning the scheme from that checksum before creating the hasher "
+        "(`learn_checksum_scheme(session, source, checksum)`) removes it without pinning."
+    )
 
 
 def _wan_notes(r: dict[str, Any]) -> str:
@@ -636,9 +768,18 @@ def _wan_notes(r: dict[str, Any]) -> str:
         "Measured alone with those counts, the iRODS leg ran at "
         f"{rates['irods_write_alone']} MB/s, {ceiling:.2f} times OpenSSH's one connection "
         f"({rates['openssh_sftp_get']} MB/s): `over_openssh_sftp` >= 2.5 would need staging to outrun the "
-        "iRODS leg by itself, which no pipeline can. It is unreachable in a faithful model; only a server "
-        "configured for 4 or more streams per handle lifts it (not raised here: the emulator keeps the real "
-        "default). The model holds each TCP connection to one window per round trip: "
+        "iRODS leg by itself, which no pipeline can. It is unreachable against a default server; only a "
+        "server configured for more streams per handle lifts it. Against an emulator configured like such a "
+        f"site ({SITE_STREAMS} streams per handle, the operator and the leg asked for {SITE_STREAMS}), the "
+        f"iRODS leg alone ran at {rates[f'irods_write_alone_site_streams_{SITE_STREAMS}']} MB/s "
+        f"({r[f'wan_irods_write_alone_over_openssh_sftp_site_streams_{SITE_STREAMS}']} times OpenSSH) and "
+        f"staging at {rates[f'sftp_to_irods_site_streams_{SITE_STREAMS}']} MB/s: "
+        f"`wan_sftp_to_irods_over_openssh_sftp_site_streams_{SITE_STREAMS}` "
+        f"{_goal(r[f'wan_sftp_to_irods_over_openssh_sftp_site_streams_{SITE_STREAMS}'], 2.5)}, "
+        f"{r[f'wan_sftp_to_irods_over_min_leg_site_streams_{SITE_STREAMS}']} of its slower leg "
+        "(the SFTP read over the same connections). The client reads the cap from `/info` and uses "
+        "min(`streams`, cap) streams, never more. "
+        "The model holds each TCP connection to one window per round trip: "
         f"{model['one_connection_mb_s']} MB/s through one connection and "
         f"{model['each_of_two_connections_mb_s']} MB/s through each of two at once "
         f"(window / RTT = {model['window_over_rtt_mb_s']} MB/s); staging over one SSH connection is held "
@@ -650,6 +791,7 @@ def _wan_notes(r: dict[str, Any]) -> str:
         f"{rates['irods_write_with_sftp_read_at_once']} MB/s (iRODS); staging reached "
         f"{r['wan_sftp_to_irods_over_min_leg_run_together']} of the slower of those. "
         f"{_together_reading(r)}\n\n"
+        f"{_cpu_reading(r)}\n\n"
         f"{_SIDE_BY_SIDE}\n\n"
         "Before issue 17's work (its own link model, also 30 ms RTT and a 512 KiB window, where one "
         "connection reached about twice what this model allows; 256 MiB): SFTP read alone 29.5 MB/s, "

@@ -41,6 +41,10 @@ ROOT = Path(__file__).resolve().parent.parent
 MIB = 1024 * 1024
 HOME = "/tempZone/home/rods"
 CHUNK = 8 * MIB
+#: iRODS streams per file for the child's operators and ``irods_upload`` (unset: the engine's default, 3).
+STREAMS_ENV = "IRODS_BENCH_STREAMS"
+#: The operators' ``checksum_scheme`` (unset: learned, so a fresh process hashes MD5 as well as SHA-256).
+CHECKSUM_ENV = "IRODS_BENCH_CHECKSUM_SCHEME"
 
 
 class Generated(io.RawIOBase):
@@ -87,6 +91,10 @@ def _child(op: str, size: int, arg: str, connections: int = 0) -> dict[str, Any]
         _phases.install()
         op = {"phases_up": "stage_up", "phases_down": "stage_down"}[op]
     more: dict[str, Any] = {}  # stage_up: the default range readers (one per SSH connection)
+    if STREAMS_ENV in os.environ:  # a site that raised the server's per-handle stream cap
+        more["streams"] = int(os.environ[STREAMS_ENV])
+    if CHECKSUM_ENV in os.environ:  # the zone's scheme given, not learned from the first verification
+        more["checksum_scheme"] = os.environ[CHECKSUM_ENV]
     if connections:
         more["sftp_connections"] = connections
     if op == "stage_up_ranges":
@@ -174,6 +182,7 @@ def _child_more(op: str, size: int, arg: str, connections: int) -> dict[str, Any
 
     from irods_provider.client.transfer import (
         StreamHasher,
+        TransferConfig,
         copy,
         open_reader,
         upload_object,
@@ -189,8 +198,14 @@ def _child_more(op: str, size: int, arg: str, connections: int) -> dict[str, Any
         with IrodsHook("irods_default") as hook:
             session = hook.get_conn()
             if op == "irods_upload":
+                streams = os.environ.get(STREAMS_ENV)
                 upload_object(
-                    session, Generated(size), f"{HOME}/u-{uuid.uuid4().hex}", size=size, resume=False
+                    session,
+                    Generated(size),
+                    f"{HOME}/u-{uuid.uuid4().hex}",
+                    size=size,
+                    resume=False,
+                    config=TransferConfig(streams=int(streams)) if streams else None,
                 )
             else:
                 with open_reader(session, arg, size=size) as reader:
@@ -250,9 +265,9 @@ class _Discard:
 
 
 @contextlib.contextmanager
-def emulator(spool: Path) -> Iterator[int]:
-    """The emulator in a subprocess; yields its port."""
-    with emulator_process(spool=spool) as base:
+def emulator(spool: Path, *serve_args: str) -> Iterator[int]:
+    """The emulator in a subprocess (``serve_args``: e.g. a site's stream caps); yields its port."""
+    with emulator_process(*serve_args, spool=spool) as base:
         yield int(base.split(":")[2].split("/", maxsplit=1)[0])
 
 
