@@ -20,6 +20,7 @@ from ._coordinator import TransferCoordinator, TransferSubscriber
 from ._copy import (
     CopyResult,
     hasher_for,
+    learn_checksum_scheme,
     verify_checksum,
     with_server_checksum,
 )
@@ -156,6 +157,7 @@ def _download_local(
     cfg = _effective_config(session, config)
     started = time.monotonic()
     st = session.data_objects.stat(path)
+    learn_checksum_scheme(session, path, st.checksum)  # hash only the zone's scheme when it is stored
     decided = _decide_local(
         session, path, st, local, cfg=cfg, skip=skip, overwrite=overwrite, dry_run=dry_run
     )
