@@ -18,7 +18,13 @@ import secrets
 from typing import TYPE_CHECKING, Any
 
 from irods_provider.client._events import emit
-from irods_provider.client.transfer._endpoints import DownloadSink, PrefixCheck, Writer
+from irods_provider.client.transfer._coordinator import TransferCoordinator
+from irods_provider.client.transfer._endpoints import (
+    DownloadSink,
+    PrefixCheck,
+    Writer,
+    register_temporary,
+)
 from irods_provider.client.transfer._policy import DestinationState
 from irods_provider.exceptions import (
     IrodsChecksumMismatchError,
@@ -112,27 +118,32 @@ class SftpStagingSink:
         """Whether this task recorded a temporary of ``final`` for ``key`` (the local record only)."""
         return self.store.load(self._record_key(key)) is not None
 
-    def open_temp(self, *, size: int, key: str, resume: bool, prefix: PrefixCheck) -> tuple[Writer, int]:
+    def open_temp(
+        self,
+        *,
+        size: int,
+        key: str,
+        resume: bool,
+        prefix: PrefixCheck,
+        coordinator: TransferCoordinator,
+    ) -> tuple[Writer, int]:
         """A writer on this task's resumable temporary (checked, its prefix verified) or a new one, spread
-        over one session per SSH connection when more than a chunk is left (:func:`widen_writer`)."""
+        over one session per SSH connection when more than a chunk is left (:func:`widen_writer`). The
+        temporary's failure cleanup (:func:`register_temporary`) is registered as soon as it is open."""
         self._record = self._record_key(key)
         self._size = size
-        writer, offset = self._open(size=size, resume=resume, prefix=prefix)
+        writer, offset = self._open(size=size, resume=resume, prefix=prefix, coordinator=coordinator)
         self._writer = writer
-        try:
-            self._writer = widen_writer(
-                self.sftp, writer, remaining=size - offset, chunk_size=self.chunk_size
-            )
-        except BaseException:
-            self.abort()
-            if not resume:
-                self.discard()
-            raise
+        register_temporary(coordinator, self, resume=resume)
+        self._writer = widen_writer(self.sftp, writer, remaining=size - offset, chunk_size=self.chunk_size)
         return self._writer, offset
 
-    def _open(self, *, size: int, resume: bool, prefix: PrefixCheck) -> tuple[SftpWriter, int]:
+    def _open(
+        self, *, size: int, resume: bool, prefix: PrefixCheck, coordinator: TransferCoordinator
+    ) -> tuple[SftpWriter, int]:
         """This task's recorded temporary when ``resume`` and it passes its checks, else a new one created
-        exclusively with a random name (recorded with ``resume``)."""
+        exclusively with a random name (recorded with ``resume``). A raw connection error while creating
+        it registers its removal once reconnected (created or not, it is unrecorded)."""
         assert self._record is not None
         head, name = posixpath.split(self.final)
         record = self.store.load(self._record) if resume else None
@@ -155,7 +166,7 @@ class SftpStagingSink:
                 self.store.save(self._record, {"temp": posixpath.basename(temp), "uid": handle.stat().st_uid})
         except Exception as exc:
             if is_raw_connection_error(exc):  # created or not, unrecorded: remove it once reconnected
-                self.sftp.remove_later(temp)
+                coordinator.add_failure_cleanup(lambda _cause: self.sftp.remove_later(temp))
             raise
         return _writer(self.client, temp, handle, offset=0), 0
 

@@ -52,16 +52,49 @@ def parallel_download(
     a planted symlink included, may be there).
 
     Bytes are hashed in order as chunks complete and compared with the server's checksum when ``verify``.
-    Writes ``local_path`` directly: :func:`download_object` adds policies and an atomic rename.
+    Writes ``local_path`` directly: :func:`download_object` adds policies and an atomic rename. A file
+    created ``exclusive`` is removed if the download fails.
     """
     cfg = _effective_config(session, config, streams=streams, chunk_size=chunk_size)
     if size is None:
         size = session.data_objects.stat(path).size
     coordinator = TransferCoordinator(path=path, subscribers=subscribers, cancel_event=cancel_event)
+    try:
+        result = _download_into(
+            session,
+            path,
+            local_path,
+            cfg=cfg,
+            size=size,
+            verify=verify,
+            coordinator=coordinator,
+            exclusive=exclusive,
+        )
+    except BaseException as exc:
+        coordinator.run_failure_cleanups(exc)
+        raise
+    coordinator.succeed()
+    return result
+
+
+def _download_into(
+    session: SessionLike,
+    path: str,
+    local_path: str | os.PathLike[str],
+    *,
+    cfg: TransferConfig,
+    size: int,
+    verify: bool,
+    coordinator: TransferCoordinator,
+    exclusive: bool,
+) -> CopyResult:
+    """:func:`parallel_download`'s body under ``coordinator``: a file created ``exclusive`` registers its
+    removal as a failure cleanup there, which the owner of the transfer runs (or drops on success)."""
     coordinator.queued(size)
     hasher = hasher_for(cfg.checksum_scheme, session, path)
     if exclusive:
         fd = create_exclusive(os.fspath(local_path))
+        coordinator.add_failure_cleanup(lambda _cause: _unlink(Path(local_path)))
     else:
         fd = os.open(local_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
     try:
@@ -165,23 +198,25 @@ def _download_local(
         return decided
     local.parent.mkdir(parents=True, exist_ok=True)
     temp = local.with_name(f".{local.name}.irods-part-{uuid.uuid4().hex[:12]}")
+    # The temporary's removal is registered where it is created (:func:`_download_into`); it runs on
+    # any failure up to and including the publish.
+    coordinator = TransferCoordinator(path=path, subscribers=subscribers, cancel_event=cancel_event)
     try:
-        result = parallel_download(
+        result = _download_into(
             session,
             path,
             temp,
-            config=cfg,
+            cfg=cfg,
             size=st.size,
             verify=verify,
-            subscribers=subscribers,
-            cancel_event=cancel_event,
+            coordinator=coordinator,
             exclusive=True,
         )
         _publish_local(temp, local, replace=overwrite is not OverwritePolicy.REFUSE)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            temp.unlink()  # unlink never follows a link: at worst it removes one planted there
+    except BaseException as exc:
+        coordinator.run_failure_cleanups(exc)
         raise
+    coordinator.succeed()
     _remove_stale_temporaries(local)
     return FileResult(
         source=path,
@@ -257,6 +292,12 @@ def _publish_local(temp: Path, local: Path, *, replace: bool = True) -> None:
         os.replace(temp, local)
         return
     os.unlink(temp)
+
+
+def _unlink(temp: Path) -> None:
+    """Remove the temporary ``temp`` if it is there (unlink never follows a link)."""
+    with contextlib.suppress(FileNotFoundError):
+        temp.unlink()
 
 
 def _remove_stale_temporaries(local: Path) -> None:

@@ -27,11 +27,17 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from irods_provider.exceptions import IrodsAlreadyExistsError, IrodsNotFoundError
+from irods_provider.exceptions import (
+    IrodsAlreadyExistsError,
+    IrodsChecksumMismatchError,
+    IrodsInvalidPathError,
+    IrodsNotFoundError,
+)
 
 from ._api import SessionLike
 from ._atomic import AtomicWriter
 from ._config import MIB, ChecksumScheme, OverwritePolicy, SkipPolicy, TransferConfig
+from ._coordinator import TransferCoordinator
 from ._copy import CopyResult, StreamHasher, copy
 from ._integrity import (
     _BINARY,
@@ -60,6 +66,7 @@ __all__ = [
     "Writer",
     "copy_file",
     "hidden_sibling",
+    "register_temporary",
 ]
 
 
@@ -177,8 +184,9 @@ class DownloadSink(Protocol):
     The engine asks :meth:`destination_state` once for the one skip/overwrite decision, opens the temporary,
     streams into its writer (which must copy or send what it is given before ``write`` returns: the reader
     reuses its buffers), closes the writer, verifies the zone's checksum and calls :meth:`verify`, then
-    :meth:`publish` (under REFUSE the publish-time race check is the sink's: right before its rename). On
-    failure it calls :meth:`abort` (the temporary stays for the next attempt to resume) or :meth:`discard`.
+    :meth:`publish` (under REFUSE the publish-time race check is the sink's: right before its rename). The
+    sink registers its temporary's failure cleanup with the transfer's coordinator where it creates (or
+    reopens) it, by :func:`register_temporary`; the engine runs it once on any failure.
     """
 
     @property
@@ -200,10 +208,19 @@ class DownloadSink(Protocol):
         no round trip: the engine starts reading from byte 0 while the temporary opens when not)."""
         ...
 
-    def open_temp(self, *, size: int, key: str, resume: bool, prefix: PrefixCheck) -> tuple[Writer, int]:
+    def open_temp(
+        self,
+        *,
+        size: int,
+        key: str,
+        resume: bool,
+        prefix: PrefixCheck,
+        coordinator: TransferCoordinator,
+    ) -> tuple[Writer, int]:
         """A writer on a hidden temporary and the offset it continues at: with ``resume``, the temporary an
         earlier attempt left for ``key`` (the source's version) when its bytes pass ``prefix`` (fed to its
-        hasher), else a new one at 0."""
+        hasher), else a new one at 0. Registers the temporary with ``coordinator`` as soon as it exists
+        (:func:`register_temporary`), and any other cleanup a failed creation needs."""
         ...
 
     def verify(self, sha256_hex: str) -> bool:
@@ -224,6 +241,28 @@ class DownloadSink(Protocol):
     def discard(self) -> None:
         """Remove the temporary (and any record of it). Never raises for a missing one."""
         ...
+
+
+def keeps_temporary(error: BaseException | None, *, resume: bool) -> bool:
+    """Whether a download that failed with ``error`` keeps its sink's temporary (and its resume record) for
+    the next attempt: with ``resume``, unless its bytes are wrong (a checksum mismatch, the zone's or the
+    sink's) or the final path was refused (a link or directory there, or under REFUSE a file that appeared:
+    the next attempt refuses it too)."""
+    refused = (IrodsChecksumMismatchError, IrodsInvalidPathError, IrodsAlreadyExistsError)
+    return resume and not isinstance(error, refused)
+
+
+def register_temporary(coordinator: TransferCoordinator, sink: DownloadSink, *, resume: bool) -> None:
+    """Register the failure cleanup of ``sink``'s temporary, where the sink creates or reopens it: stop
+    writing (:meth:`~DownloadSink.abort`), then :meth:`~DownloadSink.discard` it unless the transfer's
+    error leaves it resumable (:func:`keeps_temporary`)."""
+
+    def cleanup(cause: BaseException | None) -> None:
+        sink.abort()
+        if not keeps_temporary(cause or coordinator.exception, resume=resume):
+            sink.discard()
+
+    coordinator.add_failure_cleanup(cleanup)
 
 
 class _Discard:

@@ -15,15 +15,9 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from irods_provider.exceptions import (
-    IrodsAlreadyExistsError,
-    IrodsChecksumMismatchError,
-    IrodsInvalidPathError,
-)
-
 from ._api import DataObjectStatLike, SessionLike
 from ._config import OverwritePolicy, SkipPolicy, TransferConfig
-from ._coordinator import TransferSubscriber
+from ._coordinator import TransferCoordinator, TransferSubscriber
 from ._copy import CopyResult, StreamHasher, copy, hasher_for, learn_checksum_scheme, verify_checksum
 from ._endpoints import DownloadSink, PrefixCheck, Writer
 from ._policy import DestinationState, Refuse, Skip, decide, stored_checksum
@@ -55,8 +49,9 @@ def download_to_sink(
     """Stream ``path`` into ``sink``'s temporary, verified, then published (see :class:`DownloadSink`).
 
     With ``resume`` a temporary an earlier attempt left is continued once its bytes hash like the
-    source's first bytes, and a failure keeps the temporary (but for a checksum mismatch); without it
-    every failure discards it. Under REFUSE a destination that appeared during the copy is refused.
+    source's first bytes, and a failure keeps the temporary (but for a checksum mismatch or a refused
+    final path); without it every failure discards it. Under REFUSE a destination that appeared during
+    the copy is refused (and the temporary discarded).
     """
     started = time.monotonic()
     # The destination's one answer (SFTP round trips) while the zone answers for the source (HTTP).
@@ -76,25 +71,25 @@ def download_to_sink(
     reader = functools.partial(
         _reader, session, path, cfg, size=st.size, subscribers=subscribers, cancel_event=cancel_event
     )
-    writer, offset, source = _open(
-        sink, reader, size=st.size, key=key, resume=resume, prefix=prefix, queue_depth=cfg.queue_depth
-    )
-    hasher = prefix.hasher
-    if offset == 0 and hasher.count:  # a resumable temporary was refused after hashing it: start afresh
-        hasher = hasher_for(cfg.checksum_scheme, session, path)
+    # Each cleanup (the readers', the temporary's) is registered where it is created; run once on failure.
+    coordinator = TransferCoordinator(path=path, cancel_event=cancel_event)
     try:
+        writer, offset, source = _open(
+            sink, reader, coordinator, size=st.size, key=key, resume=resume, prefix=prefix, config=cfg
+        )
+        hasher = prefix.hasher
+        if offset == 0 and hasher.count:  # a resumable temporary was refused after hashing it: afresh
+            hasher = hasher_for(cfg.checksum_scheme, session, path)
         with source:
             result = _stream(source, writer, config=cfg, hasher=hasher, cancel_event=cancel_event)
-        # The zone's checksum (HTTP) while the sink flushes, closes and checks its temporary.
-        checksum, _ = _alongside(
-            lambda: verify_checksum(session, path, result), lambda: _finish(writer, sink, result)
-        )
+        checksum = _verified(session, path, writer, sink, result)
+        # Under REFUSE the sink checks right before its rename (which itself never replaces).
+        sink.publish(replace=overwrite is not OverwritePolicy.REFUSE)
     except BaseException as exc:
-        sink.abort()
-        if not resume or isinstance(exc, IrodsChecksumMismatchError):
-            sink.discard()
+        coordinator.set_exception(exc)
+        coordinator.run_failure_cleanups(exc)
         raise
-    _publish(sink, replace=overwrite is not OverwritePolicy.REFUSE)
+    coordinator.succeed()
     return FileResult(
         source=path,
         destination=sink.name,
@@ -144,36 +139,48 @@ def _reader(
 def _open(
     sink: DownloadSink,
     reader: Callable[..., ParallelReader],
+    coordinator: TransferCoordinator,
     *,
     size: int,
     key: str,
     resume: bool,
     prefix: PrefixCheck,
-    queue_depth: int,
+    config: TransferConfig,
 ) -> tuple[Writer, int, ParallelReader]:
-    """The sink's temporary and a reader (``reader(offset=...)``) from the offset it continues at.
+    """The sink's temporary and a reader (``reader(offset=...)``) from the offset it continues at; both
+    register their failure cleanups with ``coordinator`` (the reader's close, the temporary's).
 
     With no temporary to resume, the first ranged reads from byte 0 go out before the temporary opens:
     their latencies overlap. Into a single connection the sink is the slower leg, so the reader keeps
     one chunk per stream (more only holds memory); a parallel writer outruns the iRODS streams, which
-    then read ``queue_depth`` chunks per stream ahead, as configured.
+    then read ``config.queue_depth`` chunks per stream ahead, as configured.
     """
-    primed = None if resume and sink.resumable(key) else reader(offset=0)
+    primed = None if resume and sink.resumable(key) else _registered(reader(offset=0), coordinator)
     if primed is not None:
         primed.start()
-    try:
-        writer, offset = sink.open_temp(size=size, key=key, resume=resume, prefix=prefix)
-        if primed is None or offset:
-            if primed is not None:
-                primed.close()
-            primed = reader(offset=offset)
-    except BaseException:
+    writer, offset = sink.open_temp(size=size, key=key, resume=resume, prefix=prefix, coordinator=coordinator)
+    if primed is None or offset:
         if primed is not None:
             primed.close()
-        raise
+        primed = _registered(reader(offset=offset), coordinator)
     if sink.parallel:
-        primed.read_further_ahead(queue_depth)
+        primed.read_further_ahead(config.queue_depth)
     return writer, offset, primed
+
+
+def _registered(reader: ParallelReader, coordinator: TransferCoordinator) -> ParallelReader:
+    """``reader``, its close registered as a failure cleanup (its read-ahead threads stop)."""
+    coordinator.add_failure_cleanup(lambda _cause: reader.close())
+    return reader
+
+
+def _verified(session: SessionLike, path: str, writer: Writer, sink: DownloadSink, result: CopyResult) -> str:
+    """The zone's checksum (HTTP), checked against ``result``, while the sink flushes, closes and checks
+    its temporary (:func:`_finish`)."""
+    checksum, _ = _alongside(
+        lambda: verify_checksum(session, path, result), lambda: _finish(writer, sink, result)
+    )
+    return checksum
 
 
 def _finish(writer: Writer, sink: DownloadSink, result: CopyResult) -> None:
@@ -262,17 +269,6 @@ def _stream(
         cancel_event=cancel_event,
         report_progress=False,
     )
-
-
-def _publish(sink: DownloadSink, *, replace: bool) -> None:
-    """Publish the verified temporary; a refused publish (a link or directory planted at the final path,
-    or under REFUSE a destination that appeared during the copy: the sink checks right before its rename,
-    which itself never replaces) discards it; any other failure keeps it for the next attempt."""
-    try:
-        sink.publish(replace=replace)
-    except (IrodsInvalidPathError, IrodsAlreadyExistsError):  # planted link/dir, or appeared/lost the race
-        sink.discard()  # removing never follows a link
-        raise
 
 
 class _Discard:

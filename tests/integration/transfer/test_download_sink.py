@@ -19,6 +19,8 @@ from irods_provider.client.transfer import (
     download_object,
     sha2_checksum,
 )
+from irods_provider.client.transfer._coordinator import TransferCoordinator
+from irods_provider.client.transfer._endpoints import register_temporary
 from irods_provider.client.transfer._policy import DestinationState, hashed_checksum
 from irods_provider.exceptions import IrodsAlreadyExistsError, IrodsChecksumMismatchError
 
@@ -79,14 +81,18 @@ class MemorySink:
     def resumable(self, key: str) -> bool:
         return key in self.temps
 
-    def open_temp(self, *, size: int, key: str, resume: bool, prefix: PrefixCheck) -> tuple[_Temp, int]:
+    def open_temp(
+        self, *, size: int, key: str, resume: bool, prefix: PrefixCheck, coordinator: TransferCoordinator
+    ) -> tuple[_Temp, int]:
         self.key = key
         held = self.temps.get(key) if resume else None
         if held is not None:
             prefix.hasher.update(bytes(held))
             if prefix.matches(len(held)):
+                register_temporary(coordinator, self, resume=resume)
                 return _Temp(held, self.fail_after), len(held)
         self.temps[key] = bytearray()
+        register_temporary(coordinator, self, resume=resume)
         return _Temp(self.temps[key], self.fail_after), 0
 
     def verify(self, sha256_hex: str) -> bool:

@@ -1,0 +1,183 @@
+"""The SFTP staging sink registers its temporary's cleanup with the transfer's coordinator where it creates
+it, and the engine runs it once on failure: a resumable failure (cancel mid-file) keeps exactly the recorded
+temporary and the next attempt resumes it; without resume, a failed ``sha256sum`` check on the server, or a
+destination that appears during the copy under REFUSE, it is removed with its record; a raw connection
+error while creating it queues its removal for the reconnect."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from irods_provider.client.transfer import (
+    OverwritePolicy,
+    TransferConfig,
+    TransferSubscriber,
+    download_object,
+)
+from irods_provider.exceptions import (
+    IrodsAlreadyExistsError,
+    IrodsChecksumMismatchError,
+    IrodsTransferCancelledError,
+)
+
+pytestmark = pytest.mark.timeout(60)
+
+HOME = "/tempZone/home/rods"
+CHUNK = 64 * 1024
+CFG = TransferConfig(streams=2, chunk_size=CHUNK, retries=0, backoff_base_seconds=0.0)
+DATA = os.urandom(24 * CHUNK + 7)
+
+
+class _AfterFirstChunk(TransferSubscriber):
+    """Runs ``action`` once, when the first chunk has been read from the zone."""
+
+    def __init__(self, action: Any) -> None:
+        self.action = action
+        self._done = False
+        self._lock = threading.Lock()
+
+    def on_progress(self, *, path: str, bytes_transferred: int, **kwargs: Any) -> None:
+        with self._lock:
+            if self._done:
+                return
+            self._done = True
+        self.action()
+
+
+@pytest.fixture
+def source(session) -> str:
+    path = f"{HOME}/f.bin"
+    session.data_objects.write(path, DATA)
+    return path
+
+
+@pytest.fixture
+def endpoint(remote) -> Iterator[Any]:
+    from airflow.providers.sftp.hooks.sftp import SFTPHook
+
+    from irods_provider.sftp import SftpEndpoint
+
+    with SftpEndpoint(SFTPHook(ssh_conn_id="cluster")) as sftp:
+        yield sftp
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Any:
+    from irods_provider.sftp._resume_store import ResumeStore
+
+    return ResumeStore(tmp_path / "records")
+
+
+def _sink(endpoint, client, remote, store, **kwargs: Any) -> Any:
+    from irods_provider.sftp._sink import SftpStagingSink, target_root
+
+    root = target_root(endpoint, remote.path("out"))
+    kwargs.setdefault("remote_checksum", False)
+    return SftpStagingSink(
+        endpoint, client, f"{root}/f.bin", root=root, store=store, identity=("t",), chunk_size=CHUNK, **kwargs
+    )
+
+
+def _temporaries(remote) -> dict[str, bytes]:
+    return {name: data for name, data in remote.files("out").items() if ".irods-part-" in name}
+
+
+def _records(store) -> list[Path]:
+    return sorted(store.directory.iterdir()) if store.directory.exists() else []
+
+
+def test_a_cancelled_resumable_download_keeps_exactly_its_recorded_temporary(
+    session, source, remote, endpoint, store
+) -> None:
+    cancel = threading.Event()
+    with endpoint.channel() as client, pytest.raises(IrodsTransferCancelledError):
+        download_object(
+            session,
+            source,
+            _sink(endpoint, client, remote, store),
+            config=CFG,
+            cancel_event=cancel,
+            subscribers=[_AfterFirstChunk(cancel.set)],
+        )
+    (kept,) = _temporaries(remote).values()  # exactly one, and nothing at the final path
+    assert DATA.startswith(kept)
+    assert "f.bin" not in remote.files("out")
+    assert len(_records(store)) == 1
+    with endpoint.channel() as client:
+        result = download_object(session, source, _sink(endpoint, client, remote, store), config=CFG)
+    assert result.resumed_from == len(kept)  # the kept temporary (its record too) was resumed
+    assert remote.files("out") == {"f.bin": DATA}
+    assert _records(store) == []
+
+
+def test_without_resume_a_cancelled_download_leaves_nothing(session, source, remote, endpoint, store) -> None:
+    cancel = threading.Event()
+    with endpoint.channel() as client, pytest.raises(IrodsTransferCancelledError):
+        download_object(
+            session,
+            source,
+            _sink(endpoint, client, remote, store),
+            config=CFG,
+            resume=False,
+            cancel_event=cancel,
+            subscribers=[_AfterFirstChunk(cancel.set)],
+        )
+    assert remote.files("out") == {}
+    assert _records(store) == []
+
+
+def test_a_failed_sha256sum_on_the_server_discards_even_with_resume(
+    session, source, remote, endpoint, store, monkeypatch
+) -> None:
+    monkeypatch.setattr(endpoint, "sha256sum", lambda path: "0" * 64)
+    with endpoint.channel() as client:
+        sink = _sink(endpoint, client, remote, store, remote_checksum=True)
+        with pytest.raises(IrodsChecksumMismatchError) as caught:
+            download_object(session, source, sink, config=CFG)
+    assert caught.value.expected == hashlib.sha256(DATA).hexdigest()
+    assert remote.files("out") == {}
+    assert _records(store) == []
+
+
+def test_a_destination_that_appears_under_refuse_is_kept_and_the_temporary_removed(
+    session, source, remote, endpoint, store
+) -> None:
+    with endpoint.channel() as client, pytest.raises(IrodsAlreadyExistsError):
+        download_object(
+            session,
+            source,
+            _sink(endpoint, client, remote, store),
+            config=CFG,
+            overwrite=OverwritePolicy.REFUSE,
+            subscribers=[_AfterFirstChunk(lambda: remote.put("out/f.bin", b"someone else's"))],
+        )
+    assert remote.files("out") == {"f.bin": b"someone else's"}
+    assert _records(store) == []
+
+
+def test_a_raw_connection_error_while_creating_queues_its_removal(
+    session, source, remote, endpoint, store, monkeypatch
+) -> None:
+    from irods_provider.sftp import _sink as sink_module
+
+    real = sink_module.create_exclusive
+    created: list[str] = []
+
+    def create_then_drop(client: Any, path: str) -> Any:
+        handle = real(client, path)
+        handle.close()
+        created.append(path)
+        raise EOFError  # what paramiko raises when the connection went away mid-request
+
+    monkeypatch.setattr(sink_module, "create_exclusive", create_then_drop)
+    with endpoint.channel() as client, pytest.raises(EOFError):
+        download_object(session, source, _sink(endpoint, client, remote, store), config=CFG)
+    assert len(created) == 1
+    assert endpoint._remove_later == created  # removed once a new connection is up
