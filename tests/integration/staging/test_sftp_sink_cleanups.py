@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +19,6 @@ import pytest
 from irods_provider.client.transfer import (
     OverwritePolicy,
     TransferConfig,
-    TransferSubscriber,
     download_object,
 )
 from irods_provider.exceptions import (
@@ -27,28 +27,15 @@ from irods_provider.exceptions import (
     IrodsTransferCancelledError,
 )
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "support"))
+from first_progress import AfterFirstChunk
+
 pytestmark = pytest.mark.timeout(60)
 
 HOME = "/tempZone/home/rods"
 CHUNK = 64 * 1024
 CFG = TransferConfig(streams=2, chunk_size=CHUNK, retries=0, backoff_base_seconds=0.0)
 DATA = os.urandom(24 * CHUNK + 7)
-
-
-class _AfterFirstChunk(TransferSubscriber):
-    """Runs ``action`` once, when the first chunk has been read from the zone."""
-
-    def __init__(self, action: Any) -> None:
-        self.action = action
-        self._done = False
-        self._lock = threading.Lock()
-
-    def on_progress(self, *, path: str, bytes_transferred: int, **kwargs: Any) -> None:
-        with self._lock:
-            if self._done:
-                return
-            self._done = True
-        self.action()
 
 
 @pytest.fixture
@@ -104,7 +91,7 @@ def test_a_cancelled_resumable_download_keeps_exactly_its_recorded_temporary(
             _sink(endpoint, client, remote, store),
             config=CFG,
             cancel_event=cancel,
-            subscribers=[_AfterFirstChunk(cancel.set)],
+            subscribers=[AfterFirstChunk(cancel.set)],
         )
     (kept,) = _temporaries(remote).values()  # exactly one, and nothing at the final path
     assert DATA.startswith(kept)
@@ -127,7 +114,7 @@ def test_without_resume_a_cancelled_download_leaves_nothing(session, source, rem
             config=CFG,
             resume=False,
             cancel_event=cancel,
-            subscribers=[_AfterFirstChunk(cancel.set)],
+            subscribers=[AfterFirstChunk(cancel.set)],
         )
     assert remote.files("out") == {}
     assert _records(store) == []
@@ -156,7 +143,7 @@ def test_a_destination_that_appears_under_refuse_is_kept_and_the_temporary_remov
             _sink(endpoint, client, remote, store),
             config=CFG,
             overwrite=OverwritePolicy.REFUSE,
-            subscribers=[_AfterFirstChunk(lambda: remote.put("out/f.bin", b"someone else's"))],
+            subscribers=[AfterFirstChunk(lambda: remote.put("out/f.bin", b"someone else's"))],
         )
     assert remote.files("out") == {"f.bin": b"someone else's"}
     assert _records(store) == []

@@ -7,16 +7,15 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 import threading
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from irods_provider.client.transfer import (
     OverwritePolicy,
     TransferConfig,
-    TransferSubscriber,
     download_object,
     parallel_download,
 )
@@ -26,28 +25,15 @@ from irods_provider.exceptions import (
     IrodsTransferCancelledError,
 )
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "support"))
+from first_progress import AfterFirstChunk
+
 pytestmark = pytest.mark.timeout(60)
 
 HOME = "/tempZone/home/rods"
 CHUNK = 64 * 1024
 CFG = TransferConfig(streams=2, chunk_size=CHUNK, retries=0, backoff_base_seconds=0.0)
 DATA = os.urandom(24 * CHUNK + 5)
-
-
-class _AfterFirstChunk(TransferSubscriber):
-    """Runs ``action`` once, when the first chunk has been written into the temporary."""
-
-    def __init__(self, action: Any) -> None:
-        self.action = action
-        self.seen: list[str] = []
-        self._lock = threading.Lock()
-
-    def on_progress(self, *, path: str, bytes_transferred: int, **kwargs: Any) -> None:
-        with self._lock:
-            if self.seen:
-                return
-            self.seen.append(path)
-        self.action()
 
 
 def _parts(directory: Path) -> list[str]:
@@ -87,7 +73,7 @@ def test_a_cancelled_download_leaves_no_temporary(session, source, tmp_path, mon
             tmp_path / "clean.bin",
             config=CFG,
             cancel_event=cancel,
-            subscribers=[_AfterFirstChunk(cancel.set)],
+            subscribers=[AfterFirstChunk(cancel.set)],
         )
     assert len(created) == 1
     assert created[0].startswith(".clean.bin.irods-part-")
@@ -106,7 +92,7 @@ def test_server_errors_mid_file_leave_no_temporary(
                 source,
                 tmp_path / "clean.bin",
                 config=CFG,
-                subscribers=[_AfterFirstChunk(lambda: irods_emulator.set_faults(error_500=1.0))],
+                subscribers=[AfterFirstChunk(lambda: irods_emulator.set_faults(error_500=1.0))],
             )
     finally:
         irods_emulator.set_faults(error_500=0.0)
@@ -130,7 +116,7 @@ def test_a_destination_that_appears_under_refuse_keeps_it_and_removes_the_tempor
             final,
             config=CFG,
             overwrite=OverwritePolicy.REFUSE,
-            subscribers=[_AfterFirstChunk(lambda: final.write_bytes(b"someone else's"))],
+            subscribers=[AfterFirstChunk(lambda: final.write_bytes(b"someone else's"))],
         )
     assert caught.value.path == str(final)
     assert len(created) == 1
@@ -158,7 +144,7 @@ def test_parallel_download_removes_the_file_it_created_exclusively_when_it_fails
             config=CFG,
             exclusive=True,
             cancel_event=cancel,
-            subscribers=[_AfterFirstChunk(cancel.set)],
+            subscribers=[AfterFirstChunk(cancel.set)],
         )
     assert list(tmp_path.iterdir()) == []
 
@@ -174,6 +160,6 @@ def test_parallel_download_keeps_a_file_it_did_not_create_exclusively(session, s
             target,
             config=CFG,
             cancel_event=cancel,
-            subscribers=[_AfterFirstChunk(cancel.set)],
+            subscribers=[AfterFirstChunk(cancel.set)],
         )
     assert target.exists()
