@@ -92,7 +92,7 @@ def install() -> None:
     _wrap(_integrity, "open_source", "phase open sftp source")
     _wrap(_upload, "_choose_temp", "phase choose temp")
     _wrap(_upload, "_upload_to_temp", "phase write temp")
-    _wrap(_upload, "_verified", "phase verify")
+    _wrap(_upload, "_source_change", "phase source check")
     _wrap(_upload, "_finish", "phase finalize + publish")
     _wrap(_upload, "copy", "phase stream bytes")
     _wrap(_upload, "verify_checksum", "phase verify irods checksum")

@@ -23,7 +23,7 @@ from irods_provider.client.transfer._integrity import wait_until_stable
 from irods_provider.exceptions import IrodsSourceChangedError, IrodsUsageError
 
 from ._checksum import hash_sftp_file, sftp_checksum
-from ._endpoint import SftpEndpoint, close_quietly
+from ._endpoint import SftpEndpoint, is_raw_connection_error
 from ._integrity import SftpState, open_source, sftp_probe, source_change
 from ._io import DEFAULT_CHUNK_SIZE, ParallelSftpRangeReader, SftpRangeReader
 
@@ -83,6 +83,16 @@ class _HandleRange(SftpRangeReader):
 
     def close(self) -> None:
         self._pipeline.drain()
+
+
+def close_unanswered(handle: paramiko.SFTPFile) -> None:
+    """Send the close of a read-only ``handle`` without waiting for its answer (paramiko's own way of
+    closing a file it collects); a lost connection has nothing left to close."""
+    try:
+        handle._close(async_=True)  # type: ignore[attr-defined]  # not in the stubs; what __del__ uses
+    except Exception as exc:
+        if not is_raw_connection_error(exc):
+            raise
 
 
 class SftpRangedSource:
@@ -229,10 +239,12 @@ class SftpRangedSource:
         return sftp_checksum(self.sftp, self.path, scheme, hash_here)
 
     def close(self) -> None:
-        """Close the handle (idempotent)."""
+        """Close the handle (idempotent) without waiting for the answer: nothing depends on closing a file
+        that was only read, and the close is on the wire before the channel carries anything else (the
+        channel's next request reads its answer past). The file's last round trip leaves its critical path."""
         handle, self._handle = self._handle, None
         if handle is not None:
-            close_quietly(handle)
+            close_unanswered(handle)
 
     def __enter__(self) -> SftpRangedSource:
         return self

@@ -8,7 +8,7 @@ import threading
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from irods_provider.client._events import emit
 from irods_provider.exceptions import (
@@ -247,3 +247,38 @@ def hasher_for(
 def with_server_checksum(result: CopyResult, checksum: str) -> CopyResult:
     """``result`` carrying the verified server checksum (what reports show)."""
     return replace(result, server_checksum=checksum)
+
+
+T = TypeVar("T")
+U = TypeVar("U")
+
+
+def alongside(
+    background: Callable[[], T], foreground: Callable[[], U], *, name: str = "alongside"
+) -> tuple[T, U]:
+    """``background()`` on a helper thread (``name``) while ``foreground()`` runs here, so their round trips
+    overlap; both have finished when this returns or raises. ``foreground``'s error wins (it is the step
+    that came first when they ran one after the other), then ``background``'s."""
+    outcome: list[Any] = []
+
+    def run() -> None:
+        try:
+            outcome.append(background())
+        except BaseException as exc:  # handed to the caller below
+            outcome.append(_Failed(exc))
+
+    thread = threading.Thread(target=run, name=name, daemon=True)
+    thread.start()
+    try:
+        front = foreground()
+    finally:
+        thread.join()
+    back = outcome[0]
+    if isinstance(back, _Failed):
+        raise back.error
+    return back, front
+
+
+@dataclass(frozen=True)
+class _Failed:
+    error: BaseException

@@ -137,8 +137,9 @@ def save_state(session: SessionLike, temp: str, state: ResumeState, *, previous:
     session.metadata.apply(temp, ops, kind=_data_object_kind())
 
 
-def release_handles(session: SessionLike, temp: str, handles: Sequence[str]) -> None:
-    """Shut down parallel-write handles a killed attempt left open on ``temp`` and forget them."""
+def release_handles(session: SessionLike, temp: str, handles: Sequence[str]) -> tuple[str, ...]:
+    """Shut down parallel-write handles a killed attempt left open on ``temp`` and forget them; the ones
+    still on record (forgetting failed), else empty."""
     for handle in handles:
         log.warning(
             "shutting down parallel-write handle %s left open on %s by an earlier attempt", handle, temp
@@ -148,6 +149,8 @@ def release_handles(session: SessionLike, temp: str, handles: Sequence[str]) -> 
         session.metadata.apply(temp, [handle_op("remove", h) for h in handles], kind=_data_object_kind())
     except IrodsError as exc:  # harmless: shutting an unknown handle down again succeeds
         log.warning("could not forget handles recorded on %s: %s", temp, exc)
+        return tuple(handles)
+    return ()
 
 
 class _RecordingDataObjects:
@@ -157,6 +160,8 @@ class _RecordingDataObjects:
         self._session = session
         self._api = session.data_objects
         self.opened = False
+        self.handles: list[str] = []
+        """Every handle opened, recorded or not (an ambiguous failure may have recorded it all the same)."""
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._api, name)
@@ -169,6 +174,7 @@ class _RecordingDataObjects:
             path, stream_count=stream_count, truncate=truncate, retry=retry, **target
         )
         self.opened = True
+        self.handles.append(handle)
         try:
             self._session.metadata.apply(path, [handle_op("add", handle)], kind=_data_object_kind())
         except BaseException:
@@ -198,3 +204,8 @@ class RecordingSession:
     def opened(self) -> bool:
         """Whether a parallel-write handle was opened (and so maybe recorded)."""
         return self._recorder.opened
+
+    @property
+    def handles(self) -> tuple[str, ...]:
+        """The parallel-write handles opened through this session (each maybe recorded on its object)."""
+        return tuple(self._recorder.handles)

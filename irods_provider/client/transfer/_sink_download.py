@@ -13,12 +13,19 @@ import functools
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
 
 from ._api import DataObjectStatLike, SessionLike
 from ._config import OverwritePolicy, SkipPolicy, TransferConfig
 from ._coordinator import TransferCoordinator, TransferSubscriber
-from ._copy import CopyResult, StreamHasher, copy, hasher_for, learn_checksum_scheme, verify_checksum
+from ._copy import (
+    CopyResult,
+    StreamHasher,
+    alongside,
+    copy,
+    hasher_for,
+    learn_checksum_scheme,
+    verify_checksum,
+)
 from ._endpoints import DownloadSink, PrefixCheck, Writer
 from ._policy import DestinationState, Refuse, Skip, decide, stored_checksum
 from ._reader import ParallelReader, open_reader
@@ -27,9 +34,6 @@ from ._resume import resume_key
 from ._writer import _effective_config
 
 __all__ = ["download_to_sink", "irods_prefix_sha256"]
-
-T = TypeVar("T")
-U = TypeVar("U")
 
 
 def download_to_sink(
@@ -55,8 +59,8 @@ def download_to_sink(
     """
     started = time.monotonic()
     # The destination's one answer (SFTP round trips) while the zone answers for the source (HTTP).
-    there, (cfg, st, checksum) = _alongside(
-        sink.destination_state, lambda: _source_version(session, path, config)
+    there, (cfg, st, checksum) = alongside(
+        sink.destination_state, lambda: _source_version(session, path, config), name="download-alongside"
     )
     decided = _decide(path, st, checksum, there, skip=skip, overwrite=overwrite, operation=operation)
     if decided is None and dry_run:
@@ -177,8 +181,10 @@ def _registered(reader: ParallelReader, coordinator: TransferCoordinator) -> Par
 def _verified(session: SessionLike, path: str, writer: Writer, sink: DownloadSink, result: CopyResult) -> str:
     """The zone's checksum (HTTP), checked against ``result``, while the sink flushes, closes and checks
     its temporary (:func:`_finish`)."""
-    checksum, _ = _alongside(
-        lambda: verify_checksum(session, path, result), lambda: _finish(writer, sink, result)
+    checksum, _ = alongside(
+        lambda: verify_checksum(session, path, result),
+        lambda: _finish(writer, sink, result),
+        name="download-alongside",
     )
     return checksum
 
@@ -187,35 +193,6 @@ def _finish(writer: Writer, sink: DownloadSink, result: CopyResult) -> None:
     """Close the writer (every write acknowledged) and let the sink check its temporary."""
     writer.close()
     sink.verify(result.sha256.hex())
-
-
-def _alongside(background: Callable[[], T], foreground: Callable[[], U]) -> tuple[T, U]:
-    """``background()`` on a helper thread while ``foreground()`` runs here, so their round trips overlap;
-    both have finished when this returns or raises. ``foreground``'s error wins (it is the step that came
-    first when they ran one after the other), then ``background``'s."""
-    outcome: list[Any] = []
-
-    def run() -> None:
-        try:
-            outcome.append(background())
-        except BaseException as exc:  # handed to the caller below
-            outcome.append(_Failed(exc))
-
-    thread = threading.Thread(target=run, name="download-alongside", daemon=True)
-    thread.start()
-    try:
-        front = foreground()
-    finally:
-        thread.join()
-    back = outcome[0]
-    if isinstance(back, _Failed):
-        raise back.error
-    return back, front
-
-
-@dataclasses.dataclass(frozen=True)
-class _Failed:
-    error: BaseException
 
 
 def _decide(

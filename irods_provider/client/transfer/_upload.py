@@ -32,6 +32,7 @@ from ._config import OverwritePolicy, SkipPolicy, TransferConfig
 from ._coordinator import TransferCoordinator, TransferSubscriber
 from ._copy import (
     CopyResult,
+    alongside,
     copy,
     hasher_for,
     skip_bytes,
@@ -241,7 +242,8 @@ class _Written:
     start: int
     checksum: str
     resume_value: str | None
-    opened_handles: bool
+    handles: tuple[str, ...]
+    """The parallel-write handles that may be recorded on the temporary: its finalize forgets them."""
     cleanup: _TempCleanup
 
     def file_result(self, source: str, path: str, *, seconds: float) -> FileResult:
@@ -291,7 +293,9 @@ def _write_temp(job: _Job, src: OpenedSource, key: str, *, resume: bool, stable:
             job.coordinator()
             continue
         previous = cleanup.checkpoints.previous
-        return _Written(temp, result, start, checksum, previous, recording.opened, cleanup)
+        # The handles on record: an earlier attempt's this one could not forget, and its own (all shut down).
+        handles = (*record.handles, *recording.handles)
+        return _Written(temp, result, start, checksum, previous, handles, cleanup)
 
 
 def _finish(
@@ -304,14 +308,13 @@ def _finish(
 ) -> None:
     """Apply AVUs and ACLs to the verified temporary object, then publish it onto the final path."""
     session, temp, coordinator = job.session, written.temp, job.current
-    handles = _resume.inspect(session, temp).handles if written.opened_handles else ()
     _finalize(
         session,
         temp,
         metadata=metadata,
         permissions=permissions,
         resume_value=written.resume_value,
-        handles=handles,
+        handles=written.handles,
         retry=job.retrier(coordinator, retry_on=is_busy),
     )
     _publish(
@@ -355,8 +358,8 @@ def _choose_temp(
     # An existing temporary without a record may still be locked by a handle its killed worker never
     # recorded: probed here, before any source byte is read, so a stream source can still start afresh.
     if record.handles:
-        _resume.release_handles(session, temp, record.handles)
-        record = replace(record, handles=())
+        # What could not be forgotten stays on record: the publish's finalize forgets it once more.
+        record = replace(record, handles=_resume.release_handles(session, temp, record.handles))
     try:
         # Opening for writing without truncating or writing proves the object is not locked.
         session.data_objects.write(temp, b"", offset=0, truncate=False)
@@ -440,6 +443,7 @@ def _upload_to_temp(
     checkpoints = _Checkpoints.attach(writer, session, temp, src, cfg, resume=resume, previous=previous)
     cleanup = _TempCleanup(session, temp, src, writer, checkpoints, resume=resume, stable=stable, start=start)
     coordinator.add_failure_cleanup(cleanup)
+    writer.open_early()  # the handle opens (and is recorded) while the first chunk is read
     result = copy(
         src.fh,
         writer,
@@ -449,18 +453,21 @@ def _upload_to_temp(
         report_progress=False,
         on_chunk=on_chunk,
     )
-    writer.close()
-    cleanup.writing = False  # closed: every byte is durable, the checkpoints have nothing more to add
-    return result, start, _verified(session, temp, src, result), cleanup
+
+    def close() -> None:
+        writer.close()
+        cleanup.writing = False  # closed: every byte is durable, the checkpoints have nothing more to add
+
+    # After the last read, the source's stability check runs while the last chunks are written.
+    change, _ = alongside(lambda: _source_change(src, result), close, name="source-check")
+    if change is not None:  # either failure makes the temporary's cleanup remove it (what it holds a
+        raise_changed(src.name, change)  # prefix of is gone)
+    return result, start, verify_checksum(session, temp, result), cleanup
 
 
-def _verified(session: SessionLike, temp: str, src: OpenedSource, result: CopyResult) -> str:
-    """The server's checksum of the complete temporary, once the source proved unchanged after the last
-    read; either failure makes the temporary's cleanup remove it (what it holds a prefix of is gone)."""
-    change = src.check(result.size) if src.check is not None else None
-    if change is not None:
-        raise_changed(src.name, change)
-    return verify_checksum(session, temp, result)
+def _source_change(src: OpenedSource, result: CopyResult) -> str | None:
+    """What changed in the source since it was opened, asked after its last read; None when nothing."""
+    return src.check(result.size) if src.check is not None else None
 
 
 class _Checkpoints:

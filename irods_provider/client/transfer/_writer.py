@@ -87,6 +87,8 @@ class ParallelWriter:
         self._committed = offset
         self._closed = False
         self._withdraw_cleanup: Callable[[], None] | None = None
+        self._opening: threading.Thread | None = None
+        self._opening_error: BaseException | None = None
         self.on_commit: Callable[[int], object] | None = None
         """Called from a stream worker with the new committed prefix whenever it grows (resume
         checkpoints); its chunk still counts as in flight meanwhile. Errors are logged, never raised."""
@@ -152,6 +154,8 @@ class ParallelWriter:
             return
         try:
             self.coordinator.raise_if_failed()
+            if self._opening is not None:
+                self._open_handle()  # the early open's outcome (its error, raised)
             if (
                 self._handle is None
                 and not self._sequential
@@ -234,7 +238,40 @@ class ParallelWriter:
         with self._cv:
             self._committed = self._next_offset
 
+    def open_early(self) -> None:
+        """Open the parallel-write handle now, on a helper thread, when the size says one will be needed:
+        its round trips (and whatever the session does as it opens, e.g. recording it) overlap the reading
+        of the first chunk instead of following it. The first chunk sent waits for it; nothing when the
+        object may be small, is written as one stream, or has its handle already."""
+        if self._closed or self._handle is not None or self._sequential or self._opening is not None:
+            return
+        if self._size_hint is None or self._size_hint - self._start <= self._threshold():
+            return
+        if self._streams == 1 and self._executor is None:
+            return  # one stream: plain offset writes, nothing to open
+        self._withdraw_cleanup = self.coordinator.add_failure_cleanup(self._stop_on_failure)
+
+        def run() -> None:
+            try:
+                self._init_handle()
+            except BaseException as exc:  # raised by the first chunk's dispatch (or dropped by a cleanup)
+                self._opening_error = exc
+
+        self._opening = threading.Thread(target=run, name="irods-open", daemon=True)
+        self._opening.start()
+
+    def _join_opening(self) -> BaseException | None:
+        """Wait for :meth:`open_early`'s helper (if any); its error, None when the handle opened."""
+        if self._opening is not None:
+            self._opening.join()
+        return self._opening_error
+
     def _open_handle(self) -> None:
+        if self._opening is not None:
+            error = self._join_opening()
+            if error is not None:
+                raise error
+            return
         # Registered before the handle (or the private workers) exists, so none can leak: a failed
         # transfer's cleanups shut it down; close() and abort() withdraw it as they shut it down themselves.
         self._withdraw_cleanup = self.coordinator.add_failure_cleanup(self._stop_on_failure)
@@ -243,6 +280,10 @@ class ParallelWriter:
             # handle's init/shutdown, and each write is durable at once.
             self._go_sequential()
             return
+        self._init_handle()
+
+    def _init_handle(self) -> None:
+        """``parallel_write_init`` (resent as the retry budget allows), then the stream workers."""
 
         def init() -> str:
             return self._api.parallel_write_init(
@@ -349,6 +390,7 @@ class ParallelWriter:
 
     def _finish(self) -> None:
         self._closed = True
+        self._join_opening()  # a handle still being opened is shut down below, never leaked
         handle, self._handle = self._handle, None
         withdraw, self._withdraw_cleanup = self._withdraw_cleanup, None
         if withdraw is not None:
