@@ -15,8 +15,10 @@ import contextlib
 import stat
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, cast
 
 import paramiko
+from paramiko.sftp import CMD_ATTRS, CMD_LSTAT, CMD_STATUS
 
 from irods_provider.client.transfer import StreamHasher
 from irods_provider.exceptions import (
@@ -233,15 +235,25 @@ def check_publishable(
     client: paramiko.SFTPClient, temp: str, final: str, *, size: int, replace: bool = True
 ) -> None:
     """Right before the rename: ``temp`` is still our regular file of ``size`` bytes and ``final`` is not a
-    symlink or directory, nor (without ``replace``) anything else (both by ``lstat``)."""
-    attrs = client.lstat(temp)
+    symlink or directory, nor (without ``replace``) anything else (both by ``lstat``, sent together: one
+    round trip; ``temp``'s answer is judged first)."""
+    temp_attrs = _lstat_ahead(client, temp)
+    target: paramiko.SFTPAttributes | None = None
+    failure: BaseException | None = None
+    try:
+        target = client.lstat(final)
+    except FileNotFoundError:
+        pass
+    except Exception as exc:  # judged after the temporary's answer
+        failure = exc
+    attrs = temp_attrs()
     if not stat.S_ISREG(attrs.st_mode or 0) or attrs.st_size != size:
         raise IrodsSymlinkError(
             "the temporary file was replaced before publishing", operation="irods_to_sftp", path=temp
         )
-    try:
-        target = client.lstat(final)
-    except FileNotFoundError:
+    if failure is not None:
+        raise failure
+    if target is None:
         return
     if stat.S_ISLNK(target.st_mode or 0):
         raise IrodsSymlinkError(
@@ -253,6 +265,38 @@ def check_publishable(
         raise IrodsInvalidPathError("the destination is a directory", operation="irods_to_sftp", path=final)
     if not replace:
         raise IrodsAlreadyExistsError(f"{final} appeared during the copy and overwrite is False", path=final)
+
+
+class _Answer:
+    """Where paramiko hands the answer to a request sent ahead, read while waiting for a later one."""
+
+    def __init__(self) -> None:
+        self.reply: tuple[int, paramiko.Message] | None = None
+
+    def _async_response(self, t: int, msg: paramiko.Message, num: int) -> None:
+        self.reply = (t, msg)
+
+
+def _lstat_ahead(client: paramiko.SFTPClient, path: str) -> Callable[[], paramiko.SFTPAttributes]:
+    """Send ``lstat(path)`` now, without waiting; the returned call gives its answer (raising its error as
+    ``client.lstat`` would), reading it first if no later request of ``client`` has read it past."""
+    sftp: Any = client  # paramiko's request plumbing is not in its stubs
+    answer = _Answer()
+    num = sftp._async_request(answer, CMD_LSTAT, sftp._adjust_cwd(path))
+
+    def result() -> paramiko.SFTPAttributes:
+        if answer.reply is None:
+            t, msg = sftp._read_response(num)  # raises on an error status
+        else:
+            t, msg = answer.reply
+            if t == CMD_STATUS:
+                sftp._convert_status(msg)  # raises the error, typed as paramiko types it
+        if t != CMD_ATTRS:
+            raise paramiko.SFTPError("Expected attributes")
+        attributes: Any = paramiko.SFTPAttributes
+        return cast("paramiko.SFTPAttributes", attributes._from_msg(msg))
+
+    return result
 
 
 def publish(client: paramiko.SFTPClient, temp: str, final: str, *, size: int, replace: bool = True) -> None:
