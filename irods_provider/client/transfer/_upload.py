@@ -515,9 +515,14 @@ class _Checkpoints:
         return checkpoints
 
     def __call__(self, committed: int) -> None:
-        """Record ``committed`` if the prefix grew by at least ``every`` bytes since the last record."""
+        """Record ``committed`` if the prefix grew by at least ``every`` bytes since the last record, unless
+        it is the whole source: the writer shuts its handle down next (every byte durable, the record
+        dropped by the finalize), so that record would only delay it; a kill in between resumes from the
+        previous one."""
         with self._lock:
             if self.every <= 0 or committed - self.saved < self.every:
+                return
+            if self.src.size is not None and committed >= self.src.size:
                 return
             state = _resume.ResumeState(
                 committed=committed, source_size=self.src.size, source_mtime_ns=self.src.mtime_ns

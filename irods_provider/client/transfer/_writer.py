@@ -30,6 +30,10 @@ from ._retry import ChunkRetrier
 log = logging.getLogger(__name__)
 
 
+TAIL_PIECE_MIN = 64 * 1024
+"""The smallest request the last chunk is cut into (see :meth:`ParallelWriter._tail_pieces`)."""
+
+
 class ParallelWriter:
     """Writes one data object through a parallel-write handle; see the module docstring.
 
@@ -314,6 +318,24 @@ class ParallelWriter:
     def _dispatch(self, data: bytes) -> None:
         if self._handle is None and not self._sequential:
             self._open_handle()
+        pieces = self._tail_pieces(len(data))
+        if pieces < 2:
+            self._dispatch_one(data)
+            return
+        step = -(-len(data) // pieces)
+        for at in range(0, len(data), step):
+            self._dispatch_one(data[at : at + step])
+
+    def _tail_pieces(self, length: int) -> int:
+        """Into how many requests the object's last chunk goes: one per stream (pieces of at least
+        ``TAIL_PIECE_MIN`` bytes), so the streams, free at different times, finish together instead of
+        one stream sending the whole last chunk alone; 1 for any other chunk, or one stream."""
+        last = self._size_hint is not None and self._next_offset + length == self._size_hint
+        if not last or self._sequential or self._streams < 2:
+            return 1
+        return min(self._streams, length // TAIL_PIECE_MIN)
+
+    def _dispatch_one(self, data: bytes) -> None:
         limit = self.config.max_in_flight_chunks
         with self._cv:
             self._cv.wait_for(lambda: self._in_flight < limit or self.coordinator.exception is not None)
