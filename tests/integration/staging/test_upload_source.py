@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -185,3 +186,29 @@ def test_checksum_skip_hashes_a_plain_source_by_reading_it(session) -> None:
     with pytest.raises(IrodsAlreadyExistsError):
         upload_object(session, other, f"{HOME}/plain.bin", config=CFG, skip=SkipPolicy.CHECKSUM)
     assert session.data_objects.read(f"{HOME}/plain.bin") == data
+
+
+def test_the_source_handle_closed_without_waiting_is_closed_on_the_server(
+    session, remote, sftp, sftp_server
+) -> None:
+    # The read handle's close is sent without waiting for its answer (off the file's critical path); the
+    # server must still close it, and the channel must go on answering its next requests.
+    if not hasattr(sftp_server, "_faults"):
+        pytest.skip("only the embedded server tells its open files")
+    data = os.urandom(3 * CHUNK + 1)
+    with sftp.channel() as client:
+        with sftp_source(sftp, client, remote, "job/closed.h5", data, 1) as source:
+            upload_object(session, source, f"{HOME}/closed.h5", config=CFG)
+            handle = source._handle  # held here: paramiko's own close on garbage collection cannot stand in
+            assert handle is not None
+        assert client.stat(remote.path("job/closed.h5")).st_size == len(data)  # the channel still answers
+
+        def open_files() -> int:
+            return sum(len(s._open_files) for s in list(sftp_server._faults.sessions))
+
+        deadline = time.monotonic() + 5
+        while open_files() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert open_files() == 0
+        assert handle.closed
+    assert session.data_objects.read(f"{HOME}/closed.h5") == data
