@@ -117,7 +117,6 @@ def upload_object(
         )
         if decided is not None:
             return decided
-        src.start()
         if resume and resume_key is None and src.key is not None:
             resume_key = src.key(path)
         stable = bool(resume and resume_key)  # a later attempt derives the same temporary name
@@ -267,7 +266,10 @@ def _write_temp(job: _Job, src: OpenedSource, key: str, *, resume: bool, stable:
     start under a fresh coordinator. ``stable``: the temporary's name is found again by a later attempt.
     """
     session = job.session
-    temp, record, resumable = _choose_temp(session, job.path, key, resume=resume)
+    # The source opens (its round trips) while the temporary is chosen (the zone's): neither needs the other.
+    (temp, record, resumable), _ = alongside(
+        lambda: _choose_temp(session, job.path, key, resume=resume), src.start, name="choose-temp"
+    )
     while True:
         recording = _resume.RecordingSession(session)
         try:

@@ -215,3 +215,27 @@ def test_the_last_chunk_goes_out_as_one_request_per_stream(session, irods_emulat
     assert log.names().count("data_objects.modify_metadata") == 2
     assert session.data_objects.read(f"{coll}/a.bin") == data
     assert session.data_objects.calculate_checksum(f"{coll}/a.bin") == sha2(data)
+
+
+def test_the_temporary_is_chosen_while_the_source_opens(session, irods_emulator, monkeypatch) -> None:
+    from irods_provider.client.transfer import BytesFile
+
+    coll = f"{HOME}/choose"
+    session.collections.create(coll)
+    data = random.Random(6).randbytes(4 * CHUNK)
+    log = OpLog(monkeypatch)
+    asked_at_open: list[bool] = []
+
+    class SlowToOpen(BytesFile):
+        def open(self, offset: int = 0) -> Any:
+            # The zone is asked about the temporary (its records, by GenQuery) before the source is open.
+            deadline = time.monotonic() + WAIT
+            while "query.genquery" not in log.names() and time.monotonic() < deadline:
+                time.sleep(0.01)
+            asked_at_open.append("query.genquery" in log.names())
+            return super().open(offset)
+
+    result = upload_object(session, SlowToOpen(data), f"{coll}/a.bin", config=config())
+    assert asked_at_open == [True]
+    assert result.status is FileStatus.TRANSFERRED
+    assert session.data_objects.read(f"{coll}/a.bin") == data
