@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 from irods_provider._lineage import LineageDataset, irods_dataset, sftp_dataset
@@ -33,6 +34,7 @@ __all__ = [
     "SftpStagingOperator",
     "auto_connections",
     "hash_sftp_file",
+    "logging_in",
     "run_plan",
     "sftp_file_has_checksum",
 ]
@@ -67,6 +69,27 @@ def run_plan(
         raise_failures=True,
         what="staging",
     )
+
+
+@contextlib.contextmanager
+def logging_in(session: IrodsSession) -> Iterator[None]:
+    """Log in to iRODS in a thread during the block (waited for at its end), so the login overlaps the SSH
+    handshake instead of following the first SFTP request; the token provider logs in once for both,
+    and a failed login shows again, typed, on the first request that needs it."""
+
+    def log_in() -> None:
+        try:
+            if session.auth is not None:
+                session.auth.get_token()
+        except Exception as exc:  # the first request logs in again and raises
+            logging.getLogger(__name__).debug("iRODS login ahead of the plan failed: %s", exc)
+
+    thread = threading.Thread(target=log_in, name="irods-login", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        thread.join()
 
 
 #: Planned bytes per SSH connection when ``sftp_connections`` is chosen automatically (and at most this many).
@@ -225,6 +248,13 @@ class SftpStagingOperator(TransferOperatorBase):
             backoff=float(self.sftp_retry_backoff),
         )
 
+    def widen_for(self, sftp: SftpEndpoint, plan: Sequence[PlannedCopy], *, spare: bool = False) -> None:
+        """Start opening the automatic count of SSH connections (:func:`auto_connections`) as soon as the
+        plan's sizes are known, while the rest of the setup runs (explicit ``sftp_connections`` are opened
+        with the first); ``spare``: a channel for a range reader on the first connection meanwhile."""
+        auto = self.sftp_connections is None
+        sftp.widen_in_background(auto_connections(p.size or 0 for p in plan) if auto else 1, spare=spare)
+
     def prune_moved(
         self, report: TransferReport, plan: Sequence[PlannedCopy], remove_dir: Callable[[str], object]
     ) -> list[str]:
@@ -265,8 +295,7 @@ class SftpStagingOperator(TransferOperatorBase):
         """:func:`run_plan`, each file retried on a new connection when its SSH connection drops (see
         ``sftp_retries``), then record the lineage of the files copied (also when part of it failed)."""
         retries, log, tally = int(self.sftp_retries), cast("logging.Logger", self.log), self._tally
-        if self.sftp_connections is None:  # opened while the first file's setup runs
-            sftp.widen_in_background(auto_connections(p.size or 0 for p in plan))
+        self.widen_for(sftp, plan)  # a no-op when the plan already did
 
         def surviving(item: PlannedCopy) -> FileResult:
             # Progress counts only where the next attempt continues from it (resume); events name either end.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import posixpath
 from collections.abc import Callable
@@ -110,24 +111,39 @@ class IrodsToSFTPOperator(SftpStagingOperator):
         self, sftp: SftpEndpoint, session: IrodsSession, sources: list[str]
     ) -> tuple[list[PlannedCopy], str]:
         """The one planner over the zone, and the SFTP directory the plan writes into: a single data object
-        goes to ``destination_path`` itself unless that ends with ``/`` or is an existing directory."""
-        target = sftp.resolve(str(self.destination_path).strip())
+        goes to ``destination_path`` itself unless that ends with ``/`` or is an existing directory.
+
+        The zone is planned first (relative destinations, the SSH connection not needed yet), so the
+        automatic SSH connections start opening from the sizes while the first one may still be
+        connecting; only then is the target resolved and, for a single object, asked once if a directory.
+        """
         plan = plan_copies(
             IrodsTree(
                 session, resolve=functools.partial(check_path, "source_path"), read_ahead=PLAN_READ_AHEAD
             ),
             sources,
-            Destination.of(str(self.destination_path), target),
-            place=functools.partial(safe_join, target),
+            Destination.of(str(self.destination_path), ""),
+            place=lambda relative: relative,  # joined below the resolved target below
             missing=lambda raw, path: IrodsNotFoundError(
                 self.missing_source("iRODS source", raw), operation="irods_to_sftp", path=path
             ),
-            is_directory=functools.partial(sftp_is_directory, sftp),
+            is_directory=lambda _path: False,  # asked below, after the widen started
             recursive=bool(self.recursive),
             glob=bool(self.glob),
             operation="irods_to_sftp",
         )
-        return plan.files, posixpath.dirname(target) if plan.single else target
+        self.widen_for(sftp, plan.files)
+        target = sftp.resolve(str(self.destination_path).strip())
+        if plan.single:
+            (only,) = plan.files
+            if not sftp_is_directory(sftp, target):
+                return [dataclasses.replace(only, destination=target)], posixpath.dirname(target)
+            return [
+                dataclasses.replace(only, destination=safe_join(target, posixpath.basename(only.source)))
+            ], target
+        return [
+            dataclasses.replace(p, destination=safe_join(target, p.destination)) for p in plan.files
+        ], target
 
     def _stage(
         self,
