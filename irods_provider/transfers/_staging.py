@@ -218,8 +218,10 @@ class SftpStagingOperator(TransferOperatorBase):
         self._early_endpoint: SftpEndpoint | None = None
 
     def execute(self, context: Context) -> Any:
-        """Start connecting to the SFTP server while the iRODS session opens (see :meth:`endpoint`)."""
+        """Start connecting to the SFTP server while the iRODS session opens (see :meth:`endpoint`), and
+        resolving the lineage collector while the files move (:meth:`warm_lineage`)."""
         self._early_endpoint = self.endpoint().open_in_background()
+        self.warm_lineage()
         try:
             return super().execute(context)
         finally:
