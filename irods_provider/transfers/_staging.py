@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
+import posixpath
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
@@ -15,7 +17,14 @@ from irods_provider.client.transfer import (
     LoggingProgressSubscriber,
     TransferReport,
 )
-from irods_provider.client.transfer._plan import PlannedFile, check_unique
+from irods_provider.client.transfer._plan import (
+    Destination,
+    Plan,
+    PlannedFile,
+    Tree,
+    check_unique,
+    plan_copies,
+)
 from irods_provider.client.transfer._runner import Lanes, run_files
 from irods_provider.exceptions import IrodsUsageError
 from irods_provider.operators._transfer_base import TransferOperatorBase
@@ -34,7 +43,8 @@ __all__ = [
     "SftpStagingOperator",
     "auto_connections",
     "hash_sftp_file",
-    "logging_in",
+    "place_plan",
+    "plan_sources",
     "run_plan",
     "sftp_file_has_checksum",
 ]
@@ -43,6 +53,34 @@ __all__ = [
 #: One file of a staging plan: the one planner's :class:`~irods_provider.client.transfer._plan.PlannedFile`
 #: (absolute source and destination, size and mtime when known, the tree or glob base it came from).
 PlannedCopy = PlannedFile
+
+
+def plan_sources(tree: Tree, sources: Sequence[str], raw_destination: str, **options: Any) -> Plan:
+    """The one planner over ``tree`` with the destination left open: each file's destination is its path
+    relative to the source (a single file named alone: ``""``), so the plan (and the sizes that choose the
+    SSH connections) needs nothing of the destination side; :func:`place_plan` settles it afterwards."""
+    return plan_copies(
+        tree,
+        sources,
+        Destination.of(raw_destination, ""),
+        place=lambda relative: relative,
+        is_directory=lambda _path: False,  # asked by place_plan, for a single file only
+        **options,
+    )
+
+
+def place_plan(
+    plan: Plan, target: str, place: Callable[[str], str], is_directory: Callable[[str], bool]
+) -> tuple[list[PlannedCopy], bool]:
+    """The files of a :func:`plan_sources` plan at their destinations below ``target`` (``place`` of each
+    relative path); a single file named alone goes to ``target`` itself unless that is an existing
+    directory or collection (asked once), and whether it does."""
+    if plan.single:
+        (only,) = plan.files
+        if not is_directory(target):
+            return [dataclasses.replace(only, destination=target)], True
+        return [dataclasses.replace(only, destination=place(posixpath.basename(only.source)))], False
+    return [dataclasses.replace(p, destination=place(p.destination)) for p in plan.files], False
 
 
 def run_plan(
@@ -69,27 +107,6 @@ def run_plan(
         raise_failures=True,
         what="staging",
     )
-
-
-@contextlib.contextmanager
-def logging_in(session: IrodsSession) -> Iterator[None]:
-    """Log in to iRODS in a thread during the block (waited for at its end), so the login overlaps the SSH
-    handshake instead of following the first SFTP request; the token provider logs in once for both,
-    and a failed login shows again, typed, on the first request that needs it."""
-
-    def log_in() -> None:
-        try:
-            if session.auth is not None:
-                session.auth.get_token()
-        except Exception as exc:  # the first request logs in again and raises
-            logging.getLogger(__name__).debug("iRODS login ahead of the plan failed: %s", exc)
-
-    thread = threading.Thread(target=log_in, name="irods-login", daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        thread.join()
 
 
 #: Planned bytes per SSH connection when ``sftp_connections`` is chosen automatically (and at most this many).
@@ -250,12 +267,38 @@ class SftpStagingOperator(TransferOperatorBase):
             backoff=float(self.sftp_retry_backoff),
         )
 
-    def widen_for(self, sftp: SftpEndpoint, plan: Sequence[PlannedCopy], *, spare: bool = False) -> None:
+    @staticmethod
+    @contextlib.contextmanager
+    def logging_in(session: IrodsSession) -> Iterator[None]:
+        """Log in to iRODS in a thread during the block (waited for at its end), so the login overlaps the SSH
+        handshake instead of following the first SFTP request; the token provider logs in once for both,
+        and a failed login shows again, typed, on the first request that needs it."""
+
+        def log_in() -> None:
+            try:
+                if session.auth is not None:
+                    session.auth.get_token()
+            except Exception as exc:  # the first request logs in again and raises
+                logging.getLogger(__name__).debug("iRODS login ahead of the plan failed: %s", exc)
+
+        thread = threading.Thread(target=log_in, name="irods-login", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            thread.join()
+
+    def widen_for(
+        self, sftp: SftpEndpoint, plan: Sequence[PlannedCopy], *, range_readers: int | None = None
+    ) -> None:
         """Start opening the automatic count of SSH connections (:func:`auto_connections`) as soon as the
-        plan's sizes are known, while the rest of the setup runs (explicit ``sftp_connections`` are opened
-        with the first); ``spare``: a channel for a range reader on the first connection meanwhile."""
+        plan's sizes are known, while the rest of the setup runs (explicit ``sftp_connections`` open with
+        the first). ``range_readers``: an upload's ``sftp_range_readers`` (0: one per connection); when
+        more than one, a spare channel opens on connection #0 meanwhile (the new ones lend their own)."""
         auto = self.sftp_connections is None
-        sftp.widen_in_background(auto_connections(p.size or 0 for p in plan) if auto else 1, spare=spare)
+        count = auto_connections(p.size or 0 for p in plan) if auto else int(self.sftp_connections or 1)
+        spare = range_readers is not None and (range_readers or count) > 1
+        sftp.widen_in_background(count if auto else 1, spare=spare)
 
     def prune_moved(
         self, report: TransferReport, plan: Sequence[PlannedCopy], remove_dir: Callable[[str], object]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import posixpath
 from collections.abc import Mapping, Sequence
@@ -10,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 
 from irods_provider._values import refuse_unaddressable
 from irods_provider.client.transfer import FileResult, FileStatus, upload_object
-from irods_provider.client.transfer._plan import Destination, plan_copies
 from irods_provider.exceptions import IrodsNotFoundError
 from irods_provider.operators._base import check_path
 from irods_provider.sftp._endpoint import SftpEndpoint
@@ -18,7 +16,7 @@ from irods_provider.sftp._ranged import SftpRangedSource, SftpReadOptions
 from irods_provider.sftp._tree import SftpTree
 from irods_provider.transfers._local import parse_transfer_avus
 from irods_provider.transfers._selection import as_list, safe_relative
-from irods_provider.transfers._staging import PlannedCopy, SftpStagingOperator, auto_connections, logging_in
+from irods_provider.transfers._staging import PlannedCopy, SftpStagingOperator, place_plan, plan_sources
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -94,7 +92,7 @@ class SFTPToIrodsOperator(SftpStagingOperator):
         refuse_unaddressable("destination_path", destination)
         wait, follow = float(self.wait_stable_seconds or 0) or None, bool(self.follow_symlinks)
         reading = SftpReadOptions(self.sftp_range_readers, config.chunk_size, wait, follow, self.cancel_event)
-        with logging_in(session), self.endpoint() as sftp:
+        with self.logging_in(session), self.endpoint() as sftp:
             plan = self._plan(sftp, session, sources, destination)
             self.log.info("Staging %d file(s) from SFTP %s into iRODS %s", len(plan), sources, destination)
             options: dict[str, Any] = {"config": config, "overwrite": overwrite, "skip": skip}
@@ -116,34 +114,25 @@ class SFTPToIrodsOperator(SftpStagingOperator):
         """The one planner over the SFTP server, its plan checked and the destination collections created.
         More SSH connections start opening from the sizes before the zone is asked anything (whether one
         file named alone goes into an existing collection included)."""
-
-        def place(relative: str) -> str:
-            return f"{destination}/{safe_relative(relative)}"
-
         with sftp.channel() as client:
-            found = plan_copies(
+            found = plan_sources(
                 SftpTree(sftp, client),
                 sources,
-                Destination.of(str(self.destination_path), destination),
-                place=place,
+                str(self.destination_path),
                 missing=lambda raw, path: IrodsNotFoundError(
                     self.missing_source("SFTP source", raw), operation="sftp_to_irods", path=path
                 ),
-                is_directory=lambda _path: False,  # asked below, once the widen started
                 recursive=bool(self.recursive),
                 follow_symlinks=bool(self.follow_symlinks),
                 glob=bool(self.glob),
                 operation="sftp_to_irods",
             )
-        plan = found.files
-        if not plan and self.fail_if_empty:
+        if not found.files and self.fail_if_empty:
             raise IrodsNotFoundError(f"no SFTP file matches {sources}", operation="sftp_to_irods")
-        readers = (
-            self.sftp_range_readers or self.sftp_connections or auto_connections(p.size or 0 for p in plan)
+        self.widen_for(sftp, found.files, range_readers=self.sftp_range_readers or 0)
+        plan, _ = place_plan(
+            found, destination, lambda rel: f"{destination}/{safe_relative(rel)}", session.collections.exists
         )
-        self.widen_for(sftp, plan, spare=readers > 1)  # with a channel for the first connection's reader
-        if found.single and session.collections.exists(destination):
-            plan = [dataclasses.replace(plan[0], destination=place(posixpath.basename(plan[0].source)))]
         self.check_unique(plan)
         for planned in plan:
             refuse_unaddressable("a planned destination", planned.destination)
