@@ -211,3 +211,24 @@ def test_a_failed_background_open_surfaces_typed_at_first_use(remote, sftp_serve
     assert isinstance(last.value.__cause__, paramiko.SSHException | EOFError | OSError)
     assert sftp_server.injected_faults()["refused_connections"] == 1
     wait_all_closed(sftp_server)
+
+
+def test_a_single_file_named_alone_keeps_its_name_in_an_existing_directory(remote, session, sftp_server):
+    """The target of a single file is asked after the plan: an existing directory (collection) takes the
+    file under its own name, any other target path is the file itself (both directions, no trailing /)."""
+    blob = random.Random(3).randbytes(70 * KIB)
+    session.data_objects.write(f"{HOME}/alone.bin", blob)
+    remote.put("existing/.keep", b"")
+    down(source_path=f"{HOME}/alone.bin", destination_path=remote.path("existing"))
+    down(source_path=f"{HOME}/alone.bin", destination_path=remote.path("renamed.bin"))
+    assert {k: sha(v) for k, v in remote.files().items()} == {
+        "existing/.keep": sha(b""),
+        "existing/alone.bin": sha(blob),
+        "renamed.bin": sha(blob),
+    }
+    session.collections.create(f"{HOME}/into")
+    up(source_path=remote.path("renamed.bin"), destination_path=f"{HOME}/into")
+    up(source_path=remote.path("renamed.bin"), destination_path=f"{HOME}/as.bin")
+    digest = "sha2:" + base64.b64encode(hashlib.sha256(blob).digest()).decode()
+    assert session.data_objects.calculate_checksum(f"{HOME}/into/renamed.bin") == digest
+    assert session.data_objects.calculate_checksum(f"{HOME}/as.bin") == digest
