@@ -42,6 +42,7 @@ __all__ = [
     "PlannedCopy",
     "SftpStagingOperator",
     "auto_connections",
+    "create_collections",
     "hash_sftp_file",
     "place_plan",
     "plan_sources",
@@ -81,6 +82,20 @@ def place_plan(
             return [dataclasses.replace(only, destination=target)], True
         return [dataclasses.replace(only, destination=place(posixpath.basename(only.source)))], False
     return [dataclasses.replace(p, destination=place(p.destination)) for p in plan.files], False
+
+
+def create_collections(session: IrodsSession, plan: Sequence[PlannedCopy], *, existing: str | None) -> None:
+    """Create the collections ``plan`` writes into (``existing`` is known to be one already): only the
+    deepest, with intermediates, so one request (and its check) per branch instead of one per level."""
+    wanted = {posixpath.dirname(p.destination) for p in plan} - {existing}
+    above: set[str] = set()
+    for path in wanted:
+        parent = posixpath.dirname(path)
+        while parent not in above and parent not in ("/", ""):
+            above.add(parent)
+            parent = posixpath.dirname(parent)
+    for collection in sorted(wanted - above):
+        session.collections.create(collection, intermediates=True, exist_ok=True)
 
 
 def run_plan(

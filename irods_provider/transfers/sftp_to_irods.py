@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import posixpath
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +15,13 @@ from irods_provider.sftp._ranged import SftpRangedSource, SftpReadOptions
 from irods_provider.sftp._tree import SftpTree
 from irods_provider.transfers._local import parse_transfer_avus
 from irods_provider.transfers._selection import as_list, safe_relative
-from irods_provider.transfers._staging import PlannedCopy, SftpStagingOperator, place_plan, plan_sources
+from irods_provider.transfers._staging import (
+    PlannedCopy,
+    SftpStagingOperator,
+    create_collections,
+    place_plan,
+    plan_sources,
+)
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -130,14 +135,13 @@ class SFTPToIrodsOperator(SftpStagingOperator):
         if not found.files and self.fail_if_empty:
             raise IrodsNotFoundError(f"no SFTP file matches {sources}", operation="sftp_to_irods")
         self.widen_for(sftp, found.files, range_readers=self.sftp_range_readers or 0)
-        plan, _ = place_plan(
+        plan, itself = place_plan(
             found, destination, lambda rel: f"{destination}/{safe_relative(rel)}", session.collections.exists
         )
         self.check_unique(plan)
         for planned in plan:
             refuse_unaddressable("a planned destination", planned.destination)
-        for collection in sorted({posixpath.dirname(p.destination) for p in plan}):
-            session.collections.create(collection, intermediates=True, exist_ok=True)
+        create_collections(session, plan, existing=None if itself or not found.single else destination)
         return plan
 
     def _stage(

@@ -232,3 +232,29 @@ def test_a_single_file_named_alone_keeps_its_name_in_an_existing_directory(remot
     digest = "sha2:" + base64.b64encode(hashlib.sha256(blob).digest()).decode()
     assert session.data_objects.calculate_checksum(f"{HOME}/into/renamed.bin") == digest
     assert session.data_objects.calculate_checksum(f"{HOME}/as.bin") == digest
+
+
+def test_an_upload_creates_only_the_deepest_collections(remote, session, sftp_server, monkeypatch):
+    """Collections are created with intermediates, so only those no other lies below are asked for (one
+    request per branch, not per level); a single file into an existing collection creates none."""
+    from irods_provider.client._sync._fs import Collections
+
+    created: list[str] = []
+    real = Collections.create
+
+    def create(self: Collections, path: str, **kwargs: Any) -> bool:
+        created.append(path)
+        return real(self, path, **kwargs)
+
+    monkeypatch.setattr(Collections, "create", create)
+    tree = {"x.csv": b"x", "b/y.csv": b"yy", "b/c/z.csv": b"zzz", "b-c/v.csv": b"v", "d/w.csv": b"w"}
+    for rel, blob in tree.items():
+        remote.put(f"src/{rel}", blob)
+    up(source_path=remote.path("src"), destination_path=f"{HOME}/deep")
+    assert created == [f"{HOME}/deep/b-c", f"{HOME}/deep/b/c", f"{HOME}/deep/d"]
+    for rel, blob in tree.items():
+        assert session.data_objects.read(f"{HOME}/deep/{rel}") == blob
+    created.clear()
+    up(source_path=remote.path("src/b/y.csv"), destination_path=f"{HOME}/deep/d")  # an existing collection
+    assert created == []
+    assert session.data_objects.read(f"{HOME}/deep/d/y.csv") == b"yy"
