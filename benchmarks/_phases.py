@@ -11,6 +11,7 @@ sums them per label and counts round trips on the critical path (the main and fi
 from __future__ import annotations
 
 import functools
+import inspect
 import threading
 import time
 from collections.abc import Callable
@@ -21,7 +22,8 @@ _t0 = 0.0
 
 
 def _wrap(owner: Any, name: str, label: Callable[..., str] | str) -> None:
-    original = getattr(owner, name)
+    raw = inspect.getattr_static(owner, name)
+    original = raw.__func__ if isinstance(raw, staticmethod | classmethod) else getattr(owner, name)
 
     @functools.wraps(original)
     def traced(*args: Any, **kwargs: Any) -> Any:
@@ -32,7 +34,12 @@ def _wrap(owner: Any, name: str, label: Callable[..., str] | str) -> None:
             text = label(*args, **kwargs) if callable(label) else label
             _events.append((start - _t0, time.perf_counter() - _t0, threading.current_thread().name, text))
 
-    setattr(owner, name, traced)
+    if isinstance(raw, staticmethod):
+        setattr(owner, name, staticmethod(traced))
+    elif isinstance(raw, classmethod):
+        setattr(owner, name, classmethod(traced))
+    else:
+        setattr(owner, name, traced)
 
 
 def _wrap_generator(owner: Any, name: str, label: Callable[..., str]) -> None:
@@ -56,9 +63,11 @@ def _wrap_generator(owner: Any, name: str, label: Callable[..., str]) -> None:
 def install() -> None:
     """Patch the traced calls (idempotent enough for one process: call once)."""
     global _t0
+    import httpx2
     import paramiko
     from paramiko.sftp import CMD_NAMES
 
+    from irods_provider.client import _config, _discovery
     from irods_provider.client._sync._session import IrodsSession
     from irods_provider.client.transfer import _sink_download, _upload
     from irods_provider.hooks.irods import IrodsHook
@@ -77,6 +86,12 @@ def install() -> None:
     _wrap(_endpoint.SftpEndpoint, "run", lambda self, command, **k: f"ssh exec {command.split()[0]}")
     _wrap(_endpoint, "open_sftp_channels", lambda transport, count: f"sftp channel x{count}")
     _wrap(IrodsHook, "get_conn", "phase irods hook.get_conn")
+    _wrap(IrodsHook, "get_connection", "phase airflow get_connection")
+    _wrap(_discovery, "discover_api", "phase irods discover version")
+    _wrap(_discovery, "_get_info", "http info (version probe)")
+    _wrap(IrodsSession, "__init__", "phase irods session init")
+    _wrap(_config, "shared_ssl_context", "phase tls context (CA store)")
+    _wrap(httpx2.Client, "__init__", "phase httpx2 client init")
     _wrap(SftpStagingOperator, "run_recorded", "phase run files")
     _wrap(SftpStagingOperator, "finish", "phase finish (report, lineage)")
     _wrap(SftpStagingOperator, "record_staging_lineage", "phase lineage")

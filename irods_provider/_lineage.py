@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -156,6 +157,16 @@ def report_hook_lineage(
                 add(context=context, uri=ds.asset_uri)
 
 
+def _warm_collector() -> None:
+    """Look the hook lineage collector up once (Airflow caches it); a failure shows again when reporting."""
+    try:
+        from airflow.sdk import lineage
+
+        lineage.get_hook_lineage_collector()
+    except Exception as error:  # lineage is best effort by design
+        log.debug("hook lineage collector not resolved ahead: %s", error)
+
+
 class TransferLineageMixin:
     """Lineage for an operator that copies files: OpenLineage facets and hook lineage of the files it copied.
 
@@ -166,6 +177,15 @@ class TransferLineageMixin:
     """
 
     _transfer_lineage: tuple[list[LineageDataset], list[LineageDataset]] | None = None
+    _lineage_warming: threading.Thread | None = None
+
+    def warm_lineage(self) -> None:
+        """Resolve Airflow's hook lineage collector in a thread while the task works: the first lookup
+        loads the plugins (~100 ms), which would otherwise follow the last file. :meth:`record_lineage`
+        waits for it, so the task reports to the one collector Airflow caches."""
+        if self._lineage_warming is None:
+            self._lineage_warming = threading.Thread(target=_warm_collector, name="lineage-warm", daemon=True)
+            self._lineage_warming.start()
 
     def record_transfer_lineage(
         self,
@@ -200,6 +220,9 @@ class TransferLineageMixin:
         """Like :meth:`record_transfer_lineage` for operators that only read or only write (e.g. create a
         collection: ``outputs=[irods_dataset(path)]``). Problems are logged as warnings, never raised."""
         self._transfer_lineage = (list(inputs), list(outputs))
+        warming, self._lineage_warming = self._lineage_warming, None
+        if warming is not None:
+            warming.join()
         if not (inputs or outputs):
             return
         try:

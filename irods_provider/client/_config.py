@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import enum
 import logging
+import os
 import ssl
+import threading
 from dataclasses import dataclass
 from typing import Any
 
 import httpx2
 
-from irods_provider.exceptions import IrodsConfigurationError
+from irods_provider.exceptions import IrodsConfigurationError, IrodsUsageError
 
 __all__ = [
     "DEFAULT_POOL_LIMITS",
@@ -22,6 +24,7 @@ __all__ = [
     "build_base_url",
     "client_options",
     "load_ca_bundle",
+    "shared_ssl_context",
 ]
 
 logger = logging.getLogger("irods_provider.client")
@@ -122,15 +125,62 @@ def load_ca_bundle(path: str) -> ssl.SSLContext:
     return context
 
 
+_SHARED: dict[tuple[object, ...], ssl.SSLContext] = {}
+_SHARED_GUARD = threading.Lock()
+
+
+def _file_identity(path: str | None) -> tuple[int, int, int] | None:
+    """What tells a replaced file from the one loaded (inode, size, mtime); None when it cannot be read."""
+    if not path:
+        return None
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def _trust_key(verify: bool | str) -> tuple[object, ...]:
+    """The cache key of a trust source: the CA bundle path or the default store (its environment
+    overrides and compiled-in file), each with the identity of the file, so a replaced bundle is loaded
+    anew."""
+    if isinstance(verify, str):
+        return ("bundle", verify, _file_identity(verify))
+    cafile = os.environ.get("SSL_CERT_FILE")
+    capath = os.environ.get("SSL_CERT_DIR")
+    default = ssl.get_default_verify_paths().openssl_cafile
+    return ("default", cafile, capath, _file_identity(cafile or default))
+
+
+def shared_ssl_context(verify: bool | str = True) -> ssl.SSLContext:
+    """One verifying SSL context per trust source (``True``: the default store; a path: that CA bundle)
+    for the whole process, shared by every client (loading a CA store costs 25-50 ms per client).
+
+    Nothing here weakens verification: the context is httpx2's own default (or :func:`load_ca_bundle`'s)
+    and nobody changes its trust settings after it is made. A bundle replaced on disk is loaded anew.
+    """
+    if verify is False:
+        raise IrodsUsageError("shared_ssl_context is for verifying contexts only")
+    key = _trust_key(verify)
+    with _SHARED_GUARD:
+        context = _SHARED.get(key)
+        if context is None:
+            context = load_ca_bundle(verify) if isinstance(verify, str) else httpx2.create_ssl_context(True)
+            for stale in [k for k in _SHARED if k[:2] == key[:2]]:  # the same source, replaced since
+                del _SHARED[stale]
+            _SHARED[key] = context
+    return context
+
+
 def client_options(*, timeout: TimeoutTypes, verify: bool | str | ssl.SSLContext) -> dict[str, Any]:
-    """Keyword arguments shared by the sync and async httpx2 clients."""
+    """Keyword arguments shared by the sync and async httpx2 clients (one shared verifying context)."""
     if verify is False:
         logger.warning("TLS certificate verification is DISABLED for the iRODS HTTP API session")
         verify_arg: bool | ssl.SSLContext = False
-    elif isinstance(verify, str):
-        verify_arg = load_ca_bundle(verify)
-    else:
+    elif isinstance(verify, ssl.SSLContext):
         verify_arg = verify
+    else:
+        verify_arg = shared_ssl_context(verify)
     return {
         "timeout": to_timeout(timeout),
         "verify": verify_arg,

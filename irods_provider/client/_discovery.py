@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import ssl
 import threading
+from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx2
@@ -20,11 +22,26 @@ from irods_provider.client._retry import RetryPolicy
 from irods_provider.client._versions import KNOWN_VERSIONS, version_from_url
 from irods_provider.exceptions import IrodsError, IrodsProtocolError, IrodsResponseError
 
-__all__ = ["discover_api_version", "forget_discovered_versions", "resolve_base_url"]
+__all__ = [
+    "Discovered",
+    "discover_api",
+    "discover_api_version",
+    "forget_discovered_versions",
+    "resolve_base_url",
+]
 
 _FOUND: dict[str, str] = {}
 _LOCKS: dict[str, threading.Lock] = {}
 _GUARD = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Discovered:
+    """The API version found under a root, and the ``/info`` answer when this very call probed for it."""
+
+    version: str
+    #: The probe's ``/info`` body (the server's limits, fresh): None when the version came from the cache.
+    info: dict[str, Any] | None = None
 
 
 def discover_api_version(
@@ -43,18 +60,35 @@ def discover_api_version(
     before moving on. Raises IrodsProtocolError naming every URL tried when none answers like an iRODS
     HTTP API, and the connection/TLS/timeout error when the host cannot be reached (nothing is cached).
     """
+    return discover_api(
+        root, verify=verify, timeout=timeout, transport=transport, candidates=candidates, retry=retry
+    ).version
+
+
+def discover_api(
+    root: str,
+    *,
+    verify: bool | str | ssl.SSLContext = True,
+    timeout: TimeoutTypes = 10.0,
+    transport: httpx2.BaseTransport | None = None,
+    candidates: tuple[str, ...] = KNOWN_VERSIONS,
+    retry: RetryPolicy | None = None,
+) -> Discovered:
+    """Like :func:`discover_api_version`, with the probe's ``/info`` answer when this call probed: a
+    session built on it need not ask ``/info`` again (one round trip less before the first byte)."""
     root = root.rstrip("/")
     with _GUARD:
         lock = _LOCKS.setdefault(root, threading.Lock())
     with lock:
         found = _FOUND.get(root)
-        if found is None:
-            policy = retry if retry is not None else RetryPolicy()
-            found = _probe(
-                root, verify=verify, timeout=timeout, transport=transport, candidates=candidates, retry=policy
-            )
-            _FOUND[root] = found
-    return found
+        if found is not None:
+            return Discovered(found)
+        policy = retry if retry is not None else RetryPolicy()
+        discovered = _probe(
+            root, verify=verify, timeout=timeout, transport=transport, candidates=candidates, retry=policy
+        )
+        _FOUND[root] = discovered.version
+    return discovered
 
 
 def resolve_base_url(
@@ -112,7 +146,7 @@ def _probe(
     transport: httpx2.BaseTransport | None,
     candidates: tuple[str, ...],
     retry: RetryPolicy,
-) -> str:
+) -> Discovered:
     answers: list[str] = []
     # The session built on the answer warns about disabled TLS verification; the probe stays quiet.
     options = (
@@ -125,7 +159,7 @@ def _probe(
             response = _get_info(client, f"{root}/{version}/info", retry)
             data = json_object(response.content) if response.status_code == 200 else None
             if data is not None and "api_version" in data:
-                return version  # the prefix that answers is the one requests must use
+                return Discovered(version, data)  # the prefix that answers is the one requests must use
             answers.append(f"HTTP {response.status_code}")
     tried = ",".join(candidates)
     raise IrodsProtocolError(

@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 import httpx2
 
 from irods_provider._auth_names import CLIENT_AUTH_METHODS, ClientAuthMethod, OpenIdGrant
-from irods_provider.client._config import NO_COMPRESSION, load_ca_bundle
+from irods_provider.client._config import NO_COMPRESSION, shared_ssl_context
 from irods_provider.client._redact import scrub
 from irods_provider.client._token_store import PROCESS_TOKEN_STORE, TokenStore
 from irods_provider.exceptions import (
@@ -240,7 +240,7 @@ class _OpenIdTokenSource:
             "token_endpoint_auth_method": client_auth if client_secret else "none",
             "scope": scope,
             "timeout": timeout,
-            "verify": load_ca_bundle(verify) if isinstance(verify, str) else verify,
+            "verify": shared_ssl_context(verify) if verify is not False else False,
             "headers": dict(NO_COMPRESSION),
         }
         self._oauth_client: OAuth2Client | None = None

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from airflow.sdk import Connection
 
     from irods_provider.client import AsyncIrodsSession, IrodsSession, RetryPolicy, TokenProvider
+    from irods_provider.client._models import ServerLimits
 
 __all__ = ["IrodsHook"]
 
@@ -146,14 +147,22 @@ class IrodsHook(IrodsShortcutsMixin, BaseHook):
         Discovery probes ``<api root>/<v>/info`` for the known versions, newest first, once per API root
         per process (cached, thread-safe); IrodsProtocolError names every URL tried when none answers.
         """
-        if settings.api_version is not None:
-            return settings.base_url
-        from irods_provider.client import discover_api_version
+        return IrodsHook._discover(settings, retry)[0]
 
-        version = discover_api_version(
+    @staticmethod
+    def _discover(settings: ConnectionSettings, retry: RetryPolicy | None) -> tuple[str, ServerLimits | None]:
+        """The API base URL, and the server limits when ``auto`` discovery probed just now (its ``/info``
+        answer, handed to the session so that it does not ask again)."""
+        if settings.api_version is not None:
+            return settings.base_url, None
+        from irods_provider.client._discovery import discover_api
+        from irods_provider.client._ops_misc import decode_limits
+
+        found = discover_api(
             settings.api_root, verify=settings.verify, timeout=settings.connect_timeout, retry=retry
         )
-        return f"{settings.api_root}/{version}"
+        limits = decode_limits(found.info) if found.info is not None else None
+        return f"{settings.api_root}/{found.version}", limits
 
     def get_conn(self) -> IrodsSession:
         """Return this hook's session, opened on first use and kept until :meth:`close`."""
@@ -162,9 +171,10 @@ class IrodsHook(IrodsShortcutsMixin, BaseHook):
             from irods_provider.client.transfer import pin_checksum_scheme
 
             settings = self.settings
-            self._session = IrodsSession(
-                self.api_base_url(settings, self.retry), **self._session_kwargs(settings)
-            )
+            base_url, limits = self._discover(settings, self.retry)
+            self._session = IrodsSession(base_url, **self._session_kwargs(settings))
+            if limits is not None:
+                self._session.adopt_limits(limits)
             if settings.checksum_scheme is not None:
                 pin_checksum_scheme(self._session, settings.checksum_scheme)
         return self._session
@@ -179,11 +189,15 @@ class IrodsHook(IrodsShortcutsMixin, BaseHook):
         settings = self._settings
         # Building the client loads the CA bundle (20-40 ms of blocking I/O): keep it off the event loop.
         # Discovery (cached after the first probe) is blocking I/O too.
-        return await asyncio.to_thread(
-            lambda: AsyncIrodsSession(
-                self.api_base_url(settings, self.retry), **self._session_kwargs(settings)
-            )
-        )
+
+        def build() -> AsyncIrodsSession:
+            base_url, limits = self._discover(settings, self.retry)
+            session = AsyncIrodsSession(base_url, **self._session_kwargs(settings))
+            if limits is not None:
+                session.adopt_limits(limits)
+            return session
+
+        return await asyncio.to_thread(build)
 
     def home_collection(self, zone: str | None = None, user: str | None = None) -> str:
         """``/<zone>/home/<user>``: the given ones, else the connection's.
@@ -242,8 +256,10 @@ class IrodsHook(IrodsShortcutsMixin, BaseHook):
 
         step = "reach"
         try:
-            base_url = self.api_base_url(settings, self.retry)
+            base_url, probed = self._discover(settings, self.retry)
             with IrodsSession(base_url, **self._session_kwargs(settings)) as session:
+                if probed is not None:
+                    session.adopt_limits(probed)
                 limits = session.limits
                 step = "login"
                 zone = settings.zone or limits.irods_zone or ""

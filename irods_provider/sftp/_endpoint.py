@@ -100,7 +100,7 @@ class SftpEndpoint:
         self.connect_attempts = max(1, connect_attempts)
         self.backoff = backoff
         self._links = [_Link(0, hook)]
-        self._wanted = connections
+        self._wanted = self._requested = connections
         self._lock = threading.Lock()
         self._owner: dict[int, _Link] = {}  # id(client) -> the live connection it is a channel of
         self._lent: dict[int, _Link] = {}  # id(client) -> the connection it counts as borrowed on
@@ -109,8 +109,11 @@ class SftpEndpoint:
         self._widening: threading.Thread | None = None
         self._opening: threading.Thread | None = None
         self._open_error: BaseException | None = None
+        self._started = False  # open() or open_in_background() ran: entering the block does not open again
+        self._lent_idle: dict[int, int] = {}  # id(client) -> generation: pooled clients open_channels lent
+        self._directories: set[str] = set()  # directories makedirs() created or found (never asked again)
+        self._home: str | None = None
         self.reconnects = 0
-        self.home = "/"
         self.commands_allowed: bool | None = None
 
     # -- lifecycle -------------------------------------------------------------------------------------
@@ -125,14 +128,38 @@ class SftpEndpoint:
         """The first connection's generation (how often it was opened)."""
         return self._links[0].generation
 
+    @property
+    def home(self) -> str:
+        """The login directory (``realpath .``), asked once on first use: only relative paths need it."""
+        if self._home is None:
+            home = str(self.main.normalize("."))
+            with self._lock:
+                self._home = self._home or home
+        return self._home
+
+    @home.setter
+    def home(self, value: str) -> None:
+        self._home = value
+
     def open(self) -> Self:
-        """Connect (through the hook), then open the other connections at once."""
+        """Connect (through the hook) and open the other connections asked for, all at once: the copies of
+        the hook for connections 1.. are made before the first connects, so no handshake waits for another."""
+        self._started = True
         if self.compress is not None:
             # SSHHook compresses by default: zlib on bulk, incompressible data caps paramiko at ~30 MB/s.
             self.hook.compress = self.compress
-        self._open_link(self._links[0])
-        self.home = self.main.normalize(".")
-        self.widen(self._wanted)
+        with self._lock:
+            added = [_Link(i, self._sibling_hook()) for i in range(len(self._links), self._requested)]
+            self._links.extend(added)
+        if not added:
+            self._open_link(self._links[0])
+            return self
+        with ThreadPoolExecutor(len(added), thread_name_prefix="sftp-connect") as pool:
+            futures = [pool.submit(self._open_link, link) for link in added]
+            first = _outcome_of(self._open_link, self._links[0])
+        failure = first or next((f.exception() for f in futures if f.exception() is not None), None)
+        if failure is not None:
+            raise failure
         return self
 
     def widen(self, connections: int, *, best_effort: bool = False) -> None:
@@ -162,27 +189,41 @@ class SftpEndpoint:
         with self._lock:
             self._wanted = len(self._links) - len(failures)
 
-    def widen_in_background(self, connections: int) -> None:
+    def widen_in_background(self, connections: int, *, spare: bool = False) -> None:
         """Start :meth:`widen` (best effort) in a thread and return at once: the task's other setup (the
-        file's first requests, the iRODS side) overlaps the SSH handshakes. :attr:`connections` counts the
-        new connections already; :meth:`open_channels` and :meth:`close` wait for them."""
+        file's first requests, the iRODS side, even the first connection's handshake) overlaps the SSH
+        handshakes. :attr:`connections` counts the new connections already; :meth:`open_channels` and
+        :meth:`close` wait for them. ``spare``: meanwhile also :meth:`open_spare_channel` (for range
+        readers: the new connections lend their own idle channel, the first one has none left)."""
         with self._lock:
-            if connections <= len(self._links) or self._widening is not None:
+            more = connections > len(self._links)
+            if self._widening is not None or not (more or spare):
                 return
-            self._wanted = connections
+            if more:
+                self._wanted = connections
             thread = threading.Thread(
-                target=self._widen_quietly, args=(connections,), name="sftp-widen", daemon=True
+                target=self._widen_quietly,
+                args=(connections if more else 0, spare),
+                name="sftp-widen",
+                daemon=True,
             )
             self._widening = thread
         thread.start()
 
-    def _widen_quietly(self, connections: int) -> None:
+    def _widen_quietly(self, connections: int, spare: bool) -> None:
+        side = threading.Thread(target=self.open_spare_channel, name="sftp-spare", daemon=True)
+        if spare:
+            side.start()
         try:
-            self.widen(connections, best_effort=True)
+            if connections:
+                self.widen(connections, best_effort=True)
         except Exception as exc:  # best effort: the work runs on the connections that are up
             _log.warning("Could not open more SSH connections: %s", exc)
             with self._lock:
                 self._wanted = sum(1 for link in self._links if link.transport is not None) or 1
+        finally:
+            if spare:
+                side.join()
 
     def wait_widened(self) -> None:
         """Wait until a :meth:`widen_in_background` has opened (or given up on) its connections."""
@@ -243,14 +284,17 @@ class SftpEndpoint:
         if opening is not None and opening is not threading.current_thread():
             opening.join()
         self.wait_widened()
+        self._lent_idle.clear()
         for link in list(self._links):
             self._drop_link(link)
 
     def open_in_background(self) -> Self:
-        """Start :meth:`open` in a thread and return at once, so the caller's other setup (the iRODS login)
-        overlaps the SSH handshake; entering the ``with`` block waits for it and raises what it raised."""
+        """Start :meth:`open` in a thread and return at once, so the caller's other setup (the iRODS login
+        and plan) overlaps the SSH handshakes. Entering the ``with`` block does not wait: the first call
+        that needs a connection does (:meth:`_ready`), and raises what the open raised, typed."""
         with self._lock:
-            if self._opening is None:
+            if self._opening is None and not self._started:
+                self._started = True
                 self._opening = threading.Thread(target=self._open_quietly, name="sftp-open", daemon=True)
                 self._opening.start()
         return self
@@ -261,35 +305,41 @@ class SftpEndpoint:
         except BaseException as exc:
             self._open_error = exc
 
-    def _wait_opened(self) -> bool:
-        """Wait for a background :meth:`open`; whether there was one (its error, if any, is raised)."""
+    def _ready(self) -> None:
+        """Wait for a background :meth:`open` (no-op once it finished); a failed one raises
+        :class:`IrodsSftpConnectionError` (every caller, not only the first)."""
         thread = self._opening
-        if thread is None:
-            return False
-        thread.join()
-        self._opening = None
-        error, self._open_error = self._open_error, None
-        if error is not None:
+        if thread is not None and thread is not threading.current_thread():
+            thread.join()
+        if self._open_error is not None:
+            self._raise_open_error()
+
+    def _raise_open_error(self) -> NoReturn:
+        error = self._open_error
+        assert error is not None
+        typed = _connect_error(error)
+        if typed is error:
             raise error
-        return True
+        raise typed from error
 
     def __enter__(self) -> Self:
+        if self._started:  # opening in the background: the first call needing a connection waits
+            return self
         try:
-            if not self._wait_opened():
-                self.open()
+            self.open()
             return self
         except Exception as exc:
             self.close()
             if isinstance(exc, IrodsError) or not is_raw_connection_error(exc):
                 raise
-            raise IrodsSftpConnectionError(
-                f"could not connect to the SFTP server: {type(exc).__name__}: {exc}"
-            ) from exc
+            raise _connect_error(exc) from exc
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
+        if exc is None and self._open_error is not None:  # a background open failed, nothing asked
+            self._raise_open_error()
         if exc is not None and not isinstance(exc, IrodsError) and is_raw_connection_error(exc):
             error = IrodsSftpConnectionError(
                 f"the SSH connection to the SFTP server failed: {type(exc).__name__}: {exc}"
@@ -301,6 +351,7 @@ class SftpEndpoint:
     @property
     def transport(self) -> paramiko.Transport:
         """The first connection's transport (commands run there)."""
+        self._ready()
         link = self._links[0]
         transport = link.transport
         if transport is None:
@@ -311,6 +362,7 @@ class SftpEndpoint:
     @property
     def main(self) -> paramiko.SFTPClient:
         """The first connection's own SFTP channel."""
+        self._ready()
         link = self._links[0]
         main = link.main
         if main is None or link.transport is None:
@@ -320,6 +372,7 @@ class SftpEndpoint:
 
     def transports(self) -> list[paramiko.Transport]:
         """The transports of the connections open now (one TCP connection each)."""
+        self._ready()
         return [link.transport for link in self._links if link.transport is not None]
 
     def _not_connected(self, link: _Link) -> NoReturn:
@@ -483,6 +536,7 @@ class SftpEndpoint:
     def channel(self) -> Iterator[paramiko.SFTPClient]:
         """Borrow an SFTP channel for one worker, on the least busy connection (opened on demand, returned
         to that connection's pool after use)."""
+        self._ready()
         link = self._least_busy()
         generation, client = link.generation, None
         while client is None:
@@ -505,12 +559,14 @@ class SftpEndpoint:
                 link.pool.put((generation, client))
 
     def open_channels(self, count: int) -> list[paramiko.SFTPClient]:
-        """Open ``count`` more SFTP channels spread over the connections, least busy first (so parallel
-        range readers and writers run over several TCP connections); close them with :meth:`release`.
+        """``count`` more SFTP channels spread over the connections, least busy first (so parallel range
+        readers and writers run over several TCP connections); give them back with :meth:`release`.
 
-        The channels are opened at once (each costs a few round trips: channel, subsystem, version), after
-        any connection :meth:`widen` is still opening in the background is up.
+        A connection's idle pooled channel (a fresh connection's own client) is lent as it is, with no
+        round trip; the others are opened at once (each costs a few round trips: channel, subsystem,
+        version), after any connection :meth:`widen` is still opening in the background is up.
         """
+        self._ready()
         self.wait_widened()
         with self._lock:
             live = [link for link in self._links if link.transport is not None] or list(self._links)
@@ -523,12 +579,7 @@ class SftpEndpoint:
                 link.borrowed += 1
             self._note(link, link.generation)  # in the caller's thread: retrying() must know it was used
             links.append(link)
-        opened: list[paramiko.SFTPClient | BaseException] = []
-        if count == 1:
-            opened = [_outcome(self._open_on, links[0], 1)]
-        elif count:
-            with ThreadPoolExecutor(count, thread_name_prefix="sftp-channel") as pool:
-                opened = list(pool.map(lambda link: _outcome(self._open_on, link, 1), links))
+        opened = self._idle_or_new(links)
         clients = [c for c in opened if not isinstance(c, BaseException)]
         with self._lock:
             for link, client in zip(links, opened, strict=True):
@@ -541,6 +592,45 @@ class SftpEndpoint:
             self.release(clients)
             raise failure
         return clients
+
+    def _idle_or_new(self, links: list[_Link]) -> list[paramiko.SFTPClient | BaseException]:
+        """One channel on each of ``links``: its idle pooled one, else a new one (those opened at once)."""
+        opened: list[paramiko.SFTPClient | BaseException | None] = [self._take_idle(link) for link in links]
+        missing = [i for i, client in enumerate(opened) if client is None]
+        if len(missing) == 1:
+            opened[missing[0]] = _outcome(self._open_on, links[missing[0]], 1)
+        elif missing:
+            with ThreadPoolExecutor(len(missing), thread_name_prefix="sftp-channel") as pool:
+                new = pool.map(lambda i: _outcome(self._open_on, links[i], 1), missing)
+                for i, client in zip(missing, new, strict=True):
+                    opened[i] = client
+        return [client for client in opened if client is not None]
+
+    def _take_idle(self, link: _Link) -> paramiko.SFTPClient | None:
+        """An idle channel from ``link``'s pool (stale ones dropped), lent until :meth:`release`; or None."""
+        generation = link.generation
+        while True:
+            try:
+                owner, pooled = link.pool.get_nowait()
+            except queue.Empty:
+                return None
+            if owner == generation and not _sftp_closed(pooled):
+                with self._lock:
+                    self._lent_idle[id(pooled)] = owner
+                return pooled
+
+    def open_spare_channel(self) -> None:
+        """Open one more channel on the first connection into its pool (in the caller's thread; a failure
+        is only logged): the range reader there then finds it idle instead of opening it on its path."""
+        try:
+            self._ready()
+            link = self._links[0]
+            generation = link.generation
+            client = self._open_on(link, 1)[0]
+        except Exception as exc:
+            _log.debug("No spare SFTP channel: %s", exc)
+            return
+        link.pool.put((generation, client))
 
     def link_of(self, client: paramiko.SFTPClient) -> int | None:
         """The index of the connection ``client`` is a channel of (None once that connection was dropped)."""
@@ -565,17 +655,26 @@ class SftpEndpoint:
         return clients
 
     def release(self, clients: list[paramiko.SFTPClient]) -> None:
-        """Close channels from :meth:`open_channels` early."""
+        """Give back channels from :meth:`open_channels`: those it opened are closed, lent idle ones go
+        back to their connection's pool (while that connection lives)."""
+        with self._lock:
+            idle = {id(c): self._lent_idle.pop(id(c)) for c in clients if id(c) in self._lent_idle}
         for client in clients:
-            with contextlib.suppress(Exception):
-                client.close()
+            if id(client) not in idle:
+                with contextlib.suppress(Exception):
+                    client.close()
         with self._lock:
             for client in clients:
-                self._owner.pop(id(client), None)
                 link = self._lent.pop(id(client), None)
                 if link is not None:
                     link.borrowed -= 1
-                    link.clients = [c for c in link.clients if c is not client]
+                generation = idle.get(id(client))
+                if generation is None:
+                    self._owner.pop(id(client), None)
+                    if link is not None:
+                        link.clients = [c for c in link.clients if c is not client]
+                elif link is not None and generation == link.generation and not _sftp_closed(client):
+                    link.pool.put((generation, client))
 
     # -- paths -----------------------------------------------------------------------------------------
 
@@ -583,6 +682,8 @@ class SftpEndpoint:
         """An absolute SFTP path (relative paths start at the login directory)."""
         if "\x00" in path:
             raise IrodsInvalidPathError(f"SFTP path {path!r} holds a NUL byte")
+        if path.startswith("/"):  # the login directory (a round trip, once) only for relative paths
+            return posixpath.normpath(path)
         return posixpath.normpath(posixpath.join(self.home, path))
 
     def shell_path(self, path: str) -> str:
@@ -603,18 +704,36 @@ class SftpEndpoint:
             return None
 
     def makedirs(self, client: paramiko.SFTPClient, path: str) -> None:
-        """Create ``path`` and its missing parents (an existing directory is fine)."""
-        missing: list[str] = []
-        current = path
-        while current not in ("/", "") and self.stat(client, current) is None:
-            missing.append(current)
-            current = posixpath.dirname(current)
-        for directory in reversed(missing):
-            with contextlib.suppress(OSError):
-                client.mkdir(directory)
-            attrs = self.stat(client, directory)
+        """Create ``path`` and its missing parents (an existing directory is fine).
+
+        A directory this endpoint created or found is not asked again (the task's files share their
+        directories; where a file lands is still checked per file with ``normalize`` and ``lstat``). A
+        missing directory is created with one ``mkdir`` when its parent exists; parents only on failure.
+        """
+        if path in ("/", "") or path in self._directories:
+            return
+        attrs = self.stat(client, path)
+        if attrs is None:
+            self._mkdir(client, path)
+        elif stat.S_ISDIR(attrs.st_mode or 0):
+            self._directories.add(path)
+
+    def _mkdir(self, client: paramiko.SFTPClient, directory: str) -> None:
+        """``mkdir`` the missing ``directory``; when that fails, its missing parents first, then again."""
+        try:
+            client.mkdir(directory)
+        except OSError:
+            attrs = self.stat(client, directory)  # created meanwhile by another worker?
+            if attrs is None:  # its parent is missing (or was, until another worker created it)
+                parent = posixpath.dirname(directory)
+                if parent not in ("/", "", directory) and self.stat(client, parent) is None:
+                    self._mkdir(client, parent)
+                with contextlib.suppress(OSError):
+                    client.mkdir(directory)
+                attrs = self.stat(client, directory)
             if attrs is None or not stat.S_ISDIR(attrs.st_mode or 0):
-                raise NotADirectoryError(f"could not create SFTP directory {directory!r}")
+                raise NotADirectoryError(f"could not create SFTP directory {directory!r}") from None
+        self._directories.add(directory)
 
     # -- commands --------------------------------------------------------------------------------------
 
@@ -676,6 +795,23 @@ def _read_bounded(stream: paramiko.ChannelFile, limit: int, command: str) -> byt
         name = command.split(" ", 1)[0]
         raise IrodsProtocolError(f"output of the remote command {name!r} exceeds {limit} bytes; refused")
     return bytes(data)
+
+
+def _connect_error(exc: BaseException) -> BaseException:
+    """What a failed :meth:`SftpEndpoint.open` raises to its caller: typed when it is a raw connection
+    error, else ``exc`` itself (a configuration problem, an iRODS error)."""
+    if isinstance(exc, IrodsError) or not is_raw_connection_error(exc):
+        return exc
+    return IrodsSftpConnectionError(f"could not connect to the SFTP server: {type(exc).__name__}: {exc}")
+
+
+def _outcome_of(run: Callable[[_Link], None], link: _Link) -> BaseException | None:
+    """What ``run(link)`` raised, or None."""
+    try:
+        run(link)
+    except BaseException as exc:
+        return exc
+    return None
 
 
 def _outcome(

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import logging
+import posixpath
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 from irods_provider._lineage import LineageDataset, irods_dataset, sftp_dataset
@@ -14,7 +17,14 @@ from irods_provider.client.transfer import (
     LoggingProgressSubscriber,
     TransferReport,
 )
-from irods_provider.client.transfer._plan import PlannedFile, check_unique
+from irods_provider.client.transfer._plan import (
+    Destination,
+    Plan,
+    PlannedFile,
+    Tree,
+    check_unique,
+    plan_copies,
+)
 from irods_provider.client.transfer._runner import Lanes, run_files
 from irods_provider.exceptions import IrodsUsageError
 from irods_provider.operators._transfer_base import TransferOperatorBase
@@ -32,7 +42,10 @@ __all__ = [
     "PlannedCopy",
     "SftpStagingOperator",
     "auto_connections",
+    "create_collections",
     "hash_sftp_file",
+    "place_plan",
+    "plan_sources",
     "run_plan",
     "sftp_file_has_checksum",
 ]
@@ -41,6 +54,48 @@ __all__ = [
 #: One file of a staging plan: the one planner's :class:`~irods_provider.client.transfer._plan.PlannedFile`
 #: (absolute source and destination, size and mtime when known, the tree or glob base it came from).
 PlannedCopy = PlannedFile
+
+
+def plan_sources(tree: Tree, sources: Sequence[str], raw_destination: str, **options: Any) -> Plan:
+    """The one planner over ``tree`` with the destination left open: each file's destination is its path
+    relative to the source (a single file named alone: ``""``), so the plan (and the sizes that choose the
+    SSH connections) needs nothing of the destination side; :func:`place_plan` settles it afterwards."""
+    return plan_copies(
+        tree,
+        sources,
+        Destination.of(raw_destination, ""),
+        place=lambda relative: relative,
+        is_directory=lambda _path: False,  # asked by place_plan, for a single file only
+        **options,
+    )
+
+
+def place_plan(
+    plan: Plan, target: str, place: Callable[[str], str], is_directory: Callable[[str], bool]
+) -> tuple[list[PlannedCopy], bool]:
+    """The files of a :func:`plan_sources` plan at their destinations below ``target`` (``place`` of each
+    relative path); a single file named alone goes to ``target`` itself unless that is an existing
+    directory or collection (asked once), and whether it does."""
+    if plan.single:
+        (only,) = plan.files
+        if not is_directory(target):
+            return [dataclasses.replace(only, destination=target)], True
+        return [dataclasses.replace(only, destination=place(posixpath.basename(only.source)))], False
+    return [dataclasses.replace(p, destination=place(p.destination)) for p in plan.files], False
+
+
+def create_collections(session: IrodsSession, plan: Sequence[PlannedCopy], *, existing: str | None) -> None:
+    """Create the collections ``plan`` writes into (``existing`` is known to be one already): only the
+    deepest, with intermediates, so one request (and its check) per branch instead of one per level."""
+    wanted = {posixpath.dirname(p.destination) for p in plan} - {existing}
+    above: set[str] = set()
+    for path in wanted:
+        parent = posixpath.dirname(path)
+        while parent not in above and parent not in ("/", ""):
+            above.add(parent)
+            parent = posixpath.dirname(parent)
+    for collection in sorted(wanted - above):
+        session.collections.create(collection, intermediates=True, exist_ok=True)
 
 
 def run_plan(
@@ -195,8 +250,10 @@ class SftpStagingOperator(TransferOperatorBase):
         self._early_endpoint: SftpEndpoint | None = None
 
     def execute(self, context: Context) -> Any:
-        """Start connecting to the SFTP server while the iRODS session opens (see :meth:`endpoint`)."""
+        """Start connecting to the SFTP server while the iRODS session opens (see :meth:`endpoint`), and
+        resolving the lineage collector while the files move (:meth:`warm_lineage`)."""
         self._early_endpoint = self.endpoint().open_in_background()
+        self.warm_lineage()
         try:
             return super().execute(context)
         finally:
@@ -224,6 +281,39 @@ class SftpStagingOperator(TransferOperatorBase):
             io_timeout=float(self.sftp_io_timeout),
             backoff=float(self.sftp_retry_backoff),
         )
+
+    @staticmethod
+    @contextlib.contextmanager
+    def logging_in(session: IrodsSession) -> Iterator[None]:
+        """Log in to iRODS in a thread during the block (waited for at its end), so the login overlaps the SSH
+        handshake instead of following the first SFTP request; the token provider logs in once for both,
+        and a failed login shows again, typed, on the first request that needs it."""
+
+        def log_in() -> None:
+            try:
+                if session.auth is not None:
+                    session.auth.get_token()
+            except Exception as exc:  # the first request logs in again and raises
+                logging.getLogger(__name__).debug("iRODS login ahead of the plan failed: %s", exc)
+
+        thread = threading.Thread(target=log_in, name="irods-login", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            thread.join()
+
+    def widen_for(
+        self, sftp: SftpEndpoint, plan: Sequence[PlannedCopy], *, range_readers: int | None = None
+    ) -> None:
+        """Start opening the automatic count of SSH connections (:func:`auto_connections`) as soon as the
+        plan's sizes are known, while the rest of the setup runs (explicit ``sftp_connections`` open with
+        the first). ``range_readers``: an upload's ``sftp_range_readers`` (0: one per connection); when
+        more than one, a spare channel opens on connection #0 meanwhile (the new ones lend their own)."""
+        auto = self.sftp_connections is None
+        count = auto_connections(p.size or 0 for p in plan) if auto else int(self.sftp_connections or 1)
+        spare = range_readers is not None and (range_readers or count) > 1
+        sftp.widen_in_background(count if auto else 1, spare=spare)
 
     def prune_moved(
         self, report: TransferReport, plan: Sequence[PlannedCopy], remove_dir: Callable[[str], object]
@@ -265,8 +355,7 @@ class SftpStagingOperator(TransferOperatorBase):
         """:func:`run_plan`, each file retried on a new connection when its SSH connection drops (see
         ``sftp_retries``), then record the lineage of the files copied (also when part of it failed)."""
         retries, log, tally = int(self.sftp_retries), cast("logging.Logger", self.log), self._tally
-        if self.sftp_connections is None:  # opened while the first file's setup runs
-            sftp.widen_in_background(auto_connections(p.size or 0 for p in plan))
+        self.widen_for(sftp, plan)  # a no-op when the plan already did
 
         def surviving(item: PlannedCopy) -> FileResult:
             # Progress counts only where the next attempt continues from it (resume); events name either end.

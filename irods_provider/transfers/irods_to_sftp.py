@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 
 from irods_provider.client.transfer import FileResult, FileStatus, download_object
 from irods_provider.client.transfer._local import PLAN_READ_AHEAD
-from irods_provider.client.transfer._plan import Destination, plan_copies
 from irods_provider.client.transfer._trees import IrodsTree
 from irods_provider.exceptions import IrodsNotFoundError
 from irods_provider.operators._base import check_path
@@ -18,7 +17,7 @@ from irods_provider.sftp._resume_store import ResumeStore, task_identity
 from irods_provider.sftp._sink import SftpStagingSink, target_root
 from irods_provider.transfers._move import irods_source_unchanged
 from irods_provider.transfers._selection import as_list, safe_join
-from irods_provider.transfers._staging import PlannedCopy, SftpStagingOperator
+from irods_provider.transfers._staging import PlannedCopy, SftpStagingOperator, place_plan, plan_sources
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -110,24 +109,27 @@ class IrodsToSFTPOperator(SftpStagingOperator):
         self, sftp: SftpEndpoint, session: IrodsSession, sources: list[str]
     ) -> tuple[list[PlannedCopy], str]:
         """The one planner over the zone, and the SFTP directory the plan writes into: a single data object
-        goes to ``destination_path`` itself unless that ends with ``/`` or is an existing directory."""
-        target = sftp.resolve(str(self.destination_path).strip())
-        plan = plan_copies(
+        goes to ``destination_path`` itself unless that ends with ``/`` or is an existing directory. The
+        zone first: more SSH connections open from its sizes while the first may still be connecting."""
+        plan = plan_sources(
             IrodsTree(
                 session, resolve=functools.partial(check_path, "source_path"), read_ahead=PLAN_READ_AHEAD
             ),
             sources,
-            Destination.of(str(self.destination_path), target),
-            place=functools.partial(safe_join, target),
+            str(self.destination_path),
             missing=lambda raw, path: IrodsNotFoundError(
                 self.missing_source("iRODS source", raw), operation="irods_to_sftp", path=path
             ),
-            is_directory=functools.partial(sftp_is_directory, sftp),
             recursive=bool(self.recursive),
             glob=bool(self.glob),
             operation="irods_to_sftp",
         )
-        return plan.files, posixpath.dirname(target) if plan.single else target
+        self.widen_for(sftp, plan.files)
+        target = sftp.resolve(str(self.destination_path).strip())
+        files, single = place_plan(
+            plan, target, functools.partial(safe_join, target), functools.partial(sftp_is_directory, sftp)
+        )
+        return files, posixpath.dirname(target) if single else target
 
     def _stage(
         self,

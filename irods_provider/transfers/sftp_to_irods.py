@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import functools
-import posixpath
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from irods_provider._values import refuse_unaddressable
 from irods_provider.client.transfer import FileResult, FileStatus, upload_object
-from irods_provider.client.transfer._plan import Destination, plan_copies
 from irods_provider.exceptions import IrodsNotFoundError
 from irods_provider.operators._base import check_path
 from irods_provider.sftp._endpoint import SftpEndpoint
@@ -17,7 +15,13 @@ from irods_provider.sftp._ranged import SftpRangedSource, SftpReadOptions
 from irods_provider.sftp._tree import SftpTree
 from irods_provider.transfers._local import parse_transfer_avus
 from irods_provider.transfers._selection import as_list, safe_relative
-from irods_provider.transfers._staging import PlannedCopy, SftpStagingOperator
+from irods_provider.transfers._staging import (
+    PlannedCopy,
+    SftpStagingOperator,
+    create_collections,
+    place_plan,
+    plan_sources,
+)
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -93,7 +97,7 @@ class SFTPToIrodsOperator(SftpStagingOperator):
         refuse_unaddressable("destination_path", destination)
         wait, follow = float(self.wait_stable_seconds or 0) or None, bool(self.follow_symlinks)
         reading = SftpReadOptions(self.sftp_range_readers, config.chunk_size, wait, follow, self.cancel_event)
-        with self.endpoint() as sftp:
+        with self.logging_in(session), self.endpoint() as sftp:
             plan = self._plan(sftp, session, sources, destination)
             self.log.info("Staging %d file(s) from SFTP %s into iRODS %s", len(plan), sources, destination)
             options: dict[str, Any] = {"config": config, "overwrite": overwrite, "skip": skip}
@@ -112,29 +116,32 @@ class SFTPToIrodsOperator(SftpStagingOperator):
     def _plan(
         self, sftp: SftpEndpoint, session: IrodsSession, sources: list[str], destination: str
     ) -> list[PlannedCopy]:
-        """The one planner over the SFTP server, its plan checked and the destination collections created."""
+        """The one planner over the SFTP server, its plan checked and the destination collections created.
+        More SSH connections start opening from the sizes before the zone is asked anything (whether one
+        file named alone goes into an existing collection included)."""
         with sftp.channel() as client:
-            plan = plan_copies(
+            found = plan_sources(
                 SftpTree(sftp, client),
                 sources,
-                Destination.of(str(self.destination_path), destination),
-                place=lambda relative: f"{destination}/{safe_relative(relative)}",
+                str(self.destination_path),
                 missing=lambda raw, path: IrodsNotFoundError(
                     self.missing_source("SFTP source", raw), operation="sftp_to_irods", path=path
                 ),
-                is_directory=session.collections.exists,
                 recursive=bool(self.recursive),
                 follow_symlinks=bool(self.follow_symlinks),
                 glob=bool(self.glob),
                 operation="sftp_to_irods",
-            ).files
-        if not plan and self.fail_if_empty:
+            )
+        if not found.files and self.fail_if_empty:
             raise IrodsNotFoundError(f"no SFTP file matches {sources}", operation="sftp_to_irods")
+        self.widen_for(sftp, found.files, range_readers=self.sftp_range_readers or 0)
+        plan, itself = place_plan(
+            found, destination, lambda rel: f"{destination}/{safe_relative(rel)}", session.collections.exists
+        )
         self.check_unique(plan)
         for planned in plan:
             refuse_unaddressable("a planned destination", planned.destination)
-        for collection in sorted({posixpath.dirname(p.destination) for p in plan}):
-            session.collections.create(collection, intermediates=True, exist_ok=True)
+        create_collections(session, plan, existing=None if itself or not found.single else destination)
         return plan
 
     def _stage(

@@ -140,6 +140,12 @@ class IrodsSession:
                     self._limits = self.execute(info())
         return self._limits
 
+    def adopt_limits(self, limits: ServerLimits) -> None:
+        """Use an ``/info`` answer read just before this session (the version probe's) instead of asking
+        the server again; a session that already has its limits keeps them."""
+        if self._limits is None:
+            self._limits = limits
+
     @property
     def api(self) -> ApiVersion:
         """The server's API version facts: from the base URL, else from ``/info`` (read on first use)."""

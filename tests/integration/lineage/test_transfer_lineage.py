@@ -237,3 +237,36 @@ def test_outputs_only_lineage_for_write_operators(collector) -> None:
     assert [(d.namespace, d.name) for d in lineage.outputs] == [(ZONE_NS, f"{HOME}/new/coll")]
     outputs = collector.collected_assets.outputs
     assert [(i.asset.uri, i.context) for i in outputs] == [("irods://tempZone/home/rods/new/coll", hook)]
+
+
+def test_staging_resolves_the_collector_ahead_and_reports_to_it(
+    remote, session, collector, monkeypatch
+) -> None:
+    """The first lookup of the hook lineage collector (it loads the plugins) runs in a thread started with
+    the task, not after the last file; the files still land in that one collector, once each."""
+    import threading
+
+    from airflow.sdk import lineage
+
+    lookups: list[str] = []
+
+    def lookup():
+        lookups.append(threading.current_thread().name)
+        return collector
+
+    monkeypatch.setattr(lineage, "get_hook_lineage_collector", lookup)
+    session.data_objects.write(f"{HOME}/ahead.txt", b"ahead")
+    op = IrodsToSFTPOperator(
+        task_id="down",
+        sftp_conn_id="cluster",
+        source_path=f"{HOME}/ahead.txt",
+        destination_path=remote.path("a/"),
+    )
+    assert op.execute({})["transferred"] == 1
+    assert (remote.dir / "a/ahead.txt").read_bytes() == b"ahead"
+    assert lookups[0] == "lineage-warm"
+    host_port = remote.namespace.removeprefix("file://")
+    assert collected(collector, op) == (
+        ["irods://tempZone/home/rods/ahead.txt"],
+        [f"sftp://{host_port}{remote.absolute('a/ahead.txt')}"],
+    )
