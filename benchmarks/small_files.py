@@ -3,7 +3,8 @@
     python benchmarks/small_files.py --json [--quick]
 
 The emulator runs in a subprocess behind the asyncio WAN proxy (30 ms RTT, 25 MB/s per connection, the model
-issue 17 measured with); 4 KiB files go through ``upload_files`` (atomic, verified). Figures, from one run:
+issue 17 measured with), itself in a process of its own (see :func:`wan_proxy_process`); 4 KiB files go
+through ``upload_files`` (atomic, verified) on the session's own transport. Figures, from one run:
 
 * ``requests_per_small_file`` / ``requests_per_small_file_with_avus``: API calls per file after the session's
   one-time ``/info`` and login (goals <= 3 and <= 4);
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import contextlib
 import datetime
 import json
 import logging
@@ -30,43 +32,70 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
-
-import httpx2
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _emulator import emulator_process
 from _wanproxy import WanProxy
 
 from irods_provider.client import BasicAuth, IrodsSession
+from irods_provider.client._events import add_listener, remove_listener
 from irods_provider.client.transfer import TransferConfig, upload_files
 
 ROOT = Path(__file__).resolve().parent.parent
 HOME = "/tempZone/home/rods"
-FIELD = re.compile(rb'name="op"\r\n\r\n([a-z_]+)\r\n')
 
 
-class Counting(httpx2.HTTPTransport):
-    """Counts API calls (every request except /info and /authenticate)."""
+class Counting:
+    """Counts API calls (every request except /info and /authenticate) from the session's ``request``
+    events, by operation (``write``, ``calculate_checksum``, ...).
+
+    Counted from events rather than in a transport of the benchmark's own: a transport passed to the
+    session replaces the session's (its pool limits: httpx's 20 kept-alive connections, not the session's
+    64) and reading a request to find its ``op`` would join its body, which the session decides.
+    """
 
     def __init__(self) -> None:
-        super().__init__()
         self.calls: collections.Counter[str] = collections.Counter()
         self._lock = threading.Lock()
 
-    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
-        path = request.url.path
-        if not path.endswith(("/info", "/authenticate")):
-            if request.method == "GET":
-                op = request.url.params.get("op", "?")
-            else:
-                found = FIELD.search(request.read())
-                op = found.group(1).decode() if found else request.headers.get("irods-api-request-op", "?")
-            with self._lock:
-                self.calls[op] += 1
-        return super().handle_request(request)
+    def __call__(self, event: str, _value: float, tags: dict[str, str]) -> None:
+        if event != "request" or tags.get("endpoint") in {"info", "authenticate"}:
+            return
+        with self._lock:
+            self.calls[tags.get("operation", "?").rpartition(".")[2]] += 1
+
+
+def _proxy_in_child(port: int, conn: Connection) -> None:
+    """In a child process: the WAN model in front of ``port``; sends its port, serves until told to stop."""
+    with WanProxy("127.0.0.1", port, rtt=0.030, bandwidth=25e6) as proxy:
+        conn.send(proxy.port)
+        conn.recv()
+
+
+@contextlib.contextmanager
+def wan_proxy_process(port: int) -> Iterator[int]:
+    """The WAN model (30 ms RTT, 25 MB/s per connection) in its own process; yields the port to connect to.
+
+    A link's delays cost the client no CPU: run in the client's process, the proxy's event loop would
+    take the client's GIL per segment and its timers would fire late whenever the client is busy, so the
+    model's round trip would grow with the client's own load (as ``staging.py --wan`` runs every operation
+    in a process of its own, apart from the proxies).
+    """
+    context = multiprocessing.get_context("fork")
+    parent, child = context.Pipe()
+    proc = context.Process(target=_proxy_in_child, args=(port, child), daemon=True)
+    proc.start()
+    try:
+        if not parent.poll(30):
+            raise RuntimeError("the WAN proxy did not start")
+        yield int(parent.recv())
+    finally:
+        parent.send("stop")
+        proc.join(10)
 
 
 def _files(folder: Path, count: int, size: int) -> Path:
@@ -91,15 +120,18 @@ class _Limits(logging.Handler):
 def _upload(
     url: str, folder: Path, dest: str, cfg: TransferConfig, metadata: Any = ()
 ) -> tuple[float, Counting]:
-    transport = Counting()
-    with IrodsSession(url, auth=BasicAuth("rods", "rods-emulator"), transport=transport) as session:
+    counting = Counting()
+    with IrodsSession(url, auth=BasicAuth("rods", "rods-emulator")) as session:
         session.collections.create(dest, intermediates=True, exist_ok=True)
-        transport.calls.clear()
-        start = time.perf_counter()
-        report = upload_files(session, folder, dest, config=cfg, metadata=metadata)
-        seconds = time.perf_counter() - start
+        add_listener(counting)
+        try:
+            start = time.perf_counter()
+            report = upload_files(session, folder, dest, config=cfg, metadata=metadata)
+            seconds = time.perf_counter() - start
+        finally:
+            remove_listener(counting)
     assert report.transferred == len(list(folder.iterdir())), report.to_dict()
-    return seconds, transport
+    return seconds, counting
 
 
 def _plan_seconds(url: str, base: str, objects: int) -> dict[str, float]:
@@ -219,8 +251,8 @@ def run(quick: bool) -> dict[str, Any]:
         folder = _files(tmp / "src", count, 4096)
         with emulator_process(spool=tmp / "spool") as base:
             port = int(base.split(":")[2].split("/", maxsplit=1)[0])
-            with WanProxy("127.0.0.1", port, rtt=0.030, bandwidth=25e6) as proxy:
-                url = base.replace(f":{port}/", f":{proxy.port}/")
+            with wan_proxy_process(port) as proxy_port:
+                url = base.replace(f":{port}/", f":{proxy_port}/")
                 lane, calls, limits, pinned, wide, four = _lanes(url, folder)
                 _, with_avus = _upload(url, folder, f"{HOME}/avus", TransferConfig(), metadata={"run": "7"})
                 plan_objects = 750 if quick else 1500
