@@ -12,7 +12,8 @@ through ``upload_files`` (atomic, verified) on the session's own transport. Figu
   what the controller finds; ``small_files_at_once`` lists its limits); ``..._16_at_once``, ``..._32_at_once``
   and ``..._4_at_once`` pin the lane (16: the default before it adapted; 4: the concurrency every file had
   before the lane), so the ratios show what adapting adds (goal >= 150 files/s); the four run interleaved,
-  best of two each;
+  best of two each; ``cpu_ms_per_small_file_{client,emulator,wan_proxy}_{adaptive,32}``: what each process
+  spent per file (median of the rounds), the figure to compare on a machine other work shares;
 * ``wan_plan_seconds_100k``: planning a download of 100,000 objects made through the emulator's model
   (goal <= 30 s).
 """
@@ -28,6 +29,7 @@ import logging
 import multiprocessing
 import os
 import re
+import statistics
 import sys
 import tempfile
 import threading
@@ -36,6 +38,8 @@ from collections.abc import Iterator
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
+
+import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _emulator import emulator_process
@@ -222,26 +226,53 @@ def _timed_plan(port: int, base_url: str, objects: int, tmp: Path) -> float:
     return seconds
 
 
-def _lanes(url: str, folder: Path, rounds: int = 2) -> tuple[float, Counting, list[int], float, float, float]:
+class _Cpu:
+    """CPU seconds so far of this process (the client) and of its children by role: the emulator (its
+    command line names ``irods_provider.testing``) and the WAN proxy (the other child)."""
+
+    def __init__(self) -> None:
+        self._children = psutil.Process().children()
+
+    def now(self) -> dict[str, float]:
+        seconds = {"client": time.process_time(), "emulator": 0.0, "wan_proxy": 0.0}
+        for child in self._children:
+            role = "emulator" if "irods_provider.testing" in " ".join(child.cmdline()) else "wan_proxy"
+            seconds[role] += sum(child.cpu_times()[:2])
+        return seconds
+
+
+def _lanes(
+    url: str, folder: Path, rounds: int = 2
+) -> tuple[float, Counting, list[int], float, float, float, dict[str, float]]:
     """The adaptive default and the pinned lanes of 16, 32 and 4, interleaved, best of ``rounds`` each (a
-    shared machine's load moves between runs): seconds, the adaptive run's calls and lane limits."""
+    shared machine's load moves between runs): seconds, the adaptive run's calls and lane limits, and the
+    CPU milliseconds per file of the client, the emulator and the proxy in the adaptive and 32 lanes
+    (median of the rounds: unlike files/s, barely moved by other work on the machine)."""
     adaptive_log = logging.getLogger("irods_provider.client.transfer._adaptive")
     adaptive_log.setLevel(logging.INFO)
     best: dict[str, float] = {}
     calls, limits = Counting(), _Limits()
+    cpu, per_file = _Cpu(), collections.defaultdict(list)
+    files = len(list(folder.iterdir()))
     for r in range(rounds):
         for name, cfg in [("adaptive", TransferConfig())] + [
             (str(n), TransferConfig(max_concurrent_small_files=n)) for n in (16, 32, 4)
         ]:
             seen = _Limits()
             adaptive_log.addHandler(seen)
+            before = cpu.now()
             seconds, counted = _upload(url, folder, f"{HOME}/lane-{name}-{r}", cfg)
+            for role, spent in cpu.now().items():
+                per_file[f"cpu_ms_per_small_file_{role}_{name}"].append(1000 * (spent - before[role]) / files)
             adaptive_log.removeHandler(seen)
             if seconds < best.get(name, float("inf")):
                 best[name] = seconds
                 if name == "adaptive":
                     calls, limits = counted, seen
-    return best["adaptive"], calls, [16, *limits.limits], best["16"], best["32"], best["4"]
+    cpu_ms = {
+        k: round(statistics.median(v), 2) for k, v in per_file.items() if k.endswith(("adaptive", "32"))
+    }
+    return best["adaptive"], calls, [16, *limits.limits], best["16"], best["32"], best["4"], cpu_ms
 
 
 def run(quick: bool) -> dict[str, Any]:
@@ -253,7 +284,7 @@ def run(quick: bool) -> dict[str, Any]:
             port = int(base.split(":")[2].split("/", maxsplit=1)[0])
             with wan_proxy_process(port) as proxy_port:
                 url = base.replace(f":{port}/", f":{proxy_port}/")
-                lane, calls, limits, pinned, wide, four = _lanes(url, folder)
+                lane, calls, limits, pinned, wide, four, cpu_ms = _lanes(url, folder)
                 _, with_avus = _upload(url, folder, f"{HOME}/avus", TransferConfig(), metadata={"run": "7"})
                 plan_objects = 750 if quick else 1500
                 plan = _plan_seconds(url, base, plan_objects)
@@ -280,6 +311,7 @@ def run(quick: bool) -> dict[str, Any]:
         "wan_small_files_per_second_32_at_once": round(count / wide, 1),
         "wan_small_files_per_second_4_at_once": round(count / four, 1),
         "lane_over_4_at_once": round(four / lane, 2),
+        **cpu_ms,
         "plan_objects": plan_objects,
         "wan_plan_seconds_lazy": round(plan["read_ahead_1"], 2),
         "wan_plan_seconds_read_ahead_8": round(plan["read_ahead_8"], 2),
