@@ -3,7 +3,8 @@
     python benchmarks/small_files.py --json [--quick]
 
 The emulator runs in a subprocess behind the asyncio WAN proxy (30 ms RTT, 25 MB/s per connection, the model
-issue 17 measured with); 4 KiB files go through ``upload_files`` (atomic, verified). Figures, from one run:
+issue 17 measured with), itself in a process of its own (see :func:`wan_proxy_process`); 4 KiB files go
+through ``upload_files`` (atomic, verified) on the session's own transport. Figures, from one run:
 
 * ``requests_per_small_file`` / ``requests_per_small_file_with_avus``: API calls per file after the session's
   one-time ``/info`` and login (goals <= 3 and <= 4);
@@ -11,7 +12,8 @@ issue 17 measured with); 4 KiB files go through ``upload_files`` (atomic, verifi
   what the controller finds; ``small_files_at_once`` lists its limits); ``..._16_at_once``, ``..._32_at_once``
   and ``..._4_at_once`` pin the lane (16: the default before it adapted; 4: the concurrency every file had
   before the lane), so the ratios show what adapting adds (goal >= 150 files/s); the four run interleaved,
-  best of two each;
+  best of two each; ``cpu_ms_per_small_file_{client,emulator,wan_proxy}_{adaptive,32}``: what each process
+  spent per file (median of the rounds), the figure to compare on a machine other work shares;
 * ``wan_plan_seconds_100k``: planning a download of 100,000 objects made through the emulator's model
   (goal <= 30 s).
 """
@@ -20,53 +22,84 @@ from __future__ import annotations
 
 import argparse
 import collections
+import contextlib
 import datetime
 import json
 import logging
 import multiprocessing
 import os
 import re
+import statistics
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-import httpx2
+import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _emulator import emulator_process
 from _wanproxy import WanProxy
 
 from irods_provider.client import BasicAuth, IrodsSession
+from irods_provider.client._events import add_listener, remove_listener
 from irods_provider.client.transfer import TransferConfig, upload_files
 
 ROOT = Path(__file__).resolve().parent.parent
 HOME = "/tempZone/home/rods"
-FIELD = re.compile(rb'name="op"\r\n\r\n([a-z_]+)\r\n')
 
 
-class Counting(httpx2.HTTPTransport):
-    """Counts API calls (every request except /info and /authenticate)."""
+class Counting:
+    """Counts API calls (every request except /info and /authenticate) from the session's ``request``
+    events, by operation (``write``, ``calculate_checksum``, ...).
+
+    Counted from events rather than in a transport of the benchmark's own: a transport passed to the
+    session replaces the session's (its pool limits: httpx's 20 kept-alive connections, not the session's
+    64) and reading a request to find its ``op`` would join its body, which the session decides.
+    """
 
     def __init__(self) -> None:
-        super().__init__()
         self.calls: collections.Counter[str] = collections.Counter()
         self._lock = threading.Lock()
 
-    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
-        path = request.url.path
-        if not path.endswith(("/info", "/authenticate")):
-            if request.method == "GET":
-                op = request.url.params.get("op", "?")
-            else:
-                found = FIELD.search(request.read())
-                op = found.group(1).decode() if found else request.headers.get("irods-api-request-op", "?")
-            with self._lock:
-                self.calls[op] += 1
-        return super().handle_request(request)
+    def __call__(self, event: str, _value: float, tags: dict[str, str]) -> None:
+        if event != "request" or tags.get("endpoint") in {"info", "authenticate"}:
+            return
+        with self._lock:
+            self.calls[tags.get("operation", "?").rpartition(".")[2]] += 1
+
+
+def _proxy_in_child(port: int, conn: Connection) -> None:
+    """In a child process: the WAN model in front of ``port``; sends its port, serves until told to stop."""
+    with WanProxy("127.0.0.1", port, rtt=0.030, bandwidth=25e6) as proxy:
+        conn.send(proxy.port)
+        conn.recv()
+
+
+@contextlib.contextmanager
+def wan_proxy_process(port: int) -> Iterator[int]:
+    """The WAN model (30 ms RTT, 25 MB/s per connection) in its own process; yields the port to connect to.
+
+    A link's delays cost the client no CPU: run in the client's process, the proxy's event loop would
+    take the client's GIL per segment and its timers would fire late whenever the client is busy, so the
+    model's round trip would grow with the client's own load (as ``staging.py --wan`` runs every operation
+    in a process of its own, apart from the proxies).
+    """
+    context = multiprocessing.get_context("fork")
+    parent, child = context.Pipe()
+    proc = context.Process(target=_proxy_in_child, args=(port, child), daemon=True)
+    proc.start()
+    try:
+        if not parent.poll(30):
+            raise RuntimeError("the WAN proxy did not start")
+        yield int(parent.recv())
+    finally:
+        parent.send("stop")
+        proc.join(10)
 
 
 def _files(folder: Path, count: int, size: int) -> Path:
@@ -91,15 +124,18 @@ class _Limits(logging.Handler):
 def _upload(
     url: str, folder: Path, dest: str, cfg: TransferConfig, metadata: Any = ()
 ) -> tuple[float, Counting]:
-    transport = Counting()
-    with IrodsSession(url, auth=BasicAuth("rods", "rods-emulator"), transport=transport) as session:
+    counting = Counting()
+    with IrodsSession(url, auth=BasicAuth("rods", "rods-emulator")) as session:
         session.collections.create(dest, intermediates=True, exist_ok=True)
-        transport.calls.clear()
-        start = time.perf_counter()
-        report = upload_files(session, folder, dest, config=cfg, metadata=metadata)
-        seconds = time.perf_counter() - start
+        add_listener(counting)
+        try:
+            start = time.perf_counter()
+            report = upload_files(session, folder, dest, config=cfg, metadata=metadata)
+            seconds = time.perf_counter() - start
+        finally:
+            remove_listener(counting)
     assert report.transferred == len(list(folder.iterdir())), report.to_dict()
-    return seconds, transport
+    return seconds, counting
 
 
 def _plan_seconds(url: str, base: str, objects: int) -> dict[str, float]:
@@ -190,26 +226,53 @@ def _timed_plan(port: int, base_url: str, objects: int, tmp: Path) -> float:
     return seconds
 
 
-def _lanes(url: str, folder: Path, rounds: int = 2) -> tuple[float, Counting, list[int], float, float, float]:
+class _Cpu:
+    """CPU seconds so far of this process (the client) and of its children by role: the emulator (its
+    command line names ``irods_provider.testing``) and the WAN proxy (the other child)."""
+
+    def __init__(self) -> None:
+        self._children = psutil.Process().children()
+
+    def now(self) -> dict[str, float]:
+        seconds = {"client": time.process_time(), "emulator": 0.0, "wan_proxy": 0.0}
+        for child in self._children:
+            role = "emulator" if "irods_provider.testing" in " ".join(child.cmdline()) else "wan_proxy"
+            seconds[role] += sum(child.cpu_times()[:2])
+        return seconds
+
+
+def _lanes(
+    url: str, folder: Path, rounds: int = 2
+) -> tuple[float, Counting, list[int], float, float, float, dict[str, float]]:
     """The adaptive default and the pinned lanes of 16, 32 and 4, interleaved, best of ``rounds`` each (a
-    shared machine's load moves between runs): seconds, the adaptive run's calls and lane limits."""
+    shared machine's load moves between runs): seconds, the adaptive run's calls and lane limits, and the
+    CPU milliseconds per file of the client, the emulator and the proxy in the adaptive and 32 lanes
+    (median of the rounds: unlike files/s, barely moved by other work on the machine)."""
     adaptive_log = logging.getLogger("irods_provider.client.transfer._adaptive")
     adaptive_log.setLevel(logging.INFO)
     best: dict[str, float] = {}
     calls, limits = Counting(), _Limits()
+    cpu, per_file = _Cpu(), collections.defaultdict(list)
+    files = len(list(folder.iterdir()))
     for r in range(rounds):
         for name, cfg in [("adaptive", TransferConfig())] + [
             (str(n), TransferConfig(max_concurrent_small_files=n)) for n in (16, 32, 4)
         ]:
             seen = _Limits()
             adaptive_log.addHandler(seen)
+            before = cpu.now()
             seconds, counted = _upload(url, folder, f"{HOME}/lane-{name}-{r}", cfg)
+            for role, spent in cpu.now().items():
+                per_file[f"cpu_ms_per_small_file_{role}_{name}"].append(1000 * (spent - before[role]) / files)
             adaptive_log.removeHandler(seen)
             if seconds < best.get(name, float("inf")):
                 best[name] = seconds
                 if name == "adaptive":
                     calls, limits = counted, seen
-    return best["adaptive"], calls, [16, *limits.limits], best["16"], best["32"], best["4"]
+    cpu_ms = {
+        k: round(statistics.median(v), 2) for k, v in per_file.items() if k.endswith(("adaptive", "32"))
+    }
+    return best["adaptive"], calls, [16, *limits.limits], best["16"], best["32"], best["4"], cpu_ms
 
 
 def run(quick: bool) -> dict[str, Any]:
@@ -219,9 +282,9 @@ def run(quick: bool) -> dict[str, Any]:
         folder = _files(tmp / "src", count, 4096)
         with emulator_process(spool=tmp / "spool") as base:
             port = int(base.split(":")[2].split("/", maxsplit=1)[0])
-            with WanProxy("127.0.0.1", port, rtt=0.030, bandwidth=25e6) as proxy:
-                url = base.replace(f":{port}/", f":{proxy.port}/")
-                lane, calls, limits, pinned, wide, four = _lanes(url, folder)
+            with wan_proxy_process(port) as proxy_port:
+                url = base.replace(f":{port}/", f":{proxy_port}/")
+                lane, calls, limits, pinned, wide, four, cpu_ms = _lanes(url, folder)
                 _, with_avus = _upload(url, folder, f"{HOME}/avus", TransferConfig(), metadata={"run": "7"})
                 plan_objects = 750 if quick else 1500
                 plan = _plan_seconds(url, base, plan_objects)
@@ -248,6 +311,7 @@ def run(quick: bool) -> dict[str, Any]:
         "wan_small_files_per_second_32_at_once": round(count / wide, 1),
         "wan_small_files_per_second_4_at_once": round(count / four, 1),
         "lane_over_4_at_once": round(four / lane, 2),
+        **cpu_ms,
         "plan_objects": plan_objects,
         "wan_plan_seconds_lazy": round(plan["read_ahead_1"], 2),
         "wan_plan_seconds_read_ahead_8": round(plan["read_ahead_8"], 2),

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+import httpx2
+
 from irods_provider.client._errors import error_for_data, irods_status, json_object, not_irods_json
 
-__all__ = ["Body", "Operation", "Reply", "decode_reply", "request_arguments"]
+__all__ = ["Body", "Operation", "Reply", "decode_reply", "endpoint_url", "request_arguments"]
 
 T = TypeVar("T")
 
@@ -56,12 +59,23 @@ class Operation(Generic[T]):
     max_reply_bytes: int | None = None  # bound of a 200 body (None: the session's ReplyLimits decide)
 
 
+@functools.lru_cache(maxsize=256)
+def endpoint_url(base_url: str, endpoint: str) -> httpx2.URL:
+    """An endpoint's URL, parsed once per base URL: httpx parses a URL given as text for every request (pure
+    Python, about 40 us of a small POST's 90 us to build), a parsed one is only copied."""
+    return httpx2.URL(f"{base_url}/{endpoint}")
+
+
 def request_arguments(op: Operation[Any], *, base_url: str, token: str | None) -> dict[str, Any]:
     """Keyword arguments for ``httpx2.Client.request``/``build_request`` that send ``op``."""
     headers = dict(op.headers)
     if token is not None and op.authenticated:
         headers["Authorization"] = f"Bearer {token}"
-    args: dict[str, Any] = {"method": op.method, "url": f"{base_url}/{op.endpoint}", "headers": headers}
+    args: dict[str, Any] = {
+        "method": op.method,
+        "url": endpoint_url(base_url, op.endpoint),
+        "headers": headers,
+    }
     if op.content is not None:
         args["content"] = op.content
     elif op.method == "GET":
