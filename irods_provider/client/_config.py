@@ -9,7 +9,12 @@ import ssl
 import threading
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
+# httpx2 imports its transport layer (httpcore2) when the first client is built: ~40 ms, several times that
+# inside a staging task, where the SSH handshake and the lineage lookup compete for the interpreter. Imported
+# with the client instead, the task's setup before the first byte does not pay it.
+import httpcore2  # noqa: F401
 import httpx2
 
 from irods_provider.exceptions import IrodsConfigurationError, IrodsUsageError
@@ -172,13 +177,21 @@ def shared_ssl_context(verify: bool | str = True) -> ssl.SSLContext:
     return context
 
 
-def client_options(*, timeout: TimeoutTypes, verify: bool | str | ssl.SSLContext) -> dict[str, Any]:
-    """Keyword arguments shared by the sync and async httpx2 clients (one shared verifying context)."""
+def client_options(
+    *, timeout: TimeoutTypes, verify: bool | str | ssl.SSLContext, url: str | None = None
+) -> dict[str, Any]:
+    """Keyword arguments shared by the sync and async httpx2 clients (one shared verifying context).
+
+    A client that only ever requests the plain ``http://`` ``url`` (no redirects are followed) makes no TLS
+    handshake: it gets a verifying context that trusts no CA instead of loading the CA store for nothing.
+    """
     if verify is False:
         logger.warning("TLS certificate verification is DISABLED for the iRODS HTTP API session")
         verify_arg: bool | ssl.SSLContext = False
     elif isinstance(verify, ssl.SSLContext):
         verify_arg = verify
+    elif url is not None and urlsplit(url).scheme == "http":
+        verify_arg = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # certificate and host name required; no CA
     else:
         verify_arg = shared_ssl_context(verify)
     return {

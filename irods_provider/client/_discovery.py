@@ -150,7 +150,7 @@ def _probe(
     answers: list[str] = []
     # The session built on the answer warns about disabled TLS verification; the probe stays quiet.
     options = (
-        client_options(timeout=timeout, verify=verify)
+        client_options(timeout=timeout, verify=verify, url=root)
         if verify is not False
         else {"timeout": to_timeout(timeout), "verify": False, "follow_redirects": False}
     )

@@ -187,8 +187,8 @@ class IrodsHook(IrodsShortcutsMixin, BaseHook):
             conn = await self.aget_connection(self.irods_conn_id)
             self._settings = self.settings_from_connection(conn)
         settings = self._settings
-        # Building the client loads the CA bundle (20-40 ms of blocking I/O): keep it off the event loop.
-        # Discovery (cached after the first probe) is blocking I/O too.
+        # The process's first https client loads the CA store (20-40 ms of blocking I/O, then shared): keep it
+        # off the event loop. Discovery (cached after the first probe) is blocking I/O too.
 
         def build() -> AsyncIrodsSession:
             base_url, limits = self._discover(settings, self.retry)

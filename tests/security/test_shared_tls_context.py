@@ -12,6 +12,7 @@ import os
 import shutil
 import ssl
 
+import httpx2
 import pytest
 from security_support import HOME
 
@@ -63,3 +64,18 @@ def test_a_replaced_ca_bundle_is_loaded_anew(tls_emulator, pki, tmp_path) -> Non
     os.replace(staged, bundle)  # rotated in place, as a configuration manager does
     with _session(tls_emulator, verify=str(bundle)) as s:
         assert s.collections.stat(HOME).path == HOME
+
+
+def test_a_plain_http_client_loads_no_ca_store_and_still_verifies(tls_emulator) -> None:
+    """Only ever asking an ``http://`` URL, a client makes no handshake: its context trusts no CA, and it
+    still requires a valid certificate (it refuses a TLS server where an unverifying context would not)."""
+    options = client_options(timeout=5, verify=True, url="http://127.0.0.1:9/irods-http-api/0.7.0")
+    context = options["verify"]
+    assert context is not shared_ssl_context(True)
+    assert context.cert_store_stats()["x509_ca"] == 0
+    assert (context.verify_mode, context.check_hostname) == (ssl.CERT_REQUIRED, True)
+    with httpx2.Client(**options) as client, pytest.raises(httpx2.ConnectError) as caught:
+        client.get(f"{tls_emulator.base_url}/info")
+    assert "CERTIFICATE_VERIFY_FAILED" in str(caught.value)
+    https = client_options(timeout=5, verify=True, url=tls_emulator.base_url)
+    assert https["verify"] is shared_ssl_context(True)

@@ -93,7 +93,7 @@ class AsyncIrodsSession:
         self.on_secret = on_secret
         install_log_redaction()
         self.retry = retry if retry is not None else RetryPolicy()
-        options = client_options(timeout=timeout, verify=verify)
+        options = client_options(timeout=timeout, verify=verify, url=self.base_url)
         #: The connection pool's limits (the transfer engine keeps its small-file lane within them).
         self.pool_limits = pool_limits if pool_limits is not None else DEFAULT_POOL_LIMITS
         options["limits"] = self.pool_limits
