@@ -23,7 +23,7 @@ from types import TracebackType
 from typing import Any, Self
 
 import paramiko
-from paramiko.sftp import CMD_DATA, CMD_READ, CMD_STATUS, int64
+from paramiko.sftp import CMD_CLOSE, CMD_DATA, CMD_READ, CMD_STATUS, int64
 
 from irods_provider.exceptions import IrodsSymlinkError
 
@@ -311,7 +311,7 @@ class SftpWriter:
         if self.closed:
             return
         self.closed = True
-        self._handle.close()  # raises the first failed write's error
+        close_acknowledged(self._handle)
         size = self._sftp.stat(self.path).st_size
         if size != self.bytes_written:
             raise OSError(
@@ -334,6 +334,28 @@ class SftpWriter:
             self.close()
         else:
             self.abort()
+
+
+def close_acknowledged(handle: paramiko.SFTPFile) -> None:
+    """Wait for the status of every pipelined write of ``handle`` (raising an error status or the channel's
+    loss), then close it, raising the close's own error.
+
+    paramiko's ``SFTPFile.close`` does neither: it registers pipelined writes under no file object, so it
+    does not wait for their answers (an error status read later is dropped), and it swallows ``EOFError`` and
+    ``OSError`` from the CLOSE request. When the server ends the SFTP session under a live SSH connection,
+    the close of a handle whose last writes were never applied therefore "succeeds" and a short file would
+    pass for complete.
+    """
+    sftp: Any = handle.sftp
+    pending: collections.deque[int] = handle._reqs  # type: ignore[attr-defined]
+    while pending:
+        number = pending.popleft()
+        if number in sftp._expecting:  # else answered already, read while waiting for another request
+            t, _msg = sftp._read_response(number)  # raises on an error status or a lost channel
+            if t != CMD_STATUS:
+                raise OSError(f"SFTP server answered a write with message type {t}")
+    paramiko.file.BufferedFile.close(handle)  # marks it closed (unbuffered: nothing to flush); sends nothing
+    sftp._request(CMD_CLOSE, handle.handle)  # raises on an error status or a lost channel
 
 
 def open_sftp_writer(

@@ -25,7 +25,7 @@ from paramiko.sftp import CMD_STATUS, CMD_WRITE, int64
 
 from irods_provider.exceptions import IrodsInvalidPathError
 from irods_provider.sftp._integrity import SftpState
-from irods_provider.sftp._io import FAST_REQUEST_SIZE, SftpWriter, split_pieces
+from irods_provider.sftp._io import FAST_REQUEST_SIZE, SftpWriter, close_acknowledged, split_pieces
 
 if TYPE_CHECKING:
     from irods_provider.sftp._endpoint import SftpEndpoint
@@ -115,10 +115,10 @@ def _close_all(handles: Sequence[paramiko.SFTPFile]) -> None:
     once all were tried."""
     if len(handles) < 2:
         for handle in handles:
-            handle.close()
+            close_acknowledged(handle)
         return
     with ThreadPoolExecutor(len(handles), thread_name_prefix="sftp-close") as pool:
-        futures = [pool.submit(handle.close) for handle in handles]
+        futures = [pool.submit(close_acknowledged, handle) for handle in handles]
     for future in futures:
         future.result()
 
