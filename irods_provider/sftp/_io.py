@@ -300,6 +300,7 @@ class SftpWriter:
             view = memoryview(data).cast("B")
             for at in range(0, len(view), FAST_REQUEST_SIZE):
                 self._handle.write(bytes(view[at : at + FAST_REQUEST_SIZE]))
+        own_write_answers(self._handle)
         self.bytes_written += len(data)
         return len(data)
 
@@ -336,6 +337,23 @@ class SftpWriter:
             self.abort()
 
 
+def own_write_answers(handle: paramiko.SFTPFile) -> None:
+    """Register ``handle``'s pipelined writes sent since the last call under ``handle`` itself.
+
+    paramiko registers them under no file object: an answer read while waiting for another request (an
+    ``fstat``, a ``stat``) is then dropped, error status included. Under the handle, paramiko keeps such an
+    error (``_saved_exception``), which :func:`close_acknowledged` raises. Called by the thread that sent
+    them, before any answer on this channel is read by it.
+    """
+    sftp: Any = handle.sftp
+    pending: collections.deque[int] = handle._reqs  # type: ignore[attr-defined]
+    with sftp._lock:
+        for number in reversed(pending):
+            if sftp._expecting.get(number) is not type(None):
+                break  # owned already (request numbers only grow)
+            sftp._expecting[number] = handle
+
+
 def close_acknowledged(handle: paramiko.SFTPFile) -> None:
     """Wait for the status of every pipelined write of ``handle`` (raising an error status or the channel's
     loss), then close it, raising the close's own error.
@@ -348,12 +366,14 @@ def close_acknowledged(handle: paramiko.SFTPFile) -> None:
     """
     sftp: Any = handle.sftp
     pending: collections.deque[int] = handle._reqs  # type: ignore[attr-defined]
+    own_write_answers(handle)
     while pending:
         number = pending.popleft()
         if number in sftp._expecting:  # else answered already, read while waiting for another request
             t, _msg = sftp._read_response(number)  # raises on an error status or a lost channel
             if t != CMD_STATUS:
                 raise OSError(f"SFTP server answered a write with message type {t}")
+    handle._check_exception()  # type: ignore[attr-defined]  # an error status read meanwhile
     paramiko.file.BufferedFile.close(handle)  # marks it closed (unbuffered: nothing to flush); sends nothing
     sftp._request(CMD_CLOSE, handle.handle)  # raises on an error status or a lost channel
 

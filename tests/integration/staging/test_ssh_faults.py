@@ -17,7 +17,7 @@ import paramiko
 import pytest
 
 from irods_provider.exceptions import IrodsSftpConnectionError
-from irods_provider.sftp._io import open_sftp_writer
+from irods_provider.sftp._io import SftpWriter, open_sftp_writer
 from irods_provider.testing.sftp import EmbeddedSftpServer, SshFaults, paramiko_client
 from irods_provider.transfers.irods_to_sftp import IrodsToSFTPOperator
 from irods_provider.transfers.sftp_to_irods import SFTPToIrodsOperator
@@ -144,7 +144,8 @@ def test_a_writer_whose_sftp_channel_ended_fails_its_own_close(remote, sftp_serv
     remote.put("short/.keep", b"")
     blob = random.Random(9).randbytes(3 * CHUNK)
     before = sftp_server.injected_faults().get("drops", 0)
-    sftp_server.inject(SshFaults(seed=9, drop_after_bytes=CHUNK + 1, max_drops=1, drop_scope="channel"))
+    # The last write ends the channel: every write is on the wire before the server drops any of them.
+    sftp_server.inject(SshFaults(seed=9, drop_after_bytes=len(blob), max_drops=1, drop_scope="channel"))
     with paramiko_client(sftp_server) as ssh:
         sftp = ssh.open_sftp()
         writer = open_sftp_writer(sftp, remote.path("short/f.bin"))
@@ -165,6 +166,24 @@ def test_a_writer_whose_sftp_channel_ended_fails_its_own_close(remote, sftp_serv
     on_disk = remote.files("short")["f.bin"]
     assert len(on_disk) < len(blob)  # short on the server: a close that passed would have called it complete
     assert hashlib.sha256(on_disk).digest() == hashlib.sha256(blob[: len(on_disk)]).digest()
+
+
+def test_a_write_refused_while_another_request_waited_still_fails_the_close(remote, sftp_server) -> None:
+    # The refusal of a pipelined write is read while the client waits for a stat's answer: paramiko drops
+    # the answers of writes it registered under no file object, so the close passed over a refused write.
+    old = random.Random(10).randbytes(CHUNK)
+    remote.put("refused/f.bin", old)
+    with paramiko_client(sftp_server) as ssh:
+        sftp = ssh.open_sftp()
+        handle = sftp.open(remote.path("refused/f.bin"), "rb")  # read-only: the server refuses writes
+        handle._flags |= handle.FLAG_WRITE  # paramiko itself would refuse to send them
+        handle.set_pipelined(True)
+        writer = SftpWriter(sftp, remote.path("refused/f.bin"), handle)
+        writer.write(random.Random(11).randbytes(CHUNK))
+        assert sftp.stat(remote.path("refused/f.bin")).st_size == CHUNK  # reads the refusal meanwhile
+        with pytest.raises(OSError):  # noqa: PT011 (the refusal's text is the server's own, not asserted)
+            writer.close()
+    assert remote.files("refused") == {"f.bin": old}
 
 
 def test_without_resume_an_interrupted_file_starts_over(remote, session, sftp_server) -> None:
