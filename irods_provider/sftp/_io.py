@@ -322,8 +322,7 @@ class SftpWriter:
     def abort(self) -> None:
         """Close without verifying (after an error elsewhere); never raises."""
         self.closed = True
-        with contextlib.suppress(Exception):
-            self._handle.close()
+        release_handle(self._handle)
 
     def __enter__(self) -> Self:
         return self
@@ -367,15 +366,35 @@ def close_acknowledged(handle: paramiko.SFTPFile) -> None:
     sftp: Any = handle.sftp
     pending: collections.deque[int] = handle._reqs  # type: ignore[attr-defined]
     own_write_answers(handle)
-    while pending:
-        number = pending.popleft()
-        if number in sftp._expecting:  # else answered already, read while waiting for another request
-            t, _msg = sftp._read_response(number)  # raises on an error status or a lost channel
-            if t != CMD_STATUS:
-                raise OSError(f"SFTP server answered a write with message type {t}")
-    handle._check_exception()  # type: ignore[attr-defined]  # an error status read meanwhile
+    try:
+        while pending:
+            number = pending.popleft()
+            if number in sftp._expecting:  # else answered already, read while waiting for another request
+                t, _msg = sftp._read_response(number)  # raises on an error status or a lost channel
+                if t != CMD_STATUS:
+                    raise OSError(f"SFTP server answered a write with message type {t}")
+        handle._check_exception()  # type: ignore[attr-defined]  # an error status read meanwhile
+    except BaseException:
+        release_handle(handle)
+        raise
     paramiko.file.BufferedFile.close(handle)  # marks it closed (unbuffered: nothing to flush); sends nothing
     sftp._request(CMD_CLOSE, handle.handle)  # raises on an error status or a lost channel
+
+
+def release_handle(handle: paramiko.SFTPFile) -> None:
+    """Close ``handle`` after a failure without waiting or raising: its writes' answers are no longer kept,
+    the CLOSE goes out if the channel still takes it, and paramiko's ``__del__`` has nothing left to do
+    (it would otherwise wait for those answers on a dead channel and raise from the garbage collector)."""
+    sftp: Any = handle.sftp
+    with sftp._lock:
+        for number, owner in list(sftp._expecting.items()):
+            if owner is handle:
+                sftp._expecting[number] = type(None)
+    handle._reqs.clear()  # type: ignore[attr-defined]
+    if not handle.closed:
+        paramiko.file.BufferedFile.close(handle)
+        with contextlib.suppress(Exception):
+            sftp._async_request(type(None), CMD_CLOSE, handle.handle)
 
 
 def open_sftp_writer(

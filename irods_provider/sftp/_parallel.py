@@ -25,7 +25,13 @@ from paramiko.sftp import CMD_STATUS, CMD_WRITE, int64
 
 from irods_provider.exceptions import IrodsInvalidPathError
 from irods_provider.sftp._integrity import SftpState
-from irods_provider.sftp._io import FAST_REQUEST_SIZE, SftpWriter, close_acknowledged, split_pieces
+from irods_provider.sftp._io import (
+    FAST_REQUEST_SIZE,
+    SftpWriter,
+    close_acknowledged,
+    release_handle,
+    split_pieces,
+)
 
 if TYPE_CHECKING:
     from irods_provider.sftp._endpoint import SftpEndpoint
@@ -234,8 +240,7 @@ class ParallelSftpWriter:
                 session.handle.truncate(self.committed)
                 break
         for session in self._sessions:
-            with contextlib.suppress(Exception):
-                session.handle.close()
+            release_handle(session.handle)
 
     def _release(self) -> None:
         if self._on_close is not None:
