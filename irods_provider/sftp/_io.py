@@ -23,7 +23,7 @@ from types import TracebackType
 from typing import Any, Self
 
 import paramiko
-from paramiko.sftp import CMD_DATA, CMD_READ, CMD_STATUS, int64
+from paramiko.sftp import CMD_CLOSE, CMD_DATA, CMD_READ, CMD_STATUS, int64
 
 from irods_provider.exceptions import IrodsSymlinkError
 
@@ -300,6 +300,7 @@ class SftpWriter:
             view = memoryview(data).cast("B")
             for at in range(0, len(view), FAST_REQUEST_SIZE):
                 self._handle.write(bytes(view[at : at + FAST_REQUEST_SIZE]))
+        own_write_answers(self._handle)
         self.bytes_written += len(data)
         return len(data)
 
@@ -311,7 +312,7 @@ class SftpWriter:
         if self.closed:
             return
         self.closed = True
-        self._handle.close()  # raises the first failed write's error
+        close_acknowledged(self._handle)
         size = self._sftp.stat(self.path).st_size
         if size != self.bytes_written:
             raise OSError(
@@ -321,8 +322,7 @@ class SftpWriter:
     def abort(self) -> None:
         """Close without verifying (after an error elsewhere); never raises."""
         self.closed = True
-        with contextlib.suppress(Exception):
-            self._handle.close()
+        release_handle(self._handle)
 
     def __enter__(self) -> Self:
         return self
@@ -334,6 +334,67 @@ class SftpWriter:
             self.close()
         else:
             self.abort()
+
+
+def own_write_answers(handle: paramiko.SFTPFile) -> None:
+    """Register ``handle``'s pipelined writes sent since the last call under ``handle`` itself.
+
+    paramiko registers them under no file object: an answer read while waiting for another request (an
+    ``fstat``, a ``stat``) is then dropped, error status included. Under the handle, paramiko keeps such an
+    error (``_saved_exception``), which :func:`close_acknowledged` raises. Called by the thread that sent
+    them, before any answer on this channel is read by it.
+    """
+    sftp: Any = handle.sftp
+    pending: collections.deque[int] = handle._reqs  # type: ignore[attr-defined]
+    with sftp._lock:
+        for number in reversed(pending):
+            if sftp._expecting.get(number) is not type(None):
+                break  # owned already (request numbers only grow)
+            sftp._expecting[number] = handle
+
+
+def close_acknowledged(handle: paramiko.SFTPFile) -> None:
+    """Wait for the status of every pipelined write of ``handle`` (raising an error status or the channel's
+    loss), then close it, raising the close's own error.
+
+    paramiko's ``SFTPFile.close`` does neither: it registers pipelined writes under no file object, so it
+    does not wait for their answers (an error status read later is dropped), and it swallows ``EOFError`` and
+    ``OSError`` from the CLOSE request. When the server ends the SFTP session under a live SSH connection,
+    the close of a handle whose last writes were never applied therefore "succeeds" and a short file would
+    pass for complete.
+    """
+    sftp: Any = handle.sftp
+    pending: collections.deque[int] = handle._reqs  # type: ignore[attr-defined]
+    own_write_answers(handle)
+    try:
+        while pending:
+            number = pending.popleft()
+            if number in sftp._expecting:  # else answered already, read while waiting for another request
+                t, _msg = sftp._read_response(number)  # raises on an error status or a lost channel
+                if t != CMD_STATUS:
+                    raise OSError(f"SFTP server answered a write with message type {t}")
+        handle._check_exception()  # type: ignore[attr-defined]  # an error status read meanwhile
+    except BaseException:
+        release_handle(handle)
+        raise
+    paramiko.file.BufferedFile.close(handle)  # marks it closed (unbuffered: nothing to flush); sends nothing
+    sftp._request(CMD_CLOSE, handle.handle)  # raises on an error status or a lost channel
+
+
+def release_handle(handle: paramiko.SFTPFile) -> None:
+    """Close ``handle`` after a failure without waiting or raising: its writes' answers are no longer kept,
+    the CLOSE goes out if the channel still takes it, and paramiko's ``__del__`` has nothing left to do
+    (it would otherwise wait for those answers on a dead channel and raise from the garbage collector)."""
+    sftp: Any = handle.sftp
+    with sftp._lock:
+        for number, owner in list(sftp._expecting.items()):
+            if owner is handle:
+                sftp._expecting[number] = type(None)
+    handle._reqs.clear()  # type: ignore[attr-defined]
+    if not handle.closed:
+        paramiko.file.BufferedFile.close(handle)
+        with contextlib.suppress(Exception):
+            sftp._async_request(type(None), CMD_CLOSE, handle.handle)
 
 
 def open_sftp_writer(

@@ -25,7 +25,13 @@ from paramiko.sftp import CMD_STATUS, CMD_WRITE, int64
 
 from irods_provider.exceptions import IrodsInvalidPathError
 from irods_provider.sftp._integrity import SftpState
-from irods_provider.sftp._io import FAST_REQUEST_SIZE, SftpWriter, split_pieces
+from irods_provider.sftp._io import (
+    FAST_REQUEST_SIZE,
+    SftpWriter,
+    close_acknowledged,
+    release_handle,
+    split_pieces,
+)
 
 if TYPE_CHECKING:
     from irods_provider.sftp._endpoint import SftpEndpoint
@@ -115,10 +121,10 @@ def _close_all(handles: Sequence[paramiko.SFTPFile]) -> None:
     once all were tried."""
     if len(handles) < 2:
         for handle in handles:
-            handle.close()
+            close_acknowledged(handle)
         return
     with ThreadPoolExecutor(len(handles), thread_name_prefix="sftp-close") as pool:
-        futures = [pool.submit(handle.close) for handle in handles]
+        futures = [pool.submit(close_acknowledged, handle) for handle in handles]
     for future in futures:
         future.result()
 
@@ -234,8 +240,7 @@ class ParallelSftpWriter:
                 session.handle.truncate(self.committed)
                 break
         for session in self._sessions:
-            with contextlib.suppress(Exception):
-                session.handle.close()
+            release_handle(session.handle)
 
     def _release(self) -> None:
         if self._on_close is not None:

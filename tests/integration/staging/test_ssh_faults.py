@@ -10,13 +10,15 @@ import base64
 import hashlib
 import os
 import random
+import time
 from collections.abc import Iterator
 
 import paramiko
 import pytest
 
 from irods_provider.exceptions import IrodsSftpConnectionError
-from irods_provider.testing.sftp import EmbeddedSftpServer, SshFaults
+from irods_provider.sftp._io import SftpWriter, open_sftp_writer
+from irods_provider.testing.sftp import EmbeddedSftpServer, SshFaults, paramiko_client
 from irods_provider.transfers.irods_to_sftp import IrodsToSFTPOperator
 from irods_provider.transfers.sftp_to_irods import SFTPToIrodsOperator
 
@@ -132,6 +134,56 @@ def test_both_ways_with_the_sftp_channel_closed_under_a_live_connection(remote, 
     assert {k: hashlib.sha256(v).hexdigest() for k, v in back.items()} == {
         k: hashlib.sha256(v).hexdigest() for k, v in data.items()
     }
+
+
+def test_a_writer_whose_sftp_channel_ended_fails_its_own_close(remote, sftp_server, monkeypatch) -> None:
+    # paramiko's SFTPFile.close neither waits for pipelined write answers nor reports a CLOSE that could not
+    # be sent: on a channel the server ended, the close "succeeded" although the last writes were never
+    # applied, and only a later request (the size check, sha256sum) could notice. The writer's close itself
+    # must fail, before any other request.
+    remote.put("short/.keep", b"")
+    blob = random.Random(9).randbytes(3 * CHUNK)
+    before = sftp_server.injected_faults().get("drops", 0)
+    # The last write ends the channel: every write is on the wire before the server drops any of them.
+    sftp_server.inject(SshFaults(seed=9, drop_after_bytes=len(blob), max_drops=1, drop_scope="channel"))
+    with paramiko_client(sftp_server) as ssh:
+        sftp = ssh.open_sftp()
+        writer = open_sftp_writer(sftp, remote.path("short/f.bin"))
+        writer.write(blob)
+        deadline = time.monotonic() + 10  # hold until the server's channel close has reached the client
+        while not sftp.sock.closed:
+            assert time.monotonic() < deadline, "the server never ended the SFTP channel"
+            time.sleep(0.01)
+        assert ssh.get_transport().is_active()  # the SSH connection itself is still up
+
+        def no_more_requests(*_args: object) -> None:
+            raise AssertionError("the writer's close passed; a later request had to find the loss")
+
+        monkeypatch.setattr(sftp, "stat", no_more_requests)
+        with pytest.raises((OSError, paramiko.SSHException)):
+            writer.close()
+    assert sftp_server.injected_faults()["drops"] == before + 1
+    on_disk = remote.files("short")["f.bin"]
+    assert len(on_disk) < len(blob)  # short on the server: a close that passed would have called it complete
+    assert hashlib.sha256(on_disk).digest() == hashlib.sha256(blob[: len(on_disk)]).digest()
+
+
+def test_a_write_refused_while_another_request_waited_still_fails_the_close(remote, sftp_server) -> None:
+    # The refusal of a pipelined write is read while the client waits for a stat's answer: paramiko drops
+    # the answers of writes it registered under no file object, so the close passed over a refused write.
+    old = random.Random(10).randbytes(CHUNK)
+    remote.put("refused/f.bin", old)
+    with paramiko_client(sftp_server) as ssh:
+        sftp = ssh.open_sftp()
+        handle = sftp.open(remote.path("refused/f.bin"), "rb")  # read-only: the server refuses writes
+        handle._flags |= handle.FLAG_WRITE  # paramiko itself would refuse to send them
+        handle.set_pipelined(True)
+        writer = SftpWriter(sftp, remote.path("refused/f.bin"), handle)
+        writer.write(random.Random(11).randbytes(CHUNK))
+        assert sftp.stat(remote.path("refused/f.bin")).st_size == CHUNK  # reads the refusal meanwhile
+        with pytest.raises(OSError):  # noqa: PT011 (the refusal's text is the server's own, not asserted)
+            writer.close()
+    assert remote.files("refused") == {"f.bin": old}
 
 
 def test_without_resume_an_interrupted_file_starts_over(remote, session, sftp_server) -> None:
