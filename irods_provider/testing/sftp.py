@@ -40,6 +40,7 @@ from typing import Any, Literal, Self
 
 import asyncssh
 import paramiko
+from asyncssh.constants import MSG_CHANNEL_DATA, MSG_CHANNEL_EOF, MSG_CHANNEL_EXTENDED_DATA
 
 from irods_provider.testing._sshd import OpenSshServer, SshTestServer
 
@@ -136,6 +137,8 @@ class _FaultState:
         self._gone: weakref.WeakSet[object] = weakref.WeakSet()  # closed: queued requests are not counted
         # Errors the server detected in an SSH stream (bad MAC, broken packet framing) or the client reported.
         self.protocol_errors: Counter[str] = Counter()
+        # Data or EOF a client sent on a channel after its own EOF or CLOSE, ignored as sshd ignores them.
+        self.late_channel_packets = 0
         self.sessions: set[_FaultySftpServer] = set()  # SFTP sessions alive (their files closed at stop)
         self._refuse_until = 0.0
         self._lock = threading.Lock()
@@ -246,6 +249,7 @@ class _FaultySftpServer(asyncssh.SFTPServer):
 
     def __init__(self, chan: asyncssh.SSHServerChannel[bytes], *, chroot: bytes, state: _FaultState) -> None:
         super().__init__(chan, chroot=chroot)
+        _ignore_late_channel_packets(chan, state)
         self._state = state
         self._open_files: set[Any] = set()
         state.sessions.add(self)
@@ -298,6 +302,35 @@ class _FaultySftpServer(asyncssh.SFTPServer):
         written = super().write(file_obj, offset, data)
         assert isinstance(written, int)
         return written
+
+
+def _ignore_late_channel_packets(chan: asyncssh.SSHServerChannel[bytes], state: _FaultState) -> None:
+    """Make ``chan`` ignore data and EOF that arrive after the client's own EOF or CLOSE, as sshd does.
+
+    OpenSSH's ``channel_input_data`` ignores data for a channel that is no longer open or whose output end
+    is closed ("might happen on close"), and a repeated EOF is only logged; asyncssh raises a ProtocolError
+    that ends the whole SSH connection, every other channel with it. paramiko does send such a packet:
+    ``Channel._send`` releases the channel lock before the transport sends the DATA it built, so when the
+    server closes the channel meanwhile, paramiko's transport thread can answer with EOF and CLOSE first.
+    """
+    chan = getattr(chan, "_orig_chan", chan)  # the channel under asyncssh's line-editor wrapper
+    handlers = dict(type(chan)._packet_handlers)  # asyncssh looks the handlers up on the instance first
+
+    def late_or(kind: int) -> Any:
+        handle = handlers[kind]
+
+        def handler(channel: Any, pkttype: int, pktid: int, packet: Any) -> Any:
+            if channel._recv_state != "open":
+                with state._lock:
+                    state.late_channel_packets += 1
+                return None
+            return handle(channel, pkttype, pktid, packet)
+
+        return handler
+
+    for kind in (MSG_CHANNEL_DATA, MSG_CHANNEL_EXTENDED_DATA, MSG_CHANNEL_EOF):
+        handlers[kind] = late_or(kind)
+    chan._packet_handlers = handlers
 
 
 def _cut(conn: asyncssh.SSHServerConnection) -> None:
@@ -424,6 +457,12 @@ class EmbeddedSftpServer(SshTestServer):
         with self._faults._lock:
             return dict(self._faults.protocol_errors)
 
+    def late_channel_packets(self) -> int:
+        """Data or EOF packets clients sent on a channel after their own EOF or CLOSE, ignored (as sshd
+        ignores them) instead of ending the connection on a protocol error."""
+        with self._faults._lock:
+            return self._faults.late_channel_packets
+
     def connection_stats(self) -> dict[str, Any]:
         """TCP connections as the server saw them since the start (or the last reset): ``accepted``,
         ``open`` now, ``peak_open`` at once, and ``data_bytes``: SFTP file bytes read or written over each
@@ -533,6 +572,7 @@ class EmbeddedSftpServer(SshTestServer):
 
     async def _run_command(self, process: asyncssh.SSHServerProcess[bytes]) -> None:
         """Run an ``exec`` request with ``/bin/sh -c`` in the root directory, relaying stdin/stdout/stderr."""
+        _ignore_late_channel_packets(process.channel, self._faults)
         command = process.command
         if command is None:
             process.stderr.write(b"interactive shells are not supported; send a command\n")

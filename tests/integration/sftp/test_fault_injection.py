@@ -13,6 +13,8 @@ from collections.abc import Iterator
 import asyncssh
 import paramiko
 import pytest
+from paramiko.common import cMSG_CHANNEL_DATA, cMSG_CHANNEL_EOF
+from paramiko.message import Message
 
 from irods_provider.testing.sftp import EmbeddedSftpServer, SshFaults, paramiko_client
 
@@ -198,3 +200,50 @@ def test_bytes_written_into_a_live_ssh_stream_are_counted_as_a_protocol_error(
     (error,) = errors
     # asyncssh decrypts the length first: random bytes give an oversized packet or, if it passes, a bad MAC.
     assert error in ("ProtocolError: Max packet size exceeded", "MACError: MAC verification failed")
+
+
+@pytest.mark.parametrize("subsystem", ["sftp", "exec"])
+def test_data_after_the_clients_eof_is_ignored_like_sshd_does(
+    server: EmbeddedSftpServer, subsystem: str
+) -> None:
+    # paramiko can send a DATA it built before the server closed the channel after its own EOF and CLOSE
+    # (Channel._send releases the lock before the transport sends). sshd ignores such data
+    # (channels.c, channel_input_data); asyncssh ended the whole connection with "Channel not open for
+    # sending", every other channel of it too. Here the late packets are sent on purpose.
+    client = paramiko_client(server)
+    try:
+        transport = client.get_transport()
+        assert transport is not None
+        late = transport.open_session()
+        if subsystem == "sftp":
+            late.invoke_subsystem("sftp")
+            assert paramiko.SFTPClient(late).normalize(".") == "/"  # the SFTP session is up
+        else:
+            late.exec_command("cat > /dev/null")
+        # EOF, DATA, EOF back to back, before the server's answer to the first EOF can close the channel
+        # on paramiko's side (which would make paramiko refuse the rest).
+        late.eof_sent = True  # these are the channel's EOFs: paramiko sends none more when it closes
+        for kind, payload in (
+            (cMSG_CHANNEL_EOF, None),
+            (cMSG_CHANNEL_DATA, b"x" * 1024),
+            (cMSG_CHANNEL_EOF, None),
+        ):
+            message = Message()
+            message.add_byte(kind)
+            message.add_int(late.remote_chanid)
+            if payload is not None:
+                message.add_string(payload)
+            transport._send_user_message(message)
+        sftp = paramiko.SFTPClient.from_transport(transport)  # a new channel on the same connection
+        assert sftp is not None
+        with sftp.open("data.bin", "rb") as handle:
+            data = handle.read()
+        assert data == (server.root / "data.bin").read_bytes()
+        assert transport.is_active()
+    finally:
+        client.close()
+    deadline = time.monotonic() + 10
+    while server.late_channel_packets() < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert server.late_channel_packets() == 2
+    assert server.protocol_errors() == {}
