@@ -26,7 +26,7 @@ from irods_provider.client.transfer._plan import (
     plan_copies,
 )
 from irods_provider.client.transfer._runner import Lanes, run_files
-from irods_provider.exceptions import IrodsUsageError
+from irods_provider.exceptions import IrodsNotFoundError, IrodsUsageError
 from irods_provider.operators._transfer_base import TransferOperatorBase
 from irods_provider.sftp._checksum import hash_sftp_file, sftp_file_has_checksum
 from irods_provider.sftp._endpoint import IO_TIMEOUT
@@ -302,6 +302,22 @@ class SftpStagingOperator(TransferOperatorBase):
             yield
         finally:
             thread.join()
+
+    def plan_from(self, tree: Tree, sources: list[str], *, what: str, operation: str, **options: Any) -> Plan:
+        """:func:`plan_sources` with this task's ``recursive`` and ``glob``; a literal source that is not
+        there fails with ``IrodsNotFoundError`` naming ``what`` (e.g. "SFTP source") and the path."""
+        return plan_sources(
+            tree,
+            sources,
+            str(self.destination_path),
+            missing=lambda raw, path: IrodsNotFoundError(
+                self.missing_source(what, raw), operation=operation, path=path
+            ),
+            recursive=bool(self.recursive),
+            glob=bool(self.glob),
+            operation=operation,
+            **options,
+        )
 
     def widen_for(
         self, sftp: SftpEndpoint, plan: Sequence[PlannedCopy], *, range_readers: int | None = None

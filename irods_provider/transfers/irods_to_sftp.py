@@ -17,7 +17,7 @@ from irods_provider.sftp._resume_store import ResumeStore, task_identity
 from irods_provider.sftp._sink import SftpStagingSink, target_root
 from irods_provider.transfers._move import irods_source_unchanged
 from irods_provider.transfers._selection import as_list, safe_join
-from irods_provider.transfers._staging import PlannedCopy, SftpStagingOperator, place_plan, plan_sources
+from irods_provider.transfers._staging import PlannedCopy, SftpStagingOperator, place_plan
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -111,19 +111,9 @@ class IrodsToSFTPOperator(SftpStagingOperator):
         """The one planner over the zone, and the SFTP directory the plan writes into: a single data object
         goes to ``destination_path`` itself unless that ends with ``/`` or is an existing directory. The
         zone first: more SSH connections open from its sizes while the first may still be connecting."""
-        plan = plan_sources(
-            IrodsTree(
-                session, resolve=functools.partial(check_path, "source_path"), read_ahead=PLAN_READ_AHEAD
-            ),
-            sources,
-            str(self.destination_path),
-            missing=lambda raw, path: IrodsNotFoundError(
-                self.missing_source("iRODS source", raw), operation="irods_to_sftp", path=path
-            ),
-            recursive=bool(self.recursive),
-            glob=bool(self.glob),
-            operation="irods_to_sftp",
-        )
+        resolve = functools.partial(check_path, "source_path")
+        tree = IrodsTree(session, resolve=resolve, read_ahead=PLAN_READ_AHEAD)
+        plan = self.plan_from(tree, sources, what="iRODS source", operation="irods_to_sftp")
         self.widen_for(sftp, plan.files)
         target = sftp.resolve(str(self.destination_path).strip())
         files, single = place_plan(

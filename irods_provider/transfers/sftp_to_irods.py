@@ -20,7 +20,6 @@ from irods_provider.transfers._staging import (
     SftpStagingOperator,
     create_collections,
     place_plan,
-    plan_sources,
 )
 
 if TYPE_CHECKING:
@@ -29,6 +28,8 @@ if TYPE_CHECKING:
     from irods_provider.client import IrodsSession
 
 __all__ = ["SFTPToIrodsOperator"]
+
+OP = "sftp_to_irods"
 
 
 class SFTPToIrodsOperator(SftpStagingOperator):
@@ -120,20 +121,11 @@ class SFTPToIrodsOperator(SftpStagingOperator):
         More SSH connections start opening from the sizes before the zone is asked anything (whether one
         file named alone goes into an existing collection included)."""
         with sftp.channel() as client:
-            found = plan_sources(
-                SftpTree(sftp, client),
-                sources,
-                str(self.destination_path),
-                missing=lambda raw, path: IrodsNotFoundError(
-                    self.missing_source("SFTP source", raw), operation="sftp_to_irods", path=path
-                ),
-                recursive=bool(self.recursive),
-                follow_symlinks=bool(self.follow_symlinks),
-                glob=bool(self.glob),
-                operation="sftp_to_irods",
-            )
+            tree = SftpTree(sftp, client)
+            follow = bool(self.follow_symlinks)
+            found = self.plan_from(tree, sources, what="SFTP source", operation=OP, follow_symlinks=follow)
         if not found.files and self.fail_if_empty:
-            raise IrodsNotFoundError(f"no SFTP file matches {sources}", operation="sftp_to_irods")
+            raise IrodsNotFoundError(f"no SFTP file matches {sources}", operation=OP)
         self.widen_for(sftp, found.files, range_readers=self.sftp_range_readers or 0)
         plan, itself = place_plan(
             found, destination, lambda rel: f"{destination}/{safe_relative(rel)}", session.collections.exists
