@@ -12,10 +12,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import random
+import sys
 import threading
-import time
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import paramiko
@@ -27,6 +28,9 @@ from irods_provider.testing.sftp import EmbeddedSftpServer
 from irods_provider.transfers import _staging
 from irods_provider.transfers.irods_to_sftp import IrodsToSFTPOperator
 from irods_provider.transfers.sftp_to_irods import SFTPToIrodsOperator
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "support"))
+from ssh_connections import wait_all_closed
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -48,15 +52,6 @@ def fresh_counts(sftp_server: EmbeddedSftpServer) -> Iterator[None]:
     sftp_server.reset_connection_stats()
     yield
     sftp_server.inject()
-
-
-def wait_all_closed(server: EmbeddedSftpServer, timeout: float = 10.0) -> dict[str, Any]:
-    """The server's connection statistics once it sees no connection open (fails after ``timeout``)."""
-    deadline = time.monotonic() + timeout
-    while (stats := server.connection_stats())["open"] and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert stats["open"] == 0, f"connections left open: {stats}"
-    return stats
 
 
 @pytest.fixture
