@@ -292,14 +292,19 @@ class SftpWriter:
         self.path = path
         self.bytes_written = 0
         self.closed = False
+        self._failed = False
 
     def write(self, data: bytes | bytearray | memoryview) -> int:
-        if type(data) is bytes:
-            self._handle.write(data)
-        else:  # one request's worth at a time: no copy of a whole chunk (the caller may reuse ``data``)
-            view = memoryview(data).cast("B")
-            for at in range(0, len(view), FAST_REQUEST_SIZE):
-                self._handle.write(bytes(view[at : at + FAST_REQUEST_SIZE]))
+        try:
+            if type(data) is bytes:
+                self._handle.write(data)
+            else:  # one request's worth at a time: no copy of a whole chunk (the caller may reuse ``data``)
+                view = memoryview(data).cast("B")
+                for at in range(0, len(view), FAST_REQUEST_SIZE):
+                    self._handle.write(bytes(view[at : at + FAST_REQUEST_SIZE]))
+        except BaseException:
+            self._failed = True
+            raise
         own_write_answers(self._handle)
         self.bytes_written += len(data)
         return len(data)
@@ -320,9 +325,20 @@ class SftpWriter:
             )
 
     def abort(self) -> None:
-        """Close without verifying (after an error elsewhere); never raises."""
+        """Close without verifying; never raises.
+
+        Unless a write of this stream failed, the writes already sent are waited for first (bounded by the
+        channel's timeout): once this returns, no late write lands, so a resume or a reader right after sees
+        the bytes the server holds for good.
+        """
+        if self.closed:
+            return
         self.closed = True
-        release_handle(self._handle)
+        if self._failed:
+            release_handle(self._handle)
+            return
+        with contextlib.suppress(Exception):
+            close_acknowledged(self._handle)  # releases the handle itself on an error
 
     def __enter__(self) -> Self:
         return self

@@ -67,24 +67,38 @@ class _WriteSession:
         try:
             while (item := self.todo.get()) is not None:
                 start, data, buffer = item
-                sent.append((start, start + len(data), self._send(start, data), buffer))
+                numbers: list[int] = []
+                sent.append((start, start + len(data), numbers, buffer))
+                self._send(start, data, numbers)
                 while len(sent) > 1:  # the previous piece's answers, while this one is on the wire
                     self._acknowledged(*sent.popleft())
             while sent:
                 self._acknowledged(*sent.popleft())
+        except _Stopped as exc:
+            self.error = exc
+            self._settle(sent)
         except BaseException as exc:
             self.error = exc
             self.owner.failed.set()
 
-    def _send(self, start: int, view: memoryview) -> list[int]:
-        numbers = []
+    def _send(self, start: int, view: memoryview, numbers: list[int]) -> None:
         for at in range(0, len(view), FAST_REQUEST_SIZE):
             if self.owner.failed.is_set():
                 raise _Stopped
             piece = view[at : at + FAST_REQUEST_SIZE]  # no copy: paramiko packs it into the message
             handle_id = self.handle.handle
             numbers.append(self._sftp._async_request(self, CMD_WRITE, handle_id, int64(start + at), piece))
-        return numbers
+
+    def _settle(self, sent: deque[tuple[int, int, list[int], bytearray]]) -> None:
+        """Stopped by another session's failure or an abort: wait for the answers to what this session
+        already sent (whole pieces still count towards the committed prefix, the last one was cut short), so
+        no write of it lands after the abort truncated the file."""
+        with contextlib.suppress(Exception):
+            *whole, (_, _, cut, _) = sent
+            for piece in whole:
+                self._acknowledged(*piece)
+            for num in cut:
+                self._answer(num)
 
     def take_buffer(self, size: int) -> bytearray | None:
         """A free piece buffer of at least ``size`` bytes; None while both stay in use for ``_POLL`` s.
@@ -103,17 +117,21 @@ class _WriteSession:
     def _acknowledged(self, start: int, end: int, numbers: list[int], buffer: bytearray) -> None:
         """Wait for every answer of piece ``[start, end)`` (raising the server's error), then count it."""
         for num in numbers:
-            early = self._early.pop(num, None)
-            if early is None:
-                t, msg = self._sftp._read_response(num)  # raises on an error status
-            else:
-                t, msg = early
-                if t == CMD_STATUS:
-                    self._sftp._convert_status(msg)
-            if t != CMD_STATUS:
-                raise OSError(f"SFTP server answered a write with message type {t}")
+            self._answer(num)
         self.free.put(buffer)
         self.owner.done(start, end)
+
+    def _answer(self, num: int) -> None:
+        """Wait for write request ``num``'s answer (unless read already), raising the server's error."""
+        early = self._early.pop(num, None)
+        if early is None:
+            t, msg = self._sftp._read_response(num)  # raises on an error status
+        else:
+            t, msg = early
+            if t == CMD_STATUS:
+                self._sftp._convert_status(msg)
+        if t != CMD_STATUS:
+            raise OSError(f"SFTP server answered a write with message type {t}")
 
 
 def _close_all(handles: Sequence[paramiko.SFTPFile]) -> None:

@@ -186,6 +186,25 @@ def test_a_write_refused_while_another_request_waited_still_fails_the_close(remo
     assert remote.files("refused") == {"f.bin": old}
 
 
+def test_an_aborted_writer_returns_once_its_sent_writes_landed(remote, sftp_server) -> None:
+    # A cancel keeps the temporary for a resume: writes still on the wire when abort returned landed later,
+    # so the kept file was seen empty and then resumed at 64 KiB (an intermittent CI failure). Here the
+    # server holds the first write for 0.5 s: abort must wait for it (and every later one), not return.
+    remote.put("aborted/.keep", b"")
+    blob = random.Random(12).randbytes(CHUNK)
+    before = sftp_server.injected_faults().get("stalls", 0)
+    sftp_server.inject(SshFaults(stall_after_bytes=1, stall_seconds=0.5))
+    with paramiko_client(sftp_server) as ssh:
+        sftp = ssh.open_sftp()
+        writer = open_sftp_writer(sftp, remote.path("aborted/f.bin"))
+        writer.write(blob)
+        writer.abort()
+        assert remote.files("aborted")["f.bin"] == blob
+        writer.abort()  # a second abort sends nothing
+        assert sftp.stat(remote.path("aborted/f.bin")).st_size == CHUNK  # the channel is still in step
+    assert sftp_server.injected_faults()["stalls"] == before + 1
+
+
 def test_without_resume_an_interrupted_file_starts_over(remote, session, sftp_server) -> None:
     blob = random.Random(2).randbytes(2 * MIB)
     session.data_objects.write(f"{HOME}/one.bin", blob)
