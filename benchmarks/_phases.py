@@ -71,7 +71,7 @@ def install() -> None:
     from irods_provider.client._sync._session import IrodsSession
     from irods_provider.client.transfer import _sink_download, _upload
     from irods_provider.hooks.irods import IrodsHook
-    from irods_provider.sftp import _endpoint, _integrity, _sink
+    from irods_provider.sftp import _endpoint, _integrity, _pipelined, _sink
     from irods_provider.transfers import irods_to_sftp, sftp_to_irods
     from irods_provider.transfers._resume_store import ResumeStore
     from irods_provider.transfers._staging import SftpStagingOperator
@@ -80,6 +80,11 @@ def install() -> None:
     _wrap(IrodsSession, "_send", lambda self, op, *a, **k: f"http {op.name}")
     _wrap_generator(IrodsSession, "stream", lambda self, op, *a, **k: f"http {op.name} (to first byte)")
     _wrap(paramiko.SFTPClient, "_request", lambda self, t, *a: f"sftp {CMD_NAMES.get(t, t)}")
+    _wrap(  # requests sent together (one round trip): "sftp stat+mkdir+realpath"
+        _pipelined,
+        "exchange",
+        lambda client, requests: "sftp " + "+".join(str(CMD_NAMES.get(r[0], r[0])) for r in requests),
+    )
     _wrap(_endpoint.SftpEndpoint, "_open_link", lambda self, link: f"ssh connect #{link.index}")
     _wrap(_endpoint.SftpEndpoint, "open", "phase endpoint.open")
     _wrap(_endpoint.SftpEndpoint, "widen", "phase endpoint.widen")

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
     from ._endpoint import SftpEndpoint
 
-__all__ = ["sftp_destination", "sftp_file_checksum", "sftp_is_directory"]
+__all__ = ["destination_of", "sftp_destination", "sftp_file_checksum", "sftp_is_directory"]
 
 
 def sftp_file_checksum(sftp: SftpEndpoint, client: paramiko.SFTPClient, path: str) -> Checksum:
@@ -36,6 +36,15 @@ def sftp_destination(sftp: SftpEndpoint, client: paramiko.SFTPClient, path: str)
     try:
         attrs = client.lstat(path)
     except FileNotFoundError:
+        attrs = None
+    return destination_of(sftp, client, path, attrs)
+
+
+def destination_of(
+    sftp: SftpEndpoint, client: paramiko.SFTPClient, path: str, attrs: paramiko.SFTPAttributes | None
+) -> DestinationState:
+    """What is at ``path`` from its ``lstat`` attributes (None: nothing is there)."""
+    if attrs is None:
         return DestinationState.absent(path)
     mode = attrs.st_mode or 0
     if stat.S_ISLNK(mode):

@@ -703,6 +703,14 @@ class SftpEndpoint:
         except FileNotFoundError:
             return None
 
+    def knows_directory(self, path: str) -> bool:
+        """Whether ``path`` is ``/`` or a directory :meth:`makedirs` (or :meth:`note_directory`) settled."""
+        return path in ("/", "") or path in self._directories
+
+    def note_directory(self, path: str) -> None:
+        """Record ``path`` as a directory settled for the task (found or created): not asked again."""
+        self._directories.add(path)
+
     def makedirs(self, client: paramiko.SFTPClient, path: str) -> None:
         """Create ``path`` and its missing parents (an existing directory is fine).
 

@@ -36,7 +36,7 @@ from irods_provider.sftp._io import (
 if TYPE_CHECKING:
     from irods_provider.sftp._endpoint import SftpEndpoint
 
-__all__ = ["ParallelSftpWriter", "widen_writer"]
+__all__ = ["ParallelSftpWriter", "Reopening", "reopen_further", "widen_writer"]
 
 _POLL = 0.2
 _JOIN_TIMEOUT = 30.0
@@ -284,36 +284,88 @@ def widen_writer(
     more than a chunk is left to write; otherwise ``writer`` itself.
 
     Every further handle is opened by name and must match the first handle's ``fstat`` (type, owner,
-    permissions, size, mtime) before a byte is written: a file swapped in between is refused, typed.
+    permissions, size, mtime) before a byte is written: a file swapped in between is refused, typed. That
+    ``fstat`` is asked while the further handles open (see :class:`Reopening`).
     """
+    further = reopen_further(sftp, writer.path, remaining=remaining, chunk_size=chunk_size)
+    if further is None:
+        return writer
+    try:
+        expected = SftpState.of(writer._handle.stat())
+    except BaseException:
+        further.cancel()
+        raise
+    return further.join(writer, expected)
+
+
+def reopen_further(sftp: SftpEndpoint, path: str, *, remaining: int, chunk_size: int) -> Reopening | None:
+    """Start opening ``path`` on one session per further SSH connection (see :func:`widen_writer`), or None
+    when one session is enough (one connection, or at most a chunk left to write)."""
     sessions = min(sftp.connections, -(-remaining // max(1, chunk_size)))
     if sessions < 2:
-        return writer
-    clients = sftp.open_channels(sessions - 1)
-    expected = SftpState.of(writer._handle.stat())
+        return None
+    return Reopening(sftp, path, sessions - 1)
 
-    def reopen(client: paramiko.SFTPClient) -> paramiko.SFTPFile:
-        handle = client.open(writer.path, "r+b", bufsize=0)
-        try:
-            change = expected.differences(SftpState.of(handle.stat()))
+
+def _open_by_name(client: paramiko.SFTPClient, path: str) -> tuple[paramiko.SFTPFile, SftpState]:
+    """``path`` opened for writing (no create) and its handle's ``fstat``."""
+    handle = client.open(path, "r+b", bufsize=0)
+    try:
+        return handle, SftpState.of(handle.stat())
+    except BaseException:
+        handle.close()
+        raise
+
+
+class Reopening:
+    """Further handles on ``path``, opened by name over ``count`` sessions of the other SSH connections, each
+    (``open`` then ``fstat``) in a thread of its own, while the caller is busy with the first handle (its
+    ``fstat``, a resume record): those round trips overlap. Nothing is written through a further handle
+    before :meth:`join` checked it against the first handle's state; :meth:`cancel` closes them unused."""
+
+    def __init__(self, sftp: SftpEndpoint, path: str, count: int) -> None:
+        self.sftp = sftp
+        self.path = path
+        self.clients = sftp.open_channels(count)  # in the caller's thread: retrying() notes the connections
+        pool = ThreadPoolExecutor(len(self.clients), thread_name_prefix="sftp-reopen")
+        self._futures = [pool.submit(_open_by_name, client, path) for client in self.clients]
+        pool.shutdown(wait=False)
+
+    def _opened(self) -> list[tuple[paramiko.SFTPFile, SftpState]]:
+        """Every further handle with its state, once all are open; the first failure raised (after closing
+        the others and giving the sessions back)."""
+        done = [(f.result(), None) if f.exception() is None else (None, f.exception()) for f in self._futures]
+        opened = [pair for pair, _ in done if pair is not None]
+        failure = next((exc for _, exc in done if exc is not None), None)
+        if failure is not None:
+            self._close([handle for handle, _ in opened])
+            raise failure
+        return opened
+
+    def join(self, first: SftpWriter, expected: SftpState) -> ParallelSftpWriter:
+        """``first`` widened over the further handles, each checked to be the same file as the first (its
+        state equals ``expected``, the first handle's ``fstat``) before a byte is written through it."""
+        opened = self._opened()
+        for _, state in opened:
+            change = expected.differences(state)
             if change is not None:
+                self._close([handle for handle, _ in opened])
                 raise IrodsInvalidPathError(
-                    f"the temporary file changed while it was opened again ({change})", path=writer.path
+                    f"the temporary file changed while it was opened again ({change})", path=self.path
                 )
-        except BaseException:
-            handle.close()
-            raise
-        return handle
+        clients = self.clients
+        return ParallelSftpWriter(first, [h for h, _ in opened], on_close=lambda: self.sftp.release(clients))
 
-    # Each session's open and fstat are round trips of their own connection: all at once.
-    with ThreadPoolExecutor(len(clients), thread_name_prefix="sftp-reopen") as pool:
-        futures = [pool.submit(reopen, client) for client in clients]
-    handles = [f.result() for f in futures if f.exception() is None]
-    failure = next((f.exception() for f in futures if f.exception() is not None), None)
-    if failure is not None:
+    def cancel(self) -> None:
+        """Wait for the opens, close what opened and give the sessions back (never raises)."""
+        try:
+            opened = self._opened()
+        except BaseException:
+            return  # closed and given back already
+        self._close([handle for handle, _ in opened])
+
+    def _close(self, handles: Sequence[paramiko.SFTPFile]) -> None:
         for handle in handles:
             with contextlib.suppress(Exception):
                 handle.close()
-        sftp.release(clients)
-        raise failure
-    return ParallelSftpWriter(writer, handles, on_close=lambda: sftp.release(clients))
+        self.sftp.release(self.clients)

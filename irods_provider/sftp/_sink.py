@@ -15,6 +15,8 @@ from __future__ import annotations
 import logging
 import posixpath
 import secrets
+import stat
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from irods_provider.client._events import emit
@@ -33,11 +35,12 @@ from irods_provider.exceptions import (
     IrodsNotFoundError,
 )
 
-from ._destination import sftp_destination
+from . import _pipelined as pipelined
+from ._destination import destination_of
 from ._endpoint import is_raw_connection_error
-from ._integrity import create_exclusive, hash_prefix, open_resumed, publish
+from ._integrity import SftpState, create_exclusive, hash_prefix, open_resumed, publish
 from ._io import FAST_REQUEST_SIZE, SftpWriter
-from ._parallel import ParallelSftpWriter, widen_writer
+from ._parallel import ParallelSftpWriter, Reopening, reopen_further, widen_writer
 from ._resume_store import ResumeStore
 
 if TYPE_CHECKING:
@@ -101,13 +104,17 @@ class SftpStagingSink:
         return None if self._writer is None else self._writer.path
 
     def destination_state(self) -> DestinationState:
-        """Create the final path's directory (it must resolve inside ``root``), then one ``lstat``."""
+        """Create the final path's directory (it must resolve inside ``root``) and ``lstat`` the final path:
+        one round trip (:func:`ensure_directory`)."""
         parent = posixpath.dirname(self.final)
-        self.sftp.makedirs(self.client, parent)
-        real_parent = self.client.normalize(parent)
+        real_parent, (there,) = ensure_directory(
+            self.sftp, self.client, parent, also=[pipelined.lstat(self.client, self.final)]
+        )
         if real_parent != self.root and not real_parent.startswith(self.root.rstrip("/") + "/"):
             raise IrodsInvalidPathError(f"{parent!r} resolves outside the target directory", path=self.final)
-        return sftp_destination(self.sftp, self.client, self.final)
+        if isinstance(there, FileNotFoundError):
+            return destination_of(self.sftp, self.client, self.final, None)
+        return destination_of(self.sftp, self.client, self.final, pipelined.attributes(there))
 
     def _record_key(self, key: str) -> str:
         """The resume record's name: task identity, endpoint, source version (``key``) and final path."""
@@ -132,18 +139,19 @@ class SftpStagingSink:
         temporary's failure cleanup (:func:`register_temporary`) is registered as soon as it is open."""
         self._record = self._record_key(key)
         self._size = size
-        writer, offset = self._open(size=size, resume=resume, prefix=prefix, coordinator=coordinator)
+        writer, offset, widened = self._open(size=size, resume=resume, prefix=prefix, coordinator=coordinator)
         self._writer = writer
         register_temporary(coordinator, self, resume=resume)
-        self._writer = widen_writer(self.sftp, writer, remaining=size - offset, chunk_size=self.chunk_size)
+        self._writer = widened()
         return self._writer, offset
 
     def _open(
         self, *, size: int, resume: bool, prefix: PrefixCheck, coordinator: TransferCoordinator
-    ) -> tuple[SftpWriter, int]:
+    ) -> tuple[SftpWriter, int, Callable[[], SftpWriter | ParallelSftpWriter]]:
         """This task's recorded temporary when ``resume`` and it passes its checks, else a new one created
-        exclusively with a random name (recorded with ``resume``). A raw connection error while creating
-        it registers its removal once reconnected (created or not, it is unrecorded)."""
+        exclusively with a random name (recorded with ``resume``); and how to widen the writer on it
+        (:func:`widen_writer`). A raw connection error while creating it registers its removal once
+        reconnected (created or not, it is unrecorded)."""
         assert self._record is not None
         head, name = posixpath.split(self.final)
         record = self.store.load(self._record) if resume else None
@@ -158,17 +166,43 @@ class SftpStagingSink:
                     self.store.drop(self._record)  # never trusted again: the next attempt starts afresh
                     raise
                 if resumed is not None:
-                    return resumed
+                    writer, offset = resumed
+                    left = size - offset
+                    return (
+                        writer,
+                        offset,
+                        lambda: widen_writer(self.sftp, writer, remaining=left, chunk_size=self.chunk_size),
+                    )
         temp = posixpath.join(head, f".{name}.irods-part-{secrets.token_hex(8)}")
+        handle, join = self._create(temp, size=size, resume=resume, coordinator=coordinator)
+        fresh = _writer(self.client, temp, handle, offset=0)
+        return fresh, 0, (lambda: fresh) if join is None else (lambda: join(fresh))
+
+    def _create(
+        self, temp: str, *, size: int, resume: bool, coordinator: TransferCoordinator
+    ) -> tuple[paramiko.SFTPFile, Callable[[SftpWriter], ParallelSftpWriter] | None]:
+        """Create ``temp`` exclusively and record it (``resume``: its name and owner, from its ``fstat``);
+        meanwhile the further handles of a parallel writer open on the other connections (their checks
+        against that ``fstat`` are the returned call, None for one session). A raw connection error
+        registers its removal once reconnected (created or not, it is unrecorded)."""
+        assert self._record is not None
+        further: Reopening | None = None
         try:
             handle = create_exclusive(self.client, temp)
-            if resume:
-                self.store.save(self._record, {"temp": posixpath.basename(temp), "uid": handle.stat().st_uid})
+            further = reopen_further(self.sftp, temp, remaining=size, chunk_size=self.chunk_size)
+            state = SftpState.of(handle.stat()) if resume or further is not None else None
+            if resume and state is not None:
+                self.store.save(self._record, {"temp": posixpath.basename(temp), "uid": state.uid})
         except Exception as exc:
+            if further is not None:
+                further.cancel()
             if is_raw_connection_error(exc):  # created or not, unrecorded: remove it once reconnected
                 coordinator.add_failure_cleanup(lambda _cause: self.sftp.remove_later(temp))
             raise
-        return _writer(self.client, temp, handle, offset=0), 0
+        if further is None or state is None:
+            return handle, None
+        checked = further
+        return handle, lambda first: checked.join(first, state)
 
     def _reopen(
         self, temp: str, record: dict[str, Any], *, size: int, prefix: PrefixCheck
@@ -248,10 +282,37 @@ class SftpStagingSink:
 
 def target_root(sftp: SftpEndpoint, path: str) -> str:
     """Create the target directory ``path`` (and its parents); how the server resolves it (``normalize``),
-    the ``root`` every :class:`SftpStagingSink` of the task must stay inside."""
+    the ``root`` every :class:`SftpStagingSink` of the task must stay inside. One round trip when ``path``
+    or its parent exists (:func:`ensure_directory`)."""
     with sftp.channel() as client:
-        sftp.makedirs(client, path)
-        return str(client.normalize(path))
+        return ensure_directory(sftp, client, path)[0]
+
+
+def ensure_directory(
+    sftp: SftpEndpoint, client: paramiko.SFTPClient, directory: str, *, also: Sequence[pipelined.Request] = ()
+) -> tuple[str, list[pipelined.Outcome]]:
+    """:meth:`~._endpoint.SftpEndpoint.makedirs` ``directory``, then how the server resolves it (``realpath``)
+    and the answers to ``also``, in one round trip: ``stat``, ``mkdir``, ``realpath`` and ``also`` sent
+    together (``stat`` and ``mkdir`` only for a directory the endpoint has not settled yet). Unless the
+    directory was there or that ``mkdir`` created it (its parent exists), ``makedirs`` goes step by step,
+    then ``realpath`` and ``also`` are asked again (a second round trip): a ``mkdir`` that finds something
+    in place changes nothing."""
+    settled = sftp.knows_directory(directory)
+    head = [] if settled else [pipelined.stat(client, directory), pipelined.mkdir(client, directory)]
+    tail = [pipelined.realpath(client, directory), *also]
+    outcomes = pipelined.exchange(client, [*head, *tail])
+    if not settled:
+        found, made, outcomes = outcomes[0], outcomes[1], outcomes[2:]
+        if _is_directory(found) or (isinstance(found, FileNotFoundError) and pipelined.succeeded(made)):
+            sftp.note_directory(directory)
+        else:
+            sftp.makedirs(client, directory)  # parents, a race with another worker, a file in the way
+            outcomes = pipelined.exchange(client, tail)
+    return pipelined.name(outcomes[0]), outcomes[1:]
+
+
+def _is_directory(outcome: pipelined.Outcome) -> bool:
+    return not isinstance(outcome, OSError) and stat.S_ISDIR(pipelined.attributes(outcome).st_mode or 0)
 
 
 def _writer(client: paramiko.SFTPClient, temp: str, handle: paramiko.SFTPFile, *, offset: int) -> SftpWriter:

@@ -30,6 +30,7 @@ from irods_provider.transfers.irods_to_sftp import IrodsToSFTPOperator
 from irods_provider.transfers.sftp_to_irods import SFTPToIrodsOperator
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "support"))
+from sftp_wire import SftpWire
 from ssh_connections import wait_all_closed
 
 pytestmark = pytest.mark.timeout(60)
@@ -128,27 +129,18 @@ def test_download_asks_the_target_directory_once_per_task(remote, session, sftp_
     session.collections.create(f"{HOME}/many")
     for name, blob in data.items():
         session.data_objects.write(f"{HOME}/many/{name}", blob)
-    asked: Counter[tuple[str, str]] = Counter()
-    for method in ("stat", "lstat", "mkdir"):
-        real = getattr(paramiko.SFTPClient, method)
-
-        def counted(
-            self: paramiko.SFTPClient, path: str, *a: Any, _real: Any = real, _m: str = method
-        ) -> Any:
-            asked[(_m, path.rsplit("/", 2)[-2] + "/" + path.rsplit("/", 1)[-1])] += 1
-            return _real(self, path, *a)
-
-        monkeypatch.setattr(paramiko.SFTPClient, method, counted)
+    wire = SftpWire().install(monkeypatch)  # every request, blocking or sent together with others
     report = down(source_path=f"{HOME}/many", destination_path=remote.path("tree"), max_concurrent_files=2)
     assert report["transferred"] == len(data)
     assert {k: sha(v) for k, v in remote.files("tree").items()} == {k: sha(v) for k, v in data.items()}
-    target = remote.path("tree").rsplit("/", 1)[-1]
+    asked = Counter(what for events in wire.events.values() for kind, what in events if kind == "send")
+    target = f"/{remote.path('tree')}"
     # Created once (stat: missing, mkdir), then never asked again by the four files.
-    assert asked[("stat", f"{remote.base.rsplit('/', 1)[-1]}/{target}")] == 1
-    assert asked[("mkdir", f"{remote.base.rsplit('/', 1)[-1]}/{target}")] == 1
+    assert asked[f"stat {target}"] == 1
+    assert asked[f"mkdir {target}"] == 1
     for name in data:
-        assert asked[("lstat", f"{target}/{name}")] == 2, asked
-        assert asked[("stat", f"{target}/{name}")] == 0
+        assert asked[f"lstat {target}/{name}"] == 2, asked
+        assert asked[f"stat {target}/{name}"] == 0
 
 
 @pytest.mark.parametrize("direction", ["up", "down"])
