@@ -141,6 +141,11 @@ class SftpEndpoint:
     def home(self, value: str) -> None:
         self._home = value
 
+    @property
+    def home_known(self) -> bool:
+        """Whether :attr:`home` was asked already (resolving a relative path costs no round trip)."""
+        return self._home is not None
+
     def open(self) -> Self:
         """Connect (through the hook) and open the other connections asked for, all at once: the copies of
         the hook for connections 1.. are made before the first connects, so no handshake waits for another."""

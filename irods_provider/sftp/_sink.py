@@ -283,9 +283,18 @@ class SftpStagingSink:
 def target_root(sftp: SftpEndpoint, path: str) -> str:
     """Create the target directory ``path`` (and its parents); how the server resolves it (``normalize``),
     the ``root`` every :class:`SftpStagingSink` of the task must stay inside. One round trip when ``path``
-    or its parent exists (:func:`ensure_directory`)."""
+    or its parent exists (:func:`ensure_directory`), the login directory (:attr:`~._endpoint.SftpEndpoint.
+    home`) asked in it when ``path`` is relative and it is not known yet."""
     with sftp.channel() as client:
-        return ensure_directory(sftp, client, path)[0]
+        if "\x00" in path or path.startswith("/") or sftp.home_known:
+            return ensure_directory(sftp, client, sftp.resolve(path))[0]
+        # Relative to the login directory: sent as it is, the login directory asked in the same round trip.
+        relative = posixpath.normpath(path)
+        real, (home,) = ensure_directory(sftp, client, relative, also=[pipelined.realpath(client, ".")])
+        sftp.home = pipelined.name(home)
+        if sftp.knows_directory(relative):
+            sftp.note_directory(sftp.resolve(relative))
+        return real
 
 
 def ensure_directory(

@@ -71,14 +71,14 @@ class IrodsToSFTPOperator(SftpStagingOperator):
         sources = as_list("source_path", self.source_path)
         verified: list[str] = []  # the files published after sha256sum on the server matched
         with self.endpoint() as sftp:
-            plan, root = self._plan(sftp, session, sources)
+            plan, root, real_root = self._plan(sftp, session, sources)
             if not plan and self.fail_if_empty:
                 raise IrodsNotFoundError(f"no data object matches {sources}", operation="irods_to_sftp")
             self.check_unique(plan)
             self.log.info("Staging %d file(s) from iRODS %s to SFTP %s", len(plan), sources, root)
             sink = functools.partial(
                 SftpStagingSink,
-                root=target_root(sftp, root),
+                root=real_root(),
                 store=ResumeStore(),
                 identity=task_identity(self, context),
                 chunk_size=config.chunk_size,
@@ -107,19 +107,26 @@ class IrodsToSFTPOperator(SftpStagingOperator):
 
     def _plan(
         self, sftp: SftpEndpoint, session: IrodsSession, sources: list[str]
-    ) -> tuple[list[PlannedCopy], str]:
-        """The one planner over the zone, and the SFTP directory the plan writes into: a single data object
-        goes to ``destination_path`` itself unless that ends with ``/`` or is an existing directory. The
-        zone first: more SSH connections open from its sizes while the first may still be connecting."""
+    ) -> tuple[list[PlannedCopy], str, Callable[[], str]]:
+        """The one planner over the zone, the SFTP directory the plan writes into and how the server
+        resolves it once created (:func:`target_root`): a single data object goes to ``destination_path``
+        itself unless that ends with ``/`` or is an existing directory. The zone first: more SSH connections
+        open from its sizes while the first may still be connecting. Files below the destination directory:
+        it is created first, a relative one with the login directory in the same round trip."""
         resolve = functools.partial(check_path, "source_path")
         tree = IrodsTree(session, resolve=resolve, read_ahead=PLAN_READ_AHEAD)
         plan = self.plan_from(tree, sources, what="iRODS source", operation="irods_to_sftp")
         self.widen_for(sftp, plan.files)
-        target = sftp.resolve(str(self.destination_path).strip())
+        raw = str(self.destination_path).strip()
+        early = target_root(sftp, raw) if plan.files and not plan.single else None
+        target = sftp.resolve(raw)
         files, single = place_plan(
             plan, target, functools.partial(safe_join, target), functools.partial(sftp_is_directory, sftp)
         )
-        return files, posixpath.dirname(target) if single else target
+        root = posixpath.dirname(target) if single else target
+        if early is not None:
+            return files, root, lambda: early
+        return files, root, functools.partial(target_root, sftp, root)
 
     def _stage(
         self,

@@ -60,10 +60,10 @@ def down(**kwargs: Any) -> dict[str, Any]:
 
 
 def test_setup_round_trips_before_the_first_write(remote, session, sftp_server, monkeypatch) -> None:
-    """Into a new directory over three connections: the directory's stat, mkdir and realpath in one round
-    trip, the file's directory realpath and final lstat in one, the exclusive create, one fstat; the other
-    connections open the temporary and fstat it. (Before: stat, mkdir, realpath, realpath, lstat, open,
-    fstat, fstat, each a round trip of its own.)"""
+    """Into a new relative directory over three connections: the directory's stat, mkdir and realpath and
+    the login directory in one round trip, the file's directory realpath and final lstat in one, the
+    exclusive create, one fstat; the other connections open the temporary and fstat it. (Before: realpath
+    ., stat, mkdir, realpath, realpath, lstat, open, fstat, fstat, each a round trip of its own.)"""
     blob = random.Random(5).randbytes(3 * MIB + 11)
     session.data_objects.write(f"{HOME}/one.bin", blob)
     wire = SftpWire().install(monkeypatch)
@@ -72,17 +72,17 @@ def test_setup_round_trips_before_the_first_write(remote, session, sftp_server, 
     assert {k: sha(v) for k, v in remote.files("new").items()} == {"one.bin": sha(blob)}
     root = f"/{remote.path('new')}"
     waves = {client: wire.waves(client) for client in wire.clients()}
-    (setup,) = [w for w in waves.values() if w and w[0] == ["realpath ."]]  # the login directory
-    temp = setup[3][0].removeprefix("open ")
+    (setup,) = [w for w in waves.values() if w and w[0][0].startswith("stat ")]
+    temp = setup[2][0].removeprefix("open ")
     assert temp.startswith(f"{root}/.one.bin.irods-part-")
+    relative = remote.path("new")  # as given (relative): the login directory asked in the same round trip
     assert setup == [
-        ["realpath ."],
-        [f"stat {root}", f"mkdir {root}", f"realpath {root}"],
+        [f"stat {relative}", f"mkdir {relative}", f"realpath {relative}", "realpath ."],
         [f"realpath {root}", f"lstat {root}/one.bin"],
         [f"open {temp}"],
-        [setup[4][0]],
+        [setup[3][0]],
     ]
-    assert setup[4][0].startswith("fstat ")  # once: the further handles are checked against this answer
+    assert setup[3][0].startswith("fstat ")  # once: the further handles are checked against this answer
     further = [w for w in waves.values() if w and w[0] == [f"open {temp}"] and w is not setup]
     assert len(further) == 2
     for opened in further:
