@@ -6,14 +6,18 @@ from __future__ import annotations
 
 import collections
 import os
+import sys
+from pathlib import Path
 
-import paramiko
 import pytest
 
 from irods_provider.client._sync._fs import DataObjects
 from irods_provider.exceptions import IrodsAlreadyExistsError
 from irods_provider.transfers.irods_to_sftp import IrodsToSFTPOperator
 from irods_provider.transfers.sftp_to_irods import SFTPToIrodsOperator
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "support"))
+from sftp_wire import SftpWire
 
 HOME = "/tempZone/home/rods"
 KIB = 1024
@@ -44,11 +48,27 @@ def _counting(monkeypatch: pytest.MonkeyPatch, owner: type, names: tuple[str, ..
     return seen
 
 
+class _SftpAsked:
+    """``lstat`` and ``stat`` requests by the basename of the path they name, as sent on the wire (alone or
+    together with others in one round trip)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.wire = SftpWire().install(monkeypatch)
+
+    def __getitem__(self, name: str) -> int:
+        sent = [what for events in self.wire.events.values() for kind, what in events if kind == "send"]
+        kinds = ("lstat", "stat")
+        return sum(1 for what in sent if what.split(" ", 1)[0] in kinds and what.endswith(f"/{name}"))
+
+    def clear(self) -> None:
+        self.wire.events.clear()
+
+
 def test_an_sftp_destination_is_lstat_once_per_file(remote, session, monkeypatch) -> None:
     session.collections.create(f"{HOME}/out")
     for name, blob in FILES.items():
         session.data_objects.write(f"{HOME}/out/{name}", blob)
-    asked = _counting(monkeypatch, paramiko.SFTPClient, ("lstat", "stat"))
+    asked = _SftpAsked(monkeypatch)
     assert down(source_path=f"{HOME}/out", destination_path=remote.path("d"))["transferred"] == 2
     # The decision's lstat; the publish's lstat of the final name (also the REFUSE race check after the copy).
     assert {name: asked[name] for name in FILES} == dict.fromkeys(FILES, 2)
