@@ -179,10 +179,11 @@ def create_exclusive(client: paramiko.SFTPClient, path: str) -> paramiko.SFTPFil
 
 def open_resumed(
     client: paramiko.SFTPClient, path: str, *, uid: int | None, max_size: int
-) -> tuple[paramiko.SFTPFile, int]:
+) -> tuple[paramiko.SFTPFile, int, SftpState]:
     """Reopen our temporary ``path`` for appending: ``lstat`` says regular file owned by ``uid`` and at
     most ``max_size`` bytes, and the open handle's ``fstat`` equals that ``lstat`` (nothing swapped in
-    between); returns the handle and the size to resume from. Raises FileNotFoundError when it is gone."""
+    between); returns the handle, the size to resume from and that state (the handle's). Raises
+    FileNotFoundError when it is gone."""
     before = SftpState.of(client.lstat(path))
     if before.kind == stat.S_IFLNK:
         raise IrodsSymlinkError(
@@ -212,7 +213,7 @@ def open_resumed(
     except BaseException:
         handle.close()
         raise
-    return handle, before.size or 0
+    return handle, before.size or 0, before
 
 
 def hash_prefix(handle: paramiko.SFTPFile, length: int, hasher: StreamHasher) -> None:

@@ -278,24 +278,30 @@ class ParallelSftpWriter:
 
 
 def widen_writer(
-    sftp: SftpEndpoint, writer: SftpWriter, *, remaining: int, chunk_size: int
+    sftp: SftpEndpoint,
+    writer: SftpWriter,
+    *,
+    remaining: int,
+    chunk_size: int,
+    expected: SftpState | None = None,
 ) -> SftpWriter | ParallelSftpWriter:
     """``writer`` spread over one session per SSH connection of ``sftp`` when there is more than one and
     more than a chunk is left to write; otherwise ``writer`` itself.
 
     Every further handle is opened by name and must match the first handle's ``fstat`` (type, owner,
     permissions, size, mtime) before a byte is written: a file swapped in between is refused, typed. That
-    ``fstat`` is asked while the further handles open (see :class:`Reopening`).
+    ``fstat`` is asked while the further handles open (see :class:`Reopening`), unless ``expected`` is
+    known already (the first handle's ``fstat``, nothing written since).
     """
     further = reopen_further(sftp, writer.path, remaining=remaining, chunk_size=chunk_size)
     if further is None:
         return writer
     try:
-        expected = SftpState.of(writer._handle.stat())
+        state = expected if expected is not None else SftpState.of(writer._handle.stat())
     except BaseException:
         further.cancel()
         raise
-    return further.join(writer, expected)
+    return further.join(writer, state)
 
 
 def reopen_further(sftp: SftpEndpoint, path: str, *, remaining: int, chunk_size: int) -> Reopening | None:

@@ -12,6 +12,7 @@ final name is ``lstat``-ed right before the rename (:func:`~._integrity.publish`
 
 from __future__ import annotations
 
+import functools
 import logging
 import posixpath
 import secrets
@@ -166,13 +167,11 @@ class SftpStagingSink:
                     self.store.drop(self._record)  # never trusted again: the next attempt starts afresh
                     raise
                 if resumed is not None:
-                    writer, offset = resumed
-                    left = size - offset
-                    return (
-                        writer,
-                        offset,
-                        lambda: widen_writer(self.sftp, writer, remaining=left, chunk_size=self.chunk_size),
+                    writer, offset, state = resumed
+                    widen = functools.partial(
+                        widen_writer, self.sftp, writer, remaining=size - offset, chunk_size=self.chunk_size
                     )
+                    return writer, offset, functools.partial(widen, expected=state)
         temp = posixpath.join(head, f".{name}.irods-part-{secrets.token_hex(8)}")
         handle, join = self._create(temp, size=size, resume=resume, coordinator=coordinator)
         fresh = _writer(self.client, temp, handle, offset=0)
@@ -206,11 +205,12 @@ class SftpStagingSink:
 
     def _reopen(
         self, temp: str, record: dict[str, Any], *, size: int, prefix: PrefixCheck
-    ) -> tuple[SftpWriter, int] | None:
+    ) -> tuple[SftpWriter, int, SftpState] | None:
         """The recorded temporary, checked and reopened after its prefix (hashed through the same handle
-        into ``prefix.hasher``) matched the source's; removed and None when it does not, None if gone."""
+        into ``prefix.hasher``) matched the source's, with its handle's state (only read since); removed
+        and None when it does not, None if gone."""
         try:
-            handle, offset = open_resumed(self.client, temp, uid=record.get("uid"), max_size=size)
+            handle, offset, state = open_resumed(self.client, temp, uid=record.get("uid"), max_size=size)
         except FileNotFoundError:
             return None
         try:
@@ -224,7 +224,7 @@ class SftpStagingSink:
             handle.close()
             raise
         log.info("Resuming %s at byte %d", temp, offset)
-        return _writer(self.client, temp, handle, offset=offset), offset
+        return _writer(self.client, temp, handle, offset=offset), offset, state
 
     def verify(self, sha256_hex: str) -> bool:
         """Compare ``sha256sum`` of the temporary on the server with ``sha256_hex``: whether it ran."""

@@ -178,3 +178,65 @@ def test_a_deep_tree_creates_missing_parents(remote, session, sftp_server) -> No
     report = down(source_path=f"{HOME}/deep", destination_path=remote.path("deep"))
     assert report["transferred"] == 2
     assert {k: sha(v) for k, v in remote.files("deep").items()} == {k: sha(v) for k, v in tree.items()}
+
+
+def test_a_resumed_temporary_is_fstat_once_before_its_further_handles(
+    remote, session, sftp_server, monkeypatch, tmp_path
+) -> None:
+    """Resuming over two connections: the recorded temporary is lstat-ed, opened and fstat-ed (the check
+    against its lstat), and that one fstat also checks the further handle (before: a second fstat)."""
+    from airflow.providers.sftp.hooks.sftp import SFTPHook
+
+    from irods_provider.client.transfer import TransferConfig, TransferSubscriber, download_object
+    from irods_provider.exceptions import IrodsTransferCancelledError
+    from irods_provider.sftp import SftpEndpoint
+    from irods_provider.sftp._resume_store import ResumeStore
+    from irods_provider.sftp._sink import SftpStagingSink, target_root
+
+    class HalfWay(TransferSubscriber):
+        """Cancels once half the file was read (the writes acknowledged by then are kept)."""
+
+        def __init__(self, cancel: threading.Event, at: int) -> None:
+            self.cancel, self.at, self.seen = cancel, at, 0
+
+        def on_progress(self, *, path: str, bytes_transferred: int, **kwargs: Any) -> None:
+            self.seen += bytes_transferred
+            if self.seen >= self.at:
+                self.cancel.set()
+
+    chunk = 64 * KIB
+    blob = random.Random(9).randbytes(40 * chunk + 3)
+    session.data_objects.write(f"{HOME}/five.bin", blob)
+    config = TransferConfig(streams=2, chunk_size=chunk, retries=0, backoff_base_seconds=0.0)
+    store = ResumeStore(tmp_path / "records")
+    with SftpEndpoint(SFTPHook(ssh_conn_id="cluster"), connections=2) as sftp:
+        root = target_root(sftp, remote.path("res"))
+
+        def sink(client: Any) -> SftpStagingSink:
+            final = f"{root}/five.bin"
+            return SftpStagingSink(
+                sftp, client, final, root=root, store=store, identity=("t",), chunk_size=chunk
+            )
+
+        cancel = threading.Event()
+        with sftp.channel() as client, pytest.raises(IrodsTransferCancelledError):
+            download_object(
+                session,
+                f"{HOME}/five.bin",
+                sink(client),
+                config=config,
+                cancel_event=cancel,
+                subscribers=[HalfWay(cancel, len(blob) // 2)],
+            )
+        wire = SftpWire().install(monkeypatch)
+        with sftp.channel() as client:
+            result = download_object(session, f"{HOME}/five.bin", sink(client), config=config)
+            resumer = id(client)
+    assert result.resumed_from > 0
+    assert remote.files("res") == {"five.bin": blob}
+    sent = [what.split(" ", 1)[0] for wave in wire.waves(resumer) for what in wave]
+    assert sent[:3] == ["realpath", "lstat", "lstat"]  # the decision's answers, then the temporary's lstat
+    assert sent[3] == "open"
+    assert sent.count("fstat") == 1, sent
+    (other,) = [c for c in wire.clients() if c != resumer and wire.waves(c)]
+    assert [what.split(" ", 1)[0] for wave in wire.waves(other) for what in wave] == ["open", "fstat"]
