@@ -11,22 +11,21 @@ name is refused.
 from __future__ import annotations
 
 import hashlib
+import os
+import posixpath
 import random
 import sys
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from irods_provider.exceptions import IrodsInvalidPathError, IrodsSymlinkError
-from irods_provider.testing.sftp import EmbeddedSftpServer
 from irods_provider.transfers.irods_to_sftp import IrodsToSFTPOperator
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "support"))
 from sftp_wire import SftpWire
-from ssh_connections import wait_all_closed
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -34,19 +33,6 @@ HOME = "/tempZone/home/rods"
 KIB, MIB = 1024, 1024 * 1024
 CHUNK = 256 * KIB
 HELD = 5.0  # seconds the first handle's fstat answer waits for another connection's open (then it fails)
-
-
-@pytest.fixture(scope="module")
-def sftp_server() -> Iterator[EmbeddedSftpServer]:
-    with EmbeddedSftpServer() as server:
-        yield server
-
-
-@pytest.fixture(autouse=True)
-def all_closed(sftp_server: EmbeddedSftpServer) -> Iterator[None]:
-    wait_all_closed(sftp_server)
-    yield
-    wait_all_closed(sftp_server)
 
 
 def sha(data: bytes) -> str:
@@ -70,7 +56,7 @@ def test_setup_round_trips_before_the_first_write(remote, session, sftp_server, 
     report = down(source_path=f"{HOME}/one.bin", destination_path=remote.path("new/"), sftp_connections=3)
     assert report["transferred"] == 1
     assert {k: sha(v) for k, v in remote.files("new").items()} == {"one.bin": sha(blob)}
-    root = f"/{remote.path('new')}"
+    root = posixpath.join(sftp_server.remote_root, remote.path("new"))
     waves = {client: wire.waves(client) for client in wire.clients()}
     (setup,) = [w for w in waves.values() if w and w[0][0].startswith("stat ")]
     temp = setup[2][0].removeprefix("open ")
@@ -136,9 +122,11 @@ def test_a_temporary_swapped_before_the_further_opens_is_refused(remote, session
         if not first:
             first.update(client=client, path=path)
         elif client is not first["client"] and "swapped" not in first:
-            local = sftp_server.root / path.lstrip("/")
+            local = sftp_server.root / posixpath.relpath(path, sftp_server.remote_root)
             local.rename(local.with_name("moved-away"))
             local.write_bytes(b"theirs")
+            owner = sftp_server.root.stat()  # as the login user (the same owner: only size and mtime differ)
+            os.chown(local, owner.st_uid, owner.st_gid)
             first["swapped"] = local
 
     wire.on_send.append(on_send)
