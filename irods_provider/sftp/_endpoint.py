@@ -33,7 +33,7 @@ from irods_provider.exceptions import (
     IrodsSftpConnectionError,
     IrodsUsageError,
 )
-from irods_provider.sftp._io import open_sftp_channels, tune_transport
+from irods_provider.sftp._io import open_sftp_channels, prefer_aead_cipher, tune_transport
 
 if TYPE_CHECKING:
     from airflow.providers.sftp.hooks.sftp import SFTPHook
@@ -80,6 +80,9 @@ class SftpEndpoint:
     :meth:`reconnect` (a new SSH connection through its hook, bounded attempts with backoff);
     :meth:`retrying` runs one file's copy again once the connections it used are back. Leaving the ``with``
     block turns a raw paramiko or socket error into :class:`IrodsSftpConnectionError`.
+
+    ``bulk_cipher``: the further connections (1..), opened for bulk data, re-key to AES-GCM when the server
+    offers it and the connection names no ``ciphers`` of its own (:func:`.prefer_aead_cipher`).
     """
 
     def __init__(
@@ -91,6 +94,7 @@ class SftpEndpoint:
         io_timeout: float | None = IO_TIMEOUT,
         connect_attempts: int = 5,
         backoff: float = 0.5,
+        bulk_cipher: bool = True,
     ) -> None:
         if connections < 1:
             raise IrodsUsageError(f"sftp_connections must be >= 1, got {connections}")
@@ -98,6 +102,7 @@ class SftpEndpoint:
         self.compress = compress
         self.io_timeout = io_timeout
         self.connect_attempts = max(1, connect_attempts)
+        self.bulk_cipher = bulk_cipher
         self.backoff = backoff
         self._links = [_Link(0, hook)]
         self._wanted = self._requested = connections
@@ -257,6 +262,8 @@ class SftpEndpoint:
             raise OSError("the SFTP client has no channel")
         transport = channel.get_transport()
         tune_transport(transport)
+        if link.index and self.bulk_cipher and not getattr(link.hook, "ciphers", None):
+            prefer_aead_cipher(transport, timeout=self.io_timeout or IO_TIMEOUT)  # it carries bulk data
         channel.settimeout(self.io_timeout)
         with self._lock:
             link.main, link.transport = main, transport

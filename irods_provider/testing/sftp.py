@@ -35,6 +35,7 @@ import threading
 import time
 import weakref
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal, Self
 
@@ -392,6 +393,7 @@ class EmbeddedSftpServer(SshTestServer):
     connections, stalls, refused connections) are switched per instance with :meth:`inject`, counted in
     :meth:`injected_faults`; :meth:`restart` closes every connection and listens again on the same port.
     :meth:`protocol_errors` counts connections that ended on a corrupt SSH stream (it should stay empty).
+    ``ciphers`` limits the ciphers it offers (a hardened site offering only AES-CTR, say).
 
     Example:
 
@@ -414,8 +416,10 @@ class EmbeddedSftpServer(SshTestServer):
         port: int = 0,
         username: str = "tester",
         password: str | None = None,
+        ciphers: Sequence[str] | None = None,
     ) -> None:
         self._workdir = Path(tempfile.mkdtemp(prefix="irods-sftp-asyncssh-"))
+        self.ciphers = list(ciphers) if ciphers is not None else None  # None: asyncssh's defaults
         self.root = Path(root).resolve() if root is not None else self._workdir / "root"
         self.root.mkdir(parents=True, exist_ok=True)
         self.host = host
@@ -551,6 +555,7 @@ class EmbeddedSftpServer(SshTestServer):
             process_factory=self._run_command,
             encoding=None,
             allow_scp=True,
+            **({} if self.ciphers is None else {"encryption_algs": self.ciphers}),
         )
         self.port = int(self._acceptor.sockets[0].getsockname()[1])
 

@@ -1,0 +1,104 @@
+"""The further SSH connections of a task (opened for bulk data) re-key to AES-GCM when the server offers it.
+
+paramiko prefers AES-CTR with a separate HMAC and Airflow's hook gives no way to reorder ciphers before the
+first key exchange; AES-GCM costs both ends less CPU per byte (``benchmarks/sftp_ciphers.py``). The first
+connection keeps what it negotiated (its requests are on the task's critical path); a server without
+AES-GCM keeps its cipher; a connection naming its own ``ciphers`` is left alone. Bytes are checked by
+SHA-256 on the server's disk, on both servers (the embedded asyncssh one and Debian's sshd).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from collections.abc import Iterator
+
+import pytest
+
+from irods_provider.sftp import SftpEndpoint
+from irods_provider.sftp._io import AEAD_CIPHERS, open_sftp_writer
+from irods_provider.testing.sftp import EmbeddedSftpServer, airflow_connection_json
+
+pytestmark = pytest.mark.timeout(60)
+
+KIB = 1024
+
+
+def _hook():
+    from airflow.providers.sftp.hooks.sftp import SFTPHook
+
+    return SFTPHook(ssh_conn_id="cluster")
+
+
+def _ciphers(endpoint: SftpEndpoint) -> list[tuple[str, str]]:
+    return [(t.local_cipher, t.remote_cipher) for t in endpoint.transports()]  # type: ignore[attr-defined]
+
+
+def _write_over_each_connection(endpoint: SftpEndpoint, remote, name: str) -> dict[str, bytes]:
+    """One file written through a channel of every connection; returns what was sent, by name."""
+    sent = {}
+    clients = endpoint.open_channels(len(endpoint.transports()))
+    try:
+        for i, client in enumerate(clients):
+            data = random.Random(f"{name}{i}").randbytes(300 * KIB + i)
+            writer = open_sftp_writer(client, remote.path(f"{name}/f{i}.bin"))
+            writer.write(data)
+            writer.close()
+            sent[f"f{i}.bin"] = data
+    finally:
+        endpoint.release(clients)
+    return sent
+
+
+def _same(on_disk: dict[str, bytes], sent: dict[str, bytes]) -> bool:
+    digest = {k: hashlib.sha256(v).hexdigest() for k, v in on_disk.items()}
+    return digest == {k: hashlib.sha256(v).hexdigest() for k, v in sent.items()}
+
+
+def test_the_further_connections_rekey_to_aes_gcm(remote) -> None:
+    remote.put("gcm/.keep", b"")
+    with SftpEndpoint(_hook(), connections=3) as endpoint:
+        first, *further = _ciphers(endpoint)
+        assert first == ("aes128-ctr", "aes128-ctr")  # paramiko's own first choice, left as negotiated
+        assert len(further) == 2
+        assert all(local in AEAD_CIPHERS and remote_ in AEAD_CIPHERS for local, remote_ in further)
+        sent = _write_over_each_connection(endpoint, remote, "gcm")
+    on_disk = remote.files("gcm")
+    on_disk.pop(".keep")
+    assert _same(on_disk, sent)
+
+
+def test_without_it_every_connection_keeps_aes_ctr(remote) -> None:
+    with SftpEndpoint(_hook(), connections=2, bulk_cipher=False) as endpoint:
+        assert _ciphers(endpoint) == [("aes128-ctr", "aes128-ctr")] * 2
+
+
+def test_a_connection_naming_its_own_ciphers_is_left_alone(remote, sftp_server, monkeypatch) -> None:
+    conn = json.loads(airflow_connection_json(sftp_server))
+    conn["extra"]["ciphers"] = ["aes256-ctr", "aes128-ctr"]  # Airflow applies them to later key exchanges
+    monkeypatch.setenv("AIRFLOW_CONN_CLUSTER", json.dumps(conn))
+    with SftpEndpoint(_hook(), connections=2) as endpoint:
+        ciphers = _ciphers(endpoint)
+    assert not any(local in AEAD_CIPHERS for local, _ in ciphers)
+
+
+@pytest.fixture(scope="module")
+def ctr_only() -> Iterator[EmbeddedSftpServer]:
+    with EmbeddedSftpServer(ciphers=["aes256-ctr", "aes128-ctr"]) as server:
+        yield server
+
+
+def test_a_server_without_aes_gcm_keeps_its_cipher(ctr_only, monkeypatch) -> None:
+    monkeypatch.setenv("AIRFLOW_CONN_CLUSTER", airflow_connection_json(ctr_only))
+
+    class Remote:  # the same naming as the staging fixture's, on this server
+        def path(self, relative: str) -> str:
+            return relative
+
+    (ctr_only.root / "ctr").mkdir()
+    with SftpEndpoint(_hook(), connections=3) as endpoint:
+        assert _ciphers(endpoint) == [("aes128-ctr", "aes128-ctr")] * 3
+        sent = _write_over_each_connection(endpoint, Remote(), "ctr")
+    on_disk = {p.name: p.read_bytes() for p in (ctr_only.root / "ctr").iterdir()}
+    assert _same(on_disk, sent)
