@@ -14,7 +14,7 @@ import stat
 from collections.abc import Callable, Hashable, Iterator
 
 from irods_provider.client import EntryKind, Kinds
-from irods_provider.exceptions import IrodsInvalidPathError
+from irods_provider.exceptions import IrodsInvalidPathError, IrodsNotADataObjectError, IrodsNotFoundError
 
 from ._api import SessionLike
 from ._plan import Node, NodeKind
@@ -105,9 +105,14 @@ class IrodsTree:
 
     def stat(self, path: str) -> Node | None:
         name = posixpath.basename(path)
-        if self._session.data_objects.exists(path):
-            st = self._session.data_objects.stat(path)
-            return Node(name, NodeKind.FILE, st.size)
+        if "+" in path:  # a stat (a GET) cannot carry a '+': the catalog says which kind it is first
+            if self._session.data_objects.exists(path):
+                return Node(name, NodeKind.FILE, self._session.data_objects.stat(path).size)
+        else:  # one request: the stat of a collection or of nothing raises as ``exists`` would answer False
+            try:
+                return Node(name, NodeKind.FILE, self._session.data_objects.stat(path).size)
+            except (IrodsNotADataObjectError, IrodsNotFoundError):
+                pass
         if self._session.collections.exists(path):
             return Node(name, NodeKind.DIRECTORY)
         return None

@@ -109,3 +109,24 @@ def test_an_irods_destination_is_stat_once_per_file_when_staging_in(remote, sess
     assert refused.value.path == f"{HOME}/in/large.bin"
     assert asked["large.bin"] == 1  # decided once; upload_object is told, not asking again
     assert session.data_objects.read(f"{HOME}/in/large.bin") == FILES["large.bin"]
+
+
+def test_a_downloaded_data_object_is_stat_once_to_plan(remote, session, monkeypatch) -> None:
+    # The plan asked "is it a data object?" (a stat) and then stat-ed it again for its size, one round trip
+    # on the critical path before the further SSH connections could open. The file's own stat before it is
+    # read (the version it copies) comes on top.
+    from irods_provider.client._sync._session import IrodsSession
+
+    session.data_objects.write(f"{HOME}/one.bin", FILES["large.bin"])
+    asked: collections.Counter[str] = collections.Counter()
+    real = IrodsSession.execute
+
+    def counted(self, op, *args, **kwargs):  # type: ignore[no-untyped-def]
+        asked[op.name] += 1
+        return real(self, op, *args, **kwargs)
+
+    monkeypatch.setattr(IrodsSession, "execute", counted)
+    assert down(source_path=f"{HOME}/one.bin", destination_path=remote.path("one/"))["transferred"] == 1
+    assert asked["data_objects.stat"] == 2
+    assert asked["collections.stat"] == 0
+    assert remote.files("one") == {"one.bin": FILES["large.bin"]}
