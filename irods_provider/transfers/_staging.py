@@ -8,6 +8,7 @@ import logging
 import posixpath
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, cast
 
 from irods_provider._lineage import LineageDataset, irods_dataset, sftp_dataset
@@ -26,7 +27,7 @@ from irods_provider.client.transfer._plan import (
     plan_copies,
 )
 from irods_provider.client.transfer._runner import Lanes, run_files
-from irods_provider.exceptions import IrodsNotFoundError, IrodsUsageError
+from irods_provider.exceptions import IrodsAlreadyExistsError, IrodsNotFoundError, IrodsUsageError
 from irods_provider.operators._transfer_base import TransferOperatorBase
 from irods_provider.sftp._checksum import hash_sftp_file, sftp_file_has_checksum
 from irods_provider.sftp._endpoint import IO_TIMEOUT
@@ -86,7 +87,8 @@ def place_plan(
 
 def create_collections(session: IrodsSession, plan: Sequence[PlannedCopy], *, existing: str | None) -> None:
     """Create the collections ``plan`` writes into (``existing`` is known to be one already): only the
-    deepest, with intermediates, so one request (and its check) per branch instead of one per level."""
+    deepest, with intermediates, so one request per branch instead of one per level, each in one round trip
+    (:func:`_ensure_collection`), up to 8 at once."""
     wanted = {posixpath.dirname(p.destination) for p in plan} - {existing}
     above: set[str] = set()
     for path in wanted:
@@ -94,8 +96,32 @@ def create_collections(session: IrodsSession, plan: Sequence[PlannedCopy], *, ex
         while parent not in above and parent not in ("/", ""):
             above.add(parent)
             parent = posixpath.dirname(parent)
-    for collection in sorted(wanted - above):
-        session.collections.create(collection, intermediates=True, exist_ok=True)
+    leaves = sorted(wanted - above)
+    if not leaves:
+        return
+    with ThreadPoolExecutor(min(8, 2 * len(leaves)), thread_name_prefix="irods-collections") as pool:
+        for done in [_ensure_collection(session, leaf, pool) for leaf in leaves]:
+            done()
+
+
+def _ensure_collection(
+    session: IrodsSession, collection: str, pool: ThreadPoolExecutor
+) -> Callable[[], None]:
+    """Start creating ``collection`` (with intermediates) and, alongside, asking whether it is one: the
+    create answers ``created: false`` for anything already in place, a data object too, so alone it costs
+    a second round trip on the common path (the collection exists). Returns the call that waits for both
+    and raises what ``create(..., exist_ok=True)`` would."""
+    found = pool.submit(session.collections.exists, collection)
+    creating = pool.submit(session.collections.create, collection, intermediates=True)
+
+    def done() -> None:
+        try:
+            creating.result()  # created now
+        except IrodsAlreadyExistsError:
+            if not found.result():  # a data object in the way (or a race): the client's own check says
+                session.collections.create(collection, intermediates=True, exist_ok=True)
+
+    return done
 
 
 def run_plan(

@@ -7,6 +7,7 @@ from __future__ import annotations
 import collections
 import os
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -130,3 +131,43 @@ def test_a_downloaded_data_object_is_stat_once_to_plan(remote, session, monkeypa
     assert asked["data_objects.stat"] == 2
     assert asked["collections.stat"] == 0
     assert remote.files("one") == {"one.bin": FILES["large.bin"]}
+
+
+@pytest.mark.parametrize("exists", [True, False])
+def test_the_destination_collection_costs_one_round_trip(remote, session, monkeypatch, exists) -> None:
+    # A create answers created=false for anything in place (a data object too), so an existing collection
+    # cost the create and then a stat, one after the other: the stat now goes out alongside the create.
+    from irods_provider.client._sync._session import IrodsSession
+
+    remote.put("src/one.bin", FILES["small.bin"])
+    if exists:
+        session.collections.create(f"{HOME}/into")
+    asked: collections.Counter[str] = collections.Counter()
+    stat_sent = threading.Event()
+    overlapped: list[bool] = []
+    real = IrodsSession.execute
+
+    def counted(self, op, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if op.path == f"{HOME}/into":
+            asked[op.name] += 1
+            if op.name == "collections.stat":
+                stat_sent.set()
+            elif op.name == "collections.create":  # held until the stat is on its way, if it ever is
+                overlapped.append(stat_sent.wait(5))
+        return real(self, op, *args, **kwargs)
+
+    monkeypatch.setattr(IrodsSession, "execute", counted)
+    report = up(source_path=remote.path("src/one.bin"), destination_path=f"{HOME}/into/one.bin")
+    assert report["transferred"] == 1
+    assert dict(asked) == {"collections.stat": 1, "collections.create": 1}
+    assert overlapped == [True]
+    assert session.data_objects.read(f"{HOME}/into/one.bin") == FILES["small.bin"]
+
+
+def test_a_data_object_in_place_of_the_destination_collection_is_refused(remote, session) -> None:
+    remote.put("src/one.bin", FILES["small.bin"])
+    session.data_objects.write(f"{HOME}/blocker", b"x")
+    with pytest.raises(IrodsAlreadyExistsError) as refused:
+        up(source_path=remote.path("src/one.bin"), destination_path=f"{HOME}/blocker/one.bin")
+    assert refused.value.path == f"{HOME}/blocker"
+    assert session.data_objects.read(f"{HOME}/blocker") == b"x"
