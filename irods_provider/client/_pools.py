@@ -29,11 +29,12 @@ SHARD_CONNECTIONS = 8
 def shard_limits(limits: httpx2.Limits) -> tuple[int, httpx2.Limits]:
     """How many shards ``limits`` is split into, and each shard's limits (the totals never exceed
     ``limits``; one shard when no kept-alive limit is set or it is small)."""
-    keep = limits.max_keepalive_connections
+    keep, most = limits.max_keepalive_connections, limits.max_connections
+    if keep is not None and most is not None:
+        keep = min(keep, most)  # as httpcore clamps it
     if keep is None or keep <= SHARD_CONNECTIONS:
         return 1, limits
     shards = math.ceil(keep / SHARD_CONNECTIONS)
-    most = limits.max_connections
     return shards, httpx2.Limits(
         max_connections=None if most is None else max(1, most // shards),
         max_keepalive_connections=max(1, keep // shards),

@@ -37,6 +37,9 @@ def test_the_default_limits_make_eight_shards_within_the_totals() -> None:
     assert shard_limits(httpx2.Limits(max_connections=10, max_keepalive_connections=None))[0] == 1
     shards, each = shard_limits(httpx2.Limits(max_connections=None, max_keepalive_connections=20))
     assert (shards, each.max_connections, each.max_keepalive_connections) == (3, None, 6)
+    # More kept alive than allowed at all: the total decides (as in httpcore).
+    shards, each = shard_limits(httpx2.Limits(max_connections=20, max_keepalive_connections=64))
+    assert (shards, each.max_connections, each.max_keepalive_connections) == (3, 6, 6)
 
 
 def test_requests_in_flight_fill_one_shard_after_another_and_reuse_their_connections(irods_emulator) -> None:
