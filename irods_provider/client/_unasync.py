@@ -27,6 +27,7 @@ RULES: tuple[tuple[str, str], ...] = (
     (r"\bAsyncIterator\b", "Iterator"),
     (r"\bAsyncClient\b", "Client"),
     (r"\bAsyncBaseTransport\b", "BaseTransport"),
+    (r"\bAsyncShardedTransport\b", "ShardedTransport"),
     (r"\b_async\b", "_sync"),
     (r"\basync def\b", "def"),
     (r"\basync with\b", "with"),

@@ -30,6 +30,7 @@ from irods_provider.client._events import emit, retry_cause
 from irods_provider.client._models import ServerLimits
 from irods_provider.client._operation import Operation, Reply, decode_reply, request_arguments
 from irods_provider.client._ops_misc import authenticate, info
+from irods_provider.client._pools import ShardedTransport
 from irods_provider.client._redact import SecretCallback, install_log_redaction, secrets_of
 from irods_provider.client._retry import RetryPolicy
 from irods_provider.client._versions import (
@@ -97,6 +98,8 @@ class IrodsSession:
         #: The connection pool's limits (the transfer engine keeps its small-file lane within them).
         self.pool_limits = pool_limits if pool_limits is not None else DEFAULT_POOL_LIMITS
         options["limits"] = self.pool_limits
+        if transport is None:  # the pool in shards: cheaper per request with many requests in flight
+            transport = ShardedTransport(verify=options["verify"], limits=self.pool_limits)
         self._client = httpx2.Client(transport=transport, **options)
         self._limits: ServerLimits | None = None
         self._limits_lock = threading.Lock()

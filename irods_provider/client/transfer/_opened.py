@@ -46,6 +46,9 @@ class OpenedSource:
     """The resume key of an upload to the given path; None: resumable only under a caller's key."""
     start: Callable[[], object] = lambda: None
     """Open the bytes for reading once the policy decided to upload (a Source is not opened to skip it)."""
+    check_is_local: bool = False
+    """``check`` makes no round trip (a local file's ``fstat``/``stat``): the upload runs it in line, not on a
+    helper thread beside the last writes."""
 
 
 class SourceStream:
@@ -135,6 +138,7 @@ def _open_local(local: str, *, follow_symlinks: bool, chunk: int) -> Iterator[Op
             rewind=rewind,
             digest=lambda scheme: _stream_digest(fh, scheme, chunk=chunk),
             key=lambda path: _resume.resume_key(absolute, opened.size, opened.mtime_ns, path),
+            check_is_local=True,
         )
 
 

@@ -52,7 +52,7 @@ class ChunkRetrier:
         self.base_seconds = base_seconds
         self.max_seconds = max_seconds
         self.coordinator = coordinator
-        self._rng = rng or random.Random()
+        self._rng = rng  # made at the first retry: seeding one costs a getrandom call, and most never retry
         self._rng_lock = threading.Lock()
         self._sleep = sleep or coordinator.cancel_event.wait
         self.retried = 0
@@ -61,6 +61,8 @@ class ChunkRetrier:
         """Full-jitter backoff for the given retry number (0-based)."""
         cap = min(self.max_seconds, self.base_seconds * (2**attempt))
         with self._rng_lock:
+            if self._rng is None:
+                self._rng = random.Random()
             return self._rng.uniform(0, cap)
 
     def call(self, fn: Callable[[], T], *, on_retry: Callable[[], object] | None = None) -> T:

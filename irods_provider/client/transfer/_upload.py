@@ -266,10 +266,17 @@ def _write_temp(job: _Job, src: OpenedSource, key: str, *, resume: bool, stable:
     start under a fresh coordinator. ``stable``: the temporary's name is found again by a later attempt.
     """
     session = job.session
-    # The source opens (its round trips) while the temporary is chosen (the zone's): neither needs the other.
-    (temp, record, resumable), _ = alongside(
-        lambda: _choose_temp(session, job.path, key, resume=resume), src.start, name="choose-temp"
-    )
+    if resume:
+        # The source opens (its round trips) while the temporary is chosen (the zone's): neither needs the
+        # other.
+        (temp, record, resumable), _ = alongside(
+            lambda: _choose_temp(session, job.path, key, resume=True), src.start, name="choose-temp"
+        )
+    else:
+        # Choosing a temporary without resume asks nothing: no round trip to overlap, so no helper thread
+        # (one costs more client CPU than a small file's whole request).
+        temp, record, resumable = _choose_temp(session, job.path, key, resume=False)
+        src.start()
     while True:
         recording = _resume.RecordingSession(session)
         try:
@@ -460,8 +467,15 @@ def _upload_to_temp(
         writer.close()
         cleanup.writing = False  # closed: every byte is durable, the checkpoints have nothing more to add
 
-    # After the last read, the source's stability check runs while the last chunks are written.
-    change, _ = alongside(lambda: _source_change(src, result), close, name="source-check")
+    if src.check_is_local:
+        # A local source's check is a few system calls: run here, after the last read, before the last
+        # chunks are written (a helper thread would cost more than the check).
+        change = _source_change(src, result)
+        close()
+    else:
+        # After the last read, the source's stability check (its round trips) runs while the last chunks are
+        # written.
+        change, _ = alongside(lambda: _source_change(src, result), close, name="source-check")
     if change is not None:  # either failure makes the temporary's cleanup remove it (what it holds a
         raise_changed(src.name, change)  # prefix of is gone)
     return result, start, verify_checksum(session, temp, result), cleanup

@@ -206,3 +206,32 @@ def test_small_files_under_injected_503s_verify_every_byte_and_narrow_the_lane(
     assert cuts, changes
     assert all(new == max(1, old // 2) for old, new in cuts), changes
     assert min(new for _old, new in cuts) < 16, changes  # narrower than where it started
+
+
+def test_a_small_local_file_starts_no_helper_thread(irods_emulator, tmp_path, monkeypatch) -> None:
+    """A small local file has no round trip to overlap with another (its temporary is chosen without asking,
+    its stability check is a stat): no per-file helper thread, each of which costs more client CPU than the
+    file's requests take to build. The bytes, the checksum and the three calls are as before."""
+    source = tmp_path / "a.bin"
+    source.write_bytes(DATA)
+    started: list[str] = []
+    real_start = threading.Thread.start
+
+    def start(thread: threading.Thread) -> None:
+        started.append(thread.name)
+        real_start(thread)
+
+    transport = Counting()
+    with _session(irods_emulator, transport) as session:
+        session.collections.create(f"{HOME}/small")
+        assert session.limits.max_write_payload_bytes > len(DATA)  # /info read once, before counting
+        transport.ops.clear()
+        monkeypatch.setattr(threading.Thread, "start", start)
+        result = upload_object(session, str(source), f"{HOME}/small/a.bin")
+        monkeypatch.undo()
+        calls = dict(transport.ops)
+        assert session.data_objects.read(f"{HOME}/small/a.bin") == DATA
+    assert started == []
+    assert result.checksum == _sha2(DATA)
+    assert calls == {"write": 1, "calculate_checksum": 1, "rename": 1}
+    assert _objects(irods_emulator) == [f"{HOME}/small/a.bin"]
