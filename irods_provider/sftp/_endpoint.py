@@ -141,6 +141,11 @@ class SftpEndpoint:
     def home(self, value: str) -> None:
         self._home = value
 
+    @property
+    def home_known(self) -> bool:
+        """Whether the login directory was asked already (or set): :attr:`home` costs no round trip."""
+        return self._home is not None
+
     def open(self) -> Self:
         """Connect (through the hook) and open the other connections asked for, all at once: the copies of
         the hook for connections 1.. are made before the first connects, so no handshake waits for another."""
@@ -522,6 +527,21 @@ class SftpEndpoint:
                     self.reconnect(generation, index)
             finally:
                 self._used.links = outer
+
+    def in_this_run(self, run: Callable[[], T]) -> Callable[[], T]:
+        """``run`` for another thread, the connections it uses counted as used by the calling thread's
+        :meth:`retrying` run (so a drop of one of them is reconnected, not another)."""
+        used = getattr(self._used, "links", None)
+
+        def bound() -> T:
+            outer = getattr(self._used, "links", None)
+            self._used.links = used
+            try:
+                return run()
+            finally:
+                self._used.links = outer
+
+        return bound
 
     # -- channels --------------------------------------------------------------------------------------
 

@@ -325,10 +325,11 @@ class SftpStagingOperator(TransferOperatorBase):
         """Start opening the automatic count of SSH connections (:func:`auto_connections`) as soon as the
         plan's sizes are known, while the rest of the setup runs (explicit ``sftp_connections`` open with
         the first). ``range_readers``: an upload's ``sftp_range_readers`` (0: one per connection); when
-        more than one, a spare channel opens on connection #0 meanwhile (the new ones lend their own)."""
+        more than connections, a spare channel opens on connection #0 meanwhile (the new connections lend
+        their own, the file's own handle reads on #0)."""
         auto = self.sftp_connections is None
         count = auto_connections(p.size or 0 for p in plan) if auto else int(self.sftp_connections or 1)
-        spare = range_readers is not None and (range_readers or count) > 1
+        spare = range_readers is not None and (range_readers or count) > count
         sftp.widen_in_background(count if auto else 1, spare=spare)
 
     def prune_moved(

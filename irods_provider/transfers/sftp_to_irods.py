@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from irods_provider._values import refuse_unaddressable
-from irods_provider.client.transfer import FileResult, FileStatus, upload_object
+from irods_provider.client.transfer import FileResult, FileStatus, SkipPolicy, upload_object
 from irods_provider.exceptions import IrodsNotFoundError
 from irods_provider.operators._base import check_path
 from irods_provider.sftp._endpoint import SftpEndpoint
@@ -142,6 +142,8 @@ class SFTPToIrodsOperator(SftpStagingOperator):
         """One file, one engine call (policies decided there, the destination asked once), then ``move``."""
         reading: SftpReadOptions = options.pop("reading")
         with sftp.channel() as client, SftpRangedSource.planned(sftp, client, item, reading) as source:
+            if options["skip"] is SkipPolicy.NEVER:  # opened whatever the zone says: open it meanwhile
+                source.open_ahead()
             result = upload_object(session, source, item.destination, **options)
             moved = self.move and result.status is FileStatus.TRANSFERRED
             if moved and (change := source.remove_if_unchanged()):
