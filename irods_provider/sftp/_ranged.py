@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import threading
-from collections.abc import Callable, Generator, Hashable
+from collections.abc import Callable, Generator, Hashable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -244,7 +244,12 @@ class SftpRangedSource:
                     f"a range reader opened another file ({change})", changed=change, path=self.path
                 )
 
-        more = self.readers - 1
+        more, this_run = self.readers - 1, self.sftp.this_run()
+
+        def joining() -> Iterator[paramiko.SFTPClient]:
+            with this_run():  # on the reader's thread: the channels count for this file's retries
+                yield from self.sftp.channels_as_up(more)
+
         reader = ParallelSftpRangeReader(
             [],
             self.path,
@@ -253,7 +258,7 @@ class SftpRangedSource:
             length=length,
             check_file=same_file,
             handle=handle,
-            joining=self.sftp.in_this_run(lambda: self.sftp.open_channels(more)),
+            joining=joining,
             sessions=self.readers,
         )
         try:

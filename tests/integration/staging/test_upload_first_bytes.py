@@ -175,6 +175,46 @@ def test_the_first_connection_reads_before_the_others_are_up(
     assert len([n for n in stats["data_bytes"] if n >= CHUNK]) == 3  # the late readers did read
 
 
+def test_a_late_reader_joins_as_soon_as_its_own_connection_is_up(
+    remote, session, sftp_server, monkeypatch, small_auto
+):
+    """Connection #2 is held until a reader other than the file's own has read: only readers that join
+    each as its connection comes up get through (waiting for every connection first, none could)."""
+    blob = random.Random(18).randbytes(3 * MIB + 9)
+    remote.put("each.bin", blob)
+    requests = Requests(monkeypatch)
+    joined_read, events = threading.Event(), []
+    real_open, real_next = _endpoint.SftpEndpoint._open_link, _io._ReadPipeline.next_piece
+    real_request = paramiko.SFTPClient._async_request  # type: ignore[attr-defined]
+
+    def async_request(client: paramiko.SFTPClient, fileobj: Any, t: int, *args: Any) -> Any:
+        if t == CMD_READ and threading.current_thread().name not in ("sftp-range-0", "MainThread"):
+            joined_read.set()
+        return real_request(client, fileobj, t, *args)
+
+    def open_link(self: _endpoint.SftpEndpoint, link: Any) -> None:
+        if link.index == 2:
+            events.append("#2 after a joined read" if joined_read.wait(HELD) else "#2 held in vain")
+        real_open(self, link)
+
+    def next_piece(self: _io._ReadPipeline) -> bytes:
+        data = real_next(self)
+        if threading.current_thread().name == "sftp-range-0":
+            joined_read.wait(HELD)  # the file's own reader leaves the joined one something to read
+        return data
+
+    monkeypatch.setattr(paramiko.SFTPClient, "_async_request", async_request)
+    monkeypatch.setattr(_endpoint.SftpEndpoint, "_open_link", open_link)
+    monkeypatch.setattr(_io._ReadPipeline, "next_piece", next_piece)
+    report = up(source_path=remote.path("each.bin"), destination_path=f"{HOME}/each.bin")
+    assert report["transferred"] == 1
+    assert irods_sha256(session, f"{HOME}/each.bin") == sha2(blob)
+    assert events == ["#2 after a joined read"], requests.events
+    stats = wait_all_closed(sftp_server)
+    assert stats["accepted"] == 3
+    assert len([n for n in stats["data_bytes"] if n >= CHUNK]) >= 2  # #0's own reader and #1's at least
+
+
 def test_a_late_range_reader_that_opens_a_swapped_file_fails_typed(
     remote, session, sftp_server, monkeypatch, small_auto
 ):
