@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import functools
+import posixpath
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from irods_provider._values import refuse_unaddressable
 from irods_provider.client.transfer import FileResult, FileStatus, SkipPolicy, upload_object
+from irods_provider.client.transfer._copy import alongside
 from irods_provider.exceptions import IrodsNotFoundError
 from irods_provider.operators._base import check_path
 from irods_provider.sftp._endpoint import SftpEndpoint
@@ -127,13 +129,27 @@ class SFTPToIrodsOperator(SftpStagingOperator):
         if not found.files and self.fail_if_empty:
             raise IrodsNotFoundError(f"no SFTP file matches {sources}", operation=OP)
         self.widen_for(sftp, found.files, range_readers=self.sftp_range_readers or 0)
-        plan, itself = place_plan(
-            found, destination, lambda rel: f"{destination}/{safe_relative(rel)}", session.collections.exists
-        )
+        parent = posixpath.dirname(destination)
+
+        def placed() -> tuple[list[PlannedCopy], bool]:
+            def into(relative: str) -> str:
+                return f"{destination}/{safe_relative(relative)}"
+
+            return place_plan(found, destination, into, session.collections.exists)
+
+        # One file: whether its parent exists is asked alongside whether the target is a collection (one
+        # round trip), so an existing parent is not created (a create, then a stat) before the first byte.
+        if found.single and parent not in ("/", ""):
+            there, (plan, itself) = alongside(
+                lambda: session.collections.exists(parent), placed, name="irods-parent"
+            )
+        else:
+            there, (plan, itself) = False, placed()
         self.check_unique(plan)
         for planned in plan:
             refuse_unaddressable("a planned destination", planned.destination)
-        create_collections(session, plan, existing=None if itself or not found.single else destination)
+        existing = (parent if there else None) if itself else destination if found.single else None
+        create_collections(session, plan, existing=existing)
         return plan
 
     def _stage(

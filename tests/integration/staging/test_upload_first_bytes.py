@@ -312,3 +312,26 @@ def test_a_relative_source_is_resolved_and_lstat_ed_in_one_round_trip(remote, se
     assert requests.index("lstat", relative) < requests.index("realpath answered", ".")
     lstats = [d for w, d in requests.events if w == "lstat" and d.endswith("rel.bin")]
     assert len(lstats) == 3, requests.events  # the plan's, the open's, the check after the last read
+
+
+def test_a_single_file_creates_no_parent_collection_that_exists(remote, session, monkeypatch):
+    """The parent of a single file's target is asked alongside the target (one round trip): an existing
+    one is not created again (no create and stat on the way to the first byte); a missing one still is."""
+    from irods_provider.client._sync._fs import Collections
+
+    created: list[str] = []
+    real = Collections.create
+
+    def create(self: Collections, path: str, **kwargs: Any) -> bool:
+        created.append(path)
+        return real(self, path, **kwargs)
+
+    monkeypatch.setattr(Collections, "create", create)
+    blob = random.Random(19).randbytes(200 * KIB)
+    remote.put("single.bin", blob)
+    up(source_path=remote.path("single.bin"), destination_path=f"{HOME}/single.bin")
+    assert created == []
+    up(source_path=remote.path("single.bin"), destination_path=f"{HOME}/new/deeper/single.bin")
+    assert created == [f"{HOME}/new/deeper"]
+    assert irods_sha256(session, f"{HOME}/single.bin") == sha2(blob)
+    assert irods_sha256(session, f"{HOME}/new/deeper/single.bin") == sha2(blob)
