@@ -44,6 +44,7 @@ _EXEC_TIMEOUT = 600.0
 #: Seconds an SFTP request may wait for its answer before the connection counts as stalled and is replaced.
 IO_TIMEOUT = 120.0
 _NOTICE_DROP_SECONDS = 1.0
+_POLL_UP = 0.2  # seconds between looks at a background widen that notifies nothing (it failed)
 _MAX_BACKOFF = 10.0
 _MAX_ATTEMPTS_PER_RETRY = 10
 T = TypeVar("T")
@@ -107,6 +108,8 @@ class SftpEndpoint:
         self._links = [_Link(0, hook)]
         self._wanted = self._requested = connections
         self._lock = threading.Lock()
+        self._link_up = threading.Condition(self._lock)  # notified as each connection comes up
+        self._ups = 0  # connections opened so far (what a waiter on _link_up compares)
         self._owner: dict[int, _Link] = {}  # id(client) -> the live connection it is a channel of
         self._lent: dict[int, _Link] = {}  # id(client) -> the connection it counts as borrowed on
         self._used = threading.local()  # per thread: {link index: generation} used by the current run
@@ -148,7 +151,7 @@ class SftpEndpoint:
 
     @property
     def home_known(self) -> bool:
-        """Whether :attr:`home` was asked already (resolving a relative path costs no round trip)."""
+        """Whether :attr:`home` was asked already (or set): resolving a relative path costs no round trip."""
         return self._home is not None
 
     def open(self) -> Self:
@@ -272,6 +275,9 @@ class SftpEndpoint:
             self._owner[id(main)] = link
             generation = link.generation
         link.pool.put((generation, main))
+        with self._lock:
+            self._ups += 1
+            self._link_up.notify_all()
 
     def _drop_link(self, link: _Link) -> None:
         """Close every channel and the transport of ``link`` (its hook's cached client with it)."""
@@ -535,6 +541,22 @@ class SftpEndpoint:
             finally:
                 self._used.links = outer
 
+    def this_run(self) -> Callable[[], contextlib.AbstractContextManager[None]]:
+        """A context to enter on another thread: the connections used inside it count as used by the
+        calling thread's :meth:`retrying` run (so a drop of one of them is reconnected, not another)."""
+        used = getattr(self._used, "links", None)
+
+        @contextlib.contextmanager
+        def bound() -> Iterator[None]:
+            outer = getattr(self._used, "links", None)
+            self._used.links = used
+            try:
+                yield
+            finally:
+                self._used.links = outer
+
+        return bound
+
     # -- channels --------------------------------------------------------------------------------------
 
     def _least_busy(self, exclude: Sequence[int] = ()) -> _Link:
@@ -604,6 +626,49 @@ class SftpEndpoint:
             self.release(clients)
             raise failure
         return clients
+
+    def channels_as_up(self, count: int) -> Iterator[paramiko.SFTPClient]:
+        """:meth:`open_channels` one channel at a time, each as soon as it can be had: while
+        :meth:`widen_in_background` still opens connections, each new one lends its idle channel the moment
+        it is up (not once all are); the rest come from :meth:`open_channels` after that. Give each back
+        with :meth:`release`."""
+        self._ready()
+        with self._lock:
+            widening = self._widening
+            waiting = {link.index for link in self._links if link.transport is None}
+            waiting |= set(range(len(self._links), self._wanted))  # not even created by the widen yet
+        given = 0
+        while given < count and waiting and widening is not None and widening.is_alive():
+            with self._lock:
+                seen = self._ups
+            client = self._lend_fresh(waiting)
+            if client is None:
+                with self._link_up:
+                    if self._ups == seen:  # none came up since the look: wait for the next one
+                        self._link_up.wait(_POLL_UP)
+                continue
+            given += 1
+            yield client
+        if given < count:
+            yield from self.open_channels(count - given)
+
+    def _lend_fresh(self, waiting: set[int]) -> paramiko.SFTPClient | None:
+        """The idle channel of a connection in ``waiting`` that is up now (dropped from ``waiting``), lent
+        as :meth:`open_channels` lends; None when none is."""
+        for index in sorted(waiting):
+            link = self._links[index] if index < len(self._links) else None
+            if link is None or link.transport is None:
+                continue
+            client = self._take_idle(link)
+            if client is None:
+                continue
+            waiting.discard(index)
+            with self._lock:
+                link.borrowed += 1
+                self._lent[id(client)] = link
+            self._note(link, link.generation)
+            return client
+        return None
 
     def _idle_or_new(self, links: list[_Link]) -> list[paramiko.SFTPClient | BaseException]:
         """One channel on each of ``links``: its idle pooled one, else a new one (those opened at once)."""

@@ -13,17 +13,17 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import queue
 import secrets
 import socket
 import stat
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, cast
 
 import paramiko
-from paramiko.sftp import CMD_CLOSE, CMD_DATA, CMD_READ, CMD_STATUS, int64
+from paramiko import SFTPAttributes
+from paramiko.sftp import CMD_ATTRS, CMD_CLOSE, CMD_DATA, CMD_FSTAT, CMD_READ, CMD_STATUS, int64
 
 from irods_provider.exceptions import IrodsSymlinkError
 
@@ -142,6 +142,7 @@ class _ReadPipeline:
         request_size: int,
         depth: int,
         more: Sequence[tuple[int, int]] = (),
+        claim: Callable[[], tuple[int, int] | None] | None = None,
     ) -> None:
         self._sftp: Any = handle.sftp
         self._handle_id: Any = handle.handle
@@ -150,6 +151,8 @@ class _ReadPipeline:
         # Further (offset, length) ranges read after this one with no pause: requests run on into the next
         # range while the current one is delivered, so a worker reading pieces pays no round trip per piece.
         self._more = collections.deque(more)
+        # Asked for the next range once those run out (None: none now); what it gives is read next, in order.
+        self._claim = claim
         self._request_size = max(1, request_size)
         self._depth = max(1, depth)
         self._pending: collections.deque[tuple[int, int, int]] = collections.deque()  # (num, offset, size)
@@ -170,12 +173,22 @@ class _ReadPipeline:
         num = self._sftp._async_request(self, CMD_READ, self._handle_id, int64(offset), int(size))
         return num, offset, size
 
+    def add(self, offset: int, length: int) -> None:
+        """Read ``[offset, offset + length)`` after the ranges already given."""
+        self._more.append((offset, length))
+
+    def fill(self) -> None:
+        """Send requests until ``depth`` are outstanding (or no range is left): their answers are on their
+        way while the caller waits for something else on the channel."""
+        self._fill()
+
     def _fill(self) -> None:
         while len(self._pending) < self._depth:
             if self._next >= self._end:
-                if not self._more:
+                claimed = self._more.popleft() if self._more else self._claim() if self._claim else None
+                if claimed is None:
                     return
-                start, length = self._more.popleft()
+                start, length = claimed
                 self._next, self._end = start, start + length
                 continue
             size = min(self._request_size, self._end - self._next)
@@ -537,81 +550,160 @@ def split_pieces(start: int, size: int, sessions: int) -> list[tuple[int, int]]:
     return [(start + at, min(piece, size - at)) for at in range(0, size, piece)] or [(start, 0)]
 
 
-class _Worker:
-    """One channel's share of a parallel read: piece ``index`` of every chunk, two pieces buffered at most."""
+#: Pieces per session of a parallel read's first chunk: sessions that join late (their SSH connection was
+#: still opening) share what is left of it, instead of the first session having claimed it whole.
+FIRST_CHUNK_PIECES_PER_SESSION = 4
+#: Pieces a session has claimed and not read to their end, at most (its pipeline runs on into the second).
+_CLAIMED_AHEAD = 2
 
-    def __init__(self, owner: ParallelSftpRangeReader, sftp: paramiko.SFTPClient, index: int) -> None:
-        self.owner = owner
-        self.sftp = sftp
-        self.index = index
-        self.credits = threading.Semaphore(2)  # released when the caller moves past a chunk
-        self.done: queue.SimpleQueue[list[bytes] | BaseException] = queue.SimpleQueue()
-        self.pieces = [p[index] for p in owner.pieces if index < len(p)]
+
+class _Answer:
+    """Where paramiko hands the answer to a request sent ahead, read while waiting for a later one."""
+
+    def __init__(self) -> None:
+        self.reply: tuple[int, paramiko.Message] | None = None
+
+    def _async_response(self, t: int, msg: paramiko.Message, num: int) -> None:
+        self.reply = (t, msg)
+
+
+def attributes_ahead(sftp: paramiko.SFTPClient, command: int, argument: Any) -> Callable[[], SFTPAttributes]:
+    """Send an attributes request (``CMD_FSTAT`` of a handle id, ``CMD_LSTAT`` of a path) now, without
+    waiting: what the caller sends next shares its round trip. The returned call gives the answer (raising
+    its error status as paramiko does), reading it unless a later request's wait already read it past."""
+    client: Any = sftp  # paramiko's request plumbing is not in its stubs
+    answer = _Answer()
+    num = client._async_request(answer, command, argument)
+
+    def result() -> SFTPAttributes:
+        if answer.reply is None:
+            t, msg = client._read_response(num)  # raises on an error status
+        else:
+            t, msg = answer.reply
+            if t == CMD_STATUS:
+                client._convert_status(msg)
+        if t != CMD_ATTRS:
+            raise paramiko.SFTPError("Expected attributes")
+        attributes: Any = SFTPAttributes
+        return cast("SFTPAttributes", attributes._from_msg(msg))
+
+    return result
+
+
+class _Piece:
+    """One byte range of one chunk of a parallel read: claimed by one session, then read to its end."""
+
+    __slots__ = ("chunk", "done", "length", "offset", "parts")
+
+    def __init__(self, chunk: int, offset: int, length: int) -> None:
+        self.chunk, self.offset, self.length = chunk, offset, length
+        self.parts: list[bytes] = []
+        self.done = False
+
+
+class _Session:
+    """One channel's worker of a parallel read: it claims the next pieces in byte order (at most two not
+    read to their end) and reads them over one pipeline that runs on from one piece into the next.
+
+    A session given an open ``handle`` (checked by whoever opened it) reads from the first moment; one given
+    a channel opens the file there and sends its ``fstat`` with the first reads: no byte of it counts
+    before the reader's ``check_file`` accepted those attributes."""
+
+    def __init__(
+        self,
+        owner: ParallelSftpRangeReader,
+        index: int,
+        *,
+        sftp: paramiko.SFTPClient | None = None,
+        handle: paramiko.SFTPFile | None = None,
+    ) -> None:
+        self.owner, self.index = owner, index
+        self.sftp, self.handle = sftp, handle
+        self.claimed: collections.deque[_Piece] = collections.deque()
         self.thread = threading.Thread(target=self.run, name=f"sftp-range-{index}", daemon=True)
 
     def run(self) -> None:
-        owner = self.owner
         try:
-            with self.sftp.open(owner.path, "rb") as handle:
-                if owner.check_handle is not None:
-                    owner.check_handle(handle)
-                if not self.pieces:
-                    return
-                (first, length), *rest = self.pieces
-                # One pipeline over all of this session's pieces: requests run on from one into the next.
-                pipeline = _ReadPipeline(
-                    handle,
-                    offset=first,
-                    length=length,
-                    request_size=owner.request_size,
-                    depth=_pipeline_depth(owner.request_size),
-                    more=rest,
-                )
-                try:
-                    for start, size in self.pieces:
-                        if not self._wait_credit():
-                            return
-                        parts = self._read_piece(pipeline, start, size)
-                        if parts is None:
-                            return
-                        self.done.put(parts)
-                finally:
-                    pipeline.drain()
+            if self.handle is not None:  # the caller's, checked: read at once and left open
+                self._read(self.handle, None)
+                return
+            assert self.sftp is not None
+            with self.sftp.open(self.owner.path, "rb") as handle:
+                self._read(handle, attributes_ahead(self.sftp, CMD_FSTAT, handle.handle))
         except BaseException as exc:
-            self.done.put(exc)
+            self.owner.fail(exc)
 
-    def _wait_credit(self) -> bool:
-        while not self.owner.stopped.is_set():
-            if self.credits.acquire(timeout=_POLL):
-                return True
-        return False
-
-    def _read_piece(self, pipeline: _ReadPipeline, start: int, size: int) -> list[bytes] | None:
-        """One piece's answers as they came; bytes are counted as they arrive (early answers included)."""
+    def _read(self, handle: paramiko.SFTPFile, attributes: Callable[[], SFTPAttributes] | None) -> None:
         owner = self.owner
-        parts: list[bytes] = []
+        pipeline = _ReadPipeline(
+            handle,
+            offset=0,
+            length=0,
+            request_size=owner.request_size,
+            depth=_pipeline_depth(owner.request_size),
+            claim=self._claim_more,
+        )
+        try:
+            if attributes is not None:
+                pipeline.fill()  # the first reads share the fstat's round trip
+                if owner.check_file is not None:
+                    owner.check_file(attributes())
+            while True:
+                if not self.claimed:
+                    piece = owner.claim(block=True)
+                    if piece is None:
+                        return
+                    self.claimed.append(piece)
+                    pipeline.add(piece.offset, piece.length)
+                piece = self.claimed[0]
+                if not self._read_piece(pipeline, piece):
+                    return
+                self.claimed.popleft()
+                owner.finished(piece)
+        finally:
+            pipeline.drain()
+
+    def _claim_more(self) -> tuple[int, int] | None:
+        """The pipeline's next range: one more piece while fewer than two are claimed (None: none now)."""
+        if len(self.claimed) >= _CLAIMED_AHEAD:
+            return None
+        piece = self.owner.claim(block=False)
+        if piece is None:
+            return None
+        self.claimed.append(piece)
+        return piece.offset, piece.length
+
+    def _read_piece(self, pipeline: _ReadPipeline, piece: _Piece) -> bool:
+        """One piece's answers as they came (counted as they arrive); False once the reader stopped."""
+        owner = self.owner
         got = 0
-        while got < size:
+        while got < piece.length:
             if owner.stopped.is_set():
-                return None
+                return False
             part = pipeline.next_piece()
             if not part:
-                raise EOFError(f"remote file ended at {start + got}, expected {start + size} bytes")
-            parts.append(part)
+                raise EOFError(
+                    f"remote file ended at {piece.offset + got}, expected {piece.length - got} more"
+                )
+            piece.parts.append(part)
             got += len(part)
             owner.account(len(part))
-        return parts
+        return True
 
 
 class ParallelSftpRangeReader:
-    """Read one remote file over K SFTP sessions, each chunk cut into K pieces, yielding chunks in order.
+    """Read one remote file over K SFTP sessions at once, yielding its chunks in byte order.
 
-    Piece ``j`` of every chunk is read by session ``j`` (see :func:`split_pieces`), all sessions on the same
-    chunk at once, so the next chunk in order arrives at the sessions' combined rate and no session's
-    window holds the others up. A session starts a piece only when fewer than two of its pieces are alive
-    (being read, waiting, or part of the chunk the caller holds until it asks for the next one), so at
-    most ``2 * chunk_size`` bytes are buffered; :attr:`max_buffered_bytes` records the high-water mark.
-    Iterate to receive ``bytes`` chunks in byte order; close (or leave the ``with`` block) to stop early.
+    Each chunk is cut into pieces (one per session; the first chunk into more, see
+    :data:`FIRST_CHUNK_PIECES_PER_SESSION`) that the sessions claim in byte order as their pipelines have
+    room, so the chunk the caller waits for next arrives at the sessions' combined rate and a faster
+    session simply takes more. Sessions: ``clients`` (each opens ``path``; ``check_file`` judges its
+    handle's attributes before any of its bytes count), ``handle`` (an open, checked handle read from the
+    first moment and left open), and those ``joining`` returns (called on a thread of the reader's own once
+    iteration starts: channels still being opened join when they are up; :attr:`joined` lists them, for the
+    caller to give back after the reader closed). Pieces are claimed only from the chunk the caller holds
+    and the next one, so at most ``2 * chunk_size`` bytes are buffered (:attr:`max_buffered_bytes`).
+    Iterate to receive ``bytes`` chunks in order; close (or leave the ``with`` block) to stop early.
     """
 
     def __init__(
@@ -623,74 +715,154 @@ class ParallelSftpRangeReader:
         offset: int = 0,
         length: int | None = None,
         request_size: int = FAST_REQUEST_SIZE,
-        check_handle: Callable[[paramiko.SFTPFile], object] | None = None,
+        check_file: Callable[[SFTPAttributes], object] | None = None,
+        handle: paramiko.SFTPFile | None = None,
+        joining: Callable[[], Iterable[paramiko.SFTPClient]] | None = None,
+        sessions: int | None = None,
     ) -> None:
-        if not clients:
-            raise ValueError("at least one SFTP client is needed")
+        if not clients and handle is None:
+            raise ValueError("at least one SFTP client or an open handle is needed")
         if chunk_size <= 0:
             raise ValueError("chunk_size must be positive")
-        self.path = path
-        self.chunk_size = chunk_size
-        self.request_size = request_size
-        self.check_handle = check_handle  # raises when a session opened another file than expected
+        self.path, self.chunk_size, self.request_size = path, chunk_size, request_size
+        self.check_file = check_file  # raises when a session opened another file than expected
         if length is None:
-            length = max(0, (clients[0].stat(path).st_size or 0) - offset)
-        self.offset = offset
-        self.length = length
+            attrs = handle.stat() if handle is not None else clients[0].stat(path)
+            length = max(0, (attrs.st_size or 0) - offset)
+        self.offset, self.length = offset, length
+        count = max(1, sessions or len(clients) + (handle is not None))
         end = offset + length
         self.chunks = [(s, min(chunk_size, end - s)) for s in range(offset, end, chunk_size)]
-        self.pieces = [split_pieces(s, n, len(clients)) for s, n in self.chunks]
-        sessions = max((len(p) for p in self.pieces), default=1)
+        first = FIRST_CHUNK_PIECES_PER_SESSION if count > 1 else 1
+        self.pieces = [
+            split_pieces(s, n, count * (first if i == 0 else 1)) for i, (s, n) in enumerate(self.chunks)
+        ]
+        self._queue = [_Piece(i, at, n) for i, pieces in enumerate(self.pieces) for at, n in pieces]
+        self._by_chunk: list[list[_Piece]] = [[] for _ in self.chunks]
+        for piece in self._queue:
+            self._by_chunk[piece.chunk].append(piece)
+        self._max_sessions = max((len(p) for p in self.pieces), default=1)  # more would find nothing to read
+        self._next = 0  # the next piece to claim
+        self._moved = 0  # chunks the caller has moved past
+        self._cv = threading.Condition()
+        self._error: BaseException | None = None
         self.stopped = threading.Event()
-        self.workers = [_Worker(self, sftp, i) for i, sftp in enumerate(clients[:sessions])]
+        self.workers: list[_Session] = [] if handle is None else [_Session(self, 0, handle=handle)]
+        for client in clients[: max(0, self._max_sessions - len(self.workers))]:
+            self.workers.append(_Session(self, len(self.workers), sftp=client))
+        self._joining = joining
+        self._joiner: threading.Thread | None = None
+        self.joined: list[paramiko.SFTPClient] = []
         self.bytes_delivered = 0
         self.max_buffered_bytes = 0
         self._buffered = 0
-        self._lock = threading.Lock()
         self._started = False
 
     def account(self, delta: int) -> None:
         """Add ``delta`` bytes to the buffered total (negative once the caller is done with a chunk)."""
-        with self._lock:
+        with self._cv:
             self._buffered += delta
             self.max_buffered_bytes = max(self.max_buffered_bytes, self._buffered)
+
+    def claim(self, *, block: bool) -> _Piece | None:
+        """The next piece in byte order for a session, once its chunk is at most one past the one the caller
+        holds (``block``: wait until then, else None now); None once every piece is claimed or the reader
+        stopped."""
+        with self._cv:
+            while not self.stopped.is_set() and self._next < len(self._queue):
+                piece = self._queue[self._next]
+                if piece.chunk < self._moved + 2:
+                    self._next += 1
+                    return piece
+                if not block:
+                    return None
+                self._cv.wait(_POLL)
+            return None
+
+    def finished(self, piece: _Piece) -> None:
+        """A session read ``piece`` to its end."""
+        with self._cv:
+            piece.done = True
+            self._cv.notify_all()
+
+    def fail(self, exc: BaseException) -> None:
+        """A session (or the joining) failed: the caller raises the first such error; everything stops."""
+        with self._cv:
+            if self._error is None:
+                self._error = exc
+            self.stopped.set()
+            self._cv.notify_all()
 
     def __iter__(self) -> Iterator[bytes]:
         if self._started:
             raise RuntimeError("a ParallelSftpRangeReader can be iterated once")
         self._started = True
-        for worker in self.workers if self.chunks else []:
-            worker.thread.start()
+        if self.chunks:
+            for worker in self.workers:
+                worker.thread.start()
+            if self._joining is not None:
+                self._joiner = threading.Thread(target=self._join_sessions, name="sftp-join", daemon=True)
+                self._joiner.start()
         try:
-            for pieces in self.pieces:
-                workers = self.workers[: len(pieces)]
-                parts = [part for worker in workers for part in self._take(worker)]
+            for number in range(len(self.chunks)):
+                pieces = self._wait_chunk(number)
+                parts = [part for piece in pieces for part in piece.parts]
+                for piece in pieces:
+                    piece.parts = []
                 item = parts[0] if len(parts) == 1 else b"".join(parts)
                 del parts
                 self.bytes_delivered += len(item)
                 yield item
                 self.account(-len(item))
-                for worker in workers:
-                    worker.credits.release()
+                with self._cv:
+                    self._moved = number + 1
+                    self._cv.notify_all()
+            self.close()
+            if self._error is not None:  # a session that found nothing left to read failed its check
+                raise self._error
         finally:
             self.close()
 
-    def _take(self, worker: _Worker) -> list[bytes]:
-        while True:
-            try:
-                item = worker.done.get(timeout=_POLL)
-            except queue.Empty:
-                if not worker.thread.is_alive() and worker.done.empty():
-                    raise RuntimeError(f"SFTP range worker {worker.index} stopped without data") from None
-                continue
-            if isinstance(item, BaseException):
-                raise item
-            return item
+    def _wait_chunk(self, number: int) -> list[_Piece]:
+        """The pieces of chunk ``number`` once all are read; raises a session's error."""
+        pieces = self._by_chunk[number]
+        with self._cv:
+            while True:
+                if self._error is not None:
+                    raise self._error
+                if all(piece.done for piece in pieces):
+                    return pieces
+                joining = self._joiner is not None and self._joiner.is_alive()  # before the sessions:
+                if not joining and not any(w.thread.is_alive() for w in self.workers):  # it starts them
+                    raise RuntimeError(f"the SFTP range readers of {self.path} stopped without data")
+                self._cv.wait(_POLL)
+
+    def _join_sessions(self) -> None:
+        """Take the sessions ``joining`` gives as they come (they start at once; none after a stop)."""
+        assert self._joining is not None
+        try:
+            for client in self._joining():
+                with self._cv:
+                    self.joined.append(client)
+                    if self.stopped.is_set() or len(self.workers) >= self._max_sessions:
+                        continue
+                    worker = _Session(self, len(self.workers), sftp=client)
+                    self.workers.append(worker)
+                    worker.thread.start()
+        except BaseException as exc:
+            self.fail(exc)
 
     def close(self) -> None:
-        """Stop the workers and wait for their threads to finish."""
+        """Stop the sessions (and the joining) and wait for their threads to finish."""
         self.stopped.set()
-        for worker in self.workers:
+        with self._cv:
+            self._cv.notify_all()
+        joiner = self._joiner
+        if joiner is not None and joiner is not threading.current_thread():
+            joiner.join()
+        with self._cv:
+            workers = list(self.workers)
+        for worker in workers:
             if worker.thread.is_alive():
                 worker.thread.join(30)
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import threading
-from collections.abc import Generator, Hashable
+from collections.abc import Callable, Generator, Hashable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -95,6 +95,30 @@ def close_unanswered(handle: paramiko.SFTPFile) -> None:
             raise
 
 
+class _Opening:
+    """``open_source`` running on a helper thread; :meth:`result` waits for it and returns or raises."""
+
+    def __init__(self, run: Callable[[], tuple[paramiko.SFTPFile, SftpState]]) -> None:
+        self._run = run
+        self._outcome: tuple[paramiko.SFTPFile, SftpState] | BaseException | None = None
+        self._thread = threading.Thread(target=self._open, name="sftp-open-ahead", daemon=True)
+        self._thread.start()
+
+    def _open(self) -> None:
+        try:
+            self._outcome = self._run()
+        except BaseException as exc:  # raised by result(), in the caller's thread
+            self._outcome = exc
+
+    def result(self) -> tuple[paramiko.SFTPFile, SftpState]:
+        self._thread.join()
+        outcome = self._outcome
+        if isinstance(outcome, BaseException):
+            raise outcome
+        assert outcome is not None
+        return outcome
+
+
 class SftpRangedSource:
     """One listed SFTP file (``size``/``mtime`` as the listing saw them), read as ``options`` say (range
     readers spread over the endpoint's SSH connections) by ``upload_object``. Use it as a context manager:
@@ -125,6 +149,7 @@ class SftpRangedSource:
         self._version: tuple[int | None, int | None] | None = None
         self._handle: paramiko.SFTPFile | None = None
         self._opened: SftpState | None = None
+        self._ahead: _Opening | None = None
 
     @classmethod
     def planned(
@@ -157,14 +182,43 @@ class SftpRangedSource:
             return self._opened.size or 0
         return self.state()[0] or 0
 
+    def open_ahead(self) -> None:
+        """Start opening the file on a helper thread (its ``lstat``, open and ``fstat``: what :meth:`open`
+        does first, with the same checks), so those round trips overlap the engine's first requests to the
+        zone; :meth:`open` takes the outcome. For a caller that opens the file whatever the zone says (no
+        skip policy); only a file listed with size and mtime, longer than a chunk, not waited for to be
+        quiet, so that :meth:`state` asks the server nothing meanwhile (the channel has one user at once)."""
+        size, mtime = self.listed
+        if self._ahead is not None or self._handle is not None or self.wait_stable_seconds:
+            return
+        if size is None or mtime is None or size <= self.chunk_size:
+            return
+        self._ahead = _Opening(
+            lambda: open_source(
+                self.client,
+                self.path,
+                listed_size=size,
+                listed_mtime=mtime,
+                follow_symlinks=self.follow_symlinks,
+            )
+        )
+
     def open(self, offset: int = 0) -> Reader:
         """Open the file (refused when it is a link or not the version to copy) and read it from
         ``offset``: one pipelined reader on the handle, or parallel range readers for a file longer than a
-        chunk, each checked to have opened that same file."""
+        chunk (that handle's among them), each checked to have opened that same file."""
         size, mtime = self.state()
-        handle, opened = open_source(
-            self.client, self.path, listed_size=size, listed_mtime=mtime, follow_symlinks=self.follow_symlinks
-        )
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None:
+            handle, opened = ahead.result()
+        else:
+            handle, opened = open_source(
+                self.client,
+                self.path,
+                listed_size=size,
+                listed_mtime=mtime,
+                follow_symlinks=self.follow_symlinks,
+            )
         self.close()
         self._handle, self._opened = handle, opened
         total = opened.size or 0
@@ -172,32 +226,46 @@ class SftpRangedSource:
             reader = _HandleRange(handle, offset=offset, length=max(0, total - offset))
             reader.name = self.path
             return reader
-        return _ChunkStream(self._ranges(opened, offset=offset, length=max(0, total - offset)), self.path)
+        chunks = self._ranges(handle, opened, offset=offset, length=max(0, total - offset))
+        return _ChunkStream(chunks, self.path)
 
-    def _ranges(self, opened: SftpState, *, offset: int, length: int) -> Generator[bytes, None, None]:
-        """The file's bytes by ``readers`` range readers; channels are opened on the first read, so the
-        iRODS side's setup runs meanwhile and connections still being opened get the time to come up."""
+    def _ranges(
+        self, handle: paramiko.SFTPFile, opened: SftpState, *, offset: int, length: int
+    ) -> Generator[bytes, None, None]:
+        """The file's bytes by ``readers`` range readers: the source's own handle (open, checked, on this
+        channel) reads from the first read on, and the others join on channels of the other connections as
+        those are up (each checked to have opened that same file before its bytes count), so the first
+        bytes do not wait for connections still being opened nor for a channel of their own."""
 
-        def same_file(other: paramiko.SFTPFile) -> None:
-            change = opened.differences(SftpState.of(other.stat()))
+        def same_file(attributes: paramiko.SFTPAttributes) -> None:
+            change = opened.differences(SftpState.of(attributes))
             if change is not None:
                 raise IrodsSourceChangedError(
                     f"a range reader opened another file ({change})", changed=change, path=self.path
                 )
 
-        clients = self.sftp.open_channels(self.readers)
+        more, this_run = self.readers - 1, self.sftp.this_run()
+
+        def joining() -> Iterator[paramiko.SFTPClient]:
+            with this_run():  # on the reader's thread: the channels count for this file's retries
+                yield from self.sftp.channels_as_up(more)
+
+        reader = ParallelSftpRangeReader(
+            [],
+            self.path,
+            chunk_size=self.chunk_size,
+            offset=offset,
+            length=length,
+            check_file=same_file,
+            handle=handle,
+            joining=joining,
+            sessions=self.readers,
+        )
         try:
-            with ParallelSftpRangeReader(
-                clients,
-                self.path,
-                chunk_size=self.chunk_size,
-                offset=offset,
-                length=length,
-                check_handle=same_file,
-            ) as ranged:
-                yield from ranged
+            with reader:
+                yield from reader
         finally:
-            self.sftp.release(clients)
+            self.sftp.release(reader.joined)
 
     def change(self, since: Hashable) -> str | None:
         """What changed after the last read: the open handle, then the path, against what was opened (and
@@ -242,6 +310,10 @@ class SftpRangedSource:
         """Close the handle (idempotent) without waiting for the answer: nothing depends on closing a file
         that was only read, and the close is on the wire before the channel carries anything else (the
         channel's next request reads its answer past). The file's last round trip leaves its critical path."""
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None:  # opened ahead, never read: wait for it, then close what it opened
+            with contextlib.suppress(Exception):
+                close_unanswered(ahead.result()[0])
         handle, self._handle = self._handle, None
         if handle is not None:
             close_unanswered(handle)

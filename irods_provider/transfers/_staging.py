@@ -18,6 +18,7 @@ from irods_provider.client.transfer import (
     LoggingProgressSubscriber,
     TransferReport,
 )
+from irods_provider.client.transfer._copy import alongside
 from irods_provider.client.transfer._plan import (
     Destination,
     Plan,
@@ -32,6 +33,7 @@ from irods_provider.operators._transfer_base import TransferOperatorBase
 from irods_provider.sftp._checksum import hash_sftp_file, sftp_file_has_checksum
 from irods_provider.sftp._endpoint import IO_TIMEOUT
 from irods_provider.transfers._move import prune_emptied
+from irods_provider.transfers._selection import safe_relative
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -83,6 +85,32 @@ def place_plan(
             return [dataclasses.replace(only, destination=target)], True
         return [dataclasses.replace(only, destination=place(posixpath.basename(only.source)))], False
     return [dataclasses.replace(p, destination=place(p.destination)) for p in plan.files], False
+
+
+def place_upload(
+    session: IrodsSession, found: Plan, destination: str, *, check: Callable[[list[PlannedCopy]], None]
+) -> list[PlannedCopy]:
+    """:func:`place_plan` under the iRODS ``destination``, ``check`` ed, and the collections it writes into
+    created. One file named alone: whether its parent exists is asked alongside whether the target is a
+    collection (one round trip), so an existing parent is neither created nor asked again."""
+    parent = posixpath.dirname(destination)
+
+    def placed() -> tuple[list[PlannedCopy], bool]:
+        def into(relative: str) -> str:
+            return f"{destination}/{safe_relative(relative)}"
+
+        return place_plan(found, destination, into, session.collections.exists)
+
+    if found.single and parent not in ("/", ""):
+        there, (plan, itself) = alongside(
+            lambda: session.collections.exists(parent), placed, name="irods-parent"
+        )
+    else:
+        there, (plan, itself) = False, placed()
+    check(plan)
+    existing = (parent if there else None) if itself else destination if found.single else None
+    create_collections(session, plan, existing=existing)
+    return plan
 
 
 def create_collections(session: IrodsSession, plan: Sequence[PlannedCopy], *, existing: str | None) -> None:
@@ -351,10 +379,11 @@ class SftpStagingOperator(TransferOperatorBase):
         """Start opening the automatic count of SSH connections (:func:`auto_connections`) as soon as the
         plan's sizes are known, while the rest of the setup runs (explicit ``sftp_connections`` open with
         the first). ``range_readers``: an upload's ``sftp_range_readers`` (0: one per connection); when
-        more than one, a spare channel opens on connection #0 meanwhile (the new ones lend their own)."""
+        more than connections, a spare channel opens on connection #0 meanwhile (the new connections lend
+        their own, the file's own handle reads on #0)."""
         auto = self.sftp_connections is None
         count = auto_connections(p.size or 0 for p in plan) if auto else int(self.sftp_connections or 1)
-        spare = range_readers is not None and (range_readers or count) > 1
+        spare = range_readers is not None and (range_readers or count) > count
         sftp.widen_in_background(count if auto else 1, spare=spare)
 
     def prune_moved(

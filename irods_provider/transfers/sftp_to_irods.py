@@ -7,19 +7,18 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from irods_provider._values import refuse_unaddressable
-from irods_provider.client.transfer import FileResult, FileStatus, upload_object
+from irods_provider.client.transfer import FileResult, FileStatus, SkipPolicy, upload_object
 from irods_provider.exceptions import IrodsNotFoundError
 from irods_provider.operators._base import check_path
 from irods_provider.sftp._endpoint import SftpEndpoint
 from irods_provider.sftp._ranged import SftpRangedSource, SftpReadOptions
 from irods_provider.sftp._tree import SftpTree
 from irods_provider.transfers._local import parse_transfer_avus
-from irods_provider.transfers._selection import as_list, safe_relative
+from irods_provider.transfers._selection import as_list
 from irods_provider.transfers._staging import (
     PlannedCopy,
     SftpStagingOperator,
-    create_collections,
-    place_plan,
+    place_upload,
 )
 
 if TYPE_CHECKING:
@@ -127,14 +126,12 @@ class SFTPToIrodsOperator(SftpStagingOperator):
         if not found.files and self.fail_if_empty:
             raise IrodsNotFoundError(f"no SFTP file matches {sources}", operation=OP)
         self.widen_for(sftp, found.files, range_readers=self.sftp_range_readers or 0)
-        plan, itself = place_plan(
-            found, destination, lambda rel: f"{destination}/{safe_relative(rel)}", session.collections.exists
-        )
+        return place_upload(session, found, destination, check=self._check_places)
+
+    def _check_places(self, plan: list[PlannedCopy]) -> None:
         self.check_unique(plan)
         for planned in plan:
             refuse_unaddressable("a planned destination", planned.destination)
-        create_collections(session, plan, existing=None if itself or not found.single else destination)
-        return plan
 
     def _stage(
         self, sftp: SftpEndpoint, session: IrodsSession, item: PlannedCopy, **options: Any
@@ -142,6 +139,8 @@ class SFTPToIrodsOperator(SftpStagingOperator):
         """One file, one engine call (policies decided there, the destination asked once), then ``move``."""
         reading: SftpReadOptions = options.pop("reading")
         with sftp.channel() as client, SftpRangedSource.planned(sftp, client, item, reading) as source:
+            if options["skip"] is SkipPolicy.NEVER:  # opened whatever the zone says: open it meanwhile
+                source.open_ahead()
             result = upload_object(session, source, item.destination, **options)
             moved = self.move and result.status is FileStatus.TRANSFERRED
             if moved and (change := source.remove_if_unchanged()):

@@ -88,7 +88,8 @@ def copy(
     report_progress: bool = True,
     on_chunk: Callable[[int], object] | None = None,
 ) -> CopyResult:
-    """Copy ``source`` to ``sink`` in ``chunk_size`` reads (at most ``limit`` bytes), hashing in byte order.
+    """Copy ``source`` to ``sink`` in ``chunk_size`` reads (at most ``limit`` bytes), hashing in byte order
+    (each chunk right after the sink took it).
 
     Cancellation (``cancel_event`` or the coordinator's) and the coordinator's first error are checked before
     every read. The sink is neither closed nor aborted here: its owner decides (so a cancelled writer is
@@ -110,8 +111,10 @@ def copy(
         data = read_chunk() if read_chunk is not None and remaining is None else source.read(want)
         if not data:
             break
-        hasher.update(data)
+        # Handed on before it is hashed: the first chunk's write (an upload's first request) need not
+        # wait for the hash. Still in byte order; a sink copies or sends what it keeps, never alters it.
         sink.write(data)
+        hasher.update(data)
         if remaining is not None:
             remaining -= len(data)
         if report_progress and coordinator is not None:

@@ -18,6 +18,7 @@ from irods_provider.client.transfer._sftp import (
     open_sftp_writer,
     publish_atomically,
 )
+from irods_provider.sftp._io import FIRST_CHUNK_PIECES_PER_SESSION
 from irods_provider.testing.sftp import SshTestServer
 
 CHUNK = 64 * 1024
@@ -171,8 +172,9 @@ def test_reader_keeps_a_bounded_pipeline(sftp_server: SshTestServer, sftp: param
 def test_parallel_reader_bound_with_a_lagging_consumer(
     sftp_server: SshTestServer, ssh_client: paramiko.SSHClient
 ) -> None:
-    """K=2 sessions, 1 MiB chunks cut into two pieces, a consumer that lags: buffered bytes and requests
-    stay within bounds (two chunks, whatever K: the chunk held and the next one)."""
+    """K=2 sessions, 1 MiB chunks cut into two pieces (the first into eight, for sessions joining late), a
+    consumer that lags: buffered bytes and requests stay within bounds (two chunks, whatever K: the chunk
+    held and the next one)."""
     data = _payload(12 * 1024 * 1024 + 777)
     (sftp_server.root / "lag.bin").write_bytes(data)
     transport = ssh_client.get_transport()
@@ -181,12 +183,12 @@ def test_parallel_reader_bound_with_a_lagging_consumer(
     chunk = 1024 * 1024
     digest = hashlib.sha256()
     with ParallelSftpRangeReader(clients, "lag.bin", chunk_size=chunk) as reader:
-        assert [len(p) for p in reader.pieces[:2]] == [2, 2]  # both sessions share every chunk
+        assert [len(p) for p in reader.pieces[:2]] == [2 * FIRST_CHUNK_PIECES_PER_SESSION, 2]
         for number, block in enumerate(reader):
-            if number == 0:  # lag: let both workers fill their second piece before consuming anything
-                for worker in reader.workers:
-                    while worker.done.qsize() < 1 and worker.thread.is_alive():
-                        worker.thread.join(0.01)
+            if number == 0:  # lag: let the workers read all of the next chunk before consuming anything
+                while not all(p.done for p in reader._by_chunk[1]) and reader.workers[0].thread.is_alive():
+                    reader.workers[0].thread.join(0.01)
+                assert reader.claim(block=False) is None  # nothing of the chunk after it may be claimed
             for client in clients:
                 assert len(client._expecting) <= PIPELINE_BYTES // FAST_REQUEST_SIZE  # type: ignore[attr-defined]
             digest.update(block)

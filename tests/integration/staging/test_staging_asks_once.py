@@ -137,6 +137,7 @@ def test_a_downloaded_data_object_is_stat_once_to_plan(remote, session, monkeypa
 def test_the_destination_collection_costs_one_round_trip(remote, session, monkeypatch, exists) -> None:
     # A create answers created=false for anything in place (a data object too), so an existing collection
     # cost the create and then a stat, one after the other: the stat now goes out alongside the create.
+    # (One file named alone asks its parent alongside its target instead: test_upload_first_bytes.py.)
     from irods_provider.client._sync._session import IrodsSession
 
     remote.put("src/one.bin", FILES["small.bin"])
@@ -157,7 +158,9 @@ def test_the_destination_collection_costs_one_round_trip(remote, session, monkey
         return real(self, op, *args, **kwargs)
 
     monkeypatch.setattr(IrodsSession, "execute", counted)
-    report = up(source_path=remote.path("src/one.bin"), destination_path=f"{HOME}/into/one.bin")
+    report = up(
+        source_path=remote.path("src"), destination_path=f"{HOME}/into"
+    )  # a tree: no single-file shortcut
     assert report["transferred"] == 1
     assert dict(asked) == {"collections.stat": 1, "collections.create": 1}
     assert overlapped == [True]
