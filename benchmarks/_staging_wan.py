@@ -688,16 +688,15 @@ def _together_reading(r: dict[str, Any]) -> str:
 
 #: What changed since the previous run (the notes' second paragraph).
 _CHANGES = (
-    "What changed since the previous run (2026-12-05, fourth session): the task's fixed cost. The iRODS "
-    "login and plan no longer wait for SSH connection #0, the extra SSH connections open as soon as the "
-    "sizes are known and lend their own SFTP client (no channel phase on them), the destination is asked "
-    "once, the CA store is loaded once (not at all for http://) and /info asked once, the lineage "
-    "collector is resolved in the background; the upload opens its parallel-write handle while the first "
-    "chunk is read, checks the source alongside the last writes, splits the last chunk over the streams and "
-    "sends no GenQuery before publish; the SFTP publish sends its two lstats together. A 4 MiB task costs "
-    "1.44-1.48 s instead of 1.64-1.67 s (`wan_phases`). Two quiet runs of the same code an hour apart gave "
-    "0.89 and 0.84 up, 0.87 and 0.82 down over the min leg (2.20 and 2.07 over OpenSSH): the spread between "
-    "runs is as large as the gain, and the table holds the later run. "
+    "What changed since the previous run (2026-12-05, fifth session): the setup before the first byte and "
+    "the CPU per byte. A download's target directory is stat-ed, created and resolved in one SFTP round "
+    "trip, each file's directory and final name in one, the other connections open the temporary while the "
+    "first handle is checked (11 serial round trips before the first byte became 5); the iRODS plan stats a "
+    "data object once. An upload reads on SSH connection #0 as soon as the source is open (the other "
+    "connections' range readers join as each comes up, their fstat sent with their first reads), opens the "
+    "source while the zone is asked about the destination, and asks the parent collection alongside the "
+    "target. The further SSH connections re-key to AES-GCM (`sftp_ciphers.py`). The HTTP pool runs in "
+    "shards of 8 connections (small files). "
     "`wan_phases` is one task's timeline through the model (each call traced, `staging.py --phases`)."
 )
 #: The previous code and this branch measured side by side (a separate run of the same operations).
