@@ -6,6 +6,13 @@ a slow consumer simply stops the read-ahead. With ``reuse_buffers`` the chunks a
 ``max_in_flight_chunks + 1`` buffers (each network piece copied in as it arrives) and handed out as
 memoryviews valid until the next read: no chunk-sized allocation per read, so a long download keeps a
 flat heap (glibc otherwise serves freed chunk-sized blocks from per-thread arenas that fragment).
+
+Request sizes (:func:`request_size`) ramp up and taper off: the ``2 * streams`` first requests grow linearly
+to ``chunk_size`` and the last ones share what is left between the streams. All streams start at once, so
+with equal chunks the in-order consumer waits a whole chunk's time for its first byte and then gets the
+chunks of every stream together; the ramp hands it bytes after a fraction of that and leaves the streams
+finishing their chunks a ``1/streams`` of a chunk's time apart (a chunk every so often, not a burst), and
+the taper makes the streams end together instead of one stream carrying the last full chunk alone.
 """
 
 from __future__ import annotations
@@ -24,6 +31,27 @@ from ._config import TransferConfig
 from ._coordinator import TransferCoordinator, TransferSubscriber
 from ._retry import ChunkRetrier
 from ._writer import _effective_config
+
+#: The smallest ramp or taper request (a chunk size below it is used as is): one request's round trip and
+#: server-side open stay small beside its transfer time.
+RAMP_FLOOR = 1024 * 1024
+_ALIGN = 64 * 1024
+
+
+def request_size(index: int, remaining: int, *, chunk_size: int, streams: int) -> int:
+    """Bytes of a reader's ``index``-th ranged read (counted from where it started) with ``remaining`` bytes
+    left to request: ``chunk_size * (index + 1) / (2 * streams)`` during the ramp, at most
+    ``(remaining + chunk_size) / streams`` in the taper (the last requests shrink by ``chunk_size / streams``
+    each: streams that became free that much apart finish together), never below :data:`RAMP_FLOOR` (nor a
+    runt under it left behind)."""
+    floor = min(chunk_size, RAMP_FLOOR)
+    steps = 2 * streams
+    size = chunk_size if index >= steps else chunk_size * (index + 1) // steps
+    size = min(size, -(-(remaining + chunk_size) // max(1, streams)))
+    size = min(chunk_size, max(floor, size // _ALIGN * _ALIGN))
+    if remaining - size < floor and remaining <= chunk_size:
+        return remaining
+    return min(size, remaining)
 
 
 class ParallelReader:
@@ -63,6 +91,7 @@ class ParallelReader:
         self._pool: queue.SimpleQueue[bytearray] | None = queue.SimpleQueue() if reuse_buffers else None
         self._held: bytearray | None = None
         self._next_request = offset
+        self._requests = 0  # ranged reads sent so far (the ramp's index)
         self._pos = offset
         self._current = memoryview(b"")
         self._closed = False
@@ -96,9 +125,15 @@ class ParallelReader:
 
     def _fill_window(self) -> None:
         while len(self._window) < self.config.max_in_flight_chunks and self._next_request < self.size:
-            count = min(self.config.chunk_size, self.size - self._next_request)
+            count = request_size(
+                self._requests,
+                self.size - self._next_request,
+                chunk_size=self.config.chunk_size,
+                streams=self.config.streams,
+            )
             self._window.append(self._executor.submit(self._fetch, self._next_request, count))
             self._next_request += count
+            self._requests += 1
 
     def _fetch(self, offset: int, count: int) -> bytes:
         self.coordinator.raise_if_failed()
