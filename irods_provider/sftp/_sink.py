@@ -49,7 +49,7 @@ if TYPE_CHECKING:
 
     from ._endpoint import SftpEndpoint
 
-__all__ = ["SftpStagingSink", "target_root"]
+__all__ = ["SftpStagingSink", "may_resume", "target_root"]
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +62,8 @@ class SftpStagingSink:
     endpoint, the source's version and ``final``. ``remote_checksum``: ``sha256sum`` on the server when it
     runs commands (None), required (True) or never (False); :attr:`remote_verified` says whether it ran,
     and the final path is appended to ``verified`` (shared by the task's sinks) once published after it.
+    ``source`` (the data object read): kept with the record as a hint (:func:`may_resume`), a key known
+    before the SSH connection is up, so the task does not read its first bytes early for nothing.
     """
 
     def __init__(
@@ -76,8 +78,10 @@ class SftpStagingSink:
         chunk_size: int,
         remote_checksum: bool | None = None,
         verified: list[str] | None = None,
+        source: str | None = None,
     ) -> None:
         self.sftp = sftp
+        self.source = source
         self.client = client
         self.final = final
         self.root = root
@@ -191,6 +195,7 @@ class SftpStagingSink:
             further = reopen_further(self.sftp, temp, remaining=size, chunk_size=self.chunk_size)
             state = SftpState.of(handle.stat()) if resume or further is not None else None
             if resume and state is not None:
+                self._save_hint()
                 self.store.save(self._record, {"temp": posixpath.basename(temp), "uid": state.uid})
         except Exception as exc:
             if further is not None:
@@ -278,6 +283,24 @@ class SftpStagingSink:
     def _forget(self) -> None:
         if self._record is not None:
             self.store.drop(self._record)
+        if self.source is not None:
+            self.store.drop(_hint_key(self.identity, self.source))
+
+    def _save_hint(self) -> None:
+        """Note that this task may leave a temporary of ``source`` (before its record, dropped after it)."""
+        if self.source is not None:
+            self.store.save(_hint_key(self.identity, self.source), {})
+
+
+def may_resume(store: ResumeStore, identity: Sequence[str], source: str) -> bool:
+    """Whether the task ``identity`` may have left a resumable temporary of the data object ``source`` (a
+    local answer, before the SSH connection is up: the record's own key needs the endpoint and the final
+    path). False only when none was recorded since the last publish or discard of one."""
+    return store.load(_hint_key(identity, source)) is not None
+
+
+def _hint_key(identity: Sequence[str], source: str) -> str:
+    return ResumeStore.key(*identity, "irods-source", source)
 
 
 def target_root(sftp: SftpEndpoint, path: str) -> str:

@@ -7,14 +7,16 @@ import posixpath
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from irods_provider.client.transfer import FileResult, FileStatus, download_object
+from irods_provider.client.transfer import FileResult, FileStatus
+from irods_provider.client.transfer._coordinator import TransferSubscriber
 from irods_provider.client.transfer._local import PLAN_READ_AHEAD
+from irods_provider.client.transfer._sink_download import EarlyReads, download_to_sink
 from irods_provider.client.transfer._trees import IrodsTree
 from irods_provider.exceptions import IrodsNotFoundError
 from irods_provider.operators._base import check_path
 from irods_provider.sftp._destination import sftp_is_directory
 from irods_provider.sftp._resume_store import ResumeStore, task_identity
-from irods_provider.sftp._sink import SftpStagingSink, target_root
+from irods_provider.sftp._sink import SftpStagingSink, may_resume, target_root
 from irods_provider.transfers._move import irods_source_unchanged
 from irods_provider.transfers._selection import as_list, safe_join
 from irods_provider.transfers._staging import PlannedCopy, SftpStagingOperator, place_plan
@@ -68,10 +70,23 @@ class IrodsToSFTPOperator(SftpStagingOperator):
     def run(self, session: IrodsSession, context: Context) -> dict[str, Any]:
         overwrite, skip = self.policies()
         config = self.transfer_config()
+        workers = config.max_concurrent_files
         sources = as_list("source_path", self.source_path)
         verified: list[str] = []  # the files published after sha256sum on the server matched
-        with self.endpoint() as sftp:
-            plan, root, real_root = self._plan(sftp, session, sources)
+        store, identity = ResumeStore(), task_identity(self, context)
+        early = EarlyReads()  # the first files' reads, started with the plan
+        progress: list[TransferSubscriber] = []
+
+        def planned(files: list[PlannedCopy], tree: IrodsTree) -> None:
+            """Before the SFTP side answers: the progress logger, the first files' reads (not where this
+            task may have left a resumable temporary, :func:`may_resume`: that copy continues it)."""
+            progress.append(self.plan_progress(files))
+            resumable = functools.partial(may_resume, store, identity) if self.resume else None
+            options = {"config": config, "subscribers": progress, "cancel_event": self.cancel_event}
+            early.start(session, files[:workers], tree.stats, skip=skip, unless=resumable, **options)
+
+        with self.endpoint() as sftp, early:
+            plan, root, real_root = self._plan(sftp, session, sources, planned=planned)
             if not plan and self.fail_if_empty:
                 raise IrodsNotFoundError(f"no data object matches {sources}", operation="irods_to_sftp")
             self.check_unique(plan)
@@ -79,24 +94,23 @@ class IrodsToSFTPOperator(SftpStagingOperator):
             sink = functools.partial(
                 SftpStagingSink,
                 root=real_root(),
-                store=ResumeStore(),
-                identity=task_identity(self, context),
+                store=store,
+                identity=identity,
                 chunk_size=config.chunk_size,
                 remote_checksum=self.remote_checksum,
                 verified=verified,
             )
             engine = functools.partial(
-                download_object,
+                download_to_sink,
                 config=config,
                 overwrite=overwrite,
                 skip=skip,
                 resume=bool(self.resume),
-                subscribers=(self.plan_progress(plan),),
+                subscribers=tuple(progress),
                 cancel_event=self.cancel_event,
                 operation="irods_to_sftp",
             )
-            one = functools.partial(self._stage, sftp, session, sink=sink, engine=engine)
-            workers = config.max_concurrent_files
+            one = functools.partial(self._stage, sftp, session, sink=sink, engine=engine, early=early)
             report = self.run_recorded(plan, one, workers=workers, sftp=sftp, upload=False, context=context)
             remove = functools.partial(session.collections.remove, no_trash=not self.trash)
             self.prune_moved(report, plan, remove)
@@ -106,17 +120,24 @@ class IrodsToSFTPOperator(SftpStagingOperator):
         return {**result, "remote_sha256_verified": len(verified)}
 
     def _plan(
-        self, sftp: SftpEndpoint, session: IrodsSession, sources: list[str]
+        self,
+        sftp: SftpEndpoint,
+        session: IrodsSession,
+        sources: list[str],
+        *,
+        planned: Callable[[list[PlannedCopy], IrodsTree], None],
     ) -> tuple[list[PlannedCopy], str, Callable[[], str]]:
         """The one planner over the zone, the SFTP directory the plan writes into and how the server
         resolves it once created (:func:`target_root`): a single data object goes to ``destination_path``
         itself unless that ends with ``/`` or is an existing directory. The zone first: more SSH connections
-        open from its sizes while the first may still be connecting. Files below the destination directory:
-        it is created first, a relative one with the login directory in the same round trip."""
+        open from its sizes while the first may still be connecting, and ``planned(files, tree)`` starts the
+        reads. Files below the destination directory: it is created first, a relative one with the login
+        directory in the same round trip."""
         resolve = functools.partial(check_path, "source_path")
         tree = IrodsTree(session, resolve=resolve, read_ahead=PLAN_READ_AHEAD)
         plan = self.plan_from(tree, sources, what="iRODS source", operation="irods_to_sftp")
         self.widen_for(sftp, plan.files)
+        planned(plan.files, tree)
         raw = str(self.destination_path).strip()
         early = target_root(sftp, raw) if plan.files and not plan.single else None
         target = sftp.resolve(raw)
@@ -136,11 +157,13 @@ class IrodsToSFTPOperator(SftpStagingOperator):
         *,
         sink: Callable[..., SftpStagingSink],
         engine: Callable[..., FileResult],
+        early: EarlyReads,
     ) -> FileResult:
-        """One file: one engine call into its SFTP sink (on a channel of its own), then ``move``."""
-        with sftp.channel() as client:
-            target = sink(sftp, client, item.destination)
-            result = engine(session, item.source, target)
+        """One file: one engine call into its SFTP sink (on a channel of its own; with its early reads, if
+        any), then ``move``."""
+        with early.taking(item.source) as started, sftp.channel() as client:  # a retry reads afresh
+            target = sink(sftp, client, item.destination, source=item.source)
+            result = engine(session, item.source, target, early=started)
         if self.move and result.status is FileStatus.TRANSFERRED:
             if irods_source_unchanged(session, result):
                 session.data_objects.remove(item.source, no_trash=not self.trash)

@@ -1,9 +1,10 @@
 """A file-like reader with ranged read-ahead over several threads, delivering bytes in order.
 
 At most ``max_in_flight_chunks`` ranged reads are outstanding or waiting to be consumed, so memory stays
-bounded;
-a slow consumer simply stops the read-ahead. With ``reuse_buffers`` the chunks are read into a fixed pool of
-``max_in_flight_chunks + 1`` buffers (each network piece copied in as it arrives) and handed out as
+bounded; a slow consumer simply stops the read-ahead. Before any consumer, :meth:`ParallelReader.prefetch`
+bounds them by bytes instead (the ramp's small first requests: as many as fit in its budget). With
+``reuse_buffers`` the chunks are read into a pool of ``max_in_flight_chunks + 1`` buffers (more after a
+prefetch: one per request it sent; each network piece copied in as it arrives) and handed out as
 memoryviews valid until the next read: no chunk-sized allocation per read, so a long download keeps a
 flat heap (glibc otherwise serves freed chunk-sized blocks from per-thread arenas that fragment).
 
@@ -87,6 +88,7 @@ class ParallelReader:
             max_workers=config.streams, thread_name_prefix="irods-read"
         )
         self._window: collections.deque[Future[bytes]] = collections.deque()
+        self._window_bytes = 0  # bytes requested and not yet handed to the consumer
         # reuse_buffers: free chunk buffers, and the one whose view the caller holds (back on the next read)
         self._pool: queue.SimpleQueue[bytearray] | None = queue.SimpleQueue() if reuse_buffers else None
         self._held: bytearray | None = None
@@ -117,21 +119,36 @@ class ParallelReader:
             if not self._closed:
                 self._fill_window()
 
+    def prefetch(self, budget: int) -> None:
+        """Like :meth:`start` for a reader nobody consumes yet: send ranged reads now, as many (of the
+        ramp's sizes) as fit in ``budget`` bytes requested and not yet consumed; from the first read on
+        the usual count bound applies again (requests already sent are not recalled)."""
+        with self._lock:
+            if not self._closed:
+                self._fill_window(budget)
+
     def read_further_ahead(self, queue_depth: int) -> None:
         """Keep ``streams * queue_depth`` reads in flight from the next read on (a consumer found faster
         than one chunk per stream)."""
         with self._lock:
             self.config = dataclasses.replace(self.config, queue_depth=queue_depth)
 
-    def _fill_window(self) -> None:
-        while len(self._window) < self.config.max_in_flight_chunks and self._next_request < self.size:
+    def _fill_window(self, budget: int | None = None) -> None:
+        """Send reads while fewer than ``max_in_flight_chunks`` are pending, or (``budget``) while the
+        next one still fits in ``budget`` bytes pending (at least one)."""
+        while self._next_request < self.size:
             count = request_size(
                 self._requests,
                 self.size - self._next_request,
                 chunk_size=self.config.chunk_size,
                 streams=self.config.streams,
             )
+            if budget is None and len(self._window) >= self.config.max_in_flight_chunks:
+                break
+            if budget is not None and self._window and self._window_bytes + count > budget:
+                break
             self._window.append(self._executor.submit(self._fetch, self._next_request, count))
+            self._window_bytes += count
             self._next_request += count
             self._requests += 1
 
@@ -201,6 +218,7 @@ class ParallelReader:
         except BaseException as exc:
             self.coordinator.set_exception(exc)
             raise
+        self._window_bytes -= len(data)
         if self._pool is not None:
             self._held = cast("bytearray", memoryview(data).obj)
         self._fill_window()
@@ -241,6 +259,7 @@ class ParallelReader:
         for future in self._window:
             future.cancel()
         self._window.clear()
+        self._window_bytes = 0
         self._current = memoryview(b"")
         self._held = None
         self._pool = None if self._pool is None else queue.SimpleQueue()

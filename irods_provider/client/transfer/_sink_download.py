@@ -8,11 +8,13 @@ than a local path. No paramiko here: each sink kind lives with its transport (``
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Protocol, TypeVar
 
 from ._api import DataObjectStatLike, SessionLike
 from ._config import OverwritePolicy, SkipPolicy, TransferConfig
@@ -27,13 +29,125 @@ from ._copy import (
     verify_checksum,
 )
 from ._endpoints import DownloadSink, PrefixCheck, Writer
+from ._plan import PlannedFile
 from ._policy import DestinationState, Refuse, Skip, decide, stored_checksum
 from ._reader import ParallelReader, open_reader
 from ._report import FileResult, FileStatus
 from ._resume import resume_key
 from ._writer import _effective_config
 
-__all__ = ["download_to_sink", "irods_prefix_sha256"]
+__all__ = ["EarlyRead", "EarlyReads", "download_to_sink", "irods_prefix_sha256"]
+
+
+class EarlyRead:
+    """Ranged reads of the data object ``path`` sent before its destination is decided (e.g. while the SSH
+    connection of an SFTP sink comes up), so its first bytes are there when the sink's temporary opens.
+
+    From byte 0 of ``size``; at most ``budget`` bytes (default ``streams * chunk_size``) requested and not
+    yet consumed, whatever the size (:meth:`~._reader.ParallelReader.prefetch`: the ramp's sizes, pooled
+    chunk buffers). :func:`download_to_sink` adopts the reader when its copy starts at byte 0 of the same
+    object and size; every other outcome (a skip, a refusal, a dry run, a resumed temporary, a failure)
+    closes it: its threads stop, its buffers go. Start one only where reading cannot be wasted beyond the
+    budget: no skip policy, no dry run, no resumable temporary known. ``stat``: the planner's stat of the
+    object, taken instead of a second one (its checksum picks the resume key and the skip decision; the
+    bytes are verified against the zone's checksum after the copy either way).
+    """
+
+    def __init__(
+        self,
+        session: SessionLike,
+        path: str,
+        *,
+        size: int,
+        stat: DataObjectStatLike | None = None,
+        config: TransferConfig | None = None,
+        subscribers: Sequence[TransferSubscriber] = (),
+        cancel_event: threading.Event | None = None,
+        budget: int | None = None,
+    ) -> None:
+        self.path = path
+        self.size = size
+        self.stat = stat
+        cfg = _effective_config(session, config)
+        self.budget = budget if budget is not None else cfg.streams * cfg.chunk_size
+        self._lock = threading.Lock()
+        reader = _reader(
+            session, path, cfg, offset=0, size=size, subscribers=subscribers, cancel_event=cancel_event
+        )
+        self._reader: ParallelReader | None = reader
+        reader.prefetch(self.budget)
+
+    def take(self, size: int) -> ParallelReader | None:
+        """The reader, now the caller's, when the copy reads ``size`` bytes as it does; else None (closed)."""
+        with self._lock:
+            reader, self._reader = self._reader, None
+        if reader is not None and size != self.size:
+            reader.close()
+            return None
+        return reader
+
+    def close(self) -> None:
+        """Stop the reads and drop their buffers, unless :meth:`take` handed the reader over (idempotent)."""
+        with self._lock:
+            reader, self._reader = self._reader, None
+        if reader is not None:
+            reader.close()
+
+
+class EarlyReads:
+    """The :class:`EarlyRead` of the first files of a plan, by path: each taken once by its copy
+    (:meth:`taking`); the block closes those no copy took (the task failed or was cancelled first)."""
+
+    def __init__(self) -> None:
+        self._reads: dict[str, EarlyRead] = {}
+        self._lock = threading.Lock()
+
+    def start(
+        self,
+        session: SessionLike,
+        files: Iterable[PlannedFile],
+        stats: Mapping[str, DataObjectStatLike],
+        *,
+        skip: SkipPolicy,
+        unless: Callable[[str], bool] | None = None,
+        **options: Any,
+    ) -> None:
+        """An :class:`EarlyRead` (``options``: its keywords) of each of ``files`` with a size, but those
+        ``unless`` says must not be read from byte 0 (e.g. a resumable temporary may be there); ``stats``:
+        the planner's stats by path, reused. None under a skip policy: a file that may be skipped is never
+        read first."""
+        if skip is not SkipPolicy.NEVER:
+            return
+        for file in files:
+            if file.size and not (unless is not None and unless(file.source)):
+                read = EarlyRead(session, file.source, size=file.size, stat=stats.get(file.source), **options)
+                with self._lock:
+                    self._reads[file.source] = read
+
+    @contextlib.contextmanager
+    def taking(self, path: str) -> Iterator[EarlyRead | None]:
+        """``path``'s early read for the block (None when there is none, or it was taken), closed at its
+        end unless the copy took its reader over (:meth:`EarlyRead.take`)."""
+        with self._lock:
+            read = self._reads.pop(path, None)
+        try:
+            yield read
+        finally:
+            if read is not None:
+                read.close()
+
+    def close(self) -> None:
+        """Close every early read not taken."""
+        with self._lock:
+            reads, self._reads = list(self._reads.values()), {}
+        for read in reads:
+            read.close()
+
+    def __enter__(self) -> EarlyReads:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
 
 
 def download_to_sink(
@@ -49,44 +163,41 @@ def download_to_sink(
     subscribers: Sequence[TransferSubscriber] = (),
     cancel_event: threading.Event | None = None,
     operation: str = "download",
+    early: EarlyRead | None = None,
 ) -> FileResult:
     """Stream ``path`` into ``sink``'s temporary, verified, then published (see :class:`DownloadSink`).
 
     With ``resume`` a temporary an earlier attempt left is continued once its bytes hash like the
     source's first bytes, and a failure keeps the temporary (but for a checksum mismatch or a refused
     final path); without it every failure discards it. Under REFUSE a destination that appeared during
-    the copy is refused (and the temporary discarded).
+    the copy is refused (and the temporary discarded). ``early``: reads started before (:class:`EarlyRead`),
+    adopted when the copy starts at byte 0, else closed (a registered failure cleanup, like the others).
     """
     started = time.monotonic()
-    # The destination's one answer (SFTP round trips) while the zone answers for the source (HTTP).
-    there, (cfg, st, checksum) = alongside(
-        sink.destination_state, lambda: _source_version(session, path, config), name="download-alongside"
-    )
-    decided = _decide(path, st, checksum, there, skip=skip, overwrite=overwrite, operation=operation)
-    if decided is None and dry_run:
-        decided = FileResult(source=path, destination=sink.name, status=FileStatus.PLANNED, size=st.size)
-    if decided is not None:
-        return decided
-    key = resume_key("download", path, st.size, checksum)
-    prefix = PrefixCheck(
-        hasher_for(cfg.checksum_scheme, session, path),
-        functools.partial(irods_prefix_sha256, session, path),
-    )
-    reader = functools.partial(
-        _reader, session, path, cfg, size=st.size, subscribers=subscribers, cancel_event=cancel_event
-    )
     # Each cleanup (the readers', the temporary's) is registered where it is created; run once on failure.
     coordinator = TransferCoordinator(path=path, cancel_event=cancel_event)
+    early = _kept(early, coordinator, path=path, wanted=skip is SkipPolicy.NEVER and not dry_run)
     try:
-        writer, offset, source = _open(
-            sink, reader, coordinator, size=st.size, key=key, resume=resume, prefix=prefix, config=cfg
+        version = _decided(
+            session, path, sink, config, skip=skip, overwrite=overwrite, operation=operation, early=early
         )
-        hasher = prefix.hasher
-        if offset == 0 and hasher.count:  # a resumable temporary was refused after hashing it: afresh
-            hasher = hasher_for(cfg.checksum_scheme, session, path)
-        with source:
-            result = _stream(source, writer, config=cfg, hasher=hasher, cancel_event=cancel_event)
-        checksum = _verified(session, path, writer, sink, result)
+        if isinstance(version, FileResult) or dry_run:
+            if early is not None:
+                early.close()
+            if isinstance(version, FileResult):
+                return version
+            return FileResult(source=path, destination=sink.name, status=FileStatus.PLANNED, size=version[1])
+        result, checksum, offset = _copy_into(
+            session,
+            path,
+            sink,
+            coordinator,
+            version,
+            early=early,
+            resume=resume,
+            subscribers=subscribers,
+            cancel_event=cancel_event,
+        )
         # Under REFUSE the sink checks right before its rename (which itself never replaces).
         sink.publish(replace=overwrite is not OverwritePolicy.REFUSE)
     except BaseException as exc:
@@ -105,13 +216,86 @@ def download_to_sink(
     )
 
 
+def _kept(
+    early: EarlyRead | None, coordinator: TransferCoordinator, *, path: str, wanted: bool
+) -> EarlyRead | None:
+    """``early``, its close registered as a failure cleanup, when it reads ``path`` and the copy may read
+    first (``wanted``: no skip policy, no dry run); else closed now, and None."""
+    if early is None:
+        return None
+    _registered(early, coordinator)
+    if early.path == path and wanted:
+        return early
+    early.close()
+    return None
+
+
+def _copy_into(
+    session: SessionLike,
+    path: str,
+    sink: DownloadSink,
+    coordinator: TransferCoordinator,
+    version: tuple[TransferConfig, int, str],
+    *,
+    early: EarlyRead | None,
+    resume: bool,
+    subscribers: Sequence[TransferSubscriber],
+    cancel_event: threading.Event | None,
+) -> tuple[CopyResult, str, int]:
+    """Copy the decided ``version`` (configuration, size, checksum) into the sink's temporary (resumed
+    when it may), verified: the copy's result, the zone's checksum and the offset it started at."""
+    cfg, size, checksum = version
+    key = resume_key("download", path, size, checksum)
+    prefix = PrefixCheck(
+        hasher_for(cfg.checksum_scheme, session, path),
+        functools.partial(irods_prefix_sha256, session, path),
+    )
+    reader = functools.partial(
+        _reader, session, path, cfg, size=size, subscribers=subscribers, cancel_event=cancel_event
+    )
+    opened = _open(
+        sink, reader, coordinator, size=size, key=key, resume=resume, prefix=prefix, config=cfg, early=early
+    )
+    writer, offset, source = opened
+    hasher = prefix.hasher
+    if offset == 0 and hasher.count:  # a resumable temporary was refused after hashing it: afresh
+        hasher = hasher_for(cfg.checksum_scheme, session, path)
+    with source:
+        result = _stream(source, writer, config=cfg, hasher=hasher, cancel_event=cancel_event)
+    return result, _verified(session, path, writer, sink, result), offset
+
+
+def _decided(
+    session: SessionLike,
+    path: str,
+    sink: DownloadSink,
+    config: TransferConfig | None,
+    *,
+    skip: SkipPolicy,
+    overwrite: OverwritePolicy,
+    operation: str,
+    early: EarlyRead | None,
+) -> FileResult | tuple[TransferConfig, int, str]:
+    """The one decision: a skip's result, else the configuration, size and checksum to copy with; raises
+    a refusal. The destination's one answer (SFTP round trips) comes while the zone answers for the source
+    (HTTP; nothing but a checksum the zone has not stored when ``early`` carries the planner's stat)."""
+    known = early.stat if early is not None else None
+    there, (cfg, st, checksum) = alongside(
+        sink.destination_state,
+        lambda: _source_version(session, path, config, known),
+        name="download-alongside",
+    )
+    decided = _decide(path, st, checksum, there, skip=skip, overwrite=overwrite, operation=operation)
+    return decided if decided is not None else (cfg, st.size, checksum)
+
+
 def _source_version(
-    session: SessionLike, path: str, config: TransferConfig | None
+    session: SessionLike, path: str, config: TransferConfig | None, known: DataObjectStatLike | None = None
 ) -> tuple[TransferConfig, DataObjectStatLike, str]:
-    """The configuration within the server's limits, the data object's stat and its checksum (computed
-    by the server when none is stored)."""
+    """The configuration within the server's limits, the data object's stat (``known``: the planner's, not
+    asked again) and its checksum (computed by the server when none is stored)."""
     cfg = _effective_config(session, config)
-    st = session.data_objects.stat(path)
+    st = known if known is not None else session.data_objects.stat(path)
     checksum = st.checksum or session.data_objects.calculate_checksum(path)
     learn_checksum_scheme(session, path, checksum)  # hash only the zone's scheme (MD5 costs 2.4x SHA-256)
     return cfg, st, checksum
@@ -150,17 +334,22 @@ def _open(
     resume: bool,
     prefix: PrefixCheck,
     config: TransferConfig,
+    early: EarlyRead | None = None,
 ) -> tuple[Writer, int, ParallelReader]:
     """The sink's temporary and a reader (``reader(offset=...)``) from the offset it continues at; both
     register their failure cleanups with ``coordinator`` (the reader's close, the temporary's).
 
-    With no temporary to resume, the first ranged reads from byte 0 go out before the temporary opens:
-    their latencies overlap. Into a single connection the sink is the slower leg, so the reader keeps
-    one chunk per stream (more only holds memory); a parallel writer outruns the iRODS streams, which
-    then read ``config.queue_depth`` chunks per stream ahead, as configured.
+    With no temporary to resume, the first ranged reads from byte 0 go out before the temporary opens
+    (or went out earlier: ``early``, adopted): their latencies overlap. Into a single connection the sink
+    is the slower leg, so the reader keeps one chunk per stream (more only holds memory); a parallel
+    writer outruns the iRODS streams, which then read ``config.queue_depth`` chunks per stream ahead.
     """
-    primed = None if resume and sink.resumable(key) else _registered(reader(offset=0), coordinator)
-    if primed is not None:
+    resumable = resume and sink.resumable(key)
+    adopted = None if resumable or early is None else early.take(size)
+    if early is not None and adopted is None:
+        early.close()  # a temporary to resume: its reads from byte 0 are not wanted
+    primed = None if resumable else _registered(adopted or reader(offset=0), coordinator)
+    if primed is not None and adopted is None:
         primed.start()
     writer, offset = sink.open_temp(size=size, key=key, resume=resume, prefix=prefix, coordinator=coordinator)
     if primed is None or offset:
@@ -172,7 +361,14 @@ def _open(
     return writer, offset, primed
 
 
-def _registered(reader: ParallelReader, coordinator: TransferCoordinator) -> ParallelReader:
+class _Closable(Protocol):
+    def close(self) -> None: ...
+
+
+_Closing = TypeVar("_Closing", bound=_Closable)
+
+
+def _registered(reader: _Closing, coordinator: TransferCoordinator) -> _Closing:
     """``reader``, its close registered as a failure cleanup (its read-ahead threads stop)."""
     coordinator.add_failure_cleanup(lambda _cause: reader.close())
     return reader

@@ -16,7 +16,7 @@ from collections.abc import Callable, Hashable, Iterator
 from irods_provider.client import EntryKind, Kinds
 from irods_provider.exceptions import IrodsInvalidPathError, IrodsNotADataObjectError, IrodsNotFoundError
 
-from ._api import SessionLike
+from ._api import DataObjectStatLike, SessionLike
 from ._plan import Node, NodeKind
 
 log = logging.getLogger(__name__)
@@ -85,6 +85,7 @@ class IrodsTree:
 
     ``resolve`` defaults to dropping a trailing ``/``; callers that validate paths pass their own.
     ``read_ahead``: GenQuery pages in flight while listing (whole listings are wanted, so no waste).
+    :attr:`stats` keeps the stat of each data object :meth:`stat` asked about (a copy may reuse it).
     """
 
     label = "iRODS source"
@@ -96,6 +97,7 @@ class IrodsTree:
         self._session = session
         self._read_ahead = read_ahead
         self._resolve = resolve or (lambda path: path.rstrip("/") or "/")
+        self.stats: dict[str, DataObjectStatLike] = {}
 
     def resolve(self, path: str) -> str:
         return self._resolve(path)
@@ -107,15 +109,19 @@ class IrodsTree:
         name = posixpath.basename(path)
         if "+" in path:  # a stat (a GET) cannot carry a '+': the catalog says which kind it is first
             if self._session.data_objects.exists(path):
-                return Node(name, NodeKind.FILE, self._session.data_objects.stat(path).size)
+                return self._file(path, name)
         else:  # one request: the stat of a collection or of nothing raises as ``exists`` would answer False
             try:
-                return Node(name, NodeKind.FILE, self._session.data_objects.stat(path).size)
+                return self._file(path, name)
             except (IrodsNotADataObjectError, IrodsNotFoundError):
                 pass
         if self._session.collections.exists(path):
             return Node(name, NodeKind.DIRECTORY)
         return None
+
+    def _file(self, path: str, name: str) -> Node:
+        st = self.stats[path] = self._session.data_objects.stat(path)
+        return Node(name, NodeKind.FILE, st.size)
 
     def list_dir(self, path: str) -> list[Node]:
         entries = self._session.collections.iterate(path, recursive=False, with_stat=True)
