@@ -74,19 +74,12 @@ class IrodsToSFTPOperator(SftpStagingOperator):
         sources = as_list("source_path", self.source_path)
         verified: list[str] = []  # the files published after sha256sum on the server matched
         store, identity = ResumeStore(), task_identity(self, context)
-        early = EarlyReads()  # the first files' reads, started with the plan
-        progress: list[TransferSubscriber] = []
-
-        def planned(files: list[PlannedCopy], tree: IrodsTree) -> None:
-            """Before the SFTP side answers: the progress logger, the first files' reads (not where this
-            task may have left a resumable temporary, :func:`may_resume`: that copy continues it)."""
-            progress.append(self.plan_progress(files))
-            resumable = functools.partial(may_resume, store, identity) if self.resume else None
-            options = {"config": config, "subscribers": progress, "cancel_event": self.cancel_event}
-            early.start(session, files[:workers], tree.stats, skip=skip, unless=resumable, **options)
-
+        resumable = functools.partial(may_resume, store, identity) if self.resume else None
+        early = EarlyReads(  # the first files' reads, started with the plan (not where a copy may resume)
+            session, skip=skip, limit=workers, unless=resumable, config=config, cancel_event=self.cancel_event
+        )
         with self.endpoint() as sftp, early:
-            plan, root, real_root = self._plan(sftp, session, sources, planned=planned)
+            plan, root, real_root, progress = self._plan(sftp, session, sources, early=early)
             if not plan and self.fail_if_empty:
                 raise IrodsNotFoundError(f"no data object matches {sources}", operation="irods_to_sftp")
             self.check_unique(plan)
@@ -106,7 +99,7 @@ class IrodsToSFTPOperator(SftpStagingOperator):
                 overwrite=overwrite,
                 skip=skip,
                 resume=bool(self.resume),
-                subscribers=tuple(progress),
+                subscribers=(progress,),
                 cancel_event=self.cancel_event,
                 operation="irods_to_sftp",
             )
@@ -125,29 +118,30 @@ class IrodsToSFTPOperator(SftpStagingOperator):
         session: IrodsSession,
         sources: list[str],
         *,
-        planned: Callable[[list[PlannedCopy], IrodsTree], None],
-    ) -> tuple[list[PlannedCopy], str, Callable[[], str]]:
+        early: EarlyReads,
+    ) -> tuple[list[PlannedCopy], str, Callable[[], str], TransferSubscriber]:
         """The one planner over the zone, the SFTP directory the plan writes into and how the server
         resolves it once created (:func:`target_root`): a single data object goes to ``destination_path``
         itself unless that ends with ``/`` or is an existing directory. The zone first: more SSH connections
-        open from its sizes while the first may still be connecting, and ``planned(files, tree)`` starts the
-        reads. Files below the destination directory: it is created first, a relative one with the login
-        directory in the same round trip."""
+        open from its sizes while the first may still be connecting, and the ``early`` reads start (with the
+        plan's progress logger, returned). Files below the destination directory: it is created first, a
+        relative one with the login directory in the same round trip."""
         resolve = functools.partial(check_path, "source_path")
         tree = IrodsTree(session, resolve=resolve, read_ahead=PLAN_READ_AHEAD)
         plan = self.plan_from(tree, sources, what="iRODS source", operation="irods_to_sftp")
         self.widen_for(sftp, plan.files)
-        planned(plan.files, tree)
+        progress = self.plan_progress(plan.files)
+        early.start(plan.files, tree.stats, (progress,))
         raw = str(self.destination_path).strip()
-        early = target_root(sftp, raw) if plan.files and not plan.single else None
+        made = target_root(sftp, raw) if plan.files and not plan.single else None
         target = sftp.resolve(raw)
         files, single = place_plan(
             plan, target, functools.partial(safe_join, target), functools.partial(sftp_is_directory, sftp)
         )
         root = posixpath.dirname(target) if single else target
-        if early is not None:
-            return files, root, lambda: early
-        return files, root, functools.partial(target_root, sftp, root)
+        if made is not None:
+            return files, root, lambda: made, progress
+        return files, root, functools.partial(target_root, sftp, root), progress
 
     def _stage(
         self,

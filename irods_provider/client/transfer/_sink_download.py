@@ -13,7 +13,7 @@ import dataclasses
 import functools
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Protocol, TypeVar
 
 from ._api import DataObjectStatLike, SessionLike
@@ -95,32 +95,42 @@ class EarlyRead:
 
 
 class EarlyReads:
-    """The :class:`EarlyRead` of the first files of a plan, by path: each taken once by its copy
-    (:meth:`taking`); the block closes those no copy took (the task failed or was cancelled first)."""
+    """The :class:`EarlyRead` of the first ``limit`` files of a plan (those a runner starts first), by path:
+    each taken once by its copy (:meth:`taking`); the block closes those no copy took (the task failed or
+    was cancelled first). None under a skip policy (a file that may be skipped is never read first), nor
+    for a file ``unless(path)`` says must not be read from byte 0 (a resumable temporary may be there).
+    ``options``: :class:`EarlyRead`'s keywords."""
 
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        session: SessionLike,
+        *,
+        skip: SkipPolicy,
+        limit: int,
+        unless: Callable[[str], bool] | None = None,
+        **options: Any,
+    ) -> None:
+        self._session = session
+        self._wanted = skip is SkipPolicy.NEVER
+        self._limit = limit
+        self._unless = unless
+        self._options = options
         self._reads: dict[str, EarlyRead] = {}
         self._lock = threading.Lock()
 
     def start(
         self,
-        session: SessionLike,
-        files: Iterable[PlannedFile],
+        files: Sequence[PlannedFile],
         stats: Mapping[str, DataObjectStatLike],
-        *,
-        skip: SkipPolicy,
-        unless: Callable[[str], bool] | None = None,
-        **options: Any,
+        subscribers: Sequence[TransferSubscriber] = (),
     ) -> None:
-        """An :class:`EarlyRead` (``options``: its keywords) of each of ``files`` with a size, but those
-        ``unless`` says must not be read from byte 0 (e.g. a resumable temporary may be there); ``stats``:
-        the planner's stats by path, reused. None under a skip policy: a file that may be skipped is never
-        read first."""
-        if skip is not SkipPolicy.NEVER:
-            return
-        for file in files:
-            if file.size and not (unless is not None and unless(file.source)):
-                read = EarlyRead(session, file.source, size=file.size, stat=stats.get(file.source), **options)
+        """Start reading the first of the planned ``files`` (those with a size); ``stats``: the planner's
+        stats by path, reused by the copies."""
+        for file in files[: self._limit] if self._wanted else ():
+            if file.size and not (self._unless is not None and self._unless(file.source)):
+                stat = stats.get(file.source)
+                options = {**self._options, "stat": stat, "subscribers": subscribers}
+                read = EarlyRead(self._session, file.source, size=file.size, **options)
                 with self._lock:
                     self._reads[file.source] = read
 
