@@ -22,10 +22,11 @@ import pytest
 
 from irods_provider.client.transfer import _sink_download
 from irods_provider.client.transfer._reader import request_size
-from irods_provider.exceptions import IrodsAlreadyExistsError
+from irods_provider.exceptions import IrodsAlreadyExistsError, IrodsInvalidPathError
 from irods_provider.sftp import _endpoint
 from irods_provider.testing import _h_data_objects
 from irods_provider.testing.sftp import EmbeddedSftpServer
+from irods_provider.transfers import irods_to_sftp
 from irods_provider.transfers.irods_to_sftp import IrodsToSFTPOperator
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "support"))
@@ -310,3 +311,23 @@ def _cancelled_once_written(op: IrodsToSFTPOperator, partial: Path, size: int) -
     thread.join(60)
     assert not thread.is_alive()
     return outcome[0] if outcome else None
+
+
+def test_early_reads_no_copy_took_are_closed_when_the_task_fails_first(remote, session, monkeypatch) -> None:
+    """Two objects of a collection start reading with the plan; making the destination directory then
+    fails (refused here by a wrapped step): the task fails before either copy starts, and both early reads
+    are closed (no reader thread left, no SSH connection, nothing written)."""
+    session.collections.create(f"{HOME}/pair")
+    for name in ("a.bin", "b.bin"):
+        put_object(session, f"{HOME}/pair/{name}", random.Random(name).randbytes(MIB + 7))
+    started = early_reads(monkeypatch)
+
+    def refused(_sftp: Any, path: str) -> str:
+        raise IrodsInvalidPathError("refused for the test", path=path)
+
+    monkeypatch.setattr(irods_to_sftp, "target_root", refused)
+    with pytest.raises(IrodsInvalidPathError, match="refused for the test"):
+        down(256 * KIB, source_path=f"{HOME}/pair", destination_path=remote.path("pair/"), recursive=True)
+    assert sorted(started) == [f"{HOME}/pair/a.bin", f"{HOME}/pair/b.bin"]
+    assert reader_threads() == []
+    assert not (remote.dir / "pair").exists()
