@@ -1,6 +1,8 @@
 """Downloading one data object into a streaming sink (:class:`~._endpoints.DownloadSink`, e.g. a file on an
 SFTP server): the one skip/overwrite decision, resume from a verified prefix, read-ahead streamed into the
-sink's writer, the zone's checksum and the sink's own check, then an atomic publish.
+sink's writer, the zone's checksum and the sink's own check, then an atomic publish. A caller that planned
+the copy may start its reads earlier (:class:`EarlyRead`, :class:`EarlyReads`: from byte 0, a bounded
+number of bytes ahead, while the sink's side is still being set up); the copy adopts them or closes them.
 
 :func:`~._download.download_object` calls :func:`download_to_sink` when its destination is a sink rather
 than a local path. No paramiko here: each sink kind lives with its transport (``irods_provider.sftp``).
