@@ -50,6 +50,7 @@ __all__ = [
     "IrodsLockedError",
     "IrodsNotACollectionError",
     "IrodsNotADataObjectError",
+    "IrodsNotADirectoryError",
     "IrodsNotFoundError",
     "IrodsPermissionError",
     "IrodsProtocolError",
@@ -105,6 +106,10 @@ class IrodsUsageError(IrodsError, ValueError):
 
 class IrodsInvalidPathError(IrodsUsageError):
     """A logical or local path is malformed or would escape its target directory."""
+
+
+class IrodsNotADirectoryError(IrodsInvalidPathError, NotADirectoryError):
+    """A target directory on the SFTP server (or one of its parents) is something else, e.g. a file in the way."""
 
 
 class IrodsConfigurationError(IrodsUsageError):

@@ -29,6 +29,8 @@ import paramiko
 from irods_provider.exceptions import (
     IrodsError,
     IrodsInvalidPathError,
+    IrodsNotADirectoryError,
+    IrodsPermissionError,
     IrodsProtocolError,
     IrodsSftpConnectionError,
     IrodsUsageError,
@@ -802,22 +804,38 @@ class SftpEndpoint:
             self._mkdir(client, path)
         elif stat.S_ISDIR(attrs.st_mode or 0):
             self._directories.add(path)
+        else:
+            raise IrodsNotADirectoryError(
+                f"SFTP target directory {path!r} exists and is not a directory", path=path
+            )
 
     def _mkdir(self, client: paramiko.SFTPClient, directory: str) -> None:
         """``mkdir`` the missing ``directory``; when that fails, its missing parents first, then again."""
         try:
             client.mkdir(directory)
-        except OSError:
+        except OSError as exc:
             attrs = self.stat(client, directory)  # created meanwhile by another worker?
             if attrs is None:  # its parent is missing (or was, until another worker created it)
                 parent = posixpath.dirname(directory)
-                if parent not in ("/", "", directory) and self.stat(client, parent) is None:
+                parent_attrs = self.stat(client, parent) if parent not in ("/", "", directory) else None
+                if parent_attrs is None and parent not in ("/", "", directory):
                     self._mkdir(client, parent)
+                elif parent_attrs is not None and not stat.S_ISDIR(parent_attrs.st_mode or 0):
+                    raise IrodsNotADirectoryError(
+                        f"could not create SFTP directory {directory!r}: {parent!r} is not a directory",
+                        path=parent,
+                    ) from None
                 with contextlib.suppress(OSError):
                     client.mkdir(directory)
                 attrs = self.stat(client, directory)
-            if attrs is None or not stat.S_ISDIR(attrs.st_mode or 0):
-                raise NotADirectoryError(f"could not create SFTP directory {directory!r}") from None
+            if attrs is None:  # refused (permissions) or removed at once: say what the server said
+                kind = IrodsPermissionError if isinstance(exc, PermissionError) else IrodsInvalidPathError
+                raise kind(f"could not create SFTP directory {directory!r}: {exc}", path=directory) from exc
+            if not stat.S_ISDIR(attrs.st_mode or 0):
+                raise IrodsNotADirectoryError(
+                    f"could not create SFTP directory {directory!r}: it exists and is not a directory",
+                    path=directory,
+                ) from None
         self._directories.add(directory)
 
     # -- commands --------------------------------------------------------------------------------------

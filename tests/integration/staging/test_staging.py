@@ -11,7 +11,7 @@ import time
 import pytest
 
 from irods_provider.client.transfer import IrodsTransferCancelledError
-from irods_provider.exceptions import IrodsAlreadyExistsError, IrodsInvalidPathError
+from irods_provider.exceptions import IrodsAlreadyExistsError, IrodsInvalidPathError, IrodsNotADirectoryError
 from irods_provider.transfers.irods_to_sftp import IrodsToSFTPOperator
 from irods_provider.transfers.sftp_to_irods import SFTPToIrodsOperator
 
@@ -135,6 +135,21 @@ def test_downloads_never_escape_the_target_directory(remote, session) -> None:
     with pytest.raises(IrodsInvalidPathError, match="outside the target directory"):
         down(source_path=f"{HOME}/esc", destination_path=remote.path("target"))
     assert remote.files("outside") == {"keep": b""}
+
+
+@pytest.mark.parametrize("target", ["blocked", "blocked/sub"])
+def test_a_file_in_the_way_of_the_target_directory_fails_typed(remote, session, target) -> None:
+    """A multi-file download into a directory that is (or lies below) a file: a typed error naming the file
+    in the way, the file untouched, nothing else written (it was a raw FileNotFoundError from paramiko)."""
+    session.collections.create(f"{HOME}/many")
+    for name in ("a.bin", "b.bin"):
+        session.data_objects.write(f"{HOME}/many/{name}", name.encode())
+    remote.put("blocked", b"a file, not a directory")
+    with pytest.raises(IrodsNotADirectoryError, match="not a directory") as caught:
+        down(source_path=f"{HOME}/many", destination_path=remote.path(target))
+    assert isinstance(caught.value, NotADirectoryError)
+    assert caught.value.path == remote.path("blocked")
+    assert remote.files() == {"blocked": b"a file, not a directory"}
 
 
 def _cancel_when_streaming(op, irods) -> BaseException:
