@@ -109,7 +109,7 @@ class IrodsInvalidPathError(IrodsUsageError):
 
 
 class IrodsNotADirectoryError(IrodsInvalidPathError, NotADirectoryError):
-    """A target directory on the SFTP server (or one of its parents) is something else, e.g. a file in the way."""
+    """An SFTP target directory (or one of its parents) is something else, e.g. a file in the way."""
 
 
 class IrodsConfigurationError(IrodsUsageError):
