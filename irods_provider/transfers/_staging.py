@@ -88,23 +88,28 @@ def place_plan(
 
 
 def place_upload(
-    session: IrodsSession, found: Plan, destination: str, *, check: Callable[[list[PlannedCopy]], None]
+    session: IrodsSession,
+    found: Plan,
+    destination: str,
+    *,
+    check: Callable[[list[PlannedCopy]], None],
+    is_collection: Callable[[str], bool] | None = None,
 ) -> list[PlannedCopy]:
     """:func:`place_plan` under the iRODS ``destination``, ``check`` ed, and the collections it writes into
     created. One file named alone: whether its parent exists is asked alongside whether the target is a
-    collection (one round trip), so an existing parent is neither created nor asked again."""
+    collection (one round trip), so an existing parent is neither created nor asked again.
+    ``is_collection``: where those two are asked (default ``session.collections.exists``)."""
     parent = posixpath.dirname(destination)
+    exists = is_collection or session.collections.exists
 
     def placed() -> tuple[list[PlannedCopy], bool]:
         def into(relative: str) -> str:
             return f"{destination}/{safe_relative(relative)}"
 
-        return place_plan(found, destination, into, session.collections.exists)
+        return place_plan(found, destination, into, exists)
 
     if found.single and parent not in ("/", ""):
-        there, (plan, itself) = alongside(
-            lambda: session.collections.exists(parent), placed, name="irods-parent"
-        )
+        there, (plan, itself) = alongside(lambda: exists(parent), placed, name="irods-parent")
     else:
         there, (plan, itself) = False, placed()
     check(plan)

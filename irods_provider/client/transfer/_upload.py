@@ -361,8 +361,12 @@ def _choose_temp(
     temp = _resume.temp_name(path, key)
     if not resume:
         return temp, _resume.TempRecord(), False
-    record = _resume.inspect(session, temp)
-    if record.state is None and not record.handles and not _may_exist(session, temp):
+    # Whether a temporary without a record is there is asked alongside its record (one round trip for
+    # both): the common case, no earlier attempt, needs both answers.
+    may_exist, record = alongside(
+        lambda: _may_exist(session, temp), lambda: _resume.inspect(session, temp), name="temp-exists"
+    )
+    if record.state is None and not record.handles and not may_exist:
         return temp, record, True
     # An existing temporary without a record may still be locked by a handle its killed worker never
     # recorded: probed here, before any source byte is read, so a stream source can still start afresh.
