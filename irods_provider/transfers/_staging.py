@@ -114,14 +114,21 @@ def place_upload(
         there, (plan, itself) = False, placed()
     check(plan)
     existing = (parent if there else None) if itself else destination if found.single else None
-    create_collections(session, plan, existing=existing)
+    create_collections(session, plan, existing=existing, is_collection=exists)
     return plan
 
 
-def create_collections(session: IrodsSession, plan: Sequence[PlannedCopy], *, existing: str | None) -> None:
+def create_collections(
+    session: IrodsSession,
+    plan: Sequence[PlannedCopy],
+    *,
+    existing: str | None,
+    is_collection: Callable[[str], bool] | None = None,
+) -> None:
     """Create the collections ``plan`` writes into (``existing`` is known to be one already): only the
     deepest, with intermediates, so one request per branch instead of one per level, each in one round trip
-    (:func:`_ensure_collection`), up to 8 at once."""
+    (:func:`_ensure_collection`; ``is_collection`` asks there, default ``session.collections.exists``), up
+    to 8 at once."""
     wanted = {posixpath.dirname(p.destination) for p in plan} - {existing}
     above: set[str] = set()
     for path in wanted:
@@ -133,18 +140,19 @@ def create_collections(session: IrodsSession, plan: Sequence[PlannedCopy], *, ex
     if not leaves:
         return
     with ThreadPoolExecutor(min(8, 2 * len(leaves)), thread_name_prefix="irods-collections") as pool:
-        for done in [_ensure_collection(session, leaf, pool) for leaf in leaves]:
+        exists = is_collection or session.collections.exists
+        for done in [_ensure_collection(session, leaf, pool, exists) for leaf in leaves]:
             done()
 
 
 def _ensure_collection(
-    session: IrodsSession, collection: str, pool: ThreadPoolExecutor
+    session: IrodsSession, collection: str, pool: ThreadPoolExecutor, exists: Callable[[str], bool]
 ) -> Callable[[], None]:
     """Start creating ``collection`` (with intermediates) and, alongside, asking whether it is one: the
     create answers ``created: false`` for anything already in place, a data object too, so alone it costs
     a second round trip on the common path (the collection exists). Returns the call that waits for both
     and raises what ``create(..., exist_ok=True)`` would."""
-    found = pool.submit(session.collections.exists, collection)
+    found = pool.submit(exists, collection)
     creating = pool.submit(session.collections.create, collection, intermediates=True)
 
     def done() -> None:

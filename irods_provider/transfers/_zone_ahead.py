@@ -1,20 +1,19 @@
 """The zone asked about an upload's destination argument while the SFTP side is still connecting.
 
 A single file named alone goes to the destination itself unless that is a collection, and its parent is
-created unless it is one; the engine then asks what data object is at the target. None of this depends
-on an SFTP answer, so the three requests go out while SSH connection #0 comes up and the plan takes their
-answers (raising their errors where it would have asked) instead of three round trips after the listing.
+created unless it is one; a tree's files go into the destination collection, created unless it is one.
+None of this depends on an SFTP answer, so both questions go out while SSH connection #0 comes up and the
+plan takes their answers instead of a round trip after the listing. What data object is at the target is
+left to the engine (asked once per file, alongside the temporary's probes): a tree has no such target.
 """
 
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
-
-from irods_provider.client.transfer._policy import DestinationState, irods_destination
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from irods_provider.client import IrodsSession
@@ -24,23 +23,15 @@ __all__ = ["ZoneAhead", "zone_ahead"]
 
 class ZoneAhead:
     """Answers asked ahead: :meth:`is_collection` of the destination and its parent (any other path is
-    asked now), and :meth:`take_known` of the data object at the destination (once: a retried file asks
-    again)."""
+    asked when needed)."""
 
-    def __init__(self, session: IrodsSession, destination: str, pool: ThreadPoolExecutor | None) -> None:
-        self._session, self._destination = session, destination
+    def __init__(self, session: IrodsSession, paths: set[str], pool: ThreadPoolExecutor | None) -> None:
+        self._session = session
         self._collections: dict[str, Future[bool]] = {}
-        self._object: Future[DestinationState] | None = None
         if pool is None:
             return
-        parent = posixpath.dirname(destination)
-        for path in {destination, parent} - {"/", ""}:
-            self._collections[path] = pool.submit(self._ask, session.collections.exists, path)
-        self._object = pool.submit(self._ask, irods_destination, session, destination)
-
-    @staticmethod
-    def _ask(call: Callable[..., Any], *args: Any) -> Any:
-        return call(*args)
+        for path in paths - {"/", ""}:
+            self._collections[path] = pool.submit(session.collections.exists, path)
 
     def is_collection(self, path: str) -> bool:
         """Whether ``path`` is a collection: the answer asked ahead, else (not asked, or that failed) asked
@@ -50,21 +41,15 @@ class ZoneAhead:
             return asked.result()
         return self._session.collections.exists(path)
 
-    def take_known(self, path: str) -> DestinationState | None:
-        """What was asked ahead of the data object at the destination, once (a retried file asks again);
-        None for another path or when asking failed (the engine asks, and raises, itself)."""
-        if path != self._destination or self._object is None:
-            return None
-        asked, self._object = self._object, None
-        return asked.result() if asked.exception() is None else None
-
 
 @contextmanager
-def zone_ahead(session: IrodsSession, destination: str, *, single_possible: bool) -> Iterator[ZoneAhead]:
-    """A :class:`ZoneAhead` for the block, asking ahead only when one file may go to ``destination`` itself
-    (``single_possible``: one source, no trailing ``/``); its helper threads have finished when it ends."""
-    if not single_possible:
-        yield ZoneAhead(session, destination, None)
+def zone_ahead(session: IrodsSession, destination: str, *, ahead: bool, parent: bool) -> Iterator[ZoneAhead]:
+    """A :class:`ZoneAhead` for the block: with ``ahead`` (one source, file or tree: either asks about the
+    destination collection) the destination is asked, and its ``parent`` too (only a single file named
+    alone, without a trailing ``/``, asks about it). Its helper threads have finished when the block ends."""
+    if not ahead:
+        yield ZoneAhead(session, set(), None)
         return
-    with ThreadPoolExecutor(3, thread_name_prefix="irods-ahead") as pool:
-        yield ZoneAhead(session, destination, pool)
+    paths = {destination, posixpath.dirname(destination)} if parent else {destination}
+    with ThreadPoolExecutor(len(paths), thread_name_prefix="irods-ahead") as pool:
+        yield ZoneAhead(session, paths, pool)

@@ -98,18 +98,18 @@ class SFTPToIrodsOperator(SftpStagingOperator):
         refuse_unaddressable("destination_path", destination)
         wait, follow = float(self.wait_stable_seconds or 0) or None, bool(self.follow_symlinks)
         reading = SftpReadOptions(self.sftp_range_readers, config.chunk_size, wait, follow, self.cancel_event)
-        single_possible = len(sources) == 1 and not str(self.destination_path).endswith("/")
+        into = str(self.destination_path).endswith("/")  # never the target itself: its parent is not asked
         with (
             self.logging_in(session),
             self.endpoint() as sftp,
-            zone_ahead(session, destination, single_possible=single_possible) as ahead,
+            zone_ahead(session, destination, ahead=len(sources) == 1, parent=not into) as ahead,
         ):
             plan = self._plan(sftp, session, sources, destination, ahead)
             self.log.info("Staging %d file(s) from SFTP %s into iRODS %s", len(plan), sources, destination)
             options: dict[str, Any] = {"config": config, "overwrite": overwrite, "skip": skip}
             options |= {"metadata": parse_transfer_avus(self.metadata), "resume": self.resume}
             options |= {"cancel_event": self.cancel_event, "subscribers": (self.plan_progress(plan),)}
-            one = functools.partial(self._stage, sftp, session, reading=reading, ahead=ahead, **options)
+            one = functools.partial(self._stage, sftp, session, reading=reading, **options)
             report = self.run_recorded(
                 plan, one, workers=config.max_concurrent_files, sftp=sftp, upload=True, context=context
             )
@@ -151,7 +151,6 @@ class SFTPToIrodsOperator(SftpStagingOperator):
     ) -> FileResult:
         """One file, one engine call (policies decided there, the destination asked once), then ``move``."""
         reading: SftpReadOptions = options.pop("reading")
-        options["known"] = options.pop("ahead").take_known(item.destination)
         with sftp.channel() as client, SftpRangedSource.planned(sftp, client, item, reading) as source:
             if options["skip"] is SkipPolicy.NEVER:  # opened whatever the zone says: open it meanwhile
                 source.open_ahead()

@@ -112,19 +112,31 @@ def upload_object(
         # existing object by itself), so it costs a write, a checksum and a rename. Its temporary keeps
         # the resumable name, so the next attempt's write replaces what a killed one left there.
         small = src.size is not None and src.size <= min(cfg.small_file_threshold, cfg.chunk_size)
-        decided = _decide(
-            session, src, path, cfg=cfg, skip=skip, overwrite=overwrite, dry_run=dry_run, known=known
-        )
-        if decided is not None:
-            return decided
         if resume and resume_key is None and src.key is not None:
             resume_key = src.key(path)
         stable = bool(resume and resume_key)  # a later attempt derives the same temporary name
         key = resume_key if stable and resume_key else uuid.uuid4().hex[:16]
+
+        def deciding() -> FileResult | None:
+            return _decide(
+                session, src, path, cfg=cfg, skip=skip, overwrite=overwrite, dry_run=dry_run, known=known
+            )
+
+        chosen: tuple[str, _resume.TempRecord, bool] | None = None
+        if resume and not small and skip is SkipPolicy.NEVER and not dry_run:
+            # Nothing to skip: the destination can only refuse (then the choice is dropped), so the
+            # temporary is chosen (the zone's read-only probes) alongside: one round trip for both.
+            chosen, decided = alongside(
+                lambda: _choose_temp(session, path, key, resume=True), deciding, name="choose-temp"
+            )
+        else:
+            decided = deciding()
+        if decided is not None:
+            return decided
         job = _Job(session, path, cfg, tuple(subscribers), cancel_event, executor, on_chunk)
         job.coordinator().queued(src.size)
         try:
-            written = _write_temp(job, src, key, resume=resume and not small, stable=stable)
+            written = _write_temp(job, src, key, resume=resume and not small, stable=stable, chosen=chosen)
             _finish(job, written, metadata=metadata, permissions=permissions, overwrite=overwrite)
         except BaseException as exc:
             # The one failure path: what this attempt created (its writer's handle, its temporary object,
@@ -258,15 +270,27 @@ class _Written:
         )
 
 
-def _write_temp(job: _Job, src: OpenedSource, key: str, *, resume: bool, stable: bool) -> _Written:
-    """Write and verify the source into its temporary object (under ``job.current``'s cleanups).
+def _write_temp(
+    job: _Job,
+    src: OpenedSource,
+    key: str,
+    *,
+    resume: bool,
+    stable: bool,
+    chosen: tuple[str, _resume.TempRecord, bool] | None = None,
+) -> _Written:
+    """Write and verify the source into its temporary object (under ``job.current``'s cleanups);
+    ``chosen``: the temporary already chosen (:func:`_choose_temp`).
 
     A resumable temporary found locked while writing (a killed attempt's handle nobody recorded) is left
     alone (that attempt's cleanups run) and the source, rewound, goes once more to a fresh name from the
     start under a fresh coordinator. ``stable``: the temporary's name is found again by a later attempt.
     """
     session = job.session
-    if resume:
+    if chosen is not None:
+        temp, record, resumable = chosen
+        src.start()
+    elif resume:
         # The source opens (its round trips) while the temporary is chosen (the zone's): neither needs the
         # other.
         (temp, record, resumable), _ = alongside(

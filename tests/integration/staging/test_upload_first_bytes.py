@@ -461,29 +461,30 @@ def test_a_source_swapped_between_its_lstat_and_open_fails_before_a_byte_counts(
 
 
 def test_the_zone_is_asked_about_the_destination_while_ssh_connects(remote, session, monkeypatch):
-    """SSH connection #0 is held until the zone was asked whether the destination is a collection and what
-    data object is there: only a task that asks those before the SFTP listing gets through at once (before,
-    they followed the listing's answer). The destination is asked once (the engine takes that answer)."""
+    """SSH connection #0 is held until the zone was asked whether the destination (and its parent) is a
+    collection: only a task that asks before the SFTP listing gets through at once (before, that followed
+    the listing's answer). Each is asked once, and the data object at the destination once (the engine)."""
     from irods_provider.client._sync._fs import Collections
 
     blob = random.Random(25).randbytes(2 * MIB + 5)
     remote.put("ahead.bin", blob)
     destination = f"{HOME}/ahead.bin"
-    asked = {"collection": threading.Event(), "object": threading.Event()}
+    asked = {destination: threading.Event(), HOME: threading.Event()}
     events: list[str] = []
     stats: list[str] = []
+    collections: list[str] = []
     real_exists, real_stat = Collections.exists, DataObjects.stat
     real_open = _endpoint.SftpEndpoint._open_link
 
     def exists(self: Collections, path: str, *args: Any, **kwargs: Any) -> bool:
-        if path == destination:
-            asked["collection"].set()
+        if path in asked:
+            collections.append(path)
+            asked[path].set()
         return real_exists(self, path, *args, **kwargs)
 
     def stat(self: DataObjects, path: str, *args: Any, **kwargs: Any) -> Any:
         if path == destination:
             stats.append(path)
-            asked["object"].set()
         return real_stat(self, path, *args, **kwargs)
 
     def open_link(self: _endpoint.SftpEndpoint, link: Any) -> None:
@@ -497,5 +498,6 @@ def test_the_zone_is_asked_about_the_destination_while_ssh_connects(remote, sess
     report = up(source_path=remote.path("ahead.bin"), destination_path=destination)
     assert report["transferred"] == 1
     assert events == ["zone first"]
-    assert stats == [destination]  # asked ahead, not again by the engine
+    assert sorted(collections) == sorted(asked)
+    assert stats == [destination]
     assert irods_sha256(session, destination) == sha2(blob)
