@@ -112,25 +112,14 @@ def upload_object(
         # existing object by itself), so it costs a write, a checksum and a rename. Its temporary keeps
         # the resumable name, so the next attempt's write replaces what a killed one left there.
         small = src.size is not None and src.size <= min(cfg.small_file_threshold, cfg.chunk_size)
-        if resume and resume_key is None and src.key is not None:
-            resume_key = src.key(path)
-        stable = bool(resume and resume_key)  # a later attempt derives the same temporary name
-        key = resume_key if stable and resume_key else uuid.uuid4().hex[:16]
-
-        def deciding() -> FileResult | None:
-            return _decide(
+        key, stable = _temp_key(src, path, resume=resume, resume_key=resume_key)
+        choose = resume and not small and skip is SkipPolicy.NEVER and not dry_run
+        chosen, decided = _decide_choosing(
+            lambda: _decide(
                 session, src, path, cfg=cfg, skip=skip, overwrite=overwrite, dry_run=dry_run, known=known
-            )
-
-        chosen: tuple[str, _resume.TempRecord, bool] | None = None
-        if resume and not small and skip is SkipPolicy.NEVER and not dry_run:
-            # Nothing to skip: the destination can only refuse (then the choice is dropped), so the
-            # temporary is chosen (the zone's read-only probes) alongside: one round trip for both.
-            chosen, decided = alongside(
-                lambda: _choose_temp(session, path, key, resume=True), deciding, name="choose-temp"
-            )
-        else:
-            decided = deciding()
+            ),
+            (lambda: _choose_temp(session, path, key, resume=True)) if choose else None,
+        )
         if decided is not None:
             return decided
         job = _Job(session, path, cfg, tuple(subscribers), cancel_event, executor, on_chunk)
@@ -147,6 +136,27 @@ def upload_object(
         job.current.succeed()
         job.current.done(None)
     return written.file_result(src.name, path, seconds=time.monotonic() - started)
+
+
+def _temp_key(src: OpenedSource, path: str, *, resume: bool, resume_key: str | None) -> tuple[str, bool]:
+    """The key of the temporary's name, and whether it is stable (a later attempt derives the same one:
+    ``resume`` with a ``resume_key`` or one the source makes), else random."""
+    if resume and resume_key is None and src.key is not None:
+        resume_key = src.key(path)
+    stable = bool(resume and resume_key)
+    return (resume_key if stable and resume_key else uuid.uuid4().hex[:16]), stable
+
+
+def _decide_choosing(
+    decide: Callable[[], FileResult | None],
+    choose: Callable[[], tuple[str, _resume.TempRecord, bool]] | None,
+) -> tuple[tuple[str, _resume.TempRecord, bool] | None, FileResult | None]:
+    """``decide()``, with ``choose()`` (the temporary, when there is nothing to skip: the destination can
+    only refuse, then the choice is dropped) alongside, so the zone's read-only probes of the temporary
+    share the destination's round trip."""
+    if choose is None:
+        return None, decide()
+    return alongside(choose, decide, name="choose-temp")
 
 
 def _wait_stable(
@@ -277,7 +287,7 @@ def _write_temp(
     *,
     resume: bool,
     stable: bool,
-    chosen: tuple[str, _resume.TempRecord, bool] | None = None,
+    chosen: tuple[str, _resume.TempRecord, bool] | None,
 ) -> _Written:
     """Write and verify the source into its temporary object (under ``job.current``'s cleanups);
     ``chosen``: the temporary already chosen (:func:`_choose_temp`).
