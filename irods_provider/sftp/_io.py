@@ -606,9 +606,9 @@ class _Session:
     read to their end) and reads them over one pipeline that runs on from one piece into the next.
 
     A session given an open ``handle`` reads from the first moment (checked by whoever opened it, or by the
-    reader's ``check_handle`` like a channel's by ``check_file``); one given
-    a channel opens the file there and sends its ``fstat`` with the first reads: no byte of it counts
-    before the reader's ``check_file`` accepted those attributes."""
+    reader's ``check_handle`` like a channel's by ``check_file``); one given a channel opens the file there
+    and sends its ``fstat`` with the first reads: no byte of it counts before the reader's ``check_file``
+    accepted those attributes."""
 
     def __init__(
         self,
@@ -626,9 +626,7 @@ class _Session:
     def run(self) -> None:
         try:
             handle, check = self.handle, self.owner.check_handle
-            if (
-                handle is not None
-            ):  # the caller's: read at once (its fstat with the first reads) and left open
+            if handle is not None:  # the caller's: read at once (any fstat with the first reads), left open
                 fstat = attributes_ahead(handle.sftp, CMD_FSTAT, handle.handle) if check else None
                 self._read(handle, fstat, check)
                 return
