@@ -27,10 +27,12 @@ from irods_provider.exceptions import (
     IrodsSourceChangedError,
     IrodsSymlinkError,
 )
+from irods_provider.sftp import _pipelined
 from irods_provider.sftp._io import FAST_REQUEST_SIZE, _pipeline_depth, _ReadPipeline
 
 __all__ = [
     "SftpState",
+    "check_opened",
     "check_publishable",
     "create_exclusive",
     "hash_prefix",
@@ -85,36 +87,55 @@ def open_source(
     listed_size: int | None,
     listed_mtime: int | None,
     follow_symlinks: bool = False,
+    check_handle: bool = True,
 ) -> tuple[paramiko.SFTPFile, SftpState]:
     """Open a listed remote file for reading, refusing a symlink or a file swapped since the listing.
 
-    ``lstat`` right before the open; the open handle's ``fstat`` must equal it (a swap in between shows as
-    another file's size, mtime or owner) and the listing's size and mtime.
+    The ``lstat`` and the open go out together (one round trip; the listing already said regular file):
+    a link or anything but a regular file is refused and the handle closed unread. The open handle's
+    ``fstat`` must equal that ``lstat`` (a swap in between shows as another file's size, mtime or owner)
+    and the listing's size and mtime: checked here (``check_handle``), else by the caller with
+    :func:`check_opened` before any byte read through the handle counts (its ``fstat`` then shares the
+    first reads' round trip). Returns the handle and the state it must have.
     """
+    requests = [_pipelined.stat if follow_symlinks else _pipelined.lstat, _pipelined.read_open]
+    found, opening = _pipelined.exchange(client, [request(client, path) for request in requests])
+    handle = None if isinstance(opening, OSError) else _pipelined.opened(client, opening)
     try:
-        before = SftpState.of(_lstat(client, path, follow=follow_symlinks))
-    except FileNotFoundError:
-        raise _changed(path, "removed after the listing") from None
-    if before.kind == stat.S_IFLNK:
-        raise IrodsSymlinkError(
-            "SFTP source is a symbolic link (follow_symlinks=False)", operation="sftp_to_irods", path=path
-        )
-    if before.kind != stat.S_IFREG:
-        raise IrodsInvalidPathError("SFTP source is not a regular file", operation="sftp_to_irods", path=path)
-    handle = client.open(path, "rb")
-    try:
-        opened = SftpState.of(handle.stat())
-        change = before.differences(opened)
-        if change is None and (listed_size, listed_mtime) != (opened.size, opened.mtime):
-            change = (
-                f"size/mtime since the listing: {listed_size}/{listed_mtime} -> {opened.size}/{opened.mtime}"
+        try:
+            before = SftpState.of(_pipelined.attributes(found))
+        except FileNotFoundError:
+            raise _changed(path, "removed after the listing") from None
+        if before.kind == stat.S_IFLNK:
+            raise IrodsSymlinkError(
+                "SFTP source is a symbolic link (follow_symlinks=False)", operation="sftp_to_irods", path=path
             )
-        if change is not None:
-            raise _changed(path, f"swapped or changed before it was opened ({change})")
+        if before.kind != stat.S_IFREG:
+            raise IrodsInvalidPathError(
+                "SFTP source is not a regular file", operation="sftp_to_irods", path=path
+            )
+        if handle is None:
+            _pipelined.opened(client, opening)  # raises the open's own error, as client.open does
+        assert handle is not None
+        if check_handle:
+            check_opened(path, before, SftpState.of(handle.stat()), listed=(listed_size, listed_mtime))
     except BaseException:
-        handle.close()
+        if handle is not None:
+            handle.close()
         raise
-    return handle, opened
+    return handle, before
+
+
+def check_opened(
+    path: str, before: SftpState, opened: SftpState, *, listed: tuple[int | None, int | None]
+) -> None:
+    """Raise :class:`IrodsSourceChangedError` unless the open handle's state ``opened`` equals the
+    ``lstat`` right before the open and the listing's (size, mtime)."""
+    change = before.differences(opened)
+    if change is None and listed != (opened.size, opened.mtime):
+        change = f"size/mtime since the listing: {listed[0]}/{listed[1]} -> {opened.size}/{opened.mtime}"
+    if change is not None:
+        raise _changed(path, f"swapped or changed before it was opened ({change})")
 
 
 def source_change(

@@ -605,9 +605,10 @@ class _Session:
     """One channel's worker of a parallel read: it claims the next pieces in byte order (at most two not
     read to their end) and reads them over one pipeline that runs on from one piece into the next.
 
-    A session given an open ``handle`` (checked by whoever opened it) reads from the first moment; one given
-    a channel opens the file there and sends its ``fstat`` with the first reads: no byte of it counts
-    before the reader's ``check_file`` accepted those attributes."""
+    A session given an open ``handle`` reads from the first moment (checked by whoever opened it, or by the
+    reader's ``check_handle`` like a channel's by ``check_file``); one given a channel opens the file there
+    and sends its ``fstat`` with the first reads: no byte of it counts before the reader's ``check_file``
+    accepted those attributes."""
 
     def __init__(
         self,
@@ -624,16 +625,24 @@ class _Session:
 
     def run(self) -> None:
         try:
-            if self.handle is not None:  # the caller's, checked: read at once and left open
-                self._read(self.handle, None)
+            handle, check = self.handle, self.owner.check_handle
+            if handle is not None:  # the caller's: read at once (any fstat with the first reads), left open
+                fstat = attributes_ahead(handle.sftp, CMD_FSTAT, handle.handle) if check else None
+                self._read(handle, fstat, check)
                 return
             assert self.sftp is not None
             with self.sftp.open(self.owner.path, "rb") as handle:
-                self._read(handle, attributes_ahead(self.sftp, CMD_FSTAT, handle.handle))
+                fstat = attributes_ahead(self.sftp, CMD_FSTAT, handle.handle)
+                self._read(handle, fstat, self.owner.check_file)
         except BaseException as exc:
             self.owner.fail(exc)
 
-    def _read(self, handle: paramiko.SFTPFile, attributes: Callable[[], SFTPAttributes] | None) -> None:
+    def _read(
+        self,
+        handle: paramiko.SFTPFile,
+        attributes: Callable[[], SFTPAttributes] | None,
+        check: Callable[[SFTPAttributes], object] | None,
+    ) -> None:
         owner = self.owner
         pipeline = _ReadPipeline(
             handle,
@@ -646,8 +655,8 @@ class _Session:
         try:
             if attributes is not None:
                 pipeline.fill()  # the first reads share the fstat's round trip
-                if owner.check_file is not None:
-                    owner.check_file(attributes())
+                if check is not None:
+                    check(attributes())
             while True:
                 if not self.claimed:
                     piece = owner.claim(block=True)
@@ -698,11 +707,12 @@ class ParallelSftpRangeReader:
     :data:`FIRST_CHUNK_PIECES_PER_SESSION`) that the sessions claim in byte order as their pipelines have
     room, so the chunk the caller waits for next arrives at the sessions' combined rate and a faster
     session simply takes more. Sessions: ``clients`` (each opens ``path``; ``check_file`` judges its
-    handle's attributes before any of its bytes count), ``handle`` (an open, checked handle read from the
-    first moment and left open), and those ``joining`` returns (called on a thread of the reader's own once
-    iteration starts: channels still being opened join when they are up; :attr:`joined` lists them, for the
-    caller to give back after the reader closed). Pieces are claimed only from the chunk the caller holds
-    and the next one, so at most ``2 * chunk_size`` bytes are buffered (:attr:`max_buffered_bytes`).
+    handle's attributes before any of its bytes count), ``handle`` (an open handle read from the first
+    moment and left open; with ``check_handle`` its ``fstat`` goes out with its first reads and is judged
+    so before any of its bytes count), and those ``joining`` returns (called on a thread of the reader's
+    own once iteration starts: channels still being opened join when they are up; :attr:`joined` lists them,
+    for the caller to give back after the reader closed). Pieces are claimed only from the chunk the caller
+    holds and the next one, so at most ``2 * chunk_size`` bytes are buffered (:attr:`max_buffered_bytes`).
     Iterate to receive ``bytes`` chunks in order; close (or leave the ``with`` block) to stop early.
     """
 
@@ -717,6 +727,7 @@ class ParallelSftpRangeReader:
         request_size: int = FAST_REQUEST_SIZE,
         check_file: Callable[[SFTPAttributes], object] | None = None,
         handle: paramiko.SFTPFile | None = None,
+        check_handle: Callable[[SFTPAttributes], object] | None = None,
         joining: Callable[[], Iterable[paramiko.SFTPClient]] | None = None,
         sessions: int | None = None,
     ) -> None:
@@ -726,6 +737,7 @@ class ParallelSftpRangeReader:
             raise ValueError("chunk_size must be positive")
         self.path, self.chunk_size, self.request_size = path, chunk_size, request_size
         self.check_file = check_file  # raises when a session opened another file than expected
+        self.check_handle = check_handle  # raises when ``handle``'s fstat is not what was opened
         if length is None:
             attrs = handle.stat() if handle is not None else clients[0].stat(path)
             length = max(0, (attrs.st_size or 0) - offset)

@@ -12,7 +12,18 @@ from collections.abc import Sequence
 from typing import Any, cast
 
 import paramiko
-from paramiko.sftp import CMD_ATTRS, CMD_LSTAT, CMD_MKDIR, CMD_NAME, CMD_REALPATH, CMD_STAT, CMD_STATUS
+from paramiko.sftp import (
+    CMD_ATTRS,
+    CMD_HANDLE,
+    CMD_LSTAT,
+    CMD_MKDIR,
+    CMD_NAME,
+    CMD_OPEN,
+    CMD_REALPATH,
+    CMD_STAT,
+    CMD_STATUS,
+    SFTP_FLAG_READ,
+)
 
 __all__ = [
     "Outcome",
@@ -22,6 +33,8 @@ __all__ = [
     "lstat",
     "mkdir",
     "name",
+    "opened",
+    "read_open",
     "realpath",
     "stat",
     "succeeded",
@@ -43,6 +56,11 @@ def lstat(client: paramiko.SFTPClient, path: str) -> Request:
 
 def realpath(client: paramiko.SFTPClient, path: str) -> Request:
     return (CMD_REALPATH, _path(client, path))
+
+
+def read_open(client: paramiko.SFTPClient, path: str) -> Request:
+    """Open ``path`` for reading (what ``client.open(path, "rb")`` sends)."""
+    return (CMD_OPEN, _path(client, path), SFTP_FLAG_READ, paramiko.SFTPAttributes())
 
 
 def mkdir(client: paramiko.SFTPClient, path: str, mode: int = 0o777) -> Request:
@@ -109,6 +127,14 @@ def name(outcome: Outcome) -> str:
     if count != 1:
         raise paramiko.SFTPError(f"Realpath returned {count} results")
     return str(msg.get_text())
+
+
+def opened(client: paramiko.SFTPClient, outcome: Outcome) -> paramiko.SFTPFile:
+    """A :func:`read_open` answer as the file ``client.open(path, "rb")`` returns (raising its error)."""
+    t, msg = _answer(outcome)
+    if t != CMD_HANDLE:
+        raise paramiko.SFTPError("Expected handle")
+    return paramiko.SFTPFile(client, msg.get_binary(), "rb")
 
 
 def succeeded(outcome: Outcome) -> bool:

@@ -24,7 +24,7 @@ from irods_provider.exceptions import IrodsSourceChangedError, IrodsUsageError
 
 from ._checksum import hash_sftp_file, sftp_checksum
 from ._endpoint import SftpEndpoint, is_raw_connection_error
-from ._integrity import SftpState, open_source, sftp_probe, source_change
+from ._integrity import SftpState, check_opened, open_source, sftp_probe, source_change
 from ._io import DEFAULT_CHUNK_SIZE, ParallelSftpRangeReader, SftpRangeReader
 
 if TYPE_CHECKING:
@@ -183,25 +183,18 @@ class SftpRangedSource:
         return self.state()[0] or 0
 
     def open_ahead(self) -> None:
-        """Start opening the file on a helper thread (its ``lstat``, open and ``fstat``: what :meth:`open`
-        does first, with the same checks), so those round trips overlap the engine's first requests to the
-        zone; :meth:`open` takes the outcome. For a caller that opens the file whatever the zone says (no
-        skip policy); only a file listed with size and mtime, longer than a chunk, not waited for to be
-        quiet, so that :meth:`state` asks the server nothing meanwhile (the channel has one user at once)."""
+        """Start opening the file on a helper thread (its ``lstat`` and open in one round trip: what
+        :meth:`open` does first, with the same checks), so that round trip overlaps the engine's first
+        requests to the zone; :meth:`open` takes the outcome. For a caller that opens the file whatever the
+        zone says (no skip policy); only a file listed with size and mtime, longer than a chunk, not waited
+        for to be quiet, so that :meth:`state` asks the server nothing meanwhile (the channel has one user at
+        once)."""
         size, mtime = self.listed
         if self._ahead is not None or self._handle is not None or self.wait_stable_seconds:
             return
         if size is None or mtime is None or size <= self.chunk_size:
             return
-        self._ahead = _Opening(
-            lambda: open_source(
-                self.client,
-                self.path,
-                listed_size=size,
-                listed_mtime=mtime,
-                follow_symlinks=self.follow_symlinks,
-            )
-        )
+        self._ahead = _Opening(lambda: self._open_source(size, mtime))
 
     def open(self, offset: int = 0) -> Reader:
         """Open the file (refused when it is a link or not the version to copy) and read it from
@@ -209,33 +202,41 @@ class SftpRangedSource:
         chunk (that handle's among them), each checked to have opened that same file."""
         size, mtime = self.state()
         ahead, self._ahead = self._ahead, None
-        if ahead is not None:
-            handle, opened = ahead.result()
-        else:
-            handle, opened = open_source(
-                self.client,
-                self.path,
-                listed_size=size,
-                listed_mtime=mtime,
-                follow_symlinks=self.follow_symlinks,
-            )
+        handle, opened = ahead.result() if ahead is not None else self._open_source(size, mtime)
         self.close()
         self._handle, self._opened = handle, opened
         total = opened.size or 0
-        if self.readers == 1 or total <= self.chunk_size:
+        if not self._ranged(size):
             reader = _HandleRange(handle, offset=offset, length=max(0, total - offset))
             reader.name = self.path
             return reader
         chunks = self._ranges(handle, opened, offset=offset, length=max(0, total - offset))
         return _ChunkStream(chunks, self.path)
 
+    def _ranged(self, size: int | None) -> bool:
+        """Whether a file of ``size`` (as listed) is read by range readers (else by its handle alone)."""
+        return self.readers > 1 and (size or 0) > self.chunk_size
+
+    def _open_source(self, size: int | None, mtime: int | None) -> tuple[paramiko.SFTPFile, SftpState]:
+        """``open_source`` (its ``lstat`` and open in one round trip); a file read by range readers has its
+        handle's ``fstat`` checked with its first reads (:meth:`_ranges`), any other here."""
+        return open_source(
+            self.client,
+            self.path,
+            listed_size=size,
+            listed_mtime=mtime,
+            follow_symlinks=self.follow_symlinks,
+            check_handle=not self._ranged(size),
+        )
+
     def _ranges(
         self, handle: paramiko.SFTPFile, opened: SftpState, *, offset: int, length: int
     ) -> Generator[bytes, None, None]:
-        """The file's bytes by ``readers`` range readers: the source's own handle (open, checked, on this
-        channel) reads from the first read on, and the others join on channels of the other connections as
-        those are up (each checked to have opened that same file before its bytes count), so the first
-        bytes do not wait for connections still being opened nor for a channel of their own."""
+        """The file's bytes by ``readers`` range readers: the source's own handle (open, on this channel)
+        reads from the first read on (its ``fstat`` with those reads: none of its bytes count before that
+        matched the ``lstat`` of the open and the listing), and the others join on channels of the other
+        connections as those are up (each checked to have opened that same file before its bytes count), so
+        the first bytes do not wait for connections still being opened nor for a channel of their own."""
 
         def same_file(attributes: paramiko.SFTPAttributes) -> None:
             change = opened.differences(SftpState.of(attributes))
@@ -243,6 +244,9 @@ class SftpRangedSource:
                 raise IrodsSourceChangedError(
                     f"a range reader opened another file ({change})", changed=change, path=self.path
                 )
+
+        def opened_file(attributes: paramiko.SFTPAttributes) -> None:
+            check_opened(self.path, opened, SftpState.of(attributes), listed=self.state())
 
         more, this_run = self.readers - 1, self.sftp.this_run()
 
@@ -258,6 +262,7 @@ class SftpRangedSource:
             length=length,
             check_file=same_file,
             handle=handle,
+            check_handle=opened_file,
             joining=joining,
             sessions=self.readers,
         )

@@ -88,35 +88,47 @@ def place_plan(
 
 
 def place_upload(
-    session: IrodsSession, found: Plan, destination: str, *, check: Callable[[list[PlannedCopy]], None]
+    session: IrodsSession,
+    found: Plan,
+    destination: str,
+    *,
+    check: Callable[[list[PlannedCopy]], None],
+    is_collection: Callable[[str], bool] | None = None,
 ) -> list[PlannedCopy]:
     """:func:`place_plan` under the iRODS ``destination``, ``check`` ed, and the collections it writes into
     created. One file named alone: whether its parent exists is asked alongside whether the target is a
-    collection (one round trip), so an existing parent is neither created nor asked again."""
+    collection (one round trip), so an existing parent is neither created nor asked again.
+    ``is_collection``: where those two are asked (default ``session.collections.exists``)."""
     parent = posixpath.dirname(destination)
+    exists = is_collection or session.collections.exists
 
     def placed() -> tuple[list[PlannedCopy], bool]:
         def into(relative: str) -> str:
             return f"{destination}/{safe_relative(relative)}"
 
-        return place_plan(found, destination, into, session.collections.exists)
+        return place_plan(found, destination, into, exists)
 
     if found.single and parent not in ("/", ""):
-        there, (plan, itself) = alongside(
-            lambda: session.collections.exists(parent), placed, name="irods-parent"
-        )
+        there, (plan, itself) = alongside(lambda: exists(parent), placed, name="irods-parent")
     else:
         there, (plan, itself) = False, placed()
     check(plan)
     existing = (parent if there else None) if itself else destination if found.single else None
-    create_collections(session, plan, existing=existing)
+    create_collections(session, plan, existing=existing, is_collection=exists)
     return plan
 
 
-def create_collections(session: IrodsSession, plan: Sequence[PlannedCopy], *, existing: str | None) -> None:
+def create_collections(
+    session: IrodsSession,
+    plan: Sequence[PlannedCopy],
+    *,
+    existing: str | None,
+    is_collection: Callable[[str], bool] | None = None,
+) -> None:
     """Create the collections ``plan`` writes into (``existing`` is known to be one already): only the
     deepest, with intermediates, so one request per branch instead of one per level, each in one round trip
-    (:func:`_ensure_collection`), up to 8 at once."""
+    (:func:`_ensure_collection`; ``is_collection`` asks there, default ``session.collections.exists``), up
+    to 8 at once."""
     wanted = {posixpath.dirname(p.destination) for p in plan} - {existing}
     above: set[str] = set()
     for path in wanted:
@@ -128,18 +140,19 @@ def create_collections(session: IrodsSession, plan: Sequence[PlannedCopy], *, ex
     if not leaves:
         return
     with ThreadPoolExecutor(min(8, 2 * len(leaves)), thread_name_prefix="irods-collections") as pool:
-        for done in [_ensure_collection(session, leaf, pool) for leaf in leaves]:
+        exists = is_collection or session.collections.exists
+        for done in [_ensure_collection(session, leaf, pool, exists) for leaf in leaves]:
             done()
 
 
 def _ensure_collection(
-    session: IrodsSession, collection: str, pool: ThreadPoolExecutor
+    session: IrodsSession, collection: str, pool: ThreadPoolExecutor, exists: Callable[[str], bool]
 ) -> Callable[[], None]:
     """Start creating ``collection`` (with intermediates) and, alongside, asking whether it is one: the
     create answers ``created: false`` for anything already in place, a data object too, so alone it costs
     a second round trip on the common path (the collection exists). Returns the call that waits for both
     and raises what ``create(..., exist_ok=True)`` would."""
-    found = pool.submit(session.collections.exists, collection)
+    found = pool.submit(exists, collection)
     creating = pool.submit(session.collections.create, collection, intermediates=True)
 
     def done() -> None:

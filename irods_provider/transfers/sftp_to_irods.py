@@ -20,6 +20,7 @@ from irods_provider.transfers._staging import (
     SftpStagingOperator,
     place_upload,
 )
+from irods_provider.transfers._zone_ahead import ZoneAhead, zone_ahead
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -97,8 +98,13 @@ class SFTPToIrodsOperator(SftpStagingOperator):
         refuse_unaddressable("destination_path", destination)
         wait, follow = float(self.wait_stable_seconds or 0) or None, bool(self.follow_symlinks)
         reading = SftpReadOptions(self.sftp_range_readers, config.chunk_size, wait, follow, self.cancel_event)
-        with self.logging_in(session), self.endpoint() as sftp:
-            plan = self._plan(sftp, session, sources, destination)
+        into = str(self.destination_path).endswith("/")  # never the target itself: its parent is not asked
+        with (
+            self.logging_in(session),
+            self.endpoint() as sftp,
+            zone_ahead(session, destination, ahead=len(sources) == 1, parent=not into) as ahead,
+        ):
+            plan = self._plan(sftp, session, sources, destination, ahead)
             self.log.info("Staging %d file(s) from SFTP %s into iRODS %s", len(plan), sources, destination)
             options: dict[str, Any] = {"config": config, "overwrite": overwrite, "skip": skip}
             options |= {"metadata": parse_transfer_avus(self.metadata), "resume": self.resume}
@@ -114,11 +120,16 @@ class SFTPToIrodsOperator(SftpStagingOperator):
         )
 
     def _plan(
-        self, sftp: SftpEndpoint, session: IrodsSession, sources: list[str], destination: str
+        self,
+        sftp: SftpEndpoint,
+        session: IrodsSession,
+        sources: list[str],
+        destination: str,
+        ahead: ZoneAhead,
     ) -> list[PlannedCopy]:
         """The one planner over the SFTP server, its plan checked and the destination collections created.
-        More SSH connections start opening from the sizes before the zone is asked anything (whether one
-        file named alone goes into an existing collection included)."""
+        More SSH connections start opening from the sizes; whether one file named alone goes into an
+        existing collection (and its parent is one) was asked while SSH connected (``ahead``)."""
         with sftp.channel() as client:
             tree = SftpTree(sftp, client)
             follow = bool(self.follow_symlinks)
@@ -126,7 +137,9 @@ class SFTPToIrodsOperator(SftpStagingOperator):
         if not found.files and self.fail_if_empty:
             raise IrodsNotFoundError(f"no SFTP file matches {sources}", operation=OP)
         self.widen_for(sftp, found.files, range_readers=self.sftp_range_readers or 0)
-        return place_upload(session, found, destination, check=self._check_places)
+        return place_upload(
+            session, found, destination, check=self._check_places, is_collection=ahead.is_collection
+        )
 
     def _check_places(self, plan: list[PlannedCopy]) -> None:
         self.check_unique(plan)

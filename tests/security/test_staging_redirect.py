@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import staging_support
+from paramiko.sftp import CMD_OPEN
 from staging_support import HOME, Remote
 
 from irods_provider.client.transfer import IrodsTransferCancelledError, OverwritePolicy, download_object
@@ -260,6 +261,14 @@ class _SwapOnOpen:
             swap, self._swap = self._swap, None
             swap()
         return self._client.open(path, mode, **kwargs)
+
+    def _async_request(self, fileobj, t, *args):
+        """An open sent right behind the ``lstat`` (one round trip): the ``lstat`` is answered first."""
+        if t == CMD_OPEN and args[0] == self._path.encode() and self._swap is not None:
+            self._client._read_response()  # the lstat's answer, handed to its waiter
+            swap, self._swap = self._swap, None
+            swap()
+        return self._client._async_request(fileobj, t, *args)
 
 
 def test_swaps_between_lstat_and_open_are_caught_by_the_open_handle(remote: Remote, sftp_server) -> None:

@@ -112,19 +112,20 @@ def upload_object(
         # existing object by itself), so it costs a write, a checksum and a rename. Its temporary keeps
         # the resumable name, so the next attempt's write replaces what a killed one left there.
         small = src.size is not None and src.size <= min(cfg.small_file_threshold, cfg.chunk_size)
-        decided = _decide(
-            session, src, path, cfg=cfg, skip=skip, overwrite=overwrite, dry_run=dry_run, known=known
+        key, stable = _temp_key(src, path, resume=resume, resume_key=resume_key)
+        choose = resume and not small and skip is SkipPolicy.NEVER and not dry_run
+        chosen, decided = _decide_choosing(
+            lambda: _decide(
+                session, src, path, cfg=cfg, skip=skip, overwrite=overwrite, dry_run=dry_run, known=known
+            ),
+            (lambda: _choose_temp(session, path, key, resume=True)) if choose else None,
         )
         if decided is not None:
             return decided
-        if resume and resume_key is None and src.key is not None:
-            resume_key = src.key(path)
-        stable = bool(resume and resume_key)  # a later attempt derives the same temporary name
-        key = resume_key if stable and resume_key else uuid.uuid4().hex[:16]
         job = _Job(session, path, cfg, tuple(subscribers), cancel_event, executor, on_chunk)
         job.coordinator().queued(src.size)
         try:
-            written = _write_temp(job, src, key, resume=resume and not small, stable=stable)
+            written = _write_temp(job, src, key, resume=resume and not small, stable=stable, chosen=chosen)
             _finish(job, written, metadata=metadata, permissions=permissions, overwrite=overwrite)
         except BaseException as exc:
             # The one failure path: what this attempt created (its writer's handle, its temporary object,
@@ -135,6 +136,27 @@ def upload_object(
         job.current.succeed()
         job.current.done(None)
     return written.file_result(src.name, path, seconds=time.monotonic() - started)
+
+
+def _temp_key(src: OpenedSource, path: str, *, resume: bool, resume_key: str | None) -> tuple[str, bool]:
+    """The key of the temporary's name, and whether it is stable (a later attempt derives the same one:
+    ``resume`` with a ``resume_key`` or one the source makes), else random."""
+    if resume and resume_key is None and src.key is not None:
+        resume_key = src.key(path)
+    stable = bool(resume and resume_key)
+    return (resume_key if stable and resume_key else uuid.uuid4().hex[:16]), stable
+
+
+def _decide_choosing(
+    decide: Callable[[], FileResult | None],
+    choose: Callable[[], tuple[str, _resume.TempRecord, bool]] | None,
+) -> tuple[tuple[str, _resume.TempRecord, bool] | None, FileResult | None]:
+    """``decide()``, with ``choose()`` (the temporary, when there is nothing to skip: the destination can
+    only refuse, then the choice is dropped) alongside, so the zone's read-only probes of the temporary
+    share the destination's round trip."""
+    if choose is None:
+        return None, decide()
+    return alongside(choose, decide, name="choose-temp")
 
 
 def _wait_stable(
@@ -258,15 +280,27 @@ class _Written:
         )
 
 
-def _write_temp(job: _Job, src: OpenedSource, key: str, *, resume: bool, stable: bool) -> _Written:
-    """Write and verify the source into its temporary object (under ``job.current``'s cleanups).
+def _write_temp(
+    job: _Job,
+    src: OpenedSource,
+    key: str,
+    *,
+    resume: bool,
+    stable: bool,
+    chosen: tuple[str, _resume.TempRecord, bool] | None,
+) -> _Written:
+    """Write and verify the source into its temporary object (under ``job.current``'s cleanups);
+    ``chosen``: the temporary already chosen (:func:`_choose_temp`).
 
     A resumable temporary found locked while writing (a killed attempt's handle nobody recorded) is left
     alone (that attempt's cleanups run) and the source, rewound, goes once more to a fresh name from the
     start under a fresh coordinator. ``stable``: the temporary's name is found again by a later attempt.
     """
     session = job.session
-    if resume:
+    if chosen is not None:
+        temp, record, resumable = chosen
+        src.start()
+    elif resume:
         # The source opens (its round trips) while the temporary is chosen (the zone's): neither needs the
         # other.
         (temp, record, resumable), _ = alongside(
@@ -361,8 +395,12 @@ def _choose_temp(
     temp = _resume.temp_name(path, key)
     if not resume:
         return temp, _resume.TempRecord(), False
-    record = _resume.inspect(session, temp)
-    if record.state is None and not record.handles and not _may_exist(session, temp):
+    # Whether a temporary without a record is there is asked alongside its record (one round trip for
+    # both): the common case, no earlier attempt, needs both answers.
+    may_exist, record = alongside(
+        lambda: _may_exist(session, temp), lambda: _resume.inspect(session, temp), name="temp-exists"
+    )
+    if record.state is None and not record.handles and not may_exist:
         return temp, record, True
     # An existing temporary without a record may still be locked by a handle its killed worker never
     # recorded: probed here, before any source byte is read, so a stream source can still start afresh.

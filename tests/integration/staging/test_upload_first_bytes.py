@@ -240,24 +240,27 @@ def test_a_late_range_reader_that_opens_a_swapped_file_fails_typed(
     assert objects(session) == []
 
 
-def test_the_source_opens_while_the_zone_is_asked_about_the_destination(remote, session, monkeypatch):
-    """The destination's ``stat`` is held until the source's OPEN went out: only an upload that opens the
-    source alongside gets through at once (before, the source opened after the answer)."""
+def test_the_source_opens_while_the_engine_asks_the_zone(remote, session, monkeypatch):
+    """The engine's first request to the zone for the file (the listing of its temporary's record; the
+    destination itself was asked while SSH connected) is held until the source's OPEN went out: only an
+    upload that opens the source alongside gets through at once (before, it opened after the answers)."""
+    from irods_provider.client._sync._catalog import Metadata
+
     blob = random.Random(14).randbytes(2 * MIB + 3)
     remote.put("early.bin", blob)
     requests = Requests(monkeypatch)
-    real_stat, destination = DataObjects.stat, f"{HOME}/early.bin"
+    real_list, destination = Metadata.list, f"{HOME}/early.bin"
 
-    def stat(self: DataObjects, path: str, *args: Any, **kwargs: Any) -> Any:
-        if path == destination:
-            requests.add("destination stat", "open first" if requests.sent[CMD_OPEN].wait(HELD) else "")
-        return real_stat(self, path, *args, **kwargs)
+    def listing(self: Metadata, path: str, *args: Any, **kwargs: Any) -> Any:
+        if ".early.bin.irods-part-" in path:
+            requests.add("temporary listed", "open first" if requests.sent[CMD_OPEN].wait(HELD) else "")
+        return real_list(self, path, *args, **kwargs)
 
-    monkeypatch.setattr(DataObjects, "stat", stat)
+    monkeypatch.setattr(Metadata, "list", listing)
     report = up(source_path=remote.path("early.bin"), destination_path=destination)
     assert report["transferred"] == 1
     assert irods_sha256(session, destination) == sha2(blob)
-    assert ("destination stat", "open first") in requests.events, requests.events
+    assert ("temporary listed", "open first") in requests.events, requests.events
 
 
 def test_a_file_that_may_be_skipped_is_not_opened_first(remote, session, monkeypatch):
@@ -335,3 +338,166 @@ def test_a_single_file_creates_no_parent_collection_that_exists(remote, session,
     assert created == [f"{HOME}/new/deeper"]
     assert irods_sha256(session, f"{HOME}/single.bin") == sha2(blob)
     assert irods_sha256(session, f"{HOME}/new/deeper/single.bin") == sha2(blob)
+
+
+class Wire:
+    """Every SFTP request sent and every answer read, in order, with the thread that did it."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.events: list[tuple[str, str, str]] = []
+        self._lock = threading.Lock()
+        real_request = paramiko.SFTPClient._async_request  # type: ignore[attr-defined]
+        real_read = paramiko.SFTPClient._read_response  # type: ignore[attr-defined]
+
+        def async_request(client: paramiko.SFTPClient, fileobj: Any, t: int, *args: Any) -> Any:
+            first = args[0] if args else b""
+            self.add(
+                CMD_NAMES.get(t, str(t)), first.decode(errors="replace") if isinstance(first, bytes) else ""
+            )
+            return real_request(client, fileobj, t, *args)
+
+        def read_response(client: paramiko.SFTPClient, *args: Any) -> Any:
+            try:
+                return real_read(client, *args)
+            finally:
+                self.add("answer")
+
+        monkeypatch.setattr(paramiko.SFTPClient, "_async_request", async_request)
+        monkeypatch.setattr(paramiko.SFTPClient, "_read_response", read_response)
+
+    def add(self, what: str, detail: str = "") -> None:
+        with self._lock:
+            self.events.append((threading.current_thread().name, what, detail))
+
+    def on(self, thread: str) -> list[str]:
+        """What one thread sent and read, in order."""
+        return [what for name, what, _ in self.events if name == thread]
+
+
+def test_the_source_is_lstat_ed_and_opened_in_one_round_trip_and_fstat_ed_with_its_first_reads(
+    remote, session, monkeypatch
+):
+    """The open goes out behind the source's ``lstat`` before that is answered, and the open handle's
+    ``fstat`` goes out with its first READs (before, each waited for the previous answer: three round trips
+    before the first read). The bytes still count only after both matched: the content is verified."""
+    blob = random.Random(21).randbytes(3 * MIB + 7)
+    remote.put("trip.bin", blob)
+    wire = Wire(monkeypatch)
+    report = up(source_path=remote.path("trip.bin"), destination_path=f"{HOME}/trip.bin", sftp_connections=2)
+    assert report["transferred"] == 1
+    assert irods_sha256(session, f"{HOME}/trip.bin") == sha2(blob)
+    opening = wire.on("sftp-open-ahead")
+    assert opening[:4] == ["lstat", "open", "answer", "answer"], wire.events
+    own = wire.on("sftp-range-0")
+    assert own[0] == "fstat", wire.events
+    assert own[1] == "read", wire.events
+    assert own.index("answer") > 1, wire.events
+
+
+def test_a_source_swapped_for_a_link_is_refused_and_its_handle_closed_unread(
+    remote, session, sftp_server, monkeypatch
+):
+    """The source is replaced by a symbolic link after the listing: its ``lstat`` (sent with the open) says
+    link, so the task fails with IrodsSymlinkError, the handle opened alongside is closed without a READ,
+    and nothing reaches iRODS."""
+    from irods_provider.exceptions import IrodsSymlinkError
+    from irods_provider.sftp._ranged import SftpRangedSource
+
+    blob = random.Random(22).randbytes(3 * MIB + 1)
+    path = remote.put("linked.bin", blob)
+    remote.put("target.bin", blob)
+    real_ahead = SftpRangedSource.open_ahead
+
+    def open_ahead(self: SftpRangedSource) -> None:
+        os.remove(path)
+        os.symlink("target.bin", path)
+        real_ahead(self)
+
+    monkeypatch.setattr(SftpRangedSource, "open_ahead", open_ahead)
+    wire = Wire(monkeypatch)
+    with pytest.raises(IrodsSymlinkError) as caught:
+        up(source_path=remote.path("linked.bin"), destination_path=f"{HOME}/linked.bin", sftp_retries=0)
+    assert caught.value.path.endswith("linked.bin")
+    assert [w for _, w, _ in wire.events if w == "read"] == []
+    opened = [d for t, w, d in wire.events if (t, w) == ("sftp-open-ahead", "open")]
+    assert [d.endswith("/linked.bin") for d in opened] == [True], wire.events  # sent with the lstat
+    assert objects(session) == []
+
+    def open_files() -> int:
+        return sum(len(s._open_files) for s in list(sftp_server._faults.sessions))
+
+    deadline = time.monotonic() + 5
+    while open_files() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert open_files() == 0
+
+
+def test_a_source_swapped_between_its_lstat_and_open_fails_before_a_byte_counts(remote, session, monkeypatch):
+    """The file is replaced (same size, another mtime) after its ``lstat`` was answered and before the open
+    sent behind it: the handle's ``fstat`` (sent with the first reads) shows another file, so the task fails
+    with IrodsSourceChangedError and nothing reaches iRODS, not even a temporary."""
+    blob = random.Random(23).randbytes(3 * MIB + 3)
+    path = remote.put("race.bin", blob)
+    os.utime(path, (PAST, PAST))
+    real_request = paramiko.SFTPClient._async_request  # type: ignore[attr-defined]
+    swapped: list[str] = []
+
+    def async_request(client: paramiko.SFTPClient, fileobj: Any, t: int, *args: Any) -> Any:
+        if t == CMD_OPEN and threading.current_thread().name == "sftp-open-ahead" and not swapped:
+            client._read_response()  # type: ignore[attr-defined]  # the lstat's answer first
+            other = remote.put("race.new", random.Random(24).randbytes(len(blob)))
+            os.utime(other, (PAST + 100, PAST + 100))
+            os.replace(other, path)
+            swapped.append("after the lstat")
+        return real_request(client, fileobj, t, *args)
+
+    monkeypatch.setattr(paramiko.SFTPClient, "_async_request", async_request)
+    with pytest.raises(IrodsSourceChangedError) as caught:
+        up(source_path=remote.path("race.bin"), destination_path=f"{HOME}/race.bin", sftp_connections=2)
+    assert swapped == ["after the lstat"]
+    assert "swapped or changed before it was opened" in str(caught.value)
+    assert "mtime" in (caught.value.changed or "")
+    assert objects(session) == []
+
+
+def test_the_zone_is_asked_about_the_destination_while_ssh_connects(remote, session, monkeypatch):
+    """SSH connection #0 is held until the zone was asked whether the destination (and its parent) is a
+    collection: only a task that asks before the SFTP listing gets through at once (before, that followed
+    the listing's answer). Each is asked once, and the data object at the destination once (the engine)."""
+    from irods_provider.client._sync._fs import Collections
+
+    blob = random.Random(25).randbytes(2 * MIB + 5)
+    remote.put("ahead.bin", blob)
+    destination = f"{HOME}/ahead.bin"
+    asked = {destination: threading.Event(), HOME: threading.Event()}
+    events: list[str] = []
+    stats: list[str] = []
+    collections: list[str] = []
+    real_exists, real_stat = Collections.exists, DataObjects.stat
+    real_open = _endpoint.SftpEndpoint._open_link
+
+    def exists(self: Collections, path: str, *args: Any, **kwargs: Any) -> bool:
+        if path in asked:
+            collections.append(path)
+            asked[path].set()
+        return real_exists(self, path, *args, **kwargs)
+
+    def stat(self: DataObjects, path: str, *args: Any, **kwargs: Any) -> Any:
+        if path == destination:
+            stats.append(path)
+        return real_stat(self, path, *args, **kwargs)
+
+    def open_link(self: _endpoint.SftpEndpoint, link: Any) -> None:
+        if link.index == 0 and not events:
+            events.append("zone first" if all(e.wait(HELD) for e in asked.values()) else "held in vain")
+        return real_open(self, link)
+
+    monkeypatch.setattr(Collections, "exists", exists)
+    monkeypatch.setattr(DataObjects, "stat", stat)
+    monkeypatch.setattr(_endpoint.SftpEndpoint, "_open_link", open_link)
+    report = up(source_path=remote.path("ahead.bin"), destination_path=destination)
+    assert report["transferred"] == 1
+    assert events == ["zone first"]
+    assert sorted(collections) == sorted(asked)
+    assert stats == [destination]
+    assert irods_sha256(session, destination) == sha2(blob)
