@@ -26,6 +26,7 @@ __all__ = [
     "irods_source_unchanged",
     "local_file_has_checksum",
     "prune_emptied",
+    "remove_irods_source",
     "tree_base",
     "tree_base_of",
 ]
@@ -110,3 +111,13 @@ def irods_source_unchanged(session: IrodsSession, result: FileResult) -> bool:
     except IrodsError:
         return False
     return st.size == result.size and checksum == result.checksum
+
+
+def remove_irods_source(session: IrodsSession, result: FileResult, *, trash: bool) -> bool:
+    """``move`` of one copied data object: removed only while it is still the version copied (else kept,
+    with a warning); whether it was removed."""
+    if not irods_source_unchanged(session, result):
+        log.warning("Not removing %s after the copy: it changed since", result.source)
+        return False
+    session.data_objects.remove(result.source, no_trash=not trash)
+    return True

@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, cast
 
 from irods_provider._lineage import LineageDataset, irods_dataset, sftp_dataset
+from irods_provider._values import refuse_unaddressable
 from irods_provider.client.transfer import (
     FileResult,
     FileStatus,
@@ -423,8 +424,12 @@ class SftpStagingOperator(TransferOperatorBase):
         )
 
     def check_unique(self, plan: Sequence[PlannedCopy]) -> None:
-        """Two sources must never land on one destination (the planner's check)."""
+        """Two sources must never land on one destination (the planner's check); into iRODS, no destination
+        the HTTP API cannot address."""
         check_unique(plan)
+        if self.writes_to_irods:
+            for planned in plan:
+                refuse_unaddressable("a planned destination", planned.destination)
 
     def run_recorded(
         self,

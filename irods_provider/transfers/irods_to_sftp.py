@@ -17,7 +17,7 @@ from irods_provider.operators._base import check_path
 from irods_provider.sftp._destination import sftp_is_directory
 from irods_provider.sftp._resume_store import ResumeStore, task_identity
 from irods_provider.sftp._sink import SftpStagingSink, may_resume, target_root
-from irods_provider.transfers._move import irods_source_unchanged
+from irods_provider.transfers._move import remove_irods_source
 from irods_provider.transfers._selection import as_list, safe_join
 from irods_provider.transfers._staging import PlannedCopy, SftpStagingOperator, place_plan
 
@@ -113,12 +113,7 @@ class IrodsToSFTPOperator(SftpStagingOperator):
         return {**result, "remote_sha256_verified": len(verified)}
 
     def _plan(
-        self,
-        sftp: SftpEndpoint,
-        session: IrodsSession,
-        sources: list[str],
-        *,
-        early: EarlyReads,
+        self, sftp: SftpEndpoint, session: IrodsSession, sources: list[str], *, early: EarlyReads
     ) -> tuple[list[PlannedCopy], str, Callable[[], str], TransferSubscriber]:
         """The one planner over the zone, the SFTP directory the plan writes into and how the server
         resolves it once created (:func:`target_root`): a single data object goes to ``destination_path``
@@ -144,23 +139,12 @@ class IrodsToSFTPOperator(SftpStagingOperator):
         return files, root, functools.partial(target_root, sftp, root), progress
 
     def _stage(
-        self,
-        sftp: SftpEndpoint,
-        session: IrodsSession,
-        item: PlannedCopy,
-        *,
-        sink: Callable[..., SftpStagingSink],
-        engine: Callable[..., FileResult],
-        early: EarlyReads,
+        self, sftp: SftpEndpoint, session: IrodsSession, item: PlannedCopy, *, early: EarlyReads, **parts: Any
     ) -> FileResult:
-        """One file: one engine call into its SFTP sink (on a channel of its own; with its early reads, if
-        any), then ``move``."""
+        """One file: one engine call (with its early reads) into its SFTP sink on a channel, then ``move``."""
         with early.taking(item.source) as started, sftp.channel() as client:  # a retry reads afresh
-            target = sink(sftp, client, item.destination, source=item.source)
-            result = engine(session, item.source, target, early=started)
+            target = parts["sink"](sftp, client, item.destination, source=item.source)
+            result: FileResult = parts["engine"](session, item.source, target, early=started)
         if self.move and result.status is FileStatus.TRANSFERRED:
-            if irods_source_unchanged(session, result):
-                session.data_objects.remove(item.source, no_trash=not self.trash)
-            else:  # a newer version is there now: never delete what was not copied
-                self.log.warning("Not removing %s after the copy: it changed since", item.source)
+            remove_irods_source(session, result, trash=bool(self.trash))
         return result

@@ -15,11 +15,7 @@ from irods_provider.sftp._ranged import SftpRangedSource, SftpReadOptions
 from irods_provider.sftp._tree import SftpTree
 from irods_provider.transfers._local import parse_transfer_avus
 from irods_provider.transfers._selection import as_list
-from irods_provider.transfers._staging import (
-    PlannedCopy,
-    SftpStagingOperator,
-    place_upload,
-)
+from irods_provider.transfers._staging import PlannedCopy, SftpStagingOperator, place_upload
 from irods_provider.transfers._zone_ahead import ZoneAhead, zone_ahead
 
 if TYPE_CHECKING:
@@ -116,7 +112,7 @@ class SFTPToIrodsOperator(SftpStagingOperator):
             with sftp.channel() as client:
                 self.prune_moved(report, plan, client.rmdir)
         return self.finish(
-            report, direction="SFTP -> iRODS", name="sftp_to_irods", destination=destination, session=session
+            report, direction="SFTP -> iRODS", name=OP, destination=destination, session=session
         )
 
     def _plan(
@@ -127,9 +123,7 @@ class SFTPToIrodsOperator(SftpStagingOperator):
         destination: str,
         ahead: ZoneAhead,
     ) -> list[PlannedCopy]:
-        """The one planner over the SFTP server, its plan checked and the destination collections created.
-        More SSH connections start opening from the sizes; whether one file named alone goes into an
-        existing collection (and its parent is one) was asked while SSH connected (``ahead``)."""
+        """The one planner over SFTP, checked, collections created (the zone asked while SSH connected)."""
         with sftp.channel() as client:
             tree = SftpTree(sftp, client)
             follow = bool(self.follow_symlinks)
@@ -138,13 +132,8 @@ class SFTPToIrodsOperator(SftpStagingOperator):
             raise IrodsNotFoundError(f"no SFTP file matches {sources}", operation=OP)
         self.widen_for(sftp, found.files, range_readers=self.sftp_range_readers or 0)
         return place_upload(
-            session, found, destination, check=self._check_places, is_collection=ahead.is_collection
+            session, found, destination, check=self.check_unique, is_collection=ahead.is_collection
         )
-
-    def _check_places(self, plan: list[PlannedCopy]) -> None:
-        self.check_unique(plan)
-        for planned in plan:
-            refuse_unaddressable("a planned destination", planned.destination)
 
     def _stage(
         self, sftp: SftpEndpoint, session: IrodsSession, item: PlannedCopy, **options: Any
