@@ -555,6 +555,12 @@ def split_pieces(start: int, size: int, sessions: int) -> list[tuple[int, int]]:
 FIRST_CHUNK_PIECES_PER_SESSION = 4
 #: Pieces a session has claimed and not read to their end, at most (its pipeline runs on into the second).
 _CLAIMED_AHEAD = 2
+#: Chunks past the caller's position whose pieces may be read (the chunk it holds or waits for, the next).
+_READ_CHUNKS_AHEAD = 2
+#: Chunks past the caller's position whose pieces may be claimed (requested): one more than may be read,
+#: so a session that reached the read limit still has requests on the wire across the chunk boundary
+#: instead of its pipeline draining there (one idle round trip per chunk per connection).
+_CLAIM_CHUNKS_AHEAD = _READ_CHUNKS_AHEAD + 1
 
 
 class _Answer:
@@ -656,7 +662,7 @@ class _Session:
                     self.claimed.append(piece)
                     pipeline.add(piece.offset, piece.length)
                 piece = self.claimed[0]
-                if not self._read_piece(pipeline, piece):
+                if not owner.readable(piece) or not self._read_piece(pipeline, piece):
                     return
                 self.claimed.popleft()
                 owner.finished(piece)
@@ -701,8 +707,11 @@ class ParallelSftpRangeReader:
     handle's attributes before any of its bytes count), ``handle`` (an open, checked handle read from the
     first moment and left open), and those ``joining`` returns (called on a thread of the reader's own once
     iteration starts: channels still being opened join when they are up; :attr:`joined` lists them, for the
-    caller to give back after the reader closed). Pieces are claimed only from the chunk the caller holds
-    and the next one, so at most ``2 * chunk_size`` bytes are buffered (:attr:`max_buffered_bytes`).
+    caller to give back after the reader closed). A piece is read only while its chunk is the one the caller
+    holds or the next, so at most ``2 * chunk_size`` bytes are buffered (:attr:`max_buffered_bytes`); pieces
+    are claimed (requested) one chunk further, so pipelines keep requests on the wire across chunk
+    boundaries. The answers to those are left unread on the wire: at most two pieces per session, capped by
+    its pipeline (``PIPELINE_BYTES``) and its channel window.
     Iterate to receive ``bytes`` chunks in order; close (or leave the ``with`` block) to stop early.
     """
 
@@ -765,19 +774,29 @@ class ParallelSftpRangeReader:
             self.max_buffered_bytes = max(self.max_buffered_bytes, self._buffered)
 
     def claim(self, *, block: bool) -> _Piece | None:
-        """The next piece in byte order for a session, once its chunk is at most one past the one the caller
+        """The next piece in byte order for a session, once its chunk is at most two past the one the caller
         holds (``block``: wait until then, else None now); None once every piece is claimed or the reader
-        stopped."""
+        stopped. Its answers are read only once :meth:`readable` allows."""
         with self._cv:
             while not self.stopped.is_set() and self._next < len(self._queue):
                 piece = self._queue[self._next]
-                if piece.chunk < self._moved + 2:
+                if piece.chunk < self._moved + _CLAIM_CHUNKS_AHEAD:
                     self._next += 1
                     return piece
                 if not block:
                     return None
                 self._cv.wait(_POLL)
             return None
+
+    def readable(self, piece: _Piece) -> bool:
+        """Wait until ``piece``'s chunk is the caller's or the next (its answers wait on the wire until
+        then); False once the reader stopped."""
+        with self._cv:
+            while not self.stopped.is_set():
+                if piece.chunk < self._moved + _READ_CHUNKS_AHEAD:
+                    return True
+                self._cv.wait(_POLL)
+            return False
 
     def finished(self, piece: _Piece) -> None:
         """A session read ``piece`` to its end."""
