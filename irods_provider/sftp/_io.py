@@ -31,11 +31,14 @@ __all__ = [
     "ParallelSftpRangeReader",
     "SftpRangeReader",
     "SftpWriter",
+    "aead_only_algorithms",
+    "offered_aead_ciphers",
     "open_sftp_channels",
     "open_sftp_reader",
     "open_sftp_writer",
     "prefer_aead_cipher",
     "publish_atomically",
+    "record_offered_ciphers",
     "temporary_sibling",
     "tune_transport",
 ]
@@ -82,6 +85,60 @@ def prefer_aead_cipher(transport: paramiko.Transport, *, timeout: float) -> bool
     finally:
         watchdog.cancel()
     return uses_aead_cipher(transport)
+
+
+def _record_offered_ciphers(transport: Any, message: paramiko.Message) -> None:
+    """Keep the peer's offered ciphers (both directions) on ``transport`` as ``irods_offered_ciphers``."""
+    with contextlib.suppress(Exception):  # a record only: the key exchange itself parses and judges it
+        copy = paramiko.Message(message.asbytes())  # the payload after the message type
+        parsed = transport._really_parse_kex_init(copy)
+        both = set(parsed["client_encrypt_algo_list"]) & set(parsed["server_encrypt_algo_list"])
+        transport.irods_offered_ciphers = frozenset(both)
+
+
+def record_offered_ciphers() -> None:
+    """Make every paramiko transport keep what its peer offered at each key exchange (idempotent).
+
+    paramiko drops the peer's KEXINIT once keys are agreed and keeps only the chosen names, so the first
+    connection could not tell the further ones that the server offers AES-GCM. The wrapper only reads a
+    copy of the message; the key exchange runs as before.
+    """
+    cls: Any = paramiko.Transport
+    if getattr(cls._parse_kex_init, "irods_records_offer", False):
+        return
+    parse = cls._parse_kex_init
+
+    def _parse_kex_init(self: Any, m: paramiko.Message) -> Any:
+        _record_offered_ciphers(self, m)
+        return parse(self, m)
+
+    _parse_kex_init.irods_records_offer = True  # type: ignore[attr-defined]
+    cls._parse_kex_init = _parse_kex_init
+
+
+def offered_aead_ciphers(transport: paramiko.Transport | None) -> tuple[str, ...] | None:
+    """The AES-GCM ciphers ``transport``'s server offered in both directions (in our order of preference),
+    or None when unknown (the transport's key exchange was not recorded)."""
+    offered = getattr(transport, "irods_offered_ciphers", None)
+    if offered is None:
+        return None
+    return tuple(c for c in AEAD_CIPHERS if c in offered)
+
+
+def aead_only_algorithms(disabled: dict[str, Any] | None, offered: Sequence[str]) -> dict[str, Any] | None:
+    """``disabled`` (a connection's ``disabled_algorithms``) plus every cipher but the AES-GCM ones in
+    ``offered`` that it does not disable: a first key exchange with these picks AES-GCM. None when none
+    of ``offered`` is left allowed (nothing to gain)."""
+    disabled = dict(disabled or {})
+    off = list(disabled.get("ciphers") or [])
+    allowed = [c for c in offered if c in AEAD_CIPHERS and c not in off]
+    if not allowed:
+        return None
+    everything: Any = paramiko.Transport
+    disabled["ciphers"] = off + [
+        c for c in everything._preferred_ciphers if c not in allowed and c not in off
+    ]
+    return disabled
 
 
 def uses_aead_cipher(transport: paramiko.Transport) -> bool:
