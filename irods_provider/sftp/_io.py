@@ -62,12 +62,12 @@ AEAD_CIPHERS = ("aes128-gcm@openssh.com", "aes256-gcm@openssh.com")
 def prefer_aead_cipher(transport: paramiko.Transport, *, timeout: float) -> bool:
     """Re-key ``transport`` preferring AES-GCM if it negotiated another cipher; True if it now uses AES-GCM.
 
-    paramiko prefers AES-CTR with a separate HMAC-SHA2 and offers no way to reorder its ciphers before the
-    first key exchange of a connection Airflow's hook opens. AES-GCM costs client and sshd less CPU per byte
-    (``benchmarks/sftp_ciphers.py``): worth one more key exchange (two round trips) on a connection opened
-    for bulk data. A server without AES-GCM
-    keeps its cipher; ciphers the connection disabled are never chosen. A re-key that does not finish
-    within ``timeout`` closes the transport (the caller's connect error handling takes over).
+    paramiko prefers AES-CTR with a separate HMAC-SHA2 and Airflow's hook applies its ``ciphers`` only after
+    the first key exchange. AES-GCM costs client and sshd less CPU per byte (``benchmarks/sftp_ciphers.py``):
+    worth one more key exchange (two round trips) on a connection opened for bulk data, when it could not
+    pick AES-GCM at its first one (:func:`aead_only_algorithms`). A server without AES-GCM keeps its cipher;
+    ciphers the connection disabled are never chosen. A re-key that does not finish within ``timeout``
+    closes the transport (the caller's connect error handling takes over).
     """
     if uses_aead_cipher(transport):
         return True
@@ -134,10 +134,8 @@ def aead_only_algorithms(disabled: dict[str, Any] | None, offered: Sequence[str]
     allowed = [c for c in offered if c in AEAD_CIPHERS and c not in off]
     if not allowed:
         return None
-    everything: Any = paramiko.Transport
-    disabled["ciphers"] = off + [
-        c for c in everything._preferred_ciphers if c not in allowed and c not in off
-    ]
+    known: Any = paramiko.Transport  # every cipher paramiko may offer
+    disabled["ciphers"] = off + [c for c in known._preferred_ciphers if c not in allowed and c not in off]
     return disabled
 
 

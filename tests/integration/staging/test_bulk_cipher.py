@@ -144,3 +144,19 @@ def test_a_server_without_aes_gcm_keeps_its_cipher(ctr_only, monkeypatch) -> Non
         sent = _write_over_each_connection(endpoint, Remote(), "ctr")
     on_disk = {p.name: p.read_bytes() for p in (ctr_only.root / "ctr").iterdir()}
     assert _same(on_disk, sent)
+
+
+def test_aead_only_algorithms_keeps_what_the_connection_disabled() -> None:
+    """The copy's ``disabled_algorithms``: the user's entries kept, every non-GCM cipher added; a GCM cipher
+    the user disabled stays disabled, and with none left allowed nothing changes (None)."""
+    from irods_provider.sftp._io import aead_only_algorithms
+
+    user = {"ciphers": ["aes256-gcm@openssh.com"], "kex": ["diffie-hellman-group1-sha1"]}
+    chosen = aead_only_algorithms(user, AEAD_CIPHERS)
+    assert chosen is not None
+    allowed = [c for c in paramiko.Transport._preferred_ciphers if c not in chosen["ciphers"]]  # type: ignore[attr-defined]
+    assert allowed == ["aes128-gcm@openssh.com"]
+    assert chosen["kex"] == ["diffie-hellman-group1-sha1"]
+    assert user == {"ciphers": ["aes256-gcm@openssh.com"], "kex": ["diffie-hellman-group1-sha1"]}
+    assert aead_only_algorithms(user, ("aes256-gcm@openssh.com",)) is None
+    assert aead_only_algorithms(None, ()) is None
