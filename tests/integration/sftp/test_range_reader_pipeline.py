@@ -69,7 +69,7 @@ def test_parallel_reader_keeps_requests_on_the_wire_across_chunk_boundaries(
 ) -> None:
     """K=2 sessions, 1 MiB chunks, a consumer that takes each chunk at once; the server holds the first
     READ of chunk 1 (one slow connection) while the consumer waits for that chunk. The other session never
-    sits with nothing on the wire: its requests run on into chunk 3 (claimed one chunk past the two it may
+    sits with nothing on the wire: its requests run on into chunk 3 (claimed past the two chunks it may
     read) and wait there, instead of its pipeline draining at the chunk boundary (one idle round trip per
     chunk per connection on a WAN). Bytes checked by SHA-256."""
     data = random.Random(7).randbytes(6 * CHUNK + 333)
