@@ -1,10 +1,11 @@
-"""The further SSH connections of a task (opened for bulk data) re-key to AES-GCM when the server offers it.
+"""The further SSH connections of a task (opened for bulk data) use AES-GCM when the server offers it.
 
 paramiko prefers AES-CTR with a separate HMAC and Airflow's hook gives no way to reorder ciphers before the
 first key exchange; AES-GCM costs both ends less CPU per byte (``benchmarks/sftp_ciphers.py``). The first
-connection keeps what it negotiated (its requests are on the task's critical path); a server without
-AES-GCM keeps its cipher; a connection naming its own ``ciphers`` is left alone. Bytes are checked by
-SHA-256 on the server's disk, on both servers (the embedded asyncssh one and Debian's sshd).
+connection keeps what it negotiated (its requests are on the task's critical path); connections opened once
+it is up pick AES-GCM at their first key exchange (it saw the server offer it), those opened alongside it
+re-key; a server without AES-GCM keeps its cipher; a connection naming its own ``ciphers`` is left alone.
+Bytes are checked by SHA-256 on the server's disk, on both servers (the embedded asyncssh one and sshd).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import json
 import random
 from collections.abc import Iterator
 
+import paramiko
 import pytest
 
 from irods_provider.sftp import SftpEndpoint
@@ -51,6 +53,19 @@ def _write_over_each_connection(endpoint: SftpEndpoint, remote, name: str) -> di
     return sent
 
 
+def _count_key_exchanges(monkeypatch: pytest.MonkeyPatch) -> dict[int, int]:
+    """Key exchanges (the server's KEXINIT parsed) per transport, by ``id``."""
+    counts: dict[int, int] = {}
+    parse = paramiko.Transport._parse_kex_init  # type: ignore[attr-defined]
+
+    def counting(transport: paramiko.Transport, message: paramiko.Message) -> object:
+        counts[id(transport)] = counts.get(id(transport), 0) + 1
+        return parse(transport, message)
+
+    monkeypatch.setattr(paramiko.Transport, "_parse_kex_init", counting)
+    return counts
+
+
 def _same(on_disk: dict[str, bytes], sent: dict[str, bytes]) -> bool:
     digest = {k: hashlib.sha256(v).hexdigest() for k, v in on_disk.items()}
     return digest == {k: hashlib.sha256(v).hexdigest() for k, v in sent.items()}
@@ -65,6 +80,30 @@ def test_the_further_connections_rekey_to_aes_gcm(remote) -> None:
         assert all(local in AEAD_CIPHERS and remote_ in AEAD_CIPHERS for local, remote_ in further)
         sent = _write_over_each_connection(endpoint, remote, "gcm")
     on_disk = remote.files("gcm")
+    on_disk.pop(".keep")
+    assert _same(on_disk, sent)
+
+
+def test_connections_opened_after_the_first_pick_aes_gcm_at_their_first_key_exchange(
+    remote, monkeypatch
+) -> None:
+    """As staging opens them (the first connection up, then more for the file's bytes): each further
+    connection does one key exchange, not a second one to re-key (two round trips before it carries data),
+    and uses AES-GCM both ways; the user's hook keeps its own ``disabled_algorithms``."""
+    remote.put("first/.keep", b"")
+    exchanges = _count_key_exchanges(monkeypatch)
+    hook = _hook()
+    with SftpEndpoint(hook, connections=1) as endpoint:
+        endpoint.widen(3)
+        transports = endpoint.transports()
+        first, *further = _ciphers(endpoint)
+        assert first == ("aes128-ctr", "aes128-ctr")
+        assert len(further) == 2
+        assert all(local in AEAD_CIPHERS and remote_ in AEAD_CIPHERS for local, remote_ in further)
+        assert [exchanges.get(id(t)) for t in transports] == [1, 1, 1]
+        sent = _write_over_each_connection(endpoint, remote, "first")
+    assert hook.disabled_algorithms is None
+    on_disk = remote.files("first")
     on_disk.pop(".keep")
     assert _same(on_disk, sent)
 
@@ -97,8 +136,27 @@ def test_a_server_without_aes_gcm_keeps_its_cipher(ctr_only, monkeypatch) -> Non
             return relative
 
     (ctr_only.root / "ctr").mkdir()
+    exchanges = _count_key_exchanges(monkeypatch)
     with SftpEndpoint(_hook(), connections=3) as endpoint:
-        assert _ciphers(endpoint) == [("aes128-ctr", "aes128-ctr")] * 3
+        endpoint.widen(4)  # opened once the first is up too: it saw no AES-GCM offered
+        assert _ciphers(endpoint) == [("aes128-ctr", "aes128-ctr")] * 4
+        assert [exchanges.get(id(t)) for t in endpoint.transports()] == [1, 1, 1, 1]  # none re-keyed
         sent = _write_over_each_connection(endpoint, Remote(), "ctr")
     on_disk = {p.name: p.read_bytes() for p in (ctr_only.root / "ctr").iterdir()}
     assert _same(on_disk, sent)
+
+
+def test_aead_only_algorithms_keeps_what_the_connection_disabled() -> None:
+    """The copy's ``disabled_algorithms``: the user's entries kept, every non-GCM cipher added; a GCM cipher
+    the user disabled stays disabled, and with none left allowed nothing changes (None)."""
+    from irods_provider.sftp._io import aead_only_algorithms
+
+    user = {"ciphers": ["aes256-gcm@openssh.com"], "kex": ["diffie-hellman-group1-sha1"]}
+    chosen = aead_only_algorithms(user, AEAD_CIPHERS)
+    assert chosen is not None
+    allowed = [c for c in paramiko.Transport._preferred_ciphers if c not in chosen["ciphers"]]  # type: ignore[attr-defined]
+    assert allowed == ["aes128-gcm@openssh.com"]
+    assert chosen["kex"] == ["diffie-hellman-group1-sha1"]
+    assert user == {"ciphers": ["aes256-gcm@openssh.com"], "kex": ["diffie-hellman-group1-sha1"]}
+    assert aead_only_algorithms(user, ("aes256-gcm@openssh.com",)) is None
+    assert aead_only_algorithms(None, ()) is None
