@@ -43,7 +43,7 @@ def test_the_rule_sees_a_long_function() -> None:
 
 
 def test_the_four_transfer_operators_stay_thin() -> None:
-    """Issue 17: each transfer operator module is argument handling plus one engine call, at most 150 lines."""
+    """Issue 17: each transfer operator module is its arguments plus one engine call, at most 150 lines."""
     modules = ("local_to_irods", "irods_to_local", "sftp_to_irods", "irods_to_sftp")
     lengths = {name: len((PACKAGE / "transfers" / f"{name}.py").read_text().splitlines()) for name in modules}
     assert all(0 < n <= 150 for n in lengths.values()), lengths
