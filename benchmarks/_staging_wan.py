@@ -688,18 +688,15 @@ def _together_reading(r: dict[str, Any]) -> str:
 
 #: What changed since the previous run (the notes' second paragraph).
 _CHANGES = (
-    "What changed since the previous run (2026-12-05, fifth session): the setup before the first byte and "
-    "the CPU per byte. A download's target directory is stat-ed, created and resolved in one SFTP round "
-    "trip, each file's directory and final name in one, the other connections open the temporary while the "
-    "first handle is checked (11 serial round trips before the first byte became 5); the iRODS plan stats a "
-    "data object once. An upload reads on SSH connection #0 as soon as the source is open (the other "
-    "connections' range readers join as each comes up, their fstat sent with their first reads), opens the "
-    "source while the zone is asked about the destination, and asks the parent collection alongside the "
-    "target. The further SSH connections re-key to AES-GCM (`sftp_ciphers.py`). The HTTP pool runs in "
-    "shards of 8 connections (small files). A download's ranged iRODS reads ramp up to the chunk size and "
-    "taper at the end (first SFTP write ~400 ms earlier, a 4 MiB download 1.31 -> 1.08 s). Two quiet runs "
-    "of the merged code, before and after the read ramp: 0.88 and 0.88 up, 0.85 and 0.86 down over the min "
-    "leg (marginal 0.97/0.98 and 0.94/0.96); the table holds the second. "
+    "What changed since the previous run (2026-12-05, sixth session): the start of each direction and the "
+    "range reader's pipelines. A download's iRODS reads start as soon as the plan's stat answers, while SSH "
+    "connection #0 connects and the SFTP destination is decided (at most streams x chunk_size bytes ahead, "
+    "the plan's stat reused: first read ~600 -> ~250-330 ms). An upload asks the zone about its destination "
+    "while SSH #0 connects, sends the source's lstat and open in one round trip and the handle's fstat with "
+    "its first reads (bytes flow ~90 ms after SSH #0 is up instead of ~180). SFTP range readers request up "
+    "to two chunks past what they may read, so their pipelines no longer drain at every chunk boundary "
+    "(this restores the 8-stream figure); further SSH connections opened once #0 is up pick AES-GCM at their "
+    "first key exchange instead of re-keying (~50 ms sooner). Two quiet runs; the table holds the second. "
     "`wan_phases` is one task's timeline through the model (each call traced, `staging.py --phases`)."
 )
 #: The previous code and this branch measured side by side (a separate run of the same operations).
