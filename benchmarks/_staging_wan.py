@@ -696,7 +696,9 @@ _CHANGES = (
     "its first reads (bytes flow ~90 ms after SSH #0 is up instead of ~180). SFTP range readers request up "
     "to two chunks past what they may read, so their pipelines no longer drain at every chunk boundary "
     "(this restores the 8-stream figure); further SSH connections opened once #0 is up pick AES-GCM at their "
-    "first key exchange instead of re-keying (~50 ms sooner). Two quiet runs; the table holds the second. "
+    "first key exchange instead of re-keying (~50 ms sooner). Two quiet runs: over the min leg 0.88 and "
+    "0.86 up, 0.88 and 0.87 down (marginal 0.96/0.93 up, 0.96/0.96 down), against 8 streams per handle "
+    "2.73 and 2.72 over OpenSSH (last session 2.38/2.40); the table holds the second. "
     "`wan_phases` is one task's timeline through the model (each call traced, `staging.py --phases`)."
 )
 #: The previous code and this branch measured side by side (a separate run of the same operations).
