@@ -1,10 +1,11 @@
 """Benchmark: CPU per GiB of SFTP bulk data, paramiko's default cipher vs AES-GCM (client + sshd).
 
-A task's further SSH connections re-key to AES-GCM when the server offers it
-(:func:`irods_provider.sftp._io.prefer_aead_cipher`); this measures what that saves, against Debian's sshd on
-loopback: ``--size-mib`` written over 4 connections (the parallel writer, as a staged download writes) and
-read back over one (a range reader), each round once with the cipher paramiko negotiates and once re-keyed
-by the same function production uses, interleaved. CPU is this process's (every thread) plus every sshd
+A task's further SSH connections use AES-GCM when the server offers it (picked at their first key exchange
+once connection #0 is up, else re-keyed: :func:`irods_provider.sftp._io.prefer_aead_cipher`); this
+measures what that saves, against Debian's sshd on loopback: ``--size-mib`` written over 4 connections
+(the parallel writer, as a staged download writes) and read back over one (a range reader), each round
+once with the cipher paramiko negotiates and once re-keyed by the same function production uses,
+interleaved. CPU is this process's (every thread) plus every sshd
 session process's, taken while the connections are still open. The written file's SHA-256 is checked.
 Prints JSON and updates the "SFTP ciphers" section of ``benchmarks/RESULTS.md``. Ratios from one run on a
 shared machine; CPU seconds are less sensitive to the load than wall time.
@@ -135,7 +136,8 @@ def record(result: dict[str, Any]) -> None:
         f"`python benchmarks/sftp_ciphers.py --size-mib {result['size_mib']} --rounds {result['rounds']}` "
         f"({time.strftime('%Y-%m-%d')}, load average {result['load_average'][0]:.2f}): CPU seconds per GiB "
         "against Debian's sshd on loopback, medians of interleaved rounds. A task's further SSH connections "
-        "re-key to AES-GCM (`prefer_aead_cipher`) when the server offers it.\n\n"
+        "use AES-GCM when the server offers it (picked at their first key exchange once connection #0 is up, "
+        "else re-keyed: `prefer_aead_cipher`).\n\n"
         "| data | cipher | client | sshd | both |\n|---|---|---|---|---|\n" + "\n".join(rows) + "\n\n"
         f"AES-GCM over the default, both ends: written {result['write_cpu_gcm_over_default']}, "
         f"read {result['read_cpu_gcm_over_default']}.\n"
