@@ -152,6 +152,18 @@ def hold_siblings(
     return up_now
 
 
+def assert_no_open_files(sftp_server) -> None:
+    """Every handle the embedded server opened is closed again (within 5 s: closes may be on the wire)."""
+
+    def open_files() -> int:
+        return sum(len(s._open_files) for s in list(sftp_server._faults.sessions))
+
+    deadline = time.monotonic() + 5
+    while open_files() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert open_files() == 0
+
+
 def test_the_first_connection_reads_before_the_others_are_up(
     remote, session, sftp_server, monkeypatch, small_auto
 ):
@@ -282,14 +294,7 @@ def test_a_refused_upload_closes_the_source_it_opened_alongside(remote, session,
     with pytest.raises(IrodsAlreadyExistsError):
         up(source_path=remote.path("taken.bin"), destination_path=f"{HOME}/taken.bin")
     assert session.data_objects.read(f"{HOME}/taken.bin") == b"already here"
-
-    def open_files() -> int:
-        return sum(len(s._open_files) for s in list(sftp_server._faults.sessions))
-
-    deadline = time.monotonic() + 5
-    while open_files() and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert open_files() == 0
+    assert_no_open_files(sftp_server)
 
 
 def test_a_relative_source_is_resolved_and_lstat_ed_in_one_round_trip(remote, session, monkeypatch):
@@ -422,14 +427,7 @@ def test_a_source_swapped_for_a_link_is_refused_and_its_handle_closed_unread(
     opened = [d for t, w, d in wire.events if (t, w) == ("sftp-open-ahead", "open")]
     assert [d.endswith("/linked.bin") for d in opened] == [True], wire.events  # sent with the lstat
     assert objects(session) == []
-
-    def open_files() -> int:
-        return sum(len(s._open_files) for s in list(sftp_server._faults.sessions))
-
-    deadline = time.monotonic() + 5
-    while open_files() and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert open_files() == 0
+    assert_no_open_files(sftp_server)
 
 
 def test_a_source_swapped_between_its_lstat_and_open_fails_before_a_byte_counts(remote, session, monkeypatch):
