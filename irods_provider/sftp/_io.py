@@ -631,9 +631,9 @@ class _Answer:
 
 
 def attributes_ahead(sftp: paramiko.SFTPClient, command: int, argument: Any) -> Callable[[], SFTPAttributes]:
-    """Send an attributes request (``CMD_FSTAT`` of a handle id, ``CMD_LSTAT`` of a path) now, without
-    waiting: what the caller sends next shares its round trip. The returned call gives the answer (raising
-    its error status as paramiko does), reading it unless a later request's wait already read it past."""
+    """Send an attributes request (``CMD_FSTAT`` of a handle id, ``CMD_LSTAT`` or ``CMD_STAT`` of a path) now,
+    without waiting: what the caller sends next shares its round trip. The returned call gives the answer
+    (raising its error status as paramiko does), reading it unless a later request's wait read it past."""
     client: Any = sftp  # paramiko's request plumbing is not in its stubs
     answer = _Answer()
     num = client._async_request(answer, command, argument)

@@ -21,13 +21,14 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
 import paramiko
-from paramiko.sftp import CMD_STATUS, CMD_WRITE, int64
+from paramiko.sftp import CMD_STAT, CMD_STATUS, CMD_WRITE, int64
 
 from irods_provider.exceptions import IrodsInvalidPathError
 from irods_provider.sftp._integrity import SftpState
 from irods_provider.sftp._io import (
     FAST_REQUEST_SIZE,
     SftpWriter,
+    attributes_ahead,
     close_acknowledged,
     release_handle,
     split_pieces,
@@ -226,8 +227,11 @@ class ParallelSftpWriter:
             self._finish()
             if self.failed.is_set():
                 self._raise_failure()
+            # Every write was acknowledged once the sessions ended: the size check joins the closes' trip.
+            settled = not any(session.thread.is_alive() for session in self._sessions)
+            size_of = attributes_ahead(self._sftp, CMD_STAT, self.path) if settled else None
             _close_all([session.handle for session in self._sessions])
-            size = self._sftp.stat(self.path).st_size
+            size = (size_of() if size_of is not None else self._sftp.stat(self.path)).st_size
             if size != self.bytes_written:
                 raise OSError(
                     f"SFTP upload of {self.path!r} ended at {size} bytes, {self.bytes_written} were sent"

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import os
 import random
+import sys
+from pathlib import Path
 
 import paramiko
 import pytest
@@ -225,5 +227,48 @@ def test_parallel_writer_copies_pieces_so_the_caller_may_reuse_its_buffer(
     writer.close()
     assert (sftp_server.root / "pw.bin").read_bytes() == data
     assert [s.allocated for s in writer._sessions] == [2, 2, 2]  # every session, two buffers each
+    for client in clients:
+        client.close()
+
+
+def test_parallel_writer_checks_its_size_in_the_closes_round_trip(
+    sftp_server: SshTestServer, ssh_client: paramiko.SSHClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once every write is acknowledged, the size ``STAT`` goes out before any ``CLOSE`` is answered (one
+    round trip for both, not two); the bytes land whole and a short file is still refused."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "support"))
+    from sftp_wire import SftpWire
+
+    from irods_provider.sftp._parallel import ParallelSftpWriter
+
+    data = _payload(3 * 1024 * 1024 + 77)
+    transport = ssh_client.get_transport()
+    assert transport is not None
+    clients = open_sftp_channels(transport, 2)
+    first = open_sftp_writer(clients[0], "sized.bin")
+    writer = ParallelSftpWriter(first, [clients[1].open("sized.bin", "r+b", bufsize=0)])
+    for piece in _pieces(data):
+        writer.write(piece)
+    wire = SftpWire().install(monkeypatch)
+    writer.close()
+    events = wire.events[id(clients[0])]
+    sent = [
+        i for i, (kind, what) in enumerate(events) if kind == "send" and what != "write"
+    ]  # the last pieces
+    assert [events[i][1].split()[0] for i in sent] == ["stat", "close"], events
+    assert events[sent[0]][1] == "stat sized.bin"
+    assert all(kind == "send" for kind, _ in events[sent[0] : sent[1] + 1]), events  # one round trip for both
+    assert (
+        hashlib.sha256((sftp_server.root / "sized.bin").read_bytes()).digest()
+        == hashlib.sha256(data).digest()
+    )
+
+    short = ParallelSftpWriter(
+        open_sftp_writer(clients[0], "short2.bin"), [clients[1].open("short2.bin", "r+b", bufsize=0)]
+    )
+    short.write(b"z" * 100_000)
+    short.bytes_written += 1  # one byte "lost" on the way: the pipelined STAT must still catch it
+    with pytest.raises(OSError, match="100000 bytes, 100001 were sent"):
+        short.close()
     for client in clients:
         client.close()
