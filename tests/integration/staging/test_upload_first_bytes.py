@@ -433,12 +433,20 @@ def test_a_source_swapped_for_a_link_is_refused_and_its_handle_closed_unread(
 def test_a_source_swapped_between_its_lstat_and_open_fails_before_a_byte_counts(remote, session, monkeypatch):
     """The file is replaced (same size, another mtime) after its ``lstat`` was answered and before the open
     sent behind it: the handle's ``fstat`` (sent with the first reads) shows another file, so the task fails
-    with IrodsSourceChangedError and nothing reaches iRODS, not even a temporary."""
+    with IrodsSourceChangedError and nothing reaches iRODS, not even a temporary. The other connection's
+    range reader, which would see the swap too, opens only once the reader failed: the handle's own check
+    is the one asserted (it once lost that race under load and the message named the range reader)."""
     blob = random.Random(23).randbytes(3 * MIB + 3)
     path = remote.put("race.bin", blob)
     os.utime(path, (PAST, PAST))
     real_request = paramiko.SFTPClient._async_request  # type: ignore[attr-defined]
+    real_fail = _io.ParallelSftpRangeReader.fail
     swapped: list[str] = []
+    failed = threading.Event()
+
+    def fail(self: _io.ParallelSftpRangeReader, exc: BaseException) -> None:
+        real_fail(self, exc)
+        failed.set()
 
     def async_request(client: paramiko.SFTPClient, fileobj: Any, t: int, *args: Any) -> Any:
         if t == CMD_OPEN and threading.current_thread().name == "sftp-open-ahead" and not swapped:
@@ -447,8 +455,15 @@ def test_a_source_swapped_between_its_lstat_and_open_fails_before_a_byte_counts(
             os.utime(other, (PAST + 100, PAST + 100))
             os.replace(other, path)
             swapped.append("after the lstat")
+        elif (
+            t == CMD_OPEN
+            and threading.current_thread().name.startswith("sftp-range-")
+            and not failed.is_set()
+        ):
+            failed.wait(HELD)  # a joining range reader: after the handle's own check
         return real_request(client, fileobj, t, *args)
 
+    monkeypatch.setattr(_io.ParallelSftpRangeReader, "fail", fail)
     monkeypatch.setattr(paramiko.SFTPClient, "_async_request", async_request)
     with pytest.raises(IrodsSourceChangedError) as caught:
         up(source_path=remote.path("race.bin"), destination_path=f"{HOME}/race.bin", sftp_connections=2)
