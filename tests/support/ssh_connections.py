@@ -15,3 +15,15 @@ def wait_all_closed(server: EmbeddedSftpServer, timeout: float = 10.0) -> dict[s
         time.sleep(0.02)
     assert stats["open"] == 0, f"connections left open: {stats}"
     return stats
+
+
+def assert_no_open_files(server: EmbeddedSftpServer, timeout: float = 5.0) -> None:
+    """Every handle the embedded server opened is closed again (within ``timeout``: closes may lag)."""
+
+    def open_files() -> int:
+        return sum(len(s._open_files) for s in list(server._faults.sessions))
+
+    deadline = time.monotonic() + timeout
+    while open_files() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert open_files() == 0

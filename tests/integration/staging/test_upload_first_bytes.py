@@ -16,7 +16,6 @@ import os
 import random
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -34,7 +33,7 @@ from irods_provider.transfers import _staging
 from irods_provider.transfers.sftp_to_irods import SFTPToIrodsOperator
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "support"))
-from ssh_connections import wait_all_closed
+from ssh_connections import assert_no_open_files, wait_all_closed
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -150,18 +149,6 @@ def hold_siblings(
     monkeypatch.setattr(_endpoint.SftpEndpoint, "_open_link", open_link)
     monkeypatch.setattr(_io._ReadPipeline, "next_piece", next_piece)
     return up_now
-
-
-def assert_no_open_files(sftp_server) -> None:
-    """Every handle the embedded server opened is closed again (within 5 s: closes may be on the wire)."""
-
-    def open_files() -> int:
-        return sum(len(s._open_files) for s in list(sftp_server._faults.sessions))
-
-    deadline = time.monotonic() + 5
-    while open_files() and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert open_files() == 0
 
 
 def test_the_first_connection_reads_before_the_others_are_up(

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import hashlib
 import os
-import time
+import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -25,6 +26,9 @@ from irods_provider.client.transfer import (
 from irods_provider.client.transfer._endpoints import ChecksummedSource, ResumableSource, Source
 from irods_provider.exceptions import IrodsAlreadyExistsError, IrodsSourceChangedError
 from irods_provider.sftp import SftpEndpoint, SftpRangedSource, SftpReadOptions
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "support"))
+from ssh_connections import assert_no_open_files
 
 HOME = "/tempZone/home/rods"
 KIB = 1024
@@ -202,13 +206,6 @@ def test_the_source_handle_closed_without_waiting_is_closed_on_the_server(
             handle = source._handle  # held here: paramiko's own close on garbage collection cannot stand in
             assert handle is not None
         assert client.stat(remote.path("job/closed.h5")).st_size == len(data)  # the channel still answers
-
-        def open_files() -> int:
-            return sum(len(s._open_files) for s in list(sftp_server._faults.sessions))
-
-        deadline = time.monotonic() + 5
-        while open_files() and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert open_files() == 0
+        assert_no_open_files(sftp_server)
         assert handle.closed
     assert session.data_objects.read(f"{HOME}/closed.h5") == data
