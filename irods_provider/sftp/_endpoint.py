@@ -657,12 +657,14 @@ class SftpEndpoint:
     def channels_as_up(self, count: int) -> Iterator[paramiko.SFTPClient]:
         """:meth:`open_channels` one channel at a time, each as soon as it can be had: while
         :meth:`widen_in_background` still opens connections, each new one lends its idle channel the moment
-        it is up (not once all are); the rest come from :meth:`open_channels` after that. Give each back
-        with :meth:`release`."""
+        it is up (not once all are), and one already up that nobody uses lends its channel at once; the rest
+        come from :meth:`open_channels` after that. Give each back with :meth:`release`."""
         self._ready()
         with self._lock:
             widening = self._widening
-            waiting = {link.index for link in self._links if link.transport is None}
+            # Connections still opening, and those up with nothing borrowed: a connection that came up before
+            # this call is lent now, not once the slowest of the others is up.
+            waiting = {link.index for link in self._links if link.transport is None or not link.borrowed}
             waiting |= set(range(len(self._links), self._wanted))  # not even created by the widen yet
         given = 0
         while given < count and waiting and widening is not None and widening.is_alive():

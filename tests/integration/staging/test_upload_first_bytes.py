@@ -16,6 +16,7 @@ import os
 import random
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -174,17 +175,21 @@ def test_the_first_connection_reads_before_the_others_are_up(
     assert len([n for n in stats["data_bytes"] if n >= CHUNK]) == 3  # the late readers did read
 
 
+@pytest.mark.parametrize("one_up_before_joining", [False, True], ids=["joins-as-up", "already-up"])
 def test_a_late_reader_joins_as_soon_as_its_own_connection_is_up(
-    remote, session, sftp_server, monkeypatch, small_auto
+    remote, session, sftp_server, monkeypatch, small_auto, one_up_before_joining
 ):
     """Connection #2 is held until a reader other than the file's own has read: only readers that join
-    each as its connection comes up get through (waiting for every connection first, none could)."""
+    each as its connection comes up get through (waiting for every connection first, none could).
+    ``already-up``: connection #1 is up before the reader starts taking channels (seen under load: it was
+    then left idle until #2 was up too, and #2 held in vain)."""
     blob = random.Random(18).randbytes(3 * MIB + 9)
     remote.put("each.bin", blob)
     requests = Requests(monkeypatch)
     joined_read, events = threading.Event(), []
     real_open, real_next = _endpoint.SftpEndpoint._open_link, _io._ReadPipeline.next_piece
     real_request = paramiko.SFTPClient._async_request  # type: ignore[attr-defined]
+    real_as_up = _endpoint.SftpEndpoint.channels_as_up
 
     def async_request(client: paramiko.SFTPClient, fileobj: Any, t: int, *args: Any) -> Any:
         if t == CMD_READ and threading.current_thread().name not in ("sftp-range-0", "MainThread"):
@@ -202,8 +207,14 @@ def test_a_late_reader_joins_as_soon_as_its_own_connection_is_up(
             joined_read.wait(HELD)  # the file's own reader leaves the joined one something to read
         return data
 
+    def channels_as_up(self: _endpoint.SftpEndpoint, count: int) -> Iterator[paramiko.SFTPClient]:
+        if one_up_before_joining:
+            assert wait_for(lambda: len(self._links) > 1 and self._links[1].transport is not None)
+        yield from real_as_up(self, count)
+
     monkeypatch.setattr(paramiko.SFTPClient, "_async_request", async_request)
     monkeypatch.setattr(_endpoint.SftpEndpoint, "_open_link", open_link)
+    monkeypatch.setattr(_endpoint.SftpEndpoint, "channels_as_up", channels_as_up)
     monkeypatch.setattr(_io._ReadPipeline, "next_piece", next_piece)
     report = up(source_path=remote.path("each.bin"), destination_path=f"{HOME}/each.bin")
     assert report["transferred"] == 1
@@ -212,6 +223,16 @@ def test_a_late_reader_joins_as_soon_as_its_own_connection_is_up(
     stats = wait_all_closed(sftp_server)
     assert stats["accepted"] == 3
     assert len([n for n in stats["data_bytes"] if n >= CHUNK]) >= 2  # #0's own reader and #1's at least
+
+
+def wait_for(condition: Any, deadline: float = HELD) -> bool:
+    """Poll ``condition`` until it holds (True) or ``deadline`` seconds passed (False)."""
+    end = time.monotonic() + deadline
+    while not condition():
+        if time.monotonic() > end:
+            return False
+        time.sleep(0.01)
+    return True
 
 
 def test_a_late_range_reader_that_opens_a_swapped_file_fails_typed(
