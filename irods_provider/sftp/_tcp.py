@@ -1,13 +1,13 @@
 """TCP options for the SSH connections an endpoint opens, from their first packet on.
 
 paramiko never sets TCP_NODELAY and OpenSSH's sshd sets it only for interactive sessions, so each handshake
-stalls twice on Nagle + delayed ACK (~40 ms each, traced against OpenSSH 9.2, ``/work/notes/s31``): our
+stalls twice on Nagle + delayed ACK (~40 ms each, paramiko's packets traced against OpenSSH 9.2): our
 SERVICE_REQUEST waits behind our unacknowledged NEWKEYS, and sshd's CHANNEL_OPEN_CONFIRMATION waits for our
 delayed ACK of its previous packets. ``SSHHook.get_conn`` on loopback took 172 ms; 97-103 ms with
 TCP_NODELAY from the start, 48 ms with quick ACKs re-armed around the handshake's reads as well. Opening an
-endpoint against sshd (``/work/notes/s31/ndconnect.py``, medians): loopback 139 -> 43 ms, through the 30 ms
+endpoint against sshd (medians of 15): loopback 139 -> 43 ms, through the 30 ms
 RTT WAN model 364 -> 327 ms. Quick ACKs for the connection's whole life gained nothing on pipelined small
-requests and made a 128 MiB loopback read ~25% slower (``ndsession.py``): they end with the handshake.
+requests and made a 128 MiB loopback read ~25% slower: they end with the handshake.
 
 Airflow's hook builds the socket and paramiko transport itself, so :func:`tuned_handshakes` marks the
 calling thread and a guarded wrapper of ``Transport.start_client`` (installed once, process-wide) tunes
