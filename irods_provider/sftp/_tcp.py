@@ -5,9 +5,9 @@ stalls twice on Nagle + delayed ACK (~40 ms each, paramiko's packets traced agai
 SERVICE_REQUEST waits behind our unacknowledged NEWKEYS, and sshd's CHANNEL_OPEN_CONFIRMATION waits for our
 delayed ACK of its previous packets. ``SSHHook.get_conn`` on loopback took 172 ms; 97-103 ms with
 TCP_NODELAY from the start, 48 ms with quick ACKs re-armed around the handshake's reads as well. Opening an
-endpoint against sshd (medians of 15): loopback 139 -> 43 ms, through the 30 ms
-RTT WAN model 364 -> 327 ms. Quick ACKs for the connection's whole life gained nothing on pipelined small
-requests and made a 128 MiB loopback read ~25% slower: they end with the handshake.
+endpoint against sshd (medians of 15): loopback 139 -> 43 ms, through the 30 ms RTT WAN model 364 -> 327
+ms. Quick ACKs for the connection's whole life gained nothing on pipelined small requests and made a 128 MiB
+loopback read ~25% slower: they end with the handshake.
 
 Airflow's hook builds the socket and paramiko transport itself, so :func:`tuned_handshakes` marks the
 calling thread and a guarded wrapper of ``Transport.start_client`` (installed once, process-wide) tunes
