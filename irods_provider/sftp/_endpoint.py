@@ -2,8 +2,9 @@
 
 Built on Airflow's :class:`~airflow.providers.sftp.hooks.sftp.SFTPHook`, so users reuse their SFTP connections
 (host key checks, keys, proxies). One or more SSH connections (``sftp_connections``: each its own TCP
-connection, tuned with TCP_NODELAY) carry the workers' SFTP channels, the least busy one lending the next;
-commands (``sha256sum``) run over ``exec`` channels of the first connection when allowed.
+connection, tuned with TCP_NODELAY from its first packet: :mod:`._tcp`) carry the workers' SFTP channels,
+the least busy one lending the next; commands (``sha256sum``) run over ``exec`` channels of the first
+connection when allowed.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from irods_provider.sftp._io import (
     tune_transport,
     uses_aead_cipher,
 )
+from irods_provider.sftp._tcp import tuned_handshakes
 
 if TYPE_CHECKING:
     from airflow.providers.sftp.hooks.sftp import SFTPHook
@@ -276,14 +278,15 @@ class SftpEndpoint:
         bulk = bool(link.index and self.bulk_cipher and not getattr(link.hook, "ciphers", None))
         if bulk:
             self._choose_cipher_first(link)
-        main = link.hook.get_conn()
-        channel = main.get_channel()
-        if channel is None:
-            raise OSError("the SFTP client has no channel")
-        transport = channel.get_transport()
-        tune_transport(transport)
-        if bulk and not uses_aead_cipher(transport) and offered_aead_ciphers(transport) != ():
-            prefer_aead_cipher(transport, timeout=self.io_timeout or IO_TIMEOUT)  # it carries bulk data
+        with tuned_handshakes():  # TCP_NODELAY from the first packet, quick ACKs until the session is up
+            main = link.hook.get_conn()
+            channel = main.get_channel()
+            if channel is None:
+                raise OSError("the SFTP client has no channel")
+            transport = channel.get_transport()
+            tune_transport(transport)
+            if bulk and not uses_aead_cipher(transport) and offered_aead_ciphers(transport) != ():
+                prefer_aead_cipher(transport, timeout=self.io_timeout or IO_TIMEOUT)  # it carries bulk data
         channel.settimeout(self.io_timeout)
         with self._lock:
             link.main, link.transport = main, transport
