@@ -33,6 +33,12 @@ log = logging.getLogger(__name__)
 TAIL_PIECE_MIN = 64 * 1024
 """The smallest request the last chunk is cut into (see :meth:`ParallelWriter._tail_pieces`)."""
 
+RAMP_SHARES = (8, 8, 4, 2)
+"""The first chunk of a parallel upload goes out as requests of ``chunk_size // share`` (1, 1, 2 and
+4 MiB of an 8 MiB chunk), summing to one chunk: the first write leaves after 1/8 of a chunk is read instead
+of a whole one, the other streams start as soon as their share is read, and every later request is still
+a whole chunk at a chunk boundary (see :meth:`ParallelWriter._ramp_sizes`)."""
+
 
 class ParallelWriter:
     """Writes one data object through a parallel-write handle; see the module docstring.
@@ -79,6 +85,7 @@ class ParallelWriter:
         if size is not None:
             chunks = max(1, -(-(size - offset) // config.chunk_size))
             self._streams = min(config.streams, chunks)
+        self._ramp = self._ramp_sizes(offset, size)
         self._indices: queue.SimpleQueue[int] = queue.SimpleQueue()
         for index in range(self._streams):
             self._indices.put(index)
@@ -129,24 +136,27 @@ class ParallelWriter:
         if self._closed:
             raise ValueError("write to a closed ParallelWriter")
         self.coordinator.raise_if_failed()
-        chunk = self.config.chunk_size
+        chunk = self._ramp[0] if self._ramp else self.config.chunk_size
         if type(data) is bytes and not self._buf and len(data) == chunk:
             # Immutable and exactly one chunk (what copy() reads from files): sent as it is, no copy.
             self._dispatch(data)
             return chunk
         view = memoryview(data).cast("B")
         n = len(view)
-        if not self._buf and n == chunk:
-            self._dispatch(bytes(view))
-            return n
         pos = 0
         while pos < n:
-            take = min(chunk - len(self._buf), n - pos)
-            self._buf += view[pos : pos + take]
-            pos += take
-            if len(self._buf) == chunk:
+            if not self._buf and n - pos >= chunk:
+                data_chunk = bytes(view[pos : pos + chunk])  # one copy, not two through the buffer
+                pos += chunk
+            else:
+                take = min(chunk - len(self._buf), n - pos)
+                self._buf += view[pos : pos + take]
+                pos += take
+                if len(self._buf) < chunk:
+                    return n
                 data_chunk, self._buf = bytes(self._buf), bytearray()
-                self._dispatch(data_chunk)
+            self._dispatch(data_chunk)
+            chunk = self._ramp[0] if self._ramp else self.config.chunk_size
         return n
 
     def flush(self) -> None:
@@ -220,6 +230,20 @@ class ParallelWriter:
 
     def _threshold(self) -> int:
         return min(self.config.small_file_threshold, self.config.chunk_size)
+
+    def _ramp_sizes(self, offset: int, size: int | None) -> list[int]:
+        """The sizes of the first requests (:data:`RAMP_SHARES`), consumed as they are dispatched; empty
+        (whole chunks from the first byte) unless the size is known to be at least two chunks and more
+        than one stream sends it: a small or one-stream object gains nothing from smaller requests, and
+        the last chunk keeps its own split over the streams (:meth:`_tail_pieces`)."""
+        chunk = self.config.chunk_size
+        if size is None or size - offset < 2 * chunk or self._streams < 2:
+            return []
+        sizes = [chunk // share for share in RAMP_SHARES]
+        if min(sizes) < TAIL_PIECE_MIN:
+            return []
+        sizes[-1] = chunk - sum(sizes[:-1])  # exactly one chunk whatever it divides into
+        return sizes
 
     def _wake(self) -> None:
         with self._cv:
@@ -318,6 +342,10 @@ class ParallelWriter:
     def _dispatch(self, data: bytes) -> None:
         if self._handle is None and not self._sequential:
             self._open_handle()
+        if self._ramp:
+            self._ramp.pop(0)
+            if self._sequential:  # one stream after all (the server was busy): nothing to overlap
+                self._ramp.clear()
         pieces = self._tail_pieces(len(data))
         if pieces < 2:
             self._dispatch_one(data)
