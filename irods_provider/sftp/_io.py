@@ -779,7 +779,9 @@ class ParallelSftpRangeReader:
     (:attr:`max_buffered_bytes`); pieces are claimed (requested) up to two chunks further, so pipelines
     keep requests on the wire across chunk boundaries. The answers to those are left unread on the wire:
     at most three pieces per session, capped by its pipeline (``PIPELINE_BYTES``) and its channel window.
-    Iterate to receive ``bytes`` chunks in order; close (or leave the ``with`` block) to stop early.
+    Iterate to receive ``bytes`` chunks in order (with ``first_in_pieces`` the first chunk piece by piece,
+    each as soon as it and those before it are read, so an upload's first request need not wait for a
+    whole chunk); close (or leave the ``with`` block) to stop early.
     """
 
     def __init__(
@@ -796,6 +798,7 @@ class ParallelSftpRangeReader:
         check_handle: Callable[[SFTPAttributes], object] | None = None,
         joining: Callable[[], Iterable[paramiko.SFTPClient]] | None = None,
         sessions: int | None = None,
+        first_in_pieces: bool = False,
     ) -> None:
         if not clients and handle is None:
             raise ValueError("at least one SFTP client or an open handle is needed")
@@ -804,6 +807,7 @@ class ParallelSftpRangeReader:
         self.path, self.chunk_size, self.request_size = path, chunk_size, request_size
         self.check_file = check_file  # raises when a session opened another file than expected
         self.check_handle = check_handle  # raises when ``handle``'s fstat is not what was opened
+        self.first_in_pieces = first_in_pieces
         if length is None:
             attrs = handle.stat() if handle is not None else clients[0].stat(path)
             length = max(0, (attrs.st_size or 0) - offset)
@@ -893,15 +897,18 @@ class ParallelSftpRangeReader:
                 self._joiner.start()
         try:
             for number in range(len(self.chunks)):
-                pieces = self._wait_chunk(number)
-                parts = [part for piece in pieces for part in piece.parts]
-                for piece in pieces:
-                    piece.parts = []
-                item = parts[0] if len(parts) == 1 else b"".join(parts)
-                del parts
-                self.bytes_delivered += len(item)
-                yield item
-                self.account(-len(item))
+                pieces = self._by_chunk[number]
+                in_pieces = number == 0 and self.first_in_pieces  # later chunks whole: the writer's chunks
+                for group in [[piece] for piece in pieces] if in_pieces else [pieces]:
+                    self._wait_pieces(group)
+                    parts = [part for piece in group for part in piece.parts]
+                    for piece in group:
+                        piece.parts = []
+                    item = parts[0] if len(parts) == 1 else b"".join(parts)
+                    del parts
+                    self.bytes_delivered += len(item)
+                    yield item
+                    self.account(-len(item))
                 with self._cv:
                     self._moved = number + 1
                     self._cv.notify_all()
@@ -911,15 +918,14 @@ class ParallelSftpRangeReader:
         finally:
             self.close()
 
-    def _wait_chunk(self, number: int) -> list[_Piece]:
-        """The pieces of chunk ``number`` once all are read; raises a session's error."""
-        pieces = self._by_chunk[number]
+    def _wait_pieces(self, pieces: list[_Piece]) -> None:
+        """Return once all ``pieces`` are read; raises a session's error."""
         with self._cv:
             while True:
                 if self._error is not None:
                     raise self._error
                 if all(piece.done for piece in pieces):
-                    return pieces
+                    return
                 joining = self._joiner is not None and self._joiner.is_alive()  # before the sessions:
                 if not joining and not any(w.thread.is_alive() for w in self.workers):  # it starts them
                     raise RuntimeError(f"the SFTP range readers of {self.path} stopped without data")

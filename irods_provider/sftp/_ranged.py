@@ -265,6 +265,7 @@ class SftpRangedSource:
             check_handle=opened_file,
             joining=joining,
             sessions=self.readers,
+            first_in_pieces=True,  # the upload's first (smaller) requests leave as their bytes come
         )
         try:
             with reader:

@@ -81,6 +81,34 @@ def test_parallel_reader_in_order_and_bounded(
         client.close()
 
 
+def test_parallel_reader_first_chunk_in_pieces(
+    sftp_server: SshTestServer, ssh_client: paramiko.SSHClient
+) -> None:
+    """``first_in_pieces``: the first chunk comes as its pieces, in byte order (an upload's first request
+    need not wait for a whole chunk), every later one whole; the bytes in order and the two-chunk bound."""
+    chunk = 1024 * 1024
+    data = _payload(6 * chunk + 321)
+    (sftp_server.root / "first-pieces.bin").write_bytes(data)
+    transport = ssh_client.get_transport()
+    assert transport is not None
+    clients = open_sftp_channels(transport, 3)
+    digest, sizes = hashlib.sha256(), []
+    with ParallelSftpRangeReader(
+        clients, "first-pieces.bin", chunk_size=chunk, first_in_pieces=True
+    ) as reader:
+        first = [n for _, n in reader.pieces[0]]
+        for block in reader:
+            digest.update(block)
+            sizes.append(len(block))
+    assert len(first) > 3  # cut finer than one piece per session (32 KiB aligned)
+    assert sizes == [*first, *[chunk] * 5, 321]
+    assert digest.hexdigest() == hashlib.sha256(data).hexdigest()
+    assert reader.bytes_delivered == len(data)
+    assert reader.max_buffered_bytes <= 2 * chunk
+    for client in clients:
+        client.close()
+
+
 def test_reader_offset_and_length(sftp_server: SshTestServer, sftp: paramiko.SFTPClient) -> None:
     data = _payload(3 * CHUNK + 5)
     (sftp_server.root / "range.bin").write_bytes(data)
