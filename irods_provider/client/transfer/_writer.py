@@ -8,6 +8,8 @@ sent;
 its
 chunk is queued: this is the asynchronous writer. The handle is always shut down (``close``, ``abort``,
 errors).
+The first chunk of an object of a known size of two chunks or more, over several streams, goes out as
+smaller requests (:data:`RAMP_SHARES`), so the first write leaves early.
 """
 
 from __future__ import annotations
