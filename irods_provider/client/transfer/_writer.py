@@ -8,8 +8,8 @@ sent;
 its
 chunk is queued: this is the asynchronous writer. The handle is always shut down (``close``, ``abort``,
 errors).
-The first chunk of an object of a known size of two chunks or more, over several streams, goes out as
-smaller requests (:data:`RAMP_SHARES`), so the first write leaves early.
+An object of a known size of two chunks or more, over several streams, starts with small requests
+growing to whole chunks (:data:`RAMP_UNIT_SHARE`), so every stream gets work early.
 """
 
 from __future__ import annotations
@@ -35,11 +35,12 @@ log = logging.getLogger(__name__)
 TAIL_PIECE_MIN = 64 * 1024
 """The smallest request the last chunk is cut into (see :meth:`ParallelWriter._tail_pieces`)."""
 
-RAMP_SHARES = (8, 8, 4, 2)
-"""The first chunk of a parallel upload goes out as requests of ``chunk_size // share`` (1, 1, 2 and
-4 MiB of an 8 MiB chunk), summing to one chunk: the first write leaves after 1/8 of a chunk is read instead
-of a whole one, the other streams start as soon as their share is read, and every later request is still
-a whole chunk at a chunk boundary (see :meth:`ParallelWriter._ramp_sizes`)."""
+RAMP_UNIT_SHARE = 8
+"""A parallel upload starts with one request of ``chunk_size // RAMP_UNIT_SHARE`` (1 MiB of an 8 MiB chunk)
+per stream, then requests doubling in size, each cut at the next chunk boundary, until one would be a
+whole chunk at a chunk boundary (3 streams, 8 MiB chunks: 1, 1, 1, 2, 3 | 4, 4 MiB, then whole chunks).
+Every stream gets work once its first small share is read instead of a whole chunk each, and every later
+request is a whole chunk at a chunk boundary (see :meth:`ParallelWriter._ramp_sizes`)."""
 
 
 class ParallelWriter:
@@ -234,17 +235,23 @@ class ParallelWriter:
         return min(self.config.small_file_threshold, self.config.chunk_size)
 
     def _ramp_sizes(self, offset: int, size: int | None) -> list[int]:
-        """The sizes of the first requests (:data:`RAMP_SHARES`), consumed as they are dispatched; empty
-        (whole chunks from the first byte) unless the size is known to be at least two chunks and more
-        than one stream sends it: a small or one-stream object gains nothing from smaller requests, and
-        the last chunk keeps its own split over the streams (:meth:`_tail_pieces`)."""
+        """The sizes of the first requests (:data:`RAMP_UNIT_SHARE`), consumed as they are dispatched;
+        empty (whole chunks from the first byte) unless the size is known to be at least two chunks and
+        more than one stream sends it: a small or one-stream object gains nothing from smaller requests,
+        and the last chunk keeps its own split over the streams (:meth:`_tail_pieces`). Boundaries are
+        absolute, so a resume from inside the ramp ramps again up to whole chunks at chunk boundaries."""
         chunk = self.config.chunk_size
-        if size is None or size - offset < 2 * chunk or self._streams < 2:
+        unit = chunk // RAMP_UNIT_SHARE
+        if size is None or size - offset < 2 * chunk or self._streams < 2 or unit < TAIL_PIECE_MIN:
             return []
-        sizes = [chunk // share for share in RAMP_SHARES]
-        if min(sizes) < TAIL_PIECE_MIN:
-            return []
-        sizes[-1] = chunk - sum(sizes[:-1])  # exactly one chunk whatever it divides into
+        sizes: list[int] = []
+        grow, at = unit, offset
+        while len(sizes) < self._streams or at % chunk or grow < chunk:
+            take = min(grow, chunk - at % chunk)
+            sizes.append(take)
+            at += take
+            if len(sizes) >= self._streams and take == grow:
+                grow *= 2
         return sizes
 
     def _wake(self) -> None:

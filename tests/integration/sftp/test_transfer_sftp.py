@@ -81,11 +81,12 @@ def test_parallel_reader_in_order_and_bounded(
         client.close()
 
 
-def test_parallel_reader_first_chunk_in_pieces(
+def test_parallel_reader_first_chunks_in_pieces(
     sftp_server: SshTestServer, ssh_client: paramiko.SSHClient
 ) -> None:
-    """``first_in_pieces``: the first chunk comes as its pieces, in byte order (an upload's first request
-    need not wait for a whole chunk), every later one whole; the bytes in order and the two-chunk bound."""
+    """``in_pieces=2``: the first two chunks come as their pieces (each cut as finely as the first), in byte
+    order (an upload's first, smaller requests need not wait for whole chunks), every later one whole; the
+    bytes in order and the two-chunk bound."""
     chunk = 1024 * 1024
     data = _payload(6 * chunk + 321)
     (sftp_server.root / "first-pieces.bin").write_bytes(data)
@@ -93,15 +94,14 @@ def test_parallel_reader_first_chunk_in_pieces(
     assert transport is not None
     clients = open_sftp_channels(transport, 3)
     digest, sizes = hashlib.sha256(), []
-    with ParallelSftpRangeReader(
-        clients, "first-pieces.bin", chunk_size=chunk, first_in_pieces=True
-    ) as reader:
-        first = [n for _, n in reader.pieces[0]]
+    with ParallelSftpRangeReader(clients, "first-pieces.bin", chunk_size=chunk, in_pieces=2) as reader:
+        first, second = ([n for _, n in pieces] for pieces in reader.pieces[:2])
+        assert [at for at, _ in reader.pieces[1]] == [chunk + sum(second[:i]) for i in range(len(second))]
         for block in reader:
             digest.update(block)
             sizes.append(len(block))
-    assert len(first) > 3  # cut finer than one piece per session (32 KiB aligned)
-    assert sizes == [*first, *[chunk] * 5, 321]
+    assert len(first) == len(second) > 3  # finer than one per session (32 KiB aligned)
+    assert sizes == [*first, *second, *[chunk] * 4, 321]
     assert digest.hexdigest() == hashlib.sha256(data).hexdigest()
     assert reader.bytes_delivered == len(data)
     assert reader.max_buffered_bytes <= 2 * chunk

@@ -1,7 +1,9 @@
-"""Issue 17, item 6: the first chunk of a parallel upload goes out as growing requests (1/8, 1/8, 1/4 and
-1/2 of a chunk), so the first write leaves after 1/8 of a chunk is read instead of a whole one; every later
+"""Issue 17, item 6: a parallel upload starts with one request of 1/8 chunk per stream, then requests
+doubling in size, each cut at the next chunk boundary (3 streams: 1/8, 1/8, 1/8, 2/8, 3/8 | 4/8, 4/8 of a
+chunk), so every stream gets work after 1/8 of a chunk is read instead of a whole chunk each; every later
 request is a whole chunk at a chunk boundary, the last chunk is still split over the streams, and a resume
-after a failure within those first requests continues from the committed prefix.
+after a failure within those first requests continues from the committed prefix, ramping again up to the
+next chunk boundaries.
 
 Checked on real sockets against the emulator by the requests it receives (offsets and body sizes), the
 bytes it holds and its SHA-256 checksum; nothing here measures time.
@@ -27,7 +29,8 @@ pytestmark = pytest.mark.timeout(60)
 HOME = "/tempZone/home/rods"
 KIB = 1024
 CHUNK = 512 * KIB
-RAMP = [CHUNK // 8, CHUNK // 8, CHUNK // 4, CHUNK // 2]  # 64, 64, 128 and 256 KiB
+UNIT = CHUNK // 8  # 64 KiB
+RAMP = [UNIT, UNIT, UNIT, 2 * UNIT, 3 * UNIT, 4 * UNIT, 4 * UNIT]  # two chunks, one small request per stream
 
 
 def sha2(data: bytes) -> str:
@@ -67,20 +70,38 @@ class Writes:
             return sorted(self.sent)
 
 
-def test_the_first_chunk_goes_out_in_growing_requests(session, irods_emulator, monkeypatch) -> None:
+def test_the_first_chunks_go_out_in_growing_requests(session, irods_emulator, monkeypatch) -> None:
     coll = f"{HOME}/ramp"
     session.collections.create(coll)
     data = random.Random(1).randbytes(5 * CHUNK + 300 * KIB)
     writes = Writes(monkeypatch)
     result = upload_object(session, io.BytesIO(data), f"{coll}/a.bin", size=len(data), config=config())
     got = writes.by_offset()
-    assert writes.sent[0] == (0, CHUNK // 8)  # the first request sent is the smallest, at offset 0
-    assert got[:4] == [(sum(RAMP[:i]), n) for i, n in enumerate(RAMP)]
-    assert got[4:8] == [(i * CHUNK, CHUNK) for i in range(1, 5)]  # whole chunks at chunk boundaries
-    assert got[8:] == [(5 * CHUNK + i * 100 * KIB, 100 * KIB) for i in range(3)]  # the last, per stream
+    assert writes.sent[:3] == [(0, UNIT), (UNIT, UNIT), (2 * UNIT, UNIT)]  # one small one per stream first
+    assert got[:7] == [(sum(RAMP[:i]), n) for i, n in enumerate(RAMP)]
+    assert got[7:10] == [(i * CHUNK, CHUNK) for i in range(2, 5)]  # whole chunks at chunk boundaries
+    assert got[10:] == [(5 * CHUNK + i * 100 * KIB, 100 * KIB) for i in range(3)]  # the last, per stream
     assert max(n for _, n in got) <= CHUNK
     assert session.data_objects.read(f"{coll}/a.bin") == data
     assert session.data_objects.calculate_checksum(f"{coll}/a.bin") == sha2(data) == result.checksum
+
+
+def test_one_small_request_per_stream_then_doubling(session, irods_emulator, monkeypatch) -> None:
+    """The ramp follows the stream count (in units of 1/8 chunk): over two streams (the emulator allows at
+    most three, like the server's default) two units, then 2 and 4, which ends at the first chunk
+    boundary, then whole chunks; the object is exact."""
+    streams, ramp = 2, [1, 1, 2, 4]
+    coll = f"{HOME}/ramp-{streams}"
+    session.collections.create(coll)
+    data = random.Random(4).randbytes(6 * CHUNK)
+    writes = Writes(monkeypatch)
+    upload_object(session, io.BytesIO(data), f"{coll}/a.bin", size=len(data), config=config(streams=streams))
+    got = writes.by_offset()
+    sizes = [n * UNIT for n in ramp]
+    assert got[: len(sizes)] == [(sum(sizes[:i]), n) for i, n in enumerate(sizes)]
+    whole = sum(sizes) // CHUNK
+    assert got[len(sizes) : len(sizes) + 2] == [(whole * CHUNK, CHUNK), ((whole + 1) * CHUNK, CHUNK)]
+    assert session.data_objects.calculate_checksum(f"{coll}/a.bin") == sha2(data)
 
 
 @pytest.mark.parametrize(
@@ -120,9 +141,10 @@ class ShortReadsFailing(io.RawIOBase):
 def test_a_failure_within_the_ramp_resumes_from_the_committed_prefix(
     session, irods_emulator, monkeypatch
 ) -> None:
-    """The source fails after 200 KiB: the first two requests (128 KiB) were sent, the 72 KiB buffered for
-    the third are dropped; the resume continues from 128 KiB, ramping again from there, and the object
-    holds exactly the source's bytes."""
+    """The source fails after 200 KiB: the first three requests (192 KiB) were sent, the 8 KiB buffered for
+    the fourth are dropped; the resume continues from 192 KiB, ramping again from there (one small request
+    per stream, then doubling, cut at the chunk boundaries: 64, 64, 64, 128 | 256, 256 KiB), whole chunks
+    from the second chunk boundary on, and the object holds exactly the source's bytes."""
     coll = f"{HOME}/ramp-resume"
     session.collections.create(coll)
     path = f"{coll}/a.bin"
@@ -148,11 +170,12 @@ def test_a_failure_within_the_ramp_resumes_from_the_committed_prefix(
         config=cfg,
         resume_key="ramp",
     )
-    start = 2 * (CHUNK // 8)
+    start = 3 * UNIT
     assert result.resumed_from == start
     got = writes.by_offset()
-    assert got[:4] == [(start + sum(RAMP[:i]), n) for i, n in enumerate(RAMP)]
-    assert got[4] == (start + CHUNK, CHUNK)  # whole chunks again, from the ramp's end
+    again = [UNIT, UNIT, UNIT, 2 * UNIT, 4 * UNIT, 4 * UNIT]
+    assert got[:6] == [(start + sum(again[:i]), n) for i, n in enumerate(again)]
+    assert got[6] == (2 * CHUNK, CHUNK)  # whole chunks again, at chunk boundaries
     assert sum(n for _, n in got) == len(data) - start
     assert session.data_objects.read(path) == data
     assert result.checksum == session.data_objects.calculate_checksum(path) == sha2(data)
