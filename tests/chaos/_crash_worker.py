@@ -60,8 +60,9 @@ def run_upload_object(args: dict[str, Any]) -> dict[str, Any]:
 
 
 def run_upload_object_ramp(args: dict[str, Any]) -> dict[str, Any]:
-    """``upload_object`` with chunks of ``RAMP_CHUNK``: its first chunk goes out as the writer's four
-    smaller requests (64, 64, 128 and 256 KiB; 64 KiB chunks are too small to ramp), each checkpointed."""
+    """``upload_object`` with chunks of ``RAMP_CHUNK``: its first two chunks go out as the writer's ramp
+    (64, 64, 64, 128, 192 | 256, 256 KiB over three streams; 64 KiB chunks are too small to ramp), each
+    request checkpointed."""
     cfg = replace(_config(), chunk_size=RAMP_CHUNK, small_file_threshold=RAMP_CHUNK)
     with _session(args) as session:
         result = upload_object(

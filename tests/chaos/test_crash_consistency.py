@@ -52,7 +52,7 @@ NAME = "data.bin"
 SMALL = 40 * worker.KIB  # fits one request body
 MULTI = 3 * worker.CHUNK + 4321  # four chunks over three streams
 BIG = 15 * worker.CHUNK + 99  # 16 chunks: the default checkpoint (every 8) falls mid-upload
-RAMP = 2 * worker.RAMP_CHUNK + 4321  # three chunks, the first sent as four growing requests
+RAMP = 2 * worker.RAMP_CHUNK + 4321  # three chunks, the first two sent as seven growing requests
 OLD = b"the older object the write replaces\n" * 100
 
 
@@ -444,7 +444,7 @@ def test_kill9_then_retry_keeps_every_invariant(
     if case.path in ("upload_object", "upload_object_ramp", "local_to_irods_operator") and case.size != SMALL:
         # Killed mid-upload, the next attempt continues from the last checkpoint: some kill points must.
         assert resumes >= 1, f"{case.id}: no retry resumed from a recorded prefix"
-    if case.path == "upload_object_ramp":  # killed between the first chunk's smaller requests, resumed there
+    if case.path == "upload_object_ramp":  # killed between the ramp's smaller requests, resumed there
         assert any(0 < p < worker.RAMP_CHUNK for p in prefixes), prefixes
     assert killed >= points * 2 // 3, f"{case.id}: only {killed} of {points} kill points hit a live worker"
 

@@ -510,8 +510,9 @@ def test_the_first_irods_write_leaves_before_a_whole_chunk_is_read(
     """Once a quarter of the first chunk is read, the SFTP reads are held until an iRODS write went out:
     only an upload whose reader hands the first chunk on as its leading pieces are read, and whose writer
     sends a first request of 1/8 chunk, gets through (before, with range readers, the first write waited
-    for a whole chunk, so the reads were held in vain). The first request is that 1/8 chunk at offset 0;
-    the object is exact. One connection (one pipelined reader) hands its answers on as they come."""
+    for a whole chunk, so the reads were held in vain). The first request is that 1/8 chunk at offset 0,
+    the first two chunks go out as the writer's ramp; the object is exact. One connection (one pipelined
+    reader) hands its answers on as they come."""
     chunk = MIB
     blob = random.Random(20).randbytes(3 * chunk + 5)
     remote.put("ramp.bin", blob)
@@ -546,5 +547,8 @@ def test_the_first_irods_write_leaves_before_a_whole_chunk_is_read(
     assert report["transferred"] == 1
     assert held[:1] == ["write first"], held
     assert first_writes[0] == (0, chunk // 8)
+    ramp = [n * chunk // 8 for n in (1, 1, 1, 2, 3, 4, 4)]  # one 1/8 per stream, then doubling: two chunks
+    assert sorted(first_writes)[:7] == [(sum(ramp[:i]), n) for i, n in enumerate(ramp)]
+    assert sorted(first_writes)[7] == (2 * chunk, chunk)
     assert session.data_objects.read(f"{HOME}/ramp.bin") == blob
     assert irods_sha256(session, f"{HOME}/ramp.bin") == sha2(blob)
