@@ -605,8 +605,10 @@ def split_pieces(start: int, size: int, sessions: int) -> list[tuple[int, int]]:
     return [(start + at, min(piece, size - at)) for at in range(0, size, piece)] or [(start, 0)]
 
 
-#: Pieces per session of a parallel read's first chunk: sessions that join late (their SSH connection was
-#: still opening) share what is left of it, instead of the first session having claimed it whole.
+#: Pieces per session of a parallel read's first chunk (and of each chunk handed on piece by piece):
+#: sessions that join late (their SSH connection was still opening) share what is left of it, instead of
+#: the first session having claimed it whole, and the in-order handover never waits behind one session's
+#: share of a whole chunk.
 FIRST_CHUNK_PIECES_PER_SESSION = 4
 #: Pieces a session has claimed and not read to their end, at most (its pipeline runs on into the next).
 _CLAIMED_AHEAD = 3
@@ -766,8 +768,8 @@ class _Session:
 class ParallelSftpRangeReader:
     """Read one remote file over K SFTP sessions at once, yielding its chunks in byte order.
 
-    Each chunk is cut into pieces (one per session; the first chunk into more, see
-    :data:`FIRST_CHUNK_PIECES_PER_SESSION`) that the sessions claim in byte order as their pipelines have
+    Each chunk is cut into pieces (one per session; the first chunk, or the first ``in_pieces``, into more,
+    see :data:`FIRST_CHUNK_PIECES_PER_SESSION`) that the sessions claim in byte order as their pipelines have
     room, so the chunk the caller waits for next arrives at the sessions' combined rate and a faster
     session simply takes more. Sessions: ``clients`` (each opens ``path``; ``check_file`` judges its
     handle's attributes before any of its bytes count), ``handle`` (an open handle read from the first
@@ -779,7 +781,9 @@ class ParallelSftpRangeReader:
     (:attr:`max_buffered_bytes`); pieces are claimed (requested) up to two chunks further, so pipelines
     keep requests on the wire across chunk boundaries. The answers to those are left unread on the wire:
     at most three pieces per session, capped by its pipeline (``PIPELINE_BYTES``) and its channel window.
-    Iterate to receive ``bytes`` chunks in order; close (or leave the ``with`` block) to stop early.
+    Iterate to receive ``bytes`` chunks in order (the first ``in_pieces`` chunks, cut as finely as the first,
+    piece by piece, each as soon as it and those before it are read, so an upload's first, smaller
+    requests need not wait for whole chunks); close (or leave the ``with`` block) to stop early.
     """
 
     def __init__(
@@ -796,6 +800,7 @@ class ParallelSftpRangeReader:
         check_handle: Callable[[SFTPAttributes], object] | None = None,
         joining: Callable[[], Iterable[paramiko.SFTPClient]] | None = None,
         sessions: int | None = None,
+        in_pieces: int = 0,
     ) -> None:
         if not clients and handle is None:
             raise ValueError("at least one SFTP client or an open handle is needed")
@@ -804,6 +809,7 @@ class ParallelSftpRangeReader:
         self.path, self.chunk_size, self.request_size = path, chunk_size, request_size
         self.check_file = check_file  # raises when a session opened another file than expected
         self.check_handle = check_handle  # raises when ``handle``'s fstat is not what was opened
+        self.in_pieces = in_pieces
         if length is None:
             attrs = handle.stat() if handle is not None else clients[0].stat(path)
             length = max(0, (attrs.st_size or 0) - offset)
@@ -811,9 +817,10 @@ class ParallelSftpRangeReader:
         count = max(1, sessions or len(clients) + (handle is not None))
         end = offset + length
         self.chunks = [(s, min(chunk_size, end - s)) for s in range(offset, end, chunk_size)]
-        first = FIRST_CHUNK_PIECES_PER_SESSION if count > 1 else 1
+        fine = FIRST_CHUNK_PIECES_PER_SESSION if count > 1 else 1
         self.pieces = [
-            split_pieces(s, n, count * (first if i == 0 else 1)) for i, (s, n) in enumerate(self.chunks)
+            split_pieces(s, n, count * (fine if i < max(1, in_pieces) else 1))
+            for i, (s, n) in enumerate(self.chunks)
         ]
         self._queue = [_Piece(i, at, n) for i, pieces in enumerate(self.pieces) for at, n in pieces]
         self._by_chunk: list[list[_Piece]] = [[] for _ in self.chunks]
@@ -893,15 +900,17 @@ class ParallelSftpRangeReader:
                 self._joiner.start()
         try:
             for number in range(len(self.chunks)):
-                pieces = self._wait_chunk(number)
-                parts = [part for piece in pieces for part in piece.parts]
-                for piece in pieces:
-                    piece.parts = []
-                item = parts[0] if len(parts) == 1 else b"".join(parts)
-                del parts
-                self.bytes_delivered += len(item)
-                yield item
-                self.account(-len(item))
+                pieces = self._by_chunk[number]
+                for group in [[piece] for piece in pieces] if number < self.in_pieces else [pieces]:
+                    self._wait_pieces(group)
+                    parts = [part for piece in group for part in piece.parts]
+                    for piece in group:
+                        piece.parts = []
+                    item = parts[0] if len(parts) == 1 else b"".join(parts)
+                    del parts
+                    self.bytes_delivered += len(item)
+                    yield item
+                    self.account(-len(item))
                 with self._cv:
                     self._moved = number + 1
                     self._cv.notify_all()
@@ -911,15 +920,14 @@ class ParallelSftpRangeReader:
         finally:
             self.close()
 
-    def _wait_chunk(self, number: int) -> list[_Piece]:
-        """The pieces of chunk ``number`` once all are read; raises a session's error."""
-        pieces = self._by_chunk[number]
+    def _wait_pieces(self, pieces: list[_Piece]) -> None:
+        """Return once all ``pieces`` are read; raises a session's error."""
         with self._cv:
             while True:
                 if self._error is not None:
                     raise self._error
                 if all(piece.done for piece in pieces):
-                    return pieces
+                    return
                 joining = self._joiner is not None and self._joiner.is_alive()  # before the sessions:
                 if not joining and not any(w.thread.is_alive() for w in self.workers):  # it starts them
                     raise RuntimeError(f"the SFTP range readers of {self.path} stopped without data")

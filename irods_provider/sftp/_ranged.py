@@ -27,6 +27,11 @@ from ._endpoint import SftpEndpoint, is_raw_connection_error
 from ._integrity import SftpState, check_opened, open_source, sftp_probe, source_change
 from ._io import DEFAULT_CHUNK_SIZE, ParallelSftpRangeReader, SftpRangeReader
 
+#: Leading chunks a ranged source hands on piece by piece: the upload writer's first requests (one small
+#: one per stream, then doubling; see ``irods_provider.client.transfer._writer.RAMP_UNIT_SHARE``) end
+#: within two chunks for up to eight streams, and leave as soon as their bytes are read.
+_RAMP_CHUNKS = 2
+
 if TYPE_CHECKING:
     import paramiko
 
@@ -265,6 +270,7 @@ class SftpRangedSource:
             check_handle=opened_file,
             joining=joining,
             sessions=self.readers,
+            in_pieces=_RAMP_CHUNKS,  # the upload's first (smaller) requests leave as their bytes come
         )
         try:
             with reader:

@@ -18,6 +18,7 @@ import os
 import sys
 import traceback
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from irods_provider.client import BasicAuth, IrodsSession
@@ -32,6 +33,7 @@ from irods_provider.client.transfer import (
 
 KIB = 1024
 CHUNK = 64 * KIB
+RAMP_CHUNK = 512 * KIB
 STREAMS = 3
 CONN_ID = "irods_default"
 
@@ -53,6 +55,18 @@ def run_upload_object(args: dict[str, Any]) -> dict[str, Any]:
     with _session(args) as session:
         result = upload_object(
             session, args["local"], args["remote"], config=_config(), overwrite=OverwritePolicy.OVERWRITE
+        )
+    return {"resumed_from": result.resumed_from}
+
+
+def run_upload_object_ramp(args: dict[str, Any]) -> dict[str, Any]:
+    """``upload_object`` with chunks of ``RAMP_CHUNK``: its first two chunks go out as the writer's ramp
+    (64, 64, 64, 128, 192 | 256, 256 KiB over three streams; 64 KiB chunks are too small to ramp), each
+    request checkpointed."""
+    cfg = replace(_config(), chunk_size=RAMP_CHUNK, small_file_threshold=RAMP_CHUNK)
+    with _session(args) as session:
+        result = upload_object(
+            session, args["local"], args["remote"], config=cfg, overwrite=OverwritePolicy.OVERWRITE
         )
     return {"resumed_from": result.resumed_from}
 
@@ -156,6 +170,7 @@ def run_irods_to_local(args: dict[str, Any]) -> dict[str, Any]:
 
 WRITE_PATHS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "upload_object": run_upload_object,
+    "upload_object_ramp": run_upload_object_ramp,
     "parallel_upload": run_parallel_upload,
     "open_writer": run_open_writer,
     "fs_put": run_fs_put,

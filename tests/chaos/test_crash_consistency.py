@@ -52,6 +52,7 @@ NAME = "data.bin"
 SMALL = 40 * worker.KIB  # fits one request body
 MULTI = 3 * worker.CHUNK + 4321  # four chunks over three streams
 BIG = 15 * worker.CHUNK + 99  # 16 chunks: the default checkpoint (every 8) falls mid-upload
+RAMP = 2 * worker.RAMP_CHUNK + 4321  # three chunks, the first two sent as seven growing requests
 OLD = b"the older object the write replaces\n" * 100
 
 
@@ -67,13 +68,14 @@ class Case:
 
     @property
     def id(self) -> str:
-        size = {SMALL: "small", MULTI: "multi", BIG: "16-chunks"}[self.size]
+        size = {SMALL: "small", MULTI: "multi", BIG: "16-chunks", RAMP: "ramp"}[self.size]
         return f"{self.path}-{size}{'-replace' if self.replaces else ''}"
 
 
 CASES = [
     Case("upload_object", SMALL),
     Case("upload_object", MULTI),
+    Case("upload_object_ramp", RAMP),
     Case("parallel_upload", SMALL),
     Case("parallel_upload", MULTI),
     Case("parallel_upload", MULTI, replaces=True),
@@ -387,6 +389,7 @@ def test_kill9_then_retry_keeps_every_invariant(
 
     violations: list[str] = []
     killed = resumes = orphans = 0
+    prefixes: list[int] = []  # the recorded prefixes retries resumed from
     spent = {"worker": 0.0, "retry": 0.0}
     started = time.monotonic()
     for i, (kill_at, after) in enumerate(kill_points(case, requests, points), start=1):
@@ -422,6 +425,7 @@ def test_kill9_then_retry_keeps_every_invariant(
             if outcome.get("resumed"):
                 resumes += 1
                 prefix = resumable_prefix(snap, final)
+                prefixes.append(prefix)
                 if switch.post_bytes > full_bytes - prefix // 2:  # request framing varies a little
                     violations.append(
                         f"{where}: resumed from {prefix} bytes but sent {switch.post_bytes} of a full "
@@ -437,9 +441,11 @@ def test_kill9_then_retry_keeps_every_invariant(
         f"(worker {spent['worker']:.1f} s, retry {spent['retry']:.1f} s)"
     )
     assert violations == [], "\n".join(violations[:15]) + f"\n({len(violations)} violations)"
-    if case.path in ("upload_object", "local_to_irods_operator") and case.size != SMALL:
+    if case.path in ("upload_object", "upload_object_ramp", "local_to_irods_operator") and case.size != SMALL:
         # Killed mid-upload, the next attempt continues from the last checkpoint: some kill points must.
         assert resumes >= 1, f"{case.id}: no retry resumed from a recorded prefix"
+    if case.path == "upload_object_ramp":  # killed between the ramp's smaller requests, resumed there
+        assert any(0 < p < worker.RAMP_CHUNK for p in prefixes), prefixes
     assert killed >= points * 2 // 3, f"{case.id}: only {killed} of {points} kill points hit a live worker"
 
 

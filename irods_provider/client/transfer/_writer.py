@@ -8,6 +8,8 @@ sent;
 its
 chunk is queued: this is the asynchronous writer. The handle is always shut down (``close``, ``abort``,
 errors).
+An object of a known size of two chunks or more, over several streams, starts with small requests
+growing to whole chunks (:data:`RAMP_UNIT_SHARE`), so every stream gets work early.
 """
 
 from __future__ import annotations
@@ -32,6 +34,13 @@ log = logging.getLogger(__name__)
 
 TAIL_PIECE_MIN = 64 * 1024
 """The smallest request the last chunk is cut into (see :meth:`ParallelWriter._tail_pieces`)."""
+
+RAMP_UNIT_SHARE = 8
+"""A parallel upload starts with one request of ``chunk_size // RAMP_UNIT_SHARE`` (1 MiB of an 8 MiB chunk)
+per stream, then requests doubling in size, each cut at the next chunk boundary, until one would be a
+whole chunk at a chunk boundary (3 streams, 8 MiB chunks: 1, 1, 1, 2, 3 | 4, 4 MiB, then whole chunks).
+Every stream gets work once its first small share is read instead of a whole chunk each, and every later
+request is a whole chunk at a chunk boundary (see :meth:`ParallelWriter._ramp_sizes`)."""
 
 
 class ParallelWriter:
@@ -79,6 +88,7 @@ class ParallelWriter:
         if size is not None:
             chunks = max(1, -(-(size - offset) // config.chunk_size))
             self._streams = min(config.streams, chunks)
+        self._ramp = self._ramp_sizes(offset, size)
         self._indices: queue.SimpleQueue[int] = queue.SimpleQueue()
         for index in range(self._streams):
             self._indices.put(index)
@@ -129,24 +139,27 @@ class ParallelWriter:
         if self._closed:
             raise ValueError("write to a closed ParallelWriter")
         self.coordinator.raise_if_failed()
-        chunk = self.config.chunk_size
+        chunk = self._ramp[0] if self._ramp else self.config.chunk_size
         if type(data) is bytes and not self._buf and len(data) == chunk:
             # Immutable and exactly one chunk (what copy() reads from files): sent as it is, no copy.
             self._dispatch(data)
             return chunk
         view = memoryview(data).cast("B")
         n = len(view)
-        if not self._buf and n == chunk:
-            self._dispatch(bytes(view))
-            return n
         pos = 0
         while pos < n:
-            take = min(chunk - len(self._buf), n - pos)
-            self._buf += view[pos : pos + take]
-            pos += take
-            if len(self._buf) == chunk:
+            if not self._buf and n - pos >= chunk:
+                data_chunk = bytes(view[pos : pos + chunk])  # one copy, not two through the buffer
+                pos += chunk
+            else:
+                take = min(chunk - len(self._buf), n - pos)
+                self._buf += view[pos : pos + take]
+                pos += take
+                if len(self._buf) < chunk:
+                    return n
                 data_chunk, self._buf = bytes(self._buf), bytearray()
-                self._dispatch(data_chunk)
+            self._dispatch(data_chunk)
+            chunk = self._ramp[0] if self._ramp else self.config.chunk_size
         return n
 
     def flush(self) -> None:
@@ -220,6 +233,26 @@ class ParallelWriter:
 
     def _threshold(self) -> int:
         return min(self.config.small_file_threshold, self.config.chunk_size)
+
+    def _ramp_sizes(self, offset: int, size: int | None) -> list[int]:
+        """The sizes of the first requests (:data:`RAMP_UNIT_SHARE`), consumed as they are dispatched;
+        empty (whole chunks from the first byte) unless the size is known to be at least two chunks and
+        more than one stream sends it: a small or one-stream object gains nothing from smaller requests,
+        and the last chunk keeps its own split over the streams (:meth:`_tail_pieces`). Boundaries are
+        absolute, so a resume from inside the ramp ramps again up to whole chunks at chunk boundaries."""
+        chunk = self.config.chunk_size
+        unit = chunk // RAMP_UNIT_SHARE
+        if size is None or size - offset < 2 * chunk or self._streams < 2 or unit < TAIL_PIECE_MIN:
+            return []
+        sizes: list[int] = []
+        grow, at = unit, offset
+        while len(sizes) < self._streams or at % chunk or grow < chunk:
+            take = min(grow, chunk - at % chunk)
+            sizes.append(take)
+            at += take
+            if len(sizes) >= self._streams and take == grow:
+                grow *= 2
+        return sizes
 
     def _wake(self) -> None:
         with self._cv:
@@ -318,6 +351,10 @@ class ParallelWriter:
     def _dispatch(self, data: bytes) -> None:
         if self._handle is None and not self._sequential:
             self._open_handle()
+        if self._ramp:
+            self._ramp.pop(0)
+            if self._sequential:  # one stream after all (the server was busy): nothing to overlap
+                self._ramp.clear()
         pieces = self._tail_pieces(len(data))
         if pieces < 2:
             self._dispatch_one(data)

@@ -81,6 +81,34 @@ def test_parallel_reader_in_order_and_bounded(
         client.close()
 
 
+def test_parallel_reader_first_chunks_in_pieces(
+    sftp_server: SshTestServer, ssh_client: paramiko.SSHClient
+) -> None:
+    """``in_pieces=2``: the first two chunks come as their pieces (each cut as finely as the first), in byte
+    order (an upload's first, smaller requests need not wait for whole chunks), every later one whole; the
+    bytes in order and the two-chunk bound."""
+    chunk = 1024 * 1024
+    data = _payload(6 * chunk + 321)
+    (sftp_server.root / "first-pieces.bin").write_bytes(data)
+    transport = ssh_client.get_transport()
+    assert transport is not None
+    clients = open_sftp_channels(transport, 3)
+    digest, sizes = hashlib.sha256(), []
+    with ParallelSftpRangeReader(clients, "first-pieces.bin", chunk_size=chunk, in_pieces=2) as reader:
+        first, second = ([n for _, n in pieces] for pieces in reader.pieces[:2])
+        assert [at for at, _ in reader.pieces[1]] == [chunk + sum(second[:i]) for i in range(len(second))]
+        for block in reader:
+            digest.update(block)
+            sizes.append(len(block))
+    assert len(first) == len(second) > 3  # finer than one per session (32 KiB aligned)
+    assert sizes == [*first, *second, *[chunk] * 4, 321]
+    assert digest.hexdigest() == hashlib.sha256(data).hexdigest()
+    assert reader.bytes_delivered == len(data)
+    assert reader.max_buffered_bytes <= 2 * chunk
+    for client in clients:
+        client.close()
+
+
 def test_reader_offset_and_length(sftp_server: SshTestServer, sftp: paramiko.SFTPClient) -> None:
     data = _payload(3 * CHUNK + 5)
     (sftp_server.root / "range.bin").write_bytes(data)

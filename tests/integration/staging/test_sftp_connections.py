@@ -12,13 +12,17 @@ import base64
 import hashlib
 import random
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import paramiko
 import psutil
 import pytest
 
+from irods_provider.client._sync._fs import DataObjects
+from irods_provider.sftp import _io
 from irods_provider.testing.sftp import EmbeddedSftpServer, SshFaults
 from irods_provider.transfers._staging import auto_connections
 from irods_provider.transfers.irods_to_sftp import IrodsToSFTPOperator
@@ -154,6 +158,63 @@ def test_one_dropped_connection_is_replaced_and_the_upload_resumes(remote, sessi
     stats = wait_all_closed(sftp_server)
     assert stats["accepted"] == 3 + 1  # three, plus the one replacing the dropped connection
     assert stats["peak_open"] == 3
+    assert client_sockets_to(sftp_server) == []
+
+
+def test_a_drop_within_the_upload_ramp_resumes_inside_it(remote, session, sftp_server, monkeypatch) -> None:
+    """1 MiB chunks over three streams start as the writer's ramp (128 KiB per stream, then doubling, up to
+    the second chunk boundary). Once a ramp request is acknowledged and 512 KiB are read, a range reader's
+    connection "drops" (paramiko's error, raised once; the other readers wait until that attempt failed):
+    the next attempt resumes from the committed prefix, inside the ramp (a multiple of its 128 KiB
+    requests, before the first chunk boundary: without the ramp nothing is committed yet), and the object
+    is the source, byte for byte."""
+    blob = random.Random(10).randbytes(4 * MIB + 17)
+    remote.put("ramp.bin", blob)
+    acked, failed, lock, read, dropped = threading.Event(), threading.Event(), threading.Lock(), [0], []
+    real_write, real_next = DataObjects.write, _io._ReadPipeline.next_piece
+    real_fail = _io.ParallelSftpRangeReader.fail
+
+    def write(self: DataObjects, path: str, data: Any, *args: Any, **kwargs: Any) -> Any:
+        result = real_write(self, path, data, *args, **kwargs)
+        if len(data):
+            acked.set()
+        return result
+
+    def next_piece(self: _io._ReadPipeline) -> bytes:
+        with lock:
+            drop = read[0] >= 512 * KIB and not dropped
+            hold = read[0] >= 512 * KIB and not drop
+            dropped.extend(["drop"] if drop else [])
+        if drop:  # once a write was acknowledged (a deadline, not a pace: without the ramp none is yet)
+            acked.wait(10.0)
+            raise paramiko.SSHException("Server connection dropped: injected")
+        if hold:  # the other readers read no further until that attempt failed
+            failed.wait(20.0)
+        data = real_next(self)
+        with lock:
+            read[0] += len(data)
+        return data
+
+    def fail(self: _io.ParallelSftpRangeReader, exc: BaseException) -> None:
+        real_fail(self, exc)
+        failed.set()
+
+    monkeypatch.setattr(_io.ParallelSftpRangeReader, "fail", fail)
+    monkeypatch.setattr(DataObjects, "write", write)
+    monkeypatch.setattr(_io._ReadPipeline, "next_piece", next_piece)
+    report = up(
+        source_path=remote.path("ramp.bin"),
+        destination_path=f"{HOME}/ramp.bin",
+        sftp_connections=3,
+        chunk_size=MIB,
+    )
+    assert dropped == ["drop"]
+    assert report["transferred"] == 1
+    resumed = report["files"][0]["resumed_from"]
+    assert 0 < resumed < MIB, resumed  # the ramp's committed prefix, before the first chunk boundary
+    assert resumed % (128 * KIB) == 0, resumed
+    assert session.data_objects.calculate_checksum(f"{HOME}/ramp.bin") == sha2(blob)
+    wait_all_closed(sftp_server)
     assert client_sockets_to(sftp_server) == []
 
 

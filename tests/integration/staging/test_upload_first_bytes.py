@@ -522,3 +522,54 @@ def test_the_zone_is_asked_about_the_destination_while_ssh_connects(remote, sess
     assert sorted(collections) == sorted(asked)
     assert stats == [destination]
     assert irods_sha256(session, destination) == sha2(blob)
+
+
+@pytest.mark.parametrize("connections", [1, 3], ids=["one-connection", "range-readers"])
+def test_the_first_irods_write_leaves_before_a_whole_chunk_is_read(
+    remote, session, monkeypatch, connections
+) -> None:
+    """Once a quarter of the first chunk is read, the SFTP reads are held until an iRODS write went out:
+    only an upload whose reader hands the first chunk on as its leading pieces are read, and whose writer
+    sends a first request of 1/8 chunk, gets through (before, with range readers, the first write waited
+    for a whole chunk, so the reads were held in vain). The first request is that 1/8 chunk at offset 0,
+    the first two chunks go out as the writer's ramp; the object is exact. One connection (one pipelined
+    reader) hands its answers on as they come."""
+    chunk = MIB
+    blob = random.Random(20).randbytes(3 * chunk + 5)
+    remote.put("ramp.bin", blob)
+    wrote, lock = threading.Event(), threading.Lock()
+    read, held, first_writes = [0], [], []
+    real_write, real_next = DataObjects.write, _io._ReadPipeline.next_piece
+
+    def write(self: DataObjects, path: str, data: Any, *args: Any, **kwargs: Any) -> Any:
+        if len(data):
+            first_writes.append((kwargs.get("offset", 0), len(data)))
+            wrote.set()
+        return real_write(self, path, data, *args, **kwargs)
+
+    def next_piece(self: _io._ReadPipeline) -> bytes:
+        with lock:
+            hold = read[0] >= chunk // 4 and not held
+        if hold:  # once: a reader held in vain is let go (a failure, not a hang)
+            held.append("write first" if wrote.wait(HELD) else "held in vain")
+        data = real_next(self)
+        with lock:
+            read[0] += len(data)
+        return data
+
+    monkeypatch.setattr(DataObjects, "write", write)
+    monkeypatch.setattr(_io._ReadPipeline, "next_piece", next_piece)
+    report = up(
+        source_path=remote.path("ramp.bin"),
+        destination_path=f"{HOME}/ramp.bin",
+        chunk_size=chunk,
+        sftp_connections=connections,
+    )
+    assert report["transferred"] == 1
+    assert held[:1] == ["write first"], held
+    assert first_writes[0] == (0, chunk // 8)
+    ramp = [n * chunk // 8 for n in (1, 1, 1, 2, 3, 4, 4)]  # one 1/8 per stream, then doubling: two chunks
+    assert sorted(first_writes)[:7] == [(sum(ramp[:i]), n) for i, n in enumerate(ramp)]
+    assert sorted(first_writes)[7] == (2 * chunk, chunk)
+    assert session.data_objects.read(f"{HOME}/ramp.bin") == blob
+    assert irods_sha256(session, f"{HOME}/ramp.bin") == sha2(blob)
