@@ -1,14 +1,14 @@
 """Benchmark: CPU per GiB of SFTP bulk data, paramiko's default cipher vs AES-GCM (client + sshd).
 
-A task's further SSH connections use AES-GCM when the server offers it (picked at their first key exchange
-once connection #0 is up, else re-keyed: :func:`irods_provider.sftp._io.prefer_aead_cipher`); this
-measures what that saves, against Debian's sshd on loopback: ``--size-mib`` written over 4 connections
-(the parallel writer, as a staged download writes) and read back over one (a range reader), each round
-once with the cipher paramiko negotiates and once re-keyed by the same function production uses,
-interleaved. CPU is this process's (every thread) plus every sshd
-session process's, taken while the connections are still open. The written file's SHA-256 is checked.
-Prints JSON and updates the "SFTP ciphers" section of ``benchmarks/RESULTS.md``. Ratios from one run on a
-shared machine; CPU seconds are less sensitive to the load than wall time.
+A task's SSH connections use AES-GCM when the server offers it (first in their cipher preferences before
+their first key exchange: :func:`irods_provider.sftp._tcp.tuned_handshakes`); this measures what that
+saves, against Debian's sshd on loopback: ``--size-mib`` written over 4 connections (the parallel writer, as
+a staged download writes) and read back over one (a range reader), each round once with the cipher
+paramiko negotiates and once with the preference production sets, interleaved. CPU is this process's
+(every thread) plus every sshd session process's, taken while the connections are still open. The written
+file's SHA-256 is checked. Prints JSON and updates the "SFTP ciphers" section of
+``benchmarks/RESULTS.md``. Ratios from one run on a shared machine; CPU seconds are less sensitive to the
+load than wall time.
 """
 
 from __future__ import annotations
@@ -26,13 +26,9 @@ from typing import Any
 
 import psutil
 
-from irods_provider.sftp._io import (
-    open_sftp_channels,
-    open_sftp_reader,
-    open_sftp_writer,
-    prefer_aead_cipher,
-)
+from irods_provider.sftp._io import AEAD_CIPHERS, open_sftp_channels, open_sftp_reader, open_sftp_writer
 from irods_provider.sftp._parallel import ParallelSftpWriter
+from irods_provider.sftp._tcp import tuned_handshakes
 from irods_provider.testing._sshd import OpenSshServer
 from irods_provider.testing.sftp import paramiko_client
 
@@ -55,12 +51,12 @@ def _sshd_cpu(server: OpenSshServer) -> float:
 
 
 def _one(server: OpenSshServer, data: bytes, size: int, gcm: bool, name: str) -> dict[str, Any]:
-    clients = [paramiko_client(server) for _ in range(4)]
+    with tuned_handshakes(prefer_aead=gcm):
+        clients = [paramiko_client(server) for _ in range(4)]
     try:
         transports = [c.get_transport() for c in clients]
-        if gcm:
-            for transport in transports:
-                prefer_aead_cipher(transport, timeout=30.0)  # type: ignore[arg-type]
+        if gcm and not all(t.local_cipher in AEAD_CIPHERS for t in transports):  # type: ignore[union-attr]
+            raise SystemExit("the server did not agree to AES-GCM")
         sftps = [open_sftp_channels(t, 1)[0] for t in transports]  # type: ignore[arg-type]
         path = f"{server.root}/{name}"
         sshd, cpu, wall = _sshd_cpu(server), time.process_time(), time.perf_counter()
@@ -135,9 +131,9 @@ def record(result: dict[str, Any]) -> None:
         f"{SECTION}\n\n"
         f"`python benchmarks/sftp_ciphers.py --size-mib {result['size_mib']} --rounds {result['rounds']}` "
         f"({time.strftime('%Y-%m-%d')}, load average {result['load_average'][0]:.2f}): CPU seconds per GiB "
-        "against Debian's sshd on loopback, medians of interleaved rounds. A task's further SSH connections "
-        "use AES-GCM when the server offers it (picked at their first key exchange once connection #0 is up, "
-        "else re-keyed: `prefer_aead_cipher`).\n\n"
+        "against Debian's sshd on loopback, medians of interleaved rounds. A task's SSH connections use "
+        "AES-GCM when the server offers it (first in their cipher preferences before their first key "
+        "exchange: `tuned_handshakes(prefer_aead=True)`).\n\n"
         "| data | cipher | client | sshd | both |\n|---|---|---|---|---|\n" + "\n".join(rows) + "\n\n"
         f"AES-GCM over the default, both ends: written {result['write_cpu_gcm_over_default']}, "
         f"read {result['read_cpu_gcm_over_default']}.\n"

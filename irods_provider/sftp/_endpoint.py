@@ -37,13 +37,8 @@ from irods_provider.exceptions import (
     IrodsUsageError,
 )
 from irods_provider.sftp._io import (
-    aead_only_algorithms,
-    offered_aead_ciphers,
     open_sftp_channels,
-    prefer_aead_cipher,
-    record_offered_ciphers,
     tune_transport,
-    uses_aead_cipher,
 )
 from irods_provider.sftp._tcp import tuned_handshakes
 
@@ -94,10 +89,9 @@ class SftpEndpoint:
     :meth:`retrying` runs one file's copy again once the connections it used are back. Leaving the ``with``
     block turns a raw paramiko or socket error into :class:`IrodsSftpConnectionError`.
 
-    ``bulk_cipher``: the further connections (1..), opened for bulk data, use AES-GCM when the server offers
-    it and the connection names no ``ciphers`` of its own: when connection #0 saw it offered, their first
-    key exchange picks it (:func:`.aead_only_algorithms` on their copy of the hook); otherwise (#0 not up
-    yet, or its key exchange not recorded) they re-key once up (:func:`.prefer_aead_cipher`).
+    ``bulk_cipher``: every connection (each carries bulk data) uses AES-GCM when the server offers it and the
+    connection names no ``ciphers`` of its own: AES-GCM goes first in its cipher preferences before its
+    first key exchange (:func:`.prefer_aead_first`), so it is agreed at once, with no re-key.
     """
 
     def __init__(
@@ -118,8 +112,6 @@ class SftpEndpoint:
         self.io_timeout = io_timeout
         self.connect_attempts = max(1, connect_attempts)
         self.bulk_cipher = bulk_cipher
-        if bulk_cipher:
-            record_offered_ciphers()  # before connection #0's key exchange: the further ones learn from it
         self.backoff = backoff
         self._links = [_Link(0, hook)]
         self._wanted = self._requested = connections
@@ -275,18 +267,16 @@ class SftpEndpoint:
         """Open ``link``'s SSH connection through its hook and tune the transport."""
         if self.compress is not None:
             link.hook.compress = self.compress
-        bulk = bool(link.index and self.bulk_cipher and not getattr(link.hook, "ciphers", None))
-        if bulk:
-            self._choose_cipher_first(link)
-        with tuned_handshakes():  # TCP_NODELAY from the first packet, quick ACKs until the session is up
+        prefer_aead = bool(self.bulk_cipher and not getattr(link.hook, "ciphers", None))
+        with tuned_handshakes(
+            prefer_aead=prefer_aead
+        ):  # TCP_NODELAY from the first packet, quick ACKs till up
             main = link.hook.get_conn()
             channel = main.get_channel()
             if channel is None:
                 raise OSError("the SFTP client has no channel")
             transport = channel.get_transport()
             tune_transport(transport)
-            if bulk and not uses_aead_cipher(transport) and offered_aead_ciphers(transport) != ():
-                prefer_aead_cipher(transport, timeout=self.io_timeout or IO_TIMEOUT)  # it carries bulk data
         channel.settimeout(self.io_timeout)
         with self._lock:
             link.main, link.transport = main, transport
@@ -298,16 +288,6 @@ class SftpEndpoint:
         with self._lock:
             self._ups += 1
             self._link_up.notify_all()
-
-    def _choose_cipher_first(self, link: _Link) -> None:
-        """When connection #0's server offered AES-GCM, disable the other ciphers on ``link``'s own copy of
-        the hook (the user's connection is not changed), so its first key exchange picks AES-GCM: no re-key
-        (two round trips) before it carries data. Otherwise its ``disabled_algorithms`` stay the user's."""
-        base = getattr(self.hook, "disabled_algorithms", None)
-        offered = offered_aead_ciphers(self._links[0].transport)
-        chosen = aead_only_algorithms(base, offered) if offered else None
-        if link.hook is not self.hook and hasattr(link.hook, "disabled_algorithms"):
-            link.hook.disabled_algorithms = chosen or base
 
     def _drop_link(self, link: _Link) -> None:
         """Close every channel and the transport of ``link`` (its hook's cached client with it)."""

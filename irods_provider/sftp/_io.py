@@ -31,14 +31,11 @@ __all__ = [
     "ParallelSftpRangeReader",
     "SftpRangeReader",
     "SftpWriter",
-    "aead_only_algorithms",
-    "offered_aead_ciphers",
     "open_sftp_channels",
     "open_sftp_reader",
     "open_sftp_writer",
-    "prefer_aead_cipher",
+    "prefer_aead_first",
     "publish_atomically",
-    "record_offered_ciphers",
     "temporary_sibling",
     "tune_transport",
 ]
@@ -59,90 +56,19 @@ _POLL = 0.2
 AEAD_CIPHERS = ("aes128-gcm@openssh.com", "aes256-gcm@openssh.com")
 
 
-def prefer_aead_cipher(transport: paramiko.Transport, *, timeout: float) -> bool:
-    """Re-key ``transport`` preferring AES-GCM if it negotiated another cipher; True if it now uses AES-GCM.
+def prefer_aead_first(transport: paramiko.Transport) -> None:
+    """Put AES-GCM first in ``transport``'s cipher preferences, before its first key exchange.
 
-    paramiko prefers AES-CTR with a separate HMAC-SHA2 and Airflow's hook applies its ``ciphers`` only after
-    the first key exchange. AES-GCM costs client and sshd less CPU per byte (``benchmarks/sftp_ciphers.py``):
-    worth one more key exchange (two round trips) on a connection opened for bulk data, when it could not
-    pick AES-GCM at its first one (:func:`aead_only_algorithms`). A server without AES-GCM keeps its cipher;
-    ciphers the connection disabled are never chosen. A re-key that does not finish within ``timeout``
-    closes the transport (the caller's connect error handling takes over).
+    paramiko prefers AES-CTR with a separate HMAC-SHA2, and Airflow's hook applies its ``ciphers`` only after
+    the first key exchange. AES-GCM costs client and sshd less CPU per byte (``benchmarks/sftp_ciphers.py``);
+    the client's order decides the negotiation, so a server that offers AES-GCM agrees to it at once (no
+    re-key) and any other keeps its cipher. Ciphers the connection disabled stay disabled.
     """
-    if uses_aead_cipher(transport):
-        return True
-    allowed = transport.preferred_ciphers  # without the connection's disabled_algorithms
-    preferred = tuple(c for c in AEAD_CIPHERS if c in allowed)
-    if not preferred:
-        return False
     options = transport.get_security_options()
-    options.ciphers = preferred + tuple(c for c in options.ciphers if c not in preferred)
-    watchdog = threading.Timer(timeout, transport.close)
-    watchdog.daemon = True
-    watchdog.start()
-    try:
-        transport.renegotiate_keys()
-    finally:
-        watchdog.cancel()
-    return uses_aead_cipher(transport)
-
-
-def _record_offered_ciphers(transport: Any, message: paramiko.Message) -> None:
-    """Keep the peer's offered ciphers (both directions) on ``transport`` as ``irods_offered_ciphers``."""
-    with contextlib.suppress(Exception):  # a record only: the key exchange itself parses and judges it
-        copy = paramiko.Message(message.asbytes())  # the payload after the message type
-        parsed = transport._really_parse_kex_init(copy)
-        both = set(parsed["client_encrypt_algo_list"]) & set(parsed["server_encrypt_algo_list"])
-        transport.irods_offered_ciphers = frozenset(both)
-
-
-def record_offered_ciphers() -> None:
-    """Make every paramiko transport keep what its peer offered at each key exchange (idempotent).
-
-    paramiko drops the peer's KEXINIT once keys are agreed and keeps only the chosen names, so the first
-    connection could not tell the further ones that the server offers AES-GCM. The wrapper only reads a
-    copy of the message; the key exchange runs as before.
-    """
-    cls: Any = paramiko.Transport
-    parse = getattr(cls, "_parse_kex_init", None)
-    if parse is None or getattr(parse, "irods_records_offer", False):
-        return  # recorded already, or a paramiko without this hook: the further connections re-key instead
-
-    def _parse_kex_init(self: Any, m: paramiko.Message) -> Any:
-        _record_offered_ciphers(self, m)
-        return parse(self, m)
-
-    _parse_kex_init.irods_records_offer = True  # type: ignore[attr-defined]
-    cls._parse_kex_init = _parse_kex_init
-
-
-def offered_aead_ciphers(transport: paramiko.Transport | None) -> tuple[str, ...] | None:
-    """The AES-GCM ciphers ``transport``'s server offered in both directions (in our order of preference),
-    or None when unknown (the transport's key exchange was not recorded)."""
-    offered = getattr(transport, "irods_offered_ciphers", None)
-    if offered is None:
-        return None
-    return tuple(c for c in AEAD_CIPHERS if c in offered)
-
-
-def aead_only_algorithms(disabled: dict[str, Any] | None, offered: Sequence[str]) -> dict[str, Any] | None:
-    """``disabled`` (a connection's ``disabled_algorithms``) plus every cipher but the AES-GCM ones in
-    ``offered`` that it does not disable: a first key exchange with these picks AES-GCM. None when none
-    of ``offered`` is left allowed (nothing to gain)."""
-    disabled = dict(disabled or {})
-    off = list(disabled.get("ciphers") or [])
-    allowed = [c for c in offered if c in AEAD_CIPHERS and c not in off]
-    if not allowed:
-        return None
-    known: Any = paramiko.Transport  # every cipher paramiko may offer
-    disabled["ciphers"] = off + [c for c in known._preferred_ciphers if c not in allowed and c not in off]
-    return disabled
-
-
-def uses_aead_cipher(transport: paramiko.Transport) -> bool:
-    """Whether both directions of ``transport`` use AES-GCM."""
-    ciphers: Any = transport  # the negotiated names are not in paramiko's type stubs
-    return ciphers.local_cipher in AEAD_CIPHERS and ciphers.remote_cipher in AEAD_CIPHERS
+    current = tuple(options.ciphers)
+    preferred = tuple(c for c in AEAD_CIPHERS if c in current)
+    if preferred:
+        options.ciphers = preferred + tuple(c for c in current if c not in preferred)
 
 
 def tune_transport(transport: paramiko.Transport) -> None:

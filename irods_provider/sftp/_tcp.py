@@ -1,4 +1,4 @@
-"""TCP options for the SSH connections an endpoint opens, from their first packet on.
+"""TCP options (and the cipher preference) of the SSH connections an endpoint opens, from their first packet.
 
 paramiko never sets TCP_NODELAY and OpenSSH's sshd sets it only for interactive sessions, so each handshake
 stalls twice on Nagle + delayed ACK (~40 ms each, paramiko's packets traced against OpenSSH 9.2): our
@@ -12,7 +12,9 @@ loopback read ~25% slower: they end with the handshake.
 Airflow's hook builds the socket and paramiko transport itself, so :func:`tuned_handshakes` marks the
 calling thread and a guarded wrapper of ``Transport.start_client`` (installed once, process-wide) tunes
 only transports started by a marked thread: other SSH users of the worker process keep their sockets as
-they are. A ProxyCommand or a non-TCP socket is left untouched; an option the socket refuses is skipped.
+they are. A ProxyCommand or a non-TCP socket keeps its socket options; an option the socket refuses is
+skipped. With ``prefer_aead`` the same wrapper puts AES-GCM first in the transport's cipher preferences
+(:func:`~._io.prefer_aead_first`), so its first key exchange picks it where the server offers it.
 """
 
 from __future__ import annotations
@@ -26,31 +28,42 @@ from typing import Any
 import paramiko
 from paramiko.packet import Packetizer
 
+from irods_provider.sftp._io import prefer_aead_first
+
 __all__ = ["tuned_handshakes"]
 
 #: Linux only: ACK each segment at once instead of delaying it (the kernel drops it again by itself).
 _QUICKACK: int | None = getattr(socket, "TCP_QUICKACK", None)
-_marked = threading.local()  # .started: the transports the current thread's block started, or None
+_marked = threading.local()  # .block: the current thread's open block (a _Block), or None
 _install_lock = threading.Lock()
 
 
+class _Block:
+    """What one :func:`tuned_handshakes` block asked for, and the transports started within it."""
+
+    def __init__(self, *, prefer_aead: bool) -> None:
+        self.prefer_aead = prefer_aead
+        self.started: list[paramiko.Transport] = []
+
+
 @contextlib.contextmanager
-def tuned_handshakes() -> Iterator[None]:
+def tuned_handshakes(*, prefer_aead: bool = False) -> Iterator[None]:
     """Within the block, SSH transports this thread starts get TCP_NODELAY before their first packet and
-    (Linux) quick ACKs re-armed around their reads until the block ends (the SFTP session is up).
+    (Linux) quick ACKs re-armed around their reads until the block ends (the SFTP session is up); with
+    ``prefer_aead`` also AES-GCM first in their cipher preferences.
 
     Every transport started in the block is tuned (SSHHook's retries may start several). Quick ACKs stop
     at the end: afterwards each read would cost a syscall for no gain on bulk data.
     """
     _install()
-    started: list[paramiko.Transport] = []
-    outer = getattr(_marked, "started", None)
-    _marked.started = started
+    block = _Block(prefer_aead=prefer_aead)
+    outer = getattr(_marked, "block", None)
+    _marked.block = block
     try:
         yield
     finally:
-        _marked.started = outer
-        for transport in started:
+        _marked.block = outer
+        for transport in block.started:
             _disarm_quick_acks(transport.packetizer)
 
 
@@ -63,10 +76,12 @@ def _install() -> None:
             return
 
         def start_client(self: paramiko.Transport, *args: Any, **kwargs: Any) -> Any:
-            started = getattr(_marked, "started", None)
-            if started is not None:
+            block = getattr(_marked, "block", None)
+            if block is not None:
+                if block.prefer_aead:
+                    prefer_aead_first(self)
                 _tune(self)
-                started.append(self)
+                block.started.append(self)
             return start(self, *args, **kwargs)
 
         start_client.irods_tunes_tcp = True  # type: ignore[attr-defined]

@@ -1,11 +1,12 @@
-"""The further SSH connections of a task (opened for bulk data) use AES-GCM when the server offers it.
+"""Every SSH connection of a task (each carries bulk data) uses AES-GCM when the server offers it.
 
 paramiko prefers AES-CTR with a separate HMAC and Airflow's hook gives no way to reorder ciphers before the
-first key exchange; AES-GCM costs both ends less CPU per byte (``benchmarks/sftp_ciphers.py``). The first
-connection keeps what it negotiated (its requests are on the task's critical path); connections opened once
-it is up pick AES-GCM at their first key exchange (it saw the server offer it), those opened alongside it
-re-key; a server without AES-GCM keeps its cipher; a connection naming its own ``ciphers`` is left alone.
-Bytes are checked by SHA-256 on the server's disk, on both servers (the embedded asyncssh one and sshd).
+first key exchange; AES-GCM costs both ends less CPU per byte (``benchmarks/sftp_ciphers.py``). The endpoint
+puts AES-GCM first in each of its transports' preferences before their first key exchange, so every
+connection, the first included, agrees to it at once (one key exchange each, no re-key); a server without
+AES-GCM keeps its cipher; a connection naming its own ``ciphers`` is left alone, one that disables a GCM
+cipher keeps it disabled, and a plain hook outside the endpoint keeps paramiko's order. Bytes are checked
+by SHA-256 on the server's disk, on both servers (the embedded asyncssh one and sshd).
 """
 
 from __future__ import annotations
@@ -71,13 +72,15 @@ def _same(on_disk: dict[str, bytes], sent: dict[str, bytes]) -> bool:
     return digest == {k: hashlib.sha256(v).hexdigest() for k, v in sent.items()}
 
 
-def test_the_further_connections_rekey_to_aes_gcm(remote) -> None:
+def test_every_connection_agrees_to_aes_gcm_at_its_first_key_exchange(remote, monkeypatch) -> None:
+    """Opened together (an explicit connection count): the first connection too, one key exchange each."""
     remote.put("gcm/.keep", b"")
+    exchanges = _count_key_exchanges(monkeypatch)
     with SftpEndpoint(_hook(), connections=3) as endpoint:
-        first, *further = _ciphers(endpoint)
-        assert first == ("aes128-ctr", "aes128-ctr")  # paramiko's own first choice, left as negotiated
-        assert len(further) == 2
-        assert all(local in AEAD_CIPHERS and remote_ in AEAD_CIPHERS for local, remote_ in further)
+        ciphers = _ciphers(endpoint)
+        assert len(ciphers) == 3
+        assert all(local in AEAD_CIPHERS and remote_ in AEAD_CIPHERS for local, remote_ in ciphers)
+        assert [exchanges.get(id(t)) for t in endpoint.transports()] == [1, 1, 1]
         sent = _write_over_each_connection(endpoint, remote, "gcm")
     on_disk = remote.files("gcm")
     on_disk.pop(".keep")
@@ -87,25 +90,37 @@ def test_the_further_connections_rekey_to_aes_gcm(remote) -> None:
 def test_connections_opened_after_the_first_pick_aes_gcm_at_their_first_key_exchange(
     remote, monkeypatch
 ) -> None:
-    """As staging opens them (the first connection up, then more for the file's bytes): each further
-    connection does one key exchange, not a second one to re-key (two round trips before it carries data),
-    and uses AES-GCM both ways; the user's hook keeps its own ``disabled_algorithms``."""
+    """As staging opens them (the first connection up, then more for the file's bytes): each connection
+    does one key exchange, not a second one to re-key (two round trips before it carries data), and uses
+    AES-GCM both ways; the user's hook keeps its own ``disabled_algorithms``."""
     remote.put("first/.keep", b"")
     exchanges = _count_key_exchanges(monkeypatch)
     hook = _hook()
     with SftpEndpoint(hook, connections=1) as endpoint:
         endpoint.widen(3)
         transports = endpoint.transports()
-        first, *further = _ciphers(endpoint)
-        assert first == ("aes128-ctr", "aes128-ctr")
-        assert len(further) == 2
-        assert all(local in AEAD_CIPHERS and remote_ in AEAD_CIPHERS for local, remote_ in further)
+        ciphers = _ciphers(endpoint)
+        assert len(ciphers) == 3
+        assert all(local in AEAD_CIPHERS and remote_ in AEAD_CIPHERS for local, remote_ in ciphers)
         assert [exchanges.get(id(t)) for t in transports] == [1, 1, 1]
         sent = _write_over_each_connection(endpoint, remote, "first")
     assert hook.disabled_algorithms is None
     on_disk = remote.files("first")
     on_disk.pop(".keep")
     assert _same(on_disk, sent)
+
+
+def test_a_plain_hook_outside_the_endpoint_keeps_paramikos_order(remote) -> None:
+    """The preference is set only on the endpoint's own transports: a hook used directly in the same
+    process (another operator's SSH task) still negotiates paramiko's first choice."""
+    with SftpEndpoint(_hook(), connections=1) as endpoint:
+        assert _ciphers(endpoint)[0][0] in AEAD_CIPHERS
+        plain = _hook()
+        try:
+            transport = plain.get_conn().get_channel().get_transport()
+            assert (transport.local_cipher, transport.remote_cipher) == ("aes128-ctr", "aes128-ctr")
+        finally:
+            plain.close_conn()
 
 
 def test_without_it_every_connection_keeps_aes_ctr(remote) -> None:
@@ -146,17 +161,14 @@ def test_a_server_without_aes_gcm_keeps_its_cipher(ctr_only, monkeypatch) -> Non
     assert _same(on_disk, sent)
 
 
-def test_aead_only_algorithms_keeps_what_the_connection_disabled() -> None:
-    """The copy's ``disabled_algorithms``: the user's entries kept, every non-GCM cipher added; a GCM cipher
-    the user disabled stays disabled, and with none left allowed nothing changes (None)."""
-    from irods_provider.sftp._io import aead_only_algorithms
-
-    user = {"ciphers": ["aes256-gcm@openssh.com"], "kex": ["diffie-hellman-group1-sha1"]}
-    chosen = aead_only_algorithms(user, AEAD_CIPHERS)
-    assert chosen is not None
-    allowed = [c for c in paramiko.Transport._preferred_ciphers if c not in chosen["ciphers"]]  # type: ignore[attr-defined]
-    assert allowed == ["aes128-gcm@openssh.com"]
-    assert chosen["kex"] == ["diffie-hellman-group1-sha1"]
-    assert user == {"ciphers": ["aes256-gcm@openssh.com"], "kex": ["diffie-hellman-group1-sha1"]}
-    assert aead_only_algorithms(user, ("aes256-gcm@openssh.com",)) is None
-    assert aead_only_algorithms(None, ()) is None
+def test_a_gcm_cipher_the_connection_disables_stays_disabled(remote, sftp_server, monkeypatch) -> None:
+    """The connection's ``disabled_algorithms`` win over the preference: AES-128-GCM disabled, AES-256-GCM
+    is agreed instead (the user's setting is not changed)."""
+    conn = json.loads(airflow_connection_json(sftp_server))
+    conn["extra"]["disabled_algorithms"] = {"ciphers": ["aes128-gcm@openssh.com"]}
+    monkeypatch.setenv("AIRFLOW_CONN_CLUSTER", json.dumps(conn))
+    hook = _hook()
+    with SftpEndpoint(hook, connections=2) as endpoint:
+        ciphers = _ciphers(endpoint)
+    assert ciphers == [("aes256-gcm@openssh.com", "aes256-gcm@openssh.com")] * 2
+    assert hook.disabled_algorithms == {"ciphers": ["aes128-gcm@openssh.com"]}
