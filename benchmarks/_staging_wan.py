@@ -688,18 +688,18 @@ def _together_reading(r: dict[str, Any]) -> str:
 
 #: What changed since the previous run (the notes' second paragraph).
 _CHANGES = (
-    "What changed since the previous run (2026-12-05, sixth session): the start of each direction and the "
-    "range reader's pipelines. A download's iRODS reads start as soon as the plan's stat answers, while SSH "
-    "connection #0 connects and the SFTP destination is decided (at most streams x chunk_size bytes ahead, "
-    "the plan's stat reused: first read ~600 -> ~250-330 ms). An upload asks the zone about its destination "
-    "while SSH #0 connects, sends the source's lstat and open in one round trip and the handle's fstat with "
-    "its first reads (bytes flow ~90 ms after SSH #0 is up instead of ~180). SFTP range readers request up "
-    "to two chunks past what they may read, so their pipelines no longer drain at every chunk boundary "
-    "(this restores the 8-stream figure); further SSH connections opened once #0 is up pick AES-GCM at their "
-    "first key exchange instead of re-keying (~50 ms sooner). Two quiet runs: over the min leg 0.88 and "
-    "0.86 up, 0.88 and 0.87 down (marginal 0.96/0.93 up, 0.96/0.96 down), against 8 streams per handle "
-    "2.73 and 2.72 over OpenSSH (last session 2.38/2.40); the table holds the second. "
-    "`wan_phases` is one task's timeline through the model (each call traced, `staging.py --phases`)."
+    "What changed since the previous run (2026-12-05, seventh session): how each SSH connection starts and "
+    "how a parallel upload's first requests are sized. The endpoint's SSH connections get TCP_NODELAY before "
+    "their key exchange and quick ACKs during it (each handshake stalled twice ~40 ms on Nagle + delayed "
+    "ACK; SSH #0 ~390 -> ~320 ms through the model) and AES-GCM first in their cipher preferences, so every "
+    "connection, the first included, agrees to it at once (no re-key; reads cost less CPU). A parallel "
+    "upload starts with one 1/8-chunk request per stream, then doubling sizes up to whole chunks (3 "
+    "streams: 1, 1, 1, 2, 3 | 4, 4 MiB), and the SFTP range reader hands its first two chunks on piece by "
+    "piece, so all three iRODS streams get work ~0.4-0.6 s sooner. Two quiet runs: over the min leg 0.898 "
+    "and 0.905 up (33.6/37.4 and 33.3/36.8 MB/s), 0.894 and 0.885 down (marginal 0.98/0.99 up, 0.96/0.96 "
+    "down), 2.24 and 2.20 over OpenSSH at 3 streams per handle, 2.90 and 2.60 against 8; the table holds "
+    "the second. `wan_phases` is one task's timeline through the model (each call traced, "
+    "`staging.py --phases`)."
 )
 #: The previous code and this branch measured side by side (a separate run of the same operations).
 _SIDE_BY_SIDE = (
