@@ -1,10 +1,14 @@
-"""Wait for the embedded SSH server to see every connection closed (a test's connection counts start at 0)."""
+"""Wait for the embedded SSH server to see every connection closed (a test's connection counts start at 0),
+and write one file through each connection of an endpoint."""
 
 from __future__ import annotations
 
+import random
 import time
 from typing import Any
 
+from irods_provider.sftp import SftpEndpoint
+from irods_provider.sftp._io import open_sftp_writer
 from irods_provider.testing.sftp import EmbeddedSftpServer
 
 
@@ -27,3 +31,20 @@ def assert_no_open_files(server: EmbeddedSftpServer, timeout: float = 5.0) -> No
     while open_files() and time.monotonic() < deadline:
         time.sleep(0.01)
     assert open_files() == 0
+
+
+def write_over_each_connection(endpoint: SftpEndpoint, remote: Any, name: str, size: int) -> dict[str, bytes]:
+    """One file of about ``size`` bytes written through a channel of every connection of ``endpoint`` (into
+    ``remote.path(name/...)``); returns what was sent, by file name."""
+    sent = {}
+    clients = endpoint.open_channels(len(endpoint.transports()))
+    try:
+        for i, client in enumerate(clients):
+            data = random.Random(f"{name}{i}").randbytes(size + i)
+            writer = open_sftp_writer(client, remote.path(f"{name}/f{i}.bin"))
+            writer.write(data)
+            writer.close()
+            sent[f"f{i}.bin"] = data
+    finally:
+        endpoint.release(clients)
+    return sent

@@ -13,15 +13,19 @@ from __future__ import annotations
 
 import hashlib
 import json
-import random
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import paramiko
 import pytest
 
 from irods_provider.sftp import SftpEndpoint
-from irods_provider.sftp._io import AEAD_CIPHERS, open_sftp_writer
+from irods_provider.sftp._io import AEAD_CIPHERS
 from irods_provider.testing.sftp import EmbeddedSftpServer, airflow_connection_json
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "support"))
+from ssh_connections import write_over_each_connection
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -36,22 +40,6 @@ def _hook():
 
 def _ciphers(endpoint: SftpEndpoint) -> list[tuple[str, str]]:
     return [(t.local_cipher, t.remote_cipher) for t in endpoint.transports()]  # type: ignore[attr-defined]
-
-
-def _write_over_each_connection(endpoint: SftpEndpoint, remote, name: str) -> dict[str, bytes]:
-    """One file written through a channel of every connection; returns what was sent, by name."""
-    sent = {}
-    clients = endpoint.open_channels(len(endpoint.transports()))
-    try:
-        for i, client in enumerate(clients):
-            data = random.Random(f"{name}{i}").randbytes(300 * KIB + i)
-            writer = open_sftp_writer(client, remote.path(f"{name}/f{i}.bin"))
-            writer.write(data)
-            writer.close()
-            sent[f"f{i}.bin"] = data
-    finally:
-        endpoint.release(clients)
-    return sent
 
 
 def _count_key_exchanges(monkeypatch: pytest.MonkeyPatch) -> dict[int, int]:
@@ -81,7 +69,7 @@ def test_every_connection_agrees_to_aes_gcm_at_its_first_key_exchange(remote, mo
         assert len(ciphers) == 3
         assert all(local in AEAD_CIPHERS and remote_ in AEAD_CIPHERS for local, remote_ in ciphers)
         assert [exchanges.get(id(t)) for t in endpoint.transports()] == [1, 1, 1]
-        sent = _write_over_each_connection(endpoint, remote, "gcm")
+        sent = write_over_each_connection(endpoint, remote, "gcm", 300 * KIB)
     on_disk = remote.files("gcm")
     on_disk.pop(".keep")
     assert _same(on_disk, sent)
@@ -103,7 +91,7 @@ def test_connections_opened_after_the_first_pick_aes_gcm_at_their_first_key_exch
         assert len(ciphers) == 3
         assert all(local in AEAD_CIPHERS and remote_ in AEAD_CIPHERS for local, remote_ in ciphers)
         assert [exchanges.get(id(t)) for t in transports] == [1, 1, 1]
-        sent = _write_over_each_connection(endpoint, remote, "first")
+        sent = write_over_each_connection(endpoint, remote, "first", 300 * KIB)
     assert hook.disabled_algorithms is None
     on_disk = remote.files("first")
     on_disk.pop(".keep")
@@ -156,7 +144,7 @@ def test_a_server_without_aes_gcm_keeps_its_cipher(ctr_only, monkeypatch) -> Non
         endpoint.widen(4)  # opened once the first is up too: it saw no AES-GCM offered
         assert _ciphers(endpoint) == [("aes128-ctr", "aes128-ctr")] * 4
         assert [exchanges.get(id(t)) for t in endpoint.transports()] == [1, 1, 1, 1]  # none re-keyed
-        sent = _write_over_each_connection(endpoint, Remote(), "ctr")
+        sent = write_over_each_connection(endpoint, Remote(), "ctr", 300 * KIB)
     on_disk = {p.name: p.read_bytes() for p in (ctr_only.root / "ctr").iterdir()}
     assert _same(on_disk, sent)
 

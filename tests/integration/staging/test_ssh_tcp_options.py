@@ -9,7 +9,6 @@ ProxyCommand or a non-TCP socket still connects untouched. Run against the embed
 from __future__ import annotations
 
 import contextlib
-import random
 import socket
 import sys
 import threading
@@ -23,8 +22,10 @@ import pytest
 from paramiko.packet import Packetizer
 
 from irods_provider.sftp import SftpEndpoint
-from irods_provider.sftp._io import open_sftp_writer
 from irods_provider.sftp._tcp import tuned_handshakes
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "support"))
+from ssh_connections import write_over_each_connection
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -79,22 +80,6 @@ class _Wire:
         assert "read_all" not in vars(transport.packetizer)
 
 
-def _write_over_each_connection(endpoint: SftpEndpoint, remote, name: str) -> dict[str, bytes]:
-    """One file written through a channel of every connection; returns what was sent, by name."""
-    sent = {}
-    clients = endpoint.open_channels(len(endpoint.transports()))
-    try:
-        for i, client in enumerate(clients):
-            data = random.Random(f"{name}{i}").randbytes(200 * 1024 + i)
-            writer = open_sftp_writer(client, remote.path(f"{name}/f{i}.bin"))
-            writer.write(data)
-            writer.close()
-            sent[f"f{i}.bin"] = data
-    finally:
-        endpoint.release(clients)
-    return sent
-
-
 def test_every_connection_of_the_endpoint_has_nodelay_from_its_first_packet(remote, monkeypatch) -> None:
     wire = _Wire(monkeypatch)
     remote.put("nd/.keep", b"")
@@ -109,7 +94,7 @@ def test_every_connection_of_the_endpoint_has_nodelay_from_its_first_packet(remo
         if QUICKACK is not None:  # Linux: re-armed around the handshake's reads, and only then
             during = [wire.quickacks[id(t.sock)] for t in transports]
             assert all(count >= 4 for count in during), during
-            sent = _write_over_each_connection(endpoint, remote, "nd")
+            sent = write_over_each_connection(endpoint, remote, "nd", 200 * 1024)
             assert remote.files("nd") == {".keep": b"", **sent}
             after = [wire.quickacks[id(t.sock)] for t in transports]
             # at most the re-arms of the one read in flight when the handshake ended; none per later read
@@ -172,7 +157,7 @@ def test_a_proxy_command_connects_untouched(remote, monkeypatch) -> None:
                 assert isinstance(transport.sock, paramiko.ProxyCommand)
                 assert wire.first_write[id(transport.packetizer)] is None
                 assert "read_all" not in vars(transport.packetizer)
-            sent = _write_over_each_connection(endpoint, remote, "proxied")
+            sent = write_over_each_connection(endpoint, remote, "proxied", 200 * 1024)
     finally:
         for transport in transports:  # its thread signals the command on its way out; reap it, close pipes
             transport.join(10)
@@ -217,5 +202,5 @@ def test_a_non_tcp_socket_connects_untouched(remote, monkeypatch) -> None:
             assert transport.sock is sock
             assert wire.first_write[id(transport.packetizer)] is None
             assert wire.quickacks[id(sock)] == 0
-            sent = _write_over_each_connection(endpoint, remote, "unix")
+            sent = write_over_each_connection(endpoint, remote, "unix", 200 * 1024)
     assert remote.files("unix") == {".keep": b"", **sent}
