@@ -268,9 +268,8 @@ class SftpEndpoint:
         if self.compress is not None:
             link.hook.compress = self.compress
         prefer_aead = bool(self.bulk_cipher and not getattr(link.hook, "ciphers", None))
-        with tuned_handshakes(
-            prefer_aead=prefer_aead
-        ):  # TCP_NODELAY from the first packet, quick ACKs till up
+        # TCP_NODELAY from the first packet, quick ACKs until the session is up, AES-GCM first if asked.
+        with tuned_handshakes(prefer_aead=prefer_aead):
             main = link.hook.get_conn()
             channel = main.get_channel()
             if channel is None:
