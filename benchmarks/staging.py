@@ -208,7 +208,8 @@ def _child_more(op: str, size: int, arg: str, connections: int) -> dict[str, Any
                     config=TransferConfig(streams=int(streams)) if streams else None,
                 )
             else:
-                with open_reader(session, arg, size=size) as reader:
+                asked = os.environ.get(STREAMS_ENV)
+                with open_reader(session, arg, size=size, streams=int(asked) if asked else None) as reader:
                     result = copy(reader, _Discard(), hasher=StreamHasher(), report_progress=False)
                 verify_checksum(session, arg, result)
         return _measured(start, cpu)

@@ -211,7 +211,16 @@ class IrodsFileSystem(AbstractFileSystem):  # type: ignore[misc]
     # transfer engine ----------------------------------------------------------------------------------------
     @property
     def transfer_config(self) -> TransferConfig:
-        """The transfer settings after the server's limits (streams, chunk size)."""
+        """The transfer settings after the server's limits (streams, chunk size), for writes."""
+        return self._settings().for_server(self.session.limits)
+
+    @property
+    def read_config(self) -> TransferConfig:
+        """The transfer settings after the server's limits, for reads (more streams by default: see
+        :attr:`TransferConfig.streams`)."""
+        return self._settings().for_server(self.session.limits, reads=True)
+
+    def _settings(self) -> TransferConfig:
         overrides: dict[str, Any] = {}
         if self._streams is not None:
             overrides["streams"] = self._streams
@@ -221,7 +230,7 @@ class IrodsFileSystem(AbstractFileSystem):  # type: ignore[misc]
         if self._checksum_scheme is not None:
             overrides["checksum_scheme"] = self._checksum_scheme
         overrides["resource"] = self.resource
-        return TransferConfig(**overrides).for_server(self.session.limits)
+        return TransferConfig(**overrides)
 
     @property
     def small_write_bytes(self) -> int:
@@ -246,7 +255,7 @@ class IrodsFileSystem(AbstractFileSystem):  # type: ignore[misc]
         """Bytes ``[start, end)`` of a data object whose size is at least ``end``: one request or parallel."""
         if end <= start:
             return b""
-        config = self.transfer_config
+        config = self.read_config
         if end - start <= config.chunk_size:
             return self.session.data_objects.read(path, offset=start, count=end - start)
         with open_reader(self.session, path, config=config, offset=start, size=end) as reader:
@@ -517,7 +526,7 @@ class IrodsFileSystem(AbstractFileSystem):  # type: ignore[misc]
             os.makedirs(lpath, exist_ok=True)
             return
         os.makedirs(os.path.dirname(os.fspath(lpath)) or ".", exist_ok=True)
-        config = self.transfer_config
+        config = self.read_config
         if callback is not None:
             callback.set_size(info["size"])
         with (

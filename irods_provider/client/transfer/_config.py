@@ -10,6 +10,12 @@ from irods_provider.exceptions import IrodsConfigurationError
 from ._api import ServerLimitsLike
 
 MIB = 1024 * 1024
+#: Parallel-write streams of an upload's handle when ``streams`` is unset: the HTTP API's default
+#: ``max_number_of_parallel_write_streams`` (a larger ``stream-count`` is refused).
+DEFAULT_WRITE_STREAMS = 3
+#: Ranged reads in flight for a download when ``streams`` is unset: each is its own GET, which the
+#: per-handle cap of parallel writes does not limit.
+DEFAULT_READ_STREAMS = 4
 
 
 class OverwritePolicy(enum.Enum):
@@ -49,6 +55,7 @@ class TransferConfig:
 
         RAM <= (max_in_flight_chunks + 2) * chunk_size
             == (streams * queue_depth + 2) * chunk_size        # default: (3*2 + 2) * 8 MiB = 64 MiB
+                                                               # (downloads: 4 streams, 80 MiB)
 
     ``max_in_flight_chunks`` chunks are queued or being sent (each holds one ``bytes``), one is being
     filled by the
@@ -57,8 +64,12 @@ class TransferConfig:
     ``max_concurrent_files``.
 
     Attributes:
-        streams: parallel-write streams per handle and reader threads per file; capped by the server's
-            ``max_streams_per_handle`` (3 by default).
+        streams: parallel streams per file: parallel-write streams of its one handle, or ranged reads in
+            flight. A number applies to both; writes are capped by the server's ``max_streams_per_handle``,
+            reads are not. None (default): :data:`DEFAULT_WRITE_STREAMS` (3, the HTTP API's default cap)
+            for uploads and :data:`DEFAULT_READ_STREAMS` (4) for downloads, whose ranged reads are
+            independent requests that no per-handle cap limits (on a WAN path each stream is a TCP
+            connection held to one window per round trip). :meth:`for_server` settles it per direction.
         chunk_size: bytes per request; capped by the server's request-body limit (8 MiB by default) and by
             ``request_timeout_seconds * min_stream_bytes_per_second`` so one request finishes within the
             server's
@@ -101,7 +112,7 @@ class TransferConfig:
     ```
     """
 
-    streams: int = 3
+    streams: int | None = None
     chunk_size: int = 8 * MIB
     queue_depth: int = 2
     small_file_threshold: int = 8 * MIB
@@ -135,23 +146,33 @@ class TransferConfig:
             raise IrodsConfigurationError("TransferConfig.retries and small_file_threshold must be >= 0")
 
     @property
+    def stream_count(self) -> int:
+        """``streams`` as settled by :meth:`for_server`; unsettled and unset, the upload default."""
+        return DEFAULT_WRITE_STREAMS if self.streams is None else self.streams
+
+    @property
     def max_in_flight_chunks(self) -> int:
         """Chunks queued or being sent (or read ahead) at once for one file."""
-        return self.streams * self.queue_depth
+        return self.stream_count * self.queue_depth
 
     @property
     def max_buffered_bytes(self) -> int:
         """The worst-case RAM of one file transfer (see the class docstring)."""
         return (self.max_in_flight_chunks + 2) * self.chunk_size
 
-    def for_server(self, limits: ServerLimitsLike | None) -> TransferConfig:
-        """Return a copy whose streams and chunk size respect the server's limits and request deadline."""
+    def for_server(self, limits: ServerLimitsLike | None, *, reads: bool = False) -> TransferConfig:
+        """Return a copy whose streams and chunk size respect the server's limits and request deadline;
+        unset ``streams`` become the default of the direction (``reads``: a download's ranged reads, which
+        the per-handle cap of parallel writes does not limit)."""
         timeout_cap = int(self.request_timeout_seconds * self.min_stream_bytes_per_second)
         chunk = min(self.chunk_size, max(timeout_cap, 64 * 1024))
         streams = self.streams
+        if streams is None:
+            streams = DEFAULT_READ_STREAMS if reads else DEFAULT_WRITE_STREAMS
         if limits is not None:
             # Fewer data bytes than the body limit where writes are multipart (the version table).
             chunk = min(chunk, getattr(limits, "max_write_payload_bytes", limits.max_request_body_bytes))
-            streams = min(streams, max(1, limits.max_streams_per_handle))
+            if not reads:
+                streams = min(streams, max(1, limits.max_streams_per_handle))
         threshold = min(self.small_file_threshold, chunk)
         return replace(self, chunk_size=chunk, streams=streams, small_file_threshold=threshold)

@@ -55,7 +55,7 @@ def parallel_download(
     Writes ``local_path`` directly: :func:`download_object` adds policies and an atomic rename. A file
     created ``exclusive`` is removed if the download fails.
     """
-    cfg = _effective_config(session, config, streams=streams, chunk_size=chunk_size)
+    cfg = _effective_config(session, config, streams=streams, chunk_size=chunk_size, reads=True)
     if size is None:
         size = session.data_objects.stat(path).size
     coordinator = TransferCoordinator(path=path, subscribers=subscribers, cancel_event=cancel_event)
@@ -187,7 +187,7 @@ def _download_local(
     cancel_event: threading.Event | None,
 ) -> FileResult:
     """A local destination: a temporary sibling written at offsets, verified, renamed into place."""
-    cfg = _effective_config(session, config)
+    cfg = _effective_config(session, config, reads=True)
     started = time.monotonic()
     st = session.data_objects.stat(path)
     learn_checksum_scheme(session, path, st.checksum)  # hash only the zone's scheme when it is stored

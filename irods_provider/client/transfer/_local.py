@@ -320,7 +320,7 @@ def download_files(
     """Download data objects, collections (trees) or (``glob=True``) logical patterns into ``local_dir``;
     never writes outside it. Setting ``cancel_event`` stops every file and raises
     IrodsTransferCancelledError."""
-    cfg = _effective_config(session, config)
+    cfg = _effective_config(session, config, reads=True)
     plan = plan_irods_sources(session, sources, local_dir, pattern=pattern, recursive=recursive, glob=glob)
     subs = _subscribers(plan, cfg, logger, subscribers)
 

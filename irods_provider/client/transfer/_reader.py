@@ -85,7 +85,7 @@ class ParallelReader:
         )
         self._own_executor = executor is None
         self._executor: Executor = executor or ThreadPoolExecutor(
-            max_workers=config.streams, thread_name_prefix="irods-read"
+            max_workers=config.stream_count, thread_name_prefix="irods-read"
         )
         self._window: collections.deque[Future[bytes]] = collections.deque()
         self._window_bytes = 0  # bytes requested and not yet handed to the consumer
@@ -141,7 +141,7 @@ class ParallelReader:
                 self._requests,
                 self.size - self._next_request,
                 chunk_size=self.config.chunk_size,
-                streams=self.config.streams,
+                streams=self.config.stream_count,
             )
             if budget is None and len(self._window) >= self.config.max_in_flight_chunks:
                 break
@@ -295,7 +295,9 @@ def open_reader(
     ``reuse_buffers``: chunks come from a fixed pool of buffers as memoryviews that are only valid
     until the next read (for sinks that copy or send what they are given before returning).
     """
-    cfg = _effective_config(session, config, streams=streams, chunk_size=chunk_size, **config_overrides)
+    cfg = _effective_config(
+        session, config, streams=streams, chunk_size=chunk_size, reads=True, **config_overrides
+    )
     if size is None:
         size = session.data_objects.stat(path).size
     coordinator = TransferCoordinator(path=path, subscribers=subscribers, cancel_event=cancel_event)

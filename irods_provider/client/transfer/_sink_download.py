@@ -70,8 +70,8 @@ class EarlyRead:
         self.path = path
         self.size = size
         self.stat = stat
-        cfg = _effective_config(session, config)
-        self.budget = budget if budget is not None else cfg.streams * cfg.chunk_size
+        cfg = _effective_config(session, config, reads=True)
+        self.budget = budget if budget is not None else cfg.stream_count * cfg.chunk_size
         self._lock = threading.Lock()
         reader = _reader(
             session, path, cfg, offset=0, size=size, subscribers=subscribers, cancel_event=cancel_event
@@ -306,7 +306,7 @@ def _source_version(
 ) -> tuple[TransferConfig, DataObjectStatLike, str]:
     """The configuration within the server's limits, the data object's stat (``known``: the planner's, not
     asked again) and its checksum (computed by the server when none is stored)."""
-    cfg = _effective_config(session, config)
+    cfg = _effective_config(session, config, reads=True)
     st = known if known is not None else session.data_objects.stat(path)
     checksum = st.checksum or session.data_objects.calculate_checksum(path)
     learn_checksum_scheme(session, path, checksum)  # hash only the zone's scheme (MD5 costs 2.4x SHA-256)

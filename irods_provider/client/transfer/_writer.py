@@ -84,10 +84,10 @@ class ParallelWriter:
         self._buf = bytearray()
         self._handle: str | None = None
         self._sequential = False
-        self._streams = config.streams
+        self._streams = config.stream_count
         if size is not None:
             chunks = max(1, -(-(size - offset) // config.chunk_size))
-            self._streams = min(config.streams, chunks)
+            self._streams = min(config.stream_count, chunks)
         self._ramp = self._ramp_sizes(offset, size)
         self._indices: queue.SimpleQueue[int] = queue.SimpleQueue()
         for index in range(self._streams):
@@ -519,9 +519,10 @@ def _effective_config(
     *,
     streams: int | None = None,
     chunk_size: int | None = None,
+    reads: bool = False,
     **overrides: Any,
 ) -> TransferConfig:
-    """Apply per-call overrides, then cap by the server's limits."""
+    """Apply per-call overrides, then cap by the server's limits (``reads``: for a download)."""
     from dataclasses import replace
 
     cfg = config or TransferConfig()
@@ -533,4 +534,4 @@ def _effective_config(
     if overrides:
         cfg = replace(cfg, **overrides)
     limits = getattr(session, "limits", None)
-    return cfg.for_server(limits)
+    return cfg.for_server(limits, reads=reads)
