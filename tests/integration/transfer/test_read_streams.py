@@ -1,12 +1,13 @@
 """A download reads over 4 streams by default; an upload keeps 3 parallel-write streams.
 
-The real server caps the streams of a parallel-write handle (``max_number_of_streams_per_parallel_write_handle``,
-3 by default, advertised in ``/info``; a larger ``stream-count`` is refused with HTTP 400: irods_client_http_api
-0.7.0, data_objects/src/main.cpp). A read is one GET with its own ``offset`` and ``count`` that opens and
-closes the replica itself (main.cpp:681-1030): no handle, no cap. Reads above the server's read buffer are
-streamed (chunked), so the emulator's chunk generator runs for as long as the read is in flight; the probe
-counts them there, server-side, and holds each until the expected number are in flight at once (bounded), so
-the peak does not depend on timing. The bytes are checked by SHA-256.
+The real server caps the streams of a parallel-write handle
+(``max_number_of_streams_per_parallel_write_handle``, 3 by default, advertised in ``/info``; a larger
+``stream-count`` is refused with HTTP 400: irods_client_http_api 0.7.0, data_objects/src/main.cpp). A read is
+one GET with its own ``offset`` and ``count`` that opens and closes the replica itself (main.cpp:681-1030): no
+handle, no cap. Reads above the server's read buffer are streamed (chunked), so the emulator's chunk
+generator runs for as long as the read is in flight; the probe counts them there, server-side, and holds the
+first until the expected number are in flight at once (bounded), so the peak does not depend on timing. The
+bytes are checked by SHA-256.
 """
 
 from __future__ import annotations
