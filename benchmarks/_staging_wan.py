@@ -8,8 +8,8 @@ operation runs in its own process (see ``staging.py``). Ratios:
   ``sftp get`` to local disk (one connection) through the same model
 - ``wan_sftp_to_irods_over_min_leg``: the operator / slower of (SFTP parallel read over the same number of
   SSH connections, iRODS ``upload_object`` with its default streams and checksum verification)
-- ``wan_irods_to_sftp_over_min_leg``: IrodsToSFTPOperator / slower of (iRODS read + verify, SFTP parallel
-  write over the same connections)
+- ``wan_irods_to_sftp_over_min_leg``: IrodsToSFTPOperator / slower of (iRODS read + verify over the
+  streams the operator reads with, 4 by default, SFTP parallel write over the same connections)
 - ``wan_over_two_step``: the operator / (SFTP download to a local file, then upload it), with its bound
   1 + slower/faster leg
 - ``*_marginal``: the same ratios from streaming rates without each operation's fixed cost: MB/s between a
@@ -688,18 +688,35 @@ def _together_reading(r: dict[str, Any]) -> str:
 
 #: What changed since the previous run (the notes' second paragraph).
 _CHANGES = (
-    "What changed since the previous run (2026-12-05, seventh session): how each SSH connection starts and "
-    "how a parallel upload's first requests are sized. The endpoint's SSH connections get TCP_NODELAY before "
-    "their key exchange and quick ACKs during it (each handshake stalled twice ~40 ms on Nagle + delayed "
-    "ACK; SSH #0 ~390 -> ~320 ms through the model) and AES-GCM first in their cipher preferences, so every "
-    "connection, the first included, agrees to it at once (no re-key; reads cost less CPU). A parallel "
-    "upload starts with one 1/8-chunk request per stream, then doubling sizes up to whole chunks (3 "
-    "streams: 1, 1, 1, 2, 3 | 4, 4 MiB), and the SFTP range reader hands its first two chunks on piece by "
-    "piece, so all three iRODS streams get work ~0.4-0.6 s sooner. Two quiet runs: over the min leg 0.898 "
-    "and 0.905 up (33.6/37.4 and 33.3/36.8 MB/s), 0.894 and 0.885 down (marginal 0.98/0.99 up, 0.96/0.96 "
-    "down), 2.24 and 2.20 over OpenSSH at 3 streams per handle, 2.90 and 2.60 against 8; the table holds "
-    "the second. `wan_phases` is one task's timeline through the model (each call traced, "
-    "`staging.py --phases`)."
+    "What changed since the previous run (2026-12-05, seventh session): a download reads over 4 iRODS "
+    "streams by default instead of 3. The 3 was the per-handle cap of parallel writes, which ranged reads "
+    "never had (each read is its own GET that opens and closes the replica: irods_client_http_api 0.7.0, "
+    "`data_objects` read), so uploads keep 3 and `TransferConfig.streams=None` settles per direction. The "
+    "iRODS read leg, measured with the same 4 streams, runs at ~52 MB/s instead of ~40, and the slower leg "
+    "of the download is now the SFTP write over the same 4 SSH connections (~43 MB/s). Side by side with "
+    "the previous code (3 interleaved rounds, same servers, load 0.6-1.2): IrodsToSFTPOperator 7.81 -> "
+    "7.09 s mean for 256 MiB, over the slower leg of each 0.85 -> 0.89 (means) and 0.87 -> 0.91 (best). "
+    "Upload code is unchanged. Three runs of this benchmark on a quiet machine (load under 1 at each "
+    "start), unrounded: over the min leg up 0.932, 0.925, 0.935 and down 0.921, 0.885, 0.901 (seventh "
+    "session, another machine: 0.898, 0.905, 0.898 up and 0.894, 0.885, 0.864 down); over OpenSSH 2.265, "
+    "2.228, 2.248 at 3 streams per handle, 2.834, 2.839, 2.693 against 8; the table holds the third. "
+    "`wan_phases` is one task's timeline through the model (each call traced, `staging.py --phases`)."
+)
+#: What holds the download below its legs, traced chunk by chunk (the notes' download paragraph).
+_DOWNLOAD = (
+    "What holds the download under its slower leg, traced chunk by chunk (each ranged read's start and "
+    "end, each hand-over to the SFTP writer, one 256 MiB task): neither leg runs at its solo rate inside "
+    "the pipeline. For the first ~1.5 s the SFTP writer (ready ~0.6 s after the start: SSH #0, then five "
+    "SFTP round trips to plan, decide, open the temporary and reopen it on the other connections) waits "
+    "for iRODS bytes while the other handshakes and the first ranged reads share the 2 cores; after that "
+    "it is the slower side, at ~41 MB/s against ~50 alone. The bytes reach the sink in order, so one "
+    "ranged read that slows down (8 MiB take ~0.58 s per stream; with every process busy some took 0.8-1.2 "
+    "s) stops the writer until it arrives (0.44 s in that run) while later chunks wait in memory. Tried "
+    "and left out, each 4 rounds interleaved: SFTP sessions taking pieces from one shared queue instead of "
+    "a fixed piece per chunk (its leg alone 5.90 -> 5.31 s, staging 6.91 -> 6.85 s: the leg gains, the "
+    "pipeline does not), starting the early reads halfway up their ramp (7.03 -> 7.02-7.06 s), a shorter "
+    "GIL switch interval (slower). Writing each chunk to the SFTP file as it completes (out of order, "
+    "hashed in order) is the change that would remove the stalls."
 )
 #: The previous code and this branch measured side by side (a separate run of the same operations).
 _SIDE_BY_SIDE = (
@@ -760,7 +777,7 @@ def _wan_notes(r: dict[str, Any]) -> str:
         f"`cpu_up_over_legs` {_goal(r['cpu_up_over_legs'], 1.1, at_most=True)}, "
         f"`cpu_down_over_legs` {_goal(r['cpu_down_over_legs'], 1.1, at_most=True)}, "
         f"`rss_ratio_4g_over_256m_down` {_goal(r['rss_ratio_4g_over_256m_down'], 1.1, at_most=True)}.\n\n"
-        f"{_CHANGES}\n\n"
+        f"{_CHANGES}\n\n{_DOWNLOAD}\n\n"
         "The iRODS leg is the ceiling of the upload. One object is written through one parallel-write handle "
         "of at most 3 streams: the real server's default `max_number_of_streams_per_parallel_write_handle` "
         "(irods_client_http_api 0.7.0: README and `endpoints/data_objects/src/main.cpp`, a larger "

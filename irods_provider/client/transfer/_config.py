@@ -11,7 +11,7 @@ from ._api import ServerLimitsLike
 
 MIB = 1024 * 1024
 #: Parallel-write streams of an upload's handle when ``streams`` is unset: the HTTP API's default
-#: ``max_number_of_parallel_write_streams`` (a larger ``stream-count`` is refused).
+#: ``max_number_of_streams_per_parallel_write_handle`` (a larger ``stream-count`` is refused with HTTP 400).
 DEFAULT_WRITE_STREAMS = 3
 #: Ranged reads in flight for a download when ``streams`` is unset: each is its own GET, which the
 #: per-handle cap of parallel writes does not limit.
