@@ -712,11 +712,14 @@ _DOWNLOAD = (
     "it is the slower side, at ~41 MB/s against ~50 alone. The bytes reach the sink in order, so one "
     "ranged read that slows down (8 MiB take ~0.58 s per stream; with every process busy some took 0.8-1.2 "
     "s) stops the writer until it arrives (0.44 s in that run) while later chunks wait in memory. Tried "
-    "and left out, each 4 rounds interleaved: SFTP sessions taking pieces from one shared queue instead of "
-    "a fixed piece per chunk (its leg alone 5.90 -> 5.31 s, staging 6.91 -> 6.85 s: the leg gains, the "
-    "pipeline does not), starting the early reads halfway up their ramp (7.03 -> 7.02-7.06 s), a shorter "
-    "GIL switch interval (slower). Writing each chunk to the SFTP file as it completes (out of order, "
-    "hashed in order) is the change that would remove the stalls."
+    "and left out, each 4 rounds interleaved (means): handing each chunk to the SFTP writer at its offset "
+    "as soon as its read completes, in the reading thread, and hashing in byte order behind it (7.00 -> "
+    "6.95 s: such stalls are too rare to move the mean), SFTP sessions taking pieces from one shared queue "
+    "instead of a fixed piece per chunk (its leg alone 5.90 -> 5.31 s, staging 6.91 -> 6.85 s: the leg "
+    "gains, the pipeline does not), starting the early reads halfway up their ramp (7.03 -> 7.02-7.06 s), "
+    "a shorter GIL switch interval (slower). What remains is both legs sharing 2 cores (and, for the "
+    "client's part, one process): run at once in two processes, four times, the iRODS read leg gave "
+    "42.7-50.4 MB/s and the SFTP write leg 43.2-49.2, while staging moved 38.2-40.3 MB/s in between."
 )
 #: The previous code and this branch measured side by side (a separate run of the same operations).
 _SIDE_BY_SIDE = (
