@@ -52,7 +52,8 @@ class TransferOperatorBase(TransferLineageMixin, IrodsBaseOperator):
     :param recursive: descend into sub-directories / sub-collections.
     :param overwrite: replace existing destinations (atomically); False refuses, naming the path.
     :param skip: ``never``, ``exists``, ``size`` or ``checksum``: when an existing destination counts as done.
-    :param streams: parallel iRODS streams per file (default: the engine's, capped by the server).
+    :param streams: parallel iRODS streams per file (default: 3 parallel-write streams for an upload, 4
+        ranged reads for a download; writes are capped by the server's per-handle limit, reads are not).
     :param chunk_size: bytes per iRODS request (default: the engine's, capped by the server's limits).
     :param max_concurrent_files: files copied at once.
     :param continue_on_error: copy the other files after one fails (the task still fails at the end).
