@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from irods_provider.client.transfer import TransferConfig, download_object, open_reader
+from irods_provider.client.transfer import TransferConfig, download_object, open_reader, upload_object
 from irods_provider.client.transfer._config import DEFAULT_READ_STREAMS, DEFAULT_WRITE_STREAMS
 from irods_provider.testing import _h_data_objects
 
@@ -104,6 +104,30 @@ def test_the_write_cap_does_not_limit_reads(session, irods_emulator, probe) -> N
     with open_reader(session, path, config=TransferConfig(streams=6, chunk_size=2 * MIB)) as reader:
         assert hashlib.sha256(reader.read()).digest() == hashlib.sha256(data).digest()
     assert probe.peak == 6
+
+
+def test_an_upload_keeps_three_write_streams_where_the_server_allows_more(
+    session, irods_emulator, monkeypatch, tmp_path
+) -> None:
+    irods_emulator.set_limits(max_streams_per_handle=8)
+    asked: list[int] = []
+    init = irods_emulator.model.parallel_write_init
+
+    def recording(*args: Any, stream_count: int, **kwargs: Any) -> Any:
+        asked.append(stream_count)
+        return init(*args, stream_count=stream_count, **kwargs)
+
+    monkeypatch.setattr(irods_emulator.model, "parallel_write_init", recording)
+    data = os.urandom(20 * MIB + 9)
+    (tmp_path / "up.bin").write_bytes(data)
+    upload_object(
+        session, str(tmp_path / "up.bin"), f"{HOME}/up.bin", config=TransferConfig(chunk_size=2 * MIB)
+    )
+    assert session.limits.max_streams_per_handle == 8  # advertised in /info
+    assert asked == [DEFAULT_WRITE_STREAMS] == [3]  # more only when asked for
+    assert (
+        hashlib.sha256(session.data_objects.read(f"{HOME}/up.bin")).digest() == hashlib.sha256(data).digest()
+    )
 
 
 class _Limits:
