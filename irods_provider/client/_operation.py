@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -12,7 +12,7 @@ import httpx2
 
 from irods_provider.client._errors import error_for_data, irods_status, json_object, not_irods_json
 
-__all__ = ["Body", "Operation", "Reply", "decode_reply", "endpoint_url", "request_arguments"]
+__all__ = ["Body", "HeldBody", "Operation", "Reply", "decode_reply", "endpoint_url", "request_arguments"]
 
 T = TypeVar("T")
 
@@ -40,8 +40,10 @@ class Operation(Generic[T]):
 
     ``fields`` go to the query string for GET and to a multipart/form-data body for POST (multipart
     because the server turns ``+`` into a space in urlencoded bodies). ``content`` is a raw body
-    (header-form write) sent with ``headers``. ``idempotent`` decides what the retry policy may
-    repeat; iRODS codes in ``accept_codes`` reach the decoder instead of raising.
+    (header-form write) sent with ``headers``; ``hold`` holds back the end of a multipart body (a
+    pipelined parallel write, see :class:`~irods_provider.client.transfer.ParallelWriter`). ``idempotent``
+    decides what the retry policy may repeat; iRODS codes in ``accept_codes`` reach the decoder instead of
+    raising.
     """
 
     name: str
@@ -53,6 +55,9 @@ class Operation(Generic[T]):
     idempotent: bool = True
     headers: tuple[tuple[str, str], ...] = field(default=(), repr=False)  # may hold Basic credentials
     content: bytes | None = field(default=None, repr=False)  # up to the server's body limit
+    hold: Callable[[], None] | None = field(default=None, repr=False, compare=False)
+    """Called before the last bytes of a multipart body are sent (sync sessions only): the server reads a
+    form's whole body before it acts, so nothing the request does happens before ``hold`` returns."""
     body: Body = Body.JSON
     authenticated: bool = True
     accept_codes: frozenset[int] = frozenset()
@@ -84,6 +89,25 @@ def request_arguments(op: Operation[Any], *, base_url: str, token: str | None) -
     elif op.fields:
         args["files"] = [(key, (None, value)) for key, value in op.fields]
     return args
+
+
+class HeldBody(httpx2.SyncByteStream):
+    """A request body whose last piece waits for ``hold()``; what ``hold`` raises aborts the request (its
+    connection is closed, so the server never sees a whole body)."""
+
+    def __init__(self, body: httpx2.SyncByteStream, hold: Callable[[], None]) -> None:
+        self._body = body
+        self._hold = hold
+
+    def __iter__(self) -> Iterator[bytes]:
+        pending: bytes | None = None
+        for piece in self._body:
+            if pending:
+                yield pending
+            pending = piece
+        self._hold()
+        if pending:
+            yield pending
 
 
 def decode_reply(op: Operation[T], reply: Reply) -> T:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from irods_provider.client._errors import irods_status
@@ -351,10 +351,13 @@ def do_write(
     stream_index: int | None = None,
     ticket: str | None = None,
     header_form: bool = True,
+    hold: Callable[[], None] | None = None,
 ) -> Operation[None]:
     """POST data-objects write, header form (raw body), or multipart when a value is not ASCII.
 
-    ``header_form=False`` (servers before 0.6.0, per the version table) always sends multipart.
+    ``header_form=False`` (servers before 0.6.0, per the version table) always sends multipart, and so does
+    ``hold`` (called before the body's last bytes go out): the server streams a header-form body into the
+    replica as it arrives, but reads a form whole before it writes.
     Idempotent unless ``append``: the same bytes at the same offset give the same object.
     """
     if path is None and parallel_write_handle is None:
@@ -372,7 +375,7 @@ def do_write(
         ticket=ticket,
     )
     name, idempotent = "data_objects.write", not append
-    if header_form and all(value.isascii() for _, value in params):
+    if header_form and hold is None and all(value.isascii() for _, value in params):
         headers = (
             ("irods-api-request-op", "write"),
             *((f"irods-api-request-{key}", value) for key, value in params),
@@ -397,6 +400,7 @@ def do_write(
         path=path,
         idempotent=idempotent,
         decode=_none,
+        hold=hold,
     )
 
 

@@ -322,16 +322,18 @@ class ApiApp:
             ctx = Ctx(request=request, model=self.model, config=self.config, params={})
             return await header_write(ctx, self)
         ctx = await self._parse(request)
-        op = ctx.params.get("op")
-        handler = table.get(request.method, {}).get(op or "")
-        if handler is None:
-            return empty(400)
-        if handler is not not_implemented:  # 501 ops answer before resolving the caller
-            ctx.user = self.model.identity(await self.identify(request), self._target_zone(name, ctx.params))
         try:
+            op = ctx.params.get("op")
+            handler = table.get(request.method, {}).get(op or "")
+            if handler is None:
+                return empty(400)
+            if handler is not not_implemented:  # 501 ops answer before resolving the caller
+                ctx.user = self.model.identity(
+                    await self.identify(request), self._target_zone(name, ctx.params)
+                )
             return await handler(ctx)
         finally:
-            if ctx.file is not None:
+            if ctx.file is not None:  # a spooled form body, whatever the answer (a 401 included)
                 ctx.file.close()
 
     def _target_zone(self, endpoint: str, params: dict[str, str]) -> str:
@@ -359,12 +361,16 @@ class ApiApp:
                     raise HttpError(400)
                 collector = MultipartCollector(boundary)
                 total = 0
-                async for chunk in request.stream():
-                    total += len(chunk)
-                    if total > limit:
-                        raise BodyTooLarge()
-                    collector.feed(chunk)
-                collector.finish()
+                try:
+                    async for chunk in request.stream():
+                        total += len(chunk)
+                        if total > limit:
+                            raise BodyTooLarge()
+                        collector.feed(chunk)
+                    collector.finish()
+                except BaseException:
+                    collector.close()  # a body cut off (a dropped or abandoned request) or too large
+                    raise
                 ctx.raw, ctx.file = collector.fields, collector.file
             elif lowered.startswith("application/x-www-form-urlencoded"):
                 ctx.raw = parse_urlencoded(await read_limited(request.stream(), limit))

@@ -54,6 +54,7 @@ class EmulatorModel(
         self.spool = Path(self.config.spool_dir or tempfile.mkdtemp(prefix="irods-emulator-spool-"))
         self.handles = {}
         self.active_streams = 0
+        self.stream_overlaps = 0
         self.reset()
 
     def reset(self) -> None:
@@ -63,6 +64,7 @@ class EmulatorModel(
                 self.close_all_handles()
             self.handles = {}
             self.active_streams = 0
+            self.stream_overlaps = 0
             if self.spool.exists():
                 shutil.rmtree(self.spool, ignore_errors=True)
             self.spool.mkdir(parents=True, exist_ok=True)

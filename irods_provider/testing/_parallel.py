@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from dataclasses import dataclass, field
@@ -9,6 +10,8 @@ from typing import Any
 
 from irods_provider.testing._catalog import ModelBase
 from irods_provider.testing._errors import NoIdleStream, StreamLimitExceeded, UnknownHandle
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -27,6 +30,10 @@ class ParallelWriteMixin(ModelBase):
 
     handles: dict[str, ParallelHandle]
     active_streams: int
+    stream_overlaps: int
+    """Writes that named a stream another write was still using. The server does not lock an explicitly
+    named stream (``streams.at(sindex)``, data_objects.cpp at 0.7.0): two such writes race on one replica
+    position, so a correct client never sends them; tests assert this stays 0."""
 
     def parallel_write_init(
         self,
@@ -82,6 +89,11 @@ class ParallelWriteMixin(ModelBase):
                 raise NoIdleStream()
             if not 0 <= stream_index < len(h.busy):
                 raise UnknownHandle(f"stream {stream_index}")
+            if h.busy[stream_index]:
+                self.stream_overlaps += 1
+                log.warning(
+                    "two writes at once on stream %d of parallel-write handle %s", stream_index, handle_id
+                )
             h.busy[stream_index] = True
             return h.fd, stream_index, h.positions[stream_index]
 
@@ -119,4 +131,8 @@ class ParallelWriteMixin(ModelBase):
     def parallel_write_counts(self) -> dict[str, int]:
         """Open handles and streams, server-wide."""
         with self.lock:
-            return {"handles": len(self.handles), "streams": self.active_streams}
+            return {
+                "handles": len(self.handles),
+                "streams": self.active_streams,
+                "stream_overlaps": self.stream_overlaps,
+            }

@@ -100,6 +100,13 @@ class MultipartCollector:
         """Signal the end of the body."""
         self._parser.finalize()
 
+    def close(self) -> None:
+        """Drop the spooled ``bytes`` part, whole or still being received (a body that never ended)."""
+        for spooled in (self._sink, self.file):
+            if spooled is not None:
+                spooled.close()
+        self._sink = self.file = None
+
 
 async def read_limited(stream: AsyncIterator[bytes], limit: int) -> bytes:
     """Read a whole body, raising BodyTooLarge past ``limit`` bytes."""

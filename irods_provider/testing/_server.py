@@ -212,6 +212,11 @@ class EmulatorServer:
         """Number of parallel-write streams currently reserved server-wide."""
         return self.model.parallel_write_counts()["streams"]
 
+    def parallel_stream_overlaps(self) -> int:
+        """Writes that named a parallel-write stream while another write was using it (see
+        ``ParallelWriteMixin.stream_overlaps``): always 0 for a correct client."""
+        return self.model.parallel_write_counts()["stream_overlaps"]
+
     def open_parallel_write_handles(self) -> int:
         """Number of open parallel-write handles."""
         return self.model.parallel_write_counts()["handles"]

@@ -28,7 +28,7 @@ from irods_provider.client._config import (
 from irods_provider.client._errors import map_httpx_errors
 from irods_provider.client._events import emit, retry_cause
 from irods_provider.client._models import ServerLimits
-from irods_provider.client._operation import Operation, Reply, decode_reply, request_arguments
+from irods_provider.client._operation import HeldBody, Operation, Reply, decode_reply, request_arguments
 from irods_provider.client._ops_misc import authenticate, info
 from irods_provider.client._pools import AsyncShardedTransport
 from irods_provider.client._redact import SecretCallback, install_log_redaction, secrets_of
@@ -175,6 +175,8 @@ class AsyncIrodsSession:
 
         ``retry`` overrides the session's policy for this call (``False``: exactly one attempt).
         """
+        if op.hold is not None:  # unasync: async-only
+            raise IrodsUsageError(HELD_BODY_NEEDS_SYNC, operation=op.name)  # unasync: async-only
         if op.name in RESTRICTED_OPERATIONS:
             (await self.get_api()).check(op)
         self.note_secrets(secrets_of(op))
@@ -219,7 +221,10 @@ class AsyncIrodsSession:
         started = time.monotonic()
         with map_httpx_errors(operation=op.name, path=op.path):
             request = self._client.build_request(**args)
-            if _joins(request):
+            if op.hold is not None:
+                assert isinstance(request.stream, httpx2.SyncByteStream)
+                request.stream = HeldBody(request.stream, op.hold)
+            elif _joins(request):
                 await request.aread()  # unasync: async-only
                 # unasync: sync-only request.read()
             response = await self._client.send(request, stream=True)
@@ -325,6 +330,8 @@ class AsyncIrodsSession:
                 operation="authenticate",
             ) from None
 
+
+HELD_BODY_NEEDS_SYNC = "a held request body (Operation.hold) blocks its thread: send it from a sync session"
 
 #: A request body up to this size is sent joined, in one write: a multipart form is a stream of about four
 #: pieces per field (part header, value, CRLF), and each piece would otherwise be its own send (its own

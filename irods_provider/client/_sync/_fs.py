@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import builtins
 import re
-from collections.abc import Iterator, Iterable
+from collections.abc import Iterator, Callable, Iterable
 from typing import TYPE_CHECKING
 
 from irods_provider._error_codes import error_code
@@ -443,13 +443,17 @@ class DataObjects(ItiDataObjectsMixin):
         ticket: str | None = None,
         timeout: TimeoutTypes | UseDefault = _DEFAULT,
         retry: RetryPolicy | bool | None = None,
+        hold: Callable[[], None] | None = None,
     ) -> None:
         """Write ``data`` in one request (at most the server's body limit; bigger → the transfer engine).
 
         Default: create or truncate then write at ``offset``. ``truncate=False`` writes into an
         existing object; ``append`` appends (never retried). With ``parallel_write_handle`` the
         path is ignored and ``stream_index``/``offset`` select where the bytes go. ``retry``
-        overrides the session's retry policy for this call (``False``: one attempt).
+        overrides the session's retry policy for this call (``False``: one attempt). ``hold`` (sync
+        session only) sends the bytes as a form whose last bytes wait until ``hold()`` returns: the server
+        writes nothing before it has the whole form, so a stream's next write can cross the link while
+        its previous one is still being answered.
         """
         limits = self._s.get_limits()
         limit = limits.max_write_payload_bytes
@@ -474,6 +478,7 @@ class DataObjects(ItiDataObjectsMixin):
             stream_index=stream_index,
             ticket=ticket,
             header_form=(self._s.get_api()).header_form_writes,
+            hold=hold,
         )
         try:
             self._s.execute(op, timeout=timeout, retry=retry)

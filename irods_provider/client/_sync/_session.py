@@ -28,7 +28,7 @@ from irods_provider.client._config import (
 from irods_provider.client._errors import map_httpx_errors
 from irods_provider.client._events import emit, retry_cause
 from irods_provider.client._models import ServerLimits
-from irods_provider.client._operation import Operation, Reply, decode_reply, request_arguments
+from irods_provider.client._operation import HeldBody, Operation, Reply, decode_reply, request_arguments
 from irods_provider.client._ops_misc import authenticate, info
 from irods_provider.client._pools import ShardedTransport
 from irods_provider.client._redact import SecretCallback, install_log_redaction, secrets_of
@@ -217,7 +217,10 @@ class IrodsSession:
         started = time.monotonic()
         with map_httpx_errors(operation=op.name, path=op.path):
             request = self._client.build_request(**args)
-            if _joins(request):
+            if op.hold is not None:
+                assert isinstance(request.stream, httpx2.SyncByteStream)
+                request.stream = HeldBody(request.stream, op.hold)
+            elif _joins(request):
                 request.read()
             response = self._client.send(request, stream=True)
             try:
@@ -322,6 +325,8 @@ class IrodsSession:
                 operation="authenticate",
             ) from None
 
+
+HELD_BODY_NEEDS_SYNC = "a held request body (Operation.hold) blocks its thread: send it from a sync session"
 
 #: A request body up to this size is sent joined, in one write: a multipart form is a stream of about four
 #: pieces per field (part header, value, CRLF), and each piece would otherwise be its own send (its own

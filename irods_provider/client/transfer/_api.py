@@ -7,7 +7,7 @@ in-memory fake of the unit tests both plug in without the engine importing the c
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -59,6 +59,7 @@ class DataObjectsLike(Protocol):
         stream_index: int | None = None,
         retry: RetryPolicy | bool | None = None,
         resource: str | None = None,
+        hold: Callable[[], None] | None = None,
     ) -> None: ...
 
     def parallel_write_init(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, replace
 
+from irods_provider.client._versions import MULTIPART_FRAMING_RESERVE
 from irods_provider.exceptions import IrodsConfigurationError
 
 from ._api import ServerLimitsLike
@@ -75,6 +76,14 @@ class TransferConfig:
             server's
             request deadline even on a slow link.
         queue_depth: chunks queued per stream; ``max_in_flight_chunks = streams * queue_depth``.
+        requests_per_stream: write requests in flight per parallel-write stream (at most ``queue_depth``;
+            default 2, 1 sends each stream's requests one after another). A request sent while its
+            stream's previous one is unanswered goes as a form whose last bytes wait for that answer: the
+            server reads a form whole before it writes, so one stream never runs two writes at once, while
+            the bytes cross the link meanwhile (the round trip and the server's turnaround are hidden; on a
+            WAN path each request in flight is its own TCP window). Memory stays within
+            ``max_buffered_bytes``: these are chunks that would otherwise wait in the queue. Uploads then
+            cut chunks to fit a form in the body limit (8 MiB less 8 KiB by default).
         small_file_threshold: objects up to this size go in one write request, without a parallel-write
         handle.
         retries: extra attempts per chunk (not per file) on 429/503/500, resets and timeouts.
@@ -115,6 +124,7 @@ class TransferConfig:
     streams: int | None = None
     chunk_size: int = 8 * MIB
     queue_depth: int = 2
+    requests_per_stream: int = 2
     small_file_threshold: int = 8 * MIB
     retries: int = 5
     backoff_base_seconds: float = 0.2
@@ -134,6 +144,7 @@ class TransferConfig:
             "streams",
             "chunk_size",
             "queue_depth",
+            "requests_per_stream",
             "max_concurrent_files",
             "max_concurrent_small_files",
             "max_adaptive_small_files",
@@ -151,6 +162,11 @@ class TransferConfig:
         return DEFAULT_WRITE_STREAMS if self.streams is None else self.streams
 
     @property
+    def pipelines_writes(self) -> bool:
+        """Whether a parallel-write stream may have a second request in flight (``requests_per_stream``)."""
+        return min(self.requests_per_stream, self.queue_depth) > 1
+
+    @property
     def max_in_flight_chunks(self) -> int:
         """Chunks queued or being sent (or read ahead) at once for one file."""
         return self.stream_count * self.queue_depth
@@ -166,7 +182,7 @@ class TransferConfig:
         the per-handle cap of parallel writes does not limit)."""
         timeout_cap = int(self.request_timeout_seconds * self.min_stream_bytes_per_second)
         chunk = min(self.chunk_size, max(timeout_cap, 64 * 1024))
-        streams = self.streams
+        streams, requests = self.streams, self.requests_per_stream
         if streams is None:
             streams = DEFAULT_READ_STREAMS if reads else DEFAULT_WRITE_STREAMS
         if limits is not None:
@@ -174,5 +190,17 @@ class TransferConfig:
             chunk = min(chunk, getattr(limits, "max_write_payload_bytes", limits.max_request_body_bytes))
             if not reads:
                 streams = min(streams, max(1, limits.max_streams_per_handle))
+            if not reads and self.pipelines_writes:  # held requests are forms, framing included
+                form_chunk = limits.max_request_body_bytes - MULTIPART_FRAMING_RESERVE
+                if form_chunk >= limits.max_request_body_bytes // 2:
+                    chunk = min(chunk, form_chunk)
+                else:  # a body limit this small leaves a form too little room
+                    requests = 1
         threshold = min(self.small_file_threshold, chunk)
-        return replace(self, chunk_size=chunk, streams=streams, small_file_threshold=threshold)
+        return replace(
+            self,
+            chunk_size=chunk,
+            streams=streams,
+            small_file_threshold=threshold,
+            requests_per_stream=requests,
+        )

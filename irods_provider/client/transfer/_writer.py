@@ -10,10 +10,18 @@ chunk is queued: this is the asynchronous writer. The handle is always shut down
 errors).
 An object of a known size of two chunks or more, over several streams, starts with small requests
 growing to whole chunks (:data:`RAMP_UNIT_SHARE`), so every stream gets work early.
+
+Each stream has up to ``config.requests_per_stream`` requests in flight: a request sent while the stream's
+previous one is unanswered goes as a form whose last bytes wait for that answer
+(:meth:`ParallelWriter._hold`).
+The server reads a form whole before it writes, so a stream never runs two writes at once, yet the next
+chunk crosses the link meanwhile: the round trip and the server's turnaround are hidden, and on a WAN path
+each request in flight is its own TCP window.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import queue
 import threading
@@ -22,7 +30,7 @@ from concurrent.futures import Executor, ThreadPoolExecutor
 from types import TracebackType
 from typing import Any
 
-from irods_provider.exceptions import IrodsServerBusyError, IrodsTransferCancelledError
+from irods_provider.exceptions import IrodsServerBusyError, IrodsTimeoutError, IrodsTransferCancelledError
 
 from ._api import SessionLike
 from ._config import TransferConfig
@@ -41,6 +49,11 @@ per stream, then requests doubling in size, each cut at the next chunk boundary,
 whole chunk at a chunk boundary (3 streams, 8 MiB chunks: 1, 1, 1, 2, 3 | 4, 4 MiB, then whole chunks).
 Every stream gets work once its first small share is read instead of a whole chunk each, and every later
 request is a whole chunk at a chunk boundary (see :meth:`ParallelWriter._ramp_sizes`)."""
+
+HOLD_SHARE_OF_REQUEST_TIMEOUT = 4
+"""A held request waits at most ``request_timeout_seconds / 4`` for its stream's previous answer: the server's
+deadline counts from the request's first bytes. Past that it is abandoned (its connection closed, so the
+server never sees a whole form), resent, and the writer sends one request per stream from then on."""
 
 
 class ParallelWriter:
@@ -89,9 +102,7 @@ class ParallelWriter:
             chunks = max(1, -(-(size - offset) // config.chunk_size))
             self._streams = min(config.stream_count, chunks)
         self._ramp = self._ramp_sizes(offset, size)
-        self._indices: queue.SimpleQueue[int] = queue.SimpleQueue()
-        for index in range(self._streams):
-            self._indices.put(index)
+        self._init_streams()
         self._own_executor = executor is None
         self._executor = executor
         self._cv = threading.Condition()
@@ -107,6 +118,20 @@ class ParallelWriter:
         """Called from a stream worker with the new committed prefix whenever it grows (resume
         checkpoints); its chunk still counts as in flight meanwhile. Errors are logged, never raised."""
         self.coordinator.add_wakeup(self._wake)
+
+    def _init_streams(self) -> None:
+        """Stream indices for the workers (each ``requests_per_stream`` times) and, per stream, tickets in
+        send order and the first one whose predecessors are all answered (a held request's turn, see
+        :meth:`_hold`)."""
+        self._depth = max(1, min(self.config.requests_per_stream, self.config.queue_depth))
+        self._indices: queue.SimpleQueue[int] = queue.SimpleQueue()
+        for _ in range(self._depth):
+            for index in range(self._streams):
+                self._indices.put(index)
+        self._issued = [0] * self._streams
+        self._turn = [0] * self._streams
+        self._answered: list[set[int]] = [set() for _ in range(self._streams)]
+        self._pipelining = self._depth > 1
 
     # file-like surface -------------------------------------------------------------------------------------
     def writable(self) -> bool:
@@ -340,7 +365,8 @@ class ParallelWriter:
             self._go_sequential()
             return
         if self._executor is None:
-            self._executor = ThreadPoolExecutor(max_workers=self._streams, thread_name_prefix="irods-write")
+            workers = self._streams * self._depth
+            self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="irods-write")
 
     def _go_sequential(self) -> None:
         """Plain offset writes from one private FIFO worker (the first one truncates, so order matters)."""
@@ -393,6 +419,9 @@ class ParallelWriter:
         try:
             self.coordinator.raise_if_failed()
             index = self._indices.get()
+            with self._cv:
+                ticket = self._issued[index]
+                self._issued[index] += 1
             try:
                 handle = self._handle
 
@@ -412,17 +441,62 @@ class ParallelWriter:
                         parallel_write_handle=handle,
                         stream_index=index,
                         retry=False,
+                        hold=self._hold(index, ticket),
                     )
 
                 self._retrier.call(send, on_retry=lambda: self.coordinator.progress(-len(data)))
                 acked = len(data)
             finally:
+                self._answer(index, ticket)
                 self._indices.put(index)
         except BaseException as exc:
             if not isinstance(exc, IrodsTransferCancelledError):
                 self.coordinator.set_exception(exc)
         finally:
             self._chunk_done(offset, acked)
+
+    def _hold(self, index: int, ticket: int) -> Callable[[], None] | None:
+        """What a request on stream ``index`` waits for before its last bytes: None when every earlier
+        request on the stream is answered (sent as it is); else, pipelining, its turn (a held form);
+        pipelining stopped, the turn is awaited here, before anything is sent."""
+        with self._cv:
+            if self._turn[index] >= ticket:
+                return None
+            if self._pipelining:
+                limit = self.config.request_timeout_seconds / HOLD_SHARE_OF_REQUEST_TIMEOUT
+                return functools.partial(self._await_turn, index, ticket, limit)
+        self._await_turn(index, ticket, None)
+        return None
+
+    def _await_turn(self, index: int, ticket: int, limit: float | None) -> None:
+        with self._cv:
+            turned = self._cv.wait_for(
+                lambda: self._turn[index] >= ticket or self.coordinator.exception is not None, limit
+            )
+            self.coordinator.raise_if_failed()
+            if turned:
+                return
+            self._pipelining = False
+        log.warning(
+            "a write to %s waited %.1f s for the previous write on its stream; one write per stream from now",
+            self.path,
+            limit,
+        )
+        raise IrodsTimeoutError(
+            f"held write waited {limit:.1f} s for the previous write on stream {index}",
+            operation="data_objects.write",
+            path=self.path,
+        )
+
+    def _answer(self, index: int, ticket: int) -> None:
+        """Ticket ``ticket`` of stream ``index`` is done (sent, failed or never sent): move the turn on."""
+        with self._cv:
+            answered = self._answered[index]
+            answered.add(ticket)
+            while self._turn[index] in answered:
+                answered.discard(self._turn[index])
+                self._turn[index] += 1
+            self._cv.notify_all()
 
     def _chunk_done(self, offset: int, acked: int) -> None:
         grew = None

@@ -61,7 +61,7 @@ def test_control_plane_reset_users_counts(api: Api) -> None:
     assert api.http.post(f"{url}/users", json={"name": "zed", "password": "pw"}).json() == {"created": "zed"}
     assert api.http.post(f"{api.base}/authenticate", auth=("zed", "pw")).status_code == 200
     assert api.http.get(f"{url}/tokens").json()["count"] >= 1
-    assert api.http.get(f"{url}/parallel-writes").json() == {"handles": 0, "streams": 0}
+    assert api.http.get(f"{url}/parallel-writes").json() == {"handles": 0, "streams": 0, "stream_overlaps": 0}
     assert api.http.post(f"{url}/limits", json={"max_streams": 6}).json()["max_streams"] == 6
     assert api.http.post(f"{url}/reset").json() == {"reset": True}
     assert api.http.post(f"{api.base}/authenticate", auth=("zed", "pw")).status_code == 401

@@ -52,7 +52,7 @@ class FlakyRename(httpx2.HTTPTransport):
 
 def _multipart_fields(body: bytes) -> dict[str, str]:
     """The text fields of a small multipart/form-data body (the client's POST encoding)."""
-    return {k.decode(): v.decode() for k, v in FIELD.findall(body)}
+    return {k.decode(): v.decode("utf-8", "replace") for k, v in FIELD.findall(body)}
 
 
 def _session(irods_emulator, transport: httpx2.HTTPTransport) -> IrodsSession:

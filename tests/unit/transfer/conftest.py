@@ -84,8 +84,22 @@ class FakeDataObjects:
         parallel_write_handle=None,
         stream_index=None,
         retry=None,
+        hold=None,
     ):
         assert retry is False, "the engine retries per chunk; the session must not retry underneath"
+        with self.o.lock:
+            self.o.held.append((stream_index, hold is not None))
+            self.o.in_call += 1
+            self.o.max_in_call = max(self.o.max_in_call, self.o.in_call)
+        try:
+            if hold is not None:
+                hold()  # as the server: nothing of a held form is written before its last bytes
+            self._apply(path, data, offset, truncate, parallel_write_handle, stream_index)
+        finally:
+            with self.o.lock:
+                self.o.in_call -= 1
+
+    def _apply(self, path, data, offset, truncate, parallel_write_handle, stream_index):
         self._log("write", path, offset, len(data), parallel_write_handle, stream_index)
         with self.o.lock:
             self.o.active += 1
@@ -222,6 +236,9 @@ class FakeSession:
     counter: int = 0
     active: int = 0
     max_active: int = 0
+    held: list[tuple[int | None, bool]] = field(default_factory=list)  # per write call: stream, held?
+    in_call: int = 0  # write calls sent and not yet past their hold (the requests on the wire)
+    max_in_call: int = 0
     write_hook: Any = None
     read_hook: Any = None
     md5_zone: bool = False
