@@ -40,7 +40,8 @@ ratios are the median of the rounds' ratios, ``*_range`` their spread, ``cpu_sec
 (``checksum_scheme="sha256"``), so it hashes SHA-256 only, like the iRODS read leg; unset, a fresh process
 does not know the scheme before its first verification and hashes MD5 too.
 ``rss_ratio_4g_over_256m_down``: peak RSS of IrodsToSFTPOperator on 4 GiB / 256 MiB (each in its own
-process, default ``sftp_connections``: 4 for both sizes).
+process, default ``sftp_connections``: 4 for both sizes). ``wan_sftp_connections`` (uploads, 6 at 256 MiB) and
+``wan_sftp_connections_down`` (4): the operators' automatic counts, which the SFTP legs use too.
 """
 
 from __future__ import annotations
@@ -236,12 +237,21 @@ def _per_gib(
     return big / (size / GIB), (big - small) / ((size - SMALL) / GIB)
 
 
+def auto_counts(size: int) -> tuple[int, int]:
+    """The operators' automatic SSH connection counts for one file of ``size`` bytes: (upload, download)."""
+    from irods_provider.client.transfer import TransferConfig
+    from irods_provider.transfers._staging import auto_connections, irods_requests_in_flight
+
+    config = TransferConfig()
+    up = auto_connections([size], irods_connections=irods_requests_in_flight(config, upload=True))
+    down = auto_connections([size], irods_connections=irods_requests_in_flight(config, upload=False))
+    return up, down
+
+
 def _wan_figures(
     env: dict[str, str], site_env: dict[str, str], server: Any, proxy_port: int, size: int, work: Path
 ) -> dict[str, Any]:
-    from irods_provider.transfers._staging import auto_connections
-
-    n = auto_connections([size])
+    n, n_down = auto_counts(size)
     src = make_file(server, "wan-src.bin", size)
     up = measure(env, "stage_up", size, src, REPEAT)
     up_one = measure(env, "stage_up", size, src, connections=1)
@@ -257,7 +267,7 @@ def _wan_figures(
     obj = _upload_object(env, size)
     down = measure(env, "stage_down", size, obj, REPEAT)
     irods_read = measure(env, "irods_read_verify", size, obj, REPEAT)
-    sftp_write = measure(env, "sftp_write_n", size, repeat=REPEAT, connections=n)
+    sftp_write = measure(env, "sftp_write_n", size, repeat=REPEAT, connections=n_down)
     rates = {
         "sftp_to_irods": up["mb_s"],
         "sftp_to_irods_1_connection": up_one["mb_s"],
@@ -278,9 +288,9 @@ def _wan_figures(
             "sftp_to_irods": ("stage_up", up, n),
             "sftp_read_alone": ("sftp_read_n", sftp_read, n),
             "irods_write_alone": ("irods_upload", irods_write, 0),
-            "irods_to_sftp": ("stage_down", down, n),
+            "irods_to_sftp": ("stage_down", down, n_down),
             "irods_read_alone": ("irods_read_verify", irods_read, 0),
-            "sftp_write_alone": ("sftp_write_n", sftp_write, n),
+            "sftp_write_alone": ("sftp_write_n", sftp_write, n_down),
         },
         (make_file(server, "wan-small.bin", SMALL), _upload_object(env, SMALL)),
     )
@@ -291,6 +301,7 @@ def _wan_figures(
     legs = sorted((sftp_read["mb_s"], irods_write["mb_s"]))
     return {
         "wan_sftp_connections": n,
+        "wan_sftp_connections_down": n_down,
         "wan_sftp_to_irods_over_openssh_sftp": round(up["mb_s"] / openssh, 2),
         "wan_sftp_to_irods_over_min_leg": round(up["mb_s"] / legs[0], 2),
         "wan_irods_to_sftp_over_min_leg": round(
@@ -405,9 +416,7 @@ _CPU_RATIOS = {
 
 def _cpu_figures(env: dict[str, str], server: Any, emulator_port: int, size: int) -> dict[str, Any]:
     """CPU per GiB of each operation, ``CPU_REPEAT`` rounds interleaved; medians, and the ratios' spread."""
-    from irods_provider.transfers._staging import auto_connections
-
-    n = auto_connections([size])
+    n, n_down = auto_counts(size)
     servers = _ServerCpu(server._proc.pid, emulator_port)
     src = (make_file(server, "cpu-src.bin", size), make_file(server, "cpu-small.bin", SMALL))
     obj = (_upload_object(env, size), _upload_object(env, SMALL))
@@ -417,10 +426,10 @@ def _cpu_figures(env: dict[str, str], server: Any, emulator_port: int, size: int
         "sftp_to_irods": ("stage_up", src, n, env),
         "sftp_read_alone": ("sftp_read_n", src, n, env),
         "irods_write_alone": ("irods_upload", none, 0, env),
-        "irods_to_sftp": ("stage_down", obj, n, env),
-        "irods_to_sftp_sha256_pinned": ("stage_down", obj, n, pinned),
+        "irods_to_sftp": ("stage_down", obj, n_down, env),
+        "irods_to_sftp_sha256_pinned": ("stage_down", obj, n_down, pinned),
         "irods_read_alone": ("irods_read_verify", obj, 0, env),
-        "sftp_write_alone": ("sftp_write_n", none, n, env),
+        "sftp_write_alone": ("sftp_write_n", none, n_down, env),
     }
     raw: dict[str, list[float]] = {name: [] for name in ops}
     marginal: dict[str, list[float]] = {name: [] for name in ops}

@@ -19,6 +19,7 @@ from irods_provider.client.transfer import (
     LoggingProgressSubscriber,
     TransferReport,
 )
+from irods_provider.client.transfer._config import DEFAULT_READ_STREAMS, TransferConfig
 from irods_provider.client.transfer._copy import alongside
 from irods_provider.client.transfer._plan import (
     Destination,
@@ -48,6 +49,7 @@ __all__ = [
     "auto_connections",
     "create_collections",
     "hash_sftp_file",
+    "irods_requests_in_flight",
     "place_plan",
     "plan_sources",
     "run_plan",
@@ -192,20 +194,34 @@ def run_plan(
     )
 
 
-#: Planned bytes per SSH connection when ``sftp_connections`` is chosen automatically (and at most this many).
-AUTO_BYTES_PER_CONNECTION = 64 * 1024 * 1024
-AUTO_MAX_CONNECTIONS = 4
+#: Planned bytes per SSH connection when ``sftp_connections`` is chosen automatically.
+AUTO_BYTES_PER_CONNECTION = 32 * 1024 * 1024
+#: Automatic SSH connections never exceed this (sshd starts dropping unauthenticated connections beyond
+#: ``MaxStartups``, 10 by default, and a login node serves many tasks).
+AUTO_MAX_CONNECTIONS = 8
 
 
-def auto_connections(sizes: Iterable[int]) -> int:
-    """SSH connections for a plan of files of ``sizes`` bytes: one per 64 MiB in all, 1 to 4.
+def irods_requests_in_flight(config: TransferConfig, *, upload: bool) -> int:
+    """Requests the iRODS side of one file keeps in flight with ``config``: an upload's parallel-write
+    streams times the requests per stream, a download's ranged reads (before the server's caps, which only
+    lower them)."""
+    if upload:
+        return config.stream_count * (config.requests_per_stream if config.pipelines_writes else 1)
+    return DEFAULT_READ_STREAMS if config.streams is None else config.streams
 
-    Below 128 MiB one connection: a second SSH handshake (several round trips and a key exchange) costs
-    more than it saves on small totals; from 256 MiB on four, enough to fill a long fat link whose
-    per-connection window caps each TCP connection, without multiplying server sessions.
+
+def auto_connections(sizes: Iterable[int], *, irods_connections: int = 4) -> int:
+    """SSH connections for a plan of files of ``sizes`` bytes: one per 32 MiB in all, at most as many as
+    the iRODS side keeps requests in flight (``irods_connections``, each its own TCP connection) and 8.
+
+    Below 64 MiB one connection: a second SSH handshake (several round trips and a key exchange) costs
+    more than it saves on small totals. Above, the SFTP side gets up to as many TCP windows as the iRODS
+    side fills: an upload's parallel-write streams times the requests each keeps in flight (3 x 2 by
+    default), a download's ranged reads (4 by default). Over a long fat link the window caps each
+    connection, so fewer would starve the other leg.
     """
-    total = sum(sizes)
-    return max(1, min(AUTO_MAX_CONNECTIONS, total // AUTO_BYTES_PER_CONNECTION))
+    cap = max(1, min(AUTO_MAX_CONNECTIONS, irods_connections))
+    return max(1, min(cap, sum(sizes) // AUTO_BYTES_PER_CONNECTION))
 
 
 class _PerFileTally:
@@ -272,7 +288,9 @@ class SftpStagingOperator(TransferOperatorBase):
         workers take the least busy one, and one file's range readers (upload) or range writers (download)
         are spread over them, so a WAN path's per-connection TCP window no longer caps the task. Each
         connection is reconnected on its own when it drops. Default None chooses from the planned bytes
-        (:func:`auto_connections`): 1 below 128 MiB in all, then one per 64 MiB, at most 4.
+        (:func:`auto_connections`): 1 below 64 MiB in all, then one per 32 MiB, at most as many as the
+        iRODS side keeps requests in flight (uploads: 3 streams x 2 requests, downloads: 4 ranged reads, by
+        default) and at most 8.
     """
 
     template_fields: Sequence[str] = (
@@ -388,7 +406,12 @@ class SftpStagingOperator(TransferOperatorBase):
         )
 
     def widen_for(
-        self, sftp: SftpEndpoint, plan: Sequence[PlannedCopy], *, range_readers: int | None = None
+        self,
+        sftp: SftpEndpoint,
+        plan: Sequence[PlannedCopy],
+        *,
+        upload: bool,
+        range_readers: int | None = None,
     ) -> None:
         """Start opening the automatic count of SSH connections (:func:`auto_connections`) as soon as the
         plan's sizes are known, while the rest of the setup runs (explicit ``sftp_connections`` open with
@@ -396,7 +419,11 @@ class SftpStagingOperator(TransferOperatorBase):
         more than connections, a spare channel opens on connection #0 meanwhile (the new connections lend
         their own, the file's own handle reads on #0)."""
         auto = self.sftp_connections is None
-        count = auto_connections(p.size or 0 for p in plan) if auto else int(self.sftp_connections or 1)
+        if auto:
+            in_flight = irods_requests_in_flight(self.transfer_config(), upload=upload)
+            count = auto_connections((p.size or 0 for p in plan), irods_connections=in_flight)
+        else:
+            count = int(self.sftp_connections or 1)
         spare = range_readers is not None and (range_readers or count) > count
         sftp.widen_in_background(count if auto else 1, spare=spare)
 
@@ -444,7 +471,7 @@ class SftpStagingOperator(TransferOperatorBase):
         """:func:`run_plan`, each file retried on a new connection when its SSH connection drops (see
         ``sftp_retries``), then record the lineage of the files copied (also when part of it failed)."""
         retries, log, tally = int(self.sftp_retries), cast("logging.Logger", self.log), self._tally
-        self.widen_for(sftp, plan)  # a no-op when the plan already did
+        self.widen_for(sftp, plan, upload=upload)  # a no-op when the plan already did
 
         def surviving(item: PlannedCopy) -> FileResult:
             # Progress counts only where the next attempt continues from it (resume); events name either end.

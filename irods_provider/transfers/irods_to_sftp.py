@@ -124,7 +124,7 @@ class IrodsToSFTPOperator(SftpStagingOperator):
         resolve = functools.partial(check_path, "source_path")
         tree = IrodsTree(session, resolve=resolve, read_ahead=PLAN_READ_AHEAD)
         plan = self.plan_from(tree, sources, what="iRODS source", operation="irods_to_sftp")
-        self.widen_for(sftp, plan.files)
+        self.widen_for(sftp, plan.files, upload=False)
         progress = self.plan_progress(plan.files)
         early.start(plan.files, tree.stats, (progress,))
         raw = str(self.destination_path).strip()

@@ -130,7 +130,7 @@ class SFTPToIrodsOperator(SftpStagingOperator):
             found = self.plan_from(tree, sources, what="SFTP source", operation=OP, follow_symlinks=follow)
         if not found.files and self.fail_if_empty:
             raise IrodsNotFoundError(f"no SFTP file matches {sources}", operation=OP)
-        self.widen_for(sftp, found.files, range_readers=self.sftp_range_readers or 0)
+        self.widen_for(sftp, found.files, upload=True, range_readers=self.sftp_range_readers or 0)
         return place_upload(
             session, found, destination, check=self.check_unique, is_collection=ahead.is_collection
         )

@@ -84,12 +84,16 @@ def down(**kwargs):
     return IrodsToSFTPOperator(task_id="down", sftp_conn_id="cluster", **kwargs).execute({})
 
 
-def test_auto_rule_one_per_64_mib_between_one_and_four() -> None:
+def test_auto_rule_one_per_32_mib_up_to_the_irods_requests_in_flight() -> None:
     assert auto_connections([]) == 1
-    assert auto_connections([10 * MIB] * 12) == 1  # 120 MiB in all
-    assert auto_connections([64 * MIB, 64 * MIB]) == 2
-    assert auto_connections([200 * MIB]) == 3
-    assert auto_connections([4096 * MIB]) == 4
+    assert auto_connections([10 * MIB] * 6) == 1  # 60 MiB in all
+    assert auto_connections([10 * MIB] * 12) == 3  # 120 MiB
+    assert auto_connections([64 * MIB, 64 * MIB]) == 4
+    assert auto_connections([160 * MIB], irods_connections=6) == 5
+    assert auto_connections([256 * MIB], irods_connections=6) == 6  # an upload: 3 streams x 2 requests
+    assert auto_connections([4096 * MIB]) == 4  # a download: 4 ranged reads
+    assert auto_connections([4096 * MIB], irods_connections=16) == 8  # never more than 8
+    assert auto_connections([4096 * MIB], irods_connections=0) == 1
 
 
 def test_small_totals_stay_on_one_connection_by_default(remote, session, sftp_server) -> None:
