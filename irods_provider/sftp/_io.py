@@ -538,14 +538,15 @@ def split_pieces(start: int, size: int, sessions: int) -> list[tuple[int, int]]:
 FIRST_CHUNK_PIECES_PER_SESSION = 4
 #: Pieces a session has claimed and not read to their end, at most (its pipeline runs on into the next).
 _CLAIMED_AHEAD = 3
-#: Chunks past the caller's position whose pieces may be read (the chunk it holds or waits for, the next).
+#: Chunks past the caller's position whose pieces may be read (the chunk it holds or waits for, the next),
+#: unless a reader is given ``read_ahead``.
 _READ_CHUNKS_AHEAD = 2
 #: Chunks past the caller's position whose pieces may be claimed (requested): two more than may be read,
 #: so a session that reached the read limit still has requests on the wire across chunk boundaries
 #: instead of its pipeline draining there (one idle round trip per chunk per connection), about as far
 #: ahead as the reader before sessions claimed pieces (each session's pipeline of requests beyond two
 #: pieces read). Staging 256 MiB over the WAN model (8 write streams): one chunk further 33.0 MB/s, two 35.4.
-_CLAIM_CHUNKS_AHEAD = _READ_CHUNKS_AHEAD + 2
+_CLAIM_BEYOND_READ = 2
 
 
 class _Answer:
@@ -703,7 +704,8 @@ class ParallelSftpRangeReader:
     so before any of its bytes count), and those ``joining`` returns (called on a thread of the reader's
     own once iteration starts: channels still being opened join when they are up; :attr:`joined` lists them,
     for the caller to give back after the reader closed). A piece is read only while its chunk is the one
-    the caller holds or the next, so at most ``2 * chunk_size`` bytes are buffered
+    the caller holds or the next (``read_ahead`` chunks in all, 2 by default), so at most
+    ``read_ahead * chunk_size`` bytes are buffered
     (:attr:`max_buffered_bytes`); pieces are claimed (requested) up to two chunks further, so pipelines
     keep requests on the wire across chunk boundaries. The answers to those are left unread on the wire:
     at most three pieces per session, capped by its pipeline (``PIPELINE_BYTES``) and its channel window.
@@ -727,6 +729,7 @@ class ParallelSftpRangeReader:
         joining: Callable[[], Iterable[paramiko.SFTPClient]] | None = None,
         sessions: int | None = None,
         in_pieces: int = 0,
+        read_ahead: int = _READ_CHUNKS_AHEAD,
     ) -> None:
         if not clients and handle is None:
             raise ValueError("at least one SFTP client or an open handle is needed")
@@ -736,6 +739,7 @@ class ParallelSftpRangeReader:
         self.check_file = check_file  # raises when a session opened another file than expected
         self.check_handle = check_handle  # raises when ``handle``'s fstat is not what was opened
         self.in_pieces = in_pieces
+        self.read_ahead = max(1, read_ahead)
         if length is None:
             attrs = handle.stat() if handle is not None else clients[0].stat(path)
             length = max(0, (attrs.st_size or 0) - offset)
@@ -776,13 +780,13 @@ class ParallelSftpRangeReader:
             self.max_buffered_bytes = max(self.max_buffered_bytes, self._buffered)
 
     def claim(self, *, block: bool) -> _Piece | None:
-        """The next piece in byte order for a session, once its chunk is at most three past the one the caller
-        holds (``block``: wait until then, else None now); None once every piece is claimed or the reader
-        stopped. Its answers are read only once :meth:`readable` allows."""
+        """The next piece in byte order for a session, once its chunk is at most ``read_ahead + 1`` past the
+        one the caller holds (``block``: wait until then, else None now); None once every piece is claimed or
+        the reader stopped. Its answers are read only once :meth:`readable` allows."""
         with self._cv:
             while not self.stopped.is_set() and self._next < len(self._queue):
                 piece = self._queue[self._next]
-                if piece.chunk < self._moved + _CLAIM_CHUNKS_AHEAD:
+                if piece.chunk < self._moved + self.read_ahead + _CLAIM_BEYOND_READ:
                     self._next += 1
                     return piece
                 if not block:
@@ -791,11 +795,11 @@ class ParallelSftpRangeReader:
             return None
 
     def readable(self, piece: _Piece) -> bool:
-        """Wait until ``piece``'s chunk is the caller's or the next (its answers wait on the wire until
-        then); False once the reader stopped."""
+        """Wait until ``piece``'s chunk is the caller's or one of the ``read_ahead - 1`` next (its answers
+        wait on the wire until then); False once the reader stopped."""
         with self._cv:
             while not self.stopped.is_set():
-                if piece.chunk < self._moved + _READ_CHUNKS_AHEAD:
+                if piece.chunk < self._moved + self.read_ahead:
                     return True
                 self._cv.wait(_POLL)
             return False

@@ -31,6 +31,11 @@ from ._io import DEFAULT_CHUNK_SIZE, ParallelSftpRangeReader, SftpRangeReader
 #: one per stream, then doubling; see ``irods_provider.client.transfer._writer.RAMP_UNIT_SHARE``) end
 #: within two chunks for up to eight streams, and leave as soon as their bytes are read.
 _RAMP_CHUNKS = 2
+#: Chunks an upload's range readers may read ahead of the one the writer holds: the parallel writer takes
+#: chunks in pairs (a stream's held request is answered right after the one before it), so one chunk read
+#: ahead left it waiting for the source; over the WAN model staging 256 MiB went from 37.1 to 40.1 MB/s
+#: (6 rounds each, interleaved) for one more chunk buffered.
+UPLOAD_READ_AHEAD_CHUNKS = 3
 
 if TYPE_CHECKING:
     import paramiko
@@ -271,6 +276,7 @@ class SftpRangedSource:
             joining=joining,
             sessions=self.readers,
             in_pieces=_RAMP_CHUNKS,  # the upload's first (smaller) requests leave as their bytes come
+            read_ahead=UPLOAD_READ_AHEAD_CHUNKS,
         )
         try:
             with reader:

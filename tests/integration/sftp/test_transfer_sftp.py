@@ -199,13 +199,14 @@ def test_reader_keeps_a_bounded_pipeline(sftp_server: SshTestServer, sftp: param
     assert len(sftp._expecting) == 0  # type: ignore[attr-defined]
 
 
+@pytest.mark.parametrize("read_ahead", [2, 3])
 def test_parallel_reader_bound_with_a_lagging_consumer(
-    sftp_server: SshTestServer, ssh_client: paramiko.SSHClient
+    sftp_server: SshTestServer, ssh_client: paramiko.SSHClient, read_ahead: int
 ) -> None:
     """K=2 sessions, 1 MiB chunks cut into two pieces (the first into eight, for sessions joining late), a
-    consumer that lags: buffered bytes and requests stay within bounds (bytes read: two chunks, whatever K,
-    the chunk held and the next one; requests: up to two chunks further, at most a pipeline per session,
-    their answers left unread on the wire)."""
+    consumer that lags: buffered bytes and requests stay within bounds (bytes read: ``read_ahead`` chunks,
+    whatever K, the chunk held and the next one or two (an upload's source reads three); requests: up to two
+    chunks further, at most a pipeline per session, their answers left unread on the wire)."""
     data = _payload(12 * 1024 * 1024 + 777)
     (sftp_server.root / "lag.bin").write_bytes(data)
     transport = ssh_client.get_transport()
@@ -213,19 +214,20 @@ def test_parallel_reader_bound_with_a_lagging_consumer(
     clients = open_sftp_channels(transport, 2)
     chunk = 1024 * 1024
     digest = hashlib.sha256()
-    with ParallelSftpRangeReader(clients, "lag.bin", chunk_size=chunk) as reader:
+    last = read_ahead - 1  # the furthest chunk that may be read while the consumer holds chunk 0
+    with ParallelSftpRangeReader(clients, "lag.bin", chunk_size=chunk, read_ahead=read_ahead) as reader:
         assert [len(p) for p in reader.pieces[:2]] == [2 * FIRST_CHUNK_PIECES_PER_SESSION, 2]
         for number, block in enumerate(reader):
-            if number == 0:  # lag: let the workers read all of the next chunk before consuming anything
-                while not all(p.done for p in reader._by_chunk[1]) and reader.workers[0].thread.is_alive():
+            if number == 0:  # lag: let the workers read all they may before consuming anything
+                while not all(p.done for p in reader._by_chunk[last]) and reader.workers[0].thread.is_alive():
                     reader.workers[0].thread.join(0.01)
                 claimed = {piece.chunk for piece in reader._queue[: reader._next]}
-                assert max(claimed) in (2, 3)  # requests ran on past chunk 1, no further than chunk 3
+                assert max(claimed) in (last + 1, last + 2)  # requests ran on past it, two chunks at most
             for client in clients:
                 assert len(client._expecting) <= PIPELINE_BYTES // FAST_REQUEST_SIZE  # type: ignore[attr-defined]
             digest.update(block)
     assert digest.hexdigest() == hashlib.sha256(data).hexdigest()
-    assert reader.max_buffered_bytes == 2 * chunk  # the lag really let the workers fill up, no further
+    assert reader.max_buffered_bytes == read_ahead * chunk  # the lag let the workers fill up, no further
     for client in clients:
         client.close()
 

@@ -10,6 +10,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -25,7 +26,7 @@ from irods_provider.client.transfer import (
 )
 from irods_provider.client.transfer._endpoints import ChecksummedSource, ResumableSource, Source
 from irods_provider.exceptions import IrodsAlreadyExistsError, IrodsSourceChangedError
-from irods_provider.sftp import SftpEndpoint, SftpRangedSource, SftpReadOptions
+from irods_provider.sftp import SftpEndpoint, SftpRangedSource, SftpReadOptions, _ranged
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "support"))
 from ssh_connections import assert_no_open_files
@@ -90,6 +91,25 @@ def test_the_ranged_sftp_source_arrives_byte_for_byte(session, remote, sftp, rea
     assert result.source == remote.path("job/out.h5")
     assert session.data_objects.read(f"{HOME}/out.h5") == data
     assert objects(session) == [f"{HOME}/out.h5"]
+
+
+def test_an_uploads_range_readers_read_up_to_three_chunks_ahead(session, remote, sftp, monkeypatch) -> None:
+    """The parallel writer frees its chunks in pairs (a stream's held request is answered right after the one
+    before it): the source may read three chunks ahead of the one the writer holds, never more."""
+    made: list[_ranged.ParallelSftpRangeReader] = []
+
+    class Recorded(_ranged.ParallelSftpRangeReader):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            made.append(self)
+
+    monkeypatch.setattr(_ranged, "ParallelSftpRangeReader", Recorded)
+    data = os.urandom(12 * CHUNK + 5)
+    with sftp.channel() as client, sftp_source(sftp, client, remote, "ahead.bin", data, 3) as source:
+        result = upload_object(session, source, f"{HOME}/ahead.bin", config=CFG)
+    assert result.checksum == checksum(data)
+    assert [reader.read_ahead for reader in made] == [_ranged.UPLOAD_READ_AHEAD_CHUNKS] == [3]
+    assert made[0].max_buffered_bytes <= 3 * CHUNK
 
 
 def test_an_sftp_source_not_listed_with_size_and_mtime_is_taken_as_it_is(session, remote, sftp) -> None:
