@@ -630,33 +630,33 @@ def write_wan_results(result: dict[str, Any]) -> None:
     path.write_text(text)
 
 
-#: The previous full run (2026-12-05, quiet machine): the default 3 iRODS streams only, sshd's orphaned
-#: session processes not counted in the CPU figures (see ``_ServerCpu``), one CPU round per operation.
+#: The previous full run (2026-12-05, eighth session, load 0.6 at its start): one write request per
+#: parallel-write stream, 4 SSH connections both ways, two chunks read ahead.
 BEFORE: dict[str, Any] = {
-    "wan_sftp_to_irods_over_openssh_sftp": 2.02,
-    "wan_sftp_to_irods_over_min_leg": 0.85,
-    "wan_irods_to_sftp_over_min_leg": 0.75,
-    "wan_over_two_step": 1.56,
-    "wan_over_two_step_bound": 1.83,
-    "wan_1_connection_over_openssh_sftp": 0.9,
-    "wan_sftp_to_irods_over_min_leg_run_together": 0.89,
-    "wan_sftp_to_irods_over_openssh_sftp_marginal": 2.43,
-    "wan_sftp_to_irods_over_min_leg_marginal": 1.0,
-    "wan_irods_to_sftp_over_min_leg_marginal": 0.9,
-    "cpu_up_over_legs": 0.778,
-    "cpu_down_over_legs": 1.332,
-    "rss_ratio_4g_over_256m_down": 1.018,
-    "rss_ratio_4g_over_256m_down_glibc_mmap_threshold_1m": 1.007,
-    "sftp_to_irods MB/s": 30.3,
-    "sftp_read_alone MB/s": 43.1,
-    "irods_write_alone MB/s": 35.8,
-    "openssh_sftp_get MB/s": 15.1,
-    "irods_to_sftp MB/s": 29.8,
-    "irods_read_alone MB/s": 39.8,
-    "sftp_write_alone MB/s": 40.1,
-    "peak RSS 256 MiB down (MiB)": 214.8,
-    "peak RSS 4 GiB down (MiB)": 218.6,
-    "load_average before, after": "[0.65, 1.26, 2.06], [4.53, 2.74, 2.36]",
+    "wan_sftp_to_irods_over_openssh_sftp": 2.25,
+    "wan_sftp_to_irods_over_min_leg": 0.93,
+    "wan_irods_to_sftp_over_min_leg": 0.9,
+    "wan_over_two_step": 1.74,
+    "wan_over_two_step_bound": 1.69,
+    "wan_1_connection_over_openssh_sftp": 0.97,
+    "wan_sftp_to_irods_over_min_leg_run_together": 0.91,
+    "wan_sftp_to_irods_over_openssh_sftp_marginal": 2.5,
+    "wan_sftp_to_irods_over_min_leg_marginal": 1.01,
+    "wan_irods_to_sftp_over_min_leg_marginal": 0.92,
+    "cpu_up_over_legs": 0.941,
+    "cpu_down_over_legs": 1.013,
+    "rss_ratio_4g_over_256m_down": 1.014,
+    "rss_ratio_4g_over_256m_down_glibc_mmap_threshold_1m": 1.02,
+    "sftp_to_irods MB/s": 34.4,
+    "sftp_read_alone MB/s": 53.3,
+    "irods_write_alone MB/s": 36.8,
+    "openssh_sftp_get MB/s": 15.3,
+    "irods_to_sftp MB/s": 38.4,
+    "irods_read_alone MB/s": 51.4,
+    "sftp_write_alone MB/s": 42.6,
+    "peak RSS 256 MiB down (MiB)": 234.9,
+    "peak RSS 4 GiB down (MiB)": 238.2,
+    "load_average before, after": "[0.61, 0.99, 1.17], [2.17, 1.94, 1.48]",
 }
 
 
@@ -710,10 +710,12 @@ _CHANGES = (
     "(the writer frees chunks in pairs). Side by side in one window (same servers, interleaved, means of "
     "SFTPToIrodsOperator on 256 MiB): one request per stream 33.4 -> two 37.2 MB/s (4 SSH connections); "
     "4 -> 6 SSH connections 37.2 -> 40.0; two -> three chunks read ahead 37.1 -> 40.1 (6 rounds). The "
-    "download is unchanged (4 SSH connections at 256 MiB, as before). Three runs of this benchmark over the "
-    "session: over OpenSSH 2.46 (pipelining only), 2.57, 2.72 and upload over the min leg 0.77, 0.83, 0.83: "
-    "the upload got faster in absolute terms (34.4 -> 39-41 MB/s) while its slower leg, now the iRODS "
-    "write, got faster still. `wan_phases` is one task's timeline through the model (each call traced, "
+    "download is unchanged (4 SSH connections at 256 MiB, as before). Four runs of this benchmark over the "
+    "session (the table holds the fourth, on the final code, load 0.3 at its start): over OpenSSH 2.46 "
+    "(pipelining only), 2.57, 2.72, 2.76; upload over the min leg 0.77, 0.83, 0.83, 0.91; download over "
+    "the min leg 0.93, 0.95, 0.88, 0.84 (its code did not change: its legs' rates move between runs). The "
+    "upload got faster in absolute terms (34.4 -> 39-42 MB/s) while its slower leg, now the iRODS write, "
+    "got faster still. `wan_phases` is one task's timeline through the model (each call traced, "
     "`staging.py --phases`)."
 )
 #: What holds the download below its legs, traced chunk by chunk (the notes' download paragraph).
