@@ -541,8 +541,8 @@ _CLAIMED_AHEAD = 3
 #: Chunks past the caller's position whose pieces may be read (the chunk it holds or waits for, the next),
 #: unless a reader is given ``read_ahead``.
 _READ_CHUNKS_AHEAD = 2
-#: Chunks past the caller's position whose pieces may be claimed (requested): two more than may be read,
-#: so a session that reached the read limit still has requests on the wire across chunk boundaries
+#: Chunks further than a reader may read whose pieces may already be claimed (requested): two, so a
+#: session that reached the read limit still has requests on the wire across chunk boundaries
 #: instead of its pipeline draining there (one idle round trip per chunk per connection), about as far
 #: ahead as the reader before sessions claimed pieces (each session's pipeline of requests beyond two
 #: pieces read). Staging 256 MiB over the WAN model (8 write streams): one chunk further 33.0 MB/s, two 35.4.

@@ -206,7 +206,7 @@ def irods_requests_in_flight(config: TransferConfig, *, upload: bool) -> int:
     streams times the requests per stream, a download's ranged reads (before the server's caps, which only
     lower them)."""
     if upload:
-        return config.stream_count * (config.requests_per_stream if config.pipelines_writes else 1)
+        return config.stream_count * config.write_requests_per_stream
     return DEFAULT_READ_STREAMS if config.streams is None else config.streams
 
 

@@ -162,9 +162,15 @@ class TransferConfig:
         return DEFAULT_WRITE_STREAMS if self.streams is None else self.streams
 
     @property
+    def write_requests_per_stream(self) -> int:
+        """Write requests a parallel-write stream keeps in flight: ``requests_per_stream``, at most
+        ``queue_depth`` (a request in flight is a chunk out of the queue)."""
+        return max(1, min(self.requests_per_stream, self.queue_depth))
+
+    @property
     def pipelines_writes(self) -> bool:
-        """Whether a parallel-write stream may have a second request in flight (``requests_per_stream``)."""
-        return min(self.requests_per_stream, self.queue_depth) > 1
+        """Whether a parallel-write stream may have a second request in flight."""
+        return self.write_requests_per_stream > 1
 
     @property
     def max_in_flight_chunks(self) -> int:

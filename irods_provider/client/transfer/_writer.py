@@ -123,7 +123,7 @@ class ParallelWriter:
         """Stream indices for the workers (each ``requests_per_stream`` times) and, per stream, tickets in
         send order and the first one whose predecessors are all answered (a held request's turn, see
         :meth:`_hold`)."""
-        self._depth = max(1, min(self.config.requests_per_stream, self.config.queue_depth))
+        self._depth = self.config.write_requests_per_stream
         self._indices: queue.SimpleQueue[int] = queue.SimpleQueue()
         for _ in range(self._depth):
             for index in range(self._streams):
