@@ -94,7 +94,7 @@ class IrodsFileSystem(AbstractFileSystem):  # type: ignore[misc]
         print(f.read())
     ```
 
-    :param streams: parallel streams per file for big reads and writes (default: 4 ranged reads, 3
+    :param streams: parallel streams per file for big reads and writes (default: 6 ranged reads, 3
         parallel-write streams; writes are capped by the server's per-handle limit).
     :param chunk_size: bytes per request for big reads and writes (capped by the server's body limit).
     :param use_trash: ``rm`` moves to the trash instead of deleting (default: delete, like ``irm -f``).

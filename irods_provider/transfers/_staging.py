@@ -210,14 +210,14 @@ def irods_requests_in_flight(config: TransferConfig, *, upload: bool) -> int:
     return DEFAULT_READ_STREAMS if config.streams is None else config.streams
 
 
-def auto_connections(sizes: Iterable[int], *, irods_connections: int = 4) -> int:
+def auto_connections(sizes: Iterable[int], *, irods_connections: int = DEFAULT_READ_STREAMS) -> int:
     """SSH connections for a plan of files of ``sizes`` bytes: one per 32 MiB in all, at most as many as
     the iRODS side keeps requests in flight (``irods_connections``, each its own TCP connection) and 8.
 
     Below 64 MiB one connection: a second SSH handshake (several round trips and a key exchange) costs
     more than it saves on small totals. Above, the SFTP side gets up to as many TCP windows as the iRODS
     side fills: an upload's parallel-write streams times the requests each keeps in flight (3 x 2 by
-    default), a download's ranged reads (4 by default). Over a long fat link the window caps each
+    default), a download's ranged reads (6 by default). Over a long fat link the window caps each
     connection, so fewer would starve the other leg.
     """
     cap = max(1, min(AUTO_MAX_CONNECTIONS, irods_connections))
@@ -289,7 +289,7 @@ class SftpStagingOperator(TransferOperatorBase):
         are spread over them, so a WAN path's per-connection TCP window no longer caps the task. Each
         connection is reconnected on its own when it drops. Default None chooses from the planned bytes
         (:func:`auto_connections`): 1 below 64 MiB in all, then one per 32 MiB, at most as many as the
-        iRODS side keeps requests in flight (uploads: 3 streams x 2 requests, downloads: 4 ranged reads, by
+        iRODS side keeps requests in flight (uploads: 3 streams x 2 requests, downloads: 6 ranged reads, by
         default) and at most 8.
     """
 

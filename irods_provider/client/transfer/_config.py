@@ -15,8 +15,11 @@ MIB = 1024 * 1024
 #: ``max_number_of_streams_per_parallel_write_handle`` (a larger ``stream-count`` is refused with HTTP 400).
 DEFAULT_WRITE_STREAMS = 3
 #: Ranged reads in flight for a download when ``streams`` is unset: each is its own GET, which the
-#: per-handle cap of parallel writes does not limit.
-DEFAULT_READ_STREAMS = 4
+#: per-handle cap of parallel writes does not limit. As many as an upload keeps write requests in flight
+#: (3 streams x 2): on a WAN path each is one TCP window per round trip. The server holds a thread and an
+#: iRODS connection only while it reads a range from storage (a range above its read buffer, 1 MiB by
+#: default, gets a connection of its own), not while the bytes cross the link.
+DEFAULT_READ_STREAMS = 6
 
 
 class OverwritePolicy(enum.Enum):
@@ -56,7 +59,7 @@ class TransferConfig:
 
         RAM <= (max_in_flight_chunks + 2) * chunk_size
             == (streams * queue_depth + 2) * chunk_size        # default: (3*2 + 2) * 8 MiB = 64 MiB
-                                                               # (downloads: 4 streams, 80 MiB)
+                                                               # (downloads: 6 streams, 112 MiB)
 
     ``max_in_flight_chunks`` chunks are queued or being sent (each holds one ``bytes``), one is being
     filled by the
@@ -68,7 +71,7 @@ class TransferConfig:
         streams: parallel streams per file: parallel-write streams of its one handle, or ranged reads in
             flight. A number applies to both; writes are capped by the server's ``max_streams_per_handle``,
             reads are not. None (default): :data:`DEFAULT_WRITE_STREAMS` (3, the HTTP API's default cap)
-            for uploads and :data:`DEFAULT_READ_STREAMS` (4) for downloads, whose ranged reads are
+            for uploads and :data:`DEFAULT_READ_STREAMS` (6) for downloads, whose ranged reads are
             independent requests that no per-handle cap limits (on a WAN path each stream is a TCP
             connection held to one window per round trip). :meth:`for_server` settles it per direction.
         chunk_size: bytes per request; capped by the server's request-body limit (8 MiB by default) and by

@@ -91,7 +91,8 @@ def test_auto_rule_one_per_32_mib_up_to_the_irods_requests_in_flight() -> None:
     assert auto_connections([64 * MIB, 64 * MIB]) == 4
     assert auto_connections([160 * MIB], irods_connections=6) == 5
     assert auto_connections([256 * MIB], irods_connections=6) == 6  # an upload: 3 streams x 2 requests
-    assert auto_connections([4096 * MIB]) == 4  # a download: 4 ranged reads
+    assert auto_connections([4096 * MIB]) == 6  # a download: 6 ranged reads
+    assert auto_connections([4096 * MIB], irods_connections=4) == 4  # a download asked for 4 streams
     assert auto_connections([4096 * MIB], irods_connections=16) == 8  # never more than 8
     assert auto_connections([4096 * MIB], irods_connections=0) == 1
 

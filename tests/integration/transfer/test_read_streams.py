@@ -1,4 +1,4 @@
-"""A download reads over 4 streams by default; an upload keeps 3 parallel-write streams.
+"""A download reads over 6 streams by default; an upload keeps 3 parallel-write streams.
 
 The real server caps the streams of a parallel-write handle
 (``max_number_of_streams_per_parallel_write_handle``, 3 by default, advertised in ``/info``; a larger
@@ -84,7 +84,7 @@ def test_the_default_reads_over_more_streams_than_the_write_cap(session, probe, 
     assert hashlib.sha256((tmp_path / "four.bin").read_bytes()).digest() == hashlib.sha256(data).digest()
     assert result.size == len(data)
     assert session.limits.max_streams_per_handle == 3  # the server's default write cap, from /info
-    assert probe.peak == DEFAULT_READ_STREAMS == 4  # four at once, never a fifth
+    assert probe.peak == DEFAULT_READ_STREAMS == 6  # six at once, never a seventh
     assert probe.reads >= 8
 
 
@@ -139,9 +139,9 @@ class _Limits:
 @pytest.mark.parametrize(
     ("asked", "cap", "writes", "reads"),
     [
-        (None, 3, DEFAULT_WRITE_STREAMS, DEFAULT_READ_STREAMS),  # the defaults: 3 and 4
-        (None, 8, 3, 4),  # a site's higher cap: more only when asked for
-        (None, 2, 2, 4),  # a site's lower cap: writes within it, reads untouched
+        (None, 3, DEFAULT_WRITE_STREAMS, DEFAULT_READ_STREAMS),  # the defaults: 3 and 6
+        (None, 8, 3, 6),  # a site's higher cap: more only when asked for
+        (None, 2, 2, 6),  # a site's lower cap: writes within it, reads untouched
         (8, 3, 3, 8),
         (2, 3, 2, 2),
     ],
