@@ -173,6 +173,7 @@ class ParallelSftpWriter:
         self._sessions = [_WriteSession(self, h, i) for i, h in enumerate([first._handle, *others])]
         self._done: dict[int, int] = {}
         self._lock = threading.Lock()
+        self._placing = threading.Lock()  # one caller hands pieces at a time (write_at may come from several)
         self._on_close = on_close
         for session in self._sessions:
             session.thread.start()
@@ -193,13 +194,30 @@ class ParallelSftpWriter:
     def write(self, data: bytes | bytearray | memoryview) -> int:
         """Hand ``data`` (the next bytes in order) to the sessions, a piece each (see
         :func:`~irods_provider.sftp._io.split_pieces`); waits while a session holds two pieces."""
-        chunk = memoryview(data).cast("B")
-        base = self.bytes_written
+        with self._placing:
+            return self._place(self.bytes_written, memoryview(data).cast("B"))
+
+    def write_at(
+        self, offset: int, data: bytes | bytearray | memoryview, *, stop: threading.Event | None = None
+    ) -> int:
+        """Hand ``data`` for ``[offset, offset + len(data))``, from any thread and in any order, like
+        :meth:`write` otherwise. Every byte of the file must be handed exactly once (never mixed with
+        :meth:`write`): :meth:`close` checks the size against the bytes handed, and the committed prefix
+        counts only acknowledged ranges with nothing missing before them. ``stop``: give up waiting for a
+        free piece buffer once set (the caller stopped; raises ``OSError``)."""
+        with self._placing:
+            if self.closed:
+                raise OSError(f"the parallel SFTP write to {self.path!r} is closed")
+            return self._place(offset, memoryview(data).cast("B"), stop)
+
+    def _place(self, base: int, chunk: memoryview, stop: threading.Event | None = None) -> int:
         pieces = split_pieces(base, len(chunk), len(self._sessions))
         for session, (start, size) in zip(self._sessions, pieces, strict=False):
             while (buffer := session.take_buffer(size)) is None:
                 if self.failed.is_set():
                     self._raise_failure()
+                if stop is not None and stop.is_set():
+                    raise OSError(f"stopped writing {self.path!r} at byte {start}")
             if self.failed.is_set():
                 session.free.put(buffer)
                 self._raise_failure()

@@ -127,6 +127,12 @@ class ParallelReader:
             if not self._closed:
                 self._fill_window(budget)
 
+    def on_fetched(self, callback: Callable[[int, bytes], object] | None) -> None:
+        """Call ``callback(offset, data)`` in the reading thread as each later ranged read completes, before
+        the chunk waits for its turn (e.g. to write it at its offset); it must copy what it keeps (with
+        ``reuse_buffers`` the data is a pooled buffer's view). Reads that completed before are not given."""
+        self._on_fetched = callback
+
     def read_further_ahead(self, queue_depth: int) -> None:
         """Keep ``streams * queue_depth`` reads in flight from the next read on (a consumer found faster
         than one chunk per stream)."""

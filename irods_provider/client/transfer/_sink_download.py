@@ -16,7 +16,9 @@ import functools
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, cast
+
+from irods_provider.exceptions import IrodsIntegrityError
 
 from ._api import DataObjectStatLike, SessionLike
 from ._config import OverwritePolicy, SkipPolicy, TransferConfig
@@ -24,6 +26,7 @@ from ._coordinator import TransferCoordinator, TransferSubscriber
 from ._copy import (
     CopyResult,
     StreamHasher,
+    Writable,
     alongside,
     copy,
     hasher_for,
@@ -272,9 +275,70 @@ def _copy_into(
     hasher = prefix.hasher
     if offset == 0 and hasher.count:  # a resumable temporary was refused after hashing it: afresh
         hasher = hasher_for(cfg.checksum_scheme, session, path)
-    with source:
-        result = _stream(source, writer, config=cfg, hasher=hasher, cancel_event=cancel_event)
+    placing = _Placing.of(writer, source, offset=offset) if sink.parallel else None
+    try:
+        with source:
+            into = writer if placing is None else placing
+            result = _stream(source, into, config=cfg, hasher=hasher, cancel_event=cancel_event)
+    finally:
+        if placing is not None:
+            placing.stop()
     return result, _verified(session, path, writer, sink, result), offset
+
+
+class _PositionedWriter(Protocol):
+    def write_at(self, offset: int, data: bytes, /, *, stop: threading.Event | None = None) -> Any: ...
+
+
+class _Placing:
+    """Each chunk written at its offset as soon as its ranged read completes, in the reading thread, for a
+    sink whose writer takes positioned writes (several SFTP connections): a ranged read that lags behind
+    the others (a TCP connection that slowed down) no longer stops the writer while the chunks after it
+    wait in memory. The copy loop still gets every chunk in byte order and hashes it; here its ``write``
+    only writes the chunks read before placing began (the reads that were under way as the sink opened).
+    Memory is the reader's bound: a chunk's buffer waits for its turn in the copy loop either way."""
+
+    def __init__(self, writer: _PositionedWriter, *, offset: int) -> None:
+        self._writer = writer
+        self._position = offset
+        self._placed: dict[int, int] = {}  # offset -> length, written by a reading thread
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+
+    @classmethod
+    def of(cls, writer: Writer, reader: ParallelReader, *, offset: int) -> _Placing | None:
+        """Placing for ``writer`` fed by ``reader`` from ``offset``; None for a writer in order only."""
+        if not callable(getattr(writer, "write_at", None)):
+            return None
+        placing = cls(cast("_PositionedWriter", writer), offset=offset)
+        reader.on_fetched(placing.fetched)
+        return placing
+
+    def fetched(self, offset: int, data: bytes) -> None:
+        """A ranged read completed (in its reading thread): write it now, unless the copy stopped."""
+        if self._stop.is_set():
+            return
+        self._writer.write_at(offset, data, stop=self._stop)
+        with self._lock:
+            self._placed[offset] = len(data)
+
+    def write(self, data: bytes) -> int:
+        """The copy loop's next chunk in order: already written when a reading thread placed it."""
+        size = len(memoryview(data))
+        with self._lock:
+            placed = self._placed.pop(self._position, None)
+        if placed is None:
+            self._writer.write_at(self._position, data)
+        elif placed != size:  # the loop takes whole chunks (read_chunk): placed whole or not at all
+            raise IrodsIntegrityError(
+                f"chunk at byte {self._position} was placed with {placed} bytes, the copy has {size}"
+            )
+        self._position += size
+        return size
+
+    def stop(self) -> None:
+        """No more placing (the copy ended or failed): reading threads that still wait give up."""
+        self._stop.set()
 
 
 def _decided(
@@ -439,7 +503,7 @@ def _decide(
 
 def _stream(
     reader: ParallelReader,
-    writer: Writer,
+    writer: Writable,
     *,
     config: TransferConfig,
     hasher: StreamHasher,

@@ -6,6 +6,7 @@ the final path, over one SFTP session and over two connections (the parallel wri
 from __future__ import annotations
 
 import hashlib
+import itertools
 import random
 import threading
 from typing import Any
@@ -42,14 +43,21 @@ def events(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int, int]]:
     def recording(write: Any) -> Any:
         def wrapped(self, data):  # type: ignore[no-untyped-def]
             with lock:
-                seen.append(("write", 0, len(memoryview(data))))
+                seen.append(("write", self.bytes_written, len(memoryview(data))))
             return write(self, data)
 
         return wrapped
 
+    def recording_at(self, offset, data, **kwargs):  # type: ignore[no-untyped-def]
+        with lock:
+            seen.append(("write", offset, len(memoryview(data))))
+        return write_at(self, offset, data, **kwargs)
+
+    write_at = ParallelSftpWriter.write_at
     monkeypatch.setattr(DataObjects, "read_into", recording_read_into)
     monkeypatch.setattr(SftpWriter, "write", recording(single))
     monkeypatch.setattr(ParallelSftpWriter, "write", recording(parallel))
+    monkeypatch.setattr(ParallelSftpWriter, "write_at", recording_at)
     return seen
 
 
@@ -76,7 +84,14 @@ def test_the_sftp_sink_writes_before_any_full_chunk_arrived(remote, session, eve
     first_write = next(i for i, event in enumerate(events) if event[0] == "write")
     # Before: the first write waited for a whole 4 MiB read; now the first read is 1 MiB of 4 (ramp).
     assert all(count < CHUNK for kind, _, count in events[:first_write] if kind == "read")
-    assert events[first_write] == ("write", 0, 1 * MIB)
+    # The first bytes handed on are one of the ramp's first 1 MiB reads (with several connections each
+    # read is written at its offset as it completes, so not necessarily the one at byte 0).
+    _, at, count = events[first_write]
+    assert count == 1 * MIB
+    assert at in (0, 1 * MIB, 2 * MIB)
+    written = sorted((offset, count) for kind, offset, count in events if kind == "write")
+    assert [offset for offset, _ in written] == [0, *itertools.accumulate(c for _, c in written[:-1])]
+    assert sum(count for _, count in written) == len(data)  # every byte handed on exactly once
     reads = sorted((offset, count) for kind, offset, count in events if kind == "read")
     # A download's default 6 streams: chunk * (j + 1) / (2 * 6), 64 KiB aligned, at least 1 MiB.
     assert reads[:5] == [
