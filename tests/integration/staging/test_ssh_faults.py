@@ -304,3 +304,47 @@ def test_retries_count_losses_in_a_row_without_progress(remote, sftp_server, adv
                 sftp.retrying(run, path="f", retries=1, progress=progress)
             assert caught.value.attempts == 2
             assert caught.value.path == "f"
+
+
+def test_a_connection_dropped_while_chunks_landed_out_of_order_resumes_from_the_committed_prefix(
+    remote, session, sftp_server, monkeypatch
+) -> None:
+    # Over two SSH connections each chunk is written at its offset as its ranged read completes. Here the
+    # read at 1 MiB lags until a connection dropped, so the temporary has a hole there when it does: the
+    # retry resumes from the prefix acknowledged without gaps (never past the hole), verified.
+    from irods_provider.client._sync._fs import DataObjects
+    from irods_provider.sftp._parallel import ParallelSftpWriter
+
+    blob = random.Random(13).randbytes(8 * MIB + 3)
+    for at in range(0, len(blob), 4 * MIB):
+        session.data_objects.write(f"{HOME}/holes.bin", blob[at : at + 4 * MIB], offset=at, truncate=at == 0)
+    before = sftp_server.injected_faults().get("drops", 0)
+    handed: list[int] = []
+    read_into, write_at = DataObjects.read_into, ParallelSftpWriter.write_at
+
+    def lagging(self, path, buffer, *, offset=0, **kwargs):  # type: ignore[no-untyped-def]
+        deadline = time.monotonic() + 10
+        while offset == MIB and sftp_server.injected_faults().get("drops", 0) == before:
+            assert time.monotonic() < deadline, "no connection dropped while the read at 1 MiB lagged"
+            time.sleep(0.01)
+        return read_into(self, path, buffer, offset=offset, **kwargs)
+
+    def recording(self, offset, data, **kwargs):  # type: ignore[no-untyped-def]
+        handed.append(offset)
+        return write_at(self, offset, data, **kwargs)
+
+    monkeypatch.setattr(DataObjects, "read_into", lagging)
+    monkeypatch.setattr(ParallelSftpWriter, "write_at", recording)
+    sftp_server.inject(SshFaults(seed=13, drop_after_bytes=2 * MIB, max_drops=1))
+    report = down(
+        source_path=f"{HOME}/holes.bin",
+        destination_path=remote.path("holes.bin"),
+        chunk_size=512 * KIB,
+        sftp_connections=2,
+        sftp_retries=3,
+    )
+    assert sftp_server.injected_faults()["drops"] == before + 1
+    assert any(offset > MIB for offset in handed[: handed.index(MIB)])  # later chunks went first
+    resumed = report["files"][0]["resumed_from"] or 0
+    assert 0 < resumed <= MIB  # the acknowledged prefix ends at the hole, not at the furthest byte written
+    assert remote.files() == {"holes.bin": blob}  # exact bytes, and no temporary left
