@@ -19,9 +19,9 @@ operation runs in its own process (see ``staging.py``). Ratios:
   ``max_number_of_streams_per_parallel_write_handle`` from its default 3 to 8, the operator and the iRODS
   write leg asked for 8 streams (``streams=8``; the client never uses more than ``/info`` advertises); the
   SFTP side and OpenSSH are the same as above
-- ``wan_sftp_to_irods_over_min_leg_run_together``: the operator / the slower leg when both legs run at the
-  same time in two processes (what the shared machine gives both legs at once: separates the pipeline's
-  own losses from CPU contention)
+- ``wan_sftp_to_irods_over_min_leg_run_together``, ``wan_irods_to_sftp_over_min_leg_run_together``: the
+  operator / the slower leg when both legs run at the same time in two processes (what the shared machine
+  gives both legs at once: separates the pipeline's own losses from CPU contention)
 
 Each WAN rate is the best of two runs (OpenSSH's too), except the one-connection and two-step runs.
 ``wan_phases``: each operator once more on 4 MiB and on the full size with every round trip traced (HTTP
@@ -268,6 +268,7 @@ def _wan_figures(
     down = measure(env, "stage_down", size, obj, REPEAT)
     irods_read = measure(env, "irods_read_verify", size, obj, REPEAT)
     sftp_write = measure(env, "sftp_write_n", size, repeat=REPEAT, connections=n_down)
+    together_down = _together(env, ("irods_read_verify", size, obj, 0), ("sftp_write_n", size, "", n_down))
     rates = {
         "sftp_to_irods": up["mb_s"],
         "sftp_to_irods_1_connection": up_one["mb_s"],
@@ -298,6 +299,8 @@ def _wan_figures(
     marginal["openssh_sftp_get"] = (size - SMALL) / (size / openssh / 1e6 - small_get) / 1e6
     rates["sftp_read_with_irods_write_at_once"] = together[0]
     rates["irods_write_with_sftp_read_at_once"] = together[1]
+    rates["irods_read_with_sftp_write_at_once"] = together_down[0]
+    rates["sftp_write_with_irods_read_at_once"] = together_down[1]
     legs = sorted((sftp_read["mb_s"], irods_write["mb_s"]))
     return {
         "wan_sftp_connections": n,
@@ -322,6 +325,7 @@ def _wan_figures(
         ),
         # The same legs run at the same time in two processes: what the machine gives both at once.
         "wan_sftp_to_irods_over_min_leg_run_together": round(up["mb_s"] / min(together), 2),
+        "wan_irods_to_sftp_over_min_leg_run_together": round(down["mb_s"] / min(together_down), 2),
         "wan_sftp_to_irods_over_openssh_sftp_marginal": _ratio(marginal, "sftp_to_irods", "openssh_sftp_get"),
         "wan_sftp_to_irods_over_min_leg_marginal": _ratio(
             marginal, "sftp_to_irods", "sftp_read_alone", "irods_write_alone"
@@ -630,33 +634,33 @@ def write_wan_results(result: dict[str, Any]) -> None:
     path.write_text(text)
 
 
-#: The previous full run (2026-12-05, eighth session, load 0.6 at its start): one write request per
-#: parallel-write stream, 4 SSH connections both ways, two chunks read ahead.
+#: The previous full run (2026-12-06, ninth session, load 0.3 at its start): two write requests per
+#: parallel-write stream, 6 SSH connections up and 4 down, downloads over 4 ranged reads in byte order.
 BEFORE: dict[str, Any] = {
-    "wan_sftp_to_irods_over_openssh_sftp": 2.25,
-    "wan_sftp_to_irods_over_min_leg": 0.93,
-    "wan_irods_to_sftp_over_min_leg": 0.9,
-    "wan_over_two_step": 1.74,
-    "wan_over_two_step_bound": 1.69,
-    "wan_1_connection_over_openssh_sftp": 0.97,
-    "wan_sftp_to_irods_over_min_leg_run_together": 0.91,
-    "wan_sftp_to_irods_over_openssh_sftp_marginal": 2.5,
+    "wan_sftp_to_irods_over_openssh_sftp": 2.76,
+    "wan_sftp_to_irods_over_min_leg": 0.91,
+    "wan_irods_to_sftp_over_min_leg": 0.84,
+    "wan_over_two_step": 1.65,
+    "wan_over_two_step_bound": 1.72,
+    "wan_1_connection_over_openssh_sftp": 0.95,
+    "wan_sftp_to_irods_over_min_leg_run_together": 0.87,
+    "wan_sftp_to_irods_over_openssh_sftp_marginal": 3.18,
     "wan_sftp_to_irods_over_min_leg_marginal": 1.01,
-    "wan_irods_to_sftp_over_min_leg_marginal": 0.92,
-    "cpu_up_over_legs": 0.941,
-    "cpu_down_over_legs": 1.013,
-    "rss_ratio_4g_over_256m_down": 1.014,
-    "rss_ratio_4g_over_256m_down_glibc_mmap_threshold_1m": 1.02,
-    "sftp_to_irods MB/s": 34.4,
-    "sftp_read_alone MB/s": 53.3,
-    "irods_write_alone MB/s": 36.8,
-    "openssh_sftp_get MB/s": 15.3,
-    "irods_to_sftp MB/s": 38.4,
-    "irods_read_alone MB/s": 51.4,
-    "sftp_write_alone MB/s": 42.6,
-    "peak RSS 256 MiB down (MiB)": 234.9,
-    "peak RSS 4 GiB down (MiB)": 238.2,
-    "load_average before, after": "[0.61, 0.99, 1.17], [2.17, 1.94, 1.48]",
+    "wan_irods_to_sftp_over_min_leg_marginal": 0.85,
+    "cpu_up_over_legs": 0.964,
+    "cpu_down_over_legs": 0.872,
+    "rss_ratio_4g_over_256m_down": 1.018,
+    "rss_ratio_4g_over_256m_down_glibc_mmap_threshold_1m": 1.016,
+    "sftp_to_irods MB/s": 41.7,
+    "sftp_read_alone MB/s": 64.1,
+    "irods_write_alone MB/s": 46.1,
+    "openssh_sftp_get MB/s": 15.1,
+    "irods_to_sftp MB/s": 38.2,
+    "irods_read_alone MB/s": 51.3,
+    "sftp_write_alone MB/s": 45.4,
+    "peak RSS 256 MiB down (MiB)": 235.2,
+    "peak RSS 4 GiB down (MiB)": 239.4,
+    "load_average before, after": "[0.3, 1.03, 1.35], [2.04, 1.83, 1.58]",
 }
 
 
@@ -695,47 +699,46 @@ def _together_reading(r: dict[str, Any]) -> str:
     return "The machine could not give both legs their solo rates at once; part of the gap is CPU contention."
 
 
+def _together_down(r: dict[str, Any]) -> str:
+    """The download's legs run at once in two processes, against the operator."""
+    rates = r["wan_mb_s"]
+    return (
+        f"Run at the same time in two processes, its legs gave {rates['irods_read_with_sftp_write_at_once']} "
+        f"(iRODS read) and {rates['sftp_write_with_irods_read_at_once']} MB/s (SFTP write), against "
+        f"{rates['irods_read_alone']} and {rates['sftp_write_alone']} alone; the download reached "
+        f"{r['wan_irods_to_sftp_over_min_leg_run_together']} of the slower of those "
+        "(`wan_irods_to_sftp_over_min_leg_run_together`)."
+    )
+
+
 #: What changed since the previous run (the notes' second paragraph).
 _CHANGES = (
-    "What changed since the previous run (2026-12-06, ninth session): uploads keep two write requests in "
-    "flight per parallel-write stream. The second goes as a multipart form whose closing bytes wait until "
-    "the stream's previous write is answered: the server reads a form whole before it writes (only the "
-    "header form streams into the replica as it arrives: irods_client_http_api 0.7.0, "
-    "`core/src/session.cpp`) and does not lock a stream named by `stream-index` (`streams.at(sindex)` in "
-    "`endpoints/data_objects/src/main.cpp`), so a stream never runs two writes at once, while the next "
-    "chunk crosses the link on a TCP connection of its own. Three streams thus fill six windows: the iRODS "
-    "write leg alone went from 36.8 MB/s (previous run) to 45-49. The automatic `sftp_connections` now "
-    "follows what the iRODS side keeps in flight (one per 32 MiB, up to 6 for an upload at the defaults, 4 "
-    "for a download, never over 8), and an upload's range readers read three chunks ahead instead of two "
-    "(the writer frees chunks in pairs). Side by side in one window (same servers, interleaved, means of "
-    "SFTPToIrodsOperator on 256 MiB): one request per stream 33.4 -> two 37.2 MB/s (4 SSH connections); "
-    "4 -> 6 SSH connections 37.2 -> 40.0; two -> three chunks read ahead 37.1 -> 40.1 (6 rounds). The "
-    "download is unchanged (4 SSH connections at 256 MiB, as before). Four runs of this benchmark over the "
-    "session (the table holds the fourth, on the final code, load 0.3 at its start): over OpenSSH 2.46 "
-    "(pipelining only), 2.57, 2.72, 2.76; upload over the min leg 0.77, 0.83, 0.83, 0.91; download over "
-    "the min leg 0.93, 0.95, 0.88, 0.84 (its code did not change: its legs' rates move between runs). The "
-    "upload got faster in absolute terms (34.4 -> 39-42 MB/s) while its slower leg, now the iRODS write, "
-    "got faster still. `wan_phases` is one task's timeline through the model (each call traced, "
-    "`staging.py --phases`)."
+    "What changed since the previous run (2026-12-06, tenth session): downloads read over 6 ranged reads "
+    "at once by default (was 4), as many as an upload keeps write requests in flight (3 streams x 2); the "
+    "server holds a thread and an iRODS connection only while it reads a range from storage "
+    "(irods_client_http_api 0.6.0/0.7.0 `op_read`: a range above its 1 MiB read buffer gets a connection "
+    "of its own and is sent as it is read), not while the bytes cross the link. A download's automatic "
+    "`sftp_connections` follows (6 from 192 MiB), and the download's legs are measured with the same 6. "
+    "A staged download over several SSH connections now writes each chunk at its offset as soon as its "
+    "ranged read completes (`ParallelSftpWriter.write_at`, from the reading threads), instead of in byte "
+    "order only; the copy loop still hashes every byte in order. Side by side in one window (same "
+    "servers, interleaved, means of IrodsToSFTPOperator on 256 MiB): 4 reads and 4 SSH connections "
+    "36.4-40.1 MB/s, 6 and 6 47.7-48.7, 6 and 6 with each chunk written as it arrives 49.9 (5 rounds; the "
+    "same rounds: 47.7 without). The upload is unchanged. `wan_phases` is one task's timeline through the "
+    "model (each call traced, `staging.py --phases`)."
 )
 #: What holds the download below its legs, traced chunk by chunk (the notes' download paragraph).
 _DOWNLOAD = (
     "What holds the download under its slower leg, traced chunk by chunk (each ranged read's start and "
-    "end, each hand-over to the SFTP writer, one 256 MiB task): neither leg runs at its solo rate inside "
-    "the pipeline. For the first ~1.5 s the SFTP writer (ready ~0.6 s after the start: SSH #0, then five "
-    "SFTP round trips to plan, decide, open the temporary and reopen it on the other connections) waits "
-    "for iRODS bytes while the other handshakes and the first ranged reads share the 2 cores; after that "
-    "it is the slower side, at ~41 MB/s against ~50 alone. The bytes reach the sink in order, so one "
-    "ranged read that slows down (8 MiB take ~0.58 s per stream; with every process busy some took 0.8-1.2 "
-    "s) stops the writer until it arrives (0.44 s in that run) while later chunks wait in memory. Tried "
-    "and left out, each 4 rounds interleaved (means): handing each chunk to the SFTP writer at its offset "
-    "as soon as its read completes, in the reading thread, and hashing in byte order behind it (7.00 -> "
-    "6.95 s: such stalls are too rare to move the mean), SFTP sessions taking pieces from one shared queue "
-    "instead of a fixed piece per chunk (its leg alone 5.90 -> 5.31 s, staging 6.91 -> 6.85 s: the leg "
-    "gains, the pipeline does not), starting the early reads halfway up their ramp (7.03 -> 7.02-7.06 s), "
-    "a shorter GIL switch interval (slower). What remains is both legs sharing 2 cores (and, for the "
-    "client's part, one process): run at once in two processes, four times, the iRODS read leg gave "
-    "42.7-50.4 MB/s and the SFTP write leg 43.2-49.2, while staging moved 38.2-40.3 MB/s in between."
+    "end, each hand-over to the SFTP writer, 256 MiB tasks). With 6 reads and 6 SSH connections in byte "
+    "order, the SFTP writer ran at its solo rate while fed, but one ranged read in a run lagged (8 MiB take "
+    "~0.58 s per stream; single reads took 1.0-1.4 s) and stopped it for 0.3-0.8 s each time, 0.7-2.0 s "
+    "per task, while the chunks after it waited in memory. Written at their offsets as they arrive, the "
+    "later chunks keep the writer busy through such a lag: from its first write to its last "
+    "acknowledgement the writer then moved 256 MiB at 59-62 MB/s, its rate alone, and the task's bytes "
+    "phase ran at ~64 MB/s (`wan_phases`). What is left is the fixed cost around the bytes (the SSH "
+    "connections, the plan, opening the temporary on six connections: ~0.6 s of a ~5 s task) and the "
+    "machine: both legs at once cannot both run at their solo rates on 2 cores."
 )
 #: The previous code and this branch measured side by side (a separate run of the same operations).
 _SIDE_BY_SIDE = (
@@ -796,7 +799,7 @@ def _wan_notes(r: dict[str, Any]) -> str:
         f"`cpu_up_over_legs` {_goal(r['cpu_up_over_legs'], 1.1, at_most=True)}, "
         f"`cpu_down_over_legs` {_goal(r['cpu_down_over_legs'], 1.1, at_most=True)}, "
         f"`rss_ratio_4g_over_256m_down` {_goal(r['rss_ratio_4g_over_256m_down'], 1.1, at_most=True)}.\n\n"
-        f"{_CHANGES}\n\n{_DOWNLOAD}\n\n"
+        f"{_CHANGES}\n\n{_DOWNLOAD} {_together_down(r)}\n\n"
         "The iRODS leg bounds the upload. One object is written through one parallel-write handle of at "
         "most 3 streams: the real server's default `max_number_of_streams_per_parallel_write_handle` "
         "(irods_client_http_api 0.7.0: README and `endpoints/data_objects/src/main.cpp`, a larger "

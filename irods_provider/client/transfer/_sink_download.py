@@ -276,13 +276,13 @@ def _copy_into(
     if offset == 0 and hasher.count:  # a resumable temporary was refused after hashing it: afresh
         hasher = hasher_for(cfg.checksum_scheme, session, path)
     placing = _Placing.of(writer, source, offset=offset) if sink.parallel else None
-    try:
-        with source:
+    with source:  # its close waits for the reading threads: placing stops first
+        try:
             into = writer if placing is None else placing
             result = _stream(source, into, config=cfg, hasher=hasher, cancel_event=cancel_event)
-    finally:
-        if placing is not None:
-            placing.stop()
+        finally:
+            if placing is not None:
+                placing.stop()
     return result, _verified(session, path, writer, sink, result), offset
 
 
