@@ -45,13 +45,15 @@ def source(session) -> str:
     return path
 
 
-@pytest.fixture
-def endpoint(remote) -> Iterator[Any]:
+@pytest.fixture(params=[1, 2], ids=["1-connection", "2-connections"])
+def endpoint(remote, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """One SSH connection (writes in order), or two (a parallel writer: each chunk written at its offset
+    as its ranged read completes, so the temporary may have holes beyond its acknowledged prefix)."""
     from airflow.providers.sftp.hooks.sftp import SFTPHook
 
     from irods_provider.sftp import SftpEndpoint
 
-    with SftpEndpoint(SFTPHook(ssh_conn_id="cluster")) as sftp:
+    with SftpEndpoint(SFTPHook(ssh_conn_id="cluster"), connections=request.param) as sftp:
         yield sftp
 
 
