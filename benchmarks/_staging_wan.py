@@ -734,8 +734,8 @@ _CHANGES = (
 _DOWNLOAD = (
     "What holds the download under its slower leg, traced chunk by chunk (each ranged read's start and "
     "end, each hand-over to the SFTP writer, 256 MiB tasks). With 6 reads and 6 SSH connections in byte "
-    "order, the SFTP writer ran at its solo rate while fed, but one ranged read in a run lagged (8 MiB take "
-    "~0.58 s per stream; single reads took 1.0-1.4 s) and stopped it for 0.3-0.8 s each time, 0.7-2.0 s "
+    "order, the SFTP writer ran at its solo rate while fed, but single ranged reads lagged (8 MiB take "
+    "~0.58 s per stream; single reads took 0.8-1.4 s) and stopped it for 0.2-0.7 s each time, 0.7-2.0 s "
     "per task, while the chunks after it waited in memory. Written at their offsets as they arrive, the "
     "later chunks keep the writer busy through such a lag: from its first write to its last "
     "acknowledgement the writer then moved 256 MiB at 59-62 MB/s, its rate alone, and the task's bytes "
