@@ -15,7 +15,7 @@ import contextlib
 import queue
 import threading
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
@@ -173,6 +173,8 @@ class ParallelSftpWriter:
         self._sessions = [_WriteSession(self, h, i) for i, h in enumerate([first._handle, *others])]
         self._done: dict[int, int] = {}
         self._lock = threading.Lock()
+        #: Called with :attr:`committed` each time it advances (in a session thread; must not raise).
+        self.on_commit: Callable[[int], object] | None = None
         self._placing = threading.Lock()  # one caller hands pieces at a time (write_at may come from several)
         self._on_close = on_close
         for session in self._sessions:
@@ -181,9 +183,13 @@ class ParallelSftpWriter:
     def done(self, start: int, end: int) -> None:
         """A session's chunk is acknowledged: advance the committed prefix over every contiguous chunk."""
         with self._lock:
+            before = self.committed
             self._done[start] = end
             while self.committed in self._done:
                 self.committed = self._done.pop(self.committed)
+            advanced = self.committed if self.committed != before else None
+        if advanced is not None and self.on_commit is not None:
+            self.on_commit(advanced)
 
     def _raise_failure(self) -> None:
         for session in self._sessions:

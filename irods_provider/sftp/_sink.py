@@ -52,6 +52,8 @@ if TYPE_CHECKING:
 __all__ = ["SftpStagingSink", "may_resume", "target_root"]
 
 log = logging.getLogger(__name__)
+#: A parallel writer's acknowledged prefix is recorded each time it grew by this many chunks.
+CHECKPOINT_CHUNKS = 8
 
 
 class SftpStagingSink:
@@ -93,6 +95,8 @@ class SftpStagingSink:
         self.verified = verified
         self._writer: SftpWriter | ParallelSftpWriter | None = None
         self._record: str | None = None
+        self._kept: dict[str, Any] | None = None  # the record's body while the temporary is resumable
+        self._checkpointed = 0
         self._size = 0
 
     @property
@@ -148,7 +152,24 @@ class SftpStagingSink:
         self._writer = writer
         register_temporary(coordinator, self, resume=resume)
         self._writer = widened()
+        if isinstance(self._writer, ParallelSftpWriter) and self._kept is not None:
+            self._checkpointed = offset
+            self._writer.on_commit = self._checkpoint
         return self._writer, offset
+
+    def _checkpoint(self, committed: int, *, always: bool = False) -> None:
+        """Record the acknowledged prefix of a parallel writer every ``CHECKPOINT_CHUNKS`` chunks: its
+        chunks land out of order, so after a ``kill -9`` (no abort truncated the temporary) the file may
+        have holes past that prefix, and the next attempt resumes from the recorded prefix, not its size."""
+        if self._record is None or self._kept is None:
+            return
+        if not always and committed - self._checkpointed < CHECKPOINT_CHUNKS * self.chunk_size:
+            return
+        self._checkpointed = committed
+        try:
+            self.store.save(self._record, {**self._kept, "committed": committed})
+        except OSError as exc:  # the next attempt then resumes from an older prefix: never wrong
+            log.warning("Could not record the acknowledged prefix of %s: %s", self.temp, exc)
 
     def _open(
         self, *, size: int, resume: bool, prefix: PrefixCheck, coordinator: TransferCoordinator
@@ -196,7 +217,10 @@ class SftpStagingSink:
             state = SftpState.of(handle.stat()) if resume or further is not None else None
             if resume and state is not None:
                 self._save_hint()
-                self.store.save(self._record, {"temp": posixpath.basename(temp), "uid": state.uid})
+                self._kept = {"temp": posixpath.basename(temp), "uid": state.uid}
+                # Written out of order over several sessions: only what a checkpoint recorded is trusted.
+                committed = {} if further is None else {"committed": 0}
+                self.store.save(self._record, {**self._kept, **committed})
         except Exception as exc:
             if further is not None:
                 further.cancel()
@@ -218,6 +242,10 @@ class SftpStagingSink:
             handle, offset, state = open_resumed(self.client, temp, uid=record.get("uid"), max_size=size)
         except FileNotFoundError:
             return None
+        committed = record.get("committed")
+        if isinstance(committed, int) and 0 <= committed < offset:
+            offset = committed  # chunks past it may have landed out of order, with holes between them
+        self._kept = {"temp": record.get("temp"), "uid": record.get("uid")}
         try:
             hash_prefix(handle, offset, prefix.hasher)
             if not prefix.matches(offset):
@@ -268,9 +296,12 @@ class SftpStagingSink:
             self.verified.append(self.final)
 
     def abort(self) -> None:
-        """Close the writer without verifying (a parallel one keeps its acknowledged prefix)."""
+        """Close the writer without verifying (a parallel one keeps its acknowledged prefix, and records it
+        for the next attempt)."""
         if self._writer is not None:
             self._writer.abort()
+            if isinstance(self._writer, ParallelSftpWriter):
+                self._checkpoint(self._writer.committed, always=True)
 
     def discard(self) -> None:
         """Remove the temporary (on a lost connection once reconnected) and forget its record."""
@@ -281,6 +312,7 @@ class SftpStagingSink:
         self._forget()
 
     def _forget(self) -> None:
+        self._kept = None
         if self._record is not None:
             self.store.drop(self._record)
         if self.source is not None:

@@ -7,6 +7,7 @@ error while creating it queues its removal for the reconnect."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import sys
 import threading
@@ -24,6 +25,7 @@ from irods_provider.client.transfer import (
 from irods_provider.exceptions import (
     IrodsAlreadyExistsError,
     IrodsChecksumMismatchError,
+    IrodsPermissionError,
     IrodsTransferCancelledError,
 )
 
@@ -170,3 +172,55 @@ def test_a_raw_connection_error_while_creating_queues_its_removal(
         download_object(session, source, _sink(endpoint, client, remote, store), config=CFG)
     assert len(created) == 1
     assert endpoint._remove_later == created  # removed once a new connection is up
+
+
+@pytest.mark.parametrize("endpoint", [2], indirect=True, ids=["2-connections"])
+def test_a_killed_parallel_download_resumes_from_its_recorded_prefix_not_past_a_hole(
+    session, source, remote, endpoint, store, monkeypatch
+) -> None:
+    # Chunks land out of order over two connections. A task killed with kill -9 runs no cleanup: nothing
+    # truncates its temporary to the acknowledged prefix, so the file has a hole (chunk 12, whose read
+    # failed) with later chunks written past it. The sink recorded the acknowledged prefix every 8 chunks;
+    # the next attempt resumes from that, not from the file's size (which would hash the hole and start over).
+    from irods_provider.client._sync._fs import DataObjects
+    from irods_provider.sftp._io import release_handle
+    from irods_provider.sftp._parallel import ParallelSftpWriter
+    from irods_provider.sftp._sink import CHECKPOINT_CHUNKS, SftpStagingSink
+
+    hole, beyond = 12 * CHUNK, threading.Event()
+    read_into, write_at = DataObjects.read_into, ParallelSftpWriter.write_at
+
+    def failing_at_the_hole(self, path, buffer, *, offset=0, **kwargs):  # type: ignore[no-untyped-def]
+        if offset == hole:
+            assert beyond.wait(10), "no chunk past the hole was written"
+            raise IrodsPermissionError("access denied", http_status=403, irods_code=-818000, path=path)
+        return read_into(self, path, buffer, offset=offset, **kwargs)
+
+    def recording(self, offset, data, **kwargs):  # type: ignore[no-untyped-def]
+        written = write_at(self, offset, data, **kwargs)
+        if offset > hole + CHUNK:
+            beyond.set()
+        return written
+
+    def killed(self: ParallelSftpWriter) -> None:  # no cleanup truncates after kill -9
+        for session in self._sessions:
+            release_handle(session.handle)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(DataObjects, "read_into", failing_at_the_hole)
+        patch.setattr(ParallelSftpWriter, "write_at", recording)
+        patch.setattr(ParallelSftpWriter, "_keep_committed", killed)
+        patch.setattr(SftpStagingSink, "abort", lambda sink: sink._writer and sink._writer.abort())
+        with endpoint.channel() as client, pytest.raises(IrodsPermissionError):
+            download_object(session, source, _sink(endpoint, client, remote, store), config=CFG)
+    (left,) = _temporaries(remote).values()
+    assert len(left) > hole + CHUNK  # chunks past the hole were written...
+    assert left[hole : hole + CHUNK] != DATA[hole : hole + CHUNK]  # ...and the hole is still one
+    (record,) = (json.loads(path.read_text()) for path in _records(store))
+    assert CHECKPOINT_CHUNKS * CHUNK <= record["committed"] <= hole
+    assert left[: record["committed"]] == DATA[: record["committed"]]
+    with endpoint.channel() as client:
+        result = download_object(session, source, _sink(endpoint, client, remote, store), config=CFG)
+    assert result.resumed_from == record["committed"]  # not 0: the recorded prefix was trusted
+    assert remote.files("out") == {"f.bin": DATA}
+    assert _records(store) == []
