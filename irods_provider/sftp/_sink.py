@@ -175,48 +175,63 @@ class SftpStagingSink:
         self, *, size: int, resume: bool, prefix: PrefixCheck, coordinator: TransferCoordinator
     ) -> tuple[SftpWriter, int, Callable[[], SftpWriter | ParallelSftpWriter]]:
         """This task's recorded temporary when ``resume`` and it passes its checks, else a new one created
-        exclusively with a random name (recorded with ``resume``); and how to widen the writer on it
-        (:func:`widen_writer`). A raw connection error while creating it registers its removal once
-        reconnected (created or not, it is unrecorded)."""
+        exclusively with a random name (recorded); and how to widen the writer on it (:func:`widen_writer`).
+        A raw connection error while creating it registers its removal once reconnected."""
         assert self._record is not None
         head, name = posixpath.split(self.final)
-        record = self.store.load(self._record) if resume else None
-        if record is not None:
-            temp = posixpath.join(head, str(record.get("temp", "")))
-            if posixpath.dirname(temp) == head and posixpath.basename(temp).startswith(
-                f".{name}.irods-part-"
-            ):
-                try:
-                    resumed = self._reopen(temp, record, size=size, prefix=prefix)
-                except IrodsInvalidPathError:  # swapped, planted or not ours (IrodsSymlinkError too)
-                    self.store.drop(self._record)  # never trusted again: the next attempt starts afresh
-                    raise
-                if resumed is not None:
-                    writer, offset, state = resumed
-                    widen = functools.partial(
-                        widen_writer, self.sftp, writer, remaining=size - offset, chunk_size=self.chunk_size
-                    )
-                    return writer, offset, functools.partial(widen, expected=state)
+        record = self.store.load(self._record) or {}
+        resumed = self._recorded(record, head, name, size=size, resume=resume, prefix=prefix)
+        if resumed is not None:
+            writer, offset, state = resumed
+            widen = functools.partial(
+                widen_writer, self.sftp, writer, remaining=size - offset, chunk_size=self.chunk_size
+            )
+            return writer, offset, functools.partial(widen, expected=state)
         temp = posixpath.join(head, f".{name}.irods-part-{secrets.token_hex(8)}")
         handle, join = self._create(temp, size=size, resume=resume, coordinator=coordinator)
         fresh = _writer(self.client, temp, handle, offset=0)
         return fresh, 0, (lambda: fresh) if join is None else (lambda: join(fresh))
 
+    def _recorded(
+        self, record: dict[str, Any], head: str, name: str, *, size: int, resume: bool, prefix: PrefixCheck
+    ) -> tuple[SftpWriter, int, SftpState] | None:
+        """The temporary an earlier attempt recorded, continued when ``resume`` and it passes its checks;
+        without ``resume`` removed (a killed attempt's), and None. A planted or swapped file raises, typed,
+        and its record is forgotten."""
+        assert self._record is not None
+        temp = posixpath.join(head, str(record.get("temp", "")))  # none recorded: not a temporary's name
+        if posixpath.dirname(temp) != head or not posixpath.basename(temp).startswith(f".{name}.irods-part-"):
+            return None
+        if not resume:
+            self.sftp.discard(self.client, temp)  # never follows a link
+            self.store.drop(self._record)
+            return None
+        try:
+            return self._reopen(temp, record, size=size, prefix=prefix)
+        except IrodsInvalidPathError:  # swapped, planted or not ours (IrodsSymlinkError too)
+            self.store.drop(self._record)  # never trusted again: the next attempt starts afresh
+            raise
+
     def _create(
         self, temp: str, *, size: int, resume: bool, coordinator: TransferCoordinator
     ) -> tuple[paramiko.SFTPFile, Callable[[SftpWriter], ParallelSftpWriter] | None]:
-        """Create ``temp`` exclusively and record it (``resume``: its name and owner, from its ``fstat``);
-        meanwhile the further handles of a parallel writer open on the other connections (their checks
-        against that ``fstat`` are the returned call, None for one session). A raw connection error
-        registers its removal once reconnected (created or not, it is unrecorded)."""
+        """Create ``temp`` exclusively and record it (``resume``: its name before it exists, so a ``kill -9``
+        right after the create leaves a record the next attempt finds it by; then its owner, from its
+        ``fstat``); meanwhile the further handles of a parallel writer open on the other connections (their
+        checks against that ``fstat`` are the returned call, None for one session). A raw connection error
+        registers its removal once reconnected (created or not); any other failure forgets the name."""
         assert self._record is not None
         further: Reopening | None = None
+        if resume:
+            self._save_hint()
+        # Named before it exists (also without resume: the next attempt then removes it), so a kill -9
+        # right after the create leaves a record to find it by.
+        self.store.save(self._record, {"temp": posixpath.basename(temp)})
         try:
             handle = create_exclusive(self.client, temp)
             further = reopen_further(self.sftp, temp, remaining=size, chunk_size=self.chunk_size)
             state = SftpState.of(handle.stat()) if resume or further is not None else None
             if resume and state is not None:
-                self._save_hint()
                 self._kept = {"temp": posixpath.basename(temp), "uid": state.uid}
                 # Written out of order over several sessions: only what a checkpoint recorded is trusted.
                 committed = {} if further is None else {"committed": 0}
@@ -224,8 +239,10 @@ class SftpStagingSink:
         except Exception as exc:
             if further is not None:
                 further.cancel()
-            if is_raw_connection_error(exc):  # created or not, unrecorded: remove it once reconnected
+            if is_raw_connection_error(exc):  # created or not: remove it once reconnected
                 coordinator.add_failure_cleanup(lambda _cause: self.sftp.remove_later(temp))
+            else:  # refused (a name taken, no permission): nothing of ours to find
+                self.store.drop(self._record)
             raise
         if further is None or state is None:
             return handle, None
@@ -245,7 +262,8 @@ class SftpStagingSink:
         committed = record.get("committed")
         if isinstance(committed, int) and 0 <= committed < offset:
             offset = committed  # chunks past it may have landed out of order, with holes between them
-        self._kept = {"temp": record.get("temp"), "uid": record.get("uid")}
+        # A record written before its create (killed right after it) has no owner yet: the file's own.
+        self._kept = {"temp": record.get("temp"), "uid": state.uid}
         try:
             hash_prefix(handle, offset, prefix.hasher)
             if not prefix.matches(offset):

@@ -168,6 +168,37 @@ def run_irods_to_local(args: dict[str, Any]) -> dict[str, Any]:
     return {}
 
 
+def run_irods_to_sftp(args: dict[str, Any]) -> dict[str, Any]:
+    """``IrodsToSFTPOperator.execute`` of one object onto an SFTP server over two SSH connections (each
+    chunk written at its offset as its read completes), skip by checksum, resumable unless
+    ``args["resume"]`` is false; ``args["env"]``: the SFTP connection and the resume-state directory, set
+    for the call only."""
+    from unittest import mock
+
+    from irods_provider.transfers.irods_to_sftp import IrodsToSFTPOperator
+
+    with mock.patch.dict(os.environ, args["env"]):
+        report = IrodsToSFTPOperator(
+            task_id="down",
+            irods_conn_id=args.get("conn_id", CONN_ID),
+            sftp_conn_id="crash_sftp",
+            source_path=args["remote"],
+            destination_path=args["sftp_path"],
+            chunk_size=CHUNK,
+            streams=STREAMS,
+            sftp_connections=2,
+            sftp_retry_backoff=0.05,
+            skip="checksum",
+            resume=args.get("resume", True),
+        ).execute({})
+    return {"files": [{k: f.get(k) for k in ("status", "resumed_from")} for f in report["files"]]}
+
+
+def run_irods_to_sftp_no_resume(args: dict[str, Any]) -> dict[str, Any]:
+    """:func:`run_irods_to_sftp` without resume: a killed attempt's temporary is removed, not resumed."""
+    return run_irods_to_sftp({**args, "resume": False})
+
+
 WRITE_PATHS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "upload_object": run_upload_object,
     "upload_object_ramp": run_upload_object_ramp,
@@ -178,6 +209,8 @@ WRITE_PATHS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "local_to_irods_operator": run_local_to_irods,
     "download_object": run_download_object,
     "irods_to_local_operator": run_irods_to_local,
+    "irods_to_sftp_operator": run_irods_to_sftp,
+    "irods_to_sftp_operator_no_resume": run_irods_to_sftp_no_resume,
 }
 
 
@@ -205,7 +238,8 @@ def serve() -> None:
     out = os.fdopen(os.dup(1), "w")  # the protocol; anything else printed (Airflow's logs) goes to stderr
     os.dup2(2, 1)
     import irods_provider.fs  # warm imports, shared by every child
-    import irods_provider.operators.transfer  # noqa: F401
+    import irods_provider.operators.transfer
+    import irods_provider.transfers.irods_to_sftp  # noqa: F401
 
     quiet()
     gc.freeze()  # children do not touch (and so copy) the warm heap's pages when they collect

@@ -35,7 +35,9 @@ import pytest
 from irods_provider.client._events import add_listener, remove_listener
 from irods_provider.client._paths import is_temporary_name
 from irods_provider.client.transfer._resume import HANDLE_ATTRIBUTE, RESUME_ATTRIBUTE, ResumeState
+from irods_provider.sftp._sink import CHECKPOINT_CHUNKS
 from irods_provider.testing._http import DropConnection
+from irods_provider.testing.sftp import airflow_connection_json
 
 sys.path.insert(0, str(Path(__file__).parent))
 import _crash_worker as worker
@@ -85,6 +87,9 @@ CASES = [
     Case("local_to_irods_operator", BIG),
     Case("download_object", MULTI, up=False),
     Case("irods_to_local_operator", MULTI, up=False),
+    Case("irods_to_sftp_operator", MULTI, up=False),
+    Case("irods_to_sftp_operator", BIG, up=False),  # a recorded prefix (every 8 chunks) to resume from
+    Case("irods_to_sftp_operator_no_resume", MULTI, up=False),
 ]
 
 
@@ -344,9 +349,23 @@ def release_all_handles(model: Any) -> None:
         model.parallel_write_shutdown(handle)
 
 
+@pytest.fixture(scope="module")
+def crash_sftp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """The SFTP server a staged download writes to; its root holds each kill point's directory."""
+    from irods_provider.testing.sftp import EmbeddedSftpServer
+
+    with EmbeddedSftpServer(root=tmp_path_factory.mktemp("crash-sftp")) as server:
+        yield server
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_kill9_then_retry_keeps_every_invariant(
-    case: Case, zygote: Zygote, switch: KillSwitch, irods_emulator: Any, tmp_path: Path
+    case: Case,
+    zygote: Zygote,
+    switch: KillSwitch,
+    irods_emulator: Any,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
 ) -> None:
     server = irods_emulator
     model = server.model
@@ -369,6 +388,16 @@ def test_kill9_then_retry_keeps_every_invariant(
     def job(i: int) -> tuple[dict[str, Any], str, Path]:
         coll = f"{ROOT}/{case.id}/{i}"
         local_dir = tmp_path / str(i)
+        if case.path.startswith("irods_to_sftp"):  # the final file and its hidden temporary on the server
+            sftp = request.getfixturevalue("crash_sftp")
+            local_dir = Path(sftp.root) / case.id / str(i)
+            env = {
+                "AIRFLOW_CONN_CRASH_SFTP": airflow_connection_json(sftp),
+                "IRODS_PROVIDER_STATE_DIR": str(tmp_path / "state"),
+            }
+            local_dir.mkdir(parents=True)
+            args = dict(base, remote=source, sftp_path=f"{case.id}/{i}/{NAME}", env=env)
+            return args, coll, local_dir
         local_dir.mkdir()
         if case.up:
             local = _write(local_dir / NAME, data)
@@ -422,6 +451,10 @@ def test_kill9_then_retry_keeps_every_invariant(
             after_snap = Snapshot.take(model, coll)
             problems = check_after_retry(case, snap, after_snap, final, data, local_dir, outcome)
             violations += [f"{where}: {p}" for p in problems]
+            resumed_from = (outcome.get("files") or [{}])[0].get("resumed_from") or 0
+            if not case.up and resumed_from:
+                resumes += 1
+                prefixes.append(resumed_from)
             if outcome.get("resumed"):
                 resumes += 1
                 prefix = resumable_prefix(snap, final)
@@ -444,6 +477,11 @@ def test_kill9_then_retry_keeps_every_invariant(
     if case.path in ("upload_object", "upload_object_ramp", "local_to_irods_operator") and case.size != SMALL:
         # Killed mid-upload, the next attempt continues from the last checkpoint: some kill points must.
         assert resumes >= 1, f"{case.id}: no retry resumed from a recorded prefix"
+    if case.path == "irods_to_sftp_operator" and case.size == BIG:  # from a checkpoint, not from 0
+        assert resumes >= 1, f"{case.id}: no retry resumed from a recorded prefix"
+        # The first checkpoint comes after 8 chunks; a prefix may end mid-chunk (each chunk is cut into a
+        # piece per SSH connection, acknowledged on its own).
+        assert all(p >= CHECKPOINT_CHUNKS * worker.CHUNK for p in prefixes), prefixes
     if case.path == "upload_object_ramp":  # killed between the ramp's smaller requests, resumed there
         assert any(0 < p < worker.RAMP_CHUNK for p in prefixes), prefixes
     assert killed >= points * 2 // 3, f"{case.id}: only {killed} of {points} kill points hit a live worker"
