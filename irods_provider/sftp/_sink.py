@@ -40,7 +40,7 @@ from . import _pipelined as pipelined
 from ._destination import destination_of
 from ._endpoint import is_raw_connection_error
 from ._integrity import SftpState, create_exclusive, hash_prefix, open_resumed, publish
-from ._io import FAST_REQUEST_SIZE, SftpWriter
+from ._io import FAST_REQUEST_SIZE, SftpWriter, release_handle
 from ._parallel import ParallelSftpWriter, Reopening, reopen_further, widen_writer
 from ._resume_store import ResumeStore
 
@@ -215,13 +215,15 @@ class SftpStagingSink:
     def _create(
         self, temp: str, *, size: int, resume: bool, coordinator: TransferCoordinator
     ) -> tuple[paramiko.SFTPFile, Callable[[SftpWriter], ParallelSftpWriter] | None]:
-        """Create ``temp`` exclusively and record it (``resume``: its name before it exists, so a ``kill -9``
-        right after the create leaves a record the next attempt finds it by; then its owner, from its
-        ``fstat``); meanwhile the further handles of a parallel writer open on the other connections (their
+        """Create ``temp`` exclusively and record it: its name before it exists, so a ``kill -9`` right after
+        the create leaves a record the next attempt finds it by, then (``resume``) its owner, from its
+        ``fstat``. Meanwhile the further handles of a parallel writer open on the other connections (their
         checks against that ``fstat`` are the returned call, None for one session). A raw connection error
-        registers its removal once reconnected (created or not); any other failure forgets the name."""
+        registers its removal once reconnected (created or not); any other failure removes what was created
+        and forgets the name."""
         assert self._record is not None
         further: Reopening | None = None
+        handle: paramiko.SFTPFile | None = None
         if resume:
             self._save_hint()
         # Named before it exists (also without resume: the next attempt then removes it), so a kill -9
@@ -241,7 +243,10 @@ class SftpStagingSink:
                 further.cancel()
             if is_raw_connection_error(exc):  # created or not: remove it once reconnected
                 coordinator.add_failure_cleanup(lambda _cause: self.sftp.remove_later(temp))
-            else:  # refused (a name taken, no permission): nothing of ours to find
+            else:  # refused (a name taken, no permission), or a check after the create failed
+                if handle is not None:
+                    release_handle(handle)
+                    self.sftp.discard(self.client, temp)
                 self.store.drop(self._record)
             raise
         if further is None or state is None:

@@ -224,3 +224,20 @@ def test_a_killed_parallel_download_resumes_from_its_recorded_prefix_not_past_a_
     assert result.resumed_from == record["committed"]  # not 0: the recorded prefix was trusted
     assert remote.files("out") == {"f.bin": DATA}
     assert _records(store) == []
+
+
+def test_a_check_failing_right_after_the_create_removes_the_temporary_and_its_record(
+    session, source, remote, endpoint, store, monkeypatch
+) -> None:
+    # The temporary is recorded before it is created (a kill -9 right after the create must leave a record).
+    # A refusal after the create (here its fstat) is not a kill: what was created goes, with its name.
+    import paramiko
+
+    def refused(self: paramiko.SFTPFile) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(paramiko.SFTPFile, "stat", refused)
+    with endpoint.channel() as client, pytest.raises(PermissionError):
+        download_object(session, source, _sink(endpoint, client, remote, store), config=CFG)
+    assert remote.files("out") == {}  # no temporary left, nothing at the final path
+    assert _records(store) == []
