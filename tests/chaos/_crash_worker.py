@@ -194,6 +194,29 @@ def run_irods_to_sftp(args: dict[str, Any]) -> dict[str, Any]:
     return {"files": [{k: f.get(k) for k in ("status", "resumed_from")} for f in report["files"]]}
 
 
+def run_sftp_to_irods(args: dict[str, Any]) -> dict[str, Any]:
+    """``SFTPToIrodsOperator.execute`` of one file on an SFTP server into a collection over two SSH
+    connections (skip by checksum, as a re-run); ``args["env"]`` as for :func:`run_irods_to_sftp`."""
+    from unittest import mock
+
+    from irods_provider.transfers.sftp_to_irods import SFTPToIrodsOperator
+
+    with mock.patch.dict(os.environ, args["env"]):
+        report = SFTPToIrodsOperator(
+            task_id="up",
+            irods_conn_id=args.get("conn_id", CONN_ID),
+            sftp_conn_id="crash_sftp",
+            source_path=args["sftp_path"],
+            destination_path=args["remote_dir"],
+            chunk_size=CHUNK,
+            streams=STREAMS,
+            sftp_connections=2,
+            sftp_retry_backoff=0.05,
+            skip="checksum",
+        ).execute({})
+    return {"files": [{k: f.get(k) for k in ("status", "resumed_from")} for f in report["files"]]}
+
+
 def run_irods_to_sftp_no_resume(args: dict[str, Any]) -> dict[str, Any]:
     """:func:`run_irods_to_sftp` without resume: a killed attempt's temporary is removed, not resumed."""
     return run_irods_to_sftp({**args, "resume": False})
@@ -211,6 +234,7 @@ WRITE_PATHS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "irods_to_local_operator": run_irods_to_local,
     "irods_to_sftp_operator": run_irods_to_sftp,
     "irods_to_sftp_operator_no_resume": run_irods_to_sftp_no_resume,
+    "sftp_to_irods_operator": run_sftp_to_irods,
 }
 
 
@@ -239,7 +263,8 @@ def serve() -> None:
     os.dup2(2, 1)
     import irods_provider.fs  # warm imports, shared by every child
     import irods_provider.operators.transfer
-    import irods_provider.transfers.irods_to_sftp  # noqa: F401
+    import irods_provider.transfers.irods_to_sftp
+    import irods_provider.transfers.sftp_to_irods  # noqa: F401
 
     quiet()
     gc.freeze()  # children do not touch (and so copy) the warm heap's pages when they collect

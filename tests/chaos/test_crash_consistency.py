@@ -90,6 +90,7 @@ CASES = [
     Case("irods_to_sftp_operator", MULTI, up=False),
     Case("irods_to_sftp_operator", BIG, up=False),  # a recorded prefix (every 8 chunks) to resume from
     Case("irods_to_sftp_operator_no_resume", MULTI, up=False),
+    Case("sftp_to_irods_operator", BIG),  # from an SFTP server over two SSH connections
 ]
 
 
@@ -388,7 +389,7 @@ def test_kill9_then_retry_keeps_every_invariant(
     def job(i: int) -> tuple[dict[str, Any], str, Path]:
         coll = f"{ROOT}/{case.id}/{i}"
         local_dir = tmp_path / str(i)
-        if case.path.startswith("irods_to_sftp"):  # the final file and its hidden temporary on the server
+        if "sftp" in case.path:  # the SFTP side of a staging: a directory on the server
             sftp = request.getfixturevalue("crash_sftp")
             local_dir = Path(sftp.root) / case.id / str(i)
             env = {
@@ -397,6 +398,9 @@ def test_kill9_then_retry_keeps_every_invariant(
             }
             local_dir.mkdir(parents=True)
             args = dict(base, remote=source, sftp_path=f"{case.id}/{i}/{NAME}", env=env)
+            if case.up:  # the source file there, into the kill point's collection
+                _write(local_dir / NAME, data)
+                args["remote_dir"] = coll
             return args, coll, local_dir
         local_dir.mkdir()
         if case.up:
@@ -474,7 +478,8 @@ def test_kill9_then_retry_keeps_every_invariant(
         f"(worker {spent['worker']:.1f} s, retry {spent['retry']:.1f} s)"
     )
     assert violations == [], "\n".join(violations[:15]) + f"\n({len(violations)} violations)"
-    if case.path in ("upload_object", "upload_object_ramp", "local_to_irods_operator") and case.size != SMALL:
+    resuming = ("upload_object", "upload_object_ramp", "local_to_irods_operator", "sftp_to_irods_operator")
+    if case.path in resuming and case.size != SMALL:
         # Killed mid-upload, the next attempt continues from the last checkpoint: some kill points must.
         assert resumes >= 1, f"{case.id}: no retry resumed from a recorded prefix"
     if case.path == "irods_to_sftp_operator" and case.size == BIG:  # from a checkpoint, not from 0
