@@ -168,53 +168,52 @@ def run_irods_to_local(args: dict[str, Any]) -> dict[str, Any]:
     return {}
 
 
-def run_irods_to_sftp(args: dict[str, Any]) -> dict[str, Any]:
-    """``IrodsToSFTPOperator.execute`` of one object onto an SFTP server over two SSH connections (each
-    chunk written at its offset as its read completes), skip by checksum, resumable unless
-    ``args["resume"]`` is false; ``args["env"]``: the SFTP connection and the resume-state directory, set
-    for the call only."""
+def _staged(operator: type[Any], args: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """A staging operator's ``execute`` over two SSH connections to the ``crash_sftp`` server (skip by
+    checksum, as a re-run), with ``args["env"]`` (the SFTP connection, the resume-state directory) set for
+    the call only."""
     from unittest import mock
 
-    from irods_provider.transfers.irods_to_sftp import IrodsToSFTPOperator
-
     with mock.patch.dict(os.environ, args["env"]):
-        report = IrodsToSFTPOperator(
-            task_id="down",
+        report = operator(
             irods_conn_id=args.get("conn_id", CONN_ID),
             sftp_conn_id="crash_sftp",
-            source_path=args["remote"],
-            destination_path=args["sftp_path"],
             chunk_size=CHUNK,
             streams=STREAMS,
             sftp_connections=2,
             sftp_retry_backoff=0.05,
             skip="checksum",
-            resume=args.get("resume", True),
+            **kwargs,
         ).execute({})
     return {"files": [{k: f.get(k) for k in ("status", "resumed_from")} for f in report["files"]]}
+
+
+def run_irods_to_sftp(args: dict[str, Any]) -> dict[str, Any]:
+    """``IrodsToSFTPOperator`` of one object onto the SFTP server (each chunk written at its offset as its
+    read completes), resumable unless ``args["resume"]`` is false."""
+    from irods_provider.transfers.irods_to_sftp import IrodsToSFTPOperator
+
+    return _staged(
+        IrodsToSFTPOperator,
+        args,
+        task_id="down",
+        source_path=args["remote"],
+        destination_path=args["sftp_path"],
+        resume=args.get("resume", True),
+    )
 
 
 def run_sftp_to_irods(args: dict[str, Any]) -> dict[str, Any]:
-    """``SFTPToIrodsOperator.execute`` of one file on an SFTP server into a collection over two SSH
-    connections (skip by checksum, as a re-run); ``args["env"]`` as for :func:`run_irods_to_sftp`."""
-    from unittest import mock
-
+    """``SFTPToIrodsOperator`` of one file on the SFTP server into a collection."""
     from irods_provider.transfers.sftp_to_irods import SFTPToIrodsOperator
 
-    with mock.patch.dict(os.environ, args["env"]):
-        report = SFTPToIrodsOperator(
-            task_id="up",
-            irods_conn_id=args.get("conn_id", CONN_ID),
-            sftp_conn_id="crash_sftp",
-            source_path=args["sftp_path"],
-            destination_path=args["remote_dir"],
-            chunk_size=CHUNK,
-            streams=STREAMS,
-            sftp_connections=2,
-            sftp_retry_backoff=0.05,
-            skip="checksum",
-        ).execute({})
-    return {"files": [{k: f.get(k) for k in ("status", "resumed_from")} for f in report["files"]]}
+    return _staged(
+        SFTPToIrodsOperator,
+        args,
+        task_id="up",
+        source_path=args["sftp_path"],
+        destination_path=args["remote_dir"],
+    )
 
 
 def run_irods_to_sftp_no_resume(args: dict[str, Any]) -> dict[str, Any]:
