@@ -20,7 +20,7 @@ import socket
 import stat
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, NoReturn, Self, TypeVar
@@ -58,6 +58,14 @@ T = TypeVar("T")
 _log = logging.getLogger(__name__)
 # A remote command's stdout/stderr beyond this is refused, not buffered (sha256sum prints ~100 bytes).
 MAX_COMMAND_OUTPUT = 64 * 1024
+#: SFTP channels one SSH connection carries at most for the workers (:meth:`SftpEndpoint.channel`), its own
+#: first channel and the range readers' counted: OpenSSH refuses a connection's session beyond
+#: ``MaxSessions`` (10 by default), and a command (``sha256sum``) needs an exec session of its own. A
+#: server that refuses earlier (a lower ``MaxSessions``) lowers it for that connection.
+CHANNELS_PER_CONNECTION = 8
+#: RFC 4254 5.1 reasons a server refuses to open a session on a live connection: administratively prohibited,
+#: connect failed (what OpenSSH 9 answers past ``MaxSessions``), resource shortage.
+_SESSION_REFUSALS = frozenset({1, 2, 4})
 
 
 class _Link:
@@ -75,7 +83,13 @@ class _Link:
         self.clients: list[paramiko.SFTPClient] = []
         self.pool: queue.SimpleQueue[tuple[int, paramiko.SFTPClient]] = queue.SimpleQueue()
         self.borrowed = 0  # channels lent out now (the least busy connection gets the next worker)
+        self.opening = 0  # worker channels being opened now (they count against the connection's budget)
+        self.budget: int | None = None  # the server refused a session here at this many channels
         self.reconnecting = threading.Lock()
+
+    def room(self, cap: int) -> bool:
+        """Whether a worker may open one more channel here (with the lock held)."""
+        return len(self.clients) + self.opening < min(cap, self.budget or cap)
 
 
 class SftpEndpoint:
@@ -104,9 +118,13 @@ class SftpEndpoint:
         connect_attempts: int = 5,
         backoff: float = 0.5,
         bulk_cipher: bool = True,
+        channels_per_connection: int = CHANNELS_PER_CONNECTION,
     ) -> None:
         if connections < 1:
             raise IrodsUsageError(f"sftp_connections must be >= 1, got {connections}")
+        if channels_per_connection < 1:
+            raise IrodsUsageError(f"channels_per_connection must be >= 1, got {channels_per_connection}")
+        self.channels_per_connection = channels_per_connection
         self.hook = hook
         self.compress = compress
         self.io_timeout = io_timeout
@@ -117,6 +135,10 @@ class SftpEndpoint:
         self._wanted = self._requested = connections
         self._lock = threading.Lock()
         self._link_up = threading.Condition(self._lock)  # notified as each connection comes up
+        self._channel_back = threading.Condition(self._lock)  # notified as a worker gives its channel back
+        self._holding = (
+            threading.local()
+        )  # per thread: worker channels it holds (a nested borrow never waits)
         self._ups = 0  # connections opened so far (what a waiter on _link_up compares)
         self._owner: dict[int, _Link] = {}  # id(client) -> the live connection it is a channel of
         self._lent: dict[int, _Link] = {}  # id(client) -> the connection it counts as borrowed on
@@ -287,6 +309,7 @@ class SftpEndpoint:
         with self._lock:
             self._ups += 1
             self._link_up.notify_all()
+            self._channel_back.notify_all()
 
     def _drop_link(self, link: _Link) -> None:
         """Close every channel and the transport of ``link`` (its hook's cached client with it)."""
@@ -294,8 +317,10 @@ class SftpEndpoint:
             clients, link.clients = link.clients, []
             transport, link.transport = link.transport, None
             link.main = None
+            link.budget = None  # a new connection may be given more
             for client in clients:
                 self._owner.pop(id(client), None)
+            self._channel_back.notify_all()
         for client in clients:
             with contextlib.suppress(Exception):
                 client.close()
@@ -419,6 +444,7 @@ class SftpEndpoint:
         """Which of the connections ``used`` (index -> generation) to replace after ``exc``, as (index,
         generation); None when ``exc`` is not a connection failure.
 
+        A session the server refused (past its ``MaxSessions``): none (retry on a channel when one is free).
         Replaced already, or no longer active (paramiko notices a drop a moment after its channels fail):
         those. A stall (a read past ``io_timeout``): all of them. A failed channel while every connection
         is still up (the server ended one SFTP session, or paramiko has not noticed the drop yet): those
@@ -427,6 +453,8 @@ class SftpEndpoint:
         """
         if not is_raw_connection_error(exc) and not _in_chain(exc, (paramiko.SSHException, TimeoutError)):
             return None
+        if _chain_has(exc, _refused_session):  # a session past the server's MaxSessions: nothing was lost
+            return []
         candidates = dict(used) or {0: self._links[0].generation}
         replaced = [(i, g) for i, g in candidates.items() if self._links[i].generation != g]
         if replaced:
@@ -568,38 +596,91 @@ class SftpEndpoint:
 
     # -- channels --------------------------------------------------------------------------------------
 
-    def _least_busy(self, exclude: Sequence[int] = ()) -> _Link:
-        """The open connection with the fewest channels lent out (the first one on a tie)."""
-        with self._lock:
-            links = [link for link in self._links if link.index not in exclude] or self._links
-            # A connection being replaced (or never opened) only when no other is up.
-            return min(links, key=lambda link: (link.transport is None, link.borrowed, link.index))
-
     @contextlib.contextmanager
     def channel(self) -> Iterator[paramiko.SFTPClient]:
-        """Borrow an SFTP channel for one worker, on the least busy connection (opened on demand, returned
-        to that connection's pool after use)."""
+        """Borrow an SFTP channel for one worker: an idle one, else a new one where a connection has room
+        (:attr:`channels_per_connection`, the least busy connection first), else wait until a channel comes
+        back. A thread that holds one already never waits (its nested borrow could wait for itself)."""
         self._ready()
-        link = self._least_busy()
-        generation, client = link.generation, None
-        while client is None:
-            try:
-                owner, pooled = link.pool.get_nowait()
-            except queue.Empty:
-                client = self._open_on(link, 1)[0]
-                break
-            if owner == generation and not _sftp_closed(pooled):
-                client = pooled
-        self._note(link, generation)
-        with self._lock:
-            link.borrowed += 1
+        held = getattr(self._holding, "count", 0)
+        link, generation, client = self._borrow(wait=held == 0)
+        self._holding.count = held + 1
         try:
             yield client
         finally:
+            self._holding.count = held
             with self._lock:
                 link.borrowed -= 1
-            if generation == link.generation and not _sftp_closed(client):
-                link.pool.put((generation, client))
+                if generation == link.generation and not _sftp_closed(client):
+                    link.pool.put((generation, client))
+                self._channel_back.notify_all()
+
+    def _borrow(self, *, wait: bool) -> tuple[_Link, int, paramiko.SFTPClient]:
+        """A connection, its generation and a channel on it, counted as borrowed (see :meth:`channel`)."""
+        while True:
+            with self._lock:
+                picked = self._pick(wait=wait)
+                if picked is None:
+                    self._channel_back.wait(_POLL_UP)
+                    continue
+                link, client = picked
+                link.borrowed += 1
+                generation = link.generation
+                link.opening += client is None
+            if client is None:
+                try:
+                    client = self._open_on(link, 1)[0]
+                except Exception as exc:
+                    with self._lock:
+                        link.opening -= 1
+                        link.borrowed -= 1
+                        refused = wait and len(link.clients) > 0 and _refused_on_live(exc, link.transport)
+                        if refused:  # a lower MaxSessions than ours: this many, on this connection
+                            link.budget = len(link.clients)
+                    if not refused:
+                        raise
+                    _log.info(
+                        "The SFTP server refused a session past %d on SSH connection #%d (%s); fewer there",
+                        link.budget,
+                        link.index,
+                        exc,
+                    )
+                    continue
+                with self._lock:
+                    link.opening -= 1
+                    if link.budget is not None:  # sessions that raced the refusal were granted after all
+                        link.budget = max(link.budget, len(link.clients))
+            self._note(link, generation)
+            return link, generation, client
+
+    def _pick(self, *, wait: bool) -> tuple[_Link, paramiko.SFTPClient | None] | None:
+        """With the lock held: the least busy connection with an idle channel (given) or room for a new one
+        (None: open it); without ``wait`` the least busy one in any case; None when every one is full."""
+        order = sorted(self._links, key=lambda link: (link.transport is None, link.borrowed, link.index))
+        if order[0].transport is None:  # none is up (being replaced, or never opened): it raises, retried
+            return order[0], None
+        for link in order:
+            if link.transport is None:  # still opening (a widen) or being replaced: wait for it
+                break
+            idle = self._pooled(link)
+            if idle is not None:
+                return link, idle
+            if link.room(self.channels_per_connection):
+                return link, None
+        return (order[0], None) if not wait else None
+
+    def _pooled(self, link: _Link) -> paramiko.SFTPClient | None:
+        """With the lock held: an idle channel of ``link``'s current generation (closed ones forgotten)."""
+        while True:
+            try:
+                owner, pooled = link.pool.get_nowait()
+            except queue.Empty:
+                return None
+            if owner == link.generation and not _sftp_closed(pooled):
+                return pooled
+            if owner == link.generation:
+                link.clients = [c for c in link.clients if c is not pooled]
+                self._owner.pop(id(pooled), None)
 
     def open_channels(self, count: int) -> list[paramiko.SFTPClient]:
         """``count`` more SFTP channels spread over the connections, least busy first (so parallel range
@@ -763,6 +844,7 @@ class SftpEndpoint:
                         link.clients = [c for c in link.clients if c is not client]
                 elif link is not None and generation == link.generation and not _sftp_closed(client):
                     link.pool.put((generation, client))
+            self._channel_back.notify_all()
 
     # -- paths -----------------------------------------------------------------------------------------
 
@@ -940,6 +1022,19 @@ def _active(transport: paramiko.Transport | None) -> bool:
     return transport is not None and transport.is_active()
 
 
+def _refused_session(exc: BaseException) -> bool:
+    """Whether the server refused to open a session channel (OpenSSH past ``MaxSessions``): the connection
+    itself is fine."""
+    return isinstance(exc, paramiko.ChannelException) and exc.code in _SESSION_REFUSALS
+
+
+def _refused_on_live(exc: BaseException, transport: paramiko.Transport | None) -> bool:
+    """Whether opening a channel failed by the server's refusal while the connection lives. paramiko keeps
+    one failure per transport, so of several opens refused at once only one sees the ChannelException; the
+    others get a bare "Unable to open channel." while the transport is still active."""
+    return _refused_session(exc) or (type(exc) is paramiko.SSHException and _active(transport))
+
+
 def _sftp_closed(client: paramiko.SFTPClient | None) -> bool:
     """Whether ``client``'s SSH channel is closed (or it has none): it can carry no more requests."""
     channel = None if client is None else client.get_channel()
@@ -948,10 +1043,15 @@ def _sftp_closed(client: paramiko.SFTPClient | None) -> bool:
 
 def _in_chain(exc: BaseException, types: tuple[type[BaseException], ...]) -> bool:
     """Whether ``exc`` or an exception it was raised from (or during) is one of ``types``."""
+    return _chain_has(exc, lambda current: isinstance(current, types))
+
+
+def _chain_has(exc: BaseException, test: Callable[[BaseException], bool]) -> bool:
+    """Whether ``test`` holds for ``exc`` or an exception it was raised from (or during)."""
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
-        if isinstance(current, types):
+        if test(current):
             return True
         seen.add(id(current))
         current = current.__cause__ or current.__context__

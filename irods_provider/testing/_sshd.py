@@ -107,6 +107,9 @@ def _run(*args: str, stdin: str | None = None) -> None:
 class OpenSshServer(SshTestServer):
     """Debian's ``/usr/sbin/sshd -D -e`` from a temporary config on 127.0.0.1, with a throwaway user.
 
+    ``max_sessions``: sshd's ``MaxSessions`` (sessions per SSH connection), OpenSSH's default 10 as sites
+    run it; lower it to play a stricter site.
+
     Example:
 
     ```python
@@ -120,8 +123,16 @@ class OpenSshServer(SshTestServer):
 
     kind = "openssh"
 
-    def __init__(self, root: str | Path | None = None, *, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        root: str | Path | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        max_sessions: int = 10,
+    ) -> None:
         self.host = host
+        self.max_sessions = max_sessions
         self.port = port
         self._requested_port = port
         self.username = f"irsftp{secrets.token_hex(4)}"
@@ -230,7 +241,7 @@ class OpenSshServer(SshTestServer):
                     "UsePAM no",
                     "StrictModes no",
                     "PrintMotd no",
-                    "MaxSessions 64",
+                    f"MaxSessions {self.max_sessions}",
                     "MaxStartups 64:30:128",
                     "Subsystem sftp internal-sftp",
                     "",

@@ -104,7 +104,7 @@ class IrodsToSFTPOperator(SftpStagingOperator):
                 operation="irods_to_sftp",
             )
             one = functools.partial(self._stage, sftp, session, sink=sink, engine=engine, early=early)
-            report = self.run_recorded(plan, one, workers=workers, sftp=sftp, upload=False, context=context)
+            report = self.run_recorded(plan, one, sftp=sftp, upload=False, context=context)
             remove = functools.partial(session.collections.remove, no_trash=not self.trash)
             self.prune_moved(report, plan, remove)
         result = self.finish(

@@ -106,9 +106,7 @@ class SFTPToIrodsOperator(SftpStagingOperator):
             options |= {"metadata": parse_transfer_avus(self.metadata), "resume": self.resume}
             options |= {"cancel_event": self.cancel_event, "subscribers": (self.plan_progress(plan),)}
             one = functools.partial(self._stage, sftp, session, reading=reading, **options)
-            report = self.run_recorded(
-                plan, one, workers=config.max_concurrent_files, sftp=sftp, upload=True, context=context
-            )
+            report = self.run_recorded(plan, one, sftp=sftp, upload=True, context=context)
             with sftp.channel() as client:
                 self.prune_moved(report, plan, client.rmdir)
         return self.finish(

@@ -18,7 +18,6 @@ from typing import Any
 from irods_provider.client._patterns import literal_hint
 from irods_provider.exceptions import IrodsInvalidPathError, IrodsNotFoundError
 
-from ._adaptive import AdaptiveLimit
 from ._api import SessionLike
 from ._config import OverwritePolicy, SkipPolicy, TransferConfig
 from ._coordinator import TransferSubscriber
@@ -26,7 +25,7 @@ from ._download import download_object
 from ._plan import Destination, PlannedFile, plan_copies
 from ._progress import LoggingProgressSubscriber
 from ._report import FileResult, TransferReport
-from ._runner import Lanes, run_files
+from ._runner import Lanes, plan_lanes, run_files
 from ._trees import IrodsTree, LocalTree
 from ._upload import upload_object
 from ._writer import _effective_config
@@ -36,10 +35,6 @@ from ._writer import _effective_config
 #: (100,000 in 25 s); 16 halve that and stay below httpx's 20 kept-alive connections. The real server runs
 #: 6 iRODS calls at once (background_io.threads, connection_pool.size): the rest wait there, not on the wire.
 PLAN_READ_AHEAD = 16
-#: Files up to this size run in the small-file lane (``TransferConfig.max_concurrent_small_files``).
-SMALL_LANE_BYTES = 1024 * 1024
-#: Small files at once when a run starts, before the adaptive lane has measured anything.
-INITIAL_SMALL_FILES = 16
 
 
 def _as_list(sources: str | os.PathLike[str] | Iterable[str | os.PathLike[str]]) -> list[str]:
@@ -202,22 +197,8 @@ def _run(
 
 
 def _lanes(plan: Sequence[PlannedFile], config: TransferConfig, session: SessionLike | None) -> Lanes:
-    """The lanes of a plan: small files (at most :data:`SMALL_LANE_BYTES`) wait on round trips, not bytes,
-    so they get their own wider lane (its memory stays under its width times :data:`SMALL_LANE_BYTES`).
-
-    The width is the pinned ``max_concurrent_small_files``, or picked from the plan and adapted while the
-    files run, never above ``max_adaptive_small_files`` nor the session's kept-alive connections.
-    """
-    if config.max_concurrent_small_files is not None:
-        return Lanes(config.max_concurrent_files, config.max_concurrent_small_files, SMALL_LANE_BYTES)
-    small = sum(1 for p in plan if p.size is not None and p.size <= SMALL_LANE_BYTES)
-    pool = getattr(getattr(session, "pool_limits", None), "max_keepalive_connections", None)
-    ceiling = min(config.max_adaptive_small_files, small, pool or config.max_adaptive_small_files)
-    initial = min(INITIAL_SMALL_FILES, ceiling)
-    if ceiling <= initial:  # every small file starts at once anyway: nothing to adapt
-        return Lanes(config.max_concurrent_files, max(1, ceiling), SMALL_LANE_BYTES)
-    adaptive = AdaptiveLimit(initial, maximum=ceiling)
-    return Lanes(config.max_concurrent_files, 0, SMALL_LANE_BYTES, adaptive=adaptive)
+    """The plan's lanes (:func:`plan_lanes`)."""
+    return plan_lanes([p.size for p in plan], config, session)
 
 
 def _subscribers(

@@ -18,9 +18,15 @@ from irods_provider.client._events import add_listener
 from irods_provider.exceptions import IrodsServerBusyError, IrodsTimeoutError, IrodsTransferCancelledError
 
 from ._adaptive import AdaptiveLimit
+from ._config import TransferConfig
 from ._report import FileResult, FileStatus, TransferReport
 
-__all__ = ["Lanes", "OnError", "PlannedItem", "run_files"]
+__all__ = ["SMALL_LANE_BYTES", "Lanes", "OnError", "PlannedItem", "plan_lanes", "run_files"]
+
+#: Files up to this size run in the small-file lane (``TransferConfig.max_concurrent_small_files``).
+SMALL_LANE_BYTES = 1024 * 1024
+#: Small files at once when a run starts, before the adaptive lane has measured anything.
+INITIAL_SMALL_FILES = 16
 
 #: What a file's failure does to the others: ``stop`` cancels the running ones and starts no more (the
 #: first error is raised); ``drain`` starts no more but lets the running ones finish (the first error is
@@ -118,6 +124,36 @@ def _on_event(event: str, _value: float, tags: dict[str, str]) -> None:
 
 
 add_listener(_on_event)
+
+
+def plan_lanes(
+    sizes: Sequence[int | None],
+    config: TransferConfig,
+    session: object = None,
+    *,
+    capacity: int | None = None,
+) -> Lanes:
+    """The lanes of a plan of files of ``sizes`` bytes: small files (at most :data:`SMALL_LANE_BYTES`) wait
+    on round trips, not bytes, so they get their own wider lane (its memory stays under its width times
+    :data:`SMALL_LANE_BYTES`).
+
+    The width is the pinned ``max_concurrent_small_files``, or picked from the plan and adapted while the
+    files run, never above ``max_adaptive_small_files``, the session's kept-alive connections, nor
+    ``capacity`` less the large files running at once (``capacity``: the files the caller can carry at once,
+    e.g. an SFTP endpoint's channels).
+    """
+    if config.max_concurrent_small_files is not None:
+        return Lanes(config.max_concurrent_files, config.max_concurrent_small_files, SMALL_LANE_BYTES)
+    small = sum(1 for size in sizes if size is not None and size <= SMALL_LANE_BYTES)
+    large = min(config.max_concurrent_files, len(sizes) - small)
+    pool = getattr(getattr(session, "pool_limits", None), "max_keepalive_connections", None)
+    room = config.max_adaptive_small_files if capacity is None else max(1, capacity - large)
+    ceiling = min(config.max_adaptive_small_files, small, pool or config.max_adaptive_small_files, room)
+    initial = min(INITIAL_SMALL_FILES, ceiling)
+    if ceiling <= initial:  # every small file starts at once anyway: nothing to adapt
+        return Lanes(config.max_concurrent_files, max(1, ceiling), SMALL_LANE_BYTES)
+    adaptive = AdaptiveLimit(initial, maximum=ceiling)
+    return Lanes(config.max_concurrent_files, 0, SMALL_LANE_BYTES, adaptive=adaptive)
 
 
 def run_files(
