@@ -37,6 +37,7 @@ from irods_provider.exceptions import (
 )
 
 from . import _pipelined as pipelined
+from ._checksum import hash_sftp_file
 from ._destination import destination_of
 from ._endpoint import is_raw_connection_error
 from ._integrity import SftpState, create_exclusive, hash_prefix, open_resumed, publish
@@ -54,6 +55,10 @@ __all__ = ["SftpStagingSink", "may_resume", "target_root"]
 log = logging.getLogger(__name__)
 #: A parallel writer's acknowledged prefix is recorded each time it grew by this many chunks.
 CHECKPOINT_CHUNKS = 8
+#: Temporaries up to this size are checked by reading them back over SFTP on the file's own channel (an open
+#: and the reads: two round trips) instead of ``sha256sum`` over an exec session of their own (a channel, the
+#: command, its output and exit status: four or more). Both read the bytes the server stored.
+READ_BACK_BYTES = 1024 * 1024
 
 
 class SftpStagingSink:
@@ -61,8 +66,9 @@ class SftpStagingSink:
 
     ``root`` is the target directory as the server resolves it (``normalize``): the final path's directory
     must resolve inside it. ``identity`` (the Airflow task instance) keys the resume record with the
-    endpoint, the source's version and ``final``. ``remote_checksum``: ``sha256sum`` on the server when it
-    runs commands (None), required (True) or never (False); :attr:`remote_verified` says whether it ran,
+    endpoint, the source's version and ``final``. ``remote_checksum``: the temporary's SHA-256 on the server
+    (read back up to :data:`READ_BACK_BYTES`, else ``sha256sum`` when the server runs commands) checked when
+    it can (None), required (True) or never (False); :attr:`remote_verified` says whether it ran,
     and the final path is appended to ``verified`` (shared by the task's sinks) once published after it.
     ``source`` (the data object read): kept with the record as a hint (:func:`may_resume`), a key known
     before the SSH connection is up, so the task does not read its first bytes early for nothing.
@@ -148,6 +154,7 @@ class SftpStagingSink:
         temporary's failure cleanup (:func:`register_temporary`) is registered as soon as it is open."""
         self._record = self._record_key(key)
         self._size = size
+        resume = resume and size > self.chunk_size  # a file of one write restarts: nothing to record or ask
         writer, offset, widened = self._open(size=size, resume=resume, prefix=prefix, coordinator=coordinator)
         self._writer = writer
         register_temporary(coordinator, self, resume=resume)
@@ -283,11 +290,16 @@ class SftpStagingSink:
         return _writer(self.client, temp, handle, offset=offset), offset, state
 
     def verify(self, sha256_hex: str) -> bool:
-        """Compare ``sha256sum`` of the temporary on the server with ``sha256_hex``: whether it ran."""
+        """Compare the temporary's SHA-256 on the server with ``sha256_hex`` (read back over SFTP up to
+        :data:`READ_BACK_BYTES`, else ``sha256sum``): whether it ran."""
         temp = self.temp
         if self.remote_checksum is False or temp is None:
             return False
-        digest = self.sftp.sha256sum(temp)
+        read_back = self._size <= READ_BACK_BYTES
+        if read_back:
+            digest: str | None = hash_sftp_file(self.client, temp).result().sha256.hex()
+        else:
+            digest = self.sftp.sha256sum(temp)
         if digest is None:
             if self.remote_checksum:
                 raise IrodsConfigurationError(
@@ -297,7 +309,9 @@ class SftpStagingSink:
         if digest != sha256_hex:
             emit("checksum_mismatch")
             raise IrodsChecksumMismatchError(
-                "sha256sum on the SFTP server differs from the bytes sent",
+                "the temporary file read back from the SFTP server differs from the bytes sent"
+                if read_back
+                else "sha256sum on the SFTP server differs from the bytes sent",
                 expected=sha256_hex,
                 actual=digest,
                 operation="irods_to_sftp",

@@ -59,8 +59,8 @@ class IrodsToSFTPOperator(SftpStagingOperator):
     )
     ```
 
-    :param remote_checksum: also check ``sha256sum`` over SSH: None = when the server runs commands,
-        True = required, False = never.
+    :param remote_checksum: also check the file's SHA-256 on the SFTP server before publishing (up to 1 MiB
+        read back, else ``sha256sum`` over SSH): None = when it can, True = required, False = never.
     """
 
     def __init__(self, *, remote_checksum: bool | None = None, **kwargs: Any) -> None:

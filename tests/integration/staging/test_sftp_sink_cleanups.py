@@ -38,6 +38,7 @@ HOME = "/tempZone/home/rods"
 CHUNK = 64 * 1024
 CFG = TransferConfig(streams=2, chunk_size=CHUNK, retries=0, backoff_base_seconds=0.0)
 DATA = os.urandom(24 * CHUNK + 7)
+SMALL = os.urandom(5 * CHUNK + 3)  # within READ_BACK_BYTES: checked by reading it back, not sha256sum
 
 
 @pytest.fixture
@@ -240,4 +241,78 @@ def test_a_check_failing_right_after_the_create_removes_the_temporary_and_its_re
     with endpoint.channel() as client, pytest.raises(PermissionError):
         download_object(session, source, _sink(endpoint, client, remote, store), config=CFG)
     assert remote.files("out") == {}  # no temporary left, nothing at the final path
+    assert _records(store) == []
+
+
+@pytest.fixture
+def small_source(session) -> str:
+    path = f"{HOME}/small.bin"
+    session.data_objects.write(path, SMALL)
+    return path
+
+
+def test_a_small_temporary_is_checked_by_reading_it_back_not_by_a_command(
+    session, small_source, remote, endpoint, store, monkeypatch
+) -> None:
+    monkeypatch.setattr(endpoint, "sha256sum", lambda path: pytest.fail(f"sha256sum ran for {path}"))
+    with endpoint.channel() as client:
+        sink = _sink(endpoint, client, remote, store, remote_checksum=True)
+        download_object(session, small_source, sink, config=CFG)
+    assert sink.remote_verified
+    assert remote.files("out") == {"f.bin": SMALL}
+    assert _records(store) == []
+
+
+def test_a_small_temporary_that_reads_back_different_is_refused_and_removed(
+    session, small_source, remote, endpoint, store, monkeypatch
+) -> None:
+    """The server stored other bytes than were sent (flipped here on its disk right before the check)."""
+    from irods_provider.sftp._sink import SftpStagingSink
+
+    check = SftpStagingSink.verify
+    stored: list[bytes] = []
+
+    def flip_then_check(self: Any, sha256_hex: str) -> bool:
+        ((name, data),) = _temporaries(remote).items()
+        flipped = bytes([data[0] ^ 0xFF]) + data[1:]
+        (remote.dir / "out" / name).write_bytes(flipped)
+        stored.append(flipped)
+        return check(self, sha256_hex)
+
+    monkeypatch.setattr(SftpStagingSink, "verify", flip_then_check)
+    with endpoint.channel() as client, pytest.raises(IrodsChecksumMismatchError) as caught:
+        download_object(
+            session, small_source, _sink(endpoint, client, remote, store, remote_checksum=None), config=CFG
+        )
+    assert caught.value.expected == hashlib.sha256(SMALL).hexdigest()
+    assert caught.value.actual == hashlib.sha256(stored[0]).hexdigest()
+    assert remote.files("out") == {}
+    assert _records(store) == []
+
+
+def test_a_file_of_one_write_keeps_no_resume_bookkeeping_and_asks_no_fstat(
+    session, remote, endpoint, store, monkeypatch
+) -> None:
+    """Resuming a file of at most one chunk would save nothing: its temporary is named in the record before it
+    is created (a kill -9 leaves something to remove) but its owner is not asked (one round trip per file)."""
+    import paramiko
+
+    one_write = os.urandom(CHUNK - 5)
+    session.data_objects.write(f"{HOME}/one.bin", one_write)
+    fstats: list[str] = []
+    fstat = paramiko.SFTPFile.stat
+    monkeypatch.setattr(paramiko.SFTPFile, "stat", lambda handle: fstats.append("fstat") or fstat(handle))
+    saved: list[dict[str, Any]] = []
+    save = type(store).save
+    monkeypatch.setattr(
+        type(store), "save", lambda self, key, body: saved.append(dict(body)) or save(self, key, body)
+    )
+    with endpoint.channel() as client:
+        result = download_object(
+            session, f"{HOME}/one.bin", _sink(endpoint, client, remote, store), config=CFG
+        )
+    assert (result.size, result.resumed_from) == (len(one_write), 0)
+    assert remote.files("out") == {"f.bin": one_write}
+    assert fstats == []
+    assert [sorted(body) for body in saved] == [["temp"]]  # the name only, before the create
     assert _records(store) == []
