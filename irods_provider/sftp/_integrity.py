@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 import paramiko
-from paramiko.sftp import CMD_ATTRS, CMD_LSTAT, CMD_STATUS
+from paramiko.sftp import CMD_ATTRS, CMD_LSTAT, CMD_STAT, CMD_STATUS
 
 from irods_provider.client.transfer import StreamHasher
 from irods_provider.exceptions import (
@@ -146,15 +146,17 @@ def source_change(
     *,
     follow_symlinks: bool = False,
 ) -> str | None:
-    """After the last read: what changed in the open source (handle, then the path), None when nothing."""
+    """After the last read: what changed in the open source (handle, then the path), None when nothing. The
+    path's ``lstat`` goes out with the handle's ``fstat``: one round trip for both."""
+    at_path = _lstat_ahead(client, path, follow=follow_symlinks)
     change = opened.differences(SftpState.of(handle.stat()))
+    try:
+        attrs = at_path()
+    except FileNotFoundError:
+        return change or "removed"
     if change is not None:
         return change
-    try:
-        at_path = SftpState.of(_lstat(client, path, follow=follow_symlinks))
-    except FileNotFoundError:
-        return "removed"
-    change = opened.differences(at_path)
+    change = opened.differences(SftpState.of(attrs))
     return f"replaced at its path ({change})" if change is not None else None
 
 
@@ -299,12 +301,15 @@ class _Answer:
         self.reply = (t, msg)
 
 
-def _lstat_ahead(client: paramiko.SFTPClient, path: str) -> Callable[[], paramiko.SFTPAttributes]:
-    """Send ``lstat(path)`` now, without waiting; the returned call gives its answer (raising its error as
-    ``client.lstat`` would), reading it first if no later request of ``client`` has read it past."""
+def _lstat_ahead(
+    client: paramiko.SFTPClient, path: str, *, follow: bool = False
+) -> Callable[[], paramiko.SFTPAttributes]:
+    """Send ``lstat(path)`` (``stat`` with ``follow``) now, without waiting; the returned call gives its
+    answer (raising its error as ``client.lstat`` would), reading it first if no later request of ``client``
+    has read it past."""
     sftp: Any = client  # paramiko's request plumbing is not in its stubs
     answer = _Answer()
-    num = sftp._async_request(answer, CMD_LSTAT, sftp._adjust_cwd(path))
+    num = sftp._async_request(answer, CMD_STAT if follow else CMD_LSTAT, sftp._adjust_cwd(path))
 
     def result() -> paramiko.SFTPAttributes:
         if answer.reply is None:

@@ -151,3 +151,35 @@ def test_sftp_tree_symlinks_are_skipped_unless_followed_and_loops_detected(remot
     ]
     assert session.data_objects.read(f"{HOME}/followed/link.txt") == b"a"
     assert session.data_objects.read(f"{HOME}/followed/ext/e.txt") == b"eee"
+
+
+def test_the_check_after_the_last_read_asks_the_handle_and_the_path_in_one_round_trip(
+    remote, monkeypatch
+) -> None:
+    """The handle's ``fstat`` and the path's ``lstat`` go out together: one round trip per file."""
+    import sys
+
+    from airflow.providers.sftp.hooks.sftp import SFTPHook
+
+    from irods_provider.sftp import SftpEndpoint
+    from irods_provider.sftp._integrity import SftpState, source_change
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "support"))
+    from sftp_wire import SftpWire
+
+    remote.put("src/f.bin", b"x" * 1000)
+    with SftpEndpoint(SFTPHook(ssh_conn_id="cluster")) as sftp, sftp.channel() as client:
+        path = sftp.resolve(remote.path("src/f.bin"))
+        handle = client.open(path, "rb")
+        opened = SftpState.of(handle.stat())
+        wire = SftpWire().install(monkeypatch)
+        assert source_change(client, handle, path, opened) is None
+        os.replace(
+            remote.put("src/g.bin", b"y" * 1001), remote.dir / "src" / "f.bin"
+        )  # the handle keeps the old
+        assert source_change(client, handle, path, opened) == "replaced at its path (size 1000 -> 1001)"
+        handle.close()
+        waves = wire.waves(id(client), until="close")
+    assert [sorted(request.split(" ", 1)[0] for request in wave) for wave in waves] == [
+        ["fstat", "lstat"]
+    ] * 2
