@@ -55,7 +55,9 @@ class TransferOperatorBase(TransferLineageMixin, IrodsBaseOperator):
     :param streams: parallel iRODS streams per file (default: 3 parallel-write streams for an upload, 4
         ranged reads for a download; writes are capped by the server's per-handle limit, reads are not).
     :param chunk_size: bytes per iRODS request (default: the engine's, capped by the server's limits).
-    :param max_concurrent_files: files copied at once.
+    :param max_concurrent_files: files copied at once (files above 1 MiB).
+    :param max_concurrent_small_files: files of at most 1 MiB copied at once beside those (default: adaptive,
+        16 at first; staging also stays within the SSH connections' channels).
     :param continue_on_error: copy the other files after one fails (the task still fails at the end).
     :param fail_if_empty: fail when the sources select no file at all.
     :param progress_interval_seconds: how often a progress line (bytes, %, MB/s, ETA) is logged.
@@ -89,6 +91,7 @@ class TransferOperatorBase(TransferLineageMixin, IrodsBaseOperator):
         streams: int | None = None,
         chunk_size: int | None = None,
         max_concurrent_files: int = 4,
+        max_concurrent_small_files: int | None = None,
         continue_on_error: bool = False,
         fail_if_empty: bool = True,
         progress_interval_seconds: float = 10.0,
@@ -116,6 +119,7 @@ class TransferOperatorBase(TransferLineageMixin, IrodsBaseOperator):
         self.streams = streams
         self.chunk_size = chunk_size
         self.max_concurrent_files = max_concurrent_files
+        self.max_concurrent_small_files = max_concurrent_small_files
         self.continue_on_error = continue_on_error
         self.fail_if_empty = fail_if_empty
         self.progress_interval_seconds = progress_interval_seconds
@@ -160,6 +164,8 @@ class TransferOperatorBase(TransferLineageMixin, IrodsBaseOperator):
             "max_concurrent_files": int(self.max_concurrent_files),
             "progress_interval_seconds": float(self.progress_interval_seconds),
         }
+        if self.max_concurrent_small_files is not None:
+            values["max_concurrent_small_files"] = int(self.max_concurrent_small_files)
         if self.streams is not None:
             values["streams"] = int(self.streams)
         if self.chunk_size is not None:
