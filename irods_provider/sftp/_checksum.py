@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from irods_provider.client.transfer import ChecksumScheme, StreamHasher, scheme_of, sha2_checksum
-from irods_provider.sftp._io import open_sftp_reader
+from irods_provider.sftp._integrity import close_unanswered
+from irods_provider.sftp._io import SftpRangeReader, open_sftp_reader
 
 if TYPE_CHECKING:
     import paramiko
 
     from irods_provider.sftp._endpoint import SftpEndpoint
 
-__all__ = ["hash_sftp_file", "sftp_checksum", "sftp_file_has_checksum"]
+__all__ = ["hash_sftp_file", "read_back_sha256", "sftp_checksum", "sftp_file_has_checksum"]
 
 _HASH_CHUNK = 1024 * 1024
 
@@ -28,6 +30,25 @@ def hash_sftp_file(
         while data := reader.read(_HASH_CHUNK):
             hasher.update(data)
     return hasher
+
+
+def read_back_sha256(client: paramiko.SFTPClient, path: str, size: int) -> str:
+    """The hex SHA-256 of ``path``'s first ``size`` bytes read back through ``client``: its open, then every
+    read pipelined, the close sent without waiting: two round trips. A shorter file hashes differently (a
+    longer one is refused where it is published, by its size)."""
+    handle = client.open(path, "rb")
+    digest = hashlib.sha256()
+    try:
+        reader = SftpRangeReader(handle, offset=0, length=size)
+        while data := reader.read_chunk():
+            digest.update(data)
+    except EOFError:  # the file ends before ``size`` (its digest then differs), unless the channel is gone
+        channel = client.get_channel()
+        if channel is None or channel.closed:
+            raise
+    finally:
+        close_unanswered(handle)
+    return digest.hexdigest()
 
 
 def sftp_checksum(

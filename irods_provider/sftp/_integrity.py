@@ -28,6 +28,7 @@ from irods_provider.exceptions import (
     IrodsSymlinkError,
 )
 from irods_provider.sftp import _pipelined
+from irods_provider.sftp._endpoint import is_raw_connection_error
 from irods_provider.sftp._io import FAST_REQUEST_SIZE, _pipeline_depth, _ReadPipeline
 
 __all__ = [
@@ -136,6 +137,16 @@ def check_opened(
         change = f"size/mtime since the listing: {listed[0]}/{listed[1]} -> {opened.size}/{opened.mtime}"
     if change is not None:
         raise _changed(path, f"swapped or changed before it was opened ({change})")
+
+
+def close_unanswered(handle: paramiko.SFTPFile) -> None:
+    """Send the close of a read-only ``handle`` without waiting for its answer (paramiko's own way of
+    closing a file it collects); a lost connection has nothing left to close."""
+    try:
+        handle._close(async_=True)  # type: ignore[attr-defined]  # not in the stubs; what __del__ uses
+    except Exception as exc:
+        if not is_raw_connection_error(exc):
+            raise
 
 
 def source_change(

@@ -319,10 +319,13 @@ def open_sftp_reader(
 class SftpWriter:
     """A pipelined binary write stream; :meth:`close` collects every write status and checks the size."""
 
-    def __init__(self, sftp: paramiko.SFTPClient, path: str, handle: paramiko.SFTPFile) -> None:
+    def __init__(
+        self, sftp: paramiko.SFTPClient, path: str, handle: paramiko.SFTPFile, *, check_size: bool = True
+    ) -> None:
         self._sftp = sftp
         self._handle = handle
         self.path = path
+        self.check_size = check_size  # False: the caller checks the size itself (one round trip less)
         self.bytes_written = 0
         self.closed = False
         self._failed = False
@@ -346,11 +349,14 @@ class SftpWriter:
         return True
 
     def close(self) -> None:
-        """Flush, wait for every pipelined write's status, close, then verify the remote size."""
+        """Flush, wait for every pipelined write's status, close, then verify the remote size (unless the
+        caller does: ``check_size=False``)."""
         if self.closed:
             return
         self.closed = True
         close_acknowledged(self._handle)
+        if not self.check_size:
+            return
         size = self._sftp.stat(self.path).st_size
         if size != self.bytes_written:
             raise OSError(

@@ -23,8 +23,8 @@ from irods_provider.client.transfer._integrity import wait_until_stable
 from irods_provider.exceptions import IrodsSourceChangedError, IrodsUsageError
 
 from ._checksum import hash_sftp_file, sftp_checksum
-from ._endpoint import SftpEndpoint, is_raw_connection_error
-from ._integrity import SftpState, check_opened, open_source, sftp_probe, source_change
+from ._endpoint import SftpEndpoint
+from ._integrity import SftpState, check_opened, close_unanswered, open_source, sftp_probe, source_change
 from ._io import DEFAULT_CHUNK_SIZE, ParallelSftpRangeReader, SftpRangeReader
 
 #: Leading chunks a ranged source hands on piece by piece: the upload writer's first requests (one small
@@ -93,16 +93,6 @@ class _HandleRange(SftpRangeReader):
 
     def close(self) -> None:
         self._pipeline.drain()
-
-
-def close_unanswered(handle: paramiko.SFTPFile) -> None:
-    """Send the close of a read-only ``handle`` without waiting for its answer (paramiko's own way of
-    closing a file it collects); a lost connection has nothing left to close."""
-    try:
-        handle._close(async_=True)  # type: ignore[attr-defined]  # not in the stubs; what __del__ uses
-    except Exception as exc:
-        if not is_raw_connection_error(exc):
-            raise
 
 
 class _Opening:

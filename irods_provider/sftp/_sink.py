@@ -37,7 +37,7 @@ from irods_provider.exceptions import (
 )
 
 from . import _pipelined as pipelined
-from ._checksum import hash_sftp_file
+from ._checksum import read_back_sha256
 from ._destination import destination_of
 from ._endpoint import is_raw_connection_error
 from ._integrity import SftpState, create_exclusive, hash_prefix, open_resumed, publish
@@ -297,7 +297,7 @@ class SftpStagingSink:
             return False
         read_back = self._size <= READ_BACK_BYTES
         if read_back:
-            digest: str | None = hash_sftp_file(self.client, temp).result().sha256.hex()
+            digest: str | None = read_back_sha256(self.client, temp, self._size)
         else:
             digest = self.sftp.sha256sum(temp)
         if digest is None:
@@ -421,7 +421,8 @@ def _writer(client: paramiko.SFTPClient, temp: str, handle: paramiko.SFTPFile, *
     handle.seek(offset)
     handle.set_pipelined(True)
     handle.MAX_REQUEST_SIZE = FAST_REQUEST_SIZE
-    writer = SftpWriter(client, temp, handle)
+    # Its size is checked by the publish's lstat right before the rename (and by the read-back or sha256sum).
+    writer = SftpWriter(client, temp, handle, check_size=False)
     writer.bytes_written = offset
     return writer
 

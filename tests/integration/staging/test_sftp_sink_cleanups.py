@@ -316,3 +316,52 @@ def test_a_file_of_one_write_keeps_no_resume_bookkeeping_and_asks_no_fstat(
     assert fstats == []
     assert [sorted(body) for body in saved] == [["temp"]]  # the name only, before the create
     assert _records(store) == []
+
+
+def test_reading_back_costs_its_open_and_its_reads_and_a_short_file_differs(
+    remote, endpoint, monkeypatch
+) -> None:
+    """Two round trips (the open; every read at once), the close not waited for; a file shorter than the
+    bytes sent hashes differently instead of raising (a raw EOF would pass for a lost connection)."""
+    from irods_provider.sftp._checksum import read_back_sha256
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "support"))
+    from sftp_wire import SftpWire
+
+    remote.put("rb/f.bin", SMALL)
+    with endpoint.channel() as client:
+        path = endpoint.resolve(remote.path("rb/f.bin"))
+        wire = SftpWire().install(monkeypatch)
+        assert read_back_sha256(client, path, len(SMALL)) == hashlib.sha256(SMALL).hexdigest()
+        waves = wire.waves(id(client), until="close")
+        assert (
+            read_back_sha256(client, path, len(SMALL) + 5) == hashlib.sha256(SMALL).hexdigest()
+        )  # what it read
+        assert read_back_sha256(client, path, len(SMALL) + 5) != hashlib.sha256(SMALL + b"\0" * 5).hexdigest()
+    assert [sorted({request.split(" ", 1)[0] for request in wave}) for wave in waves] == [
+        ["open"],
+        ["read"],
+    ]
+
+
+def test_a_checked_file_of_one_write_costs_these_requests_and_no_more(
+    session, remote, endpoint, store, monkeypatch
+) -> None:
+    """From the temporary's create to its rename: the write and its close, the read-back (open, read, close
+    not waited for), the publish's two lstats (sent together) and the rename. No stat of the temporary (the
+    publish's lstat checks its size), no fstat (no owner to record), no exec session."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "support"))
+    from sftp_wire import SftpWire
+
+    one_write = os.urandom(CHUNK - 5)
+    session.data_objects.write(f"{HOME}/one.bin", one_write)
+    monkeypatch.setattr(endpoint, "sha256sum", lambda path: pytest.fail(f"sha256sum ran for {path}"))
+    with endpoint.channel() as client:
+        sink = _sink(endpoint, client, remote, store, remote_checksum=True)
+        wire = SftpWire().install(monkeypatch)
+        download_object(session, f"{HOME}/one.bin", sink, config=CFG)
+        sent = [what.split(" ", 1)[0] for kind, what in wire.events[id(client)] if kind == "send"]
+    assert sink.remote_verified
+    assert remote.files("out") == {"f.bin": one_write}
+    start = sent.index("open")  # the temporary's create (the decision before it lstats, maybe mkdirs)
+    assert sent[start:] == ["open", "write", "close", "open", "read", "close", "lstat", "lstat", "rename"]
