@@ -15,10 +15,10 @@ import contextlib
 import stat
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 import paramiko
-from paramiko.sftp import CMD_ATTRS, CMD_LSTAT, CMD_STAT, CMD_STATUS
+from paramiko.sftp import CMD_LSTAT, CMD_STAT
 
 from irods_provider.client.transfer import StreamHasher
 from irods_provider.exceptions import (
@@ -29,7 +29,7 @@ from irods_provider.exceptions import (
 )
 from irods_provider.sftp import _pipelined
 from irods_provider.sftp._endpoint import is_raw_connection_error
-from irods_provider.sftp._io import FAST_REQUEST_SIZE, _pipeline_depth, _ReadPipeline
+from irods_provider.sftp._io import FAST_REQUEST_SIZE, _pipeline_depth, _ReadPipeline, attributes_ahead
 
 __all__ = [
     "SftpState",
@@ -302,39 +302,12 @@ def check_publishable(
         raise IrodsAlreadyExistsError(f"{final} appeared during the copy and overwrite is False", path=final)
 
 
-class _Answer:
-    """Where paramiko hands the answer to a request sent ahead, read while waiting for a later one."""
-
-    def __init__(self) -> None:
-        self.reply: tuple[int, paramiko.Message] | None = None
-
-    def _async_response(self, t: int, msg: paramiko.Message, num: int) -> None:
-        self.reply = (t, msg)
-
-
 def _lstat_ahead(
     client: paramiko.SFTPClient, path: str, *, follow: bool = False
 ) -> Callable[[], paramiko.SFTPAttributes]:
-    """Send ``lstat(path)`` (``stat`` with ``follow``) now, without waiting; the returned call gives its
-    answer (raising its error as ``client.lstat`` would), reading it first if no later request of ``client``
-    has read it past."""
-    sftp: Any = client  # paramiko's request plumbing is not in its stubs
-    answer = _Answer()
-    num = sftp._async_request(answer, CMD_STAT if follow else CMD_LSTAT, sftp._adjust_cwd(path))
-
-    def result() -> paramiko.SFTPAttributes:
-        if answer.reply is None:
-            t, msg = sftp._read_response(num)  # raises on an error status
-        else:
-            t, msg = answer.reply
-            if t == CMD_STATUS:
-                sftp._convert_status(msg)  # raises the error, typed as paramiko types it
-        if t != CMD_ATTRS:
-            raise paramiko.SFTPError("Expected attributes")
-        attributes: Any = paramiko.SFTPAttributes
-        return cast("paramiko.SFTPAttributes", attributes._from_msg(msg))
-
-    return result
+    """Send ``lstat(path)`` (``stat`` with ``follow``) now, without waiting (:func:`attributes_ahead`)."""
+    sftp: Any = client  # paramiko's path handling is not in its stubs
+    return attributes_ahead(client, CMD_STAT if follow else CMD_LSTAT, sftp._adjust_cwd(path))
 
 
 def publish(client: paramiko.SFTPClient, temp: str, final: str, *, size: int, replace: bool = True) -> None:

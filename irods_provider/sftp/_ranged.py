@@ -18,6 +18,8 @@ from collections.abc import Callable, Generator, Hashable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from paramiko.sftp import CMD_FSTAT
+
 from irods_provider.client.transfer import ChecksumScheme, StreamHasher
 from irods_provider.client.transfer._integrity import wait_until_stable
 from irods_provider.exceptions import IrodsSourceChangedError, IrodsUsageError
@@ -25,7 +27,7 @@ from irods_provider.exceptions import IrodsSourceChangedError, IrodsUsageError
 from ._checksum import hash_sftp_file, sftp_checksum
 from ._endpoint import SftpEndpoint
 from ._integrity import SftpState, check_opened, close_unanswered, open_source, sftp_probe, source_change
-from ._io import DEFAULT_CHUNK_SIZE, ParallelSftpRangeReader, SftpRangeReader
+from ._io import DEFAULT_CHUNK_SIZE, ParallelSftpRangeReader, SftpRangeReader, attributes_ahead
 
 #: Leading chunks a ranged source hands on piece by piece: the upload writer's first requests (one small
 #: one per stream, then doubling; see ``irods_provider.client.transfer._writer.RAMP_UNIT_SHARE``) end
@@ -89,7 +91,21 @@ class _ChunkStream:
 
 
 class _HandleRange(SftpRangeReader):
-    """A range of the source's own handle, which stays open: it is checked after the last read."""
+    """A range of the source's own handle, which stays open: it is checked after the last read. ``check``
+    (the handle's ``fstat``, sent before the reads: one round trip for both) runs before any byte counts."""
+
+    def __init__(
+        self, handle: paramiko.SFTPFile, *, offset: int, length: int, check: Callable[[], None]
+    ) -> None:
+        self._check: Callable[[], None] | None = check
+        super().__init__(handle, offset=offset, length=length)
+
+    def read_chunk(self) -> bytes:
+        check, self._check = self._check, None
+        if check is not None:
+            self._pipeline.fill()  # the first reads go out before the fstat's answer is awaited
+            check()
+        return super().read_chunk()
 
     def close(self) -> None:
         self._pipeline.drain()
@@ -207,7 +223,13 @@ class SftpRangedSource:
         self._handle, self._opened = handle, opened
         total = opened.size or 0
         if not self._ranged(size):
-            reader = _HandleRange(handle, offset=offset, length=max(0, total - offset))
+            fstat = attributes_ahead(self.client, CMD_FSTAT, handle.handle)
+            listed = self.state()
+
+            def check() -> None:
+                check_opened(self.path, opened, SftpState.of(fstat()), listed=listed)
+
+            reader = _HandleRange(handle, offset=offset, length=max(0, total - offset), check=check)
             reader.name = self.path
             return reader
         chunks = self._ranges(handle, opened, offset=offset, length=max(0, total - offset))
@@ -218,15 +240,15 @@ class SftpRangedSource:
         return self.readers > 1 and (size or 0) > self.chunk_size
 
     def _open_source(self, size: int | None, mtime: int | None) -> tuple[paramiko.SFTPFile, SftpState]:
-        """``open_source`` (its ``lstat`` and open in one round trip); a file read by range readers has its
-        handle's ``fstat`` checked with its first reads (:meth:`_ranges`), any other here."""
+        """``open_source`` (its ``lstat`` and open in one round trip); the handle's ``fstat`` is checked with
+        its first reads (:meth:`open`, :meth:`_ranges`): none of its bytes count before."""
         return open_source(
             self.client,
             self.path,
             listed_size=size,
             listed_mtime=mtime,
             follow_symlinks=self.follow_symlinks,
-            check_handle=not self._ranged(size),
+            check_handle=False,
         )
 
     def _ranges(

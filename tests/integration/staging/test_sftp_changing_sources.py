@@ -183,3 +183,31 @@ def test_the_check_after_the_last_read_asks_the_handle_and_the_path_in_one_round
     assert [sorted(request.split(" ", 1)[0] for request in wave) for wave in waves] == [
         ["fstat", "lstat"]
     ] * 2
+
+
+def test_a_small_sources_handle_is_checked_in_the_round_trip_of_its_first_reads(
+    remote, irods, monkeypatch
+) -> None:
+    """The open handle's ``fstat`` (it must be the file listed and ``lstat``-ed) goes out with the first
+    reads, not in a round trip of its own; its bytes count only once it matched (the swap tests above)."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "support"))
+    from sftp_wire import SftpWire
+
+    remote.put("src/f.bin", os.urandom(3000))
+    wire = SftpWire().install(monkeypatch)
+    report = SFTPToIrodsOperator(
+        task_id="up",
+        sftp_conn_id="cluster",
+        source_path=remote.path("src/f.bin"),
+        destination_path=f"{HOME}/w.bin",
+    ).execute({})
+    assert report["transferred"] == 1
+    waves = [
+        sorted({request.split(" ", 1)[0] for request in wave})
+        for client in wire.clients()
+        for wave in wire.waves(client, until="close")
+    ]
+    assert ["fstat", "read"] in waves, waves
+    assert ["fstat"] not in waves, waves
