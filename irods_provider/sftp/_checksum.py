@@ -34,20 +34,15 @@ def hash_sftp_file(
 
 def read_back_sha256(client: paramiko.SFTPClient, path: str, size: int) -> str:
     """The hex SHA-256 of ``path``'s first ``size`` bytes read back through ``client``: its open, then every
-    read pipelined, the close sent without waiting: two round trips. A shorter file hashes differently (a
-    longer one is refused where it is published, by its size)."""
+    read pipelined, the close sent without waiting: two round trips. A file shorter than ``size`` raises
+    ``EOFError`` as a lost channel does (nothing more is sent on a channel that may be gone: the copy is
+    retried on a new one); a longer one is refused where it is published, by its size."""
     handle = client.open(path, "rb")
     digest = hashlib.sha256()
-    try:
-        reader = SftpRangeReader(handle, offset=0, length=size)
-        while data := reader.read_chunk():
-            digest.update(data)
-    except EOFError:  # the file ends before ``size`` (its digest then differs), unless the channel is gone
-        channel = client.get_channel()
-        if channel is None or channel.closed:
-            raise
-    finally:
-        close_unanswered(handle)
+    reader = SftpRangeReader(handle, offset=0, length=size)
+    while data := reader.read_chunk():
+        digest.update(data)
+    close_unanswered(handle)
     return digest.hexdigest()
 
 
