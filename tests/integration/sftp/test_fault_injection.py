@@ -221,8 +221,12 @@ def test_data_after_the_clients_eof_is_ignored_like_sshd_does(
         else:
             late.exec_command("cat > /dev/null")
         # EOF, DATA, EOF back to back, before the server's answer to the first EOF can close the channel
-        # on paramiko's side (which would make paramiko refuse the rest).
+        # on paramiko's side (which would make paramiko refuse the rest). All three are written under the
+        # lock paramiko's own user messages take, so its CLOSE (sent by its thread once the server's CLOSE
+        # arrives) follows them: sent one by one, a loaded machine let it in between, and the server then
+        # saw DATA on a channel both sides had closed (a protocol error sshd disconnects for too).
         late.eof_sent = True  # these are the channel's EOFs: paramiko sends none more when it closes
+        messages = []
         for kind, payload in (
             (cMSG_CHANNEL_EOF, None),
             (cMSG_CHANNEL_DATA, b"x" * 1024),
@@ -233,7 +237,11 @@ def test_data_after_the_clients_eof_is_ignored_like_sshd_does(
             message.add_int(late.remote_chanid)
             if payload is not None:
                 message.add_string(payload)
-            transport._send_user_message(message)
+            messages.append(message)
+        assert transport.clear_to_send.wait(10)  # no key exchange under way
+        with transport.clear_to_send_lock:
+            for message in messages:
+                transport._send_message(message)
         sftp = paramiko.SFTPClient.from_transport(transport)  # a new channel on the same connection
         assert sftp is not None
         with sftp.open("data.bin", "rb") as handle:
