@@ -136,9 +136,8 @@ class SftpEndpoint:
         self._lock = threading.Lock()
         self._link_up = threading.Condition(self._lock)  # notified as each connection comes up
         self._channel_back = threading.Condition(self._lock)  # notified as a worker gives its channel back
-        self._holding = (
-            threading.local()
-        )  # per thread: worker channels it holds (a nested borrow never waits)
+        # Per thread: the worker channels it holds (a nested borrow never waits for a free one).
+        self._holding = threading.local()
         self._ups = 0  # connections opened so far (what a waiter on _link_up compares)
         self._owner: dict[int, _Link] = {}  # id(client) -> the live connection it is a channel of
         self._lent: dict[int, _Link] = {}  # id(client) -> the connection it counts as borrowed on

@@ -461,11 +461,11 @@ class SftpStagingOperator(TransferOperatorBase):
         their own, the file's own handle reads on #0)."""
         auto = self.sftp_connections is None
         if auto:
-            in_flight = irods_requests_in_flight(self.transfer_config(), upload=upload)
+            config = self.transfer_config()
             count = auto_connections(
                 (p.size or 0 for p in plan),
-                irods_connections=in_flight,
-                large_files=self.transfer_config().max_concurrent_files,
+                irods_connections=irods_requests_in_flight(config, upload=upload),
+                large_files=config.max_concurrent_files,
             )
         else:
             count = int(self.sftp_connections or 1)
