@@ -12,13 +12,14 @@ handle compared with it before a byte is written, and the final path is ``lstat`
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import stat
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import paramiko
-from paramiko.sftp import CMD_LSTAT, CMD_STAT
+from paramiko.sftp import CMD_CLOSE, CMD_LSTAT, CMD_READ, CMD_STAT, int64
 
 from irods_provider.client.transfer import StreamHasher
 from irods_provider.exceptions import (
@@ -29,14 +30,25 @@ from irods_provider.exceptions import (
 )
 from irods_provider.sftp import _pipelined
 from irods_provider.sftp._endpoint import is_raw_connection_error
-from irods_provider.sftp._io import FAST_REQUEST_SIZE, _pipeline_depth, _ReadPipeline, attributes_ahead
+from irods_provider.sftp._io import (
+    FAST_REQUEST_SIZE,
+    _pipeline_depth,
+    _ReadPipeline,
+    attributes_ahead,
+    own_write_answers,
+    release_handle,
+    wait_for_writes,
+)
 
 __all__ = [
+    "ReadBack",
     "SftpState",
     "check_opened",
     "check_publishable",
+    "close_reading_back",
     "create_exclusive",
     "hash_prefix",
+    "judge_publishable",
     "open_resumed",
     "open_source",
     "publish",
@@ -192,10 +204,13 @@ def _changed(path: str, change: str) -> IrodsSourceChangedError:
 # -- destinations ------------------------------------------------------------------------------------------
 
 
-def create_exclusive(client: paramiko.SFTPClient, path: str) -> paramiko.SFTPFile:
-    """Create ``path`` with ``CREATE | EXCL``: fails (typed) if anything, a symlink included, is there."""
+def create_exclusive(client: paramiko.SFTPClient, path: str, *, read: bool = False) -> paramiko.SFTPFile:
+    """Create ``path`` with ``CREATE | EXCL``: fails (typed) if anything, a symlink included, is there.
+    ``read``: the handle reads too (what it wrote, read back in the round trip of its close)."""
     try:
-        return client.open(path, "wxb", bufsize=0)  # WRITE | CREATE | TRUNC | EXCL
+        return client.open(
+            path, "w+xb" if read else "wxb", bufsize=0
+        )  # [READ |] WRITE | CREATE | TRUNC | EXCL
     except OSError as exc:
         attrs = None
         with contextlib.suppress(OSError):
@@ -272,24 +287,30 @@ def check_publishable(
     """Right before the rename: ``temp`` is still our regular file of ``size`` bytes and ``final`` is not a
     symlink or directory, nor (without ``replace``) anything else (both by ``lstat``, sent together: one
     round trip; ``temp``'s answer is judged first)."""
-    temp_attrs = _lstat_ahead(client, temp)
-    target: paramiko.SFTPAttributes | None = None
-    failure: BaseException | None = None
-    try:
-        target = client.lstat(final)
-    except FileNotFoundError:
-        pass
-    except Exception as exc:  # judged after the temporary's answer
-        failure = exc
-    attrs = temp_attrs()
+    temp_answer, final_answer = _pipelined.exchange(
+        client, [_pipelined.lstat(client, temp), _pipelined.lstat(client, final)]
+    )
+    judge_publishable(temp, final, temp_answer, final_answer, size=size, replace=replace)
+
+
+def judge_publishable(
+    temp: str,
+    final: str,
+    temp_answer: _pipelined.Outcome,
+    final_answer: _pipelined.Outcome,
+    *,
+    size: int,
+    replace: bool = True,
+) -> None:
+    """:func:`check_publishable` on the answers of ``lstat(temp)`` and ``lstat(final)``, however sent."""
+    attrs = _pipelined.attributes(temp_answer)
     if not stat.S_ISREG(attrs.st_mode or 0) or attrs.st_size != size:
         raise IrodsSymlinkError(
             "the temporary file was replaced before publishing", operation="irods_to_sftp", path=temp
         )
-    if failure is not None:
-        raise failure
-    if target is None:
+    if isinstance(final_answer, FileNotFoundError):
         return
+    target = _pipelined.attributes(final_answer)  # raises any other error
     if stat.S_ISLNK(target.st_mode or 0):
         raise IrodsSymlinkError(
             "the destination is a symbolic link; refusing to replace it",
@@ -302,6 +323,66 @@ def check_publishable(
         raise IrodsAlreadyExistsError(f"{final} appeared during the copy and overwrite is False", path=final)
 
 
+@dataclass(frozen=True)
+class ReadBack:
+    """What the round trip of a small temporary's last writes also asked (:func:`close_reading_back`): the
+    SHA-256 of its bytes read back (None when an answer was short or missing) and the ``lstat`` answers of
+    the temporary and the final path, for :func:`judge_publishable`."""
+
+    sha256: str | None
+    temp: _pipelined.Outcome
+    final: _pipelined.Outcome
+
+
+def close_reading_back(
+    handle: paramiko.SFTPFile, temp: str, final: str, size: int, *, read: bool = True
+) -> ReadBack:
+    """Close a small temporary's read-write ``handle`` in the round trip of its last writes: right after
+    them go reads of its ``size`` bytes through the handle, the close, and ``lstat`` of both names (without
+    ``read`` only the close and the ``lstat`` pair). The server serves one session's requests in the order
+    sent, so the reads return what the writes stored and the ``lstat`` sees the closed file; every write's
+    status is checked as :func:`~._io.close_acknowledged` does. One round trip where the writer's close, a
+    read-back's open, its reads and the publish's checks took four. A server that answered out of order
+    gives a digest or attributes that do not match: the caller then checks again the slow way before
+    refusing anything."""
+    client = handle.sftp
+    own_write_answers(handle)
+    reads = [
+        (CMD_READ, handle.handle, int64(at), min(FAST_REQUEST_SIZE, size - at))
+        for at in range(0, size if read else 0, FAST_REQUEST_SIZE)
+    ]
+    tail = [(CMD_CLOSE, handle.handle), _pipelined.lstat(client, temp), _pipelined.lstat(client, final)]
+    paramiko.file.BufferedFile.close(handle)  # marks it closed (unbuffered: nothing to flush); sends nothing
+    try:
+        *answers, closed, temp_answer, final_answer = _pipelined.exchange(client, [*reads, *tail])
+        wait_for_writes(handle)
+    except BaseException:
+        release_handle(handle)
+        raise
+    if not _pipelined.succeeded(closed):
+        raise cast("OSError", closed)  # the close's own error (a file system may report a failed write there)
+    digest, got = hashlib.sha256(), 0
+    for answer in answers:
+        try:
+            piece = _pipelined.data(answer)
+        except (OSError, EOFError, paramiko.SFTPError):  # judged the slow way by the caller
+            return ReadBack(None, temp_answer, final_answer)
+        digest.update(piece)
+        got += len(piece)
+    complete = read and got == size
+    return ReadBack(digest.hexdigest() if complete else None, temp_answer, final_answer)
+
+
+def _passes(
+    temp: str, final: str, answers: tuple[_pipelined.Outcome, _pipelined.Outcome], *, size: int, replace: bool
+) -> bool:
+    try:
+        judge_publishable(temp, final, *answers, size=size, replace=replace)
+    except Exception:
+        return False
+    return True
+
+
 def _lstat_ahead(
     client: paramiko.SFTPClient, path: str, *, follow: bool = False
 ) -> Callable[[], paramiko.SFTPAttributes]:
@@ -310,13 +391,24 @@ def _lstat_ahead(
     return attributes_ahead(client, CMD_STAT if follow else CMD_LSTAT, sftp._adjust_cwd(path))
 
 
-def publish(client: paramiko.SFTPClient, temp: str, final: str, *, size: int, replace: bool = True) -> None:
+def publish(
+    client: paramiko.SFTPClient,
+    temp: str,
+    final: str,
+    *,
+    size: int,
+    replace: bool = True,
+    checked: tuple[_pipelined.Outcome, _pipelined.Outcome] | None = None,
+) -> None:
     """:func:`check_publishable`, then rename ``temp`` onto ``final`` (posix-rename@openssh.com, which
     replaces atomically and never follows a link; else remove + rename). With ``replace=False`` the plain
     SFTP rename, which refuses an existing target (SFTP v3; OpenSSH links then unlinks), so of two copies
     racing to one path only one publishes; the loser gets :class:`IrodsAlreadyExistsError` (so does a
-    file that appeared during the copy, seen by the ``lstat`` right before the rename)."""
-    check_publishable(client, temp, final, size=size, replace=replace)
+    file that appeared during the copy, seen by the ``lstat`` right before the rename). ``checked``: the
+    ``lstat`` answers of both names sent in the round trip just before (:func:`close_reading_back`); when
+    they do not pass, both are asked again and those answers decide."""
+    if checked is None or not _passes(temp, final, checked, size=size, replace=replace):
+        check_publishable(client, temp, final, size=size, replace=replace)
     if not replace:
         try:
             client.rename(temp, final)

@@ -27,6 +27,8 @@ from paramiko.sftp import CMD_ATTRS, CMD_CLOSE, CMD_DATA, CMD_FSTAT, CMD_READ, C
 
 from irods_provider.exceptions import IrodsSymlinkError
 
+from . import _pipelined
+
 __all__ = [
     "ParallelSftpRangeReader",
     "SftpRangeReader",
@@ -409,8 +411,9 @@ def own_write_answers(handle: paramiko.SFTPFile) -> None:
 
 
 def close_acknowledged(handle: paramiko.SFTPFile) -> None:
-    """Wait for the status of every pipelined write of ``handle`` (raising an error status or the channel's
-    loss), then close it, raising the close's own error.
+    """Close ``handle`` in the round trip of its last writes (the CLOSE goes right after them: a server
+    serves one session's requests in order), then read the status of every pipelined write and of the
+    close, raising an error status or the channel's loss.
 
     paramiko's ``SFTPFile.close`` does neither: it registers pipelined writes under no file object, so it
     does not wait for their answers (an error status read later is dropped), and it swallows ``EOFError`` and
@@ -418,22 +421,31 @@ def close_acknowledged(handle: paramiko.SFTPFile) -> None:
     the close of a handle whose last writes were never applied therefore "succeeds" and a short file would
     pass for complete.
     """
-    sftp: Any = handle.sftp
-    pending: collections.deque[int] = handle._reqs  # type: ignore[attr-defined]
     own_write_answers(handle)
+    paramiko.file.BufferedFile.close(handle)  # marks it closed (unbuffered: nothing to flush); sends nothing
     try:
-        while pending:
-            number = pending.popleft()
-            if number in sftp._expecting:  # else answered already, read while waiting for another request
-                t, _msg = sftp._read_response(number)  # raises on an error status or a lost channel
-                if t != CMD_STATUS:
-                    raise OSError(f"SFTP server answered a write with message type {t}")
-        handle._check_exception()  # type: ignore[attr-defined]  # an error status read meanwhile
+        closing = _pipelined.send(handle.sftp, [(CMD_CLOSE, handle.handle)])
+        wait_for_writes(handle)
+        (closed,) = _pipelined.collect(handle.sftp, closing)
     except BaseException:
         release_handle(handle)
         raise
-    paramiko.file.BufferedFile.close(handle)  # marks it closed (unbuffered: nothing to flush); sends nothing
-    sftp._request(CMD_CLOSE, handle.handle)  # raises on an error status or a lost channel
+    if not _pipelined.succeeded(closed):
+        raise cast("OSError", closed)  # the close's own error (a file system may report a failed write there)
+
+
+def wait_for_writes(handle: paramiko.SFTPFile) -> None:
+    """Read the status of every pipelined write of ``handle`` not answered yet, raising an error status (one
+    read meanwhile included) or the channel's loss. :func:`own_write_answers` must have run."""
+    sftp: Any = handle.sftp
+    pending: collections.deque[int] = handle._reqs  # type: ignore[attr-defined]
+    while pending:
+        number = pending.popleft()
+        if number in sftp._expecting:  # else answered already, read while waiting for another request
+            t, _msg = sftp._read_response(number)  # raises on an error status or a lost channel
+            if t != CMD_STATUS:
+                raise OSError(f"SFTP server answered a write with message type {t}")
+    handle._check_exception()  # type: ignore[attr-defined]  # an error status read meanwhile
 
 
 def release_handle(handle: paramiko.SFTPFile) -> None:

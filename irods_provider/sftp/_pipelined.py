@@ -14,6 +14,7 @@ from typing import Any, cast
 import paramiko
 from paramiko.sftp import (
     CMD_ATTRS,
+    CMD_DATA,
     CMD_HANDLE,
     CMD_LSTAT,
     CMD_MKDIR,
@@ -26,9 +27,12 @@ from paramiko.sftp import (
 )
 
 __all__ = [
+    "Answer",
     "Outcome",
     "Request",
     "attributes",
+    "collect",
+    "data",
     "exchange",
     "lstat",
     "mkdir",
@@ -36,14 +40,16 @@ __all__ = [
     "opened",
     "read_open",
     "realpath",
+    "send",
     "stat",
     "succeeded",
 ]
 
 #: One request: its SFTP message type and arguments (as paramiko's ``_async_request`` packs them).
 Request = tuple[Any, ...]
-#: One answer: (message type, message), or the OSError its status maps to (as paramiko raises it).
-Outcome = tuple[int, paramiko.Message] | OSError
+#: One answer: (message type, message), or the error its status maps to (as paramiko raises it: an OSError,
+#: or EOFError for a read at the end of the file).
+Outcome = tuple[int, paramiko.Message] | OSError | EOFError
 
 
 def stat(client: paramiko.SFTPClient, path: str) -> Request:
@@ -74,7 +80,7 @@ def _path(client: paramiko.SFTPClient, path: str) -> Any:
     return sftp._adjust_cwd(path)
 
 
-class _Answer:
+class Answer:
     """Where paramiko hands an answer read while waiting for another request's."""
 
     def __init__(self) -> None:
@@ -87,13 +93,24 @@ class _Answer:
 def exchange(client: paramiko.SFTPClient, requests: Sequence[Request]) -> list[Outcome]:
     """Send every request before reading any answer, then read them all: one round trip for all.
 
-    Each outcome is the answer or the OSError of its status (every answer is read, so none is left in the
+    Each outcome is the answer or the error of its status (every answer is read, so none is left in the
     way of the channel's next request); a lost connection raises at once (reading, never a status).
     """
+    return collect(client, send(client, requests))
+
+
+def send(client: paramiko.SFTPClient, requests: Sequence[Request]) -> list[Answer]:
+    """Send ``requests`` without waiting; :func:`collect` reads their answers (in any order they come)."""
     sftp: Any = client  # paramiko's request plumbing is not in its stubs
-    answers = [_Answer() for _ in requests]
+    answers = [Answer() for _ in requests]
     for answer, request in zip(answers, requests, strict=True):
         sftp._async_request(answer, *request)
+    return answers
+
+
+def collect(client: paramiko.SFTPClient, answers: Sequence[Answer]) -> list[Outcome]:
+    """The outcomes of requests :func:`send` sent (see :func:`exchange`)."""
+    sftp: Any = client
     outcomes: list[Outcome] = []
     for answer in answers:
         while answer.reply is None:
@@ -102,7 +119,7 @@ def exchange(client: paramiko.SFTPClient, requests: Sequence[Request]) -> list[O
         try:
             if t == CMD_STATUS:
                 sftp._convert_status(msg)  # raises the error status as paramiko types it
-        except OSError as exc:
+        except (OSError, EOFError) as exc:
             outcomes.append(exc)
             continue
         outcomes.append((t, msg))
@@ -139,10 +156,18 @@ def opened(client: paramiko.SFTPClient, outcome: Outcome) -> paramiko.SFTPFile:
 
 def succeeded(outcome: Outcome) -> bool:
     """Whether a request answered by a status (``mkdir``) succeeded."""
-    return not isinstance(outcome, OSError)
+    return not isinstance(outcome, OSError | EOFError)
+
+
+def data(outcome: Outcome) -> bytes:
+    """A read's bytes (raising its error; ``EOFError`` at the end of the file)."""
+    t, msg = _answer(outcome)
+    if t != CMD_DATA:
+        raise paramiko.SFTPError("Expected data")
+    return bytes(msg.get_string())
 
 
 def _answer(outcome: Outcome) -> tuple[int, paramiko.Message]:
-    if isinstance(outcome, OSError):
+    if isinstance(outcome, OSError | EOFError):
         raise outcome
     return outcome

@@ -40,7 +40,15 @@ from . import _pipelined as pipelined
 from ._checksum import read_back_sha256
 from ._destination import destination_of
 from ._endpoint import is_raw_connection_error
-from ._integrity import SftpState, create_exclusive, hash_prefix, open_resumed, publish
+from ._integrity import (
+    ReadBack,
+    SftpState,
+    close_reading_back,
+    create_exclusive,
+    hash_prefix,
+    open_resumed,
+    publish,
+)
 from ._io import FAST_REQUEST_SIZE, SftpWriter, release_handle
 from ._parallel import ParallelSftpWriter, Reopening, reopen_further, widen_writer
 from ._resume_store import ResumeStore
@@ -195,9 +203,21 @@ class SftpStagingSink:
             )
             return writer, offset, functools.partial(widen, expected=state)
         temp = posixpath.join(head, f".{name}.irods-part-{secrets.token_hex(8)}")
-        handle, join = self._create(temp, size=size, resume=resume, coordinator=coordinator)
+        one_write = size <= self.chunk_size
+        handle, join = self._create(
+            temp, size=size, resume=resume, coordinator=coordinator, read=one_write and self._reads_back(size)
+        )
+        if one_write and join is None:  # its close, read-back and publish checks in one round trip
+            closing = _ClosingWriter(
+                self.client, temp, handle, final=self.final, read_back=self._reads_back(size)
+            )
+            return closing, 0, lambda: closing
         fresh = _writer(self.client, temp, handle, offset=0)
         return fresh, 0, (lambda: fresh) if join is None else (lambda: join(fresh))
+
+    def _reads_back(self, size: int) -> bool:
+        """Whether the finished temporary is checked by reading it back over SFTP (:meth:`verify`)."""
+        return self.remote_checksum is not False and size <= READ_BACK_BYTES
 
     def _recorded(
         self, record: dict[str, Any], head: str, name: str, *, size: int, resume: bool, prefix: PrefixCheck
@@ -220,14 +240,14 @@ class SftpStagingSink:
             raise
 
     def _create(
-        self, temp: str, *, size: int, resume: bool, coordinator: TransferCoordinator
+        self, temp: str, *, size: int, resume: bool, coordinator: TransferCoordinator, read: bool = False
     ) -> tuple[paramiko.SFTPFile, Callable[[SftpWriter], ParallelSftpWriter] | None]:
         """Create ``temp`` exclusively and record it: its name before it exists, so a ``kill -9`` right after
         the create leaves a record the next attempt finds it by, then (``resume``) its owner, from its
         ``fstat``. Meanwhile the further handles of a parallel writer open on the other connections (their
         checks against that ``fstat`` are the returned call, None for one session). A raw connection error
         registers its removal once reconnected (created or not); any other failure removes what was created
-        and forgets the name."""
+        and forgets the name. ``read``: the handle reads too (:class:`_ClosingWriter`)."""
         assert self._record is not None
         further: Reopening | None = None
         handle: paramiko.SFTPFile | None = None
@@ -237,7 +257,7 @@ class SftpStagingSink:
         # right after the create leaves a record to find it by.
         self.store.save(self._record, {"temp": posixpath.basename(temp)})
         try:
-            handle = create_exclusive(self.client, temp)
+            handle = create_exclusive(self.client, temp, read=read)
             further = reopen_further(self.sftp, temp, remaining=size, chunk_size=self.chunk_size)
             state = SftpState.of(handle.stat()) if resume or further is not None else None
             if resume and state is not None:
@@ -296,9 +316,14 @@ class SftpStagingSink:
         if self.remote_checksum is False or temp is None:
             return False
         read_back = self._size <= READ_BACK_BYTES
+        closing = self._writer if isinstance(self._writer, _ClosingWriter) else None
         if read_back:
-            digest: str | None = read_back_sha256(self.client, temp, self._size)
+            digest = None if closing is None or closing.read_back is None else closing.read_back.sha256
+            if digest != sha256_hex:  # not read at the close, short, or a server answering out of order
+                digest = read_back_sha256(self.client, temp, self._size)
         else:
+            if closing is not None:
+                closing.read_back = None  # its lstat answers are older than this command: asked again
             digest = self.sftp.sha256sum(temp)
         if digest is None:
             if self.remote_checksum:
@@ -326,7 +351,10 @@ class SftpStagingSink:
         temp = self.temp
         if temp is None:
             raise IrodsNotFoundError("nothing was written", path=self.final)
-        publish(self.client, temp, self.final, size=self._size, replace=replace)
+        closing = self._writer if isinstance(self._writer, _ClosingWriter) else None
+        early = None if closing is None or closing.read_back is None else closing.read_back
+        checked = None if early is None else (early.temp, early.final)
+        publish(self.client, temp, self.final, size=self._size, replace=replace, checked=checked)
         self._writer = None
         self._forget()
         if self.remote_verified and self.verified is not None:
@@ -425,6 +453,39 @@ def _writer(client: paramiko.SFTPClient, temp: str, handle: paramiko.SFTPFile, *
     writer = SftpWriter(client, temp, handle, check_size=False)
     writer.bytes_written = offset
     return writer
+
+
+class _ClosingWriter(SftpWriter):
+    """The writer of a temporary of one write: its close goes out with its last writes, with (``read_back``)
+    its bytes read back through its read-write handle and both names ``lstat``-ed for the publish
+    (:func:`~._integrity.close_reading_back`): one round trip where the close, the read-back's open and
+    reads and the publish's checks took four. :attr:`read_back` keeps those answers for
+    :meth:`SftpStagingSink.verify` and :meth:`SftpStagingSink.publish`, which ask again the slow way
+    whenever they do not pass."""
+
+    def __init__(
+        self,
+        client: paramiko.SFTPClient,
+        temp: str,
+        handle: paramiko.SFTPFile,
+        *,
+        final: str,
+        read_back: bool,
+    ) -> None:
+        super().__init__(client, temp, handle, check_size=False)
+        handle.set_pipelined(True)
+        handle.MAX_REQUEST_SIZE = FAST_REQUEST_SIZE
+        self.final = final
+        self.reads = read_back
+        self.read_back: ReadBack | None = None
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        self.read_back = close_reading_back(
+            self._handle, self.path, self.final, self.bytes_written, read=self.reads
+        )
 
 
 if TYPE_CHECKING:  # mypy checks the implementation against the protocol here

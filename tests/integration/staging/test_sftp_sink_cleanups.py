@@ -162,8 +162,8 @@ def test_a_raw_connection_error_while_creating_queues_its_removal(
     real = sink_module.create_exclusive
     created: list[str] = []
 
-    def create_then_drop(client: Any, path: str) -> Any:
-        handle = real(client, path)
+    def create_then_drop(client: Any, path: str, **options: Any) -> Any:
+        handle = real(client, path, **options)
         handle.close()
         created.append(path)
         raise EOFError  # what paramiko raises when the connection went away mid-request
@@ -340,9 +340,9 @@ def test_reading_back_costs_its_open_and_its_reads(remote, endpoint, monkeypatch
 def test_a_checked_file_of_one_write_costs_these_requests_and_no_more(
     session, remote, endpoint, store, monkeypatch
 ) -> None:
-    """From the temporary's create to its rename: the write and its close, the read-back (open, read, close
-    not waited for), the publish's two lstats (sent together) and the rename. No stat of the temporary (the
-    publish's lstat checks its size), no fstat (no owner to record), no exec session."""
+    """From the temporary's create to its rename, three round trips: the create; the write, the read-back
+    through the same handle, its close and the publish's two lstats, all sent together; the rename. No stat
+    of the temporary, no fstat (no owner to record), no second open, no exec session."""
     sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "support"))
     from sftp_wire import SftpWire
 
@@ -353,8 +353,86 @@ def test_a_checked_file_of_one_write_costs_these_requests_and_no_more(
         sink = _sink(endpoint, client, remote, store, remote_checksum=True)
         wire = SftpWire().install(monkeypatch)
         download_object(session, f"{HOME}/one.bin", sink, config=CFG)
+        events = wire.events[id(client)]
+    assert sink.remote_verified
+    assert remote.files("out") == {"f.bin": one_write}
+    start = next(i for i, (kind, what) in enumerate(events) if kind == "send" and what.startswith("open "))
+    waves: list[list[str]] = []  # the requests sent before each answer is read: one round trip each
+    answered = True
+    for kind, what in events[start:]:
+        if kind == "send" and answered:
+            waves.append([])
+        if kind == "send":
+            waves[-1].append(what.split(" ", 1)[0])
+        answered = kind == "answer"
+    assert waves == [
+        ["open"],
+        ["write", "read", "close", "lstat", "lstat"],
+        ["rename"],
+    ]
+
+
+def test_answers_that_do_not_pass_at_the_close_are_asked_again_never_trusted_to_refuse(
+    session, remote, endpoint, store, monkeypatch
+) -> None:
+    """A server answering a session's requests out of order would give the close's read-back a wrong digest
+    and its lstat pair stale answers: the sink then reads the temporary back on a new handle and asks the
+    lstat pair again, and those answers decide (here: the file is fine and is published)."""
+    import irods_provider.sftp._sink as sink_module
+    from irods_provider.sftp._integrity import ReadBack
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "support"))
+    from sftp_wire import SftpWire
+
+    real = sink_module.close_reading_back
+
+    def out_of_order(*args: Any, **options: Any) -> ReadBack:
+        real(*args, **options)
+        gone = FileNotFoundError(2, "No such file")
+        return ReadBack(sha256="0" * 64, temp=gone, final=gone)
+
+    monkeypatch.setattr(sink_module, "close_reading_back", out_of_order)
+    one_write = os.urandom(CHUNK - 5)
+    session.data_objects.write(f"{HOME}/one.bin", one_write)
+    with endpoint.channel() as client:
+        sink = _sink(endpoint, client, remote, store, remote_checksum=True)
+        wire = SftpWire().install(monkeypatch)
+        download_object(session, f"{HOME}/one.bin", sink, config=CFG)
         sent = [what.split(" ", 1)[0] for kind, what in wire.events[id(client)] if kind == "send"]
     assert sink.remote_verified
     assert remote.files("out") == {"f.bin": one_write}
-    start = sent.index("open")  # the temporary's create (the decision before it lstats, maybe mkdirs)
-    assert sent[start:] == ["open", "write", "close", "open", "read", "close", "lstat", "lstat", "rename"]
+    start = sent.index("open")
+    assert sent[start:] == [
+        *["open", "write", "read", "close", "lstat", "lstat"],  # the close's round trip
+        *["open", "read", "close"],  # read back again, on a new handle
+        *["lstat", "lstat", "rename"],  # the publish's checks asked again
+    ]
+
+
+def test_a_temporary_that_differs_from_the_bytes_sent_is_refused_after_reading_it_again(
+    session, remote, endpoint, store, monkeypatch
+) -> None:
+    """The read-back through the write handle is only a shortcut: a temporary whose stored bytes differ
+    from the bytes sent fails with IrodsChecksumMismatchError (read again on a new handle, the digest of
+    what is stored), and nothing is published nor recorded."""
+    import irods_provider.sftp._sink as sink_module
+
+    real = sink_module.close_reading_back
+    one_write = os.urandom(CHUNK - 5)
+    flipped = bytes([one_write[0] ^ 0xFF]) + one_write[1:]
+    session.data_objects.write(f"{HOME}/one.bin", one_write)
+    with endpoint.channel() as client:
+
+        def another_writer_first(handle: Any, temp: str, *args: Any, **options: Any) -> Any:
+            with client.open(temp, "r+b") as other:  # the stored bytes change before the close
+                other.write(flipped[:1])
+            return real(handle, temp, *args, **options)
+
+        monkeypatch.setattr(sink_module, "close_reading_back", another_writer_first)
+        sink = _sink(endpoint, client, remote, store, remote_checksum=True)
+        with pytest.raises(IrodsChecksumMismatchError) as caught:
+            download_object(session, f"{HOME}/one.bin", sink, config=CFG)
+    assert caught.value.expected == hashlib.sha256(one_write).hexdigest()
+    assert caught.value.actual == hashlib.sha256(flipped).hexdigest()
+    assert remote.files("out") == {}
+    assert _records(store) == []
