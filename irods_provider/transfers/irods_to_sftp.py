@@ -142,9 +142,9 @@ class IrodsToSFTPOperator(SftpStagingOperator):
         self, sftp: SftpEndpoint, session: IrodsSession, item: PlannedCopy, *, early: EarlyReads, **parts: Any
     ) -> FileResult:
         """One file: one engine call (with its early reads) into its SFTP sink on a channel, then ``move``."""
-        with early.taking(item.source) as started, sftp.channel() as client:  # a retry reads afresh
+        with early.taking(item.source) as (started, known), sftp.channel() as client:  # a retry reads afresh
             target = parts["sink"](sftp, client, item.destination, source=item.source)
-            result: FileResult = parts["engine"](session, item.source, target, early=started)
+            result: FileResult = parts["engine"](session, item.source, target, early=started, known=known)
         if self.move and result.status is FileStatus.TRANSFERRED:
             remove_irods_source(session, result, trash=bool(self.trash))
         return result

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -42,6 +43,8 @@ from ._resume import resume_key
 from ._writer import _effective_config
 
 __all__ = ["EarlyRead", "EarlyReads", "download_to_sink", "irods_prefix_sha256"]
+
+log = logging.getLogger(__name__)
 
 
 class EarlyRead:
@@ -121,6 +124,7 @@ class EarlyReads:
         self._unless = unless
         self._options = options
         self._reads: dict[str, EarlyRead] = {}
+        self._stats: dict[str, DataObjectStatLike] = {}
         self._lock = threading.Lock()
 
     def start(
@@ -130,7 +134,9 @@ class EarlyReads:
         subscribers: Sequence[TransferSubscriber] = (),
     ) -> None:
         """Start reading the first of the planned ``files`` (those with a size); ``stats``: the planner's
-        stats by path, reused by the copies."""
+        stats by path, reused by the copies (:meth:`taking`)."""
+        if self._wanted:
+            self._stats = dict(stats)
         for file in files[: self._limit] if self._wanted else ():
             if file.size and not (self._unless is not None and self._unless(file.source)):
                 stat = stats.get(file.source)
@@ -140,13 +146,16 @@ class EarlyReads:
                     self._reads[file.source] = read
 
     @contextlib.contextmanager
-    def taking(self, path: str) -> Iterator[EarlyRead | None]:
+    def taking(self, path: str) -> Iterator[tuple[EarlyRead | None, DataObjectStatLike | None]]:
         """``path``'s early read for the block (None when there is none, or it was taken), closed at its
-        end unless the copy took its reader over (:meth:`EarlyRead.take`)."""
+        end unless the copy took its reader over (:meth:`EarlyRead.take`), and the planner's stat of it for
+        the copy's first attempt (a retry asks the zone again; None under a skip policy, which decides on
+        what the zone says at the copy)."""
         with self._lock:
             read = self._reads.pop(path, None)
+            stat = self._stats.pop(path, None)
         try:
-            yield read
+            yield read, stat
         finally:
             if read is not None:
                 read.close()
@@ -179,6 +188,7 @@ def download_to_sink(
     cancel_event: threading.Event | None = None,
     operation: str = "download",
     early: EarlyRead | None = None,
+    known: DataObjectStatLike | None = None,
 ) -> FileResult:
     """Stream ``path`` into ``sink``'s temporary, verified, then published (see :class:`DownloadSink`).
 
@@ -187,14 +197,60 @@ def download_to_sink(
     final path); without it every failure discards it. Under REFUSE a destination that appeared during
     the copy is refused (and the temporary discarded). ``early``: reads started before (:class:`EarlyRead`),
     adopted when the copy starts at byte 0, else closed (a registered failure cleanup, like the others).
+    ``known``: the planner's stat of ``path`` when there is no ``early`` (:meth:`EarlyReads.taking`): the
+    zone is not asked again. The bytes are checked against its checksum after the copy either way, and a
+    copy made from the planner's stat that fails that check (the object changed since it was listed) is
+    made once more from the zone's answer now.
     """
+    copy_once = functools.partial(
+        _download_once,
+        session,
+        path,
+        sink,
+        config=config,
+        overwrite=overwrite,
+        skip=skip,
+        dry_run=dry_run,
+        resume=resume,
+        subscribers=subscribers,
+        cancel_event=cancel_event,
+        operation=operation,
+    )
+    planned = early.stat if early is not None else known
+    try:
+        return copy_once(early=early, known=known)
+    except IrodsIntegrityError as exc:
+        if planned is None:
+            raise
+        log.info("%s changed since it was listed (%s); copying it as the zone holds it now", path, exc)
+    return copy_once(early=None, known=None)
+
+
+def _download_once(
+    session: SessionLike,
+    path: str,
+    sink: DownloadSink,
+    *,
+    config: TransferConfig | None,
+    overwrite: OverwritePolicy,
+    skip: SkipPolicy,
+    dry_run: bool,
+    resume: bool,
+    subscribers: Sequence[TransferSubscriber],
+    cancel_event: threading.Event | None,
+    operation: str,
+    early: EarlyRead | None,
+    known: DataObjectStatLike | None,
+) -> FileResult:
+    """One attempt of :func:`download_to_sink`."""
     started = time.monotonic()
     # Each cleanup (the readers', the temporary's) is registered where it is created; run once on failure.
     coordinator = TransferCoordinator(path=path, cancel_event=cancel_event)
     early = _kept(early, coordinator, path=path, wanted=skip is SkipPolicy.NEVER and not dry_run)
     try:
+        known = early.stat if early is not None else known
         version = _decided(
-            session, path, sink, config, skip=skip, overwrite=overwrite, operation=operation, early=early
+            session, path, sink, config, skip=skip, overwrite=overwrite, operation=operation, known=known
         )
         if isinstance(version, FileResult) or dry_run:
             if early is not None:
@@ -350,12 +406,11 @@ def _decided(
     skip: SkipPolicy,
     overwrite: OverwritePolicy,
     operation: str,
-    early: EarlyRead | None,
+    known: DataObjectStatLike | None,
 ) -> FileResult | tuple[TransferConfig, int, str]:
     """The one decision: a skip's result, else the configuration, size and checksum to copy with; raises
     a refusal. The destination's one answer (SFTP round trips) comes while the zone answers for the source
-    (HTTP; nothing but a checksum the zone has not stored when ``early`` carries the planner's stat)."""
-    known = early.stat if early is not None else None
+    (HTTP; nothing but a checksum the zone has not stored when ``known`` is the planner's stat)."""
     there, (cfg, st, checksum) = alongside(
         sink.destination_state,
         lambda: _source_version(session, path, config, known),

@@ -12,6 +12,7 @@ import os
 import posixpath
 import stat
 from collections.abc import Callable, Hashable, Iterator
+from dataclasses import dataclass
 
 from irods_provider.client import EntryKind, Kinds
 from irods_provider.exceptions import IrodsInvalidPathError, IrodsNotADataObjectError, IrodsNotFoundError
@@ -80,12 +81,21 @@ class LocalTree:
         return (st.st_dev, st.st_ino)
 
 
+@dataclass(frozen=True, slots=True)
+class Listed:
+    """A data object's size and checksum as a listing gave them (its newest good replica's)."""
+
+    size: int
+    checksum: str | None
+
+
 class IrodsTree:
     """An iRODS zone as a planner tree: data objects are files, collections directories, nothing is a link.
 
     ``resolve`` defaults to dropping a trailing ``/``; callers that validate paths pass their own.
     ``read_ahead``: GenQuery pages in flight while listing (whole listings are wanted, so no waste).
-    :attr:`stats` keeps the stat of each data object :meth:`stat` asked about (a copy may reuse it).
+    :attr:`stats` keeps the stat of each data object :meth:`stat` asked about, and the size and checksum a
+    listing (:meth:`walk_files`) gave (a copy may reuse them instead of asking the zone again).
     """
 
     label = "iRODS source"
@@ -148,4 +158,6 @@ class IrodsTree:
                 raise IrodsInvalidPathError("listing returned a path outside the collection", path=entry.path)
             rel = entry.path[len(prefix) :]
             if max_depth is None or rel.count("/") < max_depth:
+                if entry.size is not None:
+                    self.stats[entry.path] = Listed(entry.size, entry.checksum)
                 yield entry.path, rel, Node(entry.name, NodeKind.FILE, entry.size)

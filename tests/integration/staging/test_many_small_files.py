@@ -174,3 +174,62 @@ def test_a_site_with_a_lower_max_sessions_gets_fewer_channels_per_connection_and
         assert (up["transferred"], up["failed"]) == (24, 0)
     assert zone_files(session, f"{HOME}/strict-back", list(files)) == files
     assert any("refused a session past" in r.getMessage() for r in caplog.records)
+
+
+def test_the_copies_reuse_the_planners_stats_and_a_skip_policy_asks_the_zone_again(
+    remote: Any, session: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The planner listed every object's size and checksum: without a skip policy the copies take them (no
+    ``stat`` per file: one HTTP request less each). The bytes are checked against the zone's checksum after
+    the copy either way: an object rewritten between the plan and its copy fails that check and is copied
+    again from the zone's answer, so it lands as the zone holds it now, never as the plan saw it. Under a
+    skip policy every decision asks the zone."""
+    from irods_provider.client._sync._fs import DataObjects
+    from irods_provider.sftp._sink import SftpStagingSink
+
+    files = small_files(12, seed=3)
+    put_in_zone(session, f"{HOME}/stats-src", files)
+    stats: list[str] = []
+    real_stat = DataObjects.stat
+
+    def counted(self: Any, path: str, **options: Any) -> Any:
+        stats.append(path)
+        return real_stat(self, path, **options)
+
+    monkeypatch.setattr(DataObjects, "stat", counted)
+    changed = sorted(files)[0]
+    rewritten = os.urandom(len(files[changed]) + 100)
+    real_state = SftpStagingSink.destination_state
+
+    def rewrite_after_the_plan(sink: Any) -> Any:
+        if sink.final.endswith("/" + changed):
+            session.data_objects.write(f"{HOME}/stats-src/{changed}", rewritten, truncate=True)
+        return real_state(sink)
+
+    monkeypatch.setattr(SftpStagingSink, "destination_state", rewrite_after_the_plan)
+    down = IrodsToSFTPOperator(
+        task_id="down",
+        sftp_conn_id="cluster",
+        source_path=f"{HOME}/stats-src/",
+        destination_path=remote.path("stats/"),
+        recursive=True,
+    ).execute({})
+    landed = sum(map(len, files.values())) + 100
+    assert (down["transferred"], down["failed"], down["bytes"]) == (12, 0, landed)
+    assert remote.files("stats") == {**files, changed: rewritten}
+    objects = [path for path in stats if path != f"{HOME}/stats-src"]  # not the planner's look at the source
+    assert objects == [f"{HOME}/stats-src/{changed}"]  # the object rewritten after the plan, copied again
+
+    stats.clear()
+    monkeypatch.setattr(SftpStagingSink, "destination_state", real_state)
+    again = IrodsToSFTPOperator(
+        task_id="down",
+        sftp_conn_id="cluster",
+        source_path=f"{HOME}/stats-src/",
+        destination_path=remote.path("stats/"),
+        recursive=True,
+        skip="size",
+    ).execute({})
+    assert (again["transferred"], again["skipped"]) == (0, 12)
+    objects = [path for path in stats if path != f"{HOME}/stats-src"]
+    assert sorted(objects) == sorted(f"{HOME}/stats-src/{name}" for name in files)
