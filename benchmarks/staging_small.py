@@ -40,8 +40,23 @@ ROOT = Path(__file__).resolve().parent.parent
 HOME = "/tempZone/home/rods"
 FILES = 500
 FILE_BYTES = 4096
-#: Measured on the previous main (one SSH connection, 4 files at once, sha256sum per file), same model.
+#: Measured on the main before the small-file lane (one SSH connection, 4 files at once, sha256sum per
+#: file), same model.
 BEFORE = {"wan_staged_small_files_per_second_down": 11.8, "wan_staged_small_files_per_second_up": 16.8}
+#: This script's run on the eleventh session's code (the lane, read-back; 6 SFTP round trips from a
+#: download's create to its rename, a stat per file), 2026-12-06.
+PREVIOUS = {
+    "wan_staged_small_files_per_second_down": 74.5,
+    "wan_staged_small_files_per_second_up": 101.8,
+    "wan_staged_small_files_per_second_down_4_at_once": 14.7,
+    "wan_staged_small_files_per_second_up_4_at_once": 22.5,
+    "over_4_at_once_down": 5.07,
+    "over_4_at_once_up": 4.52,
+    "http_requests_per_file_down": 2.09,
+    "sftp_requests_per_file_down": 11.01,
+    "http_requests_per_file_up": 3.01,
+    "sftp_requests_per_file_up": 7.02,
+}
 
 
 def _child(op: str, source: str, destination: str, pinned: bool) -> dict[str, Any]:
@@ -178,16 +193,21 @@ def write_results(result: dict[str, Any]) -> None:
     head, _, rest = text.partition("<!-- staging_small -->")
     old, _, tail = rest.partition("<!-- staging_small -->")
     rows = "\n".join(
-        f"| `{k}` | {v} | {BEFORE.get(k, '')} |" for k, v in result.items() if not isinstance(v, dict | list)
+        f"| `{k}` | {v} | {PREVIOUS.get(k, '')} | {BEFORE.get(k, '')} |"
+        for k, v in result.items()
+        if not isinstance(v, dict | list)
     )
     section = (
         "<!-- staging_small -->\n## Many small files staged over SFTP (`benchmarks/staging_small.py`)\n\n"
         f"Run {result['date']}: {result['files']} files of {result['file_bytes']} B, iRODS -> SFTP with "
         "`IrodsToSFTPOperator`, then back with `SFTPToIrodsOperator`, defaults, sshd at `MaxSessions 10` and "
         "the emulator each behind the WAN model of `staging.py --wan` (30 ms RTT). Every byte compared. The "
-        "`before` column is the previous main (one SSH connection, 4 files at once, `sha256sum` per file), "
-        "measured on the same model on 2026-12-06; `over_4_at_once_*` is measured within this run.\n\n"
-        f"| metric | this run | before |\n| --- | --- | --- |\n{rows}\n<!-- staging_small -->"
+        "`before` column is the main before the small-file lane (one SSH connection, 4 files at once, "
+        "`sha256sum` per file), `previous` this script on the eleventh session's code (the lane; 6 SFTP "
+        "round trips from a download's create to its rename, a `stat` per file), both measured on the same "
+        "model on 2026-12-06; `over_4_at_once_*` is measured within each run.\n\n"
+        "| metric | this run | previous | before |\n| --- | --- | --- | --- |\n"
+        f"{rows}\n<!-- staging_small -->"
     )
     path.write_text(head + section + tail if old else text.rstrip("\n") + "\n\n" + section + "\n")
 

@@ -528,8 +528,8 @@ def test_the_zone_is_asked_about_the_destination_while_ssh_connects(remote, sess
 def test_the_first_irods_write_leaves_before_a_whole_chunk_is_read(
     remote, session, monkeypatch, connections
 ) -> None:
-    """Once a quarter of the first chunk is read, the SFTP reads are held until an iRODS write went out:
-    only an upload whose reader hands the first chunk on as its leading pieces are read, and whose writer
+    """Once a quarter of the first chunk is read in order, the SFTP reads are held until an iRODS write went
+    out: only an upload whose reader hands the first chunk on as its leading pieces are read, and whose writer
     sends a first request of 1/8 chunk, gets through (before, with range readers, the first write waited
     for a whole chunk, so the reads were held in vain). The first request is that 1/8 chunk at offset 0,
     the first two chunks go out as the writer's ramp; the object is exact. One connection (one pipelined
@@ -538,7 +538,9 @@ def test_the_first_irods_write_leaves_before_a_whole_chunk_is_read(
     blob = random.Random(20).randbytes(3 * chunk + 5)
     remote.put("ramp.bin", blob)
     wrote, lock = threading.Event(), threading.Lock()
-    read, held, first_writes = [0], [], []
+    pieces: list[tuple[int, int]] = []  # (offset, length) of every answer read, by any session
+    held: list[str] = []
+    first_writes: list[tuple[int, int]] = []
     real_write, real_next = DataObjects.write, _io._ReadPipeline.next_piece
 
     def write(self: DataObjects, path: str, data: Any, *args: Any, **kwargs: Any) -> Any:
@@ -547,14 +549,28 @@ def test_the_first_irods_write_leaves_before_a_whole_chunk_is_read(
             wrote.set()
         return real_write(self, path, data, *args, **kwargs)
 
-    def next_piece(self: _io._ReadPipeline) -> bytes:
+    def in_order() -> int:
+        """Bytes read from offset 0 without a gap: what the writer can have been handed."""
+        end = 0
+        for offset, length in sorted(pieces):
+            if offset > end:
+                break
+            end = max(end, offset + length)
+        return end
+
+    def next_piece(self: Any) -> bytes:
+        # Held once the in-order prefix holds a quarter chunk: a session that lags with an earlier piece is
+        # not held before that piece is read (the writer could not have had it: held in vain by the test).
+        self._fill()
+        offset = self._pending[0][1] if self._pending else None
         with lock:
-            hold = read[0] >= chunk // 4 and not held
+            hold = in_order() >= chunk // 4 and not held
         if hold:  # once: a reader held in vain is let go (a failure, not a hang)
             held.append("write first" if wrote.wait(HELD) else "held in vain")
         data = real_next(self)
-        with lock:
-            read[0] += len(data)
+        if offset is not None and data:
+            with lock:
+                pieces.append((offset, len(data)))
         return data
 
     monkeypatch.setattr(DataObjects, "write", write)
