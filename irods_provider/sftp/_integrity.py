@@ -208,9 +208,8 @@ def create_exclusive(client: paramiko.SFTPClient, path: str, *, read: bool = Fal
     """Create ``path`` with ``CREATE | EXCL``: fails (typed) if anything, a symlink included, is there.
     ``read``: the handle reads too (what it wrote, read back in the round trip of its close)."""
     try:
-        return client.open(
-            path, "w+xb" if read else "wxb", bufsize=0
-        )  # [READ |] WRITE | CREATE | TRUNC | EXCL
+        mode = "w+xb" if read else "wxb"  # [READ |] WRITE | CREATE | TRUNC | EXCL
+        return client.open(path, mode, bufsize=0)
     except OSError as exc:
         attrs = None
         with contextlib.suppress(OSError):

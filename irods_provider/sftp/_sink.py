@@ -63,9 +63,10 @@ __all__ = ["SftpStagingSink", "may_resume", "target_root"]
 log = logging.getLogger(__name__)
 #: A parallel writer's acknowledged prefix is recorded each time it grew by this many chunks.
 CHECKPOINT_CHUNKS = 8
-#: Temporaries up to this size are checked by reading them back over SFTP on the file's own channel (an open
-#: and the reads: two round trips) instead of ``sha256sum`` over an exec session of their own (a channel, the
-#: command, its output and exit status: four or more). Both read the bytes the server stored.
+#: Temporaries up to this size are checked by reading them back over SFTP on the file's own channel instead of
+#: ``sha256sum`` over an exec session of their own (a channel, the command, its output and exit status: four
+#: round trips or more): a file of one write through its own read-write handle in its close's round trip
+#: (:class:`_ClosingWriter`), a longer one by an open and its reads. All read the bytes the server stored.
 READ_BACK_BYTES = 1024 * 1024
 
 
