@@ -51,13 +51,16 @@ class SftpWire:
         monkeypatch.setattr(paramiko.SFTPClient, "_read_packet", read_packet)
         return self
 
-    def waves(self, client: int, *, until: str = "write") -> list[list[str]]:
+    def waves(self, client: int, *, until: str | None = "write", since: str | None = None) -> list[list[str]]:
         """``client``'s requests grouped by round trip (the sends before each answer read), up to its first
-        request named ``until`` (excluded)."""
+        request named ``until`` (excluded; None: to the end), from its first named ``since`` (None: from the
+        start)."""
         waves: list[list[str]] = []
         sending = False
         with self.lock:
             events = list(self.events[client])
+        if since is not None:
+            events = events[next(i for i, (k, w) in enumerate(events) if w.split(" ", 1)[0] == since) :]
         for kind, what in events:
             if kind == "answer":
                 sending = False

@@ -353,19 +353,10 @@ def test_a_checked_file_of_one_write_costs_these_requests_and_no_more(
         sink = _sink(endpoint, client, remote, store, remote_checksum=True)
         wire = SftpWire().install(monkeypatch)
         download_object(session, f"{HOME}/one.bin", sink, config=CFG)
-        events = wire.events[id(client)]
+        waves = wire.waves(id(client), since="open", until=None)  # from the temporary's create
     assert sink.remote_verified
     assert remote.files("out") == {"f.bin": one_write}
-    start = next(i for i, (kind, what) in enumerate(events) if kind == "send" and what.startswith("open "))
-    waves: list[list[str]] = []  # the requests sent before each answer is read: one round trip each
-    answered = True
-    for kind, what in events[start:]:
-        if kind == "send" and answered:
-            waves.append([])
-        if kind == "send":
-            waves[-1].append(what.split(" ", 1)[0])
-        answered = kind == "answer"
-    assert waves == [
+    assert [[what.split(" ", 1)[0] for what in wave] for wave in waves] == [
         ["open"],
         ["write", "read", "close", "lstat", "lstat"],
         ["rename"],
