@@ -18,17 +18,17 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, Self, cast
 
 import paramiko
-from paramiko.sftp import CMD_STAT, CMD_STATUS, CMD_WRITE, int64
+from paramiko.sftp import CMD_CLOSE, CMD_STATUS, CMD_WRITE, int64
 
 from irods_provider.exceptions import IrodsInvalidPathError
+from irods_provider.sftp import _pipelined
 from irods_provider.sftp._integrity import SftpState
 from irods_provider.sftp._io import (
     FAST_REQUEST_SIZE,
     SftpWriter,
-    attributes_ahead,
     close_acknowledged,
     release_handle,
     split_pieces,
@@ -56,6 +56,7 @@ class _WriteSession:
         self.allocated = 0
         self.todo: queue.SimpleQueue[tuple[int, memoryview, bytearray] | None] = queue.SimpleQueue()
         self.error: BaseException | None = None
+        self.closed_behind = False  # its handle's CLOSE went out right behind its last writes
         self._early: dict[int, tuple[int, paramiko.Message]] = {}
         self.thread = threading.Thread(target=self.run, name=f"sftp-write-{index}", daemon=True)
 
@@ -66,21 +67,48 @@ class _WriteSession:
     def run(self) -> None:
         sent: deque[tuple[int, int, list[int], bytearray]] = deque()  # (start, end, request numbers, buffer)
         try:
-            while (item := self.todo.get()) is not None:
+            item = self.todo.get()
+            while item is not None:
                 start, data, buffer = item
                 numbers: list[int] = []
                 sent.append((start, start + len(data), numbers, buffer))
                 self._send(start, data, numbers)
+                handed, item = self._handed()
+                if handed and item is None:  # the end came already: the CLOSE waits for no answer
+                    break
                 while len(sent) > 1:  # the previous piece's answers, while this one is on the wire
                     self._acknowledged(*sent.popleft())
+                if not handed:
+                    item = self.todo.get()
+            closing = self._close_behind()
             while sent:
                 self._acknowledged(*sent.popleft())
+            if closing is not None:
+                (closed,) = _pipelined.collect(self._sftp, closing)
+                if not _pipelined.succeeded(closed):
+                    raise cast("OSError", closed)  # a file system may report a failed write at the close
         except _Stopped as exc:
             self.error = exc
             self._settle(sent)
         except BaseException as exc:
             self.error = exc
             self.owner.failed.set()
+
+    def _handed(self) -> tuple[bool, tuple[int, memoryview, bytearray] | None]:
+        """``(True, the next piece or None for the end)`` if handed already, else ``(False, None)``."""
+        try:
+            return True, self.todo.get_nowait()
+        except queue.Empty:
+            return False, None
+
+    def _close_behind(self) -> list[_pipelined.Answer] | None:
+        """When the writer closes (not aborts): send the handle's CLOSE right behind its last writes (one
+        session's requests are served in order), so their answers and the close's share a round trip."""
+        if not self.owner.closing or self.owner.failed.is_set():
+            return None
+        paramiko.file.BufferedFile.close(self.handle)  # marks it closed; sends nothing
+        self.closed_behind = True
+        return _pipelined.send(self._sftp, [(CMD_CLOSE, self.handle.handle)])
 
     def _send(self, start: int, view: memoryview, numbers: list[int]) -> None:
         for at in range(0, len(view), FAST_REQUEST_SIZE):
@@ -156,8 +184,9 @@ class ParallelSftpWriter:
     """A write stream over K handles of one remote file; each chunk is cut into a piece per session.
 
     ``first`` is the writer the caller opened (its handle, position and byte count are taken over);
-    ``others`` are further handles on the same file (see :func:`widen_writer`). :meth:`close` waits for every
-    acknowledgement and checks the size; :meth:`abort` keeps only the acknowledged prefix.
+    ``others`` are further handles on the same file (see :func:`widen_writer`). :meth:`close` closes each
+    handle right behind its last writes, reads every answer and checks the size (unless ``first`` leaves that
+    to its caller: ``check_size=False``); :meth:`abort` keeps only the acknowledged prefix.
     """
 
     def __init__(
@@ -169,6 +198,8 @@ class ParallelSftpWriter:
         self.committed = first.bytes_written
         self.failed = threading.Event()
         self.closed = False
+        self.closing = False  # set by close() before the sessions finish: they send their CLOSE at once
+        self.check_size = first.check_size
         self._first = first
         self._sessions = [_WriteSession(self, h, i) for i, h in enumerate([first._handle, *others])]
         self._done: dict[int, int] = {}
@@ -243,23 +274,24 @@ class ParallelSftpWriter:
             session.thread.join(_JOIN_TIMEOUT)
 
     def close(self) -> None:
-        """Wait for every acknowledgement, close the handles, then verify the remote size."""
+        """Close every handle behind its last writes, read each write's and close's answer, then verify the
+        remote size (``check_size``)."""
         if self.closed:
             return
         self.closed = True
         try:
+            self.closing = True
             self._finish()
             if self.failed.is_set():
                 self._raise_failure()
-            # Every write was acknowledged once the sessions ended: the size check joins the closes' trip.
-            settled = not any(session.thread.is_alive() for session in self._sessions)
-            size_of = attributes_ahead(self._sftp, CMD_STAT, self.path) if settled else None
-            _close_all([session.handle for session in self._sessions])
-            size = (size_of() if size_of is not None else self._sftp.stat(self.path)).st_size
-            if size != self.bytes_written:
-                raise OSError(
-                    f"SFTP upload of {self.path!r} ended at {size} bytes, {self.bytes_written} were sent"
-                )
+            # A session still stuck after _finish's wait closed nothing: its handle is closed here.
+            _close_all([session.handle for session in self._sessions if not session.closed_behind])
+            if self.check_size:
+                size = self._sftp.stat(self.path).st_size
+                if size != self.bytes_written:
+                    raise OSError(
+                        f"SFTP upload of {self.path!r} ended at {size} bytes, {self.bytes_written} were sent"
+                    )
         except BaseException:
             self._keep_committed()
             raise
@@ -280,8 +312,8 @@ class ParallelSftpWriter:
         """Truncate the file to :attr:`committed` through a live handle (a later resume hashes only bytes the
         server acknowledged in order), then close every handle."""
         for session in self._sessions:
-            if session.thread.is_alive():
-                continue  # still stuck on a stalled connection: its handle is not safe to use
+            if session.thread.is_alive() or session.closed_behind:
+                continue  # still stuck on a stalled connection (not safe to use), or closed
             with contextlib.suppress(Exception):
                 session.handle.truncate(self.committed)
                 break

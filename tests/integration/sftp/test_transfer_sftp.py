@@ -264,11 +264,13 @@ def test_parallel_writer_copies_pieces_so_the_caller_may_reuse_its_buffer(
         client.close()
 
 
-def test_parallel_writer_checks_its_size_in_the_closes_round_trip(
+def test_parallel_writer_closes_each_handle_behind_its_last_writes(
     sftp_server: SshTestServer, ssh_client: paramiko.SSHClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Once every write is acknowledged, the size ``STAT`` goes out before any ``CLOSE`` is answered (one
-    round trip for both, not two); the bytes land whole and a short file is still refused."""
+    """Each session's ``CLOSE`` goes out right behind its last writes, before their answers are read (one
+    round trip for both, not two); the size ``STAT`` follows, unless the caller checks the size itself
+    (``check_size=False``, as the staging sink's publish does); the bytes land whole and a short file is
+    still refused."""
     sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "support"))
     from sftp_wire import SftpWire
 
@@ -278,23 +280,25 @@ def test_parallel_writer_checks_its_size_in_the_closes_round_trip(
     transport = ssh_client.get_transport()
     assert transport is not None
     clients = open_sftp_channels(transport, 2)
-    first = open_sftp_writer(clients[0], "sized.bin")
-    writer = ParallelSftpWriter(first, [clients[1].open("sized.bin", "r+b", bufsize=0)])
-    for piece in _pieces(data):
-        writer.write(piece)
-    wire = SftpWire().install(monkeypatch)
-    writer.close()
-    events = wire.events[id(clients[0])]
-    sent = [
-        i for i, (kind, what) in enumerate(events) if kind == "send" and what != "write"
-    ]  # the last pieces
-    assert [events[i][1].split()[0] for i in sent] == ["stat", "close"], events
-    assert events[sent[0]][1] == "stat sized.bin"
-    assert all(kind == "send" for kind, _ in events[sent[0] : sent[1] + 1]), events  # one round trip for both
-    assert (
-        hashlib.sha256((sftp_server.root / "sized.bin").read_bytes()).digest()
-        == hashlib.sha256(data).digest()
-    )
+    for name, check_size in (("sized.bin", True), ("unchecked.bin", False)):
+        first = open_sftp_writer(clients[0], name)
+        first.check_size = check_size
+        writer = ParallelSftpWriter(first, [clients[1].open(name, "r+b", bufsize=0)])
+        with monkeypatch.context() as patch:
+            wire = SftpWire().install(patch)
+            for piece in _pieces(data):
+                writer.write(piece)
+            writer.close()
+        for client in clients:
+            events = wire.events[id(client)]
+            close = next(i for i, (kind, what) in enumerate(events) if what.startswith("close"))
+            writes = sum(what == "write" for _, what in events[:close])
+            answered = sum(kind == "answer" for kind, _ in events[:close])
+            assert 0 < answered < writes, events  # the CLOSE left before the last writes were answered
+            later = [what for kind, what in events[close + 1 :] if kind == "send"]
+            assert later == ([f"stat {name}"] if check_size and client is clients[0] else []), events
+        landed = (sftp_server.root / name).read_bytes()
+        assert hashlib.sha256(landed).digest() == hashlib.sha256(data).digest()
 
     short = ParallelSftpWriter(
         open_sftp_writer(clients[0], "short2.bin"), [clients[1].open("short2.bin", "r+b", bufsize=0)]
