@@ -113,6 +113,7 @@ def upload_object(
         # the resumable name, so the next attempt's write replaces what a killed one left there.
         small = src.size is not None and src.size <= min(cfg.small_file_threshold, cfg.chunk_size)
         key, stable = _temp_key(src, path, resume=resume, resume_key=resume_key)
+        key = _keyed_by_finish(key, stable, metadata, permissions)
         choose = resume and not small and skip is SkipPolicy.NEVER and not dry_run
         chosen, decided = _decide_choosing(
             lambda: _decide(
@@ -145,6 +146,21 @@ def _temp_key(src: OpenedSource, path: str, *, resume: bool, resume_key: str | N
         resume_key = src.key(path)
     stable = bool(resume and resume_key)
     return (resume_key if stable and resume_key else uuid.uuid4().hex[:16]), stable
+
+
+def _keyed_by_finish(
+    key: str, stable: bool, metadata: Sequence[Any] | Mapping[str, str], permissions: Mapping[str, str] | None
+) -> str:
+    """``key``, made distinct by the AVUs and permissions the temporary will carry once finished.
+
+    A temporary is finished (AVUs added, permissions set) before its rename; a worker killed in between
+    leaves it behind under its stable name, and a retry reusing it would publish that attempt's AVUs and
+    grants beside its own. Keyed by what it carries, a retry reuses only a temporary that would carry the
+    same (adding an AVU it has, or granting an access it has, changes nothing)."""
+    if not stable or not (metadata or permissions):
+        return key
+    avus = sorted(metadata.items()) if isinstance(metadata, Mapping) else sorted(map(repr, metadata))
+    return _resume.resume_key(key, repr(avus), repr(sorted((permissions or {}).items())))
 
 
 def _decide_choosing(
@@ -360,6 +376,8 @@ def _finish(
         handles=written.handles,
         retry=job.retrier(coordinator, retry_on=is_busy),
     )
+    # Finished, its resume record dropped: a retry could only write it afresh, so a failure removes it.
+    written.cleanup.forsake()
     _publish(
         session,
         temp,
@@ -595,9 +613,10 @@ class _TempCleanup:
     Only a temporary a later attempt finds again by its name (``stable``) is ever kept. While bytes are
     written, a resumable one is kept with the prefix its writer committed recorded for the next attempt (the
     writer's own cleanup, newer, has shut its handle down by then, which makes those bytes durable), any
-    other is removed; once written, it is kept (the next attempt overwrites or resumes it). It is always
-    removed when the source changed (a prefix of a version that no longer exists), on a checksum mismatch,
-    and when publishing it was refused for good (:meth:`forsake`).
+    other is removed; once written, it is kept (the next attempt resumes it at its end) until it is finished
+    (AVUs and permissions set, its resume record dropped: see :meth:`forsake`). It is always removed when
+    the source changed (a prefix of a version that no longer exists), on a checksum mismatch, once finished,
+    and when publishing it was refused for good.
     """
 
     def __init__(
@@ -619,7 +638,7 @@ class _TempCleanup:
         self.forsaken = False
 
     def forsake(self) -> None:
-        """Publishing the temporary object was refused for good: a failure removes it."""
+        """The temporary object is finished, or publishing it was refused for good: a failure removes it."""
         self.forsaken = True
 
     def __call__(self, cause: BaseException | None) -> None:

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import io
 import os
+from dataclasses import replace
+
+import pytest
 
 from irods_provider.client import AVU, EntryKind
 from irods_provider.client._paths import is_temporary_name
@@ -18,6 +21,7 @@ from irods_provider.client.transfer import (
     parallel_upload,
     upload_object,
 )
+from irods_provider.client.transfer._coordinator import TransferCoordinator
 from irods_provider.client.transfer._resume import (
     HANDLE_ATTRIBUTE,
     RESUME_ATTRIBUTE,
@@ -25,6 +29,7 @@ from irods_provider.client.transfer._resume import (
     resume_key,
     temp_name,
 )
+from irods_provider.exceptions import IrodsConnectionError
 
 HOME = "/tempZone/home/rods"
 CHUNK = 64 * 1024
@@ -148,3 +153,72 @@ def test_download_removes_partial_siblings_left_by_killed_attempts(session, tmp_
     assert planted.is_symlink()  # never followed nor removed: not a partial file of ours
     assert outside.read_bytes() == b"keep me"
     assert other.read_bytes() == b"another file's partial"
+
+
+def _published_finish(session, path: str) -> tuple[list[tuple[str, str]], list[str]]:
+    avus = session.metadata.list(path, kind=EntryKind.DATA_OBJECT)
+    grants = session.data_objects.stat(path).permissions
+    return sorted((a.attribute, a.value) for a in avus), sorted(f"{p.name}:{p.perm}" for p in grants)
+
+
+@pytest.mark.parametrize("size", [10, 4 * CHUNK + 11], ids=["one-request", "parallel"])
+def test_a_retry_never_publishes_the_avus_or_grants_of_a_killed_attempt(
+    session, irods_emulator, tmp_path, monkeypatch, size
+):
+    """A worker killed between finishing its temporary (AVUs added, access granted) and the rename leaves it
+    behind; the retry, asked for other AVUs and no grant, publishes only its own (the killed attempt's
+    temporary is not the one it writes), and a retry asked for the same reuses it: nothing left over."""
+    local = tmp_path / "src.bin"
+    local.write_bytes(DATA[:size])
+    parent = f"{HOME}/finish-{size}"
+    session.collections.create(parent)
+    path = f"{parent}/data.bin"
+
+    def killed_before_rename(metadata, permissions=None) -> None:
+        with monkeypatch.context() as patch:  # kill -9: the rename never happens, no cleanup runs
+            patch.setattr(TransferCoordinator, "run_failure_cleanups", lambda self, exc: None)
+            patch.setattr(session.data_objects, "rename", _raise(_Killed))
+            with pytest.raises(_Killed):
+                upload_object(
+                    session, str(local), path, config=CFG, metadata=metadata, permissions=permissions
+                )
+
+    killed_before_rename({"run": "try-1"}, {"public": "read"})
+    upload_object(session, str(local), path, config=CFG, metadata={"run": "try-2"})
+    assert _published_finish(session, path) == ([("run", "try-2")], ["rods:own"])
+    assert session.data_objects.read(path) == DATA[:size]
+
+    session.data_objects.remove(path, no_trash=True)
+    for name in _names(irods_emulator, parent):  # the first attempt's: a cleanup operator's to sweep
+        session.data_objects.remove(f"{parent}/{name}", no_trash=True)
+    killed_before_rename({"run": "same"})
+    upload_object(session, str(local), path, config=CFG, metadata={"run": "same"})
+    assert _published_finish(session, path) == ([("run", "same")], ["rods:own"])
+    assert _names(irods_emulator, parent) == ["data.bin"]
+
+
+@pytest.mark.parametrize("size", [10, 4 * CHUNK + 11], ids=["one-request", "parallel"])
+def test_a_finished_temporary_is_removed_when_its_rename_fails(session, irods_emulator, tmp_path, size):
+    """Once finished (AVUs set, resume record dropped) a temporary can only be written afresh by a retry:
+    a rename that fails for good removes it instead of leaving it, with its AVUs, behind."""
+    local = tmp_path / "src.bin"
+    local.write_bytes(DATA[:size])
+    parent = f"{HOME}/unrenamed-{size}"
+    session.collections.create(parent)
+    session.data_objects.rename = _raise(IrodsConnectionError("injected reset", operation="rename"))
+    with pytest.raises(IrodsConnectionError):
+        upload_object(
+            session, str(local), f"{parent}/data.bin", config=replace(CFG, retries=0), metadata={"run": "1"}
+        )
+    assert _names(irods_emulator, parent) == []
+
+
+class _Killed(BaseException):
+    """Stands for the worker's death at that point."""
+
+
+def _raise(error):
+    def fail(*args, **kwargs):
+        raise error if isinstance(error, BaseException) else error()
+
+    return fail
