@@ -127,7 +127,7 @@ def upload_object(
         job.coordinator().queued(src.size)
         try:
             written = _write_temp(job, src, key, resume=resume and not small, stable=stable, chosen=chosen)
-            _finish(job, written, metadata=metadata, permissions=permissions, overwrite=overwrite)
+            checksum = _finish(job, written, metadata=metadata, permissions=permissions, overwrite=overwrite)
         except BaseException as exc:
             # The one failure path: what this attempt created (its writer's handle, its temporary object,
             # an old object moved aside) is undone here, newest first.
@@ -136,7 +136,7 @@ def upload_object(
             raise
         job.current.succeed()
         job.current.done(None)
-    return written.file_result(src.name, path, seconds=time.monotonic() - started)
+    return written.file_result(src.name, path, checksum=checksum, seconds=time.monotonic() - started)
 
 
 def _temp_key(src: OpenedSource, path: str, *, resume: bool, resume_key: str | None) -> tuple[str, bool]:
@@ -272,25 +272,24 @@ class _Job:
 
 @dataclass(frozen=True)
 class _Written:
-    """A verified temporary object: where it is and what it holds."""
+    """A written temporary object: where it is and what it holds (verified as it is finished)."""
 
     temp: str
     result: CopyResult
     start: int
-    checksum: str
     resume_value: str | None
     handles: tuple[str, ...]
     """The parallel-write handles that may be recorded on the temporary: its finalize forgets them."""
     cleanup: _TempCleanup
 
-    def file_result(self, source: str, path: str, *, seconds: float) -> FileResult:
+    def file_result(self, source: str, path: str, *, checksum: str, seconds: float) -> FileResult:
         """The report of this upload once published at ``path``."""
         return FileResult(
             source=source,
             destination=path,
             status=FileStatus.TRANSFERRED,
             size=self.result.size,
-            checksum=self.checksum,
+            checksum=checksum,
             seconds=seconds,
             resumed_from=self.start,
         )
@@ -330,7 +329,7 @@ def _write_temp(
     while True:
         recording = _resume.RecordingSession(session)
         try:
-            result, start, checksum, cleanup = _upload_to_temp(
+            result, start, cleanup = _upload_to_temp(
                 recording,
                 src,
                 temp,
@@ -354,7 +353,7 @@ def _write_temp(
         previous = cleanup.checkpoints.previous
         # The handles on record: an earlier attempt's this one could not forget, and its own (all shut down).
         handles = (*record.handles, *recording.handles)
-        return _Written(temp, result, start, checksum, previous, handles, cleanup)
+        return _Written(temp, result, start, previous, handles, cleanup)
 
 
 def _finish(
@@ -364,18 +363,29 @@ def _finish(
     metadata: Sequence[Any] | Mapping[str, str],
     permissions: Mapping[str, str] | None,
     overwrite: OverwritePolicy,
-) -> None:
-    """Apply AVUs and ACLs to the verified temporary object, then publish it onto the final path."""
+) -> str:
+    """Verify the temporary object's checksum while its AVUs and ACLs are applied (their round trips
+    overlap), then publish it onto the final path; the zone's checksum of it."""
     session, temp, coordinator = job.session, written.temp, job.current
-    _finalize(
-        session,
-        temp,
-        metadata=metadata,
-        permissions=permissions,
-        resume_value=written.resume_value,
-        handles=written.handles,
-        retry=job.retrier(coordinator, retry_on=is_busy),
-    )
+
+    def finalize() -> None:
+        _finalize(
+            session,
+            temp,
+            metadata=metadata,
+            permissions=permissions,
+            resume_value=written.resume_value,
+            handles=written.handles,
+            retry=job.retrier(coordinator, retry_on=is_busy),
+        )
+
+    def verify() -> str:
+        return verify_checksum(session, temp, written.result)
+
+    if metadata or permissions or written.resume_value is not None or written.handles:
+        _, checksum = alongside(finalize, verify, name="finish")  # a mismatch is the error that counts
+    else:  # nothing to apply: no helper thread (it costs more than a small file's request)
+        checksum = verify()
     # Finished, its resume record dropped: a retry could only write it afresh, so a failure removes it.
     written.cleanup.forsake()
     _publish(
@@ -384,9 +394,10 @@ def _finish(
         job.path,
         overwrite=overwrite,
         retry=job.retrier(coordinator),
-        expected=(written.result.size, written.checksum),
+        expected=(written.result.size, checksum),
         refused=written.cleanup.forsake,
     )
+    return checksum
 
 
 _LOCK_CODES = frozenset({error_code("INVALID_HANDLE"), error_code("HIERARCHY_ERROR")})
@@ -489,9 +500,9 @@ def _upload_to_temp(
     coordinator: TransferCoordinator,
     executor: Executor | None,
     on_chunk: Callable[[int], object] | None,
-) -> tuple[CopyResult, int, str, _TempCleanup]:
-    """Write ``src`` into ``temp`` (from the committed prefix when resuming) and verify it; the
-    temporary's failure cleanup is registered with ``coordinator`` as its writer is made."""
+) -> tuple[CopyResult, int, _TempCleanup]:
+    """Write ``src`` into ``temp`` (from the committed prefix when resuming); the temporary's failure
+    cleanup is registered with ``coordinator`` as its writer is made."""
     start, previous = _resume_offset(session, temp, src, record) if resume else (0, None)
     hasher = hasher_for(cfg.checksum_scheme, session, temp)
     skip_bytes(src.fh, start, hasher=hasher, chunk_size=cfg.chunk_size)
@@ -534,7 +545,7 @@ def _upload_to_temp(
         change, _ = alongside(lambda: _source_change(src, result), close, name="source-check")
     if change is not None:  # either failure makes the temporary's cleanup remove it (what it holds a
         raise_changed(src.name, change)  # prefix of is gone)
-    return result, start, verify_checksum(session, temp, result), cleanup
+    return result, start, cleanup
 
 
 def _source_change(src: OpenedSource, result: CopyResult) -> str | None:

@@ -191,15 +191,48 @@ def test_publishing_asks_no_query_and_leaves_no_transfer_avu(session, irods_emul
     upload_object(session, io.BytesIO(data), f"{coll}/a.bin", size=len(data), config=config(), resume_key="k")
     names = log.names()
     tail = names[names.index("data_objects.parallel_write_shutdown") :]
-    assert tail == [
-        "data_objects.parallel_write_shutdown",
-        "data_objects.calculate_checksum",
-        "data_objects.modify_metadata",  # the resume record and the handle forgotten in one atomic call
-        "data_objects.rename",
-    ]
+    assert tail[0] == "data_objects.parallel_write_shutdown"
+    # The resume record and the handle forgotten in one atomic call, while the checksum is verified.
+    assert sorted(tail[1:3]) == ["data_objects.calculate_checksum", "data_objects.modify_metadata"]
+    assert tail[3:] == ["data_objects.rename"]
     avus = session.metadata.list(f"{coll}/a.bin")
     assert [a for a in avus if a.attribute in (HANDLE_ATTRIBUTE, RESUME_ATTRIBUTE)] == []
     assert session.data_objects.read(f"{coll}/a.bin") == data
+
+
+@pytest.mark.parametrize("size", [100, 20 * CHUNK + 3], ids=["one-request", "parallel"])
+def test_the_checksum_is_verified_while_the_avus_are_applied(
+    session, irods_emulator, monkeypatch, size
+) -> None:
+    """The AVU call (the caller's AVUs, the resume record and handle dropped) leaves before the zone's
+    checksum is answered: their round trips overlap (the checksum's answer is held here until it has, for
+    at most 5 s), and the rename follows both."""
+    coll = f"{HOME}/finish-{size}"
+    session.collections.create(coll)
+    data = random.Random(7).randbytes(size)
+    overlapped: list[bool] = []
+
+    def hold_the_checksum(entry: tuple[str, dict[str, str], int]) -> None:
+        if entry[0] != "data_objects.calculate_checksum":
+            return
+        names = log.names()
+        written = max(i for i, n in enumerate(names) if n.endswith(("write", "parallel_write_shutdown")))
+
+        def sent_since() -> bool:  # an AVU call sent once written (earlier ones record handles)
+            return "data_objects.modify_metadata" in log.names()[written:]
+
+        deadline = time.monotonic() + 5.0
+        while not sent_since() and time.monotonic() < deadline:
+            time.sleep(0.005)
+        overlapped.append(sent_since())
+
+    log = OpLog(monkeypatch, after=hold_the_checksum)
+    path = f"{coll}/a.bin"
+    upload_object(session, io.BytesIO(data), path, size=len(data), config=config(), metadata={"run": "7"})
+    assert overlapped == [True]
+    assert log.names()[-1] == "data_objects.rename"
+    assert [(a.attribute, a.value) for a in session.metadata.list(path)] == [("run", "7")]
+    assert session.data_objects.read(path) == data
 
 
 def test_the_last_chunk_goes_out_as_one_request_per_stream(session, irods_emulator, monkeypatch) -> None:
