@@ -23,7 +23,8 @@
     │   └── IrodsLockedError             another writer holds the object (intermediate or locked replica)
     ├── IrodsIntegrityError          the bytes are not what they should be
     │   ├── IrodsChecksumMismatchError   source and destination checksums differ
-    │   └── IrodsSourceChangedError      a source changed (or was replaced) while it was copied
+    │   ├── IrodsSourceChangedError      a source changed (or was replaced) while it was copied
+    │   └── IrodsTemporaryTakenOverError another writer of the same target took this one's temporary over
     └── IrodsTransferCancelledError  a transfer was cancelled (on_kill): nothing published, no handle open
 
 Messages never contain passwords, client secrets or tokens.
@@ -59,6 +60,7 @@ __all__ = [
     "IrodsSftpConnectionError",
     "IrodsSourceChangedError",
     "IrodsSymlinkError",
+    "IrodsTemporaryTakenOverError",
     "IrodsTimeoutError",
     "IrodsTransferCancelledError",
     "IrodsTransportError",
@@ -262,6 +264,23 @@ class IrodsSourceChangedError(IrodsIntegrityError):
     """A source changed while it was copied (appended, rewritten, still growing, replaced): not published.
 
     ``changed`` says what differs, e.g. ``"size 1024 -> 2048"`` or ``"mtime"``.
+    """
+
+    def __init__(
+        self, message: str, *, changed: str, operation: str | None = None, path: str | None = None
+    ) -> None:
+        super().__init__(message, operation=operation, path=path)
+        self.changed = changed
+
+    def _details(self) -> list[str]:
+        return [*super()._details(), f"changed={self.changed}"]
+
+
+class IrodsTemporaryTakenOverError(IrodsIntegrityError):
+    """Another writer of the same target took over the temporary object this writer had closed (their
+    shared, derived name), so publishing it would publish the other writer's bytes: nothing was published.
+
+    ``changed`` says what gave it away, e.g. ``"a parallel-write handle is open on it"``.
     """
 
     def __init__(

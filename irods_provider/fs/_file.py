@@ -3,8 +3,14 @@
 Reading goes through fsspec's block cache; a fetch larger than one chunk is served by the transfer engine's
 read-ahead reader (several ranged reads in flight). Writing buffers one chunk at a time: content that fits in
 one request is written with a single request at close; bigger content goes through the parallel writer into a
-temporary sibling that is renamed onto the target on commit (at close, or at the end of a transaction), so
-readers never see a half-written object and a failed ``with`` block leaves the target untouched.
+temporary sibling that is renamed onto the target on commit (at close, or at the end of a transaction) by
+the engine's publish (an object replaced there is moved aside and put back if the rename fails; a writer of
+the same path that took the temporary over meanwhile makes the commit fail, nothing published), so readers
+never see a half-written object and a failed ``with`` block leaves the target untouched.
+
+Appends (``ab``) are not atomic: they write into the object itself, so the chunks flushed before a failure
+(every full chunk of a write bigger than one) stay appended; only an append of at most one chunk, written
+at close, leaves the object untouched when the ``with`` block fails.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from fsspec.spec import AbstractBufferedFile
 
+from irods_provider.client.transfer import AtomicWriter
 from irods_provider.exceptions import IrodsNotADataObjectError, IrodsNotFoundError
 
 if TYPE_CHECKING:
@@ -43,8 +50,14 @@ class IrodsFile(AbstractBufferedFile):  # type: ignore[misc]
 
     def __init__(self, fs: IrodsFileSystem, path: str, mode: str = "rb", **kwargs: Any) -> None:
         super().__init__(fs, path, mode, **kwargs)
+        if mode == "rb" and self.details.get("type") == "directory":
+            raise IrodsNotADataObjectError(
+                "a collection, not a data object: it cannot be opened for reading",
+                operation="open",
+                path=path,
+            )
         self._writer: ParallelWriter | None = None
-        self._target: str | None = None
+        self._unpublished: AtomicWriter | None = None
         self._append_at = 0
         self._pending_small: bytes | None = None
 
@@ -92,30 +105,34 @@ class IrodsFile(AbstractBufferedFile):  # type: ignore[misc]
 
     def _open_writer(self) -> None:
         if self.mode == "ab":
-            self._target = None
+            self._unpublished = None
             self._writer = self.fs.open_writer(self.path, offset=self._append_at, truncate=False)
             return
+        if not self.fs.auto_mkdir:
+            self.fs.require_parent(self.path)  # else the engine's error would name its temporary
         # The engine's temporary sibling (its handle recorded, its name derived from the path, so a retry
-        # after kill -9 unlocks and reuses it); published by commit().
-        self._writer = self.fs.open_writer(self.path, publish=False)
-        self._target = self._writer.path
+        # after kill -9 unlocks and reuses it); published by commit(), guarded against a takeover.
+        writer = self.fs.open_writer(self.path, publish=False)
+        assert isinstance(writer, AtomicWriter)  # new content at offset 0 always goes through one
+        self._writer = self._unpublished = writer
 
     def commit(self) -> None:
-        """Publish what was written: rename the temporary object onto the target (or write it, if small)."""
+        """Publish what was written: the writer's publish renames its temporary onto the target (or write
+        it, if small); a failed publish removes the temporary and keeps the object it would replace."""
         if self._pending_small is not None:
             data, self._pending_small = self._pending_small, None
             self.fs.ensure_parent(self.path)
             self._write_small(self.path, data)
-        elif self._target is not None:
-            target, self._target = self._target, None
-            self.fs.replace_data_object(target, self.path)
+        elif self._unpublished is not None:
+            writer, self._unpublished = self._unpublished, None
+            writer.publish()
         self.fs.invalidate_cache(self.path)
 
     def discard(self) -> None:
         """Drop what was written: abort the writer, whose failure cleanups (registered as it claimed its
         temporary object) remove that object, also once the writer is closed but not yet committed."""
         self._pending_small = None
-        writer, unpublished, self._target = self._writer, self._target is not None, None
+        writer, unpublished, self._unpublished = self._writer, self._unpublished is not None, None
         if writer is not None and (unpublished or not writer.closed):
             writer.abort()
 

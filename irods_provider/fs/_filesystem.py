@@ -38,18 +38,23 @@ from irods_provider.client import (
 )
 from irods_provider.client.transfer import (
     ChecksumScheme,
+    OverwritePolicy,
     ParallelWriter,
     TransferConfig,
+    TransferSubscriber,
+    download_object,
     open_reader,
     open_writer,
     pin_checksum_scheme,
 )
+from irods_provider.client.transfer._atomic import replace_object
 from irods_provider.exceptions import (
     IrodsAlreadyExistsError,
     IrodsCollectionNotEmptyError,
     IrodsNotACollectionError,
     IrodsNotADataObjectError,
     IrodsNotFoundError,
+    IrodsResponseError,
 )
 from irods_provider.fs._file import IrodsFile
 from irods_provider.fs._paths import PROTOCOL, conn_id_from_url, join, strip_protocol
@@ -62,6 +67,20 @@ Info = dict[str, Any]
 
 def _not_found(path: str) -> FileNotFoundError:
     return FileNotFoundError(errno.ENOENT, "no data object or collection at this path", path)
+
+
+class _CallbackProgress(TransferSubscriber):
+    """An fsspec ``callback`` as a transfer subscriber: the size once, then each amount of progress."""
+
+    def __init__(self, callback: Any) -> None:
+        self._callback = callback
+
+    def on_queued(self, *, path: str, size: int | None, **kwargs: Any) -> None:
+        if size is not None:
+            self._callback.set_size(size)
+
+    def on_progress(self, *, path: str, bytes_transferred: int, **kwargs: Any) -> None:
+        self._callback.relative_update(bytes_transferred)
 
 
 def _entry_info(entry: Entry) -> Info:
@@ -344,13 +363,31 @@ class IrodsFileSystem(AbstractFileSystem):  # type: ignore[misc]
 
     def server_checksum(self, path: str, *, force: bool = False) -> str:
         """The iRODS checksum of a data object, e.g. ``sha2:<base64 sha256>`` (stored, or computed now)."""
-        return self.session.data_objects.calculate_checksum(self._strip_protocol(path), force=force)
+        path = self._strip_protocol(path)
+        try:
+            return self.session.data_objects.calculate_checksum(path, force=force)
+        except _MISSING as error:
+            raise self._not_a_data_object(path, error, operation="checksum") from None
 
     def ukey(self, path: str) -> str:
-        """A key that changes when the content changes: path, size, mtime and the stored checksum."""
+        """A key that changes when the content changes: path, size, mtime and the server's checksum.
+
+        The mtime has one-second resolution, so a same-size rewrite within a second keeps it; the checksum
+        tells them apart. It costs a request per call, and on each new content the server reads the whole
+        object once to compute it (then keeps it until the content changes).
+        """
         info = self.info(path)
-        key = f"{info['name']}|{info['size']}|{info.get('mtime')}|{info.get('checksum', '')}"
+        checksum = self.server_checksum(info["name"]) if info["type"] == "file" else ""
+        key = f"{info['name']}|{info['size']}|{info.get('mtime')}|{checksum}"
         return hashlib.sha256(key.encode()).hexdigest()
+
+    def _not_a_data_object(self, path: str, error: Exception, *, operation: str) -> Exception:
+        """The error for a data-object operation that failed with ``error`` as if ``path`` were none: a
+        collection there (IsADirectoryError), nothing there (FileNotFoundError), else ``error`` itself."""
+        info = self.info(path)  # FileNotFoundError when there is nothing
+        if info["type"] == "directory":
+            return IrodsNotADataObjectError("a collection, not a data object", operation=operation, path=path)
+        return error
 
     def modified(self, path: str) -> dt.datetime:
         """Last modification time (UTC)."""
@@ -373,10 +410,39 @@ class IrodsFileSystem(AbstractFileSystem):  # type: ignore[misc]
 
     # changes -----------------------------------------------------------------------------------------------
     def mkdir(self, path: str, create_parents: bool = True, **kwargs: Any) -> None:
-        self.session.collections.create(self._strip_protocol(path), intermediates=create_parents)
+        self._create_collection(self._strip_protocol(path), intermediates=create_parents)
 
     def makedirs(self, path: str, exist_ok: bool = False) -> None:
-        self.session.collections.create(self._strip_protocol(path), intermediates=True, exist_ok=exist_ok)
+        self._create_collection(self._strip_protocol(path), intermediates=True, exist_ok=exist_ok)
+
+    def _create_collection(self, path: str, *, intermediates: bool, exist_ok: bool = False) -> None:
+        """Create ``path``; a data object where a parent collection should be is a NotADirectoryError
+        naming it (the server only says its input is invalid)."""
+        try:
+            self.session.collections.create(path, intermediates=intermediates, exist_ok=exist_ok)
+        except IrodsAlreadyExistsError:
+            raise
+        except IrodsResponseError as error:
+            parent = self._parent(path)
+            while parent and parent != "/" and not self.session.data_objects.exists(parent):
+                parent = self._parent(parent)
+            if not parent or parent == "/":
+                raise
+            raise IrodsNotACollectionError(
+                f"{parent} is a data object: no collection can be created below it",
+                http_status=error.http_status,
+                irods_code=error.irods_code,
+                operation="mkdir",
+                path=path,
+            ) from error
+
+    def require_parent(self, path: str) -> None:
+        """Raise IrodsNotFoundError naming the parent collection of ``path`` when it does not exist."""
+        parent = self._parent(path)
+        if parent and not self.session.collections.exists(parent):
+            raise IrodsNotFoundError(
+                f"collection {parent} does not exist (auto_mkdir is off)", operation="write", path=parent
+            )
 
     def ensure_parent(self, path: str) -> None:
         """Create the parent collection of ``path`` if missing (when ``auto_mkdir``)."""
@@ -392,17 +458,32 @@ class IrodsFileSystem(AbstractFileSystem):  # type: ignore[misc]
             self.session.collections.remove(path, no_trash=not self.use_trash)
         except IrodsCollectionNotEmptyError as error:
             raise OSError(errno.ENOTEMPTY, "collection not empty", path) from error
+        except _MISSING as error:
+            if self.info(path)["type"] == "file":  # FileNotFoundError when there is nothing
+                raise IrodsNotACollectionError(
+                    "a data object, not a collection", operation="rmdir", path=path
+                ) from error
+            raise
 
     def rm_file(self, path: str) -> None:
-        self.session.data_objects.remove(self._strip_protocol(path), no_trash=not self.use_trash)
+        """Remove one data object (a collection is an IsADirectoryError: use ``rmdir`` or ``rm``)."""
+        path = self._strip_protocol(path)
+        if self.info(path)["type"] == "directory":  # the server's answer for a collection is not relied on
+            raise IrodsNotADataObjectError("a collection, not a data object", operation="rm_file", path=path)
+        self.session.data_objects.remove(path, no_trash=not self.use_trash)
 
     def rm(self, path: Any, recursive: bool = False, maxdepth: int | None = None) -> None:
-        """Remove data objects and collections; a recursive collection removal is one request."""
-        if maxdepth is not None:
-            super().rm(path, recursive=recursive, maxdepth=maxdepth)
+        """Remove data objects and collections; a recursive collection removal is one request.
+
+        With ``maxdepth`` only entries down to that depth go, deepest first, each collection only once
+        empty (as fsspec's MemoryFileSystem does): deeper content left is an ENOTEMPTY OSError.
+        """
+        if maxdepth is None:
+            for p in sorted(self.expand_path(path, recursive=False), reverse=True):
+                self._rm_one(p, recursive=recursive)
             return
-        for p in sorted(self.expand_path(path, recursive=False), reverse=True):
-            self._rm_one(p, recursive=recursive)
+        for p in sorted(self.expand_path(path, recursive=recursive, maxdepth=maxdepth), reverse=True):
+            self._rm_one(p, recursive=False)
 
     def _rm_one(self, path: str, *, recursive: bool) -> None:
         """Stat first, then the call for that kind: the server's code for unlinking a collection as a data
@@ -424,16 +505,16 @@ class IrodsFileSystem(AbstractFileSystem):  # type: ignore[misc]
             self.session.data_objects.remove(path, no_trash=True)
 
     def replace_data_object(self, source: str, target: str) -> None:
-        """Rename ``source`` onto ``target``, replacing an existing data object there."""
-        try:
-            self.session.data_objects.rename(source, target)
-        except IrodsAlreadyExistsError:
-            self.session.data_objects.remove(target, no_trash=True)
-            self.session.data_objects.rename(source, target)
+        """Rename ``source`` onto ``target``, replacing an existing data object there; the old object is
+        moved aside first and put back if the rename fails (the engine's publish), never lost."""
+        replace_object(self.session, source, target, config=self.transfer_config)
 
     def cp_file(self, path1: str, path2: str, **kwargs: Any) -> None:
         """Server-side copy of one data object (a collection source creates the target collection)."""
         path1, path2 = self._strip_protocol(path1), self._strip_protocol(path2)
+        if path1 == path2:
+            self.info(path1)  # nothing to copy, but it must exist
+            return
         self.ensure_parent(path2)
         try:
             self.session.data_objects.copy(path1, path2, overwrite=True, dst_resource=self.resource)
@@ -445,7 +526,8 @@ class IrodsFileSystem(AbstractFileSystem):  # type: ignore[misc]
     def mv(
         self, path1: Any, path2: Any, recursive: bool = False, maxdepth: int | None = None, **kwargs: Any
     ) -> None:
-        """Server-side rename of one data object or collection (into ``path2`` if it is a collection)."""
+        """Server-side rename of one data object or collection (into ``path2`` if it is a collection or
+        ends with ``/``, created then if missing)."""
         if not isinstance(path1, str) or not isinstance(path2, str) or maxdepth is not None:
             super().mv(path1, path2, recursive=recursive, maxdepth=maxdepth, **kwargs)
             return
@@ -453,7 +535,7 @@ class IrodsFileSystem(AbstractFileSystem):  # type: ignore[misc]
         if source == target:
             return
         info = self.info(source)
-        if self.session.collections.exists(target):
+        if path2.endswith("/") or self.session.collections.exists(target):
             target = join(target, source.rsplit("/", 1)[-1])
         self.ensure_parent(target)
         if info["type"] == "directory":
@@ -498,7 +580,10 @@ class IrodsFileSystem(AbstractFileSystem):  # type: ignore[misc]
 
     def cat_file(self, path: str, start: int | None = None, end: int | None = None, **kwargs: Any) -> bytes:
         path = self._strip_protocol(path)
-        size = self.session.data_objects.stat(path).size
+        try:
+            size = self.session.data_objects.stat(path).size
+        except _MISSING as error:
+            raise self._not_a_data_object(path, error, operation="cat_file") from None
         begin = 0 if start is None else (max(size + start, 0) if start < 0 else min(start, size))
         stop = size if end is None else (max(size + end, 0) if end < 0 else min(end, size))
         return self.read_range(path, begin, stop)
@@ -517,7 +602,8 @@ class IrodsFileSystem(AbstractFileSystem):  # type: ignore[misc]
     def get_file(
         self, rpath: str, lpath: Any, callback: Any = None, outfile: Any = None, **kwargs: Any
     ) -> None:
-        """Download one data object with parallel ranged reads (a collection becomes a local directory)."""
+        """Download one data object with parallel ranged reads into a verified temporary renamed onto
+        ``lpath`` (a collection becomes a local directory)."""
         rpath = self._strip_protocol(rpath)
         if isfilelike(lpath) or outfile is not None:
             super().get_file(rpath, lpath, callback=callback, outfile=outfile, **kwargs)
@@ -526,15 +612,13 @@ class IrodsFileSystem(AbstractFileSystem):  # type: ignore[misc]
         if info["type"] == "directory":
             os.makedirs(lpath, exist_ok=True)
             return
-        os.makedirs(os.path.dirname(os.fspath(lpath)) or ".", exist_ok=True)
-        config = self.read_config
-        if callback is not None:
-            callback.set_size(info["size"])
-        with (
-            open_reader(self.session, rpath, config=config, size=info["size"]) as reader,
-            open(lpath, "wb") as out,
-        ):
-            while chunk := reader.read_chunk():
-                out.write(chunk)
-                if callback is not None:
-                    callback.relative_update(len(chunk))
+        # The engine's download: a local temporary sibling, verified against the server's checksum, then
+        # renamed onto ``lpath``, so a failure leaves the previous file there and nothing partial.
+        download_object(
+            self.session,
+            rpath,
+            os.fspath(lpath),
+            config=self._settings(),
+            overwrite=OverwritePolicy.OVERWRITE,
+            subscribers=() if callback is None else (_CallbackProgress(callback),),
+        )

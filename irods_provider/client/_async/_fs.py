@@ -148,7 +148,8 @@ class AsyncCollections:
         ``pattern`` (glob) or ``regex`` (``re.search``) filters on entry names; ``with_stat`` fills
         size, mtime and checksum of data objects from the same queries (no per-entry stat). Objects that
         are the transfer engine's in-flight temporaries are left out unless ``include_temporaries``.
-        ``read_ahead`` GenQuery pages are requested at once (see ``query.genquery``).
+        ``read_ahead`` GenQuery pages are requested at once (see ``query.genquery``). A missing path or
+        a data object has no entries, in every zone (ask ``exists`` when that difference matters).
         """
         validate_path(path, operation="collections.iterate")
         accept = _name_filter(pattern, regex)
@@ -172,10 +173,15 @@ class AsyncCollections:
     async def _confirm_empty(self, path: str, zone: str, kinds: Kinds) -> None:
         """A federated zone's catalog answered nothing: make sure the collection really is empty.
 
-        ``list`` fails with a typed error when the collection is missing or invisible; when it shows
-        entries of the wanted kind that GenQuery did not, the listing cannot be trusted and we say so.
+        A path that is no collection (missing, or a data object) has no entries, as the local zone's
+        GenQuery answers; when ``list`` shows entries of the wanted kind that GenQuery did not, the listing
+        cannot be trusted and we say so.
         """
-        for child in await self.list(path):
+        try:
+            children = await self.list(path)
+        except (IrodsNotACollectionError, IrodsNotFoundError):
+            return
+        for child in children:
             if kinds is Kinds.BOTH or (kinds is Kinds.COLLECTIONS) == await self.exists(child):
                 raise IrodsListingError(
                     f"GenQuery with zone hint {zone!r} saw no entries, but the collection holds {child!r}; "

@@ -7,6 +7,12 @@ it as it opens (see :mod:`._resume`), and its name is derived from the target al
 of leaving it locked and behind. Two writers of one target at once share that name: the later one takes it
 over and the earlier one fails (never publishes a mix). The temporary's removal is registered with the
 writer's coordinator as it is claimed: a failed close or publish, or :meth:`AtomicWriter.abort`, runs it.
+
+A publish deferred past the close (``publish=False``: a transaction, a verification first) is *guarded*:
+the later writer may have taken the shared name over in between, so the publish first checks that the
+temporary is still what this writer closed (no parallel-write handle recorded on it, the size and checksum
+of the bytes written) and otherwise fails with :class:`IrodsTemporaryTakenOverError`, leaving the target
+and the other writer's temporary alone. A takeover between that check and the rename is not detected.
 """
 
 from __future__ import annotations
@@ -14,12 +20,13 @@ from __future__ import annotations
 import contextlib
 from concurrent.futures import Executor
 
-from irods_provider.exceptions import IrodsError
+from irods_provider.exceptions import IrodsError, IrodsResponseError, IrodsTemporaryTakenOverError
 
 from . import _resume
 from ._api import SessionLike
 from ._config import OverwritePolicy, TransferConfig
 from ._coordinator import TransferCoordinator
+from ._copy import CopyResult, StreamHasher, hasher_for, server_checksum_matches
 from ._retry import ChunkRetrier
 from ._upload import _choose_temp, _publish
 from ._writer import ParallelWriter
@@ -35,7 +42,12 @@ def claim_temp(session: SessionLike, path: str) -> str:
 class AtomicWriter(ParallelWriter):
     """A :class:`ParallelWriter` on a temporary sibling of ``target``, renamed onto it (replacing an existing
     object) at :meth:`close`; ``publish=False`` leaves the rename to the caller (:meth:`publish`), e.g.
-    after verifying the checksum or at the end of a transaction. ``path`` is the temporary's name."""
+    after verifying the checksum or at the end of a transaction. ``path`` is the temporary's name.
+
+    ``guard`` (default: when the publish is deferred) hashes the bytes as they are written so that
+    :meth:`publish` can prove the temporary is still this writer's (see the module docstring); a caller
+    that verifies the temporary's checksum itself right before publishing passes ``guard=False``.
+    """
 
     def __init__(
         self,
@@ -47,10 +59,16 @@ class AtomicWriter(ParallelWriter):
         coordinator: TransferCoordinator | None = None,
         executor: Executor | None = None,
         publish: bool = True,
+        guard: bool | None = None,
     ) -> None:
         self.target = target
         self._session = session
         self._publish_on_close = publish
+        guarded = not publish if guard is None else guard
+        self._hasher: StreamHasher | None = None
+        if guarded:
+            self._hasher = hasher_for(config.checksum_scheme, session, target)
+        self._closed_as: CopyResult | None = None
         self._recording = _resume.RecordingSession(session)
         temp = claim_temp(session, target)
         super().__init__(
@@ -61,7 +79,14 @@ class AtomicWriter(ParallelWriter):
             coordinator=coordinator,
             executor=executor,
         )
-        self.coordinator.add_failure_cleanup(lambda _cause: self.discard())
+        self._withdraw_discard = self.coordinator.add_failure_cleanup(lambda _cause: self.discard())
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:
+        """Queue ``data`` (see :meth:`ParallelWriter.write`), hashed in order when guarded."""
+        written = super().write(data)
+        if self._hasher is not None:
+            self._hasher.update(memoryview(data))
+        return written
 
     def close(self) -> None:
         """Finish the temporary object, drop its handle records and (unless told not to) publish it."""
@@ -77,6 +102,8 @@ class AtomicWriter(ParallelWriter):
         except BaseException as exc:
             self.coordinator.run_failure_cleanups(exc)
             raise
+        if self._hasher is not None:
+            self._closed_as = self._hasher.result()
         if self._publish_on_close:
             self.publish()
 
@@ -88,7 +115,9 @@ class AtomicWriter(ParallelWriter):
 
     def publish(self) -> None:
         """Rename the finished temporary onto the target (an existing object there is replaced); a failure
-        puts a replaced object back and removes the temporary, success drops the cleanups."""
+        puts a replaced object back and removes the temporary, success drops the cleanups. A guarded writer
+        first proves the temporary is still its own (else :class:`IrodsTemporaryTakenOverError`, and the
+        temporary, now the other writer's, is left to it)."""
         cfg = self.config
         retry = ChunkRetrier(
             retries=cfg.retries,
@@ -97,13 +126,65 @@ class AtomicWriter(ParallelWriter):
             coordinator=self.coordinator,
         )
         try:
+            if self._closed_as is not None:
+                self._check_still_ours(self._closed_as)
             _publish(self._session, self.path, self.target, overwrite=OverwritePolicy.OVERWRITE, retry=retry)
+        except IrodsTemporaryTakenOverError as exc:
+            self._withdraw_discard()  # the temporary is the other writer's now
+            self.coordinator.run_failure_cleanups(exc)
+            raise
         except BaseException as exc:
             self.coordinator.run_failure_cleanups(exc)
             raise
         self.coordinator.succeed()
 
+    def _check_still_ours(self, closed_as: CopyResult) -> None:
+        """Raise :class:`IrodsTemporaryTakenOverError` unless the temporary holds no recorded handle and the
+        size and checksum of what this writer closed (the server computes the checksum afresh)."""
+        api = self._session.data_objects
+
+        def taken(changed: str) -> IrodsTemporaryTakenOverError:
+            return IrodsTemporaryTakenOverError(
+                f"another writer of {self.target} took over its temporary object {self.path} after this "
+                "writer closed it; nothing was published",
+                changed=changed,
+                operation="publish",
+                path=self.target,
+            )
+
+        if _resume.inspect(self._session, self.path).handles:
+            raise taken("a parallel-write handle is recorded on the temporary")
+        try:
+            size = api.stat(self.path).size
+            if size != closed_as.size:
+                raise taken(f"size {closed_as.size} -> {size}")
+            checksum = api.calculate_checksum(self.path, force=True)
+        except IrodsTemporaryTakenOverError:
+            raise
+        except IrodsResponseError as exc:  # the server answered: missing, locked, unreadable
+            raise taken(f"the temporary cannot be read back ({type(exc).__name__})") from exc
+        if server_checksum_matches(checksum, closed_as) is False:
+            raise taken(f"checksum -> {checksum}")
+
     def discard(self) -> None:
         """Remove the temporary object (if it was created): its failure cleanup."""
         with contextlib.suppress(IrodsError):
             self._session.data_objects.remove(self.path, no_trash=True)
+
+
+def replace_object(session: SessionLike, source: str, target: str, *, config: TransferConfig) -> None:
+    """Rename the data object ``source`` onto ``target``, replacing an object there without ever losing
+    it: the engine's publish moves it aside first and puts it back if the rename fails (then raised)."""
+    coordinator = TransferCoordinator(path=target)
+    retry = ChunkRetrier(
+        retries=config.retries,
+        base_seconds=config.backoff_base_seconds,
+        max_seconds=config.backoff_max_seconds,
+        coordinator=coordinator,
+    )
+    try:
+        _publish(session, source, target, overwrite=OverwritePolicy.OVERWRITE, retry=retry)
+    except BaseException as exc:
+        coordinator.run_failure_cleanups(exc)  # the moved-aside object goes back; ``source`` stays
+        raise
+    coordinator.succeed()

@@ -876,7 +876,10 @@ def parallel_upload(
     cfg = _effective_config(session, config, streams=streams, chunk_size=chunk_size)
     coordinator = TransferCoordinator(path=path, subscribers=subscribers, cancel_event=cancel_event)
     coordinator.queued(size)
-    writer = AtomicWriter(session, path, config=cfg, size=size, coordinator=coordinator, publish=False)
+    # Not guarded: the checksum verified right before the publish proves the temporary is this writer's.
+    writer = AtomicWriter(
+        session, path, config=cfg, size=size, coordinator=coordinator, publish=False, guard=False
+    )
     try:
         result = copy(
             fileobj,

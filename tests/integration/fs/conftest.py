@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import fsspec
 import pytest
@@ -35,3 +35,19 @@ def irods_fs(irods_emulator) -> Iterator[IrodsFileSystem]:
         yield fs
     finally:
         fs.close_session()
+
+
+@pytest.fixture
+def fs_factory() -> Iterator[Callable[..., IrodsFileSystem]]:
+    """``fs_factory(server, **options)``: more filesystems (another writer, other options), closed after."""
+    made: list[IrodsFileSystem] = []
+
+    def factory(server, **options) -> IrodsFileSystem:
+        made.append(make_fs(server, **options))
+        return made[-1]
+
+    try:
+        yield factory
+    finally:
+        for fs in made:
+            fs.close_session()
