@@ -106,3 +106,13 @@ def test_bad_inputs_change_nothing(irods, session, files) -> None:
         "truncated": False,
     }
     assert _objects(irods) == before
+
+
+def test_a_class_whose_range_spans_slash_deletes_within_one_segment(irods, session) -> None:
+    """``run[ -~]1`` (any printable character) names ``runX1``, never ``run/1`` in a sub-collection."""
+    session.collections.create(f"{BASE}/run", intermediates=True)
+    session.data_objects.write(f"{BASE}/run/1", b"inside a sub-collection")
+    session.data_objects.write(f"{BASE}/runX1", b"top level")
+    result = run(IrodsDeleteOperator(task_id="d", paths=f"{BASE}/**/run[ -~]1", glob=True, no_trash=True))
+    assert result["deleted"] == [f"{BASE}/runX1"]
+    assert session.data_objects.read(f"{BASE}/run/1") == b"inside a sub-collection"
