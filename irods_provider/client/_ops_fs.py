@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -338,6 +339,15 @@ def do_read(
     return dataclasses.replace(op, body=Body.BYTES, max_reply_bytes=count)
 
 
+# What h11 (and RFC 9110's field-value) accepts: visible ASCII, inner spaces, no space at either end.
+_HEADER_VALUE = re.compile(r"(?:[!-~](?:[ !-~]*[!-~])?)?")
+
+
+def _header_safe(value: str) -> bool:
+    """``value`` can travel as an HTTP header value unchanged (``report `` cannot: h11 refuses it)."""
+    return _HEADER_VALUE.fullmatch(value) is not None
+
+
 def do_write(
     path: str | None,
     data: bytes,
@@ -353,7 +363,8 @@ def do_write(
     header_form: bool = True,
     hold: Callable[[], None] | None = None,
 ) -> Operation[None]:
-    """POST data-objects write, header form (raw body), or multipart when a value is not ASCII.
+    """POST data-objects write, header form (raw body), or multipart when a value cannot be a header value
+    (not ASCII, or with a space at either end, as a name ``report `` has).
 
     ``header_form=False`` (servers before 0.6.0, per the version table) always sends multipart, and so does
     ``hold`` (called before the body's last bytes go out): the server streams a header-form body into the
@@ -375,7 +386,7 @@ def do_write(
         ticket=ticket,
     )
     name, idempotent = "data_objects.write", not append
-    if header_form and hold is None and all(value.isascii() for _, value in params):
+    if header_form and hold is None and all(_header_safe(value) for _, value in params):
         headers = (
             ("irods-api-request-op", "write"),
             *((f"irods-api-request-{key}", value) for key, value in params),
@@ -391,7 +402,8 @@ def do_write(
             idempotent=idempotent,
             decode=_none,
         )
-    # Header values must be ASCII: non-ASCII paths go as multipart (binary-safe, never urlencoded).
+    # Header values must be visible ASCII without edge spaces: other paths go as multipart (binary-safe,
+    # never urlencoded), which carries any value exactly.
     return Operation(
         name=name,
         method="POST",

@@ -93,6 +93,18 @@ def test_non_ascii_write_falls_back_to_multipart_with_binary_bytes():
     assert "/z/é".encode() in body
 
 
+@pytest.mark.parametrize("path", ["/z/report ", "/z/two  spaces  "])
+def test_write_of_a_path_ending_in_a_space_falls_back_to_multipart(path: str) -> None:
+    """A header value may not end in a space (RFC 9110 field-value, h11): such a path goes as a form."""
+    request = build(ops.do_write(path, b"\x00 "))
+    body = request.read()
+    assert request.headers["content-type"].startswith("multipart/form-data")
+    assert f'name="lpath"\r\n\r\n{path}\r\n'.encode() in body
+    assert b"\r\n\r\n\x00 \r\n" in body
+    # Inner spaces are fine in a header value: that write keeps the header form.
+    assert build(ops.do_write("/z/inner space", b"")).headers["irods-api-request-lpath"] == "/z/inner space"
+
+
 def test_parallel_write_with_handle():
     request = build(ops.do_write(None, b"abc", parallel_write_handle="H", stream_index=2, offset=0))
     assert request.headers["irods-api-request-parallel-write-handle"] == "H"
