@@ -20,6 +20,7 @@ from irods_provider.client._genquery import like_text
 from irods_provider.client._paths import normalize_path, path_zone
 from irods_provider.client._patterns import PathPattern, compile_pattern
 from irods_provider.exceptions import (
+    IrodsInvalidPathError,
     IrodsNotACollectionError,
     IrodsNotADataObjectError,
     IrodsNotFoundError,
@@ -116,7 +117,7 @@ def split_glob(pattern: str) -> tuple[str, list[str]]:
 
 def _absolute_pattern(pattern: str) -> PathPattern:
     if not pattern.startswith("/"):
-        raise IrodsUsageError(f"an absolute logical path is needed, got {pattern!r}")
+        raise IrodsInvalidPathError(f"an absolute logical path is needed, got {pattern!r}", path=pattern)
     return compile_pattern(pattern)
 
 
@@ -167,7 +168,7 @@ def path_matches(
         raise IrodsUsageError(f"glob must be True or False, got {glob!r}")
     if not glob:
         if not pattern.startswith("/"):
-            raise IrodsUsageError(f"an absolute logical path is needed, got {pattern!r}")
+            raise IrodsInvalidPathError(f"an absolute logical path is needed, got {pattern!r}", path=pattern)
         return _path_matches(PathPattern(pattern, pattern, (), None), kind=kind, newer_than=newer_than)
     return _path_matches(_absolute_pattern(pattern), kind=kind, newer_than=newer_than)
 
