@@ -303,9 +303,10 @@ class IrodsDeleteOperator(IrodsBaseOperator):
     A path is literal unless ``glob=True``: ``data[1].csv`` names exactly that object. With ``glob=True``
     each path is a pattern over data objects (``*``, ``?``, ``[..]`` within one segment, a ``**`` segment
     for any depth); the engine's in-flight temporaries never match; collections are deleted only when named
-    literally. Every pattern is expanded before anything is deleted. Returns ``{"deleted", "missing",
-    "deleted_count", "truncated"}``: ``deleted`` lists at most ``max_report_bytes`` of JSON (the count is
-    complete).
+    literally. Every pattern is expanded before anything is deleted; deeper paths go first, and with
+    ``recurse`` a path inside a collection also named goes with it (``deleted`` names the collection).
+    Returns ``{"deleted", "missing", "deleted_count", "truncated"}``: ``deleted`` lists at most
+    ``max_report_bytes`` of JSON (the count is complete).
 
     Example:
 
