@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from unittest import mock
 
 import pytest
-from airflow.sdk.exceptions import TaskDeferred
+from airflow.sdk.exceptions import AirflowSensorTimeout, AirflowSkipException, TaskDeferred
 
 from irods_provider.client import AVU
 from irods_provider.exceptions import IrodsAuthenticationError, IrodsUsageError
@@ -238,6 +238,41 @@ def test_check_fn_decides_in_poke_and_after_the_trigger_alike(inbox, session) ->
     assert sorted(m["path"] for m in result.xcom_value) == [f"{inbox}/a.csv", f"{inbox}/b.csv"]
     event = asyncio.run(first_event(deferred.value.trigger))
     assert len(deferred_sensor.execute_complete({}, event.payload)) == 2
+
+
+@pytest.mark.parametrize("soft_fail", [False, True])
+def test_a_declined_match_re_defers_for_the_rest_of_the_timeout_only(inbox, session, soft_fail) -> None:
+    """Re-deferring after check_fn declined keeps the first deadline; once it is spent the sensor times out
+    (AirflowSensorTimeout, or a skip with soft_fail), as poke mode does, instead of waiting for ever."""
+    session.data_objects.write(f"{inbox}/a.csv", b"1")
+    now = [1_000_000.0]
+    sensor = IrodsPathSensor(
+        task_id="d",
+        path=f"{inbox}/*.csv",
+        glob=True,
+        check_fn=_two_or_more,
+        deferrable=True,
+        timeout=600,
+        soft_fail=soft_fail,
+    )
+    with mock.patch.object(sensor, "_wall_clock", side_effect=lambda: now[0]):
+        with pytest.raises(TaskDeferred) as deferred:
+            sensor.execute({})
+        assert deferred.value.timeout == timedelta(seconds=600)
+        deadline = deferred.value.kwargs["deadline"]
+        assert deadline == 1_000_600.0
+        event = asyncio.run(first_event(deferred.value.trigger))
+        now[0] += 250
+        with pytest.raises(TaskDeferred) as again:
+            sensor.resume_execution("execute_complete", {**deferred.value.kwargs, "event": event.payload}, {})
+        assert again.value.timeout == timedelta(seconds=350)
+        assert again.value.kwargs == {"deadline": deadline}
+        now[0] += 350
+        spent = AirflowSkipException if soft_fail else AirflowSensorTimeout
+        with pytest.raises(spent) as timed_out:
+            sensor.resume_execution("execute_complete", {**again.value.kwargs, "event": event.payload}, {})
+        reason = timed_out.value.__cause__ if soft_fail else timed_out.value  # Airflow wraps the skip
+        assert "timeout of 600.0 s is spent" in str(reason)
 
 
 def test_stable_sensor_refuses_reschedule_mode() -> None:
