@@ -10,8 +10,9 @@ import pytest
 from airflow.sdk.exceptions import AirflowSensorTimeout, AirflowSkipException, TaskDeferred
 
 from irods_provider.client import AVU
-from irods_provider.exceptions import IrodsAuthenticationError, IrodsUsageError
+from irods_provider.exceptions import IrodsAuthenticationError, IrodsConfigurationError, IrodsUsageError
 from irods_provider.sensors.irods import IrodsCollectionStableSensor, IrodsMetadataSensor, IrodsPathSensor
+from irods_provider.triggers._events import CheckEvent
 from irods_provider.triggers.irods import (
     IrodsCollectionStableTrigger,
     IrodsMetadataTrigger,
@@ -213,6 +214,19 @@ def test_trigger_error_event_is_typed_and_reraised(irods, monkeypatch) -> None:
     assert info.value.http_status == 401
     with pytest.raises(IrodsAuthenticationError):
         poke(sensor)  # the poke path raises the same class
+
+
+def test_an_undefined_connection_is_a_typed_error_event(irods, monkeypatch) -> None:
+    """The polling trigger reports a failed connection lookup as any session it cannot open: an error event
+    with IrodsConfigurationError naming the connection, re-raised by the sensor."""
+    monkeypatch.delenv("AIRFLOW_CONN_IRODS_NOWHERE", raising=False)
+    event = asyncio.run(first_event(IrodsPathTrigger(path=HOME, irods_conn_id="irods_nowhere")))
+    outcome = CheckEvent.from_payload(event.payload)
+    assert (outcome.status, outcome.error_class) == ("error", "IrodsConfigurationError")
+    assert outcome.message == "the Airflow connection 'irods_nowhere' is not defined"
+    sensor = IrodsPathSensor(task_id="s", path=HOME, irods_conn_id="irods_nowhere", deferrable=True)
+    with pytest.raises(IrodsConfigurationError, match="'irods_nowhere' is not defined"):
+        sensor.execute_complete({}, event.payload)
 
 
 def _two_or_more(matches: list[dict]) -> bool:
