@@ -123,6 +123,7 @@ def _post(
     idempotent: bool,
     decode: Any = _none,
     fields: tuple[tuple[str, str], ...] = (),
+    destination: str | None = None,
 ) -> Operation[Any]:
     return Operation(
         name=name,
@@ -130,6 +131,7 @@ def _post(
         endpoint=endpoint,
         fields=(("op", op), *fields),
         path=path,
+        destination=destination,
         idempotent=idempotent,
         decode=decode,
     )
@@ -218,7 +220,9 @@ def coll_rename(old: str, new: str) -> Operation[None]:
     validate_path(old, operation="collections.rename")
     validate_path(new, operation="collections.rename")
     fields = (("old-lpath", old), ("new-lpath", new))
-    return _post("collections.rename", "collections", "rename", old, idempotent=False, fields=fields)
+    return _post(
+        "collections.rename", "collections", "rename", old, idempotent=False, fields=fields, destination=new
+    )
 
 
 def coll_touch(
@@ -485,7 +489,9 @@ def do_rename(old: str, new: str) -> Operation[None]:
     validate_path(old, operation="data_objects.rename")
     validate_path(new, operation="data_objects.rename")
     fields = (("old-lpath", old), ("new-lpath", new))
-    return _post("data_objects.rename", "data-objects", "rename", old, idempotent=False, fields=fields)
+    return _post(
+        "data_objects.rename", "data-objects", "rename", old, idempotent=False, fields=fields, destination=new
+    )
 
 
 def do_copy(
@@ -504,7 +510,9 @@ def do_copy(
         ("dst-lpath", dst),
         *_fields(src_resource=src_resource, dst_resource=dst_resource, overwrite=overwrite or None),
     )
-    return _post("data_objects.copy", "data-objects", "copy", src, idempotent=overwrite, fields=fields)
+    return _post(
+        "data_objects.copy", "data-objects", "copy", src, idempotent=overwrite, fields=fields, destination=dst
+    )
 
 
 def do_touch(

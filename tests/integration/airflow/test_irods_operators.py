@@ -266,8 +266,9 @@ def test_copy_and_move(tree, session) -> None:
     )
     assert copied == {"source": f"{tree}/b.txt", "destination": f"{tree}/b2.txt"}
     assert session.data_objects.read(f"{tree}/b2.txt") == b"hello"
-    with pytest.raises(IrodsAlreadyExistsError):
+    with pytest.raises(IrodsAlreadyExistsError) as exists:
         run(IrodsCopyOperator(task_id="c", source_path=f"{tree}/a.csv", destination_path=f"{tree}/b2.txt"))
+    assert exists.value.path == f"{tree}/b2.txt"  # the destination that exists, not the source
     run(
         IrodsCopyOperator(
             task_id="c", source_path=f"{tree}/a.csv", destination_path=f"{tree}/b2.txt", overwrite=True
