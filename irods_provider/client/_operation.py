@@ -11,6 +11,7 @@ from typing import Any, Generic, TypeVar
 import httpx2
 
 from irods_provider.client._errors import error_for_data, irods_status, json_object, not_irods_json
+from irods_provider.exceptions import IrodsAlreadyExistsError
 
 __all__ = ["Body", "HeldBody", "Operation", "Reply", "decode_reply", "endpoint_url", "request_arguments"]
 
@@ -52,6 +53,8 @@ class Operation(Generic[T]):
     decode: Callable[[Any], T]
     fields: tuple[tuple[str, str | bytes], ...] = ()
     path: str | None = None
+    destination: str | None = None
+    """A copy's or rename's target: the path an "already exists" error names (others name ``path``)."""
     idempotent: bool = True
     headers: tuple[tuple[str, str], ...] = field(default=(), repr=False)  # may hold Basic credentials
     content: bytes | None = field(default=None, repr=False)  # up to the server's body limit
@@ -125,6 +128,8 @@ def decode_reply(op: Operation[T], reply: Reply) -> T:
         return op.decode(data)
     error = error_for_data(status=reply.status, data=data, operation=op.name, path=op.path)
     if error is not None:
+        if op.destination is not None and isinstance(error, IrodsAlreadyExistsError):
+            error.path = op.destination
         raise error
     if data is None:
         raise not_irods_json(reply.content, operation=op.name, path=op.path)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -122,6 +123,7 @@ def _post(
     idempotent: bool,
     decode: Any = _none,
     fields: tuple[tuple[str, str], ...] = (),
+    destination: str | None = None,
 ) -> Operation[Any]:
     return Operation(
         name=name,
@@ -129,6 +131,7 @@ def _post(
         endpoint=endpoint,
         fields=(("op", op), *fields),
         path=path,
+        destination=destination,
         idempotent=idempotent,
         decode=decode,
     )
@@ -217,7 +220,9 @@ def coll_rename(old: str, new: str) -> Operation[None]:
     validate_path(old, operation="collections.rename")
     validate_path(new, operation="collections.rename")
     fields = (("old-lpath", old), ("new-lpath", new))
-    return _post("collections.rename", "collections", "rename", old, idempotent=False, fields=fields)
+    return _post(
+        "collections.rename", "collections", "rename", old, idempotent=False, fields=fields, destination=new
+    )
 
 
 def coll_touch(
@@ -338,6 +343,15 @@ def do_read(
     return dataclasses.replace(op, body=Body.BYTES, max_reply_bytes=count)
 
 
+# What h11 (and RFC 9110's field-value) accepts: visible ASCII, inner spaces, no space at either end.
+_HEADER_VALUE = re.compile(r"(?:[!-~](?:[ !-~]*[!-~])?)?")
+
+
+def _header_safe(value: str) -> bool:
+    """``value`` can travel as an HTTP header value unchanged (``report `` cannot: h11 refuses it)."""
+    return _HEADER_VALUE.fullmatch(value) is not None
+
+
 def do_write(
     path: str | None,
     data: bytes,
@@ -353,7 +367,8 @@ def do_write(
     header_form: bool = True,
     hold: Callable[[], None] | None = None,
 ) -> Operation[None]:
-    """POST data-objects write, header form (raw body), or multipart when a value is not ASCII.
+    """POST data-objects write, header form (raw body), or multipart when a value cannot be a header value
+    (not ASCII, or with a space at either end, as a name ``report `` has).
 
     ``header_form=False`` (servers before 0.6.0, per the version table) always sends multipart, and so does
     ``hold`` (called before the body's last bytes go out): the server streams a header-form body into the
@@ -375,7 +390,7 @@ def do_write(
         ticket=ticket,
     )
     name, idempotent = "data_objects.write", not append
-    if header_form and hold is None and all(value.isascii() for _, value in params):
+    if header_form and hold is None and all(_header_safe(value) for _, value in params):
         headers = (
             ("irods-api-request-op", "write"),
             *((f"irods-api-request-{key}", value) for key, value in params),
@@ -391,7 +406,8 @@ def do_write(
             idempotent=idempotent,
             decode=_none,
         )
-    # Header values must be ASCII: non-ASCII paths go as multipart (binary-safe, never urlencoded).
+    # Header values must be visible ASCII without edge spaces: other paths go as multipart (binary-safe,
+    # never urlencoded), which carries any value exactly.
     return Operation(
         name=name,
         method="POST",
@@ -473,7 +489,9 @@ def do_rename(old: str, new: str) -> Operation[None]:
     validate_path(old, operation="data_objects.rename")
     validate_path(new, operation="data_objects.rename")
     fields = (("old-lpath", old), ("new-lpath", new))
-    return _post("data_objects.rename", "data-objects", "rename", old, idempotent=False, fields=fields)
+    return _post(
+        "data_objects.rename", "data-objects", "rename", old, idempotent=False, fields=fields, destination=new
+    )
 
 
 def do_copy(
@@ -492,7 +510,9 @@ def do_copy(
         ("dst-lpath", dst),
         *_fields(src_resource=src_resource, dst_resource=dst_resource, overwrite=overwrite or None),
     )
-    return _post("data_objects.copy", "data-objects", "copy", src, idempotent=overwrite, fields=fields)
+    return _post(
+        "data_objects.copy", "data-objects", "copy", src, idempotent=overwrite, fields=fields, destination=dst
+    )
 
 
 def do_touch(

@@ -74,7 +74,10 @@ def _class_regex(body: str) -> str:
             i += 1
     if not items:
         return "[^/]" if negate else "(?!)"
-    return f"[{'^/' if negate else ''}{''.join(items)}]"
+    if negate:
+        return f"[^/{''.join(items)}]"
+    # A range such as ``[ -~]`` spans ``/``: the lookahead keeps it inside one segment, as glob does.
+    return f"(?!/)[{''.join(items)}]"
 
 
 def _tokens(segment: str) -> list[_Token]:

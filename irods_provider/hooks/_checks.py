@@ -20,6 +20,7 @@ from irods_provider.client._genquery import like_text
 from irods_provider.client._paths import normalize_path, path_zone
 from irods_provider.client._patterns import PathPattern, compile_pattern
 from irods_provider.exceptions import (
+    IrodsInvalidPathError,
     IrodsNotACollectionError,
     IrodsNotADataObjectError,
     IrodsNotFoundError,
@@ -42,6 +43,7 @@ __all__ = [
     "run_sync",
     "signature_query",
     "split_glob",
+    "stat_collection",
     "stat_path",
     "timestamp_fields",
 ]
@@ -116,7 +118,7 @@ def split_glob(pattern: str) -> tuple[str, list[str]]:
 
 def _absolute_pattern(pattern: str) -> PathPattern:
     if not pattern.startswith("/"):
-        raise IrodsUsageError(f"an absolute logical path is needed, got {pattern!r}")
+        raise IrodsInvalidPathError(f"an absolute logical path is needed, got {pattern!r}", path=pattern)
     return compile_pattern(pattern)
 
 
@@ -167,7 +169,7 @@ def path_matches(
         raise IrodsUsageError(f"glob must be True or False, got {glob!r}")
     if not glob:
         if not pattern.startswith("/"):
-            raise IrodsUsageError(f"an absolute logical path is needed, got {pattern!r}")
+            raise IrodsInvalidPathError(f"an absolute logical path is needed, got {pattern!r}", path=pattern)
         return _path_matches(PathPattern(pattern, pattern, (), None), kind=kind, newer_than=newer_than)
     return _path_matches(_absolute_pattern(pattern), kind=kind, newer_than=newer_than)
 
@@ -273,12 +275,32 @@ class CollectionState:
         return {"objects": self.objects, "bytes": self.bytes}
 
 
+def stat_collection(path: str) -> Check[None]:
+    """Stat the collection ``path``; nothing there raises IrodsNotFoundError (the server answers
+    NOT_A_COLLECTION alike for a missing path and a data object: one more stat tells them apart)."""
+    try:
+        yield Call("collections", "stat", (path,))
+    except IrodsNotACollectionError as error:
+        try:
+            yield Call("data_objects", "stat", (path,))
+        except MISSING:
+            raise IrodsNotFoundError(
+                "no collection or data object at this path",
+                http_status=error.http_status,
+                irods_code=error.irods_code,
+                operation=error.operation,
+                path=path,
+                server_message=error.server_message,
+            ) from error
+        raise error from None
+
+
 def collection_state(path: str, *, stat: bool = True) -> Check[CollectionState]:
     """Count the data objects under ``path`` (one exact listing, each object once whatever its replicas)
     and sum their sizes; the collection must exist (``stat=False`` when the caller checked it already)."""
     path = normalize_path(path)
     if stat:
-        yield Call("collections", "stat", (path,))  # a missing collection raises instead of looking empty
+        yield from stat_collection(path)  # a missing collection raises instead of looking empty
     entries = yield Call(
         "collections", "iterate", (path,), {"recursive": True, "kinds": Kinds.DATA_OBJECTS, "with_stat": True}
     )
@@ -379,12 +401,12 @@ def collection_stability(path: str, tracker: StabilityTracker, now: float) -> Ch
     path = normalize_path(path)
     first = tracker.last_signature is None
     if first:
-        yield Call("collections", "stat", (path,))
+        yield from stat_collection(path)
     zone = yield Call("query", "zone_for", (path,))
     rows = yield Call("query", "genquery", (signature_query(path),), {"zone": zone})
     signature = CollectionSignature.from_rows(rows)
     if signature.replicas == 0 and not first:
-        yield Call("collections", "stat", (path,))
+        yield from stat_collection(path)
     if not tracker.allow_delete and (first or tracker.shrank(signature)):
         tracker.check_deletions((yield from collection_state(path, stat=False)))
     if not tracker.observe(signature, now):

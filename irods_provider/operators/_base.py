@@ -34,13 +34,15 @@ __all__ = [
 
 def check_path(name: str, value: Any) -> str:
     """A rendered logical path: an absolute string without NUL bytes, normalised by the one path rule
-    (:func:`~irods_provider.client._paths.normalize_path`: ``//`` collapse, trailing ``/`` dropped)."""
-    if not isinstance(value, str) or not value.strip():
-        raise IrodsInvalidPathError(f"{name} must be an absolute iRODS path, got {value!r}")
-    path = value.strip()
-    if not path.startswith("/") or "\x00" in path:
-        raise IrodsInvalidPathError(f"{name} must be an absolute iRODS path, got {value!r}")
-    return normalize_path(path)
+    (:func:`~irods_provider.client._paths.normalize_path`: ``//`` collapse, trailing ``/`` dropped).
+
+    Whitespace is kept as given, as sensors, triggers and the client keep it: an iRODS name may end in a
+    space, so ``/z/report `` is not ``/z/report``; a leading space makes the path relative, hence refused.
+    """
+    if not isinstance(value, str) or not value.startswith("/") or "\x00" in value:
+        path = value if isinstance(value, str) else None
+        raise IrodsInvalidPathError(f"{name} must be an absolute iRODS path, got {value!r}", path=path)
+    return normalize_path(value)
 
 
 def check_paths(name: str, value: Any) -> list[str]:

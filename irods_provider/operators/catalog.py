@@ -510,6 +510,8 @@ class IrodsSetPermissionsOperator(IrodsBaseOperator):
         kind = path_kind(session, path)
         if kind is None:
             raise IrodsNotFoundError(f"{path} does not exist", path=path)
+        if self.inheritance is not None and kind != "collection":  # refused before any ACL changes
+            raise IrodsUsageError(f"inheritance applies to collections; {path} is a data object", path=path)
         entries = [(path, kind)]
         if kind == "collection" and self.recursive:
             entries += [(e.path, e.kind.value) for e in session.collections.walk(path)]
@@ -518,8 +520,6 @@ class IrodsSetPermissionsOperator(IrodsBaseOperator):
             for entity, permission in acl.items():
                 api.set_permission(entry, entity, permission, admin=bool(self.admin))
         if self.inheritance is not None:
-            if kind != "collection":
-                raise IrodsUsageError(f"inheritance applies to collections; {path} is a data object")
             session.collections.set_inheritance(path, bool(self.inheritance), admin=bool(self.admin))
         self.log.info("Set %d permission(s) on %d entr(ies) under %s", len(acl), len(entries), path)
         return {"path": path, "permissions": acl, "objects": len(entries), "inheritance": self.inheritance}

@@ -303,9 +303,10 @@ class IrodsDeleteOperator(IrodsBaseOperator):
     A path is literal unless ``glob=True``: ``data[1].csv`` names exactly that object. With ``glob=True``
     each path is a pattern over data objects (``*``, ``?``, ``[..]`` within one segment, a ``**`` segment
     for any depth); the engine's in-flight temporaries never match; collections are deleted only when named
-    literally. Every pattern is expanded before anything is deleted. Returns ``{"deleted", "missing",
-    "deleted_count", "truncated"}``: ``deleted`` lists at most ``max_report_bytes`` of JSON (the count is
-    complete).
+    literally. Every pattern is expanded before anything is deleted; deeper paths go first, and with
+    ``recurse`` a path inside a collection also named goes with it (``deleted`` names the collection).
+    Returns ``{"deleted", "missing", "deleted_count", "truncated"}``: ``deleted`` lists at most
+    ``max_report_bytes`` of JSON (the count is complete).
 
     Example:
 
@@ -373,7 +374,8 @@ class IrodsDeleteOperator(IrodsBaseOperator):
                 missing.append(path)
             targets += [t for t in found if t not in seen]
             seen.update(found)
-        for path, kind in targets:
+        targets = _outermost(targets) if self.recurse else targets
+        for path, kind in _children_first(targets):
             if kind == "collection":
                 session.collections.remove(path, recurse=bool(self.recurse), no_trash=bool(self.no_trash))
             else:
@@ -398,6 +400,17 @@ class IrodsDeleteOperator(IrodsBaseOperator):
             entries=entries,
             log=self.log,
         )
+
+
+def _outermost(targets: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """``targets`` without those inside a collection target: its recursive removal takes them already."""
+    collections = [path.rstrip("/") + "/" for path, kind in targets if kind == "collection"]
+    return [t for t in targets if not any(t[0].startswith(c) for c in collections)]
+
+
+def _children_first(targets: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Deepest paths first, so a collection named with its contents is empty when its turn comes."""
+    return sorted(targets, key=lambda target: -target[0].count("/"))
 
 
 def _literal(session: IrodsSession, path: str) -> list[tuple[str, str]]:

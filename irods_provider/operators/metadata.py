@@ -127,8 +127,9 @@ class IrodsRemoveMetadataOperator(IrodsBaseOperator):
 
     :param path: the collection or data object.
     :param attribute: remove the AVUs with this attribute.
-    :param value: only those with this value (with ``attribute``).
-    :param units: only those with these units (with ``attribute``).
+    :param value: only those with this value (with ``attribute``); ``""`` matches nothing, as iRODS values are
+        never empty (a template that rendered empty must not widen the removal to the whole attribute).
+    :param units: only those with these units (with ``attribute``); ``""`` means exactly no units.
     :param metadata: remove exactly these AVUs (same forms as :class:`IrodsPutMetadataOperator`).
     :param remove_all: remove every AVU of the path.
     """
@@ -158,7 +159,7 @@ class IrodsRemoveMetadataOperator(IrodsBaseOperator):
         chosen = [bool(self.attribute), self.metadata is not None, bool(self.remove_all)]
         if sum(chosen) != 1:
             raise IrodsUsageError("give exactly one of attribute, metadata or remove_all=True")
-        if (self.value or self.units) and not self.attribute:
+        if (self.value is not None or self.units is not None) and not self.attribute:
             raise IrodsUsageError("value and units narrow an attribute: give attribute too")
         if self.metadata is not None:
             wanted = set(parse_avus(self.metadata))
@@ -166,7 +167,7 @@ class IrodsRemoveMetadataOperator(IrodsBaseOperator):
         if self.attribute:
             return lambda a: (
                 a.attribute == self.attribute
-                and (not self.value or a.value == self.value)
+                and (self.value is None or a.value == self.value)
                 and (self.units is None or (a.units or "") == self.units)
             )
         return lambda a: True

@@ -104,14 +104,16 @@ class _ReplicaOperatorBase(IrodsBaseOperator):
         return {entry.path: entry.replicas for entry in entries}
 
     @staticmethod
-    def require_resource(session: IrodsSession, resource: str, *, operation: str) -> None:
-        """Raise IrodsNotFoundError (SYS_RESC_DOES_NOT_EXIST) unless the catalog knows ``resource``."""
+    def require_resource(session: IrodsSession, resource: str, *, operation: str, path: str) -> None:
+        """Raise IrodsNotFoundError (SYS_RESC_DOES_NOT_EXIST, naming ``path``, the operation's target) unless
+        the catalog knows ``resource``. No HTTP status: the catalog query answered, no request was refused."""
         query = f"select RESC_NAME where {genquery_condition('RESC_NAME', resource)}"
         if not any(True for _ in session.query.genquery(query)):
             raise IrodsNotFoundError(
                 f"resource {resource!r} does not exist (no RESC_NAME row in the catalog)",
                 irods_code=error_code("SYS_RESC_DOES_NOT_EXIST"),
                 operation=operation,
+                path=path,
             )
 
 
@@ -173,7 +175,7 @@ class IrodsReplicateOperator(_ReplicaOperatorBase):
         number = _replica_number("source_replica_number", self.source_replica_number)
         if source is not None and number is not None:
             raise IrodsUsageError("give source_resource or source_replica_number, not both")
-        self.require_resource(session, resource, operation="data_objects.replicate")
+        self.require_resource(session, resource, operation="data_objects.replicate", path=path)
         result = ReplicateResult(path=path, resource=resource, replicated=[], already_good=[])
         for obj, replicas in sorted(self.objects(session, path).items()):
             on_target = [r for r in replicas if r.root == resource]
@@ -248,7 +250,7 @@ class IrodsTrimOperator(_ReplicaOperatorBase):
         path = check_path("path", self.path)
         resource, number = self._selector()
         if resource is not None:
-            self.require_resource(session, resource, operation="data_objects.trim")
+            self.require_resource(session, resource, operation="data_objects.trim", path=path)
         objects = self.objects(session, path)
         plan: dict[str, list[Replica]] = {}
         untouched: list[str] = []

@@ -120,24 +120,47 @@ class _IrodsBaseSensor(IrodsTemplatingMixin, BaseSensorOperator):
                 return super().execute(context)
             finally:
                 self.hook.close()
+        deadline = self._wall_clock() + float(self.timeout)
         try:
             first = self.poke(context)
         finally:
             self.hook.close()
         if first.is_done:
             return first.xcom_value
-        self._defer()
+        self._defer(deadline)
         return None
 
-    def _defer(self) -> None:
+    def _wall_clock(self) -> float:
+        """Epoch seconds: a deadline must mean the same on the worker that defers and the one that resumes."""
+        return time.time()
+
+    def _defer(self, deadline: float) -> None:
+        """Defer until ``deadline`` (epoch seconds, carried to ``execute_complete``), or time out now.
+
+        The deadline is set once, when the sensor starts, so re-deferring after ``check_fn`` declined
+        waits only for the rest of ``timeout``, and a spent one fails as poke mode does.
+        """
+        from airflow.sdk.exceptions import AirflowSensorTimeout, AirflowSkipException
+
+        remaining = deadline - self._wall_clock()
+        if remaining <= 0:
+            message = f"Sensor has timed out: its timeout of {self.timeout} s is spent."
+            raise AirflowSkipException(message) if self.soft_fail else AirflowSensorTimeout(message)
         self.defer(
             trigger=self._trigger(),
             method_name="execute_complete",
-            timeout=timedelta(seconds=float(self.timeout)),
+            kwargs={"deadline": deadline},
+            timeout=timedelta(seconds=remaining),
         )
 
-    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
-        """Resume after the trigger fired: return the matches, or raise the typed error it reported."""
+    def execute_complete(
+        self, context: Context, event: dict[str, Any] | None = None, deadline: float | None = None
+    ) -> Any:
+        """Resume after the trigger fired: return the matches, or raise the typed error it reported.
+
+        ``deadline`` is the one ``execute`` set (absent for a task deferred by an older release: then the
+        whole ``timeout`` again).
+        """
         if event is None:
             raise IrodsUsageError("the trigger fired without an event")
         outcome = CheckEvent.from_payload(event)
@@ -146,7 +169,7 @@ class _IrodsBaseSensor(IrodsTemplatingMixin, BaseSensorOperator):
         self.log.info("Trigger reported %d match(es)", len(outcome.matches))
         if not self._accept(outcome.matches):
             self.log.info("check_fn declined the matches; waiting again")
-            self._defer()
+            self._defer(self._wall_clock() + float(self.timeout) if deadline is None else float(deadline))
         return outcome.matches
 
 

@@ -43,10 +43,13 @@ def safe_join(root: str, relative: str) -> str:
 
 
 def as_list(name: str, value: Any) -> list[str]:
-    """One path or a non-empty list of paths, as rendered from a template (the string of a list included)."""
+    """One path or a non-empty list of paths, as rendered from a template (the string of a list included).
+
+    Paths are kept as given (a name may end in a space), as every path argument of the Airflow layer is.
+    """
     value = literal_list(name, value)
     if isinstance(value, str) and value.strip():
-        return [value.strip()]
+        return [value]
     if isinstance(value, list | tuple) and value and all(isinstance(v, str) and v.strip() for v in value):
-        return [v.strip() for v in value]
+        return list(value)
     raise IrodsUsageError(f"{name} must be a path, a pattern or a non-empty list of them, got {value!r}")

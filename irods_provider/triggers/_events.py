@@ -15,8 +15,9 @@ __all__ = ["CheckEvent"]
 class CheckEvent:
     """Outcome of a wait: ``success`` with the matches (and the last observed state), or ``error``.
 
-    An error carries the exception's class name, its iRODS code and HTTP status, the path and the message,
-    so the worker can re-raise the same typed error in ``execute_complete``.
+    An error carries the exception's class name, its iRODS code and HTTP status, the operation, the path, the
+    message and the server's own message, so the worker can re-raise the same typed error in
+    ``execute_complete``.
     """
 
     status: Literal["success", "error"]
@@ -27,6 +28,8 @@ class CheckEvent:
     http_status: int | None = None
     path: str | None = None
     message: str | None = None
+    operation: str | None = None
+    server_message: str | None = None
 
     @classmethod
     def success(cls, matches: list[dict[str, Any]], state: dict[str, Any] | None = None) -> CheckEvent:
@@ -44,6 +47,8 @@ class CheckEvent:
             http_status=response.http_status if response else None,
             path=error.path if isinstance(error, IrodsError) else None,
             message=error.message if isinstance(error, IrodsError) else str(error),
+            operation=error.operation if isinstance(error, IrodsError) else None,
+            server_message=response.server_message if response else None,
         )
 
     def to_payload(self) -> dict[str, Any]:
@@ -59,11 +64,18 @@ class CheckEvent:
         """The typed error this event reports (IrodsError when the class is not one of ours)."""
         cls = getattr(exceptions, self.error_class or "", None)
         message = self.message or "the trigger failed"
+        where = {"operation": self.operation, "path": self.path}
         if not (isinstance(cls, type) and issubclass(cls, IrodsError)):
-            return IrodsError(f"{self.error_class}: {message}", path=self.path)
+            return IrodsError(f"{self.error_class}: {message}", **where)
         if issubclass(cls, IrodsResponseError):
-            return cls(message, http_status=self.http_status, irods_code=self.irods_code, path=self.path)
+            return cls(
+                message,
+                http_status=self.http_status,
+                irods_code=self.irods_code,
+                server_message=self.server_message,
+                **where,
+            )
         try:
-            return cls(message, path=self.path)
+            return cls(message, **where)
         except TypeError:
-            return IrodsError(f"{self.error_class}: {message}", path=self.path)
+            return IrodsError(f"{self.error_class}: {message}", **where)

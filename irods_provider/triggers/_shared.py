@@ -53,10 +53,25 @@ def shared_session_count() -> int:
 
 
 async def open_session(conn_id: str) -> AsyncIrodsSession:
-    """Open a session for ``conn_id`` through :class:`IrodsHook` and log in now, so failures surface here."""
+    """Open a session for ``conn_id`` through :class:`IrodsHook` and log in now, so failures surface here.
+
+    A connection Airflow cannot look up raises :class:`~irods_provider.exceptions.IrodsConfigurationError`
+    naming ``conn_id``, as any session that cannot be opened does (a trigger's error event, or a watcher's
+    retry at the next poll; never a foreign exception that ends the trigger).
+    """
+    from airflow.sdk.exceptions import AirflowException, AirflowNotFoundException
+
+    from irods_provider.exceptions import IrodsConfigurationError
     from irods_provider.hooks.irods import IrodsHook
 
-    session = await IrodsHook(conn_id).get_async_conn()
+    try:
+        session = await IrodsHook(conn_id).get_async_conn()
+    except AirflowNotFoundException:
+        raise IrodsConfigurationError(f"the Airflow connection {conn_id!r} is not defined") from None
+    except AirflowException as error:  # its text may quote the connection: name the class only
+        raise IrodsConfigurationError(
+            f"the Airflow connection {conn_id!r} could not be read ({type(error).__name__})"
+        ) from None
     try:
         if session.auth is not None:
             await session.auth.aget_token()

@@ -128,6 +128,17 @@ def test_star_and_classes_never_cross_a_slash() -> None:
     assert not compile_pattern("/z/a?b").matches_path("/z/a/b")
 
 
+@pytest.mark.parametrize("klass", ["[ -~]", "[+-0]", "[.-9]", "[*-z]", "[!a]"])
+def test_a_range_spanning_slash_stays_in_its_segment(klass: str) -> None:
+    """Ranges that contain ``/`` by code point (``[ -~]``: any printable) still match within one segment."""
+    compiled = compile_pattern(f"/z/run{klass}1")
+    assert not compiled.matches_path("/z/run/1")
+    assert compiled.matches_path("/z/run01") is fnmatch.fnmatchcase("run01", f"run{klass}1") is True
+    assert not compile_pattern(f"/z/**/run{klass}1").matches_path("/z/g/run/1")
+    assert not compile_filter(f"run{klass}1")("g/run/1")
+    assert not compile_name(f"run{klass}1").fullmatch("run/1")
+
+
 def test_trailing_double_star_is_everything_below_and_double_stars_collapse() -> None:
     compiled = compile_pattern(f"{Z}/in/**/**")
     assert compiled.segments == ("**",)

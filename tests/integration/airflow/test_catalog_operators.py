@@ -145,6 +145,23 @@ def test_set_permissions_recursively_then_revoke(irods, session) -> None:
         run(IrodsSetPermissionsOperator(task_id="acl", path=f"{HOME}/p", permissions={"alice": "readonly"}))
 
 
+def test_inheritance_on_a_data_object_is_refused_before_any_acl_changes(irods, session) -> None:
+    """IrodsUsageError means nothing was sent: the ACLs asked for with it are not granted either."""
+    obj = f"{HOME}/private.txt"
+    session.data_objects.write(obj, b"x")
+    before = sorted((p.name, p.perm) for p in session.data_objects.stat(obj).permissions)
+    with pytest.raises(IrodsUsageError, match="inheritance applies to collections") as refused:
+        run(
+            IrodsSetPermissionsOperator(
+                task_id="acl", path=obj, permissions={"alice": "read_object"}, inheritance=True
+            )
+        )
+    assert refused.value.path == obj
+    assert sorted((p.name, p.perm) for p in session.data_objects.stat(obj).permissions) == before
+    with _alice(irods) as alice, pytest.raises((IrodsNotFoundError, IrodsPermissionError)):
+        alice.data_objects.read(obj)
+
+
 def test_create_object_from_text_atomically(irods, session) -> None:
     result = run(
         IrodsCreateObjectOperator(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from irods_provider.exceptions import IrodsNotFoundError, IrodsUsageError
+from irods_provider.exceptions import IrodsCollectionNotEmptyError, IrodsNotFoundError, IrodsUsageError
 from irods_provider.operators.irods import IrodsDeleteOperator
 
 HOME = "/tempZone/home/rods"
@@ -106,3 +106,50 @@ def test_bad_inputs_change_nothing(irods, session, files) -> None:
         "truncated": False,
     }
     assert _objects(irods) == before
+
+
+def test_a_class_whose_range_spans_slash_deletes_within_one_segment(irods, session) -> None:
+    """``run[ -~]1`` (any printable character) names ``runX1``, never ``run/1`` in a sub-collection."""
+    session.collections.create(f"{BASE}/run", intermediates=True)
+    session.data_objects.write(f"{BASE}/run/1", b"inside a sub-collection")
+    session.data_objects.write(f"{BASE}/runX1", b"top level")
+    result = run(IrodsDeleteOperator(task_id="d", paths=f"{BASE}/**/run[ -~]1", glob=True, no_trash=True))
+    assert result["deleted"] == [f"{BASE}/runX1"]
+    assert session.data_objects.read(f"{BASE}/run/1") == b"inside a sub-collection"
+
+
+@pytest.mark.parametrize("inner", ["a/b/y.csv", "a/b/*.csv", "a/b"])
+@pytest.mark.parametrize("ignore_missing", [False, True])
+def test_a_target_inside_a_recursively_deleted_collection_is_not_deleted_twice(
+    irods, session, files, inner: str, ignore_missing: bool
+) -> None:
+    """``[a/b/y.csv, a]`` with recurse: ``a`` takes ``a/b/y.csv`` along; no IrodsNotFoundError after it."""
+    result = run(
+        IrodsDeleteOperator(
+            task_id="d",
+            paths=[f"{BASE}/{inner}", f"{BASE}/a"],
+            glob="*" in inner,
+            recurse=True,
+            ignore_missing=ignore_missing,
+        )
+    )
+    assert result == {"deleted": [f"{BASE}/a"], "missing": [], "deleted_count": 1, "truncated": False}
+    assert not session.collections.exists(f"{BASE}/a")
+    assert [p for p in _objects(irods) if p.startswith(f"{BASE}/a/")] == []
+    assert session.data_objects.read(f"{BASE}/keep.txt") == b"text"
+
+
+def test_without_recurse_contents_named_with_their_collection_go_first(irods, session) -> None:
+    """``[c, c/x]`` without recurse: ``c/x`` is deleted before ``c``, which is then empty."""
+    session.collections.create(f"{BASE}/c", intermediates=True)
+    session.data_objects.write(f"{BASE}/c/x", b"x")
+    result = run(IrodsDeleteOperator(task_id="d", paths=[f"{BASE}/c", f"{BASE}/c/x"], no_trash=True))
+    assert sorted(result["deleted"]) == [f"{BASE}/c", f"{BASE}/c/x"]
+    assert not session.collections.exists(f"{BASE}/c")
+    session.collections.create(f"{BASE}/c")
+    session.data_objects.write(f"{BASE}/c/x", b"x")
+    session.data_objects.write(f"{BASE}/c/y", b"not named")
+    with pytest.raises(IrodsCollectionNotEmptyError) as not_empty:
+        run(IrodsDeleteOperator(task_id="d", paths=[f"{BASE}/c", f"{BASE}/c/x"], no_trash=True))
+    assert not_empty.value.path == f"{BASE}/c"
+    assert session.data_objects.read(f"{BASE}/c/y") == b"not named"

@@ -213,6 +213,32 @@ async def test_a_refused_login_is_retried_and_the_watcher_carries_on(
     assert [e["path"] for e in running.events] == [f"{inbox}/after-the-fix.dat"]
 
 
+async def test_an_undefined_connection_is_retried_and_the_watcher_carries_on(
+    irods, inbox, session, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A connection Airflow cannot find yet is a session that cannot be opened: logged, retried each poll."""
+    monkeypatch.delenv("AIRFLOW_CONN_IRODS_LATE", raising=False)
+    trigger = IrodsPathEventTrigger(
+        path=f"{inbox}/*", glob=True, irods_conn_id="irods_late", poke_interval=0.01
+    )
+    running = Running(trigger)
+    await running.settle(2)
+    assert running.events == []
+    missing = [
+        m for m in (r.getMessage() for r in caplog.records) if "cannot open a session on irods_late" in m
+    ]
+    assert len(missing) >= 2
+    assert "the Airflow connection 'irods_late' is not defined" in missing[0]
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_IRODS_LATE", f"irods://rods:rods-emulator@127.0.0.1:{irods.port}/http?zone=tempZone"
+    )
+    await running.until(lambda: trigger._state is not None)  # the baseline scan ran
+    await asyncio.to_thread(session.data_objects.write, f"{inbox}/defined.dat", b"ok")
+    await running.until(lambda: len(running.events) >= 1)
+    await running.stop()
+    assert [e["path"] for e in running.events] == [f"{inbox}/defined.dat"]
+
+
 def test_state_key_follows_what_is_watched_not_how_often() -> None:
     base = IrodsPathEventTrigger(path=f"{HOME}/in/*.csv", irods_conn_id="irods_default")
     slower = IrodsPathEventTrigger(path=f"{HOME}/in/*.csv", irods_conn_id="irods_default", poke_interval=300)

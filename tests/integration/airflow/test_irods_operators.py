@@ -175,6 +175,22 @@ def test_metadata_put_get_remove(tree, session) -> None:
     assert session.metadata.list(tree) == []
 
 
+def test_remove_metadata_empty_value_matches_nothing(tree, session) -> None:
+    """value="" (a template that rendered empty) removes no AVU: iRODS values are never empty."""
+    obj = f"{tree}/a.csv"
+    kept = [AVU("status", "approved"), AVU("status", "approved", "v2"), AVU("status", "processing")]
+    session.metadata.add(obj, *kept)
+    assert (
+        run(IrodsRemoveMetadataOperator(task_id="r", path=obj, attribute="status", value=""))["removed"] == []
+    )
+    assert sorted(session.metadata.list(obj), key=lambda a: (a.value, a.units or "")) == kept
+    removed = run(IrodsRemoveMetadataOperator(task_id="r", path=obj, attribute="status", units=""))
+    assert sorted(removed["removed"], key=lambda a: a["value"]) == [
+        {"attribute": "status", "value": v, "units": ""} for v in ("approved", "processing")
+    ]
+    assert session.metadata.list(obj) == [AVU("status", "approved", "v2")]
+
+
 def test_metadata_on_data_object(tree, session) -> None:
     obj = f"{tree}/a.csv"
     run(IrodsPutMetadataOperator(task_id="p", path=obj, metadata={"rows": ("1", "count")}))
@@ -194,6 +210,8 @@ def test_metadata_errors(tree) -> None:
         run(IrodsRemoveMetadataOperator(task_id="r", path=tree))
     with pytest.raises(IrodsUsageError, match="value and units narrow an attribute"):
         run(IrodsRemoveMetadataOperator(task_id="r", path=tree, value="1", remove_all=True))
+    with pytest.raises(IrodsUsageError, match="value and units narrow an attribute"):
+        run(IrodsRemoveMetadataOperator(task_id="r", path=tree, value="", remove_all=True))
     with pytest.raises(IrodsNotFoundError) as missing:
         run(IrodsGetMetadataOperator(task_id="g", path=f"{tree}/nope"))
     assert missing.value.path == f"{tree}/nope"
@@ -248,8 +266,9 @@ def test_copy_and_move(tree, session) -> None:
     )
     assert copied == {"source": f"{tree}/b.txt", "destination": f"{tree}/b2.txt"}
     assert session.data_objects.read(f"{tree}/b2.txt") == b"hello"
-    with pytest.raises(IrodsAlreadyExistsError):
+    with pytest.raises(IrodsAlreadyExistsError) as exists:
         run(IrodsCopyOperator(task_id="c", source_path=f"{tree}/a.csv", destination_path=f"{tree}/b2.txt"))
+    assert exists.value.path == f"{tree}/b2.txt"  # the destination that exists, not the source
     run(
         IrodsCopyOperator(
             task_id="c", source_path=f"{tree}/a.csv", destination_path=f"{tree}/b2.txt", overwrite=True

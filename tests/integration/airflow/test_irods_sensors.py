@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from unittest import mock
 
 import pytest
-from airflow.sdk.exceptions import TaskDeferred
+from airflow.sdk.exceptions import AirflowSensorTimeout, AirflowSkipException, TaskDeferred
 
 from irods_provider.client import AVU
-from irods_provider.exceptions import IrodsAuthenticationError, IrodsUsageError
+from irods_provider.exceptions import IrodsAuthenticationError, IrodsConfigurationError, IrodsUsageError
 from irods_provider.sensors.irods import IrodsCollectionStableSensor, IrodsMetadataSensor, IrodsPathSensor
+from irods_provider.triggers._events import CheckEvent
 from irods_provider.triggers.irods import (
     IrodsCollectionStableTrigger,
     IrodsMetadataTrigger,
@@ -215,6 +216,19 @@ def test_trigger_error_event_is_typed_and_reraised(irods, monkeypatch) -> None:
         poke(sensor)  # the poke path raises the same class
 
 
+def test_an_undefined_connection_is_a_typed_error_event(irods, monkeypatch) -> None:
+    """The polling trigger reports a failed connection lookup as any session it cannot open: an error event
+    with IrodsConfigurationError naming the connection, re-raised by the sensor."""
+    monkeypatch.delenv("AIRFLOW_CONN_IRODS_NOWHERE", raising=False)
+    event = asyncio.run(first_event(IrodsPathTrigger(path=HOME, irods_conn_id="irods_nowhere")))
+    outcome = CheckEvent.from_payload(event.payload)
+    assert (outcome.status, outcome.error_class) == ("error", "IrodsConfigurationError")
+    assert outcome.message == "the Airflow connection 'irods_nowhere' is not defined"
+    sensor = IrodsPathSensor(task_id="s", path=HOME, irods_conn_id="irods_nowhere", deferrable=True)
+    with pytest.raises(IrodsConfigurationError, match="'irods_nowhere' is not defined"):
+        sensor.execute_complete({}, event.payload)
+
+
 def _two_or_more(matches: list[dict]) -> bool:
     return len(matches) >= 2
 
@@ -238,6 +252,41 @@ def test_check_fn_decides_in_poke_and_after_the_trigger_alike(inbox, session) ->
     assert sorted(m["path"] for m in result.xcom_value) == [f"{inbox}/a.csv", f"{inbox}/b.csv"]
     event = asyncio.run(first_event(deferred.value.trigger))
     assert len(deferred_sensor.execute_complete({}, event.payload)) == 2
+
+
+@pytest.mark.parametrize("soft_fail", [False, True])
+def test_a_declined_match_re_defers_for_the_rest_of_the_timeout_only(inbox, session, soft_fail) -> None:
+    """Re-deferring after check_fn declined keeps the first deadline; once it is spent the sensor times out
+    (AirflowSensorTimeout, or a skip with soft_fail), as poke mode does, instead of waiting for ever."""
+    session.data_objects.write(f"{inbox}/a.csv", b"1")
+    now = [1_000_000.0]
+    sensor = IrodsPathSensor(
+        task_id="d",
+        path=f"{inbox}/*.csv",
+        glob=True,
+        check_fn=_two_or_more,
+        deferrable=True,
+        timeout=600,
+        soft_fail=soft_fail,
+    )
+    with mock.patch.object(sensor, "_wall_clock", side_effect=lambda: now[0]):
+        with pytest.raises(TaskDeferred) as deferred:
+            sensor.execute({})
+        assert deferred.value.timeout == timedelta(seconds=600)
+        deadline = deferred.value.kwargs["deadline"]
+        assert deadline == 1_000_600.0
+        event = asyncio.run(first_event(deferred.value.trigger))
+        now[0] += 250
+        with pytest.raises(TaskDeferred) as again:
+            sensor.resume_execution("execute_complete", {**deferred.value.kwargs, "event": event.payload}, {})
+        assert again.value.timeout == timedelta(seconds=350)
+        assert again.value.kwargs == {"deadline": deadline}
+        now[0] += 350
+        spent = AirflowSkipException if soft_fail else AirflowSensorTimeout
+        with pytest.raises(spent) as timed_out:
+            sensor.resume_execution("execute_complete", {**again.value.kwargs, "event": event.payload}, {})
+        reason = timed_out.value.__cause__ if soft_fail else timed_out.value  # Airflow wraps the skip
+        assert "timeout of 600.0 s is spent" in str(reason)
 
 
 def test_stable_sensor_refuses_reschedule_mode() -> None:

@@ -6,6 +6,9 @@ same object for ``/a//b/`` and ``/a/b``; the client library itself stays strict 
 
 from __future__ import annotations
 
+import asyncio
+from unittest import mock
+
 import pytest
 
 from irods_provider.client import AVU
@@ -14,10 +17,13 @@ from irods_provider.exceptions import IrodsInvalidPathError
 from irods_provider.hooks._checks import collection_state, metadata_matches, run_sync
 from irods_provider.operators.irods import (
     IrodsCreateCollectionOperator,
+    IrodsDeleteOperator,
     IrodsGetMetadataOperator,
     IrodsPathExistsOperator,
+    IrodsPutMetadataOperator,
 )
 from irods_provider.sensors.irods import IrodsPathSensor
+from irods_provider.triggers.irods import IrodsPathTrigger
 
 HOME = "/tempZone/home/rods"
 
@@ -90,3 +96,52 @@ def test_dot_components_are_refused_not_resolved(tree, bad: str) -> None:
 def test_the_client_stays_strict(tree) -> None:
     with pytest.raises(IrodsInvalidPathError, match="empty component"):
         tree.collections.exists(f"{HOME}//rule")
+
+
+def _poke(path: str) -> bool:
+    sensor = IrodsPathSensor(task_id="s", path=path)
+    try:
+        return bool(sensor.poke(context={}).is_done)
+    finally:
+        sensor.hook.close()
+
+
+async def _first_event(trigger):
+    with mock.patch.object(type(trigger), "_sleep", side_effect=asyncio.CancelledError):
+        try:
+            return await anext(trigger.run())
+        except asyncio.CancelledError:
+            return None
+
+
+def test_whitespace_is_part_of_a_path_everywhere(session) -> None:
+    """``report `` (a legal iRODS name) is not ``report``: operators, sensors, triggers and client agree."""
+    spaced, plain, absent = f"{HOME}/ws/report ", f"{HOME}/ws/DONE", f"{HOME}/ws/DONE "
+    session.collections.create(f"{HOME}/ws")
+    session.data_objects.write(spaced, b"trailing space")
+    session.data_objects.write(plain, b"done")
+    for path, there in ((spaced, True), (absent, False)):
+        assert IrodsPathExistsOperator(task_id="e", path=path).execute(context={}) is there
+        assert _poke(path) is there
+        event = asyncio.run(_first_event(IrodsPathTrigger(path=path, irods_conn_id="irods_default")))
+        assert (event is not None) is there
+        assert session.data_objects.exists(path) is there
+    put = IrodsPutMetadataOperator(task_id="m", path=spaced, metadata={"a": "1"}).execute(context={})
+    assert put["path"] == spaced
+    assert session.metadata.list(spaced) == [AVU("a", "1")]
+    assert session.metadata.list(plain) == []
+    deleted = IrodsDeleteOperator(task_id="d", paths=spaced, no_trash=True).execute(context={})
+    assert deleted["deleted"] == [spaced]
+    assert session.data_objects.read(plain) == b"done"
+
+
+def test_a_leading_space_makes_a_path_relative_everywhere(session) -> None:
+    """`` /tempZone/...`` is relative: operators, sensors and the client refuse it, naming it."""
+    bad = f" {HOME}"
+    with pytest.raises(IrodsInvalidPathError) as by_operator:
+        IrodsPathExistsOperator(task_id="e", path=bad).execute(context={})
+    with pytest.raises(IrodsInvalidPathError) as by_sensor:
+        _poke(bad)
+    with pytest.raises(IrodsInvalidPathError) as by_client:
+        session.collections.exists(bad)
+    assert by_operator.value.path == by_sensor.value.path == by_client.value.path == bad

@@ -8,6 +8,7 @@ over R_DATA_MAIN, which holds one row per replica, and SQL NULL (an empty string
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Iterator
 from unittest import mock
 
@@ -163,10 +164,29 @@ def test_a_collection_removed_while_waiting_fails_instead_of_settling(tree, sess
     assert poke(sensor).is_done is False
     session.collections.remove(tree, recurse=True, no_trash=True)
     # the aggregate sees nothing, so the collection is stat'ed again: 0.7.0 answers a missing collection's
-    # stat with NOT_A_COLLECTION (-170000), older servers with a not-found code
-    with pytest.raises((IrodsNotFoundError, IrodsNotACollectionError)) as err:
+    # stat with NOT_A_COLLECTION (-170000), as for a data object; a data-object stat tells them apart
+    with pytest.raises(IrodsNotFoundError) as err:
         poke(sensor)
     assert err.value.path == tree
+
+
+def test_a_missing_collection_is_not_found_and_a_data_object_is_not_a_collection(tree, session) -> None:
+    """As the docstring says: IrodsNotFoundError for nothing there, in poke and trigger alike."""
+    missing = f"{tree}/missing"
+    with pytest.raises(IrodsNotFoundError) as err:
+        poke(IrodsCollectionStableSensor(task_id="s", path=missing, inactivity_period=0))
+    assert (err.value.path, err.value.operation) == (missing, "collections.stat")
+    trigger = IrodsCollectionStableTrigger(path=missing, irods_conn_id="irods_default", inactivity_period=0)
+
+    async def first_event():  # the first poll fails: no sleep before the error event
+        async with contextlib.aclosing(trigger.run()) as events:
+            return await anext(events)
+
+    event = asyncio.run(first_event())
+    assert (event.payload["error_class"], event.payload["path"]) == ("IrodsNotFoundError", missing)
+    with pytest.raises(IrodsNotACollectionError) as not_coll:
+        poke(IrodsCollectionStableSensor(task_id="s", path=f"{tree}/a.bin", inactivity_period=0))
+    assert not_coll.value.path == f"{tree}/a.bin"
 
 
 def test_allow_delete_false_tells_a_trimmed_replica_from_a_deleted_object(tree, session) -> None:

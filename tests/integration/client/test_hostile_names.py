@@ -57,3 +57,17 @@ def test_exists_and_exist_ok_work_for_paths_holding_plus(session) -> None:
     with pytest.raises(IrodsAlreadyExistsError) as excinfo:
         session.collections.create(obj, exist_ok=True)
     assert excinfo.value.path == obj
+
+
+@pytest.mark.parametrize("api_version", ["0.5.0", "0.6.0", "0.7.0"])
+def test_a_name_ending_in_a_space_is_written_read_and_kept_apart(irods_emulator_at, api_version) -> None:
+    """iRODS names may end in spaces; a header-form write (0.6.0+) cannot carry one: it goes as a form."""
+    from irods_provider.client import BasicAuth, IrodsSession
+
+    server = irods_emulator_at(api_version)
+    with IrodsSession(server.base_url, auth=BasicAuth("rods", "rods-emulator")) as session:
+        session.data_objects.write(f"{HOME}/report ", b"trailing space")
+        session.data_objects.write(f"{HOME}/report", b"no space")
+        assert session.data_objects.read(f"{HOME}/report ") == b"trailing space"
+        assert session.data_objects.read(f"{HOME}/report") == b"no space"
+        assert session.data_objects.stat(f"{HOME}/report ").size == len(b"trailing space")

@@ -85,6 +85,7 @@ def test_replicate_bad_input_changes_nothing(zone, data) -> None:
     with pytest.raises(IrodsNotFoundError) as unknown:
         replicate(path=DATA, resource="noSuchResc")
     assert unknown.value.irods_name == "SYS_RESC_DOES_NOT_EXIST"
+    assert (unknown.value.path, unknown.value.operation) == (DATA, "data_objects.replicate")
     with pytest.raises(IrodsResponseError) as child:
         replicate(path=OBJECTS[0], resource="replResc_ufs0")
     assert child.value.irods_name == "DIRECT_CHILD_ACCESS"  # the server's refusal
@@ -140,6 +141,7 @@ def test_trim_refuses_to_drop_the_last_good_replica_anywhere(zone, data) -> None
     with pytest.raises(IrodsNotFoundError) as unknown:
         trim(path=DATA, resource="noSuchResc")
     assert unknown.value.irods_name == "SYS_RESC_DOES_NOT_EXIST"
+    assert unknown.value.path == DATA
     after = layout(data)
     after[OBJECTS[0]] = before[OBJECTS[0]]  # only the write above changed (status flip), nothing was trimmed
     assert after == before

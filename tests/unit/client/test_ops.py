@@ -8,10 +8,12 @@ from irods_provider.client import _ops_fs as ops
 from irods_provider.client import _ops_misc as misc
 from irods_provider.client._operation import Reply, decode_reply, request_arguments
 from irods_provider.exceptions import (
+    IrodsAlreadyExistsError,
     IrodsConfigurationError,
     IrodsInvalidPathError,
     IrodsNotADataObjectError,
     IrodsProtocolError,
+    IrodsResponseError,
     IrodsUsageError,
 )
 
@@ -91,6 +93,40 @@ def test_non_ascii_write_falls_back_to_multipart_with_binary_bytes():
     assert b'name="bytes"\r\n' in body
     assert b"\r\n\r\n\x00\xff\r\n" in body
     assert "/z/é".encode() in body
+
+
+@pytest.mark.parametrize("path", ["/z/report ", "/z/two  spaces  "])
+def test_write_of_a_path_ending_in_a_space_falls_back_to_multipart(path: str) -> None:
+    """A header value may not end in a space (RFC 9110 field-value, h11): such a path goes as a form."""
+    request = build(ops.do_write(path, b"\x00 "))
+    body = request.read()
+    assert request.headers["content-type"].startswith("multipart/form-data")
+    assert f'name="lpath"\r\n\r\n{path}\r\n'.encode() in body
+    assert b"\r\n\r\n\x00 \r\n" in body
+    # Inner spaces are fine in a header value: that write keeps the header form.
+    assert build(ops.do_write("/z/inner space", b"")).headers["irods-api-request-lpath"] == "/z/inner space"
+
+
+@pytest.mark.parametrize(
+    "op",
+    [
+        ops.do_copy("/z/src", "/z/dst"),
+        ops.do_rename("/z/src", "/z/dst"),
+        ops.coll_rename("/z/src", "/z/dst"),
+    ],
+    ids=lambda op: op.name,
+)
+def test_an_existing_target_is_named_by_already_exists_other_errors_name_the_source(op) -> None:
+    """OVERWRITE_WITHOUT_FORCE_FLAG, CAT_NAME_EXISTS_AS_*: the target exists; a missing source: the source."""
+    for code in (-312000, -833000, -834000):
+        body = json.dumps({"irods_response": {"status_code": code}}).encode()
+        with pytest.raises(IrodsAlreadyExistsError) as exists:
+            decode_reply(op, Reply(200, {}, body))
+        assert (exists.value.path, exists.value.operation) == ("/z/dst", op.name)
+    missing = json.dumps({"irods_response": {"status_code": -808000}}).encode()  # CAT_NO_ROWS_FOUND
+    with pytest.raises(IrodsResponseError) as not_there:
+        decode_reply(op, Reply(200, {}, missing))
+    assert not_there.value.path == "/z/src"
 
 
 def test_parallel_write_with_handle():

@@ -80,6 +80,33 @@ def test_error_event_carries_class_code_and_rebuilds_the_typed_error() -> None:
     assert "no access" in str(rebuilt)
 
 
+def test_error_event_round_trips_operation_and_server_message() -> None:
+    """The re-raised error says as much as the one the trigger caught: str() included."""
+    error = IrodsPermissionError(
+        "iRODS HTTP API refused collections.stat",
+        http_status=200,
+        irods_code=-818000,
+        operation="collections.stat",
+        path="/tempZone/home/alice/x",
+        server_message="User does not have permission",
+    )
+    rebuilt = CheckEvent.from_payload(CheckEvent.failure(error).to_payload()).error()
+    assert (rebuilt.operation, rebuilt.server_message) == (
+        "collections.stat",
+        "User does not have permission",
+    )
+    assert str(rebuilt) == str(error)
+    usage = CheckEvent.from_payload(CheckEvent.failure(IrodsUsageError("bad", operation="op")).to_payload())
+    assert usage.error().operation == "op"
+    # A payload from a trigger of an older release (without the two keys) still rebuilds.
+    older = {
+        k: v
+        for k, v in CheckEvent.failure(error).to_payload().items()
+        if k not in ("operation", "server_message")
+    }
+    assert CheckEvent.from_payload(older).error().irods_code == -818000
+
+
 def test_foreign_error_class_becomes_irods_error() -> None:
     payload = CheckEvent.failure(RuntimeError("boom")).to_payload()
     rebuilt = CheckEvent.from_payload(payload).error()
