@@ -111,8 +111,9 @@ class IrodsFile(AbstractBufferedFile):  # type: ignore[misc]
         if not self.fs.auto_mkdir:
             self.fs.require_parent(self.path)  # else the engine's error would name its temporary
         # The engine's temporary sibling (its handle recorded, its name derived from the path, so a retry
-        # after kill -9 unlocks and reuses it); published by commit(), guarded against a takeover.
-        writer = self.fs.open_writer(self.path, publish=False)
+        # after kill -9 unlocks and reuses it); published by commit(), at close or at the end of a
+        # transaction: only then can another writer take it over meanwhile, so only then is it guarded.
+        writer = self.fs.open_writer(self.path, publish=False, guard=not self.autocommit)
         assert isinstance(writer, AtomicWriter)  # new content at offset 0 always goes through one
         self._writer = self._unpublished = writer
 

@@ -258,10 +258,17 @@ class IrodsFileSystem(AbstractFileSystem):  # type: ignore[misc]
         return self.transfer_config.chunk_size
 
     def open_writer(
-        self, path: str, *, offset: int = 0, truncate: bool = True, publish: bool = True
+        self,
+        path: str,
+        *,
+        offset: int = 0,
+        truncate: bool = True,
+        publish: bool = True,
+        guard: bool | None = None,
     ) -> ParallelWriter:
         """A parallel writer on ``path`` with this filesystem's transfer settings (new content goes through
-        a temporary sibling, renamed onto ``path`` at close, or by ``publish()`` when ``publish=False``)."""
+        a temporary sibling, renamed onto ``path`` at close, or by ``publish()`` when ``publish=False``,
+        checked first unless ``guard=False``)."""
         return open_writer(
             self.session,
             path,
@@ -269,6 +276,7 @@ class IrodsFileSystem(AbstractFileSystem):  # type: ignore[misc]
             offset=offset,
             truncate=truncate,
             publish=publish,
+            guard=guard,
         )
 
     def read_range(self, path: str, start: int, end: int) -> bytes:

@@ -550,6 +550,7 @@ def open_writer(
     cancel_event: threading.Event | None = None,
     executor: Executor | None = None,
     publish: bool = True,
+    guard: bool | None = None,
     **config_overrides: Any,
 ) -> ParallelWriter:
     """Open a parallel, bounded-memory writer on ``path``; ``write()`` returns once the chunk is queued.
@@ -558,8 +559,9 @@ def open_writer(
     use ``with``) to finish the upload. A new content (``truncate`` at offset 0) is written atomically: to a
     temporary sibling whose handle is recorded, renamed onto ``path`` (replacing it) at close, so ``path``
     never holds a partial object, even after ``kill -9`` (see :class:`AtomicWriter`; ``publish=False``
-    leaves the rename to the caller's ``writer.publish()``). ``offset`` with ``truncate=False`` continues an
-    existing object in place (append, resume): that cannot be atomic.
+    leaves the rename to the caller's ``writer.publish()``, checked first unless ``guard=False``: see
+    :class:`AtomicWriter`). ``offset`` with ``truncate=False`` continues an existing object in place (append,
+    resume): that cannot be atomic.
     """
     cfg = _effective_config(session, config, streams=streams, chunk_size=chunk_size, **config_overrides)
     coordinator = TransferCoordinator(path=path, subscribers=subscribers, cancel_event=cancel_event)
@@ -574,6 +576,7 @@ def open_writer(
             coordinator=coordinator,
             executor=executor,
             publish=publish,
+            guard=guard,
         )
     return ParallelWriter(
         session,
