@@ -5,12 +5,13 @@ Against the emulator over HTTP; each test names the report's statuses and the ty
 
 from __future__ import annotations
 
+import errno
 import os
 
 import pytest
 
-from irods_provider.client.transfer import FileStatus, upload_files
-from irods_provider.exceptions import IrodsAlreadyExistsError, IrodsInvalidPathError
+from irods_provider.client.transfer import FileStatus, upload_files, upload_object
+from irods_provider.exceptions import IrodsAlreadyExistsError, IrodsInvalidPathError, IrodsPermissionError
 
 HOME = "/tempZone/home/rods"
 
@@ -41,3 +42,33 @@ def test_a_collection_that_cannot_be_created_fails_only_its_files(session, tmp_p
     assert f"{HOME}/dest/sub" in failed.error
     assert session.data_objects.read(f"{HOME}/dest/a.txt") == b"A"
     assert session.data_objects.read(f"{HOME}/dest/sub") == b"an object named like the directory"
+
+
+def test_an_unreadable_source_fails_typed_and_the_others_upload(session, tmp_path, monkeypatch) -> None:
+    """EACCES on opening one source (faked when running as root, who may read anything)."""
+    src = tmp_path / "src"
+    src.mkdir()
+    for name in ("a.txt", "locked.txt", "z.txt"):
+        (src / name).write_bytes(name.encode())
+    locked = src / "locked.txt"
+    locked.chmod(0)
+    if os.geteuid() == 0:
+        real = os.open
+
+        def open_(path, flags, mode=0o777, *, dir_fd=None):
+            if os.fspath(path) == str(locked):
+                raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
+            return real(path, flags, mode, dir_fd=dir_fd)
+
+        monkeypatch.setattr(os, "open", open_)
+    report = upload_files(session, str(src), f"{HOME}/u", continue_on_error=True)
+    status = {os.path.basename(f.source): f.status for f in report.files}
+    assert status == {
+        "a.txt": FileStatus.TRANSFERRED,
+        "locked.txt": FileStatus.FAILED,
+        "z.txt": FileStatus.TRANSFERRED,
+    }
+    with pytest.raises(IrodsPermissionError) as caught:
+        upload_object(session, str(locked), f"{HOME}/one")
+    assert caught.value.path == str(locked)
+    assert "EACCES" in str(caught.value)
