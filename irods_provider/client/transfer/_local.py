@@ -316,10 +316,12 @@ def download_files(
 ) -> TransferReport:
     """Download data objects, collections (trees) or (``glob=True``) logical patterns into ``local_dir``;
     never writes outside it. Setting ``cancel_event`` stops every file and raises
-    IrodsTransferCancelledError."""
+    IrodsTransferCancelledError. Directories below ``local_dir`` are opened without following links when
+    each file is written: one swapped for a symlink after the plan fails that file (IrodsSymlinkError)."""
     cfg = _effective_config(session, config, reads=True)
     plan = plan_irods_sources(session, sources, local_dir, pattern=pattern, recursive=recursive, glob=glob)
     subs = _subscribers(plan, cfg, logger, subscribers)
+    root = os.path.realpath(local_dir)  # as the plan placed its files; below it nothing is followed
 
     def one(item: PlannedFile, cancel: threading.Event) -> FileResult:
         return download_object(
@@ -332,6 +334,7 @@ def download_files(
             dry_run=dry_run,
             subscribers=subs,
             cancel_event=cancel,
+            local_root=root,
         )
 
     return _run(
