@@ -21,6 +21,7 @@
     │   ├── IrodsCollectionNotEmptyError removing a non-empty collection without recursion
     │   ├── IrodsServerBusyError         HTTP 429/503: stream or rate limits; retry later
     │   └── IrodsLockedError             another writer holds the object (intermediate or locked replica)
+    ├── IrodsLocalFileError          the local file system refused a read or write (disk full, I/O error)
     ├── IrodsIntegrityError          the bytes are not what they should be
     │   ├── IrodsChecksumMismatchError   source and destination checksums differ
     │   ├── IrodsSourceChangedError      a source changed (or was replaced) while it was copied
@@ -32,6 +33,7 @@ Messages never contain passwords, client secrets or tokens.
 
 from __future__ import annotations
 
+import errno as _errno
 from typing import Any
 
 from irods_provider._error_codes import error_name
@@ -48,6 +50,7 @@ __all__ = [
     "IrodsIntegrityError",
     "IrodsInvalidPathError",
     "IrodsListingError",
+    "IrodsLocalFileError",
     "IrodsLockedError",
     "IrodsNotACollectionError",
     "IrodsNotADataObjectError",
@@ -111,7 +114,7 @@ class IrodsInvalidPathError(IrodsUsageError):
 
 
 class IrodsNotADirectoryError(IrodsInvalidPathError, NotADirectoryError):
-    """An SFTP target directory (or one of its parents) is something else, e.g. a file in the way."""
+    """A local or SFTP target directory (or one of its parents) is something else, e.g. a file in the way."""
 
 
 class IrodsConfigurationError(IrodsUsageError):
@@ -227,6 +230,24 @@ class IrodsServerBusyError(IrodsResponseError):
 
 class IrodsLockedError(IrodsResponseError):
     """Another writer holds the data object (intermediate or locked replica)."""
+
+
+class IrodsLocalFileError(IrodsError, OSError):
+    """The local file system refused a read or write: disk full, quota, read-only, I/O error.
+
+    ``errno_name`` names the cause (``"ENOSPC"``); ``errno`` holds its number as an ``OSError`` would.
+    """
+
+    def __init__(
+        self, message: str, *, errno: int | None, operation: str | None = None, path: str | None = None
+    ) -> None:
+        super().__init__(message, operation=operation, path=path)
+        self.errno = errno
+        self.errno_name = None if errno is None else _errno.errorcode.get(errno, str(errno))
+
+    def _details(self) -> list[str]:
+        details = super()._details()
+        return [*details, f"errno={self.errno_name}"] if self.errno_name else details
 
 
 class IrodsIntegrityError(IrodsError):

@@ -98,6 +98,7 @@ class LocalToIrodsOperator(LocalTransferOperator):
                 destination,
                 pattern=self.pattern or None,
                 recursive=bool(self.recursive),
+                follow_symlinks=bool(self.follow_symlinks),
                 glob=self.glob,
             ):
                 refuse_unaddressable("a planned destination", planned.destination)

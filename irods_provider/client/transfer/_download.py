@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import os
-import stat
 import threading
 import time
-import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
-from irods_provider.client._paths import is_temporary_name
-from irods_provider.exceptions import IrodsAlreadyExistsError, IrodsSymlinkError
+from irods_provider.exceptions import IrodsError
 
 from ._api import DataObjectStatLike, SessionLike
 from ._config import OverwritePolicy, SkipPolicy, TransferConfig
@@ -25,8 +22,9 @@ from ._copy import (
     with_server_checksum,
 )
 from ._endpoints import DownloadSink
-from ._integrity import check_final_destination, create_exclusive
-from ._policy import Refuse, Skip, decide, local_destination, stored_checksum
+from ._integrity import create_exclusive, local_error
+from ._localdir import TargetDir
+from ._policy import DestinationState, Refuse, Skip, decide, local_destination, stored_checksum
 from ._reader import ParallelReader
 from ._report import FileResult, FileStatus
 from ._sink_download import download_to_sink
@@ -60,16 +58,17 @@ def parallel_download(
         size = session.data_objects.stat(path).size
     coordinator = TransferCoordinator(path=path, subscribers=subscribers, cancel_event=cancel_event)
     try:
-        result = _download_into(
-            session,
-            path,
-            local_path,
-            cfg=cfg,
-            size=size,
-            verify=verify,
-            coordinator=coordinator,
-            exclusive=exclusive,
-        )
+        if exclusive:
+            fd = create_exclusive(os.fspath(local_path))
+            coordinator.add_failure_cleanup(lambda _cause: _unlink(Path(local_path)))
+        else:
+            fd = os.open(local_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+        try:
+            result = _download_into(
+                session, path, fd, cfg=cfg, size=size, verify=verify, coordinator=coordinator
+            )
+        finally:
+            os.close(fd)
     except BaseException as exc:
         coordinator.run_failure_cleanups(exc)
         raise
@@ -80,23 +79,17 @@ def parallel_download(
 def _download_into(
     session: SessionLike,
     path: str,
-    local_path: str | os.PathLike[str],
+    fd: int,
     *,
     cfg: TransferConfig,
     size: int,
     verify: bool,
     coordinator: TransferCoordinator,
-    exclusive: bool,
 ) -> CopyResult:
-    """:func:`parallel_download`'s body under ``coordinator``: a file created ``exclusive`` registers its
-    removal as a failure cleanup there, which the owner of the transfer runs (or drops on success)."""
+    """:func:`parallel_download`'s body under ``coordinator``: ``path`` written into the open ``fd``
+    (which the caller closes), hashed in order and verified."""
     coordinator.queued(size)
     hasher = hasher_for(cfg.checksum_scheme, session, path)
-    if exclusive:
-        fd = create_exclusive(os.fspath(local_path))
-        coordinator.add_failure_cleanup(lambda _cause: _unlink(Path(local_path)))
-    else:
-        fd = os.open(local_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
     try:
         os.ftruncate(fd, size)
 
@@ -116,8 +109,6 @@ def _download_into(
     except BaseException as exc:
         coordinator.done(exc)
         raise
-    finally:
-        os.close(fd)
     coordinator.done(None)
     return result
 
@@ -136,11 +127,16 @@ def download_object(
     subscribers: Sequence[TransferSubscriber] = (),
     cancel_event: threading.Event | None = None,
     operation: str = "download",
+    local_root: str | os.PathLike[str] | None = None,
 ) -> FileResult:
     """Download ``path`` to ``destination`` via a hidden temporary, verified, then renamed into place.
 
     A local path (the caller is responsible for it being safe; ``download_files`` checks it) is written by
-    positional, preallocated writes of the ranged reads (:func:`parallel_download`). A
+    positional, preallocated writes of the ranged reads (:func:`parallel_download`). With ``local_root``
+    (the target directory ``destination`` lies in) every directory below it is opened at write time
+    without following links (:class:`~._localdir.TargetDir`): a symlink swapped in after the plan is
+    refused, never written through. Local errors (disk full, permission, a file in the way) are typed,
+    naming the local path and ``path``. A
     :class:`~._endpoints.DownloadSink` (an SFTP file, ...) is streamed into in order, resumed from its
     verified prefix with ``resume`` (see :func:`~._sink_download.download_to_sink`; ``verify`` is always on
     there). Either way the skip and overwrite policies are decided once, in :func:`~._policy.decide`.
@@ -163,6 +159,7 @@ def download_object(
         session,
         path,
         Path(destination),
+        root=local_root,
         config=config,
         overwrite=overwrite,
         skip=skip,
@@ -178,6 +175,7 @@ def _download_local(
     path: str,
     local: Path,
     *,
+    root: str | os.PathLike[str] | None,
     config: TransferConfig | None,
     overwrite: OverwritePolicy,
     skip: SkipPolicy,
@@ -186,38 +184,36 @@ def _download_local(
     subscribers: Sequence[TransferSubscriber],
     cancel_event: threading.Event | None,
 ) -> FileResult:
-    """A local destination: a temporary sibling written at offsets, verified, renamed into place."""
+    """A local destination: a temporary sibling written at offsets, verified, renamed into place, all
+    relative to its parent directory held open (:class:`~._localdir.TargetDir`)."""
     cfg = _effective_config(session, config, reads=True)
     started = time.monotonic()
     st = session.data_objects.stat(path)
     learn_checksum_scheme(session, path, st.checksum)  # hash only the zone's scheme when it is stored
-    decided = _decide_local(
-        session, path, st, local, cfg=cfg, skip=skip, overwrite=overwrite, dry_run=dry_run
-    )
-    if decided is not None:
-        return decided
-    local.parent.mkdir(parents=True, exist_ok=True)
-    temp = local.with_name(f".{local.name}.irods-part-{uuid.uuid4().hex[:12]}")
-    # The temporary's removal is registered where it is created (:func:`_download_into`); it runs on
-    # any failure up to and including the publish.
-    coordinator = TransferCoordinator(path=path, subscribers=subscribers, cancel_event=cancel_event)
     try:
-        result = _download_into(
-            session,
-            path,
-            temp,
-            cfg=cfg,
-            size=st.size,
-            verify=verify,
-            coordinator=coordinator,
-            exclusive=True,
-        )
-        _publish_local(temp, local, replace=overwrite is not OverwritePolicy.REFUSE)
-    except BaseException as exc:
-        coordinator.run_failure_cleanups(exc)
-        raise
-    coordinator.succeed()
-    _remove_stale_temporaries(local)
+        with TargetDir(local, root, operation="download") as target:
+            decided = _decide_local(
+                session, path, st, target, cfg=cfg, skip=skip, overwrite=overwrite, dry_run=dry_run
+            )
+            if decided is not None:
+                return decided
+            target.open(create=True)
+            result = _write_local(
+                session,
+                path,
+                st.size,
+                target,
+                cfg=cfg,
+                verify=verify,
+                overwrite=overwrite,
+                subscribers=subscribers,
+                cancel_event=cancel_event,
+            )
+    except OSError as exc:
+        if isinstance(exc, IrodsError):
+            raise
+        doing = f"cannot download {path} to {local}"
+        raise local_error(exc, path=str(local), doing=doing, operation="download") from exc
     return FileResult(
         source=path,
         destination=str(local),
@@ -228,23 +224,66 @@ def _download_local(
     )
 
 
+def _write_local(
+    session: SessionLike,
+    path: str,
+    size: int,
+    target: TargetDir,
+    *,
+    cfg: TransferConfig,
+    verify: bool,
+    overwrite: OverwritePolicy,
+    subscribers: Sequence[TransferSubscriber],
+    cancel_event: threading.Event | None,
+) -> CopyResult:
+    """Write ``path`` into a new temporary in ``target``, verify it, publish it, drop stale temporaries.
+
+    The temporary's removal is registered where it is created; it runs on any failure up to and
+    including the publish.
+    """
+    coordinator = TransferCoordinator(path=path, subscribers=subscribers, cancel_event=cancel_event)
+    try:
+        temp, fd, new_mode = target.create_temp()
+        coordinator.add_failure_cleanup(lambda _cause: target.unlink(temp))
+        try:
+            result = _download_into(
+                session, path, fd, cfg=cfg, size=size, verify=verify, coordinator=coordinator
+            )
+            replace = overwrite is not OverwritePolicy.REFUSE
+            target.publish(temp, fd, new_mode=new_mode, replace=replace)
+        finally:
+            os.close(fd)
+    except BaseException as exc:
+        coordinator.run_failure_cleanups(exc)
+        raise
+    coordinator.succeed()
+    target.remove_stale_temporaries()
+    return result
+
+
 def _decide_local(
     session: SessionLike,
     path: str,
     st: DataObjectStatLike,
-    local: Path,
+    target: TargetDir,
     *,
     cfg: TransferConfig,
     skip: SkipPolicy,
     overwrite: OverwritePolicy,
     dry_run: bool,
 ) -> FileResult | None:
-    """The skip or dry-run result, None to download; refuses a symlinked or directory destination and,
-    under REFUSE, an existing one (:func:`~._policy.decide` over one ``lstat`` of ``local``)."""
+    """The skip or dry-run result, None to download; refuses a symlinked, directory or other non-file
+    destination and, under REFUSE, an existing one (:func:`~._policy.decide` over one ``lstat`` in the
+    opened parent; a parent not there yet means nothing is there, and nothing is created)."""
+    local = target.local
+    if target.open(create=False):
+        state = local_destination(local, chunk_size=cfg.chunk_size, dir_fd=target.fd)
+    else:
+        state = DestinationState.absent(str(local))
     decision = decide(
         skip=skip,
         overwrite=overwrite,
-        destination=local_destination(local, chunk_size=cfg.chunk_size),
+        destination=state,
         source_size=st.size,
         source_checksum=stored_checksum(st.checksum, lambda: session.data_objects.calculate_checksum(path)),
         operation="download",
@@ -265,56 +304,7 @@ def _decide_local(
     return None
 
 
-def _publish_local(temp: Path, local: Path, *, replace: bool = True) -> None:
-    """Rename the verified ``temp`` onto ``local``, refusing a symlink or directory planted there and a
-    temporary swapped for something else (both checked with ``lstat`` right before the rename).
-
-    Without ``replace`` (REFUSE) it publishes by a hard link, which never replaces: a file that appeared
-    during the download is refused (:class:`IrodsAlreadyExistsError`), never overwritten. Where the file
-    system has no hard links the ``lstat`` just before is the check.
-    """
-    check_final_destination(str(local))
-    st = os.lstat(temp)
-    if not stat.S_ISREG(st.st_mode):
-        raise IrodsSymlinkError("the temporary file was replaced before publishing", path=str(temp))
-    if replace:
-        os.replace(temp, local)
-        return
-    try:
-        os.link(temp, local)
-    except FileExistsError as exc:
-        raise IrodsAlreadyExistsError(
-            f"{local} appeared during the download and the overwrite policy is REFUSE",
-            operation="download",
-            path=str(local),
-        ) from exc
-    except OSError:  # no hard links here (EPERM, ENOTSUP, EXDEV): checked just above
-        os.replace(temp, local)
-        return
-    os.unlink(temp)
-
-
 def _unlink(temp: Path) -> None:
     """Remove the temporary ``temp`` if it is there (unlink never follows a link)."""
     with contextlib.suppress(FileNotFoundError):
         temp.unlink()
-
-
-def _remove_stale_temporaries(local: Path) -> None:
-    """Remove the temporary siblings of ``local`` that killed earlier attempts left (``kill -9`` runs no
-    cleanup), now that ``local`` holds the verified content: no partial file survives a successful retry.
-
-    Only regular files named ``.<name>.irods-part-<hex>`` (checked with ``lstat``; a link is never followed)
-    go. A concurrent download onto the same ``local`` would lose its temporary and fail: it was racing this
-    one for the same destination anyway.
-    """
-    prefix = f".{local.name}.irods-part-"
-    try:
-        names = [n for n in os.listdir(local.parent) if n.startswith(prefix)]
-    except OSError:
-        return
-    for name in names:
-        stale = local.parent / name
-        with contextlib.suppress(OSError):
-            if is_temporary_name(name) and stat.S_ISREG(os.lstat(stale).st_mode):
-                stale.unlink()

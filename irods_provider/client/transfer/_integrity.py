@@ -11,6 +11,7 @@ then detect loops by ``(st_dev, st_ino)``.
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import stat
@@ -21,7 +22,11 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from irods_provider.exceptions import (
+    IrodsError,
     IrodsInvalidPathError,
+    IrodsLocalFileError,
+    IrodsNotADirectoryError,
+    IrodsPermissionError,
     IrodsSourceChangedError,
     IrodsSymlinkError,
     IrodsTransferCancelledError,
@@ -64,12 +69,47 @@ class LocalState:
         return ", ".join(changes) or None
 
 
+def local_error(exc: OSError, *, path: str, doing: str, operation: str) -> IrodsError:
+    """The typed error for an ``OSError`` of the local file system, naming ``path`` and the cause.
+
+    ``doing`` says what failed (``"cannot write the download of /zone/x"``). Permission, a non-directory
+    in the way and a symlink get their own classes; anything else (disk full, quota, read-only, I/O) is an
+    :class:`IrodsLocalFileError` carrying the errno. An ``IrodsError`` is returned as it is.
+    """
+    if isinstance(exc, IrodsError):
+        return exc
+    code = exc.errno
+    message = f"{doing}: {exc.strerror or exc}"
+    if code is not None:
+        message += f" [{errno.errorcode.get(code, code)}]"
+    kind: type[IrodsError]
+    if isinstance(exc, PermissionError):
+        kind = IrodsPermissionError
+    elif isinstance(exc, NotADirectoryError):
+        kind = IrodsNotADirectoryError
+    elif code == errno.ELOOP:
+        kind = IrodsSymlinkError
+    elif isinstance(exc, FileNotFoundError | IsADirectoryError) or code == errno.ENAMETOOLONG:
+        kind = IrodsInvalidPathError
+    else:
+        return IrodsLocalFileError(message, errno=code, operation=operation, path=path)
+    return kind(message, operation=operation, path=path)
+
+
 def open_local_source(path: str, *, follow_symlinks: bool = False) -> tuple[int, LocalState]:
     """Open a regular local file for reading without following a symlink at its name (unless asked).
 
     Returns the descriptor and its state. ``lstat`` and the open handle must agree (same inode, regular
-    file), so a file swapped between the two is refused, naming the path.
+    file), so a file swapped between the two is refused, naming the path. Permission and other local
+    errors are typed (:func:`local_error`), naming the path.
     """
+    try:
+        return _open_local_source(path, follow_symlinks=follow_symlinks)
+    except OSError as exc:
+        raise local_error(exc, path=path, doing="cannot read the local source", operation="upload") from exc
+
+
+def _open_local_source(path: str, *, follow_symlinks: bool) -> tuple[int, LocalState]:
     try:
         before = os.stat(path) if follow_symlinks else os.lstat(path)
     except FileNotFoundError:

@@ -6,6 +6,7 @@ Planning is :func:`~._plan.plan_copies` (the one planner) over :class:`~._trees.
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 import posixpath
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from irods_provider.client._patterns import literal_hint
-from irods_provider.exceptions import IrodsInvalidPathError, IrodsNotFoundError
+from irods_provider.exceptions import IrodsError, IrodsInvalidPathError, IrodsNotFoundError
 
 from ._api import SessionLike
 from ._config import OverwritePolicy, SkipPolicy, TransferConfig
@@ -29,6 +30,8 @@ from ._runner import Lanes, plan_lanes, run_files
 from ._trees import IrodsTree, LocalTree
 from ._upload import upload_object
 from ._writer import _effective_config
+
+log = logging.getLogger(__name__)
 
 #: GenQuery pages in flight while a plan lists a collection (whole listings are wanted, so no waste). The
 #: server caps a page at 15 rows, so over a 30 ms round trip 8 pages in flight list at most 4,000 objects/s
@@ -249,11 +252,11 @@ def upload_files(
         sources, destination, pattern=pattern, recursive=recursive, follow_symlinks=follow_symlinks, glob=glob
     )
     subs = _subscribers(plan, cfg, logger, subscribers)
-    if not dry_run:
-        for collection in sorted({posixpath.dirname(p.destination) for p in plan}):
-            session.collections.create(collection, intermediates=True, exist_ok=True)
+    unusable = {} if dry_run else _create_collections(session, plan)
 
     def one(item: PlannedFile, cancel: threading.Event) -> FileResult:
+        if (error := unusable.get(posixpath.dirname(item.destination))) is not None:
+            raise copy.copy(error)  # one error per file: threads never share (and extend) one traceback
         return upload_object(
             session,
             item.source,
@@ -281,6 +284,19 @@ def upload_files(
     )
 
 
+def _create_collections(session: SessionLike, plan: Sequence[PlannedFile]) -> dict[str, IrodsError]:
+    """Create the plan's destination collections up front; the ones that could not be created, each
+    with its typed error, so only the files bound for them fail (the others still go)."""
+    unusable: dict[str, IrodsError] = {}
+    for collection in sorted({posixpath.dirname(p.destination) for p in plan}):
+        try:
+            session.collections.create(collection, intermediates=True, exist_ok=True)
+        except IrodsError as exc:
+            log.warning("cannot create the collection %s: %s", collection, exc)
+            unusable[collection] = exc
+    return unusable
+
+
 def download_files(
     session: SessionLike,
     sources: str | Iterable[str],
@@ -300,10 +316,12 @@ def download_files(
 ) -> TransferReport:
     """Download data objects, collections (trees) or (``glob=True``) logical patterns into ``local_dir``;
     never writes outside it. Setting ``cancel_event`` stops every file and raises
-    IrodsTransferCancelledError."""
+    IrodsTransferCancelledError. Directories below ``local_dir`` are opened without following links when
+    each file is written: one swapped for a symlink after the plan fails that file (IrodsSymlinkError)."""
     cfg = _effective_config(session, config, reads=True)
     plan = plan_irods_sources(session, sources, local_dir, pattern=pattern, recursive=recursive, glob=glob)
     subs = _subscribers(plan, cfg, logger, subscribers)
+    root = os.path.realpath(local_dir)  # as the plan placed its files; below it nothing is followed
 
     def one(item: PlannedFile, cancel: threading.Event) -> FileResult:
         return download_object(
@@ -316,6 +334,7 @@ def download_files(
             dry_run=dry_run,
             subscribers=subs,
             cancel_event=cancel,
+            local_root=root,
         )
 
     return _run(

@@ -31,7 +31,7 @@ from typing import Protocol, runtime_checkable
 
 from irods_provider.client._paths import is_temporary_name
 from irods_provider.client._patterns import PathPattern, compile_filter, compile_pattern
-from irods_provider.exceptions import IrodsSymlinkError, IrodsUsageError
+from irods_provider.exceptions import IrodsInvalidPathError, IrodsSymlinkError, IrodsUsageError
 
 log = logging.getLogger(__name__)
 
@@ -258,6 +258,11 @@ def _literal_files(tree: Tree, raw: str, opts: _Options) -> tuple[list[_Found], 
     if node is not None and node.link and not opts.follow_symlinks:
         raise IrodsSymlinkError(
             f"{tree.label} is a symbolic link (follow_symlinks=False)", operation=opts.operation, path=path
+        )
+    if node is not None and node.kind is NodeKind.OTHER and not node.link:
+        # There, but a FIFO, socket or device: say so rather than "does not exist".
+        raise IrodsInvalidPathError(
+            f"{tree.label} is not a regular file or directory", operation=opts.operation, path=path
         )
     if node is None or node.kind is not NodeKind.FILE:
         raise opts.missing(raw, path)

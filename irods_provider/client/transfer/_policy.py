@@ -36,7 +36,7 @@ from irods_provider.exceptions import (
 from ._api import SessionLike
 from ._config import MIB, ChecksumScheme, OverwritePolicy, SkipPolicy
 from ._copy import StreamHasher, scheme_of, sha2_checksum
-from ._integrity import _BINARY, _NOFOLLOW
+from ._integrity import _BINARY, _NOFOLLOW, local_error
 
 __all__ = [
     "Checksum",
@@ -108,6 +108,7 @@ class DestinationKind(enum.Enum):
     FILE = "file"
     DIRECTORY = "directory"
     SYMLINK = "symlink"
+    OTHER = "other"  # a FIFO, socket or device: never written, replaced or skipped
 
 
 @dataclass(frozen=True)
@@ -174,10 +175,10 @@ def decide(
 ) -> Decision:
     """What to do with one file under the skip and overwrite policies (pure, but for the lazy checksums).
 
-    Nothing there: write. A directory or a symbolic link is never written through, replaced or skipped:
-    refused, typed. A file: the skip policy first (EXISTS: any file; SIZE: the same known size; CHECKSUM: the
-    same size and checksum), then REFUSE refuses (:class:`IrodsAlreadyExistsError` naming the path) and
-    OVERWRITE writes over it.
+    Nothing there: write. A directory, a symbolic link or another non-file (FIFO, socket, device) is never
+    written through, replaced or skipped: refused, typed. A file: the skip policy first (EXISTS: any file;
+    SIZE: the same known size; CHECKSUM: the same size and checksum), then REFUSE refuses
+    (:class:`IrodsAlreadyExistsError` naming the path) and OVERWRITE writes over it.
     """
     path, kind = destination.path, destination.kind
     if kind is DestinationKind.ABSENT:
@@ -187,6 +188,9 @@ def decide(
         return Refuse(IrodsSymlinkError(message, operation=operation, path=path))
     if kind is DestinationKind.DIRECTORY:
         message = "the destination is a directory (or collection); a file cannot be published there"
+        return Refuse(IrodsInvalidPathError(message, operation=operation, path=path))
+    if kind is DestinationKind.OTHER:
+        message = "the destination is not a regular file (a FIFO, socket or device); refusing to use it"
         return Refuse(IrodsInvalidPathError(message, operation=operation, path=path))
     reason = _skip_reason(skip, destination, source_size, source_checksum)
     if reason is not None:
@@ -255,27 +259,55 @@ def irods_destination(session: SessionLike, path: str) -> DestinationState:
     return DestinationState.file(path, st.size, checksum)
 
 
-def local_checksum(path: str, scheme: ChecksumScheme, *, chunk_size: int = 8 * MIB) -> str:
-    """Hash the local file ``path`` (never through a symbolic link at its name) in ``scheme``."""
+def local_checksum(
+    path: str, scheme: ChecksumScheme, *, chunk_size: int = 8 * MIB, dir_fd: int | None = None
+) -> str:
+    """Hash the local file ``path`` (never through a symbolic link at its name) in ``scheme``.
+
+    Opened non-blocking and checked to be a regular file before any read: a FIFO swapped in never hangs
+    the transfer (IrodsInvalidPathError). ``dir_fd``: ``path`` is a name in that open directory.
+    """
     hasher = StreamHasher(md5=scheme is ChecksumScheme.MD5)
-    fd = os.open(path, os.O_RDONLY | _BINARY | _NOFOLLOW)
+    name = os.path.basename(path) if dir_fd is not None else path
+    try:
+        fd = os.open(name, os.O_RDONLY | os.O_NONBLOCK | _BINARY | _NOFOLLOW, dir_fd=dir_fd)
+    except OSError as exc:
+        raise local_error(exc, path=path, doing="cannot hash the destination", operation="checksum") from exc
     with os.fdopen(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise IrodsInvalidPathError("not a regular file; not hashed", operation="checksum", path=path)
+        os.set_blocking(fd, True)
         while data := fh.read(chunk_size):
             hasher.update(data)
     result = hasher.result()
     return checksum_of(result.sha256, result.md5, scheme)
 
 
-def local_destination(path: str | os.PathLike[str], *, chunk_size: int = 8 * MIB) -> DestinationState:
-    """What is at the local ``path``, from one ``lstat`` (hashed only if the policy needs it)."""
+def local_destination(
+    path: str | os.PathLike[str], *, chunk_size: int = 8 * MIB, dir_fd: int | None = None
+) -> DestinationState:
+    """What is at the local ``path``, from one ``lstat`` (hashed only if the policy needs it).
+
+    A FIFO, socket or device is :attr:`DestinationKind.OTHER` (refused). ``dir_fd``: ``path``'s last
+    component is looked up in that open directory, not through the path (whose parents could be swapped).
+    A local error (a file where a parent directory should be, permission) is typed, naming the path.
+    """
     local = os.fspath(path)
     try:
-        st = os.lstat(local)
+        st = os.lstat(os.path.basename(local) if dir_fd is not None else local, dir_fd=dir_fd)
     except FileNotFoundError:
         return DestinationState.absent(local)
+    except OSError as exc:
+        raise local_error(
+            exc, path=local, doing="cannot inspect the destination", operation="download"
+        ) from exc
     if stat.S_ISLNK(st.st_mode):
         return DestinationState(local, DestinationKind.SYMLINK)
     if stat.S_ISDIR(st.st_mode):
         return DestinationState(local, DestinationKind.DIRECTORY)
-    checksum = hashed_checksum(lambda scheme: local_checksum(local, scheme, chunk_size=chunk_size))
+    if not stat.S_ISREG(st.st_mode):
+        return DestinationState(local, DestinationKind.OTHER)
+    checksum = hashed_checksum(
+        lambda scheme: local_checksum(local, scheme, chunk_size=chunk_size, dir_fd=dir_fd)
+    )
     return DestinationState.file(local, st.st_size, checksum)

@@ -42,17 +42,17 @@ def _parts(directory: Path) -> list[str]:
 
 def _created_temporaries(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Record the temporaries the engine creates (so a test can show one existed before the failure)."""
-    from irods_provider.client.transfer import _download
+    from irods_provider.client.transfer._localdir import TargetDir
 
     created: list[str] = []
-    real = _download.create_exclusive
+    real = TargetDir.create_temp
 
-    def spy(path: str) -> int:
-        fd = real(path)
-        created.append(os.path.basename(path))
-        return fd
+    def spy(self: TargetDir) -> tuple[str, int, int]:
+        made = real(self)
+        created.append(made[0])
+        return made
 
-    monkeypatch.setattr(_download, "create_exclusive", spy)
+    monkeypatch.setattr(TargetDir, "create_temp", spy)
     return created
 
 

@@ -245,5 +245,5 @@ def test_local_checksum_never_reads_through_a_link_swapped_in(tmp_path) -> None:
     state = local_destination(tmp_path / "file")
     (tmp_path / "file").unlink()
     (tmp_path / "file").symlink_to(tmp_path / "elsewhere")
-    with pytest.raises(OSError, match="Too many levels of symbolic links"):  # ELOOP: O_NOFOLLOW
+    with pytest.raises(IrodsSymlinkError, match="Too many levels of symbolic links"):  # ELOOP: O_NOFOLLOW
         state.checksum(ChecksumScheme.SHA256)
