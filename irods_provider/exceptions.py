@@ -281,37 +281,32 @@ class IrodsTransferCancelledError(IrodsError):
 # -- Transfer integrity: sources that change or are swapped, destinations that could be redirected ---------
 
 
-class IrodsSourceChangedError(IrodsIntegrityError):
+class _ChangeSeen(IrodsIntegrityError):
+    """An integrity error that says what changed (``changed``)."""
+
+    def __init__(
+        self, message: str, *, changed: str, operation: str | None = None, path: str | None = None
+    ) -> None:
+        super().__init__(message, operation=operation, path=path)
+        self.changed = changed
+
+    def _details(self) -> list[str]:
+        return [*super()._details(), f"changed={self.changed}"]
+
+
+class IrodsSourceChangedError(_ChangeSeen):
     """A source changed while it was copied (appended, rewritten, still growing, replaced): not published.
 
     ``changed`` says what differs, e.g. ``"size 1024 -> 2048"`` or ``"mtime"``.
     """
 
-    def __init__(
-        self, message: str, *, changed: str, operation: str | None = None, path: str | None = None
-    ) -> None:
-        super().__init__(message, operation=operation, path=path)
-        self.changed = changed
 
-    def _details(self) -> list[str]:
-        return [*super()._details(), f"changed={self.changed}"]
-
-
-class IrodsTemporaryTakenOverError(IrodsIntegrityError):
+class IrodsTemporaryTakenOverError(_ChangeSeen):
     """Another writer of the same target took over the temporary object this writer had closed (their
     shared, derived name), so publishing it would publish the other writer's bytes: nothing was published.
 
     ``changed`` says what gave it away, e.g. ``"a parallel-write handle is open on it"``.
     """
-
-    def __init__(
-        self, message: str, *, changed: str, operation: str | None = None, path: str | None = None
-    ) -> None:
-        super().__init__(message, operation=operation, path=path)
-        self.changed = changed
-
-    def _details(self) -> list[str]:
-        return [*super()._details(), f"changed={self.changed}"]
 
 
 class IrodsSymlinkError(IrodsInvalidPathError):
