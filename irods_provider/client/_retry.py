@@ -17,10 +17,10 @@ from irods_provider.exceptions import (
     IrodsTimeoutError,
 )
 
-__all__ = ["RetryPolicy"]
+__all__ = ["RetryPolicy", "is_unsent"]
 
 
-def _is_unsent(error: IrodsError) -> bool:
+def is_unsent(error: IrodsError) -> bool:
     """True when the request provably never reached the server (safe to resend anything)."""
     cause = error.__cause__
     name = type(cause).__name__ if cause is not None else ""
@@ -82,7 +82,7 @@ class RetryPolicy:
         """
         if tls_failure(error) is not None:
             return False
-        if _is_unsent(error):
+        if is_unsent(error):
             return True
         if not idempotent:
             return False

@@ -8,8 +8,10 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from irods_provider.client._events import emit, retry_cause
+from irods_provider.client._retry import is_unsent
 from irods_provider.exceptions import (
     IrodsConnectionError,
+    IrodsError,
     IrodsResponseError,
     IrodsServerBusyError,
     IrodsTimeoutError,
@@ -65,15 +67,23 @@ class ChunkRetrier:
                 self._rng = random.Random()
             return self._rng.uniform(0, cap)
 
-    def call(self, fn: Callable[[], T], *, on_retry: Callable[[], object] | None = None) -> T:
-        """Call ``fn``; on a retryable error back off and call again, at most ``retries`` more times."""
+    def call(
+        self,
+        fn: Callable[[], T],
+        *,
+        on_retry: Callable[[], object] | None = None,
+        retry_on: Callable[[BaseException], bool] | None = None,
+    ) -> T:
+        """Call ``fn``; on a retryable error back off and call again, at most ``retries`` more times
+        (``retry_on`` narrows what is retryable for this call)."""
+        retry_on = retry_on or self.retry_on
         attempt = 0
         while True:
             self.coordinator.raise_if_failed()
             try:
                 return fn()
             except Exception as exc:
-                if attempt >= self.retries or not self.retry_on(exc):
+                if attempt >= self.retries or not retry_on(exc):
                     raise
                 if on_retry is not None:
                     on_retry()
@@ -86,3 +96,14 @@ class ChunkRetrier:
 def is_busy(exc: BaseException) -> bool:
     """HTTP 429/503: the server refused before acting, so even a non-idempotent request may be resent."""
     return isinstance(exc, IrodsServerBusyError)
+
+
+def did_not_act(exc: BaseException) -> bool:
+    """The server provably did not act on the request: it was busy (429/503), or the request never left
+    (no connection, or none free in the pool)."""
+    return is_busy(exc) or (isinstance(exc, IrodsError) and is_unsent(exc))
+
+
+def is_unclear(exc: BaseException) -> bool:
+    """A failure that does not say whether the server acted (timeout, dropped connection, bare 5xx)."""
+    return is_retryable(exc) and not did_not_act(exc)

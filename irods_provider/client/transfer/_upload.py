@@ -49,7 +49,7 @@ from ._policy import (
     irods_destination,
 )
 from ._report import FileResult, FileStatus
-from ._retry import ChunkRetrier, is_busy, is_retryable
+from ._retry import ChunkRetrier, is_busy, is_retryable, is_unclear
 from ._writer import ParallelWriter, _effective_config
 
 log = logging.getLogger(__name__)
@@ -307,9 +307,10 @@ def _write_temp(
     """Write and verify the source into its temporary object (under ``job.current``'s cleanups);
     ``chosen``: the temporary already chosen (:func:`_choose_temp`).
 
-    A resumable temporary found locked while writing (a killed attempt's handle nobody recorded) is left
-    alone (that attempt's cleanups run) and the source, rewound, goes once more to a fresh name from the
-    start under a fresh coordinator. ``stable``: the temporary's name is found again by a later attempt.
+    A resumable temporary found locked while writing (a killed attempt's handle nobody recorded), or one
+    whose ``parallel_write_init`` lost its reply (it may hold a handle nobody learned), is left alone (that
+    attempt's cleanups run) and the source, rewound, goes once more to a fresh name from the start under a
+    fresh coordinator. ``stable``: the temporary's name is found again by a later attempt.
     """
     session = job.session
     if chosen is not None:
@@ -326,6 +327,7 @@ def _write_temp(
         # (one costs more client CPU than a small file's whole request).
         temp, record, resumable = _choose_temp(session, job.path, key, resume=False)
         src.start()
+    lost_open = False  # a fresh temporary once after an init's lost reply, not per lost reply
     while True:
         recording = _resume.RecordingSession(session)
         try:
@@ -342,8 +344,10 @@ def _write_temp(
                 on_chunk=job.on_chunk,
             )
         except Exception as exc:
-            if not (resumable and src.rewind and _is_locked(exc) and _may_exist(session, temp)):
+            locked = (resumable and _is_locked(exc)) or (_lost_open(exc) and not lost_open)
+            if not (locked and src.rewind and _may_exist(session, temp)):
                 raise
+            lost_open = lost_open or _lost_open(exc)
             job.current.run_failure_cleanups(exc)
             temp = _fresh_temp(job.path, key, locked=temp, error=exc)
             record, resumable, stable = _resume.TempRecord(), False, False
@@ -409,6 +413,13 @@ def _is_locked(exc: BaseException) -> bool:
     if isinstance(exc, IrodsLockedError):
         return True
     return isinstance(exc, IrodsResponseError) and exc.irods_code in _LOCK_CODES
+
+
+def _lost_open(exc: BaseException) -> bool:
+    """Whether a ``parallel_write_init`` failed without saying whether the server acted (a lost reply): it
+    may have opened a handle nobody learned, which locks the object for good."""
+    init = "data_objects.parallel_write_init"
+    return isinstance(exc, IrodsError) and exc.operation == init and is_unclear(exc)
 
 
 def _choose_temp(

@@ -35,7 +35,7 @@ from irods_provider.exceptions import IrodsServerBusyError, IrodsTimeoutError, I
 from ._api import SessionLike
 from ._config import TransferConfig
 from ._coordinator import TransferCoordinator, TransferSubscriber
-from ._retry import ChunkRetrier
+from ._retry import ChunkRetrier, did_not_act
 
 log = logging.getLogger(__name__)
 
@@ -345,7 +345,12 @@ class ParallelWriter:
         self._init_handle()
 
     def _init_handle(self) -> None:
-        """``parallel_write_init`` (resent as the retry budget allows), then the stream workers."""
+        """``parallel_write_init``, then the stream workers.
+
+        The init is resent only while the server provably did not act (busy, or never reached): after a
+        lost reply its handle may be open, unknown to us (handles never expire), and a second init would
+        find the object locked. Such an unclear failure is raised as it is; the upload engine goes on
+        through a fresh temporary (see ``upload_object``)."""
 
         def init() -> str:
             return self._api.parallel_write_init(
@@ -353,7 +358,8 @@ class ParallelWriter:
             )
 
         try:
-            self._handle = self._retrier.call(init)
+            allowed = self._retrier.retry_on
+            self._handle = self._retrier.call(init, retry_on=lambda exc: did_not_act(exc) and allowed(exc))
         except IrodsServerBusyError as exc:
             # Still busy after every retry: the server-wide stream budget can stay taken for good by
             # handles nobody will shut down (a killed worker's never expire). Offset writes need no stream.

@@ -1,0 +1,73 @@
+"""A ``parallel_write_init`` whose reply is lost after the server acted has opened a handle nobody learned
+(handles never expire, so the object stays locked). The init is never resent on such an unclear failure
+(the second would find the object locked); the upload goes on through a fresh temporary instead."""
+
+from __future__ import annotations
+
+import io
+import logging
+
+import httpx2
+import pytest
+
+from irods_provider.client import BasicAuth, IrodsSession, RetryPolicy
+from irods_provider.client.transfer import TransferConfig, parallel_upload, upload_object
+from irods_provider.exceptions import IrodsTimeoutError
+
+HOME = "/tempZone/home/rods"
+CHUNK = 64 * 1024
+CFG = TransferConfig(streams=3, chunk_size=CHUNK, small_file_threshold=CHUNK, backoff_base_seconds=0.0)
+DATA = (bytes(range(251)) * 2000)[: 5 * CHUNK + 7]
+
+
+class LoseFirstInitReply(httpx2.HTTPTransport):
+    """Forwards every request; the first parallel_write_init is applied, but its reply is lost."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inits = 0
+
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
+        body = request.read()
+        response = super().handle_request(request)
+        if b"parallel_write_init" in body:
+            self.inits += 1
+            if self.inits == 1:
+                response.read()
+                response.close()
+                raise httpx2.ReadTimeout("reply lost after the server acted", request=request)
+        return response
+
+
+@pytest.fixture
+def lossy(irods_emulator):
+    transport = LoseFirstInitReply()
+    retry = RetryPolicy(initial_backoff=0.0, max_backoff=0.0)
+    auth = BasicAuth("rods", "rods-emulator")
+    with IrodsSession(irods_emulator.base_url, auth=auth, retry=retry, transport=transport) as session:
+        yield session, transport
+
+
+def test_parallel_upload_surfaces_the_lost_init_and_its_retry_succeeds(lossy, irods_emulator, caplog):
+    session, transport = lossy
+    path = f"{HOME}/lost-init.bin"
+    with pytest.raises(IrodsTimeoutError) as caught:
+        parallel_upload(session, io.BytesIO(DATA), path, config=CFG, size=len(DATA))
+    assert caught.value.operation == "data_objects.parallel_write_init"
+    assert transport.inits == 1  # never resent behind the caller's back
+    with caplog.at_level(logging.WARNING):
+        parallel_upload(session, io.BytesIO(DATA), path, config=CFG, size=len(DATA))
+    assert session.data_objects.read(path) == DATA
+    # Only the handle whose reply was lost stays open (nobody learned it); the locked temporary is named.
+    assert irods_emulator.open_parallel_write_handles() == 1
+    assert any("locked by a parallel-write handle" in m for m in caplog.messages)
+
+
+def test_upload_object_goes_on_through_a_fresh_temporary(lossy, irods_emulator):
+    session, transport = lossy
+    path = f"{HOME}/lost-init-object.bin"
+    result = upload_object(session, io.BytesIO(DATA), path, config=CFG, resume_key="lostinit", size=len(DATA))
+    assert result.status.value == "transferred"
+    assert session.data_objects.read(path) == DATA
+    assert transport.inits == 2  # the second on a fresh temporary, not the locked one
+    assert irods_emulator.open_parallel_write_handles() == 1
