@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 from irods_provider.client._openid import OpenId, TokenCallback, openid_token_source
+from irods_provider.client._operation import token_problem
 from irods_provider.client._token_store import TokenStore
 from irods_provider.exceptions import IrodsAuthenticationError, IrodsConfigurationError
 
@@ -45,6 +46,10 @@ class Token:
     """Auth spec: a bearer token obtained elsewhere."""
 
     access_token: str = field(repr=False)
+
+    def __post_init__(self) -> None:
+        # A token pasted with a trailing newline or space: what surrounds it is no part of it.
+        object.__setattr__(self, "access_token", self.access_token.strip())
 
     def secrets(self) -> list[str]:
         """The token, for masking."""
@@ -182,8 +187,12 @@ class StaticToken:
     """
 
     def __init__(self, token: str) -> None:
+        token = token.strip()  # pasted with a trailing newline or space
         if not token:
             raise IrodsConfigurationError("StaticToken needs a non-empty token")
+        problem = token_problem(token)
+        if problem is not None:
+            raise IrodsConfigurationError(f"the static bearer token cannot be sent: {problem}")
         self._token = token
 
     def __repr__(self) -> str:

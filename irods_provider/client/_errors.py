@@ -72,11 +72,28 @@ def map_httpx_errors(*, operation: str, path: str | None) -> Iterator[None]:
         yield
     except IrodsError:
         raise
+    except UnicodeEncodeError as exc:  # a header value HTTP cannot carry (its text quotes the value)
+        raise IrodsConfigurationError(
+            f"a request header holds a character HTTP cannot carry ({HIDDEN_HEADER})",
+            operation=operation,
+            path=path,
+        ) from exc
     except Exception as exc:
         for source, target, what in HTTPX_ERROR_MAP:
             if isinstance(exc, source):
-                raise target(f"{what}: {exc}", operation=operation, path=path) from exc
+                raise target(f"{what}: {_detail(exc)}", operation=operation, path=path) from exc
         raise
+
+
+HIDDEN_HEADER = "the value is not shown: it may hold a credential"
+
+
+def _detail(exc: Exception) -> str:
+    """An httpx2 error's text, unless it may quote a request header (h11 and h2 put a refused header's
+    value, e.g. ``Bearer <token>``, in their messages)."""
+    if isinstance(exc, httpx2.LocalProtocolError) and "header" in str(exc).lower():
+        return f"a request header name or value HTTP does not allow ({HIDDEN_HEADER})"
+    return str(exc)
 
 
 # TLS errors that say the connection broke (worth another try), unlike verification or handshake refusals.
@@ -106,10 +123,11 @@ def tls_failure(error: BaseException) -> ssl.SSLError | None:
 
 
 def json_object(content: bytes) -> dict[str, Any] | None:
-    """The reply body as a JSON object, or None when it is empty, not JSON, or not an object."""
+    """The reply body as a JSON object, or None when it is empty, not JSON, or not an object (or nested
+    too deep to decode: the iRODS HTTP API never nests more than a few levels)."""
     try:
         data = json.loads(content)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     return data if isinstance(data, dict) else None
 

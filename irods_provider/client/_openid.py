@@ -29,6 +29,7 @@ import httpx2
 
 from irods_provider._auth_names import CLIENT_AUTH_METHODS, ClientAuthMethod, OpenIdGrant
 from irods_provider.client._config import NO_COMPRESSION, shared_ssl_context
+from irods_provider.client._operation import token_problem
 from irods_provider.client._redact import scrub
 from irods_provider.client._token_store import PROCESS_TOKEN_STORE, TokenStore
 from irods_provider.exceptions import (
@@ -153,7 +154,7 @@ def _jwt_exp(token: str) -> float | None:
         return None
     try:
         payload = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     exp = payload.get("exp") if isinstance(payload, dict) else None
     return float(exp) if isinstance(exp, int | float) and not isinstance(exp, bool) else None
@@ -389,7 +390,7 @@ class _OpenIdTokenSource:
             raise IrodsConnectionError(f"cannot reach OpenID provider at {url}: {error}") from error
         try:
             document = response.json() if response.status_code == 200 else None
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested deeper than the decoder goes
             document = None
         if not isinstance(document, dict):
             raise IrodsProtocolError(
@@ -421,7 +422,7 @@ class _OpenIdTokenSource:
             ) from None
         except httpx2.HTTPError as error:
             raise IrodsConnectionError(f"cannot reach OpenID provider at {url}: {error}") from error
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested deeper than the decoder goes
             raise IrodsProtocolError(
                 f"OpenID provider at {url} answered the {grant_type} request with something not JSON"
             ) from None
@@ -433,11 +434,18 @@ class _OpenIdTokenSource:
             raise IrodsProtocolError(
                 f"OpenID provider at {url} sent no access_token for the {grant_type} grant"
             )
+        access_token = access_token.strip()
+        problem = token_problem(access_token)
+        if problem is not None:
+            raise IrodsProtocolError(
+                f"OpenID provider at {url} sent an access_token for the {grant_type} grant that cannot be "
+                f"sent in an HTTP header: {problem}"
+            )
         if self._on_token is not None:
             for key in ("access_token", "refresh_token", "id_token"):
                 value = answer.get(key)
-                if isinstance(value, str) and value:
-                    self._on_token(value)
+                if isinstance(value, str) and value.strip():
+                    self._on_token(value.strip())  # the form sent (a masker matches whole values)
         lifetime: float | None = None
         expires_in = answer.get("expires_in")
         if expires_in is not None:

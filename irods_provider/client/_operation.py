@@ -11,9 +11,18 @@ from typing import Any, Generic, TypeVar
 import httpx2
 
 from irods_provider.client._errors import error_for_data, irods_status, json_object, not_irods_json
-from irods_provider.exceptions import IrodsAlreadyExistsError
+from irods_provider.exceptions import IrodsAlreadyExistsError, IrodsConfigurationError
 
-__all__ = ["Body", "HeldBody", "Operation", "Reply", "decode_reply", "endpoint_url", "request_arguments"]
+__all__ = [
+    "Body",
+    "HeldBody",
+    "Operation",
+    "Reply",
+    "decode_reply",
+    "endpoint_url",
+    "request_arguments",
+    "token_problem",
+]
 
 T = TypeVar("T")
 
@@ -74,10 +83,29 @@ def endpoint_url(base_url: str, endpoint: str) -> httpx2.URL:
     return httpx2.URL(f"{base_url}/{endpoint}")
 
 
+def token_problem(token: str) -> str | None:
+    """Why ``token`` cannot travel as a bearer token in an HTTP header, without quoting it; None if it can.
+
+    HTTP libraries put a refused header value in their error text, so a token is checked before it is sent.
+    """
+    if token and token.isascii() and token.isprintable() and " " not in token:
+        return None
+    if not token:
+        return "it is empty"
+    position, char = next((i, c) for i, c in enumerate(token, 1) if not ("!" <= c <= "~"))
+    what = f"the character U+{ord(char):04X}" if char.isascii() else "a non-ASCII character"
+    return f"it holds {what} at position {position} of {len(token)} (HTTP headers allow visible ASCII only)"
+
+
 def request_arguments(op: Operation[Any], *, base_url: str, token: str | None) -> dict[str, Any]:
     """Keyword arguments for ``httpx2.Client.request``/``build_request`` that send ``op``."""
     headers = dict(op.headers)
     if token is not None and op.authenticated:
+        problem = token_problem(token)
+        if problem is not None:
+            raise IrodsConfigurationError(
+                f"the bearer token cannot be sent: {problem}", operation=op.name, path=op.path
+            )
         headers["Authorization"] = f"Bearer {token}"
     args: dict[str, Any] = {
         "method": op.method,

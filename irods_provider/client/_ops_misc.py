@@ -7,10 +7,10 @@ from collections.abc import Iterable
 from typing import Any
 
 from irods_provider.client._models import ServerLimits, TicketType
-from irods_provider.client._operation import Body, Operation
+from irods_provider.client._operation import Body, Operation, token_problem
 from irods_provider.client._paths import check_query_value, validate_path
 from irods_provider.client._versions import api_version_facts
-from irods_provider.exceptions import IrodsUsageError
+from irods_provider.exceptions import IrodsProtocolError, IrodsUsageError
 
 __all__ = [
     "authenticate",
@@ -67,7 +67,15 @@ def authenticate(username: str, password: str) -> Operation[str]:
     credentials = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
 
     def decode(text: str) -> str:
-        return text.strip()
+        token = text.strip()
+        problem = token_problem(token)
+        if problem is not None:  # never quoted: it is a credential, whatever else is wrong with it
+            raise IrodsProtocolError(
+                "the login answer is not a bearer token HTTP can carry back (not an iRODS HTTP API, or "
+                f"the wrong version?): {problem}",
+                operation="authenticate",
+            )
+        return token
 
     return Operation(
         name="authenticate",

@@ -7,6 +7,7 @@ secrets and anything shaped like a token from text a remote party chose (an OAut
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Callable, Iterable
@@ -26,6 +27,8 @@ _TICKET_IN_URL = re.compile(r"(?i)((?:^|[?&;\s])ticket=)[^&#\s\"']*")
 # JWTs, and long runs of token characters mixing upper case, lower case and digits (words and paths don't).
 _JWT = re.compile(r"eyJ[\w-]*\.[\w-]*(?:\.[\w-]*)?")
 _RUN = re.compile(r"[A-Za-z0-9_\-+=~]{16,}")
+# UUIDs: the iRODS HTTP API's own bearer tokens are shaped so (and are all lower case).
+_UUID = re.compile(r"(?i)\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b")
 
 
 def _token_shaped(match: re.Match[str]) -> str:
@@ -77,7 +80,23 @@ def install_log_redaction() -> None:
 def scrub(text: str, secrets: Iterable[str | None] = (), *, limit: int = 300) -> str:
     """``text`` without any of ``secrets``, without token-shaped strings, cut to ``limit`` characters."""
     # Like Airflow's masker, secrets under 5 characters are left alone (they would blank out ordinary words).
-    for secret in sorted((s for s in secrets if s and len(s) >= MIN_SECRET_LENGTH), key=len, reverse=True):
-        text = text.replace(secret, REDACTED)
-    text = _RUN.sub(_token_shaped, _JWT.sub(REDACTED, text))
+    forms = {form for secret in secrets if secret for form in _shown_forms(secret)}
+    for form in sorted((f for f in forms if len(f) >= MIN_SECRET_LENGTH), key=len, reverse=True):
+        text = text.replace(form, REDACTED)
+    text = _RUN.sub(_token_shaped, _UUID.sub(REDACTED, _JWT.sub(REDACTED, text)))
     return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _shown_forms(secret: str) -> set[str]:
+    """The ways ``secret`` may appear in text: as it is, without surrounding whitespace, and escaped as
+    Python's ``repr`` (of text or bytes) or JSON show it (a pasted newline shows as ``\\n``)."""
+    forms = set()
+    for value in {secret, secret.strip()}:
+        forms |= {
+            value,
+            repr(value)[1:-1],
+            repr(value.encode("utf-8", "backslashreplace"))[2:-1],
+            value.encode("unicode_escape").decode("ascii"),
+            json.dumps(value)[1:-1],
+        }
+    return forms

@@ -61,7 +61,7 @@ class ResumeState:
             return cls(
                 committed=int(data["committed"]), source_size=data["size"], source_mtime_ns=data["mtime_ns"]
             )
-        except (ValueError, KeyError, TypeError, AttributeError):
+        except (ValueError, KeyError, TypeError, AttributeError, OverflowError, RecursionError):
             return None
 
 
