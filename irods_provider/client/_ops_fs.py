@@ -190,8 +190,11 @@ def coll_list(path: str, *, recurse: bool = False, ticket: str | None = None) ->
     )
 
 
-def coll_create(path: str, *, intermediates: bool = False) -> Operation[bool]:
-    """POST collections create; the result is the server's ``created`` flag."""
+def coll_create(path: str, *, intermediates: bool = False, exist_ok: bool = False) -> Operation[bool]:
+    """POST collections create; the result is the server's ``created`` flag.
+
+    Resent after an unclear failure only with ``exist_ok``: otherwise a resent create whose first copy was
+    applied would report the collection this very call created as already existing."""
     validate_path(path, operation="collections.create")
 
     def decode(data: dict[str, Any]) -> bool:
@@ -202,7 +205,7 @@ def coll_create(path: str, *, intermediates: bool = False) -> Operation[bool]:
         "collections",
         "create",
         path,
-        idempotent=True,
+        idempotent=exist_ok,
         decode=decode,
         fields=(("lpath", path), *_fields(create_intermediates=intermediates or None)),
     )

@@ -109,8 +109,10 @@ class Collections:
 
         Only the last level by default (``intermediates=False``, like ``mkdir`` and the API's default);
         :class:`~irods_provider.operators.irods.IrodsCreateCollectionOperator` defaults to creating parents.
+        Without ``exist_ok`` a create whose reply was lost is not resent (the error says so): the resend
+        would find what the first one created.
         """
-        created = self._s.execute(ops.coll_create(path, intermediates=intermediates))
+        created = self._s.execute(ops.coll_create(path, intermediates=intermediates, exist_ok=exist_ok))
         if created:
             return True
         if exist_ok and self.exists(path):
