@@ -552,9 +552,10 @@ class AsyncDataObjects(AsyncItiDataObjectsMixin):
         coll, recheck_coll = match_condition("COLL_NAME", parent_path(path))
         name, recheck_name = match_condition("DATA_NAME", basename(path))
         query = f"select {_REPLICA_COLUMNS} where {coll} and {name}"
+        zone = await self._s.query.zone_for(path)  # a federated zone's catalog is asked only when named
         rows = [
             row
-            async for row in self._s.query.genquery(query)
+            async for row in self._s.query.genquery(query, zone=zone)
             if not (recheck_coll or recheck_name) or _join(row[0], row[1]) == path
         ]
         if not rows:

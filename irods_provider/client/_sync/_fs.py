@@ -552,9 +552,10 @@ class DataObjects(ItiDataObjectsMixin):
         coll, recheck_coll = match_condition("COLL_NAME", parent_path(path))
         name, recheck_name = match_condition("DATA_NAME", basename(path))
         query = f"select {_REPLICA_COLUMNS} where {coll} and {name}"
+        zone = self._s.query.zone_for(path)  # a federated zone's catalog is asked only when named
         rows = [
             row
-            for row in self._s.query.genquery(query)
+            for row in self._s.query.genquery(query, zone=zone)
             if not (recheck_coll or recheck_name) or _join(row[0], row[1]) == path
         ]
         if not rows:
