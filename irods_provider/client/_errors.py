@@ -153,7 +153,14 @@ def irods_status(data: dict[str, Any]) -> tuple[int | None, str | None]:
     failed = envelope.get("failed_operation")
     if isinstance(failed, dict) and failed.get("error_message") and not message:
         message = f"operation {failed.get('operation_index')}: {failed['error_message']}"
-    return (code if isinstance(code, int) else None), (message if isinstance(message, str) else None)
+    if isinstance(code, bool) or not isinstance(code, int | None):
+        code = BAD_STATUS_CODE  # a status the API never sends (it sends an integer): not a success
+    return code, (message if isinstance(message, str) else None)
+
+
+#: What :func:`irods_status` reports for a ``status_code`` that is not a JSON integer (``"-170000"``,
+#: ``-170000.0``, ``true``): no iRODS code, and never read as success.
+BAD_STATUS_CODE = -(2**63)
 
 
 def error_for_reply(
@@ -168,6 +175,13 @@ def error_for_data(
 ) -> IrodsResponseError | IrodsProtocolError | None:
     """:func:`error_for_reply` for a body already decoded with :func:`json_object`."""
     code, message = irods_status(data) if data is not None else (None, None)
+    if code == BAD_STATUS_CODE:
+        return IrodsProtocolError(
+            f"HTTP {status} reply whose irods_response.status_code is not an integer: not what an iRODS "
+            "HTTP API sends",
+            operation=operation,
+            path=path,
+        )
     if status == 200:
         if data is None:
             return None  # caller decides whether a non-JSON 200 is acceptable

@@ -11,7 +11,13 @@ from typing import Any, Generic, TypeVar
 import httpx2
 
 from irods_provider.client._errors import error_for_data, irods_status, json_object, not_irods_json
-from irods_provider.exceptions import IrodsAlreadyExistsError, IrodsConfigurationError
+from irods_provider.client._replies import ReplyShapeError
+from irods_provider.exceptions import (
+    IrodsAlreadyExistsError,
+    IrodsConfigurationError,
+    IrodsError,
+    IrodsProtocolError,
+)
 
 __all__ = [
     "Body",
@@ -145,7 +151,8 @@ def decode_reply(op: Operation[T], reply: Reply) -> T:
     """Turn a reply into the operation's result, or raise the typed error it stands for."""
     if reply.status == 200 and op.body is not Body.JSON:
         # Raw bodies (data-object bytes, tokens) are never inspected for an iRODS envelope.
-        return op.decode(reply.content if op.body is Body.BYTES else reply.content.decode("utf-8", "replace"))
+        raw = reply.content if op.body is Body.BYTES else reply.content.decode("utf-8", "replace")
+        return _decoded(op, raw)
     data = json_object(reply.content)  # decoded once, for the error check and the result alike
     if (
         op.accept_codes
@@ -153,7 +160,7 @@ def decode_reply(op: Operation[T], reply: Reply) -> T:
         and data is not None
         and irods_status(data)[0] in op.accept_codes
     ):
-        return op.decode(data)
+        return _decoded(op, data)
     error = error_for_data(status=reply.status, data=data, operation=op.name, path=op.path)
     if error is not None:
         if op.destination is not None and isinstance(error, IrodsAlreadyExistsError):
@@ -161,4 +168,23 @@ def decode_reply(op: Operation[T], reply: Reply) -> T:
         raise error
     if data is None:
         raise not_irods_json(reply.content, operation=op.name, path=op.path)
-    return op.decode(data)
+    return _decoded(op, data)
+
+
+#: What a decoder raises on a reply field of a type the API never sends there (``int(None)``, ``x.get`` on a
+#: string, a missing key, ``int(1e400)``): the reply, not the caller, is wrong.
+_SHAPE_ERRORS = (TypeError, ValueError, KeyError, AttributeError, OverflowError, IndexError, RecursionError)
+
+
+def _decoded(op: Operation[T], value: Any) -> T:
+    """``op.decode(value)``; a reply it cannot read is an IrodsProtocolError naming the operation and path."""
+    try:
+        return op.decode(value)
+    except IrodsError:
+        raise
+    except _SHAPE_ERRORS as exc:
+        # Only our own field checks are quoted: other messages may quote a value (a ticket, a token).
+        detail = str(exc) if isinstance(exc, ReplyShapeError) else type(exc).__name__
+        raise IrodsProtocolError(
+            f"the reply is not what an iRODS HTTP API sends ({detail})", operation=op.name, path=op.path
+        ) from exc

@@ -19,6 +19,7 @@ from irods_provider.client._models import (
 )
 from irods_provider.client._operation import Body, Operation
 from irods_provider.client._paths import check_query_value, validate_path
+from irods_provider.client._replies import integer, objects, strings, text
 from irods_provider.exceptions import IrodsUsageError
 
 __all__ = [
@@ -140,9 +141,12 @@ def _post(
 def _permissions(data: dict[str, Any]) -> tuple[Permission, ...]:
     return tuple(
         Permission(
-            name=p.get("name", ""), zone=p.get("zone", ""), type=p.get("type", ""), perm=p.get("perm", "")
+            name=text(p, "name", default=""),
+            zone=text(p, "zone", default=""),
+            type=text(p, "type", default=""),
+            perm=text(p, "perm", default=""),
         )
-        for p in data.get("permissions") or ()
+        for p in objects(data, "permissions")
     )
 
 
@@ -167,7 +171,7 @@ def coll_stat(path: str, *, ticket: str | None = None) -> Operation[CollectionSt
             inheritance_enabled=bool(data.get("inheritance_enabled", False)),
             permissions=_permissions(data),
             registered=bool(data.get("registered", True)),
-            modified_at=int(data.get("modified_at", 0)),
+            modified_at=integer(data, "modified_at", default=0),
         )
 
     return _get("collections.stat", "collections", "stat", path, decode, ticket=ticket)
@@ -177,7 +181,7 @@ def coll_list(path: str, *, recurse: bool = False, ticket: str | None = None) ->
     """GET collections list: absolute paths (``entries: null`` for an empty collection → ``[]``)."""
 
     def decode(data: dict[str, Any]) -> list[str]:
-        return [str(entry) for entry in data.get("entries") or ()]
+        return strings(data, "entries")
 
     return _get(
         "collections.list",
@@ -312,9 +316,9 @@ def do_stat(path: str, *, ticket: str | None = None) -> Operation[DataObjectStat
     def decode(data: dict[str, Any]) -> DataObjectStat:
         return DataObjectStat(
             path=path,
-            size=int(data.get("size", 0)),
-            checksum=data.get("checksum") or None,
-            modified_at=int(data.get("modified_at", 0)),
+            size=integer(data, "size", default=0),
+            checksum=text(data, "checksum", default="") or None,
+            modified_at=integer(data, "modified_at", default=0),
             permissions=_permissions(data),
         )
 
@@ -449,7 +453,7 @@ def do_parallel_write_init(
     )
 
     def decode(data: dict[str, Any]) -> str:
-        return str(data["parallel_write_handle"])
+        return text(data, "parallel_write_handle", empty=False)
 
     return _post(
         "data_objects.parallel_write_init",
@@ -587,7 +591,7 @@ def do_calculate_checksum(
     )
 
     def decode(data: dict[str, Any]) -> str:
-        return str(data.get("checksum", ""))
+        return text(data, "checksum")
 
     return _post(
         "data_objects.calculate_checksum",
@@ -612,7 +616,7 @@ def do_verify_checksum(
 
     def decode(data: dict[str, Any]) -> ChecksumReport:
         code = irods_status(data)[0] or 0
-        results = tuple(r for r in data.get("results") or () if isinstance(r, dict))
+        results = tuple(objects(data, "results"))
         return ChecksumReport(ok=code == 0 and not results, results=results)
 
     op = _get(

@@ -9,6 +9,7 @@ from typing import Any
 from irods_provider.client._models import ServerLimits, TicketType
 from irods_provider.client._operation import Body, Operation, token_problem
 from irods_provider.client._paths import check_query_value, validate_path
+from irods_provider.client._replies import rows, text
 from irods_provider.client._versions import api_version_facts
 from irods_provider.exceptions import IrodsProtocolError, IrodsUsageError
 
@@ -36,7 +37,7 @@ _LIMIT_KEYS: dict[str, tuple[str, ...]] = {
 def decode_limits(data: dict[str, Any]) -> ServerLimits:
     """Read the server limits from an ``/info`` body, with 0.7.0 defaults for absent keys."""
     defaults = ServerLimits()
-    version = str(data.get("api_version", defaults.api_version))
+    version = text(data, "api_version", default=defaults.api_version)
     # The per-handle stream cap's key per the version table (0.7.0 re-purposed the old name as a
     # server-wide cap, so it is read only from servers where it still means "per handle").
     facts = api_version_facts(version)
@@ -50,9 +51,11 @@ def decode_limits(data: dict[str, Any]) -> ServerLimits:
         **values,
         api_version=version,
         max_write_payload_bytes=facts.write_payload_limit(values["max_request_body_bytes"]),
-        irods_zone=data.get("irods_zone"),
+        irods_zone=text(data, "irods_zone") if data.get("irods_zone") is not None else None,
         openid_connect_enabled=bool(data.get("openid_connect_enabled", False)),
-        irods_server_version=data.get("irods_server_version"),
+        irods_server_version=(
+            text(data, "irods_server_version") if data.get("irods_server_version") is not None else None
+        ),
         raw=dict(data),
     )
 
@@ -90,7 +93,7 @@ def authenticate(username: str, password: str) -> Operation[str]:
 
 
 def _rows(data: dict[str, Any]) -> list[list[str]]:
-    return [[str(v) for v in row] for row in data.get("rows") or ()]
+    return rows(data)
 
 
 def genquery1_page(
@@ -135,7 +138,7 @@ def genquery2(query: str, *, zone: str | None = None, sql_only: bool = False) ->
         fields.append(("sql-only", "1"))
 
     def decode(data: dict[str, Any]) -> Any:
-        return str(data.get("sql", "")) if sql_only else _rows(data)
+        return text(data, "sql") if sql_only else _rows(data)
 
     return Operation(
         name="query.genquery2", method="GET", endpoint="query", fields=tuple(fields), decode=decode
@@ -185,7 +188,7 @@ def ticket_create(
     )
 
     def decode(data: dict[str, Any]) -> str:
-        return str(data["ticket"])
+        return text(data, "ticket", empty=False)
 
     return Operation(
         name="tickets.create",

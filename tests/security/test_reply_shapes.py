@@ -1,0 +1,92 @@
+"""Replies of the right envelope but with field types the iRODS HTTP API never sends (no server sends them,
+so a hostile server does): each is an IrodsProtocolError naming the operation and path, never a raw
+TypeError/KeyError/RecursionError, and never a wrong value (``None`` read as the string ``'None'``)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from hostile_server import Reply, Request, hostile_server
+
+from irods_provider.client import BasicAuth, IrodsSession
+from irods_provider.client._ops_fs import do_parallel_write_init
+from irods_provider.exceptions import IrodsProtocolError
+
+pytestmark = pytest.mark.timeout(60)
+
+HOME = "/tempZone/home/rods"
+OBJ = f"{HOME}/x"
+OK = {"irods_response": {"status_code": 0}}
+INFO = {"api_version": "0.7.0", "max_number_of_rows_per_catalog_query": 15, "irods_zone": "tempZone"}
+STAT = {**OK, "type": "data_object", "size": 1, "checksum": "", "modified_at": 1, "permissions": []}
+
+Call = Callable[[IrodsSession], Any]
+CALLS: dict[str, tuple[Call, str | None]] = {
+    "stat": (lambda s: s.data_objects.stat(OBJ), OBJ),
+    "coll_stat": (lambda s: s.collections.stat(HOME), HOME),
+    "list": (lambda s: s.collections.list(HOME), HOME),
+    "query": (lambda s: list(s.query.genquery("select COLL_NAME")), None),
+    "init": (lambda s: s.execute(do_parallel_write_init(OBJ, stream_count=2)), OBJ),
+    "ticket": (lambda s: s.tickets.create(OBJ), OBJ),
+    "checksum": (lambda s: s.data_objects.calculate_checksum(OBJ), OBJ),
+}
+
+CASES: list[tuple[str, bytes, str]] = [
+    ("size null", json.dumps({**STAT, "size": None}).encode(), "stat"),
+    ("size text", json.dumps({**STAT, "size": "12"}).encode(), "stat"),
+    ("size float", json.dumps({**STAT, "size": 12.5}).encode(), "stat"),
+    ("size 1e400", json.dumps(STAT).replace('"size": 1', '"size": 1e400').encode(), "stat"),
+    ("permissions text", json.dumps({**STAT, "permissions": "own"}).encode(), "stat"),
+    ("permissions of text", json.dumps({**STAT, "permissions": ["own"]}).encode(), "stat"),
+    ("checksum null", json.dumps({**STAT, "checksum": None}).encode(), "stat"),
+    ("modified_at list", json.dumps({**OK, "type": "collection", "modified_at": [1]}).encode(), "coll_stat"),
+    ("entries int", json.dumps({**OK, "entries": 5}).encode(), "list"),
+    ("entries of null", json.dumps({**OK, "entries": [None]}).encode(), "list"),
+    ("rows int", json.dumps({**OK, "rows": 3}).encode(), "query"),
+    ("rows of ints", json.dumps({**OK, "rows": [1, 2]}).encode(), "query"),
+    ("row value null", json.dumps({**OK, "rows": [[None]]}).encode(), "query"),
+    ("no handle", json.dumps(OK).encode(), "init"),
+    ("handle null", json.dumps({**OK, "parallel_write_handle": None}).encode(), "init"),
+    ("no ticket", json.dumps(OK).encode(), "ticket"),
+    ("ticket null", json.dumps({**OK, "ticket": None}).encode(), "ticket"),
+    ("checksum reply null", json.dumps({**OK, "checksum": None}).encode(), "checksum"),
+    (
+        "status code text",
+        json.dumps({"irods_response": {"status_code": "-170000"}, "entries": []}).encode(),
+        "list",
+    ),
+    (
+        "status code float",
+        json.dumps({"irods_response": {"status_code": -170000.0}, "entries": []}).encode(),
+        "list",
+    ),
+    (
+        "status code bool",
+        json.dumps({"irods_response": {"status_code": False}, "entries": []}).encode(),
+        "list",
+    ),
+    ("nested deep", b"[" * 100_000 + b"]" * 100_000, "list"),
+]
+
+
+@pytest.mark.parametrize(("name", "body", "call"), CASES, ids=[c[0] for c in CASES])
+def test_a_reply_of_the_wrong_shape_is_a_protocol_error(name: str, body: bytes, call: str) -> None:
+    def handler(request: Request) -> Reply:
+        if request.path.endswith("/info"):
+            return Reply(200, {"Content-Type": "application/json"}, [json.dumps(INFO).encode()])
+        if request.path.endswith("/authenticate"):
+            return Reply(200, {"Content-Type": "text/plain"}, [b"token-1234"])
+        return Reply(200, {"Content-Type": "application/json", "Content-Length": str(len(body))}, [body])
+
+    run, path = CALLS[call]
+    with (
+        hostile_server(handler) as server,
+        IrodsSession(f"{server.url}/irods-http-api/0.7.0", auth=BasicAuth("rods", "pw-1234")) as session,
+        pytest.raises(IrodsProtocolError) as caught,
+    ):
+        run(session)
+    assert caught.value.path == path
+    assert caught.value.operation is not None
