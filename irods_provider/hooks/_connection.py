@@ -182,14 +182,22 @@ def _base_url(*, host: str | None, port: int | None, schema: str | None, extras:
             "(put the iRODS zone in the 'zone' extra)"
         )
     if "://" in host:
-        parts = urlsplit(host)
+        try:
+            parts = urlsplit(host)
+            url_port = parts.port
+        except ValueError as exc:  # a port out of range or not a number, a malformed IPv6 address
+            raise IrodsConfigurationError(f"the connection host is not a valid URL: {exc}") from None
         if parts.scheme not in ("http", "https"):
             raise IrodsConfigurationError(f"unsupported protocol in host {host!r}: use http:// or https://")
         protocol, host = parts.scheme, parts.hostname or ""
-        port = port or parts.port
+        port = port or url_port
     protocol = protocol or "https"
     port = port or (443 if protocol == "https" else 80)
+    if not 0 < port <= 65535:
+        raise IrodsConfigurationError(f"the connection port {port} is out of range (1-65535)")
     api_path, version = _api_path_and_version(extras)
+    # An IPv6 address is bracketed in a URL, once (the host field may hold it bracketed already).
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
     netloc = f"[{host}]" if ":" in host else host
     root = f"{protocol}://{netloc}:{port}{api_path}"
     return root if version is None else f"{root}/{version}"

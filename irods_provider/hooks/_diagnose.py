@@ -70,7 +70,11 @@ def describe_failure(error: BaseException, *, settings: ConnectionSettings, step
     ``step`` is ``reach`` (``/info``) or ``login`` (authenticated). The UI shows the sentence unmasked,
     so text from the server or the OpenID provider must not carry a secret or a token into it.
     """
-    return scrub(_describe(error, settings=settings, step=step), settings.secrets(), limit=1000)
+    try:
+        text = _describe(error, settings=settings, step=step)
+    except Exception:  # a diagnosis must never turn a failed test into a raised one
+        text = f"The connection test failed ({type(error).__name__}: {error})"
+    return scrub(text, settings.secrets(), limit=1000)
 
 
 def _describe(error: BaseException, *, settings: ConnectionSettings, step: str) -> str:
