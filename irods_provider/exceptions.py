@@ -227,6 +227,9 @@ class IrodsListingError(IrodsResponseError):
 class IrodsServerBusyError(IrodsResponseError):
     """The server is out of parallel-write streams or asks to slow down (HTTP 429 or 503)."""
 
+    #: Seconds the reply's ``Retry-After`` asked to wait before trying again (None: it did not say).
+    retry_after: float | None = None
+
 
 class IrodsLockedError(IrodsResponseError):
     """Another writer holds the data object (intermediate or locked replica)."""

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import email.utils
 import json
+import math
 import ssl
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -28,6 +31,7 @@ __all__ = [
     "json_object",
     "map_httpx_errors",
     "not_irods_json",
+    "retry_after_seconds",
     "tls_failure",
 ]
 
@@ -207,3 +211,21 @@ def error_for_data(
 
 # Operations where the server answers 404 for "no readable data object" (empty body).
 _OPS_WITH_MEANINGFUL_404 = frozenset({"data_objects.read"})
+
+
+def retry_after_seconds(value: str | None, *, now: float | None = None) -> float | None:
+    """Seconds a ``Retry-After`` header asks to wait (delay-seconds or an HTTP date); None when absent
+    or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isascii() and value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if when.tzinfo is None:  # an HTTP date is always GMT
+        return None
+    seconds = when.timestamp() - (time.time() if now is None else now)
+    return max(0.0, seconds) if math.isfinite(seconds) else None

@@ -10,13 +10,20 @@ from typing import Any, Generic, TypeVar
 
 import httpx2
 
-from irods_provider.client._errors import error_for_data, irods_status, json_object, not_irods_json
+from irods_provider.client._errors import (
+    error_for_data,
+    irods_status,
+    json_object,
+    not_irods_json,
+    retry_after_seconds,
+)
 from irods_provider.client._replies import ReplyShapeError
 from irods_provider.exceptions import (
     IrodsAlreadyExistsError,
     IrodsConfigurationError,
     IrodsError,
     IrodsProtocolError,
+    IrodsServerBusyError,
 )
 
 __all__ = [
@@ -165,6 +172,8 @@ def decode_reply(op: Operation[T], reply: Reply) -> T:
     if error is not None:
         if op.destination is not None and isinstance(error, IrodsAlreadyExistsError):
             error.path = op.destination
+        if isinstance(error, IrodsServerBusyError):
+            error.retry_after = retry_after_seconds(reply.headers.get("retry-after"))
         raise error
     if data is None:
         raise not_irods_json(reply.content, operation=op.name, path=op.path)

@@ -31,6 +31,7 @@ def is_unsent(error: IrodsError) -> bool:
 class RetryPolicy:
     """Jittered exponential backoff, bounded in attempts and in total time.
 
+    A 429/503 reply's ``Retry-After`` lengthens the wait up to ``max_backoff`` (never past ``total_timeout``).
     Idempotent operations (reads, stats, lists, queries, writes at an explicit offset) are retried on
     HTTP 429, 503 and other 5xx, connection resets and timeouts. Non-idempotent ones (appends,
     renames, creates without ``exist_ok``…) are retried only when the request provably never left
@@ -104,6 +105,9 @@ class RetryPolicy:
         if attempt >= self.max_attempts or not self.is_retryable(error, idempotent=idempotent):
             return None
         delay = self.backoff(attempt)
+        asked = error.retry_after if isinstance(error, IrodsServerBusyError) else None
+        if asked is not None:  # the server's Retry-After, within this policy's longest backoff
+            delay = max(delay, min(asked, self.max_backoff))
         if self.clock() + delay - started > self.total_timeout:
             return None
         return delay
