@@ -39,7 +39,7 @@ from irods_provider.exceptions import (
 from . import _pipelined as pipelined
 from ._checksum import read_back_sha256
 from ._destination import destination_of
-from ._endpoint import is_raw_connection_error
+from ._endpoint import is_raw_connection_error, sftp_errors
 from ._integrity import (
     ReadBack,
     SftpState,
@@ -49,7 +49,7 @@ from ._integrity import (
     open_resumed,
     publish,
 )
-from ._io import FAST_REQUEST_SIZE, SftpWriter, release_handle
+from ._io import FAST_REQUEST_SIZE, WRITE_FAILED, SftpWriter, release_handle
 from ._parallel import ParallelSftpWriter, Reopening, reopen_further, widen_writer
 from ._resume_store import ResumeStore
 
@@ -484,9 +484,10 @@ class _ClosingWriter(SftpWriter):
         if self.closed:
             return
         self.closed = True
-        self.read_back = close_reading_back(
-            self._handle, self.path, self.final, self.bytes_written, read=self.reads
-        )
+        with sftp_errors(self.path, WRITE_FAILED):
+            self.read_back = close_reading_back(
+                self._handle, self.path, self.final, self.bytes_written, read=self.reads
+            )
 
 
 if TYPE_CHECKING:  # mypy checks the implementation against the protocol here
