@@ -63,3 +63,20 @@ def test_a_full_disk_is_the_servers_error_not_a_lost_connection(remote, session,
     assert "lost while copying" not in caplog.text  # never retried as a dropped channel
     assert os.listdir(full_disk) == []  # the partial temporary is not left on the full disk
 
+
+@pytest.mark.parametrize("length", [226, 255])
+def test_a_final_name_up_to_255_bytes_is_written_through_a_shortened_temporary(
+    remote, session, length
+) -> None:
+    """``.<name>.irods-part-<16 hex>`` would exceed 255 bytes: the temporary's name is shortened (with a
+    digest of the final name), so the server accepts it and the file lands under its own name."""
+    name = "é" * 10 + "n" * (length - 20)  # multi-byte characters: the limit is in bytes
+    assert len(name.encode()) == length
+    data = os.urandom(300 * KIB)  # several chunks: a parallel writer over two connections
+    session.collections.create(f"{HOME}/long", exist_ok=True)
+    session.data_objects.write(f"{HOME}/long/{name}", data)
+    report = down(
+        source_path=f"{HOME}/long/{name}", destination_path=remote.path("back/"), sftp_connections=2
+    )
+    assert report["transferred"] == 1
+    assert remote.files("back") == {name: data}
