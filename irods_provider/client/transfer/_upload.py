@@ -312,20 +312,27 @@ def _write_temp(
     start under a fresh coordinator. ``stable``: the temporary's name is found again by a later attempt.
     """
     session = job.session
-    if chosen is not None:
-        temp, record, resumable = chosen
-        src.start()
-    elif resume:
-        # The source opens (its round trips) while the temporary is chosen (the zone's): neither needs the
-        # other.
-        (temp, record, resumable), _ = alongside(
-            lambda: _choose_temp(session, job.path, key, resume=True), src.start, name="choose-temp"
-        )
-    else:
-        # Choosing a temporary without resume asks nothing: no round trip to overlap, so no helper thread
-        # (one costs more client CPU than a small file's whole request).
-        temp, record, resumable = _choose_temp(session, job.path, key, resume=False)
-        src.start()
+    try:
+        if chosen is not None:
+            temp, record, resumable = chosen
+            src.start()
+        elif resume:
+            # The source opens (its round trips) while the temporary is chosen (the zone's): neither needs
+            # the other.
+            (temp, record, resumable), _ = alongside(
+                lambda: _choose_temp(session, job.path, key, resume=True), src.start, name="choose-temp"
+            )
+        else:
+            # Choosing a temporary without resume asks nothing: no round trip to overlap, so no helper
+            # thread (one costs more client CPU than a small file's whole request).
+            temp, record, resumable = _choose_temp(session, job.path, key, resume=False)
+            src.start()
+    except IrodsSourceChangedError:
+        # Changed since an earlier attempt wrote part of it: the temporary this one would have resumed
+        # holds the old version's bytes under a name no later listing derives again. Removed, not orphaned.
+        if resume and stable:
+            _remove_if_present(session, _resume.temp_name(job.path, key))
+        raise
     while True:
         recording = _resume.RecordingSession(session)
         try:
