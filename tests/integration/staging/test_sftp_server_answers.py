@@ -12,7 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from irods_provider.exceptions import IrodsSftpConnectionError, IrodsSftpFileError
+from irods_provider.exceptions import (
+    IrodsNotFoundError,
+    IrodsPermissionError,
+    IrodsSftpConnectionError,
+    IrodsSftpFileError,
+)
 from irods_provider.transfers.irods_to_sftp import IrodsToSFTPOperator
 from irods_provider.transfers.sftp_to_irods import SFTPToIrodsOperator
 
@@ -80,3 +85,67 @@ def test_a_final_name_up_to_255_bytes_is_written_through_a_shortened_temporary(
     )
     assert report["transferred"] == 1
     assert remote.files("back") == {name: data}
+
+
+@pytest.fixture
+def unprivileged(remote) -> None:
+    """Permissions bind only a login user other than root (Debian's sshd runs the tests' user; the
+    embedded server serves as the test process)."""
+    if remote.server.root.stat().st_uid == os.geteuid() == 0:
+        pytest.skip("the SFTP login user is root: permissions do not bind it")
+
+
+def test_permission_answers_are_typed_naming_the_sftp_path(remote, session, unprivileged) -> None:
+    session.collections.create(f"{HOME}/src", exist_ok=True)
+    session.data_objects.write(f"{HOME}/src/a.bin", b"a" * 1000)
+    target = remote.dir / "ro"
+    target.mkdir()
+    os.chown(target, remote.server.root.stat().st_uid, -1)
+    target.chmod(0o555)
+    secret = remote.put("up/secret.bin", b"s" * 100)
+    secret.chmod(0)
+    locked = remote.put("tree/locked/x.bin", b"x").parent
+    remote.put("tree/a.bin", b"a")
+    locked.chmod(0)
+    try:
+        with pytest.raises(IrodsPermissionError) as into_read_only:
+            down(source_path=f"{HOME}/src", destination_path=remote.path("ro"))
+        with pytest.raises(IrodsPermissionError) as unreadable:
+            up(source_path=remote.path("up/secret.bin"), destination_path=f"{HOME}/x")
+        with pytest.raises(IrodsPermissionError) as unlistable:
+            up(source_path=remote.path("tree"), destination_path=f"{HOME}/tree", continue_on_error=True)
+    finally:
+        target.chmod(0o755)
+        secret.chmod(0o644)
+        locked.chmod(0o755)
+    assert "/ro/.a.bin.irods-part-" in str(into_read_only.value.path)
+    assert str(unreadable.value.path).endswith("up/secret.bin")
+    assert str(unlistable.value.path).endswith("tree/locked")
+    assert os.listdir(target) == []
+
+
+def test_a_target_directory_swapped_for_a_link_before_the_publish_is_typed(
+    remote, session, monkeypatch
+) -> None:
+    """The temporary's directory replaced by a symbolic link (to an empty directory) right before the
+    rename: the temporary is gone there, which is said, typed, and nothing lands through the link."""
+    from irods_provider.sftp import _sink
+
+    session.collections.create(f"{HOME}/c/sub", intermediates=True, exist_ok=True)
+    session.data_objects.write(f"{HOME}/c/sub/f.bin", os.urandom(200 * KIB))
+    outside = remote.dir / "outside"
+    outside.mkdir()
+    real = _sink.publish
+
+    def swapped(client, temp, final, **kwargs):
+        sub = remote.dir / "dst" / "sub"
+        sub.rename(sub.with_name("sub.old"))
+        sub.symlink_to("../outside")
+        return real(client, temp, final, **kwargs)
+
+    monkeypatch.setattr(_sink, "publish", swapped)
+    with pytest.raises(IrodsNotFoundError) as caught:
+        down(source_path=f"{HOME}/c", destination_path=remote.path("dst"))
+    assert ".f.bin.irods-part-" in str(caught.value.path)
+    assert "gone before publishing" in str(caught.value)
+    assert os.listdir(outside) == []
