@@ -149,3 +149,12 @@ def test_a_target_directory_swapped_for_a_link_before_the_publish_is_typed(
     assert ".f.bin.irods-part-" in str(caught.value.path)
     assert "gone before publishing" in str(caught.value)
     assert os.listdir(outside) == []
+
+
+def test_a_backslash_in_an_sftp_name_is_an_ordinary_character_in_irods(remote, session) -> None:
+    """POSIX and iRODS both take ``\\`` as part of a name: the tree is staged, that file included."""
+    remote.put("src/ok.bin", b"ok")
+    remote.put("src/a\\b.bin", b"bs")
+    report = up(source_path=remote.path("src"), destination_path=f"{HOME}/bs", continue_on_error=True)
+    assert report["transferred"] == 2
+    assert session.data_objects.read(f"{HOME}/bs/a\\b.bin") == b"bs"
