@@ -22,6 +22,7 @@
     │   ├── IrodsServerBusyError         HTTP 429/503: stream or rate limits; retry later
     │   └── IrodsLockedError             another writer holds the object (intermediate or locked replica)
     ├── IrodsLocalFileError          the local file system refused a read or write (disk full, I/O error)
+    ├── IrodsSftpFileError           the SFTP server answered a request with a failure (disk full, bad name)
     ├── IrodsIntegrityError          the bytes are not what they should be
     │   ├── IrodsChecksumMismatchError   source and destination checksums differ
     │   ├── IrodsSourceChangedError      a source changed (or was replaced) while it was copied
@@ -61,6 +62,7 @@ __all__ = [
     "IrodsResponseError",
     "IrodsServerBusyError",
     "IrodsSftpConnectionError",
+    "IrodsSftpFileError",
     "IrodsSourceChangedError",
     "IrodsSymlinkError",
     "IrodsTemporaryTakenOverError",
@@ -251,6 +253,23 @@ class IrodsLocalFileError(IrodsError, OSError):
     def _details(self) -> list[str]:
         details = super()._details()
         return [*details, f"errno={self.errno_name}"] if self.errno_name else details
+
+
+class IrodsSftpFileError(IrodsError, OSError):
+    """A live SFTP server answered a request on a file with a failure status (``SSH_FX_FAILURE``: disk full,
+    quota, I/O error; ``SSH_FX_BAD_MESSAGE``: e.g. a name too long): its answer, not a lost connection.
+
+    ``server_message`` holds the server's text (OpenSSH says only ``"Failure"``).
+    """
+
+    def __init__(
+        self, message: str, *, server_message: str, operation: str | None = None, path: str | None = None
+    ) -> None:
+        super().__init__(message, operation=operation, path=path)
+        self.server_message = server_message
+
+    def _details(self) -> list[str]:
+        return [*super()._details(), f"server said: {self.server_message}"]
 
 
 class IrodsIntegrityError(IrodsError):

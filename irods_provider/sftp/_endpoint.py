@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import errno
 import logging
 import posixpath
 import queue
 import shlex
-import socket
 import stat
 import threading
 import time
@@ -31,7 +29,6 @@ from irods_provider.exceptions import (
     IrodsError,
     IrodsInvalidPathError,
     IrodsNotADirectoryError,
-    IrodsPermissionError,
     IrodsProtocolError,
     IrodsSftpConnectionError,
     IrodsUsageError,
@@ -40,12 +37,13 @@ from irods_provider.sftp._io import (
     open_sftp_channels,
     tune_transport,
 )
+from irods_provider.sftp._status import answer_typed, is_raw_connection_error, sftp_error, sftp_errors
 from irods_provider.sftp._tcp import tuned_handshakes
 
 if TYPE_CHECKING:
     from airflow.providers.sftp.hooks.sftp import SFTPHook
 
-__all__ = ["SftpEndpoint", "close_quietly", "is_raw_connection_error"]
+__all__ = ["SftpEndpoint", "close_quietly", "is_raw_connection_error", "sftp_error", "sftp_errors"]
 
 _EXEC_TIMEOUT = 600.0
 #: Seconds an SFTP request may wait for its answer before the connection counts as stalled and is replaced.
@@ -291,7 +289,7 @@ class SftpEndpoint:
         prefer_aead = bool(self.bulk_cipher and not getattr(link.hook, "ciphers", None))
         # TCP_NODELAY from the first packet, quick ACKs until the session is up, AES-GCM first if asked.
         with tuned_handshakes(prefer_aead=prefer_aead):
-            main = link.hook.get_conn()
+            main = answer_typed(link.hook.get_conn())
             channel = main.get_channel()
             if channel is None:
                 raise OSError("the SFTP client has no channel")
@@ -553,7 +551,10 @@ class SftpEndpoint:
             except Exception as exc:
                 lost = self.lost_connections(exc, used)
                 if lost is None:
-                    raise
+                    typed = sftp_error(exc, path=path, doing="the SFTP server failed a request while copying")
+                    if typed is exc:
+                        raise
+                    raise typed from exc
                 now = progress() if progress is not None else moved
                 stalled, moved = (1, now) if now > moved else (stalled + 1, moved)
                 if stalled > retries or attempt > retries * _MAX_ATTEMPTS_PER_RETRY:
@@ -918,9 +919,12 @@ class SftpEndpoint:
                 with contextlib.suppress(OSError):
                     client.mkdir(directory)
                 attrs = self.stat(client, directory)
-            if attrs is None:  # refused (permissions) or removed at once: say what the server said
-                kind = IrodsPermissionError if isinstance(exc, PermissionError) else IrodsInvalidPathError
-                raise kind(f"could not create SFTP directory {directory!r}: {exc}", path=directory) from exc
+            if attrs is None:  # refused (permissions, a full disk) or removed at once: what the server said
+                doing = f"could not create SFTP directory {directory!r}"
+                typed = sftp_error(exc, path=directory, doing=doing)
+                if typed is exc:
+                    typed = IrodsInvalidPathError(f"{doing}: {exc}", path=directory)
+                raise typed from exc
             if not stat.S_ISDIR(attrs.st_mode or 0):
                 raise IrodsNotADirectoryError(
                     f"could not create SFTP directory {directory!r}: it exists and is not a directory",
@@ -1055,21 +1059,6 @@ def _chain_has(exc: BaseException, test: Callable[[BaseException], bool]) -> boo
         seen.add(id(current))
         current = current.__cause__ or current.__context__
     return False
-
-
-def is_raw_connection_error(exc: BaseException) -> bool:
-    """An error paramiko or a socket raises when an SSH connection or channel fails (or stalls)."""
-    if isinstance(exc, IrodsError):
-        return False
-    # SFTPError: paramiko's protocol-level failures ("Garbage packet received" on a channel cut mid-packet);
-    # a server's answers to requests arrive as OSError subclasses with an errno instead.
-    raw = (paramiko.SSHException, paramiko.SFTPError, EOFError, ConnectionError, socket.timeout)
-    return isinstance(exc, raw) or (
-        type(exc) is OSError
-        # paramiko's "Socket is closed" (no errno), or the socket itself gone (never an SFTP status: those
-        # map to ENOENT, EACCES and the like)
-        and exc.errno in (None, errno.ENOTCONN, errno.EBADF, errno.ESHUTDOWN)
-    )
 
 
 def close_quietly(closeable: Any) -> None:

@@ -25,11 +25,12 @@ from irods_provider.client.transfer import StreamHasher
 from irods_provider.exceptions import (
     IrodsAlreadyExistsError,
     IrodsInvalidPathError,
+    IrodsNotFoundError,
     IrodsSourceChangedError,
     IrodsSymlinkError,
 )
 from irods_provider.sftp import _pipelined
-from irods_provider.sftp._endpoint import is_raw_connection_error
+from irods_provider.sftp._endpoint import is_raw_connection_error, sftp_error, sftp_errors
 from irods_provider.sftp._io import (
     FAST_REQUEST_SIZE,
     _pipeline_depth,
@@ -128,7 +129,8 @@ def open_source(
                 "SFTP source is not a regular file", operation="sftp_to_irods", path=path
             )
         if handle is None:
-            _pipelined.opened(client, opening)  # raises the open's own error, as client.open does
+            with sftp_errors(path, "cannot open the SFTP source", operation="sftp_to_irods"):
+                _pipelined.opened(client, opening)  # raises the open's own error, as client.open does
         assert handle is not None
         if check_handle:
             check_opened(path, before, SftpState.of(handle.stat()), listed=(listed_size, listed_mtime))
@@ -222,7 +224,10 @@ def create_exclusive(client: paramiko.SFTPClient, path: str, *, read: bool = Fal
             raise IrodsInvalidPathError(
                 "the temporary name is already taken", operation="irods_to_sftp", path=path
             ) from exc
-        raise
+        typed = sftp_error(exc, path=path, doing="cannot create the temporary", operation="irods_to_sftp")
+        if typed is exc:
+            raise
+        raise typed from exc
 
 
 def open_resumed(
@@ -302,14 +307,23 @@ def judge_publishable(
     replace: bool = True,
 ) -> None:
     """:func:`check_publishable` on the answers of ``lstat(temp)`` and ``lstat(final)``, however sent."""
-    attrs = _pipelined.attributes(temp_answer)
+    if isinstance(temp_answer, FileNotFoundError):
+        raise IrodsNotFoundError(
+            "the temporary file is gone before publishing (removed, or its directory replaced, e.g. by a "
+            "symbolic link)",
+            operation="irods_to_sftp",
+            path=temp,
+        ) from temp_answer
+    with sftp_errors(temp, "cannot check the temporary before publishing", operation="irods_to_sftp"):
+        attrs = _pipelined.attributes(temp_answer)
     if not stat.S_ISREG(attrs.st_mode or 0) or attrs.st_size != size:
         raise IrodsSymlinkError(
             "the temporary file was replaced before publishing", operation="irods_to_sftp", path=temp
         )
     if isinstance(final_answer, FileNotFoundError):
         return
-    target = _pipelined.attributes(final_answer)  # raises any other error
+    with sftp_errors(final, "cannot check the destination before publishing", operation="irods_to_sftp"):
+        target = _pipelined.attributes(final_answer)  # raises any other error
     if stat.S_ISLNK(target.st_mode or 0):
         raise IrodsSymlinkError(
             "the destination is a symbolic link; refusing to replace it",
@@ -408,6 +422,12 @@ def publish(
     they do not pass, both are asked again and those answers decide."""
     if checked is None or not _passes(temp, final, checked, size=size, replace=replace):
         check_publishable(client, temp, final, size=size, replace=replace)
+    with sftp_errors(final, f"cannot rename {temp!r} onto the destination", operation="irods_to_sftp"):
+        _rename(client, temp, final, replace=replace)
+
+
+def _rename(client: paramiko.SFTPClient, temp: str, final: str, *, replace: bool) -> None:
+    """The rename of :func:`publish` (its checks done)."""
     if not replace:
         try:
             client.rename(temp, final)

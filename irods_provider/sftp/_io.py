@@ -28,6 +28,7 @@ from paramiko.sftp import CMD_ATTRS, CMD_CLOSE, CMD_DATA, CMD_FSTAT, CMD_READ, C
 from irods_provider.exceptions import IrodsSymlinkError
 
 from . import _pipelined
+from ._status import SftpEndOfFile, answer_typed, sftp_errors
 
 __all__ = [
     "ParallelSftpRangeReader",
@@ -97,7 +98,7 @@ def open_sftp_channels(
             )
             if client is None:
                 raise OSError("the SSH server refused to open an SFTP channel")
-            clients.append(client)
+            clients.append(answer_typed(client))
     except BaseException:
         for client in clients:
             client.close()
@@ -194,7 +195,7 @@ class _ReadPipeline:
             raise OSError(f"SFTP server answered a read with message type {t}")
         data: bytes = msg.get_string()
         if not data:
-            raise EOFError(f"remote file ended at {offset}, expected {size} more bytes there")
+            raise SftpEndOfFile(f"remote file ended at {offset}, expected {size} more bytes there")
         if len(data) < size:
             self._request_size = min(self._request_size, len(data))
             self._pending.appendleft(self._request(offset + len(data), size - len(data)))
@@ -318,6 +319,10 @@ def open_sftp_reader(
         raise
 
 
+#: What a write's failure status says (OpenSSH answers a full disk or a quota with a bare "Failure").
+WRITE_FAILED = "the SFTP server failed the write (disk full or over quota?)"
+
+
 class SftpWriter:
     """A pipelined binary write stream; :meth:`close` collects every write status and checks the size."""
 
@@ -334,12 +339,13 @@ class SftpWriter:
 
     def write(self, data: bytes | bytearray | memoryview) -> int:
         try:
-            if type(data) is bytes:
-                self._handle.write(data)
-            else:  # one request's worth at a time: no copy of a whole chunk (the caller may reuse ``data``)
-                view = memoryview(data).cast("B")
-                for at in range(0, len(view), FAST_REQUEST_SIZE):
-                    self._handle.write(bytes(view[at : at + FAST_REQUEST_SIZE]))
+            with sftp_errors(self.path, WRITE_FAILED):
+                if type(data) is bytes:
+                    self._handle.write(data)
+                else:  # a request's worth at a time: no copy of a whole chunk (the caller may reuse ``data``)
+                    view = memoryview(data).cast("B")
+                    for at in range(0, len(view), FAST_REQUEST_SIZE):
+                        self._handle.write(bytes(view[at : at + FAST_REQUEST_SIZE]))
         except BaseException:
             self._failed = True
             raise
@@ -356,7 +362,8 @@ class SftpWriter:
         if self.closed:
             return
         self.closed = True
-        close_acknowledged(self._handle)
+        with sftp_errors(self.path, WRITE_FAILED):
+            close_acknowledged(self._handle)
         if not self.check_size:
             return
         size = self._sftp.stat(self.path).st_size
@@ -701,7 +708,7 @@ class _Session:
                 return False
             part = pipeline.next_piece()
             if not part:
-                raise EOFError(
+                raise SftpEndOfFile(
                     f"remote file ended at {piece.offset + got}, expected {piece.length - got} more"
                 )
             piece.parts.append(part)

@@ -28,11 +28,13 @@ from irods_provider.sftp import _pipelined
 from irods_provider.sftp._integrity import SftpState
 from irods_provider.sftp._io import (
     FAST_REQUEST_SIZE,
+    WRITE_FAILED,
     SftpWriter,
     close_acknowledged,
     release_handle,
     split_pieces,
 )
+from irods_provider.sftp._status import sftp_errors
 
 if TYPE_CHECKING:
     from irods_provider.sftp._endpoint import SftpEndpoint
@@ -225,7 +227,8 @@ class ParallelSftpWriter:
     def _raise_failure(self) -> None:
         for session in self._sessions:
             if session.error is not None and not isinstance(session.error, _Stopped):
-                raise session.error
+                with sftp_errors(self.path, WRITE_FAILED):
+                    raise session.error
         raise OSError(f"a parallel SFTP write to {self.path!r} stopped")
 
     def write(self, data: bytes | bytearray | memoryview) -> int:
@@ -285,7 +288,8 @@ class ParallelSftpWriter:
             if self.failed.is_set():
                 self._raise_failure()
             # A session still stuck after _finish's wait closed nothing: its handle is closed here.
-            _close_all([session.handle for session in self._sessions if not session.closed_behind])
+            with sftp_errors(self.path, WRITE_FAILED):
+                _close_all([session.handle for session in self._sessions if not session.closed_behind])
             if self.check_size:
                 size = self._sftp.stat(self.path).st_size
                 if size != self.bytes_written:

@@ -28,6 +28,7 @@ from ._checksum import hash_sftp_file, sftp_checksum
 from ._endpoint import SftpEndpoint
 from ._integrity import SftpState, check_opened, close_unanswered, open_source, sftp_probe, source_change
 from ._io import DEFAULT_CHUNK_SIZE, ParallelSftpRangeReader, SftpRangeReader, attributes_ahead
+from ._status import SftpEndOfFile
 
 #: Leading chunks a ranged source hands on piece by piece: the upload writer's first requests (one small
 #: one per stream, then doubling; see ``irods_provider.client.transfer._writer.RAMP_UNIT_SHARE``) end
@@ -90,6 +91,21 @@ class _ChunkStream:
         self._chunks.close()
 
 
+@contextlib.contextmanager
+def _ended_early(path: str) -> Iterator[None]:
+    """A read the live server answered with end-of-file before the size the file was opened with: the file
+    was truncated while read, a changed source (never a lost connection retried, nor a temporary kept)."""
+    try:
+        yield
+    except SftpEndOfFile as exc:
+        said = f" ({exc})" if str(exc) else ""
+        raise IrodsSourceChangedError(
+            f"the file ended before the size it was opened with (truncated while read?){said}",
+            changed="truncated",
+            path=path,
+        ) from exc
+
+
 class _HandleRange(SftpRangeReader):
     """A range of the source's own handle, which stays open: it is checked after the last read. ``check``
     (the handle's ``fstat``, sent before the reads: one round trip for both) runs before any byte counts."""
@@ -105,7 +121,8 @@ class _HandleRange(SftpRangeReader):
         if check is not None:
             self._pipeline.fill()  # the first reads go out before the fstat's answer is awaited
             check()
-        return super().read_chunk()
+        with _ended_early(self.name):
+            return super().read_chunk()
 
     def close(self) -> None:
         self._pipeline.drain()
@@ -291,7 +308,7 @@ class SftpRangedSource:
             read_ahead=UPLOAD_READ_AHEAD_CHUNKS,
         )
         try:
-            with reader:
+            with _ended_early(self.path), reader:
                 yield from reader
         finally:
             self.sftp.release(reader.joined)

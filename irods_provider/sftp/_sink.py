@@ -28,6 +28,7 @@ from irods_provider.client.transfer._endpoints import (
     Writer,
     register_temporary,
 )
+from irods_provider.client.transfer._localdir import temp_prefix
 from irods_provider.client.transfer._policy import DestinationState
 from irods_provider.exceptions import (
     IrodsChecksumMismatchError,
@@ -39,7 +40,7 @@ from irods_provider.exceptions import (
 from . import _pipelined as pipelined
 from ._checksum import read_back_sha256
 from ._destination import destination_of
-from ._endpoint import is_raw_connection_error
+from ._endpoint import is_raw_connection_error, sftp_errors
 from ._integrity import (
     ReadBack,
     SftpState,
@@ -49,7 +50,7 @@ from ._integrity import (
     open_resumed,
     publish,
 )
-from ._io import FAST_REQUEST_SIZE, SftpWriter, release_handle
+from ._io import FAST_REQUEST_SIZE, WRITE_FAILED, SftpWriter, release_handle
 from ._parallel import ParallelSftpWriter, Reopening, reopen_further, widen_writer
 from ._resume_store import ResumeStore
 
@@ -68,6 +69,7 @@ CHECKPOINT_CHUNKS = 8
 #: round trips or more): a file of one write through its own read-write handle in its close's round trip
 #: (:class:`_ClosingWriter`), a longer one by an open and its reads. All read the bytes the server stored.
 READ_BACK_BYTES = 1024 * 1024
+_KEY_BYTES = 8  # random bytes of a temporary's name (16 hex digits)
 
 
 class SftpStagingSink:
@@ -203,7 +205,7 @@ class SftpStagingSink:
                 widen_writer, self.sftp, writer, remaining=size - offset, chunk_size=self.chunk_size
             )
             return writer, offset, functools.partial(widen, expected=state)
-        temp = posixpath.join(head, f".{name}.irods-part-{secrets.token_hex(8)}")
+        temp = posixpath.join(head, f"{_temp_prefix(name)}{secrets.token_hex(_KEY_BYTES)}")
         one_write = size <= self.chunk_size
         handle, join = self._create(
             temp, size=size, resume=resume, coordinator=coordinator, read=one_write and self._reads_back(size)
@@ -228,7 +230,7 @@ class SftpStagingSink:
         and its record is forgotten."""
         assert self._record is not None
         temp = posixpath.join(head, str(record.get("temp", "")))  # none recorded: not a temporary's name
-        if posixpath.dirname(temp) != head or not posixpath.basename(temp).startswith(f".{name}.irods-part-"):
+        if posixpath.dirname(temp) != head or not posixpath.basename(temp).startswith(_temp_prefix(name)):
             return None
         if not resume:
             self.sftp.discard(self.client, temp)  # never follows a link
@@ -390,6 +392,12 @@ class SftpStagingSink:
             self.store.save(_hint_key(self.identity, self.source), {})
 
 
+def _temp_prefix(name: str) -> str:
+    """``.<name>.irods-part-`` (before the random key), shortened with a digest of ``name`` when the
+    temporary's name would exceed 255 bytes (as local downloads do): a final name of up to 255 bytes works."""
+    return temp_prefix(name, key_length=2 * _KEY_BYTES)
+
+
 def may_resume(store: ResumeStore, identity: Sequence[str], source: str) -> bool:
     """Whether the task ``identity`` may have left a resumable temporary of the data object ``source`` (a
     local answer, before the SSH connection is up: the record's own key needs the endpoint and the final
@@ -484,9 +492,10 @@ class _ClosingWriter(SftpWriter):
         if self.closed:
             return
         self.closed = True
-        self.read_back = close_reading_back(
-            self._handle, self.path, self.final, self.bytes_written, read=self.reads
-        )
+        with sftp_errors(self.path, WRITE_FAILED):
+            self.read_back = close_reading_back(
+                self._handle, self.path, self.final, self.bytes_written, read=self.reads
+            )
 
 
 if TYPE_CHECKING:  # mypy checks the implementation against the protocol here

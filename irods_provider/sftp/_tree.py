@@ -18,6 +18,7 @@ from paramiko.sftp import CMD_LSTAT
 
 from irods_provider.client.transfer._plan import Node, NodeKind
 from irods_provider.sftp._io import attributes_ahead
+from irods_provider.sftp._status import sftp_errors
 
 if TYPE_CHECKING:
     import paramiko
@@ -74,7 +75,9 @@ class SftpTree:
 
     def list_dir(self, path: str) -> list[Node]:
         nodes = []
-        for attrs in self._client.listdir_attr(path):
+        with sftp_errors(path, "cannot list the SFTP directory"):
+            listed = self._client.listdir_attr(path)
+        for attrs in listed:
             if stat.S_ISLNK(attrs.st_mode or 0):
                 nodes.append(Node(attrs.filename, NodeKind.OTHER, link=True))
             else:

@@ -19,9 +19,13 @@ Pattern = PathPattern
 parse_pattern = compile_pattern
 
 
-def safe_relative(relative: str) -> str:
-    """Normalise a relative path and refuse anything that could leave its root (``..``, absolute, NUL)."""
-    if "\x00" in relative or "\\" in relative:
+def safe_relative(relative: str, *, backslash: bool = False) -> str:
+    """Normalise a relative path and refuse anything that could leave its root (``..``, absolute, NUL).
+
+    A backslash is refused unless ``backslash`` (a destination where it is an ordinary character, as in
+    iRODS names and POSIX file names; an SFTP server on Windows would take it for a separator).
+    """
+    if "\x00" in relative or ("\\" in relative and not backslash):
         raise IrodsInvalidPathError(f"unsafe relative path {relative!r}")
     if relative.startswith("/"):
         raise IrodsInvalidPathError(f"relative path {relative!r} is absolute")

@@ -113,7 +113,7 @@ def place_upload(
 
     def placed() -> tuple[list[PlannedCopy], bool]:
         def into(relative: str) -> str:
-            return f"{destination}/{safe_relative(relative)}"
+            return f"{destination}/{safe_relative(relative, backslash=True)}"  # ordinary in iRODS names
 
         return place_plan(found, destination, into, exists)
 

@@ -295,6 +295,41 @@ class _Written:
         )
 
 
+def _open_and_choose(
+    job: _Job,
+    src: OpenedSource,
+    key: str,
+    *,
+    resume: bool,
+    stable: bool,
+    chosen: tuple[str, _resume.TempRecord, bool] | None,
+) -> tuple[str, _resume.TempRecord, bool]:
+    """Open the source and choose the temporary (``chosen``: chosen already), their round trips overlapped."""
+    session = job.session
+    try:
+        if chosen is not None:
+            temp, record, resumable = chosen
+            src.start()
+        elif resume:
+            # The source opens (its round trips) while the temporary is chosen (the zone's): neither needs
+            # the other.
+            (temp, record, resumable), _ = alongside(
+                lambda: _choose_temp(session, job.path, key, resume=True), src.start, name="choose-temp"
+            )
+        else:
+            # Choosing a temporary without resume asks nothing: no round trip to overlap, so no helper
+            # thread (one costs more client CPU than a small file's whole request).
+            temp, record, resumable = _choose_temp(session, job.path, key, resume=False)
+            src.start()
+    except IrodsSourceChangedError:
+        # Changed since an earlier attempt wrote part of it: the temporary this one would have resumed
+        # holds the old version's bytes under a name no later listing derives again. Removed, not orphaned.
+        if resume and stable:
+            _remove_if_present(session, _resume.temp_name(job.path, key))
+        raise
+    return temp, record, resumable
+
+
 def _write_temp(
     job: _Job,
     src: OpenedSource,
@@ -313,20 +348,7 @@ def _write_temp(
     fresh coordinator. ``stable``: the temporary's name is found again by a later attempt.
     """
     session = job.session
-    if chosen is not None:
-        temp, record, resumable = chosen
-        src.start()
-    elif resume:
-        # The source opens (its round trips) while the temporary is chosen (the zone's): neither needs the
-        # other.
-        (temp, record, resumable), _ = alongside(
-            lambda: _choose_temp(session, job.path, key, resume=True), src.start, name="choose-temp"
-        )
-    else:
-        # Choosing a temporary without resume asks nothing: no round trip to overlap, so no helper thread
-        # (one costs more client CPU than a small file's whole request).
-        temp, record, resumable = _choose_temp(session, job.path, key, resume=False)
-        src.start()
+    temp, record, resumable = _open_and_choose(job, src, key, resume=resume, stable=stable, chosen=chosen)
     lost_open = False  # a fresh temporary once after an init's lost reply, not per lost reply
     while True:
         recording = _resume.RecordingSession(session)

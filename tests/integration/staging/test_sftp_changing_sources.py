@@ -51,6 +51,23 @@ def _rewrite_same_size(path: Path) -> None:
         fh.write(os.urandom(size))
 
 
+def _losses(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """Every failure the SFTP endpoint took for a lost connection (and retried)."""
+    from irods_provider.sftp import SftpEndpoint
+
+    seen: list[object] = []
+    judge = SftpEndpoint.lost_connections
+
+    def recording(self, exc, used):
+        lost = judge(self, exc, used)
+        if lost is not None:
+            seen.append(exc)
+        return lost
+
+    monkeypatch.setattr(SftpEndpoint, "lost_connections", recording)
+    return seen
+
+
 def _change_on_chunk(monkeypatch: pytest.MonkeyPatch, path: Path, change, times: int) -> list[int]:
     """Make the staged upload call ``change(path)`` after each of its first ``times`` chunks."""
     calls: list[int] = []
@@ -211,3 +228,48 @@ def test_a_small_sources_handle_is_checked_in_the_round_trip_of_its_first_reads(
     ]
     assert ["fstat", "read"] in waves, waves
     assert ["fstat"] not in waves, waves
+
+
+@pytest.mark.parametrize("readers", [1, 3], ids=["one-reader", "range-readers"])
+def test_a_source_truncated_while_read_is_a_changed_source_not_a_lost_connection(
+    remote, session, monkeypatch, readers
+) -> None:
+    """The live server answers the reads past the new end with end-of-file: the file changed (never
+    retried as a lost channel), and no temporary object is left for a later run to trip over."""
+    path = remote.put("jobs/out.h5", os.urandom(1024 * KIB))
+    os.utime(path, (PAST, PAST))
+    upload = sftp_to_irods.upload_object
+    losses = _losses(monkeypatch)
+    _change_on_chunk(monkeypatch, path, lambda p: os.truncate(p, 256 * KIB), 1)
+    with pytest.raises(IrodsSourceChangedError) as caught:
+        up(
+            source_path=remote.path("jobs/out.h5"),
+            destination_path=f"{HOME}/t.h5",
+            sftp_range_readers=readers,
+        )
+    assert caught.value.path.endswith("jobs/out.h5")
+    assert losses == [], "retried as a lost connection"
+    assert objects(session) == []
+    monkeypatch.setattr(sftp_to_irods, "upload_object", upload)
+    assert up(source_path=remote.path("jobs/out.h5"), destination_path=f"{HOME}/t.h5")["transferred"] == 1
+    assert objects(session) == [f"{HOME}/t.h5"]
+
+
+def test_a_retry_that_finds_the_source_changed_removes_the_temporary_it_would_resume(
+    remote, session, monkeypatch
+) -> None:
+    """The first attempt loses its connection mid-file (its temporary kept for the retry to resume); the
+    file changes meanwhile, so the retry refuses it as it opens: that temporary goes too."""
+    import paramiko
+
+    path = remote.put("jobs/out.h5", os.urandom(1024 * KIB))
+    os.utime(path, (PAST, PAST))
+
+    def drop_after_change(p: Path) -> None:
+        _append(p)
+        raise paramiko.SSHException("the SSH connection dropped (injected)")
+
+    _change_on_chunk(monkeypatch, path, drop_after_change, 3)
+    with pytest.raises(IrodsSourceChangedError):
+        up(source_path=remote.path("jobs/out.h5"), destination_path=f"{HOME}/r.h5", sftp_range_readers=1)
+    assert objects(session) == [], "the first attempt's temporary object was left behind"
