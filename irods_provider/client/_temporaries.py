@@ -43,14 +43,17 @@ class TemporaryObject:
 class TemporaryCleanup:
     """What ``remove_temporaries`` did under one collection.
 
-    ``removed``: deleted permanently (or, in a dry run, what would be); ``locked``: still held by a
-    parallel-write handle nobody recorded (the server keeps it until it restarts; remove them after);
-    ``failed``: refused for another reason (e.g. no permission); ``fresh``: temporaries younger than the
-    minimum age, left alone (an upload may still be writing them).
+    ``removed``: deleted permanently (or, in a dry run, what would be); ``restored``: objects an overwrite
+    had moved aside (``.irods-old-``) whose final name was empty (the worker was killed between its two
+    renames), renamed back onto it (``path`` is where they were); ``locked``: still held by a parallel-write
+    handle nobody recorded (the server keeps it until it restarts; remove them after); ``failed``: refused
+    for another reason (e.g. no permission); ``fresh``: temporaries younger than the minimum age, left alone
+    (an upload may still be writing them).
     """
 
     path: str
     removed: list[TemporaryObject] = field(default_factory=list)
+    restored: list[TemporaryObject] = field(default_factory=list)
     locked: list[TemporaryObject] = field(default_factory=list)
     failed: list[TemporaryObject] = field(default_factory=list)
     fresh: int = 0

@@ -40,9 +40,11 @@ class IrodsCleanupTemporaryObjectsOperator(IrodsBaseOperator):
     (``no_trash``: quota is freed; its resume and handle AVUs go with it). A temporary still locked by a
     handle that was never recorded (a worker killed at that moment; the server holds it until restart) is
     reported under ``locked`` and left in place, as a rename would only hide it; ``fail_on_locked`` fails
-    the task then. Returns ``{"path", "dry_run", "removed_count", "bytes_removed", "locked_count",
-    "failed_count", "fresh_count", "removed", "locked", "failed", "truncated"}``; the lists stop at
-    ``max_report_bytes`` of JSON (counts are always complete).
+    the task then. An old version an overwrite had moved aside (``.irods-old-``) whose final name is empty (a
+    worker killed between the overwrite's two renames) is renamed back onto it, reported under ``restored``.
+    Returns ``{"path", "dry_run", "removed_count", "bytes_removed", "restored_count", "locked_count",
+    "failed_count", "fresh_count", "removed", "restored", "locked", "failed", "truncated"}``; the lists stop
+    at ``max_report_bytes`` of JSON (counts are always complete).
 
     Example:
 
@@ -102,11 +104,13 @@ class IrodsCleanupTemporaryObjectsOperator(IrodsBaseOperator):
         collections = session.collections
         cleanup = collections.remove_temporaries(path, min_age=float(age), dry_run=bool(self.plan_only))
         self.log.info(
-            "%s %d abandoned temporaries under %s (%d bytes); %d locked, %d failed, %d younger than %s s",
+            "%s %d abandoned temporaries under %s (%d bytes); %d restored onto their empty final names, "
+            "%d locked, %d failed, %d younger than %s s",
             "Would remove" if cleanup.dry_run else "Removed",
             len(cleanup.removed),
             path,
             cleanup.bytes_removed,
+            len(cleanup.restored),
             len(cleanup.locked),
             len(cleanup.failed),
             cleanup.fresh,
@@ -116,7 +120,7 @@ class IrodsCleanupTemporaryObjectsOperator(IrodsBaseOperator):
         result = _report(cleanup, budget)
         entries = (
             {**t.to_dict(), "outcome": name}
-            for name in ("locked", "failed", "removed")
+            for name in ("locked", "failed", "restored", "removed")
             for t in getattr(cleanup, name)
         )
         return attach_manifest(
@@ -151,7 +155,7 @@ def _report(cleanup: TemporaryCleanup, budget: int) -> dict[str, Any]:
     """The XCom result with per-object lists bounded by ``budget`` bytes of JSON."""
     lists: dict[str, list[dict[str, Any]]] = {}
     truncated = False
-    for name in ("locked", "failed", "removed"):  # the ones that need attention first
+    for name in ("locked", "failed", "restored", "removed"):  # the ones that need attention first
         items = [t.to_dict() for t in getattr(cleanup, name)]
         lists[name], budget = bounded_entries(items, budget)
         truncated = truncated or len(lists[name]) < len(items)
@@ -160,6 +164,7 @@ def _report(cleanup: TemporaryCleanup, budget: int) -> dict[str, Any]:
         "dry_run": cleanup.dry_run,
         "removed_count": len(cleanup.removed),
         "bytes_removed": cleanup.bytes_removed,
+        "restored_count": len(cleanup.restored),
         "locked_count": len(cleanup.locked),
         "failed_count": len(cleanup.failed),
         "fresh_count": cleanup.fresh,

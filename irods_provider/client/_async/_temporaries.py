@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 import logging
+import re
 import time
 from typing import TYPE_CHECKING
 
@@ -19,6 +20,8 @@ __all__ = ["remove_temporaries"]
 
 log = logging.getLogger("irods_provider.client")
 
+_OLD = re.compile(r"\.(.+)\.irods-old-[0-9a-f][0-9a-f-]*")  # what an overwrite moves the old object to
+
 
 async def remove_temporaries(
     session: AsyncIrodsSession, path: str, *, min_age: float, dry_run: bool = False, now: float | None = None
@@ -31,6 +34,8 @@ async def remove_temporaries(
     quota is freed). One still locked by a handle nobody recorded is reported in ``locked``, not moved: a
     rename would only hide it (it is hidden already) and the trash could not be emptied of it either.
     ``min_age`` must exceed the longest upload: a recorded handle of a still-running upload is shut down.
+    An object an overwrite moved aside (``.<name>.irods-old-<key>``) whose ``<name>`` is empty (the worker
+    was killed between the overwrite's two renames) is renamed back onto it (``restored``), not removed.
     """
     validate_path(path, operation="collections.remove_temporaries")
     if isinstance(min_age, bool) or not isinstance(min_age, int | float) or min_age < 0:
@@ -54,11 +59,44 @@ async def remove_temporaries(
         stamp = entry.modified_at or 0
         candidates.append(TemporaryObject(path=entry.path, size=entry.size or 0, modified_at=stamp))
     for found in candidates:  # removed after the listing, so its paging never skips rows
-        if dry_run:
+        final = _moved_aside_from(found.path)
+        if final is not None and not await _taken(session, final):
+            if not dry_run:
+                await _restore_one(session, found, final, result)
+            else:
+                result.restored.append(found)
+        elif dry_run:
             result.removed.append(found)
         else:
             await _remove_one(session, found, result)
     return result
+
+
+def _moved_aside_from(path: str) -> str | None:
+    """The final path an overwrite moved ``path`` (``<parent>/.<name>.irods-old-<key>``) aside from."""
+    parent, _, name = path.rpartition("/")
+    match = _OLD.fullmatch(name)
+    return None if match is None else f"{parent}/{match.group(1)}"
+
+
+async def _taken(session: AsyncIrodsSession, path: str) -> bool:
+    """Whether anything (a data object or a collection) holds ``path``."""
+    return await session.data_objects.exists(path) or await session.collections.exists(path)
+
+
+async def _restore_one(
+    session: AsyncIrodsSession, found: TemporaryObject, final: str, result: TemporaryCleanup
+) -> None:
+    """Rename an object an overwrite moved aside back onto its empty final name: a worker killed between
+    the overwrite's two renames left the old version only there, and removing it would lose it."""
+    try:
+        await session.data_objects.rename(found.path, final)
+    except IrodsError as exc:
+        log.warning("could not restore %s onto %s: %s", found.path, final, exc)
+        result.failed.append(_with_error(found, exc))
+        return
+    log.warning("restored %s onto %s (an overwrite was interrupted between its renames)", found.path, final)
+    result.restored.append(found)
 
 
 async def _remove_one(session: AsyncIrodsSession, found: TemporaryObject, result: TemporaryCleanup) -> None:

@@ -141,6 +141,34 @@ def test_only_old_temporaries_go_with_their_avus(irods, session, zone) -> None:
         assert not [p for p in irods.model.data_objects if "/trash/" in p]
 
 
+def test_an_old_version_whose_name_is_empty_is_restored_not_removed(irods, session) -> None:
+    """A worker killed between an overwrite's two renames left the old version only at its moved-aside name
+    (the new one at its temporary name): the cleanup renames it back onto its empty name, bytes and AVUs
+    intact, and removes the temporary; a dry run says so and changes nothing."""
+    session.collections.create(BASE, intermediates=True)
+    final = f"{BASE}/report.csv"
+    parked = f"{BASE}/.report.csv.irods-old-00112233aabb"
+    session.data_objects.write(parked, b"the previous, complete version")
+    session.metadata.add(parked, AVU("run", "41"), kind=EntryKind.DATA_OBJECT)
+    new = temp_name(final, "5e0000000000e001")
+    session.data_objects.write(new, b"the new version, written but not published")
+    _age(irods, parked, new)
+
+    planned = IrodsCleanupTemporaryObjectsOperator(task_id="p", path=BASE, plan_only=True).execute({})
+    assert [e["path"] for e in planned["restored"]] == [parked]
+    assert (planned["restored_count"], planned["removed_count"]) == (1, 1)
+    assert _objects(irods) == sorted([parked, new])
+
+    result = IrodsCleanupTemporaryObjectsOperator(task_id="c", path=BASE).execute({})
+    assert [e["path"] for e in result["restored"]] == [parked]
+    assert [e["path"] for e in result["removed"]] == [new]
+    assert _objects(irods) == [final]
+    assert session.data_objects.read(final) == b"the previous, complete version"
+    assert [(a.attribute, a.value) for a in session.metadata.list(final, kind=EntryKind.DATA_OBJECT)] == [
+        ("run", "41")
+    ]
+
+
 def test_dry_run_removes_nothing_and_locked_can_fail_the_task(irods, session, zone) -> None:
     before = _objects(irods)
     plan = IrodsCleanupTemporaryObjectsOperator(
@@ -170,7 +198,7 @@ def test_min_age_keeps_everything_younger(irods, session, zone) -> None:
 
 def test_bounded_report(irods, session) -> None:
     session.collections.create(BASE, intermediates=True)
-    temps = [f"{BASE}/.f{i:03d}-{'x' * 60}.irods-old-{i:012x}" for i in range(120)]
+    temps = [f"{BASE}/.f{i:03d}-{'x' * 60}.irods-part-{i:012x}" for i in range(120)]
     for path in temps:
         session.data_objects.write(path, b"x")
     _age(irods, *temps)

@@ -17,9 +17,9 @@ BASE = f"{HOME}/tmpclean"
 async def test_async_remove_temporaries_by_age_and_dry_run(irods_emulator, asession) -> None:
     await asession.collections.create(f"{BASE}/sub", intermediates=True)
     old = f"{BASE}/sub/.x.bin.irods-part-00ff00ff00ff00ff"
-    young = f"{BASE}/.y.bin.irods-old-00aa00aa00aa"
+    young = f"{BASE}/.y.bin.irods-old-00aa00aa00aa"  # superseded: y.bin holds the newer version
     real = f"{BASE}/x.bin"
-    for path in (old, young, real):
+    for path in (old, young, real, f"{BASE}/y.bin"):
         await asession.data_objects.write(path, b"12345")
     await asession.metadata.add(old, AVU(RESUME_ATTRIBUTE, '{"v":1}'), kind=EntryKind.DATA_OBJECT)
     stamp = int(time.time()) - 7200
