@@ -511,9 +511,11 @@ class SftpStagingOperator(TransferOperatorBase):
         sftp: SftpEndpoint,
         upload: bool,
         context: Mapping[str, Any],
+        prune: Callable[[TransferReport], object] | None = None,
     ) -> TransferReport:
         """:func:`run_plan`, each file retried on a new connection when its SSH connection drops (see
-        ``sftp_retries``), then record the lineage of the files copied (also when part of it failed)."""
+        ``sftp_retries``), then record the lineage of the files copied and ``prune`` (``move``: the source
+        directories they emptied), also when part of it failed."""
         retries, log, tally = int(self.sftp_retries), cast("logging.Logger", self.log), self._tally
         self.widen_for(sftp, plan, upload=upload)  # a no-op when the plan already did
 
@@ -536,8 +538,15 @@ class SftpStagingOperator(TransferOperatorBase):
             partial = getattr(exc, "report", None)
             if isinstance(partial, TransferReport):
                 self.record_staging_lineage(partial, sftp, upload=upload, context=context)
+                if prune is not None:
+                    try:
+                        prune(partial)
+                    except Exception as error:  # the transfer's own failure is what the task reports
+                        self.log.warning("Could not remove the source directories emptied: %s", error)
             raise
         self.record_staging_lineage(report, sftp, upload=upload, context=context)
+        if prune is not None:
+            prune(report)
         return report
 
     def record_staging_lineage(

@@ -104,9 +104,15 @@ class IrodsToSFTPOperator(SftpStagingOperator):
                 operation="irods_to_sftp",
             )
             one = functools.partial(self._stage, sftp, session, sink=sink, engine=engine, early=early)
-            report = self.run_recorded(plan, one, sftp=sftp, upload=False, context=context)
             remove = functools.partial(session.collections.remove, no_trash=not self.trash)
-            self.prune_moved(report, plan, remove)
+            report = self.run_recorded(
+                plan,
+                one,
+                sftp=sftp,
+                upload=False,
+                context=context,
+                prune=lambda done: self.prune_moved(done, plan, remove),
+            )
         result = self.finish(
             report, direction="iRODS -> SFTP", name="irods_to_sftp", destination=root, session=session
         )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from irods_provider.exceptions import IrodsAlreadyExistsError
 from irods_provider.sftp import _sink as sftp_sink
 from irods_provider.transfers.irods_to_sftp import IrodsToSFTPOperator
 from irods_provider.transfers.sftp_to_irods import SFTPToIrodsOperator
@@ -41,6 +42,32 @@ def test_sftp_tree_moved_leaves_no_emptied_directory_below_the_root(remote, sess
     # the root the glob was taken from stays.
     assert remote.files("src") == {"kept/notes.txt": b"not selected"}
     assert dirs(remote.dir / "src") == ["kept"]
+
+
+def test_a_partly_failed_move_still_removes_what_the_moved_files_emptied(remote, session) -> None:
+    """One file fails (its destination exists, REFUSE): the task fails, that file's source and directory
+    stay, and the directories the moved files emptied are removed all the same, both directions."""
+    remote.put("src/sub/deep/a.csv", b"a")
+    remote.put("src/held/b.csv", b"b")
+    session.collections.create(f"{HOME}/upm/held", intermediates=True)
+    session.data_objects.write(f"{HOME}/upm/held/b.csv", b"already there")
+    with pytest.raises(IrodsAlreadyExistsError):
+        up(source_path=remote.path("src"), destination_path=f"{HOME}/upm", move=True, continue_on_error=True)
+    assert session.data_objects.read(f"{HOME}/upm/sub/deep/a.csv") == b"a"
+    assert remote.files("src") == {"held/b.csv": b"b"}
+    assert dirs(remote.dir / "src") == ["held"]  # sub/deep and sub emptied by the move: removed
+
+    for rel in ("sub/deep/c.bin", "held/d.bin"):
+        session.collections.create(f"{HOME}/dnm/{rel}".rsplit("/", 1)[0], intermediates=True, exist_ok=True)
+        session.data_objects.write(f"{HOME}/dnm/{rel}", rel.encode())
+    remote.put("got2/held/d.bin", b"already there")
+    with pytest.raises(IrodsAlreadyExistsError):
+        down(
+            source_path=f"{HOME}/dnm", destination_path=remote.path("got2"), move=True, continue_on_error=True
+        )
+    assert remote.files("got2") == {"sub/deep/c.bin": b"sub/deep/c.bin", "held/d.bin": b"already there"}
+    names = {e.path for e in session.collections.iterate(f"{HOME}/dnm", recursive=True)}
+    assert names == {f"{HOME}/dnm/held", f"{HOME}/dnm/held/d.bin"}
 
 
 def test_irods_tree_moved_with_no_trash_by_default(remote, session) -> None:
