@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import logging
 import posixpath
 import threading
@@ -36,7 +37,14 @@ from irods_provider.client.transfer._runner import (
     plan_lanes,
     run_files,
 )
-from irods_provider.exceptions import IrodsAlreadyExistsError, IrodsNotFoundError, IrodsUsageError
+from irods_provider.exceptions import (
+    IrodsAlreadyExistsError,
+    IrodsConnectionError,
+    IrodsNotFoundError,
+    IrodsResponseError,
+    IrodsTimeoutError,
+    IrodsUsageError,
+)
 from irods_provider.operators._transfer_base import TransferOperatorBase
 from irods_provider.sftp._checksum import hash_sftp_file, sftp_file_has_checksum
 from irods_provider.sftp._endpoint import CHANNELS_PER_CONNECTION, IO_TIMEOUT
@@ -170,6 +178,10 @@ def _ensure_collection(
         except IrodsAlreadyExistsError:
             if not found.result():  # a data object in the way (or a race): the client's own check says
                 session.collections.create(collection, intermediates=True, exist_ok=True)
+        except (IrodsResponseError, IrodsTimeoutError, IrodsConnectionError):
+            # Busy, or unclear whether it was created (a plain create is not resent): asked again the
+            # idempotent way, which the session retries; who created it does not matter here.
+            session.collections.create(collection, intermediates=True, exist_ok=True)
 
     return done
 
@@ -471,6 +483,28 @@ class SftpStagingOperator(TransferOperatorBase):
             count = int(self.sftp_connections or 1)
         spare = range_readers is not None and (range_readers or count) > count
         sftp.widen_in_background(count if auto else 1, spare=spare)
+
+    def pruning_sftp(
+        self, sftp: SftpEndpoint, plan: Sequence[PlannedCopy]
+    ) -> Callable[[TransferReport], object] | None:
+        """With ``move``: what removes the SFTP source directories a report's moved files left empty."""
+        if not self.move:
+            return None
+
+        def prune(report: TransferReport) -> None:
+            with sftp.channel() as client:
+                self.prune_moved(report, plan, client.rmdir)
+
+        return prune
+
+    def pruning_irods(
+        self, session: IrodsSession, plan: Sequence[PlannedCopy]
+    ) -> Callable[[TransferReport], object] | None:
+        """With ``move``: what removes the collections a report's moved data objects left empty."""
+        if not self.move:
+            return None
+        remove = functools.partial(session.collections.remove, no_trash=not self.trash)
+        return lambda report: self.prune_moved(report, plan, remove)
 
     def prune_moved(
         self, report: TransferReport, plan: Sequence[PlannedCopy], remove_dir: Callable[[str], object]

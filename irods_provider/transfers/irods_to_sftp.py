@@ -104,15 +104,8 @@ class IrodsToSFTPOperator(SftpStagingOperator):
                 operation="irods_to_sftp",
             )
             one = functools.partial(self._stage, sftp, session, sink=sink, engine=engine, early=early)
-            remove = functools.partial(session.collections.remove, no_trash=not self.trash)
-            report = self.run_recorded(
-                plan,
-                one,
-                sftp=sftp,
-                upload=False,
-                context=context,
-                prune=lambda done: self.prune_moved(done, plan, remove),
-            )
+            prune = self.pruning_irods(session, plan)
+            report = self.run_recorded(plan, one, sftp=sftp, upload=False, context=context, prune=prune)
         result = self.finish(
             report, direction="iRODS -> SFTP", name="irods_to_sftp", destination=root, session=session
         )

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from irods_provider._values import refuse_unaddressable
-from irods_provider.client.transfer import FileResult, FileStatus, SkipPolicy, TransferReport, upload_object
+from irods_provider.client.transfer import FileResult, FileStatus, SkipPolicy, upload_object
 from irods_provider.exceptions import IrodsNotFoundError
 from irods_provider.operators._base import check_path
 from irods_provider.sftp._endpoint import SftpEndpoint
@@ -106,11 +106,7 @@ class SFTPToIrodsOperator(SftpStagingOperator):
             options |= {"metadata": parse_transfer_avus(self.metadata), "resume": self.resume}
             options |= {"cancel_event": self.cancel_event, "subscribers": (self.plan_progress(plan),)}
             one = functools.partial(self._stage, sftp, session, reading=reading, **options)
-
-            def prune(done: TransferReport) -> None:
-                with sftp.channel() as client:
-                    self.prune_moved(done, plan, client.rmdir)
-
+            prune = self.pruning_sftp(sftp, plan)
             report = self.run_recorded(plan, one, sftp=sftp, upload=True, context=context, prune=prune)
         return self.finish(
             report, direction="SFTP -> iRODS", name=OP, destination=destination, session=session
