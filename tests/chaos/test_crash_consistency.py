@@ -108,6 +108,8 @@ class KillSwitch:
         self.count = 0
         self.post_bytes = 0
         self.killed_on: str | None = None
+        self.inflight = 0  # requests being handled (a dead worker's last ones still land)
+        self.arrived = time.monotonic()
         self.app._api = self._api
 
     def close(self) -> None:
@@ -120,7 +122,30 @@ class KillSwitch:
             if pid is not None:
                 self.killed_on = None
 
+    def settle(self, quiet: float = 0.2, limit: float = 5.0) -> None:
+        """Wait until no request is being handled and none arrived for ``quiet`` s (at most ``limit`` s):
+        requests a killed worker sent whole just before it died are still served, and the state the next
+        attempt (and the check) sees is the one after them."""
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline:
+            with self._lock:
+                idle = self.inflight == 0 and time.monotonic() - self.arrived >= quiet
+            if idle:
+                return
+            time.sleep(0.02)
+
     async def _api(self, request: Any, path: str) -> Any:
+        with self._lock:
+            self.inflight += 1
+            self.arrived = time.monotonic()
+        try:
+            return await self._counted(request, path)
+        finally:
+            with self._lock:
+                self.inflight -= 1
+                self.arrived = time.monotonic()
+
+    async def _counted(self, request: Any, path: str) -> Any:
         with self._lock:
             self.count += 1
             if request.method == "POST":
@@ -438,6 +463,7 @@ def test_kill9_then_retry_keeps_every_invariant(
             violations.append(f"{where}: the worker failed on its own (exit {code})")
             continue
         final = f"{coll}/{NAME}"
+        switch.settle()
         snap = Snapshot.take(model, coll)
         orphans += len(snap.orphans())
         violations += [f"{where}: {p}" for p in check_after_kill(case, snap, final, data, local_dir / NAME)]

@@ -390,8 +390,8 @@ def _finish(
     permissions: Mapping[str, str] | None,
     overwrite: OverwritePolicy,
 ) -> str:
-    """Verify the temporary object's checksum while its AVUs and ACLs are applied (their round trips
-    overlap), then publish it onto the final path; the zone's checksum of it."""
+    """Verify the temporary object's checksum, applying its AVUs and ACLs meanwhile when it carries no resume
+    record (their round trips overlap), then publish it onto the final path; the zone's checksum of it."""
     session, temp, coordinator = job.session, written.temp, job.current
 
     def finalize() -> None:
@@ -408,10 +408,14 @@ def _finish(
     def verify() -> str:
         return verify_checksum(session, temp, written.result)
 
-    if metadata or permissions or written.resume_value is not None or written.handles:
+    if written.resume_value is None and (metadata or permissions or written.handles):
         _, checksum = alongside(finalize, verify, name="finish")  # a mismatch is the error that counts
-    else:  # nothing to apply: no helper thread (it costs more than a small file's request)
+    else:
+        # A resume record is dropped only once the bytes are verified: a worker killed while the zone
+        # hashes a large object (seconds to minutes) leaves its next attempt the whole prefix to resume.
+        # Nothing to apply needs no helper thread (one costs more than a small file's request).
         checksum = verify()
+        finalize()
     # Finished, its resume record dropped: a retry could only write it afresh, so a failure removes it.
     written.cleanup.forsake()
     _publish(

@@ -200,17 +200,22 @@ def test_publishing_asks_no_query_and_leaves_no_transfer_avu(session, irods_emul
     assert session.data_objects.read(f"{coll}/a.bin") == data
 
 
-@pytest.mark.parametrize("size", [100, 20 * CHUNK + 3], ids=["one-request", "parallel"])
+@pytest.mark.parametrize(
+    ("size", "resume", "overlapped"),
+    [(100, True, True), (20 * CHUNK + 3, False, True), (20 * CHUNK + 3, True, False)],
+    ids=["one-request", "parallel-no-resume", "parallel-with-resume-record"],
+)
 def test_the_checksum_is_verified_while_the_avus_are_applied(
-    session, irods_emulator, monkeypatch, size
+    session, irods_emulator, monkeypatch, size, resume, overlapped
 ) -> None:
-    """The AVU call (the caller's AVUs, the resume record and handle dropped) leaves before the zone's
-    checksum is answered: their round trips overlap (the checksum's answer is held here until it has, for
-    at most 5 s), and the rename follows both."""
-    coll = f"{HOME}/finish-{size}"
+    """The AVU call (the caller's AVUs, the handles dropped) leaves before the zone's checksum is answered:
+    their round trips overlap (the checksum's answer is held here until it has, for at most 5 s), and the
+    rename follows both. A resume record is dropped only once the checksum matched: a worker killed while
+    the zone hashes a large object leaves the next attempt its whole prefix to resume."""
+    coll = f"{HOME}/finish-{size}-{resume}"
     session.collections.create(coll)
     data = random.Random(7).randbytes(size)
-    overlapped: list[bool] = []
+    overlapped_expected, overlapped = overlapped, []
 
     def hold_the_checksum(entry: tuple[str, dict[str, str], int]) -> None:
         if entry[0] != "data_objects.calculate_checksum":
@@ -221,15 +226,24 @@ def test_the_checksum_is_verified_while_the_avus_are_applied(
         def sent_since() -> bool:  # an AVU call sent once written (earlier ones record handles)
             return "data_objects.modify_metadata" in log.names()[written:]
 
-        deadline = time.monotonic() + 5.0
+        deadline = time.monotonic() + (5.0 if overlapped_expected else 0.3)
         while not sent_since() and time.monotonic() < deadline:
             time.sleep(0.005)
         overlapped.append(sent_since())
 
     log = OpLog(monkeypatch, after=hold_the_checksum)
     path = f"{coll}/a.bin"
-    upload_object(session, io.BytesIO(data), path, size=len(data), config=config(), metadata={"run": "7"})
-    assert overlapped == [True]
+    upload_object(
+        session,
+        io.BytesIO(data),
+        path,
+        size=len(data),
+        config=config(),
+        metadata={"run": "7"},
+        resume=resume,
+        resume_key="k" if resume else None,
+    )
+    assert overlapped == [overlapped_expected]
     assert log.names()[-1] == "data_objects.rename"
     assert [(a.attribute, a.value) for a in session.metadata.list(path)] == [("run", "7")]
     assert session.data_objects.read(path) == data
