@@ -41,7 +41,12 @@ from typing import Any, Literal, Self
 
 import asyncssh
 import paramiko
-from asyncssh.constants import MSG_CHANNEL_DATA, MSG_CHANNEL_EOF, MSG_CHANNEL_EXTENDED_DATA
+from asyncssh.constants import (
+    MSG_CHANNEL_DATA,
+    MSG_CHANNEL_EOF,
+    MSG_CHANNEL_EXTENDED_DATA,
+    MSG_CHANNEL_WINDOW_ADJUST,
+)
 
 from irods_provider.testing._sshd import OpenSshServer, SshTestServer
 
@@ -334,6 +339,48 @@ def _ignore_late_channel_packets(chan: asyncssh.SSHServerChannel[bytes], state: 
     chan._packet_handlers = handlers
 
 
+class _ClosedChannel:
+    """What a closed channel's number leads to once asyncssh has forgotten the channel: the DATA, EOF or
+    window adjustment paramiko built before the server's CLOSE reached it and sent after its own CLOSE (see
+    :func:`_ignore_late_channel_packets`) is counted and dropped, as sshd drops it on a channel it has not
+    garbage-collected yet; asyncssh would end the whole connection ("Invalid channel number"). Anything
+    else on a closed channel is still a protocol error."""
+
+    _LATE = frozenset(
+        {MSG_CHANNEL_DATA, MSG_CHANNEL_EXTENDED_DATA, MSG_CHANNEL_EOF, MSG_CHANNEL_WINDOW_ADJUST}
+    )
+
+    def __init__(self, state: _FaultState, number: int) -> None:
+        self._state = state
+        self._number = number
+
+    def log_received_packet(self, *args: Any, **kwargs: Any) -> None:
+        """Nothing to log for a channel that is gone."""
+
+    def close(self) -> None:
+        """Closed already."""
+
+    def process_connection_close(self, exc: Exception | None) -> None:
+        """Nothing left to tell."""
+
+    def process_packet(self, pkttype: int, pktid: int, packet: Any) -> None:
+        if pkttype not in self._LATE:
+            raise asyncssh.ProtocolError(f"Invalid channel number {self._number} received")
+        with self._state._lock:
+            self._state.late_channel_packets += 1
+
+
+def _remember_closed_channels(conn: asyncssh.SSHServerConnection, state: _FaultState) -> None:
+    """Leave a :class:`_ClosedChannel` under each number ``conn`` forgets (one per channel: no reuse)."""
+    forget = conn.remove_channel
+
+    def remove_channel(recv_chan: int) -> None:
+        forget(recv_chan)
+        conn._channels[recv_chan] = _ClosedChannel(state, recv_chan)  # type: ignore[assignment]
+
+    conn.remove_channel = remove_channel  # type: ignore[method-assign]
+
+
 def _cut(conn: asyncssh.SSHServerConnection) -> None:
     """Drop ``conn`` under the SSH layer: shut down reading on its TCP socket.
 
@@ -360,6 +407,7 @@ class _AuthServer(asyncssh.SSHServer):
 
     def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
         self._conn = conn
+        _remember_closed_channels(conn, self._owner._faults)
         self._owner._connections.add(conn)
         self._owner._faults.accept(conn, len(self._owner._connections))
         if self._owner._faults.refuse_connection():
