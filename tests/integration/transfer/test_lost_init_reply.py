@@ -6,13 +6,17 @@ from __future__ import annotations
 
 import io
 import logging
+import sys
+from pathlib import Path
 
-import httpx2
 import pytest
 
 from irods_provider.client import BasicAuth, IrodsSession, RetryPolicy
 from irods_provider.client.transfer import TransferConfig, parallel_upload, upload_object
 from irods_provider.exceptions import IrodsTimeoutError
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "support"))
+from lost_reply import LoseFirstReply
 
 HOME = "/tempZone/home/rods"
 CHUNK = 64 * 1024
@@ -20,28 +24,9 @@ CFG = TransferConfig(streams=3, chunk_size=CHUNK, small_file_threshold=CHUNK, ba
 DATA = (bytes(range(251)) * 2000)[: 5 * CHUNK + 7]
 
 
-class LoseFirstInitReply(httpx2.HTTPTransport):
-    """Forwards every request; the first parallel_write_init is applied, but its reply is lost."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.inits = 0
-
-    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
-        body = request.read()
-        response = super().handle_request(request)
-        if b"parallel_write_init" in body:
-            self.inits += 1
-            if self.inits == 1:
-                response.read()
-                response.close()
-                raise httpx2.ReadTimeout("reply lost after the server acted", request=request)
-        return response
-
-
 @pytest.fixture
 def lossy(irods_emulator):
-    transport = LoseFirstInitReply()
+    transport = LoseFirstReply(lambda _request, body: b"parallel_write_init" in body)
     retry = RetryPolicy(initial_backoff=0.0, max_backoff=0.0)
     auth = BasicAuth("rods", "rods-emulator")
     with IrodsSession(irods_emulator.base_url, auth=auth, retry=retry, transport=transport) as session:
@@ -54,7 +39,7 @@ def test_parallel_upload_surfaces_the_lost_init_and_its_retry_succeeds(lossy, ir
     with pytest.raises(IrodsTimeoutError) as caught:
         parallel_upload(session, io.BytesIO(DATA), path, config=CFG, size=len(DATA))
     assert caught.value.operation == "data_objects.parallel_write_init"
-    assert transport.inits == 1  # never resent behind the caller's back
+    assert transport.count == 1  # never resent behind the caller's back
     with caplog.at_level(logging.WARNING):
         parallel_upload(session, io.BytesIO(DATA), path, config=CFG, size=len(DATA))
     assert session.data_objects.read(path) == DATA
@@ -69,5 +54,5 @@ def test_upload_object_goes_on_through_a_fresh_temporary(lossy, irods_emulator):
     result = upload_object(session, io.BytesIO(DATA), path, config=CFG, resume_key="lostinit", size=len(DATA))
     assert result.status.value == "transferred"
     assert session.data_objects.read(path) == DATA
-    assert transport.inits == 2  # the second on a fresh temporary, not the locked one
+    assert transport.count == 2  # the second on a fresh temporary, not the locked one
     assert irods_emulator.open_parallel_write_handles() == 1
