@@ -191,9 +191,11 @@ def test_the_check_after_the_last_read_asks_the_handle_and_the_path_in_one_round
         opened = SftpState.of(handle.stat())
         wire = SftpWire().install(monkeypatch)
         assert source_change(client, handle, path, opened) is None
-        os.replace(
-            remote.put("src/g.bin", b"y" * 1001), remote.dir / "src" / "f.bin"
-        )  # the handle keeps the old
+        first = os.stat(remote.dir / "src" / "f.bin")
+        replacement = remote.put("src/g.bin", b"y" * 1001)
+        # The same mtime: only the size differs, whichever second the replacement lands in.
+        os.utime(replacement, ns=(first.st_atime_ns, first.st_mtime_ns))
+        os.replace(replacement, remote.dir / "src" / "f.bin")  # the handle keeps the old
         assert source_change(client, handle, path, opened) == "replaced at its path (size 1000 -> 1001)"
         handle.close()
         waves = wire.waves(id(client), until="close")
