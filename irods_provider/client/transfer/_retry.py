@@ -89,8 +89,17 @@ class ChunkRetrier:
                     on_retry()
                 emit("retry", cause=retry_cause(exc))
                 self.retried += 1
-                self._sleep(self.delay(attempt))
+                self._sleep(self.wait(exc, attempt))
                 attempt += 1
+
+    def wait(self, exc: BaseException, attempt: int) -> float:
+        """The backoff before retry ``attempt`` after ``exc``, lengthened to a 429/503 reply's
+        ``Retry-After`` within the longest backoff (a busy server says when it will have room)."""
+        delay = self.delay(attempt)
+        asked = exc.retry_after if isinstance(exc, IrodsServerBusyError) else None
+        if asked is not None:
+            delay = max(delay, min(asked, self.max_seconds))
+        return delay
 
 
 def is_busy(exc: BaseException) -> bool:

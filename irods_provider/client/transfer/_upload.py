@@ -343,9 +343,10 @@ def _write_temp(
     ``chosen``: the temporary already chosen (:func:`_choose_temp`).
 
     A resumable temporary found locked while writing (a killed attempt's handle nobody recorded), or one
-    whose ``parallel_write_init`` lost its reply (it may hold a handle nobody learned), is left alone (that
-    attempt's cleanups run) and the source, rewound, goes once more to a fresh name from the start under a
-    fresh coordinator. ``stable``: the temporary's name is found again by a later attempt.
+    whose ``parallel_write_init`` lost its reply and then proves locked (a handle nobody learned), is left
+    alone (that attempt's cleanups run) and the source, rewound, goes once more to a fresh name from the
+    start under a fresh coordinator; one the lost init left unlocked is written again, resumed.
+    ``stable``: the temporary's name is found again by a later attempt.
     """
     session = job.session
     temp, record, resumable = _open_and_choose(job, src, key, resume=resume, stable=stable, chosen=chosen)
@@ -366,13 +367,17 @@ def _write_temp(
                 on_chunk=job.on_chunk,
             )
         except Exception as exc:
-            locked = (resumable and _is_locked(exc)) or (_lost_open(exc) and not lost_open)
-            if not (locked and src.rewind and _may_exist(session, temp)):
+            lost = _lost_open(exc) and not lost_open
+            if not (((resumable and _is_locked(exc)) or lost) and src.rewind and _may_exist(session, temp)):
                 raise
-            lost_open = lost_open or _lost_open(exc)
+            lost_open = lost_open or lost
             job.current.run_failure_cleanups(exc)
-            temp = _fresh_temp(job.path, key, locked=temp, error=exc)
-            record, resumable, stable = _resume.TempRecord(), False, False
+            unlocked = _unlocked_record(session, temp, resumable=resumable) if lost else None
+            if unlocked is not None:
+                record = unlocked  # the server never acted on the init: nothing holds the temporary
+            else:
+                temp = _fresh_temp(job.path, key, locked=temp, error=exc)
+                record, resumable, stable = _resume.TempRecord(), False, False
             src.rewind()
             job.coordinator()
             continue
@@ -439,6 +444,17 @@ def _is_locked(exc: BaseException) -> bool:
     if isinstance(exc, IrodsLockedError):
         return True
     return isinstance(exc, IrodsResponseError) and exc.irods_code in _LOCK_CODES
+
+
+def _unlocked_record(session: SessionLike, temp: str, *, resumable: bool) -> _resume.TempRecord | None:
+    """What ``temp`` carries for the next write when nothing holds it (an init that failed unclearly but was
+    never acted on); None when it is locked or that cannot be told (a fresh temporary is safer then)."""
+    try:
+        # Opening for writing without truncating or writing proves the object is not locked.
+        session.data_objects.write(temp, b"", offset=0, truncate=False)
+        return _resume.inspect(session, temp) if resumable else _resume.TempRecord()
+    except IrodsError:
+        return None
 
 
 def _lost_open(exc: BaseException) -> bool:

@@ -9,10 +9,12 @@ import logging
 import sys
 from pathlib import Path
 
+import httpx2
 import pytest
 
 from irods_provider.client import BasicAuth, IrodsSession, RetryPolicy
 from irods_provider.client.transfer import TransferConfig, parallel_upload, upload_object
+from irods_provider.client.transfer._resume import temp_name
 from irods_provider.exceptions import IrodsTimeoutError
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "support"))
@@ -56,3 +58,65 @@ def test_upload_object_goes_on_through_a_fresh_temporary(lossy, irods_emulator):
     assert session.data_objects.read(path) == DATA
     assert transport.count == 2  # the second on a fresh temporary, not the locked one
     assert irods_emulator.open_parallel_write_handles() == 1
+
+
+class RefuseFirstInit(httpx2.HTTPTransport):
+    """Answers the first ``parallel_write_init`` with a bare 500 without forwarding it: the server never
+    acted, but the client cannot tell that from a reply lost after it did."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.count = 0
+
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
+        if b"parallel_write_init" in request.read():
+            self.count += 1
+            if self.count == 1:
+                return httpx2.Response(500, text="Internal Server Error", request=request)
+        return super().handle_request(request)
+
+
+def test_a_temporary_the_unclear_init_never_touched_is_resumed_not_left(irods_emulator):
+    """A killed attempt's temporary (its handle recorded, its prefix resumable) whose next init fails
+    unclearly but was never acted on is unlocked: the upload goes on through it, leaving nothing behind."""
+    path = f"{HOME}/unclear-init.bin"
+    key = "unclearinit0001"
+    auth = BasicAuth("rods", "rods-emulator")
+    retry = RetryPolicy(initial_backoff=0.0, max_backoff=0.0, max_attempts=1)
+    source = FailingAfter(DATA, 3 * CHUNK)
+    with (
+        IrodsSession(irods_emulator.base_url, auth=auth, retry=retry) as session,
+        pytest.raises(OSError, match="source lost"),
+    ):
+        upload_object(session, source, path, config=CFG, resume_key=key, size=len(DATA))
+    temp = temp_name(path, key)
+    assert session_exists(irods_emulator, temp)  # the killed attempt's resumable prefix
+    transport = RefuseFirstInit()
+    with IrodsSession(irods_emulator.base_url, auth=auth, retry=retry, transport=transport) as session:
+        result = upload_object(session, io.BytesIO(DATA), path, config=CFG, resume_key=key, size=len(DATA))
+        assert result.status.value == "transferred"
+        assert session.data_objects.read(path) == DATA
+    assert transport.count == 2  # sent again on the same temporary, found unlocked
+    assert result.resumed_from > 0
+    with irods_emulator.model.lock:
+        left = sorted(p for p in irods_emulator.model.data_objects if p.startswith(f"{HOME}/unclear-init"))
+    assert left == [path]
+    assert irods_emulator.open_parallel_write_handles() == 0
+
+
+class FailingAfter(io.BytesIO):
+    """A source whose reads fail once ``limit`` bytes were read (a worker dying mid-upload)."""
+
+    def __init__(self, data: bytes, limit: int) -> None:
+        super().__init__(data)
+        self._limit = limit
+
+    def read(self, size: int | None = -1) -> bytes:
+        if self.tell() >= self._limit:
+            raise OSError("source lost")
+        return super().read(size)
+
+
+def session_exists(irods_emulator, path: str) -> bool:
+    with irods_emulator.model.lock:
+        return path in irods_emulator.model.data_objects
