@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from irods_provider.client._operation import Body, Operation
-from irods_provider.exceptions import IrodsProtocolError
+from irods_provider.exceptions import IrodsProtocolError, IrodsTimeoutError
 
 __all__ = ["BoundedBody", "QueryBound", "ReplyLimits", "check_encoding"]
 
@@ -65,15 +65,24 @@ def check_encoding(op: Operation[Any], headers: Mapping[str, str]) -> None:
 
 
 class BoundedBody:
-    """Collects (or with ``keep=False`` only counts) a reply body; raises as soon as it passes its bound."""
+    """Collects (or with ``keep=False`` only counts) a reply body; raises as soon as it passes its bound,
+    or once it is still arriving ``within`` seconds after the headers (a server trickling its reply)."""
 
     def __init__(
-        self, op: Operation[Any], limit: int | None, headers: Mapping[str, str], *, keep: bool = True
+        self,
+        op: Operation[Any],
+        limit: int | None,
+        headers: Mapping[str, str],
+        *,
+        keep: bool = True,
+        within: float | None = None,
     ) -> None:
         check_encoding(op, headers)
         self._op = op
         self._keep = keep
         self._limit = limit
+        self._within = within
+        self._deadline = None if within is None else time.monotonic() + within
         self._chunks: list[bytes] = []
         self._size = 0
         declared = headers.get("content-length")
@@ -85,6 +94,13 @@ class BoundedBody:
         self._size += len(chunk)
         if self._limit is not None and self._size > self._limit:
             raise _too_large(self._op, self._limit, "passed")
+        if self._deadline is not None and time.monotonic() > self._deadline:
+            raise IrodsTimeoutError(
+                f"the reply to {self._op.name} was still arriving {self._within:g} s after its headers "
+                f"({self._size} bytes so far; the read timeout bounds the whole body): not read further",
+                operation=self._op.name,
+                path=self._op.path,
+            )
         if self._keep:
             self._chunks.append(chunk)
 

@@ -39,8 +39,10 @@ logger = logging.getLogger("irods_provider.client")
 class Timeouts:
     """Seconds allowed to connect, to read a reply, to send a body, and to wait for a pooled connection.
 
-    ``None`` disables one limit. Reads and writes of large bodies need ``read``/``write`` above the
-    server's 30 s request deadline only when the network is slow.
+    ``None`` disables one limit. ``read`` bounds each wait for reply bytes and also the whole body of a
+    reply once its headers arrived (all but an unbounded stream of a whole object), so a server trickling
+    its reply cannot hold a request forever. Reads and writes of large bodies need ``read``/``write``
+    above the server's 30 s request deadline only when the network is slow.
 
     Example:
 

@@ -229,9 +229,8 @@ class AsyncIrodsSession:
                 # unasync: sync-only request.read()
             response = await self._client.send(request, stream=True)
             try:
-                body = BoundedBody(
-                    op, self.reply_limits.for_reply(op, response.status_code), response.headers
-                )
+                limit = self.reply_limits.for_reply(op, response.status_code)
+                body = BoundedBody(op, limit, response.headers, within=self._reply_within(args))
                 async for chunk in _raw_chunks(response):
                     body.add(chunk)
             finally:
@@ -239,6 +238,12 @@ class AsyncIrodsSession:
         elapsed_ms = (time.monotonic() - started) * 1000.0
         emit("request", elapsed_ms, endpoint=op.endpoint, operation=op.name, status=str(response.status_code))
         return Reply(status=response.status_code, headers=response.headers, content=body.content)
+
+    def _reply_within(self, args: dict[str, Any]) -> float | None:
+        """Seconds a reply body may take once its headers arrived: the request's read timeout (which
+        alone would let a server trickling a byte at a time hold the request forever)."""
+        timeout: httpx2.Timeout = args.get("timeout", self._client.timeout)
+        return timeout.read
 
     def note_secrets(self, values: list[str]) -> None:
         """Hand ticket strings (created or sent) to ``on_secret``."""
@@ -285,7 +290,8 @@ class AsyncIrodsSession:
                                 continue
                             if response.status_code != 200:
                                 limit = self.reply_limits.for_reply(op, response.status_code)
-                                body = BoundedBody(op, limit, response.headers)
+                                within = self._reply_within(args)
+                                body = BoundedBody(op, limit, response.headers, within=within)
                                 async for piece in _raw_chunks(response):
                                     body.add(piece)
                                 reply = Reply(response.status_code, response.headers, body.content)
@@ -293,7 +299,13 @@ class AsyncIrodsSession:
                                     raise _refused_after_renewals(op)
                                 decode_reply(op, api.canonical_reply(op, reply) if api else reply)
                             begun = True
-                            received = BoundedBody(op, op.max_reply_bytes, response.headers, keep=False)
+                            # A bounded read (one chunk of a transfer) must arrive within the read
+                            # timeout; an unbounded stream of a whole object has no such end.
+                            bounded = op.max_reply_bytes is not None
+                            within = self._reply_within(args) if bounded else None
+                            received = BoundedBody(
+                                op, op.max_reply_bytes, response.headers, keep=False, within=within
+                            )
                             async for chunk in _raw_chunks(response, chunk_size):
                                 received.add(chunk)
                                 yield chunk
