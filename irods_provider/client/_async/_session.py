@@ -299,13 +299,10 @@ class AsyncIrodsSession:
                                     raise _refused_after_renewals(op)
                                 decode_reply(op, api.canonical_reply(op, reply) if api else reply)
                             begun = True
-                            # A bounded read (one chunk of a transfer) must arrive within the read
-                            # timeout; an unbounded stream of a whole object has no such end.
-                            bounded = op.max_reply_bytes is not None
-                            within = self._reply_within(args) if bounded else None
-                            received = BoundedBody(
-                                op, op.max_reply_bytes, response.headers, keep=False, within=within
-                            )
+                            # A bounded read (a transfer's chunk) must end within the read timeout.
+                            within = None if op.max_reply_bytes is None else self._reply_within(args)
+                            limit = op.max_reply_bytes
+                            received = BoundedBody(op, limit, response.headers, keep=False, within=within)
                             async for chunk in _raw_chunks(response, chunk_size):
                                 received.add(chunk)
                                 yield chunk
