@@ -17,6 +17,7 @@ and change checks are the engine's existing pieces (:func:`~._integrity.open_loc
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import os
 import posixpath
@@ -49,6 +50,7 @@ from ._integrity import (
     open_local_source,
     raise_changed,
 )
+from ._localdir import temp_prefix
 from ._policy import DestinationState, Refuse, decide
 from ._reader import open_reader
 from ._resume import resume_key
@@ -69,6 +71,9 @@ __all__ = [
     "hidden_sibling",
     "register_temporary",
 ]
+
+#: Bytes of the key in a local temporary's name (a resume key's 16 hex digits; a longer key is digested).
+_KEY_LENGTH = 16
 
 
 @runtime_checkable
@@ -393,9 +398,13 @@ class LocalFile:
         return os.path.lexists(self.path)
 
     def temporary(self, key: str) -> str:
-        """The hidden temporary sibling written for ``key``."""
+        """The hidden temporary sibling written for ``key``: ``.<name>.irods-part-<key>``, a longer key
+        digested and a name too long for one shortened with a digest of it kept (any legal name fits)."""
         head, tail = os.path.split(self.path)
-        return os.path.join(head, f".{tail}.irods-part-{key or '0'}")
+        key = key or "0"
+        if len(os.fsencode(key)) > _KEY_LENGTH:
+            key = hashlib.sha256(os.fsencode(key)).hexdigest()[:_KEY_LENGTH]
+        return os.path.join(head, temp_prefix(tail, key_length=_KEY_LENGTH) + key)
 
     def open_temp(self, *, size: int | None = None, resume: bool = True, key: str = "") -> tuple[Writer, int]:
         self._temp = self.temporary(key)
@@ -416,7 +425,7 @@ class LocalFile:
     def _remove_others(self, ours: str) -> None:
         """Remove this destination's temporaries written for other keys (stale versions)."""
         head, tail = os.path.split(self.path)
-        prefix = f".{tail}.irods-part-"
+        prefix = temp_prefix(tail, key_length=_KEY_LENGTH)
         with contextlib.suppress(FileNotFoundError), os.scandir(head or ".") as scan:
             stale = [e.path for e in scan if e.name.startswith(prefix) and e.path != ours]
         for path in stale:

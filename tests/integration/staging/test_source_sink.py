@@ -204,3 +204,21 @@ def test_a_temporary_of_another_version_is_never_resumed(places) -> None:
     copy_file(BytesFile(data), sink)
     assert (places.tmp / "fresh.bin").read_bytes() == data
     assert places.temporaries() == []
+
+
+@pytest.mark.parametrize("name", ["n" * 255, "é" * 127, "x" * 230 + ".bin"])
+def test_a_local_sink_publishes_and_resumes_a_name_too_long_for_its_temporary(places, name: str) -> None:
+    """Any legal name (255 bytes) can be written: its temporary's name is shortened, deterministically."""
+    data = os.urandom(70_000)
+    source = BytesFile(data)
+    sink = LocalFile(places.tmp / name)
+    temp = os.path.basename(sink.temporary(source_key(source)))
+    assert len(os.fsencode(temp)) <= 255
+    assert temp == os.path.basename(LocalFile(places.tmp / name).temporary(source_key(source)))
+    writer, _ = sink.open_temp(size=len(data), key=source_key(source))
+    writer.write(data[:30_000])  # what a killed attempt left
+    writer.close()
+    result = copy_file(source, sink, chunk_size=16 * 1024)
+    assert result.sha256 == hashlib.sha256(data).digest()
+    assert (places.tmp / name).read_bytes() == data
+    assert places.temporaries() == []
