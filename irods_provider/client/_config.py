@@ -40,8 +40,9 @@ class Timeouts:
     """Seconds allowed to connect, to read a reply, to send a body, and to wait for a pooled connection.
 
     ``None`` disables one limit. ``read`` bounds each wait for reply bytes and also the whole body of a
-    reply once its headers arrived (all but an unbounded stream of a whole object), so a server trickling
-    its reply cannot hold a request forever. Reads and writes of large bodies need ``read``/``write``
+    bounded reply once its headers arrived, ``read`` seconds per started 8 MiB (a JSON reply, a read with a
+    ``count``, a transfer's chunk; not a whole object read without one), so a server trickling its reply
+    cannot hold a request forever. Reads and writes of large bodies need ``read``/``write``
     above the server's 30 s request deadline only when the network is slow.
 
     Example:

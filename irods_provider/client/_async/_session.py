@@ -49,6 +49,8 @@ T = TypeVar("T")
 # Set while a request fetches its token: a login it causes makes one attempt, as the request's own
 # retry loop repeats it (otherwise attempts multiply: 4 request attempts x 4 login attempts).
 _IN_REQUEST: ContextVar[bool] = ContextVar("irods_provider_in_request", default=False)
+#: Bytes of a bounded reply body each read timeout allows once its headers arrived (about 140 kB/s at 60 s).
+_BODY_PER_READ_TIMEOUT = 8 * 1024 * 1024
 
 
 class AsyncIrodsSession:
@@ -230,7 +232,7 @@ class AsyncIrodsSession:
             response = await self._client.send(request, stream=True)
             try:
                 limit = self.reply_limits.for_reply(op, response.status_code)
-                body = BoundedBody(op, limit, response.headers, within=self._reply_within(args))
+                body = BoundedBody(op, limit, response.headers, within=self._reply_within(args, limit))
                 async for chunk in _raw_chunks(response):
                     body.add(chunk)
             finally:
@@ -239,11 +241,14 @@ class AsyncIrodsSession:
         emit("request", elapsed_ms, endpoint=op.endpoint, operation=op.name, status=str(response.status_code))
         return Reply(status=response.status_code, headers=response.headers, content=body.content)
 
-    def _reply_within(self, args: dict[str, Any]) -> float | None:
-        """Seconds a reply body may take once its headers arrived: the request's read timeout (which
-        alone would let a server trickling a byte at a time hold the request forever)."""
+    def _reply_within(self, args: dict[str, Any], limit: int | None) -> float | None:
+        """Seconds a reply body of at most ``limit`` bytes may take once its headers arrived: the request's
+        read timeout per started 8 MiB (the read timeout alone would let a server trickling a byte at a
+        time hold the request forever); None for an unbounded body."""
         timeout: httpx2.Timeout = args.get("timeout", self._client.timeout)
-        return timeout.read
+        if timeout.read is None or limit is None:
+            return None
+        return timeout.read * max(1, -(-limit // _BODY_PER_READ_TIMEOUT))
 
     def note_secrets(self, values: list[str]) -> None:
         """Hand ticket strings (created or sent) to ``on_secret``."""
@@ -290,7 +295,7 @@ class AsyncIrodsSession:
                                 continue
                             if response.status_code != 200:
                                 limit = self.reply_limits.for_reply(op, response.status_code)
-                                within = self._reply_within(args)
+                                within = self._reply_within(args, limit)
                                 body = BoundedBody(op, limit, response.headers, within=within)
                                 async for piece in _raw_chunks(response):
                                     body.add(piece)
@@ -299,9 +304,8 @@ class AsyncIrodsSession:
                                     raise _refused_after_renewals(op)
                                 decode_reply(op, api.canonical_reply(op, reply) if api else reply)
                             begun = True
-                            # A bounded read (a transfer's chunk) must end within the read timeout.
-                            within = None if op.max_reply_bytes is None else self._reply_within(args)
-                            limit = op.max_reply_bytes
+                            limit = op.max_reply_bytes  # a bounded read (a transfer's chunk) has a deadline
+                            within = self._reply_within(args, limit)
                             received = BoundedBody(op, limit, response.headers, keep=False, within=within)
                             async for chunk in _raw_chunks(response, chunk_size):
                                 received.add(chunk)

@@ -62,18 +62,20 @@ def trickling(request: pytest.FixtureRequest) -> Iterator[str]:
 
 @pytest.mark.parametrize("trickling", [0.05], indirect=True)
 def test_a_trickled_reply_fails_once_the_read_timeout_passes(trickling: str) -> None:
-    timeout = Timeouts(connect=5.0, read=0.5)  # each byte comes 0.05 s after the last: no read times out
+    # Each byte comes 0.05 s after the last (no read times out); a JSON reply may take up to 16 MiB, two
+    # read timeouts' worth.
+    timeout = Timeouts(connect=5.0, read=0.5)
     retry = RetryPolicy(max_attempts=1)
     started = time.monotonic()
     with (
         IrodsSession(trickling, auth=StaticToken("t0ken"), timeout=timeout, retry=retry) as session,
-        pytest.raises(IrodsTimeoutError, match=r"still arriving 0\.5 s after its headers") as caught,
+        pytest.raises(IrodsTimeoutError, match=r"still arriving 1 s after its headers") as caught,
     ):
         session.collections.stat("/tempZone/home/rods")
     elapsed = time.monotonic() - started
     assert caught.value.operation == "collections.stat"
     assert caught.value.path == "/tempZone/home/rods"
-    assert 0.5 <= elapsed < 3.0  # the whole body would take 15 s
+    assert 1.0 <= elapsed < 4.0  # the whole body would take 15 s
 
 
 @pytest.mark.parametrize("trickling", [0.001], indirect=True)
@@ -97,7 +99,7 @@ def test_a_trickled_chunk_of_a_transfer_read_fails_too(trickling: str) -> None:
     retry = RetryPolicy(max_attempts=1)
     with (
         IrodsSession(trickling, auth=StaticToken("t0ken"), timeout=timeout, retry=retry) as session,
-        pytest.raises(IrodsTimeoutError, match=r"data_objects\.read was still arriving") as caught,
+        pytest.raises(IrodsTimeoutError, match=r"data_objects\.read was still arriving 0\.5 s") as caught,
     ):
         session.data_objects.read_into("/tempZone/home/rods/f", bytearray(len(BODY)), offset=0)
     assert caught.value.path == "/tempZone/home/rods/f"
@@ -113,3 +115,13 @@ def test_the_async_session_bounds_a_trickled_reply(trickling: str) -> None:
 
     with pytest.raises(IrodsTimeoutError, match="still arriving"):
         asyncio.run(stat())
+
+
+@pytest.mark.parametrize("trickling", [0.003], indirect=True)
+def test_a_whole_object_read_without_count_has_no_body_deadline(trickling: str) -> None:
+    """Its size is unknown beforehand, so only each wait for bytes is bounded (the body takes ~0.9 s)."""
+    timeout = Timeouts(connect=5.0, read=0.3)
+    with IrodsSession(
+        trickling, auth=StaticToken("t0ken"), timeout=timeout, retry=RetryPolicy(max_attempts=1)
+    ) as s:
+        assert s.data_objects.read("/tempZone/home/rods/f") == BODY
