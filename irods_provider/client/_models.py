@@ -154,7 +154,11 @@ class MetadataOperation:
 
 @dataclass(frozen=True, slots=True)
 class PermissionOperation:
-    """One step of an atomic ``modify_permissions`` call (``acl`` is read, write, own or null)."""
+    """One step of an atomic ``modify_permissions`` call.
+
+    ``acl`` is any iRODS 4.3 access level (``read_metadata`` … ``modify_object``, ``delete_object``,
+    ``own``), the ``read``/``write`` aliases, or ``null`` to remove the entry.
+    """
 
     entity_name: str
     acl: str

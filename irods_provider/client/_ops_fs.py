@@ -54,6 +54,8 @@ __all__ = [
 ]
 
 CHECK_VERIFICATION_RESULTS = -407000
+#: The names set_permission and the atomic modify_permissions both accept: iRODS 4.3's access levels and
+#: the read/write aliases (acl_to_id, plugins/api/src/atomic_apply_acl_operations.cpp:66-77 at 4.3.4).
 PERMISSIONS = frozenset(
     [
         "own",
@@ -284,6 +286,9 @@ def _modify_permissions(
 ) -> Operation[None]:
     name = f"{kind}.modify_permissions"
     validate_path(path, operation=name)
+    operations = list(operations)
+    for o in operations:  # the atomic call takes the same 4.3 names as set_permission (acl_to_id)
+        _check_permission(o.acl, name, path)
     payload = json.dumps([o.to_json() for o in operations], ensure_ascii=False)
     fields = (("lpath", path), ("operations", payload), *_fields(admin=admin or None))
     return _post(name, endpoint, "modify_permissions", path, idempotent=True, fields=fields)

@@ -145,6 +145,10 @@ def genquery2(query: str, *, zone: str | None = None, sql_only: bool = False) ->
     )
 
 
+#: The largest count ``std::stoi`` reads (a larger one fails the request after the ticket exists).
+_INT32_MAX = 2**31 - 1
+
+
 def _csv(values: Iterable[str], what: str) -> str | None:
     items = list(values)
     for item in items:
@@ -167,6 +171,17 @@ def ticket_create(
 ) -> Operation[str]:
     """POST tickets create → the ticket string."""
     validate_path(path, operation="tickets.create")
+    for name, count in (
+        ("use_count", use_count),
+        ("write_data_object_count", write_data_object_count),
+        ("write_byte_count", write_byte_count),
+    ):  # the server reads each with std::stoi after creating the ticket (tickets/src/main.cpp:225-253)
+        if count is not None and not 0 <= count <= _INT32_MAX:
+            raise IrodsUsageError(
+                f"a ticket's {name} must be between 0 and {_INT32_MAX}, got {count}",
+                operation="tickets.create",
+                path=path,
+            )
     if seconds_until_expiration is not None and seconds_until_expiration <= 0:
         raise IrodsUsageError(
             "a ticket's expiry must be in the future", operation="tickets.create", path=path

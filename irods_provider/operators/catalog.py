@@ -457,9 +457,10 @@ class IrodsSetPermissionsOperator(IrodsBaseOperator):
     """Set ACLs for users and groups on a collection or data object, optionally recursively and inherited.
 
     Returns ``{"path", "permissions", "objects", "inheritance"}``. ``permissions`` maps a user or group to
-    ``read_object``/``read``, ``modify_object``/``write``, ``own`` or ``null`` (revoke). With ``recursive``
-    on a collection every sub-collection and data object gets the same ACLs (``set_permission`` takes the full
-    4.3 vocabulary; the atomic call only read/write/own/null).
+    ``read_object``/``read``, ``modify_object``/``write``, ``own``, ``null`` (revoke) or a finer 4.3 level
+    (``read_metadata``, ``create_metadata``, ``modify_metadata``, ``delete_metadata``, ``create_object``,
+    ``delete_object``). With ``recursive`` on a collection every sub-collection and data object gets the same
+    ACLs.
 
     Example:
 

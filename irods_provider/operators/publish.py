@@ -24,6 +24,7 @@ from irods_provider.operators._bounded import (
     check_manifest_path,
     tree_report,
 )
+from irods_provider.operators.catalog import PERMISSIONS
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -32,13 +33,10 @@ if TYPE_CHECKING:
 
 __all__ = ["IrodsPublishOperator"]
 
-#: The vocabulary of the atomic ``modify_permissions`` call, and the 4.3 names that mean the same.
-_ATOMIC_ACLS = {"read": "read", "read_object": "read", "write": "write", "modify_object": "write"}
-_ATOMIC_ACLS |= {"own": "own", "null": "null"}
-
 
 def _acls(value: Any) -> list[PermissionOperation]:
-    """``{"user_or_group": "read_object" | "modify_object" | "own" | "null" | "read" | "write"}``."""
+    """``{"user_or_group": <an iRODS 4.3 permission name>}``: ``read_object``, ``modify_object``, ``own``,
+    ``null`` (remove), the finer levels such as ``modify_metadata``, or the ``read``/``write`` aliases."""
     if value is None or value == {}:
         return []
     if not isinstance(value, dict):
@@ -47,8 +45,8 @@ def _acls(value: Any) -> list[PermissionOperation]:
     for entity, permission in value.items():
         if not isinstance(entity, str) or not entity.strip():
             raise IrodsUsageError(f"permissions: {entity!r} is not a user or group name")
-        acl = check_choice(f"permissions[{entity!r}]", permission, tuple(_ATOMIC_ACLS))
-        acls.append(PermissionOperation(entity.strip(), _ATOMIC_ACLS[acl]))
+        acl = check_choice(f"permissions[{entity!r}]", permission, PERMISSIONS)
+        acls.append(PermissionOperation(entity.strip(), acl))
     return acls
 
 
@@ -85,7 +83,8 @@ class IrodsPublishOperator(TransferLineageMixin, IrodsBaseOperator):
     :param destination_path: the published collection's path (e.g. under a project or public scope).
     :param mode: ``copy`` (default) or ``move``.
     :param metadata: AVUs for every object, as :class:`IrodsPutMetadataOperator` takes them.
-    :param permissions: ``{"public": "read_object", "curators": "modify_object"}`` (``own``, ``null`` too).
+    :param permissions: ``{"public": "read_object", "curators": "modify_object"}`` (``own``, ``null`` and
+        the finer 4.3 levels such as ``modify_metadata`` too).
     :param overwrite: copy mode: replace existing destination objects.
     :param skip: copy mode: ``never``, ``exists``, ``size`` or ``checksum``.
     :param max_concurrent_files: objects copied and published at once.

@@ -6,7 +6,7 @@ from typing import Any
 
 from irods_provider.testing._catalog import (
     OWN,
-    PERMISSIONS,
+    WRITE,
     Avu,
     Collection,
     DataObject,
@@ -17,8 +17,6 @@ from irods_provider.testing._catalog import (
     now,
 )
 from irods_provider.testing._errors import IrodsModelError
-
-MODIFY_META = PERMISSIONS.index("modify_metadata")
 
 MetaTarget = Collection | DataObject | User | Resource
 """Anything AVUs attach to."""
@@ -31,6 +29,74 @@ class AtomicOperationError(IrodsModelError):
         super().__init__(name, message)
         self.operation_index = index
         self.operation = operation
+
+
+def json_type(value: Any) -> str:
+    """nlohmann::json's ``type_name()`` of a decoded JSON value."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return "array" if isinstance(value, list) else "object"
+
+
+def operation_list(operations: Any) -> list[Any]:
+    """The operations the plugins' loop visits: ``operations.size()`` elements read by ``operations[i]``.
+
+    A list is itself; null and ``{}`` have size 0; any other value has elements, and indexing a non-array
+    throws json type_error 305, which both plugins catch as SYS_INTERNAL_ERR with ``operation: null``
+    (atomic_apply_acl_operations.cpp:546-573, atomic_apply_metadata_operations.cpp:531-558, irods 4.3.4).
+    """
+    if isinstance(operations, list):
+        return operations
+    if operations is None or operations == {}:
+        return []
+    message = (
+        "[json.exception.type_error.305] cannot use operator[] with a numeric argument with "
+        + json_type(operations)
+    )
+    raise AtomicOperationError("SYS_INTERNAL_ERR", message, index=0, operation=None)
+
+
+def json_string(op: Any, key: str, index: int, error: str) -> str:
+    """``op.at(key).get<std::string>()``: a missing key, a non-object or a non-string raise ``error``
+    with nlohmann's message (out_of_range 403, type_error 304 / 302)."""
+    if not isinstance(op, dict):
+        message = f"[json.exception.type_error.304] cannot use at() with {json_type(op)}"
+    elif key not in op:
+        message = f"[json.exception.out_of_range.403] key '{key}' not found"
+    elif not isinstance(op[key], str):
+        message = f"[json.exception.type_error.302] type must be string, but is {json_type(op[key])}"
+    else:
+        return str(op[key])
+    raise AtomicOperationError(error, message, index=index, operation=op)
+
+
+def check_touch_options(
+    *,
+    replica_number: int | None = None,
+    leaf_resource: str | None = None,
+    seconds: int | None = None,
+    reference: str | None = None,
+) -> None:
+    """rs_touch's option checks, in order (throw_if_input_is_invalid, plugins/api/src/touch.cpp:232-251
+    at irods 4.3.4): incompatible pairs, then a negative replica number, an empty leaf resource, an empty
+    reference and negative seconds are INPUT_ARG_NOT_WELL_FORMED_ERR."""
+    if (replica_number is not None and leaf_resource is not None) or (
+        seconds is not None and reference is not None
+    ):
+        raise IrodsModelError("USER_INCOMPATIBLE_PARAMS", "Incompatible parameters.")
+    if (
+        (replica_number is not None and replica_number < 0)
+        or leaf_resource == ""
+        or reference == ""
+        or (seconds is not None and seconds < 0)
+    ):
+        raise IrodsModelError("INPUT_ARG_NOT_WELL_FORMED_ERR", "Touch option not well formed.")
 
 
 class AclMetaMixin(ModelBase):
@@ -73,38 +139,59 @@ class AclMetaMixin(ModelBase):
             target.acl[name] = perm
 
     def modify_permissions(
-        self, caller: str, path: str, *, kind: str, operations: list[Any], admin: bool = False
+        self, caller: str, path: str, *, kind: str, operations: Any, admin: bool = False
     ) -> None:
-        """Apply ACL operations all-or-nothing (``acl`` ∈ read, write, own, null)."""
+        """Apply ACL operations all-or-nothing, as atomic_apply_acl_operations.cpp (irods 4.3.4) does.
+
+        The admin flag, then ``own`` (lines 516-542), are checked before any operation, so a caller without
+        ``own`` fails with ``operation: null`` even for an empty list. ``operations`` is any JSON value:
+        null and ``{}`` hold no operation; another non-list fails at its first element (lines 546-573).
+        """
         with self.lock:
-            self.require_admin_flag(caller, admin)
             target = self._entity(caller, path, kind, admin=admin)
             if target is None:
                 raise IrodsModelError("NOT_A_COLLECTION" if kind == "collection" else "NOT_A_DATA_OBJECT")
-            staged: list[tuple[str, str]] = []
-            for i, op in enumerate(operations):
-                if not isinstance(op, dict) or "entity_name" not in op or "acl" not in op:
-                    raise AtomicOperationError(
-                        "JSON_VALIDATION_ERROR", "Missing entity_name or acl.", index=i, operation=op
-                    )
-                if self._level(caller, target, admin=admin) < OWN:
-                    raise AtomicOperationError(
-                        "CAT_NO_ACCESS_PERMISSION", "Caller does not own the object.", index=i, operation=op
-                    )
-                acl = str(op["acl"])
-                name = self.acl_key(str(op["entity_name"]), target.path)
-                if acl not in ("read", "write", "own", "null") or name is None:
-                    raise AtomicOperationError(
-                        "SYS_INVALID_INPUT_PARAM", "Invalid entity or acl.", index=i, operation=op
-                    )
-                perm = canonical_permission(acl)
-                assert perm is not None
-                staged.append((name, perm))
+            if admin and not self.is_admin(caller):
+                raise AtomicOperationError(
+                    "CAT_INSUFFICIENT_PRIVILEGE_LEVEL",
+                    f"User [{caller}#{self.zone}] not allowed to modify ACLs [logical_path={path}]. "
+                    "admin_mode cannot be enabled because user is not an administrator.",
+                    index=0,
+                    operation=None,
+                )
+            if self._level(caller, target, admin=admin) < OWN:
+                raise AtomicOperationError(
+                    "CAT_NO_ACCESS_PERMISSION",
+                    f"User [{caller}#{self.zone}] not allowed to modify ACLs [logical_path={path}]",
+                    index=0,
+                    operation=None,
+                )
+            staged = [self._acl_step(target, i, op) for i, op in enumerate(operation_list(operations))]
             for name, perm in staged:
                 self._apply_acl(target, name, perm)
 
+    def _acl_step(self, target: Collection | DataObject, i: int, op: Any) -> tuple[str, str]:
+        """One ACL operation in the plugin's order (atomic_apply_acl_operations.cpp:379-428, irods 4.3.4).
+
+        ``acl`` (a json error is SYS_INTERNAL_ERR), its name (acl_to_id, lines 66-77, else
+        SYS_INVALID_INPUT_PARAM), ``zone``, ``entity_name``, then the entity (unknown:
+        SYS_INVALID_INPUT_PARAM).
+        """
+        acl = json_string(op, "acl", i, "SYS_INTERNAL_ERR")
+        perm = canonical_permission(acl)
+        if perm is None:
+            message = f"Invalid ACL [acl={acl}]"
+            raise AtomicOperationError("SYS_INVALID_INPUT_PARAM", message, index=i, operation=op)
+        if "zone" in op:
+            json_string(op, "zone", i, "SYS_INTERNAL_ERR")
+        entity = json_string(op, "entity_name", i, "SYS_INTERNAL_ERR")
+        name = self.acl_key(entity, target.path)
+        if name is None:
+            raise AtomicOperationError("SYS_INVALID_INPUT_PARAM", "Invalid entity", index=i, operation=op)
+        return name, perm
+
     def modify_metadata(
-        self, caller: str, name: str, *, kind: str, operations: list[Any], admin: bool = False
+        self, caller: str, name: str, *, kind: str, operations: Any, admin: bool = False
     ) -> None:
         """Add/remove AVUs all-or-nothing on the ``kind`` entity called ``name`` (no type pre-check).
 
@@ -121,19 +208,19 @@ class AclMetaMixin(ModelBase):
             if admin and not admin_ok:
                 raise AtomicOperationError(
                     "CAT_INSUFFICIENT_PRIVILEGE_LEVEL",
-                    "User is not an administrator.",
+                    "User is not an administrator",
                     index=0,
                     operation=None,
                 )
             if not self._may_modify_metadata(caller, target, admin=admin_ok):
                 raise AtomicOperationError(
                     "CAT_NO_ACCESS_PERMISSION",
-                    "User not allowed to modify metadata.",
+                    "User not allowed to modify metadata",
                     index=0,
                     operation=None,
                 )
             avus = list(target.avus)
-            for i, op in enumerate(operations):
+            for i, op in enumerate(operation_list(operations)):
                 avus = self._meta_step(avus, i, op)
             target.avus = avus
 
@@ -145,23 +232,30 @@ class AclMetaMixin(ModelBase):
         return self._entity(caller, name, kind, admin=admin)
 
     def _may_modify_metadata(self, caller: str, target: MetaTarget, *, admin: bool) -> bool:
+        """Users and resources: rodsadmins; collections and data objects: ``modify_object`` or more
+        (user_has_permission_to_modify_entity, server/core/src/catalog_utilities.cpp:81-121, irods 4.3.4)."""
         if isinstance(target, User | Resource):
             return self.is_admin(caller)
-        return self._level(caller, target, admin=admin) >= MODIFY_META
+        return self._level(caller, target, admin=admin) >= WRITE
 
     def _meta_step(self, avus: list[Avu], i: int, op: Any) -> list[Avu]:
-        if not isinstance(op, dict) or not {"operation", "attribute", "value"} <= set(op):
-            raise AtomicOperationError("JSON_VALIDATION_ERROR", "Missing keys.", index=i, operation=op)
-        kind = op["operation"]
-        if kind not in ("add", "remove"):
-            raise AtomicOperationError(
-                "INVALID_OPERATION", f"Invalid operation [{kind}].", index=i, operation=op
-            )
-        attr, value, units = str(op["attribute"]), str(op["value"]), str(op.get("units", ""))
+        """One AVU operation in the plugin's order (atomic_apply_metadata_operations.cpp:365-440, irods
+        4.3.4): ``attribute`` and ``value`` must be JSON strings (else JSON_VALIDATION_ERROR), neither empty
+        (SYS_INVALID_INPUT_PARAM), ``units`` a string when present, then ``operation`` add or remove."""
+        attr = json_string(op, "attribute", i, "JSON_VALIDATION_ERROR")
+        value = json_string(op, "value", i, "JSON_VALIDATION_ERROR")
         if not attr or not value:
             raise AtomicOperationError(
-                "SYS_INVALID_INPUT_PARAM", "Empty attribute or value.", index=i, operation=op
+                "SYS_INVALID_INPUT_PARAM",
+                f"Empty metadata attribute name or value [attribute={attr}, value={value}]",
+                index=i,
+                operation=op,
             )
+        units = json_string(op, "units", i, "JSON_VALIDATION_ERROR") if "units" in op else ""
+        kind = json_string(op, "operation", i, "JSON_VALIDATION_ERROR")
+        if kind not in ("add", "remove"):
+            message = "Invalid metadata operation."
+            raise AtomicOperationError("INVALID_OPERATION", message, index=i, operation=op)
         same = [a for a in avus if (a.attribute, a.value, a.units) == (attr, value, units)]
         if kind == "add" and not same:
             return [*avus, Avu(id=self.new_id(), attribute=attr, value=value, units=units)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import posixpath
 from typing import Any
 
+from irods_provider.testing._acl_meta import check_touch_options
 from irods_provider.testing._catalog import (
     PERMISSIONS,
     SEE,
@@ -213,10 +214,9 @@ class CollectionsMixin(ModelBase):
         """Update a collection's mtime; a missing path is a silent no-op, a data object an error."""
         with self.lock:
             path = normalize(path)
-            if seconds is not None and reference is not None:
-                raise IrodsModelError("USER_INCOMPATIBLE_PARAMS", "Incompatible parameters.")
-            if self.visible_data(caller, path) is not None:
+            if self.visible_data(caller, path) is not None:  # collections/src/main.cpp:794-801 (0.7.0)
                 raise IrodsModelError("NOT_A_COLLECTION", f"[{path}] is not a collection.")
+            check_touch_options(seconds=seconds, reference=reference)
             coll = self.visible_coll(caller, path)
             if coll is None:
                 return

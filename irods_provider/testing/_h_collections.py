@@ -13,6 +13,8 @@ from irods_provider.testing._h_common import (
     kind_precheck,
     permission_param,
     permission_params_valid,
+    touch_error,
+    touch_int,
 )
 from irods_provider.testing._http import Ctx, Handler, call, irods_error, ok, render
 
@@ -76,10 +78,10 @@ async def rename(ctx: Ctx) -> Response:
 
 async def touch(ctx: Ctx) -> Response:
     lpath = ctx.require("lpath")
-    seconds = ctx.int_param("seconds-since-epoch")
+    seconds = touch_int(ctx, "seconds-since-epoch")
     return call(
         lambda: ctx.model.touch_collection(ctx.user, lpath, seconds=seconds, reference=ctx.get("reference")),
-        error=render,
+        error=touch_error,
     )
 
 

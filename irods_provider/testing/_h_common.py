@@ -6,7 +6,16 @@ from starlette.responses import JSONResponse, Response
 
 from irods_provider.testing._acl_meta import AtomicOperationError
 from irods_provider.testing._errors import IrodsModelError
-from irods_provider.testing._http import Ctx, HttpError, empty, irods_error, ok, parse_json_list
+from irods_provider.testing._http import (
+    PRECHECK_ERRORS,
+    Ctx,
+    HttpError,
+    empty,
+    irods_error,
+    ok,
+    parse_json,
+)
+from irods_provider.testing._params import to_int
 
 OPEN_FAILURE = "Output stream to data object is in a bad state."
 
@@ -55,7 +64,7 @@ def atomic(ctx: Ctx, *, kind: str, permissions: bool) -> Response:
         ctx.require("operations")
         if (wrong := wrong_kind(ctx, lpath, kind=kind)) is not None:
             return wrong
-    operations = parse_json_list(ctx.require("operations"))
+    operations = parse_json(ctx.require("operations"))
     admin = ctx.flag("admin")
     try:
         if permissions:
@@ -72,6 +81,24 @@ def atomic(ctx: Ctx, *, kind: str, permissions: bool) -> Response:
             return irods_error(e, status=400, message=False)
         return irods_error(e, status=400)
     return JSONResponse({"irods_response": {"status_code": 0, "failed_operation": {}}})
+
+
+def touch_int(ctx: Ctx, name: str) -> int | None:
+    """A touch option converted with ``std::stoi``: not a 32-bit integer → HTTP 400 (empty)
+    (data_objects/src/main.cpp:2441-2472, collections/src/main.cpp:772-783 at 0.7.0)."""
+    text = ctx.get(name)
+    if text is None:
+        return None
+    number = to_int(text, bits=32)
+    if number is None:
+        raise HttpError(400)
+    return number
+
+
+def touch_error(err: IrodsModelError) -> Response:
+    """A touch failure: the kind pre-check at 400, else rc_touch's int alone at 200 (the handlers put only
+    ``status_code`` in the body: data_objects/src/main.cpp:2494-2496, collections/src/main.cpp:804-806)."""
+    return irods_error(err, status=400 if err.name in PRECHECK_ERRORS else 200, message=False)
 
 
 def permission_param(ctx: Ctx) -> str:
@@ -120,5 +147,7 @@ __all__ = [
     "open_error",
     "permission_param",
     "permission_params_valid",
+    "touch_error",
+    "touch_int",
     "wrong_kind",
 ]

@@ -43,6 +43,12 @@ def _stoi(ctx: Ctx, name: str) -> int | None:
     return parsed
 
 
+def _default(ctx: Ctx, name: str, default: str) -> str:
+    """An optional parameter: ``default`` only when absent; one sent empty stays "" (and fails validation)."""
+    value = ctx.get(name)
+    return default if value is None else value
+
+
 def _paging(ctx: Ctx) -> tuple[int, int]:
     offset = _stoi(ctx, "offset") or 0
     count = _stoi(ctx, "count")
@@ -69,14 +75,17 @@ def _catalog_zone(ctx: Ctx) -> str:
 
 async def execute_genquery(ctx: Ctx) -> Response:
     query = ctx.require("query")
-    parser = ctx.get("parser") or "genquery1"
+    # A parameter sent empty (``parser=``) is kept as "" by to_argument_list (core/src/common.cpp:136-143
+    # at 0.7.0) and fails validation: query/src/main.cpp:115-124 (parser), 209-233 (case-sensitive,
+    # distinct).
+    parser = _default(ctx, "parser", "genquery1")
     if parser not in ("genquery1", "genquery2"):
         raise HttpError(400)
     if parser == "genquery2":
         return _execute_genquery2(ctx, query)
     offset, count = _paging(ctx)
-    case_sensitive = ctx.get("case-sensitive") or "1"
-    distinct = ctx.get("distinct") or "1"
+    case_sensitive = _default(ctx, "case-sensitive", "1")
+    distinct = _default(ctx, "distinct", "1")
     if case_sensitive not in ("0", "1") or distinct not in ("0", "1"):
         raise HttpError(400)
     try:
@@ -198,7 +207,7 @@ def _ticket_constraints(ctx: Ctx) -> tuple[dict[str, Any], int | None]:
 
 async def ticket_create(ctx: Ctx) -> Response:
     lpath = ctx.require("lpath")
-    ticket_type = ctx.get("type") or "read"
+    ticket_type = _default(ctx, "type", "read")  # tickets/src/main.cpp:210-220: "" is a 400
     if ticket_type not in ("read", "write"):
         raise HttpError(400)
     constraints, failure = _ticket_constraints(ctx)
@@ -225,7 +234,7 @@ TICKET_OPS: dict[str, dict[str, Handler]] = {
 
 async def create_user(ctx: Ctx) -> Response:
     name, zone = ctx.require("name"), ctx.require("zone")
-    user_type = ctx.get("user-type") or "rodsuser"
+    user_type = _default(ctx, "user-type", "rodsuser")  # users_groups/src/main.cpp:150-161: "" is a 400
     if user_type not in ("rodsuser", "groupadmin", "rodsadmin"):
         raise HttpError(400)
     return call(lambda: ctx.model.create_user(ctx.user, name, zone=zone, user_type=user_type))

@@ -382,12 +382,10 @@ class ApiApp:
         return ctx
 
 
-def parse_json_list(text: str) -> list[Any]:
-    """Parse an ``operations`` parameter; invalid JSON → HTTP 500 (empty), like the server."""
+def parse_json(text: str) -> Any:
+    """Parse an ``operations`` parameter (any JSON value); invalid JSON → HTTP 500 (empty), like the server
+    (shared_api_operations.cpp:96-100 at 0.7.0: ``json::parse`` throws inside the handler's try)."""
     try:
-        value = json.loads(text)
+        return json.loads(text)
     except ValueError:
         raise HttpError(500) from None
-    if not isinstance(value, list):
-        raise HttpError(500)
-    return value

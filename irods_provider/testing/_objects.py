@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from irods_provider.testing._acl_meta import check_touch_options
 from irods_provider.testing._catalog import (
     PERMISSIONS,
     READ,
@@ -253,34 +254,61 @@ class DataObjectsMixin(ModelBase):
         seconds: int | None = None,
         reference: str | None = None,
     ) -> None:
-        """Update a replica's mtime, creating an empty object when missing (unless ``no_create``)."""
+        """Update a replica's mtime, creating an empty object when missing (unless ``no_create``).
+
+        In rs_touch's order (plugins/api/src/touch.cpp at irods 4.3.4): the options (lines 211-253), then a
+        missing object is created (276-330: a coordinating ``leaf_resource`` is USER_INVALID_RESC_INPUT; the
+        odstream that creates it fails silently, so a refused creation surfaces at line 456 as
+        CAT_NOT_A_DATAOBJ_AND_NOT_A_COLLECTION), then the replica's mtime is set.
+        """
         with self.lock:
             path = normalize(path)
-            if (replica_number is not None and leaf_resource is not None) or (
-                seconds is not None and reference is not None
-            ):
-                raise IrodsModelError("USER_INCOMPATIBLE_PARAMS", "Incompatible parameters.")
-            if self.visible_coll(caller, path) is not None:
+            if self.visible_coll(caller, path) is not None:  # data_objects/src/main.cpp:2484-2490 (0.7.0)
                 raise IrodsModelError("NOT_A_DATA_OBJECT", f"[{path}] is a collection.")
+            check_touch_options(
+                replica_number=replica_number,
+                leaf_resource=leaf_resource,
+                seconds=seconds,
+                reference=reference,
+            )
             obj = self.data_objects.get(path)
             if obj is None:
                 if no_create:
                     return
-                if replica_number is not None:
-                    raise IrodsModelError("OBJ_PATH_DOES_NOT_EXIST", f"[{path}] does not exist.")
-                if leaf_resource is not None and leaf_resource not in self.resources:
-                    raise IrodsModelError("SYS_RESC_DOES_NOT_EXIST", f"[{leaf_resource}] does not exist.")
-                self._create_for_write(
-                    caller, path, create=True, resource=leaf_resource, replica_number=None, ticket=None
-                )
-                return
+                obj = self._touch_create(caller, path, replica=replica_number, leaf=leaf_resource)
             if self.access_level(caller, obj.acl) < WRITE:
                 raise IrodsModelError("CAT_NO_ACCESS_PERMISSION", f"No write permission on [{path}].")
-            rep = self._pick_replica(obj, leaf_resource, replica_number)
+            if leaf_resource is None:
+                rep = self._pick_replica(obj, None, replica_number)
+            else:  # touch.cpp:350-359: the replica on that leaf (to_replica_number), any place in a hierarchy
+                found = [r for r in obj.replicas if r.resource == leaf_resource]
+                if not found:
+                    raise IrodsModelError("SYS_REPLICA_DOES_NOT_EXIST", "Replica does not exist in resource.")
+                rep = found[0]
             when = seconds
             if reference is not None:
                 when = self.reference_mtime(caller, normalize(reference))
             rep.modify_time = now() if when is None else when
+
+    def _touch_create(self, caller: str, path: str, *, replica: int | None, leaf: str | None) -> DataObject:
+        """create_data_object_if_necessary (plugins/api/src/touch.cpp:276-330 at irods 4.3.4); the new
+        object's mtime is then set like an existing one's (lines 452-486)."""
+        if replica is not None:
+            raise IrodsModelError("OBJ_PATH_DOES_NOT_EXIST", f"[{path}] does not exist.")
+        if leaf is not None:
+            if leaf not in self.resources:
+                raise IrodsModelError("SYS_RESC_DOES_NOT_EXIST", f"[{leaf}] does not exist.")
+            if any(r.parent == leaf for r in self.resources.values()):
+                raise IrodsModelError("USER_INVALID_RESC_INPUT", f"[{leaf}] is not a leaf resource.")
+        try:
+            return self._create_for_write(
+                caller, path, create=True, resource=leaf, replica_number=None, ticket=None
+            )
+        except IrodsModelError:
+            raise IrodsModelError(
+                "CAT_NOT_A_DATAOBJ_AND_NOT_A_COLLECTION",
+                "Logical path does not point to a collection or data object.",
+            ) from None
 
     def truncate_data_object(
         self,

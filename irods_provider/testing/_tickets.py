@@ -7,7 +7,7 @@ import string
 import time
 from dataclasses import dataclass, field
 
-from irods_provider.testing._catalog import READ, WRITE, ModelBase, normalize, now
+from irods_provider.testing._catalog import OWN, ModelBase, normalize, now
 from irods_provider.testing._errors import IrodsModelError
 
 _ALPHABET = string.ascii_letters + string.digits
@@ -55,29 +55,24 @@ class TicketsMixin(ModelBase):
         groups: list[str] | None = None,
         hosts: list[str] | None = None,
     ) -> str:
-        """Create a ticket; the caller needs read (read ticket) or write (write ticket) access."""
+        """Create a ticket, then add its allowed users and groups one by one, as the server does.
+
+        The catalog asks for ``own`` on the target with no rodsadmin bypass, whatever the ticket type
+        (db_mod_ticket_op "create", server/db_plugin/src/db_plugin.cpp:14531-14563 at irods 4.3.4): the data
+        object check fails for anyone who does not own it, the collection check then answers for the same
+        path, so a data object without ``own`` or a missing path is CAT_UNKNOWN_COLLECTION (cmlCheckDir,
+        server/icat/src/mid_level_routines.cpp:843-912) and a collection without ``own`` is
+        CAT_NO_ACCESS_PERMISSION. Users and groups are added after the ticket exists
+        (endpoints/tickets/src/main.cpp:289-305 at HTTP API 0.7.0): an unknown one fails the request with
+        CAT_INVALID_USER / CAT_INVALID_GROUP (icatGetTicketUserId/GroupId, db_plugin.cpp:1822-1912) and
+        leaves the ticket in the catalog with what was added before it.
+        """
         with self.lock:
             path = normalize(path)
-            if self.visible_coll(caller, path) is not None:
-                level, object_type = self.coll_level(caller, path), "collection"
-            elif (obj := self.visible_data(caller, path)) is not None:
-                level, object_type = self.access_level(caller, obj.acl), "data"
-            else:
-                raise IrodsModelError("CAT_UNKNOWN_FILE", f"[{path}] does not exist.")
-            if self.is_admin(caller):
-                level = WRITE
-            if level < (WRITE if ticket_type == "write" else READ):
-                raise IrodsModelError("CAT_NO_ACCESS_PERMISSION", f"No permission on [{path}].")
-            for u in users or []:
-                if u.split("#", 1)[0] not in self.users:
-                    raise IrodsModelError("CAT_INVALID_USER", f"User [{u}] does not exist.")
-            for g in groups or []:
-                gu = self.users.get(g)
-                if gu is None or gu.type != "rodsgroup":
-                    raise IrodsModelError("CAT_INVALID_GROUP", f"Group [{g}] does not exist.")
+            object_type = self._ticket_target(caller, path)
             text = "".join(secrets.choice(_ALPHABET) for _ in range(15))
             expiry = int(time.time()) + seconds_until_expiration if seconds_until_expiration else 0
-            self.tickets[text] = Ticket(
+            ticket = Ticket(
                 id=self.new_id(),
                 string=text,
                 type=ticket_type,
@@ -88,11 +83,32 @@ class TicketsMixin(ModelBase):
                 write_file_limit=write_data_object_count,
                 write_byte_limit=write_byte_count,
                 expiry=expiry,
-                users=[u.split("#", 1)[0] for u in users or []],
-                groups=list(groups or []),
                 hosts=list(hosts or []),
             )
+            self.tickets[text] = ticket
+            for u in users or []:
+                found = self.users.get(u.split("#", 1)[0])
+                if found is None or found.type == "rodsgroup":
+                    raise IrodsModelError("CAT_INVALID_USER", "icatGetTicketUserId failed")
+                ticket.users.append(u.split("#", 1)[0])
+            for g in groups or []:
+                found = self.users.get(g)
+                if found is None or found.type != "rodsgroup":
+                    raise IrodsModelError("CAT_INVALID_GROUP", "icatGetTicketGroupId failed")
+                ticket.groups.append(g)
             return text
+
+    def _ticket_target(self, caller: str, path: str) -> str:
+        """``"data"`` or ``"collection"`` when the caller owns ``path`` (directly or through a group)."""
+        obj = self.data_objects.get(path)
+        if obj is not None and self.access_level(caller, obj.acl) >= OWN:
+            return "data"
+        coll = self.collections.get(path)
+        if coll is None:
+            raise IrodsModelError("CAT_UNKNOWN_COLLECTION", "cmlCheckDir failed")
+        if self.access_level(caller, coll.acl) < OWN:
+            raise IrodsModelError("CAT_NO_ACCESS_PERMISSION", "cmlCheckDir failed")
+        return "collection"
 
     def remove_ticket(self, caller: str, name: str) -> None:
         """Delete a ticket (its owner or a rodsadmin)."""

@@ -20,7 +20,7 @@ from irods_provider.client._operation import Operation
 from irods_provider.client._ops_fs import modify_metadata
 from irods_provider.client._paths import basename, parent_path, path_zone, validate_avu, validate_path
 from irods_provider.client._readahead import read_pages_async
-from irods_provider.exceptions import IrodsNotFoundError, IrodsUsageError
+from irods_provider.exceptions import IrodsError, IrodsNotFoundError, IrodsUsageError
 
 if TYPE_CHECKING:
     from irods_provider.client._async._session import AsyncIrodsSession
@@ -327,7 +327,16 @@ class AsyncTickets:
         groups: Iterable[str] = (),
         hosts: Iterable[str] = (),
     ) -> str:
-        """Create a ticket on a collection or data object and return its string."""
+        """Create a ticket on a collection or data object and return its string.
+
+        The server creates the ticket before it adds the allowed users, groups and hosts
+        (endpoints/tickets/src/main.cpp:222-305 at HTTP API 0.7.0), so a create naming an unknown one
+        fails after the ticket exists, and its reply does not say which ticket that is. A ticket nobody
+        knows is a leaked credential: when such a create fails, the tickets of this type on ``path`` that
+        were not there before the call are removed again (the caller's own: the server lists a
+        non-administrator only those). A cleanup that fails is noted on the raised error.
+        """
+        users, groups, hosts = builtins.list(users), builtins.list(groups), builtins.list(hosts)
         seconds = expires_in.total_seconds() if isinstance(expires_in, datetime.timedelta) else expires_in
         op = _ops_misc.ticket_create(
             path,
@@ -340,9 +349,44 @@ class AsyncTickets:
             groups=groups,
             hosts=hosts,
         )
-        ticket = await self._s.execute(op)
+        before = await self._on_path(path, ticket_type) if users or groups or hosts else None
+        try:
+            ticket = await self._s.execute(op)
+        except IrodsError as e:
+            if before is not None:
+                await self._remove_half_made(path, ticket_type, before, e)
+            raise
         self._s.note_secrets([ticket])
         return ticket
+
+    async def _on_path(self, path: str, ticket_type: TicketType) -> set[str]:
+        """The strings of the ``ticket_type`` tickets on ``path`` the caller may list."""
+        zone = await self._s.query.zone_for(path)
+        found: set[str] = set()
+        lookups = (
+            (("TICKET_DATA_COLL_NAME", parent_path(path)), ("TICKET_DATA_NAME", basename(path))),
+            (("TICKET_COLL_NAME", path),),
+        )
+        for wanted in lookups:
+            checks = [*wanted, ("TICKET_TYPE", ticket_type.value)]
+            columns = ", ".join(column for column, _ in checks)
+            where = " and ".join(match_condition(column, value)[0] for column, value in checks)
+            query = f"select TICKET_STRING, {columns} where {where}"
+            async for row in self._s.query.genquery(query, zone=zone):
+                if all(row[1 + i] == value for i, (_, value) in enumerate(checks)):
+                    found.add(row[0])
+        self._s.note_secrets(sorted(found))
+        return found
+
+    async def _remove_half_made(
+        self, path: str, ticket_type: TicketType, before: set[str], error: IrodsError
+    ) -> None:
+        """Remove the tickets a failed create left on ``path``; a failure here is noted on ``error``."""
+        try:
+            for ticket in sorted(await self._on_path(path, ticket_type) - before):
+                await self.remove(ticket)
+        except IrodsError as cleanup:
+            error.add_note(f"a ticket this failed create left on {path} may remain: {cleanup}")
 
     async def remove(self, ticket: str) -> None:
         """Delete a ticket."""

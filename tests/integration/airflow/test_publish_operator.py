@@ -120,7 +120,7 @@ def test_move_renames_the_collection_once(irods, session, src) -> None:
     ("kwargs", "error", "match"),
     [
         (
-            {"permissions": {"alice": "read_metadata"}},
+            {"permissions": {"alice": "admin"}},
             IrodsUsageError,
             "permissions\\['alice'\\] must be one of",
         ),
@@ -154,3 +154,16 @@ def test_move_onto_an_existing_destination_is_refused(irods, session, src) -> No
         run(IrodsPublishOperator(task_id="p", source_path=src, destination_path=DST, mode="move"))
     assert refused.value.path == DST
     assert session.data_objects.read(f"{SRC}/a.csv") == TREE["a.csv"]
+
+
+def test_finer_4_3_levels_are_granted_atomically(irods, session, src) -> None:
+    # The atomic ACL call takes every 4.3 level: acl_to_id in plugins/api/src/atomic_apply_acl_operations.cpp
+    # :66-77 (irods 4.3.4), not only read/write/own/null.
+    run(
+        IrodsPublishOperator(
+            task_id="p", source_path=src, destination_path=DST, permissions={"alice": "modify_metadata"}
+        )
+    )
+    perms = {p.name: p.perm for p in session.data_objects.stat(f"{DST}/a.csv").permissions}
+    assert perms["alice"] == "modify_metadata"
+    assert {p.name: p.perm for p in session.collections.stat(DST).permissions}["alice"] == "modify_metadata"

@@ -7,6 +7,7 @@ from irods_provider.client import (
     IrodsSession,
     Kinds,
     MetadataOperation,
+    PermissionOperation,
     TicketType,
 )
 from irods_provider.exceptions import IrodsNotFoundError, IrodsResponseError, IrodsUsageError
@@ -97,6 +98,51 @@ def test_tickets_grant_read_to_another_user(session, irods_emulator):
     session.tickets.remove(ticket)
     with pytest.raises(IrodsResponseError):
         session.tickets.remove(ticket)
+
+
+def _ticket_strings(session, path: str) -> list[str]:
+    name = path.rsplit("/", 1)[1]
+    return [r[0] for r in session.query.genquery(f"select TICKET_STRING where TICKET_DATA_NAME = '{name}'")]
+
+
+def test_a_failed_ticket_create_leaves_no_ticket_behind(session, irods_emulator):
+    # The server creates the ticket, then adds users and groups (tickets/src/main.cpp:222-305 at 0.7.0); an
+    # unknown one fails the reply (icatGetTicketUserId, db_plugin.cpp:1822-1866 at irods 4.3.4) with the
+    # ticket already committed, and the reply does not name it: the client must remove it again.
+    irods_emulator.add_user("alice", "apw")
+    path = f"{HOME}/half-made"
+    session.data_objects.write(path, b"x")
+    kept = session.tickets.create(path)  # an earlier ticket on the same path is not touched
+    with pytest.raises(IrodsResponseError) as caught:
+        session.tickets.create(path, users=["alice", "nosuchuser"])
+    assert caught.value.irods_code == -827000
+    with pytest.raises(IrodsResponseError) as caught:
+        session.tickets.create(path, groups=["nosuchgroup"])
+    assert caught.value.irods_code == -829000
+    assert _ticket_strings(session, path) == [kept]
+
+
+def test_ticket_counts_beyond_int_are_refused_before_sending(session):
+    # tickets/src/main.cpp:225-253 (0.7.0): std::stoi after the ticket exists; out of range → 500 with
+    # the ticket left behind.
+    path = f"{HOME}/counted"
+    session.data_objects.write(path, b"x")
+    with pytest.raises(IrodsUsageError, match="use_count"):
+        session.tickets.create(path, use_count=2**31)
+    assert _ticket_strings(session, path) == []
+
+
+def test_modify_permissions_takes_the_finer_4_3_levels(session, irods_emulator):
+    # acl_to_id, plugins/api/src/atomic_apply_acl_operations.cpp:66-77 (irods 4.3.4).
+    irods_emulator.add_user("alice", "apw")
+    path = f"{HOME}/granular"
+    session.data_objects.write(path, b"x")
+    session.data_objects.modify_permissions(path, [PermissionOperation("alice", "modify_object")])
+    assert {p.name: p.perm for p in session.data_objects.stat(path).permissions}["alice"] == "modify_object"
+    session.collections.modify_permissions(HOME, [PermissionOperation("alice", "delete_metadata")])
+    assert {p.name: p.perm for p in session.collections.stat(HOME).permissions}["alice"] == "delete_metadata"
+    with pytest.raises(IrodsUsageError, match="unknown permission 'admin'"):
+        session.data_objects.modify_permissions(path, [PermissionOperation("alice", "admin")])
 
 
 def test_genquery2_rows_sql_and_typed_errors(counted):
