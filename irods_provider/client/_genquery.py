@@ -21,6 +21,9 @@ _QUOTED = re.compile(r"'(?:[^']|'')*'")
 _RANGE = re.compile(r"\b(?:limit|offset|fetch)\b", re.I)
 _ORDER_BY = re.compile(r"\border\s+by\b", re.I)
 
+# Characters an exact '=' literal cannot carry on both iRODS 4.3 and 5.0 (see match_condition).
+_WIDENED = re.compile(r"[+']|\\x[0-9A-Fa-f]{2}")
+_WIDEN_IN_LIKE = re.compile(r"[+'\\]")
 _OPERATORS = frozenset({"=", "<>", "!=", "<", "<=", ">", ">=", "like", "not like"})
 
 
@@ -29,6 +32,11 @@ def genquery_literal(value: str) -> str:
 
     A ``+`` cannot be sent: the query travels in a GET query string where the iRODS HTTP API turns
     ``+`` into a space. Use :func:`match_condition` (a ``like`` with ``_`` plus a client-side filter).
+
+    A doubled quote is iRODS 5.0's escape: iRODS 4.3 binds the text between a condition's first and last
+    quote verbatim, so ``'it''s'`` matches ``it''s`` there, and a lone quote would end the condition early
+    (``general_query.cpp`` ``insertWhere``). For values that may hold a quote on either release, use
+    :func:`match_condition`, which widens it to ``_`` and asks for a client-side check.
     """
     if "+" in value:
         raise IrodsUsageError(
@@ -48,18 +56,24 @@ def genquery_condition(column: str, value: str, *, operator: str = "=") -> str:
 
 
 def match_condition(column: str, value: str) -> tuple[str, bool]:
-    """An exact-match condition for ``value``, and whether rows must be re-checked client-side.
+    """An exact-match condition for ``value`` that iRODS 4.3 and 5.0 read alike, and whether rows must be
+    re-checked client-side.
 
-    Values with ``+`` become ``like`` patterns with ``_`` in its place, which may over-match; the
-    caller then keeps only rows whose column equals ``value`` exactly.
+    A value holding a character that one release or the transport reads differently becomes a ``like``
+    pattern with ``_`` in its place, which may over-match; the caller then keeps only rows whose column
+    equals ``value`` exactly. Those characters: ``+`` (a GET turns it into a space), ``'`` (5.0 wants it
+    doubled, 4.3 binds the text between the first and last quote verbatim) and a ``\\xHH`` sequence (5.0
+    reads it as one byte). Keywords inside the value (``where``, ``and``, ``select``) are harmless when
+    the query is written as the provider writes it: lower-case ``select`` first, then lower-case
+    ``where``, so 4.3's substring search finds the keywords before any value.
     """
-    if "+" not in value:
+    if not _WIDENED.search(value):
         return genquery_condition(column, value), False
     return f"{column} like '{_like_text(value)}'", True
 
 
 def prefix_condition(column: str, prefix: str) -> str:
-    """``COLUMN like 'prefix%'`` (may over-match on ``_``/``%``/``+``: filter rows client-side)."""
+    """``COLUMN like 'prefix%'`` (over-matches on ``_``, ``%`` and the widened ``+'\\``: filter rows)."""
     return f"{column} like '{_like_text(prefix)}%'"
 
 
@@ -69,9 +83,10 @@ def like_text(value: str) -> str:
 
 
 def _like_text(value: str) -> str:
-    """``value`` inside a quoted ``like`` pattern: backslashes escaped (LIKE's escape character, as in
-    PostgreSQL), quotes doubled, and ``+`` (which a GET cannot carry) widened to ``_``."""
-    return value.replace("\\", "\\\\").replace("'", "''").replace("+", "_")
+    """``value`` inside a quoted ``like`` pattern that reads the same on iRODS 4.3 and 5.0: ``+`` (which a
+    GET cannot carry), ``'`` (quoted differently by the two releases) and ``\\`` (LIKE's escape character,
+    and the start of 5.0's ``\\xHH``) are each widened to ``_``, so the pattern may over-match, never miss."""
+    return _WIDEN_IN_LIKE.sub("_", value)
 
 
 def check_pageable_genquery2(query: str, page_size: int) -> None:

@@ -34,8 +34,8 @@ from irods_provider.client import (
     IrodsSession,
     StaticToken,
     TokenProvider,
-    genquery_condition,
 )
+from irods_provider.client._genquery import match_condition
 from irods_provider.client.transfer import (
     ChecksumScheme,
     OverwritePolicy,
@@ -405,15 +405,23 @@ class IrodsFileSystem(AbstractFileSystem):  # type: ignore[misc]
         """Creation time (UTC) from the catalog (one GenQuery)."""
         path = self._strip_protocol(path)
         parent, _, name = path.rpartition("/")
+        parent = parent or "/"
+        # match_condition: conditions iRODS 4.3 and 5.0 read alike (a ' or + widened to a like), so the
+        # names are selected too and compared exactly.
+        in_parent, named, is_path = (
+            match_condition("COLL_NAME", parent)[0],
+            match_condition("DATA_NAME", name)[0],
+            match_condition("COLL_NAME", path)[0],
+        )
         queries = (
-            f"select DATA_CREATE_TIME where {genquery_condition('COLL_NAME', parent or '/')} "
-            f"and {genquery_condition('DATA_NAME', name)}",
-            f"select COLL_CREATE_TIME where {genquery_condition('COLL_NAME', path)}",
+            (f"select DATA_CREATE_TIME, COLL_NAME, DATA_NAME where {in_parent} and {named}", [parent, name]),
+            (f"select COLL_CREATE_TIME, COLL_NAME where {is_path}", [path]),
         )
         zone = self.session.query.zone_for(path)
-        for query in queries:
+        for query, expected in queries:
             for row in self.session.query.genquery(query, zone=zone):
-                return dt.datetime.fromtimestamp(int(row[0] or 0), tz=dt.UTC)
+                if row[1:] == expected:
+                    return dt.datetime.fromtimestamp(int(row[0] or 0), tz=dt.UTC)
         raise _not_found(path)
 
     # changes -----------------------------------------------------------------------------------------------

@@ -12,7 +12,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TypedDict
 
 from irods_provider._error_codes import error_code
-from irods_provider.client import Kinds, Replica, genquery_condition
+from irods_provider.client import Kinds, Replica
+from irods_provider.client._genquery import match_condition
 from irods_provider.exceptions import IrodsNotFoundError, IrodsUsageError
 from irods_provider.operators._base import IrodsBaseOperator, check_path, check_resource, path_kind
 
@@ -107,8 +108,8 @@ class _ReplicaOperatorBase(IrodsBaseOperator):
     def require_resource(session: IrodsSession, resource: str, *, operation: str, path: str) -> None:
         """Raise IrodsNotFoundError (SYS_RESC_DOES_NOT_EXIST, naming ``path``, the operation's target) unless
         the catalog knows ``resource``. No HTTP status: the catalog query answered, no request was refused."""
-        query = f"select RESC_NAME where {genquery_condition('RESC_NAME', resource)}"
-        if not any(True for _ in session.query.genquery(query)):
+        query = f"select RESC_NAME where {match_condition('RESC_NAME', resource)[0]}"
+        if not any(row[0] == resource for row in session.query.genquery(query)):
             raise IrodsNotFoundError(
                 f"resource {resource!r} does not exist (no RESC_NAME row in the catalog)",
                 irods_code=error_code("SYS_RESC_DOES_NOT_EXIST"),

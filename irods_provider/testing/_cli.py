@@ -15,7 +15,12 @@ from irods_provider.testing._config import (
     EmulatorConfig,
 )
 from irods_provider.testing._security import CONTROL_TOKEN_ENV, CONTROL_TOKEN_HEADER, EmulatorSecurityError
-from irods_provider.testing._versions import API_VERSIONS, DEFAULT_API_VERSION
+from irods_provider.testing._versions import (
+    API_VERSIONS,
+    DEFAULT_API_VERSION,
+    DEFAULT_IRODS_SERVER_VERSION,
+    irods_release,
+)
 
 
 def _resource_spec(text: str) -> str:
@@ -27,6 +32,15 @@ def _resource_spec(text: str) -> str:
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
     return text
+
+
+def _server_version(text: str) -> str:
+    """argparse type of ``--irods-server-version``: ``rods4.3.2`` or ``4.3.2``, stored as ``rods…``."""
+    try:
+        irods_release(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text if text.startswith("rods") else "rods" + text
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -72,7 +86,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _add_profile_arguments(serve: argparse.ArgumentParser) -> None:
-    """What kind of site the emulator is: API release, federation, checksum scheme, resources."""
+    """What kind of site the emulator is: API and iRODS releases, federation, checksum scheme, resources."""
     serve.add_argument(
         "--api-version",
         choices=API_VERSIONS,
@@ -85,6 +99,14 @@ def _add_profile_arguments(serve: argparse.ArgumentParser) -> None:
         default=[],
         metavar="NAME",
         help="serve a federated remote zone NAME too (repeatable)",
+    )
+    serve.add_argument(
+        "--irods-server-version",
+        type=_server_version,
+        default=DEFAULT_IRODS_SERVER_VERSION,
+        metavar="rodsX.Y.Z",
+        help="the iRODS release /info reports and whose GenQuery1 parser is used: 4.3.x splits the string "
+        f"as fillGenQueryInpFromStrCond does, 5.0+ has the grammar (default {DEFAULT_IRODS_SERVER_VERSION})",
     )
     serve.add_argument("--hash-scheme", choices=HASH_SCHEMES, default="sha256", help="default_hash_scheme")
     serve.add_argument(
@@ -138,6 +160,7 @@ def main(argv: list[str] | None = None) -> int:
         ssl_keyfile=args.keyfile,
         log_level=args.log_level,
         api_version=args.api_version,
+        irods_server_version=args.irods_server_version,
         federated_zones=list(args.federated_zone),
         hash_scheme=args.hash_scheme,
         resources=(*(RESOURCE_PRESET if args.resource_preset else ()), *args.resource),

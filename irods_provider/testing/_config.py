@@ -9,7 +9,14 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from irods_provider.testing._versions import DEFAULT_API_VERSION, VersionProfile, profile_for
+from irods_provider.testing._versions import (
+    DEFAULT_API_VERSION,
+    DEFAULT_IRODS_SERVER_VERSION,
+    IrodsRelease,
+    VersionProfile,
+    irods_release,
+    profile_for,
+)
 
 API_VERSION = DEFAULT_API_VERSION
 BASE_PATH = f"/irods-http-api/{API_VERSION}"
@@ -160,7 +167,9 @@ class EmulatorConfig:
     read_buffer_bytes: int = MIB
     write_buffer_bytes: int = MIB
     dstream_exposes_irods_error_codes: bool = False
-    irods_server_version: str = "rods4.3.2"
+    irods_server_version: str = DEFAULT_IRODS_SERVER_VERSION
+    """The iRODS release answered (``rods4.3.2``): ``/info`` reports it and it picks the GenQuery1 parser
+    (4.3.x: the string splitter, 5.0+: the grammar). ``5.0.1`` is accepted and stored as ``rods5.0.1``."""
     spool_dir: Path | None = None
     ssl_certfile: str | None = None
     ssl_keyfile: str | None = None
@@ -168,6 +177,16 @@ class EmulatorConfig:
     faults: Faults = field(default_factory=Faults)
     log_level: str = "warning"
     api_version: str = DEFAULT_API_VERSION
+
+    def __post_init__(self) -> None:
+        irods_release(self.irods_server_version)  # ValueError for a malformed version
+        if not self.irods_server_version.startswith("rods"):
+            self.irods_server_version = "rods" + self.irods_server_version
+
+    @property
+    def irods_release(self) -> IrodsRelease:
+        """``irods_server_version`` as ``(major, minor, patch)``."""
+        return irods_release(self.irods_server_version)
 
     @property
     def profile(self) -> VersionProfile:

@@ -1,6 +1,8 @@
-"""GenQuery1 for the emulator: parse a query string as iRODS 4.3.4+/5 does, then evaluate it over rows.
+"""GenQuery1 for the emulator: parse a query string as the configured iRODS release does, then evaluate it.
 
-The grammar follows iRODS' flex/bison GenQuery1 parser (``lib/genquery1/dsl``); evaluation follows the
+Which parser reads the string depends on the iRODS release (the library the HTTP API runs with, in
+practice the server's release): 4.3.x splits the string by substring search (``_genquery43``), 5.0+ has
+the flex/bison grammar below (``lib/genquery1/dsl``, irods 5.0.1). Evaluation follows the
 catalog's SQL generation (``general_query.cpp``): distinct rows, ORDER BY the user-ordered columns then
 COLL_NAME, DATA_NAME, DATA_REPL_NUM, GROUP BY the non-aggregated columns, upper-cased WHERE when the
 query is case-insensitive, and one extra metadata join per extra ``META_*_ATTR_NAME`` condition.
@@ -15,37 +17,37 @@ from dataclasses import dataclass
 from decimal import Decimal
 from operator import itemgetter
 
-from irods_provider._error_codes import error_code
+from irods_provider.testing._genquery43 import fill_genquery1_43
+from irods_provider.testing._genquery_ast import (
+    Condition,
+    GenQuery,
+    GenQueryError,
+    Predicate,
+    Projection,
+)
 from irods_provider.testing._genquery_columns import (
     COLUMN_TABLES,
     INTEGER_COLUMNS,
     META_OWNER_COLUMN,
     tables_for,
 )
+from irods_provider.testing._versions import DEFAULT_IRODS_SERVER_VERSION, IrodsRelease, irods_release
 
 __all__ = [
     "COLUMN_TABLES",
+    "DEFAULT_RELEASE",
     "Condition",
     "GenQuery",
     "GenQueryError",
     "Predicate",
     "Projection",
+    "ascii_upper",
     "coll_name_filter",
     "execute_genquery1",
     "parse_genquery1",
 ]
 
 Row = Mapping[str, str]
-
-
-class GenQueryError(Exception):
-    """A GenQuery1 failure carrying the iRODS error code the server would report."""
-
-    def __init__(self, name: str, message: str) -> None:
-        super().__init__(f"{name}: {message}")
-        self.name = name
-        self.code = error_code(name)
-        self.message = message
 
 
 # --------------------------------------------------------------------------------------------- lexer
@@ -128,50 +130,7 @@ _FUNCTIONS = {
     "avg": "avg",
     "count": "count",
 }
-_AGGREGATES = frozenset({"min", "max", "sum", "avg", "count"})
 _COMPARISONS = frozenset({"=", "!=", "<>", "<", "<=", ">", ">="})
-
-
-@dataclass(frozen=True)
-class Projection:
-    """One select item: a column and its function (``order``, ``order_desc``, an aggregate, or None)."""
-
-    column: str
-    function: str | None = None
-
-    @property
-    def aggregated(self) -> bool:
-        return self.function in _AGGREGATES
-
-
-@dataclass(frozen=True)
-class Predicate:
-    """One comparison against the column: ``op`` is ``=``, ``!=``, ``<``, ``<=``, ``>``, ``>=``, ``like``,
-    ``not like``, ``between``, ``in``, ``begin_of`` or ``parent_of``."""
-
-    op: str
-    values: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Condition:
-    """``COLUMN expr [|| expr | && expr ...]``: an OR of ANDs of predicates (SQL precedence)."""
-
-    column: str
-    alternatives: tuple[tuple[Predicate, ...], ...]
-
-
-@dataclass(frozen=True)
-class GenQuery:
-    """A parsed GenQuery1 query."""
-
-    projections: tuple[Projection, ...]
-    conditions: tuple[Condition, ...]
-
-    @property
-    def columns(self) -> frozenset[str]:
-        """Every column the query touches, selected or in a condition."""
-        return frozenset(p.column for p in self.projections) | {c.column for c in self.conditions}
 
 
 class _Parser:
@@ -282,9 +241,19 @@ def _check_column(column: str) -> str:
     return column
 
 
-def parse_genquery1(query: str) -> GenQuery:
-    """Parse a GenQuery1 string; raise :class:`GenQueryError` on bad syntax or unknown columns."""
-    return _Parser(_tokenize(query)).parse()
+#: iRODS 5.0 replaced 4.3's string splitter with this grammar (irods commit d248a471e, first in 5.0.0).
+_BISON_PARSER_SINCE: IrodsRelease = (5, 0, 0)
+#: 4.3.4 made an unknown select function an error and added ``order_asc`` (rcMisc.cpp:getSelVal).
+_STRICT_FUNCTIONS_SINCE: IrodsRelease = (4, 3, 4)
+DEFAULT_RELEASE = irods_release(DEFAULT_IRODS_SERVER_VERSION)
+
+
+def parse_genquery1(query: str, *, release: IrodsRelease = DEFAULT_RELEASE) -> GenQuery:
+    """Parse a GenQuery1 string as the iRODS ``release`` does; raise :class:`GenQueryError` on bad syntax
+    or unknown columns (4.3: see ``_genquery43``; 5.0+: the flex/bison grammar above)."""
+    if release >= _BISON_PARSER_SINCE:
+        return _Parser(_tokenize(query)).parse()
+    return fill_genquery1_43(query, strict_functions=release >= _STRICT_FUNCTIONS_SINCE)
 
 
 # --------------------------------------------------------------------------------------------- evaluator
@@ -297,7 +266,8 @@ _META_VALUE_COLUMNS = {group: f"{group}_ATTR_VALUE" for group in META_OWNER_COLU
 _SortKey = tuple[int, Decimal, str]
 
 
-def _ascii_upper(text: str) -> str:
+def ascii_upper(text: str) -> str:
+    """Upper-case ASCII letters only, as ``boost::algorithm::to_upper`` does in the C locale."""
     return text.translate(_ASCII_UPPER)
 
 
@@ -344,6 +314,8 @@ def _test(predicate: Predicate, value: str, *, numeric: bool) -> bool:
     op, literals = predicate.op, predicate.values
     if op in ("like", "not like"):
         return (_like_regex(literals[0]).fullmatch(value) is not None) == (op == "like")
+    if op in ("is null", "is not null"):  # 4.3 only; the emulator's stand-in for NULL is ""
+        return (value == "") == (op == "is null")
     if op == "begin_of":
         return bool(value) and literals[0].startswith(value)
     if op == "parent_of":
@@ -516,22 +488,26 @@ def _check_aggregates(query: GenQuery) -> None:
     for projection in query.projections:
         if projection.function in ("sum", "avg") and projection.column not in INTEGER_COLUMNS:
             raise GenQueryError(
-                "CAT_SQL_ERR", f"{projection.function}() needs a numeric column, not [{projection.column}]"
+                "CAT_SQL_ERR",
+                f"{projection.function}() needs a numeric column, not [{projection.column}]",
+                stage="query",
             )
 
 
-def coll_name_filter(query: str, *, case_sensitive: bool = True) -> Callable[[str], bool] | None:
+def coll_name_filter(
+    query: str, *, case_sensitive: bool = True, release: IrodsRelease = DEFAULT_RELEASE
+) -> Callable[[str], bool] | None:
     """The query's ``COLL_NAME`` conditions as a test on a collection path (None: the query has none).
 
     A row source may skip what fails it before building rows, as the catalog's index on the collection
     name does: the rows that survive and the answer are the same, a listing of one collection among
     100,000 objects just stops costing a scan of all of them.
     """
-    parsed = parse_genquery1(query if case_sensitive else _ascii_upper(query))
+    parsed = parse_genquery1(query if case_sensitive else ascii_upper(query), release=release)
     conditions = [c for c in parsed.conditions if c.column == "COLL_NAME"]
     if not conditions:
         return None
-    fold: Callable[[str], str] = (lambda v: v) if case_sensitive else _ascii_upper
+    fold: Callable[[str], str] = (lambda v: v) if case_sensitive else ascii_upper
     return lambda path: all(_matches(c, {"COLL_NAME": path}, fold) for c in conditions)
 
 
@@ -540,6 +516,7 @@ def execute_genquery1(
     fetch_rows: Callable[[frozenset[str]], Iterable[Row]],
     *,
     case_sensitive: bool = True,
+    release: IrodsRelease = DEFAULT_RELEASE,
     distinct: bool = True,
     offset: int = 0,
     count: int = 15,
@@ -548,9 +525,9 @@ def execute_genquery1(
 
     Case-insensitive mode upper-cases the whole query (literals too) and compares upper-cased values.
     """
-    parsed = parse_genquery1(query if case_sensitive else _ascii_upper(query))
+    parsed = parse_genquery1(query if case_sensitive else ascii_upper(query), release=release)
     _check_aggregates(parsed)
-    fold: Callable[[str], str] = (lambda v: v) if case_sensitive else _ascii_upper
+    fold: Callable[[str], str] = (lambda v: v) if case_sensitive else ascii_upper
     touched = parsed.columns
     # A row lacking a touched column is one the source could not join: like SQL, it yields nothing.
     joinable = [row for row in fetch_rows(tables_for(touched)) if all(c in row for c in touched)]

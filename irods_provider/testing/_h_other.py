@@ -11,7 +11,7 @@ from starlette.responses import JSONResponse, Response
 
 from irods_provider._error_codes import error_code
 from irods_provider.testing._errors import IrodsModelError
-from irods_provider.testing._genquery import GenQueryError, coll_name_filter, execute_genquery1
+from irods_provider.testing._genquery import GenQueryError, ascii_upper, coll_name_filter, execute_genquery1
 from irods_provider.testing._genquery2 import GenQuery2Error, execute_genquery2
 from irods_provider.testing._genquery2_rows import catalog_rows
 from irods_provider.testing._h_common import atomic
@@ -95,15 +95,19 @@ async def execute_genquery(ctx: Ctx) -> Response:
         if cached is not None and cached[0] == ctx.model.generation:
             rows = cached[1]
         else:
+            release = ctx.config.irods_release
             rows = execute_genquery1(
                 query,
                 partial(
                     ctx.model.fetch_rows,
                     ctx.user,
                     zone=zone,
-                    collections=coll_name_filter(query, case_sensitive=case_sensitive == "1"),
+                    collections=coll_name_filter(
+                        query, case_sensitive=case_sensitive == "1", release=release
+                    ),
                 ),
                 case_sensitive=case_sensitive == "1",
+                release=release,
                 distinct=distinct == "1",
                 offset=0,
                 count=sys.maxsize,
@@ -114,7 +118,12 @@ async def execute_genquery(ctx: Ctx) -> Response:
                 ctx.model.query_pages[key] = (ctx.model.generation, rows)
         rows = rows[offset : offset + count]
     except GenQueryError as e:
-        return JSONResponse({"irods_response": {"status_code": e.code, "status_message": e.message}})
+        # query/src/main.cpp:210-214, 253-262: the query as the library saw it (upper-cased when
+        # case-insensitive) in the message of the exception irods::query threw.
+        sent = query if case_sensitive == "1" else ascii_upper(query)
+        return JSONResponse(
+            {"irods_response": {"status_code": e.code, "status_message": e.status_message(sent)}}
+        )
     except IrodsModelError as e:
         return irods_error(e)
     return ok(rows=rows)

@@ -19,10 +19,17 @@ lists group entries unexpanded, as 0.7.0 does).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal
 
 DEFAULT_API_VERSION = "0.7.0"
+
+#: The iRODS release the emulator answers as (``/info`` ``irods_server_version``: the ``relVersion`` of the
+#: server the HTTP API connected to, core/src/main.cpp:1122 at 0.7.0). It also picks the GenQuery1 parser.
+DEFAULT_IRODS_SERVER_VERSION = "rods4.3.2"
+IrodsRelease = tuple[int, int, int]
+_RELEASE = re.compile(r"(?:rods)?(\d+)\.(\d+)\.(\d+)")
 
 OpenFailure = Literal["http500", "invalid_handle", "irods_code"]
 
@@ -129,3 +136,12 @@ def profile_for(version: str) -> VersionProfile:
         raise ValueError(
             f"unsupported iRODS HTTP API version {version!r}; choose one of {', '.join(API_VERSIONS)}"
         ) from None
+
+
+def irods_release(version: str) -> IrodsRelease:
+    """``(major, minor, patch)`` of ``rods4.3.2`` (or ``4.3.2``); ValueError for anything else."""
+    match = _RELEASE.fullmatch(version)
+    if match is None:
+        raise ValueError(f"not an iRODS server version: {version!r} (expected e.g. rods4.3.2 or rods5.0.1)")
+    major, minor, patch = (int(part) for part in match.groups())
+    return major, minor, patch

@@ -5,8 +5,8 @@ Enable with ``pytest_plugins = ["irods_provider.testing.pytest_plugin"]``. Fixtu
 same server object), both API 0.7.0; ``irods_emulator_factory`` (session scope) starts emulators of any
 API version on demand (``factory("0.5.0")``, one per version, shared for the session) and
 ``irods_emulator_at`` (function scope) returns ``at("0.6.0")``: that server, reset like ``irods_emulator``;
-``irods_emulator_variants`` (session scope) builds emulators with federated zones or an MD5 hash scheme,
-one per setup, reset on each request;
+``irods_emulator_variants`` (session scope) builds emulators with federated zones, an MD5 hash scheme or
+another iRODS release (``irods_server_version="rods5.0.1"``), one per setup, reset on each request;
 ``irods_emulator_resources`` is ``irods_emulator`` with the preset storage resources.
 """
 
@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from irods_provider.testing._config import EmulatorConfig
-from irods_provider.testing._versions import DEFAULT_API_VERSION, profile_for
+from irods_provider.testing._versions import DEFAULT_API_VERSION, DEFAULT_IRODS_SERVER_VERSION, profile_for
 
 if TYPE_CHECKING:
     from irods_provider.testing._server import EmulatorServer
@@ -104,21 +104,32 @@ def irods_emulator_at(
 
 @pytest.fixture(scope="session")
 def irods_emulator_variants(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """A factory of emulators with a zone setup (``federated_zones``, ``hash_scheme``), one per setup.
+    """A factory of emulators with a zone setup, one per setup: ``federated_zones``, ``hash_scheme`` and
+    ``irods_server_version`` (the iRODS release, which picks the GenQuery1 parser).
 
     ``irods_emulator_variants(federated_zones=["otherZone"], hash_scheme="md5")`` returns a started
     server, shared by every test asking for the same setup and reset (fresh zones) on each call.
     """
     from irods_provider.testing._server import EmulatorServer
 
-    servers: dict[tuple[tuple[str, ...], str], EmulatorServer] = {}
+    servers: dict[tuple[tuple[str, ...], str, str], EmulatorServer] = {}
 
-    def variant(*, federated_zones: Sequence[str] = (), hash_scheme: str = "sha256") -> EmulatorServer:
-        key = (tuple(federated_zones), hash_scheme)
+    def variant(
+        *,
+        federated_zones: Sequence[str] = (),
+        hash_scheme: str = "sha256",
+        irods_server_version: str = DEFAULT_IRODS_SERVER_VERSION,
+    ) -> EmulatorServer:
+        key = (tuple(federated_zones), hash_scheme, irods_server_version)
         server = servers.get(key)
         if server is None:
             spool: Path = tmp_path_factory.mktemp("irods-emulator-variant-spool")
-            config = EmulatorConfig(spool_dir=spool, federated_zones=list(key[0]), hash_scheme=hash_scheme)
+            config = EmulatorConfig(
+                spool_dir=spool,
+                federated_zones=list(key[0]),
+                hash_scheme=hash_scheme,
+                irods_server_version=irods_server_version,
+            )
             server = servers[key] = EmulatorServer(config).start()
         server.config.openid = None
         server.reset()

@@ -66,11 +66,18 @@ def test_genquery_literals():
     with pytest.raises(IrodsUsageError):
         genquery_condition("DATA_NAME", "x", operator="; or")
     assert match_condition("COLL_NAME", "/z/a+b") == ("COLL_NAME like '/z/a_b'", True)
-    assert match_condition("COLL_NAME", "/z/a'b") == ("COLL_NAME = '/z/a''b'", False)
-    assert prefix_condition("COLL_NAME", "/z/it's+/") == "COLL_NAME like '/z/it''s_/%'"
-    # Backslash is LIKE's escape character: a literal one is doubled, or the pattern under-matches.
-    assert match_condition("V", "a\\$+b") == ("V like 'a\\\\$_b'", True)
-    assert prefix_condition("COLL_NAME", "/z/a\\b/") == "COLL_NAME like '/z/a\\\\b/%'"
+    # A quote: 5.0 wants it doubled, 4.3 binds the text between the first and last quote verbatim;
+    # only a like with '_' in its place reads the same on both (rows are re-checked by the caller).
+    assert match_condition("COLL_NAME", "/z/a'b") == ("COLL_NAME like '/z/a_b'", True)
+    assert prefix_condition("COLL_NAME", "/z/it's+/") == "COLL_NAME like '/z/it_s_/%'"
+    # Backslash is LIKE's escape character (and starts 5.0's \xHH): widened, never left to escape.
+    assert match_condition("V", "a\\$+b") == ("V like 'a_$_b'", True)
+    assert prefix_condition("COLL_NAME", "/z/a\\b/") == "COLL_NAME like '/z/a_b/%'"
+    assert match_condition("V", "a\\b") == ("V = 'a\\b'", False)
+    assert match_condition("V", "a\\x41") == ("V like 'a_x41'", True)
+    # Keywords, %, _, non-ASCII stay in an exact '=' literal: 4.3 finds the lower-case keywords first.
+    for value in ("nowhere where.txt", "WHERE", "x=y", "a and b", "select", "50%_off", "漢字 é"):
+        assert match_condition("DATA_NAME", value) == (f"DATA_NAME = '{value}'", False)
 
 
 def test_path_length_is_bounded_in_utf8_bytes():

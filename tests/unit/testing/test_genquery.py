@@ -1,8 +1,12 @@
-"""GenQuery1 parser and evaluator of the emulator, over synthetic row sources."""
+"""GenQuery1 parser (iRODS 5.0's grammar) and evaluator of the emulator, over synthetic row sources.
+
+iRODS 4.3's string splitter, the emulator's default, is tested in test_genquery43.py.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -11,11 +15,25 @@ from hypothesis import strategies as st
 from irods_provider._error_codes import error_code
 from irods_provider.testing._genquery import (
     COLUMN_TABLES,
+    GenQuery,
     GenQueryError,
     Predicate,
-    execute_genquery1,
-    parse_genquery1,
 )
+from irods_provider.testing._genquery import execute_genquery1 as _execute_genquery1
+from irods_provider.testing._genquery import parse_genquery1 as _parse_genquery1
+
+IRODS_5 = (5, 0, 1)
+
+
+def execute_genquery1(query: str, source: FakeSource, **options: Any) -> list[list[str]]:
+    """The evaluator with iRODS 5.0's parser unless a test names another release."""
+    options.setdefault("release", IRODS_5)
+    return _execute_genquery1(query, source, **options)
+
+
+def parse_genquery1(query: str) -> GenQuery:
+    return _parse_genquery1(query, release=IRODS_5)
+
 
 SYNTAX = error_code("INPUT_ARG_NOT_WELL_FORMED_ERR")
 NO_COLUMN = error_code("NO_COLUMN_NAME_FOUND")

@@ -150,9 +150,11 @@ def test_signature_from_rows_reads_the_aggregate_and_its_empty_shape() -> None:
 
 def test_signature_query_covers_the_tree_and_leaves_temporaries_out() -> None:
     query = signature_query("/z/home/it's")
+    # The quote is widened to '_' (iRODS 4.3 binds the text between the first and last quote verbatim, so a
+    # doubled quote would match nothing there); the over-match only delays stability.
     assert query == (
         "select COUNT(DATA_ID), SUM(DATA_SIZE), MAX(DATA_MODIFY_TIME), MAX(DATA_ID) "
-        "where COLL_NAME like '/z/home/it''s' || like '/z/home/it''s/%' "
+        "where COLL_NAME like '/z/home/it_s' || like '/z/home/it_s/%' "
         "and DATA_NAME not like '.%.irods-part-%' && not like '.%.irods-old-%'"
     )
 
