@@ -598,9 +598,16 @@ class AsyncDataObjects(AsyncItiDataObjectsMixin):
         replica_number: int | None = None,
         resource_hierarchy: str | None = None,
     ) -> None:
-        """Change catalog properties of one replica (rodsadmin only), e.g. ``{"replica_status": 1}``."""
+        """Change catalog properties of one replica (rodsadmin only), e.g. ``{"replica_status": 1}``.
+
+        ``expiry_time`` goes under the server release's name (``new-data-expiry`` before 0.7.0).
+        """
         op = ops.do_modify_replica(
-            path, changes, replica_number=replica_number, resource_hierarchy=resource_hierarchy
+            path,
+            changes,
+            replica_number=replica_number,
+            resource_hierarchy=resource_hierarchy,
+            expiry_param=(await self._s.get_api()).modify_replica_expiry_param,
         )
         await self._s.execute(op)
 
