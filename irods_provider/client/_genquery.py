@@ -59,7 +59,7 @@ def match_condition(column: str, value: str) -> tuple[str, bool]:
 
 
 def prefix_condition(column: str, prefix: str) -> str:
-    """``COLUMN like 'prefix%'`` (may over-match on ``_``/``%``/``+``: filter rows client-side)."""
+    """``COLUMN like 'prefix%'`` (may over-match on ``+``, widened to ``_``: filter rows client-side)."""
     return f"{column} like '{_like_text(prefix)}%'"
 
 
@@ -69,9 +69,11 @@ def like_text(value: str) -> str:
 
 
 def _like_text(value: str) -> str:
-    """``value`` inside a quoted ``like`` pattern: backslashes escaped (LIKE's escape character, as in
-    PostgreSQL), quotes doubled, and ``+`` (which a GET cannot carry) widened to ``_``."""
-    return value.replace("\\", "\\\\").replace("'", "''").replace("+", "_")
+    """``value`` inside a quoted ``like`` pattern: backslashes, ``_`` and ``%`` escaped with a backslash
+    (the default LIKE escape character of PostgreSQL and MySQL, which receive the GenQuery1 value as a
+    bind variable), quotes doubled, and ``+`` (which a GET cannot carry) widened to a ``_`` wildcard."""
+    escaped = value.replace("\\", "\\\\").replace("_", "\\_").replace("%", "\\%")
+    return escaped.replace("'", "''").replace("+", "_")
 
 
 def check_pageable_genquery2(query: str, page_size: int) -> None:

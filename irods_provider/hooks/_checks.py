@@ -342,8 +342,9 @@ class CollectionSignature:
 def signature_query(path: str) -> str:
     """The aggregate GenQuery1 over ``path`` and everything below it, temporaries excluded.
 
-    ``like`` may over-match (``_``/``%`` in names, ``+`` widened to ``_``): a sibling's change then only
-    delays stability; the exact listing that confirms it filters precisely.
+    ``_``, ``%`` and ``\\`` in ``path`` are escaped (:func:`like_text`); only a ``+``, widened to ``_``,
+    may over-match: a sibling's change then only delays stability; the exact listing that confirms it
+    filters precisely.
     """
     prefix = "/" if path == "/" else path + "/"
     tree = f"COLL_NAME like '{like_text(path)}' || like '{like_text(prefix)}%'"

@@ -71,6 +71,9 @@ def test_genquery_literals():
     # Backslash is LIKE's escape character: a literal one is doubled, or the pattern under-matches.
     assert match_condition("V", "a\\$+b") == ("V like 'a\\\\$_b'", True)
     assert prefix_condition("COLL_NAME", "/z/a\\b/") == "COLL_NAME like '/z/a\\\\b/%'"
+    # '_' and '%' are escaped the same way, so a name holding them matches itself only; '+' stays a '_'.
+    assert prefix_condition("COLL_NAME", "/z/run_1%/") == "COLL_NAME like '/z/run\\_1\\%/%'"
+    assert match_condition("DATA_NAME", "a_b+c") == ("DATA_NAME like 'a\\_b_c'", True)
 
 
 def test_path_length_is_bounded_in_utf8_bytes():
