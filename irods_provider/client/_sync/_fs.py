@@ -25,6 +25,7 @@ from irods_provider.client._models import (
 )
 from irods_provider.client._paths import basename, is_temporary_name, parent_path, validate_path
 from irods_provider.client._patterns import compile_name
+from irods_provider.client._readahead import FirstSeen
 from irods_provider.client._temporaries import TemporaryCleanup
 from irods_provider.exceptions import (
     IrodsAlreadyExistsError,
@@ -152,22 +153,25 @@ class Collections:
         are the transfer engine's in-flight temporaries are left out unless ``include_temporaries``.
         ``read_ahead`` GenQuery pages are requested at once (see ``query.genquery``). A missing path or
         a data object has no entries, in every zone (ask ``exists`` when that difference matters).
+
+        GenQuery1 has no snapshot: a collection that changes while it is listed may be listed incompletely
+        (an entry shifted past a page boundary is missed); an entry is never yielded twice.
         """
         validate_path(path, operation="collections.iterate")
         accept = _name_filter(pattern, regex)
         zone = self._s.query.zone_for(path)
-        answered = False
+        answered, seen = False, FirstSeen()  # a row changed between pages repeats its entry: by path
         if kinds is not Kinds.DATA_OBJECTS:
             for entry in self._collections(path, recursive, zone, read_ahead):
                 answered = True
-                if accept is None or accept.search(entry.name):
+                if (accept is None or accept.search(entry.name)) and seen.first(entry.path):
                     yield entry
         if kinds is not Kinds.COLLECTIONS:
             for entry in self._data_objects(path, recursive, with_stat, zone, read_ahead):
                 answered = True
                 if not include_temporaries and is_temporary_name(entry.name):
                     continue
-                if accept is None or accept.search(entry.name):
+                if (accept is None or accept.search(entry.name)) and seen.first(entry.path):
                     yield entry
         if zone is not None and not answered:
             self._confirm_empty(path, zone, kinds)
