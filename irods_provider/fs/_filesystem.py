@@ -34,8 +34,8 @@ from irods_provider.client import (
     IrodsSession,
     StaticToken,
     TokenProvider,
-    genquery_condition,
 )
+from irods_provider.client._genquery import match_condition
 from irods_provider.client.transfer import (
     ChecksumScheme,
     OverwritePolicy,
@@ -292,6 +292,11 @@ class IrodsFileSystem(AbstractFileSystem):  # type: ignore[misc]
     # metadata ----------------------------------------------------------------------------------------------
     def info(self, path: str, **kwargs: Any) -> Info:
         path = self._strip_protocol(path)
+        if "+" in path:  # no GET can carry a '+' (the server reads it as a space): ask the catalog
+            try:
+                return _entry_info(self.session.collections.lookup(path))
+            except _MISSING:
+                raise _not_found(path) from None
         try:
             st = self.session.data_objects.stat(path)
         except _MISSING:
@@ -405,15 +410,18 @@ class IrodsFileSystem(AbstractFileSystem):  # type: ignore[misc]
         """Creation time (UTC) from the catalog (one GenQuery)."""
         path = self._strip_protocol(path)
         parent, _, name = path.rpartition("/")
+        parent = parent or "/"
+        # match_condition: a '+' (which a GET query cannot carry) becomes a like '_', so rows are re-checked
+        in_parent, named = match_condition("COLL_NAME", parent)[0], match_condition("DATA_NAME", name)[0]
         queries = (
-            f"select DATA_CREATE_TIME where {genquery_condition('COLL_NAME', parent or '/')} "
-            f"and {genquery_condition('DATA_NAME', name)}",
-            f"select COLL_CREATE_TIME where {genquery_condition('COLL_NAME', path)}",
+            (f"select DATA_CREATE_TIME, COLL_NAME, DATA_NAME where {in_parent} and {named}", [parent, name]),
+            (f"select COLL_CREATE_TIME, COLL_NAME where {match_condition('COLL_NAME', path)[0]}", [path]),
         )
         zone = self.session.query.zone_for(path)
-        for query in queries:
+        for query, expected in queries:
             for row in self.session.query.genquery(query, zone=zone):
-                return dt.datetime.fromtimestamp(int(row[0] or 0), tz=dt.UTC)
+                if row[1:] == expected:
+                    return dt.datetime.fromtimestamp(int(row[0] or 0), tz=dt.UTC)
         raise _not_found(path)
 
     # changes -----------------------------------------------------------------------------------------------

@@ -105,6 +105,33 @@ class AsyncCollections:
         """Permissions, inheritance flag and mtime of a collection (IrodsNotACollectionError if none)."""
         return await self._s.execute(ops.coll_stat(path, ticket=ticket))
 
+    async def lookup(self, path: str) -> Entry:
+        """The listing entry of ``path`` itself, by GenQuery: a data object (size, mtime and checksum of
+        its newest good replica, as ``iterate(with_stat=True)``), else a collection; IrodsNotFoundError
+        when neither is visible.
+
+        It works for paths holding ``+``, which no ``stat`` can address: the HTTP API decodes a GET query
+        string and then turns every ``+`` into a space (core/src/common.cpp ``to_argument_list``).
+        """
+        validate_path(path, operation="collections.lookup")
+        zone = await self._s.query.zone_for(path)
+        parent, name = parent_path(path), basename(path)
+        coll, _ = match_condition("COLL_NAME", parent)
+        data, _ = match_condition("DATA_NAME", name)
+        query = f"select {_DATA_COLUMNS} where {coll} and {data}"
+        rows = [r async for r in self._s.query.genquery(query, zone=zone) if (r[0], r[1]) == (parent, name)]
+        if rows:
+            return _data_entry(rows)
+        cond, _ = match_condition("COLL_NAME", path)
+        async for row in self._s.query.genquery(f"select {_COLL_COLUMNS} where {cond}", zone=zone):
+            if row[0] == path:
+                return Entry(path=path, kind=EntryKind.COLLECTION, modified_at=int(row[1] or 0))
+        raise IrodsNotFoundError(
+            "no collection or data object at this path (or not visible)",
+            operation="collections.lookup",
+            path=path,
+        )
+
     async def create(self, path: str, *, intermediates: bool = False, exist_ok: bool = False) -> bool:
         """Create a collection; True if created, False if it already existed (with ``exist_ok``).
 
