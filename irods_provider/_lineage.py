@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
+from irods_provider._urls import PROTOCOL, split_url
 from irods_provider.assets.irods import asset_uri
 
 if TYPE_CHECKING:
@@ -85,15 +86,18 @@ def local_dataset(path: str | os.PathLike[str]) -> LineageDataset:
 def dataset_for_url(url: str) -> LineageDataset:
     """A dataset from a URL or a local path.
 
-    ``irods://<zone>/p`` (asset style), ``irods:///<zone>/p`` and ``irods://<conn_id>@<host>/<zone>/p``
-    (ObjectStoragePath style), ``sftp://host[:port]/p``, ``file:///p`` or a plain local path.
+    ``irods://<zone>/p`` (asset style: percent-encoded, as :func:`~irods_provider.assets.irods.asset_uri`
+    writes it), ``irods:///<zone>/p`` and ``irods://<conn_id>@<host>/<zone>/p`` (ObjectStoragePath style:
+    the path is taken verbatim, ``#``, ``?`` and ``%`` included, by the fs layer's own rule,
+    :func:`irods_provider._urls.split_url`), ``sftp://host[:port]/p``, ``file:///p`` or a plain local path.
     """
+    if url.lower().startswith(f"{PROTOCOL}:"):
+        netloc, path = split_url(PROTOCOL + url[len(PROTOCOL) :])
+        if "@" in netloc or not netloc:
+            return irods_dataset(path)
+        return irods_dataset(f"/{netloc}{unquote(path)}")
     parsed = urlsplit(url)
     scheme = parsed.scheme.lower()
-    if scheme == "irods":
-        if "@" in parsed.netloc or not parsed.netloc:
-            return irods_dataset(unquote(parsed.path))
-        return irods_dataset(f"/{parsed.netloc}{unquote(parsed.path)}")
     if scheme in ("sftp", "ssh"):
         return sftp_dataset(host=parsed.hostname or "", port=parsed.port, path=parsed.path)
     if scheme in ("", "file"):

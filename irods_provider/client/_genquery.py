@@ -23,7 +23,7 @@ _ORDER_BY = re.compile(r"\border\s+by\b", re.I)
 
 # Characters an exact '=' literal cannot carry on both iRODS 4.3 and 5.0 (see match_condition).
 _WIDENED = re.compile(r"[+']|\\x[0-9A-Fa-f]{2}")
-_WIDEN_IN_LIKE = re.compile(r"[+'\\]")
+_IN_LIKE = re.compile(r"[_%+'\\]")
 _OPERATORS = frozenset({"=", "<>", "!=", "<", "<=", ">", ">=", "like", "not like"})
 
 
@@ -73,7 +73,7 @@ def match_condition(column: str, value: str) -> tuple[str, bool]:
 
 
 def prefix_condition(column: str, prefix: str) -> str:
-    """``COLUMN like 'prefix%'`` (over-matches on ``_``, ``%`` and the widened ``+'\\``: filter rows)."""
+    """``COLUMN like 'prefix%'`` (may over-match on the widened ``+'\\``: filter rows client-side)."""
     return f"{column} like '{_like_text(prefix)}%'"
 
 
@@ -83,10 +83,19 @@ def like_text(value: str) -> str:
 
 
 def _like_text(value: str) -> str:
-    """``value`` inside a quoted ``like`` pattern that reads the same on iRODS 4.3 and 5.0: ``+`` (which a
-    GET cannot carry), ``'`` (quoted differently by the two releases) and ``\\`` (LIKE's escape character,
-    and the start of 5.0's ``\\xHH``) are each widened to ``_``, so the pattern may over-match, never miss."""
-    return _WIDEN_IN_LIKE.sub("_", value)
+    """``value`` inside a quoted ``like`` pattern that reads the same on iRODS 4.3 and 5.0.
+
+    ``_`` and ``%`` are escaped with a backslash (the default LIKE escape of PostgreSQL and MySQL, which
+    receive the value as a bind variable; neither release reads ``\\_`` or ``\\%`` itself). ``+`` (which a
+    GET cannot carry), ``'`` (quoted differently by the two releases) and ``\\`` (LIKE's escape, and the
+    start of 5.0's ``\\xHH``) are each widened to ``_``, so the pattern may over-match on them, never miss.
+    """
+    return _IN_LIKE.sub(_like_char, value)
+
+
+def _like_char(match: re.Match[str]) -> str:
+    char = match.group()
+    return "\\" + char if char in "_%" else "_"
 
 
 def check_pageable_genquery2(query: str, page_size: int) -> None:

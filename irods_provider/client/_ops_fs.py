@@ -725,11 +725,14 @@ def do_modify_replica(
     *,
     replica_number: int | None = None,
     resource_hierarchy: str | None = None,
+    expiry_param: str = "new-data-expiry-time",
 ) -> Operation[None]:
     """POST data-objects modify_replica (rodsadmin): catalog properties of one replica.
 
     ``changes`` maps property names (``replica-status``, ``size``, ``checksum``, ... with ``-`` or
     ``_``) to values; the replica is chosen by number or by its full resource hierarchy.
+    ``expiry_param`` is the server release's name for the expiry (``ApiVersion.modify_replica_expiry_param``:
+    ``new-data-expiry`` before 0.7.0, which ignores or refuses the 0.7.0 name).
     """
     name = "data_objects.modify_replica"
     validate_path(path, operation=name)
@@ -749,7 +752,10 @@ def do_modify_replica(
     fields = (
         ("lpath", path),
         *_fields(replica_number=target["replica_number"], resource_hierarchy=resource_hierarchy),
-        *((f"new-data-{key}", str(value)) for key, value in sorted(props.items())),
+        *(
+            (expiry_param if key == "expiry-time" else f"new-data-{key}", str(value))
+            for key, value in sorted(props.items())
+        ),
     )
     return _post(name, "data-objects", "modify_replica", path, idempotent=True, fields=fields)
 

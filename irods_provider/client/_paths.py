@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 from irods_provider.client._models import AVU
@@ -9,12 +10,15 @@ from irods_provider.exceptions import IrodsInvalidPathError, IrodsUsageError
 
 __all__ = [
     "MAX_PATH_BYTES",
+    "NAME_MAX",
     "basename",
     "check_query_value",
     "join_path",
     "normalize_path",
     "parent_path",
     "path_zone",
+    "temporary_name",
+    "temporary_prefix",
     "validate_avu",
     "validate_path",
 ]
@@ -157,6 +161,52 @@ def path_zone(path: str) -> str | None:
 
 
 _TEMPORARY = re.compile(r"\..+\.irods-(?:part|old)-[0-9a-f][0-9a-f-]*")
+
+#: Bytes in one file name on Linux file systems: a unixfilesystem vault keeps each replica under its logical
+#: name, so a longer data object name fails there (UNIX_FILE_CREATE_ERR - ENAMETOOLONG), as a local file does.
+NAME_MAX = 255
+#: Hex digits of the SHA-256 of a name that a shortened temporary name keeps.
+NAME_DIGEST_LENGTH = 16
+
+
+def _name_bytes(name: str) -> bytes:
+    return name.encode("utf-8", "surrogateescape")  # os.fsencode's encoding on Linux
+
+
+def temporary_prefix(name: str, kind: str = "part", *, key_length: int) -> str:
+    """``.<name>.irods-<kind>-`` (``part``: an upload's, ``old``: an overwrite's), to which a key of
+    ``key_length`` characters is added. When the whole would exceed :data:`NAME_MAX` bytes, ``<name>`` is
+    cut (on a character boundary) and ``~`` plus a digest of the whole name added: deterministic, so a
+    resume finds it again, and still a temporary name (:func:`is_temporary_name`)."""
+    full = f".{name}.irods-{kind}-"
+    if len(_name_bytes(full)) + key_length <= NAME_MAX:
+        return full
+    digest = hashlib.sha256(_name_bytes(name)).hexdigest()[:NAME_DIGEST_LENGTH]
+    budget = NAME_MAX - key_length - len(f".~{digest}.irods-{kind}-")
+    short = name[:budget]
+    while len(_name_bytes(short)) > budget:  # multi-byte characters: cut on a character boundary
+        short = short[:-1]
+    return f".{short}~{digest}.irods-{kind}-"
+
+
+def temporary_name(name: str, kind: str, key: str) -> str:
+    """The temporary name of ``name`` for ``key`` (see :func:`temporary_prefix`): at most NAME_MAX bytes."""
+    return temporary_prefix(name, kind, key_length=len(_name_bytes(key))) + key
+
+
+def shortened_name_digest(name_part: str, temporary: str) -> tuple[str, str] | None:
+    """``(start, digest)`` when ``name_part``, the ``<name>`` of the temporary name ``temporary``, is a
+    shortened one (``<start>~<digest>``, and ``temporary`` NAME_MAX bytes or at most 3 short of it: a
+    multi-byte character may not fit), else None."""
+    start, tilde, digest = name_part.rpartition("~")
+    if not tilde or len(digest) != NAME_DIGEST_LENGTH or len(_name_bytes(temporary)) < NAME_MAX - 3:
+        return None
+    return (start, digest) if all(c in "0123456789abcdef" for c in digest) else None
+
+
+def name_digest(name: str) -> str:
+    """The digest a shortened temporary name keeps of ``name``."""
+    return hashlib.sha256(_name_bytes(name)).hexdigest()[:NAME_DIGEST_LENGTH]
 
 
 def is_temporary_name(name: str) -> bool:

@@ -292,6 +292,11 @@ class IrodsFileSystem(AbstractFileSystem):  # type: ignore[misc]
     # metadata ----------------------------------------------------------------------------------------------
     def info(self, path: str, **kwargs: Any) -> Info:
         path = self._strip_protocol(path)
+        if "+" in path:  # no GET can carry a '+' (the server reads it as a space): ask the catalog
+            try:
+                return _entry_info(self.session.collections.lookup(path))
+            except _MISSING:
+                raise _not_found(path) from None
         try:
             st = self.session.data_objects.stat(path)
         except _MISSING:

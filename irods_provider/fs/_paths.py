@@ -4,27 +4,10 @@ from __future__ import annotations
 
 from urllib.parse import unquote
 
+from irods_provider._urls import PROTOCOL, split_url
 from irods_provider.client._paths import normalize_path
 
 __all__ = ["PROTOCOL", "conn_id_from_url", "join", "split_url", "strip_protocol"]
-
-PROTOCOL = "irods"
-
-
-def split_url(url: str) -> tuple[str, str]:
-    """Split ``irods://<netloc>/<path>`` into ``(netloc, "/<path>")``; plain paths have an empty netloc.
-
-    The path is taken verbatim (no query or fragment parsing): iRODS names may contain ``?`` and ``#``.
-    """
-    if url.startswith(f"{PROTOCOL}://"):
-        rest = url[len(PROTOCOL) + 3 :]
-        slash = rest.find("/")
-        if slash < 0:
-            return rest, "/"
-        return rest[:slash], rest[slash:]
-    if url.startswith(f"{PROTOCOL}:"):
-        return "", url[len(PROTOCOL) + 1 :]
-    return "", url
 
 
 def strip_protocol(url: str) -> str:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from irods_provider.client import Kinds
+from irods_provider.client import EntryKind, Kinds
 from irods_provider.client._genquery import like_text
 from irods_provider.client._paths import normalize_path, path_zone
 from irods_provider.client._patterns import PathPattern, compile_pattern
@@ -137,8 +137,20 @@ def _entry_dict(path: str, kind: str, size: int | None, modified_at: int | None)
 
 
 def stat_path(path: str) -> Check[dict[str, Any] | None]:
-    """Stat a path whatever it is: collection first, then data object; ``None`` when missing."""
+    """Stat a path whatever it is: collection first, then data object; ``None`` when missing.
+
+    A path holding ``+`` is looked up in the catalog instead (``collections.lookup``): no GET can carry
+    a ``+``, the server turns it into a space.
+    """
     path = normalize_path(path)
+    if "+" in path:
+        try:
+            entry = yield Call("collections", "lookup", (path,))
+        except MISSING:
+            return None
+        if entry.kind is EntryKind.COLLECTION:
+            return _entry_dict(path, "collection", None, entry.modified_at)
+        return _entry_dict(path, "data_object", entry.size, entry.modified_at)
     try:
         stat = yield Call("collections", "stat", (path,))
         return _entry_dict(path, "collection", None, stat.modified_at)
@@ -342,8 +354,9 @@ class CollectionSignature:
 def signature_query(path: str) -> str:
     """The aggregate GenQuery1 over ``path`` and everything below it, temporaries excluded.
 
-    ``like`` may over-match (``_``/``%`` in names; ``+``, ``'``, ``\\`` widened to ``_``): a sibling's change
-    then only delays stability; the exact listing that confirms it filters precisely.
+    ``_`` and ``%`` in ``path`` are escaped (:func:`like_text`); only ``+``, ``'`` and ``\\``, widened to
+    ``_``, may over-match: a sibling's change then only delays stability; the exact listing that confirms it
+    filters precisely.
     """
     prefix = "/" if path == "/" else path + "/"
     tree = f"COLL_NAME like '{like_text(path)}' || like '{like_text(prefix)}%'"

@@ -200,26 +200,31 @@ class IrodsHook(IrodsShortcutsMixin, BaseHook):
         return await asyncio.to_thread(build)
 
     def home_collection(self, zone: str | None = None, user: str | None = None) -> str:
-        """``/<zone>/home/<user>``: the given ones, else the connection's.
+        """The user's home collection in ``zone``: the given ones, else the connection's.
 
-        The zone is the connection's ``zone`` extra, else the server's (``/info``); the user is the
+        The connection's (local) zone is its ``zone`` extra, else the server's (``/info``); the user is the
         connection's login (the OpenID username in the ``openid_password`` mode). A connection naming no user
-        (a static token, client credentials) needs ``user``.
+        (a static token, client credentials) needs ``user``. In another (federated) zone a user's home is
+        ``/<zone>/home/<user>#<home zone>``, as iRODS names remote users' homes; a ``user`` of the form
+        ``name#zone`` says which zone is its home (else the local one).
         """
         from irods_provider.client._openid import OpenId, PasswordGrant
 
-        if zone and user:
-            return f"/{zone}/home/{user}"
         settings = self.settings
-        auth = settings.auth
-        if isinstance(auth, OpenId) and isinstance(auth.grant, PasswordGrant):
-            user = user or auth.grant.username
-        user = user or settings.username
+        if not user:
+            auth = settings.auth
+            if isinstance(auth, OpenId) and isinstance(auth.grant, PasswordGrant):
+                user = auth.grant.username
+            user = user or settings.username
         if not user:
             raise IrodsConfigurationError(
                 f"connection {self.irods_conn_id!r} names no user ({settings.auth_mode}): give the user"
             )
-        return f"/{zone or settings.zone or self.get_conn().limits.irods_zone}/home/{user}"
+        name, _, user_zone = user.partition("#")
+        local = settings.zone or (None if user_zone and zone else self.get_conn().limits.irods_zone)
+        home_zone = user_zone or local
+        zone = zone or local
+        return f"/{zone}/home/{name}" if zone == home_zone else f"/{zone}/home/{name}#{home_zone}"
 
     def close(self) -> None:
         """Close the cached session (logs out nothing: iRODS HTTP tokens simply expire)."""

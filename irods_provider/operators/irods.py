@@ -174,6 +174,9 @@ class IrodsPathExistsOperator(IrodsBaseOperator):
 class IrodsListCollectionOperator(IrodsBaseOperator):
     """List a collection into XCom: ``{"collection", "count", "entries": [{"path", "kind", ...}]}``.
 
+    The listing is paged GenQuery1, which has no snapshot: a collection that changes while it is listed
+    may be listed incompletely (never with an entry twice).
+
     Example:
 
     ```python

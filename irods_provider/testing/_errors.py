@@ -8,10 +8,10 @@ from irods_provider._error_codes import error_code
 class IrodsModelError(Exception):
     """An iRODS error: symbolic name, numeric code and a human-readable message."""
 
-    def __init__(self, name: str, message: str = "") -> None:
+    def __init__(self, name: str, message: str = "", *, errno: int = 0) -> None:
         super().__init__(message or name)
         self.name = name
-        self.code = error_code(name)
+        self.code = error_code(name) - errno  # e.g. UNIX_FILE_CREATE_ERR - ENAMETOOLONG = -511036
         self.message = message or name
 
 

@@ -37,6 +37,23 @@ class WriteTarget:
     start: int
 
 
+#: A vault file name's limit (Linux NAME_MAX) and the errno a longer one gets.
+VAULT_NAME_MAX = 255
+ENAMETOOLONG = 36
+
+
+def _check_vault_name(path: str, name: str, action: str) -> None:
+    """Refuse a data object name a unixfilesystem vault cannot hold: the replica's file is the logical path
+    under the vault, so Linux refuses a component over 255 bytes with ENAMETOOLONG, which the plugin reports
+    as ``UNIX_FILE_CREATE_ERR - errno`` / ``UNIX_FILE_RENAME_ERR - errno`` (irods/irods
+    plugins/resources/unixfilesystem/libunixfilesystem.cpp, unix_file_create_plugin / unix_file_rename_plugin;
+    codes from rodsErrorTable.h): -511036 / -528036."""
+    if len(posixpath.basename(path).encode("utf-8", "surrogateescape")) > VAULT_NAME_MAX:
+        raise IrodsModelError(
+            name, f"{action} error for the vault file of [{path}]: File name too long", errno=ENAMETOOLONG
+        )
+
+
 def sha2_of_file(path: Path) -> str:
     """``sha2:`` + base64 SHA-256 of a file, read in chunks."""
     digest = hashlib.sha256()
@@ -207,6 +224,7 @@ class DataObjectsMixin(ModelBase):
 
     def create_data_object(self, caller: str, path: str, *, resource: str | None = None) -> DataObject:
         """Register a new empty data object with one good replica (caller must hold the lock)."""
+        _check_vault_name(path, "UNIX_FILE_CREATE_ERR", "create")
         data_id = self.new_id()
         parent = self.collections.get(posixpath.dirname(path))
         obj = DataObject(
@@ -386,6 +404,7 @@ class DataObjectsMixin(ModelBase):
                 raise IrodsModelError("CAT_NAME_EXISTS_AS_DATAOBJ", f"[{new}] already exists.")
             if self.access_level(caller, obj.acl) < DELETE or self.coll_level(caller, new_parent) < WRITE:
                 raise IrodsModelError("CAT_NO_ACCESS_PERMISSION", "Insufficient permissions for rename.")
+            _check_vault_name(new, "UNIX_FILE_RENAME_ERR", "rename")
             del self.data_objects[old]
             obj.path = new
             self.data_objects[new] = obj

@@ -25,6 +25,7 @@ from irods_provider.client._models import (
 )
 from irods_provider.client._paths import basename, is_temporary_name, parent_path, validate_path
 from irods_provider.client._patterns import compile_name
+from irods_provider.client._readahead import FirstSeen
 from irods_provider.client._temporaries import TemporaryCleanup
 from irods_provider.exceptions import (
     IrodsAlreadyExistsError,
@@ -104,6 +105,33 @@ class AsyncCollections:
         """Permissions, inheritance flag and mtime of a collection (IrodsNotACollectionError if none)."""
         return await self._s.execute(ops.coll_stat(path, ticket=ticket))
 
+    async def lookup(self, path: str) -> Entry:
+        """The listing entry of ``path`` itself, by GenQuery: a data object (size, mtime and checksum of
+        its newest good replica, as ``iterate(with_stat=True)``), else a collection; IrodsNotFoundError
+        when neither is visible.
+
+        It works for paths holding ``+``, which no ``stat`` can address: the HTTP API decodes a GET query
+        string and then turns every ``+`` into a space (core/src/common.cpp ``to_argument_list``).
+        """
+        validate_path(path, operation="collections.lookup")
+        zone = await self._s.query.zone_for(path)
+        parent, name = parent_path(path), basename(path)
+        coll, _ = match_condition("COLL_NAME", parent)
+        data, _ = match_condition("DATA_NAME", name)
+        query = f"select {_DATA_COLUMNS} where {coll} and {data}"
+        rows = [r async for r in self._s.query.genquery(query, zone=zone) if (r[0], r[1]) == (parent, name)]
+        if rows:
+            return _data_entry(rows)
+        cond, _ = match_condition("COLL_NAME", path)
+        async for row in self._s.query.genquery(f"select {_COLL_COLUMNS} where {cond}", zone=zone):
+            if row[0] == path:
+                return Entry(path=path, kind=EntryKind.COLLECTION, modified_at=int(row[1] or 0))
+        raise IrodsNotFoundError(
+            "no collection or data object at this path (or not visible)",
+            operation="collections.lookup",
+            path=path,
+        )
+
     async def create(self, path: str, *, intermediates: bool = False, exist_ok: bool = False) -> bool:
         """Create a collection; True if created, False if it already existed (with ``exist_ok``).
 
@@ -152,22 +180,25 @@ class AsyncCollections:
         are the transfer engine's in-flight temporaries are left out unless ``include_temporaries``.
         ``read_ahead`` GenQuery pages are requested at once (see ``query.genquery``). A missing path or
         a data object has no entries, in every zone (ask ``exists`` when that difference matters).
+
+        GenQuery1 has no snapshot: a collection that changes while it is listed may be listed incompletely
+        (an entry shifted past a page boundary is missed); an entry is never yielded twice.
         """
         validate_path(path, operation="collections.iterate")
         accept = _name_filter(pattern, regex)
         zone = await self._s.query.zone_for(path)
-        answered = False
+        answered, seen = False, FirstSeen()  # a row changed between pages repeats its entry: by path
         if kinds is not Kinds.DATA_OBJECTS:
             async for entry in self._collections(path, recursive, zone, read_ahead):
                 answered = True
-                if accept is None or accept.search(entry.name):
+                if (accept is None or accept.search(entry.name)) and seen.first(entry.path):
                     yield entry
         if kinds is not Kinds.COLLECTIONS:
             async for entry in self._data_objects(path, recursive, with_stat, zone, read_ahead):
                 answered = True
                 if not include_temporaries and is_temporary_name(entry.name):
                     continue
-                if accept is None or accept.search(entry.name):
+                if (accept is None or accept.search(entry.name)) and seen.first(entry.path):
                     yield entry
         if zone is not None and not answered:
             await self._confirm_empty(path, zone, kinds)
@@ -598,9 +629,16 @@ class AsyncDataObjects(AsyncItiDataObjectsMixin):
         replica_number: int | None = None,
         resource_hierarchy: str | None = None,
     ) -> None:
-        """Change catalog properties of one replica (rodsadmin only), e.g. ``{"replica_status": 1}``."""
+        """Change catalog properties of one replica (rodsadmin only), e.g. ``{"replica_status": 1}``.
+
+        ``expiry_time`` goes under the server release's name (``new-data-expiry`` before 0.7.0).
+        """
         op = ops.do_modify_replica(
-            path, changes, replica_number=replica_number, resource_hierarchy=resource_hierarchy
+            path,
+            changes,
+            replica_number=replica_number,
+            resource_hierarchy=resource_hierarchy,
+            expiry_param=(await self._s.get_api()).modify_replica_expiry_param,
         )
         await self._s.execute(op)
 

@@ -19,7 +19,7 @@ from irods_provider.client._models import AVU, EntryKind, Kinds, MetadataOperati
 from irods_provider.client._operation import Operation
 from irods_provider.client._ops_fs import modify_metadata
 from irods_provider.client._paths import basename, parent_path, path_zone, validate_avu, validate_path
-from irods_provider.client._readahead import read_pages
+from irods_provider.client._readahead import FirstSeen, read_pages
 from irods_provider.exceptions import IrodsError, IrodsNotFoundError, IrodsUsageError
 
 if TYPE_CHECKING:
@@ -70,6 +70,12 @@ class Query:
         page longer than asked for or paging past ``reply_limits.query_seconds`` is an IrodsProtocolError.
         ``read_ahead`` pages are requested at once (listings of big collections over a WAN: the server caps
         rows per page, so round trips, not bytes, bound the rate); 1 fetches each page only when needed.
+
+        GenQuery1 pages by offset and has no snapshot: when the catalog changes between page requests a
+        row may shift into the next page or past it. With ``distinct`` (no row can legitimately repeat) a
+        repeated row is dropped, never yielded twice (see ``FirstSeen`` for the memory this takes); rows
+        shifted past a page boundary are missed. A result over data that changes while it is read may thus
+        be incomplete.
         """
         maximum = (self._s.get_limits()).max_rows_per_query
         count = maximum if page_size is None else max(1, min(page_size, maximum))
@@ -81,10 +87,12 @@ class Query:
             )
             return op, self._s.execute(op)
 
+        seen = FirstSeen() if distinct else None
         for op, rows in read_pages(fetch, count, read_ahead):
             bound.page(op, len(rows), count)
             for row in rows:
-                yield row
+                if seen is None or seen.first(row):
+                    yield row
 
     def zone_for(self, path: str) -> str | None:
         """The ``zone`` hint a GenQuery about ``path`` needs: its zone when that is not the local one.

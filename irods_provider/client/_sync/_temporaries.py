@@ -9,7 +9,7 @@ import time
 from typing import TYPE_CHECKING
 
 from irods_provider.client._models import EntryKind, Kinds
-from irods_provider.client._paths import is_temporary_name, validate_path
+from irods_provider.client._paths import is_temporary_name, name_digest, shortened_name_digest, validate_path
 from irods_provider.client._temporaries import HANDLE_ATTRIBUTE, TemporaryCleanup, TemporaryObject
 from irods_provider.exceptions import IrodsError, IrodsLockedError, IrodsUsageError
 
@@ -59,24 +59,49 @@ def remove_temporaries(
         stamp = entry.modified_at or 0
         candidates.append(TemporaryObject(path=entry.path, size=entry.size or 0, modified_at=stamp))
     for found in candidates:  # removed after the listing, so its paging never skips rows
-        final = _moved_aside_from(found.path)
-        if final is not None and not _taken(session, final):
-            if not dry_run:
-                _restore_one(session, found, final, result)
-            else:
-                result.restored.append(found)
-        elif dry_run:
-            result.removed.append(found)
-        else:
-            _remove_one(session, found, result)
+        _dispose(session, found, dry_run, result)
     return result
 
 
-def _moved_aside_from(path: str) -> str | None:
-    """The final path an overwrite moved ``path`` (``<parent>/.<name>.irods-old-<key>``) aside from."""
+def _dispose(
+    session: IrodsSession, found: TemporaryObject, dry_run: bool, result: TemporaryCleanup
+) -> None:
+    """Restore, remove, or keep (an overwrite's old version whose final name is lost) ``found``."""
+    final, known = _moved_aside_from(session, found.path)
+    if final is None and not known:
+        # A shortened .irods-old- name of a final name no sibling has: the old version is the only copy
+        # left and its full name is lost with the cut. Kept, for a person to rename back.
+        message = "an overwrite moved it aside from a name too long to recover (over 255 bytes with its key)"
+        log.warning("kept %s: %s; rename it back by hand", found.path, message)
+        result.failed.append(_with_message(found, f"kept: {message}; rename it back by hand"))
+    elif final is not None and not _taken(session, final):
+        if not dry_run:
+            _restore_one(session, found, final, result)
+        else:
+            result.restored.append(found)
+    elif dry_run:
+        result.removed.append(found)
+    else:
+        _remove_one(session, found, result)
+
+
+def _moved_aside_from(session: IrodsSession, path: str) -> tuple[str | None, bool]:
+    """The final path an overwrite moved ``path`` (``<parent>/.<name>.irods-old-<key>``) aside from, and
+    whether it is known. A shortened ``<name>`` (``<start>~<digest>``) is found again among the siblings
+    (the one whose digest matches: taken, so the old version is superseded); when none has it, unknown."""
     parent, _, name = path.rpartition("/")
     match = _OLD.fullmatch(name)
-    return None if match is None else f"{parent}/{match.group(1)}"
+    if match is None:
+        return None, True
+    shortened = shortened_name_digest(match.group(1), name)
+    if shortened is None:
+        return f"{parent}/{match.group(1)}", True
+    start, digest = shortened
+    starts = re.compile(rf"\A{re.escape(start)}")
+    for entry in session.collections.iterate(parent or "/", regex=starts):
+        if name_digest(entry.name) == digest:
+            return entry.path, True
+    return None, False
 
 
 def _taken(session: IrodsSession, path: str) -> bool:
@@ -129,10 +154,14 @@ def _remove_one(session: IrodsSession, found: TemporaryObject, result: Temporary
 
 
 def _with_error(found: TemporaryObject, exc: IrodsError) -> TemporaryObject:
+    return _with_message(found, f"{type(exc).__name__}: {exc}")
+
+
+def _with_message(found: TemporaryObject, message: str) -> TemporaryObject:
     return TemporaryObject(
         path=found.path,
         size=found.size,
         modified_at=found.modified_at,
         handles_released=found.handles_released,
-        error=f"{type(exc).__name__}: {exc}",
+        error=message,
     )

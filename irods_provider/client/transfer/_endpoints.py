@@ -28,6 +28,7 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from irods_provider.client._paths import temporary_name
 from irods_provider.exceptions import (
     IrodsAlreadyExistsError,
     IrodsChecksumMismatchError,
@@ -553,9 +554,9 @@ class IrodsObject:
 
 def hidden_sibling(path: str) -> str:
     """A hidden temporary sibling of a ``/`` path with a random part (what SFTP and fsspec sinks write to);
-    the engine's temporary-name rule keeps it out of every listing and plan."""
+    the engine's temporary-name rule keeps it out of every listing and plan, and keeps it within 255 bytes."""
     head, tail = posixpath.split(path)
-    return posixpath.join(head, f".{tail}.irods-part-{secrets.token_hex(8)}")
+    return posixpath.join(head, temporary_name(tail, "part", secrets.token_hex(8)))
 
 
 if TYPE_CHECKING:  # mypy checks each implementation against the protocols here

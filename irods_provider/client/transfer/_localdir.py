@@ -16,14 +16,13 @@ downloads and two long names never share a prefix.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import stat
 import uuid
 from pathlib import Path
 from types import TracebackType
 
-from irods_provider.client._paths import is_temporary_name
+from irods_provider.client._paths import NAME_MAX, is_temporary_name, temporary_prefix
 from irods_provider.exceptions import (
     IrodsAlreadyExistsError,
     IrodsError,
@@ -36,10 +35,7 @@ from ._integrity import _BINARY, _NOFOLLOW, local_error
 
 __all__ = ["NAME_MAX", "TargetDir", "temp_prefix"]
 
-#: The longest file name (bytes) Linux file systems take; a temporary never exceeds it.
-NAME_MAX = 255
 _KEY_LENGTH = 12  # hex digits after the prefix (a uuid4's first 12)
-_DIGEST_LENGTH = 16
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _DIRECTORY = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | _CLOEXEC
 _TEMP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _BINARY | _CLOEXEC
@@ -47,16 +43,9 @@ _TEMP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _BINARY | _CLOE
 
 def temp_prefix(name: str, *, key_length: int = _KEY_LENGTH) -> str:
     """``.<name>.irods-part-``, with ``name`` shortened and a digest of it added when the prefix plus a key
-    of ``key_length`` characters would exceed :data:`NAME_MAX` bytes (deterministic: a resume finds it)."""
-    full = f".{name}.irods-part-"
-    if len(os.fsencode(full)) + key_length <= NAME_MAX:
-        return full
-    digest = hashlib.sha256(os.fsencode(name)).hexdigest()[:_DIGEST_LENGTH]
-    budget = NAME_MAX - key_length - len(f".~{digest}.irods-part-")
-    short = name[:budget]
-    while len(os.fsencode(short)) > budget:  # multi-byte characters: cut on a character boundary
-        short = short[:-1]
-    return f".{short}~{digest}.irods-part-"
+    of ``key_length`` characters would exceed :data:`NAME_MAX` bytes (deterministic: a resume finds it);
+    the one rule of every temporary name (:func:`~irods_provider.client._paths.temporary_prefix`)."""
+    return temporary_prefix(name, "part", key_length=key_length)
 
 
 class TargetDir:

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from irods_provider.client import AVU, EntryKind, MetadataOperation
+from irods_provider.client._paths import temporary_name
 from irods_provider.client._temporaries import HANDLE_ATTRIBUTE, RESUME_ATTRIBUTE
 from irods_provider.exceptions import IrodsError
 
@@ -66,9 +67,10 @@ class ResumeState:
 
 
 def temp_name(path: str, key: str) -> str:
-    """The temporary sibling of ``path`` used while uploading: ``<parent>/.<name>.irods-part-<key>``."""
+    """The temporary sibling of ``path`` used while uploading: ``<parent>/.<name>.irods-part-<key>``,
+    shortened deterministically when over 255 bytes (a vault file name's limit: ``temporary_name``)."""
     parent, _, name = path.rpartition("/")
-    return f"{parent}/.{name}.irods-part-{key}"
+    return f"{parent}/{temporary_name(name, 'part', key)}"
 
 
 def resume_key(*parts: object) -> str:

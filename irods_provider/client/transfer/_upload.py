@@ -14,6 +14,7 @@ from typing import IO, Any, Literal
 
 from irods_provider._error_codes import error_code
 from irods_provider.client import AVU, MetadataOperation, PermissionOperation
+from irods_provider.client._paths import temporary_name
 from irods_provider.exceptions import (
     IrodsAlreadyExistsError,
     IrodsChecksumMismatchError,
@@ -781,7 +782,7 @@ def _publish(
 
     # The object moved aside is named from ``path``: what a killed attempt left there is found again.
     parent, _, name = path.rpartition("/")
-    old = f"{parent}/.{name}.irods-old-{_resume.resume_key('old', path)[:12]}"
+    old = f"{parent}/{temporary_name(name, 'old', _resume.resume_key('old', path)[:12])}"
     # Under REFUSE the rename is sent without asking first: the server refuses an existing ``path`` itself.
     if overwrite is OverwritePolicy.REFUSE or not session.data_objects.exists(path):
         try:

@@ -211,6 +211,28 @@ def test_ui_test_button_names_the_connection_the_user_typed(irods, monkeypatch) 
     )
 
 
+def test_home_collection_in_a_federated_zone_is_the_remote_users_home(
+    irods_emulator_variants, monkeypatch
+) -> None:
+    # iRODS names a remote user's home in a zone /<zone>/home/<user>#<home zone> (the emulator creates it).
+    server = irods_emulator_variants(federated_zones=["otherZone"])
+    server.add_user("alice", "alice")
+    uri = f"irods://alice:alice@127.0.0.1:{server.port}/http"
+    with hook_for(monkeypatch, uri) as hook:
+        session = hook.get_conn()
+        assert hook.home_collection() == "/tempZone/home/alice"
+        assert hook.home_collection(zone="tempZone") == "/tempZone/home/alice"
+        remote = hook.home_collection(zone="otherZone")
+        assert remote == "/otherZone/home/alice#tempZone"
+        assert session.collections.exists(remote)
+        assert not session.collections.exists("/otherZone/home/alice")
+        # a user of the remote zone itself: 'name#zone' names its home zone (no request needed)
+        assert hook.home_collection("otherZone", "carol#otherZone") == "/otherZone/home/carol"
+        assert hook.home_collection("tempZone", "carol#otherZone") == "/tempZone/home/carol#otherZone"
+    with hook_for(monkeypatch, uri + "?zone=tempZone") as hook:
+        assert hook.home_collection(zone="otherZone", user="bob") == "/otherZone/home/bob#tempZone"
+
+
 def test_home_collection_from_the_connection_the_server_or_the_arguments(irods, monkeypatch) -> None:
     from irods_provider.exceptions import IrodsConfigurationError
 
@@ -218,7 +240,8 @@ def test_home_collection_from_the_connection_the_server_or_the_arguments(irods, 
     with hook_for(monkeypatch, f"irods://bob:pw@127.0.0.1:{port}/http") as basic:  # closes its session
         assert basic.home_collection() == "/tempZone/home/bob"  # the zone from the server's /info
         assert basic.home_collection(user="carol") == "/tempZone/home/carol"
-        assert basic.home_collection("z", "u") == "/z/home/u"
+        assert basic.home_collection("tempZone", "u") == "/tempZone/home/u"
+        assert basic.home_collection("z", "u") == "/z/home/u#tempZone"  # a federated zone: see below
     openid = {
         "auth_mode": "openid_password",
         "openid_token_url": f"http://127.0.0.1:{free_port()}/token",

@@ -120,6 +120,29 @@ def test_a_growing_collection_is_never_reported_stable(tree, session, catalog_re
     assert catalog_requests.count("collections.stat") == 0  # stat'ed only at the first poke
 
 
+@pytest.mark.parametrize(("name", "sibling"), [("run_1", "runX1"), ("50%", "50 percent")])
+def test_a_busy_sibling_matching_only_as_a_pattern_does_not_keep_the_tree_unsettled(
+    irods, session, name, sibling
+) -> None:
+    # '_' and '%' in the watched path are escaped in the LIKE (backslash: PostgreSQL/MySQL's default
+    # escape), so a sibling matching them as wildcards is not part of the signature.
+    target = f"{HOME}/{name}"
+    session.collections.create(target)
+    session.collections.create(f"{HOME}/{sibling}")
+    session.data_objects.write(f"{target}/done.dat", b"final")
+    clock = Clock()
+    sensor = IrodsCollectionStableSensor(task_id="s", path=target, inactivity_period=10)
+    with mock.patch.object(IrodsCollectionStableSensor, "_clock", side_effect=clock):
+        for step in range(3):
+            clock.now = 10.0 * step
+            result = poke(sensor)
+            session.data_objects.write(f"{HOME}/{sibling}/part{step}.dat", b"x" * (step + 1))
+    assert result.is_done is True
+    assert result.xcom_value == [{"path": target, "objects": 1, "bytes": 5}]
+    rows = list(session.query.genquery(signature_query(target)))
+    assert rows[0][:2] == ["1", "5"]
+
+
 def test_engine_temporaries_do_not_restart_the_clock(tree, session) -> None:
     clock = Clock()
     sensor = IrodsCollectionStableSensor(task_id="s", path=tree, inactivity_period=10)

@@ -223,3 +223,33 @@ def test_hook_names_every_probed_url_when_nothing_answers(irods_emulator, monkey
     ok, message = IrodsHook("irods_none").test_connection()
     assert not ok
     assert f"no iRODS HTTP API found under http://127.0.0.1:{port}/nope/{{0.7.0,0.6.0,0.5.0}}/info" in message
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_modify_replica_expiry_goes_under_each_release_name(irods_emulator_at, version):
+    # versions.md §2 row 10: 0.5.0/0.6.0 call it new-data-expiry, 0.7.0 new-data-expiry-time; the
+    # other name is ignored beside another property and refused (400) alone. Observed in the model.
+    server = irods_emulator_at(version)
+    received: list[dict[str, str]] = []
+    modify = server.model.modify_replica
+
+    def recording_modify(*args: Any, **kw: Any) -> Any:
+        received.append(dict(kw["changes"]))
+        return modify(*args, **kw)
+
+    server.model.modify_replica = recording_modify
+    try:
+        with session_for(server) as session:
+            session.data_objects.write(f"{HOME}/expiry.txt", b"x")
+            session.data_objects.modify_replica(
+                f"{HOME}/expiry.txt", {"expiry_time": "01700000000", "comments": "c"}, replica_number=0
+            )
+            session.data_objects.modify_replica(
+                f"{HOME}/expiry.txt", {"expiry_time": "01800000000"}, replica_number=0
+            )
+    finally:
+        del server.model.modify_replica
+    assert received == [
+        {"comments": "c", "expiry-time": "01700000000"},
+        {"expiry-time": "01800000000"},
+    ]

@@ -117,3 +117,34 @@ def test_wrong_base_path_is_a_protocol_error(irods_emulator):
         pytest.raises(IrodsProtocolError, match="version"),
     ):
         s.collections.stat(HOME)
+
+
+def test_a_collection_changing_between_pages_never_lists_an_entry_twice(session):
+    # GenQuery1 pages by offset (15 rows here) with no snapshot: entries added before the offset between
+    # two page requests shift already-listed rows into the next page; a changed row differs from its first
+    # copy. Neither may be yielded twice.
+    root = f"{HOME}/paged"
+    session.collections.create(root)
+    names = [f"f{i:03d}" for i in range(40)]
+    for name in names:
+        session.data_objects.write(f"{root}/{name}", b"x")
+        session.collections.create(f"{root}/c-{name}")
+    seen: list[str] = []
+    for index, entry in enumerate(session.collections.iterate(root, with_stat=True)):
+        seen.append(entry.name)
+        if index in (14, 44, 54):  # a page of collections or of data objects consumed
+            for j in range(3):
+                session.data_objects.write(f"{root}/a{index}-{j}", b"x")  # sorts before every f...
+                session.collections.create(f"{root}/a{index}-c{j}")
+            session.collections.touch(f"{root}/c-{names[index % 40]}", seconds_since_epoch=1_000_000 + index)
+            session.data_objects.touch(f"{root}/{names[10]}", seconds_since_epoch=2_000_000 + index)
+    assert len(seen) == len(set(seen)), sorted(n for n in set(seen) if seen.count(n) > 1)
+    assert {*names, *(f"c-{n}" for n in names)} <= set(seen)
+    rows = []
+    query = f"select DATA_NAME where COLL_NAME = '{root}'"
+    for index, row in enumerate(session.query.genquery(query)):
+        rows.append(row[0])
+        if index == 14:
+            session.data_objects.write(f"{root}/00-first", b"x")
+    assert len(rows) == len(set(rows))
+    assert set(names) <= set(rows)  # additions only: nothing present throughout was missed

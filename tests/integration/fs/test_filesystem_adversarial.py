@@ -282,3 +282,27 @@ def test_big_write_without_auto_mkdir_names_the_missing_collection(irods_emulato
         assert f"{HOME}/nope" in str(error.value)
         assert ".irods-part-" not in str(error.value)
     assert not fs.exists(f"{HOME}/nope")
+
+
+def test_paths_with_a_plus_are_answered_from_the_catalog(irods_fs):
+    # A GET query string cannot carry '+' (the server decodes, then turns '+' into a space), so stat
+    # cannot address these paths: info/exists/rm/created ask GenQuery, as isfile/ls already did.
+    base = f"{HOME}/plus+dir"
+    path = f"{base}/run+1.h5"
+    irods_fs.pipe(path, b"data")
+    irods_fs.pipe(f"{base}/run 1.h5", b"other!")  # what the server would read for the '+' name
+    assert irods_fs.exists(path)
+    assert irods_fs.exists(base)
+    assert not irods_fs.exists(f"{base}/run+2.h5")
+    info = irods_fs.info(path)
+    assert (info["name"], info["type"], info["size"]) == (path, "file", 4)
+    assert irods_fs.info(base)["type"] == "directory"
+    assert irods_fs.created(path).year >= 2024
+    assert irods_fs.created(base).year >= 2024
+    with pytest.raises(FileNotFoundError):
+        irods_fs.created(f"{base}/run+2.h5")
+    irods_fs.rm(path)
+    assert not irods_fs.exists(path)
+    assert irods_fs.ls(base, detail=False) == [f"{base}/run 1.h5"]  # only the '+' one went
+    irods_fs.rm(base, recursive=True)
+    assert not irods_fs.exists(base)

@@ -112,6 +112,33 @@ def test_transfer_lineage_sftp_to_irods_and_back():
     assert back_out[0].asset_uri == "sftp://h:22/in/r.csv"
 
 
+@pytest.mark.parametrize(
+    ("url", "name"),
+    [
+        (
+            "irods:///otherZone/home/alice#tempZone/results/x.csv",
+            "/otherZone/home/alice#tempZone/results/x.csv",
+        ),
+        ("irods://irods_default@host/tempZone/home/u/run?1.h5", "/tempZone/home/u/run?1.h5"),
+        ("irods:///tempZone/home/u/a%20b", "/tempZone/home/u/a%20b"),
+        ("IRODS:///tempZone/home/u/c.csv", "/tempZone/home/u/c.csv"),
+        # asset style is percent-encoded (asset_uri writes '#' as %23): decoded, as logical_path does
+        ("irods://otherZone/home/alice%23tempZone/a%20b", "/otherZone/home/alice#tempZone/a b"),
+    ],
+)
+def test_irods_urls_name_the_path_the_fs_layer_addresses(url, name):
+    from irods_provider.fs._paths import strip_protocol
+
+    ds = _lineage.dataset_for_url(url)
+    assert ds.name == name
+    if url.startswith("irods:") and (
+        "@" in url or ":///" in url
+    ):  # ObjectStoragePath style: the very path the fs layer works on
+        assert ds.name == strip_protocol(url)
+    inputs, _ = _lineage.transfer_lineage(sources=[url], destinations=[])
+    assert inputs[0].name == name
+
+
 def test_local_datasets_and_assets(tmp_path):
     local = tmp_path / "x.csv"
     for given in (str(local), f"file://{local}"):

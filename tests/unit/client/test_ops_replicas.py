@@ -58,6 +58,10 @@ def test_modify_replica_fields() -> None:
         ("new-data-expiry-time", "01700000000"),
         ("new-data-replica-status", "0"),
     )
+    older = ops.do_modify_replica(
+        "/z/a", {"expiry_time": "01700000000"}, replica_number=1, expiry_param="new-data-expiry"
+    )
+    assert older.fields[-1] == ("new-data-expiry", "01700000000")
     by_hier = ops.do_modify_replica("/z/a", {"size": 3}, resource_hierarchy="replResc;replResc_ufs0")
     assert ("resource-hierarchy", "replResc;replResc_ufs0") in by_hier.fields
 

@@ -78,6 +78,9 @@ def test_genquery_literals():
     # Keywords, %, _, non-ASCII stay in an exact '=' literal: 4.3 finds the lower-case keywords first.
     for value in ("nowhere where.txt", "WHERE", "x=y", "a and b", "select", "50%_off", "漢字 é"):
         assert match_condition("DATA_NAME", value) == (f"DATA_NAME = '{value}'", False)
+    # '_' and '%' are escaped with a backslash in like patterns, so a name holding them matches itself only.
+    assert prefix_condition("COLL_NAME", "/z/run_1%/") == "COLL_NAME like '/z/run\\_1\\%/%'"
+    assert match_condition("DATA_NAME", "a_b+c") == ("DATA_NAME like 'a\\_b_c'", True)
 
 
 def test_path_length_is_bounded_in_utf8_bytes():
