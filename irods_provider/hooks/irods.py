@@ -205,12 +205,15 @@ class IrodsHook(IrodsShortcutsMixin, BaseHook):
         The connection's (local) zone is its ``zone`` extra, else the server's (``/info``); the user is the
         connection's login (the OpenID username in the ``openid_password`` mode). A connection naming no user
         (a static token, client credentials) needs ``user``. In another (federated) zone a user's home is
-        ``/<zone>/home/<user>#<home zone>``, as iRODS names remote users' homes; a ``user`` of the form
-        ``name#zone`` says which zone is its home (else the local one).
+        ``/<zone>/home/<user>#<home zone>``, as iRODS names remote users' homes: so is the connection's own
+        user's there. A ``user`` given is a user of ``zone`` unless written ``name#zone``, which says which
+        zone is its home.
         """
         from irods_provider.client._openid import OpenId, PasswordGrant
 
         settings = self.settings
+        if user and "#" not in user and zone:
+            return f"/{zone}/home/{user}"  # a user of that zone: no connection needed
         if not user:
             auth = settings.auth
             if isinstance(auth, OpenId) and isinstance(auth.grant, PasswordGrant):

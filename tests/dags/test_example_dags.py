@@ -177,7 +177,8 @@ def test_basic_operations_home_comes_from_the_connection(irods_emulator, monkeyp
         "AIRFLOW_CONN_IRODS_DEFAULT", f"irods://bob:Bob-Pw-1234@127.0.0.1:{irods_emulator.port}/http"
     )
     assert module.irods_home({"zone": None, "user": None}) == "/tempZone/home/bob"
-    assert module.irods_home({"zone": "otherZone", "user": None}) == "/otherZone/home/bob"
+    # Another zone: the federated home of this zone's user there.
+    assert module.irods_home({"zone": "otherZone", "user": None}) == "/otherZone/home/bob#tempZone"
     assert module.irods_home({"zone": "z", "user": "u"}) == "/z/home/u"  # both given: no connection needed
     monkeypatch.setenv(
         "AIRFLOW_CONN_IRODS_DEFAULT", f"irods://bob:pw@127.0.0.1:{irods_emulator.port}/http?zone=zX"

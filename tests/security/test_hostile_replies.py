@@ -159,7 +159,8 @@ def _full_pages(request: Request) -> Reply:
     if info is not None:
         return info
     count = int(request.query.get("count", ["5"])[0])
-    rows = [[f"/tempZone/home/f{i}"] for i in range(count)]
+    offset = int(request.query.get("offset", ["0"])[0])
+    rows = [[f"/tempZone/home/f{offset + i}"] for i in range(count)]  # full pages of new rows, forever
     return Reply(
         headers={"Content-Type": "application/json"}, chunks=[json.dumps({**OK, "rows": rows}).encode()]
     )

@@ -230,7 +230,9 @@ def test_home_collection_in_a_federated_zone_is_the_remote_users_home(
         assert hook.home_collection("otherZone", "carol#otherZone") == "/otherZone/home/carol"
         assert hook.home_collection("tempZone", "carol#otherZone") == "/tempZone/home/carol#otherZone"
     with hook_for(monkeypatch, uri + "?zone=tempZone") as hook:
-        assert hook.home_collection(zone="otherZone", user="bob") == "/otherZone/home/bob#tempZone"
+        # a user given is a user of that zone unless 'name#zone' says otherwise
+        assert hook.home_collection(zone="otherZone", user="bob") == "/otherZone/home/bob"
+        assert hook.home_collection(zone="otherZone", user="bob#tempZone") == "/otherZone/home/bob#tempZone"
 
 
 def test_home_collection_from_the_connection_the_server_or_the_arguments(irods, monkeypatch) -> None:
@@ -241,7 +243,8 @@ def test_home_collection_from_the_connection_the_server_or_the_arguments(irods, 
         assert basic.home_collection() == "/tempZone/home/bob"  # the zone from the server's /info
         assert basic.home_collection(user="carol") == "/tempZone/home/carol"
         assert basic.home_collection("tempZone", "u") == "/tempZone/home/u"
-        assert basic.home_collection("z", "u") == "/z/home/u#tempZone"  # a federated zone: see below
+        assert basic.home_collection("z", "u") == "/z/home/u"  # a user of zone z
+        assert basic.home_collection("z") == "/z/home/bob#tempZone"  # this zone's user in zone z
     openid = {
         "auth_mode": "openid_password",
         "openid_token_url": f"http://127.0.0.1:{free_port()}/token",
