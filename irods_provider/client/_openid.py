@@ -30,7 +30,7 @@ import httpx2
 from irods_provider._auth_names import CLIENT_AUTH_METHODS, ClientAuthMethod, OpenIdGrant
 from irods_provider.client._config import NO_COMPRESSION, shared_ssl_context
 from irods_provider.client._operation import token_problem
-from irods_provider.client._redact import scrub
+from irods_provider.client._redact import basic_credentials, scrub
 from irods_provider.client._token_store import PROCESS_TOKEN_STORE, TokenStore
 from irods_provider.exceptions import (
     IrodsAuthenticationError,
@@ -126,8 +126,14 @@ class OpenId:
     options: OpenIdOptions
 
     def secrets(self) -> list[str]:
-        """Every secret held (client secret and the grant's own), for masking."""
-        held = [self.options.client_secret, *self.grant.secrets()]
+        """Every secret held (client secret and the grant's own, and the client's Basic credentials as the
+        ``Authorization`` header carries them), for masking."""
+        secret = self.options.client_secret
+        held = [
+            secret,
+            *self.grant.secrets(),
+            *(basic_credentials(self.options.client_id, secret) if secret else []),
+        ]
         return [s for s in held if s]
 
 
@@ -288,7 +294,8 @@ class _OpenIdTokenSource:
     def _secrets(self) -> list[str | None]:
         """Every secret this source holds (scrubbed from provider error text)."""
         current = self._current
-        held = [self._client_options.get("client_secret")]
+        secret = self._client_options.get("client_secret")
+        held = [secret, *(basic_credentials(self.client_id, secret) if secret else [])]
         if current is not None:
             held += [current.access_token, current.refresh_token]
         return held
