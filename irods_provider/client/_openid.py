@@ -31,6 +31,7 @@ from irods_provider._auth_names import CLIENT_AUTH_METHODS, ClientAuthMethod, Op
 from irods_provider.client._config import NO_COMPRESSION, shared_ssl_context
 from irods_provider.client._operation import token_problem
 from irods_provider.client._redact import basic_credentials, scrub
+from irods_provider.client._renewals import RenewalRecord
 from irods_provider.client._token_store import PROCESS_TOKEN_STORE, TokenStore
 from irods_provider.exceptions import (
     IrodsAuthenticationError,
@@ -126,14 +127,8 @@ class OpenId:
     options: OpenIdOptions
 
     def secrets(self) -> list[str]:
-        """Every secret held (client secret and the grant's own, and the client's Basic credentials as the
-        ``Authorization`` header carries them), for masking."""
-        secret = self.options.client_secret
-        held = [
-            secret,
-            *self.grant.secrets(),
-            *(basic_credentials(self.options.client_id, secret) if secret else []),
-        ]
+        """Every secret held (client secret and the grant's own), for masking."""
+        held = [self.options.client_secret, *self.grant.secrets()]
         return [s for s in held if s]
 
 
@@ -241,6 +236,7 @@ class _OpenIdTokenSource:
             weakref.WeakKeyDictionary()
         )
         self._current: _Token | None = None
+        self._renewals = RenewalRecord()
         self._client_options: dict[str, Any] = {
             "client_id": client_id,
             "client_secret": client_secret,
@@ -319,15 +315,24 @@ class _OpenIdTokenSource:
         return current.access_token
 
     def get_token(self, *, reject: str | None = None) -> str:
-        """A valid access token; a new one when the current is about to expire or ``reject`` is current."""
+        """A valid access token; a new one when the current is about to expire or ``reject`` is current.
+
+        One renewal at a time; callers that waited for a renewal that failed get its failure (one token
+        request and one timeout for all of them, not one each).
+        """
         token = self._usable(reject)
         if token is not None:
             return token
+        return self._renewed(reject, self._renewals.ticket())
+
+    def _renewed(self, reject: str | None, ticket: int) -> str:
         with self._lock:
             token = self._usable(reject)
             if token is not None:
                 return token
-            self._current = self._renew(self._current)
+            self._renewals.raise_failure_since(ticket)
+            with self._renewals.renewing():
+                self._current = self._renew(self._current)
             return self._current.access_token
 
     async def aget_token(self, *, reject: str | None = None) -> str:
@@ -335,13 +340,14 @@ class _OpenIdTokenSource:
         token = self._usable(reject)
         if token is not None:
             return token
+        ticket = self._renewals.ticket()
         loop = asyncio.get_running_loop()
         alock = self._alocks.setdefault(loop, asyncio.Lock())
         async with alock:
             token = self._usable(reject)
             if token is not None:
                 return token
-            return await asyncio.to_thread(self.get_token, reject=reject)
+            return await asyncio.to_thread(self._renewed, reject, ticket)
 
     def close(self) -> None:
         """Forget the tokens and close the HTTP client (a later call opens a new one)."""

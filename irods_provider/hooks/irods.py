@@ -10,7 +10,7 @@ from airflow.sdk import BaseHook
 from airflow.sdk.log import mask_secret
 
 from irods_provider._metrics import install_metrics
-from irods_provider.client._redact import shown_forms
+from irods_provider.client._redact import basic_credentials, shown_forms
 from irods_provider.exceptions import (
     IrodsConfigurationError,
     IrodsNotACollectionError,
@@ -113,6 +113,10 @@ class IrodsHook(IrodsShortcutsMixin, BaseHook):
             raise IrodsConfigurationError(f"{error} ({hint})") from None
         for secret in settings.secrets():
             _mask(secret)
+        openid = settings.openid
+        if openid is not None and openid.options.client_secret:  # the client_secret_basic header, if echoed
+            for credentials in basic_credentials(openid.options.client_id, openid.options.client_secret):
+                mask_secret(credentials)
         return settings
 
     @property
