@@ -83,15 +83,16 @@ def _server_fields() -> dict[str, Any]:
         "verify_tls": _field(
             "Server",
             "Verify TLS certificate",
-            "Check the server's certificate over https. Switch off only for a test server: anyone on the "
-            "path could then read the credentials.",
+            "Check the certificates of the server and of the OpenID provider over https. Switch off only for "
+            "a test server: anyone on the path could then read the credentials.",
             _BOOL,
             default=True,
         ),
         "ca_bundle": _field(
             "Server",
             "CA bundle path",
-            "PEM file of the CAs to trust, as a path on the workers. Empty: the system's trusted CAs.",
+            "PEM file of CAs to trust besides the system's (for the server and the OpenID provider), as a "
+            "path on the workers. Empty: the system's trusted CAs only.",
             _STRING,
         ),
     }

@@ -17,6 +17,7 @@ import asyncio
 import base64
 import hashlib
 import json
+import logging
 import threading
 import time
 import weakref
@@ -56,6 +57,7 @@ __all__ = [
 ]
 
 WELL_KNOWN = "/.well-known/openid-configuration"
+logger = logging.getLogger(__name__)
 TokenCallback = Callable[[str], None]
 
 
@@ -237,6 +239,11 @@ class _OpenIdTokenSource:
         )
         self._current: _Token | None = None
         self._renewals = RenewalRecord()
+        if verify is False:
+            logger.warning(
+                "TLS certificate verification is DISABLED for the OpenID provider %s",
+                discovery_url or token_url,
+            )
         self._client_options: dict[str, Any] = {
             "client_id": client_id,
             "client_secret": client_secret,
