@@ -3,7 +3,8 @@
 Three grants, all satisfying ``TokenProvider``: client credentials (service accounts), resource-owner
 password (direct grant) and an offline/long-lived refresh token. Tokens are renewed before they expire
 (``expires_in``, else the JWT ``exp``) and after a 401 on the current token, with one token request in
-flight across threads and coroutines. A refresh token from the provider is tried first; if it is refused
+flight across threads and coroutines. A lifetime that cannot be used (not a positive finite number, or a
+JWT already expired by this client's clock) counts as unknown: that token is renewed only after a 401. A refresh token from the provider is tried first; if it is refused
 the primary grant is used again.
 
 Requests are built, authenticated (``client_secret_basic``/``client_secret_post``) and parsed by authlib's
@@ -14,7 +15,6 @@ thread: a token request is rare, and one lock then serialises every thread and e
 from __future__ import annotations
 
 import asyncio
-import base64
 import hashlib
 import json
 import logging
@@ -33,6 +33,13 @@ from irods_provider.client._config import NO_COMPRESSION, shared_ssl_context
 from irods_provider.client._operation import token_problem
 from irods_provider.client._redact import basic_credentials, scrub
 from irods_provider.client._renewals import RenewalRecord
+from irods_provider.client._token_reply import (
+    Refused,
+    decode_token_reply,
+    jwt_exp,
+    lifetime_seconds,
+    read_bounded,
+)
 from irods_provider.client._token_store import PROCESS_TOKEN_STORE, TokenStore
 from irods_provider.exceptions import (
     IrodsAuthenticationError,
@@ -57,6 +64,10 @@ __all__ = [
 ]
 
 WELL_KNOWN = "/.well-known/openid-configuration"
+_TOKEN_HEADERS = {
+    "Accept": "application/json",
+    "Content-Type": "application/x-www-form-urlencoded;charset=UTF-8",
+}
 logger = logging.getLogger(__name__)
 TokenCallback = Callable[[str], None]
 
@@ -134,33 +145,11 @@ class OpenId:
         return [s for s in held if s]
 
 
-class _Refused(Exception):
-    """The provider answered a token request with an OAuth error."""
-
-    def __init__(self, error: str, description: str | None) -> None:
-        super().__init__(error)
-        self.error = error
-        self.description = description
-
-
 @dataclass(frozen=True)
 class _Token:
     access_token: str
     renew_at: float | None  # on the source's clock; None = lifetime unknown, renew only after a 401
     refresh_token: str | None
-
-
-def _jwt_exp(token: str) -> float | None:
-    """The ``exp`` claim of a JWT access token (unverified: only used to schedule renewal)."""
-    parts = token.split(".")
-    if len(parts) != 3:
-        return None
-    try:
-        payload = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
-    except (ValueError, RecursionError):
-        return None
-    exp = payload.get("exp") if isinstance(payload, dict) else None
-    return float(exp) if isinstance(exp, int | float) and not isinstance(exp, bool) else None
 
 
 class _SourceOptions(TypedDict, total=False):
@@ -382,11 +371,11 @@ class _OpenIdTokenSource:
         if old is not None and old.refresh_token and self.grant_type != "refresh_token":
             try:
                 return self._request("refresh_token", {"refresh_token": old.refresh_token})
-            except _Refused:
+            except Refused:
                 pass  # expired or revoked refresh token: log in again with the primary grant
         try:
             return self._request(self.grant_type, self._primary_params())
-        except _Refused as refused:
+        except Refused as refused:
             detail = refused.error + (f": {refused.description}" if refused.description else "")
             detail = scrub(detail, self._secrets())  # providers echo secrets and tokens back
             raise IrodsAuthenticationError(
@@ -403,13 +392,14 @@ class _OpenIdTokenSource:
 
     def _get_json(self, url: str, *, what: str) -> Mapping[str, Any]:
         try:
-            response = self._oauth.request("GET", url, withhold_token=True)
+            with self._oauth.stream("GET", url, withhold_token=True) as response:
+                body = read_bounded(response.iter_raw(), response.headers, url=url, what=what)
         except httpx2.TimeoutException as error:
             raise IrodsTimeoutError(f"OpenID provider at {url} did not answer in time ({what})") from error
         except httpx2.HTTPError as error:
             raise IrodsConnectionError(f"cannot reach OpenID provider at {url}: {error}") from error
         try:
-            document = response.json() if response.status_code == 200 else None
+            document = json.loads(body) if response.status_code == 200 else None
         except (ValueError, RecursionError):  # not JSON, or nested deeper than the decoder goes
             document = None
         if not isinstance(document, dict):
@@ -419,34 +409,33 @@ class _OpenIdTokenSource:
         return document
 
     def _request(self, grant_type: str, params: dict[str, str]) -> _Token:
-        """One token request; raises _Refused on an OAuth error answer, typed errors otherwise."""
-        from authlib.integrations.base_client import OAuthError
+        """One token request; raises Refused on an OAuth error answer, typed errors otherwise.
 
+        authlib authenticates the client (``client_secret_basic``/``client_secret_post``); the answer is read
+        here, bounded and uncompressed, and decoded by :func:`decode_token_reply` (RFC 6749 section 5).
+        """
         url = self._token_endpoint()
+        form = {"grant_type": grant_type, **params}
+        if self.scope:
+            form["scope"] = self.scope
         if self.audience:
-            params = {**params, "audience": self.audience}
+            form["audience"] = self.audience
+        oauth = self._oauth
+        auth = oauth.client_auth(oauth.token_endpoint_auth_method)
         self.token_requests += 1
         started = self._clock()
+        what = f"{grant_type} request"
         try:
-            answer = self._oauth.fetch_token(url, grant_type=grant_type, **params)
-        except OAuthError as error:
-            raise _Refused(str(error.error), getattr(error, "description", None)) from None
+            with oauth.stream(
+                "POST", url, data=form, headers=_TOKEN_HEADERS, auth=auth, withhold_token=True
+            ) as reply:
+                body = read_bounded(reply.iter_raw(), reply.headers, url=url, what=what)
         except httpx2.TimeoutException as error:
-            raise IrodsTimeoutError(
-                f"OpenID provider at {url} did not answer the {grant_type} request in time"
-            ) from error
-        except httpx2.HTTPStatusError as error:
-            raise IrodsProtocolError(
-                f"OpenID provider at {url} answered the {grant_type} request with "
-                f"HTTP {error.response.status_code} and no OAuth error"
-            ) from None
+            raise IrodsTimeoutError(f"OpenID provider at {url} did not answer the {what} in time") from error
         except httpx2.HTTPError as error:
             raise IrodsConnectionError(f"cannot reach OpenID provider at {url}: {error}") from error
-        except (ValueError, RecursionError):  # not JSON, or nested deeper than the decoder goes
-            raise IrodsProtocolError(
-                f"OpenID provider at {url} answered the {grant_type} request with something not JSON"
-            ) from None
-        return self._accept(dict(answer), started=started, url=url, grant_type=grant_type)
+        answer = decode_token_reply(reply.status_code, body, url=url, grant_type=grant_type)
+        return self._accept(answer, started=started, url=url, grant_type=grant_type)
 
     def _accept(self, answer: dict[str, Any], *, started: float, url: str, grant_type: str) -> _Token:
         access_token = answer.get("access_token")
@@ -466,23 +455,19 @@ class _OpenIdTokenSource:
                 value = answer.get(key)
                 if isinstance(value, str) and value.strip():
                     self._on_token(value.strip())  # the form sent (a masker matches whole values)
-        lifetime: float | None = None
-        expires_in = answer.get("expires_in")
-        if expires_in is not None:
-            try:
-                lifetime = float(expires_in)
-            except (TypeError, ValueError):
-                lifetime = None
+        # A lifetime that cannot be used (missing, not a number, infinite, zero or negative: a JWT already
+        # expired by this client's clock) is unknown: the token is renewed after the server refuses it.
+        lifetime = lifetime_seconds(answer.get("expires_in"))
         if lifetime is None:
-            exp = _jwt_exp(access_token)
-            lifetime = None if exp is None else exp - time.time()
+            exp = jwt_exp(access_token)
+            lifetime = None if exp is None else lifetime_seconds(exp - time.time())
         renew_at = None
         if lifetime is not None:
             # ``started`` is taken before the token request went out, so the lifetime is counted from
             # the client's own clock and only a later request's transit needs the leeway (5 s by default:
             # a 60 s token costs one request per lifetime, not two). Short-lived tokens keep half their
             # lifetime usable instead of being renewed on every call.
-            renew_at = started + lifetime - min(self.leeway, max(lifetime, 0.0) / 2)
+            renew_at = started + lifetime - min(self.leeway, lifetime / 2)
         refresh_token = answer.get("refresh_token")
         return _Token(access_token, renew_at, refresh_token if isinstance(refresh_token, str) else None)
 

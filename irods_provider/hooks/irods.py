@@ -270,8 +270,9 @@ class IrodsHook(IrodsShortcutsMixin, BaseHook):
         from irods_provider.client import IrodsSession
 
         step = "reach"
-        kwargs = self._session_kwargs(settings)
+        kwargs: dict[str, Any] = {}
         try:
+            kwargs = self._session_kwargs(settings)
             base_url, probed = self._discover(settings, self.retry)
             with IrodsSession(base_url, **kwargs) as session:
                 if probed is not None:
@@ -288,7 +289,8 @@ class IrodsHook(IrodsShortcutsMixin, BaseHook):
         except Exception as error:
             return False, describe_failure(error, settings=settings, step=step)
         finally:
-            kwargs["auth"].close()  # the session leaves its token source (an OpenID HTTP client) to us
+            if "auth" in kwargs:
+                kwargs["auth"].close()  # the session leaves its token source (an OpenID HTTP client) to us
         how = "pinned" if settings.api_version is not None else "detected automatically"
         return True, (
             f"Connected to the iRODS HTTP API {limits.api_version} ({how}) at {base_url} "
