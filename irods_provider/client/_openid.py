@@ -4,12 +4,13 @@ Three grants, all satisfying ``TokenProvider``: client credentials (service acco
 password (direct grant) and an offline/long-lived refresh token. Tokens are renewed before they expire
 (``expires_in``, else the JWT ``exp``) and after a 401 on the current token, with one token request in
 flight across threads and coroutines. A lifetime that cannot be used (not a positive finite number, or a
-JWT already expired by this client's clock) counts as unknown: that token is renewed only after a 401. A refresh token from the provider is tried first; if it is refused
-the primary grant is used again.
+JWT already expired by this client's clock) counts as unknown: that token is renewed only after a 401.
+A refresh token from the provider is tried first; if it is refused the primary grant is used again.
 
-Requests are built, authenticated (``client_secret_basic``/``client_secret_post``) and parsed by authlib's
-OAuth2 client, whose httpx integration runs on httpx2. The async path hands the token request to a worker
-thread: a token request is rare, and one lock then serialises every thread and event loop alike.
+Requests are authenticated (``client_secret_basic``/``client_secret_post``) by authlib's OAuth2 client, whose
+httpx integration runs on httpx2; answers are read bounded and decoded in ``_token_reply``. The async path
+hands the token request to a worker thread: a token request is rare, and one lock then serialises every
+thread and event loop alike.
 """
 
 from __future__ import annotations
@@ -181,6 +182,9 @@ class _OpenIdTokenSource:
     """Shared machinery: discovery, token requests through authlib, renewal and single flight."""
 
     grant_type: ClassVar[str]
+    #: A request refused with a 401 renews its token once: a token the provider just issued and the server
+    #: refuses again is a configuration problem (audience, user mapping), not an expiry.
+    renewals_per_request: ClassVar[int] = 1
 
     def __init__(
         self,
@@ -299,6 +303,16 @@ class _OpenIdTokenSource:
     @property
     def _subject(self) -> str:
         return f"client {self.client_id!r}"
+
+    def explain_refusal(self, tokens: int) -> str:
+        """Why the iRODS HTTP API refused ``tokens`` tokens from this provider in a row (for the error)."""
+        return (
+            f"the iRODS HTTP API refused {tokens} bearer tokens in a row (the last one just issued) "
+            f"from OpenID provider {self._provider} for {self._subject} ({self.grant_type} grant): the "
+            "server does not accept this provider's tokens. Check that the server's OpenID configuration "
+            "names this provider and a matching audience/client id (the token's 'aud'), and that the "
+            "token's user claim maps to an iRODS user"
+        )
 
     # -- TokenProvider -------------------------------------------------------------------------------
 
