@@ -201,11 +201,11 @@ class AsyncIrodsSession:
     async def _execute_once(self, op: Operation[T], timeout: TimeoutTypes | UseDefault) -> T:
         token = await self._token() if op.authenticated else None
         reply = await self._send(op, token, timeout)
-        renewals, limit = 0, renewals_allowed(self.auth)
+        renewals, most = 0, renewals_allowed(self.auth)
         while reply.status == 401 and token is not None:
             # The server authenticates before it acts, so a refused request can be resent after renewal.
-            if renewals == limit:
-                raise _refused_after_renewals(op, self.auth, limit)
+            if renewals == most:
+                raise _refused_after_renewals(op, self.auth, most)
             renewals += 1
             emit("retry", cause="token_renewal")
             token = await self._token(reject=token)
@@ -276,8 +276,8 @@ class AsyncIrodsSession:
         while True:
             attempt += 1
             reject: str | None = None
-            limit = renewals_allowed(self.auth)
-            for renewal in range(limit + 1):
+            most = renewals_allowed(self.auth)
+            for renewal in range(most + 1):
                 token = await self._token(reject=reject)
                 args = request_arguments(op, base_url=self.base_url, token=token)
                 if not isinstance(timeout, UseDefault):
@@ -285,7 +285,7 @@ class AsyncIrodsSession:
                 try:
                     with map_httpx_errors(operation=op.name, path=op.path):
                         async with self._client.stream(**args) as response:
-                            renewable = renewal < limit
+                            renewable = renewal < most
                             if response.status_code == 401 and token is not None and renewable:
                                 reject = token
                                 continue
@@ -297,7 +297,7 @@ class AsyncIrodsSession:
                                     body.add(piece)
                                 reply = Reply(response.status_code, response.headers, body.content)
                                 if reply.status == 401 and reject is not None:
-                                    raise _refused_after_renewals(op, self.auth, limit)
+                                    raise _refused_after_renewals(op, self.auth, most)
                                 decode_reply(op, api.canonical_reply(op, reply) if api else reply)
                             begun = True
                             # A bounded read (one chunk of a transfer) must arrive within the read

@@ -197,11 +197,11 @@ class IrodsSession:
     def _execute_once(self, op: Operation[T], timeout: TimeoutTypes | UseDefault) -> T:
         token = self._token() if op.authenticated else None
         reply = self._send(op, token, timeout)
-        renewals, limit = 0, renewals_allowed(self.auth)
+        renewals, most = 0, renewals_allowed(self.auth)
         while reply.status == 401 and token is not None:
             # The server authenticates before it acts, so a refused request can be resent after renewal.
-            if renewals == limit:
-                raise _refused_after_renewals(op, self.auth, limit)
+            if renewals == most:
+                raise _refused_after_renewals(op, self.auth, most)
             renewals += 1
             emit("retry", cause="token_renewal")
             token = self._token(reject=token)
@@ -271,8 +271,8 @@ class IrodsSession:
         while True:
             attempt += 1
             reject: str | None = None
-            limit = renewals_allowed(self.auth)
-            for renewal in range(limit + 1):
+            most = renewals_allowed(self.auth)
+            for renewal in range(most + 1):
                 token = self._token(reject=reject)
                 args = request_arguments(op, base_url=self.base_url, token=token)
                 if not isinstance(timeout, UseDefault):
@@ -280,7 +280,7 @@ class IrodsSession:
                 try:
                     with map_httpx_errors(operation=op.name, path=op.path):
                         with self._client.stream(**args) as response:
-                            renewable = renewal < limit
+                            renewable = renewal < most
                             if response.status_code == 401 and token is not None and renewable:
                                 reject = token
                                 continue
@@ -292,7 +292,7 @@ class IrodsSession:
                                     body.add(piece)
                                 reply = Reply(response.status_code, response.headers, body.content)
                                 if reply.status == 401 and reject is not None:
-                                    raise _refused_after_renewals(op, self.auth, limit)
+                                    raise _refused_after_renewals(op, self.auth, most)
                                 decode_reply(op, api.canonical_reply(op, reply) if api else reply)
                             begun = True
                             # A bounded read (one chunk of a transfer) must arrive within the read

@@ -68,3 +68,22 @@ def test_test_connection_names_the_client_not_user_none(
         "The iRODS HTTP API refused the tokens the OpenID provider issued for client 'irods-cc'"
     )
     assert "None" not in message
+
+
+def test_a_streamed_read_with_refused_tokens_is_the_same_named_error(
+    oidc_provider: OidcProvider, irods_emulator: EmulatorServer
+) -> None:
+    source = OpenIdClientCredentials(
+        client_id="irods-cc",
+        client_secret=oidc_provider.clients["irods-cc"],
+        token_url=oidc_provider.token_url,
+        allow_insecure_http=True,
+    )
+    before = oidc_provider.token_requests()
+    with (
+        IrodsSession(irods_emulator.base_url, auth=source) as session,
+        pytest.raises(IrodsAuthenticationError, match="maps to an iRODS user"),
+    ):
+        b"".join(session.data_objects.iter_read("/tempZone/home/rods/absent.bin"))
+    source.close()
+    assert oidc_provider.token_requests() - before == 2
