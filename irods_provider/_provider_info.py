@@ -124,12 +124,16 @@ def _openid_fields() -> dict[str, Any]:
         "openid_discovery_url": _field(
             section,
             "Discovery URL",
-            "The issuer URL or its /.well-known/openid-configuration (or set the Token URL instead).",
+            "The issuer URL or its /.well-known/openid-configuration (or set the token endpoint instead).",
             _STRING,
             format="url",
         ),
-        "openid_token_url": _field(
-            section, "Token URL", "The token endpoint, used instead of discovery.", _STRING, format="url"
+        "openid_grant_url": _field(
+            section,
+            "Token endpoint URL",
+            "The provider's token endpoint, used instead of discovery (formerly the openid_token_url extra).",
+            _STRING,
+            format="url",
         ),
         "openid_client_id": _field(section, "Client id", "The client registered at the provider.", _STRING),
         "openid_client_secret": _field(

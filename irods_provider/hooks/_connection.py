@@ -37,6 +37,7 @@ __all__ = [
     "AUTH_MODES",
     "CLIENT_AUTH_METHODS",
     "EXTRA_DEFAULTS",
+    "RENAMED_EXTRAS",
     "SECRET_EXTRAS",
     "ConnectionSettings",
     "parse_connection",
@@ -60,7 +61,9 @@ EXTRA_DEFAULTS: dict[str, Any] = {
     "auth_mode": "basic",
     "access_token": None,
     "openid_discovery_url": None,
-    "openid_token_url": None,
+    # The token endpoint. Not named *token*: Airflow's masker hides every extra whose name holds "token"
+    # (or "secret", "password", ...), which blanked this URL out of every log line and error.
+    "openid_grant_url": None,
     "openid_client_id": None,
     "openid_client_secret": None,
     "openid_client_auth_method": "client_secret_basic",
@@ -74,6 +77,9 @@ EXTRA_DEFAULTS: dict[str, Any] = {
     "openid_allow_insecure_http": False,
     "openid_allow_foreign_token_endpoint": False,
 }
+
+#: Older names still read, with the name that replaced them (one of the two may be set).
+RENAMED_EXTRAS: dict[str, str] = {"openid_token_url": "openid_grant_url"}
 
 #: Extras holding secrets: masked the moment they are read.
 SECRET_EXTRAS: tuple[str, ...] = (
@@ -327,10 +333,17 @@ def _auth_spec(
 
 def _openid_options(mode: str, extras: Mapping[str, Any]) -> OpenIdOptions:
     discovery_url = _text(extras, "openid_discovery_url")
-    token_url = _text(extras, "openid_token_url")
+    token_url = _text(extras, "openid_grant_url")
+    legacy = _text(extras, "openid_token_url")
+    if token_url and legacy and token_url != legacy:
+        raise IrodsConfigurationError(
+            "the 'openid_grant_url' extra and its older name 'openid_token_url' differ: keep the first"
+        )
+    token_url = token_url or legacy
     if not discovery_url and not token_url:
         raise IrodsConfigurationError(
-            f"auth_mode {mode!r} needs the 'openid_discovery_url' or the 'openid_token_url' extra"
+            f"auth_mode {mode!r} needs the 'openid_discovery_url' or the 'openid_grant_url' extra "
+            "(the token endpoint)"
         )
     client_id = _text(extras, "openid_client_id")
     if not client_id:
@@ -402,7 +415,7 @@ def parse_connection(
     extras: Mapping[str, Any],
 ) -> ConnectionSettings:
     """Validate an ``irods`` connection and return its settings (IrodsConfigurationError, without secrets)."""
-    unknown = sorted(set(extras) - set(EXTRA_DEFAULTS))
+    unknown = sorted(set(extras) - set(EXTRA_DEFAULTS) - set(RENAMED_EXTRAS))
     if unknown:
         raise IrodsConfigurationError(
             f"connection {conn_id!r} has unknown extras {unknown}; known: {', '.join(sorted(EXTRA_DEFAULTS))}"
