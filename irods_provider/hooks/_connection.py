@@ -89,6 +89,9 @@ SECRET_EXTRAS: tuple[str, ...] = (
     "openid_refresh_token",
 )
 
+#: iRODS's anonymous user: Basic login with an empty password (ticket access, public collections).
+ANONYMOUS_USER = "anonymous"
+
 _TRUE = {"1", "true", "yes", "on"}
 _VERSION = re.compile(r"\d+\.\d+\.\d+")
 _PATH_SEGMENT = re.compile(r"(?!\.\.?$)[A-Za-z0-9._~-]+")
@@ -294,9 +297,12 @@ def _auth_spec(
 ) -> AuthSpec:
     """The typed auth spec of ``auth_mode`` (the one place the mode is dispatched)."""
     if mode == "basic":
+        if login == ANONYMOUS_USER and not password:
+            return Basic(login, "")  # the server gives iRODS's anonymous user a token without a password
         if not (login and password):
             raise IrodsConfigurationError(
-                f"connection {conn_id!r} needs a login and a password for Basic authentication"
+                f"connection {conn_id!r} needs a login and a password for Basic authentication "
+                f"(or the login {ANONYMOUS_USER!r} without a password)"
             )
         return Basic(login, password)
     if mode == "token":
