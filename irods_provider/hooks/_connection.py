@@ -197,6 +197,7 @@ def _base_url(*, host: str | None, port: int | None, schema: str | None, extras:
             f"the connection schema must be the protocol 'http' or 'https', got {schema!r} "
             "(put the iRODS zone in the 'zone' extra)"
         )
+    port = port or None  # Airflow 3.3's UI posts 0 for a port left empty: both mean the default
     url_protocol, host, host_port = _split_host(host)
     protocol = url_protocol or protocol or "https"
     if port is not None and host_port is not None and port != host_port:
