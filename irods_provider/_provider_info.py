@@ -118,6 +118,11 @@ def _auth_fields() -> dict[str, Any]:
     }
 
 
+_GRANT_URL_HELP = (
+    "The provider's token endpoint, used instead of discovery (formerly the openid_token_url extra)."
+)
+
+
 def _openid_fields() -> dict[str, Any]:
     section = "OpenID Connect"
     return {
@@ -128,13 +133,7 @@ def _openid_fields() -> dict[str, Any]:
             _STRING,
             format="url",
         ),
-        "openid_grant_url": _field(
-            section,
-            "Token endpoint URL",
-            "The provider's token endpoint, used instead of discovery (formerly the openid_token_url extra).",
-            _STRING,
-            format="url",
-        ),
+        "openid_grant_url": _field(section, "Token endpoint URL", _GRANT_URL_HELP, _STRING, format="url"),
         "openid_client_id": _field(section, "Client id", "The client registered at the provider.", _STRING),
         "openid_client_secret": _field(
             section,

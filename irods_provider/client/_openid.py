@@ -19,6 +19,7 @@ import asyncio
 import hashlib
 import json
 import logging
+import ssl
 import threading
 import time
 import weakref
@@ -171,6 +172,15 @@ class _SourceOptions(TypedDict, total=False):
     allow_foreign_token_endpoint: bool
 
 
+def _verify_option(verify: bool | str, *, provider: str) -> ssl.SSLContext | bool:
+    """The TLS verification of the provider's client: the shared context of ``verify`` (the default trust,
+    plus a CA bundle), or False with a warning naming the provider."""
+    if verify is not False:
+        return shared_ssl_context(verify)
+    logger.warning("TLS certificate verification is DISABLED for the OpenID provider %s", provider)
+    return False
+
+
 def _origin(url: str) -> tuple[str, str, int | None]:
     """(scheme, host, port with the scheme's default) of a URL."""
     parts = urlsplit(url)
@@ -232,18 +242,13 @@ class _OpenIdTokenSource:
         )
         self._current: _Token | None = None
         self._renewals = RenewalRecord()
-        if verify is False:
-            logger.warning(
-                "TLS certificate verification is DISABLED for the OpenID provider %s",
-                discovery_url or token_url,
-            )
         self._client_options: dict[str, Any] = {
             "client_id": client_id,
             "client_secret": client_secret,
             "token_endpoint_auth_method": client_auth if client_secret else "none",
             "scope": scope,
             "timeout": timeout,
-            "verify": shared_ssl_context(verify) if verify is not False else False,
+            "verify": _verify_option(verify, provider=str(discovery_url or token_url)),
             "headers": dict(NO_COMPRESSION),
         }
         self._oauth_client: OAuth2Client | None = None

@@ -271,12 +271,10 @@ class AsyncIrodsSession:
         self.note_secrets(secrets_of(op))
         policy = self.retry.override(retry)
         started = policy.clock()
-        attempt = 0
-        begun = False
+        attempt, begun, most = 0, False, renewals_allowed(self.auth)
         while True:
             attempt += 1
             reject: str | None = None
-            most = renewals_allowed(self.auth)
             for renewal in range(most + 1):
                 token = await self._token(reject=reject)
                 args = request_arguments(op, base_url=self.base_url, token=token)
