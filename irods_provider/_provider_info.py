@@ -83,15 +83,16 @@ def _server_fields() -> dict[str, Any]:
         "verify_tls": _field(
             "Server",
             "Verify TLS certificate",
-            "Check the server's certificate over https. Switch off only for a test server: anyone on the "
-            "path could then read the credentials.",
+            "Check the certificates of the server and of the OpenID provider over https. Switch off only for "
+            "a test server: anyone on the path could then read the credentials.",
             _BOOL,
             default=True,
         ),
         "ca_bundle": _field(
             "Server",
             "CA bundle path",
-            "PEM file of the CAs to trust, as a path on the workers. Empty: the system's trusted CAs.",
+            "PEM file of CAs to trust besides the system's (for the server and the OpenID provider), as a "
+            "path on the workers. Empty: the system's trusted CAs only.",
             _STRING,
         ),
     }
@@ -117,19 +118,22 @@ def _auth_fields() -> dict[str, Any]:
     }
 
 
+_GRANT_URL_HELP = (
+    "The provider's token endpoint, used instead of discovery (formerly the openid_token_url extra)."
+)
+
+
 def _openid_fields() -> dict[str, Any]:
     section = "OpenID Connect"
     return {
         "openid_discovery_url": _field(
             section,
             "Discovery URL",
-            "The issuer URL or its /.well-known/openid-configuration (or set the Token URL instead).",
+            "The issuer URL or its /.well-known/openid-configuration (or set the token endpoint instead).",
             _STRING,
             format="url",
         ),
-        "openid_token_url": _field(
-            section, "Token URL", "The token endpoint, used instead of discovery.", _STRING, format="url"
-        ),
+        "openid_grant_url": _field(section, "Token endpoint URL", _GRANT_URL_HELP, _STRING, format="url"),
         "openid_client_id": _field(section, "Client id", "The client registered at the provider.", _STRING),
         "openid_client_secret": _field(
             section,

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 from irods_provider.client._openid import OpenId, TokenCallback, openid_token_source
 from irods_provider.client._operation import token_problem
+from irods_provider.client._renewals import RenewalRecord
 from irods_provider.client._token_store import TokenStore
 from irods_provider.exceptions import IrodsAuthenticationError, IrodsConfigurationError
 
@@ -110,7 +112,12 @@ class BasicAuth:
         self._password = password
         self._token: str | None = None
         self._lock = threading.Lock()
-        self._alock: asyncio.Lock | None = None
+        # One asyncio lock per event loop: a lock binds to the first loop that waits on it, and one
+        # BasicAuth may serve sessions on several loops (triggers run with asyncio.run in turn, threads).
+        self._alocks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._renewals = RenewalRecord()
         self._login: LoginFunction | None = None
         self._alogin: AsyncLoginFunction | None = None
         self._on_token = on_token
@@ -131,34 +138,42 @@ class BasicAuth:
         return token if token is not None and token != reject else None
 
     def get_token(self, *, reject: str | None = None) -> str:
-        """The current token, logging in first when there is none or ``reject`` is still current."""
+        """The current token, logging in first when there is none or ``reject`` is still current.
+
+        Callers that waited for a login that failed get its failure: N threads cost one login attempt.
+        """
         token = self._usable(reject)
         if token is not None:
             return token
+        ticket = self._renewals.ticket()
         with self._lock:
             token = self._usable(reject)
             if token is not None:
                 return token
             if self._login is None:
                 raise IrodsConfigurationError("BasicAuth is not bound to a (sync) IrodsSession")
+            self._renewals.raise_failure_since(ticket)
             self.login_count += 1
-            return self._minted(self._login(self.username, self._password))
+            with self._renewals.renewing():
+                return self._minted(self._login(self.username, self._password))
 
     async def aget_token(self, *, reject: str | None = None) -> str:
-        """Async twin of :meth:`get_token` (single-flight with an asyncio lock)."""
+        """Async twin of :meth:`get_token` (single-flight with one asyncio lock per event loop)."""
         token = self._usable(reject)
         if token is not None:
             return token
-        if self._alock is None:
-            self._alock = asyncio.Lock()
-        async with self._alock:
+        ticket = self._renewals.ticket()
+        alock = self._alocks.setdefault(asyncio.get_running_loop(), asyncio.Lock())
+        async with alock:
             token = self._usable(reject)
             if token is not None:
                 return token
             if self._alogin is None:
                 raise IrodsConfigurationError("BasicAuth is not bound to an AsyncIrodsSession")
+            self._renewals.raise_failure_since(ticket)
             self.login_count += 1
-            return self._minted(await self._alogin(self.username, self._password))
+            with self._renewals.renewing():
+                return self._minted(await self._alogin(self.username, self._password))
 
     def _minted(self, token: str) -> str:
         """Keep a freshly minted token, telling ``on_token`` (e.g. a log masker) first."""

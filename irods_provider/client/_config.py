@@ -117,19 +117,25 @@ NO_COMPRESSION = {"Accept-Encoding": "identity"}
 
 
 def load_ca_bundle(path: str) -> ssl.SSLContext:
-    """A verifying SSL context trusting the CA certificates in ``path`` (PEM).
+    """A verifying SSL context trusting the default store plus the CA certificates in ``path`` (PEM).
 
+    The bundle adds a CA (an internal one for the iRODS HTTP API, say); it does not replace the system's
+    trust, so an OpenID provider with a publicly trusted certificate is still verified with the same setting.
     A missing, unreadable or non-PEM file is one IrodsConfigurationError with one wording (whatever the
     auth mode, and without telling which: the message does not reveal whether a path exists).
     """
+    probe = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # the bundle alone: does it hold any certificate?
     try:
-        context = ssl.create_default_context(cafile=path)
+        probe.load_verify_locations(cafile=path)
+        readable = probe.cert_store_stats()["x509"] > 0
     except (OSError, ssl.SSLError, ValueError):
-        context = None
-    if context is None or context.cert_store_stats()["x509"] == 0:
+        readable = False
+    if not readable:
         raise IrodsConfigurationError(
             f"cannot load CA bundle {path!r}: not a readable PEM file of CA certificates (ca_bundle)"
         )
+    context = httpx2.create_ssl_context(True)  # the default store (SSL_CERT_FILE/SSL_CERT_DIR honoured)
+    context.load_verify_locations(cafile=path)
     return context
 
 
@@ -152,17 +158,19 @@ def _trust_key(verify: bool | str) -> tuple[object, ...]:
     """The cache key of a trust source: the CA bundle path or the default store (its environment
     overrides and compiled-in file), each with the identity of the file, so a replaced bundle is loaded
     anew."""
-    if isinstance(verify, str):
-        return ("bundle", verify, _file_identity(verify))
     cafile = os.environ.get("SSL_CERT_FILE")
     capath = os.environ.get("SSL_CERT_DIR")
     default = ssl.get_default_verify_paths().openssl_cafile
-    return ("default", cafile, capath, _file_identity(cafile or default))
+    store = (cafile, capath, _file_identity(cafile or default))
+    if isinstance(verify, str):  # a bundle adds to the default store: both identify it
+        return ("bundle", verify, _file_identity(verify), *store)
+    return ("default", *store)
 
 
 def shared_ssl_context(verify: bool | str = True) -> ssl.SSLContext:
-    """One verifying SSL context per trust source (``True``: the default store; a path: that CA bundle)
-    for the whole process, shared by every client (loading a CA store costs 25-50 ms per client).
+    """One verifying SSL context per trust source (``True``: the default store; a path: the default store
+    plus that CA bundle) for the whole process, shared by every client (loading a CA store costs 25-50 ms
+    per client).
 
     Nothing here weakens verification: the context is httpx2's own default (or :func:`load_ca_bundle`'s)
     and nobody changes its trust settings after it is made. A bundle replaced on disk is loaded anew.

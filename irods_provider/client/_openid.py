@@ -3,20 +3,23 @@
 Three grants, all satisfying ``TokenProvider``: client credentials (service accounts), resource-owner
 password (direct grant) and an offline/long-lived refresh token. Tokens are renewed before they expire
 (``expires_in``, else the JWT ``exp``) and after a 401 on the current token, with one token request in
-flight across threads and coroutines. A refresh token from the provider is tried first; if it is refused
-the primary grant is used again.
+flight across threads and coroutines. A lifetime that cannot be used (not a positive finite number, or a
+JWT already expired by this client's clock) counts as unknown: that token is renewed only after a 401.
+A refresh token from the provider is tried first; if it is refused the primary grant is used again.
 
-Requests are built, authenticated (``client_secret_basic``/``client_secret_post``) and parsed by authlib's
-OAuth2 client, whose httpx integration runs on httpx2. The async path hands the token request to a worker
-thread: a token request is rare, and one lock then serialises every thread and event loop alike.
+Requests are authenticated (``client_secret_basic``/``client_secret_post``) by authlib's OAuth2 client, whose
+httpx integration runs on httpx2; answers are read bounded and decoded in ``_token_reply``. The async path
+hands the token request to a worker thread: a token request is rare, and one lock then serialises every
+thread and event loop alike.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import hashlib
 import json
+import logging
+import ssl
 import threading
 import time
 import weakref
@@ -30,7 +33,15 @@ import httpx2
 from irods_provider._auth_names import CLIENT_AUTH_METHODS, ClientAuthMethod, OpenIdGrant
 from irods_provider.client._config import NO_COMPRESSION, shared_ssl_context
 from irods_provider.client._operation import token_problem
-from irods_provider.client._redact import scrub
+from irods_provider.client._redact import basic_credentials, scrub
+from irods_provider.client._renewals import RenewalRecord
+from irods_provider.client._token_reply import (
+    Refused,
+    decode_token_reply,
+    jwt_exp,
+    lifetime_seconds,
+    read_bounded,
+)
 from irods_provider.client._token_store import PROCESS_TOKEN_STORE, TokenStore
 from irods_provider.exceptions import (
     IrodsAuthenticationError,
@@ -55,6 +66,11 @@ __all__ = [
 ]
 
 WELL_KNOWN = "/.well-known/openid-configuration"
+_TOKEN_HEADERS = {
+    "Accept": "application/json",
+    "Content-Type": "application/x-www-form-urlencoded;charset=UTF-8",
+}
+logger = logging.getLogger(__name__)
 TokenCallback = Callable[[str], None]
 
 
@@ -131,33 +147,11 @@ class OpenId:
         return [s for s in held if s]
 
 
-class _Refused(Exception):
-    """The provider answered a token request with an OAuth error."""
-
-    def __init__(self, error: str, description: str | None) -> None:
-        super().__init__(error)
-        self.error = error
-        self.description = description
-
-
 @dataclass(frozen=True)
 class _Token:
     access_token: str
     renew_at: float | None  # on the source's clock; None = lifetime unknown, renew only after a 401
     refresh_token: str | None
-
-
-def _jwt_exp(token: str) -> float | None:
-    """The ``exp`` claim of a JWT access token (unverified: only used to schedule renewal)."""
-    parts = token.split(".")
-    if len(parts) != 3:
-        return None
-    try:
-        payload = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
-    except (ValueError, RecursionError):
-        return None
-    exp = payload.get("exp") if isinstance(payload, dict) else None
-    return float(exp) if isinstance(exp, int | float) and not isinstance(exp, bool) else None
 
 
 class _SourceOptions(TypedDict, total=False):
@@ -178,6 +172,15 @@ class _SourceOptions(TypedDict, total=False):
     allow_foreign_token_endpoint: bool
 
 
+def _verify_option(verify: bool | str, *, provider: str) -> ssl.SSLContext | bool:
+    """The TLS verification of the provider's client: the shared context of ``verify`` (the default trust,
+    plus a CA bundle), or False with a warning naming the provider."""
+    if verify is not False:
+        return shared_ssl_context(verify)
+    logger.warning("TLS certificate verification is DISABLED for the OpenID provider %s", provider)
+    return False
+
+
 def _origin(url: str) -> tuple[str, str, int | None]:
     """(scheme, host, port with the scheme's default) of a URL."""
     parts = urlsplit(url)
@@ -189,6 +192,9 @@ class _OpenIdTokenSource:
     """Shared machinery: discovery, token requests through authlib, renewal and single flight."""
 
     grant_type: ClassVar[str]
+    #: A request refused with a 401 renews its token once: a token the provider just issued and the server
+    #: refuses again is a configuration problem (audience, user mapping), not an expiry.
+    renewals_per_request: ClassVar[int] = 1
 
     def __init__(
         self,
@@ -235,13 +241,14 @@ class _OpenIdTokenSource:
             weakref.WeakKeyDictionary()
         )
         self._current: _Token | None = None
+        self._renewals = RenewalRecord()
         self._client_options: dict[str, Any] = {
             "client_id": client_id,
             "client_secret": client_secret,
             "token_endpoint_auth_method": client_auth if client_secret else "none",
             "scope": scope,
             "timeout": timeout,
-            "verify": shared_ssl_context(verify) if verify is not False else False,
+            "verify": _verify_option(verify, provider=str(discovery_url or token_url)),
             "headers": dict(NO_COMPRESSION),
         }
         self._oauth_client: OAuth2Client | None = None
@@ -288,7 +295,8 @@ class _OpenIdTokenSource:
     def _secrets(self) -> list[str | None]:
         """Every secret this source holds (scrubbed from provider error text)."""
         current = self._current
-        held = [self._client_options.get("client_secret")]
+        secret = self._client_options.get("client_secret")
+        held = [secret, *(basic_credentials(self.client_id, secret) if secret else [])]
         if current is not None:
             held += [current.access_token, current.refresh_token]
         return held
@@ -301,6 +309,16 @@ class _OpenIdTokenSource:
     def _subject(self) -> str:
         return f"client {self.client_id!r}"
 
+    def explain_refusal(self, tokens: int) -> str:
+        """Why the iRODS HTTP API refused ``tokens`` tokens from this provider in a row (for the error)."""
+        return (
+            f"the iRODS HTTP API refused {tokens} bearer tokens in a row (the last one just issued) "
+            f"from OpenID provider {self._provider} for {self._subject} ({self.grant_type} grant): the "
+            "server does not accept this provider's tokens. Check that the server's OpenID configuration "
+            "names this provider and a matching audience/client id (the token's 'aud'), and that the "
+            "token's user claim maps to an iRODS user"
+        )
+
     # -- TokenProvider -------------------------------------------------------------------------------
 
     def _usable(self, reject: str | None) -> str | None:
@@ -312,15 +330,24 @@ class _OpenIdTokenSource:
         return current.access_token
 
     def get_token(self, *, reject: str | None = None) -> str:
-        """A valid access token; a new one when the current is about to expire or ``reject`` is current."""
+        """A valid access token; a new one when the current is about to expire or ``reject`` is current.
+
+        One renewal at a time; callers that waited for a renewal that failed get its failure (one token
+        request and one timeout for all of them, not one each).
+        """
         token = self._usable(reject)
         if token is not None:
             return token
+        return self._renewed(reject, self._renewals.ticket())
+
+    def _renewed(self, reject: str | None, ticket: int) -> str:
         with self._lock:
             token = self._usable(reject)
             if token is not None:
                 return token
-            self._current = self._renew(self._current)
+            self._renewals.raise_failure_since(ticket)
+            with self._renewals.renewing():
+                self._current = self._renew(self._current)
             return self._current.access_token
 
     async def aget_token(self, *, reject: str | None = None) -> str:
@@ -328,13 +355,14 @@ class _OpenIdTokenSource:
         token = self._usable(reject)
         if token is not None:
             return token
+        ticket = self._renewals.ticket()
         loop = asyncio.get_running_loop()
         alock = self._alocks.setdefault(loop, asyncio.Lock())
         async with alock:
             token = self._usable(reject)
             if token is not None:
                 return token
-            return await asyncio.to_thread(self.get_token, reject=reject)
+            return await asyncio.to_thread(self._renewed, reject, ticket)
 
     def close(self) -> None:
         """Forget the tokens and close the HTTP client (a later call opens a new one)."""
@@ -362,11 +390,11 @@ class _OpenIdTokenSource:
         if old is not None and old.refresh_token and self.grant_type != "refresh_token":
             try:
                 return self._request("refresh_token", {"refresh_token": old.refresh_token})
-            except _Refused:
+            except Refused:
                 pass  # expired or revoked refresh token: log in again with the primary grant
         try:
             return self._request(self.grant_type, self._primary_params())
-        except _Refused as refused:
+        except Refused as refused:
             detail = refused.error + (f": {refused.description}" if refused.description else "")
             detail = scrub(detail, self._secrets())  # providers echo secrets and tokens back
             raise IrodsAuthenticationError(
@@ -383,13 +411,14 @@ class _OpenIdTokenSource:
 
     def _get_json(self, url: str, *, what: str) -> Mapping[str, Any]:
         try:
-            response = self._oauth.request("GET", url, withhold_token=True)
+            with self._oauth.stream("GET", url, withhold_token=True) as response:
+                body = read_bounded(response.iter_raw(), response.headers, url=url, what=what)
         except httpx2.TimeoutException as error:
             raise IrodsTimeoutError(f"OpenID provider at {url} did not answer in time ({what})") from error
         except httpx2.HTTPError as error:
             raise IrodsConnectionError(f"cannot reach OpenID provider at {url}: {error}") from error
         try:
-            document = response.json() if response.status_code == 200 else None
+            document = json.loads(body) if response.status_code == 200 else None
         except (ValueError, RecursionError):  # not JSON, or nested deeper than the decoder goes
             document = None
         if not isinstance(document, dict):
@@ -399,34 +428,33 @@ class _OpenIdTokenSource:
         return document
 
     def _request(self, grant_type: str, params: dict[str, str]) -> _Token:
-        """One token request; raises _Refused on an OAuth error answer, typed errors otherwise."""
-        from authlib.integrations.base_client import OAuthError
+        """One token request; raises Refused on an OAuth error answer, typed errors otherwise.
 
+        authlib authenticates the client (``client_secret_basic``/``client_secret_post``); the answer is read
+        here, bounded and uncompressed, and decoded by :func:`decode_token_reply` (RFC 6749 section 5).
+        """
         url = self._token_endpoint()
+        form = {"grant_type": grant_type, **params}
+        if self.scope:
+            form["scope"] = self.scope
         if self.audience:
-            params = {**params, "audience": self.audience}
+            form["audience"] = self.audience
+        oauth = self._oauth
+        auth = oauth.client_auth(oauth.token_endpoint_auth_method)
         self.token_requests += 1
         started = self._clock()
+        what = f"{grant_type} request"
         try:
-            answer = self._oauth.fetch_token(url, grant_type=grant_type, **params)
-        except OAuthError as error:
-            raise _Refused(str(error.error), getattr(error, "description", None)) from None
+            with oauth.stream(
+                "POST", url, data=form, headers=_TOKEN_HEADERS, auth=auth, withhold_token=True
+            ) as reply:
+                body = read_bounded(reply.iter_raw(), reply.headers, url=url, what=what)
         except httpx2.TimeoutException as error:
-            raise IrodsTimeoutError(
-                f"OpenID provider at {url} did not answer the {grant_type} request in time"
-            ) from error
-        except httpx2.HTTPStatusError as error:
-            raise IrodsProtocolError(
-                f"OpenID provider at {url} answered the {grant_type} request with "
-                f"HTTP {error.response.status_code} and no OAuth error"
-            ) from None
+            raise IrodsTimeoutError(f"OpenID provider at {url} did not answer the {what} in time") from error
         except httpx2.HTTPError as error:
             raise IrodsConnectionError(f"cannot reach OpenID provider at {url}: {error}") from error
-        except (ValueError, RecursionError):  # not JSON, or nested deeper than the decoder goes
-            raise IrodsProtocolError(
-                f"OpenID provider at {url} answered the {grant_type} request with something not JSON"
-            ) from None
-        return self._accept(dict(answer), started=started, url=url, grant_type=grant_type)
+        answer = decode_token_reply(reply.status_code, body, url=url, grant_type=grant_type)
+        return self._accept(answer, started=started, url=url, grant_type=grant_type)
 
     def _accept(self, answer: dict[str, Any], *, started: float, url: str, grant_type: str) -> _Token:
         access_token = answer.get("access_token")
@@ -446,23 +474,19 @@ class _OpenIdTokenSource:
                 value = answer.get(key)
                 if isinstance(value, str) and value.strip():
                     self._on_token(value.strip())  # the form sent (a masker matches whole values)
-        lifetime: float | None = None
-        expires_in = answer.get("expires_in")
-        if expires_in is not None:
-            try:
-                lifetime = float(expires_in)
-            except (TypeError, ValueError):
-                lifetime = None
+        # A lifetime that cannot be used (missing, not a number, infinite, zero or negative: a JWT already
+        # expired by this client's clock) is unknown: the token is renewed after the server refuses it.
+        lifetime = lifetime_seconds(answer.get("expires_in"))
         if lifetime is None:
-            exp = _jwt_exp(access_token)
-            lifetime = None if exp is None else exp - time.time()
+            exp = jwt_exp(access_token)
+            lifetime = None if exp is None else lifetime_seconds(exp - time.time())
         renew_at = None
         if lifetime is not None:
             # ``started`` is taken before the token request went out, so the lifetime is counted from
             # the client's own clock and only a later request's transit needs the leeway (5 s by default:
             # a 60 s token costs one request per lifetime, not two). Short-lived tokens keep half their
             # lifetime usable instead of being renewed on every call.
-            renew_at = started + lifetime - min(self.leeway, max(lifetime, 0.0) / 2)
+            renew_at = started + lifetime - min(self.leeway, lifetime / 2)
         refresh_token = answer.get("refresh_token")
         return _Token(access_token, renew_at, refresh_token if isinstance(refresh_token, str) else None)
 

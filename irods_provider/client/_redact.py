@@ -7,15 +7,26 @@ secrets and anything shaped like a token from text a remote party chose (an OAut
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import re
 from collections.abc import Callable, Iterable
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 from irods_provider.client._operation import Operation
 
-__all__ = ["REDACTED", "SecretCallback", "install_log_redaction", "redact_tickets", "scrub", "secrets_of"]
+__all__ = [
+    "REDACTED",
+    "SecretCallback",
+    "basic_credentials",
+    "install_log_redaction",
+    "redact_tickets",
+    "scrub",
+    "secrets_of",
+    "shown_forms",
+]
 
 REDACTED = "***"
 SecretCallback = Callable[[str], None]
@@ -80,16 +91,20 @@ def install_log_redaction() -> None:
 def scrub(text: str, secrets: Iterable[str | None] = (), *, limit: int = 300) -> str:
     """``text`` without any of ``secrets``, without token-shaped strings, cut to ``limit`` characters."""
     # Like Airflow's masker, secrets under 5 characters are left alone (they would blank out ordinary words).
-    forms = {form for secret in secrets if secret for form in _shown_forms(secret)}
+    forms = {form for secret in secrets if secret for form in shown_forms(secret)}
     for form in sorted((f for f in forms if len(f) >= MIN_SECRET_LENGTH), key=len, reverse=True):
         text = text.replace(form, REDACTED)
     text = _RUN.sub(_token_shaped, _UUID.sub(REDACTED, _JWT.sub(REDACTED, text)))
     return text if len(text) <= limit else text[:limit] + "..."
 
 
-def _shown_forms(secret: str) -> set[str]:
-    """The ways ``secret`` may appear in text: as it is, without surrounding whitespace, and escaped as
-    Python's ``repr`` (of text or bytes) or JSON show it (a pasted newline shows as ``\\n``)."""
+def shown_forms(secret: str) -> set[str]:
+    """The ways ``secret`` may appear in text: as it is, without surrounding whitespace, escaped as Python's
+    ``repr`` (of text or bytes) or JSON show it (a pasted newline shows as ``\\n``), and form- or URL-encoded
+    as a token request carries it (``client+secret%2Fx``: an OpenID provider may echo the request body).
+
+    Forms under 5 characters are left out (a masker would blank out ordinary words).
+    """
     forms = set()
     for value in {secret, secret.strip()}:
         forms |= {
@@ -98,5 +113,31 @@ def _shown_forms(secret: str) -> set[str]:
             repr(value.encode("utf-8", "backslashreplace"))[2:-1],
             value.encode("unicode_escape").decode("ascii"),
             json.dumps(value)[1:-1],
+            # application/x-www-form-urlencoded (authlib's request bodies), and percent-encoding as in a URL
+            # or a client_secret_basic credential encoded per RFC 6749 section 2.3.1 (either hex case).
+            quote_plus(value, safe=""),
+            quote(value, safe=""),
+            quote(value),
         }
+    forms |= {_lower_hex(form) for form in forms if "%" in form}
+    return {form for form in forms if len(form) >= MIN_SECRET_LENGTH}
+
+
+_HEX_ESCAPE = re.compile(r"%[0-9A-F]{2}")
+
+
+def _lower_hex(text: str) -> str:
+    return _HEX_ESCAPE.sub(lambda m: m.group(0).lower(), text)
+
+
+def basic_credentials(user: str, secret: str) -> list[str]:
+    """``user:secret`` in base64 as an HTTP Basic ``Authorization`` header carries it (as given, and with both
+    parts form-encoded per RFC 6749 section 2.3.1), for scrubbing: a provider may echo the header."""
+    forms = []
+    for pair in {f"{user}:{secret}", f"{quote_plus(user, safe='')}:{quote_plus(secret, safe='')}"}:
+        for charset in ("utf-8", "latin-1"):
+            try:
+                forms.append(base64.b64encode(pair.encode(charset)).decode("ascii"))
+            except UnicodeEncodeError:
+                continue
     return forms

@@ -2,8 +2,9 @@
 
 Field mapping (documented in the README and the connection form):
 
-* ``host``: the HTTP API host name; a leading ``http://`` or ``https://`` sets the protocol too.
-* ``port``: the HTTP API port (default 443 for https, 80 for http).
+* ``host``: the HTTP API host name, optionally with ``:port``; a leading ``http://`` or ``https://`` sets the
+  protocol too. A path, query, user name or password in it is refused (the path goes in ``api_path``).
+* ``port``: the HTTP API port (default 443 for https, 80 for http; the host's own ``:port`` when empty).
 * ``schema``: the protocol, ``https`` (default) or ``http`` -- as Airflow's HTTP provider uses it.
 * ``login`` / ``password``: the iRODS user for Basic authentication; in ``openid_password`` mode they are
   the OpenID username and password unless the ``openid_username`` / ``openid_password`` extras are set,
@@ -14,6 +15,7 @@ Field mapping (documented in the README and the connection form):
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -35,6 +37,7 @@ __all__ = [
     "AUTH_MODES",
     "CLIENT_AUTH_METHODS",
     "EXTRA_DEFAULTS",
+    "RENAMED_EXTRAS",
     "SECRET_EXTRAS",
     "ConnectionSettings",
     "parse_connection",
@@ -58,7 +61,9 @@ EXTRA_DEFAULTS: dict[str, Any] = {
     "auth_mode": "basic",
     "access_token": None,
     "openid_discovery_url": None,
-    "openid_token_url": None,
+    # The token endpoint. Not named *token*: Airflow's masker hides every extra whose name holds "token"
+    # (or "secret", "password", ...), which blanked this URL out of every log line and error.
+    "openid_grant_url": None,
     "openid_client_id": None,
     "openid_client_secret": None,
     "openid_client_auth_method": "client_secret_basic",
@@ -73,6 +78,9 @@ EXTRA_DEFAULTS: dict[str, Any] = {
     "openid_allow_foreign_token_endpoint": False,
 }
 
+#: Older names still read, with the name that replaced them (one of the two may be set).
+RENAMED_EXTRAS: dict[str, str] = {"openid_token_url": "openid_grant_url"}
+
 #: Extras holding secrets: masked the moment they are read.
 SECRET_EXTRAS: tuple[str, ...] = (
     "access_token",
@@ -81,8 +89,12 @@ SECRET_EXTRAS: tuple[str, ...] = (
     "openid_refresh_token",
 )
 
+#: iRODS's anonymous user: Basic login with an empty password (ticket access, public collections).
+ANONYMOUS_USER = "anonymous"
+
 _TRUE = {"1", "true", "yes", "on"}
 _VERSION = re.compile(r"\d+\.\d+\.\d+")
+_PATH_SEGMENT = re.compile(r"(?!\.\.?$)[A-Za-z0-9._~-]+")
 _FALSE = {"0", "false", "no", "off"}
 
 
@@ -155,12 +167,16 @@ def _as_bool(key: str, value: Any) -> bool:
 
 
 def _as_seconds(key: str, value: Any) -> float:
+    if isinstance(value, bool):  # a JSON true is no number of seconds (float(True) would be 1 s)
+        raise IrodsConfigurationError(f"connection extra {key!r} must be a number of seconds, got {value!r}")
     try:
         seconds = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise IrodsConfigurationError(f"connection extra {key!r} must be a number of seconds") from None
-    if seconds <= 0:
-        raise IrodsConfigurationError(f"connection extra {key!r} must be positive, got {seconds}")
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise IrodsConfigurationError(
+            f"connection extra {key!r} must be positive (a finite number of seconds), got {seconds}"
+        )
     return seconds
 
 
@@ -181,26 +197,62 @@ def _base_url(*, host: str | None, port: int | None, schema: str | None, extras:
             f"the connection schema must be the protocol 'http' or 'https', got {schema!r} "
             "(put the iRODS zone in the 'zone' extra)"
         )
-    if "://" in host:
-        try:
-            parts = urlsplit(host)
-            url_port = parts.port
-        except ValueError as exc:  # a port out of range or not a number, a malformed IPv6 address
-            raise IrodsConfigurationError(f"the connection host is not a valid URL: {exc}") from None
-        if parts.scheme not in ("http", "https"):
-            raise IrodsConfigurationError(f"unsupported protocol in host {host!r}: use http:// or https://")
-        protocol, host = parts.scheme, parts.hostname or ""
-        port = port or url_port
-    protocol = protocol or "https"
-    port = port or (443 if protocol == "https" else 80)
+    port = port or None  # Airflow 3.3's UI posts 0 for a port left empty: both mean the default
+    url_protocol, host, host_port = _split_host(host)
+    protocol = url_protocol or protocol or "https"
+    if port is not None and host_port is not None and port != host_port:
+        raise IrodsConfigurationError(
+            f"the connection host names port {host_port} but the port field says {port}: keep one"
+        )
+    port = host_port if port is None else port
+    port = port if port is not None else (443 if protocol == "https" else 80)
     if not 0 < port <= 65535:
         raise IrodsConfigurationError(f"the connection port {port} is out of range (1-65535)")
     api_path, version = _api_path_and_version(extras)
-    # An IPv6 address is bracketed in a URL, once (the host field may hold it bracketed already).
-    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
-    netloc = f"[{host}]" if ":" in host else host
+    netloc = f"[{host}]" if ":" in host else host  # an IPv6 address is bracketed in a URL, once
     root = f"{protocol}://{netloc}:{port}{api_path}"
     return root if version is None else f"{root}/{version}"
+
+
+def _split_host(host: str) -> tuple[str | None, str, int | None]:
+    """(protocol or None, host name, port or None) of the host field: a name, ``name:port``, an IPv6
+    address (bracketed or not, ``[addr]:port``) or an ``http(s)://`` URL of them.
+
+    Refused, naming the field but never quoting it (it may hold a password): whitespace, a user name or
+    password before ``@``, a query or fragment, and a path (the API prefix is the ``api_path`` extra; a
+    reverse proxy's prefix goes there too, e.g. ``/irods/irods-http-api``).
+    """
+    if any(c.isspace() for c in host):
+        raise IrodsConfigurationError("the connection host contains whitespace: give only the host name")
+    bare_ipv6 = "://" not in host and host.count(":") > 1 and not host.startswith("[")
+    if bare_ipv6:
+        return None, host, None
+    try:
+        parts = urlsplit(host if "://" in host else f"//{host}")
+        port = parts.port
+    except ValueError:  # a port out of range or not a number, a malformed IPv6 address
+        raise IrodsConfigurationError(
+            "the connection host is not a valid URL or host name (check the port and IPv6 brackets)"
+        ) from None
+    if "://" in host and parts.scheme not in ("http", "https"):
+        raise IrodsConfigurationError(
+            "unsupported protocol in host (the connection's host field): use http:// or https://"
+        )
+    if "@" in parts.netloc:
+        raise IrodsConfigurationError(
+            "the connection host holds a user name or password before '@': put them in the login and "
+            "password fields instead"
+        )
+    if parts.query or parts.fragment or host.endswith(("?", "#")):
+        raise IrodsConfigurationError("the connection host has a query or fragment: give only the host name")
+    if parts.path.strip("/"):
+        raise IrodsConfigurationError(
+            "the connection host has a path: give only the host name and put the path in the 'api_path' "
+            "extra (e.g. /irods/irods-http-api behind a reverse proxy's /irods prefix)"
+        )
+    if not parts.hostname:
+        raise IrodsConfigurationError("the connection host names no host")
+    return (parts.scheme or None), parts.hostname, port
 
 
 def _api_path_and_version(extras: Mapping[str, Any]) -> tuple[str, str | None]:
@@ -209,6 +261,11 @@ def _api_path_and_version(extras: Mapping[str, Any]) -> tuple[str, str | None]:
     ``api_version`` is ``auto`` or ``X.Y.Z``; an ``api_path`` ending in ``X.Y.Z`` pins that version too.
     """
     api_path = "/" + str(extras.get("api_path") or EXTRA_DEFAULTS["api_path"]).strip().strip("/")
+    if api_path != "/" and not all(_PATH_SEGMENT.fullmatch(part) for part in api_path[1:].split("/")):
+        raise IrodsConfigurationError(
+            "connection extra 'api_path' must be a URL path of plain segments such as /irods-http-api "
+            "(letters, digits, '.', '_', '~', '-'; no '..', '?', '#', '%' or spaces)"
+        )
     requested = str(extras.get("api_version") or EXTRA_DEFAULTS["api_version"]).strip().strip("/")
     if requested.lower() == "auto":
         version: str | None = None
@@ -241,9 +298,12 @@ def _auth_spec(
 ) -> AuthSpec:
     """The typed auth spec of ``auth_mode`` (the one place the mode is dispatched)."""
     if mode == "basic":
+        if login == ANONYMOUS_USER and not password:
+            return Basic(login, "")  # the server gives iRODS's anonymous user a token without a password
         if not (login and password):
             raise IrodsConfigurationError(
-                f"connection {conn_id!r} needs a login and a password for Basic authentication"
+                f"connection {conn_id!r} needs a login and a password for Basic authentication "
+                f"(or the login {ANONYMOUS_USER!r} without a password)"
             )
         return Basic(login, password)
     if mode == "token":
@@ -280,10 +340,17 @@ def _auth_spec(
 
 def _openid_options(mode: str, extras: Mapping[str, Any]) -> OpenIdOptions:
     discovery_url = _text(extras, "openid_discovery_url")
-    token_url = _text(extras, "openid_token_url")
+    token_url = _text(extras, "openid_grant_url")
+    legacy = _text(extras, "openid_token_url")
+    if token_url and legacy and token_url != legacy:
+        raise IrodsConfigurationError(
+            "the 'openid_grant_url' extra and its older name 'openid_token_url' differ: keep the first"
+        )
+    token_url = token_url or legacy
     if not discovery_url and not token_url:
         raise IrodsConfigurationError(
-            f"auth_mode {mode!r} needs the 'openid_discovery_url' or the 'openid_token_url' extra"
+            f"auth_mode {mode!r} needs the 'openid_discovery_url' or the 'openid_grant_url' extra "
+            "(the token endpoint)"
         )
     client_id = _text(extras, "openid_client_id")
     if not client_id:
@@ -355,7 +422,7 @@ def parse_connection(
     extras: Mapping[str, Any],
 ) -> ConnectionSettings:
     """Validate an ``irods`` connection and return its settings (IrodsConfigurationError, without secrets)."""
-    unknown = sorted(set(extras) - set(EXTRA_DEFAULTS))
+    unknown = sorted(set(extras) - set(EXTRA_DEFAULTS) - set(RENAMED_EXTRAS))
     if unknown:
         raise IrodsConfigurationError(
             f"connection {conn_id!r} has unknown extras {unknown}; known: {', '.join(sorted(EXTRA_DEFAULTS))}"

@@ -83,9 +83,14 @@ def _describe(error: BaseException, *, settings: ConnectionSettings, step: str) 
     detail = f" ({type(error).__name__}: {error})"
     if isinstance(error, IrodsConfigurationError):
         return f"The connection is misconfigured: {error}"
-    if settings.openid is not None and _is_openid(error):
-        if isinstance(error, IrodsAuthenticationError):
+    if settings.openid is not None and isinstance(error, IrodsAuthenticationError):
+        if error.operation in ("openid_token", "openid_discovery"):
             return f"The OpenID provider refused the {settings.openid.grant} grant{detail}"
+        return (
+            f"The iRODS HTTP API refused the tokens the OpenID provider issued for client "
+            f"{settings.openid.options.client_id!r} ({settings.auth_mode}){detail}"
+        )
+    if settings.openid is not None and _is_openid(error):
         return f"Could not get a token from the OpenID provider{detail}"
     if _any(error, (socket.gaierror,), _DNS_WORDS):
         return f"DNS lookup failed: cannot resolve host {parts.hostname!r}"
@@ -97,9 +102,10 @@ def _describe(error: BaseException, *, settings: ConnectionSettings, step: str) 
     if isinstance(error, IrodsTimeoutError):
         return f"Timed out talking to {where}"
     if isinstance(error, IrodsAuthenticationError):
-        return (
-            f"The server refused the credentials of user {settings.username!r} ({settings.auth_mode}){detail}"
-        )
+        if settings.access_token is not None:
+            return f"The server refused the static bearer token (token){detail}"
+        who = f"user {settings.username!r}" if settings.username else "the connection (no login set)"
+        return f"The server refused the credentials of {who} ({settings.auth_mode}){detail}"
     if isinstance(error, IrodsProtocolError) or (
         step == "reach" and isinstance(error, IrodsResponseError) and error.http_status == 404
     ):

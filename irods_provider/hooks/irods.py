@@ -10,6 +10,7 @@ from airflow.sdk import BaseHook
 from airflow.sdk.log import mask_secret
 
 from irods_provider._metrics import install_metrics
+from irods_provider.client._redact import basic_credentials, shown_forms
 from irods_provider.exceptions import (
     IrodsConfigurationError,
     IrodsNotACollectionError,
@@ -32,9 +33,17 @@ if TYPE_CHECKING:
 __all__ = ["IrodsHook"]
 
 
+def _mask(secret: str) -> None:
+    """Register ``secret`` with Airflow's log masker in every form text may show it: as it is, escaped, and
+    form- or URL-encoded (an OpenID provider may echo a token request's body into its error text)."""
+    mask_secret(secret)
+    for form in shown_forms(secret):
+        mask_secret(form)
+
+
 def _mask_token(token: str) -> None:
     """Register a minted bearer token (Basic login or OpenID) with the log masker."""
-    mask_secret(token)
+    _mask(token)
 
 
 class IrodsHook(IrodsShortcutsMixin, BaseHook):
@@ -80,7 +89,7 @@ class IrodsHook(IrodsShortcutsMixin, BaseHook):
         install_request_log_demotion()  # bounded task logs: per-request lines at DEBUG, from the first one
         install_metrics()  # retries by cause, checksum mismatches, request latency to Airflow's metrics
         if conn.password:
-            mask_secret(conn.password)
+            _mask(conn.password)
         # Parsed once, here: Airflow's extra_dejson would read broken extras as {} (settings.secrets()
         # masks every secret extra below). The UI form saves every field, an empty one as null: null means
         # "not set" (the default), like a missing key.
@@ -103,7 +112,11 @@ class IrodsHook(IrodsShortcutsMixin, BaseHook):
                 raise
             raise IrodsConfigurationError(f"{error} ({hint})") from None
         for secret in settings.secrets():
-            mask_secret(secret)
+            _mask(secret)
+        openid = settings.openid
+        if openid is not None and openid.options.client_secret:  # the client_secret_basic header, if echoed
+            for credentials in basic_credentials(openid.options.client_id, openid.options.client_secret):
+                mask_secret(credentials)
         return settings
 
     @property
@@ -234,6 +247,8 @@ class IrodsHook(IrodsShortcutsMixin, BaseHook):
         if self._session is not None:
             session, self._session = self._session, None
             session.close()
+            if session.auth is not None:
+                session.auth.close()  # the session leaves its token source (an OpenID HTTP client) to us
 
     def __enter__(self) -> IrodsHook:
         return self
@@ -263,9 +278,11 @@ class IrodsHook(IrodsShortcutsMixin, BaseHook):
         from irods_provider.client import IrodsSession
 
         step = "reach"
+        kwargs: dict[str, Any] = {}
         try:
+            kwargs = self._session_kwargs(settings)
             base_url, probed = self._discover(settings, self.retry)
-            with IrodsSession(base_url, **self._session_kwargs(settings)) as session:
+            with IrodsSession(base_url, **kwargs) as session:
                 if probed is not None:
                     session.adopt_limits(probed)
                 limits = session.limits
@@ -279,6 +296,9 @@ class IrodsHook(IrodsShortcutsMixin, BaseHook):
                     return False, problem
         except Exception as error:
             return False, describe_failure(error, settings=settings, step=step)
+        finally:
+            if "auth" in kwargs:
+                kwargs["auth"].close()  # the session leaves its token source (an OpenID HTTP client) to us
         how = "pinned" if settings.api_version is not None else "detected automatically"
         return True, (
             f"Connected to the iRODS HTTP API {limits.api_version} ({how}) at {base_url} "

@@ -203,11 +203,11 @@ class AsyncIrodsSession:
     async def _execute_once(self, op: Operation[T], timeout: TimeoutTypes | UseDefault) -> T:
         token = await self._token() if op.authenticated else None
         reply = await self._send(op, token, timeout)
-        renewals = 0
+        renewals, most = 0, renewals_allowed(self.auth)
         while reply.status == 401 and token is not None:
             # The server authenticates before it acts, so a refused request can be resent after renewal.
-            if renewals == TOKEN_RENEWALS_PER_REQUEST:
-                raise _refused_after_renewals(op)
+            if renewals == most:
+                raise _refused_after_renewals(op, self.auth, most)
             renewals += 1
             emit("retry", cause="token_renewal")
             token = await self._token(reject=token)
@@ -276,12 +276,11 @@ class AsyncIrodsSession:
         self.note_secrets(secrets_of(op))
         policy = self.retry.override(retry)
         started = policy.clock()
-        attempt = 0
-        begun = False
+        attempt, begun, most = 0, False, renewals_allowed(self.auth)
         while True:
             attempt += 1
             reject: str | None = None
-            for renewal in range(TOKEN_RENEWALS_PER_REQUEST + 1):
+            for renewal in range(most + 1):
                 token = await self._token(reject=reject)
                 args = request_arguments(op, base_url=self.base_url, token=token)
                 if not isinstance(timeout, UseDefault):
@@ -289,7 +288,7 @@ class AsyncIrodsSession:
                 try:
                     with map_httpx_errors(operation=op.name, path=op.path):
                         async with self._client.stream(**args) as response:
-                            renewable = renewal < TOKEN_RENEWALS_PER_REQUEST
+                            renewable = renewal < most
                             if response.status_code == 401 and token is not None and renewable:
                                 reject = token
                                 continue
@@ -301,7 +300,7 @@ class AsyncIrodsSession:
                                     body.add(piece)
                                 reply = Reply(response.status_code, response.headers, body.content)
                                 if reply.status == 401 and reject is not None:
-                                    raise _refused_after_renewals(op)
+                                    raise _refused_after_renewals(op, self.auth, most)
                                 decode_reply(op, api.canonical_reply(op, reply) if api else reply)
                             begun = True
                             limit = op.max_reply_bytes  # a bounded read (a transfer's chunk) has a deadline
@@ -376,14 +375,23 @@ async def _raw_chunks(response: httpx2.Response, chunk_size: int | None = None) 
 TOKEN_RENEWALS_PER_REQUEST = 3
 
 
-def _refused_after_renewals(op: Operation[Any]) -> IrodsAuthenticationError:
+def renewals_allowed(auth: object) -> int:
+    """How many times one request renews its token after a 401: the provider's ``renewals_per_request``
+    (an OpenID source: once, since a fresh token refused again is a configuration problem), else
+    :data:`TOKEN_RENEWALS_PER_REQUEST`."""
+    allowed = getattr(auth, "renewals_per_request", None)
+    return allowed if isinstance(allowed, int) and allowed >= 0 else TOKEN_RENEWALS_PER_REQUEST
+
+
+def _refused_after_renewals(op: Operation[Any], auth: object, renewals: int) -> IrodsAuthenticationError:
     # A refused login raises its own error ("login refused ..."): reaching here means logins succeed.
-    return IrodsAuthenticationError(
-        f"the server refused {TOKEN_RENEWALS_PER_REQUEST + 1} bearer tokens in a row, each renewed right "
-        "after the refusal although logging in succeeded: its token lifetime may be shorter than a request "
-        "takes here, or it forgets tokens (a restart, or replicas behind a load balancer without sticky "
-        "sessions)",
-        http_status=401,
-        operation=op.name,
-        path=op.path,
-    )
+    explain = getattr(auth, "explain_refusal", None)
+    if callable(explain):
+        message = str(explain(renewals + 1))
+    else:
+        message = (
+            f"the server refused {renewals + 1} bearer tokens in a row, each renewed right after the refusal "
+            "although logging in succeeded: its token lifetime may be shorter than a request takes here, or "
+            "it forgets tokens (a restart, or replicas behind a load balancer without sticky sessions)"
+        )
+    return IrodsAuthenticationError(message, http_status=401, operation=op.name, path=op.path)

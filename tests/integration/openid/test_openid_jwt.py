@@ -15,7 +15,8 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from joserfc.jwk import RSAKey
 from oidc_provider.harness import OidcProvider
 
-from irods_provider.client._openid import OpenIdPassword, _jwt_exp
+from irods_provider.client._openid import OpenIdPassword
+from irods_provider.client._token_reply import jwt_exp
 from irods_provider.testing._openid import OpenIdJwtValidator
 
 pytestmark = pytest.mark.timeout(60)
@@ -81,7 +82,7 @@ def test_provider_issued_jwt_validates_locally_with_cached_jwks(
     renewed = source.get_token(reject=token)  # refresh grant also carries the audience
     assert jwt_validator.username_for(renewed) == "alice"
     assert jwt_validator.jwks_fetches == 1
-    exp = _jwt_exp(token)
+    exp = jwt_exp(token)
     assert exp is not None
     assert abs(exp - (time.time() + oidc_provider.access_token_seconds)) < 5
     source.close()

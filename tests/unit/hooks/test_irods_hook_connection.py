@@ -259,3 +259,34 @@ def test_each_mode_yields_its_typed_spec(extras: dict[str, str], login: str | No
     for secret in ("pw-0", "tk-1", "cs-1", "op-1", "rt-1"):
         if secret in json.dumps(extras) or (secret == "pw-0" and "auth_mode" not in extras):
             assert secret in settings.secrets()
+
+
+def test_the_token_endpoint_extra_is_not_masked_by_its_name_and_the_old_name_still_works() -> None:
+    from airflow.sdk._shared.secrets_masker.secrets_masker import _secrets_masker
+
+    from irods_provider.hooks._connection import SECRET_EXTRAS
+
+    masker = _secrets_masker()
+    hidden = [
+        key for key in EXTRA_DEFAULTS if masker.should_hide_value_for_key(key) and key not in SECRET_EXTRAS
+    ]
+    # Only secrets are hidden by their name (openid_token_url was, being a 'token' name), and a boolean that
+    # the masker never masks (it masks text only).
+    assert hidden == ["openid_allow_foreign_token_endpoint"]
+    url = "https://kc.example.org/realms/hpc/protocol/openid-connect/grant-endpoint"
+    base = {"conn_id": "c", "host": "h", "port": None, "schema": None, "login": None, "password": None}
+    openid = {
+        "auth_mode": "openid_client_credentials",
+        "openid_client_id": "c",
+        "openid_client_secret": "cs-12345",
+    }
+    for key in ("openid_grant_url", "openid_token_url"):
+        settings = parse_connection(**base, extras={**openid, key: url})
+        assert settings.openid is not None
+        assert settings.openid.options.token_url == url
+    with pytest.raises(IrodsConfigurationError, match="'openid_grant_url' extra and its older name"):
+        parse_connection(**base, extras={**openid, "openid_grant_url": url, "openid_token_url": url + "x"})
+    value = json.dumps({"conn_type": "irods", "host": "h", "extra": {**openid, "openid_grant_url": url}})
+    with mock.patch.dict(os.environ, _env("irods_grant_url", value)):
+        IrodsHook("irods_grant_url").settings  # noqa: B018
+    assert redact(f"endpoint {url}") == f"endpoint {url}"
