@@ -152,6 +152,7 @@ class _Token:
     access_token: str
     renew_at: float | None  # on the source's clock; None = lifetime unknown, renew only after a 401
     refresh_token: str | None
+    lifetime: float | None = None  # seconds, as the provider said (None: unknown)
 
 
 class _SourceOptions(TypedDict, total=False):
@@ -188,13 +189,14 @@ def _origin(url: str) -> tuple[str, str, int | None]:
     return parts.scheme.lower(), (parts.hostname or "").lower(), parts.port or default
 
 
+#: Tokens living at least this long are renewed once per refused request (see ``renewals_per_request``).
+_LONG_LIVED_SECONDS = 60.0
+
+
 class _OpenIdTokenSource:
     """Shared machinery: discovery, token requests through authlib, renewal and single flight."""
 
     grant_type: ClassVar[str]
-    #: A request refused with a 401 renews its token once: a token the provider just issued and the server
-    #: refuses again is a configuration problem (audience, user mapping), not an expiry.
-    renewals_per_request: ClassVar[int] = 1
 
     def __init__(
         self,
@@ -309,14 +311,31 @@ class _OpenIdTokenSource:
     def _subject(self) -> str:
         return f"client {self.client_id!r}"
 
+    @property
+    def renewals_per_request(self) -> int:
+        """How often one request renews its token after a 401. Once for tokens that live a minute or more:
+        a token the provider just issued and the server refuses again is a configuration problem (audience,
+        user mapping), not an expiry. Three for short-lived tokens (or an unknown lifetime), which can
+        expire on the way to the server when requests are slow."""
+        current = self._current
+        lifetime = None if current is None else current.lifetime
+        return 1 if lifetime is not None and lifetime >= _LONG_LIVED_SECONDS else 3
+
     def explain_refusal(self, tokens: int) -> str:
         """Why the iRODS HTTP API refused ``tokens`` tokens from this provider in a row (for the error)."""
+        current = self._current
+        lifetime = None if current is None else current.lifetime
+        expiry = (
+            f", or its tokens ({lifetime:g} s) expire before requests this slow reach the server"
+            if lifetime is not None and lifetime < _LONG_LIVED_SECONDS
+            else ""
+        )
         return (
             f"the iRODS HTTP API refused {tokens} bearer tokens in a row (the last one just issued) "
             f"from OpenID provider {self._provider} for {self._subject} ({self.grant_type} grant): the "
-            "server does not accept this provider's tokens. Check that the server's OpenID configuration "
-            "names this provider and a matching audience/client id (the token's 'aud'), and that the "
-            "token's user claim maps to an iRODS user"
+            f"server does not accept this provider's tokens{expiry}. Check that the server's OpenID "
+            "configuration names this provider and a matching audience/client id (the token's 'aud'), and "
+            "that the token's user claim maps to an iRODS user"
         )
 
     # -- TokenProvider -------------------------------------------------------------------------------
@@ -488,7 +507,8 @@ class _OpenIdTokenSource:
             # lifetime usable instead of being renewed on every call.
             renew_at = started + lifetime - min(self.leeway, lifetime / 2)
         refresh_token = answer.get("refresh_token")
-        return _Token(access_token, renew_at, refresh_token if isinstance(refresh_token, str) else None)
+        refresh = refresh_token if isinstance(refresh_token, str) else None
+        return _Token(access_token, renew_at, refresh, lifetime)
 
 
 class OpenIdClientCredentials(_OpenIdTokenSource):

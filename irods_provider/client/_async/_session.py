@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import ssl
 import time
@@ -276,12 +277,13 @@ class AsyncIrodsSession:
         self.note_secrets(secrets_of(op))
         policy = self.retry.override(retry)
         started = policy.clock()
-        attempt, begun, most = 0, False, renewals_allowed(self.auth)
+        attempt, begun = 0, False
         while True:
             attempt += 1
             reject: str | None = None
-            for renewal in range(most + 1):
+            for renewal in itertools.count():  # ends: only a renewable 401 continues
                 token = await self._token(reject=reject)
+                most = renewals_allowed(self.auth)  # may depend on the token just fetched
                 args = request_arguments(op, base_url=self.base_url, token=token)
                 if not isinstance(timeout, UseDefault):
                     args["timeout"] = to_timeout(timeout)
@@ -377,8 +379,8 @@ TOKEN_RENEWALS_PER_REQUEST = 3
 
 def renewals_allowed(auth: object) -> int:
     """How many times one request renews its token after a 401: the provider's ``renewals_per_request``
-    (an OpenID source: once, since a fresh token refused again is a configuration problem), else
-    :data:`TOKEN_RENEWALS_PER_REQUEST`."""
+    (an OpenID source: once for tokens living a minute or more, since a fresh one refused again is a
+    configuration problem), else :data:`TOKEN_RENEWALS_PER_REQUEST`."""
     allowed = getattr(auth, "renewals_per_request", None)
     return allowed if isinstance(allowed, int) and allowed >= 0 else TOKEN_RENEWALS_PER_REQUEST
 
