@@ -123,12 +123,41 @@ class _IrodsBaseSensor(IrodsTemplatingMixin, BaseSensorOperator):
         deadline = self._wall_clock() + float(self.timeout)
         try:
             first = self.poke(context)
+        except Exception as error:  # classified as poke mode does, in _poke_failed
+            self._poke_failed(error)
+            first = PokeReturnValue(is_done=False)
         finally:
             self.hook.close()
         if first.is_done:
             return first.xcom_value
         self._defer(deadline)
         return None
+
+    def _poke_failed(self, error: Exception) -> None:
+        """A failed check in deferred mode means what a failed poke means in poke mode: ``silent_fail``
+        logs it and keeps waiting (returns), ``never_fail`` skips, and ``soft_fail`` skips a timeout or
+        ``AirflowFailException``; otherwise the error is raised as it came."""
+        from airflow.sdk.exceptions import (
+            AirflowFailException,
+            AirflowSensorTimeout,
+            AirflowSkipException,
+            AirflowTaskTimeout,
+        )
+
+        if isinstance(error, AirflowSkipException):
+            raise error
+        if isinstance(error, AirflowSensorTimeout | AirflowTaskTimeout | AirflowFailException):
+            if self.soft_fail or self.never_fail:
+                raise AirflowSkipException(
+                    f"Skipping: {type(error).__name__} with soft_fail/never_fail"
+                ) from error
+            raise error
+        if self.silent_fail:
+            self.log.error("Sensor check failed, waiting again (silent_fail): %s", error)
+            return
+        if self.never_fail:
+            raise AirflowSkipException("Skipping due to never_fail is set to True.") from error
+        raise error
 
     def _wall_clock(self) -> float:
         """Epoch seconds: a deadline must mean the same on the worker that defers and the one that resumes."""
@@ -164,12 +193,14 @@ class _IrodsBaseSensor(IrodsTemplatingMixin, BaseSensorOperator):
         if event is None:
             raise IrodsUsageError("the trigger fired without an event")
         outcome = CheckEvent.from_payload(event)
+        again = self._wall_clock() + float(self.timeout) if deadline is None else float(deadline)
         if outcome.status != "success":
-            raise outcome.error()
+            self._poke_failed(outcome.error())
+            self._defer(again)  # silent_fail: the failure was logged, wait for the rest of the timeout
         self.log.info("Trigger reported %d match(es)", len(outcome.matches))
         if not self._accept(outcome.matches):
             self.log.info("check_fn declined the matches; waiting again")
-            self._defer(self._wall_clock() + float(self.timeout) if deadline is None else float(deadline))
+            self._defer(again)
         return outcome.matches
 
 
