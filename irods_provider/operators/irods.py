@@ -599,6 +599,9 @@ class IrodsCopyOperator(TransferLineageMixin, IrodsBaseOperator):
 class IrodsMoveOperator(TransferLineageMixin, IrodsBaseOperator):
     """Move or rename a collection or data object; returns ``{"source", "destination", "kind"}``.
 
+    A retry whose earlier try's rename was applied (its reply lost) finds no source but the destination: it
+    succeeds and adds ``"already_moved": True`` (a first try with no source still fails).
+
     Example:
 
     ```python
@@ -629,7 +632,7 @@ class IrodsMoveOperator(TransferLineageMixin, IrodsBaseOperator):
         )
         kind = path_kind(session, source)
         if kind is None:
-            raise IrodsNotFoundError("nothing to move at this path", path=source)
+            return self._moved_by_an_earlier_try(session, source, destination, context)
         if kind == "collection":
             session.collections.rename(source, destination)
         else:
@@ -639,3 +642,20 @@ class IrodsMoveOperator(TransferLineageMixin, IrodsBaseOperator):
             [(irods_dataset(source), irods_dataset(destination))], hook=self.hook, context=context
         )
         return {"source": source, "destination": destination, "kind": kind}
+
+    def _moved_by_an_earlier_try(
+        self, session: IrodsSession, source: str, destination: str, context: Context
+    ) -> dict[str, Any]:
+        """No source: a retry whose earlier try's rename was applied (its reply lost) finds the destination
+        and reports the move; a first try, or a retry without a destination, fails as before."""
+        ti = context.get("ti")
+        kind = path_kind(session, destination) if int(getattr(ti, "try_number", 1) or 1) > 1 else None
+        if kind is None:
+            raise IrodsNotFoundError("nothing to move at this path", path=source)
+        self.log.warning(
+            "Nothing at %s but a %s at %s: an earlier try moved it",
+            source,
+            kind.replace("_", " "),
+            destination,
+        )
+        return {"source": source, "destination": destination, "kind": kind, "already_moved": True}

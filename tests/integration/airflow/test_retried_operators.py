@@ -1,0 +1,49 @@
+"""A retried operator (same arguments, a later try) ends as the first try would have: idempotent re-runs."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from irods_provider.operators.irods import IrodsMoveOperator
+from irods_provider.operators.metadata import IrodsPutMetadataOperator
+
+HOME = "/tempZone/home/rods"
+
+
+def test_put_metadata_add_twice_is_not_an_error(session) -> None:
+    session.collections.create(f"{HOME}/run")
+    op = IrodsPutMetadataOperator(task_id="t", path=f"{HOME}/run", metadata={"project": "x", "n": 1})
+    first = op.execute({})
+    again = IrodsPutMetadataOperator(task_id="t", path=f"{HOME}/run", metadata={"project": "x", "n": 1})
+    assert again.execute({}) == first
+    assert sorted((a.attribute, a.value) for a in session.metadata.list(f"{HOME}/run")) == [
+        ("n", "1"),
+        ("project", "x"),
+    ]
+
+
+def test_a_retried_move_whose_first_try_moved_succeeds(session) -> None:
+    """The first try's rename was applied but its reply lost: the retry finds the source gone and the
+    destination there, and reports the move instead of failing with 'nothing to move'."""
+    session.data_objects.write(f"{HOME}/a.txt", b"abc")
+    op = IrodsMoveOperator(task_id="m", source_path=f"{HOME}/a.txt", destination_path=f"{HOME}/b.txt")
+    first = op.execute({})
+    retry = IrodsMoveOperator(task_id="m", source_path=f"{HOME}/a.txt", destination_path=f"{HOME}/b.txt")
+    context = {"ti": SimpleNamespace(try_number=2)}
+    assert retry.execute(context) == {**first, "already_moved": True}
+
+
+def test_a_missing_source_still_fails_a_first_try_or_a_retry_without_destination(session) -> None:
+    import pytest
+
+    from irods_provider.exceptions import IrodsNotFoundError
+
+    session.data_objects.write(f"{HOME}/there.txt", b"x")
+    first_try = IrodsMoveOperator(
+        task_id="m", source_path=f"{HOME}/gone", destination_path=f"{HOME}/there.txt"
+    )
+    with pytest.raises(IrodsNotFoundError, match="nothing to move"):
+        first_try.execute({"ti": SimpleNamespace(try_number=1)})
+    nowhere = IrodsMoveOperator(task_id="m", source_path=f"{HOME}/gone", destination_path=f"{HOME}/nowhere")
+    with pytest.raises(IrodsNotFoundError, match="nothing to move"):
+        nowhere.execute({"ti": SimpleNamespace(try_number=3)})
