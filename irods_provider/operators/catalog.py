@@ -562,7 +562,8 @@ class IrodsCreateObjectOperator(IrodsBaseOperator):
     :param path: the data object to create (parent collections are created).
     :param content: ``str`` (encoded with ``encoding``) or ``bytes``; a dict/list is refused (serialise it).
     :param encoding: the text encoding for ``str`` content (explicit, default ``utf-8``).
-    :param overwrite: replace an existing object.
+    :param overwrite: replace an existing object. Without it, a retry that finds the same bytes at ``path``
+        (its earlier try published them, then died) succeeds with ``"already_created": True``.
     :param metadata: AVUs as :class:`~irods_provider.operators.metadata.IrodsPutMetadataOperator` takes them.
     """
 
@@ -587,6 +588,7 @@ class IrodsCreateObjectOperator(IrodsBaseOperator):
 
     def run(self, session: IrodsSession, context: Context) -> dict[str, Any]:
         from irods_provider.client import AVU
+        from irods_provider.client.transfer import FileStatus
         from irods_provider.hooks._shortcuts import publish_object
 
         path = check_path("path", self.path)
@@ -600,6 +602,13 @@ class IrodsCreateObjectOperator(IrodsBaseOperator):
                 "(e.g. json.dumps)"
             )
         avus = [AVU(a, v, u) for a, v, u in parse_avus(self.metadata, allow_empty=True)]
-        result = publish_object(session, data, path, overwrite=bool(self.overwrite), metadata=avus)
+        retry = int(getattr(context.get("ti"), "try_number", 1) or 1) > 1 and not self.overwrite
+        result = publish_object(
+            session, data, path, overwrite=bool(self.overwrite), metadata=avus, skip_identical=retry
+        )
+        if result.status is FileStatus.SKIPPED:
+            self.log.info("%s already holds these %d bytes: an earlier try created it", path, len(data))
+            checksum = session.data_objects.stat(path).checksum  # the skip compared it: it is there
+            return {"path": path, "size": len(data), "checksum": checksum, "already_created": True}
         self.log.info("Created %s (%d bytes)", path, len(data))
         return {"path": path, "size": result.size, "checksum": result.checksum}

@@ -47,3 +47,25 @@ def test_a_missing_source_still_fails_a_first_try_or_a_retry_without_destination
     nowhere = IrodsMoveOperator(task_id="m", source_path=f"{HOME}/gone", destination_path=f"{HOME}/nowhere")
     with pytest.raises(IrodsNotFoundError, match="nothing to move"):
         nowhere.execute({"ti": SimpleNamespace(try_number=3)})
+
+
+def test_a_retried_create_object_finds_its_own_earlier_object(session) -> None:
+    """The first try published the object (and its AVUs) but died before it could report: the retry, with
+    overwrite=False, finds the same bytes there and succeeds; different bytes are still refused."""
+    import pytest
+
+    from irods_provider.exceptions import IrodsAlreadyExistsError
+    from irods_provider.operators.catalog import IrodsCreateObjectOperator
+
+    path = f"{HOME}/runs/manifest.json"
+    args = {"task_id": "w", "path": path, "content": '{"n": 1}', "metadata": {"kind": "manifest"}}
+    first = IrodsCreateObjectOperator(**args).execute({"ti": SimpleNamespace(try_number=1)})
+    again = IrodsCreateObjectOperator(**args).execute({"ti": SimpleNamespace(try_number=2)})
+    assert again == {**first, "already_created": True}
+    assert [(a.attribute, a.value) for a in session.metadata.list(path)] == [("kind", "manifest")]
+    with pytest.raises(IrodsAlreadyExistsError):  # a first try never takes an existing object for its own
+        IrodsCreateObjectOperator(**args).execute({"ti": SimpleNamespace(try_number=1)})
+    changed = IrodsCreateObjectOperator(**{**args, "content": '{"n": 2}'})
+    with pytest.raises(IrodsAlreadyExistsError):  # other bytes: not this task's object
+        changed.execute({"ti": SimpleNamespace(try_number=2)})
+    assert session.data_objects.read(path) == b'{"n": 1}'
