@@ -28,6 +28,7 @@ __all__ = [
     "check_path",
     "check_paths",
     "check_resource",
+    "is_retry",
     "path_kind",
 ]
 
@@ -69,6 +70,16 @@ def check_resource(name: str, value: Any) -> str | None:
     if not isinstance(value, str) or any(c in value.strip() for c in " ;/\x00"):
         raise IrodsUsageError(f"{name} must be a root resource name, got {value!r}")
     return value.strip()
+
+
+def is_retry(context: Context | dict[str, Any]) -> bool:
+    """Whether this run is a later try of the task: an earlier one may have done part of the work (its
+    reply lost, or the worker gone before the task could report), which the operator then must not refuse."""
+    ti = context.get("ti")
+    try:
+        return int(getattr(ti, "try_number", 1) or 1) > 1
+    except (TypeError, ValueError):
+        return False
 
 
 def path_kind(session: IrodsSession, path: str) -> str | None:

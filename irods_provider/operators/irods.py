@@ -21,7 +21,14 @@ from irods_provider.exceptions import (
     IrodsUsageError,
 )
 from irods_provider.hooks._checks import KINDS, path_matches, run_sync, timestamp_fields
-from irods_provider.operators._base import IrodsBaseOperator, check_choice, check_path, check_paths, path_kind
+from irods_provider.operators._base import (
+    IrodsBaseOperator,
+    check_choice,
+    check_path,
+    check_paths,
+    is_retry,
+    path_kind,
+)
 from irods_provider.operators._bounded import (
     MAX_REPORT_BYTES,
     attach_manifest,
@@ -328,7 +335,8 @@ class IrodsDeleteOperator(IrodsBaseOperator):
     :param glob: treat the paths as glob patterns over data objects.
     :param recurse: delete non-empty collections with their contents.
     :param no_trash: delete permanently instead of moving to the trash (quota is freed).
-    :param ignore_missing: report missing paths (and patterns matching nothing) instead of failing.
+    :param ignore_missing: report missing paths (and patterns matching nothing) instead of failing. A retry
+        always does (an earlier try may have deleted them).
     :param max_report_bytes: JSON budget of ``deleted`` in XCom (default 48 KiB).
     :param manifest_path: an iRODS path where the full list is written as JSON lines (atomic, verified,
         overwritten) when the XCom lists are cut; the result then names it as ``manifest``. Templated.
@@ -369,7 +377,7 @@ class IrodsDeleteOperator(IrodsBaseOperator):
         for path in paths:
             found = _expand_glob(session, path) if self.glob else _literal(session, path)
             if not found:
-                if not self.ignore_missing:
+                if not self.ignore_missing and not is_retry(context):  # a retry: an earlier try deleted it
                     what = (
                         "no data object matches this pattern" if self.glob else _NOTHING + literal_hint(path)
                     )
@@ -648,8 +656,7 @@ class IrodsMoveOperator(TransferLineageMixin, IrodsBaseOperator):
     ) -> dict[str, Any]:
         """No source: a retry whose earlier try's rename was applied (its reply lost) finds the destination
         and reports the move; a first try, or a retry without a destination, fails as before."""
-        ti = context.get("ti")
-        kind = path_kind(session, destination) if int(getattr(ti, "try_number", 1) or 1) > 1 else None
+        kind = path_kind(session, destination) if is_retry(context) else None
         if kind is None:
             raise IrodsNotFoundError("nothing to move at this path", path=source)
         self.log.warning(
