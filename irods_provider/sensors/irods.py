@@ -26,7 +26,7 @@ from irods_provider.hooks._checks import (
     run_sync,
 )
 from irods_provider.hooks.irods import IrodsHook
-from irods_provider.operators._base import IrodsTemplatingMixin
+from irods_provider.operators._base import IrodsTemplatingMixin, check_path
 from irods_provider.triggers._events import CheckEvent
 from irods_provider.triggers.irods import (
     IrodsCollectionStableTrigger,
@@ -292,8 +292,9 @@ class IrodsMetadataSensor(_IrodsBaseSensor):
     :param attribute: AVU attribute.
     :param value: narrow the match to this value.
     :param units: narrow the match to these units.
-    :param path: the collection or data object to watch; omit it to search the zone (or ``under``).
-    :param under: restrict the search to this collection and below (only without ``path``).
+    :param path: the collection or data object to watch; omit it (None) to search the zone (or ``under``). A
+        template rendering it empty is an error, never a zone-wide search.
+    :param under: restrict the search to this collection and below (only without ``path``; empty is refused).
     :param kind: for the search: ``any``, ``collection`` or ``data_object``.
     :param check_fn: called with the list of matches; the wait ends only when it returns True.
     """
@@ -320,25 +321,34 @@ class IrodsMetadataSensor(_IrodsBaseSensor):
         self.under = under
         self.kind = kind
 
-    def _check(self) -> Check[list[dict[str, Any]]]:
-        if self.path and self.under:
+    def _where(self) -> tuple[str | None, str | None]:
+        """``(path, under)`` as rendered: None is "not given"; anything else must be an absolute path, so a
+        template that rendered empty fails instead of widening the wait to the whole zone."""
+        path = None if self.path is None else check_path("path", self.path)
+        under = None if self.under is None else check_path("under", self.under)
+        if path and under:
             raise IrodsUsageError("give either path (one object) or under (a search), not both")
+        return path, under
+
+    def _check(self) -> Check[list[dict[str, Any]]]:
+        path, under = self._where()
         return metadata_matches(
             attribute=self.attribute,
             value=self.value,
             units=self.units,
-            path=self.path or None,
-            under=self.under or None,
+            path=path,
+            under=under,
             kind=self.kind,
         )
 
     def _trigger(self) -> BaseTrigger:
+        path, under = self._where()
         return IrodsMetadataTrigger(
             attribute=self.attribute,
             value=self.value,
             units=self.units,
-            path=self.path or None,
-            under=self.under or None,
+            path=path,
+            under=under,
             kind=self.kind,
             irods_conn_id=self.irods_conn_id,
             poke_interval=float(self.poke_interval),
