@@ -22,6 +22,7 @@ from irods_provider.exceptions import (
 )
 from irods_provider.hooks._checks import KINDS, path_matches, run_sync, timestamp_fields
 from irods_provider.operators._base import (
+    CancellableMixin,
     IrodsBaseOperator,
     check_choice,
     check_path,
@@ -444,7 +445,7 @@ def _expand_glob(session: IrodsSession, pattern: str) -> list[tuple[str, str]]:
     return sorted((e.path, "data_object") for e in entries if compiled.matches_path(e.path))
 
 
-class IrodsCopyOperator(TransferLineageMixin, IrodsBaseOperator):
+class IrodsCopyOperator(CancellableMixin, TransferLineageMixin, IrodsBaseOperator):
     """Copy a data object, or a whole collection recursively (``icp -r``), on the server.
 
     A data object returns ``{"source", "destination"}``. A collection is copied to ``destination_path`` (the
@@ -570,6 +571,7 @@ class IrodsCopyOperator(TransferLineageMixin, IrodsBaseOperator):
             skip=skip,
             continue_on_error=bool(self.continue_on_error),
             dry_run=bool(self.plan_only),
+            cancel_event=self.cancel_event,
         )
         self.log.info(
             "Copied collection %s to %s: %d copied, %d skipped, %d failed, %d bytes%s",

@@ -16,7 +16,14 @@ from irods_provider.exceptions import (
     IrodsNotFoundError,
     IrodsUsageError,
 )
-from irods_provider.operators._base import IrodsBaseOperator, check_choice, check_path, is_retry, path_kind
+from irods_provider.operators._base import (
+    CancellableMixin,
+    IrodsBaseOperator,
+    check_choice,
+    check_path,
+    is_retry,
+    path_kind,
+)
 from irods_provider.operators._bounded import (
     MAX_REPORT_BYTES,
     attach_manifest,
@@ -50,7 +57,7 @@ def _acls(value: Any) -> list[PermissionOperation]:
     return acls
 
 
-class IrodsPublishOperator(TransferLineageMixin, IrodsBaseOperator):
+class IrodsPublishOperator(CancellableMixin, TransferLineageMixin, IrodsBaseOperator):
     """Copy (server side) or move a collection into a target scope and give every object AVUs and ACLs.
 
     ``mode="copy"`` copies the tree to ``destination_path`` (skip/overwrite as :class:`IrodsCopyOperator`);
@@ -203,6 +210,7 @@ class IrodsPublishOperator(TransferLineageMixin, IrodsBaseOperator):
             overwrite=OverwritePolicy.OVERWRITE if self.overwrite else OverwritePolicy.REFUSE,
             skip=skip,
             after_copy=finish,
+            cancel_event=self.cancel_event,
         )
 
     def _moved_by_an_earlier_try(
