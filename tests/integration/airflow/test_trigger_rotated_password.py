@@ -8,15 +8,10 @@ the session (shared per connection in the triggerer) that logs in with the old o
 from __future__ import annotations
 
 import asyncio
-import sys
-from pathlib import Path
+import contextlib
+from typing import Any
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent))
-
-from conftest import ALICE_PASSWORD, conn_uri
-from test_irods_event_triggers import Running
 
 from irods_provider.hooks.irods import IrodsHook
 from irods_provider.triggers._shared import trigger_session
@@ -34,7 +29,7 @@ def rotate(irods, monkeypatch: pytest.MonkeyPatch) -> None:
         for token, (owner, _) in list(irods.model.tokens.items()):
             if owner == "alice":
                 del irods.model.tokens[token]
-    monkeypatch.setenv("AIRFLOW_CONN_IRODS_ALICE", conn_uri(irods, "alice", NEW_PASSWORD))
+    monkeypatch.setenv("AIRFLOW_CONN_IRODS_ALICE", irods.airflow_connection_uri("alice", NEW_PASSWORD))
 
 
 def write_as_alice(path: str) -> None:
@@ -42,17 +37,34 @@ def write_as_alice(path: str) -> None:
         hook.get_conn().data_objects.write(path, b"x")
 
 
+async def _until(condition: Any, task: asyncio.Task[None]) -> None:
+    loop = asyncio.get_running_loop()
+    end = loop.time() + 15
+    while not condition():
+        assert not task.done(), task
+        assert loop.time() < end, "condition not met before the deadline"
+        await asyncio.sleep(0.01)
+
+
 async def test_a_watcher_picks_up_a_rotated_password(irods, monkeypatch: pytest.MonkeyPatch) -> None:
     trigger = IrodsPathEventTrigger(
         path=f"{ALICE}/*.csv", glob=True, irods_conn_id="irods_alice", poke_interval=0.01
     )
-    running = Running(trigger)
-    await running.until(lambda: trigger._state is not None)  # the baseline scan ran
+    events: list[dict[str, Any]] = []
+
+    async def collect() -> None:
+        async for event in trigger.run():
+            events.append(event.payload)
+
+    task = asyncio.ensure_future(collect())
+    await _until(lambda: trigger._state is not None, task)  # the baseline scan ran
     rotate(irods, monkeypatch)
     await asyncio.to_thread(write_as_alice, f"{ALICE}/after.csv")
-    await running.until(lambda: len(running.events) >= 1)
-    await running.stop()
-    assert [e["path"] for e in running.events] == [f"{ALICE}/after.csv"]
+    await _until(lambda: len(events) >= 1, task)
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    assert [e["path"] for e in events] == [f"{ALICE}/after.csv"]
 
 
 async def test_a_deferred_sensor_picks_up_a_rotated_password(irods, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -64,4 +76,4 @@ async def test_a_deferred_sensor_picks_up_a_rotated_password(irods, monkeypatch:
         event = await anext(trigger.run())
     assert event.payload["status"] == "success", event.payload
     assert [m["path"] for m in event.payload["matches"]] == [f"{ALICE}/done.flag"]
-    assert ALICE_PASSWORD not in repr(event.payload)
+    assert NEW_PASSWORD not in repr(event.payload)
