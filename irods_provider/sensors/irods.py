@@ -412,7 +412,7 @@ class IrodsCollectionStableSensor(_IrodsBaseSensor):
 
     def _new_tracker(self) -> StabilityTracker:
         return StabilityTracker(
-            inactivity_period=float(self.inactivity_period),
+            inactivity_period=self.inactivity_period,
             min_objects=self.min_objects,
             allow_delete=self.allow_delete,
         )
@@ -439,7 +439,7 @@ class IrodsCollectionStableSensor(_IrodsBaseSensor):
     def _trigger(self) -> BaseTrigger:
         return IrodsCollectionStableTrigger(
             path=self.path,
-            inactivity_period=float(self.inactivity_period),
+            inactivity_period=self._new_tracker().inactivity_period,  # validated, as a float
             min_objects=self.min_objects,
             allow_delete=self.allow_delete,
             irods_conn_id=self.irods_conn_id,
