@@ -380,6 +380,16 @@ class StabilityTracker:
     confirmed: tuple[CollectionSignature, CollectionState] | None = None
     objects_seen: int | None = None
 
+    def __post_init__(self) -> None:
+        """Refuse what cannot be a period or a count, naming the argument (a rendered or mistyped value)."""
+        period = self.inactivity_period
+        if isinstance(period, bool) or not isinstance(period, int | float) or not period >= 0:
+            raise IrodsUsageError(f"inactivity_period must be a number of seconds >= 0, got {period!r}")
+        count = self.min_objects
+        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            raise IrodsUsageError(f"min_objects must be an integer >= 0, got {count!r}")
+        self.inactivity_period = float(period)
+
     def observe(self, signature: CollectionSignature, now: float) -> bool:
         """Record an observation; True when the signature has been the same for the whole period."""
         if signature != self.last_signature:

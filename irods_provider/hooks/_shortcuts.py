@@ -24,26 +24,33 @@ def publish_object(
     *,
     overwrite: bool = False,
     metadata: Sequence[Any] = (),
+    skip_identical: bool = False,
 ) -> FileResult:
     """Write ``source`` (bytes, or a local file) to ``path`` through the engine: ``+`` refused first, parents
-    created, then temporary name, server checksum verified, AVUs applied and an atomic rename."""
+    created, then temporary name, server checksum verified, AVUs applied and an atomic rename.
+
+    ``skip_identical``: an object already at ``path`` with the same size and checksum is left as it is (the
+    result is ``skipped``) instead of refused or overwritten.
+    """
     from irods_provider._values import refuse_unaddressable
-    from irods_provider.client.transfer import OverwritePolicy, upload_object
+    from irods_provider.client.transfer import OverwritePolicy, SkipPolicy, upload_object
 
     refuse_unaddressable("path", path)
     session.collections.create(posixpath.dirname(path) or "/", intermediates=True, exist_ok=True)
     policy = OverwritePolicy.OVERWRITE if overwrite else OverwritePolicy.REFUSE
+    skip = SkipPolicy.CHECKSUM if skip_identical else SkipPolicy.NEVER
     if isinstance(source, bytes):
         return upload_object(
             session,
             io.BytesIO(source),
             path,
             overwrite=policy,
+            skip=skip,
             metadata=metadata,
             size=len(source),
             resume=False,
         )
-    return upload_object(session, os.fspath(source), path, overwrite=policy, metadata=metadata)
+    return upload_object(session, os.fspath(source), path, overwrite=policy, skip=skip, metadata=metadata)
 
 
 class IrodsShortcutsMixin:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -22,12 +23,14 @@ if TYPE_CHECKING:
     from irods_provider.client import IrodsSession
 
 __all__ = [
+    "CancellableMixin",
     "IrodsBaseOperator",
     "IrodsTemplatingMixin",
     "check_choice",
     "check_path",
     "check_paths",
     "check_resource",
+    "is_retry",
     "path_kind",
 ]
 
@@ -71,6 +74,16 @@ def check_resource(name: str, value: Any) -> str | None:
     return value.strip()
 
 
+def is_retry(context: Context | dict[str, Any]) -> bool:
+    """Whether this run is a later try of the task: an earlier one may have done part of the work (its
+    reply lost, or the worker gone before the task could report), which the operator then must not refuse."""
+    ti = context.get("ti")
+    try:
+        return int(getattr(ti, "try_number", 1) or 1) > 1
+    except (TypeError, ValueError):
+        return False
+
+
 def path_kind(session: IrodsSession, path: str) -> str | None:
     """``collection``, ``data_object`` or None when nothing (visible) is there (the sensors' stat)."""
     found = run_sync(stat_path(path), session)
@@ -102,6 +115,25 @@ class IrodsTemplatingMixin:
         super()._do_render_template_fields(  # type: ignore[misc]
             parent, template_fields, context, jinja_env, seen_oids
         )
+
+
+class CancellableMixin:
+    """:meth:`on_kill` sets :attr:`cancel_event`, which the engine's runner checks: no new file starts, the
+    running ones stop, nothing unverified is published and the run raises IrodsTransferCancelledError."""
+
+    _cancel_event: threading.Event | None = None
+
+    @property
+    def cancel_event(self) -> threading.Event:
+        """Set by :meth:`on_kill`; hand it to the engine (every reader, writer and handle stops)."""
+        if self._cancel_event is None:
+            self._cancel_event = threading.Event()
+        return self._cancel_event
+
+    def on_kill(self) -> None:
+        """Stop the engine's work: see :class:`CancellableMixin`."""
+        self.log.info("Cancelling %s", getattr(self, "task_id", type(self).__name__))  # type: ignore[attr-defined]
+        self.cancel_event.set()
 
 
 class IrodsBaseOperator(IrodsTemplatingMixin, BaseOperator):

@@ -4,7 +4,6 @@ configuration, cancellation, the report in the task log and the lineage of the f
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
@@ -22,7 +21,7 @@ from irods_provider.client.transfer import (
     TransferReport,
 )
 from irods_provider.exceptions import IrodsUsageError
-from irods_provider.operators._base import IrodsBaseOperator, check_choice
+from irods_provider.operators._base import CancellableMixin, IrodsBaseOperator, check_choice
 
 if TYPE_CHECKING:
     from irods_provider.client import IrodsSession
@@ -39,7 +38,7 @@ _SCHEMES = tuple(scheme.value for scheme in ChecksumScheme)
 _DONE = (FileStatus.TRANSFERRED, FileStatus.SKIPPED)
 
 
-class TransferOperatorBase(TransferLineageMixin, IrodsBaseOperator):
+class TransferOperatorBase(CancellableMixin, TransferLineageMixin, IrodsBaseOperator):
     """Arguments and machinery common to every transfer operator.
 
     :param source_path: a path or a list of paths, taken literally (``data[1].csv`` is that file) unless
@@ -124,7 +123,7 @@ class TransferOperatorBase(TransferLineageMixin, IrodsBaseOperator):
         self.fail_if_empty = fail_if_empty
         self.progress_interval_seconds = progress_interval_seconds
         self.checksum_scheme = checksum_scheme
-        self._cancel_event: threading.Event | None = None
+        self._cancel_event = None
 
     def source_pattern(self, source: str) -> PathPattern | None:
         """``source`` as a pattern when ``glob`` is set and it holds a wildcard; None for a literal path."""
@@ -140,13 +139,6 @@ class TransferOperatorBase(TransferLineageMixin, IrodsBaseOperator):
     def missing_source(self, what: str, source: str) -> str:
         """The message for a literal source that is not there, with the ``glob=True`` hint when it fits."""
         return f"{what} {source!r} does not exist{'' if self.glob else literal_hint(source)}"
-
-    @property
-    def cancel_event(self) -> threading.Event:
-        """Set by :meth:`on_kill`; every reader, writer and parallel-write handle of the engine stops."""
-        if self._cancel_event is None:
-            self._cancel_event = threading.Event()
-        return self._cancel_event
 
     def on_kill(self) -> None:
         """Stop every file: parallel-write handles are shut down and nothing unverified is published."""

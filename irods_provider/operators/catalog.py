@@ -12,8 +12,14 @@ from typing import TYPE_CHECKING, Any
 
 from irods_provider._values import literal_list, parse_avus
 from irods_provider.client._genquery import GENQUERY2_DEFAULT_ROWS
-from irods_provider.exceptions import IrodsIntegrityError, IrodsUsageError
-from irods_provider.operators._base import IrodsBaseOperator, check_choice, check_path, path_kind
+from irods_provider.exceptions import IrodsIntegrityError, IrodsNotFoundError, IrodsUsageError
+from irods_provider.operators._base import (
+    IrodsBaseOperator,
+    check_choice,
+    check_path,
+    is_retry,
+    path_kind,
+)
 from irods_provider.operators._bounded import attach_manifest, check_manifest_path
 
 if TYPE_CHECKING:
@@ -261,7 +267,9 @@ class IrodsCreateTicketOperator(IrodsBaseOperator):
 
 
 class IrodsRemoveTicketOperator(IrodsBaseOperator):
-    """Delete a ticket; returns ``{"removed": true}``. The ticket string never passes through a template.
+    """Delete a ticket; returns ``{"removed": true}`` (a retry that finds it gone adds ``already_removed``).
+
+    The ticket string never passes through a template.
 
     Templated fields are rendered into the UI unmasked, so the ticket is not one: give ``create_task_id``
     (the :class:`IrodsCreateTicketOperator` task whose XCom holds it; read and masked at run time), or
@@ -302,7 +310,13 @@ class IrodsRemoveTicketOperator(IrodsBaseOperator):
         if not isinstance(ticket, str) or not ticket.strip():
             raise IrodsUsageError("ticket must be a non-empty ticket string")
         mask_secret(ticket.strip())
-        session.tickets.remove(ticket.strip())
+        try:
+            session.tickets.remove(ticket.strip())
+        except IrodsNotFoundError:
+            if not is_retry(context):
+                raise
+            self.log.info("The ticket is gone already: an earlier try removed it")
+            return {"removed": True, "already_removed": True}
         self.log.info("Removed the ticket")
         return {"removed": True}
 
@@ -562,7 +576,8 @@ class IrodsCreateObjectOperator(IrodsBaseOperator):
     :param path: the data object to create (parent collections are created).
     :param content: ``str`` (encoded with ``encoding``) or ``bytes``; a dict/list is refused (serialise it).
     :param encoding: the text encoding for ``str`` content (explicit, default ``utf-8``).
-    :param overwrite: replace an existing object.
+    :param overwrite: replace an existing object. Without it, a retry that finds the same bytes at ``path``
+        (its earlier try published them, then died) succeeds with ``"already_created": True``.
     :param metadata: AVUs as :class:`~irods_provider.operators.metadata.IrodsPutMetadataOperator` takes them.
     """
 
@@ -587,6 +602,7 @@ class IrodsCreateObjectOperator(IrodsBaseOperator):
 
     def run(self, session: IrodsSession, context: Context) -> dict[str, Any]:
         from irods_provider.client import AVU
+        from irods_provider.client.transfer import FileStatus
         from irods_provider.hooks._shortcuts import publish_object
 
         path = check_path("path", self.path)
@@ -600,6 +616,13 @@ class IrodsCreateObjectOperator(IrodsBaseOperator):
                 "(e.g. json.dumps)"
             )
         avus = [AVU(a, v, u) for a, v, u in parse_avus(self.metadata, allow_empty=True)]
-        result = publish_object(session, data, path, overwrite=bool(self.overwrite), metadata=avus)
+        retry = is_retry(context) and not self.overwrite
+        result = publish_object(
+            session, data, path, overwrite=bool(self.overwrite), metadata=avus, skip_identical=retry
+        )
+        if result.status is FileStatus.SKIPPED:
+            self.log.info("%s already holds these %d bytes: an earlier try created it", path, len(data))
+            checksum = session.data_objects.stat(path).checksum  # the skip compared it: it is there
+            return {"path": path, "size": len(data), "checksum": checksum, "already_created": True}
         self.log.info("Created %s (%d bytes)", path, len(data))
         return {"path": path, "size": result.size, "checksum": result.checksum}

@@ -21,7 +21,15 @@ from irods_provider.exceptions import (
     IrodsUsageError,
 )
 from irods_provider.hooks._checks import KINDS, path_matches, run_sync, timestamp_fields
-from irods_provider.operators._base import IrodsBaseOperator, check_choice, check_path, check_paths, path_kind
+from irods_provider.operators._base import (
+    CancellableMixin,
+    IrodsBaseOperator,
+    check_choice,
+    check_path,
+    check_paths,
+    is_retry,
+    path_kind,
+)
 from irods_provider.operators._bounded import (
     MAX_REPORT_BYTES,
     attach_manifest,
@@ -328,7 +336,8 @@ class IrodsDeleteOperator(IrodsBaseOperator):
     :param glob: treat the paths as glob patterns over data objects.
     :param recurse: delete non-empty collections with their contents.
     :param no_trash: delete permanently instead of moving to the trash (quota is freed).
-    :param ignore_missing: report missing paths (and patterns matching nothing) instead of failing.
+    :param ignore_missing: report missing paths (and patterns matching nothing) instead of failing. A retry
+        always does (an earlier try may have deleted them).
     :param max_report_bytes: JSON budget of ``deleted`` in XCom (default 48 KiB).
     :param manifest_path: an iRODS path where the full list is written as JSON lines (atomic, verified,
         overwritten) when the XCom lists are cut; the result then names it as ``manifest``. Templated.
@@ -369,7 +378,7 @@ class IrodsDeleteOperator(IrodsBaseOperator):
         for path in paths:
             found = _expand_glob(session, path) if self.glob else _literal(session, path)
             if not found:
-                if not self.ignore_missing:
+                if not self.ignore_missing and not is_retry(context):  # a retry: an earlier try deleted it
                     what = (
                         "no data object matches this pattern" if self.glob else _NOTHING + literal_hint(path)
                     )
@@ -436,7 +445,7 @@ def _expand_glob(session: IrodsSession, pattern: str) -> list[tuple[str, str]]:
     return sorted((e.path, "data_object") for e in entries if compiled.matches_path(e.path))
 
 
-class IrodsCopyOperator(TransferLineageMixin, IrodsBaseOperator):
+class IrodsCopyOperator(CancellableMixin, TransferLineageMixin, IrodsBaseOperator):
     """Copy a data object, or a whole collection recursively (``icp -r``), on the server.
 
     A data object returns ``{"source", "destination"}``. A collection is copied to ``destination_path`` (the
@@ -562,6 +571,7 @@ class IrodsCopyOperator(TransferLineageMixin, IrodsBaseOperator):
             skip=skip,
             continue_on_error=bool(self.continue_on_error),
             dry_run=bool(self.plan_only),
+            cancel_event=self.cancel_event,
         )
         self.log.info(
             "Copied collection %s to %s: %d copied, %d skipped, %d failed, %d bytes%s",
@@ -599,6 +609,9 @@ class IrodsCopyOperator(TransferLineageMixin, IrodsBaseOperator):
 class IrodsMoveOperator(TransferLineageMixin, IrodsBaseOperator):
     """Move or rename a collection or data object; returns ``{"source", "destination", "kind"}``.
 
+    A retry whose earlier try's rename was applied (its reply lost) finds no source but the destination: it
+    succeeds and adds ``"already_moved": True`` (a first try with no source still fails).
+
     Example:
 
     ```python
@@ -629,7 +642,7 @@ class IrodsMoveOperator(TransferLineageMixin, IrodsBaseOperator):
         )
         kind = path_kind(session, source)
         if kind is None:
-            raise IrodsNotFoundError("nothing to move at this path", path=source)
+            return self._moved_by_an_earlier_try(session, source, destination, context)
         if kind == "collection":
             session.collections.rename(source, destination)
         else:
@@ -639,3 +652,19 @@ class IrodsMoveOperator(TransferLineageMixin, IrodsBaseOperator):
             [(irods_dataset(source), irods_dataset(destination))], hook=self.hook, context=context
         )
         return {"source": source, "destination": destination, "kind": kind}
+
+    def _moved_by_an_earlier_try(
+        self, session: IrodsSession, source: str, destination: str, context: Context
+    ) -> dict[str, Any]:
+        """No source: a retry whose earlier try's rename was applied (its reply lost) finds the destination
+        and reports the move; a first try, or a retry without a destination, fails as before."""
+        kind = path_kind(session, destination) if is_retry(context) else None
+        if kind is None:
+            raise IrodsNotFoundError("nothing to move at this path", path=source)
+        self.log.warning(
+            "Nothing at %s but a %s at %s: an earlier try moved it",
+            source,
+            kind.replace("_", " "),
+            destination,
+        )
+        return {"source": source, "destination": destination, "kind": kind, "already_moved": True}

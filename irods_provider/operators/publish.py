@@ -16,7 +16,14 @@ from irods_provider.exceptions import (
     IrodsNotFoundError,
     IrodsUsageError,
 )
-from irods_provider.operators._base import IrodsBaseOperator, check_choice, check_path, path_kind
+from irods_provider.operators._base import (
+    CancellableMixin,
+    IrodsBaseOperator,
+    check_choice,
+    check_path,
+    is_retry,
+    path_kind,
+)
 from irods_provider.operators._bounded import (
     MAX_REPORT_BYTES,
     attach_manifest,
@@ -50,7 +57,7 @@ def _acls(value: Any) -> list[PermissionOperation]:
     return acls
 
 
-class IrodsPublishOperator(TransferLineageMixin, IrodsBaseOperator):
+class IrodsPublishOperator(CancellableMixin, TransferLineageMixin, IrodsBaseOperator):
     """Copy (server side) or move a collection into a target scope and give every object AVUs and ACLs.
 
     ``mode="copy"`` copies the tree to ``destination_path`` (skip/overwrite as :class:`IrodsCopyOperator`);
@@ -81,7 +88,8 @@ class IrodsPublishOperator(TransferLineageMixin, IrodsBaseOperator):
 
     :param source_path: the collection to publish.
     :param destination_path: the published collection's path (e.g. under a project or public scope).
-    :param mode: ``copy`` (default) or ``move``.
+    :param mode: ``copy`` (default) or ``move``. A retried move whose earlier try renamed the collection
+        (source gone, destination there) finishes its AVUs and ACLs instead of failing.
     :param metadata: AVUs for every object, as :class:`IrodsPutMetadataOperator` takes them.
     :param permissions: ``{"public": "read_object", "curators": "modify_object"}`` (``own``, ``null`` and
         the finer 4.3 levels such as ``modify_metadata`` too).
@@ -143,16 +151,13 @@ class IrodsPublishOperator(TransferLineageMixin, IrodsBaseOperator):
         workers = self.max_concurrent_files
         if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
             raise IrodsUsageError(f"max_concurrent_files must be a positive integer, got {workers!r}")
-        found = path_kind(session, source)
-        if found != "collection":
-            error = IrodsNotFoundError if found is None else IrodsNotACollectionError
-            raise error("no collection to publish at this path", operation="publish", path=source)
+        moved = self._moved_by_an_earlier_try(session, source, destination, mode, context)
 
         def finish(path: str) -> None:
             _publish_object(session, path, avus, acls)
 
         if mode == "move":
-            report = self._move(session, source, destination)
+            report = self._move(session, source, destination, moved=moved)
             later = [f.destination for f in report.files]
         else:
             report = self._copy(session, source, destination, workers, finish)
@@ -205,21 +210,41 @@ class IrodsPublishOperator(TransferLineageMixin, IrodsBaseOperator):
             overwrite=OverwritePolicy.OVERWRITE if self.overwrite else OverwritePolicy.REFUSE,
             skip=skip,
             after_copy=finish,
+            cancel_event=self.cancel_event,
         )
 
-    def _move(self, session: IrodsSession, source: str, destination: str) -> TransferReport:
-        """One rename of the whole collection; the report lists its objects at their new paths."""
+    def _moved_by_an_earlier_try(
+        self, session: IrodsSession, source: str, destination: str, mode: str, context: Context
+    ) -> bool:
+        """Whether the source collection is there (False), or gone because an earlier try of this move
+        renamed it onto ``destination`` (True: this retry finishes its AVUs and ACLs); otherwise raise."""
+        found = path_kind(session, source)
+        if found == "collection":
+            return False
+        retried_move = found is None and mode == "move" and is_retry(context)
+        if retried_move and path_kind(session, destination) == "collection":
+            self.log.warning("%s is gone and %s there: an earlier try moved it", source, destination)
+            return True
+        error = IrodsNotFoundError if found is None else IrodsNotACollectionError
+        raise error("no collection to publish at this path", operation="publish", path=source)
+
+    def _move(
+        self, session: IrodsSession, source: str, destination: str, *, moved: bool = False
+    ) -> TransferReport:
+        """One rename of the whole collection (none when an earlier try ``moved`` it); the report lists its
+        objects at their new paths."""
         if self.overwrite or self.skip != "never":
             raise IrodsUsageError('overwrite and skip apply to mode="copy" only')
         if destination.startswith(source.rstrip("/") + "/"):
             raise IrodsUsageError("cannot move a collection into itself", path=destination)
-        if path_kind(session, destination) is not None:
+        if not moved and path_kind(session, destination) is not None:
             raise IrodsAlreadyExistsError(
                 "the destination of a move exists", operation="publish", path=destination
             )
-        parent = destination.rsplit("/", 1)[0] or "/"
-        session.collections.create(parent, intermediates=True, exist_ok=True)
-        session.collections.rename(source, destination)
+        if not moved:
+            parent = destination.rsplit("/", 1)[0] or "/"
+            session.collections.create(parent, intermediates=True, exist_ok=True)
+            session.collections.rename(source, destination)
         prefix = destination.rstrip("/") + "/"
         files = [
             FileResult(

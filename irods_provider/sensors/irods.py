@@ -26,7 +26,7 @@ from irods_provider.hooks._checks import (
     run_sync,
 )
 from irods_provider.hooks.irods import IrodsHook
-from irods_provider.operators._base import IrodsTemplatingMixin
+from irods_provider.operators._base import IrodsTemplatingMixin, check_path
 from irods_provider.triggers._events import CheckEvent
 from irods_provider.triggers.irods import (
     IrodsCollectionStableTrigger,
@@ -123,12 +123,41 @@ class _IrodsBaseSensor(IrodsTemplatingMixin, BaseSensorOperator):
         deadline = self._wall_clock() + float(self.timeout)
         try:
             first = self.poke(context)
+        except Exception as error:  # classified as poke mode does, in _poke_failed
+            self._poke_failed(error)
+            first = PokeReturnValue(is_done=False)
         finally:
             self.hook.close()
         if first.is_done:
             return first.xcom_value
         self._defer(deadline)
         return None
+
+    def _poke_failed(self, error: Exception) -> None:
+        """A failed check in deferred mode means what a failed poke means in poke mode: ``silent_fail``
+        logs it and keeps waiting (returns), ``never_fail`` skips, and ``soft_fail`` skips a timeout or
+        ``AirflowFailException``; otherwise the error is raised as it came."""
+        from airflow.sdk.exceptions import (
+            AirflowFailException,
+            AirflowSensorTimeout,
+            AirflowSkipException,
+            AirflowTaskTimeout,
+        )
+
+        if isinstance(error, AirflowSkipException):
+            raise error
+        if isinstance(error, AirflowSensorTimeout | AirflowTaskTimeout | AirflowFailException):
+            if self.soft_fail or self.never_fail:
+                raise AirflowSkipException(
+                    f"Skipping: {type(error).__name__} with soft_fail/never_fail"
+                ) from error
+            raise error
+        if self.silent_fail:
+            self.log.error("Sensor check failed, waiting again (silent_fail): %s", error)
+            return
+        if self.never_fail:
+            raise AirflowSkipException("Skipping due to never_fail is set to True.") from error
+        raise error
 
     def _wall_clock(self) -> float:
         """Epoch seconds: a deadline must mean the same on the worker that defers and the one that resumes."""
@@ -164,12 +193,14 @@ class _IrodsBaseSensor(IrodsTemplatingMixin, BaseSensorOperator):
         if event is None:
             raise IrodsUsageError("the trigger fired without an event")
         outcome = CheckEvent.from_payload(event)
+        again = self._wall_clock() + float(self.timeout) if deadline is None else float(deadline)
         if outcome.status != "success":
-            raise outcome.error()
+            self._poke_failed(outcome.error())
+            self._defer(again)  # silent_fail: the failure was logged, wait for the rest of the timeout
         self.log.info("Trigger reported %d match(es)", len(outcome.matches))
         if not self._accept(outcome.matches):
             self.log.info("check_fn declined the matches; waiting again")
-            self._defer(self._wall_clock() + float(self.timeout) if deadline is None else float(deadline))
+            self._defer(again)
         return outcome.matches
 
 
@@ -261,8 +292,9 @@ class IrodsMetadataSensor(_IrodsBaseSensor):
     :param attribute: AVU attribute.
     :param value: narrow the match to this value.
     :param units: narrow the match to these units.
-    :param path: the collection or data object to watch; omit it to search the zone (or ``under``).
-    :param under: restrict the search to this collection and below (only without ``path``).
+    :param path: the collection or data object to watch; omit it (None) to search the zone (or ``under``). A
+        template rendering it empty is an error, never a zone-wide search.
+    :param under: restrict the search to this collection and below (only without ``path``; empty is refused).
     :param kind: for the search: ``any``, ``collection`` or ``data_object``.
     :param check_fn: called with the list of matches; the wait ends only when it returns True.
     """
@@ -289,25 +321,34 @@ class IrodsMetadataSensor(_IrodsBaseSensor):
         self.under = under
         self.kind = kind
 
-    def _check(self) -> Check[list[dict[str, Any]]]:
-        if self.path and self.under:
+    def _where(self) -> tuple[str | None, str | None]:
+        """``(path, under)`` as rendered: None is "not given"; anything else must be an absolute path, so a
+        template that rendered empty fails instead of widening the wait to the whole zone."""
+        path = None if self.path is None else check_path("path", self.path)
+        under = None if self.under is None else check_path("under", self.under)
+        if path and under:
             raise IrodsUsageError("give either path (one object) or under (a search), not both")
+        return path, under
+
+    def _check(self) -> Check[list[dict[str, Any]]]:
+        path, under = self._where()
         return metadata_matches(
             attribute=self.attribute,
             value=self.value,
             units=self.units,
-            path=self.path or None,
-            under=self.under or None,
+            path=path,
+            under=under,
             kind=self.kind,
         )
 
     def _trigger(self) -> BaseTrigger:
+        path, under = self._where()
         return IrodsMetadataTrigger(
             attribute=self.attribute,
             value=self.value,
             units=self.units,
-            path=self.path or None,
-            under=self.under or None,
+            path=path,
+            under=under,
             kind=self.kind,
             irods_conn_id=self.irods_conn_id,
             poke_interval=float(self.poke_interval),
@@ -371,7 +412,7 @@ class IrodsCollectionStableSensor(_IrodsBaseSensor):
 
     def _new_tracker(self) -> StabilityTracker:
         return StabilityTracker(
-            inactivity_period=float(self.inactivity_period),
+            inactivity_period=self.inactivity_period,
             min_objects=self.min_objects,
             allow_delete=self.allow_delete,
         )
@@ -398,7 +439,7 @@ class IrodsCollectionStableSensor(_IrodsBaseSensor):
     def _trigger(self) -> BaseTrigger:
         return IrodsCollectionStableTrigger(
             path=self.path,
-            inactivity_period=float(self.inactivity_period),
+            inactivity_period=self._new_tracker().inactivity_period,  # validated, as a float
             min_objects=self.min_objects,
             allow_delete=self.allow_delete,
             irods_conn_id=self.irods_conn_id,

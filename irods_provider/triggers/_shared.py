@@ -23,7 +23,14 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from irods_provider.client import AsyncIrodsSession
 
-__all__ = ["SHARE_ENV", "open_session", "shared_session_count", "sharing_enabled", "trigger_session"]
+__all__ = [
+    "SHARE_ENV",
+    "discard_session",
+    "open_session",
+    "shared_session_count",
+    "sharing_enabled",
+    "trigger_session",
+]
 
 #: Environment switch: ``false``/``0``/``no``/``off`` turns sharing off.
 SHARE_ENV = "AIRFLOW_IRODS_SHARE_TRIGGER_SESSIONS"
@@ -103,6 +110,19 @@ async def _release(entries: dict[str, _Entry], conn_id: str, entry: _Entry) -> N
         return
     if not entry.opening.cancelled() and entry.opening.exception() is None:
         await entry.opening.result().aclose()
+
+
+def discard_session(conn_id: str, session: AsyncIrodsSession) -> None:
+    """Lend ``session`` of ``conn_id`` no more: its login was refused (a password rotated while triggers
+    waited). The next trigger to ask opens a fresh session, re-reading the connection; the triggers holding
+    this one keep it until they leave, and the last one closes it."""
+    entries = _REGISTRY.get(asyncio.get_running_loop(), {})
+    entry = entries.get(conn_id)
+    opening = None if entry is None else entry.opening
+    if opening is None or not opening.done() or opening.cancelled() or opening.exception() is not None:
+        return
+    if opening.result() is session:
+        del entries[conn_id]
 
 
 @contextlib.asynccontextmanager

@@ -29,7 +29,8 @@ trigger only and a restart starts from a new baseline.
 
 On its first scan with no stored state the trigger records what already exists as the baseline and fires
 nothing (``fire_on_existing=True`` fires for it too). Scan errors, and a session that cannot be opened
-(server down, login refused), are logged and retried at the next poll: a watcher never ends on its own.
+(server down, login refused), are logged and retried at the next poll: a watcher never ends on its own. A
+scan whose login is refused reopens the session at the next poll, reading the connection again.
 """
 
 from __future__ import annotations
@@ -44,10 +45,10 @@ from typing import Any, ClassVar
 
 from airflow.triggers.base import BaseEventTrigger, TriggerEvent
 
-from irods_provider.exceptions import IrodsError
+from irods_provider.exceptions import IrodsAuthenticationError, IrodsError
 from irods_provider.hooks._checks import Check, path_matches, run_async
 from irods_provider.triggers._schedule import PollSchedule, grid_clock
-from irods_provider.triggers._shared import trigger_session
+from irods_provider.triggers._shared import discard_session, trigger_session
 from irods_provider.triggers.irods import MetadataQuery
 
 __all__ = ["IrodsMetadataEventTrigger", "IrodsPathEventTrigger"]
@@ -126,9 +127,16 @@ class _IrodsEventTrigger(BaseEventTrigger):
             await store.aset(self.state_key, state)
 
     async def _scan(self, session: Any) -> list[dict[str, Any]] | None:
-        """The current matches, or None when the scan failed (logged; retried at the next poll)."""
+        """The current matches, or None when the scan failed (logged; retried at the next poll).
+
+        A refused login (a password rotated while the watcher ran) is raised instead, after the session is
+        discarded, so the next poll opens a fresh one with the connection read again.
+        """
         try:
             return await run_async(self._check(), session)
+        except IrodsAuthenticationError:
+            discard_session(self.irods_conn_id, session)
+            raise
         except IrodsError as error:
             log.warning("%s: scan failed, retrying in %ss: %s", self.state_key, self.poke_interval, error)
             return None

@@ -15,7 +15,7 @@ from typing import Any
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from irods_provider._metrics import record_sensor_poll
-from irods_provider.exceptions import IrodsError
+from irods_provider.exceptions import IrodsAuthenticationError, IrodsError
 from irods_provider.hooks._checks import (
     Check,
     StabilityTracker,
@@ -26,7 +26,7 @@ from irods_provider.hooks._checks import (
 )
 from irods_provider.triggers._events import CheckEvent
 from irods_provider.triggers._schedule import PollSchedule, grid_clock
-from irods_provider.triggers._shared import trigger_session
+from irods_provider.triggers._shared import discard_session, trigger_session
 
 __all__ = [
     "IrodsCollectionStableTrigger",
@@ -85,27 +85,48 @@ class _IrodsPollingTrigger(BaseTrigger):
         )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        """Borrow the connection's shared session and poll until done; errors end with an ``error`` event."""
+        """Borrow the connection's shared session and poll until done; errors end with an ``error`` event.
+
+        A session whose login is refused after it worked (or the first one, borrowed from other triggers)
+        is discarded and the connection read again once: a password rotated while the sensor waited, with
+        the connection updated, does not fail it.
+        """
         schedule = PollSchedule.for_trigger(self.poke_interval, self.trigger_id)
-        async with contextlib.AsyncExitStack() as stack:
-            try:
-                session = await stack.enter_async_context(trigger_session(self.irods_conn_id))
-            except IrodsError as error:
-                yield _event(CheckEvent.failure(error))
-                return
-            if self.trigger_id is not None:
-                await self._sleep(schedule.first_wait(grid_clock()))
-            while True:
-                started = grid_clock()
+        first_wait, may_reopen = self.trigger_id is not None, True
+        while True:
+            async with contextlib.AsyncExitStack() as stack:
                 try:
-                    event = self._evaluate(await run_async(self._check(), session))
+                    session = await stack.enter_async_context(trigger_session(self.irods_conn_id))
                 except IrodsError as error:
-                    event = CheckEvent.failure(error)
-                self._record_poll(event)
+                    yield _event(CheckEvent.failure(error))
+                    return
+                if first_wait:
+                    await self._sleep(schedule.first_wait(grid_clock()))
+                    first_wait = False
+                event = await self._poll(session, schedule, may_reopen=may_reopen)
                 if event is not None:
                     yield _event(event)
                     return
-                await self._sleep(schedule.wait_after(started, grid_clock()))
+            may_reopen = False
+
+    async def _poll(self, session: Any, schedule: PollSchedule, *, may_reopen: bool) -> CheckEvent | None:
+        """Check every ``poke_interval`` until there is an event; None when the session's login was refused
+        and a fresh session should be tried (``may_reopen``, or this session worked before)."""
+        while True:
+            started = grid_clock()
+            try:
+                event = self._evaluate(await run_async(self._check(), session))
+            except IrodsError as error:
+                if may_reopen and isinstance(error, IrodsAuthenticationError):
+                    self.log.warning("%s: login refused, reading the connection again", self.irods_conn_id)
+                    discard_session(self.irods_conn_id, session)
+                    return None
+                event = CheckEvent.failure(error)
+            may_reopen = True  # this session worked: a later refusal may be a rotated password too
+            self._record_poll(event)
+            if event is not None:
+                return event
+            await self._sleep(schedule.wait_after(started, grid_clock()))
 
 
 class IrodsPathTrigger(_IrodsPollingTrigger):
