@@ -77,6 +77,7 @@ IRODS_ERROR_CODES: dict[str, int] = {
     "HIERARCHY_ERROR": -1803000,
     "INVALID_OPERATION": -1811000,
     "DIRECT_CHILD_ACCESS": -1816000,
+    "USER_NOT_IN_GROUP": -1830000,
 }
 
 _NAMES_BY_CODE: dict[int, str] = {code: name for name, code in IRODS_ERROR_CODES.items()}

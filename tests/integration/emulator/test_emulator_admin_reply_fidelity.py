@@ -1,0 +1,149 @@
+"""users-groups permissions, data-object rc* reply shapes, zone report and specific queries, over real HTTP.
+
+Expectations come from irods_client_http_api 0.7.0 (endpoints/*/src/main.cpp) and irods/irods 4.3.4
+(lib/administration/user/src/user_administration.cpp, plugins/database/src/db_plugin.cpp, apiTable.hpp),
+file:line in each test; never from the emulator.
+"""
+
+from __future__ import annotations
+
+from emulator_http import ZONE, Api, code
+
+RODS = f"/{ZONE}/home/rods"
+UG = "users-groups"
+
+
+def _group_op(api: Api, who: str, op: str, group: str, user: str) -> int:
+    return code(api.post(UG, who, op=op, group=group, user=user, zone=ZONE))
+
+
+def test_groupadmin_creates_rodsusers_only(api: Api) -> None:
+    # add_user (user_administration.cpp:47-66 at 4.3.4) sends a groupadmin through rcUserAdmin "mkuser", which
+    # always registers a rodsuser (rsUserAdmin.cpp:156-161); chlRegUserRE lets a groupadmin in
+    # (db_plugin.cpp:8653-8664). A rodsuser is refused by GeneralAdmin's API-table level (SYS_NO_API_PRIV).
+    api.server.add_user("gadm", "gadm", "groupadmin")
+    r = api.post(UG, "gadm", op="create_user", name="made", zone=ZONE, **{"user-type": "rodsadmin"})
+    assert r.json() == {"irods_response": {"status_code": 0}}
+    assert api.get(UG, "rods", op="stat", name="made", zone=ZONE).json()["type"] == "rodsuser"
+    assert code(api.post(UG, "alice", op="create_user", name="other", zone=ZONE)) == -13000
+    # remove_user always uses GeneralAdmin (user_administration.cpp:84-98): a groupadmin is refused.
+    assert code(api.post(UG, "gadm", op="remove_user", name="made", zone=ZONE)) == -13000
+
+
+def test_groupadmin_manages_only_its_own_or_empty_groups(api: Api) -> None:
+    # chlModGroup (db_plugin.cpp:7780-7803): a groupadmin must be a member of the group, except that it may
+    # "add" to a group with no members (cmlGetGroupMemberCount excludes the group's own row,
+    # mid_level_routines.cpp:1860-1875); otherwise CAT_INSUFFICIENT_PRIVILEGE_LEVEL (-830000).
+    api.server.add_user("gadm", "gadm", "groupadmin")
+    api.server.add_user("bob", "bob")
+    assert code(api.post(UG, "rods", op="create_group", name="full")) == 0
+    assert code(api.post(UG, "rods", op="create_group", name="empty")) == 0
+    assert _group_op(api, "rods", "add_to_group", "full", "bob") == 0
+    assert _group_op(api, "gadm", "add_to_group", "full", "alice") == -830000
+    assert _group_op(api, "gadm", "remove_from_group", "full", "bob") == -830000
+    assert _group_op(api, "gadm", "add_to_group", "empty", "gadm") == 0  # empty group: allowed
+    assert _group_op(api, "gadm", "add_to_group", "empty", "alice") == 0  # now a member
+    assert _group_op(api, "gadm", "remove_from_group", "empty", "alice") == 0
+    assert _group_op(api, "alice", "add_to_group", "empty", "bob") == -13000  # rodsuser: API table
+
+
+def test_group_membership_errors_follow_chl_mod_group(api: Api) -> None:
+    # db_plugin.cpp:7826-7862: the user (not a group, in the given zone) is looked up before the group;
+    # removing a non-member is USER_NOT_IN_GROUP (-1830000, :7866-7882).
+    assert code(api.post(UG, "rods", op="create_group", name="g")) == 0
+    assert _group_op(api, "rods", "remove_from_group", "g", "alice") == -1830000
+    assert _group_op(api, "rods", "add_to_group", "nogroup", "nouser") == -827000  # CAT_INVALID_USER first
+    assert _group_op(api, "rods", "add_to_group", "nogroup", "alice") == -829000
+    r = api.post(UG, "rods", op="add_to_group", group="g", user="alice", zone="otherZone")
+    assert code(r) == -827000
+
+
+def test_is_member_of_group_is_a_query_and_never_an_error(api: Api) -> None:
+    # user_is_member_of_group is one GenQuery (user_administration.cpp, 4.3.4): an unknown group, user or zone
+    # gives no row, so is_member false at status 0 (users_groups/src/main.cpp:928-936, 0.7.0).
+    for params in (
+        {"group": "nogroup", "user": "alice", "zone": ZONE},
+        {"group": "public", "user": "alice", "zone": "otherZone"},
+        {"group": "public", "user": "nouser", "zone": ZONE},
+    ):
+        r = api.get(UG, "alice", op="is_member_of_group", **params)
+        assert r.json() == {"irods_response": {"status_code": 0}, "is_member": False}, params
+    r = api.get(UG, "alice", op="is_member_of_group", group="public", user="alice", zone=ZONE)
+    assert r.json()["is_member"] is True
+
+
+def test_stat_names_follow_local_unique_name(api: Api) -> None:
+    # users_groups/src/main.cpp:988-1022 (0.7.0): with zone, only a user is looked up (adm::client::id queries
+    # USER_TYPE != 'rodsgroup') and local_unique_name is "name#zone"; without zone local_unique_name() of a
+    # user with an empty zone is the bare name (user_administration.cpp local_unique_name), then a group.
+    assert code(api.post(UG, "rods", op="create_group", name="g")) == 0
+    r = api.get(UG, "alice", op="stat", name="g", zone=ZONE)
+    assert r.json() == {"irods_response": {"status_code": 0}, "exists": False}
+    assert api.get(UG, "alice", op="stat", name="g").json()["type"] == "rodsgroup"
+    assert api.get(UG, "alice", op="stat", name="alice").json()["local_unique_name"] == "alice"
+    assert (
+        api.get(UG, "alice", op="stat", name="alice", zone=ZONE).json()["local_unique_name"]
+        == f"alice#{ZONE}"
+    )
+
+
+def test_rc_api_errors_carry_no_status_message(api: Api) -> None:
+    # These ops send the rc* API's int alone: data_objects/src/main.cpp (0.7.0) remove :2208, copy :2370,
+    # replicate :1700-1707, trim :1783, calculate_checksum :2664-2666, verify_checksum :2749-2759,
+    # register :2119-2121, modify_replica :2929.
+    api.write(f"{RODS}/a", b"abc")
+    api.write(f"{RODS}/b", b"defg")
+    replies = [
+        api.post("data-objects", op="remove", lpath=f"{RODS}/nope", **{"catalog-only": "0"}),
+        api.post("data-objects", op="copy", **{"src-lpath": f"{RODS}/a", "dst-lpath": f"{RODS}/b"}),
+        api.post("data-objects", op="replicate", lpath=f"{RODS}/a", **{"dst-resource": "nope"}),
+        api.post("data-objects", op="trim", lpath=f"{RODS}/a", **{"replica-number": "7"}),
+        api.post("data-objects", op="calculate_checksum", lpath=f"{RODS}/nope"),
+        api.get("data-objects", op="verify_checksum", lpath=f"{RODS}/nope"),
+        api.post(
+            "data-objects",
+            "alice",
+            op="modify_replica",
+            lpath=f"{RODS}/a",
+            **{"replica-number": "0", "new-data-comments": "c"},
+        ),
+    ]
+    for r in replies:
+        body = r.json()
+        assert (r.status_code, set(body), set(body["irods_response"])) == (
+            200,
+            {"irods_response"},
+            {"status_code"},
+        )
+        assert body["irods_response"]["status_code"] < 0, body
+
+
+def test_truncate_error_carries_the_api_output(api: Api) -> None:
+    # data_objects/src/main.cpp:2577-2583 (0.7.0) adds rc_replica_truncate's JSON output as additional_info;
+    # on a failure before a replica is chosen it has message and null hierarchy/number
+    # (irods 4.3.4 rs_replica_truncate.cpp:35-58).
+    r = api.post("data-objects", op="truncate", lpath=f"{RODS}/nope", size="1")
+    body = r.json()["irods_response"]
+    assert (r.status_code, set(body)) == (200, {"status_code", "additional_info"})
+    info = body["additional_info"]
+    assert body["status_code"] < 0
+    assert (info["resource_hierarchy"], info["replica_number"]) == (None, None)
+    assert isinstance(info["message"], str)
+
+
+def test_zone_report_needs_rodsadmin(api: Api) -> None:
+    # ZONE_REPORT_AN is LOCAL_PRIV_USER_AUTH (irods 4.3.4 apiTable.hpp:1235); the HTTP API sends the code with
+    # its fixed message (zones/src/main.cpp:392-403, 0.7.0).
+    r = api.get("zones", "alice", op="report")
+    assert (r.status_code, r.json()) == (
+        200,
+        {"irods_response": {"status_code": -13000, "status_message": "Could not generate zone report."}},
+    )
+    assert code(api.get("zones", "rods", op="report")) == 0
+
+
+def test_specific_query_rows_are_not_filtered_by_permissions(api: Api) -> None:
+    # chlSpecificQuery runs the stored SQL as is (db_plugin.cpp:13317-13420, 4.3.4); ShowCollAcls
+    # (icatSysInserts.sql:190) has no access check, so a rodsuser sees the ACL of a collection it cannot read.
+    r = api.get("query", "alice", op="execute_specific_query", name="ShowCollAcls", args=RODS)
+    assert r.json()["rows"] == [["rods", ZONE, "own", "rodsadmin"]]
