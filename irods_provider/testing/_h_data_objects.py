@@ -303,17 +303,12 @@ async def register(ctx: Ctx) -> Response:
 
 async def trim(ctx: Ctx) -> Response:
     lpath = ctx.require("lpath")
-    try:
-        number = _keyword_replica(ctx)
-    except IrodsModelError as e:
-        return rc_error(e)
-    if number is None:
-        raise HttpError(400)
+    replica = ctx.require("replica-number")  # passed to iRODS as a string (DO:1762); the model parses it
     return call(
         lambda: ctx.model.trim(
             ctx.user,
             lpath,
-            replica_number=number,
+            replica=replica,
             catalog_only=ctx.flag("catalog-only"),
             admin=ctx.flag("admin"),
         ),

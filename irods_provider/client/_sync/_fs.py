@@ -618,7 +618,11 @@ class DataObjects(ItiDataObjectsMixin):
     def trim(
         self, path: str, replica_number: int, *, catalog_only: bool = False, admin: bool = False
     ) -> None:
-        """Remove one replica (``catalog_only``: unregister it); iRODS refuses to trim the last good one."""
+        """Remove one replica (``catalog_only``: unregister it); iRODS refuses to trim the last good one.
+
+        An object with a single replica is left alone and the call succeeds: the HTTP API asks iRODS to keep
+        at least one replica, so there is nothing to trim (no error). Check ``replicas()`` when it matters.
+        """
         self._s.execute(ops.do_trim(path, replica_number, catalog_only=catalog_only, admin=admin))
 
     def modify_replica(

@@ -118,11 +118,10 @@ def test_typed_errors_name_the_irods_codes(
     with pytest.raises(IrodsResponseError) as child:
         rsession.data_objects.replicate(path, "replResc_ufs0")
     assert child.value.irods_name == "DIRECT_CHILD_ACCESS"
-    # The emulator refuses to trim the last good replica with SYS_NOT_ALLOWED (code unverified
-    # against a real server: the notes say "error code not pinned").
-    with pytest.raises(IrodsResponseError) as last:
-        rsession.data_objects.trim(path, 0)
-    assert last.value.irods_name == "SYS_NOT_ALLOWED"
+    # Trimming an object's only replica: the server's trim (COPIES_KW "1" from the HTTP API) leaves it alone
+    # and reports success (irods 4.3.4 rsDataObjTrim.cpp:163-167); the replica stays.
+    rsession.data_objects.trim(path, 0)
+    assert [r.number for r in rsession.data_objects.replicas(path)] == [0]
     # The server answers a read that cannot open the replica with an empty HTTP 400.
     with pytest.raises(IrodsBadRequestError) as no_replica:
         rsession.data_objects.read(path, replica_number=7)

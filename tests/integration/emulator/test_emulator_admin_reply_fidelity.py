@@ -97,7 +97,7 @@ def test_rc_api_errors_carry_no_status_message(api: Api) -> None:
         api.post("data-objects", op="remove", lpath=f"{RODS}/nope", **{"catalog-only": "0"}),
         api.post("data-objects", op="copy", **{"src-lpath": f"{RODS}/a", "dst-lpath": f"{RODS}/b"}),
         api.post("data-objects", op="replicate", lpath=f"{RODS}/a", **{"dst-resource": "nope"}),
-        api.post("data-objects", op="trim", lpath=f"{RODS}/a", **{"replica-number": "7"}),
+        api.post("data-objects", op="trim", lpath=f"{RODS}/nope", **{"replica-number": "7"}),
         api.post("data-objects", op="calculate_checksum", lpath=f"{RODS}/nope"),
         api.get("data-objects", op="verify_checksum", lpath=f"{RODS}/nope"),
         api.post(
@@ -147,3 +147,32 @@ def test_specific_query_rows_are_not_filtered_by_permissions(api: Api) -> None:
     # (icatSysInserts.sql:190) has no access check, so a rodsuser sees the ACL of a collection it cannot read.
     r = api.get("query", "alice", op="execute_specific_query", name="ShowCollAcls", args=RODS)
     assert r.json()["rows"] == [["rods", ZONE, "own", "rodsadmin"]]
+
+
+def _trim(api: Api, path: str, replica: str) -> dict[str, object]:
+    r = api.post("data-objects", op="trim", lpath=path, **{"replica-number": replica})
+    assert r.status_code == 200
+    body: dict[str, object] = r.json()
+    return body
+
+
+def test_trim_follows_rs_data_obj_trim_with_copies_one(api: Api) -> None:
+    # The HTTP API always adds COPIES_KW "1" (data_objects/src/main.cpp:1779, 0.7.0). rsDataObjTrim
+    # (irods 4.3.4 rsDataObjTrim.cpp:156-222): with at most that many replicas nothing is trimmed and the call
+    # succeeds, before replica-number is parsed; with more: std::stoi → USER_INVALID_REPLICA_INPUT (-403000),
+    # unknown number → SYS_REPLICA_DOES_NOT_EXIST (-164000), the last good replica → USER_INCOMPATIBLE_PARAMS
+    # (-402000).
+    api.write(f"{RODS}/one", b"abc")
+    for replica in ("0", "5", "x"):
+        assert _trim(api, f"{RODS}/one", replica) == {"irods_response": {"status_code": 0}}
+    assert len(api.server.model.data_objects[f"{RODS}/one"].replicas) == 1
+    assert (
+        code(api.post("resources", op="create", name="second", type="unixfilesystem", host="localhost")) == 0
+    )
+    r = api.post("data-objects", op="replicate", lpath=f"{RODS}/one", **{"dst-resource": "second"})
+    assert code(r) == 0
+    assert _trim(api, f"{RODS}/one", "x") == {"irods_response": {"status_code": -403000}}
+    assert _trim(api, f"{RODS}/one", "5") == {"irods_response": {"status_code": -164000}}
+    api.write(f"{RODS}/one", b"new", resource="second")  # replica 0 becomes stale: 1 is the only good one
+    assert _trim(api, f"{RODS}/one", "1") == {"irods_response": {"status_code": -402000}}
+    assert _trim(api, f"{RODS}/one", "0") == {"irods_response": {"status_code": 0}}
