@@ -176,3 +176,21 @@ def test_trim_follows_rs_data_obj_trim_with_copies_one(api: Api) -> None:
     api.write(f"{RODS}/one", b"new", resource="second")  # replica 0 becomes stale: 1 is the only good one
     assert _trim(api, f"{RODS}/one", "1") == {"irods_response": {"status_code": -402000}}
     assert _trim(api, f"{RODS}/one", "0") == {"irods_response": {"status_code": 0}}
+
+
+def test_resource_create_checks_like_add_resource(api: Api) -> None:
+    # _addResource (irods 4.3.4 rsGeneralAdmin.cpp:570-606, contains_whitespace :48-56): a name of NAME_LEN
+    # (64) bytes or more → SYS_INVALID_INPUT_PARAM (-130000); whitespace inside the trimmed name →
+    # CAT_INVALID_RESOURCE_NAME (-859000); surrounding whitespace is trimmed off.
+    def create(name: str, **extra: str) -> int:
+        return code(api.post("resources", op="create", name=name, type="unixfilesystem", **extra))
+
+    assert create("x" * 64) == -130000
+    assert create("a\tb") == -859000
+    assert create(" padded ") == 0
+    assert api.get("resources", op="stat", name="padded").json()["exists"] is True
+    # add_resource sends "host:vault" only when both are non-empty (resource_administration.cpp:21-27,
+    # 4.3.4); otherwise the server stores its placeholders for both.
+    assert create("hostonly", host="example.org") == 0
+    info = api.get("resources", op="stat", name="hostonly").json()["info"]
+    assert (info["host"], info["vault_path"]) == ("EMPTY_RESC_HOST", "EMPTY_RESC_PATH")
