@@ -194,3 +194,16 @@ def test_resource_create_checks_like_add_resource(api: Api) -> None:
     assert create("hostonly", host="example.org") == 0
     info = api.get("resources", op="stat", name="hostonly").json()["info"]
     assert (info["host"], info["vault_path"]) == ("EMPTY_RESC_HOST", "EMPTY_RESC_PATH")
+
+
+def test_zone_names_and_the_local_zone_row(api: Api) -> None:
+    # chlRegZone / chlModZone (irods 4.3.4 db_plugin.cpp:5191-5194, 5240-5400): names must match
+    # ^[A-Za-z0-9_\.]+$ (administration_utilities.cpp:171-176) → SYS_INVALID_INPUT_PARAM (-130000); the local
+    # zone's row takes a comment, but renaming it is CAT_INVALID_ARGUMENT (-816000).
+    assert code(api.post("zones", op="add", name="bad-zone")) == -130000
+    assert code(api.post("zones", op="add", name="good.zone_1")) == 0
+    rename = {"op": "modify", "name": "good.zone_1", "property": "name"}
+    assert code(api.post("zones", **rename, value="no spaces")) == -130000
+    assert code(api.post("zones", op="modify", name=ZONE, property="comment", value="main")) == 0
+    assert api.get("zones", op="stat", name=ZONE).json()["info"]["comment"] == "main"
+    assert code(api.post("zones", op="modify", name=ZONE, property="name", value="other")) == -816000
