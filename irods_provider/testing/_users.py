@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 
@@ -9,6 +10,8 @@ from irods_provider.testing._catalog import Collection, ModelBase, User, now
 from irods_provider.testing._errors import IrodsModelError
 
 USER_TYPES = ("rodsuser", "groupadmin", "rodsadmin")
+#: irods 4.3.4 server/core/src/user_validation_utilities.cpp:51-80 (validate_name; ``\w`` is ECMAScript's).
+USER_NAME = re.compile(r"((?:[A-Za-z0-9_]|[-.@])+)(#([^#]*))?")
 
 
 class UsersMixin(ModelBase):
@@ -76,7 +79,24 @@ class UsersMixin(ModelBase):
             self._check_zone(zone)
             if user_type not in USER_TYPES:
                 raise IrodsModelError("SYS_INVALID_INPUT_PARAM", f"Invalid user type [{user_type}].")
-            self._add_user(name, user_type=user_type)
+            self._add_user(self._valid_new_name(name, zone or self.zone, group=False), user_type=user_type)
+
+    def _valid_new_name(self, name: str, zone: str, *, group: bool) -> str:
+        """The user part of ``name`` as irods::create_user accepts it (administration_utilities.cpp:36-75).
+
+        Not ``USER_NAME`` with a user part of 1-63 bytes (not ``.``/``..``) and a zone part below 64 bytes
+        → USER_INVALID_USERNAME_FORMAT; a ``#zone`` other than ``zone`` → CAT_INVALID_ZONE; a group of a
+        remote zone → SYS_NOT_ALLOWED. A ``#zone`` naming the local zone is dropped.
+        """
+        m = USER_NAME.fullmatch(name)
+        user, name_zone = (m.group(1), m.group(3) or "") if m else ("", "")
+        if not m or len(user.encode()) >= 64 or user in (".", "..") or len(name_zone.encode()) >= 64:
+            raise IrodsModelError("USER_INVALID_USERNAME_FORMAT", f"Invalid user name [{name}].")
+        if name_zone and name_zone != zone:
+            raise IrodsModelError("CAT_INVALID_ZONE", f"Zone [{name_zone}] does not match [{zone}].")
+        if group and name_zone and name_zone != self.zone:
+            raise IrodsModelError("SYS_NOT_ALLOWED", "groups cannot be made for a remote zone")
+        return user
 
     def _add_user(self, name: str, *, user_type: str, password: str = "") -> User:
         if not name or "/" in name or "#" in name:
@@ -147,7 +167,7 @@ class UsersMixin(ModelBase):
             cu = self.users.get(caller)
             if cu is None or cu.type not in ("rodsadmin", "groupadmin"):
                 raise IrodsModelError("SYS_NO_API_PRIV", "Operation requires rodsadmin privileges.")
-            self._add_user(name, user_type="rodsgroup")
+            self._add_user(self._valid_new_name(name, self.zone, group=True), user_type="rodsgroup")
 
     def remove_group(self, caller: str, name: str) -> None:
         """Remove a group and its memberships."""

@@ -207,3 +207,20 @@ def test_zone_names_and_the_local_zone_row(api: Api) -> None:
     assert code(api.post("zones", op="modify", name=ZONE, property="comment", value="main")) == 0
     assert api.get("zones", op="stat", name=ZONE).json()["info"]["comment"] == "main"
     assert code(api.post("zones", op="modify", name=ZONE, property="name", value="other")) == -816000
+
+
+def test_new_user_and_group_names_follow_validate_name(api: Api) -> None:
+    # irods::create_user (irods 4.3.4 administration_utilities.cpp:36-75) runs validate_name
+    # (user_validation_utilities.cpp:51-80, "(\w|[-.@])+(#zone)?", user part 1-63 bytes, not "." or ".."):
+    # USER_INVALID_USERNAME_FORMAT (-319000); a "#zone" other than the zone argument is CAT_INVALID_ZONE
+    # (-828000); "#<local zone>" is dropped from the stored name.
+    def create_user(name: str) -> int:
+        return code(api.post(UG, op="create_user", name=name, zone=ZONE))
+
+    for bad in ("a/b", "a$b", ".", "x" * 64):
+        assert create_user(bad) == -319000, bad
+    assert code(api.post(UG, op="create_group", name="g/x")) == -319000
+    assert create_user("mail@example.org") == 0
+    assert create_user("bob#elsewhere") == -828000
+    assert create_user(f"carol#{ZONE}") == 0
+    assert api.get(UG, op="stat", name="carol", zone=ZONE).json()["exists"] is True
