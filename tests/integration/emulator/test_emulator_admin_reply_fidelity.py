@@ -224,3 +224,19 @@ def test_new_user_and_group_names_follow_validate_name(api: Api) -> None:
     assert create_user("bob#elsewhere") == -828000
     assert create_user(f"carol#{ZONE}") == 0
     assert api.get(UG, op="stat", name="carol", zone=ZONE).json()["exists"] is True
+
+
+def test_list_gives_collections_before_data_objects_in_pre_order(api: Api) -> None:
+    # collections/src/main.cpp:158-170 (0.7.0) walks fs::client::recursive_collection_iterator;
+    # rclOpenCollection with flags 0 reads sub-collections first, then data objects (irods 4.3.4
+    # miscUtil.cpp readCollection), each ordered by name (general_query.cpp:2051-2057); the
+    # iterator descends into a collection as soon as it is listed.
+    for coll in ("b", "a", "a/z"):
+        assert code(api.post("collections", op="create", lpath=f"{RODS}/{coll}")) == 0
+    for obj in ("f2", "f1", "a/g"):
+        assert api.write(f"{RODS}/{obj}", b"x").status_code == 200
+    entries = api.get("collections", op="list", lpath=RODS, recurse="1").json()["entries"]
+    expected = ["a", "a/z", "a/g", "b", "f1", "f2"]
+    assert entries == [f"{RODS}/{e}" for e in expected]
+    flat = api.get("collections", op="list", lpath=RODS).json()["entries"]
+    assert flat == [f"{RODS}/{e}" for e in ("a", "b", "f1", "f2")]
