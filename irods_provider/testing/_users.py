@@ -125,8 +125,13 @@ class UsersMixin(ModelBase):
             u = self.user(name)
             if u.type == "rodsgroup":
                 raise IrodsModelError("CAT_INVALID_USER", f"[{name}] is a group.")
-            if name == self.config.admin_user:
-                raise IrodsModelError("SYS_NOT_ALLOWED", "Cannot remove the service account.")
+            if name in (
+                self.config.admin_user,
+                caller,
+            ):  # the proxy or the client: administration_utilities:129
+                raise IrodsModelError(
+                    "SYS_NOT_ALLOWED", "cannot remove currently authenticated client or proxy user"
+                )
             for base in (f"/{self.zone}/home", f"/{self.zone}/trash/home"):
                 path = f"{base}/{name}"
                 if self.children_colls(path) or self.children_data(path):
@@ -145,8 +150,8 @@ class UsersMixin(ModelBase):
             self._require_rodsadmin(caller)
             self._check_zone(zone)
             u = self.user(name)
-            if u.type == "rodsgroup":
-                raise IrodsModelError("CAT_INVALID_USER", f"[{name}] is a group.")
+            if u.type == "rodsgroup":  # irods 4.3.4 rsGeneralAdmin.cpp:165-180
+                raise IrodsModelError("SYS_NOT_ALLOWED", "a group cannot have a password")
             u.password = new_password
             u.modify_time = now()
 
@@ -156,8 +161,14 @@ class UsersMixin(ModelBase):
             self._require_rodsadmin(caller)
             self._check_zone(zone)
             u = self.user(name)
-            if u.type == "rodsgroup" or new_type not in USER_TYPES:
-                raise IrodsModelError("CAT_INVALID_USER", f"Cannot change type of [{name}].")
+            # irods 4.3.4 rsGeneralAdmin.cpp:58-163, 917-931: the service account stays rodsadmin, then a
+            # group's type never changes (both SYS_NOT_ALLOWED).
+            if name == self.config.admin_user and new_type != "rodsadmin":
+                raise IrodsModelError("SYS_NOT_ALLOWED", "cannot downgrade the service account rodsadmin")
+            if u.type == "rodsgroup":
+                raise IrodsModelError("SYS_NOT_ALLOWED", "a group cannot have its type changed")
+            if new_type not in USER_TYPES:
+                raise IrodsModelError("CAT_INVALID_USER_TYPE", "user type is not recognized")
             u.type = new_type
             u.modify_time = now()
 

@@ -240,3 +240,23 @@ def test_list_gives_collections_before_data_objects_in_pre_order(api: Api) -> No
     assert entries == [f"{RODS}/{e}" for e in expected]
     flat = api.get("collections", op="list", lpath=RODS).json()["entries"]
     assert flat == [f"{RODS}/{e}" for e in ("a", "b", "f1", "f2")]
+
+
+def test_modify_user_and_remove_user_refusals(api: Api) -> None:
+    # rsGeneralAdmin "modify user" (irods 4.3.4 rsGeneralAdmin.cpp:58-180, 905-931): the service account may
+    # not leave rodsadmin, a group's type never changes and a group has no password: SYS_NOT_ALLOWED
+    # (-169000).
+    # irods::remove_user refuses the client or proxy user (administration_utilities.cpp:129-134).
+    assert code(api.post(UG, op="create_group", name="g")) == 0
+    assert (
+        code(api.post(UG, op="set_user_type", name="g", zone=ZONE, **{"new-user-type": "rodsuser"}))
+        == -169000
+    )
+    assert code(api.post(UG, op="set_password", name="g", zone=ZONE, **{"new-password": "pw"})) == -169000
+    assert (
+        code(api.post(UG, op="set_user_type", name="rods", zone=ZONE, **{"new-user-type": "rodsuser"}))
+        == -169000
+    )
+    api.server.add_user("admin2", "admin2", "rodsadmin")
+    assert code(api.post(UG, "admin2", op="remove_user", name="admin2", zone=ZONE)) == -169000
+    assert code(api.post(UG, "admin2", op="remove_user", name="alice", zone=ZONE)) == 0
