@@ -16,6 +16,7 @@ import pytest
 from irods_provider.client import AsyncIrodsSession, BasicAuth, IrodsSession, Kinds, RetryPolicy
 from irods_provider.exceptions import (
     IrodsBadRequestError,
+    IrodsLockedError,
     IrodsNotADataObjectError,
     IrodsNotFoundError,
     IrodsPermissionError,
@@ -219,3 +220,19 @@ async def test_async_replicate_and_trim(irods_emulator_resources: EmulatorServer
         replicas = await s.data_objects.replicas(path)
         assert [(r.number, r.resource, r.good) for r in replicas] == [(1, "archiveResc", True)]
         assert await s.data_objects.read(path) == b"async"
+
+
+def test_copy_overwrite_onto_a_resource_without_a_replica_is_not_a_lock(rsession: IrodsSession) -> None:
+    # rsDataObjCopy answers HIERARCHY_ERROR when the existing destination has no replica in dst_resource
+    # (irods 4.3.4 rsDataObjCopy.cpp:247-273): the client says so instead of raising IrodsLockedError.
+    src, dst = f"{HOME}/copy-src.bin", f"{HOME}/copy-dst.bin"
+    rsession.data_objects.write(src, b"new")
+    rsession.data_objects.write(dst, b"old")
+    with pytest.raises(IrodsResponseError, match="has no replica there") as refused:
+        rsession.data_objects.copy(src, dst, overwrite=True, dst_resource="archiveResc")
+    assert not isinstance(refused.value, IrodsLockedError)
+    assert refused.value.irods_name == "HIERARCHY_ERROR"
+    assert rsession.data_objects.read(dst) == b"old"
+    rsession.data_objects.replicate(dst, "archiveResc")
+    rsession.data_objects.copy(src, dst, overwrite=True, dst_resource="archiveResc")
+    assert rsession.data_objects.read(dst, resource="archiveResc") == b"new"

@@ -260,3 +260,22 @@ def test_modify_user_and_remove_user_refusals(api: Api) -> None:
     api.server.add_user("admin2", "admin2", "rodsadmin")
     assert code(api.post(UG, "admin2", op="remove_user", name="admin2", zone=ZONE)) == -169000
     assert code(api.post(UG, "admin2", op="remove_user", name="alice", zone=ZONE)) == 0
+
+
+def test_copy_checks_an_existing_destination_first(api: Api) -> None:
+    # rsDataObjCopy (irods 4.3.4 rsDataObjCopy.cpp:233-275): an existing destination without the force flag
+    # is OVERWRITE_WITHOUT_FORCE_FLAG (-312000) before anything else (copying onto itself included); with it
+    # and a dst-resource holding no replica of it, HIERARCHY_ERROR (-1803000), even for an unknown resource.
+    api.write(f"{RODS}/src", b"abc")
+    api.write(f"{RODS}/dst", b"old")
+
+    def copy(dst: str, **extra: str) -> int:
+        return code(
+            api.post("data-objects", op="copy", **{"src-lpath": f"{RODS}/src", "dst-lpath": dst}, **extra)
+        )
+
+    assert copy(f"{RODS}/src") == -312000
+    assert copy(f"{RODS}/dst", **{"dst-resource": "nope"}) == -312000
+    assert copy(f"{RODS}/dst", overwrite="1", **{"dst-resource": "nope"}) == -1803000
+    assert copy(f"{RODS}/dst", overwrite="1", **{"dst-resource": "demoResc"}) == 0
+    assert api.read(f"{RODS}/dst").content == b"abc"
