@@ -90,7 +90,15 @@ class CollectionsMixin(ModelBase):
     def list_collection(
         self, caller: str, path: str, *, recurse: bool = False, ticket: str | None = None
     ) -> list[str]:
-        """Absolute paths of the visible children: data objects first, then collections (depth-first)."""
+        """Absolute paths of the visible children: sub-collections first, each followed by its own entries
+        when recursing (pre-order), then data objects; each group name-sorted.
+
+        The HTTP API walks fs::client::(recursive_)collection_iterator (collections/src/main.cpp:158-170,
+        0.7.0), which reads with rclOpenCollection(flags 0): readCollection queries sub-collections before
+        data objects (irods 4.3.4 lib/core/src/miscUtil.cpp:1119-1190), GenQuery orders each by COLL_NAME /
+        DATA_NAME (general_query.cpp:2051-2057), and the recursive iterator descends into a collection as
+        soon as it is listed (recursive_collection_iterator.cpp operator++).
+        """
         with self.lock:
             path = normalize(path)
             via_ticket = self.visible_coll(caller, path) is None and self.ticket_grants(caller, ticket, path)
@@ -101,14 +109,14 @@ class CollectionsMixin(ModelBase):
             return out
 
     def _walk(self, caller: str, path: str, *, recurse: bool, everything: bool, out: list[str]) -> None:
-        for obj in self.children_data(path):
-            if everything or self.visible_data(caller, obj.path) is not None:
-                out.append(obj.path)
         for coll in self.children_colls(path):
             if everything or self.visible_coll(caller, coll.path) is not None:
                 out.append(coll.path)
                 if recurse:
                     self._walk(caller, coll.path, recurse=True, everything=everything, out=out)
+        for obj in self.children_data(path):
+            if everything or self.visible_data(caller, obj.path) is not None:
+                out.append(obj.path)
 
     def remove_collection(
         self, caller: str, path: str, *, recurse: bool = False, no_trash: bool = False, admin: bool = False

@@ -25,6 +25,18 @@ from irods_provider.testing._replicas import OTHER_PROPERTIES, REPLICA_PROPERTIE
 OPEN_400 = frozenset({"SYS_REPLICA_DOES_NOT_EXIST", "SYS_RESC_DOES_NOT_EXIST", "SYS_NO_GOOD_REPLICA"})
 
 
+def rc_error(err: IrodsModelError) -> Response:
+    """An error of an op that sends the rc* API's int alone: ``{"status_code": ec}``, no message.
+
+    data_objects/src/main.cpp (0.7.0): replicate :1700-1707, trim :1783, register :2119-2121, remove :2208,
+    copy :2370 (after its 400 pre-check), calculate_checksum :2664-2666, verify_checksum :2749-2759,
+    modify_replica :2929. Only a thrown irods::exception carries a ``status_message``.
+    """
+    if err.name in ("NOT_A_COLLECTION", "NOT_A_DATA_OBJECT"):
+        return irods_error(err, status=400, message=False)
+    return irods_error(err, message=False)
+
+
 async def stat(ctx: Ctx) -> Response:
     lpath = ctx.require("lpath")
     if (failed := enable_ticket(ctx, ctx.get("ticket"))) is not None:
@@ -151,7 +163,10 @@ async def truncate(ctx: Ctx) -> Response:
             admin=ctx.flag("admin"),
         )
     except IrodsModelError as e:
-        return irods_error(e)
+        # data_objects/src/main.cpp:2577-2583 (0.7.0): rc_replica_truncate's int plus its JSON output, which
+        # on a failure names no replica (irods 4.3.4 rs_replica_truncate.cpp:35-58, 180-260).
+        info = {"message": e.message, "resource_hierarchy": None, "replica_number": None}
+        return JSONResponse({"irods_response": {"status_code": e.code, "additional_info": info}})
     return JSONResponse({"irods_response": {"status_code": 0, "additional_info": info}})
 
 
@@ -164,7 +179,8 @@ async def remove(ctx: Ctx) -> Response:
     return call(
         lambda: ctx.model.remove_data_object(
             ctx.user, lpath, catalog_only=catalog_only, no_trash=no_trash, admin=ctx.flag("admin")
-        )
+        ),
+        error=rc_error,
     )
 
 
@@ -189,7 +205,7 @@ async def copy(ctx: Ctx) -> Response:
             dst_resource=ctx.get("dst-resource"),
             overwrite=ctx.flag("overwrite"),
         ),
-        error=render,
+        error=rc_error,
     )
 
 
@@ -203,7 +219,8 @@ async def replicate(ctx: Ctx) -> Response:
             src_resource=ctx.get("src-resource"),
             src_replica=ctx.get("src-replica-number") if ctx.config.profile.replica_targeting else None,
             admin=ctx.flag("admin"),
-        )
+        ),
+        error=rc_error,
     )
 
 
@@ -243,7 +260,7 @@ async def calculate_checksum(ctx: Ctx) -> Response:
             admin=ctx.flag("admin"),
         )
     except IrodsModelError as e:
-        return irods_error(e)
+        return rc_error(e)
     return ok(checksum=checksum)
 
 
@@ -260,7 +277,7 @@ async def verify_checksum(ctx: Ctx) -> Response:
             admin=ctx.flag("admin"),
         )
     except IrodsModelError as e:
-        return irods_error(e)
+        return rc_error(e)
     if results:
         return irods_error(IrodsModelError("CHECK_VERIFICATION_RESULTS"), message=False, results=results)
     return ok()
@@ -279,26 +296,23 @@ async def register(ctx: Ctx) -> Response:
             data_size=data_size,
             checksum=ctx.flag("checksum"),
             force=ctx.flag("force"),
-        )
+        ),
+        error=rc_error,
     )
 
 
 async def trim(ctx: Ctx) -> Response:
     lpath = ctx.require("lpath")
-    try:
-        number = _keyword_replica(ctx)
-    except IrodsModelError as e:
-        return irods_error(e)
-    if number is None:
-        raise HttpError(400)
+    replica = ctx.require("replica-number")  # passed to iRODS as a string (DO:1762); the model parses it
     return call(
         lambda: ctx.model.trim(
             ctx.user,
             lpath,
-            replica_number=number,
+            replica=replica,
             catalog_only=ctx.flag("catalog-only"),
             admin=ctx.flag("admin"),
-        )
+        ),
+        error=rc_error,
     )
 
 
@@ -341,7 +355,8 @@ async def modify_replica(ctx: Ctx) -> Response:
     return call(
         lambda: ctx.model.modify_replica(
             ctx.user, lpath, replica_number=number, hierarchy=hierarchy, changes=changes
-        )
+        ),
+        error=rc_error,
     )
 
 

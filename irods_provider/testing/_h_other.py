@@ -432,6 +432,10 @@ RULE_OPS: dict[str, dict[str, Handler]] = {
 
 
 async def zone_report(ctx: Ctx) -> Response:
+    # ZONE_REPORT_AN needs LOCAL_PRIV_USER_AUTH (irods 4.3.4 lib/api/include/irods/apiTable.hpp:1235), so a
+    # rodsuser gets SYS_NO_API_PRIV, sent with the server's fixed message (zones/src/main.cpp:392-403, 0.7.0).
+    if not ctx.model.is_admin(ctx.user):
+        return irods_error(IrodsModelError("SYS_NO_API_PRIV", "Could not generate zone report."))
     server = {
         "host_system_information": {"hostname": "localhost"},
         "server_config": {"zone_name": ctx.config.zone},

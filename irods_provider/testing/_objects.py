@@ -425,6 +425,7 @@ class DataObjectsMixin(ModelBase):
             obj = self.visible_data(caller, src)
             if obj is None:
                 raise IrodsModelError("NOT_A_DATA_OBJECT", f"[{src}] is not a data object.")
+            self._copy_overwrite_checks(caller, dst, dst_resource=dst_resource, overwrite=overwrite)
             for res in (src_resource, dst_resource):
                 if res is not None and res not in self.resources:
                     raise IrodsModelError("SYS_RESC_DOES_NOT_EXIST", f"Resource [{res}] does not exist.")
@@ -443,12 +444,28 @@ class DataObjectsMixin(ModelBase):
             if src == dst:
                 raise IrodsModelError("SAME_SRC_DEST_PATHS_ERR", "Source and destination are the same.")
             source = self._pick_replica(obj, src_resource, None)
-            existing = self.data_objects.get(dst)
-            if existing is not None and not overwrite:
-                raise IrodsModelError("OVERWRITE_WITHOUT_FORCE_FLAG", f"[{dst}] exists.")
             target = self.open_write(caller, dst, truncate=True, resource=dst_resource)
             shutil.copyfile(source.spool_file, target.replica.spool_file)
         self.finish_write(target)
+
+    def _copy_overwrite_checks(
+        self, caller: str, dst: str, *, dst_resource: str | None, overwrite: bool
+    ) -> None:
+        """rsDataObjCopy's first checks on an existing destination (irods 4.3.4 rsDataObjCopy.cpp:233-275).
+
+        Without the force flag → OVERWRITE_WITHOUT_FORCE_FLAG; with it and ``dst-resource``, the object must
+        already have a replica in that resource's hierarchy (copy never adds a replica) → HIERARCHY_ERROR.
+        Both come before any other check of the resources or the paths.
+        """
+        existing = self.visible_data(caller, dst)
+        if existing is None:
+            return
+        if not overwrite:
+            raise IrodsModelError("OVERWRITE_WITHOUT_FORCE_FLAG", f"[{dst}] exists.")
+        if dst_resource is not None and not any(
+            self.root_of(r.resource) == dst_resource for r in existing.replicas
+        ):
+            raise IrodsModelError("HIERARCHY_ERROR", f"[{dst}] has no replica on [{dst_resource}].")
 
     def calculate_checksum(
         self,

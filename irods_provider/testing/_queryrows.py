@@ -302,9 +302,14 @@ class QueryRowsMixin(TicketsMixin):
         return rows
 
     def show_coll_acls(self, caller: str, path: str) -> list[list[str]]:
-        """Specific query ShowCollAcls: (user, zone, permission, user type) per ACL entry."""
+        """Specific query ShowCollAcls: (user, zone, permission, user type) per ACL entry.
+
+        chlSpecificQuery runs the stored SQL as it is, with no permission filter (irods 4.3.4
+        db_plugin.cpp:13317-13420; the SQL in icatSysInserts.sql:190), so any caller sees every entry.
+        """
+        del caller
         with self.lock:
-            coll = self.visible_coll(caller, path)
+            coll = self.collections.get(path)
             if coll is None:
                 return []
             out = []

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from irods_provider.testing._catalog import WRITE, DataObject, ModelBase, Replica, normalize
 from irods_provider.testing._errors import IrodsModelError
+from irods_provider.testing._params import to_int
 from irods_provider.testing._security import register_allowed, register_roots
 
 # modify_replica property → (Replica attribute, is integer)
@@ -84,9 +85,15 @@ class ReplicasMixin(ModelBase):
             obj.replicas.append(rep)
 
     def trim(
-        self, caller: str, path: str, *, replica_number: int, catalog_only: bool = False, admin: bool = False
+        self, caller: str, path: str, *, replica: str, catalog_only: bool = False, admin: bool = False
     ) -> None:
-        """Remove (or just unregister) one replica; never the last good one."""
+        """Remove (or just unregister) one replica, as rsDataObjTrim does with the HTTP API's COPIES_KW "1".
+
+        irods 4.3.4 server/api/src/rsDataObjTrim.cpp:156-222: an object with at most one replica is left alone
+        and the call succeeds (the minimum count is met) before ``replica-number`` is even parsed; then
+        std::stoi (USER_INVALID_REPLICA_INPUT), the replica (SYS_REPLICA_DOES_NOT_EXIST), the lock
+        (LOCKED_DATA_OBJECT_ACCESS) and the last good replica (USER_INCOMPATIBLE_PARAMS).
+        """
         with self.lock:
             self.require_admin_flag(caller, admin)
             obj = self.visible_data(caller, normalize(path), admin=admin)
@@ -94,13 +101,19 @@ class ReplicasMixin(ModelBase):
                 raise IrodsModelError("CAT_NO_ROWS_FOUND", f"[{path}] does not exist.")
             if self.data_level(caller, obj, admin=admin) < WRITE:
                 raise IrodsModelError("CAT_NO_ACCESS_PERMISSION", "No permission to trim.")
-            rep = next((r for r in obj.replicas if r.number == replica_number), None)
+            if len(obj.replicas) <= 1:
+                return
+            number = to_int(replica, bits=32)
+            if number is None:
+                raise IrodsModelError("USER_INVALID_REPLICA_INPUT", f"Invalid replica number [{replica}].")
+            rep = next((r for r in obj.replicas if r.number == number), None)
             if rep is None:
-                raise IrodsModelError(
-                    "SYS_REPLICA_DOES_NOT_EXIST", f"Replica [{replica_number}] does not exist."
-                )
-            if not any(r.status == "1" for r in obj.replicas if r is not rep):
-                raise IrodsModelError("SYS_NOT_ALLOWED", "Cannot trim the last good replica.")
+                raise IrodsModelError("SYS_REPLICA_DOES_NOT_EXIST", "target replica does not exist")
+            if obj.locked_by is not None:
+                raise IrodsModelError("LOCKED_DATA_OBJECT_ACCESS", f"[{path}] is locked.")
+            good = sum(1 for r in obj.replicas if r.status == "1")
+            if good <= 1 and rep.status == "1":
+                raise IrodsModelError("USER_INCOMPATIBLE_PARAMS", "cannot remove the last good replica")
             obj.replicas.remove(rep)
             if not catalog_only:
                 rep.spool_file.unlink(missing_ok=True)

@@ -7,6 +7,8 @@ from typing import Any
 from irods_provider.testing._catalog import ModelBase, Resource, now
 from irods_provider.testing._errors import IrodsModelError
 
+#: rodsDef.h (irods 4.3.4): NAME_LEN and MAX_PATH_ALLOWED; C ``isspace`` characters.
+NAME_LEN, MAX_PATH_ALLOWED, C_SPACE = 64, 1024, " \t\n\v\f\r"
 COORDINATING = ("passthru", "replication", "random", "roundrobin", "compound", "deferred", "load_balanced")
 PROPERTIES = (
     "name",
@@ -81,17 +83,31 @@ class ResourcesMixin(ModelBase):
         vault_path: str | None,
         context: str = "",
     ) -> None:
-        """Create a resource; coordinating types get the server's EMPTY_RESC_HOST/PATH placeholders."""
+        """Create a resource as _addResource does (irods 4.3.4 rsGeneralAdmin.cpp:48-56, 570-606).
+
+        Lengths are checked first (name or type of 64+ bytes, context of 1024+: SYS_INVALID_INPUT_PARAM), then
+        whitespace inside the trimmed name (CAT_INVALID_RESOURCE_NAME); the name is stored trimmed. The HTTP
+        API sends ``host:vault`` only when both are non-empty (resource_administration.cpp:21-27), else the
+        server stores its EMPTY_RESC_HOST / EMPTY_RESC_PATH placeholders for both.
+        """
         with self.lock:
             self._admin_only(caller)
+            if len(name.encode()) >= NAME_LEN or len(type_.encode()) >= NAME_LEN:
+                raise IrodsModelError("SYS_INVALID_INPUT_PARAM", "Resource name or type too long.")
+            if len(context.encode()) >= MAX_PATH_ALLOWED:
+                raise IrodsModelError("SYS_INVALID_INPUT_PARAM", "Resource context too long.")
+            name = name.strip(C_SPACE)
+            if any(ch in C_SPACE for ch in name):
+                raise IrodsModelError("CAT_INVALID_RESOURCE_NAME", f"Invalid resource name [{name}].")
             if name in self.resources:
                 raise IrodsModelError("CATALOG_ALREADY_HAS_ITEM_BY_THAT_NAME", f"Resource [{name}] exists.")
+            located = bool(host) and bool(vault_path)
             self.resources[name] = Resource(
                 id=self.new_id(),
                 name=name,
                 type=type_,
-                host=host or "EMPTY_RESC_HOST",
-                vault_path=vault_path or "EMPTY_RESC_PATH",
+                host=host if located and host else "EMPTY_RESC_HOST",
+                vault_path=vault_path if located and vault_path else "EMPTY_RESC_PATH",
                 context=context,
             )
 

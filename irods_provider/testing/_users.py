@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 
@@ -9,6 +10,8 @@ from irods_provider.testing._catalog import Collection, ModelBase, User, now
 from irods_provider.testing._errors import IrodsModelError
 
 USER_TYPES = ("rodsuser", "groupadmin", "rodsadmin")
+#: irods 4.3.4 server/core/src/user_validation_utilities.cpp:51-80 (validate_name; ``\w`` is ECMAScript's).
+USER_NAME = re.compile(r"((?:[A-Za-z0-9_]|[-.@])+)(#([^#]*))?")
 
 
 class UsersMixin(ModelBase):
@@ -61,13 +64,39 @@ class UsersMixin(ModelBase):
     def create_user(
         self, caller: str, name: str, *, zone: str | None = None, user_type: str = "rodsuser"
     ) -> None:
-        """Create a user with its home and trash collections (owner ACL) and add it to ``public``."""
+        """Create a user with its home and trash collections (owner ACL) and add it to ``public``.
+
+        A groupadmin goes through rcUserAdmin ``mkuser``, which always makes a rodsuser, whatever
+        ``user-type`` asked (irods 4.3.4 user_administration.cpp add_user, rsUserAdmin.cpp:156-161;
+        chlRegUserRE lets a groupadmin through, db_plugin.cpp:8653-8664).
+        """
         with self.lock:
-            self._require_rodsadmin(caller)
+            cu = self.users.get(caller)
+            if cu is not None and cu.type == "groupadmin":
+                user_type = "rodsuser"
+            else:
+                self._require_rodsadmin(caller)
             self._check_zone(zone)
             if user_type not in USER_TYPES:
                 raise IrodsModelError("SYS_INVALID_INPUT_PARAM", f"Invalid user type [{user_type}].")
-            self._add_user(name, user_type=user_type)
+            self._add_user(self._valid_new_name(name, zone or self.zone, group=False), user_type=user_type)
+
+    def _valid_new_name(self, name: str, zone: str, *, group: bool) -> str:
+        """The user part of ``name`` as irods::create_user accepts it (administration_utilities.cpp:36-75).
+
+        Not ``USER_NAME`` with a user part of 1-63 bytes (not ``.``/``..``) and a zone part below 64 bytes
+        → USER_INVALID_USERNAME_FORMAT; a ``#zone`` other than ``zone`` → CAT_INVALID_ZONE; a group of a
+        remote zone → SYS_NOT_ALLOWED. A ``#zone`` naming the local zone is dropped.
+        """
+        m = USER_NAME.fullmatch(name)
+        user, name_zone = (m.group(1), m.group(3) or "") if m else ("", "")
+        if not m or len(user.encode()) >= 64 or user in (".", "..") or len(name_zone.encode()) >= 64:
+            raise IrodsModelError("USER_INVALID_USERNAME_FORMAT", f"Invalid user name [{name}].")
+        if name_zone and name_zone != zone:
+            raise IrodsModelError("CAT_INVALID_ZONE", f"Zone [{name_zone}] does not match [{zone}].")
+        if group and name_zone and name_zone != self.zone:
+            raise IrodsModelError("SYS_NOT_ALLOWED", "groups cannot be made for a remote zone")
+        return user
 
     def _add_user(self, name: str, *, user_type: str, password: str = "") -> User:
         if not name or "/" in name or "#" in name:
@@ -96,8 +125,13 @@ class UsersMixin(ModelBase):
             u = self.user(name)
             if u.type == "rodsgroup":
                 raise IrodsModelError("CAT_INVALID_USER", f"[{name}] is a group.")
-            if name == self.config.admin_user:
-                raise IrodsModelError("SYS_NOT_ALLOWED", "Cannot remove the service account.")
+            if name in (
+                self.config.admin_user,
+                caller,
+            ):  # the proxy or the client: administration_utilities:129
+                raise IrodsModelError(
+                    "SYS_NOT_ALLOWED", "cannot remove currently authenticated client or proxy user"
+                )
             for base in (f"/{self.zone}/home", f"/{self.zone}/trash/home"):
                 path = f"{base}/{name}"
                 if self.children_colls(path) or self.children_data(path):
@@ -116,8 +150,8 @@ class UsersMixin(ModelBase):
             self._require_rodsadmin(caller)
             self._check_zone(zone)
             u = self.user(name)
-            if u.type == "rodsgroup":
-                raise IrodsModelError("CAT_INVALID_USER", f"[{name}] is a group.")
+            if u.type == "rodsgroup":  # irods 4.3.4 rsGeneralAdmin.cpp:165-180
+                raise IrodsModelError("SYS_NOT_ALLOWED", "a group cannot have a password")
             u.password = new_password
             u.modify_time = now()
 
@@ -127,8 +161,14 @@ class UsersMixin(ModelBase):
             self._require_rodsadmin(caller)
             self._check_zone(zone)
             u = self.user(name)
-            if u.type == "rodsgroup" or new_type not in USER_TYPES:
-                raise IrodsModelError("CAT_INVALID_USER", f"Cannot change type of [{name}].")
+            # irods 4.3.4 rsGeneralAdmin.cpp:58-163, 917-931: the service account stays rodsadmin, then a
+            # group's type never changes (both SYS_NOT_ALLOWED).
+            if name == self.config.admin_user and new_type != "rodsadmin":
+                raise IrodsModelError("SYS_NOT_ALLOWED", "cannot downgrade the service account rodsadmin")
+            if u.type == "rodsgroup":
+                raise IrodsModelError("SYS_NOT_ALLOWED", "a group cannot have its type changed")
+            if new_type not in USER_TYPES:
+                raise IrodsModelError("CAT_INVALID_USER_TYPE", "user type is not recognized")
             u.type = new_type
             u.modify_time = now()
 
@@ -138,7 +178,7 @@ class UsersMixin(ModelBase):
             cu = self.users.get(caller)
             if cu is None or cu.type not in ("rodsadmin", "groupadmin"):
                 raise IrodsModelError("SYS_NO_API_PRIV", "Operation requires rodsadmin privileges.")
-            self._add_user(name, user_type="rodsgroup")
+            self._add_user(self._valid_new_name(name, self.zone, group=True), user_type="rodsgroup")
 
     def remove_group(self, caller: str, name: str) -> None:
         """Remove a group and its memberships."""
@@ -154,44 +194,63 @@ class UsersMixin(ModelBase):
                 u.groups.discard(name)
 
     def _group_and_user(self, group: str, user: str, zone: str | None) -> tuple[User, User]:
-        self._check_zone(zone)
+        # chlModGroup looks the user up (in ``zone``, not a group) before the group (db_plugin.cpp:7826-7862).
+        u = self.users.get(user)
+        if u is None or u.type == "rodsgroup" or (zone and zone != u.zone):
+            raise IrodsModelError("CAT_INVALID_USER", f"User [{user}] does not exist.")
         g = self.users.get(group)
         if g is None or g.type != "rodsgroup":
             raise IrodsModelError("CAT_INVALID_GROUP", f"Group [{group}] does not exist.")
-        u = self.user(user)
-        if u.type == "rodsgroup":
-            raise IrodsModelError("CAT_INVALID_USER", f"[{user}] is a group.")
         return g, u
 
+    def _check_group_admin(self, caller: str, group: str, *, adding: bool) -> None:
+        """rodsadmin, or a groupadmin member of ``group`` (adding: or the group has no members yet).
+
+        A rodsuser is refused by the API table (GeneralAdmin needs LOCAL_PRIV_USER_AUTH); a groupadmin
+        by chlModGroup with CAT_INSUFFICIENT_PRIVILEGE_LEVEL (irods 4.3.4 db_plugin.cpp:7780-7803,
+        mid_level_routines.cpp:1804-1875: members are counted without the group's own row).
+        """
+        cu = self.users.get(caller)
+        if cu is not None and cu.type == "rodsadmin":
+            return
+        if cu is None or cu.type != "groupadmin":
+            raise IrodsModelError("SYS_NO_API_PRIV", "Operation requires rodsadmin privileges.")
+        if group in cu.groups:
+            return
+        members = sum(1 for u in self.users.values() if group in u.groups and u.name != group)
+        if not (adding and members == 0):
+            raise IrodsModelError("CAT_INSUFFICIENT_PRIVILEGE_LEVEL", "group admin access invalid")
+
     def add_to_group(self, caller: str, group: str, user: str, *, zone: str | None = None) -> None:
-        """Add a user to a group (rodsadmin or groupadmin)."""
+        """Add a user to a group (rodsadmin, or a groupadmin as chlModGroup allows)."""
         with self.lock:
-            cu = self.users.get(caller)
-            if cu is None or cu.type not in ("rodsadmin", "groupadmin"):
-                raise IrodsModelError("SYS_NO_API_PRIV", "Operation requires rodsadmin privileges.")
+            self._check_group_admin(caller, group, adding=True)
             g, u = self._group_and_user(group, user, zone)
             if g.name in u.groups:
                 raise IrodsModelError("CATALOG_ALREADY_HAS_ITEM_BY_THAT_NAME", "Already a member.")
             u.groups.add(g.name)
 
     def remove_from_group(self, caller: str, group: str, user: str, *, zone: str | None = None) -> None:
-        """Remove a user from a group."""
+        """Remove a user from a group; a non-member is USER_NOT_IN_GROUP (db_plugin.cpp:7866-7882)."""
         with self.lock:
-            cu = self.users.get(caller)
-            if cu is None or cu.type not in ("rodsadmin", "groupadmin"):
-                raise IrodsModelError("SYS_NO_API_PRIV", "Operation requires rodsadmin privileges.")
+            self._check_group_admin(caller, group, adding=False)
             g, u = self._group_and_user(group, user, zone)
+            if g.name not in u.groups:
+                raise IrodsModelError("USER_NOT_IN_GROUP", f"[{user}] is not a member of [{group}].")
             u.groups.discard(g.name)
 
     def is_member_of_group(self, group: str, user: str, *, zone: str | None = None) -> bool:
-        """Whether ``user`` belongs to ``group``."""
+        """Whether ``user`` (of ``zone``) belongs to ``group``: a query, so never an error.
+
+        irods 4.3.4 user_administration.cpp user_is_member_of_group: ``select USER_ID where USER_TYPE !=
+        'rodsgroup' and USER_NAME = .. and USER_ZONE = .. and USER_GROUP_NAME = ..``.
+        """
         with self.lock:
-            self._check_zone(zone)
-            g = self.users.get(group)
             u = self.users.get(user)
-            if g is None or g.type != "rodsgroup":
-                raise IrodsModelError("CAT_INVALID_GROUP", f"Group [{group}] does not exist.")
-            return u is not None and group in u.groups
+            if u is None or u.type == "rodsgroup" or (zone or self.zone) != u.zone:
+                return False
+            g = self.users.get(group)
+            return g is not None and g.type == "rodsgroup" and group in u.groups
 
     def list_users(self) -> list[dict[str, str]]:
         """All users (not groups) as ``{"name", "zone"}``."""
@@ -204,18 +263,22 @@ class UsersMixin(ModelBase):
             return [u.name for u in self.users.values() if u.type == "rodsgroup"]
 
     def stat_user(self, name: str, *, zone: str | None = None) -> dict[str, object]:
-        """The users-groups ``stat`` body (without the irods_response envelope)."""
+        """The users-groups ``stat`` body (without the irods_response envelope).
+
+        users_groups/src/main.cpp:988-1022 (0.7.0): with ``zone`` only a user (``adm::client::id`` queries
+        ``USER_TYPE != 'rodsgroup'``) and ``local_unique_name`` is ``name#zone``; without, a user whose
+        ``local_unique_name`` is the bare name (user_administration.cpp local_unique_name: empty zone),
+        else a group.
+        """
         with self.lock:
-            if zone and zone != self.zone:
-                return {"exists": False}
             u = self.users.get(name)
             if u is None:
                 return {"exists": False}
             if u.type == "rodsgroup":
+                if zone is not None:
+                    return {"exists": False}
                 return {"exists": True, "id": str(u.id), "type": "rodsgroup"}
-            return {
-                "exists": True,
-                "id": str(u.id),
-                "local_unique_name": f"{u.name}#{u.zone}",
-                "type": u.type,
-            }
+            if zone is not None and zone != u.zone:
+                return {"exists": False}
+            unique = f"{name}#{zone}" if zone is not None else name
+            return {"exists": True, "id": str(u.id), "local_unique_name": unique, "type": u.type}

@@ -7,6 +7,7 @@ Local users act there as ``user#localZone``, the identity a federation maps them
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +15,8 @@ from irods_provider.testing._catalog import Collection, ModelBase, User
 from irods_provider.testing._errors import IrodsModelError
 
 ZONE_PROPERTIES = ("name", "connection_info", "comment")
+#: irods 4.3.4 server/core/src/administration_utilities.cpp:171-176 (is_zone_name_valid).
+ZONE_NAME = re.compile(r"[A-Za-z0-9_.]+")
 
 
 @dataclass
@@ -47,9 +50,11 @@ class ZonesMixin(ModelBase):
             raise IrodsModelError("SYS_NO_API_PRIV", "Operation requires rodsadmin privileges.")
 
     def add_zone(self, caller: str, name: str, *, connection_info: str = "", comment: str = "") -> None:
-        """Register a remote zone."""
+        """Register a remote zone; chlRegZone checks the name (db_plugin.cpp:5191-5194, 4.3.4)."""
         with self.lock:
             self._zone_admin(caller)
+            if not ZONE_NAME.fullmatch(name):
+                raise IrodsModelError("SYS_INVALID_INPUT_PARAM", "Zone name contains invalid characters")
             if name == self.zone or name in self.remote_zones:
                 raise IrodsModelError("CATALOG_ALREADY_HAS_ITEM_BY_THAT_NAME", f"Zone [{name}] exists.")
             if connection_info:
@@ -65,16 +70,33 @@ class ZonesMixin(ModelBase):
             if self.remote_zones.pop(name, None) is None:
                 raise IrodsModelError("CAT_INVALID_ZONE", f"Zone [{name}] does not exist.")
 
+    def _local_zone(self) -> RemoteZone:
+        """The local zone's catalog row (its comment and connection info can change)."""
+        record: RemoteZone | None = getattr(self, "_local_zone_row", None)
+        if record is None:
+            record = RemoteZone(9000, self.zone)
+            self._local_zone_row = record
+        return record
+
     def modify_zone(self, caller: str, name: str, *, prop: str, value: str) -> None:
-        """Change a remote zone's name, connection info or comment."""
+        """Change a zone's name, connection info or comment, as chlModZone does.
+
+        irods 4.3.4 db_plugin.cpp:5240-5400: any zone in R_ZONE_MAIN, the local one included, may get a
+        comment or connection info; renaming the local zone is CAT_INVALID_ARGUMENT and a new name outside
+        ``[A-Za-z0-9_.]+`` SYS_INVALID_INPUT_PARAM.
+        """
         with self.lock:
             self._zone_admin(caller)
-            zone = self.remote_zones.get(name)
+            zone = self._local_zone() if name == self.zone else self.remote_zones.get(name)
             if zone is None:
                 raise IrodsModelError("CAT_INVALID_ZONE", f"Zone [{name}] does not exist.")
             if prop == "connection_info":
                 check_connection_info(value)
             if prop == "name":
+                if name == self.zone:
+                    raise IrodsModelError("CAT_INVALID_ARGUMENT", "cannot rename localzone")
+                if not ZONE_NAME.fullmatch(value):
+                    raise IrodsModelError("SYS_INVALID_INPUT_PARAM", "Zone name contains invalid characters")
                 if value == self.zone or value in self.remote_zones:
                     raise IrodsModelError("CATALOG_ALREADY_HAS_ITEM_BY_THAT_NAME", f"Zone [{value}] exists.")
                 del self.remote_zones[name]
@@ -85,7 +107,14 @@ class ZonesMixin(ModelBase):
         """The zones ``stat`` body."""
         with self.lock:
             if name == self.zone:
-                info = {"id": "9000", "name": name, "type": "local", "connection_info": "", "comment": ""}
+                local = self._local_zone()
+                info = {
+                    "id": str(local.id),
+                    "name": name,
+                    "type": "local",
+                    "connection_info": local.connection_info,
+                    "comment": local.comment,
+                }
                 return {"exists": True, "info": info}
             zone = self.remote_zones.get(name)
             if zone is None:

@@ -40,6 +40,7 @@ from irods_provider.exceptions import (
 )
 
 _INVALID_HANDLE = error_code("INVALID_HANDLE")
+_HIERARCHY_ERROR = error_code("HIERARCHY_ERROR")
 
 if TYPE_CHECKING:
     from irods_provider.client._async._session import AsyncIrodsSession
@@ -618,7 +619,11 @@ class AsyncDataObjects(AsyncItiDataObjectsMixin):
     async def trim(
         self, path: str, replica_number: int, *, catalog_only: bool = False, admin: bool = False
     ) -> None:
-        """Remove one replica (``catalog_only``: unregister it); iRODS refuses to trim the last good one."""
+        """Remove one replica (``catalog_only``: unregister it); iRODS refuses to trim the last good one.
+
+        An object with a single replica is left alone and the call succeeds: the HTTP API asks iRODS to keep
+        at least one replica, so there is nothing to trim (no error). Check ``replicas()`` when it matters.
+        """
         await self._s.execute(ops.do_trim(path, replica_number, catalog_only=catalog_only, admin=admin))
 
     async def modify_replica(
@@ -689,9 +694,29 @@ class AsyncDataObjects(AsyncItiDataObjectsMixin):
         dst_resource: str | None = None,
         timeout: TimeoutTypes | UseDefault = _DEFAULT,
     ) -> None:
-        """Server-side copy (IrodsAlreadyExistsError if ``dst`` exists and not ``overwrite``)."""
+        """Server-side copy (IrodsAlreadyExistsError if ``dst`` exists and not ``overwrite``).
+
+        Overwriting with ``dst_resource`` needs a replica of ``dst`` in that resource already: a copy never
+        adds a replica (iRODS answers HIERARCHY_ERROR, raised here as a plain IrodsResponseError that says
+        so, not as a lock).
+        """
         op = ops.do_copy(src, dst, overwrite=overwrite, src_resource=src_resource, dst_resource=dst_resource)
-        await self._s.execute(op, timeout=timeout)
+        try:
+            await self._s.execute(op, timeout=timeout)
+        except IrodsResponseError as exc:
+            if not (overwrite and dst_resource and exc.irods_code == _HIERARCHY_ERROR):
+                raise
+            if any(r.root == dst_resource for r in await self.replicas(dst)):
+                raise  # a replica is there: a real lock
+            raise IrodsResponseError(
+                f"cannot overwrite {dst} on {dst_resource}: it has no replica there and a copy never adds "
+                "one (replicate it there first, or copy without dst_resource)",
+                http_status=exc.http_status,
+                irods_code=exc.irods_code,
+                operation=exc.operation,
+                path=dst,
+                server_message=exc.server_message,
+            ) from exc
 
     async def touch(
         self,

@@ -16,6 +16,7 @@ import pytest
 from irods_provider.client import AsyncIrodsSession, BasicAuth, IrodsSession, Kinds, RetryPolicy
 from irods_provider.exceptions import (
     IrodsBadRequestError,
+    IrodsLockedError,
     IrodsNotADataObjectError,
     IrodsNotFoundError,
     IrodsPermissionError,
@@ -118,11 +119,10 @@ def test_typed_errors_name_the_irods_codes(
     with pytest.raises(IrodsResponseError) as child:
         rsession.data_objects.replicate(path, "replResc_ufs0")
     assert child.value.irods_name == "DIRECT_CHILD_ACCESS"
-    # The emulator refuses to trim the last good replica with SYS_NOT_ALLOWED (code unverified
-    # against a real server: the notes say "error code not pinned").
-    with pytest.raises(IrodsResponseError) as last:
-        rsession.data_objects.trim(path, 0)
-    assert last.value.irods_name == "SYS_NOT_ALLOWED"
+    # Trimming an object's only replica: the server's trim (COPIES_KW "1" from the HTTP API) leaves it alone
+    # and reports success (irods 4.3.4 rsDataObjTrim.cpp:163-167); the replica stays.
+    rsession.data_objects.trim(path, 0)
+    assert [r.number for r in rsession.data_objects.replicas(path)] == [0]
     # The server answers a read that cannot open the replica with an empty HTTP 400.
     with pytest.raises(IrodsBadRequestError) as no_replica:
         rsession.data_objects.read(path, replica_number=7)
@@ -220,3 +220,19 @@ async def test_async_replicate_and_trim(irods_emulator_resources: EmulatorServer
         replicas = await s.data_objects.replicas(path)
         assert [(r.number, r.resource, r.good) for r in replicas] == [(1, "archiveResc", True)]
         assert await s.data_objects.read(path) == b"async"
+
+
+def test_copy_overwrite_onto_a_resource_without_a_replica_is_not_a_lock(rsession: IrodsSession) -> None:
+    # rsDataObjCopy answers HIERARCHY_ERROR when the existing destination has no replica in dst_resource
+    # (irods 4.3.4 rsDataObjCopy.cpp:247-273): the client says so instead of raising IrodsLockedError.
+    src, dst = f"{HOME}/copy-src.bin", f"{HOME}/copy-dst.bin"
+    rsession.data_objects.write(src, b"new")
+    rsession.data_objects.write(dst, b"old")
+    with pytest.raises(IrodsResponseError, match="has no replica there") as refused:
+        rsession.data_objects.copy(src, dst, overwrite=True, dst_resource="archiveResc")
+    assert not isinstance(refused.value, IrodsLockedError)
+    assert refused.value.irods_name == "HIERARCHY_ERROR"
+    assert rsession.data_objects.read(dst) == b"old"
+    rsession.data_objects.replicate(dst, "archiveResc")
+    rsession.data_objects.copy(src, dst, overwrite=True, dst_resource="archiveResc")
+    assert rsession.data_objects.read(dst, resource="archiveResc") == b"new"

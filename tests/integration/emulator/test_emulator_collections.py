@@ -20,9 +20,11 @@ def test_create_stat_list_rename_remove_to_trash(api: Api) -> None:
     assert stat["inheritance_enabled"] is False
     assert stat["permissions"] == [{"name": "alice", "zone": ZONE, "type": "rodsuser", "perm": "own"}]
     listing = api.get("collections", "alice", op="list", lpath=f"{HOME}/c0").json()["entries"]
-    assert listing == [f"{HOME}/c0/d0", f"{HOME}/c0/c1"]  # data objects first
+    # Sub-collections first, then data objects (rclOpenCollection with flags 0: irods 4.3.4 miscUtil.cpp
+    # readCollection "coll first, dataObj second"); recursion descends into each collection as it is listed.
+    assert listing == [f"{HOME}/c0/c1", f"{HOME}/c0/d0"]
     deep = api.get("collections", "alice", op="list", lpath=HOME, recurse=1).json()["entries"]
-    assert deep == [f"{HOME}/c0", f"{HOME}/c0/d0", f"{HOME}/c0/c1"]
+    assert deep == [f"{HOME}/c0", f"{HOME}/c0/c1", f"{HOME}/c0/d0"]
     assert api.get("collections", "alice", op="list", lpath=f"{HOME}/c0/c1").json()["entries"] is None
     assert (
         code(
