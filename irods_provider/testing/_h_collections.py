@@ -13,8 +13,8 @@ from irods_provider.testing._h_common import (
     kind_precheck,
     permission_param,
     permission_params_valid,
+    stoi_param,
     touch_error,
-    touch_int,
 )
 from irods_provider.testing._http import Ctx, Handler, call, irods_error, ok, render
 
@@ -78,7 +78,7 @@ async def rename(ctx: Ctx) -> Response:
 
 async def touch(ctx: Ctx) -> Response:
     lpath = ctx.require("lpath")
-    seconds = touch_int(ctx, "seconds-since-epoch")
+    seconds = stoi_param(ctx, "seconds-since-epoch")
     return call(
         lambda: ctx.model.touch_collection(ctx.user, lpath, seconds=seconds, reference=ctx.get("reference")),
         error=touch_error,

@@ -83,9 +83,10 @@ def atomic(ctx: Ctx, *, kind: str, permissions: bool) -> Response:
     return JSONResponse({"irods_response": {"status_code": 0, "failed_operation": {}}})
 
 
-def touch_int(ctx: Ctx, name: str) -> int | None:
-    """A touch option converted with ``std::stoi``: not a 32-bit integer → HTTP 400 (empty)
-    (data_objects/src/main.cpp:2441-2472, collections/src/main.cpp:772-783 at 0.7.0)."""
+def stoi_param(ctx: Ctx, name: str) -> int | None:
+    """An optional parameter the server converts with ``std::stoi`` and whose failure it catches: not a
+    32-bit integer → HTTP 400 (empty) (e.g. touch: data_objects/src/main.cpp:2441-2472,
+    collections/src/main.cpp:772-783 at 0.7.0; query offset and count)."""
     text = ctx.get(name)
     if text is None:
         return None
@@ -147,7 +148,7 @@ __all__ = [
     "open_error",
     "permission_param",
     "permission_params_valid",
+    "stoi_param",
     "touch_error",
-    "touch_int",
     "wrong_kind",
 ]

@@ -14,8 +14,8 @@ from irods_provider.testing._h_common import (
     kind_precheck,
     permission_param,
     permission_params_valid,
+    stoi_param,
     touch_error,
-    touch_int,
 )
 from irods_provider.testing._h_write import form_write, parallel_write_init, parallel_write_shutdown
 from irods_provider.testing._http import Ctx, Handler, HttpError, call, empty, irods_error, ok, render
@@ -132,7 +132,7 @@ async def read(ctx: Ctx) -> Response:
 
 async def touch(ctx: Ctx) -> Response:
     lpath = ctx.require("lpath")
-    replica, seconds = touch_int(ctx, "replica-number"), touch_int(ctx, "seconds-since-epoch")
+    replica, seconds = stoi_param(ctx, "replica-number"), stoi_param(ctx, "seconds-since-epoch")
     return call(
         lambda: ctx.model.touch_data_object(
             ctx.user,

@@ -14,7 +14,7 @@ from irods_provider.testing._errors import IrodsModelError
 from irods_provider.testing._genquery import GenQueryError, ascii_upper, coll_name_filter, execute_genquery1
 from irods_provider.testing._genquery2 import GenQuery2Error, execute_genquery2
 from irods_provider.testing._genquery2_rows import catalog_rows
-from irods_provider.testing._h_common import atomic
+from irods_provider.testing._h_common import atomic, stoi_param
 from irods_provider.testing._http import (
     Ctx,
     Handler,
@@ -32,17 +32,6 @@ from irods_provider.testing._zones import ZONE_PROPERTIES
 # ---- /query ------------------------------------------------------------------------------------
 
 
-def _stoi(ctx: Ctx, name: str) -> int | None:
-    """An optional ``std::stoi`` parameter whose failure the server catches (→ 400)."""
-    value = ctx.get(name)
-    if value is None:
-        return None
-    parsed = to_int(value, bits=32)
-    if parsed is None:
-        raise HttpError(400)
-    return parsed
-
-
 def _default(ctx: Ctx, name: str, default: str) -> str:
     """An optional parameter: ``default`` only when absent; one sent empty stays "" (and fails validation)."""
     value = ctx.get(name)
@@ -50,8 +39,8 @@ def _default(ctx: Ctx, name: str, default: str) -> str:
 
 
 def _paging(ctx: Ctx) -> tuple[int, int]:
-    offset = _stoi(ctx, "offset") or 0
-    count = _stoi(ctx, "count")
+    offset = stoi_param(ctx, "offset") or 0
+    count = stoi_param(ctx, "count")
     max_rows = ctx.config.max_rows
     count = max_rows if count is None else min(max(count, 1), max_rows)
     return max(offset, 0), count
