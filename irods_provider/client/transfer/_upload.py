@@ -29,6 +29,7 @@ from irods_provider.exceptions import (
 
 from . import _resume
 from ._api import SessionLike
+from ._carry import carry_over
 from ._config import OverwritePolicy, SkipPolicy, TransferConfig
 from ._coordinator import TransferCoordinator, TransferSubscriber
 from ._copy import (
@@ -432,6 +433,14 @@ def _finish(
         retry=job.retrier(coordinator),
         expected=(written.result.size, checksum),
         refused=written.cleanup.forsake,
+        keep=lambda: carry_over(
+            session,
+            job.path,
+            temp,
+            metadata=metadata,
+            permissions=permissions,
+            call=job.retrier(coordinator, retry_on=is_busy).call,
+        ),
     )
     return checksum
 
@@ -767,6 +776,7 @@ def _publish(
     retry: ChunkRetrier,
     expected: tuple[int, str] | None = None,
     refused: Callable[[], object] = lambda: None,
+    keep: Callable[[], object] = lambda: None,
 ) -> None:
     """Rename ``temp`` onto ``path``; with OVERWRITE the old object is moved aside first and removed last.
 
@@ -775,6 +785,7 @@ def _publish(
     with ``retry``'s coordinator: the caller runs its failure cleanups when this raises (they also remove
     the temporary object, which the caller registered as it created it; ``refused`` is told first when
     publishing it was refused for good, so that cleanup removes it even if it would keep it otherwise).
+    ``keep`` runs right before an existing object is moved aside (an upload carries its grants and AVUs).
     """
 
     def rename(old: str, new: str, identity: tuple[int, str] | None = None) -> None:
@@ -812,6 +823,7 @@ def _publish(
             operation="upload",
             path=path,
         )
+    keep()
     try:
         rename(path, old)
     except IrodsAlreadyExistsError:
