@@ -347,12 +347,15 @@ def _write_temp(
     A resumable temporary found locked while writing (a killed attempt's handle nobody recorded), or one
     whose ``parallel_write_init`` lost its reply and then proves locked (a handle nobody learned), is left
     alone (that attempt's cleanups run) and the source, rewound, goes once more to a fresh name from the
-    start under a fresh coordinator; one the lost init left unlocked is written again, resumed.
+    start under a fresh coordinator; one the lost init left unlocked is written again, resumed, and one it
+    never created (the request was dropped before the server read it: a stale pooled connection) is sent
+    again as it was.
     ``stable``: the temporary's name is found again by a later attempt.
     """
     session = job.session
     temp, record, resumable = _open_and_choose(job, src, key, resume=resume, stable=stable, chosen=chosen)
     lost_open = False  # a fresh temporary once after an init's lost reply, not per lost reply
+    dropped = 0  # inits dropped before the server created the temporary, sent again within the retries
     while True:
         recording = _resume.RecordingSession(session)
         try:
@@ -369,13 +372,19 @@ def _write_temp(
                 on_chunk=job.on_chunk,
             )
         except Exception as exc:
-            lost = _lost_open(exc) and not lost_open
-            if not (((resumable and _is_locked(exc)) or lost) and src.rewind and _may_exist(session, temp)):
+            lost = _lost_open(exc) and (not lost_open or dropped < job.cfg.retries)
+            if not (((resumable and _is_locked(exc)) or lost) and src.rewind):
                 raise
-            lost_open = lost_open or lost
+            present = _may_exist(session, temp)
+            if not (present or lost) or (present and lost and lost_open):
+                raise
+            dropped += lost and not present
+            lost_open = lost_open or (lost and present)
             job.current.run_failure_cleanups(exc)
-            unlocked = _unlocked_record(session, temp, resumable=resumable) if lost else None
-            if unlocked is not None:
+            unlocked = _unlocked_record(session, temp, resumable=resumable) if lost and present else None
+            if not present:
+                record = _resume.TempRecord()  # the init never created it: nothing can hold it, send it again
+            elif unlocked is not None:
                 record = unlocked  # the server never acted on the init: nothing holds the temporary
             else:
                 temp = _fresh_temp(job.path, key, locked=temp, error=exc)
@@ -736,6 +745,8 @@ class _TempCleanup:
 def _quiet_remove(session: SessionLike, path: str) -> None:
     try:
         session.data_objects.remove(path, no_trash=True)
+    except (IrodsNotFoundError, IrodsNotADataObjectError):
+        return  # never created (an init dropped before the server read it): nothing to remove
     except Exception as exc:
         log.warning("could not remove temporary object %s: %s", path, exc)
 
