@@ -159,3 +159,17 @@ def test_an_init_dropped_before_the_server_acted_is_sent_again(irods_emulator, t
         assert left == [path]
         assert irods_emulator.model.data_objects[path].replicas[0].spool_file.read_bytes() == DATA
     assert irods_emulator.open_parallel_write_handles() == 0
+
+
+def test_the_streaming_writer_sends_a_dropped_init_again(irods_emulator):
+    """``parallel_upload`` (the atomic writer of fsspec writes and the IT4I calls) on a stale connection:
+    its temporary does not exist after the drop, so the server never acted and the init goes once more."""
+    path = f"{HOME}/dropped-init-stream.bin"
+    transport = DropFirstInit()
+    auth = BasicAuth("rods", "rods-emulator")
+    retry = RetryPolicy(initial_backoff=0.0, max_backoff=0.0)
+    with IrodsSession(irods_emulator.base_url, auth=auth, retry=retry, transport=transport) as session:
+        parallel_upload(session, io.BytesIO(DATA), path, config=CFG, size=len(DATA))
+        assert session.data_objects.read(path) == DATA
+    assert transport.count == 2
+    assert irods_emulator.open_parallel_write_handles() == 0
