@@ -136,7 +136,7 @@ class AtomicWriter(ParallelWriter):
                 self.target,
                 overwrite=OverwritePolicy.OVERWRITE,
                 retry=retry,
-                keep=lambda: carry_over(self._session, self.target, self.path, call=retry.call),
+                keep=lambda: carry_over(self._session, self.target, self.path, retry=retry),
             )
         except IrodsTemporaryTakenOverError as exc:
             self._withdraw_discard()  # the temporary is the other writer's now

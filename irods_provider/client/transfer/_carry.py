@@ -9,7 +9,7 @@ entities they name; the engine's own bookkeeping AVUs (resume and handle records
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from irods_provider.client import AVU, MetadataOperation, Permission, PermissionOperation
@@ -18,6 +18,7 @@ from irods_provider.exceptions import IrodsError
 
 from . import _resume
 from ._api import SessionLike
+from ._retry import ChunkRetrier
 
 log = logging.getLogger(__name__)
 
@@ -31,35 +32,41 @@ def carry_over(
     *,
     metadata: Sequence[Any] | Mapping[str, str] = (),
     permissions: Mapping[str, str] | None = None,
-    call: Callable[[Callable[[], object]], object] = lambda f: f(),
+    retry: ChunkRetrier,
 ) -> None:
     """Give ``new`` the grants and AVUs of the object at ``old`` that the caller does not set itself.
 
-    Grants are read from ``old``'s ``stat`` (a path holding ``+`` cannot be stat-ed over GET: its grants
-    are not carried, with a warning); AVUs from the catalog. ``call`` runs each write (the caller's retry).
+    Grants are read from ``old``'s ``stat`` and given to entities ``new`` has no entry for (a path holding
+    ``+`` cannot be stat-ed over GET: its grants are not carried, with a warning); AVUs from the catalog.
+    Each request goes through ``retry`` (reads, adding an AVU and granting are safe to resend).
     """
     named = {a.attribute for a in _avus(metadata)}
-    avus = [
-        a for a in session.metadata.list(old) if a.attribute not in named and a.attribute not in _BOOKKEEPING
-    ]
+    listed: list[AVU] = retry.call(lambda: session.metadata.list(old))
+    avus = [a for a in listed if a.attribute not in named and a.attribute not in _BOOKKEEPING]
     if avus:
         ops = [MetadataOperation("add", a) for a in avus]
-        call(lambda: session.metadata.apply(new, ops, kind=_resume._data_object_kind()))
+        retry.call(lambda: session.metadata.apply(new, ops, kind=_resume._data_object_kind()))
     if "+" in old:
         log.warning("the grants of %s are not carried to its new version: a '+' path cannot be stat-ed", old)
         return
     given = set(permissions or {})
-    acl: Sequence[Permission] = getattr(session.data_objects.stat(old), "permissions", ())  # fakes have none
+    # Entities with an entry on the new object keep it: the caller's grants, inherited ones and the writer's
+    # own (lowered to its entry on the old object, the writer could no longer remove a refused temporary).
+    there = {(p.name, p.zone) for p in _acl(retry.call(lambda: session.data_objects.stat(new)))}
     grants = [
         PermissionOperation(f"{p.name}#{p.zone}" if p.zone else p.name, p.perm)
-        for p in acl
-        if p.name not in given and f"{p.name}#{p.zone}" not in given
+        for p in _acl(retry.call(lambda: session.data_objects.stat(old)))
+        if p.name not in given and f"{p.name}#{p.zone}" not in given and (p.name, p.zone) not in there
     ]
     if grants:
         try:
-            call(lambda: session.data_objects.modify_permissions(new, grants))
+            retry.call(lambda: session.data_objects.modify_permissions(new, grants))
         except IrodsError as exc:  # e.g. an entity since removed: the bytes are still worth publishing
             log.warning("could not carry the grants of %s to its new version: %s", old, exc)
+
+
+def _acl(stat: object) -> Sequence[Permission]:
+    return getattr(stat, "permissions", ())  # the unit tests' fake stat carries none
 
 
 def _avus(metadata: Sequence[Any] | Mapping[str, str]) -> list[AVU]:

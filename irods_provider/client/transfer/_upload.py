@@ -448,7 +448,7 @@ def _finish(
             temp,
             metadata=metadata,
             permissions=permissions,
-            call=job.retrier(coordinator, retry_on=is_busy).call,
+            retry=job.retrier(coordinator),
         ),
     )
     return checksum
@@ -843,7 +843,23 @@ def _publish(
     restore = retry.coordinator.add_failure_cleanup(_restorer(session, old, path, retry))
     rename(temp, path, expected)
     restore()
-    _quiet_remove(session, old)
+    _remove_aside(session, old, retry)
+
+
+def _remove_aside(session: SessionLike, old: str, retry: ChunkRetrier) -> None:
+    """Remove the replaced object moved aside to ``old``, resent on failures that may not have reached the
+    server (it is found missing then: done); a failure is only logged, the new object is published."""
+
+    def remove() -> None:
+        try:
+            session.data_objects.remove(old, no_trash=True)
+        except (IrodsNotFoundError, IrodsNotADataObjectError):
+            return
+
+    try:
+        retry.call(remove)
+    except Exception as exc:
+        log.warning("could not remove the replaced object moved aside to %s: %s", old, exc)
 
 
 def _restorer(session: SessionLike, old: str, path: str, retry: ChunkRetrier) -> Callable[[object], None]:

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import os
 
+import httpx2
 import pytest
 
-from irods_provider.client import AVU, PermissionOperation
+from irods_provider.client import AVU, BasicAuth, IrodsSession, PermissionOperation, RetryPolicy
 from irods_provider.client.transfer import OverwritePolicy, TransferConfig, upload_files, upload_object
+from irods_provider.exceptions import IrodsPermissionError
 
 HOME = "/tempZone/home/rods"
 CFG = TransferConfig(chunk_size=1 << 20, small_file_threshold=1 << 20)
@@ -101,3 +103,87 @@ def test_fsspec_put_over_an_object_keeps_its_grants_and_avus(session, irods_emul
     assert session.data_objects.read(path) == data
     assert _grants(session, path)["alice"] == "read_object"
     assert _avus(session, path) == {("project", "p1")}
+
+
+class DropFirstRemoveOfOld(httpx2.HTTPTransport):
+    """Drops the first removal of an ``.irods-old-`` object before the server sees it (a stale connection)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.count = 0
+
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
+        body = request.read()
+        if b'name="op"\r\n\r\nremove' in body and b".irods-old-" in body:
+            self.count += 1
+            if self.count == 1:
+                raise httpx2.RemoteProtocolError("Server disconnected without sending a response.")
+        return super().handle_request(request)
+
+
+def test_the_replaced_object_moved_aside_is_removed_despite_a_dropped_connection(
+    irods_emulator, tmp_path
+) -> None:
+    """The last step of an overwrite removes the old object it moved aside; one dropped connection there
+    left it behind for good (a hidden ``.irods-old-`` copy of every overwritten file)."""
+    path = f"{HOME}/aside.bin"
+    (tmp_path / "src").write_bytes(b"new")
+    transport = DropFirstRemoveOfOld()
+    auth = BasicAuth("rods", "rods-emulator")
+    with IrodsSession(
+        irods_emulator.base_url,
+        auth=auth,
+        retry=RetryPolicy(initial_backoff=0.0, max_backoff=0.0),
+        transport=transport,
+    ) as session:
+        session.data_objects.write(path, b"old")
+        upload_object(session, str(tmp_path / "src"), path, config=CFG, overwrite=OverwritePolicy.OVERWRITE)
+        assert session.data_objects.read(path) == b"new"
+    assert transport.count >= 1
+    with irods_emulator.model.lock:
+        left = sorted(p for p in irods_emulator.model.data_objects if p.startswith(f"{HOME}/"))
+    assert left == [path]
+
+
+def _alice_and_rods(irods_emulator, alice_on_object: str):
+    """rods's ``shared.bin`` with alice granted ``alice_on_object`` and bob ``read``; alice may write the
+    collection (her temporary goes there)."""
+    irods_emulator.add_user("alice", "apass")
+    irods_emulator.add_user("bob", "bpass")
+    rods = IrodsSession(irods_emulator.base_url, auth=BasicAuth("rods", "rods-emulator"))
+    alice = IrodsSession(irods_emulator.base_url, auth=BasicAuth("alice", "apass"))
+    rods.data_objects.write(f"{HOME}/shared.bin", b"old")
+    rods.collections.modify_permissions(HOME, [PermissionOperation("alice", "own")])
+    rods.data_objects.modify_permissions(
+        f"{HOME}/shared.bin",
+        [PermissionOperation("alice", alice_on_object), PermissionOperation("bob", "read")],
+    )
+    return rods, alice
+
+
+def test_a_co_owner_overwrites_and_everyone_keeps_their_grant(irods_emulator, tmp_path) -> None:
+    path = f"{HOME}/shared.bin"
+    rods, alice = _alice_and_rods(irods_emulator, "own")
+    with rods, alice:
+        (tmp_path / "src").write_bytes(b"new from alice")
+        upload_object(alice, str(tmp_path / "src"), path, config=CFG, overwrite=OverwritePolicy.OVERWRITE)
+        assert rods.data_objects.read(path) == b"new from alice"
+        grants = _grants(rods, path)
+    assert grants == {"rods": "own", "alice": "own", "bob": "read_object"}
+
+
+def test_a_refused_overwrite_leaves_no_temporary_its_writer_can_no_longer_remove(
+    irods_emulator, tmp_path
+) -> None:
+    """alice may only modify rods's object, so moving it aside is refused: her temporary must still be
+    removable then (her own entry on it is never lowered to the old object's), the old object intact."""
+    path = f"{HOME}/shared.bin"
+    rods, alice = _alice_and_rods(irods_emulator, "write")
+    with rods, alice:
+        (tmp_path / "src").write_bytes(b"new from alice")
+        with pytest.raises(IrodsPermissionError):
+            upload_object(alice, str(tmp_path / "src"), path, config=CFG, overwrite=OverwritePolicy.OVERWRITE)
+        assert rods.data_objects.read(path) == b"old"
+    with irods_emulator.model.lock:
+        left = sorted(p for p in irods_emulator.model.data_objects if p.startswith(f"{HOME}/"))
+    assert left == [path]
