@@ -24,6 +24,7 @@ from irods_provider.exceptions import IrodsError, IrodsResponseError, IrodsTempo
 
 from . import _resume
 from ._api import SessionLike
+from ._carry import carry_over
 from ._config import OverwritePolicy, TransferConfig
 from ._coordinator import TransferCoordinator
 from ._copy import CopyResult, StreamHasher, hasher_for, server_checksum_matches
@@ -114,8 +115,9 @@ class AtomicWriter(ParallelWriter):
         self.coordinator.run_failure_cleanups(self.coordinator.exception)
 
     def publish(self) -> None:
-        """Rename the finished temporary onto the target (an existing object there is replaced); a failure
-        puts a replaced object back and removes the temporary, success drops the cleanups. A guarded writer
+        """Rename the finished temporary onto the target (an existing object there is replaced, its grants
+        and AVUs kept, see :mod:`._carry`); a failure puts a replaced object back and removes the temporary,
+        success drops the cleanups. A guarded writer
         first proves the temporary is still its own (else :class:`IrodsTemporaryTakenOverError`, and the
         temporary, now the other writer's, is left to it)."""
         cfg = self.config
@@ -128,7 +130,14 @@ class AtomicWriter(ParallelWriter):
         try:
             if self._closed_as is not None:
                 self._check_still_ours(self._closed_as)
-            _publish(self._session, self.path, self.target, overwrite=OverwritePolicy.OVERWRITE, retry=retry)
+            _publish(
+                self._session,
+                self.path,
+                self.target,
+                overwrite=OverwritePolicy.OVERWRITE,
+                retry=retry,
+                keep=lambda: carry_over(self._session, self.target, self.path, retry=retry),
+            )
         except IrodsTemporaryTakenOverError as exc:
             self._withdraw_discard()  # the temporary is the other writer's now
             self.coordinator.run_failure_cleanups(exc)

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import NoReturn
 
+from irods_provider.client import EntryKind
 from irods_provider.exceptions import (
     IrodsAlreadyExistsError,
     IrodsError,
@@ -245,18 +246,31 @@ def irods_destination(session: SessionLike, path: str) -> DestinationState:
 
     The server's stat answers NOT_A_DATA_OBJECT alike for a missing path and a collection, so a
     collection reads as absent here; the publishing rename refuses it (``IrodsNotADataObjectError``).
-    A path with ``+`` cannot be stat-ed over GET (the API turns it into a space): it is asked with the
-    catalog test of ``exists`` instead, its size unknown (SIZE and CHECKSUM then never skip it).
+    A path with ``+`` cannot be stat-ed over GET (the API turns it into a space): the catalog is asked
+    instead (``collections.lookup``: size and stored checksum of the newest good replica).
     """
     api = session.data_objects
     if "+" in path:
-        return DestinationState.file(path, None) if api.exists(path) else DestinationState.absent(path)
+        return _catalog_destination(session, path)
     try:
         st = api.stat(path)
     except (IrodsNotADataObjectError, IrodsNotFoundError):
         return DestinationState.absent(path)
     checksum = stored_checksum(st.checksum, lambda: api.calculate_checksum(path))
     return DestinationState.file(path, st.size, checksum)
+
+
+def _catalog_destination(session: SessionLike, path: str) -> DestinationState:
+    """What is at ``path`` by GenQuery (works for names holding ``+``); a collection reads as absent, as
+    from ``stat``."""
+    try:
+        entry = session.collections.lookup(path)
+    except IrodsNotFoundError:
+        return DestinationState.absent(path)
+    if entry.kind is not EntryKind.DATA_OBJECT:
+        return DestinationState.absent(path)
+    checksum = stored_checksum(entry.checksum, lambda: session.data_objects.calculate_checksum(path))
+    return DestinationState.file(path, entry.size, checksum)
 
 
 def local_checksum(

@@ -29,6 +29,7 @@ from irods_provider.exceptions import (
 
 from . import _resume
 from ._api import SessionLike
+from ._carry import carry_over
 from ._config import OverwritePolicy, SkipPolicy, TransferConfig
 from ._coordinator import TransferCoordinator, TransferSubscriber
 from ._copy import (
@@ -346,12 +347,15 @@ def _write_temp(
     A resumable temporary found locked while writing (a killed attempt's handle nobody recorded), or one
     whose ``parallel_write_init`` lost its reply and then proves locked (a handle nobody learned), is left
     alone (that attempt's cleanups run) and the source, rewound, goes once more to a fresh name from the
-    start under a fresh coordinator; one the lost init left unlocked is written again, resumed.
+    start under a fresh coordinator; one the lost init left unlocked is written again, resumed, and one it
+    never created (the request was dropped before the server read it: a stale pooled connection) is sent
+    again as it was.
     ``stable``: the temporary's name is found again by a later attempt.
     """
     session = job.session
     temp, record, resumable = _open_and_choose(job, src, key, resume=resume, stable=stable, chosen=chosen)
     lost_open = False  # a fresh temporary once after an init's lost reply, not per lost reply
+    dropped = 0  # inits dropped before the server created the temporary, sent again within the retries
     while True:
         recording = _resume.RecordingSession(session)
         try:
@@ -368,13 +372,19 @@ def _write_temp(
                 on_chunk=job.on_chunk,
             )
         except Exception as exc:
-            lost = _lost_open(exc) and not lost_open
-            if not (((resumable and _is_locked(exc)) or lost) and src.rewind and _may_exist(session, temp)):
+            lost = _lost_open(exc) and (not lost_open or dropped < job.cfg.retries)
+            if not (((resumable and _is_locked(exc)) or lost) and src.rewind):
                 raise
-            lost_open = lost_open or lost
+            present = _may_exist(session, temp)
+            if not (present or lost) or (present and lost and lost_open):
+                raise
+            dropped += lost and not present
+            lost_open = lost_open or (lost and present)
             job.current.run_failure_cleanups(exc)
-            unlocked = _unlocked_record(session, temp, resumable=resumable) if lost else None
-            if unlocked is not None:
+            unlocked = _unlocked_record(session, temp, resumable=resumable) if lost and present else None
+            if not present:
+                record = _resume.TempRecord()  # the init never created it: nothing can hold it, send it again
+            elif unlocked is not None:
                 record = unlocked  # the server never acted on the init: nothing holds the temporary
             else:
                 temp = _fresh_temp(job.path, key, locked=temp, error=exc)
@@ -432,6 +442,14 @@ def _finish(
         retry=job.retrier(coordinator),
         expected=(written.result.size, checksum),
         refused=written.cleanup.forsake,
+        keep=lambda: carry_over(
+            session,
+            job.path,
+            temp,
+            metadata=metadata,
+            permissions=permissions,
+            retry=job.retrier(coordinator),
+        ),
     )
     return checksum
 
@@ -727,6 +745,8 @@ class _TempCleanup:
 def _quiet_remove(session: SessionLike, path: str) -> None:
     try:
         session.data_objects.remove(path, no_trash=True)
+    except (IrodsNotFoundError, IrodsNotADataObjectError):
+        return  # never created (an init dropped before the server read it): nothing to remove
     except Exception as exc:
         log.warning("could not remove temporary object %s: %s", path, exc)
 
@@ -767,6 +787,7 @@ def _publish(
     retry: ChunkRetrier,
     expected: tuple[int, str] | None = None,
     refused: Callable[[], object] = lambda: None,
+    keep: Callable[[], object] = lambda: None,
 ) -> None:
     """Rename ``temp`` onto ``path``; with OVERWRITE the old object is moved aside first and removed last.
 
@@ -775,6 +796,7 @@ def _publish(
     with ``retry``'s coordinator: the caller runs its failure cleanups when this raises (they also remove
     the temporary object, which the caller registered as it created it; ``refused`` is told first when
     publishing it was refused for good, so that cleanup removes it even if it would keep it otherwise).
+    ``keep`` runs right before an existing object is moved aside (an upload carries its grants and AVUs).
     """
 
     def rename(old: str, new: str, identity: tuple[int, str] | None = None) -> None:
@@ -812,6 +834,7 @@ def _publish(
             operation="upload",
             path=path,
         )
+    keep()
     try:
         rename(path, old)
     except IrodsAlreadyExistsError:
@@ -820,7 +843,23 @@ def _publish(
     restore = retry.coordinator.add_failure_cleanup(_restorer(session, old, path, retry))
     rename(temp, path, expected)
     restore()
-    _quiet_remove(session, old)
+    _remove_aside(session, old, retry)
+
+
+def _remove_aside(session: SessionLike, old: str, retry: ChunkRetrier) -> None:
+    """Remove the replaced object moved aside to ``old``, resent on failures that may not have reached the
+    server (it is found missing then: done); a failure is only logged, the new object is published."""
+
+    def remove() -> None:
+        try:
+            session.data_objects.remove(old, no_trash=True)
+        except (IrodsNotFoundError, IrodsNotADataObjectError):
+            return
+
+    try:
+        retry.call(remove)
+    except Exception as exc:
+        log.warning("could not remove the replaced object moved aside to %s: %s", old, exc)
 
 
 def _restorer(session: SessionLike, old: str, path: str, retry: ChunkRetrier) -> Callable[[object], None]:

@@ -30,7 +30,13 @@ from concurrent.futures import Executor, ThreadPoolExecutor
 from types import TracebackType
 from typing import Any
 
-from irods_provider.exceptions import IrodsServerBusyError, IrodsTimeoutError, IrodsTransferCancelledError
+from irods_provider.exceptions import (
+    IrodsConnectionError,
+    IrodsError,
+    IrodsServerBusyError,
+    IrodsTimeoutError,
+    IrodsTransferCancelledError,
+)
 
 from ._api import SessionLike
 from ._config import TransferConfig
@@ -347,7 +353,8 @@ class ParallelWriter:
     def _init_handle(self) -> None:
         """``parallel_write_init``, then the stream workers.
 
-        The init is resent only while the server provably did not act (busy, or never reached): after a
+        The init is resent only while the server provably did not act (busy, never reached, or a dropped
+        connection after which the object it creates is not there): after a
         lost reply its handle may be open, unknown to us (handles never expire), and a second init would
         find the object locked. Such an unclear failure is raised as it is; the upload engine goes on
         through a fresh temporary (see ``upload_object``)."""
@@ -357,9 +364,12 @@ class ParallelWriter:
                 self.path, stream_count=self._streams, truncate=self._truncate, retry=False, **self._target
             )
 
+        def never_acted(exc: BaseException) -> bool:
+            return did_not_act(exc) or self._never_created(exc)
+
         try:
             allowed = self._retrier.retry_on
-            self._handle = self._retrier.call(init, retry_on=lambda exc: did_not_act(exc) and allowed(exc))
+            self._handle = self._retrier.call(init, retry_on=lambda exc: never_acted(exc) and allowed(exc))
         except IrodsServerBusyError as exc:
             # Still busy after every retry: the server-wide stream budget can stay taken for good by
             # handles nobody will shut down (a killed worker's never expire). Offset writes need no stream.
@@ -373,6 +383,17 @@ class ParallelWriter:
         if self._executor is None:
             workers = self._streams * self._depth
             self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="irods-write")
+
+    def _never_created(self, exc: BaseException) -> bool:
+        """Whether a truncating init whose connection dropped (not timed out: the server may still be at it)
+        left no object behind: the server never read it (a stale keep-alive connection), so it may be
+        sent again. An object there may be one it opened: then the failure stays unclear."""
+        if not (self._truncate and isinstance(exc, IrodsConnectionError)):
+            return False
+        try:
+            return not self._api.exists(self.path)
+        except IrodsError:
+            return False
 
     def _go_sequential(self) -> None:
         """Plain offset writes from one private FIFO worker (the first one truncates, so order matters)."""

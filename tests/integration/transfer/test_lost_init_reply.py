@@ -120,3 +120,56 @@ class FailingAfter(io.BytesIO):
 def session_exists(irods_emulator, path: str) -> bool:
     with irods_emulator.model.lock:
         return path in irods_emulator.model.data_objects
+
+
+class DropFirstInit(httpx2.HTTPTransport):
+    """Drops the first ``parallel_write_init`` before the server sees it, as a pooled keep-alive connection
+    the server (or a proxy) closed while idle does: "Server disconnected without sending a response"."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.count = 0
+
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
+        if b"parallel_write_init" in request.read():
+            self.count += 1
+            if self.count == 1:
+                raise httpx2.RemoteProtocolError("Server disconnected without sending a response.")
+        return super().handle_request(request)
+
+
+@pytest.mark.parametrize("name", ["dropped-init.bin", "dropped+init #1.bin"])
+@pytest.mark.parametrize("source", ["path", "stream"])
+def test_an_init_dropped_before_the_server_acted_is_sent_again(irods_emulator, tmp_path, name, source):
+    """The temporary does not exist afterwards, so nothing can hold it: the same init goes once more and
+    the upload succeeds (one stale pooled connection used to fail the whole file, on every release)."""
+    path = f"{HOME}/{name}"
+    (tmp_path / "src").write_bytes(DATA)
+    transport = DropFirstInit()
+    auth = BasicAuth("rods", "rods-emulator")
+    retry = RetryPolicy(initial_backoff=0.0, max_backoff=0.0)
+    with IrodsSession(irods_emulator.base_url, auth=auth, retry=retry, transport=transport) as session:
+        src = str(tmp_path / "src") if source == "path" else io.BytesIO(DATA)
+        size = None if source == "path" else len(DATA)
+        result = upload_object(session, src, path, config=CFG, size=size)
+        assert result.status.value == "transferred"
+    assert transport.count == 2
+    with irods_emulator.model.lock:
+        left = sorted(p for p in irods_emulator.model.data_objects if p.startswith(f"{HOME}/"))
+        assert left == [path]
+        assert irods_emulator.model.data_objects[path].replicas[0].spool_file.read_bytes() == DATA
+    assert irods_emulator.open_parallel_write_handles() == 0
+
+
+def test_the_streaming_writer_sends_a_dropped_init_again(irods_emulator):
+    """``parallel_upload`` (the atomic writer of fsspec writes and the IT4I calls) on a stale connection:
+    its temporary does not exist after the drop, so the server never acted and the init goes once more."""
+    path = f"{HOME}/dropped-init-stream.bin"
+    transport = DropFirstInit()
+    auth = BasicAuth("rods", "rods-emulator")
+    retry = RetryPolicy(initial_backoff=0.0, max_backoff=0.0)
+    with IrodsSession(irods_emulator.base_url, auth=auth, retry=retry, transport=transport) as session:
+        parallel_upload(session, io.BytesIO(DATA), path, config=CFG, size=len(DATA))
+        assert session.data_objects.read(path) == DATA
+    assert transport.count == 2
+    assert irods_emulator.open_parallel_write_handles() == 0
