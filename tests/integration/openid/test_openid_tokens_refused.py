@@ -26,14 +26,18 @@ def long_lived(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OidcProvide
         yield provider
 
 
-def _refused(provider: OidcProvider, irods_emulator: EmulatorServer) -> tuple[int, str]:
-    """Token requests and the error of one request whose tokens the emulator refuses."""
-    source = OpenIdClientCredentials(
+def _source(provider: OidcProvider) -> OpenIdClientCredentials:
+    return OpenIdClientCredentials(
         client_id="irods-cc",
         client_secret=provider.clients["irods-cc"],
         token_url=provider.token_url,
         allow_insecure_http=True,
     )
+
+
+def _refused(provider: OidcProvider, irods_emulator: EmulatorServer) -> tuple[int, str]:
+    """Token requests and the error of one request whose tokens the emulator refuses."""
+    source = _source(provider)
     before = provider.token_requests()
     with (
         IrodsSession(irods_emulator.base_url, auth=source) as session,
@@ -100,12 +104,7 @@ def test_a_streamed_read_with_refused_tokens_is_the_same_named_error(
     long_lived: OidcProvider, irods_emulator: EmulatorServer
 ) -> None:
     oidc_provider = long_lived
-    source = OpenIdClientCredentials(
-        client_id="irods-cc",
-        client_secret=oidc_provider.clients["irods-cc"],
-        token_url=oidc_provider.token_url,
-        allow_insecure_http=True,
-    )
+    source = _source(oidc_provider)
     before = oidc_provider.token_requests()
     with (
         IrodsSession(irods_emulator.base_url, auth=source) as session,
