@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx2
@@ -60,20 +61,30 @@ def test_upload_object_goes_on_through_a_fresh_temporary(lossy, irods_emulator):
     assert irods_emulator.open_parallel_write_handles() == 1
 
 
-class RefuseFirstInit(httpx2.HTTPTransport):
-    """Answers the first ``parallel_write_init`` with a bare 500 without forwarding it: the server never
-    acted, but the client cannot tell that from a reply lost after it did."""
+class FirstInitFails(httpx2.HTTPTransport):
+    """The first ``parallel_write_init`` never reaches the server: ``fail`` answers it (a bare 500, which the
+    client cannot tell from a reply lost after the server acted) or raises (a dropped connection)."""
 
-    def __init__(self) -> None:
+    def __init__(self, fail: Callable[[httpx2.Request], httpx2.Response]) -> None:
         super().__init__()
+        self._fail = fail
         self.count = 0
 
     def handle_request(self, request: httpx2.Request) -> httpx2.Response:
         if b"parallel_write_init" in request.read():
             self.count += 1
             if self.count == 1:
-                return httpx2.Response(500, text="Internal Server Error", request=request)
+                return self._fail(request)
         return super().handle_request(request)
+
+
+def bare_500(request: httpx2.Request) -> httpx2.Response:
+    return httpx2.Response(500, text="Internal Server Error", request=request)
+
+
+def stale_keep_alive(request: httpx2.Request) -> httpx2.Response:
+    """What a pooled keep-alive connection the server (or a proxy) closed while idle gives."""
+    raise httpx2.RemoteProtocolError("Server disconnected without sending a response.")
 
 
 def test_a_temporary_the_unclear_init_never_touched_is_resumed_not_left(irods_emulator):
@@ -91,7 +102,7 @@ def test_a_temporary_the_unclear_init_never_touched_is_resumed_not_left(irods_em
         upload_object(session, source, path, config=CFG, resume_key=key, size=len(DATA))
     temp = temp_name(path, key)
     assert session_exists(irods_emulator, temp)  # the killed attempt's resumable prefix
-    transport = RefuseFirstInit()
+    transport = FirstInitFails(bare_500)
     with IrodsSession(irods_emulator.base_url, auth=auth, retry=retry, transport=transport) as session:
         result = upload_object(session, io.BytesIO(DATA), path, config=CFG, resume_key=key, size=len(DATA))
         assert result.status.value == "transferred"
@@ -122,22 +133,6 @@ def session_exists(irods_emulator, path: str) -> bool:
         return path in irods_emulator.model.data_objects
 
 
-class DropFirstInit(httpx2.HTTPTransport):
-    """Drops the first ``parallel_write_init`` before the server sees it, as a pooled keep-alive connection
-    the server (or a proxy) closed while idle does: "Server disconnected without sending a response"."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.count = 0
-
-    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
-        if b"parallel_write_init" in request.read():
-            self.count += 1
-            if self.count == 1:
-                raise httpx2.RemoteProtocolError("Server disconnected without sending a response.")
-        return super().handle_request(request)
-
-
 @pytest.mark.parametrize("name", ["dropped-init.bin", "dropped+init #1.bin"])
 @pytest.mark.parametrize("source", ["path", "stream"])
 def test_an_init_dropped_before_the_server_acted_is_sent_again(irods_emulator, tmp_path, name, source):
@@ -145,7 +140,7 @@ def test_an_init_dropped_before_the_server_acted_is_sent_again(irods_emulator, t
     the upload succeeds (one stale pooled connection used to fail the whole file, on every release)."""
     path = f"{HOME}/{name}"
     (tmp_path / "src").write_bytes(DATA)
-    transport = DropFirstInit()
+    transport = FirstInitFails(stale_keep_alive)
     auth = BasicAuth("rods", "rods-emulator")
     retry = RetryPolicy(initial_backoff=0.0, max_backoff=0.0)
     with IrodsSession(irods_emulator.base_url, auth=auth, retry=retry, transport=transport) as session:
@@ -165,7 +160,7 @@ def test_the_streaming_writer_sends_a_dropped_init_again(irods_emulator):
     """``parallel_upload`` (the atomic writer of fsspec writes and the IT4I calls) on a stale connection:
     its temporary does not exist after the drop, so the server never acted and the init goes once more."""
     path = f"{HOME}/dropped-init-stream.bin"
-    transport = DropFirstInit()
+    transport = FirstInitFails(stale_keep_alive)
     auth = BasicAuth("rods", "rods-emulator")
     retry = RetryPolicy(initial_backoff=0.0, max_backoff=0.0)
     with IrodsSession(irods_emulator.base_url, auth=auth, retry=retry, transport=transport) as session:
