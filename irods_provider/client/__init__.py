@@ -39,6 +39,7 @@ from irods_provider.client._models import (
     PermissionOperation,
     Replica,
     ServerLimits,
+    TicketInfo,
     TicketType,
 )
 from irods_provider.client._openid import (
@@ -109,6 +110,7 @@ __all__ = [
     "StaticToken",
     "TemporaryCleanup",
     "TemporaryObject",
+    "TicketInfo",
     "TicketType",
     "Tickets",
     "Timeouts",

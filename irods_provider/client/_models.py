@@ -19,6 +19,7 @@ __all__ = [
     "PermissionOperation",
     "Replica",
     "ServerLimits",
+    "TicketInfo",
     "TicketType",
 ]
 
@@ -43,6 +44,29 @@ class TicketType(enum.Enum):
 
     READ = "read"
     WRITE = "write"
+
+
+@dataclass(frozen=True, slots=True)
+class TicketInfo:
+    """A ticket as the catalog lists it (GenQuery ``TICKET_*``); ``string`` is a bearer secret.
+
+    Limits of 0 mean "unlimited"; ``expires_at`` is None for a ticket that never expires. Times are epoch
+    seconds of the server's clock.
+    """
+
+    string: str = field(repr=False)
+    type: TicketType
+    path: str
+    owner: str
+    owner_zone: str
+    created_at: int
+    expires_at: int | None
+    use_count: int
+    write_data_object_count: int
+    write_byte_count: int
+    users: frozenset[str] = frozenset()
+    groups: frozenset[str] = frozenset()
+    hosts: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)

@@ -212,6 +212,16 @@ class IrodsHook(IrodsShortcutsMixin, BaseHook):
 
         return await asyncio.to_thread(build)
 
+    def user_name(self) -> str | None:
+        """The iRODS user the connection acts as, when it names one: its login, or the OpenID username in
+        the ``openid_password`` mode; None for a static token or client credentials."""
+        from irods_provider.client._openid import OpenId, PasswordGrant
+
+        auth = self.settings.auth
+        if isinstance(auth, OpenId) and isinstance(auth.grant, PasswordGrant):
+            return auth.grant.username or self.settings.username
+        return self.settings.username
+
     def home_collection(self, zone: str | None = None, user: str | None = None) -> str:
         """The user's home collection in ``zone``: the given ones, else the connection's.
 
@@ -222,16 +232,10 @@ class IrodsHook(IrodsShortcutsMixin, BaseHook):
         user's there. A ``user`` given is a user of ``zone`` unless written ``name#zone``, which says which
         zone is its home.
         """
-        from irods_provider.client._openid import OpenId, PasswordGrant
-
         settings = self.settings
         if user and "#" not in user and zone:
             return f"/{zone}/home/{user}"  # a user of that zone: no connection needed
-        if not user:
-            auth = settings.auth
-            if isinstance(auth, OpenId) and isinstance(auth.grant, PasswordGrant):
-                user = auth.grant.username
-            user = user or settings.username
+        user = user or self.user_name()
         if not user:
             raise IrodsConfigurationError(
                 f"connection {self.irods_conn_id!r} names no user ({settings.auth_mode}): give the user"

@@ -21,6 +21,7 @@ from irods_provider.operators._base import (
     path_kind,
 )
 from irods_provider.operators._bounded import attach_manifest, check_manifest_path
+from irods_provider.operators._retry import WantedTicket, earlier_ticket, retry_window_start
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -185,6 +186,14 @@ class IrodsCreateTicketOperator(IrodsBaseOperator):
     (so it never appears in task logs) and is returned in XCom (``{"ticket", "path", "type"}``) only when
     ``do_xcom_push`` is on (Airflow's default); set ``do_xcom_push=False`` to keep it out of XCom entirely.
 
+    Retries: the server picks the ticket string (tickets ``create`` takes no name), so a try that died after
+    the create leaves a ticket nobody knows. A retry first looks for it and returns it (with
+    ``"already_created": true``) instead of making a second live ticket: the newest ticket on ``path`` with
+    exactly these settings (type, limits, lifetime, users, groups, hosts), owned by the connection's user and
+    created since the DAG run started (less 5 minutes of clock skew). Two tasks of one run asking for the
+    same ticket on the same path are thus indistinguishable: give them different settings. With a static
+    token or client credentials (no user name known) the owner is not compared, so run those as a rodsuser.
+
     Example:
 
     ```python
@@ -237,12 +246,10 @@ class IrodsCreateTicketOperator(IrodsBaseOperator):
         self.groups = groups
         self.hosts = hosts
 
-    def run(self, session: IrodsSession, context: Context) -> dict[str, Any]:
-        from airflow.sdk.log import mask_secret
-
+    def _wanted(self) -> WantedTicket:
+        """The validated settings of the ticket to create."""
         from irods_provider.client import TicketType
 
-        path = check_path("path", self.path)
         kind = check_choice("ticket_type", self.ticket_type, ("read", "write"))
         for name in ("use_count", "write_data_object_count", "write_byte_count"):
             value = getattr(self, name)
@@ -250,16 +257,47 @@ class IrodsCreateTicketOperator(IrodsBaseOperator):
                 raise IrodsUsageError(f"{name} must be a non-negative integer, got {value!r}")
         if kind == "read" and (self.write_data_object_count is not None or self.write_byte_count is not None):
             raise IrodsUsageError("write_data_object_count and write_byte_count apply to write tickets only")
+        return WantedTicket(
+            type=TicketType(kind),
+            use_count=self.use_count or 0,
+            write_data_object_count=self.write_data_object_count or 0,
+            write_byte_count=self.write_byte_count or 0,
+            expires_in=self.expires_in_seconds,
+            users=frozenset(_names("users", self.users)),
+            groups=frozenset(_names("groups", self.groups)),
+            hosts=frozenset(_names("hosts", self.hosts)),
+        )
+
+    def _earlier_try_ticket(
+        self, session: IrodsSession, path: str, wanted: WantedTicket, context: Context
+    ) -> str | None:
+        """On a retry, the ticket an earlier try of this task created (see the class docstring), else None."""
+        since = retry_window_start(context) if is_retry(context) else None
+        if since is None:
+            return None
+        return earlier_ticket(session, path, wanted, user=self.hook.user_name(), since=since)
+
+    def run(self, session: IrodsSession, context: Context) -> dict[str, Any]:
+        from airflow.sdk.log import mask_secret
+
+        path = check_path("path", self.path)
+        wanted = self._wanted()
+        kind = wanted.type.value
+        earlier = self._earlier_try_ticket(session, path, wanted, context)
+        if earlier is not None:
+            mask_secret(earlier)
+            self.log.info("Found the %s ticket an earlier try created on %s: returning it", kind, path)
+            return {"ticket": earlier, "path": path, "type": kind, "already_created": True}
         ticket = session.tickets.create(
             path,
-            ticket_type=TicketType(kind),
+            ticket_type=wanted.type,
             use_count=self.use_count,
             write_data_object_count=self.write_data_object_count,
             write_byte_count=self.write_byte_count,
             expires_in=self.expires_in_seconds,
-            users=_names("users", self.users),
-            groups=_names("groups", self.groups),
-            hosts=_names("hosts", self.hosts),
+            users=sorted(wanted.users),
+            groups=sorted(wanted.groups),
+            hosts=sorted(wanted.hosts),
         )
         mask_secret(ticket)
         self.log.info("Created a %s ticket on %s", kind, path)

@@ -16,6 +16,7 @@ from irods_provider._values import refuse_unaddressable
 from irods_provider.client import EntryKind, Kinds, Replica
 from irods_provider.client._patterns import compile_filter, compile_pattern, literal_hint
 from irods_provider.exceptions import (
+    IrodsAlreadyExistsError,
     IrodsNotACollectionError,
     IrodsNotFoundError,
     IrodsUsageError,
@@ -38,6 +39,7 @@ from irods_provider.operators._bounded import (
     check_manifest_path,
     tree_report,
 )
+from irods_provider.operators._retry import earlier_collection, retry_window_start
 from irods_provider.operators.metadata import (
     IrodsGetMetadataOperator,
     IrodsPutMetadataOperator,
@@ -99,7 +101,11 @@ class IrodsCreateCollectionOperator(TransferLineageMixin, IrodsBaseOperator):
     :param path: absolute logical path of the collection.
     :param create_intermediates: create missing parent collections too (default True, like ``mkdir -p``;
         the client's ``collections.create`` defaults to False, like ``mkdir``).
-    :param exist_ok: when False, fail if the collection already exists.
+    :param exist_ok: when False, fail if the collection already exists. On a retry, a collection an earlier
+        try of this task created is not "already existing": one owned by the connection's user and created
+        since the DAG run started (catalog COLL_OWNER_NAME and COLL_CREATE_TIME, less 5 minutes of clock skew)
+        is taken as that try's, and the result says ``"created": true, "already_created": true``. Anything
+        else there still fails; with no user name on the connection (a static token) the retry fails too.
     """
 
     template_fields: Sequence[str] = ("path", "irods_conn_id")
@@ -112,14 +118,29 @@ class IrodsCreateCollectionOperator(TransferLineageMixin, IrodsBaseOperator):
         self.create_intermediates = create_intermediates
         self.exist_ok = exist_ok
 
+    def _made_by_earlier_try(self, session: IrodsSession, path: str, context: Context) -> bool:
+        """On a retry: whether the existing collection is the one an earlier try created (class docstring)."""
+        since = retry_window_start(context) if is_retry(context) else None
+        if since is None:
+            return False
+        return earlier_collection(session, path, user=self.hook.user_name(), since=since)
+
     def run(self, session: IrodsSession, context: Context) -> dict[str, Any]:
         path = refuse_unaddressable("path", check_path("path", self.path))
-        created = session.collections.create(
-            path, intermediates=bool(self.create_intermediates), exist_ok=bool(self.exist_ok)
-        )
-        self.log.info("%s collection %s", "Created" if created else "Found existing", path)
+        result: dict[str, Any] = {"path": path}
+        try:
+            created = session.collections.create(
+                path, intermediates=bool(self.create_intermediates), exist_ok=bool(self.exist_ok)
+            )
+        except IrodsAlreadyExistsError:
+            if not self._made_by_earlier_try(session, path, context):
+                raise
+            self.log.info("Found collection %s, created by an earlier try of this task", path)
+            created, result["already_created"] = True, True
+        else:
+            self.log.info("%s collection %s", "Created" if created else "Found existing", path)
         self.record_lineage(inputs=[], outputs=[irods_dataset(path)], hook=self.hook, context=context)
-        return {"path": path, "created": bool(created)}
+        return {**result, "created": bool(created)}
 
 
 class IrodsPathExistsOperator(IrodsBaseOperator):

@@ -107,11 +107,18 @@ class _ReplicaOperatorBase(IrodsBaseOperator):
     @staticmethod
     def require_resource(session: IrodsSession, resource: str, *, operation: str, path: str) -> None:
         """Raise IrodsNotFoundError (SYS_RESC_DOES_NOT_EXIST, naming ``path``, the operation's target) unless
-        the catalog knows ``resource``. No HTTP status: the catalog query answered, no request was refused."""
+        the catalog of the zone owning ``path`` knows ``resource``. No HTTP status: the catalog query
+        answered, no request was refused.
+
+        Each zone of a federation has its own resources and the server replicates an object of zone B onto
+        zone B's resources, so the question goes to zone B's catalog (the ``zone`` hint, as for listings).
+        """
         query = f"select RESC_NAME where {match_condition('RESC_NAME', resource)[0]}"
-        if not any(row[0] == resource for row in session.query.genquery(query)):
+        zone = session.query.zone_for(path)
+        if not any(row[0] == resource for row in session.query.genquery(query, zone=zone)):
+            where = f"zone {zone!r}" if zone else "the local zone"
             raise IrodsNotFoundError(
-                f"resource {resource!r} does not exist (no RESC_NAME row in the catalog)",
+                f"resource {resource!r} does not exist in {where} (no RESC_NAME row in its catalog)",
                 irods_code=error_code("SYS_RESC_DOES_NOT_EXIST"),
                 operation=operation,
                 path=path,

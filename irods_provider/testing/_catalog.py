@@ -136,7 +136,7 @@ class DataObject:
 
 @dataclass
 class Resource:
-    """A storage resource (only ``demoResc`` is seeded)."""
+    """A storage resource of one zone (``demoResc`` and the configured ones are seeded in every zone)."""
 
     id: int
     name: str
@@ -165,6 +165,9 @@ class ModelBase:
     collections: dict[str, Collection]
     data_objects: dict[str, DataObject]
     resources: dict[str, Resource]
+    """The local zone's resources (its catalog's R_RESC_MAIN)."""
+    zone_resources: dict[str, dict[str, Resource]]
+    """Each federated zone's own resources: a zone's catalog knows only its own."""
     zone_users: dict[str, dict[str, User]]
     """Each federated zone's own catalog of users and groups, keyed ``name#zone``."""
     _next_id: int
@@ -337,32 +340,44 @@ class ModelBase:
 
     # ---- resource hierarchy -----------------------------------------------------------------
 
-    def root_of(self, leaf: str) -> str:
-        """The root resource of a (leaf) resource."""
-        name = leaf
-        while (res := self.resources.get(name)) is not None and res.parent is not None:
+    def resources_in(self, zone: str | None = None) -> dict[str, Resource]:
+        """The resource table of ``zone``'s catalog (default: the local zone's)."""
+        if zone is None or zone == self.zone:
+            return self.resources
+        return self.zone_resources.get(zone, {})
+
+    def resources_for(self, path: str) -> dict[str, Resource]:
+        """The resources of the zone holding ``path``: an object of zone B lives on zone B's resources."""
+        return self.resources_in(self.zone_of(path))
+
+    def root_of(self, leaf: str, *, zone: str | None = None) -> str:
+        """The root resource of a (leaf) resource of ``zone`` (default: the local zone)."""
+        table, name = self.resources_in(zone), leaf
+        while (res := table.get(name)) is not None and res.parent is not None:
             name = res.parent
         return name
 
-    def hierarchy(self, leaf: str) -> str:
-        """``root;...;leaf`` for a replica's resource."""
-        chain = [leaf]
-        while (res := self.resources.get(chain[0])) is not None and res.parent is not None:
+    def hierarchy(self, leaf: str, *, zone: str | None = None) -> str:
+        """``root;...;leaf`` for a replica's resource in ``zone`` (default: the local zone)."""
+        table, chain = self.resources_in(zone), [leaf]
+        while (res := table.get(chain[0])) is not None and res.parent is not None:
             chain.insert(0, res.parent)
         return ";".join(chain)
 
-    def leaves_for(self, root: str) -> list[str]:
+    def leaves_for(self, root: str, *, zone: str | None = None) -> list[str]:
         """Leaves a new object lands on: every leaf under a replication resource, else the first one."""
-        children = sorted(r.name for r in self.resources.values() if r.parent == root)
+        table = self.resources_in(zone)
+        children = sorted(r.name for r in table.values() if r.parent == root)
         if not children:
             return [root]
-        if self.resources[root].type == "replication":
-            return [leaf for child in children for leaf in self.leaves_for(child)]
-        return self.leaves_for(children[0])
+        if table[root].type == "replication":
+            return [leaf for child in children for leaf in self.leaves_for(child, zone=zone)]
+        return self.leaves_for(children[0], zone=zone)
 
-    def check_root(self, resource: str) -> None:
-        """A resource named by a client must exist and be a root (no direct child access)."""
-        res = self.resources.get(resource)
+    def check_root(self, resource: str, *, zone: str | None = None) -> None:
+        """A resource named by a client must exist in the zone acted in and be a root (no direct child
+        access): a request about a path of zone B is served by zone B, which knows only its resources."""
+        res = self.resources_in(zone).get(resource)
         if res is None:
             raise IrodsModelError("SYS_RESC_DOES_NOT_EXIST", f"Resource [{resource}] does not exist.")
         if res.parent is not None:
@@ -372,6 +387,10 @@ class ModelBase:
 
     def _map_user(self, user: User) -> None:
         """Map a new local user into the federated zones (implemented by the federation mixin)."""
+
+    def seed_resources(self, specs: tuple[str, ...], *, zone: str | None = None) -> None:
+        """Create configured resources in ``zone`` (implemented by the resources mixin)."""
+        raise NotImplementedError
 
     def _unmap_user(self, name: str) -> None:
         """Forget a removed user's federated identities (implemented by the federation mixin)."""

@@ -203,7 +203,13 @@ class EmulatorConfig:
     hash_scheme: str = "sha256"
     """The zone's ``default_hash_scheme``: ``sha256`` (``sha2:<base64>``) or ``md5`` (32 hex digits)."""
     resources: tuple[str, ...] = ()
-    """Extra root resources besides ``demoResc``, as ``NAME[:type]`` (see :data:`RESOURCE_PRESET`)."""
+    """Extra root resources besides ``demoResc``, as ``NAME[:type]`` (see :data:`RESOURCE_PRESET`).
+
+    Every zone has its own resources: the local zone gets these, and so does each federated zone that
+    ``zone_resources`` does not name (its own copies, with their own ids)."""
+    zone_resources: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """A federated zone's extra resources besides its own ``demoResc`` (in place of ``resources``), e.g.
+    ``{"otherZone": ("remoteResc",)}``: that zone's catalog knows ``remoteResc``, the local one does not."""
     # Security (see README, "Security of the emulator"): files outside the spool that `register` may name,
     # consent to listen on a non-loopback address, extra Host header names and the control-plane token.
     register_root: Path | None = None

@@ -75,7 +75,7 @@ class DataObjectsMixin(ModelBase):
     def add_replicas(self, obj: DataObject, root: str, *, source: Replica | None = None) -> list[Replica]:
         """New replicas on the leaves of ``root`` (copies of ``source`` when given)."""
         added = []
-        for leaf in self.leaves_for(root):
+        for leaf in self.leaves_for(root, zone=self.zone_of(obj.path)):
             number = max((r.number for r in obj.replicas), default=-1) + 1
             rep = self._new_replica(obj.id, number, leaf, obj.path)
             if source is not None:
@@ -115,8 +115,9 @@ class DataObjectsMixin(ModelBase):
 
     def _pick_replica(self, obj: DataObject, resource: str | None, replica_number: int | None) -> Replica:
         if resource is not None:
-            self.check_root(resource)
-            under = [r for r in obj.replicas if self.root_of(r.resource) == resource]
+            zone = self.zone_of(obj.path)
+            self.check_root(resource, zone=zone)
+            under = [r for r in obj.replicas if self.root_of(r.resource, zone=zone) == resource]
             if not under:
                 raise IrodsModelError("SYS_REPLICA_DOES_NOT_EXIST", f"No replica on [{resource}].")
             return next((r for r in under if r.status == "1"), under[0])
@@ -165,8 +166,9 @@ class DataObjectsMixin(ModelBase):
         with self.lock:
             path = normalize(path)
             create = append or truncate
+            zone = self.zone_of(path)
             if resource is not None:
-                self.check_root(resource)
+                self.check_root(resource, zone=zone)
             obj = self.data_objects.get(path)
             if obj is None:
                 obj = self._create_for_write(
@@ -184,7 +186,7 @@ class DataObjectsMixin(ModelBase):
                 if obj.locked_by is not None:
                     raise IrodsModelError("HIERARCHY_ERROR", f"[{path}] is locked by an open write.")
                 if resource is not None and not any(
-                    self.root_of(r.resource) == resource for r in obj.replicas
+                    self.root_of(r.resource, zone=zone) == resource for r in obj.replicas
                 ):
                     self.add_replicas(obj, resource)
             rep = self._pick_replica(obj, resource, replica_number) if obj.replicas else None
@@ -245,12 +247,13 @@ class DataObjectsMixin(ModelBase):
             obj = self.data_objects.get(target.path)
             if obj is None:
                 return
-            root = self.root_of(rep.resource)
-            replicating = self.resources[root].type == "replication" if root in self.resources else False
+            zone, table = self.zone_of(obj.path), self.resources_for(obj.path)
+            root = self.root_of(rep.resource, zone=zone)
+            replicating = table[root].type == "replication" if root in table else False
             for other in obj.replicas:
                 if other is rep:
                     continue
-                if replicating and self.root_of(other.resource) == root:
+                if replicating and self.root_of(other.resource, zone=zone) == root:
                     shutil.copyfile(rep.spool_file, other.spool_file)
                     other.size, other.modify_time, other.checksum, other.status = (
                         rep.size,
@@ -314,9 +317,10 @@ class DataObjectsMixin(ModelBase):
         if replica is not None:
             raise IrodsModelError("OBJ_PATH_DOES_NOT_EXIST", f"[{path}] does not exist.")
         if leaf is not None:
-            if leaf not in self.resources:
+            table = self.resources_for(path)
+            if leaf not in table:
                 raise IrodsModelError("SYS_RESC_DOES_NOT_EXIST", f"[{leaf}] does not exist.")
-            if any(r.parent == leaf for r in self.resources.values()):
+            if any(r.parent == leaf for r in table.values()):
                 raise IrodsModelError("USER_INVALID_RESC_INPUT", f"[{leaf}] is not a leaf resource.")
         try:
             return self._create_for_write(
@@ -426,8 +430,8 @@ class DataObjectsMixin(ModelBase):
             if obj is None:
                 raise IrodsModelError("NOT_A_DATA_OBJECT", f"[{src}] is not a data object.")
             self._copy_overwrite_checks(caller, dst, dst_resource=dst_resource, overwrite=overwrite)
-            for res in (src_resource, dst_resource):
-                if res is not None and res not in self.resources:
+            for res, where in ((src_resource, src), (dst_resource, dst)):
+                if res is not None and res not in self.resources_for(where):
                     raise IrodsModelError("SYS_RESC_DOES_NOT_EXIST", f"Resource [{res}] does not exist.")
             if self.access_level(caller, obj.acl) < READ:
                 raise IrodsModelError("CAT_NO_ACCESS_PERMISSION", f"No read permission on [{src}].")
@@ -463,7 +467,7 @@ class DataObjectsMixin(ModelBase):
         if not overwrite:
             raise IrodsModelError("OVERWRITE_WITHOUT_FORCE_FLAG", f"[{dst}] exists.")
         if dst_resource is not None and not any(
-            self.root_of(r.resource) == dst_resource for r in existing.replicas
+            self.root_of(r.resource, zone=self.zone_of(dst)) == dst_resource for r in existing.replicas
         ):
             raise IrodsModelError("HIERARCHY_ERROR", f"[{dst}] has no replica on [{dst_resource}].")
 
@@ -565,10 +569,11 @@ class DataObjectsMixin(ModelBase):
                     raise IrodsModelError("USER_INVALID_REPLICA_INPUT", "Invalid replica number.") from None
                 if number < 0:
                     raise IrodsModelError("SYS_REPLICA_INACCESSIBLE", "Negative replica number.")
+            zone = self.zone_of(normalize(path))
             for res in (src_resource, dst_resource):
-                if res is not None and res not in self.resources:
+                if res is not None and res not in self.resources_in(zone):
                     raise IrodsModelError("SYS_RESC_DOES_NOT_EXIST", f"Resource [{res}] does not exist.")
-            self.check_root(dst_resource)
+            self.check_root(dst_resource, zone=zone)
             obj = self.visible_data(caller, normalize(path), admin=admin)
             if obj is None:
                 raise IrodsModelError("CAT_NO_ROWS_FOUND", f"[{path}] does not exist.")
@@ -578,7 +583,7 @@ class DataObjectsMixin(ModelBase):
                 raise IrodsModelError("HIERARCHY_ERROR", f"[{path}] is locked by an open write.")
             source = self._pick_replica(obj, src_resource, number)
             existing = {r.resource: r for r in obj.replicas}
-            for leaf in self.leaves_for(dst_resource):
+            for leaf in self.leaves_for(dst_resource, zone=zone):
                 target = existing.get(leaf)
                 if target is None:
                     target = self.add_replicas(obj, leaf, source=source)[0]

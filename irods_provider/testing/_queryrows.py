@@ -57,7 +57,7 @@ class QueryRowsMixin(TicketsMixin):
             rows = self._with_avus(users, "META_USER" if "META_USER" in tables else None)
             return self._with_memberships(rows) if "USER_GROUP" in tables else rows
         if tables <= {"RESC", "META_RESC"}:
-            rescs = [(self._resc_row(r.name), r.avus) for r in self.resources.values()]
+            rescs = [(self._resc_row(r.name, zone), r.avus) for r in self.resources_in(zone).values()]
             return self._with_avus(rescs, "META_RESC" if "META_RESC" in tables else None)
         if tables <= {"TICKET"}:
             if zone != self.zone:
@@ -159,6 +159,7 @@ class QueryRowsMixin(TicketsMixin):
 
     def _data_base_rows(self, obj: DataObject, coll: Row) -> list[Row]:
         owner = self.find_user(obj.owner)
+        zone, table = self.zone_of(obj.path), self.resources_for(obj.path)  # the object's zone's resources
         rows = []
         for rep in obj.replicas:
             rows.append(
@@ -179,12 +180,10 @@ class QueryRowsMixin(TicketsMixin):
                     "DATA_MODIFY_TIME": t11(rep.modify_time),
                     "DATA_ACCESS_TIME": t11(rep.access_time),
                     "DATA_RESC_NAME": rep.resource,
-                    "DATA_RESC_HIER": self.hierarchy(rep.resource),
-                    "DATA_RESC_ID": str(self.resources[rep.resource].id)
-                    if rep.resource in self.resources
-                    else "",
+                    "DATA_RESC_HIER": self.hierarchy(rep.resource, zone=zone),
+                    "DATA_RESC_ID": str(table[rep.resource].id) if rep.resource in table else "",
                     "DATA_COMMENTS": obj.comments,
-                    **self._resc_row(rep.resource),
+                    **self._resc_row(rep.resource, zone),
                 }
             )
         return rows
@@ -233,8 +232,10 @@ class QueryRowsMixin(TicketsMixin):
             "USER_MODIFY_TIME": t11(u.modify_time),
         }
 
-    def _resc_row(self, name: str) -> Row:
-        r = self.resources.get(name)
+    def _resc_row(self, name: str, zone: str) -> Row:
+        """R_RESC_MAIN row of ``name`` in ``zone``'s catalog (each zone knows only its own resources)."""
+        table = self.resources_in(zone)
+        r = table.get(name)
         if r is None:
             return {"RESC_NAME": name}
         return {
@@ -243,12 +244,12 @@ class QueryRowsMixin(TicketsMixin):
             "RESC_TYPE_NAME": r.type,
             "RESC_LOC": r.host,
             "RESC_VAULT_PATH": r.vault_path,
-            "RESC_ZONE_NAME": self.zone,
+            "RESC_ZONE_NAME": zone,
             # iRODS >= 4.2 stores the parent's id (not its name) in RESC_PARENT; leaves of no parent: "".
             "RESC_CLASS_NAME": "cache",
             "RESC_STATUS": r.status,
             "RESC_CONTEXT": r.context,
-            "RESC_PARENT": str(self.resources[r.parent].id) if r.parent in self.resources else "",
+            "RESC_PARENT": str(table[r.parent].id) if r.parent in table else "",
             "RESC_PARENT_CONTEXT": r.parent_context,
             "RESC_COMMENT": r.comments,
             "RESC_INFO": r.information,

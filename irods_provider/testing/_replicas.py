@@ -56,7 +56,7 @@ class ReplicasMixin(ModelBase):
                     "PATH_REG_NOT_ALLOWED", f"[{physical_path}] is outside the emulator's register root."
                 )
             source = Path(os.path.realpath(physical_path))
-            if resource not in self.resources:
+            if resource not in self.resources_for(path):
                 raise IrodsModelError("SYS_RESC_DOES_NOT_EXIST", f"Resource [{resource}] does not exist.")
             if not source.is_file():
                 raise IrodsModelError("USER_FILE_DOES_NOT_EXIST", f"[{physical_path}] is not a file.")

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
-from irods_provider.testing._catalog import ModelBase, Resource, now
+from irods_provider.testing._catalog import ModelBase, Replica, Resource, now
 from irods_provider.testing._errors import IrodsModelError
 
 #: rodsDef.h (irods 4.3.4): NAME_LEN and MAX_PATH_ALLOWED; C ``isspace`` characters.
@@ -40,17 +41,23 @@ def parse_resource_spec(spec: str) -> tuple[str, str]:
 
 
 class ResourcesMixin(ModelBase):
-    """Resource administration; replicas live on leaf resources, clients name root resources."""
+    """Resource administration; replicas live on leaf resources, clients name root resources.
 
-    def seed_resources(self, specs: tuple[str, ...]) -> None:
-        """Create the configured root resources (coordinating ones with unixfilesystem children)."""
+    The resources endpoint acts in the local zone only (the HTTP API connects to its own zone: no zone
+    parameter), so create/remove/modify/stat see ``self.resources``, never a federated zone's.
+    """
+
+    def seed_resources(self, specs: tuple[str, ...], *, zone: str | None = None) -> None:
+        """Create the configured root resources of ``zone`` (default: the local zone), coordinating ones
+        with unixfilesystem children."""
+        table = self.resources_in(zone)
         for spec in specs:
             name, type_ = parse_resource_spec(spec)
-            if name in self.resources:
+            if name in table:
                 raise ValueError(f"resource {name!r} is configured twice (or clashes with demoResc)")
             vault = f"/var/lib/irods/{name}Vault"
             coordinating = type_ in AUTO_CHILDREN
-            self.resources[name] = Resource(
+            table[name] = Resource(
                 id=self.new_id(),
                 name=name,
                 type=type_,
@@ -59,9 +66,15 @@ class ResourcesMixin(ModelBase):
             )
             for index in range(AUTO_CHILDREN.get(type_, 0)):
                 child = f"{name}_ufs{index}"
-                self.resources[child] = Resource(
+                table[child] = Resource(
                     id=self.new_id(), name=child, vault_path=f"/var/lib/irods/{child}Vault", parent=name
                 )
+
+    def _local_replicas(self) -> Iterator[Replica]:
+        """Replicas of the local zone's data objects (the only ones on the local zone's resources)."""
+        for obj in self.data_objects.values():
+            if self.zone_of(obj.path) == self.zone:
+                yield from obj.replicas
 
     def _admin_only(self, caller: str) -> None:
         if not self.is_admin(caller):
@@ -118,7 +131,7 @@ class ResourcesMixin(ModelBase):
             self._resource(name)
             if any(r.parent == name for r in self.resources.values()):
                 raise IrodsModelError("CAT_RESOURCE_NOT_EMPTY", f"Resource [{name}] has children.")
-            if any(rep.resource == name for obj in self.data_objects.values() for rep in obj.replicas):
+            if any(rep.resource == name for rep in self._local_replicas()):
                 raise IrodsModelError("CAT_RESOURCE_NOT_EMPTY", f"Resource [{name}] holds replicas.")
             del self.resources[name]
 
@@ -138,10 +151,9 @@ class ResourcesMixin(ModelBase):
                 for other in self.resources.values():
                     if other.parent == name:
                         other.parent = value
-                for obj in self.data_objects.values():
-                    for rep in obj.replicas:
-                        if rep.resource == name:
-                            rep.resource = value
+                for rep in self._local_replicas():
+                    if rep.resource == name:
+                        rep.resource = value
             else:
                 setattr(res, prop, value)
             res.modify_time = now()

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from irods_provider.testing._catalog import Collection, ModelBase, User
+from irods_provider.testing._catalog import Collection, ModelBase, Resource, User
 from irods_provider.testing._errors import IrodsModelError
 
 ZONE_PROPERTIES = ("name", "connection_info", "comment")
@@ -136,7 +136,10 @@ class FederationMixin(ModelBase):
 
     def _seed_federation(self) -> None:
         """Create each federated zone's catalog: its rodsadmin, group ``public`` and the zone tree."""
-        self.zone_users = {}
+        self.zone_users, self.zone_resources = {}, {}
+        unknown = set(self.config.zone_resources) - set(self.config.federated_zones)
+        if unknown:
+            raise ValueError(f"zone_resources names zones that are not federated: {sorted(unknown)}")
         for name in self.config.federated_zones:
             if name == self.zone or name in self.zone_users or not name or "/" in name or "#" in name:
                 raise ValueError(f"invalid federated zone name {name!r}")
@@ -149,6 +152,8 @@ class FederationMixin(ModelBase):
                 self.collections[path] = Collection(
                     id=self.new_id(), path=path, owner=admin, zone=name, acl={admin: "own"}
                 )
+            self.zone_resources[name] = {"demoResc": Resource(id=self.new_id(), name="demoResc")}
+            self.seed_resources(self.config.zone_resources.get(name, self.config.resources), zone=name)
             public = f"/{name}/home/public"
             acl = {admin: "own", f"public#{name}": "read_object"}
             self.collections[public] = Collection(

@@ -5,14 +5,15 @@ Enable with ``pytest_plugins = ["irods_provider.testing.pytest_plugin"]``. Fixtu
 same server object), both API 0.7.0; ``irods_emulator_factory`` (session scope) starts emulators of any
 API version on demand (``factory("0.5.0")``, one per version, shared for the session) and
 ``irods_emulator_at`` (function scope) returns ``at("0.6.0")``: that server, reset like ``irods_emulator``;
-``irods_emulator_variants`` (session scope) builds emulators with federated zones, an MD5 hash scheme or
-another iRODS release (``irods_server_version="rods5.0.1"``), one per setup, reset on each request;
+``irods_emulator_variants`` (session scope) builds emulators with federated zones (each with its own
+resources: ``resources=``, ``zone_resources=``), an MD5 hash scheme or another iRODS release
+(``irods_server_version="rods5.0.1"``), one per setup, reset on each request;
 ``irods_emulator_resources`` is ``irods_emulator`` with the preset storage resources.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -104,23 +105,27 @@ def irods_emulator_at(
 
 @pytest.fixture(scope="session")
 def irods_emulator_variants(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """A factory of emulators with a zone setup, one per setup: ``federated_zones``, ``hash_scheme`` and
-    ``irods_server_version`` (the iRODS release, which picks the GenQuery1 parser).
+    """A factory of emulators with a zone setup, one per setup: ``federated_zones``, ``hash_scheme``,
+    ``irods_server_version`` (the iRODS release, which picks the GenQuery1 parser), ``resources`` (every
+    zone's extra resources) and ``zone_resources`` (a federated zone's own, in place of ``resources``).
 
     ``irods_emulator_variants(federated_zones=["otherZone"], hash_scheme="md5")`` returns a started
     server, shared by every test asking for the same setup and reset (fresh zones) on each call.
     """
     from irods_provider.testing._server import EmulatorServer
 
-    servers: dict[tuple[tuple[str, ...], str, str], EmulatorServer] = {}
+    servers: dict[tuple[Any, ...], EmulatorServer] = {}
 
     def variant(
         *,
         federated_zones: Sequence[str] = (),
         hash_scheme: str = "sha256",
         irods_server_version: str = DEFAULT_IRODS_SERVER_VERSION,
+        resources: Sequence[str] = (),
+        zone_resources: Mapping[str, Sequence[str]] | None = None,
     ) -> EmulatorServer:
-        key = (tuple(federated_zones), hash_scheme, irods_server_version)
+        per_zone = tuple(sorted((zone, tuple(specs)) for zone, specs in (zone_resources or {}).items()))
+        key = (tuple(federated_zones), hash_scheme, irods_server_version, tuple(resources), per_zone)
         server = servers.get(key)
         if server is None:
             spool: Path = tmp_path_factory.mktemp("irods-emulator-variant-spool")
@@ -129,6 +134,8 @@ def irods_emulator_variants(tmp_path_factory: pytest.TempPathFactory) -> Iterato
                 federated_zones=list(key[0]),
                 hash_scheme=hash_scheme,
                 irods_server_version=irods_server_version,
+                resources=key[3],
+                zone_resources=dict(per_zone),
             )
             server = servers[key] = EmulatorServer(config).start()
         server.config.openid = None

@@ -15,7 +15,7 @@ from irods_provider.client._genquery import (
     check_pageable_genquery2,
     match_condition,
 )
-from irods_provider.client._models import AVU, EntryKind, Kinds, MetadataOperation, TicketType
+from irods_provider.client._models import AVU, EntryKind, Kinds, MetadataOperation, TicketInfo, TicketType
 from irods_provider.client._operation import Operation
 from irods_provider.client._ops_fs import modify_metadata
 from irods_provider.client._paths import basename, parent_path, path_zone, validate_avu, validate_path
@@ -31,6 +31,45 @@ _Rows = builtins.list[builtins.list[str]]
 _COLL_META = "META_COLL_ATTR_NAME, META_COLL_ATTR_VALUE, META_COLL_ATTR_UNITS"
 _DATA_META = "META_DATA_ATTR_NAME, META_DATA_ATTR_VALUE, META_DATA_ATTR_UNITS"
 _ENDPOINT = {EntryKind.COLLECTION: "collections", EntryKind.DATA_OBJECT: "data-objects"}
+_TICKET_COLUMNS = (
+    "TICKET_ID, TICKET_STRING, TICKET_TYPE, TICKET_OWNER_NAME, TICKET_OWNER_ZONE, TICKET_CREATE_TIME, "
+    "TICKET_EXPIRY, TICKET_USES_LIMIT, TICKET_WRITE_FILE_LIMIT, TICKET_WRITE_BYTE_LIMIT"
+)
+# Selecting a restriction column joins it (general_query_setup.cpp): a ticket without that restriction has
+# no row then, so each list is asked for on its own.
+_TICKET_RESTRICTIONS = (
+    ("users", "TICKET_ALLOWED_USER_NAME"),
+    ("groups", "TICKET_ALLOWED_GROUP_NAME"),
+    ("hosts", "TICKET_ALLOWED_HOST"),
+)
+
+
+def _ticket_targets(path: str) -> tuple[tuple[tuple[str, str], ...], ...]:
+    """The catalog conditions naming ``path`` as a data object's ticket, then as a collection's."""
+    return (
+        (("TICKET_DATA_COLL_NAME", parent_path(path)), ("TICKET_DATA_NAME", basename(path))),
+        (("TICKET_COLL_NAME", path),),
+    )
+
+
+def _ticket_info(row: builtins.list[str], path: str, lists: dict[str, set[str]]) -> TicketInfo:
+    """One ``_TICKET_COLUMNS`` row (after its TICKET_ID) and its restriction lists as a TicketInfo."""
+    _, string, kind, owner, owner_zone, created, expiry, uses, files, size = row
+    return TicketInfo(
+        string=string,
+        type=TicketType(kind),
+        path=path,
+        owner=owner,
+        owner_zone=owner_zone,
+        created_at=int(created or 0),
+        expires_at=int(expiry) if expiry.strip("0") else None,
+        use_count=int(uses or 0),
+        write_data_object_count=int(files or 0),
+        write_byte_count=int(size or 0),
+        users=frozenset(lists.get("users", ())),
+        groups=frozenset(lists.get("groups", ())),
+        hosts=frozenset(lists.get("hosts", ())),
+    )
 
 
 class Query:
@@ -366,6 +405,38 @@ class Tickets:
             raise
         self._s.note_secrets([ticket])
         return ticket
+
+    def on_path(self, path: str) -> builtins.list[TicketInfo]:
+        """The tickets on ``path`` the caller may list, with owner, creation time, limits and restrictions.
+
+        The server lists a rodsuser its own tickets only, a rodsadmin everyone's (filter on ``owner``). A
+        path of another zone asks that zone's catalog (the GenQuery ``zone`` hint). Some queries per call:
+        one per path kind, and three more (users, groups, hosts) when tickets are found.
+        """
+        zone = self._s.query.zone_for(path)
+        found: builtins.list[TicketInfo] = []
+        for checks in _ticket_targets(path):
+            where = " and ".join(match_condition(column, value)[0] for column, value in checks)
+            columns = ", ".join(column for column, _ in checks)
+            width = len(_TICKET_COLUMNS.split(", "))
+            rows = [
+                row[:width]
+                for row in self._s.query.genquery(
+                    f"select {_TICKET_COLUMNS}, {columns} where {where}", zone=zone
+                )
+                if all(row[width + i] == value for i, (_, value) in enumerate(checks))
+            ]
+            if not rows:
+                continue
+            self._s.note_secrets(sorted(row[1] for row in rows))
+            lists: dict[str, dict[str, set[str]]] = {}
+            for name, column in _TICKET_RESTRICTIONS:
+                for row in self._s.query.genquery(
+                    f"select TICKET_ID, {column} where {where}", zone=zone
+                ):
+                    lists.setdefault(row[0], {}).setdefault(name, set()).add(row[1])
+            found.extend(_ticket_info(row, path, lists.get(row[0], {})) for row in rows)
+        return found
 
     def _on_path(self, path: str, ticket_type: TicketType) -> set[str]:
         """The strings of the ``ticket_type`` tickets on ``path`` the caller may list."""

@@ -204,3 +204,34 @@ def test_command_line_serves_federated_md5_zones(tmp_path: Any) -> None:
             proc.wait(5)
         if proc.stdout is not None:
             proc.stdout.close()
+
+
+def test_each_zone_knows_only_its_own_resources(irods_emulator_variants: Variants) -> None:
+    """A federation's zones have separate catalogs, resources included: GenQuery with the ``zone`` hint is
+    answered by that zone's catalog (query/src/main.cpp: ``qb.zone_hint(zone)``, 0.7.0), and a request about
+    a path of the remote zone is served by that zone, whose data objects live on its own resources."""
+    server = irods_emulator_variants(
+        federated_zones=[REMOTE], resources=("archiveResc",), zone_resources={REMOTE: ("remoteResc",)}
+    )
+    server.add_user("alice", "alice")
+    local_obj, remote_obj = f"/{LOCAL}/home/alice/l.txt", f"{REMOTE_HOME}/r.txt"
+    with httpx2.Client(timeout=10) as http:
+        api = Api(server, http)
+        q = "SELECT RESC_NAME, RESC_ZONE_NAME"
+        assert sorted(_query(api, "alice", q)) == [["archiveResc", LOCAL], ["demoResc", LOCAL]]
+        assert sorted(_query(api, "alice", q, zone=REMOTE)) == [["demoResc", REMOTE], ["remoteResc", REMOTE]]
+        assert api.get("resources", "rods", op="stat", name="remoteResc").json()["exists"] is False
+        assert code(api.write(local_obj, b"local", "alice")) == 0
+        assert code(api.write(remote_obj, b"remote", "alice")) == 0
+        missing = -78000  # SYS_RESC_DOES_NOT_EXIST
+        for path, resource, expected in (
+            (remote_obj, "remoteResc", 0),
+            (remote_obj, "archiveResc", missing),
+            (local_obj, "remoteResc", missing),
+            (local_obj, "archiveResc", 0),
+        ):
+            target = {"dst-resource": resource}
+            reply = api.post("data-objects", "alice", op="replicate", lpath=path, **target)
+            assert code(reply) == expected, (path, resource, reply.text)
+        rows = _query(api, "alice", "SELECT DATA_NAME, DATA_RESC_NAME, RESC_ZONE_NAME", zone=REMOTE)
+        assert sorted(rows) == [["r.txt", "demoResc", REMOTE], ["r.txt", "remoteResc", REMOTE]]
