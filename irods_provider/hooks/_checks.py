@@ -28,6 +28,7 @@ from irods_provider.exceptions import (
 )
 
 __all__ = [
+    "DEFAULT_MAX_MATCHES",
     "KINDS",
     "MISSING",
     "Call",
@@ -35,8 +36,11 @@ __all__ = [
     "CollectionSignature",
     "CollectionState",
     "StabilityTracker",
+    "bound_matches",
+    "check_max_matches",
     "collection_stability",
     "collection_state",
+    "excess_message",
     "metadata_matches",
     "path_matches",
     "run_async",
@@ -52,6 +56,10 @@ T = TypeVar("T")
 KINDS = ("any", "collection", "data_object")
 #: The errors that mean "nothing (visible) at this path" for a stat of either kind.
 MISSING = (IrodsNotFoundError, IrodsNotACollectionError, IrodsNotADataObjectError)
+#: How many matches a sensor pushes to XCom and its trigger carries in its event, unless told otherwise: a
+#: match is ~200 bytes of JSON, so 1,000 keep the XCom and trigger-event rows near 200 kB, while a glob over
+#: a 100,000-object zone would write ~20 MB into Airflow's metadata database on every success.
+DEFAULT_MAX_MATCHES = 1000
 
 
 @dataclass(frozen=True)
@@ -107,6 +115,35 @@ async def run_async(check: Check[T], session: Any) -> T:
                 call = check.send(result)
     except StopIteration as stop:
         return stop.value  # type: ignore[no-any-return]
+
+
+def check_max_matches(max_matches: int | None) -> int | None:
+    """``max_matches`` as given when it is an integer >= 1 or None (no bound); anything else is refused."""
+    if max_matches is None:
+        return None
+    if isinstance(max_matches, bool) or not isinstance(max_matches, int) or max_matches < 1:
+        raise IrodsUsageError(f"max_matches must be an integer >= 1 or None (no bound), got {max_matches!r}")
+    return max_matches
+
+
+def bound_matches(matches: list[T], max_matches: int | None) -> tuple[list[T], int]:
+    """The first ``max_matches`` of ``matches`` (all when None) and how many there were.
+
+    The one place the bound is applied, by a sensor's poke and its trigger alike: the checks return their
+    matches sorted by path, so the ones kept are the first by path, the same on every run.
+    """
+    kept = matches if max_matches is None else matches[:max_matches]
+    return kept, len(matches)
+
+
+def excess_message(kept: int, total: int) -> str | None:
+    """The warning for a bounded result (None when nothing was left out)."""
+    if total <= kept:
+        return None
+    return (
+        f"{total} paths matched; only the first {kept} (by path) are returned (max_matches={kept}): "
+        "raise max_matches, or max_matches=None for all of them"
+    )
 
 
 def split_glob(pattern: str) -> tuple[str, list[str]]:

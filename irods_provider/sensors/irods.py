@@ -18,9 +18,13 @@ from irods_provider._metrics import record_sensor_poll
 from irods_provider.client._patterns import literal_hint
 from irods_provider.exceptions import IrodsUsageError
 from irods_provider.hooks._checks import (
+    DEFAULT_MAX_MATCHES,
     Check,
     StabilityTracker,
+    bound_matches,
+    check_max_matches,
     collection_stability,
+    excess_message,
     metadata_matches,
     path_matches,
     run_sync,
@@ -28,6 +32,7 @@ from irods_provider.hooks._checks import (
 from irods_provider.hooks.irods import IrodsHook
 from irods_provider.operators._base import IrodsTemplatingMixin, check_path
 from irods_provider.triggers._events import CheckEvent
+from irods_provider.triggers._schedule import MIN_INTERVAL
 from irods_provider.triggers.irods import (
     IrodsCollectionStableTrigger,
     IrodsMetadataTrigger,
@@ -69,7 +74,14 @@ class _IrodsBaseSensor(IrodsTemplatingMixin, BaseSensorOperator):
         ``[operators] default_deferrable``); poke and trigger run the same check.
     :param check_fn: called with the list of matches; the wait ends only when it returns True (the same in
         poke and deferred mode).
+
+    Deferred, the trigger checks every ``poke_interval`` seconds but never more often than every second (a
+    smaller value, 0 included, is raised to 1 s and a warning says so), and honours ``exponential_backoff``
+    and ``max_wait`` as Airflow's poke and reschedule modes do, counted from the sensor's first poke.
     """
+
+    max_matches: int | None = None
+    """At most this many matches pushed (None: all): the path and metadata sensors' ``max_matches``."""
 
     def __init__(
         self,
@@ -83,6 +95,7 @@ class _IrodsBaseSensor(IrodsTemplatingMixin, BaseSensorOperator):
         self.irods_conn_id = irods_conn_id
         self.deferrable = _default_deferrable() if deferrable is None else deferrable
         self.check_fn = check_fn
+        self._started_at: float | None = None
 
     def _accept(self, matches: list[dict[str, Any]]) -> bool:
         """Whether these matches end the wait: found, and ``check_fn`` (if any) agrees.
@@ -105,13 +118,36 @@ class _IrodsBaseSensor(IrodsTemplatingMixin, BaseSensorOperator):
         raise NotImplementedError
 
     def poke(self, context: Context) -> PokeReturnValue:
-        """Run the check once with the sync session."""
-        matches = run_sync(self._check(), self.hook.get_conn())
+        """Run the check once with the sync session; keep at most ``max_matches`` of the matches."""
+        matches, total = bound_matches(run_sync(self._check(), self.hook.get_conn()), self.max_matches)
         if matches:
-            self.log.info("Found %d match(es), first %s", len(matches), matches[0].get("path"))
+            self.log.info("Found %d match(es), first %s", total, matches[0].get("path"))
+        self._warn_excess(len(matches), total)
         done = self._accept(matches)
         record_sensor_poll(sensor=type(self).__name__, conn_id=str(self.irods_conn_id), done=done)
         return PokeReturnValue(is_done=done, xcom_value=matches if done else None)
+
+    def _warn_excess(self, kept: int, total: int | None) -> None:
+        """Log that matches were left out of the result, with how many matched."""
+        excess = None if total is None else excess_message(kept, total)
+        if excess is not None:
+            self.log.warning("%s", excess)
+
+    def _schedule_kwargs(self) -> dict[str, Any]:
+        """The trigger's polling arguments: the interval, and the backoff counted from the first poke."""
+        if float(self.poke_interval) < MIN_INTERVAL:
+            self.log.warning(
+                "poke_interval=%s s: a trigger checks at most once every %s s, so it waits that long instead",
+                self.poke_interval,
+                MIN_INTERVAL,
+            )
+        max_wait = self.max_wait.total_seconds() if self.max_wait else None
+        return {
+            "poke_interval": float(self.poke_interval),
+            "exponential_backoff": bool(self.exponential_backoff),
+            "max_wait": max_wait if self.exponential_backoff else None,
+            "started_at": (self._started_at or self._wall_clock()) if self.exponential_backoff else None,
+        }
 
     def execute(self, context: Context) -> Any:
         """Poke first (maybe done already); otherwise defer to the trigger when ``deferrable``."""
@@ -175,6 +211,7 @@ class _IrodsBaseSensor(IrodsTemplatingMixin, BaseSensorOperator):
         if remaining <= 0:
             message = f"Sensor has timed out: its timeout of {self.timeout} s is spent."
             raise AirflowSkipException(message) if self.soft_fail else AirflowSensorTimeout(message)
+        self._started_at = deadline - float(self.timeout)  # the first poke: where the backoff counts from
         self.defer(
             trigger=self._trigger(),
             method_name="execute_complete",
@@ -197,7 +234,8 @@ class _IrodsBaseSensor(IrodsTemplatingMixin, BaseSensorOperator):
         if outcome.status != "success":
             self._poke_failed(outcome.error())
             self._defer(again)  # silent_fail: the failure was logged, wait for the rest of the timeout
-        self.log.info("Trigger reported %d match(es)", len(outcome.matches))
+        self.log.info("Trigger reported %d match(es)", outcome.total or len(outcome.matches))
+        self._warn_excess(len(outcome.matches), outcome.total)
         if not self._accept(outcome.matches):
             self.log.info("check_fn declined the matches; waiting again")
             self._defer(again)
@@ -232,6 +270,9 @@ class IrodsPathSensor(_IrodsBaseSensor):
     :param newer_than: only match entries modified after this (aware datetime, ISO string or epoch).
     :param check_fn: called with the list of matches; the wait ends only when it returns True (the same in
         poke and deferred mode: a deferred sensor whose matches it declines defers again).
+    :param max_matches: push (and carry in the trigger's event) at most this many matches, the first by path
+        (default 1,000); past it a warning gives the total and ``check_fn`` sees the same first matches in
+        either mode. ``None`` pushes them all (a 100,000-object glob then writes ~20 MB of XCom).
     """
 
     template_fields: Sequence[str] = ("path", "newer_than", "irods_conn_id")
@@ -244,6 +285,7 @@ class IrodsPathSensor(_IrodsBaseSensor):
         kind: str = "any",
         newer_than: datetime | str | int | None = None,
         glob: bool = False,
+        max_matches: int | None = DEFAULT_MAX_MATCHES,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -251,6 +293,7 @@ class IrodsPathSensor(_IrodsBaseSensor):
         self.kind = kind
         self.newer_than = newer_than
         self.glob = glob
+        self.max_matches = check_max_matches(max_matches)
 
     def _check(self) -> Check[list[dict[str, Any]]]:
         return path_matches(self.path, kind=self.kind, newer_than=_epoch(self.newer_than), glob=self.glob)
@@ -268,7 +311,8 @@ class IrodsPathSensor(_IrodsBaseSensor):
             kind=self.kind,
             newer_than=_epoch(self.newer_than),
             irods_conn_id=self.irods_conn_id,
-            poke_interval=float(self.poke_interval),
+            max_matches=self.max_matches,
+            **self._schedule_kwargs(),
         )
 
 
@@ -297,6 +341,9 @@ class IrodsMetadataSensor(_IrodsBaseSensor):
     :param under: restrict the search to this collection and below (only without ``path``; empty is refused).
     :param kind: for the search: ``any``, ``collection`` or ``data_object``.
     :param check_fn: called with the list of matches; the wait ends only when it returns True.
+    :param max_matches: push (and carry in the trigger's event) at most this many matches, the first by path
+        (default 1,000); past it a warning gives the total and ``check_fn`` sees the same first matches in
+        either mode. ``None`` pushes them all (a 100,000-object glob then writes ~20 MB of XCom).
     """
 
     template_fields: Sequence[str] = ("attribute", "value", "units", "path", "under", "irods_conn_id")
@@ -311,9 +358,11 @@ class IrodsMetadataSensor(_IrodsBaseSensor):
         path: str | None = None,
         under: str | None = None,
         kind: str = "any",
+        max_matches: int | None = DEFAULT_MAX_MATCHES,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.max_matches = check_max_matches(max_matches)
         self.attribute = attribute
         self.value = value
         self.units = units
@@ -351,7 +400,8 @@ class IrodsMetadataSensor(_IrodsBaseSensor):
             under=under,
             kind=self.kind,
             irods_conn_id=self.irods_conn_id,
-            poke_interval=float(self.poke_interval),
+            max_matches=self.max_matches,
+            **self._schedule_kwargs(),
         )
 
 
@@ -443,5 +493,5 @@ class IrodsCollectionStableSensor(_IrodsBaseSensor):
             min_objects=self.min_objects,
             allow_delete=self.allow_delete,
             irods_conn_id=self.irods_conn_id,
-            poke_interval=float(self.poke_interval),
+            **self._schedule_kwargs(),
         )

@@ -15,6 +15,9 @@ __all__ = ["CheckEvent"]
 class CheckEvent:
     """Outcome of a wait: ``success`` with the matches (and the last observed state), or ``error``.
 
+    ``total`` is how many matched when more did than the ``matches`` carried (the sensor's ``max_matches``);
+    None when ``matches`` is all of them (and in payloads of releases before the bound).
+
     An error carries the exception's class name, its iRODS code and HTTP status, the operation, the path, the
     message and the server's own message, so the worker can re-raise the same typed error in
     ``execute_complete``.
@@ -30,11 +33,14 @@ class CheckEvent:
     message: str | None = None
     operation: str | None = None
     server_message: str | None = None
+    total: int | None = None
 
     @classmethod
-    def success(cls, matches: list[dict[str, Any]], state: dict[str, Any] | None = None) -> CheckEvent:
-        """The condition holds."""
-        return cls(status="success", matches=matches, state=state)
+    def success(
+        cls, matches: list[dict[str, Any]], state: dict[str, Any] | None = None, *, total: int | None = None
+    ) -> CheckEvent:
+        """The condition holds; ``total`` counts the matches when ``matches`` holds only the first of them."""
+        return cls(status="success", matches=matches, state=state, total=total)
 
     @classmethod
     def failure(cls, error: BaseException) -> CheckEvent:

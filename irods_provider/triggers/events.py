@@ -47,7 +47,7 @@ from airflow.triggers.base import BaseEventTrigger, TriggerEvent
 
 from irods_provider.exceptions import IrodsAuthenticationError, IrodsError
 from irods_provider.hooks._checks import Check, path_matches, run_async
-from irods_provider.triggers._schedule import PollSchedule, grid_clock
+from irods_provider.triggers._schedule import PollSchedule, floored_interval, grid_clock
 from irods_provider.triggers._shared import discard_session, trigger_session
 from irods_provider.triggers.irods import MetadataQuery
 
@@ -167,7 +167,7 @@ class _IrodsEventTrigger(BaseEventTrigger):
                     self.poke_interval,
                     error,
                 )
-            await self._sleep(self.poke_interval)
+            await self._sleep(floored_interval(self.poke_interval))  # a poke_interval of 0 must not spin
 
     async def _watch(self, session: Any, store: Any | None) -> AsyncGenerator[TriggerEvent, None]:
         """Scan every poll, yielding one event per new match, then recording it as seen.

@@ -17,15 +17,19 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 from irods_provider._metrics import record_sensor_poll
 from irods_provider.exceptions import IrodsAuthenticationError, IrodsError
 from irods_provider.hooks._checks import (
+    DEFAULT_MAX_MATCHES,
     Check,
     StabilityTracker,
+    bound_matches,
+    check_max_matches,
     collection_stability,
+    excess_message,
     metadata_matches,
     path_matches,
     run_async,
 )
 from irods_provider.triggers._events import CheckEvent
-from irods_provider.triggers._schedule import PollSchedule, grid_clock
+from irods_provider.triggers._schedule import BackoffSchedule, PollSchedule, grid_clock
 from irods_provider.triggers._shared import discard_session, trigger_session
 
 __all__ = [
@@ -46,18 +50,51 @@ class _IrodsPollingTrigger(BaseTrigger):
     triggerer's N triggers spread their checks evenly instead of all checking in the same instant. In a
     triggerer (the trigger has its database id) the first check waits for that slot too: the sensor checked
     just before deferring, and a restarted triggerer does not fire N checks at once.
+
+    No trigger checks more often than every second (``_schedule.MIN_INTERVAL``), whatever ``poke_interval``.
+    ``exponential_backoff=True`` lengthens the waits as Airflow's sensors do (capped by ``max_wait`` seconds),
+    counted from ``started_at`` (wall-clock epoch seconds of the sensor's first poke; default: when this
+    trigger is built), so a restarted triggerer resumes the backoff instead of starting it over.
     """
 
     sensor_name = "IrodsSensor"
     """The sensor deferring to this trigger: the ``sensor`` tag of its poll metric."""
 
-    def __init__(self, *, irods_conn_id: str, poke_interval: float = 60.0) -> None:
+    max_matches: int | None = None
+    """At most this many matches in the event (None: all); set by the triggers that report paths."""
+
+    def __init__(
+        self,
+        *,
+        irods_conn_id: str,
+        poke_interval: float = 60.0,
+        exponential_backoff: bool = False,
+        max_wait: float | None = None,
+        started_at: float | None = None,
+    ) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self.irods_conn_id = irods_conn_id
         self.poke_interval = poke_interval
+        self.exponential_backoff = exponential_backoff
+        self.max_wait = max_wait
+        self.started_at = grid_clock() if started_at is None and exponential_backoff else started_at
 
     def _kwargs(self) -> dict[str, Any]:
-        return {"irods_conn_id": self.irods_conn_id, "poke_interval": self.poke_interval}
+        return {
+            "irods_conn_id": self.irods_conn_id,
+            "poke_interval": self.poke_interval,
+            "exponential_backoff": self.exponential_backoff,
+            "max_wait": self.max_wait,
+            "started_at": self.started_at,
+        }
+
+    def _schedule(self) -> PollSchedule | BackoffSchedule:
+        """When this trigger checks: on its grid of the poke interval, or on its backoff's slots."""
+        if self.exponential_backoff and self.started_at is not None:
+            return BackoffSchedule.for_trigger(
+                self.poke_interval, self.trigger_id, started_at=self.started_at, max_wait=self.max_wait
+            )
+        return PollSchedule.for_trigger(self.poke_interval, self.trigger_id)
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         """Classpath computed from the class, and the keyword arguments that rebuild this trigger."""
@@ -68,8 +105,15 @@ class _IrodsPollingTrigger(BaseTrigger):
         raise NotImplementedError
 
     def _evaluate(self, result: Any) -> CheckEvent | None:
-        """The event to fire for this check result, or None to keep waiting."""
-        return CheckEvent.success(result) if result else None
+        """The event to fire for this check result, or None to keep waiting; at most ``max_matches`` matches
+        (the first by path), with the count of all of them when some were left out."""
+        if not result:
+            return None
+        kept, total = bound_matches(result, self.max_matches)
+        excess = excess_message(len(kept), total)
+        if excess is not None:
+            self.log.warning("%s", excess)
+        return CheckEvent.success(kept, total=total if excess is not None else None)
 
     async def _sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds)
@@ -91,7 +135,7 @@ class _IrodsPollingTrigger(BaseTrigger):
         is discarded and the connection read again once: a password rotated while the sensor waited, with
         the connection updated, does not fail it.
         """
-        schedule = PollSchedule.for_trigger(self.poke_interval, self.trigger_id)
+        schedule = self._schedule()
         first_wait, may_reopen = self.trigger_id is not None, True
         while True:
             async with contextlib.AsyncExitStack() as stack:
@@ -109,7 +153,9 @@ class _IrodsPollingTrigger(BaseTrigger):
                     return
             may_reopen = False
 
-    async def _poll(self, session: Any, schedule: PollSchedule, *, may_reopen: bool) -> CheckEvent | None:
+    async def _poll(
+        self, session: Any, schedule: PollSchedule | BackoffSchedule, *, may_reopen: bool
+    ) -> CheckEvent | None:
         """Check every ``poke_interval`` until there is an event; None when the session's login was refused
         and a fresh session should be tried (``may_reopen``, or this session worked before)."""
         while True:
@@ -161,12 +207,23 @@ class IrodsPathTrigger(_IrodsPollingTrigger):
         newer_than: int | None = None,
         poke_interval: float = 60.0,
         glob: bool = False,
+        max_matches: int | None = DEFAULT_MAX_MATCHES,
+        exponential_backoff: bool = False,
+        max_wait: float | None = None,
+        started_at: float | None = None,
     ) -> None:
-        super().__init__(irods_conn_id=irods_conn_id, poke_interval=poke_interval)
+        super().__init__(
+            irods_conn_id=irods_conn_id,
+            poke_interval=poke_interval,
+            exponential_backoff=exponential_backoff,
+            max_wait=max_wait,
+            started_at=started_at,
+        )
         self.path = path
         self.kind = kind
         self.newer_than = newer_than
         self.glob = glob
+        self.max_matches = check_max_matches(max_matches)
 
     def _kwargs(self) -> dict[str, Any]:
         return {
@@ -175,6 +232,7 @@ class IrodsPathTrigger(_IrodsPollingTrigger):
             "kind": self.kind,
             "newer_than": self.newer_than,
             "glob": self.glob,
+            "max_matches": self.max_matches,
         }
 
     def _check(self) -> Check[list[dict[str, Any]]]:
@@ -234,14 +292,25 @@ class IrodsMetadataTrigger(MetadataQuery, _IrodsPollingTrigger):
         under: str | None = None,
         kind: str = "any",
         poke_interval: float = 60.0,
+        max_matches: int | None = DEFAULT_MAX_MATCHES,
+        exponential_backoff: bool = False,
+        max_wait: float | None = None,
+        started_at: float | None = None,
     ) -> None:
-        super().__init__(irods_conn_id=irods_conn_id, poke_interval=poke_interval)
+        super().__init__(
+            irods_conn_id=irods_conn_id,
+            poke_interval=poke_interval,
+            exponential_backoff=exponential_backoff,
+            max_wait=max_wait,
+            started_at=started_at,
+        )
         self._set_metadata_query(
             attribute=attribute, value=value, units=units, path=path, under=under, kind=kind
         )
+        self.max_matches = check_max_matches(max_matches)
 
     def _kwargs(self) -> dict[str, Any]:
-        return {**super()._kwargs(), **self._metadata_kwargs()}
+        return {**super()._kwargs(), **self._metadata_kwargs(), "max_matches": self.max_matches}
 
 
 class IrodsCollectionStableTrigger(_IrodsPollingTrigger):
@@ -276,8 +345,17 @@ class IrodsCollectionStableTrigger(_IrodsPollingTrigger):
         min_objects: int = 1,
         allow_delete: bool = True,
         poke_interval: float = 60.0,
+        exponential_backoff: bool = False,
+        max_wait: float | None = None,
+        started_at: float | None = None,
     ) -> None:
-        super().__init__(irods_conn_id=irods_conn_id, poke_interval=poke_interval)
+        super().__init__(
+            irods_conn_id=irods_conn_id,
+            poke_interval=poke_interval,
+            exponential_backoff=exponential_backoff,
+            max_wait=max_wait,
+            started_at=started_at,
+        )
         self.path = path
         self.inactivity_period = inactivity_period
         self.min_objects = min_objects

@@ -102,6 +102,10 @@ def test_path_sensor_defers_then_completes(inbox, session) -> None:
         "kind": "any",
         "newer_than": None,
         "glob": True,
+        "exponential_backoff": False,
+        "max_wait": None,
+        "started_at": None,
+        "max_matches": 1000,
     }
     assert asyncio.run(first_event(trigger)) is None  # still waiting
     session.data_objects.write(f"{inbox}/late.csv", b"12345")

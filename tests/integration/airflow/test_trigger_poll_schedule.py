@@ -23,7 +23,7 @@ pytestmark = pytest.mark.timeout(60)
 
 HOME = "/tempZone/home/rods"
 N = 8
-INTERVAL = 0.4
+INTERVAL = 1.0  # the floor: no trigger checks more often
 CHECKS = 3
 DEADLINE = 30.0
 
@@ -125,7 +125,7 @@ async def test_an_asset_watcher_trigger_scans_on_its_own_grid(irods) -> None:
     from irods_provider.triggers.events import IrodsPathEventTrigger
 
     trigger = IrodsPathEventTrigger(
-        path=f"{HOME}/watched/*.csv", irods_conn_id="irods_default", poke_interval=0.3
+        path=f"{HOME}/watched/*.csv", irods_conn_id="irods_default", poke_interval=1.0
     )
     trigger.trigger_id = 42  # as Airflow's trigger runner sets it
     targets: list[float] = []
@@ -140,7 +140,7 @@ async def test_an_asset_watcher_trigger_scans_on_its_own_grid(irods) -> None:
     with pytest.raises(asyncio.CancelledError):
         async for _event in trigger.run():
             pass
-    schedule = PollSchedule.for_trigger(0.3, 42)
+    schedule = PollSchedule.for_trigger(1.0, 42)
     assert len(targets) == 4
     assert all(_on_grid(schedule, t) for t in targets), (schedule, targets)
     assert all(b > a for a, b in itertools.pairwise(targets))

@@ -62,6 +62,10 @@ def test_serialize_kwargs_are_complete() -> None:
         "kind": "data_object",
         "newer_than": 5,
         "glob": True,
+        "exponential_backoff": False,
+        "max_wait": None,
+        "started_at": None,
+        "max_matches": 1000,
     }
 
 
