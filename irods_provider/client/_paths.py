@@ -127,12 +127,23 @@ def check_query_value(value: str, *, name: str, operation: str, path: str | None
         raise IrodsInvalidPathError(
             f"{name} contains '+', which the iRODS HTTP API (every release, 0.5.0 to 0.7.0) turns into a "
             "space in GET query strings, so this read-only operation cannot address it (POST operations such "
-            "as create, write, rename and metadata changes do work; rename the object to avoid '+' if it "
-            "must be read over HTTP)",
+            f"as create, write, rename and metadata changes do work){_READ_HINTS.get(operation, '')}",
             operation=operation,
             path=path if path is not None else value,
         )
     return value
+
+
+_DOWNLOADS = (
+    "; to read such a data object use the download APIs, which read it through a server-side copy "
+    "checked against its checksum: download_object, open_reader, IrodsHook.read_bytes, IrodsFileSystem "
+    "(cat, open 'rb', get) and the IrodsToLocal/IrodsToSFTP operators"
+)
+#: What works instead, by refused GET operation.
+_READ_HINTS = {
+    "data_objects.read": _DOWNLOADS,
+    "data_objects.stat": "; collections.lookup answers for such a path from the catalog (size, checksum)",
+}
 
 
 def join_path(parent: str, *names: str) -> str:
@@ -161,7 +172,7 @@ def path_zone(path: str) -> str | None:
     return path[1:].split("/", 1)[0] or None
 
 
-_TEMPORARY = re.compile(r"\..+\.irods-(?:part|old)-[0-9a-f][0-9a-f-]*")
+_TEMPORARY = re.compile(r"\..+\.irods-(?:part|old|alias)-[0-9a-f][0-9a-f-]*")
 
 #: Bytes in one file name on Linux file systems: a unixfilesystem vault keeps each replica under its logical
 #: name, so a longer data object name fails there (UNIX_FILE_CREATE_ERR - ENAMETOOLONG), as a local file does.
@@ -212,5 +223,6 @@ def name_digest(name: str) -> str:
 
 def is_temporary_name(name: str) -> bool:
     """Whether a file or object name is one of the transfer engine's in-flight temporaries
-    (``.<name>.irods-part-<key>``, ``.<name>.irods-old-<key>``): never user data, hidden from selections."""
+    (``.<name>.irods-part-<key>``, ``.<name>.irods-old-<key>``, and the read aliases of ``+`` paths,
+    ``.irods-provider-read.irods-alias-<key>``): never user data, hidden from selections."""
     return _TEMPORARY.fullmatch(name) is not None

@@ -6,7 +6,9 @@ one request is written with a single request at close; bigger content goes throu
 temporary sibling that is renamed onto the target on commit (at close, or at the end of a transaction) by
 the engine's publish (an object replaced there is moved aside and put back if the rename fails; a writer of
 the same path that took the temporary over meanwhile makes the commit fail, nothing published), so readers
-never see a half-written object and a failed ``with`` block leaves the target untouched.
+never see a half-written object and a failed ``with`` block leaves the target untouched. A path holding ``+``
+(no GET can address it) is read from one server-side copy made at the first read, its checksum compared with
+the original's then, and removed at close (:mod:`irods_provider.client.transfer._alias`).
 
 Appends (``ab``) are not atomic: they write into the object itself, so the chunks flushed before a failure
 (every full chunk of a write bigger than one) stay appended; only an append of at most one chunk, written
@@ -21,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from fsspec.spec import AbstractBufferedFile
 
 from irods_provider.client.transfer import AtomicWriter
+from irods_provider.client.transfer._alias import ReadAlias, needs_alias
 from irods_provider.exceptions import IrodsNotADataObjectError, IrodsNotFoundError
 
 if TYPE_CHECKING:
@@ -49,6 +52,7 @@ class IrodsFile(AbstractBufferedFile):  # type: ignore[misc]
     fs: IrodsFileSystem
 
     def __init__(self, fs: IrodsFileSystem, path: str, mode: str = "rb", **kwargs: Any) -> None:
+        self._alias: ReadAlias | None = None  # a '+' path's server-side copy, made at the first read
         super().__init__(fs, path, mode, **kwargs)
         if mode == "rb" and self.details.get("type") == "directory":
             raise IrodsNotADataObjectError(
@@ -63,7 +67,21 @@ class IrodsFile(AbstractBufferedFile):  # type: ignore[misc]
 
     # reading -------------------------------------------------------------------------------------------
     def _fetch_range(self, start: int, end: int) -> bytes:
-        return self.fs.read_range(self.path, start, min(end, self.size))
+        if self._alias is None and needs_alias(self.path) and end > start:
+            # No GET can address a '+' path: one server-side copy for the file's life, removed at close.
+            # Reads are ranges in any order, so the copy's checksum is compared with the original's now.
+            self._alias = ReadAlias(self.fs.session, self.path, verify=True)
+        read_path = None if self._alias is None else self._alias.path
+        return self.fs.read_range(self.path, start, min(end, self.size), read_path=read_path)
+
+    def close(self) -> None:
+        """Close the file (publishing what was written) and remove the read alias of a ``+`` path."""
+        try:
+            super().close()
+        finally:
+            alias, self._alias = self._alias, None
+            if alias is not None:
+                alias.close()
 
     # writing -------------------------------------------------------------------------------------------
     def _initiate_upload(self) -> None:

@@ -73,8 +73,13 @@ class IrodsShortcutsMixin:
         return [e.path for e in entries]
 
     def read_bytes(self, path: str) -> bytes:
-        """The whole content of a data object (held in memory: use ``download_file`` for big objects)."""
-        return self.get_conn().data_objects.read(normalize_path(path))
+        """The whole content of a data object (held in memory: use ``download_file`` for big objects).
+
+        A path holding ``+`` (no GET can address it) is read through a server-side copy in the user's home
+        collection, checked against the original's checksum and removed afterwards."""
+        from irods_provider.client.transfer._alias import read_object
+
+        return read_object(self.get_conn(), normalize_path(path))
 
     def read_text(self, path: str, encoding: str = "utf-8") -> str:
         """The content of a data object decoded with ``encoding``."""

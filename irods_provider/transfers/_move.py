@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from irods_provider.client._patterns import compile_pattern
 from irods_provider.client.transfer import ChecksumScheme, StreamHasher, scheme_of, sha2_checksum
+from irods_provider.client.transfer._alias import source_stat
 from irods_provider.exceptions import IrodsError
 
 if TYPE_CHECKING:
@@ -106,7 +107,7 @@ def local_file_has_checksum(path: str, size: int | None, checksum: str | None) -
 def irods_source_unchanged(session: IrodsSession, result: FileResult) -> bool:
     """Whether the data object ``result.source`` is still the version copied: same size and checksum."""
     try:
-        st = session.data_objects.stat(result.source)
+        st = source_stat(session, result.source)  # the catalog's answer for a '+' path
         checksum = st.checksum or session.data_objects.calculate_checksum(result.source)
     except IrodsError:
         return False

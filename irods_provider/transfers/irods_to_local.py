@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from irods_provider._lineage import irods_dataset, local_dataset
 from irods_provider.client.transfer import download_files, download_object
+from irods_provider.client.transfer._alias import source_stat
 from irods_provider.exceptions import IrodsInvalidPathError
 from irods_provider.operators._base import check_paths
 from irods_provider.transfers._local import LocalTransferOperator, local_paths
@@ -62,9 +63,7 @@ class IrodsToLocalOperator(LocalTransferOperator):
                     session,
                     self.literal_source(sources[0]),
                     destination,
-                    subscribers=(
-                        self.progress(session.data_objects.stat(self.literal_source(sources[0])).size),
-                    ),
+                    subscribers=(self.progress(source_stat(session, self.literal_source(sources[0])).size),),
                     **options,
                 )
             )

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from irods_provider.exceptions import IrodsError
 
+from ._alias import source_stat
 from ._api import DataObjectStatLike, SessionLike
 from ._config import OverwritePolicy, SkipPolicy, TransferConfig
 from ._coordinator import TransferCoordinator, TransferSubscriber
@@ -55,7 +56,7 @@ def parallel_download(
     """
     cfg = _effective_config(session, config, streams=streams, chunk_size=chunk_size, reads=True)
     if size is None:
-        size = session.data_objects.stat(path).size
+        size = source_stat(session, path).size
     coordinator = TransferCoordinator(path=path, subscribers=subscribers, cancel_event=cancel_event)
     try:
         if exclusive:
@@ -188,7 +189,7 @@ def _download_local(
     relative to its parent directory held open (:class:`~._localdir.TargetDir`)."""
     cfg = _effective_config(session, config, reads=True)
     started = time.monotonic()
-    st = session.data_objects.stat(path)
+    st = source_stat(session, path)  # the catalog's answer for a '+' path (no GET can address it)
     learn_checksum_scheme(session, path, st.checksum)  # hash only the zone's scheme when it is stored
     try:
         with TargetDir(local, root, operation="download") as target:

@@ -27,6 +27,7 @@ from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from types import TracebackType
 from typing import Any, cast
 
+from ._alias import ReadAlias, needs_alias, source_stat
 from ._api import SessionLike
 from ._config import TransferConfig
 from ._coordinator import TransferCoordinator, TransferSubscriber
@@ -56,7 +57,13 @@ def request_size(index: int, remaining: int, *, chunk_size: int, streams: int) -
 
 
 class ParallelReader:
-    """Reads ``[offset, size)`` of one data object with read-ahead; use :func:`open_reader` to build one."""
+    """Reads ``[offset, size)`` of one data object with read-ahead; use :func:`open_reader` to build one.
+
+    A ``path`` holding ``+`` (no GET can address it) is read through a server-side copy made here
+    (:class:`~._alias.ReadAlias`, its removal registered with the coordinator) and removed at close, unless
+    ``read_path`` names the object to read instead (an alias the caller owns). Verifying the bytes against
+    ``path``'s checksum is the caller's part, as for any read.
+    """
 
     def __init__(
         self,
@@ -70,6 +77,7 @@ class ParallelReader:
         executor: Executor | None = None,
         on_fetched: Callable[[int, bytes], object] | None = None,
         reuse_buffers: bool = False,
+        read_path: str | None = None,
     ) -> None:
         self._api = session.data_objects
         self._on_fetched = on_fetched
@@ -77,6 +85,11 @@ class ParallelReader:
         self.config = config
         self.size = size
         self.coordinator = coordinator or TransferCoordinator(path=path)
+        self._alias: ReadAlias | None = None
+        if read_path is None and needs_alias(path) and size > offset:
+            self._alias = ReadAlias(session, path, coordinator=self.coordinator)
+            read_path = self._alias.path
+        self.read_path = read_path or path
         self._retrier = ChunkRetrier(
             retries=config.retries,
             base_seconds=config.backoff_base_seconds,
@@ -164,7 +177,7 @@ class ParallelReader:
             return self._fetch_into(offset, count, self._pool)
 
         def get() -> bytes:
-            data = self._api.read(self.path, offset=offset, count=count, retry=False)
+            data = self._api.read(self.read_path, offset=offset, count=count, retry=False)
             if len(data) != count:
                 raise ConnectionError(f"short read at offset {offset}: {len(data)} of {count} bytes")
             return data
@@ -184,7 +197,7 @@ class ParallelReader:
         view = memoryview(buffer)[:count]
 
         def get() -> int:
-            got = self._api.read_into(self.path, view, offset=offset, retry=False)
+            got = self._api.read_into(self.read_path, view, offset=offset, retry=False)
             if got != count:
                 raise ConnectionError(f"short read at offset {offset}: {got} of {count} bytes")
             return got
@@ -258,9 +271,17 @@ class ParallelReader:
             return b"".join(parts)
 
     def close(self) -> None:
-        """Stop the read-ahead and drop buffered chunks."""
+        """Stop the read-ahead and drop buffered chunks (and remove the alias made to read a ``+`` path)."""
         if self._closed:
             return
+        try:
+            self._stop()
+        finally:
+            if self._alias is not None:
+                self._alias.close()
+
+    def _stop(self) -> None:
+        """Cancel the pending reads, drop the buffers and shut down our own executor."""
         self._closed = True
         for future in self._window:
             future.cancel()
@@ -294,18 +315,21 @@ def open_reader(
     cancel_event: threading.Event | None = None,
     executor: Executor | None = None,
     reuse_buffers: bool = False,
+    read_path: str | None = None,
     **config_overrides: Any,
 ) -> ParallelReader:
     """Open a read-ahead reader on ``path`` (its size is stat'ed unless given); bytes come back in order.
 
     ``reuse_buffers``: chunks come from a fixed pool of buffers as memoryviews that are only valid
-    until the next read (for sinks that copy or send what they are given before returning).
+    until the next read (for sinks that copy or send what they are given before returning). A ``path``
+    holding ``+`` is sized from the catalog and read through a server-side copy removed at close (see
+    :class:`ParallelReader`; ``read_path``: an alias the caller made and owns instead).
     """
     cfg = _effective_config(
         session, config, streams=streams, chunk_size=chunk_size, reads=True, **config_overrides
     )
     if size is None:
-        size = session.data_objects.stat(path).size
+        size = source_stat(session, path).size
     coordinator = TransferCoordinator(path=path, subscribers=subscribers, cancel_event=cancel_event)
     return ParallelReader(
         session,
@@ -316,4 +340,5 @@ def open_reader(
         coordinator=coordinator,
         executor=executor,
         reuse_buffers=reuse_buffers,
+        read_path=read_path,
     )

@@ -21,6 +21,7 @@ from typing import Any, Protocol, TypeVar, cast
 
 from irods_provider.exceptions import IrodsIntegrityError
 
+from ._alias import source_stat
 from ._api import DataObjectStatLike, SessionLike
 from ._config import OverwritePolicy, SkipPolicy, TransferConfig
 from ._coordinator import TransferCoordinator, TransferSubscriber
@@ -426,7 +427,7 @@ def _source_version(
     """The configuration within the server's limits, the data object's stat (``known``: the planner's, not
     asked again) and its checksum (computed by the server when none is stored)."""
     cfg = _effective_config(session, config, reads=True)
-    st = known if known is not None else session.data_objects.stat(path)
+    st = known if known is not None else source_stat(session, path)
     checksum = st.checksum or session.data_objects.calculate_checksum(path)
     learn_checksum_scheme(session, path, checksum)  # hash only the zone's scheme (MD5 costs 2.4x SHA-256)
     return cfg, st, checksum

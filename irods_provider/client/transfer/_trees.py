@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from irods_provider.client import EntryKind, Kinds
 from irods_provider.exceptions import IrodsInvalidPathError, IrodsNotADataObjectError, IrodsNotFoundError
 
+from ._alias import source_stat
 from ._api import DataObjectStatLike, SessionLike
 from ._plan import Node, NodeKind
 
@@ -130,7 +131,7 @@ class IrodsTree:
         return None
 
     def _file(self, path: str, name: str) -> Node:
-        st = self.stats[path] = self._session.data_objects.stat(path)
+        st = self.stats[path] = source_stat(self._session, path)
         return Node(name, NodeKind.FILE, st.size)
 
     def list_dir(self, path: str) -> list[Node]:

@@ -1,0 +1,241 @@
+"""Reading data objects whose path holds ``+``: through a server-side copy to a readable alias.
+
+The iRODS HTTP API (every release, 0.5.0 to 0.7.0) percent-decodes GET query-string values and then turns
+every ``+`` into a space (core/src/common.cpp ``to_argument_list``), so ``data_objects.read`` and ``stat``
+(GETs) can never address such a path, not even as ``%2B``. POSTs (multipart) carry ``+`` intact, and the
+catalog (GenQuery) answers for it. So a download of a ``+`` object:
+
+- copies it server-side (``data_objects.copy``, a POST) to a hidden, uniquely named object in the user's
+  home collection, ``<home>/.irods-provider-read.irods-alias-<32 hex>`` (the engine's temporary-name rule:
+  hidden from listings and plans, removed by ``collections.remove_temporaries`` like the others);
+- reads the alias, and verifies the bytes against the ORIGINAL object's checksum (``calculate_checksum``
+  is a POST): a bad copy, or an original changed meanwhile, is a checksum mismatch, never accepted;
+- takes the source's size, mtime and stored checksum from the catalog (``collections.lookup``);
+- removes the alias (no trash) when the read ends, whatever the outcome; a failure cleanup is registered
+  with the transfer's coordinator where the alias is created.
+
+A worker killed meanwhile leaves its alias behind: each new alias first removes this user's aliases older
+than :data:`ALIAS_MAX_AGE` seconds in that collection (one GenQuery). A copy costs the server a read and a
+write of the object (and the quota its size while the read lasts).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+from irods_provider.client._genquery import genquery_condition, prefix_condition
+from irods_provider.client._models import EntryKind
+from irods_provider.exceptions import (
+    IrodsChecksumMismatchError,
+    IrodsError,
+    IrodsInvalidPathError,
+    IrodsNotADataObjectError,
+    IrodsNotFoundError,
+)
+
+from ._api import DataObjectStatLike, SessionLike
+from ._coordinator import TransferCoordinator
+from ._copy import hasher_for, verify_checksum
+
+__all__ = [
+    "ALIAS_MAX_AGE",
+    "ALIAS_PREFIX",
+    "CatalogStat",
+    "ReadAlias",
+    "alias_collection",
+    "needs_alias",
+    "read_object",
+    "source_stat",
+    "verify_bytes",
+]
+
+log = logging.getLogger(__name__)
+
+#: The name every read alias starts with (then 32 hex digits): a temporary name of the engine.
+ALIAS_PREFIX = ".irods-provider-read.irods-alias-"
+#: Aliases older than this (seconds, by their mtime) are left-overs of killed reads: swept when a new one is
+#: made. A read that lasts longer may lose its alias to another read's sweep (and then fails, retryable).
+ALIAS_MAX_AGE = 24 * 3600
+
+
+def needs_alias(path: str) -> bool:
+    """Whether no GET can address ``path`` (it holds ``+``), so it is read through an alias."""
+    return "+" in path
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogStat:
+    """A data object's size, stored checksum and mtime as the catalog knows them (its newest good replica)."""
+
+    size: int
+    checksum: str | None
+    modified_at: int | None
+
+
+def source_stat(session: SessionLike, path: str) -> DataObjectStatLike:
+    """``data_objects.stat(path)``, or for a ``+`` path the catalog's answer (``collections.lookup``);
+    IrodsNotADataObjectError when ``path`` is a collection or nothing, as from ``stat``."""
+    if not needs_alias(path):
+        return session.data_objects.stat(path)
+    try:
+        entry = session.collections.lookup(path)
+    except IrodsNotFoundError as exc:
+        raise IrodsNotADataObjectError(
+            "no data object at this path (or not visible)", operation="collections.lookup", path=path
+        ) from exc
+    if entry.kind is not EntryKind.DATA_OBJECT:
+        raise IrodsNotADataObjectError("a collection, not a data object", operation="stat", path=path)
+    return CatalogStat(size=entry.size or 0, checksum=entry.checksum, modified_at=entry.modified_at)
+
+
+def _user(session: SessionLike) -> str | None:
+    """The login name of the session's credentials (Basic, or an OpenID password grant), if any."""
+    auth: Any = getattr(session, "auth", None)
+    name = getattr(auth, "username", None) or getattr(getattr(auth, "grant", None), "username", None)
+    return name if isinstance(name, str) and name else None
+
+
+def alias_collection(session: SessionLike, path: str) -> str:
+    """The user's home collection in ``path``'s zone, where aliases of ``path`` are made: ``/<zone>/home/
+    <user>``, or ``/<zone>/home/<user>#<home zone>`` in a federated zone (as ``IrodsHook.home_collection``).
+
+    Refused (IrodsInvalidPathError, the '+' refusal) when the credentials name no user or the home holds
+    ``+`` itself.
+    """
+    zone = path.split("/")[1]
+    user = _user(session)
+    if user is not None:
+        name, _, user_zone = user.partition("#")
+        local = user_zone or getattr(session.limits, "irods_zone", None) or zone
+        home = f"/{zone}/home/{name}" if local == zone else f"/{zone}/home/{name}#{local}"
+        if not needs_alias(home):
+            return home
+    why = "the credentials name no user" if user is None else f"the home collection {home!r} holds '+' too"
+    raise IrodsInvalidPathError(
+        "path contains '+', which the iRODS HTTP API (every release, 0.5.0 to 0.7.0) turns into a space in "
+        "GET query strings; it is read through a server-side copy in the user's home collection, but "
+        f"{why}: rename the object to avoid '+'",
+        operation="data_objects.read",
+        path=path,
+    )
+
+
+class ReadAlias:
+    """A readable name for ``source``: ``source`` itself, or (a ``+`` path) a server-side copy of it made
+    now and removed by :meth:`close` (a context manager; idempotent).
+
+    ``coordinator``: the copy's removal is registered as one of its failure cleanups. ``verify``: compare the
+    copy's checksum with the original's at once (for readers that cannot hash every byte in order, such as
+    random access); IrodsChecksumMismatchError, and the copy removed, when they differ.
+    """
+
+    def __init__(
+        self,
+        session: SessionLike,
+        source: str,
+        *,
+        coordinator: TransferCoordinator | None = None,
+        verify: bool = False,
+    ) -> None:
+        self.session = session
+        self.source = source
+        self.path = source
+        self._made = False
+        if not needs_alias(source):
+            return
+        home = alias_collection(session, source)
+        _sweep(session, home)
+        self.path = f"{home}/{ALIAS_PREFIX}{uuid.uuid4().hex}"
+        self._made = True
+        if coordinator is not None:
+            coordinator.add_failure_cleanup(lambda _cause: self.close())
+        try:
+            session.data_objects.copy(source, self.path)  # type: ignore[attr-defined]
+            if verify:
+                self._verify()
+        except BaseException:
+            self.close()
+            raise
+        log.info("reading %s through the server-side copy %s", source, self.path)
+
+    @property
+    def aliased(self) -> bool:
+        """Whether reads go to a copy (and :meth:`close` removes it)."""
+        return self.path != self.source
+
+    def _verify(self) -> None:
+        api = self.session.data_objects
+        expected, actual = api.calculate_checksum(self.source), api.calculate_checksum(self.path)
+        if expected != actual:
+            raise IrodsChecksumMismatchError(
+                "the server-side copy made to read this '+' path differs from it",
+                expected=expected,
+                actual=actual,
+                operation="verify",
+                path=self.source,
+            )
+
+    def close(self) -> None:
+        """Remove the copy (no trash), once; a failure is logged (the next sweep removes it), never raised."""
+        if not self._made:
+            return
+        self._made = False
+        try:
+            self.session.data_objects.remove(self.path, no_trash=True)
+        except IrodsNotFoundError:
+            pass
+        except IrodsError as exc:
+            log.warning("could not remove the read alias %s of %s: %s", self.path, self.source, exc)
+
+    def __enter__(self) -> ReadAlias:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+def _sweep(session: SessionLike, home: str, *, now: float | None = None) -> int:
+    """Remove this user's aliases in ``home`` older than :data:`ALIAS_MAX_AGE` (killed reads left them):
+    one GenQuery; best effort (errors are logged). Returns how many went."""
+    cutoff = (time.time() if now is None else now) - ALIAS_MAX_AGE
+    where = f"{genquery_condition('COLL_NAME', home)} and {prefix_condition('DATA_NAME', ALIAS_PREFIX)}"
+    removed = 0
+    try:
+        query: Any = session.query  # type: ignore[attr-defined]
+        rows = list(query.genquery(f"select DATA_NAME, DATA_MODIFY_TIME where {where}"))
+        for name, mtime in rows:
+            if name.startswith(ALIAS_PREFIX) and int(mtime or 0) < cutoff:
+                session.data_objects.remove(f"{home}/{name}", no_trash=True)
+                removed += 1
+    except IrodsError as exc:
+        log.warning("could not sweep old read aliases in %s: %s", home, exc)
+    if removed:
+        log.info("removed %d read alias(es) older than %d s in %s", removed, ALIAS_MAX_AGE, home)
+    return removed
+
+
+def read_object(session: SessionLike, path: str, *, verify: bool = True) -> bytes:
+    """The whole content of ``path`` in memory; a ``+`` path through its alias, checked against the
+    original's checksum (``verify``), the alias removed afterwards."""
+    if not needs_alias(path):
+        return session.data_objects.read(path)
+    with ReadAlias(session, path) as alias:
+        data = session.data_objects.read(alias.path)
+    if verify:
+        verify_bytes(session, path, data)
+    return data
+
+
+def verify_bytes(session: SessionLike, path: str, data: bytes) -> str:
+    """Check ``data`` (all of ``path``, read through an alias) against ``path``'s own checksum (a POST):
+    IrodsChecksumMismatchError when they differ; returns the checksum."""
+    hasher = hasher_for(None, session, path)
+    hasher.update(data)
+    return verify_checksum(session, path, hasher.result())

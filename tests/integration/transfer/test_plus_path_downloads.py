@@ -1,0 +1,152 @@
+"""Downloads of data objects whose path holds ``+`` (e.g. ISO timestamps with an offset).
+
+No GET can address such a path: the HTTP API percent-decodes the query string and then turns every ``+``
+into a space (core/src/common.cpp ``to_argument_list``), so ``read`` and ``stat`` cannot reach it. The
+engine reads a server-side copy (a POST) in the user's home collection, checks the bytes against the
+ORIGINAL object's checksum, and removes the copy whatever happens.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from typing import Any
+
+import pytest
+
+from irods_provider.client.transfer import (
+    TransferConfig,
+    TransferSubscriber,
+    download_object,
+    open_reader,
+)
+from irods_provider.client.transfer._alias import ALIAS_MAX_AGE, ALIAS_PREFIX
+from irods_provider.exceptions import (
+    IrodsChecksumMismatchError,
+    IrodsInvalidPathError,
+    IrodsTransferCancelledError,
+)
+
+HOME = "/tempZone/home/rods"
+MIB = 1 << 20
+CFG = TransferConfig(chunk_size=MIB, small_file_threshold=MIB)
+PATHS = [f"{HOME}/a+b.bin", f"{HOME}/runs+x/run-2026-12-06T10:00:00+01:00.h5"]
+
+
+def sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def aliases(session) -> list[str]:
+    """Every alias in the home collection (hidden names included)."""
+    return [
+        e.name
+        for e in session.collections.iterate(HOME, include_temporaries=True)
+        if e.name.startswith(ALIAS_PREFIX)
+    ]
+
+
+def put(session, path: str, size: int) -> bytes:
+    data = os.urandom(size)
+    decoy = path.replace("+", " ")  # what a GET would address
+    for collection in {os.path.dirname(path), os.path.dirname(decoy)}:
+        session.collections.create(collection, exist_ok=True)
+    session.data_objects.write(path, data)
+    session.data_objects.write(decoy, b"not this one")
+    return data
+
+
+@pytest.mark.parametrize("path", PATHS, ids=["home", "plus-collection"])
+@pytest.mark.parametrize("size", [1000, 3 * MIB + 5], ids=["small", "parallel"])
+def test_download_object_reads_a_plus_path(session, tmp_path, path, size) -> None:
+    data = put(session, path, size)
+    result = download_object(session, path, tmp_path / "out.h5", config=CFG)
+    assert sha((tmp_path / "out.h5").read_bytes()) == sha(data)
+    assert result.checksum == session.data_objects.calculate_checksum(path)
+    assert aliases(session) == []
+
+
+@pytest.mark.parametrize("path", PATHS, ids=["home", "plus-collection"])
+def test_open_reader_reads_a_plus_path_and_removes_its_alias_at_close(session, path) -> None:
+    data = put(session, path, 2 * MIB + 3)
+    with open_reader(session, path, config=CFG) as reader:
+        assert len(aliases(session)) == 1  # made when the reader opened
+        assert sha(reader.read()) == sha(data)
+    assert aliases(session) == []
+
+
+class _CancelOnFirstBytes(TransferSubscriber):
+    def __init__(self, event: threading.Event) -> None:
+        self.event = event
+
+    def on_progress(self, *, path: str, bytes_transferred: int, **kwargs: Any) -> None:
+        self.event.set()
+
+
+def test_a_failed_download_removes_its_alias_and_publishes_nothing(session, tmp_path) -> None:
+    path = PATHS[1]
+    put(session, path, 4 * MIB)
+    cancel = threading.Event()
+    with pytest.raises(IrodsTransferCancelledError):
+        download_object(
+            session,
+            path,
+            tmp_path / "out.h5",
+            config=CFG,
+            subscribers=(_CancelOnFirstBytes(cancel),),
+            cancel_event=cancel,
+        )
+    assert aliases(session) == []
+    assert os.listdir(tmp_path) == []
+
+
+def corrupt_copies(monkeypatch, session) -> None:
+    """Every server-side copy gets other bytes of the same size right after it is made (a bad copy)."""
+    api_type = type(session.data_objects)
+    original = api_type.copy
+
+    def copy(self, src: str, dst: str, **kwargs: Any) -> None:
+        original(self, src, dst, **kwargs)
+        size = session.collections.lookup(dst).size
+        self.write(dst, b"\0" * size)
+
+    monkeypatch.setattr(api_type, "copy", copy)
+
+
+@pytest.mark.parametrize("size", [1000, 3 * MIB + 5], ids=["small", "parallel"])
+def test_a_corrupted_alias_is_a_checksum_mismatch_and_nothing_is_published(
+    session, tmp_path, monkeypatch, size
+) -> None:
+    path = PATHS[0]
+    put(session, path, size)
+    corrupt_copies(monkeypatch, session)
+    with pytest.raises(IrodsChecksumMismatchError) as error:
+        download_object(session, path, tmp_path / "out.bin", config=CFG)
+    assert error.value.path == path  # the original's checksum was the reference
+    assert os.listdir(tmp_path) == []
+    assert aliases(session) == []
+
+
+def test_aliases_left_by_killed_reads_are_swept_when_a_new_one_is_made(session, tmp_path) -> None:
+    path = PATHS[0]
+    data = put(session, path, 1000)
+    stale, fresh = f"{HOME}/{ALIAS_PREFIX}{'a' * 32}", f"{HOME}/{ALIAS_PREFIX}{'b' * 32}"
+    session.data_objects.write(stale, b"left by a killed worker")
+    session.data_objects.write(fresh, b"another read still using it")
+    old = session.collections.lookup(fresh).modified_at - ALIAS_MAX_AGE - 3600
+    session.data_objects.touch(stale, seconds_since_epoch=old)
+    download_object(session, path, tmp_path / "out.bin", config=CFG)
+    assert (tmp_path / "out.bin").read_bytes() == data
+    assert aliases(session) == [fresh.rsplit("/", 1)[1]]
+    assert [e.name for e in session.collections.iterate(HOME)] == ["a b.bin", "a+b.bin"]  # aliases hidden
+    cleanup = session.collections.remove_temporaries(HOME, min_age=0)  # an engine temporary like the others
+    assert [t.path for t in cleanup.removed] == [fresh]
+    assert aliases(session) == []
+
+
+def test_low_level_read_still_refuses_plus_and_names_what_works(session) -> None:
+    put(session, PATHS[0], 10)
+    with pytest.raises(IrodsInvalidPathError, match="download_object, open_reader") as error:
+        session.data_objects.read(PATHS[0])
+    assert error.value.path == PATHS[0]
