@@ -33,14 +33,15 @@ def irods_safe(value: Any, replacement: str = "_") -> str:
 
 
 def refuse_unaddressable(name: str, path: str) -> str:
-    """Refuse, before anything is written, a path the API could create but never read, list or delete."""
+    """Refuse, before anything is written, a path every later GET (stat, read, listing) would miss."""
     bad = sorted({c for c in path if c in UNADDRESSABLE})
     if bad:
         chars = ", ".join(repr(c) for c in bad)
         raise IrodsInvalidPathError(
             f"{name} {path!r} contains {chars}: the iRODS HTTP API turns '+' into a space in GET parameters, "
-            "so the object could be written but never read, listed or deleted through the API afterwards; "
-            "nothing was written. In templated paths use {{ run_id | irods_safe }} or "
+            "so every later stat, read or listing of the object would miss it and need a detour (a catalog "
+            "query; a server-side copy to read it); nothing was written. In templated paths use "
+            "{{ run_id | irods_safe }} or "
             "{{ irods_safe_run_id }}.",
             path=path,
         )

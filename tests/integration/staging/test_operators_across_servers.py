@@ -202,8 +202,9 @@ def test_plus_in_an_irods_destination_is_refused_before_writing(
     zone: Zone, tmp_path: Path, remote: Any
 ) -> None:
     """Every version turns '+' into a space in GET parameters after decoding (irods-http-api-versions.md,
-    "Quirk in every version", core/src/common.cpp to_argument_list): such an object could be written but never
-    read back, so both uploads refuse it by name before anything is written."""
+    "Quirk in every version", core/src/common.cpp to_argument_list): every later GET of such an object would
+    miss it (reading it back needs a server-side copy), so both uploads refuse it by name before anything is
+    written."""
     (tmp_path / "a+b.txt").write_bytes(b"plus")
     remote.put("p/a+b.txt", b"plus")
     with pytest.raises(IrodsInvalidPathError, match=r"'\+'"):
