@@ -170,7 +170,8 @@ class ReadAlias:
 
     def _verify(self) -> None:
         api = self.session.data_objects
-        expected, actual = api.calculate_checksum(self.source), api.calculate_checksum(self.path)
+        # the copy's checksum is computed afresh (``force``): a copy may carry the source's stored one over
+        expected, actual = api.calculate_checksum(self.source), api.calculate_checksum(self.path, force=True)
         if expected != actual:
             raise IrodsChecksumMismatchError(
                 "the server-side copy made to read this '+' path differs from it",
