@@ -35,13 +35,13 @@ test-matrix: sync  ## only the compatibility matrix (every scenario on every emu
 
 IRODS_API_VERSION ?= 0.7.0
 
-demo: sync  ## the multi-cluster workflow: emulator + 3 embedded SSH/SFTP clusters, dag.test(), a summary (IRODS_API_VERSION=0.5.0|0.6.0|0.7.0)
+demo: sync  ## the multi-cluster workflow: emulator + 3 embedded SSH/SFTP clusters, dag.test(), a summary (IRODS_API_VERSION=0.4.0|0.5.0|0.6.0|0.7.0)
 	$(RUN) python scripts/demo_multi_cluster.py --api-version $(IRODS_API_VERSION) $(DEMO_ARGS)
 
 demo-basic: sync  ## the basic-operations DAG against the emulator, with a per-task account
 	$(RUN) python scripts/demo.py $(DEMO_ARGS)
 
-conformance: sync  ## the upstream server's own suites (0.5.0, 0.6.0, 0.7.0) against the matching emulator profiles
+conformance: sync  ## the upstream server's own suites (0.4.0 to 0.7.0) against the matching emulator profiles
 	$(RUN) pytest tests/conformance -v $(PYTEST_ARGS)
 
 EXECUTOR ?= local

@@ -75,10 +75,10 @@ def _server_fields() -> dict[str, Any]:
         "api_version": _field(
             "Server",
             "API version",
-            "auto: probe 0.7.0, then 0.6.0, then 0.5.0 (once per process); or pin a version such as 0.6.0.",
+            "auto: probe 0.7.0, then 0.6.0, 0.5.0, 0.4.0 (once per process); or pin a version such as 0.6.0.",
             _STRING,
             default="auto",
-            examples=["auto", "0.7.0", "0.6.0", "0.5.0"],
+            examples=["auto", "0.7.0", "0.6.0", "0.5.0", "0.4.0"],
         ),
         "verify_tls": _field(
             "Server",

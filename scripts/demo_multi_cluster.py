@@ -145,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clusters", type=int, default=3)
     parser.add_argument("--dataset-mib", type=int, default=24)
     parser.add_argument(
-        "--api-version", default="0.7.0", help="the emulator's iRODS HTTP API version: 0.5.0, 0.6.0 or 0.7.0"
+        "--api-version", default="0.7.0", help="the emulator's iRODS HTTP API version: 0.4.0 to 0.7.0"
     )
     args = parser.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="irods-demo-"))

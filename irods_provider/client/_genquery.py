@@ -40,7 +40,7 @@ def genquery_literal(value: str) -> str:
     """
     if "+" in value:
         raise IrodsUsageError(
-            f"GenQuery literal {value!r} contains '+', which the iRODS HTTP API (every release, 0.5.0 to "
+            f"GenQuery literal {value!r} contains '+', which the iRODS HTTP API (every release, 0.4.0 to "
             "0.7.0) turns into a space in GET query strings; match it with 'like' and '_' instead (see "
             "match_condition)"
         )

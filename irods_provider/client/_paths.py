@@ -119,13 +119,14 @@ def validate_avu(avu: AVU, *, operation: str, path: str | None = None) -> AVU:
 def check_query_value(value: str, *, name: str, operation: str, path: str | None = None) -> str:
     """Refuse a value that a GET query string cannot carry intact.
 
-    The iRODS HTTP API (0.5.0 to 0.7.0 alike) percent-decodes query-string values and THEN turns every ``+``
-    into a space, so a literal ``+`` (even sent as ``%2B``) arrives as a space: a GET for such a path would
-    silently address another object. POST operations are unaffected (they are sent as multipart).
+    The iRODS HTTP API (0.4.0 to 0.7.0 alike; core/src/common.cpp:117 at 0.4.0) percent-decodes query-string
+    values and THEN turns every ``+`` into a space, so a literal ``+`` (even sent as ``%2B``) arrives as a
+    space: a GET for such a path would silently address another object. POST operations are unaffected
+    (they are sent as multipart).
     """
     if "+" in value:
         raise IrodsInvalidPathError(
-            f"{name} contains '+', which the iRODS HTTP API (every release, 0.5.0 to 0.7.0) turns into a "
+            f"{name} contains '+', which the iRODS HTTP API (every release, 0.4.0 to 0.7.0) turns into a "
             "space in GET query strings, so this read-only operation cannot address it (POST operations such "
             f"as create, write, rename and metadata changes do work){_READ_HINTS.get(operation, '')}",
             operation=operation,

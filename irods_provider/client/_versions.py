@@ -14,7 +14,7 @@ import json
 import logging
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from irods_provider._error_codes import error_code
@@ -198,8 +198,15 @@ _V050 = ApiVersion(
     ),
 )
 
+#: 0.4.0 (tag 0.4.0, 0e0fd03): every endpoint a client calls is byte-identical to 0.5.0's (``git diff
+#: 0.4.0 0.5.0 -- endpoints`` touches only endpoints/authentication, i.e. the OpenID client mode), so the
+#: row is 0.5.0's; the line numbers above hold at 0.4.0. The only other visible change is that 0.4.0's
+#: protected-resource mode validates OpenID access tokens at the provider's introspection endpoint only
+#: (core/src/common.cpp:417-437 at 0.4.0), which the client does not see.
+_V040 = replace(_V050, behaves_as="0.4.0", version="0.4.0")
+
 #: Known releases, newest first (the order ``auto`` discovery probes them in).
-KNOWN: dict[str, ApiVersion] = {row.behaves_as: row for row in (_V070, _V060, _V050)}
+KNOWN: dict[str, ApiVersion] = {row.behaves_as: row for row in (_V070, _V060, _V050, _V040)}
 KNOWN_VERSIONS: tuple[str, ...] = tuple(KNOWN)
 NEWEST_KNOWN = KNOWN_VERSIONS[0]
 #: Every operation name some known release restricts (others need no version check).
@@ -258,8 +265,6 @@ def _known_key(version: str) -> tuple[int, int, int]:
 
 
 def _as_unknown(row: ApiVersion, version: str) -> ApiVersion:
-    from dataclasses import replace
-
     return replace(row, version=version, known=False)
 
 

@@ -1,4 +1,4 @@
-"""An iRODS HTTP API emulator (0.5.0, 0.6.0 or 0.7.0 profile) for tests and demos (moto style).
+"""An iRODS HTTP API emulator (0.4.0, 0.5.0, 0.6.0 or 0.7.0 profile) for tests and demos (moto style).
 
 Start one with :class:`EmulatorServer` (``with EmulatorServer() as server: server.base_url``), from
 pytest with the ``irods_emulator`` fixture (plugin ``irods_provider.testing.pytest_plugin``), or from a

@@ -51,7 +51,7 @@ def _parser() -> argparse.ArgumentParser:
         "AIRFLOW_CONN_IRODS_DEFAULT line.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    serve = sub.add_parser("serve", help="run the iRODS HTTP API emulator (0.5.0, 0.6.0 or 0.7.0)")
+    serve = sub.add_parser("serve", help="run the iRODS HTTP API emulator (0.4.0, 0.5.0, 0.6.0 or 0.7.0)")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (loopback unless --allow-remote)")
     serve.add_argument("--port", type=int, default=9000, help="TCP port; 0 picks a free one (default 9000)")
     serve.add_argument("--zone", default="tempZone", help="local zone name (default tempZone)")

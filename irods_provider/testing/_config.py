@@ -182,6 +182,12 @@ class EmulatorConfig:
         irods_release(self.irods_server_version)  # ValueError for a malformed version
         if not self.irods_server_version.startswith("rods"):
             self.irods_server_version = "rods" + self.irods_server_version
+        if getattr(self.openid, "local_jwt_validation", False) and not self.profile.openid_local_jwt:
+            raise ValueError(
+                f"iRODS HTTP API {self.api_version} validates OpenID tokens at the introspection endpoint "
+                "only (no local JWT validation before 0.5.0): use OpenIdIntrospectionValidator(..., "
+                "active_only=True)"
+            )
 
     @property
     def irods_release(self) -> IrodsRelease:

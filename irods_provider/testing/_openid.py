@@ -92,7 +92,14 @@ def _audience_contains(aud: Any, client_id: str) -> bool:
 
 
 class OpenIdIntrospectionValidator:
-    """Validates opaque or JWT access tokens at the provider's RFC 7662 introspection endpoint."""
+    """Validates opaque or JWT access tokens at the provider's RFC 7662 introspection endpoint.
+
+    ``active_only=True`` is API 0.4.0: the answer's ``active`` is the only member read, so nbf, aud and
+    iss are not checked (core/src/common.cpp:419-427 at 0.4.0; the checks came with 0.5.0, #270).
+    """
+
+    #: Whether JWTs are validated locally (API 0.5.0 and later only); see ``VersionProfile.openid_local_jwt``.
+    local_jwt_validation = False
 
     def __init__(
         self,
@@ -104,9 +111,15 @@ class OpenIdIntrospectionValidator:
         match_regex: str | None = None,
         replace_format: str | None = None,
         require_aud: bool = False,
+        active_only: bool = False,
         timeout: float = 10.0,
     ) -> None:
+        if active_only and (require_aud or match_regex is not None):
+            raise ValueError(
+                "API 0.4.0 (active_only) checks no aud and maps irods_user_claim without a regex"
+            )
         self.discovery = discover(provider_url, timeout=timeout)
+        self.active_only = active_only
         endpoint = self.discovery.get("introspection_endpoint")
         if not endpoint:
             raise ValueError("the OpenID provider does not list an introspection_endpoint")
@@ -145,6 +158,8 @@ class OpenIdIntrospectionValidator:
         claims = self.introspect(token)
         if claims is None or claims.get("active") is not True:
             return None
+        if self.active_only:
+            return claims
         nbf = claims.get("nbf")
         if nbf is not None and (not isinstance(nbf, int | float) or nbf > time.time()):
             return None
@@ -177,6 +192,8 @@ def _b64_json(segment: str) -> Any:
 
 class OpenIdJwtValidator:
     """Validates JWT access tokens locally: header rules, signature (JWKS or HS secret), iss/aud/exp/nbf."""
+
+    local_jwt_validation = True
 
     def __init__(
         self,
@@ -295,6 +312,8 @@ class OpenIdLocalThenIntrospection:
     0.5.0 tries both in this order for every request and maps the user from the first claims obtained
     (core/src/common.cpp:341-380 at 0.5.0); 0.6.0 and later use exactly one configured method.
     """
+
+    local_jwt_validation = True
 
     def __init__(self, local: _ClaimsSource, introspection: _ClaimsSource) -> None:
         self.local = local

@@ -32,7 +32,7 @@ class _Server(uvicorn.Server):
 
 
 class EmulatorServer:
-    """An iRODS HTTP API emulator (0.5.0, 0.6.0 or 0.7.0: ``config.api_version``) bound to 127.0.0.1.
+    """An iRODS HTTP API emulator (0.4.0 to 0.7.0: ``config.api_version``) bound to 127.0.0.1.
 
     Use as a context manager or call :meth:`start`/:meth:`stop` (port 0 = a free port). ``url`` is
     ``http(s)://host:port`` and ``base_url`` adds ``/irods-http-api/<version>``; ``model`` is the state,

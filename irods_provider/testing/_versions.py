@@ -1,4 +1,4 @@
-"""Version profiles: the few observable facts that differ between iRODS HTTP API 0.5.0, 0.6.0 and 0.7.0.
+"""Version profiles: the few observable facts that differ between iRODS HTTP API 0.4.0, 0.5.0, 0.6.0, 0.7.0.
 
 A profile is data consulted at the handful of branching points of the one emulator (routing, ``/info``,
 header-form writes, ``parallel_write_init``, open failures, replica targeting, ``modify_replica``), never
@@ -11,16 +11,25 @@ then introspection when it fails: core/src/common.cpp:341-380 at 0.5.0); 0.6.0+ 
 method. 0.5.0's OpenID *client* mode (ROPC with ``Authorization: iRODS``, authorization-code redirects on
 ``GET /authenticate``) is not emulated: such requests get 400 / 405 as in any other Basic-only setup.
 
-Knowingly not reproduced: 0.5.0's crash on a second ``parallel_write_init`` of one path (#402; the
-emulator answers the open failure instead), the server crashes on invalid rule text (no rule engine), and
-the group-permission expansion of data-object ``stat`` before 0.7.0 (#476, irods/irods#8912: every profile
-lists group entries unexpanded, as 0.7.0 does).
+0.4.0 differs from 0.5.0 in authentication only: ``git diff 0.4.0 0.5.0 -- endpoints`` touches
+``endpoints/authentication`` alone, and ``core/`` changes only the OpenID code (openid.cpp is new in
+0.5.0), the config schema and start-up. So the 0.4.0 profile repeats every 0.5.0 fact (the line numbers
+cited for 0.5.0 hold at 0.4.0) except the base path and ``openid_local_jwt``: 0.4.0's protected-resource
+mode asks the introspection endpoint for every token and reads only its ``active`` member
+(core/src/common.cpp:417-437 at 0.4.0): pass ``OpenIdIntrospectionValidator(..., active_only=True)``.
+
+Knowingly not reproduced: 0.4.0's and 0.5.0's crash on a second ``parallel_write_init`` of one path (#402;
+the emulator answers the open failure instead), 0.4.0's HTTP 500 when an introspection answer lacks
+``active`` (``json_res.at("active")`` throws, core/src/common.cpp:424 at 0.4.0; the emulator answers
+401), the server crashes on invalid rule text (no rule engine), and the group-permission expansion of
+data-object ``stat`` before 0.7.0 (#476, irods/irods#8912: every profile lists group entries unexpanded,
+as 0.7.0 does).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 DEFAULT_API_VERSION = "0.7.0"
@@ -69,6 +78,9 @@ class VersionProfile:
     # resources stat ``info.parent_context`` (endpoints/resources/src/main.cpp:598, 651-653 at 0.7.0;
     # absent from the 0.6.0 and 0.5.0 info objects).
     resource_parent_context: bool
+    # protected-resource tokens may be JWTs validated locally (core/src/common.cpp:341-356 at 0.5.0); 0.4.0
+    # only asks the introspection endpoint (core/src/common.cpp:418-421 at 0.4.0; openid.cpp is new in 0.5.0).
+    openid_local_jwt: bool = True
 
     @property
     def base_path(self) -> str:
@@ -80,21 +92,26 @@ class VersionProfile:
         return (endpoint, op) not in self.absent_ops
 
 
+_V050 = VersionProfile(
+    version="0.5.0",
+    info_streams_key="max_number_of_parallel_write_streams",
+    info_server_version=False,
+    header_writes=False,
+    extra_parallel_stream=True,
+    open_failure="http500",
+    replica_targeting=False,
+    read_open_failure_status=500,
+    absent_ops=frozenset({("data-objects", "truncate")}),
+    replica_expiry_param="expiry",
+    replica_access_time=False,
+    resource_parent_context=False,
+)
+
 PROFILES: dict[str, VersionProfile] = {
-    "0.5.0": VersionProfile(
-        version="0.5.0",
-        info_streams_key="max_number_of_parallel_write_streams",
-        info_server_version=False,
-        header_writes=False,
-        extra_parallel_stream=True,
-        open_failure="http500",
-        replica_targeting=False,
-        read_open_failure_status=500,
-        absent_ops=frozenset({("data-objects", "truncate")}),
-        replica_expiry_param="expiry",
-        replica_access_time=False,
-        resource_parent_context=False,
-    ),
+    # 0.4.0 = 0.5.0 but for OpenID (module docstring): core/CMakeLists.txt:42 at 0.4.0 gives the base
+    # path; information/src/main.cpp:40-48 is byte-identical to 0.5.0's (same /info keys).
+    "0.4.0": replace(_V050, version="0.4.0", openid_local_jwt=False),
+    "0.5.0": _V050,
     "0.6.0": VersionProfile(
         version="0.6.0",
         info_streams_key="max_number_of_parallel_write_streams",

@@ -13,8 +13,8 @@ SPECIFIC_QUERIES = (
     "specific queries: the emulator has no SQL catalog; add_specific_query answers SYS_NOT_ALLOWED (-169000)"
 )
 OPENID_CLIENT_MODE = (
-    "0.5.0 OpenID client mode (ROPC and authorization-code grants run by the HTTP API against a Keycloak"
-    " with user bob) is not emulated: the emulator has the protected-resource mode only"
+    "0.4.0/0.5.0 OpenID client mode (ROPC and authorization-code grants run by the HTTP API against a"
+    " Keycloak with user bob) is not emulated: the emulator has the protected-resource mode only"
 )
 
 EXPECTED_PASS: dict[str, frozenset[str]] = {
@@ -379,3 +379,10 @@ EXPECTED_SKIPPED: dict[str, int] = {
     "0.6.0": 16,
     "0.7.0": 16,
 }
+
+# 0.4.0 runs the 0.5.0 suite (run_upstream.SUITE_OF: the test/ folders differ only in config.py) and the
+# 0.4.0 profile differs from 0.5.0 only in OpenID protected-resource validation, which no upstream test
+# exercises: the same outcomes, measured (90 passed, 12 failed, 17 skipped on both).
+EXPECTED_PASS["0.4.0"] = EXPECTED_PASS["0.5.0"]
+KNOWN_FAILURES["0.4.0"] = KNOWN_FAILURES["0.5.0"]
+EXPECTED_SKIPPED["0.4.0"] = EXPECTED_SKIPPED["0.5.0"]

@@ -1,8 +1,8 @@
-"""The upstream server's own test suite of each release (0.5.0, 0.6.0, 0.7.0) against the matching profile.
+"""The upstream server's own test suite of each release (0.4.0 to 0.7.0) against the matching profile.
 
 Strict: every test must end exactly as ``expected.py`` says — the listed passes pass, the listed known
 failures fail, the skip count matches. An unexpected pass, an unexpected failure, an error or a different
-skip count fails. The three suites run concurrently, each in its own subprocess (run_upstream.py: emulator
+skip count fails. The suites run concurrently, each in its own subprocess (run_upstream.py: emulator
 + upstream pytest in a temporary copy), to keep the wall time near that of the slowest suite.
 A missing upstream suite skips locally but fails when the environment variable ``CI`` is set.
 """
@@ -27,7 +27,7 @@ TIMEOUT = 280.0
 
 
 def _selected_versions(request: pytest.FixtureRequest) -> list[str]:
-    """The versions whose test was collected (``-k 0.6.0`` runs one suite, not three)."""
+    """The versions whose test was collected (``-k 0.6.0`` runs one suite, not all four)."""
     ids = {item.nodeid for item in request.session.items}
     return [v for v in VERSIONS if any(i.endswith(f"[{v}]") for i in ids)] or list(VERSIONS)
 

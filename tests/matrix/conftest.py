@@ -1,6 +1,6 @@
 """The compatibility matrix: the same end-to-end scenarios against every emulator profile.
 
-A profile is one server the provider must work with: today the HTTP API version (0.5.0, 0.6.0, 0.7.0);
+A profile is one server the provider must work with: today the HTTP API version (0.4.0 to 0.7.0);
 more dimensions (checksum scheme, federated zone) are extra fields of :class:`Profile` and extra
 entries in :data:`PROFILES`. One emulator per profile is shared by every scenario (session scope; pytest
 groups the tests by profile so only one runs at a time) and reset before each scenario. The connection
@@ -41,7 +41,7 @@ class Profile:
         return EmulatorConfig(spool_dir=spool, api_version=self.api_version, **self.options)
 
 
-PROFILES: tuple[Profile, ...] = (Profile("0.5.0"), Profile("0.6.0"), Profile("0.7.0"))
+PROFILES: tuple[Profile, ...] = (Profile("0.4.0"), Profile("0.5.0"), Profile("0.6.0"), Profile("0.7.0"))
 
 
 @pytest.fixture(scope="session", params=PROFILES, ids=lambda p: p.id)

@@ -1,4 +1,4 @@
-"""The client against the emulator's 0.5.0 / 0.6.0 / 0.7.0 profiles over real sockets.
+"""The client against the emulator's 0.4.0 / 0.5.0 / 0.6.0 / 0.7.0 profiles over real sockets.
 
 What the server received is observed server-side (the request as the emulator's app saw it, the
 parallel-write streams its model opened), not only from the client's side.
@@ -25,7 +25,8 @@ from irods_provider.exceptions import (
 from irods_provider.hooks.irods import IrodsHook
 
 HOME = "/tempZone/home/rods"
-VERSIONS = ("0.5.0", "0.6.0", "0.7.0")
+VERSIONS = ("0.4.0", "0.5.0", "0.6.0", "0.7.0")
+BEFORE_0_6_0 = ("0.4.0", "0.5.0")  # the same data-objects endpoint (git diff 0.4.0 0.5.0 -- endpoints)
 CHUNK = 64 * 1024
 CFG = TransferConfig(streams=3, chunk_size=CHUNK, small_file_threshold=CHUNK, backoff_base_seconds=0.0)
 
@@ -103,14 +104,14 @@ def test_parallel_round_trip_streams_and_write_form(irods_emulator_at, tmp_path,
         down = parallel_download(session, path, out, config=CFG)
     assert hashlib.sha256(out.read_bytes()).digest() == hashlib.sha256(data).digest()
     assert up.sha256 == down.sha256 == hashlib.sha256(data).digest()
-    # Server side: 0.5.0/0.6.0 opened N+1 streams for a request of N = 3, 0.7.0 exactly 3; the client
+    # Server side: 0.4.0 to 0.6.0 opened N+1 streams for a request of N = 3, 0.7.0 exactly 3; the client
     # used indexes 0..2 only, and shut the handle down (no stream or handle left open).
-    assert set(seen.streams_opened) == {4 if version in ("0.5.0", "0.6.0") else 3}
+    assert set(seen.streams_opened) == {4 if version != "0.7.0" else 3}
     assert set(seen.stream_indexes) <= {0, 1, 2}
     assert len(seen.stream_indexes) == 8
     assert server.open_parallel_write_streams() == 0
     assert server.open_parallel_write_handles() == 0
-    expected = "multipart" if version == "0.5.0" else "header"
+    expected = "multipart" if version in BEFORE_0_6_0 else "header"
     assert seen.write_forms
     assert set(seen.write_forms) == {expected}
 
@@ -122,12 +123,12 @@ def test_small_write_form_observed_server_side(irods_emulator_at, version):
         session.data_objects.write(f"{HOME}/small.txt", b"a+b=c\r\n")
         session.data_objects.write(f"{HOME}/small.txt", b"tail", offset=7, truncate=False)
         assert session.data_objects.read(f"{HOME}/small.txt") == b"a+b=c\r\ntail"
-    assert seen.write_forms == ["multipart" if version == "0.5.0" else "header"] * 2
+    assert seen.write_forms == ["multipart" if version in BEFORE_0_6_0 else "header"] * 2
 
 
 @pytest.mark.parametrize("version", VERSIONS)
 def test_chunks_of_the_body_limit_fit_every_write_form(irods_emulator_at, tmp_path, version):
-    # A body over the limit gets no answer at all: multipart framing must fit inside it on 0.5.0.
+    # A body over the limit gets no answer at all: multipart framing must fit inside it before 0.6.0.
     server = irods_emulator_at(version)
     limit = 128 * 1024
     server.set_limits(max_body_bytes=limit)
@@ -137,7 +138,7 @@ def test_chunks_of_the_body_limit_fit_every_write_form(irods_emulator_at, tmp_pa
         up = parallel_upload(session, io.BytesIO(data), f"{HOME}/limit.bin", config=config, size=len(data))
         assert up.sha256 == hashlib.sha256(data).digest()
         assert session.data_objects.read(f"{HOME}/limit.bin") == data
-        if version == "0.5.0":
+        if version in BEFORE_0_6_0:
             with pytest.raises(IrodsUsageError, match=r"limit of 131072 less multipart framing"):
                 session.data_objects.write(f"{HOME}/one.bin", data[:limit])
             assert not session.data_objects.exists(f"{HOME}/one.bin")
@@ -146,15 +147,16 @@ def test_chunks_of_the_body_limit_fit_every_write_form(irods_emulator_at, tmp_pa
             assert session.data_objects.read(f"{HOME}/one.bin") == data[:limit]
 
 
-def test_targeting_refused_on_0_5_0_before_sending(irods_emulator_at):
-    server = irods_emulator_at("0.5.0")
+@pytest.mark.parametrize("version", BEFORE_0_6_0)
+def test_targeting_refused_before_0_6_0_before_sending(irods_emulator_at, version):
+    server = irods_emulator_at(version)
     target = f"{HOME}/targeted.bin"
     with session_for(server) as session, observe(server) as seen:
-        with pytest.raises(IrodsUsageError, match=r"0\.5\.0 silently ignores 'resource'"):
+        with pytest.raises(IrodsUsageError, match=rf"{version} silently ignores 'resource'"):
             session.data_objects.parallel_write_init(target, stream_count=2, resource="demoResc")
-        with pytest.raises(IrodsUsageError, match=r"0\.5\.0 silently ignores 'replica-number'"):
+        with pytest.raises(IrodsUsageError, match=rf"{version} silently ignores 'replica-number'"):
             session.data_objects.write(target, b"x", replica_number=0)
-        with pytest.raises(IrodsUsageError, match=r"0\.5\.0 has no truncate operation"):
+        with pytest.raises(IrodsUsageError, match=rf"{version} has no truncate operation"):
             session.data_objects.truncate(target, 0)
         assert seen.write_forms == []  # nothing reached the server
         assert not session.data_objects.exists(target)  # nothing created
@@ -177,7 +179,7 @@ def test_targeting_and_truncate_sent_on_0_6_0(irods_emulator_at):
 
 @pytest.mark.parametrize("version", VERSIONS)
 def test_open_failures_give_the_same_typed_errors(irods_emulator_at, version):
-    # 0.5.0 answers a failed open with HTTP 500 and an empty body; 0.6.0/0.7.0 with 200 + INVALID_HANDLE.
+    # 0.4.0/0.5.0 answer a failed open with HTTP 500 and an empty body; 0.6.0/0.7.0 with 200 + INVALID_HANDLE.
     server = irods_emulator_at(version)
     with session_for(server) as session:
         with pytest.raises(IrodsNotFoundError, match="collection /tempZone/home/rods/nope does not exist"):
@@ -222,12 +224,15 @@ def test_hook_names_every_probed_url_when_nothing_answers(irods_emulator, monkey
     )
     ok, message = IrodsHook("irods_none").test_connection()
     assert not ok
-    assert f"no iRODS HTTP API found under http://127.0.0.1:{port}/nope/{{0.7.0,0.6.0,0.5.0}}/info" in message
+    assert (
+        f"no iRODS HTTP API found under http://127.0.0.1:{port}/nope/{{0.7.0,0.6.0,0.5.0,0.4.0}}/info"
+        in message
+    )
 
 
 @pytest.mark.parametrize("version", VERSIONS)
 def test_modify_replica_expiry_goes_under_each_release_name(irods_emulator_at, version):
-    # versions.md §2 row 10: 0.5.0/0.6.0 call it new-data-expiry, 0.7.0 new-data-expiry-time; the
+    # versions.md §2 row 10: 0.4.0 to 0.6.0 call it new-data-expiry, 0.7.0 new-data-expiry-time; the
     # other name is ignored beside another property and refused (400) alone. Observed in the model.
     server = irods_emulator_at(version)
     received: list[dict[str, str]] = []

@@ -59,7 +59,7 @@ def test_exists_and_exist_ok_work_for_paths_holding_plus(session) -> None:
     assert excinfo.value.path == obj
 
 
-@pytest.mark.parametrize("api_version", ["0.5.0", "0.6.0", "0.7.0"])
+@pytest.mark.parametrize("api_version", ["0.4.0", "0.5.0", "0.6.0", "0.7.0"])
 def test_a_name_ending_in_a_space_is_written_read_and_kept_apart(irods_emulator_at, api_version) -> None:
     """iRODS names may end in spaces; a header-form write (0.6.0+) cannot carry one: it goes as a form."""
     from irods_provider.client import BasicAuth, IrodsSession

@@ -18,7 +18,10 @@ from emulator_http import ZONE, Api, code
 
 from irods_provider.testing import EmulatorConfig, EmulatorServer
 
-VERSIONS = ("0.5.0", "0.6.0", "0.7.0")
+VERSIONS = ("0.4.0", "0.5.0", "0.6.0", "0.7.0")
+# 0.4.0's endpoints are byte-identical to 0.5.0's (git diff 0.4.0 0.5.0 -- endpoints changes only the
+# OpenID code of endpoints/authentication), so the 0.5.0 line numbers below hold at 0.4.0 too.
+BEFORE_0_6_0 = ("0.4.0", "0.5.0")
 INVALID_HANDLE = -175000
 CAT_NO_ACCESS_PERMISSION = -818000
 NOT_A_DATA_OBJECT = -171000  # upstream irods_error_codes.py:9; the suite asserts it for missing objects
@@ -54,8 +57,9 @@ def _stat_size(api: Api, path: str) -> int:
 
 @pytest.mark.parametrize("version", VERSIONS)
 def test_only_the_versions_own_base_path_is_served(api_at: Callable[[str], Api], version: str) -> None:
-    # core/CMakeLists.txt:44 (0.5.0), :46 (0.6.0/0.7.0): base = /irods-http-api/<version>; routing is an
-    # exact map lookup (core/src/session.cpp req_handlers_->find), unknown paths 404 with an empty body.
+    # core/CMakeLists.txt:42 (0.4.0), :44 (0.5.0), :46 (0.6.0/0.7.0): base = /irods-http-api/<version>;
+    # routing is an exact map lookup (core/src/session.cpp req_handlers_->find), unknown paths 404 with an
+    # empty body.
     api = api_at(version)
     assert api.server.base_url == f"{api.server.url}/irods-http-api/{version}"
     r = api.http.get(f"{api.server.url}/irods-http-api/{version}/info")
@@ -74,8 +78,9 @@ def test_only_the_versions_own_base_path_is_served(api_at: Callable[[str], Api],
 @pytest.mark.parametrize(
     ("version", "streams_key", "server_version"),
     [
-        # endpoints/information/src/main.cpp:40-47 at 0.5.0 and 0.6.0: per-handle cap under the old name,
-        # no irods_server_version.
+        # endpoints/information/src/main.cpp:40-47 at 0.4.0, 0.5.0 and 0.6.0: per-handle cap under the old
+        # name, no irods_server_version.
+        ("0.4.0", "max_number_of_parallel_write_streams", False),
         ("0.5.0", "max_number_of_parallel_write_streams", False),
         ("0.6.0", "max_number_of_parallel_write_streams", False),
         # information/src/main.cpp:44 at 0.7.0 renames the key; :51-53 adds irods_server_version only when
@@ -107,7 +112,7 @@ def test_header_form_writes_exist_from_0_6_0(api_at: Callable[[str], Api], versi
     api = api_at(version)
     path = f"/{ZONE}/home/alice/header.bin"
     r = api.write(path, b"header form", user="alice")
-    if version == "0.5.0":
+    if version in BEFORE_0_6_0:
         assert (r.status_code, r.content) == (400, b"")
         assert code(api.get("data-objects", "alice", op="stat", lpath=path)) == NOT_A_DATA_OBJECT
         return
@@ -126,7 +131,7 @@ def test_header_form_writes_are_intercepted_under_any_prefix(
     path = f"/{ZONE}/home/alice/anywhere.bin"
     headers = {**api.headers("alice"), "irods-api-request-op": "write", "irods-api-request-lpath": path}
     r = api.http.post(f"{api.server.url}/some/proxy/prefix/data-objects", content=b"abc", headers=headers)
-    if version == "0.5.0":
+    if version in BEFORE_0_6_0:
         assert (r.status_code, r.content) == (404, b"")
         return
     assert (r.status_code, code(r)) == (200, 0)
@@ -139,7 +144,7 @@ def test_header_form_writes_are_intercepted_under_any_prefix(
     assert (form.status_code, form.content) == (404, b"")
 
 
-@pytest.mark.parametrize("version", ["0.5.0", "0.6.0"])
+@pytest.mark.parametrize("version", ["0.4.0", "0.5.0", "0.6.0"])
 def test_parallel_write_init_opens_one_stream_more_before_0_7_0(
     api_at: Callable[[str], Api], version: str
 ) -> None:
@@ -232,7 +237,7 @@ def test_open_failures_per_version(api_at: Callable[[str], Api], version: str) -
     path = f"/{ZONE}/home/rods/denied.bin"
     write = api.post_multipart("data-objects", "alice", op="write", lpath=path, bytes=b"x")
     init = api.post("data-objects", "alice", op="parallel_write_init", lpath=path, **{"stream-count": "1"})
-    if version == "0.5.0":
+    if version in BEFORE_0_6_0:
         assert (write.status_code, write.content) == (500, b"")
         assert (init.status_code, init.content) == (500, b"")
         return
@@ -254,7 +259,7 @@ def test_open_failures_per_version(api_at: Callable[[str], Api], version: str) -
     assert (write.status_code, code(write)) == (200, INVALID_HANDLE)
 
 
-@pytest.mark.parametrize("version", ["0.5.0", "0.6.0"])
+@pytest.mark.parametrize("version", ["0.4.0", "0.5.0", "0.6.0"])
 def test_parallel_write_init_ticket_failure_before_0_7_0(api_at: Callable[[str], Api], version: str) -> None:
     # The ticket is enabled inside the stream constructor: THROW(ec, "Error enabling ticket on connection.")
     # (data_objects:104 at 0.5.0, :130 at 0.6.0). 0.5.0 catches it as an open failure → 500, empty body
@@ -269,7 +274,7 @@ def test_parallel_write_init_ticket_failure_before_0_7_0(api_at: Callable[[str],
         lpath=path,
         **{"stream-count": "1", "ticket": "nope"},
     )
-    if version == "0.5.0":
+    if version in BEFORE_0_6_0:
         assert (r.status_code, r.content) == (500, b"")
         return
     assert r.status_code == 200
@@ -300,7 +305,7 @@ def test_replica_targeting_is_silently_ignored_before_0_6_0(
         lpath=path,
         **{"stream-count": "1", "replica-number": "7"},
     )
-    if version == "0.5.0":
+    if version in BEFORE_0_6_0:
         assert (read_missing.status_code, read_missing.content) == (200, b"abc")
         assert (read_bad.status_code, read_bad.content) == (200, b"abc")
         assert code(write_missing) == 0
@@ -342,7 +347,7 @@ def test_replicate_src_replica_number_is_ignored_before_0_6_0(
         lpath=path,
         **{"dst-resource": "otherResc", "src-replica-number": "7"},
     )
-    if version == "0.5.0":
+    if version in BEFORE_0_6_0:
         assert code(r) == 0, r.text
         query = "SELECT DATA_REPL_NUM, DATA_RESC_NAME WHERE DATA_NAME = 'repl.bin'"
         rows = api.get("query", "alice", op="execute_genquery", query=query).json()["rows"]
@@ -379,7 +384,7 @@ def test_read_open_failure_status(api_at: Callable[[str], Api], version: str) ->
     )
     assert code(r) == 0, r.text
     r = api.read(path, "alice")
-    assert (r.status_code, r.content) == (500 if version == "0.5.0" else 400, b"")
+    assert (r.status_code, r.content) == (500 if version in BEFORE_0_6_0 else 400, b"")
 
 
 @pytest.mark.parametrize("version", VERSIONS)
@@ -390,7 +395,7 @@ def test_truncate_op_exists_from_0_6_0(api_at: Callable[[str], Api], version: st
     path = f"/{ZONE}/home/alice/trunc.bin"
     assert code(api.post_multipart("data-objects", "alice", op="write", lpath=path, bytes=b"abcdef")) == 0
     r = api.post("data-objects", "alice", op="truncate", lpath=path, size="2")
-    if version == "0.5.0":
+    if version in BEFORE_0_6_0:
         assert (r.status_code, r.content) == (400, b"")
         assert _stat_size(api, path) == 6
     else:
@@ -404,6 +409,7 @@ def test_truncate_op_exists_from_0_6_0(api_at: Callable[[str], Api], version: st
         # 0.5.0 data_objects:2299-2316 lists new-data-expiry and no access time; 0.6.0 :2715-2739 adds
         # new-data-access-time; 0.7.0 :2822-2843 renames to new-data-expiry-time. A request naming only
         # unknown properties has none → 400 "No properties provided." (:2325-2328 at 0.5.0).
+        ("0.4.0", ["new-data-expiry"], ["new-data-expiry-time", "new-data-access-time"]),
         ("0.5.0", ["new-data-expiry"], ["new-data-expiry-time", "new-data-access-time"]),
         ("0.6.0", ["new-data-expiry", "new-data-access-time"], ["new-data-expiry-time"]),
         ("0.7.0", ["new-data-expiry-time", "new-data-access-time"], ["new-data-expiry"]),
@@ -428,8 +434,8 @@ def test_modify_replica_property_names(
 
 
 def test_unsupported_api_version_is_refused() -> None:
-    with pytest.raises(ValueError, match=r"0\.5\.0, 0\.6\.0, 0\.7\.0"):
-        EmulatorServer(EmulatorConfig(api_version="0.4.0"))
+    with pytest.raises(ValueError, match=r"0\.4\.0, 0\.5\.0, 0\.6\.0, 0\.7\.0"):
+        EmulatorServer(EmulatorConfig(api_version="0.3.0"))
 
 
 def test_command_line_serves_the_chosen_version_only(tmp_path) -> None:
@@ -444,12 +450,12 @@ def test_command_line_serves_the_chosen_version_only(tmp_path) -> None:
         str(tmp_path),
     ]
     refused = subprocess.run(
-        [*command, "--api-version", "0.4.0"], check=False, capture_output=True, text=True, timeout=30
+        [*command, "--api-version", "0.3.0"], check=False, capture_output=True, text=True, timeout=30
     )
     assert refused.returncode == 2
-    assert "invalid choice: '0.4.0'" in refused.stderr
+    assert "invalid choice: '0.3.0'" in refused.stderr
     proc = subprocess.Popen(
-        [*command, "--api-version", "0.5.0"],
+        [*command, "--api-version", "0.4.0"],
         stdout=subprocess.PIPE,
         text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
@@ -457,7 +463,7 @@ def test_command_line_serves_the_chosen_version_only(tmp_path) -> None:
     try:
         assert proc.stdout is not None
         base = proc.stdout.readline().split(": ", 1)[1].strip()
-        assert base.endswith("/irods-http-api/0.5.0")
+        assert base.endswith("/irods-http-api/0.4.0")
         root = base.rsplit("/irods-http-api/", 1)[0]
         deadline = time.monotonic() + 15
         while True:
@@ -468,7 +474,7 @@ def test_command_line_serves_the_chosen_version_only(tmp_path) -> None:
                 assert time.monotonic() < deadline, "emulator did not start"
                 time.sleep(0.05)
         assert info.status_code == 200
-        assert info.json()["api_version"] == "0.5.0"
+        assert info.json()["api_version"] == "0.4.0"
         assert "max_number_of_parallel_write_streams" in info.json()
         newer = httpx2.get(f"{root}/irods-http-api/0.7.0/info", timeout=5)
         assert (newer.status_code, newer.content) == (404, b"")

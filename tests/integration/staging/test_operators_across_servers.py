@@ -1,4 +1,4 @@
-"""The four transfer operators on the servers users run: HTTP API 0.5.0/0.6.0, an MD5 zone, a federated zone.
+"""The four transfer operators on the servers users run: HTTP API 0.4.0-0.6.0, an MD5 zone, a federated zone.
 
 Behaviour only, through the operators' public arguments and reports: bytes arrive exact (SHA-256 both sides),
 the reported checksum is in the zone's scheme and equals the server's, the ``checksum`` skip policy skips an
@@ -37,6 +37,7 @@ TEMPORARY_MARKS = (".irods-part-", ".irods-old-")
 
 #: name → (how to get the server, home collection, zone checksum scheme)
 VARIANTS: dict[str, tuple[dict[str, Any], str, str]] = {
+    "api-0.4.0": ({"api_version": "0.4.0"}, "/tempZone/home/rods", "sha256"),
     "api-0.5.0": ({"api_version": "0.5.0"}, "/tempZone/home/rods", "sha256"),
     "api-0.6.0": ({"api_version": "0.6.0"}, "/tempZone/home/rods", "sha256"),
     "md5-zone": ({"hash_scheme": "md5"}, "/tempZone/home/rods", "md5"),
@@ -367,10 +368,10 @@ def test_downloads_resume_after_a_kill(zone: Zone, tmp_path: Path, remote: Any) 
         no_local_temporaries(folder)
 
 
-# ---- several resources: honoured from 0.6.0, refused on 0.5.0 --------------------------------------------
+# ---- several resources: honoured from 0.6.0, refused on 0.4.0 and 0.5.0 ----------------------------------
 
 
-@pytest.mark.parametrize("api_version", ["0.5.0", "0.6.0"])
+@pytest.mark.parametrize("api_version", ["0.4.0", "0.5.0", "0.6.0"])
 def test_uploads_to_a_second_resource(
     api_version: str,
     irods_emulator_at: Callable[[str], EmulatorServer],
@@ -378,8 +379,8 @@ def test_uploads_to_a_second_resource(
     tmp_path: Path,
     remote: Any,
 ) -> None:
-    """``resource=`` lands every replica of a multi-chunk upload on that resource from 0.6.0 on; 0.5.0
-    silently ignores ``resource`` on ``parallel_write_init`` (irods-http-api-versions.md, section 2 row 8,
+    """``resource=`` lands every replica of a multi-chunk upload on that resource from 0.6.0 on; 0.4.0/0.5.0
+    silently ignore ``resource`` on ``parallel_write_init`` (irods-http-api-versions.md, section 2 row 8,
     #399), so the provider refuses it by name before anything is written instead of landing on demoResc."""
     from irods_provider.exceptions import IrodsUsageError
     from irods_provider.testing._config import RESOURCE_PRESET
@@ -399,7 +400,7 @@ def test_uploads_to_a_second_resource(
         (sftp_up, remote.path("res/big.bin"), f"{home}/res-sftp.bin"),
     ]
     for run, source, path in runs:
-        if api_version == "0.5.0":
+        if api_version in ("0.4.0", "0.5.0"):
             with pytest.raises(IrodsUsageError, match="silently ignores 'resource'"):
                 run(source_path=source, destination_path=path, resource="archiveResc")
             with server.model.lock:

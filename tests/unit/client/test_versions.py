@@ -45,12 +45,14 @@ def _fresh_caches():
 
 
 def test_known_versions_are_probed_newest_first():
-    assert KNOWN_VERSIONS == ("0.7.0", "0.6.0", "0.5.0")
+    assert KNOWN_VERSIONS == ("0.7.0", "0.6.0", "0.5.0", "0.4.0")
 
 
 @pytest.mark.parametrize(
     ("version", "header", "extra_stream", "info_key", "expiry"),
     [
+        # 0.4.0's endpoints are 0.5.0's (git diff 0.4.0 0.5.0 -- endpoints: authentication only).
+        ("0.4.0", False, True, "max_number_of_parallel_write_streams", "new-data-expiry"),
         ("0.5.0", False, True, "max_number_of_parallel_write_streams", "new-data-expiry"),
         ("0.6.0", True, True, "max_number_of_parallel_write_streams", "new-data-expiry"),
         ("0.7.0", True, False, "max_number_of_streams_per_parallel_write_handle", "new-data-expiry-time"),
@@ -78,11 +80,12 @@ def test_table_rows(version, header, extra_stream, info_key, expiry):
         (do_parallel_write_init(P, stream_count=2, replica_number=1), "replica-number"),
     ],
 )
-def test_targeting_is_refused_on_0_5_0_only(op, parameter):
+@pytest.mark.parametrize("old", ["0.4.0", "0.5.0"])
+def test_targeting_is_refused_before_0_6_0(op, parameter, old):
     with pytest.raises(IrodsUsageError) as caught:
-        api_version_facts("0.5.0").check(op)
+        api_version_facts(old).check(op)
     message = str(caught.value)
-    assert "0.5.0" in message
+    assert f"iRODS HTTP API {old} silently ignores" in message
     assert repr(parameter) in message
     assert "nothing was sent" in message
     assert caught.value.operation == op.name
@@ -96,9 +99,11 @@ def test_write_resource_is_honoured_by_0_5_0():
     api_version_facts("0.5.0").check(do_write(P, b"x", resource="demoResc", header_form=False))
 
 
-def test_truncate_operation_is_refused_on_0_5_0():
+def test_truncate_operation_is_refused_before_0_6_0():
     with pytest.raises(IrodsUsageError, match=r"0\.5\.0 has no truncate operation"):
         api_version_facts("0.5.0").check(do_truncate(P, 3))
+    with pytest.raises(IrodsUsageError, match=r"0\.4\.0 has no truncate operation"):
+        api_version_facts("0.4.0").check(do_truncate(P, 3))
     api_version_facts("0.6.0").check(do_truncate(P, 3))
 
 
@@ -157,13 +162,14 @@ def test_newer_server_behaves_as_newest_with_one_warning(caplog):
     assert rows[0].header_form_writes is True
     warnings = [r.getMessage() for r in caplog.records if "0.8.0" in r.getMessage()]
     assert warnings == [
-        "iRODS HTTP API 0.8.0 is newer than every known version (0.7.0, 0.6.0, 0.5.0); "
+        "iRODS HTTP API 0.8.0 is newer than every known version (0.7.0, 0.6.0, 0.5.0, 0.4.0); "
         "using the behaviour of 0.7.0"
     ]
 
 
 @pytest.mark.parametrize(
-    ("version", "behaves_as"), [("0.4.0", "0.5.0"), ("0.6.5", "0.6.0"), ("1.0.0", "0.7.0")]
+    ("version", "behaves_as"),
+    [("0.3.0", "0.4.0"), ("0.4.1", "0.4.0"), ("0.6.5", "0.6.0"), ("1.0.0", "0.7.0")],
 )
 def test_unknown_versions_behave_as_the_nearest_older_known(version, behaves_as):
     row = api_version_facts(version)
@@ -251,8 +257,8 @@ def test_no_known_version_answers_names_every_url():
     with pytest.raises(IrodsProtocolError) as caught:
         discover_api_version("http://h:9/irods-http-api", transport=server.transport)
     assert str(caught.value).startswith(
-        "no iRODS HTTP API found under http://h:9/irods-http-api/{0.7.0,0.6.0,0.5.0}/info "
-        "(answers: HTTP 404, HTTP 404, HTTP 404)"
+        "no iRODS HTTP API found under http://h:9/irods-http-api/{0.7.0,0.6.0,0.5.0,0.4.0}/info "
+        "(answers: HTTP 404, HTTP 404, HTTP 404, HTTP 404)"
     )
     assert "set api_version explicitly" in str(caught.value)
 
