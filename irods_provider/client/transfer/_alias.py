@@ -1,6 +1,6 @@
 """Reading data objects whose path holds ``+``: through a server-side copy to a readable alias.
 
-The iRODS HTTP API (every release, 0.5.0 to 0.7.0) percent-decodes GET query-string values and then turns
+The iRODS HTTP API (every release, 0.4.0 to 0.7.0) percent-decodes GET query-string values and then turns
 every ``+`` into a space (core/src/common.cpp ``to_argument_list``), so ``data_objects.read`` and ``stat``
 (GETs) can never address such a path, not even as ``%2B``. POSTs (multipart) carry ``+`` intact, and the
 catalog (GenQuery) answers for it. So a download of a ``+`` object:
@@ -117,7 +117,7 @@ def alias_collection(session: SessionLike, path: str) -> str:
             return home
     why = "the credentials name no user" if user is None else f"the home collection {home!r} holds '+' too"
     raise IrodsInvalidPathError(
-        "path contains '+', which the iRODS HTTP API (every release, 0.5.0 to 0.7.0) turns into a space in "
+        "path contains '+', which the iRODS HTTP API (every release, 0.4.0 to 0.7.0) turns into a space in "
         "GET query strings; it is read through a server-side copy in the user's home collection, but "
         f"{why}: rename the object to avoid '+'",
         operation="data_objects.read",
