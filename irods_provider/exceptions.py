@@ -24,7 +24,8 @@
     ├── IrodsLocalFileError          the local file system refused a read or write (disk full, I/O error)
     ├── IrodsSftpFileError           the SFTP server answered a request with a failure (disk full, bad name)
     ├── IrodsIntegrityError          the bytes are not what they should be
-    │   ├── IrodsChecksumMismatchError   source and destination checksums differ
+    │   ├── IrodsChecksumMismatchError   source and destination checksums differ (per replica when named)
+    │   ├── IrodsStaleReplicaError       a replica of an uploaded object is not good (its copy failed)
     │   ├── IrodsSourceChangedError      a source changed (or was replaced) while it was copied
     │   └── IrodsTemporaryTakenOverError another writer of the same target took this one's temporary over
     └── IrodsTransferCancelledError  a transfer was cancelled (on_kill): nothing published, no handle open
@@ -64,6 +65,7 @@ __all__ = [
     "IrodsSftpConnectionError",
     "IrodsSftpFileError",
     "IrodsSourceChangedError",
+    "IrodsStaleReplicaError",
     "IrodsSymlinkError",
     "IrodsTemporaryTakenOverError",
     "IrodsTimeoutError",
@@ -287,13 +289,50 @@ class IrodsChecksumMismatchError(IrodsIntegrityError):
         actual: str,
         operation: str | None = None,
         path: str | None = None,
+        replica_number: int | None = None,
+        resource: str | None = None,
     ) -> None:
         super().__init__(message, operation=operation, path=path)
         self.expected = expected
         self.actual = actual
+        self.replica_number = replica_number
+        self.resource = resource
 
     def _details(self) -> list[str]:
-        return [*super()._details(), f"expected={self.expected}", f"actual={self.actual}"]
+        return [
+            *super()._details(),
+            *_replica_details(self),
+            f"expected={self.expected}",
+            f"actual={self.actual}",
+        ]
+
+
+class IrodsStaleReplicaError(IrodsIntegrityError):
+    """A replica of an uploaded object is not good (stale, or still locked): its copy did not complete."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        replica_number: int,
+        resource: str,
+        status: str,
+        operation: str | None = None,
+        path: str | None = None,
+    ) -> None:
+        super().__init__(message, operation=operation, path=path)
+        self.replica_number = replica_number
+        self.resource = resource
+        self.status = status
+
+    def _details(self) -> list[str]:
+        return [*super()._details(), *_replica_details(self), f"status={self.status}"]
+
+
+def _replica_details(error: IrodsChecksumMismatchError | IrodsStaleReplicaError) -> list[str]:
+    """``replica=N``, ``resource='root;leaf'`` when the error names one replica."""
+    details = [] if error.replica_number is None else [f"replica={error.replica_number}"]
+    return details + ([] if error.resource is None else [f"resource={error.resource!r}"])
 
 
 class IrodsTransferCancelledError(IrodsError):

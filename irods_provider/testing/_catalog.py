@@ -427,3 +427,11 @@ class ModelBase:
     def finish_write(self, target: Any) -> None:
         """Commit a written replica (implemented by the data-objects mixin)."""
         raise NotImplementedError
+
+    def _pick_replica(self, obj: DataObject, resource: str | None, replica_number: int | None) -> Replica:
+        """The replica an operation acts on (implemented by the data-objects mixin)."""
+        raise NotImplementedError
+
+    def replicate_on_close(self, source: Replica, other: Replica) -> None:
+        """A replication resource's copy of a closed write (implemented by the checksums mixin)."""
+        raise NotImplementedError

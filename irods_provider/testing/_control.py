@@ -124,6 +124,17 @@ class ControlPlane:
     def _tokens(self, _body: dict[str, Any]) -> Response:
         return JSONResponse({"count": self.model.token_count()})
 
+    def _replica_fault(self, body: dict[str, Any]) -> Response:
+        self.model.set_replica_fault(body["leaf"], body.get("kind"))
+        return JSONResponse({"leaf": body["leaf"], "kind": body.get("kind")})
+
+    def _corrupt_replica(self, body: dict[str, Any]) -> Response:
+        try:
+            number = self.model.corrupt_replica(body["path"], body["resource"])
+        except IrodsModelError as e:
+            return JSONResponse({"error": e.name, "status_code": e.code}, status_code=404)
+        return JSONResponse({"path": body["path"], "replica_number": number})
+
     def _add_user(self, body: dict[str, Any]) -> Response:
         try:
             self.model.add_user(body["name"], body["password"], body.get("user_type", "rodsuser"))
@@ -162,6 +173,16 @@ _ROUTES: dict[tuple[str, str], _Route] = {
         ControlPlane._parallel_writes, "open parallel-write handles and streams"
     ),
     ("GET", "tokens"): _Route(ControlPlane._tokens, "number of live bearer tokens"),
+    ("POST", "replica-faults"): _Route(
+        ControlPlane._replica_fault,
+        "what a replication resource does to its copy on a leaf when a write closes",
+        '{"leaf": ..., "kind": "corrupt"|"stale"|null}',
+    ),
+    ("POST", "corrupt-replica"): _Route(
+        ControlPlane._corrupt_replica,
+        "damage the bytes of one replica (same size, catalog untouched)",
+        '{"path": ..., "resource": <leaf>}',
+    ),
     ("POST", "users"): _Route(
         ControlPlane._add_user,
         "create a user",

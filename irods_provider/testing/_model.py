@@ -9,6 +9,7 @@ from pathlib import Path
 
 from irods_provider.testing._acl_meta import AclMetaMixin
 from irods_provider.testing._catalog import Collection, Resource
+from irods_provider.testing._checksums import ChecksumsMixin
 from irods_provider.testing._collections import CollectionsMixin
 from irods_provider.testing._config import EmulatorConfig
 from irods_provider.testing._objects import DataObjectsMixin
@@ -25,6 +26,7 @@ class EmulatorModel(
     ParallelWriteMixin,
     ReplicasMixin,
     ResourcesMixin,
+    ChecksumsMixin,
     CollectionsMixin,
     DataObjectsMixin,
     AclMetaMixin,
@@ -76,6 +78,7 @@ class EmulatorModel(
             self.tokens = {}
             self.tickets = {}
             self.remote_zones = {}
+            self.replica_faults = {}
             self.resources = {"demoResc": Resource(id=self.new_id(), name="demoResc")}
             self.seed_resources(self.config.resources)
             self._seed()

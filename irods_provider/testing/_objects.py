@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import os
 import posixpath
 import shutil
 from dataclasses import dataclass
@@ -254,13 +253,7 @@ class DataObjectsMixin(ModelBase):
                 if other is rep:
                     continue
                 if replicating and self.root_of(other.resource, zone=zone) == root:
-                    shutil.copyfile(rep.spool_file, other.spool_file)
-                    other.size, other.modify_time, other.checksum, other.status = (
-                        rep.size,
-                        rep.modify_time,
-                        "",
-                        "1",
-                    )
+                    self.replicate_on_close(rep, other)
                 else:
                     other.status = "0"
 
@@ -470,83 +463,6 @@ class DataObjectsMixin(ModelBase):
             self.root_of(r.resource, zone=self.zone_of(dst)) == dst_resource for r in existing.replicas
         ):
             raise IrodsModelError("HIERARCHY_ERROR", f"[{dst}] has no replica on [{dst_resource}].")
-
-    def calculate_checksum(
-        self,
-        caller: str,
-        path: str,
-        *,
-        resource: str | None = None,
-        replica_number: int | None = None,
-        force: bool = False,
-        all_replicas: bool = False,
-        admin: bool = False,
-    ) -> str:
-        """Compute (or return the stored) checksum of a replica in the zone's hash scheme."""
-        with self.lock:
-            self.require_admin_flag(caller, admin)
-            path = normalize(path)
-            obj = self.visible_data(caller, path, admin=admin)
-            if obj is None or (self.data_level(caller, obj, admin=admin) < READ):
-                raise IrodsModelError("CAT_NO_ROWS_FOUND", f"[{path}] does not exist.")
-            reps = obj.replicas if all_replicas else [self._pick_replica(obj, resource, replica_number)]
-            todo = [r for r in reps if force or not r.checksum]
-        sums = {id(r): self.file_checksum(r.spool_file) for r in todo}
-        with self.lock:
-            for r in todo:
-                r.checksum = sums[id(r)]
-            return reps[0].checksum
-
-    def verify_checksum(
-        self,
-        caller: str,
-        path: str,
-        *,
-        resource: str | None = None,
-        replica_number: int | None = None,
-        compute: bool = True,
-        admin: bool = False,
-    ) -> list[dict[str, Any]]:
-        """Verification findings per replica (empty list = consistent)."""
-        with self.lock:
-            self.require_admin_flag(caller, admin)
-            path = normalize(path)
-            obj = self.visible_data(caller, path, admin=admin)
-            if obj is None or (self.data_level(caller, obj, admin=admin) < READ):
-                raise IrodsModelError("CAT_NO_ROWS_FOUND", f"[{path}] does not exist.")
-            if resource is not None or replica_number is not None:
-                reps = [self._pick_replica(obj, resource, replica_number)]
-            else:
-                reps = list(obj.replicas)
-            snapshot = [(r.number, r.checksum, r.size, r.spool_file) for r in reps]
-        results: list[dict[str, Any]] = []
-        for number, checksum, size, spool_file in snapshot:
-            actual_size = os.path.getsize(spool_file)
-            if actual_size != size:
-                results.append(
-                    {
-                        "error_code": -401000,
-                        "severity": "error",
-                        "message": f"ERROR: Size mismatch for replica [{number}].",
-                    }
-                )
-            if not checksum:
-                results.append(
-                    {
-                        "error_code": -862000,
-                        "severity": "warning",
-                        "message": f"WARNING: No checksum available for replica [{number}].",
-                    }
-                )
-            elif compute and self.file_checksum(spool_file) != checksum:
-                results.append(
-                    {
-                        "error_code": -314000,
-                        "severity": "error",
-                        "message": f"ERROR: Checksum mismatch for replica [{number}].",
-                    }
-                )
-        return results
 
     def replicate(
         self,

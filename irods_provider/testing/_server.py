@@ -225,6 +225,16 @@ class EmulatorServer:
         """Number of live Basic tokens."""
         return self.model.token_count()
 
+    def corrupt_replica(self, path: str, resource: str) -> int:
+        """Test hook: damage the bytes of ``path``'s replica on leaf ``resource`` (same size, catalog
+        untouched, as bit rot would); its replica number."""
+        return self.model.corrupt_replica(path, resource)
+
+    def set_replica_fault(self, leaf: str, kind: str | None) -> None:
+        """Test hook: a replication resource's copy on ``leaf`` of every later write is ``corrupt``
+        (damaged bytes, catalog good) or ``stale`` (not copied); None restores faithful copies."""
+        self.model.set_replica_fault(leaf, kind)
+
     def add_user(self, name: str, password: str, user_type: str = "rodsuser") -> None:
         """Create a user (with home and trash) and set its password."""
         self.model.add_user(name, password, user_type)

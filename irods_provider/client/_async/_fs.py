@@ -765,7 +765,12 @@ class AsyncDataObjects(AsyncItiDataObjectsMixin):
         admin: bool = False,
         timeout: TimeoutTypes | UseDefault = _DEFAULT,
     ) -> str:
-        """Compute (or, without ``force``, return the stored) checksum: ``sha2:<base64 sha256>``."""
+        """Compute (or, without ``force``, return the stored) checksum: ``sha2:<base64 sha256>``.
+
+        ``all_replicas`` only where the good replicas are known to agree: when they differ, iRODS returns
+        success with no checksum, which the HTTP API answers with HTTP 500 (a libstdc++ build) or by
+        crashing (the libc++ build made against iRODS 4.3). To check each replica, pass ``replica_number``.
+        """
         op = ops.do_calculate_checksum(
             path,
             force=force,

@@ -14,7 +14,7 @@ from irods_provider.client._temporaries import RESUME_ATTRIBUTE
 from irods_provider.exceptions import IrodsTransferCancelledError
 
 from ._atomic import AtomicWriter
-from ._config import ChecksumScheme, OverwritePolicy, SkipPolicy, TransferConfig
+from ._config import ChecksumScheme, OverwritePolicy, ReplicaVerification, SkipPolicy, TransferConfig
 from ._coordinator import TransferCoordinator, TransferStatus, TransferSubscriber
 from ._copy import (
     CopyResult,
@@ -72,6 +72,7 @@ __all__ = [
     "Plan",
     "PlannedFile",
     "PrefixCheck",
+    "ReplicaVerification",
     "ResumeState",
     "Sink",
     "SkipPolicy",

@@ -7,7 +7,7 @@ in-memory fake of the unit tests both plug in without the engine importing the c
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -22,6 +22,19 @@ class DataObjectStatLike(Protocol):
 
     @property
     def checksum(self) -> str | None: ...
+
+
+class ReplicaLike(Protocol):
+    """What the engine reads of one replica (``DataObjects.replicas``)."""
+
+    @property
+    def number(self) -> int: ...
+
+    @property
+    def hierarchy(self) -> str: ...
+
+    @property
+    def status(self) -> str: ...
 
 
 class DataObjectsLike(Protocol):
@@ -74,7 +87,11 @@ class DataObjectsLike(Protocol):
 
     def parallel_write_shutdown(self, handle: str) -> None: ...
 
-    def calculate_checksum(self, path: str, *, force: bool = False) -> str: ...
+    def calculate_checksum(
+        self, path: str, *, force: bool = False, replica_number: int | None = None
+    ) -> str: ...
+
+    def replicas(self, path: str) -> Sequence[ReplicaLike]: ...
 
     def rename(self, old_path: str, new_path: str) -> None: ...
 

@@ -51,6 +51,24 @@ class ChecksumScheme(enum.Enum):
     MD5 = "md5"
 
 
+class ReplicaVerification(enum.Enum):
+    """Which replicas of an uploaded object are checked against the bytes sent before it is published.
+
+    A replication resource (or a compound one) gives a new object several replicas when its write closes;
+    ``calculate_checksum`` alone hashes only the replica the server votes for.
+    """
+
+    AUTO = "auto"
+    """Every replica wherever uploads get several: the first upload of a session to each (zone, resource)
+    lists its replicas (one GenQuery), and the answer holds for that session's later uploads there. Objects
+    with one replica then cost nothing more; each extra replica costs one ``calculate_checksum``, and the
+    list one GenQuery, per upload (the default)."""
+    ALL = "all"
+    """List and check the replicas of every upload (one GenQuery more per file, whatever was learned)."""
+    DEFAULT = "default"
+    """Only the replica the server picks (one ``calculate_checksum``: what the engine did before)."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class TransferConfig:
     """Every limit of one transfer; memory is bounded by these, never by the file size.
@@ -106,6 +124,11 @@ class TransferConfig:
             from the server's answers (``sha2:`` prefix or 32-hex MD5), hashing both until it knows.
         resource: the root resource new and replaced objects are written to (None: the server's default
             resource); appends and resumed writes go to the replica that already holds the bytes.
+        verify_replicas: which replicas of an upload are verified before it is published
+            (:class:`ReplicaVerification`, or its value as a string; AUTO by default): every replica must
+            be good and hash to the bytes sent, else an ``IrodsChecksumMismatchError`` or an
+            ``IrodsStaleReplicaError`` names the replica (number, resource hierarchy) and nothing is
+            published.
         resume_checkpoint_bytes: a resumable upload records its committed prefix on its temporary object
             each time it grew by this much (one metadata call), so a worker killed with ``kill -9`` is
             resumed from there; None (default): every 8 chunks (64 MiB with 8 MiB chunks); 0 records only
@@ -141,8 +164,16 @@ class TransferConfig:
     checksum_scheme: ChecksumScheme | None = None
     resource: str | None = None
     resume_checkpoint_bytes: int | None = None
+    verify_replicas: ReplicaVerification = ReplicaVerification.AUTO
 
     def __post_init__(self) -> None:
+        try:
+            object.__setattr__(self, "verify_replicas", ReplicaVerification(self.verify_replicas))
+        except ValueError:
+            choices = ", ".join(v.value for v in ReplicaVerification)
+            raise IrodsConfigurationError(
+                f"TransferConfig.verify_replicas must be one of {choices}, got {self.verify_replicas!r}"
+            ) from None
         for name in (
             "streams",
             "chunk_size",

@@ -212,6 +212,20 @@ def verify_checksum(session: SessionLike, path: str, result: CopyResult, *, forc
     The answer's format teaches the session the zone's scheme (see :func:`hasher_for`).
     """
     server = session.data_objects.calculate_checksum(path, force=force)
+    return check_server_checksum(session, path, server, result)
+
+
+def check_server_checksum(
+    session: object,
+    path: str,
+    server: str,
+    result: CopyResult,
+    *,
+    replica_number: int | None = None,
+    resource: str | None = None,
+) -> str:
+    """Compare the server's checksum ``server`` of ``path`` (of one replica when ``replica_number`` is
+    given, on ``resource``) with ``result``'s digests; a mismatch raises, naming them. Returns it."""
     verdict = server_checksum_matches(server, result)
     if verdict is None:
         raise IrodsIntegrityError(
@@ -225,11 +239,15 @@ def verify_checksum(session: SessionLike, path: str, result: CopyResult, *, forc
         expected = sha2_checksum(result.sha256) if server.startswith("sha2:") else (result.md5 or b"").hex()
         emit("checksum_mismatch")
         raise IrodsChecksumMismatchError(
-            "checksum mismatch after transfer",
+            "checksum mismatch after transfer"
+            if replica_number is None
+            else "replica checksum mismatch after transfer",
             expected=expected,
             actual=server,
             operation="verify",
             path=path,
+            replica_number=replica_number,
+            resource=resource,
         )
     return server
 

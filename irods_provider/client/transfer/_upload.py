@@ -38,7 +38,6 @@ from ._copy import (
     copy,
     hasher_for,
     skip_bytes,
-    verify_checksum,
     with_server_checksum,
 )
 from ._integrity import local_probe, raise_changed, wait_until_stable
@@ -50,6 +49,7 @@ from ._policy import (
     decide,
     irods_destination,
 )
+from ._replicas import verify_upload
 from ._report import FileResult, FileStatus
 from ._retry import ChunkRetrier, is_busy, is_retryable, is_unclear
 from ._writer import ParallelWriter, _effective_config
@@ -422,7 +422,7 @@ def _finish(
         )
 
     def verify() -> str:
-        return verify_checksum(session, temp, written.result)
+        return verify_upload(session, temp, written.result, config=job.cfg)
 
     if written.resume_value is None and (metadata or permissions or written.handles):
         _, checksum = alongside(finalize, verify, name="finish")  # a mismatch is the error that counts
@@ -983,7 +983,7 @@ def parallel_upload(
             report_progress=False,
         )
         writer.close()
-        result = with_server_checksum(result, verify_checksum(session, writer.path, result))
+        result = with_server_checksum(result, verify_upload(session, writer.path, result, config=cfg))
         writer.publish()
     except BaseException as exc:
         writer.abort()

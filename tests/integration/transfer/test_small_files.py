@@ -1,5 +1,6 @@
-"""A file that fits one request body costs a write, a checksum and a rename (one more call for AVUs):
-no destination check, no resume bookkeeping; an existing destination is still refused, nothing left behind."""
+"""A file that fits one request body costs a write, a checksum and a rename (one more call for AVUs; the
+session's first upload to a resource one more, to learn its replica layout): no destination check, no resume
+bookkeeping; an existing destination is still refused, nothing left behind."""
 
 from __future__ import annotations
 
@@ -79,6 +80,16 @@ def test_a_small_file_costs_three_calls_four_with_avus(irods_emulator, avus, exp
     with _session(irods_emulator, transport) as session:
         session.collections.create(f"{HOME}/small")
         assert session.limits.max_write_payload_bytes > len(DATA)  # once per session, not per file
+        # Once per session and resource, too: the first upload lists its replicas (one GenQuery) to learn
+        # whether uploads there get several (TransferConfig.verify_replicas); demoResc makes one.
+        transport.ops.clear()
+        upload_object(session, io.BytesIO(DATA), f"{HOME}/small/first.bin", size=len(DATA))
+        assert dict(transport.ops) == {
+            "write": 1,
+            "execute_genquery": 1,
+            "calculate_checksum": 1,
+            "rename": 1,
+        }
         transport.ops.clear()
         result = upload_object(
             session, io.BytesIO(DATA), f"{HOME}/small/a.bin", size=len(DATA), metadata=avus
@@ -94,7 +105,7 @@ def test_a_small_file_costs_three_calls_four_with_avus(irods_emulator, avus, exp
         expected["modify_metadata"] = 1
     assert calls == expected
     assert sum(calls.values()) == expected_calls
-    assert _objects(irods_emulator) == [f"{HOME}/small/a.bin"]
+    assert _objects(irods_emulator) == [f"{HOME}/small/a.bin", f"{HOME}/small/first.bin"]
 
 
 def test_an_existing_destination_is_refused_by_the_rename_and_nothing_is_left(irods_emulator) -> None:
@@ -229,6 +240,7 @@ def test_a_small_local_file_starts_no_helper_thread(irods_emulator, tmp_path, mo
     with _session(irods_emulator, transport) as session:
         session.collections.create(f"{HOME}/small")
         assert session.limits.max_write_payload_bytes > len(DATA)  # /info read once, before counting
+        upload_object(session, io.BytesIO(b"x"), f"{HOME}/small/first.bin", size=1)  # replica layout learned
         transport.ops.clear()
         monkeypatch.setattr(threading.Thread, "start", start)
         result = upload_object(session, str(source), f"{HOME}/small/a.bin")
@@ -238,4 +250,4 @@ def test_a_small_local_file_starts_no_helper_thread(irods_emulator, tmp_path, mo
     assert started == []
     assert result.checksum == _sha2(DATA)
     assert calls == {"write": 1, "calculate_checksum": 1, "rename": 1}
-    assert _objects(irods_emulator) == [f"{HOME}/small/a.bin"]
+    assert _objects(irods_emulator) == [f"{HOME}/small/a.bin", f"{HOME}/small/first.bin"]

@@ -187,6 +187,8 @@ def test_publishing_asks_no_query_and_leaves_no_transfer_avu(session, irods_emul
     coll = f"{HOME}/publish"
     session.collections.create(coll)
     data = random.Random(4).randbytes(20 * CHUNK + 3)  # checkpoints every 8 chunks: a resume AVU to drop
+    # The session's first upload there lists its replicas once (TransferConfig.verify_replicas): not here.
+    upload_object(session, io.BytesIO(b"x"), f"{coll}/first.bin", size=1, config=config())
     log = OpLog(monkeypatch)
     upload_object(session, io.BytesIO(data), f"{coll}/a.bin", size=len(data), config=config(), resume_key="k")
     names = log.names()

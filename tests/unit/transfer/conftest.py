@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from irods_provider.client._models import AVU, Entry, EntryKind
+from irods_provider.client._models import AVU, Entry, EntryKind, Replica
 from irods_provider.exceptions import (
     IrodsAlreadyExistsError,
     IrodsNotADataObjectError,
@@ -141,7 +141,13 @@ class FakeDataObjects:
             self.o.objects[path] = buf
             self.o.checksums.pop(path, None)
 
-    def calculate_checksum(self, path: str, *, force: bool = False) -> str:
+    def replicas(self, path: str) -> list[Replica]:
+        """One good replica on demoResc (a single-replica zone); not logged: asked once per session."""
+        with self.o.lock:
+            size = len(self.o.objects[path])
+        return [Replica(number=0, hierarchy="demoResc", status="1", size=size, checksum=None, modified_at=0)]
+
+    def calculate_checksum(self, path: str, *, force: bool = False, replica_number: int | None = None) -> str:
         self._log("checksum", path)
         with self.o.lock:
             data = bytes(self.o.objects[path])
