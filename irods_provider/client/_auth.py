@@ -7,8 +7,9 @@ import asyncio
 import threading
 import weakref
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Protocol, cast, runtime_checkable
 
 from irods_provider.client._openid import OpenId, TokenCallback, openid_token_source
 from irods_provider.client._operation import token_problem
@@ -76,6 +77,15 @@ class TokenProvider(Protocol):
     def close(self) -> None:
         """Forget tokens and release resources."""
         ...
+
+
+#: The login function of the session asking for a token, set by the session around its token request: a
+#: BasicAuth shared by several sessions (threads, event loops) logs in through the session that needs the
+#: token, on that session's loop, never through the session bound last (which may be closed or live on
+#: another loop). Unset, the bound function is used.
+SESSION_LOGIN: ContextVar[Callable[[str, str], object] | None] = ContextVar(
+    "irods_provider_session_login", default=None
+)
 
 
 @runtime_checkable
@@ -150,12 +160,13 @@ class BasicAuth:
             token = self._usable(reject)
             if token is not None:
                 return token
-            if self._login is None:
+            login = cast("LoginFunction | None", SESSION_LOGIN.get()) or self._login
+            if login is None:
                 raise IrodsConfigurationError("BasicAuth is not bound to a (sync) IrodsSession")
             self._renewals.raise_failure_since(ticket)
             self.login_count += 1
             with self._renewals.renewing():
-                return self._minted(self._login(self.username, self._password))
+                return self._minted(login(self.username, self._password))
 
     async def aget_token(self, *, reject: str | None = None) -> str:
         """Async twin of :meth:`get_token` (single-flight with one asyncio lock per event loop)."""
@@ -168,12 +179,13 @@ class BasicAuth:
             token = self._usable(reject)
             if token is not None:
                 return token
-            if self._alogin is None:
+            alogin = cast("AsyncLoginFunction | None", SESSION_LOGIN.get()) or self._alogin
+            if alogin is None:
                 raise IrodsConfigurationError("BasicAuth is not bound to an AsyncIrodsSession")
             self._renewals.raise_failure_since(ticket)
             self.login_count += 1
             with self._renewals.renewing():
-                return self._minted(await self._alogin(self.username, self._password))
+                return self._minted(await alogin(self.username, self._password))
 
     def _minted(self, token: str) -> str:
         """Keep a freshly minted token, telling ``on_token`` (e.g. a log masker) first."""

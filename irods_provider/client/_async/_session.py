@@ -16,7 +16,7 @@ import httpx2
 
 from irods_provider.client._async._catalog import AsyncMetadata, AsyncQuery, AsyncTickets
 from irods_provider.client._async._fs import AsyncCollections, AsyncDataObjects
-from irods_provider.client._auth import LoginBindable, TokenProvider
+from irods_provider.client._auth import SESSION_LOGIN, LoginBindable, TokenProvider
 from irods_provider.client._bounded import BoundedBody, ReplyLimits
 from irods_provider.client._config import (
     DEFAULT_POOL_LIMITS,
@@ -325,10 +325,11 @@ class AsyncIrodsSession:
         """The bearer token for a request (None without credentials); see ``_IN_REQUEST``."""
         if self.auth is None:
             return None
-        marker = _IN_REQUEST.set(True)
+        marker, login = _IN_REQUEST.set(True), SESSION_LOGIN.set(self._login)
         try:
             return await self.auth.aget_token(reject=reject)
         finally:
+            SESSION_LOGIN.reset(login)
             _IN_REQUEST.reset(marker)
 
     async def _login(self, username: str, password: str) -> str:

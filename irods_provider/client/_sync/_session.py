@@ -16,7 +16,7 @@ import httpx2
 
 from irods_provider.client._sync._catalog import Metadata, Query, Tickets
 from irods_provider.client._sync._fs import Collections, DataObjects
-from irods_provider.client._auth import LoginBindable, TokenProvider
+from irods_provider.client._auth import SESSION_LOGIN, LoginBindable, TokenProvider
 from irods_provider.client._bounded import BoundedBody, ReplyLimits
 from irods_provider.client._config import (
     DEFAULT_POOL_LIMITS,
@@ -320,10 +320,11 @@ class IrodsSession:
         """The bearer token for a request (None without credentials); see ``_IN_REQUEST``."""
         if self.auth is None:
             return None
-        marker = _IN_REQUEST.set(True)
+        marker, login = _IN_REQUEST.set(True), SESSION_LOGIN.set(self._login)
         try:
             return self.auth.get_token(reject=reject)
         finally:
+            SESSION_LOGIN.reset(login)
             _IN_REQUEST.reset(marker)
 
     def _login(self, username: str, password: str) -> str:
