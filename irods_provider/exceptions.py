@@ -26,6 +26,7 @@
     ├── IrodsIntegrityError          the bytes are not what they should be
     │   ├── IrodsChecksumMismatchError   source and destination checksums differ (per replica when named)
     │   ├── IrodsStaleReplicaError       a replica of an uploaded object is not good (its copy failed)
+    │   ├── IrodsOverwriteIncompleteError an overwrite in place did not finish; the old bytes are kept aside
     │   ├── IrodsSourceChangedError      a source changed (or was replaced) while it was copied
     │   └── IrodsTemporaryTakenOverError another writer of the same target took this one's temporary over
     └── IrodsTransferCancelledError  a transfer was cancelled (on_kill): nothing published, no handle open
@@ -58,6 +59,7 @@ __all__ = [
     "IrodsNotADataObjectError",
     "IrodsNotADirectoryError",
     "IrodsNotFoundError",
+    "IrodsOverwriteIncompleteError",
     "IrodsPermissionError",
     "IrodsProtocolError",
     "IrodsResponseError",
@@ -327,6 +329,20 @@ class IrodsStaleReplicaError(IrodsIntegrityError):
 
     def _details(self) -> list[str]:
         return [*super()._details(), *_replica_details(self), f"status={self.status}"]
+
+
+class IrodsOverwriteIncompleteError(IrodsIntegrityError):
+    """An overwrite in place (a copy onto the object) did not finish; its previous content is kept at
+    ``backup``."""
+
+    def __init__(
+        self, message: str, *, backup: str, operation: str | None = None, path: str | None = None
+    ) -> None:
+        super().__init__(message, operation=operation, path=path)
+        self.backup = backup
+
+    def _details(self) -> list[str]:
+        return [*super()._details(), f"backup={self.backup}"]
 
 
 def _replica_details(error: IrodsChecksumMismatchError | IrodsStaleReplicaError) -> list[str]:

@@ -173,7 +173,7 @@ def path_zone(path: str) -> str | None:
     return path[1:].split("/", 1)[0] or None
 
 
-_TEMPORARY = re.compile(r"\..+\.irods-(?:part|old|alias)-[0-9a-f][0-9a-f-]*")
+_TEMPORARY = re.compile(r"\..+\.irods-(?:part|old|keep|alias)-[0-9a-f][0-9a-f-]*")
 
 #: Bytes in one file name on Linux file systems: a unixfilesystem vault keeps each replica under its logical
 #: name, so a longer data object name fails there (UNIX_FILE_CREATE_ERR - ENAMETOOLONG), as a local file does.
@@ -187,10 +187,11 @@ def _name_bytes(name: str) -> bytes:
 
 
 def temporary_prefix(name: str, kind: str = "part", *, key_length: int) -> str:
-    """``.<name>.irods-<kind>-`` (``part``: an upload's, ``old``: an overwrite's), to which a key of
-    ``key_length`` characters is added. When the whole would exceed :data:`NAME_MAX` bytes, ``<name>`` is
-    cut (on a character boundary) and ``~`` plus a digest of the whole name added: deterministic, so a
-    resume finds it again, and still a temporary name (:func:`is_temporary_name`)."""
+    """``.<name>.irods-<kind>-`` (``part``: an upload's, ``old``: an overwrite's, ``keep``: the backup of an
+    overwrite in place), to which a key of ``key_length`` characters is added. When the whole would exceed
+    :data:`NAME_MAX` bytes, ``<name>`` is cut (on a character boundary) and ``~`` plus a digest of the whole
+    name added: deterministic, so a resume finds it again, and still a temporary name
+    (:func:`is_temporary_name`)."""
     full = f".{name}.irods-{kind}-"
     if len(_name_bytes(full)) + key_length <= NAME_MAX:
         return full
@@ -224,6 +225,7 @@ def name_digest(name: str) -> str:
 
 def is_temporary_name(name: str) -> bool:
     """Whether a file or object name is one of the transfer engine's in-flight temporaries
-    (``.<name>.irods-part-<key>``, ``.<name>.irods-old-<key>``, and the read aliases of ``+`` paths,
-    ``.irods-provider-read.irods-alias-<key>``): never user data, hidden from selections."""
+    (``.<name>.irods-part-<key>``, ``.<name>.irods-old-<key>``, ``.<name>.irods-keep-<key>``, and the read
+    aliases of ``+`` paths, ``.irods-provider-read.irods-alias-<key>``): never user data, hidden from
+    selections."""
     return _TEMPORARY.fullmatch(name) is not None

@@ -108,6 +108,11 @@ class ApiVersion:
                     path=op.path,
                 )
 
+    def honours(self, operation: str, parameter: str) -> bool:
+        """Whether this release acts on ``parameter`` of ``operation`` (False: it would silently ignore it,
+        so :meth:`check` refuses a request that carries it)."""
+        return (operation, parameter) not in self.ignored_parameters
+
     def canonical_reply(self, op: Operation[Any], reply: Reply) -> Reply:
         """``reply`` rewritten to 0.7.0's shape when it is this release's way of saying "cannot open"."""
         shape = self._failures.get(op.name)

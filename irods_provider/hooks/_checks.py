@@ -363,7 +363,9 @@ def collection_state(path: str, *, stat: bool = True) -> Check[CollectionState]:
 #: change signature; the figures reported come from one exact listing. The engine's temporaries are left
 #: out with ``not like`` (iRODS' GenQuery1 accepts ``&&``/``||`` between expressions on one column).
 _SIGNATURE_SELECT = "select COUNT(DATA_ID), SUM(DATA_SIZE), MAX(DATA_MODIFY_TIME), MAX(DATA_ID)"
-_NOT_TEMPORARY = "DATA_NAME not like '.%.irods-part-%' && not like '.%.irods-old-%'"
+_NOT_TEMPORARY = (
+    "DATA_NAME not like '.%.irods-part-%' && not like '.%.irods-old-%' && not like '.%.irods-keep-%'"
+)
 
 
 @dataclass(frozen=True)

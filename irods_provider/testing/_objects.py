@@ -12,6 +12,7 @@ from typing import Any
 
 from irods_provider.testing._acl_meta import check_touch_options
 from irods_provider.testing._catalog import (
+    OWN,
     PERMISSIONS,
     READ,
     WRITE,
@@ -399,7 +400,13 @@ class DataObjectsMixin(ModelBase):
                 raise IrodsModelError("INVALID_OBJECT_TYPE", f"[{new}] is a collection.")
             if new in self.data_objects:
                 raise IrodsModelError("CAT_NAME_EXISTS_AS_DATAOBJ", f"[{new}] already exists.")
-            if self.access_level(caller, obj.acl) < DELETE or self.coll_level(caller, new_parent) < WRITE:
+            # chlRenameObject (same collection) and chlMoveObject both want ``own`` on the object (irods
+            # 4.3.2 db_plugin.cpp:10793, :11170); a move also ``modify_object`` on the new collection
+            # (:11131), a rename in place nothing of it. A data object without own → :11033 / :11151.
+            moving = posixpath.dirname(old) != new_parent
+            if self.access_level(caller, obj.acl) < OWN or (
+                moving and self.coll_level(caller, new_parent) < WRITE
+            ):
                 raise IrodsModelError("CAT_NO_ACCESS_PERMISSION", "Insufficient permissions for rename.")
             _check_vault_name(new, "UNIX_FILE_RENAME_ERR", "rename")
             del self.data_objects[old]

@@ -21,6 +21,7 @@ __all__ = ["remove_temporaries"]
 log = logging.getLogger("irods_provider.client")
 
 _OLD = re.compile(r"\.(.+)\.irods-old-[0-9a-f][0-9a-f-]*")  # what an overwrite moves the old object to
+_KEEP = re.compile(r"\.(.+)\.irods-keep-[0-9a-f][0-9a-f-]*")  # an overwrite in place's backup
 
 
 async def remove_temporaries(
@@ -51,8 +52,8 @@ async def remove_temporaries(
     async for entry in session.collections.iterate(
         path, recursive=True, kinds=Kinds.DATA_OBJECTS, with_stat=True, include_temporaries=True
     ):
-        if not is_temporary_name(entry.name):
-            continue
+        if not is_temporary_name(entry.name) or _KEEP.fullmatch(entry.name):
+            continue  # an overwrite in place's backup may be the only good copy: left to a person
         if (entry.modified_at or 0) > cutoff:  # younger: an upload may still be writing it
             result.fresh += 1
             continue

@@ -155,7 +155,7 @@ class ReadAlias:
         if coordinator is not None:
             coordinator.add_failure_cleanup(lambda _cause: self.close())
         try:
-            session.data_objects.copy(source, self.path)  # type: ignore[attr-defined]
+            session.data_objects.copy(source, self.path)
             if verify:
                 self._verify()
         except BaseException:

@@ -23,6 +23,7 @@ from irods_provider.exceptions import (
     IrodsNotACollectionError,
     IrodsNotADataObjectError,
     IrodsNotFoundError,
+    IrodsPermissionError,
     IrodsResponseError,
     IrodsSourceChangedError,
 )
@@ -40,6 +41,7 @@ from ._copy import (
     skip_bytes,
     with_server_checksum,
 )
+from ._copyover import InPlace, avus_applier, overwrite_in_place, rename_refused
 from ._integrity import local_probe, raise_changed, wait_until_stable
 from ._opened import OpenedSource, Uploadable, open_upload_source, source_checksum
 from ._policy import (
@@ -450,6 +452,10 @@ def _finish(
             permissions=permissions,
             retry=job.retrier(coordinator),
         ),
+        in_place=InPlace(
+            refuse="setting its permissions needs own on it" if permissions else None,
+            apply=avus_applier(session, job.path, metadata, job.retrier(coordinator)),
+        ),
     )
     return checksum
 
@@ -778,6 +784,9 @@ def _finalize(
         retry.call(lambda: session.data_objects.modify_permissions(temp, acls))
 
 
+_IN_PLACE = InPlace()
+
+
 def _publish(
     session: SessionLike,
     temp: str,
@@ -788,6 +797,7 @@ def _publish(
     expected: tuple[int, str] | None = None,
     refused: Callable[[], object] = lambda: None,
     keep: Callable[[], object] = lambda: None,
+    in_place: InPlace = _IN_PLACE,
 ) -> None:
     """Rename ``temp`` onto ``path``; with OVERWRITE the old object is moved aside first and removed last.
 
@@ -797,6 +807,8 @@ def _publish(
     the temporary object, which the caller registered as it created it; ``refused`` is told first when
     publishing it was refused for good, so that cleanup removes it even if it would keep it otherwise).
     ``keep`` runs right before an existing object is moved aside (an upload carries its grants and AVUs).
+    A caller who may modify the old object but not rename it (no ``own``) overwrites it in place by a
+    verified copy instead, ``in_place`` saying what that must also do (see :mod:`._copyover`).
     """
 
     def rename(old: str, new: str, identity: tuple[int, str] | None = None) -> None:
@@ -836,14 +848,25 @@ def _publish(
         )
     keep()
     try:
-        rename(path, old)
-    except IrodsAlreadyExistsError:
-        _remove_if_present(session, old)  # a killed attempt's, after it published: superseded by ``path``
-        rename(path, old)
+        _move_aside(session, path, old, rename)
+    except IrodsPermissionError as exc:
+        if not rename_refused(exc):
+            raise
+        overwrite_in_place(session, temp, path, expected=expected, retry=retry, in_place=in_place, cause=exc)
+        return
     restore = retry.coordinator.add_failure_cleanup(_restorer(session, old, path, retry))
     rename(temp, path, expected)
     restore()
     _remove_aside(session, old, retry)
+
+
+def _move_aside(session: SessionLike, path: str, old: str, rename: Callable[[str, str], None]) -> None:
+    """Rename the object at ``path`` to ``old``, replacing what a killed attempt left there."""
+    try:
+        rename(path, old)
+    except IrodsAlreadyExistsError:
+        _remove_if_present(session, old)  # a killed attempt's, after it published: superseded by ``path``
+        rename(path, old)
 
 
 def _remove_aside(session: SessionLike, old: str, retry: ChunkRetrier) -> None:

@@ -84,6 +84,7 @@ class ParallelWriter:
         retrier: ChunkRetrier | None = None,
     ) -> None:
         self._api = session.data_objects
+        self._session = session
         self.path = path
         self.config = config
         self.coordinator = coordinator or TransferCoordinator(path=path)
@@ -359,7 +360,11 @@ class ParallelWriter:
         find the object locked. Such an unclear failure is raised as it is; the upload engine goes on
         through a fresh temporary (see ``upload_object``)."""
 
+        create_first = self._target and not _init_honours_resource(self._session)
+
         def init() -> str:
+            if create_first:
+                return self._create_then_init()
             return self._api.parallel_write_init(
                 self.path, stream_count=self._streams, truncate=self._truncate, retry=False, **self._target
             )
@@ -383,6 +388,22 @@ class ParallelWriter:
         if self._executor is None:
             workers = self._streams * self._depth
             self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="irods-write")
+
+    def _create_then_init(self) -> str:
+        """The object created on the chosen resource by an empty truncating ``write`` (which honours
+        ``resource`` on every release), then a handle opened on it without truncating and without
+        ``resource``: for releases whose ``parallel_write_init`` ignores ``resource`` (0.4.0, 0.5.0).
+
+        Without ``O_CREAT`` the open resolves the hierarchy for a *write* among the object's existing
+        replicas only (irods 4.3.2 server/api/src/rsDataObjOpen.cpp:763-778;
+        server/core/src/irods_resource_redirect.cpp:408-426, 175-279), where the server's default resource
+        is consulted only with the force flag (:419-422): the one replica just made wins. ``truncate=0``
+        opens ``O_RDWR`` (lib/core/include/irods/transport/default_transport.hpp:308-309), whereas a
+        truncating open creates on the default resource (:302-303; irods_resource_redirect.cpp:379-405)."""
+        self._api.write(self.path, b"", offset=0, truncate=True, retry=False, **self._target)
+        return self._api.parallel_write_init(
+            self.path, stream_count=self._streams, truncate=False, retry=False
+        )
 
     def _never_created(self, exc: BaseException) -> bool:
         """Whether a truncating init whose connection dropped (not timed out: the server may still be at it)
@@ -561,6 +582,14 @@ class ParallelWriter:
         finally:
             if self._own_executor and self._executor is not None:
                 self._executor.shutdown(wait=True)
+
+
+def _init_honours_resource(session: SessionLike) -> bool:
+    """Whether the server's ``parallel_write_init`` acts on ``resource`` (from 0.6.0 on; a session that
+    does not tell its release, e.g. a test double, is taken to be a current one)."""
+    api = getattr(session, "api", None)
+    honours = getattr(api, "honours", None)
+    return True if honours is None else bool(honours("data_objects.parallel_write_init", "resource"))
 
 
 def open_writer(

@@ -258,3 +258,31 @@ def test_modify_replica_expiry_goes_under_each_release_name(irods_emulator_at, v
         {"comments": "c", "expiry-time": "01700000000"},
         {"expiry-time": "01800000000"},
     ]
+
+
+@pytest.mark.parametrize("version", BEFORE_0_6_0)
+def test_parallel_upload_to_a_chosen_resource_before_0_6_0(irods_emulator_at, version):
+    """``parallel_write_init`` ignores ``resource`` there: the temporary is made on the resource by an empty
+    ``write`` (honoured), then opened without truncating, which iRODS 4.3 resolves to that one replica
+    (irods_resource_redirect.cpp:408-426 at 4.3.2). Several streams really write it, and the published
+    object's only replica holds the bytes on the chosen resource; the replication resource gets both
+    children."""
+    from irods_provider.testing._config import RESOURCE_PRESET
+
+    server = irods_emulator_at(version)
+    server.config.resources = RESOURCE_PRESET  # irods_emulator_at restores the defaults on its next use
+    server.reset()
+    data = payload(7 * CHUNK + 13)
+    expected = {"archiveResc": ["archiveResc"], "replResc": ["replResc_ufs0", "replResc_ufs1"]}
+    with session_for(server) as session, observe(server) as seen:
+        for root, leaves in expected.items():
+            path = f"{HOME}/on-{root}.bin"
+            config = dataclasses.replace(CFG, resource=root)
+            parallel_upload(session, io.BytesIO(data), path, config=config, size=len(data))
+            with server.model.lock:
+                replicas = sorted(
+                    (r.resource, r.spool_file.read_bytes()) for r in server.model.data_objects[path].replicas
+                )
+            assert [leaf for leaf, _ in replicas] == leaves
+            assert all(body == data for _, body in replicas)
+        assert set(seen.stream_indexes) == {0, 1, 2}

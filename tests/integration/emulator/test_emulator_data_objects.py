@@ -398,3 +398,45 @@ def test_resource_hierarchy_replication_and_direct_child_access(api: Api) -> Non
     assert code(r) == 0
     assert api.read(path, "alice", resource="repl").content == b"new"
     assert code(api.post("resources", op="remove", name="ufs0")) == -835000  # has replicas / is a child
+
+
+def test_renaming_a_data_object_needs_own_on_it(api: Api) -> None:
+    """iRODS 4.3.2 chlRenameObject (db_plugin.cpp:10793) and chlMoveObject (:11170) select the object only
+    for a user holding ``own`` on it (CAT_NO_ACCESS_PERMISSION otherwise, :11033): ``delete_object`` or
+    ``modify_object`` is not enough. A rename in place asks nothing of the collection; a move wants
+    ``modify_object`` on the new one (:11131)."""
+    api.server.add_user("bob", "bob")
+    api.write(f"{HOME}/shared", b"data", user="alice")
+    api.write(f"{HOME}/bobs", b"his", user="alice")
+    grants = [{"entity_name": "bob", "acl": "delete_object"}]
+    for name in ("shared", "bobs"):
+        operations = json.dumps(grants if name == "shared" else [{"entity_name": "bob", "acl": "own"}])
+        r = api.post(
+            "data-objects", "alice", op="modify_permissions", lpath=f"{HOME}/{name}", operations=operations
+        )
+        assert code(r) == 0
+    r = api.post(
+        "collections",
+        "alice",
+        op="modify_permissions",
+        lpath=HOME,
+        operations=json.dumps([{"entity_name": "bob", "acl": "read"}]),
+    )
+    assert code(r) == 0
+
+    def rename(old: str, new: str) -> int:
+        return code(api.post("data-objects", "bob", op="rename", **{"old-lpath": old, "new-lpath": new}))
+
+    assert rename(f"{HOME}/bobs", f"{HOME}/renamed") == 0  # own, read on the collection: a rename in place
+    r = api.post(
+        "collections",
+        "alice",
+        op="modify_permissions",
+        lpath=HOME,
+        operations=json.dumps([{"entity_name": "bob", "acl": "write"}]),
+    )
+    assert code(r) == 0
+    assert rename(f"{HOME}/shared", f"{HOME}/aside") == -818000  # delete_object, even with write on HOME
+    assert rename(f"{HOME}/renamed", f"/{ZONE}/home/public/moved") == -818000  # a move: no write there
+    assert api.read(f"{HOME}/shared", "alice").content == b"data"
+    assert api.read(f"{HOME}/renamed", "alice").content == b"his"

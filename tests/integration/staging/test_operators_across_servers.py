@@ -368,7 +368,7 @@ def test_downloads_resume_after_a_kill(zone: Zone, tmp_path: Path, remote: Any) 
         no_local_temporaries(folder)
 
 
-# ---- several resources: honoured from 0.6.0, refused on 0.4.0 and 0.5.0 ----------------------------------
+# ---- several resources: honoured on every release -------------------------------------------------------
 
 
 @pytest.mark.parametrize("api_version", ["0.4.0", "0.5.0", "0.6.0"])
@@ -379,10 +379,11 @@ def test_uploads_to_a_second_resource(
     tmp_path: Path,
     remote: Any,
 ) -> None:
-    """``resource=`` lands every replica of a multi-chunk upload on that resource from 0.6.0 on; 0.4.0/0.5.0
-    silently ignore ``resource`` on ``parallel_write_init`` (irods-http-api-versions.md, section 2 row 8,
-    #399), so the provider refuses it by name before anything is written instead of landing on demoResc."""
-    from irods_provider.exceptions import IrodsUsageError
+    """``resource=`` lands every replica of a multi-chunk upload on that resource. 0.4.0/0.5.0 silently
+    ignore ``resource`` on ``parallel_write_init`` (irods-http-api-versions.md, section 2 row 8, #399), so
+    there the temporary is created on it by an empty ``write`` (which honours ``resource``) and opened
+    without truncating: iRODS 4.3 then resolves the write to the object's one replica (rsDataObjOpen.cpp
+    :763-778, irods_resource_redirect.cpp:408-426 at 4.3.2), not to the default resource."""
     from irods_provider.testing._config import RESOURCE_PRESET
 
     server = irods_emulator_at(api_version)
@@ -400,19 +401,25 @@ def test_uploads_to_a_second_resource(
         (sftp_up, remote.path("res/big.bin"), f"{home}/res-sftp.bin"),
     ]
     for run, source, path in runs:
-        if api_version in ("0.4.0", "0.5.0"):
-            with pytest.raises(IrodsUsageError, match="silently ignores 'resource'"):
-                run(source_path=source, destination_path=path, resource="archiveResc")
-            with server.model.lock:
-                assert [p for p in server.model.data_objects if p.startswith(f"{home}/")] == []
-            continue
         report = run(source_path=source, destination_path=path, resource="archiveResc")
-        assert report["transferred"] == 1
-        assert report["checksums"][path] == zone_checksum("sha256", blob)
-        with server.model.lock:
-            replicas = [
-                (r.resource, r.spool_file.read_bytes()) for r in server.model.data_objects[path].replicas
-            ]
-            leftovers = [p for p in server.model.data_objects if any(m in p for m in TEMPORARY_MARKS)]
-        assert [(resource, sha256(data)) for resource, data in replicas] == [("archiveResc", sha256(blob))]
-        assert leftovers == []
+        _assert_on_archive(server, report, path, blob)
+    # The connection's default resource takes the same way; an existing object is replaced there.
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_IRODS_DEFAULT",
+        f"irods://rods:rods-emulator@127.0.0.1:{server.port}/http?zone=tempZone&default_resource=archiveResc",
+    )
+    path = f"{home}/res-local.bin"
+    (tmp_path / "big.bin").write_bytes(blob := os.urandom(BIG))
+    report = local_up(source_path=str(tmp_path / "big.bin"), destination_path=path, overwrite="overwrite")
+    _assert_on_archive(server, report, path, blob)
+
+
+def _assert_on_archive(server: EmulatorServer, report: dict[str, Any], path: str, blob: bytes) -> None:
+    """One upload reported, with the zone's checksum, whose only replica is ``blob`` on archiveResc."""
+    assert report["transferred"] == 1
+    assert report["checksums"][path] == zone_checksum("sha256", blob)
+    with server.model.lock:
+        replicas = [(r.resource, r.spool_file.read_bytes()) for r in server.model.data_objects[path].replicas]
+        leftovers = [p for p in server.model.data_objects if any(m in p for m in TEMPORARY_MARKS)]
+    assert [(resource, sha256(data)) for resource, data in replicas] == [("archiveResc", sha256(blob))]
+    assert leftovers == []

@@ -8,6 +8,8 @@ for the attributes and entities they name.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import os
 
 import httpx2
@@ -15,7 +17,7 @@ import pytest
 
 from irods_provider.client import AVU, BasicAuth, IrodsSession, PermissionOperation, RetryPolicy
 from irods_provider.client.transfer import OverwritePolicy, TransferConfig, upload_files, upload_object
-from irods_provider.exceptions import IrodsPermissionError
+from irods_provider.exceptions import IrodsChecksumMismatchError, IrodsPermissionError
 
 HOME = "/tempZone/home/rods"
 CFG = TransferConfig(chunk_size=1 << 20, small_file_threshold=1 << 20)
@@ -172,18 +174,110 @@ def test_a_co_owner_overwrites_and_everyone_keeps_their_grant(irods_emulator, tm
     assert grants == {"rods": "own", "alice": "own", "bob": "read_object"}
 
 
-def test_a_refused_overwrite_leaves_no_temporary_its_writer_can_no_longer_remove(
-    irods_emulator, tmp_path
-) -> None:
-    """alice may only modify rods's object, so moving it aside is refused: her temporary must still be
-    removable then (her own entry on it is never lowered to the old object's), the old object intact."""
+def zone_checksum(data: bytes) -> str:
+    """What iRODS stores for SHA-256: ``sha2:`` and the base64 digest."""
+    return "sha2:" + base64.b64encode(hashlib.sha256(data).digest()).decode()
+
+
+def _left(irods_emulator) -> list[str]:
+    with irods_emulator.model.lock:
+        return sorted(p for p in irods_emulator.model.data_objects if p.startswith(f"{HOME}/"))
+
+
+@pytest.mark.parametrize("size", [1000, 3 * (1 << 20) + 5], ids=["small", "parallel"])
+def test_a_writer_without_own_overwrites_in_place_by_a_verified_copy(irods_emulator, tmp_path, size) -> None:
+    """alice may modify rods's object (``iput -f`` needs no more) but not rename it (iRODS wants own:
+    db_plugin.cpp:10793 at 4.3.2): the object is overwritten in place by a server-side copy of her verified
+    temporary, so it keeps its catalog entry, grants and AVUs, and gets her AVUs; nothing is left behind."""
+    path = f"{HOME}/shared.bin"
+    rods, alice = _alice_and_rods(irods_emulator, "write")
+    with rods, alice:
+        rods.metadata.add(path, AVU("project", "p1"), AVU("stage", "raw"))
+        with irods_emulator.model.lock:
+            data_id = irods_emulator.model.data_objects[path].id
+        data = os.urandom(size)
+        (tmp_path / "src").write_bytes(data)
+        result = upload_object(
+            alice,
+            str(tmp_path / "src"),
+            path,
+            config=CFG,
+            overwrite=OverwritePolicy.OVERWRITE,
+            metadata={"stage": "cooked"},
+        )
+        assert rods.data_objects.read(path) == data
+        assert result.checksum == rods.data_objects.calculate_checksum(path, force=True)
+        assert _grants(rods, path) == {"rods": "own", "alice": "modify_object", "bob": "read_object"}
+        assert _avus(rods, path) == {("project", "p1"), ("stage", "cooked")}
+    with irods_emulator.model.lock:
+        assert irods_emulator.model.data_objects[path].id == data_id  # the same object, not a new one
+    assert _left(irods_emulator) == [path]
+
+
+def test_an_overwrite_in_place_that_cannot_set_permissions_changes_nothing(irods_emulator, tmp_path) -> None:
+    """Granting needs own: asked for by a writer without it, the overwrite is refused before any change,
+    and her temporary is removed."""
     path = f"{HOME}/shared.bin"
     rods, alice = _alice_and_rods(irods_emulator, "write")
     with rods, alice:
         (tmp_path / "src").write_bytes(b"new from alice")
-        with pytest.raises(IrodsPermissionError):
-            upload_object(alice, str(tmp_path / "src"), path, config=CFG, overwrite=OverwritePolicy.OVERWRITE)
+        with pytest.raises(IrodsPermissionError, match="needs own"):
+            upload_object(
+                alice,
+                str(tmp_path / "src"),
+                path,
+                config=CFG,
+                overwrite=OverwritePolicy.OVERWRITE,
+                permissions={"bob": "write"},
+            )
         assert rods.data_objects.read(path) == b"old"
-    with irods_emulator.model.lock:
-        left = sorted(p for p in irods_emulator.model.data_objects if p.startswith(f"{HOME}/"))
-    assert left == [path]
+    assert _left(irods_emulator) == [path]
+
+
+def test_a_wrong_copy_in_place_puts_the_old_bytes_back(irods_emulator, tmp_path, monkeypatch) -> None:
+    """A copy onto the object that does not leave the verified bytes there (here: the server's copy of the
+    temporary loses its last byte) is caught by the checksum computed afresh: the old bytes are copied back
+    from the backup, the error names the path, and nothing is left behind."""
+    path = f"{HOME}/shared.bin"
+    rods, alice = _alice_and_rods(irods_emulator, "write")
+    model = irods_emulator.model
+    copy_data_object = model.copy_data_object
+
+    def short_copy(caller: str, src: str, dst: str, **kwargs: object) -> None:
+        copy_data_object(caller, src, dst, **kwargs)
+        if ".irods-part-" in src:
+            replica = model.data_objects[dst].replicas[0]
+            replica.spool_file.write_bytes(replica.spool_file.read_bytes()[:-1])
+
+    monkeypatch.setattr(model, "copy_data_object", short_copy)
+    with rods, alice:
+        (tmp_path / "src").write_bytes(b"new from alice")
+        with pytest.raises(IrodsChecksumMismatchError) as caught:
+            upload_object(alice, str(tmp_path / "src"), path, config=CFG, overwrite=OverwritePolicy.OVERWRITE)
+        assert caught.value.path == path
+        assert rods.data_objects.read(path) == b"old"
+        assert rods.data_objects.calculate_checksum(path, force=True) == zone_checksum(b"old")
+    assert _left(irods_emulator) == [path]
+
+
+def test_an_earlier_backup_stops_an_overwrite_in_place_and_is_never_swept(irods_emulator, tmp_path) -> None:
+    """A backup left by an overwrite in place that did not finish (a killed worker: the path may be partial)
+    may be the only good copy: the next overwrite refuses, naming it, and the cleanup of abandoned
+    temporaries leaves it alone."""
+    from irods_provider.client.transfer._copyover import backup_name
+    from irods_provider.exceptions import IrodsOverwriteIncompleteError
+
+    path = f"{HOME}/shared.bin"
+    rods, alice = _alice_and_rods(irods_emulator, "write")
+    with rods, alice:
+        backup = backup_name(path)
+        alice.data_objects.write(backup, b"the good copy")
+        (tmp_path / "src").write_bytes(b"new from alice")
+        with pytest.raises(IrodsOverwriteIncompleteError) as caught:
+            upload_object(alice, str(tmp_path / "src"), path, config=CFG, overwrite=OverwritePolicy.OVERWRITE)
+        assert (caught.value.path, caught.value.backup) == (path, backup)
+        assert rods.data_objects.read(path) == b"old"
+        assert alice.data_objects.read(backup) == b"the good copy"
+        swept = alice.collections.remove_temporaries(HOME, min_age=0)
+        assert backup not in [t.path for t in swept.removed]
+    assert _left(irods_emulator) == sorted([path, backup])

@@ -159,7 +159,7 @@ def test_signature_query_covers_the_tree_and_leaves_temporaries_out() -> None:
     assert query == (
         "select COUNT(DATA_ID), SUM(DATA_SIZE), MAX(DATA_MODIFY_TIME), MAX(DATA_ID) "
         "where COLL_NAME like '/z/home/it_s' || like '/z/home/it_s/%' "
-        "and DATA_NAME not like '.%.irods-part-%' && not like '.%.irods-old-%'"
+        "and DATA_NAME not like '.%.irods-part-%' && not like '.%.irods-old-%' && not like '.%.irods-keep-%'"
     )
 
 

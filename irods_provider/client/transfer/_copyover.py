@@ -1,0 +1,220 @@
+"""Overwriting an object its writer may modify but not rename: a verified server-side copy in place.
+
+An overwrite normally moves the old object aside and renames the verified temporary onto its path. iRODS
+4.3 wants ``own`` for a rename (chlRenameObject: db_plugin.cpp:10793 at 4.3.2; chlMoveObject too, :11170)
+and ``delete_object`` for a removal (db_unreg_replica_op: :3336-3339), so a caller holding ``modify_object``
+(``write``, all ``iput -f`` needs) is refused the first rename with CAT_NO_ACCESS_PERMISSION (:11033).
+
+Such a caller publishes in place instead, as ``iput -f`` writes in place:
+
+1. the old bytes are copied (server-side) to a backup sibling, ``.<name>.irods-keep-<key>``, which the
+   caller owns, and checked against the path's checksum. An earlier attempt's backup there (a worker
+   killed mid-publish: the path may be partial and the backup the only good copy) stops the overwrite
+   with :class:`IrodsOverwriteIncompleteError`, and the cleanup of abandoned temporaries leaves such a
+   backup alone;
+2. the verified temporary is copied onto the path with ``overwrite``. The object keeps its catalog entry,
+   grants and AVUs. The server opens its replica for writing, so the replica stays locked (intermediate)
+   until the copy closes, and a copy onto an existing object resolves to that object's replica
+   (irods_resource_redirect.cpp:390-401);
+3. the path's checksum is computed afresh and compared with the temporary's verified one;
+4. if the copy or that check fails, the backup is copied back and checked the same way. If that fails too,
+   :class:`IrodsOverwriteIncompleteError` names the backup, which is kept;
+5. the upload's AVUs are applied (``modify_object`` covers metadata), then the backup and the temporary are
+   removed.
+
+Grants cannot be set without ``own``, so an upload that asks for ``permissions`` is refused before any
+change. A copy is as long as the object, where a rename is one catalog update.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from irods_provider.client import AVU, MetadataOperation
+from irods_provider.client._paths import temporary_name
+from irods_provider.exceptions import (
+    IrodsAlreadyExistsError,
+    IrodsChecksumMismatchError,
+    IrodsError,
+    IrodsNotADataObjectError,
+    IrodsNotFoundError,
+    IrodsOverwriteIncompleteError,
+    IrodsPermissionError,
+)
+
+from . import _resume
+from ._api import SessionLike
+from ._retry import ChunkRetrier, is_busy
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class InPlace:
+    """What an overwrite in place must also do for its caller.
+
+    ``refuse``: why it cannot be done (checked before anything changes). ``apply``: run after the copy is
+    verified (an upload's AVUs).
+    """
+
+    refuse: str | None = None
+    apply: Callable[[], object] = field(default=lambda: None)
+
+
+def rename_refused(exc: BaseException) -> bool:
+    """Whether moving the old object aside was refused for want of ``own`` on it."""
+    return isinstance(exc, IrodsPermissionError) and exc.irods_name == "CAT_NO_ACCESS_PERMISSION"
+
+
+def backup_name(path: str) -> str:
+    """Where an overwrite in place keeps ``path``'s old bytes: ``<parent>/.<name>.irods-keep-<key>``, a name
+    the cleanup of abandoned temporaries leaves alone (after a kill it may be the only good copy)."""
+    parent, _, name = path.rpartition("/")
+    return f"{parent}/{temporary_name(name, 'keep', _resume.resume_key('keep', path)[:12])}"
+
+
+def overwrite_in_place(
+    session: SessionLike,
+    temp: str,
+    path: str,
+    *,
+    expected: tuple[int, str] | None,
+    retry: ChunkRetrier,
+    in_place: InPlace,
+    cause: IrodsPermissionError,
+) -> None:
+    """Publish ``temp`` onto ``path`` by a verified copy, keeping ``path``'s old bytes in a backup
+    (:func:`backup_name`) until the new ones are proven (see the module docstring). ``cause``: the refused
+    rename."""
+    api = session.data_objects
+    backup = backup_name(path)
+    if in_place.refuse is not None:
+        raise IrodsPermissionError(
+            f"{path} can be modified but not renamed by this user, so it is overwritten in place, and "
+            f"{in_place.refuse}; nothing was changed",
+            http_status=cause.http_status,
+            irods_code=cause.irods_code,
+            operation="upload",
+            path=path,
+        ) from cause
+    log.info("%s cannot be renamed by this user (%s): overwriting it in place by a copy", path, cause)
+    size, checksum = expected or (api.stat(temp).size, api.calculate_checksum(temp, force=True))
+    _back_up(session, path, backup, retry=retry)
+    try:
+        _copy_verified(session, temp, path, size=size, checksum=checksum, retry=retry)
+    except BaseException as exc:
+        _restore(session, backup, path, retry=retry, cause=exc)
+        raise
+    try:
+        in_place.apply()
+    finally:  # published and proven: the backup has served, whatever becomes of the AVUs
+        for leftover in (backup, temp):
+            _remove_quietly(session, leftover)
+
+
+def _back_up(session: SessionLike, path: str, backup: str, *, retry: ChunkRetrier) -> None:
+    """Copy ``path`` to a new ``backup`` and prove it holds the same bytes (both checksums computed afresh).
+    A backup already there is an earlier attempt's (see the module docstring): nothing is changed then."""
+    api = session.data_objects
+    size = api.stat(path).size
+    checksum = retry.call(lambda: api.calculate_checksum(path, force=True))
+    try:
+        # Sent once unless the server refused before acting: a lost reply may have created the backup.
+        retry.call(lambda: api.copy(path, backup), retry_on=is_busy)
+    except IrodsAlreadyExistsError as exc:
+        raise IrodsOverwriteIncompleteError(
+            f"{backup} is there already: an earlier overwrite of {path} in place did not finish, and it "
+            f"may hold {path}'s previous content; check {path} and remove {backup}. Nothing was changed",
+            backup=backup,
+            operation="upload",
+            path=path,
+        ) from exc
+    except BaseException:
+        _remove_quietly(session, backup)  # ``path`` is untouched: a partial backup is worth nothing
+        raise
+    try:
+        _verify(session, backup, source=path, size=size, checksum=checksum, retry=retry)
+    except BaseException:
+        _remove_quietly(session, backup)
+        raise
+
+
+def _copy_verified(
+    session: SessionLike, source: str, path: str, *, size: int, checksum: str, retry: ChunkRetrier
+) -> None:
+    """Copy ``source`` onto ``path`` (overwrite: resending it is harmless) and prove ``path`` holds
+    ``size`` bytes with ``checksum``, computed afresh by the server."""
+    retry.call(lambda: session.data_objects.copy(source, path, overwrite=True))
+    _verify(session, path, source=source, size=size, checksum=checksum, retry=retry)
+
+
+def _verify(
+    session: SessionLike, path: str, *, source: str, size: int, checksum: str, retry: ChunkRetrier
+) -> None:
+    """Raise :class:`IrodsChecksumMismatchError` unless ``path``, copied from ``source``, holds ``size``
+    bytes with ``checksum`` (computed afresh by the server)."""
+    api = session.data_objects
+    actual = retry.call(lambda: api.calculate_checksum(path, force=True))
+    on_server = api.stat(path).size
+    if actual != checksum or on_server != size:
+        raise IrodsChecksumMismatchError(
+            f"{path} does not hold what was copied onto it from {source} (size {on_server}, {size} expected)",
+            expected=checksum,
+            actual=actual,
+            operation="upload",
+            path=path,
+        )
+
+
+def _restore(
+    session: SessionLike, backup: str, path: str, *, retry: ChunkRetrier, cause: BaseException
+) -> None:
+    """Put ``backup``'s bytes back onto ``path``, proven by checksum, then remove ``backup``. If that fails,
+    raise :class:`IrodsOverwriteIncompleteError` naming ``backup``, which is kept."""
+    api = session.data_objects
+    try:
+        size = api.stat(backup).size
+        checksum = api.calculate_checksum(backup, force=True)
+        _copy_verified(session, backup, path, size=size, checksum=checksum, retry=retry)
+    except IrodsError as exc:
+        raise IrodsOverwriteIncompleteError(
+            f"overwriting {path} in place failed ({cause!r}) and so did putting its previous content back "
+            f"({exc!r}): {path} may hold partial content; its previous content is kept at {backup}",
+            backup=backup,
+            operation="upload",
+            path=path,
+        ) from cause
+    _remove_quietly(session, backup)
+
+
+def _remove_quietly(session: SessionLike, path: str) -> None:
+    try:
+        session.data_objects.remove(path, no_trash=True)
+    except (IrodsNotFoundError, IrodsNotADataObjectError):
+        return
+    except IrodsError as exc:
+        log.warning("could not remove %s after overwriting in place: %s", path, exc)
+
+
+def avus_applier(
+    session: SessionLike, path: str, metadata: Sequence[Any] | Mapping[str, str], retry: ChunkRetrier
+) -> Callable[[], object]:
+    """What applies an upload's ``metadata`` to ``path`` overwritten in place, as a publish by rename
+    would leave it: the AVUs of the attributes it names are replaced, the others kept. One atomic call."""
+
+    def apply() -> None:
+        avus = [AVU(k, v) for k, v in metadata.items()] if isinstance(metadata, Mapping) else list(metadata)
+        if not avus:
+            return
+        named = {a.attribute for a in avus}
+        listed: list[AVU] = retry.call(lambda: session.metadata.list(path))
+        ops = [MetadataOperation("remove", a) for a in listed if a.attribute in named and a not in avus]
+        ops += [MetadataOperation("add", a) for a in avus if a not in listed]
+        if ops:
+            kind = _resume._data_object_kind()
+            retry.call(lambda: session.metadata.apply(path, ops, kind=kind), retry_on=is_busy)
+
+    return apply
