@@ -91,7 +91,11 @@ def test_a_failed_write_aborts_the_request_held_behind_it(fake):
     def hook(offset: int, data: bytes, index: int | None) -> None:
         if index == 0 and not first_on_0.is_set():
             first_on_0.set()
-            time.sleep(0.05)  # the next request on stream 0 is held meanwhile
+            # Fail only once the next request on stream 0 is held behind this one (a fixed sleep raced a
+            # loaded machine: the held request had not been sent yet).
+            deadline = time.monotonic() + 10
+            while (0, True) not in fake.held and time.monotonic() < deadline:
+                time.sleep(0.005)
             raise IrodsPermissionError("refused", path=P)
         time.sleep(0.005)
 
