@@ -17,9 +17,19 @@ there, under :attr:`_IrodsEventTrigger.state_key`:
   the horizon is tracked by path; anything at or below it is old. The horizon trails the newest modify time
   seen by ``lookback_seconds`` (default one hour) so an upload published (renamed into place) up to that
   long after its last write still counts as new, while the state stays bounded by what landed in the window.
-  A rewritten object (new modify time) fires again: a new version landed.
+  A rewritten object (new modify time) fires again: a new version landed. At most ``max_seen`` paths
+  (default 10,000) are kept: when more landed within the window, the horizon moves up past the oldest of
+  them (whole seconds: all paths of the oldest kept second stay), logged; an object published late with a
+  modify time at or below that horizon is then taken as old. The state is thus at most ``max_seen`` paths
+  (a path and its modify time each), whatever the landing rate.
 - metadata trigger: ``{"seen": [paths]}`` — the objects matching now; an object fires when it starts to
   carry the AVU, and again if the AVU is removed and added back.
+
+**Events per scan.** One scan fires at most ``max_events_per_scan`` events (default 1,000; None: no cap),
+oldest modify time first (metadata trigger: by path). The other new matches are not recorded as seen, so
+they fire at the next scans: a backlog (a bulk ingest, or ``fire_on_existing=True`` over 100,000 objects)
+drains at that rate, with one warning per scan naming how many wait, instead of 100,000 asset events (and
+DAG runs) in one instant. Neither bound is part of the state key: changing one keeps what was seen.
 
 The events of one scan are yielded first and the state written right after, so a triggerer stopped
 gracefully never repeats an event. (A process killed between the two can lose that scan's events: Airflow
@@ -28,9 +38,11 @@ Without a state store (a trigger not used in a watcher, or watching several asse
 trigger only and a restart starts from a new baseline.
 
 On its first scan with no stored state the trigger records what already exists as the baseline and fires
-nothing (``fire_on_existing=True`` fires for it too). Scan errors, and a session that cannot be opened
-(server down, login refused), are logged and retried at the next poll: a watcher never ends on its own. A
-scan whose login is refused reopens the session at the next poll, reading the connection again.
+nothing, logging how many it took (``fire_on_existing=True`` fires for them too, ``max_events_per_scan`` at a
+time). The stored state has the same shape as in earlier releases, which kept every path of the window: such
+a state is read as is and trimmed to ``max_seen`` at the next scan. Scan errors, and a session that cannot
+be opened (server down, login refused), are logged and retried at the next poll: a watcher never ends on its
+own. A scan whose login is refused reopens the session at the next poll, reading the connection again.
 """
 
 from __future__ import annotations
@@ -45,7 +57,7 @@ from typing import Any, ClassVar
 
 from airflow.triggers.base import BaseEventTrigger, TriggerEvent
 
-from irods_provider.exceptions import IrodsAuthenticationError, IrodsError
+from irods_provider.exceptions import IrodsAuthenticationError, IrodsError, IrodsUsageError
 from irods_provider.hooks._checks import Check, path_matches, run_async
 from irods_provider.triggers._schedule import PollSchedule, floored_interval, grid_clock
 from irods_provider.triggers._shared import discard_session, trigger_session
@@ -56,7 +68,12 @@ __all__ = ["IrodsMetadataEventTrigger", "IrodsPathEventTrigger"]
 log = logging.getLogger(__name__)
 
 #: kwargs that do not change what a trigger watches, so they do not change its state key.
-_NOT_IN_KEY = frozenset({"poke_interval", "fire_on_existing"})
+_NOT_IN_KEY = frozenset({"poke_interval", "fire_on_existing", "max_events_per_scan", "max_seen"})
+
+#: Events one scan fires at most; the rest of a backlog fires at the next scans (oldest first).
+DEFAULT_MAX_EVENTS_PER_SCAN = 1000
+#: Paths the path trigger remembers at most; over it the horizon moves up past the oldest of them.
+DEFAULT_MAX_SEEN = 10_000
 
 
 class _IrodsEventTrigger(BaseEventTrigger):
@@ -65,12 +82,18 @@ class _IrodsEventTrigger(BaseEventTrigger):
     kind_of_event: ClassVar[str]
 
     def __init__(
-        self, *, irods_conn_id: str, poke_interval: float = 60.0, fire_on_existing: bool = False
+        self,
+        *,
+        irods_conn_id: str,
+        poke_interval: float = 60.0,
+        fire_on_existing: bool = False,
+        max_events_per_scan: int | None = DEFAULT_MAX_EVENTS_PER_SCAN,
     ) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self.irods_conn_id = irods_conn_id
         self.poke_interval = poke_interval
         self.fire_on_existing = fire_on_existing
+        self.max_events_per_scan = _bound("max_events_per_scan", max_events_per_scan)
         self._state: dict[str, Any] | None = None
 
     def _kwargs(self) -> dict[str, Any]:
@@ -78,6 +101,7 @@ class _IrodsEventTrigger(BaseEventTrigger):
             "irods_conn_id": self.irods_conn_id,
             "poke_interval": self.poke_interval,
             "fire_on_existing": self.fire_on_existing,
+            "max_events_per_scan": self.max_events_per_scan,
         }
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
@@ -96,15 +120,55 @@ class _IrodsEventTrigger(BaseEventTrigger):
     def _check(self) -> Check[list[dict[str, Any]]]:
         raise NotImplementedError
 
-    def _advance(
-        self, state: dict[str, Any], matches: list[dict[str, Any]]
-    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-        """The next state and the matches that are new against ``state`` (in firing order)."""
+    def _new(self, state: dict[str, Any], matches: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The matches that are new against ``state``, in firing order (oldest first)."""
+        raise NotImplementedError
+
+    def _record(
+        self, state: dict[str, Any], matches: list[dict[str, Any]], fired: list[dict[str, Any]]
+    ) -> dict[str, Any]:
+        """The next state: ``fired`` are seen; new matches not in ``fired`` stay new for the next scans."""
         raise NotImplementedError
 
     @staticmethod
     def _empty_state() -> dict[str, Any]:
         raise NotImplementedError
+
+    # -- the one decision: what fires now -----------------------------------------------------------------
+    def _advance(
+        self, state: dict[str, Any], matches: list[dict[str, Any]], *, limit: int | None = None
+    ) -> tuple[dict[str, Any], list[dict[str, Any]], int]:
+        """The next state, the matches that fire now (the first ``limit`` new ones; None: all of them) and
+        how many new ones wait for the next scans (not recorded, so still new then)."""
+        new = self._new(state, matches)
+        fired = new if limit is None else new[:limit]
+        return self._record(state, matches, fired), fired, len(new) - len(fired)
+
+    def _step(self, matches: list[dict[str, Any]]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """One scan's next state and events: none on a baseline, at most ``max_events_per_scan`` otherwise.
+
+        A backlog thus drains at ``max_events_per_scan`` per poll, oldest first, with one log line per scan.
+        """
+        if self._state is None and not self.fire_on_existing:
+            state, recorded, _ = self._advance(self._empty_state(), matches)
+            log.info(
+                "%s: first scan, %d existing matches taken as the baseline (fire_on_existing=False)",
+                self.state_key,
+                len(recorded),
+            )
+            return state, []
+        state, fired, waiting = self._advance(
+            self._state or self._empty_state(), matches, limit=self.max_events_per_scan
+        )
+        if waiting:
+            log.warning(
+                "%s: %d new matches; firing the oldest %d now (max_events_per_scan), %d at the next scans",
+                self.state_key,
+                len(fired) + waiting,
+                len(fired),
+                waiting,
+            )
+        return state, fired
 
     # -- the loop ----------------------------------------------------------------------------------------
     async def _load(self) -> Any | None:
@@ -180,9 +244,8 @@ class _IrodsEventTrigger(BaseEventTrigger):
             started = grid_clock()
             matches = await self._scan(session)
             if matches is not None:
-                baseline = self._state is None and not self.fire_on_existing
-                new_state, new = self._advance(self._state or self._empty_state(), matches)
-                for match in [] if baseline else new:
+                new_state, fired = self._step(matches)
+                for match in fired:
                     yield self._event(match)
                 await self._save(store, new_state)
             await self._sleep(schedule.wait_after(started, grid_clock()))
@@ -219,6 +282,11 @@ class IrodsPathEventTrigger(_IrodsEventTrigger):
     :param glob: treat ``path`` as a pattern (``*``, ``?``, ``[..]``, ``**``; ``[[]`` for a literal ``[``).
     :param kind: ``any``, ``data_object`` or ``collection``.
     :param lookback_seconds: how far behind the newest modify time an object may be and still be new.
+    :param fire_on_existing: fire for the objects that exist at the first scan too (default: baseline).
+    :param max_events_per_scan: events one scan fires at most, oldest first; the rest fire at the next
+        scans (None: no cap).
+    :param max_seen: paths of the lookback window kept in the state at most; over it the window shrinks
+        (None: no bound).
     """
 
     kind_of_event = "irods.path"
@@ -233,14 +301,20 @@ class IrodsPathEventTrigger(_IrodsEventTrigger):
         poke_interval: float = 60.0,
         fire_on_existing: bool = False,
         glob: bool = False,
+        max_events_per_scan: int | None = DEFAULT_MAX_EVENTS_PER_SCAN,
+        max_seen: int | None = DEFAULT_MAX_SEEN,
     ) -> None:
         super().__init__(
-            irods_conn_id=irods_conn_id, poke_interval=poke_interval, fire_on_existing=fire_on_existing
+            irods_conn_id=irods_conn_id,
+            poke_interval=poke_interval,
+            fire_on_existing=fire_on_existing,
+            max_events_per_scan=max_events_per_scan,
         )
         self.path = path
         self.kind = kind
         self.lookback_seconds = lookback_seconds
         self.glob = glob
+        self.max_seen = _bound("max_seen", max_seen)
         path_matches(path, kind=kind, glob=glob)  # refuse a bad pattern or kind when the DAG is parsed
 
     def _kwargs(self) -> dict[str, Any]:
@@ -250,6 +324,7 @@ class IrodsPathEventTrigger(_IrodsEventTrigger):
             "kind": self.kind,
             "lookback_seconds": self.lookback_seconds,
             "glob": self.glob,
+            "max_seen": self.max_seen,
         }
 
     def _check(self) -> Check[list[dict[str, Any]]]:
@@ -259,31 +334,63 @@ class IrodsPathEventTrigger(_IrodsEventTrigger):
     def _empty_state() -> dict[str, Any]:
         return {"horizon": None, "seen": {}}
 
-    def _advance(
-        self, state: dict[str, Any], matches: list[dict[str, Any]]
-    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    def _new(self, state: dict[str, Any], matches: list[dict[str, Any]]) -> list[dict[str, Any]]:
         horizon: int | None = state.get("horizon")
-        seen: dict[str, int | None] = dict(state.get("seen") or {})
+        seen: dict[str, int | None] = state.get("seen") or {}
         new = [
             m
             for m in matches
             if (horizon is None or (_epoch(m) or 0) > horizon)
             and (m["path"] not in seen or seen[m["path"]] != _epoch(m))
         ]
-        new.sort(key=lambda m: (_epoch(m) or 0, m["path"]))
-        seen.update((m["path"], _epoch(m)) for m in new)
+        return sorted(new, key=lambda m: (_epoch(m) or 0, m["path"]))
+
+    def _record(
+        self, state: dict[str, Any], matches: list[dict[str, Any]], fired: list[dict[str, Any]]
+    ) -> dict[str, Any]:
+        horizon: int | None = state.get("horizon")
+        seen: dict[str, int | None] = dict(state.get("seen") or {})
+        seen.update((m["path"], _epoch(m)) for m in fired)
         newest = max((t or 0 for t in seen.values()), default=None)
         if newest is not None:
             horizon = max(horizon or 0, newest - self.lookback_seconds)
             seen = {p: t for p, t in seen.items() if (t or 0) > horizon}
-        return {"horizon": horizon, "seen": dict(sorted(seen.items()))}, new
+        if self.max_seen is not None and len(seen) > self.max_seen:
+            raised, seen = _keep_newest(horizon, seen, self.max_seen)
+            log.info(
+                "%s: over max_seen=%d paths seen in the lookback window: horizon %s -> %d "
+                "(an object modified at or before it no longer fires if it is published late)",
+                self.state_key,
+                self.max_seen,
+                horizon,
+                raised,
+            )
+            horizon = raised
+        return {"horizon": horizon, "seen": dict(sorted(seen.items()))}
+
+
+def _keep_newest(
+    horizon: int | None, seen: dict[str, int | None], limit: int
+) -> tuple[int, dict[str, int | None]]:
+    """Keep the ``limit`` newest paths of ``seen`` and raise the horizon to the newest time dropped.
+
+    Every path of the oldest kept second stays (so the state exceeds ``limit`` only by paths sharing one
+    modify-time second): an object at the new horizon is then one already seen, never one still to fire.
+    """
+    by_age = sorted(seen.items(), key=lambda item: (item[1] or 0, item[0]), reverse=True)
+    oldest_kept = by_age[limit - 1][1] or 0
+    dropped = [t or 0 for _, t in by_age[limit:] if (t or 0) < oldest_kept]
+    raised = max([horizon or 0, *dropped])
+    return raised, {p: t for p, t in seen.items() if (t or 0) > raised}
 
 
 class IrodsMetadataEventTrigger(MetadataQuery, _IrodsEventTrigger):
     """Fire once for every object that starts carrying an AVU (``path`` itself, or any under ``under``).
 
     The AVU matches by ``attribute`` and, when given, ``value`` and ``units``; ``kind`` limits a search to
-    ``data_object`` or ``collection``.
+    ``data_object`` or ``collection``. One scan fires at most ``max_events_per_scan`` events (by path; None:
+    no cap), the rest at the next scans. The state lists every object carrying the AVU now (that is how a
+    removed and re-added AVU is seen): remove the AVU once an object is processed to keep it small.
 
     Example:
 
@@ -324,9 +431,13 @@ class IrodsMetadataEventTrigger(MetadataQuery, _IrodsEventTrigger):
         kind: str = "any",
         poke_interval: float = 60.0,
         fire_on_existing: bool = False,
+        max_events_per_scan: int | None = DEFAULT_MAX_EVENTS_PER_SCAN,
     ) -> None:
         super().__init__(
-            irods_conn_id=irods_conn_id, poke_interval=poke_interval, fire_on_existing=fire_on_existing
+            irods_conn_id=irods_conn_id,
+            poke_interval=poke_interval,
+            fire_on_existing=fire_on_existing,
+            max_events_per_scan=max_events_per_scan,
         )
         self._set_metadata_query(
             attribute=attribute, value=value, units=units, path=path, under=under, kind=kind
@@ -340,15 +451,25 @@ class IrodsMetadataEventTrigger(MetadataQuery, _IrodsEventTrigger):
     def _empty_state() -> dict[str, Any]:
         return {"seen": []}
 
-    def _advance(
-        self, state: dict[str, Any], matches: list[dict[str, Any]]
-    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    def _new(self, state: dict[str, Any], matches: list[dict[str, Any]]) -> list[dict[str, Any]]:
         seen = set(state.get("seen") or [])
-        new = [m for m in matches if m["path"] not in seen]
-        return {"seen": sorted(m["path"] for m in matches)}, new
+        return sorted((m for m in matches if m["path"] not in seen), key=lambda m: str(m["path"]))
+
+    def _record(
+        self, state: dict[str, Any], matches: list[dict[str, Any]], fired: list[dict[str, Any]]
+    ) -> dict[str, Any]:
+        seen = set(state.get("seen") or []) | {m["path"] for m in fired}
+        return {"seen": sorted(p for p in (m["path"] for m in matches) if p in seen)}
 
 
 def _epoch(match: dict[str, Any]) -> int | None:
     """A match's modify time in epoch seconds (matches carry ISO ``modified_at`` and its ``_epoch``)."""
     value = match.get("modified_at_epoch", match.get("modified_at"))
     return value if isinstance(value, int) else None
+
+
+def _bound(name: str, value: int | None) -> int | None:
+    """A positive count, or None for no bound; anything else is refused when the DAG is parsed."""
+    if value is None or (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
+        return value
+    raise IrodsUsageError(f"{name} must be a positive integer or None, got {value!r}")

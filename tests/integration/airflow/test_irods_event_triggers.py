@@ -265,14 +265,14 @@ def test_path_state_is_bounded_by_the_lookback_window() -> None:
     def match(name: str, t: int) -> dict[str, Any]:
         return {"path": f"{HOME}/in/{name}", "kind": "data_object", "size": 1, "modified_at": t}
 
-    state, new = trigger._advance(trigger._empty_state(), [match("a", 1000), match("b", 1050)])
+    state, new, _ = trigger._advance(trigger._empty_state(), [match("a", 1000), match("b", 1050)])
     assert [m["path"] for m in new] == [f"{HOME}/in/a", f"{HOME}/in/b"]
-    state, new = trigger._advance(state, [match("a", 1000), match("b", 1050), match("c", 1200)])
+    state, new, _ = trigger._advance(state, [match("a", 1000), match("b", 1050), match("c", 1200)])
     assert [m["path"] for m in new] == [f"{HOME}/in/c"]
     assert state == {"horizon": 1100, "seen": {f"{HOME}/in/c": 1200}}
     # published late (modify time within the window of the newest): still new; older than the horizon: old
-    state, new = trigger._advance(state, [match("late", 1150), match("ancient", 900), match("c", 1200)])
+    state, new, _ = trigger._advance(state, [match("late", 1150), match("ancient", 900), match("c", 1200)])
     assert [m["path"] for m in new] == [f"{HOME}/in/late"]
     # a rewritten object (new modify time) is a new version: it fires again
-    state, new = trigger._advance(state, [match("c", 1300)])
+    state, new, _ = trigger._advance(state, [match("c", 1300)])
     assert [(m["path"], m["modified_at"]) for m in new] == [(f"{HOME}/in/c", 1300)]
