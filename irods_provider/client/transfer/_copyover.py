@@ -7,11 +7,14 @@ and ``delete_object`` for a removal (db_unreg_replica_op: :3336-3339), so a call
 
 Such a caller publishes in place instead, as ``iput -f`` writes in place:
 
-1. the old bytes are copied (server-side) to a backup sibling, ``.<name>.irods-keep-<key>``, which the
-   caller owns, and checked against the path's checksum. An earlier attempt's backup there (a worker
-   killed mid-publish: the path may be partial and the backup the only good copy) stops the overwrite
-   with :class:`IrodsOverwriteIncompleteError`, and the cleanup of abandoned temporaries leaves such a
-   backup alone;
+1. the old bytes are copied (server-side) to a temporary sibling the caller owns, checked against the
+   path's checksum, and only then renamed to the backup name, ``.<name>.irods-keep-<key>``: a backup
+   under that name is always a complete, verified copy. An earlier attempt's backup there (a worker killed
+   mid-publish: the path may be partial, the backup the only good copy) is first copied back onto the path
+   and proven, then removed, and the overwrite proceeds; if that fails,
+   :class:`IrodsOverwriteIncompleteError` names the backup, which is kept. The cleanup of abandoned
+   temporaries leaves backups alone (an unfinished backup copy is an ordinary temporary: the path was not
+   touched yet);
 2. the verified temporary is copied onto the path with ``overwrite``. The object keeps its catalog entry,
    grants and AVUs. The server opens its replica for writing, so the replica stays locked (intermediate)
    until the copy closes, and a copy onto an existing object resolves to that object's replica
@@ -36,7 +39,6 @@ from typing import Any
 from irods_provider.client import AVU, MetadataOperation
 from irods_provider.client._paths import temporary_name
 from irods_provider.exceptions import (
-    IrodsAlreadyExistsError,
     IrodsChecksumMismatchError,
     IrodsError,
     IrodsNotADataObjectError,
@@ -115,31 +117,47 @@ def overwrite_in_place(
             _remove_quietly(session, leftover)
 
 
+def backup_part_name(path: str) -> str:
+    """Where the backup of ``path`` is copied and verified before it takes :func:`backup_name`: an ordinary
+    temporary (``.<name>.irods-part-<key>``), swept when abandoned."""
+    parent, _, name = path.rpartition("/")
+    return f"{parent}/{temporary_name(name, 'part', _resume.resume_key('keep-part', path)[:12])}"
+
+
 def _back_up(session: SessionLike, path: str, backup: str, *, retry: ChunkRetrier) -> None:
-    """Copy ``path`` to a new ``backup`` and prove it holds the same bytes (both checksums computed afresh).
-    A backup already there is an earlier attempt's (see the module docstring): nothing is changed then."""
+    """Copy ``path`` to a temporary, prove it holds the same bytes (both checksums computed afresh), then
+    rename it to ``backup``. An earlier attempt's backup is put back onto ``path`` first."""
     api = session.data_objects
+    _put_back_earlier(session, path, backup, retry=retry)
+    part = backup_part_name(path)
+    _remove_quietly(session, part)  # an unfinished backup copy of an earlier attempt: ``path`` was untouched
     size = api.stat(path).size
     checksum = retry.call(lambda: api.calculate_checksum(path, force=True))
     try:
-        # Sent once unless the server refused before acting: a lost reply may have created the backup.
-        retry.call(lambda: api.copy(path, backup), retry_on=is_busy)
-    except IrodsAlreadyExistsError as exc:
-        raise IrodsOverwriteIncompleteError(
-            f"{backup} is there already: an earlier overwrite of {path} in place did not finish, and it "
-            f"may hold {path}'s previous content; check {path} and remove {backup}. Nothing was changed",
-            backup=backup,
-            operation="upload",
-            path=path,
-        ) from exc
+        # Sent once unless the server refused before acting: a lost reply may have created the copy.
+        retry.call(lambda: api.copy(path, part), retry_on=is_busy)
+        _verify(session, part, source=path, size=size, checksum=checksum, retry=retry)
+        retry.call(lambda: api.rename(part, backup), retry_on=is_busy)
     except BaseException:
-        _remove_quietly(session, backup)  # ``path`` is untouched: a partial backup is worth nothing
+        _remove_quietly(session, part)  # ``path`` is untouched: a partial backup is worth nothing
         raise
+
+
+def _put_back_earlier(session: SessionLike, path: str, backup: str, *, retry: ChunkRetrier) -> None:
+    """Restore ``path`` from an earlier attempt's verified ``backup`` (if any) and remove it."""
     try:
-        _verify(session, backup, source=path, size=size, checksum=checksum, retry=retry)
-    except BaseException:
-        _remove_quietly(session, backup)
-        raise
+        session.data_objects.stat(backup)
+    except (IrodsNotFoundError, IrodsNotADataObjectError):
+        return
+    log.warning(
+        "%s holds the content %s had before an overwrite in place that did not finish: putting it back first",
+        backup,
+        path,
+    )
+    unfinished = IrodsOverwriteIncompleteError(
+        "an earlier overwrite in place did not finish", backup=backup, operation="upload", path=path
+    )
+    _restore(session, backup, path, retry=retry, cause=unfinished)
 
 
 def _copy_verified(

@@ -260,24 +260,81 @@ def test_a_wrong_copy_in_place_puts_the_old_bytes_back(irods_emulator, tmp_path,
     assert _left(irods_emulator) == [path]
 
 
-def test_an_earlier_backup_stops_an_overwrite_in_place_and_is_never_swept(irods_emulator, tmp_path) -> None:
-    """A backup left by an overwrite in place that did not finish (a killed worker: the path may be partial)
-    may be the only good copy: the next overwrite refuses, naming it, and the cleanup of abandoned
-    temporaries leaves it alone."""
+def test_an_earlier_backup_is_put_back_and_the_overwrite_proceeds(irods_emulator, tmp_path) -> None:
+    """A backup left by an overwrite in place that did not finish (a worker killed while copying onto the
+    path: the path is partial, the backup the only good copy) is never swept as an abandoned temporary; the
+    next overwrite first copies it back onto the path, proves it, removes it, then overwrites."""
     from irods_provider.client.transfer._copyover import backup_name
-    from irods_provider.exceptions import IrodsOverwriteIncompleteError
 
     path = f"{HOME}/shared.bin"
     rods, alice = _alice_and_rods(irods_emulator, "write")
     with rods, alice:
         backup = backup_name(path)
-        alice.data_objects.write(backup, b"the good copy")
+        alice.data_objects.write(backup, b"old")
+        alice.data_objects.write(path, b"ol")  # the killed copy's partial bytes
+        swept = alice.collections.remove_temporaries(HOME, min_age=0)
+        assert backup not in [t.path for t in swept.removed]
+        puts: list[tuple[str, str]] = []
+        model = irods_emulator.model
+        copy_data_object = model.copy_data_object
+
+        def traced_copy(caller: str, src: str, dst: str, **kwargs: object) -> None:
+            if dst == path:
+                puts.append((src, model.data_objects[src].replicas[0].spool_file.read_bytes().decode()))
+            copy_data_object(caller, src, dst, **kwargs)
+
+        model.copy_data_object = traced_copy  # type: ignore[method-assign]
+        try:
+            (tmp_path / "src").write_bytes(b"new from alice")
+            upload_object(alice, str(tmp_path / "src"), path, config=CFG, overwrite=OverwritePolicy.OVERWRITE)
+        finally:
+            del model.copy_data_object
+        assert puts[0] == (backup, "old")  # put back first, then the new bytes
+        assert [content for _, content in puts[1:]] == ["new from alice"]
+        assert rods.data_objects.read(path) == b"new from alice"
+    assert _left(irods_emulator) == [path]
+
+
+def test_an_earlier_backup_that_cannot_be_put_back_stops_the_overwrite(
+    irods_emulator, tmp_path, monkeypatch
+) -> None:
+    """If the earlier backup cannot be copied back, nothing else is done: the error names the backup,
+    which is kept."""
+    from irods_provider.client.transfer._copyover import backup_name
+    from irods_provider.exceptions import IrodsOverwriteIncompleteError
+
+    path = f"{HOME}/shared.bin"
+    rods, alice = _alice_and_rods(irods_emulator, "write")
+    model = irods_emulator.model
+    copy_data_object = model.copy_data_object
+
+    def failing_put_back(caller: str, src: str, dst: str, **kwargs: object) -> None:
+        if ".irods-keep-" in src:
+            raise OSError("disk full")
+        copy_data_object(caller, src, dst, **kwargs)
+
+    with rods, alice:
+        backup = backup_name(path)
+        alice.data_objects.write(backup, b"old")
+        monkeypatch.setattr(model, "copy_data_object", failing_put_back)
         (tmp_path / "src").write_bytes(b"new from alice")
         with pytest.raises(IrodsOverwriteIncompleteError) as caught:
             upload_object(alice, str(tmp_path / "src"), path, config=CFG, overwrite=OverwritePolicy.OVERWRITE)
         assert (caught.value.path, caught.value.backup) == (path, backup)
-        assert rods.data_objects.read(path) == b"old"
-        assert alice.data_objects.read(backup) == b"the good copy"
-        swept = alice.collections.remove_temporaries(HOME, min_age=0)
-        assert backup not in [t.path for t in swept.removed]
+        assert alice.data_objects.read(backup) == b"old"
     assert _left(irods_emulator) == sorted([path, backup])
+
+
+def test_an_unfinished_backup_copy_is_discarded(irods_emulator, tmp_path) -> None:
+    """A backup copy that never got its backup name (a worker killed while making it: the path was not
+    touched yet) is an ordinary temporary: the next overwrite discards it and proceeds."""
+    from irods_provider.client.transfer._copyover import backup_part_name
+
+    path = f"{HOME}/shared.bin"
+    rods, alice = _alice_and_rods(irods_emulator, "write")
+    with rods, alice:
+        alice.data_objects.write(backup_part_name(path), b"o")
+        (tmp_path / "src").write_bytes(b"new from alice")
+        upload_object(alice, str(tmp_path / "src"), path, config=CFG, overwrite=OverwritePolicy.OVERWRITE)
+        assert rods.data_objects.read(path) == b"new from alice"
+    assert _left(irods_emulator) == [path]
