@@ -21,6 +21,7 @@ write of the object (and the quota its size while the read lasts).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 import uuid
@@ -204,15 +205,22 @@ class ReadAlias:
 
 def _sweep(session: SessionLike, home: str, *, now: float | None = None) -> int:
     """Remove this user's aliases in ``home`` older than :data:`ALIAS_MAX_AGE` (killed reads left them):
-    one GenQuery; best effort (errors are logged). Returns how many went."""
+    one GenQuery, asked of ``home``'s zone (a federated zone's catalog answers only when named); an alias
+    with several replicas is old only when its newest replica is. Best effort (errors are logged). Returns
+    how many went."""
     cutoff = (time.time() if now is None else now) - ALIAS_MAX_AGE
     where = f"{genquery_condition('COLL_NAME', home)} and {prefix_condition('DATA_NAME', ALIAS_PREFIX)}"
     removed = 0
     try:
         query: Any = session.query  # type: ignore[attr-defined]
-        rows = list(query.genquery(f"select DATA_NAME, DATA_MODIFY_TIME where {where}"))
-        for name, mtime in rows:
-            if name.startswith(ALIAS_PREFIX) and int(mtime or 0) < cutoff:
+        newest: dict[str, int] = {}  # one row per replica whose mtime differs: the newest decides
+        for name, mtime in query.genquery(
+            f"select DATA_NAME, DATA_MODIFY_TIME where {where}", zone=query.zone_for(home)
+        ):
+            if name.startswith(ALIAS_PREFIX):
+                newest[name] = max(newest.get(name, 0), int(mtime or 0))
+        for name in sorted(name for name, mtime in newest.items() if mtime < cutoff):
+            with contextlib.suppress(IrodsNotFoundError):  # another read's sweep took it first
                 session.data_objects.remove(f"{home}/{name}", no_trash=True)
                 removed += 1
     except IrodsError as exc:
