@@ -37,6 +37,7 @@ from irods_provider.exceptions import (
     IrodsInvalidPathError,
     IrodsNotADataObjectError,
     IrodsNotFoundError,
+    IrodsPermissionError,
 )
 
 from ._api import DataObjectStatLike, SessionLike
@@ -156,13 +157,30 @@ class ReadAlias:
         if coordinator is not None:
             coordinator.add_failure_cleanup(lambda _cause: self.close())
         try:
-            session.data_objects.copy(source, self.path)  # type: ignore[attr-defined]
+            self._copy(home)
             if verify:
                 self._verify()
         except BaseException:
             self.close()
             raise
         log.info("reading %s through the server-side copy %s", source, self.path)
+
+    def _copy(self, home: str) -> None:
+        """Make the copy; a refusal says that it needs write access in ``home``, not only read access to the
+        source (the server's CAT_NO_ACCESS_PERMISSION does not say which was missing)."""
+        try:
+            self.session.data_objects.copy(self.source, self.path)  # type: ignore[attr-defined]
+        except IrodsPermissionError as exc:
+            raise IrodsPermissionError(
+                f"reading a '+' path goes through a server-side copy in {home} (GET query strings turn '+' "
+                f"into a space), and the copy was refused: it needs read access to the object and write "
+                f"access in {home}",
+                http_status=exc.http_status,
+                irods_code=exc.irods_code,
+                operation="data_objects.copy",
+                path=self.source,
+                server_message=exc.server_message,
+            ) from exc
 
     @property
     def aliased(self) -> bool:

@@ -26,6 +26,7 @@ from irods_provider.client.transfer._alias import ALIAS_MAX_AGE, ALIAS_PREFIX, r
 from irods_provider.exceptions import (
     IrodsChecksumMismatchError,
     IrodsInvalidPathError,
+    IrodsPermissionError,
     IrodsTransferCancelledError,
 )
 from irods_provider.testing._config import RESOURCE_PRESET
@@ -198,3 +199,21 @@ def test_stale_aliases_with_several_replicas_are_all_swept(irods_emulator_varian
         download_object(s, PATHS[0], tmp_path / "out.bin", config=CFG)
         assert (tmp_path / "out.bin").read_bytes() == data
         assert aliases(s) == []
+
+
+def test_a_refused_copy_says_the_home_needs_write_access(irods_emulator_variants, tmp_path) -> None:  # noqa: F811
+    """The server's CAT_NO_ACCESS_PERMISSION on the copy does not say that the user may read the object but
+    not write in its own home: the error does, and still names the object and the iRODS code."""
+    server = irods_emulator_variants()
+    server.add_user("alice", "alice")
+    path = "/tempZone/home/public/x+y.bin"
+    with login(server, "rods", "rods-emulator") as rods:
+        rods.data_objects.write(path, b"public bytes")
+        rods.data_objects.set_permission(path, "alice", "read")
+        rods.collections.set_permission("/tempZone/home/alice", "alice", "read", admin=True)
+    with login(server, "alice", "alice") as alice:
+        for read in (lambda: read_object(alice, path), lambda: download_object(alice, path, tmp_path / "o")):
+            with pytest.raises(IrodsPermissionError, match="write access in /tempZone/home/alice") as error:
+                read()
+            assert (error.value.path, error.value.irods_name) == (path, "CAT_NO_ACCESS_PERMISSION")
+        assert os.listdir(tmp_path) == []
