@@ -15,8 +15,9 @@ catalog (GenQuery) answers for it. So a download of a ``+`` object:
   with the transfer's coordinator where the alias is created.
 
 A worker killed meanwhile leaves its alias behind: each new alias first removes this user's aliases older
-than :data:`ALIAS_MAX_AGE` seconds in that collection (one GenQuery). A copy costs the server a read and a
-write of the object (and the quota its size while the read lasts).
+than :data:`ALIAS_MAX_AGE` seconds in that collection (one GenQuery, asked of its zone). The copy needs write
+access in that home (a refusal says so), and costs the server a read and a write of the object (and the
+quota its size while the read lasts).
 """
 
 from __future__ import annotations
