@@ -2,13 +2,16 @@
 
 A try can die after the server acted and before the task reported (a worker killed, a reply lost). The
 retry then finds the earlier try's result in the catalog, told apart from anybody else's by who made it, when
-(no earlier than the DAG run started, less :data:`CLOCK_SKEW`) and, for a ticket, with which settings.
+(no earlier than the DAG run started, less :data:`CLOCK_SKEW`) and, for a ticket, with which settings; a
+ticket that has expired since (a retry after its lifetime, a task cleared in a long-running DAG run) is not
+returned: a new one is made.
 """
 
 from __future__ import annotations
 
 import datetime
 import math
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -86,15 +89,20 @@ def _same_user(owner: str, user: str | None) -> bool:
 def earlier_ticket(
     session: IrodsSession, path: str, wanted: WantedTicket, *, user: str | None, since: float
 ) -> str | None:
-    """The newest ticket on ``path`` with exactly ``wanted``'s settings, by ``user``, created since ``since``.
+    """The newest unexpired ticket on ``path`` with exactly ``wanted``'s settings, by ``user``, created since
+    ``since``.
 
     With no ``user`` known (a static token, client credentials) the owner is not compared: the server lists
     a rodsuser its own tickets only, a rodsadmin everyone's.
     """
+    now = time.time()
     found = [
         t
         for t in session.tickets.on_path(path)
-        if t.created_at >= since and (user is None or _same_user(t.owner, user)) and wanted.matches(t)
+        if t.created_at >= since
+        and (t.expires_at is None or t.expires_at > now)
+        and (user is None or _same_user(t.owner, user))
+        and wanted.matches(t)
     ]
     return max(found, key=lambda t: t.created_at).string if found else None
 

@@ -15,12 +15,14 @@ catalog (GenQuery) answers for it. So a download of a ``+`` object:
   with the transfer's coordinator where the alias is created.
 
 A worker killed meanwhile leaves its alias behind: each new alias first removes this user's aliases older
-than :data:`ALIAS_MAX_AGE` seconds in that collection (one GenQuery). A copy costs the server a read and a
-write of the object (and the quota its size while the read lasts).
+than :data:`ALIAS_MAX_AGE` seconds in that collection (one GenQuery, asked of its zone). The copy needs write
+access in that home (a refusal says so), and costs the server a read and a write of the object (and the
+quota its size while the read lasts).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 import uuid
@@ -36,11 +38,18 @@ from irods_provider.exceptions import (
     IrodsInvalidPathError,
     IrodsNotADataObjectError,
     IrodsNotFoundError,
+    IrodsPermissionError,
 )
 
 from ._api import DataObjectStatLike, SessionLike
 from ._coordinator import TransferCoordinator
-from ._copy import hasher_for, verify_checksum
+from ._copy import (
+    StreamHasher,
+    scheme_of,
+    server_checksum_matches,
+    sha2_checksum,
+    verify_checksum,
+)
 
 __all__ = [
     "ALIAS_MAX_AGE",
@@ -155,13 +164,30 @@ class ReadAlias:
         if coordinator is not None:
             coordinator.add_failure_cleanup(lambda _cause: self.close())
         try:
-            session.data_objects.copy(source, self.path)
+            self._copy(home)
             if verify:
                 self._verify()
         except BaseException:
             self.close()
             raise
         log.info("reading %s through the server-side copy %s", source, self.path)
+
+    def _copy(self, home: str) -> None:
+        """Make the copy; a refusal says that it needs write access in ``home``, not only read access to the
+        source (the server's CAT_NO_ACCESS_PERMISSION does not say which was missing)."""
+        try:
+            self.session.data_objects.copy(self.source, self.path)
+        except IrodsPermissionError as exc:
+            raise IrodsPermissionError(
+                f"reading a '+' path goes through a server-side copy in {home} (GET query strings turn '+' "
+                f"into a space), and the copy was refused: it needs read access to the object and write "
+                f"access in {home}",
+                http_status=exc.http_status,
+                irods_code=exc.irods_code,
+                operation="data_objects.copy",
+                path=self.source,
+                server_message=exc.server_message,
+            ) from exc
 
     @property
     def aliased(self) -> bool:
@@ -172,6 +198,8 @@ class ReadAlias:
         api = self.session.data_objects
         # the copy's checksum is computed afresh (``force``): a copy may carry the source's stored one over
         expected, actual = api.calculate_checksum(self.source), api.calculate_checksum(self.path, force=True)
+        if scheme_of(expected) != scheme_of(actual):
+            actual = self._hash_copy(expected)
         if expected != actual:
             raise IrodsChecksumMismatchError(
                 "the server-side copy made to read this '+' path differs from it",
@@ -180,6 +208,21 @@ class ReadAlias:
                 operation="verify",
                 path=self.source,
             )
+
+    def _hash_copy(self, expected: str) -> str:
+        """The copy's checksum in ``expected``'s scheme, from its bytes read in order here: the original's
+        stored checksum is of another scheme than the zone's (an MD5 kept in a SHA-256 zone, or the reverse),
+        and the server hashes the copy only in the zone's scheme (no request names a scheme)."""
+        from ._reader import open_reader  # _reader builds on this module
+
+        hasher = StreamHasher(md5=True)
+        with open_reader(self.session, self.path) as reader:
+            while chunk := reader.read_chunk():
+                hasher.update(chunk)
+        result = hasher.result()
+        if server_checksum_matches(expected, result):
+            return expected
+        return sha2_checksum(result.sha256) if expected.startswith("sha2:") else (result.md5 or b"").hex()
 
     def close(self) -> None:
         """Remove the copy (no trash), once; a failure is logged (the next sweep removes it), never raised."""
@@ -204,15 +247,22 @@ class ReadAlias:
 
 def _sweep(session: SessionLike, home: str, *, now: float | None = None) -> int:
     """Remove this user's aliases in ``home`` older than :data:`ALIAS_MAX_AGE` (killed reads left them):
-    one GenQuery; best effort (errors are logged). Returns how many went."""
+    one GenQuery, asked of ``home``'s zone (a federated zone's catalog answers only when named); an alias
+    with several replicas is old only when its newest replica is. Best effort (errors are logged). Returns
+    how many went."""
     cutoff = (time.time() if now is None else now) - ALIAS_MAX_AGE
     where = f"{genquery_condition('COLL_NAME', home)} and {prefix_condition('DATA_NAME', ALIAS_PREFIX)}"
     removed = 0
     try:
         query: Any = session.query  # type: ignore[attr-defined]
-        rows = list(query.genquery(f"select DATA_NAME, DATA_MODIFY_TIME where {where}"))
-        for name, mtime in rows:
-            if name.startswith(ALIAS_PREFIX) and int(mtime or 0) < cutoff:
+        newest: dict[str, int] = {}  # one row per replica whose mtime differs: the newest decides
+        for name, mtime in query.genquery(
+            f"select DATA_NAME, DATA_MODIFY_TIME where {where}", zone=query.zone_for(home)
+        ):
+            if name.startswith(ALIAS_PREFIX):
+                newest[name] = max(newest.get(name, 0), int(mtime or 0))
+        for name in sorted(name for name, mtime in newest.items() if mtime < cutoff):
+            with contextlib.suppress(IrodsNotFoundError):  # another read's sweep took it first
                 session.data_objects.remove(f"{home}/{name}", no_trash=True)
                 removed += 1
     except IrodsError as exc:
@@ -237,6 +287,6 @@ def read_object(session: SessionLike, path: str, *, verify: bool = True) -> byte
 def verify_bytes(session: SessionLike, path: str, data: bytes) -> str:
     """Check ``data`` (all of ``path``, read through an alias) against ``path``'s own checksum (a POST):
     IrodsChecksumMismatchError when they differ; returns the checksum."""
-    hasher = hasher_for(None, session, path)
+    hasher = StreamHasher(md5=True)  # the original's stored checksum may be of either scheme
     hasher.update(data)
-    return verify_checksum(session, path, hasher.result())
+    return verify_checksum(session, path, hasher.result(), learn=False)

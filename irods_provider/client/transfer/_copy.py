@@ -206,13 +206,17 @@ def server_checksum_matches(server: str, result: CopyResult) -> bool | None:
     raise IrodsIntegrityError(f"unrecognised checksum scheme in server answer {server!r}")
 
 
-def verify_checksum(session: SessionLike, path: str, result: CopyResult, *, force: bool = False) -> str:
+def verify_checksum(
+    session: SessionLike, path: str, result: CopyResult, *, force: bool = False, learn: bool = True
+) -> str:
     """Ask the server for ``path``'s checksum and compare it; a mismatch raises, never warns. Returns it.
 
-    The answer's format teaches the session the zone's scheme (see :func:`hasher_for`).
+    With ``learn`` the answer's format teaches the session the zone's scheme (see :func:`hasher_for`): only
+    for an answer the server computes now (a new object, ``force``), never for a checksum an existing object
+    may have kept from before the zone changed its scheme.
     """
     server = session.data_objects.calculate_checksum(path, force=force)
-    return check_server_checksum(session, path, server, result)
+    return check_server_checksum(session, path, server, result, learn=learn)
 
 
 def check_server_checksum(
@@ -223,9 +227,11 @@ def check_server_checksum(
     *,
     replica_number: int | None = None,
     resource: str | None = None,
+    learn: bool = True,
 ) -> str:
     """Compare the server's checksum ``server`` of ``path`` (of one replica when ``replica_number`` is
-    given, on ``resource``) with ``result``'s digests; a mismatch raises, naming them. Returns it."""
+    given, on ``resource``) with ``result``'s digests; a mismatch raises, naming them. Returns it.
+    ``learn``: ``server`` was computed now, in the zone's scheme, which the session remembers."""
     verdict = server_checksum_matches(server, result)
     if verdict is None:
         raise IrodsIntegrityError(
@@ -234,7 +240,8 @@ def check_server_checksum(
             operation="verify",
             path=path,
         )
-    learn_checksum_scheme(session, path, server)
+    if learn:
+        learn_checksum_scheme(session, path, server)
     if not verdict:
         expected = sha2_checksum(result.sha256) if server.startswith("sha2:") else (result.md5 or b"").hex()
         emit("checksum_mismatch")
@@ -253,15 +260,23 @@ def check_server_checksum(
 
 
 def hasher_for(
-    scheme: ChecksumScheme | str | None, session: object = None, path: str | None = None
+    scheme: ChecksumScheme | str | None,
+    session: object = None,
+    path: str | None = None,
+    *,
+    stored: str | None = None,
 ) -> StreamHasher:
     """A hasher computing what the zone's scheme needs, in the same single pass as the copy.
 
-    ``scheme`` (an explicit override) wins, then the session's pinned or learned scheme for ``path``'s
-    zone; unknown → MD5 as well as SHA-256, so the first answer of either kind can be verified. SHA-256
-    is always computed (reports and SFTP ``sha256sum`` checks use it).
+    ``scheme`` (an explicit override) wins, then the scheme of ``stored`` (the checksum a download's source
+    keeps, which the server answers whatever the zone's scheme is now), then the session's pinned or learned
+    scheme for ``path``'s zone; unknown → MD5 as well as SHA-256, so the first answer of either kind can be
+    verified. SHA-256 is always computed (reports and SFTP ``sha256sum`` checks use it).
     """
-    effective = ChecksumScheme(scheme) if scheme is not None else known_checksum_scheme(session, path)
+    if scheme is not None:
+        effective: ChecksumScheme | None = ChecksumScheme(scheme)
+    else:
+        effective = scheme_of(stored) or known_checksum_scheme(session, path)
     return StreamHasher(md5=effective is not ChecksumScheme.SHA256)
 
 

@@ -18,7 +18,6 @@ from ._coordinator import TransferCoordinator, TransferSubscriber
 from ._copy import (
     CopyResult,
     hasher_for,
-    learn_checksum_scheme,
     verify_checksum,
     with_server_checksum,
 )
@@ -55,8 +54,11 @@ def parallel_download(
     created ``exclusive`` is removed if the download fails.
     """
     cfg = _effective_config(session, config, streams=streams, chunk_size=chunk_size, reads=True)
+    stored: str | None = None
+    learn = False  # a checksum the server computes now teaches the zone's scheme, a stored one does not
     if size is None:
-        size = source_stat(session, path).size
+        st = source_stat(session, path)
+        size, stored, learn = st.size, st.checksum, st.checksum is None
     coordinator = TransferCoordinator(path=path, subscribers=subscribers, cancel_event=cancel_event)
     try:
         if exclusive:
@@ -66,7 +68,15 @@ def parallel_download(
             fd = os.open(local_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
         try:
             result = _download_into(
-                session, path, fd, cfg=cfg, size=size, verify=verify, coordinator=coordinator
+                session,
+                path,
+                fd,
+                cfg=cfg,
+                size=size,
+                verify=verify,
+                coordinator=coordinator,
+                stored=stored,
+                learn=learn,
             )
         finally:
             os.close(fd)
@@ -86,11 +96,14 @@ def _download_into(
     size: int,
     verify: bool,
     coordinator: TransferCoordinator,
+    stored: str | None,
+    learn: bool,
 ) -> CopyResult:
     """:func:`parallel_download`'s body under ``coordinator``: ``path`` written into the open ``fd``
-    (which the caller closes), hashed in order and verified."""
+    (which the caller closes), hashed in order (in the scheme of ``stored``, the source's stored checksum,
+    when there is one) and verified (``learn``: the answer teaches the zone's scheme)."""
     coordinator.queued(size)
-    hasher = hasher_for(cfg.checksum_scheme, session, path)
+    hasher = hasher_for(cfg.checksum_scheme, session, path, stored=stored)
     try:
         os.ftruncate(fd, size)
 
@@ -106,7 +119,7 @@ def _download_into(
                     coordinator.raise_if_failed()
         result = hasher.result()
         if verify:
-            result = with_server_checksum(result, verify_checksum(session, path, result))
+            result = with_server_checksum(result, verify_checksum(session, path, result, learn=learn))
     except BaseException as exc:
         coordinator.done(exc)
         raise
@@ -190,7 +203,6 @@ def _download_local(
     cfg = _effective_config(session, config, reads=True)
     started = time.monotonic()
     st = source_stat(session, path)  # the catalog's answer for a '+' path (no GET can address it)
-    learn_checksum_scheme(session, path, st.checksum)  # hash only the zone's scheme when it is stored
     try:
         with TargetDir(local, root, operation="download") as target:
             decided = _decide_local(
@@ -202,7 +214,7 @@ def _download_local(
             result = _write_local(
                 session,
                 path,
-                st.size,
+                st,
                 target,
                 cfg=cfg,
                 verify=verify,
@@ -228,7 +240,7 @@ def _download_local(
 def _write_local(
     session: SessionLike,
     path: str,
-    size: int,
+    st: DataObjectStatLike,
     target: TargetDir,
     *,
     cfg: TransferConfig,
@@ -237,7 +249,8 @@ def _write_local(
     subscribers: Sequence[TransferSubscriber],
     cancel_event: threading.Event | None,
 ) -> CopyResult:
-    """Write ``path`` into a new temporary in ``target``, verify it, publish it, drop stale temporaries.
+    """Write ``path`` (``st``: its size and stored checksum) into a new temporary in ``target``, verify it,
+    publish it, drop stale temporaries.
 
     The temporary's removal is registered where it is created; it runs on any failure up to and
     including the publish.
@@ -248,7 +261,15 @@ def _write_local(
         coordinator.add_failure_cleanup(lambda _cause: target.unlink(temp))
         try:
             result = _download_into(
-                session, path, fd, cfg=cfg, size=size, verify=verify, coordinator=coordinator
+                session,
+                path,
+                fd,
+                cfg=cfg,
+                size=st.size,
+                verify=verify,
+                coordinator=coordinator,
+                stored=st.checksum,
+                learn=st.checksum is None,
             )
             replace = overwrite is not OverwritePolicy.REFUSE
             target.publish(temp, fd, new_mode=new_mode, replace=replace)

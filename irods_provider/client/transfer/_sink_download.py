@@ -319,7 +319,7 @@ def _copy_into(
     cfg, size, checksum = version
     key = resume_key("download", path, size, checksum)
     prefix = PrefixCheck(
-        hasher_for(cfg.checksum_scheme, session, path),
+        hasher_for(cfg.checksum_scheme, session, path, stored=checksum),
         functools.partial(irods_prefix_sha256, session, path),
     )
     reader = functools.partial(
@@ -331,7 +331,7 @@ def _copy_into(
     writer, offset, source = opened
     hasher = prefix.hasher
     if offset == 0 and hasher.count:  # a resumable temporary was refused after hashing it: afresh
-        hasher = hasher_for(cfg.checksum_scheme, session, path)
+        hasher = hasher_for(cfg.checksum_scheme, session, path, stored=checksum)
     placing = _Placing.of(writer, source, offset=offset) if sink.parallel else None
     with source:  # its close waits for the reading threads: placing stops first
         try:
@@ -429,7 +429,8 @@ def _source_version(
     cfg = _effective_config(session, config, reads=True)
     st = known if known is not None else source_stat(session, path)
     checksum = st.checksum or session.data_objects.calculate_checksum(path)
-    learn_checksum_scheme(session, path, checksum)  # hash only the zone's scheme (MD5 costs 2.4x SHA-256)
+    if st.checksum is None:  # computed now: the zone's scheme (a stored one may predate a change of it)
+        learn_checksum_scheme(session, path, checksum)  # hash only the zone's scheme (MD5 costs 2.4x SHA-256)
     return cfg, st, checksum
 
 
@@ -510,7 +511,7 @@ def _verified(session: SessionLike, path: str, writer: Writer, sink: DownloadSin
     """The zone's checksum (HTTP), checked against ``result``, while the sink flushes, closes and checks
     its temporary (:func:`_finish`)."""
     checksum, _ = alongside(
-        lambda: verify_checksum(session, path, result),
+        lambda: verify_checksum(session, path, result, learn=False),  # the source's checksum taught already
         lambda: _finish(writer, sink, result),
         name="download-alongside",
     )

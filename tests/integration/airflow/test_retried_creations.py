@@ -76,6 +76,23 @@ def test_a_retry_leaves_other_tickets_alone_and_makes_its_own_once(alice) -> Non
     assert len(alice.tickets.on_path(f"{ALICE_HOME}/results")) == 4
 
 
+def test_a_retry_does_not_return_an_expired_ticket(alice, monkeypatch) -> None:
+    """The earlier try's ticket has expired by the time of the retry (a retry delay longer than its lifetime,
+    or a task cleared in a DAG run still running): handing it out would give downstream tasks a dead
+    ticket, so a new one is made."""
+    import time
+
+    from irods_provider.operators import _retry
+
+    earlier = first_try_ticket(alice)  # expires in 3600 s
+    later = time.time() + 7200
+    monkeypatch.setattr(_retry, "time", SimpleNamespace(time=lambda: later), raising=False)
+    result = share().execute(context(2))
+    assert result["ticket"] != earlier
+    assert "already_created" not in result
+    assert len(alice.tickets.on_path(f"{ALICE_HOME}/results")) == 2
+
+
 def test_the_ticket_listing_reports_settings_and_restrictions(alice) -> None:
     ticket = first_try_ticket(alice, groups=["public"])
     (info,) = alice.tickets.on_path(f"{ALICE_HOME}/results")

@@ -82,3 +82,32 @@ def test_a_corrupted_alias_is_detected_by_every_read(irods_fs, tmp_path, monkeyp
         irods_fs.get(path, str(tmp_path / "got.h5"))
     assert os.listdir(tmp_path) == []
     assert aliases(irods_fs) == []
+
+
+def store_md5(fs, path: str, data: bytes) -> None:
+    """The original keeps an MD5 checksum in this SHA-256 zone (set before the zone's scheme changed)."""
+    fs.session.data_objects.modify_replica(
+        path, {"checksum": hashlib.md5(data).hexdigest()}, replica_number=0
+    )
+
+
+@pytest.mark.parametrize("size", SIZES.values(), ids=SIZES.keys())
+def test_an_original_checksum_of_another_scheme_still_verifies_ranged_reads(
+    irods_fs, monkeypatch, size
+) -> None:
+    """The server hashes the copy in the zone's scheme only (SHA-256 here) while the original answers its
+    stored MD5: the copy's bytes are hashed in MD5 to compare, not refused as a mismatch (and a bad copy is
+    still one)."""
+    path = PATHS[0]
+    data = put(irods_fs, path, size)
+    store_md5(irods_fs, path, data)
+    assert irods_fs.cat_file(path, start=3, end=size - 2) == data[3:-2]
+    with irods_fs.open(path, "rb") as f:
+        f.seek(size // 2)
+        assert sha(f.read()) == sha(data[size // 2 :])
+    assert aliases(irods_fs) == []
+    corrupt_copies(monkeypatch, irods_fs)
+    with pytest.raises(IrodsChecksumMismatchError) as error:
+        irods_fs.cat_file(path, start=1, end=5)
+    assert error.value.expected == hashlib.md5(data).hexdigest()
+    assert aliases(irods_fs) == []

@@ -23,6 +23,7 @@ from irods_provider.client.transfer._coordinator import TransferCoordinator
 from irods_provider.client.transfer._endpoints import register_temporary
 from irods_provider.client.transfer._policy import DestinationState, hashed_checksum
 from irods_provider.exceptions import IrodsAlreadyExistsError, IrodsChecksumMismatchError
+from irods_provider.testing.pytest_plugin import irods_emulator_variants  # noqa: F401
 
 HOME = "/tempZone/home/rods"
 CHUNK = 64 * 1024
@@ -224,8 +225,8 @@ def test_a_download_hashes_only_the_zones_scheme_from_the_first_file(session, tm
     monkeypatch.setattr(_copy, "_SCHEMES", type(_copy._SCHEMES)())  # forget what earlier tests taught
     made: list[bool] = []
 
-    def spy(*args: object) -> _copy.StreamHasher:
-        hasher = _copy.hasher_for(*args)  # type: ignore[arg-type]
+    def spy(*args: object, **kwargs: object) -> _copy.StreamHasher:
+        hasher = _copy.hasher_for(*args, **kwargs)  # type: ignore[arg-type]
         made.append(hasher.result().md5 is not None)
         return hasher
 
@@ -244,3 +245,31 @@ def test_a_download_hashes_only_the_zones_scheme_from_the_first_file(session, tm
     assert download_object(session, stored, local, config=CFG).status is FileStatus.TRANSFERRED
     assert local.read_bytes() == DATA
     assert made == [False]
+
+
+@pytest.mark.parametrize("into", ["local", "sink"])
+def test_a_checksum_kept_from_another_scheme_does_not_teach_the_zones(
+    irods_emulator_variants,  # noqa: F811
+    tmp_path,
+    into,
+):
+    """An MD5 zone whose object keeps the SHA-256 checksum it got before the zone changed its scheme: its
+    download hashes SHA-256 to compare with it, but must not teach the session that the zone is SHA-256, or
+    every later upload hashed SHA-256 only and failed at its verification (the zone answers MD5)."""
+    import base64
+    import io
+
+    from irods_provider.client import BasicAuth, IrodsSession
+    from irods_provider.client.transfer import _copy, upload_object
+
+    server = irods_emulator_variants(hash_scheme="md5")
+    old = f"{HOME}/kept-sha2.bin"
+    with IrodsSession(server.base_url, auth=BasicAuth("rods", "rods-emulator")) as s:
+        s.data_objects.write(old, DATA)
+        kept = "sha2:" + base64.b64encode(hashlib.sha256(DATA).digest()).decode()
+        s.data_objects.modify_replica(old, {"checksum": kept}, replica_number=0)
+        destination = tmp_path / "old.bin" if into == "local" else MemorySink()
+        assert download_object(s, old, destination, config=CFG).checksum == kept
+        result = upload_object(s, io.BytesIO(b"new bytes"), f"{HOME}/new.bin", size=9)
+        assert result.checksum == hashlib.md5(b"new bytes").hexdigest()
+        assert _copy.known_checksum_scheme(s, old) is _copy.ChecksumScheme.MD5  # learned from the upload

@@ -15,18 +15,22 @@ from typing import Any
 
 import pytest
 
+from irods_provider.client import BasicAuth, IrodsSession, RetryPolicy
 from irods_provider.client.transfer import (
     TransferConfig,
     TransferSubscriber,
     download_object,
     open_reader,
 )
-from irods_provider.client.transfer._alias import ALIAS_MAX_AGE, ALIAS_PREFIX
+from irods_provider.client.transfer._alias import ALIAS_MAX_AGE, ALIAS_PREFIX, read_object
 from irods_provider.exceptions import (
     IrodsChecksumMismatchError,
     IrodsInvalidPathError,
+    IrodsPermissionError,
     IrodsTransferCancelledError,
 )
+from irods_provider.testing._config import RESOURCE_PRESET
+from irods_provider.testing.pytest_plugin import irods_emulator_variants  # noqa: F401
 
 HOME = "/tempZone/home/rods"
 MIB = 1 << 20
@@ -38,13 +42,32 @@ def sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def aliases(session) -> list[str]:
+def aliases(session, home: str = HOME) -> list[str]:
     """Every alias in the home collection (hidden names included)."""
     return [
         e.name
-        for e in session.collections.iterate(HOME, include_temporaries=True)
+        for e in session.collections.iterate(home, include_temporaries=True)
         if e.name.startswith(ALIAS_PREFIX)
     ]
+
+
+def leave_stale_alias(session, home: str, letter: str, *, resource: str | None = None) -> str:
+    """An alias a killed read left in ``home`` more than ALIAS_MAX_AGE ago (each of its replicas)."""
+    stale = f"{home}/{ALIAS_PREFIX}{letter * 32}"
+    session.data_objects.write(stale, b"left by a killed worker", resource=resource)
+    old = session.collections.lookup(stale).modified_at - ALIAS_MAX_AGE - 3600
+    for replica in session.data_objects.replicas(stale):  # a replica made a second later: other mtimes
+        number = replica.number
+        session.data_objects.touch(stale, seconds_since_epoch=old + number, replica_number=number)
+    return stale
+
+
+def login(server, user: str, password: str) -> IrodsSession:
+    return IrodsSession(
+        server.base_url,
+        auth=BasicAuth(user, password),
+        retry=RetryPolicy(initial_backoff=0.0, max_backoff=0.0),
+    )
 
 
 def put(session, path: str, size: int) -> bytes:
@@ -150,3 +173,47 @@ def test_low_level_read_still_refuses_plus_and_names_what_works(session) -> None
     with pytest.raises(IrodsInvalidPathError, match="download_object, open_reader") as error:
         session.data_objects.read(PATHS[0])
     assert error.value.path == PATHS[0]
+
+
+def test_a_federated_zones_stale_aliases_are_swept_there(irods_emulator_variants, tmp_path) -> None:  # noqa: F811
+    """GenQuery asks the local catalog unless its ``zone`` names another (endpoints/query/src/main.cpp:237
+    at 0.7.0): the sweep of a remote home must name the remote zone, or killed reads' aliases stay there."""
+    server = irods_emulator_variants(federated_zones=["otherZone"])
+    server.add_user("alice", "alice")
+    home = "/otherZone/home/alice#tempZone"
+    with login(server, "alice", "alice") as s:
+        path = f"{home}/a+b.bin"
+        s.data_objects.write(path, b"remote bytes")
+        leave_stale_alias(s, home, "a")
+        assert read_object(s, path) == b"remote bytes"
+        assert aliases(s, home) == []
+
+
+def test_stale_aliases_with_several_replicas_are_all_swept(irods_emulator_variants, tmp_path) -> None:  # noqa: F811
+    """GenQuery gives a row per replica when their mtimes differ: every stale alias goes, once each."""
+    server = irods_emulator_variants(resources=RESOURCE_PRESET)
+    with login(server, "rods", "rods-emulator") as s:
+        data = put(s, PATHS[0], 1000)
+        for letter in "ab":
+            leave_stale_alias(s, HOME, letter, resource="replResc")
+        download_object(s, PATHS[0], tmp_path / "out.bin", config=CFG)
+        assert (tmp_path / "out.bin").read_bytes() == data
+        assert aliases(s) == []
+
+
+def test_a_refused_copy_says_the_home_needs_write_access(irods_emulator_variants, tmp_path) -> None:  # noqa: F811
+    """The server's CAT_NO_ACCESS_PERMISSION on the copy does not say that the user may read the object but
+    not write in its own home: the error does, and still names the object and the iRODS code."""
+    server = irods_emulator_variants()
+    server.add_user("alice", "alice")
+    path = "/tempZone/home/public/x+y.bin"
+    with login(server, "rods", "rods-emulator") as rods:
+        rods.data_objects.write(path, b"public bytes")
+        rods.data_objects.set_permission(path, "alice", "read")
+        rods.collections.set_permission("/tempZone/home/alice", "alice", "read", admin=True)
+    with login(server, "alice", "alice") as alice:
+        for read in (lambda: read_object(alice, path), lambda: download_object(alice, path, tmp_path / "o")):
+            with pytest.raises(IrodsPermissionError, match="write access in /tempZone/home/alice") as error:
+                read()
+            assert (error.value.path, error.value.irods_name) == (path, "CAT_NO_ACCESS_PERMISSION")
+        assert os.listdir(tmp_path) == []
