@@ -207,7 +207,7 @@ def test_replica_checksums_are_targeted_on_0_5_0_too(irods_emulator_at: Callable
         ] * 2
 
 
-def _replicated_fs(zone):
+def _replicated_fs(zone, **options):
     from irods_provider.fs import IrodsFileSystem
 
     return IrodsFileSystem(
@@ -217,6 +217,7 @@ def _replicated_fs(zone):
         resource="replResc",
         chunk_size=CHUNK,
         skip_instance_cache=True,
+        **options,
     )
 
 
@@ -263,3 +264,19 @@ def test_the_atomic_writer_catches_a_stale_replica(counted, zone) -> None:
         fs.close_session()
     assert (caught.value.replica_number, caught.value.status) == (1, "0")
     assert session.collections.list(DIR) == []
+
+
+def test_the_filesystem_takes_the_verification_mode(counted, zone) -> None:
+    """``verify_replicas="default"`` (storage option) checks the voted replica alone, as before; an unknown
+    mode is refused when the filesystem is made."""
+    session, _ = counted
+    zone.set_replica_fault("replResc_ufs1", "corrupt")
+    fs = _replicated_fs(zone, verify_replicas="default")
+    try:
+        with fs.open(f"{DIR}/voted.bin", "wb") as out:
+            out.write(LARGE)
+    finally:
+        fs.close_session()
+    assert session.data_objects.read(f"{DIR}/voted.bin", replica_number=0) == LARGE
+    with pytest.raises(IrodsConfigurationError, match="verify_replicas"):
+        _replicated_fs(zone, verify_replicas="some")
