@@ -22,7 +22,7 @@ import errno
 import hashlib
 import os
 import threading
-from typing import Any
+from typing import Any, cast
 
 from fsspec.spec import AbstractFileSystem
 from fsspec.utils import isfilelike
@@ -40,6 +40,7 @@ from irods_provider.client.transfer import (
     ChecksumScheme,
     OverwritePolicy,
     ParallelWriter,
+    ReplicaVerification,
     TransferConfig,
     TransferSubscriber,
     download_object,
@@ -123,6 +124,8 @@ class IrodsFileSystem(AbstractFileSystem):  # type: ignore[misc]
         None (default) uses the connection's extra, else learns it from the server's answers.
     :param resource: root resource new and replaced data objects are written to (storage option); default:
         the connection's ``default_resource`` extra (with ``conn_id``), else the server's default.
+    :param verify_replicas: which replicas of a written file are verified before it is published
+        (``auto``, the default, ``all`` or ``default``: see ``TransferConfig.verify_replicas``).
     """
 
     protocol = PROTOCOL
@@ -145,6 +148,7 @@ class IrodsFileSystem(AbstractFileSystem):  # type: ignore[misc]
         auto_mkdir: bool = True,
         checksum_scheme: str | None = None,
         resource: str | None = None,
+        verify_replicas: ReplicaVerification | str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -162,6 +166,10 @@ class IrodsFileSystem(AbstractFileSystem):  # type: ignore[misc]
         self.use_trash = use_trash
         self.auto_mkdir = auto_mkdir
         self._checksum_scheme = None if checksum_scheme is None else ChecksumScheme(checksum_scheme)
+        self._verify_replicas: ReplicaVerification | None = None
+        if verify_replicas is not None:  # the config converts a mode's value, refusing an unknown one here
+            mode = cast(ReplicaVerification, verify_replicas)
+            self._verify_replicas = TransferConfig(verify_replicas=mode).verify_replicas
         if resource is not None and (not resource or any(c in resource for c in " ;/")):
             raise ValueError(f"resource must be a root resource name, got {resource!r}")
         self._resource = resource
@@ -251,6 +259,8 @@ class IrodsFileSystem(AbstractFileSystem):  # type: ignore[misc]
         if self._checksum_scheme is not None:
             overrides["checksum_scheme"] = self._checksum_scheme
         overrides["resource"] = self.resource
+        if self._verify_replicas is not None:
+            overrides["verify_replicas"] = self._verify_replicas
         return TransferConfig(**overrides)
 
     @property

@@ -224,6 +224,7 @@ def run_irods_to_sftp_no_resume(args: dict[str, Any]) -> dict[str, Any]:
 WRITE_PATHS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "upload_object": run_upload_object,
     "upload_object_ramp": run_upload_object_ramp,
+    "upload_object_in_place": run_upload_object,  # as a user who may write the older object, not rename it
     "parallel_upload": run_parallel_upload,
     "open_writer": run_open_writer,
     "fs_put": run_fs_put,

@@ -34,6 +34,7 @@ import pytest
 
 from irods_provider.client._events import add_listener, remove_listener
 from irods_provider.client._paths import is_temporary_name
+from irods_provider.client.transfer._copyover import backup_name
 from irods_provider.client.transfer._resume import HANDLE_ATTRIBUTE, RESUME_ATTRIBUTE, ResumeState
 from irods_provider.sftp._sink import CHECKPOINT_CHUNKS
 from irods_provider.testing._http import DropConnection
@@ -67,11 +68,18 @@ class Case:
     up: bool = True
     replaces: bool = False
     """The final path already holds an older object (the write replaces it)."""
+    user: str = "rods"
+    """Who writes: ``alice`` may write rods's older object but not rename it (no ``own``), so it is
+    overwritten in place: a verified backup is kept until the new bytes are proven (transfer/_copyover)."""
 
     @property
     def id(self) -> str:
         size = {SMALL: "small", MULTI: "multi", BIG: "16-chunks", RAMP: "ramp"}[self.size]
         return f"{self.path}-{size}{'-replace' if self.replaces else ''}"
+
+    @property
+    def in_place(self) -> bool:
+        return self.user != "rods"
 
 
 CASES = [
@@ -81,6 +89,7 @@ CASES = [
     Case("parallel_upload", SMALL),
     Case("parallel_upload", MULTI),
     Case("parallel_upload", MULTI, replaces=True),
+    Case("upload_object_in_place", SMALL, replaces=True, user="alice"),
     Case("open_writer", MULTI),
     Case("fs_put", MULTI),
     Case("fs_open_wb", MULTI),
@@ -240,6 +249,8 @@ class Snapshot:
     """The objects under one collection: bytes, stored checksum, lock holder and AVUs."""
 
     objects: dict[str, tuple[bytes, str, str | None, list[tuple[str, str]]]] = field(default_factory=dict)
+    ids: dict[str, int] = field(default_factory=dict)
+    """Each object's catalog id (an overwrite in place keeps it; a publish by rename makes a new one)."""
 
     @classmethod
     def take(cls, model: Any, coll: str) -> Snapshot:
@@ -254,7 +265,8 @@ class Snapshot:
                 for p, o in model.data_objects.items()
                 if p.startswith(coll + "/")
             }
-        return cls({p: (Path(f).read_bytes(), c, lk, avus) for p, (f, c, lk, avus) in found.items()})
+            ids = {p: model.data_objects[p].id for p in found}
+        return cls({p: (Path(f).read_bytes(), c, lk, avus) for p, (f, c, lk, avus) in found.items()}, ids)
 
     def orphans(self) -> set[str]:
         """Temporaries locked by a handle nobody recorded (the killed worker never got to it)."""
@@ -269,18 +281,24 @@ class Snapshot:
 
 def check_after_kill(case: Case, snap: Snapshot, final: str, data: bytes, local_final: Path) -> list[str]:
     """Nothing partial at a final path; every locked object carries its handle (or is a killed-early
-    orphan)."""
+    orphan). Overwritten in place, the path may be partial or locked only while a complete backup of its
+    older bytes is kept (what the retry puts back)."""
     problems: list[str] = []
     if case.up and final in snap.objects:
         got, checksum, lock, _ = snap.objects[final]
-        if case.replaces and got == OLD:
+        if case.replaces and got == OLD and lock is None:
             pass  # the older object, whole: not yet replaced
+        elif got == data and lock is None:
+            if checksum and checksum != sha2(data):
+                problems.append(f"final object's stored checksum {checksum} is not its content's")
+        elif case.in_place:
+            problems += _backup_problems(snap, final, got, lock)
         elif got != data:
             problems.append(f"partial object at the final path: {len(got)} of {len(data)} bytes")
-        elif checksum and checksum != sha2(data):
-            problems.append(f"final object's stored checksum {checksum} is not its content's")
-        if lock is not None:
+        if lock is not None and not case.in_place:
             problems.append("the final path is locked by a parallel-write handle")
+    elif case.up and case.replaces:
+        problems.append("the older object at the final path is gone")
     if not case.up and local_final.exists() and local_final.read_bytes() != data:
         problems.append(f"partial local file at the final path: {local_final.stat().st_size} bytes")
     orphans = snap.orphans()
@@ -290,6 +308,21 @@ def check_after_kill(case: Case, snap: Snapshot, final: str, data: bytes, local_
     if len(orphans) > 1:
         problems.append(f"more than one unrecorded locked temporary: {sorted(orphans)}")
     return problems
+
+
+def _backup_problems(snap: Snapshot, final: str, got: bytes, lock: str | None) -> list[str]:
+    """The final path overwritten in place holds neither whole content (or is locked): its older bytes
+    must be kept whole in the backup, unlocked, with their checksum."""
+    state = f"{len(got)} bytes{', locked' if lock is not None else ''}"
+    backup = snap.objects.get(backup_name(final))
+    if backup is None:
+        return [f"final path overwritten in place is partial ({state}) and no backup of the older object"]
+    kept, checksum, kept_lock, _ = backup
+    if kept != OLD or kept_lock is not None or (checksum and checksum != sha2(OLD)):
+        return [
+            f"final path partial ({state}) and its backup is not the older object, whole ({len(kept)} bytes)"
+        ]
+    return []
 
 
 def resumable_prefix(snap: Snapshot, final: str) -> int:
@@ -326,6 +359,8 @@ def check_after_retry(
             problems.append(f"final object after the retry: {len(got)} bytes, checksum {checksum}")
         if lock is not None or any(a.startswith("irods_provider::transfer") for a, _ in avus):
             problems.append("final object still locked or carrying transfer AVUs")
+        if case.in_place and final in before.ids and after.ids.get(final) != before.ids[final]:
+            problems.append("the object was replaced by a new one, not overwritten in place")
         allowed = before.orphans()
         extra = sorted(p for p in after.objects if p != final and p not in allowed)
         if extra:
@@ -397,6 +432,10 @@ def test_kill9_then_retry_keeps_every_invariant(
     model = server.model
     data = random.Random(f"{SEED}-{case.id}-data").randbytes(case.size)
     base = {"base_url": server.base_url, "user": "rods", "password": "rods-emulator"}
+    writer = dict(base)  # who runs the write path
+    if case.in_place:
+        server.add_user(case.user, "apass")
+        writer.update(user=case.user, password="apass")
     source = f"{ROOT}/{case.id}/source/{NAME}"
     if not case.up:
         with worker._session(base) as session:
@@ -433,7 +472,9 @@ def test_kill9_then_retry_keeps_every_invariant(
             if case.replaces:
                 with worker._session(base) as session:
                     session.data_objects.write(f"{coll}/{NAME}", OLD)
-            args = dict(base, local=str(local), remote=f"{coll}/{NAME}", remote_dir=coll)
+                    if case.in_place:
+                        _grant_write_not_own(session, coll, f"{coll}/{NAME}", case.user)
+            args = dict(writer, local=str(local), remote=f"{coll}/{NAME}", remote_dir=coll)
         else:
             args = dict(base, local=str(local_dir / NAME), local_dir=str(local_dir), remote=source)
         return args, coll, local_dir
@@ -444,6 +485,11 @@ def test_kill9_then_retry_keeps_every_invariant(
     worker.WRITE_PATHS[case.path](args)
     requests, full_bytes = switch.count, switch.post_bytes
     assert requests > 0
+    if case.in_place and 2 * requests > points:  # every request of it, in both modes (~0.3 s a point)
+        with worker._session(base) as session:
+            for i in range(points + 1, 2 * requests + 1):
+                session.collections.create(f"{ROOT}/{case.id}/{i}", intermediates=True)
+        points = 2 * requests
 
     violations: list[str] = []
     killed = resumes = orphans = 0
@@ -516,6 +562,14 @@ def test_kill9_then_retry_keeps_every_invariant(
     if case.path == "upload_object_ramp":  # killed between the ramp's smaller requests, resumed there
         assert any(0 < p < worker.RAMP_CHUNK for p in prefixes), prefixes
     assert killed >= points * 2 // 3, f"{case.id}: only {killed} of {points} kill points hit a live worker"
+
+
+def _grant_write_not_own(session: Any, coll: str, path: str, user: str) -> None:
+    """``user`` may create objects in ``coll`` (its temporaries) and write rods's ``path``, not rename it."""
+    from irods_provider.client import PermissionOperation
+
+    session.collections.modify_permissions(coll, [PermissionOperation(user, "own")])
+    session.data_objects.modify_permissions(path, [PermissionOperation(user, "write")])
 
 
 def _write(path: Path, data: bytes) -> Path:

@@ -8,6 +8,13 @@ of leaving it locked and behind. Two writers of one target at once share that na
 over and the earlier one fails (never publishes a mix). The temporary's removal is registered with the
 writer's coordinator as it is claimed: a failed close or publish, or :meth:`AtomicWriter.abort`, runs it.
 
+Before it publishes, the writer verifies the temporary as an upload is (:func:`._replicas.verify_upload`,
+``TransferConfig.verify_replicas``): the bytes it was given are hashed as they are written and every
+replica the server made (a replication resource's copies too) must be good and hash, recomputed by the
+server, to them; else nothing is published, the temporary is removed and the error names the replica. A
+caller that verifies the temporary itself right before publishing (``parallel_upload``) passes
+``verify=False``.
+
 A publish deferred past the close (``publish=False``: a transaction, a verification first) is *guarded*:
 the later writer may have taken the shared name over in between, so the publish first checks that the
 temporary is still what this writer closed (no parallel-write handle recorded on it, the size and checksum
@@ -28,6 +35,7 @@ from ._carry import carry_over
 from ._config import OverwritePolicy, TransferConfig
 from ._coordinator import TransferCoordinator
 from ._copy import CopyResult, StreamHasher, hasher_for, server_checksum_matches
+from ._replicas import verify_upload
 from ._retry import ChunkRetrier
 from ._upload import _choose_temp, _publish
 from ._writer import ParallelWriter
@@ -48,6 +56,8 @@ class AtomicWriter(ParallelWriter):
     ``guard`` (default: when the publish is deferred) hashes the bytes as they are written so that
     :meth:`publish` can prove the temporary is still this writer's (see the module docstring); a caller
     that verifies the temporary's checksum itself right before publishing passes ``guard=False``.
+    ``verify`` (default True): verify every replica of the temporary before publishing, as an upload does
+    (``config.verify_replicas``); False for a caller that runs :func:`._replicas.verify_upload` itself.
     """
 
     def __init__(
@@ -61,13 +71,15 @@ class AtomicWriter(ParallelWriter):
         executor: Executor | None = None,
         publish: bool = True,
         guard: bool | None = None,
+        verify: bool = True,
     ) -> None:
         self.target = target
         self._session = session
         self._publish_on_close = publish
-        guarded = not publish if guard is None else guard
+        self._guarded = not publish if guard is None else guard
+        self._verify = verify
         self._hasher: StreamHasher | None = None
-        if guarded:
+        if self._guarded or verify:
             self._hasher = hasher_for(config.checksum_scheme, session, target)
         self._closed_as: CopyResult | None = None
         self._recording = _resume.RecordingSession(session)
@@ -115,11 +127,11 @@ class AtomicWriter(ParallelWriter):
         self.coordinator.run_failure_cleanups(self.coordinator.exception)
 
     def publish(self) -> None:
-        """Rename the finished temporary onto the target (an existing object there is replaced, its grants
-        and AVUs kept, see :mod:`._carry`); a failure puts a replaced object back and removes the temporary,
-        success drops the cleanups. A guarded writer
-        first proves the temporary is still its own (else :class:`IrodsTemporaryTakenOverError`, and the
-        temporary, now the other writer's, is left to it)."""
+        """Verify the finished temporary (every replica, see the module docstring) and rename it onto the
+        target (an existing object there is replaced, its grants and AVUs kept, see :mod:`._carry`); a
+        failure puts a replaced object back and removes the temporary, success drops the cleanups. A guarded
+        writer first proves the temporary is still its own (else :class:`IrodsTemporaryTakenOverError`, and
+        the temporary, now the other writer's, is left to it)."""
         cfg = self.config
         retry = ChunkRetrier(
             retries=cfg.retries,
@@ -128,8 +140,10 @@ class AtomicWriter(ParallelWriter):
             coordinator=self.coordinator,
         )
         try:
-            if self._closed_as is not None:
+            if self._closed_as is not None and self._guarded:
                 self._check_still_ours(self._closed_as)
+            if self._closed_as is not None and self._verify:
+                verify_upload(self._session, self.path, self._closed_as, config=cfg)
             _publish(
                 self._session,
                 self.path,

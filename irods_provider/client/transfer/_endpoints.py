@@ -535,7 +535,7 @@ class IrodsObject:
         return self.session.data_objects.exists(self.path) or self.session.collections.exists(self.path)
 
     def open_temp(self, *, size: int | None = None, resume: bool = True, key: str = "") -> tuple[Writer, int]:
-        # Not guarded (no second hash of every byte): copy_file publishes right after the close.
+        # Not guarded (copy_file publishes right after the close); verified (every replica) before publishing.
         self._writer = AtomicWriter(
             self.session, self.path, config=self.config, size=size, publish=False, guard=False
         )

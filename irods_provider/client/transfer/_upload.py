@@ -994,7 +994,14 @@ def parallel_upload(
     coordinator.queued(size)
     # Not guarded: the checksum verified right before the publish proves the temporary is this writer's.
     writer = AtomicWriter(
-        session, path, config=cfg, size=size, coordinator=coordinator, publish=False, guard=False
+        session,
+        path,
+        config=cfg,
+        size=size,
+        coordinator=coordinator,
+        publish=False,
+        guard=False,
+        verify=False,
     )
     try:
         result = copy(

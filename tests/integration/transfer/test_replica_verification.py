@@ -18,7 +18,13 @@ import httpx2
 import pytest
 
 from irods_provider.client import BasicAuth, IrodsSession, RetryPolicy
-from irods_provider.client.transfer import ReplicaVerification, TransferConfig, parallel_upload, upload_object
+from irods_provider.client.transfer import (
+    ReplicaVerification,
+    TransferConfig,
+    open_writer,
+    parallel_upload,
+    upload_object,
+)
 from irods_provider.exceptions import (
     IrodsChecksumMismatchError,
     IrodsConfigurationError,
@@ -199,3 +205,78 @@ def test_replica_checksums_are_targeted_on_0_5_0_too(irods_emulator_at: Callable
         assert [r.checksum for r in session.data_objects.replicas(f"{DIR}/old.bin")] == [
             session.data_objects.calculate_checksum(f"{DIR}/old.bin")
         ] * 2
+
+
+def _replicated_fs(zone, **options):
+    from irods_provider.fs import IrodsFileSystem
+
+    return IrodsFileSystem(
+        base_url=zone.base_url,
+        username="rods",
+        password="rods-emulator",
+        resource="replResc",
+        chunk_size=CHUNK,
+        skip_instance_cache=True,
+        **options,
+    )
+
+
+@pytest.mark.parametrize("how", ["open-wb", "put", "open_writer"])
+def test_the_atomic_writer_verifies_every_replica_before_it_publishes(counted, zone, tmp_path, how) -> None:
+    """fsspec writes (and ``open_writer``) go through the atomic writer: a corrupted second replica of its
+    temporary is caught as an upload's is, the object there is kept and nothing else is left."""
+    session, _ = counted
+    path = f"{DIR}/fs.bin"
+    session.data_objects.write(path, b"old", resource="replResc")
+    zone.set_replica_fault("replResc_ufs1", "corrupt")
+    fs = _replicated_fs(zone)
+    (tmp_path / "src.bin").write_bytes(LARGE)
+
+    def write() -> None:
+        if how == "open-wb":
+            with fs.open(path, "wb") as out:
+                out.write(LARGE)
+        elif how == "put":
+            fs.put(str(tmp_path / "src.bin"), path)
+        else:
+            with open_writer(session, path, config=REPL, size=len(LARGE)) as writer:
+                writer.write(LARGE)
+
+    try:
+        with pytest.raises(IrodsChecksumMismatchError) as caught:
+            write()
+    finally:
+        fs.close_session()
+    assert (caught.value.replica_number, caught.value.resource) == (1, "replResc;replResc_ufs1")
+    assert "resource='replResc;replResc_ufs1'" in str(caught.value)
+    assert session.data_objects.read(path) == b"old"
+    assert session.collections.list(DIR) == [path]  # no temporary left behind
+
+
+def test_the_atomic_writer_catches_a_stale_replica(counted, zone) -> None:
+    session, _ = counted
+    zone.set_replica_fault("replResc_ufs1", "stale")
+    fs = _replicated_fs(zone)
+    try:
+        with pytest.raises(IrodsStaleReplicaError) as caught, fs.open(f"{DIR}/st.bin", "wb") as out:
+            out.write(LARGE)
+    finally:
+        fs.close_session()
+    assert (caught.value.replica_number, caught.value.status) == (1, "0")
+    assert session.collections.list(DIR) == []
+
+
+def test_the_filesystem_takes_the_verification_mode(counted, zone) -> None:
+    """``verify_replicas="default"`` (storage option) checks the voted replica alone, as before; an unknown
+    mode is refused when the filesystem is made."""
+    session, _ = counted
+    zone.set_replica_fault("replResc_ufs1", "corrupt")
+    fs = _replicated_fs(zone, verify_replicas="default")
+    try:
+        with fs.open(f"{DIR}/voted.bin", "wb") as out:
+            out.write(LARGE)
+    finally:
+        fs.close_session()
+    assert session.data_objects.read(f"{DIR}/voted.bin", replica_number=0) == LARGE
+    with pytest.raises(IrodsConfigurationError, match="verify_replicas"):
+        _replicated_fs(zone, verify_replicas="some")
