@@ -13,6 +13,7 @@ __all__ = [
     "genquery_literal",
     "like_text",
     "match_condition",
+    "modified_after_condition",
 ]
 
 #: Rows a GenQuery2 query without LIMIT returns (rs_genquery2.cpp: ``default_number_of_rows``).
@@ -71,6 +72,20 @@ def match_condition(column: str, value: str) -> tuple[str, bool]:
     if not _WIDENED.search(value):
         return genquery_condition(column, value), False
     return f"{column} like '{_like_text(value)}'", True
+
+
+def modified_after_condition(column: str, epoch: int) -> str:
+    """``COLUMN > '01733480000'``: modified after ``epoch``, as the catalog compares its times.
+
+    The catalog keeps times as 11-digit zero-padded epoch strings in ``varchar(32)`` columns (iRODS 4.3
+    ``rcMisc.cpp`` ``getNowStr``: ``%011d``; ``db_plugin.cpp`` pads a client-set ``modify_ts`` the same
+    way), and GenQuery1 binds the literal as a string (``general_query.cpp`` ``insertWhere``), so the
+    database compares strings: right for equal-length zero-padded values. A value stored unpadded (fewer
+    digits) compares greater, so it is over-matched, never missed: callers re-check numerically.
+    """
+    if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
+        raise IrodsUsageError(f"a modify time must be a non-negative integer epoch, got {epoch!r}")
+    return genquery_condition(column, f"{epoch:011d}", operator=">")
 
 
 def prefix_condition(column: str, prefix: str) -> str:

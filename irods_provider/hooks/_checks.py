@@ -200,6 +200,14 @@ def stat_path(path: str) -> Check[dict[str, Any] | None]:
         return None
 
 
+_KINDS = {"any": Kinds.BOTH, "collection": Kinds.COLLECTIONS, "data_object": Kinds.DATA_OBJECTS}
+
+
+def _catalog_bound(newer_than: int | None) -> int | None:
+    """``newer_than`` as the catalog's ``modified_after`` (None for no filter: a time before 1970)."""
+    return newer_than if isinstance(newer_than, int) and newer_than >= 0 else None
+
+
 def _check_kind(kind: str) -> None:
     if kind not in KINDS:
         raise IrodsUsageError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
@@ -210,6 +218,9 @@ def path_matches(
 ) -> Check[list[dict[str, Any]]]:
     """The path ``pattern`` names (or, with ``glob``, the paths it matches) of ``kind``, modified after
     ``newer_than`` if given. Without ``glob`` a path is literal: ``data[1].csv`` is that object only.
+
+    A glob asks the catalog for the entries of ``kind`` modified after ``newer_than`` only, so a listing
+    costs GenQuery pages in proportion to what changed since, not to the size of the collection.
 
     Arguments are checked here, before the check runs (so before any connection is opened).
     """
@@ -228,12 +239,17 @@ def _path_matches(pattern: PathPattern, *, kind: str, newer_than: int | None) ->
         found = yield from stat_path(pattern.base)
         candidates = [found] if found else []
     else:
-        try:
+        try:  # the catalog filters by kind and modify time: a scan costs what changed, not the collection
             entries = yield Call(
                 "collections",
                 "iterate",
                 (pattern.base,),
-                {"recursive": pattern.max_depth != 1, "with_stat": True},
+                {
+                    "recursive": pattern.max_depth != 1,
+                    "with_stat": True,
+                    "kinds": _KINDS[kind],
+                    "modified_after": _catalog_bound(newer_than),
+                },
             )
         except MISSING:
             entries = []
@@ -295,7 +311,7 @@ def _metadata_matches(
             return []
         hits = [a for a in avus if _avu_match(a, attribute, value, units)]
         return [{"path": path, "avus": [_avu_dict(a) for a in hits]}] if hits else []
-    kinds = {"any": Kinds.BOTH, "collection": Kinds.COLLECTIONS, "data_object": Kinds.DATA_OBJECTS}[kind]
+    kinds = _KINDS[kind]
     # A federated zone's catalog answers only with its zone hint: take the zone from ``under``.
     zone = path_zone(under) if under else None
     rows = yield Call("metadata", "find", (attribute, value), {"units": units, "kinds": kinds, "zone": zone})

@@ -25,6 +25,18 @@ there, under :attr:`_IrodsEventTrigger.state_key`:
 - metadata trigger: ``{"seen": [paths]}`` — the objects matching now; an object fires when it starts to
   carry the AVU, and again if the AVU is removed and added back.
 
+**What a scan costs.** The path trigger asks the catalog only for matches modified after its horizon
+(``DATA_MODIFY_TIME > '01733480000'``: the catalog keeps times as 11-digit zero-padded strings and compares
+them as strings), which is exactly what :meth:`IrodsPathEventTrigger._new` could find new; a scan thus costs
+GenQuery pages in proportion to what landed in the lookback window, not to the collection (100,000 objects
+at 15 rows a page were 6,669 requests a scan). The horizon is a catalog time, never the triggerer's clock,
+so no clock skew enters. The first scan (no state yet) lists everything once. An upload renamed into place
+within its collection keeps its modify time (iRODS ``chlRenameObject`` leaves ``modify_ts``; a move to
+another collection sets it to now), so it still fires when published within the lookback. The metadata
+trigger asks the catalog for the AVU itself, so its scans already cost what carries the AVU: GenQuery has
+no column for when an AVU was attached to an object (``META_DATA_*_TIME`` are the AVU row's own times,
+shared by every object carrying it), so there is nothing finer to filter on.
+
 **Events per scan.** One scan fires at most ``max_events_per_scan`` events (default 1,000; None: no cap),
 oldest modify time first (metadata trigger: by path). The other new matches are not recorded as seen, so
 they fire at the next scans: a backlog (a bulk ingest, or ``fire_on_existing=True`` over 100,000 objects)
@@ -328,7 +340,15 @@ class IrodsPathEventTrigger(_IrodsEventTrigger):
         }
 
     def _check(self) -> Check[list[dict[str, Any]]]:
-        return path_matches(self.path, kind=self.kind, glob=self.glob)
+        """The matches modified after the stored horizon (all of them without a state).
+
+        The catalog filters by modify time (see the module docstring), so a scan costs GenQuery pages in
+        proportion to what landed above the horizon, not to the collection: a match at or below it is
+        never new (:meth:`_new`), and :meth:`_record` reads only the fired matches.
+        """
+        horizon = (self._state or {}).get("horizon")
+        newer_than = horizon if isinstance(horizon, int) and not isinstance(horizon, bool) else None
+        return path_matches(self.path, kind=self.kind, glob=self.glob, newer_than=newer_than)
 
     @staticmethod
     def _empty_state() -> dict[str, Any]:

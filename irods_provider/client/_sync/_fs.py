@@ -5,6 +5,7 @@ from __future__ import annotations
 import builtins
 import re
 from collections.abc import Iterator, Callable, Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from irods_provider._error_codes import error_code
@@ -12,7 +13,7 @@ from irods_provider.client import _ops_fs as ops
 from irods_provider.client._sync._temporaries import remove_temporaries
 from irods_provider.client._compat import ItiDataObjectsMixin
 from irods_provider.client._config import TimeoutTypes, UseDefault
-from irods_provider.client._genquery import match_condition, prefix_condition
+from irods_provider.client._genquery import match_condition, modified_after_condition, prefix_condition
 from irods_provider.client._models import (
     ChecksumReport,
     CollectionStat,
@@ -173,6 +174,7 @@ class Collections:
         with_stat: bool = False,
         include_temporaries: bool = False,
         read_ahead: int = 1,
+        modified_after: int | None = None,
     ) -> Iterator[Entry]:
         """Lazily yield the entries below ``path`` via GenQuery (collections first, then data objects).
 
@@ -182,35 +184,50 @@ class Collections:
         ``read_ahead`` GenQuery pages are requested at once (see ``query.genquery``). A missing path or
         a data object has no entries, in every zone (ask ``exists`` when that difference matters).
 
+        ``modified_after`` (epoch seconds) keeps only entries modified after it, filtered by the catalog
+        (``DATA_MODIFY_TIME``/``COLL_MODIFY_TIME > '0...'``), so a listing costs requests in proportion to
+        what changed, not to the collection. With ``with_stat`` an entry's mtime is its newest good
+        replica's, as without the filter, and its ``replicas`` are the ones modified after the bound;
+        without ``with_stat`` an object is listed when any replica was modified after it.
+
         GenQuery1 has no snapshot: a collection that changes while it is listed may be listed incompletely
         (an entry shifted past a page boundary is missed); an entry is never yielded twice.
         """
         validate_path(path, operation="collections.iterate")
         accept = _name_filter(pattern, regex)
         zone = self._s.query.zone_for(path)
+        since = _Since.of(modified_after)
         answered, seen = False, FirstSeen()  # a row changed between pages repeats its entry: by path
         if kinds is not Kinds.DATA_OBJECTS:
-            for entry in self._collections(path, recursive, zone, read_ahead):
+            for entry in self._collections(path, recursive, zone, read_ahead, since):
                 answered = True
                 if (accept is None or accept.search(entry.name)) and seen.first(entry.path):
                     yield entry
         if kinds is not Kinds.COLLECTIONS:
-            for entry in self._data_objects(path, recursive, with_stat, zone, read_ahead):
+            for entry in self._data_objects(
+                path, recursive, with_stat, zone, read_ahead=read_ahead, since=since
+            ):
                 answered = True
                 if not include_temporaries and is_temporary_name(entry.name):
                     continue
                 if (accept is None or accept.search(entry.name)) and seen.first(entry.path):
                     yield entry
         if zone is not None and not answered:
-            self._confirm_empty(path, zone, kinds)
+            self._confirm_empty(path, zone, kinds, filtered=since.filtered)
 
-    def _confirm_empty(self, path: str, zone: str, kinds: Kinds) -> None:
+    def _confirm_empty(self, path: str, zone: str, kinds: Kinds, *, filtered: bool = False) -> None:
         """A federated zone's catalog answered nothing: make sure the collection really is empty.
 
         A path that is no collection (missing, or a data object) has no entries, as the local zone's
         GenQuery answers; when ``list`` shows entries of the wanted kind that GenQuery did not, the listing
-        cannot be trusted and we say so.
+        cannot be trusted and we say so. A ``filtered`` listing may rightly be empty under a full
+        collection: there the catalog answering for ``path`` itself is the proof it can be queried.
         """
+        if filtered:
+            cond, _ = match_condition("COLL_NAME", path)
+            for row in self._s.query.genquery(f"select COLL_NAME where {cond}", zone=zone):
+                if row[0] == path:
+                    return
         try:
             children = self.list(path)
         except (IrodsNotACollectionError, IrodsNotFoundError):
@@ -232,31 +249,40 @@ class Collections:
         regex: str | re.Pattern[str] | None = None,
         kinds: Kinds = Kinds.BOTH,
         with_stat: bool = False,
+        modified_after: int | None = None,
     ) -> Iterator[Entry]:
-        """Recursive :meth:`iterate`: every descendant of ``path``."""
+        """Recursive :meth:`iterate`: every descendant of ``path`` (modified after ``modified_after``)."""
         for entry in self.iterate(
-            path, recursive=True, pattern=pattern, regex=regex, kinds=kinds, with_stat=with_stat
+            path,
+            recursive=True,
+            pattern=pattern,
+            regex=regex,
+            kinds=kinds,
+            with_stat=with_stat,
+            modified_after=modified_after,
         ):
             yield entry
 
     def _collections(
-        self, path: str, recursive: bool, zone: str | None, read_ahead: int = 1
+        self, path: str, recursive: bool, zone: str | None, read_ahead: int, since: _Since
     ) -> Iterator[Entry]:
         prefix = "/" if path == "/" else path + "/"
         if recursive:
             query = f"select {_COLL_COLUMNS} where {prefix_condition('COLL_NAME', prefix)}"
         else:
             query = f"select {_COLL_COLUMNS} where {match_condition('COLL_PARENT_NAME', path)[0]}"
+        query += since.clause("COLL_MODIFY_TIME")
         for row in self._s.query.genquery(query, zone=zone, read_ahead=read_ahead):
             name = row[0]
             if name == path or not name.startswith(prefix):
                 continue
             if not recursive and "/" in name[len(prefix) :]:
                 continue
-            yield Entry(path=name, kind=EntryKind.COLLECTION, modified_at=int(row[1] or 0))
+            if since.keeps(int(row[1] or 0)):
+                yield Entry(path=name, kind=EntryKind.COLLECTION, modified_at=int(row[1] or 0))
 
     def _data_objects(
-        self, path: str, recursive: bool, with_stat: bool, zone: str | None, read_ahead: int = 1
+        self, path: str, recursive: bool, with_stat: bool, zone: str | None, *, read_ahead: int, since: _Since
     ) -> Iterator[Entry]:
         columns = _DATA_COLUMNS if with_stat else "COLL_NAME, DATA_NAME"
         exact, _ = match_condition("COLL_NAME", path)
@@ -264,6 +290,7 @@ class Collections:
         prefix = "/" if path == "/" else path + "/"
         if recursive:
             queries.append(f"select {columns} where {prefix_condition('COLL_NAME', prefix)}")
+        queries = [query + since.clause("DATA_MODIFY_TIME") for query in queries]
         for index, query in enumerate(queries):
             pending: builtins.list[builtins.list[str]] = []
             for row in self._s.query.genquery(query, zone=zone, read_ahead=read_ahead):
@@ -273,11 +300,34 @@ class Collections:
                 if index == 1 and (collection == path or not collection.startswith(prefix)):
                     continue
                 if pending and (pending[0][0], pending[0][1]) != (row[0], row[1]):
-                    yield _data_entry(pending)
+                    if entry := self._since_entry(pending, since, zone):
+                        yield entry
                     pending = []
                 pending.append(row)
-            if pending:
-                yield _data_entry(pending)
+            if pending and (entry := self._since_entry(pending, since, zone)):
+                yield entry
+
+    def _since_entry(
+        self, rows: builtins.list[builtins.list[str]], since: _Since, zone: str | None
+    ) -> Entry | None:
+        """The entry of one object's replica rows, or None when its mtime is not after ``since``.
+
+        Filtered rows hold only the replicas modified after the bound; when none of them is good, the
+        object's good replicas (if any) were modified before it, and they decide its mtime: all its
+        replicas are then read again (one query, for the objects being written now only).
+        """
+        if since.filtered and len(rows[0]) >= 7 and not any(r[2] == "1" for r in rows):
+            coll, _ = match_condition("COLL_NAME", rows[0][0])
+            name, _ = match_condition("DATA_NAME", rows[0][1])
+            query = f"select {_DATA_COLUMNS} where {coll} and {name}"
+            every = [
+                row
+                for row in self._s.query.genquery(query, zone=zone)
+                if (row[0], row[1]) == (rows[0][0], rows[0][1])
+            ]
+            rows = every or rows
+        entry = _data_entry(rows)
+        return entry if entry.modified_at is None or since.keeps(entry.modified_at) else None
 
     def remove_temporaries(
         self, path: str, *, min_age: float, dry_run: bool = False, now: float | None = None
@@ -311,6 +361,31 @@ class Collections:
     ) -> None:
         """Apply several ACL changes atomically."""
         self._s.execute(ops.coll_modify_permissions(path, operations, admin=admin))
+
+
+@dataclass(frozen=True)
+class _Since:
+    """An optional ``modified_after`` bound: its catalog condition and its numeric re-check."""
+
+    epoch: int | None
+
+    @classmethod
+    def of(cls, epoch: int | None) -> _Since:
+        if epoch is not None:
+            modified_after_condition("DATA_MODIFY_TIME", epoch)  # refuse a bad bound before any request
+        return cls(epoch)
+
+    @property
+    def filtered(self) -> bool:
+        return self.epoch is not None
+
+    def clause(self, column: str) -> str:
+        """`` and COLUMN > '0...'`` to append to a query's conditions ("" without a bound)."""
+        return "" if self.epoch is None else f" and {modified_after_condition(column, self.epoch)}"
+
+    def keeps(self, modified_at: int) -> bool:
+        """The numeric re-check (a catalog value stored unpadded compares greater as a string)."""
+        return self.epoch is None or modified_at > self.epoch
 
 
 def _data_entry(rows: builtins.list[builtins.list[str]]) -> Entry:

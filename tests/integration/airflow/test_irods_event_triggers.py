@@ -79,6 +79,16 @@ class Running:
             await self.task
 
 
+def _publish(session: Any, path: str, data: bytes) -> None:
+    """Write under a name the pattern does not match, then rename into place (the mtime is kept).
+
+    A watcher scanning while ``path`` itself is written could see it created but not yet written (size 0,
+    same modify-time second as when it is closed), as on a real server: publish as uploads do.
+    """
+    session.data_objects.write(path + ".part", data)
+    session.data_objects.rename(path + ".part", path)
+
+
 @pytest.fixture
 def inbox(session) -> str:
     session.collections.create(f"{HOME}/inbox")
@@ -97,8 +107,8 @@ async def test_path_event_trigger_fires_once_per_object_and_not_again_after_rest
     assert first.events == []  # what existed before the watcher started is the baseline
     assert list(json.loads(store.rows[trigger.state_key])["seen"]) == [f"{inbox}/old.csv"]
 
-    await asyncio.to_thread(session.data_objects.write, f"{inbox}/a.csv", b"aaa")
-    await asyncio.to_thread(session.data_objects.write, f"{inbox}/b.csv", b"bbbbb")
+    await asyncio.to_thread(_publish, session, f"{inbox}/a.csv", b"aaa")
+    await asyncio.to_thread(_publish, session, f"{inbox}/b.csv", b"bbbbb")
     await asyncio.to_thread(session.data_objects.write, f"{inbox}/skip.txt", b"not matched")
     await first.until(lambda: len(first.events) >= 2)
     await first.settle()
@@ -128,7 +138,7 @@ async def test_path_event_trigger_fires_once_per_object_and_not_again_after_rest
     assert classpath == "irods_provider.triggers.events.IrodsPathEventTrigger"
     again = IrodsPathEventTrigger(**kwargs)
     again.asset_state_store = store
-    await asyncio.to_thread(session.data_objects.write, f"{inbox}/c.csv", b"c")
+    await asyncio.to_thread(_publish, session, f"{inbox}/c.csv", b"c")
     second = Running(again)
     await second.until(lambda: len(second.events) >= 1)
     await second.settle()
