@@ -28,8 +28,14 @@ def _plan(sizes: list[int]) -> list[Item]:
 class Recorder:
     """``one`` for the runner: sleeps a little, fails the named sources, records the peak concurrency."""
 
-    def __init__(self, fail: set[str] = frozenset(), seconds: float = 0.02) -> None:  # type: ignore[assignment]
+    def __init__(
+        self,
+        fail: set[str] = frozenset(),  # type: ignore[assignment]
+        seconds: float = 0.02,
+        started_before_failing: int = 0,
+    ) -> None:
         self.fail, self.seconds = fail, seconds
+        self.started_before_failing = started_before_failing  # a failing file waits for this many starts
         self.running = {"small": 0, "large": 0}
         self.peak = {"small": 0, "large": 0}
         self.started: list[str] = []
@@ -44,7 +50,10 @@ class Recorder:
             self.peak[lane] = max(self.peak[lane], self.running[lane])
         try:
             if item.source in self.fail:
-                time.sleep(0.05)  # the files beside it have started by then
+                time.sleep(0.05)
+                deadline = time.monotonic() + 10  # on a loaded machine the files beside it may start later
+                while len(self.started) < self.started_before_failing and time.monotonic() < deadline:
+                    time.sleep(0.005)
                 raise OSError(f"{item.source} broke")
             if cancel.wait(self.seconds):
                 self.interrupted.append(item.source)
@@ -84,7 +93,7 @@ def test_stop_cancels_the_running_files_and_raises_the_first_error_with_the_repo
 
 
 def test_drain_lets_the_running_files_finish_and_starts_no_more() -> None:
-    one = Recorder(fail={"s1"}, seconds=0.2)
+    one = Recorder(fail={"s1"}, seconds=0.2, started_before_failing=3)  # s0, s1, s2 run when s1 fails
     with pytest.raises(OSError, match="s1 broke") as caught:
         run_files(_plan([100] * 10), one, lanes=Lanes(3), on_error="drain")
     report = caught.value.report  # type: ignore[attr-defined]
