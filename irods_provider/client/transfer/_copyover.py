@@ -66,6 +66,11 @@ class InPlace:
     apply: Callable[[], object] = field(default=lambda: None)
 
 
+#: The AVUs a backup carries (``old <checksum>``, ``new <checksum>``): what ``path`` held before the overwrite
+#: and what it was to hold after; a later attempt compares ``path``'s checksum with them.
+KEEP_ATTRIBUTE = "irods_provider::transfer::keep"
+
+
 def rename_refused(exc: BaseException) -> bool:
     """Whether moving the old object aside was refused for want of ``own`` on it."""
     return isinstance(exc, IrodsPermissionError) and exc.irods_name == "CAT_NO_ACCESS_PERMISSION"
@@ -104,7 +109,7 @@ def overwrite_in_place(
         ) from cause
     log.info("%s cannot be renamed by this user (%s): overwriting it in place by a copy", path, cause)
     size, checksum = expected or (api.stat(temp).size, api.calculate_checksum(temp, force=True))
-    _back_up(session, path, backup, retry=retry)
+    _back_up(session, path, backup, retry=retry, new_checksum=checksum)
     try:
         _copy_verified(session, temp, path, size=size, checksum=checksum, retry=retry)
     except BaseException as exc:
@@ -124,9 +129,10 @@ def backup_part_name(path: str) -> str:
     return f"{parent}/{temporary_name(name, 'part', _resume.resume_key('keep-part', path)[:12])}"
 
 
-def _back_up(session: SessionLike, path: str, backup: str, *, retry: ChunkRetrier) -> None:
-    """Copy ``path`` to a temporary, prove it holds the same bytes (both checksums computed afresh), then
-    rename it to ``backup``. An earlier attempt's backup is put back onto ``path`` first."""
+def _back_up(session: SessionLike, path: str, backup: str, *, retry: ChunkRetrier, new_checksum: str) -> None:
+    """Copy ``path`` to a temporary, prove it holds the same bytes (both checksums computed afresh), record
+    the old and the new checksum on it (:data:`KEEP_ATTRIBUTE`), then rename it to ``backup``. An earlier
+    attempt's backup is dealt with first (:func:`_put_back_earlier`)."""
     api = session.data_objects
     _put_back_earlier(session, path, backup, retry=retry)
     part = backup_part_name(path)
@@ -137,6 +143,11 @@ def _back_up(session: SessionLike, path: str, backup: str, *, retry: ChunkRetrie
         # Sent once unless the server refused before acting: a lost reply may have created the copy.
         retry.call(lambda: api.copy(path, part), retry_on=is_busy)
         _verify(session, part, source=path, size=size, checksum=checksum, retry=retry)
+        record = [AVU(KEEP_ATTRIBUTE, f"old {checksum}"), AVU(KEEP_ATTRIBUTE, f"new {new_checksum}")]
+        ops = [MetadataOperation("add", avu) for avu in record]
+        retry.call(
+            lambda: session.metadata.apply(part, ops, kind=_resume._data_object_kind()), retry_on=is_busy
+        )
         retry.call(lambda: api.rename(part, backup), retry_on=is_busy)
     except BaseException:
         _remove_quietly(session, part)  # ``path`` is untouched: a partial backup is worth nothing
@@ -144,11 +155,24 @@ def _back_up(session: SessionLike, path: str, backup: str, *, retry: ChunkRetrie
 
 
 def _put_back_earlier(session: SessionLike, path: str, backup: str, *, retry: ChunkRetrier) -> None:
-    """Restore ``path`` from an earlier attempt's verified ``backup`` (if any) and remove it."""
+    """Deal with an earlier attempt's verified ``backup`` (if any): removed when ``path`` holds, whole,
+    the bytes that attempt backed up or the ones it wrote (its recorded checksums), else put back onto
+    ``path`` first and then removed."""
     try:
-        session.data_objects.stat(backup)
+        recorded = {a.value for a in session.metadata.list(backup) if a.attribute == KEEP_ATTRIBUTE}
     except (IrodsNotFoundError, IrodsNotADataObjectError):
         return
+    if recorded:
+        now = retry.call(lambda: session.data_objects.calculate_checksum(path, force=True))
+        if {f"old {now}", f"new {now}"} & recorded:
+            log.info(
+                "%s is whole (%s): removing the backup %s an earlier overwrite in place left",
+                path,
+                now,
+                backup,
+            )
+            _remove_quietly(session, backup)
+            return
     log.warning(
         "%s holds the content %s had before an overwrite in place that did not finish: putting it back first",
         backup,

@@ -338,3 +338,47 @@ def test_an_unfinished_backup_copy_is_discarded(irods_emulator, tmp_path) -> Non
         upload_object(alice, str(tmp_path / "src"), path, config=CFG, overwrite=OverwritePolicy.OVERWRITE)
         assert rods.data_objects.read(path) == b"new from alice"
     assert _left(irods_emulator) == [path]
+
+
+def test_a_finished_overwrites_leftover_backup_is_not_put_back(irods_emulator, tmp_path, monkeypatch) -> None:
+    """A worker killed after its copy in place was proven but before it removed the backup leaves the path
+    whole with the NEW bytes (and a re-run that skips the file leaves it so). The backup records both
+    checksums: a later overwrite sees the path whole and only removes the backup, so when that overwrite
+    fails in turn the path keeps what it held just before, not the bytes of two overwrites ago."""
+    from irods_provider.client.transfer import _copyover
+
+    path = f"{HOME}/shared.bin"
+    rods, alice = _alice_and_rods(irods_emulator, "write")
+    with rods, alice:
+        keep_backup = _copyover._remove_quietly
+
+        def killed_before_removing_the_backup(session, leftover: str) -> None:  # type: ignore[no-untyped-def]
+            if ".irods-keep-" not in leftover:
+                keep_backup(session, leftover)
+
+        monkeypatch.setattr(_copyover, "_remove_quietly", killed_before_removing_the_backup)
+        (tmp_path / "src").write_bytes(b"new one")
+        upload_object(alice, str(tmp_path / "src"), path, config=CFG, overwrite=OverwritePolicy.OVERWRITE)
+        monkeypatch.setattr(_copyover, "_remove_quietly", keep_backup)
+        assert rods.data_objects.read(path) == b"new one"
+        assert alice.data_objects.read(_copyover.backup_name(path)) == b"old"  # left behind
+
+        model = irods_emulator.model
+        copy_data_object = model.copy_data_object
+
+        def short_copy(caller: str, src: str, dst: str, **kwargs: object) -> None:
+            copy_data_object(caller, src, dst, **kwargs)
+            if (
+                ".irods-part-" in src
+                and dst == path
+                and b"two" in model.data_objects[src].replicas[0].spool_file.read_bytes()
+            ):
+                replica = model.data_objects[dst].replicas[0]
+                replica.spool_file.write_bytes(replica.spool_file.read_bytes()[:-1])
+
+        monkeypatch.setattr(model, "copy_data_object", short_copy)
+        (tmp_path / "src").write_bytes(b"new two")
+        with pytest.raises(IrodsChecksumMismatchError):
+            upload_object(alice, str(tmp_path / "src"), path, config=CFG, overwrite=OverwritePolicy.OVERWRITE)
+        assert rods.data_objects.read(path) == b"new one"  # not b"old"
+    assert _left(irods_emulator) == [path]
