@@ -8,6 +8,8 @@ accessor's ``aget``/``aset``, as in ``test_irods_event_triggers.py``.
 from __future__ import annotations
 
 import json
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,25 +17,16 @@ import pytest
 from irods_provider.exceptions import IrodsUsageError
 from irods_provider.triggers.events import IrodsMetadataEventTrigger, IrodsPathEventTrigger
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "support"))
+from trigger_store import MemoryStore, StopScans
+
 pytestmark = pytest.mark.timeout(180)
 
 HOME = "/tempZone/home/rods"
 T0 = 1_700_000_000
 
 
-class _Store:
-    def __init__(self) -> None:
-        self.rows: dict[str, str] = {}
-
-    async def aget(self, key: str, default: Any = None) -> Any:
-        return json.loads(self.rows[key]) if key in self.rows else default
-
-    async def aset(self, key: str, value: Any) -> None:
-        self.rows[key] = json.dumps(value)
-
-
-class _Stop(Exception):
-    """Raised from the trigger's sleep once the scans wanted have run (after their state was saved)."""
+_Store, _Stop = MemoryStore, StopScans
 
 
 async def _scans(trigger: Any, count: int) -> list[list[dict[str, Any]]]:

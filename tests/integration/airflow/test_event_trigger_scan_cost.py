@@ -18,6 +18,7 @@ from irods_provider.triggers.events import IrodsPathEventTrigger
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "support"))
 from query_counter import count_query_requests
+from trigger_store import MemoryStore, StopScans
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -27,19 +28,7 @@ T0 = 1_700_000_000
 OLD = [T0 + i for i in range(19_990)] + [T0 + 100_000 + i for i in range(10)]
 
 
-class _Store:
-    def __init__(self) -> None:
-        self.rows: dict[str, str] = {}
-
-    async def aget(self, key: str, default: Any = None) -> Any:
-        return json.loads(self.rows[key]) if key in self.rows else default
-
-    async def aset(self, key: str, value: Any) -> None:
-        self.rows[key] = json.dumps(value)
-
-
-class _Stop(Exception):
-    """Raised from the trigger's sleep once the scans wanted have run (after their state was saved)."""
+_Store, _Stop = MemoryStore, StopScans
 
 
 async def _scan_once(trigger: Any) -> list[str]:

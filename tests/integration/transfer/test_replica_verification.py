@@ -10,9 +10,10 @@ from __future__ import annotations
 import collections
 import io
 import random
-import re
+import sys
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx2
 import pytest
@@ -37,9 +38,11 @@ from irods_provider.testing.pytest_plugin import (  # noqa: F401
     irods_emulator_resources,
 )
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "support"))
+from op_counter import request_op
+
 HOME = "/tempZone/home/rods"
 DIR = f"{HOME}/repl"
-FIELD = re.compile(rb'name="([^"]+)"\r\n\r\n(.*?)\r\n--', re.S)
 SMALL = bytes(range(256)) * 16
 CHUNK = 64 * 1024
 LARGE = random.Random(5).randbytes(5 * CHUNK + 11)  # parallel streams, several chunks each
@@ -55,13 +58,7 @@ class Counting(httpx2.HTTPTransport):
         self._lock = threading.Lock()
 
     def handle_request(self, request: httpx2.Request) -> httpx2.Response:
-        if request.method == "GET":
-            op = request.url.params.get("op", "")
-        else:
-            fields = {k.decode(): v.decode(errors="replace") for k, v in FIELD.findall(request.read())}
-            op = fields.get("op") or request.headers.get("irods-api-request-op", "")
-        if request.url.path.endswith(("/authenticate", "/info")):
-            op = request.url.path.rsplit("/", 1)[-1]
+        op = request_op(request)
         with self._lock:
             self.ops[op] += 1
         return super().handle_request(request)

@@ -9,8 +9,9 @@ import collections
 import hashlib
 import io
 import logging
-import re
+import sys
 import threading
+from pathlib import Path
 
 import httpx2
 import pytest
@@ -26,8 +27,10 @@ from irods_provider.client.transfer import (
 from irods_provider.client.transfer._coordinator import TransferCoordinator
 from irods_provider.exceptions import IrodsAlreadyExistsError, IrodsNotADataObjectError
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "support"))
+from op_counter import request_op
+
 HOME = "/tempZone/home/rods"
-FIELD = re.compile(rb'name="([^"]+)"\r\n\r\n(.*?)\r\n--', re.S)
 DATA = bytes(range(256)) * 16  # 4 KiB
 
 
@@ -41,13 +44,7 @@ class Counting(httpx2.HTTPTransport):
         self._lock = threading.Lock()
 
     def handle_request(self, request: httpx2.Request) -> httpx2.Response:
-        if request.method == "GET":
-            op = request.url.params.get("op", "")
-        else:
-            fields = {k.decode(): v.decode(errors="replace") for k, v in FIELD.findall(request.read())}
-            op = fields.get("op") or request.headers.get("irods-api-request-op", "")
-        if request.url.path.endswith(("/authenticate", "/info")):
-            op = request.url.path.rsplit("/", 1)[-1]
+        op = request_op(request)
         with self._lock:
             self.ops[op] += 1
             drop = op == "rename" and self.ops["rename"] <= self.drop_renames
