@@ -311,22 +311,25 @@ class _FaultySftpServer(asyncssh.SFTPServer):
 
 
 def _ignore_late_channel_packets(chan: asyncssh.SSHServerChannel[bytes], state: _FaultState) -> None:
-    """Make ``chan`` ignore data and EOF that arrive after the client's own EOF or CLOSE, as sshd does.
+    """Make ``chan`` ignore data and EOF that arrive after the client's own EOF or CLOSE, and a window
+    adjustment after its CLOSE, as sshd does.
 
     OpenSSH's ``channel_input_data`` ignores data for a channel that is no longer open or whose output end
-    is closed ("might happen on close"), and a repeated EOF is only logged; asyncssh raises a ProtocolError
-    that ends the whole SSH connection, every other channel with it. paramiko does send such a packet:
-    ``Channel._send`` releases the channel lock before the transport sends the DATA it built, so when the
-    server closes the channel meanwhile, paramiko's transport thread can answer with EOF and CLOSE first.
+    is closed ("might happen on close"), a repeated EOF is only logged, and a window adjustment for a channel
+    still known is applied whatever its state; asyncssh raises a ProtocolError that ends the whole SSH
+    connection, every other channel with it. paramiko does send such packets: ``Channel._send`` releases the
+    channel lock before the transport sends the DATA it built, and a reader that consumed data sends its
+    WINDOW_ADJUST the same way, so when the server closes the channel meanwhile, paramiko's transport thread
+    can answer with EOF and CLOSE first.
     """
     chan = getattr(chan, "_orig_chan", chan)  # the channel under asyncssh's line-editor wrapper
     handlers = dict(type(chan)._packet_handlers)  # asyncssh looks the handlers up on the instance first
 
-    def late_or(kind: int) -> Any:
+    def late_or(kind: int, live: frozenset[str]) -> Any:
         handle = handlers[kind]
 
         def handler(channel: Any, pkttype: int, pktid: int, packet: Any) -> Any:
-            if channel._recv_state != "open":
+            if channel._recv_state not in live:
                 with state._lock:
                     state.late_channel_packets += 1
                 return None
@@ -335,7 +338,11 @@ def _ignore_late_channel_packets(chan: asyncssh.SSHServerChannel[bytes], state: 
         return handler
 
     for kind in (MSG_CHANNEL_DATA, MSG_CHANNEL_EXTENDED_DATA, MSG_CHANNEL_EOF):
-        handlers[kind] = late_or(kind)
+        handlers[kind] = late_or(kind, frozenset({"open"}))
+    # asyncssh's own rule for a window adjustment: the client has not closed its end yet.
+    handlers[MSG_CHANNEL_WINDOW_ADJUST] = late_or(
+        MSG_CHANNEL_WINDOW_ADJUST, frozenset({"open", "eof_pending", "eof"})
+    )
     chan._packet_handlers = handlers
 
 
