@@ -115,7 +115,7 @@ def install() -> None:
     _wrap(_upload, "_source_change", "phase source check")
     _wrap(_upload, "_finish", "phase finalize + publish")
     _wrap(_upload, "copy", "phase stream bytes")
-    _wrap(_upload, "verify_checksum", "phase verify irods checksum")
+    _wrap(_upload, "verify_upload", "phase verify irods checksum")
     _wrap(ResumeStore, "save", "resume-store save")
     _wrap(ResumeStore, "load", "resume-store load")
     _wrap(ResumeStore, "drop", "resume-store drop")
