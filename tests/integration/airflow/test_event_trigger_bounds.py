@@ -26,16 +26,13 @@ HOME = "/tempZone/home/rods"
 T0 = 1_700_000_000
 
 
-_Store, _Stop = MemoryStore, StopScans
-
-
 async def _scans(trigger: Any, count: int) -> list[list[dict[str, Any]]]:
     """The events of the trigger's next ``count`` scans, one list per scan (no sleep is slept)."""
     per_scan: list[list[dict[str, Any]]] = [[]]
 
     async def sleep(_seconds: float) -> None:
         if len(per_scan) == count:
-            raise _Stop
+            raise StopScans
         per_scan.append([])
 
     async def collect() -> None:
@@ -43,7 +40,7 @@ async def _scans(trigger: Any, count: int) -> list[list[dict[str, Any]]]:
             per_scan[-1].append(event.payload)
 
     trigger._sleep = sleep
-    with pytest.raises(_Stop):
+    with pytest.raises(StopScans):
         await collect()
     return per_scan
 
@@ -75,7 +72,7 @@ async def test_fire_on_existing_drains_a_backlog_at_max_events_per_scan_oldest_f
     # 10,200 existing objects, modified one second apart in the reverse of their name order
     times = [T0 + 10_200 - i for i in range(10_200)]
     paths = _populate(big_pages, f"{HOME}/backlog", times)
-    store = _Store()
+    store = MemoryStore()
     trigger = IrodsPathEventTrigger(
         path=f"{HOME}/backlog/*.dat", glob=True, irods_conn_id="irods_default", fire_on_existing=True
     )
@@ -110,7 +107,7 @@ async def test_a_busy_lookback_window_keeps_at_most_max_seen_paths(big_pages, se
     # 12,000 objects landed within one hour, 12 per modify-time second (the newest at T0 + 999)
     times = [T0 + i // 12 for i in range(12_000)]
     paths = _populate(big_pages, f"{HOME}/busy", times)
-    store = _Store()
+    store = MemoryStore()
     trigger = IrodsPathEventTrigger(path=f"{HOME}/busy/*.dat", glob=True, irods_conn_id="irods_default")
     trigger.asset_state_store = store
     assert await _scans(trigger, 1) == [[]]  # the baseline
@@ -138,7 +135,7 @@ async def test_state_of_the_previous_release_is_read_and_trimmed(big_pages) -> N
     times = [T0 + i // 12 for i in range(12_000)]
     paths = _populate(big_pages, f"{HOME}/old", times)
     trigger = IrodsPathEventTrigger(path=f"{HOME}/old/*.dat", glob=True, irods_conn_id="irods_default")
-    store = _Store()
+    store = MemoryStore()
     old_state = {"horizon": T0 - 1, "seen": dict(zip(paths, times, strict=True))}
     store.rows[trigger.state_key] = json.dumps(old_state)
     trigger.asset_state_store = store
@@ -149,7 +146,7 @@ async def test_state_of_the_previous_release_is_read_and_trimmed(big_pages) -> N
 
 async def test_metadata_trigger_caps_events_per_scan_and_keeps_the_rest_new(irods) -> None:
     paths = _populate(irods, f"{HOME}/tagged", [T0] * 1203, avu=True)
-    store = _Store()
+    store = MemoryStore()
     trigger = IrodsMetadataEventTrigger(
         attribute="qc",
         value="passed",

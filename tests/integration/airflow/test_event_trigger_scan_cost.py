@@ -28,22 +28,19 @@ T0 = 1_700_000_000
 OLD = [T0 + i for i in range(19_990)] + [T0 + 100_000 + i for i in range(10)]
 
 
-_Store, _Stop = MemoryStore, StopScans
-
-
 async def _scan_once(trigger: Any) -> list[str]:
     """The paths one scan of ``trigger`` fires (no sleep is slept)."""
     fired: list[str] = []
 
     async def sleep(_seconds: float) -> None:
-        raise _Stop
+        raise StopScans
 
     async def collect() -> None:
         async for event in trigger.run():
             fired.append(event.payload["path"])
 
     trigger._sleep = sleep
-    with pytest.raises(_Stop):
+    with pytest.raises(StopScans):
         await collect()
     return fired
 
@@ -58,7 +55,7 @@ def _add(server: Any, times: dict[str, int]) -> None:
                 replica.modify_time = modified
 
 
-def _watcher(store: _Store) -> IrodsPathEventTrigger:
+def _watcher(store: MemoryStore) -> IrodsPathEventTrigger:
     trigger = IrodsPathEventTrigger(path=f"{ROOT}/*.dat", glob=True, irods_conn_id="irods_default")
     trigger.asset_state_store = store
     return trigger
@@ -66,7 +63,7 @@ def _watcher(store: _Store) -> IrodsPathEventTrigger:
 
 async def test_a_scan_costs_pages_for_what_landed_not_for_the_collection(irods, monkeypatch) -> None:
     _add(irods, {f"o{i:05d}.dat": t for i, t in enumerate(OLD)})
-    store = _Store()
+    store = MemoryStore()
     newest = OLD[-1]
     # the state a baseline scan leaves: the last hour (default lookback) of modify times is tracked
     key = _watcher(store).state_key
