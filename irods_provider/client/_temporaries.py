@@ -1,8 +1,9 @@
 """The transfer engine's temporary objects: the AVUs they carry and what a cleanup of abandoned ones found.
 
 An upload writes ``.<name>.irods-part-<key>`` (carrying its resume state and the ids of the parallel-write
-handles opened on it) and an overwrite parks the old object as ``.<name>.irods-old-<key>`` for a moment; a
-killed worker leaves either behind. The async cleanup (``collections.remove_temporaries``) uses these types;
+handles opened on it) and an overwrite parks the old object as ``.<name>.irods-old-<key>`` for a moment (or,
+overwriting in place, keeps a verified backup ``.<name>.irods-keep-<key>``); a killed worker leaves any of
+them behind. The async cleanup (``collections.remove_temporaries``) uses these types;
 the transfer engine uses the attribute names.
 """
 
@@ -11,12 +12,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["HANDLE_ATTRIBUTE", "RESUME_ATTRIBUTE", "TemporaryCleanup", "TemporaryObject"]
+__all__ = ["HANDLE_ATTRIBUTE", "KEEP_ATTRIBUTE", "RESUME_ATTRIBUTE", "TemporaryCleanup", "TemporaryObject"]
 
 #: The AVU holding the committed prefix and the source identity of an interrupted upload.
 RESUME_ATTRIBUTE = "irods_provider::transfer::resume"
 #: One AVU per parallel-write handle opened on a temporary object (handles never expire on the server).
 HANDLE_ATTRIBUTE = "irods_provider::transfer::handle"
+#: The AVUs an overwrite in place's backup (``.<name>.irods-keep-<key>``) carries (``old <checksum>``,
+#: ``new <checksum>``): what ``<name>`` held before the overwrite and what it was to hold after.
+KEEP_ATTRIBUTE = "irods_provider::transfer::keep"
 
 
 @dataclass(frozen=True, kw_only=True)

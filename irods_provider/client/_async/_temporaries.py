@@ -10,7 +10,12 @@ from typing import TYPE_CHECKING
 
 from irods_provider.client._models import EntryKind, Kinds
 from irods_provider.client._paths import is_temporary_name, name_digest, shortened_name_digest, validate_path
-from irods_provider.client._temporaries import HANDLE_ATTRIBUTE, TemporaryCleanup, TemporaryObject
+from irods_provider.client._temporaries import (
+    HANDLE_ATTRIBUTE,
+    KEEP_ATTRIBUTE,
+    TemporaryCleanup,
+    TemporaryObject,
+)
 from irods_provider.exceptions import IrodsError, IrodsLockedError, IrodsUsageError
 
 if TYPE_CHECKING:
@@ -37,6 +42,9 @@ async def remove_temporaries(
     ``min_age`` must exceed the longest upload: a recorded handle of a still-running upload is shut down.
     An object an overwrite moved aside (``.<name>.irods-old-<key>``) whose ``<name>`` is empty (the worker
     was killed between the overwrite's two renames) is renamed back onto it (``restored``), not removed.
+    An overwrite in place's backup (``.<name>.irods-keep-<key>``) is removed only once ``<name>`` holds,
+    whole, the content the backup recorded from before or after the overwrite (checksum computed afresh);
+    otherwise it may be the only good copy and is kept, reported in ``failed`` for a person.
     """
     validate_path(path, operation="collections.remove_temporaries")
     if isinstance(min_age, bool) or not isinstance(min_age, int | float) or min_age < 0:
@@ -52,15 +60,18 @@ async def remove_temporaries(
     async for entry in session.collections.iterate(
         path, recursive=True, kinds=Kinds.DATA_OBJECTS, with_stat=True, include_temporaries=True
     ):
-        if not is_temporary_name(entry.name) or _KEEP.fullmatch(entry.name):
-            continue  # an overwrite in place's backup may be the only good copy: left to a person
+        if not is_temporary_name(entry.name):
+            continue
         if (entry.modified_at or 0) > cutoff:  # younger: an upload may still be writing it
             result.fresh += 1
             continue
         stamp = entry.modified_at or 0
         candidates.append(TemporaryObject(path=entry.path, size=entry.size or 0, modified_at=stamp))
     for found in candidates:  # removed after the listing, so its paging never skips rows
-        await _dispose(session, found, dry_run, result)
+        if _KEEP.fullmatch(found.path.rpartition("/")[2]):
+            await _dispose_backup(session, found, dry_run, result)
+        else:
+            await _dispose(session, found, dry_run, result)
     return result
 
 
@@ -86,12 +97,54 @@ async def _dispose(
         await _remove_one(session, found, result)
 
 
-async def _moved_aside_from(session: AsyncIrodsSession, path: str) -> tuple[str | None, bool]:
-    """The final path an overwrite moved ``path`` (``<parent>/.<name>.irods-old-<key>``) aside from, and
-    whether it is known. A shortened ``<name>`` (``<start>~<digest>``) is found again among the siblings
-    (the one whose digest matches: taken, so the old version is superseded); when none has it, unknown."""
+async def _dispose_backup(
+    session: AsyncIrodsSession, found: TemporaryObject, dry_run: bool, result: TemporaryCleanup
+) -> None:
+    """Remove an overwrite in place's backup that has served (its final path holds, whole, the content it
+    recorded from before or after the overwrite), else keep it and report why in ``failed``."""
+    final, _ = await _moved_aside_from(session, found.path, _KEEP)
+    why = "its final name is lost (shortened, and no sibling matches)" if final is None else None
+    if final is not None:
+        why = await _backup_still_needed(session, found.path, final)
+    if why is not None:
+        log.warning("kept %s, an overwrite in place's backup: %s", found.path, why)
+        result.failed.append(_with_message(found, f"kept: {why}"))
+    elif dry_run:
+        result.removed.append(found)
+    else:
+        log.info("%s is whole: removing the backup %s an overwrite in place left", final, found.path)
+        await _remove_one(session, found, result)
+
+
+async def _backup_still_needed(session: AsyncIrodsSession, backup: str, final: str) -> str | None:
+    """Why ``backup`` may still be the only good copy of ``final``'s content (None: it has served)."""
+    try:
+        avus = await session.metadata.list(backup, kind=EntryKind.DATA_OBJECT)
+        recorded = {a.value for a in avus if a.attribute == KEEP_ATTRIBUTE}
+        if not recorded:
+            return f"it records no checksums ({KEEP_ATTRIBUTE}) to compare {final} with"
+        if not await session.data_objects.exists(final):
+            return f"{final} is gone: the backup holds the content it had before an overwrite in place"
+        now = await session.data_objects.calculate_checksum(final, force=True)
+    except IrodsError as exc:
+        return f"{final} could not be compared with it ({type(exc).__name__}: {exc})"
+    if {f"old {now}", f"new {now}"} & recorded:
+        return None
+    return (
+        f"{final} holds neither the content it had before an overwrite in place nor the new one (checksum "
+        f"{now}): copy the backup back onto it by hand, or remove it"
+    )
+
+
+async def _moved_aside_from(
+    session: AsyncIrodsSession, path: str, kind: re.Pattern[str] = _OLD
+) -> tuple[str | None, bool]:
+    """The final path an overwrite moved ``path`` (``<parent>/.<name>.irods-old-<key>``, or ``kind``'s name
+    form) aside from, and whether it is known. A shortened ``<name>`` (``<start>~<digest>``) is found again
+    among the siblings (the one whose digest matches: taken, so the old version is superseded); when none
+    has it, unknown."""
     parent, _, name = path.rpartition("/")
-    match = _OLD.fullmatch(name)
+    match = kind.fullmatch(name)
     if match is None:
         return None, True
     shortened = shortened_name_digest(match.group(1), name)

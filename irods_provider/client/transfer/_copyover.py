@@ -38,6 +38,7 @@ from typing import Any
 
 from irods_provider.client import AVU, MetadataOperation
 from irods_provider.client._paths import temporary_name
+from irods_provider.client._temporaries import KEEP_ATTRIBUTE
 from irods_provider.exceptions import (
     IrodsChecksumMismatchError,
     IrodsError,
@@ -64,11 +65,6 @@ class InPlace:
 
     refuse: str | None = None
     apply: Callable[[], object] = field(default=lambda: None)
-
-
-#: The AVUs a backup carries (``old <checksum>``, ``new <checksum>``): what ``path`` held before the overwrite
-#: and what it was to hold after; a later attempt compares ``path``'s checksum with them.
-KEEP_ATTRIBUTE = "irods_provider::transfer::keep"
 
 
 def rename_refused(exc: BaseException) -> bool:
