@@ -25,14 +25,23 @@ _META_OWNER = {"META_DATA": "DATA_ID", "META_COLL": "COLL_ID", "META_RESC": "RES
 
 
 def catalog_rows(
-    model: QueryRowsMixin, caller: str, tables: tuple[str, ...], columns: frozenset[str]
+    model: QueryRowsMixin,
+    caller: str,
+    tables: tuple[str, ...],
+    columns: frozenset[str],
+    *,
+    zone: str | None = None,
 ) -> list[Row]:
-    """Rows for a GenQuery2 query touching ``tables`` and ``columns``, as ``caller`` may see them."""
+    """Rows for a GenQuery2 query touching ``tables`` and ``columns``, as ``caller`` may see them, from
+    the catalog of ``zone`` (default: the local one; rs_genquery2 redirects to the zone's catalog provider,
+    server/api/src/rs_genquery2.cpp:53-80 at irods 4.3.4)."""
     with model.lock:
-        return _rows(model, caller, tables, columns)
+        return _rows(model, caller, tables, columns, zone)
 
 
-def _rows(model: QueryRowsMixin, caller: str, tables: tuple[str, ...], columns: frozenset[str]) -> list[Row]:
+def _rows(
+    model: QueryRowsMixin, caller: str, tables: tuple[str, ...], columns: frozenset[str], zone: str | None
+) -> list[Row]:
     special = _special_rows(model, tables)
     if special is not None:
         return special
@@ -41,10 +50,10 @@ def _rows(model: QueryRowsMixin, caller: str, tables: tuple[str, ...], columns: 
     access = {k for k in ("DATA", "COLL") if any(c.startswith(f"{k}_ACCESS_") for c in columns)}
     if access:
         groups |= {"ACCESS", "USER"}
-    base = model.fetch_rows(caller, frozenset(groups))
+    base = model.fetch_rows(caller, frozenset(groups), zone=zone)
     rows = list(base)
     for meta in metas:  # LEFT JOIN: owners without AVUs keep one row with empty metadata columns
-        with_avus = model.fetch_rows(caller, frozenset(groups | {meta}))
+        with_avus = model.fetch_rows(caller, frozenset(groups | {meta}), zone=zone)
         owners = {r[_META_OWNER[meta]] for r in with_avus}
         rows = list(with_avus) + [r for r in rows if r.get(_META_OWNER[meta]) not in owners]
     return _permitted(model, caller, tables, access, rows)

@@ -127,7 +127,8 @@ def _execute_genquery2(ctx: Ctx, query: str) -> Response:
     if zone is not None and zone not in known:  # rs_genquery2.cpp:64-74 (irods 4.3.4)
         return JSONResponse({"irods_response": {"status_code": error_code("SYS_INVALID_ZONE_NAME")}}, 500)
     try:
-        result = execute_genquery2(query, partial(catalog_rows, ctx.model, ctx.user), sql_only=sql_only)
+        rows = partial(catalog_rows, ctx.model, ctx.user, zone=zone)
+        result = execute_genquery2(query, rows, sql_only=sql_only)
     except GenQuery2Error as e:
         return JSONResponse({"irods_response": {"status_code": e.code}}, status_code=500)
     return ok(sql=result) if isinstance(result, str) else ok(rows=result)

@@ -83,6 +83,17 @@ def test_genquery_answers_from_the_catalog_the_zone_hint_names(fed: Api) -> None
     )  # SYS_INVALID_ZONE_NAME (rodsErrorTable.h; iRODS test_iquery pins "error: -26000")
 
 
+def test_genquery2_answers_from_the_catalog_the_zone_names(fed: Api) -> None:
+    """rs_genquery2 redirects to the catalog provider of ``zone`` (server/api/src/rs_genquery2.cpp:53-80 at
+    irods 4.3.4): the remote zone's rows, not the local ones."""
+    fed.write(f"{REMOTE_HOME}/r.txt", b"remote", "alice")
+    fed.write(f"/{LOCAL}/home/alice/l.txt", b"local", "alice")
+    q = "select COLL_NAME, DATA_NAME"
+    assert _query(fed, "alice", q, parser="genquery2") == [[f"/{LOCAL}/home/alice", "l.txt"]]
+    assert _query(fed, "alice", q, parser="genquery2", zone=REMOTE) == [[REMOTE_HOME, "r.txt"]]
+    assert _query(fed, "alice", q, parser="genquery2", zone=LOCAL) == [[f"/{LOCAL}/home/alice", "l.txt"]]
+
+
 def test_remote_acls_and_avus_live_in_the_remote_catalog(fed: Api) -> None:
     path = f"{REMOTE_HOME}/shared.txt"
     fed.write(path, b"for bob", "alice")
