@@ -99,7 +99,13 @@ class TicketsMixin(ModelBase):
             return text
 
     def _ticket_target(self, caller: str, path: str) -> str:
-        """``"data"`` or ``"collection"`` when the caller owns ``path`` (directly or through a group)."""
+        """``"data"`` or ``"collection"`` when the caller owns ``path`` (directly or through a group).
+
+        Tickets live in the local catalog (rsTicketAdmin connects to the local zone's provider, no zone
+        hint: server/api/src/rsTicketAdmin.cpp at irods 4.3.4), which holds no federated zone's paths.
+        """
+        if self.zone_of(path) != self.zone:
+            raise IrodsModelError("CAT_UNKNOWN_COLLECTION", "cmlCheckDir failed")
         obj = self.data_objects.get(path)
         if obj is not None and self.access_level(caller, obj.acl) >= OWN:
             return "data"

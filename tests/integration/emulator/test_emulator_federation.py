@@ -94,6 +94,18 @@ def test_genquery2_answers_from_the_catalog_the_zone_names(fed: Api) -> None:
     assert _query(fed, "alice", q, parser="genquery2", zone=LOCAL) == [[f"/{LOCAL}/home/alice", "l.txt"]]
 
 
+def test_tickets_live_in_the_local_catalog_only(fed: Api) -> None:
+    """rsTicketAdmin asks the local zone's catalog (no zone hint: server/api/src/rsTicketAdmin.cpp at irods
+    4.3.4), which has no row for a federated zone's object: its owner gets CAT_UNKNOWN_COLLECTION there."""
+    fed.write(f"{REMOTE_HOME}/r.txt", b"remote", "alice")
+    fed.write(f"/{LOCAL}/home/alice/l.txt", b"local", "alice")
+    remote = fed.post("tickets", "alice", op="create", lpath=f"{REMOTE_HOME}/r.txt")
+    assert code(remote) == -814000  # CAT_UNKNOWN_COLLECTION
+    local = fed.post("tickets", "alice", op="create", lpath=f"/{LOCAL}/home/alice/l.txt")
+    assert code(local) == 0
+    assert local.json()["ticket"]
+
+
 def test_remote_acls_and_avus_live_in_the_remote_catalog(fed: Api) -> None:
     path = f"{REMOTE_HOME}/shared.txt"
     fed.write(path, b"for bob", "alice")
