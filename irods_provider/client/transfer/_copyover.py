@@ -19,7 +19,9 @@ Such a caller publishes in place instead, as ``iput -f`` writes in place:
    grants and AVUs. The server opens its replica for writing, so the replica stays locked (intermediate)
    until the copy closes, and a copy onto an existing object resolves to that object's replica
    (irods_resource_redirect.cpp:390-401);
-3. the path's checksum is computed afresh and compared with the temporary's verified one;
+3. the path's checksum is computed afresh and compared with the temporary's verified one, and (unless
+   ``verify_replicas`` is ``default``) every good replica's too; a replica of the same root resource left
+   stale (a replication resource whose copy failed) fails the check;
 4. if the copy or that check fails, the backup is copied back and checked the same way. If that fails too,
    :class:`IrodsOverwriteIncompleteError` names the backup, which is kept;
 5. the upload's AVUs are applied (``modify_object`` covers metadata), then the backup and the temporary are
@@ -49,6 +51,8 @@ from irods_provider.exceptions import (
 
 from . import _resume
 from ._api import SessionLike
+from ._config import ReplicaVerification
+from ._replicas import verify_in_place
 from ._retry import ChunkRetrier, is_busy
 
 log = logging.getLogger(__name__)
@@ -59,11 +63,13 @@ class InPlace:
     """What an overwrite in place must also do for its caller.
 
     ``refuse``: why it cannot be done (checked before anything changes). ``apply``: run after the copy is
-    verified (an upload's AVUs).
+    verified (an upload's AVUs). ``replicas``: which replicas the verification covers (the upload's
+    ``TransferConfig.verify_replicas``; see :func:`~._replicas.verify_in_place`).
     """
 
     refuse: str | None = None
     apply: Callable[[], object] = field(default=lambda: None)
+    replicas: ReplicaVerification = ReplicaVerification.DEFAULT
 
 
 #: The AVUs a backup carries (``old <checksum>``, ``new <checksum>``): what ``path`` held before the overwrite
@@ -112,6 +118,7 @@ def overwrite_in_place(
     _back_up(session, path, backup, retry=retry, new_checksum=checksum)
     try:
         _copy_verified(session, temp, path, size=size, checksum=checksum, retry=retry)
+        verify_in_place(session, path, checksum, mode=in_place.replicas)
     except BaseException as exc:
         _restore(session, backup, path, retry=retry, cause=exc)
         raise
