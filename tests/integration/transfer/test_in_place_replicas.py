@@ -22,6 +22,7 @@ from irods_provider.client.transfer import (
     OverwritePolicy,
     ReplicaVerification,
     TransferConfig,
+    open_writer,
     upload_object,
 )
 from irods_provider.exceptions import IrodsChecksumMismatchError, IrodsStaleReplicaError
@@ -143,4 +144,20 @@ def test_replicas_on_other_resources_go_stale_as_with_iput_f_and_that_is_no_erro
     assert layout == {"replResc;replResc_ufs0": "1", "replResc;replResc_ufs1": "1", "archiveResc": "0"}
     for number in (0, 1):
         assert rods.data_objects.read(PATH, replica_number=number) == new
+    assert _left(zone) == [PATH]
+
+
+def test_the_atomic_writer_verifies_the_replicas_of_an_overwrite_in_place(pair, monkeypatch) -> None:
+    """``open_writer`` (and fsspec writes, through the same atomic writer) overwrite in place too when the
+    rename is refused: the replication's damaged copy is caught the same way."""
+    zone, rods, alice = pair
+    _fault_while_copying_new_bytes(zone, monkeypatch, "corrupt")
+    new = os.urandom(5000)
+    with (
+        pytest.raises(IrodsChecksumMismatchError) as caught,
+        open_writer(alice, PATH, config=CFG, size=len(new)) as writer,
+    ):
+        writer.write(new)
+    assert (caught.value.path, caught.value.replica_number) == (PATH, 1)
+    assert _replicas(rods) == [(0, "1", OLD), (1, "1", OLD)]
     assert _left(zone) == [PATH]
