@@ -10,9 +10,11 @@ Such a caller publishes in place instead, as ``iput -f`` writes in place:
 1. the old bytes are copied (server-side) to a temporary sibling the caller owns, checked against the
    path's checksum, and only then renamed to the backup name, ``.<name>.irods-keep-<key>``: a backup
    under that name is always a complete, verified copy. An earlier attempt's backup there (a worker killed
-   mid-publish: the path may be partial, the backup the only good copy) is first copied back onto the path
-   and proven, then removed, and the overwrite proceeds; if that fails,
-   :class:`IrodsOverwriteIncompleteError` names the backup, which is kept. The cleanup of abandoned
+   mid-publish) is removed when the path holds either content it recorded, or other content in a good
+   replica (written since: putting the backup back would revert it); over a path left with no good replica
+   (a failed copy marks the replica it wrote stale) it is first copied back and proven, then removed, and
+   the overwrite proceeds; if that fails, :class:`IrodsOverwriteIncompleteError` names the backup, which
+   is kept. The cleanup of abandoned
    temporaries leaves backups alone (an unfinished backup copy is an ordinary temporary: the path was not
    touched yet);
 2. the verified temporary is copied onto the path with ``overwrite``. The object keeps its catalog entry,
@@ -163,8 +165,9 @@ def _back_up(session: SessionLike, path: str, backup: str, *, retry: ChunkRetrie
 
 def _put_back_earlier(session: SessionLike, path: str, backup: str, *, retry: ChunkRetrier) -> None:
     """Deal with an earlier attempt's verified ``backup`` (if any): removed when ``path`` holds, whole,
-    the bytes that attempt backed up or the ones it wrote (its recorded checksums), else put back onto
-    ``path`` first and then removed."""
+    the bytes that attempt backed up or the ones it wrote (its recorded checksums), or when a good replica
+    holds other bytes (written since: the backup is obsolete), else (``path`` left stale by a failed copy)
+    put back onto ``path`` first and then removed."""
     try:
         recorded = {a.value for a in session.metadata.list(backup) if a.attribute == KEEP_ATTRIBUTE}
     except (IrodsNotFoundError, IrodsNotADataObjectError):
@@ -180,6 +183,15 @@ def _put_back_earlier(session: SessionLike, path: str, backup: str, *, retry: Ch
             )
             _remove_quietly(session, backup)
             return
+        if _has_good_replica(session, path):
+            log.warning(
+                "%s holds content written since an overwrite in place left the backup %s (neither what it "
+                "backed up nor what it copied): the backup is obsolete and removed, not put back",
+                path,
+                backup,
+            )
+            _remove_quietly(session, backup)
+            return
     log.warning(
         "%s holds the content %s had before an overwrite in place that did not finish: putting it back first",
         backup,
@@ -189,6 +201,16 @@ def _put_back_earlier(session: SessionLike, path: str, backup: str, *, retry: Ch
         "an earlier overwrite in place did not finish", backup=backup, operation="upload", path=path
     )
     _restore(session, backup, path, retry=retry, cause=unfinished)
+
+
+def _has_good_replica(session: SessionLike, path: str) -> bool:
+    """Whether ``path`` has a good replica: a copy that fails leaves the replica it wrote stale
+    (``finalize_replica_for_failed_operation``: irods 4.3.2 server/api/src/rsDataObjClose.cpp:545-553), so
+    a good one holding other bytes than an interrupted overwrite's was written since, by someone else."""
+    try:
+        return any(r.status == "1" for r in session.data_objects.replicas(path))
+    except IrodsNotADataObjectError:
+        return False
 
 
 def _copy_verified(
