@@ -70,7 +70,7 @@ class IrodsFile(AbstractBufferedFile):  # type: ignore[misc]
         if self._alias is None and needs_alias(self.path) and end > start:
             # No GET can address a '+' path: one server-side copy for the file's life, removed at close.
             # Reads are ranges in any order, so the copy's checksum is compared with the original's now.
-            self._alias = ReadAlias(self.fs.session, self.path, verify=True)
+            self._alias = ReadAlias(self.fs.session, self.path, verify=True, size=self.size)
         read_path = None if self._alias is None else self._alias.path
         return self.fs.read_range(self.path, start, min(end, self.size), read_path=read_path)
 

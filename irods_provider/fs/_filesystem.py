@@ -633,7 +633,7 @@ class IrodsFileSystem(AbstractFileSystem):  # type: ignore[misc]
         # A '+' path: read through a server-side copy; the whole object is checked against the original's
         # checksum by its bytes, a part by comparing the copy's checksum with the original's first.
         whole = begin == 0 and stop == size
-        with ReadAlias(self.session, path, verify=not whole) as alias:
+        with ReadAlias(self.session, path, verify=not whole, size=size) as alias:
             data = self.read_range(path, begin, stop, read_path=alias.path)
         if whole:
             verify_bytes(self.session, path, data)

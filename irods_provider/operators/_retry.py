@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime
 import math
+import socket
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -62,23 +63,49 @@ class WantedTicket:
         else:
             lifetime = ticket.expires_at - ticket.created_at
             same_expiry = abs(lifetime - math.ceil(self.expires_in)) <= EXPIRY_SLACK
-        return same_expiry and (
-            ticket.type,
-            ticket.use_count,
-            ticket.write_data_object_count,
-            ticket.write_byte_count,
-            ticket.users,
-            ticket.groups,
-            ticket.hosts,
-        ) == (
-            self.type,
-            self.use_count,
-            self.write_data_object_count,
-            self.write_byte_count,
-            self.users,
-            self.groups,
-            self.hosts,
+        return (
+            same_expiry
+            and (
+                ticket.type,
+                ticket.use_count,
+                ticket.write_data_object_count,
+                ticket.write_byte_count,
+                ticket.users,
+                ticket.groups,
+            )
+            == (
+                self.type,
+                self.use_count,
+                self.write_data_object_count,
+                self.write_byte_count,
+                self.users,
+                self.groups,
+            )
+            and _same_hosts(ticket.hosts, self.hosts)
         )
+
+
+def _same_hosts(stored: frozenset[str], wanted: frozenset[str]) -> bool:
+    """Whether a ticket's ``stored`` hosts are the ``wanted`` ones. iRODS stores a host as the dotted IPv4
+    address the server resolved its name to (convertHostToIp: irods 4.3.2 db_plugin.cpp:1956-1965,
+    :14167-14180), so each wanted name must take its own stored address, one of those it resolves to here."""
+    if stored == wanted:
+        return True
+    left = set(stored)
+    for host in sorted(wanted):
+        taken = sorted(({host} | _ipv4_addresses(host)) & left)
+        if not taken:
+            return False
+        left.discard(taken[0])
+    return not left
+
+
+def _ipv4_addresses(host: str) -> set[str]:
+    """The IPv4 addresses ``host`` resolves to (none when it does not)."""
+    try:
+        return {str(info[4][0]) for info in socket.getaddrinfo(host, None, socket.AF_INET)}
+    except (OSError, UnicodeError):
+        return set()
 
 
 def _same_user(owner: str, user: str | None) -> bool:

@@ -189,11 +189,12 @@ class IrodsCreateTicketOperator(IrodsBaseOperator):
     Retries: the server picks the ticket string (tickets ``create`` takes no name), so a try that died after
     the create leaves a ticket nobody knows. A retry first looks for it and returns it (with
     ``"already_created": true``) instead of making a second live ticket: the newest ticket on ``path`` with
-    exactly these settings (type, limits, lifetime, users, groups, hosts), owned by the connection's user and
-    created since the DAG run started (less 5 minutes of clock skew), and not expired (else a new one is
-    made). Two tasks of one run asking for the same ticket on the same path are thus indistinguishable: give
-    them different settings. With a static
-    token or client credentials (no user name known) the owner is not compared, so run those as a rodsuser.
+    exactly these settings (type, limits, lifetime, users, groups, hosts: the server stores a host as the IPv4
+    address it resolves the name to, so a name matches the stored address it resolves to on the worker),
+    owned by the connection's user and created since the DAG run started (less 5 minutes of clock skew), and
+    not expired (else a new one is made). Two tasks of one run asking for the same ticket on the same path are
+    thus indistinguishable: give them different settings. With a static token or client credentials (no user
+    name known) the owner is not compared, so run those as a rodsuser.
 
     Example:
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import socket
 import string
 import time
 from dataclasses import dataclass, field
@@ -55,17 +56,19 @@ class TicketsMixin(ModelBase):
         groups: list[str] | None = None,
         hosts: list[str] | None = None,
     ) -> str:
-        """Create a ticket, then add its allowed users and groups one by one, as the server does.
+        """Create a ticket, then add its allowed users, groups and hosts one by one, as the server does.
 
         The catalog asks for ``own`` on the target with no rodsadmin bypass, whatever the ticket type
         (db_mod_ticket_op "create", server/db_plugin/src/db_plugin.cpp:14531-14563 at irods 4.3.4): the data
         object check fails for anyone who does not own it, the collection check then answers for the same
         path, so a data object without ``own`` or a missing path is CAT_UNKNOWN_COLLECTION (cmlCheckDir,
         server/icat/src/mid_level_routines.cpp:843-912) and a collection without ``own`` is
-        CAT_NO_ACCESS_PERMISSION. Users and groups are added after the ticket exists
-        (endpoints/tickets/src/main.cpp:289-305 at HTTP API 0.7.0): an unknown one fails the request with
+        CAT_NO_ACCESS_PERMISSION. Users, groups and then hosts are added after the ticket exists
+        (endpoints/tickets/src/main.cpp:289-314 at HTTP API 0.7.0): an unknown one fails the request with
         CAT_INVALID_USER / CAT_INVALID_GROUP (icatGetTicketUserId/GroupId, db_plugin.cpp:1822-1912) and
-        leaves the ticket in the catalog with what was added before it.
+        leaves the ticket in the catalog with what was added before it. A host is stored as the dotted IPv4
+        address its name resolves to, CAT_HOSTNAME_INVALID when it does not (convertHostToIp,
+        db_plugin.cpp:1956-1965 and :14167-14180 at irods 4.3.2).
         """
         with self.lock:
             path = normalize(path)
@@ -83,7 +86,6 @@ class TicketsMixin(ModelBase):
                 write_file_limit=write_data_object_count,
                 write_byte_limit=write_byte_count,
                 expiry=expiry,
-                hosts=list(hosts or []),
             )
             self.tickets[text] = ticket
             for u in users or []:
@@ -96,6 +98,8 @@ class TicketsMixin(ModelBase):
                 if found is None or found.type != "rodsgroup":
                     raise IrodsModelError("CAT_INVALID_GROUP", "icatGetTicketGroupId failed")
                 ticket.groups.append(g)
+            for h in hosts or []:
+                ticket.hosts.append(_ipv4_address(h))
             return text
 
     def _ticket_target(self, caller: str, path: str) -> str:
@@ -155,3 +159,11 @@ class TicketsMixin(ModelBase):
         with self.lock:
             admin = self.is_admin(caller)
             return [t for t in self.tickets.values() if admin or t.owner == caller]
+
+
+def _ipv4_address(host: str) -> str:
+    """The dotted IPv4 address the server stores for a ticket's allowed ``host`` (its first one)."""
+    try:
+        return str(socket.getaddrinfo(host, None, socket.AF_INET)[0][4][0])
+    except (OSError, UnicodeError, IndexError) as exc:
+        raise IrodsModelError("CAT_HOSTNAME_INVALID", host) from exc

@@ -21,7 +21,9 @@ there, under :attr:`_IrodsEventTrigger.state_key`:
   (default 10,000) are kept: when more landed within the window, the horizon moves up past the oldest of
   them (whole seconds: all paths of the oldest kept second stay), logged; an object published late with a
   modify time at or below that horizon is then taken as old. The state is thus at most ``max_seen`` paths
-  (a path and its modify time each), whatever the landing rate.
+  (a path and its modify time each), whatever the landing rate, except while a backlog drains
+  (``max_events_per_scan``): the horizon never reaches a match left for the next scans, so the paths above
+  the oldest of them stay until it has fired.
 - metadata trigger: ``{"seen": [paths]}`` — the objects matching now; an object fires when it starts to
   carry the AVU, and again if the AVU is removed and added back.
 
@@ -370,13 +372,17 @@ class IrodsPathEventTrigger(_IrodsEventTrigger):
     ) -> dict[str, Any]:
         horizon: int | None = state.get("horizon")
         seen: dict[str, int | None] = dict(state.get("seen") or {})
+        # The new matches left for the next scans must stay above the horizon (at or below it is old).
+        fired_paths = {m["path"] for m in fired}
+        waiting = [_epoch(m) or 0 for m in self._new(state, matches) if m["path"] not in fired_paths]
+        ceiling = min(waiting) - 1 if waiting else None
         seen.update((m["path"], _epoch(m)) for m in fired)
         newest = max((t or 0 for t in seen.values()), default=None)
         if newest is not None:
-            horizon = max(horizon or 0, newest - self.lookback_seconds)
+            horizon = _below(horizon, newest - self.lookback_seconds, ceiling)
             seen = {p: t for p, t in seen.items() if (t or 0) > horizon}
         if self.max_seen is not None and len(seen) > self.max_seen:
-            raised, seen = _keep_newest(horizon, seen, self.max_seen)
+            raised, seen = _keep_newest(horizon, seen, self.max_seen, ceiling)
             log.info(
                 "%s: over max_seen=%d paths seen in the lookback window: horizon %s -> %d "
                 "(an object modified at or before it no longer fires if it is published late)",
@@ -389,10 +395,18 @@ class IrodsPathEventTrigger(_IrodsEventTrigger):
         return {"horizon": horizon, "seen": dict(sorted(seen.items()))}
 
 
+def _below(horizon: int | None, wanted: int, ceiling: int | None) -> int:
+    """The horizon raised towards ``wanted``, never lowered and never up to a match still waiting to fire
+    (``ceiling``: a second below the oldest of them)."""
+    return max(horizon or 0, wanted if ceiling is None else min(wanted, ceiling))
+
+
 def _keep_newest(
-    horizon: int | None, seen: dict[str, int | None], limit: int
+    horizon: int | None, seen: dict[str, int | None], limit: int, ceiling: int | None = None
 ) -> tuple[int, dict[str, int | None]]:
-    """Keep the ``limit`` newest paths of ``seen`` and raise the horizon to the newest time dropped.
+    """Keep the ``limit`` newest paths of ``seen`` and raise the horizon to the newest time dropped, but not
+    past ``ceiling`` (matches waiting for the next scans are above it; paths above it stay, so a backlog
+    draining may keep the state over ``limit`` until it is through).
 
     Every path of the oldest kept second stays (so the state exceeds ``limit`` only by paths sharing one
     modify-time second): an object at the new horizon is then one already seen, never one still to fire.
@@ -400,7 +414,7 @@ def _keep_newest(
     by_age = sorted(seen.items(), key=lambda item: (item[1] or 0, item[0]), reverse=True)
     oldest_kept = by_age[limit - 1][1] or 0
     dropped = [t or 0 for _, t in by_age[limit:] if (t or 0) < oldest_kept]
-    raised = max([horizon or 0, *dropped])
+    raised = _below(horizon, max(dropped, default=horizon or 0), ceiling)
     return raised, {p: t for p, t in seen.items() if (t or 0) > raised}
 
 

@@ -33,6 +33,7 @@ from typing import Any
 from irods_provider.client._genquery import genquery_condition, prefix_condition
 from irods_provider.client._models import EntryKind
 from irods_provider.exceptions import (
+    IrodsAlreadyExistsError,
     IrodsChecksumMismatchError,
     IrodsError,
     IrodsInvalidPathError,
@@ -50,6 +51,7 @@ from ._copy import (
     sha2_checksum,
     verify_checksum,
 )
+from ._retry import is_unclear
 
 __all__ = [
     "ALIAS_MAX_AGE",
@@ -70,6 +72,10 @@ ALIAS_PREFIX = ".irods-provider-read.irods-alias-"
 #: Aliases older than this (seconds, by their mtime) are left-overs of killed reads: swept when a new one is
 #: made. A read that lasts longer may lose its alias to another read's sweep (and then fails, retryable).
 ALIAS_MAX_AGE = 24 * 3600
+#: Seconds an alias copy whose outcome is unclear (its reply lost) may stay locked before it is given up,
+#: at least; longer for a large object, at :data:`ALIAS_COPY_MIN_RATE` bytes per second.
+ALIAS_COPY_WAIT_MIN = 600.0
+ALIAS_COPY_MIN_RATE = 10 * 1024 * 1024
 
 
 def needs_alias(path: str) -> bool:
@@ -140,7 +146,8 @@ class ReadAlias:
 
     ``coordinator``: the copy's removal is registered as one of its failure cleanups. ``verify``: compare the
     copy's checksum with the original's at once (for readers that cannot hash every byte in order, such as
-    random access); IrodsChecksumMismatchError, and the copy removed, when they differ.
+    random access); IrodsChecksumMismatchError, and the copy removed, when they differ. ``size``: the
+    source's, if known (how long a copy whose reply was lost may still be running).
     """
 
     def __init__(
@@ -150,11 +157,13 @@ class ReadAlias:
         *,
         coordinator: TransferCoordinator | None = None,
         verify: bool = False,
+        size: int | None = None,
     ) -> None:
         self.session = session
         self.source = source
         self.path = source
         self._made = False
+        self._size = size
         if not needs_alias(source):
             return
         home = alias_collection(session, source)
@@ -173,7 +182,56 @@ class ReadAlias:
         log.info("reading %s through the server-side copy %s", source, self.path)
 
     def _copy(self, home: str) -> None:
-        """Make the copy; a refusal says that it needs write access in ``home``, not only read access to the
+        """Make the copy, reading its outcome back after a failure that does not say whether the server
+        acted (:meth:`_await_copy`)."""
+        try:
+            self._send_copy(home)
+        except IrodsError as exc:
+            if not is_unclear(exc):
+                raise
+            self._await_copy(home, exc)
+
+    def _await_copy(self, home: str, cause: IrodsError) -> None:
+        """After an unclear failure of the copy (a lost reply, a bare HTTP 500, or the server's whole-request
+        deadline, 30 s by default, cutting off a large object's copy while the server goes on): the alias
+        good is done (its bytes are still checked against the original's checksum); locked, its copy is
+        still running and is waited for (at most :data:`ALIAS_COPY_WAIT_MIN` seconds, or the object's size
+        at :data:`ALIAS_COPY_MIN_RATE`); absent, the copy is sent once more. Else ``cause`` is raised."""
+        deadline = time.monotonic() + max(ALIAS_COPY_WAIT_MIN, (self._size or 0) / ALIAS_COPY_MIN_RATE)
+        resent, pause = False, 0.1
+        log.warning(
+            "the read alias copy of %s failed unclearly (%s): reading its outcome back", self.source, cause
+        )
+        while (state := self._alias_state()) != "good":
+            if state == "absent" and not resent:
+                resent = True
+                try:
+                    self._send_copy(home)
+                    return
+                except IrodsAlreadyExistsError:  # the first copy reached the server after all
+                    continue
+                except IrodsError as exc:
+                    if not is_unclear(exc):
+                        raise
+                    continue
+            if state != "busy" or time.monotonic() > deadline:
+                raise cause
+            time.sleep(pause)
+            pause = min(2 * pause, 5.0)
+
+    def _alias_state(self) -> str:
+        """``good`` (a good replica), ``busy`` (being written: intermediate or locked), ``absent`` or
+        ``bad`` (stale: the copy failed)."""
+        try:
+            statuses = {r.status for r in self.session.data_objects.replicas(self.path)}
+        except (IrodsNotADataObjectError, IrodsNotFoundError):
+            return "absent"
+        if "1" in statuses:
+            return "good"
+        return "bad" if statuses <= {"0"} else "busy"
+
+    def _send_copy(self, home: str) -> None:
+        """Send the copy; a refusal says that it needs write access in ``home``, not only read access to the
         source (the server's CAT_NO_ACCESS_PERMISSION does not say which was missing)."""
         try:
             self.session.data_objects.copy(self.source, self.path)

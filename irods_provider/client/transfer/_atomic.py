@@ -35,6 +35,7 @@ from ._carry import carry_over
 from ._config import OverwritePolicy, TransferConfig
 from ._coordinator import TransferCoordinator
 from ._copy import CopyResult, StreamHasher, hasher_for, server_checksum_matches
+from ._copyover import InPlace
 from ._replicas import verify_upload
 from ._retry import ChunkRetrier
 from ._upload import _choose_temp, _publish
@@ -151,6 +152,7 @@ class AtomicWriter(ParallelWriter):
                 overwrite=OverwritePolicy.OVERWRITE,
                 retry=retry,
                 keep=lambda: carry_over(self._session, self.target, self.path, retry=retry),
+                in_place=InPlace(replicas=cfg.verify_replicas),  # even unverified here: a copy onto the path
             )
         except IrodsTemporaryTakenOverError as exc:
             self._withdraw_discard()  # the temporary is the other writer's now

@@ -10,16 +10,20 @@ Such a caller publishes in place instead, as ``iput -f`` writes in place:
 1. the old bytes are copied (server-side) to a temporary sibling the caller owns, checked against the
    path's checksum, and only then renamed to the backup name, ``.<name>.irods-keep-<key>``: a backup
    under that name is always a complete, verified copy. An earlier attempt's backup there (a worker killed
-   mid-publish: the path may be partial, the backup the only good copy) is first copied back onto the path
-   and proven, then removed, and the overwrite proceeds; if that fails,
-   :class:`IrodsOverwriteIncompleteError` names the backup, which is kept. The cleanup of abandoned
+   mid-publish) is removed when the path holds either content it recorded, or other content in a good
+   replica (written since: putting the backup back would revert it); over a path left with no good replica
+   (a failed copy marks the replica it wrote stale) it is first copied back and proven, then removed, and
+   the overwrite proceeds; if that fails, :class:`IrodsOverwriteIncompleteError` names the backup, which
+   is kept. The cleanup of abandoned
    temporaries leaves backups alone (an unfinished backup copy is an ordinary temporary: the path was not
    touched yet);
 2. the verified temporary is copied onto the path with ``overwrite``. The object keeps its catalog entry,
    grants and AVUs. The server opens its replica for writing, so the replica stays locked (intermediate)
    until the copy closes, and a copy onto an existing object resolves to that object's replica
    (irods_resource_redirect.cpp:390-401);
-3. the path's checksum is computed afresh and compared with the temporary's verified one;
+3. the path's checksum is computed afresh and compared with the temporary's verified one, and (unless
+   ``verify_replicas`` is ``default``) every good replica's too; a replica of the same root resource left
+   stale (a replication resource whose copy failed) fails the check;
 4. if the copy or that check fails, the backup is copied back and checked the same way. If that fails too,
    :class:`IrodsOverwriteIncompleteError` names the backup, which is kept;
 5. the upload's AVUs are applied (``modify_object`` covers metadata), then the backup and the temporary are
@@ -50,6 +54,8 @@ from irods_provider.exceptions import (
 
 from . import _resume
 from ._api import SessionLike
+from ._config import ReplicaVerification
+from ._replicas import verify_in_place
 from ._retry import ChunkRetrier, is_busy
 
 log = logging.getLogger(__name__)
@@ -60,11 +66,13 @@ class InPlace:
     """What an overwrite in place must also do for its caller.
 
     ``refuse``: why it cannot be done (checked before anything changes). ``apply``: run after the copy is
-    verified (an upload's AVUs).
+    verified (an upload's AVUs). ``replicas``: which replicas the verification covers (the upload's
+    ``TransferConfig.verify_replicas``; see :func:`~._replicas.verify_in_place`).
     """
 
     refuse: str | None = None
     apply: Callable[[], object] = field(default=lambda: None)
+    replicas: ReplicaVerification = ReplicaVerification.DEFAULT
 
 
 def rename_refused(exc: BaseException) -> bool:
@@ -108,6 +116,7 @@ def overwrite_in_place(
     _back_up(session, path, backup, retry=retry, new_checksum=checksum)
     try:
         _copy_verified(session, temp, path, size=size, checksum=checksum, retry=retry)
+        verify_in_place(session, path, checksum, mode=in_place.replicas)
     except BaseException as exc:
         _restore(session, backup, path, retry=retry, cause=exc)
         raise
@@ -152,8 +161,9 @@ def _back_up(session: SessionLike, path: str, backup: str, *, retry: ChunkRetrie
 
 def _put_back_earlier(session: SessionLike, path: str, backup: str, *, retry: ChunkRetrier) -> None:
     """Deal with an earlier attempt's verified ``backup`` (if any): removed when ``path`` holds, whole,
-    the bytes that attempt backed up or the ones it wrote (its recorded checksums), else put back onto
-    ``path`` first and then removed."""
+    the bytes that attempt backed up or the ones it wrote (its recorded checksums), or when a good replica
+    holds other bytes (written since: the backup is obsolete), else (``path`` left stale by a failed copy)
+    put back onto ``path`` first and then removed."""
     try:
         recorded = {a.value for a in session.metadata.list(backup) if a.attribute == KEEP_ATTRIBUTE}
     except (IrodsNotFoundError, IrodsNotADataObjectError):
@@ -169,6 +179,15 @@ def _put_back_earlier(session: SessionLike, path: str, backup: str, *, retry: Ch
             )
             _remove_quietly(session, backup)
             return
+        if _has_good_replica(session, path):
+            log.warning(
+                "%s holds content written since an overwrite in place left the backup %s (neither what it "
+                "backed up nor what it copied): the backup is obsolete and removed, not put back",
+                path,
+                backup,
+            )
+            _remove_quietly(session, backup)
+            return
     log.warning(
         "%s holds the content %s had before an overwrite in place that did not finish: putting it back first",
         backup,
@@ -178,6 +197,16 @@ def _put_back_earlier(session: SessionLike, path: str, backup: str, *, retry: Ch
         "an earlier overwrite in place did not finish", backup=backup, operation="upload", path=path
     )
     _restore(session, backup, path, retry=retry, cause=unfinished)
+
+
+def _has_good_replica(session: SessionLike, path: str) -> bool:
+    """Whether ``path`` has a good replica: a copy that fails leaves the replica it wrote stale
+    (``finalize_replica_for_failed_operation``: irods 4.3.2 server/api/src/rsDataObjClose.cpp:545-553), so
+    a good one holding other bytes than an interrupted overwrite's was written since, by someone else."""
+    try:
+        return any(r.status == "1" for r in session.data_objects.replicas(path))
+    except IrodsNotADataObjectError:
+        return False
 
 
 def _copy_verified(

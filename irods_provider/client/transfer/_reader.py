@@ -87,7 +87,7 @@ class ParallelReader:
         self.coordinator = coordinator or TransferCoordinator(path=path)
         self._alias: ReadAlias | None = None
         if read_path is None and needs_alias(path) and size > offset:
-            self._alias = ReadAlias(session, path, coordinator=self.coordinator)
+            self._alias = ReadAlias(session, path, coordinator=self.coordinator, size=size)
             read_path = self._alias.path
         self.read_path = read_path or path
         self._retrier = ChunkRetrier(

@@ -22,7 +22,12 @@ import weakref
 from collections.abc import Sequence
 from typing import Any
 
-from irods_provider.exceptions import IrodsNotADataObjectError, IrodsStaleReplicaError
+from irods_provider.client._events import emit
+from irods_provider.exceptions import (
+    IrodsChecksumMismatchError,
+    IrodsNotADataObjectError,
+    IrodsStaleReplicaError,
+)
 
 from ._api import ReplicaLike, SessionLike
 from ._config import ReplicaVerification, TransferConfig
@@ -70,6 +75,45 @@ def verify_upload(session: SessionLike, path: str, result: CopyResult, *, config
     if len(replicas) == 1:
         return verify_checksum(session, path, result)
     return _verify_each(session, path, result, replicas)
+
+
+def verify_in_place(session: SessionLike, path: str, checksum: str, *, mode: ReplicaVerification) -> None:
+    """Verify the replicas of ``path`` after its voted replica was overwritten in place (a copy onto it)
+    and proven to hold ``checksum``: unless ``mode`` is DEFAULT, every good replica must hash afresh to it,
+    and a replica under the same root resource as a good one must be good (its replication failed
+    otherwise: :class:`IrodsStaleReplicaError`). Replicas on other root resources go stale, as ``iput -f``
+    leaves them (a copy writes one replica and its replication resource's siblings): expected, logged."""
+    if mode is ReplicaVerification.DEFAULT:
+        return
+    try:
+        replicas = session.data_objects.replicas(path)
+    except IrodsNotADataObjectError:
+        if mode is ReplicaVerification.ALL:
+            raise
+        log.warning("the replicas of %s are not listed to this user: only one replica is verified", path)
+        return
+    good = [r for r in replicas if r.status == "1"]
+    roots = {_root_of(r) for r in good}
+    _require_good(path, [r for r in replicas if _root_of(r) in roots])
+    if left := [r.hierarchy for r in replicas if _root_of(r) not in roots]:
+        log.info("%s overwritten in place: its replicas on %s are stale now (as after iput -f)", path, left)
+    for replica in good if len(good) > 1 else ():
+        server = session.data_objects.calculate_checksum(path, replica_number=replica.number, force=True)
+        if server != checksum:
+            emit("checksum_mismatch")
+            raise IrodsChecksumMismatchError(
+                "a replica of the object overwritten in place differs from the bytes copied onto it",
+                expected=checksum,
+                actual=server,
+                operation="verify",
+                path=path,
+                replica_number=replica.number,
+                resource=replica.hierarchy,
+            )
+
+
+def _root_of(replica: ReplicaLike) -> str:
+    return replica.hierarchy.partition(";")[0]
 
 
 def _require_good(path: str, replicas: Sequence[ReplicaLike]) -> None:

@@ -455,6 +455,7 @@ def _finish(
         in_place=InPlace(
             refuse="setting its permissions needs own on it" if permissions else None,
             apply=avus_applier(session, job.path, metadata, job.retrier(coordinator)),
+            replicas=job.cfg.verify_replicas,
         ),
     )
     return checksum
