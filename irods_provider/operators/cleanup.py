@@ -43,8 +43,9 @@ class IrodsCleanupTemporaryObjectsOperator(IrodsBaseOperator):
     the task then. An old version an overwrite had moved aside (``.irods-old-``) whose final name is empty (a
     worker killed between the overwrite's two renames) is renamed back onto it, reported under ``restored``.
     An overwrite in place's backup (``.irods-keep-``) is removed once its path holds, whole, the content it
-    recorded from before or after that overwrite (a worker killed before removing it); any other backup may
-    be the only good copy: kept and reported under ``failed``, which fails the task for a person to look.
+    recorded from before or after that overwrite (a worker killed before removing it), or other content in
+    a good replica (written since); any other backup may be the only good copy: kept and reported under
+    ``failed``, which fails the task for a person to look.
     Returns ``{"path", "dry_run", "removed_count", "bytes_removed", "restored_count", "locked_count",
     "failed_count", "fresh_count", "removed", "restored", "locked", "failed", "truncated"}``; the lists stop
     at ``max_report_bytes`` of JSON (counts are always complete).

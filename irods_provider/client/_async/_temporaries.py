@@ -43,8 +43,9 @@ async def remove_temporaries(
     An object an overwrite moved aside (``.<name>.irods-old-<key>``) whose ``<name>`` is empty (the worker
     was killed between the overwrite's two renames) is renamed back onto it (``restored``), not removed.
     An overwrite in place's backup (``.<name>.irods-keep-<key>``) is removed only once ``<name>`` holds,
-    whole, the content the backup recorded from before or after the overwrite (checksum computed afresh);
-    otherwise it may be the only good copy and is kept, reported in ``failed`` for a person.
+    whole, the content the backup recorded from before or after the overwrite (checksum computed afresh),
+    or other content in a good replica (written since); otherwise it may be the only good copy and is
+    kept, reported in ``failed`` for a person.
     """
     validate_path(path, operation="collections.remove_temporaries")
     if isinstance(min_age, bool) or not isinstance(min_age, int | float) or min_age < 0:
@@ -126,13 +127,17 @@ async def _backup_still_needed(session: AsyncIrodsSession, backup: str, final: s
         if not await session.data_objects.exists(final):
             return f"{final} is gone: the backup holds the content it had before an overwrite in place"
         now = await session.data_objects.calculate_checksum(final, force=True)
+        if {f"old {now}", f"new {now}"} & recorded:
+            return None
+        # A failed copy leaves the replica it wrote stale (rsDataObjClose.cpp:545-553 at irods 4.3.2): a
+        # good replica holding other bytes was written since, and putting the backup back would revert it.
+        if any(r.status == "1" for r in await session.data_objects.replicas(final)):
+            return None
     except IrodsError as exc:
         return f"{final} could not be compared with it ({type(exc).__name__}: {exc})"
-    if {f"old {now}", f"new {now}"} & recorded:
-        return None
     return (
         f"{final} holds neither the content it had before an overwrite in place nor the new one (checksum "
-        f"{now}): copy the backup back onto it by hand, or remove it"
+        f"{now}) and has no good replica: copy the backup back onto it by hand, or remove it"
     )
 
 

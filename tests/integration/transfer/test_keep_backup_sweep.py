@@ -89,14 +89,17 @@ def test_a_backup_of_a_path_that_still_holds_the_old_bytes_is_swept(irods_emulat
 
 @pytest.mark.parametrize("recorded", [True, False], ids=["recorded", "unrecorded"])
 def test_a_backup_of_a_partial_path_is_kept_and_reported(irods_emulator, alice, recorded) -> None:
-    """The path holds neither recorded content (a copy onto it that never finished), or the backup records
-    nothing to compare with: the backup may be the only good copy. It is kept, and reported under
-    ``failed`` naming the path, so the cleanup operator fails and a person looks."""
+    """The path holds neither recorded content and no good replica (a copy onto it that failed leaves the
+    replica it wrote stale: rsDataObjClose.cpp:545-553 at irods 4.3.2), or the backup records nothing to
+    compare with: the backup may be the only good copy. It is kept, and reported under ``failed`` naming
+    the path, so the cleanup operator fails and a person looks."""
     backup = _copyover.backup_name(PATH)
     alice.data_objects.write(backup, b"old")
     if recorded:
         alice.metadata.add(backup, AVU(KEEP_ATTRIBUTE, f"old {_sha2(b'old')}"), AVU(KEEP_ATTRIBUTE, "new x"))
     alice.data_objects.write(PATH, b"ol")
+    with irods_emulator.model.lock:
+        irods_emulator.model.data_objects[PATH].replicas[0].status = "0"
     swept = alice.collections.remove_temporaries(HOME, min_age=0)
     assert swept.removed == []
     assert [t.path for t in swept.failed] == [backup]
@@ -105,6 +108,20 @@ def test_a_backup_of_a_partial_path_is_kept_and_reported(irods_emulator, alice, 
     assert (PATH in error) if recorded else (KEEP_ATTRIBUTE in error)
     assert alice.data_objects.read(backup) == b"old"
     assert _left(irods_emulator) == sorted([PATH, backup])
+
+
+def test_a_backup_of_a_path_written_since_is_swept(irods_emulator, alice) -> None:
+    """The path holds other content in a good replica: someone uploaded since the interrupted overwrite, so
+    the backup is obsolete (putting it back would revert their upload)."""
+    backup = _copyover.backup_name(PATH)
+    alice.data_objects.write(backup, b"old")
+    alice.metadata.add(backup, AVU(KEEP_ATTRIBUTE, f"old {_sha2(b'old')}"), AVU(KEEP_ATTRIBUTE, "new x"))
+    with IrodsSession(irods_emulator.base_url, auth=BasicAuth("rods", "rods-emulator")) as rods:
+        rods.data_objects.write(PATH, b"rods 2")
+    swept = alice.collections.remove_temporaries(HOME, min_age=0)
+    assert ([t.path for t in swept.removed], swept.failed) == ([backup], [])
+    assert alice.data_objects.read(PATH) == b"rods 2"
+    assert _left(irods_emulator) == [PATH]
 
 
 def test_a_backup_whose_path_is_gone_is_kept(irods_emulator, alice) -> None:
