@@ -93,17 +93,23 @@ def _read_int(ctx: Ctx, name: str, *, bits: int = 64) -> int | None:
 
 async def read(ctx: Ctx) -> Response:
     """data_objects/src/main.cpp:681-1030 (0.7.0) in its order: lpath, ticket, 404 unless a readable data
-    object, offset, count, then replica-number (only when no resource is given), then the open (400)."""
+    object, offset, the size of its newest good replica (none, as while it is written: 500), count, then
+    replica-number (only when no resource is given), then the open (400)."""
     lpath = ctx.require("lpath")
     ticket = ctx.get("ticket")
     if (failed := enable_ticket(ctx, ticket)) is not None:
         return failed
+    no_good_replica = False
     try:
         ctx.model.open_read(ctx.user, lpath, ticket=ticket)
     except IrodsModelError as e:
         if e.name == "NOT_A_DATA_OBJECT":
             return empty(404)
-    offset, count = _read_int(ctx, "offset"), _read_int(ctx, "count")
+        no_good_replica = e.name == "SYS_NO_GOOD_REPLICA"
+    offset = _read_int(ctx, "offset")
+    if no_good_replica:  # data_object_size (:762) throws; its filesystem_error is answered 500 (:1013-1016)
+        return empty(500)
+    count = _read_int(ctx, "count")
     targeting = ctx.config.profile.replica_targeting  # 0.5.0 ignores resource / replica-number
     resource = ctx.get("resource") if targeting else None
     replica = None
@@ -195,33 +201,42 @@ async def rename(ctx: Ctx) -> Response:
 
 
 async def copy(ctx: Ctx) -> Response:
+    """Open the destination (locked), pause there if a test holds it, then copy the bytes and close it."""
     src, dst = ctx.require("src-lpath"), ctx.require("dst-lpath")
-    return call(
-        lambda: ctx.model.copy_data_object(
+    try:
+        source, target = ctx.model.copy_open(
             ctx.user,
             src,
             dst,
             src_resource=ctx.get("src-resource"),
             dst_resource=ctx.get("dst-resource"),
             overwrite=ctx.flag("overwrite"),
-        ),
-        error=rc_error,
-    )
+        )
+    except IrodsModelError as e:
+        return rc_error(e)
+    await ctx.model.pause_if_held(target.path)
+    ctx.model.copy_finish(source, target)
+    return ok()
 
 
 async def replicate(ctx: Ctx) -> Response:
+    """Open the destination replicas (the object locked), pause there if a test holds it, then copy."""
     lpath, dst = ctx.require("lpath"), ctx.require("dst-resource")
-    return call(
-        lambda: ctx.model.replicate(
+    try:
+        plan = ctx.model.replicate_open(
             ctx.user,
             lpath,
             dst_resource=dst,
             src_resource=ctx.get("src-resource"),
             src_replica=ctx.get("src-replica-number") if ctx.config.profile.replica_targeting else None,
             admin=ctx.flag("admin"),
-        ),
-        error=rc_error,
-    )
+        )
+    except IrodsModelError as e:
+        return rc_error(e)
+    if plan is not None:
+        await ctx.model.pause_if_held(plan.obj.path)
+        ctx.model.replicate_finish(plan)
+    return ok()
 
 
 async def set_permission(ctx: Ctx) -> Response:
