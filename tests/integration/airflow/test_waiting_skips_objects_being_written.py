@@ -27,11 +27,13 @@ from irods_provider.exceptions import IrodsLockedError
 from irods_provider.hooks.irods import IrodsHook
 from irods_provider.operators.irods import IrodsPathExistsOperator
 from irods_provider.sensors.irods import IrodsCollectionStableSensor, IrodsMetadataSensor, IrodsPathSensor
+from irods_provider.testing._locks import lock_replicas
 from irods_provider.transfers.irods_to_local import IrodsToLocalOperator
 from irods_provider.triggers.events import IrodsPathEventTrigger
 from irods_provider.triggers.irods import IrodsCollectionStableTrigger
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "support"))
+from query_counter import count_query_requests
 from trigger_store import MemoryStore, StopScans
 
 pytestmark = pytest.mark.timeout(180)
@@ -209,6 +211,24 @@ async def test_asset_watcher_fires_once_with_the_full_size(inbox, writer) -> Non
     assert await _scans(trigger, 2) == [[], []]
     await asyncio.to_thread(w.close)
     assert await _scans(trigger, 2) == [[(path, len(DATA))], []]
+
+
+async def test_a_watcher_scan_asks_nothing_more_while_objects_are_written(
+    inbox, irods, session, monkeypatch
+) -> None:
+    # An ingest opens many objects at once: each is created now (above the horizon) and intermediate. The
+    # scan's GenQuery leaves them out by itself; no query per object to learn whether it is readable.
+    session.data_objects.write(f"{inbox}/done.dat", b"done")
+    trigger = IrodsPathEventTrigger(path=f"{inbox}/*.dat", glob=True, irods_conn_id="irods_default")
+    trigger.asset_state_store = MemoryStore()
+    assert await _scans(trigger, 1) == [[]]  # the baseline: done.dat, and a horizon an hour before it
+    with irods.model.lock:
+        for i in range(30):
+            obj = irods.model.create_data_object("rods", f"{inbox}/w{i:02d}.dat")
+            lock_replicas(obj, obj.replicas, "ingest")
+    requests = count_query_requests(monkeypatch)
+    assert await _scans(trigger, 1) == [[]]
+    assert requests["execute_genquery"] == 1  # the objects above the horizon: done.dat alone, one page
 
 
 def test_stable_sensor_is_not_settled_while_an_object_is_written(inbox, session, writer) -> None:
