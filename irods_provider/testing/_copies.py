@@ -1,7 +1,8 @@
 """Server-side copies of data objects: ``copy`` onto another object, ``replicate`` onto another resource.
 
 Each opens its destination for writing, which locks the object (``_locks``), then copies the bytes and
-closes it: split into an open and a finish so the HTTP layer can pause in between (the test hook).
+closes it; in between it waits while a test holds the path (``hold_writes``). The HTTP layer runs them in a
+worker thread: the wait, and the copy of a big file, never stall the event loop.
 """
 
 from __future__ import annotations
@@ -12,7 +13,13 @@ from dataclasses import dataclass
 
 from irods_provider.testing._catalog import READ, DataObject, Replica, normalize, now
 from irods_provider.testing._errors import IrodsModelError
-from irods_provider.testing._locks import GOOD, lock_replicas, original_status, unlock_replicas
+from irods_provider.testing._locks import (
+    GOOD,
+    WriteHoldsMixin,
+    lock_replicas,
+    original_status,
+    unlock_replicas,
+)
 from irods_provider.testing._objects import DataObjectsMixin, WriteTarget
 
 
@@ -25,7 +32,7 @@ class Replication:
     targets: list[Replica]
 
 
-class CopiesMixin(DataObjectsMixin):
+class CopiesMixin(DataObjectsMixin, WriteHoldsMixin):
     """copy (open, then finish) and replicate (open, then finish)."""
 
     def copy_data_object(
@@ -42,6 +49,7 @@ class CopiesMixin(DataObjectsMixin):
         source, target = self.copy_open(
             caller, src, dst, src_resource=src_resource, dst_resource=dst_resource, overwrite=overwrite
         )
+        self.wait_if_held(target.path)
         self.copy_finish(source, target)
 
     def copy_open(
@@ -128,6 +136,7 @@ class CopiesMixin(DataObjectsMixin):
             admin=admin,
         )
         if plan is not None:
+            self.wait_if_held(plan.obj.path)
             self.replicate_finish(plan)
 
     def replicate_open(

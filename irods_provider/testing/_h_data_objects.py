@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
+from functools import partial
 from pathlib import Path
 
 from starlette.responses import JSONResponse, Response, StreamingResponse
@@ -201,42 +203,33 @@ async def rename(ctx: Ctx) -> Response:
 
 
 async def copy(ctx: Ctx) -> Response:
-    """Open the destination (locked), pause there if a test holds it, then copy the bytes and close it."""
+    """In a worker thread: the model locks the destination, waits there while a test holds it, copies."""
     src, dst = ctx.require("src-lpath"), ctx.require("dst-lpath")
-    try:
-        source, target = ctx.model.copy_open(
-            ctx.user,
-            src,
-            dst,
-            src_resource=ctx.get("src-resource"),
-            dst_resource=ctx.get("dst-resource"),
-            overwrite=ctx.flag("overwrite"),
-        )
-    except IrodsModelError as e:
-        return rc_error(e)
-    await ctx.model.pause_if_held(target.path)
-    ctx.model.copy_finish(source, target)
-    return ok()
+    copy_data_object = partial(
+        ctx.model.copy_data_object,
+        ctx.user,
+        src,
+        dst,
+        src_resource=ctx.get("src-resource"),
+        dst_resource=ctx.get("dst-resource"),
+        overwrite=ctx.flag("overwrite"),
+    )
+    return await asyncio.to_thread(call, copy_data_object, error=rc_error)
 
 
 async def replicate(ctx: Ctx) -> Response:
-    """Open the destination replicas (the object locked), pause there if a test holds it, then copy."""
+    """In a worker thread, as copy: the object stays locked while a test holds it."""
     lpath, dst = ctx.require("lpath"), ctx.require("dst-resource")
-    try:
-        plan = ctx.model.replicate_open(
-            ctx.user,
-            lpath,
-            dst_resource=dst,
-            src_resource=ctx.get("src-resource"),
-            src_replica=ctx.get("src-replica-number") if ctx.config.profile.replica_targeting else None,
-            admin=ctx.flag("admin"),
-        )
-    except IrodsModelError as e:
-        return rc_error(e)
-    if plan is not None:
-        await ctx.model.pause_if_held(plan.obj.path)
-        ctx.model.replicate_finish(plan)
-    return ok()
+    replicate = partial(
+        ctx.model.replicate,
+        ctx.user,
+        lpath,
+        dst_resource=dst,
+        src_resource=ctx.get("src-resource"),
+        src_replica=ctx.get("src-replica-number") if ctx.config.profile.replica_targeting else None,
+        admin=ctx.flag("admin"),
+    )
+    return await asyncio.to_thread(call, replicate, error=rc_error)
 
 
 async def set_permission(ctx: Ctx) -> Response:

@@ -111,11 +111,20 @@ class WriteHoldsMixin(ModelBase):
         with self.lock:
             return [{"path": h.path, "reached": h.reached.is_set()} for h in self.write_holds.values()]
 
-    async def pause_if_held(self, path: str) -> None:
-        """Called by a write after it locked ``path``: wait there while a hold on it is armed."""
+    def _armed(self, path: str) -> WriteHold | None:
         with self.lock:
             hold = self.write_holds.get(normalize(path))
         if hold is None or hold.released.is_set():
-            return
+            return None
         hold.reached.set()
-        await asyncio.to_thread(hold.released.wait, HOLD_LIMIT_SECONDS)
+        return hold
+
+    async def pause_if_held(self, path: str) -> None:
+        """Called by a write after it locked ``path`` (on the event loop): wait while a hold is armed."""
+        if (hold := self._armed(path)) is not None:
+            await asyncio.to_thread(hold.released.wait, HOLD_LIMIT_SECONDS)
+
+    def wait_if_held(self, path: str) -> None:
+        """The same from a worker thread, which must not hold the model's lock meanwhile."""
+        if (hold := self._armed(path)) is not None:
+            hold.released.wait(HOLD_LIMIT_SECONDS)

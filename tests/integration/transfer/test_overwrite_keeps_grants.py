@@ -31,28 +31,6 @@ def _avus(session, path: str) -> set[tuple[str, str]]:
     return {(a.attribute, a.value) for a in session.metadata.list(path)}
 
 
-def _on_copies(monkeypatch, model, *, before=None, after=None) -> None:  # type: ignore[no-untyped-def]
-    """Watch the emulator's server-side copies: ``before(src, dst)`` as one is opened (it may raise),
-    ``after(src, dst)`` once its bytes are in ``dst`` (the copy handler opens, then finishes)."""
-    copy_open, copy_finish = model.copy_open, model.copy_finish
-    sources: dict[int, str] = {}
-
-    def opening(caller: str, src: str, dst: str, **kwargs: object) -> object:
-        if before is not None:
-            before(src, dst)
-        source, target = copy_open(caller, src, dst, **kwargs)
-        sources[id(target)] = src
-        return source, target
-
-    def finishing(source: object, target) -> None:  # type: ignore[no-untyped-def]
-        copy_finish(source, target)
-        if after is not None:
-            after(sources.pop(id(target)), target.path)
-
-    monkeypatch.setattr(model, "copy_open", opening)
-    monkeypatch.setattr(model, "copy_finish", finishing)
-
-
 @pytest.mark.parametrize("size", [1000, 3 * (1 << 20) + 5], ids=["small", "parallel"])
 def test_overwrite_keeps_the_old_objects_grants_and_avus(session, irods_emulator, tmp_path, size) -> None:
     irods_emulator.add_user("alice", "apass")
@@ -263,13 +241,15 @@ def test_a_wrong_copy_in_place_puts_the_old_bytes_back(irods_emulator, tmp_path,
     path = f"{HOME}/shared.bin"
     rods, alice = _alice_and_rods(irods_emulator, "write")
     model = irods_emulator.model
+    copy_data_object = model.copy_data_object
 
-    def short_copy(src: str, dst: str) -> None:
+    def short_copy(caller: str, src: str, dst: str, **kwargs: object) -> None:
+        copy_data_object(caller, src, dst, **kwargs)
         if ".irods-part-" in src:
             replica = model.data_objects[dst].replicas[0]
             replica.spool_file.write_bytes(replica.spool_file.read_bytes()[:-1])
 
-    _on_copies(monkeypatch, model, after=short_copy)
+    monkeypatch.setattr(model, "copy_data_object", short_copy)
     with rods, alice:
         (tmp_path / "src").write_bytes(b"new from alice")
         with pytest.raises(IrodsChecksumMismatchError) as caught:
@@ -280,9 +260,7 @@ def test_a_wrong_copy_in_place_puts_the_old_bytes_back(irods_emulator, tmp_path,
     assert _left(irods_emulator) == [path]
 
 
-def test_an_earlier_backup_is_put_back_and_the_overwrite_proceeds(
-    irods_emulator, tmp_path, monkeypatch
-) -> None:
+def test_an_earlier_backup_is_put_back_and_the_overwrite_proceeds(irods_emulator, tmp_path) -> None:
     """A backup left by an overwrite in place that did not finish (a worker killed while copying onto the
     path: the path is partial, the backup the only good copy) is never swept as an abandoned temporary; the
     next overwrite first copies it back onto the path, proves it, removes it, then overwrites."""
@@ -298,15 +276,19 @@ def test_an_earlier_backup_is_put_back_and_the_overwrite_proceeds(
         assert backup not in [t.path for t in swept.removed]
         puts: list[tuple[str, str]] = []
         model = irods_emulator.model
+        copy_data_object = model.copy_data_object
 
-        def traced_copy(src: str, dst: str) -> None:
+        def traced_copy(caller: str, src: str, dst: str, **kwargs: object) -> None:
             if dst == path:
                 puts.append((src, model.data_objects[src].replicas[0].spool_file.read_bytes().decode()))
+            copy_data_object(caller, src, dst, **kwargs)
 
-        with monkeypatch.context() as patch:
-            _on_copies(patch, model, before=traced_copy)
+        model.copy_data_object = traced_copy  # type: ignore[method-assign]
+        try:
             (tmp_path / "src").write_bytes(b"new from alice")
             upload_object(alice, str(tmp_path / "src"), path, config=CFG, overwrite=OverwritePolicy.OVERWRITE)
+        finally:
+            del model.copy_data_object
         assert puts[0] == (backup, "old")  # put back first, then the new bytes
         assert [content for _, content in puts[1:]] == ["new from alice"]
         assert rods.data_objects.read(path) == b"new from alice"
@@ -324,15 +306,17 @@ def test_an_earlier_backup_that_cannot_be_put_back_stops_the_overwrite(
     path = f"{HOME}/shared.bin"
     rods, alice = _alice_and_rods(irods_emulator, "write")
     model = irods_emulator.model
+    copy_data_object = model.copy_data_object
 
-    def failing_put_back(src: str, dst: str) -> None:
+    def failing_put_back(caller: str, src: str, dst: str, **kwargs: object) -> None:
         if ".irods-keep-" in src:
             raise OSError("disk full")
+        copy_data_object(caller, src, dst, **kwargs)
 
     with rods, alice:
         backup = backup_name(path)
         alice.data_objects.write(backup, b"old")
-        _on_copies(monkeypatch, model, before=failing_put_back)
+        monkeypatch.setattr(model, "copy_data_object", failing_put_back)
         (tmp_path / "src").write_bytes(b"new from alice")
         with pytest.raises(IrodsOverwriteIncompleteError) as caught:
             upload_object(alice, str(tmp_path / "src"), path, config=CFG, overwrite=OverwritePolicy.OVERWRITE)
@@ -380,8 +364,10 @@ def test_a_finished_overwrites_leftover_backup_is_not_put_back(irods_emulator, t
         assert alice.data_objects.read(_copyover.backup_name(path)) == b"old"  # left behind
 
         model = irods_emulator.model
+        copy_data_object = model.copy_data_object
 
-        def short_copy(src: str, dst: str) -> None:
+        def short_copy(caller: str, src: str, dst: str, **kwargs: object) -> None:
+            copy_data_object(caller, src, dst, **kwargs)
             if (
                 ".irods-part-" in src
                 and dst == path
@@ -390,7 +376,7 @@ def test_a_finished_overwrites_leftover_backup_is_not_put_back(irods_emulator, t
                 replica = model.data_objects[dst].replicas[0]
                 replica.spool_file.write_bytes(replica.spool_file.read_bytes()[:-1])
 
-        _on_copies(monkeypatch, model, after=short_copy)
+        monkeypatch.setattr(model, "copy_data_object", short_copy)
         (tmp_path / "src").write_bytes(b"new two")
         with pytest.raises(IrodsChecksumMismatchError):
             upload_object(alice, str(tmp_path / "src"), path, config=CFG, overwrite=OverwritePolicy.OVERWRITE)
