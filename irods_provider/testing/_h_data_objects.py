@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
+from functools import partial
 from pathlib import Path
 
 from starlette.responses import JSONResponse, Response, StreamingResponse
@@ -93,17 +95,23 @@ def _read_int(ctx: Ctx, name: str, *, bits: int = 64) -> int | None:
 
 async def read(ctx: Ctx) -> Response:
     """data_objects/src/main.cpp:681-1030 (0.7.0) in its order: lpath, ticket, 404 unless a readable data
-    object, offset, count, then replica-number (only when no resource is given), then the open (400)."""
+    object, offset, the size of its newest good replica (none, as while it is written: 500), count, then
+    replica-number (only when no resource is given), then the open (400)."""
     lpath = ctx.require("lpath")
     ticket = ctx.get("ticket")
     if (failed := enable_ticket(ctx, ticket)) is not None:
         return failed
+    no_good_replica = False
     try:
         ctx.model.open_read(ctx.user, lpath, ticket=ticket)
     except IrodsModelError as e:
         if e.name == "NOT_A_DATA_OBJECT":
             return empty(404)
-    offset, count = _read_int(ctx, "offset"), _read_int(ctx, "count")
+        no_good_replica = e.name == "SYS_NO_GOOD_REPLICA"
+    offset = _read_int(ctx, "offset")
+    if no_good_replica:  # data_object_size (:762) throws; its filesystem_error is answered 500 (:1013-1016)
+        return empty(500)
+    count = _read_int(ctx, "count")
     targeting = ctx.config.profile.replica_targeting  # 0.5.0 ignores resource / replica-number
     resource = ctx.get("resource") if targeting else None
     replica = None
@@ -195,33 +203,33 @@ async def rename(ctx: Ctx) -> Response:
 
 
 async def copy(ctx: Ctx) -> Response:
+    """In a worker thread: the model locks the destination, waits there while a test holds it, copies."""
     src, dst = ctx.require("src-lpath"), ctx.require("dst-lpath")
-    return call(
-        lambda: ctx.model.copy_data_object(
-            ctx.user,
-            src,
-            dst,
-            src_resource=ctx.get("src-resource"),
-            dst_resource=ctx.get("dst-resource"),
-            overwrite=ctx.flag("overwrite"),
-        ),
-        error=rc_error,
+    copy_data_object = partial(
+        ctx.model.copy_data_object,
+        ctx.user,
+        src,
+        dst,
+        src_resource=ctx.get("src-resource"),
+        dst_resource=ctx.get("dst-resource"),
+        overwrite=ctx.flag("overwrite"),
     )
+    return await asyncio.to_thread(call, copy_data_object, error=rc_error)
 
 
 async def replicate(ctx: Ctx) -> Response:
+    """In a worker thread, as copy: the object stays locked while a test holds it."""
     lpath, dst = ctx.require("lpath"), ctx.require("dst-resource")
-    return call(
-        lambda: ctx.model.replicate(
-            ctx.user,
-            lpath,
-            dst_resource=dst,
-            src_resource=ctx.get("src-resource"),
-            src_replica=ctx.get("src-replica-number") if ctx.config.profile.replica_targeting else None,
-            admin=ctx.flag("admin"),
-        ),
-        error=rc_error,
+    replicate = partial(
+        ctx.model.replicate,
+        ctx.user,
+        lpath,
+        dst_resource=dst,
+        src_resource=ctx.get("src-resource"),
+        src_replica=ctx.get("src-replica-number") if ctx.config.profile.replica_targeting else None,
+        admin=ctx.flag("admin"),
     )
+    return await asyncio.to_thread(call, replicate, error=rc_error)
 
 
 async def set_permission(ctx: Ctx) -> Response:
