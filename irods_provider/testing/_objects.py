@@ -149,11 +149,15 @@ class DataObjectsMixin(ModelBase):
             raise IrodsModelError("SYS_REPLICA_DOES_NOT_EXIST", f"Replica [{replica_number}] does not exist.")
         good = obj.good_replica()
         if good is None:
-            stale = [r for r in obj.replicas if r.status == STALE]
-            if not stale_votes or not stale:
+            if not stale_votes:
                 raise IrodsModelError("SYS_NO_GOOD_REPLICA", "No good replica.")
             # voting.cpp:42-93 (4.3.4): a stale replica votes low for an open or a write, not zero, so
-            # it wins when no replica is good (the first root of equal votes; here the lowest number).
+            # it wins when no replica is good (the first root of equal votes; here the lowest number); an
+            # intermediate or locked one votes zero, and all zero is HIERARCHY_ERROR
+            # (irods_resource_redirect.cpp:244-246).
+            stale = [r for r in obj.replicas if r.status == STALE]
+            if not stale:
+                raise IrodsModelError("HIERARCHY_ERROR", "No valid resource found for data object.")
             return min(stale, key=lambda r: r.number)
         return good
 

@@ -178,3 +178,15 @@ def test_a_copy_of_an_empty_object_keeps_the_statuses_of_the_destination(
     assert code(rapi.post("data-objects", "alice", op="copy", **fields)) == 0
     assert sorted(s for _, s, _ in statuses(rapi, "dst.bin")) == ["1", "1"]
     assert sorted(size for _, _, size in statuses(rapi, "dst.bin")) == ["0", "9"]
+
+
+def test_a_checksum_of_an_object_being_written_finds_no_replica_to_vote_for(rapi: Api) -> None:
+    # Intermediate and write-locked replicas vote zero (voting.cpp:55-78); all zero is HIERARCHY_ERROR
+    # (irods_resource_redirect.cpp:244-246), before rsDataObjChksum looks at any replica.
+    path = f"{HOME}/busy.bin"
+    assert code(rapi.write(path, b"old bytes", "alice")) == 0
+    init = rapi.post("data-objects", "alice", op="parallel_write_init", lpath=path, **{"stream-count": 1})
+    assert code(init) == 0
+    answer = rapi.post("data-objects", "alice", op="calculate_checksum", lpath=path)
+    assert (answer.status_code, code(answer)) == (200, error_code("HIERARCHY_ERROR"))
+    assert code(shutdown(rapi, init.json()["parallel_write_handle"])) == 0
