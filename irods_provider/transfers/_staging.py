@@ -362,6 +362,7 @@ class SftpStagingOperator(TransferOperatorBase):
     log_errors = False
     #: The files the plan left out (no good replica), at their destinations: reported as skipped.
     left_out: Sequence[LeftOut] = ()
+    left_out_session: IrodsSession | None = None
 
     def __init__(
         self,
@@ -565,7 +566,9 @@ class SftpStagingOperator(TransferOperatorBase):
             run = functools.partial(
                 sftp.retrying, lambda: one(item), path=item.source, retries=retries, log=log
             )
-            return run(progress=moved) if upload else leaving_out(item, lambda: run(progress=moved))
+            if upload:
+                return run(progress=moved)
+            return leaving_out(item, lambda: run(progress=moved), session=self.left_out_session)
 
         try:
             report = run_plan(
@@ -591,9 +594,11 @@ class SftpStagingOperator(TransferOperatorBase):
             prune(report)
         return report
 
-    def place_left_out(self, plan: Plan, place: Callable[[str], str]) -> None:
+    def place_left_out(self, plan: Plan, place: Callable[[str], str], session: IrodsSession) -> None:
         """Keep the files ``plan`` left out (no good replica: being written, or their write failed), each at
-        ``place`` of its relative path, for :meth:`run_recorded` to report as skipped."""
+        ``place`` of its relative path, for :meth:`run_recorded` to report as skipped; ``session`` tells it
+        which files became unreadable after the plan."""
+        self.left_out_session = session
         self.left_out = [
             dataclasses.replace(x, file=dataclasses.replace(x.file, destination=place(x.file.destination)))
             for x in plan.left_out

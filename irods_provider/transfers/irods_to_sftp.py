@@ -131,7 +131,7 @@ class IrodsToSFTPOperator(SftpStagingOperator):
         files, single = place_plan(
             plan, target, functools.partial(safe_join, target), functools.partial(sftp_is_directory, sftp)
         )
-        self.place_left_out(plan, functools.partial(safe_join, target))  # reported as skipped
+        self.place_left_out(plan, functools.partial(safe_join, target), session)  # reported as skipped
         root = posixpath.dirname(target) if single else target
         if made is not None:
             return files, root, lambda: made, progress

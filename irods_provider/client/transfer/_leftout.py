@@ -15,9 +15,9 @@ from collections.abc import Callable, Iterable, Sequence
 
 from irods_provider.client._locks import is_no_good_replica
 from irods_provider.client._models import LOCKED_STATUSES
-from irods_provider.exceptions import IrodsLockedError, IrodsResponseError
+from irods_provider.exceptions import IrodsError, IrodsLockedError, IrodsResponseError
 
-from ._api import ReplicaLike
+from ._api import ReplicaLike, SessionLike
 from ._plan import LeftOut, PlannedFile
 from ._report import FileResult, FileStatus, TransferReport
 
@@ -60,19 +60,35 @@ def _result(item: PlannedFile, reason: str) -> FileResult:
     )
 
 
-def leaving_out(item: PlannedFile, run: Callable[[], FileResult]) -> FileResult:
+def leaving_out(
+    item: PlannedFile, run: Callable[[], FileResult], *, session: SessionLike | None = None
+) -> FileResult:
     """``run()`` the copy of ``item``; a member of a tree or pattern (``item.base``) found without a good
-    replica when its copy starts (another client began writing it after the plan) is left out as skipped,
-    like the ones the plan left out; a file named by itself raises."""
+    replica when its copy runs (another client began writing it after the plan) is left out as skipped,
+    like the ones the plan left out; a file named by itself raises. A failure that does not say so itself
+    (a read answered 500) is checked against the object's replicas when ``session`` is given."""
     try:
         return run()
     except IrodsResponseError as exc:
-        locked = isinstance(exc, IrodsLockedError)
-        if item.base is None or not (locked or is_no_good_replica(exc)):
+        reason = None if item.base is None else _reason(exc, item.source, session)
+        if reason is None:
             raise
-        reason = BEING_WRITTEN if locked else NO_GOOD_REPLICA
         log.warning("leaving out %s: %s", item.source, reason)
         return _result(item, reason)
+
+
+def _reason(error: IrodsResponseError, path: str, session: SessionLike | None) -> str | None:
+    """Why ``error`` means ``path`` cannot be read now (None: it does not)."""
+    if isinstance(error, IrodsLockedError):
+        return BEING_WRITTEN
+    if is_no_good_replica(error):
+        return NO_GOOD_REPLICA
+    if session is None:
+        return None
+    try:
+        return unreadable_reason(session.data_objects.replicas(path))
+    except IrodsError:
+        return None
 
 
 def report_left_out(

@@ -359,6 +359,7 @@ def download_files(
                 cancel_event=cancel,
                 local_root=root,
             ),
+            session=session,
         )
 
     report = _run(

@@ -52,3 +52,31 @@ def test_a_selection_whose_only_match_is_being_written_has_not_arrived(remote, s
     being_written(session, f"{HOME}/only/run1.h5")
     with pytest.raises(IrodsNotFoundError, match="cannot be read yet"):
         down(source_path=f"{HOME}/only/*.h5", glob=True, destination_path=remote.path("none"))
+
+
+@pytest.mark.parametrize("stored", [False, True], ids=["checksum-asked", "checksum-stored"])
+def test_a_write_that_starts_after_the_plan_leaves_that_object_out(
+    remote, session, monkeypatch, stored
+) -> None:
+    """The plan saw it complete (its size known from the listing, so no stat is asked again); another
+    client opens it for writing before it is read: its checksum (voting finds no replica: HIERARCHY_ERROR)
+    or, with one stored, its reads (HTTP 500) fail, and its replicas say it is being written: left out."""
+    from irods_provider.transfers import irods_to_sftp
+
+    session.collections.create(f"{HOME}/late")
+    for name in ("a.h5", "b.h5"):
+        session.data_objects.write(f"{HOME}/late/{name}", name.encode())
+        if stored:
+            session.data_objects.calculate_checksum(f"{HOME}/late/{name}")
+    engine = irods_to_sftp.download_to_sink
+
+    def rewritten_meanwhile(s, source, *args, **kwargs):
+        if source.endswith("b.h5"):
+            being_written(session, source)
+        return engine(s, source, *args, **kwargs)
+
+    monkeypatch.setattr(irods_to_sftp, "download_to_sink", rewritten_meanwhile)
+    report = down(source_path=f"{HOME}/late", destination_path=remote.path("late"), max_concurrent_files=1)
+    outcome = {f["source"].rpartition("/")[2]: (f["status"], f["reason"]) for f in report["files"]}
+    assert outcome == {"a.h5": ("transferred", None), "b.h5": ("skipped", BEING_WRITTEN)}
+    assert remote.files("late") == {"a.h5": b"a.h5"}
