@@ -7,6 +7,7 @@ from pathlib import Path
 
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
+from irods_provider.testing._deadline import server_work
 from irods_provider.testing._errors import IrodsModelError
 from irods_provider.testing._h_common import (
     atomic,
@@ -195,33 +196,41 @@ async def rename(ctx: Ctx) -> Response:
 
 
 async def copy(ctx: Ctx) -> Response:
+    """The target is opened (intermediate, locked), its bytes move at the server's pace, then it closes."""
     src, dst = ctx.require("src-lpath"), ctx.require("dst-lpath")
-    return call(
-        lambda: ctx.model.copy_data_object(
+    try:
+        job = ctx.model.start_copy(
             ctx.user,
             src,
             dst,
             src_resource=ctx.get("src-resource"),
             dst_resource=ctx.get("dst-resource"),
             overwrite=ctx.flag("overwrite"),
-        ),
-        error=rc_error,
-    )
+        )
+    except IrodsModelError as e:
+        return rc_error(e)
+    await server_work(ctx.config, job.source.size)
+    ctx.model.finish_copy(job)
+    return ok()
 
 
 async def replicate(ctx: Ctx) -> Response:
+    """The new replicas are intermediate (the object locked) while the bytes move at the server's pace."""
     lpath, dst = ctx.require("lpath"), ctx.require("dst-resource")
-    return call(
-        lambda: ctx.model.replicate(
+    try:
+        job = ctx.model.start_replicate(
             ctx.user,
             lpath,
             dst_resource=dst,
             src_resource=ctx.get("src-resource"),
             src_replica=ctx.get("src-replica-number") if ctx.config.profile.replica_targeting else None,
             admin=ctx.flag("admin"),
-        ),
-        error=rc_error,
-    )
+        )
+    except IrodsModelError as e:
+        return rc_error(e)
+    await server_work(ctx.config, job.source.size * len(job.targets))
+    ctx.model.finish_replicate(job)
+    return ok()
 
 
 async def set_permission(ctx: Ctx) -> Response:
@@ -247,17 +256,34 @@ async def modify_metadata(ctx: Ctx) -> Response:
 
 
 async def calculate_checksum(ctx: Ctx) -> Response:
+    """Hashing takes the server's pace; the checksum is registered when it ends (then the reply is sent)."""
     lpath = ctx.require("lpath")
     try:
         replica = _keyword_replica(ctx)
+        resource, force, every, admin = (
+            ctx.get("resource"),
+            ctx.flag("force"),
+            ctx.flag("all"),
+            ctx.flag("admin"),
+        )
+        work = ctx.model.checksum_work(
+            ctx.user,
+            lpath,
+            resource=resource,
+            replica_number=replica,
+            force=force,
+            all_replicas=every,
+            admin=admin,
+        )
+        await server_work(ctx.config, work)
         checksum = ctx.model.calculate_checksum(
             ctx.user,
             lpath,
-            resource=ctx.get("resource"),
+            resource=resource,
             replica_number=replica,
-            force=ctx.flag("force"),
-            all_replicas=ctx.flag("all"),
-            admin=ctx.flag("admin"),
+            force=force,
+            all_replicas=every,
+            admin=admin,
         )
     except IrodsModelError as e:
         return rc_error(e)
@@ -272,6 +298,11 @@ async def verify_checksum(ctx: Ctx) -> Response:
     lpath = ctx.require("lpath")
     try:
         replica = _keyword_replica(ctx)
+        if ctx.flag("compute-checksums", default=True):
+            work = ctx.model.verify_work(
+                ctx.user, lpath, resource=ctx.get("resource"), replica_number=replica, admin=ctx.flag("admin")
+            )
+            await server_work(ctx.config, work)
         results = ctx.model.verify_checksum(
             ctx.user,
             lpath,

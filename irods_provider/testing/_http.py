@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from irods_provider.testing._config import EmulatorConfig, FaultInjector
+from irods_provider.testing._deadline import DeadlinePassed, RequestDeadline
 from irods_provider.testing._errors import IrodsModelError
 from irods_provider.testing._model import EmulatorModel
 from irods_provider.testing._params import (
@@ -178,14 +179,23 @@ class ApiApp:
         if path.startswith("/_emulator/") and self.control is not None:
             await self.control(scope, receive, send)
             return
-        request = Request(scope, receive)
+        deadline = RequestDeadline(self.config.request_timeout_seconds, lambda: self._expire(scope))
+        request = Request(scope, deadline.receive(receive))
         try:
             response = await self._api(request, path)
-        except DropConnection:
+            deadline.check()  # the handler outlasted the deadline: it acted, but its reply never leaves
+        except (DropConnection, DeadlinePassed):
             await self._abort(scope, receive)
             return
         response.headers["Server"] = self.server_header
-        await response(scope, receive, send)
+        await response(scope, receive, deadline.send(send))
+
+    def _expire(self, scope: Scope) -> None:
+        """Close the connection of a request whose deadline passed (counted as ``request_deadline``)."""
+        self.faults.applied("request_deadline")
+        abort = scope.get(ABORT_KEY)
+        if abort is not None:
+            abort()
 
     @staticmethod
     async def _abort(scope: Scope, receive: Receive) -> None:

@@ -6,7 +6,8 @@ import base64
 import hashlib
 import posixpath
 import shutil
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,18 @@ class WriteTarget:
     path: str
     replica: Replica
     start: int
+
+
+@dataclass
+class ServerJob:
+    """A copy or replication under way: its source replica, its intermediate targets (``obj`` is locked
+    by ``lock`` meanwhile) and, for a copy, the opened write its close finishes."""
+
+    obj: DataObject
+    source: Replica
+    targets: list[Replica]
+    write: WriteTarget | None = None
+    lock: str = field(default_factory=lambda: f"server-job-{uuid.uuid4()}")
 
 
 #: A vault file name's limit (Linux NAME_MAX) and the errno a longer one gets.
@@ -424,6 +437,24 @@ class DataObjectsMixin(ModelBase):
         overwrite: bool = False,
     ) -> None:
         """Copy a data object's good replica to a new (or, with ``overwrite``, existing) object."""
+        job = self.start_copy(
+            caller, src, dst, src_resource=src_resource, dst_resource=dst_resource, overwrite=overwrite
+        )
+        self.finish_copy(job)
+
+    def start_copy(
+        self,
+        caller: str,
+        src: str,
+        dst: str,
+        *,
+        src_resource: str | None = None,
+        dst_resource: str | None = None,
+        overwrite: bool = False,
+    ) -> ServerJob:
+        """A copy's checks and the opening of its target (rsDataObjCopy opens the source, then the
+        destination for writing: irods 4.3.4 rsDataObjCopy.cpp:314-331): the target replica is intermediate
+        and its object locked until :meth:`finish_copy` (the bytes move in between, at the server's pace)."""
         with self.lock:
             src, dst = normalize(src), normalize(dst)
             obj = self.visible_data(caller, src)
@@ -449,8 +480,30 @@ class DataObjectsMixin(ModelBase):
                 raise IrodsModelError("SAME_SRC_DEST_PATHS_ERR", "Source and destination are the same.")
             source = self._pick_replica(obj, src_resource, None)
             target = self.open_write(caller, dst, truncate=True, resource=dst_resource)
-            shutil.copyfile(source.spool_file, target.replica.spool_file)
-        self.finish_write(target)
+            return self._lock_for_job(self.data_objects[target.path], source, [target.replica], target)
+
+    def finish_copy(self, job: ServerJob) -> None:
+        """Close a copy :meth:`start_copy` opened: its bytes, then the write's close (unlocked)."""
+        with self.lock:
+            shutil.copyfile(job.source.spool_file, job.targets[0].spool_file)
+            self._unlock_job(job)
+        if job.write is not None:
+            self.finish_write(job.write)
+
+    def _lock_for_job(
+        self, obj: DataObject, source: Replica, targets: list[Replica], write: WriteTarget | None = None
+    ) -> ServerJob:
+        """Mark ``targets`` intermediate and lock ``obj`` for a copy or a replication (lock held)."""
+        job = ServerJob(obj=obj, source=source, targets=targets, write=write)
+        if targets:
+            obj.locked_by = job.lock
+        for target in targets:
+            target.status = "2"
+        return job
+
+    def _unlock_job(self, job: ServerJob) -> None:
+        if job.obj.locked_by == job.lock:
+            job.obj.locked_by = None
 
     def _copy_overwrite_checks(
         self, caller: str, dst: str, *, dst_resource: str | None, overwrite: bool
@@ -482,6 +535,28 @@ class DataObjectsMixin(ModelBase):
         admin: bool = False,
     ) -> None:
         """Copy the source replica to the leaves of ``dst_resource`` (new or stale replicas become good)."""
+        job = self.start_replicate(
+            caller,
+            path,
+            dst_resource=dst_resource,
+            src_resource=src_resource,
+            src_replica=src_replica,
+            admin=admin,
+        )
+        self.finish_replicate(job)
+
+    def start_replicate(
+        self,
+        caller: str,
+        path: str,
+        *,
+        dst_resource: str,
+        src_resource: str | None,
+        src_replica: str | None,
+        admin: bool = False,
+    ) -> ServerJob:
+        """A replication's checks and its target replicas (new or stale leaves of ``dst_resource``, made
+        intermediate, the object locked) until :meth:`finish_replicate` (the bytes move in between)."""
         with self.lock:
             self.require_admin_flag(caller, admin)
             number: int | None = None
@@ -506,13 +581,21 @@ class DataObjectsMixin(ModelBase):
                 raise IrodsModelError("HIERARCHY_ERROR", f"[{path}] is locked by an open write.")
             source = self._pick_replica(obj, src_resource, number)
             existing = {r.resource: r for r in obj.replicas}
+            targets: list[Replica] = []
             for leaf in self.leaves_for(dst_resource, zone=zone):
                 target = existing.get(leaf)
                 if target is None:
-                    target = self.add_replicas(obj, leaf, source=source)[0]
-                elif target is source or target.status == "1":
-                    continue
-                else:
-                    shutil.copyfile(source.spool_file, target.spool_file)
-                target.size, target.status, target.checksum = source.size, "1", ""
+                    targets += self.add_replicas(obj, leaf)
+                elif target is not source and target.status != "1":
+                    targets.append(target)
+            return self._lock_for_job(obj, source, targets)
+
+    def finish_replicate(self, job: ServerJob) -> None:
+        """Close a replication :meth:`start_replicate` opened: each target gets the source's bytes and
+        becomes good (no checksum), the object is unlocked."""
+        with self.lock:
+            for target in job.targets:
+                shutil.copyfile(job.source.spool_file, target.spool_file)
+                target.size, target.status, target.checksum = job.source.size, "1", ""
                 target.modify_time = now()
+            self._unlock_job(job)
