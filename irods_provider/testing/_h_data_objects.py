@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -196,40 +197,48 @@ async def rename(ctx: Ctx) -> Response:
 
 
 async def copy(ctx: Ctx) -> Response:
-    """The target is opened (intermediate, locked), its bytes move at the server's pace, then it closes."""
+    """One model call; at a server pace, the target is opened (intermediate, locked), its bytes move, then
+    it closes."""
     src, dst = ctx.require("src-lpath"), ctx.require("dst-lpath")
+    copier = functools.partial(
+        ctx.model.start_copy if ctx.config.server_io_bytes_per_second else ctx.model.copy_data_object,
+        ctx.user,
+        src,
+        dst,
+        src_resource=ctx.get("src-resource"),
+        dst_resource=ctx.get("dst-resource"),
+        overwrite=ctx.flag("overwrite"),
+    )
     try:
-        job = ctx.model.start_copy(
-            ctx.user,
-            src,
-            dst,
-            src_resource=ctx.get("src-resource"),
-            dst_resource=ctx.get("dst-resource"),
-            overwrite=ctx.flag("overwrite"),
-        )
+        job = copier()
     except IrodsModelError as e:
         return rc_error(e)
-    await server_work(ctx.config, job.source.size)
-    ctx.model.finish_copy(job)
+    if job is not None:
+        await server_work(ctx.config, job.source.size)
+        ctx.model.finish_copy(job)
     return ok()
 
 
 async def replicate(ctx: Ctx) -> Response:
-    """The new replicas are intermediate (the object locked) while the bytes move at the server's pace."""
+    """One model call; at a server pace, the new replicas are intermediate (the object locked) while the
+    bytes move."""
     lpath, dst = ctx.require("lpath"), ctx.require("dst-resource")
+    replicator = functools.partial(
+        ctx.model.start_replicate if ctx.config.server_io_bytes_per_second else ctx.model.replicate,
+        ctx.user,
+        lpath,
+        dst_resource=dst,
+        src_resource=ctx.get("src-resource"),
+        src_replica=ctx.get("src-replica-number") if ctx.config.profile.replica_targeting else None,
+        admin=ctx.flag("admin"),
+    )
     try:
-        job = ctx.model.start_replicate(
-            ctx.user,
-            lpath,
-            dst_resource=dst,
-            src_resource=ctx.get("src-resource"),
-            src_replica=ctx.get("src-replica-number") if ctx.config.profile.replica_targeting else None,
-            admin=ctx.flag("admin"),
-        )
+        job = replicator()
     except IrodsModelError as e:
         return rc_error(e)
-    await server_work(ctx.config, job.source.size * len(job.targets))
-    ctx.model.finish_replicate(job)
+    if job is not None:
+        await server_work(ctx.config, job.source.size * len(job.targets))
+        ctx.model.finish_replicate(job)
     return ok()
 
 

@@ -162,6 +162,8 @@ class ApiApp:
         self.profile = self.config.profile
         self.base_path = self.profile.base_path
         self.server_header = SERVER_HEADER.format(version=self.profile.version)
+        #: API requests being served (a handler past its deadline counts until it ends).
+        self.in_flight = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -179,6 +181,13 @@ class ApiApp:
         if path.startswith("/_emulator/") and self.control is not None:
             await self.control(scope, receive, send)
             return
+        self.in_flight += 1
+        try:
+            await self._serve(scope, receive, send, path)
+        finally:
+            self.in_flight -= 1
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
         deadline = RequestDeadline(self.config.request_timeout_seconds, lambda: self._expire(scope))
         request = Request(scope, deadline.receive(receive))
         try:

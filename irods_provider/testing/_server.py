@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from types import TracebackType
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -207,6 +208,18 @@ class EmulatorServer:
     def set_limits(self, **changes: Any) -> dict[str, Any]:
         """Change run-time limits (token lifetime, stream limits, body limit, max rows, ...)."""
         return self.control.limits(**changes)
+
+    def requests_in_flight(self) -> int:
+        """API requests being served now: a handler that outlasted its deadline (its reply never leaves)
+        counts until it ends, so a test can wait for the server's work before the zone is reset."""
+        return self.app.in_flight
+
+    def wait_idle(self, timeout: float = 30.0) -> bool:
+        """Wait until no API request is being served (at most ``timeout`` seconds); whether it is idle."""
+        end = time.monotonic() + timeout
+        while self.app.in_flight and time.monotonic() < end:
+            time.sleep(0.02)
+        return not self.app.in_flight
 
     def open_parallel_write_streams(self) -> int:
         """Number of parallel-write streams currently reserved server-wide."""

@@ -32,6 +32,7 @@ def slow(api: Api) -> Iterator[Api]:
     """A 0.25 s deadline and server-side work at 4 MiB/s: hashing or copying 2 MiB outlasts the deadline."""
     api.server.set_limits(request_timeout_seconds=0.25, server_io_bytes_per_second=4 * MIB)
     yield api
+    assert api.server.wait_idle()  # no cut-off handler left to act on the next test's zone
     api.server.set_limits(request_timeout_seconds=30.0, server_io_bytes_per_second=0.0)
 
 
@@ -129,7 +130,8 @@ def test_a_slow_copy_holds_its_target_intermediate_then_finishes_without_a_reply
     # LOCKED_DATA_OBJECT_ACCESS: the copy holds the object open for writing.
     assert code(slow.post("data-objects", "alice", op="remove", lpath=copy, **{"catalog-only": 0})) == -406000
     sender.join(20)
-    assert len(errors) == 1 and isinstance(errors[0], CUT)
+    assert len(errors) == 1
+    assert isinstance(errors[0], CUT)
     assert _replica(slow, copy) | {"hierarchy": ""} == {
         "status": "1",
         "size": str(len(data)),
@@ -146,7 +148,9 @@ def test_a_slow_replication_finishes_without_a_reply(slow: Api) -> None:
     path = f"{HOME}/big.bin"
     data = _upload(slow, path, 2 * MIB)
     with pytest.raises(CUT):
-        slow.post_multipart("data-objects", "alice", op="replicate", lpath=path, **{"dst-resource": "archiveResc"})
+        slow.post_multipart(
+            "data-objects", "alice", op="replicate", lpath=path, **{"dst-resource": "archiveResc"}
+        )
     _eventually(lambda: _replica(slow, path, 1).get("status") == "1")
     assert _replica(slow, path, 1)["hierarchy"] == "archiveResc"
     assert slow.read(path, "alice", **{"replica-number": 1}).content == data
