@@ -88,7 +88,12 @@ class DataObjectsLike(Protocol):
     def parallel_write_shutdown(self, handle: str) -> None: ...
 
     def calculate_checksum(
-        self, path: str, *, force: bool = False, replica_number: int | None = None
+        self,
+        path: str,
+        *,
+        force: bool = False,
+        replica_number: int | None = None,
+        replicas_before: Sequence[Any] | None = None,
     ) -> str: ...
 
     def replicas(self, path: str) -> Sequence[ReplicaLike]: ...
