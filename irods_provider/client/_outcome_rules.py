@@ -83,7 +83,9 @@ def _checksum_target(
     if resource is not None:
         under = [r for r in replicas if r.root == resource]
         return next((r for r in under if r.status == GOOD), under[0] if under else None)
-    return newest_good(replicas)
+    if not replicas:
+        return None
+    return newest_good(replicas) or max(replicas, key=lambda r: (r.modified_at, -r.number))
 
 
 def checksum_verdict(

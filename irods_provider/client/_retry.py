@@ -17,7 +17,7 @@ from irods_provider.exceptions import (
     IrodsTimeoutError,
 )
 
-__all__ = ["RetryPolicy", "closed_without_reply", "is_unsent", "reply_lost"]
+__all__ = ["RetryPolicy", "handler_ended", "is_unsent", "reply_lost"]
 
 
 def is_unsent(error: IrodsError) -> bool:
@@ -49,10 +49,15 @@ def reply_lost(error: IrodsError) -> bool:
     )
 
 
-def closed_without_reply(error: IrodsError) -> bool:
-    """The server closed the connection without a byte of reply. At the whole-request deadline that happens
-    only when the handler ends (Beast fails the reply's write on the expired stream), so its work is done."""
-    return type(error.__cause__).__name__ == "RemoteProtocolError"
+def handler_ended(error: IrodsError) -> bool:
+    """A lost reply that says the server is no longer at work on the request: its connection was closed or
+    reset without a reply, or a gateway says its upstream did that (502). At the whole-request deadline the
+    HTTP API closes the connection only when the handler ends (no operation is pending on the stream while
+    it runs; the reply's write fails on the expired stream). A timeout (the client's, a gateway's 504) says
+    nothing of the kind: the server may still be working."""
+    if isinstance(error, IrodsConnectionError):
+        return True
+    return isinstance(error, IrodsResponseError) and error.http_status == 502 and not error.irods_code
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -914,6 +914,7 @@ class AsyncDataObjects(AsyncItiDataObjectsMixin):
                 before=before,
                 resource=resource,
                 replica_number=replica_number,
+                resend=lambda: self._s.execute(op, timeout=timeout),
             )
 
     async def verify_checksum(

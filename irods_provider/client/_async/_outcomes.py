@@ -27,7 +27,7 @@ from irods_provider.client._outcome_rules import (
     newest_good,
     replicate_verdict,
 )
-from irods_provider.client._retry import reply_lost
+from irods_provider.client._retry import handler_ended, reply_lost
 from irods_provider.exceptions import (
     IrodsAlreadyExistsError,
     IrodsError,
@@ -70,7 +70,28 @@ class _Waiter:
         self.operation, self.path, self.cause = operation, path, cause
         self.what = f"{operation.rsplit('.', 1)[-1]} of {path}" + (f" onto {onto}" if onto else "")
         self.size = 0
+        self.resends_left = session.retry.max_attempts - 1
         log.warning("the %s lost its reply (%s): reading its outcome back", self.what, cause)
+
+    def may_resend(self, *, after_timeout: bool) -> bool:
+        """Whether to send again when the catalog shows no trace of the operation: only within the session's
+        attempts, and after a timeout (the server may still be at work) only when ``after_timeout``."""
+        return self.resends_left > 0 and (after_timeout or handler_ended(self.cause))
+
+    def given_up(self) -> bool:
+        """No trace, no attempt left, and the handler ended: the loss is the answer (raise ``cause``)."""
+        return self.resends_left <= 0 and handler_ended(self.cause)
+
+    async def resend(self, send: Callable[[], Any]) -> tuple[bool, Any]:
+        """Send again: ``(True, result)``, or ``(False, None)`` when this reply was lost too."""
+        self.resends_left -= 1
+        try:
+            return True, await send()
+        except IrodsError as exc:
+            if not reply_lost(exc):
+                raise
+            self.cause = exc
+            return False, None
 
     def saw(self, verdict: Verdict) -> Verdict:
         """Note the size of the replica ``verdict`` is about (it lengthens the wait); ``verdict``."""
@@ -122,9 +143,12 @@ async def checksum_outcome(
     before: Sequence[Replica] | None,
     resource: str | None,
     replica_number: int | None,
+    resend: Callable[[], Any],
 ) -> str:
     """The checksum a ``calculate_checksum`` whose reply was lost registered (``before``: the replicas
-    before a forced one). A forced checksum equal to the stored one is proven by reading the bytes back."""
+    before a forced one). A forced checksum equal to the stored one is proven by reading the bytes back.
+    Nothing to show for it after the handler ended (the request never ran, or failed): sent again
+    (``resend``), within the session's attempts."""
     waiter = _Waiter(session, "data_objects.calculate_checksum", path, cause)
     seen, read_back = before, False
     while True:
@@ -142,6 +166,13 @@ async def checksum_outcome(
             read_back = True
             if await _bytes_hash_to(session, path, verdict.replica):
                 return str(verdict.replica.checksum)
+        if verdict.seen in (Seen.PENDING, Seen.UNCLEAR) and waiter.may_resend(after_timeout=False):
+            sent, answer = await waiter.resend(resend)
+            if sent:
+                return str(answer)
+            continue
+        if verdict.seen is Seen.PENDING and waiter.given_up():
+            raise waiter.cause
         await waiter.pause(verdict.why)
 
 
@@ -189,7 +220,6 @@ async def copy_outcome(
     waiter = _Waiter(session, "data_objects.copy", src, cause, onto=dst)
     source = newest_good(await replicas_or_none(session, src) or [])
     waiter.size = source.size if source else 0
-    resent = False
     while True:
         verdict = waiter.saw(
             copy_verdict(before, await replicas_or_none(session, dst), source.size if source else None)
@@ -200,18 +230,18 @@ async def copy_outcome(
             raise waiter.changed(verdict.why)
         if verdict.seen is Seen.FAILED and verdict.replica is not None:
             raise _stale(src, dst, verdict.why, verdict.replica)
-        if verdict.seen is Seen.PENDING and not resent:
-            resent = True
+        if verdict.seen is Seen.PENDING and waiter.may_resend(after_timeout=True):
             try:
-                await resend()
-                return
+                if (await waiter.resend(resend))[0]:
+                    return
             except IrodsAlreadyExistsError:
                 if before is not None and not overwrite:
                     raise  # it was there before: the lost reply was this refusal
-            except IrodsError as exc:
-                if not (reply_lost(exc) or isinstance(exc, IrodsLockedError)):
-                    raise
+            except IrodsLockedError:
+                pass  # the first copy holds the target: it is running
             continue
+        if verdict.seen is Seen.PENDING and waiter.given_up():
+            raise waiter.cause
         await waiter.pause(verdict.why)
 
 
@@ -233,20 +263,19 @@ async def replicate_outcome(
     the source's size; running while one is intermediate; sent once more when there is no trace of it (a
     replication onto good replicas changes nothing)."""
     waiter = _Waiter(session, "data_objects.replicate", path, cause)
-    resent = False
     while True:
         verdict = waiter.saw(replicate_verdict(await replicas_or_none(session, path), dst_resource))
         if verdict.seen is Seen.DONE:
             return
         if verdict.seen is Seen.CHANGED:
             raise waiter.changed(verdict.why)
-        if verdict.seen is Seen.PENDING and not resent:
-            resent = True
+        if verdict.seen is Seen.PENDING and waiter.may_resend(after_timeout=True):
             try:
-                await resend()
-                return
-            except IrodsError as exc:
-                if not (reply_lost(exc) or isinstance(exc, IrodsLockedError)):
-                    raise
+                if (await waiter.resend(resend))[0]:
+                    return
+            except IrodsLockedError:
+                pass  # the first replication holds the object: it is running
             continue
+        if verdict.seen is Seen.PENDING and waiter.given_up():
+            raise waiter.cause
         await waiter.pause(verdict.why)

@@ -914,6 +914,7 @@ class DataObjects(ItiDataObjectsMixin):
                 before=before,
                 resource=resource,
                 replica_number=replica_number,
+                resend=lambda: self._s.execute(op, timeout=timeout),
             )
 
     def verify_checksum(

@@ -11,6 +11,7 @@ scaled down (tests/support/deadline_site.py): a 0.4 s deadline, 3 MiB of server-
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import os
 import sys
@@ -188,3 +189,45 @@ def test_a_replication_cut_off_by_the_deadline_is_read_from_the_catalog(site) ->
     assert (replicas["archiveResc"].status, replicas["archiveResc"].size) == ("1", len(data))
     assert session.data_objects.read(PATH, resource="archiveResc") == data
     assert counter.ops["replicate"] == 1
+
+
+class Gateway(httpx2.HTTPTransport):
+    """A reverse proxy in front of the server, for checksums: ``502`` when the server closed without a
+    reply (as nginx reports it), ``504`` when its own timeout (0.1 s) ends first, the server still at work."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__()
+        self.status = status
+        self.forwarded = 0
+        self.upstream: list[threading.Thread] = []
+
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
+        if request_op(request) != "calculate_checksum":
+            return super().handle_request(request)
+        self.forwarded += 1
+        if self.status == 502:
+            try:
+                return super().handle_request(request)
+            except httpx2.RemoteProtocolError:
+                return httpx2.Response(502, request=request)
+        forward = threading.Thread(target=self._forward, args=(request,))
+        forward.start()
+        self.upstream.append(forward)
+        forward.join(0.1)
+        return httpx2.Response(504, request=request)
+
+    @staticmethod
+    def _forward(request: httpx2.Request) -> None:
+        with httpx2.Client(timeout=30) as upstream, contextlib.suppress(httpx2.HTTPError):
+            upstream.send(request)  # cut off by the server's deadline
+
+
+@pytest.mark.parametrize("status", [502, 504])
+def test_a_gateways_bare_502_or_504_is_a_lost_reply_too(irods_emulator, status) -> None:
+    gateway = Gateway(status)
+    with slow_site(irods_emulator) as server, scaled_session(server, transport=gateway) as session:
+        data = _put(session)
+        assert session.data_objects.calculate_checksum(PATH, force=True) == sha2(data)
+        assert gateway.forwarded == 1
+        for forward in gateway.upstream:
+            forward.join(20)
