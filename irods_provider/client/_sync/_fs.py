@@ -785,6 +785,7 @@ class DataObjects(ItiDataObjectsMixin):
         src_resource: str | None = None,
         dst_resource: str | None = None,
         timeout: TimeoutTypes | UseDefault = _DEFAULT,
+        replicas_before: Sequence[Replica] | None = None,
     ) -> None:
         """Server-side copy (IrodsAlreadyExistsError if ``dst`` exists and not ``overwrite``).
 
@@ -793,10 +794,15 @@ class DataObjects(ItiDataObjectsMixin):
         so, not as a lock). A lost reply (the server's whole-request deadline cuts a large object's copy off
         while it goes on) is read back: ``dst`` changed into a good replica of ``src``'s size is done,
         intermediate is waited for within ``session.outcome_wait``, untouched is sent once more;
-        IrodsOutcomeUnknownError when it never shows. So ``dst``'s replicas are asked for first (one query).
+        IrodsOutcomeUnknownError when it never shows. So ``dst``'s replicas are asked for first (one query),
+        unless the caller passes them as ``replicas_before`` (empty: ``dst`` does not exist).
         """
         op = ops.do_copy(src, dst, overwrite=overwrite, src_resource=src_resource, dst_resource=dst_resource)
-        before = replicas_or_none(self._s, dst)  # what a copy whose reply is lost must have changed
+        before: Sequence[Replica] | None = replicas_before  # what a copy whose reply is lost must have changed
+        if before is None:
+            before = replicas_or_none(self._s, dst)
+        elif not before:
+            before = None  # known absent
         try:
             self._s.execute(op, timeout=timeout)
         except IrodsError as exc:

@@ -175,9 +175,13 @@ def copy_collection(
             status = FileStatus.SKIPPED
         elif not dry_run:
             if after_copy is None:
-                exists = item.destination in plan.existing
+                there = plan.existing.get(item.destination)
                 session.data_objects.copy(
-                    item.source, item.destination, overwrite=exists, dst_resource=cfg.resource
+                    item.source,
+                    item.destination,
+                    overwrite=there is not None,
+                    dst_resource=cfg.resource,
+                    replicas_before=() if there is None else (there.replicas or None),  # the plan's listing
                 )
             else:
                 _staged_copy(session, item, cfg=cfg, overwrite=overwrite, finish=after_copy, cancel=cancel)
