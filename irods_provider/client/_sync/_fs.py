@@ -798,7 +798,9 @@ class DataObjects(ItiDataObjectsMixin):
         unless the caller passes them as ``replicas_before`` (empty: ``dst`` does not exist).
         """
         op = ops.do_copy(src, dst, overwrite=overwrite, src_resource=src_resource, dst_resource=dst_resource)
-        before: Sequence[Replica] | None = replicas_before  # what a copy whose reply is lost must have changed
+        before: Sequence[Replica] | None = (
+            replicas_before  # what a copy whose reply is lost must have changed
+        )
         if before is None:
             before = replicas_or_none(self._s, dst)
         elif not before:
