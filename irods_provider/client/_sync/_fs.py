@@ -13,8 +13,8 @@ from irods_provider.client import _ops_fs as ops
 from irods_provider.client._sync._outcomes import (
     checksum_outcome,
     copy_outcome,
-    replicas_or_none,
     replicate_outcome,
+    snapshot,
 )
 from irods_provider.client._sync._temporaries import remove_temporaries
 from irods_provider.client._compat import ItiDataObjectsMixin
@@ -798,17 +798,14 @@ class DataObjects(ItiDataObjectsMixin):
         unless the caller passes them as ``replicas_before`` (empty: ``dst`` does not exist).
         """
         op = ops.do_copy(src, dst, overwrite=overwrite, src_resource=src_resource, dst_resource=dst_resource)
-        before: Sequence[Replica] | None = (
-            replicas_before  # what a copy whose reply is lost must have changed
-        )
-        if before is None:
-            before = replicas_or_none(self._s, dst)
-        elif not before:
-            before = None  # known absent
+        # What a copy whose reply is lost must have changed (an empty ``replicas_before``: dst is absent).
+        known, before = (True, replicas_before or None)
+        if replicas_before is None:
+            known, before = snapshot(self._s, dst)
         try:
             self._s.execute(op, timeout=timeout)
         except IrodsError as exc:
-            if reply_lost(exc):
+            if reply_lost(exc) and known:
                 resend = lambda: self._s.execute(op, timeout=timeout)  # noqa: E731
                 copy_outcome(self._s, src, dst, exc, before=before, overwrite=overwrite, resend=resend)
                 return
@@ -908,7 +905,7 @@ class DataObjects(ItiDataObjectsMixin):
         # What a forced checksum whose reply is lost must have changed (one query); all=1 is resent as before.
         before = replicas_before
         if before is None and force and not all_replicas:
-            before = replicas_or_none(self._s, path)
+            before = (snapshot(self._s, path))[1]
         try:
             return self._s.execute(op, timeout=timeout)
         except IrodsError as exc:

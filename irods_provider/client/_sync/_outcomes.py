@@ -41,7 +41,7 @@ from irods_provider.exceptions import (
 if TYPE_CHECKING:
     from irods_provider.client._sync._session import IrodsSession
 
-__all__ = ["checksum_outcome", "copy_outcome", "replicas_or_none", "replicate_outcome"]
+__all__ = ["checksum_outcome", "copy_outcome", "replicas_or_none", "replicate_outcome", "snapshot"]
 
 log = logging.getLogger("irods_provider.client")
 #: Bytes per ranged read when a replica's bytes are read back to check a checksum (well within any deadline).
@@ -55,6 +55,16 @@ def replicas_or_none(session: IrodsSession, path: str) -> list[Replica] | None:
         return session.data_objects.replicas(path)
     except (IrodsNotADataObjectError, IrodsNotFoundError):
         return None
+
+
+def snapshot(session: IrodsSession, path: str) -> tuple[bool, list[Replica] | None]:
+    """``(True, replicas)`` of ``path`` before a request (None: no such object), or ``(False, None)`` when the
+    catalog cannot be asked (a lost reply then cannot be judged against it)."""
+    try:
+        return True, replicas_or_none(session, path)
+    except IrodsError as exc:
+        log.warning("cannot list the replicas of %s before a server-side operation: %s", path, exc)
+        return False, None
 
 
 class _Waiter:
