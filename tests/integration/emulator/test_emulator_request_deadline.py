@@ -115,7 +115,7 @@ def test_a_stored_checksum_is_answered_at_once_without_hashing(slow: Api) -> Non
 def test_a_slow_copy_holds_its_target_intermediate_then_finishes_without_a_reply(slow: Api) -> None:
     path, copy = f"{HOME}/big.bin", f"{HOME}/copy.bin"
     data = _upload(slow, path, 2 * MIB)
-    slow.server.set_limits(server_io_bytes_per_second=2 * MIB)  # 1 s: time to look at the target
+    slow.server.set_limits(server_io_bytes_per_second=MIB)  # 2 s: time to look at the target
     errors: list[BaseException] = []
 
     def send() -> None:
