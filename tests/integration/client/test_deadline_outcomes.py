@@ -23,7 +23,7 @@ from pathlib import Path
 import httpx2
 import pytest
 
-from irods_provider.client import IrodsSession, OutcomeWait
+from irods_provider.client import BasicAuth, IrodsSession, OutcomeWait
 from irods_provider.exceptions import IrodsOutcomeUnknownError, IrodsSourceChangedError, IrodsTimeoutError
 from irods_provider.testing import EmulatorServer
 
@@ -231,3 +231,23 @@ def test_a_gateways_bare_502_or_504_is_a_lost_reply_too(irods_emulator, status) 
         assert gateway.forwarded == 1
         for forward in gateway.upstream:
             forward.join(20)
+
+
+async def test_the_async_session_reads_a_cut_off_forced_checksum_and_copy_back(irods_emulator) -> None:
+    from irods_provider.client import AsyncIrodsSession, RetryPolicy, Timeouts
+
+    with slow_site(irods_emulator) as server:
+        async with AsyncIrodsSession(
+            server.base_url,
+            auth=BasicAuth("rods", "rods-emulator"),
+            retry=RetryPolicy(total_timeout=DEADLINE, initial_backoff=0.02, max_backoff=0.05),
+            timeout=Timeouts(connect=5.0, read=2 * DEADLINE, write=5.0, pool=5.0),
+        ) as session:
+            data = os.urandom(BIG)
+            for offset in range(0, BIG, 1024 * 1024):
+                piece = data[offset : offset + 1024 * 1024]
+                await session.data_objects.write(PATH, piece, offset=offset, truncate=offset == 0)
+            assert await session.data_objects.calculate_checksum(PATH, force=True) == sha2(data)
+            await session.data_objects.copy(PATH, f"{HOME}/copy.bin")
+            assert await session.data_objects.read(f"{HOME}/copy.bin") == data
+        assert server.injected_faults() == {"request_deadline": 2}
