@@ -202,11 +202,13 @@ class EmulatorServer:
         return self.injector.set(**changes)
 
     def injected_faults(self) -> dict[str, int]:
-        """Faults applied since the last reset, by kind (``error_503``, ``drop_connection``, ...)."""
+        """Faults applied since the last reset, by kind (``error_503``, ``drop_connection``, ...;
+        ``request_deadline``: a request cut off by ``request_timeout_seconds``)."""
         return self.injector.injected()
 
     def set_limits(self, **changes: Any) -> dict[str, Any]:
-        """Change run-time limits (token lifetime, stream limits, body limit, max rows, ...)."""
+        """Change run-time limits (token lifetime, stream limits, body limit, max rows, the request deadline
+        ``request_timeout_seconds``, the pace ``server_io_bytes_per_second``, ...)."""
         return self.control.limits(**changes)
 
     def requests_in_flight(self) -> int:
