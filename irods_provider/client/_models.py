@@ -101,6 +101,11 @@ class DataObjectStat:
     permissions: tuple[Permission, ...]
 
 
+#: ``DATA_REPL_STATUS`` values of a replica while a write holds its object (irods ``objInfo.h``:
+#: INTERMEDIATE_REPLICA, READ_LOCKED, WRITE_LOCKED; 0 is stale, 1 good).
+LOCKED_STATUSES = frozenset({"2", "3", "4"})
+
+
 @dataclass(frozen=True, slots=True)
 class Replica:
     """One replica of a data object as the catalog lists it (GenQuery ``DATA_REPL_*``/``DATA_RESC_HIER``).
@@ -130,6 +135,12 @@ class Replica:
     def good(self) -> bool:
         """True when the catalog marks the replica good (up to date)."""
         return self.status == "1"
+
+    @property
+    def locked(self) -> bool:
+        """True while a write holds the object: this replica intermediate (2, being written) or locked
+        (3 read-locked, 4 write-locked: a sibling of one being written)."""
+        return self.status in LOCKED_STATUSES
 
 
 @dataclass(frozen=True, slots=True)

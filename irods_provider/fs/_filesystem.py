@@ -36,6 +36,7 @@ from irods_provider.client import (
     TokenProvider,
 )
 from irods_provider.client._genquery import match_condition
+from irods_provider.client._locks import writing_error
 from irods_provider.client.transfer import (
     ChecksumScheme,
     OverwritePolicy,
@@ -53,6 +54,7 @@ from irods_provider.client.transfer._atomic import replace_object
 from irods_provider.exceptions import (
     IrodsAlreadyExistsError,
     IrodsCollectionNotEmptyError,
+    IrodsLockedError,
     IrodsNotACollectionError,
     IrodsNotADataObjectError,
     IrodsNotFoundError,
@@ -312,12 +314,17 @@ class IrodsFileSystem(AbstractFileSystem):  # type: ignore[misc]
 
     # metadata ----------------------------------------------------------------------------------------------
     def info(self, path: str, **kwargs: Any) -> Info:
+        """Name, size, type and mtime; a data object another client is still writing raises
+        IrodsLockedError (it has no good replica, so no size worth reporting, until that write closes)."""
         path = self._strip_protocol(path)
         if "+" in path:  # no GET can carry a '+' (the server reads it as a space): ask the catalog
             try:
-                return _entry_info(self.session.collections.lookup(path))
+                entry = self.session.collections.lookup(path)
             except _MISSING:
                 raise _not_found(path) from None
+            if (locked := writing_error(path, entry.replicas)) is not None:
+                raise locked
+            return _entry_info(entry)
         try:
             st = self.session.data_objects.stat(path)
         except _MISSING:
@@ -334,10 +341,14 @@ class IrodsFileSystem(AbstractFileSystem):  # type: ignore[misc]
         return {"name": path, "size": 0, "type": "directory", "mtime": cst.modified_at}
 
     def exists(self, path: str, **kwargs: Any) -> bool:
+        """Whether something is at ``path``: a data object another client is still writing exists (its
+        ``info`` and reads raise IrodsLockedError until that write closes)."""
         try:
             self.info(path)
         except FileNotFoundError:
             return False
+        except IrodsLockedError:
+            return True
         return True
 
     def isdir(self, path: str) -> bool:

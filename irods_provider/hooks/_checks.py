@@ -17,6 +17,8 @@ from typing import Any, TypeVar
 
 from irods_provider.client import EntryKind, Kinds
 from irods_provider.client._genquery import like_text
+from irods_provider.client._locks import is_no_good_replica
+from irods_provider.client._models import LOCKED_STATUSES
 from irods_provider.client._paths import normalize_path, path_zone
 from irods_provider.client._patterns import PathPattern, compile_pattern
 from irods_provider.exceptions import (
@@ -24,6 +26,7 @@ from irods_provider.exceptions import (
     IrodsNotACollectionError,
     IrodsNotADataObjectError,
     IrodsNotFoundError,
+    IrodsResponseError,
     IrodsUsageError,
 )
 
@@ -174,10 +177,12 @@ def _entry_dict(path: str, kind: str, size: int | None, modified_at: int | None)
 
 
 def stat_path(path: str) -> Check[dict[str, Any] | None]:
-    """Stat a path whatever it is: collection first, then data object; ``None`` when missing.
+    """Stat a path whatever it is: collection first, then data object; ``None`` when missing or not arrived.
 
-    A path holding ``+`` is looked up in the catalog instead (``collections.lookup``): no GET can carry
-    a ``+``, the server turns it into a space.
+    A data object without a good replica has not arrived: another client is still writing it (its replicas
+    intermediate or write-locked until that write closes; the server's stat answers SYS_NO_GOOD_REPLICA)
+    or its write failed (stale); neither can be read. A path holding ``+`` is looked up in the catalog
+    instead (``collections.lookup``): no GET can carry a ``+``, the server turns it into a space.
     """
     path = normalize_path(path)
     if "+" in path:
@@ -187,6 +192,8 @@ def stat_path(path: str) -> Check[dict[str, Any] | None]:
             return None
         if entry.kind is EntryKind.COLLECTION:
             return _entry_dict(path, "collection", None, entry.modified_at)
+        if entry.replicas and not any(r.good for r in entry.replicas):
+            return None
         return _entry_dict(path, "data_object", entry.size, entry.modified_at)
     try:
         stat = yield Call("collections", "stat", (path,))
@@ -198,6 +205,10 @@ def stat_path(path: str) -> Check[dict[str, Any] | None]:
         return _entry_dict(path, "data_object", stat.size, stat.modified_at)
     except MISSING:
         return None
+    except IrodsResponseError as error:  # IrodsLockedError too: the server said SYS_NO_GOOD_REPLICA
+        if is_no_good_replica(error):
+            return None
+        raise
 
 
 _KINDS = {"any": Kinds.BOTH, "collection": Kinds.COLLECTIONS, "data_object": Kinds.DATA_OBJECTS}
@@ -221,6 +232,9 @@ def path_matches(
 
     A glob asks the catalog for the entries of ``kind`` modified after ``newer_than`` only, so a listing
     costs GenQuery pages in proportion to what changed since, not to the size of the collection.
+
+    A data object matches only with a good replica (an object another client is still writing, or whose
+    write failed, has not arrived): the catalog filters a glob, a stat refuses a literal path.
 
     Arguments are checked here, before the check runs (so before any connection is opened).
     """
@@ -249,6 +263,7 @@ def _path_matches(pattern: PathPattern, *, kind: str, newer_than: int | None) ->
                     "with_stat": True,
                     "kinds": _KINDS[kind],
                     "modified_after": _catalog_bound(newer_than),
+                    "good_replica_only": True,  # one still being written has not arrived
                 },
             )
         except MISSING:
@@ -289,7 +304,8 @@ def metadata_matches(
     under: str | None = None,
     kind: str = "any",
 ) -> Check[list[dict[str, Any]]]:
-    """Objects carrying the AVU: ``path`` itself, or (without ``path``) any object in the zone/``under``.
+    """Objects carrying the AVU: ``path`` itself, or (without ``path``) any object in the zone/``under``;
+    a data object without a good replica (still being written) is left out, by the catalog.
 
     Arguments are checked here, before the check runs (so before any connection is opened).
     """
@@ -305,8 +321,8 @@ def _metadata_matches(
     attribute: str, value: str | None, units: str | None, *, path: str | None, under: str | None, kind: str
 ) -> Check[list[dict[str, Any]]]:
     if path is not None:
-        try:
-            avus = yield Call("metadata", "list", (path,))
+        try:  # a data object still being written carries no AVU yet, for this check
+            avus = yield Call("metadata", "list", (path,), {"good_replica_only": True})
         except MISSING:
             return []
         hits = [a for a in avus if _avu_match(a, attribute, value, units)]
@@ -314,7 +330,12 @@ def _metadata_matches(
     kinds = _KINDS[kind]
     # A federated zone's catalog answers only with its zone hint: take the zone from ``under``.
     zone = path_zone(under) if under else None
-    rows = yield Call("metadata", "find", (attribute, value), {"units": units, "kinds": kinds, "zone": zone})
+    rows = yield Call(
+        "metadata",
+        "find",
+        (attribute, value),
+        {"units": units, "kinds": kinds, "zone": zone, "good_replica_only": True},
+    )
     root = under.rstrip("/") if under else None
     found = {
         hit_path: hit_kind.value
@@ -378,7 +399,11 @@ def collection_state(path: str, *, stat: bool = True) -> Check[CollectionState]:
 #: run over replica rows (the catalog joins R_DATA_MAIN, one row per replica), so the row count is only a
 #: change signature; the figures reported come from one exact listing. The engine's temporaries are left
 #: out with ``not like`` (iRODS' GenQuery1 accepts ``&&``/``||`` between expressions on one column).
-_SIGNATURE_SELECT = "select COUNT(DATA_ID), SUM(DATA_SIZE), MAX(DATA_MODIFY_TIME), MAX(DATA_ID)"
+#: ``MAX(DATA_REPL_STATUS)`` above 1 means a replica is intermediate or locked: a write is open in the tree,
+#: whose catalog size and mtime stay as they were until it closes, however long it takes.
+_SIGNATURE_SELECT = (
+    "select COUNT(DATA_ID), SUM(DATA_SIZE), MAX(DATA_MODIFY_TIME), MAX(DATA_ID), MAX(DATA_REPL_STATUS)"
+)
 _NOT_TEMPORARY = (
     "DATA_NAME not like '.%.irods-part-%' && not like '.%.irods-old-%' && not like '.%.irods-keep-%'"
 )
@@ -396,14 +421,26 @@ class CollectionSignature:
     bytes: int
     newest: str
     last_id: str
+    highest_status: str = ""
 
     @classmethod
     def from_rows(cls, rows: list[list[str]]) -> CollectionSignature:
         """Read the aggregate row. Over no rows SQL gives COUNT 0 and NULL for SUM/MAX, which the catalog
         sends as empty strings (``cllGetRow`` in iRODS' ``low_level_odbc.cpp`` blanks each value before the
         fetch; ODBC leaves a NULL's buffer untouched); an answer with no row at all reads the same."""
-        row = rows[0] if rows else ["0", "", "", ""]
-        return cls(replicas=int(row[0] or 0), bytes=int(row[1] or 0), newest=row[2], last_id=row[3])
+        row = rows[0] if rows else ["0", "", "", "", ""]
+        return cls(
+            replicas=int(row[0] or 0),
+            bytes=int(row[1] or 0),
+            newest=row[2],
+            last_id=row[3],
+            highest_status=row[4] if len(row) > 4 else "",
+        )
+
+    @property
+    def writing(self) -> bool:
+        """Whether a write is open in the tree: a replica intermediate (2) or locked (3, 4)."""
+        return self.highest_status in LOCKED_STATUSES
 
 
 def signature_query(path: str) -> str:
@@ -446,12 +483,13 @@ class StabilityTracker:
         self.inactivity_period = float(period)
 
     def observe(self, signature: CollectionSignature, now: float) -> bool:
-        """Record an observation; True when the signature has been the same for the whole period."""
+        """Record an observation; True when the signature has been the same for the whole period and no
+        write is open in the tree (its catalog figures do not move until it closes)."""
         if signature != self.last_signature:
             self.last_signature, self.since = signature, now
             return False
         assert self.since is not None
-        return now - self.since >= self.inactivity_period
+        return not signature.writing and now - self.since >= self.inactivity_period
 
     def shrank(self, signature: CollectionSignature) -> bool:
         """Whether replica rows disappeared since the last observation (a deletion or a trimmed replica)."""
@@ -468,7 +506,8 @@ class StabilityTracker:
 
 
 def collection_stability(path: str, tracker: StabilityTracker, now: float) -> Check[CollectionState | None]:
-    """One poke of the stable sensor: the exact state when settled (and big enough), else None.
+    """One poke of the stable sensor: the exact state when settled (and big enough), else None; never
+    settled while a write is open in the tree (see :meth:`StabilityTracker.observe`).
 
     Each poke runs one aggregate GenQuery; only a signature unchanged for the whole period is confirmed by
     one exact listing (cached per signature). The collection is stat'ed on the first poke and whenever the

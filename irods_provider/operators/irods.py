@@ -146,6 +146,9 @@ class IrodsCreateCollectionOperator(TransferLineageMixin, IrodsBaseOperator):
 class IrodsPathExistsOperator(IrodsBaseOperator):
     """Check that a collection or data object exists (or, ``glob=True``, that one matches); returns a bool.
 
+    As for the sensors, a data object exists once it can be read: one another client is still writing (no
+    good replica until that write closes) or whose write failed (stale only) does not count.
+
     Example:
 
     ```python

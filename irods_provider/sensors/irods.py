@@ -245,6 +245,11 @@ class _IrodsBaseSensor(IrodsTemplatingMixin, BaseSensorOperator):
 class IrodsPathSensor(_IrodsBaseSensor):
     """Wait until a collection or data object exists; pushes the matches.
 
+    A data object counts once it has a good replica: one another client is still writing in place (its
+    replicas intermediate or write-locked, its catalog size partial) is not matched until that write
+    closes, nor one whose write failed (stale only); nothing could read either. The catalog filters, in the
+    same query.
+
     Each match is ``{"path", "kind", "size", "modified_at", "modified_at_epoch"}`` (``modified_at`` in
     ISO-8601 UTC, which ``newer_than`` accepts back; ``modified_at_epoch`` in seconds).
 
@@ -318,6 +323,9 @@ class IrodsPathSensor(_IrodsBaseSensor):
 
 class IrodsMetadataSensor(_IrodsBaseSensor):
     """Wait until ``path`` carries an AVU, or (without ``path``) until any object carrying it exists.
+
+    A data object another client is still writing (no good replica yet) does not match, AVU or not, until
+    that write closes: a tagged object rewritten in place is not handed downstream half-written.
 
     Example:
 
@@ -408,9 +416,11 @@ class IrodsMetadataSensor(_IrodsBaseSensor):
 class IrodsCollectionStableSensor(_IrodsBaseSensor):
     """Wait until a collection's data-object count and total bytes stay unchanged for a while.
 
-    Each poke runs one aggregate GenQuery (replica rows, bytes, newest change; the engine's temporaries
-    left out); only when that has not changed for ``inactivity_period`` does one exact listing confirm it
-    and give the figures pushed (each object once, whatever its replicas).
+    Each poke runs one aggregate GenQuery (replica rows, bytes, newest change, highest replica status; the
+    engine's temporaries left out); only when that has not changed for ``inactivity_period`` does one exact
+    listing confirm it and give the figures pushed (each object once, whatever its replicas). While any
+    object in the tree is being written (a replica intermediate or locked) it is never settled: the
+    catalog's size and mtime of such an object do not change until its write closes.
 
     In poke mode the observations live on this sensor; deferred, they live in the trigger for the whole
     wait; ``mode="reschedule"`` (which forgets them between pokes) is refused at construction. A missing

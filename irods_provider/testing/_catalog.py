@@ -106,6 +106,8 @@ class Replica:
     size: int = 0
     checksum: str = ""
     status: str = "1"
+    data_status: str = ""
+    """``DATA_STATUS``: while the object is locked, ``{"original_status":"1"}`` (see ``_locks``)."""
     create_time: int = field(default_factory=now)
     modify_time: int = field(default_factory=now)
     access_time: int = field(default_factory=now)
@@ -420,6 +422,7 @@ class ModelBase:
         resource: str | None = None,
         replica_number: int | None = None,
         ticket: str | None = None,
+        holder: str = "write",
     ) -> Any:
         """Open a replica for writing (implemented by the data-objects mixin)."""
         raise NotImplementedError

@@ -137,6 +137,19 @@ class ControlPlane:
             return JSONResponse({"error": e.name, "status_code": e.code}, status_code=404)
         return JSONResponse({"path": body["path"], "replica_number": number})
 
+    def _hold_writes(self, body: dict[str, Any]) -> Response:
+        self.model.hold_writes(body["path"])
+        return JSONResponse(self.model.held_writes())
+
+    def _held_writes(self, _body: dict[str, Any]) -> Response:
+        return JSONResponse(self.model.held_writes())
+
+    def _release_writes(self, body: dict[str, Any]) -> Response:
+        return JSONResponse({"released": self.model.release_writes(body.get("path"))})
+
+    def _drop_parallel_writes(self, body: dict[str, Any]) -> Response:
+        return JSONResponse({"dropped": self.model.drop_parallel_writes(body.get("path"))})
+
     def _add_user(self, body: dict[str, Any]) -> Response:
         try:
             self.model.add_user(body["name"], body["password"], body.get("user_type", "rodsuser"))
@@ -184,6 +197,22 @@ _ROUTES: dict[tuple[str, str], _Route] = {
         ControlPlane._corrupt_replica,
         "damage the bytes of one replica (same size, catalog untouched)",
         '{"path": ..., "resource": <leaf>}',
+    ),
+    ("GET", "write-holds"): _Route(
+        ControlPlane._held_writes, "the armed write holds and whether a write waits at each"
+    ),
+    ("POST", "write-holds"): _Route(
+        ControlPlane._hold_writes,
+        "hold the next write, copy or replicate onto a path after it locked the object (test hook)",
+        '{"path": ...}',
+    ),
+    ("POST", "write-holds/release"): _Route(
+        ControlPlane._release_writes, "let a held write go on (every one without a path)", '{"path": ...}'
+    ),
+    ("POST", "drop-parallel-writes"): _Route(
+        ControlPlane._drop_parallel_writes,
+        "forget open parallel-write handles as if their connections died: the replica is left stale",
+        '{"path": ...}',
     ),
     ("POST", "users"): _Route(
         ControlPlane._add_user,

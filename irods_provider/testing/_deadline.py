@@ -13,13 +13,14 @@ client sees the connection closed without a response, when the handler ends.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 
 from starlette.types import Message, Receive, Send
 
 from irods_provider.testing._config import EmulatorConfig
 
-__all__ = ["DeadlinePassed", "RequestDeadline", "server_work"]
+__all__ = ["DeadlinePassed", "RequestDeadline", "server_work", "server_work_blocking"]
 
 
 class DeadlinePassed(Exception):
@@ -76,6 +77,13 @@ class RequestDeadline:
             await send(message)
 
         return guarded
+
+
+def server_work_blocking(config: EmulatorConfig, nbytes: int) -> None:
+    """:func:`server_work` in a worker thread (a copy or replication, which run there)."""
+    rate = config.server_io_bytes_per_second
+    if rate > 0 and nbytes > 0:
+        time.sleep(nbytes / rate)
 
 
 async def server_work(config: EmulatorConfig, nbytes: int) -> None:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import functools
+import asyncio
 from collections.abc import AsyncIterator
+from functools import partial
 from pathlib import Path
 
 from starlette.responses import JSONResponse, Response, StreamingResponse
@@ -95,17 +96,23 @@ def _read_int(ctx: Ctx, name: str, *, bits: int = 64) -> int | None:
 
 async def read(ctx: Ctx) -> Response:
     """data_objects/src/main.cpp:681-1030 (0.7.0) in its order: lpath, ticket, 404 unless a readable data
-    object, offset, count, then replica-number (only when no resource is given), then the open (400)."""
+    object, offset, the size of its newest good replica (none, as while it is written: 500), count, then
+    replica-number (only when no resource is given), then the open (400)."""
     lpath = ctx.require("lpath")
     ticket = ctx.get("ticket")
     if (failed := enable_ticket(ctx, ticket)) is not None:
         return failed
+    no_good_replica = False
     try:
         ctx.model.open_read(ctx.user, lpath, ticket=ticket)
     except IrodsModelError as e:
         if e.name == "NOT_A_DATA_OBJECT":
             return empty(404)
-    offset, count = _read_int(ctx, "offset"), _read_int(ctx, "count")
+        no_good_replica = e.name == "SYS_NO_GOOD_REPLICA"
+    offset = _read_int(ctx, "offset")
+    if no_good_replica:  # data_object_size (:762) throws; its filesystem_error is answered 500 (:1013-1016)
+        return empty(500)
+    count = _read_int(ctx, "count")
     targeting = ctx.config.profile.replica_targeting  # 0.5.0 ignores resource / replica-number
     resource = ctx.get("resource") if targeting else None
     replica = None
@@ -197,11 +204,10 @@ async def rename(ctx: Ctx) -> Response:
 
 
 async def copy(ctx: Ctx) -> Response:
-    """One model call; at a server pace, the target is opened (intermediate, locked), its bytes move, then
-    it closes."""
+    """In a worker thread: the model locks the destination, waits there while a test holds it, copies."""
     src, dst = ctx.require("src-lpath"), ctx.require("dst-lpath")
-    copier = functools.partial(
-        ctx.model.start_copy if ctx.config.server_io_bytes_per_second else ctx.model.copy_data_object,
+    copy_data_object = partial(
+        ctx.model.copy_data_object,
         ctx.user,
         src,
         dst,
@@ -209,22 +215,14 @@ async def copy(ctx: Ctx) -> Response:
         dst_resource=ctx.get("dst-resource"),
         overwrite=ctx.flag("overwrite"),
     )
-    try:
-        job = copier()
-    except IrodsModelError as e:
-        return rc_error(e)
-    if job is not None:
-        await server_work(ctx.config, job.source.size)
-        ctx.model.finish_copy(job)
-    return ok()
+    return await asyncio.to_thread(call, copy_data_object, error=rc_error)
 
 
 async def replicate(ctx: Ctx) -> Response:
-    """One model call; at a server pace, the new replicas are intermediate (the object locked) while the
-    bytes move."""
+    """In a worker thread, as copy: the object stays locked while a test holds it."""
     lpath, dst = ctx.require("lpath"), ctx.require("dst-resource")
-    replicator = functools.partial(
-        ctx.model.start_replicate if ctx.config.server_io_bytes_per_second else ctx.model.replicate,
+    replicate = partial(
+        ctx.model.replicate,
         ctx.user,
         lpath,
         dst_resource=dst,
@@ -232,14 +230,7 @@ async def replicate(ctx: Ctx) -> Response:
         src_replica=ctx.get("src-replica-number") if ctx.config.profile.replica_targeting else None,
         admin=ctx.flag("admin"),
     )
-    try:
-        job = replicator()
-    except IrodsModelError as e:
-        return rc_error(e)
-    if job is not None:
-        await server_work(ctx.config, job.source.size * len(job.targets))
-        ctx.model.finish_replicate(job)
-    return ok()
+    return await asyncio.to_thread(call, replicate, error=rc_error)
 
 
 async def set_permission(ctx: Ctx) -> Response:

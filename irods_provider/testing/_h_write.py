@@ -67,6 +67,7 @@ async def _plain(
     assert isinstance(target, WriteTarget)
     fd = os.open(target.replica.spool_file, os.O_RDWR)
     try:
+        await ctx.model.pause_if_held(target.path)  # the test hook: the object stays locked meanwhile
         await pwrite_all(fd, start if offset is None else offset, chunks, limit=ctx.config.max_body_bytes)
     finally:
         os.close(fd)

@@ -12,6 +12,8 @@ from irods_provider.testing._catalog import Collection, Resource
 from irods_provider.testing._checksums import ChecksumsMixin
 from irods_provider.testing._collections import CollectionsMixin
 from irods_provider.testing._config import EmulatorConfig
+from irods_provider.testing._copies import CopiesMixin
+from irods_provider.testing._locks import WriteHoldsMixin
 from irods_provider.testing._objects import DataObjectsMixin
 from irods_provider.testing._parallel import ParallelWriteMixin
 from irods_provider.testing._queryrows import QueryRowsMixin
@@ -28,7 +30,9 @@ class EmulatorModel(
     ResourcesMixin,
     ChecksumsMixin,
     CollectionsMixin,
+    CopiesMixin,
     DataObjectsMixin,
+    WriteHoldsMixin,
     AclMetaMixin,
     UsersMixin,
     ZonesMixin,
@@ -57,6 +61,7 @@ class EmulatorModel(
         self.handles = {}
         self.active_streams = 0
         self.stream_overlaps = 0
+        self.write_holds = {}
         self.reset()
 
     def reset(self) -> None:
@@ -64,6 +69,7 @@ class EmulatorModel(
         with self.lock:
             if getattr(self, "handles", None):
                 self.close_all_handles()
+            self.release_writes()
             self.handles = {}
             self.active_streams = 0
             self.stream_overlaps = 0

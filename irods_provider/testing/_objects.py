@@ -6,8 +6,7 @@ import base64
 import hashlib
 import posixpath
 import shutil
-import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +23,7 @@ from irods_provider.testing._catalog import (
     now,
 )
 from irods_provider.testing._errors import IrodsModelError
+from irods_provider.testing._locks import GOOD, STALE, lock_replicas, unlock_replicas
 
 DELETE = PERMISSIONS.index("delete_object")
 HASH_CHUNK = 1024 * 1024
@@ -36,18 +36,6 @@ class WriteTarget:
     path: str
     replica: Replica
     start: int
-
-
-@dataclass
-class ServerJob:
-    """A copy or replication under way: its source replica, its intermediate targets (``obj`` is locked
-    by ``lock`` meanwhile) and, for a copy, the opened write its close finishes."""
-
-    obj: DataObject
-    source: Replica
-    targets: list[Replica]
-    write: WriteTarget | None = None
-    lock: str = field(default_factory=lambda: f"server-job-{uuid.uuid4()}")
 
 
 #: A vault file name's limit (Linux NAME_MAX) and the errno a longer one gets.
@@ -174,8 +162,11 @@ class DataObjectsMixin(ModelBase):
         resource: str | None = None,
         replica_number: int | None = None,
         ticket: str | None = None,
+        holder: str = "write",
     ) -> WriteTarget:
-        """Open (and maybe create) a replica for writing, with the server's open-mode semantics."""
+        """Open (and maybe create) a replica for writing, with the server's open-mode semantics, and lock
+        the object as the server does (the replica intermediate, its siblings write-locked: ``_locks``)
+        until :meth:`finish_write`; ``holder`` names the lock (a parallel-write handle's id)."""
         with self.lock:
             path = normalize(path)
             create = append or truncate
@@ -211,6 +202,7 @@ class DataObjectsMixin(ModelBase):
             elif truncate:
                 with rep.spool_file.open("r+b") as f:
                     f.truncate(0)
+            lock_replicas(obj, [rep], holder)
             return WriteTarget(path=path, replica=rep, start=start)
 
     def _create_for_write(
@@ -250,13 +242,14 @@ class DataObjectsMixin(ModelBase):
         return obj
 
     def finish_write(self, target: WriteTarget) -> None:
-        """Close a written replica: size from the spool file, new mtime, checksum cleared, others stale."""
+        """Close a written replica: size from the spool file, new mtime, checksum cleared, good, its
+        siblings stale (a replication resource's copied), the object unlocked (``finalize_data_object``)."""
         with self.lock:
             rep = target.replica
             rep.size = rep.spool_file.stat().st_size if rep.spool_file.exists() else 0
             rep.modify_time = now()
             rep.checksum = ""
-            rep.status = "1"
+            rep.status = GOOD
             obj = self.data_objects.get(target.path)
             if obj is None:
                 return
@@ -269,7 +262,8 @@ class DataObjectsMixin(ModelBase):
                 if replicating and self.root_of(other.resource, zone=zone) == root:
                     self.replicate_on_close(rep, other)
                 else:
-                    other.status = "0"
+                    other.status = STALE
+            unlock_replicas(obj, restore=())
 
     def touch_data_object(
         self,
@@ -362,6 +356,8 @@ class DataObjectsMixin(ModelBase):
                 raise IrodsModelError("CAT_NO_ACCESS_PERMISSION", f"No write permission on [{path}].")
             if size < 0:
                 raise IrodsModelError("SYS_INVALID_INPUT_PARAM", "Negative size.")
+            if obj.locked_by is not None:  # rs_replica_truncate.cpp:81 (4.3.4): no replica votes for it
+                raise IrodsModelError("HIERARCHY_ERROR", f"[{path}] is locked by an open write.")
             rep = self._pick_replica(obj, resource, replica_number)
             with rep.spool_file.open("r+b") as f:
                 f.truncate(size)
@@ -425,177 +421,3 @@ class DataObjectsMixin(ModelBase):
             del self.data_objects[old]
             obj.path = new
             self.data_objects[new] = obj
-
-    def copy_data_object(
-        self,
-        caller: str,
-        src: str,
-        dst: str,
-        *,
-        src_resource: str | None = None,
-        dst_resource: str | None = None,
-        overwrite: bool = False,
-    ) -> None:
-        """Copy a data object's good replica to a new (or, with ``overwrite``, existing) object."""
-        job = self.start_copy(
-            caller, src, dst, src_resource=src_resource, dst_resource=dst_resource, overwrite=overwrite
-        )
-        self.finish_copy(job)
-
-    def start_copy(
-        self,
-        caller: str,
-        src: str,
-        dst: str,
-        *,
-        src_resource: str | None = None,
-        dst_resource: str | None = None,
-        overwrite: bool = False,
-    ) -> ServerJob:
-        """A copy's checks and the opening of its target (rsDataObjCopy opens the source, then the
-        destination for writing: irods 4.3.4 rsDataObjCopy.cpp:314-331): the target replica is intermediate
-        and its object locked until :meth:`finish_copy` (the bytes move in between, at the server's pace)."""
-        with self.lock:
-            src, dst = normalize(src), normalize(dst)
-            obj = self.visible_data(caller, src)
-            if obj is None:
-                raise IrodsModelError("NOT_A_DATA_OBJECT", f"[{src}] is not a data object.")
-            self._copy_overwrite_checks(caller, dst, dst_resource=dst_resource, overwrite=overwrite)
-            for res, where in ((src_resource, src), (dst_resource, dst)):
-                if res is not None and res not in self.resources_for(where):
-                    raise IrodsModelError("SYS_RESC_DOES_NOT_EXIST", f"Resource [{res}] does not exist.")
-            if self.access_level(caller, obj.acl) < READ:
-                raise IrodsModelError("CAT_NO_ACCESS_PERMISSION", f"No read permission on [{src}].")
-            dst_parent = posixpath.dirname(dst)
-            if self.visible_coll(caller, dst_parent) is None:
-                code = (
-                    "CAT_NO_ACCESS_PERMISSION"
-                    if dst_parent in self.collections
-                    else "OBJ_PATH_DOES_NOT_EXIST"
-                )
-                raise IrodsModelError(code, f"Cannot access [{dst_parent}].")
-            if dst in self.collections:
-                raise IrodsModelError("CAT_NAME_EXISTS_AS_COLLECTION", f"[{dst}] is a collection.")
-            if src == dst:
-                raise IrodsModelError("SAME_SRC_DEST_PATHS_ERR", "Source and destination are the same.")
-            source = self._pick_replica(obj, src_resource, None)
-            target = self.open_write(caller, dst, truncate=True, resource=dst_resource)
-            return self._lock_for_job(self.data_objects[target.path], source, [target.replica], target)
-
-    def finish_copy(self, job: ServerJob) -> None:
-        """Close a copy :meth:`start_copy` opened: its bytes, then the write's close (unlocked)."""
-        with self.lock:
-            shutil.copyfile(job.source.spool_file, job.targets[0].spool_file)
-            self._unlock_job(job)
-        if job.write is not None:
-            self.finish_write(job.write)
-
-    def _lock_for_job(
-        self, obj: DataObject, source: Replica, targets: list[Replica], write: WriteTarget | None = None
-    ) -> ServerJob:
-        """Mark ``targets`` intermediate and lock ``obj`` for a copy or a replication (lock held)."""
-        job = ServerJob(obj=obj, source=source, targets=targets, write=write)
-        if targets:
-            obj.locked_by = job.lock
-        for target in targets:
-            target.status = "2"
-        return job
-
-    def _unlock_job(self, job: ServerJob) -> None:
-        if job.obj.locked_by == job.lock:
-            job.obj.locked_by = None
-
-    def _copy_overwrite_checks(
-        self, caller: str, dst: str, *, dst_resource: str | None, overwrite: bool
-    ) -> None:
-        """rsDataObjCopy's first checks on an existing destination (irods 4.3.4 rsDataObjCopy.cpp:233-275).
-
-        Without the force flag → OVERWRITE_WITHOUT_FORCE_FLAG; with it and ``dst-resource``, the object must
-        already have a replica in that resource's hierarchy (copy never adds a replica) → HIERARCHY_ERROR.
-        Both come before any other check of the resources or the paths.
-        """
-        existing = self.visible_data(caller, dst)
-        if existing is None:
-            return
-        if not overwrite:
-            raise IrodsModelError("OVERWRITE_WITHOUT_FORCE_FLAG", f"[{dst}] exists.")
-        if dst_resource is not None and not any(
-            self.root_of(r.resource, zone=self.zone_of(dst)) == dst_resource for r in existing.replicas
-        ):
-            raise IrodsModelError("HIERARCHY_ERROR", f"[{dst}] has no replica on [{dst_resource}].")
-
-    def replicate(
-        self,
-        caller: str,
-        path: str,
-        *,
-        dst_resource: str,
-        src_resource: str | None,
-        src_replica: str | None,
-        admin: bool = False,
-    ) -> None:
-        """Copy the source replica to the leaves of ``dst_resource`` (new or stale replicas become good)."""
-        job = self.start_replicate(
-            caller,
-            path,
-            dst_resource=dst_resource,
-            src_resource=src_resource,
-            src_replica=src_replica,
-            admin=admin,
-        )
-        self.finish_replicate(job)
-
-    def start_replicate(
-        self,
-        caller: str,
-        path: str,
-        *,
-        dst_resource: str,
-        src_resource: str | None,
-        src_replica: str | None,
-        admin: bool = False,
-    ) -> ServerJob:
-        """A replication's checks and its target replicas (new or stale leaves of ``dst_resource``, made
-        intermediate, the object locked) until :meth:`finish_replicate` (the bytes move in between)."""
-        with self.lock:
-            self.require_admin_flag(caller, admin)
-            number: int | None = None
-            if src_replica is not None:
-                try:
-                    number = int(src_replica)
-                except ValueError:
-                    raise IrodsModelError("USER_INVALID_REPLICA_INPUT", "Invalid replica number.") from None
-                if number < 0:
-                    raise IrodsModelError("SYS_REPLICA_INACCESSIBLE", "Negative replica number.")
-            zone = self.zone_of(normalize(path))
-            for res in (src_resource, dst_resource):
-                if res is not None and res not in self.resources_in(zone):
-                    raise IrodsModelError("SYS_RESC_DOES_NOT_EXIST", f"Resource [{res}] does not exist.")
-            self.check_root(dst_resource, zone=zone)
-            obj = self.visible_data(caller, normalize(path), admin=admin)
-            if obj is None:
-                raise IrodsModelError("CAT_NO_ROWS_FOUND", f"[{path}] does not exist.")
-            if self.data_level(caller, obj, admin=admin) < READ:
-                raise IrodsModelError("CAT_NO_ACCESS_PERMISSION", "No read permission.")
-            if obj.locked_by is not None:
-                raise IrodsModelError("HIERARCHY_ERROR", f"[{path}] is locked by an open write.")
-            source = self._pick_replica(obj, src_resource, number)
-            existing = {r.resource: r for r in obj.replicas}
-            targets: list[Replica] = []
-            for leaf in self.leaves_for(dst_resource, zone=zone):
-                target = existing.get(leaf)
-                if target is None:
-                    targets += self.add_replicas(obj, leaf)
-                elif target is not source and target.status != "1":
-                    targets.append(target)
-            return self._lock_for_job(obj, source, targets)
-
-    def finish_replicate(self, job: ServerJob) -> None:
-        """Close a replication :meth:`start_replicate` opened: each target gets the source's bytes and
-        becomes good (no checksum), the object is unlocked."""
-        with self.lock:
-            for target in job.targets:
-                shutil.copyfile(job.source.spool_file, target.spool_file)
-                target.size, target.status, target.checksum = job.source.size, "1", ""
-                target.modify_time = now()
-            self._unlock_job(job)

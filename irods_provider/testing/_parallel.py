@@ -8,8 +8,9 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from irods_provider.testing._catalog import ModelBase
+from irods_provider.testing._catalog import ModelBase, normalize
 from irods_provider.testing._errors import NoIdleStream, StreamLimitExceeded, UnknownHandle
+from irods_provider.testing._locks import close_stale
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +56,8 @@ class ParallelWriteMixin(ModelBase):
         with self.lock:
             if server_cap and self.active_streams + stream_count > self.config.max_streams:
                 raise StreamLimitExceeded()
-            target = self.open_write(
+            handle_id = str(uuid.uuid4())
+            target = self.open_write(  # locks the object until the handle is shut down
                 caller,
                 path,
                 truncate=truncate,
@@ -63,16 +65,13 @@ class ParallelWriteMixin(ModelBase):
                 resource=resource,
                 replica_number=replica_number,
                 ticket=ticket,
+                holder=handle_id,
             )
-            obj = self.data_objects[target.path]
-            handle_id = str(uuid.uuid4())
             fd = os.open(target.replica.spool_file, os.O_RDWR)
             self.handles[handle_id] = ParallelHandle(
                 handle_id, target, fd, [False] * stream_count, [0] * stream_count
             )
             self.active_streams += stream_count
-            obj.locked_by = handle_id
-            target.replica.status = "2"
             return handle_id
 
     def acquire_stream(self, handle_id: str, stream_index: int | None) -> tuple[int, int, int]:
@@ -113,12 +112,23 @@ class ParallelWriteMixin(ModelBase):
                 return
             self.active_streams -= len(h.busy)
             os.close(h.fd)
-            path = getattr(h.target, "path", "")
-            obj = self.data_objects.get(path)
-            if obj is not None:
-                obj.locked_by = None
-        if obj is not None:
-            self.finish_write(h.target)
+            if h.target.path in self.data_objects:
+                self.finish_write(h.target)
+
+    def drop_parallel_writes(self, path: str | None = None) -> int:
+        """Forget the open handles (on ``path``, or all) as if the HTTP API's iRODS connections died: each
+        agent closes what it left open (``close_all_l1_descriptors``), so the written replica is stale and
+        its siblings get their statuses back (``_locks.close_stale``). Returns how many were dropped."""
+        with self.lock:
+            dropped = [h for h in self.handles.values() if path is None or h.target.path == normalize(path)]
+            for h in dropped:
+                del self.handles[h.id]
+                self.active_streams -= len(h.busy)
+                os.close(h.fd)
+                obj = self.data_objects.get(h.target.path)
+                if obj is not None and obj.locked_by == h.id:
+                    close_stale(obj, h.target.replica)
+            return len(dropped)
 
     def close_all_handles(self) -> None:
         """Drop every handle (used by reset)."""

@@ -174,7 +174,7 @@ class QueryRowsMixin(TicketsMixin):
                     "DATA_OWNER_NAME": obj.owner.partition("#")[0],
                     "DATA_OWNER_ZONE": owner.zone if owner else self.zone,
                     "DATA_REPL_STATUS": rep.status,
-                    "DATA_STATUS": "",
+                    "DATA_STATUS": rep.data_status,
                     "DATA_CHECKSUM": rep.checksum,
                     "DATA_CREATE_TIME": t11(rep.create_time),
                     "DATA_MODIFY_TIME": t11(rep.modify_time),

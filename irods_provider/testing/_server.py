@@ -13,6 +13,7 @@ import uvicorn
 
 from irods_provider.testing._app import build_app
 from irods_provider.testing._config import EmulatorConfig, FaultInjector, Faults
+from irods_provider.testing._locks import WriteHold
 from irods_provider.testing._model import EmulatorModel
 from irods_provider.testing._protocol import make_protocol
 from irods_provider.testing._security import check_bind
@@ -249,6 +250,20 @@ class EmulatorServer:
         """Test hook: a replication resource's copy on ``leaf`` of every later write is ``corrupt``
         (damaged bytes, catalog good) or ``stale`` (not copied); None restores faithful copies."""
         self.model.set_replica_fault(leaf, kind)
+
+    def hold_writes(self, path: str) -> WriteHold:
+        """Test hook: the next write, copy or replicate onto ``path`` locks the object (as iRODS does while
+        it writes) and waits there until ``hold.release()`` (``hold.wait_reached(timeout)`` to know)."""
+        return self.model.hold_writes(path)
+
+    def release_writes(self, path: str | None = None) -> list[str]:
+        """Release the hold on ``path`` (all holds when None)."""
+        return self.model.release_writes(path)
+
+    def drop_parallel_writes(self, path: str | None = None) -> int:
+        """Forget open parallel-write handles (on ``path``, or all) as if their iRODS connections died:
+        each written replica is left stale, its siblings' statuses restored; how many were dropped."""
+        return self.model.drop_parallel_writes(path)
 
     def add_user(self, name: str, password: str, user_type: str = "rodsuser") -> None:
         """Create a user (with home and trash) and set its password."""

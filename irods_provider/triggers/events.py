@@ -39,6 +39,12 @@ trigger asks the catalog for the AVU itself, so its scans already cost what carr
 no column for when an AVU was attached to an object (``META_DATA_*_TIME`` are the AVU row's own times,
 shared by every object carrying it), so there is nothing finer to filter on.
 
+**Objects being written.** The path trigger asks the catalog for objects with a good replica only
+(``DATA_REPL_STATUS = '1'``, in the same query): while another client writes an object in place, iRODS makes
+its replicas intermediate or write-locked and keeps its old (or zero) size, so it is not new yet; the close
+makes a replica good and sets its modify time to the close, above the horizon, so it fires then, once. The
+metadata trigger leaves out data objects without a good replica the same way.
+
 **Events per scan.** One scan fires at most ``max_events_per_scan`` events (default 1,000; None: no cap),
 oldest modify time first (metadata trigger: by path). The other new matches are not recorded as seen, so
 they fire at the next scans: a backlog (a bulk ingest, or ``fire_on_existing=True`` over 100,000 objects)
@@ -267,6 +273,10 @@ class _IrodsEventTrigger(BaseEventTrigger):
 
 class IrodsPathEventTrigger(_IrodsEventTrigger):
     """Fire once for every data object or collection matching ``path`` that appears.
+
+    A data object appears when it can be read: one another client is still writing in place (its replicas
+    intermediate or write-locked, its catalog size partial) fires once that write closes, with its full
+    size and the modify time of the close.
 
     Example:
 

@@ -15,6 +15,7 @@ from irods_provider.client._genquery import (
     check_pageable_genquery2,
     match_condition,
 )
+from irods_provider.client._locks import GOOD_REPLICA_CONDITION
 from irods_provider.client._models import AVU, EntryKind, Kinds, MetadataOperation, TicketInfo, TicketType
 from irods_provider.client._operation import Operation
 from irods_provider.client._ops_fs import modify_metadata
@@ -230,9 +231,18 @@ class AsyncMetadata:
             return False
 
     async def list(
-        self, path: str, *, kind: EntryKind | None = None, attribute: str | None = None
+        self,
+        path: str,
+        *,
+        kind: EntryKind | None = None,
+        attribute: str | None = None,
+        good_replica_only: bool = False,
     ) -> builtins.list[AVU]:
-        """Every AVU of ``path`` (optionally only those of one attribute), paging through all rows."""
+        """Every AVU of ``path`` (optionally only those of one attribute), paging through all rows.
+
+        ``good_replica_only``: a data object without a good replica (another client still writing it, or
+        its write failed) answers no AVUs, by the same query (``DATA_REPL_STATUS = '1'``).
+        """
         kind = kind or await self.kind_of(path)
         if kind is EntryKind.COLLECTION:
             cond, _ = match_condition("COLL_NAME", path)
@@ -243,6 +253,7 @@ class AsyncMetadata:
             coll_cond, _ = match_condition("COLL_NAME", parent)
             data_cond, _ = match_condition("DATA_NAME", name)
             query = f"select {_DATA_META}, COLL_NAME, DATA_NAME where {coll_cond} and {data_cond}"
+            query += f" and {GOOD_REPLICA_CONDITION}" if good_replica_only else ""
             expected = [parent, name]
         avus: builtins.list[AVU] = []
         async for row in self._s.query.genquery(query, zone=await self._s.query.zone_for(path)):
@@ -292,10 +303,13 @@ class AsyncMetadata:
         units: str | None = None,
         kinds: Kinds = Kinds.BOTH,
         zone: str | None = None,
+        good_replica_only: bool = False,
     ) -> AsyncIterator[tuple[str, EntryKind]]:
         """Yield ``(path, kind)`` of every collection and/or data object carrying the AVU.
 
         The local zone's catalog answers unless ``zone`` names another (federated) zone.
+        ``good_replica_only`` leaves out the data objects without a good replica (another client still
+        writing them, or their write failed), by the same query (``DATA_REPL_STATUS = '1'``).
         """
         for field, text in (("attribute", attribute), ("value", value), ("units", units)):
             if text is not None and "\x00" in text:
@@ -306,7 +320,10 @@ class AsyncMetadata:
             async for row in self._find("COLL", "COLL_NAME", attribute, value, units, zone=zone):
                 yield row[0], EntryKind.COLLECTION
         if kinds is not Kinds.COLLECTIONS:
-            async for row in self._find("DATA", "COLL_NAME, DATA_NAME", attribute, value, units, zone=zone):
+            good = f" and {GOOD_REPLICA_CONDITION}" if good_replica_only else ""
+            async for row in self._find(
+                "DATA", "COLL_NAME, DATA_NAME", attribute, value, units, zone=zone, extra=good
+            ):
                 yield f"{row[0].rstrip('/')}/{row[1]}", EntryKind.DATA_OBJECT
 
     async def _find(
@@ -318,12 +335,13 @@ class AsyncMetadata:
         units: str | None,
         *,
         zone: str | None,
+        extra: str = "",
     ) -> AsyncIterator[builtins.list[str]]:
         wanted = [(f"META_{prefix}_ATTR_NAME", attribute), (f"META_{prefix}_ATTR_VALUE", value)]
         wanted.append((f"META_{prefix}_ATTR_UNITS", units))
         checks = [(column, v) for column, v in wanted if v is not None]
         select = ", ".join(column for column, _ in checks)
-        where = " and ".join(match_condition(column, v)[0] for column, v in checks)
+        where = " and ".join(match_condition(column, v)[0] for column, v in checks) + extra
         width = len(columns.split(","))
         async for row in self._s.query.genquery(f"select {columns}, {select} where {where}", zone=zone):
             if all(row[width + i] == v for i, (_, v) in enumerate(checks)):

@@ -20,6 +20,7 @@ from irods_provider.client._sync._temporaries import remove_temporaries
 from irods_provider.client._compat import ItiDataObjectsMixin
 from irods_provider.client._config import TimeoutTypes, UseDefault
 from irods_provider.client._genquery import match_condition, modified_after_condition, prefix_condition
+from irods_provider.client._locks import GOOD_REPLICA_CONDITION, is_no_good_replica, writing_error
 from irods_provider.client._models import (
     ChecksumReport,
     CollectionStat,
@@ -182,6 +183,7 @@ class Collections:
         include_temporaries: bool = False,
         read_ahead: int = 1,
         modified_after: int | None = None,
+        good_replica_only: bool = False,
     ) -> Iterator[Entry]:
         """Lazily yield the entries below ``path`` via GenQuery (collections first, then data objects).
 
@@ -197,13 +199,18 @@ class Collections:
         replica's, as without the filter, and its ``replicas`` are the ones modified after the bound;
         without ``with_stat`` an object is listed when any replica was modified after it.
 
+        ``good_replica_only`` leaves out the data objects without a good replica: one another client is
+        still writing (its replicas intermediate or write-locked until the write closes) or whose write
+        failed (stale), neither of which can be read. The catalog filters (``DATA_REPL_STATUS = '1'``, in
+        the same queries), and an entry then describes its good replicas only.
+
         GenQuery1 has no snapshot: a collection that changes while it is listed may be listed incompletely
         (an entry shifted past a page boundary is missed); an entry is never yielded twice.
         """
         validate_path(path, operation="collections.iterate")
         accept = _name_filter(pattern, regex)
         zone = self._s.query.zone_for(path)
-        since = _Since.of(modified_after)
+        since = _Since.of(modified_after, good_only=good_replica_only)
         answered, seen = False, FirstSeen()  # a row changed between pages repeats its entry: by path
         if kinds is not Kinds.DATA_OBJECTS:
             for entry in self._collections(path, recursive, zone, read_ahead, since):
@@ -257,6 +264,7 @@ class Collections:
         kinds: Kinds = Kinds.BOTH,
         with_stat: bool = False,
         modified_after: int | None = None,
+        good_replica_only: bool = False,
     ) -> Iterator[Entry]:
         """Recursive :meth:`iterate`: every descendant of ``path`` (modified after ``modified_after``)."""
         for entry in self.iterate(
@@ -267,6 +275,7 @@ class Collections:
             kinds=kinds,
             with_stat=with_stat,
             modified_after=modified_after,
+            good_replica_only=good_replica_only,
         ):
             yield entry
 
@@ -297,7 +306,7 @@ class Collections:
         prefix = "/" if path == "/" else path + "/"
         if recursive:
             queries.append(f"select {columns} where {prefix_condition('COLL_NAME', prefix)}")
-        queries = [query + since.clause("DATA_MODIFY_TIME") for query in queries]
+        queries = [query + since.clause("DATA_MODIFY_TIME") + since.good_clause() for query in queries]
         for index, query in enumerate(queries):
             pending: builtins.list[builtins.list[str]] = []
             for row in self._s.query.genquery(query, zone=zone, read_ahead=read_ahead):
@@ -321,9 +330,11 @@ class Collections:
 
         Filtered rows hold only the replicas modified after the bound; when none of them is good, the
         object's good replicas (if any) were modified before it, and they decide its mtime: all its
-        replicas are then read again (one query, for the objects being written now only).
+        replicas are then read again (one query, for the objects being written now only; never when only
+        good replicas were asked for).
         """
-        if since.filtered and len(rows[0]) >= 7 and not any(r[2] == "1" for r in rows):
+        good = any(r[2] == "1" for r in rows) if len(rows[0]) >= 7 else True
+        if since.filtered and not since.good_only and not good:
             coll, _ = match_condition("COLL_NAME", rows[0][0])
             name, _ = match_condition("DATA_NAME", rows[0][1])
             query = f"select {_DATA_COLUMNS} where {coll} and {name}"
@@ -372,15 +383,21 @@ class Collections:
 
 @dataclass(frozen=True)
 class _Since:
-    """An optional ``modified_after`` bound: its catalog condition and its numeric re-check."""
+    """An optional ``modified_after`` bound (its catalog condition and its numeric re-check), and whether
+    only data objects with a good replica are listed."""
 
     epoch: int | None
+    good_only: bool = False
 
     @classmethod
-    def of(cls, epoch: int | None) -> _Since:
+    def of(cls, epoch: int | None, *, good_only: bool = False) -> _Since:
         if epoch is not None:
             modified_after_condition("DATA_MODIFY_TIME", epoch)  # refuse a bad bound before any request
-        return cls(epoch)
+        return cls(epoch, good_only)
+
+    def good_clause(self) -> str:
+        """`` and DATA_REPL_STATUS = '1'`` when only good replicas are wanted ("" otherwise)."""
+        return f" and {GOOD_REPLICA_CONDITION}" if self.good_only else ""
 
     @property
     def filtered(self) -> bool:
@@ -450,18 +467,39 @@ class DataObjects(ItiDataObjectsMixin):
         self._s = session
 
     def exists(self, path: str, *, ticket: str | None = None) -> bool:
-        """True if ``path`` is a data object visible to this user."""
+        """True if ``path`` is a data object visible to this user, readable or not (one another client is
+        still writing exists: the server's stat answers SYS_NO_GOOD_REPLICA for it)."""
         if "+" in path and ticket is None:
             return self._s.metadata.is_kind(path, EntryKind.DATA_OBJECT)
         try:
             self._s.execute(ops.do_stat(path, ticket=ticket))
         except (IrodsNotADataObjectError, IrodsNotFoundError):
             return False
+        except IrodsResponseError as exc:
+            if not is_no_good_replica(exc):
+                raise
         return True
 
     def stat(self, path: str, *, ticket: str | None = None) -> DataObjectStat:
-        """Size, checksum, mtime and ACL of the newest good replica (IrodsNotADataObjectError if none)."""
-        return self._s.execute(ops.do_stat(path, ticket=ticket))
+        """Size, checksum, mtime and ACL of the newest good replica (IrodsNotADataObjectError if none).
+
+        An object another client is still writing has no good replica (the server answers
+        SYS_NO_GOOD_REPLICA): that raises IrodsLockedError, told apart from an object whose replicas are all
+        stale by one catalog query, made only then.
+        """
+        try:
+            return self._s.execute(ops.do_stat(path, ticket=ticket))
+        except IrodsResponseError as exc:
+            if ticket is not None or not is_no_good_replica(exc):
+                raise
+            try:
+                replicas = self.replicas(path)
+            except IrodsError:
+                raise exc from None
+            locked = writing_error(path, replicas, cause=exc)
+            if locked is None:
+                raise
+            raise locked from exc
 
     def read(
         self,

@@ -31,6 +31,7 @@ from types import TracebackType
 from typing import Any
 
 from irods_provider.client._genquery import genquery_condition, prefix_condition
+from irods_provider.client._locks import writing_error
 from irods_provider.client._models import EntryKind
 from irods_provider.exceptions import (
     IrodsAlreadyExistsError,
@@ -94,7 +95,8 @@ class CatalogStat:
 
 def source_stat(session: SessionLike, path: str) -> DataObjectStatLike:
     """``data_objects.stat(path)``, or for a ``+`` path the catalog's answer (``collections.lookup``);
-    IrodsNotADataObjectError when ``path`` is a collection or nothing, as from ``stat``."""
+    IrodsNotADataObjectError when ``path`` is a collection or nothing, IrodsLockedError while another client
+    is still writing it, as from ``stat``."""
     if not needs_alias(path):
         return session.data_objects.stat(path)
     try:
@@ -105,6 +107,10 @@ def source_stat(session: SessionLike, path: str) -> DataObjectStatLike:
         ) from exc
     if entry.kind is not EntryKind.DATA_OBJECT:
         raise IrodsNotADataObjectError("a collection, not a data object", operation="stat", path=path)
+    if entry.replicas and not any(r.good for r in entry.replicas):  # what stat answers SYS_NO_GOOD_REPLICA
+        locked = writing_error(path, entry.replicas, operation="collections.lookup")
+        if locked is not None:
+            raise locked
     return CatalogStat(size=entry.size or 0, checksum=entry.checksum, modified_at=entry.modified_at)
 
 

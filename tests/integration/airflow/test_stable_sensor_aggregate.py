@@ -71,13 +71,14 @@ def test_the_aggregate_counts_replica_rows_and_sums_sizes_as_text(tree, session)
     rows = session.query.genquery(signature_query(tree))
     rows = list(rows)
     assert len(rows) == 1
-    count, total, newest, last_id = rows[0]
+    count, total, newest, last_id, highest_status = rows[0]
     assert (count, total) == ("3", "27")  # a.bin twice (two replicas) + sub/b.bin: rows, not objects
     assert len(newest) == 11  # iRODS keeps times as zero-padded 11-digit strings
     assert int(last_id) > 0
+    assert highest_status == "1"  # every replica good: no write open in the tree
     empty = list(session.query.genquery(signature_query(f"{HOME}/nothing-here")))
-    assert empty == [["0", "", "", ""]]  # COUNT is 0, SUM/MAX are SQL NULL, sent as empty strings
-    assert CollectionSignature.from_rows(empty) == CollectionSignature(0, 0, "", "")
+    assert empty == [["0", "", "", "", ""]]  # COUNT is 0, SUM/MAX are SQL NULL, sent as empty strings
+    assert CollectionSignature.from_rows(empty) == CollectionSignature(0, 0, "", "", "")
 
 
 def test_an_unchanged_poke_is_one_query_and_the_report_counts_objects_once(

@@ -369,10 +369,13 @@ def test_resource_stat_parent_context_from_0_7_0(api_at: Callable[[str], Api], v
 
 
 @pytest.mark.parametrize("version", VERSIONS)
-def test_read_open_failure_status(api_at: Callable[[str], Api], version: str) -> None:
-    # A data object whose only replica is stale cannot be opened for read (the emulator's model answers
-    # SYS_NO_GOOD_REPLICA; unverified against a server). 0.5.0 data_objects:712-716 → 500;
-    # 0.6.0 :966-970 and 0.7.0 → 400 (#460). Both with an empty body.
+def test_read_without_a_good_replica_is_500_in_every_version(
+    api_at: Callable[[str], Api], version: str
+) -> None:
+    # A data object whose only replica is stale: read asks fs::client::data_object_size first (0.5.0, 0.6.0
+    # and 0.7.0 data_objects read op, line 82 of it), which finds no DATA_REPL_STATUS = '1' row and throws
+    # SYS_NO_GOOD_REPLICA (irods 4.3.4 filesystem.cpp:760-763); the op answers a filesystem_error with 500
+    # and an empty body (0.7.0 data_objects:1013-1016), before any stream is opened.
     api = api_at(version)
     path = f"/{ZONE}/home/alice/stale.bin"
     assert code(api.post_multipart("data-objects", "alice", op="write", lpath=path, bytes=b"abc")) == 0
@@ -384,7 +387,18 @@ def test_read_open_failure_status(api_at: Callable[[str], Api], version: str) ->
     )
     assert code(r) == 0, r.text
     r = api.read(path, "alice")
-    assert (r.status_code, r.content) == (500 if version in BEFORE_0_6_0 else 400, b"")
+    assert (r.status_code, r.content) == (500, b"")
+
+
+@pytest.mark.parametrize("version", [v for v in VERSIONS if v not in BEFORE_0_6_0])
+def test_read_open_failure_status(api_at: Callable[[str], Api], version: str) -> None:
+    # The stream cannot be opened (no replica 7): 0.6.0 :966-970 and 0.7.0 → 400 with an empty body (#460);
+    # 0.5.0 (:712-716 → 500) ignores replica-number, so nothing there fails the open this way.
+    api = api_at(version)
+    path = f"/{ZONE}/home/alice/one.bin"
+    assert code(api.post_multipart("data-objects", "alice", op="write", lpath=path, bytes=b"abc")) == 0
+    r = api.read(path, "alice", **{"replica-number": "7"})
+    assert (r.status_code, r.content) == (400, b"")
 
 
 @pytest.mark.parametrize("version", VERSIONS)

@@ -157,7 +157,7 @@ def test_signature_query_covers_the_tree_and_leaves_temporaries_out() -> None:
     # The quote is widened to '_' (iRODS 4.3 binds the text between the first and last quote verbatim, so a
     # doubled quote would match nothing there); the over-match only delays stability.
     assert query == (
-        "select COUNT(DATA_ID), SUM(DATA_SIZE), MAX(DATA_MODIFY_TIME), MAX(DATA_ID) "
+        "select COUNT(DATA_ID), SUM(DATA_SIZE), MAX(DATA_MODIFY_TIME), MAX(DATA_ID), MAX(DATA_REPL_STATUS) "
         "where COLL_NAME like '/z/home/it_s' || like '/z/home/it_s/%' "
         "and DATA_NAME not like '.%.irods-part-%' && not like '.%.irods-old-%' && not like '.%.irods-keep-%'"
     )

@@ -1,0 +1,52 @@
+"""Telling a data object another client is still writing from one whose bytes are unreadable for good.
+
+While a replica is open for write, iRODS (4.2.9+) makes it intermediate (``DATA_REPL_STATUS`` 2) and every
+sibling write-locked (4) (irods 4.3.4 ``logical_locking.cpp`` ``lock_impl``), so the object has no good
+replica until the writer closes it: the HTTP API's ``stat`` then answers SYS_NO_GOOD_REPLICA and its
+``read`` HTTP 500, both from ``data_object_size``, which asks for ``DATA_REPL_STATUS = '1'``
+(``filesystem.cpp``:735-763). An object whose replicas are all stale (its write failed) answers the same.
+The replica statuses tell the two apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from irods_provider._error_codes import error_code
+from irods_provider.client._models import Replica
+from irods_provider.exceptions import IrodsLockedError, IrodsResponseError
+
+__all__ = ["GOOD_REPLICA_CONDITION", "NO_GOOD_REPLICA", "STATUS_NAMES", "is_no_good_replica", "writing_error"]
+
+NO_GOOD_REPLICA = error_code("SYS_NO_GOOD_REPLICA")
+#: The catalog condition the server itself uses for "readable" (filesystem.cpp:749, touch.cpp:377).
+GOOD_REPLICA_CONDITION = "DATA_REPL_STATUS = '1'"
+STATUS_NAMES = {"0": "stale", "1": "good", "2": "intermediate", "3": "read-locked", "4": "write-locked"}
+
+
+def is_no_good_replica(error: BaseException) -> bool:
+    """Whether the server refused because the object has no good replica (SYS_NO_GOOD_REPLICA)."""
+    return isinstance(error, IrodsResponseError) and error.irods_code == NO_GOOD_REPLICA
+
+
+def writing_error(
+    path: str,
+    replicas: Sequence[Replica],
+    *,
+    cause: IrodsResponseError | None = None,
+    operation: str = "stat",
+) -> IrodsLockedError | None:
+    """The lock error for ``path`` when no replica is good and one is intermediate or locked (a write holds
+    it), else None. ``cause`` (the server's SYS_NO_GOOD_REPLICA answer) lends its HTTP status and code."""
+    if not any(r.locked for r in replicas) or any(r.good for r in replicas):
+        return None
+    statuses = ", ".join(f"{r.number} {STATUS_NAMES.get(r.status, r.status)}" for r in replicas)
+    return IrodsLockedError(
+        f"another client is still writing this data object: it has no good replica until that write "
+        f"closes (replicas: {statuses})",
+        http_status=None if cause is None else cause.http_status,
+        irods_code=NO_GOOD_REPLICA if cause is None else cause.irods_code,
+        operation=operation if cause is None else cause.operation,
+        path=path,
+        server_message=None if cause is None else cause.server_message,
+    )

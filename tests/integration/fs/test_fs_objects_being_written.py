@@ -1,0 +1,44 @@
+"""fsspec on a data object another client is still writing: it exists, but it has no size to report or bytes
+to read until that write closes (every replica intermediate or write-locked: the server's stat answers
+SYS_NO_GOOD_REPLICA and its read HTTP 500, irods 4.3.4 filesystem.cpp:735-763), so info and reads raise
+IrodsLockedError rather than a bare server error; once the writer closes, everything reads the full object."""
+
+from __future__ import annotations
+
+import pytest
+
+from irods_provider.exceptions import IrodsLockedError
+
+HOME = "/tempZone/home/rods"
+DATA = b"0123456789" * 100
+
+
+def open_partial(session, path: str) -> str:
+    """A parallel-write handle on ``path`` with the first half of DATA written (another client's write)."""
+    handle = session.data_objects.parallel_write_init(path, stream_count=1)
+    session.data_objects.write(None, DATA[:500], parallel_write_handle=handle, stream_index=0, offset=0)
+    return handle
+
+
+def close(session, handle: str) -> None:
+    session.data_objects.write(None, DATA[500:], parallel_write_handle=handle, stream_index=0, offset=500)
+    session.data_objects.parallel_write_shutdown(handle)
+
+
+@pytest.mark.parametrize("name", ["busy.bin", "busy+plus.bin"], ids=["plain", "plus"])
+def test_an_object_being_written_exists_but_is_unreadable(irods_fs, fs_factory, irods_emulator, name) -> None:
+    path = f"{HOME}/{name}"
+    other = fs_factory(irods_emulator).session
+    handle = open_partial(other, path)
+    assert irods_fs.exists(path) is True
+    assert irods_fs.isfile(path) is True
+    with pytest.raises(IrodsLockedError) as caught:
+        irods_fs.info(path)
+    assert caught.value.path == path
+    with pytest.raises(IrodsLockedError):
+        irods_fs.cat_file(path)
+    with pytest.raises(FileExistsError):
+        irods_fs.pipe_file(path, b"mine", mode="create")
+    close(other, handle)
+    assert irods_fs.info(path)["size"] == len(DATA)
+    assert irods_fs.cat_file(path) == DATA
