@@ -9,7 +9,8 @@
     │   ├── IrodsTimeoutError            connect, read, write or pool timeout
     │   ├── IrodsConnectionError         refused, reset, dropped mid-body, DNS or TLS failure
     │   │   └── IrodsSftpConnectionError     an SSH/SFTP connection dropped, stalled or refused (retried)
-    │   └── IrodsProtocolError           the peer answered, but not as an iRODS HTTP API does
+    │   ├── IrodsProtocolError           the peer answered, but not as an iRODS HTTP API does
+    │   └── IrodsOutcomeUnknownError     a lost reply's server-side work could not be read back in time
     ├── IrodsResponseError           the server answered no (HTTP status, iRODS code and name)
     │   ├── IrodsAuthenticationError     credentials refused, token unknown or expired, OpenID failure
     │   ├── IrodsBadRequestError         HTTP 400 with no iRODS code: a parameter the server refused
@@ -59,6 +60,7 @@ __all__ = [
     "IrodsNotADataObjectError",
     "IrodsNotADirectoryError",
     "IrodsNotFoundError",
+    "IrodsOutcomeUnknownError",
     "IrodsOverwriteIncompleteError",
     "IrodsPermissionError",
     "IrodsProtocolError",
@@ -158,6 +160,34 @@ class IrodsSftpConnectionError(IrodsConnectionError):
 
 class IrodsProtocolError(IrodsTransportError):
     """The peer answered, but not as an iRODS HTTP API server does (wrong version, not JSON, not iRODS)."""
+
+
+class IrodsOutcomeUnknownError(IrodsTransportError):
+    """A server-side operation (a checksum, copy or replication) lost its reply, and the catalog did not
+    show its outcome within ``waited`` seconds; it may still finish. Never retried by the client: a resend
+    restarts the server's work (a forced checksum) or fails on its own first try (a copy's target).
+
+    Typically the iRODS HTTP API's whole-request deadline (``requests.timeout_in_seconds``, 30 s by
+    default) cut off a large object's operation. ``http_status`` is the lost reply's (a gateway's 502/504),
+    if any; the failure that lost it is chained as ``__cause__``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        waited: float,
+        http_status: int | None = None,
+        operation: str | None = None,
+        path: str | None = None,
+    ) -> None:
+        super().__init__(message, operation=operation, path=path)
+        self.waited = waited
+        self.http_status = http_status
+
+    def _details(self) -> list[str]:
+        details = [*super()._details(), f"waited={self.waited:.1f}s"]
+        return details if self.http_status is None else [*details, f"HTTP {self.http_status}"]
 
 
 class IrodsResponseError(IrodsError):

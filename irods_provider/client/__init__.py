@@ -22,7 +22,14 @@ from irods_provider.client._auth import (
     build_token_source,
 )
 from irods_provider.client._bounded import ReplyLimits
-from irods_provider.client._config import DEFAULT_TIMEOUT, USE_DEFAULT, Timeouts, UseDefault, build_base_url
+from irods_provider.client._config import (
+    DEFAULT_TIMEOUT,
+    USE_DEFAULT,
+    OutcomeWait,
+    Timeouts,
+    UseDefault,
+    build_base_url,
+)
 from irods_provider.client._discovery import discover_api_version
 from irods_provider.client._errors import map_httpx_errors
 from irods_provider.client._genquery import genquery_condition, genquery_literal
@@ -97,6 +104,7 @@ __all__ = [
     "OpenIdPassword",
     "OpenIdRefreshToken",
     "Operation",
+    "OutcomeWait",
     "PasswordGrant",
     "Permission",
     "PermissionOperation",

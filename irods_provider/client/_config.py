@@ -23,6 +23,7 @@ __all__ = [
     "DEFAULT_POOL_LIMITS",
     "DEFAULT_TIMEOUT",
     "USE_DEFAULT",
+    "OutcomeWait",
     "TimeoutTypes",
     "Timeouts",
     "UseDefault",
@@ -65,6 +66,40 @@ class Timeouts:
     def to_httpx(self) -> httpx2.Timeout:
         """The equivalent httpx2.Timeout."""
         return httpx2.Timeout(connect=self.connect, read=self.read, write=self.write, pool=self.pool)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OutcomeWait:
+    """How long a checksum, copy or replication whose reply was lost is waited for in the catalog.
+
+    The iRODS HTTP API cuts every request off at its whole-request deadline (``requests.timeout_in_seconds``,
+    30 s by default), closing the connection without a reply while the server finishes the work. The client
+    then reads the outcome from the catalog instead of resending (a resend restarts a forced checksum, and
+    fails a copy whose first try made its target), and waits for it at most ``max(min_seconds, size /
+    bytes_per_second)`` from when the reply was lost: ``bytes_per_second`` is a conservative rate of a busy
+    server's storage (hashing or copying), ``size`` the object's. Then :class:`IrodsOutcomeUnknownError`.
+    Polls start at ``first_poll`` seconds apart and double up to ``max_poll``.
+
+    Example:
+
+    ```python
+    from irods_provider.client import BasicAuth, IrodsSession, OutcomeWait
+
+    wait = OutcomeWait(min_seconds=600, bytes_per_second=20 * 1024 * 1024)  # tape-backed resources
+    base_url = "https://irods.example.org/irods-http-api/0.7.0"
+    with IrodsSession(base_url, auth=BasicAuth("alice", "secret"), outcome_wait=wait) as session:
+        print(session.data_objects.calculate_checksum("/tempZone/home/alice/big.tar", force=True))
+    ```
+    """
+
+    min_seconds: float = 120.0
+    bytes_per_second: float = 10 * 1024 * 1024
+    first_poll: float = 0.1
+    max_poll: float = 5.0
+
+    def seconds_for(self, size: int) -> float:
+        """The wait allowed for work on ``size`` bytes."""
+        return max(self.min_seconds, size / self.bytes_per_second)
 
 
 TimeoutTypes = Timeouts | float | httpx2.Timeout | None

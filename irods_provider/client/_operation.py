@@ -86,6 +86,10 @@ class Operation(Generic[T]):
     body: Body = Body.JSON
     authenticated: bool = True
     accept_codes: frozenset[int] = frozenset()
+    resend_lost_reply: bool = True
+    """False: a lost reply (:func:`~irods_provider.client._retry.reply_lost`) is not resent even when the
+    operation is idempotent; the caller reads its outcome back (server-side work that may outlast the
+    server's whole-request deadline, which a resend would restart)."""
     max_reply_bytes: int | None = None  # bound of a 200 body (None: the session's ReplyLimits decide)
 
 

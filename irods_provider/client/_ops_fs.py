@@ -127,6 +127,7 @@ def _post(
     decode: Any = _none,
     fields: tuple[tuple[str, str], ...] = (),
     destination: str | None = None,
+    resend_lost_reply: bool = True,
 ) -> Operation[Any]:
     return Operation(
         name=name,
@@ -137,6 +138,7 @@ def _post(
         destination=destination,
         idempotent=idempotent,
         decode=decode,
+        resend_lost_reply=resend_lost_reply,
     )
 
 
@@ -514,7 +516,8 @@ def do_copy(
     src_resource: str | None = None,
     dst_resource: str | None = None,
 ) -> Operation[None]:
-    """POST data-objects copy (idempotent only with ``overwrite``)."""
+    """POST data-objects copy (idempotent only with ``overwrite``; a lost reply is never resent: the copy of
+    a large object outlasts the server's request deadline, ``data_objects.copy`` reads its outcome back)."""
     validate_path(src, operation="data_objects.copy")
     validate_path(dst, operation="data_objects.copy")
     fields = (
@@ -523,7 +526,14 @@ def do_copy(
         *_fields(src_resource=src_resource, dst_resource=dst_resource, overwrite=overwrite or None),
     )
     return _post(
-        "data_objects.copy", "data-objects", "copy", src, idempotent=overwrite, fields=fields, destination=dst
+        "data_objects.copy",
+        "data-objects",
+        "copy",
+        src,
+        idempotent=overwrite,
+        fields=fields,
+        destination=dst,
+        resend_lost_reply=False,
     )
 
 
@@ -581,7 +591,8 @@ def do_calculate_checksum(
     replica_number: int | None = None,
     admin: bool = False,
 ) -> Operation[str]:
-    """POST data-objects calculate_checksum → ``sha2:<base64>``."""
+    """POST data-objects calculate_checksum → ``sha2:<base64>``. A lost reply of one replica's checksum is
+    never resent (a resend hashes from the start again): ``data_objects.calculate_checksum`` reads it back."""
     validate_path(path, operation="data_objects.calculate_checksum")
     fields = (
         ("lpath", path),
@@ -606,6 +617,7 @@ def do_calculate_checksum(
         idempotent=True,
         decode=decode,
         fields=fields,
+        resend_lost_reply=all_replicas,
     )
 
 
@@ -688,7 +700,8 @@ def do_replicate(
     src_replica_number: int | None = None,
     admin: bool = False,
 ) -> Operation[None]:
-    """POST data-objects replicate: a good copy on ``dst_resource`` (new, or a stale one refreshed)."""
+    """POST data-objects replicate: a good copy on ``dst_resource`` (new, or a stale one refreshed); a lost
+    reply is read back by ``data_objects.replicate``, not resent."""
     name = "data_objects.replicate"
     validate_path(path, operation=name)
     target_fields(name, resource=dst_resource)
@@ -702,7 +715,9 @@ def do_replicate(
             admin=admin or None,
         ),
     )
-    return _post(name, "data-objects", "replicate", path, idempotent=True, fields=fields)
+    return _post(
+        name, "data-objects", "replicate", path, idempotent=True, fields=fields, resend_lost_reply=False
+    )
 
 
 def do_trim(

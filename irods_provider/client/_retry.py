@@ -17,7 +17,7 @@ from irods_provider.exceptions import (
     IrodsTimeoutError,
 )
 
-__all__ = ["RetryPolicy", "is_unsent"]
+__all__ = ["RetryPolicy", "handler_ended", "is_unsent", "reply_lost"]
 
 
 def is_unsent(error: IrodsError) -> bool:
@@ -25,6 +25,39 @@ def is_unsent(error: IrodsError) -> bool:
     cause = error.__cause__
     name = type(cause).__name__ if cause is not None else ""
     return name in ("ConnectError", "ConnectTimeout", "PoolTimeout")
+
+
+#: A gateway's bare answer that its upstream (the HTTP API) gave none: 502 (closed without a reply, as at
+#: the whole-request deadline) or 504 (the gateway's own timeout while the server still works).
+_GATEWAY_LOST = frozenset({502, 504})
+
+
+def reply_lost(error: IrodsError) -> bool:
+    """True when the request may have reached the server and no reply of the server's came back: a read or
+    write timeout, a connection closed or reset without a reply, or a gateway's bare 502/504.
+
+    The iRODS HTTP API's whole-request deadline (``requests.timeout_in_seconds``, 30 s by default; armed once
+    per request: core/src/session.cpp:78 at 0.7.0) closes the connection without a reply when a handler
+    outlasts it, while the server finishes the work: a large object's checksum, copy or replication.
+    """
+    if is_unsent(error) or tls_failure(error) is not None:
+        return False
+    if isinstance(error, IrodsTimeoutError | IrodsConnectionError):
+        return True
+    return (
+        isinstance(error, IrodsResponseError) and error.http_status in _GATEWAY_LOST and not error.irods_code
+    )
+
+
+def handler_ended(error: IrodsError) -> bool:
+    """A lost reply that says the server is no longer at work on the request: its connection was closed or
+    reset without a reply, or a gateway says its upstream did that (502). At the whole-request deadline the
+    HTTP API closes the connection only when the handler ends (no operation is pending on the stream while
+    it runs; the reply's write fails on the expired stream). A timeout (the client's, a gateway's 504) says
+    nothing of the kind: the server may still be working."""
+    if isinstance(error, IrodsConnectionError):
+        return True
+    return isinstance(error, IrodsResponseError) and error.http_status == 502 and not error.irods_code
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -95,7 +95,7 @@ class ChecksumsMixin(ModelBase):
     ) -> str | None:
         """The checksum of one replica, or of every good one (None: they differ, see the module doc)."""
         with self.lock:
-            obj = self._checksum_target(
+            reps = self._checksum_replicas(
                 caller,
                 path,
                 resource=resource,
@@ -103,12 +103,6 @@ class ChecksumsMixin(ModelBase):
                 all_replicas=all_replicas,
                 admin=admin,
             )
-            if all_replicas:
-                reps = [r for r in obj.replicas if r.status == "1"]
-                if not reps:
-                    raise IrodsModelError("SYS_NO_GOOD_REPLICA", "No good replica.")
-            else:
-                reps = [self._one_replica(obj, resource, replica_number)]
             todo = [(r, r.spool_file) for r in reps if force or not r.checksum]
         sums = {id(r): self.file_checksum(spool) for r, spool in todo}
         with self.lock:
@@ -116,6 +110,82 @@ class ChecksumsMixin(ModelBase):
                 r.checksum = sums[id(r)]
             values = {r.checksum for r in reps}
             return reps[0].checksum if len(values) == 1 else None
+
+    def _checksum_replicas(
+        self,
+        caller: str,
+        path: str,
+        *,
+        resource: str | None,
+        replica_number: int | None,
+        all_replicas: bool,
+        admin: bool,
+    ) -> list[Replica]:
+        """The replicas calculate_checksum looks at: the voted (or targeted) one, or with ``all_replicas``
+        every good one (caller holds the lock)."""
+        obj = self._checksum_target(
+            caller,
+            path,
+            resource=resource,
+            replica_number=replica_number,
+            all_replicas=all_replicas,
+            admin=admin,
+        )
+        if not all_replicas:
+            return [self._one_replica(obj, resource, replica_number)]
+        reps = [r for r in obj.replicas if r.status == "1"]
+        if not reps:
+            raise IrodsModelError("SYS_NO_GOOD_REPLICA", "No good replica.")
+        return reps
+
+    def checksum_work(
+        self,
+        caller: str,
+        path: str,
+        *,
+        resource: str | None = None,
+        replica_number: int | None = None,
+        force: bool = False,
+        all_replicas: bool = False,
+        admin: bool = False,
+    ) -> int:
+        """Bytes :meth:`calculate_checksum` would hash now (0 when it would fail or only read the catalog):
+        what the server's pace (``server_io_bytes_per_second``) applies to."""
+        with self.lock:
+            try:
+                reps = self._checksum_replicas(
+                    caller,
+                    path,
+                    resource=resource,
+                    replica_number=replica_number,
+                    all_replicas=all_replicas,
+                    admin=admin,
+                )
+            except IrodsModelError:
+                return 0
+            return sum(r.size for r in reps if force or not r.checksum)
+
+    def verify_work(
+        self,
+        caller: str,
+        path: str,
+        *,
+        resource: str | None = None,
+        replica_number: int | None = None,
+        admin: bool = False,
+    ) -> int:
+        """Bytes :meth:`verify_checksum` would hash now, at most (its checked replicas' sizes; 0 when it
+        would fail first)."""
+        with self.lock:
+            obj = self.visible_data(caller, normalize(path), admin=admin)
+            if obj is None:
+                return 0
+            if resource is not None or replica_number is not None:
+                try:
+                    return self._one_replica(obj, resource, replica_number).size
+                except IrodsModelError:
+                    return 0
+            return sum(r.size for r in obj.replicas if r.status == "1")
 
     def verify_checksum(
         self,

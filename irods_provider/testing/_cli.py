@@ -72,6 +72,20 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--max-streams", type=int, default=15, help="parallel-write streams in all (default 15)"
     )
+    serve.add_argument(
+        "--request-timeout",
+        type=float,
+        default=30.0,
+        help="the server's whole-request deadline in seconds (http_server.requests.timeout_in_seconds, "
+        "default 30): a request still running then acts but gets no reply, its connection is closed",
+    )
+    serve.add_argument(
+        "--server-io-rate",
+        type=float,
+        default=0.0,
+        metavar="BYTES_PER_SECOND",
+        help="pace of server-side work (checksums, copy, replicate); default 0: at once",
+    )
     serve.add_argument("--certfile", default=None, help="PEM certificate: serve HTTPS")
     serve.add_argument("--keyfile", default=None, help="PEM private key of --certfile")
     serve.add_argument("--log-level", default="warning", help="uvicorn log level (default warning)")
@@ -156,6 +170,8 @@ def main(argv: list[str] | None = None) -> int:
         max_body_bytes=args.max_body_bytes,
         max_streams_per_handle=args.streams_per_handle,
         max_streams=args.max_streams,
+        request_timeout_seconds=args.request_timeout,
+        server_io_bytes_per_second=args.server_io_rate,
         ssl_certfile=args.certfile,
         ssl_keyfile=args.keyfile,
         log_level=args.log_level,

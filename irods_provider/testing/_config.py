@@ -167,6 +167,21 @@ class EmulatorConfig:
     read_buffer_bytes: int = MIB
     write_buffer_bytes: int = MIB
     dstream_exposes_irods_error_codes: bool = False
+    request_timeout_seconds: float = 30.0
+    """The server's whole-request deadline (``http_server.requests.timeout_in_seconds``, 30 s by default:
+    README.md:334 at 0.7.0). The server sets it once per request, when it starts reading the headers
+    (``stream_.expires_after``, core/src/session.cpp:78 at 0.7.0, :63 at 0.5.0), and never again: reading
+    the body, running the handler and writing the reply all count. A Beast stream whose expiry has passed
+    fails its next read or write with a timeout and closes the socket, so a handler that outlasts it still
+    acts (the catalog is updated) but its reply never leaves: the connection closes without a response.
+    Measured here from the request's start; a body read still pending then is cut off at once."""
+    server_io_bytes_per_second: float = 0.0
+    """How fast server-side work goes: hashing (``calculate_checksum``, ``verify_checksum``), ``copy`` and
+    ``replicate`` take their bytes at this rate (0: at once). A copy's or replication's target replica is
+    intermediate and its object locked meanwhile, as rsDataObjCopy/rsDataObjRepl keep it open for writing
+    until they close it; a checksum is registered when the hash ends (dataObjChksumAndRegInfo:
+    irods 4.3.4 server/api/src/rsDataObjChksum.cpp:587-619). With a small ``request_timeout_seconds`` a test
+    makes a few MiB outlast the deadline as a large object does on a real site."""
     irods_server_version: str = DEFAULT_IRODS_SERVER_VERSION
     """The iRODS release answered (``rods4.3.2``): ``/info`` reports it and it picks the GenQuery1 parser
     (4.3.x: the string splitter, 5.0+: the grammar). ``5.0.1`` is accepted and stored as ``rods5.0.1``."""

@@ -30,6 +30,8 @@ LIMIT_KEYS = (
     "max_rows",
     "read_buffer_bytes",
     "dstream_exposes_irods_error_codes",
+    "request_timeout_seconds",
+    "server_io_bytes_per_second",
 )
 
 FAULT_KEYS = tuple(field.name for field in fields(Faults))

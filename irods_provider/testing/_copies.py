@@ -1,8 +1,9 @@
 """Server-side copies of data objects: ``copy`` onto another object, ``replicate`` onto another resource.
 
 Each opens its destination for writing, which locks the object (``_locks``), then copies the bytes and
-closes it; in between it waits while a test holds the path (``hold_writes``). The HTTP layer runs them in a
-worker thread: the wait, and the copy of a big file, never stall the event loop.
+closes it; in between it waits while a test holds the path (``hold_writes``), and its bytes take the time
+``EmulatorConfig.server_io_bytes_per_second`` gives them. The HTTP layer runs them in a worker thread: the
+wait, and the copy of a big file, never stall the event loop.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import shutil
 from dataclasses import dataclass
 
 from irods_provider.testing._catalog import READ, DataObject, Replica, normalize, now
+from irods_provider.testing._deadline import server_work_blocking
 from irods_provider.testing._errors import IrodsModelError
 from irods_provider.testing._locks import (
     GOOD,
@@ -49,6 +51,7 @@ class CopiesMixin(DataObjectsMixin, WriteHoldsMixin):
         source, target = self.copy_open(
             caller, src, dst, src_resource=src_resource, dst_resource=dst_resource, overwrite=overwrite
         )
+        server_work_blocking(self.config, source.size)
         self.wait_if_held(target.path)
         self.copy_finish(source, target)
 
@@ -149,6 +152,7 @@ class CopiesMixin(DataObjectsMixin, WriteHoldsMixin):
             admin=admin,
         )
         if plan is not None:
+            server_work_blocking(self.config, plan.source.size * len(plan.targets))
             self.wait_if_held(plan.obj.path)
             self.replicate_finish(plan)
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
+from irods_provider.testing._deadline import server_work
 from irods_provider.testing._errors import IrodsModelError
 from irods_provider.testing._h_common import (
     atomic,
@@ -255,17 +256,34 @@ async def modify_metadata(ctx: Ctx) -> Response:
 
 
 async def calculate_checksum(ctx: Ctx) -> Response:
+    """Hashing takes the server's pace; the checksum is registered when it ends (then the reply is sent)."""
     lpath = ctx.require("lpath")
     try:
         replica = _keyword_replica(ctx)
+        resource, force, every, admin = (
+            ctx.get("resource"),
+            ctx.flag("force"),
+            ctx.flag("all"),
+            ctx.flag("admin"),
+        )
+        work = ctx.model.checksum_work(
+            ctx.user,
+            lpath,
+            resource=resource,
+            replica_number=replica,
+            force=force,
+            all_replicas=every,
+            admin=admin,
+        )
+        await server_work(ctx.config, work)
         checksum = ctx.model.calculate_checksum(
             ctx.user,
             lpath,
-            resource=ctx.get("resource"),
+            resource=resource,
             replica_number=replica,
-            force=ctx.flag("force"),
-            all_replicas=ctx.flag("all"),
-            admin=ctx.flag("admin"),
+            force=force,
+            all_replicas=every,
+            admin=admin,
         )
     except IrodsModelError as e:
         return rc_error(e)
@@ -280,6 +298,11 @@ async def verify_checksum(ctx: Ctx) -> Response:
     lpath = ctx.require("lpath")
     try:
         replica = _keyword_replica(ctx)
+        if ctx.flag("compute-checksums", default=True):
+            work = ctx.model.verify_work(
+                ctx.user, lpath, resource=ctx.get("resource"), replica_number=replica, admin=ctx.flag("admin")
+            )
+            await server_work(ctx.config, work)
         results = ctx.model.verify_checksum(
             ctx.user,
             lpath,

@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from irods_provider.testing._config import EmulatorConfig, FaultInjector
+from irods_provider.testing._deadline import DeadlinePassed, RequestDeadline
 from irods_provider.testing._errors import IrodsModelError
 from irods_provider.testing._model import EmulatorModel
 from irods_provider.testing._params import (
@@ -161,6 +162,8 @@ class ApiApp:
         self.profile = self.config.profile
         self.base_path = self.profile.base_path
         self.server_header = SERVER_HEADER.format(version=self.profile.version)
+        #: API requests being served (a handler past its deadline counts until it ends).
+        self.in_flight = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -178,14 +181,30 @@ class ApiApp:
         if path.startswith("/_emulator/") and self.control is not None:
             await self.control(scope, receive, send)
             return
-        request = Request(scope, receive)
+        self.in_flight += 1
+        try:
+            await self._serve(scope, receive, send, path)
+        finally:
+            self.in_flight -= 1
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
+        deadline = RequestDeadline(self.config.request_timeout_seconds, lambda: self._expire(scope))
+        request = Request(scope, deadline.receive(receive))
         try:
             response = await self._api(request, path)
-        except DropConnection:
+            deadline.check()  # the handler outlasted the deadline: it acted, but its reply never leaves
+        except (DropConnection, DeadlinePassed):
             await self._abort(scope, receive)
             return
         response.headers["Server"] = self.server_header
-        await response(scope, receive, send)
+        await response(scope, receive, deadline.send(send))
+
+    def _expire(self, scope: Scope) -> None:
+        """Close the connection of a request whose deadline passed (counted as ``request_deadline``)."""
+        self.faults.applied("request_deadline")
+        abort = scope.get(ABORT_KEY)
+        if abort is not None:
+            abort()
 
     @staticmethod
     async def _abort(scope: Scope, receive: Receive) -> None:

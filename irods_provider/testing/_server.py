@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from types import TracebackType
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -202,12 +203,26 @@ class EmulatorServer:
         return self.injector.set(**changes)
 
     def injected_faults(self) -> dict[str, int]:
-        """Faults applied since the last reset, by kind (``error_503``, ``drop_connection``, ...)."""
+        """Faults applied since the last reset, by kind (``error_503``, ``drop_connection``, ...;
+        ``request_deadline``: a request cut off by ``request_timeout_seconds``)."""
         return self.injector.injected()
 
     def set_limits(self, **changes: Any) -> dict[str, Any]:
-        """Change run-time limits (token lifetime, stream limits, body limit, max rows, ...)."""
+        """Change run-time limits (token lifetime, stream limits, body limit, max rows, the request deadline
+        ``request_timeout_seconds``, the pace ``server_io_bytes_per_second``, ...)."""
         return self.control.limits(**changes)
+
+    def requests_in_flight(self) -> int:
+        """API requests being served now: a handler that outlasted its deadline (its reply never leaves)
+        counts until it ends, so a test can wait for the server's work before the zone is reset."""
+        return self.app.in_flight
+
+    def wait_idle(self, timeout: float = 30.0) -> bool:
+        """Wait until no API request is being served (at most ``timeout`` seconds); whether it is idle."""
+        end = time.monotonic() + timeout
+        while self.app.in_flight and time.monotonic() < end:
+            time.sleep(0.02)
+        return not self.app.in_flight
 
     def open_parallel_write_streams(self) -> int:
         """Number of parallel-write streams currently reserved server-wide."""

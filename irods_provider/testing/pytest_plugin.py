@@ -37,6 +37,8 @@ def _fresh(server: EmulatorServer) -> EmulatorServer:
         max_rows=defaults.max_rows,
         read_buffer_bytes=defaults.read_buffer_bytes,
         dstream_exposes_irods_error_codes=False,
+        request_timeout_seconds=defaults.request_timeout_seconds,
+        server_io_bytes_per_second=defaults.server_io_bytes_per_second,
     )
     server.config.openid = None
     server.config.resources = defaults.resources

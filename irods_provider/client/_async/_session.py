@@ -21,6 +21,7 @@ from irods_provider.client._bounded import BoundedBody, ReplyLimits
 from irods_provider.client._config import (
     DEFAULT_POOL_LIMITS,
     DEFAULT_TIMEOUT,
+    OutcomeWait,
     TimeoutTypes,
     UseDefault,
     client_options,
@@ -33,7 +34,7 @@ from irods_provider.client._operation import HeldBody, Operation, Reply, decode_
 from irods_provider.client._ops_misc import authenticate, info
 from irods_provider.client._pools import AsyncShardedTransport
 from irods_provider.client._redact import SecretCallback, install_log_redaction, secrets_of
-from irods_provider.client._retry import RetryPolicy
+from irods_provider.client._retry import RetryPolicy, reply_lost
 from irods_provider.client._versions import (
     RESTRICTED_OPERATIONS,
     ApiVersion,
@@ -61,7 +62,10 @@ class AsyncIrodsSession:
     limits (read once from ``/info``, lazily). API groups: ``collections``, ``data_objects``,
     ``metadata``, ``query``, ``tickets``. Use as a context manager or call ``aclose()``.
 
-    ``reply_limits`` bounds reply bodies (a larger one is an IrodsProtocolError naming the operation);
+    ``outcome_wait`` bounds how long a checksum, copy or replication whose reply was lost (the server's
+    whole-request deadline cut it off, 30 s by default) is read back from the catalog before
+    IrodsOutcomeUnknownError; such operations are never resent blindly. ``reply_limits`` bounds reply
+    bodies (a larger one is an IrodsProtocolError naming the operation);
     ``on_secret`` is called with every ticket string the session creates or sends (the Airflow hook
     registers them with the log masker). Ticket values in request URLs are redacted from httpx2's log.
 
@@ -90,8 +94,11 @@ class AsyncIrodsSession:
         transport: httpx2.AsyncBaseTransport | None = None,
         reply_limits: ReplyLimits | None = None,
         on_secret: SecretCallback | None = None,
+        outcome_wait: OutcomeWait | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        #: How long a checksum, copy or replication whose reply was lost is waited for (see OutcomeWait).
+        self.outcome_wait = outcome_wait if outcome_wait is not None else OutcomeWait()
         self.auth = auth
         self.reply_limits = reply_limits if reply_limits is not None else ReplyLimits()
         self.on_secret = on_secret
@@ -191,7 +198,8 @@ class AsyncIrodsSession:
             try:
                 return await self._execute_once(op, timeout)
             except IrodsError as error:
-                delay = policy.next_delay(error, idempotent=op.idempotent, attempt=attempt, started=started)
+                idempotent = op.idempotent and (op.resend_lost_reply or not reply_lost(error))
+                delay = policy.next_delay(error, idempotent=idempotent, attempt=attempt, started=started)
                 if delay is None:
                     raise
                 emit("retry", cause=retry_cause(error))

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import builtins
 import re
-from collections.abc import Iterator, Callable, Iterable
+from collections.abc import Iterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from irods_provider._error_codes import error_code
 from irods_provider.client import _ops_fs as ops
+from irods_provider.client._sync._outcomes import (
+    checksum_outcome,
+    copy_outcome,
+    replicate_outcome,
+    snapshot,
+)
 from irods_provider.client._sync._temporaries import remove_temporaries
 from irods_provider.client._compat import ItiDataObjectsMixin
 from irods_provider.client._config import TimeoutTypes, UseDefault
@@ -29,6 +35,7 @@ from irods_provider.client._models import (
 from irods_provider.client._paths import basename, is_temporary_name, parent_path, validate_path
 from irods_provider.client._patterns import compile_name
 from irods_provider.client._readahead import FirstSeen
+from irods_provider.client._retry import reply_lost
 from irods_provider.client._temporaries import TemporaryCleanup
 from irods_provider.exceptions import (
     IrodsAlreadyExistsError,
@@ -746,13 +753,23 @@ class DataObjects(ItiDataObjectsMixin):
     ) -> None:
         """Make a good replica on ``dst_resource`` (a root resource) from the newest good or a chosen one.
 
+        A lost reply (the server's whole-request deadline cuts a large object's replication off while it goes
+        on) is read back from the catalog, waited for within ``session.outcome_wait`` and sent again only when
+        there is no trace of it; IrodsOutcomeUnknownError when it never shows.
         Unknown resources raise IrodsNotFoundError (SYS_RESC_DOES_NOT_EXIST); a child resource of a
         hierarchy raises IrodsResponseError (DIRECT_CHILD_ACCESS).
         """
         op = ops.do_replicate(
             path, dst_resource, src_resource=src_resource, src_replica_number=src_replica_number, admin=admin
         )
-        self._s.execute(op, timeout=timeout)
+        try:
+            self._s.execute(op, timeout=timeout)
+        except IrodsError as exc:
+            if not reply_lost(exc):
+                raise
+            replicate_outcome(
+                self._s, path, dst_resource, exc, resend=lambda: self._s.execute(op, timeout=timeout)
+            )
 
     def trim(
         self, path: str, replica_number: int, *, catalog_only: bool = False, admin: bool = False
@@ -831,30 +848,52 @@ class DataObjects(ItiDataObjectsMixin):
         src_resource: str | None = None,
         dst_resource: str | None = None,
         timeout: TimeoutTypes | UseDefault = _DEFAULT,
+        replicas_before: Sequence[Replica] | None = None,
     ) -> None:
         """Server-side copy (IrodsAlreadyExistsError if ``dst`` exists and not ``overwrite``).
 
         Overwriting with ``dst_resource`` needs a replica of ``dst`` in that resource already: a copy never
         adds a replica (iRODS answers HIERARCHY_ERROR, raised here as a plain IrodsResponseError that says
-        so, not as a lock).
+        so, not as a lock). A lost reply (the server's whole-request deadline cuts a large object's copy off
+        while it goes on) is read back: ``dst`` changed into a good replica of ``src``'s size is done,
+        intermediate is waited for within ``session.outcome_wait``, untouched is sent once more;
+        IrodsOutcomeUnknownError when it never shows. So ``dst``'s replicas are asked for first (one query),
+        unless the caller passes them as ``replicas_before`` (empty: ``dst`` does not exist).
         """
         op = ops.do_copy(src, dst, overwrite=overwrite, src_resource=src_resource, dst_resource=dst_resource)
+        # What a copy whose reply is lost must have changed (an empty ``replicas_before``: dst is absent).
+        known, before = (True, replicas_before or None)
+        if replicas_before is None:
+            known, before = snapshot(self._s, dst)
         try:
             self._s.execute(op, timeout=timeout)
-        except IrodsResponseError as exc:
-            if not (overwrite and dst_resource and exc.irods_code == _HIERARCHY_ERROR):
+        except IrodsError as exc:
+            if reply_lost(exc) and known:
+                resend = lambda: self._s.execute(op, timeout=timeout)  # noqa: E731
+                copy_outcome(self._s, src, dst, exc, before=before, overwrite=overwrite, resend=resend)
+                return
+            if not isinstance(exc, IrodsResponseError):
                 raise
-            if any(r.root == dst_resource for r in self.replicas(dst)):
-                raise  # a replica is there: a real lock
-            raise IrodsResponseError(
-                f"cannot overwrite {dst} on {dst_resource}: it has no replica there and a copy never adds "
-                "one (replicate it there first, or copy without dst_resource)",
-                http_status=exc.http_status,
-                irods_code=exc.irods_code,
-                operation=exc.operation,
-                path=dst,
-                server_message=exc.server_message,
-            ) from exc
+            self._copy_refused(dst, exc, overwrite=overwrite, dst_resource=dst_resource)
+
+    def _copy_refused(
+        self, dst: str, exc: IrodsResponseError, *, overwrite: bool, dst_resource: str | None
+    ) -> None:
+        """Raise ``exc``, or for an overwrite on a resource without a replica of ``dst`` (HIERARCHY_ERROR,
+        which otherwise means a lock) an error that says a copy never adds a replica."""
+        if not (overwrite and dst_resource and exc.irods_code == _HIERARCHY_ERROR):
+            raise exc
+        if any(r.root == dst_resource for r in self.replicas(dst)):
+            raise exc  # a replica is there: a real lock
+        raise IrodsResponseError(
+            f"cannot overwrite {dst} on {dst_resource}: it has no replica there and a copy never adds "
+            "one (replicate it there first, or copy without dst_resource)",
+            http_status=exc.http_status,
+            irods_code=exc.irods_code,
+            operation=exc.operation,
+            path=dst,
+            server_message=exc.server_message,
+        ) from exc
 
     def touch(
         self,
@@ -902,12 +941,21 @@ class DataObjects(ItiDataObjectsMixin):
         replica_number: int | None = None,
         admin: bool = False,
         timeout: TimeoutTypes | UseDefault = _DEFAULT,
+        replicas_before: Sequence[Replica] | None = None,
     ) -> str:
         """Compute (or, without ``force``, return the stored) checksum: ``sha2:<base64 sha256>``.
 
         ``all_replicas`` only where the good replicas are known to agree: when they differ, iRODS returns
         success with no checksum, which the HTTP API answers with HTTP 500 (a libstdc++ build) or by
         crashing (the libc++ build made against iRODS 4.3). To check each replica, pass ``replica_number``.
+
+        A lost reply is never resent (the server hashes on; a resend would start over, and a forced one on a
+        large object would never finish within the server's 30 s request deadline): the replica's checksum is
+        read from the catalog once registered, within ``session.outcome_wait``, the replica's size, mtime and
+        status unchanged (else IrodsSourceChangedError). ``force`` asks the catalog for the replicas first
+        (one query; ``replicas_before``, the caller's listing taken just before, saves it): a checksum that
+        appeared or changed is the answer; the same one as before is proven by reading the replica's bytes
+        back and hashing them. IrodsOutcomeUnknownError when none of that shows.
         """
         op = ops.do_calculate_checksum(
             path,
@@ -917,7 +965,25 @@ class DataObjects(ItiDataObjectsMixin):
             replica_number=replica_number,
             admin=admin,
         )
-        return self._s.execute(op, timeout=timeout)
+        # What a forced checksum whose reply is lost must have changed (one query); all=1 is resent as before.
+        before = replicas_before
+        if before is None and force and not all_replicas:
+            before = (snapshot(self._s, path))[1]
+        try:
+            return self._s.execute(op, timeout=timeout)
+        except IrodsError as exc:
+            if all_replicas or not reply_lost(exc):
+                raise
+            return checksum_outcome(
+                self._s,
+                path,
+                exc,
+                force=force,
+                before=before,
+                resource=resource,
+                replica_number=replica_number,
+                resend=lambda: self._s.execute(op, timeout=timeout),
+            )
 
     def verify_checksum(
         self,

@@ -240,7 +240,7 @@ class ReadAlias:
         """Send the copy; a refusal says that it needs write access in ``home``, not only read access to the
         source (the server's CAT_NO_ACCESS_PERMISSION does not say which was missing)."""
         try:
-            self.session.data_objects.copy(self.source, self.path)
+            self.session.data_objects.copy(self.source, self.path, replicas_before=())  # a new name
         except IrodsPermissionError as exc:
             raise IrodsPermissionError(
                 f"reading a '+' path goes through a server-side copy in {home} (GET query strings turn '+' "

@@ -88,14 +88,21 @@ class DataObjectsLike(Protocol):
     def parallel_write_shutdown(self, handle: str) -> None: ...
 
     def calculate_checksum(
-        self, path: str, *, force: bool = False, replica_number: int | None = None
+        self,
+        path: str,
+        *,
+        force: bool = False,
+        replica_number: int | None = None,
+        replicas_before: Sequence[Any] | None = None,
     ) -> str: ...
 
     def replicas(self, path: str) -> Sequence[ReplicaLike]: ...
 
     def rename(self, old_path: str, new_path: str) -> None: ...
 
-    def copy(self, src: str, dst: str, *, overwrite: bool = False) -> None: ...
+    def copy(
+        self, src: str, dst: str, *, overwrite: bool = False, replicas_before: Sequence[Any] | None = None
+    ) -> None: ...
 
     def remove(self, path: str, *, no_trash: bool = False) -> None: ...
 

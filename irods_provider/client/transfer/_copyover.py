@@ -170,7 +170,7 @@ def _back_up(
     checksum = retry.call(lambda: api.calculate_checksum(path, force=True))
     try:
         # Sent once unless the server refused before acting: a lost reply may have created the copy.
-        retry.call(lambda: api.copy(path, part), retry_on=is_busy)
+        retry.call(lambda: api.copy(path, part, replicas_before=()), retry_on=is_busy)  # removed above
         _verify(session, part, source=path, size=size, checksum=checksum, retry=retry)
         record = [AVU(KEEP_ATTRIBUTE, f"old {checksum}"), AVU(KEEP_ATTRIBUTE, f"new {new_checksum}")]
         ops = [MetadataOperation("add", avu) for avu in record]

@@ -98,7 +98,9 @@ def verify_in_place(session: SessionLike, path: str, checksum: str, *, mode: Rep
     if left := [r.hierarchy for r in replicas if _root_of(r) not in roots]:
         log.info("%s overwritten in place: its replicas on %s are stale now (as after iput -f)", path, left)
     for replica in good if len(good) > 1 else ():
-        server = session.data_objects.calculate_checksum(path, replica_number=replica.number, force=True)
+        server = session.data_objects.calculate_checksum(
+            path, replica_number=replica.number, force=True, replicas_before=replicas
+        )
         if server != checksum:
             emit("checksum_mismatch")
             raise IrodsChecksumMismatchError(
@@ -133,7 +135,9 @@ def _verify_each(session: SessionLike, path: str, result: CopyResult, replicas: 
     """Have the server hash each replica afresh and compare it with ``result``; the (common) checksum."""
     checksum = ""
     for replica in replicas:
-        server = session.data_objects.calculate_checksum(path, replica_number=replica.number, force=True)
+        server = session.data_objects.calculate_checksum(
+            path, replica_number=replica.number, force=True, replicas_before=replicas
+        )
         checksum = check_server_checksum(
             session, path, server, result, replica_number=replica.number, resource=replica.hierarchy
         )

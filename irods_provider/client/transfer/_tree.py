@@ -131,6 +131,19 @@ def _staged_copy(
     coordinator.succeed()
 
 
+def _plain_copy(session: IrodsSession, item: PlannedFile, plan: CollectionPlan, cfg: TransferConfig) -> None:
+    """Copy one object onto its destination, over the one the plan found there (whose replicas, listed by the
+    plan, judge a copy whose reply is lost without asking the catalog again)."""
+    there = plan.existing.get(item.destination)
+    session.data_objects.copy(
+        item.source,
+        item.destination,
+        overwrite=there is not None,
+        dst_resource=cfg.resource,
+        replicas_before=() if there is None else (there.replicas or None),
+    )
+
+
 def copy_collection(
     session: IrodsSession,
     source: str,
@@ -168,10 +181,7 @@ def copy_collection(
             status = FileStatus.SKIPPED
         elif not dry_run:
             if after_copy is None:
-                exists = item.destination in plan.existing
-                session.data_objects.copy(
-                    item.source, item.destination, overwrite=exists, dst_resource=cfg.resource
-                )
+                _plain_copy(session, item, plan, cfg)
             else:
                 _staged_copy(session, item, cfg=cfg, overwrite=overwrite, finish=after_copy, cancel=cancel)
             status = FileStatus.TRANSFERRED

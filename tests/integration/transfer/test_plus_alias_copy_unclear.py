@@ -149,17 +149,23 @@ def test_a_copy_still_running_after_its_reply_was_lost_is_waited_for(irods_emula
         assert aliases(session) == []
 
 
-def test_a_copy_that_stays_locked_is_given_up_with_the_original_error(
-    irods_emulator, data, tmp_path, monkeypatch
+def test_a_copy_that_stays_locked_is_given_up_naming_the_copy_and_the_wait(
+    irods_emulator, data, tmp_path
 ) -> None:
-    from irods_provider.client.transfer import _alias
-    from irods_provider.exceptions import IrodsTimeoutError
+    from irods_provider.client import OutcomeWait
+    from irods_provider.exceptions import IrodsOutcomeUnknownError, IrodsTimeoutError
 
-    monkeypatch.setattr(_alias, "ALIAS_COPY_WAIT_MIN", 0.5)
     transport = StillCopying(irods_emulator, busy_for=3.0)
     with _session(irods_emulator, transport) as session:
-        with pytest.raises(IrodsTimeoutError) as caught:
+        session.outcome_wait = OutcomeWait(min_seconds=0.5)
+        with pytest.raises(IrodsOutcomeUnknownError) as caught:
             download_object(session, PATH, tmp_path / "out.h5", config=CFG)
-        assert (caught.value.operation, caught.value.path) == ("data_objects.copy", PATH)
+        error = caught.value
+        assert (error.operation, error.path) == ("data_objects.copy", PATH)
+        assert error.waited >= 0.5
+        assert isinstance(error.__cause__, IrodsTimeoutError)
+        assert ALIAS_PREFIX in str(error)
+        assert "still being written" in str(error)
+        assert transport.copies == 1  # never sent again while it ran
         assert not (tmp_path / "out.h5").exists()
         transport.finisher.join()

@@ -147,7 +147,14 @@ class FakeDataObjects:
             size = len(self.o.objects[path])
         return [Replica(number=0, hierarchy="demoResc", status="1", size=size, checksum=None, modified_at=0)]
 
-    def calculate_checksum(self, path: str, *, force: bool = False, replica_number: int | None = None) -> str:
+    def calculate_checksum(
+        self,
+        path: str,
+        *,
+        force: bool = False,
+        replica_number: int | None = None,
+        replicas_before: object = None,
+    ) -> str:
         self._log("checksum", path)
         with self.o.lock:
             data = bytes(self.o.objects[path])

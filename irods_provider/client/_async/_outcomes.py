@@ -1,0 +1,291 @@
+"""Reading back a checksum, copy or replication whose reply was lost (the sync twin is generated).
+
+The iRODS HTTP API arms one deadline per request (``requests.timeout_in_seconds``, 30 s by default;
+core/src/session.cpp:78 at 0.7.0), so the checksum, copy or replication of a large object loses its reply
+while the server finishes it. Resending would hash from the start again (a forced checksum never finishes)
+or fail on the first try's own target (a copy), so the outcome is read from the catalog and waited for,
+within the session's :class:`~irods_provider.client.OutcomeWait`; the rules are in ``_outcome_rules``.
+"""
+
+from __future__ import annotations
+
+import asyncio  # unasync: async-only
+import base64
+import hashlib
+import logging
+import re
+import time
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from irods_provider.client._models import Replica
+from irods_provider.client._outcome_rules import (
+    Seen,
+    Verdict,
+    checksum_verdict,
+    copy_verdict,
+    newest_good,
+    replicate_verdict,
+)
+from irods_provider.client._retry import handler_ended, reply_lost
+from irods_provider.exceptions import (
+    IrodsAlreadyExistsError,
+    IrodsError,
+    IrodsLockedError,
+    IrodsNotADataObjectError,
+    IrodsNotFoundError,
+    IrodsOutcomeUnknownError,
+    IrodsSourceChangedError,
+    IrodsStaleReplicaError,
+)
+
+if TYPE_CHECKING:
+    from irods_provider.client._async._session import AsyncIrodsSession
+
+__all__ = ["checksum_outcome", "copy_outcome", "replicas_or_none", "replicate_outcome", "snapshot"]
+
+log = logging.getLogger("irods_provider.client")
+#: Bytes per ranged read when a replica's bytes are read back to check a checksum (well within any deadline).
+READ_BACK_CHUNK = 8 * 1024 * 1024
+_MD5 = re.compile(r"[0-9a-fA-F]{32}")
+
+
+async def replicas_or_none(session: AsyncIrodsSession, path: str) -> list[Replica] | None:
+    """``path``'s replicas from the catalog, or None when there is no such data object (or none visible)."""
+    try:
+        return await session.data_objects.replicas(path)
+    except (IrodsNotADataObjectError, IrodsNotFoundError):
+        return None
+
+
+async def snapshot(session: AsyncIrodsSession, path: str) -> tuple[bool, list[Replica] | None]:
+    """``(True, replicas)`` of ``path`` before a request (None: no such object), or ``(False, None)`` when the
+    catalog cannot be asked (a lost reply then cannot be judged against it)."""
+    try:
+        return True, await replicas_or_none(session, path)
+    except IrodsError as exc:
+        log.warning("cannot list the replicas of %s before a server-side operation: %s", path, exc)
+        return False, None
+
+
+class _Waiter:
+    """Polls for one operation's outcome until ``session.outcome_wait`` allows no more for ``size`` bytes."""
+
+    def __init__(
+        self, session: AsyncIrodsSession, operation: str, path: str, cause: IrodsError, *, onto: str = ""
+    ) -> None:
+        self._wait = session.outcome_wait
+        self._start = time.monotonic()
+        self._pause = self._wait.first_poll
+        self.operation, self.path, self.cause = operation, path, cause
+        self.what = f"{operation.rsplit('.', 1)[-1]} of {path}" + (f" onto {onto}" if onto else "")
+        self.size = 0
+        self.resends_left = session.retry.max_attempts - 1
+        log.warning("the %s lost its reply (%s): reading its outcome back", self.what, cause)
+
+    def may_resend(self, *, after_timeout: bool) -> bool:
+        """Whether to send again when the catalog shows no trace of the operation: only within the session's
+        attempts, and after a timeout (the server may still be at work) only when ``after_timeout``."""
+        return self.resends_left > 0 and (after_timeout or handler_ended(self.cause))
+
+    def given_up(self) -> bool:
+        """No trace, no attempt left, and the handler ended: the loss is the answer (raise ``cause``)."""
+        return self.resends_left <= 0 and handler_ended(self.cause)
+
+    async def resend(self, send: Callable[[], Any]) -> tuple[bool, Any]:
+        """Send again: ``(True, result)``, or ``(False, None)`` when this reply was lost too."""
+        self.resends_left -= 1
+        try:
+            return True, await send()
+        except IrodsError as exc:
+            if not reply_lost(exc):
+                raise
+            self.cause = exc
+            return False, None
+
+    def saw(self, verdict: Verdict) -> Verdict:
+        """Note the size of the replica ``verdict`` is about (it lengthens the wait); ``verdict``."""
+        if verdict.replica is not None:
+            self.size = max(self.size, verdict.replica.size)
+        return verdict
+
+    async def pause(self, why: str) -> None:
+        """Sleep before the next look; IrodsOutcomeUnknownError once the wait is used up."""
+        left = self._start + self._wait.seconds_for(self.size) - time.monotonic()
+        if left <= 0:
+            raise self.unknown(why)
+        await asyncio.sleep(min(self._pause, left))  # unasync: async-only
+        # unasync: sync-only time.sleep(min(self._pause, left))
+        self._pause = min(2 * self._pause, self._wait.max_poll)
+
+    def unknown(self, why: str) -> IrodsOutcomeUnknownError:
+        waited = time.monotonic() - self._start
+        error = IrodsOutcomeUnknownError(
+            f"the {self.what} lost its reply ({self.cause}) and the catalog did not show its outcome within "
+            f"{waited:.1f} s ({why}); the server may still be working on it (its whole-request deadline, "
+            "30 s by default, cuts large objects' replies off): look again later, or raise OutcomeWait",
+            waited=waited,
+            http_status=getattr(self.cause, "http_status", None),
+            operation=self.operation,
+            path=self.path,
+        )
+        error.__cause__ = self.cause
+        return error
+
+    def changed(self, why: str) -> IrodsSourceChangedError:
+        error = IrodsSourceChangedError(
+            f"the object changed while the server worked on the {self.what}, whose reply was lost "
+            f"({self.cause})",
+            changed=why,
+            operation=self.operation,
+            path=self.path,
+        )
+        error.__cause__ = self.cause
+        return error
+
+
+async def checksum_outcome(
+    session: AsyncIrodsSession,
+    path: str,
+    cause: IrodsError,
+    *,
+    force: bool,
+    before: Sequence[Replica] | None,
+    resource: str | None,
+    replica_number: int | None,
+    resend: Callable[[], Any],
+) -> str:
+    """The checksum a ``calculate_checksum`` whose reply was lost registered (``before``: the replicas
+    before a forced one). A forced checksum equal to the stored one is proven by reading the bytes back.
+    Nothing to show for it after the handler ended (the request never ran, or failed): sent again
+    (``resend``), within the session's attempts."""
+    waiter = _Waiter(session, "data_objects.calculate_checksum", path, cause)
+    seen, read_back = before, False
+    while True:
+        now = await replicas_or_none(session, path)
+        verdict = waiter.saw(
+            checksum_verdict(seen, now, force=force, resource=resource, replica_number=replica_number)
+        )
+        if seen is None and not force:
+            seen = now  # the first look: a later one must show the same replica
+        if verdict.seen is Seen.DONE and verdict.checksum:
+            return verdict.checksum
+        if verdict.seen is Seen.CHANGED:
+            raise waiter.changed(verdict.why)
+        if verdict.seen is Seen.UNCLEAR and verdict.replica is not None and not read_back:
+            read_back = True
+            if await _bytes_hash_to(session, path, verdict.replica):
+                return str(verdict.replica.checksum)
+        if verdict.seen in (Seen.PENDING, Seen.UNCLEAR) and waiter.may_resend(after_timeout=False):
+            sent, answer = await waiter.resend(resend)
+            if sent:
+                return str(answer)
+            continue
+        if verdict.seen is Seen.PENDING and waiter.given_up():
+            raise waiter.cause
+        await waiter.pause(verdict.why)
+
+
+async def _bytes_hash_to(session: AsyncIrodsSession, path: str, replica: Replica) -> bool:
+    """Whether ``replica``'s bytes, read back in ranged reads, hash to its stored checksum (False when they
+    cannot be read: a ``+`` path, replica targeting before 0.6.0, an unknown checksum scheme)."""
+    expected = replica.checksum or ""
+    sha2 = expected.startswith("sha2:")
+    if not (sha2 or _MD5.fullmatch(expected)) or "+" in path:
+        return False
+    digest = hashlib.sha256() if sha2 else hashlib.md5(usedforsecurity=False)
+    offset = 0
+    log.info("reading replica %d of %s back to check its checksum %s", replica.number, path, expected)
+    try:
+        while offset < replica.size:
+            count = min(READ_BACK_CHUNK, replica.size - offset)
+            chunk = await session.data_objects.read(
+                path, offset=offset, count=count, replica_number=replica.number
+            )
+            if not chunk:
+                return False
+            digest.update(chunk)
+            offset += len(chunk)
+    except IrodsError as exc:
+        log.warning("could not read replica %d of %s back: %s", replica.number, path, exc)
+        return False
+    if sha2:
+        return "sha2:" + base64.b64encode(digest.digest()).decode() == expected
+    return digest.hexdigest() == expected.lower()
+
+
+async def copy_outcome(
+    session: AsyncIrodsSession,
+    src: str,
+    dst: str,
+    cause: IrodsError,
+    *,
+    before: Sequence[Replica] | None,
+    overwrite: bool,
+    resend: Callable[[], Any],
+) -> None:
+    """Wait for a copy whose reply was lost: done when ``dst`` (``before``: its replicas before, None when
+    absent) changed into a good replica of ``src``'s size; running while intermediate; sent once more
+    (``resend``) when there is no trace of it."""
+    waiter = _Waiter(session, "data_objects.copy", src, cause, onto=dst)
+    source = newest_good(await replicas_or_none(session, src) or [])
+    waiter.size = source.size if source else 0
+    while True:
+        verdict = waiter.saw(
+            copy_verdict(before, await replicas_or_none(session, dst), source.size if source else None)
+        )
+        if verdict.seen is Seen.DONE:
+            return
+        if verdict.seen is Seen.CHANGED:
+            raise waiter.changed(verdict.why)
+        if verdict.seen is Seen.FAILED and verdict.replica is not None:
+            raise _stale(src, dst, verdict.why, verdict.replica)
+        if verdict.seen is Seen.PENDING and waiter.may_resend(after_timeout=True):
+            try:
+                if (await waiter.resend(resend))[0]:
+                    return
+            except IrodsAlreadyExistsError:
+                if before is not None and not overwrite:
+                    raise  # it was there before: the lost reply was this refusal
+            except IrodsLockedError:
+                pass  # the first copy holds the target: it is running
+            continue
+        if verdict.seen is Seen.PENDING and waiter.given_up():
+            raise waiter.cause
+        await waiter.pause(verdict.why)
+
+
+def _stale(src: str, dst: str, why: str, replica: Replica) -> IrodsStaleReplicaError:
+    return IrodsStaleReplicaError(
+        f"the copy of {src} onto {dst}, whose reply was lost, failed on the server: {why}",
+        replica_number=replica.number,
+        resource=replica.hierarchy,
+        status=replica.status,
+        operation="data_objects.copy",
+        path=dst,
+    )
+
+
+async def replicate_outcome(
+    session: AsyncIrodsSession, path: str, dst_resource: str, cause: IrodsError, *, resend: Callable[[], Any]
+) -> None:
+    """Wait for a replication whose reply was lost: done when every replica on ``dst_resource`` is good with
+    the source's size; running while one is intermediate; sent once more when there is no trace of it (a
+    replication onto good replicas changes nothing)."""
+    waiter = _Waiter(session, "data_objects.replicate", path, cause)
+    while True:
+        verdict = waiter.saw(replicate_verdict(await replicas_or_none(session, path), dst_resource))
+        if verdict.seen is Seen.DONE:
+            return
+        if verdict.seen is Seen.CHANGED:
+            raise waiter.changed(verdict.why)
+        if verdict.seen is Seen.PENDING and waiter.may_resend(after_timeout=True):
+            try:
+                if (await waiter.resend(resend))[0]:
+                    return
+            except IrodsLockedError:
+                pass  # the first replication holds the object: it is running
+            continue
+        if verdict.seen is Seen.PENDING and waiter.given_up():
+            raise waiter.cause
+        await waiter.pause(verdict.why)
