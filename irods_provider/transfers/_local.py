@@ -77,7 +77,8 @@ class LocalTransferOperator(TransferOperatorBase):
     :param move: remove each source once its copy is verified and it is still the version copied (a local
         file re-hashed against the zone's checksum, a data object by size and checksum); a changed one is
         kept with a warning. Directories or collections the moved files left empty below the source
-        directory, collection or glob base are removed too (the source root itself stays).
+        directory, collection or glob base are removed too (the source root itself stays). A data object a
+        download left out (being written by another client, or without a good replica) is never removed.
     :param trash: with ``move``, send removed data objects (and emptied collections) to the trash; default
         False removes them with ``no_trash`` so quota is freed.
     :param plan_only: a dry run: the report lists the files as ``planned``; nothing is written (named so
