@@ -11,9 +11,10 @@ The replica statuses tell the two apart.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Protocol
 
 from irods_provider._error_codes import error_code
-from irods_provider.client._models import Replica
+from irods_provider.client._models import LOCKED_STATUSES
 from irods_provider.exceptions import IrodsLockedError, IrodsResponseError
 
 __all__ = ["GOOD_REPLICA_CONDITION", "NO_GOOD_REPLICA", "STATUS_NAMES", "is_no_good_replica", "writing_error"]
@@ -24,6 +25,16 @@ GOOD_REPLICA_CONDITION = "DATA_REPL_STATUS = '1'"
 STATUS_NAMES = {"0": "stale", "1": "good", "2": "intermediate", "3": "read-locked", "4": "write-locked"}
 
 
+class _Replica(Protocol):
+    """What is read of a replica here: its number and ``DATA_REPL_STATUS``."""
+
+    @property
+    def number(self) -> int: ...
+
+    @property
+    def status(self) -> str: ...
+
+
 def is_no_good_replica(error: BaseException) -> bool:
     """Whether the server refused because the object has no good replica (SYS_NO_GOOD_REPLICA)."""
     return isinstance(error, IrodsResponseError) and error.irods_code == NO_GOOD_REPLICA
@@ -31,14 +42,15 @@ def is_no_good_replica(error: BaseException) -> bool:
 
 def writing_error(
     path: str,
-    replicas: Sequence[Replica],
+    replicas: Sequence[_Replica],
     *,
     cause: IrodsResponseError | None = None,
     operation: str = "stat",
 ) -> IrodsLockedError | None:
     """The lock error for ``path`` when no replica is good and one is intermediate or locked (a write holds
     it), else None. ``cause`` (the server's SYS_NO_GOOD_REPLICA answer) lends its HTTP status and code."""
-    if not any(r.locked for r in replicas) or any(r.good for r in replicas):
+    held = {r.status for r in replicas}
+    if not held & LOCKED_STATUSES or "1" in held:
         return None
     statuses = ", ".join(f"{r.number} {STATUS_NAMES.get(r.status, r.status)}" for r in replicas)
     return IrodsLockedError(

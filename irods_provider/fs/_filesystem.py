@@ -20,10 +20,13 @@ import contextlib
 import datetime as dt
 import errno
 import hashlib
+import logging
 import os
 import threading
+from contextvars import ContextVar
 from typing import Any, cast
 
+from fsspec.callbacks import DEFAULT_CALLBACK
 from fsspec.spec import AbstractFileSystem
 from fsspec.utils import isfilelike
 
@@ -36,7 +39,7 @@ from irods_provider.client import (
     TokenProvider,
 )
 from irods_provider.client._genquery import match_condition
-from irods_provider.client._locks import writing_error
+from irods_provider.client._locks import is_no_good_replica, writing_error
 from irods_provider.client.transfer import (
     ChecksumScheme,
     OverwritePolicy,
@@ -51,6 +54,7 @@ from irods_provider.client.transfer import (
 )
 from irods_provider.client.transfer._alias import ReadAlias, needs_alias, source_stat, verify_bytes
 from irods_provider.client.transfer._atomic import replace_object
+from irods_provider.client.transfer._leftout import BEING_WRITTEN, NO_GOOD_REPLICA
 from irods_provider.exceptions import (
     IrodsAlreadyExistsError,
     IrodsCollectionNotEmptyError,
@@ -65,12 +69,33 @@ from irods_provider.fs._paths import PROTOCOL, conn_id_from_url, join, strip_pro
 
 __all__ = ["IrodsFileSystem"]
 
+log = logging.getLogger(__name__)
+
 _MISSING = (IrodsNotADataObjectError, IrodsNotACollectionError, IrodsNotFoundError)
 Info = dict[str, Any]
 
 
 def _not_found(path: str) -> FileNotFoundError:
     return FileNotFoundError(errno.ENOENT, "no data object or collection at this path", path)
+
+
+#: The paths the ``get`` under way named itself (None: no ``get``); the rest a tree or glob selected.
+_NAMED: ContextVar[frozenset[str] | None] = ContextVar("irods_fs_get_named", default=None)
+
+
+def _left_out(path: str, error: IrodsResponseError) -> bool:
+    """Whether ``get`` leaves out ``path``, which a tree or glob selected, for ``error``: it has no good
+    replica (another client is writing it, or its write failed). Logged."""
+    named = _NAMED.get()
+    if named is None or path in named:
+        return False
+    if isinstance(error, IrodsLockedError):
+        log.warning("Left out %s: %s", path, BEING_WRITTEN)
+        return True
+    if is_no_good_replica(error):
+        log.warning("Left out %s: %s", path, NO_GOOD_REPLICA)
+        return True
+    return False
 
 
 class _CallbackProgress(TransferSubscriber):
@@ -661,6 +686,25 @@ class IrodsFileSystem(AbstractFileSystem):  # type: ignore[misc]
         with self.open(path, "wb") as f:
             f.write(value)
 
+    def get(
+        self,
+        rpath: Any,
+        lpath: Any,
+        recursive: bool = False,
+        callback: Any = DEFAULT_CALLBACK,
+        maxdepth: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """fsspec's ``get``: a data object a tree or glob selected that cannot be read now (another client
+        is still writing it, or its last write failed: no good replica) is left out with a warning, for a
+        later run; one named by itself raises (IrodsLockedError for one being written)."""
+        named = [rpath] if isinstance(rpath, str) else list(rpath)
+        token = _NAMED.set(frozenset(self._strip_protocol(p) for p in named))
+        try:
+            super().get(rpath, lpath, recursive=recursive, callback=callback, maxdepth=maxdepth, **kwargs)
+        finally:
+            _NAMED.reset(token)
+
     def get_file(
         self, rpath: str, lpath: Any, callback: Any = None, outfile: Any = None, **kwargs: Any
     ) -> None:
@@ -670,7 +714,12 @@ class IrodsFileSystem(AbstractFileSystem):  # type: ignore[misc]
         if isfilelike(lpath) or outfile is not None:
             super().get_file(rpath, lpath, callback=callback, outfile=outfile, **kwargs)
             return
-        info = self.info(rpath)
+        try:
+            info = self.info(rpath)
+        except IrodsResponseError as exc:
+            if not _left_out(rpath, exc):
+                raise
+            return
         if info["type"] == "directory":
             os.makedirs(lpath, exist_ok=True)
             return

@@ -431,7 +431,14 @@ class ModelBase:
         """Commit a written replica (implemented by the data-objects mixin)."""
         raise NotImplementedError
 
-    def _pick_replica(self, obj: DataObject, resource: str | None, replica_number: int | None) -> Replica:
+    def _pick_replica(
+        self,
+        obj: DataObject,
+        resource: str | None,
+        replica_number: int | None,
+        *,
+        stale_votes: bool = False,
+    ) -> Replica:
         """The replica an operation acts on (implemented by the data-objects mixin)."""
         raise NotImplementedError
 

@@ -75,7 +75,9 @@ class ChecksumsMixin(ModelBase):
         return obj
 
     def _one_replica(self, obj: DataObject, resource: str | None, replica_number: int | None) -> Replica:
-        rep = self._pick_replica(obj, resource, replica_number)
+        # rsDataObjChksum resolves the replica by voting (rsDataObjChksum.cpp:553-559 at 4.3.4): a stale
+        # one votes low, so with no good replica the stale one is hashed (check_replica_accessibility).
+        rep = self._pick_replica(obj, resource, replica_number, stale_votes=True)
         if rep.status not in ("0", "1"):  # check_replica_accessibility
             raise IrodsModelError("SYS_REPLICA_INACCESSIBLE", f"Replica [{rep.number}] is inaccessible.")
         return rep

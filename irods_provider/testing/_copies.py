@@ -91,13 +91,26 @@ class CopiesMixin(DataObjectsMixin, WriteHoldsMixin):
                 raise IrodsModelError("SAME_SRC_DEST_PATHS_ERR", "Source and destination are the same.")
             if obj.locked_by is not None:  # opening the source for read: no replica votes for it
                 raise IrodsModelError("HIERARCHY_ERROR", f"[{src}] is locked by an open write.")
-            source = self._pick_replica(obj, src_resource, None)
+            # Its source is opened for read by voting (rsDataObjCopy.cpp:92-96): a stale one votes low.
+            source = self._pick_replica(obj, src_resource, None, stale_votes=True)
             return source, self.open_write(caller, dst, truncate=True, resource=dst_resource, holder="copy")
 
     def copy_finish(self, source: Replica, target: WriteTarget) -> None:
-        """Copy the bytes into the opened destination and close it (good, unlocked)."""
+        """Copy the bytes into the opened destination and close it (good, unlocked).
+
+        A copy of an empty object onto an existing replica writes no byte: rsDataObjClose then gives that
+        replica its status from before and restores its siblings' (``finalize_data_object``, irods 4.3.4
+        rsDataObjClose.cpp:361-380; rsDataObjCopy.cpp:206 reports the source's size as bytes written), the
+        size becomes the vault's (0) and the checksum is cleared, the mtime kept."""
         with self.lock:
             shutil.copyfile(source.spool_file, target.replica.spool_file)
+            obj = self.data_objects.get(target.path)
+            if source.size == 0 and not target.created and obj is not None:
+                rep = target.replica
+                rep.size, rep.checksum, rep.status = 0, "", original_status(rep)
+                unlock_replicas(obj, restore=[r for r in obj.replicas if r is not rep])
+                return
+            target.written = None
         self.finish_write(target)
 
     def _copy_overwrite_checks(

@@ -49,13 +49,13 @@ async def _parallel(
         return empty(400)
     except NoIdleStream:
         return empty(429)
-    end = position
+    begin = position if offset is None else offset
+    end, written = position, None  # None: an unknown part was written (a failed request)
     try:
-        end = await pwrite_all(
-            fd, position if offset is None else offset, chunks, limit=ctx.config.max_body_bytes
-        )
+        end = await pwrite_all(fd, begin, chunks, limit=ctx.config.max_body_bytes)
+        written = end - begin
     finally:
-        ctx.model.release_stream(handle, stream, end)
+        ctx.model.release_stream(handle, stream, end, written=written)
     return ok()
 
 
@@ -66,9 +66,12 @@ async def _plain(
 
     assert isinstance(target, WriteTarget)
     fd = os.open(target.replica.spool_file, os.O_RDWR)
+    begin = start if offset is None else offset
+    counted, target.written = target.written, None  # None until known: a failed request wrote some part
     try:
         await ctx.model.pause_if_held(target.path)  # the test hook: the object stays locked meanwhile
-        await pwrite_all(fd, start if offset is None else offset, chunks, limit=ctx.config.max_body_bytes)
+        end = await pwrite_all(fd, begin, chunks, limit=ctx.config.max_body_bytes)
+        target.written = None if counted is None else counted + end - begin
     finally:
         os.close(fd)
         ctx.model.finish_write(target)

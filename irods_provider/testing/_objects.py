@@ -23,7 +23,7 @@ from irods_provider.testing._catalog import (
     now,
 )
 from irods_provider.testing._errors import IrodsModelError
-from irods_provider.testing._locks import GOOD, STALE, lock_replicas, unlock_replicas
+from irods_provider.testing._locks import GOOD, STALE, lock_replicas, original_status, unlock_replicas
 
 DELETE = PERMISSIONS.index("delete_object")
 HASH_CHUNK = 1024 * 1024
@@ -31,11 +31,19 @@ HASH_CHUNK = 1024 * 1024
 
 @dataclass
 class WriteTarget:
-    """An opened replica: where to put bytes and where a non-offset write starts."""
+    """An opened replica: where to put bytes and where a non-offset write starts.
+
+    ``created``: the open created the object or this replica (CREATE_TYPE); ``size_at_open``: the catalog
+    size when it was opened; ``written``: bytes written through it so far (None: not counted, the close
+    then always makes the replica good).
+    """
 
     path: str
     replica: Replica
     start: int
+    created: bool = False
+    size_at_open: int = 0
+    written: int | None = None
 
 
 #: A vault file name's limit (Linux NAME_MAX) and the errno a longer one gets.
@@ -114,7 +122,19 @@ class DataObjectsMixin(ModelBase):
                 "modified_at": rep.modify_time,
             }
 
-    def _pick_replica(self, obj: DataObject, resource: str | None, replica_number: int | None) -> Replica:
+    def _pick_replica(
+        self,
+        obj: DataObject,
+        resource: str | None,
+        replica_number: int | None,
+        *,
+        stale_votes: bool = False,
+    ) -> Replica:
+        """The replica an operation resolves to: on ``resource``, numbered, else the newest good one.
+
+        ``stale_votes``: the operation resolves its hierarchy by voting (a write, a copy's open, a
+        checksum), in which a stale replica votes low rather than zero: with no good replica it is used.
+        The HTTP API's stat and read ask for a good replica first (SYS_NO_GOOD_REPLICA)."""
         if resource is not None:
             zone = self.zone_of(obj.path)
             self.check_root(resource, zone=zone)
@@ -129,7 +149,16 @@ class DataObjectsMixin(ModelBase):
             raise IrodsModelError("SYS_REPLICA_DOES_NOT_EXIST", f"Replica [{replica_number}] does not exist.")
         good = obj.good_replica()
         if good is None:
-            raise IrodsModelError("SYS_NO_GOOD_REPLICA", "No good replica.")
+            if not stale_votes:
+                raise IrodsModelError("SYS_NO_GOOD_REPLICA", "No good replica.")
+            # voting.cpp:42-93 (4.3.4): a stale replica votes low for an open or a write, not zero, so
+            # it wins when no replica is good (the first root of equal votes; here the lowest number); an
+            # intermediate or locked one votes zero, and all zero is HIERARCHY_ERROR
+            # (irods_resource_redirect.cpp:244-246).
+            stale = [r for r in obj.replicas if r.status == STALE]
+            if not stale:
+                raise IrodsModelError("HIERARCHY_ERROR", "No valid resource found for data object.")
+            return min(stale, key=lambda r: r.number)
         return good
 
     def open_read(
@@ -169,31 +198,25 @@ class DataObjectsMixin(ModelBase):
         until :meth:`finish_write`; ``holder`` names the lock (a parallel-write handle's id)."""
         with self.lock:
             path = normalize(path)
-            create = append or truncate
             zone = self.zone_of(path)
             if resource is not None:
                 self.check_root(resource, zone=zone)
             obj = self.data_objects.get(path)
+            created = obj is None
             if obj is None:
                 obj = self._create_for_write(
                     caller,
                     path,
-                    create=create,
+                    create=append or truncate,
                     resource=resource,
                     replica_number=replica_number,
                     ticket=ticket,
                 )
             else:
-                level = self.access_level(caller, obj.acl)
-                if level < WRITE and not self.ticket_grants(caller, ticket, path, write=True):
-                    raise IrodsModelError("CAT_NO_ACCESS_PERMISSION", f"No write permission on [{path}].")
-                if obj.locked_by is not None:
-                    raise IrodsModelError("HIERARCHY_ERROR", f"[{path}] is locked by an open write.")
-                if resource is not None and not any(
-                    self.root_of(r.resource, zone=zone) == resource for r in obj.replicas
-                ):
-                    self.add_replicas(obj, resource)
-            rep = self._pick_replica(obj, resource, replica_number) if obj.replicas else None
+                created = self._open_existing(caller, obj, resource=resource, ticket=ticket)
+            rep = (
+                self._pick_replica(obj, resource, replica_number, stale_votes=True) if obj.replicas else None
+            )
             if rep is None:
                 raise IrodsModelError("SYS_REPLICA_DOES_NOT_EXIST", "No replica.")
             start = 0
@@ -203,7 +226,24 @@ class DataObjectsMixin(ModelBase):
                 with rep.spool_file.open("r+b") as f:
                     f.truncate(0)
             lock_replicas(obj, [rep], holder)
-            return WriteTarget(path=path, replica=rep, start=start)
+            return WriteTarget(path, rep, start, created=created, size_at_open=rep.size, written=0)
+
+    def _open_existing(
+        self, caller: str, obj: DataObject, *, resource: str | None, ticket: str | None
+    ) -> bool:
+        """The checks of a write onto the existing ``obj``; a replica on ``resource`` is created when it
+        has none there. Whether a replica was created (the open is then a create)."""
+        level = self.access_level(caller, obj.acl)
+        if level < WRITE and not self.ticket_grants(caller, ticket, obj.path, write=True):
+            raise IrodsModelError("CAT_NO_ACCESS_PERMISSION", f"No write permission on [{obj.path}].")
+        if obj.locked_by is not None:
+            raise IrodsModelError("HIERARCHY_ERROR", f"[{obj.path}] is locked by an open write.")
+        zone = self.zone_of(obj.path)
+        roots = {self.root_of(r.resource, zone=zone) for r in obj.replicas}
+        if resource is not None and resource not in roots:
+            self.add_replicas(obj, resource)
+            return True
+        return False
 
     def _create_for_write(
         self,
@@ -243,14 +283,25 @@ class DataObjectsMixin(ModelBase):
 
     def finish_write(self, target: WriteTarget) -> None:
         """Close a written replica: size from the spool file, new mtime, checksum cleared, good, its
-        siblings stale (a replication resource's copied), the object unlocked (``finalize_data_object``)."""
+        siblings stale (a replication resource's copied), the object unlocked (``finalize_data_object``).
+
+        A close that changed nothing (an existing replica, no byte written, the size as opened) keeps the
+        replica's status from before the open, its mtime and checksum, as the HTTP API's streams close
+        (irods 4.3.4 plugins/api/src/replica_close.cpp:246-253); its siblings still go stale (:257)."""
         with self.lock:
             rep = target.replica
-            rep.size = rep.spool_file.stat().st_size if rep.spool_file.exists() else 0
+            size = rep.spool_file.stat().st_size if rep.spool_file.exists() else 0
+            obj = self.data_objects.get(target.path)
+            if obj is not None and not target.created and target.written == 0 and size == target.size_at_open:
+                rep.status = original_status(rep)
+                for other in (r for r in obj.replicas if r is not rep):
+                    other.status = STALE
+                unlock_replicas(obj, restore=())
+                return
+            rep.size = size
             rep.modify_time = now()
             rep.checksum = ""
             rep.status = GOOD
-            obj = self.data_objects.get(target.path)
             if obj is None:
                 return
             zone, table = self.zone_of(obj.path), self.resources_for(obj.path)
@@ -407,6 +458,12 @@ class DataObjectsMixin(ModelBase):
                 raise IrodsModelError("OBJ_PATH_DOES_NOT_EXIST", f"[{new_parent}] does not exist.")
             if new in self.collections:
                 raise IrodsModelError("INVALID_OBJECT_TYPE", f"[{new}] is a collection.")
+            # rsDataObjRename (4.3.4:139-156): the object is looked up for delete_object access, then an
+            # object another client is writing is refused (logical locking) before the catalog rename.
+            if self.access_level(caller, obj.acl) < DELETE:
+                raise IrodsModelError("CAT_NO_ACCESS_PERMISSION", "Insufficient permissions for rename.")
+            if obj.locked_by is not None:
+                raise IrodsModelError("LOCKED_DATA_OBJECT_ACCESS", f"[{old}] is locked by an open write.")
             if new in self.data_objects:
                 raise IrodsModelError("CAT_NAME_EXISTS_AS_DATAOBJ", f"[{new}] already exists.")
             # chlRenameObject (same collection) and chlMoveObject both want ``own`` on the object (irods

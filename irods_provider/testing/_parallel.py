@@ -96,13 +96,18 @@ class ParallelWriteMixin(ModelBase):
             h.busy[stream_index] = True
             return h.fd, stream_index, h.positions[stream_index]
 
-    def release_stream(self, handle_id: str, stream_index: int, position: int) -> None:
-        """Mark a stream idle again after its request, remembering where it stopped."""
+    def release_stream(
+        self, handle_id: str, stream_index: int, position: int, *, written: int | None = None
+    ) -> None:
+        """Mark a stream idle again after its request, remembering where it stopped and counting the bytes
+        it wrote on the handle's target (``written`` None: unknown, a failed request)."""
         with self.lock:
             h = self.handles.get(handle_id)
             if h is not None and stream_index < len(h.busy):
                 h.busy[stream_index] = False
                 h.positions[stream_index] = position
+                done = h.target.written
+                h.target.written = None if done is None or written is None else done + written
 
     def parallel_write_shutdown(self, handle_id: str) -> None:
         """Commit size/status/mtime, unlock, release the quota; unknown handles are fine."""

@@ -31,6 +31,7 @@ from irods_provider.client.transfer import (
     FileStatus,
     TransferReport,
 )
+from irods_provider.client.transfer._leftout import is_left_out, left_out_hint
 from irods_provider.exceptions import IrodsError, IrodsInvalidPathError, IrodsNotFoundError
 from irods_provider.operators._transfer_base import TransferOperatorBase
 from irods_provider.transfers._move import local_file_has_checksum, prune_emptied, tree_base, tree_base_of
@@ -76,7 +77,8 @@ class LocalTransferOperator(TransferOperatorBase):
     :param move: remove each source once its copy is verified and it is still the version copied (a local
         file re-hashed against the zone's checksum, a data object by size and checksum); a changed one is
         kept with a warning. Directories or collections the moved files left empty below the source
-        directory, collection or glob base are removed too (the source root itself stays).
+        directory, collection or glob base are removed too (the source root itself stays). A data object a
+        download left out (being written by another client, or without a good replica) is never removed.
     :param trash: with ``move``, send removed data objects (and emptied collections) to the trash; default
         False removes them with ``no_trash`` so quota is freed.
     :param plan_only: a dry run: the report lists the files as ``planned``; nothing is written (named so
@@ -160,8 +162,10 @@ class LocalTransferOperator(TransferOperatorBase):
     def finish(self, report: TransferReport, *, destination: str, session: IrodsSession) -> dict[str, Any]:
         """Log the report; fail on an empty selection or failed files; else the XCom value."""
         self._log(report)
-        if not report.files and self.fail_if_empty:
+        left = [f for f in report.files if is_left_out(f)]  # selected, but not readable yet: not a match
+        if len(left) == len(report.files) and self.fail_if_empty:
             hint = "" if self.glob else literal_hint(str(self.source_path))
+            hint += left_out_hint(left)
             raise IrodsNotFoundError(f"no file matches {self.source_path!r}{hint}", operation=self.direction)
         if report.failed:
             failed = [f.source for f in report.files if f.status is FileStatus.FAILED]

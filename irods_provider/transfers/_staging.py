@@ -22,8 +22,10 @@ from irods_provider.client.transfer import (
 )
 from irods_provider.client.transfer._config import DEFAULT_READ_STREAMS, TransferConfig
 from irods_provider.client.transfer._copy import alongside
+from irods_provider.client.transfer._leftout import leaving_out, left_out_hint, report_left_out
 from irods_provider.client.transfer._plan import (
     Destination,
+    LeftOut,
     Plan,
     PlannedFile,
     Tree,
@@ -321,7 +323,9 @@ class SftpStagingOperator(TransferOperatorBase):
     :param sftp_conn_id: an Airflow SFTP (or SSH) connection.
     :param move: delete each source after its copy is verified, unless it changed since (then it is kept,
         with a warning); directories or collections that end up empty below the source directory,
-        collection or glob base are removed too (the source root itself stays). See :mod:`._move`.
+        collection or glob base are removed too (the source root itself stays). See :mod:`._move`. A
+        data object left out (being written by another client, or without a good replica) is never
+        removed: it was not copied.
     :param trash: with ``move``, send removed iRODS sources (and emptied collections) to the trash;
         default False removes them with ``no_trash`` so quota is freed.
     :param resume: continue interrupted copies from their committed bytes.
@@ -356,6 +360,9 @@ class SftpStagingOperator(TransferOperatorBase):
     ui_color = "#3d8f6f"
     direction = "staging"
     log_errors = False
+    #: The files the plan left out (no good replica), at their destinations: reported as skipped.
+    left_out: Sequence[LeftOut] = ()
+    left_out_session: IrodsSession | None = None
 
     def __init__(
         self,
@@ -556,9 +563,12 @@ class SftpStagingOperator(TransferOperatorBase):
         def surviving(item: PlannedCopy) -> FileResult:
             # Progress counts only where the next attempt continues from it (resume); events name either end.
             moved = (lambda: tally.get(item.source) + tally.get(item.destination)) if self.resume else None
-            return sftp.retrying(
-                lambda: one(item), path=item.source, retries=retries, log=log, progress=moved
+            run = functools.partial(
+                sftp.retrying, lambda: one(item), path=item.source, retries=retries, log=log
             )
+            if upload:
+                return run(progress=moved)
+            return leaving_out(item, lambda: run(progress=moved), session=self.left_out_session)
 
         try:
             report = run_plan(
@@ -578,10 +588,26 @@ class SftpStagingOperator(TransferOperatorBase):
                     except Exception as error:  # the transfer's own failure is what the task reports
                         self.log.warning("Could not remove the source directories emptied: %s", error)
             raise
+        report_left_out(report, self.left_out, logger=log)
         self.record_staging_lineage(report, sftp, upload=upload, context=context)
         if prune is not None:
             prune(report)
         return report
+
+    def place_left_out(self, plan: Plan, place: Callable[[str], str], session: IrodsSession) -> None:
+        """Keep the files ``plan`` left out (no good replica: being written, or their write failed), each at
+        ``place`` of its relative path, for :meth:`run_recorded` to report as skipped; ``session`` tells it
+        which files became unreadable after the plan."""
+        self.left_out_session = session
+        self.left_out = [
+            dataclasses.replace(x, file=dataclasses.replace(x.file, destination=place(x.file.destination)))
+            for x in plan.left_out
+        ]
+
+    def nothing_matches(self, sources: Sequence[str], *, operation: str) -> IrodsNotFoundError:
+        """The error of a selection with no file to copy, naming what was left out."""
+        hint = left_out_hint(self.left_out)
+        return IrodsNotFoundError(f"no data object matches {list(sources)}{hint}", operation=operation)
 
     def record_staging_lineage(
         self, report: TransferReport, sftp: SftpEndpoint, *, upload: bool, context: Mapping[str, Any]

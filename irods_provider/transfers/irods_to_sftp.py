@@ -12,7 +12,6 @@ from irods_provider.client.transfer._coordinator import TransferSubscriber
 from irods_provider.client.transfer._local import PLAN_READ_AHEAD
 from irods_provider.client.transfer._sink_download import EarlyReads, download_to_sink
 from irods_provider.client.transfer._trees import IrodsTree
-from irods_provider.exceptions import IrodsNotFoundError
 from irods_provider.operators._base import check_path
 from irods_provider.sftp._destination import sftp_is_directory
 from irods_provider.sftp._resume_store import ResumeStore, task_identity
@@ -81,7 +80,7 @@ class IrodsToSFTPOperator(SftpStagingOperator):
         with self.endpoint() as sftp, early:
             plan, root, real_root, progress = self._plan(sftp, session, sources, early=early)
             if not plan and self.fail_if_empty:
-                raise IrodsNotFoundError(f"no data object matches {sources}", operation="irods_to_sftp")
+                raise self.nothing_matches(sources, operation="irods_to_sftp")
             self.check_unique(plan)
             self.log.info("Staging %d file(s) from iRODS %s to SFTP %s", len(plan), sources, root)
             sink = functools.partial(
@@ -132,6 +131,7 @@ class IrodsToSFTPOperator(SftpStagingOperator):
         files, single = place_plan(
             plan, target, functools.partial(safe_join, target), functools.partial(sftp_is_directory, sftp)
         )
+        self.place_left_out(plan, functools.partial(safe_join, target), session)  # reported as skipped
         root = posixpath.dirname(target) if single else target
         if made is not None:
             return files, root, lambda: made, progress

@@ -28,6 +28,7 @@ from irods_provider.client._models import (
     Entry,
     EntryKind,
     Kinds,
+    Permission,
     PermissionOperation,
     Replica,
 )
@@ -715,6 +716,30 @@ class AsyncDataObjects(AsyncItiDataObjectsMixin):
                 "no such data object (or not visible)", operation="data_objects.replicas", path=path
             )
         return sorted((_replica(r[2:]) for r in rows), key=lambda r: r.number)
+
+    async def permissions(self, path: str) -> builtins.list[Permission]:
+        """The access-control list of the data object ``path``, from the catalog: unlike ``stat``, it answers
+        for an object without a good replica too (its write failed: its grants are still worth keeping).
+
+        The query iRODS's own ``ils -A`` asks (irods 4.3.4 lib/core/src/miscUtil.cpp ``queryDataObjAcl``),
+        by name; IrodsNotADataObjectError when there is no such (visible) object."""
+        validate_path(path, operation="data_objects.permissions")
+        coll, recheck_coll = match_condition("COLL_NAME", parent_path(path))
+        name, recheck_name = match_condition("DATA_NAME", basename(path))
+        query = (
+            "select COLL_NAME, DATA_NAME, USER_NAME, USER_ZONE, USER_TYPE, DATA_ACCESS_NAME "
+            f"where {coll} and {name} and DATA_TOKEN_NAMESPACE = 'access_type'"
+        )
+        found: dict[tuple[str, str], Permission] = {}
+        async for row in self._s.query.genquery(query, zone=await self._s.query.zone_for(path)):
+            if (recheck_coll or recheck_name) and _join(row[0], row[1]) != path:
+                continue
+            found.setdefault((row[2], row[3]), Permission(name=row[2], zone=row[3], type=row[4], perm=row[5]))
+        if not found:
+            raise IrodsNotADataObjectError(
+                "no such data object (or not visible)", operation="data_objects.permissions", path=path
+            )
+        return sorted(found.values(), key=lambda p: (p.name, p.zone))
 
     async def replicate(
         self,

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from irods_provider.client import PermissionOperation, RetryPolicy
+    from irods_provider.client import Permission, PermissionOperation, RetryPolicy
 
 
 class DataObjectStatLike(Protocol):
@@ -107,6 +107,8 @@ class DataObjectsLike(Protocol):
     def remove(self, path: str, *, no_trash: bool = False) -> None: ...
 
     def modify_permissions(self, path: str, operations: Iterable[PermissionOperation]) -> None: ...
+
+    def permissions(self, path: str) -> Sequence[Permission]: ...
 
 
 class ServerLimitsLike(Protocol):

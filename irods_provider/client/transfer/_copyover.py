@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from irods_provider.client import AVU, MetadataOperation
+from irods_provider.client._locks import writing_error
 from irods_provider.client._paths import temporary_name
 from irods_provider.client._temporaries import KEEP_ATTRIBUTE
 from irods_provider.exceptions import (
@@ -111,20 +112,35 @@ def overwrite_in_place(
             operation="upload",
             path=path,
         ) from cause
+    good = _good_unless_written(session, path)
     log.info("%s cannot be renamed by this user (%s): overwriting it in place by a copy", path, cause)
     size, checksum = expected or (api.stat(temp).size, api.calculate_checksum(temp, force=True))
-    _back_up(session, path, backup, retry=retry, new_checksum=checksum)
+    kept = _back_up(session, path, backup, retry=retry, new_checksum=checksum, good=good)
     try:
         _copy_verified(session, temp, path, size=size, checksum=checksum, retry=retry)
         verify_in_place(session, path, checksum, mode=in_place.replicas)
     except BaseException as exc:
-        _restore(session, backup, path, retry=retry, cause=exc)
+        if kept:
+            _restore(session, backup, path, retry=retry, cause=exc)
         raise
     try:
         in_place.apply()
     finally:  # published and proven: the backup has served, whatever becomes of the AVUs
-        for leftover in (backup, temp):
+        for leftover in (backup, temp) if kept else (temp,):
             _remove_quietly(session, leftover)
+
+
+def _good_unless_written(session: SessionLike, path: str) -> bool:
+    """Whether ``path`` has a good replica; IrodsLockedError (nothing changed yet) when another client is
+    writing it. True when its replicas are not listed to this user (a ticket's access): the copy's own
+    open then refuses an object being written."""
+    try:
+        replicas = session.data_objects.replicas(path)
+    except IrodsNotADataObjectError:
+        return True
+    if (locked := writing_error(path, replicas, operation="upload")) is not None:
+        raise locked
+    return any(r.status == "1" for r in replicas)
 
 
 def backup_part_name(path: str) -> str:
@@ -134,12 +150,20 @@ def backup_part_name(path: str) -> str:
     return f"{parent}/{temporary_name(name, 'part', _resume.resume_key('keep-part', path)[:12])}"
 
 
-def _back_up(session: SessionLike, path: str, backup: str, *, retry: ChunkRetrier, new_checksum: str) -> None:
+def _back_up(
+    session: SessionLike, path: str, backup: str, *, retry: ChunkRetrier, new_checksum: str, good: bool
+) -> bool:
     """Copy ``path`` to a temporary, prove it holds the same bytes (both checksums computed afresh), record
     the old and the new checksum on it (:data:`KEEP_ATTRIBUTE`), then rename it to ``backup``. An earlier
-    attempt's backup is dealt with first (:func:`_put_back_earlier`)."""
+    attempt's backup is dealt with first (:func:`_put_back_earlier`). Whether a backup was made: none of a
+    path without a good replica (``good`` False, and no earlier backup put back), whose bytes are what a
+    failed write left (``iput -f`` overwrites such an object; a failed overwrite leaves it as it was)."""
     api = session.data_objects
-    _put_back_earlier(session, path, backup, retry=retry)
+    if _put_back_earlier(session, path, backup, retry=retry):
+        good = True
+    if not good:
+        log.warning("%s has no good replica (its last write failed): overwritten in place, no backup", path)
+        return False
     part = backup_part_name(path)
     _remove_quietly(session, part)  # an unfinished backup copy of an earlier attempt: ``path`` was untouched
     size = api.stat(path).size
@@ -157,17 +181,18 @@ def _back_up(session: SessionLike, path: str, backup: str, *, retry: ChunkRetrie
     except BaseException:
         _remove_quietly(session, part)  # ``path`` is untouched: a partial backup is worth nothing
         raise
+    return True
 
 
-def _put_back_earlier(session: SessionLike, path: str, backup: str, *, retry: ChunkRetrier) -> None:
+def _put_back_earlier(session: SessionLike, path: str, backup: str, *, retry: ChunkRetrier) -> bool:
     """Deal with an earlier attempt's verified ``backup`` (if any): removed when ``path`` holds, whole,
     the bytes that attempt backed up or the ones it wrote (its recorded checksums), or when a good replica
     holds other bytes (written since: the backup is obsolete), else (``path`` left stale by a failed copy)
-    put back onto ``path`` first and then removed."""
+    put back onto ``path`` first and then removed. Whether it was put back (``path`` is good again)."""
     try:
         recorded = {a.value for a in session.metadata.list(backup) if a.attribute == KEEP_ATTRIBUTE}
     except (IrodsNotFoundError, IrodsNotADataObjectError):
-        return
+        return False
     if recorded:
         now = retry.call(lambda: session.data_objects.calculate_checksum(path, force=True))
         if {f"old {now}", f"new {now}"} & recorded:
@@ -178,7 +203,7 @@ def _put_back_earlier(session: SessionLike, path: str, backup: str, *, retry: Ch
                 backup,
             )
             _remove_quietly(session, backup)
-            return
+            return False
         if _has_good_replica(session, path):
             log.warning(
                 "%s holds content written since an overwrite in place left the backup %s (neither what it "
@@ -187,7 +212,7 @@ def _put_back_earlier(session: SessionLike, path: str, backup: str, *, retry: Ch
                 backup,
             )
             _remove_quietly(session, backup)
-            return
+            return False
     log.warning(
         "%s holds the content %s had before an overwrite in place that did not finish: putting it back first",
         backup,
@@ -197,6 +222,7 @@ def _put_back_earlier(session: SessionLike, path: str, backup: str, *, retry: Ch
         "an earlier overwrite in place did not finish", backup=backup, operation="upload", path=path
     )
     _restore(session, backup, path, retry=retry, cause=unfinished)
+    return True
 
 
 def _has_good_replica(session: SessionLike, path: str) -> bool:

@@ -23,7 +23,8 @@ from ._api import SessionLike
 from ._config import OverwritePolicy, SkipPolicy, TransferConfig
 from ._coordinator import TransferSubscriber
 from ._download import download_object
-from ._plan import Destination, PlannedFile, plan_copies
+from ._leftout import leaving_out, report_left_out
+from ._plan import Destination, Plan, PlannedFile, plan_copies
 from ._progress import LoggingProgressSubscriber
 from ._report import FileResult, TransferReport
 from ._runner import Lanes, plan_lanes, run_files
@@ -147,7 +148,22 @@ def plan_irods_sources(
     ``glob`` (the provider's one pattern rule, ``**`` included).
 
     A literal path that is neither a data object nor a collection raises IrodsNotFoundError naming it.
+    An object of a collection or pattern that cannot be read now (another client is writing it, or its
+    write failed) is left out (see :func:`download_files`).
     """
+    return _plan_irods(session, sources, local_dir, pattern=pattern, recursive=recursive, glob=glob).files
+
+
+def _plan_irods(
+    session: SessionLike,
+    sources: str | Iterable[str],
+    local_dir: str | os.PathLike[str],
+    *,
+    pattern: str | None,
+    recursive: bool,
+    glob: bool,
+) -> Plan:
+    """:func:`plan_irods_sources`, with the files it left out."""
 
     def missing(raw: str, path: str) -> IrodsNotFoundError:
         hint = "" if glob else literal_hint(path)
@@ -160,7 +176,7 @@ def plan_irods_sources(
     # The target resolved once and missing directories remembered: a plan of 100,000 objects otherwise
     # resolved every path twice.
     base, absent = os.path.realpath(local_dir), set[str]()
-    plan = plan_copies(
+    return plan_copies(
         IrodsTree(session, read_ahead=PLAN_READ_AHEAD),
         [sources] if isinstance(sources, str) else list(sources),
         Destination(os.fspath(local_dir), into=True),
@@ -171,7 +187,6 @@ def plan_irods_sources(
         glob=glob,
         operation="download",
     )
-    return plan.files
 
 
 def _run(
@@ -317,27 +332,37 @@ def download_files(
     """Download data objects, collections (trees) or (``glob=True``) logical patterns into ``local_dir``;
     never writes outside it. Setting ``cancel_event`` stops every file and raises
     IrodsTransferCancelledError. Directories below ``local_dir`` are opened without following links when
-    each file is written: one swapped for a symlink after the plan fails that file (IrodsSymlinkError)."""
+    each file is written: one swapped for a symlink after the plan fails that file (IrodsSymlinkError).
+
+    An object of a collection or pattern that cannot be read now (another client is still writing it, or
+    its last write failed: no good replica) is left out, reported as skipped with the reason and logged
+    (also when another client starts writing it after the plan); a data object named by itself raises
+    IrodsLockedError instead."""
     cfg = _effective_config(session, config, reads=True)
-    plan = plan_irods_sources(session, sources, local_dir, pattern=pattern, recursive=recursive, glob=glob)
+    found = _plan_irods(session, sources, local_dir, pattern=pattern, recursive=recursive, glob=glob)
+    plan = found.files
     subs = _subscribers(plan, cfg, logger, subscribers)
     root = os.path.realpath(local_dir)  # as the plan placed its files; below it nothing is followed
 
     def one(item: PlannedFile, cancel: threading.Event) -> FileResult:
-        return download_object(
-            session,
-            item.source,
-            item.destination,
-            config=cfg,
-            overwrite=overwrite,
-            skip=skip,
-            dry_run=dry_run,
-            subscribers=subs,
-            cancel_event=cancel,
-            local_root=root,
+        return leaving_out(
+            item,
+            lambda: download_object(
+                session,
+                item.source,
+                item.destination,
+                config=cfg,
+                overwrite=overwrite,
+                skip=skip,
+                dry_run=dry_run,
+                subscribers=subs,
+                cancel_event=cancel,
+                local_root=root,
+            ),
+            session=session,
         )
 
-    return _run(
+    report = _run(
         plan,
         one,
         config=cfg,
@@ -346,3 +371,4 @@ def download_files(
         cancel_event=cancel_event,
         session=session,
     )
+    return report_left_out(report, found.left_out, logger=logger)

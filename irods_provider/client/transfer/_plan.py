@@ -17,7 +17,10 @@ What it decides, once for all directions:
   explicitly that is a link to a file is refused (:class:`IrodsSymlinkError`) unless ``follow_symlinks``;
 - a literal source that is not there raises the caller's typed error naming it; a pattern may match nothing;
 - two sources never land on one destination (:class:`IrodsUsageError` naming both);
-- the engine's in-flight temporaries are never a source.
+- the engine's in-flight temporaries are never a source;
+- a file of a tree or pattern that cannot be read now (an iRODS object another client is writing, or whose
+  write failed: no good replica) is left out and listed in :attr:`Plan.left_out` with the reason; a file
+  named by itself is asked about directly, and its typed error raised.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ log = logging.getLogger(__name__)
 __all__ = [
     "BulkTree",
     "Destination",
+    "LeftOut",
     "Node",
     "NodeKind",
     "Plan",
@@ -73,6 +77,9 @@ class Node:
     mtime: int | None = None
     link: bool = False
     identity: Hashable | None = None
+    unreadable: str | None = None
+    """Why this file cannot be read now (an iRODS object without a good replica: being written, or its
+    write failed); the planner leaves such a file out of a tree or pattern and says so."""
 
 
 @runtime_checkable
@@ -144,11 +151,21 @@ class PlannedFile:
 
 
 @dataclass(frozen=True)
+class LeftOut:
+    """A file a tree or pattern selected that cannot be read now: not copied, reported with ``reason``."""
+
+    file: PlannedFile
+    reason: str
+
+
+@dataclass(frozen=True)
 class Plan:
-    """The planned files; ``single`` when one file goes to the destination path itself."""
+    """The planned files; ``single`` when one file goes to the destination path itself; ``left_out``: the
+    files selected that cannot be read now (see :attr:`Node.unreadable`)."""
 
     files: list[PlannedFile] = field(default_factory=list)
     single: bool = False
+    left_out: list[LeftOut] = field(default_factory=list)
 
 
 def walk_tree(
@@ -308,8 +325,20 @@ def plan_copies(
         path, _, node, _ = found[0]
         return Plan([PlannedFile(path, destination.path, node.size, node.mtime)], single=True)
     planned = [PlannedFile(p, place(rel), node.size, node.mtime, base) for p, rel, node, base in found]
+    left = [
+        LeftOut(item, node.unreadable)
+        for item, (_, _, node, _) in zip(planned, found, strict=True)
+        if node.unreadable is not None
+    ]
+    if left:
+        log.info(
+            "leaving out %d file(s) that cannot be read now: %s",
+            len(left),
+            [x.file.source for x in left[:10]],
+        )
+        planned = [item for item, f in zip(planned, found, strict=True) if f[2].unreadable is None]
     check_unique(planned)
-    return Plan(planned)
+    return Plan(planned, left_out=left)
 
 
 def check_unique(plan: Sequence[PlannedFile]) -> None:

@@ -24,13 +24,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import NoReturn
 
-from irods_provider.client import EntryKind
+from irods_provider.client import Entry, EntryKind
+from irods_provider.client._locks import is_no_good_replica, writing_error
 from irods_provider.exceptions import (
     IrodsAlreadyExistsError,
     IrodsError,
     IrodsInvalidPathError,
+    IrodsLockedError,
     IrodsNotADataObjectError,
     IrodsNotFoundError,
+    IrodsResponseError,
     IrodsSymlinkError,
 )
 
@@ -50,6 +53,7 @@ __all__ = [
     "checksum_of",
     "decide",
     "irods_destination",
+    "listed_destination",
     "local_checksum",
     "local_destination",
 ]
@@ -114,12 +118,19 @@ class DestinationKind(enum.Enum):
 
 @dataclass(frozen=True)
 class DestinationState:
-    """What one question to the destination told: its kind, its size and its (lazy) checksum."""
+    """What one question to the destination told: its kind, its size and its (lazy) checksum.
+
+    A data object without a good replica is a FILE that is ``stale`` (its write failed: it is there, so
+    REFUSE refuses it, but its size and checksum say nothing, so no skip policy takes it for done) or
+    ``locked`` (another client is writing it: refused under every policy with that IrodsLockedError).
+    """
 
     path: str
     kind: DestinationKind
     size: int | None = None
     checksum: Checksum = field(default=_none, compare=False)
+    stale: bool = False
+    locked: IrodsLockedError | None = field(default=None, compare=False)
 
     @classmethod
     def absent(cls, path: str) -> DestinationState:
@@ -130,6 +141,11 @@ class DestinationState:
     def file(cls, path: str, size: int | None, checksum: Checksum = _none) -> DestinationState:
         """A file (data object) of ``size`` bytes (None: unknown, never the same size)."""
         return cls(path, DestinationKind.FILE, size, checksum)
+
+    @classmethod
+    def unreadable(cls, path: str, locked: IrodsLockedError | None = None) -> DestinationState:
+        """A data object without a good replica: another client writing it (``locked``), else stale."""
+        return cls(path, DestinationKind.FILE, stale=locked is None, locked=locked)
 
     @property
     def exists(self) -> bool:
@@ -177,8 +193,10 @@ def decide(
     """What to do with one file under the skip and overwrite policies (pure, but for the lazy checksums).
 
     Nothing there: write. A directory, a symbolic link or another non-file (FIFO, socket, device) is never
-    written through, replaced or skipped: refused, typed. A file: the skip policy first (EXISTS: any file;
-    SIZE: the same known size; CHECKSUM: the same size and checksum), then REFUSE refuses
+    written through, replaced or skipped: refused, typed. A data object another client is writing is
+    refused with its :class:`IrodsLockedError`, whatever the policies. A file: the skip policy first
+    (EXISTS: any file; SIZE: the same known size; CHECKSUM: the same size and checksum; none of them a
+    stale object, whose bytes are not what its last write meant), then REFUSE refuses
     (:class:`IrodsAlreadyExistsError` naming the path) and OVERWRITE writes over it.
     """
     path, kind = destination.path, destination.kind
@@ -193,7 +211,9 @@ def decide(
     if kind is DestinationKind.OTHER:
         message = "the destination is not a regular file (a FIFO, socket or device); refusing to use it"
         return Refuse(IrodsInvalidPathError(message, operation=operation, path=path))
-    reason = _skip_reason(skip, destination, source_size, source_checksum)
+    if destination.locked is not None:
+        return Refuse(destination.locked)
+    reason = None if destination.stale else _skip_reason(skip, destination, source_size, source_checksum)
     if reason is not None:
         return Skip(reason)
     if overwrite is OverwritePolicy.REFUSE:
@@ -246,8 +266,10 @@ def irods_destination(session: SessionLike, path: str) -> DestinationState:
 
     The server's stat answers NOT_A_DATA_OBJECT alike for a missing path and a collection, so a
     collection reads as absent here; the publishing rename refuses it (``IrodsNotADataObjectError``).
-    A path with ``+`` cannot be stat-ed over GET (the API turns it into a space): the catalog is asked
-    instead (``collections.lookup``: size and stored checksum of the newest good replica).
+    An object without a good replica (SYS_NO_GOOD_REPLICA) is stale, or locked when the client's stat
+    found another client writing it (IrodsLockedError). A path with ``+`` cannot be stat-ed over GET (the
+    API turns it into a space): the catalog is asked instead (``collections.lookup``: size and stored
+    checksum of the newest good replica).
     """
     api = session.data_objects
     if "+" in path:
@@ -256,21 +278,36 @@ def irods_destination(session: SessionLike, path: str) -> DestinationState:
         st = api.stat(path)
     except (IrodsNotADataObjectError, IrodsNotFoundError):
         return DestinationState.absent(path)
+    except IrodsLockedError as exc:
+        return DestinationState.unreadable(path, exc)
+    except IrodsResponseError as exc:
+        if not is_no_good_replica(exc):
+            raise
+        return DestinationState.unreadable(path)
     checksum = stored_checksum(st.checksum, lambda: api.calculate_checksum(path))
     return DestinationState.file(path, st.size, checksum)
 
 
+def listed_destination(
+    session: SessionLike, path: str, entry: Entry | None, *, operation: str = "stat"
+) -> DestinationState:
+    """What a catalog listing's ``entry`` for ``path`` (None: not listed) says is there; a collection
+    reads as absent, as from ``stat``; an object without a good replica is stale or locked."""
+    if entry is None or entry.kind is not EntryKind.DATA_OBJECT:
+        return DestinationState.absent(path)
+    if entry.replicas and not any(r.good for r in entry.replicas):
+        return DestinationState.unreadable(path, writing_error(path, entry.replicas, operation=operation))
+    checksum = stored_checksum(entry.checksum, lambda: session.data_objects.calculate_checksum(path))
+    return DestinationState.file(path, entry.size, checksum)
+
+
 def _catalog_destination(session: SessionLike, path: str) -> DestinationState:
-    """What is at ``path`` by GenQuery (works for names holding ``+``); a collection reads as absent, as
-    from ``stat``."""
+    """What is at ``path`` by GenQuery (works for names holding ``+``): :func:`listed_destination`."""
     try:
         entry = session.collections.lookup(path)
     except IrodsNotFoundError:
         return DestinationState.absent(path)
-    if entry.kind is not EntryKind.DATA_OBJECT:
-        return DestinationState.absent(path)
-    checksum = stored_checksum(entry.checksum, lambda: session.data_objects.calculate_checksum(path))
-    return DestinationState.file(path, entry.size, checksum)
+    return listed_destination(session, path, entry, operation="collections.lookup")
 
 
 def local_checksum(

@@ -19,7 +19,7 @@ from ._config import OverwritePolicy, SkipPolicy, TransferConfig
 from ._coordinator import TransferCoordinator
 from ._local import _run
 from ._plan import PlannedFile
-from ._policy import Decision, DestinationState, Refuse, Skip, decide, stored_checksum
+from ._policy import Decision, Refuse, Skip, decide, listed_destination, stored_checksum
 from ._report import FileResult, FileStatus, TransferReport
 from ._resume import resume_key, temp_name
 from ._retry import ChunkRetrier
@@ -85,18 +85,11 @@ def _decision(
     overwrite: OverwritePolicy,
 ) -> Decision:
     """The policies' verdict on one object, from the plan's listing of the destination (asked once, up
-    front); checksums are asked of the server only where the CHECKSUM policy meets equal sizes."""
+    front); checksums are asked of the server only where the CHECKSUM policy meets equal sizes. A
+    destination object without a good replica is never skipped (stale) or is refused (being written)."""
     api = session.data_objects
     there = plan.existing.get(item.destination)
-    destination = (
-        DestinationState.absent(item.destination)
-        if there is None
-        else DestinationState.file(
-            item.destination,
-            there.size,
-            stored_checksum(there.checksum, lambda: api.calculate_checksum(item.destination)),
-        )
-    )
+    destination = listed_destination(session, item.destination, there, operation="copy")
     ours = stored_checksum(plan.checksums.get(item.source), lambda: api.calculate_checksum(item.source))
     return decide(
         skip=skip,

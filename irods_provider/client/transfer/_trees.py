@@ -19,6 +19,7 @@ from irods_provider.exceptions import IrodsInvalidPathError, IrodsNotADataObject
 
 from ._alias import source_stat
 from ._api import DataObjectStatLike, SessionLike
+from ._leftout import unreadable_reason
 from ._plan import Node, NodeKind
 
 log = logging.getLogger(__name__)
@@ -145,7 +146,8 @@ class IrodsTree:
         return path
 
     def walk_files(self, root: str, *, max_depth: int | None) -> Iterator[tuple[str, str, Node]]:
-        """Every data object below ``root`` (one paged GenQuery listing), at most ``max_depth`` deep."""
+        """Every data object below ``root`` (one paged GenQuery listing), at most ``max_depth`` deep; one
+        without a good replica (being written, or its write failed) is marked ``unreadable``."""
         prefix = root.rstrip("/") + "/"
         entries = self._session.collections.iterate(
             root,
@@ -159,6 +161,7 @@ class IrodsTree:
                 raise IrodsInvalidPathError("listing returned a path outside the collection", path=entry.path)
             rel = entry.path[len(prefix) :]
             if max_depth is None or rel.count("/") < max_depth:
-                if entry.size is not None:
+                unreadable = unreadable_reason(entry.replicas)
+                if entry.size is not None and unreadable is None:
                     self.stats[entry.path] = Listed(entry.size, entry.checksum)
-                yield entry.path, rel, Node(entry.name, NodeKind.FILE, entry.size)
+                yield entry.path, rel, Node(entry.name, NodeKind.FILE, entry.size, unreadable=unreadable)

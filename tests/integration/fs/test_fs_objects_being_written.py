@@ -5,6 +5,8 @@ IrodsLockedError rather than a bare server error; once the writer closes, everyt
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from irods_provider.exceptions import IrodsLockedError
@@ -42,3 +44,32 @@ def test_an_object_being_written_exists_but_is_unreadable(irods_fs, fs_factory, 
     close(other, handle)
     assert irods_fs.info(path)["size"] == len(DATA)
     assert irods_fs.cat_file(path) == DATA
+
+
+def test_a_write_replaces_an_object_left_stale_but_never_one_being_written(
+    irods_fs, fs_factory, irods_emulator
+) -> None:
+    """The atomic writer's overwrite (a rename publish carrying grants and AVUs) onto an object whose last
+    write failed (its replica stale: iput -f works there) and onto one another client is writing (no)."""
+    from irods_provider.client import AVU
+
+    session = irods_fs.session
+    path = f"{HOME}/stale.bin"
+    irods_fs.pipe_file(path, b"first")
+    session.metadata.add(path, AVU("project", "p1"))
+    large = os.urandom(irods_fs.small_write_bytes + 1)  # through the atomic writer, not one write
+    for value in (large, b"small"):
+        open_partial(session, path)
+        assert irods_emulator.drop_parallel_writes(path) == 1  # the writer died: its replica is stale
+        irods_fs.pipe_file(path, value)
+        assert irods_fs.cat_file(path) == value
+        assert [(a.attribute, a.value) for a in session.metadata.list(path)] == [("project", "p1")]
+
+    busy = f"{HOME}/busy.bin"
+    other = fs_factory(irods_emulator).session
+    handle = open_partial(other, busy)
+    with pytest.raises(IrodsLockedError) as caught:
+        irods_fs.pipe_file(busy, large)
+    assert caught.value.path == busy
+    close(other, handle)
+    assert irods_fs.cat_file(busy) == DATA

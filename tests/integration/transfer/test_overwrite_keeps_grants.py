@@ -382,3 +382,23 @@ def test_a_finished_overwrites_leftover_backup_is_not_put_back(irods_emulator, t
             upload_object(alice, str(tmp_path / "src"), path, config=CFG, overwrite=OverwritePolicy.OVERWRITE)
         assert rods.data_objects.read(path) == b"new one"  # not b"old"
     assert _left(irods_emulator) == [path]
+
+
+def test_overwrite_of_a_plus_name_keeps_its_grants(session, irods_emulator, tmp_path) -> None:
+    """A '+' name cannot be stat-ed over GET (the API reads it as a space): its grants are read from the
+    catalog (``data_objects.permissions``), where they were dropped with a warning."""
+    irods_emulator.add_user("alice", "apass")
+    path = f"{HOME}/run+1.bin"
+    src = tmp_path / "src.bin"
+    src.write_bytes(b"first")
+    upload_object(session, str(src), path, config=CFG)
+    session.data_objects.modify_permissions(path, [PermissionOperation("alice", "read")])
+    src.write_bytes(b"second")
+    result = upload_object(session, str(src), path, config=CFG, overwrite=OverwritePolicy.OVERWRITE)
+    assert (result.size, session.collections.lookup(path).size) == (6, 6)
+    query = (
+        f"select DATA_NAME, USER_NAME, DATA_ACCESS_NAME where COLL_NAME = '{HOME}' "
+        "and DATA_NAME like 'run_1.bin' and DATA_TOKEN_NAMESPACE = 'access_type'"  # no '+' in a GET
+    )
+    grants = {row[1]: row[2] for row in session.query.genquery(query) if row[0] == "run+1.bin"}
+    assert grants == {"rods": "own", "alice": "read_object"}

@@ -26,6 +26,7 @@ from irods_provider.client.transfer._policy import (
 from irods_provider.exceptions import (
     IrodsAlreadyExistsError,
     IrodsInvalidPathError,
+    IrodsLockedError,
     IrodsSymlinkError,
 )
 
@@ -247,3 +248,39 @@ def test_local_checksum_never_reads_through_a_link_swapped_in(tmp_path) -> None:
     (tmp_path / "file").symlink_to(tmp_path / "elsewhere")
     with pytest.raises(IrodsSymlinkError, match="Too many levels of symbolic links"):  # ELOOP: O_NOFOLLOW
         state.checksum(ChecksumScheme.SHA256)
+
+
+@pytest.mark.parametrize("skip", list(SkipPolicy))
+def test_an_object_left_stale_is_never_skipped(skip) -> None:
+    """No good replica (its write failed): there, so REFUSE refuses it, but never done whatever matches."""
+    stale = DestinationState.unreadable("/z/x")
+    calls: list[object] = []
+
+    def checksum(scheme: object) -> str:
+        calls.append(scheme)
+        return "sha2:same"
+
+    for overwrite, expected in (
+        (OverwritePolicy.OVERWRITE, Write(replaces=True)),
+        (OverwritePolicy.REFUSE, None),
+    ):
+        decision = decide(
+            skip=skip, overwrite=overwrite, destination=stale, source_size=None, source_checksum=checksum
+        )
+        if expected is None:
+            assert isinstance(decision, Refuse)
+            assert isinstance(decision.error, IrodsAlreadyExistsError)
+        else:
+            assert decision == expected
+    assert calls == []  # nothing to compare with: nothing hashed
+
+
+@pytest.mark.parametrize("skip", list(SkipPolicy))
+@pytest.mark.parametrize("overwrite", list(OverwritePolicy))
+def test_an_object_being_written_is_refused_with_its_lock_error(skip, overwrite) -> None:
+    locked = IrodsLockedError("another client is still writing this data object", path="/z/x")
+    decision = decide(
+        skip=skip, overwrite=overwrite, destination=DestinationState.unreadable("/z/x", locked), source_size=3
+    )
+    assert isinstance(decision, Refuse)
+    assert decision.error is locked
