@@ -14,6 +14,7 @@ kill points per write path. A failure names the write path, seed and kill point.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import logging
@@ -21,6 +22,7 @@ import os
 import posixpath
 import random
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -103,12 +105,45 @@ CASES = [
 ]
 
 
+_LIVE_TCP_STATES = {"01", "03", "08"}  # ESTABLISHED, SYN_RECV, CLOSE_WAIT: the server may still read data
+
+
+def readable_foreign_connections(ports: tuple[int, ...]) -> list[tuple[int, int]]:
+    """(server port, peer port) of the server-side TCP sockets on ``ports`` that another process connected
+    (not one of this process's own client sockets) and that are still readable: not yet closed by the
+    server, accepted or not."""
+    own_inodes = _own_socket_inodes()
+    server_side, own_peers = [], set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(FileNotFoundError), open(table) as lines:
+            for line in list(lines)[1:]:
+                fields = line.split()
+                local, remote = int(fields[1].rsplit(":", 1)[1], 16), int(fields[2].rsplit(":", 1)[1], 16)
+                if remote in ports and fields[9] in own_inodes:
+                    own_peers.add(local)  # our own client socket: the server side's peer port
+                elif local in ports and fields[3] in _LIVE_TCP_STATES:
+                    server_side.append((local, remote))
+    return [(port, peer) for port, peer in server_side if peer not in own_peers]
+
+
+def _own_socket_inodes() -> set[str]:
+    inodes = set()
+    for fd in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(OSError):  # closed since listed
+            target = os.readlink(f"/proc/self/fd/{fd}")
+            if target.startswith("socket:["):
+                inodes.add(target[len("socket:[") : -1])
+    return inodes
+
+
 class KillSwitch:
     """Counts the API requests that reach the emulator while armed; at the ``kill_at``-th it SIGKILLs the
     worker, before the server handles it (the connection is dropped) or after (the answer is lost)."""
 
     def __init__(self, server: Any) -> None:
         self.app = server.app
+        self.port = server.port
+        self._server = server._server
         self._original = server.app._api
         self._lock = threading.Lock()
         self.pid: int | None = None
@@ -131,17 +166,25 @@ class KillSwitch:
             if pid is not None:
                 self.killed_on = None
 
-    def settle(self, quiet: float = 0.2, limit: float = 5.0) -> None:
-        """Wait until no request is being handled and none arrived for ``quiet`` s (at most ``limit`` s):
-        requests a killed worker sent whole just before it died are still served, and the state the next
-        attempt (and the check) sees is the one after them."""
+    def settle(self, *also_ports: int, limit: float = 5.0) -> None:
+        """Wait (at most ``limit`` s) until the killed worker's requests are all served: a request it sent
+        whole just before it died is still served, and the state the next attempt (and the check) sees is
+        the one after it. Settled when no server socket (emulator, ``also_ports``) of another process's
+        connection can still be read (the kernel's table: a closed peer's data waits in the buffer, or in
+        the listen backlog, until the server reads it and closes) and then no request is being handled."""
+        ports = (self.port, *also_ports)
         deadline = time.monotonic() + limit
         while time.monotonic() < deadline:
-            with self._lock:
-                idle = self.inflight == 0 and time.monotonic() - self.arrived >= quiet
-            if idle:
-                return
-            time.sleep(0.02)
+            if not readable_foreign_connections(ports):
+                with self._lock:
+                    idle = self.inflight == 0
+                if idle and not self.server_tasks():
+                    return
+            time.sleep(0.005)
+
+    def server_tasks(self) -> int:
+        """Requests uvicorn is handling (from the moment it parsed their headers, before ``_api``)."""
+        return len(self._server.server_state.tasks)
 
     async def _api(self, request: Any, path: str) -> Any:
         with self._lock:
@@ -509,7 +552,7 @@ def test_kill9_then_retry_keeps_every_invariant(
             violations.append(f"{where}: the worker failed on its own (exit {code})")
             continue
         final = f"{coll}/{NAME}"
-        switch.settle()
+        switch.settle(*([request.getfixturevalue("crash_sftp").port] if "sftp" in case.path else []))
         snap = Snapshot.take(model, coll)
         orphans += len(snap.orphans())
         violations += [f"{where}: {p}" for p in check_after_kill(case, snap, final, data, local_dir / NAME)]
@@ -575,3 +618,39 @@ def _grant_write_not_own(session: Any, coll: str, path: str, user: str) -> None:
 def _write(path: Path, data: bytes) -> Path:
     path.write_bytes(data)
     return path
+
+
+def test_settle_waits_for_a_dead_peers_request_until_the_server_has_read_it_and_closed() -> None:
+    """What :meth:`KillSwitch.settle` waits on: a connection another process opened, sent a whole request
+    on and then died with is listed (still in the listen backlog, then accepted) until the server closes
+    it; this process's own client connections never are."""
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        port = listener.getsockname()[1]
+        own = socket.create_connection(("127.0.0.1", port))
+        died = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "import os, socket, sys\n"
+                f"s = socket.create_connection(('127.0.0.1', {port}))\n"
+                "s.sendall(b'GET /x HTTP/1.1\\r\\nHost: a\\r\\n\\r\\n')\n"
+                "sys.stdout.write(str(s.getsockname()[1]))\n"
+                "os._exit(0)\n",
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        dead_peer = int(died.stdout)
+        assert readable_foreign_connections((port,)) == [(port, dead_peer)]  # in the backlog, unread
+        served_own, _ = listener.accept()  # accepted in connection order: ours first
+        served, peer = listener.accept()
+        assert peer[1] == dead_peer
+        assert served.recv(100).startswith(b"GET /x ")
+        assert served.recv(100) == b""  # the peer is gone; the socket is open until the server closes it
+        assert readable_foreign_connections((port,)) == [(port, dead_peer)]
+        served.close()
+        assert readable_foreign_connections((port,)) == []
+        own.close()
+        served_own.close()
