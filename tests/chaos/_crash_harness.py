@@ -9,6 +9,9 @@ the source's, a recorded resumable prefix was resumed from (not from 0), and no 
 handle or hidden partial local file is left. Kill points are seeded (``CRASH_SEED``); every request index of
 a calibration run is used in both modes before random ones are drawn. ``CRASH_POINTS`` (default 30) sets the
 kill points per write path. A failure names the write path, seed and kill point.
+
+This module is the harness; the tests are split by direction (``test_crash_uploads.py``: local to iRODS;
+``test_crash_downloads_staging.py``: downloads and SFTP staging) so that two workers share them.
 """
 
 from __future__ import annotations
@@ -22,7 +25,6 @@ import os
 import posixpath
 import random
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -47,8 +49,6 @@ import _crash_worker as worker
 
 if "irods_provider.testing.pytest_plugin" not in sys.modules:
     from irods_provider.testing.pytest_plugin import irods_emulator, irods_emulator_server  # noqa: F401
-
-pytestmark = [pytest.mark.timeout(120)]
 
 SEED = int(os.environ.get("CRASH_SEED", "20261204"))
 POINTS = int(os.environ.get("CRASH_POINTS", "30"))
@@ -462,8 +462,20 @@ def crash_sftp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         yield server
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_kill9_then_retry_keeps_every_invariant(
+def _grant_write_not_own(session: Any, coll: str, path: str, user: str) -> None:
+    """``user`` may create objects in ``coll`` (its temporaries) and write rods's ``path``, not rename it."""
+    from irods_provider.client import PermissionOperation
+
+    session.collections.modify_permissions(coll, [PermissionOperation(user, "own")])
+    session.data_objects.modify_permissions(path, [PermissionOperation(user, "write")])
+
+
+def _write(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+def run_kill_points(
     case: Case,
     zygote: Zygote,
     switch: KillSwitch,
@@ -471,6 +483,8 @@ def test_kill9_then_retry_keeps_every_invariant(
     tmp_path: Path,
     request: pytest.FixtureRequest,
 ) -> None:
+    """Calibrate ``case``'s requests, then kill a worker at each of its kill points and retry: every
+    invariant of the module docstring is checked, every violation named (write path, seed, kill point)."""
     server = irods_emulator
     model = server.model
     data = random.Random(f"{SEED}-{case.id}-data").randbytes(case.size)
@@ -605,52 +619,3 @@ def test_kill9_then_retry_keeps_every_invariant(
     if case.path == "upload_object_ramp":  # killed between the ramp's smaller requests, resumed there
         assert any(0 < p < worker.RAMP_CHUNK for p in prefixes), prefixes
     assert killed >= points * 2 // 3, f"{case.id}: only {killed} of {points} kill points hit a live worker"
-
-
-def _grant_write_not_own(session: Any, coll: str, path: str, user: str) -> None:
-    """``user`` may create objects in ``coll`` (its temporaries) and write rods's ``path``, not rename it."""
-    from irods_provider.client import PermissionOperation
-
-    session.collections.modify_permissions(coll, [PermissionOperation(user, "own")])
-    session.data_objects.modify_permissions(path, [PermissionOperation(user, "write")])
-
-
-def _write(path: Path, data: bytes) -> Path:
-    path.write_bytes(data)
-    return path
-
-
-def test_settle_waits_for_a_dead_peers_request_until_the_server_has_read_it_and_closed() -> None:
-    """What :meth:`KillSwitch.settle` waits on: a connection another process opened, sent a whole request
-    on and then died with is listed (still in the listen backlog, then accepted) until the server closes
-    it; this process's own client connections never are."""
-    with socket.create_server(("127.0.0.1", 0)) as listener:
-        port = listener.getsockname()[1]
-        own = socket.create_connection(("127.0.0.1", port))
-        died = subprocess.run(
-            [
-                sys.executable,
-                "-c",
-                "import os, socket, sys\n"
-                f"s = socket.create_connection(('127.0.0.1', {port}))\n"
-                "s.sendall(b'GET /x HTTP/1.1\\r\\nHost: a\\r\\n\\r\\n')\n"
-                "sys.stdout.write(str(s.getsockname()[1]))\n"
-                "os._exit(0)\n",
-            ],
-            check=True,
-            capture_output=True,
-            text=True,
-            timeout=30,
-        )
-        dead_peer = int(died.stdout)
-        assert readable_foreign_connections((port,)) == [(port, dead_peer)]  # in the backlog, unread
-        served_own, _ = listener.accept()  # accepted in connection order: ours first
-        served, peer = listener.accept()
-        assert peer[1] == dead_peer
-        assert served.recv(100).startswith(b"GET /x ")
-        assert served.recv(100) == b""  # the peer is gone; the socket is open until the server closes it
-        assert readable_foreign_connections((port,)) == [(port, dead_peer)]
-        served.close()
-        assert readable_foreign_connections((port,)) == []
-        own.close()
-        served_own.close()
