@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import atexit
 import base64
+import fcntl
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -49,6 +52,8 @@ else:
 if _temp_root is not None:
     os.environ["TMPDIR"] = tempfile.tempdir = str(_temp_root)
 
+# One id per run, shared with the xdist workers (they inherit the environment): see ``airflow_db``.
+os.environ.setdefault("IRODS_TEST_RUN", os.urandom(8).hex())
 _AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="irods-provider-airflow-"))
 atexit.register(shutil.rmtree, _AIRFLOW_HOME, ignore_errors=True)
 os.environ.setdefault("AIRFLOW_HOME", str(_AIRFLOW_HOME))
@@ -73,6 +78,28 @@ def _forget_discovered_api_versions():  # type: ignore[no-untyped-def]
     from irods_provider.client._discovery import forget_discovered_versions
 
     forget_discovered_versions()
+
+
+@pytest.fixture(scope="session")
+def airflow_db() -> str:
+    """The SQLite metadata DB under the session's AIRFLOW_HOME, migrated once for the whole run (for
+    ``dag.test()``): the xdist workers share AIRFLOW_HOME, so the first to need it migrates under a lock and
+    the others find it done (``airflow db migrate`` costs ~6 s, more on a loaded machine)."""
+    home = Path(os.environ["AIRFLOW_HOME"])
+    home.mkdir(parents=True, exist_ok=True)
+    with (home / ".migrate.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        done = home / f".migrated-{os.environ['IRODS_TEST_RUN']}"  # this run's, even in a given home
+        if not done.exists():
+            subprocess.run(
+                [sys.executable, "-m", "airflow", "db", "migrate"],
+                check=True,
+                env=os.environ.copy(),
+                capture_output=True,
+                timeout=180,
+            )
+            done.touch()
+    return str(home)
 
 
 @pytest.fixture
