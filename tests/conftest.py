@@ -71,6 +71,21 @@ pytest_plugins = ["irods_provider.testing.pytest_plugin"]
 import pytest  # noqa: E402
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # With --dist loadfile, xdist hands out the files with the most tests first, so a file of one long test
+    # (the README's DAG, the 2 GiB round trip) could start last while the other worker idles. The order is
+    # ours instead: pytest_collection_modifyitems below.
+    if hasattr(config.option, "loadscopereorder"):
+        config.option.loadscopereorder = False
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Files holding a ``slow`` test first, then the others, each in collection order: the longest work is
+    handed out first and the many short files fill the end of a parallel run."""
+    slow = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow)
+
+
 @pytest.fixture(autouse=True)
 def _forget_discovered_api_versions():  # type: ignore[no-untyped-def]
     """``auto`` discovery caches per API root for the process; emulators reuse ports between tests."""

@@ -29,7 +29,7 @@ if "irods_provider.testing.pytest_plugin" not in sys.modules:
 
 __all__ = ["crash_sftp", "switch", "zygote"]
 
-pytestmark = [pytest.mark.timeout(120)]
+pytestmark = [pytest.mark.timeout(120), pytest.mark.slow]
 
 DOWNLOADS_AND_STAGING = [c for c in CASES if not c.up or "sftp" in c.path]
 

@@ -26,7 +26,7 @@ if "irods_provider.testing.pytest_plugin" not in sys.modules:
 
 __all__ = ["switch", "zygote"]
 
-pytestmark = [pytest.mark.timeout(120)]
+pytestmark = [pytest.mark.timeout(120), pytest.mark.slow]
 
 UPLOADS = [c for c in CASES if c.up and "sftp" not in c.path]
 
