@@ -138,7 +138,7 @@ def http_loggers_reset():  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def disk_tmp_path(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+def disk_tmp_path():  # type: ignore[no-untyped-def]
     """A temporary directory on disk (the system's temp dir), removed afterwards: for files of several GiB,
     which would otherwise sit in the RAM of the tmpfs the suite's temporary files use."""
     path = Path(tempfile.mkdtemp(prefix="irods-provider-disk-", dir=DISK_TEMP_ROOT))
