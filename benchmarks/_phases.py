@@ -71,7 +71,7 @@ def install() -> None:
     from irods_provider.client._sync._session import IrodsSession
     from irods_provider.client.transfer import _sink_download, _upload
     from irods_provider.hooks.irods import IrodsHook
-    from irods_provider.sftp import _endpoint, _integrity, _pipelined, _sink
+    from irods_provider.sftp import _endpoint, _file, _pipelined, _ranged, _sink
     from irods_provider.transfers import irods_to_sftp, sftp_to_irods
     from irods_provider.transfers._resume_store import ResumeStore
     from irods_provider.transfers._staging import SftpStagingOperator
@@ -109,7 +109,8 @@ def install() -> None:
     _wrap(_sink.SftpStagingSink, "verify", "phase remote sha256sum")
     _wrap(_sink, "publish", "phase publish (sftp rename)")
     _wrap(_sink_download, "verify_checksum", "phase verify irods checksum")
-    _wrap(_integrity, "open_source", "phase open sftp source")
+    for caller in (_ranged, _file):  # they import open_source under their own name: wrap it there
+        _wrap(caller, "open_source", "phase open sftp source")
     _wrap(_upload, "_choose_temp", "phase choose temp")
     _wrap(_upload, "_upload_to_temp", "phase write temp")
     _wrap(_upload, "_source_change", "phase source check")

@@ -2,12 +2,60 @@
 
 from __future__ import annotations
 
+import atexit
 import base64
+import fcntl
 import os
+import shutil
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
+TEMP_ROOT_ENV = "IRODS_TEST_TMPDIR"
+_TMPFS_MIN_FREE = 4 * 1024**3
+
+
+def _tmpfs_root() -> Path | None:
+    """Linux's /dev/shm when it is a tmpfs with room that allows exec, else None.
+
+    Creating a file there costs microseconds; on this project's shared CI disk (ext4) 1-3 ms, and the suite
+    creates tens of thousands of files (emulator spools, tmp_path) and writes an SQLite DB per process.
+    """
+    try:
+        with open("/proc/mounts") as mounts:
+            entry = next((line.split() for line in mounts if line.split()[1:2] == ["/dev/shm"]), None)
+        free = shutil.disk_usage("/dev/shm").free
+    except OSError:
+        return None
+    if entry is None or entry[2] != "tmpfs" or "noexec" in entry[3].split(",") or free < _TMPFS_MIN_FREE:
+        return None
+    root = Path("/dev/shm") / f"irods-provider-tests-{os.getuid()}"
+    root.mkdir(exist_ok=True)
+    root.chmod(0o1777)  # as /tmp: servers run as another user (sshd) reach and write their directories
+    return root
+
+
+# Where every temporary file of the session goes (this process, the xdist workers and every subprocess,
+# through TMPDIR): IRODS_TEST_TMPDIR if set ("default": the system's temp dir), else a tmpfs if any.
+# Files of several GiB do not belong in RAM: tests writing them use ``disk_tmp_path`` (the system's temp dir,
+# remembered for the workers, which inherit the changed TMPDIR).
+os.environ.setdefault("IRODS_TEST_DISK_TMPDIR", tempfile.gettempdir())
+DISK_TEMP_ROOT = Path(os.environ["IRODS_TEST_DISK_TMPDIR"])
+_chosen = os.environ.get(TEMP_ROOT_ENV, "")
+if _chosen == "default":
+    _temp_root = None
+elif _chosen:
+    _temp_root = Path(_chosen)
+else:
+    _temp_root = _tmpfs_root()
+if _temp_root is not None:
+    os.environ["TMPDIR"] = tempfile.tempdir = str(_temp_root)
+
+# One id per run, shared with the xdist workers (they inherit the environment): see ``airflow_db``.
+os.environ.setdefault("IRODS_TEST_RUN", os.urandom(8).hex())
 _AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="irods-provider-airflow-"))
+atexit.register(shutil.rmtree, _AIRFLOW_HOME, ignore_errors=True)
 os.environ.setdefault("AIRFLOW_HOME", str(_AIRFLOW_HOME))
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "True")
@@ -23,6 +71,21 @@ pytest_plugins = ["irods_provider.testing.pytest_plugin"]
 import pytest  # noqa: E402
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # With --dist loadfile, xdist hands out the files with the most tests first, so a file of one long test
+    # (the README's DAG, the 2 GiB round trip) could start last while the other worker idles. The order is
+    # ours instead: pytest_collection_modifyitems below.
+    if hasattr(config.option, "loadscopereorder"):
+        config.option.loadscopereorder = False
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Files holding a ``slow`` test first, then the others, each in collection order: the longest work is
+    handed out first and the many short files fill the end of a parallel run."""
+    slow = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow)
+
+
 @pytest.fixture(autouse=True)
 def _forget_discovered_api_versions():  # type: ignore[no-untyped-def]
     """``auto`` discovery caches per API root for the process; emulators reuse ports between tests."""
@@ -30,6 +93,28 @@ def _forget_discovered_api_versions():  # type: ignore[no-untyped-def]
     from irods_provider.client._discovery import forget_discovered_versions
 
     forget_discovered_versions()
+
+
+@pytest.fixture(scope="session")
+def airflow_db() -> str:
+    """The SQLite metadata DB under the session's AIRFLOW_HOME, migrated once for the whole run (for
+    ``dag.test()``): the xdist workers share AIRFLOW_HOME, so the first to need it migrates under a lock and
+    the others find it done (``airflow db migrate`` costs ~6 s, more on a loaded machine)."""
+    home = Path(os.environ["AIRFLOW_HOME"])
+    home.mkdir(parents=True, exist_ok=True)
+    with (home / ".migrate.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        done = home / f".migrated-{os.environ['IRODS_TEST_RUN']}"  # this run's, even in a given home
+        if not done.exists():
+            subprocess.run(
+                [sys.executable, "-m", "airflow", "db", "migrate"],
+                check=True,
+                env=os.environ.copy(),
+                capture_output=True,
+                timeout=180,
+            )
+            done.touch()
+    return str(home)
 
 
 @pytest.fixture
@@ -50,3 +135,12 @@ def http_loggers_reset():  # type: ignore[no-untyped-def]
     for logger, level, propagate, disabled in saved:
         logger.setLevel(level)
         logger.propagate, logger.disabled = propagate, disabled
+
+
+@pytest.fixture
+def disk_tmp_path():  # type: ignore[no-untyped-def]
+    """A temporary directory on disk (the system's temp dir), removed afterwards: for files of several GiB,
+    which would otherwise sit in the RAM of the tmpfs the suite's temporary files use."""
+    path = Path(tempfile.mkdtemp(prefix="irods-provider-disk-", dir=DISK_TEMP_ROOT))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)

@@ -1,9 +1,7 @@
-"""DAG tests: one migrated metadata DB per session (``airflow db migrate``), emulators as irods_default."""
+"""DAG tests: the migrated metadata DB (``airflow_db``, tests/conftest.py), emulators as irods_default."""
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -17,20 +15,6 @@ __all__ = ["oidc_provider"]
 
 if "irods_provider.testing.pytest_plugin" not in sys.modules:  # the root conftest may load it already
     from irods_provider.testing.pytest_plugin import irods_emulator, irods_emulator_server  # noqa: F401
-
-
-@pytest.fixture(scope="session")
-def airflow_db() -> str:
-    """Migrate the SQLite metadata DB under the session's AIRFLOW_HOME (tests/conftest.py) once."""
-    home = os.environ["AIRFLOW_HOME"]
-    subprocess.run(
-        [sys.executable, "-m", "airflow", "db", "migrate"],
-        check=True,
-        env=os.environ.copy(),
-        capture_output=True,
-        timeout=180,
-    )
-    return home
 
 
 @pytest.fixture

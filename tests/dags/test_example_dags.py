@@ -105,7 +105,7 @@ def test_irods_basic_operations_with_openid_password_grant(
     from irods_provider.hooks import irods as hook_module
 
     password = oidc_provider.users["alice"]
-    client_secret = oidc_provider.clients["irods-pw"]
+    client_secret = oidc_provider.clients["irods-pw-long"]  # hour-long tokens: about secrets, not expiry
     connection = {
         "conn_type": "irods",
         "host": "127.0.0.1",
@@ -118,7 +118,7 @@ def test_irods_basic_operations_with_openid_password_grant(
             "auth_mode": "openid_password",
             "openid_discovery_url": oidc_provider.issuer,
             "openid_allow_insecure_http": True,
-            "openid_client_id": "irods-pw",
+            "openid_client_id": "irods-pw-long",
             "openid_client_secret": client_secret,
             "openid_scope": "openid",
         },

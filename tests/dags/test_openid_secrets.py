@@ -22,7 +22,8 @@ import pytest
 
 from irods_provider.exceptions import IrodsError
 
-SERVICE_ACCOUNT = "service-account-irods-cc"
+LONG_CC, LONG_PW = "irods-cc-long", "irods-pw-long"
+SERVICE_ACCOUNT = f"service-account-{LONG_CC}"
 CONN_ID = "irods_oidc_secrets"
 BASIC_DAG = Path(__file__).resolve().parents[2] / "example_dags" / "irods_basic_operations.py"
 
@@ -72,18 +73,22 @@ def _connection(emulator, provider, *, mode: str, extra: dict[str, str], **field
 
 
 def _grant_setup(grant: str, provider) -> tuple[str, dict[str, str], dict[str, str], list[str]]:
-    """(user the tokens map to, connection extras, connection fields, the configured secrets)."""
+    """(user the tokens map to, connection extras, connection fields, the configured secrets).
+
+    The long-lived clients (hour-long access tokens): these tests are about secrets, not expiry, and the
+    session provider's two-second tokens made a loaded machine renew (and lease) over and over.
+    """
     if grant == "client_credentials":
-        secret = provider.clients["irods-cc"]
-        extra = {"openid_client_id": "irods-cc", "openid_client_secret": secret}
+        secret = provider.clients[LONG_CC]
+        extra = {"openid_client_id": LONG_CC, "openid_client_secret": secret}
         return SERVICE_ACCOUNT, extra, {}, [secret]
-    secret = provider.clients["irods-pw"]
-    extra = {"openid_client_id": "irods-pw", "openid_client_secret": secret}
+    secret = provider.clients[LONG_PW]
+    extra = {"openid_client_id": LONG_PW, "openid_client_secret": secret}
     if grant == "password":
         password = provider.users["alice"]
         return "alice", extra, {"login": "alice", "password": password}, [secret, password]
     answer = provider.fetch_token(
-        "irods-pw", grant_type="password", username="bob", password=provider.users["bob"]
+        LONG_PW, grant_type="password", username="bob", password=provider.users["bob"]
     )
     extra["openid_refresh_token"] = answer["refresh_token"]
     # the access token minted by this setup request is a token too: it must not show up either
@@ -247,7 +252,7 @@ def test_rotated_refresh_token_lives_encrypted_in_a_variable(
     assert configured not in stored  # ciphertext, not the token
     newest = Fernet(fernet_key).decrypt(stored.encode()).decode()
     assert newest != configured  # rotated at least once, and the newest one kept
-    answer = oidc_provider.fetch_token("irods-pw", grant_type="refresh_token", refresh_token=newest)
+    answer = oidc_provider.fetch_token(LONG_PW, grant_type="refresh_token", refresh_token=newest)
     assert answer["access_token"]  # the provider honours the stored token: it is the current one
     logs = "".join(capsys.readouterr())
     for secret in (*secrets, newest):

@@ -46,6 +46,7 @@ def _automate(shell: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(240)
 def test_the_readme_first_dag_runs_as_written(tmp_path: Path) -> None:
     shell, dag = _blocks()

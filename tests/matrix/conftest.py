@@ -9,9 +9,6 @@ never names a version: ``api_version`` stays at its default, ``auto``.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -98,16 +95,3 @@ def cluster(
     base = sftp_server.root / f"m{abs(hash(request.node.nodeid)) % 10**10}"
     base.mkdir()
     return base
-
-
-@pytest.fixture(scope="session")
-def airflow_db() -> str:
-    """Migrate the SQLite metadata DB under the session's AIRFLOW_HOME once (for dag.test())."""
-    subprocess.run(
-        [sys.executable, "-m", "airflow", "db", "migrate"],
-        check=True,
-        env=os.environ.copy(),
-        capture_output=True,
-        timeout=180,
-    )
-    return os.environ["AIRFLOW_HOME"]

@@ -32,6 +32,9 @@ from irods_provider.operators.transfer import LocalToIrodsOperator
 pytestmark = pytest.mark.timeout(90)
 
 PASSWORD = "pw-Zq8!secret-7f3a91c2"  # distinctive, so any leak is found by plain search
+# A long-lived client of the test provider (hour-long access tokens): this test is about secrets, not expiry,
+# and the session provider's two-second tokens expired in flight on a loaded machine.
+OPENID_CLIENT = "irods-pw-long"
 
 
 def _run_operators(conn_id: str, home: str, tmp_path: Path) -> list[object]:
@@ -169,8 +172,8 @@ def _openid_conn(emulator, provider: OidcProvider, **extra: str) -> str:
                 "zone": "tempZone",
                 "openid_discovery_url": provider.issuer,
                 "openid_allow_insecure_http": True,
-                "openid_client_id": "irods-pw",
-                "openid_client_secret": provider.clients["irods-pw"],
+                "openid_client_id": OPENID_CLIENT,
+                "openid_client_secret": provider.clients[OPENID_CLIENT],
                 **extra,
             },
         }
@@ -187,17 +190,18 @@ def test_openid_client_secret_refresh_and_access_tokens_never_appear(
     capsys,
     grant,
 ):
+    assert OPENID_CLIENT in oidc_provider.long_lived_clients  # its tokens outlive the test
     caplog.set_level(logging.DEBUG)
     openid_emulator.reset()
     openid_emulator.add_user("alice", "alice-irods-only-pw")
     secrets = {
-        "client secret": oidc_provider.clients["irods-pw"],
+        "client secret": oidc_provider.clients[OPENID_CLIENT],
         "user password": oidc_provider.users["alice"],
     }
     extra = {"auth_mode": grant}
     if grant == "openid_refresh_token":
         issued = oidc_provider.fetch_token(
-            "irods-pw", grant_type="password", username="alice", password=oidc_provider.users["alice"]
+            OPENID_CLIENT, grant_type="password", username="alice", password=oidc_provider.users["alice"]
         )
         extra["openid_refresh_token"] = issued["refresh_token"]
         secrets["refresh token"] = issued["refresh_token"]
@@ -213,7 +217,7 @@ def test_openid_client_secret_refresh_and_access_tokens_never_appear(
     assert seen_tokens, "no access token was minted"
     secrets.update({f"access token {i}": t for i, t in enumerate(seen_tokens)})
     # A wrong client secret: the failure names the client, never the secret.
-    wrong = "wrong-" + oidc_provider.clients["irods-pw"]
+    wrong = "wrong-" + oidc_provider.clients[OPENID_CLIENT]
     monkeypatch.setenv(
         "AIRFLOW_CONN_IRODS_BAD",
         _openid_conn(openid_emulator, oidc_provider, auth_mode=grant, openid_client_secret=wrong),

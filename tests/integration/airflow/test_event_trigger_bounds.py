@@ -68,6 +68,7 @@ def big_pages(irods) -> Any:
     return irods
 
 
+@pytest.mark.slow
 async def test_fire_on_existing_drains_a_backlog_at_max_events_per_scan_oldest_first(big_pages) -> None:
     # 10,200 existing objects, modified one second apart in the reverse of their name order
     times = [T0 + 10_200 - i for i in range(10_200)]
@@ -103,6 +104,7 @@ async def test_without_fire_on_existing_the_first_scan_is_a_silent_baseline(big_
     assert "first scan, 10200 existing matches taken as the baseline" in caplog.text
 
 
+@pytest.mark.slow
 async def test_a_busy_lookback_window_keeps_at_most_max_seen_paths(big_pages, session) -> None:
     # 12,000 objects landed within one hour, 12 per modify-time second (the newest at T0 + 999)
     times = [T0 + i // 12 for i in range(12_000)]
@@ -130,6 +132,7 @@ async def test_a_busy_lookback_window_keeps_at_most_max_seen_paths(big_pages, se
     assert paths[0] not in json.loads(store.rows[trigger.state_key])["seen"]
 
 
+@pytest.mark.slow
 async def test_state_of_the_previous_release_is_read_and_trimmed(big_pages) -> None:
     """The previous release wrote the same shape, unbounded: it is read as is and trimmed at the next scan."""
     times = [T0 + i // 12 for i in range(12_000)]

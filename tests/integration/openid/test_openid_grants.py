@@ -12,6 +12,8 @@ from irods_provider.client import TokenProvider
 from irods_provider.client._openid import OpenIdClientCredentials, OpenIdPassword, OpenIdRefreshToken
 from irods_provider.testing._openid import OpenIdIntrospectionValidator
 
+RESOURCE_SERVER = "irods-rs"
+
 pytestmark = pytest.mark.timeout(60)
 
 
@@ -230,3 +232,44 @@ def test_introspection_rejects_unknown_revoked_and_audienceless_tokens(
     assert introspection_validator.username_for(fresh) == "service-account-irods-cc"
     for validator in (strict, mapped, wrong_secret):
         validator.close()
+
+
+def _introspected_lifetime(provider: OidcProvider, token: str) -> float:
+    """Seconds the provider itself still gives ``token`` (RFC 7662 ``exp``), asked as the resource server."""
+    response = httpx2.post(
+        provider.introspection_url,
+        data={"token": token},
+        auth=(RESOURCE_SERVER, provider.clients[RESOURCE_SERVER]),
+        timeout=10,
+    )
+    response.raise_for_status()
+    answer = response.json()
+    assert answer["active"] is True, answer
+    return float(answer["exp"]) - time.time()
+
+
+def test_long_lived_clients_get_hour_tokens_and_the_others_keep_the_short_lifetime(
+    oidc_provider: OidcProvider,
+) -> None:
+    """The harness's per-client lifetime: secrets tests use the long-lived clients (a loaded machine cannot
+    expire their tokens in flight); every renewal test keeps the provider's two-second tokens."""
+    alice = {"username": "alice", "password": oidc_provider.users["alice"]}
+    answers = {
+        "irods-pw": oidc_provider.fetch_token("irods-pw", grant_type="password", **alice),
+        "irods-cc": oidc_provider.fetch_token("irods-cc", grant_type="client_credentials"),
+        "irods-pw-long": oidc_provider.fetch_token("irods-pw-long", grant_type="password", **alice),
+        "irods-cc-long": oidc_provider.fetch_token("irods-cc-long", grant_type="client_credentials"),
+    }
+    assert oidc_provider.long_lived_clients == {"irods-pw-long", "irods-cc-long"}
+    for client in ("irods-pw", "irods-cc"):
+        assert answers[client]["expires_in"] == oidc_provider.access_token_seconds == 2
+        assert _introspected_lifetime(oidc_provider, answers[client]["access_token"]) <= 2
+    for client in ("irods-pw-long", "irods-cc-long"):
+        assert answers[client]["expires_in"] == oidc_provider.long_token_seconds == 3600
+        assert _introspected_lifetime(oidc_provider, answers[client]["access_token"]) > 3500
+    # A renewal through the refresh_token grant (it revokes the access token it replaces) is long too.
+    refreshed = oidc_provider.fetch_token(
+        "irods-pw-long", grant_type="refresh_token", refresh_token=answers["irods-pw-long"]["refresh_token"]
+    )
+    assert refreshed["expires_in"] == 3600
+    assert _introspected_lifetime(oidc_provider, refreshed["access_token"]) > 3500

@@ -1,7 +1,7 @@
 """What a worker killed with ``kill -9`` leaves must never be visible at a final path and must not outlive
 the next attempt: streaming writers publish through a recorded temporary, resumable uploads checkpoint
 their prefix, downloads sweep their hidden partial siblings. (The seeded kill harness is
-tests/chaos/test_crash_consistency.py; these pin each mechanism down on its own.)"""
+tests/chaos/_crash_harness.py; these pin each mechanism down on its own.)"""
 
 from __future__ import annotations
 

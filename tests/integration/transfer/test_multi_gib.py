@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import hashlib
 import io
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from irods_provider.client import BasicAuth, IrodsSession, RetryPolicy
 from irods_provider.client.transfer import TransferConfig, parallel_download, parallel_upload
+from irods_provider.testing import EmulatorConfig, EmulatorServer
 
 HOME = "/tempZone/home/rods"
 SIZE = 2 * 1024**3 + 12_345
@@ -51,9 +54,25 @@ def _expected_sha256() -> bytes:
     return digest.digest()
 
 
+@pytest.fixture
+def disk_session(disk_tmp_path: Path) -> Iterator[IrodsSession]:
+    """A session with an emulator of its own whose spool is on disk, like the download target: the suite's
+    temporary files may be on a tmpfs, and 4 GiB of them would sit in RAM."""
+    with (
+        EmulatorServer(EmulatorConfig(spool_dir=disk_tmp_path / "spool")) as server,
+        IrodsSession(
+            server.base_url,
+            auth=BasicAuth("rods", "rods-emulator"),
+            retry=RetryPolicy(initial_backoff=0.0, max_backoff=0.0),
+        ) as session,
+    ):
+        yield session
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(600)
-def test_two_gib_round_trip_is_byte_identical(session, tmp_path: Path) -> None:
+def test_two_gib_round_trip_is_byte_identical(disk_session: IrodsSession, disk_tmp_path: Path) -> None:
+    session = disk_session
     expected = _expected_sha256()
     path = f"{HOME}/two-gib.bin"
     config = TransferConfig(streams=3, chunk_size=8 * BLOCK)
@@ -62,7 +81,7 @@ def test_two_gib_round_trip_is_byte_identical(session, tmp_path: Path) -> None:
     assert (uploaded.size, uploaded.sha256) == (SIZE, expected)
     assert session.data_objects.stat(path).size == SIZE
 
-    target = tmp_path / "two-gib.bin"
+    target = disk_tmp_path / "two-gib.bin"
     downloaded = parallel_download(session, path, target, config=config, verify=True)
     assert (downloaded.size, downloaded.sha256) == (SIZE, expected)
     assert target.stat().st_size == SIZE

@@ -25,7 +25,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from oidc_provider.constants import CLIENTS, USERS
+from oidc_provider.constants import CLIENTS, LONG_LIVED_CLIENTS, LONG_TOKEN_SECONDS, USERS
 
 _SUPPORT_DIR = Path(__file__).resolve().parent.parent
 STARTUP_TIMEOUT = 60.0
@@ -33,7 +33,11 @@ STARTUP_TIMEOUT = 60.0
 
 @dataclass
 class OidcProvider:
-    """A running provider: URLs, seeded credentials, the signing key, and test helpers."""
+    """A running provider: URLs, seeded credentials, the signing key, and test helpers.
+
+    ``access_token_seconds`` is the lifetime of every client's access tokens except the long-lived clients'
+    (``long_lived_clients``: ``long_token_seconds``), meant for tests that are not about expiry.
+    """
 
     url: str
     access_token_seconds: int
@@ -41,6 +45,8 @@ class OidcProvider:
     process: subprocess.Popen[bytes]
     users: dict[str, str] = field(default_factory=lambda: dict(USERS))
     clients: dict[str, str] = field(default_factory=lambda: {k: v[0] for k, v in CLIENTS.items()})
+    long_lived_clients: frozenset[str] = LONG_LIVED_CLIENTS
+    long_token_seconds: int = LONG_TOKEN_SECONDS
 
     @property
     def issuer(self) -> str:
@@ -174,6 +180,7 @@ def start_oidc_provider(
 
 @pytest.fixture(scope="session")
 def oidc_provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OidcProvider]:
-    """One django-oauth-toolkit provider per test session; access tokens live 2 s."""
+    """One django-oauth-toolkit provider per test session; access tokens live 2 s (an hour for the
+    long-lived clients ``irods-pw-long`` and ``irods-cc-long``)."""
     with start_oidc_provider(tmp_path_factory.mktemp("oidc-provider")) as provider:
         yield provider

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from oidc_provider.constants import access_token_seconds
+
 SECRET_KEY = "test-only-not-secret"
 DEBUG = False
 ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
@@ -35,6 +37,8 @@ OAUTH2_PROVIDER = {
     "DEFAULT_SCOPES": ["openid", "read", "write"],
     "PKCE_REQUIRED": False,
     "ACCESS_TOKEN_EXPIRE_SECONDS": int(os.environ.get("ACCESS_TOKEN_EXPIRE_SECONDS", "300")),
+    # Per client: the long-lived clients of constants.py outlive a test; every other client gets the above.
+    "EXTRA_SERVER_KWARGS": {"token_expires_in": access_token_seconds},
     "ROTATE_REFRESH_TOKEN": True,
     # A used (rotated) refresh token is refused (invalid_grant): no grace period for concurrent use.
     "REFRESH_TOKEN_GRACE_PERIOD_SECONDS": 0,

@@ -9,11 +9,15 @@ the source's, a recorded resumable prefix was resumed from (not from 0), and no 
 handle or hidden partial local file is left. Kill points are seeded (``CRASH_SEED``); every request index of
 a calibration run is used in both modes before random ones are drawn. ``CRASH_POINTS`` (default 30) sets the
 kill points per write path. A failure names the write path, seed and kill point.
+
+This module is the harness; the tests are split by direction (``test_crash_uploads.py``: local to iRODS;
+``test_crash_downloads_staging.py``: downloads and SFTP staging) so that two workers share them.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import logging
@@ -45,8 +49,6 @@ import _crash_worker as worker
 
 if "irods_provider.testing.pytest_plugin" not in sys.modules:
     from irods_provider.testing.pytest_plugin import irods_emulator, irods_emulator_server  # noqa: F401
-
-pytestmark = [pytest.mark.timeout(120)]
 
 SEED = int(os.environ.get("CRASH_SEED", "20261204"))
 POINTS = int(os.environ.get("CRASH_POINTS", "30"))
@@ -103,12 +105,45 @@ CASES = [
 ]
 
 
+_LIVE_TCP_STATES = {"01", "03", "08"}  # ESTABLISHED, SYN_RECV, CLOSE_WAIT: the server may still read data
+
+
+def readable_foreign_connections(ports: tuple[int, ...]) -> list[tuple[int, int]]:
+    """(server port, peer port) of the server-side TCP sockets on ``ports`` that another process connected
+    (not one of this process's own client sockets) and that are still readable: not yet closed by the
+    server, accepted or not."""
+    own_inodes = _own_socket_inodes()
+    server_side, own_peers = [], set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(FileNotFoundError), open(table) as lines:
+            for line in list(lines)[1:]:
+                fields = line.split()
+                local, remote = int(fields[1].rsplit(":", 1)[1], 16), int(fields[2].rsplit(":", 1)[1], 16)
+                if remote in ports and fields[9] in own_inodes:
+                    own_peers.add(local)  # our own client socket: the server side's peer port
+                elif local in ports and fields[3] in _LIVE_TCP_STATES:
+                    server_side.append((local, remote))
+    return [(port, peer) for port, peer in server_side if peer not in own_peers]
+
+
+def _own_socket_inodes() -> set[str]:
+    inodes = set()
+    for fd in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(OSError):  # closed since listed
+            target = os.readlink(f"/proc/self/fd/{fd}")
+            if target.startswith("socket:["):
+                inodes.add(target[len("socket:[") : -1])
+    return inodes
+
+
 class KillSwitch:
     """Counts the API requests that reach the emulator while armed; at the ``kill_at``-th it SIGKILLs the
     worker, before the server handles it (the connection is dropped) or after (the answer is lost)."""
 
     def __init__(self, server: Any) -> None:
         self.app = server.app
+        self.port = server.port
+        self._server = server._server
         self._original = server.app._api
         self._lock = threading.Lock()
         self.pid: int | None = None
@@ -131,17 +166,25 @@ class KillSwitch:
             if pid is not None:
                 self.killed_on = None
 
-    def settle(self, quiet: float = 0.2, limit: float = 5.0) -> None:
-        """Wait until no request is being handled and none arrived for ``quiet`` s (at most ``limit`` s):
-        requests a killed worker sent whole just before it died are still served, and the state the next
-        attempt (and the check) sees is the one after them."""
+    def settle(self, *also_ports: int, limit: float = 5.0) -> None:
+        """Wait (at most ``limit`` s) until the killed worker's requests are all served: a request it sent
+        whole just before it died is still served, and the state the next attempt (and the check) sees is
+        the one after it. Settled when no server socket (emulator, ``also_ports``) of another process's
+        connection can still be read (the kernel's table: a closed peer's data waits in the buffer, or in
+        the listen backlog, until the server reads it and closes) and then no request is being handled."""
+        ports = (self.port, *also_ports)
         deadline = time.monotonic() + limit
         while time.monotonic() < deadline:
-            with self._lock:
-                idle = self.inflight == 0 and time.monotonic() - self.arrived >= quiet
-            if idle:
-                return
-            time.sleep(0.02)
+            if not readable_foreign_connections(ports):
+                with self._lock:
+                    idle = self.inflight == 0
+                if idle and not self.server_tasks():
+                    return
+            time.sleep(0.005)
+
+    def server_tasks(self) -> int:
+        """Requests uvicorn is handling (from the moment it parsed their headers, before ``_api``)."""
+        return len(self._server.server_state.tasks)
 
     async def _api(self, request: Any, path: str) -> Any:
         with self._lock:
@@ -419,8 +462,20 @@ def crash_sftp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         yield server
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_kill9_then_retry_keeps_every_invariant(
+def _grant_write_not_own(session: Any, coll: str, path: str, user: str) -> None:
+    """``user`` may create objects in ``coll`` (its temporaries) and write rods's ``path``, not rename it."""
+    from irods_provider.client import PermissionOperation
+
+    session.collections.modify_permissions(coll, [PermissionOperation(user, "own")])
+    session.data_objects.modify_permissions(path, [PermissionOperation(user, "write")])
+
+
+def _write(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+def run_kill_points(
     case: Case,
     zygote: Zygote,
     switch: KillSwitch,
@@ -428,6 +483,8 @@ def test_kill9_then_retry_keeps_every_invariant(
     tmp_path: Path,
     request: pytest.FixtureRequest,
 ) -> None:
+    """Calibrate ``case``'s requests, then kill a worker at each of its kill points and retry: every
+    invariant of the module docstring is checked, every violation named (write path, seed, kill point)."""
     server = irods_emulator
     model = server.model
     data = random.Random(f"{SEED}-{case.id}-data").randbytes(case.size)
@@ -509,7 +566,7 @@ def test_kill9_then_retry_keeps_every_invariant(
             violations.append(f"{where}: the worker failed on its own (exit {code})")
             continue
         final = f"{coll}/{NAME}"
-        switch.settle()
+        switch.settle(*([request.getfixturevalue("crash_sftp").port] if "sftp" in case.path else []))
         snap = Snapshot.take(model, coll)
         orphans += len(snap.orphans())
         violations += [f"{where}: {p}" for p in check_after_kill(case, snap, final, data, local_dir / NAME)]
@@ -562,16 +619,3 @@ def test_kill9_then_retry_keeps_every_invariant(
     if case.path == "upload_object_ramp":  # killed between the ramp's smaller requests, resumed there
         assert any(0 < p < worker.RAMP_CHUNK for p in prefixes), prefixes
     assert killed >= points * 2 // 3, f"{case.id}: only {killed} of {points} kill points hit a live worker"
-
-
-def _grant_write_not_own(session: Any, coll: str, path: str, user: str) -> None:
-    """``user`` may create objects in ``coll`` (its temporaries) and write rods's ``path``, not rename it."""
-    from irods_provider.client import PermissionOperation
-
-    session.collections.modify_permissions(coll, [PermissionOperation(user, "own")])
-    session.data_objects.modify_permissions(path, [PermissionOperation(user, "write")])
-
-
-def _write(path: Path, data: bytes) -> Path:
-    path.write_bytes(data)
-    return path

@@ -1,0 +1,82 @@
+"""Crash consistency under ``kill -9`` of the downloads (``download_object``, the download operator) and of
+the SFTP staging operators in both directions: see ``_crash_harness.py`` for the invariants."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _crash_harness import (
+    CASES,
+    Case,
+    KillSwitch,
+    Zygote,
+    crash_sftp,
+    readable_foreign_connections,
+    run_kill_points,
+    switch,
+    zygote,
+)
+
+if "irods_provider.testing.pytest_plugin" not in sys.modules:
+    from irods_provider.testing.pytest_plugin import irods_emulator, irods_emulator_server  # noqa: F401
+
+__all__ = ["crash_sftp", "switch", "zygote"]
+
+pytestmark = [pytest.mark.timeout(120), pytest.mark.slow]
+
+DOWNLOADS_AND_STAGING = [c for c in CASES if not c.up or "sftp" in c.path]
+
+
+@pytest.mark.parametrize("case", DOWNLOADS_AND_STAGING, ids=[c.id for c in DOWNLOADS_AND_STAGING])
+def test_kill9_then_retry_keeps_every_invariant(
+    case: Case,
+    zygote: Zygote,
+    switch: KillSwitch,
+    irods_emulator: Any,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+) -> None:
+    run_kill_points(case, zygote, switch, irods_emulator, tmp_path, request)
+
+
+def test_settle_waits_for_a_dead_peers_request_until_the_server_has_read_it_and_closed() -> None:
+    """What :meth:`KillSwitch.settle` waits on: a connection another process opened, sent a whole request
+    on and then died with is listed (still in the listen backlog, then accepted) until the server closes
+    it; this process's own client connections never are."""
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        port = listener.getsockname()[1]
+        own = socket.create_connection(("127.0.0.1", port))
+        died = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "import os, socket, sys\n"
+                f"s = socket.create_connection(('127.0.0.1', {port}))\n"
+                "s.sendall(b'GET /x HTTP/1.1\\r\\nHost: a\\r\\n\\r\\n')\n"
+                "sys.stdout.write(str(s.getsockname()[1]))\n"
+                "os._exit(0)\n",
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        dead_peer = int(died.stdout)
+        assert readable_foreign_connections((port,)) == [(port, dead_peer)]  # in the backlog, unread
+        served_own, _ = listener.accept()  # accepted in connection order: ours first
+        served, peer = listener.accept()
+        assert peer[1] == dead_peer
+        assert served.recv(100).startswith(b"GET /x ")
+        assert served.recv(100) == b""  # the peer is gone; the socket is open until the server closes it
+        assert readable_foreign_connections((port,)) == [(port, dead_peer)]
+        served.close()
+        assert readable_foreign_connections((port,)) == []
+        own.close()
+        served_own.close()
