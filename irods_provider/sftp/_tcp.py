@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import paramiko
+from paramiko.common import MSG_CHANNEL_DATA
 from paramiko.packet import Packetizer
 
 from irods_provider.sftp._io import prefer_aead_first
@@ -47,13 +48,15 @@ class _Block:
 
 
 @contextlib.contextmanager
-def tuned_handshakes(*, prefer_aead: bool = False) -> Iterator[None]:
+def tuned_handshakes(*, prefer_aead: bool = False, until_session_data: bool = False) -> Iterator[None]:
     """Within the block, SSH transports this thread starts get TCP_NODELAY before their first packet and
     (Linux) quick ACKs re-armed around their reads until the block ends (the SFTP session is up); with
     ``prefer_aead`` also AES-GCM first in their cipher preferences.
 
     Every transport started in the block is tuned (SSHHook's retries may start several). Quick ACKs stop
-    at the end: afterwards each read would cost a syscall for no gain on bulk data.
+    at the end (afterwards each read would cost a syscall for no gain on bulk data), or, with
+    ``until_session_data``, once the transport receives its first channel data: an SFTP session opened
+    without waiting for its ``VERSION`` (:mod:`._session`) is up only then, after the block.
     """
     _install()
     block = _Block(prefer_aead=prefer_aead)
@@ -61,10 +64,14 @@ def tuned_handshakes(*, prefer_aead: bool = False) -> Iterator[None]:
     _marked.block = block
     try:
         yield
+    except BaseException:
+        until_session_data = False  # no session to wait for
+        raise
     finally:
         _marked.block = outer
-        for transport in block.started:
-            _disarm_quick_acks(transport.packetizer)
+        if not until_session_data:
+            for transport in block.started:
+                _disarm_quick_acks(transport.packetizer)
 
 
 def _install() -> None:
@@ -127,9 +134,19 @@ def _arm_quick_acks(packetizer: Packetizer, sock: socket.socket) -> None:
         _set_option(sock, quickack)
         return data
 
+    read_message: Callable[[], tuple[int, Any]] = packetizer.read_message
+
+    def until_channel_data() -> tuple[int, Any]:
+        command, message = read_message()
+        if command == MSG_CHANNEL_DATA:  # a session is up and carrying data: the handshakes are over
+            _disarm_quick_acks(packetizer)
+        return command, message
+
     packetizer.read_all = quick_read_all  # type: ignore[method-assign]  # this object only
+    packetizer.read_message = until_channel_data  # type: ignore[method-assign]
 
 
 def _disarm_quick_acks(packetizer: Packetizer) -> None:
-    """Back to paramiko's own ``read_all`` (the class method) for the rest of the connection."""
+    """Back to paramiko's own ``read_all`` and ``read_message`` for the rest of the connection."""
     packetizer.__dict__.pop("read_all", None)
+    packetizer.__dict__.pop("read_message", None)
