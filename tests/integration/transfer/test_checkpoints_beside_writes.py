@@ -158,3 +158,27 @@ def test_a_failure_keeps_one_record_the_committed_prefix_after_a_checkpoint_in_f
     assert result.resumed_from == 4 * CHUNK
     assert session.data_objects.read(path) == data
     assert _resume_records(session, path) == []
+
+
+@pytest.mark.parametrize(("resume_key", "expected"), [(None, False), ("k", True)], ids=["no-key", "keyed"])
+def test_only_a_temporary_a_retry_finds_again_gets_checkpoints(
+    session, irods_emulator, monkeypatch, resume_key, expected
+) -> None:
+    """Without a resume key a file object's temporary has a random name: no later attempt finds it (a
+    failure removes it), so recording its prefix would only cost requests."""
+    coll = f"{HOME}/cp-key-{resume_key}"
+    session.collections.create(coll)
+    data = random.Random(14).randbytes(7 * CHUNK + 5)
+    checkpoints: list[str] = []
+    real = IrodsSession._send
+
+    def send(session_: Any, op: Any, *args: Any, **kwargs: Any) -> Any:
+        if _adds_a_resume_record(op):
+            checkpoints.append(op.name)
+        return real(session_, op, *args, **kwargs)
+
+    monkeypatch.setattr(IrodsSession, "_send", send)
+    path = f"{coll}/a.bin"
+    upload_object(session, io.BytesIO(data), path, size=len(data), config=CFG, resume_key=resume_key)
+    assert bool(checkpoints) is expected
+    assert session.data_objects.read(path) == data
