@@ -521,7 +521,7 @@ def run_phases(size: int = SMALL, ops: tuple[str, ...] = PHASE_OPS) -> dict[str,
 
 
 _PHASES = {
-    "ssh connect #0": "first SSH connection (TCP, key exchange, auth, SFTP)",
+    "ssh connect #0": "first SSH connection (TCP, key exchange, auth, SFTP channel; VERSION with the plan)",
     "phase irods hook.get_conn": "iRODS hook and session",
     "phase plan": "plan (stat, listing, destination)",
     "phase endpoint.widen": "more SSH connections (auto count)",
