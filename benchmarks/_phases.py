@@ -124,7 +124,7 @@ def install() -> None:
 
 def summary(total: float) -> dict[str, Any]:
     """Per label: calls, seconds summed and wall seconds (overlapping calls once); round trips (HTTP
-    requests, SFTP requests, SSH connects)."""
+    requests, SFTP requests, SSH connects). Call it right after the measured operation (``total`` seconds)."""
     per: dict[str, dict[str, float]] = {}
     spans: dict[str, list[tuple[float, float]]] = {}
     for start, end, _thread, label in _events:
@@ -142,6 +142,9 @@ def summary(total: float) -> dict[str, Any]:
     sftp = sum(int(v["calls"]) for k, v in per.items() if k.startswith("sftp "))
     return {
         "seconds": round(total, 3),
+        # When the measured operation started on the timeline (it ended ``total`` seconds later, just now):
+        # what aligns two runs' timelines (an operator's and its leg's).
+        "start_ms": round((time.perf_counter() - _t0 - total) * 1000),
         "http_requests": http,
         "sftp_blocking_requests": sftp,
         "ssh_connections": int(sum(v["calls"] for k, v in per.items() if k.startswith("ssh connect"))),

@@ -460,16 +460,25 @@ def _median_range(values: list[float]) -> str:
     return f"{statistics.median(values):.2f} ({min(values):.2f}-{max(values):.2f})"
 
 
-def phases(env: dict[str, str], server: Any, size: int = SMALL) -> dict[str, Any]:
-    """Both operators on ``size`` bytes through the WAN model, each call traced (see ``_phases.py``):
-    where the fixed cost of one task goes, with its round trips."""
+#: The traced runs of :func:`phases`: both operators and the upload's slower leg (the iRODS write alone).
+PHASE_OPS = ("phases_up", "phases_down", "phases_irods_upload")
+
+
+def phases(
+    env: dict[str, str], server: Any, size: int = SMALL, ops: tuple[str, ...] = PHASE_OPS
+) -> dict[str, Any]:
+    """Both operators (and the upload's iRODS leg alone) on ``size`` bytes through the WAN model, each call
+    traced (see ``_phases.py``): where the fixed cost of one task goes, with its round trips, beside the
+    leg's."""
     import subprocess
     import sys
 
     src = make_file(server, "phases-src.bin", size)
-    obj = _upload_object(env, size)
+    obj = _upload_object(env, size) if "phases_down" in ops else ""
+    args = {"phases_up": src, "phases_down": obj, "phases_irods_upload": ""}
     out: dict[str, Any] = {}
-    for op, arg in (("phases_up", src), ("phases_down", obj)):
+    for op in ops:
+        arg = args[op]
         done = subprocess.run(
             [
                 sys.executable,
@@ -494,8 +503,8 @@ def phases(env: dict[str, str], server: Any, size: int = SMALL) -> dict[str, Any
     return out
 
 
-def run_phases(size: int = SMALL) -> dict[str, Any]:
-    """Only the traced operator runs of :func:`phases`, behind the WAN model."""
+def run_phases(size: int = SMALL, ops: tuple[str, ...] = PHASE_OPS) -> dict[str, Any]:
+    """Only the traced runs of :func:`phases` (``ops``), behind the WAN model."""
     from irods_provider.testing.sftp import OpenSshServer
 
     work = Path(tempfile.mkdtemp(prefix="staging-phases-"))
@@ -506,13 +515,13 @@ def run_phases(size: int = SMALL) -> dict[str, Any]:
             wan_proxy(server.port) as sftp_proxy,
             wan_proxy(port) as irods_proxy,
         ):
-            return phases(_envs(work, server, irods_proxy.port, sftp_proxy.port), server, size)
+            return phases(_envs(work, server, irods_proxy.port, sftp_proxy.port), server, size, ops)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
 _PHASES = {
-    "ssh connect #0": "first SSH connection (TCP, key exchange, auth, SFTP)",
+    "ssh connect #0": "first SSH connection (TCP, key exchange, auth, SFTP channel; VERSION with the plan)",
     "phase irods hook.get_conn": "iRODS hook and session",
     "phase plan": "plan (stat, listing, destination)",
     "phase endpoint.widen": "more SSH connections (auto count)",

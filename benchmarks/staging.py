@@ -84,6 +84,11 @@ def _child(op: str, size: int, arg: str, connections: int = 0) -> dict[str, Any]
 
     if op in _WAN_OPS:
         return _child_more(op, size, arg, connections)
+    if op == "phases_irods_upload":  # the iRODS write leg alone, traced like the operators (_phases.py)
+        import _phases
+
+        _phases.install()
+        return _phases.summary(_child_more("irods_upload", size, arg, connections)["seconds"])
     traced = op.startswith("phases_")
     if traced:  # the same operator run, with its phases and round trips recorded (see _phases.py)
         import _phases
@@ -504,6 +509,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--wan", action="store_true", help="both legs behind the WAN model, CPU and RSS")
     parser.add_argument("--phases", action="store_true", help="only trace one task's phases over the WAN")
     parser.add_argument("--phases-mib", type=int, default=4, help="file size for --phases")
+    parser.add_argument(
+        "--phases-ops",
+        default="up,down,irods_upload",
+        help="--phases: which runs to trace (up, down: the operators; irods_upload: the upload's iRODS leg)",
+    )
     parser.add_argument("--wan-size-mib", type=int, default=256, help="file size for the WAN figures")
     parser.add_argument("--rss-large-mib", type=int, default=4096, help="large download for the RSS ratio")
     args = parser.parse_args(argv)
@@ -513,7 +523,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.phases:
         from _staging_wan import run_phases
 
-        print(json.dumps(run_phases(args.phases_mib * MIB), indent=None if args.json else 2))
+        ops = tuple(f"phases_{op}" for op in args.phases_ops.split(","))
+        print(json.dumps(run_phases(args.phases_mib * MIB, ops), indent=None if args.json else 2))
         return 0
     if args.wan:
         from _staging_wan import run_wan, write_wan_results

@@ -37,6 +37,7 @@ from irods_provider.sftp._io import (
     open_sftp_channels,
     tune_transport,
 )
+from irods_provider.sftp._session import eager_sessions
 from irods_provider.sftp._status import answer_typed, is_raw_connection_error, sftp_error, sftp_errors
 from irods_provider.sftp._tcp import tuned_handshakes
 
@@ -287,8 +288,9 @@ class SftpEndpoint:
         if self.compress is not None:
             link.hook.compress = self.compress
         prefer_aead = bool(self.bulk_cipher and not getattr(link.hook, "ciphers", None))
-        # TCP_NODELAY from the first packet, quick ACKs until the session is up, AES-GCM first if asked.
-        with tuned_handshakes(prefer_aead=prefer_aead):
+        # TCP_NODELAY from the first packet, quick ACKs until the SFTP session's first data, AES-GCM first
+        # if asked; the session's first request leaves with its setup (see _session.py).
+        with tuned_handshakes(prefer_aead=prefer_aead, until_session_data=True), eager_sessions():
             main = answer_typed(link.hook.get_conn())
             channel = main.get_channel()
             if channel is None:

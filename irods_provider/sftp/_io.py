@@ -28,6 +28,7 @@ from paramiko.sftp import CMD_ATTRS, CMD_CLOSE, CMD_DATA, CMD_FSTAT, CMD_READ, C
 from irods_provider.exceptions import IrodsSymlinkError
 
 from . import _pipelined
+from ._session import open_sftp_session
 from ._status import SftpEndOfFile, answer_typed, sftp_errors
 
 __all__ = [
@@ -88,17 +89,14 @@ def open_sftp_channels(
     window_size: int = CHANNEL_WINDOW_SIZE,
     max_packet_size: int = CHANNEL_MAX_PACKET_SIZE,
 ) -> list[paramiko.SFTPClient]:
-    """Open ``count`` independent SFTP sessions (one SSH channel each, larger window) on ``transport``."""
+    """Open ``count`` independent SFTP sessions (one SSH channel each) on ``transport``, each in one round
+    trip (:func:`~._session.open_sftp_session`: its first request leaves with its setup)."""
     tune_transport(transport)
     clients: list[paramiko.SFTPClient] = []
     try:
         for _ in range(count):
-            client = paramiko.SFTPClient.from_transport(
-                transport, window_size=window_size, max_packet_size=max_packet_size
-            )
-            if client is None:
-                raise OSError("the SSH server refused to open an SFTP channel")
-            clients.append(answer_typed(client))
+            session = open_sftp_session(transport, window_size=window_size, max_packet_size=max_packet_size)
+            clients.append(answer_typed(session))
     except BaseException:
         for client in clients:
             client.close()

@@ -108,7 +108,8 @@ class OpenSshServer(SshTestServer):
     """Debian's ``/usr/sbin/sshd -D -e`` from a temporary config on 127.0.0.1, with a throwaway user.
 
     ``max_sessions``: sshd's ``MaxSessions`` (sessions per SSH connection), OpenSSH's default 10 as sites
-    run it; lower it to play a stricter site.
+    run it; lower it to play a stricter site. ``sftp_subsystem``: the command behind ``Subsystem sftp``
+    (default ``internal-sftp``); e.g. ``/bin/true`` plays a site whose SFTP session ends at once.
 
     Example:
 
@@ -130,9 +131,11 @@ class OpenSshServer(SshTestServer):
         host: str = "127.0.0.1",
         port: int = 0,
         max_sessions: int = 10,
+        sftp_subsystem: str = "internal-sftp",
     ) -> None:
         self.host = host
         self.max_sessions = max_sessions
+        self.sftp_subsystem = sftp_subsystem
         self.port = port
         self._requested_port = port
         self.username = f"irsftp{secrets.token_hex(4)}"
@@ -243,7 +246,7 @@ class OpenSshServer(SshTestServer):
                     "PrintMotd no",
                     f"MaxSessions {self.max_sessions}",
                     "MaxStartups 64:30:128",
-                    "Subsystem sftp internal-sftp",
+                    f"Subsystem sftp {self.sftp_subsystem}",
                     "",
                 ]
             )

@@ -281,7 +281,6 @@ class _Written:
     temp: str
     result: CopyResult
     start: int
-    resume_value: str | None
     handles: tuple[str, ...]
     """The parallel-write handles that may be recorded on the temporary: its finalize forgets them."""
     cleanup: _TempCleanup
@@ -394,10 +393,9 @@ def _write_temp(
             src.rewind()
             job.coordinator()
             continue
-        previous = cleanup.checkpoints.previous
         # The handles on record: an earlier attempt's this one could not forget, and its own (all shut down).
         handles = (*record.handles, *recording.handles)
-        return _Written(temp, result, start, previous, handles, cleanup)
+        return _Written(temp, result, start, handles, cleanup)
 
 
 def _finish(
@@ -411,14 +409,16 @@ def _finish(
     """Verify the temporary object's checksum, applying its AVUs and ACLs meanwhile when it carries no resume
     record (their round trips overlap), then publish it onto the final path; the zone's checksum of it."""
     session, temp, coordinator = job.session, written.temp, job.current
+    checkpoints = written.cleanup.checkpoints
 
     def finalize() -> None:
+        checkpoints.settle()  # a record still being written (beside the shutdown) is the one to drop
         _finalize(
             session,
             temp,
             metadata=metadata,
             permissions=permissions,
-            resume_value=written.resume_value,
+            resume_value=checkpoints.previous,
             handles=written.handles,
             retry=job.retrier(coordinator, retry_on=is_busy),
         )
@@ -426,7 +426,7 @@ def _finish(
     def verify() -> str:
         return verify_upload(session, temp, written.result, config=job.cfg)
 
-    if written.resume_value is None and (metadata or permissions or written.handles):
+    if not checkpoints.recorded and (metadata or permissions or written.handles):
         _, checksum = alongside(finalize, verify, name="finish")  # a mismatch is the error that counts
     else:
         # A resume record is dropped only once the bytes are verified: a worker killed while the zone
@@ -595,7 +595,9 @@ def _upload_to_temp(
         coordinator=coordinator,
         executor=executor,
     )
-    checkpoints = _Checkpoints.attach(writer, session, temp, src, cfg, resume=resume, previous=previous)
+    # Only a temporary a later attempt finds again (``stable``) is worth a record of its prefix.
+    recording = resume and stable
+    checkpoints = _Checkpoints.attach(writer, session, temp, src, cfg, resume=recording, previous=previous)
     cleanup = _TempCleanup(session, temp, src, writer, checkpoints, resume=resume, stable=stable, start=start)
     coordinator.add_failure_cleanup(cleanup)
     writer.open_early()  # the handle opens (and is recorded) while the first chunk is read
@@ -638,8 +640,11 @@ class _Checkpoints:
     would start from 0. The successor first shuts the killed attempt's recorded handle down, which makes the
     acknowledged bytes durable, then resumes from the recorded prefix (never more than was acknowledged).
 
-    Called by the writer's stream workers as the prefix grows (the chunk still counts as in flight, so
-    the writer is not drained, and the AVU not finalized, while a checkpoint is being written)."""
+    Told by the writer's stream workers as the prefix grows; each record is written by a helper thread, one
+    at a time (the newest prefix once the one before is recorded), so no stream waits for its round trip
+    and the writer's last writes and its shutdown do not wait for a record still being written.
+    :meth:`settle` ends the recording before the record is dropped (the finalize) or kept for a resume
+    (a failure's cleanup): then :attr:`previous` is the value on the object."""
 
     def __init__(
         self,
@@ -652,8 +657,13 @@ class _Checkpoints:
         start: int,
     ) -> None:
         self.session, self.temp, self.src = session, temp, src
-        self.every, self.previous, self.saved = every, previous, start
+        self.every, self.previous, self.noted = every, previous, start
         self._lock = threading.Lock()
+        self._wanted: int | None = None  # the newest prefix to record next
+        self._writing: threading.Thread | None = None
+        self._settled = False
+        self.recorded = previous is not None
+        """Whether the object carries (or may be about to carry) a resume record."""
 
     @classmethod
     def attach(
@@ -677,24 +687,49 @@ class _Checkpoints:
         return checkpoints
 
     def __call__(self, committed: int) -> None:
-        """Record ``committed`` if the prefix grew by at least ``every`` bytes since the last record, unless
-        it is the whole source: the writer shuts its handle down next (every byte durable, the record
-        dropped by the finalize), so that record would only delay it; a kill in between resumes from the
-        previous one."""
+        """Have ``committed`` recorded if the prefix grew by at least ``every`` bytes since the last one
+        asked for, unless it is the whole source: the writer shuts its handle down next (every byte
+        durable, the record dropped by the finalize), so that record would only delay it; a kill in between
+        resumes from the previous one. Returns at once (the record is written by a helper thread)."""
         with self._lock:
-            if self.every <= 0 or committed - self.saved < self.every:
+            if self._settled or self.every <= 0 or committed - self.noted < self.every:
                 return
             if self.src.size is not None and committed >= self.src.size:
                 return
+            self.noted, self._wanted, self.recorded = committed, committed, True
+            if self._writing is not None:
+                return  # the helper records the newest prefix once its record is written
+            self._writing = threading.Thread(target=self._record, name="irods-checkpoint", daemon=True)
+            thread = self._writing
+        thread.start()
+
+    def _record(self) -> None:
+        """Write the wanted records one after the other, replacing the previous value each time."""
+        while True:
+            with self._lock:
+                committed, self._wanted = self._wanted, None
+                if committed is None or self._settled:
+                    self._writing = None
+                    return
+                previous = self.previous
             state = _resume.ResumeState(
                 committed=committed, source_size=self.src.size, source_mtime_ns=self.src.mtime_ns
             )
             try:
-                _resume.save_state(self.session, self.temp, state, previous=self.previous)
-            except IrodsError as exc:  # a missed checkpoint costs a longer resume, never the upload
+                _resume.save_state(self.session, self.temp, state, previous=previous)
+            except Exception as exc:  # a missed checkpoint costs a longer resume, never the upload
                 log.warning("could not record resume state on %s: %s", self.temp, exc)
-                return
-            self.previous, self.saved = state.to_value(), committed
+                continue
+            with self._lock:
+                self.previous = state.to_value()
+
+    def settle(self) -> None:
+        """Record nothing more; wait for a record being written (then :attr:`previous` is on the object)."""
+        with self._lock:
+            self._settled = True
+            thread = self._writing
+        if thread is not None and thread is not threading.current_thread():
+            thread.join()
 
 
 class _TempCleanup:
@@ -733,6 +768,7 @@ class _TempCleanup:
 
     def __call__(self, cause: BaseException | None) -> None:
         """Record the committed prefix for a later resume, keep the temporary object, or remove it."""
+        self.checkpoints.settle()  # no checkpoint written after (or racing) what is decided here
         worthless = self.forsaken or isinstance(cause, IrodsSourceChangedError | IrodsChecksumMismatchError)
         keep = self.stable and (self.resume or not self.writing)
         if worthless or not keep:

@@ -83,6 +83,7 @@ class _Wire:
 def test_every_connection_of_the_endpoint_has_nodelay_from_its_first_packet(remote, monkeypatch) -> None:
     wire = _Wire(monkeypatch)
     remote.put("nd/.keep", b"")
+    remote.put("nd2/.keep", b"")
     with SftpEndpoint(_hook(), connections=2) as endpoint:
         endpoint.widen(3)  # a connection opened later (widened) gets the same
         transports = endpoint.transports()
@@ -90,15 +91,23 @@ def test_every_connection_of_the_endpoint_has_nodelay_from_its_first_packet(remo
         for transport in transports:
             assert wire.first_write[id(transport.packetizer)] == 1  # the banner already left without Nagle
             assert _nodelay(transport.sock) == 1
-            assert "read_all" not in vars(transport.packetizer)  # quick ACKs ended with the handshake
         if QUICKACK is not None:  # Linux: re-armed around the handshake's reads, and only then
             during = [wire.quickacks[id(t.sock)] for t in transports]
             assert all(count >= 4 for count in during), during
-            sent = write_over_each_connection(endpoint, remote, "nd", 200 * 1024)
-            assert remote.files("nd") == {".keep": b"", **sent}
-            after = [wire.quickacks[id(t.sock)] for t in transports]
-            # at most the re-arms of the one read in flight when the handshake ended; none per later read
-            assert all(0 <= a - d <= 2 for a, d in zip(after, during, strict=True)), (during, after)
+        sent = write_over_each_connection(endpoint, remote, "nd", 200 * 1024)
+        assert remote.files("nd") == {".keep": b"", **sent}
+        # Quick ACKs last until the connection's first SFTP data (its session's VERSION, read with the
+        # first answer: the session did not wait for it), and no longer.
+        for transport in transports:
+            assert "read_all" not in vars(transport.packetizer)
+            assert "read_message" not in vars(transport.packetizer)
+        if QUICKACK is not None:
+            first = [wire.quickacks[id(t.sock)] for t in transports]
+            again = write_over_each_connection(endpoint, remote, "nd2", 200 * 1024)
+            assert remote.files("nd2") == {".keep": b"", **again}
+            later = [wire.quickacks[id(t.sock)] for t in transports]
+            # at most the re-arms of the one read in flight when the session's data came; none per later read
+            assert all(0 <= b - a <= 2 for a, b in zip(first, later, strict=True)), (first, later)
 
 
 def test_a_reconnected_connection_has_nodelay_from_its_first_packet(remote, monkeypatch) -> None:
