@@ -105,9 +105,10 @@ def run(upstream: Path, *, api_version: str = "0.7.0", timeout: float = 600.0) -
         _private_tmp(work, Path(tmp) / "tmp")
         (work / "pytest.ini").write_text("[pytest]\n")
         spool = Path(tmp) / "spool"
-        # The upstream suite logs in as rods/rods and registers files it writes under /tmp.
+        # The upstream suite logs in as rods/rods and registers files it writes under its /tmp, which
+        # _private_tmp moved into ``tmp`` (wherever the temporary directory is: a tmpfs in the test suite).
         config = EmulatorConfig(
-            spool_dir=spool, api_version=api_version, admin_password="rods", register_root=Path("/tmp")
+            spool_dir=spool, api_version=api_version, admin_password="rods", register_root=Path(tmp)
         )
         with EmulatorServer(config) as server:
             (work / "config.py").write_text(CONFIG_TEMPLATE.format(port=server.port, version=api_version))
