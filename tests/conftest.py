@@ -30,7 +30,7 @@ def _tmpfs_root() -> Path | None:
         return None
     if entry is None or entry[2] != "tmpfs" or "noexec" in entry[3].split(",") or free < _TMPFS_MIN_FREE:
         return None
-    root = Path("/dev/shm") / f"irods-provider-tests-{os.getuid()}"
+    root = Path("/dev/shm") / f"ipt-{os.getuid()}"  # short: an AF_UNIX path is limited to 107 bytes
     root.mkdir(exist_ok=True)
     root.chmod(0o1777)  # as /tmp: servers run as another user (sshd) reach and write their directories
     return root

@@ -45,6 +45,7 @@ __all__ = ["tuned_handshakes"]
 _QUICKACK: int | None = getattr(socket, "TCP_QUICKACK", None)
 _marked = threading.local()  # .block: the current thread's open block (a _Block), or None
 _install_lock = threading.Lock()
+_installed = False  # paramiko wrapped (see _install)
 
 
 class _Block:
@@ -83,12 +84,15 @@ def tuned_handshakes(*, prefer_aead: bool = False, until_session_data: bool = Fa
 
 
 def _install() -> None:
-    """Wrap ``Transport.start_client`` once (idempotent): it tunes the transport when its thread is marked."""
+    """Wrap ``Transport.start_client`` (it tunes a transport its marked thread starts) and paramiko's login,
+    once per process: a wrapper someone else puts around ``start_client`` later calls through to ours, and
+    wrapping again would tune twice and send every login twice."""
+    global _installed
     cls: Any = paramiko.Transport
     with _install_lock:
-        start = cls.start_client
-        if getattr(start, "irods_tunes_tcp", False):
+        if _installed:
             return
+        start = cls.start_client
 
         def start_client(self: paramiko.Transport, *args: Any, **kwargs: Any) -> Any:
             block = getattr(_marked, "block", None)
@@ -99,9 +103,9 @@ def _install() -> None:
                 block.started.append(self)
             return start(self, *args, **kwargs)
 
-        start_client.irods_tunes_tcp = True  # type: ignore[attr-defined]
         cls.start_client = start_client
         _install_login_ahead()
+        _installed = True
 
 
 def _install_login_ahead() -> None:

@@ -89,3 +89,29 @@ def test_a_plain_paramiko_login_in_the_same_process_keeps_its_order(remote, sftp
         plain.close_conn()
         plain.client.close()
     assert logins.from_transport_thread == [True]
+
+
+def test_another_wrapper_of_start_client_does_not_install_the_login_ahead_twice(
+    remote, sftp_server, monkeypatch
+) -> None:
+    """Someone else wrapping ``Transport.start_client`` (a test counting connections, another library) hides
+    the endpoint's own wrapper: the endpoint must not wrap paramiko a second time. Twice wrapped, every login
+    was sent twice (once ahead, once more by the transport thread on the SERVICE_ACCEPT) for the rest of the
+    process: seen when test_eager_sftp_sessions.py ran before this file in one worker."""
+    real = paramiko.Transport.start_client
+    started: list[paramiko.Transport] = []
+
+    def counting(transport: paramiko.Transport, *args: Any, **kwargs: Any) -> Any:
+        started.append(transport)
+        return real(transport, *args, **kwargs)
+
+    monkeypatch.setattr(paramiko.Transport, "start_client", counting)
+    monkeypatch.setenv("AIRFLOW_CONN_LOGIN", airflow_connection_json(sftp_server))
+    remote.put("login/b.txt", b"abcd")
+    logins = Logins(monkeypatch)
+    with SftpEndpoint(_hook("login"), connections=2) as endpoint:
+        endpoint.widen(3)
+        assert endpoint.main.stat(remote.path("login/b.txt")).st_size == 4
+        transports = endpoint.transports()
+    assert len(started) == len(transports) == 3
+    assert logins.from_transport_thread == [False, False, False]
