@@ -213,11 +213,14 @@ def known_checksum_scheme(session: object, path: str | None = None) -> ChecksumS
         return None
     if scheme is not None or zone is None or (origin := origin_of(root)) is None:
         return scheme
-    with _SCHEMES_LOCK:
-        looked_up = _LOOKED_UP.setdefault(root, set())
-        if zone in looked_up:  # once per session and zone: a miss is not asked of the disk again
-            return None
-        looked_up.add(zone)
+    try:
+        with _SCHEMES_LOCK:
+            looked_up = _LOOKED_UP.setdefault(root, set())
+            if zone in looked_up:  # once per session and zone: a miss is not asked of the disk again
+                return None
+            looked_up.add(zone)
+    except TypeError:  # a session that cannot be weakly referenced: nothing kept for it
+        return None
     cached = cached_scheme(origin, zone)
     if cached is not None:
         with _SCHEMES_LOCK:
@@ -229,19 +232,20 @@ def known_checksum_scheme(session: object, path: str | None = None) -> ChecksumS
 def _only_sha256_reason(session: object, path: str) -> str:
     """Why only SHA-256 was computed for ``path`` (for the error when its zone answers MD5)."""
     root = _root(session)
-    with _SCHEMES_LOCK:
-        pinned = (_SCHEMES.get(root) or {}).get(None) is not None
-        cached = _zone(path) in _FROM_CACHE.get(root, set())
-    if pinned:
-        return (
-            "checksum_scheme is pinned to sha256; set it to md5 or leave it unset to learn it from the server"
-        )
+    try:
+        with _SCHEMES_LOCK:
+            cached = _zone(path) in _FROM_CACHE.get(root, set())
+    except TypeError:
+        cached = False
     if cached:
         return (
             f"an earlier process learned that zone as SHA-256 (kept in {cache_location()}); that is now "
             "replaced by MD5 and nothing was published: the next attempt hashes MD5 too"
         )
-    return "this session learned that zone as SHA-256 earlier; the next attempt hashes MD5 too"
+    return (
+        "checksum_scheme is pinned to sha256, or the zone answered SHA-256 earlier; set checksum_scheme to "
+        "md5 or leave it unset to learn it from the server"
+    )
 
 
 def server_checksum_matches(server: str, result: CopyResult) -> bool | None:
