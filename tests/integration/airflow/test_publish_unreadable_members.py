@@ -66,3 +66,26 @@ def test_a_member_being_written_refuses_the_publish_before_anything_is_copied(
         assert not session.collections.exists(DST)
     finally:
         session.data_objects.parallel_write_shutdown(handle)
+
+
+def test_the_copy_operator_names_why_a_single_object_cannot_be_copied(irods, session, dataset) -> None:
+    """It said IrodsNotFoundError "nothing to copy at this path" for an object that is there."""
+    from irods_provider.operators.irods import IrodsCopyOperator
+
+    def copy(source: str) -> None:
+        IrodsCopyOperator(task_id="copy", source_path=source, destination_path=f"{HOME}/c.bin").execute({})
+
+    handle = _writer(session, dataset["b"])
+    try:
+        with pytest.raises(IrodsLockedError) as raised:
+            copy(dataset["b"])
+        assert raised.value.path == dataset["b"]
+    finally:
+        session.data_objects.parallel_write_shutdown(handle)
+    _writer(session, dataset["a"])
+    assert irods.drop_parallel_writes(dataset["a"]) == 1
+    with pytest.raises(IrodsResponseError) as raised:
+        copy(dataset["a"])
+    assert raised.value.irods_code == NO_GOOD_REPLICA
+    assert not isinstance(raised.value, IrodsLockedError)
+    assert not session.data_objects.exists(f"{HOME}/c.bin")
