@@ -9,7 +9,8 @@ import os
 
 import pytest
 
-from irods_provider.exceptions import IrodsLockedError
+from irods_provider._error_codes import error_code
+from irods_provider.exceptions import IrodsLockedError, IrodsResponseError
 
 HOME = "/tempZone/home/rods"
 DATA = b"0123456789" * 100
@@ -73,3 +74,34 @@ def test_a_write_replaces_an_object_left_stale_but_never_one_being_written(
     assert caught.value.path == busy
     close(other, handle)
     assert irods_fs.cat_file(busy) == DATA
+
+
+@pytest.mark.parametrize("name", ["stale.bin", "stale+plus.bin"], ids=["plain", "plus"])
+def test_a_server_side_copy_never_makes_a_good_object_of_one_left_stale(
+    irods_fs, fs_factory, irods_emulator, name
+) -> None:
+    """The server copies a stale replica's bytes (it votes low for the copy's read, not zero: irods 4.3.4
+    voting.cpp:42-93), and the copy closes good: ``cp`` published a failed write's half as complete."""
+    path, target = f"{HOME}/{name}", f"{HOME}/copy-of-{name}"
+    other = fs_factory(irods_emulator).session
+    other.data_objects.write(path, DATA)
+    open_partial(other, path)
+    assert irods_emulator.drop_parallel_writes(path) == 1  # its writer died: the only replica is stale
+    with pytest.raises(IrodsResponseError) as caught:
+        irods_fs.cp_file(path, target)
+    assert caught.value.irods_code == error_code("SYS_NO_GOOD_REPLICA")
+    assert caught.value.path == path
+    assert not irods_fs.exists(target)
+
+
+def test_a_server_side_copy_of_an_object_being_written_is_refused(
+    irods_fs, fs_factory, irods_emulator
+) -> None:
+    path, target = f"{HOME}/busy.bin", f"{HOME}/copy-of-busy.bin"
+    other = fs_factory(irods_emulator).session
+    handle = open_partial(other, path)
+    with pytest.raises(IrodsLockedError) as caught:
+        irods_fs.cp_file(path, target)
+    assert caught.value.path == path
+    assert not irods_fs.exists(target)
+    close(other, handle)
