@@ -23,6 +23,14 @@ from irods_provider.testing._versions import (
 )
 
 
+def _default_resource(text: str) -> tuple[str, str]:
+    """argparse type of ``--default-resource``: ``COLLECTION=RESOURCE``, an absolute collection."""
+    collection, sep, resource = text.partition("=")
+    if not sep or not collection.startswith("/") or not resource:
+        raise argparse.ArgumentTypeError(f"expected /COLLECTION=RESOURCE, got {text!r}")
+    return collection.rstrip("/") or "/", resource
+
+
 def _resource_spec(text: str) -> str:
     """argparse type of ``--resource``: validated ``NAME[:type]``."""
     from irods_provider.testing._resources import parse_resource_spec
@@ -133,6 +141,15 @@ def _add_profile_arguments(serve: argparse.ArgumentParser) -> None:
         "children NAME_ufs0/NAME_ufs1), passthru (one child), random, roundrobin",
     )
     serve.add_argument(
+        "--default-resource",
+        action="append",
+        type=_default_resource,
+        default=[],
+        metavar="COLLECTION=RESOURCE",
+        help="objects created under COLLECTION with no resource named land on RESOURCE (repeatable; a "
+        "site's acSetRescSchemeForCreate by path)",
+    )
+    serve.add_argument(
         "--resource-preset",
         action="store_true",
         help=f"add the preset resources {' '.join(RESOURCE_PRESET)} (demoResc stays the default)",
@@ -180,6 +197,7 @@ def main(argv: list[str] | None = None) -> int:
         federated_zones=list(args.federated_zone),
         hash_scheme=args.hash_scheme,
         resources=(*(RESOURCE_PRESET if args.resource_preset else ()), *args.resource),
+        default_resources=tuple(args.default_resource),
         allow_remote=args.allow_remote,
         register_root=args.register_root,
         allowed_hosts=tuple(args.allowed_host),

@@ -228,6 +228,11 @@ class EmulatorConfig:
 
     Every zone has its own resources: the local zone gets these, and so does each federated zone that
     ``zone_resources`` does not name (its own copies, with their own ids)."""
+    default_resources: tuple[tuple[str, str], ...] = ()
+    """A site's ``acSetRescSchemeForCreate`` by path, as ``(collection, resource)`` pairs: an object created
+    under ``collection`` (at any depth) with no resource named by the client lands on ``resource``, as
+    ``msiSetDefaultResc(resource, "preferred")`` under ``on($objPath like "collection/*")`` does; the
+    deepest matching collection wins, demoResc elsewhere."""
     zone_resources: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """A federated zone's extra resources besides its own ``demoResc`` (in place of ``resources``), e.g.
     ``{"otherZone": ("remoteResc",)}``: that zone's catalog knows ``remoteResc``, the local one does not."""

@@ -52,6 +52,7 @@ def _fresh(server: EmulatorServer) -> EmulatorServer:
     )
     server.config.openid = None
     server.config.resources = defaults.resources
+    server.config.default_resources = defaults.default_resources
     server.reset()
     return server
 
