@@ -13,6 +13,7 @@ from irods_provider.client import _ops_fs as ops
 from irods_provider.client._async._outcomes import (
     checksum_outcome,
     copy_outcome,
+    replicas_or_none,
     replicate_outcome,
     snapshot,
 )
@@ -652,11 +653,17 @@ class AsyncDataObjects(AsyncItiDataObjectsMixin):
             raise cause from exc
 
     async def _write_refusal_cause(self, path: str, exc: IrodsResponseError) -> IrodsResponseError | None:
-        """Name why opening ``path`` for writing failed, which default servers only report as
-        INVALID_HANDLE: the path is a collection, or its collection is missing. None when neither (or
-        unknown)."""
+        """Name why opening ``path`` for writing failed, which every server release reports only as
+        INVALID_HANDLE (the library's error is dropped: data_objects main.cpp:1197-1212 at 0.7.0): another
+        client is writing it (IrodsLockedError naming its replica statuses), the path is a collection, or its
+        collection is missing. None when none of these (or unknown)."""
         parent = parent_path(path)
         try:
+            replicas = await replicas_or_none(self._s, path)
+            if replicas and (locked := writing_error(path, replicas, cause=exc)) is not None:
+                return locked
+            if replicas is not None:
+                return None
             if not await self._s.collections.exists(parent):
                 kind: type[IrodsResponseError] = IrodsNotFoundError
                 message = f"cannot write {path}: collection {parent} does not exist"
