@@ -349,7 +349,9 @@ def _left_under(session: IrodsSession, path: str) -> tuple[int, int] | None:
     if path not in collections:
         return None
     query = f"select COLL_NAME, COUNT(DATA_ID) where {condition}"
-    counts = [int(r[1]) for r in session.query.genquery(query) if r[0] == path or r[0].startswith(below)]
+    counts = [
+        int(r[1]) for r in session.query.genquery(query) if r[0] == path or r[0].startswith(below)
+    ]
     return sum(counts), sum(1 for name in collections if name == path or name.startswith(below))
 
 
