@@ -82,6 +82,7 @@ class FaultInjector:
         self._faults = faults or Faults()
         self._rng = random.Random(self._faults.seed)
         self._applied: dict[str, int] = {}
+        self._cut: list[str] = []
 
     @property
     def faults(self) -> Faults:
@@ -106,11 +107,23 @@ class FaultInjector:
         self.set(**Faults().to_dict())
         with self._lock:
             self._applied.clear()
+            self._cut.clear()
 
     def applied(self, kind: str) -> None:
         """Count one fault of ``kind`` (a :class:`Faults` field name) as applied to a request."""
         with self._lock:
             self._applied[kind] = self._applied.get(kind, 0) + 1
+
+    def cut(self, request: str) -> None:
+        """Count a request cut off by the deadline (``request_deadline``), remembering which it was."""
+        with self._lock:
+            self._applied["request_deadline"] = self._applied.get("request_deadline", 0) + 1
+            self._cut.append(request)
+
+    def cut_requests(self) -> list[str]:
+        """The requests cut off by the deadline since the last reset, in order (``"endpoint op"``)."""
+        with self._lock:
+            return list(self._cut)
 
     def injected(self) -> dict[str, int]:
         """How many faults of each kind were applied since the last reset (kinds never applied absent)."""

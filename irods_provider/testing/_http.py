@@ -33,6 +33,9 @@ from irods_provider.testing._security import host_allowed
 SERVER_HEADER = "irods_http_api/{version} (emulator)"
 BUILD = "emulator"
 
+#: The scope key naming the request being served (``"endpoint op"``), for :meth:`FaultInjector.cut`.
+OP_KEY = "irods_emulator.request"
+
 
 def _header(scope: Scope, name: bytes) -> str | None:
     """The first value of one request header (latin-1 decoded), or None."""
@@ -201,7 +204,7 @@ class ApiApp:
 
     def _expire(self, scope: Scope) -> None:
         """Close the connection of a request whose deadline passed (counted as ``request_deadline``)."""
-        self.faults.applied("request_deadline")
+        self.faults.cut(str(scope.get(OP_KEY) or scope["path"]))
         abort = scope.get(ABORT_KEY)
         if abort is not None:
             abort()
@@ -223,6 +226,7 @@ class ApiApp:
             name = path[len(self.base_path) + 1 :]
         if name not in ("authenticate", "info") and name not in self.endpoints:
             return empty(404)
+        request.scope[OP_KEY] = name  # its op once the body is read (a request cut before that: the endpoint)
         latency, forced, drop = self.faults.draw()
         if latency > 0:
             await asyncio.sleep(latency)
@@ -339,10 +343,12 @@ class ApiApp:
             from irods_provider.testing._h_write import header_write
 
             ctx = Ctx(request=request, model=self.model, config=self.config, params={})
+            request.scope[OP_KEY] = f"{name} write"
             return await header_write(ctx, self)
         ctx = await self._parse(request)
         try:
             op = ctx.params.get("op")
+            request.scope[OP_KEY] = f"{name} {op}"
             handler = table.get(request.method, {}).get(op or "")
             if handler is None:
                 return empty(400)

@@ -207,6 +207,12 @@ class EmulatorServer:
         ``request_deadline``: a request cut off by ``request_timeout_seconds``)."""
         return self.injector.injected()
 
+    def cut_requests(self) -> list[str]:
+        """The requests ``request_timeout_seconds`` cut off since the last reset, in order, each as
+        ``"endpoint op"`` (``"data-objects calculate_checksum"``; only the endpoint for one cut before its
+        body was read): a test names the one it expects cut, whatever else a loaded machine made late."""
+        return self.injector.cut_requests()
+
     def set_limits(self, **changes: Any) -> dict[str, Any]:
         """Change run-time limits (token lifetime, stream limits, body limit, max rows, the request deadline
         ``request_timeout_seconds``, the pace ``server_io_bytes_per_second``, ...)."""

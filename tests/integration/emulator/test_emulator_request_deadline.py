@@ -94,6 +94,7 @@ def test_a_checksum_outlasting_the_deadline_is_registered_but_never_answered(slo
         slow.post_multipart("data-objects", "alice", op="calculate_checksum", lpath=path)
     _eventually(lambda: _replica(slow, path).get("checksum") == _sha2(data))
     assert slow.server.injected_faults() == {"request_deadline": 1}
+    assert slow.server.cut_requests() == ["data-objects calculate_checksum"]
 
 
 def test_the_connection_closes_without_one_byte_of_a_response(slow: Api) -> None:
@@ -191,3 +192,4 @@ def test_a_body_still_arriving_at_the_deadline_is_cut_off_and_never_acted_on(slo
         assert sock.recv(100) == b""  # the pending body read failed at the deadline
     assert _replica(slow, path) == {}
     assert slow.server.injected_faults() == {"request_deadline": 1}
+    assert slow.server.cut_requests() == ["data-objects"]  # its op never read
