@@ -40,7 +40,9 @@ SERVER_WORK = (
 
 
 def cut_work(server: EmulatorServer) -> list[str]:
-    """The server-side work the deadline cut off, in order (``"endpoint op"``)."""
+    """The server-side work the deadline cut off, in order (``"endpoint op"``), once every handler ended: a
+    cut is recorded when its handler ends, which may be after the client saw its outcome in the catalog."""
+    assert server.wait_idle(), "a cut-off request was still being served"
     return [request for request in server.cut_requests() if request in SERVER_WORK]
 
 

@@ -93,6 +93,7 @@ def test_a_checksum_outlasting_the_deadline_is_registered_but_never_answered(slo
     with tight(slow), pytest.raises(CUT):
         slow.post_multipart("data-objects", "alice", op="calculate_checksum", lpath=path)
     _eventually(lambda: _replica(slow, path).get("checksum") == _sha2(data))
+    assert slow.server.wait_idle()  # a cut is recorded when its handler ends
     assert slow.server.injected_faults() == {"request_deadline": 1}
     assert slow.server.cut_requests() == ["data-objects calculate_checksum"]
 
@@ -119,6 +120,7 @@ def test_a_request_within_the_deadline_is_answered(slow: Api) -> None:
     with tight(slow):
         reply = slow.post_multipart("data-objects", "alice", op="calculate_checksum", lpath=path)
     assert reply.json()["checksum"] == _sha2(data)
+    assert slow.server.wait_idle()
     assert slow.server.injected_faults() == {}
 
 
@@ -191,5 +193,6 @@ def test_a_body_still_arriving_at_the_deadline_is_cut_off_and_never_acted_on(slo
         sock.sendall(head + body[:5])
         assert sock.recv(100) == b""  # the pending body read failed at the deadline
     assert _replica(slow, path) == {}
+    assert slow.server.wait_idle()  # a cut is recorded when its handler ends
     assert slow.server.injected_faults() == {"request_deadline": 1}
     assert slow.server.cut_requests() == ["data-objects"]  # its op never read
