@@ -13,7 +13,7 @@ iRODS 4.3.x pastes them verbatim (4.3.4 :745-750, :852-857, :1098-1104); 5.0.0 w
 On 4.3 a ``'`` in the path moves the splitter's `` and `` cuts (``getCondFromString`` only cuts where the
 quotes before are even, rcMisc.cpp:3130-3213) and the catalog binds the merged text (``_genquery43``): an
 odd number of quotes in the parent or the name matches no row, and ``data_object_size`` throws
-SYS_NO_GOOD_REPLICA ("no good replica found", :763-765) although the object is fine.
+SYS_NO_GOOD_REPLICA ("no good replica found", :761-763) although the object is fine.
 
 The emulator runs the very strings through its GenQuery1 model of the configured release, for paths
 holding ``'`` or ``\\`` only: without them each condition holds exactly its own two quotes and no ``\\xHH``,

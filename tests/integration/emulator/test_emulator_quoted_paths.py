@@ -4,7 +4,7 @@ Both handlers take the size from ``fs::client::data_object_size`` (data_objects/
 :2025 stat at 0.7.0), whose GenQuery1 string pastes the parent collection and the name verbatim on iRODS
 4.3 (lib/filesystem/src/filesystem.cpp:745-750 at 4.3.4): an odd number of quotes in either merges the
 conditions (rcMisc.cpp ``getCondFromString``/``goodStrExpr``), nothing matches, and it throws
-SYS_NO_GOOD_REPLICA (:763-765): stat answers it at HTTP 200 (:2031-2035), read answers HTTP 500 with an
+SYS_NO_GOOD_REPLICA (:761-763): stat answers it at HTTP 200 (:2031-2035), read answers HTTP 500 with an
 empty body (:1013-1016). iRODS 5.0 writes each quote as ``\\x27`` (``single_quotes_to_hex``, filesystem.cpp
 :751-752 at 5.0.2): every such path is found.
 """
