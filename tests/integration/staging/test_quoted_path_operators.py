@@ -60,7 +60,11 @@ def test_irods_to_local_hook_and_sensor_on_quoted_paths(irods, session, tmp_path
     assert sha((tmp_path / "one.h5").read_bytes()) == sha(blobs[NAMES[0]])
     with IrodsHook() as hook:
         assert hook.read_bytes(f"{RUN}/{NAMES[1]}") == blobs[NAMES[1]]
-    poked = IrodsPathSensor(task_id="wait", path=source).poke({})
+    sensor = IrodsPathSensor(task_id="wait", path=source)
+    try:
+        poked = sensor.poke({})
+    finally:
+        sensor.hook.close()  # execute() closes it; a bare poke leaves its session's socket open
     assert poked.is_done
     assert [(m["path"], m["size"]) for m in poked.xcom_value] == [(source, len(blobs[NAMES[0]]))]
     assert aliases(session) == []
