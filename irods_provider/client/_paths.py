@@ -14,6 +14,7 @@ __all__ = [
     "basename",
     "check_query_value",
     "join_path",
+    "needs_catalog",
     "normalize_path",
     "parent_path",
     "path_zone",
@@ -34,6 +35,7 @@ _AVU_LIMITS = (("attribute", 2700), ("value", 2700), ("units", 250))
 
 
 _SLASHES = re.compile(r"/{2,}")
+_HEX_ESCAPE = re.compile(r"\\x[0-9A-Fa-f]{2}")
 
 
 def normalize_path(path: str) -> str:
@@ -145,6 +147,23 @@ _READ_HINTS = {
     "data_objects.read": _DOWNLOADS,
     "data_objects.stat": "; collections.lookup answers for such a path from the catalog (size, checksum)",
 }
+
+
+def needs_catalog(path: str) -> bool:
+    """Whether the HTTP API's data-object ``stat`` and ``read`` may miss ``path``, so its size, checksum
+    and mtime come from the catalog (``collections.lookup``) and its bytes through a read alias.
+
+    ``+``: every release turns it into a space in a GET query string (core/src/common.cpp
+    ``to_argument_list``). ``'``: both handlers take the size from ``fs::client::data_object_size``, which
+    on an HTTP API built with iRODS 4.3 pastes the parent and the name unescaped into a GenQuery1 string
+    (irods lib/filesystem/src/filesystem.cpp:745-750 at 4.3.4): an odd number of quotes in either finds
+    nothing, and stat answers SYS_NO_GOOD_REPLICA, read HTTP 500, for a fine object. iRODS 5.0 escapes
+    quotes (``single_quotes_to_hex``), but the library the HTTP API was built with is not visible to a
+    client (``/info`` names the server's release), so every quote is taken as a miss. ``\\xHH``: 5.0's
+    GenQuery1 grammar reads it as one byte (lib/genquery1/dsl/lexer.l:44 at 5.0.2), and the library does
+    not escape backslashes, so such a path misses there.
+    """
+    return "+" in path or "'" in path or _HEX_ESCAPE.search(path) is not None
 
 
 def join_path(parent: str, *names: str) -> str:

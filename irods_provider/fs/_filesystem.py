@@ -40,6 +40,7 @@ from irods_provider.client import (
 )
 from irods_provider.client._genquery import match_condition
 from irods_provider.client._locks import is_no_good_replica, unreadable_error, writing_error
+from irods_provider.client._paths import needs_catalog
 from irods_provider.client.transfer import (
     ChecksumScheme,
     OverwritePolicy,
@@ -342,7 +343,7 @@ class IrodsFileSystem(AbstractFileSystem):  # type: ignore[misc]
         """Name, size, type and mtime; a data object another client is still writing raises
         IrodsLockedError (it has no good replica, so no size worth reporting, until that write closes)."""
         path = self._strip_protocol(path)
-        if "+" in path:  # no GET can carry a '+' (the server reads it as a space): ask the catalog
+        if needs_catalog(path):  # '+' (a GET reads it as a space) or "'" (4.3's stat may miss it)
             try:
                 entry = self.session.collections.lookup(path)
             except _MISSING:

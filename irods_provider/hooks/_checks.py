@@ -19,7 +19,7 @@ from irods_provider.client import EntryKind, Kinds
 from irods_provider.client._genquery import like_text
 from irods_provider.client._locks import is_no_good_replica
 from irods_provider.client._models import LOCKED_STATUSES
-from irods_provider.client._paths import normalize_path, path_zone
+from irods_provider.client._paths import needs_catalog, normalize_path, path_zone
 from irods_provider.client._patterns import PathPattern, compile_pattern
 from irods_provider.exceptions import (
     IrodsInvalidPathError,
@@ -181,11 +181,12 @@ def stat_path(path: str) -> Check[dict[str, Any] | None]:
 
     A data object without a good replica has not arrived: another client is still writing it (its replicas
     intermediate or write-locked until that write closes; the server's stat answers SYS_NO_GOOD_REPLICA)
-    or its write failed (stale); neither can be read. A path holding ``+`` is looked up in the catalog
-    instead (``collections.lookup``): no GET can carry a ``+``, the server turns it into a space.
+    or its write failed (stale); neither can be read. A path holding ``+`` or ``'`` is looked up in the
+    catalog instead (``collections.lookup``): no GET can carry a ``+`` (the server turns it into a space),
+    and an HTTP API built with iRODS 4.3 cannot stat some quoted paths (``needs_catalog``).
     """
     path = normalize_path(path)
-    if "+" in path:
+    if needs_catalog(path):
         try:
             entry = yield Call("collections", "lookup", (path,))
         except MISSING:

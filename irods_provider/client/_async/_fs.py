@@ -37,7 +37,13 @@ from irods_provider.client._models import (
     PermissionOperation,
     Replica,
 )
-from irods_provider.client._paths import basename, is_temporary_name, parent_path, validate_path
+from irods_provider.client._paths import (
+    basename,
+    is_temporary_name,
+    needs_catalog,
+    parent_path,
+    validate_path,
+)
 from irods_provider.client._patterns import compile_name
 from irods_provider.client._readahead import FirstSeen
 from irods_provider.client._retry import reply_lost
@@ -462,6 +468,12 @@ def _replica(row: builtins.list[str]) -> Replica:
     )
 
 
+def _newest_good(replicas: Iterable[Replica]) -> tuple[int, str | None, int]:
+    """Size, checksum and mtime of the newest good replica, as the server's ``stat`` reports them."""
+    best = max((r for r in replicas if r.good), key=lambda r: (r.modified_at, -r.number))
+    return best.size, best.checksum, best.modified_at
+
+
 class AsyncDataObjects(AsyncItiDataObjectsMixin):
     """Data objects: stat, read, small writes, copy/rename/remove, touch/truncate, checksums, ACLs.
 
@@ -486,8 +498,10 @@ class AsyncDataObjects(AsyncItiDataObjectsMixin):
 
     async def exists(self, path: str, *, ticket: str | None = None) -> bool:
         """True if ``path`` is a data object visible to this user, readable or not (one another client is
-        still writing exists: the server's stat answers SYS_NO_GOOD_REPLICA for it)."""
-        if "+" in path and ticket is None:
+        still writing exists: the server's stat answers SYS_NO_GOOD_REPLICA for it). A path the server's
+        stat may miss (``+``, ``'``: :func:`~irods_provider.client._paths.needs_catalog`) is asked of the
+        catalog."""
+        if needs_catalog(path) and ticket is None:
             return await self._s.metadata.is_kind(path, EntryKind.DATA_OBJECT)
         try:
             await self._s.execute(ops.do_stat(path, ticket=ticket))
@@ -503,7 +517,9 @@ class AsyncDataObjects(AsyncItiDataObjectsMixin):
 
         An object another client is still writing has no good replica (the server answers
         SYS_NO_GOOD_REPLICA): that raises IrodsLockedError, told apart from an object whose replicas are all
-        stale by one catalog query, made only then.
+        stale by one catalog query, made only then. A path holding ``'`` that an HTTP API built with iRODS
+        4.3 cannot find (its stat answers SYS_NO_GOOD_REPLICA for a fine object: ``needs_catalog``) is
+        answered from the catalog when that query finds a good replica.
         """
         try:
             return await self._s.execute(ops.do_stat(path, ticket=ticket))
@@ -514,6 +530,8 @@ class AsyncDataObjects(AsyncItiDataObjectsMixin):
                 replicas = await self.replicas(path)
             except IrodsError:
                 raise exc from None
+            if needs_catalog(path) and any(r.good for r in replicas):
+                return DataObjectStat(path, *_newest_good(replicas), tuple(await self.permissions(path)))
             locked = writing_error(path, replicas, cause=exc)
             if locked is None:
                 raise

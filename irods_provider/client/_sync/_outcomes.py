@@ -29,6 +29,7 @@ from irods_provider.client._outcome_rules import (
     replicate_verdict,
     trim_verdict,
 )
+from irods_provider.client._paths import needs_catalog
 from irods_provider.client._retry import handler_ended, reply_lost
 from irods_provider.exceptions import (
     IrodsAlreadyExistsError,
@@ -206,10 +207,10 @@ def checksum_outcome(
 
 def _bytes_hash_to(session: IrodsSession, path: str, replica: Replica) -> bool:
     """Whether ``replica``'s bytes, read back in ranged reads, hash to its stored checksum (False when they
-    cannot be read: a ``+`` path, replica targeting before 0.6.0, an unknown checksum scheme)."""
+    cannot be read: a ``+`` or ``'`` path, replica targeting before 0.6.0, an unknown checksum scheme)."""
     expected = replica.checksum or ""
     sha2 = expected.startswith("sha2:")
-    if not (sha2 or _MD5.fullmatch(expected)) or "+" in path:
+    if not (sha2 or _MD5.fullmatch(expected)) or needs_catalog(path):
         return False
     digest = hashlib.sha256() if sha2 else hashlib.md5(usedforsecurity=False)
     offset = 0

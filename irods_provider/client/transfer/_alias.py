@@ -1,9 +1,14 @@
-"""Reading data objects whose path holds ``+``: through a server-side copy to a readable alias.
+"""Reading data objects whose path holds ``+`` or ``'``: through a server-side copy to a readable alias.
 
 The iRODS HTTP API (every release, 0.4.0 to 0.7.0) percent-decodes GET query-string values and then turns
 every ``+`` into a space (core/src/common.cpp ``to_argument_list``), so ``data_objects.read`` and ``stat``
-(GETs) can never address such a path, not even as ``%2B``. POSTs (multipart) carry ``+`` intact, and the
-catalog (GenQuery) answers for it. So a download of a ``+`` object:
+(GETs) can never address such a path, not even as ``%2B``. A ``'`` arrives intact, but both handlers take
+the size from ``fs::client::data_object_size`` (data_objects/src/main.cpp:762 read, :2025 stat at 0.7.0),
+which on an HTTP API built with iRODS 4.3 pastes the parent and the name unescaped into a GenQuery1 string
+(irods lib/filesystem/src/filesystem.cpp:745-750 at 4.3.4): an odd number of quotes in either finds nothing
+(SYS_NO_GOOD_REPLICA; read answers HTTP 500). POSTs (multipart) carry both intact, the server's own
+operations (copy, checksum) bind the path safely, and the provider's catalog queries escape it
+(``match_condition``). So a download of such an object:
 
 - copies it server-side (``data_objects.copy``, a POST) to a hidden, uniquely named object in the user's
   home collection, ``<home>/.irods-provider-read.irods-alias-<32 hex>`` (the engine's temporary-name rule:
@@ -33,6 +38,7 @@ from typing import Any
 from irods_provider.client._genquery import genquery_condition, prefix_condition
 from irods_provider.client._locks import unreadable_error
 from irods_provider.client._models import EntryKind
+from irods_provider.client._paths import needs_catalog
 from irods_provider.exceptions import (
     IrodsAlreadyExistsError,
     IrodsChecksumMismatchError,
@@ -80,8 +86,9 @@ ALIAS_COPY_MIN_RATE = 10 * 1024 * 1024
 
 
 def needs_alias(path: str) -> bool:
-    """Whether no GET can address ``path`` (it holds ``+``), so it is read through an alias."""
-    return "+" in path
+    """Whether the server's ``read`` may not serve ``path`` (it holds ``+`` or ``'``: see
+    :func:`~irods_provider.client._paths.needs_catalog`), so it is read through an alias."""
+    return needs_catalog(path)
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,12 +128,26 @@ def _user(session: SessionLike) -> str | None:
     return name if isinstance(name, str) and name else None
 
 
+_SERVER_MISSES = {
+    "'+'": "which the iRODS HTTP API (every release, 0.4.0 to 0.7.0) turns into a space in GET query strings",
+    "a single quote": "which an iRODS HTTP API built with iRODS 4.3 pastes unescaped into the GenQuery1 "
+    "string of its data-object read and stat, so they may not find it",
+}
+
+
+def _why(path: str) -> str:
+    """Why ``path`` is read through an alias, for messages."""
+    if "+" in path:
+        return "GET query strings turn '+' into a space"
+    return "the server's data-object read may not find a path holding a quote"
+
+
 def alias_collection(session: SessionLike, path: str) -> str:
     """The user's home collection in ``path``'s zone, where aliases of ``path`` are made: ``/<zone>/home/
     <user>``, or ``/<zone>/home/<user>#<home zone>`` in a federated zone (as ``IrodsHook.home_collection``).
 
-    Refused (IrodsInvalidPathError, the '+' refusal) when the credentials name no user or the home holds
-    ``+`` itself.
+    Refused (IrodsInvalidPathError) when the credentials name no user or the home holds ``+`` or ``'``
+    itself.
     """
     zone = path.split("/")[1]
     user = _user(session)
@@ -136,11 +157,11 @@ def alias_collection(session: SessionLike, path: str) -> str:
         home = f"/{zone}/home/{name}" if local == zone else f"/{zone}/home/{name}#{local}"
         if not needs_alias(home):
             return home
-    why = "the credentials name no user" if user is None else f"the home collection {home!r} holds '+' too"
+    char = "'+'" if "+" in path else "a single quote"
+    why = "the credentials name no user" if user is None else f"the home collection {home!r} holds {char} too"
     raise IrodsInvalidPathError(
-        "path contains '+', which the iRODS HTTP API (every release, 0.4.0 to 0.7.0) turns into a space in "
-        "GET query strings; it is read through a server-side copy in the user's home collection, but "
-        f"{why}: rename the object to avoid '+'",
+        f"path contains {char}, {_SERVER_MISSES[char]}; it is read through a server-side copy in the user's "
+        f"home collection, but {why}: rename the object to avoid {char}",
         operation="data_objects.read",
         path=path,
     )
@@ -243,9 +264,8 @@ class ReadAlias:
             self.session.data_objects.copy(self.source, self.path, replicas_before=())  # a new name
         except IrodsPermissionError as exc:
             raise IrodsPermissionError(
-                f"reading a '+' path goes through a server-side copy in {home} (GET query strings turn '+' "
-                f"into a space), and the copy was refused: it needs read access to the object and write "
-                f"access in {home}",
+                f"reading this path goes through a server-side copy in {home} ({_why(self.source)}), and "
+                f"the copy was refused: it needs read access to the object and write access in {home}",
                 http_status=exc.http_status,
                 irods_code=exc.irods_code,
                 operation="data_objects.copy",
@@ -266,7 +286,7 @@ class ReadAlias:
             actual = self._hash_copy(expected)
         if expected != actual:
             raise IrodsChecksumMismatchError(
-                "the server-side copy made to read this '+' path differs from it",
+                "the server-side copy made to read this path differs from it",
                 expected=expected,
                 actual=actual,
                 operation="verify",

@@ -26,6 +26,7 @@ from typing import NoReturn
 
 from irods_provider.client import Entry, EntryKind
 from irods_provider.client._locks import is_no_good_replica, writing_error
+from irods_provider.client._paths import needs_catalog
 from irods_provider.exceptions import (
     IrodsAlreadyExistsError,
     IrodsError,
@@ -268,11 +269,11 @@ def irods_destination(session: SessionLike, path: str) -> DestinationState:
     collection reads as absent here; the publishing rename refuses it (``IrodsNotADataObjectError``).
     An object without a good replica (SYS_NO_GOOD_REPLICA) is stale, or locked when the client's stat
     found another client writing it (IrodsLockedError). A path with ``+`` cannot be stat-ed over GET (the
-    API turns it into a space): the catalog is asked instead (``collections.lookup``: size and stored
-    checksum of the newest good replica).
+    API turns it into a space), nor some with ``'`` (``needs_catalog``): the catalog is asked instead
+    (``collections.lookup``: size and stored checksum of the newest good replica).
     """
     api = session.data_objects
-    if "+" in path:
+    if needs_catalog(path):
         return _catalog_destination(session, path)
     try:
         st = api.stat(path)

@@ -5,6 +5,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from irods_provider.client import AVU, EntryKind, Kinds
+from irods_provider.client.transfer._alias import read_object
 from irods_provider.exceptions import IrodsAlreadyExistsError
 
 HOME = "/tempZone/home/rods"
@@ -20,6 +21,7 @@ values = st.text(alphabet=string.ascii_letters + HOSTILE, min_size=1, max_size=2
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(name=names, attribute=values, value=values)
 @example(name="R", attribute="cMu", value="\\$+M")  # backslash and + in a like pattern (found by hypothesis)
+@example(name="'", attribute="a", value="b")  # 4.3's data_object_size misses odd quotes
 def test_hostile_paths_and_avus_round_trip(session, name, attribute, value):
     coll = f"{HOME}/h {name}"
     obj = f"{coll}/{name}.dat"
@@ -31,7 +33,9 @@ def test_hostile_paths_and_avus_round_trip(session, name, attribute, value):
     assert coll in walked
     if "+" not in obj:  # GET operations cannot carry '+' (the server turns it into a space)
         assert session.data_objects.stat(obj).size == len(name.encode())
-        assert session.data_objects.read(obj) == name.encode()
+        # an HTTP API built with iRODS 4.3 cannot read some paths holding ' (needs_catalog): read_object
+        # reads those through the verified server-side copy
+        assert read_object(session, obj) == name.encode()
         assert obj in session.collections.list(coll)
     session.metadata.set(obj, AVU(attribute, value, "u"))
     session.metadata.add(coll, AVU(attribute, value))
