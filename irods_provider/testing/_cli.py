@@ -184,12 +184,9 @@ def _add_security_arguments(serve: argparse.ArgumentParser) -> None:
     )
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Parse arguments, print the base URL and credentials, serve until Ctrl-C."""
-    args = _parser().parse_args(argv)
-    from irods_provider.testing._server import EmulatorServer
-
-    config = EmulatorConfig(
+def _config(args: argparse.Namespace) -> EmulatorConfig:
+    """The emulator's configuration from ``serve``'s arguments."""
+    return EmulatorConfig(
         host=args.host,
         port=args.port,
         zone=args.zone,
@@ -216,6 +213,14 @@ def main(argv: list[str] | None = None) -> int:
         register_root=args.register_root,
         allowed_hosts=tuple(args.allowed_host),
     )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse arguments, print the base URL and credentials, serve until Ctrl-C."""
+    args = _parser().parse_args(argv)
+    from irods_provider.testing._server import EmulatorServer
+
+    config = _config(args)
     if os.environ.get(CONTROL_TOKEN_ENV):
         config.control_token = os.environ[CONTROL_TOKEN_ENV]
     server = EmulatorServer(config)
