@@ -271,6 +271,29 @@ class IrodsLockedError(IrodsResponseError):
     """Another writer holds the data object (intermediate or locked replica)."""
 
 
+class IrodsPathClaimedError(IrodsLockedError):
+    """Another writer holds the path: it claimed it to overwrite it in place (its backup, ``claim``, records
+    the writer and since when, epoch seconds), or took the claim over from this writer meanwhile."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        claim: str,
+        writer: str | None = None,
+        since: float | None = None,
+        operation: str | None = None,
+        path: str | None = None,
+    ) -> None:
+        super().__init__(message, operation=operation, path=path)
+        self.claim = claim
+        self.writer = writer
+        self.since = since
+
+    def _details(self) -> list[str]:
+        return [*super()._details(), f"claim={self.claim}"]
+
+
 class IrodsLocalFileError(IrodsError, OSError):
     """The local file system refused a read or write: disk full, quota, read-only, I/O error.
 
