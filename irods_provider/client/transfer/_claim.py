@@ -67,10 +67,10 @@ class Claim:
         return cls(attempt=parts[0], owner=parts[1], since=float(parts[2]))
 
     def part_name(self, path: str) -> str:
-        """Where this writer copies its backup before claiming: an ordinary temporary of its own, which the
-        cleanup sweeps when abandoned."""
+        """Where this transfer copies its backup before claiming: an ordinary temporary named from the owner
+        key (a retry finds, and discards, what a killed attempt left), which the cleanup sweeps."""
         parent, _, name = path.rpartition("/")
-        return f"{parent}/{temporary_name(name, 'part', self.attempt[:12])}"
+        return f"{parent}/{temporary_name(name, 'part', _resume.resume_key('keep-part', self.owner)[:12])}"
 
 
 def holder(session: SessionLike, claim: str) -> tuple[bool, Claim | None]:

@@ -205,6 +205,7 @@ def _back_up(
     if not good:
         log.warning("%s has no good replica (its last write failed): overwritten in place, no backup", path)
     part = me.part_name(path)
+    _remove_quietly(session, part)  # a killed attempt's unfinished backup copy: ``path`` was untouched
     try:
         record = [AVU(KEEP_ATTRIBUTE, f"new {new_checksum}"), AVU(WRITER_ATTRIBUTE, me.value)]
         if good:
