@@ -47,11 +47,13 @@ class Claim:
     since: float
 
     @classmethod
-    def new(cls, temp: str) -> Claim:
-        """This overwrite's record: a fresh attempt id, the owner key of the temporary ``temp`` it
-        publishes (a retry of the same transfer finds the same temporary name, so the same key)."""
-        owner = _resume.resume_key("owner", temp.rpartition("/")[2])
-        return cls(attempt=uuid.uuid4().hex[:16], owner=owner, since=time.time())
+    def new(cls, owner: str | None, temp: str) -> Claim:
+        """This overwrite's record: a fresh attempt id and the owner key. ``owner``: the key every attempt
+        of this transfer derives (an upload's resume key and path, see :class:`~._copyover.InPlace`); None
+        takes it from the name of the temporary ``temp`` it publishes, which only a retry finding that same
+        temporary shares (not one that had to write through a fresh name)."""
+        key = _resume.resume_key("owner", owner or temp.rpartition("/")[2])
+        return cls(attempt=uuid.uuid4().hex[:16], owner=key, since=time.time())
 
     @property
     def value(self) -> str:

@@ -76,12 +76,16 @@ class InPlace:
 
     ``refuse``: why it cannot be done (checked before anything changes). ``apply``: run after the copy is
     verified (an upload's AVUs). ``replicas``: which replicas the verification covers (the upload's
-    ``TransferConfig.verify_replicas``; see :func:`~._replicas.verify_in_place`).
+    ``TransferConfig.verify_replicas``; see :func:`~._replicas.verify_in_place`). ``owner``: what every
+    attempt of this transfer shares and no other transfer does (an upload's stable resume key and path),
+    so a retry after ``kill -9`` recognises its killed attempt's claim (see :mod:`._claim`); None: the
+    temporary's name.
     """
 
     refuse: str | None = None
     apply: Callable[[], object] = field(default=lambda: None)
     replicas: ReplicaVerification = ReplicaVerification.DEFAULT
+    owner: str | None = None
 
 
 def rename_refused(exc: BaseException) -> bool:
@@ -123,7 +127,7 @@ def overwrite_in_place(
     good = _good_unless_written(session, path)
     log.info("%s cannot be renamed by this user (%s): overwriting it in place by a copy", path, cause)
     size, checksum = expected or (api.stat(temp).size, api.calculate_checksum(temp, force=True))
-    me = Claim.new(temp)
+    me = Claim.new(in_place.owner, temp)
     kept = _back_up(session, path, backup, me, retry=retry, new_checksum=checksum, good=good)
     try:
         if not still_mine(session, backup, me):

@@ -131,7 +131,11 @@ def upload_object(
         job.coordinator().queued(src.size)
         try:
             written = _write_temp(job, src, key, resume=resume and not small, stable=stable, chosen=chosen)
-            checksum = _finish(job, written, metadata=metadata, permissions=permissions, overwrite=overwrite)
+            # An overwrite in place's claim names the transfer as every attempt of it does (see ._claim).
+            owner = f"{key} {path}" if stable else None
+            checksum = _finish(
+                job, written, metadata=metadata, permissions=permissions, overwrite=overwrite, owner=owner
+            )
         except BaseException as exc:
             # The one failure path: what this attempt created (its writer's handle, its temporary object,
             # an old object moved aside) is undone here, newest first.
@@ -405,9 +409,11 @@ def _finish(
     metadata: Sequence[Any] | Mapping[str, str],
     permissions: Mapping[str, str] | None,
     overwrite: OverwritePolicy,
+    owner: str | None,
 ) -> str:
     """Verify the temporary object's checksum, applying its AVUs and ACLs meanwhile when it carries no resume
-    record (their round trips overlap), then publish it onto the final path; the zone's checksum of it."""
+    record (their round trips overlap), then publish it onto the final path; the zone's checksum of it.
+    ``owner``: what every attempt of this transfer shares (an overwrite in place claims the path by it)."""
     session, temp, coordinator = job.session, written.temp, job.current
     checkpoints = written.cleanup.checkpoints
 
@@ -456,6 +462,7 @@ def _finish(
             refuse="setting its permissions needs own on it" if permissions else None,
             apply=avus_applier(session, job.path, metadata, job.retrier(coordinator)),
             replicas=job.cfg.verify_replicas,
+            owner=owner,
         ),
     )
     return checksum

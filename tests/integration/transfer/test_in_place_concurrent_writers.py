@@ -11,6 +11,7 @@ bytes move.
 from __future__ import annotations
 
 import io
+import random
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -191,3 +192,76 @@ def test_a_writer_taken_over_never_puts_back_a_backup_over_the_newer_claim(
     assert rods.data_objects.read(PATH) == b"alice's byte"  # left for the claim's writer, not reverted
     assert rods.data_objects.read(claim) == b"other"
     assert left(irods_emulator) == sorted([PATH, claim])
+
+
+def _temporaries(irods_emulator: Any) -> list[str]:
+    return [p for p in left(irods_emulator) if p.startswith(f"{HOME}/.shared.bin.irods-part-")]
+
+
+def _upload_file(session: IrodsSession, source: Any) -> None:
+    upload_object(session, str(source), PATH, config=CFG, overwrite=OverwritePolicy.OVERWRITE)
+
+
+def _killed_after_claiming(irods_emulator: Any, writers: Any, source: Any) -> str:
+    """What kill -9 leaves of alice's upload of ``source`` killed after it claimed the path, before its copy
+    onto it: the path's old bytes and her claim, its record as her upload made it. Its temporary's name."""
+    rods, alice, _bob = writers
+    hold = irods_emulator.hold_writes(PATH, operation="copy")
+    thread, outcome = in_thread(lambda: _upload_file(alice, source))
+    try:
+        assert hold.wait_reached(WAIT), f"the copy onto the path never started: {outcome}"
+        claim = _copyover.backup_name(PATH)
+        record = [(a.attribute, a.value) for a in alice.metadata.list(claim)]
+        (temp,) = _temporaries(irods_emulator)
+    finally:
+        hold.release()
+        thread.join(WAIT)
+    assert outcome == [None]
+    rods.data_objects.write(PATH, b"old")
+    alice.data_objects.write(claim, b"old")
+    alice.metadata.apply(claim, [MetadataOperation("add", AVU(a, v)) for a, v in record])
+    return temp
+
+
+def test_a_retry_writing_through_a_fresh_temporary_recognises_its_killed_attempts_claim(
+    irods_emulator, writers, tmp_path
+) -> None:
+    """Attempt 1 claimed the path and was killed before copying onto it (its claim stays); attempt 2 was
+    killed while writing its temporary (in parallel: larger than a request), locked by a handle it never
+    recorded; attempt 3 must write through a fresh temporary name and still know the claim as its own
+    transfer's (the same source and path), not wait a day for another writer's lease (before: the owner
+    came from the temporary's name)."""
+    rods, alice, _bob = writers
+    source = tmp_path / "src.bin"
+    data = random.Random(7).randbytes(2 * CFG.chunk_size + 5)
+    source.write_bytes(data)
+    temp = _killed_after_claiming(irods_emulator, writers, source)
+    alice.data_objects.write(temp, b"alice's")
+    alice.data_objects.parallel_write_init(temp, stream_count=1)  # attempt 2's, never recorded
+
+    _upload_file(alice, source)
+    assert rods.data_objects.read(PATH) == data
+    assert left(irods_emulator) == sorted([PATH, temp])  # the locked leftover, named in the log
+
+
+def test_another_transfer_of_the_path_is_refused_by_a_killed_attempts_claim(
+    irods_emulator, writers, tmp_path
+) -> None:
+    """A claim left by a killed upload of one file is that transfer's: an upload of another file to the
+    path (or of a changed one) is refused while the lease lasts, the path and claim untouched; the retry of
+    the killed upload itself resolves it."""
+    rods, alice, bob = writers
+    source, other = tmp_path / "src.bin", tmp_path / "other.bin"
+    source.write_bytes(b"alice's bytes")
+    other.write_bytes(b"bob's bytes")
+    _killed_after_claiming(irods_emulator, writers, source)
+    claim = _copyover.backup_name(PATH)
+    with pytest.raises(IrodsPathClaimedError) as caught:
+        _upload_file(bob, other)
+    assert caught.value.claim == claim
+    assert rods.data_objects.read(PATH) == b"old"
+    assert alice.data_objects.read(claim) == b"old"
+
+    _upload_file(alice, source)
+    assert rods.data_objects.read(PATH) == b"alice's bytes"
+    assert left(irods_emulator) == [PATH]

@@ -334,7 +334,7 @@ def test_an_unfinished_backup_copy_is_swept(irods_emulator, tmp_path) -> None:
     path = f"{HOME}/shared.bin"
     rods, alice = _alice_and_rods(irods_emulator, "write")
     with rods, alice:
-        part = Claim.new(f"{HOME}/.shared.bin.irods-part-killed").part_name(path)
+        part = Claim.new("a killed transfer", path).part_name(path)
         alice.data_objects.write(part, b"o")
         (tmp_path / "src").write_bytes(b"new from alice")
         upload_object(alice, str(tmp_path / "src"), path, config=CFG, overwrite=OverwritePolicy.OVERWRITE)
