@@ -160,6 +160,9 @@ def _envs(work: Path, server: Any, irods_port: int, sftp_port: int) -> dict[str,
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
         "IRODS_PROVIDER_STATE_DIR": str(work / "state"),
+        # Each operation a fresh process that learns no scheme from earlier ones, as in the earlier runs
+        # (what keeping it saves is measured by scheme_cache.py).
+        "IRODS_PROVIDER_CHECKSUM_SCHEME_CACHE": "off",
         "AIRFLOW_CONN_IRODS_DEFAULT": f"irods://rods:rods-emulator@127.0.0.1:{irods_port}/http?zone=tempZone",
         "AIRFLOW_CONN_BENCH_SFTP": json.dumps(sftp),
     }

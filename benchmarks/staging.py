@@ -376,6 +376,7 @@ def run(quick: bool) -> dict[str, Any]:
                 "AIRFLOW_HOME": str(work / "airflow"),
                 "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
                 "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
+                "IRODS_PROVIDER_CHECKSUM_SCHEME_CACHE": "off",  # as _staging_wan._envs
                 "AIRFLOW_CONN_IRODS_DEFAULT": f"irods://rods:rods-emulator@127.0.0.1:{port}/http?zone=tempZone",
                 "AIRFLOW_CONN_BENCH_SFTP": airflow_connection_json(server),
             }

@@ -199,6 +199,30 @@ def _advanced_fields() -> dict[str, Any]:
         "timeout": _field(
             "Advanced", "Read/write timeout (s)", "Seconds to wait for each response.", _SECONDS, default=60
         ),
+        "outcome_wait_seconds": _field(
+            "Advanced",
+            "Outcome wait (s)",
+            "Least seconds a checksum, copy, replication, trim or removal whose reply was lost is looked "
+            "for in the catalog (longer for a large object at the pace below).",
+            _SECONDS,
+            default=120,
+        ),
+        "outcome_wait_mib_per_second": _field(
+            "Advanced",
+            "Outcome wait pace (MiB/s)",
+            "A busy server's storage pace for hashing or copying: a large object's outcome is waited for "
+            "its size at this pace. Lower it for tape-backed resources.",
+            _SECONDS,
+            default=10,
+        ),
+        "server_deadline_seconds": _field(
+            "Advanced",
+            "Server request deadline (s)",
+            "The HTTP API's requests.timeout_in_seconds (30 by default): a verification whose reply is "
+            "lost after this long is not sent again.",
+            _SECONDS,
+            default=30,
+        ),
     }
 
 

@@ -10,7 +10,8 @@
     │   ├── IrodsConnectionError         refused, reset, dropped mid-body, DNS or TLS failure
     │   │   └── IrodsSftpConnectionError     an SSH/SFTP connection dropped, stalled or refused (retried)
     │   ├── IrodsProtocolError           the peer answered, but not as an iRODS HTTP API does
-    │   └── IrodsOutcomeUnknownError     a lost reply's server-side work could not be read back in time
+    │   ├── IrodsOutcomeUnknownError     a lost reply's server-side work could not be read back in time
+    │   └── IrodsServerDeadlineError     work the server cannot finish within its request deadline
     ├── IrodsResponseError           the server answered no (HTTP status, iRODS code and name)
     │   ├── IrodsAuthenticationError     credentials refused, token unknown or expired, OpenID failure
     │   ├── IrodsBadRequestError         HTTP 400 with no iRODS code: a parameter the server refused
@@ -66,6 +67,7 @@ __all__ = [
     "IrodsProtocolError",
     "IrodsResponseError",
     "IrodsServerBusyError",
+    "IrodsServerDeadlineError",
     "IrodsSftpConnectionError",
     "IrodsSftpFileError",
     "IrodsSourceChangedError",
@@ -187,6 +189,32 @@ class IrodsOutcomeUnknownError(IrodsTransportError):
 
     def _details(self) -> list[str]:
         details = [*super()._details(), f"waited={self.waited:.1f}s"]
+        return details if self.http_status is None else [*details, f"HTTP {self.http_status}"]
+
+
+class IrodsServerDeadlineError(IrodsTransportError):
+    """A request whose server-side work (a verification hashing ``size`` bytes in ``replicas`` replicas)
+    outlasts the HTTP API's whole-request deadline lost its reply after ``elapsed`` seconds, and that work
+    leaves nothing in the catalog to read back. Never retried: a resend would do the whole work again and be
+    cut off again. ``http_status`` is a gateway's 502/504, if any; the lost reply is chained as ``__cause__``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        size: int,
+        replicas: int,
+        elapsed: float,
+        http_status: int | None = None,
+        operation: str | None = None,
+        path: str | None = None,
+    ) -> None:
+        super().__init__(message, operation=operation, path=path)
+        self.size, self.replicas, self.elapsed, self.http_status = size, replicas, elapsed, http_status
+
+    def _details(self) -> list[str]:
+        details = [*super()._details(), f"size={self.size}", f"elapsed={self.elapsed:.1f}s"]
         return details if self.http_status is None else [*details, f"HTTP {self.http_status}"]
 
 

@@ -58,6 +58,11 @@ else:
 if _temp_root is not None:
     os.environ["TMPDIR"] = tempfile.tempdir = str(_temp_root)
 
+# Emulators of either checksum scheme come and go on reused loopback ports, so a scheme one process learned
+# and kept for the worker (client/transfer/_scheme_cache.py) would be a wrong hint for another test's
+# emulator: kept off here (and in every subprocess), on only in the tests of that cache.
+os.environ.setdefault("IRODS_PROVIDER_CHECKSUM_SCHEME_CACHE", "off")
+
 # One id per run, shared with the xdist workers (they inherit the environment): see ``airflow_db``.
 os.environ.setdefault("IRODS_TEST_RUN", os.urandom(8).hex())
 _AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="irods-provider-airflow-"))

@@ -78,7 +78,8 @@ class OutcomeWait:
     fails a copy whose first try made its target), and waits for it at most ``max(min_seconds, size /
     bytes_per_second)`` from when the reply was lost: ``bytes_per_second`` is a conservative rate of a busy
     server's storage (hashing or copying), ``size`` the object's. Then :class:`IrodsOutcomeUnknownError`.
-    Polls start at ``first_poll`` seconds apart and double up to ``max_poll``.
+    Polls start at ``first_poll`` seconds apart and double up to ``max_poll``. A tree's removal is waited for
+    while it shrinks: ``min_seconds`` without progress end the wait.
 
     Example:
 
@@ -96,6 +97,9 @@ class OutcomeWait:
     bytes_per_second: float = 10 * 1024 * 1024
     first_poll: float = 0.1
     max_poll: float = 5.0
+    server_deadline: float = 30.0
+    """The server's whole-request deadline (``requests.timeout_in_seconds``; set it when a site changed it):
+    a verification whose reply is lost after this long was cut off by it, and is not sent again."""
 
     def seconds_for(self, size: int) -> float:
         """The wait allowed for work on ``size`` bytes."""

@@ -17,7 +17,14 @@ from irods_provider._error_codes import error_code
 from irods_provider.client._models import LOCKED_STATUSES
 from irods_provider.exceptions import IrodsLockedError, IrodsResponseError
 
-__all__ = ["GOOD_REPLICA_CONDITION", "NO_GOOD_REPLICA", "STATUS_NAMES", "is_no_good_replica", "writing_error"]
+__all__ = [
+    "GOOD_REPLICA_CONDITION",
+    "NO_GOOD_REPLICA",
+    "STATUS_NAMES",
+    "is_no_good_replica",
+    "unreadable_error",
+    "writing_error",
+]
 
 NO_GOOD_REPLICA = error_code("SYS_NO_GOOD_REPLICA")
 #: The catalog condition the server itself uses for "readable" (filesystem.cpp:749, touch.cpp:377).
@@ -61,4 +68,24 @@ def writing_error(
         operation=operation if cause is None else cause.operation,
         path=path,
         server_message=None if cause is None else cause.server_message,
+    )
+
+
+def unreadable_error(path: str, replicas: Sequence[_Replica], *, operation: str) -> IrodsResponseError | None:
+    """Why ``path`` (with these replicas) cannot be read now, or None when a replica is good (or none is
+    known): IrodsLockedError while another client writes it, else SYS_NO_GOOD_REPLICA (its write failed).
+
+    Raised before a server-side copy: the server reads an all-stale object through a stale replica (it
+    votes low, not zero: irods 4.3.4 voting.cpp:42-93) and the copy closes good, a failed write's bytes."""
+    if not replicas or any(r.status == "1" for r in replicas):
+        return None
+    locked = writing_error(path, replicas, operation=operation)
+    if locked is not None:
+        return locked
+    statuses = ", ".join(f"{r.number} {STATUS_NAMES.get(r.status, r.status)}" for r in replicas)
+    return IrodsResponseError(
+        f"this data object has no good replica (its last write failed: replicas {statuses}); nothing to read",
+        irods_code=NO_GOOD_REPLICA,
+        operation=operation,
+        path=path,
     )

@@ -646,7 +646,10 @@ def do_verify_checksum(
         compute_checksums=None if compute_checksums else False,
         admin=admin or None,
     )
-    return dataclasses.replace(op, accept_codes=frozenset({CHECK_VERIFICATION_RESULTS}))
+    # A lost reply is judged by the caller: a verification the deadline cut off would only be cut off again.
+    return dataclasses.replace(
+        op, accept_codes=frozenset({CHECK_VERIFICATION_RESULTS}), resend_lost_reply=False
+    )
 
 
 def do_set_permission(path: str, entity: str, permission: str, *, admin: bool = False) -> Operation[None]:

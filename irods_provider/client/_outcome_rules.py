@@ -11,7 +11,13 @@ finishes the work. What the catalog shows then decides (see :mod:`._async._outco
 - a copy opens its target for writing first (rsDataObjCopy.cpp:314-331): intermediate or locked while the
   bytes move, good with the source's size once closed, stale when it failed (rsDataObjClose.cpp:545-553);
 - a replication's new replica is intermediate until finalized, then good with the source's size
-  (finalize_destination_replica_for_replication: rsDataObjClose.cpp:267-330).
+  (finalize_destination_replica_for_replication: rsDataObjClose.cpp:267-330);
+- a trim unlinks its replica's file and then unregisters it (rsDataObjTrim.cpp, through dataObjUnlinkS):
+  the replica is listed, unchanged, until it is gone; an object left with one replica is not trimmed at all
+  (the HTTP API's COPIES_KW "1": rsDataObjTrim.cpp:156-222), which the server answers as success;
+- a recursive remove for good unlinks object after object and then unregisters the collections
+  (``_rsPhyRmColl``: rsRmColl.cpp:352-465), one to the trash is one rename (rsMvCollToTrash, :640-761): the
+  tree shrinks while it runs and the collection is gone when it is done.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ __all__ = [
     "copy_verdict",
     "newest_good",
     "replicate_verdict",
+    "trim_verdict",
 ]
 
 GOOD, STALE = "1", "0"
@@ -171,3 +178,16 @@ def replicate_verdict(now: Sequence[Replica] | None, dst_resource: str) -> Verdi
     if targets and all(r.status == GOOD and r.size == source.size for r in targets):
         return Verdict(Seen.DONE, replica=source)
     return Verdict(Seen.PENDING, f"no good replica on {dst_resource} yet", source)
+
+
+def trim_verdict(now: Sequence[Replica] | None, replica_number: int) -> Verdict:
+    """A trim of ``replica_number``: done when that replica is gone, or when the object has one replica
+    left (the server trims nothing then and answers success); running while it is listed."""
+    if now is None:
+        return Verdict(Seen.CHANGED, "the data object is gone")
+    target = _by_number(now, replica_number)
+    if target is None or len(now) <= 1:
+        return Verdict(Seen.DONE, replica=target)
+    if target.status not in (GOOD, STALE):
+        return Verdict(Seen.BUSY, f"replica {target.number} is being written", target)
+    return Verdict(Seen.PENDING, f"replica {replica_number} is still listed", target)

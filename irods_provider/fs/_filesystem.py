@@ -39,7 +39,7 @@ from irods_provider.client import (
     TokenProvider,
 )
 from irods_provider.client._genquery import match_condition
-from irods_provider.client._locks import is_no_good_replica, writing_error
+from irods_provider.client._locks import is_no_good_replica, unreadable_error, writing_error
 from irods_provider.client.transfer import (
     ChecksumScheme,
     OverwritePolicy,
@@ -588,11 +588,13 @@ class IrodsFileSystem(AbstractFileSystem):  # type: ignore[misc]
         replace_object(self.session, source, target, config=self.transfer_config)
 
     def cp_file(self, path1: str, path2: str, **kwargs: Any) -> None:
-        """Server-side copy of one data object (a collection source creates the target collection)."""
+        """Server-side copy of one data object (a collection source creates the target collection); a data
+        object without a good replica is refused first (IrodsLockedError, or SYS_NO_GOOD_REPLICA)."""
         path1, path2 = self._strip_protocol(path1), self._strip_protocol(path2)
         if path1 == path2:
             self.info(path1)  # nothing to copy, but it must exist
             return
+        self._refuse_unreadable(path1)
         self.ensure_parent(path2)
         try:
             self.session.data_objects.copy(path1, path2, overwrite=True, dst_resource=self.resource)
@@ -600,6 +602,17 @@ class IrodsFileSystem(AbstractFileSystem):  # type: ignore[misc]
             if not self.session.collections.exists(path1):
                 raise _not_found(path1) from None
             self.makedirs(path2, exist_ok=True)
+
+    def _refuse_unreadable(self, path: str) -> None:
+        """Raise for a data object without a good replica (one query): the server would copy a stale
+        replica's bytes (a failed write's) into a good one, or refuse one being written half-way."""
+        try:
+            replicas = self.session.data_objects.replicas(path)
+        except IrodsNotADataObjectError:
+            return  # a collection, or nothing: the copy says which
+        error = unreadable_error(path, replicas, operation="data_objects.copy")
+        if error is not None:
+            raise error
 
     def mv(
         self, path1: Any, path2: Any, recursive: bool = False, maxdepth: int | None = None, **kwargs: Any

@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 
 from irods_provider._auth_names import AUTH_MODES, CLIENT_AUTH_METHODS, AuthMode
 from irods_provider.client._auth import AuthSpec, Basic, Token
+from irods_provider.client._config import OutcomeWait
 from irods_provider.client._openid import (
     ClientCredentialsGrant,
     OpenId,
@@ -47,6 +48,9 @@ __all__ = [
 #: Values of the ``checksum_scheme`` extra besides ``auto`` (the zone's ``default_hash_scheme``).
 CHECKSUM_SCHEMES: tuple[str, ...] = ("sha256", "md5")
 
+MIB = 1024 * 1024
+_WAIT = OutcomeWait()
+
 #: Every extra the hook reads, with its default (``None``: unset).
 EXTRA_DEFAULTS: dict[str, Any] = {
     "api_path": "/irods-http-api",
@@ -56,6 +60,11 @@ EXTRA_DEFAULTS: dict[str, Any] = {
     "checksum_scheme": None,
     "connect_timeout": 10.0,
     "timeout": 60.0,
+    # A lost reply's outcome (checksum, copy, replication, trim, tree removal: client.OutcomeWait): the least
+    # wait, the storage pace that lengthens it for a large object, and the server's whole-request deadline.
+    "outcome_wait_seconds": _WAIT.min_seconds,
+    "outcome_wait_mib_per_second": _WAIT.bytes_per_second / MIB,
+    "server_deadline_seconds": _WAIT.server_deadline,
     "verify_tls": True,
     "ca_bundle": None,
     "auth_mode": "basic",
@@ -128,6 +137,9 @@ class ConnectionSettings:
 
     checksum_scheme: str | None = None
     """``sha256`` or ``md5`` pins the zone's checksum scheme; None learns it from the server's answers."""
+
+    outcome_wait: OutcomeWait = field(default_factory=OutcomeWait)
+    """How long a lost reply's outcome is read back for (``outcome_wait_*``, ``server_deadline_seconds``)."""
 
     @property
     def auth_mode(self) -> AuthMode:
@@ -447,6 +459,21 @@ def parse_connection(
         username=login,
         password=password,
         checksum_scheme=_checksum_scheme(extras),
+        outcome_wait=_outcome_wait(extras),
+    )
+
+
+def _outcome_wait(extras: Mapping[str, Any]) -> OutcomeWait:
+    """The ``outcome_wait_seconds``, ``outcome_wait_mib_per_second``, ``server_deadline_seconds`` extras."""
+
+    def number(key: str) -> float:
+        value = extras.get(key)
+        return float(EXTRA_DEFAULTS[key]) if value is None or value == "" else _as_seconds(key, value)
+
+    return OutcomeWait(
+        min_seconds=number("outcome_wait_seconds"),
+        bytes_per_second=number("outcome_wait_mib_per_second") * MIB,
+        server_deadline=number("server_deadline_seconds"),
     )
 
 

@@ -134,6 +134,7 @@ class IrodsHook(IrodsShortcutsMixin, BaseHook):
             "timeout": httpx2.Timeout(settings.timeout, connect=settings.connect_timeout),
             "verify": settings.verify,
             "on_secret": mask_secret,  # tickets the session creates or sends
+            "outcome_wait": settings.outcome_wait,
         }
         if self.retry is not None:
             kwargs["retry"] = self.retry

@@ -14,9 +14,11 @@ from typing import TYPE_CHECKING, Any
 from irods_provider._lineage import TransferLineageMixin, irods_dataset
 from irods_provider._values import refuse_unaddressable
 from irods_provider.client import EntryKind, Kinds, Replica
+from irods_provider.client._locks import unreadable_error
 from irods_provider.client._patterns import compile_filter, compile_pattern, literal_hint
 from irods_provider.exceptions import (
     IrodsAlreadyExistsError,
+    IrodsError,
     IrodsNotACollectionError,
     IrodsNotFoundError,
     IrodsUsageError,
@@ -558,7 +560,7 @@ class IrodsCopyOperator(CancellableMixin, TransferLineageMixin, IrodsBaseOperato
         resource = self.write_resource(self.resource or self.destination_resource)
         kind = path_kind(session, source)
         if kind is None:
-            raise IrodsNotFoundError("nothing to copy at this path", operation="copy", path=source)
+            raise _unreadable_or_missing(session, source)
         if kind == "collection":
             result = self._copy_collection(session, source, destination, resource)
         else:
@@ -692,3 +694,13 @@ class IrodsMoveOperator(TransferLineageMixin, IrodsBaseOperator):
             destination,
         )
         return {"source": source, "destination": destination, "kind": kind, "already_moved": True}
+
+
+def _unreadable_or_missing(session: IrodsSession, source: str) -> IrodsError:
+    """Why there is nothing to copy at ``source``: a data object without a good replica (being written:
+    IrodsLockedError; its write failed: SYS_NO_GOOD_REPLICA), else nothing is there (IrodsNotFoundError)."""
+    try:
+        error = unreadable_error(source, session.data_objects.replicas(source), operation="copy")
+    except IrodsError:
+        error = None
+    return error or IrodsNotFoundError("nothing to copy at this path", operation="copy", path=source)

@@ -211,6 +211,7 @@ class IrodsPublishOperator(CancellableMixin, TransferLineageMixin, IrodsBaseOper
             skip=skip,
             after_copy=finish,
             cancel_event=self.cancel_event,
+            leave_out=False,  # a dataset is published whole: a member without a good replica refuses it
         )
 
     def _moved_by_an_earlier_try(

@@ -23,6 +23,14 @@ from irods_provider.testing._versions import (
 )
 
 
+def _default_resource(text: str) -> tuple[str, str]:
+    """argparse type of ``--default-resource``: ``COLLECTION=RESOURCE``, an absolute collection."""
+    collection, sep, resource = text.partition("=")
+    if not sep or not collection.startswith("/") or not resource:
+        raise argparse.ArgumentTypeError(f"expected /COLLECTION=RESOURCE, got {text!r}")
+    return collection.rstrip("/") or "/", resource
+
+
 def _resource_spec(text: str) -> str:
     """argparse type of ``--resource``: validated ``NAME[:type]``."""
     from irods_provider.testing._resources import parse_resource_spec
@@ -72,6 +80,22 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--max-streams", type=int, default=15, help="parallel-write streams in all (default 15)"
     )
+    _add_pace_arguments(serve)
+    serve.add_argument("--certfile", default=None, help="PEM certificate: serve HTTPS")
+    serve.add_argument("--keyfile", default=None, help="PEM private key of --certfile")
+    serve.add_argument("--log-level", default="warning", help="uvicorn log level (default warning)")
+    _add_profile_arguments(serve)
+    serve.add_argument(
+        "--conn-id",
+        default="irods_default",
+        help="the Airflow connection id of the printed AIRFLOW_CONN_<ID> line (default irods_default)",
+    )
+    _add_security_arguments(serve)
+    return parser
+
+
+def _add_pace_arguments(serve: argparse.ArgumentParser) -> None:
+    """The server's request deadline and the pace of its server-side work."""
     serve.add_argument(
         "--request-timeout",
         type=float,
@@ -86,17 +110,14 @@ def _parser() -> argparse.ArgumentParser:
         metavar="BYTES_PER_SECOND",
         help="pace of server-side work (checksums, copy, replicate); default 0: at once",
     )
-    serve.add_argument("--certfile", default=None, help="PEM certificate: serve HTTPS")
-    serve.add_argument("--keyfile", default=None, help="PEM private key of --certfile")
-    serve.add_argument("--log-level", default="warning", help="uvicorn log level (default warning)")
-    _add_profile_arguments(serve)
     serve.add_argument(
-        "--conn-id",
-        default="irods_default",
-        help="the Airflow connection id of the printed AIRFLOW_CONN_<ID> line (default irods_default)",
+        "--server-unlink-seconds",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="time the server takes to remove one file (a trim; each object of a recursive no-trash "
+        "collection remove); default 0: at once",
     )
-    _add_security_arguments(serve)
-    return parser
 
 
 def _add_profile_arguments(serve: argparse.ArgumentParser) -> None:
@@ -131,6 +152,15 @@ def _add_profile_arguments(serve: argparse.ArgumentParser) -> None:
         metavar="NAME[:TYPE]",
         help="extra root resource (repeatable); TYPE unixfilesystem (default), replication (two "
         "children NAME_ufs0/NAME_ufs1), passthru (one child), random, roundrobin",
+    )
+    serve.add_argument(
+        "--default-resource",
+        action="append",
+        type=_default_resource,
+        default=[],
+        metavar="COLLECTION=RESOURCE",
+        help="objects created under COLLECTION with no resource named land on RESOURCE (repeatable; a "
+        "site's acSetRescSchemeForCreate by path)",
     )
     serve.add_argument(
         "--resource-preset",
@@ -172,6 +202,7 @@ def main(argv: list[str] | None = None) -> int:
         max_streams=args.max_streams,
         request_timeout_seconds=args.request_timeout,
         server_io_bytes_per_second=args.server_io_rate,
+        server_unlink_seconds=args.server_unlink_seconds,
         ssl_certfile=args.certfile,
         ssl_keyfile=args.keyfile,
         log_level=args.log_level,
@@ -180,6 +211,7 @@ def main(argv: list[str] | None = None) -> int:
         federated_zones=list(args.federated_zone),
         hash_scheme=args.hash_scheme,
         resources=(*(RESOURCE_PRESET if args.resource_preset else ()), *args.resource),
+        default_resources=tuple(args.default_resource),
         allow_remote=args.allow_remote,
         register_root=args.register_root,
         allowed_hosts=tuple(args.allowed_host),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import posixpath
+from collections.abc import Callable
 from typing import Any
 
 from irods_provider.testing._acl_meta import check_touch_options
@@ -119,9 +120,32 @@ class CollectionsMixin(ModelBase):
                 out.append(obj.path)
 
     def remove_collection(
-        self, caller: str, path: str, *, recurse: bool = False, no_trash: bool = False, admin: bool = False
+        self,
+        caller: str,
+        path: str,
+        *,
+        recurse: bool = False,
+        no_trash: bool = False,
+        admin: bool = False,
+        unlink: Callable[[], None] | None = None,
     ) -> None:
-        """Remove a collection, to the trash unless ``no_trash``."""
+        """Remove a collection, to the trash unless ``no_trash``. ``unlink`` (called outside the model's
+        lock) is the time one object's removal takes: removed for good, objects leave one by one."""
+        if self._remove_checked(caller, path, recurse=recurse, no_trash=no_trash, admin=admin):
+            path = normalize(path)
+            with self.lock:
+                objects = sorted(p for p in self.data_objects if p.startswith(path + "/"))
+            for obj_path in objects:
+                if unlink is not None:
+                    unlink()
+                with self.lock:
+                    if obj_path in self.data_objects:
+                        self.drop_data_object(obj_path)
+            with self.lock:
+                self._delete_tree(path)
+
+    def _remove_checked(self, caller: str, path: str, *, recurse: bool, no_trash: bool, admin: bool) -> bool:
+        """Check a remove; move the tree to the trash, or True when it is to be removed for good."""
         with self.lock:
             self.require_admin_flag(caller, admin)
             path = normalize(path)
@@ -138,9 +162,9 @@ class CollectionsMixin(ModelBase):
                 raise IrodsModelError("SYS_INVALID_INPUT_PARAM", f"Cannot remove [{path}].")
             trash_root = f"/{zone}/trash"
             if no_trash or path.startswith(trash_root + "/"):
-                self._delete_tree(path)
-            else:
-                self._move_tree(path, self._trash_path(caller, path))
+                return True
+            self._move_tree(path, self._trash_path(caller, path))
+            return False
 
     def _trash_path(self, caller: str, path: str) -> str:
         zone = self.zone_of(path)

@@ -182,6 +182,13 @@ class EmulatorConfig:
     until they close it; a checksum is registered when the hash ends (dataObjChksumAndRegInfo:
     irods 4.3.4 server/api/src/rsDataObjChksum.cpp:587-619). With a small ``request_timeout_seconds`` a test
     makes a few MiB outlast the deadline as a large object does on a real site."""
+    server_unlink_seconds: float = 0.0
+    """How long the server takes to remove one file (0: at once): a ``trim`` takes it once before its replica
+    leaves the catalog (rsDataObjTrim unlinks, then unregisters), a recursive collection ``remove`` with
+    ``no-trash`` once per data object, each leaving the catalog in turn (``_rsPhyRmColl`` unlinks object
+    after object: irods 4.3.4 server/api/src/rsRmColl.cpp:352-365, then unregisters the collections). A
+    remove to the trash is one rename (rsMvCollToTrash, rsRmColl.cpp:640-761) and is not paced. With a small
+    ``request_timeout_seconds`` a test makes a tree's removal outlast the deadline as a large tree does."""
     irods_server_version: str = DEFAULT_IRODS_SERVER_VERSION
     """The iRODS release answered (``rods4.3.2``): ``/info`` reports it and it picks the GenQuery1 parser
     (4.3.x: the string splitter, 5.0+: the grammar). ``5.0.1`` is accepted and stored as ``rods5.0.1``."""
@@ -228,6 +235,11 @@ class EmulatorConfig:
 
     Every zone has its own resources: the local zone gets these, and so does each federated zone that
     ``zone_resources`` does not name (its own copies, with their own ids)."""
+    default_resources: tuple[tuple[str, str], ...] = ()
+    """A site's ``acSetRescSchemeForCreate`` by path, as ``(collection, resource)`` pairs: an object created
+    under ``collection`` (at any depth) with no resource named by the client lands on ``resource``, as
+    ``msiSetDefaultResc(resource, "preferred")`` under ``on($objPath like "collection/*")`` does; the
+    deepest matching collection wins, demoResc elsewhere."""
     zone_resources: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """A federated zone's extra resources besides its own ``demoResc`` (in place of ``resources``), e.g.
     ``{"otherZone": ("remoteResc",)}``: that zone's catalog knows ``remoteResc``, the local one does not."""

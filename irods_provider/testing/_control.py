@@ -32,6 +32,7 @@ LIMIT_KEYS = (
     "dstream_exposes_irods_error_codes",
     "request_timeout_seconds",
     "server_io_bytes_per_second",
+    "server_unlink_seconds",
 )
 
 FAULT_KEYS = tuple(field.name for field in fields(Faults))

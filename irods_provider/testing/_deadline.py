@@ -20,7 +20,7 @@ from starlette.types import Message, Receive, Send
 
 from irods_provider.testing._config import EmulatorConfig
 
-__all__ = ["DeadlinePassed", "RequestDeadline", "server_work", "server_work_blocking"]
+__all__ = ["DeadlinePassed", "RequestDeadline", "server_unlink", "server_work", "server_work_blocking"]
 
 
 class DeadlinePassed(Exception):
@@ -92,3 +92,9 @@ async def server_work(config: EmulatorConfig, nbytes: int) -> None:
     rate = config.server_io_bytes_per_second
     if rate > 0 and nbytes > 0:
         await asyncio.sleep(nbytes / rate)
+
+
+def server_unlink(config: EmulatorConfig) -> None:
+    """One file's removal on the server: ``config.server_unlink_seconds`` (in a worker thread)."""
+    if config.server_unlink_seconds > 0:
+        time.sleep(config.server_unlink_seconds)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from functools import partial
 
 from starlette.responses import Response
 
+from irods_provider.testing._deadline import server_unlink
 from irods_provider.testing._errors import IrodsModelError
 from irods_provider.testing._h_common import (
     atomic,
@@ -30,16 +32,16 @@ async def create(ctx: Ctx) -> Response:
 
 async def remove(ctx: Ctx) -> Response:
     lpath = ctx.require("lpath")
-    return call(
-        lambda: ctx.model.remove_collection(
-            ctx.user,
-            lpath,
-            recurse=ctx.flag("recurse"),
-            no_trash=ctx.flag("no-trash"),
-            admin=ctx.flag("admin"),
-        ),
-        error=render,
+    remove_tree = partial(
+        ctx.model.remove_collection,
+        ctx.user,
+        lpath,
+        recurse=ctx.flag("recurse"),
+        no_trash=ctx.flag("no-trash"),
+        admin=ctx.flag("admin"),
+        unlink=partial(server_unlink, ctx.config),
     )
+    return await asyncio.to_thread(call, remove_tree, error=render)  # paced object by object
 
 
 async def stat(ctx: Ctx) -> Response:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from irods_provider.testing._deadline import server_work
+from irods_provider.testing._deadline import server_unlink, server_work
 from irods_provider.testing._errors import IrodsModelError
 from irods_provider.testing._h_common import (
     atomic,
@@ -339,6 +339,8 @@ async def register(ctx: Ctx) -> Response:
 async def trim(ctx: Ctx) -> Response:
     lpath = ctx.require("lpath")
     replica = ctx.require("replica-number")  # passed to iRODS as a string (DO:1762); the model parses it
+    if ctx.model.trim_unlinks(lpath, replica, catalog_only=ctx.flag("catalog-only")):
+        await asyncio.to_thread(server_unlink, ctx.config)  # the file goes before the catalog row
     return call(
         lambda: ctx.model.trim(
             ctx.user,

@@ -278,8 +278,18 @@ class DataObjectsMixin(ModelBase):
             id=data_id, path=path, owner=caller, zone=self.zone, acl=self.inherited_acl(parent, caller)
         )
         self.data_objects[path] = obj
-        self.add_replicas(obj, resource or "demoResc")
+        self.add_replicas(obj, resource or self.default_resource_for(path))
         return obj
+
+    def default_resource_for(self, path: str) -> str:
+        """The resource a new object at ``path`` lands on when the client names none (the site's
+        ``acSetRescSchemeForCreate``: :attr:`EmulatorConfig.default_resources`, deepest collection first)."""
+        matches = [
+            (len(collection), resource)
+            for collection, resource in self.config.default_resources
+            if path.startswith(collection.rstrip("/") + "/")
+        ]
+        return max(matches)[1] if matches else "demoResc"
 
     def finish_write(self, target: WriteTarget) -> None:
         """Close a written replica: size from the spool file, new mtime, checksum cleared, good, its

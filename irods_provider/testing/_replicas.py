@@ -84,6 +84,16 @@ class ReplicasMixin(ModelBase):
                 other.status = "0"
             obj.replicas.append(rep)
 
+    def trim_unlinks(self, path: str, replica: str, *, catalog_only: bool) -> bool:
+        """Whether a trim of ``replica`` would unlink a file now (the object has another replica, that one
+        exists, nothing holds the object): then :attr:`EmulatorConfig.server_unlink_seconds` applies."""
+        with self.lock:
+            obj = self.data_objects.get(normalize(path))
+            number = to_int(replica, bits=32)
+            if catalog_only or obj is None or len(obj.replicas) <= 1 or obj.locked_by is not None:
+                return False
+            return any(r.number == number for r in obj.replicas)
+
     def trim(
         self, caller: str, path: str, *, replica: str, catalog_only: bool = False, admin: bool = False
     ) -> None:

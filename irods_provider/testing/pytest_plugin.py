@@ -9,10 +9,15 @@ API version on demand (``factory("0.5.0")``, one per version, shared for the ses
 resources: ``resources=``, ``zone_resources=``), an MD5 hash scheme or another iRODS release
 (``irods_server_version="rods5.0.1"``), one per setup, reset on each request;
 ``irods_emulator_resources`` is ``irods_emulator`` with the preset storage resources.
+
+The plugin turns off keeping zones' checksum schemes between processes
+(``IRODS_PROVIDER_CHECKSUM_SCHEME_CACHE=off`` unless set): emulators of either scheme come and go on reused
+loopback ports, where a scheme kept from one would be a wrong hint for the next.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,6 +29,11 @@ from irods_provider.testing._versions import DEFAULT_API_VERSION, DEFAULT_IRODS_
 
 if TYPE_CHECKING:
     from irods_provider.testing._server import EmulatorServer
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Keep no zone's checksum scheme between the session's processes (see the module's docstring)."""
+    os.environ.setdefault("IRODS_PROVIDER_CHECKSUM_SCHEME_CACHE", "off")
 
 
 def _fresh(server: EmulatorServer) -> EmulatorServer:
@@ -42,6 +52,7 @@ def _fresh(server: EmulatorServer) -> EmulatorServer:
     )
     server.config.openid = None
     server.config.resources = defaults.resources
+    server.config.default_resources = defaults.default_resources
     server.reset()
     return server
 

@@ -125,6 +125,13 @@ FAULT_SIGNATURES: list[tuple[str, str, tuple[str, ...]]] = [
     # A file in flight through more SSH drops than sftp_retries (every drop hits every file in flight).
     ("IrodsSftpConnectionError", "", ("injected_ssh_drops",)),
 ]
+# Not here, on purpose: IrodsOutcomeUnknownError (and IrodsServerDeadlineError). The emulator applies every
+# injected fault before the handler runs (testing/_http.py: a 5xx answered, a connection or body dropped),
+# with no latency and no server pace, so a lost reply here is always a request the server never ran, seen as
+# a closed connection (the handler ended): the outcome read-back finds no trace and sends it again within the
+# session's attempts, or re-raises the IrodsConnectionError/IrodsProtocolError listed above. The unknown
+# outcome needs a reply lost while the server still works (a timeout, the request deadline, a gateway's 504),
+# none of which this suite injects; raised here, it would be a bug of the read-back.
 
 
 def injected_cause(error: str, counts: dict[str, int]) -> str | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 import re
+import time
 from collections.abc import Iterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -13,8 +14,12 @@ from irods_provider.client import _ops_fs as ops
 from irods_provider.client._sync._outcomes import (
     checksum_outcome,
     copy_outcome,
+    remove_outcome,
+    replicas_or_none,
     replicate_outcome,
     snapshot,
+    trim_outcome,
+    verification_lost,
 )
 from irods_provider.client._sync._temporaries import remove_temporaries
 from irods_provider.client._compat import ItiDataObjectsMixin
@@ -163,8 +168,20 @@ class Collections:
         )
 
     def remove(self, path: str, *, recurse: bool = False, no_trash: bool = False) -> None:
-        """Remove a collection (to the trash unless ``no_trash``; non-empty ones need ``recurse``)."""
-        self._s.execute(ops.coll_remove(path, recurse=recurse, no_trash=no_trash))
+        """Remove a collection (to the trash unless ``no_trash``; non-empty ones need ``recurse``).
+
+        A lost reply (the server's whole-request deadline cuts a large tree's removal off while it goes on)
+        is read back from the catalog: done once the collection is gone, waited for while the tree shrinks
+        (each ``session.outcome_wait.min_seconds`` without progress ends the wait), sent again only when the
+        server's handler ended with the tree still there; IrodsOutcomeUnknownError names what is left.
+        """
+        op = ops.coll_remove(path, recurse=recurse, no_trash=no_trash)
+        try:
+            self._s.execute(op)
+        except IrodsError as exc:
+            if not reply_lost(exc):
+                raise
+            remove_outcome(self._s, path, exc, resend=lambda: self._s.execute(op))
 
     def list(
         self, path: str, *, recurse: bool = False, ticket: str | None = None
@@ -652,11 +669,17 @@ class DataObjects(ItiDataObjectsMixin):
             raise cause from exc
 
     def _write_refusal_cause(self, path: str, exc: IrodsResponseError) -> IrodsResponseError | None:
-        """Name why opening ``path`` for writing failed, which default servers only report as
-        INVALID_HANDLE: the path is a collection, or its collection is missing. None when neither (or
-        unknown)."""
+        """Name why opening ``path`` for writing failed, which every server release reports only as
+        INVALID_HANDLE (the library's error is dropped: data_objects main.cpp:1197-1212 at 0.7.0): another
+        client is writing it (IrodsLockedError naming its replica statuses), the path is a collection, or its
+        collection is missing. None when none of these (or unknown)."""
         parent = parent_path(path)
         try:
+            replicas = replicas_or_none(self._s, path)
+            if replicas and (locked := writing_error(path, replicas, cause=exc)) is not None:
+                return locked
+            if replicas is not None:
+                return None
             if not self._s.collections.exists(parent):
                 kind: type[IrodsResponseError] = IrodsNotFoundError
                 message = f"cannot write {path}: collection {parent} does not exist"
@@ -778,8 +801,16 @@ class DataObjects(ItiDataObjectsMixin):
 
         An object with a single replica is left alone and the call succeeds: the HTTP API asks iRODS to keep
         at least one replica, so there is nothing to trim (no error). Check ``replicas()`` when it matters.
+        A lost reply (the server's deadline cut off a slow unlink) is read back: done once the replica is
+        gone, waited for within ``session.outcome_wait`` while it is listed; IrodsOutcomeUnknownError then.
         """
-        self._s.execute(ops.do_trim(path, replica_number, catalog_only=catalog_only, admin=admin))
+        op = ops.do_trim(path, replica_number, catalog_only=catalog_only, admin=admin)
+        try:
+            self._s.execute(op)
+        except IrodsError as exc:
+            if not reply_lost(exc):
+                raise
+            trim_outcome(self._s, path, replica_number, exc, resend=lambda: self._s.execute(op))
 
     def modify_replica(
         self,
@@ -995,7 +1026,14 @@ class DataObjects(ItiDataObjectsMixin):
         admin: bool = False,
         timeout: TimeoutTypes | UseDefault = _DEFAULT,
     ) -> ChecksumReport:
-        """Check replicas against their checksums; findings are returned, not raised."""
+        """Check replicas against their checksums; findings are returned, not raised.
+
+        The server hashes every checked replica within one request, and its whole-request deadline (30 s by
+        default) cuts a large object's verification off, leaving nothing in the catalog to read back: a reply
+        lost after less time than hashing the replicas takes at ``session.outcome_wait.bytes_per_second``
+        raises IrodsServerDeadlineError (naming the bytes and the time) instead of hashing them all again;
+        any other lost reply is sent again within the session's attempts.
+        """
         op = ops.do_verify_checksum(
             path,
             resource=resource,
@@ -1003,7 +1041,20 @@ class DataObjects(ItiDataObjectsMixin):
             compute_checksums=compute_checksums,
             admin=admin,
         )
-        return self._s.execute(op, timeout=timeout)
+        for attempt in range(1, self._s.retry.max_attempts + 1):
+            started = time.monotonic()
+            try:
+                return self._s.execute(op, timeout=timeout)
+            except IrodsError as exc:
+                if not reply_lost(exc) or attempt == self._s.retry.max_attempts:
+                    raise
+                elapsed = time.monotonic() - started
+                cut = verification_lost(
+                    self._s, path, exc, elapsed=elapsed, resource=resource, replica_number=replica_number
+                )
+                if cut is not None:
+                    raise cut from exc
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def set_permission(self, path: str, entity: str, permission: str, *, admin: bool = False) -> None:
         """Grant ``permission`` on a data object to a user or group (``null`` revokes)."""

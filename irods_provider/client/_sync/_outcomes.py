@@ -17,6 +17,8 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from irods_provider._error_codes import error_code
+from irods_provider.client._genquery import prefix_condition
 from irods_provider.client._models import Replica
 from irods_provider.client._outcome_rules import (
     Seen,
@@ -25,15 +27,19 @@ from irods_provider.client._outcome_rules import (
     copy_verdict,
     newest_good,
     replicate_verdict,
+    trim_verdict,
 )
 from irods_provider.client._retry import handler_ended, reply_lost
 from irods_provider.exceptions import (
     IrodsAlreadyExistsError,
     IrodsError,
     IrodsLockedError,
+    IrodsNotACollectionError,
     IrodsNotADataObjectError,
     IrodsNotFoundError,
     IrodsOutcomeUnknownError,
+    IrodsResponseError,
+    IrodsServerDeadlineError,
     IrodsSourceChangedError,
     IrodsStaleReplicaError,
 )
@@ -41,12 +47,22 @@ from irods_provider.exceptions import (
 if TYPE_CHECKING:
     from irods_provider.client._sync._session import IrodsSession
 
-__all__ = ["checksum_outcome", "copy_outcome", "replicas_or_none", "replicate_outcome", "snapshot"]
+__all__ = [
+    "checksum_outcome",
+    "copy_outcome",
+    "remove_outcome",
+    "replicas_or_none",
+    "replicate_outcome",
+    "snapshot",
+    "trim_outcome",
+    "verification_lost",
+]
 
 log = logging.getLogger("irods_provider.client")
 #: Bytes per ranged read when a replica's bytes are read back to check a checksum (well within any deadline).
 READ_BACK_CHUNK = 8 * 1024 * 1024
 _MD5 = re.compile(r"[0-9a-fA-F]{32}")
+_REPLICA_GONE = error_code("SYS_REPLICA_DOES_NOT_EXIST")
 
 
 def replicas_or_none(session: IrodsSession, path: str) -> list[Replica] | None:
@@ -107,6 +123,10 @@ class _Waiter:
         if verdict.replica is not None:
             self.size = max(self.size, verdict.replica.size)
         return verdict
+
+    def progressed(self) -> None:
+        """The work visibly moved on: the wait starts over (a tree removal is waited for while it goes)."""
+        self._start, self._pause = time.monotonic(), self._wait.first_poll
 
     def pause(self, why: str) -> None:
         """Sleep before the next look; IrodsOutcomeUnknownError once the wait is used up."""
@@ -287,3 +307,115 @@ def replicate_outcome(
         if verdict.seen is Seen.PENDING and waiter.given_up():
             raise waiter.cause
         waiter.pause(verdict.why)
+
+
+def trim_outcome(
+    session: IrodsSession,
+    path: str,
+    replica_number: int,
+    cause: IrodsError,
+    *,
+    resend: Callable[[], Any],
+) -> None:
+    """Wait for a trim whose reply was lost: done once replica ``replica_number`` is gone (or the object has
+    one replica left, which the server never trims). While it is listed the server may still be unlinking
+    its file; it is sent once more only when the handler ended with no trace of it (a second trim running
+    beside the first could race it)."""
+    waiter = _Waiter(session, "data_objects.trim", path, cause)
+    while True:
+        verdict = waiter.saw(trim_verdict(replicas_or_none(session, path), replica_number))
+        if verdict.seen is Seen.DONE:
+            return
+        if verdict.seen is Seen.CHANGED:
+            raise waiter.changed(verdict.why)
+        if verdict.seen is Seen.PENDING and waiter.may_resend(after_timeout=False):
+            try:
+                if (waiter.resend(resend))[0]:
+                    return
+            except IrodsResponseError as exc:
+                if exc.irods_code != _REPLICA_GONE:
+                    raise  # SYS_REPLICA_DOES_NOT_EXIST: the first trim did it meanwhile (looked at next)
+            continue
+        if verdict.seen is Seen.PENDING and waiter.given_up():
+            raise waiter.cause
+        waiter.pause(verdict.why)
+
+
+def _left_under(session: IrodsSession, path: str) -> tuple[int, int] | None:
+    """(data object replicas, collections) left in the tree at ``path`` (itself counted), None once gone.
+    Two GenQueries (a row per collection), filtered here: ``like`` may over-match (see prefix_condition)."""
+    condition, below = prefix_condition("COLL_NAME", path), path.rstrip("/") + "/"
+    collections = [r[0] for r in session.query.genquery(f"select COLL_NAME where {condition}")]
+    if path not in collections:
+        return None
+    query = f"select COLL_NAME, COUNT(DATA_ID) where {condition}"
+    counts = [
+        int(r[1]) for r in session.query.genquery(query) if r[0] == path or r[0].startswith(below)
+    ]
+    return sum(counts), sum(1 for name in collections if name == path or name.startswith(below))
+
+
+def remove_outcome(
+    session: IrodsSession, path: str, cause: IrodsError, *, resend: Callable[[], Any]
+) -> None:
+    """Wait for a collection remove whose reply was lost: done once ``path`` is gone. The wait starts over
+    whenever the tree shrinks (a removal for good goes object by object); a tree the server no longer
+    works on (its handler ended) is sent once more within the session's attempts; otherwise
+    IrodsOutcomeUnknownError names what is left."""
+    waiter = _Waiter(session, "collections.remove", path, cause)
+    last: tuple[int, int] | None = None
+    while (left := _left_under(session, path)) is not None:
+        if last is not None and left < last:
+            waiter.progressed()
+        last, why = left, f"{left[0]} data object replicas in {left[1]} collections are left"
+        if waiter.may_resend(after_timeout=False):
+            try:
+                if (waiter.resend(resend))[0]:
+                    return
+            except (IrodsNotACollectionError, IrodsNotFoundError):
+                pass  # gone meanwhile: the first remove finished (looked at next)
+            continue
+        if waiter.given_up():
+            raise waiter.cause
+        waiter.pause(why)
+
+
+def verification_lost(
+    session: IrodsSession,
+    path: str,
+    cause: IrodsError,
+    *,
+    elapsed: float,
+    resource: str | None,
+    replica_number: int | None,
+) -> IrodsServerDeadlineError | None:
+    """The error for a ``verify_checksum`` whose reply was lost after ``elapsed`` s, at least the server's
+    whole-request deadline (``session.outcome_wait.server_deadline``): the deadline cut it off and would
+    again. None for a loss before it (the network's: send again)."""
+    deadline = session.outcome_wait.server_deadline
+    if elapsed < deadline:
+        return None
+    replicas = replicas_or_none(session, path) or []
+    if replica_number is not None:
+        replicas = [r for r in replicas if r.number == replica_number]
+    elif resource is not None:
+        replicas = [r for r in replicas if r.root == resource][:1]
+    else:
+        replicas = [r for r in replicas if r.status == "1"]
+    size = sum(r.size for r in replicas)
+    count = f"{len(replicas)} replica" + ("" if len(replicas) == 1 else "s")
+    error = IrodsServerDeadlineError(
+        f"the verification of {path} ({size} bytes in {count}) got no reply after {elapsed:.1f} s ({cause}), "
+        f"past the server's whole-request deadline ({deadline:g} s: requests.timeout_in_seconds), within "
+        "which it hashes every checked replica; a resend would only be cut off again. Verify one replica at "
+        "a time (replica_number), on the server (ichksum --verify), or read the bytes back (a download "
+        "checks them against the stored checksum)",
+        size=size,
+        replicas=len(replicas),
+        elapsed=elapsed,
+        http_status=getattr(cause, "http_status", None),
+        operation="data_objects.verify_checksum",
+        path=path,
+    )
+    error.__cause__ = cause
+    return error

@@ -31,7 +31,7 @@ from types import TracebackType
 from typing import Any
 
 from irods_provider.client._genquery import genquery_condition, prefix_condition
-from irods_provider.client._locks import writing_error
+from irods_provider.client._locks import unreadable_error
 from irods_provider.client._models import EntryKind
 from irods_provider.exceptions import (
     IrodsAlreadyExistsError,
@@ -96,7 +96,7 @@ class CatalogStat:
 def source_stat(session: SessionLike, path: str) -> DataObjectStatLike:
     """``data_objects.stat(path)``, or for a ``+`` path the catalog's answer (``collections.lookup``);
     IrodsNotADataObjectError when ``path`` is a collection or nothing, IrodsLockedError while another client
-    is still writing it, as from ``stat``."""
+    is still writing it and the SYS_NO_GOOD_REPLICA error when its write failed, as from ``stat``."""
     if not needs_alias(path):
         return session.data_objects.stat(path)
     try:
@@ -107,10 +107,10 @@ def source_stat(session: SessionLike, path: str) -> DataObjectStatLike:
         ) from exc
     if entry.kind is not EntryKind.DATA_OBJECT:
         raise IrodsNotADataObjectError("a collection, not a data object", operation="stat", path=path)
-    if entry.replicas and not any(r.good for r in entry.replicas):  # what stat answers SYS_NO_GOOD_REPLICA
-        locked = writing_error(path, entry.replicas, operation="collections.lookup")
-        if locked is not None:
-            raise locked
+    # What stat answers SYS_NO_GOOD_REPLICA: being written (locked), or its write failed (all stale); the
+    # alias's server-side copy would read a stale replica and close good, a failed write's bytes.
+    if (unreadable := unreadable_error(path, entry.replicas, operation="collections.lookup")) is not None:
+        raise unreadable
     return CatalogStat(size=entry.size or 0, checksum=entry.checksum, modified_at=entry.modified_at)
 
 

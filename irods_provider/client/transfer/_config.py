@@ -59,8 +59,9 @@ class ReplicaVerification(enum.Enum):
     """
 
     AUTO = "auto"
-    """Every replica wherever uploads get several: the first upload of a session to each (zone, resource)
-    lists its replicas (one GenQuery), and the answer holds for that session's later uploads there. Objects
+    """Every replica wherever uploads get several: the first upload of a session to each (zone, resource,
+    collection) lists its replicas (one GenQuery), and the answer holds for that session's later uploads
+    there (per collection: a site's policy may pick the resource by path). Objects
     with one replica then cost nothing more; each extra replica costs one ``calculate_checksum``, and the
     list one GenQuery, per upload (the default)."""
     ALL = "all"

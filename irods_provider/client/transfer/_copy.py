@@ -20,6 +20,7 @@ from irods_provider.exceptions import (
 from ._api import SessionLike
 from ._config import MIB, ChecksumScheme
 from ._coordinator import TransferCoordinator
+from ._scheme_cache import cache_location, cached_scheme, keep_scheme, origin_of
 
 
 class Readable(Protocol):
@@ -148,8 +149,11 @@ def scheme_of(checksum: str | None) -> ChecksumScheme | None:
     return None
 
 
-# What each session learned (or was told) about its zones' schemes: {zone or None (pinned): scheme}.
+# What each session learned (or was told) about its zones' schemes: {zone or None (pinned): scheme}, and
+# which zones' schemes came from what an earlier process kept (:mod:`._scheme_cache`), not from an answer.
 _SCHEMES: weakref.WeakKeyDictionary[Any, dict[str | None, ChecksumScheme]] = weakref.WeakKeyDictionary()
+_FROM_CACHE: weakref.WeakKeyDictionary[Any, set[str]] = weakref.WeakKeyDictionary()
+_LOOKED_UP: weakref.WeakKeyDictionary[Any, set[str]] = weakref.WeakKeyDictionary()  # zones asked of the cache
 _SCHEMES_LOCK = threading.Lock()
 
 
@@ -175,26 +179,73 @@ def pin_checksum_scheme(session: object, scheme: ChecksumScheme | str | None) ->
 
 
 def learn_checksum_scheme(session: object, path: str, checksum: str | None) -> None:
-    """Remember the scheme of a server answer for ``path``'s zone (the next transfers hash only that)."""
+    """Remember the scheme of a server answer for ``path``'s zone (the next transfers hash only that), in
+    this session and for the worker's later processes."""
     scheme = scheme_of(checksum)
     zone = _zone(path)
     if scheme is None or zone is None:
         return
+    root = _root(session)
     try:
         with _SCHEMES_LOCK:
-            _SCHEMES.setdefault(_root(session), {})[zone] = scheme
+            known = _SCHEMES.setdefault(root, {})
+            from_cache = _FROM_CACHE.get(root, set())
+            news = known.get(zone) is not scheme or zone in from_cache
+            known[zone] = scheme
+            from_cache.discard(zone)
     except TypeError:  # a session that cannot be weakly referenced simply learns nothing
         return
+    origin = origin_of(root)
+    if news and origin is not None:
+        keep_scheme(origin, zone, scheme)
 
 
 def known_checksum_scheme(session: object, path: str | None = None) -> ChecksumScheme | None:
-    """The pinned scheme of ``session``, else the one learned for ``path``'s zone, else None."""
+    """The pinned scheme of ``session``, else the one learned for ``path``'s zone (by this session, or kept
+    by an earlier process of this worker), else None."""
+    root = _root(session)
+    zone = _zone(path)
     try:
         with _SCHEMES_LOCK:
-            known = _SCHEMES.get(_root(session)) or {}
+            known = _SCHEMES.get(root) or {}
+            scheme = known.get(None) or known.get(zone)
     except TypeError:
         return None
-    return known.get(None) or known.get(_zone(path))
+    if scheme is not None or zone is None or (origin := origin_of(root)) is None:
+        return scheme
+    try:
+        with _SCHEMES_LOCK:
+            looked_up = _LOOKED_UP.setdefault(root, set())
+            if zone in looked_up:  # once per session and zone: a miss is not asked of the disk again
+                return None
+            looked_up.add(zone)
+    except TypeError:  # a session that cannot be weakly referenced: nothing kept for it
+        return None
+    cached = cached_scheme(origin, zone)
+    if cached is not None:
+        with _SCHEMES_LOCK:
+            if _SCHEMES.setdefault(root, {}).setdefault(zone, cached) is cached:
+                _FROM_CACHE.setdefault(root, set()).add(zone)
+    return cached
+
+
+def _only_sha256_reason(session: object, path: str) -> str:
+    """Why only SHA-256 was computed for ``path`` (for the error when its zone answers MD5)."""
+    root = _root(session)
+    try:
+        with _SCHEMES_LOCK:
+            cached = _zone(path) in _FROM_CACHE.get(root, set())
+    except TypeError:
+        cached = False
+    if cached:
+        return (
+            f"an earlier process learned that zone as SHA-256 (kept in {cache_location()}); that is now "
+            "replaced by MD5 and nothing was published: the next attempt hashes MD5 too"
+        )
+    return (
+        "checksum_scheme is pinned to sha256, or the zone answered SHA-256 earlier; set checksum_scheme to "
+        "md5 or leave it unset to learn it from the server"
+    )
 
 
 def server_checksum_matches(server: str, result: CopyResult) -> bool | None:
@@ -234,9 +285,11 @@ def check_server_checksum(
     ``learn``: ``server`` was computed now, in the zone's scheme, which the session remembers."""
     verdict = server_checksum_matches(server, result)
     if verdict is None:
+        reason = _only_sha256_reason(session, path)
+        if learn:
+            learn_checksum_scheme(session, path, server)
         raise IrodsIntegrityError(
-            "the zone answers MD5 checksums but only SHA-256 was computed (checksum_scheme is pinned to "
-            "sha256); set checksum_scheme to md5 or leave it unset to learn it from the server",
+            f"the zone answers MD5 checksums but only SHA-256 was computed ({reason})",
             operation="verify",
             path=path,
         )

@@ -17,6 +17,7 @@ this works the same against 0.5.0.
 from __future__ import annotations
 
 import logging
+import posixpath
 import threading
 import weakref
 from collections.abc import Sequence
@@ -35,12 +36,13 @@ from ._copy import CopyResult, _root, _zone, check_server_checksum, verify_check
 
 log = logging.getLogger(__name__)
 
-# What each session learned: does an upload to (zone, resource) get several replicas? ``_PROBING`` while
-# the first upload there finds out (the others wait for its answer rather than asking too).
+# What each session learned: does an upload to (zone, resource, collection) get several replicas?
+# Per collection, because a site's resource policy may pick the resource by path (acSetRescSchemeForCreate
+# on ``$objPath like "/zone/home/project/*"``): one collection replicated, its sibling not. ``_PROBING``
+# while the first upload there finds out (the others wait for its answer rather than asking too).
 _PROBING = object()
-_LAYOUTS: weakref.WeakKeyDictionary[Any, dict[tuple[str | None, str | None], object]] = (
-    weakref.WeakKeyDictionary()
-)
+_Key = tuple[str | None, str | None, str]
+_LAYOUTS: weakref.WeakKeyDictionary[Any, dict[_Key, object]] = weakref.WeakKeyDictionary()
 _LAYOUTS_CHANGED = threading.Condition()
 
 
@@ -52,7 +54,7 @@ def verify_upload(session: SessionLike, path: str, result: CopyResult, *, config
     mode = config.verify_replicas
     if mode is ReplicaVerification.DEFAULT:
         return verify_checksum(session, path, result)
-    key = (_zone(path), config.resource)
+    key = (_zone(path), config.resource, posixpath.dirname(path))
     several = _claim(session, key) if mode is ReplicaVerification.AUTO else True
     if several is False:
         return verify_checksum(session, path, result)
@@ -144,7 +146,7 @@ def _verify_each(session: SessionLike, path: str, result: CopyResult, replicas: 
     return checksum
 
 
-def _claim(session: object, key: tuple[str | None, str | None]) -> bool | None:
+def _claim(session: object, key: _Key) -> bool | None:
     """What ``session`` knows of uploads to ``key``: several replicas or not; None: the caller finds out
     (and must :func:`_settle`), while the others asking meanwhile wait for its answer."""
     try:
@@ -160,7 +162,7 @@ def _claim(session: object, key: tuple[str | None, str | None]) -> bool | None:
         return None
 
 
-def _settle(session: object, key: tuple[str | None, str | None], several: bool | None) -> None:
+def _settle(session: object, key: _Key, several: bool | None) -> None:
     """Record what the probe of ``key`` found (None: it failed, the next upload asks again)."""
     try:
         with _LAYOUTS_CHANGED:

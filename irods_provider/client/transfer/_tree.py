@@ -2,23 +2,36 @@
 
 Every data object is copied by the server (``data_objects.copy``: no bytes pass through the worker), at most
 ``max_concurrent_files`` at once; the skip policy decides when an existing destination counts as done and
-the overwrite policy decides the rest, checked for every object before anything is copied.
+the overwrite policy decides the rest, checked for every object before anything is copied. A source object
+without a good replica (another client still writing it, or its last write failed) is left out and reported
+as skipped: the server would copy a stale replica's bytes into a good one (a stale replica votes low, not
+zero, for the copy's read: irods 4.3.4 voting.cpp:42-93).
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING
 
+from irods_provider.client._locks import NO_GOOD_REPLICA as NO_GOOD_REPLICA_CODE
 from irods_provider.client._models import Entry, EntryKind, Kinds
-from irods_provider.exceptions import IrodsNotACollectionError, IrodsUsageError
+from irods_provider.exceptions import (
+    IrodsError,
+    IrodsLockedError,
+    IrodsNotACollectionError,
+    IrodsResponseError,
+    IrodsUsageError,
+)
 
 from ._config import OverwritePolicy, SkipPolicy, TransferConfig
 from ._coordinator import TransferCoordinator
+from ._leftout import BEING_WRITTEN, report_left_out, unreadable_reason
 from ._local import _run
-from ._plan import PlannedFile
+from ._plan import LeftOut, PlannedFile
 from ._policy import Decision, Refuse, Skip, decide, listed_destination, stored_checksum
 from ._report import FileResult, FileStatus, TransferReport
 from ._resume import resume_key, temp_name
@@ -30,15 +43,19 @@ if TYPE_CHECKING:
 
 __all__ = ["CollectionPlan", "copy_collection", "plan_collection_copy"]
 
+log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class CollectionPlan:
-    """The sub-collections to create (destination paths, parents first) and the objects to copy."""
+    """The sub-collections to create (destination paths, parents first), the objects to copy and the ones
+    left out (no good replica to copy from)."""
 
     collections: list[str]
     files: list[PlannedFile]
     checksums: dict[str, str | None]
     existing: dict[str, Entry]
+    left_out: list[LeftOut] = field(default_factory=list)
 
 
 def _inside(path: str, root: str) -> bool:
@@ -48,7 +65,8 @@ def _inside(path: str, root: str) -> bool:
 def plan_collection_copy(session: IrodsSession, source: str, destination: str) -> CollectionPlan:
     """What copying ``source`` onto ``destination`` (the new collection itself) involves; nothing changes.
 
-    The engine's temporaries are not copied. Refuses a destination inside the source (or the reverse) and a
+    The engine's temporaries are not copied, nor the objects without a good replica (``left_out``, read from
+    the listing's replica statuses). Refuses a destination inside the source (or the reverse) and a
     destination that is a data object.
     """
     if _inside(destination, source) or _inside(source, destination):
@@ -60,13 +78,15 @@ def plan_collection_copy(session: IrodsSession, source: str, destination: str) -
             "the destination of a collection copy is a data object", operation="copy", path=destination
         )
     prefix = source.rstrip("/") + "/"
-    collections, files, checksums = [destination], [], {}
+    collections, files, checksums, left = [destination], [], {}, []
     for entry in session.collections.iterate(source, recursive=True, with_stat=True):
         target = destination.rstrip("/") + "/" + entry.path[len(prefix) :]
         if entry.kind is EntryKind.COLLECTION:
             collections.append(target)
+        elif (reason := unreadable_reason(entry.replicas)) is not None:
+            left.append(LeftOut(PlannedFile(entry.path, target, entry.size, base=source), reason))
         else:
-            files.append(PlannedFile(entry.path, target, entry.size))
+            files.append(PlannedFile(entry.path, target, entry.size, base=source))
             checksums[entry.path] = entry.checksum
     existing: dict[str, Entry] = {}
     if session.collections.exists(destination):
@@ -74,7 +94,7 @@ def plan_collection_copy(session: IrodsSession, source: str, destination: str) -
             destination, recursive=True, kinds=Kinds.DATA_OBJECTS, with_stat=True
         )
         existing = {e.path: e for e in found}
-    return CollectionPlan(sorted(collections), files, checksums, existing)
+    return CollectionPlan(sorted(collections), files, checksums, existing, left)
 
 
 def _decision(
@@ -156,16 +176,22 @@ def copy_collection(
     dry_run: bool = False,
     cancel_event: threading.Event | None = None,
     after_copy: Callable[[str], None] | None = None,
+    leave_out: bool = True,
 ) -> TransferReport:
     """Copy the collection ``source`` to ``destination`` (created with its sub-collections) on the server.
 
     An existing destination object is skipped by ``skip``, else replaced with ``OVERWRITE``, else the whole
     copy is refused before anything changes (IrodsAlreadyExistsError naming the first). With ``after_copy``
     each object is copied to a hidden temporary sibling, ``after_copy`` runs on that path (e.g. to set its
-    AVUs and ACLs), and only then is it renamed into place: it appears complete or not at all.
+    AVUs and ACLs), and only then is it renamed into place: it appears complete or not at all. A source
+    object without a good replica (being written, or its write failed), also one found so when its copy
+    fails, is left out and reported as skipped with the reason; without ``leave_out`` (a publish: all or
+    nothing) the copy is refused before anything changes (IrodsLockedError, or SYS_NO_GOOD_REPLICA).
     """
     cfg = config or TransferConfig()
     plan = plan_collection_copy(session, source, destination)
+    if plan.left_out and not leave_out:
+        raise _unreadable_error(plan.left_out)
     decisions = {f.destination: _decision(session, f, plan, skip, overwrite) for f in plan.files}
     for decision in decisions.values():
         if isinstance(decision, Refuse):
@@ -175,15 +201,17 @@ def copy_collection(
         for collection in plan.collections:
             session.collections.create(collection, intermediates=True, exist_ok=True)
 
+    copy_one = partial(_copy_one, session, plan=plan, cfg=cfg, overwrite=overwrite, finish=after_copy)
+
     def one(item: PlannedFile, cancel: threading.Event) -> FileResult:
         status, reason = FileStatus.PLANNED, skipped.get(item.destination)
         if reason is not None:
             status = FileStatus.SKIPPED
+        elif not dry_run and (reason := copy_one(item, cancel=cancel, leave_out=leave_out)) is not None:
+            return FileResult(
+                source=item.source, destination=item.destination, status=FileStatus.SKIPPED, reason=reason
+            )
         elif not dry_run:
-            if after_copy is None:
-                _plain_copy(session, item, plan, cfg)
-            else:
-                _staged_copy(session, item, cfg=cfg, overwrite=overwrite, finish=after_copy, cancel=cancel)
             status = FileStatus.TRANSFERRED
         return FileResult(
             source=item.source,
@@ -194,7 +222,7 @@ def copy_collection(
             reason=reason,
         )
 
-    return _run(
+    report = _run(
         plan.files,
         one,
         config=cfg,
@@ -202,3 +230,48 @@ def copy_collection(
         dry_run=dry_run,
         cancel_event=cancel_event,
     )
+    return report_left_out(report, plan.left_out)
+
+
+def _copy_one(
+    session: IrodsSession,
+    item: PlannedFile,
+    *,
+    plan: CollectionPlan,
+    cfg: TransferConfig,
+    overwrite: OverwritePolicy,
+    finish: Callable[[str], None] | None,
+    cancel: threading.Event,
+    leave_out: bool,
+) -> str | None:
+    """Copy one planned object; None, or (``leave_out``) why it was left out: another client began writing
+    it after the plan, and the copy failed on it."""
+    try:
+        if finish is None:
+            _plain_copy(session, item, plan, cfg)
+        else:
+            _staged_copy(session, item, cfg=cfg, overwrite=overwrite, finish=finish, cancel=cancel)
+    except IrodsResponseError:
+        if not leave_out or (reason := _unreadable_now(session, item.source)) is None:
+            raise
+        log.warning("leaving out %s: %s", item.source, reason)
+        return reason
+    return None
+
+
+def _unreadable_error(left: list[LeftOut]) -> IrodsResponseError:
+    """The refusal of a copy that must leave nothing out, naming the first source without a good replica."""
+    first = left[0]
+    more = f" (and {len(left) - 1} more)" if len(left) > 1 else ""
+    message = f"a source object cannot be copied now{more}: {first.reason}"
+    error = IrodsLockedError if first.reason == BEING_WRITTEN else IrodsResponseError
+    return error(message, irods_code=NO_GOOD_REPLICA_CODE, operation="copy", path=first.file.source)
+
+
+def _unreadable_now(session: IrodsSession, source: str) -> str | None:
+    """Why ``source``, whose copy just failed, cannot be read now (another client began writing it after the
+    plan), from its replicas; None when it can (the failure was something else)."""
+    try:
+        return unreadable_reason(session.data_objects.replicas(source))
+    except IrodsError:
+        return None

@@ -11,6 +11,7 @@ opened for writing before its bytes move (rsDataObjCopy.cpp:314-331), so it is i
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import os
 import socket
@@ -27,13 +28,32 @@ HOME = f"/{ZONE}/home/alice"
 CUT = (httpx2.RemoteProtocolError, httpx2.ReadError)
 
 
+#: The deadline of the request under test: far above what a small request takes on a loaded machine, far
+#: below the paced server-side work (2 MiB at ``RATE``: 2 s). Everything else (uploads, tokens, inspection)
+#: runs under the default 30 s, so only the request under test can be cut: a tight deadline for every call
+#: had cut a 2 MiB upload's body or a plain request now and then on a busy CI machine.
+DEADLINE = 1.0
+RATE = MIB
+
+
 @pytest.fixture
 def slow(api: Api) -> Iterator[Api]:
-    """A 0.25 s deadline and server-side work at 4 MiB/s: hashing or copying 2 MiB outlasts the deadline."""
-    api.server.set_limits(request_timeout_seconds=0.25, server_io_bytes_per_second=4 * MIB)
+    """Server-side work at 1 MiB/s: hashing or copying 2 MiB outlasts :data:`DEADLINE` (see :func:`tight`)."""
+    api.server.set_limits(request_timeout_seconds=30.0, server_io_bytes_per_second=RATE)
     yield api
     assert api.server.wait_idle()  # no cut-off handler left to act on the next test's zone
     api.server.set_limits(request_timeout_seconds=30.0, server_io_bytes_per_second=0.0)
+
+
+@contextlib.contextmanager
+def tight(api: Api) -> Iterator[None]:
+    """The requests started inside run under :data:`DEADLINE`."""
+    api.token("alice")  # fetched (and cached) before, under the default deadline
+    api.server.set_limits(request_timeout_seconds=DEADLINE)
+    try:
+        yield
+    finally:
+        api.server.set_limits(request_timeout_seconds=30.0)
 
 
 def _sha2(data: bytes) -> str:
@@ -70,7 +90,7 @@ def _upload(api: Api, path: str, size: int) -> bytes:
 def test_a_checksum_outlasting_the_deadline_is_registered_but_never_answered(slow: Api) -> None:
     path = f"{HOME}/big.bin"
     data = _upload(slow, path, 2 * MIB)
-    with pytest.raises(CUT):
+    with tight(slow), pytest.raises(CUT):
         slow.post_multipart("data-objects", "alice", op="calculate_checksum", lpath=path)
     _eventually(lambda: _replica(slow, path).get("checksum") == _sha2(data))
     assert slow.server.injected_faults() == {"request_deadline": 1}
@@ -86,7 +106,7 @@ def test_the_connection_closes_without_one_byte_of_a_response(slow: Api) -> None
         "Content-Type: application/x-www-form-urlencoded\r\n"
         f"Content-Length: {len(body)}\r\n\r\n"
     ).encode() + body
-    with socket.create_connection((slow.server.host, slow.server.port), timeout=10) as sock:
+    with tight(slow), socket.create_connection((slow.server.host, slow.server.port), timeout=10) as sock:
         sock.sendall(request)
         assert sock.recv(100) == b""  # closed, no status line: after the hash ended
         assert _replica(slow, path)["checksum"] == _sha2(data)
@@ -95,7 +115,8 @@ def test_the_connection_closes_without_one_byte_of_a_response(slow: Api) -> None
 def test_a_request_within_the_deadline_is_answered(slow: Api) -> None:
     path = f"{HOME}/small.bin"
     data = _upload(slow, path, 64 * 1024)
-    reply = slow.post_multipart("data-objects", "alice", op="calculate_checksum", lpath=path)
+    with tight(slow):
+        reply = slow.post_multipart("data-objects", "alice", op="calculate_checksum", lpath=path)
     assert reply.json()["checksum"] == _sha2(data)
     assert slow.server.injected_faults() == {}
 
@@ -103,19 +124,17 @@ def test_a_request_within_the_deadline_is_answered(slow: Api) -> None:
 def test_a_stored_checksum_is_answered_at_once_without_hashing(slow: Api) -> None:
     path = f"{HOME}/big.bin"
     _upload(slow, path, 2 * MIB)
-    slow.server.set_limits(request_timeout_seconds=30.0)
     first = slow.post_multipart("data-objects", "alice", op="calculate_checksum", lpath=path).json()
-    slow.server.set_limits(request_timeout_seconds=0.25)
-    again = slow.post_multipart("data-objects", "alice", op="calculate_checksum", lpath=path).json()
+    with tight(slow):
+        again = slow.post_multipart("data-objects", "alice", op="calculate_checksum", lpath=path).json()
     assert again["checksum"] == first["checksum"]
-    with pytest.raises(CUT):  # force hashes again
+    with tight(slow), pytest.raises(CUT):  # force hashes again
         slow.post_multipart("data-objects", "alice", op="calculate_checksum", lpath=path, force=1)
 
 
 def test_a_slow_copy_holds_its_target_intermediate_then_finishes_without_a_reply(slow: Api) -> None:
     path, copy = f"{HOME}/big.bin", f"{HOME}/copy.bin"
-    data = _upload(slow, path, 2 * MIB)
-    slow.server.set_limits(server_io_bytes_per_second=MIB)  # 2 s: time to look at the target
+    data = _upload(slow, path, 2 * MIB)  # copied in 2 s: time to look at the target
     errors: list[BaseException] = []
 
     def send() -> None:
@@ -125,7 +144,9 @@ def test_a_slow_copy_holds_its_target_intermediate_then_finishes_without_a_reply
             errors.append(exc)
 
     sender = threading.Thread(target=send)
-    sender.start()
+    with tight(slow):
+        sender.start()
+        _eventually(lambda: slow.server.requests_in_flight() > 0, within=5)
     _eventually(lambda: _replica(slow, copy).get("status") == "2", within=5)
     # LOCKED_DATA_OBJECT_ACCESS: the copy holds the object open for writing.
     assert code(slow.post("data-objects", "alice", op="remove", lpath=copy, **{"catalog-only": 0})) == -406000
@@ -147,7 +168,7 @@ def test_a_slow_replication_finishes_without_a_reply(slow: Api) -> None:
     slow.server.add_user("alice", "alice")
     path = f"{HOME}/big.bin"
     data = _upload(slow, path, 2 * MIB)
-    with pytest.raises(CUT):
+    with tight(slow), pytest.raises(CUT):
         slow.post_multipart(
             "data-objects", "alice", op="replicate", lpath=path, **{"dst-resource": "archiveResc"}
         )
@@ -165,7 +186,7 @@ def test_a_body_still_arriving_at_the_deadline_is_cut_off_and_never_acted_on(slo
         "Content-Type: application/x-www-form-urlencoded\r\n"
         f"Content-Length: {len(body)}\r\n\r\n"
     ).encode()
-    with socket.create_connection((slow.server.host, slow.server.port), timeout=10) as sock:
+    with tight(slow), socket.create_connection((slow.server.host, slow.server.port), timeout=10) as sock:
         sock.sendall(head + body[:5])
         assert sock.recv(100) == b""  # the pending body read failed at the deadline
     assert _replica(slow, path) == {}

@@ -225,6 +225,16 @@ def test_cli_resource_options_and_config() -> None:
         EmulatorServer(EmulatorConfig(resources=("demoResc",)))
 
 
+def test_cli_default_resource_by_collection() -> None:
+    args = _parser().parse_args(
+        ["serve", "--resource-preset", "--default-resource", f"/{ZONE}/home/rods/proj/=replResc"]
+    )
+    assert args.default_resource == [(f"/{ZONE}/home/rods/proj", "replResc")]
+    for bad in ("relative=replResc", f"/{ZONE}/home/rods/proj", f"/{ZONE}/x="):
+        with pytest.raises(SystemExit):
+            _parser().parse_args(["serve", "--default-resource", bad])
+
+
 def test_genquery_resource_columns_real_clients_use(rapi: Api) -> None:
     ids = {
         name: rapi.get("resources", op="stat", name=name).json()["info"]["id"]

@@ -6,13 +6,16 @@ IrodsLockedError rather than a bare server error; once the writer closes, everyt
 from __future__ import annotations
 
 import os
+import threading
 
 import pytest
 
-from irods_provider.exceptions import IrodsLockedError
+from irods_provider._error_codes import error_code
+from irods_provider.exceptions import IrodsLockedError, IrodsResponseError
 
 HOME = "/tempZone/home/rods"
 DATA = b"0123456789" * 100
+WAIT = 10.0
 
 
 def open_partial(session, path: str) -> str:
@@ -73,3 +76,94 @@ def test_a_write_replaces_an_object_left_stale_but_never_one_being_written(
     assert caught.value.path == busy
     close(other, handle)
     assert irods_fs.cat_file(busy) == DATA
+
+
+@pytest.mark.parametrize("name", ["stale.bin", "stale+plus.bin"], ids=["plain", "plus"])
+def test_a_server_side_copy_never_makes_a_good_object_of_one_left_stale(
+    irods_fs, fs_factory, irods_emulator, name
+) -> None:
+    """The server copies a stale replica's bytes (it votes low for the copy's read, not zero: irods 4.3.4
+    voting.cpp:42-93), and the copy closes good: ``cp`` published a failed write's half as complete."""
+    path, target = f"{HOME}/{name}", f"{HOME}/copy-of-{name}"
+    other = fs_factory(irods_emulator).session
+    other.data_objects.write(path, DATA)
+    open_partial(other, path)
+    assert irods_emulator.drop_parallel_writes(path) == 1  # its writer died: the only replica is stale
+    with pytest.raises(IrodsResponseError) as caught:
+        irods_fs.cp_file(path, target)
+    assert caught.value.irods_code == error_code("SYS_NO_GOOD_REPLICA")
+    assert caught.value.path == path
+    assert not irods_fs.exists(target)
+
+
+def test_a_server_side_copy_of_an_object_being_written_is_refused(
+    irods_fs, fs_factory, irods_emulator
+) -> None:
+    path, target = f"{HOME}/busy.bin", f"{HOME}/copy-of-busy.bin"
+    other = fs_factory(irods_emulator).session
+    handle = open_partial(other, path)
+    with pytest.raises(IrodsLockedError) as caught:
+        irods_fs.cp_file(path, target)
+    assert caught.value.path == path
+    assert not irods_fs.exists(target)
+    close(other, handle)
+
+
+def _open_wb(fs, path: str) -> None:
+    with fs.open(path, "wb") as f:
+        f.write(b"mine")
+
+
+WRITES = {
+    "pipe_file": lambda fs, path: fs.pipe_file(path, b"mine"),
+    "open_wb": _open_wb,
+    "touch": lambda fs, path: fs.touch(path),
+}
+
+
+@pytest.mark.parametrize("how", sorted(WRITES))
+def test_a_small_write_onto_an_object_being_written_is_refused_as_locked(
+    irods_fs, fs_factory, irods_emulator, how
+) -> None:
+    """A write that fits one request opens the object itself, and the HTTP API reports any failed open as
+    INVALID_HANDLE (the iRODS library's own error is dropped: data_objects main.cpp:1197-1212 at 0.7.0, the
+    status from ``last_error()`` only under IRODS_LIBRARY_FEATURE_DSTREAM, which no iRODS release defines).
+    The replicas tell a lock from other refusals: IrodsLockedError naming the path and replica statuses."""
+    path = f"{HOME}/held.bin"
+    irods_fs.pipe_file(path, b"old")
+    hold = irods_emulator.hold_writes(path)
+    other = fs_factory(irods_emulator).session
+    thread = threading.Thread(target=other.data_objects.write, args=(path, DATA))
+    thread.start()
+    try:
+        assert hold.wait_reached(WAIT)
+        with pytest.raises(IrodsLockedError) as caught:
+            WRITES[how](irods_fs, path)
+        assert caught.value.path == path
+        assert caught.value.irods_code == error_code("INVALID_HANDLE")  # what the server answered
+        assert "replicas: 0 intermediate" in str(caught.value)
+    finally:
+        hold.release()
+        thread.join(WAIT)
+    assert irods_fs.cat_file(path) == DATA  # the other client's write, untouched by ours
+
+
+def test_a_small_write_refused_for_another_reason_is_not_called_a_lock(irods_fs, irods_emulator) -> None:
+    """INVALID_HANDLE onto an object with a good replica (the writer may only read it) stays the refusal."""
+    from irods_provider.exceptions import IrodsResponseError
+    from irods_provider.fs import IrodsFileSystem
+
+    path = f"{HOME}/readonly.bin"
+    irods_fs.pipe_file(path, b"old")
+    irods_emulator.add_user("bob", "bob")
+    irods_fs.session.data_objects.set_permission(path, "bob", "read")
+    bob = IrodsFileSystem(
+        base_url=irods_emulator.base_url, username="bob", password="bob", skip_instance_cache=True
+    )
+    try:
+        with pytest.raises(IrodsResponseError) as caught:
+            bob.pipe_file(path, b"mine")
+    finally:
+        bob.close_session()
+    assert not isinstance(caught.value, IrodsLockedError)
+    assert irods_fs.cat_file(path) == b"old"

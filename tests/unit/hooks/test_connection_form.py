@@ -43,7 +43,14 @@ def test_fields_are_grouped_in_sections_in_order(form) -> None:
         "ca_bundle",
     ]
     assert grouped["Authentication"] == ["auth_mode", "access_token"]
-    assert grouped["Advanced"] == ["checksum_scheme", "connect_timeout", "timeout"]
+    assert grouped["Advanced"] == [
+        "checksum_scheme",
+        "connect_timeout",
+        "timeout",
+        "outcome_wait_seconds",
+        "outcome_wait_mib_per_second",
+        "server_deadline_seconds",
+    ]
     # Every OpenID field, and only those, sits in the (collapsed) OpenID Connect section.
     assert grouped["OpenID Connect"] == [k for k in EXTRA_DEFAULTS if k.startswith("openid_")]
 

@@ -290,3 +290,35 @@ def test_the_token_endpoint_extra_is_not_masked_by_its_name_and_the_old_name_sti
     with mock.patch.dict(os.environ, _env("irods_grant_url", value)):
         IrodsHook("irods_grant_url").settings  # noqa: B018
     assert redact(f"endpoint {url}") == f"endpoint {url}"
+
+
+def test_outcome_wait_comes_from_the_extras_and_reaches_the_session() -> None:
+    """How long a lost reply's outcome is waited for, the storage pace it assumes and the server's request
+    deadline are site facts (tape-backed resources, a raised ``requests.timeout_in_seconds``): extras."""
+    from irods_provider.client import OutcomeWait
+
+    extra = {"outcome_wait_seconds": 600, "outcome_wait_mib_per_second": "20", "server_deadline_seconds": 120}
+    conn = {"conn_type": "irods", "host": "h.example.org", "login": "a", "password": "p", "extra": extra}
+    value = json.dumps(conn)
+    with mock.patch.dict(os.environ, _env("irods_wait", value)):
+        hook = IrodsHook("irods_wait")
+        settings = hook.settings
+        kwargs = hook._session_kwargs(settings)
+    wanted = OutcomeWait(min_seconds=600.0, bytes_per_second=20 * 1024 * 1024, server_deadline=120.0)
+    assert settings.outcome_wait == wanted
+    assert kwargs["outcome_wait"] == wanted
+    default = parse_connection(
+        conn_id="c", host="h", port=None, schema="https", login="a", password="p", extras={}
+    )
+    assert default.outcome_wait == OutcomeWait()
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("outcome_wait_seconds", 0), ("outcome_wait_mib_per_second", "fast"), ("server_deadline_seconds", True)],
+)
+def test_a_bad_outcome_wait_extra_is_named(key, value) -> None:
+    with pytest.raises(IrodsConfigurationError, match=f"extra {key!r} must be"):
+        parse_connection(
+            conn_id="c", host="h", port=None, schema="https", login="a", password="p", extras={key: value}
+        )

@@ -1,0 +1,114 @@
+"""CPU of an upload in a fresh process (as each Airflow task is) with and without the kept checksum scheme.
+
+A fresh process knows no zone's checksum scheme before its first verification, so unless an earlier process
+kept it (``client/transfer/_scheme_cache.py``) its first upload hashes MD5 as well as SHA-256. Each upload
+runs in its own Python process against the emulator (a subprocess too); rounds interleave the two cases.
+Figure: ``cpu_upload_kept_over_not_kept`` (client CPU seconds, median of the rounds' ratios), with each
+case's CPU seconds per GiB. Writes its section of RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from _emulator import ROOT, emulator_process
+
+MIB = 1024 * 1024
+_CHILD = """
+import io, json, os, sys, time
+from irods_provider.client import BasicAuth, IrodsSession
+from irods_provider.client.transfer import upload_object
+base, source, target = sys.argv[1:4]
+with IrodsSession(base, auth=BasicAuth("rods", "rods-emulator")) as s:
+    start = time.process_time()
+    with open(source, "rb") as fh:
+        upload_object(s, fh, target, size=os.path.getsize(source))
+    print(json.dumps({"cpu": time.process_time() - start}))
+"""
+
+
+def _upload(base: str, source: Path, target: str, *, kept: bool, state: Path) -> float:
+    env = {**os.environ, "IRODS_PROVIDER_STATE_DIR": str(state)}
+    env["IRODS_PROVIDER_CHECKSUM_SCHEME_CACHE"] = "on" if kept else "off"
+    out = subprocess.run(
+        [sys.executable, "-c", _CHILD, base, str(source), target],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return float(json.loads(out.stdout.strip().splitlines()[-1])["cpu"])
+
+
+def run(size_mib: int, rounds: int) -> dict[str, object]:
+    """``rounds`` interleaved pairs of fresh-process uploads of ``size_mib`` MiB, kept scheme or not."""
+    with tempfile.TemporaryDirectory(prefix="scheme-cache-") as work, emulator_process() as base:
+        source = Path(work) / "source.bin"
+        with open(source, "wb") as fh:
+            block = os.urandom(MIB)
+            for _ in range(size_mib):
+                fh.write(block)
+        state = Path(work) / "state"
+        _upload(base, source, "/tempZone/home/rods/learn.bin", kept=True, state=state)  # keeps the scheme
+        kept: list[float] = []
+        not_kept: list[float] = []
+        home = "/tempZone/home/rods"
+        for n in range(rounds):
+            not_kept.append(_upload(base, source, f"{home}/off-{n}.bin", kept=False, state=state))
+            kept.append(_upload(base, source, f"{home}/on-{n}.bin", kept=True, state=state))
+    gib = size_mib / 1024
+    ratios = [k / o for k, o in zip(kept, not_kept, strict=True)]
+    return {
+        "size_mib": size_mib,
+        "rounds": rounds,
+        "load_average_1m": round(os.getloadavg()[0], 2),
+        "cpu_upload_kept_over_not_kept": round(statistics.median(ratios), 3),
+        "cpu_upload_kept_over_not_kept_range": f"{min(ratios):.3f}-{max(ratios):.3f}",
+        "cpu_seconds_per_gib_not_kept": round(statistics.median(not_kept) / gib, 2),
+        "cpu_seconds_per_gib_kept": round(statistics.median(kept) / gib, 2),
+    }
+
+
+def write_results(result: dict[str, object]) -> None:
+    """Rewrite this benchmark's section of RESULTS.md."""
+    path = ROOT / "benchmarks" / "RESULTS.md"
+    text = path.read_text() if path.exists() else ""
+    head, _, rest = text.partition("<!-- scheme_cache -->")
+    _, _, tail = rest.partition("<!-- scheme_cache -->")
+    rows = "\n".join(f"| `{k}` | {v} |" for k, v in result.items())
+    section = (
+        "<!-- scheme_cache -->\n## A fresh process's upload with the kept checksum scheme "
+        "(`benchmarks/scheme_cache.py`)\n\n"
+        f"Run {time.strftime('%Y-%m-%d')}. {__doc__.split(chr(10), 2)[2].strip()}\n\n"
+        f"| figure | value |\n| --- | --- |\n{rows}\n<!-- scheme_cache -->"
+    )
+    if not rest:
+        path.write_text(text.rstrip("\n") + "\n\n" + section + "\n")
+    else:
+        path.write_text(head + section + tail)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--quick", action="store_true", help="16 MiB, 2 rounds")
+    parser.add_argument("--size-mib", type=int, default=256)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    result = run(16, 2) if args.quick else run(args.size_mib, args.rounds)
+    print(json.dumps(result) if args.json else "\n".join(f"{k}: {v}" for k, v in result.items()))
+    if not args.quick:
+        write_results(result)
+
+
+if __name__ == "__main__":
+    main()
