@@ -126,7 +126,10 @@ class WriteHoldsMixin(ModelBase):
     def held_writes(self) -> list[dict[str, object]]:
         """The armed holds and whether a write waits at each."""
         with self.lock:
-            return [{"path": h.path, "reached": h.reached.is_set()} for h in self.write_holds.values()]
+            return [
+                {"path": h.path, "prefix": h.prefix, "operation": h.operation, "reached": h.reached.is_set()}
+                for h in self.write_holds.values()
+            ]
 
     def _armed(self, path: str, operation: str) -> WriteHold | None:
         """The hold this write waits at, if any (a prefix hold stops the first matching write only: the
