@@ -131,11 +131,7 @@ def upload_object(
         job.coordinator().queued(src.size)
         try:
             written = _write_temp(job, src, key, resume=resume and not small, stable=stable, chosen=chosen)
-            # An overwrite in place's claim names the transfer as every attempt of it does (see ._claim).
-            owner = f"{key} {path}" if stable else None
-            checksum = _finish(
-                job, written, metadata=metadata, permissions=permissions, overwrite=overwrite, owner=owner
-            )
+            checksum = _finish(job, written, metadata=metadata, permissions=permissions, overwrite=overwrite)
         except BaseException as exc:
             # The one failure path: what this attempt created (its writer's handle, its temporary object,
             # an old object moved aside) is undone here, newest first.
@@ -288,6 +284,9 @@ class _Written:
     handles: tuple[str, ...]
     """The parallel-write handles that may be recorded on the temporary: its finalize forgets them."""
     cleanup: _TempCleanup
+    owner: str | None
+    """What every attempt of this transfer shares (its stable key and path; None: none is stable): an
+    overwrite in place claims the path by it (see :mod:`._claim`), even through a fresh temporary name."""
 
     def file_result(self, source: str, path: str, *, checksum: str, seconds: float) -> FileResult:
         """The report of this upload once published at ``path``."""
@@ -357,7 +356,7 @@ def _write_temp(
     again as it was.
     ``stable``: the temporary's name is found again by a later attempt.
     """
-    session = job.session
+    session, owner = job.session, f"{key} {job.path}" if stable else None
     temp, record, resumable = _open_and_choose(job, src, key, resume=resume, stable=stable, chosen=chosen)
     lost_open = False  # a fresh temporary once after an init's lost reply, not per lost reply
     dropped = 0  # inits dropped before the server created the temporary, sent again within the retries
@@ -399,7 +398,7 @@ def _write_temp(
             continue
         # The handles on record: an earlier attempt's this one could not forget, and its own (all shut down).
         handles = (*record.handles, *recording.handles)
-        return _Written(temp, result, start, handles, cleanup)
+        return _Written(temp, result, start, handles, cleanup, owner)
 
 
 def _finish(
@@ -409,11 +408,9 @@ def _finish(
     metadata: Sequence[Any] | Mapping[str, str],
     permissions: Mapping[str, str] | None,
     overwrite: OverwritePolicy,
-    owner: str | None,
 ) -> str:
     """Verify the temporary object's checksum, applying its AVUs and ACLs meanwhile when it carries no resume
-    record (their round trips overlap), then publish it onto the final path; the zone's checksum of it.
-    ``owner``: what every attempt of this transfer shares (an overwrite in place claims the path by it)."""
+    record (their round trips overlap), then publish it onto the final path; the zone's checksum of it."""
     session, temp, coordinator = job.session, written.temp, job.current
     checkpoints = written.cleanup.checkpoints
 
@@ -462,7 +459,7 @@ def _finish(
             refuse="setting its permissions needs own on it" if permissions else None,
             apply=avus_applier(session, job.path, metadata, job.retrier(coordinator)),
             replicas=job.cfg.verify_replicas,
-            owner=owner,
+            owner=written.owner,
         ),
     )
     return checksum
