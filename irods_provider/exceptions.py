@@ -49,6 +49,7 @@ __all__ = [
     "IrodsBadRequestError",
     "IrodsChecksumMismatchError",
     "IrodsCollectionNotEmptyError",
+    "IrodsConcurrentOverwriteError",
     "IrodsConfigurationError",
     "IrodsConnectionError",
     "IrodsError",
@@ -63,6 +64,7 @@ __all__ = [
     "IrodsNotFoundError",
     "IrodsOutcomeUnknownError",
     "IrodsOverwriteIncompleteError",
+    "IrodsPathClaimedError",
     "IrodsPermissionError",
     "IrodsProtocolError",
     "IrodsResponseError",
@@ -297,6 +299,12 @@ class IrodsServerBusyError(IrodsResponseError):
 
 class IrodsLockedError(IrodsResponseError):
     """Another writer holds the data object (intermediate or locked replica)."""
+
+
+class IrodsConcurrentOverwriteError(IrodsLockedError):
+    """Another writer replaced the path while this one was replacing it by the rename publish (it published
+    its object first, or moved the old one aside first): nothing of this upload was published and the other
+    writer's object is left alone. Retrying overwrites the path again."""
 
 
 class IrodsPathClaimedError(IrodsLockedError):
