@@ -49,6 +49,7 @@ __all__ = [
     "IrodsBadRequestError",
     "IrodsChecksumMismatchError",
     "IrodsCollectionNotEmptyError",
+    "IrodsConcurrentOverwriteError",
     "IrodsConfigurationError",
     "IrodsConnectionError",
     "IrodsError",
@@ -63,6 +64,7 @@ __all__ = [
     "IrodsNotFoundError",
     "IrodsOutcomeUnknownError",
     "IrodsOverwriteIncompleteError",
+    "IrodsPathClaimedError",
     "IrodsPermissionError",
     "IrodsProtocolError",
     "IrodsResponseError",
@@ -297,6 +299,35 @@ class IrodsServerBusyError(IrodsResponseError):
 
 class IrodsLockedError(IrodsResponseError):
     """Another writer holds the data object (intermediate or locked replica)."""
+
+
+class IrodsConcurrentOverwriteError(IrodsLockedError):
+    """Another writer replaced the path while this one was replacing it by the rename publish (it published
+    its object first, or moved the old one aside first): nothing of this upload was published and the other
+    writer's object is left alone. Retrying overwrites the path again."""
+
+
+class IrodsPathClaimedError(IrodsLockedError):
+    """Another writer holds the path: it claimed it to overwrite it in place (its backup, ``claim``, records
+    the writer and since when, epoch seconds), or took the claim over from this writer meanwhile."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        claim: str,
+        writer: str | None = None,
+        since: float | None = None,
+        operation: str | None = None,
+        path: str | None = None,
+    ) -> None:
+        super().__init__(message, operation=operation, path=path)
+        self.claim = claim
+        self.writer = writer
+        self.since = since
+
+    def _details(self) -> list[str]:
+        return [*super()._details(), f"claim={self.claim}"]
 
 
 class IrodsLocalFileError(IrodsError, OSError):

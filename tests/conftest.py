@@ -15,6 +15,12 @@ from pathlib import Path
 TEMP_ROOT_ENV = "IRODS_TEST_TMPDIR"
 _TMPFS_MIN_FREE = 4 * 1024**3
 
+# Subprocesses (the crash workers, emulator and SFTP servers run as commands) import the provider under
+# test: this checkout's, even where the venv's editable install names another (a git worktree sharing it).
+_ROOT = str(Path(__file__).resolve().parent.parent)
+if os.environ.get("PYTHONPATH", "").split(os.pathsep)[0] != _ROOT:
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [_ROOT, os.environ.get("PYTHONPATH")]))
+
 
 def _tmpfs_root() -> Path | None:
     """Linux's /dev/shm when it is a tmpfs with room that allows exec, else None.

@@ -12,7 +12,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["HANDLE_ATTRIBUTE", "KEEP_ATTRIBUTE", "RESUME_ATTRIBUTE", "TemporaryCleanup", "TemporaryObject"]
+__all__ = [
+    "HANDLE_ATTRIBUTE",
+    "KEEP_ATTRIBUTE",
+    "RESUME_ATTRIBUTE",
+    "WRITER_ATTRIBUTE",
+    "TemporaryCleanup",
+    "TemporaryObject",
+]
 
 #: The AVU holding the committed prefix and the source identity of an interrupted upload.
 RESUME_ATTRIBUTE = "irods_provider::transfer::resume"
@@ -21,6 +28,9 @@ HANDLE_ATTRIBUTE = "irods_provider::transfer::handle"
 #: The AVUs an overwrite in place's backup (``.<name>.irods-keep-<key>``) carries (``old <checksum>``,
 #: ``new <checksum>``): what ``<name>`` held before the overwrite and what it was to hold after.
 KEEP_ATTRIBUTE = "irods_provider::transfer::keep"
+#: Who claimed a path to overwrite it in place, on its backup: ``<attempt> <owner> <epoch seconds>``. The
+#: backup's name is the claim: one writer at a time holds it (see ``transfer/_copyover``).
+WRITER_ATTRIBUTE = "irods_provider::transfer::writer"
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -139,7 +139,12 @@ class ControlPlane:
         return JSONResponse({"path": body["path"], "replica_number": number})
 
     def _hold_writes(self, body: dict[str, Any]) -> Response:
-        self.model.hold_writes(body["path"])
+        try:
+            self.model.hold_writes(
+                body["path"], prefix=body.get("prefix") is True, operation=body.get("operation")
+            )
+        except ValueError as e:
+            return JSONResponse({"error": str(e)}, status_code=400)
         return JSONResponse(self.model.held_writes())
 
     def _held_writes(self, _body: dict[str, Any]) -> Response:
@@ -204,8 +209,9 @@ _ROUTES: dict[tuple[str, str], _Route] = {
     ),
     ("POST", "write-holds"): _Route(
         ControlPlane._hold_writes,
-        "hold the next write, copy or replicate onto a path after it locked the object (test hook)",
-        '{"path": ...}',
+        "hold the next write, copy or replicate (or that operation only) onto a path (or, with prefix, "
+        "onto the first path starting with it) after it locked the object (test hook)",
+        '{"path": ..., "prefix": false, "operation": "write"|"copy"|"replicate"|null}',
     ),
     ("POST", "write-holds/release"): _Route(
         ControlPlane._release_writes, "let a held write go on (every one without a path)", '{"path": ...}'

@@ -52,7 +52,7 @@ class CopiesMixin(DataObjectsMixin, WriteHoldsMixin):
             caller, src, dst, src_resource=src_resource, dst_resource=dst_resource, overwrite=overwrite
         )
         server_work_blocking(self.config, source.size)
-        self.wait_if_held(target.path)
+        self.wait_if_held(target.path, "copy")
         self.copy_finish(source, target)
 
     def copy_open(
@@ -153,7 +153,7 @@ class CopiesMixin(DataObjectsMixin, WriteHoldsMixin):
         )
         if plan is not None:
             server_work_blocking(self.config, plan.source.size * len(plan.targets))
-            self.wait_if_held(plan.obj.path)
+            self.wait_if_held(plan.obj.path, "replicate")
             self.replicate_finish(plan)
 
     def replicate_open(

@@ -12,7 +12,10 @@ stat and read of the HTTP API, which ask for the good replicas (``filesystem.cpp
 
 Test hook: most emulated writes finish inside one request, so a test cannot see the locked state between
 them. :meth:`WriteHoldsMixin.hold_writes` arms a hold on a path: the next write, copy or replicate onto it
-locks the object as above and then waits for :meth:`WriteHold.release` before writing any byte.
+locks the object as above and then waits for :meth:`WriteHold.release` before writing any byte. A hold may
+match every path under a name prefix (``prefix=True``: a temporary whose random key a test cannot know) and
+one kind of write only (``operation``: ``"write"``, ``"copy"`` or ``"replicate"``); a prefix hold stops the
+first matching write only.
 """
 
 from __future__ import annotations
@@ -73,6 +76,8 @@ class WriteHold:
     """A write paused after it locked its object (test hook): ``reached`` once it waits, until ``release``."""
 
     path: str
+    prefix: bool = False
+    operation: str | None = None
     reached: threading.Event = field(default_factory=threading.Event)
     released: threading.Event = field(default_factory=threading.Event)
 
@@ -84,15 +89,27 @@ class WriteHold:
         """Let the held write go on (or, not reached yet, let the next one through unheld)."""
         self.released.set()
 
+    def takes_more(self) -> bool:
+        """Whether a write arriving now would wait here (a prefix hold stops one write only)."""
+        return not self.released.is_set() and not (self.prefix and self.reached.is_set())
+
+    def matches(self, path: str, operation: str) -> bool:
+        """Whether a write of kind ``operation`` onto ``path`` is the one this hold waits for."""
+        named = path.startswith(self.path) if self.prefix else path == self.path
+        return named and self.operation in (None, operation)
+
 
 class WriteHoldsMixin(ModelBase):
     """The test hook: holds armed per path, taken by the next write that locks that path."""
 
     write_holds: dict[str, WriteHold]
 
-    def hold_writes(self, path: str) -> WriteHold:
-        """Arm a hold: the next write, copy or replicate onto ``path`` waits, locked, until released."""
-        hold = WriteHold(normalize(path))
+    def hold_writes(self, path: str, *, prefix: bool = False, operation: str | None = None) -> WriteHold:
+        """Arm a hold: the next write, copy or replicate (``operation``: that kind only) onto ``path`` (with
+        ``prefix``: onto any path starting with it) waits, locked, until released."""
+        if operation not in (None, "write", "copy", "replicate"):
+            raise ValueError(f"operation must be write, copy or replicate, got {operation!r}")
+        hold = WriteHold(path if prefix else normalize(path), prefix=prefix, operation=operation)
         with self.lock:
             self.write_holds[hold.path] = hold
         return hold
@@ -109,22 +126,29 @@ class WriteHoldsMixin(ModelBase):
     def held_writes(self) -> list[dict[str, object]]:
         """The armed holds and whether a write waits at each."""
         with self.lock:
-            return [{"path": h.path, "reached": h.reached.is_set()} for h in self.write_holds.values()]
+            return [
+                {"path": h.path, "prefix": h.prefix, "operation": h.operation, "reached": h.reached.is_set()}
+                for h in self.write_holds.values()
+            ]
 
-    def _armed(self, path: str) -> WriteHold | None:
+    def _armed(self, path: str, operation: str) -> WriteHold | None:
+        """The hold this write waits at, if any (a prefix hold stops the first matching write only: the
+        writers of other names under that prefix go on)."""
+        path = normalize(path)
         with self.lock:
-            hold = self.write_holds.get(normalize(path))
-        if hold is None or hold.released.is_set():
-            return None
-        hold.reached.set()
+            taken = [h for h in self.write_holds.values() if h.matches(path, operation) and h.takes_more()]
+            if not taken:
+                return None
+            hold = taken[0]
+            hold.reached.set()
         return hold
 
-    async def pause_if_held(self, path: str) -> None:
+    async def pause_if_held(self, path: str, operation: str = "write") -> None:
         """Called by a write after it locked ``path`` (on the event loop): wait while a hold is armed."""
-        if (hold := self._armed(path)) is not None:
+        if (hold := self._armed(path, operation)) is not None:
             await asyncio.to_thread(hold.released.wait, HOLD_LIMIT_SECONDS)
 
-    def wait_if_held(self, path: str) -> None:
+    def wait_if_held(self, path: str, operation: str) -> None:
         """The same from a worker thread, which must not hold the model's lock meanwhile."""
-        if (hold := self._armed(path)) is not None:
+        if (hold := self._armed(path, operation)) is not None:
             hold.released.wait(HOLD_LIMIT_SECONDS)

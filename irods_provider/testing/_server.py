@@ -257,10 +257,11 @@ class EmulatorServer:
         (damaged bytes, catalog good) or ``stale`` (not copied); None restores faithful copies."""
         self.model.set_replica_fault(leaf, kind)
 
-    def hold_writes(self, path: str) -> WriteHold:
+    def hold_writes(self, path: str, *, prefix: bool = False, operation: str | None = None) -> WriteHold:
         """Test hook: the next write, copy or replicate onto ``path`` locks the object (as iRODS does while
-        it writes) and waits there until ``hold.release()`` (``hold.wait_reached(timeout)`` to know)."""
-        return self.model.hold_writes(path)
+        it writes) and waits there until ``hold.release()`` (``hold.wait_reached(timeout)`` to know).
+        ``prefix``: any path starting with ``path``; ``operation``: only that kind of write."""
+        return self.model.hold_writes(path, prefix=prefix, operation=operation)
 
     def release_writes(self, path: str | None = None) -> list[str]:
         """Release the hold on ``path`` (all holds when None)."""

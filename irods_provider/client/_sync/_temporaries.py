@@ -124,6 +124,8 @@ def _backup_still_needed(session: IrodsSession, backup: str, final: str) -> str 
         recorded = {a.value for a in avus if a.attribute == KEEP_ATTRIBUTE}
         if not recorded:
             return f"it records no checksums ({KEEP_ATTRIBUTE}) to compare {final} with"
+        if not any(value.startswith("old ") for value in recorded):
+            return None  # a claim of a path with no good replica: it holds no backup
         if not session.data_objects.exists(final):
             return f"{final} is gone: the backup holds the content it had before an overwrite in place"
         now = session.data_objects.calculate_checksum(final, force=True)

@@ -43,23 +43,31 @@ from typing import Any
 from irods_provider.client import AVU, MetadataOperation
 from irods_provider.client._locks import writing_error
 from irods_provider.client._paths import temporary_name
-from irods_provider.client._temporaries import KEEP_ATTRIBUTE
+from irods_provider.client._temporaries import KEEP_ATTRIBUTE, WRITER_ATTRIBUTE
 from irods_provider.exceptions import (
+    IrodsAlreadyExistsError,
     IrodsChecksumMismatchError,
     IrodsError,
     IrodsNotADataObjectError,
     IrodsNotFoundError,
     IrodsOverwriteIncompleteError,
+    IrodsPathClaimedError,
     IrodsPermissionError,
 )
 
 from . import _resume
 from ._api import SessionLike
+from ._claim import CLAIM_LEASE_SECONDS, Claim, claimed_error, holder, is_abandoned, still_mine
 from ._config import ReplicaVerification
 from ._replicas import verify_in_place
 from ._retry import ChunkRetrier, is_busy
 
 log = logging.getLogger(__name__)
+
+__all__ = ["CLAIM_LEASE_SECONDS", "InPlace", "avus_applier", "backup_name", "overwrite_in_place"]
+
+#: How often a backup copy is made again when another writer changed the path while it was copied.
+BACKUP_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -68,12 +76,16 @@ class InPlace:
 
     ``refuse``: why it cannot be done (checked before anything changes). ``apply``: run after the copy is
     verified (an upload's AVUs). ``replicas``: which replicas the verification covers (the upload's
-    ``TransferConfig.verify_replicas``; see :func:`~._replicas.verify_in_place`).
+    ``TransferConfig.verify_replicas``; see :func:`~._replicas.verify_in_place`). ``owner``: what every
+    attempt of this transfer shares and no other transfer does (an upload's stable resume key and path),
+    so a retry after ``kill -9`` recognises its killed attempt's claim (see :mod:`._claim`); None: the
+    temporary's name.
     """
 
     refuse: str | None = None
     apply: Callable[[], object] = field(default=lambda: None)
     replicas: ReplicaVerification = ReplicaVerification.DEFAULT
+    owner: str | None = None
 
 
 def rename_refused(exc: BaseException) -> bool:
@@ -115,19 +127,51 @@ def overwrite_in_place(
     good = _good_unless_written(session, path)
     log.info("%s cannot be renamed by this user (%s): overwriting it in place by a copy", path, cause)
     size, checksum = expected or (api.stat(temp).size, api.calculate_checksum(temp, force=True))
-    kept = _back_up(session, path, backup, retry=retry, new_checksum=checksum, good=good)
+    me = Claim.new(in_place.owner, temp)
+    kept = _back_up(session, path, backup, me, retry=retry, new_checksum=checksum, good=good)
     try:
+        if not still_mine(session, backup, me):
+            raise claimed_error(path, backup, holder(session, backup)[1], taken=True)
         _copy_verified(session, temp, path, size=size, checksum=checksum, retry=retry)
         verify_in_place(session, path, checksum, mode=in_place.replicas)
     except BaseException as exc:
-        if kept:
-            _restore(session, backup, path, retry=retry, cause=exc)
+        _undo(session, backup, path, me, kept=kept, retry=retry, cause=exc)
         raise
     try:
         in_place.apply()
     finally:  # published and proven: the backup has served, whatever becomes of the AVUs
-        for leftover in (backup, temp) if kept else (temp,):
-            _remove_quietly(session, leftover)
+        _remove_quietly(session, temp)
+        _release(session, backup, me)
+
+
+def _undo(
+    session: SessionLike,
+    backup: str,
+    path: str,
+    me: Claim,
+    *,
+    kept: bool,
+    retry: ChunkRetrier,
+    cause: BaseException,
+) -> None:
+    """After a failed copy onto ``path``: put the backup back (``kept``) or drop the claim, unless another
+    writer took the claim over (then :class:`IrodsPathClaimedError`: it owns the path's state now)."""
+    if isinstance(cause, IrodsPathClaimedError):
+        return
+    if not still_mine(session, backup, me):
+        raise claimed_error(path, backup, holder(session, backup)[1], taken=True) from cause
+    if kept:
+        _restore(session, backup, path, retry=retry, cause=cause)
+    else:
+        _remove_quietly(session, backup)
+
+
+def _release(session: SessionLike, backup: str, me: Claim) -> None:
+    """Remove this writer's claim (its backup) once it has served; one taken over is left to its holder."""
+    if still_mine(session, backup, me):
+        _remove_quietly(session, backup)
+    else:
+        log.warning("%s is no longer this writer's claim (taken over): left to its holder", backup)
 
 
 def _good_unless_written(session: SessionLike, path: str) -> bool:
@@ -143,58 +187,98 @@ def _good_unless_written(session: SessionLike, path: str) -> bool:
     return any(r.status == "1" for r in replicas)
 
 
-def backup_part_name(path: str) -> str:
-    """Where the backup of ``path`` is copied and verified before it takes :func:`backup_name`: an ordinary
-    temporary (``.<name>.irods-part-<key>``), swept when abandoned."""
-    parent, _, name = path.rpartition("/")
-    return f"{parent}/{temporary_name(name, 'part', _resume.resume_key('keep-part', path)[:12])}"
-
-
 def _back_up(
-    session: SessionLike, path: str, backup: str, *, retry: ChunkRetrier, new_checksum: str, good: bool
+    session: SessionLike,
+    path: str,
+    backup: str,
+    me: Claim,
+    *,
+    retry: ChunkRetrier,
+    new_checksum: str,
+    good: bool,
 ) -> bool:
-    """Copy ``path`` to a temporary, prove it holds the same bytes (both checksums computed afresh), record
-    the old and the new checksum on it (:data:`KEEP_ATTRIBUTE`), then rename it to ``backup``. An earlier
-    attempt's backup is dealt with first (:func:`_put_back_earlier`). Whether a backup was made: none of a
-    path without a good replica (``good`` False, and no earlier backup put back), whose bytes are what a
-    failed write left (``iput -f`` overwrites such an object; a failed overwrite leaves it as it was)."""
-    api = session.data_objects
-    if _put_back_earlier(session, path, backup, retry=retry):
+    """Claim ``path`` (see :mod:`._claim`) with a verified backup of it: copied to this writer's own
+    temporary, proven to hold the path's bytes (both checksums computed afresh; copied again when another
+    writer changed the path meanwhile), recorded (:data:`KEEP_ATTRIBUTE`: the old and the new checksum;
+    :data:`WRITER_ATTRIBUTE`) and renamed to ``backup``. An earlier claim is dealt with first
+    (:func:`_put_back_earlier`). Whether a backup was made: none of a path without a good replica (``good``
+    False, and no earlier backup put back), whose bytes are what a failed write left (``iput -f``
+    overwrites such an object; a failed overwrite leaves it as it was); its claim holds no bytes."""
+    if _put_back_earlier(session, path, backup, me, retry=retry):
         good = True
     if not good:
         log.warning("%s has no good replica (its last write failed): overwritten in place, no backup", path)
-        return False
-    part = backup_part_name(path)
-    _remove_quietly(session, part)  # an unfinished backup copy of an earlier attempt: ``path`` was untouched
-    size = api.stat(path).size
-    checksum = retry.call(lambda: api.calculate_checksum(path, force=True))
+    part = me.part_name(path)
+    _remove_quietly(session, part)  # a killed attempt's unfinished backup copy: ``path`` was untouched
     try:
-        # Sent once unless the server refused before acting: a lost reply may have created the copy.
-        retry.call(lambda: api.copy(path, part, replicas_before=()), retry_on=is_busy)  # removed above
-        _verify(session, part, source=path, size=size, checksum=checksum, retry=retry)
-        record = [AVU(KEEP_ATTRIBUTE, f"old {checksum}"), AVU(KEEP_ATTRIBUTE, f"new {new_checksum}")]
+        record = [AVU(KEEP_ATTRIBUTE, f"new {new_checksum}"), AVU(WRITER_ATTRIBUTE, me.value)]
+        if good:
+            record.append(AVU(KEEP_ATTRIBUTE, f"old {_copy_backup(session, path, part, retry=retry)}"))
+        else:
+            retry.call(lambda: session.data_objects.write(part, b""), retry_on=is_busy)
         ops = [MetadataOperation("add", avu) for avu in record]
-        retry.call(
-            lambda: session.metadata.apply(part, ops, kind=_resume._data_object_kind()), retry_on=is_busy
-        )
-        retry.call(lambda: api.rename(part, backup), retry_on=is_busy)
+        kind = _resume._data_object_kind()
+        retry.call(lambda: session.metadata.apply(part, ops, kind=kind), retry_on=is_busy)
+        try:
+            retry.call(lambda: session.data_objects.rename(part, backup), retry_on=is_busy)
+        except IrodsAlreadyExistsError as exc:  # another writer claimed the path since we looked
+            raise claimed_error(path, backup, holder(session, backup)[1]) from exc
     except BaseException:
         _remove_quietly(session, part)  # ``path`` is untouched: a partial backup is worth nothing
         raise
-    return True
+    return good
 
 
-def _put_back_earlier(session: SessionLike, path: str, backup: str, *, retry: ChunkRetrier) -> bool:
-    """Deal with an earlier attempt's verified ``backup`` (if any): removed when ``path`` holds, whole,
-    the bytes that attempt backed up or the ones it wrote (its recorded checksums), or when a good replica
-    holds other bytes (written since: the backup is obsolete), else (``path`` left stale by a failed copy)
-    put back onto ``path`` first and then removed. Whether it was put back (``path`` is good again)."""
+def _copy_backup(session: SessionLike, path: str, part: str, *, retry: ChunkRetrier) -> str:
+    """Copy ``path`` to ``part`` and prove it (see :func:`_back_up`); the checksum of the bytes backed up.
+    A mismatch while ``path`` itself changed (another writer overwrote it) is a reason to copy again."""
+    api = session.data_objects
+    for attempt in range(1, BACKUP_ATTEMPTS + 1):
+        size = api.stat(path).size
+        checksum = retry.call(lambda: api.calculate_checksum(path, force=True))
+        # Sent once unless the server refused before acting: a lost reply may have created the copy.
+        retry.call(lambda: api.copy(path, part, replicas_before=()), retry_on=is_busy)
+        try:
+            _verify(session, part, source=path, size=size, checksum=checksum, retry=retry)
+        except IrodsChecksumMismatchError:
+            now = retry.call(lambda: api.calculate_checksum(path, force=True))
+            if now == checksum or attempt == BACKUP_ATTEMPTS:
+                raise
+            log.info("%s changed while it was backed up (another writer): backing it up again", path)
+            _remove_quietly(session, part)
+            continue
+        return checksum
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _put_back_earlier(
+    session: SessionLike, path: str, backup: str, me: Claim, *, retry: ChunkRetrier
+) -> bool:
+    """Deal with an earlier claim on ``path`` (if any). Refused (:class:`IrodsPathClaimedError`) while
+    ``path`` still holds the bytes it backed up and its writer may be live (:func:`._claim.is_abandoned`:
+    it may be about to copy onto the path), or when this user cannot read it. Otherwise its backup is
+    removed when ``path`` holds, whole, the bytes it backed up or the ones it wrote (its recorded
+    checksums), when a good replica holds other bytes (written since: the backup is obsolete; a writer
+    still at work finds its claim gone and stops) or when it holds no backup, else (``path`` left stale by
+    a failed copy) put back onto ``path`` first and then removed (the bytes its writer would put back).
+    Whether it was put back (``path`` is good again)."""
+    exists, found = holder(session, backup)
+    if not exists:
+        return False
     try:
         recorded = {a.value for a in session.metadata.list(backup) if a.attribute == KEEP_ATTRIBUTE}
     except (IrodsNotFoundError, IrodsNotADataObjectError):
         return False
+    except IrodsError as exc:  # not readable by this user: another user's claim, never resolved here
+        raise claimed_error(path, backup, None) from exc
+    if recorded and not any(value.startswith("old ") for value in recorded):
+        log.info("removing the claim %s an earlier overwrite in place left (it holds no backup)", backup)
+        _remove_quietly(session, backup)
+        return False
     if recorded:
         now = retry.call(lambda: session.data_objects.calculate_checksum(path, force=True))
+        if f"old {now}" in recorded and not is_abandoned(found, me):
+            raise claimed_error(path, backup, found)  # its writer may be about to copy onto the path
         if {f"old {now}", f"new {now}"} & recorded:
             log.info(
                 "%s is whole (%s): removing the backup %s an earlier overwrite in place left",

@@ -18,6 +18,7 @@ from irods_provider.client._paths import temporary_name
 from irods_provider.exceptions import (
     IrodsAlreadyExistsError,
     IrodsChecksumMismatchError,
+    IrodsConcurrentOverwriteError,
     IrodsError,
     IrodsLockedError,
     IrodsNotACollectionError,
@@ -284,6 +285,9 @@ class _Written:
     handles: tuple[str, ...]
     """The parallel-write handles that may be recorded on the temporary: its finalize forgets them."""
     cleanup: _TempCleanup
+    owner: str | None
+    """What every attempt of this transfer shares (its stable key and path; None: none is stable): an
+    overwrite in place claims the path by it (see :mod:`._claim`), even through a fresh temporary name."""
 
     def file_result(self, source: str, path: str, *, checksum: str, seconds: float) -> FileResult:
         """The report of this upload once published at ``path``."""
@@ -353,7 +357,7 @@ def _write_temp(
     again as it was.
     ``stable``: the temporary's name is found again by a later attempt.
     """
-    session = job.session
+    session, owner = job.session, f"{key} {job.path}" if stable else None
     temp, record, resumable = _open_and_choose(job, src, key, resume=resume, stable=stable, chosen=chosen)
     lost_open = False  # a fresh temporary once after an init's lost reply, not per lost reply
     dropped = 0  # inits dropped before the server created the temporary, sent again within the retries
@@ -395,7 +399,7 @@ def _write_temp(
             continue
         # The handles on record: an earlier attempt's this one could not forget, and its own (all shut down).
         handles = (*record.handles, *recording.handles)
-        return _Written(temp, result, start, handles, cleanup)
+        return _Written(temp, result, start, handles, cleanup, owner)
 
 
 def _finish(
@@ -456,6 +460,7 @@ def _finish(
             refuse="setting its permissions needs own on it" if permissions else None,
             apply=avus_applier(session, job.path, metadata, job.retrier(coordinator)),
             replicas=job.cfg.verify_replicas,
+            owner=written.owner,
         ),
     )
     return checksum
@@ -883,25 +888,67 @@ def _publish(
             operation="upload",
             path=path,
         )
-    keep()
+    _while_there(session, path, keep)
     try:
-        _move_aside(session, path, old, rename)
+        _while_there(session, path, lambda: _move_aside(session, path, old, rename))
     except IrodsPermissionError as exc:
         if not rename_refused(exc):
             raise
         overwrite_in_place(session, temp, path, expected=expected, retry=retry, in_place=in_place, cause=exc)
         return
+    _swap_in(session, temp, path, old, retry=retry, expected=expected)
+
+
+def _swap_in(
+    session: SessionLike,
+    temp: str,
+    path: str,
+    old: str,
+    *,
+    retry: ChunkRetrier,
+    expected: tuple[int, str] | None,
+) -> None:
+    """Rename ``temp`` onto ``path``, whose object was moved aside to ``old`` (put back if that fails,
+    removed once it succeeded), unless another writer published there meanwhile."""
     restore = retry.coordinator.add_failure_cleanup(_restorer(session, old, path, retry))
-    rename(temp, path, expected)
+    try:
+        _rename(session, temp, path, retry=retry, expected=expected)
+    except IrodsAlreadyExistsError as exc:
+        restore()  # another writer's object is at ``path`` now: nothing goes back over it
+        raise _raced(path, "it published its object there first") from exc
     restore()
     _remove_aside(session, old, retry)
 
 
+def _raced(path: str, what: str) -> IrodsConcurrentOverwriteError:
+    """The typed failure of a writer that lost a race to replace ``path`` to another writer."""
+    return IrodsConcurrentOverwriteError(
+        f"another writer replaced {path} while this upload was replacing it ({what}); nothing of this "
+        "upload was published and the other writer's object is left alone: retry to overwrite it again",
+        operation="upload",
+        path=path,
+    )
+
+
+def _while_there(session: SessionLike, path: str, step: Callable[[], object]) -> None:
+    """Run ``step`` on the object at ``path``; gone meanwhile (another writer moved it aside to replace it
+    with its own): :class:`IrodsConcurrentOverwriteError`."""
+    try:
+        step()
+    except (IrodsNotFoundError, IrodsNotADataObjectError) as exc:
+        if session.data_objects.exists(path):
+            raise
+        raise _raced(path, "it moved the old object aside first") from exc
+
+
 def _move_aside(session: SessionLike, path: str, old: str, rename: Callable[[str, str], None]) -> None:
-    """Rename the object at ``path`` to ``old``, replacing what a killed attempt left there."""
+    """Rename the object at ``path`` to ``old``, replacing what a killed attempt left there (unless
+    ``path`` is gone: then ``old`` is another writer's, moved aside a moment ago)."""
     try:
         rename(path, old)
-    except IrodsAlreadyExistsError:
+    except IrodsAlreadyExistsError as exc:
+        if not session.data_objects.exists(path):
+            raise _raced(path, "it moved the old object aside first") from exc
         _remove_if_present(session, old)  # a killed attempt's, after it published: superseded by ``path``
         rename(path, old)
 

@@ -216,12 +216,12 @@ def test_the_control_plane_holds_and_releases_a_write(
     headers = {"X-Emulator-Token": server.control_token}
     control = f"{server.url}/_emulator"
     armed = rapi.http.post(f"{control}/write-holds", json={"path": path}, headers=headers)
-    assert armed.json() == [{"path": path, "reached": False}]
+    assert armed.json() == [{"path": path, "prefix": False, "operation": None, "reached": False}]
     thread, codes = _in_thread(lambda api: api.write(path, b"x", "alice"), server)
     holds = server.model.write_holds
     assert holds[path].wait_reached(WAIT)
     assert rapi.http.get(f"{control}/write-holds", headers=headers).json() == [
-        {"path": path, "reached": True}
+        {"path": path, "prefix": False, "operation": None, "reached": True}
     ]
     assert replicas(rapi, "held.bin") == [("0", "2", saved("1"), "0")]
     released = rapi.http.post(f"{control}/write-holds/release", json={"path": path}, headers=headers)
@@ -229,6 +229,42 @@ def test_the_control_plane_holds_and_releases_a_write(
     thread.join(WAIT)
     assert codes == [0]
     assert replicas(rapi, "held.bin") == [("0", "1", "", "1")]
+
+
+def test_a_prefix_hold_of_one_operation_stops_the_first_such_write_only(
+    rapi: Api, irods_emulator_resources: EmulatorServer
+) -> None:
+    """``prefix`` and ``operation`` (control plane): a write onto a matching name goes through, the first
+    copy onto one waits locked, a second copy under the prefix meanwhile goes through."""
+    server = irods_emulator_resources
+    headers = {"X-Emulator-Token": server.control_token}
+    control = f"{server.url}/_emulator"
+    prefix, src = f"{HOME}/.part-", f"{HOME}/src.bin"
+    assert code(rapi.write(src, b"source", "alice")) == 0
+    body = {"path": prefix, "prefix": True, "operation": "copy"}
+    armed = rapi.http.post(f"{control}/write-holds", json=body, headers=headers)
+    assert armed.json() == [{"path": prefix, "prefix": True, "operation": "copy", "reached": False}]
+    assert code(rapi.write(f"{prefix}written", b"w", "alice")) == 0  # not a copy: unheld
+
+    def copy(name: str) -> Callable[[Api], httpx2.Response]:
+        fields = {"src-lpath": src, "dst-lpath": f"{prefix}{name}"}
+        return lambda api: api.post("data-objects", "alice", op="copy", **fields)
+
+    thread, codes = _in_thread(copy("held"), server)
+    assert server.model.write_holds[prefix].wait_reached(WAIT)
+    assert replicas(rapi, ".part-held") == [("0", "2", saved("1"), "0")]
+    assert code(copy("second")(rapi)) == 0  # the hold took its one write
+    assert rapi.read(f"{prefix}second", "alice").content == b"source"
+    assert codes == []
+    released = rapi.http.post(f"{control}/write-holds/release", json={"path": prefix}, headers=headers)
+    assert released.json() == {"released": [prefix]}
+    thread.join(WAIT)
+    assert codes == [0]
+    assert rapi.read(f"{prefix}held", "alice").content == b"source"
+    refused = rapi.http.post(
+        f"{control}/write-holds", json={"path": prefix, "operation": "trim"}, headers=headers
+    )
+    assert refused.status_code == 400
 
 
 @pytest.mark.parametrize("release", ["rods4.3.4", "rods5.0.1"])

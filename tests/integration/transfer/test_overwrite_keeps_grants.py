@@ -325,18 +325,23 @@ def test_an_earlier_backup_that_cannot_be_put_back_stops_the_overwrite(
     assert _left(irods_emulator) == sorted([path, backup])
 
 
-def test_an_unfinished_backup_copy_is_discarded(irods_emulator, tmp_path) -> None:
+def test_an_unfinished_backup_copy_is_swept(irods_emulator, tmp_path) -> None:
     """A backup copy that never got its backup name (a worker killed while making it: the path was not
-    touched yet) is an ordinary temporary: the next overwrite discards it and proceeds."""
-    from irods_provider.client.transfer._copyover import backup_part_name
+    touched yet) is an ordinary temporary of that writer's own name: the next overwrite proceeds beside it
+    (it may be another live writer's copy) and the cleanup of abandoned temporaries removes it."""
+    from irods_provider.client.transfer._claim import Claim
 
     path = f"{HOME}/shared.bin"
     rods, alice = _alice_and_rods(irods_emulator, "write")
     with rods, alice:
-        alice.data_objects.write(backup_part_name(path), b"o")
+        part = Claim.new("a killed transfer", path).part_name(path)
+        alice.data_objects.write(part, b"o")
         (tmp_path / "src").write_bytes(b"new from alice")
         upload_object(alice, str(tmp_path / "src"), path, config=CFG, overwrite=OverwritePolicy.OVERWRITE)
         assert rods.data_objects.read(path) == b"new from alice"
+        assert _left(irods_emulator) == sorted([path, part])
+        swept = alice.collections.remove_temporaries(HOME, min_age=0)
+        assert [t.path for t in swept.removed] == [part]
     assert _left(irods_emulator) == [path]
 
 

@@ -1,0 +1,112 @@
+"""Two owners replacing one path at once by the rename publish (transfer/_upload ``_publish``): the old
+object is moved aside, the temporary renamed onto the path. A rename onto an existing name is refused
+(chlRenameObject, db_plugin.cpp:10775-10786 at irods 4.3.4) and one whose source is gone fails, so when the
+writers interleave one of them loses: it must say so with a typed error naming the path, publish nothing of
+its own and leave the other writer's object alone (before: a bare "already exists" under the OVERWRITE
+policy, or a stat error of the path). The interleavings are forced by running one writer inside a request
+of the other.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from irods_provider.client import BasicAuth, IrodsSession, PermissionOperation
+from irods_provider.client.transfer import OverwritePolicy, TransferConfig, upload_object
+from irods_provider.exceptions import IrodsConcurrentOverwriteError, IrodsLockedError
+
+pytestmark = pytest.mark.timeout(60)
+
+HOME = "/tempZone/home/rods"
+PATH = f"{HOME}/raced.bin"
+CFG = TransferConfig(chunk_size=1 << 20, small_file_threshold=1 << 20)
+
+
+@pytest.fixture
+def owners(irods_emulator: Any) -> Iterator[tuple[IrodsSession, IrodsSession]]:
+    """rods's ``raced.bin`` (b"old"), which bob owns too: (rods, bob)."""
+    irods_emulator.add_user("bob", "bpass")
+    with (
+        IrodsSession(irods_emulator.base_url, auth=BasicAuth("rods", "rods-emulator")) as rods,
+        IrodsSession(irods_emulator.base_url, auth=BasicAuth("bob", "bpass")) as bob,
+    ):
+        rods.data_objects.write(PATH, b"old")
+        rods.collections.modify_permissions(HOME, [PermissionOperation("bob", "own")])
+        rods.data_objects.modify_permissions(PATH, [PermissionOperation("bob", "own")])
+        yield rods, bob
+
+
+def upload(session: IrodsSession, data: bytes) -> None:
+    upload_object(
+        session, io.BytesIO(data), PATH, size=len(data), config=CFG, overwrite=OverwritePolicy.OVERWRITE
+    )
+
+
+def after_first(method: Callable[..., Any], when: Callable[..., bool], then: Callable[[], None]) -> Any:
+    """``method``, running ``then`` right after the first call ``when`` accepts has returned."""
+    fired: list[bool] = []
+
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        result = method(*args, **kwargs)
+        if not fired and when(*args):
+            fired.append(True)
+            then()
+        return result
+
+    return wrapped
+
+
+def left(irods_emulator: Any) -> dict[str, bytes]:
+    with irods_emulator.model.lock:
+        found = {p: o for p, o in irods_emulator.model.data_objects.items() if p.startswith(f"{HOME}/")}
+        return {p: o.replicas[0].spool_file.read_bytes() for p, o in found.items()}
+
+
+def test_a_writer_whose_path_another_published_meanwhile_fails_typed(
+    irods_emulator, owners, monkeypatch
+) -> None:
+    """rods moved the old object aside; bob, finding no object there, publishes his; rods's rename onto
+    the path is then refused: rods fails typed, bob's object stays, nothing else is left."""
+    rods, bob = owners
+    outcome: list[BaseException | None] = []
+
+    def bob_publishes() -> None:
+        try:
+            upload(bob, b"bob's bytes")
+        except BaseException as exc:
+            outcome.append(exc)
+        else:
+            outcome.append(None)
+
+    moved_aside = after_first(rods.data_objects.rename, lambda old, new: old == PATH, bob_publishes)
+    monkeypatch.setattr(rods.data_objects, "rename", moved_aside)
+    with pytest.raises(IrodsConcurrentOverwriteError) as caught:
+        upload(rods, b"rods's bytes")
+    assert isinstance(caught.value, IrodsLockedError)
+    assert caught.value.path == PATH
+    assert "another writer" in str(caught.value)
+    assert outcome == [None]
+    assert left(irods_emulator) == {PATH: b"bob's bytes"}
+
+
+def test_a_writer_whose_path_another_moved_aside_meanwhile_fails_typed(
+    irods_emulator, owners, monkeypatch
+) -> None:
+    """bob found the old object; rods (mid-publish) moved it aside before bob could: bob fails typed,
+    changing nothing of rods's publish (the path empty, the moved-aside object kept for rods)."""
+    rods, bob = owners
+    aside = f"{HOME}/.raced.bin.irods-old-rods"
+
+    def rods_moves_it_aside() -> None:
+        rods.data_objects.rename(PATH, aside)
+
+    found = after_first(bob.data_objects.exists, lambda path: path == PATH, rods_moves_it_aside)
+    monkeypatch.setattr(bob.data_objects, "exists", found)
+    with pytest.raises(IrodsConcurrentOverwriteError) as caught:
+        upload(bob, b"bob's bytes")
+    assert caught.value.path == PATH
+    assert left(irods_emulator) == {aside: b"old"}
