@@ -32,3 +32,19 @@ def test_fsspec_glob_agrees_with_the_provider_rule(irods_fs, pattern: str) -> No
     ours = compile_pattern(f"{BASE}/{pattern}")
     expected = sorted(p for p in irods_fs.find(BASE) if ours.matches_path(p) or p == ours.base)
     assert sorted(p for p in irods_fs.glob(f"{BASE}/{pattern}") if irods_fs.isfile(p)) == expected
+
+
+def test_fsspec_multi_path_methods_glob_and_the_escape_keeps_a_name_literal(irods_fs) -> None:
+    """``cat``, ``rm`` and fsspec's other multi-path methods expand a path holding ``[`` as a glob (fsspec's
+    API, as in s3fs); the documented escape names the one object, and the one-object methods never glob."""
+    import glob
+
+    irods_fs.pipe({f"{BASE}/data[1].csv": b"literal", f"{BASE}/data1.csv": b"one"})
+    assert irods_fs.cat(f"{BASE}/data[1].csv") == {f"{BASE}/data1.csv": b"one"}
+    assert irods_fs.cat_file(f"{BASE}/data[1].csv") == b"literal"
+    assert irods_fs.cat(glob.escape(f"{BASE}/data[1].csv")) == {f"{BASE}/data[1].csv": b"literal"}
+    irods_fs.rm(glob.escape(f"{BASE}/data[1].csv"))
+    assert sorted(irods_fs.ls(BASE, detail=False)) == [f"{BASE}/data1.csv"]
+    irods_fs.pipe_file(f"{BASE}/data[1].csv", b"literal")
+    irods_fs.rm_file(f"{BASE}/data[1].csv")
+    assert sorted(irods_fs.ls(BASE, detail=False)) == [f"{BASE}/data1.csv"]
