@@ -41,6 +41,7 @@ from irods_provider.client import (
 from irods_provider.client._genquery import match_condition
 from irods_provider.client._locks import is_no_good_replica, unreadable_error, writing_error
 from irods_provider.client._paths import needs_catalog
+from irods_provider.client._patterns import has_magic
 from irods_provider.client.transfer import (
     ChecksumScheme,
     OverwritePolicy,
@@ -64,6 +65,7 @@ from irods_provider.exceptions import (
     IrodsNotADataObjectError,
     IrodsNotFoundError,
     IrodsResponseError,
+    IrodsUsageError,
 )
 from irods_provider.fs._file import IrodsFile
 from irods_provider.fs._paths import PROTOCOL, conn_id_from_url, join, strip_protocol
@@ -555,14 +557,27 @@ class IrodsFileSystem(AbstractFileSystem):  # type: ignore[misc]
         """Remove data objects and collections; a recursive collection removal is one request.
 
         With ``maxdepth`` only entries down to that depth go, deepest first, each collection only once
-        empty (as fsspec's MemoryFileSystem does): deeper content left is an ENOTEMPTY OSError.
+        empty (as fsspec's MemoryFileSystem does): deeper content left is an ENOTEMPTY OSError. A path holding
+        ``*``, ``?`` or ``[`` is a glob here (fsspec's API), but one that also names an existing object or
+        collection is refused before anything goes: removing ``data1.csv`` for ``data[1].csv`` loses data.
         """
+        self._refuse_ambiguous(path)
         if maxdepth is None:
             for p in sorted(self.expand_path(path, recursive=False), reverse=True):
                 self._rm_one(p, recursive=recursive)
             return
         for p in sorted(self.expand_path(path, recursive=recursive, maxdepth=maxdepth), reverse=True):
             self._rm_one(p, recursive=False)
+
+    def _refuse_ambiguous(self, paths: Any) -> None:
+        """Refuse a glob that is also the name of something there (see :meth:`rm`)."""
+        for path in [paths] if isinstance(paths, str) else list(paths):
+            literal = self._strip_protocol(path)
+            if has_magic(literal) and self.exists(literal):
+                raise IrodsUsageError(
+                    f"{literal!r} names an existing entry and is also a glob pattern; pass "
+                    f"glob.escape(path) to remove that entry, or rm_file(path) for one data object"
+                )
 
     def _rm_one(self, path: str, *, recursive: bool) -> None:
         """Stat first, then the call for that kind: the server's code for unlinking a collection as a data

@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from irods_provider.client._patterns import compile_pattern
+from irods_provider.exceptions import IrodsUsageError
 
 HOME = "/tempZone/home/rods"
 BASE = f"{HOME}/fspat"
@@ -43,8 +44,16 @@ def test_fsspec_multi_path_methods_glob_and_the_escape_keeps_a_name_literal(irod
     assert irods_fs.cat(f"{BASE}/data[1].csv") == {f"{BASE}/data1.csv": b"one"}
     assert irods_fs.cat_file(f"{BASE}/data[1].csv") == b"literal"
     assert irods_fs.cat(glob.escape(f"{BASE}/data[1].csv")) == {f"{BASE}/data[1].csv": b"literal"}
+    with pytest.raises(IrodsUsageError, match=r"names an existing entry and is also a glob pattern"):
+        irods_fs.rm(f"{BASE}/data[1].csv")  # would have removed data1.csv, the other object
+    with pytest.raises(IrodsUsageError):
+        irods_fs.rm([f"{BASE}/data1.csv", f"{BASE}/data[1].csv"])  # refused before anything goes
+    assert sorted(irods_fs.ls(BASE, detail=False)) == [f"{BASE}/data1.csv", f"{BASE}/data[1].csv"]
     irods_fs.rm(glob.escape(f"{BASE}/data[1].csv"))
     assert sorted(irods_fs.ls(BASE, detail=False)) == [f"{BASE}/data1.csv"]
+    irods_fs.pipe({f"{BASE}/run[7].h5": b"x", f"{BASE}/run7.h5": b"y"})
+    irods_fs.rm(f"{BASE}/run[0-9].h5")  # a pattern that names no entry itself: a glob, as fsspec has it
+    assert sorted(irods_fs.ls(BASE, detail=False)) == [f"{BASE}/data1.csv", f"{BASE}/run[7].h5"]
     irods_fs.pipe_file(f"{BASE}/data[1].csv", b"literal")
     irods_fs.rm_file(f"{BASE}/data[1].csv")
-    assert sorted(irods_fs.ls(BASE, detail=False)) == [f"{BASE}/data1.csv"]
+    assert sorted(irods_fs.ls(BASE, detail=False)) == [f"{BASE}/data1.csv", f"{BASE}/run[7].h5"]
