@@ -69,6 +69,11 @@ _AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="irods-provider-airflow-"))
 atexit.register(shutil.rmtree, _AIRFLOW_HOME, ignore_errors=True)
 os.environ.setdefault("AIRFLOW_HOME", str(_AIRFLOW_HOME))
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+# One metadata DB per xdist worker, copied from one migrated template (see ``airflow_db``): two workers'
+# ``dag.test()`` writing the same DAGs' assets into one shared SQLite DB at once failed one of them on the
+# asset table's unique key (seen in CI: test_multi_cluster_workflow, IntegrityError on asset name, uri).
+_DB_NAME = f"airflow-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}.db"
+os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{Path(os.environ['AIRFLOW_HOME']) / _DB_NAME}"
 os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "True")
 # One Fernet key for the whole session: rows Airflow encrypts (connections, variables, trigger kwargs of
 # asset watchers) stay readable by every later test, whatever order the tests run in.
@@ -108,23 +113,31 @@ def _forget_discovered_api_versions():  # type: ignore[no-untyped-def]
 
 @pytest.fixture(scope="session")
 def airflow_db() -> str:
-    """The SQLite metadata DB under the session's AIRFLOW_HOME, migrated once for the whole run (for
-    ``dag.test()``): the xdist workers share AIRFLOW_HOME, so the first to need it migrates under a lock and
-    the others find it done (``airflow db migrate`` costs ~6 s, more on a loaded machine)."""
+    """This worker's SQLite metadata DB under the session's AIRFLOW_HOME (for ``dag.test()``), a copy of one
+    template migrated once for the whole run: the xdist workers share AIRFLOW_HOME, so the first to need it
+    migrates the template under a lock and each copies it (``airflow db migrate`` costs ~6 s, more on a
+    loaded machine). A DB of its own per worker: see ``_DB_NAME``."""
     home = Path(os.environ["AIRFLOW_HOME"])
     home.mkdir(parents=True, exist_ok=True)
+    template = home / f"airflow-template-{os.environ['IRODS_TEST_RUN']}.db"  # this run's, in any home
+    own = home / _DB_NAME
     with (home / ".migrate.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        done = home / f".migrated-{os.environ['IRODS_TEST_RUN']}"  # this run's, even in a given home
+        done = home / f".migrated-{os.environ['IRODS_TEST_RUN']}"
         if not done.exists():
+            template.unlink(missing_ok=True)
             subprocess.run(
                 [sys.executable, "-m", "airflow", "db", "migrate"],
                 check=True,
-                env=os.environ.copy(),
+                env={**os.environ, "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{template}"},
                 capture_output=True,
                 timeout=180,
             )
             done.touch()
+        copied = home / f".copied-{os.environ['IRODS_TEST_RUN']}-{_DB_NAME}"
+        if not copied.exists():
+            shutil.copyfile(template, own)
+            copied.touch()
     return str(home)
 
 

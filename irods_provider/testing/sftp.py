@@ -35,9 +35,9 @@ import threading
 import time
 import weakref
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
-from typing import Any, Literal, Self
+from typing import Any, Literal, Self, cast
 
 import asyncssh
 import paramiko
@@ -112,6 +112,9 @@ class SshFaults:
         channel and keeps the connection up (an ``sftp-server`` process that died or was killed by the
         site); bytes then count per channel.
     :param stall_after_bytes: hold the read or write that crosses this many bytes for ``stall_seconds``.
+    :param drop_at_lookup: abort the SSH connection at its Nth path lookup (``realpath``, ``stat``,
+        ``lstat``, a directory listing), counted per connection from 1: a drop while a task lists or resolves
+        what it will copy, before any file data moves. ``max_drops`` bounds it too.
     :param refuse_after_drop_seconds: after each drop, refuse new SSH connections for this long.
     :param refuse_connections: refuse the next this many new SSH connections.
     """
@@ -121,6 +124,7 @@ class SshFaults:
     drop_probability: float = 0.0
     max_drops: int | None = None
     drop_scope: Literal["connection", "channel"] = "connection"
+    drop_at_lookup: int | None = None
     stall_after_bytes: int | None = None
     stall_seconds: float = 0.0
     max_stalls: int | None = 1
@@ -139,6 +143,7 @@ class _FaultState:
         # Keyed by the connection or channel itself (per drop_scope), weakly: an id() is reused by a later
         # object, which would then inherit a dead connection's byte count or "dropped" mark.
         self._carried: weakref.WeakKeyDictionary[object, int] = weakref.WeakKeyDictionary()  # data bytes
+        self._lookups: weakref.WeakKeyDictionary[object, int] = weakref.WeakKeyDictionary()  # per connection
         self._dropped: weakref.WeakSet[object] = weakref.WeakSet()  # still answering requests already read
         self._gone: weakref.WeakSet[object] = weakref.WeakSet()  # closed: queued requests are not counted
         # Errors the server detected in an SSH stream (bad MAC, broken packet framing) or the client reported.
@@ -160,6 +165,7 @@ class _FaultState:
             self.faults = faults
             self._rng = random.Random(faults.seed)
             self._carried.clear()
+            self._lookups.clear()
             self._used.clear()
             self._refuse_until = 0.0
 
@@ -219,6 +225,20 @@ class _FaultState:
             self.peak_open = open_now
             self.served_closed = []
             self._served = Counter(dict.fromkeys(self._served, 0))
+
+    def on_lookup(self, conn: object) -> bool:
+        """Count one path lookup on ``conn``: whether to drop the connection now (``drop_at_lookup``)."""
+        with self._lock:
+            f = self.faults
+            if f.drop_at_lookup is None or conn in self._dropped or conn in self._gone:
+                return False
+            count = self._lookups[conn] = self._lookups.get(conn, 0) + 1
+            if count != f.drop_at_lookup or not self._budget("drops", f.max_drops):
+                return False
+            self._count("drops")
+            self._dropped.add(conn)
+            self._refuse_until = time.monotonic() + f.refuse_after_drop_seconds
+            return True
 
     def on_data(self, conn: object, chan: object, size: int) -> tuple[bool, float]:
         """Account ``size`` bytes carried by ``conn`` on ``chan``: (drop now, seconds to stall first)."""
@@ -287,15 +307,40 @@ class _FaultySftpServer(asyncssh.SFTPServer):
         if stall:
             await asyncio.sleep(stall)
         if drop:
-            if self._state.faults.drop_scope == "channel":
-                self.channel.close()
-            else:
-                _cut(self.connection)
-                # The connection ends at this request: no answer to it and no later request of this
-                # session is served; it waits until asyncssh has read up to the EOF and closed it.
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.connection.wait_closed(), _START_TIMEOUT)
-            raise asyncssh.SFTPConnectionLost("connection dropped by fault injection")
+            await self._drop()
+
+    async def _lookup(self) -> None:
+        if self._state.on_lookup(self.connection):
+            await self._drop("connection")
+
+    async def realpath(self, path: bytes) -> bytes:
+        await self._lookup()
+        return cast(bytes, super().realpath(path))
+
+    async def stat(self, path: bytes) -> Any:
+        await self._lookup()
+        return super().stat(path)
+
+    async def lstat(self, path: bytes) -> Any:
+        await self._lookup()
+        return super().lstat(path)
+
+    async def scandir(self, path: bytes) -> AsyncIterator[Any]:
+        await self._lookup()
+        async for entry in super().scandir(path):
+            yield entry
+
+    async def _drop(self, scope: str | None = None) -> None:
+        """End this request's channel or connection (``scope``, else ``drop_scope``), unanswered."""
+        if (scope or self._state.faults.drop_scope) == "channel":
+            self.channel.close()
+        else:
+            _cut(self.connection)
+            # The connection ends at this request: no answer to it and no later request of this
+            # session is served; it waits until asyncssh has read up to the EOF and closed it.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.connection.wait_closed(), _START_TIMEOUT)
+        raise asyncssh.SFTPConnectionLost("connection dropped by fault injection")
 
     async def read(self, file_obj: object, offset: int, size: int) -> bytes:
         data = super().read(file_obj, offset, size)

@@ -10,7 +10,7 @@ import posixpath
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from irods_provider._lineage import LineageDataset, irods_dataset, sftp_dataset
 from irods_provider._values import refuse_unaddressable
@@ -49,7 +49,9 @@ from irods_provider.exceptions import (
 )
 from irods_provider.operators._transfer_base import TransferOperatorBase
 from irods_provider.sftp._checksum import hash_sftp_file, sftp_file_has_checksum
+from irods_provider.sftp._destination import sftp_is_directory
 from irods_provider.sftp._endpoint import CHANNELS_PER_CONNECTION, IO_TIMEOUT
+from irods_provider.sftp._tree import SftpTree
 from irods_provider.transfers._move import prune_emptied
 from irods_provider.transfers._selection import safe_relative
 
@@ -76,6 +78,9 @@ __all__ = [
 #: One file of a staging plan: the one planner's :class:`~irods_provider.client.transfer._plan.PlannedFile`
 #: (absolute source and destination, size and mtime when known, the tree or glob base it came from).
 PlannedCopy = PlannedFile
+
+
+T = TypeVar("T")
 
 
 def plan_sources(tree: Tree, sources: Sequence[str], raw_destination: str, **options: Any) -> Plan:
@@ -448,6 +453,27 @@ class SftpStagingOperator(TransferOperatorBase):
             yield
         finally:
             thread.join()
+
+    def surviving_sftp(self, sftp: SftpEndpoint, run: Callable[[], T], *, path: str) -> T:
+        """``run()``, a step before any file moves (the plan's lookups and listings, the target directory),
+        reconnected and run again when its SSH connection drops or stalls, as each file's copy is
+        (``sftp_retries``); ``run`` must be safe to repeat."""
+        log = cast("logging.Logger", self.log)
+        return sftp.retrying(run, path=path, retries=int(self.sftp_retries), log=log)
+
+    def is_sftp_directory(self, sftp: SftpEndpoint) -> Callable[[str], bool]:
+        """Whether a path is a directory on the SFTP server, asked again after a drop (a plan's question)."""
+        return lambda path: self.surviving_sftp(sftp, lambda: sftp_is_directory(sftp, path), path=path)
+
+    def plan_sftp(self, sftp: SftpEndpoint, sources: list[str], **options: Any) -> Plan:
+        """:meth:`plan_from` over the SFTP server, on a channel of its own, planned again on a new
+        connection when its SSH connection drops or stalls (:meth:`surviving_sftp`)."""
+
+        def plan() -> Plan:
+            with sftp.channel() as client:
+                return self.plan_from(SftpTree(sftp, client), sources, **options)
+
+        return self.surviving_sftp(sftp, plan, path=", ".join(sources))
 
     def plan_from(self, tree: Tree, sources: list[str], *, what: str, operation: str, **options: Any) -> Plan:
         """:func:`plan_sources` with this task's ``recursive`` and ``glob``; a literal source that is not

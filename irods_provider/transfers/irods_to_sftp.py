@@ -13,7 +13,6 @@ from irods_provider.client.transfer._local import PLAN_READ_AHEAD
 from irods_provider.client.transfer._sink_download import EarlyReads, download_to_sink
 from irods_provider.client.transfer._trees import IrodsTree
 from irods_provider.operators._base import check_path
-from irods_provider.sftp._destination import sftp_is_directory
 from irods_provider.sftp._resume_store import ResumeStore, task_identity
 from irods_provider.sftp._sink import SftpStagingSink, may_resume, target_root
 from irods_provider.transfers._move import remove_irods_source
@@ -126,11 +125,11 @@ class IrodsToSFTPOperator(SftpStagingOperator):
         progress = self.plan_progress(plan.files)
         early.start(plan.files, tree.stats, (progress,))
         raw = str(self.destination_path).strip()
-        made = target_root(sftp, raw) if plan.files and not plan.single else None
-        target = sftp.resolve(raw)
-        files, single = place_plan(
-            plan, target, functools.partial(safe_join, target), functools.partial(sftp_is_directory, sftp)
-        )
+        surviving = functools.partial(self.surviving_sftp, sftp, path=raw)
+        made = surviving(lambda: target_root(sftp, raw)) if plan.files and not plan.single else None
+        target = surviving(lambda: sftp.resolve(raw))
+        is_directory = self.is_sftp_directory(sftp)
+        files, single = place_plan(plan, target, functools.partial(safe_join, target), is_directory)
         self.place_left_out(plan, functools.partial(safe_join, target), session)  # reported as skipped
         root = posixpath.dirname(target) if single else target
         if made is not None:

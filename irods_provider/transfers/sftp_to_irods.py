@@ -12,7 +12,6 @@ from irods_provider.exceptions import IrodsNotFoundError
 from irods_provider.operators._base import check_path
 from irods_provider.sftp._endpoint import SftpEndpoint
 from irods_provider.sftp._ranged import SftpRangedSource, SftpReadOptions
-from irods_provider.sftp._tree import SftpTree
 from irods_provider.transfers._local import parse_transfer_avus
 from irods_provider.transfers._selection import as_list
 from irods_provider.transfers._staging import PlannedCopy, SftpStagingOperator, place_upload
@@ -121,10 +120,8 @@ class SFTPToIrodsOperator(SftpStagingOperator):
         ahead: ZoneAhead,
     ) -> list[PlannedCopy]:
         """The one planner over SFTP, checked, collections created (the zone asked while SSH connected)."""
-        with sftp.channel() as client:
-            tree = SftpTree(sftp, client)
-            follow = bool(self.follow_symlinks)
-            found = self.plan_from(tree, sources, what="SFTP source", operation=OP, follow_symlinks=follow)
+        follow = bool(self.follow_symlinks)
+        found = self.plan_sftp(sftp, sources, what="SFTP source", operation=OP, follow_symlinks=follow)
         if not found.files and self.fail_if_empty:
             raise IrodsNotFoundError(f"no SFTP file matches {sources}", operation=OP)
         self.widen_for(sftp, found.files, upload=True, range_readers=self.sftp_range_readers or 0)

@@ -147,10 +147,9 @@ def test_a_slow_copy_holds_its_target_intermediate_then_finishes_without_a_reply
             errors.append(exc)
 
     sender = threading.Thread(target=send)
-    with tight(slow):
+    with tight(slow):  # until the copy is under way: its deadline was taken when it started
         sender.start()
-        _eventually(lambda: slow.server.requests_in_flight() > 0, within=5)
-    _eventually(lambda: _replica(slow, copy).get("status") == "2", within=5)
+        _eventually(lambda: _replica(slow, copy).get("status") == "2", within=5)
     # LOCKED_DATA_OBJECT_ACCESS: the copy holds the object open for writing.
     assert code(slow.post("data-objects", "alice", op="remove", lpath=copy, **{"catalog-only": 0})) == -406000
     sender.join(20)

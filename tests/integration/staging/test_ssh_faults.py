@@ -348,3 +348,38 @@ def test_a_connection_dropped_while_chunks_landed_out_of_order_resumes_from_the_
     resumed = report["files"][0]["resumed_from"] or 0
     assert 0 < resumed <= MIB  # the acknowledged prefix ends at the hole, not at the furthest byte written
     assert remote.files() == {"holes.bin": blob}  # exact bytes, and no temporary left
+
+
+@pytest.mark.parametrize("at", [1, 2, 3, 5])
+def test_a_connection_dropped_while_the_upload_plans_is_reconnected_and_planned_again(
+    remote, session, sftp_server, at
+) -> None:
+    """The plan's lookups (the login directory, each lstat, each listing) go over the first SSH connection
+    before any file moves; a drop there is reconnected and the plan made again, as a drop under a file is."""
+    data = {f"d{i % 2}/f{i}.bin": random.Random(i).randbytes(1000 * i) for i in range(4)}
+    for name, blob in data.items():
+        remote.put(f"plan{at}/{name}", blob)
+    before = sftp_server.injected_faults().get("drops", 0)
+    sftp_server.inject(SshFaults(drop_at_lookup=at, max_drops=1, refuse_after_drop_seconds=0.2))
+    report = up(source_path=remote.path(f"plan{at}"), destination_path=f"{HOME}/plan{at}", sftp_retries=3)
+    assert sftp_server.injected_faults()["drops"] == before + 1
+    assert (report["transferred"], report["failed"]) == (len(data), 0)
+    for name, blob in data.items():
+        assert session.data_objects.calculate_checksum(f"{HOME}/plan{at}/{name}") == sha2(blob)
+
+
+@pytest.mark.parametrize("at", [1, 2])
+def test_a_connection_dropped_while_the_download_prepares_its_target_is_reconnected(
+    remote, session, sftp_server, at
+) -> None:
+    """The download's target directory is created and resolved over SFTP before any file moves."""
+    data = {f"g{i}.bin": random.Random(i).randbytes(3000 * i) for i in range(3)}
+    session.collections.create(f"{HOME}/get{at}")
+    for name, blob in data.items():
+        session.data_objects.write(f"{HOME}/get{at}/{name}", blob)
+    before = sftp_server.injected_faults().get("drops", 0)
+    sftp_server.inject(SshFaults(drop_at_lookup=at, max_drops=1, refuse_after_drop_seconds=0.2))
+    report = down(source_path=f"{HOME}/get{at}", destination_path=remote.path(f"got{at}/x"), sftp_retries=3)
+    assert sftp_server.injected_faults()["drops"] == before + 1
+    assert (report["transferred"], report["failed"]) == (len(data), 0)
+    assert remote.files(f"got{at}/x") == data
