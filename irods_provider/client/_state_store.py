@@ -72,7 +72,7 @@ class StateStore:
             return None
         try:
             data = json.loads((self.directory / f"{key}.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):  # a damaged record is none (too deep: RecursionError)
             return None
         return data if isinstance(data, dict) and data.get("v") == 1 else None
 
