@@ -78,4 +78,5 @@ def keep_scheme(origin: str, zone: str, scheme: ChecksumScheme) -> None:
 
 def cache_location() -> str:
     """Where entries are kept (for messages)."""
-    return os.fspath(state_dir("checksum-schemes"))
+    directory = state_dir("checksum-schemes")
+    return "nowhere (no home directory)" if directory is None else os.fspath(directory)

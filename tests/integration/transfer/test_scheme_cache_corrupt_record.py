@@ -49,3 +49,28 @@ def test_an_upload_over_a_damaged_record_is_verified_and_published(
         assert session.data_objects.read(f"{HOME}/kept.bin") == DATA
     assert result.checksum == "sha2:" + base64.b64encode(hashlib.sha256(DATA).digest()).decode()
     assert '"sha256"' in record.read_text(encoding="utf-8")  # what the zone answered replaced it
+
+
+def test_an_upload_where_no_home_directory_can_be_found_keeps_nothing_and_succeeds(
+    irods_emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A container running under a uid with no passwd entry and no HOME (nor XDG_STATE_HOME, nor
+    IRODS_PROVIDER_STATE_DIR): ``Path.home()`` raises RuntimeError, which the cache's directory lookup let
+    out of every upload."""
+    import pwd
+
+    def no_entry(uid: int) -> pwd.struct_passwd:
+        raise KeyError(f"getpwuid(): uid not found: {uid}")
+
+    monkeypatch.setenv(CACHE_ENV, "on")
+    for name in ("HOME", "XDG_STATE_HOME", "IRODS_PROVIDER_STATE_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(pwd, "getpwuid", no_entry)
+    with IrodsSession(
+        irods_emulator.base_url,
+        auth=BasicAuth("rods", "rods-emulator"),
+        retry=RetryPolicy(initial_backoff=0.0, max_backoff=0.0),
+    ) as session:
+        result = upload_object(session, io.BytesIO(DATA), f"{HOME}/homeless.bin", size=len(DATA), config=CFG)
+        assert session.data_objects.read(f"{HOME}/homeless.bin") == DATA
+    assert result.checksum == "sha2:" + base64.b64encode(hashlib.sha256(DATA).digest()).decode()
