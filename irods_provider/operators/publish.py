@@ -245,24 +245,23 @@ class IrodsPublishOperator(CancellableMixin, TransferLineageMixin, IrodsBaseOper
             raise IrodsAlreadyExistsError(
                 "the destination of a move exists", operation="publish", path=destination
             )
-        members = _members(session, destination if moved else source)
         if not moved:
-            for member in members:  # published whole, as in copy mode: refused before the rename
+            for member in _members(session, source):  # published whole, as in copy mode: checked first
                 if (error := unreadable_error(member.path, member.replicas, operation="publish")) is not None:
                     raise error
             parent = destination.rsplit("/", 1)[0] or "/"
             session.collections.create(parent, intermediates=True, exist_ok=True)
             session.collections.rename(source, destination)
-        listed = len((destination if moved else source).rstrip("/")) + 1
-        files = [
+        prefix = destination.rstrip("/") + "/"
+        files = [  # listed after the rename: a member added since the check still gets its AVUs and ACLs
             FileResult(
-                source=source.rstrip("/") + "/" + e.path[listed:],
-                destination=destination.rstrip("/") + "/" + e.path[listed:],
+                source=source.rstrip("/") + "/" + e.path[len(prefix) :],
+                destination=e.path,
                 status=FileStatus.TRANSFERRED,
                 size=e.size,
                 checksum=e.checksum,
             )
-            for e in members
+            for e in _members(session, destination)
         ]
         return TransferReport(files=files)
 
