@@ -2,7 +2,8 @@
 
 The directory is ``$IRODS_PROVIDER_STATE_DIR/<name>``, else ``$XDG_STATE_HOME/irods-provider/<name>``, else
 ``~/.local/state/irods-provider/<name>``; it is created ``0700`` and used only when it is a real directory
-owned by this user and not accessible by others (otherwise nothing is kept and every process starts afresh).
+owned by this user and not accessible by others (otherwise, or with no home directory to find, nothing is
+kept and every process starts afresh).
 """
 
 from __future__ import annotations
@@ -22,12 +23,18 @@ log = logging.getLogger(__name__)
 __all__ = ["StateStore", "state_dir"]
 
 
-def state_dir(name: str) -> Path:
-    """Where records of kind ``name`` are kept (see the module's docstring)."""
+def state_dir(name: str) -> Path | None:
+    """Where records of kind ``name`` are kept (see the module's docstring); None when no home directory
+    can be found (no ``HOME`` and no passwd entry: a container under an arbitrary uid)."""
     explicit = os.environ.get("IRODS_PROVIDER_STATE_DIR")
     if explicit:
         return Path(explicit) / name
-    state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    state = os.environ.get("XDG_STATE_HOME")
+    if not state:
+        try:
+            state = str(Path.home() / ".local" / "state")
+        except (RuntimeError, KeyError, OSError):
+            return None
     return Path(state) / "irods-provider" / name
 
 
@@ -49,8 +56,8 @@ def _private_dir(directory: Path, purpose: str) -> Path | None:
 class StateStore:
     """Small JSON records keyed by a hash of what they are about; written atomically."""
 
-    def __init__(self, directory: str | os.PathLike[str], *, purpose: str = "keeping state") -> None:
-        self._wanted = Path(directory)
+    def __init__(self, directory: str | os.PathLike[str] | None, *, purpose: str = "keeping state") -> None:
+        self._wanted = None if directory is None else Path(directory)
         self._purpose = purpose
         self._directory: Path | bool | None = False  # False: not checked yet
 
@@ -58,7 +65,11 @@ class StateStore:
     def directory(self) -> Path | None:
         """The checked private directory, None when nothing can be kept."""
         if self._directory is False:
-            self._directory = _private_dir(self._wanted, self._purpose)
+            if self._wanted is None:
+                log.warning("%s disabled: no home directory to keep it under", self._purpose)
+                self._directory = None
+            else:
+                self._directory = _private_dir(self._wanted, self._purpose)
         return self._directory if isinstance(self._directory, Path) else None
 
     @staticmethod
@@ -72,7 +83,7 @@ class StateStore:
             return None
         try:
             data = json.loads((self.directory / f"{key}.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):  # a damaged record is none (too deep: RecursionError)
             return None
         return data if isinstance(data, dict) and data.get("v") == 1 else None
 

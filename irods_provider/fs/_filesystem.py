@@ -39,7 +39,7 @@ from irods_provider.client import (
     TokenProvider,
 )
 from irods_provider.client._genquery import match_condition
-from irods_provider.client._locks import is_no_good_replica, unreadable_error, writing_error
+from irods_provider.client._locks import is_no_good_replica, unreadable_error
 from irods_provider.client._paths import needs_catalog
 from irods_provider.client._patterns import has_magic
 from irods_provider.client.transfer import (
@@ -342,16 +342,17 @@ class IrodsFileSystem(AbstractFileSystem):  # type: ignore[misc]
 
     # metadata ----------------------------------------------------------------------------------------------
     def info(self, path: str, **kwargs: Any) -> Info:
-        """Name, size, type and mtime; a data object another client is still writing raises
-        IrodsLockedError (it has no good replica, so no size worth reporting, until that write closes)."""
+        """Name, size, type and mtime; a data object without a good replica has no size worth reporting:
+        IrodsLockedError while another client writes it, else SYS_NO_GOOD_REPLICA (its write failed)."""
         path = self._strip_protocol(path)
         if needs_catalog(path):  # '+' (a GET reads it as a space) or "'" (4.3's stat may miss it)
             try:
                 entry = self.session.collections.lookup(path)
             except _MISSING:
                 raise _not_found(path) from None
-            if (locked := writing_error(path, entry.replicas)) is not None:
-                raise locked
+            # as the server's stat of a plain path: no good replica, no size (filesystem.cpp:745-763)
+            if (unreadable := unreadable_error(path, entry.replicas, operation="stat")) is not None:
+                raise unreadable
             return _entry_info(entry)
         try:
             st = self.session.data_objects.stat(path)
@@ -369,14 +370,16 @@ class IrodsFileSystem(AbstractFileSystem):  # type: ignore[misc]
         return {"name": path, "size": 0, "type": "directory", "mtime": cst.modified_at}
 
     def exists(self, path: str, **kwargs: Any) -> bool:
-        """Whether something is at ``path``: a data object another client is still writing exists (its
-        ``info`` and reads raise IrodsLockedError until that write closes)."""
+        """Whether something is at ``path``: a data object another client is still writing, or whose last
+        write failed, exists (its ``info`` and reads raise IrodsLockedError, or SYS_NO_GOOD_REPLICA)."""
         try:
             self.info(path)
         except FileNotFoundError:
             return False
-        except IrodsLockedError:
-            return True
+        except IrodsResponseError as exc:  # locked, or its write failed: there, but unreadable now
+            if isinstance(exc, IrodsLockedError) or is_no_good_replica(exc):
+                return True
+            raise
         return True
 
     def isdir(self, path: str) -> bool:

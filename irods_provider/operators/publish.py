@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from irods_provider._lineage import TransferLineageMixin, irods_dataset
 from irods_provider._values import parse_avus, refuse_unaddressable
 from irods_provider.client import AVU, EntryKind, Kinds, MetadataOperation, PermissionOperation
+from irods_provider.client._locks import unreadable_error
 from irods_provider.client.transfer import FileResult, FileStatus, TransferReport
 from irods_provider.exceptions import (
     IrodsAlreadyExistsError,
@@ -36,7 +37,7 @@ from irods_provider.operators.catalog import PERMISSIONS
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from irods_provider.client import IrodsSession
+    from irods_provider.client import Entry, IrodsSession
 
 __all__ = ["IrodsPublishOperator"]
 
@@ -61,7 +62,9 @@ class IrodsPublishOperator(CancellableMixin, TransferLineageMixin, IrodsBaseOper
     """Copy (server side) or move a collection into a target scope and give every object AVUs and ACLs.
 
     ``mode="copy"`` copies the tree to ``destination_path`` (skip/overwrite as :class:`IrodsCopyOperator`);
-    ``mode="move"`` renames the collection there in one call (the destination must not exist). Then every
+    ``mode="move"`` renames the collection there in one call (the destination must not exist). Either mode
+    publishes a dataset whole: a member without a good replica (being written, or its write failed) refuses
+    it before anything changes (IrodsLockedError, or SYS_NO_GOOD_REPLICA, naming the member). Then every
     published data object gets ``metadata`` in ONE atomic ``modify_metadata`` call (AVUs it already carries
     are not added twice) and ``permissions`` in ONE atomic ``modify_permissions`` call; the collections of
     the tree get the permissions too, so the audience can browse them. In copy mode each object is copied
@@ -243,11 +246,14 @@ class IrodsPublishOperator(CancellableMixin, TransferLineageMixin, IrodsBaseOper
                 "the destination of a move exists", operation="publish", path=destination
             )
         if not moved:
+            for member in _members(session, source):  # published whole, as in copy mode: checked first
+                if (error := unreadable_error(member.path, member.replicas, operation="publish")) is not None:
+                    raise error
             parent = destination.rsplit("/", 1)[0] or "/"
             session.collections.create(parent, intermediates=True, exist_ok=True)
             session.collections.rename(source, destination)
         prefix = destination.rstrip("/") + "/"
-        files = [
+        files = [  # listed after the rename: a member added since the check still gets its AVUs and ACLs
             FileResult(
                 source=source.rstrip("/") + "/" + e.path[len(prefix) :],
                 destination=e.path,
@@ -255,11 +261,15 @@ class IrodsPublishOperator(CancellableMixin, TransferLineageMixin, IrodsBaseOper
                 size=e.size,
                 checksum=e.checksum,
             )
-            for e in session.collections.iterate(
-                destination, recursive=True, kinds=Kinds.DATA_OBJECTS, with_stat=True
-            )
+            for e in _members(session, destination)
         ]
         return TransferReport(files=files)
+
+
+def _members(session: IrodsSession, collection: str) -> list[Entry]:
+    """The data objects under ``collection`` with their replicas (one listing)."""
+    found = session.collections.iterate(collection, recursive=True, kinds=Kinds.DATA_OBJECTS, with_stat=True)
+    return list(found)
 
 
 def _grant_collections(session: IrodsSession, destination: str, acls: list[PermissionOperation]) -> int:

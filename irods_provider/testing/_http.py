@@ -184,14 +184,17 @@ class ApiApp:
         if path.startswith("/_emulator/") and self.control is not None:
             await self.control(scope, receive, send)
             return
+        # The deadline is fixed as the request arrives, before it counts as in flight: whoever sees it in
+        # flight and then changes the limit (a test) changes the next requests' deadline, never this one's.
+        seconds = self.config.request_timeout_seconds
         self.in_flight += 1
         try:
-            await self._serve(scope, receive, send, path)
+            await self._serve(scope, receive, send, path, seconds)
         finally:
             self.in_flight -= 1
 
-    async def _serve(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
-        deadline = RequestDeadline(self.config.request_timeout_seconds, lambda: self._expire(scope))
+    async def _serve(self, scope: Scope, receive: Receive, send: Send, path: str, seconds: float) -> None:
+        deadline = RequestDeadline(seconds, lambda: self._expire(scope))
         request = Request(scope, deadline.receive(receive))
         try:
             response = await self._api(request, path)

@@ -1048,9 +1048,9 @@ class DataObjects(ItiDataObjectsMixin):
 
         The server hashes every checked replica within one request, and its whole-request deadline (30 s by
         default) cuts a large object's verification off, leaving nothing in the catalog to read back: a reply
-        lost after less time than hashing the replicas takes at ``session.outcome_wait.bytes_per_second``
-        raises IrodsServerDeadlineError (naming the bytes and the time) instead of hashing them all again;
-        any other lost reply is sent again within the session's attempts.
+        lost after at least that deadline (``session.outcome_wait.server_deadline``) raises
+        IrodsServerDeadlineError (naming the bytes and the time) instead of hashing them all again; a reply
+        lost sooner is sent again within the session's attempts.
         """
         op = ops.do_verify_checksum(
             path,

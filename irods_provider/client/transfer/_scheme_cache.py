@@ -49,7 +49,11 @@ def cached_scheme(origin: str, zone: str) -> ChecksumScheme | None:
     if record is None:
         return None
     learned = record.get("learned")
-    if not isinstance(learned, int | float) or not 0 <= time.time() - learned < MAX_AGE_SECONDS:
+    try:  # an integer past a float's range (a damaged record) raises OverflowError
+        age = time.time() - learned if isinstance(learned, int | float) else None
+    except OverflowError:
+        age = None
+    if age is None or not 0 <= age < MAX_AGE_SECONDS:
         return None
     try:
         return ChecksumScheme(record.get("scheme"))
@@ -74,4 +78,5 @@ def keep_scheme(origin: str, zone: str, scheme: ChecksumScheme) -> None:
 
 def cache_location() -> str:
     """Where entries are kept (for messages)."""
-    return os.fspath(state_dir("checksum-schemes"))
+    directory = state_dir("checksum-schemes")
+    return "nowhere (no home directory)" if directory is None else os.fspath(directory)

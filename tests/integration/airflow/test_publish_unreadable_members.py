@@ -89,3 +89,48 @@ def test_the_copy_operator_names_why_a_single_object_cannot_be_copied(irods, ses
     assert raised.value.irods_code == NO_GOOD_REPLICA
     assert not isinstance(raised.value, IrodsLockedError)
     assert not session.data_objects.exists(f"{HOME}/c.bin")
+
+
+def _move() -> None:
+    IrodsPublishOperator(
+        task_id="publish", source_path=SRC, destination_path=DST, metadata={"dataset": "ds1"}, mode="move"
+    ).execute(context={})
+
+
+def test_a_member_left_stale_refuses_a_publish_by_move_before_the_rename(irods, session, dataset) -> None:
+    """mode="move" renamed the collection with its stale member and gave that member the dataset's AVUs and
+    ACLs, reporting it transferred with the failed write's size: published as complete."""
+    _writer(session, dataset["b"])
+    assert irods.drop_parallel_writes(dataset["b"]) == 1
+
+    with pytest.raises(IrodsResponseError) as raised:
+        _move()
+    assert raised.value.irods_code == NO_GOOD_REPLICA
+    assert not isinstance(raised.value, IrodsLockedError)
+    assert raised.value.path == dataset["b"]
+    assert not session.collections.exists(DST)
+    assert session.metadata.list(dataset["a"]) == []  # nothing published, the source left as it was
+
+
+def test_a_member_being_written_refuses_a_publish_by_move_before_the_rename(irods, session, dataset) -> None:
+    handle = _writer(session, dataset["b"])
+    try:
+        with pytest.raises(IrodsLockedError) as raised:
+            _move()
+        assert raised.value.path == dataset["b"]
+        assert not session.collections.exists(DST)
+        assert session.collections.exists(SRC)
+    finally:
+        session.data_objects.parallel_write_shutdown(handle)
+
+
+def test_a_publish_by_move_of_good_members_reports_them_at_their_new_paths(irods, session, dataset) -> None:
+    result = IrodsPublishOperator(
+        task_id="publish", source_path=SRC, destination_path=DST, metadata={"dataset": "ds1"}, mode="move"
+    ).execute(context={})
+    assert result["published"] == 2
+    assert not session.collections.exists(SRC)
+    for path in dataset.values():
+        moved = DST + path[len(SRC) :]
+        assert session.data_objects.read(moved) == b"complete content of " + path.encode()
+        assert [(a.attribute, a.value) for a in session.metadata.list(moved)] == [("dataset", "ds1")]

@@ -47,8 +47,12 @@ def slow(api: Api) -> Iterator[Api]:
 
 @contextlib.contextmanager
 def tight(api: Api) -> Iterator[None]:
-    """The requests started inside run under :data:`DEADLINE`."""
+    """The requests started inside run under :data:`DEADLINE`. The server is idle first: the handler of a
+    request answered just before (an upload) can still count as in flight for a moment after its reply, and
+    a test waiting for its request under test to be in flight would see that one and leave too early (the
+    slow-copy test's copy then ran under 30 s and was answered: it failed so, about one run in four)."""
     api.token("alice")  # fetched (and cached) before, under the default deadline
+    assert api.server.wait_idle()
     api.server.set_limits(request_timeout_seconds=DEADLINE)
     try:
         yield
@@ -195,3 +199,41 @@ def test_a_body_still_arriving_at_the_deadline_is_cut_off_and_never_acted_on(slo
     assert slow.server.wait_idle()  # a cut is recorded when its handler ends
     assert slow.server.injected_faults() == {"request_deadline": 1}
     assert slow.server.cut_requests() == ["data-objects"]  # its op never read
+
+
+def test_the_deadline_is_fixed_before_the_request_counts_as_in_flight(
+    slow: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A test sees ``requests_in_flight() > 0`` and leaves :func:`tight`; the request must keep the deadline
+    it arrived under. The emulator read it one statement after counting the request, so a thread switch there
+    gave it the default 30 s and the request was answered, not cut. The switch is widened here to a pause
+    of the event loop right after the count."""
+    import asyncio
+
+    path = f"{HOME}/big.bin"
+    _upload(slow, path, 2 * MIB)
+    app = slow.server.app
+    serve = app._serve
+
+    async def paused(*args: object) -> None:
+        await asyncio.sleep(0.5)  # the test thread sees the request in flight and restores 30 s meanwhile
+        await serve(*args)
+
+    monkeypatch.setattr(app, "_serve", paused)
+    errors: list[BaseException] = []
+
+    def send() -> None:
+        try:
+            slow.post_multipart("data-objects", "alice", op="calculate_checksum", lpath=path, force=1)
+        except BaseException as exc:
+            errors.append(exc)
+
+    sender = threading.Thread(target=send)
+    with tight(slow):
+        sender.start()
+        _eventually(lambda: slow.server.requests_in_flight() > 0, within=5)
+    sender.join(20)
+    assert len(errors) == 1
+    assert isinstance(errors[0], CUT)
+    assert slow.server.wait_idle()
+    assert slow.server.cut_requests() == ["data-objects calculate_checksum"]

@@ -230,6 +230,9 @@ def test_cli_default_resource_by_collection() -> None:
         ["serve", "--resource-preset", "--default-resource", f"/{ZONE}/home/rods/proj/=replResc"]
     )
     assert args.default_resource == [(f"/{ZONE}/home/rods/proj", "replResc")]
+    # a collection name may hold '=', a resource name may not: the last '=' separates them
+    args = _parser().parse_args(["serve", "--default-resource", f"/{ZONE}/home/rods/run=7=replResc"])
+    assert args.default_resource == [(f"/{ZONE}/home/rods/run=7", "replResc")]
     for bad in ("relative=replResc", f"/{ZONE}/home/rods/proj", f"/{ZONE}/x="):
         with pytest.raises(SystemExit):
             _parser().parse_args(["serve", "--default-resource", bad])
