@@ -251,29 +251,19 @@ async def copy_outcome(
     waiter = _Waiter(session, "data_objects.copy", src, cause, onto=dst)
     source = newest_good(await replicas_or_none(session, src) or [])
     waiter.size = source.size if source else 0
-    while True:
-        verdict = waiter.saw(
-            copy_verdict(before, await replicas_or_none(session, dst), source.size if source else None)
-        )
-        if verdict.seen is Seen.DONE:
-            return
-        if verdict.seen is Seen.CHANGED:
-            raise waiter.changed(verdict.why)
+
+    def judge(now: list[Replica] | None) -> Verdict:
+        verdict = copy_verdict(before, now, source.size if source else None)
         if verdict.seen is Seen.FAILED and verdict.replica is not None:
             raise _stale(src, dst, verdict.why, verdict.replica)
-        if verdict.seen is Seen.PENDING and waiter.may_resend(after_timeout=True):
-            try:
-                if (await waiter.resend(resend))[0]:
-                    return
-            except IrodsAlreadyExistsError:
-                if before is not None and not overwrite:
-                    raise  # it was there before: the lost reply was this refusal
-            except IrodsLockedError:
-                pass  # the first copy holds the target: it is running
-            continue
-        if verdict.seen is Seen.PENDING and waiter.given_up():
-            raise waiter.cause
-        await waiter.pause(verdict.why)
+        return verdict
+
+    def running(exc: IrodsError) -> bool:
+        if isinstance(exc, IrodsAlreadyExistsError):  # it was there before: the lost reply was this refusal
+            return before is None or overwrite
+        return isinstance(exc, IrodsLockedError)  # the first copy holds the target: it is running
+
+    await _settle(session, waiter, dst, judge, resend, after_timeout=True, running=running)
 
 
 def _stale(src: str, dst: str, why: str, replica: Replica) -> IrodsStaleReplicaError:
@@ -294,22 +284,15 @@ async def replicate_outcome(
     the source's size; running while one is intermediate; sent once more when there is no trace of it (a
     replication onto good replicas changes nothing)."""
     waiter = _Waiter(session, "data_objects.replicate", path, cause)
-    while True:
-        verdict = waiter.saw(replicate_verdict(await replicas_or_none(session, path), dst_resource))
-        if verdict.seen is Seen.DONE:
-            return
-        if verdict.seen is Seen.CHANGED:
-            raise waiter.changed(verdict.why)
-        if verdict.seen is Seen.PENDING and waiter.may_resend(after_timeout=True):
-            try:
-                if (await waiter.resend(resend))[0]:
-                    return
-            except IrodsLockedError:
-                pass  # the first replication holds the object: it is running
-            continue
-        if verdict.seen is Seen.PENDING and waiter.given_up():
-            raise waiter.cause
-        await waiter.pause(verdict.why)
+    await _settle(
+        session,
+        waiter,
+        path,
+        lambda now: replicate_verdict(now, dst_resource),
+        resend,
+        after_timeout=True,
+        running=lambda exc: isinstance(exc, IrodsLockedError),  # the first replication holds the object
+    )
 
 
 async def trim_outcome(
@@ -325,19 +308,44 @@ async def trim_outcome(
     its file; it is sent once more only when the handler ended with no trace of it (a second trim running
     beside the first could race it)."""
     waiter = _Waiter(session, "data_objects.trim", path, cause)
+    await _settle(
+        session,
+        waiter,
+        path,
+        lambda now: trim_verdict(now, replica_number),
+        resend,
+        after_timeout=False,
+        # SYS_REPLICA_DOES_NOT_EXIST: the first trim did it meanwhile (looked at next)
+        running=lambda exc: isinstance(exc, IrodsResponseError) and exc.irods_code == _REPLICA_GONE,
+    )
+
+
+async def _settle(
+    session: AsyncIrodsSession,
+    waiter: _Waiter,
+    path: str,
+    judge: Callable[[list[Replica] | None], Verdict],
+    resend: Callable[[], Any],
+    *,
+    after_timeout: bool,
+    running: Callable[[IrodsError], bool],
+) -> None:
+    """Look at ``path``'s replicas (``judge``) until the lost request's work is done (return), or changed by
+    someone else or failed (raise); send it once more when there is no trace of it (``waiter.may_resend``).
+    A resend refused with an error ``running`` accepts means the first one is still at it: look again."""
     while True:
-        verdict = waiter.saw(trim_verdict(await replicas_or_none(session, path), replica_number))
+        verdict = waiter.saw(judge(await replicas_or_none(session, path)))
         if verdict.seen is Seen.DONE:
             return
         if verdict.seen is Seen.CHANGED:
             raise waiter.changed(verdict.why)
-        if verdict.seen is Seen.PENDING and waiter.may_resend(after_timeout=False):
+        if verdict.seen is Seen.PENDING and waiter.may_resend(after_timeout=after_timeout):
             try:
                 if (await waiter.resend(resend))[0]:
                     return
-            except IrodsResponseError as exc:
-                if exc.irods_code != _REPLICA_GONE:
-                    raise  # SYS_REPLICA_DOES_NOT_EXIST: the first trim did it meanwhile (looked at next)
+            except IrodsError as exc:
+                if not running(exc):
+                    raise
             continue
         if verdict.seen is Seen.PENDING and waiter.given_up():
             raise waiter.cause
