@@ -4,40 +4,24 @@ checksum, and the copy is removed afterwards, whether the task succeeds or fails
 
 from __future__ import annotations
 
-import hashlib
-import os
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from irods_provider.client.transfer._alias import ALIAS_PREFIX
 from irods_provider.exceptions import IrodsChecksumMismatchError
 from irods_provider.hooks.irods import IrodsHook
 from irods_provider.transfers.irods_to_local import IrodsToLocalOperator
 from irods_provider.transfers.irods_to_sftp import IrodsToSFTPOperator
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "support"))
+from alias_runs import aliases, put_run, sha
+
 HOME = "/tempZone/home/rods"
-MIB = 1 << 20
 CHUNK = 256 * 1024
 RUN = f"{HOME}/runs+x"
 NAMES = ["run-2026-12-06T10:00:00+01:00.h5", "a+b.bin"]
-
-
-def sha(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def aliases(session) -> list[str]:
-    entries = session.collections.iterate(HOME, include_temporaries=True)
-    return [e.name for e in entries if e.name.startswith(ALIAS_PREFIX)]
-
-
-def put_run(session) -> dict[str, bytes]:
-    session.collections.create(RUN, exist_ok=True)
-    blobs = {name: os.urandom(size) for name, size in zip(NAMES, [3 * MIB + 11, 1000], strict=True)}
-    for name, data in blobs.items():
-        session.data_objects.write(f"{RUN}/{name}", data)
-    return blobs
 
 
 def down(**kwargs: Any) -> dict[str, Any]:
@@ -47,7 +31,7 @@ def down(**kwargs: Any) -> dict[str, Any]:
 
 
 def test_irods_to_sftp_downloads_plus_paths(remote, session) -> None:
-    blobs = put_run(session)
+    blobs = put_run(session, RUN, NAMES)
     report = down(source_path=f"{RUN}/{NAMES[0]}", destination_path=remote.path("one.h5"))
     assert report["transferred"] == 1
     report = down(source_path=f"{RUN}/", destination_path=remote.path("tree/"), sftp_connections=2)
@@ -58,7 +42,7 @@ def test_irods_to_sftp_downloads_plus_paths(remote, session) -> None:
 
 
 def test_irods_to_local_downloads_plus_paths(irods, session, tmp_path) -> None:
-    blobs = put_run(session)
+    blobs = put_run(session, RUN, NAMES)
     IrodsToLocalOperator(
         task_id="get", source_path=f"{RUN}/{NAMES[0]}", destination_path=str(tmp_path / "one.h5")
     ).execute({})
@@ -72,7 +56,7 @@ def test_irods_to_local_downloads_plus_paths(irods, session, tmp_path) -> None:
 
 
 def test_hook_read_bytes_of_a_plus_path(irods, session) -> None:
-    blobs = put_run(session)
+    blobs = put_run(session, RUN, NAMES)
     with IrodsHook() as hook:
         assert hook.read_bytes(f"{RUN}/{NAMES[1]}") == blobs[NAMES[1]]
         assert hook.read_text(f"{RUN}/{NAMES[1]}", encoding="latin-1") == blobs[NAMES[1]].decode("latin-1")
@@ -92,7 +76,7 @@ def corrupt_copies(monkeypatch, session) -> None:
 
 
 def test_a_corrupted_alias_fails_the_sftp_download(remote, session, monkeypatch) -> None:
-    put_run(session)
+    put_run(session, RUN, NAMES)
     corrupt_copies(monkeypatch, session)
     with pytest.raises(IrodsChecksumMismatchError):
         down(source_path=f"{RUN}/{NAMES[0]}", destination_path=remote.path("one.h5"), resume=False)
@@ -101,7 +85,7 @@ def test_a_corrupted_alias_fails_the_sftp_download(remote, session, monkeypatch)
 
 
 def test_a_corrupted_alias_fails_read_bytes(irods, session, monkeypatch) -> None:
-    put_run(session)
+    put_run(session, RUN, NAMES)
     corrupt_copies(monkeypatch, session)
     with IrodsHook() as hook, pytest.raises(IrodsChecksumMismatchError):
         hook.read_bytes(f"{RUN}/{NAMES[1]}")

@@ -4,36 +4,21 @@ lib/filesystem/src/filesystem.cpp:745-750 at 4.3.4), so they are read through a 
 
 from __future__ import annotations
 
-import hashlib
-import os
+import sys
+from pathlib import Path
 from typing import Any
 
-from irods_provider.client.transfer._alias import ALIAS_PREFIX
 from irods_provider.hooks.irods import IrodsHook
 from irods_provider.sensors.irods import IrodsPathSensor
 from irods_provider.transfers.irods_to_local import IrodsToLocalOperator
 from irods_provider.transfers.irods_to_sftp import IrodsToSFTPOperator
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "support"))
+from alias_runs import aliases, put_run, sha
+
 HOME = "/tempZone/home/rods"
 RUN = f"{HOME}/Bob's run"
 NAMES = ["it's big.h5", "plain.csv"]
-
-
-def sha(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def aliases(session) -> list[str]:
-    entries = session.collections.iterate(HOME, include_temporaries=True)
-    return [e.name for e in entries if e.name.startswith(ALIAS_PREFIX)]
-
-
-def put_run(session) -> dict[str, bytes]:
-    session.collections.create(RUN, exist_ok=True)
-    blobs = {name: os.urandom(size) for name, size in zip(NAMES, [3 * (1 << 20) + 11, 1000], strict=True)}
-    for name, data in blobs.items():
-        session.data_objects.write(f"{RUN}/{name}", data)
-    return blobs
 
 
 def down(**kwargs: Any) -> dict[str, Any]:
@@ -43,7 +28,7 @@ def down(**kwargs: Any) -> dict[str, Any]:
 
 
 def test_irods_to_sftp_downloads_quoted_paths(remote, session) -> None:
-    blobs = put_run(session)
+    blobs = put_run(session, RUN, NAMES)
     assert down(source_path=f"{RUN}/{NAMES[0]}", destination_path=remote.path("one.h5"))["transferred"] == 1
     assert down(source_path=f"{RUN}/", destination_path=remote.path("tree/"))["transferred"] == 2
     assert sha(remote.files()["one.h5"]) == sha(blobs[NAMES[0]])
@@ -52,7 +37,7 @@ def test_irods_to_sftp_downloads_quoted_paths(remote, session) -> None:
 
 
 def test_irods_to_local_hook_and_sensor_on_quoted_paths(irods, session, tmp_path) -> None:
-    blobs = put_run(session)
+    blobs = put_run(session, RUN, NAMES)
     source = f"{RUN}/{NAMES[0]}"
     IrodsToLocalOperator(
         task_id="get", source_path=source, destination_path=str(tmp_path / "one.h5")
