@@ -34,12 +34,20 @@ def _store() -> StateStore | None:
 
 
 def origin_of(session: object) -> str | None:
-    """``scheme://host:port`` of the session's API (its version path left out), None when it has none."""
+    """``scheme://host:port`` of the session's API (its version path and any ``user:password@`` left out:
+    the record is a file on disk), None when it has none."""
     base = getattr(session, "base_url", None)
     if not isinstance(base, str) or not base:
         return None
     parts = urlsplit(base)
-    return f"{parts.scheme}://{parts.netloc}".lower() if parts.netloc else None
+    try:
+        host, port = parts.hostname, parts.port
+    except ValueError:  # a port that is not a number
+        return None
+    if not host:
+        return None
+    host = f"[{host}]" if ":" in host else host
+    return f"{parts.scheme}://{host}:{port}".lower() if port else f"{parts.scheme}://{host}".lower()
 
 
 def cached_scheme(origin: str, zone: str) -> ChecksumScheme | None:

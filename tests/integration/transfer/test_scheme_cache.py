@@ -154,3 +154,26 @@ def test_a_pinned_scheme_is_not_kept_and_wins_over_a_kept_one(irods_emulator, ke
     assert made == [False]
     # The answer (SHA-256, computed now) replaced the kept MD5: the zone's scheme, not the pin.
     assert cached_scheme(origin, "tempZone") is _copy.ChecksumScheme.SHA256
+
+
+@pytest.mark.parametrize(
+    ("base", "origin"),
+    [
+        ("https://irods.example.org/irods-http-api/0.7.0", "https://irods.example.org"),
+        (
+            "https://alice:s3cret@irods.example.org:8443/irods-http-api/0.7.0",
+            "https://irods.example.org:8443",
+        ),
+        ("http://[::1]:9000/irods-http-api/0.6.0", "http://[::1]:9000"),
+        ("https://IRODS.Example.org/api", "https://irods.example.org"),
+        ("https://irods.example.org:notaport/api", None),
+        ("", None),
+    ],
+)
+def test_the_origin_keeps_no_credentials(base: str, origin: str | None) -> None:
+    """The record is a file on disk: a base URL's ``user:password@`` never reaches it."""
+
+    class Session:
+        base_url = base
+
+    assert origin_of(Session()) == origin
