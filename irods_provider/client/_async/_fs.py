@@ -700,7 +700,8 @@ class AsyncDataObjects(AsyncItiDataObjectsMixin):
                 return None
             if not await self._s.collections.exists(parent):
                 kind: type[IrodsResponseError] = IrodsNotFoundError
-                message = f"cannot write {path}: collection {parent} does not exist"
+                missing = f"collection {parent} does not exist (or is hidden from this user)"
+                message = f"cannot write {path}: {missing}"
             elif await self._s.collections.exists(path):
                 kind, message = IrodsNotADataObjectError, f"cannot write {path}: it is a collection"
             else:
