@@ -1,0 +1,33 @@
+"""The emulator stands apart from the code it is used to test (design.md): importing every module of
+``irods_provider.testing`` loads none of the provider's client, SFTP or Airflow layers, so a bug there can
+never make the emulator agree with it."""
+
+from __future__ import annotations
+
+import json
+import pkgutil
+import subprocess
+import sys
+
+import irods_provider.testing as testing
+
+#: Shared leaf modules with no behaviour of the provider (error-code names, the version string).
+ALLOWED = ("irods_provider", "irods_provider._error_codes", "irods_provider._version")
+
+
+def test_importing_every_emulator_module_loads_no_provider_code() -> None:
+    names = [m.name for m in pkgutil.iter_modules(testing.__path__) if m.name != "__main__"]  # runs the CLI
+    modules = sorted(f"irods_provider.testing.{name}" for name in names)
+    assert "irods_provider.testing._server" in modules
+    code = (
+        "import importlib, json, sys\n"
+        f"for name in {modules!r}:\n"
+        "    importlib.import_module(name)\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.startswith('irods_provider'))))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    loaded = json.loads(result.stdout.strip().splitlines()[-1])
+    foreign = [m for m in loaded if not m.startswith("irods_provider.testing") and m not in ALLOWED]
+    assert foreign == []
