@@ -141,6 +141,11 @@ class AsyncIrodsSession:
         await self._client.aclose()
 
     @property
+    def default_timeout(self) -> httpx2.Timeout:
+        """The timeouts a request is sent with unless it names its own."""
+        return self._client.timeout
+
+    @property
     def limits(self) -> ServerLimits:
         """The server limits from ``/info`` (read on first use)."""
         if self._limits is None:
