@@ -14,7 +14,6 @@ __all__ = [
     "basename",
     "check_query_value",
     "join_path",
-    "legacy_temporary_name",
     "name_extension",
     "needs_catalog",
     "normalize_path",
@@ -251,13 +250,6 @@ def temporary_name(name: str, kind: str, key: str) -> str:
     extension = name_extension(name) if kind == "part" else ""
     length = len(_name_bytes(key)) + len(_name_bytes(extension))
     return temporary_prefix(name, kind, key_length=length) + key + extension
-
-
-def legacy_temporary_name(name: str, key: str) -> str | None:
-    """The name an upload's temporary had before it kept the extension (``.<name>.irods-part-<key>``), when
-    that differs from today's: an attempt the previous version began is still resumed under it."""
-    legacy = temporary_prefix(name, "part", key_length=len(_name_bytes(key))) + key
-    return None if legacy == temporary_name(name, "part", key) else legacy
 
 
 def shortened_name_digest(name_part: str, temporary: str) -> tuple[str, str] | None:

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from irods_provider.client import AVU, EntryKind, MetadataOperation
-from irods_provider.client._paths import legacy_temporary_name, temporary_name
+from irods_provider.client._paths import temporary_name
 from irods_provider.client._temporaries import HANDLE_ATTRIBUTE, RESUME_ATTRIBUTE
 from irods_provider.exceptions import IrodsError
 
@@ -72,13 +72,6 @@ def temp_name(path: str, key: str) -> str:
     255 bytes (a vault file name's limit: ``temporary_name``)."""
     parent, _, name = path.rpartition("/")
     return f"{parent}/{temporary_name(name, 'part', key)}"
-
-
-def legacy_temp_name(path: str, key: str) -> str | None:
-    """Where the previous version put that temporary (no extension after the key), None when the same."""
-    parent, _, name = path.rpartition("/")
-    legacy = legacy_temporary_name(name, key)
-    return None if legacy is None else f"{parent}/{legacy}"
 
 
 def resume_key(*parts: object) -> str:

@@ -333,8 +333,6 @@ def _open_and_choose(
         # holds the old version's bytes under a name no later listing derives again. Removed, not orphaned.
         if resume and stable:
             _remove_if_present(session, _resume.temp_name(job.path, key))
-            if (legacy := _resume.legacy_temp_name(job.path, key)) is not None:
-                _remove_if_present(session, legacy)
         raise
     return temp, record, resumable
 
@@ -512,13 +510,11 @@ def _choose_temp(
         return temp, _resume.TempRecord(), False
     # Whether a temporary without a record is there is asked alongside its record (one round trip for
     # both): the common case, no earlier attempt, needs both answers.
-    may_exist, (record, legacy) = alongside(
-        lambda: _may_exist(session, temp), lambda: _records(session, path, key), name="temp-exists"
+    may_exist, record = alongside(
+        lambda: _may_exist(session, temp), lambda: _resume.inspect(session, temp), name="temp-exists"
     )
     if record.state is None and not record.handles and not may_exist:
-        if legacy is None:
-            return temp, record, True
-        temp, record = legacy  # an attempt the previous version began, under its name: resumed there
+        return temp, record, True
     # An existing temporary without a record may still be locked by a handle its killed worker never
     # recorded: probed here, before any source byte is read, so a stream source can still start afresh.
     if record.handles:
@@ -532,20 +528,6 @@ def _choose_temp(
             raise
         return _fresh_temp(path, key, locked=temp, error=exc), _resume.TempRecord(), False
     return temp, record, True
-
-
-def _records(
-    session: SessionLike, path: str, key: str
-) -> tuple[_resume.TempRecord, tuple[str, _resume.TempRecord] | None]:
-    """The record of ``path``'s temporary for ``key`` and, asked alongside, the previous version's
-    temporary (no extension after the key) with its record, when it has one (a record or handles)."""
-    temp, legacy = _resume.temp_name(path, key), _resume.legacy_temp_name(path, key)
-    if legacy is None:
-        return _resume.inspect(session, temp), None
-    found, record = alongside(
-        lambda: _resume.inspect(session, legacy), lambda: _resume.inspect(session, temp), name="temp-legacy"
-    )
-    return record, ((legacy, found) if found.state is not None or found.handles else None)
 
 
 def _fresh_temp(path: str, key: str, *, locked: str, error: BaseException) -> str:

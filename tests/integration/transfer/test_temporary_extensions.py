@@ -111,20 +111,23 @@ class _FailingSource(io.RawIOBase):
         return self.buf.read(n)
 
 
-def test_a_temporary_of_the_previous_form_is_resumed(session, irods_emulator) -> None:
-    """An attempt interrupted by the previous version left ``.<name>.irods-part-<key>`` (no extension): the
-    next upload resumes it from its recorded prefix, publishes the right bytes and leaves no temporary."""
-    parent = f"{HOME}/legacy-resume"
+def test_an_interrupted_upload_resumes_its_temporary_with_the_extension(session, irods_emulator) -> None:
+    """An interrupted upload leaves ``.<name>.irods-part-<key>.fits``: the next attempt resumes it from its
+    recorded prefix, publishes the right bytes and leaves no temporary."""
+    parent = f"{HOME}/ext-resume"
     session.collections.create(parent)
     name, key = "cube.fits", "00c0ffee"
     data = _payload(10 * CHUNK + 123)
-    source = _FailingSource(data, 6 * CHUNK)
     with pytest.raises(IrodsConnectionError):
-        upload_object(session, source, f"{parent}/{name}", config=CFG, resume_key=key, size=len(data))
-    (left,) = _objects(irods_emulator, parent)
-    legacy = f".{name}.irods-part-{key}"  # the name the previous version gave it
-    if left != legacy:
-        session.data_objects.rename(f"{parent}/{left}", f"{parent}/{legacy}")
+        upload_object(
+            session,
+            _FailingSource(data, 6 * CHUNK),
+            f"{parent}/{name}",
+            config=CFG,
+            resume_key=key,
+            size=len(data),
+        )
+    assert _objects(irods_emulator, parent) == [f".{name}.irods-part-{key}.fits"]
     result = upload_object(
         session, _FailingSource(data, None), f"{parent}/{name}", config=CFG, resume_key=key, size=len(data)
     )
