@@ -1,6 +1,6 @@
 """The transfer engine's temporary objects: the AVUs they carry and what a cleanup of abandoned ones found.
 
-An upload writes ``.<name>.irods-part-<key>.<ext>`` (``<name>``'s extension; the earlier form without it is still recognised),
+An upload writes ``.<name>.irods-part-<key>.<ext>`` (``<name>``'s extension; the form without is recognised),
 carrying its resume state and the ids of the parallel-write handles opened on it, and an overwrite parks the
 old object as ``.<name>.irods-old-<key>`` for a moment (or, overwriting in place, keeps a verified backup
 ``.<name>.irods-keep-<key>``); a killed worker leaves any of them behind. The async cleanup
