@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Protocol, cast, runtime_checkable
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from irods_provider.client._openid import OpenId, TokenCallback, openid_token_source
 from irods_provider.client._operation import token_problem
@@ -26,6 +27,7 @@ __all__ = [
     "Token",
     "TokenProvider",
     "build_token_source",
+    "url_credentials",
 ]
 
 LoginFunction = Callable[[str, str], str]
@@ -263,3 +265,31 @@ def build_token_source(
             return openid_token_source(
                 spec, verify=verify, timeout=timeout, on_token=on_token, token_store=token_store
             )
+
+
+def url_credentials(base_url: str, auth: TokenProvider | None) -> tuple[str, TokenProvider | None]:
+    """``base_url`` without a ``user:password@`` it holds, and the credentials to use: those, as a Basic
+    login, when ``auth`` is None. Never left in the URL: httpx would send them as a Basic header on every
+    request, over the bearer token (the server answers 400), and the URL shows in logs and reprs.
+
+    Refused, naming the URL with its password left out: credentials there beside ``auth`` (which was meant
+    is not guessed), a user without a password, a password without a user.
+    """
+    parts = urlsplit(base_url)
+    userinfo, at, hostport = parts.netloc.rpartition("@")
+    if not at:
+        return base_url, auth
+    clean = urlunsplit(parts._replace(netloc=hostport))
+    user, colon, password = userinfo.partition(":")
+    user, password = unquote(user), unquote(password)
+    shown = f"{parts.scheme}://{quote(user, safe='')}{':***' if colon else ''}@{clean.partition('://')[2]}"
+    if auth is not None:
+        raise IrodsConfigurationError(
+            f"the base URL {shown} holds credentials and auth= is given too: give them once (auth=, or the "
+            "URL alone)"
+        )
+    if not user:
+        raise IrodsConfigurationError(f"the base URL {shown} holds a password but no user name")
+    if not colon:
+        raise IrodsConfigurationError(f"the base URL {shown} names user {user!r} but no password")
+    return clean, BasicAuth(user, password)

@@ -12,7 +12,7 @@ import ssl
 import threading
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx2
 
@@ -103,8 +103,13 @@ def resolve_base_url(
     url = url.rstrip("/")
     if version_from_url(url) is not None:
         return url
-    root = url if urlsplit(url).path.strip("/") else f"{url}/irods-http-api"
-    return f"{root}/{discover_api_version(root, verify=verify, timeout=timeout, transport=transport)}"
+    # A ``user:password@`` is the session's to take (url_credentials): the probe never sends or shows it.
+    parts = urlsplit(url)
+    userinfo, at, hostport = parts.netloc.rpartition("@")
+    bare = urlunsplit(parts._replace(netloc=hostport))
+    root = bare if parts.path.strip("/") else f"{bare}/irods-http-api"
+    found = f"{root}/{discover_api_version(root, verify=verify, timeout=timeout, transport=transport)}"
+    return found.replace("://", f"://{userinfo}@", 1) if at else found
 
 
 def _get_info(client: httpx2.Client, url: str, policy: RetryPolicy) -> httpx2.Response:

@@ -14,6 +14,7 @@ __all__ = [
     "basename",
     "check_query_value",
     "join_path",
+    "name_extension",
     "needs_catalog",
     "normalize_path",
     "parent_path",
@@ -192,7 +193,12 @@ def path_zone(path: str) -> str | None:
     return path[1:].split("/", 1)[0] or None
 
 
-_TEMPORARY = re.compile(r"\..+\.irods-(?:part|old|keep|alias)-[0-9a-f][0-9a-f-]*")
+#: ``.<name>.irods-<kind>-<key>``; an upload's (``part``) may end with ``<name>``'s extension after its key.
+_TEMPORARY = re.compile(
+    r"\.(?P<name>.+)\.irods-(?:part-[0-9a-f][0-9a-f-]*(?P<extension>(?:\.[A-Za-z0-9_+-]{1,16}){0,2})"
+    r"|(?:old|keep|alias)-[0-9a-f][0-9a-f-]*)"
+)
+_EXTENSION_PART = re.compile(r"[A-Za-z0-9_+-]{1,16}")
 
 #: Bytes in one file name on Linux file systems: a unixfilesystem vault keeps each replica under its logical
 #: name, so a longer data object name fails there (UNIX_FILE_CREATE_ERR - ENAMETOOLONG), as a local file does.
@@ -222,9 +228,28 @@ def temporary_prefix(name: str, kind: str = "part", *, key_length: int) -> str:
     return f".{short}~{digest}.irods-{kind}-"
 
 
+def name_extension(name: str) -> str:
+    """``name``'s extension as a temporary of it keeps it: its last two suffixes at most (``.tar.gz``,
+    ``.fits.fz``: a policy keyed on either form matches), each a dot and 1-16 letters, digits or ``_+-``;
+    ``""`` for none (``README``, ``.bashrc``, ``notes.``)."""
+    extension, stem = "", name
+    for _ in range(2):
+        head, dot, tail = stem.rpartition(".")
+        if not dot or not head or _EXTENSION_PART.fullmatch(tail) is None:
+            break
+        extension, stem = f".{tail}{extension}", head
+    return extension
+
+
 def temporary_name(name: str, kind: str, key: str) -> str:
-    """The temporary name of ``name`` for ``key`` (see :func:`temporary_prefix`): at most NAME_MAX bytes."""
-    return temporary_prefix(name, kind, key_length=len(_name_bytes(key))) + key
+    """The temporary name of ``name`` for ``key`` (see :func:`temporary_prefix`): at most NAME_MAX bytes.
+
+    An upload's (``part``) ends with ``name``'s extension (:func:`name_extension`): iRODS fires
+    ``acPostProcForPut`` on the temporary when it is closed (rsDataObjClose.cpp at 4.3.4), so policies keyed
+    on the extension (``*.fits``) see it. The extension is kept whole when ``name`` is shortened."""
+    extension = name_extension(name) if kind == "part" else ""
+    length = len(_name_bytes(key)) + len(_name_bytes(extension))
+    return temporary_prefix(name, kind, key_length=length) + key + extension
 
 
 def shortened_name_digest(name_part: str, temporary: str) -> tuple[str, str] | None:
@@ -244,7 +269,14 @@ def name_digest(name: str) -> str:
 
 def is_temporary_name(name: str) -> bool:
     """Whether a file or object name is one of the transfer engine's in-flight temporaries
-    (``.<name>.irods-part-<key>``, ``.<name>.irods-old-<key>``, ``.<name>.irods-keep-<key>``, and the read
+    (``.<name>.irods-part-<key>``, with or without ``<name>``'s extension after it,
+    ``.<name>.irods-old-<key>``, ``.<name>.irods-keep-<key>``, and the read
     aliases of ``+`` paths, ``.irods-provider-read.irods-alias-<key>``): never user data, hidden from
     selections."""
-    return _TEMPORARY.fullmatch(name) is not None
+    match = _TEMPORARY.fullmatch(name)
+    if match is None:
+        return False
+    extension = match.group("extension")
+    # The extension an upload's temporary ends with is its name's (whole, or that of a shortened name).
+    named = match.group("name")
+    return not extension or named.endswith(extension) or shortened_name_digest(named, name) is not None

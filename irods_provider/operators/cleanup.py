@@ -33,7 +33,8 @@ DEFAULT_MIN_AGE_SECONDS = 24 * 3600
 
 
 class IrodsCleanupTemporaryObjectsOperator(IrodsBaseOperator):
-    """Remove abandoned ``.<name>.irods-part-<key>`` / ``.<name>.irods-old-<key>`` objects under a collection.
+    """Remove abandoned ``.<name>.irods-part-<key>[.<ext>]`` / ``.<name>.irods-old-<key>`` objects under a
+    collection.
 
     Only temporaries whose mtime is at least ``min_age_seconds`` old are touched; younger ones and all other
     objects stay. Parallel-write handles recorded on a temporary are shut down, then it is removed for good

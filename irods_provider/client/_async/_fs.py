@@ -20,6 +20,8 @@ from irods_provider.client._async._outcomes import (
     snapshot,
     trim_outcome,
     verification_lost,
+    verification_timeout,
+    verification_unfinished,
 )
 from irods_provider.client._async._temporaries import remove_temporaries
 from irods_provider.client._compat import AsyncItiDataObjectsMixin
@@ -46,7 +48,7 @@ from irods_provider.client._paths import (
 )
 from irods_provider.client._patterns import compile_name
 from irods_provider.client._readahead import FirstSeen
-from irods_provider.client._retry import reply_lost
+from irods_provider.client._retry import handler_ended, reply_lost
 from irods_provider.client._temporaries import TemporaryCleanup
 from irods_provider.exceptions import (
     IrodsAlreadyExistsError,
@@ -1050,8 +1052,11 @@ class AsyncDataObjects(AsyncItiDataObjectsMixin):
         The server hashes every checked replica within one request, and its whole-request deadline (30 s by
         default) cuts a large object's verification off, leaving nothing in the catalog to read back: a reply
         lost after at least that deadline (``session.outcome_wait.server_deadline``) raises
-        IrodsServerDeadlineError (naming the bytes and the time) instead of hashing them all again; a reply
-        lost sooner is sent again within the session's attempts.
+        IrodsServerDeadlineError (naming the bytes and the time) instead of hashing them all again. The
+        reply is waited for that long (a read timeout below the deadline is raised to it). A reply lost
+        sooner is sent again only when the server's handler is known to have ended (a connection closed or
+        reset, a gateway's 502); a timeout or a gateway's 504 leaves the server hashing, and a resend would
+        hash the object twice: IrodsOutcomeUnknownError.
         """
         op = ops.do_verify_checksum(
             path,
@@ -1060,6 +1065,7 @@ class AsyncDataObjects(AsyncItiDataObjectsMixin):
             compute_checksums=compute_checksums,
             admin=admin,
         )
+        timeout = verification_timeout(self._s, timeout)
         for attempt in range(1, self._s.retry.max_attempts + 1):
             started = time.monotonic()
             try:
@@ -1073,6 +1079,8 @@ class AsyncDataObjects(AsyncItiDataObjectsMixin):
                 )
                 if cut is not None:
                     raise cut from exc
+                if not handler_ended(exc):
+                    raise verification_unfinished(path, exc, elapsed=elapsed) from exc
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def set_permission(self, path: str, entity: str, permission: str, *, admin: bool = False) -> None:

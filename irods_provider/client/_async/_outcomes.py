@@ -18,7 +18,10 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+import httpx2
+
 from irods_provider._error_codes import error_code
+from irods_provider.client._config import TimeoutTypes, UseDefault
 from irods_provider.client._genquery import prefix_condition
 from irods_provider.client._models import Replica
 from irods_provider.client._outcome_rules import (
@@ -58,6 +61,8 @@ __all__ = [
     "snapshot",
     "trim_outcome",
     "verification_lost",
+    "verification_timeout",
+    "verification_unfinished",
 ]
 
 log = logging.getLogger("irods_provider.client")
@@ -424,6 +429,42 @@ async def verification_lost(
         size=size,
         replicas=len(replicas),
         elapsed=elapsed,
+        http_status=getattr(cause, "http_status", None),
+        operation="data_objects.verify_checksum",
+        path=path,
+    )
+    error.__cause__ = cause
+    return error
+
+
+def verification_timeout(
+    session: AsyncIrodsSession, timeout: TimeoutTypes | UseDefault
+) -> TimeoutTypes | UseDefault:
+    """The timeouts a ``verify_checksum`` is sent with: the caller's, else the session's with a read timeout
+    of at least the server's whole-request deadline (``outcome_wait.server_deadline``, which a site may have
+    raised past the read timeout), so the client waits for the reply as long as the server may work on it.
+    The reply never comes later: the deadline closes the connection."""
+    if not isinstance(timeout, UseDefault):
+        return timeout
+    default = session.default_timeout
+    deadline = session.outcome_wait.server_deadline
+    if default.read is None or default.read > deadline:
+        return timeout
+    read = deadline * 1.1 + 1.0  # past the deadline's own close, which then tells the cut-off apart
+    return httpx2.Timeout(connect=default.connect, read=read, write=default.write, pool=default.pool)
+
+
+def verification_unfinished(path: str, cause: IrodsError, *, elapsed: float) -> IrodsOutcomeUnknownError:
+    """The error for a ``verify_checksum`` whose reply was lost before the server's deadline in a way that
+    leaves the server at work (a timeout, a gateway's 504): nothing records a verification to read back, and
+    a resend would hash every checked replica again beside the first."""
+    error = IrodsOutcomeUnknownError(
+        f"the verification of {path} got no reply after {elapsed:.1f} s ({cause}), before the server's "
+        "whole-request deadline: the server may still be hashing it, and nothing records the outcome to read "
+        "back; not sent again (that would hash every checked replica twice). Raise the timeout that ended "
+        "it (the client's read timeout, a proxy's) above the server's deadline, verify one replica at a time "
+        "(replica_number), or on the server (ichksum --verify)",
+        waited=0.0,
         http_status=getattr(cause, "http_status", None),
         operation="data_objects.verify_checksum",
         path=path,

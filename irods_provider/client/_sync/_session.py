@@ -16,7 +16,7 @@ import httpx2
 
 from irods_provider.client._sync._catalog import Metadata, Query, Tickets
 from irods_provider.client._sync._fs import Collections, DataObjects
-from irods_provider.client._auth import SESSION_LOGIN, LoginBindable, TokenProvider
+from irods_provider.client._auth import SESSION_LOGIN, LoginBindable, TokenProvider, url_credentials
 from irods_provider.client._bounded import BoundedBody, ReplyLimits
 from irods_provider.client._config import (
     DEFAULT_POOL_LIMITS,
@@ -96,6 +96,8 @@ class IrodsSession:
         on_secret: SecretCallback | None = None,
         outcome_wait: OutcomeWait | None = None,
     ) -> None:
+        # ``user:password@`` in the URL: the Basic login's credentials (when no auth is given), never sent
+        base_url, auth = url_credentials(base_url, auth)
         self.base_url = base_url.rstrip("/")
         #: How long a checksum, copy or replication whose reply was lost is waited for (see OutcomeWait).
         self.outcome_wait = outcome_wait if outcome_wait is not None else OutcomeWait()
@@ -137,6 +139,11 @@ class IrodsSession:
     def close(self) -> None:
         """Close the pooled connections (the token provider is left to its owner)."""
         self._client.close()
+
+    @property
+    def default_timeout(self) -> httpx2.Timeout:
+        """The timeouts a request is sent with unless it names its own."""
+        return self._client.timeout
 
     @property
     def limits(self) -> ServerLimits:

@@ -22,7 +22,7 @@ import time
 import uuid
 from dataclasses import dataclass
 
-from irods_provider.client._paths import temporary_name
+from irods_provider.client._paths import temporary_prefix
 from irods_provider.client._temporaries import WRITER_ATTRIBUTE
 from irods_provider.exceptions import (
     IrodsError,
@@ -70,9 +70,12 @@ class Claim:
 
     def part_name(self, path: str) -> str:
         """Where this transfer copies its backup before claiming: an ordinary temporary named from the owner
-        key (a retry finds, and discards, what a killed attempt left), which the cleanup sweeps."""
+        key (a retry finds, and discards, what a killed attempt left), which the cleanup sweeps. It holds
+        ``path``'s old bytes, never published: it does not end with the extension, so policies keyed on it
+        (``acPostProcForCopy`` on ``*.fits``) leave a backup alone."""
         parent, _, name = path.rpartition("/")
-        return f"{parent}/{temporary_name(name, 'part', _resume.resume_key('keep-part', self.owner)[:12])}"
+        key = _resume.resume_key("keep-part", self.owner)[:12]
+        return f"{parent}/{temporary_prefix(name, 'part', key_length=len(key))}{key}"
 
 
 def holder(session: SessionLike, claim: str) -> tuple[bool, Claim | None]:

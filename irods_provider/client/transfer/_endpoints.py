@@ -28,7 +28,7 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from irods_provider.client._paths import temporary_name
+from irods_provider.client._paths import temporary_prefix
 from irods_provider.exceptions import (
     IrodsAlreadyExistsError,
     IrodsChecksumMismatchError,
@@ -555,9 +555,12 @@ class IrodsObject:
 
 def hidden_sibling(path: str) -> str:
     """A hidden temporary sibling of a ``/`` path with a random part (what SFTP and fsspec sinks write to);
-    the engine's temporary-name rule keeps it out of every listing and plan, and keeps it within 255 bytes."""
+    the engine's temporary-name rule keeps it out of every listing and plan, and keeps it within 255 bytes.
+    Unlike an iRODS temporary it does not end with the extension: a watcher of ``*.fits`` files on such a
+    target would take up a file still being written (as local downloads' temporaries, too)."""
     head, tail = posixpath.split(path)
-    return posixpath.join(head, temporary_name(tail, "part", secrets.token_hex(8)))
+    key = secrets.token_hex(8)
+    return posixpath.join(head, temporary_prefix(tail, "part", key_length=len(key)) + key)
 
 
 if TYPE_CHECKING:  # mypy checks each implementation against the protocols here

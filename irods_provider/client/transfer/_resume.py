@@ -67,8 +67,9 @@ class ResumeState:
 
 
 def temp_name(path: str, key: str) -> str:
-    """The temporary sibling of ``path`` used while uploading: ``<parent>/.<name>.irods-part-<key>``,
-    shortened deterministically when over 255 bytes (a vault file name's limit: ``temporary_name``)."""
+    """The temporary sibling of ``path`` used while uploading: ``<parent>/.<name>.irods-part-<key>.<ext>``
+    (``path``'s extension kept, for server policies keyed on it), shortened deterministically when over
+    255 bytes (a vault file name's limit: ``temporary_name``)."""
     parent, _, name = path.rpartition("/")
     return f"{parent}/{temporary_name(name, 'part', key)}"
 

@@ -64,7 +64,8 @@ def test_shortened_temporary_names_are_deterministic_and_hidden() -> None:
     for name in (part, old, temporary_name(LONG, "part", f"{key}-0a1b2c3d")):
         assert len(name.encode()) <= 255
         assert is_temporary_name(name)
-    assert temporary_name("short.h5", "part", key) == f".short.h5.irods-part-{key}"  # unchanged below
+    # unchanged below 255 bytes, the extension kept after the key
+    assert temporary_name("short.h5", "part", key) == f".short.h5.irods-part-{key}.h5"
 
 
 def test_cleanup_finds_shortened_temporaries_and_never_guesses_a_lost_name(session) -> None:
