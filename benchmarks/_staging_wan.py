@@ -13,8 +13,9 @@ operation runs in its own process (see ``staging.py``). Ratios:
 - ``wan_over_two_step``: the operator / (SFTP download to a local file, then upload it), with its bound
   1 + slower/faster leg
 - ``*_marginal``: the same ratios from streaming rates without each operation's fixed cost: MB/s between a
-  4 MiB run and the full-size run of the same operation and connection count (on a 30 ms path an operator
-  spends 1.5-2 s on handshakes, planning and the iRODS round trips around the bytes)
+  4 MiB run (once, before the rounds) and each round's full-size run of the same operation and connection
+  count (on a 30 ms path an operator spends 1.5-2 s on handshakes, planning and the iRODS round trips
+  around the bytes)
 - ``*_site_streams_8``: the same against a second emulator configured like a site that raised the server's
   ``max_number_of_streams_per_parallel_write_handle`` from its default 3 to 8, the operator and the iRODS
   write leg asked for 8 streams (``streams=8``; the client never uses more than ``/info`` advertises); the
@@ -23,7 +24,16 @@ operation runs in its own process (see ``staging.py``). Ratios:
   operator / the slower leg when both legs run at the same time in two processes (what the shared machine
   gives both legs at once: separates the pipeline's own losses from CPU contention)
 
-Each WAN rate is the best of two runs (OpenSSH's too), except the one-connection and two-step runs.
+Every WAN ratio is paired per round: the run goes through ``--rounds`` rounds (3 by default), and each
+round runs every operation once, back to back in blocks of an operator and what its ratios compare it with
+(the upload, its two legs and OpenSSH; the download and its legs; the upload over one connection and the
+two-step copy; the site's upload and iRODS leg; the legs run together), blocks and the runs within each
+block rotated between rounds so no run is always first (``wan_round_orders``). Each ratio is computed
+within each round, never across rounds (the goal ratios within one block: an operator and its legs under a
+minute apart); the figure is the median of the rounds' ratios, ``<ratio>_range`` their min-max and
+``wan_ratios_rounds`` every round's value. ``wan_mb_s`` holds each rate's median over the rounds (a ratio
+of two medians need not equal the median ratio), ``wan_mb_s_rounds`` every round's rate, in round order.
+Until the eighteenth session each rate was the best of two runs made minutes apart (see the notes).
 ``wan_phases``: each operator once more on 4 MiB and on the full size with every round trip traced (HTTP
 requests, blocking SFTP requests, SSH connections) and the wall time of its phases, in ms (the full timeline
 is in the JSON: ``wan_phases_timeline``).
@@ -34,11 +44,11 @@ interpreter start-up or imports), every sshd process (the listener and all sessi
 those orphaned before they end: see ``_ServerCpu``) and the emulator process. ``cpu_*_over_legs`` compare
 the marginal cost per GiB streamed (CPU at the full size minus CPU of the same operation on 4 MiB, which
 stands for the fixed per-task cost: SSH handshakes, planning, Airflow and lineage bookkeeping);
-``*_with_fixed_costs`` divide the whole CPU by the size. Every operation runs in 3 interleaved rounds: the
-ratios are the median of the rounds' ratios, ``*_range`` their spread, ``cpu_seconds_per_gib`` medians
-(min-max). ``cpu_down_sha256_pinned_over_legs``: IrodsToSFTPOperator told the zone's scheme
-(``checksum_scheme="sha256"``), so it hashes SHA-256 only, like the iRODS read leg; unset, a fresh process
-does not know the scheme before its first verification and hashes MD5 too.
+``*_with_fixed_costs`` divide the whole CPU by the size. Every operation runs in ``--rounds`` interleaved
+rounds (``cpu_repeat``): the ratios are the median of the rounds' ratios, ``*_range`` their spread,
+``cpu_seconds_per_gib`` medians (min-max). ``cpu_down_sha256_pinned_over_legs``: IrodsToSFTPOperator told
+the zone's scheme (``checksum_scheme="sha256"``), so it hashes SHA-256 only, like the iRODS read leg; unset,
+a fresh process does not know the scheme before its first verification and hashes MD5 too.
 ``rss_ratio_4g_over_256m_down``: peak RSS of IrodsToSFTPOperator on 4 GiB / 256 MiB (each in its own
 process, default ``sftp_connections``: 6 for both sizes). ``wan_sftp_connections`` (uploads) and
 ``wan_sftp_connections_down`` (6 each at 256 MiB): the operators' automatic counts, which the SFTP legs use
@@ -57,6 +67,7 @@ import statistics
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -79,8 +90,7 @@ WINDOW = 512 * 1024
 LINK = 125e6  # 1 Gbit/s shared by all connections of a direction
 GIB = 1024 * MIB
 SMALL = 4 * MIB  # the size whose CPU stands for an operation's fixed cost
-REPEAT = 2  # WAN figures: the best of two runs each (the machine is shared)
-CPU_REPEAT = 3  # loopback CPU: rounds of every operation; medians and the spread of the ratios
+ROUNDS = 3  # interleaved rounds of every WAN and loopback CPU operation: medians of per-round ratios
 _PR_SET_CHILD_SUBREAPER = 36  # <linux/prctl.h>
 SITE_STREAMS = 8  # a site's max_number_of_streams_per_parallel_write_handle (the server's default is 3)
 
@@ -252,112 +262,218 @@ def auto_counts(size: int) -> tuple[int, int]:
     return up, down
 
 
+#: One measurement of a round: the ``wan_mb_s`` names it yields (two for legs run at once) and the run.
+Measurement = tuple[tuple[str, ...], Callable[[], list[float]]]
+
+#: Each paired ``wan_*`` ratio: (operator, its legs...) as names of ``wan_mb_s``; per round the operator's
+#: rate over the slower of its legs (or over the one), the figure the median of the rounds' ratios.
+_WAN_RATIOS: dict[str, tuple[str, ...]] = {
+    "wan_sftp_to_irods_over_openssh_sftp": ("sftp_to_irods", "openssh_sftp_get"),
+    "wan_sftp_to_irods_over_min_leg": ("sftp_to_irods", "sftp_read_alone", "irods_write_alone"),
+    "wan_irods_to_sftp_over_min_leg": ("irods_to_sftp", "irods_read_alone", "sftp_write_alone"),
+    "wan_over_two_step": ("sftp_to_irods", "two_step"),
+    "wan_1_connection_over_openssh_sftp": ("sftp_to_irods_1_connection", "openssh_sftp_get"),
+    f"wan_sftp_to_irods_over_openssh_sftp_site_streams_{SITE_STREAMS}": (
+        f"sftp_to_irods_site_streams_{SITE_STREAMS}",
+        "openssh_sftp_get",
+    ),
+    f"wan_irods_write_alone_over_openssh_sftp_site_streams_{SITE_STREAMS}": (
+        f"irods_write_alone_site_streams_{SITE_STREAMS}",
+        "openssh_sftp_get",
+    ),
+    f"wan_sftp_to_irods_over_min_leg_site_streams_{SITE_STREAMS}": (
+        f"sftp_to_irods_site_streams_{SITE_STREAMS}",
+        "sftp_read_alone",
+        f"irods_write_alone_site_streams_{SITE_STREAMS}",
+    ),
+    # The same legs run at the same time in two processes: what the machine gives both at once.
+    "wan_sftp_to_irods_over_min_leg_run_together": (
+        "sftp_to_irods",
+        "sftp_read_with_irods_write_at_once",
+        "irods_write_with_sftp_read_at_once",
+    ),
+    "wan_irods_to_sftp_over_min_leg_run_together": (
+        "irods_to_sftp",
+        "irods_read_with_sftp_write_at_once",
+        "sftp_write_with_irods_read_at_once",
+    ),
+}
+#: The ratios of streaming rates without each operation's fixed cost (names of ``wan_mb_s_marginal``).
+_MARGINAL_RATIOS: dict[str, tuple[str, ...]] = {
+    "wan_sftp_to_irods_over_openssh_sftp_marginal": ("sftp_to_irods", "openssh_sftp_get"),
+    "wan_sftp_to_irods_over_min_leg_marginal": ("sftp_to_irods", "sftp_read_alone", "irods_write_alone"),
+    "wan_irods_to_sftp_over_min_leg_marginal": ("irods_to_sftp", "irods_read_alone", "sftp_write_alone"),
+}
+
+
+def _wan_blocks(
+    envs: tuple[dict[str, str], dict[str, str]],
+    via: Any,
+    size: int,
+    work: Path,
+    paths: tuple[str, str],
+    counts: tuple[int, int],
+) -> list[list[Measurement]]:
+    """Every WAN measurement of one round, in blocks of an operator and what its ratios compare it with.
+
+    ``envs``: the zone's and the site's (``SITE_STREAMS``); ``paths``: the SFTP source and the iRODS object;
+    ``counts``: SSH connections of the upload's and the download's SFTP legs (the operators' automatic ones).
+    """
+    env, site_env = envs
+    src, obj = paths
+    n, n_down = counts
+
+    def rate(
+        op_env: dict[str, str], op: str, arg: str = "", connections: int = 0
+    ) -> Callable[[], list[float]]:
+        return lambda: [measure(op_env, op, size, arg, connections=connections)["mb_s"]]
+
+    def openssh() -> list[float]:
+        return [size / openssh_get(via, src, size, work) / 1e6]
+
+    def together_up() -> list[float]:
+        return _together(env, ("sftp_read_n", size, src, n), ("irods_upload", size, "", 0))
+
+    def together_down() -> list[float]:
+        return _together(env, ("irods_read_verify", size, obj, 0), ("sftp_write_n", size, "", n_down))
+
+    site = f"site_streams_{SITE_STREAMS}"
+    return [
+        [
+            (("sftp_to_irods",), rate(env, "stage_up", src)),
+            (("sftp_read_alone",), rate(env, "sftp_read_n", src, n)),
+            (("irods_write_alone",), rate(env, "irods_upload")),
+            (("openssh_sftp_get",), openssh),
+        ],
+        [
+            (("irods_to_sftp",), rate(env, "stage_down", obj)),
+            (("irods_read_alone",), rate(env, "irods_read_verify", obj)),
+            (("sftp_write_alone",), rate(env, "sftp_write_n", "", n_down)),
+        ],
+        [
+            (("sftp_to_irods_1_connection",), rate(env, "stage_up", src, 1)),
+            (("two_step",), rate(env, "two_step_n", src, n)),
+        ],
+        [
+            ((f"sftp_to_irods_{site}",), rate(site_env, "stage_up", src)),
+            ((f"irods_write_alone_{site}",), rate(site_env, "irods_upload")),
+        ],
+        [
+            (("sftp_read_with_irods_write_at_once", "irods_write_with_sftp_read_at_once"), together_up),
+            (("irods_read_with_sftp_write_at_once", "sftp_write_with_irods_read_at_once"), together_down),
+        ],
+    ]
+
+
+def _rotated(items: list[Any], k: int) -> list[Any]:
+    """``items`` rotated left by ``k``: round k starts with the k-th, so no run is always first."""
+    i = k % len(items)
+    return items[i:] + items[:i]
+
+
+def _run_rounds(blocks: list[list[Measurement]], rounds: int) -> tuple[dict[str, list[float]], list[str]]:
+    """Run every measurement once per round, blocks and the runs within each block rotated between rounds;
+    (each rate's values in round order, each round's order)."""
+    rates: dict[str, list[float]] = {}
+    orders = []
+    for k in range(rounds):
+        order = []
+        for block in _rotated(blocks, k):
+            for names, run in _rotated(block, k):
+                for name, value in zip(names, run(), strict=True):
+                    rates.setdefault(name, []).append(value)
+                order.append(" + ".join(names))
+        orders.append(", ".join(order))
+    return rates, orders
+
+
+def paired_ratios(
+    rates: dict[str, list[float]], table: dict[str, tuple[str, ...]]
+) -> tuple[dict[str, Any], dict[str, list[float]]]:
+    """Each ratio of ``table`` per round (the operator over the slower of its legs measured in the same
+    round), the median of the rounds' ratios as the figure and ``<key>_range`` (min-max) beside it;
+    also the per-round ratios."""
+    figures: dict[str, Any] = {}
+    per_round: dict[str, list[float]] = {}
+    for key, (staged, *legs) in table.items():
+        values = [rate / min(rates[leg][i] for leg in legs) for i, rate in enumerate(rates[staged])]
+        per_round[key] = [round(v, 3) for v in values]
+        figures[key] = round(statistics.median(values), 2)
+        figures[f"{key}_range"] = f"{min(values):.2f}-{max(values):.2f}"
+    return figures, per_round
+
+
+def _fixed_seconds(
+    env: dict[str, str], via: Any, work: Path, small: tuple[str, str], counts: tuple[int, int]
+) -> dict[str, float]:
+    """Seconds of each operation whose marginal rate is reported on ``SMALL`` bytes (once, before the
+    rounds): its fixed cost (SSH handshakes, planning, the iRODS round trips before and after the bytes)."""
+    src, obj = small
+    n, n_down = counts
+    ops = {
+        "sftp_to_irods": ("stage_up", src, n),
+        "sftp_read_alone": ("sftp_read_n", src, n),
+        "irods_write_alone": ("irods_upload", "", 0),
+        "irods_to_sftp": ("stage_down", obj, n_down),
+        "irods_read_alone": ("irods_read_verify", obj, 0),
+        "sftp_write_alone": ("sftp_write_n", "", n_down),
+    }
+    fixed = {
+        name: measure(env, op, SMALL, arg, connections=c)["seconds"] for name, (op, arg, c) in ops.items()
+    }
+    fixed["openssh_sftp_get"] = openssh_get(via, src, SMALL, work)
+    return fixed
+
+
+def _marginal(rates: dict[str, list[float]], fixed: dict[str, float], size: int) -> dict[str, list[float]]:
+    """Per round, MB/s between the ``SMALL`` run and that round's full-size run of each operation."""
+    return {
+        name: [(size - SMALL) / (size / rate / 1e6 - seconds) / 1e6 for rate in rates[name]]
+        for name, seconds in fixed.items()
+    }
+
+
 def _wan_figures(
-    env: dict[str, str], site_env: dict[str, str], server: Any, proxy_port: int, size: int, work: Path
+    envs: tuple[dict[str, str], dict[str, str]],
+    server: Any,
+    proxy_port: int,
+    size: int,
+    work: Path,
+    rounds: int,
 ) -> dict[str, Any]:
-    n, n_down = auto_counts(size)
-    src = make_file(server, "wan-src.bin", size)
-    up = measure(env, "stage_up", size, src, REPEAT)
-    up_one = measure(env, "stage_up", size, src, connections=1)
-    sftp_read = measure(env, "sftp_read_n", size, src, REPEAT, connections=n)
-    irods_write = measure(env, "irods_upload", size, repeat=REPEAT)
-    two_step = measure(env, "two_step_n", size, src, connections=n)
+    """Every WAN throughput figure from ``rounds`` interleaved rounds: per-round ratios, their medians and
+    spreads, each rate's median and its value in every round."""
+    counts = auto_counts(size)
     known = server.known_hosts_line.replace(f"]:{server.port} ", f"]:{proxy_port} ")
     via = _via(server, proxy_port, known)
-    openssh = size / min(openssh_get(via, src, size, work) for _ in range(REPEAT)) / 1e6
-    together = _together(env, ("sftp_read_n", size, src, n), ("irods_upload", size, "", 0))
-    site_up = measure(site_env, "stage_up", size, src, REPEAT)
-    site_write = measure(site_env, "irods_upload", size, repeat=REPEAT)
-    obj = _upload_object(env, size)
-    down = measure(env, "stage_down", size, obj, REPEAT)
-    irods_read = measure(env, "irods_read_verify", size, obj, REPEAT)
-    sftp_write = measure(env, "sftp_write_n", size, repeat=REPEAT, connections=n_down)
-    together_down = _together(env, ("irods_read_verify", size, obj, 0), ("sftp_write_n", size, "", n_down))
-    rates = {
-        "sftp_to_irods": up["mb_s"],
-        "sftp_to_irods_1_connection": up_one["mb_s"],
-        "sftp_read_alone": sftp_read["mb_s"],
-        "irods_write_alone": irods_write["mb_s"],
-        "two_step": two_step["mb_s"],
-        "openssh_sftp_get": openssh,
-        "irods_to_sftp": down["mb_s"],
-        "irods_read_alone": irods_read["mb_s"],
-        "sftp_write_alone": sftp_write["mb_s"],
-        f"sftp_to_irods_site_streams_{SITE_STREAMS}": site_up["mb_s"],
-        f"irods_write_alone_site_streams_{SITE_STREAMS}": site_write["mb_s"],
-    }
-    marginal = _marginal_rates(
-        env,
-        size,
-        {
-            "sftp_to_irods": ("stage_up", up, n),
-            "sftp_read_alone": ("sftp_read_n", sftp_read, n),
-            "irods_write_alone": ("irods_upload", irods_write, 0),
-            "irods_to_sftp": ("stage_down", down, n_down),
-            "irods_read_alone": ("irods_read_verify", irods_read, 0),
-            "sftp_write_alone": ("sftp_write_n", sftp_write, n_down),
-        },
-        (make_file(server, "wan-small.bin", SMALL), _upload_object(env, SMALL)),
-    )
-    small_get = openssh_get(via, "bench/wan-small.bin", SMALL, work)
-    marginal["openssh_sftp_get"] = (size - SMALL) / (size / openssh / 1e6 - small_get) / 1e6
-    rates["sftp_read_with_irods_write_at_once"] = together[0]
-    rates["irods_write_with_sftp_read_at_once"] = together[1]
-    rates["irods_read_with_sftp_write_at_once"] = together_down[0]
-    rates["sftp_write_with_irods_read_at_once"] = together_down[1]
-    legs = sorted((sftp_read["mb_s"], irods_write["mb_s"]))
+    small = (make_file(server, "wan-small.bin", SMALL), _upload_object(envs[0], SMALL))
+    fixed = _fixed_seconds(envs[0], via, work, small, counts)
+    paths = (make_file(server, "wan-src.bin", size), _upload_object(envs[0], size))
+    started = time.monotonic()
+    rates, orders = _run_rounds(_wan_blocks(envs, via, size, work, paths, counts), rounds)
+    seconds = time.monotonic() - started
+    marginal = _marginal(rates, fixed, size)
+    figures, per_round = paired_ratios(rates, _WAN_RATIOS)
+    marginal_figures, marginal_rounds = paired_ratios(marginal, _MARGINAL_RATIOS)
+    legs = [(rates["sftp_read_alone"][i], rates["irods_write_alone"][i]) for i in range(rounds)]
+    bounds = [1 + min(pair) / max(pair) for pair in legs]
+    per_round["wan_over_two_step_bound"] = [round(b, 3) for b in bounds]
     return {
-        "wan_sftp_connections": n,
-        "wan_sftp_connections_down": n_down,
-        "wan_sftp_to_irods_over_openssh_sftp": round(up["mb_s"] / openssh, 2),
-        "wan_sftp_to_irods_over_min_leg": round(up["mb_s"] / legs[0], 2),
-        "wan_irods_to_sftp_over_min_leg": round(
-            down["mb_s"] / min(irods_read["mb_s"], sftp_write["mb_s"]), 2
-        ),
-        "wan_over_two_step": round(up["mb_s"] / two_step["mb_s"], 2),
-        "wan_over_two_step_bound": round(1 + legs[0] / legs[1], 2),
-        "wan_1_connection_over_openssh_sftp": round(up_one["mb_s"] / openssh, 2),
+        "wan_sftp_connections": counts[0],
+        "wan_sftp_connections_down": counts[1],
+        "wan_rounds": rounds,
+        **figures,
+        "wan_over_two_step_bound": round(statistics.median(bounds), 2),
+        "wan_over_two_step_bound_range": f"{min(bounds):.2f}-{max(bounds):.2f}",
         "wan_site_streams": SITE_STREAMS,
-        f"wan_sftp_to_irods_over_openssh_sftp_site_streams_{SITE_STREAMS}": round(
-            site_up["mb_s"] / openssh, 2
-        ),
-        f"wan_irods_write_alone_over_openssh_sftp_site_streams_{SITE_STREAMS}": round(
-            site_write["mb_s"] / openssh, 2
-        ),
-        f"wan_sftp_to_irods_over_min_leg_site_streams_{SITE_STREAMS}": round(
-            site_up["mb_s"] / min(sftp_read["mb_s"], site_write["mb_s"]), 2
-        ),
-        # The same legs run at the same time in two processes: what the machine gives both at once.
-        "wan_sftp_to_irods_over_min_leg_run_together": round(up["mb_s"] / min(together), 2),
-        "wan_irods_to_sftp_over_min_leg_run_together": round(down["mb_s"] / min(together_down), 2),
-        "wan_sftp_to_irods_over_openssh_sftp_marginal": _ratio(marginal, "sftp_to_irods", "openssh_sftp_get"),
-        "wan_sftp_to_irods_over_min_leg_marginal": _ratio(
-            marginal, "sftp_to_irods", "sftp_read_alone", "irods_write_alone"
-        ),
-        "wan_irods_to_sftp_over_min_leg_marginal": _ratio(
-            marginal, "irods_to_sftp", "irods_read_alone", "sftp_write_alone"
-        ),
-        "wan_mb_s": {k: round(v, 1) for k, v in rates.items()},
-        "wan_mb_s_marginal": {k: round(v, 1) for k, v in marginal.items()},
+        **marginal_figures,
+        "wan_rounds_seconds": round(seconds, 1),
+        "wan_mb_s": {k: round(statistics.median(v), 1) for k, v in rates.items()},
+        "wan_mb_s_marginal": {k: round(statistics.median(v), 1) for k, v in marginal.items()},
+        "wan_mb_s_rounds": {k: [round(x, 1) for x in v] for k, v in rates.items()},
+        "wan_ratios_rounds": {**per_round, **marginal_rounds},
+        "wan_round_orders": {f"round {k + 1}": order for k, order in enumerate(orders)},
     }
-
-
-def _ratio(rates: dict[str, float], staged: str, *legs: str) -> float:
-    return round(rates[staged] / min(rates[leg] for leg in legs), 2)
-
-
-def _marginal_rates(
-    env: dict[str, str], size: int, ops: dict[str, tuple[str, dict[str, float], int]], small: tuple[str, str]
-) -> dict[str, float]:
-    """MB/s between a ``SMALL`` run and the full-size run of each op: the streaming rate without the
-    operation's fixed cost (SSH handshakes, planning, the iRODS round trips before and after the bytes)."""
-    rates = {}
-    for name, (op, full, n) in ops.items():
-        arg = {"stage_up": small[0], "sftp_read_n": small[0], "stage_down": small[1]}.get(op, "")
-        arg = small[1] if op == "irods_read_verify" else arg
-        fixed = measure(env, op, SMALL, arg, connections=n or 0)["seconds"]
-        rates[name] = (size - SMALL) / (size / full["mb_s"] / 1e6 - fixed) / 1e6
-    return rates
 
 
 def _together(env: dict[str, str], *ops: tuple[str, int, str, int]) -> list[float]:
@@ -388,7 +504,7 @@ class _via:
 
 
 def _loopback_figures(
-    env: dict[str, str], server: Any, emulator_port: int, size: int, rss_large: int
+    env: dict[str, str], server: Any, emulator_port: int, size: int, rss_large: int, rounds: int
 ) -> dict[str, Any]:
     objects = (_upload_object(env, 256 * MIB), _upload_object(env, rss_large))
     small = measure(env, "stage_down", 256 * MIB, objects[0])["rss_mib"]
@@ -398,7 +514,7 @@ def _loopback_figures(
     small_fixed = measure(fixed, "stage_down", 256 * MIB, objects[0])["rss_mib"]
     large_fixed = measure(fixed, "stage_down", rss_large, objects[1])["rss_mib"]
     return {
-        **_cpu_figures(env, server, emulator_port, size),
+        **_cpu_figures(env, server, emulator_port, size, rounds),
         "rss_ratio_4g_over_256m_down": round(large / small, 3),
         "rss_ratio_4g_over_256m_down_glibc_mmap_threshold_1m": round(large_fixed / small_fixed, 3),
         "peak_rss_mib_down": {
@@ -422,8 +538,10 @@ _CPU_RATIOS = {
 }
 
 
-def _cpu_figures(env: dict[str, str], server: Any, emulator_port: int, size: int) -> dict[str, Any]:
-    """CPU per GiB of each operation, ``CPU_REPEAT`` rounds interleaved; medians, and the ratios' spread."""
+def _cpu_figures(
+    env: dict[str, str], server: Any, emulator_port: int, size: int, rounds: int
+) -> dict[str, Any]:
+    """CPU per GiB of each operation, ``rounds`` rounds interleaved; medians, and the ratios' spread."""
     n, n_down = auto_counts(size)
     servers = _ServerCpu(server._proc.pid, emulator_port)
     src = (make_file(server, "cpu-src.bin", size), make_file(server, "cpu-small.bin", SMALL))
@@ -441,7 +559,7 @@ def _cpu_figures(env: dict[str, str], server: Any, emulator_port: int, size: int
     }
     raw: dict[str, list[float]] = {name: [] for name in ops}
     marginal: dict[str, list[float]] = {name: [] for name in ops}
-    for _ in range(CPU_REPEAT):  # rounds interleaved, so a burst of load hits every operation alike
+    for _ in range(rounds):  # rounds interleaved, so a burst of load hits every operation alike
         for name, (op, args, count, op_env) in ops.items():
             whole, streamed = _per_gib(op_env, servers, op, size, args, count)
             raw[name].append(whole)
@@ -449,10 +567,10 @@ def _cpu_figures(env: dict[str, str], server: Any, emulator_port: int, size: int
     out: dict[str, Any] = {}
     for key, (staged, a, b) in _CPU_RATIOS.items():
         for suffix, cpu in (("", marginal), ("_with_fixed_costs", raw)):
-            rounds = [cpu[staged][i] / (cpu[a][i] + cpu[b][i]) for i in range(CPU_REPEAT)]
-            out[f"{key}{suffix}"] = round(statistics.median(rounds), 3)
-            out[f"{key}{suffix}_range"] = f"{min(rounds):.3f}-{max(rounds):.3f}"
-    out["cpu_repeat"] = CPU_REPEAT
+            ratios = [cpu[staged][i] / (cpu[a][i] + cpu[b][i]) for i in range(rounds)]
+            out[f"{key}{suffix}"] = round(statistics.median(ratios), 3)
+            out[f"{key}{suffix}_range"] = f"{min(ratios):.3f}-{max(ratios):.3f}"
+    out["cpu_repeat"] = rounds
     out["cpu_seconds_per_gib"] = {k: _median_range(v) for k, v in marginal.items()}
     out["cpu_seconds_per_gib_with_fixed_costs"] = {k: _median_range(v) for k, v in raw.items()}
     return out
@@ -556,7 +674,7 @@ def _phase_table(traced: dict[str, dict[str, Any]]) -> dict[str, str]:
     return rows
 
 
-def run_wan(size: int, *, rss_large: int) -> dict[str, Any]:
+def run_wan(size: int, *, rss_large: int, rounds: int = ROUNDS) -> dict[str, Any]:
     """Every figure of ``--wan`` in one run."""
     from irods_provider.testing.sftp import OpenSshServer
 
@@ -584,10 +702,10 @@ def run_wan(size: int, *, rss_large: int) -> dict[str, Any]:
                     **_envs(work, server, site_proxy.port, sftp_proxy.port),
                     STREAMS_ENV: str(SITE_STREAMS),
                 }
-                wan = _wan_figures(env, site_env, server, sftp_proxy.port, size, work)
+                wan = _wan_figures((env, site_env), server, sftp_proxy.port, size, work, rounds)
                 traced = {f"{n // MIB}mib": phases(env, server, n) for n in (SMALL, size)}
             loopback = _loopback_figures(
-                _envs(work, server, port, server.port), server, port, size, rss_large
+                _envs(work, server, port, server.port), server, port, size, rss_large, rounds
             )
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -597,8 +715,7 @@ def run_wan(size: int, *, rss_large: int) -> dict[str, Any]:
         **{k: v for k, v in wan.items() if not isinstance(v, dict)},
         **{k: v for k, v in loopback.items() if not isinstance(v, dict)},
         "wan_model": {"rtt_ms": RTT * 1000, "window_kib": WINDOW // 1024, "link_mb_s": LINK / 1e6, **model},
-        "wan_mb_s": wan["wan_mb_s"],
-        "wan_mb_s_marginal": wan["wan_mb_s_marginal"],
+        **{k: v for k, v in wan.items() if isinstance(v, dict)},
         "cpu_seconds_per_gib": loopback["cpu_seconds_per_gib"],
         "cpu_seconds_per_gib_with_fixed_costs": loopback["cpu_seconds_per_gib_with_fixed_costs"],
         "peak_rss_mib_down": loopback["peak_rss_mib_down"],
@@ -622,6 +739,9 @@ def write_wan_results(result: dict[str, Any]) -> None:
             "wan_model",
             "wan_mb_s",
             "wan_mb_s_marginal",
+            "wan_mb_s_rounds",
+            "wan_ratios_rounds",
+            "wan_round_orders",
             "cpu_seconds_per_gib",
             "cpu_seconds_per_gib_with_fixed_costs",
             "peak_rss_mib_down",
@@ -631,7 +751,9 @@ def write_wan_results(result: dict[str, Any]) -> None:
     )
     section = (
         "<!-- staging_wan -->\n## SFTP ↔ iRODS staging over a WAN model (`benchmarks/staging.py --wan`)\n\n"
-        f"Run {datetime.date.today()}, {result['size_mib']} MiB per transfer, one run (all ratios from it). "
+        f"Run {datetime.date.today()}, {result['size_mib']} MiB per transfer, one run of "
+        f"{result['wan_rounds']} interleaved rounds (every ratio within a round; the median and range of the "
+        "rounds' ratios). "
         f"{__doc__.split(chr(10) + chr(10), 1)[1].strip().replace(':class:', '').replace('``', '`')}\n\n"
         f"{_before_table(result)}\n\n"
         f"| metric | value |\n| --- | --- |\n{rows}\n\n{tables}\n\n{_wan_notes(result)}\n<!-- staging_wan -->"
@@ -698,6 +820,32 @@ def _goal(value: float, goal: float, *, at_most: bool = False) -> str:
     return f"{value} ({'met' if met else 'not met'}: goal {'<=' if at_most else '>='} {goal})"
 
 
+def _paired_goal(r: dict[str, Any], key: str, goal: float) -> str:
+    """A paired ratio against its goal, with the range of its rounds."""
+    return f"{_goal(r[key], goal)[:-1]}; rounds {r[f'{key}_range']})"
+
+
+def _rounds_reading(r: dict[str, Any]) -> str:
+    """Each goal ratio round by round beside the rates it compares, so a leg's drift shows in the leg."""
+    ratios, rates = r["wan_ratios_rounds"], r["wan_mb_s_rounds"]
+
+    def series(values: list[float]) -> str:
+        return ", ".join(f"{v:.2f}" for v in values)
+
+    def mb_s(name: str) -> str:
+        return ", ".join(str(v) for v in rates[name])
+
+    return (
+        f"Round by round ({r['wan_rounds']} rounds, {r['wan_rounds_seconds']} s; orders in "
+        f"`wan_round_orders`): upload over its min leg {series(ratios['wan_sftp_to_irods_over_min_leg'])} "
+        f"(upload {mb_s('sftp_to_irods')} MB/s; iRODS write leg {mb_s('irods_write_alone')}, SFTP read leg "
+        f"{mb_s('sftp_read_alone')}); download over its min leg "
+        f"{series(ratios['wan_irods_to_sftp_over_min_leg'])} (download {mb_s('irods_to_sftp')}; iRODS read "
+        f"leg {mb_s('irods_read_alone')}, SFTP write leg {mb_s('sftp_write_alone')}); upload over OpenSSH "
+        f"{series(ratios['wan_sftp_to_irods_over_openssh_sftp'])} (OpenSSH {mb_s('openssh_sftp_get')})."
+    )
+
+
 def _together_reading(r: dict[str, Any]) -> str:
     """Whether the machine or the pipeline explains the gap to the legs measured alone."""
     alone = min(r["wan_mb_s"]["sftp_read_alone"], r["wan_mb_s"]["irods_write_alone"])
@@ -726,20 +874,20 @@ def _together_down(r: dict[str, Any]) -> str:
 
 #: What changed since the previous run (the notes' second paragraph).
 _CHANGES = (
-    "This run (2026-12-06, seventeenth session, load 0.1 at its start, nothing else running) is the second "
-    "quiet one of this session, on its final code; the first, at its start (load 0.8), gave upload 0.91, "
-    "download 0.89, over OpenSSH 2.70, CPU over the legs 0.807 up and 0.948 down. Between them the session "
-    "changed nothing on the large-file path (the plan's SFTP lookups now reconnect after a drop; the kept "
-    "checksum scheme is off here, as in every earlier run). In this run the iRODS write leg alone ran at "
-    "51.2 MB/s against 45.4 in the first, the upload at 41.4 against 41.2: the upload's ratio moved from "
-    "0.91 to 0.81 with its leg, not with the upload. Over the twelve runs: download over its min leg 0.85, "
-    "0.90, 0.83, 0.94, 0.88, 0.92, 0.91, 0.81, 0.88, 0.83, 0.89 and 0.88; upload over its min leg 0.89, "
-    "0.87, 0.89, 0.82, 0.91, 0.88, 0.83, 0.84, 0.87, 0.95, 0.91 and 0.81; over OpenSSH 2.78, 2.69, 2.72, "
-    "2.60, 2.81, 2.71, 2.71, 2.68, 2.83, 2.51, 2.70 and 2.79. The spread between runs (about 0.1) is larger "
-    "than the distance to the 0.9 goal, and the CPU ratios move by 20-40 % between the three rounds of one "
-    "run (`*_range`). Run together in two processes, the legs gave the upload 0.93 and the download 0.93 of "
-    "their slower leg (`*_run_together`; 0.99 and 1.00 in the first run): most of the gap to the legs alone "
-    "is the 2 cores both legs, sshd and the emulator share here. "
+    "Since the eighteenth session (2026-12-07) every WAN ratio is paired per round (see above). Until then "
+    "each rate was the best of two runs, and an operator and its legs ran minutes apart in a run of about "
+    "8.5 minutes, so a leg's drift between those moments moved the ratio: in the seventeenth session's "
+    "two quiet runs on the same code the iRODS write leg alone ran at 45.4 and then 51.2 MB/s, the upload "
+    "at 41.2 and 41.4, and the upload's ratio went from 0.91 to 0.81 with its leg, not with the upload. "
+    "Over the twelve runs measured that way: download over its min leg 0.85, 0.90, 0.83, 0.94, 0.88, "
+    "0.92, 0.91, 0.81, 0.88, 0.83, 0.89 and 0.88; upload over its min leg 0.89, 0.87, 0.89, 0.82, 0.91, "
+    "0.88, 0.83, 0.84, 0.87, 0.95, 0.91 and 0.81; over OpenSSH 2.78, 2.69, 2.72, 2.60, 2.81, 2.71, 2.71, "
+    "2.68, 2.83, 2.51, 2.70 and 2.79: a spread between runs (about 0.1) larger than the distance to the "
+    "0.9 goal. Each ratio now compares runs of one round (an operator and its legs within one block, under "
+    "a minute apart), and `*_range` shows how far the rounds of one run spread. In the seventeenth "
+    "session, run together in two processes, the "
+    "legs gave the upload 0.93 and the download 0.93 of their slower leg (0.99 and 1.00 in its first run): "
+    "most of the gap to the legs alone is the 2 cores both legs, sshd and the emulator share here. "
     "Where the upload loses, traced call by call (`staging.py --phases` against the iRODS leg "
     "alone): its first HTTP write leaves 230-290 ms after the leg's (the SSH handshake, about 9.5 round"
     " trips: 284 ms, then the source's realpath, lstat+open and first reads), and the other 5 SSH "
@@ -821,10 +969,11 @@ def _wan_notes(r: dict[str, Any]) -> str:
     rates, model, load = r["wan_mb_s"], r["wan_model"], r["load_average"]
     ceiling = rates["irods_write_alone"] / rates["openssh_sftp_get"]
     return (
-        "Goals in this run: "
-        f"`wan_sftp_to_irods_over_openssh_sftp` {_goal(r['wan_sftp_to_irods_over_openssh_sftp'], 2.5)}, "
-        f"`wan_sftp_to_irods_over_min_leg` {_goal(r['wan_sftp_to_irods_over_min_leg'], 0.9)}, "
-        f"`wan_irods_to_sftp_over_min_leg` {_goal(r['wan_irods_to_sftp_over_min_leg'], 0.9)}, "
+        f"Goals in this run (each the median of its {r['wan_rounds']} rounds' ratios, with their range): "
+        "`wan_sftp_to_irods_over_openssh_sftp` "
+        f"{_paired_goal(r, 'wan_sftp_to_irods_over_openssh_sftp', 2.5)}, "
+        f"`wan_sftp_to_irods_over_min_leg` {_paired_goal(r, 'wan_sftp_to_irods_over_min_leg', 0.9)}, "
+        f"`wan_irods_to_sftp_over_min_leg` {_paired_goal(r, 'wan_irods_to_sftp_over_min_leg', 0.9)}, "
         f"`wan_over_two_step` {r['wan_over_two_step']} (bound {r['wan_over_two_step_bound']}), "
         "without each operation's fixed cost (`*_marginal`): "
         f"{r['wan_sftp_to_irods_over_openssh_sftp_marginal']} over OpenSSH, "
@@ -833,7 +982,7 @@ def _wan_notes(r: dict[str, Any]) -> str:
         f"`cpu_up_over_legs` {_goal(r['cpu_up_over_legs'], 1.1, at_most=True)}, "
         f"`cpu_down_over_legs` {_goal(r['cpu_down_over_legs'], 1.1, at_most=True)}, "
         f"`rss_ratio_4g_over_256m_down` {_goal(r['rss_ratio_4g_over_256m_down'], 1.1, at_most=True)}.\n\n"
-        f"{_CHANGES}\n\n{_DOWNLOAD} {_together_down(r)}\n\n"
+        f"{_rounds_reading(r)}\n\n{_CHANGES}\n\n{_DOWNLOAD} {_together_down(r)}\n\n"
         "The iRODS leg bounds the upload. One object is written through one parallel-write handle of at "
         "most 3 streams: the real server's default `max_number_of_streams_per_parallel_write_handle` "
         "(irods_client_http_api 0.7.0: README and `endpoints/data_objects/src/main.cpp`, a larger "

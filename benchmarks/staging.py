@@ -1,6 +1,7 @@
 """Staging benchmark: SFTP ↔ iRODS operators against Debian's sshd on loopback and the emulator (subprocess).
 
-    python benchmarks/staging.py --json [--quick]
+    python benchmarks/staging.py --json [--quick] [--no-record]
+    python benchmarks/staging.py --wan --json [--rounds 3] [--wan-size-mib 256] [--no-record]
 
 Every measured operation runs in its own Python process (so its peak RSS is its own), reading or writing the
 same file through the same client code. Ratios:
@@ -517,7 +518,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--wan-size-mib", type=int, default=256, help="file size for the WAN figures")
     parser.add_argument("--rss-large-mib", type=int, default=4096, help="large download for the RSS ratio")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="--wan: interleaved rounds of every WAN and loopback CPU run; each ratio is the median of its "
+        "per-round ratios (min-max beside it)",
+    )
+    parser.add_argument("--no-record", action="store_true", help="do not update RESULTS.md")
     args = parser.parse_args(argv)
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
     if args.child:
         print(json.dumps(_child(args.child, args.size, args.arg, args.connections)))
         return 0
@@ -530,12 +541,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.wan:
         from _staging_wan import run_wan, write_wan_results
 
-        result = run_wan(args.wan_size_mib * MIB, rss_large=args.rss_large_mib * MIB)
-        write_wan_results(result)
+        result = run_wan(args.wan_size_mib * MIB, rss_large=args.rss_large_mib * MIB, rounds=args.rounds)
+        if not args.no_record:
+            write_wan_results(result)
         print(json.dumps(result, indent=None if args.json else 2))
         return 0
     result = run(args.quick)
-    write_results(result)
+    if not args.no_record:
+        write_results(result)
     print(json.dumps(result, indent=None if args.json else 2))
     return 0
 
