@@ -33,6 +33,14 @@ def _default_resource(text: str) -> tuple[str, str]:
     return collection.rstrip("/") or "/", resource
 
 
+def _named_scheme(text: str) -> tuple[str, str]:
+    """argparse type of ``--resource-hash-scheme`` / ``--zone-hash-scheme``: ``NAME=sha256|md5``."""
+    name, sep, scheme = text.rpartition("=")
+    if not sep or not name or scheme not in HASH_SCHEMES:
+        raise argparse.ArgumentTypeError(f"expected NAME={'|'.join(HASH_SCHEMES)}, got {text!r}")
+    return name, scheme
+
+
 def _resource_spec(text: str) -> str:
     """argparse type of ``--resource``: validated ``NAME[:type]``."""
     from irods_provider.testing._resources import parse_resource_spec
@@ -147,6 +155,23 @@ def _add_profile_arguments(serve: argparse.ArgumentParser) -> None:
     )
     serve.add_argument("--hash-scheme", choices=HASH_SCHEMES, default="sha256", help="default_hash_scheme")
     serve.add_argument(
+        "--resource-hash-scheme",
+        action="append",
+        type=_named_scheme,
+        default=[],
+        metavar="RESC=SCHEME",
+        help="the default_hash_scheme of the server holding RESC (and the resources under it), where it "
+        "differs from --hash-scheme: its replicas are hashed in it (repeatable)",
+    )
+    serve.add_argument(
+        "--zone-hash-scheme",
+        action="append",
+        type=_named_scheme,
+        default=[],
+        metavar="ZONE=SCHEME",
+        help="the default_hash_scheme of a federated zone's servers (repeatable)",
+    )
+    serve.add_argument(
         "--resource",
         action="append",
         type=_resource_spec,
@@ -209,6 +234,8 @@ def _config(args: argparse.Namespace) -> EmulatorConfig:
         irods_server_version=args.irods_server_version,
         federated_zones=list(args.federated_zone),
         hash_scheme=args.hash_scheme,
+        resource_hash_schemes=dict(args.resource_hash_scheme),
+        zone_hash_schemes=dict(args.zone_hash_scheme),
         resources=(*(RESOURCE_PRESET if args.resource_preset else ()), *args.resource),
         default_resources=tuple(args.default_resource),
         allow_remote=args.allow_remote,
@@ -238,6 +265,8 @@ def main(argv: list[str] | None = None) -> int:
         f"hash scheme {config.hash_scheme}; federated zones {' '.join(config.federated_zones) or '-'}",
         flush=True,
     )
+    if others := {**config.resource_hash_schemes, **config.zone_hash_schemes}:
+        print(f"hash schemes: {' '.join(f'{k}={v}' for k, v in sorted(others.items()))}", flush=True)
     print(
         f"control plane: {server.url}/_emulator/ ({CONTROL_TOKEN_HEADER}: {config.control_token})", flush=True
     )
