@@ -95,6 +95,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--keyfile", default=None, help="PEM private key of --certfile")
     serve.add_argument("--log-level", default="warning", help="uvicorn log level (default warning)")
     _add_profile_arguments(serve)
+    _add_scheme_arguments(serve)
     serve.add_argument(
         "--conn-id",
         default="irods_default",
@@ -153,24 +154,6 @@ def _add_profile_arguments(serve: argparse.ArgumentParser) -> None:
         help="the iRODS release /info reports and whose GenQuery1 parser is used: 4.3.x splits the string "
         f"as fillGenQueryInpFromStrCond does, 5.0+ has the grammar (default {DEFAULT_IRODS_SERVER_VERSION})",
     )
-    serve.add_argument("--hash-scheme", choices=HASH_SCHEMES, default="sha256", help="default_hash_scheme")
-    serve.add_argument(
-        "--resource-hash-scheme",
-        action="append",
-        type=_named_scheme,
-        default=[],
-        metavar="RESC=SCHEME",
-        help="the default_hash_scheme of the server holding RESC (and the resources under it), where it "
-        "differs from --hash-scheme: its replicas are hashed in it (repeatable)",
-    )
-    serve.add_argument(
-        "--zone-hash-scheme",
-        action="append",
-        type=_named_scheme,
-        default=[],
-        metavar="ZONE=SCHEME",
-        help="the default_hash_scheme of a federated zone's servers (repeatable)",
-    )
     serve.add_argument(
         "--resource",
         action="append",
@@ -193,6 +176,28 @@ def _add_profile_arguments(serve: argparse.ArgumentParser) -> None:
         "--resource-preset",
         action="store_true",
         help=f"add the preset resources {' '.join(RESOURCE_PRESET)} (demoResc stays the default)",
+    )
+
+
+def _add_scheme_arguments(serve: argparse.ArgumentParser) -> None:
+    """The checksum schemes of the zone's servers (each hashes the replicas on its resources)."""
+    serve.add_argument("--hash-scheme", choices=HASH_SCHEMES, default="sha256", help="default_hash_scheme")
+    serve.add_argument(
+        "--resource-hash-scheme",
+        action="append",
+        type=_named_scheme,
+        default=[],
+        metavar="RESC=SCHEME",
+        help="the default_hash_scheme of the server holding RESC (and the resources under it), where it "
+        "differs from --hash-scheme: its replicas are hashed in it (repeatable)",
+    )
+    serve.add_argument(
+        "--zone-hash-scheme",
+        action="append",
+        type=_named_scheme,
+        default=[],
+        metavar="ZONE=SCHEME",
+        help="the default_hash_scheme of a federated zone's servers (repeatable)",
     )
 
 
