@@ -219,3 +219,34 @@ def test_a_federated_zone_of_the_other_scheme_keeps_its_own(
                 assert result.checksum == expected
                 assert s.data_objects.read(path) == DATA
     assert made == [True, True, False, True]
+
+
+class _OnePass(io.BytesIO):
+    """A stream that cannot seek: read once, never again (as an SFTP file is)."""
+
+    def seekable(self) -> bool:
+        return False
+
+
+def test_a_replication_resource_over_servers_of_both_schemes_keeps_md5(
+    irods_emulator_variants,  # noqa: F811
+    monkeypatch,
+) -> None:
+    """Its first replica answers MD5, its second SHA-256: what is kept for the root is MD5 (SHA-256 is
+    always computed too), whatever the order, so a one-pass source there verifies every time."""
+    server = irods_emulator_variants(
+        resources=("replResc:replication",), resource_hash_schemes={"replResc_ufs0": "md5"}
+    )
+    made = _md5_hashed(monkeypatch)
+    cfg = replace(CFG, resource="replResc")
+    with _session(server) as s:
+        for n in range(3):
+            path = f"{HOME}/repl-{n}.bin"
+            result = upload_object(s, _OnePass(DATA), path, size=len(DATA), config=cfg)
+            assert result.checksum in (SHA2, MD5)
+            assert sorted(r.hierarchy for r in s.data_objects.replicas(path)) == [
+                "replResc;replResc_ufs0",
+                "replResc;replResc_ufs1",
+            ]
+            assert s.data_objects.read(path) == DATA
+    assert made == [True, True, True]
