@@ -234,15 +234,17 @@ def known_checksum_scheme(
 
 def _known(root: object, key: _Key) -> ChecksumScheme | None:
     """The scheme of ``key`` learned by the session ``root``, else kept on disk (asked once per key)."""
-    with _SCHEMES_LOCK:
-        scheme = (_SCHEMES.get(root) or {}).get(key)
-    if scheme is not None or (origin := origin_of(root)) is None:
-        return scheme
-    with _SCHEMES_LOCK:
-        looked_up = _LOOKED_UP.setdefault(root, set())
-        if key in looked_up:  # once per session and key: a miss is not asked of the disk again
-            return None
-        looked_up.add(key)
+    try:
+        with _SCHEMES_LOCK:
+            scheme = (_SCHEMES.get(root) or {}).get(key)
+            if scheme is not None or (origin := origin_of(root)) is None:
+                return scheme
+            looked_up = _LOOKED_UP.setdefault(root, set())
+            if key in looked_up:  # once per session and key: a miss is not asked of the disk again
+                return None
+            looked_up.add(key)
+    except TypeError:  # a session that cannot be weakly referenced: nothing kept for it
+        return None
     cached = cached_scheme(origin, *key)
     if cached is not None:
         with _SCHEMES_LOCK:
