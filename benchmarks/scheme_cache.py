@@ -2,9 +2,12 @@
 
 A fresh process knows no zone's checksum scheme before its first verification, so unless an earlier process
 kept it (``client/transfer/_scheme_cache.py``) its first upload hashes MD5 as well as SHA-256. Each upload
-runs in its own Python process against the emulator (a subprocess too); rounds interleave the two cases.
-Figure: ``cpu_upload_kept_over_not_kept`` (client CPU seconds, median of the rounds' ratios), with each
-case's CPU seconds per GiB. Writes its section of RESULTS.md.
+runs in its own Python process against the emulator (a subprocess too); rounds interleave the cases.
+Figures: ``cpu_upload_kept_over_not_kept`` (client CPU seconds, median of the rounds' ratios), with each
+case's CPU seconds per GiB; ``cpu_upload_named_over_kept``: an upload naming a resource of the zone's one
+scheme (kept per resource) against one naming none (the common case must cost no more); and
+``cpu_upload_rehash_over_not_kept``: an upload to a resource whose server answers MD5 while only the zone's
+SHA-256 was kept (the local file is hashed again, MD5 too). Writes its section of RESULTS.md.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -25,21 +29,22 @@ MIB = 1024 * 1024
 _CHILD = """
 import io, json, os, sys, time
 from irods_provider.client import BasicAuth, IrodsSession
-from irods_provider.client.transfer import upload_object
-base, source, target = sys.argv[1:4]
+from irods_provider.client.transfer import TransferConfig, upload_object
+base, source, target, resource = sys.argv[1:5]
+config = TransferConfig(resource=resource or None)
 with IrodsSession(base, auth=BasicAuth("rods", "rods-emulator")) as s:
     start = time.process_time()
     with open(source, "rb") as fh:
-        upload_object(s, fh, target, size=os.path.getsize(source))
+        upload_object(s, fh, target, size=os.path.getsize(source), config=config)
     print(json.dumps({"cpu": time.process_time() - start}))
 """
 
 
-def _upload(base: str, source: Path, target: str, *, kept: bool, state: Path) -> float:
+def _upload(base: str, source: Path, target: str, *, kept: bool, state: Path, resource: str = "") -> float:
     env = {**os.environ, "IRODS_PROVIDER_STATE_DIR": str(state)}
     env["IRODS_PROVIDER_CHECKSUM_SCHEME_CACHE"] = "on" if kept else "off"
     out = subprocess.run(
-        [sys.executable, "-c", _CHILD, base, str(source), target],
+        [sys.executable, "-c", _CHILD, base, str(source), target, resource],
         env=env,
         cwd=ROOT,
         capture_output=True,
@@ -50,32 +55,66 @@ def _upload(base: str, source: Path, target: str, *, kept: bool, state: Path) ->
 
 
 def run(size_mib: int, rounds: int) -> dict[str, object]:
-    """``rounds`` interleaved pairs of fresh-process uploads of ``size_mib`` MiB, kept scheme or not."""
-    with tempfile.TemporaryDirectory(prefix="scheme-cache-") as work, emulator_process() as base:
+    """``rounds`` interleaved fresh-process uploads of ``size_mib`` MiB per case (see the module doc)."""
+    serve = (
+        "--resource",
+        "archiveResc",
+        "--resource",
+        "mixedResc",
+        "--resource-hash-scheme",
+        "mixedResc=md5",
+    )
+    with tempfile.TemporaryDirectory(prefix="scheme-cache-") as work, emulator_process(*serve) as base:
         source = Path(work) / "source.bin"
         with open(source, "wb") as fh:
             block = os.urandom(MIB)
             for _ in range(size_mib):
                 fh.write(block)
-        state = Path(work) / "state"
-        _upload(base, source, "/tempZone/home/rods/learn.bin", kept=True, state=state)  # keeps the scheme
-        kept: list[float] = []
-        not_kept: list[float] = []
         home = "/tempZone/home/rods"
+        zone_only = (
+            Path(work) / "zone-only"
+        )  # only the zone's SHA-256 kept: what each rehash round starts from
+        _upload(base, source, f"{home}/zone.bin", kept=True, state=zone_only)
+        state = Path(work) / "state"
+        shutil.copytree(zone_only, state)
+        _upload(base, source, f"{home}/learn.bin", kept=True, state=state, resource="archiveResc")
+        cases: dict[str, list[float]] = {"not_kept": [], "kept": [], "named": [], "rehash": []}
         for n in range(rounds):
-            not_kept.append(_upload(base, source, f"{home}/off-{n}.bin", kept=False, state=state))
-            kept.append(_upload(base, source, f"{home}/on-{n}.bin", kept=True, state=state))
+            cases["not_kept"].append(_upload(base, source, f"{home}/off-{n}.bin", kept=False, state=state))
+            cases["kept"].append(_upload(base, source, f"{home}/on-{n}.bin", kept=True, state=state))
+            named = f"{home}/named-{n}.bin"
+            cases["named"].append(
+                _upload(base, source, named, kept=True, state=state, resource="archiveResc")
+            )
+            fresh = Path(work) / f"rehash-{n}"
+            shutil.copytree(zone_only, fresh)
+            mixed = f"{home}/mixed-{n}.bin"
+            cases["rehash"].append(_upload(base, source, mixed, kept=True, state=fresh, resource="mixedResc"))
+    return _figures(size_mib, rounds, cases)
+
+
+def _figures(size_mib: int, rounds: int, cases: dict[str, list[float]]) -> dict[str, object]:
     gib = size_mib / 1024
-    ratios = [k / o for k, o in zip(kept, not_kept, strict=True)]
-    return {
+
+    def ratio(top: str, bottom: str) -> list[float]:
+        return [t / b for t, b in zip(cases[top], cases[bottom], strict=True)]
+
+    result: dict[str, object] = {
         "size_mib": size_mib,
         "rounds": rounds,
         "load_average_1m": round(os.getloadavg()[0], 2),
-        "cpu_upload_kept_over_not_kept": round(statistics.median(ratios), 3),
-        "cpu_upload_kept_over_not_kept_range": f"{min(ratios):.3f}-{max(ratios):.3f}",
-        "cpu_seconds_per_gib_not_kept": round(statistics.median(not_kept) / gib, 2),
-        "cpu_seconds_per_gib_kept": round(statistics.median(kept) / gib, 2),
     }
+    for name, (top, bottom) in {
+        "kept_over_not_kept": ("kept", "not_kept"),
+        "named_over_kept": ("named", "kept"),
+        "rehash_over_not_kept": ("rehash", "not_kept"),
+    }.items():
+        ratios = ratio(top, bottom)
+        result[f"cpu_upload_{name}"] = round(statistics.median(ratios), 3)
+        result[f"cpu_upload_{name}_range"] = f"{min(ratios):.3f}-{max(ratios):.3f}"
+    for case, seconds in cases.items():
+        result[f"cpu_seconds_per_gib_{case}"] = round(statistics.median(seconds) / gib, 2)
+    return result
 
 
 def write_results(result: dict[str, object]) -> None:

@@ -218,12 +218,27 @@ class ModelBase:
         key = f"{name}#{entity_zone or zone}"
         return key if key in self.zone_users[zone] else None
 
-    def file_checksum(self, path: Path) -> str:
-        """The checksum of a spool file as the zone's ``default_hash_scheme`` formats it.
+    def hash_scheme_of(self, leaf: str, *, zone: str | None = None) -> str:
+        """The ``default_hash_scheme`` of the server holding ``leaf`` in ``zone`` (default: the local zone):
+        the scheme a replica there is hashed in (rsFileChksum runs on the leaf's host, 4.3.4 :46-57)."""
+        cfg = self.config
+        if zone is not None and zone != self.zone:
+            return cfg.zone_hash_schemes.get(zone, cfg.hash_scheme)
+        table, name = self.resources, leaf
+        while name not in cfg.resource_hash_schemes and (res := table.get(name)) is not None and res.parent:
+            name = res.parent
+        return cfg.resource_hash_schemes.get(name, cfg.hash_scheme)
 
-        ``sha2:`` + base64 SHA-256 for sha256 zones, 32 lowercase hex digits (no prefix) for md5 zones.
-        """
-        md5 = self.config.hash_scheme == "md5"
+    def replica_checksum(self, obj: DataObject, rep: Replica) -> str:
+        """A replica's checksum computed now, in the scheme of the server holding its leaf resource."""
+        return self.file_checksum(
+            rep.spool_file, self.hash_scheme_of(rep.resource, zone=self.zone_of(obj.path))
+        )
+
+    def file_checksum(self, path: Path, scheme: str | None = None) -> str:
+        """The checksum of a spool file as a server of ``default_hash_scheme`` ``scheme`` (default: the
+        zone's) formats it: ``sha2:`` + base64 SHA-256 for sha256, 32 lowercase hex digits for md5."""
+        md5 = (scheme or self.config.hash_scheme) == "md5"
         digest = hashlib.md5(usedforsecurity=False) if md5 else hashlib.sha256()
         with path.open("rb") as f:
             while chunk := f.read(1024 * 1024):

@@ -103,10 +103,16 @@ class ChecksumsMixin(ModelBase):
                 all_replicas=all_replicas,
                 admin=admin,
             )
-            todo = [(r, r.spool_file) for r in reps if force or not r.checksum]
-        sums = {id(r): self.file_checksum(spool) for r, spool in todo}
+            # Each replica hashed by the server holding its leaf, in that server's scheme (rsFileChksum).
+            zone = self.zone_of(normalize(path))
+            todo = [
+                (r, r.spool_file, self.hash_scheme_of(r.resource, zone=zone))
+                for r in reps
+                if force or not r.checksum
+            ]
+        sums = {id(r): self.file_checksum(spool, scheme) for r, spool, scheme in todo}
         with self.lock:
-            for r, _ in todo:
+            for r, _, _ in todo:
                 r.checksum = sums[id(r)]
             values = {r.checksum for r in reps}
             return reps[0].checksum if len(values) == 1 else None
@@ -228,7 +234,9 @@ class ChecksumsMixin(ModelBase):
         if missing:
             return results
         for number, checksum, _, spool in snapshot if compute else ():
-            if self.file_checksum(spool) != checksum:
+            # Recomputed in the catalog checksum's own scheme: verification passes it as ORIG_CHKSUM_KW
+            # (rsDataObjChksum.cpp:627 at 4.3.4), whose scheme file_checksum prefers (:316-332).
+            if self.file_checksum(spool, "sha256" if checksum.startswith("sha2:") else "md5") != checksum:
                 message = (
                     f"ERROR: Computed checksum does not match what is in the catalog for replica [{number}]."
                 )

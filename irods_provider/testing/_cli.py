@@ -33,6 +33,14 @@ def _default_resource(text: str) -> tuple[str, str]:
     return collection.rstrip("/") or "/", resource
 
 
+def _named_scheme(text: str) -> tuple[str, str]:
+    """argparse type of ``--resource-hash-scheme`` / ``--zone-hash-scheme``: ``NAME=sha256|md5``."""
+    name, sep, scheme = text.rpartition("=")
+    if not sep or not name or scheme not in HASH_SCHEMES:
+        raise argparse.ArgumentTypeError(f"expected NAME={'|'.join(HASH_SCHEMES)}, got {text!r}")
+    return name, scheme
+
+
 def _resource_spec(text: str) -> str:
     """argparse type of ``--resource``: validated ``NAME[:type]``."""
     from irods_provider.testing._resources import parse_resource_spec
@@ -87,6 +95,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--keyfile", default=None, help="PEM private key of --certfile")
     serve.add_argument("--log-level", default="warning", help="uvicorn log level (default warning)")
     _add_profile_arguments(serve)
+    _add_scheme_arguments(serve)
     serve.add_argument(
         "--conn-id",
         default="irods_default",
@@ -145,7 +154,6 @@ def _add_profile_arguments(serve: argparse.ArgumentParser) -> None:
         help="the iRODS release /info reports and whose GenQuery1 parser is used: 4.3.x splits the string "
         f"as fillGenQueryInpFromStrCond does, 5.0+ has the grammar (default {DEFAULT_IRODS_SERVER_VERSION})",
     )
-    serve.add_argument("--hash-scheme", choices=HASH_SCHEMES, default="sha256", help="default_hash_scheme")
     serve.add_argument(
         "--resource",
         action="append",
@@ -168,6 +176,28 @@ def _add_profile_arguments(serve: argparse.ArgumentParser) -> None:
         "--resource-preset",
         action="store_true",
         help=f"add the preset resources {' '.join(RESOURCE_PRESET)} (demoResc stays the default)",
+    )
+
+
+def _add_scheme_arguments(serve: argparse.ArgumentParser) -> None:
+    """The checksum schemes of the zone's servers (each hashes the replicas on its resources)."""
+    serve.add_argument("--hash-scheme", choices=HASH_SCHEMES, default="sha256", help="default_hash_scheme")
+    serve.add_argument(
+        "--resource-hash-scheme",
+        action="append",
+        type=_named_scheme,
+        default=[],
+        metavar="RESC=SCHEME",
+        help="the default_hash_scheme of the server holding RESC (and the resources under it), where it "
+        "differs from --hash-scheme: its replicas are hashed in it (repeatable)",
+    )
+    serve.add_argument(
+        "--zone-hash-scheme",
+        action="append",
+        type=_named_scheme,
+        default=[],
+        metavar="ZONE=SCHEME",
+        help="the default_hash_scheme of a federated zone's servers (repeatable)",
     )
 
 
@@ -209,6 +239,8 @@ def _config(args: argparse.Namespace) -> EmulatorConfig:
         irods_server_version=args.irods_server_version,
         federated_zones=list(args.federated_zone),
         hash_scheme=args.hash_scheme,
+        resource_hash_schemes=dict(args.resource_hash_scheme),
+        zone_hash_schemes=dict(args.zone_hash_scheme),
         resources=(*(RESOURCE_PRESET if args.resource_preset else ()), *args.resource),
         default_resources=tuple(args.default_resource),
         allow_remote=args.allow_remote,
@@ -238,6 +270,8 @@ def main(argv: list[str] | None = None) -> int:
         f"hash scheme {config.hash_scheme}; federated zones {' '.join(config.federated_zones) or '-'}",
         flush=True,
     )
+    if others := {**config.resource_hash_schemes, **config.zone_hash_schemes}:
+        print(f"hash schemes: {' '.join(f'{k}={v}' for k, v in sorted(others.items()))}", flush=True)
     print(
         f"control plane: {server.url}/_emulator/ ({CONTROL_TOKEN_HEADER}: {config.control_token})", flush=True
     )

@@ -215,6 +215,13 @@ class EmulatorConfig:
 
     def __post_init__(self) -> None:
         irods_release(self.irods_server_version)  # ValueError for a malformed version
+        for scheme in (
+            self.hash_scheme,
+            *self.resource_hash_schemes.values(),
+            *self.zone_hash_schemes.values(),
+        ):
+            if scheme not in HASH_SCHEMES:
+                raise ValueError(f"hash scheme {scheme!r} is not one of {', '.join(HASH_SCHEMES)}")
         if not self.irods_server_version.startswith("rods"):
             self.irods_server_version = "rods" + self.irods_server_version
         if getattr(self.openid, "local_jwt_validation", False) and not self.profile.openid_local_jwt:
@@ -243,6 +250,13 @@ class EmulatorConfig:
     """Remote zones served by the same process, each with its own ``/NAME/home`` tree and catalog."""
     hash_scheme: str = "sha256"
     """The zone's ``default_hash_scheme``: ``sha256`` (``sha2:<base64>``) or ``md5`` (32 hex digits)."""
+    resource_hash_schemes: dict[str, str] = field(default_factory=dict)
+    """The ``default_hash_scheme`` of the server holding a local resource, by name, where it differs from
+    ``hash_scheme``: iRODS hashes a replica on the server of its hierarchy's leaf, in that server's
+    configuration (rsFileChksum.cpp:46-57 and file_checksum :297-300 at 4.3.4). An entry applies to the
+    resource and every resource under it without an entry of its own."""
+    zone_hash_schemes: dict[str, str] = field(default_factory=dict)
+    """A federated zone's servers' ``default_hash_scheme`` where it differs from ``hash_scheme``."""
     resources: tuple[str, ...] = ()
     """Extra root resources besides ``demoResc``, as ``NAME[:type]`` (see :data:`RESOURCE_PRESET`).
 

@@ -79,7 +79,7 @@ class ReplicasMixin(ModelBase):
             rep = Replica(number=number, resource=resource, spool_file=source, physical_path=physical_path)
             rep.size = data_size if data_size is not None else rep.spool_file.stat().st_size
             if checksum:
-                rep.checksum = self.file_checksum(rep.spool_file)
+                rep.checksum = self.replica_checksum(obj, rep)
             for other in obj.replicas:
                 other.status = "0"
             obj.replicas.append(rep)

@@ -120,7 +120,9 @@ def irods_emulator_at(
 def irods_emulator_variants(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """A factory of emulators with a zone setup, one per setup: ``federated_zones``, ``hash_scheme``,
     ``irods_server_version`` (the iRODS release, which picks the GenQuery1 parser), ``resources`` (every
-    zone's extra resources) and ``zone_resources`` (a federated zone's own, in place of ``resources``).
+    zone's extra resources), ``zone_resources`` (a federated zone's own, in place of ``resources``),
+    ``resource_hash_schemes`` (``{"archiveResc": "md5"}``: the scheme of the server holding a resource) and
+    ``zone_hash_schemes`` (a federated zone's servers' scheme).
 
     ``irods_emulator_variants(federated_zones=["otherZone"], hash_scheme="md5")`` returns a started
     server, shared by every test asking for the same setup and reset (fresh zones) on each call.
@@ -136,9 +138,15 @@ def irods_emulator_variants(tmp_path_factory: pytest.TempPathFactory) -> Iterato
         irods_server_version: str = DEFAULT_IRODS_SERVER_VERSION,
         resources: Sequence[str] = (),
         zone_resources: Mapping[str, Sequence[str]] | None = None,
+        resource_hash_schemes: Mapping[str, str] | None = None,
+        zone_hash_schemes: Mapping[str, str] | None = None,
     ) -> EmulatorServer:
         per_zone = tuple(sorted((zone, tuple(specs)) for zone, specs in (zone_resources or {}).items()))
-        key = (tuple(federated_zones), hash_scheme, irods_server_version, tuple(resources), per_zone)
+        schemes = (
+            tuple(sorted((resource_hash_schemes or {}).items())),
+            tuple(sorted((zone_hash_schemes or {}).items())),
+        )
+        key = (tuple(federated_zones), hash_scheme, irods_server_version, tuple(resources), per_zone, schemes)
         server = servers.get(key)
         if server is None:
             spool: Path = tmp_path_factory.mktemp("irods-emulator-variant-spool")
@@ -149,6 +157,8 @@ def irods_emulator_variants(tmp_path_factory: pytest.TempPathFactory) -> Iterato
                 irods_server_version=irods_server_version,
                 resources=key[3],
                 zone_resources=dict(per_zone),
+                resource_hash_schemes=dict(schemes[0]),
+                zone_hash_schemes=dict(schemes[1]),
             )
             server = servers[key] = EmulatorServer(config).start()
         server.config.openid = None

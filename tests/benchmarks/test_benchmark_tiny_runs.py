@@ -59,8 +59,10 @@ def test_staging_phases_1_mib_records_every_step_both_ways() -> None:
         assert all(label["calls"] >= 1 for label in run["per_label"].values())
 
 
-def test_scheme_cache_quick_reports_both_cases() -> None:
+def test_scheme_cache_quick_reports_every_case() -> None:
     result = _run("benchmarks/scheme_cache.py", "--quick", "--json")
     assert (result["size_mib"], result["rounds"]) == (16, 2)
     assert result["cpu_seconds_per_gib_kept"] > 0
     assert result["cpu_seconds_per_gib_not_kept"] > 0
+    assert result["cpu_seconds_per_gib_named"] > 0  # a resource named: its scheme kept per resource
+    assert result["cpu_seconds_per_gib_rehash"] > 0  # an MD5 answer to a SHA-256 hint: hashed again

@@ -81,7 +81,7 @@ class AtomicWriter(ParallelWriter):
         self._verify = verify
         self._hasher: StreamHasher | None = None
         if self._guarded or verify:
-            self._hasher = hasher_for(config.checksum_scheme, session, target)
+            self._hasher = hasher_for(config.checksum_scheme, session, target, resource=config.resource)
         self._closed_as: CopyResult | None = None
         self._recording = _resume.RecordingSession(session)
         temp = claim_temp(session, target)

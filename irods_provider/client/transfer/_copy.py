@@ -149,11 +149,13 @@ def scheme_of(checksum: str | None) -> ChecksumScheme | None:
     return None
 
 
-# What each session learned (or was told) about its zones' schemes: {zone or None (pinned): scheme}, and
-# which zones' schemes came from what an earlier process kept (:mod:`._scheme_cache`), not from an answer.
-_SCHEMES: weakref.WeakKeyDictionary[Any, dict[str | None, ChecksumScheme]] = weakref.WeakKeyDictionary()
-_FROM_CACHE: weakref.WeakKeyDictionary[Any, set[str]] = weakref.WeakKeyDictionary()
-_LOOKED_UP: weakref.WeakKeyDictionary[Any, set[str]] = weakref.WeakKeyDictionary()  # zones asked of the cache
+# What each session learned (or was told) about its zones' schemes: {None (pinned) or (zone, root resource or
+# None: the zone's entry, the hint for a resource not known yet): scheme}, which of those came from what an
+# earlier process kept (:mod:`._scheme_cache`), not from an answer, and which were asked of that cache.
+_Key = tuple[str, str | None]
+_SCHEMES: weakref.WeakKeyDictionary[Any, dict[_Key | None, ChecksumScheme]] = weakref.WeakKeyDictionary()
+_FROM_CACHE: weakref.WeakKeyDictionary[Any, set[_Key]] = weakref.WeakKeyDictionary()
+_LOOKED_UP: weakref.WeakKeyDictionary[Any, set[_Key]] = weakref.WeakKeyDictionary()
 _SCHEMES_LOCK = threading.Lock()
 
 
@@ -168,6 +170,11 @@ def _zone(path: str | None) -> str | None:
     return path[1:].split("/", 1)[0] if path and path.startswith("/") else None
 
 
+def _resource(resource: str | None) -> str | None:
+    """The root resource of a name or hierarchy (``root;child;leaf``), which schemes are kept by."""
+    return resource.partition(";")[0] or None if resource else None
+
+
 def pin_checksum_scheme(session: object, scheme: ChecksumScheme | str | None) -> None:
     """Fix the scheme every transfer of ``session`` hashes and verifies with (a connection's override)."""
     with _SCHEMES_LOCK:
@@ -178,73 +185,95 @@ def pin_checksum_scheme(session: object, scheme: ChecksumScheme | str | None) ->
             known[None] = ChecksumScheme(scheme)
 
 
-def learn_checksum_scheme(session: object, path: str, checksum: str | None) -> None:
-    """Remember the scheme of a server answer for ``path``'s zone (the next transfers hash only that), in
-    this session and for the worker's later processes."""
+def pinned_checksum_scheme(session: object) -> ChecksumScheme | None:
+    """The scheme ``session`` is pinned to (:func:`pin_checksum_scheme`), None when it learns."""
+    try:
+        with _SCHEMES_LOCK:
+            return (_SCHEMES.get(_root(session)) or {}).get(None)
+    except TypeError:
+        return None
+
+
+def learn_checksum_scheme(
+    session: object, path: str, checksum: str | None, *, resource: str | None = None
+) -> None:
+    """Remember the scheme of a server answer for ``path`` on ``resource`` (its root resource or hierarchy;
+    None: not known, the zone's entry) so the next transfers there hash only that, in this session and
+    for the worker's later processes."""
     scheme = scheme_of(checksum)
     zone = _zone(path)
     if scheme is None or zone is None:
         return
-    root = _root(session)
+    root, key = _root(session), (zone, _resource(resource))
     try:
         with _SCHEMES_LOCK:
             known = _SCHEMES.setdefault(root, {})
             from_cache = _FROM_CACHE.get(root, set())
-            news = known.get(zone) is not scheme or zone in from_cache
-            known[zone] = scheme
-            from_cache.discard(zone)
+            news = known.get(key) is not scheme or key in from_cache
+            known[key] = scheme
+            from_cache.discard(key)
     except TypeError:  # a session that cannot be weakly referenced simply learns nothing
         return
     origin = origin_of(root)
     if news and origin is not None:
-        keep_scheme(origin, zone, scheme)
+        keep_scheme(origin, zone, scheme, key[1])
 
 
-def known_checksum_scheme(session: object, path: str | None = None) -> ChecksumScheme | None:
-    """The pinned scheme of ``session``, else the one learned for ``path``'s zone (by this session, or kept
-    by an earlier process of this worker), else None."""
-    root = _root(session)
-    zone = _zone(path)
+def known_checksum_scheme(
+    session: object, path: str | None = None, *, resource: str | None = None
+) -> ChecksumScheme | None:
+    """The pinned scheme of ``session``, else the one learned for ``resource`` of ``path``'s zone, else
+    the zone's (by this session, or kept by an earlier process of this worker), else None."""
+    root, zone = _root(session), _zone(path)
+    pinned = pinned_checksum_scheme(root)
+    if pinned is not None or zone is None:
+        return pinned
+    name = _resource(resource)
+    return (_known(root, (zone, name)) if name is not None else None) or _known(root, (zone, None))
+
+
+def _known(root: object, key: _Key) -> ChecksumScheme | None:
+    """The scheme of ``key`` learned by the session ``root``, else kept on disk (asked once per key)."""
     try:
         with _SCHEMES_LOCK:
-            known = _SCHEMES.get(root) or {}
-            scheme = known.get(None) or known.get(zone)
-    except TypeError:
-        return None
-    if scheme is not None or zone is None or (origin := origin_of(root)) is None:
-        return scheme
-    try:
-        with _SCHEMES_LOCK:
+            scheme = (_SCHEMES.get(root) or {}).get(key)
+            if scheme is not None or (origin := origin_of(root)) is None:
+                return scheme
             looked_up = _LOOKED_UP.setdefault(root, set())
-            if zone in looked_up:  # once per session and zone: a miss is not asked of the disk again
+            if key in looked_up:  # once per session and key: a miss is not asked of the disk again
                 return None
-            looked_up.add(zone)
+            looked_up.add(key)
     except TypeError:  # a session that cannot be weakly referenced: nothing kept for it
         return None
-    cached = cached_scheme(origin, zone)
+    cached = cached_scheme(origin, *key)
     if cached is not None:
         with _SCHEMES_LOCK:
-            if _SCHEMES.setdefault(root, {}).setdefault(zone, cached) is cached:
-                _FROM_CACHE.setdefault(root, set()).add(zone)
+            if _SCHEMES.setdefault(root, {}).setdefault(key, cached) is cached:
+                _FROM_CACHE.setdefault(root, set()).add(key)
     return cached
 
 
-def _only_sha256_reason(session: object, path: str) -> str:
-    """Why only SHA-256 was computed for ``path`` (for the error when its zone answers MD5)."""
-    root = _root(session)
+def _only_sha256_reason(session: object, path: str, resource: str | None) -> str:
+    """Why only SHA-256 was computed for ``path`` on ``resource`` (for the error when it answers MD5)."""
+    root, zone, name = _root(session), _zone(path), _resource(resource)
     try:
         with _SCHEMES_LOCK:
-            cached = _zone(path) in _FROM_CACHE.get(root, set())
+            known, from_cache = _SCHEMES.get(root) or {}, _FROM_CACHE.get(root, set())
+            # The entry the hint came from: the resource's when there is one, else the zone's.
+            key = (zone, name) if name is not None and (zone, name) in known else (zone, None)
+            cached = key in from_cache
     except TypeError:
         cached = False
-    if cached:
+    if cached and zone is not None:
+        what = "that zone" if key[1] is None else f"resource {key[1]} of that zone"
         return (
-            f"an earlier process learned that zone as SHA-256 (kept in {cache_location()}); that is now "
+            f"an earlier process learned {what} as SHA-256 (kept in {cache_location()}); that is now "
             "replaced by MD5 and nothing was published: the next attempt hashes MD5 too"
         )
     return (
-        "checksum_scheme is pinned to sha256, or the zone answered SHA-256 earlier; set checksum_scheme to "
-        "md5 or leave it unset to learn it from the server"
+        "checksum_scheme is pinned to sha256, or the zone or that resource answered SHA-256 earlier and the "
+        "source cannot be read again (nothing was published: the next attempt hashes MD5 too); set "
+        "checksum_scheme to md5 or leave it unset to learn it from the server"
     )
 
 
@@ -258,16 +287,24 @@ def server_checksum_matches(server: str, result: CopyResult) -> bool | None:
 
 
 def verify_checksum(
-    session: SessionLike, path: str, result: CopyResult, *, force: bool = False, learn: bool = True
+    session: SessionLike,
+    path: str,
+    result: CopyResult,
+    *,
+    force: bool = False,
+    learn: bool = True,
+    resource: str | None = None,
+    rehash: Callable[[], CopyResult] | None = None,
 ) -> str:
     """Ask the server for ``path``'s checksum and compare it; a mismatch raises, never warns. Returns it.
 
-    With ``learn`` the answer's format teaches the session the zone's scheme (see :func:`hasher_for`): only
-    for an answer the server computes now (a new object, ``force``), never for a checksum an existing object
-    may have kept from before the zone changed its scheme.
+    With ``learn`` the answer's format teaches the session the scheme of ``resource`` (the root resource
+    the object was written to; None: not known) (see :func:`hasher_for`): only for an answer the server
+    computes now (a new object, ``force``), never for a checksum an existing object may have kept from
+    before the zone changed its scheme. ``rehash``: see :func:`check_server_checksum`.
     """
     server = session.data_objects.calculate_checksum(path, force=force)
-    return check_server_checksum(session, path, server, result, learn=learn)
+    return check_server_checksum(session, path, server, result, learn=learn, target=resource, rehash=rehash)
 
 
 def check_server_checksum(
@@ -279,22 +316,30 @@ def check_server_checksum(
     replica_number: int | None = None,
     resource: str | None = None,
     learn: bool = True,
+    target: str | None = None,
+    rehash: Callable[[], CopyResult] | None = None,
 ) -> str:
     """Compare the server's checksum ``server`` of ``path`` (of one replica when ``replica_number`` is
-    given, on ``resource``) with ``result``'s digests; a mismatch raises, naming them. Returns it.
-    ``learn``: ``server`` was computed now, in the zone's scheme, which the session remembers."""
+    given, on hierarchy ``resource``) with ``result``'s digests; a mismatch raises, naming them. Returns it.
+    ``learn``: ``server`` was computed now, in the scheme of the server holding the replica, which the
+    session remembers for ``target`` (the root resource written to; default: ``resource``'s root).
+    ``rehash``: the source hashed again from its first byte with MD5 too (raising when it changed), for an
+    MD5 answer to a transfer that computed only SHA-256; without it that answer raises IrodsIntegrityError."""
+    target = target or resource
     verdict = server_checksum_matches(server, result)
+    if verdict is None and rehash is not None:
+        emit("checksum_rehash", scheme="md5")
+        result = rehash()
+        verdict = server_checksum_matches(server, result)
+    reason = _only_sha256_reason(session, path, target) if verdict is None else ""
+    if learn:
+        learn_checksum_scheme(session, path, server, resource=target)
     if verdict is None:
-        reason = _only_sha256_reason(session, path)
-        if learn:
-            learn_checksum_scheme(session, path, server)
         raise IrodsIntegrityError(
             f"the zone answers MD5 checksums but only SHA-256 was computed ({reason})",
             operation="verify",
             path=path,
         )
-    if learn:
-        learn_checksum_scheme(session, path, server)
     if not verdict:
         expected = sha2_checksum(result.sha256) if server.startswith("sha2:") else (result.md5 or b"").hex()
         emit("checksum_mismatch")
@@ -318,18 +363,20 @@ def hasher_for(
     path: str | None = None,
     *,
     stored: str | None = None,
+    resource: str | None = None,
 ) -> StreamHasher:
-    """A hasher computing what the zone's scheme needs, in the same single pass as the copy.
+    """A hasher computing what the server's scheme needs, in the same single pass as the copy.
 
     ``scheme`` (an explicit override) wins, then the scheme of ``stored`` (the checksum a download's source
     keeps, which the server answers whatever the zone's scheme is now), then the session's pinned or learned
-    scheme for ``path``'s zone; unknown → MD5 as well as SHA-256, so the first answer of either kind can be
-    verified. SHA-256 is always computed (reports and SFTP ``sha256sum`` checks use it).
+    scheme for ``resource`` (the root resource written to) of ``path``'s zone, then the zone's; unknown →
+    MD5 as well as SHA-256, so the first answer of either kind can be verified. SHA-256 is always computed
+    (reports and SFTP ``sha256sum`` checks use it).
     """
     if scheme is not None:
         effective: ChecksumScheme | None = ChecksumScheme(scheme)
     else:
-        effective = scheme_of(stored) or known_checksum_scheme(session, path)
+        effective = scheme_of(stored) or known_checksum_scheme(session, path, resource=resource)
     return StreamHasher(md5=effective is not ChecksumScheme.SHA256)
 
 

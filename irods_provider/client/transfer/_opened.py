@@ -14,14 +14,14 @@ from irods_provider.exceptions import IrodsUsageError
 
 from . import _resume
 from ._config import ChecksumScheme, TransferConfig
-from ._copy import hasher_for
-from ._integrity import local_source_change, open_local_source
+from ._copy import CopyResult, StreamHasher, hasher_for
+from ._integrity import local_source_change, open_local_source, raise_changed
 from ._policy import Checksum, checksum_of, hashed_checksum
 
 if TYPE_CHECKING:  # ._endpoints builds on ._atomic, which builds on ._upload: imported where used
     from ._endpoints import Reader, Source
 
-__all__ = ["OpenedSource", "Uploadable", "open_upload_source", "source_checksum"]
+__all__ = ["OpenedSource", "Uploadable", "open_upload_source", "rehasher", "source_checksum"]
 
 Uploadable: TypeAlias = "str | os.PathLike[str] | IO[bytes] | Source"
 """What ``upload_object`` takes: a local path, a binary file object, or a :class:`Source`."""
@@ -49,6 +49,9 @@ class OpenedSource:
     check_is_local: bool = False
     """``check`` makes no round trip (a local file's ``fstat``/``stat``): the upload runs it in line, not on a
     helper thread beside the last writes."""
+    rereadable: bool = False
+    """Reading it once more from :attr:`rewind` is cheap (a local file, a seekable stream, bytes): a server
+    answering a scheme the upload did not hash gets it hashed again (:func:`rehasher`)."""
 
 
 class SourceStream:
@@ -139,12 +142,13 @@ def _open_local(local: str, *, follow_symlinks: bool, chunk: int) -> Iterator[Op
             digest=lambda scheme: _stream_digest(fh, scheme, chunk=chunk),
             key=lambda path: _resume.resume_key(absolute, opened.size, opened.mtime_ns, path),
             check_is_local=True,
+            rereadable=True,
         )
 
 
 def _of_source(source: Source, stream: SourceStream) -> OpenedSource:
     """A :class:`Source`: its version taken first (``state``), its size, and its optional hooks."""
-    from ._endpoints import ChecksummedSource, ResumableSource
+    from ._endpoints import BytesFile, ChecksummedSource, LocalFile, ResumableSource
 
     before: Hashable = source.state()
     size = source.size()
@@ -178,6 +182,7 @@ def _of_source(source: Source, stream: SourceStream) -> OpenedSource:
         digest=digest,
         key=key,
         start=stream.start,
+        rereadable=isinstance(source, LocalFile | BytesFile),  # a remote one (SFTP) is read once
     )
 
 
@@ -214,6 +219,7 @@ def _of_stream(
         check=stream_check,
         rewind=rewind if seekable else None,
         digest=digest,
+        rereadable=seekable,
     )
 
 
@@ -234,6 +240,31 @@ def _stream_digest(fh: Any, scheme: ChecksumScheme, *, chunk: int) -> str:
         fh.seek(here)
     digest = hasher.result()
     return checksum_of(digest.sha256, digest.md5, scheme)
+
+
+def rehasher(src: OpenedSource, result: CopyResult, *, chunk: int) -> Callable[[], CopyResult] | None:
+    """For a source that can be read again cheaply: hash it again from its first byte, MD5 as well (a
+    server answered MD5 to an upload that computed SHA-256 only); None for any other. What it hashes now
+    must be what was uploaded (the same SHA-256, and the source's own check), else IrodsSourceChangedError:
+    the server's checksum is then compared with bytes that were never sent."""
+    rewind = src.rewind
+    if not src.rereadable or rewind is None:
+        return None
+
+    def run() -> CopyResult:
+        rewind()
+        hasher = StreamHasher(md5=True)
+        while data := src.fh.read(chunk):
+            hasher.update(data)
+        again = hasher.result()
+        change = src.check(again.size) if src.check is not None else None
+        if change is None and again.sha256 != result.sha256:
+            change = "its bytes hash differently now than when they were uploaded"
+        if change is not None:
+            raise_changed(src.name, change)
+        return again
+
+    return run
 
 
 def source_checksum(src: OpenedSource) -> Checksum:

@@ -20,7 +20,7 @@ import logging
 import posixpath
 import threading
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from irods_provider.client._events import emit
@@ -31,8 +31,16 @@ from irods_provider.exceptions import (
 )
 
 from ._api import ReplicaLike, SessionLike
-from ._config import ReplicaVerification, TransferConfig
-from ._copy import CopyResult, _root, _zone, check_server_checksum, verify_checksum
+from ._config import ChecksumScheme, ReplicaVerification, TransferConfig
+from ._copy import (
+    CopyResult,
+    _root,
+    _zone,
+    check_server_checksum,
+    learn_checksum_scheme,
+    scheme_of,
+    verify_checksum,
+)
 
 log = logging.getLogger(__name__)
 
@@ -46,18 +54,30 @@ _LAYOUTS: weakref.WeakKeyDictionary[Any, dict[_Key, object]] = weakref.WeakKeyDi
 _LAYOUTS_CHANGED = threading.Condition()
 
 
-def verify_upload(session: SessionLike, path: str, result: CopyResult, *, config: TransferConfig) -> str:
+def verify_upload(
+    session: SessionLike,
+    path: str,
+    result: CopyResult,
+    *,
+    config: TransferConfig,
+    rehash: Callable[[], CopyResult] | None = None,
+) -> str:
     """Verify the uploaded object at ``path`` (a temporary, not yet published) against ``result``, every
     replica of it as ``config.verify_replicas`` asks; the zone's checksum. A replica that is not good
     raises :class:`IrodsStaleReplicaError`, one whose bytes differ :class:`IrodsChecksumMismatchError`,
-    each naming the replica number and resource hierarchy."""
-    mode = config.verify_replicas
+    each naming the replica number and resource hierarchy. ``rehash``: the source hashed again with MD5
+    too, for a server answering MD5 to a transfer that computed only SHA-256 (called once at most)."""
+    mode, rehash = config.verify_replicas, _once(rehash)
+
+    def voted() -> str:
+        return verify_checksum(session, path, result, resource=config.resource, rehash=rehash)
+
     if mode is ReplicaVerification.DEFAULT:
-        return verify_checksum(session, path, result)
+        return voted()
     key = (_zone(path), config.resource, posixpath.dirname(path))
     several = _claim(session, key) if mode is ReplicaVerification.AUTO else True
     if several is False:
-        return verify_checksum(session, path, result)
+        return voted()
     learned: bool | None = None
     try:
         replicas = session.data_objects.replicas(path)
@@ -69,14 +89,28 @@ def verify_upload(session: SessionLike, path: str, result: CopyResult, *, config
         # checked, here and in the session's later uploads there.
         log.warning("the replicas of %s are not listed to this user: only one replica is verified", path)
         learned = False
-        return verify_checksum(session, path, result)
+        return voted()
     finally:
         if several is None:
             _settle(session, key, learned)
     _require_good(path, replicas)
     if len(replicas) == 1:
-        return verify_checksum(session, path, result)
-    return _verify_each(session, path, result, replicas)
+        return voted()
+    return _verify_each(session, path, result, replicas, rehash=rehash)
+
+
+def _once(rehash: Callable[[], CopyResult] | None) -> Callable[[], CopyResult] | None:
+    """``rehash`` run at most once (several replicas may answer MD5), its result kept."""
+    if rehash is None:
+        return None
+    done: list[CopyResult] = []
+
+    def run() -> CopyResult:
+        if not done:
+            done.append(rehash())
+        return done[0]
+
+    return run
 
 
 def verify_in_place(session: SessionLike, path: str, checksum: str, *, mode: ReplicaVerification) -> None:
@@ -133,16 +167,40 @@ def _require_good(path: str, replicas: Sequence[ReplicaLike]) -> None:
             )
 
 
-def _verify_each(session: SessionLike, path: str, result: CopyResult, replicas: Sequence[ReplicaLike]) -> str:
-    """Have the server hash each replica afresh and compare it with ``result``; the (common) checksum."""
+def _verify_each(
+    session: SessionLike,
+    path: str,
+    result: CopyResult,
+    replicas: Sequence[ReplicaLike],
+    *,
+    rehash: Callable[[], CopyResult] | None,
+) -> str:
+    """Have the server hash each replica afresh and compare it with ``result``; the (common) checksum.
+
+    Replicas of one root resource on servers of different schemes answer both; what is learned for the root
+    is then MD5 (SHA-256 is always computed as well), or the next upload there would lack it again."""
     checksum = ""
-    for replica in replicas:
-        server = session.data_objects.calculate_checksum(
-            path, replica_number=replica.number, force=True, replicas_before=replicas
-        )
-        checksum = check_server_checksum(
-            session, path, server, result, replica_number=replica.number, resource=replica.hierarchy
-        )
+    answers: dict[str, str] = {}
+    try:
+        for replica in replicas:
+            server = session.data_objects.calculate_checksum(
+                path, replica_number=replica.number, force=True, replicas_before=replicas
+            )
+            root = _root_of(replica)
+            answers[root] = server if scheme_of(server) is ChecksumScheme.MD5 else answers.get(root, server)
+            checksum = check_server_checksum(
+                session,
+                path,
+                server,
+                result,
+                replica_number=replica.number,
+                resource=replica.hierarchy,
+                learn=False,
+                rehash=rehash,
+            )
+    finally:
+        for root, answer in answers.items():
+            learn_checksum_scheme(session, path, answer, resource=root)
     return checksum
 
 

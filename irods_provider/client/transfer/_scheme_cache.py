@@ -1,12 +1,15 @@
-"""The checksum scheme each zone answers in, kept on the worker between processes.
+"""The checksum scheme each zone (and each of its resources) answers in, kept on the worker between processes.
 
 Every Airflow task runs in a fresh process, which knows no zone's scheme before its first verification: it
 hashed its first upload in MD5 as well as SHA-256 (MD5 costs 2.4x the CPU of SHA-256 here). What a process
 learns from a server's answer is therefore kept in a private local directory (``checksum-schemes`` under the
-provider's state directory, see :mod:`irods_provider.client._state_store`), keyed by the API's origin and the
-zone, for a day. An entry is a hint, never trusted for integrity: every transfer still compares its hash with
-the server's answer, and when the zone answers in the other scheme the entry is replaced and the transfer
-fails typed before anything is published (the next attempt hashes both).
+provider's state directory, see :mod:`irods_provider.client._state_store`), keyed by the API's origin, the
+zone and the root resource the object went to (none: the zone's entry, the hint for a resource not known
+yet), for a day: iRODS hashes a replica on the server holding its resource, in that server's configured
+scheme (irods/irods 4.3.4 rsFileChksum.cpp:46-57, file_checksum :297-300), so one zone may answer both.
+An entry is a hint, never trusted for integrity: every transfer still compares its hash with the server's
+answer, and when the server answers in the other scheme the entry is replaced and a source that can be read
+again is hashed again; any other fails typed before anything is published (the next attempt hashes both).
 ``IRODS_PROVIDER_CHECKSUM_SCHEME_CACHE=off`` keeps nothing.
 """
 
@@ -50,10 +53,16 @@ def origin_of(session: object) -> str | None:
     return f"{parts.scheme}://{host}:{port}".lower() if port else f"{parts.scheme}://{host}".lower()
 
 
-def cached_scheme(origin: str, zone: str) -> ChecksumScheme | None:
-    """The scheme kept for ``zone`` behind ``origin`` when it is younger than a day, else None."""
+def _key(origin: str, zone: str, resource: str | None) -> str:
+    # The zone's own entry keeps the name it had before entries per resource existed.
+    return StateStore.key(origin, zone) if resource is None else StateStore.key(origin, zone, resource)
+
+
+def cached_scheme(origin: str, zone: str, resource: str | None = None) -> ChecksumScheme | None:
+    """The scheme kept for ``resource`` of ``zone`` (None: the zone's entry) behind ``origin`` when it is
+    younger than a day, else None."""
     store = _store()
-    record = None if store is None else store.load(StateStore.key(origin, zone))
+    record = None if store is None else store.load(_key(origin, zone, resource))
     if record is None:
         return None
     learned = record.get("learned")
@@ -69,17 +78,17 @@ def cached_scheme(origin: str, zone: str) -> ChecksumScheme | None:
         return None
 
 
-def keep_scheme(origin: str, zone: str, scheme: ChecksumScheme) -> None:
-    """Keep ``scheme`` for ``zone`` behind ``origin`` (never raises: a process that cannot keep it learns
-    again next time)."""
+def keep_scheme(origin: str, zone: str, scheme: ChecksumScheme, resource: str | None = None) -> None:
+    """Keep ``scheme`` for ``resource`` of ``zone`` (None: the zone's entry) behind ``origin`` (never
+    raises: a process that cannot keep it learns again next time)."""
     store = _store()
     if store is None:
         return
+    record = {"origin": origin, "zone": zone, "scheme": scheme.value, "learned": time.time()}
+    if resource is not None:
+        record["resource"] = resource
     try:
-        store.save(
-            StateStore.key(origin, zone),
-            {"origin": origin, "zone": zone, "scheme": scheme.value, "learned": time.time()},
-        )
+        store.save(_key(origin, zone, resource), record)
     except OSError as exc:
         log.debug("could not keep the checksum scheme of zone %s: %s", zone, exc)
 

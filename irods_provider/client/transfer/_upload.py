@@ -39,12 +39,13 @@ from ._copy import (
     alongside,
     copy,
     hasher_for,
+    pinned_checksum_scheme,
     skip_bytes,
     with_server_checksum,
 )
 from ._copyover import InPlace, avus_applier, overwrite_in_place, rename_refused
 from ._integrity import local_probe, raise_changed, wait_until_stable
-from ._opened import OpenedSource, Uploadable, open_upload_source, source_checksum
+from ._opened import OpenedSource, Uploadable, open_upload_source, rehasher, source_checksum
 from ._policy import (
     DestinationState,
     Refuse,
@@ -288,6 +289,8 @@ class _Written:
     owner: str | None
     """What every attempt of this transfer shares (its stable key and path; None: none is stable): an
     overwrite in place claims the path by it (see :mod:`._claim`), even through a fresh temporary name."""
+    rehash: Callable[[], CopyResult] | None = None
+    """The source hashed again, MD5 too (see :func:`~._opened.rehasher`); None when it is read once."""
 
     def file_result(self, source: str, path: str, *, checksum: str, seconds: float) -> FileResult:
         """The report of this upload once published at ``path``."""
@@ -399,7 +402,10 @@ def _write_temp(
             continue
         # The handles on record: an earlier attempt's this one could not forget, and its own (all shut down).
         handles = (*record.handles, *recording.handles)
-        return _Written(temp, result, start, handles, cleanup, owner)
+        # A scheme set by the user is never second-guessed: a zone answering the other one refuses it.
+        learns = job.cfg.checksum_scheme is None and pinned_checksum_scheme(session) is None
+        rehash = rehasher(src, result, chunk=job.cfg.chunk_size) if learns else None
+        return _Written(temp, result, start, handles, cleanup, owner, rehash)
 
 
 def _finish(
@@ -428,7 +434,7 @@ def _finish(
         )
 
     def verify() -> str:
-        return verify_upload(session, temp, written.result, config=job.cfg)
+        return verify_upload(session, temp, written.result, config=job.cfg, rehash=written.rehash)
 
     if not checkpoints.recorded and (metadata or permissions or written.handles):
         _, checksum = alongside(finalize, verify, name="finish")  # a mismatch is the error that counts
@@ -588,7 +594,7 @@ def _upload_to_temp(
     """Write ``src`` into ``temp`` (from the committed prefix when resuming); the temporary's failure
     cleanup is registered with ``coordinator`` as its writer is made."""
     start, previous = _resume_offset(session, temp, src, record) if resume else (0, None)
-    hasher = hasher_for(cfg.checksum_scheme, session, temp)
+    hasher = hasher_for(cfg.checksum_scheme, session, temp, resource=cfg.resource)
     skip_bytes(src.fh, start, hasher=hasher, chunk_size=cfg.chunk_size)
     writer = ParallelWriter(
         session,
@@ -1092,7 +1098,7 @@ def parallel_upload(
             fileobj,
             writer,
             chunk_size=cfg.chunk_size,
-            hasher=hasher_for(cfg.checksum_scheme, session, path),
+            hasher=hasher_for(cfg.checksum_scheme, session, path, resource=cfg.resource),
             coordinator=coordinator,
             report_progress=False,
         )

@@ -119,8 +119,10 @@ def test_a_zone_that_now_answers_md5_fails_one_attempt_typed_then_hashes_both(
     monkeypatch,
 ) -> None:
     """A kept SHA-256 for a zone that answers MD5 (its scheme changed, or another server now answers at
-    that address): only SHA-256 was computed, so the upload cannot be verified. Nothing is published, the
-    error says why, the entry is replaced, and the next attempt succeeds, verified in MD5."""
+    that address): only SHA-256 was computed from a source read once (a one-pass stream, as an SFTP file
+    is: a local file or bytes are hashed again instead, test_resource_schemes.py), so the upload cannot be
+    verified. Nothing is published, the error says why, the entry is replaced, and the next attempt
+    succeeds, verified in MD5."""
     server = irods_emulator_variants(hash_scheme="md5")
     with _session(server) as s:
         origin = origin_of(s)
@@ -130,7 +132,7 @@ def test_a_zone_that_now_answers_md5_fails_one_attempt_typed_then_hashes_both(
     path = f"{HOME}/changed-scheme.bin"
     with _session(server) as s:
         with pytest.raises(IrodsIntegrityError, match="only SHA-256 was computed") as caught:
-            upload_object(s, io.BytesIO(DATA), path, size=len(DATA), config=CFG)
+            upload_object(s, _OnePass(DATA), path, size=len(DATA), config=CFG)
         assert "an earlier process learned that zone as SHA-256" in str(caught.value)
         assert str(kept) in str(caught.value)
         with pytest.raises(IrodsNotADataObjectError):
@@ -141,6 +143,13 @@ def test_a_zone_that_now_answers_md5_fails_one_attempt_typed_then_hashes_both(
         assert result.checksum == hashlib.md5(DATA).hexdigest()
         assert s.data_objects.read(path) == DATA
     assert made == [False, True]
+
+
+class _OnePass(io.BytesIO):
+    """A stream that cannot seek: read once, never again."""
+
+    def seekable(self) -> bool:
+        return False
 
 
 def test_a_pinned_scheme_is_not_kept_and_wins_over_a_kept_one(irods_emulator, kept, monkeypatch) -> None:
