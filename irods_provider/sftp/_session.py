@@ -9,7 +9,8 @@ not: SFTP servers read a session's packets in order and answer ``INIT`` before t
 asyncssh and paramiko read ``INIT`` before their request loop), and paramiko checks nothing in the
 ``VERSION`` but its type. So :class:`EagerSftpClient` sends ``INIT`` and returns; the
 session's first request goes right behind it and the ``VERSION`` is read before the first answer. A
-session the server ends before its ``VERSION`` fails at that first answer: with
+session the server ends before its ``VERSION`` fails at that first answer (or at a send that meets the
+session already closed): with
 :class:`IrodsSftpConnectionError` while the connection lives (not retried: the server will not run
 SFTP), as a dropped connection otherwise (the endpoint reconnects).
 
@@ -54,6 +55,17 @@ class EagerSftpClient(paramiko.SFTPClient):
         sftp: Any = self  # paramiko's packet plumbing is private (untyped)
         sftp._send_packet(CMD_INIT, message)
         return "to be read with the first answer"  # paramiko logs it as the server's version
+
+    def _send_packet(self, t: int, packet: paramiko.Message) -> None:
+        # Before the VERSION, a send can meet a session the server already ended (its CLOSE came first):
+        # paramiko refuses it with a bare "Socket is closed", which says the same as an end at the answer.
+        plain: Any = paramiko.SFTPClient
+        try:
+            plain._send_packet(self, t, packet)
+        except OSError as exc:
+            if not self._version_pending:
+                raise
+            raise _ended_before_version(self.sock) from exc
 
     def _read_packet(self) -> tuple[int, bytes]:
         if self._version_pending:

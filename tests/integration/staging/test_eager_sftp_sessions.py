@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -80,3 +81,37 @@ def test_a_session_ended_before_its_version_fails_typed_and_is_not_reconnected(s
     ):
         endpoint.main.normalize(".")
     assert len(sftp_ends_at_once) == 1  # one login: a server that runs no SFTP is not tried again
+
+
+def test_a_request_sent_after_the_server_closed_the_session_fails_typed() -> None:
+    """The server's ``sftp`` subsystem exits before the session's first request leaves (its CLOSE arrived
+    first, so paramiko refuses the send with ``OSError: Socket is closed``): the same typed error as an
+    end seen at the first answer, not a raw socket error (CI saw this race as a flaky test above)."""
+    reason = OpenSshServer.unavailable_reason()
+    if reason is not None:
+        pytest.skip(reason)
+    with OpenSshServer(sftp_subsystem="/bin/true") as server, paramiko.SSHClient() as ssh:
+        ssh.set_missing_host_key_policy(paramiko.AutoAddPolicy())
+        ssh.connect(
+            server.host, port=server.port, username=server.username, key_filename=str(server.client_key_path)
+        )
+        transport = ssh.get_transport()
+        assert transport is not None
+        with pytest.raises(IrodsSftpConnectionError, match="SFTP session"):
+            _session_after_its_end(transport).normalize(".")
+
+
+def _session_after_its_end(transport: paramiko.Transport) -> paramiko.SFTPClient:
+    """An eager session on ``transport`` once the server has closed it (its subsystem exited)."""
+    from irods_provider.sftp._session import open_sftp_session
+
+    client = open_sftp_session(transport)
+    channel = client.get_channel()
+    assert channel is not None
+    for _ in range(500):  # the subsystem's exit closes the channel within milliseconds
+        if channel.closed:
+            break
+        time.sleep(0.01)
+    assert channel.closed
+    assert transport.is_active()
+    return client
