@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from fsspec.spec import AbstractBufferedFile
 
 from irods_provider.client.transfer import AtomicWriter
-from irods_provider.client.transfer._alias import ReadAlias, needs_alias
+from irods_provider.client.transfer._alias import ReadAlias, needs_alias, source_stat
 from irods_provider.exceptions import IrodsNotADataObjectError, IrodsNotFoundError
 
 if TYPE_CHECKING:
@@ -91,8 +91,10 @@ class IrodsFile(AbstractBufferedFile):  # type: ignore[misc]
         self.fs.ensure_parent(self.path)
 
     def _existing_size(self) -> int:
+        """Where an append starts: the object's size (from the catalog for a ``+`` path, which no GET can
+        address), 0 when there is none yet."""
         try:
-            return self.fs.session.data_objects.stat(self.path).size
+            return source_stat(self.fs.session, self.path).size
         except (IrodsNotADataObjectError, IrodsNotFoundError):
             return 0
 
