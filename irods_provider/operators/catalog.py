@@ -658,7 +658,13 @@ class IrodsCreateObjectOperator(IrodsBaseOperator):
         avus = [AVU(a, v, u) for a, v, u in parse_avus(self.metadata, allow_empty=True)]
         retry = is_retry(context) and not self.overwrite
         result = publish_object(
-            session, data, path, overwrite=bool(self.overwrite), metadata=avus, skip_identical=retry
+            session,
+            data,
+            path,
+            overwrite=bool(self.overwrite),
+            metadata=avus,
+            skip_identical=retry,
+            resource=self.write_resource(),
         )
         if result.status is FileStatus.SKIPPED:
             self.log.info("%s already holds these %d bytes: an earlier try created it", path, len(data))
