@@ -24,7 +24,7 @@ from fsspec.spec import AbstractBufferedFile
 
 from irods_provider.client.transfer import AtomicWriter
 from irods_provider.client.transfer._alias import ReadAlias, needs_alias, source_stat
-from irods_provider.exceptions import IrodsNotADataObjectError, IrodsNotFoundError
+from irods_provider.exceptions import IrodsNotADataObjectError, IrodsNotFoundError, IrodsSourceChangedError
 
 if TYPE_CHECKING:
     from irods_provider.client.transfer import ParallelWriter
@@ -53,6 +53,7 @@ class IrodsFile(AbstractBufferedFile):  # type: ignore[misc]
 
     def __init__(self, fs: IrodsFileSystem, path: str, mode: str = "rb", **kwargs: Any) -> None:
         self._alias: ReadAlias | None = None  # a '+' path's server-side copy, made at the first read
+        self._data_id: str | None = None  # the object read, once a read needs several requests
         super().__init__(fs, path, mode, **kwargs)
         if mode == "rb" and self.details.get("type") == "directory":
             raise IrodsNotADataObjectError(
@@ -72,7 +73,23 @@ class IrodsFile(AbstractBufferedFile):  # type: ignore[misc]
             # Reads are ranges in any order, so the copy's checksum is compared with the original's now.
             self._alias = ReadAlias(self.fs.session, self.path, verify=True, size=self.size)
         read_path = None if self._alias is None else self._alias.path
-        return self.fs.read_range(self.path, start, min(end, self.size), read_path=read_path)
+        if read_path is not None or (start == 0 and end >= self.size):
+            return self.fs.read_range(self.path, start, min(end, self.size), read_path=read_path)
+        # Several requests, each of whatever object the path names then: one another writer renamed onto
+        # the path meanwhile must not join its bytes to the old object's (the alias is a snapshot already).
+        if self._data_id is None:
+            self._data_id = self.fs.data_object_id(self.path)
+        data = self.fs.read_range(self.path, start, min(end, self.size))
+        now = self.fs.data_object_id(self.path)
+        if now != self._data_id:
+            raise IrodsSourceChangedError(
+                "the data object was replaced by another one while it was read (its catalog id changed): "
+                "the bytes read so far belong to the old one",
+                changed="replaced",
+                operation="read",
+                path=self.path,
+            )
+        return data
 
     def close(self) -> None:
         """Close the file (publishing what was written) and remove the read alias of a ``+`` path."""

@@ -492,6 +492,22 @@ class IrodsFileSystem(AbstractFileSystem):  # type: ignore[misc]
                     return dt.datetime.fromtimestamp(int(row[0] or 0), tz=dt.UTC)
         raise _not_found(path)
 
+    def data_object_id(self, path: str) -> str | None:
+        """The catalog id (``DATA_ID``) of the data object at ``path``, None when there is none (a GenQuery).
+
+        Another object renamed onto the path (a replacing publish) brings its own id; an append or an
+        in-place write keeps it.
+        """
+        path = self._strip_protocol(path)
+        parent, _, name = path.rpartition("/")
+        parent = parent or "/"
+        in_parent, named = match_condition("COLL_NAME", parent)[0], match_condition("DATA_NAME", name)[0]
+        query = f"select DATA_ID, COLL_NAME, DATA_NAME where {in_parent} and {named}"
+        for row in self.session.query.genquery(query, zone=self.session.query.zone_for(path)):
+            if row[1:] == [parent, name]:  # the conditions may be widened (see created)
+                return str(row[0])
+        return None
+
     # changes -----------------------------------------------------------------------------------------------
     def mkdir(self, path: str, create_parents: bool = True, **kwargs: Any) -> None:
         self._create_collection(self._strip_protocol(path), intermediates=create_parents)
