@@ -24,7 +24,7 @@ from fsspec.spec import AbstractBufferedFile
 
 from irods_provider.client.transfer import AtomicWriter
 from irods_provider.client.transfer._alias import ReadAlias, needs_alias, source_stat
-from irods_provider.exceptions import IrodsNotADataObjectError, IrodsNotFoundError, IrodsSourceChangedError
+from irods_provider.exceptions import IrodsNotADataObjectError, IrodsNotFoundError
 
 if TYPE_CHECKING:
     from irods_provider.client.transfer import ParallelWriter
@@ -80,15 +80,7 @@ class IrodsFile(AbstractBufferedFile):  # type: ignore[misc]
         if self._data_id is None:
             self._data_id = self.fs.data_object_id(self.path)
         data = self.fs.read_range(self.path, start, min(end, self.size))
-        now = self.fs.data_object_id(self.path)
-        if now != self._data_id:
-            raise IrodsSourceChangedError(
-                "the data object was replaced by another one while it was read (its catalog id changed): "
-                "the bytes read so far belong to the old one",
-                changed="replaced",
-                operation="read",
-                path=self.path,
-            )
+        self.fs.check_same_object(self.path, self._data_id)
         return data
 
     def close(self) -> None:

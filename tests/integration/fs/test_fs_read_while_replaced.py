@@ -52,3 +52,29 @@ def test_appends_and_whole_reads_are_not_taken_for_a_replacement(
         assert first + f.read() == b"A" * SIZE  # up to the size seen at open
     with irods_fs.open(path, "rb", block_size=10 * SIZE) as f:  # one request: one object
         assert f.read() == b"A" * SIZE + b"tail"
+
+
+def test_cat_of_several_requests_never_joins_two_objects(irods_emulator, irods_fs, fs_factory) -> None:
+    """``cat`` of more than one chunk reads ranges in parallel: replaced after its first range came back."""
+    other = fs_factory(irods_emulator, chunk_size=CHUNK)
+    path = f"{HOME}/cat.bin"
+    irods_fs.pipe(path, b"A" * SIZE)
+    api = irods_fs.session.data_objects
+    read, replaced = api.read, []
+
+    def read_then_replace(*args, **kwargs):
+        data = read(*args, **kwargs)
+        if not replaced:
+            replaced.append(True)
+            other.pipe(path, b"B" * SIZE)
+        return data
+
+    api.read = read_then_replace
+    try:
+        with pytest.raises(IrodsSourceChangedError) as changed:
+            irods_fs.cat(path)
+    finally:
+        del api.read
+    assert replaced == [True]
+    assert changed.value.path == path
+    assert irods_fs.cat(path) == b"B" * SIZE
