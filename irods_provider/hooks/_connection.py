@@ -352,6 +352,20 @@ def _auth_spec(
     return OpenId(grant, options)
 
 
+def _refuse_url_credentials(key: str, url: str | None) -> None:
+    """Refuse a URL with a user name or password before ``@``, never quoting it: the masker knows the
+    connection's secret fields, not a password inside a URL, which error text names."""
+    try:
+        netloc = urlsplit(url).netloc if url else ""
+    except ValueError:  # malformed (an unclosed IPv6 bracket): the request fails later, naming no secret
+        netloc = ""
+    if "@" in netloc:
+        raise IrodsConfigurationError(
+            f"connection extra {key!r} holds a user name or password before '@': put the client's in the "
+            "openid_client_id and openid_client_secret extras instead"
+        )
+
+
 def _openid_options(mode: str, extras: Mapping[str, Any]) -> OpenIdOptions:
     discovery_url = _text(extras, "openid_discovery_url")
     token_url = _text(extras, "openid_grant_url")
@@ -360,6 +374,9 @@ def _openid_options(mode: str, extras: Mapping[str, Any]) -> OpenIdOptions:
         raise IrodsConfigurationError(
             "the 'openid_grant_url' extra and its older name 'openid_token_url' differ: keep the first"
         )
+    for key, url in (("openid_discovery_url", discovery_url), ("openid_grant_url", token_url)):
+        _refuse_url_credentials(key, url)
+    _refuse_url_credentials("openid_token_url", legacy)
     token_url = token_url or legacy
     if not discovery_url and not token_url:
         raise IrodsConfigurationError(
