@@ -596,8 +596,8 @@ class IrodsCreateObjectOperator(IrodsBaseOperator):
     """Create a data object from a string, bytes or an XCom value, published atomically and verified.
 
     The bytes go to a temporary sibling, are checked against the server's checksum, get ``metadata`` and are
-    renamed onto ``path``; an existing object is refused unless ``overwrite=True``. Returns
-    ``{"path", "size", "checksum"}``.
+    renamed onto ``path``; an existing object is refused unless ``overwrite=True``. It is written to the
+    connection's ``default_resource`` (else the server's default). Returns ``{"path", "size", "checksum"}``.
 
     Example:
 
