@@ -4,6 +4,11 @@
 The zone is the URI's host, so the same logical path always gives the same asset whatever the HTTP API
 server or Airflow connection used to reach it. OpenLineage datasets use namespace ``irods://<zone>`` and the
 absolute logical path as name.
+
+The filesystem's own URLs, ``irods://<conn_id>@/<zone>/<path>`` and ``irods:///<zone>/<path>`` (no host: the
+zone is the first path segment), name the same asset: Airflow reports ObjectStoragePath reads and writes to
+hook lineage by those strings. Path segments are percent-encoded canonically (``a b`` and ``a%20b`` are one
+asset), as :func:`asset_uri` encodes them.
 """
 
 from __future__ import annotations
@@ -36,13 +41,21 @@ def _fail(uri: SplitResult, problem: str) -> ValueError:
     return ValueError(f"Invalid iRODS asset URI {uri.geturl()!r}: {problem} (expected irods://<zone>/<path>)")
 
 
+def _zone_as_host(uri: SplitResult) -> SplitResult:
+    """A filesystem URL without a host (``irods://<conn_id>@/<zone>/...``, ``irods:///<zone>/...``) with its
+    first path segment, the zone, as the host; any other URI as it is."""
+    _, at, host = uri.netloc.rpartition("@")
+    if host or (uri.netloc and not at):
+        return uri
+    zone, _, rest = uri.path.lstrip("/").partition("/")
+    return uri._replace(netloc=zone, path=f"/{rest}" if rest else "")
+
+
 def _check_netloc(uri: SplitResult) -> None:
     if "@" in uri.netloc:
         raise _fail(uri, "user information is not allowed; the zone alone is the host")
     if not uri.netloc:
-        first = uri.path.strip("/").split("/", 1)
-        hint = f"; did you mean irods://{'/'.join(first)}?" if first[0] else ""
-        raise _fail(uri, f"the zone is missing{hint}")
+        raise _fail(uri, "the zone is missing")
     if not _ZONE.match(uri.netloc):
         raise _fail(uri, f"{uri.netloc!r} is not a valid zone name (no port, letters/digits/_-. only)")
 
@@ -51,23 +64,26 @@ def _check_path(uri: SplitResult) -> str:
     path = uri.path
     if not path.startswith("/") or path.strip("/") == "":
         raise _fail(uri, "a path inside the zone is required")
-    body = path[1:].removesuffix("/")
-    for segment in body.split("/"):
+    segments = [unquote(segment) for segment in path[1:].removesuffix("/").split("/")]
+    for segment in segments:
         if segment == "":
             raise _fail(uri, "empty path segments ('//') are not allowed")
         if segment in (".", ".."):
             raise _fail(uri, f"relative segment {segment!r} is not allowed")
-    return "/" + body
+    return "/" + "/".join(quote(segment, safe=_SEGMENT_SAFE) for segment in segments)
 
 
 def sanitize_uri(uri: SplitResult) -> SplitResult:
     """Validate and normalise ``irods://<zone>/<path>`` (Airflow calls it after its own normalisation).
 
-    Raises ValueError naming the problem: missing or malformed zone, user info, missing path, empty or
-    relative (``.``/``..``) segments, query or fragment. The trailing slash is removed.
+    Raises ValueError naming the problem: missing or malformed zone, user info before a zone, missing path,
+    empty or relative (``.``/``..``) segments, query or fragment (Airflow drops a fragment before calling
+    this: a ``#`` in a name must be written ``%23``). The trailing slash is removed, a filesystem URL's zone
+    becomes the host and the path's percent-encoding is made canonical.
     """
     if uri.scheme.lower() != SCHEME:
         raise _fail(uri, f"the scheme must be {SCHEME!r}")
+    uri = _zone_as_host(uri)
     _check_netloc(uri)
     if uri.query:
         raise _fail(uri, "a query string is not allowed")

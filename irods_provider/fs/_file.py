@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from fsspec.spec import AbstractBufferedFile
 
 from irods_provider.client.transfer import AtomicWriter
-from irods_provider.client.transfer._alias import ReadAlias, needs_alias
+from irods_provider.client.transfer._alias import ReadAlias, needs_alias, source_stat
 from irods_provider.exceptions import IrodsNotADataObjectError, IrodsNotFoundError
 
 if TYPE_CHECKING:
@@ -53,6 +53,7 @@ class IrodsFile(AbstractBufferedFile):  # type: ignore[misc]
 
     def __init__(self, fs: IrodsFileSystem, path: str, mode: str = "rb", **kwargs: Any) -> None:
         self._alias: ReadAlias | None = None  # a '+' path's server-side copy, made at the first read
+        self._data_id: str | None = None  # the object read, once a read needs several requests
         super().__init__(fs, path, mode, **kwargs)
         if mode == "rb" and self.details.get("type") == "directory":
             raise IrodsNotADataObjectError(
@@ -72,7 +73,15 @@ class IrodsFile(AbstractBufferedFile):  # type: ignore[misc]
             # Reads are ranges in any order, so the copy's checksum is compared with the original's now.
             self._alias = ReadAlias(self.fs.session, self.path, verify=True, size=self.size)
         read_path = None if self._alias is None else self._alias.path
-        return self.fs.read_range(self.path, start, min(end, self.size), read_path=read_path)
+        if read_path is not None or (start == 0 and end >= self.size):
+            return self.fs.read_range(self.path, start, min(end, self.size), read_path=read_path)
+        # Several requests, each of whatever object the path names then: one another writer renamed onto
+        # the path meanwhile must not join its bytes to the old object's (the alias is a snapshot already).
+        if self._data_id is None:
+            self._data_id = self.fs.data_object_id(self.path)
+        data = self.fs.read_range(self.path, start, min(end, self.size))
+        self.fs.check_same_object(self.path, self._data_id)
+        return data
 
     def close(self) -> None:
         """Close the file (publishing what was written) and remove the read alias of a ``+`` path."""
@@ -91,8 +100,10 @@ class IrodsFile(AbstractBufferedFile):  # type: ignore[misc]
         self.fs.ensure_parent(self.path)
 
     def _existing_size(self) -> int:
+        """Where an append starts: the object's size (from the catalog for a ``+`` path, which no GET can
+        address), 0 when there is none yet."""
         try:
-            return self.fs.session.data_objects.stat(self.path).size
+            return source_stat(self.fs.session, self.path).size
         except (IrodsNotADataObjectError, IrodsNotFoundError):
             return 0
 

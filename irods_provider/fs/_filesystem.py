@@ -65,6 +65,7 @@ from irods_provider.exceptions import (
     IrodsNotADataObjectError,
     IrodsNotFoundError,
     IrodsResponseError,
+    IrodsSourceChangedError,
     IrodsUsageError,
 )
 from irods_provider.fs._file import IrodsFile
@@ -492,6 +493,34 @@ class IrodsFileSystem(AbstractFileSystem):  # type: ignore[misc]
                     return dt.datetime.fromtimestamp(int(row[0] or 0), tz=dt.UTC)
         raise _not_found(path)
 
+    def data_object_id(self, path: str) -> str | None:
+        """The catalog id (``DATA_ID``) of the data object at ``path``, None when there is none (a GenQuery).
+
+        Another object renamed onto the path (a replacing publish) brings its own id; an append or an
+        in-place write keeps it.
+        """
+        path = self._strip_protocol(path)
+        parent, _, name = path.rpartition("/")
+        parent = parent or "/"
+        in_parent, named = match_condition("COLL_NAME", parent)[0], match_condition("DATA_NAME", name)[0]
+        query = f"select DATA_ID, COLL_NAME, DATA_NAME where {in_parent} and {named}"
+        for row in self.session.query.genquery(query, zone=self.session.query.zone_for(path)):
+            if row[1:] == [parent, name]:  # the conditions may be widened (see created)
+                return str(row[0])
+        return None
+
+    def check_same_object(self, path: str, data_id: str | None) -> None:
+        """Raise IrodsSourceChangedError unless ``path`` still names the data object ``data_id``: bytes read
+        by several requests before this would join a replaced object's to its replacement's."""
+        if self.data_object_id(path) != data_id:
+            raise IrodsSourceChangedError(
+                "the data object was replaced by another one while it was read (its catalog id changed): "
+                "the bytes read so far belong to the old one",
+                changed="replaced",
+                operation="read",
+                path=path,
+            )
+
     # changes -----------------------------------------------------------------------------------------------
     def mkdir(self, path: str, create_parents: bool = True, **kwargs: Any) -> None:
         self._create_collection(self._strip_protocol(path), intermediates=create_parents)
@@ -696,6 +725,11 @@ class IrodsFileSystem(AbstractFileSystem):  # type: ignore[misc]
             raise self._not_a_data_object(path, error, operation="cat_file") from None
         begin = 0 if start is None else (max(size + start, 0) if start < 0 else min(start, size))
         stop = size if end is None else (max(size + end, 0) if end < 0 else min(end, size))
+        if stop - begin > self.read_config.chunk_size and not needs_alias(path):  # several requests
+            data_id = self.data_object_id(path)
+            data = self.read_range(path, begin, stop)
+            self.check_same_object(path, data_id)
+            return data
         if not needs_alias(path) or stop <= begin:
             return self.read_range(path, begin, stop)
         # A '+' path: read through a server-side copy; the whole object is checked against the original's

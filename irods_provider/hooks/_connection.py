@@ -105,6 +105,8 @@ _TRUE = {"1", "true", "yes", "on"}
 _VERSION = re.compile(r"\d+\.\d+\.\d+")
 _PATH_SEGMENT = re.compile(r"(?!\.\.?$)[A-Za-z0-9._~-]+")
 _FALSE = {"0", "false", "no", "off"}
+# iRODS zone names (irods schemas/configuration/v4/server_config.json.in:164 at 4.3.0; v5 at 5.0.2).
+_ZONE_NAME = re.compile(r"[A-Za-z0-9_.]{1,63}")
 
 
 @dataclass(frozen=True)
@@ -350,6 +352,20 @@ def _auth_spec(
     return OpenId(grant, options)
 
 
+def _refuse_url_credentials(key: str, url: str | None) -> None:
+    """Refuse a URL with a user name or password before ``@``, never quoting it: the masker knows the
+    connection's secret fields, not a password inside a URL, which error text names."""
+    try:
+        netloc = urlsplit(url).netloc if url else ""
+    except ValueError:  # malformed (an unclosed IPv6 bracket): the request fails later, naming no secret
+        netloc = ""
+    if "@" in netloc:
+        raise IrodsConfigurationError(
+            f"connection extra {key!r} holds a user name or password before '@': put the client's in the "
+            "openid_client_id and openid_client_secret extras instead"
+        )
+
+
 def _openid_options(mode: str, extras: Mapping[str, Any]) -> OpenIdOptions:
     discovery_url = _text(extras, "openid_discovery_url")
     token_url = _text(extras, "openid_grant_url")
@@ -358,6 +374,9 @@ def _openid_options(mode: str, extras: Mapping[str, Any]) -> OpenIdOptions:
         raise IrodsConfigurationError(
             "the 'openid_grant_url' extra and its older name 'openid_token_url' differ: keep the first"
         )
+    for key, url in (("openid_discovery_url", discovery_url), ("openid_grant_url", token_url)):
+        _refuse_url_credentials(key, url)
+    _refuse_url_credentials("openid_token_url", legacy)
     token_url = token_url or legacy
     if not discovery_url and not token_url:
         raise IrodsConfigurationError(
@@ -450,8 +469,8 @@ def parse_connection(
         base_url=_base_url(host=host, port=port, schema=schema, extras=extras),
         api_version=_api_path_and_version(extras)[1],
         host=str(host),
-        zone=_text(extras, "zone"),
-        default_resource=_text(extras, "default_resource"),
+        zone=_zone(extras),
+        default_resource=_default_resource(extras),
         connect_timeout=_as_seconds("connect_timeout", extras.get("connect_timeout", 10.0)),
         timeout=_as_seconds("timeout", extras.get("timeout", 60.0)),
         verify=(ca_bundle or True) if verify_tls else False,
@@ -461,6 +480,28 @@ def parse_connection(
         checksum_scheme=_checksum_scheme(extras),
         outcome_wait=_outcome_wait(extras),
     )
+
+
+def _zone(extras: Mapping[str, Any]) -> str | None:
+    """The ``zone`` extra: an iRODS zone name (a ``/`` in it would build paths like ``//tempZone/home``)."""
+    zone = _text(extras, "zone")
+    if zone is not None and not _ZONE_NAME.fullmatch(zone):
+        raise IrodsConfigurationError(
+            "connection extra 'zone' must be an iRODS zone name such as tempZone (letters, digits, '_' and "
+            f"'.', at most 63 characters; no '/'), got {zone!r}"
+        )
+    return zone
+
+
+def _default_resource(extras: Mapping[str, Any]) -> str | None:
+    """The ``default_resource`` extra: a root resource name, as the operators' ``resource`` argument."""
+    resource = _text(extras, "default_resource")
+    if resource is not None and any(c.isspace() or c in ";/\x00" for c in resource):
+        raise IrodsConfigurationError(
+            "connection extra 'default_resource' must be a root resource name such as demoResc (no spaces, "
+            f"'/' or ';': a hierarchy such as root;leaf is no resource name), got {resource!r}"
+        )
+    return resource
 
 
 def _outcome_wait(extras: Mapping[str, Any]) -> OutcomeWait:

@@ -25,32 +25,27 @@ def publish_object(
     overwrite: bool = False,
     metadata: Sequence[Any] = (),
     skip_identical: bool = False,
+    resource: str | None = None,
 ) -> FileResult:
     """Write ``source`` (bytes, or a local file) to ``path`` through the engine: ``+`` refused first, parents
     created, then temporary name, server checksum verified, AVUs applied and an atomic rename.
 
     ``skip_identical``: an object already at ``path`` with the same size and checksum is left as it is (the
-    result is ``skipped``) instead of refused or overwritten.
+    result is ``skipped``) instead of refused or overwritten. ``resource``: the root resource written to
+    (None: the server's default).
     """
     from irods_provider._values import refuse_unaddressable
-    from irods_provider.client.transfer import OverwritePolicy, SkipPolicy, upload_object
+    from irods_provider.client.transfer import OverwritePolicy, SkipPolicy, TransferConfig, upload_object
 
     refuse_unaddressable("path", path)
     session.collections.create(posixpath.dirname(path) or "/", intermediates=True, exist_ok=True)
     policy = OverwritePolicy.OVERWRITE if overwrite else OverwritePolicy.REFUSE
     skip = SkipPolicy.CHECKSUM if skip_identical else SkipPolicy.NEVER
+    config = None if resource is None else TransferConfig(resource=resource)
+    options: dict[str, Any] = {"config": config, "overwrite": policy, "skip": skip, "metadata": metadata}
     if isinstance(source, bytes):
-        return upload_object(
-            session,
-            io.BytesIO(source),
-            path,
-            overwrite=policy,
-            skip=skip,
-            metadata=metadata,
-            size=len(source),
-            resume=False,
-        )
-    return upload_object(session, os.fspath(source), path, overwrite=policy, skip=skip, metadata=metadata)
+        return upload_object(session, io.BytesIO(source), path, size=len(source), resume=False, **options)
+    return upload_object(session, os.fspath(source), path, **options)
 
 
 class IrodsShortcutsMixin:
@@ -59,6 +54,10 @@ class IrodsShortcutsMixin:
 
     def get_conn(self) -> IrodsSession:
         raise NotImplementedError
+
+    def write_resource(self) -> str | None:
+        """The root resource the write shortcuts write to (None: the server's default)."""
+        return None
 
     def exists(self, path: str) -> bool:
         """Whether a collection or data object (visible to the connection's user) is at ``path``."""
@@ -87,7 +86,10 @@ class IrodsShortcutsMixin:
 
     def write_bytes(self, path: str, data: bytes, *, overwrite: bool = False) -> dict[str, Any]:
         """Create ``path`` (parents too) from ``data``, published atomically; returns the file result."""
-        return publish_object(self.get_conn(), data, normalize_path(path), overwrite=overwrite).to_dict()
+        target = normalize_path(path)
+        return publish_object(
+            self.get_conn(), data, target, overwrite=overwrite, resource=self.write_resource()
+        ).to_dict()
 
     def write_text(
         self, path: str, text: str, *, encoding: str = "utf-8", overwrite: bool = False
@@ -100,7 +102,9 @@ class IrodsShortcutsMixin:
     ) -> dict[str, Any]:
         """Upload one local file to ``path`` (parallel streams, verified, atomic, resumable)."""
         target = normalize_path(path)
-        return publish_object(self.get_conn(), local_path, target, overwrite=overwrite).to_dict()
+        return publish_object(
+            self.get_conn(), local_path, target, overwrite=overwrite, resource=self.write_resource()
+        ).to_dict()
 
     def download_file(
         self, path: str, local_path: str | os.PathLike[str], *, overwrite: bool = False

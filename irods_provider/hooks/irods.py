@@ -213,6 +213,10 @@ class IrodsHook(IrodsShortcutsMixin, BaseHook):
 
         return await asyncio.to_thread(build)
 
+    def write_resource(self) -> str | None:
+        """The connection's ``default_resource``: where ``write_bytes``/``upload_file`` write."""
+        return self.settings.default_resource
+
     def user_name(self) -> str | None:
         """The iRODS user the connection acts as, when it names one: its login, or the OpenID username in
         the ``openid_password`` mode; None for a static token or client credentials."""

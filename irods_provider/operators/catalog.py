@@ -596,8 +596,8 @@ class IrodsCreateObjectOperator(IrodsBaseOperator):
     """Create a data object from a string, bytes or an XCom value, published atomically and verified.
 
     The bytes go to a temporary sibling, are checked against the server's checksum, get ``metadata`` and are
-    renamed onto ``path``; an existing object is refused unless ``overwrite=True``. Returns
-    ``{"path", "size", "checksum"}``.
+    renamed onto ``path``; an existing object is refused unless ``overwrite=True``. It is written to the
+    connection's ``default_resource`` (else the server's default). Returns ``{"path", "size", "checksum"}``.
 
     Example:
 
@@ -658,7 +658,13 @@ class IrodsCreateObjectOperator(IrodsBaseOperator):
         avus = [AVU(a, v, u) for a, v, u in parse_avus(self.metadata, allow_empty=True)]
         retry = is_retry(context) and not self.overwrite
         result = publish_object(
-            session, data, path, overwrite=bool(self.overwrite), metadata=avus, skip_identical=retry
+            session,
+            data,
+            path,
+            overwrite=bool(self.overwrite),
+            metadata=avus,
+            skip_identical=retry,
+            resource=self.write_resource(),
         )
         if result.status is FileStatus.SKIPPED:
             self.log.info("%s already holds these %d bytes: an earlier try created it", path, len(data))

@@ -8,6 +8,13 @@ from typing import TYPE_CHECKING, Any
 from irods_provider._values import parse_avus
 from irods_provider.exceptions import IrodsUsageError
 from irods_provider.operators._base import IrodsBaseOperator, check_choice, check_path
+from irods_provider.operators._bounded import (
+    MAX_REPORT_BYTES,
+    attach_manifest,
+    bounded_entries,
+    check_budget,
+    check_manifest_path,
+)
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -74,7 +81,8 @@ class IrodsPutMetadataOperator(IrodsBaseOperator):
 
 
 class IrodsGetMetadataOperator(IrodsBaseOperator):
-    """Read the AVUs of a collection or data object into XCom: ``{"path", "avus": [...]}``.
+    """Read the AVUs of a collection or data object into XCom: ``{"path", "count", "avus": [...],
+    "avus_truncated"}``, the AVUs sorted and the list bounded (an object may carry thousands of them).
 
     Example:
 
@@ -90,21 +98,48 @@ class IrodsGetMetadataOperator(IrodsBaseOperator):
 
     :param path: the collection or data object.
     :param attribute: only AVUs with this attribute.
+    :param max_report_bytes: at most this many bytes of JSON of AVUs go to XCom (the leading ones; default
+        48 KiB); ``count`` is always the full number and ``avus_truncated`` says whether some were left out.
+    :param manifest_path: an iRODS path where every AVU is written as JSON lines (atomic, verified,
+        overwritten) when ``max_report_bytes`` cuts the list; the result then names it as ``manifest``.
     """
 
-    template_fields: Sequence[str] = ("path", "attribute", "irods_conn_id")
+    template_fields: Sequence[str] = ("path", "attribute", "manifest_path", "irods_conn_id")
 
-    def __init__(self, *, path: str, attribute: str | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        path: str,
+        attribute: str | None = None,
+        max_report_bytes: int = MAX_REPORT_BYTES,
+        manifest_path: str | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.path = path
         self.attribute = attribute
+        self.max_report_bytes = max_report_bytes
+        self.manifest_path = manifest_path
 
     def run(self, session: IrodsSession, context: Context) -> dict[str, Any]:
         path = check_path("path", self.path)
+        budget = check_budget(self.max_report_bytes)
+        manifest = check_manifest_path(self.manifest_path)
         avus = [a for a in session.metadata.list(path) if not self.attribute or a.attribute == self.attribute]
         avus.sort(key=lambda a: (a.attribute, a.value, a.units or ""))
         self.log.info("%s carries %d AVU(s)", path, len(avus))
-        return {"path": path, "avus": _avu_dicts(avus)}
+        entries = _avu_dicts(avus)
+        kept, _ = bounded_entries(entries, budget)
+        truncated = len(kept) < len(entries)
+        result = {"path": path, "count": len(entries), "avus": kept, "avus_truncated": truncated}
+        return attach_manifest(
+            result,
+            session=session,
+            manifest_path=manifest,
+            truncated=truncated,
+            entries=entries,
+            log=self.log,
+        )
 
 
 class IrodsRemoveMetadataOperator(IrodsBaseOperator):
@@ -132,6 +167,8 @@ class IrodsRemoveMetadataOperator(IrodsBaseOperator):
     :param units: only those with these units (with ``attribute``); ``""`` means exactly no units.
     :param metadata: remove exactly these AVUs (same forms as :class:`IrodsPutMetadataOperator`).
     :param remove_all: remove every AVU of the path.
+    :param max_report_bytes: at most this many bytes of JSON of removed AVUs go to XCom (default 48 KiB);
+        ``removed_count`` is always the full number, ``removed_truncated`` says whether some were left out.
     """
 
     template_fields: Sequence[str] = ("path", "attribute", "value", "units", "metadata", "irods_conn_id")
@@ -145,6 +182,7 @@ class IrodsRemoveMetadataOperator(IrodsBaseOperator):
         units: str | None = None,
         metadata: AvuInput | None = None,
         remove_all: bool = False,
+        max_report_bytes: int = MAX_REPORT_BYTES,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -154,6 +192,7 @@ class IrodsRemoveMetadataOperator(IrodsBaseOperator):
         self.units = units
         self.metadata = metadata
         self.remove_all = remove_all
+        self.max_report_bytes = max_report_bytes
 
     def _selector(self) -> Callable[[AVU], bool]:
         chosen = [bool(self.attribute), self.metadata is not None, bool(self.remove_all)]
@@ -174,9 +213,16 @@ class IrodsRemoveMetadataOperator(IrodsBaseOperator):
 
     def run(self, session: IrodsSession, context: Context) -> dict[str, Any]:
         path = check_path("path", self.path)
+        budget = check_budget(self.max_report_bytes)
         selector = self._selector()
         doomed = [a for a in session.metadata.list(path) if selector(a)]
         if doomed:
             session.metadata.remove(path, *doomed)
         self.log.info("Removed %d AVU(s) from %s", len(doomed), path)
-        return {"path": path, "removed": _avu_dicts(doomed)}
+        removed, _ = bounded_entries(_avu_dicts(doomed), budget)
+        return {
+            "path": path,
+            "removed": removed,
+            "removed_count": len(doomed),
+            "removed_truncated": len(removed) < len(doomed),
+        }

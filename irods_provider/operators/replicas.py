@@ -16,6 +16,7 @@ from irods_provider.client import Kinds, Replica
 from irods_provider.client._genquery import match_condition
 from irods_provider.exceptions import IrodsNotFoundError, IrodsUsageError
 from irods_provider.operators._base import IrodsBaseOperator, check_path, check_resource, path_kind
+from irods_provider.operators._bounded import MAX_REPORT_BYTES, bounded_entries, check_budget
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -34,6 +35,10 @@ class ReplicateResult(TypedDict):
     """Objects that got a new or refreshed good replica on ``resource``."""
     already_good: list[str]
     """Objects whose replicas on ``resource`` were all good already (no request sent)."""
+    replicated_count: int
+    already_good_count: int
+    truncated: bool
+    """Whether the lists were cut to ``max_report_bytes`` (the counts are complete)."""
 
 
 class TrimmedReplica(TypedDict):
@@ -53,6 +58,10 @@ class TrimResult(TypedDict):
     trimmed: list[TrimmedReplica]
     untouched: list[str]
     """Objects with no replica matching the selection."""
+    trimmed_count: int
+    untouched_count: int
+    truncated: bool
+    """Whether the lists were cut to ``max_report_bytes`` (the counts are complete)."""
 
 
 def _replica_number(name: str, value: Any) -> int | None:
@@ -81,14 +90,37 @@ def _refuse_losing_last_good(plan: dict[str, list[Replica]], objects: dict[str, 
         )
 
 
-class _ReplicaOperatorBase(IrodsBaseOperator):
-    """Path resolution shared by both operators: one object, or every object below a collection."""
+def _bound_lists(result: Any, keys: Sequence[str], budget: int) -> None:
+    """Cut the lists of ``result`` named by ``keys`` to their leading entries within ``budget`` bytes of
+    JSON (one budget, in order), setting ``<key>_count`` (complete) and ``truncated``."""
+    truncated = False
+    for key in keys:
+        entries = result[key]
+        kept, budget = bounded_entries(entries, budget)
+        result[f"{key}_count"] = len(entries)
+        truncated = truncated or len(kept) < len(entries)
+        result[key] = kept
+    result["truncated"] = truncated
 
-    def __init__(self, *, path: str, recursive: bool = True, admin: bool = False, **kwargs: Any) -> None:
+
+class _ReplicaOperatorBase(IrodsBaseOperator):
+    """Path resolution shared by both operators: one object, or every object below a collection; the XCom
+    result's lists bounded by ``max_report_bytes`` of JSON (default 48 KiB; counts complete)."""
+
+    def __init__(
+        self,
+        *,
+        path: str,
+        recursive: bool = True,
+        admin: bool = False,
+        max_report_bytes: int = MAX_REPORT_BYTES,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.path = path
         self.recursive = recursive
         self.admin = admin
+        self.max_report_bytes = max_report_bytes
 
     def objects(self, session: IrodsSession, path: str) -> dict[str, tuple[Replica, ...]]:
         """Every data object the operator acts on, with its replicas (IrodsNotFoundError if none)."""
@@ -150,6 +182,8 @@ class IrodsReplicateOperator(_ReplicaOperatorBase):
     :param source_replica_number: or from this replica number.
     :param recursive: for a collection, include sub-collections (default) or only its direct objects.
     :param admin: act as rodsadmin on objects the connection's user has no permission on.
+    :param max_report_bytes: at most this many bytes of JSON of paths go to XCom (the leading ones; default
+        48 KiB); the ``*_count`` fields are always complete and ``truncated`` says whether paths were cut.
     """
 
     template_fields: Sequence[str] = (
@@ -176,6 +210,7 @@ class IrodsReplicateOperator(_ReplicaOperatorBase):
 
     def run(self, session: IrodsSession, context: Context) -> ReplicateResult:
         path = check_path("path", self.path)
+        budget = check_budget(self.max_report_bytes)
         resource = check_resource("resource", self.resource)
         if resource is None:
             raise IrodsUsageError("resource is required: the root resource to replicate to")
@@ -184,7 +219,15 @@ class IrodsReplicateOperator(_ReplicaOperatorBase):
         if source is not None and number is not None:
             raise IrodsUsageError("give source_resource or source_replica_number, not both")
         self.require_resource(session, resource, operation="data_objects.replicate", path=path)
-        result = ReplicateResult(path=path, resource=resource, replicated=[], already_good=[])
+        result = ReplicateResult(
+            path=path,
+            resource=resource,
+            replicated=[],
+            already_good=[],
+            replicated_count=0,
+            already_good_count=0,
+            truncated=False,
+        )
         for obj, replicas in sorted(self.objects(session, path).items()):
             on_target = [r for r in replicas if r.root == resource]
             if on_target and all(r.good for r in on_target):
@@ -200,6 +243,7 @@ class IrodsReplicateOperator(_ReplicaOperatorBase):
             resource,
             len(result["already_good"]),
         )
+        _bound_lists(result, ("replicated", "already_good"), budget)
         return result
 
 
@@ -229,6 +273,8 @@ class IrodsTrimOperator(_ReplicaOperatorBase):
     :param catalog_only: unregister the replicas, leaving their files on the storage.
     :param recursive: for a collection, include sub-collections (default) or only its direct objects.
     :param admin: act as rodsadmin on objects the connection's user has no permission on.
+    :param max_report_bytes: at most this many bytes of JSON of paths go to XCom (the leading ones; default
+        48 KiB); the ``*_count`` fields are always complete and ``truncated`` says whether paths were cut.
     """
 
     template_fields: Sequence[str] = ("path", "resource", "replica_number", "irods_conn_id")
@@ -256,6 +302,7 @@ class IrodsTrimOperator(_ReplicaOperatorBase):
 
     def run(self, session: IrodsSession, context: Context) -> TrimResult:
         path = check_path("path", self.path)
+        budget = check_budget(self.max_report_bytes)
         resource, number = self._selector()
         if resource is not None:
             self.require_resource(session, resource, operation="data_objects.trim", path=path)
@@ -274,7 +321,14 @@ class IrodsTrimOperator(_ReplicaOperatorBase):
                 untouched.append(obj)
         _refuse_losing_last_good(plan, objects)
         result = TrimResult(
-            path=path, resource=resource, replica_number=number, trimmed=[], untouched=untouched
+            path=path,
+            resource=resource,
+            replica_number=number,
+            trimmed=[],
+            untouched=untouched,
+            trimmed_count=0,
+            untouched_count=0,
+            truncated=False,
         )
         for obj, chosen in plan.items():
             for replica in chosen:
@@ -285,4 +339,5 @@ class IrodsTrimOperator(_ReplicaOperatorBase):
                     TrimmedReplica(path=obj, replica_number=replica.number, hierarchy=replica.hierarchy)
                 )
         self.log.info("Trimmed %d replica(s) of %d object(s)", len(result["trimmed"]), len(plan))
+        _bound_lists(result, ("trimmed", "untouched"), budget)
         return result

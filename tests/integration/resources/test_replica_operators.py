@@ -52,6 +52,9 @@ def test_replicate_a_collection_then_rerun_is_a_no_op(zone, data) -> None:
         "resource": "archiveResc",
         "replicated": list(OBJECTS),
         "already_good": [],
+        "replicated_count": 3,
+        "already_good_count": 0,
+        "truncated": False,
     }
     assert all(v == ["demoResc:1", "archiveResc:1"] for v in layout(data).values())
     again = replicate(path=DATA, resource="archiveResc")

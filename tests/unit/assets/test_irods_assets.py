@@ -34,7 +34,12 @@ def irods_asset_scheme(monkeypatch):
         ("irods://tempZone/home/rods/out.csv", "irods://tempZone/home/rods/out.csv"),
         ("irods://tempZone/home/rods/dir/", "irods://tempZone/home/rods/dir"),
         ("IRODS://tempZone/home/rods/x", "irods://tempZone/home/rods/x"),
-        ("irods://other.zone-2/a b/c", "irods://other.zone-2/a b/c"),
+        ("irods://other.zone-2/a b/c", "irods://other.zone-2/a%20b/c"),  # as asset_uri encodes it
+        ("irods://tempZone/home/%C3%BC%20x", "irods://tempZone/home/%C3%BC%20x"),
+        ("irods://tempZone/home/ü x", "irods://tempZone/home/%C3%BC%20x"),
+        # the filesystem's URLs (ObjectStoragePath's str, which Airflow reports to hook lineage)
+        ("irods:///tempZone/home/rods/x", "irods://tempZone/home/rods/x"),
+        ("irods://irods_default@/tempZone/home/rods/x", "irods://tempZone/home/rods/x"),
     ],
 )
 def test_valid_uris_are_normalised(uri, normalised):
@@ -44,7 +49,9 @@ def test_valid_uris_are_normalised(uri, normalised):
 @pytest.mark.parametrize(
     ("uri", "problem"),
     [
-        ("irods:///tempZone/home/rods/x", "the zone is missing; did you mean irods://tempZone/home/rods/x?"),
+        ("irods:///", "the zone is missing"),
+        ("irods://conn@/tempZone", "a path inside the zone is required"),
+        ("irods://tempZone/home/%2E%2E/etc", "relative segment '..' is not allowed"),
         ("irods://tempZone", "a path inside the zone is required"),
         ("irods://tempZone/", "a path inside the zone is required"),
         ("irods://tempZone/home//rods", "empty path segments ('//') are not allowed"),
@@ -70,8 +77,9 @@ def test_airflow_asset_uses_the_handler(irods_asset_scheme):
     assert Asset("irods://tempZone/home/rods/out.csv/").uri == "irods://tempZone/home/rods/out.csv"
     with pytest.raises(ValueError, match="empty path segments"):
         Asset("irods://tempZone/home//out.csv")
+    assert Asset("irods:///tempZone/home/rods/out.csv").uri == "irods://tempZone/home/rods/out.csv"
     with pytest.raises(ValueError, match="the zone is missing"):
-        Asset("irods:///tempZone/home/rods/out.csv")
+        Asset("irods:///")
 
 
 def test_factory_and_paths(irods_asset_scheme):
