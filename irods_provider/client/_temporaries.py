@@ -15,6 +15,7 @@ from typing import Any
 __all__ = [
     "HANDLE_ATTRIBUTE",
     "KEEP_ATTRIBUTE",
+    "LEASE_ATTRIBUTE",
     "RESUME_ATTRIBUTE",
     "WRITER_ATTRIBUTE",
     "TemporaryCleanup",
@@ -28,9 +29,12 @@ HANDLE_ATTRIBUTE = "irods_provider::transfer::handle"
 #: The AVUs an overwrite in place's backup (``.<name>.irods-keep-<key>``) carries (``old <checksum>``,
 #: ``new <checksum>``): what ``<name>`` held before the overwrite and what it was to hold after.
 KEEP_ATTRIBUTE = "irods_provider::transfer::keep"
-#: Who claimed a path to overwrite it in place, on its backup: ``<attempt> <owner> <epoch seconds>``. The
-#: backup's name is the claim: one writer at a time holds it (see ``transfer/_copyover``).
+#: Who claimed a path to overwrite it in place, on its backup: ``<attempt> <owner> <epoch seconds> <lease
+#: seconds>`` (no lease: recorded by a version that did not renew, a lease of a day). The backup's name is
+#: the claim: one writer at a time holds it (see ``transfer/_claim``).
 WRITER_ATTRIBUTE = "irods_provider::transfer::writer"
+#: A claim's latest renewal by its live writer: ``<attempt> <epoch seconds>`` (see ``transfer/_claim``).
+LEASE_ATTRIBUTE = "irods_provider::transfer::lease"
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -461,6 +461,7 @@ def _finish(
             apply=avus_applier(session, job.path, metadata, job.retrier(coordinator)),
             replicas=job.cfg.verify_replicas,
             owner=written.owner,
+            lease=job.cfg.claim_lease_seconds,
         ),
     )
     return checksum
