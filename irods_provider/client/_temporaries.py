@@ -1,7 +1,8 @@
 """The transfer engine's temporary objects: the AVUs they carry and what a cleanup of abandoned ones found.
 
 An upload writes ``.<name>.irods-part-<key>`` (carrying its resume state and the ids of the parallel-write
-handles opened on it) and an overwrite parks the old object as ``.<name>.irods-old-<key>`` for a moment (or,
+handles opened on it) and an overwrite parks the old object as ``.<name>.irods-old-<key>`` (``<key>``:
+``<transfer>-<nonce>``, one writer's own) for a moment (or,
 overwriting in place, keeps a verified backup ``.<name>.irods-keep-<key>``); a killed worker leaves any of
 them behind. The async cleanup (``collections.remove_temporaries``) uses these types;
 the transfer engine uses the attribute names.

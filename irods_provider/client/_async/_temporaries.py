@@ -40,7 +40,8 @@ async def remove_temporaries(
     quota is freed). One still locked by a handle nobody recorded is reported in ``locked``, not moved: a
     rename would only hide it (it is hidden already) and the trash could not be emptied of it either.
     ``min_age`` must exceed the longest upload: a recorded handle of a still-running upload is shut down.
-    An object an overwrite moved aside (``.<name>.irods-old-<key>``) whose ``<name>`` is empty (the worker
+    An object an overwrite moved aside (``.<name>.irods-old-<key>``, ``<key>`` one per path or, since the
+    eighteenth session, one writer's own ``<transfer>-<nonce>``) whose ``<name>`` is empty (the worker
     was killed between the overwrite's two renames) is renamed back onto it (``restored``), not removed.
     An overwrite in place's backup (``.<name>.irods-keep-<key>``) is removed only once ``<name>`` holds,
     whole, the content the backup recorded from before or after the overwrite (checksum computed afresh),

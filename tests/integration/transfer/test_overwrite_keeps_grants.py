@@ -367,6 +367,7 @@ def test_a_finished_overwrites_leftover_backup_is_not_put_back(irods_emulator, t
         monkeypatch.setattr(_copyover, "_remove_quietly", keep_backup)
         assert rods.data_objects.read(path) == b"new one"
         assert alice.data_objects.read(_copyover.backup_name(path)) == b"old"  # left behind
+        _lapse(alice, _copyover.backup_name(path))  # its worker was killed: the claim is not renewed
 
         model = irods_emulator.model
         copy_data_object = model.copy_data_object
@@ -387,6 +388,22 @@ def test_a_finished_overwrites_leftover_backup_is_not_put_back(irods_emulator, t
             upload_object(alice, str(tmp_path / "src"), path, config=CFG, overwrite=OverwritePolicy.OVERWRITE)
         assert rods.data_objects.read(path) == b"new one"  # not b"old"
     assert _left(irods_emulator) == [path]
+
+
+def _lapse(session: IrodsSession, claim: str) -> None:
+    """Make ``claim``'s record as its killed writer left it one lease later: last renewed a lease ago."""
+    from irods_provider.client import MetadataOperation
+    from irods_provider.client._temporaries import LEASE_ATTRIBUTE, WRITER_ATTRIBUTE
+
+    ops = []
+    for avu in session.metadata.list(claim):
+        if avu.attribute in (WRITER_ATTRIBUTE, LEASE_ATTRIBUTE):
+            ops.append(MetadataOperation("remove", avu))
+        if avu.attribute == WRITER_ATTRIBUTE:
+            attempt, owner, since, lease = avu.value.split(" ")
+            lapsed = f"{attempt} {owner} {int(float(since) - float(lease) - 1)} {lease}"
+            ops.append(MetadataOperation("add", AVU(WRITER_ATTRIBUTE, lapsed)))
+    session.metadata.apply(claim, ops)
 
 
 def test_overwrite_of_a_plus_name_keeps_its_grants(session, irods_emulator, tmp_path) -> None:
