@@ -10,6 +10,7 @@ the transfer engine uses the attribute names.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +22,7 @@ __all__ = [
     "WRITER_ATTRIBUTE",
     "TemporaryCleanup",
     "TemporaryObject",
+    "claim_lapses_at",
 ]
 
 #: The AVU holding the committed prefix and the source identity of an interrupted upload.
@@ -30,12 +32,32 @@ HANDLE_ATTRIBUTE = "irods_provider::transfer::handle"
 #: The AVUs an overwrite in place's backup (``.<name>.irods-keep-<key>``) carries (``old <checksum>``,
 #: ``new <checksum>``): what ``<name>`` held before the overwrite and what it was to hold after.
 KEEP_ATTRIBUTE = "irods_provider::transfer::keep"
-#: Who claimed a path to overwrite it in place, on its backup: ``<attempt> <owner> <epoch seconds> <lease
-#: seconds>`` (no lease: recorded by a version that did not renew, a lease of a day). The backup's name is
-#: the claim: one writer at a time holds it (see ``transfer/_claim``).
+#: Who claimed a path to overwrite it in place, on its backup: ``<attempt> <owner> <epoch seconds>``. The
+#: backup's name is the claim: one writer at a time holds it (see ``transfer/_claim``).
 WRITER_ATTRIBUTE = "irods_provider::transfer::writer"
-#: A claim's latest renewal by its live writer: ``<attempt> <epoch seconds>`` (see ``transfer/_claim``).
+#: A claim's latest renewal by its live writer: ``<attempt> <epoch seconds> <lease seconds>``; a claim
+#: without one was made by a version that did not renew it (a lease of a day; see ``transfer/_claim``).
 LEASE_ATTRIBUTE = "irods_provider::transfer::lease"
+
+
+def claim_lapses_at(avus: Iterable[Any]) -> float | None:
+    """When the claim carrying ``avus`` (with ``attribute`` and ``value``) lapses unless renewed: its
+    writer's last renewal plus its lease, epoch seconds. None when it records no writer that renews."""
+    avus = list(avus)
+    records = [a.value.split(" ") for a in avus if a.attribute == WRITER_ATTRIBUTE]
+    record = next((r for r in records if len(r) == 3 and r[2].isdigit()), None)
+    if record is None:
+        return None
+    lapses: float | None = None
+    for avu in avus:
+        parts = avu.value.split(" ")
+        if avu.attribute == LEASE_ATTRIBUTE and len(parts) == 3 and parts[0] == record[0]:
+            try:
+                at = float(parts[1]) + float(parts[2])
+            except ValueError:
+                continue
+            lapses = at if lapses is None else max(lapses, at)
+    return lapses
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -92,8 +92,14 @@ class Claim:
 
     @property
     def value(self) -> str:
-        """The AVU value: ``<attempt> <owner> <epoch seconds> <lease seconds>``."""
-        return f"{self.attempt} {self.owner} {int(self.since)} {self.lease:g}"
+        """The :data:`WRITER_ATTRIBUTE` value: ``<attempt> <owner> <epoch seconds>``, as versions that did
+        not renew wrote it (they read it, and keep out of a claim it names, for a day)."""
+        return f"{self.attempt} {self.owner} {int(self.since)}"
+
+    def lease_value(self, stamp: float) -> str:
+        """The :data:`LEASE_ATTRIBUTE` value of a renewal at ``stamp``: ``<attempt> <epoch seconds, ms>
+        <lease seconds>``."""
+        return f"{self.attempt} {stamp:.3f} {self.lease:g}"
 
     @property
     def last_renewed(self) -> float:
@@ -104,14 +110,10 @@ class Claim:
     def parse(cls, value: str) -> Claim | None:
         """A recorded claim; None when the value is not one."""
         parts = value.split(" ")
-        if len(parts) not in (3, 4) or not parts[2].isdigit():
-            return None
-        lease = LEGACY_LEASE_SECONDS if len(parts) == 3 else _positive(parts[3])
-        if lease is None:
+        if len(parts) != 3 or not parts[2].isdigit():
             return None
         since = float(parts[2])
-        renewing = len(parts) == 4
-        return cls(parts[0], parts[1], since, lease=lease, renewed=since, renewing=renewing)
+        return cls(parts[0], parts[1], since, lease=LEGACY_LEASE_SECONDS, renewed=since, renewing=False)
 
     def part_name(self, path: str) -> str:
         """Where this transfer copies its backup before claiming: an ordinary temporary named from the owner
@@ -163,19 +165,22 @@ def read_claim(
 
 
 def _recorded(avus: Sequence[AVU]) -> Claim | None:
-    """The writer recorded in ``avus`` with its latest renewal (renewals of other attempts ignored: a
-    renewal racing a takeover may land on the new holder's claim)."""
+    """The writer recorded in ``avus`` with its latest renewal and its lease (a writer with no renewal
+    recorded did not renew: a lease of a day). Renewals of other attempts are ignored: a renewal racing a
+    takeover may land on the new holder's claim."""
     found = next(
         (c for a in avus if a.attribute == WRITER_ATTRIBUTE and (c := Claim.parse(a.value)) is not None), None
     )
     if found is None:
         return None
-    renewed = found.since
     for avu in avus:
-        attempt, _, stamp = avu.value.partition(" ")
-        if avu.attribute == LEASE_ATTRIBUTE and attempt == found.attempt and (at := _positive(stamp)):
-            renewed = max(renewed, at)
-    return replace(found, renewed=renewed)
+        parts = avu.value.split(" ")
+        if avu.attribute != LEASE_ATTRIBUTE or len(parts) != 3 or parts[0] != found.attempt:
+            continue
+        stamp, lease = _positive(parts[1]), _positive(parts[2])
+        if stamp is not None and lease is not None and (not found.renewing or stamp > found.renewed):
+            found = replace(found, renewed=max(stamp, found.since), lease=lease, renewing=True)
+    return found
 
 
 def holder(session: SessionLike, claim: str, path: str = "") -> tuple[bool, Claim | None]:
@@ -245,8 +250,8 @@ class Lease:
         with self._lock:
             previous = self._stamp
         ops = [
-            MetadataOperation("remove", AVU(LEASE_ATTRIBUTE, f"{self._me.attempt} {previous:.3f}")),
-            MetadataOperation("add", AVU(LEASE_ATTRIBUTE, f"{self._me.attempt} {stamp:.3f}")),
+            MetadataOperation("remove", AVU(LEASE_ATTRIBUTE, self._me.lease_value(previous))),
+            MetadataOperation("add", AVU(LEASE_ATTRIBUTE, self._me.lease_value(stamp))),
         ]
         try:
             self._session.metadata.apply(self._claim, ops, kind=_resume._data_object_kind())

@@ -43,7 +43,7 @@ from typing import Any
 from irods_provider.client import AVU, MetadataOperation
 from irods_provider.client._locks import writing_error
 from irods_provider.client._paths import temporary_name
-from irods_provider.client._temporaries import KEEP_ATTRIBUTE, WRITER_ATTRIBUTE
+from irods_provider.client._temporaries import KEEP_ATTRIBUTE, LEASE_ATTRIBUTE, WRITER_ATTRIBUTE
 from irods_provider.exceptions import (
     IrodsAlreadyExistsError,
     IrodsChecksumMismatchError,
@@ -255,7 +255,7 @@ def _back_up(
         else:
             retry.call(lambda: session.data_objects.write(part, b""), retry_on=is_busy)
         me = me.stamped()
-        record.append(AVU(WRITER_ATTRIBUTE, me.value))
+        record += [AVU(WRITER_ATTRIBUTE, me.value), AVU(LEASE_ATTRIBUTE, me.lease_value(me.since))]
         ops = [MetadataOperation("add", avu) for avu in record]
         kind = _resume._data_object_kind()
         retry.call(lambda: session.metadata.apply(part, ops, kind=kind), retry_on=is_busy)

@@ -26,7 +26,7 @@ import pytest
 
 import irods_provider.exceptions as exceptions
 from irods_provider.client import BasicAuth, IrodsSession, PermissionOperation
-from irods_provider.client._temporaries import WRITER_ATTRIBUTE
+from irods_provider.client._temporaries import LEASE_ATTRIBUTE
 from irods_provider.client.transfer import OverwritePolicy, TransferConfig, _copyover, upload_object
 from irods_provider.exceptions import IrodsError, IrodsPathClaimedError
 from irods_provider.testing._http import DropConnection
@@ -216,9 +216,7 @@ def test_a_killed_writers_claim_is_taken_over_by_another_transfer_once_its_lease
     assert emulator.wait_idle(WAIT)
     assert rods.data_objects.read(PATH) == b"old"
     renewed = last_renewed(other)
-    (record,) = [a.value for a in other.metadata.list(CLAIM) if a.attribute == WRITER_ATTRIBUTE]
-    lease = float(record.split(" ")[3]) if len(record.split(" ")) == 4 else LEASE
-    until(lambda: time.time() - renewed >= lease, "alice's claim unrenewed for its lease")
+    until(lambda: time.time() - renewed >= LEASE, "alice's claim unrenewed for its lease")
     upload(other, b"other bytes", _config(claim_lease_seconds=LEASE))
     assert rods.data_objects.read(PATH) == b"other bytes"
     # The killed upload's own temporary is left for its retry or the cleanup; its claim is resolved.
@@ -256,3 +254,68 @@ def test_a_failed_read_of_its_claim_is_reported_as_such_not_as_a_takeover(
     assert caught.value.http_status == 500
     assert "could not read the claim" in str(caught.value)
     assert rods.data_objects.read(PATH) == b"old"
+
+
+def test_a_writer_that_cannot_renew_its_claim_in_time_stops_before_touching_the_path(
+    emulator, writers, monkeypatch
+) -> None:
+    """alice's claim is three fifths of her lease old by the time she would copy onto the path and every
+    renewal fails (HTTP 500): another writer may deem her dead, so she stops, typed, naming the path, the
+    claim and the failure, the path untouched."""
+    rods, alice, _other = writers
+    lease = 1.0
+    apply, rename = alice.metadata.apply, alice.data_objects.rename
+
+    def failing_renewals(path: str, operations: Any, **kwargs: Any) -> Any:
+        renewal = any(op.operation == "remove" and op.avu.attribute == LEASE_ATTRIBUTE for op in operations)
+        if not renewal:  # the claim's own record goes through
+            return apply(path, operations, **kwargs)
+        emulator.set_faults(error_500=1.0)
+        try:
+            return apply(path, operations, **kwargs)
+        finally:
+            emulator.set_faults(error_500=0.0)
+
+    def late_after_claiming(old: str, new: str) -> None:
+        rename(old, new)
+        if new == CLAIM:  # a paused worker: its claim ages before it goes on
+            since = last_renewed(alice)
+            until(lambda: time.time() >= since + 0.6 * lease + 0.1, "three fifths of the lease passed")
+
+    monkeypatch.setattr(alice.metadata, "apply", failing_renewals)
+    monkeypatch.setattr(alice.data_objects, "rename", late_after_claiming)
+    with pytest.raises(IrodsError) as caught:
+        upload(alice, b"alice's bytes", _config(claim_lease_seconds=lease))
+    assert isinstance(caught.value, exceptions.IrodsClaimUnconfirmedError), caught.value
+    assert (caught.value.path, caught.value.claim, caught.value.http_status) == (PATH, CLAIM, 500)
+    assert "could not renew the claim" in str(caught.value)
+    assert rods.data_objects.read(PATH) == b"old"
+
+
+def test_the_cleanup_leaves_a_live_writers_claim_alone(emulator, writers, monkeypatch) -> None:
+    """The cleanup of abandoned temporaries, run with no minimum age while alice verifies her copy onto the
+    path, leaves her claim (she renews it) and counts it fresh (before: removed as a backup that had served,
+    taking the claim from a live writer); she then publishes and releases it."""
+    rods, alice, _other = writers
+    reached, release = threading.Event(), threading.Event()
+    verify = _copyover.verify_in_place
+
+    def held(*args: Any, **kwargs: Any) -> Any:
+        reached.set()
+        release.wait(WAIT)
+        return verify(*args, **kwargs)
+
+    monkeypatch.setattr(_copyover, "verify_in_place", held)
+    thread, outcome = in_thread(lambda: upload(alice, b"alice's bytes", _config(claim_lease_seconds=LEASE)))
+    try:
+        assert reached.wait(WAIT), f"alice never verified her copy onto the path: {outcome}"
+        swept = rods.collections.remove_temporaries(HOME, min_age=0)
+        assert CLAIM not in [t.path for t in swept.removed + swept.failed]
+        assert swept.fresh >= 1
+        assert alice.data_objects.read(CLAIM) == b"old"
+    finally:
+        release.set()
+        thread.join(WAIT)
+    assert outcome == [None]
+    assert rods.data_objects.read(PATH) == b"alice's bytes"
+    assert left(emulator) == [PATH]

@@ -11,6 +11,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import sys
+from pathlib import Path
 
 import httpx2
 import pytest
@@ -18,6 +20,9 @@ import pytest
 from irods_provider.client import AVU, BasicAuth, IrodsSession, PermissionOperation, RetryPolicy
 from irods_provider.client.transfer import OverwritePolicy, TransferConfig, upload_files, upload_object
 from irods_provider.exceptions import IrodsChecksumMismatchError, IrodsPermissionError
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "support"))
+from claim_lease import lapse
 
 HOME = "/tempZone/home/rods"
 CFG = TransferConfig(chunk_size=1 << 20, small_file_threshold=1 << 20)
@@ -367,7 +372,7 @@ def test_a_finished_overwrites_leftover_backup_is_not_put_back(irods_emulator, t
         monkeypatch.setattr(_copyover, "_remove_quietly", keep_backup)
         assert rods.data_objects.read(path) == b"new one"
         assert alice.data_objects.read(_copyover.backup_name(path)) == b"old"  # left behind
-        _lapse(alice, _copyover.backup_name(path))  # its worker was killed: the claim is not renewed
+        lapse(alice, _copyover.backup_name(path))  # its worker was killed a lease ago: no longer renewed
 
         model = irods_emulator.model
         copy_data_object = model.copy_data_object
@@ -388,22 +393,6 @@ def test_a_finished_overwrites_leftover_backup_is_not_put_back(irods_emulator, t
             upload_object(alice, str(tmp_path / "src"), path, config=CFG, overwrite=OverwritePolicy.OVERWRITE)
         assert rods.data_objects.read(path) == b"new one"  # not b"old"
     assert _left(irods_emulator) == [path]
-
-
-def _lapse(session: IrodsSession, claim: str) -> None:
-    """Make ``claim``'s record as its killed writer left it one lease later: last renewed a lease ago."""
-    from irods_provider.client import MetadataOperation
-    from irods_provider.client._temporaries import LEASE_ATTRIBUTE, WRITER_ATTRIBUTE
-
-    ops = []
-    for avu in session.metadata.list(claim):
-        if avu.attribute in (WRITER_ATTRIBUTE, LEASE_ATTRIBUTE):
-            ops.append(MetadataOperation("remove", avu))
-        if avu.attribute == WRITER_ATTRIBUTE:
-            attempt, owner, since, lease = avu.value.split(" ")
-            lapsed = f"{attempt} {owner} {int(float(since) - float(lease) - 1)} {lease}"
-            ops.append(MetadataOperation("add", AVU(WRITER_ATTRIBUTE, lapsed)))
-    session.metadata.apply(claim, ops)
 
 
 def test_overwrite_of_a_plus_name_keeps_its_grants(session, irods_emulator, tmp_path) -> None:
