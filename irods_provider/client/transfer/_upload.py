@@ -457,15 +457,26 @@ def _finish(
             permissions=permissions,
             retry=job.retrier(coordinator),
         ),
-        in_place=InPlace(
-            refuse="setting its permissions needs own on it" if permissions else None,
-            apply=avus_applier(session, job.path, metadata, job.retrier(coordinator)),
-            replicas=job.cfg.verify_replicas,
-            owner=written.owner,
-            lease=job.cfg.claim_lease_seconds,
-        ),
+        in_place=_in_place(job, written, metadata=metadata, permissions=permissions),
     )
     return checksum
+
+
+def _in_place(
+    job: _Job,
+    written: _Written,
+    *,
+    metadata: Sequence[Any] | Mapping[str, str],
+    permissions: Mapping[str, str] | None,
+) -> InPlace:
+    """What an overwrite in place of this upload must also do (see :class:`~._copyover.InPlace`)."""
+    return InPlace(
+        refuse="setting its permissions needs own on it" if permissions else None,
+        apply=avus_applier(job.session, job.path, metadata, job.retrier(job.current)),
+        replicas=job.cfg.verify_replicas,
+        owner=written.owner,
+        lease=job.cfg.claim_lease_seconds,
+    )
 
 
 _LOCK_CODES = frozenset({error_code("INVALID_HANDLE"), error_code("HIERARCHY_ERROR")})
@@ -941,8 +952,10 @@ def _remove_leftovers(session: SessionLike, path: str, ours: str) -> None:
     cleanup of abandoned temporaries). Best effort: a failure is logged."""
     parent, _, start = ours.rpartition("/")
     where = f"{match_condition('COLL_NAME', parent)[0]} and {prefix_condition('DATA_NAME', start)}"
+    query: Any = getattr(session, "query", None)
+    if query is None:  # a session without GenQuery: the cleanup of abandoned temporaries sweeps them
+        return
     try:
-        query: Any = session.query  # type: ignore[attr-defined]
         rows = list(query.genquery(f"select COLL_NAME, DATA_NAME where {where}", zone=query.zone_for(parent)))
     except IrodsError as exc:
         log.warning("could not look for objects earlier attempts moved aside from %s: %s", path, exc)
