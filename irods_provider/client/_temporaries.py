@@ -10,6 +10,7 @@ the transfer engine uses the attribute names.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +24,7 @@ __all__ = [
     "TemporaryCleanup",
     "TemporaryObject",
     "claim_lapses_at",
+    "latest_renewal",
 ]
 
 #: The AVU holding the committed prefix and the source identity of an interrupted upload.
@@ -40,24 +42,32 @@ WRITER_ATTRIBUTE = "irods_provider::transfer::writer"
 LEASE_ATTRIBUTE = "irods_provider::transfer::lease"
 
 
+def latest_renewal(avus: Iterable[Any], attempt: str) -> tuple[float, float] | None:
+    """The latest renewal of ``attempt``'s claim among a claim's ``avus`` (with ``attribute`` and
+    ``value``): its time and lease, epoch seconds and seconds; None when none is recorded. Values that are
+    not a renewal (not two positive finite numbers after the attempt) are ignored."""
+    latest: tuple[float, float] | None = None
+    for avu in avus:
+        parts = avu.value.split(" ")
+        if avu.attribute != LEASE_ATTRIBUTE or len(parts) != 3 or parts[0] != attempt:
+            continue
+        try:
+            stamp, lease = float(parts[1]), float(parts[2])
+        except ValueError:
+            continue
+        if 0 < stamp < math.inf and 0 < lease < math.inf and (latest is None or stamp > latest[0]):
+            latest = (stamp, lease)
+    return latest
+
+
 def claim_lapses_at(avus: Iterable[Any]) -> float | None:
-    """When the claim carrying ``avus`` (with ``attribute`` and ``value``) lapses unless renewed: its
-    writer's last renewal plus its lease, epoch seconds. None when it records no writer that renews."""
+    """When the claim carrying ``avus`` lapses unless renewed: its writer's last renewal plus its lease,
+    epoch seconds. None when it records no writer that renews (an earlier release's record)."""
     avus = list(avus)
     records = [a.value.split(" ") for a in avus if a.attribute == WRITER_ATTRIBUTE]
     record = next((r for r in records if len(r) == 3 and r[2].isdigit()), None)
-    if record is None:
-        return None
-    lapses: float | None = None
-    for avu in avus:
-        parts = avu.value.split(" ")
-        if avu.attribute == LEASE_ATTRIBUTE and len(parts) == 3 and parts[0] == record[0]:
-            try:
-                at = float(parts[1]) + float(parts[2])
-            except ValueError:
-                continue
-            lapses = at if lapses is None else max(lapses, at)
-    return lapses
+    renewal = None if record is None else latest_renewal(avus, record[0])
+    return None if renewal is None else sum(renewal)
 
 
 @dataclass(frozen=True, kw_only=True)

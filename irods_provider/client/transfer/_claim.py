@@ -36,7 +36,7 @@ from dataclasses import dataclass, replace
 
 from irods_provider.client import AVU, MetadataOperation
 from irods_provider.client._paths import temporary_name
-from irods_provider.client._temporaries import LEASE_ATTRIBUTE, WRITER_ATTRIBUTE
+from irods_provider.client._temporaries import LEASE_ATTRIBUTE, WRITER_ATTRIBUTE, latest_renewal
 from irods_provider.exceptions import (
     IrodsClaimUnconfirmedError,
     IrodsError,
@@ -59,6 +59,9 @@ CLAIM_LEASE_SECONDS = 300.0
 LEGACY_LEASE_SECONDS = 24 * 3600.0
 #: Renewals per lease: a renewal that fails is tried again a fifth of the lease later.
 RENEWALS_PER_LEASE = 5
+#: The renewal time a writer records when it stops and leaves its claim (a backup it could not put back):
+#: lapsed at once, so the next writer resolves it without waiting for the lease.
+RELEASED = 1.0
 #: The part of the lease a writer's last renewal may be old for it to start a change to the path: the
 #: rest covers the clocks' disagreement between writers and the request's own time.
 CONFIRM_FRACTION = 0.6
@@ -103,8 +106,9 @@ class Claim:
 
     @property
     def last_renewed(self) -> float:
-        """When the claim was made or last renewed (epoch seconds, its writer's clock)."""
-        return max(self.since, self.renewed)
+        """When the claim was last renewed (made, for one that does not renew; epoch seconds, its
+        writer's clock). :data:`RELEASED` once its writer gave it up."""
+        return self.renewed if self.renewing else self.since
 
     @classmethod
     def parse(cls, value: str) -> Claim | None:
@@ -127,20 +131,13 @@ def owner_key(owner: str | None, temp: str) -> str:
     return _resume.resume_key("owner", owner or temp.rpartition("/")[2])
 
 
-def _positive(text: str) -> float | None:
-    try:
-        number = float(text)
-    except ValueError:
-        return None
-    return number if 0 < number < float("inf") else None
-
-
 def read_claim(
-    session: SessionLike, claim: str, path: str, *, retry: ChunkRetrier | None = None
+    session: SessionLike, claim: str, path: str, *, retry: ChunkRetrier | None = None, mine: bool = False
 ) -> tuple[bool, Claim | None, list[AVU]]:
     """Whether ``claim`` exists, the writer recorded on it (None: no record) with its latest renewal, and
     all its AVUs (read with ``retry``'s retries). A read that fails otherwise than by the claim's absence
-    raises :class:`IrodsClaimUnconfirmedError` naming ``path``, the claim and the failure."""
+    raises :class:`IrodsClaimUnconfirmedError` naming ``path``, the claim and the failure (``mine``: the
+    reader holds the claim, as far as it knows)."""
 
     def read() -> list[AVU]:
         avus: list[AVU] = session.metadata.list(claim)
@@ -151,10 +148,15 @@ def read_claim(
     except (IrodsNotFoundError, IrodsNotADataObjectError):
         return False, None, []
     except IrodsError as exc:
+        what = (
+            "this writer cannot tell whether it still holds it, so it stopped before its next change to "
+            "the path; the claim is left to lapse (its lease is no longer renewed), then the next writer "
+            "resolves it"
+            if mine
+            else "whether another writer holds the path is unknown, so this writer changed nothing: retry"
+        )
         raise IrodsClaimUnconfirmedError(
-            f"could not read the claim {claim} on {path} ({type(exc).__name__}: {exc}); this writer "
-            "cannot tell whether it still holds it, so it stopped before its next change to the path; "
-            "the claim is left to lapse (its lease is no longer renewed), then the next writer resolves it",
+            f"could not read the claim {claim} on {path} ({type(exc).__name__}: {exc}); {what}",
             claim=claim,
             cause=exc,
             operation="upload",
@@ -173,13 +175,8 @@ def _recorded(avus: Sequence[AVU]) -> Claim | None:
     )
     if found is None:
         return None
-    for avu in avus:
-        parts = avu.value.split(" ")
-        if avu.attribute != LEASE_ATTRIBUTE or len(parts) != 3 or parts[0] != found.attempt:
-            continue
-        stamp, lease = _positive(parts[1]), _positive(parts[2])
-        if stamp is not None and lease is not None and (not found.renewing or stamp > found.renewed):
-            found = replace(found, renewed=max(stamp, found.since), lease=lease, renewing=True)
+    if (renewal := latest_renewal(avus, found.attempt)) is not None:
+        found = replace(found, renewed=renewal[0], lease=renewal[1], renewing=True)
     return found
 
 
@@ -207,7 +204,7 @@ def still_mine(
     retry: ChunkRetrier | None = None,
 ) -> tuple[bool, Claim | None]:
     """Whether ``claim`` still records ``me`` (no other writer took it over), and who it records."""
-    _, found, _ = read_claim(session, claim, path or claim, retry=retry)
+    _, found, _ = read_claim(session, claim, path or claim, retry=retry, mine=True)
     return found is not None and found.attempt == me.attempt, found
 
 
@@ -223,6 +220,7 @@ class Lease:
         self._ok_at = time.monotonic() - max(0.0, time.time() - me.since)
         self._failure: BaseException | None = None
         self._lock = threading.Lock()
+        self._renewing = threading.Lock()  # one renewal at a time: each replaces the one before
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"irods-claim-lease {claim}", daemon=True)
 
@@ -239,6 +237,22 @@ class Lease:
         if self._thread.is_alive() and self._thread is not threading.current_thread():
             self._thread.join(self._period + 60)
 
+    def give_up(self) -> None:
+        """Stop renewing and mark the claim lapsed (:data:`RELEASED`): this writer stopped and leaves it,
+        and the next writer need not wait for the lease to resolve it. Best effort (a failure is logged:
+        the claim then lapses with its lease)."""
+        self.stop()
+        with self._renewing, self._lock:
+            previous = self._stamp
+        ops = [
+            MetadataOperation("remove", AVU(LEASE_ATTRIBUTE, self._me.lease_value(previous))),
+            MetadataOperation("add", AVU(LEASE_ATTRIBUTE, self._me.lease_value(RELEASED))),
+        ]
+        try:
+            self._session.metadata.apply(self._claim, ops, kind=_resume._data_object_kind())
+        except Exception as exc:
+            log.warning("could not mark the claim %s on %s given up: %s", self._claim, self._path, exc)
+
     def _run(self) -> None:
         while not self._stopped.wait(self._period):
             self.renew()
@@ -246,6 +260,10 @@ class Lease:
     def renew(self) -> bool:
         """Record the time now on the claim (one atomic call: the previous renewal removed, this one added);
         False when that failed (tried again a period later)."""
+        with self._renewing:
+            return self._renew()
+
+    def _renew(self) -> bool:
         sent, stamp = time.monotonic(), time.time()
         with self._lock:
             previous = self._stamp

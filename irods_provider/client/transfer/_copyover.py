@@ -147,7 +147,11 @@ def overwrite_in_place(
             _copy_verified(session, temp, path, size=size, checksum=checksum, retry=retry)
             verify_in_place(session, path, checksum, mode=in_place.replicas)
         except BaseException as exc:
-            _undo(session, backup, path, me, lease=lease, kept=kept, retry=retry, cause=exc)
+            try:
+                _undo(session, backup, path, me, lease=lease, kept=kept, retry=retry, cause=exc)
+            except IrodsOverwriteIncompleteError:
+                lease.give_up()  # its backup is kept: the next writer puts it back now, not a lease later
+                raise
             raise
         try:
             in_place.apply()
