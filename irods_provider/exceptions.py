@@ -48,6 +48,7 @@ __all__ = [
     "IrodsAuthenticationError",
     "IrodsBadRequestError",
     "IrodsChecksumMismatchError",
+    "IrodsClaimUnconfirmedError",
     "IrodsCollectionNotEmptyError",
     "IrodsConcurrentOverwriteError",
     "IrodsConfigurationError",
@@ -328,6 +329,36 @@ class IrodsPathClaimedError(IrodsLockedError):
 
     def _details(self) -> list[str]:
         return [*super()._details(), f"claim={self.claim}"]
+
+
+class IrodsClaimUnconfirmedError(IrodsError):
+    """A writer overwriting a path in place could not confirm it still holds its claim (``claim``): reading
+    the claim failed, or its lease could not be renewed in time. ``cause`` is the underlying error (its
+    HTTP status and iRODS code are copied here). The writer stopped before its next change to the path."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        claim: str,
+        cause: BaseException | None = None,
+        operation: str | None = None,
+        path: str | None = None,
+    ) -> None:
+        super().__init__(message, operation=operation, path=path)
+        self.claim = claim
+        self.cause = cause
+        self.http_status: int | None = getattr(cause, "http_status", None)
+        self.irods_code: int | None = getattr(cause, "irods_code", None)
+        self.irods_name: str | None = getattr(cause, "irods_name", None)
+
+    def _details(self) -> list[str]:
+        details = [*super()._details(), f"claim={self.claim}"]
+        if self.http_status is not None:
+            details.append(f"HTTP {self.http_status}")
+        if self.irods_code is not None:
+            details.append(f"iRODS {self.irods_name} {self.irods_code}")
+        return details
 
 
 class IrodsLocalFileError(IrodsError, OSError):

@@ -2,23 +2,29 @@
 
 An upload writes ``.<name>.irods-part-<key>.<ext>`` (``<name>``'s extension; the form without is recognised),
 carrying its resume state and the ids of the parallel-write handles opened on it, and an overwrite parks the
-old object as ``.<name>.irods-old-<key>`` for a moment (or, overwriting in place, keeps a verified backup
-``.<name>.irods-keep-<key>``); a killed worker leaves any of them behind. The async cleanup
-(``collections.remove_temporaries``) uses these types; the transfer engine uses the attribute names.
+old object as ``.<name>.irods-old-<key>`` (``<key>``: ``<transfer>-<nonce>``, one writer's own) for a moment
+(or, overwriting in place, keeps a verified backup ``.<name>.irods-keep-<key>``); a killed worker leaves any
+of them behind. The async cleanup (``collections.remove_temporaries``) uses these types; the transfer engine
+uses the attribute names.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
     "HANDLE_ATTRIBUTE",
     "KEEP_ATTRIBUTE",
+    "LEASE_ATTRIBUTE",
     "RESUME_ATTRIBUTE",
     "WRITER_ATTRIBUTE",
     "TemporaryCleanup",
     "TemporaryObject",
+    "claim_lapses_at",
+    "latest_renewal",
 ]
 
 #: The AVU holding the committed prefix and the source identity of an interrupted upload.
@@ -29,8 +35,39 @@ HANDLE_ATTRIBUTE = "irods_provider::transfer::handle"
 #: ``new <checksum>``): what ``<name>`` held before the overwrite and what it was to hold after.
 KEEP_ATTRIBUTE = "irods_provider::transfer::keep"
 #: Who claimed a path to overwrite it in place, on its backup: ``<attempt> <owner> <epoch seconds>``. The
-#: backup's name is the claim: one writer at a time holds it (see ``transfer/_copyover``).
+#: backup's name is the claim: one writer at a time holds it (see ``transfer/_claim``).
 WRITER_ATTRIBUTE = "irods_provider::transfer::writer"
+#: A claim's latest renewal by its live writer: ``<attempt> <epoch seconds> <lease seconds>``; a claim
+#: without one was made by a version that did not renew it (a lease of a day; see ``transfer/_claim``).
+LEASE_ATTRIBUTE = "irods_provider::transfer::lease"
+
+
+def latest_renewal(avus: Iterable[Any], attempt: str) -> tuple[float, float] | None:
+    """The latest renewal of ``attempt``'s claim among a claim's ``avus`` (with ``attribute`` and
+    ``value``): its time and lease, epoch seconds and seconds; None when none is recorded. Values that are
+    not a renewal (not two positive finite numbers after the attempt) are ignored."""
+    latest: tuple[float, float] | None = None
+    for avu in avus:
+        parts = avu.value.split(" ")
+        if avu.attribute != LEASE_ATTRIBUTE or len(parts) != 3 or parts[0] != attempt:
+            continue
+        try:
+            stamp, lease = float(parts[1]), float(parts[2])
+        except ValueError:
+            continue
+        if 0 < stamp < math.inf and 0 < lease < math.inf and (latest is None or stamp > latest[0]):
+            latest = (stamp, lease)
+    return latest
+
+
+def claim_lapses_at(avus: Iterable[Any]) -> float | None:
+    """When the claim carrying ``avus`` lapses unless renewed: its writer's last renewal plus its lease,
+    epoch seconds. None when it records no writer that renews (an earlier release's record)."""
+    avus = list(avus)
+    records = [a.value.split(" ") for a in avus if a.attribute == WRITER_ATTRIBUTE]
+    record = next((r for r in records if len(r) == 3 and r[2].isdigit()), None)
+    renewal = None if record is None else latest_renewal(avus, record[0])
+    return None if renewal is None else sum(renewal)
 
 
 @dataclass(frozen=True, kw_only=True)

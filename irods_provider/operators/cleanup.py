@@ -41,8 +41,9 @@ class IrodsCleanupTemporaryObjectsOperator(IrodsBaseOperator):
     (``no_trash``: quota is freed; its resume and handle AVUs go with it). A temporary still locked by a
     handle that was never recorded (a worker killed at that moment; the server holds it until restart) is
     reported under ``locked`` and left in place, as a rename would only hide it; ``fail_on_locked`` fails
-    the task then. An old version an overwrite had moved aside (``.irods-old-``) whose final name is empty (a
-    worker killed between the overwrite's two renames) is renamed back onto it, reported under ``restored``.
+    the task then. An old version an overwrite had moved aside (``.irods-old-<key>``, ``<key>`` one writer's
+    own, ``<transfer>-<nonce>``, or one per path before) whose final name is empty (a worker killed between
+    the overwrite's two renames) is renamed back onto it, reported under ``restored``.
     An overwrite in place's backup (``.irods-keep-``) is removed once its path holds, whole, the content it
     recorded from before or after that overwrite (a worker killed before removing it), or other content in
     a good replica (written since); any other backup may be the only good copy: kept and reported under

@@ -15,6 +15,7 @@ from irods_provider.client._temporaries import (
     KEEP_ATTRIBUTE,
     TemporaryCleanup,
     TemporaryObject,
+    claim_lapses_at,
 )
 from irods_provider.exceptions import IrodsError, IrodsLockedError, IrodsUsageError
 
@@ -40,12 +41,14 @@ async def remove_temporaries(
     quota is freed). One still locked by a handle nobody recorded is reported in ``locked``, not moved: a
     rename would only hide it (it is hidden already) and the trash could not be emptied of it either.
     ``min_age`` must exceed the longest upload: a recorded handle of a still-running upload is shut down.
-    An object an overwrite moved aside (``.<name>.irods-old-<key>``) whose ``<name>`` is empty (the worker
+    An object an overwrite moved aside (``.<name>.irods-old-<key>``, ``<key>`` one per path or, since the
+    eighteenth session, one writer's own ``<transfer>-<nonce>``) whose ``<name>`` is empty (the worker
     was killed between the overwrite's two renames) is renamed back onto it (``restored``), not removed.
     An overwrite in place's backup (``.<name>.irods-keep-<key>``) is removed only once ``<name>`` holds,
     whole, the content the backup recorded from before or after the overwrite (checksum computed afresh),
     or other content in a good replica (written since); otherwise it may be the only good copy and is
-    kept, reported in ``failed`` for a person.
+    kept, reported in ``failed`` for a person. A backup whose writer still renews its claim (its lease has
+    not lapsed at ``now``) is that live writer's: left alone and counted in ``fresh``, whatever its age.
     """
     validate_path(path, operation="collections.remove_temporaries")
     if isinstance(min_age, bool) or not isinstance(min_age, int | float) or min_age < 0:
@@ -55,7 +58,8 @@ async def remove_temporaries(
             path=path,
         )
     await session.collections.stat(path)  # a typed error for a missing path or a data object
-    cutoff = (time.time() if now is None else now) - min_age
+    now = time.time() if now is None else now
+    cutoff = now - min_age
     result = TemporaryCleanup(path=path, dry_run=dry_run)
     candidates: builtins.list[TemporaryObject] = []
     async for entry in session.collections.iterate(
@@ -70,7 +74,7 @@ async def remove_temporaries(
         candidates.append(TemporaryObject(path=entry.path, size=entry.size or 0, modified_at=stamp))
     for found in candidates:  # removed after the listing, so its paging never skips rows
         if _KEEP.fullmatch(found.path.rpartition("/")[2]):
-            await _dispose_backup(session, found, dry_run, result)
+            await _dispose_backup(session, found, dry_run, result, now=now)
         else:
             await _dispose(session, found, dry_run, result)
     return result
@@ -99,10 +103,19 @@ async def _dispose(
 
 
 async def _dispose_backup(
-    session: AsyncIrodsSession, found: TemporaryObject, dry_run: bool, result: TemporaryCleanup
+    session: AsyncIrodsSession, found: TemporaryObject, dry_run: bool, result: TemporaryCleanup, *, now: float
 ) -> None:
     """Remove an overwrite in place's backup that has served (its final path holds, whole, the content it
-    recorded from before or after the overwrite), else keep it and report why in ``failed``."""
+    recorded from before or after the overwrite), else keep it and report why in ``failed``; leave a live
+    writer's claim (renewed within its lease) alone."""
+    try:
+        lapses = claim_lapses_at(await session.metadata.list(found.path, kind=EntryKind.DATA_OBJECT))
+    except IrodsError:
+        lapses = None  # unreadable: judged below, which reads it again and reports why
+    if lapses is not None and lapses > now:
+        log.info("kept %s: its writer still renews its claim (until %.0f at least)", found.path, lapses)
+        result.fresh += 1
+        return
     final, _ = await _moved_aside_from(session, found.path, _KEEP)
     why = "its final name is lost (shortened, and no sibling matches)" if final is None else None
     if final is not None:

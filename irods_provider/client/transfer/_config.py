@@ -134,6 +134,10 @@ class TransferConfig:
             each time it grew by this much (one metadata call), so a worker killed with ``kill -9`` is
             resumed from there; None (default): every 8 chunks (64 MiB with 8 MiB chunks); 0 records only
             when an upload fails in-process.
+        claim_lease_seconds: an overwrite in place (write but not own on the object) claims the path and
+            renews that claim every fifth of this while it works; a claim not renewed for this long (its
+            writer was killed) is taken over by the next writer of the path (300 s by default; at least 1).
+            Workers' clocks must agree within two fifths of it.
 
     Example:
 
@@ -166,6 +170,7 @@ class TransferConfig:
     resource: str | None = None
     resume_checkpoint_bytes: int | None = None
     verify_replicas: ReplicaVerification = ReplicaVerification.AUTO
+    claim_lease_seconds: float = 300.0
 
     def __post_init__(self) -> None:
         try:
@@ -188,6 +193,11 @@ class TransferConfig:
                 raise IrodsConfigurationError(
                     f"TransferConfig.{name} must be >= 1, got {getattr(self, name)}"
                 )
+        lease = self.claim_lease_seconds
+        if isinstance(lease, bool) or not isinstance(lease, int | float) or not 1 <= lease < float("inf"):
+            raise IrodsConfigurationError(
+                f"TransferConfig.claim_lease_seconds must be a number of seconds >= 1, got {lease!r}"
+            )
         if self.retries < 0 or self.small_file_threshold < 0:
             raise IrodsConfigurationError("TransferConfig.retries and small_file_threshold must be >= 0")
 

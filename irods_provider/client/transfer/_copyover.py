@@ -43,10 +43,11 @@ from typing import Any
 from irods_provider.client import AVU, MetadataOperation
 from irods_provider.client._locks import writing_error
 from irods_provider.client._paths import temporary_name
-from irods_provider.client._temporaries import KEEP_ATTRIBUTE, WRITER_ATTRIBUTE
+from irods_provider.client._temporaries import KEEP_ATTRIBUTE, LEASE_ATTRIBUTE, WRITER_ATTRIBUTE
 from irods_provider.exceptions import (
     IrodsAlreadyExistsError,
     IrodsChecksumMismatchError,
+    IrodsClaimUnconfirmedError,
     IrodsError,
     IrodsNotADataObjectError,
     IrodsNotFoundError,
@@ -57,7 +58,16 @@ from irods_provider.exceptions import (
 
 from . import _resume
 from ._api import SessionLike
-from ._claim import CLAIM_LEASE_SECONDS, Claim, claimed_error, holder, is_abandoned, still_mine
+from ._claim import (
+    CLAIM_LEASE_SECONDS,
+    Claim,
+    Lease,
+    claimed_error,
+    holder,
+    is_abandoned,
+    read_claim,
+    still_mine,
+)
 from ._config import ReplicaVerification
 from ._replicas import verify_in_place
 from ._retry import ChunkRetrier, is_busy
@@ -79,13 +89,15 @@ class InPlace:
     ``TransferConfig.verify_replicas``; see :func:`~._replicas.verify_in_place`). ``owner``: what every
     attempt of this transfer shares and no other transfer does (an upload's stable resume key and path),
     so a retry after ``kill -9`` recognises its killed attempt's claim (see :mod:`._claim`); None: the
-    temporary's name.
+    temporary's name. ``lease``: how long the claim keeps other writers out once this writer stops
+    renewing it (TransferConfig ``claim_lease_seconds``).
     """
 
     refuse: str | None = None
     apply: Callable[[], object] = field(default=lambda: None)
     replicas: ReplicaVerification = ReplicaVerification.DEFAULT
     owner: str | None = None
+    lease: float = CLAIM_LEASE_SECONDS
 
 
 def rename_refused(exc: BaseException) -> bool:
@@ -127,21 +139,36 @@ def overwrite_in_place(
     good = _good_unless_written(session, path)
     log.info("%s cannot be renamed by this user (%s): overwriting it in place by a copy", path, cause)
     size, checksum = expected or (api.stat(temp).size, api.calculate_checksum(temp, force=True))
-    me = Claim.new(in_place.owner, temp)
-    kept = _back_up(session, path, backup, me, retry=retry, new_checksum=checksum, good=good)
-    try:
-        if not still_mine(session, backup, me):
-            raise claimed_error(path, backup, holder(session, backup)[1], taken=True)
-        _copy_verified(session, temp, path, size=size, checksum=checksum, retry=retry)
-        verify_in_place(session, path, checksum, mode=in_place.replicas)
-    except BaseException as exc:
-        _undo(session, backup, path, me, kept=kept, retry=retry, cause=exc)
-        raise
-    try:
-        in_place.apply()
-    finally:  # published and proven: the backup has served, whatever becomes of the AVUs
-        _remove_quietly(session, temp)
-        _release(session, backup, me)
+    me = Claim.new(in_place.owner, temp, lease=in_place.lease)
+    kept, me = _back_up(session, path, backup, me, retry=retry, new_checksum=checksum, good=good)
+    with Lease(session, backup, path, me) as lease:
+        try:
+            _confirm(session, backup, path, me, lease=lease, retry=retry)
+            _copy_verified(session, temp, path, size=size, checksum=checksum, retry=retry)
+            verify_in_place(session, path, checksum, mode=in_place.replicas)
+        except BaseException as exc:
+            try:
+                _undo(session, backup, path, me, lease=lease, kept=kept, retry=retry, cause=exc)
+            except IrodsOverwriteIncompleteError:
+                lease.give_up()  # its backup is kept: the next writer puts it back now, not a lease later
+                raise
+            raise
+        try:
+            in_place.apply()
+        finally:  # published and proven: the backup has served, whatever becomes of the AVUs
+            _remove_quietly(session, temp)
+            _release(session, backup, path, me, lease=lease, retry=retry)
+
+
+def _confirm(
+    session: SessionLike, backup: str, path: str, me: Claim, *, lease: Lease, retry: ChunkRetrier
+) -> None:
+    """Before a change to ``path``: raise unless this writer's lease is fresh and ``backup`` still records
+    it (:class:`IrodsPathClaimedError`: taken over; :class:`IrodsClaimUnconfirmedError`: not known)."""
+    lease.confirm()
+    mine, found = still_mine(session, backup, me, path, retry=retry)
+    if not mine:
+        raise claimed_error(path, backup, found, taken=True)
 
 
 def _undo(
@@ -150,25 +177,39 @@ def _undo(
     path: str,
     me: Claim,
     *,
+    lease: Lease,
     kept: bool,
     retry: ChunkRetrier,
     cause: BaseException,
 ) -> None:
     """After a failed copy onto ``path``: put the backup back (``kept``) or drop the claim, unless another
-    writer took the claim over (then :class:`IrodsPathClaimedError`: it owns the path's state now)."""
-    if isinstance(cause, IrodsPathClaimedError):
+    writer took the claim over (then :class:`IrodsPathClaimedError`: it owns the path's state now) or this
+    writer cannot confirm it still holds it (:class:`IrodsClaimUnconfirmedError`; the claim lapses and
+    the next writer resolves it)."""
+    if isinstance(cause, IrodsPathClaimedError | IrodsClaimUnconfirmedError):
         return
-    if not still_mine(session, backup, me):
-        raise claimed_error(path, backup, holder(session, backup)[1], taken=True) from cause
+    try:
+        _confirm(session, backup, path, me, lease=lease, retry=retry)
+    except IrodsPathClaimedError as exc:
+        raise exc from cause
     if kept:
         _restore(session, backup, path, retry=retry, cause=cause)
     else:
         _remove_quietly(session, backup)
 
 
-def _release(session: SessionLike, backup: str, me: Claim) -> None:
-    """Remove this writer's claim (its backup) once it has served; one taken over is left to its holder."""
-    if still_mine(session, backup, me):
+def _release(
+    session: SessionLike, backup: str, path: str, me: Claim, *, lease: Lease, retry: ChunkRetrier
+) -> None:
+    """Remove this writer's claim (its backup) once it has served; one taken over is left to its holder,
+    one that cannot be read to lapse (the path is published: the next writer or the cleanup removes it)."""
+    lease.stop()
+    try:
+        mine, _ = still_mine(session, backup, me, path, retry=retry)
+    except IrodsClaimUnconfirmedError as exc:
+        log.warning("%s is published; its claim is left to lapse: %s", path, exc)
+        return
+    if mine:
         _remove_quietly(session, backup)
     else:
         log.warning("%s is no longer this writer's claim (taken over): left to its holder", backup)
@@ -196,14 +237,15 @@ def _back_up(
     retry: ChunkRetrier,
     new_checksum: str,
     good: bool,
-) -> bool:
+) -> tuple[bool, Claim]:
     """Claim ``path`` (see :mod:`._claim`) with a verified backup of it: copied to this writer's own
     temporary, proven to hold the path's bytes (both checksums computed afresh; copied again when another
     writer changed the path meanwhile), recorded (:data:`KEEP_ATTRIBUTE`: the old and the new checksum;
     :data:`WRITER_ATTRIBUTE`) and renamed to ``backup``. An earlier claim is dealt with first
     (:func:`_put_back_earlier`). Whether a backup was made: none of a path without a good replica (``good``
     False, and no earlier backup put back), whose bytes are what a failed write left (``iput -f``
-    overwrites such an object; a failed overwrite leaves it as it was); its claim holds no bytes."""
+    overwrites such an object; a failed overwrite leaves it as it was); its claim holds no bytes. And
+    ``me`` as recorded (its time: when the claim was made, after the copy)."""
     if _put_back_earlier(session, path, backup, me, retry=retry):
         good = True
     if not good:
@@ -211,11 +253,13 @@ def _back_up(
     part = me.part_name(path)
     _remove_quietly(session, part)  # a killed attempt's unfinished backup copy: ``path`` was untouched
     try:
-        record = [AVU(KEEP_ATTRIBUTE, f"new {new_checksum}"), AVU(WRITER_ATTRIBUTE, me.value)]
+        record = [AVU(KEEP_ATTRIBUTE, f"new {new_checksum}")]
         if good:
             record.append(AVU(KEEP_ATTRIBUTE, f"old {_copy_backup(session, path, part, retry=retry)}"))
         else:
             retry.call(lambda: session.data_objects.write(part, b""), retry_on=is_busy)
+        me = me.stamped()
+        record += [AVU(WRITER_ATTRIBUTE, me.value), AVU(LEASE_ATTRIBUTE, me.lease_value(me.since))]
         ops = [MetadataOperation("add", avu) for avu in record]
         kind = _resume._data_object_kind()
         retry.call(lambda: session.metadata.apply(part, ops, kind=kind), retry_on=is_busy)
@@ -226,7 +270,7 @@ def _back_up(
     except BaseException:
         _remove_quietly(session, part)  # ``path`` is untouched: a partial backup is worth nothing
         raise
-    return good
+    return good, me
 
 
 def _copy_backup(session: SessionLike, path: str, part: str, *, retry: ChunkRetrier) -> str:
@@ -254,31 +298,30 @@ def _copy_backup(session: SessionLike, path: str, part: str, *, retry: ChunkRetr
 def _put_back_earlier(
     session: SessionLike, path: str, backup: str, me: Claim, *, retry: ChunkRetrier
 ) -> bool:
-    """Deal with an earlier claim on ``path`` (if any). Refused (:class:`IrodsPathClaimedError`) while
-    ``path`` still holds the bytes it backed up and its writer may be live (:func:`._claim.is_abandoned`:
-    it may be about to copy onto the path), or when this user cannot read it. Otherwise its backup is
+    """Deal with an earlier claim on ``path`` (if any). Refused (:class:`IrodsPathClaimedError`) while its
+    writer may be live (:func:`._claim.is_abandoned`: a renewing writer's lease lasts; one that did not
+    renew, while ``path`` still holds the bytes it backed up: it may be about to copy onto the path).
+    :class:`IrodsClaimUnconfirmedError` when it cannot be read. Otherwise its backup is
     removed when ``path`` holds, whole, the bytes it backed up or the ones it wrote (its recorded
     checksums), when a good replica holds other bytes (written since: the backup is obsolete; a writer
     still at work finds its claim gone and stops) or when it holds no backup, else (``path`` left stale by
     a failed copy) put back onto ``path`` first and then removed (the bytes its writer would put back).
     Whether it was put back (``path`` is good again)."""
-    exists, found = holder(session, backup)
+    exists, found, avus = read_claim(session, backup, path, retry=retry)
     if not exists:
         return False
-    try:
-        recorded = {a.value for a in session.metadata.list(backup) if a.attribute == KEEP_ATTRIBUTE}
-    except (IrodsNotFoundError, IrodsNotADataObjectError):
-        return False
-    except IrodsError as exc:  # not readable by this user: another user's claim, never resolved here
-        raise claimed_error(path, backup, None) from exc
+    recorded = {a.value for a in avus if a.attribute == KEEP_ATTRIBUTE}
     if recorded and not any(value.startswith("old ") for value in recorded):
         log.info("removing the claim %s an earlier overwrite in place left (it holds no backup)", backup)
         _remove_quietly(session, backup)
         return False
     if recorded:
         now = retry.call(lambda: session.data_objects.calculate_checksum(path, force=True))
-        if f"old {now}" in recorded and not is_abandoned(found, me):
-            raise claimed_error(path, backup, found)  # its writer may be about to copy onto the path
+        # Its writer, if live, may be about to copy onto the path, or verifying its copy (one that renews
+        # says it is live; one that did not may have been killed after its copy, and waiting a day for it
+        # to lapse would keep the path for nothing).
+        if f"old {now}" in recorded or (found is not None and found.renewing):
+            _refuse_unless_lapsed(session, path, backup, found, me=me, retry=retry)
         if {f"old {now}", f"new {now}"} & recorded:
             log.info(
                 "%s is whole (%s): removing the backup %s an earlier overwrite in place left",
@@ -307,6 +350,21 @@ def _put_back_earlier(
     )
     _restore(session, backup, path, retry=retry, cause=unfinished)
     return True
+
+
+def _refuse_unless_lapsed(
+    session: SessionLike, path: str, backup: str, found: Claim | None, *, me: Claim, retry: ChunkRetrier
+) -> None:
+    """Refuse (:class:`IrodsPathClaimedError`) unless the claim recording ``found`` is abandoned, read
+    again when its lease lapsed (the path's checksum may have taken long: a writer renewing meanwhile is
+    live)."""
+    if not is_abandoned(found, me):
+        raise claimed_error(path, backup, found)
+    if found is None or found.owner == me.owner:
+        return
+    _, again, _ = read_claim(session, backup, path, retry=retry)
+    if again is not None and (again.attempt != found.attempt or not is_abandoned(again, me)):
+        raise claimed_error(path, backup, again)
 
 
 def _has_good_replica(session: SessionLike, path: str) -> bool:

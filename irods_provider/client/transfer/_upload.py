@@ -14,6 +14,7 @@ from typing import IO, Any, Literal
 
 from irods_provider._error_codes import error_code
 from irods_provider.client import AVU, MetadataOperation, PermissionOperation
+from irods_provider.client._genquery import match_condition, prefix_condition
 from irods_provider.client._paths import temporary_name
 from irods_provider.exceptions import (
     IrodsAlreadyExistsError,
@@ -462,14 +463,26 @@ def _finish(
             permissions=permissions,
             retry=job.retrier(coordinator),
         ),
-        in_place=InPlace(
-            refuse="setting its permissions needs own on it" if permissions else None,
-            apply=avus_applier(session, job.path, metadata, job.retrier(coordinator)),
-            replicas=job.cfg.verify_replicas,
-            owner=written.owner,
-        ),
+        in_place=_in_place(job, written, metadata=metadata, permissions=permissions),
     )
     return checksum
+
+
+def _in_place(
+    job: _Job,
+    written: _Written,
+    *,
+    metadata: Sequence[Any] | Mapping[str, str],
+    permissions: Mapping[str, str] | None,
+) -> InPlace:
+    """What an overwrite in place of this upload must also do (see :class:`~._copyover.InPlace`)."""
+    return InPlace(
+        refuse="setting its permissions needs own on it" if permissions else None,
+        apply=avus_applier(job.session, job.path, metadata, job.retrier(job.current)),
+        replicas=job.cfg.verify_replicas,
+        owner=written.owner,
+        lease=job.cfg.claim_lease_seconds,
+    )
 
 
 _LOCK_CODES = frozenset({error_code("INVALID_HANDLE"), error_code("HIERARCHY_ERROR")})
@@ -862,9 +875,7 @@ def _publish(
     def rename(old: str, new: str, identity: tuple[int, str] | None = None) -> None:
         _rename(session, old, new, retry=retry, expected=identity)
 
-    # The object moved aside is named from ``path``: what a killed attempt left there is found again.
-    parent, _, name = path.rpartition("/")
-    old = f"{parent}/{temporary_name(name, 'old', _resume.resume_key('old', path)[:12])}"
+    old, ours = aside_names(path, in_place.owner, temp)
     # Under REFUSE the rename is sent without asking first: the server refuses an existing ``path`` itself.
     if overwrite is OverwritePolicy.REFUSE or not session.data_objects.exists(path):
         try:
@@ -885,7 +896,7 @@ def _publish(
             ) from exc
         else:
             if overwrite is OverwritePolicy.OVERWRITE:
-                _remove_if_present(session, old)  # a killed attempt moved it aside: superseded now
+                _remove_leftovers(session, path, ours)  # a killed attempt moved them aside: superseded now
             return
     if overwrite is OverwritePolicy.REFUSE:
         refused()
@@ -903,6 +914,7 @@ def _publish(
         overwrite_in_place(session, temp, path, expected=expected, retry=retry, in_place=in_place, cause=exc)
         return
     _swap_in(session, temp, path, old, retry=retry, expected=expected)
+    _remove_leftovers(session, path, ours)
 
 
 def _swap_in(
@@ -921,9 +933,42 @@ def _swap_in(
         _rename(session, temp, path, retry=retry, expected=expected)
     except IrodsAlreadyExistsError as exc:
         restore()  # another writer's object is at ``path`` now: nothing goes back over it
+        _remove_aside(session, old, retry)  # superseded by that object; the name is this writer's alone
         raise _raced(path, "it published its object there first") from exc
     restore()
     _remove_aside(session, old, retry)
+
+
+def aside_names(path: str, owner: str | None, temp: str) -> tuple[str, str]:
+    """Where this writer moves ``path``'s object aside, ``<parent>/.<name>.irods-old-<transfer>-<nonce>``,
+    and the start of that name its transfer's every attempt shares. The nonce makes it this writer's alone:
+    a writer racing it for the path never takes the name of (nor removes) an object it moved aside. The
+    transfer key (``owner``: an upload's resume key and path, else the temporary's name) lets a retry find
+    and remove what its killed attempts moved aside once it has published."""
+    parent, _, name = path.rpartition("/")
+    transfer = _resume.resume_key("old", owner or temp.rpartition("/")[2])[:12]
+    nonce = uuid.uuid4().hex[:8]
+    full = temporary_name(name, "old", f"{transfer}-{nonce}")
+    return f"{parent}/{full}", f"{parent}/{full[: -len(nonce)]}"
+
+
+def _remove_leftovers(session: SessionLike, path: str, ours: str) -> None:
+    """Once this writer published ``path``: remove what its transfer's killed attempts moved aside (names
+    starting with ``ours``), superseded now; one GenQuery. Other writers' are left to them (and to the
+    cleanup of abandoned temporaries). Best effort: a failure is logged."""
+    parent, _, start = ours.rpartition("/")
+    where = f"{match_condition('COLL_NAME', parent)[0]} and {prefix_condition('DATA_NAME', start)}"
+    query: Any = getattr(session, "query", None)
+    if query is None:  # a session without GenQuery: the cleanup of abandoned temporaries sweeps them
+        return
+    try:
+        rows = list(query.genquery(f"select COLL_NAME, DATA_NAME where {where}", zone=query.zone_for(parent)))
+    except IrodsError as exc:
+        log.warning("could not look for objects earlier attempts moved aside from %s: %s", path, exc)
+        return
+    for collection, name in rows:
+        if collection == parent and name.startswith(start):
+            _remove_if_present(session, f"{parent}/{name}")
 
 
 def _raced(path: str, what: str) -> IrodsConcurrentOverwriteError:

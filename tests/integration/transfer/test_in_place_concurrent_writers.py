@@ -21,7 +21,7 @@ import pytest
 
 from irods_provider.client import AVU, BasicAuth, IrodsSession, MetadataOperation, PermissionOperation
 from irods_provider.client._temporaries import KEEP_ATTRIBUTE, WRITER_ATTRIBUTE
-from irods_provider.client.transfer import OverwritePolicy, TransferConfig, _copyover, upload_object
+from irods_provider.client.transfer import OverwritePolicy, TransferConfig, _claim, _copyover, upload_object
 from irods_provider.exceptions import IrodsLockedError, IrodsPathClaimedError
 
 pytestmark = pytest.mark.timeout(120)
@@ -150,9 +150,10 @@ def test_a_path_claimed_by_another_live_writer_is_refused_with_a_typed_error(iro
 
 def test_a_claim_older_than_the_lease_is_taken_over(irods_emulator, writers) -> None:
     """A writer killed after it claimed the path: once its claim is older than the lease the next writer
-    resolves it (the path holds the old bytes whole: the backup has served) and overwrites."""
+    resolves it (the path holds the old bytes whole: the backup has served) and overwrites. The record
+    has no lease (written by a version that did not renew its claim): its lease is a day."""
     rods, _alice, bob = writers
-    _claimed_by_another(bob, since=time.time() - _copyover.CLAIM_LEASE_SECONDS - 60)
+    _claimed_by_another(bob, since=time.time() - _claim.LEGACY_LEASE_SECONDS - 60)
     upload(bob, b"bob's bytes")
     assert rods.data_objects.read(PATH) == b"bob's bytes"
     assert left(irods_emulator) == [PATH]

@@ -12,7 +12,9 @@ Now such a backup is obsolete and removed; it is put back only over a path with 
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,6 +22,9 @@ import pytest
 from irods_provider.client import BasicAuth, IrodsSession, PermissionOperation
 from irods_provider.client.transfer import OverwritePolicy, TransferConfig, upload_object
 from irods_provider.exceptions import IrodsChecksumMismatchError
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "support"))
+from claim_lease import lapse
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -54,6 +59,7 @@ def pair(irods_emulator: Any) -> Iterator[tuple[IrodsSession, IrodsSession]]:
         finally:
             _copyover._remove_quietly = keep_backup
         assert alice.data_objects.read(_copyover.backup_name(PATH)) == b"old"  # left behind
+        lapse(alice, _copyover.backup_name(PATH))  # killed a lease ago: its claim is no longer renewed
         upload(rods, b"rods 2")  # the owner replaces the object (by a rename: a new catalog entry)
         yield rods, alice
 

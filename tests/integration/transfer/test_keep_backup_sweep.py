@@ -10,12 +10,17 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import sys
+from pathlib import Path
 
 import pytest
 
 from irods_provider.client import AVU, BasicAuth, IrodsSession, PermissionOperation
 from irods_provider.client._temporaries import KEEP_ATTRIBUTE
 from irods_provider.client.transfer import OverwritePolicy, TransferConfig, _copyover, upload_object
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "support"))
+from claim_lease import lapse
 
 HOME = "/tempZone/home/rods"
 PATH = f"{HOME}/shared.bin"
@@ -57,6 +62,7 @@ def _overwrite_killed_before_removing_the_backup(alice, tmp_path, monkeypatch) -
     monkeypatch.setattr(_copyover, "_remove_quietly", remove)
     backup = _copyover.backup_name(PATH)
     assert alice.data_objects.read(backup) == b"old"
+    lapse(alice, backup)  # killed a lease ago: its claim is no longer renewed
     return backup
 
 

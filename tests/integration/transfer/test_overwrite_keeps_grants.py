@@ -11,6 +11,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import sys
+from pathlib import Path
 
 import httpx2
 import pytest
@@ -18,6 +20,9 @@ import pytest
 from irods_provider.client import AVU, BasicAuth, IrodsSession, PermissionOperation, RetryPolicy
 from irods_provider.client.transfer import OverwritePolicy, TransferConfig, upload_files, upload_object
 from irods_provider.exceptions import IrodsChecksumMismatchError, IrodsPermissionError
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "support"))
+from claim_lease import lapse
 
 HOME = "/tempZone/home/rods"
 CFG = TransferConfig(chunk_size=1 << 20, small_file_threshold=1 << 20)
@@ -367,6 +372,7 @@ def test_a_finished_overwrites_leftover_backup_is_not_put_back(irods_emulator, t
         monkeypatch.setattr(_copyover, "_remove_quietly", keep_backup)
         assert rods.data_objects.read(path) == b"new one"
         assert alice.data_objects.read(_copyover.backup_name(path)) == b"old"  # left behind
+        lapse(alice, _copyover.backup_name(path))  # its worker was killed a lease ago: no longer renewed
 
         model = irods_emulator.model
         copy_data_object = model.copy_data_object

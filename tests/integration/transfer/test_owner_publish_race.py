@@ -110,3 +110,58 @@ def test_a_writer_whose_path_another_moved_aside_meanwhile_fails_typed(
         upload(bob, b"bob's bytes")
     assert caught.value.path == PATH
     assert left(irods_emulator) == {aside: b"old"}
+
+
+def _aside(irods_emulator: Any) -> dict[str, bytes]:
+    """The objects moved aside under the path's ``.irods-old-`` names, with their bytes."""
+    return {p: b for p, b in left(irods_emulator).items() if p.startswith(f"{HOME}/.raced.bin.irods-old-")}
+
+
+def test_a_writer_publishing_onto_the_empty_path_keeps_the_object_another_moved_aside(
+    irods_emulator, owners, monkeypatch
+) -> None:
+    """rods moved the old object aside; bob, finding the path empty, publishes his. rods's moved-aside
+    object stays his own until he is done (before: bob removed it as a killed attempt's leftover, the name
+    being one per path); rods, refused the path, removes it himself, and nothing else is left."""
+    rods, bob = owners
+    seen: list[dict[str, bytes]] = []
+
+    def bob_publishes() -> None:
+        upload(bob, b"bob's bytes")
+        seen.append(_aside(irods_emulator))
+
+    moved_aside = after_first(rods.data_objects.rename, lambda old, new: old == PATH, bob_publishes)
+    monkeypatch.setattr(rods.data_objects, "rename", moved_aside)
+    with pytest.raises(IrodsConcurrentOverwriteError):
+        upload(rods, b"rods's bytes")
+    assert [list(s.values()) for s in seen] == [[b"old"]]
+    assert left(irods_emulator) == {PATH: b"bob's bytes"}
+
+
+def test_a_third_writer_inside_the_race_never_takes_the_name_of_another_writers_old_object(
+    irods_emulator, owners, monkeypatch
+) -> None:
+    """rods moved the old object aside; bob published onto the empty path; carol then moves bob's object
+    aside. Each writer's moved-aside object has a name of its own: rods's old bytes and bob's are both kept
+    while the writers that moved them are at work (before: carol removed rods's as a leftover and took its
+    name). carol publishes, rods is refused typed; nothing is left beside the path."""
+    rods, bob = owners
+    with IrodsSession(irods_emulator.base_url, auth=BasicAuth("bob", "bpass")) as carol:
+        seen: list[dict[str, bytes]] = []
+        carol_moved = after_first(
+            carol.data_objects.rename,
+            lambda old, new: old == PATH,
+            lambda: seen.append(_aside(irods_emulator)),
+        )
+        monkeypatch.setattr(carol.data_objects, "rename", carol_moved)
+
+        def bob_then_carol() -> None:
+            upload(bob, b"bob's bytes")
+            upload(carol, b"carol's bytes")
+
+        rods_moved = after_first(rods.data_objects.rename, lambda old, new: old == PATH, bob_then_carol)
+        monkeypatch.setattr(rods.data_objects, "rename", rods_moved)
+        with pytest.raises(IrodsConcurrentOverwriteError):
+            upload(rods, b"rods's bytes")
+    assert [sorted(s.values()) for s in seen] == [[b"bob's bytes", b"old"]]
+    assert left(irods_emulator) == {PATH: b"carol's bytes"}
