@@ -425,7 +425,6 @@ def check_server_checksum(
     target = target or resource
     verdict = server_checksum_matches(server, result)
     if verdict is None and rehash is not None:
-        emit("checksum_rehash", scheme="md5")
         result = rehash()
         verdict = server_checksum_matches(server, result)
     reason = _only_sha256_reason(session, path, target) if verdict is None else ""

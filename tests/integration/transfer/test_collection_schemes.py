@@ -23,6 +23,7 @@ from irods_provider.client.transfer import TransferConfig, _copy, _upload, uploa
 from irods_provider.client.transfer._scheme_cache import CACHE_ENV
 from irods_provider.exceptions import IrodsChecksumMismatchError, IrodsNotADataObjectError
 from irods_provider.testing import EmulatorServer
+from irods_provider.testing._config import RESOURCE_PRESET
 from irods_provider.testing.pytest_plugin import irods_emulator_variants  # noqa: F401
 
 HOME = "/tempZone/home/rods"
@@ -32,16 +33,17 @@ DATA = bytes(range(256)) * 1024
 MD5 = hashlib.md5(DATA).hexdigest()
 
 
-@pytest.fixture
-def site(irods_emulator_variants, monkeypatch, tmp_path: Path) -> EmulatorServer:  # noqa: F811
-    """A SHA-256 zone whose policy puts new objects under ``archive`` on ``archiveResc``, held by a server
-    configured for MD5; the on-disk cache on, in this test's own state directory."""
+@pytest.fixture(params=["archiveResc", "replResc"])
+def site(request, irods_emulator_variants, monkeypatch, tmp_path: Path) -> EmulatorServer:  # noqa: F811
+    """A SHA-256 zone whose policy puts new objects under ``archive`` on a resource held by servers
+    configured for MD5 (``archiveResc``, or the replication resource ``replResc``: two replicas, each
+    verified); the on-disk cache on, in this test's own state directory."""
     monkeypatch.setenv(CACHE_ENV, "on")
     monkeypatch.setenv("IRODS_PROVIDER_STATE_DIR", str(tmp_path / "state"))
     server: EmulatorServer = irods_emulator_variants(
-        resources=("archiveResc",), resource_hash_schemes={"archiveResc": "md5"}
+        resources=RESOURCE_PRESET, resource_hash_schemes={request.param: "md5"}
     )
-    monkeypatch.setattr(server.config, "default_resources", ((ARCHIVE, "archiveResc"),))
+    monkeypatch.setattr(server.config, "default_resources", ((ARCHIVE, request.param),))
     with _session(server) as s:
         for collection in (ARCHIVE, PLAIN):
             s.collections.create(collection)
@@ -71,6 +73,11 @@ def _session(server: EmulatorServer) -> IrodsSession:
     )
 
 
+def _archive(server: EmulatorServer) -> str:
+    """The resource the site's policy picks for the archive collection."""
+    return dict(server.config.default_resources)[ARCHIVE]
+
+
 def _md5_hashed(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
     made: list[bool] = []
 
@@ -94,8 +101,8 @@ def test_local_uploads_alternating_between_collections_rehash_once(site, monkeyp
                 result = upload_object(s, str(source), path, config=CFG)
                 assert (result.checksum == MD5) == (collection == ARCHIVE)
                 assert s.data_objects.read(path) == DATA
-                (replica,) = s.data_objects.replicas(path)
-                assert replica.hierarchy == ("archiveResc" if collection == ARCHIVE else "demoResc")
+                roots = {r.hierarchy.partition(";")[0] for r in s.data_objects.replicas(path)}
+                assert roots == ({_archive(site)} if collection == ARCHIVE else {"demoResc"})
     # Nothing known; the zone's SHA-256 for the archive (hashed again once, MD5); the zone's MD5 for the plain
     # collection (the answer SHA-256: no rehash); after that each collection's own scheme.
     assert rehashed == ["md5"]
@@ -125,10 +132,15 @@ def test_a_corrupt_upload_is_still_caught_with_a_collection_hint(site, monkeypat
                 upload_object(s, io.BytesIO(DATA), f"{learned}/l{n}.bin", size=len(DATA), config=CFG)
     with _session(site) as s:
         real = s.data_objects.calculate_checksum
-        leaf = "archiveResc" if collection == ARCHIVE else "demoResc"
+        leaf = {"archiveResc": "archiveResc", "replResc": "replResc_ufs1"}[_archive(site)]
+        leaf = leaf if collection == ARCHIVE else "demoResc"
+
+        damaged: list[str] = []
 
         def corrupt_then_hash(path: str, **kwargs: object) -> str:
-            site.corrupt_replica(path, leaf)
+            if path not in damaged:  # once: damaging it again would undo it
+                site.corrupt_replica(path, leaf)
+                damaged.append(path)
             return real(path, **kwargs)  # type: ignore[arg-type]
 
         monkeypatch.setattr(s.data_objects, "calculate_checksum", corrupt_then_hash)
