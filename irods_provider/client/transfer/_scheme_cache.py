@@ -117,8 +117,11 @@ def _fresh_collections(record: dict[str, Any] | None, now: float) -> dict[str, t
             or not isinstance(learned, int | float)
         ):
             continue
-        if 0 <= now - learned < MAX_AGE_SECONDS:
-            fresh[collection] = (ChecksumScheme(scheme), float(learned))
+        try:  # an integer past a float's range (a damaged entry) raises OverflowError
+            if 0 <= now - learned < MAX_AGE_SECONDS:
+                fresh[collection] = (ChecksumScheme(scheme), float(learned))
+        except OverflowError:
+            continue
     return fresh
 
 
@@ -127,10 +130,7 @@ def cached_collections(origin: str, zone: str) -> dict[str, tuple[ChecksumScheme
     each with when it was learned (seconds since the epoch), younger than a day."""
     store = _store()
     record = None if store is None else store.load(_collections_key(origin, zone))
-    try:
-        return _fresh_collections(record, time.time())
-    except OverflowError:  # a damaged record's huge integer
-        return {}
+    return _fresh_collections(record, time.time())
 
 
 def keep_collection(origin: str, zone: str, collection: str, scheme: ChecksumScheme) -> None:
@@ -140,10 +140,7 @@ def keep_collection(origin: str, zone: str, collection: str, scheme: ChecksumSch
     if store is None:
         return
     now, key = time.time(), _collections_key(origin, zone)
-    try:
-        kept = _fresh_collections(store.load(key), now)
-    except OverflowError:
-        kept = {}
+    kept = _fresh_collections(store.load(key), now)
     kept[collection] = (scheme, now)
     newest = sorted(kept.items(), key=lambda item: item[1][1], reverse=True)[:MAX_COLLECTIONS]
     record = {"origin": origin, "zone": zone, "collections": {c: [s.value, t] for c, (s, t) in newest}}

@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
+import time
 from pathlib import Path
 
 import pytest
 
 from irods_provider.client import BasicAuth, IrodsSession, RetryPolicy
 from irods_provider.client._events import add_listener, remove_listener
-from irods_provider.client.transfer import TransferConfig, _copy, _upload, upload_object
+from irods_provider.client.transfer import TransferConfig, _copy, _scheme_cache, _upload, upload_object
 from irods_provider.client.transfer._scheme_cache import CACHE_ENV
 from irods_provider.exceptions import IrodsChecksumMismatchError, IrodsNotADataObjectError
 from irods_provider.testing import EmulatorServer
@@ -153,20 +155,59 @@ def test_a_corrupt_upload_is_still_caught_with_a_collection_hint(site, monkeypat
             s.data_objects.stat(path)
 
 
-def test_the_kept_collections_are_bounded_and_expire(site, monkeypatch) -> None:
-    from irods_provider.client.transfer import _scheme_cache
+@pytest.fixture
+def store(monkeypatch, tmp_path: Path) -> str:
+    """The on-disk cache on, in this test's own state directory; an origin to keep entries for."""
+    monkeypatch.setenv(CACHE_ENV, "on")
+    monkeypatch.setenv("IRODS_PROVIDER_STATE_DIR", str(tmp_path / "state"))
+    return "http://127.0.0.1:1"
 
-    with _session(site) as s:
-        origin = _scheme_cache.origin_of(s)
-    assert origin is not None
+
+def test_the_kept_collections_are_bounded_and_expire(store: str, monkeypatch) -> None:
     monkeypatch.setattr(_scheme_cache, "MAX_COLLECTIONS", 3)
     clock = [1_000_000.0]
     monkeypatch.setattr(_scheme_cache.time, "time", lambda: clock[0])
     for n in range(5):
         clock[0] += 1
-        _scheme_cache.keep_collection(origin, "tempZone", f"{HOME}/c{n}", _copy.ChecksumScheme.MD5)
-    kept = _scheme_cache.cached_collections(origin, "tempZone")
+        _scheme_cache.keep_collection(store, "tempZone", f"{HOME}/c{n}", _copy.ChecksumScheme.MD5)
+    kept = _scheme_cache.cached_collections(store, "tempZone")
     assert sorted(kept) == [f"{HOME}/c2", f"{HOME}/c3", f"{HOME}/c4"]  # the most recently learned
-    assert _scheme_cache.cached_collections(origin, "otherZone") == {}
+    assert _scheme_cache.cached_collections(store, "otherZone") == {}
     clock[0] += _scheme_cache.MAX_AGE_SECONDS - 1.5  # c2 (learned at +3) is now older than a day
-    assert sorted(_scheme_cache.cached_collections(origin, "tempZone")) == [f"{HOME}/c3", f"{HOME}/c4"]
+    assert sorted(_scheme_cache.cached_collections(store, "tempZone")) == [f"{HOME}/c3", f"{HOME}/c4"]
+
+
+def test_a_damaged_collections_record_keeps_only_its_well_formed_entries(store: str, tmp_path: Path) -> None:
+    _scheme_cache.keep_collection(store, "tempZone", f"{HOME}/good", _copy.ChecksumScheme.MD5)
+    (record,) = (tmp_path / "state" / "checksum-schemes").glob("*.json")
+    data = json.loads(record.read_text())
+    data["collections"].update(
+        {
+            "bad-scheme": ["crc32", time.time()],
+            "bad-time": ["md5", True],
+            "short": ["md5"],
+            "huge": ["md5", 10**400],
+        }
+    )
+    record.write_text(json.dumps(data))
+    assert list(_scheme_cache.cached_collections(store, "tempZone")) == [f"{HOME}/good"]
+    record.write_text("[not a record")
+    assert _scheme_cache.cached_collections(store, "tempZone") == {}
+
+
+def test_a_confirmed_entry_is_kept_again_after_an_hour(site, monkeypatch) -> None:
+    clock = [time.time()]
+    monkeypatch.setattr(_scheme_cache.time, "time", lambda: clock[0])
+    monkeypatch.setattr(_copy.time, "time", lambda: clock[0])
+    for n, collection in enumerate((PLAIN, ARCHIVE)):
+        with _session(site) as s:
+            upload_object(s, io.BytesIO(DATA), f"{collection}/a{n}.bin", size=len(DATA), config=CFG)
+            origin = _scheme_cache.origin_of(s)
+    assert origin is not None
+    learned = _scheme_cache.cached_collections(origin, "tempZone")[ARCHIVE][1]
+    for n, step in enumerate((60.0, _copy.REFRESH_SECONDS)):
+        clock[0] += step
+        with _session(site) as s:
+            upload_object(s, io.BytesIO(DATA), f"{ARCHIVE}/b{n}.bin", size=len(DATA), config=CFG)
+        again = _scheme_cache.cached_collections(origin, "tempZone")[ARCHIVE][1]
+        assert again == (learned if n == 0 else clock[0])  # kept again only once older than the refresh age
