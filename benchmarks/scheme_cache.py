@@ -7,7 +7,13 @@ Figures: ``cpu_upload_kept_over_not_kept`` (client CPU seconds, median of the ro
 case's CPU seconds per GiB; ``cpu_upload_named_over_kept``: an upload naming a resource of the zone's one
 scheme (kept per resource) against one naming none (the common case must cost no more); and
 ``cpu_upload_rehash_over_not_kept``: an upload to a resource whose server answers MD5 while only the zone's
-SHA-256 was kept (the local file is hashed again, MD5 too). Writes its section of RESULTS.md.
+SHA-256 was kept (the local file is hashed again, MD5 too). On a site whose policy puts uploads naming
+no resource under ``archive`` on that MD5 resource (``serve --default-resource``), uploads alternate
+between the home collection and ``archive``, each in a fresh process with both learned:
+``cpu_upload_alternating_home_over_kept`` and ``cpu_upload_alternating_archive_over_kept`` (the archive's
+must hash MD5 as well; a hint flipping with the zone's entry adds MD5 to the home uploads and a second
+reading to the archive's).
+Writes its section of RESULTS.md.
 """
 
 from __future__ import annotations
@@ -26,13 +32,15 @@ from pathlib import Path
 from _emulator import ROOT, emulator_process
 
 MIB = 1024 * 1024
+HOME = "/tempZone/home/rods"
 _CHILD = """
-import io, json, os, sys, time
+import io, json, os, posixpath, sys, time
 from irods_provider.client import BasicAuth, IrodsSession
 from irods_provider.client.transfer import TransferConfig, upload_object
 base, source, target, resource = sys.argv[1:5]
 config = TransferConfig(resource=resource or None)
 with IrodsSession(base, auth=BasicAuth("rods", "rods-emulator")) as s:
+    s.collections.create(posixpath.dirname(target), exist_ok=True)
     start = time.process_time()
     with open(source, "rb") as fh:
         upload_object(s, fh, target, size=os.path.getsize(source), config=config)
@@ -63,6 +71,8 @@ def run(size_mib: int, rounds: int) -> dict[str, object]:
         "mixedResc",
         "--resource-hash-scheme",
         "mixedResc=md5",
+        "--default-resource",
+        f"{HOME}/archive=mixedResc",
     )
     with tempfile.TemporaryDirectory(prefix="scheme-cache-") as work, emulator_process(*serve) as base:
         source = Path(work) / "source.bin"
@@ -70,7 +80,7 @@ def run(size_mib: int, rounds: int) -> dict[str, object]:
             block = os.urandom(MIB)
             for _ in range(size_mib):
                 fh.write(block)
-        home = "/tempZone/home/rods"
+        home = HOME
         zone_only = (
             Path(work) / "zone-only"
         )  # only the zone's SHA-256 kept: what each rehash round starts from
@@ -78,7 +88,10 @@ def run(size_mib: int, rounds: int) -> dict[str, object]:
         state = Path(work) / "state"
         shutil.copytree(zone_only, state)
         _upload(base, source, f"{home}/learn.bin", kept=True, state=state, resource="archiveResc")
+        _upload(base, source, f"{home}/archive/learn.bin", kept=True, state=state)
+        _upload(base, source, f"{home}/learn-home.bin", kept=True, state=state)
         cases: dict[str, list[float]] = {"not_kept": [], "kept": [], "named": [], "rehash": []}
+        cases.update(alternating_home=[], alternating_archive=[])
         for n in range(rounds):
             cases["not_kept"].append(_upload(base, source, f"{home}/off-{n}.bin", kept=False, state=state))
             cases["kept"].append(_upload(base, source, f"{home}/on-{n}.bin", kept=True, state=state))
@@ -90,6 +103,9 @@ def run(size_mib: int, rounds: int) -> dict[str, object]:
             shutil.copytree(zone_only, fresh)
             mixed = f"{home}/mixed-{n}.bin"
             cases["rehash"].append(_upload(base, source, mixed, kept=True, state=fresh, resource="mixedResc"))
+            for where in ("archive", "home"):
+                target = f"{home}/archive/alt-{n}.bin" if where == "archive" else f"{home}/alt-{n}.bin"
+                cases[f"alternating_{where}"].append(_upload(base, source, target, kept=True, state=state))
     return _figures(size_mib, rounds, cases)
 
 
@@ -108,6 +124,8 @@ def _figures(size_mib: int, rounds: int, cases: dict[str, list[float]]) -> dict[
         "kept_over_not_kept": ("kept", "not_kept"),
         "named_over_kept": ("named", "kept"),
         "rehash_over_not_kept": ("rehash", "not_kept"),
+        "alternating_home_over_kept": ("alternating_home", "kept"),
+        "alternating_archive_over_kept": ("alternating_archive", "kept"),
     }.items():
         ratios = ratio(top, bottom)
         result[f"cpu_upload_{name}"] = round(statistics.median(ratios), 3)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import posixpath
 import threading
+import time
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -20,7 +22,14 @@ from irods_provider.exceptions import (
 from ._api import SessionLike
 from ._config import MIB, ChecksumScheme
 from ._coordinator import TransferCoordinator
-from ._scheme_cache import cache_location, cached_scheme, keep_scheme, origin_of
+from ._scheme_cache import (
+    cache_location,
+    cached_collections,
+    cached_scheme,
+    keep_collection,
+    keep_scheme,
+    origin_of,
+)
 
 
 class Readable(Protocol):
@@ -157,6 +166,12 @@ _SCHEMES: weakref.WeakKeyDictionary[Any, dict[_Key | None, ChecksumScheme]] = we
 _FROM_CACHE: weakref.WeakKeyDictionary[Any, set[_Key]] = weakref.WeakKeyDictionary()
 _LOOKED_UP: weakref.WeakKeyDictionary[Any, set[_Key]] = weakref.WeakKeyDictionary()
 _SCHEMES_LOCK = threading.Lock()
+# The scheme of uploads naming no resource per collection (a site may pick the resource by path): {zone:
+# {collection: (scheme, when learned, kept by an earlier process)}}, read from the disk once per zone.
+_Entry = tuple[ChecksumScheme, float, bool]
+_COLLECTIONS: weakref.WeakKeyDictionary[Any, dict[str, dict[str, _Entry]]] = weakref.WeakKeyDictionary()
+REFRESH_SECONDS = 3600.0
+"""A confirmed collection entry older than this is kept again (entries expire after a day)."""
 
 
 def _root(session: object) -> object:
@@ -195,16 +210,24 @@ def pinned_checksum_scheme(session: object) -> ChecksumScheme | None:
 
 
 def learn_checksum_scheme(
-    session: object, path: str, checksum: str | None, *, resource: str | None = None
+    session: object,
+    path: str,
+    checksum: str | None,
+    *,
+    resource: str | None = None,
+    by_collection: bool = False,
 ) -> None:
     """Remember the scheme of a server answer for ``path`` on ``resource`` (its root resource or hierarchy;
     None: not known, the zone's entry) so the next transfers there hash only that, in this session and
-    for the worker's later processes."""
+    for the worker's later processes. ``by_collection``: an upload naming no resource, whose scheme is
+    kept for ``path``'s collection too (see :func:`_learn_collection`)."""
     scheme = scheme_of(checksum)
     zone = _zone(path)
     if scheme is None or zone is None:
         return
     root, key = _root(session), (zone, _resource(resource))
+    if by_collection and key[1] is None:
+        _learn_collection(root, zone, posixpath.dirname(path), scheme)
     try:
         with _SCHEMES_LOCK:
             known = _SCHEMES.setdefault(root, {})
@@ -229,7 +252,61 @@ def known_checksum_scheme(
     if pinned is not None or zone is None:
         return pinned
     name = _resource(resource)
-    return (_known(root, (zone, name)) if name is not None else None) or _known(root, (zone, None))
+    if name is not None:
+        return _known(root, (zone, name)) or _known(root, (zone, None))
+    found = _deepest(root, zone, posixpath.dirname(path)) if path else None
+    return found[1][0] if found is not None else _known(root, (zone, None))
+
+
+def _collections(root: object, zone: str) -> dict[str, _Entry]:
+    """The collection entries of ``zone`` the session ``root`` knows (read from the disk the first time);
+    TypeError for a session that cannot be weakly referenced."""
+    with _SCHEMES_LOCK:
+        table = (_COLLECTIONS.get(root) or {}).get(zone)
+    if table is not None:
+        return table
+    origin = origin_of(root)
+    kept = {} if origin is None else cached_collections(origin, zone)
+    loaded = {collection: (scheme, learned, True) for collection, (scheme, learned) in kept.items()}
+    with _SCHEMES_LOCK:
+        return _COLLECTIONS.setdefault(root, {}).setdefault(zone, loaded)
+
+
+def _deepest(root: object, zone: str, collection: str) -> tuple[str, _Entry] | None:
+    """The entry of ``collection`` or of its deepest ancestor with one (a new sub-collection is most likely
+    under its parent's policy), None when none has one."""
+    try:
+        table = _collections(root, zone)
+    except TypeError:
+        return None
+    while (entry := table.get(collection)) is None:
+        parent = posixpath.dirname(collection)
+        if parent == collection:
+            return None
+        collection = parent
+    return collection, entry
+
+
+def _learn_collection(root: object, zone: str, collection: str, scheme: ChecksumScheme) -> None:
+    """Keep ``scheme`` for ``collection`` when the hint was the other one (its deepest ancestor's entry, else
+    the zone's; none: the zone's entry learns it), so a site of one scheme keeps no collection. A confirmed
+    entry is kept again once older than :data:`REFRESH_SECONDS`."""
+    found = _deepest(root, zone, collection)
+    predicted = found[1][0] if found is not None else _known(root, (zone, None))
+    now = time.time()
+    if predicted is None:
+        return
+    if predicted is scheme:
+        if found is None or now - found[1][1] < REFRESH_SECONDS:
+            return
+        collection = found[0]
+    try:
+        with _SCHEMES_LOCK:
+            _COLLECTIONS.setdefault(root, {}).setdefault(zone, {})[collection] = (scheme, now, False)
+    except TypeError:
+        return
+    if (origin := origin_of(root)) is not None:
+        keep_collection(origin, zone, collection, scheme)
 
 
 def _known(root: object, key: _Key) -> ChecksumScheme | None:
@@ -256,6 +333,24 @@ def _known(root: object, key: _Key) -> ChecksumScheme | None:
 def _only_sha256_reason(session: object, path: str, resource: str | None) -> str:
     """Why only SHA-256 was computed for ``path`` on ``resource`` (for the error when it answers MD5)."""
     root, zone, name = _root(session), _zone(path), _resource(resource)
+    kept = _kept_hint(root, zone, path, name) if zone is not None else None
+    if kept is not None:
+        return (
+            f"an earlier process learned {kept} as SHA-256 (kept in {cache_location()}); that is now "
+            "replaced by MD5 and nothing was published: the next attempt hashes MD5 too"
+        )
+    return (
+        "checksum_scheme is pinned to sha256, or the zone, that resource or that collection answered SHA-256 "
+        "earlier and the source cannot be read again (nothing was published: the next attempt hashes MD5 "
+        "too); set checksum_scheme to md5 or leave it unset to learn it from the server"
+    )
+
+
+def _kept_hint(root: object, zone: str, path: str, name: str | None) -> str | None:
+    """What the hint for ``path`` on ``name`` came from when an earlier process kept it, else None."""
+    found = _deepest(root, zone, posixpath.dirname(path)) if name is None else None
+    if found is not None:
+        return f"collection {found[0]}" if found[1][2] else None
     try:
         with _SCHEMES_LOCK:
             known, from_cache = _SCHEMES.get(root) or {}, _FROM_CACHE.get(root, set())
@@ -263,18 +358,8 @@ def _only_sha256_reason(session: object, path: str, resource: str | None) -> str
             key = (zone, name) if name is not None and (zone, name) in known else (zone, None)
             cached = key in from_cache
     except TypeError:
-        cached = False
-    if cached and zone is not None:
-        what = "that zone" if key[1] is None else f"resource {key[1]} of that zone"
-        return (
-            f"an earlier process learned {what} as SHA-256 (kept in {cache_location()}); that is now "
-            "replaced by MD5 and nothing was published: the next attempt hashes MD5 too"
-        )
-    return (
-        "checksum_scheme is pinned to sha256, or the zone or that resource answered SHA-256 earlier and the "
-        "source cannot be read again (nothing was published: the next attempt hashes MD5 too); set "
-        "checksum_scheme to md5 or leave it unset to learn it from the server"
-    )
+        return None
+    return None if not cached else "that zone" if key[1] is None else f"resource {key[1]} of that zone"
 
 
 def server_checksum_matches(server: str, result: CopyResult) -> bool | None:
@@ -295,16 +380,26 @@ def verify_checksum(
     learn: bool = True,
     resource: str | None = None,
     rehash: Callable[[], CopyResult] | None = None,
+    by_collection: bool = False,
 ) -> str:
     """Ask the server for ``path``'s checksum and compare it; a mismatch raises, never warns. Returns it.
 
     With ``learn`` the answer's format teaches the session the scheme of ``resource`` (the root resource
     the object was written to; None: not known) (see :func:`hasher_for`): only for an answer the server
     computes now (a new object, ``force``), never for a checksum an existing object may have kept from
-    before the zone changed its scheme. ``rehash``: see :func:`check_server_checksum`.
+    before the zone changed its scheme. ``rehash``, ``by_collection``: see :func:`check_server_checksum`.
     """
     server = session.data_objects.calculate_checksum(path, force=force)
-    return check_server_checksum(session, path, server, result, learn=learn, target=resource, rehash=rehash)
+    return check_server_checksum(
+        session,
+        path,
+        server,
+        result,
+        learn=learn,
+        target=resource,
+        rehash=rehash,
+        by_collection=by_collection,
+    )
 
 
 def check_server_checksum(
@@ -318,22 +413,23 @@ def check_server_checksum(
     learn: bool = True,
     target: str | None = None,
     rehash: Callable[[], CopyResult] | None = None,
+    by_collection: bool = False,
 ) -> str:
     """Compare the server's checksum ``server`` of ``path`` (of one replica when ``replica_number`` is
     given, on hierarchy ``resource``) with ``result``'s digests; a mismatch raises, naming them. Returns it.
     ``learn``: ``server`` was computed now, in the scheme of the server holding the replica, which the
     session remembers for ``target`` (the root resource written to; default: ``resource``'s root).
     ``rehash``: the source hashed again from its first byte with MD5 too (raising when it changed), for an
-    MD5 answer to a transfer that computed only SHA-256; without it that answer raises IrodsIntegrityError."""
+    MD5 answer to a transfer that computed only SHA-256; without it that answer raises IrodsIntegrityError.
+    ``by_collection``: an upload naming no resource, whose scheme is learned for ``path``'s collection too."""
     target = target or resource
     verdict = server_checksum_matches(server, result)
     if verdict is None and rehash is not None:
-        emit("checksum_rehash", scheme="md5")
         result = rehash()
         verdict = server_checksum_matches(server, result)
     reason = _only_sha256_reason(session, path, target) if verdict is None else ""
     if learn:
-        learn_checksum_scheme(session, path, server, resource=target)
+        learn_checksum_scheme(session, path, server, resource=target, by_collection=by_collection)
     if verdict is None:
         raise IrodsIntegrityError(
             f"the zone answers MD5 checksums but only SHA-256 was computed ({reason})",

@@ -10,6 +10,7 @@ from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any, TypeAlias
 
+from irods_provider.client._events import emit
 from irods_provider.exceptions import IrodsUsageError
 
 from . import _resume
@@ -252,6 +253,7 @@ def rehasher(src: OpenedSource, result: CopyResult, *, chunk: int) -> Callable[[
         return None
 
     def run() -> CopyResult:
+        emit("checksum_rehash", scheme="md5")  # once per reading, however many replicas answered MD5
         rewind()
         hasher = StreamHasher(md5=True)
         while data := src.fh.read(chunk):

@@ -68,9 +68,12 @@ def verify_upload(
     each naming the replica number and resource hierarchy. ``rehash``: the source hashed again with MD5
     too, for a server answering MD5 to a transfer that computed only SHA-256 (called once at most)."""
     mode, rehash = config.verify_replicas, _once(rehash)
+    by_collection = config.resource is None  # the site's policy may pick the resource by collection
 
     def voted() -> str:
-        return verify_checksum(session, path, result, resource=config.resource, rehash=rehash)
+        return verify_checksum(
+            session, path, result, resource=config.resource, rehash=rehash, by_collection=by_collection
+        )
 
     if mode is ReplicaVerification.DEFAULT:
         return voted()
@@ -96,7 +99,7 @@ def verify_upload(
     _require_good(path, replicas)
     if len(replicas) == 1:
         return voted()
-    return _verify_each(session, path, result, replicas, rehash=rehash)
+    return _verify_each(session, path, result, replicas, rehash=rehash, by_collection=by_collection)
 
 
 def _once(rehash: Callable[[], CopyResult] | None) -> Callable[[], CopyResult] | None:
@@ -174,11 +177,13 @@ def _verify_each(
     replicas: Sequence[ReplicaLike],
     *,
     rehash: Callable[[], CopyResult] | None,
+    by_collection: bool = False,
 ) -> str:
     """Have the server hash each replica afresh and compare it with ``result``; the (common) checksum.
 
     Replicas of one root resource on servers of different schemes answer both; what is learned for the root
-    is then MD5 (SHA-256 is always computed as well), or the next upload there would lack it again."""
+    is then MD5 (SHA-256 is always computed as well), or the next upload there would lack it again; so is
+    what is learned for the collection with ``by_collection`` (an upload naming no resource)."""
     checksum = ""
     answers: dict[str, str] = {}
     try:
@@ -201,6 +206,9 @@ def _verify_each(
     finally:
         for root, answer in answers.items():
             learn_checksum_scheme(session, path, answer, resource=root)
+        md5 = [answer for answer in answers.values() if scheme_of(answer) is ChecksumScheme.MD5]
+        if by_collection and answers:
+            learn_checksum_scheme(session, path, (md5 or [*answers.values()])[0], by_collection=True)
     return checksum
 
 

@@ -10,6 +10,9 @@ scheme (irods/irods 4.3.4 rsFileChksum.cpp:46-57, file_checksum :297-300), so on
 An entry is a hint, never trusted for integrity: every transfer still compares its hash with the server's
 answer, and when the server answers in the other scheme the entry is replaced and a source that can be read
 again is hashed again; any other fails typed before anything is published (the next attempt hashes both).
+A site may pick the resource of an upload naming none by its path (``acSetRescSchemeForCreate``), so the
+scheme of such uploads is also kept per collection (one record per origin and zone, its
+:data:`MAX_COLLECTIONS` most recently learned collections), the deepest known ancestor the hint for a new one.
 ``IRODS_PROVIDER_CHECKSUM_SCHEME_CACHE=off`` keeps nothing.
 """
 
@@ -18,6 +21,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from typing import Any
 from urllib.parse import urlsplit
 
 from irods_provider.client._state_store import StateStore, state_dir
@@ -28,6 +32,8 @@ log = logging.getLogger(__name__)
 
 CACHE_ENV = "IRODS_PROVIDER_CHECKSUM_SCHEME_CACHE"
 MAX_AGE_SECONDS = 24 * 3600.0
+MAX_COLLECTIONS = 256
+"""Collections kept per origin and zone (the most recently learned): a record of about 30 KB at most."""
 
 
 def _store() -> StateStore | None:
@@ -91,6 +97,57 @@ def keep_scheme(origin: str, zone: str, scheme: ChecksumScheme, resource: str | 
         store.save(_key(origin, zone, resource), record)
     except OSError as exc:
         log.debug("could not keep the checksum scheme of zone %s: %s", zone, exc)
+
+
+def _collections_key(origin: str, zone: str) -> str:
+    return StateStore.key(origin, zone, "", "collections")  # an empty resource name: no resource's key
+
+
+def _fresh_collections(record: dict[str, Any] | None, now: float) -> dict[str, tuple[ChecksumScheme, float]]:
+    """The well-formed entries of a collections record younger than a day."""
+    entries = record.get("collections") if record is not None else None
+    fresh: dict[str, tuple[ChecksumScheme, float]] = {}
+    for collection, entry in (entries if isinstance(entries, dict) else {}).items():
+        if not (isinstance(collection, str) and isinstance(entry, list) and len(entry) == 2):
+            continue
+        scheme, learned = entry
+        if (
+            scheme not in ("sha256", "md5")
+            or isinstance(learned, bool)
+            or not isinstance(learned, int | float)
+        ):
+            continue
+        try:  # an integer past a float's range (a damaged entry) raises OverflowError
+            if 0 <= now - learned < MAX_AGE_SECONDS:
+                fresh[collection] = (ChecksumScheme(scheme), float(learned))
+        except OverflowError:
+            continue
+    return fresh
+
+
+def cached_collections(origin: str, zone: str) -> dict[str, tuple[ChecksumScheme, float]]:
+    """The schemes kept for collections of ``zone`` behind ``origin`` (uploads there naming no resource),
+    each with when it was learned (seconds since the epoch), younger than a day."""
+    store = _store()
+    record = None if store is None else store.load(_collections_key(origin, zone))
+    return _fresh_collections(record, time.time())
+
+
+def keep_collection(origin: str, zone: str, collection: str, scheme: ChecksumScheme) -> None:
+    """Keep ``scheme`` for ``collection`` of ``zone`` behind ``origin`` among the :data:`MAX_COLLECTIONS`
+    most recently learned (never raises). Processes writing at once may lose each other's entry: a hint."""
+    store = _store()
+    if store is None:
+        return
+    now, key = time.time(), _collections_key(origin, zone)
+    kept = _fresh_collections(store.load(key), now)
+    kept[collection] = (scheme, now)
+    newest = sorted(kept.items(), key=lambda item: item[1][1], reverse=True)[:MAX_COLLECTIONS]
+    record = {"origin": origin, "zone": zone, "collections": {c: [s.value, t] for c, (s, t) in newest}}
+    try:
+        store.save(key, record)
+    except OSError as exc:
+        log.debug("could not keep the checksum scheme of collection %s: %s", collection, exc)
 
 
 def cache_location() -> str:
