@@ -434,9 +434,11 @@ class IrodsFileSystem(AbstractFileSystem):  # type: ignore[misc]
         """The server's content checksum (computed by the server if absent) as an int, as fsspec expects."""
         value = self.server_checksum(path)
         scheme, _, digest = value.partition(":")
-        if scheme == "sha2" and digest:
-            return int.from_bytes(base64.b64decode(digest), "big")
-        return int(value, 16)
+        if not digest:  # MD5: bare hex
+            return int(value, 16)
+        if scheme == "adler32":
+            return int(digest, 16)
+        return int.from_bytes(base64.b64decode(digest), "big")  # sha2, sha512, sha1: base64
 
     def server_checksum(self, path: str, *, force: bool = False) -> str:
         """The iRODS checksum of a data object, e.g. ``sha2:<base64 sha256>`` (stored, or computed now)."""
