@@ -361,9 +361,11 @@ def _only_sha256_reason(session: object, path: str, resource: str | None, scheme
     kept = _kept_hint(root, zone, path, name) if zone is not None else None
     theirs = _NAMES[scheme]
     if kept is not None:
+        hint = known_checksum_scheme(session, path, resource=resource)
         return (
-            f"an earlier process learned another scheme for {kept} (kept in {cache_location()}); that is now "
-            f"replaced by {theirs} and nothing was published: the next attempt hashes {theirs} too"
+            f"an earlier process learned {kept} as {_NAMES[hint] if hint else 'another scheme'} (kept in "
+            f"{cache_location()}); that is now replaced by {theirs} and nothing was published: the next "
+            f"attempt hashes {theirs} too"
         )
     return (
         "checksum_scheme is pinned to another scheme, or the zone, that resource or that collection answered "
