@@ -259,3 +259,9 @@ def test_fsspec_checksum_of_each_scheme(zone) -> None:
     with _session(zone) as s:
         fs = IrodsFileSystem(session=s, skip_instance_cache=True)
         assert fs.checksum(path) == expected
+        with zone.model.lock:
+            (replica,) = zone.model.data_objects[path].replicas
+            replica.checksum = "blake3:AAAA"  # no scheme iRODS 4.3 writes: typed, naming the path
+        with pytest.raises(IrodsIntegrityError, match="unrecognised checksum scheme") as caught:
+            fs.checksum(path)
+        assert caught.value.path == path
