@@ -265,3 +265,34 @@ def test_fsspec_checksum_of_each_scheme(zone) -> None:
         with pytest.raises(IrodsIntegrityError, match="unrecognised checksum scheme") as caught:
             fs.checksum(path)
         assert caught.value.path == path
+
+
+def test_replicas_of_two_schemes_are_each_verified_and_the_other_one_is_kept(
+    irods_emulator_variants,  # noqa: F811
+    kept,
+    monkeypatch,
+) -> None:
+    """A replication resource whose second leaf's server hashes ADLER-32: each replica answers its own
+    scheme (4.3.4 rsFileChksum.cpp:46-57); both are verified, and the root keeps the one SHA-256 does not
+    cover, so the next process hashes it in the same pass (no second reading)."""
+    zone: EmulatorServer = irods_emulator_variants(
+        resources=("replResc:replication",), resource_hash_schemes={"replResc_ufs1": "adler32"}
+    )
+    made = _hashed(monkeypatch)
+    config = replace(CFG, resource="replResc", verify_replicas="all")
+    for n in range(2):
+        with _session(zone) as s:
+            path = f"{HOME}/both-{n}.bin"
+            upload_object(s, io.BytesIO(DATA), path, size=len(DATA), config=config)
+            checksums = {r.checksum for r in s.data_objects.replicas(path)}
+            assert checksums == {irods_checksum("adler32", DATA), SHA256_OF_DATA}
+            # The skip policy compares in the stored checksum's scheme: nothing is sent again.
+            again = upload_object(
+                s, io.BytesIO(DATA), path, size=len(DATA), config=config, skip=SkipPolicy.CHECKSUM
+            )
+            assert again.status.value == "skipped"
+    assert made[0] == (True, ())  # nothing known: SHA-256 and MD5
+    assert made[-1] == (False, ("adler32",))  # the root's kept scheme: ADLER-32 with SHA-256
+
+
+SHA256_OF_DATA = "sha2:" + base64.b64encode(hashlib.sha256(DATA).digest()).decode()
