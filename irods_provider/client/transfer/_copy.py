@@ -101,8 +101,8 @@ class StreamHasher:
         return CopyResult(size=self.count, sha256=self._sha.digest(), md5=md5, others=others)
 
 
-#: The source hashed again from its first byte in every scheme (raising when it changed), for an answer in
-#: the scheme passed, which the transfer did not compute (see :func:`~._opened.rehasher`).
+#: The source hashed again from its first byte in the scheme passed (and SHA-256; raising when it changed),
+#: an answer's scheme the transfer did not compute (see :func:`~._opened.rehasher`).
 Rehash = Callable[[ChecksumScheme], CopyResult]
 
 
@@ -448,8 +448,9 @@ def check_server_checksum(
     given, on hierarchy ``resource``) with ``result``'s digests; a mismatch raises, naming them. Returns it.
     ``learn``: ``server`` was computed now, in the scheme of the server holding the replica, which the
     session remembers for ``target`` (the root resource written to; default: ``resource``'s root).
-    ``rehash``: the source hashed again from its first byte in every scheme (raising when it changed), for
-    an answer in a scheme the transfer did not compute; without it that answer raises IrodsIntegrityError.
+    ``rehash``: the source hashed again from its first byte in the answer's scheme (raising when it changed),
+    for an answer in a scheme the transfer did not compute; without it that answer raises
+    IrodsIntegrityError.
     ``by_collection``: an upload naming no resource, whose scheme is learned for ``path``'s collection too."""
     target = target or resource
     verdict = server_checksum_matches(server, result)

@@ -244,8 +244,8 @@ def _stream_digest(fh: Any, scheme: ChecksumScheme, *, chunk: int) -> str:
 
 
 def rehasher(src: OpenedSource, result: CopyResult, *, chunk: int) -> Rehash | None:
-    """For a source that can be read again cheaply: hash it again from its first byte in every scheme (a
-    server answered one the upload did not compute); None for any other. What it hashes now
+    """For a source that can be read again cheaply: hash it again from its first byte in the scheme a server
+    answered that the upload did not compute (SHA-256 too); None for any other. What it hashes now
     must be what was uploaded (the same SHA-256, and the source's own check), else IrodsSourceChangedError:
     the server's checksum is then compared with bytes that were never sent."""
     rewind = src.rewind
@@ -255,7 +255,7 @@ def rehasher(src: OpenedSource, result: CopyResult, *, chunk: int) -> Rehash | N
     def run(scheme: ChecksumScheme) -> CopyResult:
         emit("checksum_rehash", scheme=scheme.value)  # once per reading, however many replicas answered
         rewind()
-        hasher = StreamHasher(schemes=tuple(ChecksumScheme))  # replicas may answer different schemes
+        hasher = StreamHasher(schemes=(scheme,))
         while data := src.fh.read(chunk):
             hasher.update(data)
         again = hasher.result()

@@ -66,8 +66,8 @@ def verify_upload(
     """Verify the uploaded object at ``path`` (a temporary, not yet published) against ``result``, every
     replica of it as ``config.verify_replicas`` asks; the zone's checksum. A replica that is not good
     raises :class:`IrodsStaleReplicaError`, one whose bytes differ :class:`IrodsChecksumMismatchError`,
-    each naming the replica number and resource hierarchy. ``rehash``: the source hashed again in every
-    scheme, for a server answering one the transfer did not compute (called once at most)."""
+    each naming the replica number and resource hierarchy. ``rehash``: the source hashed again in a
+    scheme a server answered that the transfer did not compute (called once per such scheme)."""
     mode, rehash = config.verify_replicas, _once(rehash)
     by_collection = config.resource is None  # the site's policy may pick the resource by collection
 
@@ -104,15 +104,17 @@ def verify_upload(
 
 
 def _once(rehash: Rehash | None) -> Rehash | None:
-    """``rehash`` run at most once (several replicas may answer another scheme), its result kept."""
+    """``rehash`` run once per scheme (several replicas may answer another scheme), its results kept."""
     if rehash is None:
         return None
     done: list[CopyResult] = []
 
     def run(scheme: ChecksumScheme) -> CopyResult:
-        if not done:
-            done.append(rehash(scheme))
-        return done[0]
+        for result in done:
+            if result.checksum_in(scheme) is not None:
+                return result
+        done.append(rehash(scheme))
+        return done[-1]
 
     return run
 

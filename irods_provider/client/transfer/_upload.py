@@ -292,7 +292,7 @@ class _Written:
     """What every attempt of this transfer shares (its stable key and path; None: none is stable): an
     overwrite in place claims the path by it (see :mod:`._claim`), even through a fresh temporary name."""
     rehash: Rehash | None = None
-    """The source hashed again in every scheme (see :func:`~._opened.rehasher`); None when it is read once."""
+    """The source hashed again in a scheme (see :func:`~._opened.rehasher`); None when it is read once."""
 
     def file_result(self, source: str, path: str, *, checksum: str, seconds: float) -> FileResult:
         """The report of this upload once published at ``path``."""

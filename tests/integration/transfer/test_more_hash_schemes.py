@@ -296,3 +296,25 @@ def test_replicas_of_two_schemes_are_each_verified_and_the_other_one_is_kept(
 
 
 SHA256_OF_DATA = "sha2:" + base64.b64encode(hashlib.sha256(DATA).digest()).decode()
+
+
+def test_replicas_answering_two_schemes_neither_computed_are_each_hashed_again(
+    irods_emulator_variants,  # noqa: F811
+    kept,
+    rehashed,
+) -> None:
+    """Leaves on servers of MD5 and ADLER-32, the zone's hint SHA-256: a re-readable source is hashed again
+    once per answered scheme, in that scheme only, and both replicas verify."""
+    zone: EmulatorServer = irods_emulator_variants(
+        resources=("replResc:replication",),
+        resource_hash_schemes={"replResc_ufs0": "md5", "replResc_ufs1": "adler32"},
+    )
+    config = replace(CFG, resource="replResc", verify_replicas="all")
+    with _session(zone) as s:
+        upload_object(s, io.BytesIO(b"hint"), f"{HOME}/hint.bin", size=4, config=CFG)  # demoResc: SHA-256
+        rehashed.clear()
+        path = f"{HOME}/two-others.bin"
+        upload_object(s, io.BytesIO(DATA), path, size=len(DATA), config=config)
+        checksums = {r.checksum for r in s.data_objects.replicas(path)}
+    assert checksums == {irods_checksum("adler32", DATA), hashlib.md5(DATA).hexdigest()}
+    assert sorted(rehashed) == ["adler32", "md5"]
