@@ -30,6 +30,9 @@ CHECKSUM_LABELS = {
     "auto": "Auto: learn it from the server's answers",
     "sha256": "SHA-256",
     "md5": "MD5",
+    "sha512": "SHA-512",
+    "sha1": "SHA-1",
+    "adler32": "ADLER-32 (a 32-bit checksum: catches damage, not a deliberate change)",
 }
 
 

@@ -53,6 +53,7 @@ from irods_provider.client.transfer import (
     open_reader,
     open_writer,
     pin_checksum_scheme,
+    scheme_of,
 )
 from irods_provider.client.transfer._alias import ReadAlias, needs_alias, source_stat, verify_bytes
 from irods_provider.client.transfer._atomic import replace_object
@@ -60,6 +61,7 @@ from irods_provider.client.transfer._leftout import BEING_WRITTEN, NO_GOOD_REPLI
 from irods_provider.exceptions import (
     IrodsAlreadyExistsError,
     IrodsCollectionNotEmptyError,
+    IrodsIntegrityError,
     IrodsLockedError,
     IrodsNotACollectionError,
     IrodsNotADataObjectError,
@@ -151,8 +153,9 @@ class IrodsFileSystem(AbstractFileSystem):  # type: ignore[misc]
     :param chunk_size: bytes per request for big reads and writes (capped by the server's body limit).
     :param use_trash: ``rm`` moves to the trash instead of deleting (default: delete, like ``irm -f``).
     :param auto_mkdir: create missing parent collections when writing (default True, like object stores).
-    :param checksum_scheme: ``sha256`` or ``md5`` pins the zone's checksum scheme for verified transfers;
-        None (default) uses the connection's extra, else learns it from the server's answers.
+    :param checksum_scheme: ``sha256``, ``md5``, ``sha512``, ``sha1`` or ``adler32`` pins the zone's checksum
+        scheme for verified transfers; None (default) uses the connection's extra, else learns it from the
+        server's answers.
     :param resource: root resource new and replaced data objects are written to (storage option); default:
         the connection's ``default_resource`` extra (with ``conn_id``), else the server's default.
     :param verify_replicas: which replicas of a written file are verified before it is published
@@ -433,10 +436,18 @@ class IrodsFileSystem(AbstractFileSystem):  # type: ignore[misc]
     def checksum(self, path: str) -> int:
         """The server's content checksum (computed by the server if absent) as an int, as fsspec expects."""
         value = self.server_checksum(path)
-        scheme, _, digest = value.partition(":")
-        if scheme == "sha2" and digest:
-            return int.from_bytes(base64.b64decode(digest), "big")
-        return int(value, 16)
+        scheme, digest = scheme_of(value), value.partition(":")[2]
+        if scheme is None:
+            raise IrodsIntegrityError(
+                f"unrecognised checksum scheme in {value!r}",
+                operation="checksum",
+                path=self._strip_protocol(path),
+            )
+        if scheme is ChecksumScheme.MD5:
+            return int(value, 16)
+        if scheme is ChecksumScheme.ADLER32:
+            return int(digest, 16)
+        return int.from_bytes(base64.b64decode(digest), "big")  # sha2, sha512, sha1: base64
 
     def server_checksum(self, path: str, *, force: bool = False) -> str:
         """The iRODS checksum of a data object, e.g. ``sha2:<base64 sha256>`` (stored, or computed now)."""

@@ -46,7 +46,7 @@ __all__ = [
 ]
 
 #: Values of the ``checksum_scheme`` extra besides ``auto`` (the zone's ``default_hash_scheme``).
-CHECKSUM_SCHEMES: tuple[str, ...] = ("sha256", "md5")
+CHECKSUM_SCHEMES: tuple[str, ...] = ("sha256", "md5", "sha512", "sha1", "adler32")
 
 MIB = 1024 * 1024
 _WAIT = OutcomeWait()
@@ -138,7 +138,7 @@ class ConnectionSettings:
         return self.base_url.removesuffix(f"/{self.api_version}")
 
     checksum_scheme: str | None = None
-    """``sha256`` or ``md5`` pins the zone's checksum scheme; None learns it from the server's answers."""
+    """One of :data:`CHECKSUM_SCHEMES` pins the zone's checksum scheme; None learns it from the server."""
 
     outcome_wait: OutcomeWait = field(default_factory=OutcomeWait)
     """How long a lost reply's outcome is read back for (``outcome_wait_*``, ``server_deadline_seconds``)."""
@@ -519,12 +519,12 @@ def _outcome_wait(extras: Mapping[str, Any]) -> OutcomeWait:
 
 
 def _checksum_scheme(extras: Mapping[str, Any]) -> str | None:
-    """The ``checksum_scheme`` extra: unset/``auto`` = learn from the server, else ``sha256`` or ``md5``."""
+    """The ``checksum_scheme`` extra: unset/``auto`` = learn from the server, else one of CHECKSUM_SCHEMES."""
     value = (_text(extras, "checksum_scheme") or "auto").strip().lower()
     if value == "auto":
         return None
     if value not in CHECKSUM_SCHEMES:
         raise IrodsConfigurationError(
-            f"checksum_scheme must be auto, {' or '.join(CHECKSUM_SCHEMES)}, got {value!r}"
+            f"checksum_scheme must be auto or one of {', '.join(CHECKSUM_SCHEMES)}, got {value!r}"
         )
     return value

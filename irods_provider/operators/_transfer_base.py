@@ -66,8 +66,9 @@ class TransferOperatorBase(CancellableMixin, TransferLineageMixin, IrodsBaseOper
         48 KiB, about 100 files; the whole report stays under 64 KiB); beyond it ``files_truncated: true``.
     :param manifest_path: an iRODS path where the full per-file report is written as JSON lines (atomic,
         verified) when the XCom report is truncated; its path is then in the report as ``manifest``.
-    :param checksum_scheme: ``sha256`` or ``md5`` pins the zone's checksum scheme; None (default) uses the
-        connection's ``checksum_scheme`` extra, else learns it from the server's answers.
+    :param checksum_scheme: ``sha256``, ``md5``, ``sha512``, ``sha1`` or ``adler32`` pins the zone's checksum
+        scheme; None (default) uses the connection's ``checksum_scheme`` extra, else learns it from the
+        server's answers.
     :param resource: the root resource objects written to iRODS land on (templated in the operators that
         write to iRODS); default: the connection's ``default_resource`` extra, else the server's default.
     """

@@ -1,4 +1,5 @@
-"""Checksums of SFTP files: hashed through SFTP, or by ``sha256sum``/``md5sum`` on the server when allowed."""
+"""Checksums of SFTP files: hashed through SFTP, or by ``sha256sum``/``md5sum``/``sha512sum``/``sha1sum`` on
+the server when allowed (ADLER-32 has no coreutils tool: always hashed through SFTP)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,13 @@ import hashlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from irods_provider.client.transfer import ChecksumScheme, StreamHasher, scheme_of, sha2_checksum
+from irods_provider.client.transfer import (
+    ChecksumScheme,
+    StreamHasher,
+    format_checksum,
+    same_stored_checksum,
+    scheme_of,
+)
 from irods_provider.sftp._integrity import close_unanswered
 from irods_provider.sftp._io import SftpRangeReader, open_sftp_reader
 from irods_provider.sftp._status import SftpEndOfFile
@@ -20,6 +27,13 @@ if TYPE_CHECKING:
 __all__ = ["hash_sftp_file", "read_back_sha256", "sftp_checksum", "sftp_file_has_checksum"]
 
 _HASH_CHUNK = 1024 * 1024
+#: The coreutils tool computing each scheme's digest on the SFTP server, and its width in hex digits.
+_TOOLS = {
+    ChecksumScheme.SHA256: ("sha256sum", 64),
+    ChecksumScheme.MD5: ("md5sum", 32),
+    ChecksumScheme.SHA512: ("sha512sum", 128),
+    ChecksumScheme.SHA1: ("sha1sum", 40),
+}
 
 
 def hash_sftp_file(
@@ -52,15 +66,16 @@ def read_back_sha256(client: paramiko.SFTPClient, path: str, size: int) -> str:
 def sftp_checksum(
     sftp: SftpEndpoint, path: str, scheme: ChecksumScheme, hash_here: Callable[[StreamHasher], StreamHasher]
 ) -> str:
-    """The SFTP file ``path``'s checksum written as a zone of ``scheme`` stores it (``sha2:`` or MD5 hex).
+    """The SFTP file ``path``'s checksum written as a zone of ``scheme`` stores it (``sha2:...``, MD5 hex...).
 
-    ``sha256sum``/``md5sum`` run on the SFTP server when it allows commands; otherwise ``hash_here(hasher)``
-    reads the file through SFTP into ``hasher``.
+    The scheme's coreutils tool (:data:`_TOOLS`) runs on the SFTP server when it allows commands; otherwise
+    (and always for ADLER-32) ``hash_here(hasher)`` reads the file through SFTP into ``hasher``.
     """
-    if scheme is ChecksumScheme.MD5:
-        return sftp.md5sum(path) or (hash_here(StreamHasher(md5=True)).result().md5 or b"").hex()
-    digest = sftp.sha256sum(path) or hash_here(StreamHasher()).result().sha256.hex()
-    return sha2_checksum(bytes.fromhex(digest))
+    tool = _TOOLS.get(scheme)
+    digest = sftp.hexdigest(*tool[:1], path, tool[1]) if tool is not None else None
+    if digest is not None:
+        return format_checksum(scheme, bytes.fromhex(digest))
+    return hash_here(StreamHasher(schemes=(scheme,))).result().checksum_in(scheme) or ""
 
 
 def sftp_file_has_checksum(
@@ -71,5 +86,4 @@ def sftp_file_has_checksum(
     scheme = scheme_of(checksum)
     if scheme is None:
         return False
-    ours = sftp_checksum(sftp, path, scheme, hash_here)
-    return ours == (checksum if scheme is ChecksumScheme.SHA256 else checksum.lower())
+    return same_stored_checksum(checksum, sftp_checksum(sftp, path, scheme, hash_here))

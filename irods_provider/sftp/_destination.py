@@ -24,8 +24,9 @@ __all__ = ["destination_of", "sftp_destination", "sftp_file_checksum", "sftp_is_
 
 
 def sftp_file_checksum(sftp: SftpEndpoint, client: paramiko.SFTPClient, path: str) -> Checksum:
-    """The :data:`~irods_provider.client.transfer._policy.Checksum` of an SFTP file: ``sha256sum`` or
-    ``md5sum`` on the server when it runs commands, else hashed through ``client``, only when asked."""
+    """The :data:`~irods_provider.client.transfer._policy.Checksum` of an SFTP file: the scheme's coreutils
+    tool (``sha256sum``, ``md5sum``...) on the server when it runs commands, else hashed through ``client``,
+    only when asked."""
     return hashed_checksum(
         lambda scheme: sftp_checksum(sftp, path, scheme, lambda h: hash_sftp_file(client, path, hasher=h))
     )

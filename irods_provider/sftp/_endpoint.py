@@ -976,6 +976,11 @@ class SftpEndpoint:
         """The hex MD5 of ``path`` computed on the server (``md5sum``, for MD5 zones), or None."""
         return self._digest("md5sum", path, 32)
 
+    def hexdigest(self, tool: str, path: str, width: int) -> str | None:
+        """The hex digest of ``path`` by the coreutils ``tool`` on the server (``sha512sum``, ``sha1sum``...),
+        ``width`` hex digits long, or None when the server runs no commands or the tool fails."""
+        return self._digest(tool, path, width)
+
     def _digest(self, tool: str, path: str, width: int) -> str | None:
         result = self.run(f"{tool} -- {shlex.quote(self.shell_path(path))}")
         if result is None:

@@ -343,8 +343,8 @@ class SftpRangedSource:
         return hashlib.sha256(ident.encode()).hexdigest()[:16]
 
     def checksum(self, scheme: ChecksumScheme) -> str:
-        """The file's checksum in the zone's ``scheme``: by ``sha256sum``/``md5sum`` on the SFTP server
-        when it runs commands, else read through SFTP (for the CHECKSUM skip policy)."""
+        """The file's checksum in the zone's ``scheme``: by its coreutils tool (``sha256sum``...) on the SFTP
+        server when it runs commands, else read through SFTP (for the CHECKSUM skip policy)."""
 
         def hash_here(hasher: StreamHasher) -> StreamHasher:
             with self.sftp.channel() as client:

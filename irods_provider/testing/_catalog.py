@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import posixpath
 import threading
 import time
@@ -13,6 +11,7 @@ from typing import Any
 
 from irods_provider.testing._config import EmulatorConfig
 from irods_provider.testing._errors import IrodsModelError
+from irods_provider.testing._hashing import file_checksum
 
 # iRODS 4.3 permission names, weakest first; the index is the strength.
 PERMISSIONS: tuple[str, ...] = (
@@ -237,15 +236,8 @@ class ModelBase:
 
     def file_checksum(self, path: Path, scheme: str | None = None) -> str:
         """The checksum of a spool file as a server of ``default_hash_scheme`` ``scheme`` (default: the
-        zone's) formats it: ``sha2:`` + base64 SHA-256 for sha256, 32 lowercase hex digits for md5."""
-        md5 = (scheme or self.config.hash_scheme) == "md5"
-        digest = hashlib.md5(usedforsecurity=False) if md5 else hashlib.sha256()
-        with path.open("rb") as f:
-            while chunk := f.read(1024 * 1024):
-                digest.update(chunk)
-        if md5:
-            return digest.hexdigest()
-        return "sha2:" + base64.b64encode(digest.digest()).decode("ascii")
+        zone's) formats it (see :func:`~irods_provider.testing._hashing.file_checksum`)."""
+        return file_checksum(path, scheme or self.config.hash_scheme)
 
     def user(self, name: str) -> User:
         """The user or group by name (``name#zone`` accepted), or CAT_INVALID_USER."""

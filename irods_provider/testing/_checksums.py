@@ -31,6 +31,7 @@ from typing import Any
 from irods_provider._error_codes import error_code
 from irods_provider.testing._catalog import READ, DataObject, ModelBase, Replica, normalize
 from irods_provider.testing._errors import IrodsModelError
+from irods_provider.testing._hashing import scheme_of_checksum
 
 #: What the replica-damage hooks can do to a replication resource's copy of a new write.
 REPLICA_FAULTS = ("corrupt", "stale")
@@ -236,7 +237,7 @@ class ChecksumsMixin(ModelBase):
         for number, checksum, _, spool in snapshot if compute else ():
             # Recomputed in the catalog checksum's own scheme: verification passes it as ORIG_CHKSUM_KW
             # (rsDataObjChksum.cpp:627 at 4.3.4), whose scheme file_checksum prefers (:316-332).
-            if self.file_checksum(spool, "sha256" if checksum.startswith("sha2:") else "md5") != checksum:
+            if self.file_checksum(spool, scheme_of_checksum(checksum)) != checksum:
                 message = (
                     f"ERROR: Computed checksum does not match what is in the catalog for replica [{number}]."
                 )

@@ -34,7 +34,7 @@ def _default_resource(text: str) -> tuple[str, str]:
 
 
 def _named_scheme(text: str) -> tuple[str, str]:
-    """argparse type of ``--resource-hash-scheme`` / ``--zone-hash-scheme``: ``NAME=sha256|md5``."""
+    """argparse type of ``--resource-hash-scheme`` / ``--zone-hash-scheme``: ``NAME=SCHEME``."""
     name, sep, scheme = text.rpartition("=")
     if not sep or not name or scheme not in HASH_SCHEMES:
         raise argparse.ArgumentTypeError(f"expected NAME={'|'.join(HASH_SCHEMES)}, got {text!r}")

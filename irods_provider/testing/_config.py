@@ -21,7 +21,8 @@ from irods_provider.testing._versions import (
 API_VERSION = DEFAULT_API_VERSION
 BASE_PATH = f"/irods-http-api/{API_VERSION}"
 MIB = 1024 * 1024
-HASH_SCHEMES = ("sha256", "md5")
+HASH_SCHEMES = ("sha256", "md5", "sha512", "sha1", "adler32")
+"""The ``default_hash_scheme`` values a 4.3.4 server knows (irods_hasher_factory.cpp:18-31)."""
 RESOURCE_PRESET: tuple[str, ...] = ("archiveResc", "replResc:replication")
 """A zone with storage tiers: ``demoResc`` (default), a second unixfilesystem resource and a
 replication resource with two unixfilesystem children (``replResc_ufs0``/``replResc_ufs1``)."""
@@ -249,7 +250,8 @@ class EmulatorConfig:
     federated_zones: list[str] = field(default_factory=list)
     """Remote zones served by the same process, each with its own ``/NAME/home`` tree and catalog."""
     hash_scheme: str = "sha256"
-    """The zone's ``default_hash_scheme``: ``sha256`` (``sha2:<base64>``) or ``md5`` (32 hex digits)."""
+    """The zone's ``default_hash_scheme``: ``sha256`` (``sha2:<base64>``), ``md5`` (32 hex digits),
+    ``sha512`` (``sha512:<base64>``), ``sha1`` (``sha1:<base64>``) or ``adler32`` (``adler32:<8 hex>``)."""
     resource_hash_schemes: dict[str, str] = field(default_factory=dict)
     """The ``default_hash_scheme`` of the server holding a local resource, by name, where it differs from
     ``hash_scheme``: iRODS hashes a replica on the server of its hierarchy's leaf, in that server's

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from irods_provider.client._patterns import compile_pattern
-from irods_provider.client.transfer import ChecksumScheme, StreamHasher, scheme_of, sha2_checksum
+from irods_provider.client.transfer import StreamHasher, same_stored_checksum, scheme_of
 from irods_provider.client.transfer._alias import source_stat
 from irods_provider.exceptions import IrodsError
 
@@ -92,16 +92,13 @@ def local_file_has_checksum(path: str, size: int | None, checksum: str | None) -
         scheme = scheme_of(checksum)
         if scheme is None:
             return False
-        hasher = StreamHasher(md5=scheme is ChecksumScheme.MD5)
+        hasher = StreamHasher(schemes=(scheme,))
         with open(path, "rb") as fh:
             while data := fh.read(_CHUNK):
                 hasher.update(data)
     except (OSError, IrodsError):
         return False
-    digest = hasher.result()
-    if scheme is ChecksumScheme.MD5:
-        return (digest.md5 or b"").hex() == checksum.lower()
-    return sha2_checksum(digest.sha256) == checksum
+    return same_stored_checksum(checksum, hasher.result().checksum_in(scheme) or "")
 
 
 def irods_source_unchanged(session: IrodsSession, result: FileResult) -> bool:

@@ -9,8 +9,6 @@ within the session's :class:`~irods_provider.client.OutcomeWait`; the rules are 
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import logging
 import re
 import time
@@ -19,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx2
 
+from irods_provider._checksum_formats import format_digest, new_hash, same_stored, scheme_name
 from irods_provider._error_codes import error_code
 from irods_provider.client._config import TimeoutTypes, UseDefault
 from irods_provider.client._genquery import prefix_condition
@@ -214,10 +213,10 @@ def _bytes_hash_to(session: IrodsSession, path: str, replica: Replica) -> bool:
     """Whether ``replica``'s bytes, read back in ranged reads, hash to its stored checksum (False when they
     cannot be read: a ``+`` or ``'`` path, replica targeting before 0.6.0, an unknown checksum scheme)."""
     expected = replica.checksum or ""
-    sha2 = expected.startswith("sha2:")
-    if not (sha2 or _MD5.fullmatch(expected)) or needs_catalog(path):
+    scheme = scheme_name(expected)
+    if scheme is None or needs_catalog(path):
         return False
-    digest = hashlib.sha256() if sha2 else hashlib.md5(usedforsecurity=False)
+    digest = new_hash(scheme)
     offset = 0
     log.info("reading replica %d of %s back to check its checksum %s", replica.number, path, expected)
     try:
@@ -233,9 +232,7 @@ def _bytes_hash_to(session: IrodsSession, path: str, replica: Replica) -> bool:
     except IrodsError as exc:
         log.warning("could not read replica %d of %s back: %s", replica.number, path, exc)
         return False
-    if sha2:
-        return "sha2:" + base64.b64encode(digest.digest()).decode() == expected
-    return digest.hexdigest() == expected.lower()
+    return same_stored(expected, format_digest(scheme, digest.digest()))
 
 
 def copy_outcome(

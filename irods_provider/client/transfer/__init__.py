@@ -22,7 +22,6 @@ from ._copy import (
     copy,
     hasher_for,
     pin_checksum_scheme,
-    scheme_of,
     sha2_checksum,
     verify_checksum,
 )
@@ -37,6 +36,7 @@ from ._endpoints import (
     Source,
     copy_file,
 )
+from ._hashes import format_checksum, same_stored_checksum, scheme_of
 from ._local import (
     download_files,
     plan_irods_sources,
@@ -88,6 +88,7 @@ __all__ = [
     "copy_file",
     "download_files",
     "download_object",
+    "format_checksum",
     "hasher_for",
     "open_reader",
     "open_writer",
@@ -98,6 +99,7 @@ __all__ = [
     "plan_irods_sources",
     "plan_local_sources",
     "safe_local_path",
+    "same_stored_checksum",
     "scheme_of",
     "sha2_checksum",
     "upload_files",

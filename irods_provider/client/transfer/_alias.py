@@ -50,14 +50,15 @@ from irods_provider.exceptions import (
 )
 
 from ._api import DataObjectStatLike, SessionLike
+from ._config import ChecksumScheme
 from ._coordinator import TransferCoordinator
 from ._copy import (
     StreamHasher,
-    scheme_of,
     server_checksum_matches,
     sha2_checksum,
     verify_checksum,
 )
+from ._hashes import scheme_of
 from ._retry import is_unclear
 
 __all__ = [
@@ -299,14 +300,15 @@ class ReadAlias:
         and the server hashes the copy only in the zone's scheme (no request names a scheme)."""
         from ._reader import open_reader  # _reader builds on this module
 
-        hasher = StreamHasher(md5=True)
+        scheme = scheme_of(expected)
+        hasher = StreamHasher(schemes=() if scheme is None else (scheme,))
         with open_reader(self.session, self.path) as reader:
             while chunk := reader.read_chunk():
                 hasher.update(chunk)
         result = hasher.result()
         if server_checksum_matches(expected, result):
             return expected
-        return sha2_checksum(result.sha256) if expected.startswith("sha2:") else (result.md5 or b"").hex()
+        return (None if scheme is None else result.checksum_in(scheme)) or sha2_checksum(result.sha256)
 
     def close(self) -> None:
         """Remove the copy (no trash), once; a failure is logged (the next sweep removes it), never raised."""
@@ -371,6 +373,6 @@ def read_object(session: SessionLike, path: str, *, verify: bool = True) -> byte
 def verify_bytes(session: SessionLike, path: str, data: bytes) -> str:
     """Check ``data`` (all of ``path``, read through an alias) against ``path``'s own checksum (a POST):
     IrodsChecksumMismatchError when they differ; returns the checksum."""
-    hasher = StreamHasher(md5=True)  # the original's stored checksum may be of either scheme
+    hasher = StreamHasher(schemes=tuple(ChecksumScheme))  # the original's stored checksum: of any scheme
     hasher.update(data)
     return verify_checksum(session, path, hasher.result(), learn=False)

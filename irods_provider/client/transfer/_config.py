@@ -45,10 +45,15 @@ class SkipPolicy(enum.Enum):
 
 
 class ChecksumScheme(enum.Enum):
-    """The hash the zone stores: ``sha2:`` base64 SHA-256 (iRODS default) or MD5 hex."""
+    """The hash the zone stores (its ``default_hash_scheme``): ``sha2:`` base64 SHA-256 (iRODS default), MD5
+    hex, ``sha512:``/``sha1:`` base64 or ``adler32:`` hex. ADLER-32 is a 32-bit checksum: it catches damage,
+    not a deliberate change, so transfers verify their own SHA-256 where the other side can give one."""
 
     SHA256 = "sha256"
     MD5 = "md5"
+    SHA512 = "sha512"
+    SHA1 = "sha1"
+    ADLER32 = "adler32"
 
 
 class ReplicaVerification(enum.Enum):
@@ -122,7 +127,8 @@ class TransferConfig:
         request_timeout_seconds: the server's whole-request deadline (30 s by default).
         min_stream_bytes_per_second: slowest per-stream rate a chunk must survive within that deadline.
         checksum_scheme: the hash the zone answers ``calculate_checksum`` with; None (default) learns it
-            from the server's answers (``sha2:`` prefix or 32-hex MD5), hashing both until it knows.
+            from the server's answers (``sha2:``, ``sha512:``, ``sha1:``, ``adler32:`` prefix or 32-hex MD5),
+            hashing SHA-256 and MD5 until it knows (another answer re-hashes a re-readable source).
         resource: the root resource new and replaced objects are written to (None: the server's default
             resource); appends and resumed writes go to the replica that already holds the bytes.
         verify_replicas: which replicas of an upload are verified before it is published

@@ -8,7 +8,7 @@ import posixpath
 import threading
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import Any, Protocol, TypeVar
 
@@ -22,6 +22,7 @@ from irods_provider.exceptions import (
 from ._api import SessionLike
 from ._config import MIB, ChecksumScheme
 from ._coordinator import TransferCoordinator
+from ._hashes import format_checksum, new_digest, same_stored_checksum, scheme_of
 from ._scheme_cache import (
     cache_location,
     cached_collections,
@@ -52,12 +53,21 @@ class CopyResult:
     sha256: bytes
     md5: bytes | None = None
     server_checksum: str | None = None
-    """The zone's checksum once verified (``sha2:...`` or MD5 hex), else None."""
+    """The zone's checksum once verified (``sha2:...``, MD5 hex, ...), else None."""
+    others: tuple[tuple[ChecksumScheme, bytes], ...] = ()
+    """Digests of the schemes besides SHA-256 and MD5 (SHA-512, SHA-1, ADLER-32) that were computed."""
 
     @property
     def irods_checksum(self) -> str:
         """The checksum as the zone stores it: the verified server answer, else ``sha2:`` + base64 SHA-256."""
         return self.server_checksum or sha2_checksum(self.sha256)
+
+    def checksum_in(self, scheme: ChecksumScheme) -> str | None:
+        """The bytes' checksum written as a zone of ``scheme`` stores it; None when it was not computed."""
+        if scheme is ChecksumScheme.SHA256:
+            return sha2_checksum(self.sha256)
+        digest = self.md5 if scheme is ChecksumScheme.MD5 else dict(self.others).get(scheme)
+        return None if digest is None else format_checksum(scheme, digest)
 
 
 def sha2_checksum(digest: bytes) -> str:
@@ -66,11 +76,13 @@ def sha2_checksum(digest: bytes) -> str:
 
 
 class StreamHasher:
-    """SHA-256 (and optionally MD5) over bytes fed in order."""
+    """SHA-256, and optionally MD5 (``md5``) and the other schemes in ``schemes``, over bytes fed in order."""
 
-    def __init__(self, *, md5: bool = False) -> None:
+    def __init__(self, *, md5: bool = False, schemes: Iterable[ChecksumScheme] = ()) -> None:
         self._sha = hashlib.sha256()
-        self._md5 = hashlib.md5(usedforsecurity=False) if md5 else None
+        wanted = set(schemes) - {ChecksumScheme.SHA256}
+        self._md5 = hashlib.md5(usedforsecurity=False) if md5 or ChecksumScheme.MD5 in wanted else None
+        self._others = {scheme: new_digest(scheme) for scheme in wanted - {ChecksumScheme.MD5}}
         self.count = 0
 
     def update(self, data: bytes | memoryview) -> None:
@@ -78,12 +90,20 @@ class StreamHasher:
         self._sha.update(data)
         if self._md5 is not None:
             self._md5.update(data)
+        for digest in self._others.values():
+            digest.update(data)
         self.count += len(data)
 
     def result(self) -> CopyResult:
         """The byte count and digests so far."""
         md5 = self._md5.digest() if self._md5 is not None else None
-        return CopyResult(size=self.count, sha256=self._sha.digest(), md5=md5)
+        others = tuple((scheme, digest.digest()) for scheme, digest in self._others.items())
+        return CopyResult(size=self.count, sha256=self._sha.digest(), md5=md5, others=others)
+
+
+#: The source hashed again from its first byte in the scheme passed (and SHA-256; raising when it changed),
+#: an answer's scheme the transfer did not compute (see :func:`~._opened.rehasher`).
+Rehash = Callable[[ChecksumScheme], CopyResult]
 
 
 def copy(
@@ -145,17 +165,6 @@ def skip_bytes(source: Readable, count: int, *, hasher: StreamHasher, chunk_size
             raise IrodsIntegrityError(f"source ended {left} bytes before the committed offset {count}")
         hasher.update(data)
         left -= len(data)
-
-
-def scheme_of(checksum: str | None) -> ChecksumScheme | None:
-    """The scheme a zone's checksum is written in: ``sha2:`` prefix = SHA-256, 32 hex digits = MD5."""
-    if not checksum:
-        return None
-    if checksum.startswith("sha2:"):
-        return ChecksumScheme.SHA256
-    if len(checksum) == 32 and all(c in "0123456789abcdefABCDEF" for c in checksum):
-        return ChecksumScheme.MD5
-    return None
 
 
 # What each session learned (or was told) about its zones' schemes: {None (pinned) or (zone, root resource or
@@ -330,19 +339,39 @@ def _known(root: object, key: _Key) -> ChecksumScheme | None:
     return cached
 
 
-def _only_sha256_reason(session: object, path: str, resource: str | None) -> str:
-    """Why only SHA-256 was computed for ``path`` on ``resource`` (for the error when it answers MD5)."""
+#: How errors name each scheme.
+_NAMES = {
+    ChecksumScheme.SHA256: "SHA-256",
+    ChecksumScheme.MD5: "MD5",
+    ChecksumScheme.SHA512: "SHA-512",
+    ChecksumScheme.SHA1: "SHA-1",
+    ChecksumScheme.ADLER32: "ADLER-32",
+}
+
+
+def _computed(result: CopyResult) -> str:
+    """The schemes ``result`` holds digests of, for an error."""
+    names = ["SHA-256"] + (["MD5"] if result.md5 is not None else [])
+    return " and ".join(names + [_NAMES[scheme] for scheme, _ in result.others])
+
+
+def _only_sha256_reason(session: object, path: str, resource: str | None, scheme: ChecksumScheme) -> str:
+    """Why ``scheme`` (the server's answer) was not computed for ``path`` on ``resource`` (for the error)."""
     root, zone, name = _root(session), _zone(path), _resource(resource)
     kept = _kept_hint(root, zone, path, name) if zone is not None else None
+    theirs = _NAMES[scheme]
     if kept is not None:
+        hint = known_checksum_scheme(session, path, resource=resource)
         return (
-            f"an earlier process learned {kept} as SHA-256 (kept in {cache_location()}); that is now "
-            "replaced by MD5 and nothing was published: the next attempt hashes MD5 too"
+            f"an earlier process learned {kept} as {_NAMES[hint] if hint else 'another scheme'} (kept in "
+            f"{cache_location()}); that is now replaced by {theirs} and nothing was published: the next "
+            f"attempt hashes {theirs} too"
         )
     return (
-        "checksum_scheme is pinned to sha256, or the zone, that resource or that collection answered SHA-256 "
-        "earlier and the source cannot be read again (nothing was published: the next attempt hashes MD5 "
-        "too); set checksum_scheme to md5 or leave it unset to learn it from the server"
+        "checksum_scheme is pinned to another scheme, or the zone, that resource or that collection answered "
+        "another scheme earlier, and the source cannot be read again (nothing was published: the next "
+        f"attempt hashes {theirs} too); set checksum_scheme to {scheme.value} or leave it unset to learn it "
+        "from the server"
     )
 
 
@@ -364,11 +393,11 @@ def _kept_hint(root: object, zone: str, path: str, name: str | None) -> str | No
 
 def server_checksum_matches(server: str, result: CopyResult) -> bool | None:
     """Compare a ``calculate_checksum`` answer with local digests; None when the local digest is missing."""
-    if server.startswith("sha2:"):
-        return server == sha2_checksum(result.sha256)
-    if len(server) == 32 and all(c in "0123456789abcdefABCDEF" for c in server):
-        return None if result.md5 is None else server.lower() == result.md5.hex()
-    raise IrodsIntegrityError(f"unrecognised checksum scheme in server answer {server!r}")
+    scheme = scheme_of(server)
+    if scheme is None:
+        raise IrodsIntegrityError(f"unrecognised checksum scheme in server answer {server!r}")
+    ours = result.checksum_in(scheme)
+    return None if ours is None else same_stored_checksum(server, ours)
 
 
 def verify_checksum(
@@ -379,7 +408,7 @@ def verify_checksum(
     force: bool = False,
     learn: bool = True,
     resource: str | None = None,
-    rehash: Callable[[], CopyResult] | None = None,
+    rehash: Rehash | None = None,
     by_collection: bool = False,
 ) -> str:
     """Ask the server for ``path``'s checksum and compare it; a mismatch raises, never warns. Returns it.
@@ -412,32 +441,35 @@ def check_server_checksum(
     resource: str | None = None,
     learn: bool = True,
     target: str | None = None,
-    rehash: Callable[[], CopyResult] | None = None,
+    rehash: Rehash | None = None,
     by_collection: bool = False,
 ) -> str:
     """Compare the server's checksum ``server`` of ``path`` (of one replica when ``replica_number`` is
     given, on hierarchy ``resource``) with ``result``'s digests; a mismatch raises, naming them. Returns it.
     ``learn``: ``server`` was computed now, in the scheme of the server holding the replica, which the
     session remembers for ``target`` (the root resource written to; default: ``resource``'s root).
-    ``rehash``: the source hashed again from its first byte with MD5 too (raising when it changed), for an
-    MD5 answer to a transfer that computed only SHA-256; without it that answer raises IrodsIntegrityError.
+    ``rehash``: the source hashed again from its first byte in the answer's scheme (raising when it changed),
+    for an answer in a scheme the transfer did not compute; without it that answer raises
+    IrodsIntegrityError.
     ``by_collection``: an upload naming no resource, whose scheme is learned for ``path``'s collection too."""
     target = target or resource
     verdict = server_checksum_matches(server, result)
+    scheme = scheme_of(server) or ChecksumScheme.SHA256  # recognised, else server_checksum_matches raised
     if verdict is None and rehash is not None:
-        result = rehash()
+        result = rehash(scheme)
         verdict = server_checksum_matches(server, result)
-    reason = _only_sha256_reason(session, path, target) if verdict is None else ""
+    reason = _only_sha256_reason(session, path, target, scheme) if verdict is None else ""
     if learn:
         learn_checksum_scheme(session, path, server, resource=target, by_collection=by_collection)
     if verdict is None:
         raise IrodsIntegrityError(
-            f"the zone answers MD5 checksums but only SHA-256 was computed ({reason})",
+            f"the zone answers {_NAMES[scheme]} checksums but only {_computed(result)} was computed "
+            f"({reason})",
             operation="verify",
             path=path,
         )
     if not verdict:
-        expected = sha2_checksum(result.sha256) if server.startswith("sha2:") else (result.md5 or b"").hex()
+        expected = result.checksum_in(scheme) or ""
         emit("checksum_mismatch")
         raise IrodsChecksumMismatchError(
             "checksum mismatch after transfer"
@@ -466,14 +498,17 @@ def hasher_for(
     ``scheme`` (an explicit override) wins, then the scheme of ``stored`` (the checksum a download's source
     keeps, which the server answers whatever the zone's scheme is now), then the session's pinned or learned
     scheme for ``resource`` (the root resource written to) of ``path``'s zone, then the zone's; unknown →
-    MD5 as well as SHA-256, so the first answer of either kind can be verified. SHA-256 is always computed
-    (reports and SFTP ``sha256sum`` checks use it).
+    MD5 as well as SHA-256 (the two common schemes; another answer re-hashes a re-readable source, else
+    fails before publishing and is learned). SHA-256 is always computed (reports and SFTP ``sha256sum``
+    checks use it).
     """
     if scheme is not None:
         effective: ChecksumScheme | None = ChecksumScheme(scheme)
     else:
         effective = scheme_of(stored) or known_checksum_scheme(session, path, resource=resource)
-    return StreamHasher(md5=effective is not ChecksumScheme.SHA256)
+    if effective is None:
+        return StreamHasher(md5=True)
+    return StreamHasher(schemes=(effective,))
 
 
 def with_server_checksum(result: CopyResult, checksum: str) -> CopyResult:

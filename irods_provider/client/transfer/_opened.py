@@ -15,7 +15,7 @@ from irods_provider.exceptions import IrodsUsageError
 
 from . import _resume
 from ._config import ChecksumScheme, TransferConfig
-from ._copy import CopyResult, StreamHasher, hasher_for
+from ._copy import CopyResult, Rehash, StreamHasher, hasher_for
 from ._integrity import local_source_change, open_local_source, raise_changed
 from ._policy import Checksum, checksum_of, hashed_checksum
 
@@ -240,22 +240,22 @@ def _stream_digest(fh: Any, scheme: ChecksumScheme, *, chunk: int) -> str:
     if here is not None:
         fh.seek(here)
     digest = hasher.result()
-    return checksum_of(digest.sha256, digest.md5, scheme)
+    return checksum_of(digest, scheme)
 
 
-def rehasher(src: OpenedSource, result: CopyResult, *, chunk: int) -> Callable[[], CopyResult] | None:
-    """For a source that can be read again cheaply: hash it again from its first byte, MD5 as well (a
-    server answered MD5 to an upload that computed SHA-256 only); None for any other. What it hashes now
+def rehasher(src: OpenedSource, result: CopyResult, *, chunk: int) -> Rehash | None:
+    """For a source that can be read again cheaply: hash it again from its first byte in the scheme a server
+    answered that the upload did not compute (SHA-256 too); None for any other. What it hashes now
     must be what was uploaded (the same SHA-256, and the source's own check), else IrodsSourceChangedError:
     the server's checksum is then compared with bytes that were never sent."""
     rewind = src.rewind
     if not src.rereadable or rewind is None:
         return None
 
-    def run() -> CopyResult:
-        emit("checksum_rehash", scheme="md5")  # once per reading, however many replicas answered MD5
+    def run(scheme: ChecksumScheme) -> CopyResult:
+        emit("checksum_rehash", scheme=scheme.value)  # once per reading, however many replicas answered
         rewind()
-        hasher = StreamHasher(md5=True)
+        hasher = StreamHasher(schemes=(scheme,))
         while data := src.fh.read(chunk):
             hasher.update(data)
         again = hasher.result()

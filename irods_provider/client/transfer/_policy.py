@@ -40,7 +40,8 @@ from irods_provider.exceptions import (
 
 from ._api import SessionLike
 from ._config import MIB, ChecksumScheme, OverwritePolicy, SkipPolicy
-from ._copy import StreamHasher, scheme_of, sha2_checksum
+from ._copy import CopyResult, StreamHasher
+from ._hashes import same_stored_checksum, scheme_of
 from ._integrity import _BINARY, _NOFOLLOW, local_error
 
 __all__ = [
@@ -100,11 +101,12 @@ def hashed_checksum(hash_in: Callable[[ChecksumScheme], str]) -> Checksum:
     return _Once(lambda scheme: None if scheme is None else hash_in(scheme))
 
 
-def checksum_of(result_sha256: bytes, result_md5: bytes | None, scheme: ChecksumScheme) -> str:
-    """Digests formatted the way a zone of ``scheme`` stores its checksum."""
-    if scheme is ChecksumScheme.MD5:
-        return (result_md5 or b"").hex()
-    return sha2_checksum(result_sha256)
+def checksum_of(result: CopyResult, scheme: ChecksumScheme) -> str:
+    """``result``'s digest of ``scheme`` formatted the way a zone of ``scheme`` stores its checksum."""
+    checksum = result.checksum_in(scheme)
+    if checksum is None:
+        raise ValueError(f"no {scheme.value} digest was computed")  # a hasher made for another scheme
+    return checksum
 
 
 class DestinationKind(enum.Enum):
@@ -251,12 +253,7 @@ def same_checksum(source: Checksum, destination: Checksum) -> bool:
         if ours is None:
             ours = source(scheme)
         theirs = None if scheme is None else destination(scheme)
-    return ours is not None and theirs is not None and _normal(ours) == _normal(theirs)
-
-
-def _normal(checksum: str) -> str:
-    """MD5 hex compares case-insensitively; ``sha2:`` base64 exactly."""
-    return checksum if checksum.startswith("sha2:") else checksum.lower()
+    return ours is not None and theirs is not None and same_stored_checksum(theirs, ours)
 
 
 # -- destination adapters: one question per file ---------------------------------------------------------
@@ -319,7 +316,7 @@ def local_checksum(
     Opened non-blocking and checked to be a regular file before any read: a FIFO swapped in never hangs
     the transfer (IrodsInvalidPathError). ``dir_fd``: ``path`` is a name in that open directory.
     """
-    hasher = StreamHasher(md5=scheme is ChecksumScheme.MD5)
+    hasher = StreamHasher(schemes=(scheme,))
     name = os.path.basename(path) if dir_fd is not None else path
     try:
         fd = os.open(name, os.O_RDONLY | os.O_NONBLOCK | _BINARY | _NOFOLLOW, dir_fd=dir_fd)
@@ -332,7 +329,7 @@ def local_checksum(
         while data := fh.read(chunk_size):
             hasher.update(data)
     result = hasher.result()
-    return checksum_of(result.sha256, result.md5, scheme)
+    return checksum_of(result, scheme)
 
 
 def local_destination(

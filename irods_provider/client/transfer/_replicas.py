@@ -20,7 +20,7 @@ import logging
 import posixpath
 import threading
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from irods_provider.client._events import emit
@@ -34,13 +34,14 @@ from ._api import ReplicaLike, SessionLike
 from ._config import ChecksumScheme, ReplicaVerification, TransferConfig
 from ._copy import (
     CopyResult,
+    Rehash,
     _root,
     _zone,
     check_server_checksum,
     learn_checksum_scheme,
-    scheme_of,
     verify_checksum,
 )
+from ._hashes import scheme_of
 
 log = logging.getLogger(__name__)
 
@@ -60,13 +61,13 @@ def verify_upload(
     result: CopyResult,
     *,
     config: TransferConfig,
-    rehash: Callable[[], CopyResult] | None = None,
+    rehash: Rehash | None = None,
 ) -> str:
     """Verify the uploaded object at ``path`` (a temporary, not yet published) against ``result``, every
     replica of it as ``config.verify_replicas`` asks; the zone's checksum. A replica that is not good
     raises :class:`IrodsStaleReplicaError`, one whose bytes differ :class:`IrodsChecksumMismatchError`,
-    each naming the replica number and resource hierarchy. ``rehash``: the source hashed again with MD5
-    too, for a server answering MD5 to a transfer that computed only SHA-256 (called once at most)."""
+    each naming the replica number and resource hierarchy. ``rehash``: the source hashed again in a
+    scheme a server answered that the transfer did not compute (called once per such scheme)."""
     mode, rehash = config.verify_replicas, _once(rehash)
     by_collection = config.resource is None  # the site's policy may pick the resource by collection
 
@@ -102,16 +103,18 @@ def verify_upload(
     return _verify_each(session, path, result, replicas, rehash=rehash, by_collection=by_collection)
 
 
-def _once(rehash: Callable[[], CopyResult] | None) -> Callable[[], CopyResult] | None:
-    """``rehash`` run at most once (several replicas may answer MD5), its result kept."""
+def _once(rehash: Rehash | None) -> Rehash | None:
+    """``rehash`` run once per scheme (several replicas may answer another scheme), its results kept."""
     if rehash is None:
         return None
     done: list[CopyResult] = []
 
-    def run() -> CopyResult:
-        if not done:
-            done.append(rehash())
-        return done[0]
+    def run(scheme: ChecksumScheme) -> CopyResult:
+        for result in done:
+            if result.checksum_in(scheme) is not None:
+                return result
+        done.append(rehash(scheme))
+        return done[-1]
 
     return run
 
@@ -176,14 +179,14 @@ def _verify_each(
     result: CopyResult,
     replicas: Sequence[ReplicaLike],
     *,
-    rehash: Callable[[], CopyResult] | None,
+    rehash: Rehash | None,
     by_collection: bool = False,
 ) -> str:
     """Have the server hash each replica afresh and compare it with ``result``; the (common) checksum.
 
     Replicas of one root resource on servers of different schemes answer both; what is learned for the root
-    is then MD5 (SHA-256 is always computed as well), or the next upload there would lack it again; so is
-    what is learned for the collection with ``by_collection`` (an upload naming no resource)."""
+    is then the other one (SHA-256 is always computed as well), or the next upload there would lack it
+    again; so is what is learned for the collection with ``by_collection`` (an upload naming no resource)."""
     checksum = ""
     answers: dict[str, str] = {}
     try:
@@ -192,7 +195,8 @@ def _verify_each(
                 path, replica_number=replica.number, force=True, replicas_before=replicas
             )
             root = _root_of(replica)
-            answers[root] = server if scheme_of(server) is ChecksumScheme.MD5 else answers.get(root, server)
+            other = scheme_of(server) is not ChecksumScheme.SHA256
+            answers[root] = server if other else answers.get(root, server)
             checksum = check_server_checksum(
                 session,
                 path,
@@ -206,9 +210,9 @@ def _verify_each(
     finally:
         for root, answer in answers.items():
             learn_checksum_scheme(session, path, answer, resource=root)
-        md5 = [answer for answer in answers.values() if scheme_of(answer) is ChecksumScheme.MD5]
+        others = [answer for answer in answers.values() if scheme_of(answer) is not ChecksumScheme.SHA256]
         if by_collection and answers:
-            learn_checksum_scheme(session, path, (md5 or [*answers.values()])[0], by_collection=True)
+            learn_checksum_scheme(session, path, (others or [*answers.values()])[0], by_collection=True)
     return checksum
 
 

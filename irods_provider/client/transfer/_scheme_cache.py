@@ -31,6 +31,7 @@ from ._config import ChecksumScheme
 log = logging.getLogger(__name__)
 
 CACHE_ENV = "IRODS_PROVIDER_CHECKSUM_SCHEME_CACHE"
+_SCHEME_VALUES = frozenset(scheme.value for scheme in ChecksumScheme)
 MAX_AGE_SECONDS = 24 * 3600.0
 MAX_COLLECTIONS = 256
 """Collections kept per origin and zone (the most recently learned): a record of about 30 KB at most."""
@@ -111,11 +112,7 @@ def _fresh_collections(record: dict[str, Any] | None, now: float) -> dict[str, t
         if not (isinstance(collection, str) and isinstance(entry, list) and len(entry) == 2):
             continue
         scheme, learned = entry
-        if (
-            scheme not in ("sha256", "md5")
-            or isinstance(learned, bool)
-            or not isinstance(learned, int | float)
-        ):
+        if scheme not in _SCHEME_VALUES or isinstance(learned, bool) or not isinstance(learned, int | float):
             continue
         try:  # an integer past a float's range (a damaged entry) raises OverflowError
             if 0 <= now - learned < MAX_AGE_SECONDS:

@@ -37,6 +37,7 @@ from ._config import OverwritePolicy, SkipPolicy, TransferConfig
 from ._coordinator import TransferCoordinator, TransferSubscriber
 from ._copy import (
     CopyResult,
+    Rehash,
     alongside,
     copy,
     hasher_for,
@@ -290,8 +291,8 @@ class _Written:
     owner: str | None
     """What every attempt of this transfer shares (its stable key and path; None: none is stable): an
     overwrite in place claims the path by it (see :mod:`._claim`), even through a fresh temporary name."""
-    rehash: Callable[[], CopyResult] | None = None
-    """The source hashed again, MD5 too (see :func:`~._opened.rehasher`); None when it is read once."""
+    rehash: Rehash | None = None
+    """The source hashed again in a scheme (see :func:`~._opened.rehasher`); None when it is read once."""
 
     def file_result(self, source: str, path: str, *, checksum: str, seconds: float) -> FileResult:
         """The report of this upload once published at ``path``."""
