@@ -11,13 +11,17 @@ from __future__ import annotations
 
 import hashlib
 import random
+import sys
 import threading
+from pathlib import Path
 from typing import Any
 
 import pytest
-from claim_lease import lapse
 
 from irods_provider.client.transfer import TransferConfig, _atomic, _resume, open_writer
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "support"))
+from claim_lease import lapse
 
 HOME = "/tempZone/home/rods"
 CHUNK = 64 * 1024
