@@ -169,9 +169,12 @@ class AtomicWriter(ParallelWriter):
             coordinator=self.coordinator,
         )
         try:
-            record = _resume.inspect(self._session, self.path) if self._recording.opened else None
+            guarded = self._closed_as is not None and self._guarded
+            record = _resume.inspect(self._session, self.path) if self._recording.opened or guarded else None
+            if record is not None and (other := self._other_writer(record)) is not None:
+                raise self._taken(other)
             if self._closed_as is not None and self._guarded:
-                self._check_still_ours(self._closed_as, record)
+                self._check_still_ours(self._closed_as)
             if self._closed_as is not None and self._verify:
                 verify_upload(self._session, self.path, self._closed_as, config=cfg)
             self._drop_records(record)
@@ -208,27 +211,30 @@ class AtomicWriter(ParallelWriter):
         if ops:
             self._session.metadata.apply(self.path, ops, kind=_resume._data_object_kind())
 
-    def _check_still_ours(self, closed_as: CopyResult, record: _resume.TempRecord | None) -> None:
-        """Raise :class:`IrodsTemporaryTakenOverError` unless the temporary records no other writer's
-        handle or lease and holds the size and checksum of what this writer closed (the server computes
-        the checksum afresh)."""
-        api = self._session.data_objects
-
-        def taken(changed: str) -> IrodsTemporaryTakenOverError:
-            return IrodsTemporaryTakenOverError(
-                f"another writer of {self.target} took over its temporary object {self.path} after this "
-                "writer closed it; nothing was published",
-                changed=changed,
-                operation="publish",
-                path=self.target,
-            )
-
-        if record is None:
-            record = _resume.inspect(self._session, self.path)
+    def _other_writer(self, record: _resume.TempRecord) -> str | None:
+        """What ``record`` (the temporary's) shows of another writer that took it over: its handle or its
+        writer record; None when there is none."""
         if set(record.handles) - set(self._recording.handles):
-            raise taken("another writer's parallel-write handle is recorded on the temporary")
-        if (found := recorded_writer(record.lease)) is not None and found.attempt != self._me.attempt:
-            raise taken(f"writer {found.attempt} is recorded on the temporary")
+            return "another writer's parallel-write handle is recorded on the temporary"
+        for avu in record.lease:
+            if avu.attribute == WRITER_ATTRIBUTE and not avu.value.startswith(f"{self._me.attempt} "):
+                return f"writer {avu.value.split(' ')[0]} is recorded on the temporary"
+        return None
+
+    def _taken(self, changed: str) -> IrodsTemporaryTakenOverError:
+        return IrodsTemporaryTakenOverError(
+            f"another writer of {self.target} took over its temporary object {self.path} after this "
+            "writer closed it; nothing was published",
+            changed=changed,
+            operation="publish",
+            path=self.target,
+        )
+
+    def _check_still_ours(self, closed_as: CopyResult) -> None:
+        """Raise :class:`IrodsTemporaryTakenOverError` unless the temporary holds the size and checksum of
+        what this writer closed (the server computes the checksum afresh)."""
+        api = self._session.data_objects
+        taken = self._taken
         try:
             size = api.stat(self.path).size
             if size != closed_as.size:
@@ -242,9 +248,15 @@ class AtomicWriter(ParallelWriter):
             raise taken(f"checksum -> {checksum}")
 
     def discard(self) -> None:
-        """Remove the temporary object (if it was created): its failure cleanup."""
+        """Remove the temporary object (if it was created): its failure cleanup. One this writer never
+        opened a handle on is left alone while another writer's lease is recorded on it (an init refused
+        because that writer holds it)."""
         self._stop_lease()
         with contextlib.suppress(IrodsError):
+            if not self._recording.opened:
+                found = recorded_writer(_resume.inspect(self._session, self.path).lease)
+                if found is not None and found.attempt != self._me.attempt:
+                    return
             self._session.data_objects.remove(self.path, no_trash=True)
 
 
