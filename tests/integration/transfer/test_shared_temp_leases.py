@@ -146,3 +146,28 @@ def test_a_lapsed_lease_is_taken_over(irods_emulator, session) -> None:
     assert _others(session, coll, path) == []
     a.abort()  # the killed writer's own leftovers: its temporary is B's published object now, gone
     assert _sha(session.data_objects.read(path)) == _sha(b_bytes)
+
+
+def test_a_renewal_before_the_publish_leaves_no_record_on_the_object(irods_emulator, session, monkeypatch):
+    """The lease renewed between the publish reading the temporary's records and dropping them: the
+    renewal now on it is the one dropped (the published object carries no transfer AVU)."""
+    coll = f"{HOME}/lease_d"
+    path = f"{coll}/d.bin"
+    session.collections.create(coll, intermediates=True)
+    data, _ = _sources()
+    real_verify = _atomic.verify_upload
+    renewed: list[bool] = []
+
+    def verify(*args: Any, **kwargs: Any) -> Any:
+        result = real_verify(*args, **kwargs)
+        renewed.append(writer._lease.renew())  # after the publish read the records, before it drops them
+        return result
+
+    monkeypatch.setattr(_atomic, "verify_upload", verify)
+    writer = open_writer(session, path, config=_config(), size=len(data))
+    writer.write(data)
+    writer.close()
+    assert renewed == [True]
+    assert _sha(session.data_objects.read(path)) == _sha(data)
+    assert _transfer_avus(session, path) == []
+    assert _others(session, coll, path) == []
