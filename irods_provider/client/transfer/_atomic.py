@@ -100,7 +100,9 @@ class AtomicWriter(ParallelWriter):
         self._lease: Lease | None = None
         hooks = _resume.LeaseHooks(record=self._lease_ops, recorded=self._renew_lease)
         self._recording = _resume.RecordingSession(session, hooks)
-        temp = claim_temp(session, target, self._me)
+        key = _resume.resume_key("atomic-writer", target)
+        temp, record, _ = _choose_temp(session, target, key, resume=True, me=self._me)
+        self._leftovers = set(record.handles)  # a killed writer's handles that could not be forgotten
         super().__init__(
             self._recording,
             temp,
@@ -214,7 +216,7 @@ class AtomicWriter(ParallelWriter):
     def _other_writer(self, record: _resume.TempRecord) -> str | None:
         """What ``record`` (the temporary's) shows of another writer that took it over: its handle or its
         writer record; None when there is none."""
-        if set(record.handles) - set(self._recording.handles):
+        if set(record.handles) - set(self._recording.handles) - self._leftovers:
             return "another writer's parallel-write handle is recorded on the temporary"
         for avu in record.lease:
             if avu.attribute == WRITER_ATTRIBUTE and not avu.value.startswith(f"{self._me.attempt} "):

@@ -110,7 +110,7 @@ class TempRecord:
     raw: str | None = None
     handles: tuple[str, ...] = ()
     lease: tuple[AVU, ...] = ()
-    """The writer and lease AVUs of the live writer that records them (see the module docstring)."""
+    """The writer and lease AVUs recorded on it (see the module docstring)."""
 
 
 def inspect(session: SessionLike, temp: str) -> TempRecord:
@@ -198,19 +198,17 @@ class _RecordingDataObjects:
         )
         self.opened = True
         self.handles.append(handle)
-        ops = [handle_op("add", handle)]
-        first = self._lease is not None and not self._leased
-        if self._lease is not None and first:
-            ops += self._lease.record()  # the same call: no request of its own
-        try:
+        lease = None if self._leased else self._lease  # recorded with the first handle only
+        ops = [handle_op("add", handle), *(lease.record() if lease is not None else ())]
+        try:  # the lease in the same call: no request of its own
             self._session.metadata.apply(path, ops, kind=_data_object_kind())
         except BaseException:
             with contextlib.suppress(Exception):
                 self._api.parallel_write_shutdown(handle)
             raise
-        if self._lease is not None and first:
+        if lease is not None:
             self._leased = True
-            self._lease.recorded(path)
+            lease.recorded(path)
         return handle
 
 
