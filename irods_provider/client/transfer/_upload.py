@@ -521,8 +521,9 @@ def _choose_temp(
     """The temporary object to upload through, what it carries and whether it may be resumed, after
     freeing what a killed attempt left locked.
 
-    A temporary whose lease another live writer holds (``me``: this writer; a writer of the same transfer
-    is a retry) is left to it: a fresh name is used, without resume. Otherwise handles recorded on it are
+    A temporary whose lease another live writer holds (``me``: this writer, whose transfer's own lease
+    is a retry's; None: the engine's, see :func:`_live_writer`) is left to it: a fresh name is used,
+    without resume. Otherwise handles recorded on it are
     shut down (their worker is gone: handles never expire). If it is still locked (killed before its handle
     was recorded), a fresh name is used, without resume, and the leftover is named in the log.
     """
@@ -555,11 +556,11 @@ def _choose_temp(
 
 
 def _live_writer(record: _resume.TempRecord, me: Claim | None) -> Claim | None:
-    """The writer whose live lease ``record`` carries, unless it is ``me``'s transfer's (a retry)."""
+    """The writer whose live lease ``record`` carries, unless it is ``me``'s transfer's (a retry). None
+    for the engine (``me`` None): its temporary is named by the transfer's resume key (the source's
+    identity and the destination), so whatever it finds there is a retry's, taken over at once."""
     found = recorded_writer(record.lease)
-    if found is None or (me is not None and is_abandoned(found, me)):
-        return None
-    if me is None and time.time() - found.last_renewed >= found.lease:
+    if found is None or me is None or is_abandoned(found, me):
         return None
     return found
 
