@@ -6,8 +6,10 @@ After each kill: no partial object (or local file) at the final path, and no obj
 of its handle (the one exception: a temporary whose handle the worker was killed before recording; the server
 keeps handles until it restarts and cannot list them). After each retry: the final bytes and checksum are
 the source's, a recorded resumable prefix was resumed from (not from 0), and no temporary object, recorded
-handle or hidden partial local file is left. Kill points are seeded (``CRASH_SEED``); every request index of
-a calibration run is used in both modes before random ones are drawn. ``CRASH_POINTS`` (default 30) sets the
+handle or hidden partial local file is left. The retry comes once the killed worker's leases lapsed (as
+Airflow's default retry delay, five minutes, outlasts the default lease): the harness backdates them. Kill
+points are seeded (``CRASH_SEED``); every request index of a calibration run is used in both modes before
+random ones are drawn. ``CRASH_POINTS`` (default 30) sets the
 kill points per write path. A failure names the write path, seed and kill point.
 
 This module is the harness; the tests are split by direction (``test_crash_uploads.py``: local to iRODS;
@@ -38,6 +40,7 @@ import pytest
 
 from irods_provider.client._events import add_listener, remove_listener
 from irods_provider.client._paths import is_temporary_name
+from irods_provider.client._temporaries import LEASE_ATTRIBUTE, WRITER_ATTRIBUTE
 from irods_provider.client.transfer._copyover import backup_name
 from irods_provider.client.transfer._resume import HANDLE_ATTRIBUTE, RESUME_ATTRIBUTE, ResumeState
 from irods_provider.sftp._sink import CHECKPOINT_CHUNKS
@@ -445,6 +448,22 @@ def kill_points(case: Case, requests: int, points: int) -> list[tuple[int, bool]
     return (every + extra)[:points] if len(every) <= points else rng.sample(every, points)
 
 
+def lapse_leases(model: Any, coll: str) -> None:
+    """Backdate every writer record and lease under ``coll`` by a day: the killed worker renews them no
+    more, and its retry comes after the lease (see the module docstring)."""
+    day = 24 * 3600
+    with model.lock:
+        for path, obj in model.data_objects.items():
+            if not path.startswith(coll + "/"):
+                continue
+            for avu in obj.avus:
+                parts = avu.value.split(" ")
+                if avu.attribute == WRITER_ATTRIBUTE and len(parts) == 3 and parts[2].isdigit():
+                    avu.value = f"{parts[0]} {parts[1]} {int(parts[2]) - day}"
+                elif avu.attribute == LEASE_ATTRIBUTE and len(parts) == 3:
+                    avu.value = f"{parts[0]} {float(parts[1]) - day:.3f} {parts[2]}"
+
+
 def release_all_handles(model: Any) -> None:
     """Shut down every handle (as a server restart would), so kill points do not share a stream budget."""
     with model.lock:
@@ -571,6 +590,7 @@ def run_kill_points(
         orphans += len(snap.orphans())
         violations += [f"{where}: {p}" for p in check_after_kill(case, snap, final, data, local_dir / NAME)]
         switch.arm(None, 0, after=False)
+        lapse_leases(model, coll)
         t0 = time.monotonic()
         retries: list[str] = []  # the retry's own resends, by cause (client events)
         listener = _retry_listener(retries)

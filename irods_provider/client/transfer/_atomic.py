@@ -4,9 +4,13 @@ Crash consistency for the streaming APIs (``open_writer``, ``parallel_upload``, 
 path only ever holds a complete object (or nothing), the temporary's parallel-write handle is recorded on
 it as it opens (see :mod:`._resume`), and its name is derived from the target alone, so the next attempt
 (another process, after ``kill -9``) finds it, shuts the recorded handle down and writes it afresh instead
-of leaving it locked and behind. Two writers of one target at once share that name: the later one takes it
-over and the earlier one fails (never publishes a mix). The temporary's removal is registered with the
-writer's coordinator as it is claimed: a failed close or publish, or :meth:`AtomicWriter.abort`, runs it.
+of leaving it locked and behind. The writer records itself and a lease in the same call as its first handle
+and renews the lease (every fifth of ``TransferConfig.claim_lease_seconds``, see :class:`._claim.Lease`)
+until it publishes: another writer of the same target finding that lease live writes through a fresh name
+instead (each publishes its own bytes; the later rename stays), and takes the temporary over only once the
+lease lapsed (its writer is dead). The handle and lease records are dropped right before the rename, after
+the verification. The temporary's removal is registered with the writer's coordinator as it is claimed: a
+failed close or publish, or :meth:`AtomicWriter.abort`, runs it.
 
 Before it publishes, the writer verifies the temporary as an upload is (:func:`._replicas.verify_upload`,
 ``TransferConfig.verify_replicas``): the bytes it was given are hashed as they are written and every
@@ -16,22 +20,28 @@ caller that verifies the temporary itself right before publishing (``parallel_up
 ``verify=False``.
 
 A publish deferred past the close (``publish=False``: a transaction, a verification first) is *guarded*:
-the later writer may have taken the shared name over in between, so the publish first checks that the
-temporary is still what this writer closed (no parallel-write handle recorded on it, the size and checksum
-of the bytes written) and otherwise fails with :class:`IrodsTemporaryTakenOverError`, leaving the target
-and the other writer's temporary alone. A takeover between that check and the rename is not detected.
+a later writer may have taken the shared name over in between (once this writer's lease lapsed), so the
+publish first checks that the temporary is still what this writer closed (no other writer's handle or
+lease recorded on it, the size and checksum of the bytes written) and otherwise fails with
+:class:`IrodsTemporaryTakenOverError`, leaving the target and the other writer's temporary alone. A
+takeover between the records' removal and the rename (one request) is not detected; nor one of a small
+object (written in one request, no handle: no lease) between its verification and its rename.
 """
 
 from __future__ import annotations
 
 import contextlib
+import uuid
 from concurrent.futures import Executor
 
+from irods_provider.client import AVU, MetadataOperation
+from irods_provider.client._temporaries import LEASE_ATTRIBUTE, WRITER_ATTRIBUTE
 from irods_provider.exceptions import IrodsError, IrodsResponseError, IrodsTemporaryTakenOverError
 
 from . import _resume
 from ._api import SessionLike
 from ._carry import carry_over
+from ._claim import Claim, Lease, recorded_writer
 from ._config import OverwritePolicy, TransferConfig
 from ._coordinator import TransferCoordinator
 from ._copy import CopyResult, StreamHasher, hasher_for, server_checksum_matches
@@ -42,10 +52,12 @@ from ._upload import _choose_temp, _publish
 from ._writer import ParallelWriter
 
 
-def claim_temp(session: SessionLike, path: str) -> str:
+def claim_temp(session: SessionLike, path: str, me: Claim | None = None) -> str:
     """The temporary sibling that writes to ``path`` go through, freed of a killed attempt's recorded
-    handles (a fresh name when an unrecorded handle still locks it; the engine's logs name it)."""
-    temp, _, _ = _choose_temp(session, path, _resume.resume_key("atomic-writer", path), resume=True)
+    handles (a fresh name when an unrecorded handle still locks it or another live writer's lease is on it,
+    ``me`` being this writer; the engine's logs name it)."""
+    key = _resume.resume_key("atomic-writer", path)
+    temp, _, _ = _choose_temp(session, path, key, resume=True, me=me)
     return temp
 
 
@@ -83,8 +95,14 @@ class AtomicWriter(ParallelWriter):
         if self._guarded or verify:
             self._hasher = hasher_for(config.checksum_scheme, session, target, resource=config.resource)
         self._closed_as: CopyResult | None = None
-        self._recording = _resume.RecordingSession(session)
-        temp = claim_temp(session, target)
+        # Every writer is its own transfer (nothing names a stream's identity): never another's retry.
+        self._me = Claim.new(uuid.uuid4().hex, target, lease=config.claim_lease_seconds)
+        self._lease: Lease | None = None
+        hooks = _resume.LeaseHooks(record=self._lease_ops, recorded=self._renew_lease)
+        self._recording = _resume.RecordingSession(session, hooks)
+        key = _resume.resume_key("atomic-writer", target)
+        temp, record, _ = _choose_temp(session, target, key, resume=True, me=self._me)
+        self._leftovers = set(record.handles)  # a killed writer's handles that could not be forgotten
         super().__init__(
             self._recording,
             temp,
@@ -102,17 +120,29 @@ class AtomicWriter(ParallelWriter):
             self._hasher.update(memoryview(data))
         return written
 
+    def _lease_ops(self) -> list[MetadataOperation]:
+        """This writer and its first lease, recorded with its first handle (stamped now)."""
+        self._me = me = self._me.stamped()
+        return [
+            MetadataOperation("add", AVU(WRITER_ATTRIBUTE, me.value)),
+            MetadataOperation("add", AVU(LEASE_ATTRIBUTE, me.lease_value(me.since))),
+        ]
+
+    def _renew_lease(self, temp: str) -> None:
+        """Renew the lease recorded on ``temp`` until the publish (or the discard) stops it."""
+        self._lease = Lease(self._session, temp, self.target, self._me).__enter__()
+
+    def _stop_lease(self) -> None:
+        if self._lease is not None:
+            self._lease.stop()
+
     def close(self) -> None:
-        """Finish the temporary object, drop its handle records and (unless told not to) publish it."""
+        """Finish the temporary object and (unless told not to) publish it; its handle and lease records
+        stay until the publish, so no other writer takes it over meanwhile."""
         if self.closed:
             return
         try:
             super().close()
-            if self._recording.opened:
-                handles = _resume.inspect(self._session, self.path).handles
-                if handles:
-                    ops = [_resume.handle_op("remove", h) for h in handles]
-                    self._session.metadata.apply(self.path, ops, kind=_resume._data_object_kind())
         except BaseException as exc:
             self.coordinator.run_failure_cleanups(exc)
             raise
@@ -141,10 +171,15 @@ class AtomicWriter(ParallelWriter):
             coordinator=self.coordinator,
         )
         try:
+            guarded = self._closed_as is not None and self._guarded
+            record = _resume.inspect(self._session, self.path) if self._recording.opened or guarded else None
+            if record is not None and (other := self._other_writer(record)) is not None:
+                raise self._taken(other)
             if self._closed_as is not None and self._guarded:
                 self._check_still_ours(self._closed_as)
             if self._closed_as is not None and self._verify:
                 verify_upload(self._session, self.path, self._closed_as, config=cfg)
+            self._drop_records(record)
             _publish(
                 self._session,
                 self.path,
@@ -163,22 +198,45 @@ class AtomicWriter(ParallelWriter):
             raise
         self.coordinator.succeed()
 
+    def _drop_records(self, record: _resume.TempRecord | None) -> None:
+        """Stop renewing and drop the handle and lease records (``record``: what the temporary carries) in
+        one call: the published object carries none of them."""
+        self._stop_lease()
+        if record is None:
+            return
+        ops = [_resume.handle_op("remove", h) for h in record.handles]
+        mine = f"{self._me.attempt} "
+        ops += [MetadataOperation("remove", a) for a in record.lease if not a.value.startswith(mine)]
+        if self._lease is not None:  # its renewal as it stands now (maybe renewed since ``record`` was read)
+            ops.append(MetadataOperation("remove", AVU(WRITER_ATTRIBUTE, self._me.value)))
+            ops.append(MetadataOperation("remove", self._lease.recorded))
+        if ops:
+            self._session.metadata.apply(self.path, ops, kind=_resume._data_object_kind())
+
+    def _other_writer(self, record: _resume.TempRecord) -> str | None:
+        """What ``record`` (the temporary's) shows of another writer that took it over: its handle or its
+        writer record; None when there is none."""
+        if set(record.handles) - set(self._recording.handles) - self._leftovers:
+            return "another writer's parallel-write handle is recorded on the temporary"
+        for avu in record.lease:
+            if avu.attribute == WRITER_ATTRIBUTE and not avu.value.startswith(f"{self._me.attempt} "):
+                return f"writer {avu.value.split(' ')[0]} is recorded on the temporary"
+        return None
+
+    def _taken(self, changed: str) -> IrodsTemporaryTakenOverError:
+        return IrodsTemporaryTakenOverError(
+            f"another writer of {self.target} took over its temporary object {self.path} after this "
+            "writer closed it; nothing was published",
+            changed=changed,
+            operation="publish",
+            path=self.target,
+        )
+
     def _check_still_ours(self, closed_as: CopyResult) -> None:
-        """Raise :class:`IrodsTemporaryTakenOverError` unless the temporary holds no recorded handle and the
-        size and checksum of what this writer closed (the server computes the checksum afresh)."""
+        """Raise :class:`IrodsTemporaryTakenOverError` unless the temporary holds the size and checksum of
+        what this writer closed (the server computes the checksum afresh)."""
         api = self._session.data_objects
-
-        def taken(changed: str) -> IrodsTemporaryTakenOverError:
-            return IrodsTemporaryTakenOverError(
-                f"another writer of {self.target} took over its temporary object {self.path} after this "
-                "writer closed it; nothing was published",
-                changed=changed,
-                operation="publish",
-                path=self.target,
-            )
-
-        if _resume.inspect(self._session, self.path).handles:
-            raise taken("a parallel-write handle is recorded on the temporary")
+        taken = self._taken
         try:
             size = api.stat(self.path).size
             if size != closed_as.size:
@@ -192,8 +250,15 @@ class AtomicWriter(ParallelWriter):
             raise taken(f"checksum -> {checksum}")
 
     def discard(self) -> None:
-        """Remove the temporary object (if it was created): its failure cleanup."""
+        """Remove the temporary object (if it was created): its failure cleanup. One this writer never
+        opened a handle on is left alone while another writer's lease is recorded on it (an init refused
+        because that writer holds it)."""
+        self._stop_lease()
         with contextlib.suppress(IrodsError):
+            if not self._recording.opened:
+                found = recorded_writer(_resume.inspect(self._session, self.path).lease)
+                if found is not None and found.attempt != self._me.attempt:
+                    return
             self._session.data_objects.remove(self.path, no_trash=True)
 
 

@@ -183,6 +183,11 @@ def _recorded(avus: Sequence[AVU]) -> Claim | None:
     return found
 
 
+def recorded_writer(avus: Sequence[AVU]) -> Claim | None:
+    """The writer recorded in ``avus`` (a claim's or a temporary's) with its latest renewal, or None."""
+    return _recorded(avus)
+
+
 def holder(session: SessionLike, claim: str, path: str = "") -> tuple[bool, Claim | None]:
     """Whether ``claim`` exists, and the writer recorded on it (None: no record)."""
     exists, found, _ = read_claim(session, claim, path or claim)
@@ -239,6 +244,12 @@ class Lease:
         self._stopped.set()
         if self._thread.is_alive() and self._thread is not threading.current_thread():
             self._thread.join(self._period + 60)
+
+    @property
+    def recorded(self) -> AVU:
+        """The renewal AVU on the claim now (once stopped: the one it keeps)."""
+        with self._renewing, self._lock:
+            return AVU(LEASE_ATTRIBUTE, self._me.lease_value(self._stamp))
 
     def give_up(self) -> None:
         """Stop renewing and mark the claim lapsed (:data:`RELEASED`): this writer stopped and leaves it,

@@ -143,7 +143,9 @@ class TransferConfig:
         claim_lease_seconds: an overwrite in place (write but not own on the object) claims the path and
             renews that claim every fifth of this while it works; a claim not renewed for this long (its
             writer was killed) is taken over by the next writer of the path (300 s by default; at least 1).
-            Workers' clocks must agree within two fifths of it.
+            Workers' clocks must agree within two fifths of it. An atomic writer (``open_writer``,
+            ``parallel_upload``, fsspec) leases its temporary the same way: another writer of the path
+            takes it over only once that lease lapsed (a fresh temporary meanwhile).
 
     Example:
 

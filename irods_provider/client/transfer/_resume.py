@@ -15,6 +15,11 @@ The final checksum comparison proves the whole result either way.
 Parallel-write handles never expire and lock their object, so the id of each handle opened on a temporary
 object is recorded there too (``HANDLE_ATTRIBUTE``): a retry after the worker was killed shuts the leaked
 handle down (any authenticated user may) instead of finding the temporary object locked forever.
+
+A writer that shares its temporary's name with other live writers (``AtomicWriter``: the name is derived
+from the target alone) records itself and a lease in the same call as its first handle
+(``WRITER_ATTRIBUTE``, ``LEASE_ATTRIBUTE``, renewed as a claim is, see ``_claim.Lease``): the next writer
+releases those handles and takes the temporary over only once the lease lapsed (its writer is dead).
 """
 
 from __future__ import annotations
@@ -23,13 +28,18 @@ import contextlib
 import hashlib
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
 from irods_provider.client import AVU, EntryKind, MetadataOperation
 from irods_provider.client._paths import temporary_name
-from irods_provider.client._temporaries import HANDLE_ATTRIBUTE, RESUME_ATTRIBUTE
+from irods_provider.client._temporaries import (
+    HANDLE_ATTRIBUTE,
+    LEASE_ATTRIBUTE,
+    RESUME_ATTRIBUTE,
+    WRITER_ATTRIBUTE,
+)
 from irods_provider.exceptions import IrodsError
 
 from ._api import DataObjectsLike, SessionLike
@@ -99,6 +109,8 @@ class TempRecord:
     state: ResumeState | None = None
     raw: str | None = None
     handles: tuple[str, ...] = ()
+    lease: tuple[AVU, ...] = ()
+    """The writer and lease AVUs recorded on it (see the module docstring)."""
 
 
 def inspect(session: SessionLike, temp: str) -> TempRecord:
@@ -111,13 +123,16 @@ def inspect(session: SessionLike, temp: str) -> TempRecord:
     state: ResumeState | None = None
     raw: str | None = None
     handles: list[str] = []
+    lease: list[AVU] = []
     for avu in avus:
         if avu.attribute == HANDLE_ATTRIBUTE:
             handles.append(avu.value)
+        elif avu.attribute in (WRITER_ATTRIBUTE, LEASE_ATTRIBUTE):
+            lease.append(AVU(avu.attribute, avu.value, avu.units or ""))
         elif avu.attribute == RESUME_ATTRIBUTE and state is None:
             state = ResumeState.from_value(avu.value)
             raw = avu.value if state is not None else None
-    return TempRecord(state=state, raw=raw, handles=tuple(handles))
+    return TempRecord(state=state, raw=raw, handles=tuple(handles), lease=tuple(lease))
 
 
 def load_state(session: SessionLike, temp: str) -> tuple[ResumeState, str] | None:
@@ -140,16 +155,19 @@ def save_state(session: SessionLike, temp: str, state: ResumeState, *, previous:
     session.metadata.apply(temp, ops, kind=_data_object_kind())
 
 
-def release_handles(session: SessionLike, temp: str, handles: Sequence[str]) -> tuple[str, ...]:
-    """Shut down parallel-write handles a killed attempt left open on ``temp`` and forget them; the ones
-    still on record (forgetting failed), else empty."""
+def release_handles(
+    session: SessionLike, temp: str, handles: Sequence[str], *, lease: Sequence[AVU] = ()
+) -> tuple[str, ...]:
+    """Shut down parallel-write handles a killed attempt left open on ``temp`` and forget them (with its
+    lapsed ``lease`` AVUs, in the same call); the ones still on record (forgetting failed), else empty."""
     for handle in handles:
         log.warning(
             "shutting down parallel-write handle %s left open on %s by an earlier attempt", handle, temp
         )
         session.data_objects.parallel_write_shutdown(handle)
+    ops = [handle_op("remove", h) for h in handles] + [MetadataOperation("remove", a) for a in lease]
     try:
-        session.metadata.apply(temp, [handle_op("remove", h) for h in handles], kind=_data_object_kind())
+        session.metadata.apply(temp, ops, kind=_data_object_kind())
     except IrodsError as exc:  # harmless: shutting an unknown handle down again succeeds
         log.warning("could not forget handles recorded on %s: %s", temp, exc)
         return tuple(handles)
@@ -159,9 +177,11 @@ def release_handles(session: SessionLike, temp: str, handles: Sequence[str]) -> 
 class _RecordingDataObjects:
     """Data-object operations that record each parallel-write handle on its object as soon as it opens."""
 
-    def __init__(self, session: SessionLike) -> None:
+    def __init__(self, session: SessionLike, lease: LeaseHooks | None = None) -> None:
         self._session = session
         self._api = session.data_objects
+        self._lease = lease
+        self._leased = False
         self.opened = False
         self.handles: list[str] = []
         """Every handle opened, recorded or not (an ambiguous failure may have recorded it all the same)."""
@@ -178,22 +198,37 @@ class _RecordingDataObjects:
         )
         self.opened = True
         self.handles.append(handle)
-        try:
-            self._session.metadata.apply(path, [handle_op("add", handle)], kind=_data_object_kind())
+        lease = None if self._leased else self._lease  # recorded with the first handle only
+        ops = [handle_op("add", handle), *(lease.record() if lease is not None else ())]
+        try:  # the lease in the same call: no request of its own
+            self._session.metadata.apply(path, ops, kind=_data_object_kind())
         except BaseException:
             with contextlib.suppress(Exception):
                 self._api.parallel_write_shutdown(handle)
             raise
+        if lease is not None:
+            self._leased = True
+            lease.recorded(path)
         return handle
 
 
-class RecordingSession:
-    """A session whose parallel-write handles are recorded on their objects (see :mod:`._resume`)."""
+@dataclass(frozen=True)
+class LeaseHooks:
+    """How a writer records its lease with its first handle: ``record`` gives the AVU operations added to
+    that call, ``recorded`` is told the object once they are there (it starts renewing)."""
 
-    def __init__(self, session: SessionLike) -> None:
+    record: Callable[[], list[MetadataOperation]]
+    recorded: Callable[[str], None]
+
+
+class RecordingSession:
+    """A session whose parallel-write handles are recorded on their objects (see :mod:`._resume`), with
+    the writer's lease (``lease``) in the first handle's call."""
+
+    def __init__(self, session: SessionLike, lease: LeaseHooks | None = None) -> None:
         self._session = session
         self.__wrapped__ = session  # the real session: what per-session state (checksum schemes) is keyed by
-        self._recorder = _RecordingDataObjects(session)
+        self._recorder = _RecordingDataObjects(session, lease)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._session, name)

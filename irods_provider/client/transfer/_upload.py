@@ -33,6 +33,7 @@ from irods_provider.exceptions import (
 from . import _resume
 from ._api import SessionLike
 from ._carry import carry_over
+from ._claim import Claim, is_abandoned, recorded_writer
 from ._config import OverwritePolicy, SkipPolicy, TransferConfig
 from ._coordinator import TransferCoordinator, TransferSubscriber
 from ._copy import (
@@ -516,14 +517,16 @@ def _lost_open(exc: BaseException) -> bool:
 
 
 def _choose_temp(
-    session: SessionLike, path: str, key: str, *, resume: bool
+    session: SessionLike, path: str, key: str, *, resume: bool, me: Claim | None = None
 ) -> tuple[str, _resume.TempRecord, bool]:
     """The temporary object to upload through, what it carries and whether it may be resumed, after
     freeing what a killed attempt left locked.
 
-    Handles recorded on the temporary object are shut down (their worker is gone: handles never expire).
-    If it is still locked (killed before its handle was recorded), a fresh name is used, without resume,
-    and the locked leftover is named in the log for an operator to remove.
+    A temporary whose lease another live writer holds (``me``: this writer, whose transfer's own lease
+    is a retry's; None: the engine's, see :func:`_live_writer`) is left to it: a fresh name is used,
+    without resume. Otherwise handles recorded on it are
+    shut down (their worker is gone: handles never expire). If it is still locked (killed before its handle
+    was recorded), a fresh name is used, without resume, and the leftover is named in the log.
     """
     temp = _resume.temp_name(path, key)
     if not resume:
@@ -537,9 +540,12 @@ def _choose_temp(
         return temp, record, True
     # An existing temporary without a record may still be locked by a handle its killed worker never
     # recorded: probed here, before any source byte is read, so a stream source can still start afresh.
-    if record.handles:
+    if (live := _live_writer(record, me)) is not None:
+        return _busy_temp(path, key, temp, live), _resume.TempRecord(), False
+    if record.handles or record.lease:
         # What could not be forgotten stays on record: the publish's finalize forgets it once more.
-        record = replace(record, handles=_resume.release_handles(session, temp, record.handles))
+        released = _resume.release_handles(session, temp, record.handles, lease=record.lease)
+        record = replace(record, handles=released, lease=())
     try:
         # Opening for writing without truncating or writing proves the object is not locked.
         session.data_objects.write(temp, b"", offset=0, truncate=False)
@@ -548,6 +554,32 @@ def _choose_temp(
             raise
         return _fresh_temp(path, key, locked=temp, error=exc), _resume.TempRecord(), False
     return temp, record, True
+
+
+def _live_writer(record: _resume.TempRecord, me: Claim | None) -> Claim | None:
+    """The writer whose live lease ``record`` carries, unless it is ``me``'s transfer's (a retry). None
+    for the engine (``me`` None): its temporary is named by the transfer's resume key (the source's
+    identity and the destination), so whatever it finds there is a retry's, taken over at once."""
+    found = recorded_writer(record.lease)
+    if found is None or me is None or is_abandoned(found, me):
+        return None
+    return found
+
+
+def _busy_temp(path: str, key: str, temp: str, writer: Claim) -> str:
+    """A new temporary name beside ``temp``, which another live writer is writing (named in the log)."""
+    fresh = _resume.temp_name(path, f"{key}-{uuid.uuid4().hex[:8]}")
+    log.info(
+        "temporary object %s belongs to writer %s, alive (lease of %g s renewed at %s); writing %s through "
+        "%s instead",
+        temp,
+        writer.attempt,
+        writer.lease,
+        time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(writer.last_renewed)),
+        path,
+        fresh,
+    )
+    return fresh
 
 
 def _fresh_temp(path: str, key: str, *, locked: str, error: BaseException) -> str:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import errno
 import os
+import sys
+from pathlib import Path
 
 import fsspec
 import pytest
@@ -20,6 +22,9 @@ from irods_provider.exceptions import (
     IrodsTemporaryTakenOverError,
 )
 from irods_provider.testing._errors import IrodsModelError
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "support"))
+from claim_lease import lapse
 
 HOME = "/tempZone/home/rods"
 CHUNK = 64 * 1024  # the irods_fs fixture's chunk size
@@ -52,12 +57,33 @@ def _refuse_renames_onto(server, target: str) -> None:
 # ---- 1, 2, 3: publishing ---------------------------------------------------------------------------------
 
 
+def test_deferred_commit_keeps_its_temporary_while_another_writer_writes(
+    irods_emulator, irods_fs, fs_factory
+):
+    """A closes inside a transaction; B writes the same path meanwhile: A's live lease keeps B off A's
+    temporary (B writes through a fresh one), so A's commit publishes A's bytes and B then its own."""
+    other = fs_factory(irods_emulator, chunk_size=CHUNK)
+    path = f"{HOME}/tx/kept.csv"
+    irods_fs.pipe(path, b"OLD")
+    late = other.open(path, "wb")
+    with irods_fs.transaction:
+        with irods_fs.open(path, "wb") as f:
+            f.write(b"A" * (CHUNK * 4))
+        late.write(b"B" * (CHUNK * 2))  # B's first chunks: A's temporary is A's, B takes a fresh one
+    assert irods_fs.cat(path) == b"A" * (CHUNK * 4)
+    late.write(b"B" * (CHUNK * 2))
+    late.close()
+    assert irods_fs.cat(path) == b"B" * (CHUNK * 4)
+    assert _raw(irods_fs, f"{HOME}/tx") == [path]
+
+
 def test_deferred_commit_fails_when_another_writer_took_the_temporary_over(
     irods_emulator, irods_fs, fs_factory
 ):
-    """A closes inside a transaction; B opens the same path (same derived temporary) and writes part of
-    its content; A's commit must not publish B's half-written temporary: typed error, target untouched,
-    and B still finishes and publishes its own bytes."""
+    """A closes inside a transaction and stops renewing its lease (a stalled worker, a lease ago); B opens
+    the same path (same derived temporary) and writes part of its content: A's commit must not publish B's
+    half-written temporary: typed error, target untouched, and B still finishes and publishes its own
+    bytes."""
     other = fs_factory(irods_emulator, chunk_size=CHUNK)
     path = f"{HOME}/tx/report.csv"
     irods_fs.pipe(path, b"OLD")
@@ -67,7 +93,10 @@ def test_deferred_commit_fails_when_another_writer_took_the_temporary_over(
         with irods_fs.transaction:
             with irods_fs.open(path, "wb") as f:
                 f.write(b"A" * (CHUNK * 4))
-            late.write(b"B" * (CHUNK * 2))  # B's first chunks: it claims the shared temporary now
+            writer = f._unpublished
+            writer._stop_lease()
+            lapse(irods_fs.session, writer.path)
+            late.write(b"B" * (CHUNK * 2))  # B's first chunks: it takes the lapsed temporary over now
 
     with pytest.raises(IrodsTemporaryTakenOverError) as taken:
         takeover_inside_a_transaction()

@@ -1,8 +1,10 @@
 """Two writers racing to one final path never leave a mixed or partial object.
 
-Afterwards the object equals exactly one of the two sources (sha256); the other writer either finished
-before the winner started overwriting it (both succeeded, the later one's bytes stay) or got a typed
-iRODS error; no temporary object and no parallel-write handle is left. 20 ms of server latency per request
+Afterwards the object equals exactly one of the two sources (sha256) whose writer succeeded; the other
+writer also succeeded (its bytes were replaced by the later rename) or got a typed error the real server
+(or the client's own check) gives in that interleaving; no temporary object and no parallel-write handle
+is left. Two parallel uploads share a temporary name, each keeping the other off its own by a lease
+(``AtomicWriter``). 20 ms of server latency per request
 makes the two uploads overlap.
 """
 
@@ -18,7 +20,12 @@ from collections.abc import Callable
 import pytest
 
 from irods_provider.client.transfer import TransferConfig, parallel_upload
-from irods_provider.exceptions import IrodsError, IrodsResponseError
+from irods_provider.exceptions import (
+    IrodsConcurrentOverwriteError,
+    IrodsError,
+    IrodsResponseError,
+    IrodsTemporaryTakenOverError,
+)
 
 HOME = "/tempZone/home/rods"
 KIB = 1024
@@ -75,6 +82,19 @@ def leftovers(session, collection: str, final: str) -> list[str]:
     return [p for p in session.collections.list(collection) if p != final]
 
 
+def _legitimate_refusal(error: BaseException) -> bool:
+    """What the server (or the client's own check) answers the loser of a race the writers' leases cannot
+    settle: both chose the shared temporary before either created it, or one opened it in the moment
+    between the other dropping its records and renaming it; or both published through their own."""
+    if isinstance(error, IrodsConcurrentOverwriteError | IrodsTemporaryTakenOverError):
+        return True  # a rename onto a name the other just took (chlRenameObject: CAT_NAME_EXISTS_AS_DATAOBJ)
+    # parallel_write_init of an object the other's handle holds: INVALID_HANDLE on default builds
+    # (upstream 0.7.0 test_irods_http_api.py:3296, HIERARCHY_ERROR with real codes); the rename of a
+    # temporary the other opened: LOCKED_DATA_OBJECT_ACCESS (rsDataObjRename.cpp:146-154 at irods 4.3.4).
+    names = {"INVALID_HANDLE", "HIERARCHY_ERROR", "LOCKED_DATA_OBJECT_ACCESS"}
+    return isinstance(error, IrodsResponseError) and error.irods_name in names
+
+
 @pytest.mark.parametrize("round_", range(3))
 def test_two_parallel_uploads_to_one_path(irods_emulator, session, round_) -> None:
     path = f"{HOME}/race/p.bin"
@@ -89,13 +109,12 @@ def test_two_parallel_uploads_to_one_path(irods_emulator, session, round_) -> No
         ]
     )
     irods_emulator.set_faults(latency_seconds=0.0)
-    check_one_winner(session.data_objects.read(path), sources, outcomes)
-    # A refused writer: the object is locked by the other's handle, which default servers report as
-    # INVALID_HANDLE (upstream 0.7.0 test_irods_http_api.py:3296, HIERARCHY_ERROR with real codes).
+    # Each publish is one rename of a whole verified copy; when each call returns also covers work after
+    # its rename, so end times do not order two successful uploads.
+    check_one_winner(session.data_objects.read(path), sources, outcomes, ordered=False)
     for _, error in outcomes:
         if error is not None:
-            assert isinstance(error, IrodsResponseError)
-            assert error.irods_name == "INVALID_HANDLE"
+            assert _legitimate_refusal(error), repr(error)
     assert leftovers(session, f"{HOME}/race", path) == []
     assert irods_emulator.open_parallel_write_handles() == 0
 
