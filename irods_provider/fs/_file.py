@@ -17,11 +17,15 @@ at close, leaves the object untouched when the ``with`` block fails.
 
 from __future__ import annotations
 
+import io
+import logging
+import warnings
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from fsspec.spec import AbstractBufferedFile
 
+from irods_provider.client._deferred import defer, must_defer
 from irods_provider.client.transfer import AtomicWriter
 from irods_provider.client.transfer._alias import ReadAlias, needs_alias, source_stat
 from irods_provider.exceptions import IrodsNotADataObjectError, IrodsNotFoundError
@@ -31,6 +35,8 @@ if TYPE_CHECKING:
     from irods_provider.fs._filesystem import IrodsFileSystem
 
 __all__ = ["IrodsFile"]
+
+log = logging.getLogger(__name__)
 
 
 class IrodsFile(AbstractBufferedFile):  # type: ignore[misc]
@@ -54,13 +60,17 @@ class IrodsFile(AbstractBufferedFile):  # type: ignore[misc]
     def __init__(self, fs: IrodsFileSystem, path: str, mode: str = "rb", **kwargs: Any) -> None:
         self._alias: ReadAlias | None = None  # a '+' path's server-side copy, made at the first read
         self._data_id: str | None = None  # the object read, once a read needs several requests
-        super().__init__(fs, path, mode, **kwargs)
-        if mode == "rb" and self.details.get("type") == "directory":
-            raise IrodsNotADataObjectError(
-                "a collection, not a data object: it cannot be opened for reading",
-                operation="open",
-                path=path,
-            )
+        try:
+            super().__init__(fs, path, mode, **kwargs)
+            if mode == "rb" and self.details.get("type") == "directory":
+                raise IrodsNotADataObjectError(
+                    "a collection, not a data object: it cannot be opened for reading",
+                    operation="open",
+                    path=path,
+                )
+        except BaseException:
+            self.closed = True  # never handed out: nothing for __del__ to close or warn about
+            raise
         self._writer: ParallelWriter | None = None
         self._unpublished: AtomicWriter | None = None
         self._append_at = 0
@@ -91,6 +101,39 @@ class IrodsFile(AbstractBufferedFile):  # type: ignore[misc]
             alias, self._alias = self._alias, None
             if alias is not None:
                 alias.close()
+
+    def __del__(self) -> None:
+        """An unclosed file: a ResourceWarning (as Python's own files give), then closed as fsspec does (a
+        write is published, a read alias removed), but never by a request in this thread when the garbage
+        collector or an event loop runs here (:mod:`irods_provider.client._deferred`)."""
+        if self.closed or getattr(self, "_unclosable", False):
+            return
+        try:
+            warnings.warn(f"unclosed file {self!r}", ResourceWarning, source=self, stacklevel=2)
+        finally:
+            self._close_unclosed()
+
+    def _close_unclosed(self) -> None:
+        if not must_defer():
+            self.close()
+            return
+        if self.mode != "rb":
+            try:  # the collector closes the buffer (an io object of this garbage) after this: keep a copy
+                self.buffer = io.BytesIO(self.buffer.getvalue())
+            except ValueError:  # closed already: the unflushed bytes are lost, so nothing is published
+                defer(self._abandon, f"discarding the unclosed file {self.path}")
+                return
+        defer(self.close, f"closing the unclosed file {self.path}")
+
+    def _abandon(self) -> None:
+        log.warning(
+            "an unclosed file of %s lost its unwritten bytes to the garbage collector: not published",
+            self.path,
+        )
+        try:
+            self.discard()
+        finally:
+            self.closed = True
 
     # writing -------------------------------------------------------------------------------------------
     def _initiate_upload(self) -> None:
