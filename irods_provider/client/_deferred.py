@@ -54,16 +54,25 @@ def in_collection() -> bool:
 def must_defer() -> bool:
     """Whether a finalizer running now must hand its network I/O over: within a garbage collection, or in
     a thread running an event loop (a blocking request there stalls every task)."""
-    return in_collection() or asyncio._get_running_loop() is not None
+    if in_collection():
+        return True
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+def _run_one(cleanup: Callable[[], Any], what: str) -> None:
+    try:
+        cleanup()
+    except Exception as exc:  # a cleanup's failure must not end the thread that runs the others
+        log.warning("deferred cleanup failed (%s): %s", what, exc)
 
 
 def _run() -> None:
     while True:
-        cleanup, what = _queue.get()
-        try:
-            cleanup()
-        except Exception as exc:  # a cleanup's failure must not end the thread that runs the others
-            log.warning("deferred cleanup failed (%s): %s", what, exc, exc_info=True)
+        _run_one(*_queue.get())
 
 
 def _ensure_thread() -> None:
@@ -80,8 +89,12 @@ def _ensure_thread() -> None:
 
 def defer(cleanup: Callable[[], Any], what: str) -> None:
     """Run ``cleanup`` soon in the cleanup thread (``what`` names it in logs); safe to call in ``__del__``."""
+    try:
+        _ensure_thread()
+    except RuntimeError:  # the interpreter is exiting (no new threads): nothing else runs now, so here
+        _run_one(cleanup, what)
+        return
     _queue.put((cleanup, what))
-    _ensure_thread()
 
 
 def wait_for_deferred(timeout: float | None = None) -> bool:

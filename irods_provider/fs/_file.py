@@ -56,6 +56,7 @@ class IrodsFile(AbstractBufferedFile):  # type: ignore[misc]
     """
 
     fs: IrodsFileSystem
+    buffer: io.BytesIO  # fsspec's, of a file being written
 
     def __init__(self, fs: IrodsFileSystem, path: str, mode: str = "rb", **kwargs: Any) -> None:
         self._alias: ReadAlias | None = None  # a '+' path's server-side copy, made at the first read
@@ -114,6 +115,8 @@ class IrodsFile(AbstractBufferedFile):  # type: ignore[misc]
             self._close_unclosed()
 
     def _close_unclosed(self) -> None:
+        """Close now where that is safe, else hand the close to the cleanup thread with the buffered bytes
+        copied out of the buffer the collector is about to close (or, lost already, abandon the write)."""
         if not must_defer():
             self.close()
             return
@@ -126,6 +129,7 @@ class IrodsFile(AbstractBufferedFile):  # type: ignore[misc]
         defer(self.close, f"closing the unclosed file {self.path}")
 
     def _abandon(self) -> None:
+        """Drop a write whose unsent bytes are gone: a truncated object must not be published."""
         log.warning(
             "an unclosed file of %s lost its unwritten bytes to the garbage collector: not published",
             self.path,

@@ -6,6 +6,7 @@ still happens (no alias left, the written bytes published)."""
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import hashlib
 import os
@@ -117,4 +118,76 @@ def test_an_unclosed_write_is_published_when_collected_in_the_server_thread(
         gc.enable()
     assert ran.is_set()
     assert wait_for_deferred(30)
+    assert sha(fs.cat(path)) == sha(data)
+
+
+def test_buffered_bytes_the_collector_closed_first_publish_nothing(fs, collect_in_server) -> None:
+    """The collector finalizes every io object of the garbage, the file's buffer too, in no set order: when
+    the buffer went first, the bytes not yet sent are lost, so the writer is aborted (its temporary removed)
+    rather than a truncated object published."""
+    path = f"{HOME}/lost-tail.bin"
+    gc.collect()
+    gc.disable()
+    try:
+        f = fs.open(path, "wb", block_size=CHUNK)
+        f.write(os.urandom(3 * CHUNK + 7))  # full chunks already went to the writer's temporary
+        f.buffer.close()  # as the collector does to the buffer when it comes first
+        f.cycle = f
+        del f
+        ran = collect_in_server()
+        with pytest.warns(ResourceWarning, match="unclosed file"):
+            fs.ls(HOME)
+    finally:
+        gc.enable()
+    assert ran.is_set()
+    assert wait_for_deferred(30)
+    assert not fs.exists(path)
+    assert [e.name for e in fs.session.collections.iterate(HOME, include_temporaries=True)] == []
+
+
+def recording_writes(monkeypatch, fs: IrodsFileSystem) -> list[str]:
+    """The names of the threads that send ``data_objects.write`` requests, in order."""
+    threads: list[str] = []
+    api = type(fs.session.data_objects)
+    original = api.write
+
+    def write(self: Any, *args: Any, **kwargs: Any) -> Any:
+        threads.append(threading.current_thread().name)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(api, "write", write)
+    return threads
+
+
+def test_an_unclosed_write_dropped_in_an_event_loop_is_published_by_the_cleanup_thread(
+    fs, monkeypatch
+) -> None:
+    """A file dropped in a coroutine (a triggerer's loop): its publish would block every task of the loop."""
+    path = f"{HOME}/from-a-loop.bin"
+    data = os.urandom(1000)
+    threads = recording_writes(monkeypatch, fs)
+
+    async def drop() -> None:
+        f = fs.open(path, "wb")
+        f.write(data)
+        with pytest.warns(ResourceWarning, match="unclosed file"):
+            del f
+
+    asyncio.run(drop())
+    assert wait_for_deferred(30)
+    assert threads == ["irods-provider-cleanup"]
+    assert sha(fs.cat(path)) == sha(data)
+
+
+def test_an_unclosed_write_dropped_in_a_plain_thread_is_published_at_once(fs, monkeypatch) -> None:
+    """Outside a collection and an event loop, the file is closed where it is dropped, as fsspec does:
+    its bytes are there for the next line (and a ResourceWarning says it was left unclosed)."""
+    path = f"{HOME}/dropped.bin"
+    data = os.urandom(1000)
+    threads = recording_writes(monkeypatch, fs)
+    f = fs.open(path, "wb")
+    f.write(data)
+    with pytest.warns(ResourceWarning, match="unclosed file"):
+        del f
+    assert threads == [threading.current_thread().name]
     assert sha(fs.cat(path)) == sha(data)
