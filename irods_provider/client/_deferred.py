@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import contextlib
 import gc
 import logging
 import os
@@ -29,7 +30,9 @@ log = logging.getLogger(__name__)
 EXIT_WAIT = 10.0
 
 _queue: queue.SimpleQueue[tuple[Callable[[], Any], str]] = queue.SimpleQueue()
-_start_lock = threading.RLock()  # reentrant: a collection inside defer() may finalize and defer again
+# Taken without waiting: a finalizer may run inside the start (a collection in this thread or in the new
+# thread's bootstrap, which the starter waits for); whoever holds it starts the thread that runs the queue.
+_start_lock = threading.Lock()
 _thread: threading.Thread | None = None
 _exit_hook = False  # whether _finish_at_exit is registered
 _collecting: set[int] = set()  # threads in which the cyclic collector is running
@@ -77,28 +80,35 @@ def _run() -> None:
 
 def _ensure_thread() -> None:
     global _thread, _exit_hook
-    with _start_lock:
-        if _thread is not None and _thread.is_alive():
-            return
-        _thread = threading.Thread(target=_run, name="irods-provider-cleanup", daemon=True)
-        _thread.start()
+    if (_thread is not None and _thread.is_alive()) or not _start_lock.acquire(blocking=False):
+        return
+    try:
+        if _thread is None or not _thread.is_alive():
+            _thread = threading.Thread(target=_run, name="irods-provider-cleanup", daemon=True)
+            _thread.start()
         if not _exit_hook:
             _exit_hook = True
             atexit.register(_finish_at_exit)
+    finally:
+        _start_lock.release()
 
 
 def defer(cleanup: Callable[[], Any], what: str) -> None:
     """Run ``cleanup`` soon in the cleanup thread (``what`` names it in logs); safe to call in ``__del__``."""
+    _queue.put((cleanup, what))
     try:
         _ensure_thread()
     except RuntimeError:  # the interpreter is exiting (no new threads): nothing else runs now, so here
-        _run_one(cleanup, what)
-        return
-    _queue.put((cleanup, what))
+        with contextlib.suppress(queue.Empty):
+            while True:
+                _run_one(*_queue.get_nowait())
 
 
 def wait_for_deferred(timeout: float | None = None) -> bool:
-    """Wait until every cleanup queued so far has run; False if ``timeout`` seconds passed first."""
+    """Wait until every cleanup queued so far has run; False if ``timeout`` seconds passed first (at once in
+    the cleanup thread itself, which cannot wait for itself)."""
+    if threading.current_thread() is _thread:
+        return False
     done = threading.Event()
     defer(done.set, "wait")
     return done.wait(timeout)
@@ -115,7 +125,7 @@ def _after_fork() -> None:
     """A forked child (a Celery prefork worker) has no cleanup thread and owns no lock: start afresh; the
     parent's queued cleanups are the parent's."""
     global _thread, _queue, _start_lock
-    _thread, _queue, _start_lock = None, queue.SimpleQueue(), threading.RLock()
+    _thread, _queue, _start_lock = None, queue.SimpleQueue(), threading.Lock()
     _collecting.clear()
 
 

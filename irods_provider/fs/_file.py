@@ -38,6 +38,12 @@ __all__ = ["IrodsFile"]
 
 log = logging.getLogger(__name__)
 
+#: The writers of open files, held here too: a file left unclosed is freed by the cyclic collector with all
+#: that only it refers to, whose weak references the collector clears first (a writer's thread pool then
+#: finds its executor gone and its workers quit, so its close would wait for ever); held, a writer stays
+#: whole for the close its file's finalizer hands over.
+_LIVE_WRITERS: set[ParallelWriter] = set()
+
 
 class IrodsFile(AbstractBufferedFile):  # type: ignore[misc]
     """A buffered binary file on an iRODS data object (modes ``rb``, ``wb``, ``ab``, ``xb``).
@@ -99,6 +105,7 @@ class IrodsFile(AbstractBufferedFile):  # type: ignore[misc]
         try:
             super().close()
         finally:
+            _LIVE_WRITERS.discard(self._writer)
             alias, self._alias = self._alias, None
             if alias is not None:
                 alias.close()
@@ -183,6 +190,7 @@ class IrodsFile(AbstractBufferedFile):  # type: ignore[misc]
         if self.mode == "ab":
             self._unpublished = None
             self._writer = self.fs.open_writer(self.path, offset=self._append_at, truncate=False)
+            _LIVE_WRITERS.add(self._writer)
             return
         if not self.fs.auto_mkdir:
             self.fs.require_parent(self.path)  # else the engine's error would name its temporary
@@ -192,6 +200,7 @@ class IrodsFile(AbstractBufferedFile):  # type: ignore[misc]
         writer = self.fs.open_writer(self.path, publish=False, guard=not self.autocommit)
         assert isinstance(writer, AtomicWriter)  # new content at offset 0 always goes through one
         self._writer = self._unpublished = writer
+        _LIVE_WRITERS.add(writer)
 
     def commit(self) -> None:
         """Publish what was written: the writer's publish renames its temporary onto the target (or write
@@ -210,6 +219,7 @@ class IrodsFile(AbstractBufferedFile):  # type: ignore[misc]
         temporary object) remove that object, also once the writer is closed but not yet committed."""
         self._pending_small = None
         writer, unpublished, self._unpublished = self._writer, self._unpublished is not None, None
+        _LIVE_WRITERS.discard(writer)
         if writer is not None and (unpublished or not writer.closed):
             writer.abort()
 
