@@ -105,7 +105,7 @@ class IrodsFile(AbstractBufferedFile):  # type: ignore[misc]
         try:
             super().close()
         finally:
-            _LIVE_WRITERS.discard(self._writer)
+            _LIVE_WRITERS.discard(getattr(self, "_writer", None))
             alias, self._alias = self._alias, None
             if alias is not None:
                 alias.close()
@@ -117,7 +117,7 @@ class IrodsFile(AbstractBufferedFile):  # type: ignore[misc]
         if self.closed or getattr(self, "_unclosable", False):
             return
         try:
-            warnings.warn(f"unclosed file {self!r}", ResourceWarning, source=self, stacklevel=2)
+            warnings.warn(f"unclosed file {self!r}", ResourceWarning, stacklevel=2, source=self)
         finally:
             self._close_unclosed()
 
