@@ -17,11 +17,15 @@ at close, leaves the object untouched when the ``with`` block fails.
 
 from __future__ import annotations
 
+import io
+import logging
+import warnings
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from fsspec.spec import AbstractBufferedFile
 
+from irods_provider.client._deferred import defer, must_defer
 from irods_provider.client.transfer import AtomicWriter
 from irods_provider.client.transfer._alias import ReadAlias, needs_alias, source_stat
 from irods_provider.exceptions import IrodsNotADataObjectError, IrodsNotFoundError
@@ -31,6 +35,14 @@ if TYPE_CHECKING:
     from irods_provider.fs._filesystem import IrodsFileSystem
 
 __all__ = ["IrodsFile"]
+
+log = logging.getLogger(__name__)
+
+#: The writers of open files, held here too: a file left unclosed is freed by the cyclic collector with all
+#: that only it refers to, whose weak references the collector clears first (a writer's thread pool then
+#: finds its executor gone and its workers quit, so its close would wait for ever); held, a writer stays
+#: whole for the close its file's finalizer hands over.
+_LIVE_WRITERS: set[ParallelWriter] = set()
 
 
 class IrodsFile(AbstractBufferedFile):  # type: ignore[misc]
@@ -50,17 +62,22 @@ class IrodsFile(AbstractBufferedFile):  # type: ignore[misc]
     """
 
     fs: IrodsFileSystem
+    buffer: io.BytesIO  # fsspec's, of a file being written
 
     def __init__(self, fs: IrodsFileSystem, path: str, mode: str = "rb", **kwargs: Any) -> None:
         self._alias: ReadAlias | None = None  # a '+' path's server-side copy, made at the first read
         self._data_id: str | None = None  # the object read, once a read needs several requests
-        super().__init__(fs, path, mode, **kwargs)
-        if mode == "rb" and self.details.get("type") == "directory":
-            raise IrodsNotADataObjectError(
-                "a collection, not a data object: it cannot be opened for reading",
-                operation="open",
-                path=path,
-            )
+        try:
+            super().__init__(fs, path, mode, **kwargs)
+            if mode == "rb" and self.details.get("type") == "directory":
+                raise IrodsNotADataObjectError(
+                    "a collection, not a data object: it cannot be opened for reading",
+                    operation="open",
+                    path=path,
+                )
+        except BaseException:
+            self.closed = True  # never handed out: nothing for __del__ to close or warn about
+            raise
         self._writer: ParallelWriter | None = None
         self._unpublished: AtomicWriter | None = None
         self._append_at = 0
@@ -88,9 +105,46 @@ class IrodsFile(AbstractBufferedFile):  # type: ignore[misc]
         try:
             super().close()
         finally:
+            _LIVE_WRITERS.discard(getattr(self, "_writer", None))
             alias, self._alias = self._alias, None
             if alias is not None:
                 alias.close()
+
+    def __del__(self) -> None:
+        """An unclosed file: a ResourceWarning (as Python's own files give), then closed as fsspec does (a
+        write is published, a read alias removed), but never by a request in this thread when the garbage
+        collector or an event loop runs here (:mod:`irods_provider.client._deferred`)."""
+        if self.closed or getattr(self, "_unclosable", False):
+            return
+        try:
+            warnings.warn(f"unclosed file {self!r}", ResourceWarning, stacklevel=2, source=self)
+        finally:
+            self._close_unclosed()
+
+    def _close_unclosed(self) -> None:
+        """Close now where that is safe, else hand the close to the cleanup thread with the buffered bytes
+        copied out of the buffer the collector is about to close (or, lost already, abandon the write)."""
+        if not must_defer():
+            self.close()
+            return
+        if self.mode != "rb":
+            try:  # the collector closes the buffer (an io object of this garbage) after this: keep a copy
+                self.buffer = io.BytesIO(self.buffer.getvalue())
+            except ValueError:  # closed already: the unflushed bytes are lost, so nothing is published
+                defer(self._abandon, f"discarding the unclosed file {self.path}")
+                return
+        defer(self.close, f"closing the unclosed file {self.path}")
+
+    def _abandon(self) -> None:
+        """Drop a write whose unsent bytes are gone: a truncated object must not be published."""
+        log.warning(
+            "an unclosed file of %s lost its unwritten bytes to the garbage collector: not published",
+            self.path,
+        )
+        try:
+            self.discard()
+        finally:
+            self.closed = True
 
     # writing -------------------------------------------------------------------------------------------
     def _initiate_upload(self) -> None:
@@ -136,6 +190,7 @@ class IrodsFile(AbstractBufferedFile):  # type: ignore[misc]
         if self.mode == "ab":
             self._unpublished = None
             self._writer = self.fs.open_writer(self.path, offset=self._append_at, truncate=False)
+            _LIVE_WRITERS.add(self._writer)
             return
         if not self.fs.auto_mkdir:
             self.fs.require_parent(self.path)  # else the engine's error would name its temporary
@@ -145,6 +200,7 @@ class IrodsFile(AbstractBufferedFile):  # type: ignore[misc]
         writer = self.fs.open_writer(self.path, publish=False, guard=not self.autocommit)
         assert isinstance(writer, AtomicWriter)  # new content at offset 0 always goes through one
         self._writer = self._unpublished = writer
+        _LIVE_WRITERS.add(writer)
 
     def commit(self) -> None:
         """Publish what was written: the writer's publish renames its temporary onto the target (or write
@@ -163,6 +219,7 @@ class IrodsFile(AbstractBufferedFile):  # type: ignore[misc]
         temporary object) remove that object, also once the writer is closed but not yet committed."""
         self._pending_small = None
         writer, unpublished, self._unpublished = self._writer, self._unpublished is not None, None
+        _LIVE_WRITERS.discard(writer)
         if writer is not None and (unpublished or not writer.closed):
             writer.abort()
 
