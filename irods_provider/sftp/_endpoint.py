@@ -284,11 +284,6 @@ class SftpEndpoint:
             if spare:
                 side.join()
 
-    @property
-    def widening(self) -> bool:
-        """Whether a :meth:`widen_in_background` is still opening connections."""
-        return self._widen_active
-
     def wait_widened(self) -> None:
         """Wait until a :meth:`widen_in_background` has opened (or given up on) its connections."""
         thread = self._widening
