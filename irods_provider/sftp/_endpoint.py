@@ -143,6 +143,9 @@ class SftpEndpoint:
         self._used = threading.local()  # per thread: {link index: generation} used by the current run
         self._remove_later: list[str] = []
         self._widening: threading.Thread | None = None
+        self._widen_more = 0  # connections a widen_in_background asked for while one was running
+        self._widen_active = False  # a background widen is opening connections (or about to)
+        self._spare_asked = False
         self._opening: threading.Thread | None = None
         self._open_error: BaseException | None = None
         self._started = False  # open() or open_in_background() ran: entering the block does not open again
@@ -228,20 +231,29 @@ class SftpEndpoint:
                 len(self._links) - len(failures),
             )
         with self._lock:
-            self._wanted = len(self._links) - len(failures)
+            self._wanted = max(len(self._links) - len(failures), self._widen_more)
 
     def widen_in_background(self, connections: int, *, spare: bool = False) -> None:
         """Start :meth:`widen` (best effort) in a thread and return at once: the task's other setup (the
         file's first requests, the iRODS side, even the first connection's handshake) overlaps the SSH
         handshakes. :attr:`connections` counts the new connections already; :meth:`open_channels` and
-        :meth:`close` wait for them. ``spare``: meanwhile also :meth:`open_spare_channel` (for range
-        readers: the new connections lend their own idle channel, the first one has none left)."""
+        :meth:`close` wait for them. Asked again for more (a plan finding more bytes), the running widen
+        opens those too once its own are up. ``spare``: meanwhile also :meth:`open_spare_channel` once (for
+        range readers: the new connections lend their own idle channel, the first one has none left)."""
         with self._lock:
-            more = connections > len(self._links)
-            if self._widening is not None or not (more or spare):
+            spare = spare and not self._spare_asked
+            self._spare_asked |= spare
+            more = connections > max(len(self._links), self._wanted if self._widen_active else 0)
+            if not (more or spare):
                 return
             if more:
                 self._wanted = connections
+            if self._widen_active:  # the running one opens them next; a spare opens meanwhile
+                self._widen_more = max(self._widen_more, connections)
+                if spare:
+                    threading.Thread(target=self.open_spare_channel, name="sftp-spare", daemon=True).start()
+                return
+            self._widen_active = True
             thread = threading.Thread(
                 target=self._widen_quietly,
                 args=(connections if more else 0, spare),
@@ -256,13 +268,19 @@ class SftpEndpoint:
         if spare:
             side.start()
         try:
-            if connections:
+            while connections:
                 self.widen(connections, best_effort=True)
+                with self._lock:  # more asked meanwhile: open those too; none: this widen is over
+                    connections, self._widen_more = self._widen_more, 0
+                    connections = connections if connections > len(self._links) else 0
+                    self._widen_active = bool(connections)
         except Exception as exc:  # best effort: the work runs on the connections that are up
             _log.warning("Could not open more SSH connections: %s", exc)
             with self._lock:
                 self._wanted = sum(1 for link in self._links if link.transport is not None) or 1
         finally:
+            with self._lock:
+                self._widen_active, self._widen_more = False, 0
             if spare:
                 side.join()
 

@@ -26,6 +26,7 @@ from irods_provider.client.transfer._leftout import leaving_out, left_out_hint, 
 from irods_provider.client.transfer._plan import (
     Destination,
     LeftOut,
+    Node,
     Plan,
     PlannedFile,
     Tree,
@@ -62,6 +63,7 @@ if TYPE_CHECKING:
     from irods_provider.sftp._endpoint import SftpEndpoint
 
 __all__ = [
+    "AutoCount",
     "PlannedCopy",
     "SftpStagingOperator",
     "auto_connections",
@@ -262,14 +264,38 @@ def auto_connections(
     :data:`SMALL_FILES_TO_GROW` on (room for the adaptive lane to grow). 20 small files open 2 connections,
     100 open 4.
     """
-    sizes = list(sizes)
-    cap = max(1, min(AUTO_MAX_CONNECTIONS, irods_connections))
-    by_bytes = max(1, min(cap, sum(sizes) // AUTO_BYTES_PER_CONNECTION))
-    small = sum(1 for size in sizes if size <= SMALL_LANE_BYTES)
-    lane = INITIAL_SMALL_FILES * (2 if small >= SMALL_FILES_TO_GROW else 1)
-    at_once = min(large_files, len(sizes) - small) + min(lane, small)
-    by_files = min(AUTO_MAX_CONNECTIONS, at_once // CHANNELS_PER_CONNECTION)
-    return max(by_bytes, by_files)
+    count = AutoCount(irods_connections=irods_connections, large_files=large_files)
+    for size in sizes:
+        count.add(size)
+    return count.connections
+
+
+@dataclasses.dataclass
+class AutoCount:
+    """:func:`auto_connections` of the files added so far, kept as they come (a planner's files as it finds
+    them). Adding a file never lowers it, so a partial count is never more than the whole plan's."""
+
+    irods_connections: int = DEFAULT_READ_STREAMS
+    large_files: int = TransferConfig.max_concurrent_files
+    total: int = 0
+    files: int = 0
+    small: int = 0
+
+    def add(self, size: int) -> int:
+        """Count a file of ``size`` bytes; the connections for the files so far."""
+        self.total += size
+        self.files += 1
+        self.small += size <= SMALL_LANE_BYTES
+        return self.connections
+
+    @property
+    def connections(self) -> int:
+        cap = max(1, min(AUTO_MAX_CONNECTIONS, self.irods_connections))
+        by_bytes = max(1, min(cap, self.total // AUTO_BYTES_PER_CONNECTION))
+        lane = INITIAL_SMALL_FILES * (2 if self.small >= SMALL_FILES_TO_GROW else 1)
+        at_once = min(self.large_files, self.files - self.small) + min(lane, self.small)
+        by_files = min(AUTO_MAX_CONNECTIONS, at_once // CHANNELS_PER_CONNECTION)
+        return max(by_bytes, by_files)
 
 
 def staging_lanes(plan: Sequence[PlannedCopy], config: TransferConfig, sftp: SftpEndpoint) -> Lanes:
@@ -467,11 +493,13 @@ class SftpStagingOperator(TransferOperatorBase):
 
     def plan_sftp(self, sftp: SftpEndpoint, sources: list[str], **options: Any) -> Plan:
         """:meth:`plan_from` over the SFTP server, on a channel of its own, planned again on a new
-        connection when its SSH connection drops or stalls (:meth:`surviving_sftp`)."""
+        connection when its SSH connection drops or stalls (:meth:`surviving_sftp`); the SSH connections
+        the files found ask for start opening as they are found (:meth:`widening_ahead`)."""
 
         def plan() -> Plan:
+            found = self.widening_ahead(sftp, upload=True)  # counted afresh when planned again
             with sftp.channel() as client:
-                return self.plan_from(SftpTree(sftp, client), sources, **options)
+                return self.plan_from(SftpTree(sftp, client), sources, on_found=found, **options)
 
         return self.surviving_sftp(sftp, plan, path=", ".join(sources))
 
@@ -490,6 +518,23 @@ class SftpStagingOperator(TransferOperatorBase):
             operation=operation,
             **options,
         )
+
+    def widening_ahead(self, sftp: SftpEndpoint, *, upload: bool) -> Callable[[Node], None] | None:
+        """With automatic ``sftp_connections``: what the planner tells of each file as it finds it
+        (``on_found``), starting to open the SSH connections the sizes found so far ask for
+        (:class:`AutoCount`: never more than the whole plan asks) while the listing goes on, so a large
+        file early in a tree does not wait for the whole plan; :meth:`widen_for` settles the count after."""
+        if self.sftp_connections is not None:
+            return None
+        config = self.transfer_config()
+        count = AutoCount(irods_requests_in_flight(config, upload=upload), config.max_concurrent_files)
+
+        def found(node: Node) -> None:
+            connections = count.add(node.size or 0)
+            if connections > 1:
+                sftp.widen_in_background(connections)
+
+        return found
 
     def widen_for(
         self,

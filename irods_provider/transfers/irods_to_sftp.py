@@ -120,7 +120,8 @@ class IrodsToSFTPOperator(SftpStagingOperator):
         relative one with the login directory in the same round trip."""
         resolve = functools.partial(check_path, "source_path")
         tree = IrodsTree(session, resolve=resolve, read_ahead=PLAN_READ_AHEAD)
-        plan = self.plan_from(tree, sources, what="iRODS source", operation="irods_to_sftp")
+        found = self.widening_ahead(sftp, upload=False)
+        plan = self.plan_from(tree, sources, what="iRODS source", operation="irods_to_sftp", on_found=found)
         self.widen_for(sftp, plan.files, upload=False)
         progress = self.plan_progress(plan.files)
         early.start(plan.files, tree.stats, (progress,))

@@ -240,10 +240,18 @@ class _Options:
     glob: bool
     operation: str
     missing: Callable[[str, str], BaseException]
+    found: Callable[[Node], object] | None = None
 
 
 # (path, relative path, node, base of its tree or pattern, None for a file named by itself)
 _Found = tuple[str, str, Node, str | None]
+
+
+def _selected(opts: _Options, item: _Found) -> bool:
+    """True; tells ``opts.found`` of a file selected for the plan (one that can be read) as it is found."""
+    if opts.found is not None and item[2].unreadable is None:
+        opts.found(item[2])
+    return True
 
 
 def _walk(tree: Tree, root: str, *, max_depth: int | None, follow: bool, hidden: bool) -> Iterator[_Found]:
@@ -262,7 +270,7 @@ def _pattern_files(tree: Tree, compiled: PathPattern, opts: _Options) -> list[_F
         return []
     hidden = not tree.hidden_convention or any(s.startswith(".") for s in compiled.segments)
     found = _walk(tree, base, max_depth=compiled.max_depth, follow=opts.follow_symlinks, hidden=hidden)
-    return [f for f in found if compiled.matches(f[1])]
+    return [f for f in found if compiled.matches(f[1]) and _selected(opts, f)]
 
 
 def _literal_files(tree: Tree, raw: str, opts: _Options) -> tuple[list[_Found], bool]:
@@ -271,7 +279,8 @@ def _literal_files(tree: Tree, raw: str, opts: _Options) -> tuple[list[_Found], 
     node = tree.stat(path)
     if node is not None and node.kind is NodeKind.DIRECTORY:
         depth = None if opts.recursive else 1
-        return list(_walk(tree, path, max_depth=depth, follow=opts.follow_symlinks, hidden=True)), False
+        found = _walk(tree, path, max_depth=depth, follow=opts.follow_symlinks, hidden=True)
+        return [f for f in found if _selected(opts, f)], False
     if node is not None and node.link and not opts.follow_symlinks:
         raise IrodsSymlinkError(
             f"{tree.label} is a symbolic link (follow_symlinks=False)", operation=opts.operation, path=path
@@ -283,7 +292,9 @@ def _literal_files(tree: Tree, raw: str, opts: _Options) -> tuple[list[_Found], 
         )
     if node is None or node.kind is not NodeKind.FILE:
         raise opts.missing(raw, path)
-    return [(path, posixpath.basename(path), node, None)], True
+    named: _Found = (path, posixpath.basename(path), node, None)
+    _selected(opts, named)
+    return [named], True
 
 
 def plan_copies(
@@ -299,15 +310,18 @@ def plan_copies(
     follow_symlinks: bool = False,
     glob: bool = False,
     operation: str = "plan",
+    on_found: Callable[[Node], object] | None = None,
 ) -> Plan:
     """Expand ``sources`` found in ``tree`` into the copies onto ``destination`` (see the module docstring).
 
     ``place(relative)`` is the destination path of a relative path (it refuses names that would leave the
     destination); ``missing(raw, path)`` is the typed error of a literal source that is not there;
     ``is_directory(path)`` tells whether an existing destination is a directory (asked only when one file is
-    named alone without the trailing ``/``). Each source's files are sorted by path.
+    named alone without the trailing ``/``). Each source's files are sorted by path. ``on_found(node)`` hears
+    of each readable file selected as the walk meets it (without ``pattern``, which filters at the end),
+    before the plan is complete: e.g. to open SSH connections its sizes already ask for.
     """
-    opts = _Options(recursive, follow_symlinks, glob, operation, missing)
+    opts = _Options(recursive, follow_symlinks, glob, operation, missing, None if pattern else on_found)
     selects = compile_filter(pattern) if pattern else None
     found: list[_Found] = []
     single = False
