@@ -131,3 +131,27 @@ def test_default_store_choice(monkeypatch: pytest.MonkeyPatch) -> None:
     assert isinstance(default_token_store(), VariableTokenStore)
     monkeypatch.setenv(TOKEN_STORE_ENV, "process")
     assert default_token_store() is PROCESS_TOKEN_STORE
+
+
+@pytest.mark.parametrize(
+    ("comms", "variables"),
+    [
+        ("airflow.sdk.execution_time.comms.CommsDecoder", True),  # a worker's task process
+        ("airflow.jobs.triggerer_job_runner.TriggerCommsDecoder", True),  # the triggerer's trigger process
+        ("airflow.sdk.execution_time.supervisor.InProcessSupervisorComms", False),  # dag.test()
+    ],
+)
+def test_default_store_by_process(comms: str, variables: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Workers and the triggerer share the Variables store; dag.test() (one process) keeps its own."""
+    import importlib
+    from unittest import mock
+
+    from airflow.sdk.execution_time import task_runner
+
+    module, _, name = comms.rpartition(".")
+    monkeypatch.delenv(TOKEN_STORE_ENV, raising=False)
+    fake = mock.MagicMock(spec=getattr(importlib.import_module(module), name))
+    monkeypatch.setattr(task_runner, "SUPERVISOR_COMMS", fake, raising=False)
+    store = default_token_store()
+    assert isinstance(store, VariableTokenStore) is variables
+    assert (store is PROCESS_TOKEN_STORE) is not variables
