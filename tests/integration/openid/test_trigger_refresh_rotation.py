@@ -15,8 +15,11 @@ import asyncio
 import contextlib
 import json
 import socket
+import subprocess
+import sys
 import threading
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Annotated, Any
 from unittest import mock
 
@@ -35,6 +38,7 @@ pytestmark = pytest.mark.timeout(90)
 # Hour-long access tokens: each new session renews exactly once, so the provider's counts are exact.
 CLIENT = "irods-pw-long"
 CONN_ID = "irods_oidc_rotating"
+WORKER = Path(__file__).with_name("trigger_rotation_worker.py")
 HOME = "/tempZone/home/alice"
 
 
@@ -367,4 +371,49 @@ async def test_a_restarted_triggerer_takes_the_newest_token_from_the_variables(
     assert after["refresh_token"] - before["refresh_token"] == 5
     assert after["refresh_token_invalid_grant"] == before["refresh_token_invalid_grant"]
     assert after["refresh_token_reuse"] == before["refresh_token_reuse"]
+    _assert_newest_token_honoured(rotating_provider, api, offline_token)
+
+
+async def test_a_worker_process_and_a_trigger_renew_at_the_same_moment(
+    rotating_provider: OidcProvider, offline_token: str, tmp_path: Path
+) -> None:
+    """A worker's task process (an OS process of its own) pokes while the trigger opens its session: both
+    renew at once, the Variable lease lets one present the newest token, then the other the one after it."""
+    api = ApiServerVariables()
+    path = f"{HOME}/same-moment"
+    assert not await asyncio.to_thread(_worker_poke, api, path, create=True)
+    before = _counts(rotating_provider)
+    with _supervisor(api) as sock:
+        args = {
+            "fd": sock.fileno(),
+            "conn_id": CONN_ID,
+            "path": path,
+            "ready": str(tmp_path / "ready"),
+            "go": str(tmp_path / "go"),
+        }
+        cmd = [sys.executable, str(WORKER), json.dumps(args)]
+        child = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, pass_fds=[sock.fileno()]
+        )
+        try:
+            for _ in range(3000):
+                if (tmp_path / "ready").exists() or child.poll() is not None:
+                    break
+                await asyncio.sleep(0.01)
+            assert (tmp_path / "ready").exists(), child.communicate(timeout=10)
+            async with triggerer_process(api) as runner:
+                (tmp_path / "go").touch()  # the trigger opens its session (and renews) as it starts
+                fired = await _run_triggers(runner, [(501, path)])
+            out, err = await asyncio.to_thread(child.communicate, timeout=40)
+        finally:
+            if child.poll() is None:
+                child.kill()
+    assert child.returncode == 0, err[-2000:]
+    assert json.loads(out.strip().splitlines()[-1]) == {"done": True, "error": None}
+    assert fired[501]["status"] == "success", fired
+    after = _counts(rotating_provider)
+    assert after["refresh_token_invalid_grant"] == before["refresh_token_invalid_grant"], (before, after)
+    assert after["refresh_token_reuse"] == before["refresh_token_reuse"], (before, after)
+    assert after["refresh_token"] - before["refresh_token"] >= 2, (before, after)
+    assert await asyncio.to_thread(_worker_poke, api, path)
     _assert_newest_token_honoured(rotating_provider, api, offline_token)
