@@ -45,7 +45,10 @@ _PREFIX = "irods_openid_refresh_token_"
 
 def _get_variable(name: str) -> str | None:
     from airflow.sdk import Variable
+    from airflow.sdk.execution_time.cache import SecretCache
 
+    # With [secrets] use_cache a cached value would be another process's rotated-away token (or lease).
+    SecretCache.invalidate_variable(name)
     value = Variable.get(name, default=None)
     return None if value is None else str(value)
 

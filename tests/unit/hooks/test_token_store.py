@@ -155,3 +155,27 @@ def test_default_store_by_process(comms: str, variables: bool, monkeypatch: pyte
     store = default_token_store()
     assert isinstance(store, VariableTokenStore) is variables
     assert (store is PROCESS_TOKEN_STORE) is not variables
+
+
+def test_variables_are_read_past_the_secrets_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With ``[secrets] use_cache`` on, a cached value is one another process may have rotated since."""
+    import datetime
+    from unittest import mock
+
+    from airflow.sdk.execution_time import task_runner
+    from airflow.sdk.execution_time.cache import SecretCache
+    from airflow.sdk.execution_time.comms import CommsDecoder, VariableResult
+
+    from irods_provider.hooks._token_store import _get_variable
+
+    name = VariableTokenStore.variable_name("k")
+    # what SecretCache.init() sets up when use_cache is on
+    monkeypatch.setattr(SecretCache, "_cache", {})
+    monkeypatch.setattr(SecretCache, "_ttl", datetime.timedelta(minutes=15), raising=False)
+    SecretCache.save_variable(name, "ciphertext-of-a-rotated-away-token")
+    comms = mock.MagicMock(spec=CommsDecoder)
+    comms.send.return_value = VariableResult(key=name, value="ciphertext-of-the-newest-token")
+    monkeypatch.setattr(task_runner, "SUPERVISOR_COMMS", comms, raising=False)
+    assert _get_variable(name) == "ciphertext-of-the-newest-token"
+    sent = [call.args[0] for call in comms.send.call_args_list]
+    assert [msg.key for msg in sent if type(msg).__name__ == "GetVariable"] == [name]
