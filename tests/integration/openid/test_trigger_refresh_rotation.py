@@ -47,6 +47,7 @@ class ApiServerVariables:
 
     def __init__(self) -> None:
         self.values: dict[str, str] = {}
+        self.history: list[tuple[str, str]] = []  # every write, to find every token that was stored
         self.lock = threading.Lock()
 
     @property
@@ -69,6 +70,7 @@ class ApiServerVariables:
 
         with self.lock:
             self.values[key] = value or ""
+            self.history.append((key, value or ""))
         return OKResponse(ok=True)
 
 
@@ -304,8 +306,19 @@ def _assert_newest_token_honoured(provider: OidcProvider, api: ApiServerVariable
     assert provider.fetch_token(CLIENT, grant_type="refresh_token", refresh_token=newest)["access_token"]
 
 
+def _stored_tokens(api: ApiServerVariables) -> set[str]:
+    """Every refresh token the processes stored (the Variables' history, decrypted)."""
+    from airflow.sdk.crypto import get_fernet
+
+    names = {name for name, _ in api.history if "_lease_" not in name}
+    return {get_fernet().decrypt(value.encode()).decode() for name, value in api.history if name in names}
+
+
 async def test_worker_then_trigger_then_worker_present_the_newest_token(
-    rotating_provider: OidcProvider, offline_token: str
+    rotating_provider: OidcProvider,
+    offline_token: str,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     api = ApiServerVariables()
     path = f"{HOME}/rotating-1"
@@ -322,6 +335,13 @@ async def test_worker_then_trigger_then_worker_present_the_newest_token(
     assert after["refresh_token_invalid_grant"] == before["refresh_token_invalid_grant"]
     assert after["refresh_token_reuse"] == before["refresh_token_reuse"]
     _assert_newest_token_honoured(rotating_provider, api, offline_token)
+    # Neither the configured token nor any rotated one reached a log line or the trigger's event.
+    tokens = {offline_token} | _stored_tokens(api)
+    assert len(tokens) == 4
+    captured = capsys.readouterr()
+    text = captured.out + captured.err + caplog.text + json.dumps(fired)
+    assert "Trigger fired event" in text  # the trigger process's logs were captured
+    assert [token for token in tokens if token in text] == []
 
 
 @pytest.mark.parametrize("share", ["true", "false"])
