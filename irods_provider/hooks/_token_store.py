@@ -13,8 +13,14 @@ narrowed by the settle delay; for strict exclusion point several hosts at a stor
 client's :class:`~irods_provider.client.TokenStore` protocol).
 
 Choice (``IRODS_PROVIDER_TOKEN_STORE``): ``variables`` or ``process``; by default Variables in a task
-process run by an Airflow worker's supervisor, the process's own store elsewhere (``dag.test()``, the
-triggerer, scripts and tests).
+process run by an Airflow worker's supervisor and in the triggerer's trigger process (a deferred sensor's
+trigger must present the token the workers rotated to, and they the one it rotated to), the process's own
+store elsewhere (``dag.test()``, scripts and tests).
+
+In the triggerer the store is used only from the renewal's worker thread (``aget_token`` renews in
+``asyncio.to_thread``): the Task SDK's ``TriggerCommsDecoder.send`` then hands the Variable request to the
+event loop with ``run_coroutine_threadsafe`` and waits in that thread, so the loop never blocks, neither on
+the request nor on the lease's settle delay.
 """
 
 from __future__ import annotations
@@ -39,7 +45,10 @@ _PREFIX = "irods_openid_refresh_token_"
 
 def _get_variable(name: str) -> str | None:
     from airflow.sdk import Variable
+    from airflow.sdk.execution_time.cache import SecretCache
 
+    # With [secrets] use_cache a cached value would be another process's rotated-away token (or lease).
+    SecretCache.invalidate_variable(name)
     value = Variable.get(name, default=None)
     return None if value is None else str(value)
 
@@ -123,19 +132,21 @@ class VariableTokenStore:
                 self._set(name, json.dumps({"holder": "", "expires": 0.0}))
 
 
-def _in_worker_task_process() -> bool:
-    """True in a task process run by a worker's supervisor (not dag.test(), the triggerer or a script)."""
+def _reaches_variables() -> bool:
+    """True where the Task SDK reaches the API server's Variables: a task process run by a worker's
+    supervisor (``CommsDecoder``) and the triggerer's trigger process (``TriggerCommsDecoder``, a
+    subclass); not ``dag.test()`` (in-process comms, one process anyway), scripts or tests."""
     try:
         from airflow.sdk.execution_time import task_runner
         from airflow.sdk.execution_time.comms import CommsDecoder
     except ImportError:  # pragma: no cover - Airflow 3 always has them
         return False
-    return type(getattr(task_runner, "SUPERVISOR_COMMS", None)) is CommsDecoder
+    return isinstance(getattr(task_runner, "SUPERVISOR_COMMS", None), CommsDecoder)
 
 
 def default_token_store() -> TokenStore:
     """The store rotated refresh tokens go to: see the module docstring for the choice."""
     choice = os.environ.get(TOKEN_STORE_ENV, "").strip().lower()
-    if choice == "variables" or (not choice and _in_worker_task_process()):
+    if choice == "variables" or (not choice and _reaches_variables()):
         return VariableTokenStore()
     return PROCESS_TOKEN_STORE

@@ -131,3 +131,51 @@ def test_default_store_choice(monkeypatch: pytest.MonkeyPatch) -> None:
     assert isinstance(default_token_store(), VariableTokenStore)
     monkeypatch.setenv(TOKEN_STORE_ENV, "process")
     assert default_token_store() is PROCESS_TOKEN_STORE
+
+
+@pytest.mark.parametrize(
+    ("comms", "variables"),
+    [
+        ("airflow.sdk.execution_time.comms.CommsDecoder", True),  # a worker's task process
+        ("airflow.jobs.triggerer_job_runner.TriggerCommsDecoder", True),  # the triggerer's trigger process
+        ("airflow.sdk.execution_time.supervisor.InProcessSupervisorComms", False),  # dag.test()
+    ],
+)
+def test_default_store_by_process(comms: str, variables: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Workers and the triggerer share the Variables store; dag.test() (one process) keeps its own."""
+    import importlib
+    from unittest import mock
+
+    from airflow.sdk.execution_time import task_runner
+
+    module, _, name = comms.rpartition(".")
+    monkeypatch.delenv(TOKEN_STORE_ENV, raising=False)
+    fake = mock.MagicMock(spec=getattr(importlib.import_module(module), name))
+    monkeypatch.setattr(task_runner, "SUPERVISOR_COMMS", fake, raising=False)
+    store = default_token_store()
+    assert isinstance(store, VariableTokenStore) is variables
+    assert (store is PROCESS_TOKEN_STORE) is not variables
+
+
+def test_variables_are_read_past_the_secrets_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With ``[secrets] use_cache`` on, a cached value is one another process may have rotated since."""
+    import datetime
+    from unittest import mock
+
+    from airflow.sdk.execution_time import task_runner
+    from airflow.sdk.execution_time.cache import SecretCache
+    from airflow.sdk.execution_time.comms import CommsDecoder, VariableResult
+
+    from irods_provider.hooks._token_store import _get_variable
+
+    name = VariableTokenStore.variable_name("k")
+    # what SecretCache.init() sets up when use_cache is on
+    monkeypatch.setattr(SecretCache, "_cache", {})
+    monkeypatch.setattr(SecretCache, "_ttl", datetime.timedelta(minutes=15), raising=False)
+    SecretCache.save_variable(name, "ciphertext-of-a-rotated-away-token")
+    comms = mock.MagicMock(spec=CommsDecoder)
+    comms.send.return_value = VariableResult(key=name, value="ciphertext-of-the-newest-token")
+    monkeypatch.setattr(task_runner, "SUPERVISOR_COMMS", comms, raising=False)
+    assert _get_variable(name) == "ciphertext-of-the-newest-token"
+    sent = [call.args[0] for call in comms.send.call_args_list]
+    assert [msg.key for msg in sent if type(msg).__name__ == "GetVariable"] == [name]
