@@ -874,7 +874,16 @@ def _together_down(r: dict[str, Any]) -> str:
 
 #: What changed since the previous run (the notes' second paragraph).
 _CHANGES = (
-    "Since the eighteenth session (2026-12-07) every WAN ratio is paired per round (see above). Until then "
+    "Since the eighteenth session (2026-12-07) every WAN ratio is paired per round (see above). Its first "
+    "paired run (quiet machine, load 0.2 at its start) gave the upload 0.94 of its slower leg (rounds "
+    "0.90-0.97: every round met 0.9) and the download 0.86 (0.82-0.89). The download's marginal ratio, "
+    "without its fixed cost, is the same 0.86 (0.81-0.90): what it loses is in the bytes phase, not the "
+    "set-up. Its legs run together in two processes reach 0.89 of their slower leg alone, and the operator "
+    "0.92 of what they reach together; the operator runs both legs in one process, one interpreter lock "
+    "for the HTTP readers and paramiko's packet code. In the same session, letting the download's first "
+    "SSH handle write while the other connections open (each joining handle proven by reading back bytes "
+    "already acknowledged) gave no measurable gain under load (5 rounds: 5.56 against 5.55 s), so it was "
+    "not merged. Until then "
     "each rate was the best of two runs, and an operator and its legs ran minutes apart in a run of about "
     "8.5 minutes, so a leg's drift between those moments moved the ratio: in the seventeenth session's "
     "two quiet runs on the same code the iRODS write leg alone ran at 45.4 and then 51.2 MB/s, the upload "
