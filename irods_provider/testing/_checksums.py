@@ -28,8 +28,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from irods_provider._error_codes import error_code
 from irods_provider.testing._catalog import READ, DataObject, ModelBase, Replica, normalize
+from irods_provider.testing._error_table import error_code
 from irods_provider.testing._errors import IrodsModelError
 from irods_provider.testing._hashing import scheme_of_checksum
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from irods_provider._error_codes import error_code
+from irods_provider.testing._error_table import error_code
 
 
 class IrodsModelError(Exception):

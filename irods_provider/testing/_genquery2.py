@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from irods_provider._error_codes import error_code
+from irods_provider.testing._error_table import error_code
 from irods_provider.testing._genquery_columns import INTEGER_COLUMNS, PERMISSION_IDS
 
 __all__ = [

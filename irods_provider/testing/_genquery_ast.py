@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from irods_provider._error_codes import error_code
+from irods_provider.testing._error_table import error_code
 
 __all__ = ["AGGREGATES", "Condition", "GenQuery", "GenQueryError", "Predicate", "Projection"]
 

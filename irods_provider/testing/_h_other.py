@@ -9,7 +9,7 @@ from typing import Any
 
 from starlette.responses import JSONResponse, Response
 
-from irods_provider._error_codes import error_code
+from irods_provider.testing._error_table import error_code
 from irods_provider.testing._errors import IrodsModelError
 from irods_provider.testing._genquery import GenQueryError, ascii_upper, coll_name_filter, execute_genquery1
 from irods_provider.testing._genquery2 import GenQuery2Error, execute_genquery2

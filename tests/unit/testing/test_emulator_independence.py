@@ -11,8 +11,8 @@ import sys
 
 import irods_provider.testing as testing
 
-#: Shared leaf modules with no behaviour of the provider (error-code names, the version string).
-ALLOWED = ("irods_provider", "irods_provider._error_codes", "irods_provider._version")
+#: The package itself (its version string; it imports nothing).
+ALLOWED = ("irods_provider", "irods_provider._version")
 
 
 def test_importing_every_emulator_module_loads_no_provider_code() -> None:
@@ -31,3 +31,18 @@ def test_importing_every_emulator_module_loads_no_provider_code() -> None:
     loaded = json.loads(result.stdout.strip().splitlines()[-1])
     foreign = [m for m in loaded if not m.startswith("irods_provider.testing") and m not in ALLOWED]
     assert foreign == []
+
+
+def test_the_emulator_and_the_client_agree_on_every_error_code_both_name() -> None:
+    """The two tables are kept apart (a wrong code in one must not pass unseen through both): each name they
+    share has one number, as iRODS' rodsErrorTable.h gives it."""
+    from irods_provider._error_codes import IRODS_ERROR_CODES as CLIENT
+    from irods_provider.testing._error_table import IRODS_ERROR_CODES as EMULATOR
+
+    shared = sorted(set(CLIENT) & set(EMULATOR))
+    assert len(shared) >= 70
+    assert {n: CLIENT[n] for n in shared} == {n: EMULATOR[n] for n in shared}
+    # Spot values from rodsErrorTable.h at 4.3.4 (NEW_ERROR lines 243, 460 and the HTTP API's stat answer).
+    assert EMULATOR["INVALID_HANDLE"] == -175000
+    assert EMULATOR["CAT_NO_ROWS_FOUND"] == -808000
+    assert EMULATOR["SYS_NO_GOOD_REPLICA"] == -166000
