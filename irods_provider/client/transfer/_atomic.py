@@ -52,15 +52,6 @@ from ._upload import _choose_temp, _publish
 from ._writer import ParallelWriter
 
 
-def claim_temp(session: SessionLike, path: str, me: Claim | None = None) -> str:
-    """The temporary sibling that writes to ``path`` go through, freed of a killed attempt's recorded
-    handles (a fresh name when an unrecorded handle still locks it or another live writer's lease is on it,
-    ``me`` being this writer; the engine's logs name it)."""
-    key = _resume.resume_key("atomic-writer", path)
-    temp, _, _ = _choose_temp(session, path, key, resume=True, me=me)
-    return temp
-
-
 class AtomicWriter(ParallelWriter):
     """A :class:`ParallelWriter` on a temporary sibling of ``target``, renamed onto it (replacing an existing
     object) at :meth:`close`; ``publish=False`` leaves the rename to the caller (:meth:`publish`), e.g.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import posixpath
 import threading
@@ -65,14 +64,15 @@ class CopyResult:
     def checksum_in(self, scheme: ChecksumScheme) -> str | None:
         """The bytes' checksum written as a zone of ``scheme`` stores it; None when it was not computed."""
         if scheme is ChecksumScheme.SHA256:
-            return sha2_checksum(self.sha256)
-        digest = self.md5 if scheme is ChecksumScheme.MD5 else dict(self.others).get(scheme)
+            digest: bytes | None = self.sha256
+        else:
+            digest = self.md5 if scheme is ChecksumScheme.MD5 else dict(self.others).get(scheme)
         return None if digest is None else format_checksum(scheme, digest)
 
 
 def sha2_checksum(digest: bytes) -> str:
     """Format a SHA-256 digest the way iRODS stores it."""
-    return "sha2:" + base64.b64encode(digest).decode("ascii")
+    return format_checksum(ChecksumScheme.SHA256, digest)
 
 
 class StreamHasher:
