@@ -542,11 +542,12 @@ _PIECE_ALIGN = 32 * 1024
 
 def split_pieces(start: int, size: int, sessions: int) -> list[tuple[int, int]]:
     """``[start, start + size)`` cut into at most ``sessions`` contiguous pieces of at least
-    ``MIN_PIECE_SIZE`` (32 KiB aligned), as ``(offset, length)``: piece ``j`` goes to session ``j``.
+    ``MIN_PIECE_SIZE`` (32 KiB aligned), as ``(offset, length)``.
 
-    Every session works on the same chunk at once, so the chunk the caller waits for next (the head of an
-    in-order pipeline) arrives ``sessions`` times sooner than if one session carried it alone, and the last
-    chunk leaves as fast: no session's TCP window holds the others up.
+    Every session works on the same chunk at once (a parallel writer hands each piece to the session that is
+    free first; a parallel reader claims pieces per session), so the chunk the caller waits for next (the head
+    of an in-order pipeline) arrives ``sessions`` times sooner than if one session carried it alone, and the
+    last chunk leaves as fast: no session's TCP window holds the others up.
     """
     count = max(1, min(sessions, size // MIN_PIECE_SIZE))
     piece = -(-size // count)

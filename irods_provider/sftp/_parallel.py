@@ -2,11 +2,12 @@
 
 On a WAN path each TCP connection carries at most one window of bytes per round trip, so one SFTP writer is
 capped whatever the link offers. :class:`ParallelSftpWriter` takes the chunks a caller writes in order and
-cuts each into K pieces, piece ``j`` sent over session ``j`` (each with its own handle on the same file), at
-most two pieces per session in memory: every chunk leaves at the sessions' combined rate, so the last one
-does not wait on one connection. It knows the contiguous prefix the server acknowledged (:attr:`committed`):
-when a connection drops, :meth:`abort` truncates the file to that prefix through a surviving session, so the
-next attempt resumes from verified bytes instead of hashing a file with holes.
+cuts each into K pieces, each sent over whichever session (each with its own handle on the same file) got a
+piece buffer back first, at most two pieces per session in memory: every chunk leaves at the sessions'
+combined rate, a session whose connection lags carries fewer pieces instead of holding the others up, and the
+last chunk does not wait on one connection. It knows the contiguous prefix the server acknowledged
+(:attr:`committed`): when a connection drops, :meth:`abort` truncates the file to that prefix through a
+surviving session, so the next attempt resumes from verified bytes instead of hashing a file with holes.
 """
 
 from __future__ import annotations
@@ -51,11 +52,8 @@ class _WriteSession:
     def __init__(self, owner: ParallelSftpWriter, handle: paramiko.SFTPFile, index: int) -> None:
         self.owner = owner
         self.handle = handle
+        self.index = index
         self._sftp: Any = handle.sftp
-        # Two piece buffers of its own, reused: the caller may reuse what it wrote as soon as write() returns,
-        # and no piece-sized block is allocated per write (a flat heap over any file size).
-        self.free: queue.SimpleQueue[bytearray] = queue.SimpleQueue()
-        self.allocated = 0
         self.todo: queue.SimpleQueue[tuple[int, memoryview, bytearray] | None] = queue.SimpleQueue()
         self.error: BaseException | None = None
         self.closed_behind = False  # its handle's CLOSE went out right behind its last writes
@@ -131,25 +129,11 @@ class _WriteSession:
             for num in cut:
                 self._answer(num)
 
-    def take_buffer(self, size: int) -> bytearray | None:
-        """A free piece buffer of at least ``size`` bytes; None while both stay in use for ``_POLL`` s.
-
-        Only the writing thread takes buffers; the session thread returns them once acknowledged.
-        """
-        if self.allocated < 2 and self.free.empty():
-            self.allocated += 1
-            return bytearray(size)
-        try:
-            buffer = self.free.get(timeout=_POLL)
-        except queue.Empty:
-            return None
-        return buffer if len(buffer) >= size else bytearray(size)
-
     def _acknowledged(self, start: int, end: int, numbers: list[int], buffer: bytearray) -> None:
         """Wait for every answer of piece ``[start, end)`` (raising the server's error), then count it."""
         for num in numbers:
             self._answer(num)
-        self.free.put(buffer)
+        self.owner.free.put((self, buffer))
         self.owner.done(start, end)
 
     def _answer(self, num: int) -> None:
@@ -183,7 +167,8 @@ class _Stopped(Exception):
 
 
 class ParallelSftpWriter:
-    """A write stream over K handles of one remote file; each chunk is cut into a piece per session.
+    """A write stream over K handles of one remote file; each chunk is cut into K pieces, each sent by the
+    session that is free first.
 
     ``first`` is the writer the caller opened (its handle, position and byte count are taken over);
     ``others`` are further handles on the same file (see :func:`widen_writer`). :meth:`close` closes each
@@ -204,6 +189,14 @@ class ParallelSftpWriter:
         self.check_size = first.check_size
         self._first = first
         self._sessions = [_WriteSession(self, h, i) for i, h in enumerate([first._handle, *others])]
+        # Two piece buffers per session, reused (the caller may reuse what it wrote as soon as write()
+        # returns, and no piece-sized block is allocated per write): a session's buffer comes back here when
+        # its piece is acknowledged, and the next piece goes to whichever session's buffer came back first.
+        # None: not allocated yet (the first pieces go round the sessions in turn).
+        self.free: queue.SimpleQueue[tuple[_WriteSession, bytearray | None]] = queue.SimpleQueue()
+        for _ in range(2):
+            for session in self._sessions:
+                self.free.put((session, None))
         self._done: dict[int, int] = {}
         self._lock = threading.Lock()
         #: Called with :attr:`committed` each time it advances (in a session thread; must not raise).
@@ -232,8 +225,8 @@ class ParallelSftpWriter:
         raise OSError(f"a parallel SFTP write to {self.path!r} stopped")
 
     def write(self, data: bytes | bytearray | memoryview) -> int:
-        """Hand ``data`` (the next bytes in order) to the sessions, a piece each (see
-        :func:`~irods_provider.sftp._io.split_pieces`); waits while a session holds two pieces."""
+        """Hand ``data`` (the next bytes in order) to the sessions in pieces (see
+        :func:`~irods_provider.sftp._io.split_pieces`); waits while every session holds two pieces."""
         with self._placing:
             return self._place(self.bytes_written, memoryview(data).cast("B"))
 
@@ -251,21 +244,31 @@ class ParallelSftpWriter:
             return self._place(offset, memoryview(data).cast("B"), stop)
 
     def _place(self, base: int, chunk: memoryview, stop: threading.Event | None = None) -> int:
-        pieces = split_pieces(base, len(chunk), len(self._sessions))
-        for session, (start, size) in zip(self._sessions, pieces, strict=False):
-            while (buffer := session.take_buffer(size)) is None:
+        for start, size in split_pieces(base, len(chunk), len(self._sessions)):
+            while (taken := self._take_buffer(size)) is None:
                 if self.failed.is_set():
                     self._raise_failure()
                 if stop is not None and stop.is_set():
                     raise OSError(f"stopped writing {self.path!r} at byte {start}")
+            session, buffer = taken
             if self.failed.is_set():
-                session.free.put(buffer)
+                self.free.put(taken)
                 self._raise_failure()
             piece = memoryview(buffer)[:size]
             piece[:] = chunk[start - base : start - base + size]  # copied: the caller may reuse ``data``
             session.todo.put((start, piece, buffer))
         self.bytes_written += len(chunk)
         return len(chunk)
+
+    def _take_buffer(self, size: int) -> tuple[_WriteSession, bytearray] | None:
+        """The session whose piece buffer came back first, with a buffer of at least ``size`` bytes; None
+        while every session holds two pieces for ``_POLL`` s. A session that is slower than the others (its
+        TCP connection lags) then takes fewer pieces instead of holding every chunk up."""
+        try:
+            session, buffer = self.free.get(timeout=_POLL)
+        except queue.Empty:
+            return None
+        return session, buffer if buffer is not None and len(buffer) >= size else bytearray(size)
 
     def writable(self) -> bool:
         return True

@@ -14,6 +14,7 @@ import contextlib
 import dataclasses
 import functools
 import logging
+import queue
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -348,19 +349,26 @@ class _PositionedWriter(Protocol):
 
 
 class _Placing:
-    """Each chunk written at its offset as soon as its ranged read completes, in the reading thread, for a
+    """Each chunk written at its offset as soon as its ranged read completes, by a placing thread, for a
     sink whose writer takes positioned writes (several SFTP connections): a ranged read that lags behind
     the others (a TCP connection that slowed down) no longer stops the writer while the chunks after it
-    wait in memory. The copy loop still gets every chunk in byte order and hashes it; here its ``write``
-    only writes the chunks read before placing began (the reads that were under way as the sink opened).
-    Memory is the reader's bound: a chunk's buffer waits for its turn in the copy loop either way."""
+    wait in memory, and a reading thread goes on to its next ranged read at once instead of waiting for
+    the sink to take its chunk (the sink's pace no longer idles an iRODS stream). The copy loop still gets
+    every chunk in byte order and hashes it; its ``write`` returns once that chunk is placed (its buffer is
+    then reused) and only writes itself the chunks read before placing began. Memory is the reader's bound:
+    a chunk's buffer waits for its turn in the copy loop either way."""
 
     def __init__(self, writer: _PositionedWriter, *, offset: int) -> None:
         self._writer = writer
         self._position = offset
-        self._placed: dict[int, int] = {}  # offset -> length, written by a reading thread
-        self._lock = threading.Lock()
+        self._queued: dict[int, int] = {}  # offset -> length, handed to the placing thread
+        self._placed: set[int] = set()  # offsets written by the placing thread
+        self._changed = threading.Condition()
+        self._todo: queue.SimpleQueue[tuple[int, bytes] | None] = queue.SimpleQueue()
+        self._error: BaseException | None = None
         self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="irods-sink-placing", daemon=True)
+        self._thread.start()
 
     @classmethod
     def of(cls, writer: Writer, reader: ParallelReader, *, offset: int) -> _Placing | None:
@@ -372,30 +380,51 @@ class _Placing:
         return placing
 
     def fetched(self, offset: int, data: bytes) -> None:
-        """A ranged read completed (in its reading thread): write it now, unless the copy stopped."""
+        """A ranged read completed (in its reading thread): hand it to the placing thread."""
         if self._stop.is_set():
             return
-        self._writer.write_at(offset, data, stop=self._stop)
-        with self._lock:
-            self._placed[offset] = len(data)
+        with self._changed:
+            self._queued[offset] = len(memoryview(data))
+        self._todo.put((offset, data))
+
+    def _run(self) -> None:
+        while (item := self._todo.get()) is not None:
+            offset, data = item
+            try:
+                if self._error is None and not self._stop.is_set():
+                    self._writer.write_at(offset, data, stop=self._stop)
+            except BaseException as exc:  # the copy loop raises it
+                self._error = exc
+            with self._changed:
+                self._placed.add(offset)
+                self._changed.notify_all()
 
     def write(self, data: bytes) -> int:
-        """The copy loop's next chunk in order: already written when a reading thread placed it."""
+        """The copy loop's next chunk in order: written by the placing thread (wait for it) or, read
+        before placing began, here."""
         size = len(memoryview(data))
-        with self._lock:
-            placed = self._placed.pop(self._position, None)
-        if placed is None:
+        with self._changed:
+            queued = self._queued.pop(self._position, None)
+            while queued is not None and self._position not in self._placed and self._error is None:
+                self._changed.wait()
+            self._placed.discard(self._position)
+        if self._error is not None:
+            raise self._error
+        if queued is None:
             self._writer.write_at(self._position, data)
-        elif placed != size:  # the loop takes whole chunks (read_chunk): placed whole or not at all
+        elif queued != size:  # the loop takes whole chunks (read_chunk): placed whole or not at all
             raise IrodsIntegrityError(
-                f"chunk at byte {self._position} was placed with {placed} bytes, the copy has {size}"
+                f"chunk at byte {self._position} was placed with {queued} bytes, the copy has {size}"
             )
         self._position += size
         return size
 
     def stop(self) -> None:
-        """No more placing (the copy ended or failed): reading threads that still wait give up."""
+        """No more placing (the copy ended or failed): a write still waiting for room gives up, and the
+        placing thread ends once what it holds is dropped."""
         self._stop.set()
+        self._todo.put(None)
+        self._thread.join()
 
 
 def _decided(

@@ -6,6 +6,7 @@ import hashlib
 import os
 import random
 import sys
+import threading
 from pathlib import Path
 
 import paramiko
@@ -259,7 +260,50 @@ def test_parallel_writer_copies_pieces_so_the_caller_may_reuse_its_buffer(
         view[:] = b"\xff" * len(piece)  # reused at once, as a pooled reader does
     writer.close()
     assert (sftp_server.root / "pw.bin").read_bytes() == data
-    assert [s.allocated for s in writer._sessions] == [2, 2, 2]  # every session, two buffers each
+    returned = [writer.free.get_nowait() for _ in range(writer.free.qsize())]
+    # Every buffer came back, two per session, each allocated once and reused for all ten chunks.
+    assert sorted(session.index for session, _ in returned) == [0, 0, 1, 1, 2, 2]
+    assert len({id(buffer) for _, buffer in returned if buffer is not None}) == 6
+    for client in clients:
+        client.close()
+
+
+def test_parallel_writer_gives_a_lagging_session_fewer_pieces(
+    sftp_server: SshTestServer, ssh_client: paramiko.SSHClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A piece goes to whichever session's buffer came back first: a session whose answers lag (its TCP
+    connection slowed down) carries fewer pieces instead of holding every chunk up, and the file is whole."""
+    from irods_provider.sftp._parallel import ParallelSftpWriter, _WriteSession
+
+    data = _payload(12 * 1024 * 1024 + 99)
+    transport = ssh_client.get_transport()
+    assert transport is not None
+    clients = open_sftp_channels(transport, 3)
+    first = open_sftp_writer(clients[0], "lagging.bin")
+    others = [c.open("lagging.bin", "r+b", bufsize=0) for c in clients[1:]]
+    writer = ParallelSftpWriter(first, others)
+    lagging = writer._sessions[0]
+    acknowledged = _WriteSession._acknowledged
+    pieces = {0: 0, 1: 0, 2: 0}
+    caught_up = threading.Event()
+
+    def counted(self, start, end, numbers, buffer):  # type: ignore[no-untyped-def]
+        if self is lagging and not caught_up.is_set():
+            caught_up.wait(5)  # its answers lag until every other piece was handed (bounded)
+            caught_up.set()
+        pieces[self.index] += 1
+        return acknowledged(self, start, end, numbers, buffer)
+
+    monkeypatch.setattr(_WriteSession, "_acknowledged", counted)
+    chunk = 1024 * 1024
+    for at in range(0, len(data), chunk):
+        writer.write(data[at : at + chunk])
+    caught_up.set()
+    writer.close()
+    assert (sftp_server.root / "lagging.bin").read_bytes() == data
+    # Before: every session carried a piece of every chunk (13 each), so the writes waited on the lag.
+    assert pieces[0] == 2  # its first two, handed before it lagged
+    assert sum(pieces.values()) == 12 * 3 + 1  # three pieces per whole chunk, one for the 99-byte tail
     for client in clients:
         client.close()
 
