@@ -348,6 +348,10 @@ class _PositionedWriter(Protocol):
     def write_at(self, offset: int, data: bytes, /, *, stop: threading.Event | None = None) -> Any: ...
 
 
+#: How long :meth:`_Placing.stop` waits for the placing thread (a stopped write gives up within 0.2 s).
+_PLACING_JOIN_SECONDS = 30.0
+
+
 class _Placing:
     """Each chunk written at its offset as soon as its ranged read completes, by a placing thread, for a
     sink whose writer takes positioned writes (several SFTP connections): a ranged read that lags behind
@@ -424,7 +428,7 @@ class _Placing:
         placing thread ends once what it holds is dropped."""
         self._stop.set()
         self._todo.put(None)
-        self._thread.join()
+        self._thread.join(_PLACING_JOIN_SECONDS)
 
 
 def _decided(
