@@ -31,12 +31,19 @@ object (written in one request, no handle: no lease) between its verification an
 from __future__ import annotations
 
 import contextlib
+import logging
 import uuid
 from concurrent.futures import Executor
 
 from irods_provider.client import AVU, MetadataOperation
+from irods_provider.client._locks import writing_error
 from irods_provider.client._temporaries import LEASE_ATTRIBUTE, WRITER_ATTRIBUTE
-from irods_provider.exceptions import IrodsError, IrodsResponseError, IrodsTemporaryTakenOverError
+from irods_provider.exceptions import (
+    IrodsError,
+    IrodsLockedError,
+    IrodsResponseError,
+    IrodsTemporaryTakenOverError,
+)
 
 from . import _resume
 from ._api import SessionLike
@@ -48,8 +55,10 @@ from ._copy import CopyResult, StreamHasher, hasher_for, server_checksum_matches
 from ._copyover import InPlace
 from ._replicas import verify_upload
 from ._retry import ChunkRetrier
-from ._upload import _choose_temp, _publish
+from ._upload import _choose_temp, _is_locked, _publish, fresh_temp_name
 from ._writer import ParallelWriter
+
+log = logging.getLogger(__name__)
 
 
 class AtomicWriter(ParallelWriter):
@@ -91,7 +100,8 @@ class AtomicWriter(ParallelWriter):
         self._lease: Lease | None = None
         hooks = _resume.LeaseHooks(record=self._lease_ops, recorded=self._renew_lease)
         self._recording = _resume.RecordingSession(session, hooks)
-        key = _resume.resume_key("atomic-writer", target)
+        self._key = key = _resume.resume_key("atomic-writer", target)
+        self._moved = False  # whether this writer went on through a fresh name after losing its first
         temp, record, _ = _choose_temp(session, target, key, resume=True, me=self._me)
         self._leftovers = set(record.handles)  # a killed writer's handles that could not be forgotten
         super().__init__(
@@ -110,6 +120,43 @@ class AtomicWriter(ParallelWriter):
         if self._hasher is not None:
             self._hasher.update(memoryview(data))
         return written
+
+    def _init_handle(self) -> None:
+        """Open the handle; an init of the shared temporary refused because another writer's handle holds
+        it goes on, once, through a fresh name (see :meth:`_lost_to_another`). Nothing was sent yet: the
+        init comes before this writer's first byte."""
+        try:
+            super()._init_handle()
+        except IrodsResponseError as exc:
+            if self._moved or self._recording.opened or not _is_locked(exc):
+                raise
+            held = self._lost_to_another(exc)
+            if held is None:
+                raise
+            lost = self.path
+            self.path = fresh_temp_name(self.target, self._key)
+            self._moved, self._leftovers = True, set()
+            log.info(
+                "temporary object %s was opened for writing by another writer of %s first (%s); writing "
+                "through %s instead",
+                lost,
+                self.target,
+                held,
+                self.path,
+            )
+            super()._init_handle()
+
+    def _lost_to_another(self, refused: IrodsResponseError) -> IrodsLockedError | None:
+        """The proof that another writer's open holds the temporary whose init was ``refused``: its
+        replicas are being written (intermediate or write-locked, none good), as the catalog marks an object
+        a write opened (irods 4.3.4 rsDataObjOpen.cpp:249, :1059) and the open of which it refuses
+        (ill::try_lock, :1040-1042; the HTTP API answers INVALID_HANDLE, or HIERARCHY_ERROR with its
+        library's codes). None when the replicas prove nothing (a refusal for another reason: raised)."""
+        try:
+            replicas = self._session.data_objects.replicas(self.path)
+        except IrodsError:
+            return None
+        return writing_error(self.path, replicas, cause=refused, operation=refused.operation or "upload")
 
     def _lease_ops(self) -> list[MetadataOperation]:
         """This writer and its first lease, recorded with its first handle (stamped now)."""

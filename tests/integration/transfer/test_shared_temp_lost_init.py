@@ -1,0 +1,84 @@
+"""Two atomic writers of one path that both chose the shared temporary before either created it.
+
+The first to open it holds it; the server refuses the other's ``parallel_write_init`` (INVALID_HANDLE on
+default builds, HIERARCHY_ERROR with the library's codes: upstream 0.7.0 test_irods_http_api.py:3261-3296)
+and the catalog shows the temporary's replica being written (intermediate: irods 4.3.4
+rsDataObjOpen.cpp:249). That writer has sent no byte yet, so it goes on, once, through a fresh name: both
+publish whole objects. A refusal the replicas do not explain (no write holds the name) is raised as the
+server gave it, without a second name.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from typing import Any
+
+import pytest
+
+from irods_provider.client.transfer import TransferConfig, open_writer
+from irods_provider.exceptions import IrodsResponseError
+
+HOME = "/tempZone/home/rods"
+CHUNK = 64 * 1024
+SIZE = 3 * CHUNK + 17  # several chunks over two streams: a parallel-write handle
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def _sources() -> tuple[bytes, bytes]:
+    rng = random.Random(19)
+    return rng.randbytes(SIZE), rng.randbytes(SIZE + 1)
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _config() -> TransferConfig:
+    return TransferConfig(streams=2, chunk_size=CHUNK)
+
+
+def _others(session: Any, collection: str, final: str) -> list[str]:
+    return [p for p in session.collections.list(collection) if p != final]
+
+
+def test_the_writer_whose_init_is_refused_goes_on_through_a_fresh_name(irods_emulator, session) -> None:
+    coll = f"{HOME}/lost_init"
+    path = f"{coll}/x.bin"
+    session.collections.create(coll, intermediates=True)
+    a_bytes, b_bytes = _sources()
+    a = open_writer(session, path, config=_config(), size=len(a_bytes))
+    b = open_writer(session, path, config=_config(), size=len(b_bytes))
+    shared = a.path
+    assert b.path == shared, "both should have chosen the shared temporary (neither had created it)"
+    a.write(a_bytes[: 2 * CHUNK])  # A's init: its handle holds the shared temporary
+    assert [r.status for r in session.data_objects.replicas(shared)] == ["2"]  # intermediate
+    b.write(b_bytes)  # B's init of the same name is refused; the old code raised INVALID_HANDLE here
+    assert b.path != shared
+    assert a.path == shared
+    b.close()
+    assert _sha(session.data_objects.read(path)) == _sha(b_bytes)
+    a.write(a_bytes[2 * CHUNK :])
+    a.close()
+    assert _sha(session.data_objects.read(path)) == _sha(a_bytes)  # the later rename stays
+    assert _others(session, coll, path) == []
+    assert irods_emulator.open_parallel_write_handles() == 0
+
+
+def test_a_refusal_no_write_explains_is_raised_without_a_fresh_name(irods_emulator, session) -> None:
+    """The shared name is a collection: the init is refused, no replica is being written, so nothing is
+    tried under another name and the server's answer is raised."""
+    coll = f"{HOME}/lost_init_other"
+    path = f"{coll}/y.bin"
+    session.collections.create(coll, intermediates=True)
+    data, _ = _sources()
+    writer = open_writer(session, path, config=_config(), size=len(data))
+    session.collections.create(writer.path)
+    with pytest.raises(IrodsResponseError) as refused:
+        writer.write(data)
+    writer.abort()
+    assert refused.value.irods_name == "INVALID_HANDLE"  # what the server answered, not a lock
+    assert refused.value.path == writer.path
+    assert session.collections.list(coll) == [writer.path]  # no data object under a fresh name
+    assert irods_emulator.open_parallel_write_handles() == 0
