@@ -8,9 +8,15 @@ of leaving it locked and behind. The writer records itself and a lease in the sa
 and renews the lease (every fifth of ``TransferConfig.claim_lease_seconds``, see :class:`._claim.Lease`)
 until it publishes: another writer of the same target finding that lease live writes through a fresh name
 instead (each publishes its own bytes; the later rename stays), and takes the temporary over only once the
-lease lapsed (its writer is dead). The handle and lease records are dropped right before the rename, after
-the verification. The temporary's removal is registered with the writer's coordinator as it is claimed: a
-failed close or publish, or :meth:`AtomicWriter.abort`, runs it.
+lease lapsed (its writer is dead). Two writers that both chose the shared name before either created it
+race to open it: the server refuses the later open (INVALID_HANDLE, or HIERARCHY_ERROR with real codes),
+and that writer, which has sent no byte yet, goes on once through a fresh name when the temporary's
+replicas prove another write holds it (any other refusal is raised). A writer whose lease lapsed while it
+wrote (cut off for the lease) and whose temporary was taken over finds its handle shut down (HTTP 400 to
+its next write): it fails with :class:`IrodsTemporaryTakenOverError`, leaving the temporary to the taker.
+The handle and lease records are dropped right before the rename, after the verification. The
+temporary's removal is registered with the writer's coordinator as it is claimed: a failed close or
+publish, or :meth:`AtomicWriter.abort`, runs it.
 
 Before it publishes, the writer verifies the temporary as an upload is (:func:`._replicas.verify_upload`,
 ``TransferConfig.verify_replicas``): the bytes it was given are hashed as they are written and every
@@ -39,6 +45,7 @@ from irods_provider.client import AVU, MetadataOperation
 from irods_provider.client._locks import writing_error
 from irods_provider.client._temporaries import LEASE_ATTRIBUTE, WRITER_ATTRIBUTE
 from irods_provider.exceptions import (
+    IrodsBadRequestError,
     IrodsError,
     IrodsLockedError,
     IrodsResponseError,
@@ -116,7 +123,11 @@ class AtomicWriter(ParallelWriter):
 
     def write(self, data: bytes | bytearray | memoryview) -> int:
         """Queue ``data`` (see :meth:`ParallelWriter.write`), hashed in order when guarded."""
-        written = super().write(data)
+        try:
+            written = super().write(data)
+        except IrodsError as exc:
+            self._raise_if_taken(exc)
+            raise
         if self._hasher is not None:
             self._hasher.update(memoryview(data))
         return written
@@ -158,6 +169,35 @@ class AtomicWriter(ParallelWriter):
             return None
         return writing_error(self.path, replicas, cause=refused, operation=refused.operation or "upload")
 
+    def _raise_if_taken(self, exc: IrodsError) -> None:
+        """Raise :class:`IrodsTemporaryTakenOverError` (from ``exc``) when ``exc`` proves another writer took
+        the temporary over while this one wrote (its lease had lapsed): a write through this writer's handle
+        answered HTTP 400 (a handle the server no longer knows: data_objects main.cpp:1081-1085 at 0.7.0)
+        and none of its handles is recorded on the temporary any more (the taker shut them down and forgot
+        them). The bytes sent are gone; the temporary, now the other writer's, is left to it. A 400 while
+        the handle is still recorded (a restarted API server forgets every handle) is not that proof."""
+        if not (isinstance(exc, IrodsBadRequestError) and exc.operation == "data_objects.write"):
+            return
+        mine = set(self._recording.handles)
+        if not mine:
+            return
+        try:
+            record = _resume.inspect(self._session, self.path)
+        except IrodsError:
+            return
+        if mine & set(record.handles):
+            return
+        self._stop_lease()
+        self._withdraw_discard()
+        other = self._other_writer(record) or "this writer's parallel-write handle is no longer recorded"
+        raise IrodsTemporaryTakenOverError(
+            f"another writer of {self.target} took over its temporary object {self.path} while this writer "
+            "wrote it (this writer's lease had lapsed); nothing was published",
+            changed=other,
+            operation="upload",
+            path=self.target,
+        ) from exc
+
     def _lease_ops(self) -> list[MetadataOperation]:
         """This writer and its first lease, recorded with its first handle (stamped now)."""
         self._me = me = self._me.stamped()
@@ -180,7 +220,11 @@ class AtomicWriter(ParallelWriter):
         if self.closed:
             return
         try:
-            super().close()
+            try:
+                super().close()
+            except IrodsError as exc:
+                self._raise_if_taken(exc)
+                raise
         except BaseException as exc:
             self.coordinator.run_failure_cleanups(exc)
             raise

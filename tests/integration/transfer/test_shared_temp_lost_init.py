@@ -12,12 +12,17 @@ from __future__ import annotations
 
 import hashlib
 import random
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from irods_provider.client.transfer import TransferConfig, open_writer
-from irods_provider.exceptions import IrodsResponseError
+from irods_provider.exceptions import IrodsBadRequestError, IrodsResponseError, IrodsTemporaryTakenOverError
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "support"))
+from claim_lease import lapse
 
 HOME = "/tempZone/home/rods"
 CHUNK = 64 * 1024
@@ -81,4 +86,36 @@ def test_a_refusal_no_write_explains_is_raised_without_a_fresh_name(irods_emulat
     assert refused.value.irods_name == "INVALID_HANDLE"  # what the server answered, not a lock
     assert refused.value.path == writer.path
     assert session.collections.list(coll) == [writer.path]  # no data object under a fresh name
+    assert irods_emulator.open_parallel_write_handles() == 0
+
+
+def test_a_writer_whose_handle_was_taken_over_fails_typed_and_leaves_the_new_holder_alone(
+    irods_emulator, session
+) -> None:
+    """A stopped renewing (a host cut off for its lease) while its handle was open: B took the temporary
+    over, shutting A's recorded handle down. A's next write through that handle is answered HTTP 400 (the
+    handle is unknown: data_objects main.cpp:1081-1085 at 0.7.0); its bytes sent so far are gone, so A
+    fails with IrodsTemporaryTakenOverError and its failure cleanup leaves B's temporary alone (the old
+    code raised the bare 400 and removed B's temporary under it)."""
+    coll = f"{HOME}/taken_handle"
+    path = f"{coll}/z.bin"
+    session.collections.create(coll, intermediates=True)
+    a_bytes, b_bytes = _sources()
+    a = open_writer(session, path, config=_config(), size=len(a_bytes))
+    a.write(a_bytes[: 2 * CHUNK])
+    a._stop_lease()  # cut off: it renews no more ...
+    lapse(session, a.path)  # ... for a lease
+    b = open_writer(session, path, config=_config(), size=len(b_bytes))
+    assert b.path == a.path  # taken over: A's handle shut down
+    b.write(b_bytes[: 2 * CHUNK])  # B's handle holds the temporary now
+    a.write(a_bytes[2 * CHUNK :])  # queued: its answer comes to the close
+    with pytest.raises(IrodsTemporaryTakenOverError) as taken:
+        a.close()
+    a.abort()
+    assert taken.value.path == path
+    assert isinstance(taken.value.__cause__, IrodsBadRequestError)  # what the server answered
+    b.write(b_bytes[2 * CHUNK :])
+    b.close()
+    assert _sha(session.data_objects.read(path)) == _sha(b_bytes)
+    assert _others(session, coll, path) == []
     assert irods_emulator.open_parallel_write_handles() == 0
