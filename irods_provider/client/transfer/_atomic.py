@@ -134,35 +134,55 @@ class AtomicWriter(ParallelWriter):
 
     def _init_handle(self) -> None:
         """Open the handle; an init of the shared temporary refused because another writer's handle holds
-        it goes on, once, through a fresh name (see :meth:`_lost_to_another`). Nothing was sent yet: the
-        init comes before this writer's first byte."""
+        it goes on, once, through a fresh name (see :meth:`_moved_on`). Nothing was sent yet: the init
+        comes before this writer's first byte."""
         try:
             super()._init_handle()
         except IrodsResponseError as exc:
-            if self._moved or self._recording.opened or not _is_locked(exc):
+            if not self._moved_on(exc):
                 raise
-            held = self._lost_to_another(exc)
-            if held is None:
-                raise
-            lost = self.path
-            self.path = fresh_temp_name(self.target, self._key)
-            self._moved, self._leftovers = True, set()
-            log.info(
-                "temporary object %s was opened for writing by another writer of %s first (%s); writing "
-                "through %s instead",
-                lost,
-                self.target,
-                held,
-                self.path,
-            )
             super()._init_handle()
 
-    def _lost_to_another(self, refused: IrodsResponseError) -> IrodsLockedError | None:
-        """The proof that another writer's open holds the temporary whose init was ``refused``: its
-        replicas are being written (intermediate or write-locked, none good), as the catalog marks an object
-        a write opened (irods 4.3.4 rsDataObjOpen.cpp:249, :1059) and the open of which it refuses
-        (ill::try_lock, :1040-1042; the HTTP API answers INVALID_HANDLE, or HIERARCHY_ERROR with its
-        library's codes). None when the replicas prove nothing (a refusal for another reason: raised)."""
+    def _write_small(self) -> None:
+        """Write a small object in one request; refused because another writer's handle holds the shared
+        temporary, it goes, once, to a fresh name (see :meth:`_moved_on`)."""
+        data = bytes(self._buf)
+        try:
+            super()._write_small()
+        except IrodsResponseError as exc:
+            if not self._moved_on(exc):
+                raise
+            self.coordinator.progress(-len(data))  # counted by the refused request
+            self._buf = bytearray(data)
+            super()._write_small()
+
+    def _moved_on(self, refused: IrodsResponseError) -> bool:
+        """Whether this writer, refused its first open of the shared temporary, moved on to a fresh name:
+        only once, before any handle of its own, and only when the temporary's replicas prove another
+        write holds it (intermediate or write-locked, none good), as the catalog marks an object a write
+        opened (irods 4.3.4 rsDataObjOpen.cpp:249, :1059) and refuses to open it again (ill::try_lock,
+        :1040-1042; the HTTP API answers INVALID_HANDLE, or HIERARCHY_ERROR with its library's codes).
+        Any other refusal is the caller's to raise."""
+        if self._moved or self._recording.opened or not _is_locked(refused):
+            return False
+        held = refused if isinstance(refused, IrodsLockedError) else self._held_by_another(refused)
+        if held is None:
+            return False
+        lost = self.path
+        self.path = fresh_temp_name(self.target, self._key)
+        self._moved, self._leftovers = True, set()
+        log.info(
+            "temporary object %s was opened for writing by another writer of %s first (%s); writing "
+            "through %s instead",
+            lost,
+            self.target,
+            held,
+            self.path,
+        )
+        return True
+
+    def _held_by_another(self, refused: IrodsResponseError) -> IrodsLockedError | None:
+        """The lock error the temporary's replicas show (None: they prove no write holds it)."""
         try:
             replicas = self._session.data_objects.replicas(self.path)
         except IrodsError:

@@ -119,3 +119,27 @@ def test_a_writer_whose_handle_was_taken_over_fails_typed_and_leaves_the_new_hol
     assert _sha(session.data_objects.read(path)) == _sha(b_bytes)
     assert _others(session, coll, path) == []
     assert irods_emulator.open_parallel_write_handles() == 0
+
+
+def test_a_small_writer_refused_the_shared_temporary_goes_on_through_a_fresh_name(
+    irods_emulator, session
+) -> None:
+    """B's object fits one request (no handle): its write of the shared temporary A's handle holds is
+    refused (the client names it IrodsLockedError from the replicas); it goes to a fresh name too."""
+    coll = f"{HOME}/lost_small"
+    path = f"{coll}/s.bin"
+    session.collections.create(coll, intermediates=True)
+    a_bytes, _ = _sources()
+    small = b"small object " * 50
+    a = open_writer(session, path, config=_config(), size=len(a_bytes))
+    b = open_writer(session, path, config=_config(), size=len(small))
+    assert b.path == a.path
+    a.write(a_bytes[: 2 * CHUNK])
+    b.write(small)
+    b.close()  # the old code raised IrodsLockedError here
+    assert session.data_objects.read(path) == small
+    a.write(a_bytes[2 * CHUNK :])
+    a.close()
+    assert _sha(session.data_objects.read(path)) == _sha(a_bytes)
+    assert _others(session, coll, path) == []
+    assert irods_emulator.open_parallel_write_handles() == 0
