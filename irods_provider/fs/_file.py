@@ -6,7 +6,10 @@ one request is written with a single request at close; bigger content goes throu
 temporary sibling that is renamed onto the target on commit (at close, or at the end of a transaction) by
 the engine's publish (an object replaced there is moved aside and put back if the rename fails; a writer of
 the same path that took the temporary over meanwhile makes the commit fail, nothing published), so readers
-never see a half-written object and a failed ``with`` block leaves the target untouched. A path holding ``+``
+never see a half-written object and a failed ``with`` block leaves the target untouched. A file open for
+reading is the object the path named at open (its catalog id, from the GenQuery that gives the open its
+size); a ``read()`` that fetched confirms it once, so another writer's publish onto the path fails the next
+read with IrodsSourceChangedError instead of joining two objects' bytes. A path holding ``+``
 (no GET can address it) is read from one server-side copy made at the first read, its checksum compared with
 the original's then, and removed at close (:mod:`irods_provider.client.transfer._alias`).
 
@@ -100,8 +103,8 @@ class IrodsFile(AbstractBufferedFile):  # type: ignore[misc]
             self._details = details
 
     def read(self, length: int = -1) -> bytes:
-        """Read as fsspec does; bytes fetched for it (or since the last check) from several requests are
-        proven to be the opened object's by one identity query after them, whatever number of blocks."""
+        """Read as fsspec does; what was fetched for it (or since the last confirmation) is proven to be the
+        opened object's by one identity query after it, whatever the number of blocks or requests."""
         data: bytes = super().read(length)
         self._confirm_identity()
         return data

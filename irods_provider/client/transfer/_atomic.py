@@ -108,7 +108,7 @@ class AtomicWriter(ParallelWriter):
         hooks = _resume.LeaseHooks(record=self._lease_ops, recorded=self._renew_lease)
         self._recording = _resume.RecordingSession(session, hooks)
         self._key = key = _resume.resume_key("atomic-writer", target)
-        self._moved = False  # whether this writer went on through a fresh name after losing its first
+        self._moved = False  # went on through a fresh name: its first open of the shared one was refused
         temp, record, _ = _choose_temp(session, target, key, resume=True, me=self._me)
         self._leftovers = set(record.handles)  # a killed writer's handles that could not be forgotten
         super().__init__(
