@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from irods_provider.client import BasicAuth, IrodsSession, RetryPolicy
 from irods_provider.client.transfer import TransferConfig, open_writer
 from irods_provider.exceptions import IrodsBadRequestError, IrodsResponseError, IrodsTemporaryTakenOverError
 
@@ -143,3 +144,38 @@ def test_a_small_writer_refused_the_shared_temporary_goes_on_through_a_fresh_nam
     assert _sha(session.data_objects.read(path)) == _sha(a_bytes)
     assert _others(session, coll, path) == []
     assert irods_emulator.open_parallel_write_handles() == 0
+
+
+@pytest.mark.parametrize(
+    ("version", "real_codes"),
+    [("0.5.0", False), ("0.6.0", False), ("0.7.0", True)],
+    ids=["0.5.0-http500", "0.6.0", "0.7.0-real-codes"],
+)
+def test_the_refused_init_goes_on_through_a_fresh_name_on_every_release(
+    irods_emulator_at, version, real_codes
+) -> None:
+    """0.5.0 answers a refused open HTTP 500 with an empty body (data_objects:1091-1100 at 0.5.0), 0.6.0
+    200 + INVALID_HANDLE, a 0.7.0 built with the library's codes HIERARCHY_ERROR: the same fresh name."""
+    server = irods_emulator_at(version)
+    server.set_limits(dstream_exposes_irods_error_codes=real_codes)
+    with IrodsSession(
+        server.base_url,
+        auth=BasicAuth("rods", "rods-emulator"),
+        retry=RetryPolicy(initial_backoff=0.0, max_backoff=0.0),
+    ) as session:
+        coll = f"{HOME}/lost_init_{version.replace('.', '_')}"
+        path = f"{coll}/v.bin"
+        session.collections.create(coll, intermediates=True)
+        a_bytes, b_bytes = _sources()
+        a = open_writer(session, path, config=_config(), size=len(a_bytes))
+        b = open_writer(session, path, config=_config(), size=len(b_bytes))
+        assert b.path == a.path
+        a.write(a_bytes[: 2 * CHUNK])
+        b.write(b_bytes)
+        b.close()
+        a.write(a_bytes[2 * CHUNK :])
+        a.close()
+        assert b.path != a.path
+        assert _sha(session.data_objects.read(path)) == _sha(a_bytes)
+        assert _others(session, coll, path) == []
+    assert server.open_parallel_write_handles() == 0
