@@ -6,7 +6,10 @@ one request is written with a single request at close; bigger content goes throu
 temporary sibling that is renamed onto the target on commit (at close, or at the end of a transaction) by
 the engine's publish (an object replaced there is moved aside and put back if the rename fails; a writer of
 the same path that took the temporary over meanwhile makes the commit fail, nothing published), so readers
-never see a half-written object and a failed ``with`` block leaves the target untouched. A path holding ``+``
+never see a half-written object and a failed ``with`` block leaves the target untouched. A file open for
+reading is the object the path named at open (its catalog id, from the GenQuery that gives the open its
+size); a ``read()`` that fetched confirms it once, so another writer's publish onto the path fails the next
+read with IrodsSourceChangedError instead of joining two objects' bytes. A path holding ``+``
 (no GET can address it) is read from one server-side copy made at the first read, its checksum compared with
 the original's then, and removed at close (:mod:`irods_provider.client.transfer._alias`).
 
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import io
 import logging
+import threading
 import warnings
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -28,7 +32,7 @@ from fsspec.spec import AbstractBufferedFile
 from irods_provider.client._deferred import defer, must_defer
 from irods_provider.client.transfer import AtomicWriter
 from irods_provider.client.transfer._alias import ReadAlias, needs_alias, source_stat
-from irods_provider.exceptions import IrodsNotADataObjectError, IrodsNotFoundError
+from irods_provider.exceptions import IrodsError, IrodsNotADataObjectError, IrodsNotFoundError
 
 if TYPE_CHECKING:
     from irods_provider.client.transfer import ParallelWriter
@@ -66,8 +70,12 @@ class IrodsFile(AbstractBufferedFile):  # type: ignore[misc]
 
     def __init__(self, fs: IrodsFileSystem, path: str, mode: str = "rb", **kwargs: Any) -> None:
         self._alias: ReadAlias | None = None  # a '+' path's server-side copy, made at the first read
-        self._data_id: str | None = None  # the object read, once a read needs several requests
+        self._data_id: str | None = None  # the catalog id of the object opened for reading
+        self._unchecked = 0  # fetches since the object's identity was last confirmed
+        self._checking = threading.Lock()
         try:
+            if mode == "rb" and not needs_alias(path):
+                self._identify(fs, path, sized=kwargs.get("size") is not None)
             super().__init__(fs, path, mode, **kwargs)
             if mode == "rb" and self.details.get("type") == "directory":
                 raise IrodsNotADataObjectError(
@@ -84,20 +92,57 @@ class IrodsFile(AbstractBufferedFile):  # type: ignore[misc]
         self._pending_small: bytes | None = None
 
     # reading -------------------------------------------------------------------------------------------
+    def _identify(self, fs: IrodsFileSystem, path: str, *, sized: bool) -> None:
+        """Take the identity (catalog id) of the object opened, with its details from the same GenQuery
+        (in place of the stat the open would ask; ``sized``: the caller gave the size, none is asked)."""
+        found = fs.open_identity(path)
+        if found is None:
+            return  # nothing there: the open's own info says what is (a collection, or nothing)
+        details, self._data_id = found
+        if not sized:
+            self._details = details
+
+    def read(self, length: int = -1) -> bytes:
+        """Read as fsspec does; what was fetched for it (or since the last confirmation) is proven to be the
+        opened object's by one identity query after it, whatever the number of blocks or requests."""
+        data: bytes = super().read(length)
+        self._confirm_identity()
+        return data
+
+    def _confirm_identity(self) -> None:
+        """Raise IrodsSourceChangedError if the path no longer names the object opened, once per read()
+        that fetched (a background prefetch counts toward the next read())."""
+        with self._checking:
+            fetched, self._unchecked = self._unchecked, 0
+        if fetched and self._data_id is not None:
+            self.fs.check_same_object(self.path, self._data_id)
+
     def _fetch_range(self, start: int, end: int) -> bytes:
         if self._alias is None and needs_alias(self.path) and end > start:
             # No GET can address a '+' path: one server-side copy for the file's life, removed at close.
             # Reads are ranges in any order, so the copy's checksum is compared with the original's now.
             self._alias = ReadAlias(self.fs.session, self.path, verify=True, size=self.size)
-        read_path = None if self._alias is None else self._alias.path
-        if read_path is not None or (start == 0 and end >= self.size):
-            return self.fs.read_range(self.path, start, min(end, self.size), read_path=read_path)
-        # Several requests, each of whatever object the path names then: one another writer renamed onto
-        # the path meanwhile must not join its bytes to the old object's (the alias is a snapshot already).
-        if self._data_id is None:
-            self._data_id = self.fs.data_object_id(self.path)
-        data = self.fs.read_range(self.path, start, min(end, self.size))
-        self.fs.check_same_object(self.path, self._data_id)
+        if self._alias is not None:  # a snapshot: one object whatever the path names now
+            return self.fs.read_range(self.path, start, min(end, self.size), read_path=self._alias.path)
+        end = min(end, self.size)
+        if start == 0 and end == self.size and self.size < self.fs.read_config.chunk_size:
+            # The whole object in one request, asked one byte more: as many bytes as the open saw are one
+            # whole object of that size; more or fewer, the path may name another one now (checked).
+            data = self.fs.session.data_objects.read(self.path, offset=0, count=self.size + 1)
+            if len(data) == self.size:
+                return data
+            data = data[: self.size]
+        else:
+            # Each request reads whatever object the path names then: another writer's publish renamed
+            # onto the path meanwhile must not join its bytes to the opened object's (checked by read()).
+            try:
+                data = self.fs.read_range(self.path, start, end)
+            except IrodsError:  # a shorter object there now, or none: replaced, if its id says so
+                if self._data_id is not None:
+                    self.fs.check_same_object(self.path, self._data_id)
+                raise
+        with self._checking:
+            self._unchecked += 1
         return data
 
     def close(self) -> None:

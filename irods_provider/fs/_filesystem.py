@@ -520,6 +520,19 @@ class IrodsFileSystem(AbstractFileSystem):  # type: ignore[misc]
                 return str(row[0])
         return None
 
+    def open_identity(self, path: str) -> tuple[Info, str] | None:
+        """What a file opened for reading names: its :meth:`info` and its catalog id (``DATA_ID``), from one
+        GenQuery in place of the stat ``info`` asks (a data object without a good replica raises as ``info``
+        does); None when no data object is at ``path``."""
+        path = self._strip_protocol(path)
+        found = self.session.data_objects.identify(path)
+        if found is None:
+            return None
+        entry, data_id = found
+        if (unreadable := unreadable_error(path, entry.replicas, operation="stat")) is not None:
+            raise unreadable
+        return _entry_info(entry), data_id
+
     def check_same_object(self, path: str, data_id: str | None) -> None:
         """Raise IrodsSourceChangedError unless ``path`` still names the data object ``data_id``: bytes read
         by several requests before this would join a replaced object's to its replacement's."""

@@ -761,6 +761,22 @@ class DataObjects(ItiDataObjectsMixin):
             )
         return sorted((_replica(r[2:]) for r in rows), key=lambda r: r.number)
 
+    def identify(self, path: str) -> tuple[Entry, str] | None:
+        """The listing entry of the data object ``path`` (as :meth:`Collections.lookup` gives it: its
+        newest good replica's size, mtime and checksum, every replica) and its catalog id (``DATA_ID``:
+        another object renamed onto the path brings its own, an in-place write keeps it), from one GenQuery;
+        None when there is no such (visible) data object."""
+        validate_path(path, operation="data_objects.identify")
+        parent, name = parent_path(path), basename(path)
+        coll, _ = match_condition("COLL_NAME", parent)
+        data, _ = match_condition("DATA_NAME", name)
+        query = f"select {_DATA_COLUMNS}, DATA_ID where {coll} and {data}"
+        zone = self._s.query.zone_for(path)
+        rows = [r for r in self._s.query.genquery(query, zone=zone) if (r[0], r[1]) == (parent, name)]
+        if not rows:
+            return None
+        return _data_entry(rows), str(rows[0][-1])
+
     def permissions(self, path: str) -> builtins.list[Permission]:
         """The access-control list of the data object ``path``, from the catalog: unlike ``stat``, it answers
         for an object without a good replica too (its write failed: its grants are still worth keeping).

@@ -8,9 +8,15 @@ of leaving it locked and behind. The writer records itself and a lease in the sa
 and renews the lease (every fifth of ``TransferConfig.claim_lease_seconds``, see :class:`._claim.Lease`)
 until it publishes: another writer of the same target finding that lease live writes through a fresh name
 instead (each publishes its own bytes; the later rename stays), and takes the temporary over only once the
-lease lapsed (its writer is dead). The handle and lease records are dropped right before the rename, after
-the verification. The temporary's removal is registered with the writer's coordinator as it is claimed: a
-failed close or publish, or :meth:`AtomicWriter.abort`, runs it.
+lease lapsed (its writer is dead). Two writers that both chose the shared name before either created it
+race to open it: the server refuses the later open (INVALID_HANDLE, or HIERARCHY_ERROR with real codes),
+and that writer, which has sent no byte yet, goes on once through a fresh name when the temporary's
+replicas prove another write holds it (any other refusal is raised). A writer whose lease lapsed while it
+wrote (cut off for the lease) and whose temporary was taken over finds its handle shut down (HTTP 400 to
+its next write): it fails with :class:`IrodsTemporaryTakenOverError`, leaving the temporary to the taker.
+The handle and lease records are dropped right before the rename, after the verification. The
+temporary's removal is registered with the writer's coordinator as it is claimed: a failed close or
+publish, or :meth:`AtomicWriter.abort`, runs it.
 
 Before it publishes, the writer verifies the temporary as an upload is (:func:`._replicas.verify_upload`,
 ``TransferConfig.verify_replicas``): the bytes it was given are hashed as they are written and every
@@ -31,12 +37,20 @@ object (written in one request, no handle: no lease) between its verification an
 from __future__ import annotations
 
 import contextlib
+import logging
 import uuid
 from concurrent.futures import Executor
 
 from irods_provider.client import AVU, MetadataOperation
+from irods_provider.client._locks import writing_error
 from irods_provider.client._temporaries import LEASE_ATTRIBUTE, WRITER_ATTRIBUTE
-from irods_provider.exceptions import IrodsError, IrodsResponseError, IrodsTemporaryTakenOverError
+from irods_provider.exceptions import (
+    IrodsBadRequestError,
+    IrodsError,
+    IrodsLockedError,
+    IrodsResponseError,
+    IrodsTemporaryTakenOverError,
+)
 
 from . import _resume
 from ._api import SessionLike
@@ -48,8 +62,10 @@ from ._copy import CopyResult, StreamHasher, hasher_for, server_checksum_matches
 from ._copyover import InPlace
 from ._replicas import verify_upload
 from ._retry import ChunkRetrier
-from ._upload import _choose_temp, _publish
+from ._upload import _choose_temp, _is_locked, _publish, fresh_temp_name
 from ._writer import ParallelWriter
+
+log = logging.getLogger(__name__)
 
 
 class AtomicWriter(ParallelWriter):
@@ -91,7 +107,8 @@ class AtomicWriter(ParallelWriter):
         self._lease: Lease | None = None
         hooks = _resume.LeaseHooks(record=self._lease_ops, recorded=self._renew_lease)
         self._recording = _resume.RecordingSession(session, hooks)
-        key = _resume.resume_key("atomic-writer", target)
+        self._key = key = _resume.resume_key("atomic-writer", target)
+        self._moved = False  # went on through a fresh name: its first open of the shared one was refused
         temp, record, _ = _choose_temp(session, target, key, resume=True, me=self._me)
         self._leftovers = set(record.handles)  # a killed writer's handles that could not be forgotten
         super().__init__(
@@ -106,10 +123,100 @@ class AtomicWriter(ParallelWriter):
 
     def write(self, data: bytes | bytearray | memoryview) -> int:
         """Queue ``data`` (see :meth:`ParallelWriter.write`), hashed in order when guarded."""
-        written = super().write(data)
+        try:
+            written = super().write(data)
+        except IrodsError as exc:
+            self._raise_if_taken(exc)
+            raise
         if self._hasher is not None:
             self._hasher.update(memoryview(data))
         return written
+
+    def _init_handle(self) -> None:
+        """Open the handle; an init of the shared temporary refused because another writer's handle holds
+        it goes on, once, through a fresh name (see :meth:`_moved_on`). Nothing was sent yet: the init
+        comes before this writer's first byte."""
+        try:
+            super()._init_handle()
+        except IrodsResponseError as exc:
+            if not self._moved_on(exc):
+                raise
+            super()._init_handle()
+
+    def _write_small(self) -> None:
+        """Write a small object in one request; refused because another writer's handle holds the shared
+        temporary, it goes, once, to a fresh name (see :meth:`_moved_on`)."""
+        data = bytes(self._buf)
+        try:
+            super()._write_small()
+        except IrodsResponseError as exc:
+            if not self._moved_on(exc):
+                raise
+            self.coordinator.progress(-len(data))  # counted by the refused request
+            self._buf = bytearray(data)
+            super()._write_small()
+
+    def _moved_on(self, refused: IrodsResponseError) -> bool:
+        """Whether this writer, refused its first open of the shared temporary, moved on to a fresh name:
+        only once, before any handle of its own, and only when the temporary's replicas prove another
+        write holds it (intermediate or write-locked, none good), as the catalog marks an object a write
+        opened (irods 4.3.4 rsDataObjOpen.cpp:249, :1059) and refuses to open it again (ill::try_lock,
+        :1040-1042; the HTTP API answers INVALID_HANDLE, or HIERARCHY_ERROR with its library's codes).
+        Any other refusal is the caller's to raise."""
+        if self._moved or self._recording.opened or not _is_locked(refused):
+            return False
+        held = refused if isinstance(refused, IrodsLockedError) else self._held_by_another(refused)
+        if held is None:
+            return False
+        lost = self.path
+        self.path = fresh_temp_name(self.target, self._key)
+        self._moved, self._leftovers = True, set()
+        log.info(
+            "temporary object %s was opened for writing by another writer of %s first (%s); writing "
+            "through %s instead",
+            lost,
+            self.target,
+            held,
+            self.path,
+        )
+        return True
+
+    def _held_by_another(self, refused: IrodsResponseError) -> IrodsLockedError | None:
+        """The lock error the temporary's replicas show (None: they prove no write holds it)."""
+        try:
+            replicas = self._session.data_objects.replicas(self.path)
+        except IrodsError:
+            return None
+        return writing_error(self.path, replicas, cause=refused, operation=refused.operation or "upload")
+
+    def _raise_if_taken(self, exc: IrodsError) -> None:
+        """Raise :class:`IrodsTemporaryTakenOverError` (from ``exc``) when ``exc`` proves another writer took
+        the temporary over while this one wrote (its lease had lapsed): a write through this writer's handle
+        answered HTTP 400 (a handle the server no longer knows: data_objects main.cpp:1081-1085 at 0.7.0)
+        and none of its handles is recorded on the temporary any more (the taker shut them down and forgot
+        them). The bytes sent are gone; the temporary, now the other writer's, is left to it. A 400 while
+        the handle is still recorded (a restarted API server forgets every handle) is not that proof."""
+        if not (isinstance(exc, IrodsBadRequestError) and exc.operation == "data_objects.write"):
+            return
+        mine = set(self._recording.handles)
+        if not mine:
+            return
+        try:
+            record = _resume.inspect(self._session, self.path)
+        except IrodsError:
+            return
+        if mine & set(record.handles):
+            return
+        self._stop_lease()
+        self._withdraw_discard()
+        other = self._other_writer(record) or "this writer's parallel-write handle is no longer recorded"
+        raise IrodsTemporaryTakenOverError(
+            f"another writer of {self.target} took over its temporary object {self.path} while this writer "
+            "wrote it (this writer's lease had lapsed); nothing was published",
+            changed=other,
+            operation="upload",
+            path=self.target,
+        ) from exc
 
     def _lease_ops(self) -> list[MetadataOperation]:
         """This writer and its first lease, recorded with its first handle (stamped now)."""
@@ -133,7 +240,11 @@ class AtomicWriter(ParallelWriter):
         if self.closed:
             return
         try:
-            super().close()
+            try:
+                super().close()
+            except IrodsError as exc:
+                self._raise_if_taken(exc)
+                raise
         except BaseException as exc:
             self.coordinator.run_failure_cleanups(exc)
             raise

@@ -566,9 +566,14 @@ def _live_writer(record: _resume.TempRecord, me: Claim | None) -> Claim | None:
     return found
 
 
+def fresh_temp_name(path: str, key: str) -> str:
+    """A temporary name for ``path`` that no other writer derives (``key`` and a random suffix)."""
+    return _resume.temp_name(path, f"{key}-{uuid.uuid4().hex[:8]}")
+
+
 def _busy_temp(path: str, key: str, temp: str, writer: Claim) -> str:
     """A new temporary name beside ``temp``, which another live writer is writing (named in the log)."""
-    fresh = _resume.temp_name(path, f"{key}-{uuid.uuid4().hex[:8]}")
+    fresh = fresh_temp_name(path, key)
     log.info(
         "temporary object %s belongs to writer %s, alive (lease of %g s renewed at %s); writing %s through "
         "%s instead",
@@ -584,7 +589,7 @@ def _busy_temp(path: str, key: str, temp: str, writer: Claim) -> str:
 
 def _fresh_temp(path: str, key: str, *, locked: str, error: BaseException) -> str:
     """A new temporary name beside ``locked``, which nothing can write to any more (named in the log)."""
-    fresh = _resume.temp_name(path, f"{key}-{uuid.uuid4().hex[:8]}")
+    fresh = fresh_temp_name(path, key)
     log.warning(
         "temporary object %s is locked by a parallel-write handle that was never recorded (a worker killed "
         "mid-upload?: %s); uploading %s through %s instead, from the start. Remove %s once it is unlocked.",
