@@ -20,10 +20,9 @@ from irods_provider.client.transfer import upload_object
 from irods_provider.exceptions import IrodsIntegrityError, IrodsNotADataObjectError
 from irods_provider.sftp._file import SftpFile
 from irods_provider.testing import EmulatorServer
-from irods_provider.testing.pytest_plugin import irods_emulator_variants  # noqa: F401
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "support"))
-from checksum_schemes import CFG, HOME, fresh_session, scheme_cache_on
+from checksum_schemes import CFG, HOME, fresh_session
 from server_checksums import irods_checksum
 
 ARCHIVE, PLAIN = f"{HOME}/archive", f"{HOME}/plain"
@@ -48,29 +47,20 @@ def _upload(zone: EmulatorServer, source: SftpFile, path: str) -> bool:
 
 
 def test_sftp_uploads_alternating_between_collections_fail_at_most_once_each(
-    irods_emulator_variants,  # noqa: F811
-    remote,
-    monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
+    md5_archive, remote, sftp_channel, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from airflow.providers.sftp.hooks.sftp import SFTPHook
-
-    from irods_provider.sftp import SftpEndpoint
-
-    scheme_cache_on(monkeypatch, tmp_path)
-    zone = irods_emulator_variants(resources=("archiveResc",), resource_hash_schemes={"archiveResc": "md5"})
+    zone, (_sftp, client) = md5_archive, sftp_channel
     monkeypatch.setattr(zone.config, "default_resources", ((ARCHIVE, "archiveResc"),))
     remote.put("data.bin", DATA)
     failed: dict[str, int] = {PLAIN: 0, ARCHIVE: 0}
-    with SftpEndpoint(SFTPHook(ssh_conn_id="cluster")) as sftp, sftp.channel() as client:
-        with fresh_session(zone) as s:
-            for collection in (ARCHIVE, PLAIN):
-                s.collections.create(collection)
-        for n in range(4):
-            for collection in (PLAIN, ARCHIVE):
-                path = f"{collection}/f{n}.bin"
-                if not _upload(zone, SftpFile(client, remote.path("data.bin")), path):
-                    failed[collection] += 1
-                    assert _upload(zone, SftpFile(client, remote.path("data.bin")), path)  # the task's retry
+    with fresh_session(zone) as s:
+        for collection in (ARCHIVE, PLAIN):
+            s.collections.create(collection)
+    for n in range(4):
+        for collection in (PLAIN, ARCHIVE):
+            path = f"{collection}/f{n}.bin"
+            if not _upload(zone, SftpFile(client, remote.path("data.bin")), path):
+                failed[collection] += 1
+                assert _upload(zone, SftpFile(client, remote.path("data.bin")), path)  # the task's retry
     # The plain collection's SHA-256 is the zone's first entry: the archive's first upload fails once.
     assert failed == {PLAIN: 0, ARCHIVE: 1}

@@ -34,57 +34,49 @@ DATA = os.urandom(300_000)
 def test_an_sftp_source_fails_typed_then_the_retry_verifies_in_the_zones_scheme(
     irods_emulator_variants,  # noqa: F811
     remote,
+    sftp_channel,
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
     scheme: str,
 ) -> None:
-    from airflow.providers.sftp.hooks.sftp import SFTPHook
-
-    from irods_provider.sftp import SftpEndpoint
-
     scheme_cache_on(monkeypatch, tmp_path)
     zone: EmulatorServer = irods_emulator_variants(hash_scheme=scheme)
     remote.put("big.bin", DATA)
-    path = f"{HOME}/from-sftp.bin"
-    with SftpEndpoint(SFTPHook(ssh_conn_id="cluster")) as sftp, sftp.channel() as client:
-        with fresh_session(zone) as s:
-            with pytest.raises(IrodsIntegrityError, match="only SHA-256 and MD5 was computed"):
-                upload_object(s, SftpFile(client, remote.path("big.bin")), path, config=CFG)
-            with pytest.raises(IrodsNotADataObjectError):
-                s.data_objects.stat(path)
-        with fresh_session(zone) as s:  # a fresh process's retry: the zone's scheme was kept
-            result = upload_object(s, SftpFile(client, remote.path("big.bin")), path, config=CFG)
-            assert result.checksum == irods_checksum(scheme, DATA)
-            assert s.data_objects.read(path) == DATA
+    path, (_sftp, client) = f"{HOME}/from-sftp.bin", sftp_channel
+    with fresh_session(zone) as s:
+        with pytest.raises(IrodsIntegrityError, match="only SHA-256 and MD5 was computed"):
+            upload_object(s, SftpFile(client, remote.path("big.bin")), path, config=CFG)
+        with pytest.raises(IrodsNotADataObjectError):
+            s.data_objects.stat(path)
+    with fresh_session(zone) as s:  # a fresh process's retry: the zone's scheme was kept
+        result = upload_object(s, SftpFile(client, remote.path("big.bin")), path, config=CFG)
+        assert result.checksum == irods_checksum(scheme, DATA)
+        assert s.data_objects.read(path) == DATA
 
 
-def test_sftp_checksums_in_every_scheme(remote, monkeypatch: pytest.MonkeyPatch) -> None:
-    from airflow.providers.sftp.hooks.sftp import SFTPHook
-
-    from irods_provider.sftp import SftpEndpoint
-
+def test_sftp_checksums_in_every_scheme(remote, sftp_channel, monkeypatch: pytest.MonkeyPatch) -> None:
     remote.put("f.bin", DATA)
-    with SftpEndpoint(SFTPHook(ssh_conn_id="cluster")) as sftp, sftp.channel() as client:
-        ran: list[str] = []
-        real = sftp.run
+    sftp, client = sftp_channel
+    ran: list[str] = []
+    real = sftp.run
 
-        def spy(command: str, **kwargs: Any) -> Any:
-            ran.append(command.split(" ", 1)[0])
-            return real(command, **kwargs)
+    def spy(command: str, **kwargs: Any) -> Any:
+        ran.append(command.split(" ", 1)[0])
+        return real(command, **kwargs)
 
-        monkeypatch.setattr(sftp, "run", spy)
-        name = remote.path("f.bin")
+    monkeypatch.setattr(sftp, "run", spy)
+    name = remote.path("f.bin")
 
-        def hash_here(hasher: Any) -> Any:
-            return hash_sftp_file(client, name, hasher=hasher)
+    def hash_here(hasher: Any) -> Any:
+        return hash_sftp_file(client, name, hasher=hasher)
 
-        for scheme in ChecksumScheme:
-            assert sftp_checksum(sftp, name, scheme, hash_here) == irods_checksum(scheme.value, DATA)
-        # Run on the server where a coreutils tool exists; ADLER-32 read through SFTP.
-        assert ran == ["sha256sum", "md5sum", "sha512sum", "sha1sum"]
-        cut = irods_checksum("sha512", DATA)[:63]  # as a 4.3.4 catalog may keep it (NAME_LEN)
-        assert sftp_file_has_checksum(sftp, name, cut, hash_here)
-        assert not sftp_file_has_checksum(sftp, name, cut[:-1] + ("A" if cut[-1] != "A" else "B"), hash_here)
-        assert sftp_file_has_checksum(
-            sftp, name, irods_checksum("adler32", DATA).upper().replace("ADLER", "adler"), hash_here
-        )
+    for scheme in ChecksumScheme:
+        assert sftp_checksum(sftp, name, scheme, hash_here) == irods_checksum(scheme.value, DATA)
+    # Run on the server where a coreutils tool exists; ADLER-32 read through SFTP.
+    assert ran == ["sha256sum", "md5sum", "sha512sum", "sha1sum"]
+    cut = irods_checksum("sha512", DATA)[:63]  # as a 4.3.4 catalog may keep it (NAME_LEN)
+    assert sftp_file_has_checksum(sftp, name, cut, hash_here)
+    assert not sftp_file_has_checksum(sftp, name, cut[:-1] + ("A" if cut[-1] != "A" else "B"), hash_here)
+    assert sftp_file_has_checksum(
+        sftp, name, irods_checksum("adler32", DATA).upper().replace("ADLER", "adler"), hash_here
+    )

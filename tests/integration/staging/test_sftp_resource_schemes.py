@@ -21,35 +21,22 @@ from irods_provider.client._paths import is_temporary_name
 from irods_provider.client.transfer import upload_object
 from irods_provider.exceptions import IrodsIntegrityError, IrodsNotADataObjectError
 from irods_provider.sftp._file import SftpFile
-from irods_provider.testing.pytest_plugin import irods_emulator_variants  # noqa: F401
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "support"))
-from checksum_schemes import CFG, HOME, fresh_session, md5_hashed, rehash_events, scheme_cache_on
+from checksum_schemes import CFG, HOME, fresh_session, md5_hashed, rehash_events
 from server_checksums import irods_checksum
 
 DATA = os.urandom(300_000)
 
 
 def test_an_sftp_source_fails_typed_then_succeeds_on_retry(
-    irods_emulator_variants,  # noqa: F811
-    remote,
-    monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
+    md5_archive, remote, sftp_channel, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from airflow.providers.sftp.hooks.sftp import SFTPHook
-
-    from irods_provider.sftp import SftpEndpoint
-
-    scheme_cache_on(monkeypatch, tmp_path)
-    zone = irods_emulator_variants(resources=("archiveResc",), resource_hash_schemes={"archiveResc": "md5"})
+    zone, (_sftp, client) = md5_archive, sftp_channel
     made = md5_hashed(monkeypatch)  # whether each upload's hasher computes MD5
     remote.put("big.bin", DATA)
     path, archive = f"{HOME}/from-sftp.bin", replace(CFG, resource="archiveResc")
-    with (
-        rehash_events() as rehashed,
-        SftpEndpoint(SFTPHook(ssh_conn_id="cluster")) as sftp,
-        sftp.channel() as client,
-    ):
+    with rehash_events() as rehashed:
         with fresh_session(zone) as s:
             first = upload_object(s, io.BytesIO(b"x" * 10), f"{HOME}/first.bin", size=10, config=CFG)
             assert first.checksum.startswith("sha2:")  # the zone's entry: SHA-256
