@@ -19,6 +19,7 @@ import textwrap
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -88,9 +89,12 @@ def until(condition: Callable[[], bool], what: str) -> None:
         time.sleep(0.05)
 
 
-def hold_verification(monkeypatch: pytest.MonkeyPatch) -> tuple[threading.Event, threading.Event]:
-    """Hold the first verification of a copy onto the path (the writer's claim still its own) until the
-    second event is set: (reached, release)."""
+@contextmanager
+def held_at_verification(
+    monkeypatch: pytest.MonkeyPatch, alice: IrodsSession, config: TransferConfig
+) -> Iterator[None]:
+    """alice's upload of her bytes in a thread, held at its first verification of its copy onto the path
+    (her claim still hers) for the block; released, it must succeed."""
     reached, release = threading.Event(), threading.Event()
     verify = _copyover.verify_in_place
 
@@ -101,7 +105,14 @@ def hold_verification(monkeypatch: pytest.MonkeyPatch) -> tuple[threading.Event,
         return verify(*args, **kwargs)
 
     monkeypatch.setattr(_copyover, "verify_in_place", held)
-    return reached, release
+    thread, outcome = in_thread(lambda: upload(alice, b"alice's bytes", config))
+    try:
+        assert reached.wait(WAIT), f"alice never verified her copy onto the path: {outcome}"
+        yield
+    finally:
+        release.set()
+        thread.join(WAIT)
+    assert outcome == [None]
 
 
 def test_a_live_writer_renews_its_claim_and_no_other_transfer_takes_it_over(
@@ -112,10 +123,7 @@ def test_a_live_writer_renews_its_claim_and_no_other_transfer_takes_it_over(
     untouched; released, she publishes and nothing is left beside the path."""
     rods, alice, other = writers
     config = _config(claim_lease_seconds=LIVE_LEASE)
-    reached, release = hold_verification(monkeypatch)
-    thread, outcome = in_thread(lambda: upload(alice, b"alice's bytes", config))
-    try:
-        assert reached.wait(WAIT), f"alice never verified her copy onto the path: {outcome}"
+    with held_at_verification(monkeypatch, alice, config):
         first = last_renewed(other)
         until(lambda: last_renewed(other) >= first + LIVE_LEASE + 1, "alice's claim renewed past her lease")
         with pytest.raises(IrodsPathClaimedError) as caught:
@@ -123,10 +131,6 @@ def test_a_live_writer_renews_its_claim_and_no_other_transfer_takes_it_over(
         assert caught.value.path == PATH
         assert caught.value.claim == CLAIM
         assert rods.data_objects.read(PATH) == b"alice's bytes"
-    finally:
-        release.set()
-        thread.join(WAIT)
-    assert outcome == [None]
     assert rods.data_objects.read(PATH) == b"alice's bytes"
     assert left(emulator, HOME) == [PATH]
 
@@ -279,17 +283,10 @@ def test_the_cleanup_leaves_a_live_writers_claim_alone(emulator, writers, monkey
     path, leaves her claim (she renews it) and counts it fresh (before: removed as a backup that had served,
     taking the claim from a live writer); she then publishes and releases it."""
     rods, alice, _other = writers
-    reached, release = hold_verification(monkeypatch)
-    thread, outcome = in_thread(lambda: upload(alice, b"alice's bytes", _config(claim_lease_seconds=LEASE)))
-    try:
-        assert reached.wait(WAIT), f"alice never verified her copy onto the path: {outcome}"
+    with held_at_verification(monkeypatch, alice, _config(claim_lease_seconds=LEASE)):
         swept = rods.collections.remove_temporaries(HOME, min_age=0)
         assert CLAIM not in [t.path for t in swept.removed + swept.failed]
         assert swept.fresh >= 1
         assert alice.data_objects.read(CLAIM) == b"old"
-    finally:
-        release.set()
-        thread.join(WAIT)
-    assert outcome == [None]
     assert rods.data_objects.read(PATH) == b"alice's bytes"
     assert left(emulator, HOME) == [PATH]
