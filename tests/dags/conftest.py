@@ -9,7 +9,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "support"))
 
-from oidc_provider.harness import oidc_provider
+from oidc_provider.harness import oidc_provider, protected_emulator
 
 __all__ = ["oidc_provider"]
 
@@ -30,19 +30,5 @@ def irods_default(irods_emulator, airflow_db, monkeypatch: pytest.MonkeyPatch):
 @pytest.fixture(scope="module")
 def openid_emulator(oidc_provider):
     """An emulator in protected-resource mode: bearer tokens introspected at the provider, user from claim."""
-    from irods_provider.testing import EmulatorConfig, EmulatorServer
-    from irods_provider.testing._openid import OpenIdIntrospectionValidator
-
-    validator = OpenIdIntrospectionValidator(
-        oidc_provider.issuer,
-        client_id="irods-rs",
-        client_secret=oidc_provider.clients["irods-rs"],
-        user_claim="preferred_username",
-    )
-    server = EmulatorServer(EmulatorConfig(openid=validator)).start()
-    server.add_user("alice", "alice-irods-only-pw")
-    try:
+    with protected_emulator(oidc_provider) as server:
         yield server
-    finally:
-        server.stop()
-        validator.close()

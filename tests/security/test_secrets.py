@@ -16,7 +16,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "support"))
 
-from oidc_provider.harness import OidcProvider, oidc_provider  # noqa: F401
+from oidc_provider.harness import OidcProvider, oidc_provider, protected_emulator  # noqa: F401
 from security_support import HOME
 
 from irods_provider.exceptions import IrodsError
@@ -141,22 +141,8 @@ def test_basic_password_and_minted_tokens_never_appear(irods_emulator, monkeypat
 
 @pytest.fixture(scope="module")
 def openid_emulator(oidc_provider) -> Iterator[object]:  # noqa: F811
-    from irods_provider.testing import EmulatorConfig, EmulatorServer
-    from irods_provider.testing._openid import OpenIdIntrospectionValidator
-
-    validator = OpenIdIntrospectionValidator(
-        oidc_provider.issuer,
-        client_id="irods-rs",
-        client_secret=oidc_provider.clients["irods-rs"],
-        user_claim="preferred_username",
-    )
-    server = EmulatorServer(EmulatorConfig(openid=validator)).start()
-    server.add_user("alice", "alice-irods-only-pw")
-    try:
+    with protected_emulator(oidc_provider) as server:
         yield server
-    finally:
-        server.stop()
-        validator.close()
 
 
 def _openid_conn(emulator, provider: OidcProvider, **extra: str) -> str:

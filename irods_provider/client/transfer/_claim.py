@@ -258,14 +258,19 @@ class Lease:
         self.stop()
         with self._renewing, self._lock:
             previous = self._stamp
-        ops = [
-            MetadataOperation("remove", AVU(LEASE_ATTRIBUTE, self._me.lease_value(previous))),
-            MetadataOperation("add", AVU(LEASE_ATTRIBUTE, self._me.lease_value(RELEASED))),
-        ]
         try:
-            self._session.metadata.apply(self._claim, ops, kind=_resume._data_object_kind())
+            self._restamp(previous, RELEASED)
         except Exception as exc:
             log.warning("could not mark the claim %s on %s given up: %s", self._claim, self._path, exc)
+
+    def _restamp(self, previous: float, stamp: float) -> None:
+        """Replace the claim's renewal AVU of ``previous`` by one of ``stamp``, in one atomic call (another
+        writer never sees the claim without one)."""
+        ops = [
+            MetadataOperation("remove", AVU(LEASE_ATTRIBUTE, self._me.lease_value(previous))),
+            MetadataOperation("add", AVU(LEASE_ATTRIBUTE, self._me.lease_value(stamp))),
+        ]
+        self._session.metadata.apply(self._claim, ops, kind=_resume._data_object_kind())
 
     def _run(self) -> None:
         while not self._stopped.wait(self._period):
@@ -281,12 +286,8 @@ class Lease:
         sent, stamp = time.monotonic(), time.time()
         with self._lock:
             previous = self._stamp
-        ops = [
-            MetadataOperation("remove", AVU(LEASE_ATTRIBUTE, self._me.lease_value(previous))),
-            MetadataOperation("add", AVU(LEASE_ATTRIBUTE, self._me.lease_value(stamp))),
-        ]
         try:
-            self._session.metadata.apply(self._claim, ops, kind=_resume._data_object_kind())
+            self._restamp(previous, stamp)
         except Exception as exc:
             log.warning("could not renew the claim %s on %s: %s", self._claim, self._path, exc)
             with self._lock:

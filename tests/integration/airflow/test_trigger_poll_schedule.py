@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import itertools
 import math
+import sys
 import time
+from pathlib import Path
 from typing import Any
 from unittest import mock
 
@@ -18,6 +20,9 @@ import pytest
 
 from irods_provider.triggers._schedule import PollSchedule
 from irods_provider.triggers.irods import IrodsMetadataTrigger, IrodsPathTrigger
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "support"))
+from trigger_runner import run_until
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -59,25 +64,19 @@ async def _run_in_trigger_runner(log: list[tuple[str, int, float]]) -> Any:
     """Run the N triggers in Airflow's TriggerRunner until each has checked CHECKS times; the runner."""
     from airflow.jobs.triggerer_job_runner import TriggerRunner
 
-    loop = asyncio.get_running_loop()
     runner = TriggerRunner()  # type: ignore[no-untyped-call]
     runner.to_create.extend(_workloads())
     await runner.create_triggers()  # type: ignore[no-untyped-call]
-    end = loop.time() + DEADLINE
 
     def fewest_checks() -> int:
         return min(sum(1 for kind, tid, _ in log if kind == "check" and tid == i) for i in runner.triggers)
 
-    try:
-        while fewest_checks() < CHECKS:
-            assert loop.time() < end, f"not every trigger checked {CHECKS} times: {log}"
-            assert not runner.failed_triggers, runner.failed_triggers
-            await asyncio.sleep(0.02)
-    finally:
-        tasks = [details["task"] for details in runner.triggers.values()]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+    await run_until(
+        runner,
+        lambda: fewest_checks() >= CHECKS,
+        DEADLINE,
+        lambda: f"not every trigger checked {CHECKS} times: {log}",
+    )
     return runner
 
 

@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx2
@@ -54,3 +62,43 @@ def code(response: httpx2.Response) -> int:
     """The irods_response.status_code of a JSON response."""
     value: int = response.json()["irods_response"]["status_code"]
     return value
+
+
+def checksum(api: Api, path: str, **params: Any) -> str:
+    """rods's ``calculate_checksum`` of ``path`` (asserted to succeed): the checksum the server answers."""
+    r = api.post("data-objects", "rods", op="calculate_checksum", lpath=path, **params)
+    assert code(r) == 0, r.text
+    value: str = r.json()["checksum"]
+    return value
+
+
+@contextmanager
+def serving(spool: Path, *args: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """``python -m irods_provider.testing serve`` on a free port with ``args``: the process (its banner's
+    remaining lines to read) and the base URL its first line names. A block that ends normally interrupts
+    it and asserts a clean exit; the process is killed if it is still running after all."""
+    argv = [sys.executable, "-m", "irods_provider.testing", "serve", "--port", "0", "--spool", str(spool)]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen([*argv, *args], stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        assert proc.stdout is not None
+        yield proc, proc.stdout.readline().split(": ", 1)[1].strip()
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(5)
+        if proc.stdout is not None:
+            proc.stdout.close()
+
+
+def authenticate(base: str) -> httpx2.Response:
+    """rods's ``/authenticate`` at ``base``, retried for up to 10 s while the server is not listening yet."""
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            return httpx2.post(f"{base}/authenticate", auth=("rods", "rods-emulator"))
+        except httpx2.ConnectError:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)

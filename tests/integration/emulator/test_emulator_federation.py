@@ -11,16 +11,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx2
 import pytest
-from emulator_http import Api, code
+from emulator_http import Api, authenticate, code, serving
 
 from irods_provider.testing import EmulatorServer
 
@@ -181,33 +177,12 @@ def test_checksum_scheme_formats_and_verifies(
 
 
 def test_command_line_serves_federated_md5_zones(tmp_path: Any) -> None:
-    argv = [
-        sys.executable,
-        "-m",
-        "irods_provider.testing",
-        "serve",
-        "--port",
-        "0",
-        "--spool",
-        str(tmp_path / "s"),
-    ]
-    argv += ["--federated-zone", REMOTE, "--federated-zone", "thirdZone", "--hash-scheme", "md5"]
-    proc = subprocess.Popen(
-        argv, stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"}
-    )
-    try:
+    args = ["--federated-zone", REMOTE, "--federated-zone", "thirdZone", "--hash-scheme", "md5"]
+    with serving(tmp_path / "s", *args) as (proc, base):
         assert proc.stdout is not None
-        base = proc.stdout.readline().split(": ", 1)[1].strip()
         assert "rods / rods" in proc.stdout.readline()
         assert proc.stdout.readline().strip() == f"hash scheme md5; federated zones {REMOTE} thirdZone"
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                token = httpx2.post(f"{base}/authenticate", auth=("rods", "rods-emulator")).text
-                break
-            except httpx2.ConnectError:
-                assert time.monotonic() < deadline
-                time.sleep(0.05)
+        token = authenticate(base).text
         with httpx2.Client(timeout=10, headers={"Authorization": f"Bearer {token}"}) as http:
             home = f"/thirdZone/home/rods#{LOCAL}"
             assert (
@@ -219,14 +194,6 @@ def test_command_line_serves_federated_md5_zones(tmp_path: Any) -> None:
             assert http.post(f"{base}/data-objects", data=write).json()["irods_response"]["status_code"] == 0
             r = http.post(f"{base}/data-objects", data={"op": "calculate_checksum", "lpath": f"{home}/x"})
             assert r.json()["checksum"] == hashlib.md5(b"hello").hexdigest()
-        proc.send_signal(signal.SIGINT)
-        assert proc.wait(10) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(5)
-        if proc.stdout is not None:
-            proc.stdout.close()
 
 
 def test_each_zone_knows_only_its_own_resources(irods_emulator_variants: Variants) -> None:

@@ -7,42 +7,23 @@ Expected values come from hashlib/zlib here, never from the emulator.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import os
-import signal
-import subprocess
 import sys
-import time
-import zlib
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx2
 import pytest
-from emulator_http import Api, code
+from emulator_http import Api, authenticate, checksum, code, serving
 
 from irods_provider.testing import EmulatorServer
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "support"))
+from server_checksums import irods_checksum as expected
 
 Variants = Callable[..., EmulatorServer]
 DATA = b"five schemes " * 1000
 LEADING_ZERO = b"\x00"  # adler32 0x00010001: the hex keeps its leading zeros (8 digits)
-
-
-def expected(scheme: str, data: bytes) -> str:
-    if scheme == "adler32":
-        return f"adler32:{zlib.adler32(data):08x}"
-    if scheme == "md5":
-        return hashlib.md5(data).hexdigest()
-    prefix = {"sha256": "sha2:", "sha512": "sha512:", "sha1": "sha1:"}[scheme]
-    return prefix + base64.b64encode(hashlib.new(scheme, data).digest()).decode()
-
-
-def _checksum(api: Api, path: str, **params: Any) -> str:
-    r = api.post("data-objects", "rods", op="calculate_checksum", lpath=path, **params)
-    assert code(r) == 0, r.text
-    value: str = r.json()["checksum"]
-    return value
 
 
 @pytest.mark.parametrize("scheme", ["sha512", "sha1", "adler32"])
@@ -55,7 +36,7 @@ def test_a_zone_of_each_scheme_writes_its_checksum_as_the_server_does(
         api = Api(server, http)
         for name, data in (("d", DATA), ("z", LEADING_ZERO)):
             assert code(api.write(f"{home}/{name}", data)) == 0
-            assert _checksum(api, f"{home}/{name}") == expected(scheme, data)
+            assert checksum(api, f"{home}/{name}") == expected(scheme, data)
         assert api.get("data-objects", op="stat", lpath=f"{home}/d").json()["checksum"] == expected(
             scheme, DATA
         )
@@ -76,40 +57,27 @@ def test_resources_and_federated_zones_of_other_schemes(irods_emulator_variants:
         api = Api(server, http)
         for name, resource in (("d", "demoResc"), ("a", "archiveResc"), ("r", "replResc")):
             assert code(api.write(f"{home}/{name}", DATA, resource=resource)) == 0
-        assert _checksum(api, f"{home}/d") == expected("sha256", DATA)
-        assert _checksum(api, f"{home}/a") == expected("adler32", DATA)
-        r0 = _checksum(api, f"{home}/r", **{"replica-number": "0", "force": "1"})
-        r1 = _checksum(api, f"{home}/r", **{"replica-number": "1", "force": "1"})
+        assert checksum(api, f"{home}/d") == expected("sha256", DATA)
+        assert checksum(api, f"{home}/a") == expected("adler32", DATA)
+        r0 = checksum(api, f"{home}/r", **{"replica-number": "0", "force": "1"})
+        r1 = checksum(api, f"{home}/r", **{"replica-number": "1", "force": "1"})
         assert {r0, r1} == {expected("sha256", DATA), expected("sha512", DATA)}
         # Verification recomputes a replica in its catalog checksum's own scheme (ADLER-32 here).
         verified = api.get("data-objects", op="verify_checksum", lpath=f"{home}/a")
         assert code(verified) == 0, verified.text
         remote = "/otherZone/home/rods#tempZone/x"
         assert code(api.write(remote, DATA)) == 0
-        assert _checksum(api, remote) == expected("sha1", DATA)
+        assert checksum(api, remote) == expected("sha1", DATA)
 
 
 def test_the_command_line_takes_every_scheme(tmp_path: Any) -> None:
-    argv = [sys.executable, "-m", "irods_provider.testing", "serve", "--port", "0", "--spool", str(tmp_path)]
-    argv += ["--resource", "archiveResc", "--hash-scheme", "adler32"]
-    argv += ["--resource-hash-scheme", "archiveResc=sha512"]
-    proc = subprocess.Popen(
-        argv, stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"}
-    )
-    try:
+    args = ["--resource", "archiveResc", "--hash-scheme", "adler32"]
+    args += ["--resource-hash-scheme", "archiveResc=sha512"]
+    with serving(tmp_path, *args) as (proc, base):
         assert proc.stdout is not None
-        base = proc.stdout.readline().split(": ", 1)[1].strip()
         lines = [proc.stdout.readline().strip() for _ in range(3)]
         assert lines[2] == "hash schemes: archiveResc=sha512"
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                token = httpx2.post(f"{base}/authenticate", auth=("rods", "rods-emulator")).text
-                break
-            except httpx2.ConnectError:
-                assert time.monotonic() < deadline
-                time.sleep(0.05)
-        headers = {"Authorization": f"Bearer {token}"}
+        headers = {"Authorization": f"Bearer {authenticate(base).text}"}
         with httpx2.Client(timeout=10, headers=headers) as http:
             for name, resource, scheme in (("x", "archiveResc", "sha512"), ("y", "demoResc", "adler32")):
                 path = f"/tempZone/home/rods/{name}"
@@ -119,11 +87,3 @@ def test_the_command_line_takes_every_scheme(tmp_path: Any) -> None:
                 )
                 r = http.post(f"{base}/data-objects", data={"op": "calculate_checksum", "lpath": path})
                 assert r.json()["checksum"] == expected(scheme, DATA)
-        proc.send_signal(signal.SIGINT)
-        assert proc.wait(10) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(5)
-        if proc.stdout is not None:
-            proc.stdout.close()

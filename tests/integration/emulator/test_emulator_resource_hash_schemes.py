@@ -11,17 +11,12 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import os
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import Callable
 from typing import Any
 
 import httpx2
 import pytest
-from emulator_http import Api, code
+from emulator_http import Api, authenticate, checksum, code, serving
 
 from irods_provider.testing import EmulatorConfig, EmulatorServer
 
@@ -29,13 +24,6 @@ Variants = Callable[..., EmulatorServer]
 DATA = b"per-resource scheme " * 100
 SHA2 = "sha2:" + base64.b64encode(hashlib.sha256(DATA).digest()).decode()
 MD5 = hashlib.md5(DATA).hexdigest()
-
-
-def _checksum(api: Api, path: str, **params: Any) -> str:
-    r = api.post("data-objects", "rods", op="calculate_checksum", lpath=path, **params)
-    assert code(r) == 0, r.text
-    value: str = r.json()["checksum"]
-    return value
 
 
 def test_each_replica_is_hashed_in_the_scheme_of_its_leafs_server(irods_emulator_variants: Variants) -> None:
@@ -48,12 +36,12 @@ def test_each_replica_is_hashed_in_the_scheme_of_its_leafs_server(irods_emulator
         api = Api(server, http)
         for name, resource in (("d", "demoResc"), ("a", "archiveResc"), ("r", "replResc")):
             assert code(api.write(f"{home}/{name}", DATA, resource=resource)) == 0
-        assert _checksum(api, f"{home}/d") == SHA2
-        assert _checksum(api, f"{home}/a") == MD5
+        assert checksum(api, f"{home}/d") == SHA2
+        assert checksum(api, f"{home}/a") == MD5
         assert api.get("data-objects", op="stat", lpath=f"{home}/a").json()["checksum"] == MD5
         # One object, two replicas on leaves of different servers: each in its own server's scheme.
-        r0 = _checksum(api, f"{home}/r", **{"replica-number": "0", "force": "1"})
-        r1 = _checksum(api, f"{home}/r", **{"replica-number": "1", "force": "1"})
+        r0 = checksum(api, f"{home}/r", **{"replica-number": "0", "force": "1"})
+        r1 = checksum(api, f"{home}/r", **{"replica-number": "1", "force": "1"})
         assert {r0, r1} == {SHA2, MD5}
         # Verification recomputes in the catalog checksum's own scheme: both replicas agree with theirs.
         verified = api.get("data-objects", op="verify_checksum", lpath=f"{home}/a")
@@ -69,7 +57,7 @@ def test_an_entry_for_a_parent_covers_its_children(irods_emulator_variants: Vari
         path = "/tempZone/home/rods/both"
         assert code(api.write(path, DATA, resource="replResc")) == 0
         for number in ("0", "1"):
-            assert _checksum(api, path, **{"replica-number": number, "force": "1"}) == MD5
+            assert checksum(api, path, **{"replica-number": number, "force": "1"}) == MD5
 
 
 def test_a_federated_zone_hashes_with_its_own_servers_scheme(irods_emulator_variants: Variants) -> None:
@@ -79,8 +67,8 @@ def test_a_federated_zone_hashes_with_its_own_servers_scheme(irods_emulator_vari
         remote = "/otherZone/home/rods#tempZone/x"
         assert code(api.write(remote, DATA)) == 0
         assert code(api.write("/tempZone/home/rods/x", DATA)) == 0
-        assert _checksum(api, remote) == MD5
-        assert _checksum(api, "/tempZone/home/rods/x") == SHA2
+        assert checksum(api, remote) == MD5
+        assert checksum(api, "/tempZone/home/rods/x") == SHA2
 
 
 def test_an_unknown_scheme_is_refused() -> None:
@@ -90,36 +78,17 @@ def test_an_unknown_scheme_is_refused() -> None:
 
 
 def test_command_line_sets_a_resources_scheme(tmp_path: Any) -> None:
-    argv = [sys.executable, "-m", "irods_provider.testing", "serve", "--port", "0", "--spool", str(tmp_path)]
-    argv += ["--resource", "archiveResc", "--resource-hash-scheme", "archiveResc=md5"]
-    proc = subprocess.Popen(
-        argv, stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"}
-    )
-    try:
+    with serving(tmp_path, "--resource", "archiveResc", "--resource-hash-scheme", "archiveResc=md5") as (
+        proc,
+        base,
+    ):
         assert proc.stdout is not None
-        base = proc.stdout.readline().split(": ", 1)[1].strip()
         lines = [proc.stdout.readline().strip() for _ in range(3)]
         assert lines[2] == "hash schemes: archiveResc=md5"
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                token = httpx2.post(f"{base}/authenticate", auth=("rods", "rods-emulator")).text
-                break
-            except httpx2.ConnectError:
-                assert time.monotonic() < deadline
-                time.sleep(0.05)
-        headers = {"Authorization": f"Bearer {token}"}
+        headers = {"Authorization": f"Bearer {authenticate(base).text}"}
         with httpx2.Client(timeout=10, headers=headers) as http:
             path = "/tempZone/home/rods/x"
             write = {"op": "write", "lpath": path, "bytes": DATA.decode(), "resource": "archiveResc"}
             assert http.post(f"{base}/data-objects", data=write).json()["irods_response"]["status_code"] == 0
             r = http.post(f"{base}/data-objects", data={"op": "calculate_checksum", "lpath": path})
             assert r.json()["checksum"] == MD5
-        proc.send_signal(signal.SIGINT)
-        assert proc.wait(10) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(5)
-        if proc.stdout is not None:
-            proc.stdout.close()

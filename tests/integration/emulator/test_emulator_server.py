@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import time
 
 import httpx2
 import pytest
-from emulator_http import ZONE, Api, code
+from emulator_http import ZONE, Api, authenticate, code, serving
 
 
 def test_seeded_faults_are_reproducible_and_spare_the_control_plane(api: Api) -> None:
@@ -69,44 +65,11 @@ def test_control_plane_reset_users_counts(api: Api) -> None:
 
 
 def test_command_line_serves_until_interrupted(tmp_path) -> None:
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "irods_provider.testing",
-            "serve",
-            "--port",
-            "0",
-            "--spool",
-            str(tmp_path / "s"),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    try:
+    with serving(tmp_path / "s") as (proc, base):
         assert proc.stdout is not None
-        line = proc.stdout.readline()
-        base = line.split(": ", 1)[1].strip()
         assert base.endswith("/irods-http-api/0.7.0")
         assert "rods / rods-emulator" in proc.stdout.readline()
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                r = httpx2.post(f"{base}/authenticate", auth=("rods", "rods-emulator"))
-                break
-            except httpx2.ConnectError:
-                assert time.monotonic() < deadline
-                time.sleep(0.05)
-        assert r.status_code == 200
-        proc.send_signal(signal.SIGINT)
-        assert proc.wait(10) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(5)
-        if proc.stdout is not None:
-            proc.stdout.close()
+        assert authenticate(base).status_code == 200
 
 
 class _StaticValidator:

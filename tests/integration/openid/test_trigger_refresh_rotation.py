@@ -26,8 +26,9 @@ from unittest import mock
 import msgspec
 import pytest
 from airflow.sdk.execution_time import request_handlers as handlers
-from oidc_provider.harness import OidcProvider, start_oidc_provider
+from oidc_provider.harness import OidcProvider, protected_emulator, start_oidc_provider
 from pydantic import Field, TypeAdapter
+from trigger_runner import run_until
 
 from irods_provider.client import InProcessTokenStore, OpenIdRefreshToken
 from irods_provider.hooks import _token_store
@@ -186,22 +187,8 @@ def rotating_provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Oidc
 @pytest.fixture(scope="module")
 def emulator(rotating_provider: OidcProvider) -> Iterator[Any]:
     """The emulator as a protected resource of that provider (bearer tokens introspected there)."""
-    from irods_provider.testing import EmulatorConfig, EmulatorServer
-    from irods_provider.testing._openid import OpenIdIntrospectionValidator
-
-    validator = OpenIdIntrospectionValidator(
-        rotating_provider.issuer,
-        client_id="irods-rs",
-        client_secret=rotating_provider.clients["irods-rs"],
-        user_claim="preferred_username",
-    )
-    server = EmulatorServer(EmulatorConfig(openid=validator)).start()
-    server.add_user("alice", "alice-irods-only-pw")
-    try:
+    with protected_emulator(rotating_provider) as server:
         yield server
-    finally:
-        server.stop()
-        validator.close()
 
 
 @pytest.fixture
@@ -269,27 +256,20 @@ def _workload(trigger_id: int, path: str) -> Any:
 
 async def _run_triggers(runner: Any, ids_and_paths: list[tuple[int, str]]) -> dict[int, dict[str, Any]]:
     """Run the sensors' triggers in the TriggerRunner until each fired; their event payloads by id."""
-    loop = asyncio.get_running_loop()
     workloads = [_workload(trigger_id, path) for trigger_id, path in ids_and_paths]
     for _, kwargs in workloads:
         assert "token" not in json.dumps(kwargs).lower()  # stored in the DB: only the connection id
     runner.to_create.extend(workload for workload, _ in workloads)
     await runner.create_triggers()
     fired: dict[int, dict[str, Any]] = {}
-    end = loop.time() + 40
-    try:
-        while len(fired) < len(workloads):
-            assert loop.time() < end, f"triggers did not fire: {fired}"
-            assert not runner.failed_triggers, runner.failed_triggers
-            while runner.events:
-                trigger_id, event, *_ = runner.events.popleft()
-                fired[trigger_id] = event.payload
-            await asyncio.sleep(0.02)
-    finally:
-        tasks = [details["task"] for details in runner.triggers.values()]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+
+    def all_fired() -> bool:
+        while runner.events:
+            trigger_id, event, *_ = runner.events.popleft()
+            fired[trigger_id] = event.payload
+        return len(fired) >= len(workloads)
+
+    await run_until(runner, all_fired, 40, lambda: f"triggers did not fire: {fired}")
     return fired
 
 

@@ -7,9 +7,11 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from irods_provider.testing import EmulatorServer
 from irods_provider.testing.sftp import (
     EmbeddedSftpServer,
     OpenSshServer,
@@ -19,6 +21,9 @@ from irods_provider.testing.sftp import (
 
 if "irods_provider.testing.pytest_plugin" not in sys.modules:
     from irods_provider.testing.pytest_plugin import irods_emulator, irods_emulator_server  # noqa: F401
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "support"))
+from checksum_schemes import scheme_cache_on
 
 HOME = "/tempZone/home/rods"
 
@@ -106,3 +111,28 @@ def session(irods) -> Iterator[object]:
 
     with IrodsHook() as hook:
         yield hook.get_conn()
+
+
+@pytest.fixture
+def sftp_channel(remote: Remote) -> Iterator[tuple[Any, Any]]:
+    """An SFTP endpoint on the ``cluster`` connection and one SFTP channel of it: (endpoint, channel)."""
+    from airflow.providers.sftp.hooks.sftp import SFTPHook
+
+    from irods_provider.sftp import SftpEndpoint
+
+    with SftpEndpoint(SFTPHook(ssh_conn_id="cluster")) as sftp, sftp.channel() as client:
+        yield sftp, client
+
+
+@pytest.fixture
+def md5_archive(
+    irods_emulator_variants: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> EmulatorServer:
+    """A SHA-256 zone whose ``archiveResc`` is held by a server configured for MD5 (irods/irods 4.3.4
+    rsFileChksum.cpp:46-57 hashes on the leaf's server), the on-disk scheme cache on in this test's own
+    state directory."""
+    scheme_cache_on(monkeypatch, tmp_path)
+    server: EmulatorServer = irods_emulator_variants(
+        resources=("archiveResc",), resource_hash_schemes={"archiveResc": "md5"}
+    )
+    return server

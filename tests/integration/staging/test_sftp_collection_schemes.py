@@ -9,43 +9,30 @@ after the zone learned the other scheme); every later upload, each in a fresh pr
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import os
 import posixpath
+import sys
 from pathlib import Path
 
 import pytest
 
-from irods_provider.client import BasicAuth, IrodsSession, RetryPolicy
-from irods_provider.client.transfer import TransferConfig, upload_object
-from irods_provider.client.transfer._scheme_cache import CACHE_ENV
+from irods_provider.client.transfer import upload_object
 from irods_provider.exceptions import IrodsIntegrityError, IrodsNotADataObjectError
 from irods_provider.sftp._file import SftpFile
 from irods_provider.testing import EmulatorServer
-from irods_provider.testing.pytest_plugin import irods_emulator_variants  # noqa: F401
 
-HOME = "/tempZone/home/rods"
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "support"))
+from checksum_schemes import CFG, HOME, fresh_session
+from server_checksums import irods_checksum
+
 ARCHIVE, PLAIN = f"{HOME}/archive", f"{HOME}/plain"
-CFG = TransferConfig(streams=2, chunk_size=64 * 1024, backoff_base_seconds=0.0)
 DATA = os.urandom(200_000)
-EXPECTED = {
-    ARCHIVE: hashlib.md5(DATA).hexdigest(),
-    PLAIN: "sha2:" + base64.b64encode(hashlib.sha256(DATA).digest()).decode(),
-}
-
-
-def _session(server: EmulatorServer) -> IrodsSession:
-    return IrodsSession(
-        server.base_url,
-        auth=BasicAuth("rods", "rods-emulator"),
-        retry=RetryPolicy(initial_backoff=0.0, max_backoff=0.0),
-    )
+EXPECTED = {ARCHIVE: irods_checksum("md5", DATA), PLAIN: irods_checksum("sha256", DATA)}
 
 
 def _upload(zone: EmulatorServer, source: SftpFile, path: str) -> bool:
     """One upload in a fresh session (a fresh task process): False when it failed typed for want of MD5."""
-    with _session(zone) as s:
+    with fresh_session(zone) as s:
         try:
             result = upload_object(s, source, path, config=CFG)
         except IrodsIntegrityError as exc:
@@ -60,30 +47,20 @@ def _upload(zone: EmulatorServer, source: SftpFile, path: str) -> bool:
 
 
 def test_sftp_uploads_alternating_between_collections_fail_at_most_once_each(
-    irods_emulator_variants,  # noqa: F811
-    remote,
-    monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
+    md5_archive, remote, sftp_channel, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from airflow.providers.sftp.hooks.sftp import SFTPHook
-
-    from irods_provider.sftp import SftpEndpoint
-
-    monkeypatch.setenv(CACHE_ENV, "on")
-    monkeypatch.setenv("IRODS_PROVIDER_STATE_DIR", str(tmp_path / "state"))
-    zone = irods_emulator_variants(resources=("archiveResc",), resource_hash_schemes={"archiveResc": "md5"})
+    zone, (_sftp, client) = md5_archive, sftp_channel
     monkeypatch.setattr(zone.config, "default_resources", ((ARCHIVE, "archiveResc"),))
     remote.put("data.bin", DATA)
     failed: dict[str, int] = {PLAIN: 0, ARCHIVE: 0}
-    with SftpEndpoint(SFTPHook(ssh_conn_id="cluster")) as sftp, sftp.channel() as client:
-        with _session(zone) as s:
-            for collection in (ARCHIVE, PLAIN):
-                s.collections.create(collection)
-        for n in range(4):
-            for collection in (PLAIN, ARCHIVE):
-                path = f"{collection}/f{n}.bin"
-                if not _upload(zone, SftpFile(client, remote.path("data.bin")), path):
-                    failed[collection] += 1
-                    assert _upload(zone, SftpFile(client, remote.path("data.bin")), path)  # the task's retry
+    with fresh_session(zone) as s:
+        for collection in (ARCHIVE, PLAIN):
+            s.collections.create(collection)
+    for n in range(4):
+        for collection in (PLAIN, ARCHIVE):
+            path = f"{collection}/f{n}.bin"
+            if not _upload(zone, SftpFile(client, remote.path("data.bin")), path):
+                failed[collection] += 1
+                assert _upload(zone, SftpFile(client, remote.path("data.bin")), path)  # the task's retry
     # The plain collection's SHA-256 is the zone's first entry: the archive's first upload fails once.
     assert failed == {PLAIN: 0, ARCHIVE: 1}

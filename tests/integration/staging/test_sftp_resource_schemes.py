@@ -9,92 +9,52 @@ succeeds (resuming the hidden temporary the first attempt completed), and no tem
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import io
 import os
+import sys
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from irods_provider.client import BasicAuth, IrodsSession, RetryPolicy
-from irods_provider.client._events import add_listener, remove_listener
 from irods_provider.client._paths import is_temporary_name
-from irods_provider.client.transfer import TransferConfig, _copy, _upload, upload_object
-from irods_provider.client.transfer._scheme_cache import CACHE_ENV
+from irods_provider.client.transfer import upload_object
 from irods_provider.exceptions import IrodsIntegrityError, IrodsNotADataObjectError
 from irods_provider.sftp._file import SftpFile
-from irods_provider.testing import EmulatorServer
-from irods_provider.testing.pytest_plugin import irods_emulator_variants  # noqa: F401
 
-HOME = "/tempZone/home/rods"
-CFG = TransferConfig(streams=2, chunk_size=64 * 1024, backoff_base_seconds=0.0)
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "support"))
+from checksum_schemes import CFG, HOME, fresh_session, md5_hashed, rehash_events
+from server_checksums import irods_checksum
+
 DATA = os.urandom(300_000)
 
 
-def _session(server: EmulatorServer) -> IrodsSession:
-    return IrodsSession(
-        server.base_url,
-        auth=BasicAuth("rods", "rods-emulator"),
-        retry=RetryPolicy(initial_backoff=0.0, max_backoff=0.0),
-    )
-
-
 def test_an_sftp_source_fails_typed_then_succeeds_on_retry(
-    irods_emulator_variants,  # noqa: F811
-    remote,
-    monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
+    md5_archive, remote, sftp_channel, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from airflow.providers.sftp.hooks.sftp import SFTPHook
-
-    from irods_provider.sftp import SftpEndpoint
-
-    monkeypatch.setenv(CACHE_ENV, "on")
-    monkeypatch.setenv("IRODS_PROVIDER_STATE_DIR", str(tmp_path / "state"))
-    zone = irods_emulator_variants(resources=("archiveResc",), resource_hash_schemes={"archiveResc": "md5"})
-    rehashed: list[str] = []
-
-    def listener(event: str, value: float, tags: dict[str, str]) -> None:
-        if event == "checksum_rehash":
-            rehashed.append(event)
-
-    made: list[bool] = []  # whether each upload's hasher computes MD5
-
-    def spy(*args: object, **kwargs: object) -> _copy.StreamHasher:
-        hasher = _copy.hasher_for(*args, **kwargs)  # type: ignore[arg-type]
-        made.append(hasher.result().md5 is not None)
-        return hasher
-
-    monkeypatch.setattr(_upload, "hasher_for", spy)
+    zone, (_sftp, client) = md5_archive, sftp_channel
+    made = md5_hashed(monkeypatch)  # whether each upload's hasher computes MD5
     remote.put("big.bin", DATA)
     path, archive = f"{HOME}/from-sftp.bin", replace(CFG, resource="archiveResc")
-    add_listener(listener)
-    try:
-        with SftpEndpoint(SFTPHook(ssh_conn_id="cluster")) as sftp, sftp.channel() as client:
-            with _session(zone) as s:
-                first = upload_object(s, io.BytesIO(b"x" * 10), f"{HOME}/first.bin", size=10, config=CFG)
-                assert first.checksum.startswith("sha2:")  # the zone's entry: SHA-256
-                with pytest.raises(IrodsIntegrityError, match="only SHA-256 was computed"):
-                    upload_object(s, SftpFile(client, remote.path("big.bin")), path, config=archive)
-                with pytest.raises(IrodsNotADataObjectError):
-                    s.data_objects.stat(path)
-                # Its complete temporary stays hidden for the retry to resume (at its end: nothing resent).
-                assert [e.path for e in s.collections.iterate(HOME)] == [f"{HOME}/first.bin"]
-            with _session(zone) as s:  # a fresh process's retry: the resource's MD5 was kept
-                result = upload_object(s, SftpFile(client, remote.path("big.bin")), path, config=archive)
-                assert result.checksum == hashlib.md5(DATA).hexdigest()
-                assert s.data_objects.read(path) == DATA
-                # The zone's own entry is still SHA-256: an upload to its default resource hashes that.
-                other = upload_object(
-                    s, SftpFile(client, remote.path("big.bin")), f"{HOME}/d.bin", config=CFG
-                )
-                assert other.checksum == "sha2:" + base64.b64encode(hashlib.sha256(DATA).digest()).decode()
-                left = [e.path for e in s.collections.iterate(HOME, include_temporaries=True)]
-                assert [p for p in left if is_temporary_name(p.rsplit("/", 1)[-1])] == []
-    finally:
-        remove_listener(listener)
+    with rehash_events() as rehashed:
+        with fresh_session(zone) as s:
+            first = upload_object(s, io.BytesIO(b"x" * 10), f"{HOME}/first.bin", size=10, config=CFG)
+            assert first.checksum.startswith("sha2:")  # the zone's entry: SHA-256
+            with pytest.raises(IrodsIntegrityError, match="only SHA-256 was computed"):
+                upload_object(s, SftpFile(client, remote.path("big.bin")), path, config=archive)
+            with pytest.raises(IrodsNotADataObjectError):
+                s.data_objects.stat(path)
+            # Its complete temporary stays hidden for the retry to resume (at its end: nothing resent).
+            assert [e.path for e in s.collections.iterate(HOME)] == [f"{HOME}/first.bin"]
+        with fresh_session(zone) as s:  # a fresh process's retry: the resource's MD5 was kept
+            result = upload_object(s, SftpFile(client, remote.path("big.bin")), path, config=archive)
+            assert result.checksum == irods_checksum("md5", DATA)
+            assert s.data_objects.read(path) == DATA
+            # The zone's own entry is still SHA-256: an upload to its default resource hashes that.
+            other = upload_object(s, SftpFile(client, remote.path("big.bin")), f"{HOME}/d.bin", config=CFG)
+            assert other.checksum == irods_checksum("sha256", DATA)
+            left = [e.path for e in s.collections.iterate(HOME, include_temporaries=True)]
+            assert [p for p in left if is_temporary_name(p.rsplit("/", 1)[-1])] == []
     assert rehashed == []  # an SFTP file is never read a second time
     # Nothing known; the zone's SHA-256 hint; archiveResc's MD5 kept by the failed attempt; the zone's own.
     assert made == [True, False, True, False]

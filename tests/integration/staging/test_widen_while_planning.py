@@ -86,6 +86,17 @@ class Connecting:
         return listing
 
 
+def _upload(remote: Any, name: str) -> Any:
+    """The upload operator's run from the SFTP directory ``name`` into the home collection's ``name``."""
+    return SFTPToIrodsOperator(
+        task_id="up",
+        sftp_conn_id="cluster",
+        source_path=remote.path(name),
+        destination_path=f"{HOME}/{name}",
+        chunk_size=CHUNK,
+    ).execute({})
+
+
 def test_partial_counts_never_exceed_the_whole_plans() -> None:
     """What lets connections open before the plan is complete: each file added only raises the count."""
     rng = random.Random(3)
@@ -106,13 +117,7 @@ def test_an_upload_opens_connections_while_the_tree_is_still_listed(
         remote.put(f"tree/{name}", blob)
     connecting = Connecting(monkeypatch)
     monkeypatch.setattr(SftpTree, "list_dir", connecting.hold(SftpTree.list_dir, "/later"))
-    report = SFTPToIrodsOperator(
-        task_id="up",
-        sftp_conn_id="cluster",
-        source_path=remote.path("tree"),
-        destination_path=f"{HOME}/tree",
-        chunk_size=CHUNK,
-    ).execute({})
+    report = _upload(remote, "tree")
     assert report["transferred"] == len(data)
     for name, blob in data.items():
         got = session.data_objects.read(f"{HOME}/tree/{name}")
@@ -163,13 +168,7 @@ def test_small_files_found_open_no_further_connection(remote, session, sftp_serv
     for name, blob in data.items():
         remote.put(f"small/{name}", blob)
     connecting = Connecting(monkeypatch)
-    report = SFTPToIrodsOperator(
-        task_id="up",
-        sftp_conn_id="cluster",
-        source_path=remote.path("small"),
-        destination_path=f"{HOME}/small",
-        chunk_size=CHUNK,
-    ).execute({})
+    report = _upload(remote, "small")
     assert report["transferred"] == len(data)
     assert connecting.events == []
     stats = wait_all_closed(sftp_server)

@@ -19,18 +19,22 @@ import textwrap
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 import irods_provider.exceptions as exceptions
-from irods_provider.client import BasicAuth, IrodsSession, PermissionOperation
+from irods_provider.client import IrodsSession
 from irods_provider.client._temporaries import LEASE_ATTRIBUTE
 from irods_provider.client.transfer import OverwritePolicy, TransferConfig, _copyover, upload_object
 from irods_provider.exceptions import IrodsError, IrodsPathClaimedError
 from irods_provider.testing._http import DropConnection
 from irods_provider.testing.pytest_plugin import irods_emulator_factory  # noqa: F401
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "support"))
+from claim_lease import in_thread, left, shared_object
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -55,46 +59,17 @@ def emulator(request: pytest.FixtureRequest, irods_emulator_factory: Any) -> Any
 
 
 @pytest.fixture
-def writers(emulator: Any) -> Iterator[tuple[IrodsSession, IrodsSession, IrodsSession]]:
+def writers(emulator: Any) -> Iterator[list[IrodsSession]]:
     """rods's ``leased.bin`` (b"old"), which alice may modify but not rename: (rods, alice, alice's second
     session: another task of hers, writing another transfer of the path)."""
-    emulator.add_user("alice", "apass")
-    with (
-        IrodsSession(emulator.base_url, auth=BasicAuth("rods", "rods-emulator")) as rods,
-        IrodsSession(emulator.base_url, auth=BasicAuth("alice", "apass")) as alice,
-        IrodsSession(emulator.base_url, auth=BasicAuth("alice", "apass")) as other,
-    ):
-        rods.data_objects.write(PATH, b"old")
-        rods.collections.modify_permissions(HOME, [PermissionOperation("alice", "own")])
-        rods.data_objects.modify_permissions(PATH, [PermissionOperation("alice", "write")])
-        yield rods, alice, other
+    with shared_object(emulator, PATH, ("alice", "apass"), ("alice", "apass")) as sessions:
+        yield sessions
 
 
 def upload(session: IrodsSession, data: bytes, config: TransferConfig) -> None:
     upload_object(
         session, io.BytesIO(data), PATH, size=len(data), config=config, overwrite=OverwritePolicy.OVERWRITE
     )
-
-
-def in_thread(action: Callable[[], None]) -> tuple[threading.Thread, list[BaseException | None]]:
-    outcome: list[BaseException | None] = []
-
-    def run() -> None:
-        try:
-            action()
-        except BaseException as exc:
-            outcome.append(exc)
-        else:
-            outcome.append(None)
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    return thread, outcome
-
-
-def left(emulator: Any) -> list[str]:
-    with emulator.model.lock:
-        return sorted(p for p in emulator.model.data_objects if p.startswith(f"{HOME}/"))
 
 
 def last_renewed(session: IrodsSession) -> float:
@@ -114,14 +89,12 @@ def until(condition: Callable[[], bool], what: str) -> None:
         time.sleep(0.05)
 
 
-def test_a_live_writer_renews_its_claim_and_no_other_transfer_takes_it_over(
-    emulator, writers, monkeypatch
-) -> None:
-    """alice copied her bytes onto the path (unlocked again) and her verification of it is held for more
-    than her lease; she renews her claim all along, so another transfer of hers is refused, her claim
-    untouched; released, she publishes and nothing is left beside the path."""
-    rods, alice, other = writers
-    config = _config(claim_lease_seconds=LIVE_LEASE)
+@contextmanager
+def held_at_verification(
+    monkeypatch: pytest.MonkeyPatch, alice: IrodsSession, config: TransferConfig
+) -> Iterator[None]:
+    """alice's upload of her bytes in a thread, held at its first verification of its copy onto the path
+    (her claim still hers) for the block; released, it must succeed."""
     reached, release = threading.Event(), threading.Event()
     verify = _copyover.verify_in_place
 
@@ -135,6 +108,22 @@ def test_a_live_writer_renews_its_claim_and_no_other_transfer_takes_it_over(
     thread, outcome = in_thread(lambda: upload(alice, b"alice's bytes", config))
     try:
         assert reached.wait(WAIT), f"alice never verified her copy onto the path: {outcome}"
+        yield
+    finally:
+        release.set()
+        thread.join(WAIT)
+    assert outcome == [None]
+
+
+def test_a_live_writer_renews_its_claim_and_no_other_transfer_takes_it_over(
+    emulator, writers, monkeypatch
+) -> None:
+    """alice copied her bytes onto the path (unlocked again) and her verification of it is held for more
+    than her lease; she renews her claim all along, so another transfer of hers is refused, her claim
+    untouched; released, she publishes and nothing is left beside the path."""
+    rods, alice, other = writers
+    config = _config(claim_lease_seconds=LIVE_LEASE)
+    with held_at_verification(monkeypatch, alice, config):
         first = last_renewed(other)
         until(lambda: last_renewed(other) >= first + LIVE_LEASE + 1, "alice's claim renewed past her lease")
         with pytest.raises(IrodsPathClaimedError) as caught:
@@ -142,12 +131,8 @@ def test_a_live_writer_renews_its_claim_and_no_other_transfer_takes_it_over(
         assert caught.value.path == PATH
         assert caught.value.claim == CLAIM
         assert rods.data_objects.read(PATH) == b"alice's bytes"
-    finally:
-        release.set()
-        thread.join(WAIT)
-    assert outcome == [None]
     assert rods.data_objects.read(PATH) == b"alice's bytes"
-    assert left(emulator) == [PATH]
+    assert left(emulator, HOME) == [PATH]
 
 
 _KILLED_WRITER = textwrap.dedent(
@@ -221,7 +206,7 @@ def test_a_killed_writers_claim_is_taken_over_by_another_transfer_once_its_lease
     upload(other, b"other bytes", _config(claim_lease_seconds=LEASE))
     assert rods.data_objects.read(PATH) == b"other bytes"
     # The killed upload's own temporary is left for its retry or the cleanup; its claim is resolved.
-    assert [p for p in left(emulator) if not p.startswith(f"{HOME}/.leased.bin.irods-part-")] == [PATH]
+    assert [p for p in left(emulator, HOME) if not p.startswith(f"{HOME}/.leased.bin.irods-part-")] == [PATH]
 
 
 def test_a_failed_read_of_its_claim_is_reported_as_such_not_as_a_takeover(
@@ -298,25 +283,10 @@ def test_the_cleanup_leaves_a_live_writers_claim_alone(emulator, writers, monkey
     path, leaves her claim (she renews it) and counts it fresh (before: removed as a backup that had served,
     taking the claim from a live writer); she then publishes and releases it."""
     rods, alice, _other = writers
-    reached, release = threading.Event(), threading.Event()
-    verify = _copyover.verify_in_place
-
-    def held(*args: Any, **kwargs: Any) -> Any:
-        reached.set()
-        release.wait(WAIT)
-        return verify(*args, **kwargs)
-
-    monkeypatch.setattr(_copyover, "verify_in_place", held)
-    thread, outcome = in_thread(lambda: upload(alice, b"alice's bytes", _config(claim_lease_seconds=LEASE)))
-    try:
-        assert reached.wait(WAIT), f"alice never verified her copy onto the path: {outcome}"
+    with held_at_verification(monkeypatch, alice, _config(claim_lease_seconds=LEASE)):
         swept = rods.collections.remove_temporaries(HOME, min_age=0)
         assert CLAIM not in [t.path for t in swept.removed + swept.failed]
         assert swept.fresh >= 1
         assert alice.data_objects.read(CLAIM) == b"old"
-    finally:
-        release.set()
-        thread.join(WAIT)
-    assert outcome == [None]
     assert rods.data_objects.read(PATH) == b"alice's bytes"
-    assert left(emulator) == [PATH]
+    assert left(emulator, HOME) == [PATH]

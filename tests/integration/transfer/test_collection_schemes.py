@@ -11,28 +11,27 @@ its deepest known ancestor's.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
+import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from irods_provider.client import BasicAuth, IrodsSession, RetryPolicy
-from irods_provider.client._events import add_listener, remove_listener
-from irods_provider.client.transfer import TransferConfig, _copy, _scheme_cache, _upload, upload_object
-from irods_provider.client.transfer._scheme_cache import CACHE_ENV
+from irods_provider.client.transfer import _copy, _scheme_cache, upload_object
 from irods_provider.exceptions import IrodsChecksumMismatchError, IrodsNotADataObjectError
 from irods_provider.testing import EmulatorServer
 from irods_provider.testing._config import RESOURCE_PRESET
 from irods_provider.testing.pytest_plugin import irods_emulator_variants  # noqa: F401
 
-HOME = "/tempZone/home/rods"
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "support"))
+from checksum_schemes import CFG, HOME, corrupt_before_hash, fresh_session, md5_hashed, scheme_cache_on
+from server_checksums import irods_checksum
+
 ARCHIVE, PLAIN = f"{HOME}/archive", f"{HOME}/plain"
-CFG = TransferConfig(streams=2, chunk_size=64 * 1024, backoff_base_seconds=0.0)
 DATA = bytes(range(256)) * 1024
-MD5 = hashlib.md5(DATA).hexdigest()
+MD5 = irods_checksum("md5", DATA)
 
 
 @pytest.fixture(params=["archiveResc", "replResc"])
@@ -40,39 +39,15 @@ def site(request, irods_emulator_variants, monkeypatch, tmp_path: Path) -> Emula
     """A SHA-256 zone whose policy puts new objects under ``archive`` on a resource held by servers
     configured for MD5 (``archiveResc``, or the replication resource ``replResc``: two replicas, each
     verified); the on-disk cache on, in this test's own state directory."""
-    monkeypatch.setenv(CACHE_ENV, "on")
-    monkeypatch.setenv("IRODS_PROVIDER_STATE_DIR", str(tmp_path / "state"))
+    scheme_cache_on(monkeypatch, tmp_path)
     server: EmulatorServer = irods_emulator_variants(
         resources=RESOURCE_PRESET, resource_hash_schemes={request.param: "md5"}
     )
     monkeypatch.setattr(server.config, "default_resources", ((ARCHIVE, request.param),))
-    with _session(server) as s:
+    with fresh_session(server) as s:
         for collection in (ARCHIVE, PLAIN):
             s.collections.create(collection)
     return server
-
-
-@pytest.fixture
-def rehashed() -> list[str]:
-    """The ``checksum_rehash`` events (a source hashed again in the scheme the server answered)."""
-    seen: list[str] = []
-
-    def listener(event: str, value: float, tags: dict[str, str]) -> None:
-        if event == "checksum_rehash":
-            seen.append(tags.get("scheme", ""))
-
-    add_listener(listener)
-    yield seen
-    remove_listener(listener)
-
-
-def _session(server: EmulatorServer) -> IrodsSession:
-    """A new session: nothing learned in memory by an earlier one (as in a fresh process)."""
-    return IrodsSession(
-        server.base_url,
-        auth=BasicAuth("rods", "rods-emulator"),
-        retry=RetryPolicy(initial_backoff=0.0, max_backoff=0.0),
-    )
 
 
 def _archive(server: EmulatorServer) -> str:
@@ -80,26 +55,14 @@ def _archive(server: EmulatorServer) -> str:
     return dict(server.config.default_resources)[ARCHIVE]
 
 
-def _md5_hashed(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
-    made: list[bool] = []
-
-    def spy(*args: object, **kwargs: object) -> _copy.StreamHasher:
-        hasher = _copy.hasher_for(*args, **kwargs)  # type: ignore[arg-type]
-        made.append(hasher.result().md5 is not None)
-        return hasher
-
-    monkeypatch.setattr(_upload, "hasher_for", spy)
-    return made
-
-
 def test_local_uploads_alternating_between_collections_rehash_once(site, monkeypatch, tmp_path, rehashed):
     source = tmp_path / "source.bin"
     source.write_bytes(DATA)
-    made = _md5_hashed(monkeypatch)
+    made = md5_hashed(monkeypatch)
     for n in range(3):
         for collection in (PLAIN, ARCHIVE):
             path = f"{collection}/f{n}.bin"
-            with _session(site) as s:
+            with fresh_session(site) as s:
                 result = upload_object(s, str(source), path, config=CFG)
                 assert (result.checksum == MD5) == (collection == ARCHIVE)
                 assert s.data_objects.read(path) == DATA
@@ -112,13 +75,13 @@ def test_local_uploads_alternating_between_collections_rehash_once(site, monkeyp
 
 
 def test_a_new_sub_collection_takes_its_deepest_known_ancestors_scheme(site, monkeypatch, rehashed):
-    with _session(site) as s:
+    with fresh_session(site) as s:
         # Both collections learned; the zone's own entry ends as the plain collection's SHA-256.
         for n, collection in enumerate((PLAIN, ARCHIVE, PLAIN)):
             upload_object(s, io.BytesIO(DATA), f"{collection}/a{n}.bin", size=len(DATA), config=CFG)
-    made = _md5_hashed(monkeypatch)
+    made = md5_hashed(monkeypatch)
     rehashed.clear()
-    with _session(site) as s:
+    with fresh_session(site) as s:
         s.collections.create(f"{ARCHIVE}/2026/12", intermediates=True)
         result = upload_object(s, io.BytesIO(DATA), f"{ARCHIVE}/2026/12/b.bin", size=len(DATA), config=CFG)
         assert result.checksum == MD5
@@ -128,24 +91,13 @@ def test_a_new_sub_collection_takes_its_deepest_known_ancestors_scheme(site, mon
 
 @pytest.mark.parametrize("collection", [PLAIN, ARCHIVE])
 def test_a_corrupt_upload_is_still_caught_with_a_collection_hint(site, monkeypatch, collection: str) -> None:
-    with _session(site) as s:
+    with fresh_session(site) as s:
         for n in range(2):  # both collections learned, kept on disk
             for learned in (PLAIN, ARCHIVE):
                 upload_object(s, io.BytesIO(DATA), f"{learned}/l{n}.bin", size=len(DATA), config=CFG)
-    with _session(site) as s:
-        real = s.data_objects.calculate_checksum
+    with fresh_session(site) as s:
         leaf = {"archiveResc": "archiveResc", "replResc": "replResc_ufs1"}[_archive(site)]
-        leaf = leaf if collection == ARCHIVE else "demoResc"
-
-        damaged: list[str] = []
-
-        def corrupt_then_hash(path: str, **kwargs: object) -> str:
-            if path not in damaged:  # once: damaging it again would undo it
-                site.corrupt_replica(path, leaf)
-                damaged.append(path)
-            return real(path, **kwargs)  # type: ignore[arg-type]
-
-        monkeypatch.setattr(s.data_objects, "calculate_checksum", corrupt_then_hash)
+        corrupt_before_hash(monkeypatch, s, site, leaf if collection == ARCHIVE else "demoResc")
         path = f"{collection}/corrupt.bin"
         with pytest.raises(IrodsChecksumMismatchError) as caught:
             upload_object(s, io.BytesIO(DATA), path, size=len(DATA), config=CFG)
@@ -158,8 +110,7 @@ def test_a_corrupt_upload_is_still_caught_with_a_collection_hint(site, monkeypat
 @pytest.fixture
 def store(monkeypatch, tmp_path: Path) -> str:
     """The on-disk cache on, in this test's own state directory; an origin to keep entries for."""
-    monkeypatch.setenv(CACHE_ENV, "on")
-    monkeypatch.setenv("IRODS_PROVIDER_STATE_DIR", str(tmp_path / "state"))
+    scheme_cache_on(monkeypatch, tmp_path)
     return "http://127.0.0.1:1"
 
 
@@ -200,14 +151,14 @@ def test_a_confirmed_entry_is_kept_again_after_an_hour(site, monkeypatch) -> Non
     monkeypatch.setattr(_scheme_cache.time, "time", lambda: clock[0])
     monkeypatch.setattr(_copy.time, "time", lambda: clock[0])
     for n, collection in enumerate((PLAIN, ARCHIVE)):
-        with _session(site) as s:
+        with fresh_session(site) as s:
             upload_object(s, io.BytesIO(DATA), f"{collection}/a{n}.bin", size=len(DATA), config=CFG)
             origin = _scheme_cache.origin_of(s)
     assert origin is not None
     learned = _scheme_cache.cached_collections(origin, "tempZone")[ARCHIVE][1]
     for n, step in enumerate((60.0, _copy.REFRESH_SECONDS)):
         clock[0] += step
-        with _session(site) as s:
+        with fresh_session(site) as s:
             upload_object(s, io.BytesIO(DATA), f"{ARCHIVE}/b{n}.bin", size=len(DATA), config=CFG)
         again = _scheme_cache.cached_collections(origin, "tempZone")[ARCHIVE][1]
         assert again == (learned if n == 0 else clock[0])  # kept again only once older than the refresh age

@@ -12,17 +12,21 @@ from __future__ import annotations
 
 import io
 import random
-import threading
+import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from irods_provider.client import AVU, BasicAuth, IrodsSession, MetadataOperation, PermissionOperation
+from irods_provider.client import AVU, IrodsSession, MetadataOperation
 from irods_provider.client._temporaries import KEEP_ATTRIBUTE, WRITER_ATTRIBUTE
 from irods_provider.client.transfer import OverwritePolicy, TransferConfig, _claim, _copyover, upload_object
 from irods_provider.exceptions import IrodsLockedError, IrodsPathClaimedError
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "support"))
+from claim_lease import in_thread, left, shared_object
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -34,50 +38,16 @@ WAIT = 20.0
 
 
 @pytest.fixture
-def writers(irods_emulator: Any) -> Iterator[tuple[IrodsSession, IrodsSession, IrodsSession]]:
+def writers(irods_emulator: Any) -> Iterator[list[IrodsSession]]:
     """rods's ``shared.bin`` (b"old"), which alice and bob may modify but not rename: (rods, alice, bob)."""
-    irods_emulator.add_user("alice", "apass")
-    irods_emulator.add_user("bob", "bpass")
-    with (
-        IrodsSession(irods_emulator.base_url, auth=BasicAuth("rods", "rods-emulator")) as rods,
-        IrodsSession(irods_emulator.base_url, auth=BasicAuth("alice", "apass")) as alice,
-        IrodsSession(irods_emulator.base_url, auth=BasicAuth("bob", "bpass")) as bob,
-    ):
-        rods.data_objects.write(PATH, b"old")
-        grants = [PermissionOperation("alice", "own"), PermissionOperation("bob", "own")]
-        rods.collections.modify_permissions(HOME, grants)
-        rods.data_objects.modify_permissions(
-            PATH, [PermissionOperation("alice", "write"), PermissionOperation("bob", "write")]
-        )
-        yield rods, alice, bob
+    with shared_object(irods_emulator, PATH, ("alice", "apass"), ("bob", "bpass")) as sessions:
+        yield sessions
 
 
 def upload(session: IrodsSession, data: bytes) -> None:
     upload_object(
         session, io.BytesIO(data), PATH, size=len(data), config=CFG, overwrite=OverwritePolicy.OVERWRITE
     )
-
-
-def in_thread(action: Callable[[], None]) -> tuple[threading.Thread, list[BaseException | None]]:
-    """Run ``action`` in a thread; the list gets its exception (None: it succeeded)."""
-    outcome: list[BaseException | None] = []
-
-    def run() -> None:
-        try:
-            action()
-        except BaseException as exc:
-            outcome.append(exc)
-        else:
-            outcome.append(None)
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    return thread, outcome
-
-
-def left(irods_emulator: Any) -> list[str]:
-    with irods_emulator.model.lock:
-        return sorted(p for p in irods_emulator.model.data_objects if p.startswith(f"{HOME}/"))
 
 
 def test_a_writer_backing_up_while_another_overwrites_succeeds_in_turn(irods_emulator, writers) -> None:
@@ -96,7 +66,7 @@ def test_a_writer_backing_up_while_another_overwrites_succeeds_in_turn(irods_emu
         thread.join(WAIT)
     assert outcome == [None]
     assert rods.data_objects.read(PATH) == b"alice's bytes"
-    assert left(irods_emulator) == [PATH]
+    assert left(irods_emulator, HOME) == [PATH]
 
 
 def test_a_writer_arriving_while_the_path_is_copied_onto_fails_typed_and_harmless(
@@ -117,7 +87,7 @@ def test_a_writer_arriving_while_the_path_is_copied_onto_fails_typed_and_harmles
         thread.join(WAIT)
     assert outcome == [None]
     assert rods.data_objects.read(PATH) == b"alice's bytes"
-    assert left(irods_emulator) == [PATH]
+    assert left(irods_emulator, HOME) == [PATH]
 
 
 def _claimed_by_another(session: IrodsSession, *, since: float, content: bytes = b"old") -> str:
@@ -145,7 +115,7 @@ def test_a_path_claimed_by_another_live_writer_is_refused_with_a_typed_error(iro
     assert "another writer" in str(caught.value)
     assert rods.data_objects.read(PATH) == b"old"  # untouched
     assert alice.data_objects.read(claim) == b"old"  # the other writer's backup is left to it
-    assert left(irods_emulator) == sorted([PATH, claim])
+    assert left(irods_emulator, HOME) == sorted([PATH, claim])
 
 
 def test_a_claim_older_than_the_lease_is_taken_over(irods_emulator, writers) -> None:
@@ -156,7 +126,7 @@ def test_a_claim_older_than_the_lease_is_taken_over(irods_emulator, writers) -> 
     _claimed_by_another(bob, since=time.time() - _claim.LEGACY_LEASE_SECONDS - 60)
     upload(bob, b"bob's bytes")
     assert rods.data_objects.read(PATH) == b"bob's bytes"
-    assert left(irods_emulator) == [PATH]
+    assert left(irods_emulator, HOME) == [PATH]
 
 
 def test_a_writer_taken_over_never_puts_back_a_backup_over_the_newer_claim(
@@ -192,11 +162,11 @@ def test_a_writer_taken_over_never_puts_back_a_backup_over_the_newer_claim(
     assert isinstance(outcome[0], IrodsPathClaimedError), outcome
     assert rods.data_objects.read(PATH) == b"alice's byte"  # left for the claim's writer, not reverted
     assert rods.data_objects.read(claim) == b"other"
-    assert left(irods_emulator) == sorted([PATH, claim])
+    assert left(irods_emulator, HOME) == sorted([PATH, claim])
 
 
 def _temporaries(irods_emulator: Any) -> list[str]:
-    return [p for p in left(irods_emulator) if p.startswith(f"{HOME}/.shared.bin.irods-part-")]
+    return [p for p in left(irods_emulator, HOME) if p.startswith(f"{HOME}/.shared.bin.irods-part-")]
 
 
 def _upload_file(session: IrodsSession, source: Any) -> None:
@@ -242,7 +212,7 @@ def test_a_retry_writing_through_a_fresh_temporary_recognises_its_killed_attempt
 
     _upload_file(alice, source)
     assert rods.data_objects.read(PATH) == data
-    assert left(irods_emulator) == sorted([PATH, temp])  # the locked leftover, named in the log
+    assert left(irods_emulator, HOME) == sorted([PATH, temp])  # the locked leftover, named in the log
 
 
 def test_another_transfer_of_the_path_is_refused_by_a_killed_attempts_claim(
@@ -265,4 +235,4 @@ def test_another_transfer_of_the_path_is_refused_by_a_killed_attempts_claim(
 
     _upload_file(alice, source)
     assert rods.data_objects.read(PATH) == b"alice's bytes"
-    assert left(irods_emulator) == [PATH]
+    assert left(irods_emulator, HOME) == [PATH]

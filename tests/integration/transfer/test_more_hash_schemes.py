@@ -9,10 +9,10 @@ prefix (irods_hasher_factory.cpp:52-72). Before, every upload to such a zone fai
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import io
 import os
+import sys
 import zlib
 from dataclasses import replace
 from pathlib import Path
@@ -20,18 +20,8 @@ from typing import Any
 
 import pytest
 
-from irods_provider.client import BasicAuth, IrodsSession, RetryPolicy
-from irods_provider.client._events import add_listener, remove_listener
-from irods_provider.client.transfer import (
-    ChecksumScheme,
-    SkipPolicy,
-    TransferConfig,
-    _copy,
-    _upload,
-    download_object,
-    upload_object,
-)
-from irods_provider.client.transfer._scheme_cache import CACHE_ENV, cached_scheme, origin_of
+from irods_provider.client.transfer import ChecksumScheme, SkipPolicy, download_object, upload_object
+from irods_provider.client.transfer._scheme_cache import cached_scheme, origin_of
 from irods_provider.exceptions import (
     IrodsChecksumMismatchError,
     IrodsIntegrityError,
@@ -40,18 +30,12 @@ from irods_provider.exceptions import (
 from irods_provider.testing import EmulatorServer
 from irods_provider.testing.pytest_plugin import irods_emulator_variants  # noqa: F401
 
-HOME = "/tempZone/home/rods"
-CFG = TransferConfig(streams=2, chunk_size=64 * 1024, backoff_base_seconds=0.0)
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "support"))
+from checksum_schemes import CFG, HOME, corrupt_before_hash, fresh_session, schemes_hashed
+from server_checksums import irods_checksum
+
 DATA = os.urandom(300_000)  # several chunks
 SCHEMES = ["sha512", "sha1", "adler32"]
-
-
-def irods_checksum(scheme: str, data: bytes) -> str:
-    """``data``'s checksum as a 4.3.4 server of ``scheme`` writes it (the *Strategy.cpp digest methods)."""
-    if scheme == "adler32":
-        return f"adler32:{zlib.adler32(data):08x}"
-    prefix = {"sha512": "sha512:", "sha1": "sha1:"}[scheme]
-    return prefix + base64.b64encode(hashlib.new(scheme, data).digest()).decode()
 
 
 @pytest.fixture(params=SCHEMES)
@@ -61,53 +45,8 @@ def zone(request: pytest.FixtureRequest, irods_emulator_variants) -> EmulatorSer
     return server
 
 
-@pytest.fixture
-def kept(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    """The on-disk scheme cache on (the suite keeps it off), in this test's own state directory."""
-    monkeypatch.setenv(CACHE_ENV, "on")
-    monkeypatch.setenv("IRODS_PROVIDER_STATE_DIR", str(tmp_path / "state"))
-    return tmp_path / "state"
-
-
-@pytest.fixture
-def rehashed() -> Any:
-    """The ``checksum_rehash`` events' schemes (a source hashed again in the scheme the server answered)."""
-    seen: list[str] = []
-
-    def listener(event: str, value: float, tags: dict[str, str]) -> None:
-        if event == "checksum_rehash":
-            seen.append(tags.get("scheme", ""))
-
-    add_listener(listener)
-    yield seen
-    remove_listener(listener)
-
-
 def _scheme(zone: EmulatorServer) -> str:
     return str(zone.model.config.hash_scheme)
-
-
-def _session(server: EmulatorServer) -> IrodsSession:
-    """A new session (a fresh process knows no scheme but what the disk cache kept)."""
-    return IrodsSession(
-        server.base_url,
-        auth=BasicAuth("rods", "rods-emulator"),
-        retry=RetryPolicy(initial_backoff=0.0, max_backoff=0.0),
-    )
-
-
-def _hashed(monkeypatch: pytest.MonkeyPatch) -> list[tuple[bool, tuple[str, ...]]]:
-    """For each hasher an upload makes: whether it computes MD5, and the other schemes it computes."""
-    made: list[tuple[bool, tuple[str, ...]]] = []
-
-    def spy(*args: Any, **kwargs: Any) -> _copy.StreamHasher:
-        hasher = _copy.hasher_for(*args, **kwargs)
-        result = hasher.result()
-        made.append((result.md5 is not None, tuple(s.value for s, _ in result.others)))
-        return hasher
-
-    monkeypatch.setattr(_upload, "hasher_for", spy)
-    return made
 
 
 class OneShot(io.RawIOBase):
@@ -132,10 +71,10 @@ def test_uploads_learn_the_scheme_and_store_its_checksum(
     scheme = _scheme(zone)
     source = tmp_path / "source.bin"
     source.write_bytes(DATA)
-    made = _hashed(monkeypatch)
+    made = schemes_hashed(monkeypatch)
     for n in range(2):
         path = f"{HOME}/{kind}-{n}.bin"
-        with _session(zone) as s, source.open("rb") as fh:
+        with fresh_session(zone) as s, source.open("rb") as fh:
             result = upload_object(s, str(source) if kind == "path" else fh, path, config=CFG)
             assert result.checksum == irods_checksum(scheme, DATA)
             assert s.data_objects.stat(path).checksum == irods_checksum(scheme, DATA)
@@ -152,13 +91,13 @@ def test_uploads_learn_the_scheme_and_store_its_checksum(
 def test_a_stream_read_once_fails_typed_then_the_retry_hashes_the_learned_scheme(zone, kept) -> None:
     scheme = _scheme(zone)
     path = f"{HOME}/once.bin"
-    with _session(zone) as s:
+    with fresh_session(zone) as s:
         with pytest.raises(IrodsIntegrityError, match="only SHA-256 and MD5 was computed") as caught:
             upload_object(s, OneShot(DATA), path, size=len(DATA), config=CFG)
         assert caught.value.path is not None
         with pytest.raises(IrodsNotADataObjectError):
             s.data_objects.stat(path)
-    with _session(zone) as s:  # a fresh process: the scheme was kept
+    with fresh_session(zone) as s:  # a fresh process: the scheme was kept
         result = upload_object(s, OneShot(DATA), path, size=len(DATA), config=CFG)
         assert result.checksum == irods_checksum(scheme, DATA)
         assert s.data_objects.read(path) == DATA
@@ -166,7 +105,7 @@ def test_a_stream_read_once_fails_typed_then_the_retry_hashes_the_learned_scheme
 
 def test_a_pinned_scheme_verifies_a_stream_read_once(zone) -> None:
     scheme = _scheme(zone)
-    with _session(zone) as s:
+    with fresh_session(zone) as s:
         config = replace(CFG, checksum_scheme=ChecksumScheme(scheme))
         result = upload_object(s, OneShot(DATA), f"{HOME}/pinned.bin", size=len(DATA), config=config)
         assert result.checksum == irods_checksum(scheme, DATA)
@@ -175,19 +114,10 @@ def test_a_pinned_scheme_verifies_a_stream_read_once(zone) -> None:
 @pytest.mark.parametrize("learned", [False, True])
 def test_a_corrupt_upload_is_caught_and_nothing_is_published(zone, kept, monkeypatch, learned: bool) -> None:
     scheme = _scheme(zone)
-    with _session(zone) as s:
+    with fresh_session(zone) as s:
         if learned:
             upload_object(s, io.BytesIO(b"first"), f"{HOME}/first.bin", size=5, config=CFG)
-        real = s.data_objects.calculate_checksum
-        damaged: list[str] = []
-
-        def corrupt_then_hash(path: str, **kwargs: Any) -> str:
-            if path not in damaged:  # once: damaging it again would undo it
-                zone.corrupt_replica(path, "demoResc")
-                damaged.append(path)
-            return real(path, **kwargs)
-
-        monkeypatch.setattr(s.data_objects, "calculate_checksum", corrupt_then_hash)
+        corrupt_before_hash(monkeypatch, s, zone, "demoResc")
         path = f"{HOME}/corrupt.bin"
         with pytest.raises(IrodsChecksumMismatchError) as caught:
             upload_object(s, io.BytesIO(DATA), path, size=len(DATA), config=CFG)
@@ -201,7 +131,7 @@ def test_a_corrupt_upload_is_caught_and_nothing_is_published(zone, kept, monkeyp
 
 def _put(zone: EmulatorServer, path: str, data: bytes) -> str:
     """Write ``path`` without the transfer engine and have the server store its checksum."""
-    with _session(zone) as s:
+    with fresh_session(zone) as s:
         s.data_objects.write(path, data, offset=0, truncate=True)
         return s.data_objects.calculate_checksum(path)
 
@@ -210,7 +140,7 @@ def test_a_stored_checksum_is_verified_on_download(zone, tmp_path) -> None:
     scheme = _scheme(zone)
     path = f"{HOME}/stored.bin"
     assert _put(zone, path, DATA) == irods_checksum(scheme, DATA)
-    with _session(zone) as s:
+    with fresh_session(zone) as s:
         result = download_object(s, path, tmp_path / "out.bin", config=CFG)
         assert result.checksum == irods_checksum(scheme, DATA)
         assert (tmp_path / "out.bin").read_bytes() == DATA
@@ -236,7 +166,7 @@ def test_a_sha512_checksum_cut_to_name_len_by_the_catalog_still_verifies(
     with zone.model.lock:
         (replica,) = zone.model.data_objects[path].replicas
         replica.checksum = full[:63]
-    with _session(zone) as s:
+    with fresh_session(zone) as s:
         result = download_object(s, path, tmp_path / "out.bin", config=CFG)
         assert result.checksum == full[:63]
         assert (tmp_path / "out.bin").read_bytes() == DATA
@@ -256,7 +186,7 @@ def test_fsspec_checksum_of_each_scheme(zone) -> None:
         expected = zlib.adler32(DATA)
     else:
         expected = int.from_bytes(hashlib.new(scheme, DATA).digest(), "big")
-    with _session(zone) as s:
+    with fresh_session(zone) as s:
         fs = IrodsFileSystem(session=s, skip_instance_cache=True)
         assert fs.checksum(path) == expected
         with zone.model.lock:
@@ -278,10 +208,10 @@ def test_replicas_of_two_schemes_are_each_verified_and_the_other_one_is_kept(
     zone: EmulatorServer = irods_emulator_variants(
         resources=("replResc:replication",), resource_hash_schemes={"replResc_ufs1": "adler32"}
     )
-    made = _hashed(monkeypatch)
+    made = schemes_hashed(monkeypatch)
     config = replace(CFG, resource="replResc", verify_replicas="all")
     for n in range(2):
-        with _session(zone) as s:
+        with fresh_session(zone) as s:
             path = f"{HOME}/both-{n}.bin"
             upload_object(s, io.BytesIO(DATA), path, size=len(DATA), config=config)
             checksums = {r.checksum for r in s.data_objects.replicas(path)}
@@ -295,7 +225,7 @@ def test_replicas_of_two_schemes_are_each_verified_and_the_other_one_is_kept(
     assert made[-1] == (False, ("adler32",))  # the root's kept scheme: ADLER-32 with SHA-256
 
 
-SHA256_OF_DATA = "sha2:" + base64.b64encode(hashlib.sha256(DATA).digest()).decode()
+SHA256_OF_DATA = irods_checksum("sha256", DATA)
 
 
 def test_replicas_answering_two_schemes_neither_computed_are_each_hashed_again(
@@ -310,7 +240,7 @@ def test_replicas_answering_two_schemes_neither_computed_are_each_hashed_again(
         resource_hash_schemes={"replResc_ufs0": "md5", "replResc_ufs1": "adler32"},
     )
     config = replace(CFG, resource="replResc", verify_replicas="all")
-    with _session(zone) as s:
+    with fresh_session(zone) as s:
         upload_object(s, io.BytesIO(b"hint"), f"{HOME}/hint.bin", size=4, config=CFG)  # demoResc: SHA-256
         rehashed.clear()
         path = f"{HOME}/two-others.bin"

@@ -11,19 +11,17 @@ flipped at every upload and failed every other one with IrodsIntegrityError. Now
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import io
 import os
+import sys
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from irods_provider.client import BasicAuth, IrodsSession, RetryPolicy
-from irods_provider.client._events import add_listener, remove_listener
-from irods_provider.client.transfer import TransferConfig, _copy, upload_object
-from irods_provider.client.transfer._scheme_cache import CACHE_ENV, cached_scheme, origin_of
+from irods_provider.client import IrodsSession
+from irods_provider.client.transfer import _copy, upload_object
+from irods_provider.client.transfer._scheme_cache import cached_scheme, origin_of
 from irods_provider.exceptions import (
     IrodsChecksumMismatchError,
     IrodsNotADataObjectError,
@@ -32,20 +30,14 @@ from irods_provider.exceptions import (
 from irods_provider.testing import EmulatorServer
 from irods_provider.testing.pytest_plugin import irods_emulator_variants  # noqa: F401
 
-HOME = "/tempZone/home/rods"
-CFG = TransferConfig(streams=2, chunk_size=64 * 1024, backoff_base_seconds=0.0)
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "support"))
+from checksum_schemes import CFG, HOME, OnePass, corrupt_before_hash, fresh_session, md5_hashed
+from server_checksums import irods_checksum
+
 DATA = bytes(range(256)) * 1024  # 256 KiB: several chunks
-SHA2 = "sha2:" + base64.b64encode(hashlib.sha256(DATA).digest()).decode()
-MD5 = hashlib.md5(DATA).hexdigest()
+SHA2 = irods_checksum("sha256", DATA)
+MD5 = irods_checksum("md5", DATA)
 SHA256, MD5_SCHEME = _copy.ChecksumScheme.SHA256, _copy.ChecksumScheme.MD5
-
-
-@pytest.fixture
-def kept(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    """The on-disk cache on (the suite keeps it off), in a private state directory of this test."""
-    monkeypatch.setenv(CACHE_ENV, "on")
-    monkeypatch.setenv("IRODS_PROVIDER_STATE_DIR", str(tmp_path / "state"))
-    return tmp_path / "state" / "checksum-schemes"
 
 
 @pytest.fixture
@@ -55,44 +47,6 @@ def zone(irods_emulator_variants) -> EmulatorServer:  # noqa: F811
         resources=("archiveResc",), resource_hash_schemes={"archiveResc": "md5"}
     )
     return server
-
-
-@pytest.fixture
-def rehashed() -> list[str]:
-    """The ``checksum_rehash`` events (a source hashed again in the scheme the server answered)."""
-    seen: list[str] = []
-
-    def listener(event: str, value: float, tags: dict[str, str]) -> None:
-        if event == "checksum_rehash":
-            seen.append(tags.get("scheme", ""))
-
-    add_listener(listener)
-    yield seen
-    remove_listener(listener)
-
-
-def _session(server: EmulatorServer) -> IrodsSession:
-    """A new session: what an earlier one learned in memory is not its own (as in a fresh process)."""
-    return IrodsSession(
-        server.base_url,
-        auth=BasicAuth("rods", "rods-emulator"),
-        retry=RetryPolicy(initial_backoff=0.0, max_backoff=0.0),
-    )
-
-
-def _md5_hashed(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
-    """Whether each hasher an upload makes computes MD5 (recorded as they are made)."""
-    from irods_provider.client.transfer import _upload
-
-    made: list[bool] = []
-
-    def spy(*args: object, **kwargs: object) -> _copy.StreamHasher:
-        hasher = _copy.hasher_for(*args, **kwargs)  # type: ignore[arg-type]
-        made.append(hasher.result().md5 is not None)
-        return hasher
-
-    monkeypatch.setattr(_upload, "hasher_for", spy)
-    return made
 
 
 def _on(s: IrodsSession, path: str) -> str:
@@ -106,11 +60,11 @@ def test_alternating_uploads_to_resources_of_two_schemes_succeed_in_fresh_sessio
 ) -> None:
     source = tmp_path / "source.bin"
     source.write_bytes(DATA)
-    made = _md5_hashed(monkeypatch)
+    made = md5_hashed(monkeypatch)
     for n in range(2):
         for resource, expected in ((None, SHA2), ("archiveResc", MD5)):
             path = f"{HOME}/{kind}-{n}-{resource}.bin"
-            with _session(zone) as s, source.open("rb") as fh:
+            with fresh_session(zone) as s, source.open("rb") as fh:
                 what = str(source) if kind == "path" else fh
                 result = upload_object(s, what, path, config=replace(CFG, resource=resource))
                 assert result.checksum == expected
@@ -120,7 +74,7 @@ def test_alternating_uploads_to_resources_of_two_schemes_succeed_in_fresh_sessio
     # again, once), then each resource's own scheme, kept on disk between the sessions.
     assert made == [True, False, False, True]
     assert rehashed == ["md5"]
-    with _session(zone) as s:
+    with fresh_session(zone) as s:
         origin = origin_of(s)
     assert origin is not None
     assert cached_scheme(origin, "tempZone") is SHA256
@@ -130,8 +84,8 @@ def test_alternating_uploads_to_resources_of_two_schemes_succeed_in_fresh_sessio
 
 def test_alternating_uploads_in_one_session_hash_each_resource_in_its_scheme(zone, monkeypatch) -> None:
     """The cache off (the suite's default): one session learns both resources and keeps them apart."""
-    made = _md5_hashed(monkeypatch)
-    with _session(zone) as s:
+    made = md5_hashed(monkeypatch)
+    with fresh_session(zone) as s:
         for n in range(3):
             for resource, expected in (("archiveResc", MD5), ("demoResc", SHA2)):
                 path = f"{HOME}/one-{n}-{resource}.bin"
@@ -140,17 +94,6 @@ def test_alternating_uploads_in_one_session_hash_each_resource_in_its_scheme(zon
                 )
                 assert result.checksum == expected
     assert made == [True, True, True, False, True, False]
-
-
-def _corrupting(monkeypatch: pytest.MonkeyPatch, s: IrodsSession, server: EmulatorServer, leaf: str) -> None:
-    """Damage the uploaded temporary's replica on ``leaf`` right before the server hashes it (bit rot)."""
-    real = s.data_objects.calculate_checksum
-
-    def corrupt_then_hash(path: str, **kwargs: object) -> str:
-        server.corrupt_replica(path, leaf)
-        return real(path, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(s.data_objects, "calculate_checksum", corrupt_then_hash)
 
 
 @pytest.mark.parametrize(("resource", "scheme"), [("demoResc", "sha2"), ("archiveResc", "md5")])
@@ -162,12 +105,12 @@ def test_a_corrupt_upload_is_caught_in_either_scheme(
     an MD5 answer makes the source be hashed again, and the damaged bytes still do not match."""
     source = tmp_path / "source.bin"
     source.write_bytes(DATA)
-    with _session(zone) as s:
+    with fresh_session(zone) as s:
         upload_object(s, io.BytesIO(DATA), f"{HOME}/first.bin", size=len(DATA), config=CFG)  # zone: SHA-256
         if known:
             upload_object(s, str(source), f"{HOME}/learn.bin", config=replace(CFG, resource=resource))
         rehashed.clear()
-        _corrupting(monkeypatch, s, zone, resource)
+        corrupt_before_hash(monkeypatch, s, zone, resource)
         path = f"{HOME}/corrupt.bin"
         with pytest.raises(IrodsChecksumMismatchError) as caught:
             upload_object(s, str(source), path, config=replace(CFG, resource=resource))
@@ -185,7 +128,7 @@ def test_a_source_changed_before_it_is_hashed_again_is_not_published(zone, tmp_p
     SHA-256 differs from the one the upload computed), so nothing is published."""
     source = tmp_path / "source.bin"
     source.write_bytes(DATA)
-    with _session(zone) as s:
+    with fresh_session(zone) as s:
         upload_object(s, io.BytesIO(DATA), f"{HOME}/first.bin", size=len(DATA), config=CFG)  # zone: SHA-256
         real = s.data_objects.calculate_checksum
 
@@ -209,23 +152,16 @@ def test_a_federated_zone_of_the_other_scheme_keeps_its_own(
     monkeypatch,
 ) -> None:
     server = irods_emulator_variants(federated_zones=["otherZone"], zone_hash_schemes={"otherZone": "md5"})
-    made = _md5_hashed(monkeypatch)
+    made = md5_hashed(monkeypatch)
     remote = "/otherZone/home/rods#tempZone"
     for n in range(2):
         for home, expected in ((HOME, SHA2), (remote, MD5)):
             path = f"{home}/fed-{n}.bin"
-            with _session(server) as s:
+            with fresh_session(server) as s:
                 result = upload_object(s, io.BytesIO(DATA), path, size=len(DATA), config=CFG)
                 assert result.checksum == expected
                 assert s.data_objects.read(path) == DATA
     assert made == [True, True, False, True]
-
-
-class _OnePass(io.BytesIO):
-    """A stream that cannot seek: read once, never again (as an SFTP file is)."""
-
-    def seekable(self) -> bool:
-        return False
 
 
 def test_a_replication_resource_over_servers_of_both_schemes_keeps_md5(
@@ -237,12 +173,12 @@ def test_a_replication_resource_over_servers_of_both_schemes_keeps_md5(
     server = irods_emulator_variants(
         resources=("replResc:replication",), resource_hash_schemes={"replResc_ufs0": "md5"}
     )
-    made = _md5_hashed(monkeypatch)
+    made = md5_hashed(monkeypatch)
     cfg = replace(CFG, resource="replResc")
-    with _session(server) as s:
+    with fresh_session(server) as s:
         for n in range(3):
             path = f"{HOME}/repl-{n}.bin"
-            result = upload_object(s, _OnePass(DATA), path, size=len(DATA), config=cfg)
+            result = upload_object(s, OnePass(DATA), path, size=len(DATA), config=cfg)
             assert result.checksum in (SHA2, MD5)
             assert sorted(r.hierarchy for r in s.data_objects.replicas(path)) == [
                 "replResc;replResc_ufs0",

@@ -7,65 +7,35 @@ answers in the other scheme fails one attempt typed, nothing published, and the 
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import io
 import json
 import os
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
-from irods_provider.client import BasicAuth, IrodsSession, RetryPolicy
-from irods_provider.client.transfer import TransferConfig, _copy, upload_object
+from irods_provider.client.transfer import _copy, upload_object
 from irods_provider.client.transfer._scheme_cache import CACHE_ENV, cached_scheme, keep_scheme, origin_of
 from irods_provider.exceptions import IrodsIntegrityError, IrodsNotADataObjectError
 from irods_provider.testing.pytest_plugin import irods_emulator_variants  # noqa: F401
 
-HOME = "/tempZone/home/rods"
-CFG = TransferConfig(streams=2, chunk_size=64 * 1024, backoff_base_seconds=0.0)
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "support"))
+from checksum_schemes import CFG, HOME, OnePass, fresh_session, md5_hashed
+from server_checksums import irods_checksum
+
 DATA = bytes(range(256)) * 1024  # 256 KiB: several chunks
-
-
-@pytest.fixture
-def kept(monkeypatch: pytest.MonkeyPatch, tmp_path):
-    """The cache on (the suite keeps it off), in a private state directory of this test."""
-    monkeypatch.setenv(CACHE_ENV, "on")
-    monkeypatch.setenv("IRODS_PROVIDER_STATE_DIR", str(tmp_path / "state"))
-    return tmp_path / "state" / "checksum-schemes"
-
-
-def _session(server) -> IrodsSession:
-    """A new session: what an earlier one learned in memory is not its own (as in a fresh process)."""
-    return IrodsSession(
-        server.base_url,
-        auth=BasicAuth("rods", "rods-emulator"),
-        retry=RetryPolicy(initial_backoff=0.0, max_backoff=0.0),
-    )
-
-
-def _md5_hashed(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
-    """Whether each hasher the upload makes computes MD5 (recorded as they are made)."""
-    from irods_provider.client.transfer import _upload
-
-    made: list[bool] = []
-
-    def spy(*args: object, **kwargs: object) -> _copy.StreamHasher:
-        hasher = _copy.hasher_for(*args, **kwargs)  # type: ignore[arg-type]
-        made.append(hasher.result().md5 is not None)
-        return hasher
-
-    monkeypatch.setattr(_upload, "hasher_for", spy)
-    return made
 
 
 def test_a_later_session_hashes_only_the_scheme_an_earlier_one_learned(
     irods_emulator, kept, monkeypatch
 ) -> None:
-    made = _md5_hashed(monkeypatch)
-    with _session(irods_emulator) as first:
+    made = md5_hashed(monkeypatch)
+    with fresh_session(irods_emulator) as first:
         result = upload_object(first, io.BytesIO(DATA), f"{HOME}/first.bin", size=len(DATA), config=CFG)
-        assert result.checksum == "sha2:" + base64.b64encode(hashlib.sha256(DATA).digest()).decode()
+        assert result.checksum == irods_checksum("sha256", DATA)
     assert made == [True]  # nothing known yet: MD5 as well, so either answer can be verified
     (record,) = [json.loads(p.read_text()) for p in kept.glob("*.json")]
     assert (record["zone"], record["scheme"]) == ("tempZone", "sha256")
@@ -73,25 +43,25 @@ def test_a_later_session_hashes_only_the_scheme_an_earlier_one_learned(
     assert "/irods-http-api" not in record["origin"]
     assert oct(kept.stat().st_mode & 0o777) == "0o700"
     made.clear()
-    with _session(irods_emulator) as later:
+    with fresh_session(irods_emulator) as later:
         result = upload_object(later, io.BytesIO(DATA), f"{HOME}/later.bin", size=len(DATA), config=CFG)
-        assert result.checksum == "sha2:" + base64.b64encode(hashlib.sha256(DATA).digest()).decode()
+        assert result.checksum == irods_checksum("sha256", DATA)
         assert later.data_objects.read(f"{HOME}/later.bin") == DATA
     assert made == [False]
 
 
 def test_off_keeps_nothing(irods_emulator, kept, monkeypatch) -> None:
     monkeypatch.setenv(CACHE_ENV, "off")
-    made = _md5_hashed(monkeypatch)
+    made = md5_hashed(monkeypatch)
     for name in ("a.bin", "b.bin"):
-        with _session(irods_emulator) as s:
+        with fresh_session(irods_emulator) as s:
             upload_object(s, io.BytesIO(DATA), f"{HOME}/{name}", size=len(DATA), config=CFG)
     assert made == [True, True]
     assert not kept.exists() or not list(kept.glob("*.json"))
 
 
 def test_an_entry_older_than_a_day_is_not_used(irods_emulator, kept, monkeypatch) -> None:
-    with _session(irods_emulator) as s:
+    with fresh_session(irods_emulator) as s:
         origin = origin_of(s)
     assert origin is not None
     keep_scheme(origin, "tempZone", _copy.ChecksumScheme.SHA256)
@@ -105,9 +75,9 @@ def test_an_entry_older_than_a_day_is_not_used(irods_emulator, kept, monkeypatch
 def test_a_directory_others_can_read_is_not_used(irods_emulator, kept, monkeypatch) -> None:
     kept.mkdir(parents=True)
     os.chmod(kept, 0o755)
-    made = _md5_hashed(monkeypatch)
+    made = md5_hashed(monkeypatch)
     for name in ("a.bin", "b.bin"):
-        with _session(irods_emulator) as s:
+        with fresh_session(irods_emulator) as s:
             upload_object(s, io.BytesIO(DATA), f"{HOME}/{name}", size=len(DATA), config=CFG)
     assert made == [True, True]
     assert list(kept.glob("*.json")) == []
@@ -124,37 +94,30 @@ def test_a_zone_that_now_answers_md5_fails_one_attempt_typed_then_hashes_both(
     verified. Nothing is published, the error says why, the entry is replaced, and the next attempt
     succeeds, verified in MD5."""
     server = irods_emulator_variants(hash_scheme="md5")
-    with _session(server) as s:
+    with fresh_session(server) as s:
         origin = origin_of(s)
     assert origin is not None
     keep_scheme(origin, "tempZone", _copy.ChecksumScheme.SHA256)
-    made = _md5_hashed(monkeypatch)
+    made = md5_hashed(monkeypatch)
     path = f"{HOME}/changed-scheme.bin"
-    with _session(server) as s:
+    with fresh_session(server) as s:
         with pytest.raises(IrodsIntegrityError, match="only SHA-256 was computed") as caught:
-            upload_object(s, _OnePass(DATA), path, size=len(DATA), config=CFG)
+            upload_object(s, OnePass(DATA), path, size=len(DATA), config=CFG)
         assert "an earlier process learned that zone as SHA-256" in str(caught.value)
         assert str(kept) in str(caught.value)
         with pytest.raises(IrodsNotADataObjectError):
             s.data_objects.stat(path)  # nothing published
     assert cached_scheme(origin, "tempZone") is _copy.ChecksumScheme.MD5
-    with _session(server) as s:
+    with fresh_session(server) as s:
         result = upload_object(s, io.BytesIO(DATA), path, size=len(DATA), config=CFG)
         assert result.checksum == hashlib.md5(DATA).hexdigest()
         assert s.data_objects.read(path) == DATA
     assert made == [False, True]
 
 
-class _OnePass(io.BytesIO):
-    """A stream that cannot seek: read once, never again."""
-
-    def seekable(self) -> bool:
-        return False
-
-
 def test_a_pinned_scheme_is_not_kept_and_wins_over_a_kept_one(irods_emulator, kept, monkeypatch) -> None:
-    made = _md5_hashed(monkeypatch)
-    with _session(irods_emulator) as s:
+    made = md5_hashed(monkeypatch)
+    with fresh_session(irods_emulator) as s:
         origin = origin_of(s)
         assert origin is not None
         keep_scheme(origin, "tempZone", _copy.ChecksumScheme.MD5)

@@ -178,6 +178,29 @@ def start_oidc_provider(
             process.stdout.close()
 
 
+@contextlib.contextmanager
+def protected_emulator(provider: OidcProvider) -> Iterator[Any]:
+    """An emulator as a protected resource of ``provider`` (bearer tokens introspected there as the resource
+    server ``irods-rs``, the user from ``preferred_username``), with alice, iRODS password
+    ``alice-irods-only-pw``; stopped, and its validator closed, when the block exits."""
+    from irods_provider.testing import EmulatorConfig, EmulatorServer
+    from irods_provider.testing._openid import OpenIdIntrospectionValidator
+
+    validator = OpenIdIntrospectionValidator(
+        provider.issuer,
+        client_id="irods-rs",
+        client_secret=provider.clients["irods-rs"],
+        user_claim="preferred_username",
+    )
+    server = EmulatorServer(EmulatorConfig(openid=validator)).start()
+    try:
+        server.add_user("alice", "alice-irods-only-pw")
+        yield server
+    finally:
+        server.stop()
+        validator.close()
+
+
 @pytest.fixture(scope="session")
 def oidc_provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OidcProvider]:
     """One django-oauth-toolkit provider per test session; access tokens live 2 s (an hour for the
