@@ -51,6 +51,7 @@ __all__ = [
     "do_verify_checksum",
     "do_write",
     "modify_metadata",
+    "remote_atomic_refusal",
 ]
 
 CHECK_VERIFICATION_RESULTS = -407000
@@ -301,6 +302,24 @@ def coll_modify_permissions(
 ) -> Operation[None]:
     """POST collections modify_permissions: all ACL changes applied atomically."""
     return _modify_permissions("collections", "collections", path, operations, admin)
+
+
+def remote_atomic_refusal(operation: str, path: str, zone: str) -> IrodsUsageError:
+    """The error for an atomic metadata or ACL call on ``path`` in the federated zone ``zone``.
+
+    iRODS runs both atomic APIs on the LOCAL zone's catalog provider: the object's id comes from a GenQuery
+    that rsGenQuery routes to the path's zone, but rights are checked and AVUs/ACLs written in the local
+    database by that id (irods 4.3.4 atomic_apply_metadata_operations.cpp:151-194, :445-558;
+    atomic_apply_acl_operations.cpp:170-203, :437-575; rsGenQuery.cpp:667-690; the same at 5.0.2). The
+    remote object never changes: the call is refused, or changes a local object that has the same id.
+    """
+    return IrodsUsageError(
+        f"atomic metadata and permission changes cannot reach zone {zone!r}: iRODS applies them in the "
+        "local zone's catalog, by the remote object's id, where they are refused or change an unrelated "
+        "local object with that id; set AVUs from a client of that zone, grant with set_permission",
+        operation=operation,
+        path=path,
+    )
 
 
 def modify_metadata(

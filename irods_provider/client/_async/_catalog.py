@@ -18,7 +18,7 @@ from irods_provider.client._genquery import (
 from irods_provider.client._locks import GOOD_REPLICA_CONDITION
 from irods_provider.client._models import AVU, EntryKind, Kinds, MetadataOperation, TicketInfo, TicketType
 from irods_provider.client._operation import Operation
-from irods_provider.client._ops_fs import modify_metadata
+from irods_provider.client._ops_fs import modify_metadata, remote_atomic_refusal
 from irods_provider.client._paths import basename, parent_path, path_zone, validate_avu, validate_path
 from irods_provider.client._readahead import FirstSeen, read_pages_async
 from irods_provider.exceptions import IrodsError, IrodsNotFoundError, IrodsUsageError
@@ -269,10 +269,16 @@ class AsyncMetadata:
         kind: EntryKind | None = None,
         admin: bool = False,
     ) -> None:
-        """Apply add/remove operations atomically in ONE ``modify_metadata`` call."""
+        """Apply add/remove operations atomically in ONE ``modify_metadata`` call.
+
+        Local zone only: on a federated zone's path iRODS would apply them to the local catalog (see
+        :func:`~irods_provider.client._ops_fs.remote_atomic_refusal`), so that is an IrodsUsageError.
+        """
         if not operations:
             return
         _check_operations(path, operations)
+        if (zone := await self._s.query.zone_for(path)) is not None:
+            raise remote_atomic_refusal("metadata.apply", path, zone)
         kind = kind or await self.kind_of(path)
         await self._s.execute(modify_metadata(_ENDPOINT[kind], path, operations, admin=admin))
 

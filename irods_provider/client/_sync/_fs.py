@@ -403,8 +403,11 @@ class Collections:
     def modify_permissions(
         self, path: str, operations: Iterable[PermissionOperation], *, admin: bool = False
     ) -> None:
-        """Apply several ACL changes atomically."""
-        self._s.execute(ops.coll_modify_permissions(path, operations, admin=admin))
+        """Apply several ACL changes atomically (local zone only: see ``data_objects.modify_permissions``)."""
+        op = ops.coll_modify_permissions(path, operations, admin=admin)
+        if (zone := self._s.query.zone_for(path)) is not None:
+            raise ops.remote_atomic_refusal(op.name, path, zone)
+        self._s.execute(op)
 
 
 @dataclass(frozen=True)
@@ -1090,5 +1093,13 @@ class DataObjects(ItiDataObjectsMixin):
     def modify_permissions(
         self, path: str, operations: Iterable[PermissionOperation], *, admin: bool = False
     ) -> None:
-        """Apply several ACL changes atomically."""
-        self._s.execute(ops.do_modify_permissions(path, operations, admin=admin))
+        """Apply several ACL changes atomically.
+
+        Local zone only: on a federated zone's path iRODS would apply them to the local catalog (see
+        :func:`~irods_provider.client._ops_fs.remote_atomic_refusal`), an IrodsUsageError here; grant there
+        with :meth:`set_permission`, which iRODS routes to the path's zone.
+        """
+        op = ops.do_modify_permissions(path, operations, admin=admin)
+        if (zone := self._s.query.zone_for(path)) is not None:
+            raise ops.remote_atomic_refusal(op.name, path, zone)
+        self._s.execute(op)

@@ -143,6 +143,20 @@ def load_state(session: SessionLike, temp: str) -> tuple[ResumeState, str] | Non
     return record.state, record.raw
 
 
+def unrecordable(session: Any, path: str) -> bool:
+    """Whether ``path`` lies in a federated zone, where nothing can be recorded on an object: iRODS applies
+    atomic metadata calls to the local catalog by the remote object's id (refused by the client, see
+    ``_ops_fs.remote_atomic_refusal``). Uploads there open no parallel-write handle (nothing would record
+    it, and a leaked one never expires) and keep no resume record. False when the session cannot tell."""
+    zone_for = getattr(getattr(session, "query", None), "zone_for", None)
+    if zone_for is None:
+        return False
+    try:
+        return zone_for(path) is not None
+    except IrodsError:
+        return False
+
+
 def handle_op(operation: str, handle: str) -> MetadataOperation:
     """One ``modify_metadata`` step on a recorded parallel-write handle."""
     return MetadataOperation(operation, AVU(HANDLE_ATTRIBUTE, handle))
