@@ -8,6 +8,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from irods_provider._error_codes import error_code
 from irods_provider.client._errors import irods_status
 from irods_provider.client._models import (
     ChecksumReport,
@@ -18,11 +19,12 @@ from irods_provider.client._models import (
     PermissionOperation,
 )
 from irods_provider.client._operation import Body, Operation
-from irods_provider.client._paths import check_query_value, validate_path
+from irods_provider.client._paths import atomic_lookup_may_miss, check_query_value, validate_path
 from irods_provider.client._replies import integer, objects, strings, text
-from irods_provider.exceptions import IrodsUsageError
+from irods_provider.exceptions import IrodsResponseError, IrodsUsageError
 
 __all__ = [
+    "atomic_lookup_missed",
     "coll_create",
     "coll_list",
     "coll_modify_permissions",
@@ -319,6 +321,35 @@ def remote_atomic_refusal(operation: str, path: str, zone: str) -> IrodsUsageErr
         "local object with that id; set AVUs from a client of that zone, grant with set_permission",
         operation=operation,
         path=path,
+    )
+
+
+#: What the atomic APIs answer when their own lookup finds no object (metadata, ACLs).
+_LOOKUP_MISSED = frozenset(
+    error_code(name)
+    for name in ("SYS_INVALID_INPUT_PARAM", "SYS_UNKNOWN_ERROR", "INPUT_ARG_NOT_WELL_FORMED_ERR")
+)
+
+
+def atomic_lookup_missed(
+    exc: IrodsResponseError, path: str, *, collection: bool, server_version: str | None
+) -> IrodsResponseError | None:
+    """``exc`` explained when it is iRODS's atomic metadata/ACL API missing ``path`` through its own lookup
+    (see :func:`~irods_provider.client._paths.atomic_lookup_may_miss`), else None."""
+    if exc.irods_code not in _LOOKUP_MISSED or not atomic_lookup_may_miss(
+        path, collection=collection, server_version=server_version
+    ):
+        return None
+    return type(exc)(
+        f"iRODS cannot find {path} for an atomic metadata or permission change: it looks the object up "
+        "with a GenQuery1 string holding the path unescaped, which it reads otherwise (iRODS 4.3: a quote in "
+        "the collection's name; 5.0: a \\xHH sequence), so no atomic call can reach this object; rename "
+        "it, or grant with set_permission",
+        http_status=exc.http_status,
+        irods_code=exc.irods_code,
+        operation=exc.operation,
+        path=path,
+        server_message=exc.server_message,
     )
 
 

@@ -18,6 +18,7 @@ from irods_provider.testing._catalog import (
 )
 from irods_provider.testing._error_table import error_code
 from irods_provider.testing._errors import IrodsModelError
+from irods_provider.testing._fslib import asks_catalog, plugin_object_id
 
 MetaTarget = Collection | DataObject | User | Resource
 """Anything AVUs attach to."""
@@ -123,11 +124,17 @@ class AclMetaMixin(ModelBase):
         found = self._entity(caller, path, kind, admin=admin)
         if found is None:
             return None
-        if self.zone_of(path) == self.zone:
+        object_id = found.id
+        if asks_catalog(path):  # the query string may read otherwise than meant (see _fslib)
+            looked_up = plugin_object_id(self, caller, path, kind, self.config.irods_release)
+            if looked_up is None:
+                return None
+            object_id = looked_up
+        if self.zone_of(path) == self.zone and object_id == found.id:
             return found.id, found
         entities: list[Collection | DataObject] = [*self.collections.values(), *self.data_objects.values()]
-        local = [e for e in entities if e.id == found.id and self.zone_of(e.path) == self.zone]
-        return found.id, (local[0] if local else None)
+        local = [e for e in entities if e.id == object_id and self.zone_of(e.path) == self.zone]
+        return object_id, (local[0] if local else None)
 
     def local_name(self, caller: str) -> str:
         """The local user behind ``caller`` (``alice`` for ``alice#localZone``, her name in a remote zone)."""
@@ -239,7 +246,15 @@ class AclMetaMixin(ModelBase):
         with self.lock:
             local = self.local_name(caller)  # the plugin acts as the local user (its rights, its admin flag)
             admin_ok = admin and self.is_admin(local)
-            found = self._meta_target(caller, name, kind, admin=admin_ok)
+            try:  # a lookup query the string splitter refuses is caught the same way (lines 496-507)
+                found = self._meta_target(caller, name, kind, admin=admin_ok)
+            except AtomicOperationError:
+                raise
+            except IrodsModelError as e:
+                message = f"query fill failed: {e.message}"
+                raise AtomicOperationError(
+                    "SYS_INVALID_INPUT_PARAM", message, index=0, operation=None
+                ) from None
             if found is None:
                 message = f"Entity does not exist [entity_name={name}]"
                 raise AtomicOperationError("SYS_INVALID_INPUT_PARAM", message, index=0, operation=None)

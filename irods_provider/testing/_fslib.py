@@ -30,7 +30,7 @@ from irods_provider.testing._errors import IrodsModelError
 from irods_provider.testing._genquery import GenQueryError, coll_name_filter, execute_genquery1
 from irods_provider.testing._versions import IrodsRelease
 
-__all__ = ["asks_catalog", "library_stat"]
+__all__ = ["asks_catalog", "library_stat", "plugin_object_id"]
 
 _ESCAPES_QUOTES_SINCE: IrodsRelease = (5, 0, 0)
 
@@ -96,3 +96,25 @@ def library_stat(model: ModelBase, caller: str, path: str, release: IrodsRelease
         "checksum": _newest(checksums)[0] if checksums else "",
         "modified_at": int(mtimes[0][0]),
     }
+
+
+def plugin_object_id(
+    model: ModelBase, caller: str, path: str, kind: str, release: IrodsRelease
+) -> int | None:
+    """The id ``get_object_id`` of the atomic metadata and ACL plugins finds for ``path`` (None: no row).
+
+    They paste the path into a GenQuery1 string as the library does, verbatim on 4.3
+    (atomic_apply_metadata_operations.cpp:158-167, atomic_apply_acl_operations.cpp:183-190 at 4.3.4), with
+    ``single_quotes_to_hex`` on 5.0 (:159-167 and :185-191 at 5.0.2): on 4.3 an odd number of quotes in a
+    data object's collection merges its two conditions into one that matches nothing.
+    """
+    if kind == "collection":
+        query = f"select COLL_ID where COLL_NAME = '{_literal(path, release)}'"
+    else:
+        parent, _, name = path.rpartition("/")
+        query = (
+            f"select DATA_ID where COLL_NAME = '{_literal(parent or '/', release)}' and "
+            f"DATA_NAME = '{_literal(name, release)}'"
+        )
+    rows = _rows(model, caller, query, release, path)
+    return int(rows[0][0]) if rows else None

@@ -18,10 +18,10 @@ from irods_provider.client._genquery import (
 from irods_provider.client._locks import GOOD_REPLICA_CONDITION
 from irods_provider.client._models import AVU, EntryKind, Kinds, MetadataOperation, TicketInfo, TicketType
 from irods_provider.client._operation import Operation
-from irods_provider.client._ops_fs import modify_metadata, remote_atomic_refusal
+from irods_provider.client._ops_fs import atomic_lookup_missed, modify_metadata, remote_atomic_refusal
 from irods_provider.client._paths import basename, parent_path, path_zone, validate_avu, validate_path
 from irods_provider.client._readahead import FirstSeen, read_pages_async
-from irods_provider.exceptions import IrodsError, IrodsNotFoundError, IrodsUsageError
+from irods_provider.exceptions import IrodsError, IrodsNotFoundError, IrodsResponseError, IrodsUsageError
 
 if TYPE_CHECKING:
     from irods_provider.client._async._session import AsyncIrodsSession
@@ -280,7 +280,15 @@ class AsyncMetadata:
         if (zone := await self._s.query.zone_for(path)) is not None:
             raise remote_atomic_refusal("metadata.apply", path, zone)
         kind = kind or await self.kind_of(path)
-        await self._s.execute(modify_metadata(_ENDPOINT[kind], path, operations, admin=admin))
+        try:
+            await self._s.execute(modify_metadata(_ENDPOINT[kind], path, operations, admin=admin))
+        except IrodsResponseError as exc:
+            version = (await self._s.get_limits()).irods_server_version
+            collection = kind is EntryKind.COLLECTION
+            missed = atomic_lookup_missed(exc, path, collection=collection, server_version=version)
+            if missed is None:
+                raise
+            raise missed from exc
 
     async def add(self, path: str, *avus: AVU, kind: EntryKind | None = None, admin: bool = False) -> None:
         """Attach AVUs (adding an existing AVU is a no-op)."""

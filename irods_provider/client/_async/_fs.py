@@ -407,7 +407,14 @@ class AsyncCollections:
         op = ops.coll_modify_permissions(path, operations, admin=admin)
         if (zone := await self._s.query.zone_for(path)) is not None:
             raise ops.remote_atomic_refusal(op.name, path, zone)
-        await self._s.execute(op)
+        try:
+            await self._s.execute(op)
+        except IrodsResponseError as exc:
+            version = (await self._s.get_limits()).irods_server_version
+            missed = ops.atomic_lookup_missed(exc, path, collection=True, server_version=version)
+            if missed is None:
+                raise
+            raise missed from exc
 
 
 @dataclass(frozen=True)
@@ -1102,4 +1109,11 @@ class AsyncDataObjects(AsyncItiDataObjectsMixin):
         op = ops.do_modify_permissions(path, operations, admin=admin)
         if (zone := await self._s.query.zone_for(path)) is not None:
             raise ops.remote_atomic_refusal(op.name, path, zone)
-        await self._s.execute(op)
+        try:
+            await self._s.execute(op)
+        except IrodsResponseError as exc:
+            version = (await self._s.get_limits()).irods_server_version
+            missed = ops.atomic_lookup_missed(exc, path, collection=False, server_version=version)
+            if missed is None:
+                raise
+            raise missed from exc

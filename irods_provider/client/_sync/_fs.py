@@ -407,7 +407,14 @@ class Collections:
         op = ops.coll_modify_permissions(path, operations, admin=admin)
         if (zone := self._s.query.zone_for(path)) is not None:
             raise ops.remote_atomic_refusal(op.name, path, zone)
-        self._s.execute(op)
+        try:
+            self._s.execute(op)
+        except IrodsResponseError as exc:
+            version = (self._s.get_limits()).irods_server_version
+            missed = ops.atomic_lookup_missed(exc, path, collection=True, server_version=version)
+            if missed is None:
+                raise
+            raise missed from exc
 
 
 @dataclass(frozen=True)
@@ -1102,4 +1109,11 @@ class DataObjects(ItiDataObjectsMixin):
         op = ops.do_modify_permissions(path, operations, admin=admin)
         if (zone := self._s.query.zone_for(path)) is not None:
             raise ops.remote_atomic_refusal(op.name, path, zone)
-        self._s.execute(op)
+        try:
+            self._s.execute(op)
+        except IrodsResponseError as exc:
+            version = (self._s.get_limits()).irods_server_version
+            missed = ops.atomic_lookup_missed(exc, path, collection=False, server_version=version)
+            if missed is None:
+                raise
+            raise missed from exc

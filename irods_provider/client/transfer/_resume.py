@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from irods_provider.client import AVU, EntryKind, MetadataOperation
-from irods_provider.client._paths import temporary_name
+from irods_provider.client._paths import atomic_lookup_may_miss, temporary_name
 from irods_provider.client._temporaries import (
     HANDLE_ATTRIBUTE,
     LEASE_ATTRIBUTE,
@@ -144,10 +144,17 @@ def load_state(session: SessionLike, temp: str) -> tuple[ResumeState, str] | Non
 
 
 def unrecordable(session: Any, path: str) -> bool:
-    """Whether ``path`` lies in a federated zone, where nothing can be recorded on an object: iRODS applies
-    atomic metadata calls to the local catalog by the remote object's id (refused by the client, see
-    ``_ops_fs.remote_atomic_refusal``). Uploads there open no parallel-write handle (nothing would record
-    it, and a leaked one never expires) and keep no resume record. False when the session cannot tell."""
+    """Whether nothing can be recorded on the object ``path``, so uploads to it open no parallel-write handle
+    (nothing would record it, and a leaked one never expires) and keep no resume record.
+
+    In a federated zone iRODS applies atomic metadata calls to the local catalog by the remote object's id
+    (refused by the client, see ``_ops_fs.remote_atomic_refusal``); a path iRODS's own lookup misreads
+    (``atomic_lookup_may_miss``: a quote in the collection on 4.3) is never found by them.
+    """
+    limits = getattr(session, "limits", None)
+    version = getattr(limits, "irods_server_version", None)
+    if atomic_lookup_may_miss(path, server_version=version if isinstance(version, str) else None):
+        return True
     zone_for = getattr(getattr(session, "query", None), "zone_for", None)
     if zone_for is None:
         return False

@@ -109,3 +109,49 @@ def test_the_local_zone_is_unchanged(fed: Api) -> None:
     q = "select META_DATA_ATTR_VALUE where COLL_NAME = '/tempZone/home/alice' and DATA_NAME = 'a.csv'"
     r = fed.get("query", "alice", op="execute_genquery", query=q)
     assert r.json()["rows"] == [["yes"]]
+
+
+# ---- the lookup's GenQuery string, by iRODS release --------------------------------------------------------
+# get_object_id pastes the path verbatim on 4.3 (metadata :158-167, ACL :183-190 at 4.3.4): the string
+# splitter cuts at an `` and `` only after an even number of quotes (rcMisc.cpp:3130-3213), so an odd
+# number in a data object's collection leaves one condition that matches nothing: metadata answers
+# SYS_INVALID_INPUT_PARAM "Entity does not exist" (:189-193, caught at :503-506), ACLs SYS_UNKNOWN_ERROR
+# (:196-202). 5.0 writes quotes as \x27 (single_quotes_to_hex, 5.0.2 :159-167) but reads a \xHH of the
+# path as one byte.
+
+SYS_INVALID_INPUT_PARAM = -130000
+SYS_UNKNOWN_ERROR = -165000
+
+
+@pytest.fixture(params=["rods4.3.2", "rods5.0.1"])
+def release(request: pytest.FixtureRequest, irods_emulator_variants: Variants) -> Iterator[tuple[str, Api]]:
+    server = irods_emulator_variants(irods_server_version=request.param)
+    with httpx2.Client(timeout=10) as http:
+        yield request.param, Api(server, http)
+
+
+@pytest.mark.parametrize("collection", ["John's data", "a\\x41"])
+def test_the_lookup_reads_the_path_as_the_release_does(release: tuple[str, Api], collection: str) -> None:
+    version, api = release
+    coll = f"/tempZone/home/rods/{collection}"
+    assert code(api.post("collections", op="create", lpath=coll)) == 0
+    assert code(api.write(f"{coll}/f.txt", b"x")) == 0
+    misses = (version == "rods4.3.2") == ("'" in collection)
+    meta = api.post("data-objects", op="modify_metadata", lpath=f"{coll}/f.txt", operations=ADD)
+    acl = api.post(
+        "data-objects",
+        op="modify_permissions",
+        lpath=f"{coll}/f.txt",
+        operations=json.dumps([{"entity_name": "rods", "acl": "own"}]),
+    )
+    if misses:
+        assert (meta.status_code, code(meta)) == (400, SYS_INVALID_INPUT_PARAM)
+        failed = meta.json()["irods_response"]["failed_operation"]
+        assert failed["error_message"] == f"Entity does not exist [entity_name={coll}/f.txt]"
+        assert (acl.status_code, code(acl)) == (400, SYS_UNKNOWN_ERROR)
+    else:
+        assert (meta.status_code, code(meta)) == (200, 0)
+        assert (acl.status_code, code(acl)) == (200, 0)
+    # the collection itself is one condition: found on both releases (no \xHH on 5.0 aside)
+    on_coll = api.post("collections", op="modify_metadata", lpath=coll, operations=ADD)
+    assert code(on_coll) == (SYS_INVALID_INPUT_PARAM if version != "rods4.3.2" and "\\x" in collection else 0)
