@@ -225,6 +225,10 @@ def genquery2(query: str, *, zone: str | None = None, sql_only: bool = False) ->
 
 #: The largest count ``std::stoi`` reads (a larger one fails the request after the ticket exists).
 _INT32_MAX = 2**31 - 1
+#: The longest ticket lifetime in seconds: the server adds it to ``system_clock::now()``, 64-bit nanoseconds
+#: in libstdc++ (tickets/src/main.cpp:243-246 at 0.7.0), which overflow past 2^63 ns (year 2262); the bound
+#: keeps room for clocks up to 2^32 s (year 2106) and is about 156 years.
+MAX_TICKET_SECONDS = (2**63 - 1) // 10**9 - 2**32
 
 
 def _csv(values: Iterable[str], what: str) -> str | None:
@@ -249,21 +253,23 @@ def ticket_create(
 ) -> Operation[str]:
     """POST tickets create → the ticket string."""
     validate_path(path, operation="tickets.create")
-    for name, count in (
-        ("use_count", use_count),
-        ("write_data_object_count", write_data_object_count),
-        ("write_byte_count", write_byte_count),
-    ):  # the server reads each with std::stoi after creating the ticket (tickets/src/main.cpp:225-253)
-        if count is not None and not 0 <= count <= _INT32_MAX:
+    # The server creates the ticket, then reads each count with std::stoi and the expiry with std::stoll,
+    # a failure being HTTP 500 with the new ticket left behind, unknown to the caller
+    # (tickets/src/main.cpp:222-253 at 0.7.0): anything those would refuse or misread is refused here.
+    for name, count, low, high in (
+        ("use_count", use_count, 0, _INT32_MAX),
+        ("write_data_object_count", write_data_object_count, 0, _INT32_MAX),
+        ("write_byte_count", write_byte_count, 0, _INT32_MAX),
+        ("expiry in seconds", seconds_until_expiration, 1, MAX_TICKET_SECONDS),
+    ):
+        if count is not None and (
+            isinstance(count, bool) or not isinstance(count, int) or not low <= count <= high
+        ):
             raise IrodsUsageError(
-                f"a ticket's {name} must be between 0 and {_INT32_MAX}, got {count}",
+                f"a ticket's {name} must be an integer from {low} to {high}, got {count!r}",
                 operation="tickets.create",
                 path=path,
             )
-    if seconds_until_expiration is not None and seconds_until_expiration <= 0:
-        raise IrodsUsageError(
-            "a ticket's expiry must be in the future", operation="tickets.create", path=path
-        )
     optional = {
         "use-count": use_count,
         "write-data-object-count": write_data_object_count,

@@ -362,6 +362,20 @@ class AsyncMetadata:
                 yield row[:width]
 
 
+def _expiry_seconds(path: str, expires_in: float | datetime.timedelta | None) -> int | None:
+    """Whole seconds of a ticket lifetime (rounded up), or None; what no integer can be is refused."""
+    if expires_in is None:
+        return None
+    seconds = expires_in.total_seconds() if isinstance(expires_in, datetime.timedelta) else expires_in
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not math.isfinite(seconds):
+        raise IrodsUsageError(
+            f"a ticket's expires_in must be a finite number of seconds or a timedelta, got {expires_in!r}",
+            operation="tickets.create",
+            path=path,
+        )
+    return math.ceil(seconds)
+
+
 def _check_operations(path: str, operations: Iterable[MetadataOperation]) -> None:
     """Refuse, before any request, operations the server cannot apply as given (see validate_avu)."""
     for op in operations:
@@ -416,14 +430,13 @@ class AsyncTickets:
         non-administrator only those). A cleanup that fails is noted on the raised error.
         """
         users, groups, hosts = builtins.list(users), builtins.list(groups), builtins.list(hosts)
-        seconds = expires_in.total_seconds() if isinstance(expires_in, datetime.timedelta) else expires_in
         op = _ops_misc.ticket_create(
             path,
             ticket_type=ticket_type,
             use_count=use_count,
             write_data_object_count=write_data_object_count,
             write_byte_count=write_byte_count,
-            seconds_until_expiration=None if seconds is None else math.ceil(seconds),
+            seconds_until_expiration=_expiry_seconds(path, expires_in),
             users=users,
             groups=groups,
             hosts=hosts,
