@@ -24,6 +24,7 @@ from irods_provider.client._replies import integer, objects, strings, text
 from irods_provider.exceptions import IrodsResponseError, IrodsUsageError
 
 __all__ = [
+    "TOUCH_LOOKUP_MISSED",
     "atomic_lookup_missed",
     "coll_create",
     "coll_list",
@@ -54,6 +55,7 @@ __all__ = [
     "do_write",
     "modify_metadata",
     "remote_atomic_refusal",
+    "touch_lookup_missed",
 ]
 
 CHECK_VERIFICATION_RESULTS = -407000
@@ -345,6 +347,26 @@ def atomic_lookup_missed(
         "with a GenQuery1 string holding the path unescaped, which it reads otherwise (iRODS 4.3: a quote in "
         "the collection's name; 5.0: a \\xHH sequence), so no atomic call can reach this object; rename "
         "it, or grant with set_permission",
+        http_status=exc.http_status,
+        irods_code=exc.irods_code,
+        operation=exc.operation,
+        path=path,
+        server_message=exc.server_message,
+    )
+
+
+#: What rs_touch answers when its own query finds no replica (the newest good one, or the one numbered).
+TOUCH_LOOKUP_MISSED = frozenset({error_code("SYS_NO_GOOD_REPLICA"), error_code("SYS_REPLICA_DOES_NOT_EXIST")})
+
+
+def touch_lookup_missed(exc: IrodsResponseError, path: str) -> IrodsResponseError:
+    """``exc`` explained: rs_touch missed a good replica of ``path`` through its own GenQuery string, which
+    holds the path unescaped (plugins/api/src/touch.cpp:366-398, lib/core/include/irods/replica.hpp:827-850
+    at irods 4.3.4: a quote anywhere in the path on 4.3; a ``\\xHH`` sequence on 5.0)."""
+    return type(exc)(
+        f"iRODS cannot find a replica of {path} to touch: it looks it up with a GenQuery1 string holding the "
+        "path unescaped, which it reads otherwise (iRODS 4.3: a quote in the path; 5.0: a \\xHH sequence), "
+        "although the catalog lists a good replica",
         http_status=exc.http_status,
         irods_code=exc.irods_code,
         operation=exc.operation,

@@ -19,6 +19,7 @@ __all__ = [
     "needs_catalog",
     "normalize_path",
     "parent_path",
+    "pasted_query_may_miss",
     "path_zone",
     "temporary_name",
     "temporary_prefix",
@@ -166,7 +167,13 @@ def needs_catalog(path: str) -> bool:
     GenQuery1 grammar reads it as one byte (lib/genquery1/dsl/lexer.l:44 at 5.0.2), and the library does
     not escape backslashes, so such a path misses there.
     """
-    return "+" in path or "'" in path or _HEX_ESCAPE.search(path) is not None
+    return "+" in path or pasted_query_may_miss(path)
+
+
+def pasted_query_may_miss(path: str) -> bool:
+    """Whether a GenQuery1 string iRODS builds with ``path`` pasted into ``COLL_NAME = '...' and DATA_NAME =
+    '...' and ...`` may miss it: a ``'`` on 4.3, a ``\\xHH`` sequence on 5.0 (see :func:`needs_catalog`)."""
+    return "'" in path or _HEX_ESCAPE.search(path) is not None
 
 
 def atomic_lookup_may_miss(path: str, *, collection: bool = False, server_version: str | None = None) -> bool:

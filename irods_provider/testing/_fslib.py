@@ -30,7 +30,7 @@ from irods_provider.testing._errors import IrodsModelError
 from irods_provider.testing._genquery import GenQueryError, coll_name_filter, execute_genquery1
 from irods_provider.testing._versions import IrodsRelease
 
-__all__ = ["asks_catalog", "library_stat", "plugin_object_id"]
+__all__ = ["asks_catalog", "library_stat", "plugin_object_id", "touch_finds_replica"]
 
 _ESCAPES_QUOTES_SINCE: IrodsRelease = (5, 0, 0)
 
@@ -118,3 +118,20 @@ def plugin_object_id(
         )
     rows = _rows(model, caller, query, release, path)
     return int(rows[0][0]) if rows else None
+
+
+def touch_finds_replica(
+    model: ModelBase, caller: str, path: str, replica_number: int | None, release: IrodsRelease
+) -> bool:
+    """Whether rs_touch's own query finds the replica to touch: the newest good one (``get_replica_number``,
+    plugins/api/src/touch.cpp:366-398 at 4.3.4) or the one numbered (``replica_exists``,
+    lib/core/include/irods/replica.hpp:827-850), each pasting the path as the library does (see above)."""
+    if replica_number is None:
+        query = _good_replica_query(path, "DATA_MODIFY_TIME, DATA_REPL_NUM", release)
+    else:
+        parent, _, name = path.rpartition("/")
+        query = (
+            f"SELECT DATA_ID WHERE DATA_NAME = '{_literal(name, release)}' AND "
+            f"COLL_NAME = '{_literal(parent or '/', release)}' AND DATA_REPL_NUM = '{replica_number}'"
+        )
+    return bool(_rows(model, caller, query, release, path))

@@ -44,6 +44,7 @@ from irods_provider.client._paths import (
     is_temporary_name,
     needs_catalog,
     parent_path,
+    pasted_query_may_miss,
     validate_path,
 )
 from irods_provider.client._patterns import compile_name
@@ -967,7 +968,12 @@ class AsyncDataObjects(AsyncItiDataObjectsMixin):
         seconds_since_epoch: int | None = None,
         reference: str | None = None,
     ) -> None:
-        """Update a data object's mtime, creating an empty one unless ``no_create``."""
+        """Update a data object's mtime, creating an empty one unless ``no_create``.
+
+        iRODS finds the replica to touch with a GenQuery string holding the path unescaped, which it misreads
+        for some names (a quote on 4.3: :func:`~irods_provider.client._paths.pasted_query_may_miss`); when the
+        catalog lists a good replica all the same, the error says so.
+        """
         op = ops.do_touch(
             path,
             no_create=no_create,
@@ -976,7 +982,19 @@ class AsyncDataObjects(AsyncItiDataObjectsMixin):
             seconds_since_epoch=seconds_since_epoch,
             reference=reference,
         )
-        await self._s.execute(op)
+        try:
+            await self._s.execute(op)
+        except IrodsResponseError as exc:
+            missed = exc.irods_code in ops.TOUCH_LOOKUP_MISSED and pasted_query_may_miss(path)
+            if not missed or leaf_resource is not None:
+                raise
+            try:
+                good = [r.number for r in await self.replicas(path) if r.good]
+            except IrodsError:
+                raise exc from None
+            if not good or (replica_number is not None and replica_number not in good):
+                raise
+            raise ops.touch_lookup_missed(exc, path) from exc
 
     async def truncate(
         self,

@@ -111,3 +111,21 @@ def test_the_clients_rule_agrees_with_the_emulators_model(
                 code = exc.irods_code or 0
             assert code in (0, -130000), path
             assert atomic_lookup_may_miss(path, server_version=release) is (code != 0), path
+
+
+def test_a_touch_says_why_iRODS_43_cannot_find_the_replica(irods_emulator_variants: Variants) -> None:
+    """rs_touch finds the newest good replica with a pasted query too (touch.cpp:366-398 at 4.3.4): on 4.3 it
+    answers SYS_NO_GOOD_REPLICA for a fine object, which otherwise means another client is writing it."""
+    with _session(irods_emulator_variants(irods_server_version="rods4.3.2")) as s:
+        s.collections.create(COLL)
+        s.data_objects.write(f"{COLL}/f.txt", b"x")
+        with pytest.raises(IrodsResponseError) as caught:
+            s.data_objects.touch(f"{COLL}/f.txt", seconds_since_epoch=1000)
+    assert caught.value.irods_code == -166000
+    assert caught.value.path == f"{COLL}/f.txt"
+    assert "quote" in str(caught.value)
+    with _session(irods_emulator_variants(irods_server_version="rods5.0.1")) as s:
+        s.collections.create(COLL)
+        s.data_objects.write(f"{COLL}/f.txt", b"x")
+        s.data_objects.touch(f"{COLL}/f.txt", seconds_since_epoch=1000)
+        assert s.collections.lookup(f"{COLL}/f.txt").modified_at == 1000

@@ -155,3 +155,20 @@ def test_the_lookup_reads_the_path_as_the_release_does(release: tuple[str, Api],
     # the collection itself is one condition: found on both releases (no \xHH on 5.0 aside)
     on_coll = api.post("collections", op="modify_metadata", lpath=coll, operations=ADD)
     assert code(on_coll) == (SYS_INVALID_INPUT_PARAM if version != "rods4.3.2" and "\\x" in collection else 0)
+
+
+@pytest.mark.parametrize("collection", ["John's data", "a\\x41"])
+def test_touch_finds_its_replica_as_the_release_reads_the_path(
+    release: tuple[str, Api], collection: str
+) -> None:
+    """rs_touch picks the newest good replica with the same kind of pasted query (touch.cpp:366-398 at 4.3.4;
+    single_quotes_to_hex at 5.0.2 :374-380): none found is SYS_NO_GOOD_REPLICA (-166000), answered as
+    rc_touch's code alone at HTTP 200 (data_objects/src/main.cpp:2494-2496 at 0.7.0)."""
+    version, api = release
+    coll = f"/tempZone/home/rods/{collection}"
+    assert code(api.post("collections", op="create", lpath=coll)) == 0
+    assert code(api.write(f"{coll}/f.txt", b"x")) == 0
+    r = api.post("data-objects", op="touch", lpath=f"{coll}/f.txt", **{"seconds-since-epoch": "1000"})
+    misses = (version == "rods4.3.2") == ("'" in collection)
+    assert r.status_code == 200
+    assert code(r) == (-166000 if misses else 0)
