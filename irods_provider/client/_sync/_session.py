@@ -30,7 +30,14 @@ from irods_provider.client._config import (
 from irods_provider.client._errors import map_httpx_errors
 from irods_provider.client._events import emit, retry_cause
 from irods_provider.client._models import ServerLimits
-from irods_provider.client._operation import HeldBody, Operation, Reply, decode_reply, request_arguments
+from irods_provider.client._operation import (
+    HeldBody,
+    Operation,
+    Reply,
+    decode_reply,
+    html_instead_of_bytes,
+    request_arguments,
+)
 from irods_provider.client._ops_misc import authenticate, info
 from irods_provider.client._pools import ShardedTransport
 from irods_provider.client._redact import SecretCallback, install_log_redaction, secrets_of
@@ -330,6 +337,8 @@ class IrodsSession:
                                 if reply.status == 401 and reject is not None:
                                     raise _refused_after_renewals(op, self.auth, most)
                                 decode_reply(op, api.canonical_reply(op, reply) if api else reply)
+                            if (html := html_instead_of_bytes(op, response.headers)) is not None:
+                                raise html
                             begun = True
                             limit = op.max_reply_bytes  # a bounded read (a transfer's chunk) has a deadline
                             within = self._reply_within(args, limit)
