@@ -111,7 +111,7 @@ def upload_object(
     """
     cfg = _effective_config(session, config)
     started = time.monotonic()
-    resume = resume and not _resume.unrecordable(session, path)  # a federated zone records nothing
+    resume = _resume.recordable_resume(session, path, resume, metadata=metadata, permissions=permissions)
     if wait_stable_seconds and isinstance(source, str | os.PathLike):
         _wait_stable(os.fspath(source), wait_stable_seconds, follow_symlinks, cancel_event)
     with open_upload_source(

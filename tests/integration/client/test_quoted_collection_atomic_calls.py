@@ -20,7 +20,7 @@ import pytest
 
 from irods_provider.client import AVU, BasicAuth, EntryKind, IrodsSession, PermissionOperation
 from irods_provider.client.transfer import TransferConfig, download_object, upload_object
-from irods_provider.exceptions import IrodsResponseError
+from irods_provider.exceptions import IrodsResponseError, IrodsUsageError
 from irods_provider.testing import EmulatorServer
 
 pytestmark = pytest.mark.timeout(120)
@@ -129,3 +129,15 @@ def test_a_touch_says_why_iRODS_43_cannot_find_the_replica(irods_emulator_varian
         s.data_objects.write(f"{COLL}/f.txt", b"x")
         s.data_objects.touch(f"{COLL}/f.txt", seconds_since_epoch=1000)
         assert s.collections.lookup(f"{COLL}/f.txt").modified_at == 1000
+
+
+def test_an_upload_asking_for_avus_there_is_refused_before_reading(
+    irods_emulator_variants: Variants, tmp_path: Path
+) -> None:
+    """On 4.3 its AVUs could not be set at the end (the same lookup): refused before a byte is written."""
+    (tmp_path / "a.bin").write_bytes(os.urandom(300_000))
+    with _session(irods_emulator_variants(irods_server_version="rods4.3.2")) as s:
+        s.collections.create(COLL)
+        with pytest.raises(IrodsUsageError, match="quote"):
+            upload_object(s, tmp_path / "a.bin", f"{COLL}/a.bin", metadata={"k": "v"})
+        assert list(s.collections.iterate(COLL, include_temporaries=True)) == []

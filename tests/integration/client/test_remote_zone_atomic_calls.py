@@ -11,7 +11,10 @@ AVU or the grant. The client refuses such calls with a typed error naming the pa
 
 from __future__ import annotations
 
+import io
+import os
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -78,3 +81,36 @@ def test_the_local_zone_and_non_atomic_grants_still_work(alice: IrodsSession) ->
     alice.data_objects.set_permission(f"{REMOTE_HOME}/a.csv", f"rods#{LOCAL}", "read")
     perms = {(p.name, p.perm) for p in alice.data_objects.permissions(f"{REMOTE_HOME}/a.csv")}
     assert ("rods", "read_object") in perms
+
+
+class _CountingSource(io.BytesIO):
+    """A binary source that counts the bytes read from it."""
+
+    read_bytes = 0
+
+    def read(self, size: int | None = -1) -> bytes:
+        data = super().read(size)
+        self.read_bytes += len(data)
+        return data
+
+    def readinto(self, buffer: Any) -> int:
+        n = super().readinto(buffer)
+        self.read_bytes += n
+        return n
+
+
+@pytest.mark.parametrize("finish", [{"metadata": {"k": "v"}}, {"permissions": {"rods": "read"}}])
+def test_an_upload_asking_for_avus_or_grants_there_is_refused_before_reading(
+    alice: IrodsSession, finish: dict[str, Any]
+) -> None:
+    """Its AVUs and grants are set with the atomic calls, which cannot reach the remote zone: refused before a
+    byte is read or written (it read and wrote the whole source, then failed at the end)."""
+    from irods_provider.client.transfer import TransferConfig, upload_object
+
+    source = _CountingSource(os.urandom(300_000))
+    cfg = TransferConfig(streams=2, chunk_size=64 * 1024, small_file_threshold=64 * 1024)
+    with pytest.raises(IrodsUsageError, match=REMOTE):
+        upload_object(alice, source, f"{REMOTE_HOME}/tagged.bin", size=300_000, config=cfg, **finish)
+    assert source.read_bytes == 0
+    names = sorted(e.name for e in alice.collections.iterate(REMOTE_HOME, include_temporaries=True))
+    assert names == ["a.csv", "d"]
