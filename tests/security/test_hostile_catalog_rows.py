@@ -96,3 +96,28 @@ def _fit(row: list[str], width: int, case: str) -> list[str]:
         return row
     hostile = next(v for v in row if v in ("five", "zero", "1.5e9"))
     return [row[i] if i < 2 else hostile for i in range(width)]
+
+
+def test_an_unknown_ticket_type_is_a_protocol_error() -> None:
+    """A ticket is "read" or "write" (adm::ticket::ticket_type; tickets/src/main.cpp:208-220 at 0.7.0)."""
+    ticket = ["1", "tk-1234", "admin", "rods", "tempZone", "1700000000", "", "0", "0", "0"]
+
+    def handler(request: Request) -> Reply:
+        if request.path.endswith("/info"):
+            body = json.dumps(INFO).encode()
+        elif request.path.endswith("/authenticate"):
+            return Reply(200, {"Content-Type": "text/plain"}, [b"token-1234"])
+        else:
+            query = request.query.get("query", [""])[0]
+            rows = [[*ticket, HOME, "x"]] if "TICKET_DATA_NAME" in query and "TICKET_STRING" in query else []
+            body = json.dumps({"irods_response": {"status_code": 0}, "rows": rows}).encode()
+        return Reply(200, {"Content-Type": "application/json", "Content-Length": str(len(body))}, [body])
+
+    with (
+        hostile_server(handler) as server,
+        IrodsSession(f"{server.url}/irods-http-api/0.7.0", auth=BasicAuth("rods", "pw-1234")) as session,
+        pytest.raises(IrodsProtocolError) as caught,
+    ):
+        session.tickets.on_path(f"{HOME}/x")
+    assert caught.value.path == f"{HOME}/x"
+    assert "tk-1234" not in str(caught.value)

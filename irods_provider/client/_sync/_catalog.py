@@ -21,7 +21,13 @@ from irods_provider.client._operation import Operation
 from irods_provider.client._ops_fs import atomic_lookup_missed, modify_metadata, remote_atomic_refusal
 from irods_provider.client._paths import basename, parent_path, path_zone, validate_avu, validate_path
 from irods_provider.client._readahead import FirstSeen, read_pages
-from irods_provider.exceptions import IrodsError, IrodsNotFoundError, IrodsResponseError, IrodsUsageError
+from irods_provider.exceptions import (
+    IrodsError,
+    IrodsNotFoundError,
+    IrodsProtocolError,
+    IrodsResponseError,
+    IrodsUsageError,
+)
 
 if TYPE_CHECKING:
     from irods_provider.client._sync._session import IrodsSession
@@ -56,6 +62,12 @@ def _ticket_targets(path: str) -> tuple[tuple[tuple[str, str], ...], ...]:
 def _ticket_info(row: builtins.list[str], path: str, lists: dict[str, set[str]]) -> TicketInfo:
     """One ``_TICKET_COLUMNS`` row (after its TICKET_ID) and its restriction lists as a TicketInfo."""
     _, string, kind, owner, owner_zone, created, expiry, uses, files, size = row
+    if kind not in ("read", "write"):  # adm::ticket::ticket_type (tickets/src/main.cpp:208-220 at 0.7.0)
+        raise IrodsProtocolError(
+            "a ticket the catalog lists has a type that is neither read nor write",
+            operation="tickets.on_path",
+            path=path,
+        )
     return TicketInfo(
         string=string,
         type=TicketType(kind),
