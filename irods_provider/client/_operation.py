@@ -158,8 +158,25 @@ class HeldBody(httpx2.SyncByteStream):
             yield pending
 
 
+def html_instead_of_bytes(op: Operation[Any], headers: Mapping[str, str]) -> IrodsProtocolError | None:
+    """The error for a 200 data reply that is an HTML page (a sign-on proxy's or a captive portal's), else
+    None. The API sends a read's bytes as ``application/json`` (a ranged read) or ``application/octet-stream``
+    (data_objects/src/main.cpp:324 at 0.7.0), and no endpoint of 0.4.0 to 0.7.0 answers ``text/html``."""
+    media = headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if op.body is not Body.BYTES or media != "text/html":
+        return None
+    return IrodsProtocolError(
+        "HTTP 200 reply is an HTML page, not the data object's bytes (a proxy or sign-on page in front of "
+        "the iRODS HTTP API?)",
+        operation=op.name,
+        path=op.path,
+    )
+
+
 def decode_reply(op: Operation[T], reply: Reply) -> T:
     """Turn a reply into the operation's result, or raise the typed error it stands for."""
+    if reply.status == 200 and (html := html_instead_of_bytes(op, reply.headers)) is not None:
+        raise html
     if reply.status == 200 and op.body is not Body.JSON:
         # Raw bodies (data-object bytes, tokens) are never inspected for an iRODS envelope.
         raw = reply.content if op.body is Body.BYTES else reply.content.decode("utf-8", "replace")

@@ -8,6 +8,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from irods_provider._error_codes import error_code
 from irods_provider.client._errors import irods_status
 from irods_provider.client._models import (
     ChecksumReport,
@@ -18,11 +19,13 @@ from irods_provider.client._models import (
     PermissionOperation,
 )
 from irods_provider.client._operation import Body, Operation
-from irods_provider.client._paths import check_query_value, validate_path
+from irods_provider.client._paths import atomic_lookup_may_miss, check_query_value, validate_path
 from irods_provider.client._replies import integer, objects, strings, text
-from irods_provider.exceptions import IrodsUsageError
+from irods_provider.exceptions import IrodsResponseError, IrodsUsageError
 
 __all__ = [
+    "TOUCH_LOOKUP_MISSED",
+    "atomic_lookup_missed",
     "coll_create",
     "coll_list",
     "coll_modify_permissions",
@@ -51,6 +54,8 @@ __all__ = [
     "do_verify_checksum",
     "do_write",
     "modify_metadata",
+    "remote_atomic_refusal",
+    "touch_lookup_missed",
 ]
 
 CHECK_VERIFICATION_RESULTS = -407000
@@ -301,6 +306,73 @@ def coll_modify_permissions(
 ) -> Operation[None]:
     """POST collections modify_permissions: all ACL changes applied atomically."""
     return _modify_permissions("collections", "collections", path, operations, admin)
+
+
+def remote_atomic_refusal(operation: str, path: str, zone: str) -> IrodsUsageError:
+    """The error for an atomic metadata or ACL call on ``path`` in the federated zone ``zone``.
+
+    iRODS runs both atomic APIs on the LOCAL zone's catalog provider: the object's id comes from a GenQuery
+    that rsGenQuery routes to the path's zone, but rights are checked and AVUs/ACLs written in the local
+    database by that id (irods 4.3.4 atomic_apply_metadata_operations.cpp:151-194, :445-558;
+    atomic_apply_acl_operations.cpp:170-203, :437-575; rsGenQuery.cpp:667-690; the same at 5.0.2). The
+    remote object never changes: the call is refused, or changes a local object that has the same id.
+    """
+    return IrodsUsageError(
+        f"atomic metadata and permission changes cannot reach zone {zone!r}: iRODS applies them in the "
+        "local zone's catalog, by the remote object's id, where they are refused or change an unrelated "
+        "local object with that id; set AVUs from a client of that zone, grant with set_permission",
+        operation=operation,
+        path=path,
+    )
+
+
+#: What the atomic APIs answer when their own lookup finds no object (metadata, ACLs).
+_LOOKUP_MISSED = frozenset(
+    error_code(name)
+    for name in ("SYS_INVALID_INPUT_PARAM", "SYS_UNKNOWN_ERROR", "INPUT_ARG_NOT_WELL_FORMED_ERR")
+)
+
+
+def atomic_lookup_missed(
+    exc: IrodsResponseError, path: str, *, collection: bool, server_version: str | None
+) -> IrodsResponseError | None:
+    """``exc`` explained when it is iRODS's atomic metadata/ACL API missing ``path`` through its own lookup
+    (see :func:`~irods_provider.client._paths.atomic_lookup_may_miss`), else None."""
+    if exc.irods_code not in _LOOKUP_MISSED or not atomic_lookup_may_miss(
+        path, collection=collection, server_version=server_version
+    ):
+        return None
+    return type(exc)(
+        f"iRODS cannot find {path} for an atomic metadata or permission change: it looks the object up "
+        "with a GenQuery1 string holding the path unescaped, which it reads otherwise (iRODS 4.3: a quote in "
+        "the collection's name; 5.0: a \\xHH sequence), so no atomic call can reach this object; rename "
+        "it, or grant with set_permission",
+        http_status=exc.http_status,
+        irods_code=exc.irods_code,
+        operation=exc.operation,
+        path=path,
+        server_message=exc.server_message,
+    )
+
+
+#: What rs_touch answers when its own query finds no replica (the newest good one, or the one numbered).
+TOUCH_LOOKUP_MISSED = frozenset({error_code("SYS_NO_GOOD_REPLICA"), error_code("SYS_REPLICA_DOES_NOT_EXIST")})
+
+
+def touch_lookup_missed(exc: IrodsResponseError, path: str) -> IrodsResponseError:
+    """``exc`` explained: rs_touch missed a good replica of ``path`` through its own GenQuery string, which
+    holds the path unescaped (plugins/api/src/touch.cpp:366-398, lib/core/include/irods/replica.hpp:827-850
+    at irods 4.3.4: a quote anywhere in the path on 4.3; a ``\\xHH`` sequence on 5.0)."""
+    return type(exc)(
+        f"iRODS cannot find a replica of {path} to touch: it looks it up with a GenQuery1 string holding the "
+        "path unescaped, which it reads otherwise (iRODS 4.3: a quote in the path; 5.0: a \\xHH sequence), "
+        "although the catalog lists a good replica",
+        http_status=exc.http_status,
+        irods_code=exc.irods_code,
+        operation=exc.operation,
+        path=path,
+        server_message=exc.server_message,
+    )
 
 
 def modify_metadata(

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Iterable
 from typing import Any
 
 from irods_provider.client._models import ServerLimits, TicketType
 from irods_provider.client._operation import Body, Operation, token_problem
 from irods_provider.client._paths import check_query_value, validate_path
-from irods_provider.client._replies import rows, text
+from irods_provider.client._replies import ReplyShapeError, rows, text
 from irods_provider.client._versions import api_version_facts
 from irods_provider.exceptions import IrodsProtocolError, IrodsUsageError
 
@@ -96,6 +97,79 @@ def _rows(data: dict[str, Any]) -> list[list[str]]:
     return rows(data)
 
 
+# Catalog columns holding decimal integers (sizes, times as epoch seconds, ids, replica numbers, ticket
+# counts), which the API groups read with int(): a reply holding anything else there is not the catalog's.
+_INTEGER_COLUMNS = frozenset(
+    {
+        "DATA_SIZE",
+        "DATA_REPL_NUM",
+        "DATA_MODIFY_TIME",
+        "DATA_CREATE_TIME",
+        "DATA_ID",
+        "COLL_ID",
+        "COLL_MODIFY_TIME",
+        "COLL_CREATE_TIME",
+        "TICKET_ID",
+        "TICKET_CREATE_TIME",
+        "TICKET_EXPIRY",
+        "TICKET_USES_LIMIT",
+        "TICKET_USES_COUNT",
+        "TICKET_WRITE_FILE_LIMIT",
+        "TICKET_WRITE_FILE_COUNT",
+        "TICKET_WRITE_BYTE_LIMIT",
+        "TICKET_WRITE_BYTE_COUNT",
+    }
+)
+_INTEGER = re.compile(r"-?[0-9]*")
+_SELECT_ITEM = re.compile(r"(?:(\w+)\(\s*)?(\w+)\s*\)?")
+
+
+def select_columns(query: str) -> list[str] | None:
+    """The select list of a GenQuery1 string as iRODS 4.3 cuts it (rcMisc.cpp:3214-3262 at 4.3.4: from 7
+    characters after the first ``select``, else ``SELECT``, to the first ``where``, else ``WHERE``, after it;
+    items split at every comma), one entry per column each row holds; None without a ``select``."""
+    start = query.find("select")
+    start = start if start >= 0 else query.find("SELECT")
+    if start < 0:
+        return None
+    end = query.find("where", start)
+    end = end if end >= 0 else query.find("WHERE", start)
+    return [item.strip() for item in query[start + 7 : end if end >= 0 else None].split(",")]
+
+
+def _integer_at(columns: list[str]) -> list[int]:
+    """Indexes of the select items whose values are integers: a number column, or count/sum/min/max of one."""
+    found = []
+    for index, item in enumerate(columns):
+        match = _SELECT_ITEM.fullmatch(item)
+        if match is None:
+            continue
+        function, column = (match.group(1) or "").lower(), match.group(2)
+        if function == "count" or (function in ("", "sum", "min", "max") and column in _INTEGER_COLUMNS):
+            found.append(index)
+    return found
+
+
+def _checked_rows(query: str) -> Any:
+    """A decoder of ``query``'s rows that refuses rows no catalog sends: a width other than the select
+    list's (GenQuery1 answers one value per selected column) or text in a number column."""
+    columns = select_columns(query)
+    names = columns or []
+    numbers = _integer_at(names)
+
+    def decode(data: dict[str, Any]) -> list[list[str]]:
+        found = rows(data)
+        for row in found:
+            if columns is not None and len(row) != len(columns):
+                raise ReplyShapeError(f"a row of {len(row)} values answers a query of {len(columns)} columns")
+            for index in numbers:
+                if _INTEGER.fullmatch(row[index]) is None:
+                    raise ReplyShapeError(f"the value of {names[index]!r} is not an integer")
+        return found
+
+    return decode
+
+
 def genquery1_page(
     query: str,
     *,
@@ -120,7 +194,11 @@ def genquery1_page(
         fields.append(("zone", zone))
     check_query_value(query, name="query", operation="query.genquery")
     return Operation(
-        name="query.genquery", method="GET", endpoint="query", fields=tuple(fields), decode=_rows
+        name="query.genquery",
+        method="GET",
+        endpoint="query",
+        fields=tuple(fields),
+        decode=_checked_rows(query),
     )
 
 
@@ -147,6 +225,10 @@ def genquery2(query: str, *, zone: str | None = None, sql_only: bool = False) ->
 
 #: The largest count ``std::stoi`` reads (a larger one fails the request after the ticket exists).
 _INT32_MAX = 2**31 - 1
+#: The longest ticket lifetime in seconds: the server adds it to ``system_clock::now()``, 64-bit nanoseconds
+#: in libstdc++ (tickets/src/main.cpp:243-246 at 0.7.0), which overflow past 2^63 ns (year 2262); the bound
+#: keeps room for clocks up to 2^32 s (year 2106) and is about 156 years.
+MAX_TICKET_SECONDS = (2**63 - 1) // 10**9 - 2**32
 
 
 def _csv(values: Iterable[str], what: str) -> str | None:
@@ -171,21 +253,23 @@ def ticket_create(
 ) -> Operation[str]:
     """POST tickets create → the ticket string."""
     validate_path(path, operation="tickets.create")
-    for name, count in (
-        ("use_count", use_count),
-        ("write_data_object_count", write_data_object_count),
-        ("write_byte_count", write_byte_count),
-    ):  # the server reads each with std::stoi after creating the ticket (tickets/src/main.cpp:225-253)
-        if count is not None and not 0 <= count <= _INT32_MAX:
+    # The server creates the ticket, then reads each count with std::stoi and the expiry with std::stoll,
+    # a failure being HTTP 500 with the new ticket left behind, unknown to the caller
+    # (tickets/src/main.cpp:222-253 at 0.7.0): anything those would refuse or misread is refused here.
+    for name, count, low, high in (
+        ("use_count", use_count, 0, _INT32_MAX),
+        ("write_data_object_count", write_data_object_count, 0, _INT32_MAX),
+        ("write_byte_count", write_byte_count, 0, _INT32_MAX),
+        ("expiry in seconds", seconds_until_expiration, 1, MAX_TICKET_SECONDS),
+    ):
+        if count is not None and (
+            isinstance(count, bool) or not isinstance(count, int) or not low <= count <= high
+        ):
             raise IrodsUsageError(
-                f"a ticket's {name} must be between 0 and {_INT32_MAX}, got {count}",
+                f"a ticket's {name} must be an integer from {low} to {high}, got {count!r}",
                 operation="tickets.create",
                 path=path,
             )
-    if seconds_until_expiration is not None and seconds_until_expiration <= 0:
-        raise IrodsUsageError(
-            "a ticket's expiry must be in the future", operation="tickets.create", path=path
-        )
     optional = {
         "use-count": use_count,
         "write-data-object-count": write_data_object_count,

@@ -11,6 +11,7 @@ from irods_provider.exceptions import IrodsInvalidPathError, IrodsUsageError
 __all__ = [
     "MAX_PATH_BYTES",
     "NAME_MAX",
+    "atomic_lookup_may_miss",
     "basename",
     "check_query_value",
     "join_path",
@@ -18,6 +19,7 @@ __all__ = [
     "needs_catalog",
     "normalize_path",
     "parent_path",
+    "pasted_query_may_miss",
     "path_zone",
     "temporary_name",
     "temporary_prefix",
@@ -36,6 +38,7 @@ _AVU_LIMITS = (("attribute", 2700), ("value", 2700), ("units", 250))
 
 
 _SLASHES = re.compile(r"/{2,}")
+_RELEASE_MAJOR = re.compile(r"(?:rods)?(\d+)\.")
 _HEX_ESCAPE = re.compile(r"\\x[0-9A-Fa-f]{2}")
 
 
@@ -164,7 +167,59 @@ def needs_catalog(path: str) -> bool:
     GenQuery1 grammar reads it as one byte (lib/genquery1/dsl/lexer.l:44 at 5.0.2), and the library does
     not escape backslashes, so such a path misses there.
     """
-    return "+" in path or "'" in path or _HEX_ESCAPE.search(path) is not None
+    return "+" in path or pasted_query_may_miss(path)
+
+
+def pasted_query_may_miss(path: str) -> bool:
+    """Whether a GenQuery1 string iRODS builds with ``path`` pasted into ``COLL_NAME = '...' and DATA_NAME =
+    '...' and ...`` may miss it: a ``'`` on 4.3, a ``\\xHH`` sequence on 5.0 (see :func:`needs_catalog`)."""
+    return "'" in path or _HEX_ESCAPE.search(path) is not None
+
+
+def atomic_lookup_may_miss(path: str, *, collection: bool = False, server_version: str | None = None) -> bool:
+    """Whether iRODS's atomic metadata and ACL APIs may fail to find ``path`` although it exists.
+
+    Both look the object up with a GenQuery1 string that pastes the path in (``get_object_id``: irods
+    4.3.4 plugins/api/src/atomic_apply_metadata_operations.cpp:151-194, atomic_apply_acl_operations.cpp:
+    170-203). iRODS 4.3 pastes it verbatim and its string splitter cuts conditions only at an `` and `` with
+    an even number of quotes before it (lib/core/src/rcMisc.cpp:3130-3213), so a data object whose
+    collection holds an odd number of ``'`` ("John's data") is read as one condition matching nothing:
+    metadata answers SYS_INVALID_INPUT_PARAM "Entity does not exist", ACLs SYS_UNKNOWN_ERROR. 5.0 writes
+    quotes as ``\\x27`` but leaves a ``\\xHH`` of the path to be read as one byte (5.0.2 :159-167).
+    ``server_version`` (``/info`` ``irods_server_version``, e.g. ``rods4.3.2``) picks the release's rule;
+    unknown (before HTTP API 0.7.0), either may apply.
+    """
+    major = _RELEASE_MAJOR.match(server_version or "")
+    release = int(major.group(1)) if major else None
+    if release != 4 and _HEX_ESCAPE.search(path):
+        return True
+    if (release is not None and release >= 5) or "'" not in path:
+        return False
+    if collection:
+        return _split_43(f"COLL_NAME = '{path}'") != [("COLL_NAME", path)]
+    parent, name = parent_path(path), basename(path)
+    wanted = [("COLL_NAME", parent), ("DATA_NAME", name)]
+    return _split_43(f"COLL_NAME = '{parent}' and DATA_NAME = '{name}'") != wanted
+
+
+def _split_43(conditions: str) -> list[tuple[str, str]]:
+    """``(column, bound text)`` of each condition as iRODS 4.3 reads a GenQuery1 ``where`` part: cut at the
+    first `` and `` whose prefix has even quotes (``getCondFromString``, ``goodStrExpr``), then the text
+    between the first and the last quote of each (``insertWhere``, general_query.cpp:1460)."""
+    out: list[tuple[str, str]] = []
+    rest = conditions
+    while True:
+        cut = next((i for i in _and_positions(rest) if rest[:i].count("'") % 2 == 0), None)
+        part, rest = (rest, "") if cut is None else (rest[:cut], rest[cut + 5 :])
+        column, _, text = part.strip().partition(" ")
+        first, last = text.find("'"), text.rfind("'")
+        out.append((column, text[first + 1 : last] if 0 <= first < last else ""))
+        if cut is None:
+            return out
+
+
+def _and_positions(text: str) -> list[int]:
+    return sorted(m.start() for m in re.finditer(r"(?= and | AND )", text))
 
 
 def join_path(parent: str, *names: str) -> str:

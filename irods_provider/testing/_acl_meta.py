@@ -16,7 +16,9 @@ from irods_provider.testing._catalog import (
     canonical_permission,
     now,
 )
+from irods_provider.testing._error_table import error_code
 from irods_provider.testing._errors import IrodsModelError
+from irods_provider.testing._fslib import asks_catalog, plugin_object_id
 
 MetaTarget = Collection | DataObject | User | Resource
 """Anything AVUs attach to."""
@@ -107,6 +109,37 @@ class AclMetaMixin(ModelBase):
             return self.visible_coll(caller, path, admin=admin)
         return self.visible_data(caller, path, admin=admin)
 
+    def _plugin_object(
+        self, caller: str, path: str, kind: str, *, admin: bool
+    ) -> tuple[int, Collection | DataObject | None] | None:
+        """``get_object_id`` of the atomic plugins, then the object of that id in the LOCAL catalog.
+
+        The plugins run on the local zone's catalog provider (atomic_apply_metadata_operations.cpp:445-456,
+        atomic_apply_acl_operations.cpp:437-448 at irods 4.3.4) and find the id by a GenQuery1 on
+        ``COLL_NAME``, which rsGenQuery sends to the path's zone (rsGenQuery.cpp:667-690,
+        ``getZoneHintForGenQuery`` miscUtil.cpp:1835-1863); rights are checked and changes written in the
+        local database by that id. So a remote-zone path gives its remote id and the local object holding
+        it, if any (none here: ids are unique across the emulator's zones). None: the query finds nothing.
+        """
+        found = self._entity(caller, path, kind, admin=admin)
+        if found is None:
+            return None
+        object_id = found.id
+        if asks_catalog(path):  # the query string may read otherwise than meant (see _fslib)
+            looked_up = plugin_object_id(self, caller, path, kind, self.config.irods_release)
+            if looked_up is None:
+                return None
+            object_id = looked_up
+        if self.zone_of(path) == self.zone and object_id == found.id:
+            return found.id, found
+        entities: list[Collection | DataObject] = [*self.collections.values(), *self.data_objects.values()]
+        local = [e for e in entities if e.id == object_id and self.zone_of(e.path) == self.zone]
+        return object_id, (local[0] if local else None)
+
+    def local_name(self, caller: str) -> str:
+        """The local user behind ``caller`` (``alice`` for ``alice#localZone``, her name in a remote zone)."""
+        return caller.removesuffix(f"#{self.zone}")
+
     def _level(self, caller: str, target: Collection | DataObject, *, admin: bool) -> int:
         if admin and self.is_admin(caller):
             return OWN
@@ -148,29 +181,41 @@ class AclMetaMixin(ModelBase):
         null and ``{}`` hold no operation; another non-list fails at its first element (lines 546-573).
         """
         with self.lock:
-            target = self._entity(caller, path, kind, admin=admin)
-            if target is None:
+            if self._entity(caller, path, kind, admin=admin) is None:
                 raise IrodsModelError("NOT_A_COLLECTION" if kind == "collection" else "NOT_A_DATA_OBJECT")
-            if admin and not self.is_admin(caller):
+            looked_up = self._plugin_object(caller, path, kind, admin=admin)
+            if looked_up is None:  # the id query found nothing (lines 196-202)
+                message = f"Failed to retrieve object id [error_code={error_code('SYS_UNKNOWN_ERROR')}]"
+                raise AtomicOperationError("SYS_UNKNOWN_ERROR", message, index=0, operation=None)
+            object_id, target = looked_up
+            local = self.local_name(caller)  # the plugin acts as the local user (its rights, its admin flag)
+            where = f"[logical_path={path}, object_id={object_id}]"
+            if admin and not self.is_admin(local):
                 raise AtomicOperationError(
                     "CAT_INSUFFICIENT_PRIVILEGE_LEVEL",
-                    f"User [{caller}#{self.zone}] not allowed to modify ACLs [logical_path={path}]. "
+                    f"User [{local}#{self.zone}] not allowed to modify ACLs {where}. "
                     "admin_mode cannot be enabled because user is not an administrator.",
                     index=0,
                     operation=None,
                 )
-            if self._level(caller, target, admin=admin) < OWN:
+            if (target is None and not admin) or (
+                target is not None and self._level(local, target, admin=admin) < OWN
+            ):
                 raise AtomicOperationError(
                     "CAT_NO_ACCESS_PERMISSION",
-                    f"User [{caller}#{self.zone}] not allowed to modify ACLs [logical_path={path}]",
+                    f"User [{local}#{self.zone}] not allowed to modify ACLs {where}",
                     index=0,
                     operation=None,
                 )
-            staged = [self._acl_step(target, i, op) for i, op in enumerate(operation_list(operations))]
+            # Entities are looked up in the local catalog (get_entity_id, lines 360-372).
+            anchor = target.path if target is not None else f"/{self.zone}"
+            staged = [self._acl_step(anchor, i, op) for i, op in enumerate(operation_list(operations))]
+            if target is None:  # rows keyed by a remote id, which no local object carries
+                return
             for name, perm in staged:
                 self._apply_acl(target, name, perm)
 
-    def _acl_step(self, target: Collection | DataObject, i: int, op: Any) -> tuple[str, str]:
+    def _acl_step(self, anchor: str, i: int, op: Any) -> tuple[str, str]:
         """One ACL operation in the plugin's order (atomic_apply_acl_operations.cpp:379-428, irods 4.3.4).
 
         ``acl`` (a json error is SYS_INTERNAL_ERR), its name (acl_to_id, lines 66-77, else
@@ -185,7 +230,7 @@ class AclMetaMixin(ModelBase):
         if "zone" in op:
             json_string(op, "zone", i, "SYS_INTERNAL_ERR")
         entity = json_string(op, "entity_name", i, "SYS_INTERNAL_ERR")
-        name = self.acl_key(entity, target.path)
+        name = self.acl_key(entity, anchor)
         if name is None:
             raise AtomicOperationError("SYS_INVALID_INPUT_PARAM", "Invalid entity", index=i, operation=op)
         return name, perm
@@ -199,12 +244,21 @@ class AclMetaMixin(ModelBase):
         and resources: rodsadmins only), then apply the operations in order.
         """
         with self.lock:
-            admin_ok = admin and self.is_admin(caller)
-            target = self._meta_target(caller, name, kind, admin=admin_ok)
-            if target is None:
+            local = self.local_name(caller)  # the plugin acts as the local user (its rights, its admin flag)
+            admin_ok = admin and self.is_admin(local)
+            try:  # a lookup query the string splitter refuses is caught the same way (lines 496-507)
+                found = self._meta_target(caller, name, kind, admin=admin_ok)
+            except AtomicOperationError:
+                raise
+            except IrodsModelError as e:
+                message = f"query fill failed: {e.message}"
                 raise AtomicOperationError(
-                    "SYS_INVALID_INPUT_PARAM", f"Entity [{name}] does not exist.", index=0, operation=None
-                )
+                    "SYS_INVALID_INPUT_PARAM", message, index=0, operation=None
+                ) from None
+            if found is None:
+                message = f"Entity does not exist [entity_name={name}]"
+                raise AtomicOperationError("SYS_INVALID_INPUT_PARAM", message, index=0, operation=None)
+            target = found[1]
             if admin and not admin_ok:
                 raise AtomicOperationError(
                     "CAT_INSUFFICIENT_PRIVILEGE_LEVEL",
@@ -212,24 +266,39 @@ class AclMetaMixin(ModelBase):
                     index=0,
                     operation=None,
                 )
-            if not self._may_modify_metadata(caller, target, admin=admin_ok):
+            if not admin_ok and (target is None or not self._may_modify_metadata(local, target, admin=False)):
                 raise AtomicOperationError(
                     "CAT_NO_ACCESS_PERMISSION",
                     "User not allowed to modify metadata",
                     index=0,
                     operation=None,
                 )
-            avus = list(target.avus)
+            avus = list(target.avus) if target is not None else []
             for i, op in enumerate(operation_list(operations)):
                 avus = self._meta_step(avus, i, op)
-            target.avus = avus
+            if target is not None:  # None: rows keyed by a remote id, which no local object carries
+                target.avus = avus
 
-    def _meta_target(self, caller: str, name: str, kind: str, *, admin: bool) -> MetaTarget | None:
-        if kind == "user":
-            return self.users.get(name)
-        if kind == "resource":
-            return self.resources.get(name)
-        return self._entity(caller, name, kind, admin=admin)
+    def add_avu(self, path: str, attribute: str, value: str, units: str = "") -> None:
+        """Attach an AVU to ``path`` directly in its zone's catalog (the server's ``add_avu`` test hook)."""
+        with self.lock:
+            target = self.collections.get(path) or self.data_objects.get(path)
+            if target is None:
+                raise IrodsModelError("OBJ_PATH_DOES_NOT_EXIST", f"No collection or data object [{path}].")
+            target.avus = self._meta_step(
+                list(target.avus),
+                0,
+                {"operation": "add", "attribute": attribute, "value": value, "units": units},
+            )
+
+    def _meta_target(
+        self, caller: str, name: str, kind: str, *, admin: bool
+    ) -> tuple[int, MetaTarget | None] | None:
+        """The id ``get_object_id`` finds and the local entity holding it (see ``_plugin_object``)."""
+        if kind in ("user", "resource"):
+            entity = (self.users if kind == "user" else self.resources).get(name)
+            return None if entity is None else (entity.id, entity)
+        return self._plugin_object(caller, name, kind, admin=admin)
 
     def _may_modify_metadata(self, caller: str, target: MetaTarget, *, admin: bool) -> bool:
         """Users and resources: rodsadmins; collections and data objects: ``modify_object`` or more

@@ -30,7 +30,7 @@ from irods_provider.testing._errors import IrodsModelError
 from irods_provider.testing._genquery import GenQueryError, coll_name_filter, execute_genquery1
 from irods_provider.testing._versions import IrodsRelease
 
-__all__ = ["asks_catalog", "library_stat"]
+__all__ = ["asks_catalog", "library_stat", "plugin_object_id", "touch_finds_replica"]
 
 _ESCAPES_QUOTES_SINCE: IrodsRelease = (5, 0, 0)
 
@@ -96,3 +96,42 @@ def library_stat(model: ModelBase, caller: str, path: str, release: IrodsRelease
         "checksum": _newest(checksums)[0] if checksums else "",
         "modified_at": int(mtimes[0][0]),
     }
+
+
+def plugin_object_id(
+    model: ModelBase, caller: str, path: str, kind: str, release: IrodsRelease
+) -> int | None:
+    """The id ``get_object_id`` of the atomic metadata and ACL plugins finds for ``path`` (None: no row).
+
+    They paste the path into a GenQuery1 string as the library does, verbatim on 4.3
+    (atomic_apply_metadata_operations.cpp:158-167, atomic_apply_acl_operations.cpp:183-190 at 4.3.4), with
+    ``single_quotes_to_hex`` on 5.0 (:159-167 and :185-191 at 5.0.2): on 4.3 an odd number of quotes in a
+    data object's collection merges its two conditions into one that matches nothing.
+    """
+    if kind == "collection":
+        query = f"select COLL_ID where COLL_NAME = '{_literal(path, release)}'"
+    else:
+        parent, _, name = path.rpartition("/")
+        query = (
+            f"select DATA_ID where COLL_NAME = '{_literal(parent or '/', release)}' and "
+            f"DATA_NAME = '{_literal(name, release)}'"
+        )
+    rows = _rows(model, caller, query, release, path)
+    return int(rows[0][0]) if rows else None
+
+
+def touch_finds_replica(
+    model: ModelBase, caller: str, path: str, replica_number: int | None, release: IrodsRelease
+) -> bool:
+    """Whether rs_touch's own query finds the replica to touch: the newest good one (``get_replica_number``,
+    plugins/api/src/touch.cpp:366-398 at 4.3.4) or the one numbered (``replica_exists``,
+    lib/core/include/irods/replica.hpp:827-850), each pasting the path as the library does (see above)."""
+    if replica_number is None:
+        query = _good_replica_query(path, "DATA_MODIFY_TIME, DATA_REPL_NUM", release)
+    else:
+        parent, _, name = path.rpartition("/")
+        query = (
+            f"SELECT DATA_ID WHERE DATA_NAME = '{_literal(name, release)}' AND "
+            f"COLL_NAME = '{_literal(parent or '/', release)}' AND DATA_REPL_NUM = '{replica_number}'"
+        )
+    return bool(_rows(model, caller, query, release, path))

@@ -23,6 +23,7 @@ from irods_provider.testing._catalog import (
     now,
 )
 from irods_provider.testing._errors import IrodsModelError
+from irods_provider.testing._fslib import asks_catalog, touch_finds_replica
 from irods_provider.testing._locks import GOOD, STALE, lock_replicas, original_status, unlock_replicas
 
 DELETE = PERMISSIONS.index("delete_object")
@@ -361,6 +362,8 @@ class DataObjectsMixin(ModelBase):
                 obj = self._touch_create(caller, path, replica=replica_number, leaf=leaf_resource)
             if self.access_level(caller, obj.acl) < WRITE:
                 raise IrodsModelError("CAT_NO_ACCESS_PERMISSION", f"No write permission on [{path}].")
+            if leaf_resource is None and asks_catalog(path):  # touch.cpp's own query (see _fslib)
+                self._touch_lookup(caller, path, replica_number)
             if leaf_resource is None:
                 rep = self._pick_replica(obj, None, replica_number)
             else:  # touch.cpp:350-359: the replica on that leaf (to_replica_number), any place in a hierarchy
@@ -372,6 +375,17 @@ class DataObjectsMixin(ModelBase):
             if reference is not None:
                 when = self.reference_mtime(caller, normalize(reference))
             rep.modify_time = now() if when is None else when
+
+    def _touch_lookup(self, caller: str, path: str, replica_number: int | None) -> None:
+        """The replica rs_touch's own query finds (touch.cpp:366-398, replica.hpp:827-850 at 4.3.4), or its
+        error: SYS_NO_GOOD_REPLICA for the newest good one, SYS_REPLICA_DOES_NOT_EXIST for a number."""
+        if touch_finds_replica(self, caller, path, replica_number, self.config.irods_release):
+            return
+        if replica_number is None:
+            raise IrodsModelError("SYS_NO_GOOD_REPLICA", "No good replicas found.")
+        raise IrodsModelError(
+            "SYS_REPLICA_DOES_NOT_EXIST", "Replica does not exist matching that replica number."
+        )
 
     def _touch_create(self, caller: str, path: str, *, replica: int | None, leaf: str | None) -> DataObject:
         """create_data_object_if_necessary (plugins/api/src/touch.cpp:276-330 at irods 4.3.4); the new

@@ -272,6 +272,12 @@ class EmulatorServer:
         each written replica is left stale, its siblings' statuses restored; how many were dropped."""
         return self.model.drop_parallel_writes(path)
 
+    def add_avu(self, path: str, attribute: str, value: str, units: str = "") -> None:
+        """Test hook: attach an AVU to the collection or data object ``path`` in the catalog of its own zone,
+        as a client of that zone (``imeta`` there) would: the HTTP API's atomic call cannot reach a
+        federated zone's catalog (it writes the local one by the remote object's id)."""
+        self.model.add_avu(path, attribute, value, units)
+
     def add_user(self, name: str, password: str, user_type: str = "rodsuser") -> None:
         """Create a user (with home and trash) and set its password."""
         self.model.add_user(name, password, user_type)

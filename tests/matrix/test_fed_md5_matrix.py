@@ -176,14 +176,19 @@ def test_remote_listing_fails_typed_when_it_cannot_be_listed(session: Any, feder
     assert "otherZone" in str(blind.value)
 
 
-def test_metadata_and_sensors_on_remote_paths(session: Any) -> None:
+def test_metadata_and_sensors_on_remote_paths(session: Any, federated: EmulatorServer) -> None:
+    """AVUs of a remote object are read through the zone hint; the atomic call cannot set them (iRODS writes
+    the local catalog by the remote id: refused typed), so a client of that zone sets them."""
     from irods_provider.client import AVU, EntryKind, Kinds
+    from irods_provider.exceptions import IrodsUsageError
     from irods_provider.sensors.irods import IrodsMetadataSensor, IrodsPathSensor
 
     path = f"{REMOTE_HOME}/m.txt"
     session.data_objects.write(path, b"m")
-    session.metadata.add(path, AVU("site", "LRZ", "u"))
-    session.metadata.set(path, AVU("state", "ready"))
+    with pytest.raises(IrodsUsageError, match=REMOTE):
+        session.metadata.add(path, AVU("site", "LRZ", "u"))
+    federated.add_avu(path, "site", "LRZ", "u")
+    federated.add_avu(path, "state", "ready")
     assert sorted(session.metadata.list(path), key=lambda a: a.attribute) == [
         AVU("site", "LRZ", "u"),
         AVU("state", "ready", ""),
@@ -432,7 +437,6 @@ async def _first_event(trigger: Any) -> Any:
 
 async def test_deferred_sensors_fire_on_remote_paths(federated: EmulatorServer) -> None:
     """The triggers (async session) pass the zone hint too: they fire on a remote-zone glob and AVU."""
-    from irods_provider.client import AVU
     from irods_provider.hooks.irods import IrodsHook
     from irods_provider.triggers.irods import IrodsMetadataTrigger, IrodsPathTrigger
 
@@ -448,7 +452,7 @@ async def test_deferred_sensors_fire_on_remote_paths(federated: EmulatorServer) 
         session = hook.get_conn()
         session.collections.create(f"{REMOTE_HOME}/in")
         session.data_objects.write(f"{REMOTE_HOME}/in/a.csv", b"1,2")
-        session.metadata.add(f"{REMOTE_HOME}/in/a.csv", AVU("ready", "yes"))
+    federated.add_avu(f"{REMOTE_HOME}/in/a.csv", "ready", "yes")  # by a client of that zone
     fired = await _first_event(path_trigger)
     assert [m["path"] for m in fired.payload["matches"]] == [f"{REMOTE_HOME}/in/a.csv"]
     tagged = await _first_event(meta_trigger)

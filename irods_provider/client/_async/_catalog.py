@@ -18,10 +18,16 @@ from irods_provider.client._genquery import (
 from irods_provider.client._locks import GOOD_REPLICA_CONDITION
 from irods_provider.client._models import AVU, EntryKind, Kinds, MetadataOperation, TicketInfo, TicketType
 from irods_provider.client._operation import Operation
-from irods_provider.client._ops_fs import modify_metadata
+from irods_provider.client._ops_fs import atomic_lookup_missed, modify_metadata, remote_atomic_refusal
 from irods_provider.client._paths import basename, parent_path, path_zone, validate_avu, validate_path
 from irods_provider.client._readahead import FirstSeen, read_pages_async
-from irods_provider.exceptions import IrodsError, IrodsNotFoundError, IrodsUsageError
+from irods_provider.exceptions import (
+    IrodsError,
+    IrodsNotFoundError,
+    IrodsProtocolError,
+    IrodsResponseError,
+    IrodsUsageError,
+)
 
 if TYPE_CHECKING:
     from irods_provider.client._async._session import AsyncIrodsSession
@@ -56,6 +62,12 @@ def _ticket_targets(path: str) -> tuple[tuple[tuple[str, str], ...], ...]:
 def _ticket_info(row: builtins.list[str], path: str, lists: dict[str, set[str]]) -> TicketInfo:
     """One ``_TICKET_COLUMNS`` row (after its TICKET_ID) and its restriction lists as a TicketInfo."""
     _, string, kind, owner, owner_zone, created, expiry, uses, files, size = row
+    if kind not in ("read", "write"):  # adm::ticket::ticket_type (tickets/src/main.cpp:208-220 at 0.7.0)
+        raise IrodsProtocolError(
+            "a ticket the catalog lists has a type that is neither read nor write",
+            operation="tickets.on_path",
+            path=path,
+        )
     return TicketInfo(
         string=string,
         type=TicketType(kind),
@@ -269,12 +281,26 @@ class AsyncMetadata:
         kind: EntryKind | None = None,
         admin: bool = False,
     ) -> None:
-        """Apply add/remove operations atomically in ONE ``modify_metadata`` call."""
+        """Apply add/remove operations atomically in ONE ``modify_metadata`` call.
+
+        Local zone only: on a federated zone's path iRODS would apply them to the local catalog (see
+        :func:`~irods_provider.client._ops_fs.remote_atomic_refusal`), so that is an IrodsUsageError.
+        """
         if not operations:
             return
         _check_operations(path, operations)
+        if (zone := await self._s.query.zone_for(path)) is not None:
+            raise remote_atomic_refusal("metadata.apply", path, zone)
         kind = kind or await self.kind_of(path)
-        await self._s.execute(modify_metadata(_ENDPOINT[kind], path, operations, admin=admin))
+        try:
+            await self._s.execute(modify_metadata(_ENDPOINT[kind], path, operations, admin=admin))
+        except IrodsResponseError as exc:
+            version = (await self._s.get_limits()).irods_server_version
+            collection = kind is EntryKind.COLLECTION
+            missed = atomic_lookup_missed(exc, path, collection=collection, server_version=version)
+            if missed is None:
+                raise
+            raise missed from exc
 
     async def add(self, path: str, *avus: AVU, kind: EntryKind | None = None, admin: bool = False) -> None:
         """Attach AVUs (adding an existing AVU is a no-op)."""
@@ -348,6 +374,20 @@ class AsyncMetadata:
                 yield row[:width]
 
 
+def _expiry_seconds(path: str, expires_in: float | datetime.timedelta | None) -> int | None:
+    """Whole seconds of a ticket lifetime (rounded up), or None; what no integer can be is refused."""
+    if expires_in is None:
+        return None
+    seconds = expires_in.total_seconds() if isinstance(expires_in, datetime.timedelta) else expires_in
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not math.isfinite(seconds):
+        raise IrodsUsageError(
+            f"a ticket's expires_in must be a finite number of seconds or a timedelta, got {expires_in!r}",
+            operation="tickets.create",
+            path=path,
+        )
+    return math.ceil(seconds)
+
+
 def _check_operations(path: str, operations: Iterable[MetadataOperation]) -> None:
     """Refuse, before any request, operations the server cannot apply as given (see validate_avu)."""
     for op in operations:
@@ -402,14 +442,13 @@ class AsyncTickets:
         non-administrator only those). A cleanup that fails is noted on the raised error.
         """
         users, groups, hosts = builtins.list(users), builtins.list(groups), builtins.list(hosts)
-        seconds = expires_in.total_seconds() if isinstance(expires_in, datetime.timedelta) else expires_in
         op = _ops_misc.ticket_create(
             path,
             ticket_type=ticket_type,
             use_count=use_count,
             write_data_object_count=write_data_object_count,
             write_byte_count=write_byte_count,
-            seconds_until_expiration=None if seconds is None else math.ceil(seconds),
+            seconds_until_expiration=_expiry_seconds(path, expires_in),
             users=users,
             groups=groups,
             hosts=hosts,

@@ -30,7 +30,14 @@ from irods_provider.client._config import (
 from irods_provider.client._errors import map_httpx_errors
 from irods_provider.client._events import emit, retry_cause
 from irods_provider.client._models import ServerLimits
-from irods_provider.client._operation import HeldBody, Operation, Reply, decode_reply, request_arguments
+from irods_provider.client._operation import (
+    HeldBody,
+    Operation,
+    Reply,
+    decode_reply,
+    html_instead_of_bytes,
+    request_arguments,
+)
 from irods_provider.client._ops_misc import authenticate, info
 from irods_provider.client._pools import AsyncShardedTransport
 from irods_provider.client._redact import SecretCallback, install_log_redaction, secrets_of
@@ -239,6 +246,7 @@ class AsyncIrodsSession:
         started = time.monotonic()
         with map_httpx_errors(operation=op.name, path=op.path):
             request = self._client.build_request(**args)
+            self._check_body_size(op, request)
             if op.hold is not None:
                 assert isinstance(request.stream, httpx2.SyncByteStream)
                 request.stream = HeldBody(request.stream, op.hold)
@@ -256,6 +264,21 @@ class AsyncIrodsSession:
         elapsed_ms = (time.monotonic() - started) * 1000.0
         emit("request", elapsed_ms, endpoint=op.endpoint, operation=op.name, status=str(response.status_code))
         return Reply(status=response.status_code, headers=response.headers, content=body.content)
+
+    def _check_body_size(self, op: Operation[Any], request: httpx2.Request) -> None:
+        """Refuse a body over the server's limit (known from ``/info``): its parser ends such a request at the
+        header with no reply, the connection closed (core/src/session.cpp:75, 96-99 at HTTP API 0.7.0), so
+        it would look like a broken connection and be sent again, though the server never acted."""
+        length = request.headers.get("Content-Length")
+        limit = self._limits.max_request_body_bytes if self._limits is not None else None
+        if limit is not None and length is not None and length.isdigit() and int(length) > limit:
+            raise IrodsUsageError(
+                f"the request body of {int(length)} bytes exceeds the server's limit of {limit} bytes "
+                "(max_size_of_request_body_in_bytes), which it answers by closing the connection; split "
+                "the call (several metadata or permission calls are each atomic on their own)",
+                operation=op.name,
+                path=op.path,
+            )
 
     def _reply_within(self, args: dict[str, Any], limit: int | None) -> float | None:
         """Seconds a reply body of at most ``limit`` bytes may take once its headers arrived: the request's
@@ -319,6 +342,8 @@ class AsyncIrodsSession:
                                 if reply.status == 401 and reject is not None:
                                     raise _refused_after_renewals(op, self.auth, most)
                                 decode_reply(op, api.canonical_reply(op, reply) if api else reply)
+                            if (html := html_instead_of_bytes(op, response.headers)) is not None:
+                                raise html
                             begun = True
                             limit = op.max_reply_bytes  # a bounded read (a transfer's chunk) has a deadline
                             within = self._reply_within(args, limit)

@@ -44,6 +44,7 @@ from irods_provider.client._paths import (
     is_temporary_name,
     needs_catalog,
     parent_path,
+    pasted_query_may_miss,
     validate_path,
 )
 from irods_provider.client._patterns import compile_name
@@ -403,8 +404,18 @@ class Collections:
     def modify_permissions(
         self, path: str, operations: Iterable[PermissionOperation], *, admin: bool = False
     ) -> None:
-        """Apply several ACL changes atomically."""
-        self._s.execute(ops.coll_modify_permissions(path, operations, admin=admin))
+        """Apply several ACL changes atomically (local zone only: see ``data_objects.modify_permissions``)."""
+        op = ops.coll_modify_permissions(path, operations, admin=admin)
+        if (zone := self._s.query.zone_for(path)) is not None:
+            raise ops.remote_atomic_refusal(op.name, path, zone)
+        try:
+            self._s.execute(op)
+        except IrodsResponseError as exc:
+            version = (self._s.get_limits()).irods_server_version
+            missed = ops.atomic_lookup_missed(exc, path, collection=True, server_version=version)
+            if missed is None:
+                raise
+            raise missed from exc
 
 
 @dataclass(frozen=True)
@@ -973,7 +984,12 @@ class DataObjects(ItiDataObjectsMixin):
         seconds_since_epoch: int | None = None,
         reference: str | None = None,
     ) -> None:
-        """Update a data object's mtime, creating an empty one unless ``no_create``."""
+        """Update a data object's mtime, creating an empty one unless ``no_create``.
+
+        iRODS finds the replica to touch with a GenQuery string holding the path unescaped, which it misreads
+        for some names (a quote on 4.3: :func:`~irods_provider.client._paths.pasted_query_may_miss`); when the
+        catalog lists a good replica all the same, the error says so.
+        """
         op = ops.do_touch(
             path,
             no_create=no_create,
@@ -982,7 +998,19 @@ class DataObjects(ItiDataObjectsMixin):
             seconds_since_epoch=seconds_since_epoch,
             reference=reference,
         )
-        self._s.execute(op)
+        try:
+            self._s.execute(op)
+        except IrodsResponseError as exc:
+            missed = exc.irods_code in ops.TOUCH_LOOKUP_MISSED and pasted_query_may_miss(path)
+            if not missed or leaf_resource is not None:
+                raise
+            try:
+                good = [r.number for r in self.replicas(path) if r.good]
+            except IrodsError:
+                raise exc from None
+            if not good or (replica_number is not None and replica_number not in good):
+                raise
+            raise ops.touch_lookup_missed(exc, path) from exc
 
     def truncate(
         self,
@@ -1106,5 +1134,20 @@ class DataObjects(ItiDataObjectsMixin):
     def modify_permissions(
         self, path: str, operations: Iterable[PermissionOperation], *, admin: bool = False
     ) -> None:
-        """Apply several ACL changes atomically."""
-        self._s.execute(ops.do_modify_permissions(path, operations, admin=admin))
+        """Apply several ACL changes atomically.
+
+        Local zone only: on a federated zone's path iRODS would apply them to the local catalog (see
+        :func:`~irods_provider.client._ops_fs.remote_atomic_refusal`), an IrodsUsageError here; grant there
+        with :meth:`set_permission`, which iRODS routes to the path's zone.
+        """
+        op = ops.do_modify_permissions(path, operations, admin=admin)
+        if (zone := self._s.query.zone_for(path)) is not None:
+            raise ops.remote_atomic_refusal(op.name, path, zone)
+        try:
+            self._s.execute(op)
+        except IrodsResponseError as exc:
+            version = (self._s.get_limits()).irods_server_version
+            missed = ops.atomic_lookup_missed(exc, path, collection=False, server_version=version)
+            if missed is None:
+                raise
+            raise missed from exc

@@ -28,19 +28,20 @@ import contextlib
 import hashlib
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
 from irods_provider.client import AVU, EntryKind, MetadataOperation
-from irods_provider.client._paths import temporary_name
+from irods_provider.client._ops_fs import remote_atomic_refusal
+from irods_provider.client._paths import atomic_lookup_may_miss, temporary_name
 from irods_provider.client._temporaries import (
     HANDLE_ATTRIBUTE,
     LEASE_ATTRIBUTE,
     RESUME_ATTRIBUTE,
     WRITER_ATTRIBUTE,
 )
-from irods_provider.exceptions import IrodsError
+from irods_provider.exceptions import IrodsError, IrodsUsageError
 
 from ._api import DataObjectsLike, SessionLike
 
@@ -141,6 +142,48 @@ def load_state(session: SessionLike, temp: str) -> tuple[ResumeState, str] | Non
     if record.state is None or record.raw is None:
         return None
     return record.state, record.raw
+
+
+def unrecordable(session: Any, path: str) -> bool:
+    """Whether nothing can be recorded on the object ``path``, so uploads to it open no parallel-write handle
+    (nothing would record it, and a leaked one never expires) and keep no resume record.
+
+    In a federated zone iRODS applies atomic metadata calls to the local catalog by the remote object's id
+    (refused by the client, see ``_ops_fs.remote_atomic_refusal``); a path iRODS's own lookup misreads
+    (``atomic_lookup_may_miss``: a quote in the collection on 4.3) is never found by them.
+    """
+    limits = getattr(session, "limits", None)
+    version = getattr(limits, "irods_server_version", None)
+    if atomic_lookup_may_miss(path, server_version=version if isinstance(version, str) else None):
+        return True
+    zone_for = getattr(getattr(session, "query", None), "zone_for", None)
+    if zone_for is None:
+        return False
+    try:
+        return zone_for(path) is not None
+    except IrodsError:
+        return False
+
+
+def recordable_resume(
+    session: Any, path: str, resume: bool, *, metadata: Any, permissions: Mapping[str, str] | None
+) -> bool:
+    """``resume``, off where nothing can be recorded on the object (:func:`unrecordable`); there an upload
+    that must finish with AVUs or grants (the same atomic calls) is refused before anything is read."""
+    if not unrecordable(session, path):
+        return resume
+    if metadata or permissions:
+        zone_for = getattr(getattr(session, "query", None), "zone_for", None)
+        zone = zone_for(path) if zone_for is not None else None
+        if zone is not None:
+            raise remote_atomic_refusal("upload_object", path, zone)
+        raise IrodsUsageError(
+            f"cannot set AVUs or permissions on {path}: iRODS's atomic metadata and permission calls cannot "
+            "find an object there (iRODS 4.3: a quote in the collection's name; 5.0: a \\xHH sequence)",
+            operation="upload_object",
+            path=path,
+        )
+    return False
 
 
 def handle_op(operation: str, handle: str) -> MetadataOperation:

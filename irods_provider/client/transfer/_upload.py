@@ -111,15 +111,15 @@ def upload_object(
     """
     cfg = _effective_config(session, config)
     started = time.monotonic()
+    resume = _resume.recordable_resume(session, path, resume, metadata=metadata, permissions=permissions)
     if wait_stable_seconds and isinstance(source, str | os.PathLike):
         _wait_stable(os.fspath(source), wait_stable_seconds, follow_symlinks, cancel_event)
     with open_upload_source(
         source, size, config=cfg, follow_symlinks=follow_symlinks, check=source_check
     ) as src:
-        # A file that fits one request body is written in one request: nothing to resume, and with no
-        # skip policy the destination is not asked about first (the publishing rename refuses an
-        # existing object by itself), so it costs a write, a checksum and a rename. Its temporary keeps
-        # the resumable name, so the next attempt's write replaces what a killed one left there.
+        # One request body's worth is written in one request: nothing to resume; without a skip policy the
+        # destination is not asked first (the publishing rename refuses an existing object): a write, a
+        # checksum, a rename. Its temporary keeps the resumable name: a retry's write replaces a killed one's.
         small = src.size is not None and src.size <= min(cfg.small_file_threshold, cfg.chunk_size)
         key, stable = _temp_key(src, path, resume=resume, resume_key=resume_key)
         key = _keyed_by_finish(key, stable, metadata, permissions)

@@ -38,6 +38,7 @@ from irods_provider.exceptions import (
     IrodsTransferCancelledError,
 )
 
+from . import _resume
 from ._api import SessionLike
 from ._config import TransferConfig
 from ._coordinator import TransferCoordinator, TransferSubscriber
@@ -104,6 +105,7 @@ class ParallelWriter:
         self._buf = bytearray()
         self._handle: str | None = None
         self._sequential = False
+        self._remote: bool | None = None  # the path lies in a federated zone (asked once)
         self._streams = config.stream_count
         if size is not None:
             chunks = max(1, -(-(size - offset) // config.chunk_size))
@@ -316,8 +318,8 @@ class ParallelWriter:
             return
         if self._size_hint is None or self._size_hint - self._start <= self._threshold():
             return
-        if self._streams == 1 and self._executor is None:
-            return  # one stream: plain offset writes, nothing to open
+        if (self._streams == 1 and self._executor is None) or self._unrecordable():
+            return  # one stream, or a federated zone: plain offset writes, nothing to open
         self._withdraw_cleanup = self.coordinator.add_failure_cleanup(self._stop_on_failure)
 
         def run() -> None:
@@ -344,12 +346,19 @@ class ParallelWriter:
         # Registered before the handle (or the private workers) exists, so none can leak: a failed
         # transfer's cleanups shut it down; close() and abort() withdraw it as they shut it down themselves.
         self._withdraw_cleanup = self.coordinator.add_failure_cleanup(self._stop_on_failure)
-        if self._streams == 1 and self._executor is None:
+        if (self._streams == 1 and self._executor is None) or self._unrecordable():
             # One stream: plain offset writes from one FIFO worker put the same bytes on the wire without the
-            # handle's init/shutdown, and each write is durable at once.
+            # handle's init/shutdown, and each write is durable at once. A federated zone's object cannot
+            # record a handle (see ``_resume.unrecordable``), and an unrecorded one a killed worker leaves
+            # open never expires: offset writes there too.
             self._go_sequential()
             return
         self._init_handle()
+
+    def _unrecordable(self) -> bool:
+        if self._remote is None:
+            self._remote = _resume.unrecordable(self._session, self.path)
+        return self._remote
 
     def _init_handle(self) -> None:
         """``parallel_write_init``, then the stream workers.

@@ -5,8 +5,9 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from irods_provider.client import AVU, EntryKind, Kinds
+from irods_provider.client._paths import atomic_lookup_may_miss
 from irods_provider.client.transfer._alias import read_object
-from irods_provider.exceptions import IrodsAlreadyExistsError
+from irods_provider.exceptions import IrodsAlreadyExistsError, IrodsResponseError
 
 HOME = "/tempZone/home/rods"
 HOSTILE = " '\"&=%#?;,+~!$()[]{}@^`|\\" + "äöüßé漢字🙂"
@@ -37,11 +38,19 @@ def test_hostile_paths_and_avus_round_trip(session, name, attribute, value):
         # reads those through the verified server-side copy
         assert read_object(session, obj) == name.encode()
         assert obj in session.collections.list(coll)
-    session.metadata.set(obj, AVU(attribute, value, "u"))
-    session.metadata.add(coll, AVU(attribute, value))
-    assert session.metadata.list(obj) == [AVU(attribute, value, "u")]
-    assert session.metadata.list(coll) == [AVU(attribute, value)]
-    assert (obj, EntryKind.DATA_OBJECT) in set(session.metadata.find(attribute, value))
+    # iRODS's atomic metadata API finds its object through a GenQuery string holding the path unescaped:
+    # 4.3 misreads some paths holding ' (test_quoted_collection_atomic_calls), and says so
+    version = session.limits.irods_server_version
+    if atomic_lookup_may_miss(obj, server_version=version):
+        with pytest.raises(IrodsResponseError, match="quote"):
+            session.metadata.set(obj, AVU(attribute, value, "u"))
+    else:
+        session.metadata.set(obj, AVU(attribute, value, "u"))
+        assert session.metadata.list(obj) == [AVU(attribute, value, "u")]
+        assert (obj, EntryKind.DATA_OBJECT) in set(session.metadata.find(attribute, value))
+    if not atomic_lookup_may_miss(coll, collection=True, server_version=version):
+        session.metadata.add(coll, AVU(attribute, value))
+        assert session.metadata.list(coll) == [AVU(attribute, value)]
     session.collections.remove(coll, recurse=True, no_trash=True)
 
 

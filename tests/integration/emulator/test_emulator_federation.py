@@ -123,8 +123,12 @@ def test_remote_acls_and_avus_live_in_the_remote_catalog(fed: Api) -> None:
     assert fed.read(path, "bob").content == b"for bob"
     perms = fed.get("data-objects", "alice", op="stat", lpath=path).json()["permissions"]
     assert {"name": "bob", "zone": LOCAL, "type": "rodsuser", "perm": "read_object"} in perms
+    # The atomic metadata API writes the LOCAL catalog by the remote object's id: refused here
+    # (test_emulator_atomic_ops_lookup.py); a client of the remote zone sets the AVU there.
     ops = '[{"operation":"add","attribute":"site","value":"LRZ","units":"u"}]'
-    assert code(fed.post("data-objects", "alice", op="modify_metadata", lpath=path, operations=ops)) == 0
+    refused = fed.post("data-objects", "alice", op="modify_metadata", lpath=path, operations=ops)
+    assert code(refused) == -818000  # CAT_NO_ACCESS_PERMISSION
+    fed.server.add_avu(path, "site", "LRZ", "u")
     q = "SELECT DATA_NAME, META_DATA_ATTR_VALUE WHERE META_DATA_ATTR_NAME = 'site'"
     assert _query(fed, "alice", q) == []
     assert _query(fed, "alice", q, zone=REMOTE) == [["shared.txt", "LRZ"]]
