@@ -874,6 +874,23 @@ def _together_down(r: dict[str, Any]) -> str:
 
 #: What changed since the previous run (the notes' second paragraph).
 _CHANGES = (
+    "Nineteenth session (2026-12-07): the staged download got two changes. Its ranged reads no longer "
+    "place their chunk in the SFTP writer themselves: a placing thread does, so an iRODS stream goes on "
+    "to its next read while the SFTP sessions are busy (before, a reading thread waited there, and 2.5 of "
+    "its 4.5 thread-seconds went to waiting in one traced run). The parallel SFTP writer hands each piece "
+    "to whichever session got a buffer back first, instead of piece j to session j: a lagging connection "
+    "no longer holds every chunk up. A/B on this model (6 paired rounds, machine loaded by other work): "
+    "the download at 1.11 times its previous rate, ahead in every round, and 0.94 of its slower leg "
+    "against 0.84 before. The same writer carries the SFTP write leg, which also got faster (60.6 -> 64.0 "
+    "MB/s between the two quiet runs); on the quiet machine the download itself did not (53.0 -> 53.5), "
+    "so its ratio in this run is 0.82 (0.82-0.87). The legs run together in two processes reached only "
+    "0.85 of the slower leg alone in this run (0.83-0.85): on these 2 cores the two legs, sshd, the "
+    "emulator and the model cannot all run at full speed at once, and the operator reached 0.96 of what "
+    "its legs reach together. One run an hour earlier, at load 2-4, gave the download 0.87 (0.80-0.94) and a "
+    "marginal 0.93 (0.89-0.97). Tried and not kept: SFTP writes of 255 KiB (OpenSSH's limit) instead of "
+    "128 KiB cut client and sshd CPU by about 15 % but moved the download within the noise (5 paired "
+    "rounds, median 1.07 of the 128 KiB runs, one round 0.81), and needs the server's "
+    "limits@openssh.com answer to be safe elsewhere. "
     "Since the eighteenth session (2026-12-07) every WAN ratio is paired per round (see above). Its first "
     "paired run (quiet machine, load 0.2 at its start) gave the upload 0.94 of its slower leg (rounds "
     "0.90-0.97: every round met 0.9) and the download 0.86 (0.82-0.89). The download's marginal ratio, "
