@@ -289,18 +289,10 @@ class AsyncMetadata:
         if not operations:
             return
         _check_operations(path, operations)
-        if (zone := await self._s.query.zone_for(path)) is not None:
-            raise remote_atomic_refusal("metadata.apply", path, zone)
+        await refuse_remote_atomic(self._s, "metadata.apply", path)  # before asking the kind
         kind = kind or await self.kind_of(path)
-        try:
-            await self._s.execute(modify_metadata(_ENDPOINT[kind], path, operations, admin=admin))
-        except IrodsResponseError as exc:
-            version = (await self._s.get_limits()).irods_server_version
-            collection = kind is EntryKind.COLLECTION
-            missed = atomic_lookup_missed(exc, path, collection=collection, server_version=version)
-            if missed is None:
-                raise
-            raise missed from exc
+        op = modify_metadata(_ENDPOINT[kind], path, operations, admin=admin)
+        await execute_atomic(self._s, op, path, collection=kind is EntryKind.COLLECTION)
 
     async def add(self, path: str, *avus: AVU, kind: EntryKind | None = None, admin: bool = False) -> None:
         """Attach AVUs (adding an existing AVU is a no-op)."""
@@ -528,3 +520,26 @@ class AsyncTickets:
         """Delete a ticket."""
         self._s.note_secrets([ticket])
         await self._s.execute(_ops_misc.ticket_remove(ticket))
+
+
+async def refuse_remote_atomic(session: AsyncIrodsSession, operation: str, path: str) -> None:
+    """Raise IrodsUsageError when ``path`` is in a federated zone: iRODS would apply an atomic metadata or ACL
+    call there to the local catalog (see :func:`~irods_provider.client._ops_fs.remote_atomic_refusal`)."""
+    if (zone := await session.query.zone_for(path)) is not None:
+        raise remote_atomic_refusal(operation, path, zone)
+
+
+async def execute_atomic(
+    session: AsyncIrodsSession, op: Operation[None], path: str, *, collection: bool
+) -> None:
+    """Send one of iRODS's atomic metadata or ACL calls on ``path`` (refused on a federated zone's path), a
+    refusal that iRODS's own lookup of the path explains (``atomic_lookup_missed``) raised as such."""
+    await refuse_remote_atomic(session, op.name, path)
+    try:
+        await session.execute(op)
+    except IrodsResponseError as exc:
+        version = (await session.get_limits()).irods_server_version
+        missed = atomic_lookup_missed(exc, path, collection=collection, server_version=version)
+        if missed is None:
+            raise
+        raise missed from exc

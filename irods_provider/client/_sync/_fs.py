@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from irods_provider._error_codes import error_code
 from irods_provider.client import _ops_fs as ops
+from irods_provider.client._sync._catalog import execute_atomic
 from irods_provider.client._sync._outcomes import (
     checksum_outcome,
     copy_outcome,
@@ -405,17 +406,7 @@ class Collections:
         self, path: str, operations: Iterable[PermissionOperation], *, admin: bool = False
     ) -> None:
         """Apply several ACL changes atomically (local zone only: see ``data_objects.modify_permissions``)."""
-        op = ops.coll_modify_permissions(path, operations, admin=admin)
-        if (zone := self._s.query.zone_for(path)) is not None:
-            raise ops.remote_atomic_refusal(op.name, path, zone)
-        try:
-            self._s.execute(op)
-        except IrodsResponseError as exc:
-            version = (self._s.get_limits()).irods_server_version
-            missed = ops.atomic_lookup_missed(exc, path, collection=True, server_version=version)
-            if missed is None:
-                raise
-            raise missed from exc
+        execute_atomic(self._s, ops.coll_modify_permissions(path, operations, admin=admin), path, collection=True)
 
 
 @dataclass(frozen=True)
@@ -1140,14 +1131,4 @@ class DataObjects(ItiDataObjectsMixin):
         :func:`~irods_provider.client._ops_fs.remote_atomic_refusal`), an IrodsUsageError here; grant there
         with :meth:`set_permission`, which iRODS routes to the path's zone.
         """
-        op = ops.do_modify_permissions(path, operations, admin=admin)
-        if (zone := self._s.query.zone_for(path)) is not None:
-            raise ops.remote_atomic_refusal(op.name, path, zone)
-        try:
-            self._s.execute(op)
-        except IrodsResponseError as exc:
-            version = (self._s.get_limits()).irods_server_version
-            missed = ops.atomic_lookup_missed(exc, path, collection=False, server_version=version)
-            if missed is None:
-                raise
-            raise missed from exc
+        execute_atomic(self._s, ops.do_modify_permissions(path, operations, admin=admin), path, collection=False)
