@@ -530,7 +530,11 @@ async def refuse_remote_atomic(session: AsyncIrodsSession, operation: str, path:
 
 
 async def execute_atomic(
-    session: AsyncIrodsSession, op: Operation[None], path: str, *, collection: bool
+    session: AsyncIrodsSession,
+    op: Operation[None],
+    path: str,
+    *,
+    collection: bool,
 ) -> None:
     """Send one of iRODS's atomic metadata or ACL calls on ``path`` (refused on a federated zone's path), a
     refusal that iRODS's own lookup of the path explains (``atomic_lookup_missed``) raised as such."""

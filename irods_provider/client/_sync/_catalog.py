@@ -529,7 +529,13 @@ def refuse_remote_atomic(session: IrodsSession, operation: str, path: str) -> No
         raise remote_atomic_refusal(operation, path, zone)
 
 
-def execute_atomic(session: IrodsSession, op: Operation[None], path: str, *, collection: bool) -> None:
+def execute_atomic(
+    session: IrodsSession,
+    op: Operation[None],
+    path: str,
+    *,
+    collection: bool,
+) -> None:
     """Send one of iRODS's atomic metadata or ACL calls on ``path`` (refused on a federated zone's path), a
     refusal that iRODS's own lookup of the path explains (``atomic_lookup_missed``) raised as such."""
     refuse_remote_atomic(session, op.name, path)

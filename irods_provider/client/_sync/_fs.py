@@ -406,7 +406,9 @@ class Collections:
         self, path: str, operations: Iterable[PermissionOperation], *, admin: bool = False
     ) -> None:
         """Apply several ACL changes atomically (local zone only: see ``data_objects.modify_permissions``)."""
-        execute_atomic(self._s, ops.coll_modify_permissions(path, operations, admin=admin), path, collection=True)
+        execute_atomic(
+            self._s, ops.coll_modify_permissions(path, operations, admin=admin), path, collection=True
+        )
 
 
 @dataclass(frozen=True)
@@ -1131,4 +1133,6 @@ class DataObjects(ItiDataObjectsMixin):
         :func:`~irods_provider.client._ops_fs.remote_atomic_refusal`), an IrodsUsageError here; grant there
         with :meth:`set_permission`, which iRODS routes to the path's zone.
         """
-        execute_atomic(self._s, ops.do_modify_permissions(path, operations, admin=admin), path, collection=False)
+        execute_atomic(
+            self._s, ops.do_modify_permissions(path, operations, admin=admin), path, collection=False
+        )
