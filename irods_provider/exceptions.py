@@ -239,6 +239,25 @@ class IrodsResponseError(IrodsError):
         self.irods_code = irods_code
         self.server_message = server_message
 
+    def retold(
+        self,
+        message: str,
+        *,
+        kind: type[IrodsResponseError] | None = None,
+        operation: str | None = None,
+        path: str | None = None,
+    ) -> IrodsResponseError:
+        """This refusal said in ``message`` (as ``kind``, by default its own class): the server's HTTP status,
+        iRODS code and message kept; ``operation`` and ``path`` replace this error's when given."""
+        return (kind or type(self))(
+            message,
+            http_status=self.http_status,
+            irods_code=self.irods_code,
+            operation=operation or self.operation,
+            path=path or self.path,
+            server_message=self.server_message,
+        )
+
     @property
     def irods_name(self) -> str | None:
         """The symbolic name of the iRODS code, e.g. ``CAT_NO_ACCESS_PERMISSION``."""

@@ -342,16 +342,12 @@ def atomic_lookup_missed(
         path, collection=collection, server_version=server_version
     ):
         return None
-    return type(exc)(
+    return exc.retold(
         f"iRODS cannot find {path} for an atomic metadata or permission change: it looks the object up "
         "with a GenQuery1 string holding the path unescaped, which it reads otherwise (iRODS 4.3: a quote in "
         "the collection's name; 5.0: a \\xHH sequence), so no atomic call can reach this object; rename "
         "it, or grant with set_permission",
-        http_status=exc.http_status,
-        irods_code=exc.irods_code,
-        operation=exc.operation,
         path=path,
-        server_message=exc.server_message,
     )
 
 
@@ -363,15 +359,11 @@ def touch_lookup_missed(exc: IrodsResponseError, path: str) -> IrodsResponseErro
     """``exc`` explained: rs_touch missed a good replica of ``path`` through its own GenQuery string, which
     holds the path unescaped (plugins/api/src/touch.cpp:366-398, lib/core/include/irods/replica.hpp:827-850
     at irods 4.3.4: a quote anywhere in the path on 4.3; a ``\\xHH`` sequence on 5.0)."""
-    return type(exc)(
+    return exc.retold(
         f"iRODS cannot find a replica of {path} to touch: it looks it up with a GenQuery1 string holding the "
         "path unescaped, which it reads otherwise (iRODS 4.3: a quote in the path; 5.0: a \\xHH sequence), "
         "although the catalog lists a good replica",
-        http_status=exc.http_status,
-        irods_code=exc.irods_code,
-        operation=exc.operation,
         path=path,
-        server_message=exc.server_message,
     )
 
 

@@ -714,14 +714,7 @@ class AsyncDataObjects(AsyncItiDataObjectsMixin):
                 return None
         except IrodsError:
             return None
-        return kind(
-            message,
-            http_status=exc.http_status,
-            irods_code=exc.irods_code,
-            operation=exc.operation,
-            path=path,
-            server_message=exc.server_message,
-        )
+        return exc.retold(message, kind=kind, path=path)
 
     async def parallel_write_init(
         self,
@@ -957,14 +950,11 @@ class AsyncDataObjects(AsyncItiDataObjectsMixin):
             raise exc
         if any(r.root == dst_resource for r in await self.replicas(dst)):
             raise exc  # a replica is there: a real lock
-        raise IrodsResponseError(
+        raise exc.retold(
             f"cannot overwrite {dst} on {dst_resource}: it has no replica there and a copy never adds "
             "one (replicate it there first, or copy without dst_resource)",
-            http_status=exc.http_status,
-            irods_code=exc.irods_code,
-            operation=exc.operation,
+            kind=IrodsResponseError,
             path=dst,
-            server_message=exc.server_message,
         ) from exc
 
     async def touch(

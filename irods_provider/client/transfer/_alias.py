@@ -264,14 +264,12 @@ class ReadAlias:
         try:
             self.session.data_objects.copy(self.source, self.path, replicas_before=())  # a new name
         except IrodsPermissionError as exc:
-            raise IrodsPermissionError(
+            raise exc.retold(
                 f"reading this path goes through a server-side copy in {home} ({_why(self.source)}), and "
                 f"the copy was refused: it needs read access to the object and write access in {home}",
-                http_status=exc.http_status,
-                irods_code=exc.irods_code,
+                kind=IrodsPermissionError,
                 operation="data_objects.copy",
                 path=self.source,
-                server_message=exc.server_message,
             ) from exc
 
     @property

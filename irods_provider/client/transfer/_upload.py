@@ -924,13 +924,11 @@ def _publish(
             refused()  # for good: nothing half-published stays behind
             if exc.irods_name != "INVALID_OBJECT_TYPE":
                 raise
-            raise IrodsNotADataObjectError(
+            raise exc.retold(
                 f"{path} is a collection: a data object cannot be published there",
-                http_status=exc.http_status,
-                irods_code=exc.irods_code,
+                kind=IrodsNotADataObjectError,
                 operation="upload",
                 path=path,
-                server_message=exc.server_message,
             ) from exc
         else:
             if overwrite is OverwritePolicy.OVERWRITE:
