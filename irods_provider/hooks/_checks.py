@@ -364,7 +364,15 @@ class CollectionState:
 
 def stat_collection(path: str) -> Check[None]:
     """Stat the collection ``path``; nothing there raises IrodsNotFoundError (the server answers
-    NOT_A_COLLECTION alike for a missing path and a data object: one more stat tells them apart)."""
+    NOT_A_COLLECTION alike for a missing path and a data object: one more stat tells them apart). A path
+    holding ``+`` is looked up in the catalog: a GET would stat the path with a space in its place."""
+    if "+" in path:
+        entry = yield Call("collections", "lookup", (path,))  # IrodsNotFoundError when nothing is there
+        if entry.kind is not EntryKind.COLLECTION:
+            raise IrodsNotACollectionError(
+                "a data object, not a collection", operation="collections.lookup", path=path
+            )
+        return
     try:
         yield Call("collections", "stat", (path,))
     except IrodsNotACollectionError as error:
