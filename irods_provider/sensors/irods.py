@@ -6,6 +6,7 @@ check to a trigger that runs it with the async session, so both modes give the s
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
@@ -50,12 +51,20 @@ def _default_deferrable() -> bool:
     return conf.getboolean("operators", "default_deferrable", fallback=False)
 
 
+#: A rendered epoch (``"{{ data_interval_start.int_timestamp }}"``, a match's ``modified_at_epoch`` pulled
+#: from XCom): 9 or more digits, so an 8-digit ISO basic date (``20261207``) is never read as seconds.
+_EPOCH_TEXT = re.compile(r"\d{9,}(?:\.\d*)?")
+
+
 def _epoch(value: datetime | str | int | float | None) -> int | None:
-    """``newer_than`` as epoch seconds: a datetime, an ISO-8601 string (rendered template) or a number."""
+    """``newer_than`` as epoch seconds: a datetime, an ISO-8601 string or epoch seconds as text (rendered
+    templates give text), or a number."""
     if value is None or value == "":
         return None
     if isinstance(value, int | float):
         return int(value)
+    if isinstance(value, str) and _EPOCH_TEXT.fullmatch(value.strip()):
+        return int(value.strip().partition(".")[0])
     if isinstance(value, str):
         try:
             value = datetime.fromisoformat(value)
@@ -272,7 +281,8 @@ class IrodsPathSensor(_IrodsBaseSensor):
     :param glob: treat ``path`` as a pattern: ``*``, ``?``, ``[..]`` within one segment, a ``**`` segment
         for any depth, ``[[]``/``[*]``/``[?]`` for a literal ``[``/``*``/``?`` (the provider's one rule).
     :param kind: ``any``, ``collection`` or ``data_object``.
-    :param newer_than: only match entries modified after this (aware datetime, ISO string or epoch).
+    :param newer_than: only match entries modified after this (aware datetime, ISO string, or epoch seconds
+        as a number or as rendered text).
     :param check_fn: called with the list of matches; the wait ends only when it returns True (the same in
         poke and deferred mode: a deferred sensor whose matches it declines defers again).
     :param max_matches: push (and carry in the trigger's event) at most this many matches, the first by path
