@@ -201,12 +201,16 @@ class CopiesMixin(DataObjectsMixin, WriteHoldsMixin):
     def replicate_finish(self, plan: Replication) -> None:
         """Copy the source's bytes into each destination and close them: each takes the source's status
         from before the lock, the other replicas get theirs back (``finalize_destination_replica_for_
-        replication``, rsDataObjClose.cpp:263-330 at 4.3.4)."""
+        replication``, rsDataObjClose.cpp:263-330 at 4.3.4). A source with a checksum, not stale, gives
+        each destination a registered checksum computed over its bytes in the source's scheme
+        (rsDataObjRepl.cpp:106-153 ``calculate_checksum`` at 4.3.4, the same at 5.0.2): the source's, as
+        the bytes are copied faithfully (a damaged source is not caught here as USER_CHKSUM_MISMATCH)."""
         with self.lock:
             status = original_status(plan.source)
+            checksum = plan.source.checksum if plan.source.checksum and status != "0" else ""
             for target in plan.targets:
                 shutil.copyfile(plan.source.spool_file, target.spool_file)
-                target.size, target.status, target.checksum = plan.source.size, status, ""
+                target.size, target.status, target.checksum = plan.source.size, status, checksum
                 target.modify_time = now()
             unlock_replicas(plan.obj, restore=[r for r in plan.obj.replicas if r not in plan.targets])
 
