@@ -205,7 +205,8 @@ class PermissionOperation:
 
 @dataclass(frozen=True, slots=True)
 class ChecksumReport:
-    """Outcome of ``verify_checksum``: ``ok`` is False when the server reported findings."""
+    """Outcome of ``verify_checksum``: ``ok`` is False when the server reported a warning or an error;
+    ``results`` holds every finding, the ``info`` note of skipped stale replicas too."""
 
     ok: bool
     results: tuple[dict[str, Any], ...] = ()

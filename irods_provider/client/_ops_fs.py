@@ -693,12 +693,19 @@ def do_verify_checksum(
     compute_checksums: bool = True,
     admin: bool = False,
 ) -> Operation[ChecksumReport]:
-    """GET data-objects verify_checksum; findings (CHECK_VERIFICATION_RESULTS) are a result, not an error."""
+    """GET data-objects verify_checksum; findings (CHECK_VERIFICATION_RESULTS) are a result, not an error.
+
+    Only ``warning`` and ``error`` findings make the report not ``ok``: the server adds an ``info`` result
+    (error code 0) counting the stale replicas it skipped, and any result makes its answer
+    CHECK_VERIFICATION_RESULTS (irods 4.3.4 rsDataObjChksum.cpp:164-176, 377-380).
+    """
 
     def decode(data: dict[str, Any]) -> ChecksumReport:
         code = irods_status(data)[0] or 0
         results = tuple(objects(data, "results"))
-        return ChecksumReport(ok=code == 0 and not results, results=results)
+        findings = [r for r in results if not (r.get("severity") == "info" and r.get("error_code") == 0)]
+        noted = code == 0 or (code == CHECK_VERIFICATION_RESULTS and bool(results))  # never sent empty
+        return ChecksumReport(ok=noted and not findings, results=results)
 
     op = _get(
         "data_objects.verify_checksum",

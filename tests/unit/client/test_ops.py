@@ -235,3 +235,29 @@ def test_ticket_create_fields():
         assert expected in body
     with pytest.raises(IrodsUsageError):
         misc.ticket_create("/z/c", seconds_until_expiration=0)
+
+
+@pytest.mark.parametrize(
+    ("code", "results", "ok"),
+    [
+        (
+            -407000,
+            [{"severity": "info", "error_code": 0, "message": "INFO: Number of replicas skipped: 1"}],
+            True,
+        ),
+        (
+            -407000,
+            [{"severity": "info", "error_code": 0}, {"severity": "warning", "error_code": -862000}],
+            False,
+        ),
+        (-407000, [{"severity": "info", "error_code": -314000}], False),  # a code is never an info note
+        (-407000, [], False),  # the server sends CHECK_VERIFICATION_RESULTS only with results
+        (0, [], True),
+    ],
+)
+def test_verify_checksum_info_notes_are_not_findings(code, results, ok):
+    """rsDataObjChksum.cpp:164-176 (4.3.4) notes skipped stale replicas as ``info`` with code 0."""
+    body = {"irods_response": {"status_code": code}, "results": results}
+    report = decode_reply(ops.do_verify_checksum("/z/f"), Reply(200, {}, json.dumps(body).encode()))
+    assert report.ok is ok
+    assert list(report.results) == results
