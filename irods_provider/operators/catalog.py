@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
+from irods_provider._error_codes import error_name
 from irods_provider._values import literal_list, parse_avus
 from irods_provider.client._genquery import GENQUERY2_DEFAULT_ROWS
 from irods_provider.exceptions import IrodsIntegrityError, IrodsNotFoundError, IrodsUsageError
@@ -488,10 +489,11 @@ class IrodsChecksumOperator(IrodsBaseOperator):
             mismatch_count,
         )
         if mismatch_count and self.fail_on_mismatch:
+            first = mismatches[0]
             raise IrodsIntegrityError(
-                f"{mismatch_count} of {checked} object(s) under {path} do not match their checksums "
-                f"(first: {mismatches[0]['path']})",
-                path=str(mismatches[0]["path"]),
+                f"{mismatch_count} of {checked} object(s) under {path} failed checksum verification "
+                f"(first: {first['path']}: {_worst_finding(first['findings'])})",
+                path=str(first["path"]),
             )
         result = {
             "path": path,
@@ -505,6 +507,17 @@ class IrodsChecksumOperator(IrodsBaseOperator):
         return attach_manifest(
             result, session=session, manifest_path=manifest, truncated=truncated, entries=every, log=self.log
         )
+
+
+def _worst_finding(findings: list[dict[str, Any]]) -> str:
+    """The most severe of a verification's findings as ``severity NAME (code)``: an ``error`` (bytes that
+    do not match) before a ``warning`` (e.g. a replica with no checksum, which the server does not call
+    damage)."""
+    rank = {"error": 0, "warning": 1}
+    worst = min(findings, key=lambda f: rank.get(str(f.get("severity")), 2), default={})
+    code = worst.get("error_code")
+    named = f"{error_name(code)} ({code})" if isinstance(code, int) and code else "no error code"
+    return f"{worst.get('severity', 'unknown')} {named}"
 
 
 class IrodsSetPermissionsOperator(IrodsBaseOperator):

@@ -113,14 +113,24 @@ def test_checksum_compute_and_verify_a_collection(irods, session) -> None:
     # Bit rot on storage: the replica's bytes no longer match the recorded checksum.
     replica = irods.model.data_objects[f"{HOME}/c/sub/b"].replicas[0]
     replica.spool_file.write_bytes(b"bet4")
-    with pytest.raises(IrodsIntegrityError, match=r"1 of 3 object\(s\) under .*/c do not match") as err:
+    with pytest.raises(IrodsIntegrityError, match=r"1 of 3 object\(s\) under .*/c failed checksum") as err:
         run(IrodsChecksumOperator(task_id="k", path=f"{HOME}/c", verify=True))
     assert err.value.path == f"{HOME}/c/sub/b"
+    assert "error USER_CHKSUM_MISMATCH (-314000)" in str(err.value)
     report = run(IrodsChecksumOperator(task_id="k", path=f"{HOME}/c", verify=True, fail_on_mismatch=False))
     assert report["mismatch_count"] == 1
     assert report["mismatches"][0]["path"] == f"{HOME}/c/sub/b"
     with pytest.raises(IrodsNotFoundError):
         run(IrodsChecksumOperator(task_id="k", path=f"{HOME}/nope"))
+
+
+def test_verify_names_a_missing_checksum_as_the_servers_warning_not_as_damage(session) -> None:
+    """A replica with no checksum is a warning (CAT_NO_CHECKSUM_FOR_REPLICA, rsDataObjChksum.cpp at 4.3.4),
+    and the failure says so instead of calling the bytes damaged."""
+    session.data_objects.write(f"{HOME}/unsummed", b"never checksummed")
+    with pytest.raises(IrodsIntegrityError, match="failed checksum verification") as err:
+        run(IrodsChecksumOperator(task_id="k", path=f"{HOME}/unsummed", verify=True))
+    assert "warning CAT_NO_CHECKSUM_FOR_REPLICA (-862000)" in str(err.value)
 
 
 def test_set_permissions_recursively_then_revoke(irods, session) -> None:
