@@ -42,12 +42,10 @@ import uuid
 from concurrent.futures import Executor
 
 from irods_provider.client import AVU, MetadataOperation
-from irods_provider.client._locks import writing_error
 from irods_provider.client._temporaries import LEASE_ATTRIBUTE, WRITER_ATTRIBUTE
 from irods_provider.exceptions import (
     IrodsBadRequestError,
     IrodsError,
-    IrodsLockedError,
     IrodsResponseError,
     IrodsTemporaryTakenOverError,
 )
@@ -62,7 +60,7 @@ from ._copy import CopyResult, StreamHasher, hasher_for, server_checksum_matches
 from ._copyover import InPlace
 from ._replicas import verify_upload
 from ._retry import ChunkRetrier
-from ._upload import _choose_temp, _is_locked, _publish, fresh_temp_name
+from ._upload import _choose_temp, _is_locked, _publish, fresh_temp_name, proven_held
 from ._writer import ParallelWriter
 
 log = logging.getLogger(__name__)
@@ -161,13 +159,12 @@ class AtomicWriter(ParallelWriter):
         only once, before any handle of its own, and only when the temporary's replicas prove another
         write holds it (intermediate or write-locked, none good), as the catalog marks an object a write
         opened (irods 4.3.4 rsDataObjOpen.cpp:249, :1059) and refuses to open it again (ill::try_lock,
-        :1040-1042; the HTTP API answers INVALID_HANDLE, or HIERARCHY_ERROR with its library's codes).
-        Any other refusal is the caller's to raise."""
+        :1040-1042; the HTTP API answers INVALID_HANDLE, or HIERARCHY_ERROR with its library's codes). A
+        refusal with those codes the replicas do not prove (a resource marked down) is raised, retold
+        (:func:`._upload.proven_held`); any other refusal is the caller's to raise."""
         if self._moved or self._recording.opened or not _is_locked(refused):
             return False
-        held = refused if isinstance(refused, IrodsLockedError) else self._held_by_another(refused)
-        if held is None:
-            return False
+        held = proven_held(self._session, self.path, refused)  # else the refusal, retold, is raised
         lost = self.path
         self.path = fresh_temp_name(self.target, self._key)
         self._moved, self._leftovers = True, set()
@@ -180,14 +177,6 @@ class AtomicWriter(ParallelWriter):
             self.path,
         )
         return True
-
-    def _held_by_another(self, refused: IrodsResponseError) -> IrodsLockedError | None:
-        """The lock error the temporary's replicas show (None: they prove no write holds it)."""
-        try:
-            replicas = self._session.data_objects.replicas(self.path)
-        except IrodsError:
-            return None
-        return writing_error(self.path, replicas, cause=refused, operation=refused.operation or "upload")
 
     def _raise_if_taken(self, exc: IrodsError) -> None:
         """Raise :class:`IrodsTemporaryTakenOverError` (from ``exc``) when ``exc`` proves another writer took
