@@ -39,6 +39,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import uuid
+import weakref
 from concurrent.futures import Executor
 
 from irods_provider.client import AVU, MetadataOperation
@@ -92,7 +93,7 @@ class AtomicWriter(ParallelWriter):
         verify: bool = True,
     ) -> None:
         self.target = target
-        self._session = session
+        self._session = self._plain = session
         self._publish_on_close = publish
         self._guarded = not publish if guard is None else guard
         self._verify = verify
@@ -118,6 +119,9 @@ class AtomicWriter(ParallelWriter):
             executor=executor,
         )
         self._withdraw_discard = self.coordinator.add_failure_cleanup(lambda _cause: self.discard())
+        # Holds nothing of the writer: a writer dropped unclosed is collected, and its lease stops with it.
+        self._left = _Unfinished(target, temp)
+        self._on_collected = weakref.finalize(self, self._left.collected)
 
     def write(self, data: bytes | bytearray | memoryview) -> int:
         """Queue ``data`` (see :meth:`ParallelWriter.write`), hashed in order when guarded."""
@@ -216,10 +220,15 @@ class AtomicWriter(ParallelWriter):
         ]
 
     def _renew_lease(self, temp: str) -> None:
-        """Renew the lease recorded on ``temp`` until the publish (or the discard) stops it."""
-        self._lease = Lease(self._session, temp, self.target, self._me).__enter__()
+        """Renew the lease recorded on ``temp`` until the publish (or the discard) stops it, or the writer
+        is garbage collected unfinished (see :class:`_Unfinished`)."""
+        # On the plain session: the recording one (the writer's ``_session`` by now) holds the writer.
+        lease = Lease(self._plain, temp, self.target, self._me)
+        self._lease = self._left.lease = lease.__enter__()
+        self._left.temp = temp
 
     def _stop_lease(self) -> None:
+        self._on_collected.detach()  # finished (published or discarded): nothing left to stop when collected
         if self._lease is not None:
             self._lease.stop()
 
@@ -237,6 +246,7 @@ class AtomicWriter(ParallelWriter):
         except BaseException as exc:
             self.coordinator.run_failure_cleanups(exc)
             raise
+        self._left.closed = True
         if self._hasher is not None:
             self._closed_as = self._hasher.result()
         if self._publish_on_close:
@@ -351,6 +361,32 @@ class AtomicWriter(ParallelWriter):
                 if found is not None and found.attempt != self._me.attempt:
                     return
             self._session.data_objects.remove(self.path, no_trash=True)
+
+
+class _Unfinished:
+    """What a writer dropped before it finished (never closed, or closed but never published) leaves: its
+    lease stops when the writer is garbage collected (renewed on, it would keep the temporary from every
+    later writer until the process exits), a warning names the path, and nothing is published. The
+    temporary, its handle and lease records are left as they are: the next writer of the target takes it
+    over once the lease lapses (see the module docstring)."""
+
+    def __init__(self, target: str, temp: str) -> None:
+        self.target, self.temp = target, temp
+        self.lease: Lease | None = None
+        self.closed = False
+
+    def collected(self) -> None:
+        """The writer's finalizer: stop renewing without waiting (any thread may be collecting) and warn."""
+        if self.lease is not None:
+            self.lease.stop(wait=False)
+        log.warning(
+            "an atomic writer of %s was %s and is garbage collected: nothing was published; its temporary "
+            "object %s is left for the next writer of %s, which takes it over once its lease lapses",
+            self.target,
+            "closed but never published" if self.closed else "never closed",
+            self.temp,
+            self.target,
+        )
 
 
 def replace_object(session: SessionLike, source: str, target: str, *, config: TransferConfig) -> None:
