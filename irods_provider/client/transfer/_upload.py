@@ -521,7 +521,7 @@ def proven_held(session: SessionLike, temp: str, refused: BaseException) -> Irod
         if held is not None:
             return held
         listed = ", ".join(
-            f"{r.number} {STATUS_NAMES.get(r.status, r.status)} on {r.resource}" for r in replicas
+            f"{r.number} {STATUS_NAMES.get(r.status, r.status)} on {r.hierarchy}" for r in replicas
         )
         shown = f"its replicas show no write holding it ({listed or 'none'})"
     raise refused.retold(
