@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
+from typing import Any
 
 import httpx2
 import pytest
 
 from irods_provider.client import AVU, EntryKind
+from irods_provider.client._sync._fs import DataObjects
 from irods_provider.client.transfer import TransferConfig, open_writer, upload_object
 from irods_provider.client.transfer._resume import RESUME_ATTRIBUTE, ResumeState, resume_key, temp_name
 from irods_provider.exceptions import IrodsLockedError, IrodsResponseError
@@ -95,6 +97,32 @@ def test_an_atomic_writer_refused_by_a_down_resource_raises_before_writing(
     _mark(admin, server, "archiveResc", "down")
     with pytest.raises(IrodsResponseError) as raised:
         open_writer(session, target, config=CFG)
+    assert not isinstance(raised.value, IrodsLockedError)
+    assert (raised.value.irods_name, raised.value.path) == ("INVALID_HANDLE", temp)
+    assert _objects_under(server, f"{HOME}/") == [temp]
+
+
+def test_a_resource_marked_down_after_the_temporary_was_chosen_is_raised_too(
+    session, irods_emulator_resources, admin, monkeypatch
+) -> None:
+    """The choice's probe found the temporary writable; the resource goes down before the handle opens (the
+    refused ``parallel_write_init``, hooked to mark it down right before it is sent)."""
+    server = irods_emulator_resources
+    path = f"{HOME}/down-later.bin"
+    temp = temp_name(path, KEY)
+    session.data_objects.write(temp, DATA[:CHUNK], resource="archiveResc")
+    state = ResumeState(committed=CHUNK, source_size=len(DATA)).to_value()
+    session.metadata.add(temp, AVU(RESUME_ATTRIBUTE, state), kind=EntryKind.DATA_OBJECT)
+    real_init = DataObjects.parallel_write_init
+
+    def init(self: DataObjects, lpath: str, *args: Any, **kwargs: Any) -> str:
+        if lpath == temp:
+            _mark(admin, server, "archiveResc", "down")
+        return real_init(self, lpath, *args, **kwargs)
+
+    monkeypatch.setattr(DataObjects, "parallel_write_init", init)
+    with pytest.raises(IrodsResponseError) as raised:
+        upload_object(session, io.BytesIO(DATA), path, config=CFG, resume_key=KEY, size=len(DATA))
     assert not isinstance(raised.value, IrodsLockedError)
     assert (raised.value.irods_name, raised.value.path) == ("INVALID_HANDLE", temp)
     assert _objects_under(server, f"{HOME}/") == [temp]
