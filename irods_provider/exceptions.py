@@ -11,6 +11,7 @@
     │   │   └── IrodsSftpConnectionError     an SSH/SFTP connection dropped, stalled or refused (retried)
     │   ├── IrodsProtocolError           the peer answered, but not as an iRODS HTTP API does
     │   ├── IrodsOutcomeUnknownError     a lost reply's server-side work could not be read back in time
+    │   │   └── IrodsTicketOutcomeUnknownError a failed ticket create may have left a ticket nobody knows
     │   └── IrodsServerDeadlineError     work the server cannot finish within its request deadline
     ├── IrodsResponseError           the server answered no (HTTP status, iRODS code and name)
     │   ├── IrodsAuthenticationError     credentials refused, token unknown or expired, OpenID failure
@@ -77,6 +78,7 @@ __all__ = [
     "IrodsStaleReplicaError",
     "IrodsSymlinkError",
     "IrodsTemporaryTakenOverError",
+    "IrodsTicketOutcomeUnknownError",
     "IrodsTimeoutError",
     "IrodsTransferCancelledError",
     "IrodsTransportError",
@@ -193,6 +195,31 @@ class IrodsOutcomeUnknownError(IrodsTransportError):
     def _details(self) -> list[str]:
         details = [*super()._details(), f"waited={self.waited:.1f}s"]
         return details if self.http_status is None else [*details, f"HTTP {self.http_status}"]
+
+
+class IrodsTicketOutcomeUnknownError(IrodsOutcomeUnknownError):
+    """A ticket create failed once sent (a lost reply, or a failure after the server made the ticket) and
+    the client could not settle whether a ticket it made is left on ``path``: one granting access there may
+    exist that the caller does not know. ``possible_tickets``: the tickets of that type that appeared on the
+    path during the call (bearer secrets: never in the message; another create of the same user may have
+    made some of them); remove the ones that are not yours with ``tickets.remove``, or look again with
+    ``tickets.on_path(path)``. Chained from the create's own failure."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        possible_tickets: tuple[str, ...] = (),
+        http_status: int | None = None,
+        operation: str | None = None,
+        path: str | None = None,
+    ) -> None:
+        super().__init__(message, waited=0.0, http_status=http_status, operation=operation, path=path)
+        self.possible_tickets = possible_tickets
+
+    def _details(self) -> list[str]:
+        details = [d for d in super()._details() if not d.startswith("waited=")]
+        return [*details, f"possible_tickets={len(self.possible_tickets)}"]
 
 
 class IrodsServerDeadlineError(IrodsTransportError):

@@ -148,7 +148,8 @@ class DataObjectsMixin(ModelBase):
                 if rep.number == replica_number:
                     return rep
             raise IrodsModelError("SYS_REPLICA_DOES_NOT_EXIST", f"Replica [{replica_number}] does not exist.")
-        good = obj.good_replica()
+        voters = self._voters(obj) if stale_votes else obj.replicas
+        good = obj.good_replica() if voters is obj.replicas else _newest_good(voters)
         if good is None:
             if not stale_votes:
                 raise IrodsModelError("SYS_NO_GOOD_REPLICA", "No good replica.")
@@ -156,11 +157,19 @@ class DataObjectsMixin(ModelBase):
             # it wins when no replica is good (the first root of equal votes; here the lowest number); an
             # intermediate or locked one votes zero, and all zero is HIERARCHY_ERROR
             # (irods_resource_redirect.cpp:244-246).
-            stale = [r for r in obj.replicas if r.status == STALE]
+            stale = [r for r in voters if r.status == STALE]
             if not stale:
                 raise IrodsModelError("HIERARCHY_ERROR", "No valid resource found for data object.")
             return min(stale, key=lambda r: r.number)
         return good
+
+    def _voters(self, obj: DataObject) -> list[Replica]:
+        """The replicas that get a vote: one on a leaf resource marked down throws SYS_RESC_IS_DOWN in its
+        vote (voting.cpp:21-26, :46 at 4.3.4), which the redirect skips (irods_resource_redirect.cpp:216-218),
+        so an object whose every replica is on a down resource has no valid resource: HIERARCHY_ERROR."""
+        table = self.resources_in(self.zone_of(obj.path))
+        down = {name for name, res in table.items() if res.status == "down"}
+        return [r for r in obj.replicas if r.resource not in down] if down else obj.replicas
 
     def open_read(
         self,
@@ -502,3 +511,9 @@ class DataObjectsMixin(ModelBase):
             del self.data_objects[old]
             obj.path = new
             self.data_objects[new] = obj
+
+
+def _newest_good(replicas: list[Replica]) -> Replica | None:
+    """The good replica with the latest modify time among ``replicas`` (as ``DataObject.good_replica``)."""
+    good = [r for r in replicas if r.status == GOOD]
+    return max(good, key=lambda r: (r.modify_time, -r.number)) if good else None

@@ -79,6 +79,8 @@ def test_a_reply_of_the_wrong_shape_is_a_protocol_error(name: str, body: bytes, 
             return Reply(200, {"Content-Type": "application/json"}, [json.dumps(INFO).encode()])
         if request.path.endswith("/authenticate"):
             return Reply(200, {"Content-Type": "text/plain"}, [b"token-1234"])
+        if call == "ticket" and request.path.endswith("/query"):  # the path's tickets, listed around a create
+            return Reply(200, {"Content-Type": "application/json"}, [json.dumps({**OK, "rows": []}).encode()])
         return Reply(200, {"Content-Type": "application/json", "Content-Length": str(len(body))}, [body])
 
     run, path = CALLS[call]

@@ -21,11 +21,13 @@ from irods_provider.client._operation import Operation
 from irods_provider.client._ops_fs import atomic_lookup_missed, modify_metadata, remote_atomic_refusal
 from irods_provider.client._paths import basename, parent_path, path_zone, validate_avu, validate_path
 from irods_provider.client._readahead import FirstSeen, read_pages_async
+from irods_provider.client._retry import handler_ended, is_unsent
 from irods_provider.exceptions import (
     IrodsError,
     IrodsNotFoundError,
     IrodsProtocolError,
     IrodsResponseError,
+    IrodsTicketOutcomeUnknownError,
     IrodsUsageError,
 )
 
@@ -426,12 +428,17 @@ class AsyncTickets:
     ) -> str:
         """Create a ticket on a collection or data object and return its string.
 
-        The server creates the ticket before it adds the allowed users, groups and hosts
-        (endpoints/tickets/src/main.cpp:222-305 at HTTP API 0.7.0), so a create naming an unknown one
-        fails after the ticket exists, and its reply does not say which ticket that is. A ticket nobody
-        knows is a leaked credential: when such a create fails, the tickets of this type on ``path`` that
-        were not there before the call are removed again (the caller's own: the server lists a
-        non-administrator only those). A cleanup that fails is noted on the raised error.
+        The server creates the ticket before it sets its limits and adds the allowed users, groups and
+        hosts (endpoints/tickets/src/main.cpp:222-305 at HTTP API 0.7.0), so a create naming an unknown one
+        fails after the ticket exists, and a lost reply (a timeout, a dropped connection) hides one the
+        server made. A ticket nobody knows is a leaked credential, and a create is never resent (a resend
+        makes a second one). So the tickets of this type on ``path`` are listed before the call (the
+        caller's own: the server lists a non-administrator only those); when the create fails once sent,
+        the one ticket that appeared meanwhile is removed and the failure raised (noted on it: nothing the
+        call made is left, creating again is safe). When that cannot be settled (several appeared: another
+        create of the same user raced this one; none yet while the server may still be at work on a reply
+        the client stopped waiting for; the cleanup failed), :class:`IrodsTicketOutcomeUnknownError` is
+        raised, its ``possible_tickets`` naming what appeared (never its message).
         """
         users, groups, hosts = builtins.list(users), builtins.list(groups), builtins.list(hosts)
         op = _ops_misc.ticket_create(
@@ -445,12 +452,12 @@ class AsyncTickets:
             groups=groups,
             hosts=hosts,
         )
-        before = await self._on_path(path, ticket_type) if users or groups or hosts else None
+        before = await self._on_path(path, ticket_type)
         try:
             ticket = await self._s.execute(op)
         except IrodsError as e:
-            if before is not None:
-                await self._remove_half_made(path, ticket_type, before, e)
+            if not is_unsent(e):  # sent: the server may have made the ticket
+                await self._settle_failed_create(path, ticket_type, before, e)
             raise
         self._s.note_secrets([ticket])
         return ticket
@@ -506,15 +513,31 @@ class AsyncTickets:
         self._s.note_secrets(sorted(found))
         return found
 
-    async def _remove_half_made(
+    async def _settle_failed_create(
         self, path: str, ticket_type: TicketType, before: set[str], error: IrodsError
     ) -> None:
-        """Remove the tickets a failed create left on ``path``; a failure here is noted on ``error``."""
+        """Remove the ticket a failed create left on ``path`` (the one of ``ticket_type`` that appeared
+        since ``before``) and note it on ``error``, which the caller raises; raise
+        :class:`IrodsTicketOutcomeUnknownError` (from ``error``) when that cannot be settled."""
+        appeared: set[str] = set()
         try:
-            for ticket in sorted(await self._on_path(path, ticket_type) - before):
-                await self.remove(ticket)
+            appeared = await self._on_path(path, ticket_type) - before
+            if len(appeared) == 1:
+                await self.remove(next(iter(appeared)))
+                error.add_note(f"the ticket this failed create made on {path} was found and removed")
+                return
         except IrodsError as cleanup:
-            error.add_note(f"a ticket this failed create left on {path} may remain: {cleanup}")
+            why = f"its tickets could not be listed or removed ({type(cleanup).__name__})"
+            raise _unsettled(path, error, appeared, why) from error
+        answered = isinstance(error, IrodsResponseError | IrodsProtocolError) or handler_ended(error)
+        if not appeared and answered:
+            return  # the server answered, or is done with the request: it made no ticket
+        why = (
+            f"{len(appeared)} tickets of this type appeared on it meanwhile (another create raced this one)"
+            if appeared
+            else "none appeared yet, but the server may still be at work on the request"
+        )
+        raise _unsettled(path, error, appeared, why) from error
 
     async def remove(self, ticket: str) -> None:
         """Delete a ticket."""
@@ -547,3 +570,16 @@ async def execute_atomic(
         if missed is None:
             raise
         raise missed from exc
+
+
+def _unsettled(path: str, error: IrodsError, appeared: set[str], why: str) -> IrodsTicketOutcomeUnknownError:
+    """The error of a failed ticket create that may have left a ticket on ``path`` (see
+    :meth:`AsyncTickets.create`): ``appeared`` only in ``possible_tickets``, never in the text."""
+    return IrodsTicketOutcomeUnknownError(
+        f"a ticket create on {path} failed ({type(error).__name__}) and whether it left a ticket there is "
+        f"unknown: {why}; see possible_tickets and tickets.on_path",
+        possible_tickets=tuple(sorted(appeared)),
+        http_status=getattr(error, "http_status", None),
+        operation="tickets.create",
+        path=path,
+    )

@@ -39,15 +39,14 @@ from __future__ import annotations
 import contextlib
 import logging
 import uuid
+import weakref
 from concurrent.futures import Executor
 
 from irods_provider.client import AVU, MetadataOperation
-from irods_provider.client._locks import writing_error
 from irods_provider.client._temporaries import LEASE_ATTRIBUTE, WRITER_ATTRIBUTE
 from irods_provider.exceptions import (
     IrodsBadRequestError,
     IrodsError,
-    IrodsLockedError,
     IrodsResponseError,
     IrodsTemporaryTakenOverError,
 )
@@ -62,7 +61,7 @@ from ._copy import CopyResult, StreamHasher, hasher_for, server_checksum_matches
 from ._copyover import InPlace
 from ._replicas import verify_upload
 from ._retry import ChunkRetrier
-from ._upload import _choose_temp, _is_locked, _publish, fresh_temp_name
+from ._upload import _choose_temp, _is_locked, _publish, fresh_temp_name, proven_held
 from ._writer import ParallelWriter
 
 log = logging.getLogger(__name__)
@@ -94,7 +93,7 @@ class AtomicWriter(ParallelWriter):
         verify: bool = True,
     ) -> None:
         self.target = target
-        self._session = session
+        self._session = self._plain = session
         self._publish_on_close = publish
         self._guarded = not publish if guard is None else guard
         self._verify = verify
@@ -120,6 +119,9 @@ class AtomicWriter(ParallelWriter):
             executor=executor,
         )
         self._withdraw_discard = self.coordinator.add_failure_cleanup(lambda _cause: self.discard())
+        # Holds nothing of the writer: a writer dropped unclosed is collected, and its lease stops with it.
+        self._left = _Unfinished(target, temp)
+        self._on_collected = weakref.finalize(self, self._left.collected)
 
     def write(self, data: bytes | bytearray | memoryview) -> int:
         """Queue ``data`` (see :meth:`ParallelWriter.write`), hashed in order when guarded."""
@@ -161,13 +163,12 @@ class AtomicWriter(ParallelWriter):
         only once, before any handle of its own, and only when the temporary's replicas prove another
         write holds it (intermediate or write-locked, none good), as the catalog marks an object a write
         opened (irods 4.3.4 rsDataObjOpen.cpp:249, :1059) and refuses to open it again (ill::try_lock,
-        :1040-1042; the HTTP API answers INVALID_HANDLE, or HIERARCHY_ERROR with its library's codes).
-        Any other refusal is the caller's to raise."""
+        :1040-1042; the HTTP API answers INVALID_HANDLE, or HIERARCHY_ERROR with its library's codes). A
+        refusal with those codes the replicas do not prove (a resource marked down) is raised, retold
+        (:func:`._upload.proven_held`); any other refusal is the caller's to raise."""
         if self._moved or self._recording.opened or not _is_locked(refused):
             return False
-        held = refused if isinstance(refused, IrodsLockedError) else self._held_by_another(refused)
-        if held is None:
-            return False
+        held = proven_held(self._session, self.path, refused)  # else the refusal, retold, is raised
         lost = self.path
         self.path = fresh_temp_name(self.target, self._key)
         self._moved, self._leftovers = True, set()
@@ -180,14 +181,6 @@ class AtomicWriter(ParallelWriter):
             self.path,
         )
         return True
-
-    def _held_by_another(self, refused: IrodsResponseError) -> IrodsLockedError | None:
-        """The lock error the temporary's replicas show (None: they prove no write holds it)."""
-        try:
-            replicas = self._session.data_objects.replicas(self.path)
-        except IrodsError:
-            return None
-        return writing_error(self.path, replicas, cause=refused, operation=refused.operation or "upload")
 
     def _raise_if_taken(self, exc: IrodsError) -> None:
         """Raise :class:`IrodsTemporaryTakenOverError` (from ``exc``) when ``exc`` proves another writer took
@@ -227,10 +220,15 @@ class AtomicWriter(ParallelWriter):
         ]
 
     def _renew_lease(self, temp: str) -> None:
-        """Renew the lease recorded on ``temp`` until the publish (or the discard) stops it."""
-        self._lease = Lease(self._session, temp, self.target, self._me).__enter__()
+        """Renew the lease recorded on ``temp`` until the publish (or the discard) stops it, or the writer
+        is garbage collected unfinished (see :class:`_Unfinished`)."""
+        # On the plain session: the recording one (the writer's ``_session`` by now) holds the writer.
+        lease = Lease(self._plain, temp, self.target, self._me)
+        self._lease = self._left.lease = lease.__enter__()
+        self._left.temp = temp
 
     def _stop_lease(self) -> None:
+        self._on_collected.detach()  # finished (published or discarded): nothing left to stop when collected
         if self._lease is not None:
             self._lease.stop()
 
@@ -248,6 +246,7 @@ class AtomicWriter(ParallelWriter):
         except BaseException as exc:
             self.coordinator.run_failure_cleanups(exc)
             raise
+        self._left.closed = True
         if self._hasher is not None:
             self._closed_as = self._hasher.result()
         if self._publish_on_close:
@@ -362,6 +361,32 @@ class AtomicWriter(ParallelWriter):
                 if found is not None and found.attempt != self._me.attempt:
                     return
             self._session.data_objects.remove(self.path, no_trash=True)
+
+
+class _Unfinished:
+    """What a writer dropped before it finished (never closed, or closed but never published) leaves: its
+    lease stops when the writer is garbage collected (renewed on, it would keep the temporary from every
+    later writer until the process exits), a warning names the path, and nothing is published. The
+    temporary, its handle and lease records are left as they are: the next writer of the target takes it
+    over once the lease lapses (see the module docstring)."""
+
+    def __init__(self, target: str, temp: str) -> None:
+        self.target, self.temp = target, temp
+        self.lease: Lease | None = None
+        self.closed = False
+
+    def collected(self) -> None:
+        """The writer's finalizer: stop renewing without waiting (any thread may be collecting) and warn."""
+        if self.lease is not None:
+            self.lease.stop(wait=False)
+        log.warning(
+            "an atomic writer of %s was %s and is garbage collected: nothing was published; its temporary "
+            "object %s is left for the next writer of %s, which takes it over once its lease lapses",
+            self.target,
+            "closed but never published" if self.closed else "never closed",
+            self.temp,
+            self.target,
+        )
 
 
 def replace_object(session: SessionLike, source: str, target: str, *, config: TransferConfig) -> None:

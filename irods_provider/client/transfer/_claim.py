@@ -239,10 +239,11 @@ class Lease:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def stop(self) -> None:
-        """Stop renewing (the claim lapses after its lease unless removed)."""
+    def stop(self, *, wait: bool = True) -> None:
+        """Stop renewing (the claim lapses after its lease unless removed); ``wait``: until a renewal under
+        way is done (a finalizer does not wait)."""
         self._stopped.set()
-        if self._thread.is_alive() and self._thread is not threading.current_thread():
+        if wait and self._thread.is_alive() and self._thread is not threading.current_thread():
             self._thread.join(self._period + 60)
 
     @property

@@ -15,6 +15,7 @@ from typing import IO, Any, Literal
 from irods_provider._error_codes import error_code
 from irods_provider.client import AVU, MetadataOperation, PermissionOperation
 from irods_provider.client._genquery import match_condition, prefix_condition
+from irods_provider.client._locks import STATUS_NAMES, writing_error
 from irods_provider.client._paths import temporary_name
 from irods_provider.exceptions import (
     IrodsAlreadyExistsError,
@@ -389,6 +390,8 @@ def _write_temp(
             present = _may_exist(session, temp)
             if not (present or lost) or (present and lost and lost_open):
                 raise
+            if present and not lost:
+                proven_held(session, temp, exc)  # a refusal the replicas do not prove a lock is raised
             dropped += lost and not present
             lost_open = lost_open or (lost and present)
             job.current.run_failure_cleanups(exc)
@@ -498,14 +501,48 @@ def _is_locked(exc: BaseException) -> bool:
     return isinstance(exc, IrodsResponseError) and exc.irods_code in _LOCK_CODES
 
 
+def proven_held(session: SessionLike, temp: str, refused: BaseException) -> IrodsLockedError:
+    """The proof that another write holds ``temp``, whose write open was refused with a lock's code (see
+    :func:`_is_locked`): its replicas, none good and one intermediate or write-locked, as the catalog marks
+    an object a write opened (irods 4.3.4 rsDataObjOpen.cpp:249, :1059) and refuses to open again
+    (ill::try_lock, :1040-1042). The same codes also answer a refusal that is no lock (every replica on a
+    resource marked down: HIERARCHY_ERROR, irods_resource_redirect.cpp:244-245): then ``refused`` is raised,
+    retold with what the replicas show (HTTP status, iRODS code and name kept), and ``temp`` is left as it
+    is for a later attempt instead of leaking behind a fresh name. An :class:`IrodsLockedError` is no proof
+    by its class alone: the client maps every HIERARCHY_ERROR to it."""
+    if not isinstance(refused, IrodsResponseError):  # nothing to retell: not a server's refusal
+        raise refused
+    try:
+        replicas = session.data_objects.replicas(temp)
+    except IrodsError as exc:
+        shown = f"its replicas could not be read ({type(exc).__name__})"
+    else:
+        held = writing_error(temp, replicas, cause=refused, operation=refused.operation or "upload")
+        if held is not None:
+            return held
+        listed = ", ".join(
+            f"{r.number} {STATUS_NAMES.get(r.status, r.status)} on {r.hierarchy}" for r in replicas
+        )
+        shown = f"its replicas show no write holding it ({listed or 'none'})"
+    raise refused.retold(
+        f"writing the temporary object {temp} was refused and {shown}: not a lock another writer holds "
+        "(e.g. its resource is marked down); it is left as it is for a later attempt",
+        kind=IrodsResponseError if isinstance(refused, IrodsLockedError) else None,  # proven no lock
+        path=temp,
+    ) from refused
+
+
 def _unlocked_record(session: SessionLike, temp: str, *, resumable: bool) -> _resume.TempRecord | None:
     """What ``temp`` carries for the next write when nothing holds it (an init that failed unclearly but was
-    never acted on); None when it is locked or that cannot be told (a fresh temporary is safer then)."""
+    never acted on); None when it is locked or that cannot be told (a fresh temporary is safer then). A
+    refusal with a lock's code that the replicas do not prove is raised (see :func:`proven_held`)."""
     try:
         # Opening for writing without truncating or writing proves the object is not locked.
         session.data_objects.write(temp, b"", offset=0, truncate=False)
         return _resume.inspect(session, temp) if resumable else _resume.TempRecord()
-    except IrodsError:
+    except IrodsError as exc:
+        if _is_locked(exc):
+            proven_held(session, temp, exc)
         return None
 
 
@@ -552,6 +589,7 @@ def _choose_temp(
     except IrodsResponseError as exc:
         if not _is_locked(exc):
             raise
+        proven_held(session, temp, exc)
         return _fresh_temp(path, key, locked=temp, error=exc), _resume.TempRecord(), False
     return temp, record, True
 
