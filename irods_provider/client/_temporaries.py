@@ -10,6 +10,7 @@ uses the attribute names.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from typing import Any
 
 __all__ = [
     "HANDLE_ATTRIBUTE",
+    "JOURNAL_COLLECTION",
     "KEEP_ATTRIBUTE",
     "LEASE_ATTRIBUTE",
     "RESUME_ATTRIBUTE",
@@ -24,6 +26,7 @@ __all__ = [
     "TemporaryCleanup",
     "TemporaryObject",
     "claim_lapses_at",
+    "journal_path",
     "latest_renewal",
 ]
 
@@ -40,6 +43,18 @@ WRITER_ATTRIBUTE = "irods_provider::transfer::writer"
 #: A claim's latest renewal by its live writer: ``<attempt> <epoch seconds> <lease seconds>``; a claim
 #: without one was made by a version that did not renew it (a lease of a day; see ``transfer/_claim``).
 LEASE_ATTRIBUTE = "irods_provider::transfer::lease"
+
+
+#: Where, under the user's home in the local zone, the records of a temporary object in a federated zone are
+#: kept (iRODS's atomic metadata call cannot reach that object: see ``transfer/_journal``).
+JOURNAL_COLLECTION = ".irods_provider/journal"
+
+
+def journal_path(home: str, temp: str) -> str:
+    """The journal object under ``home`` (the user's local home) keeping the records of the temporary object
+    ``temp``: named by a digest of ``temp``'s full path, so every attempt that derives ``temp`` finds it."""
+    digest = hashlib.sha256(temp.encode("utf-8")).hexdigest()[:40]
+    return f"{home}/{JOURNAL_COLLECTION}/journal-{digest}"
 
 
 def latest_renewal(avus: Iterable[Any], attempt: str) -> tuple[float, float] | None:
