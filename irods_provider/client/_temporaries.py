@@ -28,6 +28,8 @@ __all__ = [
     "claim_lapses_at",
     "journal_path",
     "latest_renewal",
+    "local_home",
+    "login_name",
 ]
 
 #: The AVU holding the committed prefix and the source identity of an interrupted upload.
@@ -48,6 +50,22 @@ LEASE_ATTRIBUTE = "irods_provider::transfer::lease"
 #: Where, under the user's home in the local zone, the records of a temporary object in a federated zone are
 #: kept (iRODS's atomic metadata call cannot reach that object: see ``transfer/_journal``).
 JOURNAL_COLLECTION = ".irods_provider/journal"
+
+
+def login_name(session: Any) -> str | None:
+    """The login name of the session's credentials (Basic, or an OpenID password grant), if any."""
+    auth: Any = getattr(session, "auth", None)
+    name = getattr(auth, "username", None) or getattr(getattr(auth, "grant", None), "username", None)
+    return name if isinstance(name, str) and name else None
+
+
+def local_home(zone: str | None, user: str | None) -> str | None:
+    """The home of the login ``user`` (``name`` or ``name#zone``) in the local zone ``zone``; None when
+    either is unknown."""
+    if not zone or not user:
+        return None
+    name, _, user_zone = user.partition("#")
+    return f"/{zone}/home/{name}" if user_zone in ("", zone) else f"/{zone}/home/{name}#{user_zone}"
 
 
 def journal_path(home: str, temp: str) -> str:

@@ -39,6 +39,7 @@ from irods_provider.client._genquery import genquery_condition, prefix_condition
 from irods_provider.client._locks import unreadable_error
 from irods_provider.client._models import EntryKind
 from irods_provider.client._paths import needs_catalog
+from irods_provider.client._temporaries import login_name
 from irods_provider.exceptions import (
     IrodsAlreadyExistsError,
     IrodsChecksumMismatchError,
@@ -59,7 +60,6 @@ from ._copy import (
     verify_checksum,
 )
 from ._hashes import scheme_of
-from ._journal import session_user
 from ._retry import is_unclear
 
 __all__ = [
@@ -145,7 +145,7 @@ def alias_collection(session: SessionLike, path: str) -> str:
     itself.
     """
     zone = path.split("/")[1]
-    user = session_user(session)
+    user = login_name(session)
     if user is not None:
         name, _, user_zone = user.partition("#")
         local = user_zone or getattr(session.limits, "irods_zone", None) or zone

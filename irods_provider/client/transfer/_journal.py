@@ -27,7 +27,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from irods_provider.client import EntryKind, MetadataOperation
-from irods_provider.client._temporaries import JOURNAL_COLLECTION, journal_path
+from irods_provider.client._temporaries import JOURNAL_COLLECTION, journal_path, login_name
+from irods_provider.client._temporaries import local_home as home_in
 from irods_provider.exceptions import IrodsError, IrodsNotADataObjectError, IrodsNotFoundError
 
 log = logging.getLogger(__name__)
@@ -35,13 +36,6 @@ log = logging.getLogger(__name__)
 _probed: weakref.WeakKeyDictionary[Any, str | None] = weakref.WeakKeyDictionary()
 """Per session: the local home whose journal collection was made (None: journals cannot be kept)."""
 _probe_lock = threading.Lock()
-
-
-def session_user(session: Any) -> str | None:
-    """The login name of the session's credentials (Basic, or an OpenID password grant), if any."""
-    auth: Any = getattr(session, "auth", None)
-    name = getattr(auth, "username", None) or getattr(getattr(auth, "grant", None), "username", None)
-    return name if isinstance(name, str) and name else None
 
 
 def remote_zone(session: Any, path: str) -> str | None:
@@ -58,15 +52,11 @@ def remote_zone(session: Any, path: str) -> str | None:
 
 def local_home(session: Any) -> tuple[str | None, str]:
     """The user's home in the local zone, ``/<zone>/home/<user>``, or None and why it is not known."""
-    limits = getattr(session, "limits", None)
-    zone = getattr(limits, "irods_zone", None)
+    zone = getattr(getattr(session, "limits", None), "irods_zone", None)
     if not isinstance(zone, str) or not zone:
         return None, "the server's /info names no local zone"
-    user = session_user(session)
-    if user is None:
-        return None, "the credentials name no user"
-    name, _, user_zone = user.partition("#")
-    return (f"/{zone}/home/{name}" if user_zone in ("", zone) else f"/{zone}/home/{name}#{user_zone}"), ""
+    home = home_in(zone, login_name(session))
+    return (home, "") if home is not None else (None, "the credentials name no user")
 
 
 def usable(session: Any, path: str) -> bool:

@@ -163,3 +163,23 @@ def test_without_a_writable_local_home_it_falls_back_to_one_stream(
     assert inits == []  # one stream of offset writes: no handle could be recorded
     assert any("one stream" in r.getMessage() and LOCAL_HOME in r.getMessage() for r in caplog.records)
     assert not alice.collections.exists(JOURNALS)
+
+
+def test_the_cleanup_releases_an_abandoned_remote_temporary_by_its_journal(
+    alice: IrodsSession, inits: list[tuple[str, int]]
+) -> None:
+    """A worker killed mid-write leaves the remote temporary locked by a handle recorded on its journal:
+    the cleanup of abandoned temporaries shuts it down from there, removes the temporary and the journal."""
+    path = f"{REMOTE_HOME}/abandoned.bin"
+    writer = open_writer(alice, path, config=CFG, size=SIZE)
+    try:
+        writer.write(os.urandom(4 * CHUNK))
+        writer.flush()
+        temp, journal = writer.path, journal_path(LOCAL_HOME, writer.path)
+        assert any(a.attribute == HANDLE_ATTRIBUTE for a in alice.metadata.list(journal))
+        report = alice.collections.remove_temporaries(REMOTE_HOME, min_age=0)
+    finally:
+        writer.abort()
+    assert [(t.path, t.handles_released) for t in report.removed] == [(temp, 1)]  # was: locked, kept
+    assert report.locked == []
+    assert _left(alice) == []
