@@ -880,7 +880,8 @@ def _finalize(
     avus = [AVU(k, v) for k, v in metadata.items()] if isinstance(metadata, Mapping) else list(metadata)
     ops = [MetadataOperation("add", a) for a in avus]
     if _journal.journal_for(session, temp) is not None:
-        _journal.forget(session, temp)
+        if handles or resume_value is not None:  # else nothing was recorded: no journal to remove
+            _journal.forget(session, temp)
     else:
         if resume_value is not None:
             ops.insert(0, _resume.metadata_op("remove", resume_value))
