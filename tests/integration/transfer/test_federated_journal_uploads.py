@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from irods_provider.client import BasicAuth, IrodsSession, PermissionOperation
+from irods_provider.client import BasicAuth, IrodsSession, PermissionOperation, StaticToken
 from irods_provider.client._temporaries import (
     HANDLE_ATTRIBUTE,
     JOURNAL_COLLECTION,
@@ -183,3 +183,25 @@ def test_the_cleanup_releases_an_abandoned_remote_temporary_by_its_journal(
     assert [(t.path, t.handles_released) for t in report.removed] == [(temp, 1)]  # was: locked, kept
     assert report.locked == []
     assert _left(alice) == []
+
+
+def test_a_session_naming_no_user_falls_back_to_one_stream(
+    server: EmulatorServer, inits: list[tuple[str, int]], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A static bearer token names no user, so no local home is known to keep a journal in: one stream of
+    offset writes without resume, as before, and the log says why."""
+    with IrodsSession(server.base_url, auth=BasicAuth("alice", "alice")) as login:
+        login.collections.exists(LOCAL_HOME)
+        assert login.auth is not None
+        token = login.auth.get_token()
+    data = os.urandom(SIZE)
+    path = f"{REMOTE_HOME}/token.bin"
+    with (
+        IrodsSession(server.base_url, auth=StaticToken(token)) as session,
+        caplog.at_level(logging.WARNING, logger="irods_provider.client.transfer._journal"),
+    ):
+        result = upload_object(session, io.BytesIO(data), path, size=SIZE, config=CFG, resume_key="t")
+        assert session.data_objects.read(path) == data
+    assert result.resumed_from == 0
+    assert inits == []
+    assert any("the credentials name no user" in r.getMessage() for r in caplog.records)
