@@ -29,7 +29,12 @@ from typing import Any
 from irods_provider.client import EntryKind, MetadataOperation
 from irods_provider.client._temporaries import JOURNAL_COLLECTION, journal_path, login_name
 from irods_provider.client._temporaries import local_home as home_in
-from irods_provider.exceptions import IrodsError, IrodsNotADataObjectError, IrodsNotFoundError
+from irods_provider.exceptions import (
+    IrodsError,
+    IrodsNotADataObjectError,
+    IrodsNotFoundError,
+    IrodsResponseError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -118,13 +123,14 @@ def ensure(session: Any, temp: str) -> None:
 
 
 def apply(session: Any, temp: str, ops: Sequence[MetadataOperation]) -> None:
-    """Apply ``ops`` to ``temp``'s records in one atomic call; a refused call on a journal is made again
-    once the journal was created (missing, the atomic call answers SYS_INVALID_INPUT_PARAM, "Entity does not
-    exist", not a not-found code: atomic_apply_metadata_operations.cpp:194, :499-501 at irods 4.3.4)."""
+    """Apply ``ops`` to ``temp``'s records in one atomic call; a call refused on a journal (the server
+    answered, so nothing was applied: the call is atomic) is made again once the journal was created
+    (missing, the atomic call answers SYS_INVALID_INPUT_PARAM, "Entity does not exist", not a not-found
+    code: atomic_apply_metadata_operations.cpp:194, :499-501 at irods 4.3.4)."""
     at = records_at(session, temp)
     try:
         session.metadata.apply(at, list(ops), kind=EntryKind.DATA_OBJECT)
-    except IrodsError:
+    except IrodsResponseError:
         if at == temp:
             raise
         session.data_objects.touch(at)
