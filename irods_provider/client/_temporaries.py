@@ -10,6 +10,7 @@ uses the attribute names.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from typing import Any
 
 __all__ = [
     "HANDLE_ATTRIBUTE",
+    "JOURNAL_COLLECTION",
     "KEEP_ATTRIBUTE",
     "LEASE_ATTRIBUTE",
     "RESUME_ATTRIBUTE",
@@ -24,7 +26,10 @@ __all__ = [
     "TemporaryCleanup",
     "TemporaryObject",
     "claim_lapses_at",
+    "journal_path",
     "latest_renewal",
+    "local_home",
+    "login_name",
 ]
 
 #: The AVU holding the committed prefix and the source identity of an interrupted upload.
@@ -40,6 +45,34 @@ WRITER_ATTRIBUTE = "irods_provider::transfer::writer"
 #: A claim's latest renewal by its live writer: ``<attempt> <epoch seconds> <lease seconds>``; a claim
 #: without one was made by a version that did not renew it (a lease of a day; see ``transfer/_claim``).
 LEASE_ATTRIBUTE = "irods_provider::transfer::lease"
+
+
+#: Where, under the user's home in the local zone, the records of a temporary object in a federated zone are
+#: kept (iRODS's atomic metadata call cannot reach that object: see ``transfer/_journal``).
+JOURNAL_COLLECTION = ".irods_provider/journal"
+
+
+def login_name(session: Any) -> str | None:
+    """The login name of the session's credentials (Basic, or an OpenID password grant), if any."""
+    auth: Any = getattr(session, "auth", None)
+    name = getattr(auth, "username", None) or getattr(getattr(auth, "grant", None), "username", None)
+    return name if isinstance(name, str) and name else None
+
+
+def local_home(zone: str | None, user: str | None) -> str | None:
+    """The home of the login ``user`` (``name`` or ``name#zone``) in the local zone ``zone``; None when
+    either is unknown."""
+    if not zone or not user:
+        return None
+    name, _, user_zone = user.partition("#")
+    return f"/{zone}/home/{name}" if user_zone in ("", zone) else f"/{zone}/home/{name}#{user_zone}"
+
+
+def journal_path(home: str, temp: str) -> str:
+    """The journal object under ``home`` (the user's local home) keeping the records of the temporary object
+    ``temp``: named by a digest of ``temp``'s full path, so every attempt that derives ``temp`` finds it."""
+    digest = hashlib.sha256(temp.encode("utf-8")).hexdigest()[:40]
+    return f"{home}/{JOURNAL_COLLECTION}/journal-{digest}"
 
 
 def latest_renewal(avus: Iterable[Any], attempt: str) -> tuple[float, float] | None:

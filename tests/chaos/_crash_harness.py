@@ -40,7 +40,12 @@ import pytest
 
 from irods_provider.client._events import add_listener, remove_listener
 from irods_provider.client._paths import is_temporary_name
-from irods_provider.client._temporaries import LEASE_ATTRIBUTE, WRITER_ATTRIBUTE
+from irods_provider.client._temporaries import (
+    JOURNAL_COLLECTION,
+    LEASE_ATTRIBUTE,
+    WRITER_ATTRIBUTE,
+    journal_path,
+)
 from irods_provider.client.transfer._copyover import backup_name
 from irods_provider.client.transfer._resume import HANDLE_ATTRIBUTE, RESUME_ATTRIBUTE, ResumeState
 from irods_provider.sftp._sink import CHECKPOINT_CHUNKS
@@ -56,6 +61,12 @@ if "irods_provider.testing.pytest_plugin" not in sys.modules:
 SEED = int(os.environ.get("CRASH_SEED", "20261204"))
 POINTS = int(os.environ.get("CRASH_POINTS", "30"))
 ROOT = "/tempZone/home/rods/crash"
+REMOTE = "otherZone"
+FED_ROOT = f"/{REMOTE}/home/rods#tempZone/crash"
+"""Where the federated cases write: rods's home in the federated zone ``otherZone``."""
+HOME = "/tempZone/home/rods"
+JOURNALS = f"{HOME}/{JOURNAL_COLLECTION}"
+"""Where the records of a federated zone's temporaries are kept (transfer/_journal)."""
 NAME = "data.bin"
 SMALL = 40 * worker.KIB  # fits one request body
 MULTI = 3 * worker.CHUNK + 4321  # four chunks over three streams
@@ -76,11 +87,20 @@ class Case:
     user: str = "rods"
     """Who writes: ``alice`` may write rods's older object but not rename it (no ``own``), so it is
     overwritten in place: a verified backup is kept until the new bytes are proven (transfer/_copyover)."""
+    federated: bool = False
+    """The final path is in the federated zone ``otherZone``: the temporary's records live on its journal
+    in the local home (run against an emulator federated with it: ``test_crash_uploads_federated.py``)."""
 
     @property
     def id(self) -> str:
         size = {SMALL: "small", MULTI: "multi", BIG: "16-chunks", RAMP: "ramp"}[self.size]
-        return f"{self.path}-{size}{'-replace' if self.replaces else ''}"
+        return (
+            f"{self.path}-{size}{'-replace' if self.replaces else ''}{'-federated' if self.federated else ''}"
+        )
+
+    @property
+    def root(self) -> str:
+        return FED_ROOT if self.federated else ROOT
 
     @property
     def in_place(self) -> bool:
@@ -105,6 +125,12 @@ CASES = [
     Case("irods_to_sftp_operator", BIG, up=False),  # a recorded prefix (every 8 chunks) to resume from
     Case("irods_to_sftp_operator_no_resume", MULTI, up=False),
     Case("sftp_to_irods_operator", BIG),  # from an SFTP server over two SSH connections
+]
+FEDERATED_CASES = [
+    Case("upload_object", MULTI, federated=True),
+    Case("upload_object", BIG, federated=True),  # a recorded prefix (every chunk) to resume from
+    Case("parallel_upload", MULTI, federated=True),
+    Case("open_writer", MULTI, federated=True),
 ]
 
 
@@ -292,11 +318,14 @@ def sha2(data: bytes) -> str:
 
 @dataclass
 class Snapshot:
-    """The objects under one collection: bytes, stored checksum, lock holder and AVUs."""
+    """The objects under one collection: bytes, stored checksum, lock holder and AVUs (with, for an object
+    of a federated zone, its journal's: the records the engine keeps for it in the local home)."""
 
     objects: dict[str, tuple[bytes, str, str | None, list[tuple[str, str]]]] = field(default_factory=dict)
     ids: dict[str, int] = field(default_factory=dict)
     """Each object's catalog id (an overwrite in place keeps it; a publish by rename makes a new one)."""
+    journals: set[str] = field(default_factory=set)
+    """Every journal object in rods's local home."""
 
     @classmethod
     def take(cls, model: Any, coll: str) -> Snapshot:
@@ -306,13 +335,15 @@ class Snapshot:
                     o.replicas[0].spool_file,
                     o.replicas[0].checksum,
                     o.locked_by,
-                    [(a.attribute, a.value) for a in o.avus],
+                    [(a.attribute, a.value) for a in (*o.avus, *_journal_avus(model, p))],
                 )
                 for p, o in model.data_objects.items()
                 if p.startswith(coll + "/")
             }
             ids = {p: model.data_objects[p].id for p in found}
-        return cls({p: (Path(f).read_bytes(), c, lk, avus) for p, (f, c, lk, avus) in found.items()}, ids)
+            journals = {p for p in model.data_objects if p.startswith(JOURNALS + "/")}
+        objects = {p: (Path(f).read_bytes(), c, lk, avus) for p, (f, c, lk, avus) in found.items()}
+        return cls(objects, ids, journals)
 
     def orphans(self) -> set[str]:
         """Temporaries locked by a handle nobody recorded (the killed worker never got to it)."""
@@ -323,6 +354,14 @@ class Snapshot:
             and (HANDLE_ATTRIBUTE, lock) not in avus
             and is_temporary_name(posixpath.basename(p))
         }
+
+
+def _journal_avus(model: Any, path: str) -> list[Any]:
+    """The AVUs of ``path``'s journal (none for a path of the local zone, or without one)."""
+    if not path.startswith(f"/{REMOTE}/"):
+        return []
+    journal = model.data_objects.get(journal_path(HOME, path))
+    return [] if journal is None else list(journal.avus)
 
 
 def check_after_kill(case: Case, snap: Snapshot, final: str, data: bytes, local_final: Path) -> list[str]:
@@ -411,6 +450,10 @@ def check_after_retry(
         extra = sorted(p for p in after.objects if p != final and p not in allowed)
         if extra:
             problems.append(f"left behind after the retry: {extra}")
+        kept = {journal_path(HOME, p) for p in allowed}  # an orphan's journal may stay with it
+        journals = sorted(after.journals - kept)
+        if journals:
+            problems.append(f"journals left behind after the retry: {journals}")
         prefix = resumable_prefix(before, final)
         resumed = outcome.get("resumed_from")
         if resumed is None and outcome.get("files"):
@@ -449,12 +492,12 @@ def kill_points(case: Case, requests: int, points: int) -> list[tuple[int, bool]
 
 
 def lapse_leases(model: Any, coll: str) -> None:
-    """Backdate every writer record and lease under ``coll`` by a day: the killed worker renews them no
-    more, and its retry comes after the lease (see the module docstring)."""
+    """Backdate every writer record and lease under ``coll`` (and on the journals) by a day: the killed
+    worker renews them no more, and its retry comes after the lease (see the module docstring)."""
     day = 24 * 3600
     with model.lock:
         for path, obj in model.data_objects.items():
-            if not path.startswith(coll + "/"):
+            if not path.startswith((coll + "/", JOURNALS + "/")):
                 continue
             for avu in obj.avus:
                 parts = avu.value.split(" ")
@@ -470,6 +513,16 @@ def release_all_handles(model: Any) -> None:
         ids = list(model.handles)
     for handle in ids:
         model.parallel_write_shutdown(handle)
+
+
+def drop_journals(model: Any, base: dict[str, Any]) -> None:
+    """Remove what journals a kill point left (an orphan's), so the next one starts without any."""
+    with model.lock:
+        journals = [p for p in model.data_objects if p.startswith(JOURNALS + "/")]
+    if journals:
+        with worker._session(base) as session:
+            for journal in journals:
+                session.data_objects.remove(journal, no_trash=True)
 
 
 @pytest.fixture(scope="module")
@@ -512,7 +565,8 @@ def run_kill_points(
     if case.in_place:
         server.add_user(case.user, "apass")
         writer.update(user=case.user, password="apass")
-    source = f"{ROOT}/{case.id}/source/{NAME}"
+    root = case.root
+    source = f"{root}/{case.id}/source/{NAME}"
     if not case.up:
         with worker._session(base) as session:
             session.collections.create(posixpath.dirname(source), intermediates=True)
@@ -520,14 +574,14 @@ def run_kill_points(
             worker.upload_object(session, local_source, source, config=worker._config())
 
     # POINTS per write path, shared by its sizes.
-    points = POINTS // sum(c.path == case.path for c in CASES)
+    points = POINTS // sum(c.path == case.path for c in (FEDERATED_CASES if case.federated else CASES))
     if case.up:
         with worker._session(base) as session:
             for i in range(points + 1):
-                session.collections.create(f"{ROOT}/{case.id}/{i}", intermediates=True)
+                session.collections.create(f"{root}/{case.id}/{i}", intermediates=True)
 
     def job(i: int) -> tuple[dict[str, Any], str, Path]:
-        coll = f"{ROOT}/{case.id}/{i}"
+        coll = f"{root}/{case.id}/{i}"
         local_dir = tmp_path / str(i)
         if "sftp" in case.path:  # the SFTP side of a staging: a directory on the server
             sftp = request.getfixturevalue("crash_sftp")
@@ -564,7 +618,7 @@ def run_kill_points(
     if case.in_place and 2 * requests > points:  # every request of it, in both modes (~0.3 s a point)
         with worker._session(base) as session:
             for i in range(points + 1, 2 * requests + 1):
-                session.collections.create(f"{ROOT}/{case.id}/{i}", intermediates=True)
+                session.collections.create(f"{root}/{case.id}/{i}", intermediates=True)
         points = 2 * requests
 
     violations: list[str] = []
@@ -620,6 +674,7 @@ def run_kill_points(
         finally:
             remove_listener(listener)
         release_all_handles(model)
+        drop_journals(model, base)
     seconds = time.monotonic() - started
     print(
         f"{case.id}: {killed} kills of {points} points, {requests} requests/run, {resumes} resumed, "

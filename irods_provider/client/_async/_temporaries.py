@@ -6,7 +6,7 @@ import builtins
 import logging
 import re
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from irods_provider.client._models import EntryKind, Kinds
 from irods_provider.client._paths import is_temporary_name, name_digest, shortened_name_digest, validate_path
@@ -16,6 +16,9 @@ from irods_provider.client._temporaries import (
     TemporaryCleanup,
     TemporaryObject,
     claim_lapses_at,
+    journal_path,
+    local_home,
+    login_name,
 )
 from irods_provider.exceptions import IrodsError, IrodsLockedError, IrodsUsageError
 
@@ -198,12 +201,31 @@ async def _restore_one(
     result.restored.append(found)
 
 
+async def _journal(session: AsyncIrodsSession, path: str) -> str | None:
+    """The journal in the user's local home where the engine records what it opened on ``path``, a
+    temporary of a federated zone (``transfer/_journal``); None for one of the local zone."""
+    if await session.query.zone_for(path) is None:
+        return None
+    home = local_home((await session.get_limits()).irods_zone, login_name(session))
+    return None if home is None else journal_path(home, path)
+
+
+async def _records(session: AsyncIrodsSession, path: str, journal: str | None) -> builtins.list[Any]:
+    """The AVUs recording what was opened on ``path``: its own and its journal's (none when unreadable)."""
+    avus: builtins.list[Any] = []
+    for at in (path, journal) if journal is not None else (path,):
+        try:
+            avus += await session.metadata.list(at, kind=EntryKind.DATA_OBJECT)
+        except IrodsError:
+            continue
+    return avus
+
+
 async def _remove_one(session: AsyncIrodsSession, found: TemporaryObject, result: TemporaryCleanup) -> None:
-    """Release the handles recorded on ``found``, then remove it for good; file the outcome in ``result``."""
-    try:
-        avus = await session.metadata.list(found.path, kind=EntryKind.DATA_OBJECT)
-    except IrodsError:
-        avus = []
+    """Release the handles recorded on ``found`` (or on its journal), then remove it (and its journal) for
+    good; file the outcome in ``result``."""
+    journal = await _journal(session, found.path)
+    avus = await _records(session, found.path, journal)
     handles = [a.value for a in avus if a.attribute == HANDLE_ATTRIBUTE]
     for handle in handles:
         try:
@@ -223,6 +245,11 @@ async def _remove_one(session: AsyncIrodsSession, found: TemporaryObject, result
         log.warning("could not remove temporary %s: %s", found.path, exc)
         result.failed.append(_with_error(done, exc))
         return
+    if journal is not None:
+        try:
+            await session.data_objects.remove(journal, no_trash=True)
+        except IrodsError as exc:  # missing (nothing was recorded), or left: it records nothing open now
+            log.info("journal %s of %s not removed: %s", journal, found.path, exc)
     log.info("removed abandoned temporary %s (%d bytes)", found.path, found.size)
     result.removed.append(done)
 

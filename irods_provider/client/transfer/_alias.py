@@ -39,6 +39,7 @@ from irods_provider.client._genquery import genquery_condition, prefix_condition
 from irods_provider.client._locks import unreadable_error
 from irods_provider.client._models import EntryKind
 from irods_provider.client._paths import needs_catalog
+from irods_provider.client._temporaries import login_name
 from irods_provider.exceptions import (
     IrodsAlreadyExistsError,
     IrodsChecksumMismatchError,
@@ -122,13 +123,6 @@ def source_stat(session: SessionLike, path: str) -> DataObjectStatLike:
     return CatalogStat(size=entry.size or 0, checksum=entry.checksum, modified_at=entry.modified_at)
 
 
-def _user(session: SessionLike) -> str | None:
-    """The login name of the session's credentials (Basic, or an OpenID password grant), if any."""
-    auth: Any = getattr(session, "auth", None)
-    name = getattr(auth, "username", None) or getattr(getattr(auth, "grant", None), "username", None)
-    return name if isinstance(name, str) and name else None
-
-
 _SERVER_MISSES = {
     "'+'": "which the iRODS HTTP API (every release, 0.4.0 to 0.7.0) turns into a space in GET query strings",
     "a single quote": "which an iRODS HTTP API built with iRODS 4.3 pastes unescaped into the GenQuery1 "
@@ -151,7 +145,7 @@ def alias_collection(session: SessionLike, path: str) -> str:
     itself.
     """
     zone = path.split("/")[1]
-    user = _user(session)
+    user = login_name(session)
     if user is not None:
         name, _, user_zone = user.partition("#")
         local = user_zone or getattr(session.limits, "irods_zone", None) or zone

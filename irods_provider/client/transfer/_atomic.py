@@ -47,11 +47,13 @@ from irods_provider.client._temporaries import LEASE_ATTRIBUTE, WRITER_ATTRIBUTE
 from irods_provider.exceptions import (
     IrodsBadRequestError,
     IrodsError,
+    IrodsNotADataObjectError,
+    IrodsNotFoundError,
     IrodsResponseError,
     IrodsTemporaryTakenOverError,
 )
 
-from . import _resume
+from . import _journal, _resume
 from ._api import SessionLike
 from ._carry import carry_over
 from ._claim import Claim, Lease, recorded_writer
@@ -220,10 +222,10 @@ class AtomicWriter(ParallelWriter):
         ]
 
     def _renew_lease(self, temp: str) -> None:
-        """Renew the lease recorded on ``temp`` until the publish (or the discard) stops it, or the writer
-        is garbage collected unfinished (see :class:`_Unfinished`)."""
+        """Renew the lease recorded for ``temp`` (on it, or on its journal) until the publish (or the
+        discard) stops it, or the writer is garbage collected unfinished (see :class:`_Unfinished`)."""
         # On the plain session: the recording one (the writer's ``_session`` by now) holds the writer.
-        lease = Lease(self._plain, temp, self.target, self._me)
+        lease = Lease(self._plain, _journal.records_at(self._plain, temp), self.target, self._me)
         self._lease = self._left.lease = lease.__enter__()
         self._left.temp = temp
 
@@ -301,9 +303,12 @@ class AtomicWriter(ParallelWriter):
 
     def _drop_records(self, record: _resume.TempRecord | None) -> None:
         """Stop renewing and drop the handle and lease records (``record``: what the temporary carries) in
-        one call: the published object carries none of them."""
+        one call: the published object carries none of them (a journal goes with them)."""
         self._stop_lease()
         if record is None:
+            return
+        if _journal.journal_for(self._session, self.path) is not None:
+            _journal.forget(self._session, self.path)
             return
         ops = [_resume.handle_op("remove", h) for h in record.handles]
         mine = f"{self._me.attempt} "
@@ -312,7 +317,7 @@ class AtomicWriter(ParallelWriter):
             ops.append(MetadataOperation("remove", AVU(WRITER_ATTRIBUTE, self._me.value)))
             ops.append(MetadataOperation("remove", self._lease.recorded))
         if ops:
-            self._session.metadata.apply(self.path, ops, kind=_resume._data_object_kind())
+            _journal.apply(self._session, self.path, ops)
 
     def _other_writer(self, record: _resume.TempRecord) -> str | None:
         """What ``record`` (the temporary's) shows of another writer that took it over: its handle or its
@@ -360,7 +365,9 @@ class AtomicWriter(ParallelWriter):
                 found = recorded_writer(_resume.inspect(self._session, self.path).lease)
                 if found is not None and found.attempt != self._me.attempt:
                     return
-            self._session.data_objects.remove(self.path, no_trash=True)
+            with contextlib.suppress(IrodsNotFoundError, IrodsNotADataObjectError):
+                self._session.data_objects.remove(self.path, no_trash=True)
+            _journal.forget(self._session, self.path)  # gone: its records with it
 
 
 class _Unfinished:

@@ -20,6 +20,10 @@ A writer that shares its temporary's name with other live writers (``AtomicWrite
 from the target alone) records itself and a lease in the same call as its first handle
 (``WRITER_ATTRIBUTE``, ``LEASE_ATTRIBUTE``, renewed as a claim is, see ``_claim.Lease``): the next writer
 releases those handles and takes the temporary over only once the lease lapsed (its writer is dead).
+
+A temporary in a federated zone cannot carry these AVUs (iRODS's atomic metadata call runs on the local
+catalog): its records are kept, by the same calls in the same order, on its journal in the user's local home
+(:mod:`._journal`); every function here reads and writes a temporary's records where they are kept.
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ from irods_provider.client._temporaries import (
 )
 from irods_provider.exceptions import IrodsError, IrodsUsageError
 
+from . import _journal
 from ._api import DataObjectsLike, SessionLike
 
 log = logging.getLogger(__name__)
@@ -115,10 +120,10 @@ class TempRecord:
 
 
 def inspect(session: SessionLike, temp: str) -> TempRecord:
-    """Read the resume state and recorded handles of ``temp`` in one metadata listing (empty when it is
-    missing or unreadable)."""
+    """Read the resume state and recorded handles of ``temp`` in one metadata listing of its records (on it,
+    or on its journal: :mod:`._journal`; empty when missing or unreadable)."""
     try:
-        avus = session.metadata.list(temp, kind=_data_object_kind())
+        avus = session.metadata.list(_journal.records_at(session, temp), kind=_data_object_kind())
     except IrodsError:
         return TempRecord()
     state: ResumeState | None = None
@@ -145,45 +150,38 @@ def load_state(session: SessionLike, temp: str) -> tuple[ResumeState, str] | Non
 
 
 def unrecordable(session: Any, path: str) -> bool:
-    """Whether nothing can be recorded on the object ``path``, so uploads to it open no parallel-write handle
-    (nothing would record it, and a leaked one never expires) and keep no resume record.
-
-    In a federated zone iRODS applies atomic metadata calls to the local catalog by the remote object's id
-    (refused by the client, see ``_ops_fs.remote_atomic_refusal``); a path iRODS's own lookup misreads
-    (``atomic_lookup_may_miss``: a quote in the collection on 4.3) is never found by them.
+    """Whether nothing can be recorded for the object ``path``, so uploads to it open no parallel-write
+    handle (nothing would record it, and a leaked one never expires) and keep no resume record: a path
+    iRODS's own lookup misreads (``atomic_lookup_may_miss``: a quote in the collection on 4.3) is never
+    found by the atomic metadata calls; in a federated zone, where they cannot reach the object (see
+    ``_ops_fs.remote_atomic_refusal``), the records go to a journal in the local zone (:mod:`._journal`)
+    unless no local home can keep one.
     """
     limits = getattr(session, "limits", None)
     version = getattr(limits, "irods_server_version", None)
     if atomic_lookup_may_miss(path, server_version=version if isinstance(version, str) else None):
         return True
-    zone_for = getattr(getattr(session, "query", None), "zone_for", None)
-    if zone_for is None:
-        return False
-    try:
-        return zone_for(path) is not None
-    except IrodsError:
-        return False
+    return _journal.remote_zone(session, path) is not None and not _journal.usable(session, path)
 
 
 def recordable_resume(
     session: Any, path: str, resume: bool, *, metadata: Any, permissions: Mapping[str, str] | None
 ) -> bool:
-    """``resume``, off where nothing can be recorded on the object (:func:`unrecordable`); there an upload
-    that must finish with AVUs or grants (the same atomic calls) is refused before anything is read."""
-    if not unrecordable(session, path):
-        return resume
+    """``resume``, off where nothing can be recorded for the object (:func:`unrecordable`). An upload that
+    must finish with AVUs or grants (the atomic calls, which no journal stands in for) where those calls
+    cannot reach the object (a federated zone, a quote on 4.3) is refused before anything is read."""
     if metadata or permissions:
-        zone_for = getattr(getattr(session, "query", None), "zone_for", None)
-        zone = zone_for(path) if zone_for is not None else None
-        if zone is not None:
+        if (zone := _journal.remote_zone(session, path)) is not None:
             raise remote_atomic_refusal("upload_object", path, zone)
-        raise IrodsUsageError(
-            f"cannot set AVUs or permissions on {path}: iRODS's atomic metadata and permission calls cannot "
-            "find an object there (iRODS 4.3: a quote in the collection's name; 5.0: a \\xHH sequence)",
-            operation="upload_object",
-            path=path,
-        )
-    return False
+        if unrecordable(session, path):
+            raise IrodsUsageError(
+                f"cannot set AVUs or permissions on {path}: iRODS's atomic metadata and permission calls "
+                "cannot find an object there (iRODS 4.3: a quote in the collection's name; 5.0: a \\xHH "
+                "sequence)",
+                operation="upload_object",
+                path=path,
+            )
+    return resume and not unrecordable(session, path)
 
 
 def handle_op(operation: str, handle: str) -> MetadataOperation:
@@ -192,10 +190,10 @@ def handle_op(operation: str, handle: str) -> MetadataOperation:
 
 
 def save_state(session: SessionLike, temp: str, state: ResumeState, *, previous: str | None) -> None:
-    """Record ``state`` on ``temp`` in one atomic metadata call (replacing the previous value)."""
+    """Record ``state`` for ``temp`` in one atomic metadata call (replacing the previous value)."""
     ops = [metadata_op("remove", previous)] if previous is not None else []
     ops.append(metadata_op("add", state.to_value()))
-    session.metadata.apply(temp, ops, kind=_data_object_kind())
+    _journal.apply(session, temp, ops)
 
 
 def release_handles(
@@ -210,7 +208,7 @@ def release_handles(
         session.data_objects.parallel_write_shutdown(handle)
     ops = [handle_op("remove", h) for h in handles] + [MetadataOperation("remove", a) for a in lease]
     try:
-        session.metadata.apply(temp, ops, kind=_data_object_kind())
+        _journal.apply(session, temp, ops)
     except IrodsError as exc:  # harmless: shutting an unknown handle down again succeeds
         log.warning("could not forget handles recorded on %s: %s", temp, exc)
         return tuple(handles)
@@ -235,7 +233,9 @@ class _RecordingDataObjects:
     def parallel_write_init(
         self, path: str, *, stream_count: int, truncate: bool = True, retry: Any = None, **target: Any
     ) -> str:
-        """Open the handle, then record it; an unrecorded handle is shut down again."""
+        """Open the handle, then record it; an unrecorded handle is shut down again. A journal that will
+        record it (:mod:`._journal`) is created first: recording stays the one call after the init."""
+        _journal.ensure(self._session, path)
         handle = self._api.parallel_write_init(
             path, stream_count=stream_count, truncate=truncate, retry=retry, **target
         )
@@ -244,7 +244,7 @@ class _RecordingDataObjects:
         lease = None if self._leased else self._lease  # recorded with the first handle only
         ops = [handle_op("add", handle), *(lease.record() if lease is not None else ())]
         try:  # the lease in the same call: no request of its own
-            self._session.metadata.apply(path, ops, kind=_data_object_kind())
+            _journal.apply(self._session, path, ops)
         except BaseException:
             with contextlib.suppress(Exception):
                 self._api.parallel_write_shutdown(handle)

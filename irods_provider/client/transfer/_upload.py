@@ -31,7 +31,7 @@ from irods_provider.exceptions import (
     IrodsSourceChangedError,
 )
 
-from . import _resume
+from . import _journal, _resume
 from ._api import SessionLike
 from ._carry import carry_over
 from ._claim import Claim, is_abandoned, recorded_writer
@@ -340,6 +340,7 @@ def _open_and_choose(
         # holds the old version's bytes under a name no later listing derives again. Removed, not orphaned.
         if resume and stable:
             _remove_if_present(session, _resume.temp_name(job.path, key))
+            _journal.forget(session, _resume.temp_name(job.path, key))
         raise
     return temp, record, resumable
 
@@ -872,7 +873,8 @@ class _TempCleanup:
         worthless = self.forsaken or isinstance(cause, IrodsSourceChangedError | IrodsChecksumMismatchError)
         keep = self.stable and (self.resume or not self.writing)
         if worthless or not keep:
-            _quiet_remove(self.session, self.temp)
+            if _quiet_remove(self.session, self.temp):
+                _journal.forget(self.session, self.temp)  # its records (a federated zone's) go with it
             return
         committed = self.writer.committed_bytes
         if not self.writing or committed <= self.start:
@@ -885,13 +887,16 @@ class _TempCleanup:
             log.warning("could not record resume state on %s: %s", self.temp, exc)
 
 
-def _quiet_remove(session: SessionLike, path: str) -> None:
+def _quiet_remove(session: SessionLike, path: str) -> bool:
+    """Remove the temporary object ``path``; whether it is gone (a failure is logged)."""
     try:
         session.data_objects.remove(path, no_trash=True)
     except (IrodsNotFoundError, IrodsNotADataObjectError):
-        return  # never created (an init dropped before the server read it): nothing to remove
+        return True  # never created (an init dropped before the server read it): nothing to remove
     except Exception as exc:
         log.warning("could not remove temporary object %s: %s", path, exc)
+        return False
+    return True
 
 
 def _finalize(
@@ -905,15 +910,20 @@ def _finalize(
     retry: ChunkRetrier,
 ) -> None:
     """Apply AVUs and drop the resume and handle AVUs in one atomic call, then set permissions, on the
-    verified object.
+    verified object; the records of a temporary in a federated zone go with its journal instead (it asks
+    for no AVUs or permissions: refused before it was written).
 
     Each call is resent on 429/503 only (the server refused before acting), never on ambiguous failures.
     """
     avus = [AVU(k, v) for k, v in metadata.items()] if isinstance(metadata, Mapping) else list(metadata)
     ops = [MetadataOperation("add", a) for a in avus]
-    if resume_value is not None:
-        ops.insert(0, _resume.metadata_op("remove", resume_value))
-    ops[:0] = [_resume.handle_op("remove", h) for h in handles]
+    if _journal.journal_for(session, temp) is not None:
+        if handles or resume_value is not None:  # else nothing was recorded: no journal to remove
+            _journal.forget(session, temp)
+    else:
+        if resume_value is not None:
+            ops.insert(0, _resume.metadata_op("remove", resume_value))
+        ops[:0] = [_resume.handle_op("remove", h) for h in handles]
     if ops:
         retry.call(lambda: session.metadata.apply(temp, ops, kind=_resume._data_object_kind()))
     if permissions:

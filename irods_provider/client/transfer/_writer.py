@@ -105,7 +105,7 @@ class ParallelWriter:
         self._buf = bytearray()
         self._handle: str | None = None
         self._sequential = False
-        self._remote: bool | None = None  # the path lies in a federated zone (asked once)
+        self._remote: bool | None = None  # nothing can record a handle for the path (asked once)
         self._streams = config.stream_count
         if size is not None:
             chunks = max(1, -(-(size - offset) // config.chunk_size))
@@ -319,7 +319,7 @@ class ParallelWriter:
         if self._size_hint is None or self._size_hint - self._start <= self._threshold():
             return
         if (self._streams == 1 and self._executor is None) or self._unrecordable():
-            return  # one stream, or a federated zone: plain offset writes, nothing to open
+            return  # one stream, or nowhere to record a handle: plain offset writes, nothing to open
         self._withdraw_cleanup = self.coordinator.add_failure_cleanup(self._stop_on_failure)
 
         def run() -> None:
@@ -348,9 +348,9 @@ class ParallelWriter:
         self._withdraw_cleanup = self.coordinator.add_failure_cleanup(self._stop_on_failure)
         if (self._streams == 1 and self._executor is None) or self._unrecordable():
             # One stream: plain offset writes from one FIFO worker put the same bytes on the wire without the
-            # handle's init/shutdown, and each write is durable at once. A federated zone's object cannot
-            # record a handle (see ``_resume.unrecordable``), and an unrecorded one a killed worker leaves
-            # open never expires: offset writes there too.
+            # handle's init/shutdown, and each write is durable at once. Where no handle can be recorded (see
+            # ``_resume.unrecordable``: a federated zone without a journal in the local home), an unrecorded
+            # one a killed worker leaves open never expires: offset writes there too.
             self._go_sequential()
             return
         self._init_handle()
