@@ -345,7 +345,11 @@ class IrodsServerBusyError(IrodsResponseError):
 
 
 class IrodsLockedError(IrodsResponseError):
-    """Another writer holds the data object (intermediate or locked replica)."""
+    """Another writer holds the data object (intermediate or locked replica), as its iRODS code says.
+
+    HIERARCHY_ERROR, one of those codes, also answers a write that no resource can take (every replica's
+    resource marked down: irods 4.3.4 irods_resource_redirect.cpp:244-245), so this class alone is no proof
+    of a lock: the transfer engine reads the replicas before it acts on one."""
 
 
 class IrodsConcurrentOverwriteError(IrodsLockedError):
