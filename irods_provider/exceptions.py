@@ -4,7 +4,8 @@
     ├── IrodsUsageError              the caller asked for something impossible (no request sent)
     │   ├── IrodsInvalidPathError        a logical or local path that is malformed or unsafe
     │   │   └── IrodsSymlinkError            a symlink where a transfer refuses to follow one
-    │   └── IrodsConfigurationError      a connection, credential or option that cannot work
+    │   ├── IrodsConfigurationError      a connection, credential or option that cannot work
+    │   └── IrodsRemoteMetadataError     an overwrite in a federated zone would drop the object's AVUs
     ├── IrodsTransportError          no usable reply: the request may or may not have been applied
     │   ├── IrodsTimeoutError            connect, read, write or pool timeout
     │   ├── IrodsConnectionError         refused, reset, dropped mid-body, DNS or TLS failure
@@ -69,6 +70,7 @@ __all__ = [
     "IrodsPathClaimedError",
     "IrodsPermissionError",
     "IrodsProtocolError",
+    "IrodsRemoteMetadataError",
     "IrodsResponseError",
     "IrodsServerBusyError",
     "IrodsServerDeadlineError",
@@ -134,6 +136,25 @@ class IrodsNotADirectoryError(IrodsInvalidPathError, NotADirectoryError):
 
 class IrodsConfigurationError(IrodsUsageError):
     """A connection, credential or option is missing, malformed or contradictory."""
+
+
+class IrodsRemoteMetadataError(IrodsUsageError):
+    """An overwrite of an object in a federated zone would drop its AVUs: iRODS's atomic metadata call, the
+    HTTP API's only way to set them, runs on the local zone's catalog and cannot reach that object.
+    Refused before any byte is read; ``zone`` and ``attributes`` (names only, never values) say which."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        zone: str,
+        attributes: tuple[str, ...],
+        operation: str | None = None,
+        path: str | None = None,
+    ) -> None:
+        super().__init__(message, operation=operation, path=path)
+        self.zone = zone
+        self.attributes = attributes
 
 
 class IrodsTransportError(IrodsError):

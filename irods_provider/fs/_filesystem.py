@@ -160,6 +160,9 @@ class IrodsFileSystem(AbstractFileSystem):  # type: ignore[misc]
         the connection's ``default_resource`` extra (with ``conn_id``), else the server's default.
     :param verify_replicas: which replicas of a written file are verified before it is published
         (``auto``, the default, ``all`` or ``default``: see ``TransferConfig.verify_replicas``).
+    :param drop_remote_avus: a write replacing an object of a federated zone that carries AVUs replaces it
+        without them (iRODS cannot set AVUs there through the HTTP API); default False refuses the write
+        before anything is written (``IrodsRemoteMetadataError``).
     """
 
     protocol = PROTOCOL
@@ -183,9 +186,11 @@ class IrodsFileSystem(AbstractFileSystem):  # type: ignore[misc]
         checksum_scheme: str | None = None,
         resource: str | None = None,
         verify_replicas: ReplicaVerification | str | None = None,
+        drop_remote_avus: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self._drop_remote_avus = bool(drop_remote_avus)
         if session is None and base_url is None and conn_id is None:
             conn_id = "irods_default"
         self.conn_id = conn_id
@@ -295,6 +300,7 @@ class IrodsFileSystem(AbstractFileSystem):  # type: ignore[misc]
         overrides["resource"] = self.resource
         if self._verify_replicas is not None:
             overrides["verify_replicas"] = self._verify_replicas
+        overrides["drop_remote_avus"] = self._drop_remote_avus
         return TransferConfig(**overrides)
 
     @property

@@ -71,6 +71,9 @@ class TransferOperatorBase(CancellableMixin, TransferLineageMixin, IrodsBaseOper
         server's answers.
     :param resource: the root resource objects written to iRODS land on (templated in the operators that
         write to iRODS); default: the connection's ``default_resource`` extra, else the server's default.
+    :param drop_remote_avus: with ``overwrite``, replace an object of a federated zone that carries AVUs
+        without them (iRODS cannot set AVUs there through the HTTP API); default False refuses such a file
+        before reading it (``IrodsRemoteMetadataError``). Operators writing to iRODS only.
     """
 
     direction = ""
@@ -101,9 +104,11 @@ class TransferOperatorBase(CancellableMixin, TransferLineageMixin, IrodsBaseOper
         checksum_scheme: str | None = None,
         resource: str | None = None,
         glob: bool = False,
+        drop_remote_avus: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.drop_remote_avus = drop_remote_avus
         if not isinstance(glob, bool):
             raise IrodsUsageError(f"glob must be True or False, got {glob!r}")
         self.glob = glob
@@ -170,6 +175,7 @@ class TransferOperatorBase(CancellableMixin, TransferLineageMixin, IrodsBaseOper
             )
         if self.writes_to_irods:
             values["resource"] = self.write_resource(self.resource)
+            values["drop_remote_avus"] = bool(self.drop_remote_avus)
         elif self.resource:
             raise IrodsUsageError(f"{type(self).__name__} does not write to iRODS: resource is not used")
         return TransferConfig(**values)

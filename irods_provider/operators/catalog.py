@@ -10,10 +10,17 @@ import re
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from irods_provider._error_codes import error_name
+from irods_provider._error_codes import error_code, error_name
 from irods_provider._values import literal_list, parse_avus
 from irods_provider.client._genquery import GENQUERY2_DEFAULT_ROWS
-from irods_provider.exceptions import IrodsIntegrityError, IrodsNotFoundError, IrodsUsageError
+from irods_provider.exceptions import (
+    IrodsError,
+    IrodsIntegrityError,
+    IrodsLockedError,
+    IrodsNotFoundError,
+    IrodsResponseError,
+    IrodsUsageError,
+)
 from irods_provider.operators._base import (
     IrodsBaseOperator,
     check_choice,
@@ -373,10 +380,14 @@ def _names(name: str, value: Any) -> list[str]:
 class IrodsChecksumOperator(IrodsBaseOperator):
     """Compute or verify checksums of a data object or of every object under a collection (``ichksum -r -K``).
 
-    Returns ``{"path", "checked", "mismatches", "mismatch_count", "checksums", "truncated"}``: ``checksums``
-    maps at most ``max_entries`` object paths to their checksum; ``mismatches`` lists at most ``max_entries``
-    objects whose replicas disagree with their recorded checksums (with the server's findings). Any mismatch
-    fails the task unless ``fail_on_mismatch=False``.
+    Returns ``{"path", "checked", "mismatches", "mismatch_count", "checksums", "in_progress",
+    "in_progress_count", "truncated"}``: ``checksums`` maps at most ``max_entries`` object paths to their
+    checksum; ``mismatches`` lists at most ``max_entries`` objects whose replicas disagree with their recorded
+    checksums (with the server's findings). Any mismatch fails the task unless ``fail_on_mismatch=False``.
+    Under a collection, an object another client is still writing (no good replica: one intermediate or
+    locked) is left out as tree copies leave it out, listed in ``in_progress`` (at most ``max_entries``,
+    counted in ``in_progress_count``) for a later run; one whose write failed (all replicas stale) still
+    fails the task. The engine's own temporaries are never walked.
 
     Example:
 
@@ -400,8 +411,9 @@ class IrodsChecksumOperator(IrodsBaseOperator):
     :param fail_on_mismatch: fail the task when a verification finds a mismatch (default True).
     :param admin: act as rodsadmin on objects the caller does not own.
     :param manifest_path: an iRODS path where one JSON line per object (``{"path", "checksum"}``, or
-        ``{"path", "ok", "findings"}`` when verifying) is written (atomic, verified, overwritten) when the
-        result lists fewer than all objects; the result then names it as ``manifest``. Templated.
+        ``{"path", "ok", "findings"}`` when verifying; ``{"path", "in_progress"}`` for one left out) is
+        written (atomic, verified, overwritten) when the result lists fewer than all objects; the result
+        then names it as ``manifest``. Templated.
     """
 
     template_fields: Sequence[str] = ("path", "resource", "manifest_path", "irods_conn_id")
@@ -451,62 +463,131 @@ class IrodsChecksumOperator(IrodsBaseOperator):
         )
         return {"path": obj, "checksum": value}
 
+    def _check_in_tree(self, session: IrodsSession, obj: str) -> dict[str, Any]:
+        """:meth:`_check` for an object a walk found: one another client is still writing is reported as
+        ``{"path", "in_progress": True}`` (see :func:`_being_written`), as tree copies leave it out."""
+        try:
+            return self._check(session, obj)
+        except IrodsResponseError as exc:
+            if not _being_written(session, obj, exc):
+                raise
+            return {"path": obj, "in_progress": True}
+
     def run(self, session: IrodsSession, context: Context) -> dict[str, Any]:
         from irods_provider.client import Kinds
-        from irods_provider.exceptions import IrodsNotFoundError
 
         path = check_path("path", self.path)
         manifest = check_manifest_path(self.manifest_path)
         kind = path_kind(session, path)
         if kind is None:
             raise IrodsNotFoundError(f"{path} does not exist", path=path)
-        objects = (
-            (e.path for e in session.collections.walk(path, kinds=Kinds.DATA_OBJECTS))
-            if kind == "collection"
-            else iter([path])
-        )
-        checked, mismatch_count = 0, 0
-        checksums: dict[str, str] = {}
-        mismatches: list[dict[str, Any]] = []
-        every: list[dict[str, Any]] = []  # the manifest's lines, kept only when a manifest may be written
-        for obj in objects:
-            checked += 1
-            line = self._check(session, obj)
-            if manifest:
-                every.append(line)
-            if "checksum" in line:
-                if len(checksums) < self.max_entries:
-                    checksums[obj] = line["checksum"]
-            elif not line["ok"]:
-                mismatch_count += 1
-                if len(mismatches) < self.max_entries:
-                    mismatches.append({"path": obj, "findings": line["findings"]})
+        if kind == "collection":
+            walked = (e.path for e in session.collections.walk(path, kinds=Kinds.DATA_OBJECTS))
+            lines: Iterator[dict[str, Any]] = (self._check_in_tree(session, obj) for obj in walked)
+        else:
+            lines = iter([self._check(session, path)])
+        tally = _Tally(self.max_entries, keep_all=bool(manifest))
+        for line in lines:
+            tally.add(line)
         self.log.info(
             "%s %d object(s) under %s: %d mismatch(es)",
             "Verified" if self.verify else "Checksummed",
-            checked,
+            tally.checked,
             path,
-            mismatch_count,
+            tally.mismatch_count,
         )
-        if mismatch_count and self.fail_on_mismatch:
-            first = mismatches[0]
+        if tally.in_progress_count:
+            self.log.warning(
+                "Left out %d object(s) under %s being written by another client (no good replica until "
+                "that write closes), e.g. %s: check them in a later run",
+                tally.in_progress_count,
+                path,
+                tally.in_progress[0],
+            )
+        if tally.mismatch_count and self.fail_on_mismatch:
+            first = tally.mismatches[0]
             raise IrodsIntegrityError(
-                f"{mismatch_count} of {checked} object(s) under {path} failed checksum verification "
-                f"(first: {first['path']}: {_worst_finding(first['findings'])})",
+                f"{tally.mismatch_count} of {tally.checked} object(s) under {path} failed checksum "
+                f"verification (first: {first['path']}: {_worst_finding(first['findings'])})",
                 path=str(first["path"]),
             )
+        result, truncated = tally.result(path)
+        return attach_manifest(
+            result,
+            session=session,
+            manifest_path=manifest,
+            truncated=truncated,
+            entries=tally.every,
+            log=self.log,
+        )
+
+
+#: What the server answers a checksum or verification of an object a write holds: no good replica to
+#: verify or compute (rsDataObjChksum.cpp:330, :444 at 4.3.4), the replica picked neither good nor stale
+#: (SYS_REPLICA_INACCESSIBLE: check_replica_accessibility, :134-147, :285, :419), or the lock's refusal.
+_WRITTEN_CODES = frozenset(
+    error_code(name) for name in ("SYS_NO_GOOD_REPLICA", "SYS_REPLICA_INACCESSIBLE", "HIERARCHY_ERROR")
+)
+
+
+def _being_written(session: IrodsSession, obj: str, refused: IrodsResponseError) -> bool:
+    """Whether ``refused`` (a checksum call on ``obj``) is the refusal of an object another client is still
+    writing: one of :data:`_WRITTEN_CODES`, proven by its replicas (one intermediate or locked, the marks
+    iRODS 4.2.9+ sets while a write holds it). All stale is a failed write: damage, not in progress."""
+    if not isinstance(refused, IrodsLockedError) and refused.irods_code not in _WRITTEN_CODES:
+        return False
+    try:
+        replicas = session.data_objects.replicas(obj)
+    except IrodsError:
+        return False
+    return any(r.locked for r in replicas)
+
+
+class _Tally:
+    """The checksum operator's running counts and its bounded lists (``max_entries`` each)."""
+
+    def __init__(self, max_entries: int, *, keep_all: bool) -> None:
+        self.max_entries = max_entries
+        self.keep_all = keep_all
+        self.checked = self.mismatch_count = self.in_progress_count = 0
+        self.checksums: dict[str, str] = {}
+        self.mismatches: list[dict[str, Any]] = []
+        self.in_progress: list[str] = []
+        self.every: list[dict[str, Any]] = []  # the manifest's lines, kept only when one may be written
+
+    def add(self, line: dict[str, Any]) -> None:
+        """Count one report line (see :meth:`IrodsChecksumOperator._check_in_tree`)."""
+        if self.keep_all:
+            self.every.append(line)
+        obj = str(line["path"])
+        if line.get("in_progress"):
+            self.in_progress_count += 1
+            if len(self.in_progress) < self.max_entries:
+                self.in_progress.append(obj)
+            return
+        self.checked += 1
+        if "checksum" in line:
+            if len(self.checksums) < self.max_entries:
+                self.checksums[obj] = line["checksum"]
+        elif not line["ok"]:
+            self.mismatch_count += 1
+            if len(self.mismatches) < self.max_entries:
+                self.mismatches.append({"path": obj, "findings": line["findings"]})
+
+    def result(self, path: str) -> tuple[dict[str, Any], bool]:
+        """The XCom result and whether it lists fewer than all objects."""
         result = {
             "path": path,
-            "checked": checked,
-            "checksums": checksums,
-            "mismatches": mismatches,
-            "mismatch_count": mismatch_count,
-            "truncated": checked > self.max_entries,
+            "checked": self.checked,
+            "checksums": self.checksums,
+            "mismatches": self.mismatches,
+            "mismatch_count": self.mismatch_count,
+            "in_progress": sorted(self.in_progress),
+            "in_progress_count": self.in_progress_count,
+            "truncated": self.checked > self.max_entries or self.in_progress_count > len(self.in_progress),
         }
-        truncated = bool(result["truncated"]) or mismatch_count > len(mismatches)
-        return attach_manifest(
-            result, session=session, manifest_path=manifest, truncated=truncated, entries=every, log=self.log
-        )
+        truncated = bool(result["truncated"]) or self.mismatch_count > len(self.mismatches)
+        return result, truncated
 
 
 def _worst_finding(findings: list[dict[str, Any]]) -> str:

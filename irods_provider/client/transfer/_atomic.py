@@ -55,7 +55,7 @@ from irods_provider.exceptions import (
 
 from . import _journal, _resume
 from ._api import SessionLike
-from ._carry import carry_over
+from ._carry import carry_over, refuse_dropping_remote_avus
 from ._claim import Claim, Lease, recorded_writer
 from ._config import OverwritePolicy, TransferConfig
 from ._coordinator import TransferCoordinator
@@ -94,6 +94,8 @@ class AtomicWriter(ParallelWriter):
         guard: bool | None = None,
         verify: bool = True,
     ) -> None:
+        # An overwrite there that could not keep the object's AVUs is refused before anything is written.
+        refuse_dropping_remote_avus(session, target, drop=config.drop_remote_avus, operation="open_writer")
         self.target = target
         self._session = self._plain = session
         self._publish_on_close = publish
@@ -289,7 +291,9 @@ class AtomicWriter(ParallelWriter):
                 self.target,
                 overwrite=OverwritePolicy.OVERWRITE,
                 retry=retry,
-                keep=lambda: carry_over(self._session, self.target, self.path, retry=retry),
+                keep=lambda: carry_over(
+                    self._session, self.target, self.path, retry=retry, drop_remote_avus=cfg.drop_remote_avus
+                ),
                 in_place=InPlace(replicas=cfg.verify_replicas),  # even unverified here: a copy onto the path
             )
         except IrodsTemporaryTakenOverError as exc:

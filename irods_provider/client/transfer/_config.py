@@ -146,6 +146,11 @@ class TransferConfig:
             Workers' clocks must agree within two fifths of it. An atomic writer (``open_writer``,
             ``parallel_upload``, fsspec) leases its temporary the same way: another writer of the path
             takes it over only once that lease lapsed (a fresh temporary meanwhile).
+        drop_remote_avus: an overwrite keeps the replaced object's AVUs, which iRODS cannot set on an
+            object of a federated zone through the HTTP API (its atomic metadata call runs on the local
+            catalog); so an overwrite there of an object carrying AVUs is refused before any byte is read
+            (:class:`~irods_provider.exceptions.IrodsRemoteMetadataError`). True replaces it without them
+            (logged as a warning); False by default. Its grants are kept either way.
 
     Example:
 
@@ -179,6 +184,7 @@ class TransferConfig:
     resume_checkpoint_bytes: int | None = None
     verify_replicas: ReplicaVerification = ReplicaVerification.AUTO
     claim_lease_seconds: float = 300.0
+    drop_remote_avus: bool = False
 
     def __post_init__(self) -> None:
         try:

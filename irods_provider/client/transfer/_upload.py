@@ -33,7 +33,7 @@ from irods_provider.exceptions import (
 
 from . import _journal, _resume
 from ._api import SessionLike
-from ._carry import carry_over
+from ._carry import carry_over, refuse_dropping_remote_avus
 from ._claim import Claim, is_abandoned, recorded_writer
 from ._config import OverwritePolicy, SkipPolicy, TransferConfig
 from ._coordinator import TransferCoordinator, TransferSubscriber
@@ -207,10 +207,13 @@ def _decide(
     """The skip or dry-run result, None to upload; raises when REFUSE meets an existing destination.
 
     The destination is asked about once (not at all when ``known``), and not at all for a small file with
-    no skip policy, not a dry run: the publishing rename's own refusal is enough.
+    no skip policy, not a dry run: the publishing rename's own refusal is enough. An overwrite that could
+    not keep the object's AVUs (a federated zone's) is refused here (:func:`refuse_dropping_remote_avus`).
     """
     small = src.size is not None and src.size <= min(cfg.small_file_threshold, cfg.chunk_size)
     if small and skip is SkipPolicy.NEVER and not dry_run:
+        if overwrite is OverwritePolicy.OVERWRITE:  # it may replace an object: before the source is read
+            refuse_dropping_remote_avus(session, path, drop=cfg.drop_remote_avus, operation="upload_object")
         return None
     decision = decide(
         skip=skip,
@@ -231,6 +234,8 @@ def _decide(
             reason=decision.reason,
         )
     if not dry_run:
+        if decision.replaces:  # before the source is read
+            refuse_dropping_remote_avus(session, path, drop=cfg.drop_remote_avus, operation="upload_object")
         return None
     return FileResult(
         source=src.name,
@@ -468,6 +473,7 @@ def _finish(
             metadata=metadata,
             permissions=permissions,
             retry=job.retrier(coordinator),
+            drop_remote_avus=job.cfg.drop_remote_avus,
         ),
         in_place=_in_place(job, written, metadata=metadata, permissions=permissions),
     )
