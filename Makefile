@@ -8,8 +8,12 @@ RUN = $(UV) run --frozen
 
 .PHONY: bootstrap sync lint typecheck pytest test test-matrix demo demo-basic conformance live live-test bench-live wheel-test docs ui-test clean
 
+# Debian's own Python refuses both pip installs (PEP 668, externally-managed-environment); a --user install
+# of uv touches no package of the system's, so it is then made with --break-system-packages.
 bootstrap:  ## install uv with pip when it is missing
-	@command -v uv >/dev/null 2>&1 || test -x "$(UV)" || python3 -m pip install --quiet --user uv || python3 -m pip install --quiet uv
+	@command -v uv >/dev/null 2>&1 || test -x "$(UV)" || python3 -m pip install --quiet --user uv || \
+		python3 -m pip install --quiet uv || \
+		python3 -m pip install --quiet --user --break-system-packages uv
 
 sync: bootstrap  ## create .venv exactly as uv.lock says
 	$(UV) sync --frozen --compile-bytecode --quiet
