@@ -582,7 +582,10 @@ class EmbeddedSftpServer(SshTestServer):
     connections, stalls, refused connections) are switched per instance with :meth:`inject`, counted in
     :meth:`injected_faults`; :meth:`restart` closes every connection and listens again on the same port.
     :meth:`protocol_errors` counts connections that ended on a corrupt SSH stream (it should stay empty).
-    ``ciphers`` limits the ciphers it offers (a hardened site offering only AES-CTR, say).
+    ``ciphers`` limits the ciphers it offers (a hardened site offering only AES-CTR, say). ``limits`` is what
+    it answers to ``limits@openssh.com`` (:data:`LimitsPolicy`: asyncssh's 4 MiB by default; small lengths,
+    enforced, for a strict server; None for a server without the extension), switched with
+    :meth:`set_limits`; :meth:`request_sizes` counts the READ and WRITE lengths it served.
 
     Example:
 
