@@ -16,7 +16,7 @@ from irods_provider.client.transfer._endpoints import Reader, Sink, Source, Writ
 from irods_provider.exceptions import IrodsNotFoundError
 
 from ._integrity import SftpState, create_exclusive, open_source, publish
-from ._io import FAST_REQUEST_SIZE, SftpRangeReader, SftpWriter
+from ._io import SftpRangeReader, SftpWriter
 
 if TYPE_CHECKING:
     import paramiko
@@ -77,7 +77,6 @@ class SftpFile:
         temp = hidden_sibling(self.path)
         handle = create_exclusive(self.client, temp)
         handle.set_pipelined(True)
-        handle.MAX_REQUEST_SIZE = FAST_REQUEST_SIZE
         self._writer = SftpWriter(self.client, temp, handle)
         return self._writer, 0
 

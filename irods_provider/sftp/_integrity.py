@@ -32,14 +32,13 @@ from irods_provider.exceptions import (
 from irods_provider.sftp import _pipelined
 from irods_provider.sftp._endpoint import is_raw_connection_error, sftp_error, sftp_errors
 from irods_provider.sftp._io import (
-    FAST_REQUEST_SIZE,
-    _pipeline_depth,
     _ReadPipeline,
     attributes_ahead,
     own_write_answers,
     release_handle,
     wait_for_writes,
 )
+from irods_provider.sftp._session import read_request_size
 
 __all__ = [
     "ReadBack",
@@ -271,13 +270,7 @@ def open_resumed(
 
 def hash_prefix(handle: paramiko.SFTPFile, length: int, hasher: StreamHasher) -> None:
     """Feed the first ``length`` bytes of an open handle to ``hasher`` (the same handle that is written)."""
-    pipeline = _ReadPipeline(
-        handle,
-        offset=0,
-        length=length,
-        request_size=FAST_REQUEST_SIZE,
-        depth=_pipeline_depth(FAST_REQUEST_SIZE),
-    )
+    pipeline = _ReadPipeline(handle, offset=0, length=length)
     try:
         while data := pipeline.next_piece():
             hasher.update(data)
@@ -360,10 +353,9 @@ def close_reading_back(
     refusing anything."""
     client = handle.sftp
     own_write_answers(handle)
-    reads = [
-        (CMD_READ, handle.handle, int64(at), min(FAST_REQUEST_SIZE, size - at))
-        for at in range(0, size if read else 0, FAST_REQUEST_SIZE)
-    ]
+    step = read_request_size(client)
+    ats = range(0, size if read else 0, step)
+    reads = [(CMD_READ, handle.handle, int64(at), min(step, size - at)) for at in ats]
     tail = [(CMD_CLOSE, handle.handle), _pipelined.lstat(client, temp), _pipelined.lstat(client, final)]
     paramiko.file.BufferedFile.close(handle)  # marks it closed (unbuffered: nothing to flush); sends nothing
     try:

@@ -28,7 +28,7 @@ from paramiko.sftp import CMD_ATTRS, CMD_CLOSE, CMD_DATA, CMD_FSTAT, CMD_READ, C
 from irods_provider.exceptions import IrodsSymlinkError
 
 from . import _pipelined
-from ._session import open_sftp_session
+from ._session import DEFAULT_REQUEST_SIZE, open_sftp_session, read_request_size, write_request_size
 from ._status import SftpEndOfFile, answer_typed, sftp_errors
 
 __all__ = [
@@ -45,9 +45,11 @@ __all__ = [
 ]
 
 DEFAULT_CHUNK_SIZE = 4 * 1024 * 1024
-#: SFTP read/write request size: 4x paramiko's 32 KiB roughly doubles throughput against OpenSSH (which
-#: accepts up to 255 KiB). Readers shrink their requests when a server answers short reads.
-FAST_REQUEST_SIZE = 128 * 1024
+#: SFTP read/write request size while a server's limits are unknown (:data:`~._session.DEFAULT_REQUEST_SIZE`):
+#: once a server answered ``limits@openssh.com``, each request is sized by them
+#: (:func:`~._session.read_request_size`, :func:`~._session.write_request_size`: up to OpenSSH's 255 KiB).
+#: Readers shrink their requests when a server answers short reads.
+FAST_REQUEST_SIZE = DEFAULT_REQUEST_SIZE
 #: Bytes of READ requests on the wire per reader (answers that arrive early are held up to this much).
 PIPELINE_BYTES = 4 * 1024 * 1024
 #: paramiko's own channel defaults; larger windows measured slower (its receive buffer copies on each read).
@@ -112,7 +114,10 @@ class _ReadPipeline:
     Here at most ``depth`` requests are outstanding, answers that come early (servers may answer out of
     order) wait in a dict bounded by ``depth``, and each answer is handed out as it came. A short answer
     (a server capping reads) is completed by a follow-up request before anything later is delivered, and
-    later requests use the smaller size.
+    later requests use the smaller size. Each request is sized when sent
+    (:func:`~._session.read_request_size`: the server's limit once it told it, ``request_size`` at most when
+    given); without ``depth``, requests of at most ``PIPELINE_BYTES`` (at least two) are outstanding,
+    whatever their size.
     """
 
     def __init__(
@@ -121,8 +126,8 @@ class _ReadPipeline:
         *,
         offset: int,
         length: int,
-        request_size: int,
-        depth: int,
+        request_size: int | None = None,
+        depth: int | None = None,
         more: Sequence[tuple[int, int]] = (),
         claim: Callable[[], tuple[int, int] | None] | None = None,
     ) -> None:
@@ -135,16 +140,19 @@ class _ReadPipeline:
         self._more = collections.deque(more)
         # Asked for the next range once those run out (None: none now); what it gives is read next, in order.
         self._claim = claim
-        self._request_size = max(1, request_size)
-        self._depth = max(1, depth)
+        self._wanted = request_size
+        self._short: int | None = None  # the longest answer of a server that answered short reads
+        self._depth = max(1, depth) if depth is not None else None
         self._pending: collections.deque[tuple[int, int, int]] = collections.deque()  # (num, offset, size)
+        self._pending_bytes = 0
         self._early: dict[int, tuple[int, paramiko.Message]] = {}
         self.max_early = 0
 
     @property
     def request_size(self) -> int:
-        """The request size in use (smaller than asked once the server answered short reads)."""
-        return self._request_size
+        """The size of the next request (smaller than asked once the server answered short reads)."""
+        size = read_request_size(self._sftp, self._wanted)
+        return size if self._short is None else min(size, self._short)
 
     def _async_response(self, t: int, msg: paramiko.Message, num: int) -> None:
         """paramiko's callback for an answer read while waiting for an earlier one."""
@@ -153,7 +161,14 @@ class _ReadPipeline:
 
     def _request(self, offset: int, size: int) -> tuple[int, int, int]:
         num = self._sftp._async_request(self, CMD_READ, self._handle_id, int64(offset), int(size))
+        self._pending_bytes += size
         return num, offset, size
+
+    def _room(self, size: int) -> bool:
+        """Whether one more request of ``size`` bytes may go out now."""
+        if self._depth is not None:
+            return len(self._pending) < self._depth
+        return len(self._pending) < 2 or self._pending_bytes + size <= PIPELINE_BYTES
 
     def add(self, offset: int, length: int) -> None:
         """Read ``[offset, offset + length)`` after the ranges already given."""
@@ -165,7 +180,8 @@ class _ReadPipeline:
         self._fill()
 
     def _fill(self) -> None:
-        while len(self._pending) < self._depth:
+        size = self.request_size
+        while self._room(size):
             if self._next >= self._end:
                 claimed = self._more.popleft() if self._more else self._claim() if self._claim else None
                 if claimed is None:
@@ -173,9 +189,9 @@ class _ReadPipeline:
                 start, length = claimed
                 self._next, self._end = start, start + length
                 continue
-            size = min(self._request_size, self._end - self._next)
-            self._pending.append(self._request(self._next, size))
-            self._next += size
+            piece = min(size, self._end - self._next)
+            self._pending.append(self._request(self._next, piece))
+            self._next += piece
 
     def next_piece(self) -> bytes:
         """The next bytes in order (at most one request's worth); ``b""`` once the range is delivered."""
@@ -183,6 +199,7 @@ class _ReadPipeline:
         if not self._pending:
             return b""
         num, offset, size = self._pending.popleft()
+        self._pending_bytes -= size
         if num in self._early:
             t, msg = self._early.pop(num)
             if t == CMD_STATUS:
@@ -195,13 +212,14 @@ class _ReadPipeline:
         if not data:
             raise SftpEndOfFile(f"remote file ended at {offset}, expected {size} more bytes there")
         if len(data) < size:
-            self._request_size = min(self._request_size, len(data))
+            self._short = min(self._short or len(data), len(data))
             self._pending.appendleft(self._request(offset + len(data), size - len(data)))
         self._fill()
         return data
 
     def drain(self) -> None:
         """Collect the answers still on the wire (so the channel holds nothing for a closed reader)."""
+        self._pending_bytes = 0
         while self._pending:
             num, _, _ = self._pending.popleft()
             if self._early.pop(num, None) is None:
@@ -213,8 +231,9 @@ class _ReadPipeline:
 class SftpRangeReader:
     """A read-only binary stream over ``[offset, offset + length)`` of a remote file, pipelined and bounded.
 
-    At most ``depth`` requests of ``request_size`` bytes are on the wire (4 MiB by default), whatever the
-    file size. :meth:`read_chunk` hands out each answer without copying it (the engine's zero-copy path).
+    At most ``PIPELINE_BYTES`` of requests are on the wire (or ``depth`` requests), whatever the file size;
+    each asks the server's read limit (:func:`~._session.read_request_size`), ``request_size`` at most.
+    :meth:`read_chunk` hands out each answer without copying it (the engine's zero-copy path).
     """
 
     def __init__(
@@ -223,7 +242,7 @@ class SftpRangeReader:
         *,
         offset: int,
         length: int,
-        request_size: int = FAST_REQUEST_SIZE,
+        request_size: int | None = None,
         depth: int | None = None,
     ) -> None:
         self._handle = handle
@@ -237,7 +256,7 @@ class SftpRangeReader:
             offset=offset,
             length=length,
             request_size=request_size,
-            depth=depth or _pipeline_depth(request_size),
+            depth=depth,
         )
 
     def read_chunk(self) -> bytes:
@@ -293,18 +312,13 @@ class SftpRangeReader:
         self.close()
 
 
-def _pipeline_depth(request_size: int) -> int:
-    """Requests on the wire per reader: ``PIPELINE_BYTES`` worth, at least two."""
-    return max(2, PIPELINE_BYTES // max(1, request_size))
-
-
 def open_sftp_reader(
     sftp: paramiko.SFTPClient,
     path: str,
     *,
     offset: int = 0,
     length: int | None = None,
-    request_size: int = FAST_REQUEST_SIZE,
+    request_size: int | None = None,
 ) -> SftpRangeReader:
     """Open ``path`` for a prefetched read of ``length`` bytes from ``offset`` (default: to the end)."""
     handle = sftp.open(path, "rb")
@@ -322,12 +336,22 @@ WRITE_FAILED = "the SFTP server failed the write (disk full or over quota?)"
 
 
 class SftpWriter:
-    """A pipelined binary write stream; :meth:`close` collects every write status and checks the size."""
+    """A pipelined binary write stream; :meth:`close` collects every write status and checks the size.
+
+    Each :meth:`write` is sent in requests of the server's write limit once it told it
+    (:func:`~._session.write_request_size`), ``request_size`` at most when given."""
 
     def __init__(
-        self, sftp: paramiko.SFTPClient, path: str, handle: paramiko.SFTPFile, *, check_size: bool = True
+        self,
+        sftp: paramiko.SFTPClient,
+        path: str,
+        handle: paramiko.SFTPFile,
+        *,
+        check_size: bool = True,
+        request_size: int | None = None,
     ) -> None:
         self._sftp = sftp
+        self.request_size = request_size
         self._handle = handle
         self.path = path
         self.check_size = check_size  # False: the caller checks the size itself (one round trip less)
@@ -338,12 +362,14 @@ class SftpWriter:
     def write(self, data: bytes | bytearray | memoryview) -> int:
         try:
             with sftp_errors(self.path, WRITE_FAILED):
+                size = write_request_size(self._sftp, self.request_size)
+                self._handle.MAX_REQUEST_SIZE = size  # paramiko cuts a write in requests of this size
                 if type(data) is bytes:
                     self._handle.write(data)
                 else:  # a request's worth at a time: no copy of a whole chunk (the caller may reuse ``data``)
                     view = memoryview(data).cast("B")
-                    for at in range(0, len(view), FAST_REQUEST_SIZE):
-                        self._handle.write(bytes(view[at : at + FAST_REQUEST_SIZE]))
+                    for at in range(0, len(view), size):
+                        self._handle.write(bytes(view[at : at + size]))
         except BaseException:
             self._failed = True
             raise
@@ -470,16 +496,16 @@ def release_handle(handle: paramiko.SFTPFile) -> None:
 
 
 def open_sftp_writer(
-    sftp: paramiko.SFTPClient, path: str, *, request_size: int = FAST_REQUEST_SIZE, exclusive: bool = False
+    sftp: paramiko.SFTPClient, path: str, *, request_size: int | None = None, exclusive: bool = False
 ) -> SftpWriter:
-    """Create or truncate ``path`` for a pipelined upload sending ``request_size`` bytes per write.
+    """Create or truncate ``path`` for a pipelined upload (requests of the server's write limit, at most
+    ``request_size`` bytes when given).
 
     ``exclusive`` adds ``EXCL``: the open fails if anything, a planted symlink included, is at ``path``.
     """
     handle = sftp.open(path, "wxb" if exclusive else "wb", bufsize=0)
     handle.set_pipelined(True)
-    handle.MAX_REQUEST_SIZE = request_size
-    return SftpWriter(sftp, path, handle)
+    return SftpWriter(sftp, path, handle, request_size=request_size)
 
 
 def temporary_sibling(path: str) -> str:
@@ -514,7 +540,7 @@ def _refuse_symlink(sftp: paramiko.SFTPClient, path: str) -> None:
 
 @contextlib.contextmanager
 def publish_atomically(
-    sftp: paramiko.SFTPClient, path: str, *, request_size: int = FAST_REQUEST_SIZE
+    sftp: paramiko.SFTPClient, path: str, *, request_size: int | None = None
 ) -> Iterator[SftpWriter]:
     """Write to a temporary sibling of ``path`` and rename it onto ``path`` only if the block succeeds.
 
@@ -661,12 +687,7 @@ class _Session:
     ) -> None:
         owner = self.owner
         pipeline = _ReadPipeline(
-            handle,
-            offset=0,
-            length=0,
-            request_size=owner.request_size,
-            depth=_pipeline_depth(owner.request_size),
-            claim=self._claim_more,
+            handle, offset=0, length=0, request_size=owner.request_size, claim=self._claim_more
         )
         try:
             if attributes is not None:
@@ -746,7 +767,7 @@ class ParallelSftpRangeReader:
         chunk_size: int = DEFAULT_CHUNK_SIZE,
         offset: int = 0,
         length: int | None = None,
-        request_size: int = FAST_REQUEST_SIZE,
+        request_size: int | None = None,
         check_file: Callable[[SFTPAttributes], object] | None = None,
         handle: paramiko.SFTPFile | None = None,
         check_handle: Callable[[SFTPAttributes], object] | None = None,

@@ -28,13 +28,13 @@ from irods_provider.exceptions import IrodsInvalidPathError
 from irods_provider.sftp import _pipelined
 from irods_provider.sftp._integrity import SftpState
 from irods_provider.sftp._io import (
-    FAST_REQUEST_SIZE,
     WRITE_FAILED,
     SftpWriter,
     close_acknowledged,
     release_handle,
     split_pieces,
 )
+from irods_provider.sftp._session import write_request_size
 from irods_provider.sftp._status import sftp_errors
 
 if TYPE_CHECKING:
@@ -111,10 +111,11 @@ class _WriteSession:
         return _pipelined.send(self._sftp, [(CMD_CLOSE, self.handle.handle)])
 
     def _send(self, start: int, view: memoryview, numbers: list[int]) -> None:
-        for at in range(0, len(view), FAST_REQUEST_SIZE):
+        size = write_request_size(self._sftp)  # the server's write limit once it told it
+        for at in range(0, len(view), size):
             if self.owner.failed.is_set():
                 raise _Stopped
-            piece = view[at : at + FAST_REQUEST_SIZE]  # no copy: paramiko packs it into the message
+            piece = view[at : at + size]  # no copy: paramiko packs it into the message
             handle_id = self.handle.handle
             numbers.append(self._sftp._async_request(self, CMD_WRITE, handle_id, int64(start + at), piece))
 

@@ -50,7 +50,7 @@ from ._integrity import (
     open_resumed,
     publish,
 )
-from ._io import FAST_REQUEST_SIZE, WRITE_FAILED, SftpWriter, release_handle
+from ._io import WRITE_FAILED, SftpWriter, release_handle
 from ._parallel import ParallelSftpWriter, Reopening, reopen_further, widen_writer
 from ._resume_store import ResumeStore
 
@@ -457,7 +457,6 @@ def _writer(client: paramiko.SFTPClient, temp: str, handle: paramiko.SFTPFile, *
     """A pipelined writer over an open handle, positioned at ``offset``."""
     handle.seek(offset)
     handle.set_pipelined(True)
-    handle.MAX_REQUEST_SIZE = FAST_REQUEST_SIZE
     # Its size is checked by the publish's lstat right before the rename (and by the read-back or sha256sum).
     writer = SftpWriter(client, temp, handle, check_size=False)
     writer.bytes_written = offset
@@ -483,7 +482,6 @@ class _ClosingWriter(SftpWriter):
     ) -> None:
         super().__init__(client, temp, handle, check_size=False)
         handle.set_pipelined(True)
-        handle.MAX_REQUEST_SIZE = FAST_REQUEST_SIZE
         self.final = final
         self.reads = read_back
         self.read_back: ReadBack | None = None

@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any, Literal, Self, cast
 
 import asyncssh
+import asyncssh.sftp
 import paramiko
 from asyncssh.constants import (
     MSG_CHANNEL_DATA,
@@ -53,6 +54,7 @@ from irods_provider.testing._sshd import OpenSshServer, SshTestServer
 __all__ = [
     "EmbeddedSftpServer",
     "OpenSshServer",
+    "SftpServerLimits",
     "SshFaults",
     "SshTestServer",
     "airflow_connection_json",
@@ -61,6 +63,7 @@ __all__ = [
 
 _START_TIMEOUT = 15.0
 _COPY_CHUNK = 64 * 1024
+_LIMITS = b"limits@openssh.com"
 
 
 def airflow_connection_json(
@@ -132,6 +135,35 @@ class SshFaults:
     refuse_connections: int = 0
 
 
+@dataclasses.dataclass(frozen=True)
+class SftpServerLimits:
+    """What the embedded server answers to ``limits@openssh.com`` (OpenSSH's PROTOCOL 4.8; 0: no limit) and
+    enforces as a strict server would: a READ or WRITE longer than its length is refused with a failure
+    status (OpenSSH shortens such a read and refuses only packets over 256 KiB; PROTOCOL allows a server to
+    sever the connection).
+
+    Example:
+
+    ```python
+    from irods_provider.testing.sftp import EmbeddedSftpServer, SftpServerLimits
+
+    with EmbeddedSftpServer(limits=SftpServerLimits(34000, 32768, 32768, 64)) as server:
+        ...  # clients that ask the limits send requests of at most 32 KiB; longer ones fail
+    ```
+    """
+
+    max_packet_length: int = 0
+    max_read_length: int = 0
+    max_write_length: int = 0
+    max_open_handles: int = 0
+
+
+#: What the embedded server does about ``limits@openssh.com``: ``"asyncssh"`` (offered, asyncssh's own answer:
+#: 4 MiB reads and writes), a :class:`SftpServerLimits` (offered, answered and enforced), or None (not
+#: offered in the ``VERSION``; a request for it is answered "unsupported", as by a server without it).
+LimitsPolicy = SftpServerLimits | Literal["asyncssh"] | None
+
+
 class _FaultState:
     """The server's fault switches and what was injected, shared by its event loop and the test thread."""
 
@@ -159,6 +191,21 @@ class _FaultState:
         self.peak_open = 0
         self._served: Counter[int] = Counter()  # id(open connection) -> data bytes
         self.served_closed: list[int] = []  # data bytes of each closed connection
+        self.limits: LimitsPolicy = "asyncssh"
+        # Lengths of the READ and WRITE requests served (reset by reset_request_sizes), and limits requests.
+        self.request_sizes: dict[str, Counter[int]] = {"read": Counter(), "write": Counter()}
+        self.limits_requests = 0
+
+    def note_request(self, kind: str, size: int) -> None:
+        """Count a READ or WRITE request of ``size`` bytes; refuse it (as a strict server) when over the
+        configured limit."""
+        with self._lock:
+            self.request_sizes[kind][size] += 1
+            limits = self.limits
+        if isinstance(limits, SftpServerLimits):
+            limit = limits.max_read_length if kind == "read" else limits.max_write_length
+            if limit and size > limit:
+                raise asyncssh.SFTPFailure(f"{kind} of {size} bytes is over the server's limit of {limit}")
 
     def configure(self, faults: SshFaults) -> None:
         with self._lock:
@@ -343,16 +390,58 @@ class _FaultySftpServer(asyncssh.SFTPServer):
         raise asyncssh.SFTPConnectionLost("connection dropped by fault injection")
 
     async def read(self, file_obj: object, offset: int, size: int) -> bytes:
+        self._state.note_request("read", size)
         data = super().read(file_obj, offset, size)
         assert isinstance(data, bytes)
         await self._fault(len(data))
         return data
 
     async def write(self, file_obj: object, offset: int, data: bytes) -> int:
+        self._state.note_request("write", len(data))
         await self._fault(len(data))
         written = super().write(file_obj, offset, data)
         assert isinstance(written, int)
         return written
+
+
+class _LimitsHandler(asyncssh.sftp.SFTPServerHandler):
+    """asyncssh's SFTP session handler, answering ``limits@openssh.com`` as the embedded server that runs
+    the session is configured to (:data:`LimitsPolicy`); any other server's sessions are asyncssh's own."""
+
+    def __init__(self, server: asyncssh.SFTPServer, *args: Any) -> None:
+        super().__init__(server, *args)
+        state = server._state if isinstance(server, _FaultySftpServer) else None
+        if state is None:
+            return
+        handlers = dict(self._packet_handlers)
+        handlers[_LIMITS] = _counting_limits(state, handlers[_LIMITS])
+        self._packet_handlers = handlers
+        if state.limits is None:
+            self._extensions = [(name, data) for name, data in self._extensions if name != _LIMITS]
+
+
+def _counting_limits(state: _FaultState, asyncssh_answer: Any) -> Any:
+    """The limits request's handler: counted, then answered as the server is configured."""
+
+    async def answer(handler: Any, packet: Any) -> Any:
+        with state._lock:
+            state.limits_requests += 1
+            limits = state.limits
+        if limits is None:  # not offered: as a server that does not know it
+            raise asyncssh.SFTPOpUnsupported("Unsupported request type: 200")  # FXP_EXTENDED
+        if not isinstance(limits, SftpServerLimits):
+            return await asyncssh_answer(handler, packet)
+        packet.check_end()
+        return asyncssh.sftp.SFTPLimits(*dataclasses.astuple(limits))
+
+    return answer
+
+
+def _install_limits_handler() -> None:
+    """Make asyncssh start SFTP sessions with :class:`_LimitsHandler` (once, process-wide: it behaves as
+    asyncssh's own for every server but the embedded one)."""
+    if asyncssh.sftp.SFTPServerHandler is not _LimitsHandler:
+        asyncssh.sftp.SFTPServerHandler = _LimitsHandler  # type: ignore[misc, assignment]
 
 
 def _ignore_late_channel_packets(chan: asyncssh.SSHServerChannel[bytes], state: _FaultState) -> None:
@@ -493,7 +582,10 @@ class EmbeddedSftpServer(SshTestServer):
     connections, stalls, refused connections) are switched per instance with :meth:`inject`, counted in
     :meth:`injected_faults`; :meth:`restart` closes every connection and listens again on the same port.
     :meth:`protocol_errors` counts connections that ended on a corrupt SSH stream (it should stay empty).
-    ``ciphers`` limits the ciphers it offers (a hardened site offering only AES-CTR, say).
+    ``ciphers`` limits the ciphers it offers (a hardened site offering only AES-CTR, say). ``limits`` is what
+    it answers to ``limits@openssh.com`` (:data:`LimitsPolicy`: asyncssh's 4 MiB by default; small lengths,
+    enforced, for a strict server; None for a server without the extension), switched with
+    :meth:`set_limits`; :meth:`request_sizes` counts the READ and WRITE lengths it served.
 
     Example:
 
@@ -517,6 +609,7 @@ class EmbeddedSftpServer(SshTestServer):
         username: str = "tester",
         password: str | None = None,
         ciphers: Sequence[str] | None = None,
+        limits: LimitsPolicy = "asyncssh",
     ) -> None:
         self._workdir = Path(tempfile.mkdtemp(prefix="irods-sftp-asyncssh-"))
         self.ciphers = list(ciphers) if ciphers is not None else None  # None: asyncssh's defaults
@@ -543,6 +636,7 @@ class EmbeddedSftpServer(SshTestServer):
         self._ready = threading.Event()
         self._start_error: BaseException | None = None
         self._faults = _FaultState()
+        self._faults.limits = limits
 
     # -- faults ----------------------------------------------------------------------------------------
 
@@ -576,6 +670,28 @@ class EmbeddedSftpServer(SshTestServer):
     def reset_connection_stats(self) -> None:
         """Start counting :meth:`connection_stats` afresh (connections open now count as open)."""
         self._faults.reset_stats(len(self._connections))
+
+    def set_limits(self, limits: LimitsPolicy) -> None:
+        """What ``limits@openssh.com`` is for SFTP sessions started from now on (:data:`LimitsPolicy`); its
+        lengths are enforced at once."""
+        with self._faults._lock:
+            self._faults.limits = limits
+
+    def request_sizes(self) -> dict[str, Counter[int]]:
+        """How many READ and WRITE requests of each length were served (``{"read": ..., "write": ...}``)
+        since the start or :meth:`reset_request_sizes`."""
+        with self._faults._lock:
+            return {kind: Counter(c) for kind, c in self._faults.request_sizes.items()}
+
+    def limits_requests(self) -> int:
+        """How many ``limits@openssh.com`` requests came since the start or :meth:`reset_request_sizes`."""
+        with self._faults._lock:
+            return self._faults.limits_requests
+
+    def reset_request_sizes(self) -> None:
+        with self._faults._lock:
+            self._faults.request_sizes = {"read": Counter(), "write": Counter()}
+            self._faults.limits_requests = 0
 
     def restart(self) -> None:
         """Close the listener and every connection, then listen again on the same port."""
@@ -642,6 +758,7 @@ class EmbeddedSftpServer(SshTestServer):
 
     async def _listen(self) -> None:
         root = os.fsencode(self.root)
+        _install_limits_handler()
 
         def sftp_factory(chan: asyncssh.SSHServerChannel[bytes]) -> asyncssh.SFTPServer:
             return _FaultySftpServer(chan, chroot=root, state=self._faults)

@@ -2,7 +2,9 @@
 
 Observed on paramiko's request plumbing (``_async_request`` for every request, blocking or pipelined, and
 ``_read_packet`` for every answer), so requests sent together show as one *wave*: the requests a client
-sends before it reads an answer. Each wave costs one round trip of that client's connection.
+sends before it reads an answer. Each wave costs one round trip of that client's connection. A session's
+``limits@openssh.com`` request goes with its ``INIT`` (not recorded either, it holds nothing up): it is
+counted in :attr:`SftpWire.limits` instead.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Any
 
 import paramiko
 import pytest
-from paramiko.sftp import CMD_NAMES, CMD_WRITE
+from paramiko.sftp import CMD_EXTENDED, CMD_NAMES, CMD_WRITE
 
 
 class SftpWire:
@@ -24,6 +26,7 @@ class SftpWire:
         self.lock = threading.Lock()
         self.on_send: list[Any] = []  # callbacks(client, request name, first argument) before each send
         self.on_answer: list[Any] = []  # callbacks(client) before each answer is read
+        self.limits: list[int] = []  # id(client) of each limits@openssh.com request
 
     def install(self, monkeypatch: pytest.MonkeyPatch) -> SftpWire:
         send, read = paramiko.SFTPClient._async_request, paramiko.SFTPClient._read_packet
@@ -31,6 +34,10 @@ class SftpWire:
 
         def async_request(client: Any, fileobj: Any, t: int, *args: Any) -> int:
             first = args[0] if args else b""
+            if t == CMD_EXTENDED and first == "limits@openssh.com":
+                with wire.lock:
+                    wire.limits.append(id(client))
+                return int(send(client, fileobj, t, *args))
             text = first.decode("utf-8", "replace") if isinstance(first, bytes) else str(first)
             name = CMD_NAMES.get(t, str(t)).removeprefix("CMD_")
             for callback in wire.on_send:

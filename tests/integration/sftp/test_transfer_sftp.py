@@ -13,7 +13,6 @@ import paramiko
 import pytest
 
 from irods_provider.client.transfer._sftp import (
-    FAST_REQUEST_SIZE,
     PIPELINE_BYTES,
     ParallelSftpRangeReader,
     open_sftp_channels,
@@ -22,6 +21,7 @@ from irods_provider.client.transfer._sftp import (
     publish_atomically,
 )
 from irods_provider.sftp._io import FIRST_CHUNK_PIECES_PER_SESSION
+from irods_provider.sftp._session import read_request_size
 from irods_provider.testing.sftp import SshTestServer
 
 CHUNK = 64 * 1024
@@ -187,13 +187,14 @@ def test_reader_keeps_a_bounded_pipeline(sftp_server: SshTestServer, sftp: param
     """At most PIPELINE_BYTES of READ requests are on the wire, whatever the file size."""
     data = _payload(20 * 1024 * 1024 + 12_345)
     (sftp_server.root / "bounded.bin").write_bytes(data)
-    limit = PIPELINE_BYTES // FAST_REQUEST_SIZE
     digest = hashlib.sha256()
     most = 0
     with open_sftp_reader(sftp, "bounded.bin") as reader:
+        size = read_request_size(sftp)  # the server's limits are known once the file is open
+        limit = PIPELINE_BYTES // size
         while piece := reader.read_chunk():
             digest.update(piece)
-            assert len(piece) <= FAST_REQUEST_SIZE
+            assert len(piece) <= size
             most = max(most, len(sftp._expecting))  # type: ignore[attr-defined]
     assert digest.hexdigest() == hashlib.sha256(data).hexdigest()
     assert 1 < most <= limit
@@ -228,7 +229,7 @@ def test_parallel_reader_bound_with_a_lagging_consumer(
                 claimed = {piece.chunk for piece in reader._queue[: reader._next]}
                 assert max(claimed) in (last + 1, last + 2)  # requests ran on past it, two chunks at most
             for client in clients:
-                assert len(client._expecting) <= PIPELINE_BYTES // FAST_REQUEST_SIZE  # type: ignore[attr-defined]
+                assert len(client._expecting) <= PIPELINE_BYTES // read_request_size(client)  # type: ignore[attr-defined]
             digest.update(block)
     assert digest.hexdigest() == hashlib.sha256(data).hexdigest()
     assert reader.max_buffered_bytes == read_ahead * chunk  # the lag let the workers fill up, no further
