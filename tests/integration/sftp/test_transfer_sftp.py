@@ -334,14 +334,20 @@ def test_parallel_writer_closes_each_handle_behind_its_last_writes(
             for piece in _pieces(data):
                 writer.write(piece)
             writer.close()
+        answered_before_close = 0
         for client in clients:
             events = wire.events[id(client)]
             close = next(i for i, (kind, what) in enumerate(events) if what.startswith("close"))
             writes = sum(what == "write" for _, what in events[:close])
             answered = sum(kind == "answer" for kind, _ in events[:close])
-            assert 0 < answered < writes, events  # the CLOSE left before the last writes were answered
+            assert answered < writes, events  # the CLOSE left before the last writes were answered
+            answered_before_close += answered
             later = [what for kind, what in events[close + 1 :] if kind == "send"]
             assert later == ([f"stat {name}"] if check_size and client is clients[0] else []), events
+        # Answers are read one piece behind while writing: with two buffers per session, the fifth piece
+        # waits for one. Which session that was is the work-stealing's choice (one that carried a single
+        # piece reads none before its CLOSE), so only the total is certain.
+        assert answered_before_close > 0
         landed = (sftp_server.root / name).read_bytes()
         assert hashlib.sha256(landed).digest() == hashlib.sha256(data).digest()
 
