@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import IO, Any, Literal
 
 from irods_provider._error_codes import error_code
@@ -119,10 +120,8 @@ def upload_object(
         with open_upload_source(
             source, size, config=cfg, follow_symlinks=follow_symlinks, check=source_check
         ) as src:
-            # One request body's worth is written in one request: nothing to resume; without a skip policy
-            # the destination is not asked first (the publishing rename refuses an existing object): a
-            # write, a checksum, a rename. Its temporary keeps the resumable name: a retry's write replaces
-            # a killed one's.
+            # One request body's worth goes in one request (nothing to resume), without a skip policy the
+            # destination unasked (the rename refuses one); its temporary keeps the resumable name.
             small = src.size is not None and src.size <= min(cfg.small_file_threshold, cfg.chunk_size)
             key, stable = _temp_key(src, path, resume=resume, resume_key=resume_key)
             key = _keyed_by_finish(key, stable, metadata, permissions)
@@ -135,32 +134,52 @@ def upload_object(
             )
             job = _Job(session, path, cfg, tuple(subscribers), cancel_event, executor, on_chunk)
             if decided is not None:
-                if decided.status is FileStatus.SKIPPED and overwrite is OverwritePolicy.OVERWRITE:
-                    # Skipped as published: what a killed overwrite moved aside from it is superseded.
-                    settle_parked(session, path, cfg)
-                return decided
+                return _decided(session, path, decided, overwrite=overwrite, config=cfg)
             job.coordinator().queued(src.size)
-            try:
-                written = _write_temp(
-                    job, src, key, resume=resume and not small, stable=stable, chosen=chosen
-                )
-                checksum = _finish(
-                    job, written, metadata=metadata, permissions=permissions, overwrite=overwrite
-                )
-            except BaseException as exc:
-                # The one failure path: what this attempt created (its writer's handle, its temporary
-                # object, an old object moved aside) is undone here, newest first.
-                job.current.run_failure_cleanups(exc)
-                job.current.done(exc)
-                raise
-            job.current.succeed()
-            job.current.done(None)
+            written, checksum = _attempt(
+                job,
+                lambda: _write_temp(job, src, key, resume=resume and not small, stable=stable, chosen=chosen),
+                partial(_finish, job, metadata=metadata, permissions=permissions, overwrite=overwrite),
+            )
         return written.file_result(src.name, path, checksum=checksum, seconds=time.monotonic() - started)
     except BaseException:
         if overwrite is OverwritePolicy.OVERWRITE and not dry_run:
             # Whatever failed, a path a killed attempt's overwrite left empty gets its old object back.
             settle_parked(session, path, cfg)
         raise
+
+
+def _decided(
+    session: SessionLike,
+    path: str,
+    decided: FileResult,
+    *,
+    overwrite: OverwritePolicy,
+    config: TransferConfig,
+) -> FileResult:
+    """The result of an upload the policies decided against; skipped as published under OVERWRITE, what
+    a killed overwrite of ``path`` moved aside is superseded and removed (one GenQuery)."""
+    if decided.status is FileStatus.SKIPPED and overwrite is OverwritePolicy.OVERWRITE:
+        settle_parked(session, path, config)
+    return decided
+
+
+def _attempt(
+    job: _Job, write: Callable[[], _Written], finish: Callable[[_Written], str]
+) -> tuple[_Written, str]:
+    """Write the temporary, then finish and publish it: the written temporary and its checksum. The one
+    failure path: what this attempt created (its writer's handle, its temporary object, an old object
+    moved aside) is undone here, newest first."""
+    try:
+        written = write()
+        checksum = finish(written)
+    except BaseException as exc:
+        job.current.run_failure_cleanups(exc)
+        job.current.done(exc)
+        raise
+    job.current.succeed()
+    job.current.done(None)
+    return written, checksum
 
 
 def _temp_key(src: OpenedSource, path: str, *, resume: bool, resume_key: str | None) -> tuple[str, bool]:
