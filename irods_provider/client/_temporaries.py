@@ -2,7 +2,7 @@
 
 An upload writes ``.<name>.irods-part-<key>.<ext>`` (``<name>``'s extension; the form without is recognised),
 carrying its resume state and the ids of the parallel-write handles opened on it, and an overwrite parks the
-old object as ``.<name>.irods-old-<key>`` (``<key>``: ``<transfer>-<nonce>``, one writer's own) for a moment
+old object as ``.<name>.irods-old-<key>`` (``<key>``: ``<path key>-<nonce>``, one writer's own) for a moment
 (or, overwriting in place, keeps a verified backup ``.<name>.irods-keep-<key>``); a killed worker leaves any
 of them behind. The async cleanup (``collections.remove_temporaries``) uses these types; the transfer engine
 uses the attribute names.

@@ -2,15 +2,17 @@
 request (before the server acts on it, or after it acted but before the answer arrives), then the same call
 is retried to completion, as Airflow re-runs a task.
 
-After each kill: no partial object (or local file) at the final path, and no object locked without a record
-of its handle (the one exception: a temporary whose handle the worker was killed before recording; the server
-keeps handles until it restarts and cannot list them). After each retry: the final bytes and checksum are
-the source's, a recorded resumable prefix was resumed from (not from 0), and no temporary object, recorded
-handle or hidden partial local file is left. The retry comes once the killed worker's leases lapsed (as
-Airflow's default retry delay, five minutes, outlasts the default lease): the harness backdates them. Kill
-points are seeded (``CRASH_SEED``); every request index of a calibration run is used in both modes before
-random ones are drawn. ``CRASH_POINTS`` (default 30) sets the
-kill points per write path. A failure names the write path, seed and kill point.
+After each kill: no partial object (or local file) at the final path (an older object being replaced is
+there whole, or, killed between the publish's two renames, whole under the name the next attempt looks for),
+and no object locked without a record of its handle (the one exception: a temporary whose handle the worker
+was killed before recording; the server keeps handles until it restarts and cannot list them). After each
+retry: the final bytes and checksum are the source's, a recorded resumable prefix was resumed from (not from
+0), and no temporary object (nor an older object moved aside), recorded handle or hidden partial local file
+is left. The retry comes once the killed worker's leases lapsed (as Airflow's default retry delay, five
+minutes, outlasts the default lease): the harness backdates them. Kill points are seeded (``CRASH_SEED``);
+every request index of a calibration run is used in both modes before random ones are drawn.
+``CRASH_POINTS`` (default 30) sets the kill points per write path. A failure names the write path, seed and
+kill point.
 
 This module is the harness; the tests are split by direction (``test_crash_uploads.py``: local to iRODS;
 ``test_crash_downloads_staging.py``: downloads and SFTP staging) so that two workers share them.
@@ -48,8 +50,9 @@ from irods_provider.client._temporaries import (
 )
 from irods_provider.client.transfer._copyover import backup_name
 from irods_provider.client.transfer._resume import HANDLE_ATTRIBUTE, RESUME_ATTRIBUTE, ResumeState
+from irods_provider.client.transfer._upload import parked_start
 from irods_provider.sftp._sink import CHECKPOINT_CHUNKS
-from irods_provider.testing._http import DropConnection
+from irods_provider.testing._http import OP_KEY, DropConnection
 from irods_provider.testing.sftp import airflow_connection_json
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -119,6 +122,8 @@ CASES = [
     Case("fs_put", MULTI),
     Case("fs_open_wb", MULTI),
     Case("local_to_irods_operator", BIG),
+    Case("upload_object", MULTI, replaces=True),
+    Case("local_to_irods_operator_overwrite", MULTI, replaces=True),
     Case("download_object", MULTI, up=False),
     Case("irods_to_local_operator", MULTI, up=False),
     Case("irods_to_sftp_operator", MULTI, up=False),
@@ -178,9 +183,12 @@ class KillSwitch:
         self.pid: int | None = None
         self.kill_at = 0
         self.after = False
+        self.on_op: str | None = None
+        self.op_count = 0
         self.count = 0
         self.post_bytes = 0
         self.killed_on: str | None = None
+        self.ops: dict[int, str] = {}  # request index -> what it was ("data-objects rename"), once served
         self.inflight = 0  # requests being handled (a dead worker's last ones still land)
         self.arrived = time.monotonic()
         self.app._api = self._api
@@ -188,12 +196,16 @@ class KillSwitch:
     def close(self) -> None:
         del self.app._api  # the class's method again
 
-    def arm(self, pid: int | None, kill_at: int, *, after: bool) -> None:
+    def arm(self, pid: int | None, kill_at: int, *, after: bool, on_op: str | None = None) -> None:
+        """Kill ``pid`` at its ``kill_at``-th request, or (``on_op``) once the ``kill_at``-th request of that
+        op (e.g. ``"data-objects rename"``) was handled: its answer is lost."""
         with self._lock:
             self.pid, self.kill_at, self.after = pid, kill_at, after
+            self.on_op, self.op_count = on_op, 0
             self.count, self.post_bytes = 0, 0
             if pid is not None:
                 self.killed_on = None
+                self.ops = {}  # kept once the run is over (disarmed), for the caller to read
 
     def settle(self, *also_ports: int, limit: float = 5.0) -> None:
         """Wait (at most ``limit`` s) until the killed worker's requests are all served: a request it sent
@@ -229,15 +241,22 @@ class KillSwitch:
     async def _counted(self, request: Any, path: str) -> Any:
         with self._lock:
             self.count += 1
+            index = self.count
             if request.method == "POST":
                 self.post_bytes += int(request.headers.get("content-length") or 0)
-            fire = self.pid is not None and self.count == self.kill_at
+            fire = self.pid is not None and self.on_op is None and self.count == self.kill_at
             if fire:
                 self.killed_on = f"{request.method} {path.rsplit('/', 1)[-1]}"
         if fire and not self.after:
             self._kill()
             raise DropConnection()
         response = await self._original(request, path)
+        with self._lock:
+            op = self.ops[index] = str(request.scope.get(OP_KEY) or path)
+            if self.pid is not None and self.on_op == op:
+                self.op_count += 1
+                fire = self.op_count == self.kill_at
+                self.killed_on = f"{op} #{self.op_count}" if fire else self.killed_on
         if fire:
             self._kill()
         return response
@@ -267,12 +286,21 @@ class Zygote:
         assert line, "the crash worker's fork server died"
         return line.strip()
 
-    def run(self, path: str, args: dict[str, Any], switch: KillSwitch, kill_at: int, *, after: bool) -> int:
+    def run(
+        self,
+        path: str,
+        args: dict[str, Any],
+        switch: KillSwitch,
+        kill_at: int,
+        *,
+        after: bool,
+        on_op: str | None = None,
+    ) -> int:
         """Start one worker, arm the switch on its pid, let it run; its exit code (-9 when killed)."""
         assert self.proc.stdin is not None
         self.proc.stdin.write(json.dumps({"path": path, "args": args}) + "\n")
         pid = int(self._line().split()[1])
-        switch.arm(pid, kill_at, after=after)
+        switch.arm(pid, kill_at, after=after, on_op=on_op)
         self.proc.stdin.write("go\n")
         code = int(self._line().split()[1])
         switch.arm(None, 0, after=False)
@@ -382,8 +410,10 @@ def check_after_kill(case: Case, snap: Snapshot, final: str, data: bytes, local_
             problems.append(f"partial object at the final path: {len(got)} of {len(data)} bytes")
         if lock is not None and not case.in_place:
             problems.append("the final path is locked by a parallel-write handle")
-    elif case.up and case.replaces:
-        problems.append("the older object at the final path is gone")
+    elif case.up and case.replaces and not parked_whole(snap, final):
+        # Killed between the publish's two renames (iRODS renames onto no existing object): the final name
+        # is empty and the older object, whole, is moved aside under the name the next attempt looks for.
+        problems.append("the older object at the final path is gone (and not moved aside whole)")
     if not case.up and local_final.exists() and local_final.read_bytes() != data:
         problems.append(f"partial local file at the final path: {local_final.stat().st_size} bytes")
     orphans = snap.orphans()
@@ -393,6 +423,17 @@ def check_after_kill(case: Case, snap: Snapshot, final: str, data: bytes, local_
     if len(orphans) > 1:
         problems.append(f"more than one unrecorded locked temporary: {sorted(orphans)}")
     return problems
+
+
+def parked_whole(snap: Snapshot, final: str) -> bool:
+    """Whether the older object is kept whole, unlocked, where an overwrite of ``final`` moves it aside
+    (``.<name>.irods-old-<path's key>-<nonce>``, found again by the next attempt: transfer/_upload
+    ``parked_start``)."""
+    start = parked_start(final)
+    return any(
+        p.startswith(start) and got == OLD and lock is None and (not checksum or checksum == sha2(OLD))
+        for p, (got, checksum, lock, _) in snap.objects.items()
+    )
 
 
 def _backup_problems(snap: Snapshot, final: str, got: bytes, lock: str | None) -> list[str]:
@@ -683,7 +724,7 @@ def run_kill_points(
     )
     assert violations == [], "\n".join(violations[:15]) + f"\n({len(violations)} violations)"
     resuming = ("upload_object", "upload_object_ramp", "local_to_irods_operator", "sftp_to_irods_operator")
-    if case.path in resuming and case.size != SMALL:
+    if case.path in resuming and case.size != SMALL and not case.replaces:
         # Killed mid-upload, the next attempt continues from the last checkpoint: some kill points must.
         assert resumes >= 1, f"{case.id}: no retry resumed from a recorded prefix"
     if case.path == "irods_to_sftp_operator" and case.size == BIG:  # from a checkpoint, not from 0

@@ -139,8 +139,14 @@ def run_local_to_irods(args: dict[str, Any]) -> dict[str, Any]:
         chunk_size=CHUNK,
         streams=STREAMS,
         skip="checksum",
+        overwrite=args.get("overwrite", False),
     ).execute({})
     return {"files": [{k: f.get(k) for k in ("status", "resumed_from")} for f in report["files"]]}
+
+
+def run_local_to_irods_overwrite(args: dict[str, Any]) -> dict[str, Any]:
+    """:func:`run_local_to_irods` with ``overwrite=True``: an older object there is replaced."""
+    return run_local_to_irods({**args, "overwrite": True})
 
 
 def run_download_object(args: dict[str, Any]) -> dict[str, Any]:
@@ -230,6 +236,7 @@ WRITE_PATHS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "fs_put": run_fs_put,
     "fs_open_wb": run_fs_open_wb,
     "local_to_irods_operator": run_local_to_irods,
+    "local_to_irods_operator_overwrite": run_local_to_irods_overwrite,
     "download_object": run_download_object,
     "irods_to_local_operator": run_irods_to_local,
     "irods_to_sftp_operator": run_irods_to_sftp,

@@ -63,7 +63,7 @@ from ._copy import CopyResult, StreamHasher, hasher_for, server_checksum_matches
 from ._copyover import InPlace
 from ._replicas import verify_upload
 from ._retry import ChunkRetrier
-from ._upload import _choose_temp, _is_locked, _publish, fresh_temp_name, proven_held
+from ._upload import _choose_temp, _is_locked, _publish, fresh_temp_name, proven_held, settle_parked
 from ._writer import ParallelWriter
 
 log = logging.getLogger(__name__)
@@ -122,6 +122,8 @@ class AtomicWriter(ParallelWriter):
             coordinator=coordinator,
             executor=executor,
         )
+        # Run last on a failure: a path a killed writer's publish left empty gets its old object back.
+        self.coordinator.add_failure_cleanup(lambda _cause: settle_parked(session, target, config))
         self._withdraw_discard = self.coordinator.add_failure_cleanup(lambda _cause: self.discard())
         # Holds nothing of the writer: a writer dropped unclosed is collected, and its lease stops with it.
         self._left = _Unfinished(target, temp)
@@ -414,5 +416,6 @@ def replace_object(session: SessionLike, source: str, target: str, *, config: Tr
         _publish(session, source, target, overwrite=OverwritePolicy.OVERWRITE, retry=retry)
     except BaseException as exc:
         coordinator.run_failure_cleanups(exc)  # the moved-aside object goes back; ``source`` stays
+        settle_parked(session, target, config)  # so does one a killed attempt moved aside
         raise
     coordinator.succeed()

@@ -36,7 +36,7 @@ from ._policy import Decision, Refuse, Skip, decide, listed_destination, stored_
 from ._report import FileResult, FileStatus, TransferReport
 from ._resume import resume_key, temp_name
 from ._retry import ChunkRetrier
-from ._upload import _publish, _quiet_remove
+from ._upload import _publish, _quiet_remove, settle_parked
 
 if TYPE_CHECKING:
     from irods_provider.client import IrodsSession
@@ -147,6 +147,8 @@ def _staged_copy(
         _publish(session, temp, item.destination, overwrite=overwrite, retry=renames)
     except BaseException as exc:
         coordinator.run_failure_cleanups(exc)  # a replaced object is put back, the temporary removed
+        if overwrite is OverwritePolicy.OVERWRITE:
+            settle_parked(session, item.destination, cfg)  # so is one a killed attempt moved aside
         raise
     coordinator.succeed()
 

@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import IO, Any, Literal
 
 from irods_provider._error_codes import error_code
@@ -113,40 +114,72 @@ def upload_object(
     cfg = _effective_config(session, config)
     started = time.monotonic()
     resume = _resume.recordable_resume(session, path, resume, metadata=metadata, permissions=permissions)
-    if wait_stable_seconds and isinstance(source, str | os.PathLike):
-        _wait_stable(os.fspath(source), wait_stable_seconds, follow_symlinks, cancel_event)
-    with open_upload_source(
-        source, size, config=cfg, follow_symlinks=follow_symlinks, check=source_check
-    ) as src:
-        # One request body's worth is written in one request: nothing to resume; without a skip policy the
-        # destination is not asked first (the publishing rename refuses an existing object): a write, a
-        # checksum, a rename. Its temporary keeps the resumable name: a retry's write replaces a killed one's.
-        small = src.size is not None and src.size <= min(cfg.small_file_threshold, cfg.chunk_size)
-        key, stable = _temp_key(src, path, resume=resume, resume_key=resume_key)
-        key = _keyed_by_finish(key, stable, metadata, permissions)
-        choose = resume and not small and skip is SkipPolicy.NEVER and not dry_run
-        chosen, decided = _decide_choosing(
-            lambda: _decide(
-                session, src, path, cfg=cfg, skip=skip, overwrite=overwrite, dry_run=dry_run, known=known
-            ),
-            (lambda: _choose_temp(session, path, key, resume=True)) if choose else None,
-        )
-        if decided is not None:
-            return decided
-        job = _Job(session, path, cfg, tuple(subscribers), cancel_event, executor, on_chunk)
-        job.coordinator().queued(src.size)
-        try:
-            written = _write_temp(job, src, key, resume=resume and not small, stable=stable, chosen=chosen)
-            checksum = _finish(job, written, metadata=metadata, permissions=permissions, overwrite=overwrite)
-        except BaseException as exc:
-            # The one failure path: what this attempt created (its writer's handle, its temporary object,
-            # an old object moved aside) is undone here, newest first.
-            job.current.run_failure_cleanups(exc)
-            job.current.done(exc)
-            raise
-        job.current.succeed()
-        job.current.done(None)
-    return written.file_result(src.name, path, checksum=checksum, seconds=time.monotonic() - started)
+    try:
+        if wait_stable_seconds and isinstance(source, str | os.PathLike):
+            _wait_stable(os.fspath(source), wait_stable_seconds, follow_symlinks, cancel_event)
+        with open_upload_source(
+            source, size, config=cfg, follow_symlinks=follow_symlinks, check=source_check
+        ) as src:
+            # One request body's worth goes in one request (nothing to resume), without a skip policy the
+            # destination unasked (the rename refuses one); its temporary keeps the resumable name.
+            small = src.size is not None and src.size <= min(cfg.small_file_threshold, cfg.chunk_size)
+            key, stable = _temp_key(src, path, resume=resume, resume_key=resume_key)
+            key = _keyed_by_finish(key, stable, metadata, permissions)
+            choose = resume and not small and skip is SkipPolicy.NEVER and not dry_run
+            chosen, decided = _decide_choosing(
+                lambda: _decide(
+                    session, src, path, cfg=cfg, skip=skip, overwrite=overwrite, dry_run=dry_run, known=known
+                ),
+                (lambda: _choose_temp(session, path, key, resume=True)) if choose else None,
+            )
+            job = _Job(session, path, cfg, tuple(subscribers), cancel_event, executor, on_chunk)
+            if decided is not None:
+                return _decided(session, path, decided, overwrite=overwrite, config=cfg)
+            job.coordinator().queued(src.size)
+            written, checksum = _attempt(
+                job,
+                lambda: _write_temp(job, src, key, resume=resume and not small, stable=stable, chosen=chosen),
+                partial(_finish, job, metadata=metadata, permissions=permissions, overwrite=overwrite),
+            )
+        return written.file_result(src.name, path, checksum=checksum, seconds=time.monotonic() - started)
+    except BaseException:
+        if overwrite is OverwritePolicy.OVERWRITE and not dry_run:
+            # Whatever failed, a path a killed attempt's overwrite left empty gets its old object back.
+            settle_parked(session, path, cfg)
+        raise
+
+
+def _decided(
+    session: SessionLike,
+    path: str,
+    decided: FileResult,
+    *,
+    overwrite: OverwritePolicy,
+    config: TransferConfig,
+) -> FileResult:
+    """The result of an upload the policies decided against; skipped as published under OVERWRITE, what
+    a killed overwrite of ``path`` moved aside is superseded and removed (one GenQuery)."""
+    if decided.status is FileStatus.SKIPPED and overwrite is OverwritePolicy.OVERWRITE:
+        settle_parked(session, path, config)
+    return decided
+
+
+def _attempt(
+    job: _Job, write: Callable[[], _Written], finish: Callable[[_Written], str]
+) -> tuple[_Written, str]:
+    """Write the temporary, then finish and publish it: the written temporary and its checksum. The one
+    failure path: what this attempt created (its writer's handle, its temporary object, an old object
+    moved aside) is undone here, newest first."""
+    try:
+        written = write()
+        checksum = finish(written)
+    except BaseException as exc:
+        job.current.run_failure_cleanups(exc)
+        job.current.done(exc)
+        raise
+    job.current.succeed()
+    job.current.done(None)
+    return written, checksum
 
 
 def _temp_key(src: OpenedSource, path: str, *, resume: bool, resume_key: str | None) -> tuple[str, bool]:
@@ -1031,34 +1064,82 @@ def _swap_in(
 
 def aside_names(path: str, owner: str | None, temp: str) -> tuple[str, str]:
     """Where this writer moves ``path``'s object aside, ``<parent>/.<name>.irods-old-<transfer>-<nonce>``,
-    and the start of that name its transfer's every attempt shares. The nonce makes it this writer's alone:
-    a writer racing it for the path never takes the name of (nor removes) an object it moved aside. The
-    transfer key (``owner``: an upload's resume key and path, else the temporary's name) lets a retry find
-    and remove what its killed attempts moved aside once it has published."""
+    and the start of that name every writer of ``path`` shares. The nonce makes it this writer's alone: a
+    writer racing it for the path never takes the name of an object it moved aside. ``<transfer>`` is
+    derived from ``path`` alone (``owner`` and ``temp`` are not used): whatever a killed attempt knew of
+    its source (whose size and mtime may have changed since) or its temporary (a random name without a
+    stable key), the next attempt finds what it moved aside (see :func:`settle_parked`)."""
+    del owner, temp  # kept in the signature: every caller knows them, none may matter for the name
     parent, _, name = path.rpartition("/")
-    transfer = _resume.resume_key("old", owner or temp.rpartition("/")[2])[:12]
+    transfer = _resume.resume_key("old", path)[:12]
     nonce = uuid.uuid4().hex[:8]
     full = temporary_name(name, "old", f"{transfer}-{nonce}")
     return f"{parent}/{full}", f"{parent}/{full[: -len(nonce)]}"
 
 
-def _remove_leftovers(session: SessionLike, path: str, ours: str) -> None:
-    """Once this writer published ``path``: remove what its transfer's killed attempts moved aside (names
-    starting with ``ours``), superseded now; one GenQuery. Other writers' are left to them (and to the
-    cleanup of abandoned temporaries). Best effort: a failure is logged."""
+def parked_start(path: str) -> str:
+    """The start of every name an overwrite of ``path`` moves its object aside to (:func:`aside_names`)."""
+    return aside_names(path, None, "")[1]
+
+
+def _parked(session: SessionLike, path: str, ours: str) -> list[tuple[str, str]] | None:
+    """The objects moved aside from ``path`` (names starting with ``ours``) with their modify times, in one
+    GenQuery; None when they cannot be listed (logged)."""
     parent, _, start = ours.rpartition("/")
     where = f"{match_condition('COLL_NAME', parent)[0]} and {prefix_condition('DATA_NAME', start)}"
     query: Any = getattr(session, "query", None)
     if query is None:  # a session without GenQuery: the cleanup of abandoned temporaries sweeps them
-        return
+        return None
+    select = f"select COLL_NAME, DATA_NAME, DATA_MODIFY_TIME where {where}"
     try:
-        rows = list(query.genquery(f"select COLL_NAME, DATA_NAME where {where}", zone=query.zone_for(parent)))
+        rows = list(query.genquery(select, zone=query.zone_for(parent)))
     except IrodsError as exc:
         log.warning("could not look for objects earlier attempts moved aside from %s: %s", path, exc)
+        return None
+    found = {f"{parent}/{name}": stamp for collection, name, stamp in rows if collection == parent}
+    return sorted((p, stamp) for p, stamp in found.items() if p.rpartition("/")[2].startswith(start))
+
+
+def _remove_leftovers(session: SessionLike, path: str, ours: str) -> None:
+    """Once an object was published at ``path``: remove what overwrites of it moved aside (names starting
+    with ``ours``: a killed attempt's, or a racing writer's that lost), superseded now; one GenQuery. Best
+    effort: a failure is logged (the cleanup of abandoned temporaries removes them later)."""
+    for parked, _ in _parked(session, path, ours) or ():
+        _remove_if_present(session, parked)
+
+
+def settle_parked(session: SessionLike, path: str, config: TransferConfig) -> None:
+    """Bring back a consistent ``path`` after an overwrite of it was killed between its two renames (the
+    old object moved aside, the final name empty): the newest object moved aside from it is renamed back
+    onto it, the others (superseded) removed; when ``path`` holds an object, every one moved aside from it
+    is superseded and removed. Run by a failed attempt (so ``path`` holds the old object again, never
+    nothing) and where an attempt decides to publish nothing. One GenQuery when nothing was moved aside;
+    best effort: a failure is logged and what could not be put back stays moved aside."""
+    found = _parked(session, path, parked_start(path))
+    if not found:
         return
-    for collection, name in rows:
-        if collection == parent and name.startswith(start):
-            _remove_if_present(session, f"{parent}/{name}")
+    try:
+        emptied = not session.data_objects.exists(path)
+    except IrodsError as exc:
+        log.warning("could not tell whether %s is empty; what was moved aside from it stays: %s", path, exc)
+        return
+    if emptied:
+        newest = max(found, key=lambda f: (f[1], f[0]))[0]
+        retry = ChunkRetrier(  # its own budget: it runs when the attempt failed or was cancelled
+            retries=config.retries,
+            base_seconds=config.backoff_base_seconds,
+            max_seconds=config.backoff_max_seconds,
+            coordinator=TransferCoordinator(path=path),
+        )
+        try:
+            _rename(session, newest, path, retry=retry, expected=None)
+        except IrodsError as exc:
+            log.warning("could not put %s back onto the empty %s: %s", newest, path, exc)
+            return
+        log.warning("put %s back onto %s (an overwrite was killed between its two renames)", newest, path)
+        found = [f for f in found if f[0] != newest]
+    for parked, _ in found:
+        _remove_if_present(session, parked)
 
 
 def _raced(path: str, what: str) -> IrodsConcurrentOverwriteError:

@@ -14,6 +14,7 @@ import pytest
 from fsspec.callbacks import Callback
 from fsspec.implementations.memory import MemoryFileSystem
 
+from irods_provider.client.transfer._upload import aside_names
 from irods_provider.exceptions import (
     IrodsNotACollectionError,
     IrodsNotADataObjectError,
@@ -131,6 +132,21 @@ def test_failed_mv_onto_an_existing_object_keeps_both(irods_emulator, irods_fs):
     irods_fs.mv(src, dst)
     assert irods_fs.cat(dst) == b"SRC"
     assert not irods_fs.exists(src)
+
+
+def test_failed_mv_after_one_killed_between_its_renames_puts_the_old_object_back(irods_emulator, irods_fs):
+    """A killed ``mv`` left ``dst`` empty, its object moved aside (the first of the publish's two renames);
+    the next ``mv`` fails before it publishes: ``dst`` holds its old object again, nothing is left aside
+    (before: ``dst`` stayed empty, its object hidden until the cleanup operator ran)."""
+    src, dst = f"{HOME}/mvk/src", f"{HOME}/mvk/dst"
+    irods_fs.pipe({src: b"SRC", dst: b"DST-OLD"})
+    irods_fs.session.data_objects.rename(dst, aside_names(dst, None, src)[0])  # the killed attempt's
+    _refuse_renames_onto(irods_emulator, dst)
+    with pytest.raises(IrodsResponseError):
+        irods_fs.mv(src, dst)
+    del irods_emulator.model.rename_data_object
+    assert (irods_fs.cat(src), irods_fs.cat(dst)) == (b"SRC", b"DST-OLD")
+    assert _raw(irods_fs, f"{HOME}/mvk") == [dst, src]
 
 
 def test_big_write_onto_a_collection_names_it_and_leaves_no_temporary(irods_fs, tmp_path):

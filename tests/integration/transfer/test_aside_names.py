@@ -1,7 +1,8 @@
 """The names an overwrite moves the old object aside to: one per writer, still the engine's temporaries.
 
-Each writer moves ``<name>``'s object aside to ``.<name>.irods-old-<transfer>-<nonce>`` (transfer/_upload
-``aside_names``), so writers racing for one path never take each other's name. The cleanup of abandoned
+Each writer moves ``<name>``'s object aside to ``.<name>.irods-old-<path key>-<nonce>`` (transfer/_upload
+``aside_names``), so writers racing for one path never take each other's name, and the next attempt at the
+path finds what a killed one moved aside whatever it knows of that attempt. The cleanup of abandoned
 temporaries (``_async/_temporaries``), the listings and the hooks' tree signature (``hooks/_checks``) must
 know these names as they knew ``.<name>.irods-old-<key>``: a killed writer's object is put back onto its
 empty name, or removed once the name holds a newer object, and never listed as data.
@@ -12,7 +13,7 @@ from __future__ import annotations
 import pytest
 
 from irods_provider.client._paths import NAME_MAX, is_temporary_name
-from irods_provider.client.transfer._upload import aside_names
+from irods_provider.client.transfer._upload import aside_names, parked_start
 from irods_provider.hooks._checks import signature_query
 
 pytestmark = pytest.mark.timeout(60)
@@ -21,15 +22,18 @@ HOME = "/tempZone/home/rods/aside"
 LONG = "l" * 250 + ".bin"  # the name is shortened in its temporary's (NAME_MAX bytes at most)
 
 
-def test_each_writer_has_its_own_name_and_a_transfers_attempts_share_its_start() -> None:
+def test_each_writer_has_its_own_name_and_every_writer_of_a_path_shares_its_start() -> None:
+    """The start is the path's alone (not the transfer's: a retry whose source changed, or an upload without
+    a stable key, must still find what a killed attempt moved aside)."""
     first, start = aside_names(f"{HOME}/a.bin", "key /a.bin", f"{HOME}/.a.bin.irods-part-0011")
     second, again = aside_names(f"{HOME}/a.bin", "key /a.bin", f"{HOME}/.a.bin.irods-part-2233")
-    other, elsewhere = aside_names(f"{HOME}/a.bin", "another transfer", f"{HOME}/.a.bin.irods-part-0011")
-    assert first != second
-    assert start == again
+    other, same = aside_names(f"{HOME}/a.bin", "another transfer", f"{HOME}/.a.bin.irods-part-0011")
+    _, elsewhere = aside_names(f"{HOME}/b.bin", "key /a.bin", f"{HOME}/.b.bin.irods-part-0011")
+    assert len({first, second, other}) == 3
+    assert start == again == same == parked_start(f"{HOME}/a.bin")
     assert first.startswith(start)
     assert second.startswith(start)
-    assert not other.startswith(start)
+    assert other.startswith(start)
     assert elsewhere != start
     for path in (first, second, other, aside_names(f"{HOME}/{LONG}", None, f"{HOME}/x")[0]):
         name = path.rpartition("/")[2]

@@ -117,12 +117,13 @@ def _aside(irods_emulator: Any) -> dict[str, bytes]:
     return {p: b for p, b in left(irods_emulator).items() if p.startswith(f"{HOME}/.raced.bin.irods-old-")}
 
 
-def test_a_writer_publishing_onto_the_empty_path_keeps_the_object_another_moved_aside(
+def test_a_writer_publishing_onto_the_empty_path_supersedes_the_object_another_moved_aside(
     irods_emulator, owners, monkeypatch
 ) -> None:
-    """rods moved the old object aside; bob, finding the path empty, publishes his. rods's moved-aside
-    object stays his own until he is done (before: bob removed it as a killed attempt's leftover, the name
-    being one per path); rods, refused the path, removes it himself, and nothing else is left."""
+    """rods moved the old object aside; bob, finding the path empty, publishes his. Published, bob removes
+    every object moved aside from the path (one a killed attempt left there cannot be told from a live
+    writer's, and either is superseded now: rods, refused the path, would not put it back over bob's);
+    rods is refused typed, and nothing else is left."""
     rods, bob = owners
     seen: list[dict[str, bytes]] = []
 
@@ -134,7 +135,7 @@ def test_a_writer_publishing_onto_the_empty_path_keeps_the_object_another_moved_
     monkeypatch.setattr(rods.data_objects, "rename", moved_aside)
     with pytest.raises(IrodsConcurrentOverwriteError):
         upload(rods, b"rods's bytes")
-    assert [list(s.values()) for s in seen] == [[b"old"]]
+    assert [list(s.values()) for s in seen] == [[]]
     assert left(irods_emulator) == {PATH: b"bob's bytes"}
 
 
@@ -142,9 +143,9 @@ def test_a_third_writer_inside_the_race_never_takes_the_name_of_another_writers_
     irods_emulator, owners, monkeypatch
 ) -> None:
     """rods moved the old object aside; bob published onto the empty path; carol then moves bob's object
-    aside. Each writer's moved-aside object has a name of its own: rods's old bytes and bob's are both kept
-    while the writers that moved them are at work (before: carol removed rods's as a leftover and took its
-    name). carol publishes, rods is refused typed; nothing is left beside the path."""
+    aside. Each writer's moved-aside object has a name of its own: carol never takes the name of rods's
+    (before: carol removed rods's as a leftover and took its name); bob, published, removed rods's old
+    bytes (superseded by his). carol publishes, rods is refused typed; nothing is left beside the path."""
     rods, bob = owners
     with IrodsSession(irods_emulator.base_url, auth=BasicAuth("bob", "bpass")) as carol:
         seen: list[dict[str, bytes]] = []
@@ -163,5 +164,5 @@ def test_a_third_writer_inside_the_race_never_takes_the_name_of_another_writers_
         monkeypatch.setattr(rods.data_objects, "rename", rods_moved)
         with pytest.raises(IrodsConcurrentOverwriteError):
             upload(rods, b"rods's bytes")
-    assert [sorted(s.values()) for s in seen] == [[b"bob's bytes", b"old"]]
+    assert [sorted(s.values()) for s in seen] == [[b"bob's bytes"]]
     assert left(irods_emulator) == {PATH: b"carol's bytes"}
