@@ -28,7 +28,7 @@ from paramiko.sftp import CMD_ATTRS, CMD_CLOSE, CMD_DATA, CMD_FSTAT, CMD_READ, C
 from irods_provider.exceptions import IrodsSymlinkError
 
 from . import _pipelined
-from ._session import open_sftp_session
+from ._session import open_sftp_session, server_offers
 from ._status import SftpEndOfFile, answer_typed, sftp_errors
 
 __all__ = [
@@ -489,17 +489,35 @@ def temporary_sibling(path: str) -> str:
     return f"{head}/{temp}" if head or path.startswith("/") else temp
 
 
-def _rename_over(sftp: paramiko.SFTPClient, source: str, target: str) -> None:
-    """Rename replacing ``target``: posix-rename@openssh.com when offered, else remove + rename."""
-    try:
-        sftp.posix_rename(source, target)
-        return
-    except OSError as exc:
-        if "not supported" not in str(exc).lower() and not isinstance(exc, NotImplementedError):
-            raise
+POSIX_RENAME = "posix-rename@openssh.com"
+
+
+def rename_over(sftp: paramiko.SFTPClient, source: str, target: str) -> None:
+    """Rename replacing ``target``: posix-rename@openssh.com when the server offers it, else remove +
+    rename (not atomic: ``target`` is briefly absent).
+
+    A server that does not advertise it is not asked (OpenSSH's ``sftp-server -P posix-rename`` neither
+    advertises nor runs it: SSH2_FX_PERMISSION_DENIED, sftp-server.c ``process_extended``). Where the
+    advertisement is unknown (a plain paramiko session), a refusal that says the request is unsupported
+    (SSH2_FX_OP_UNSUPPORTED) or denied falls back too: a denied rename is then denied again, typed."""
+    if server_offers(sftp, POSIX_RENAME) is not False:
+        try:
+            sftp.posix_rename(source, target)
+            return
+        except OSError as exc:
+            if not _rename_unsupported(sftp, exc):
+                raise
     with contextlib.suppress(FileNotFoundError):
         sftp.remove(target)
     sftp.rename(source, target)
+
+
+def _rename_unsupported(sftp: paramiko.SFTPClient, exc: OSError) -> bool:
+    """Whether a failed posix-rename may mean the server does not run it (see :func:`rename_over`)."""
+    text = str(exc).lower()
+    if "unsupported" in text or "not supported" in text:  # OpenSSH: "Operation unsupported"
+        return True
+    return isinstance(exc, PermissionError) and server_offers(sftp, POSIX_RENAME) is None
 
 
 def _refuse_symlink(sftp: paramiko.SFTPClient, path: str) -> None:
@@ -527,7 +545,7 @@ def publish_atomically(
         yield writer
         writer.close()
         _refuse_symlink(sftp, path)
-        _rename_over(sftp, temp, path)
+        rename_over(sftp, temp, path)
     except BaseException:
         writer.abort()
         with contextlib.suppress(OSError):

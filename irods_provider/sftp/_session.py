@@ -32,7 +32,7 @@ from paramiko.sftp import CMD_INIT, CMD_VERSION
 
 from irods_provider.exceptions import IrodsSftpConnectionError
 
-__all__ = ["EagerSftpClient", "eager_sessions", "open_sftp_session"]
+__all__ = ["EagerSftpClient", "eager_sessions", "open_sftp_session", "server_offers"]
 
 _SFTP_VERSION = 3  # paramiko's (sftp.py ``_VERSION``): the only version it speaks
 _marked = threading.local()  # .on: this thread's from_transport opens eager sessions
@@ -47,6 +47,7 @@ class EagerSftpClient(paramiko.SFTPClient):
         self._version_lock = threading.Lock()
         self._version_pending = True
         self.server_version: int | None = None
+        self.server_extensions: dict[str, str] | None = None  # from the VERSION, once read
         super().__init__(sock)  # sends INIT through _send_version below
 
     def _send_version(self) -> str:
@@ -84,7 +85,28 @@ class EagerSftpClient(paramiko.SFTPClient):
             if kind != CMD_VERSION:
                 raise paramiko.SFTPError("Incompatible sftp protocol")
             self.server_version = struct.unpack(">I", data[:4])[0]
+            self.server_extensions = _extensions(data[4:])
             self._version_pending = False
+
+
+def _extensions(data: bytes) -> dict[str, str]:
+    """The ``name``/``data`` string pairs that follow the version number in ``VERSION`` (SFTP v3,
+    draft-ietf-secsh-filexfer-02 section 4): what the server offers beyond the protocol."""
+    message, found = paramiko.Message(data), {}
+    while message.get_remainder():
+        try:
+            name, value = message.get_string(), message.get_string()
+        except (struct.error, ValueError, IndexError):
+            break  # a garbled tail: what was read so far
+        found[name.decode("utf-8", "replace")] = value.decode("utf-8", "replace")
+    return found
+
+
+def server_offers(client: paramiko.SFTPClient, extension: str) -> bool | None:
+    """Whether the SFTP server of ``client`` advertised ``extension`` (``posix-rename@openssh.com``) in its
+    ``VERSION``; None when not known (a plain paramiko session drops that list, or it is not read yet)."""
+    offered = getattr(client, "server_extensions", None)
+    return None if offered is None else extension in offered
 
 
 def _read_packet(client: paramiko.SFTPClient) -> tuple[int, bytes]:
