@@ -52,6 +52,7 @@ from irods_provider.operators._transfer_base import TransferOperatorBase
 from irods_provider.sftp._checksum import hash_sftp_file, sftp_file_has_checksum
 from irods_provider.sftp._destination import sftp_is_directory
 from irods_provider.sftp._endpoint import CHANNELS_PER_CONNECTION, IO_TIMEOUT
+from irods_provider.sftp._home import expand_home, needs_expand_path
 from irods_provider.sftp._tree import SftpTree
 from irods_provider.transfers._move import prune_emptied
 from irods_provider.transfers._selection import safe_relative
@@ -499,9 +500,22 @@ class SftpStagingOperator(TransferOperatorBase):
         def plan() -> Plan:
             found = self.widening_ahead(sftp, upload=True)  # counted afresh when planned again
             with sftp.channel() as client:
-                return self.plan_from(SftpTree(sftp, client), sources, on_found=found, **options)
+                return self.plan_from(SftpTree(sftp, client), expanded, on_found=found, **options)
 
+        expanded = [self.sftp_path(sftp, source) for source in sources]
         return self.surviving_sftp(sftp, plan, path=", ".join(sources))
+
+    def sftp_path(self, sftp: SftpEndpoint, path: str) -> str:
+        """``path`` with a leading ``~`` read as OpenSSH's client reads it (:func:`~irods_provider.sftp.
+        _home.expand_home`): ``~/x`` relative to the login directory, ``~user`` asked of the server."""
+        if not needs_expand_path(path):
+            return expand_home(path)
+
+        def ask() -> str:
+            with sftp.channel() as client:
+                return expand_home(path, client)
+
+        return self.surviving_sftp(sftp, ask, path=path)
 
     def plan_from(self, tree: Tree, sources: list[str], *, what: str, operation: str, **options: Any) -> Plan:
         """:func:`plan_sources` with this task's ``recursive`` and ``glob``; a literal source that is not

@@ -125,7 +125,7 @@ class IrodsToSFTPOperator(SftpStagingOperator):
         self.widen_for(sftp, plan.files, upload=False)
         progress = self.plan_progress(plan.files)
         early.start(plan.files, tree.stats, (progress,))
-        raw = str(self.destination_path).strip()
+        raw = self.sftp_path(sftp, str(self.destination_path).strip())  # ~ as OpenSSH's client reads it
         surviving = functools.partial(self.surviving_sftp, sftp, path=raw)
         made = surviving(lambda: target_root(sftp, raw)) if plan.files and not plan.single else None
         target = surviving(lambda: sftp.resolve(raw))
