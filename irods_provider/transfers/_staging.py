@@ -13,7 +13,6 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from irods_provider._lineage import LineageDataset, irods_dataset, sftp_dataset
-from irods_provider._values import refuse_unaddressable
 from irods_provider.client.transfer import (
     FileResult,
     FileStatus,
@@ -55,7 +54,7 @@ from irods_provider.sftp._endpoint import CHANNELS_PER_CONNECTION, IO_TIMEOUT
 from irods_provider.sftp._home import expand_home, needs_expand_path
 from irods_provider.sftp._tree import SftpTree
 from irods_provider.transfers._move import prune_emptied
-from irods_provider.transfers._selection import safe_relative
+from irods_provider.transfers._selection import refuse_unstorable, safe_relative
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -626,8 +625,7 @@ class SftpStagingOperator(TransferOperatorBase):
         the HTTP API cannot address."""
         check_unique(plan)
         if self.writes_to_irods:
-            for planned in plan:
-                refuse_unaddressable("a planned destination", planned.destination)
+            refuse_unstorable(plan)
 
     def run_recorded(
         self,
