@@ -390,7 +390,6 @@ class SftpStagingOperator(TransferOperatorBase):
     )
     ui_color = "#3d8f6f"
     direction = "staging"
-    log_errors = False
     #: The files the plan left out (no good replica), at their destinations: reported as skipped.
     left_out: Sequence[LeftOut] = ()
     left_out_session: IrodsSession | None = None
@@ -639,7 +638,7 @@ class SftpStagingOperator(TransferOperatorBase):
     ) -> TransferReport:
         """:func:`run_plan`, each file retried on a new connection when its SSH connection drops (see
         ``sftp_retries``), then record the lineage of the files copied and ``prune`` (``move``: the source
-        directories they emptied), also when part of it failed."""
+        directories they emptied), also when part of it failed (then its report is logged first)."""
         retries, log, tally = int(self.sftp_retries), cast("logging.Logger", self.log), self._tally
         self.widen_for(sftp, plan, upload=upload)  # a no-op when the plan already did
 
@@ -663,7 +662,8 @@ class SftpStagingOperator(TransferOperatorBase):
             )
         except BaseException as exc:
             partial = getattr(exc, "report", None)
-            if isinstance(partial, TransferReport):
+            if isinstance(partial, TransferReport):  # what landed, in the task log (as the local operators)
+                self.log_report(partial, direction="SFTP -> iRODS" if upload else "iRODS -> SFTP")
                 self.record_staging_lineage(partial, sftp, upload=upload, context=context)
                 if prune is not None:
                     try:
