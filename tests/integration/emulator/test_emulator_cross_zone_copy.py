@@ -40,7 +40,10 @@ def _copy(api: Api, src: str, dst: str, who: str = "alice") -> httpx2.Response:
 
 @pytest.mark.parametrize(
     ("src", "dst"),
-    [(f"{REMOTE_HOME}/in.bin", f"{LOCAL_HOME}/copy.bin"), (f"{LOCAL_HOME}/in.bin", f"{REMOTE_HOME}/copy.bin")],
+    [
+        (f"{REMOTE_HOME}/in.bin", f"{LOCAL_HOME}/copy.bin"),
+        (f"{LOCAL_HOME}/in.bin", f"{REMOTE_HOME}/copy.bin"),
+    ],
     ids=["remote-to-local", "local-to-remote"],
 )
 def test_a_copy_across_the_federation_runs_as_the_caller_of_each_zone(fed: Api, src: str, dst: str) -> None:
