@@ -42,6 +42,7 @@ from irods_provider.client.transfer._runner import (
 from irods_provider.exceptions import (
     IrodsAlreadyExistsError,
     IrodsConnectionError,
+    IrodsInvalidPathError,
     IrodsNotFoundError,
     IrodsResponseError,
     IrodsTimeoutError,
@@ -503,9 +504,14 @@ class SftpStagingOperator(TransferOperatorBase):
         expanded = [self.sftp_path(sftp, source) for source in sources]
         return self.surviving_sftp(sftp, plan, path=", ".join(sources))
 
-    def sftp_path(self, sftp: SftpEndpoint, path: str) -> str:
+    def sftp_path(self, sftp: SftpEndpoint, path: str, *, name: str = "an SFTP path") -> str:
         """``path`` with a leading ``~`` read as OpenSSH's client reads it (:func:`~irods_provider.sftp.
-        _home.expand_home`): ``~/x`` relative to the login directory, ``~user`` asked of the server."""
+        _home.expand_home`): ``~/x`` relative to the login directory, ``~user`` asked of the server. An
+        empty ``path`` (a template of a missing value) is refused: the login directory is ``.`` or ``~``."""
+        if not path.strip():
+            raise IrodsInvalidPathError(
+                f"{name} must be an SFTP path ('.' or '~' for the login directory), got {path!r}"
+            )
         if not needs_expand_path(path):
             return expand_home(path)
 
