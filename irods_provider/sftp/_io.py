@@ -48,6 +48,10 @@ DEFAULT_CHUNK_SIZE = 4 * 1024 * 1024
 #: SFTP read/write request size: 4x paramiko's 32 KiB roughly doubles throughput against OpenSSH (which
 #: accepts up to 255 KiB). Readers shrink their requests when a server answers short reads.
 FAST_REQUEST_SIZE = 128 * 1024
+#: A read every SFTP v3 server answers whole (draft-ietf-secsh-filexfer-02 section 3: packets of at least
+#: 34000 bytes, "reads and writes of at most 32768 bytes"): a shorter answer ended at one of the server's
+#: boundaries (object-storage parts, a file system's short read), not at a cap on its reads.
+WHOLE_READ_SIZE = 32 * 1024
 #: Bytes of READ requests on the wire per reader (answers that arrive early are held up to this much).
 PIPELINE_BYTES = 4 * 1024 * 1024
 #: paramiko's own channel defaults; larger windows measured slower (its receive buffer copies on each read).
@@ -112,7 +116,7 @@ class _ReadPipeline:
     Here at most ``depth`` requests are outstanding, answers that come early (servers may answer out of
     order) wait in a dict bounded by ``depth``, and each answer is handed out as it came. A short answer
     (a server capping reads) is completed by a follow-up request before anything later is delivered, and
-    later requests use the smaller size.
+    later requests use the smaller size unless it is under :data:`WHOLE_READ_SIZE` (a boundary, not a cap).
     """
 
     def __init__(
@@ -195,7 +199,8 @@ class _ReadPipeline:
         if not data:
             raise SftpEndOfFile(f"remote file ended at {offset}, expected {size} more bytes there")
         if len(data) < size:
-            self._request_size = min(self._request_size, len(data))
+            if len(data) >= WHOLE_READ_SIZE:  # a cap, not what was left before one of the server's boundaries
+                self._request_size = min(self._request_size, len(data))
             self._pending.appendleft(self._request(offset + len(data), size - len(data)))
         self._fill()
         return data
