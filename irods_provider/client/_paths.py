@@ -20,6 +20,7 @@ __all__ = [
     "normalize_path",
     "parent_path",
     "pasted_query_may_miss",
+    "path_problem",
     "path_zone",
     "temporary_name",
     "temporary_prefix",
@@ -66,6 +67,11 @@ def validate_path(path: str, *, operation: str | None = None) -> str:
     if reason is not None:
         raise IrodsInvalidPathError(f"invalid iRODS logical path: {reason}", operation=operation, path=path)
     return path
+
+
+def path_problem(path: object) -> str | None:
+    """Why :func:`validate_path` would refuse ``path`` (None: it would not), for a caller's own message."""
+    return _path_problem(path)
 
 
 def _path_problem(path: object) -> str | None:

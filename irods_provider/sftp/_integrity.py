@@ -36,6 +36,7 @@ from irods_provider.sftp._io import (
     attributes_ahead,
     own_write_answers,
     release_handle,
+    rename_over,
     wait_for_writes,
 )
 from irods_provider.sftp._session import read_request_size
@@ -432,12 +433,4 @@ def _rename(client: paramiko.SFTPClient, temp: str, final: str, *, replace: bool
                 f"{final} appeared during the copy and overwrite is False", path=final
             ) from exc
         return
-    try:
-        client.posix_rename(temp, final)
-        return
-    except OSError as exc:
-        if "not supported" not in str(exc).lower():
-            raise
-    with contextlib.suppress(FileNotFoundError):
-        client.remove(final)
-    client.rename(temp, final)
+    rename_over(client, temp, final)

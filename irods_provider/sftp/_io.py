@@ -28,7 +28,13 @@ from paramiko.sftp import CMD_ATTRS, CMD_CLOSE, CMD_DATA, CMD_FSTAT, CMD_READ, C
 from irods_provider.exceptions import IrodsSymlinkError
 
 from . import _pipelined
-from ._session import DEFAULT_REQUEST_SIZE, open_sftp_session, read_request_size, write_request_size
+from ._session import (
+    DEFAULT_REQUEST_SIZE,
+    open_sftp_session,
+    read_request_size,
+    server_offers,
+    write_request_size,
+)
 from ._status import SftpEndOfFile, answer_typed, sftp_errors
 
 __all__ = [
@@ -50,6 +56,10 @@ DEFAULT_CHUNK_SIZE = 4 * 1024 * 1024
 #: (:func:`~._session.read_request_size`, :func:`~._session.write_request_size`: up to OpenSSH's 255 KiB).
 #: Readers shrink their requests when a server answers short reads.
 FAST_REQUEST_SIZE = DEFAULT_REQUEST_SIZE
+#: A read every SFTP v3 server answers whole (draft-ietf-secsh-filexfer-02 section 3: packets of at least
+#: 34000 bytes, "reads and writes of at most 32768 bytes"): a shorter answer ended at one of the server's
+#: boundaries (object-storage parts, a file system's short read), not at a cap on its reads.
+WHOLE_READ_SIZE = 32 * 1024
 #: Bytes of READ requests on the wire per reader (answers that arrive early are held up to this much).
 PIPELINE_BYTES = 4 * 1024 * 1024
 #: paramiko's own channel defaults; larger windows measured slower (its receive buffer copies on each read).
@@ -114,10 +124,10 @@ class _ReadPipeline:
     Here at most ``depth`` requests are outstanding, answers that come early (servers may answer out of
     order) wait in a dict bounded by ``depth``, and each answer is handed out as it came. A short answer
     (a server capping reads) is completed by a follow-up request before anything later is delivered, and
-    later requests use the smaller size. Each request is sized when sent
-    (:func:`~._session.read_request_size`: the server's limit once it told it, ``request_size`` at most when
-    given); without ``depth``, requests of at most ``PIPELINE_BYTES`` (at least two) are outstanding,
-    whatever their size.
+    later requests use the smaller size unless it is under :data:`WHOLE_READ_SIZE` (a boundary, not a cap).
+    Each request is sized when sent (:func:`~._session.read_request_size`: the server's limit once it told
+    it, ``request_size`` at most when given); without ``depth``, requests of at most ``PIPELINE_BYTES`` (at
+    least two) are outstanding, whatever their size.
     """
 
     def __init__(
@@ -212,7 +222,8 @@ class _ReadPipeline:
         if not data:
             raise SftpEndOfFile(f"remote file ended at {offset}, expected {size} more bytes there")
         if len(data) < size:
-            self._short = min(self._short or len(data), len(data))
+            if len(data) >= WHOLE_READ_SIZE:  # a cap, not what was left before one of the server's boundaries
+                self._short = min(self._short or len(data), len(data))
             self._pending.appendleft(self._request(offset + len(data), size - len(data)))
         self._fill()
         return data
@@ -515,17 +526,35 @@ def temporary_sibling(path: str) -> str:
     return f"{head}/{temp}" if head or path.startswith("/") else temp
 
 
-def _rename_over(sftp: paramiko.SFTPClient, source: str, target: str) -> None:
-    """Rename replacing ``target``: posix-rename@openssh.com when offered, else remove + rename."""
-    try:
-        sftp.posix_rename(source, target)
-        return
-    except OSError as exc:
-        if "not supported" not in str(exc).lower() and not isinstance(exc, NotImplementedError):
-            raise
+POSIX_RENAME = "posix-rename@openssh.com"
+
+
+def rename_over(sftp: paramiko.SFTPClient, source: str, target: str) -> None:
+    """Rename replacing ``target``: posix-rename@openssh.com when the server offers it, else remove +
+    rename (not atomic: ``target`` is briefly absent).
+
+    A server that does not advertise it is not asked (OpenSSH's ``sftp-server -P posix-rename`` neither
+    advertises nor runs it: SSH2_FX_PERMISSION_DENIED, sftp-server.c ``process_extended``). Where the
+    advertisement is unknown (a plain paramiko session), a refusal that says the request is unsupported
+    (SSH2_FX_OP_UNSUPPORTED) or denied falls back too: a denied rename is then denied again, typed."""
+    if server_offers(sftp, POSIX_RENAME) is not False:
+        try:
+            sftp.posix_rename(source, target)
+            return
+        except OSError as exc:
+            if not _rename_unsupported(sftp, exc):
+                raise
     with contextlib.suppress(FileNotFoundError):
         sftp.remove(target)
     sftp.rename(source, target)
+
+
+def _rename_unsupported(sftp: paramiko.SFTPClient, exc: OSError) -> bool:
+    """Whether a failed posix-rename may mean the server does not run it (see :func:`rename_over`)."""
+    text = str(exc).lower()
+    if "unsupported" in text or "not supported" in text:  # OpenSSH: "Operation unsupported"
+        return True
+    return isinstance(exc, PermissionError) and server_offers(sftp, POSIX_RENAME) is None
 
 
 def _refuse_symlink(sftp: paramiko.SFTPClient, path: str) -> None:
@@ -553,7 +582,7 @@ def publish_atomically(
         yield writer
         writer.close()
         _refuse_symlink(sftp, path)
-        _rename_over(sftp, temp, path)
+        rename_over(sftp, temp, path)
     except BaseException:
         writer.abort()
         with contextlib.suppress(OSError):

@@ -55,6 +55,7 @@ __all__ = [
     "open_sftp_session",
     "read_request_size",
     "server_limits",
+    "server_offers",
     "write_request_size",
 ]
 
@@ -198,6 +199,14 @@ def _extensions(data: bytes) -> dict[str, bytes]:
     except struct.error:
         pass
     return found
+
+
+def server_offers(client: paramiko.SFTPClient, extension: str) -> bool | None:
+    """Whether the SFTP server of ``client`` advertised ``extension`` (``posix-rename@openssh.com``) in its
+    ``VERSION``; None when not known (a plain paramiko session drops that list, or it is not read yet)."""
+    if not isinstance(client, EagerSftpClient) or client._version_pending:
+        return None
+    return extension in client.extensions
 
 
 def server_limits(client: paramiko.SFTPClient) -> SftpLimits | None:

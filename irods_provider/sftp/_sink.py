@@ -115,6 +115,8 @@ class SftpStagingSink:
         self._kept: dict[str, Any] | None = None  # the record's body while the temporary is resumable
         self._checkpointed = 0
         self._size = 0
+        # The permission bits of the file an overwrite replaces: the temporary gets them (see _create).
+        self._replaced_mode: int | None = None
 
     @property
     def name(self) -> str:
@@ -140,7 +142,10 @@ class SftpStagingSink:
             raise IrodsInvalidPathError(f"{parent!r} resolves outside the target directory", path=self.final)
         if isinstance(there, FileNotFoundError):
             return destination_of(self.sftp, self.client, self.final, None)
-        return destination_of(self.sftp, self.client, self.final, pipelined.attributes(there))
+        attributes = pipelined.attributes(there)
+        if stat.S_ISREG(attributes.st_mode or 0):
+            self._replaced_mode = stat.S_IMODE(attributes.st_mode or 0) & 0o777
+        return destination_of(self.sftp, self.client, self.final, attributes)
 
     def _record_key(self, key: str) -> str:
         """The resume record's name: task identity, endpoint, source version (``key``) and final path."""
@@ -261,6 +266,10 @@ class SftpStagingSink:
         self.store.save(self._record, {"temp": posixpath.basename(temp)})
         try:
             handle = create_exclusive(self.client, temp, read=read)
+            if (
+                self._replaced_mode is not None
+            ):  # as open(O_TRUNC) would leave it; by handle: no link followed
+                handle.chmod(self._replaced_mode)
             further = reopen_further(self.sftp, temp, remaining=size, chunk_size=self.chunk_size)
             state = SftpState.of(handle.stat()) if resume or further is not None else None
             if resume and state is not None:

@@ -68,14 +68,15 @@ class CopiesMixin(DataObjectsMixin, WriteHoldsMixin):
         """The checks of a copy, then its destination opened (and locked): (source replica, target)."""
         with self.lock:
             src, dst = normalize(src), normalize(dst)
-            obj = self.visible_data(caller, src)
+            reader, caller = self._copy_callers(caller, src, dst)
+            obj = self.visible_data(reader, src)
             if obj is None:
                 raise IrodsModelError("NOT_A_DATA_OBJECT", f"[{src}] is not a data object.")
             self._copy_overwrite_checks(caller, dst, dst_resource=dst_resource, overwrite=overwrite)
             for res, where in ((src_resource, src), (dst_resource, dst)):
                 if res is not None and res not in self.resources_for(where):
                     raise IrodsModelError("SYS_RESC_DOES_NOT_EXIST", f"Resource [{res}] does not exist.")
-            if self.access_level(caller, obj.acl) < READ:
+            if self.access_level(reader, obj.acl) < READ:
                 raise IrodsModelError("CAT_NO_ACCESS_PERMISSION", f"No read permission on [{src}].")
             dst_parent = posixpath.dirname(dst)
             if self.visible_coll(caller, dst_parent) is None:
@@ -94,6 +95,14 @@ class CopiesMixin(DataObjectsMixin, WriteHoldsMixin):
             # Its source is opened for read by voting (rsDataObjCopy.cpp:92-96): a stale one votes low.
             source = self._pick_replica(obj, src_resource, None, stale_votes=True)
             return source, self.open_write(caller, dst, truncate=True, resource=dst_resource, holder="copy")
+
+    def _copy_callers(self, caller: str, src: str, dst: str) -> tuple[str, str]:
+        """Who reads the source and who writes the destination: the request's user as each path's zone knows
+        it (``user#localZone`` in a remote one). A copy with either side in the local zone runs there and
+        reaches the other side through the federation as the proxied user (irods 4.3.4
+        rsDataObjCopy.cpp:45-90); ``caller`` is the identity in the source's zone."""
+        bare = caller.removesuffix(f"#{self.zone}")
+        return self.identity(bare, self.zone_of(src)), self.identity(bare, self.zone_of(dst))
 
     def copy_finish(self, source: Replica, target: WriteTarget) -> None:
         """Copy the bytes into the opened destination and close it (good, unlocked).

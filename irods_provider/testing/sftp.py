@@ -120,6 +120,10 @@ class SshFaults:
         what it will copy, before any file data moves. ``max_drops`` bounds it too.
     :param refuse_after_drop_seconds: after each drop, refuse new SSH connections for this long.
     :param refuse_connections: refuse the next this many new SSH connections.
+    :param read_part_bytes: answer a read that crosses a multiple of this many bytes only up to it, as a
+        server on object storage (parts) or on a file system that returns short reads does: SFTP lets a
+        read answer fewer bytes than asked (draft-ietf-secsh-filexfer-02 section 6.4). Counted as
+        ``short_reads``.
     """
 
     seed: int = 0
@@ -133,6 +137,7 @@ class SshFaults:
     max_stalls: int | None = 1
     refuse_after_drop_seconds: float = 0.0
     refuse_connections: int = 0
+    read_part_bytes: int | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -189,6 +194,7 @@ class _FaultState:
         # accepted, the most open at once, and SFTP file data bytes each connection carried.
         self.accepted = 0
         self.peak_open = 0
+        self.reads = 0  # SFTP read requests served
         self._served: Counter[int] = Counter()  # id(open connection) -> data bytes
         self.served_closed: list[int] = []  # data bytes of each closed connection
         self.limits: LimitsPolicy = "asyncssh"
@@ -264,14 +270,27 @@ class _FaultState:
                 "open": open_now,
                 "peak_open": self.peak_open,
                 "data_bytes": sorted([*self.served_closed, *self._served.values()], reverse=True),
+                "reads": self.reads,
             }
 
     def reset_stats(self, open_now: int) -> None:
         with self._lock:
             self.accepted = 0
             self.peak_open = open_now
+            self.reads = 0
             self.served_closed = []
             self._served = Counter(dict.fromkeys(self._served, 0))
+
+    def on_read(self, offset: int, size: int) -> int:
+        """Count one read request of ``size`` bytes at ``offset``: how many bytes to answer
+        (``read_part_bytes``: up to the next multiple)."""
+        with self._lock:
+            self.reads += 1
+            part = self.faults.read_part_bytes
+            if part is None or size <= 0 or offset // part == (offset + size - 1) // part:
+                return size
+            self._count("short_reads")
+            return (offset // part + 1) * part - offset
 
     def on_lookup(self, conn: object) -> bool:
         """Count one path lookup on ``conn``: whether to drop the connection now (``drop_at_lookup``)."""
@@ -391,7 +410,7 @@ class _FaultySftpServer(asyncssh.SFTPServer):
 
     async def read(self, file_obj: object, offset: int, size: int) -> bytes:
         self._state.note_request("read", size)
-        data = super().read(file_obj, offset, size)
+        data = super().read(file_obj, offset, self._state.on_read(offset, size))
         assert isinstance(data, bytes)
         await self._fault(len(data))
         return data
@@ -663,8 +682,8 @@ class EmbeddedSftpServer(SshTestServer):
 
     def connection_stats(self) -> dict[str, Any]:
         """TCP connections as the server saw them since the start (or the last reset): ``accepted``,
-        ``open`` now, ``peak_open`` at once, and ``data_bytes``: SFTP file bytes read or written over each
-        connection (largest first)."""
+        ``open`` now, ``peak_open`` at once, ``data_bytes``: SFTP file bytes read or written over each
+        connection (largest first), and ``reads``: SFTP read requests served."""
         return self._faults.connection_stats(len(self._connections))
 
     def reset_connection_stats(self) -> None:

@@ -6,13 +6,15 @@ Pure functions over path strings, shared by both staging directions (no I/O here
 from __future__ import annotations
 
 import posixpath
+from collections.abc import Iterable
 from typing import Any
 
-from irods_provider._values import literal_list
+from irods_provider._values import literal_list, refuse_unaddressable
+from irods_provider.client._paths import path_problem
 from irods_provider.client._patterns import PathPattern, compile_pattern, has_magic
 from irods_provider.exceptions import IrodsInvalidPathError, IrodsUsageError
 
-__all__ = ["Pattern", "has_magic", "parse_pattern", "safe_join", "safe_relative"]
+__all__ = ["Pattern", "has_magic", "parse_pattern", "refuse_unstorable", "safe_join", "safe_relative"]
 
 #: Old names: patterns follow the provider's one rule in :mod:`irods_provider.client._patterns`.
 Pattern = PathPattern
@@ -57,3 +59,18 @@ def as_list(name: str, value: Any) -> list[str]:
     if isinstance(value, list | tuple) and value and all(isinstance(v, str) and v.strip() for v in value):
         return list(value)
     raise IrodsUsageError(f"{name} must be a path, a pattern or a non-empty list of them, got {value!r}")
+
+
+def refuse_unstorable(planned: Iterable[Any]) -> None:
+    """Refuse, before any file is copied, a plan (``source``/``destination`` items) with an iRODS destination
+    the HTTP API cannot address later or iRODS cannot store (a file system allows a newline in a name, and
+    a deep tree can pass MAX_NAME_LEN): refused per file, the files before it were already published."""
+    for item in planned:
+        refuse_unaddressable("a planned destination", item.destination)
+        problem = path_problem(item.destination)
+        if problem is not None:
+            raise IrodsInvalidPathError(
+                f"{item.source!r} would be written to {item.destination!r}, which iRODS cannot store: "
+                f"{problem}; rename it or leave it out (nothing was copied)",
+                path=item.destination,
+            )

@@ -13,7 +13,6 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from irods_provider._lineage import LineageDataset, irods_dataset, sftp_dataset
-from irods_provider._values import refuse_unaddressable
 from irods_provider.client.transfer import (
     FileResult,
     FileStatus,
@@ -43,6 +42,7 @@ from irods_provider.client.transfer._runner import (
 from irods_provider.exceptions import (
     IrodsAlreadyExistsError,
     IrodsConnectionError,
+    IrodsInvalidPathError,
     IrodsNotFoundError,
     IrodsResponseError,
     IrodsTimeoutError,
@@ -52,9 +52,10 @@ from irods_provider.operators._transfer_base import TransferOperatorBase
 from irods_provider.sftp._checksum import hash_sftp_file, sftp_file_has_checksum
 from irods_provider.sftp._destination import sftp_is_directory
 from irods_provider.sftp._endpoint import CHANNELS_PER_CONNECTION, IO_TIMEOUT
+from irods_provider.sftp._home import expand_home, needs_expand_path
 from irods_provider.sftp._tree import SftpTree
 from irods_provider.transfers._move import prune_emptied
-from irods_provider.transfers._selection import safe_relative
+from irods_provider.transfers._selection import refuse_unstorable, safe_relative
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -390,7 +391,6 @@ class SftpStagingOperator(TransferOperatorBase):
     )
     ui_color = "#3d8f6f"
     direction = "staging"
-    log_errors = False
     #: The files the plan left out (no good replica), at their destinations: reported as skipped.
     left_out: Sequence[LeftOut] = ()
     left_out_session: IrodsSession | None = None
@@ -499,9 +499,27 @@ class SftpStagingOperator(TransferOperatorBase):
         def plan() -> Plan:
             found = self.widening_ahead(sftp, upload=True)  # counted afresh when planned again
             with sftp.channel() as client:
-                return self.plan_from(SftpTree(sftp, client), sources, on_found=found, **options)
+                return self.plan_from(SftpTree(sftp, client), expanded, on_found=found, **options)
 
+        expanded = [self.sftp_path(sftp, source) for source in sources]
         return self.surviving_sftp(sftp, plan, path=", ".join(sources))
+
+    def sftp_path(self, sftp: SftpEndpoint, path: str, *, name: str = "an SFTP path") -> str:
+        """``path`` with a leading ``~`` read as OpenSSH's client reads it (:func:`~irods_provider.sftp.
+        _home.expand_home`): ``~/x`` relative to the login directory, ``~user`` asked of the server. An
+        empty ``path`` (a template of a missing value) is refused: the login directory is ``.`` or ``~``."""
+        if not path.strip():
+            raise IrodsInvalidPathError(
+                f"{name} must be an SFTP path ('.' or '~' for the login directory), got {path!r}"
+            )
+        if not needs_expand_path(path):
+            return expand_home(path)
+
+        def ask() -> str:
+            with sftp.channel() as client:
+                return expand_home(path, client)
+
+        return self.surviving_sftp(sftp, ask, path=path)
 
     def plan_from(self, tree: Tree, sources: list[str], *, what: str, operation: str, **options: Any) -> Plan:
         """:func:`plan_sources` with this task's ``recursive`` and ``glob``; a literal source that is not
@@ -612,8 +630,7 @@ class SftpStagingOperator(TransferOperatorBase):
         the HTTP API cannot address."""
         check_unique(plan)
         if self.writes_to_irods:
-            for planned in plan:
-                refuse_unaddressable("a planned destination", planned.destination)
+            refuse_unstorable(plan)
 
     def run_recorded(
         self,
@@ -627,7 +644,7 @@ class SftpStagingOperator(TransferOperatorBase):
     ) -> TransferReport:
         """:func:`run_plan`, each file retried on a new connection when its SSH connection drops (see
         ``sftp_retries``), then record the lineage of the files copied and ``prune`` (``move``: the source
-        directories they emptied), also when part of it failed."""
+        directories they emptied), also when part of it failed (then its report is logged first)."""
         retries, log, tally = int(self.sftp_retries), cast("logging.Logger", self.log), self._tally
         self.widen_for(sftp, plan, upload=upload)  # a no-op when the plan already did
 
@@ -651,7 +668,8 @@ class SftpStagingOperator(TransferOperatorBase):
             )
         except BaseException as exc:
             partial = getattr(exc, "report", None)
-            if isinstance(partial, TransferReport):
+            if isinstance(partial, TransferReport):  # what landed, in the task log (as the local operators)
+                self.log_report(partial, direction="SFTP -> iRODS" if upload else "iRODS -> SFTP")
                 self.record_staging_lineage(partial, sftp, upload=upload, context=context)
                 if prune is not None:
                     try:

@@ -118,6 +118,7 @@ class IrodsToSFTPOperator(SftpStagingOperator):
         open from its sizes while the first may still be connecting, and the ``early`` reads start (with the
         plan's progress logger, returned). Files below the destination directory: it is created first, a
         relative one with the login directory in the same round trip."""
+        raw = self.sftp_path(sftp, str(self.destination_path).strip(), name="destination_path")
         resolve = functools.partial(check_path, "source_path")
         tree = IrodsTree(session, resolve=resolve, read_ahead=PLAN_READ_AHEAD)
         found = self.widening_ahead(sftp, upload=False)
@@ -125,7 +126,6 @@ class IrodsToSFTPOperator(SftpStagingOperator):
         self.widen_for(sftp, plan.files, upload=False)
         progress = self.plan_progress(plan.files)
         early.start(plan.files, tree.stats, (progress,))
-        raw = str(self.destination_path).strip()
         surviving = functools.partial(self.surviving_sftp, sftp, path=raw)
         made = surviving(lambda: target_root(sftp, raw)) if plan.files and not plan.single else None
         target = surviving(lambda: sftp.resolve(raw))

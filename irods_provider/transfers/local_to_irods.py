@@ -13,6 +13,7 @@ from irods_provider.client.transfer import FileResult, upload_files, upload_obje
 from irods_provider.client.transfer._local import plan_local_sources
 from irods_provider.operators._base import check_path
 from irods_provider.transfers._local import LocalTransferOperator, local_paths, parse_transfer_avus
+from irods_provider.transfers._selection import refuse_unstorable
 
 if TYPE_CHECKING:
     from irods_provider.client import IrodsSession
@@ -93,15 +94,15 @@ class LocalToIrodsOperator(LocalTransferOperator):
                 lambda: self._one(session, self.literal_source(sources[0]), destination, options)
             )
         else:
-            for planned in plan_local_sources(
+            planned = plan_local_sources(
                 sources,
                 destination,
                 pattern=self.pattern or None,
                 recursive=bool(self.recursive),
                 follow_symlinks=bool(self.follow_symlinks),
                 glob=self.glob,
-            ):
-                refuse_unaddressable("a planned destination", planned.destination)
+            )
+            refuse_unstorable(planned)
             report = upload_files(session, sources, destination, **options, **self.tree_options())
         self.move_local_sources(report, sources)
         return self.finish(report, destination=destination, session=session)

@@ -35,6 +35,7 @@ from irods_provider.exceptions import (
     IrodsInvalidPathError,
     IrodsNotFoundError,
     IrodsSftpFileError,
+    IrodsSourceChangedError,
 )
 
 from ._alias import source_stat
@@ -254,10 +255,17 @@ class DownloadSink(Protocol):
 def keeps_temporary(error: BaseException | None, *, resume: bool) -> bool:
     """Whether a download that failed with ``error`` keeps its sink's temporary (and its resume record) for
     the next attempt: with ``resume``, unless its bytes are wrong (a checksum mismatch, the zone's or the
-    sink's), the final path was refused (a link or directory there, or under REFUSE a file that appeared:
-    the next attempt refuses it too) or the SFTP server failed a write (a full disk: the partial temporary
-    would only hold the space the next attempt needs)."""
-    refused = (IrodsChecksumMismatchError, IrodsInvalidPathError, IrodsAlreadyExistsError, IrodsSftpFileError)
+    sink's, or a source that changed: the next attempt copies another version), the final path was refused
+    (a link or directory there, or under REFUSE a file that appeared: the next attempt refuses it too) or
+    the SFTP server failed a write (a full disk: the partial temporary would only hold the space the next
+    attempt needs)."""
+    refused = (
+        IrodsChecksumMismatchError,
+        IrodsSourceChangedError,
+        IrodsInvalidPathError,
+        IrodsAlreadyExistsError,
+        IrodsSftpFileError,
+    )
     return resume and not isinstance(error, refused)
 
 

@@ -27,6 +27,8 @@ from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from types import TracebackType
 from typing import Any, cast
 
+from irods_provider.exceptions import IrodsSourceChangedError
+
 from ._alias import ReadAlias, needs_alias, source_stat
 from ._api import SessionLike
 from ._config import TransferConfig
@@ -179,7 +181,7 @@ class ParallelReader:
         def get() -> bytes:
             data = self._api.read(self.read_path, offset=offset, count=count, retry=False)
             if len(data) != count:
-                raise ConnectionError(f"short read at offset {offset}: {len(data)} of {count} bytes")
+                raise self._shorter(offset, count, len(data))
             return data
 
         data = self._retrier.call(get)
@@ -187,6 +189,18 @@ class ParallelReader:
             self._on_fetched(offset, data)
         self.coordinator.progress(len(data))
         return data
+
+    def _shorter(self, offset: int, count: int, got: int) -> IrodsSourceChangedError:
+        """A read within the planned size answered short: the server reads up to the object's end
+        (irods_client_http_api 0.7.0 endpoints/data_objects/src/main.cpp:1003-1011), so the object is
+        shorter than planned: it changed (not a dropped connection, which the HTTP layer raises)."""
+        return IrodsSourceChangedError(
+            f"the data object is shorter than its planned {self.size} bytes: a read at offset {offset} "
+            f"answered {got} of {count} bytes",
+            changed=f"size {self.size} -> {offset + got}",
+            operation="data_objects.read",
+            path=self.path,
+        )
 
     def _fetch_into(self, offset: int, count: int, pool: queue.SimpleQueue[bytearray]) -> bytes:
         """Read into a pooled buffer (a new one only while fewer than the window plus one exist)."""
@@ -199,7 +213,7 @@ class ParallelReader:
         def get() -> int:
             got = self._api.read_into(self.read_path, view, offset=offset, retry=False)
             if got != count:
-                raise ConnectionError(f"short read at offset {offset}: {got} of {count} bytes")
+                raise self._shorter(offset, count, got)
             return got
 
         try:
