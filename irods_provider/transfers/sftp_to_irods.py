@@ -7,7 +7,8 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from irods_provider._values import refuse_unaddressable
-from irods_provider.client.transfer import FileResult, FileStatus, SkipPolicy, upload_object
+from irods_provider.client.transfer import FileResult, FileStatus, OverwritePolicy, SkipPolicy, upload_object
+from irods_provider.client.transfer._upload import parked_among
 from irods_provider.exceptions import IrodsNotFoundError
 from irods_provider.operators._base import check_path
 from irods_provider.sftp._endpoint import SftpEndpoint
@@ -104,6 +105,8 @@ class SFTPToIrodsOperator(SftpStagingOperator):
             options: dict[str, Any] = {"config": config, "overwrite": overwrite, "skip": skip}
             options |= {"metadata": parse_transfer_avus(self.metadata), "resume": self.resume}
             options |= {"cancel_event": self.cancel_event, "subscribers": (self.plan_progress(plan),)}
+            settling = overwrite is OverwritePolicy.OVERWRITE and skip is not SkipPolicy.NEVER  # one listing
+            options["parked"] = parked_among(session, [p.destination for p in plan]) if settling else None
             one = functools.partial(self._stage, sftp, session, reading=reading, **options)
             prune = self.pruning_sftp(sftp, plan)
             report = self.run_recorded(plan, one, sftp=sftp, upload=True, context=context, prune=prune)
@@ -134,6 +137,7 @@ class SFTPToIrodsOperator(SftpStagingOperator):
     ) -> FileResult:
         """One file, one engine call (policies decided there, the destination asked once), then ``move``."""
         reading: SftpReadOptions = options.pop("reading")
+        options["parked"] = None if (parked := options["parked"]) is None else item.destination in parked
         with sftp.channel() as client, SftpRangedSource.planned(sftp, client, item, reading) as source:
             if options["skip"] is SkipPolicy.NEVER:  # opened whatever the zone says: open it meanwhile
                 source.open_ahead()

@@ -22,6 +22,7 @@ from irods_provider.exceptions import IrodsError, IrodsInvalidPathError, IrodsNo
 from ._api import SessionLike
 from ._config import OverwritePolicy, SkipPolicy, TransferConfig
 from ._coordinator import TransferSubscriber
+from ._copy import alongside
 from ._download import download_object
 from ._leftout import leaving_out, report_left_out
 from ._plan import Destination, Plan, PlannedFile, plan_copies
@@ -29,7 +30,7 @@ from ._progress import LoggingProgressSubscriber
 from ._report import FileResult, TransferReport
 from ._runner import Lanes, plan_lanes, run_files
 from ._trees import IrodsTree, LocalTree
-from ._upload import upload_object
+from ._upload import parked_among, upload_object
 from ._writer import _effective_config
 
 log = logging.getLogger(__name__)
@@ -267,7 +268,8 @@ def upload_files(
         sources, destination, pattern=pattern, recursive=recursive, follow_symlinks=follow_symlinks, glob=glob
     )
     subs = _subscribers(plan, cfg, logger, subscribers)
-    unusable = {} if dry_run else _create_collections(session, plan)
+    skipping = overwrite is OverwritePolicy.OVERWRITE and skip is not SkipPolicy.NEVER  # skips may settle
+    unusable, parked = _prepare(session, plan, listing=skipping, dry_run=dry_run)
 
     def one(item: PlannedFile, cancel: threading.Event) -> FileResult:
         if (error := unusable.get(posixpath.dirname(item.destination))) is not None:
@@ -286,6 +288,7 @@ def upload_files(
             cancel_event=cancel,
             follow_symlinks=follow_symlinks,
             wait_stable_seconds=wait_stable_seconds,
+            parked=None if parked is None else item.destination in parked,
         )
 
     return _run(
@@ -296,6 +299,23 @@ def upload_files(
         dry_run=dry_run,
         cancel_event=cancel_event,
         session=session,
+    )
+
+
+def _prepare(
+    session: SessionLike, plan: Sequence[PlannedFile], *, listing: bool, dry_run: bool
+) -> tuple[dict[str, IrodsError], frozenset[str] | None]:
+    """The collections that could not be created (none in a dry run) and, with ``listing`` (skips under
+    OVERWRITE), the destinations killed overwrites left objects moved aside from (:func:`parked_among`,
+    asked beside the creation: one GenQuery for the run, not one per skipped file; None: each file asks)."""
+    if dry_run:
+        return {}, frozenset()
+    if not listing:
+        return _create_collections(session, plan), None
+    return alongside(
+        lambda: _create_collections(session, plan),
+        lambda: parked_among(session, [p.destination for p in plan]),
+        name="parked-among",
     )
 
 

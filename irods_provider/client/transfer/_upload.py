@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 import os
+import posixpath
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
 from functools import partial
@@ -15,7 +16,7 @@ from typing import IO, Any, Literal
 
 from irods_provider._error_codes import error_code
 from irods_provider.client import AVU, MetadataOperation, PermissionOperation
-from irods_provider.client._genquery import match_condition, prefix_condition
+from irods_provider.client._genquery import like_text, match_condition, prefix_condition
 from irods_provider.client._locks import STATUS_NAMES, writing_error
 from irods_provider.client._paths import temporary_name
 from irods_provider.exceptions import (
@@ -88,6 +89,7 @@ def upload_object(
     wait_stable_seconds: float | None = None,
     source_check: Callable[[], str | None] | None = None,
     known: DestinationState | None = None,
+    parked: bool | None = None,
 ) -> FileResult:
     """Upload ``source`` (a local path, a binary file object or any :class:`~._endpoints.Source`) to ``path``
     atomically, verified by checksum.
@@ -109,7 +111,9 @@ def upload_object(
     a :class:`~._endpoints.ChecksummedSource` for its checksum (else reads the Source once more).
     ``wait_stable_seconds`` first waits until a local path has not changed for that long (a Source waits in
     its ``state``, e.g. ``SftpRangedSource``); ``size`` and ``source_check`` are for file objects (a Source
-    tells its own). ``known``: what the caller already learned of ``path`` (it is not asked again).
+    tells its own). ``known``: what the caller already learned of ``path`` (it is not asked again);
+    ``parked``: whether the caller's listing (:func:`parked_among`) found objects a killed overwrite moved
+    aside from ``path`` (False spares a skip under OVERWRITE its GenQuery; None: asked).
     """
     cfg = _effective_config(session, config)
     started = time.monotonic()
@@ -134,7 +138,7 @@ def upload_object(
             )
             job = _Job(session, path, cfg, tuple(subscribers), cancel_event, executor, on_chunk)
             if decided is not None:
-                return _decided(session, path, decided, overwrite=overwrite, config=cfg)
+                return _decided(job, decided, overwrite, settled=dry_run or parked is False)
             job.coordinator().queued(src.size)
             written, checksum = _attempt(
                 job,
@@ -149,18 +153,12 @@ def upload_object(
         raise
 
 
-def _decided(
-    session: SessionLike,
-    path: str,
-    decided: FileResult,
-    *,
-    overwrite: OverwritePolicy,
-    config: TransferConfig,
-) -> FileResult:
-    """The result of an upload the policies decided against; skipped as published under OVERWRITE, what
-    a killed overwrite of ``path`` moved aside is superseded and removed (one GenQuery)."""
-    if decided.status is FileStatus.SKIPPED and overwrite is OverwritePolicy.OVERWRITE:
-        settle_parked(session, path, config)
+def _decided(job: _Job, decided: FileResult, overwrite: OverwritePolicy, *, settled: bool) -> FileResult:
+    """The result of an upload the policies decided against; skipped as published under OVERWRITE, what a
+    killed overwrite of the path moved aside is superseded and removed (one GenQuery), unless ``settled``
+    (a dry run, or the caller's listing found nothing moved aside from the path)."""
+    if decided.status is FileStatus.SKIPPED and overwrite is OverwritePolicy.OVERWRITE and not settled:
+        settle_parked(job.session, job.path, job.cfg)
     return decided
 
 
@@ -1062,6 +1060,10 @@ def _swap_in(
     _remove_aside(session, old, retry)
 
 
+#: The length of the nonce that ends a name an overwrite moves an object aside to (:func:`aside_names`).
+_NONCE = 8
+
+
 def aside_names(path: str, owner: str | None, temp: str) -> tuple[str, str]:
     """Where this writer moves ``path``'s object aside, ``<parent>/.<name>.irods-old-<transfer>-<nonce>``,
     and the start of that name every writer of ``path`` shares. The nonce makes it this writer's alone: a
@@ -1072,7 +1074,7 @@ def aside_names(path: str, owner: str | None, temp: str) -> tuple[str, str]:
     del owner, temp  # kept in the signature: every caller knows them, none may matter for the name
     parent, _, name = path.rpartition("/")
     transfer = _resume.resume_key("old", path)[:12]
-    nonce = uuid.uuid4().hex[:8]
+    nonce = uuid.uuid4().hex[:_NONCE]
     full = temporary_name(name, "old", f"{transfer}-{nonce}")
     return f"{parent}/{full}", f"{parent}/{full[: -len(nonce)]}"
 
@@ -1080,6 +1082,29 @@ def aside_names(path: str, owner: str | None, temp: str) -> tuple[str, str]:
 def parked_start(path: str) -> str:
     """The start of every name an overwrite of ``path`` moves its object aside to (:func:`aside_names`)."""
     return aside_names(path, None, "")[1]
+
+
+def parked_among(session: SessionLike, destinations: Collection[str]) -> frozenset[str] | None:
+    """The ``destinations`` from which killed overwrites left objects moved aside (:func:`aside_names`), in
+    one GenQuery over their deepest common collection and below: a multi-file run asks once, not each
+    skipped file (:func:`settle_parked`). None when that cannot be listed (logged; each file asks then)."""
+    if not destinations:
+        return frozenset()
+    query: Any = getattr(session, "query", None)
+    if query is None:
+        return None
+    root = posixpath.commonpath([posixpath.dirname(d) or "/" for d in destinations])
+    if root.count("/") < 2:  # the whole catalog, or a zone's: not worth one scan
+        return None
+    where = f"{prefix_condition('COLL_NAME', root)} and DATA_NAME like '.%{like_text('.irods-old-')}%'"
+    try:
+        rows = list(query.genquery(f"select COLL_NAME, DATA_NAME where {where}", zone=query.zone_for(root)))
+    except IrodsError as exc:
+        log.warning("could not look for objects earlier attempts moved aside below %s: %s", root, exc)
+        return None
+    # A name moved aside ends with its writer's nonce; what comes before is the path's (parked_start).
+    starts = {f"{collection.rstrip('/')}/{name}"[:-_NONCE] for collection, name in rows}
+    return frozenset(d for d in destinations if parked_start(d) in starts) if starts else frozenset()
 
 
 def _parked(session: SessionLike, path: str, ours: str) -> list[tuple[str, str]] | None:
