@@ -50,6 +50,31 @@ def _sshd_cpu(server: OpenSshServer) -> float:
     return total
 
 
+def round_trip(
+    server: OpenSshServer, sftps: list[Any], path: str, data: bytes, size: int, name: str
+) -> tuple[tuple[float, float, float], tuple[float, float, float]]:
+    """Write ``size`` bytes (``data`` repeated) to ``path`` over every session (a parallel writer), then read
+    them back over the second; each as (client CPU s, sshd CPU s, wall s). The bytes are checked at both
+    ends (``name`` names the run in the failure)."""
+    sshd, cpu, wall = _sshd_cpu(server), time.process_time(), time.perf_counter()
+    first = open_sftp_writer(sftps[0], path)
+    writer = ParallelSftpWriter(first, [s.open(path, "r+b", bufsize=0) for s in sftps[1:]])
+    for _ in range(size // CHUNK):
+        writer.write(data)
+    writer.close()
+    write = (time.process_time() - cpu, _sshd_cpu(server) - sshd, time.perf_counter() - wall)
+    sshd, cpu, wall = _sshd_cpu(server), time.process_time(), time.perf_counter()
+    digest = hashlib.sha256()
+    with open_sftp_reader(sftps[1], path) as reader:
+        while block := reader.read(CHUNK):
+            digest.update(block)
+    read = (time.process_time() - cpu, _sshd_cpu(server) - sshd, time.perf_counter() - wall)
+    expected = hashlib.sha256(data * (size // CHUNK)).hexdigest()
+    if digest.hexdigest() != expected or hashlib.sha256(Path(path).read_bytes()).hexdigest() != expected:
+        raise SystemExit(f"the {name} round trip did not return the bytes written")
+    return write, read
+
+
 def _one(server: OpenSshServer, data: bytes, size: int, gcm: bool, name: str) -> dict[str, Any]:
     with tuned_handshakes(prefer_aead=gcm):
         clients = [paramiko_client(server) for _ in range(4)]
@@ -59,22 +84,7 @@ def _one(server: OpenSshServer, data: bytes, size: int, gcm: bool, name: str) ->
             raise SystemExit("the server did not agree to AES-GCM")
         sftps = [open_sftp_channels(t, 1)[0] for t in transports]  # type: ignore[arg-type]
         path = f"{server.root}/{name}"
-        sshd, cpu, wall = _sshd_cpu(server), time.process_time(), time.perf_counter()
-        first = open_sftp_writer(sftps[0], path)
-        writer = ParallelSftpWriter(first, [s.open(path, "r+b", bufsize=0) for s in sftps[1:]])
-        for _ in range(size // CHUNK):
-            writer.write(data)
-        writer.close()
-        write = (time.process_time() - cpu, _sshd_cpu(server) - sshd, time.perf_counter() - wall)
-        sshd, cpu, wall = _sshd_cpu(server), time.process_time(), time.perf_counter()
-        digest = hashlib.sha256()
-        with open_sftp_reader(sftps[1], path) as reader:
-            while block := reader.read(CHUNK):
-                digest.update(block)
-        read = (time.process_time() - cpu, _sshd_cpu(server) - sshd, time.perf_counter() - wall)
-        expected = hashlib.sha256(data * (size // CHUNK)).hexdigest()
-        if digest.hexdigest() != expected or hashlib.sha256(Path(path).read_bytes()).hexdigest() != expected:
-            raise SystemExit(f"the {name} round trip did not return the bytes written")
+        write, read = round_trip(server, sftps, path, data, size, name)
         cipher = transports[1].remote_cipher  # type: ignore[union-attr]
     finally:
         for client in clients:

@@ -13,20 +13,16 @@ than wall time).
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import statistics
 import sys
-import time
-from pathlib import Path
 from typing import Any
 
 import paramiko
-from sftp_ciphers import _sshd_cpu
+from sftp_ciphers import round_trip
 
-from irods_provider.sftp._io import open_sftp_channels, open_sftp_reader, open_sftp_writer
-from irods_provider.sftp._parallel import ParallelSftpWriter
+from irods_provider.sftp._io import open_sftp_channels
 from irods_provider.sftp._session import _LimitsAnswer, read_request_size, write_request_size
 from irods_provider.sftp._tcp import tuned_handshakes
 from irods_provider.testing._sshd import OpenSshServer
@@ -52,22 +48,7 @@ def _one(server: OpenSshServer, data: bytes, size: int, limits: bool, name: str)
     path = f"{server.root}/{name}"
     try:
         sizes = [write_request_size(sftps[0]), read_request_size(sftps[1])]
-        sshd, cpu, wall = _sshd_cpu(server), time.process_time(), time.perf_counter()
-        first = open_sftp_writer(sftps[0], path)
-        writer = ParallelSftpWriter(first, [s.open(path, "r+b", bufsize=0) for s in sftps[1:]])
-        for _ in range(size // CHUNK):
-            writer.write(data)
-        writer.close()
-        write = (time.process_time() - cpu, _sshd_cpu(server) - sshd, time.perf_counter() - wall)
-        sshd, cpu, wall = _sshd_cpu(server), time.process_time(), time.perf_counter()
-        digest = hashlib.sha256()
-        with open_sftp_reader(sftps[1], path) as reader:
-            while block := reader.read(CHUNK):
-                digest.update(block)
-        read = (time.process_time() - cpu, _sshd_cpu(server) - sshd, time.perf_counter() - wall)
-        expected = hashlib.sha256(data * (size // CHUNK)).hexdigest()
-        if digest.hexdigest() != expected or hashlib.sha256(Path(path).read_bytes()).hexdigest() != expected:
-            raise SystemExit(f"the {name} round trip did not return the bytes written")
+        write, read = round_trip(server, sftps, path, data, size, name)
     finally:
         for client in clients:
             client.close()
