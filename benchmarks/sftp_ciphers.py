@@ -21,6 +21,7 @@ import re
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -100,18 +101,31 @@ def _one(server: OpenSshServer, data: bytes, size: int, gcm: bool, name: str) ->
     }
 
 
-def run(size: int, rounds: int) -> dict[str, Any]:
+def interleaved(
+    one: Callable[[OpenSshServer, bytes, int, bool, str], dict[str, Any]], size: int, rounds: int, prefix: str
+) -> dict[bool, list[dict[str, Any]]]:
+    """``rounds`` rounds on one server, each running ``one`` without, then with, the change measured: each
+    side's samples in round order (pairs share a round)."""
     data = os.urandom(CHUNK)
     samples: dict[bool, list[dict[str, Any]]] = {False: [], True: []}
     with OpenSshServer() as server:
         for i in range(rounds):
-            for gcm in (False, True):
-                samples[gcm].append(_one(server, data, size, gcm, f"bench-{i}-{int(gcm)}.bin"))
+            for on in (False, True):
+                samples[on].append(one(server, data, size, on, f"{prefix}-{i}-{int(on)}.bin"))
+    return samples
+
+
+def cpu_median(rows: list[dict[str, Any]], key: str, part: int | None = None) -> float:
+    """The median over ``rows`` of ``key``'s CPU seconds per GiB: client (``part`` 0), sshd (1) or both."""
+    values = [sum(r[key]) if part is None else r[key][part] for r in rows]
+    return round(statistics.median(values), 2)
+
+
+def run(size: int, rounds: int) -> dict[str, Any]:
+    samples = interleaved(_one, size, rounds, "bench")
 
     def median(gcm: bool, key: str, part: int | None = None) -> float:
-        rows = samples[gcm]
-        values = [sum(r[key]) if part is None else r[key][part] for r in rows]
-        return round(statistics.median(values), 2)
+        return cpu_median(samples[gcm], key, part)
 
     result: dict[str, Any] = {
         "size_mib": size // MIB,

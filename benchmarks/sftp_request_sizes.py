@@ -20,7 +20,7 @@ import sys
 from typing import Any
 
 import paramiko
-from sftp_ciphers import round_trip
+from sftp_ciphers import cpu_median, interleaved, round_trip
 
 from irods_provider.sftp._io import open_sftp_channels
 from irods_provider.sftp._session import _LimitsAnswer, read_request_size, write_request_size
@@ -68,17 +68,10 @@ def _cpu(row: dict[str, Any], key: str, part: int | None) -> float:
 
 
 def run(size: int, rounds: int) -> dict[str, Any]:
-    data = os.urandom(CHUNK)
-    samples: dict[bool, list[dict[str, Any]]] = {False: [], True: []}
-    with OpenSshServer() as server:
-        for i in range(rounds):
-            for limits in (False, True):
-                samples[limits].append(_one(server, data, size, limits, f"sizes-{i}-{int(limits)}.bin"))
+    samples = interleaved(_one, size, rounds, "sizes")
 
     def median(limits: bool, key: str, part: int | None = None) -> float:
-        rows = samples[limits]
-        values = [sum(r[key]) if part is None else r[key][part] for r in rows]
-        return round(statistics.median(values), 2)
+        return cpu_median(samples[limits], key, part)
 
     result: dict[str, Any] = {
         "size_mib": size // MIB,
