@@ -189,6 +189,12 @@ def _origin(url: str) -> tuple[str, str, int | None]:
     return parts.scheme.lower(), (parts.hostname or "").lower(), parts.port or default
 
 
+#: How often a refused refresh token is followed to a newer one a concurrent renewal stored.
+_RACES_FOLLOWED = 3
+#: How long a refused renewal looks for that newer token in a store without an exclusive lease.
+_REREAD_SECONDS = 3.0
+_REREAD_POLL_SECONDS = 0.1
+
 #: Tokens living at least this long are renewed once per refused request (see ``renewals_per_request``).
 _LONG_LIVED_SECONDS = 60.0
 
@@ -414,13 +420,17 @@ class _OpenIdTokenSource:
         try:
             return self._request(self.grant_type, self._primary_params())
         except Refused as refused:
-            detail = refused.error + (f": {refused.description}" if refused.description else "")
-            detail = scrub(detail, self._secrets())  # providers echo secrets and tokens back
-            raise IrodsAuthenticationError(
-                f"OpenID provider {self._provider} refused the {self.grant_type} grant for "
-                f"{self._subject}: {detail}",
-                operation="openid_token",
-            ) from None
+            raise self._refusal(refused) from None
+
+    def _refusal(self, refused: Refused) -> IrodsAuthenticationError:
+        """The typed error for the primary grant's refusal, without the secrets providers echo back."""
+        detail = refused.error + (f": {refused.description}" if refused.description else "")
+        detail = scrub(detail, self._secrets())
+        return IrodsAuthenticationError(
+            f"OpenID provider {self._provider} refused the {self.grant_type} grant for "
+            f"{self._subject}: {detail}",
+            operation="openid_token",
+        )
 
     def _token_endpoint(self) -> str:
         if self.token_url is None:
@@ -630,9 +640,13 @@ class OpenIdRefreshToken(_OpenIdTokenSource):
             raise IrodsConfigurationError("the OpenID refresh_token grant needs a refresh token")
         super().__init__(client_secret=client_secret, **options)
         self._configured = refresh_token
+        self._presented: str | None = None  # the refresh token of the last request (scrubbed from errors)
         self._store = PROCESS_TOKEN_STORE if store is None else store
         # A lease outlives one token request (its timeout) with a margin, so a live holder is never overtaken.
         self._lease_seconds = lease_seconds or float(self._client_options["timeout"]) + 10.0
+        # An exclusive lease leaves no concurrent renewal to wait for: one immediate look suffices.
+        exclusive = getattr(self._store, "exclusive_lease", False) is True
+        self._reread_seconds = 0.0 if exclusive else _REREAD_SECONDS
         identity = "\n".join((self._provider, self.client_id, refresh_token))
         self.store_key = hashlib.sha256(identity.encode()).hexdigest()
 
@@ -643,14 +657,46 @@ class OpenIdRefreshToken(_OpenIdTokenSource):
         return {"refresh_token": self._latest_refresh_token()}
 
     def _secrets(self) -> list[str | None]:
-        return [*super()._secrets(), self._configured]
+        return [*super()._secrets(), self._configured, self._presented]
 
     def _renew(self, old: _Token | None) -> _Token:
         with self._store.lease(self.store_key, seconds=self._lease_seconds):
-            token = super()._renew(old)  # reads the newest token inside the lease
+            token = self._present_newest()
             if token.refresh_token:
                 self._store.put(self.store_key, token.refresh_token)
         return token
+
+    def _present_newest(self) -> _Token:
+        """Present the newest stored token; after ``invalid_grant``, the one a concurrent renewal stored.
+
+        A store whose lease is not exclusive (Airflow Variables) can let two renewals read the same token:
+        the provider rotates it for the first and refuses it to the second, whose store then shows (or
+        soon shows) the first one's rotated token.
+        """
+        presented, followed = self._latest_refresh_token(), 0
+        while True:
+            self._presented = presented
+            try:
+                return self._request("refresh_token", {"refresh_token": presented})
+            except Refused as refused:
+                follow = refused.error == "invalid_grant" and followed < _RACES_FOLLOWED
+                newer = self._newer_than(presented) if follow else None
+                if newer is None:
+                    raise self._refusal(refused) from None
+                logger.info("OpenID refresh token was rotated by a concurrent renewal; using the newer one")
+                presented, followed = newer, followed + 1
+
+    def _newer_than(self, presented: str) -> str | None:
+        """A stored token other than ``presented``, polled for ``reread_seconds`` (a concurrent renewal's
+        write may still be on its way), or None."""
+        deadline = time.monotonic() + self._reread_seconds
+        while True:
+            stored = self._store.get(self.store_key)
+            if stored and stored != presented:
+                return stored
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(_REREAD_POLL_SECONDS)
 
 
 def openid_token_source(

@@ -48,6 +48,11 @@ class TokenStore(Protocol):
         ...
 
 
+#: Set ``exclusive_lease = True`` on a store whose lease never admits two holders at once (a real lock):
+#: a refresh token refused inside its lease was then not rotated by a concurrent renewal, and the source
+#: does not wait for one to store a newer token (see ``OpenIdRefreshToken``).
+
+
 def new_holder() -> str:
     """A lease-holder name unique across processes and threads."""
     return f"{os.getpid()}-{threading.get_ident()}-{uuid.uuid4().hex[:12]}"
@@ -72,6 +77,8 @@ def wait_for(
 
 class InProcessTokenStore:
     """A dict and one lock per key: the store of a single process (tests, ``dag.test()``)."""
+
+    exclusive_lease = True
 
     def __init__(self) -> None:
         self._values: dict[str, str] = {}
@@ -116,6 +123,8 @@ class SqliteTokenStore:
     Each lease attempt is one ``BEGIN IMMEDIATE`` transaction (sqlite's write lock), so taking a lease is
     atomic across processes. Values are stored as given: put it where only the deployment's user can read.
     """
+
+    exclusive_lease = True
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)

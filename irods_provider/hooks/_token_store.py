@@ -10,7 +10,8 @@ Variables have no compare-and-set, so the lease is *write, settle, verify*: a pr
 still there; a lease past its expiry is taken over. Two processes can both proceed only if one writes after
 the other has verified but read the lease before the other wrote — a window of one Variable round trip,
 narrowed by the settle delay; for strict exclusion point several hosts at a store with a real lock (the
-client's :class:`~irods_provider.client.TokenStore` protocol).
+client's :class:`~irods_provider.client.TokenStore` protocol). A renewal that lost that race gets
+``invalid_grant`` and continues from the token the winner stored (``OpenIdRefreshToken`` re-reads the store).
 
 Choice (``IRODS_PROVIDER_TOKEN_STORE``): ``variables`` or ``process``; by default Variables in a task
 process run by an Airflow worker's supervisor and in the triggerer's trigger process (a deferred sensor's
@@ -67,6 +68,8 @@ def _fernet() -> Any:
 
 class VariableTokenStore:
     """Refresh tokens and renewal leases in Airflow Variables, values encrypted with the Fernet key."""
+
+    exclusive_lease = False  # write-settle-verify: two holders remain possible (see the module docstring)
 
     def __init__(
         self,
