@@ -7,8 +7,10 @@ absolute logical path as name.
 
 The filesystem's own URLs, ``irods://<conn_id>@/<zone>/<path>`` and ``irods:///<zone>/<path>`` (no host: the
 zone is the first path segment), name the same asset: Airflow reports ObjectStoragePath reads and writes to
-hook lineage by those strings. Path segments are percent-encoded canonically (``a b`` and ``a%20b`` are one
-asset), as :func:`asset_uri` encodes them.
+hook lineage by those strings; their paths are verbatim, as the filesystem reads them (``%41`` is three
+characters). Path segments of the asset form are percent-encoded canonically (``a b`` and ``a%20b`` are one
+asset), as :func:`asset_uri` encodes them. Airflow cuts any URI at ``#`` before this module sees it, so an
+ObjectStoragePath name with ``#`` reaches it cut; :func:`asset_uri` writes ``#`` as ``%23``.
 """
 
 from __future__ import annotations
@@ -41,14 +43,20 @@ def _fail(uri: SplitResult, problem: str) -> ValueError:
     return ValueError(f"Invalid iRODS asset URI {uri.geturl()!r}: {problem} (expected irods://<zone>/<path>)")
 
 
+def _is_filesystem_url(uri: SplitResult) -> bool:
+    """True for the filesystem's URLs, which have no host: ``irods://<conn_id>@/<zone>/...``, ``irods:///...``."""
+    return not uri.netloc.rpartition("@")[2]
+
+
 def _zone_as_host(uri: SplitResult) -> SplitResult:
-    """A filesystem URL without a host (``irods://<conn_id>@/<zone>/...``, ``irods:///<zone>/...``) with its
-    first path segment, the zone, as the host; any other URI as it is."""
-    _, at, host = uri.netloc.rpartition("@")
-    if host or (uri.netloc and not at):
+    """A filesystem URL with its first path segment, the zone, as the host, and its path verbatim as the
+    filesystem reads it (a ``?`` Airflow parsed out as a query goes back into the path); any other URI as it
+    is."""
+    if not _is_filesystem_url(uri):
         return uri
-    zone, _, rest = uri.path.lstrip("/").partition("/")
-    return uri._replace(netloc=zone, path=f"/{rest}" if rest else "")
+    path = uri.path + (f"?{uri.query}" if uri.query else "")
+    zone, _, rest = path.lstrip("/").partition("/")
+    return uri._replace(netloc=zone, path=f"/{rest}" if rest else "", query="")
 
 
 def _check_netloc(uri: SplitResult) -> None:
@@ -60,11 +68,12 @@ def _check_netloc(uri: SplitResult) -> None:
         raise _fail(uri, f"{uri.netloc!r} is not a valid zone name (no port, letters/digits/_-. only)")
 
 
-def _check_path(uri: SplitResult) -> str:
+def _check_path(uri: SplitResult, *, verbatim: bool) -> str:
     path = uri.path
     if not path.startswith("/") or path.strip("/") == "":
         raise _fail(uri, "a path inside the zone is required")
-    segments = [unquote(segment) for segment in path[1:].removesuffix("/").split("/")]
+    decode = (lambda segment: segment) if verbatim else unquote
+    segments = [decode(segment) for segment in path[1:].removesuffix("/").split("/")]
     for segment in segments:
         if segment == "":
             raise _fail(uri, "empty path segments ('//') are not allowed")
@@ -79,17 +88,20 @@ def sanitize_uri(uri: SplitResult) -> SplitResult:
     Raises ValueError naming the problem: missing or malformed zone, user info before a zone, missing path,
     empty or relative (``.``/``..``) segments, query or fragment (Airflow drops a fragment before calling
     this: a ``#`` in a name must be written ``%23``). The trailing slash is removed, a filesystem URL's zone
-    becomes the host and the path's percent-encoding is made canonical.
+    becomes the host and the path's percent-encoding is made canonical. A filesystem URL's path is read as
+    the filesystem reads it, verbatim (``%41`` is three characters, a ``?`` part of the name), since
+    Airflow reports ObjectStoragePath reads and writes by it.
     """
     if uri.scheme.lower() != SCHEME:
         raise _fail(uri, f"the scheme must be {SCHEME!r}")
+    verbatim = _is_filesystem_url(uri)
     uri = _zone_as_host(uri)
     _check_netloc(uri)
     if uri.query:
         raise _fail(uri, "a query string is not allowed")
     if uri.fragment:
         raise _fail(uri, "a fragment is not allowed")
-    return uri._replace(scheme=SCHEME, path=_check_path(uri))
+    return uri._replace(scheme=SCHEME, path=_check_path(uri, verbatim=verbatim))
 
 
 def asset_uri(path: str, *, zone: str | None = None) -> str:

@@ -176,3 +176,22 @@ def test_operator_lineage_is_none_without_openlineage(monkeypatch):
     monkeypatch.setitem(sys.modules, "airflow.providers.openlineage.extractors", None)
     ds = _lineage.irods_dataset("/tempZone/home/rods/x")
     assert _lineage.operator_lineage(inputs=[ds], outputs=[ds]) is None
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "irods:///tempZone/home/u/a%20b",
+        "irods://irods_default@/tempZone/home/u/100%25 [x] é",
+        # Airflow normalises what follows '?' as a query (parse_qsl: a part without '=' is dropped)
+        "irods:///tempZone/home/u/run?x=1.h5",
+        "irods://c@/tempZone/home/u/a+b%41",
+    ],
+)
+def test_a_filesystem_url_names_the_asset_of_the_path_the_filesystem_addresses(url: str) -> None:
+    """The asset Airflow makes of an ObjectStoragePath URL names the path its lineage dataset names."""
+    from airflow.sdk import Asset
+
+    uri = Asset(uri=url).uri
+    assert logical_path(uri) == _lineage.dataset_for_url(url).name
+    assert Asset(uri=uri).uri == uri  # stored and read back, the asset stays the same
