@@ -24,7 +24,8 @@
     │   ├── IrodsNotADataObjectError     a data object was expected (NOT_A_DATA_OBJECT)
     │   ├── IrodsCollectionNotEmptyError removing a non-empty collection without recursion
     │   ├── IrodsServerBusyError         HTTP 429/503: stream or rate limits; retry later
-    │   └── IrodsLockedError             another writer holds the object (intermediate or locked replica)
+    │   └── IrodsReplicaUnavailableError no replica or resource takes the operation (HIERARCHY_ERROR)
+    │       └── IrodsLockedError             another writer holds the object (proven: replica statuses)
     ├── IrodsLocalFileError          the local file system refused a read or write (disk full, I/O error)
     ├── IrodsSftpFileError           the SFTP server answered a request with a failure (disk full, bad name)
     ├── IrodsIntegrityError          the bytes are not what they should be
@@ -71,6 +72,7 @@ __all__ = [
     "IrodsPermissionError",
     "IrodsProtocolError",
     "IrodsRemoteMetadataError",
+    "IrodsReplicaUnavailableError",
     "IrodsResponseError",
     "IrodsServerBusyError",
     "IrodsServerDeadlineError",
@@ -365,12 +367,17 @@ class IrodsServerBusyError(IrodsResponseError):
     retry_after: float | None = None
 
 
-class IrodsLockedError(IrodsResponseError):
-    """Another writer holds the data object (intermediate or locked replica), as its iRODS code says.
+class IrodsReplicaUnavailableError(IrodsResponseError):
+    """No replica or resource would take the operation on the data object (HIERARCHY_ERROR: every vote was
+    zero, irods 4.3.4 irods_resource_redirect.cpp:244-245). Another write may hold it (then the subclass
+    :class:`IrodsLockedError` is raised), its replicas' resources may be marked down (voting.cpp:21-26), or
+    the resource named may hold no replica of it; the message says what the catalog shows."""
 
-    HIERARCHY_ERROR, one of those codes, also answers a write that no resource can take (every replica's
-    resource marked down: irods 4.3.4 irods_resource_redirect.cpp:244-245), so this class alone is no proof
-    of a lock: the transfer engine reads the replicas before it acts on one."""
+
+class IrodsLockedError(IrodsReplicaUnavailableError):
+    """Another writer holds the data object: its code says so (INTERMEDIATE_REPLICA_ACCESS,
+    LOCKED_DATA_OBJECT_ACCESS), or a HIERARCHY_ERROR's object has a replica the catalog marks intermediate
+    or locked (the client reads the replicas before it raises this for HIERARCHY_ERROR)."""
 
 
 class IrodsConcurrentOverwriteError(IrodsLockedError):
@@ -612,7 +619,7 @@ _CLASS_BY_IRODS_NAME: dict[str, type[IrodsResponseError]] = {
     "CAT_TICKET_WRITE_BYTES_EXCEEDED": IrodsPermissionError,
     "SYS_COLLECTION_NOT_EMPTY": IrodsCollectionNotEmptyError,
     "CAT_COLLECTION_NOT_EMPTY": IrodsCollectionNotEmptyError,
-    "HIERARCHY_ERROR": IrodsLockedError,
+    "HIERARCHY_ERROR": IrodsReplicaUnavailableError,
     "INTERMEDIATE_REPLICA_ACCESS": IrodsLockedError,
     "LOCKED_DATA_OBJECT_ACCESS": IrodsLockedError,
     "CAT_INVALID_AUTHENTICATION": IrodsAuthenticationError,

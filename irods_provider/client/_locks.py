@@ -6,22 +6,27 @@ replica until the writer closes it: the HTTP API's ``stat`` then answers SYS_NO_
 ``read`` HTTP 500, both from ``data_object_size``, which asks for ``DATA_REPL_STATUS = '1'``
 (``filesystem.cpp``:735-763). An object whose replicas are all stale (its write failed) answers the same.
 The replica statuses tell the two apart.
+
+HIERARCHY_ERROR (no resource voted for an operation, irods 4.3.4 irods_resource_redirect.cpp:244-245) is
+the same kind of answer: a replica a write holds votes zero (voting.cpp:55-76), and so does every replica on
+a resource marked down (voting.cpp:21-26). :func:`unavailable_error` tells them apart by the catalog.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Protocol
 
 from irods_provider._error_codes import error_code
-from irods_provider.client._models import LOCKED_STATUSES
-from irods_provider.exceptions import IrodsLockedError, IrodsResponseError
+from irods_provider.client._models import LOCKED_STATUSES, Replica
+from irods_provider.exceptions import IrodsLockedError, IrodsReplicaUnavailableError, IrodsResponseError
 
 __all__ = [
     "GOOD_REPLICA_CONDITION",
     "NO_GOOD_REPLICA",
     "STATUS_NAMES",
     "is_no_good_replica",
+    "unavailable_error",
     "unreadable_error",
     "writing_error",
 ]
@@ -88,4 +93,38 @@ def unreadable_error(path: str, replicas: Sequence[_Replica], *, operation: str)
         irods_code=NO_GOOD_REPLICA,
         operation=operation,
         path=path,
+    )
+
+
+def unavailable_error(
+    error: IrodsResponseError, found: Sequence[tuple[str, Sequence[Replica]]], down: Collection[str]
+) -> IrodsResponseError:
+    """``error`` (HIERARCHY_ERROR) said as what the catalog shows of the objects the operation named
+    (``found``: each path with its replicas) and the resources marked ``down``: IrodsLockedError naming the
+    object a write holds (a replica intermediate or locked), else IrodsReplicaUnavailableError."""
+    for path, replicas in found:
+        if any(r.status in LOCKED_STATUSES for r in replicas):
+            return error.retold(
+                f"iRODS HTTP API refused {error.operation}: another client is writing this data object, and "
+                f"no replica takes the operation until that write closes (replicas: {_listed(replicas, ())})",
+                kind=IrodsLockedError,
+                path=path,
+            )
+    if down:
+        why = f"the resources of its replicas are marked down ({', '.join(sorted(down))})"
+    else:
+        why = "no write holds it and no resource of its replicas is marked down (is the resource named one "
+        why += "without a replica of it?)"
+    shown = "; ".join(f"{path}: {_listed(replicas, down)}" for path, replicas in found) or "none read"
+    return error.retold(
+        f"iRODS HTTP API refused {error.operation}: no resource takes it, as {why} (replicas: {shown})",
+        kind=IrodsReplicaUnavailableError,
+    )
+
+
+def _listed(replicas: Sequence[Replica], down: Collection[str]) -> str:
+    return ", ".join(
+        f"{r.number} {STATUS_NAMES.get(r.status, r.status)} on {r.hierarchy}"
+        + (" (down)" if set(r.hierarchy.split(";")) & set(down) else "")
+        for r in replicas
     )

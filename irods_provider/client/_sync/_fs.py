@@ -60,6 +60,7 @@ from irods_provider.exceptions import (
     IrodsNotADataObjectError,
     IrodsNotFoundError,
     IrodsProtocolError,
+    IrodsReplicaUnavailableError,
     IrodsResponseError,
     IrodsUsageError,
 )
@@ -918,10 +919,10 @@ class DataObjects(ItiDataObjectsMixin):
         """Server-side copy (IrodsAlreadyExistsError if ``dst`` exists and not ``overwrite``).
 
         Overwriting with ``dst_resource`` needs a replica of ``dst`` in that resource already: a copy never
-        adds a replica (iRODS answers HIERARCHY_ERROR, raised here as a plain IrodsResponseError that says
-        so, not as a lock). A lost reply (the server's whole-request deadline cuts a large object's copy off
-        while it goes on) is read back: ``dst`` changed into a good replica of ``src``'s size is done,
-        intermediate is waited for within ``session.outcome_wait``, untouched is sent once more;
+        adds a replica (iRODS answers HIERARCHY_ERROR, raised here as an IrodsReplicaUnavailableError that
+        says so, not as a lock). A lost reply (the server's whole-request deadline cuts a large object's
+        copy off while it goes on) is read back: ``dst`` changed into a good replica of ``src``'s size is
+        done, intermediate is waited for within ``session.outcome_wait``, untouched is sent once more;
         IrodsOutcomeUnknownError when it never shows. So ``dst``'s replicas are asked for first (one query),
         unless the caller passes them as ``replicas_before`` (empty: ``dst`` does not exist).
         """
@@ -953,7 +954,7 @@ class DataObjects(ItiDataObjectsMixin):
         raise exc.retold(
             f"cannot overwrite {dst} on {dst_resource}: it has no replica there and a copy never adds "
             "one (replicate it there first, or copy without dst_resource)",
-            kind=IrodsResponseError,
+            kind=IrodsReplicaUnavailableError,
             path=dst,
         ) from exc
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import contextlib
 import itertools
 import logging
 import ssl
@@ -29,7 +30,8 @@ from irods_provider.client._config import (
 )
 from irods_provider.client._errors import map_httpx_errors
 from irods_provider.client._events import emit, retry_cause
-from irods_provider.client._models import ServerLimits
+from irods_provider.client._locks import unavailable_error
+from irods_provider.client._models import Replica, ServerLimits
 from irods_provider.client._operation import (
     HeldBody,
     Operation,
@@ -48,7 +50,14 @@ from irods_provider.client._versions import (
     api_version_facts,
     version_from_url,
 )
-from irods_provider.exceptions import IrodsAuthenticationError, IrodsError, IrodsUsageError
+from irods_provider.exceptions import (
+    IrodsAuthenticationError,
+    IrodsError,
+    IrodsNotADataObjectError,
+    IrodsReplicaUnavailableError,
+    IrodsResponseError,
+    IrodsUsageError,
+)
 
 __all__ = ["IrodsSession"]
 
@@ -210,6 +219,8 @@ class IrodsSession:
             except IrodsError as error:
                 idempotent = op.idempotent and (op.resend_lost_reply or not reply_lost(error))
                 delay = policy.next_delay(error, idempotent=idempotent, attempt=attempt, started=started)
+                if delay is None and type(error) is IrodsReplicaUnavailableError and op.path:
+                    raise self._unavailable(op, error) from error
                 if delay is None:
                     raise
                 emit("retry", cause=retry_cause(error))
@@ -218,6 +229,30 @@ class IrodsSession:
                         "retrying %s in %.2fs after attempt %d failed: %s", op.name, delay, attempt, error
                     )
                 policy.sleep(delay)
+
+    def _unavailable(self, op: Operation[Any], error: IrodsResponseError) -> IrodsResponseError:
+        """HIERARCHY_ERROR said as what the catalog shows (:func:`unavailable_error`): the replicas of the
+        objects ``op`` names and which of their resources are marked down; ``error`` as it is when those
+        cannot be read (no lock is claimed then either)."""
+        found: list[tuple[str, list[Replica]]] = []
+        try:
+            for path in dict.fromkeys(p for p in (op.path, op.destination) if p):
+                with contextlib.suppress(IrodsNotADataObjectError):
+                    found.append((path, self.data_objects.replicas(path)))
+            names = sorted({name for _, rs in found for r in rs for name in r.hierarchy.split(";")})
+            down = self._down_resources(names)
+        except IrodsError as exc:
+            logger.info("the replicas behind %s's HIERARCHY_ERROR could not be read: %s", op.name, exc)
+            return error
+        return unavailable_error(error, found, down)
+
+    def _down_resources(self, names: list[str]) -> set[str]:
+        """Which of the resources ``names`` the catalog marks down (``RESC_STATUS``)."""
+        if not names:
+            return set()
+        listed = ", ".join(f"'{name}'" for name in names)
+        query = f"select RESC_NAME, RESC_STATUS where RESC_NAME in ({listed})"
+        return {row[0] for row in self.query.genquery(query) if row[1] == "down"}
 
     def _execute_once(self, op: Operation[T], timeout: TimeoutTypes | UseDefault) -> T:
         token = self._token() if op.authenticated else None

@@ -29,6 +29,7 @@ from irods_provider.exceptions import (
     IrodsNotADataObjectError,
     IrodsNotFoundError,
     IrodsPermissionError,
+    IrodsReplicaUnavailableError,
     IrodsResponseError,
     IrodsSourceChangedError,
 )
@@ -547,7 +548,7 @@ def proven_held(session: SessionLike, temp: str, refused: BaseException) -> Irod
     resource marked down: HIERARCHY_ERROR, irods_resource_redirect.cpp:244-245): then ``refused`` is raised,
     retold with what the replicas show (HTTP status, iRODS code and name kept), and ``temp`` is left as it
     is for a later attempt instead of leaking behind a fresh name. An :class:`IrodsLockedError` is no proof
-    by its class alone: the client maps every HIERARCHY_ERROR to it."""
+    by its class alone: the codes INVALID_HANDLE and HIERARCHY_ERROR carry no proof."""
     if not isinstance(refused, IrodsResponseError):  # nothing to retell: not a server's refusal
         raise refused
     try:
@@ -565,7 +566,8 @@ def proven_held(session: SessionLike, temp: str, refused: BaseException) -> Irod
     raise refused.retold(
         f"writing the temporary object {temp} was refused and {shown}: not a lock another writer holds "
         "(e.g. its resource is marked down); it is left as it is for a later attempt",
-        kind=IrodsResponseError if isinstance(refused, IrodsLockedError) else None,  # proven no lock
+        # proven no lock
+        kind=IrodsReplicaUnavailableError if isinstance(refused, IrodsLockedError) else None,
         path=temp,
     ) from refused
 
