@@ -239,7 +239,8 @@ def _decide(
 
     The destination is asked about once (not at all when ``known``), and not at all for a small file with
     no skip policy, not a dry run: the publishing rename's own refusal is enough. An overwrite that could
-    not keep the object's AVUs (a federated zone's) is refused here (:func:`refuse_dropping_remote_avus`).
+    not keep the object's AVUs (a federated zone's) is refused here (:func:`refuse_dropping_remote_avus`),
+    in a dry run too.
     """
     small = src.size is not None and src.size <= min(cfg.small_file_threshold, cfg.chunk_size)
     if small and skip is SkipPolicy.NEVER and not dry_run:
@@ -264,9 +265,9 @@ def _decide(
             size=src.size,
             reason=decision.reason,
         )
+    if decision.replaces:  # before the source is read; a dry run reports what the real run would refuse
+        refuse_dropping_remote_avus(session, path, drop=cfg.drop_remote_avus, operation="upload_object")
     if not dry_run:
-        if decision.replaces:  # before the source is read
-            refuse_dropping_remote_avus(session, path, drop=cfg.drop_remote_avus, operation="upload_object")
         return None
     return FileResult(
         source=src.name,
