@@ -53,6 +53,7 @@ from ._copyover import InPlace, avus_applier, overwrite_in_place, rename_refused
 from ._integrity import local_probe, raise_changed, wait_until_stable
 from ._opened import OpenedSource, Uploadable, open_upload_source, rehasher, source_checksum
 from ._policy import (
+    SAME_CHECKSUM,
     DestinationState,
     Refuse,
     Skip,
@@ -247,10 +248,11 @@ def _decide(
         if overwrite is OverwritePolicy.OVERWRITE:  # it may replace an object: before the source is read
             refuse_dropping_remote_avus(session, path, drop=cfg.drop_remote_avus, operation="upload_object")
         return None
+    state = known or irods_destination(session, path)
     decision = decide(
         skip=skip,
         overwrite=overwrite,
-        destination=known or irods_destination(session, path),
+        destination=state,
         source_size=src.size,
         source_checksum=source_checksum(src),
         operation="upload",
@@ -263,6 +265,7 @@ def _decide(
             destination=path,
             status=FileStatus.SKIPPED,
             size=src.size,
+            checksum=state.checksum(None) if decision.reason == SAME_CHECKSUM else None,  # compared: known
             reason=decision.reason,
         )
     if decision.replaces:  # before the source is read; a dry run reports what the real run would refuse
