@@ -106,7 +106,7 @@ class SFTPToIrodsOperator(SftpStagingOperator):
             options: dict[str, Any] = {"config": config, "overwrite": overwrite, "skip": skip}
             options |= {"metadata": parse_transfer_avus(self.metadata), "resume": self.resume}
             options |= {"cancel_event": self.cancel_event, "subscribers": (self.plan_progress(plan),)}
-            settling = overwrite is OverwritePolicy.OVERWRITE and skip is not SkipPolicy.NEVER  # one listing
+            settling = overwrite is OverwritePolicy.OVERWRITE  # one listing for every skip and publish
             options["parked"] = parked_among(session, [p.destination for p in plan]) if settling else None
             one = functools.partial(self._stage, sftp, session, reading=reading, **options)
             prune = self.pruning_sftp(sftp, plan)
