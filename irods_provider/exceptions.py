@@ -28,6 +28,7 @@
     │       └── IrodsLockedError             another writer holds the object (proven: replica statuses)
     ├── IrodsLocalFileError          the local file system refused a read or write (disk full, I/O error)
     ├── IrodsSftpFileError           the SFTP server answered a request with a failure (disk full, bad name)
+    ├── IrodsSourceRemovalError      move: copies verified at their destinations, sources not removed
     ├── IrodsIntegrityError          the bytes are not what they should be
     │   ├── IrodsChecksumMismatchError   source and destination checksums differ (per replica when named)
     │   ├── IrodsStaleReplicaError       a replica of an uploaded object is not good (its copy failed)
@@ -79,6 +80,7 @@ __all__ = [
     "IrodsSftpConnectionError",
     "IrodsSftpFileError",
     "IrodsSourceChangedError",
+    "IrodsSourceRemovalError",
     "IrodsStaleReplicaError",
     "IrodsSymlinkError",
     "IrodsTemporaryTakenOverError",
@@ -472,6 +474,27 @@ class IrodsSftpFileError(IrodsError, OSError):
 
     def _details(self) -> list[str]:
         return [*super()._details(), f"server said: {self.server_message}"]
+
+
+class IrodsSourceRemovalError(IrodsError):
+    """A ``move`` whose copies landed, verified, but whose sources could not be removed (permission denied,
+    a read-only file system): the data is safe at the destinations, the sources are still there.
+
+    ``paths`` names every source kept, ``causes`` (same order) why; ``path`` is the first. A retry copies
+    none of them again (their destinations hold the same bytes) and only tries the removals again.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        paths: tuple[str, ...],
+        causes: tuple[str, ...],
+        operation: str | None = None,
+    ) -> None:
+        super().__init__(message, operation=operation, path=paths[0] if paths else None)
+        self.paths = paths
+        self.causes = causes
 
 
 class IrodsIntegrityError(IrodsError):

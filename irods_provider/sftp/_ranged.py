@@ -327,8 +327,15 @@ class SftpRangedSource:
 
     def remove_if_unchanged(self) -> str | None:
         """A ``move``: remove the file only when it is still the version copied (:meth:`change`); else
-        what changed (a newer version, or another file, is there now: never delete what was not copied)."""
-        change = self.change(self.state())
+        what changed (a newer version, or another file, is there now: never delete what was not copied).
+        Never opened (skipped: its destination holds its bytes, checksums compared), the path's ``lstat``
+        must still show the version listed."""
+        since = self.state()
+        if self._handle is None:
+            now = sftp_probe(self.client, self.path, follow_symlinks=self.follow_symlinks)()
+            change = None if now == since else f"size/mtime {since} -> {now[0]}/{now[1]}"
+        else:
+            change = self.change(since)
         if change is None:
             self.client.remove(self.path)
         return change

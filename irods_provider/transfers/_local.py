@@ -15,6 +15,7 @@ events only for declared outlets: to schedule downstream DAGs on the result, dec
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import posixpath
@@ -29,12 +30,23 @@ from irods_provider.client._patterns import literal_hint
 from irods_provider.client.transfer import (
     FileResult,
     FileStatus,
+    OverwritePolicy,
+    SkipPolicy,
     TransferReport,
 )
 from irods_provider.client.transfer._leftout import is_left_out, left_out_hint
 from irods_provider.exceptions import IrodsError, IrodsInvalidPathError, IrodsNotFoundError
 from irods_provider.operators._transfer_base import TransferOperatorBase
-from irods_provider.transfers._move import local_file_has_checksum, prune_emptied, tree_base, tree_base_of
+from irods_provider.transfers._move import (
+    check_removed,
+    local_file_has_checksum,
+    movable,
+    move_skip,
+    prune_emptied,
+    removal_failure,
+    tree_base,
+    tree_base_of,
+)
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -79,6 +91,12 @@ class LocalTransferOperator(TransferOperatorBase):
         kept with a warning. Directories or collections the moved files left empty below the source
         directory, collection or glob base are removed too (the source root itself stays). A data object a
         download left out (being written by another client, or without a good replica) is never removed.
+        With ``move``, a destination that already holds the source's bytes (checksum compared: an earlier
+        try's copy) is skipped, not refused or copied again, and its source removed.
+    :param fail_on_source_removal_error: with ``move``, fail the task (``IrodsSourceRemovalError`` naming
+        the sources and why) when sources of verified copies could not be removed (permission denied, a
+        read-only file system); the report lists those files as transferred (or skipped on a retry) with
+        their ``source_error``. False: succeed with a warning (the report says the same).
     :param trash: with ``move``, send removed data objects (and emptied collections) to the trash; default
         False removes them with ``no_trash`` so quota is freed.
     :param plan_only: a dry run: the report lists the files as ``planned``; nothing is written (named so
@@ -101,6 +119,7 @@ class LocalTransferOperator(TransferOperatorBase):
         plan_only: bool = False,
         move: bool = False,
         trash: bool = False,
+        fail_on_source_removal_error: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -108,6 +127,7 @@ class LocalTransferOperator(TransferOperatorBase):
         self.plan_only = plan_only
         self.move = move
         self.trash = trash
+        self.fail_on_source_removal_error = fail_on_source_removal_error
         self._logged: TransferReport | None = None
 
     def move_sources(
@@ -121,18 +141,23 @@ class LocalTransferOperator(TransferOperatorBase):
         dirname: Callable[[str], str] = posixpath.dirname,
         normalize: Callable[[str], str] = str,
     ) -> None:
-        """With ``move``: remove every transferred source that is ``unchanged`` since its copy, then the
-        directories or collections below ``bases`` (``normalize``-d like the sources) they left empty."""
+        """With ``move``: remove every source copied (or found copied) that is ``unchanged`` since, then the
+        directories or collections below ``bases`` (``normalize``-d like the sources) they left empty. A
+        removal that fails is the file's ``source_error``."""
         if not self.move or self.plan_only:
             return
         moved: list[tuple[str, str | None]] = []
-        for f in report.files:
-            if f.status is not FileStatus.TRANSFERRED:
+        for index, f in enumerate(report.files):
+            if not movable(f):
                 continue
             if not unchanged(f):
                 self.log.warning("Not removing %s after the copy: it changed since", f.source)
                 continue
-            remove(f.source)
+            try:
+                remove(f.source)
+            except (OSError, IrodsError) as exc:  # the copy stands: reported, and raised by finish()
+                report.files[index] = dataclasses.replace(f, source_error=removal_failure(exc))
+                continue
             moved.append((normalize(f.source), tree_base_of(normalize(f.source), bases)))
         removed = prune_emptied(moved, remove_dir, dirname=dirname)
         self.log.info("Moved %d file(s); removed %d emptied director(y/ies)", len(moved), len(removed))
@@ -172,7 +197,15 @@ class LocalTransferOperator(TransferOperatorBase):
             error = IrodsError(f"{report.failed} of {len(report.files)} files failed: {failed}")
             error.report = report  # type: ignore[attr-defined]
             raise error
+        log = cast("logging.Logger", self.log)
+        check_removed(report, fail=bool(self.fail_on_source_removal_error), log=log, operation=self.direction)
         return {**self.xcom_report(report, session), "direction": self.direction, "destination": destination}
+
+    def policies(self) -> tuple[OverwritePolicy, SkipPolicy]:
+        """The engine policies; with ``move`` a destination holding the source's bytes is skipped
+        (:func:`~irods_provider.transfers._move.move_skip`)."""
+        overwrite, skip = super().policies()
+        return overwrite, move_skip(skip, move=bool(self.move))
 
     def engine_options(self) -> dict[str, Any]:
         """The keyword arguments of every engine call: configuration, policies, dry run and cancel."""

@@ -4,10 +4,16 @@ A source is removed only if it is still the version that was copied (a changed o
 iRODS sources are removed with ``no_trash`` unless ``trash=True`` (so quota is freed). Directories and
 collections are removed bottom-up only when empty, and only strictly below the directory or collection a
 tree or glob was taken from: that root itself stays (a landing directory the next run may read again).
+
+A source that cannot be removed (permission denied, a read-only file system) keeps its file's status (the
+copy is verified) with a ``source_error``; the task then fails with :class:`IrodsSourceRemovalError` unless
+told otherwise (:func:`check_removed`). A move's destination that already holds the source's bytes (checksum
+compared: :func:`move_skip`) is an earlier try's copy: skipped, and its source removed (:func:`movable`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import posixpath
@@ -15,18 +21,32 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from irods_provider.client._patterns import compile_pattern
-from irods_provider.client.transfer import StreamHasher, same_stored_checksum, scheme_of
+from irods_provider.client.transfer import (
+    FileStatus,
+    SkipPolicy,
+    StreamHasher,
+    TransferReport,
+    same_stored_checksum,
+    scheme_of,
+)
 from irods_provider.client.transfer._alias import source_stat
-from irods_provider.exceptions import IrodsError
+from irods_provider.client.transfer._policy import SAME_CHECKSUM
+from irods_provider.exceptions import IrodsError, IrodsSourceRemovalError
 
 if TYPE_CHECKING:
     from irods_provider.client import IrodsSession
     from irods_provider.client.transfer import FileResult
 
 __all__ = [
+    "VERIFIED_SKIP",
+    "check_removed",
     "irods_source_unchanged",
     "local_file_has_checksum",
+    "movable",
+    "move_skip",
+    "moved_irods_source",
     "prune_emptied",
+    "removal_failure",
     "remove_irods_source",
     "tree_base",
     "tree_base_of",
@@ -34,6 +54,51 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 _CHUNK = 1024 * 1024
+#: The skip reason of a destination found holding the source's bytes, checksums compared.
+VERIFIED_SKIP = SAME_CHECKSUM
+#: Sources a :class:`IrodsSourceRemovalError`'s message names (all are in its ``paths``).
+_NAMED = 5
+
+
+def move_skip(skip: SkipPolicy, *, move: bool) -> SkipPolicy:
+    """The skip policy a run uses: with ``move``, NEVER becomes CHECKSUM, so a destination that holds the
+    source's bytes (an earlier try copied it, then could not remove the source) is not copied again."""
+    return SkipPolicy.CHECKSUM if move and skip is SkipPolicy.NEVER else skip
+
+
+def movable(result: FileResult) -> bool:
+    """Whether a ``move`` removes ``result``'s source: copied and verified, or found already copied (the
+    same checksum at the destination). Sizes or mere existence prove nothing: those sources stay."""
+    if result.status is FileStatus.TRANSFERRED:
+        return True
+    return result.status is FileStatus.SKIPPED and result.reason == VERIFIED_SKIP
+
+
+def removal_failure(exc: BaseException) -> str:
+    """What a file's ``source_error`` says of a failed removal: the error's type and text."""
+    return f"{type(exc).__name__}: {exc}"
+
+
+def check_removed(report: TransferReport, *, fail: bool, log: logging.Logger, operation: str) -> None:
+    """Raise :class:`IrodsSourceRemovalError` (carrying ``report``) when sources of verified copies could
+    not be removed; with ``fail`` False log it as a warning instead."""
+    kept = [f for f in report.files if f.source_error is not None]
+    if not kept:
+        return
+    named = "; ".join(f"{f.source} ({f.source_error})" for f in kept[:_NAMED])
+    more = f" and {len(kept) - _NAMED} more" if len(kept) > _NAMED else ""
+    error = IrodsSourceRemovalError(
+        f"{len(kept)} source(s) copied and verified but not removed: {named}{more}; the destinations are "
+        "complete, a retry copies none of them again and only removes the sources",
+        paths=tuple(f.source for f in kept),
+        causes=tuple(str(f.source_error) for f in kept),
+        operation=operation,
+    )
+    if not fail:
+        log.warning("%s", error)
+        return
+    error.report = report  # type: ignore[attr-defined]
+    raise error
 
 
 def tree_base(source: str, *, is_tree: bool, glob: bool = False) -> str | None:
@@ -119,3 +184,15 @@ def remove_irods_source(session: IrodsSession, result: FileResult, *, trash: boo
         return False
     session.data_objects.remove(result.source, no_trash=not trash)
     return True
+
+
+def moved_irods_source(session: IrodsSession, result: FileResult, *, trash: bool) -> FileResult:
+    """``move`` of one file's data object when it was copied (:func:`movable`, :func:`remove_irods_source`):
+    ``result``, with its ``source_error`` when iRODS refused the removal (the copy stands)."""
+    if not movable(result):
+        return result
+    try:
+        remove_irods_source(session, result, trash=trash)
+    except IrodsError as exc:
+        return dataclasses.replace(result, source_error=removal_failure(exc))
+    return result

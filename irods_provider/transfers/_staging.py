@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from irods_provider._lineage import LineageDataset, irods_dataset, sftp_dataset
 from irods_provider.client.transfer import (
     FileResult,
-    FileStatus,
     LoggingProgressSubscriber,
+    OverwritePolicy,
+    SkipPolicy,
     TransferReport,
 )
 from irods_provider.client.transfer._config import DEFAULT_READ_STREAMS, TransferConfig
@@ -53,8 +54,9 @@ from irods_provider.sftp._checksum import hash_sftp_file, sftp_file_has_checksum
 from irods_provider.sftp._destination import sftp_is_directory
 from irods_provider.sftp._endpoint import CHANNELS_PER_CONNECTION, IO_TIMEOUT
 from irods_provider.sftp._home import expand_home, needs_expand_path
+from irods_provider.sftp._status import is_raw_connection_error
 from irods_provider.sftp._tree import SftpTree
-from irods_provider.transfers._move import prune_emptied
+from irods_provider.transfers._move import check_removed, movable, move_skip, prune_emptied, removal_failure
 from irods_provider.transfers._selection import refuse_unstorable, safe_relative
 
 if TYPE_CHECKING:
@@ -62,6 +64,7 @@ if TYPE_CHECKING:
 
     from irods_provider.client import IrodsSession
     from irods_provider.sftp._endpoint import SftpEndpoint
+    from irods_provider.sftp._ranged import SftpRangedSource
 
 __all__ = [
     "AutoCount",
@@ -358,6 +361,12 @@ class SftpStagingOperator(TransferOperatorBase):
         collection or glob base are removed too (the source root itself stays). See :mod:`._move`. A
         data object left out (being written by another client, or without a good replica) is never
         removed: it was not copied.
+        With ``move``, a destination that already holds the source's bytes (checksum compared: an earlier
+        try's copy) is skipped, not refused or copied again, and its source removed.
+    :param fail_on_source_removal_error: with ``move``, fail the task (``IrodsSourceRemovalError`` naming
+        the sources and why) when sources of verified copies could not be removed (permission denied, a
+        read-only directory or collection); the report lists those files as transferred (or skipped on a
+        retry) with their ``source_error``. False: succeed with a warning (the report says the same).
     :param trash: with ``move``, send removed iRODS sources (and emptied collections) to the trash;
         default False removes them with ``no_trash`` so quota is freed.
     :param resume: continue interrupted copies from their committed bytes.
@@ -401,6 +410,7 @@ class SftpStagingOperator(TransferOperatorBase):
         sftp_conn_id: str = "sftp_default",
         move: bool = False,
         trash: bool = False,
+        fail_on_source_removal_error: bool = True,
         resume: bool = True,
         ssh_compression: bool | None = False,
         sftp_retries: int = 5,
@@ -413,6 +423,7 @@ class SftpStagingOperator(TransferOperatorBase):
         self.sftp_conn_id = sftp_conn_id
         self.move = move
         self.trash = trash
+        self.fail_on_source_removal_error = fail_on_source_removal_error
         self.resume = resume
         self.ssh_compression = ssh_compression
         if sftp_retries < 0:
@@ -437,6 +448,12 @@ class SftpStagingOperator(TransferOperatorBase):
             early, self._early_endpoint = self._early_endpoint, None
             if early is not None:  # never used (the task failed before): do not leak its connection
                 early.close()
+
+    def policies(self) -> tuple[OverwritePolicy, SkipPolicy]:
+        """The engine policies; with ``move`` a destination holding the source's bytes is skipped
+        (:func:`~irods_provider.transfers._move.move_skip`)."""
+        overwrite, skip = super().policies()
+        return overwrite, move_skip(skip, move=bool(self.move))
 
     def metrics_sftp_conn_id(self) -> str:
         """The cluster's SFTP connection: the ``sftp_conn_id`` tag of this staging's transfer metrics."""
@@ -580,6 +597,19 @@ class SftpStagingOperator(TransferOperatorBase):
         spare = range_readers is not None and (range_readers or count) > count
         sftp.widen_in_background(count if auto else 1, spare=spare)
 
+    def moved_sftp_source(self, source: SftpRangedSource, result: FileResult) -> FileResult:
+        """``move`` of one copied SFTP file: removed while unchanged; a refused removal is ``result``'s
+        ``source_error`` (a dropped connection is raised: the file's retry finds its copy and removes it)."""
+        try:
+            change = source.remove_if_unchanged()
+        except Exception as exc:
+            if is_raw_connection_error(exc):
+                raise
+            return dataclasses.replace(result, source_error=removal_failure(exc))
+        if change:
+            self.log.warning("Not removing %s after the copy: it changed (%s)", result.source, change)
+        return result
+
     def pruning_sftp(
         self, sftp: SftpEndpoint, plan: Sequence[PlannedCopy]
     ) -> Callable[[TransferReport], object] | None:
@@ -609,7 +639,7 @@ class SftpStagingOperator(TransferOperatorBase):
         :func:`~irods_provider.transfers._move.prune_emptied`)."""
         if not self.move:
             return []
-        done = {f.source for f in report.files if f.status is FileStatus.TRANSFERRED}
+        done = {f.source for f in report.files if movable(f) and f.source_error is None}
         removed = prune_emptied([(p.source, p.base) for p in plan if p.source in done], remove_dir)
         if removed:
             self.log.info("Removed %d emptied source director(y/ies): %s", len(removed), removed[:10])
@@ -723,8 +753,11 @@ class SftpStagingOperator(TransferOperatorBase):
         destination: str,
         session: IrodsSession | None = None,
     ) -> dict[str, Any]:
-        """Log the report; the XCom value (per-file entries bounded, see ``max_report_entries``)."""
+        """Log the report; the XCom value (per-file entries bounded, see ``max_report_entries``); with
+        ``move``, sources not removed fail the task (see ``fail_on_source_removal_error``)."""
         self.log_report(report, direction=direction)
+        log = cast("logging.Logger", self.log)
+        check_removed(report, fail=bool(self.fail_on_source_removal_error), log=log, operation=name)
         return {
             **self.xcom_report(report, session),
             "direction": name,

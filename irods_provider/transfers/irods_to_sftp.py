@@ -7,7 +7,7 @@ import posixpath
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from irods_provider.client.transfer import FileResult, FileStatus
+from irods_provider.client.transfer import FileResult
 from irods_provider.client.transfer._coordinator import TransferSubscriber
 from irods_provider.client.transfer._local import PLAN_READ_AHEAD
 from irods_provider.client.transfer._sink_download import EarlyReads, download_to_sink
@@ -15,7 +15,7 @@ from irods_provider.client.transfer._trees import IrodsTree
 from irods_provider.operators._base import check_path
 from irods_provider.sftp._resume_store import ResumeStore, task_identity
 from irods_provider.sftp._sink import SftpStagingSink, may_resume, target_root
-from irods_provider.transfers._move import remove_irods_source
+from irods_provider.transfers._move import moved_irods_source
 from irods_provider.transfers._selection import as_list, safe_join
 from irods_provider.transfers._staging import PlannedCopy, SftpStagingOperator, place_plan
 
@@ -144,6 +144,4 @@ class IrodsToSFTPOperator(SftpStagingOperator):
         with early.taking(item.source) as (started, known), sftp.channel() as client:  # a retry reads afresh
             target = parts["sink"](sftp, client, item.destination, source=item.source)
             result: FileResult = parts["engine"](session, item.source, target, early=started, known=known)
-        if self.move and result.status is FileStatus.TRANSFERRED:
-            remove_irods_source(session, result, trash=bool(self.trash))
-        return result
+        return moved_irods_source(session, result, trash=bool(self.trash)) if self.move else result

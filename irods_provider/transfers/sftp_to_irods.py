@@ -7,13 +7,14 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from irods_provider._values import refuse_unaddressable
-from irods_provider.client.transfer import FileResult, FileStatus, OverwritePolicy, SkipPolicy, upload_object
+from irods_provider.client.transfer import FileResult, OverwritePolicy, SkipPolicy, upload_object
 from irods_provider.client.transfer._upload import parked_among
 from irods_provider.exceptions import IrodsNotFoundError
 from irods_provider.operators._base import check_path
 from irods_provider.sftp._endpoint import SftpEndpoint
 from irods_provider.sftp._ranged import SftpRangedSource, SftpReadOptions
 from irods_provider.transfers._local import parse_transfer_avus
+from irods_provider.transfers._move import movable
 from irods_provider.transfers._selection import as_list
 from irods_provider.transfers._staging import PlannedCopy, SftpStagingOperator, place_upload
 from irods_provider.transfers._zone_ahead import ZoneAhead, zone_ahead
@@ -105,7 +106,7 @@ class SFTPToIrodsOperator(SftpStagingOperator):
             options: dict[str, Any] = {"config": config, "overwrite": overwrite, "skip": skip}
             options |= {"metadata": parse_transfer_avus(self.metadata), "resume": self.resume}
             options |= {"cancel_event": self.cancel_event, "subscribers": (self.plan_progress(plan),)}
-            settling = overwrite is OverwritePolicy.OVERWRITE and skip is not SkipPolicy.NEVER  # one listing
+            settling = overwrite is OverwritePolicy.OVERWRITE  # one listing for every skip and publish
             options["parked"] = parked_among(session, [p.destination for p in plan]) if settling else None
             one = functools.partial(self._stage, sftp, session, reading=reading, **options)
             prune = self.pruning_sftp(sftp, plan)
@@ -142,7 +143,4 @@ class SFTPToIrodsOperator(SftpStagingOperator):
             if options["skip"] is SkipPolicy.NEVER:  # opened whatever the zone says: open it meanwhile
                 source.open_ahead()
             result = upload_object(session, source, item.destination, **options)
-            moved = self.move and result.status is FileStatus.TRANSFERRED
-            if moved and (change := source.remove_if_unchanged()):
-                self.log.warning("Not removing %s after the copy: it changed (%s)", item.source, change)
-        return result
+            return self.moved_sftp_source(source, result) if self.move and movable(result) else result

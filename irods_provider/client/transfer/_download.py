@@ -24,7 +24,15 @@ from ._copy import (
 from ._endpoints import DownloadSink
 from ._integrity import create_exclusive, local_error
 from ._localdir import TargetDir
-from ._policy import DestinationState, Refuse, Skip, decide, local_destination, stored_checksum
+from ._policy import (
+    SAME_CHECKSUM,
+    DestinationState,
+    Refuse,
+    Skip,
+    decide,
+    local_destination,
+    stored_checksum,
+)
 from ._reader import ParallelReader
 from ._report import FileResult, FileStatus
 from ._sink_download import download_to_sink
@@ -302,12 +310,13 @@ def _decide_local(
         state = local_destination(local, chunk_size=cfg.chunk_size, dir_fd=target.fd)
     else:
         state = DestinationState.absent(str(local))
+    source = stored_checksum(st.checksum, lambda: session.data_objects.calculate_checksum(path))
     decision = decide(
         skip=skip,
         overwrite=overwrite,
         destination=state,
         source_size=st.size,
-        source_checksum=stored_checksum(st.checksum, lambda: session.data_objects.calculate_checksum(path)),
+        source_checksum=source,
         operation="download",
     )
     if isinstance(decision, Refuse):
@@ -318,7 +327,7 @@ def _decide_local(
             destination=str(local),
             status=FileStatus.SKIPPED,
             size=st.size,
-            checksum=st.checksum,
+            checksum=source(None) if decision.reason == SAME_CHECKSUM else st.checksum,  # compared: known
             reason=decision.reason,
         )
     if dry_run:

@@ -268,8 +268,10 @@ def upload_files(
         sources, destination, pattern=pattern, recursive=recursive, follow_symlinks=follow_symlinks, glob=glob
     )
     subs = _subscribers(plan, cfg, logger, subscribers)
-    skipping = overwrite is OverwritePolicy.OVERWRITE and skip is not SkipPolicy.NEVER  # skips may settle
-    unusable, parked = _prepare(session, plan, listing=skipping, dry_run=dry_run)
+    # Under OVERWRITE each skip and each publish would look for what killed overwrites moved aside: one
+    # listing for the run says where anything was.
+    listing = overwrite is OverwritePolicy.OVERWRITE
+    unusable, parked = _prepare(session, plan, listing=listing, dry_run=dry_run)
 
     def one(item: PlannedFile, cancel: threading.Event) -> FileResult:
         if (error := unusable.get(posixpath.dirname(item.destination))) is not None:
@@ -305,9 +307,9 @@ def upload_files(
 def _prepare(
     session: SessionLike, plan: Sequence[PlannedFile], *, listing: bool, dry_run: bool
 ) -> tuple[dict[str, IrodsError], frozenset[str] | None]:
-    """The collections that could not be created (none in a dry run) and, with ``listing`` (skips under
-    OVERWRITE), the destinations killed overwrites left objects moved aside from (:func:`parked_among`,
-    asked beside the creation: one GenQuery for the run, not one per skipped file; None: each file asks)."""
+    """The collections that could not be created (none in a dry run) and, with ``listing`` (OVERWRITE), the
+    destinations killed overwrites left objects moved aside from (:func:`parked_among`, asked beside the
+    creation: one GenQuery for the run, not one per skipped or published file; None: each file asks)."""
     if dry_run:
         return {}, frozenset()
     if not listing:

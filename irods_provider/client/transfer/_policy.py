@@ -45,6 +45,7 @@ from ._hashes import same_stored_checksum, scheme_of
 from ._integrity import _BINARY, _NOFOLLOW, local_error
 
 __all__ = [
+    "SAME_CHECKSUM",
     "Checksum",
     "Decision",
     "DestinationKind",
@@ -64,6 +65,9 @@ __all__ = [
 #: None it answers the side's own stored checksum (None when it stores none); called with a scheme, a side
 #: that stores none hashes itself in that scheme (a side that stores one answers that one regardless).
 Checksum = Callable[[ChecksumScheme | None], str | None]
+
+#: The skip reason of a destination whose checksum was compared with the source's and found the same.
+SAME_CHECKSUM = "same checksum"
 
 
 def _none(scheme: ChecksumScheme | None) -> str | None:
@@ -237,7 +241,7 @@ def _skip_reason(
         return None
     if skip is SkipPolicy.SIZE:
         return "same size"
-    return "same checksum" if same_checksum(source_checksum, destination.checksum) else None
+    return SAME_CHECKSUM if same_checksum(source_checksum, destination.checksum) else None
 
 
 def same_checksum(source: Checksum, destination: Checksum) -> bool:

@@ -18,7 +18,11 @@ class FileStatus(enum.Enum):
 
 @dataclass(frozen=True, kw_only=True)
 class FileResult:
-    """The outcome of one file: where from, where to, how many bytes, which checksum."""
+    """The outcome of one file: where from, where to, how many bytes, which checksum.
+
+    ``source_error``: a ``move`` whose copy is verified (or was already there, the same bytes) but whose
+    source could not be removed says why here; the file keeps its status.
+    """
 
     source: str
     destination: str
@@ -29,6 +33,7 @@ class FileResult:
     resumed_from: int = 0
     reason: str | None = None
     error: str | None = None
+    source_error: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-able mapping (for XCom)."""
@@ -42,6 +47,7 @@ class FileResult:
             "resumed_from": self.resumed_from,
             "reason": self.reason,
             "error": self.error,
+            "source_error": self.source_error,
         }
 
 
@@ -72,6 +78,11 @@ class TransferReport:
         return len(self._with(FileStatus.FAILED))
 
     @property
+    def source_errors(self) -> int:
+        """Number of files a ``move`` copied (or found copied) whose source could not be removed."""
+        return sum(1 for f in self.files if f.source_error is not None)
+
+    @property
     def bytes(self) -> int:
         """Bytes transferred (skipped and planned files do not count)."""
         return sum(f.size or 0 for f in self._with(FileStatus.TRANSFERRED))
@@ -93,6 +104,7 @@ class TransferReport:
             "transferred": self.transferred,
             "skipped": self.skipped,
             "failed": self.failed,
+            "source_errors": self.source_errors,
             "bytes": self.bytes,
             "seconds": round(self.seconds, 3),
             "mb_per_second": round(self.mb_per_second, 3),

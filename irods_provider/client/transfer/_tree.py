@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from irods_provider.client._locks import NO_GOOD_REPLICA as NO_GOOD_REPLICA_CODE
 from irods_provider.client._models import Entry, EntryKind, Kinds
+from irods_provider.client._paths import is_temporary_name
 from irods_provider.exceptions import (
     IrodsError,
     IrodsLockedError,
@@ -36,7 +37,7 @@ from ._policy import Decision, Refuse, Skip, decide, listed_destination, stored_
 from ._report import FileResult, FileStatus, TransferReport
 from ._resume import resume_key, temp_name
 from ._retry import ChunkRetrier
-from ._upload import _publish, _quiet_remove, settle_parked
+from ._upload import _publish, _quiet_remove, parked_at, settle_parked
 
 if TYPE_CHECKING:
     from irods_provider.client import IrodsSession
@@ -56,6 +57,8 @@ class CollectionPlan:
     checksums: dict[str, str | None]
     existing: dict[str, Entry]
     left_out: list[LeftOut] = field(default_factory=list)
+    parked: frozenset[str] = frozenset()
+    """The destinations killed overwrites left objects moved aside from (the same listing found them)."""
 
 
 def _inside(path: str, root: str) -> bool:
@@ -88,13 +91,25 @@ def plan_collection_copy(session: IrodsSession, source: str, destination: str) -
         else:
             files.append(PlannedFile(entry.path, target, entry.size, base=source))
             checksums[entry.path] = entry.checksum
+    existing, temporaries = _destination_objects(session, destination)
+    parked = parked_at([f.destination for f in files], temporaries)
+    return CollectionPlan(sorted(collections), files, checksums, existing, left, parked)
+
+
+def _destination_objects(session: IrodsSession, destination: str) -> tuple[dict[str, Entry], list[str]]:
+    """The objects already below ``destination`` by path, and the engine's temporaries there (among them
+    what killed overwrites moved aside), from one listing."""
     existing: dict[str, Entry] = {}
+    temporaries: list[str] = []
     if session.collections.exists(destination):
-        found = session.collections.iterate(
-            destination, recursive=True, kinds=Kinds.DATA_OBJECTS, with_stat=True
-        )
-        existing = {e.path: e for e in found}
-    return CollectionPlan(sorted(collections), files, checksums, existing, left)
+        for e in session.collections.iterate(
+            destination, recursive=True, kinds=Kinds.DATA_OBJECTS, with_stat=True, include_temporaries=True
+        ):
+            if is_temporary_name(e.name):
+                temporaries.append(e.path)
+            else:
+                existing[e.path] = e
+    return existing, temporaries
 
 
 def _decision(
@@ -129,9 +144,11 @@ def _staged_copy(
     overwrite: OverwritePolicy,
     finish: Callable[[str], None],
     cancel: threading.Event,
+    parked: bool,
 ) -> None:
     """Copy to a hidden temporary sibling, let ``finish`` complete it, then rename it onto the destination
-    (the engine's atomic publish); the temporary is removed on failure."""
+    (the engine's atomic publish; ``parked``: whether the plan's listing found objects moved aside from
+    it); the temporary is removed on failure."""
     temp = temp_name(item.destination, resume_key("copy", item.source, item.destination))
     coordinator = TransferCoordinator(path=item.destination, cancel_event=cancel)
     session.data_objects.copy(item.source, temp, overwrite=True, dst_resource=cfg.resource)
@@ -144,7 +161,7 @@ def _staged_copy(
             max_seconds=cfg.backoff_max_seconds,
             coordinator=coordinator,
         )
-        _publish(session, temp, item.destination, overwrite=overwrite, retry=renames)
+        _publish(session, temp, item.destination, overwrite=overwrite, retry=renames, parked=parked)
     except BaseException as exc:
         coordinator.run_failure_cleanups(exc)  # a replaced object is put back, the temporary removed
         if overwrite is OverwritePolicy.OVERWRITE:
@@ -204,11 +221,14 @@ def copy_collection(
             session.collections.create(collection, intermediates=True, exist_ok=True)
 
     copy_one = partial(_copy_one, session, plan=plan, cfg=cfg, overwrite=overwrite, finish=after_copy)
+    settling = overwrite is OverwritePolicy.OVERWRITE and not dry_run
 
     def one(item: PlannedFile, cancel: threading.Event) -> FileResult:
         status, reason = FileStatus.PLANNED, skipped.get(item.destination)
         if reason is not None:
             status = FileStatus.SKIPPED
+            if settling and item.destination in plan.parked:  # counted as published: what was moved aside
+                settle_parked(session, item.destination, cfg)  # from it is superseded
         elif not dry_run and (reason := copy_one(item, cancel=cancel, leave_out=leave_out)) is not None:
             return FileResult(
                 source=item.source, destination=item.destination, status=FileStatus.SKIPPED, reason=reason
@@ -248,11 +268,16 @@ def _copy_one(
 ) -> str | None:
     """Copy one planned object; None, or (``leave_out``) why it was left out: another client began writing
     it after the plan, and the copy failed on it."""
+    parked = item.destination in plan.parked
     try:
         if finish is None:
             _plain_copy(session, item, plan, cfg)
+            if parked and overwrite is OverwritePolicy.OVERWRITE:
+                settle_parked(session, item.destination, cfg)  # replaced: what was moved aside is superseded
         else:
-            _staged_copy(session, item, cfg=cfg, overwrite=overwrite, finish=finish, cancel=cancel)
+            _staged_copy(
+                session, item, cfg=cfg, overwrite=overwrite, finish=finish, cancel=cancel, parked=parked
+            )
     except IrodsResponseError:
         if not leave_out or (reason := _unreadable_now(session, item.source)) is None:
             raise

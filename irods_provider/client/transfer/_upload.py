@@ -8,7 +8,7 @@ import posixpath
 import threading
 import time
 import uuid
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
 from functools import partial
@@ -54,6 +54,7 @@ from ._copyover import InPlace, avus_applier, overwrite_in_place, rename_refused
 from ._integrity import local_probe, raise_changed, wait_until_stable
 from ._opened import OpenedSource, Uploadable, open_upload_source, rehasher, source_checksum
 from ._policy import (
+    SAME_CHECKSUM,
     DestinationState,
     Refuse,
     Skip,
@@ -114,7 +115,7 @@ def upload_object(
     its ``state``, e.g. ``SftpRangedSource``); ``size`` and ``source_check`` are for file objects (a Source
     tells its own). ``known``: what the caller already learned of ``path`` (it is not asked again);
     ``parked``: whether the caller's listing (:func:`parked_among`) found objects a killed overwrite moved
-    aside from ``path`` (False spares a skip under OVERWRITE its GenQuery; None: asked).
+    aside from ``path`` (False spares a skip or a publish under OVERWRITE its GenQuery; None: asked).
     """
     cfg = _effective_config(session, config)
     started = time.monotonic()
@@ -137,7 +138,7 @@ def upload_object(
                 ),
                 (lambda: _choose_temp(session, path, key, resume=True)) if choose else None,
             )
-            job = _Job(session, path, cfg, tuple(subscribers), cancel_event, executor, on_chunk)
+            job = _Job(session, path, cfg, tuple(subscribers), cancel_event, executor, on_chunk, parked)
             if decided is not None:
                 return _decided(job, decided, overwrite, settled=dry_run or parked is False)
             job.coordinator().queued(src.size)
@@ -240,17 +241,19 @@ def _decide(
 
     The destination is asked about once (not at all when ``known``), and not at all for a small file with
     no skip policy, not a dry run: the publishing rename's own refusal is enough. An overwrite that could
-    not keep the object's AVUs (a federated zone's) is refused here (:func:`refuse_dropping_remote_avus`).
+    not keep the object's AVUs (a federated zone's) is refused here (:func:`refuse_dropping_remote_avus`),
+    in a dry run too.
     """
     small = src.size is not None and src.size <= min(cfg.small_file_threshold, cfg.chunk_size)
     if small and skip is SkipPolicy.NEVER and not dry_run:
         if overwrite is OverwritePolicy.OVERWRITE:  # it may replace an object: before the source is read
             refuse_dropping_remote_avus(session, path, drop=cfg.drop_remote_avus, operation="upload_object")
         return None
+    state = known or irods_destination(session, path)
     decision = decide(
         skip=skip,
         overwrite=overwrite,
-        destination=known or irods_destination(session, path),
+        destination=state,
         source_size=src.size,
         source_checksum=source_checksum(src),
         operation="upload",
@@ -263,11 +266,12 @@ def _decide(
             destination=path,
             status=FileStatus.SKIPPED,
             size=src.size,
+            checksum=state.checksum(None) if decision.reason == SAME_CHECKSUM else None,  # compared: known
             reason=decision.reason,
         )
+    if decision.replaces:  # before the source is read; a dry run reports what the real run would refuse
+        refuse_dropping_remote_avus(session, path, drop=cfg.drop_remote_avus, operation="upload_object")
     if not dry_run:
-        if decision.replaces:  # before the source is read
-            refuse_dropping_remote_avus(session, path, drop=cfg.drop_remote_avus, operation="upload_object")
         return None
     return FileResult(
         source=src.name,
@@ -289,6 +293,8 @@ class _Job:
     cancel_event: threading.Event | None
     executor: Executor | None
     on_chunk: Callable[[int], object] | None
+    parked: bool | None = None
+    """What the run's listing found moved aside from the path (see :func:`_publish`; None: unknown)."""
     attempts: list[TransferCoordinator] = field(default_factory=list)
 
     def coordinator(self) -> TransferCoordinator:
@@ -508,6 +514,7 @@ def _finish(
             drop_remote_avus=job.cfg.drop_remote_avus,
         ),
         in_place=_in_place(job, written, metadata=metadata, permissions=permissions),
+        parked=job.parked,
     )
     return checksum
 
@@ -984,6 +991,7 @@ def _publish(
     refused: Callable[[], object] = lambda: None,
     keep: Callable[[], object] = lambda: None,
     in_place: InPlace = _IN_PLACE,
+    parked: bool | None = None,
 ) -> None:
     """Rename ``temp`` onto ``path``; with OVERWRITE the old object is moved aside first and removed last.
 
@@ -994,7 +1002,9 @@ def _publish(
     publishing it was refused for good, so that cleanup removes it even if it would keep it otherwise).
     ``keep`` runs right before an existing object is moved aside (an upload carries its grants and AVUs).
     A caller who may modify the old object but not rename it (no ``own``) overwrites it in place by a
-    verified copy instead, ``in_place`` saying what that must also do (see :mod:`._copyover`).
+    verified copy instead, ``in_place`` saying what that must also do (see :mod:`._copyover`). Published
+    under OVERWRITE, what killed overwrites moved aside from ``path`` is removed (one GenQuery), unless the
+    run's listing found none (``parked`` False: :func:`parked_among`).
     """
 
     def rename(old: str, new: str, identity: tuple[int, str] | None = None) -> None:
@@ -1018,7 +1028,7 @@ def _publish(
                 path=path,
             ) from exc
         else:
-            if overwrite is OverwritePolicy.OVERWRITE:
+            if overwrite is OverwritePolicy.OVERWRITE and parked is not False:
                 _remove_leftovers(session, path, ours)  # a killed attempt moved them aside: superseded now
             return
     if overwrite is OverwritePolicy.REFUSE:
@@ -1037,7 +1047,8 @@ def _publish(
         overwrite_in_place(session, temp, path, expected=expected, retry=retry, in_place=in_place, cause=exc)
         return
     _swap_in(session, temp, path, old, retry=retry, expected=expected)
-    _remove_leftovers(session, path, ours)
+    if parked is not False:
+        _remove_leftovers(session, path, ours)
 
 
 def _swap_in(
@@ -1104,8 +1115,14 @@ def parked_among(session: SessionLike, destinations: Collection[str]) -> frozens
     except IrodsError as exc:
         log.warning("could not look for objects earlier attempts moved aside below %s: %s", root, exc)
         return None
+    return parked_at(destinations, (f"{collection.rstrip('/')}/{name}" for collection, name in rows))
+
+
+def parked_at(destinations: Collection[str], listed: Iterable[str]) -> frozenset[str]:
+    """The ``destinations`` that objects moved aside by overwrites (``listed``: paths a listing found, any
+    others ignored) were moved aside from."""
     # A name moved aside ends with its writer's nonce; what comes before is the path's (parked_start).
-    starts = {f"{collection.rstrip('/')}/{name}"[:-_NONCE] for collection, name in rows}
+    starts = {path[:-_NONCE] for path in listed if ".irods-old-" in path.rpartition("/")[2]}
     return frozenset(d for d in destinations if parked_start(d) in starts) if starts else frozenset()
 
 

@@ -19,10 +19,12 @@ import pytest
 
 from irods_provider.client import BasicAuth, IrodsSession
 from irods_provider.client.transfer import (
+    FileStatus,
     OverwritePolicy,
     TransferConfig,
     open_writer,
     parallel_upload,
+    upload_files,
     upload_object,
 )
 from irods_provider.exceptions import IrodsRemoteMetadataError, IrodsUsageError
@@ -178,3 +180,48 @@ def test_the_upload_operator_refuses_or_drops_as_told(
     LocalToIrodsOperator(**upload, drop_remote_avus=True).execute({})
     assert alice.data_objects.read(annotated) == local.read_bytes()
     assert _avus(alice, annotated) == set()
+
+
+@pytest.mark.parametrize("size", [SIZE, 100])  # the parallel path and the small-file one
+def test_a_dry_run_reports_the_refusal_the_real_run_would_meet(
+    alice: IrodsSession, annotated: str, size: int
+) -> None:
+    source = _CountingSource(os.urandom(size))
+    overwrite = OverwritePolicy.OVERWRITE
+    with pytest.raises(IrodsRemoteMetadataError) as raised:
+        upload_object(alice, source, annotated, size=size, config=CFG, overwrite=overwrite, dry_run=True)
+    assert raised.value.path == annotated
+    assert raised.value.attributes == ("instrument", "project")
+    dropping = TransferConfig(streams=2, chunk_size=CHUNK, small_file_threshold=CHUNK, drop_remote_avus=True)
+    planned = upload_object(
+        alice, source, annotated, size=size, config=dropping, overwrite=overwrite, dry_run=True
+    )
+    assert (planned.status, planned.reason) == (FileStatus.PLANNED, "overwrite")
+    _untouched(alice, annotated)
+
+
+def test_a_dry_run_of_a_tree_lists_the_refused_file_as_failed(
+    alice: IrodsSession, annotated: str, tmp_path: Any
+) -> None:
+    (tmp_path / "run.bin").write_bytes(os.urandom(SIZE))
+    (tmp_path / "new.bin").write_bytes(os.urandom(SIZE))
+    report = upload_files(
+        alice,
+        str(tmp_path),
+        REMOTE_HOME,
+        config=CFG,
+        overwrite=OverwritePolicy.OVERWRITE,
+        dry_run=True,
+        continue_on_error=True,
+    )
+    by_name = {os.path.basename(f.destination): f for f in report.files}
+    assert by_name["new.bin"].status is FileStatus.PLANNED
+    assert by_name["run.bin"].status is FileStatus.FAILED
+    assert "IrodsRemoteMetadataError" in (by_name["run.bin"].error or "")
+    _untouched_but_plain(alice, annotated)
+
+
+def _untouched_but_plain(session: IrodsSession, path: str) -> None:
+    assert session.data_objects.read(path) == OLD
+    assert _avus(session, path) == {("project", "p-17", ""), ("instrument", "krios-2", "id")}
+    assert not session.data_objects.exists(f"{REMOTE_HOME}/new.bin")
