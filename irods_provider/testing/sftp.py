@@ -43,6 +43,8 @@ import asyncssh
 import asyncssh.sftp
 import paramiko
 from asyncssh.constants import (
+    FXP_OPEN,
+    FXP_OPENDIR,
     MSG_CHANNEL_DATA,
     MSG_CHANNEL_EOF,
     MSG_CHANNEL_EXTENDED_DATA,
@@ -145,7 +147,10 @@ class SftpServerLimits:
     """What the embedded server answers to ``limits@openssh.com`` (OpenSSH's PROTOCOL 4.8; 0: no limit) and
     enforces as a strict server would: a READ or WRITE longer than its length is refused with a failure
     status (OpenSSH shortens such a read and refuses only packets over 256 KiB; PROTOCOL allows a server to
-    sever the connection).
+    sever the connection). ``max_open_handles`` is enforced per SFTP session as OpenSSH's is: its
+    ``sftp-server`` (one process per session) advertises its file descriptor limit less 5, and an OPEN or
+    OPENDIR past it fails in ``open(2)``/``opendir(3)`` with EMFILE, answered ``SSH_FX_FAILURE``
+    (sftp-server.c V_9_6_P1 ``process_extended_limits``, ``process_open``, ``errno_to_portable``).
 
     Example:
 
@@ -201,6 +206,21 @@ class _FaultState:
         # Lengths of the READ and WRITE requests served (reset by reset_request_sizes), and limits requests.
         self.request_sizes: dict[str, Counter[int]] = {"read": Counter(), "write": Counter()}
         self.limits_requests = 0
+        # The most file and directory handles one SFTP session held at once, and opens refused past
+        # max_open_handles (reset by reset_request_sizes).
+        self.peak_handles = 0
+        self.refused_opens = 0
+
+    def note_open(self, held: int) -> None:
+        """Count an OPEN or OPENDIR on a session holding ``held`` handles; refuse it past
+        ``max_open_handles`` as OpenSSH does (EMFILE: ``SSH_FX_FAILURE``, "Failure")."""
+        with self._lock:
+            limits = self.limits
+            limit = limits.max_open_handles if isinstance(limits, SftpServerLimits) else 0
+            if limit and held >= limit:
+                self.refused_opens += 1
+                raise asyncssh.SFTPFailure("Failure")
+            self.peak_handles = max(self.peak_handles, held + 1)
 
     def note_request(self, kind: str, size: int) -> None:
         """Count a READ or WRITE request of ``size`` bytes; refuse it (as a strict server) when over the
@@ -434,6 +454,8 @@ class _LimitsHandler(asyncssh.sftp.SFTPServerHandler):
             return
         handlers = dict(self._packet_handlers)
         handlers[_LIMITS] = _counting_limits(state, handlers[_LIMITS])
+        for kind in (FXP_OPEN, FXP_OPENDIR):
+            handlers[kind] = _within_open_handles(state, handlers[kind])
         self._packet_handlers = handlers
         if state.limits is None:
             self._extensions = [(name, data) for name, data in self._extensions if name != _LIMITS]
@@ -452,6 +474,16 @@ def _counting_limits(state: _FaultState, asyncssh_answer: Any) -> Any:
             return await asyncssh_answer(handler, packet)
         packet.check_end()
         return asyncssh.sftp.SFTPLimits(*dataclasses.astuple(limits))
+
+    return answer
+
+
+def _within_open_handles(state: _FaultState, opening: Any) -> Any:
+    """An OPEN or OPENDIR handler that counts the session's handles and refuses one past the limit."""
+
+    async def answer(handler: Any, packet: Any) -> Any:
+        state.note_open(len(handler._file_handles) + len(handler._dir_handles))
+        return await opening(handler, packet)
 
     return answer
 
@@ -711,6 +743,14 @@ class EmbeddedSftpServer(SshTestServer):
         with self._faults._lock:
             self._faults.request_sizes = {"read": Counter(), "write": Counter()}
             self._faults.limits_requests = 0
+            self._faults.peak_handles = 0
+            self._faults.refused_opens = 0
+
+    def open_handles(self) -> dict[str, int]:
+        """``peak``: the most file and directory handles one SFTP session held at once; ``refused``: opens
+        refused past ``max_open_handles``; both since the start or :meth:`reset_request_sizes`."""
+        with self._faults._lock:
+            return {"peak": self._faults.peak_handles, "refused": self._faults.refused_opens}
 
     def restart(self) -> None:
         """Close the listener and every connection, then listen again on the same port."""
