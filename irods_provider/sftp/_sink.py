@@ -77,10 +77,11 @@ class SftpStagingSink:
 
     ``root`` is the target directory as the server resolves it (``normalize``): the final path's directory
     must resolve inside it. ``identity`` (the Airflow task instance) keys the resume record with the
-    endpoint, the source's version and ``final``. ``remote_checksum``: the temporary's SHA-256 on the server
-    (read back up to :data:`READ_BACK_BYTES`, else ``sha256sum`` when the server runs commands) checked when
-    it can (None), required (True) or never (False); :attr:`remote_verified` says whether it ran,
-    and the final path is appended to ``verified`` (shared by the task's sinks) once published after it.
+    endpoint and ``final`` (the source's version is kept in it). ``remote_checksum``: the temporary's
+    SHA-256 on the server (read back up to :data:`READ_BACK_BYTES`, else ``sha256sum`` when the server runs
+    commands) checked when it can (None), required (True) or never (False); :attr:`remote_verified` says
+    whether it ran, and the final path is appended to ``verified`` (shared by the task's sinks) once
+    published after it.
     ``source`` (the data object read): kept with the record as a hint (:func:`may_resume`), a key known
     before the SSH connection is up, so the task does not read its first bytes early for nothing.
     """
@@ -115,6 +116,7 @@ class SftpStagingSink:
         self._kept: dict[str, Any] | None = None  # the record's body while the temporary is resumable
         self._checkpointed = 0
         self._size = 0
+        self._version = ""  # the source version (resume key) the temporary is written for
         # The permission bits of the file an overwrite replaces: the temporary gets them (see _create).
         self._replaced_mode: int | None = None
 
@@ -147,14 +149,17 @@ class SftpStagingSink:
             self._replaced_mode = stat.S_IMODE(attributes.st_mode or 0) & 0o777
         return destination_of(self.sftp, self.client, self.final, attributes)
 
-    def _record_key(self, key: str) -> str:
-        """The resume record's name: task identity, endpoint, source version (``key``) and final path."""
+    def _record_key(self) -> str:
+        """The resume record's name: task identity, endpoint and final path. Not the source's version: that
+        is kept inside the record, so a temporary of an older version is found again and removed."""
         host, port = self.sftp.transport.getpeername()[:2]
-        return ResumeStore.key(*self.identity, f"{host}:{port}", key, self.final)
+        return ResumeStore.key(*self.identity, f"{host}:{port}", self.final)
 
     def resumable(self, key: str) -> bool:
-        """Whether this task recorded a temporary of ``final`` for ``key`` (the local record only)."""
-        return self.store.load(self._record_key(key)) is not None
+        """Whether this task recorded a temporary of ``final`` for the source version ``key`` (the local
+        record only)."""
+        record = self.store.load(self._record_key())
+        return record is not None and record.get("version") == key
 
     def open_temp(
         self,
@@ -168,7 +173,8 @@ class SftpStagingSink:
         """A writer on this task's resumable temporary (checked, its prefix verified) or a new one, spread
         over one session per SSH connection when more than a chunk is left (:func:`widen_writer`). The
         temporary's failure cleanup (:func:`register_temporary`) is registered as soon as it is open."""
-        self._record = self._record_key(key)
+        self._record = self._record_key()
+        self._version = key
         self._size = size
         resume = resume and size > self.chunk_size  # a file of one write restarts: nothing to record or ask
         writer, offset, widened = self._open(size=size, resume=resume, prefix=prefix, coordinator=coordinator)
@@ -231,13 +237,14 @@ class SftpStagingSink:
         self, record: dict[str, Any], head: str, name: str, *, size: int, resume: bool, prefix: PrefixCheck
     ) -> tuple[SftpWriter, int, SftpState] | None:
         """The temporary an earlier attempt recorded, continued when ``resume`` and it passes its checks;
-        without ``resume`` removed (a killed attempt's), and None. A planted or swapped file raises, typed,
-        and its record is forgotten."""
+        without ``resume``, or when written for another version of the source (replaced since), removed
+        (never following a link) and None. A planted or swapped file raises, typed, and its record is
+        forgotten."""
         assert self._record is not None
         temp = posixpath.join(head, str(record.get("temp", "")))  # none recorded: not a temporary's name
         if posixpath.dirname(temp) != head or not posixpath.basename(temp).startswith(_temp_prefix(name)):
             return None
-        if not resume:
+        if not resume or record.get("version") != self._version:  # killed, or of a replaced source
             self.sftp.discard(self.client, temp)  # never follows a link
             self.store.drop(self._record)
             return None
@@ -263,7 +270,7 @@ class SftpStagingSink:
             self._save_hint()
         # Named before it exists (also without resume: the next attempt then removes it), so a kill -9
         # right after the create leaves a record to find it by.
-        self.store.save(self._record, {"temp": posixpath.basename(temp)})
+        self.store.save(self._record, {"temp": posixpath.basename(temp), "version": self._version})
         try:
             handle = create_exclusive(self.client, temp, read=read)
             if (
@@ -273,7 +280,7 @@ class SftpStagingSink:
             further = reopen_further(self.sftp, temp, remaining=size, chunk_size=self.chunk_size)
             state = SftpState.of(handle.stat()) if resume or further is not None else None
             if resume and state is not None:
-                self._kept = {"temp": posixpath.basename(temp), "uid": state.uid}
+                self._kept = {"temp": posixpath.basename(temp), "uid": state.uid, "version": self._version}
                 # Written out of order over several sessions: only what a checkpoint recorded is trusted.
                 committed = {} if further is None else {"committed": 0}
                 self.store.save(self._record, {**self._kept, **committed})
@@ -307,7 +314,7 @@ class SftpStagingSink:
         if isinstance(committed, int) and 0 <= committed < offset:
             offset = committed  # chunks past it may have landed out of order, with holes between them
         # A record written before its create (killed right after it) has no owner yet: the file's own.
-        self._kept = {"temp": record.get("temp"), "uid": state.uid}
+        self._kept = {"temp": record.get("temp"), "uid": state.uid, "version": self._version}
         try:
             hash_prefix(handle, offset, prefix.hasher)
             if not prefix.matches(offset):

@@ -314,7 +314,8 @@ def test_a_file_of_one_write_keeps_no_resume_bookkeeping_and_asks_no_fstat(
     assert (result.size, result.resumed_from) == (len(one_write), 0)
     assert remote.files("out") == {"f.bin": one_write}
     assert fstats == []
-    assert [sorted(body) for body in saved] == [["temp"]]  # the name only, before the create
+    # The name (and the source version it is for) only, before the create.
+    assert [sorted(body) for body in saved] == [["temp", "version"]]
     assert _records(store) == []
 
 
