@@ -210,6 +210,7 @@ class _FaultState:
         # max_open_handles (reset by reset_request_sizes).
         self.peak_handles = 0
         self.refused_opens = 0
+        self.umask: int | None = None  # applied to files and directories SFTP creates (sftp-server -u)
 
     def note_open(self, held: int) -> None:
         """Count an OPEN or OPENDIR on a session holding ``held`` handles; refuse it past
@@ -367,9 +368,23 @@ class _FaultySftpServer(asyncssh.SFTPServer):
         state.sessions.add(self)
 
     def open(self, path: bytes, pflags: int, attrs: asyncssh.SFTPAttrs) -> object:
+        if pflags & asyncssh.FXF_CREAT:
+            attrs.permissions = self._masked(attrs.permissions, 0o666)
         file_obj = super().open(path, pflags, attrs)
         self._open_files.add(file_obj)
         return file_obj
+
+    def mkdir(self, path: bytes, attrs: asyncssh.SFTPAttrs) -> Any:
+        attrs.permissions = self._masked(attrs.permissions, 0o777)
+        return super().mkdir(path, attrs)
+
+    def _masked(self, permissions: int | None, default: int) -> int | None:
+        """The mode a create asks for, less the server's own ``umask`` (as ``sftp-server -u`` sets it;
+        the process's umask still applies after it): unchanged when none is configured."""
+        umask = self._state.umask
+        if umask is None:
+            return permissions
+        return (default if permissions is None else permissions) & ~umask
 
     def close(self, file_obj: object) -> None:
         self._open_files.discard(file_obj)
@@ -636,7 +651,9 @@ class EmbeddedSftpServer(SshTestServer):
     ``ciphers`` limits the ciphers it offers (a hardened site offering only AES-CTR, say). ``limits`` is what
     it answers to ``limits@openssh.com`` (:data:`LimitsPolicy`: asyncssh's 4 MiB by default; small lengths,
     enforced, for a strict server; None for a server without the extension), switched with
-    :meth:`set_limits`; :meth:`request_sizes` counts the READ and WRITE lengths it served.
+    :meth:`set_limits`; :meth:`request_sizes` counts the READ and WRITE lengths it served. ``umask``: what
+    ``sftp-server -u`` sets, cleared from the mode of every file and directory an SFTP client creates (the
+    test process's own umask applies after it).
 
     Example:
 
@@ -661,6 +678,7 @@ class EmbeddedSftpServer(SshTestServer):
         password: str | None = None,
         ciphers: Sequence[str] | None = None,
         limits: LimitsPolicy = "asyncssh",
+        umask: int | None = None,
     ) -> None:
         self._workdir = Path(tempfile.mkdtemp(prefix="irods-sftp-asyncssh-"))
         self.ciphers = list(ciphers) if ciphers is not None else None  # None: asyncssh's defaults
@@ -688,6 +706,7 @@ class EmbeddedSftpServer(SshTestServer):
         self._start_error: BaseException | None = None
         self._faults = _FaultState()
         self._faults.limits = limits
+        self._faults.umask = umask
 
     # -- faults ----------------------------------------------------------------------------------------
 
