@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from irods_provider.testing.sftp import EmbeddedSftpServer, SftpServerLimits, paramiko_client
+from irods_provider.testing.sftp import EmbeddedSftpServer, OpenSshServer, SftpServerLimits, paramiko_client
 from irods_provider.transfers.irods_to_sftp import IrodsToSFTPOperator
 from irods_provider.transfers.sftp_to_irods import SFTPToIrodsOperator
 
@@ -86,3 +86,49 @@ def test_staging_both_ways_stays_within_the_open_handles(
         assert sha(session.data_objects.read(f"{HOME}/back-{tag}/{name}")) == sha(blob)
     # Each worker and each further writer or range reader has an SFTP session of its own: one handle each.
     assert sftp_server.open_handles() == {"peak": 1, "refused": 0}
+
+
+@pytest.mark.openssh
+def test_staging_both_ways_within_a_real_sftp_servers_file_limit(
+    session: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """OpenSSH's own ``sftp-server`` under ``ulimit -n 7``: it advertises 2 handles (its limit less 5,
+    process_extended_limits) and refuses an open past its free descriptors with ``SSH_FX_FAILURE``; every
+    copy over three connections, four files at once, completes byte for byte."""
+    from irods_provider.testing.sftp import airflow_connection_json
+
+    reason = OpenSshServer.unavailable_reason()
+    if reason is not None:
+        pytest.skip(f"OpenSSH variant skipped: {reason}")
+    subsystem = "ulimit -n 7; exec /usr/lib/openssh/sftp-server"
+    with OpenSshServer(sftp_subsystem=subsystem) as server:
+        with paramiko_client(server) as client:
+            sftp = client.open_sftp()
+            handles = [sftp.open(".", "rb") for _ in range(2)]  # what it advertises is there
+            with pytest.raises(OSError, match=r"^Failure$"):
+                handles.extend(sftp.open(".", "rb") for _ in range(8))
+        monkeypatch.setenv("AIRFLOW_CONN_CLUSTER", airflow_connection_json(server))
+        rng = random.Random(7)
+        blobs = {
+            f"f{i}.bin": rng.randbytes(size) for i, size in enumerate([3 * MIB + 11, 700 * KIB, 5, 2 * MIB])
+        }
+        session.collections.create(f"{HOME}/real-limit", exist_ok=True)
+        for name, blob in blobs.items():
+            session.data_objects.write(f"{HOME}/real-limit/{name}", blob)
+        common: dict[str, Any] = {
+            "sftp_conn_id": "cluster",
+            "chunk_size": MIB,
+            "sftp_connections": 3,
+            "max_concurrent_files": 4,
+        }
+        down = IrodsToSFTPOperator(
+            task_id="down", source_path=f"{HOME}/real-limit", destination_path="in/", **common
+        ).execute({})
+        assert down["transferred"] == len(blobs)
+        assert {p.name: p.read_bytes() for p in (server.root / "in").iterdir()} == blobs
+        up = SFTPToIrodsOperator(
+            task_id="up", source_path="in", destination_path=f"{HOME}/real-back/", **common
+        ).execute({})
+        assert up["transferred"] == len(blobs)
+    for name, blob in blobs.items():
+        assert sha(session.data_objects.read(f"{HOME}/real-back/{name}")) == sha(blob)
