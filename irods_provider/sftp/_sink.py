@@ -8,6 +8,11 @@ the task's private :class:`~._resume_store.ResumeStore`, and a resumed temporary
 and against its open handle (:func:`~._integrity.open_resumed`) and its prefix hashed through that handle
 before a byte is written. The final path's directory must resolve inside the target directory, and the
 final name is ``lstat``-ed right before the rename (:func:`~._integrity.publish`).
+
+The temporary is private (``0600``) while written; its handle sets the published mode in its close's round
+trip: the replaced file's, else what a plain create gives on the server. That default is learned once per
+task by :func:`target_root` (a hidden directory's ``mkdir``, ``lstat`` and ``rmdir`` sent with its own
+requests: 3 requests, no round trip); per file it costs one ``FSETSTAT`` in the close's round trip.
 """
 
 from __future__ import annotations
@@ -466,7 +471,8 @@ def target_root(sftp: SftpEndpoint, path: str) -> str:
     """Create the target directory ``path`` (and its parents); how the server resolves it (``normalize``),
     the ``root`` every :class:`SftpStagingSink` of the task must stay inside. One round trip when ``path``
     or its parent exists (:func:`ensure_directory`), the login directory (:attr:`~._endpoint.SftpEndpoint.
-    home`) asked in it when ``path`` is relative and it is not known yet."""
+    home`) asked in it when ``path`` is relative and it is not known yet, and the server's default file
+    mode learned in it too (:func:`_mode_probe`)."""
     with sftp.channel() as client:
         if "\x00" in path or path.startswith("/") or sftp.home_known:
             directory = sftp.resolve(path)
