@@ -154,6 +154,11 @@ class SftpEndpoint:
         self._home: str | None = None
         self.reconnects = 0
         self.commands_allowed: bool | None = None
+        #: The permission bits a plain create gives a new file on the server (0666 less its umask), learned
+        #: once per task by :func:`~._sink.target_root`; None while unknown.
+        self.new_file_mode: int | None = None
+        #: The server refused to set a file's mode by its handle (staging then leaves modes to the server).
+        self.modes_refused = False
 
     # -- lifecycle -------------------------------------------------------------------------------------
 

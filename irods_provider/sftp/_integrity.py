@@ -19,7 +19,20 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 import paramiko
-from paramiko.sftp import CMD_CLOSE, CMD_LSTAT, CMD_READ, CMD_STAT, int64
+from paramiko.sftp import (
+    CMD_CLOSE,
+    CMD_HANDLE,
+    CMD_LSTAT,
+    CMD_OPEN,
+    CMD_READ,
+    CMD_STAT,
+    SFTP_FLAG_CREATE,
+    SFTP_FLAG_EXCL,
+    SFTP_FLAG_READ,
+    SFTP_FLAG_TRUNC,
+    SFTP_FLAG_WRITE,
+    int64,
+)
 
 from irods_provider.client.transfer import StreamHasher
 from irods_provider.exceptions import (
@@ -34,7 +47,9 @@ from irods_provider.sftp._endpoint import is_raw_connection_error, sftp_error, s
 from irods_provider.sftp._io import (
     _ReadPipeline,
     attributes_ahead,
+    chmod_request,
     own_write_answers,
+    refusal,
     release_handle,
     rename_over,
     wait_for_writes,
@@ -206,12 +221,17 @@ def _changed(path: str, change: str) -> IrodsSourceChangedError:
 # -- destinations ------------------------------------------------------------------------------------------
 
 
-def create_exclusive(client: paramiko.SFTPClient, path: str, *, read: bool = False) -> paramiko.SFTPFile:
+def create_exclusive(
+    client: paramiko.SFTPClient, path: str, *, read: bool = False, perm: int | None = None
+) -> paramiko.SFTPFile:
     """Create ``path`` with ``CREATE | EXCL``: fails (typed) if anything, a symlink included, is there.
-    ``read``: the handle reads too (what it wrote, read back in the round trip of its close)."""
+    ``read``: the handle reads too (what it wrote, read back in the round trip of its close). ``perm``: the
+    permission bits the OPEN asks for (the server's umask still applies), else the server's default."""
     try:
         mode = "w+xb" if read else "wxb"  # [READ |] WRITE | CREATE | TRUNC | EXCL
-        return client.open(path, mode, bufsize=0)
+        if perm is None:
+            return client.open(path, mode, bufsize=0)
+        return _open_with_perm(client, path, mode, perm)
     except OSError as exc:
         attrs = None
         with contextlib.suppress(OSError):
@@ -228,6 +248,21 @@ def create_exclusive(client: paramiko.SFTPClient, path: str, *, read: bool = Fal
         if typed is exc:
             raise
         raise typed from exc
+
+
+def _open_with_perm(client: paramiko.SFTPClient, path: str, mode: str, perm: int) -> paramiko.SFTPFile:
+    """``client.open(path, mode)``, its OPEN carrying the permission attribute ``perm`` (paramiko sends
+    none): sftp-server.c ``process_open`` passes it to ``open(2)`` (else 0666)."""
+    flags = SFTP_FLAG_WRITE | SFTP_FLAG_CREATE | SFTP_FLAG_TRUNC | SFTP_FLAG_EXCL
+    if "+" in mode:
+        flags |= SFTP_FLAG_READ
+    attrs = paramiko.SFTPAttributes()
+    attrs.st_mode = perm
+    sftp: Any = client  # paramiko's request plumbing is not in its stubs
+    t, msg = sftp._request(CMD_OPEN, sftp._adjust_cwd(path), flags, attrs)
+    if t != CMD_HANDLE:
+        raise paramiko.SFTPError("Expected handle")
+    return paramiko.SFTPFile(client, msg.get_binary(), mode, bufsize=0)
 
 
 def open_resumed(
@@ -334,15 +369,17 @@ def judge_publishable(
 class ReadBack:
     """What the round trip of a small temporary's last writes also asked (:func:`close_reading_back`): the
     SHA-256 of its bytes read back (None when an answer was short or missing) and the ``lstat`` answers of
-    the temporary and the final path, for :func:`judge_publishable`."""
+    the temporary and the final path, for :func:`judge_publishable`; the server's refusal of the mode set
+    before the close (None: set, or none asked)."""
 
     sha256: str | None
     temp: _pipelined.Outcome
     final: _pipelined.Outcome
+    mode_error: OSError | None = None
 
 
 def close_reading_back(
-    handle: paramiko.SFTPFile, temp: str, final: str, size: int, *, read: bool = True
+    handle: paramiko.SFTPFile, temp: str, final: str, size: int, *, read: bool = True, mode: int | None = None
 ) -> ReadBack:
     """Close a small temporary's read-write ``handle`` in the round trip of its last writes: right after
     them go reads of its ``size`` bytes through the handle, the close, and ``lstat`` of both names (without
@@ -351,20 +388,24 @@ def close_reading_back(
     status is checked as :func:`~._io.close_acknowledged` does. One round trip where the writer's close, a
     read-back's open, its reads and the publish's checks took four. A server that answered out of order
     gives a digest or attributes that do not match: the caller then checks again the slow way before
-    refusing anything."""
+    refusing anything. ``mode``: permission bits set through the handle before its close, in that round
+    trip too (a refusal is kept in :attr:`ReadBack.mode_error`)."""
     client = handle.sftp
     own_write_answers(handle)
     step = read_request_size(client)
     ats = range(0, size if read else 0, step)
     reads = [(CMD_READ, handle.handle, int64(at), min(step, size - at)) for at in ats]
+    chmod = chmod_request(handle, mode)
     tail = [(CMD_CLOSE, handle.handle), _pipelined.lstat(client, temp), _pipelined.lstat(client, final)]
     paramiko.file.BufferedFile.close(handle)  # marks it closed (unbuffered: nothing to flush); sends nothing
     try:
-        *answers, closed, temp_answer, final_answer = _pipelined.exchange(client, [*reads, *tail])
+        outcomes = _pipelined.exchange(client, [*reads, *chmod, *tail])
         wait_for_writes(handle)
     except BaseException:
         release_handle(handle)
         raise
+    answers, chmodded = outcomes[: len(reads)], outcomes[len(reads) : len(reads) + len(chmod)]
+    closed, temp_answer, final_answer = outcomes[-3:]
     if not _pipelined.succeeded(closed):
         raise cast("OSError", closed)  # the close's own error (a file system may report a failed write there)
     digest, got = hashlib.sha256(), 0
@@ -372,11 +413,11 @@ def close_reading_back(
         try:
             piece = _pipelined.data(answer)
         except (OSError, EOFError, paramiko.SFTPError):  # judged the slow way by the caller
-            return ReadBack(None, temp_answer, final_answer)
+            return ReadBack(None, temp_answer, final_answer, refusal(chmodded))
         digest.update(piece)
         got += len(piece)
     complete = read and got == size
-    return ReadBack(digest.hexdigest() if complete else None, temp_answer, final_answer)
+    return ReadBack(digest.hexdigest() if complete else None, temp_answer, final_answer, refusal(chmodded))
 
 
 def _passes(

@@ -369,6 +369,10 @@ class SftpWriter:
         self.bytes_written = 0
         self.closed = False
         self._failed = False
+        #: Permission bits given to the file through its handle in its close's round trip (None: left as is),
+        #: and the server's refusal of them (the close itself succeeded).
+        self.mode_at_close: int | None = None
+        self.mode_error: OSError | None = None
 
     def write(self, data: bytes | bytearray | memoryview) -> int:
         try:
@@ -398,7 +402,7 @@ class SftpWriter:
             return
         self.closed = True
         with sftp_errors(self.path, WRITE_FAILED):
-            close_acknowledged(self._handle)
+            self.mode_error = close_acknowledged(self._handle, mode=self.mode_at_close)
         if not self.check_size:
             return
         size = self._sftp.stat(self.path).st_size
@@ -452,10 +456,11 @@ def own_write_answers(handle: paramiko.SFTPFile) -> None:
             sftp._expecting[number] = handle
 
 
-def close_acknowledged(handle: paramiko.SFTPFile) -> None:
+def close_acknowledged(handle: paramiko.SFTPFile, *, mode: int | None = None) -> OSError | None:
     """Close ``handle`` in the round trip of its last writes (the CLOSE goes right after them: a server
     serves one session's requests in order), then read the status of every pipelined write and of the
-    close, raising an error status or the channel's loss.
+    close, raising an error status or the channel's loss. ``mode``: permission bits set through the handle
+    right before the CLOSE, in the same round trip; a server's refusal of them is returned, not raised.
 
     paramiko's ``SFTPFile.close`` does neither: it registers pipelined writes under no file object, so it
     does not wait for their answers (an error status read later is dropped), and it swallows ``EOFError`` and
@@ -466,14 +471,28 @@ def close_acknowledged(handle: paramiko.SFTPFile) -> None:
     own_write_answers(handle)
     paramiko.file.BufferedFile.close(handle)  # marks it closed (unbuffered: nothing to flush); sends nothing
     try:
-        closing = _pipelined.send(handle.sftp, [(CMD_CLOSE, handle.handle)])
+        closing = _pipelined.send(handle.sftp, [*chmod_request(handle, mode), (CMD_CLOSE, handle.handle)])
         wait_for_writes(handle)
-        (closed,) = _pipelined.collect(handle.sftp, closing)
+        *chmodded, closed = _pipelined.collect(handle.sftp, closing)
     except BaseException:
         release_handle(handle)
         raise
     if not _pipelined.succeeded(closed):
         raise cast("OSError", closed)  # the close's own error (a file system may report a failed write there)
+    return refusal(chmodded)
+
+
+def chmod_request(handle: paramiko.SFTPFile, mode: int | None) -> list[_pipelined.Request]:
+    """The ``FSETSTAT`` that gives ``handle``'s file ``mode`` before its close (none for None)."""
+    return [] if mode is None else [_pipelined.fchmod(handle, mode)]
+
+
+def refusal(outcomes: Sequence[_pipelined.Outcome]) -> OSError | None:
+    """The first error status among ``outcomes`` (requests answered by a status), None when all passed."""
+    for outcome in outcomes:
+        if isinstance(outcome, OSError):
+            return outcome
+    return None
 
 
 def wait_for_writes(handle: paramiko.SFTPFile) -> None:

@@ -30,7 +30,9 @@ from irods_provider.sftp._integrity import SftpState
 from irods_provider.sftp._io import (
     WRITE_FAILED,
     SftpWriter,
+    chmod_request,
     close_acknowledged,
+    refusal,
     release_handle,
     split_pieces,
 )
@@ -84,9 +86,10 @@ class _WriteSession:
             while sent:
                 self._acknowledged(*sent.popleft())
             if closing is not None:
-                (closed,) = _pipelined.collect(self._sftp, closing)
+                *chmodded, closed = _pipelined.collect(self._sftp, closing)
                 if not _pipelined.succeeded(closed):
                     raise cast("OSError", closed)  # a file system may report a failed write at the close
+                self.owner.mode_error = self.owner.mode_error or refusal(chmodded)
         except _Stopped as exc:
             self.error = exc
             self._settle(sent)
@@ -108,7 +111,8 @@ class _WriteSession:
             return None
         paramiko.file.BufferedFile.close(self.handle)  # marks it closed; sends nothing
         self.closed_behind = True
-        return _pipelined.send(self._sftp, [(CMD_CLOSE, self.handle.handle)])
+        chmod = chmod_request(self.handle, self.owner.mode_of(self))
+        return _pipelined.send(self._sftp, [*chmod, (CMD_CLOSE, self.handle.handle)])
 
     def _send(self, start: int, view: memoryview, numbers: list[int]) -> None:
         size = write_request_size(self._sftp)  # the server's write limit once it told it
@@ -150,17 +154,16 @@ class _WriteSession:
             raise OSError(f"SFTP server answered a write with message type {t}")
 
 
-def _close_all(handles: Sequence[paramiko.SFTPFile]) -> None:
-    """Close every handle, each over its own session at once (a round trip each); the first error is raised
-    once all were tried."""
+def _close_all(handles: Sequence[tuple[paramiko.SFTPFile, int | None]]) -> OSError | None:
+    """Close every handle (each given its mode first, when not None), each over its own session at once (a
+    round trip each); the first error is raised once all were tried, a refused mode returned."""
     if len(handles) < 2:
-        for handle in handles:
-            close_acknowledged(handle)
-        return
-    with ThreadPoolExecutor(len(handles), thread_name_prefix="sftp-close") as pool:
-        futures = [pool.submit(close_acknowledged, handle) for handle in handles]
-    for future in futures:
-        future.result()
+        refused = [close_acknowledged(handle, mode=mode) for handle, mode in handles]
+    else:
+        with ThreadPoolExecutor(len(handles), thread_name_prefix="sftp-close") as pool:
+            futures = [pool.submit(close_acknowledged, handle, mode=mode) for handle, mode in handles]
+        refused = [future.result() for future in futures]
+    return next((error for error in refused if error is not None), None)
 
 
 class _Stopped(Exception):
@@ -203,9 +206,16 @@ class ParallelSftpWriter:
         #: Called with :attr:`committed` each time it advances (in a session thread; must not raise).
         self.on_commit: Callable[[int], object] | None = None
         self._placing = threading.Lock()  # one caller hands pieces at a time (write_at may come from several)
+        #: Given to the file through the first session's handle right before its close (see SftpWriter).
+        self.mode_at_close = first.mode_at_close
+        self.mode_error: OSError | None = None
         self._on_close = on_close
         for session in self._sessions:
             session.thread.start()
+
+    def mode_of(self, session: _WriteSession) -> int | None:
+        """The mode ``session`` sets before its close: the first session's :attr:`mode_at_close`."""
+        return self.mode_at_close if session.index == 0 else None
 
     def done(self, start: int, end: int) -> None:
         """A session's chunk is acknowledged: advance the committed prefix over every contiguous chunk."""
@@ -292,8 +302,9 @@ class ParallelSftpWriter:
             if self.failed.is_set():
                 self._raise_failure()
             # A session still stuck after _finish's wait closed nothing: its handle is closed here.
+            left = [(s.handle, self.mode_of(s)) for s in self._sessions if not s.closed_behind]
             with sftp_errors(self.path, WRITE_FAILED):
-                _close_all([session.handle for session in self._sessions if not session.closed_behind])
+                self.mode_error = self.mode_error or _close_all(left)
             if self.check_size:
                 size = self._sftp.stat(self.path).st_size
                 if size != self.bytes_written:

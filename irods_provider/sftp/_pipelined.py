@@ -15,12 +15,14 @@ import paramiko
 from paramiko.sftp import (
     CMD_ATTRS,
     CMD_DATA,
+    CMD_FSETSTAT,
     CMD_HANDLE,
     CMD_LSTAT,
     CMD_MKDIR,
     CMD_NAME,
     CMD_OPEN,
     CMD_REALPATH,
+    CMD_RMDIR,
     CMD_STAT,
     CMD_STATUS,
     SFTP_FLAG_READ,
@@ -34,12 +36,14 @@ __all__ = [
     "collect",
     "data",
     "exchange",
+    "fchmod",
     "lstat",
     "mkdir",
     "name",
     "opened",
     "read_open",
     "realpath",
+    "rmdir",
     "send",
     "stat",
     "succeeded",
@@ -73,6 +77,17 @@ def mkdir(client: paramiko.SFTPClient, path: str, mode: int = 0o777) -> Request:
     attrs = paramiko.SFTPAttributes()
     attrs.st_mode = mode
     return (CMD_MKDIR, _path(client, path), attrs)
+
+
+def rmdir(client: paramiko.SFTPClient, path: str) -> Request:
+    return (CMD_RMDIR, _path(client, path))
+
+
+def fchmod(handle: paramiko.SFTPFile, mode: int) -> Request:
+    """Set an open file's permission bits by its handle (``FSETSTAT``: no path, so no link followed)."""
+    attrs = paramiko.SFTPAttributes()
+    attrs.st_mode = mode
+    return (CMD_FSETSTAT, handle.handle, attrs)
 
 
 def _path(client: paramiko.SFTPClient, path: str) -> Any:

@@ -2,8 +2,9 @@
 
 The temporary name on the SFTP server carries a random part, so nobody can compute it in advance; the
 name (and the uid that created it) is recorded in a small JSON file that only this task finds: its file
-name is a hash of the Airflow task identity (dag, task, run, map index), the SFTP endpoint, the source
-version and the destination. The directory is ``$IRODS_PROVIDER_STATE_DIR``, else
+name is a hash of the Airflow task identity (dag, task, run, map index), the SFTP endpoint and the
+destination; the source version is kept inside, so a retry after the source was replaced finds the older
+temporary and removes it instead of leaving it behind. The directory is ``$IRODS_PROVIDER_STATE_DIR``, else
 ``$XDG_STATE_HOME/irods-provider/staging-resume``, else ``~/.local/state/irods-provider/staging-resume``;
 it is created ``0700`` and used only when it is a real directory owned by this user and not accessible by
 others (otherwise resume is off: every attempt starts a fresh temporary). A retry on another worker

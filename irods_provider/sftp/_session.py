@@ -76,7 +76,11 @@ _PACKET_HEADROOM = 1024
 
 @dataclasses.dataclass(frozen=True)
 class SftpLimits:
-    """A server's answer to ``limits@openssh.com`` (OpenSSH's PROTOCOL 4.8); 0 means no limit of its own."""
+    """A server's answer to ``limits@openssh.com`` (OpenSSH's PROTOCOL 4.8); 0 means no limit of its own.
+
+    ``max_open_handles`` (per session) needs no action: staging gives every worker, further writer and range
+    reader an SFTP session of its own, so a session holds one handle at a time (tests hold it to that at 1).
+    """
 
     max_packet_length: int
     max_read_length: int

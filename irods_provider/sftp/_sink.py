@@ -8,6 +8,11 @@ the task's private :class:`~._resume_store.ResumeStore`, and a resumed temporary
 and against its open handle (:func:`~._integrity.open_resumed`) and its prefix hashed through that handle
 before a byte is written. The final path's directory must resolve inside the target directory, and the
 final name is ``lstat``-ed right before the rename (:func:`~._integrity.publish`).
+
+The temporary is private (``0600``) while written; its handle sets the published mode in its close's round
+trip: the replaced file's, else what a plain create gives on the server. That default is learned once per
+task by :func:`target_root` (a hidden directory's ``mkdir``, ``lstat`` and ``rmdir`` sent with its own
+requests: 3 requests, no round trip); per file it costs one ``FSETSTAT`` in the close's round trip.
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ import secrets
 import stat
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
+
+import paramiko
 
 from irods_provider.client._events import emit
 from irods_provider.client.transfer._coordinator import TransferCoordinator
@@ -55,8 +62,6 @@ from ._parallel import ParallelSftpWriter, Reopening, reopen_further, widen_writ
 from ._resume_store import ResumeStore
 
 if TYPE_CHECKING:
-    import paramiko
-
     from ._endpoint import SftpEndpoint
 
 __all__ = ["SftpStagingSink", "may_resume", "target_root"]
@@ -70,6 +75,9 @@ CHECKPOINT_CHUNKS = 8
 #: (:class:`_ClosingWriter`), a longer one by an open and its reads. All read the bytes the server stored.
 READ_BACK_BYTES = 1024 * 1024
 _KEY_BYTES = 8  # random bytes of a temporary's name (16 hex digits)
+#: A temporary's permission bits while it is written: the owner's only (the server's umask still applies).
+PRIVATE_MODE = 0o600
+_PROBE = ".irods-mode-probe-"  # the directory target_root creates and removes to learn the server's umask
 
 
 class SftpStagingSink:
@@ -77,10 +85,11 @@ class SftpStagingSink:
 
     ``root`` is the target directory as the server resolves it (``normalize``): the final path's directory
     must resolve inside it. ``identity`` (the Airflow task instance) keys the resume record with the
-    endpoint, the source's version and ``final``. ``remote_checksum``: the temporary's SHA-256 on the server
-    (read back up to :data:`READ_BACK_BYTES`, else ``sha256sum`` when the server runs commands) checked when
-    it can (None), required (True) or never (False); :attr:`remote_verified` says whether it ran,
-    and the final path is appended to ``verified`` (shared by the task's sinks) once published after it.
+    endpoint and ``final`` (the source's version is kept in it). ``remote_checksum``: the temporary's
+    SHA-256 on the server (read back up to :data:`READ_BACK_BYTES`, else ``sha256sum`` when the server runs
+    commands) checked when it can (None), required (True) or never (False); :attr:`remote_verified` says
+    whether it ran, and the final path is appended to ``verified`` (shared by the task's sinks) once
+    published after it.
     ``source`` (the data object read): kept with the record as a hint (:func:`may_resume`), a key known
     before the SSH connection is up, so the task does not read its first bytes early for nothing.
     """
@@ -115,6 +124,7 @@ class SftpStagingSink:
         self._kept: dict[str, Any] | None = None  # the record's body while the temporary is resumable
         self._checkpointed = 0
         self._size = 0
+        self._version = ""  # the source version (resume key) the temporary is written for
         # The permission bits of the file an overwrite replaces: the temporary gets them (see _create).
         self._replaced_mode: int | None = None
 
@@ -147,14 +157,17 @@ class SftpStagingSink:
             self._replaced_mode = stat.S_IMODE(attributes.st_mode or 0) & 0o777
         return destination_of(self.sftp, self.client, self.final, attributes)
 
-    def _record_key(self, key: str) -> str:
-        """The resume record's name: task identity, endpoint, source version (``key``) and final path."""
+    def _record_key(self) -> str:
+        """The resume record's name: task identity, endpoint and final path. Not the source's version: that
+        is kept inside the record, so a temporary of an older version is found again and removed."""
         host, port = self.sftp.transport.getpeername()[:2]
-        return ResumeStore.key(*self.identity, f"{host}:{port}", key, self.final)
+        return ResumeStore.key(*self.identity, f"{host}:{port}", self.final)
 
     def resumable(self, key: str) -> bool:
-        """Whether this task recorded a temporary of ``final`` for ``key`` (the local record only)."""
-        return self.store.load(self._record_key(key)) is not None
+        """Whether this task recorded a temporary of ``final`` for the source version ``key`` (the local
+        record only)."""
+        record = self.store.load(self._record_key())
+        return record is not None and record.get("version") == key
 
     def open_temp(
         self,
@@ -168,7 +181,8 @@ class SftpStagingSink:
         """A writer on this task's resumable temporary (checked, its prefix verified) or a new one, spread
         over one session per SSH connection when more than a chunk is left (:func:`widen_writer`). The
         temporary's failure cleanup (:func:`register_temporary`) is registered as soon as it is open."""
-        self._record = self._record_key(key)
+        self._record = self._record_key()
+        self._version = key
         self._size = size
         resume = resume and size > self.chunk_size  # a file of one write restarts: nothing to record or ask
         writer, offset, widened = self._open(size=size, resume=resume, prefix=prefix, coordinator=coordinator)
@@ -204,24 +218,42 @@ class SftpStagingSink:
         head, name = posixpath.split(self.final)
         record = self.store.load(self._record) or {}
         resumed = self._recorded(record, head, name, size=size, resume=resume, prefix=prefix)
+        perm, at_close = self._modes()
         if resumed is not None:
             writer, offset, state = resumed
+            writer.mode_at_close = at_close
             widen = functools.partial(
                 widen_writer, self.sftp, writer, remaining=size - offset, chunk_size=self.chunk_size
             )
             return writer, offset, functools.partial(widen, expected=state)
         temp = posixpath.join(head, f"{_temp_prefix(name)}{secrets.token_hex(_KEY_BYTES)}")
         one_write = size <= self.chunk_size
+        read = one_write and self._reads_back(size)
         handle, join = self._create(
-            temp, size=size, resume=resume, coordinator=coordinator, read=one_write and self._reads_back(size)
+            temp, size=size, resume=resume, coordinator=coordinator, read=read, perm=perm
         )
         if one_write and join is None:  # its close, read-back and publish checks in one round trip
             closing = _ClosingWriter(
                 self.client, temp, handle, final=self.final, read_back=self._reads_back(size)
             )
+            closing.mode_at_close = at_close
             return closing, 0, lambda: closing
         fresh = _writer(self.client, temp, handle, offset=0)
+        fresh.mode_at_close = at_close
         return fresh, 0, (lambda: fresh) if join is None else (lambda: join(fresh))
+
+    def _modes(self) -> tuple[int | None, int | None]:
+        """The permission bits the temporary is created with, and those its handle sets in its close's round
+        trip (None: none asked). Private (:data:`PRIVATE_MODE`) while written, published with the replaced
+        file's mode, else with what a plain create gives on the server (:func:`target_root` learned it).
+        As before (the server's default at the create, nothing at the close) when that is unknown for a new
+        file, or after the server refused to set a mode."""
+        default = self.sftp.new_file_mode
+        wanted = self._replaced_mode if self._replaced_mode is not None else default
+        if wanted is None or self.sftp.modes_refused:
+            return None, None
+        created = None if default is None else default & PRIVATE_MODE  # what the umask leaves of 0600
+        return PRIVATE_MODE, None if wanted == created else wanted
 
     def _reads_back(self, size: int) -> bool:
         """Whether the finished temporary is checked by reading it back over SFTP (:meth:`verify`)."""
@@ -231,13 +263,14 @@ class SftpStagingSink:
         self, record: dict[str, Any], head: str, name: str, *, size: int, resume: bool, prefix: PrefixCheck
     ) -> tuple[SftpWriter, int, SftpState] | None:
         """The temporary an earlier attempt recorded, continued when ``resume`` and it passes its checks;
-        without ``resume`` removed (a killed attempt's), and None. A planted or swapped file raises, typed,
-        and its record is forgotten."""
+        without ``resume``, or when written for another version of the source (replaced since), removed
+        (never following a link) and None. A planted or swapped file raises, typed, and its record is
+        forgotten."""
         assert self._record is not None
         temp = posixpath.join(head, str(record.get("temp", "")))  # none recorded: not a temporary's name
         if posixpath.dirname(temp) != head or not posixpath.basename(temp).startswith(_temp_prefix(name)):
             return None
-        if not resume:
+        if not resume or record.get("version") != self._version:  # killed, or of a replaced source
             self.sftp.discard(self.client, temp)  # never follows a link
             self.store.drop(self._record)
             return None
@@ -248,14 +281,22 @@ class SftpStagingSink:
             raise
 
     def _create(
-        self, temp: str, *, size: int, resume: bool, coordinator: TransferCoordinator, read: bool = False
+        self,
+        temp: str,
+        *,
+        size: int,
+        resume: bool,
+        coordinator: TransferCoordinator,
+        read: bool = False,
+        perm: int | None = None,
     ) -> tuple[paramiko.SFTPFile, Callable[[SftpWriter], ParallelSftpWriter] | None]:
         """Create ``temp`` exclusively and record it: its name before it exists, so a ``kill -9`` right after
         the create leaves a record the next attempt finds it by, then (``resume``) its owner, from its
         ``fstat``. Meanwhile the further handles of a parallel writer open on the other connections (their
         checks against that ``fstat`` are the returned call, None for one session). A raw connection error
         registers its removal once reconnected (created or not); any other failure removes what was created
-        and forgets the name. ``read``: the handle reads too (:class:`_ClosingWriter`)."""
+        and forgets the name. ``read``: the handle reads too (:class:`_ClosingWriter`); ``perm``: the
+        permission bits its OPEN asks for (:meth:`_modes`)."""
         assert self._record is not None
         further: Reopening | None = None
         handle: paramiko.SFTPFile | None = None
@@ -263,17 +304,13 @@ class SftpStagingSink:
             self._save_hint()
         # Named before it exists (also without resume: the next attempt then removes it), so a kill -9
         # right after the create leaves a record to find it by.
-        self.store.save(self._record, {"temp": posixpath.basename(temp)})
+        self.store.save(self._record, {"temp": posixpath.basename(temp), "version": self._version})
         try:
-            handle = create_exclusive(self.client, temp, read=read)
-            if (
-                self._replaced_mode is not None
-            ):  # as open(O_TRUNC) would leave it; by handle: no link followed
-                handle.chmod(self._replaced_mode)
+            handle = create_exclusive(self.client, temp, read=read, perm=perm)
             further = reopen_further(self.sftp, temp, remaining=size, chunk_size=self.chunk_size)
             state = SftpState.of(handle.stat()) if resume or further is not None else None
             if resume and state is not None:
-                self._kept = {"temp": posixpath.basename(temp), "uid": state.uid}
+                self._kept = {"temp": posixpath.basename(temp), "uid": state.uid, "version": self._version}
                 # Written out of order over several sessions: only what a checkpoint recorded is trusted.
                 committed = {} if further is None else {"committed": 0}
                 self.store.save(self._record, {**self._kept, **committed})
@@ -307,7 +344,7 @@ class SftpStagingSink:
         if isinstance(committed, int) and 0 <= committed < offset:
             offset = committed  # chunks past it may have landed out of order, with holes between them
         # A record written before its create (killed right after it) has no owner yet: the file's own.
-        self._kept = {"temp": record.get("temp"), "uid": state.uid}
+        self._kept = {"temp": record.get("temp"), "uid": state.uid, "version": self._version}
         try:
             hash_prefix(handle, offset, prefix.hasher)
             if not prefix.matches(offset):
@@ -363,6 +400,7 @@ class SftpStagingSink:
         temp = self.temp
         if temp is None:
             raise IrodsNotFoundError("nothing was written", path=self.final)
+        self._note_mode_refused()
         closing = self._writer if isinstance(self._writer, _ClosingWriter) else None
         early = None if closing is None or closing.read_back is None else closing.read_back
         checked = None if early is None else (early.temp, early.final)
@@ -371,6 +409,17 @@ class SftpStagingSink:
         self._forget()
         if self.remote_verified and self.verified is not None:
             self.verified.append(self.final)
+
+    def _note_mode_refused(self) -> None:
+        """Warn (once per endpoint) when the server refused the mode set at the close: the file stays
+        private, and later files are created as before (:meth:`_modes`)."""
+        error = getattr(self._writer, "mode_error", None)
+        if error is None or self.sftp.modes_refused:
+            return
+        self.sftp.modes_refused = True
+        log.warning(
+            "The SFTP server refused to set the mode of %s (%s): it stays private (0600)", self.final, error
+        )
 
     def abort(self) -> None:
         """Close the writer without verifying (a parallel one keeps its acknowledged prefix, and records it
@@ -422,17 +471,47 @@ def target_root(sftp: SftpEndpoint, path: str) -> str:
     """Create the target directory ``path`` (and its parents); how the server resolves it (``normalize``),
     the ``root`` every :class:`SftpStagingSink` of the task must stay inside. One round trip when ``path``
     or its parent exists (:func:`ensure_directory`), the login directory (:attr:`~._endpoint.SftpEndpoint.
-    home`) asked in it when ``path`` is relative and it is not known yet."""
+    home`) asked in it when ``path`` is relative and it is not known yet, and the server's default file
+    mode learned in it too (:func:`_mode_probe`)."""
     with sftp.channel() as client:
         if "\x00" in path or path.startswith("/") or sftp.home_known:
-            return ensure_directory(sftp, client, sftp.resolve(path))[0]
+            directory = sftp.resolve(path)
+            probe = _mode_probe(sftp, client, directory)
+            real, probed = ensure_directory(sftp, client, directory, also=probe)
+            _learn_mode(sftp, probed)
+            return real
         # Relative to the login directory: sent as it is, the login directory asked in the same round trip.
         relative = posixpath.normpath(path)
-        real, (home,) = ensure_directory(sftp, client, relative, also=[pipelined.realpath(client, ".")])
+        also = [pipelined.realpath(client, "."), *_mode_probe(sftp, client, relative)]
+        real, (home, *probed) = ensure_directory(sftp, client, relative, also=also)
+        _learn_mode(sftp, probed)
         sftp.home = pipelined.name(home)
         if sftp.knows_directory(relative):
             sftp.note_directory(sftp.resolve(relative))
         return real
+
+
+def _mode_probe(sftp: SftpEndpoint, client: paramiko.SFTPClient, directory: str) -> list[pipelined.Request]:
+    """``mkdir``, ``lstat`` and ``rmdir`` of a hidden random directory in ``directory``, sent with
+    :func:`target_root`'s own requests (no round trip of their own): the mode a ``mkdir`` without a mode
+    gets (0777 less the server's umask: sftp-server.c ``process_mkdir``) tells the mode a plain create
+    gives a file (0666 less that umask: ``process_open``), with no file and no handle; none once known."""
+    if sftp.new_file_mode is not None:
+        return []
+    probe = posixpath.join(directory, f"{_PROBE}{secrets.token_hex(_KEY_BYTES)}")
+    return [pipelined.mkdir(client, probe), pipelined.lstat(client, probe), pipelined.rmdir(client, probe)]
+
+
+def _learn_mode(sftp: SftpEndpoint, probed: Sequence[pipelined.Outcome]) -> None:
+    """Note what :func:`_mode_probe`'s answers tell (nothing when its ``mkdir`` or ``lstat`` failed)."""
+    if len(probed) != 3 or not pipelined.succeeded(probed[0]):
+        return
+    try:
+        attributes = pipelined.attributes(probed[1])
+    except (OSError, paramiko.SFTPError):
+        return
+    if stat.S_ISDIR(attributes.st_mode or 0):
+        sftp.new_file_mode = stat.S_IMODE(attributes.st_mode or 0) & 0o666
 
 
 def ensure_directory(
@@ -501,8 +580,14 @@ class _ClosingWriter(SftpWriter):
         self.closed = True
         with sftp_errors(self.path, WRITE_FAILED):
             self.read_back = close_reading_back(
-                self._handle, self.path, self.final, self.bytes_written, read=self.reads
+                self._handle,
+                self.path,
+                self.final,
+                self.bytes_written,
+                read=self.reads,
+                mode=self.mode_at_close,
             )
+        self.mode_error = self.read_back.mode_error
 
 
 if TYPE_CHECKING:  # mypy checks the implementation against the protocol here

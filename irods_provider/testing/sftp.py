@@ -43,6 +43,8 @@ import asyncssh
 import asyncssh.sftp
 import paramiko
 from asyncssh.constants import (
+    FXP_OPEN,
+    FXP_OPENDIR,
     MSG_CHANNEL_DATA,
     MSG_CHANNEL_EOF,
     MSG_CHANNEL_EXTENDED_DATA,
@@ -145,7 +147,10 @@ class SftpServerLimits:
     """What the embedded server answers to ``limits@openssh.com`` (OpenSSH's PROTOCOL 4.8; 0: no limit) and
     enforces as a strict server would: a READ or WRITE longer than its length is refused with a failure
     status (OpenSSH shortens such a read and refuses only packets over 256 KiB; PROTOCOL allows a server to
-    sever the connection).
+    sever the connection). ``max_open_handles`` is enforced per SFTP session as OpenSSH's is: its
+    ``sftp-server`` (one process per session) advertises its file descriptor limit less 5, and an OPEN or
+    OPENDIR past it fails in ``open(2)``/``opendir(3)`` with EMFILE, answered ``SSH_FX_FAILURE``
+    (sftp-server.c V_9_6_P1 ``process_extended_limits``, ``process_open``, ``errno_to_portable``).
 
     Example:
 
@@ -201,6 +206,22 @@ class _FaultState:
         # Lengths of the READ and WRITE requests served (reset by reset_request_sizes), and limits requests.
         self.request_sizes: dict[str, Counter[int]] = {"read": Counter(), "write": Counter()}
         self.limits_requests = 0
+        # The most file and directory handles one SFTP session held at once, and opens refused past
+        # max_open_handles (reset by reset_request_sizes).
+        self.peak_handles = 0
+        self.refused_opens = 0
+        self.umask: int | None = None  # applied to files and directories SFTP creates (sftp-server -u)
+
+    def note_open(self, held: int) -> None:
+        """Count an OPEN or OPENDIR on a session holding ``held`` handles; refuse it past
+        ``max_open_handles`` as OpenSSH does (EMFILE: ``SSH_FX_FAILURE``, "Failure")."""
+        with self._lock:
+            limits = self.limits
+            limit = limits.max_open_handles if isinstance(limits, SftpServerLimits) else 0
+            if limit and held >= limit:
+                self.refused_opens += 1
+                raise asyncssh.SFTPFailure("Failure")
+            self.peak_handles = max(self.peak_handles, held + 1)
 
     def note_request(self, kind: str, size: int) -> None:
         """Count a READ or WRITE request of ``size`` bytes; refuse it (as a strict server) when over the
@@ -347,9 +368,23 @@ class _FaultySftpServer(asyncssh.SFTPServer):
         state.sessions.add(self)
 
     def open(self, path: bytes, pflags: int, attrs: asyncssh.SFTPAttrs) -> object:
+        if pflags & asyncssh.FXF_CREAT:
+            attrs.permissions = self._masked(attrs.permissions, 0o666)
         file_obj = super().open(path, pflags, attrs)
         self._open_files.add(file_obj)
         return file_obj
+
+    def mkdir(self, path: bytes, attrs: asyncssh.SFTPAttrs) -> Any:
+        attrs.permissions = self._masked(attrs.permissions, 0o777)
+        return super().mkdir(path, attrs)
+
+    def _masked(self, permissions: int | None, default: int) -> int | None:
+        """The mode a create asks for, less the server's own ``umask`` (as ``sftp-server -u`` sets it;
+        the process's umask still applies after it): unchanged when none is configured."""
+        umask = self._state.umask
+        if umask is None:
+            return permissions
+        return (default if permissions is None else permissions) & ~umask
 
     def close(self, file_obj: object) -> None:
         self._open_files.discard(file_obj)
@@ -434,6 +469,8 @@ class _LimitsHandler(asyncssh.sftp.SFTPServerHandler):
             return
         handlers = dict(self._packet_handlers)
         handlers[_LIMITS] = _counting_limits(state, handlers[_LIMITS])
+        for kind in (FXP_OPEN, FXP_OPENDIR):
+            handlers[kind] = _within_open_handles(state, handlers[kind])
         self._packet_handlers = handlers
         if state.limits is None:
             self._extensions = [(name, data) for name, data in self._extensions if name != _LIMITS]
@@ -452,6 +489,16 @@ def _counting_limits(state: _FaultState, asyncssh_answer: Any) -> Any:
             return await asyncssh_answer(handler, packet)
         packet.check_end()
         return asyncssh.sftp.SFTPLimits(*dataclasses.astuple(limits))
+
+    return answer
+
+
+def _within_open_handles(state: _FaultState, opening: Any) -> Any:
+    """An OPEN or OPENDIR handler that counts the session's handles and refuses one past the limit."""
+
+    async def answer(handler: Any, packet: Any) -> Any:
+        state.note_open(len(handler._file_handles) + len(handler._dir_handles))
+        return await opening(handler, packet)
 
     return answer
 
@@ -604,7 +651,9 @@ class EmbeddedSftpServer(SshTestServer):
     ``ciphers`` limits the ciphers it offers (a hardened site offering only AES-CTR, say). ``limits`` is what
     it answers to ``limits@openssh.com`` (:data:`LimitsPolicy`: asyncssh's 4 MiB by default; small lengths,
     enforced, for a strict server; None for a server without the extension), switched with
-    :meth:`set_limits`; :meth:`request_sizes` counts the READ and WRITE lengths it served.
+    :meth:`set_limits`; :meth:`request_sizes` counts the READ and WRITE lengths it served. ``umask``: what
+    ``sftp-server -u`` sets, cleared from the mode of every file and directory an SFTP client creates (the
+    test process's own umask applies after it).
 
     Example:
 
@@ -629,6 +678,7 @@ class EmbeddedSftpServer(SshTestServer):
         password: str | None = None,
         ciphers: Sequence[str] | None = None,
         limits: LimitsPolicy = "asyncssh",
+        umask: int | None = None,
     ) -> None:
         self._workdir = Path(tempfile.mkdtemp(prefix="irods-sftp-asyncssh-"))
         self.ciphers = list(ciphers) if ciphers is not None else None  # None: asyncssh's defaults
@@ -656,6 +706,7 @@ class EmbeddedSftpServer(SshTestServer):
         self._start_error: BaseException | None = None
         self._faults = _FaultState()
         self._faults.limits = limits
+        self._faults.umask = umask
 
     # -- faults ----------------------------------------------------------------------------------------
 
@@ -711,6 +762,14 @@ class EmbeddedSftpServer(SshTestServer):
         with self._faults._lock:
             self._faults.request_sizes = {"read": Counter(), "write": Counter()}
             self._faults.limits_requests = 0
+            self._faults.peak_handles = 0
+            self._faults.refused_opens = 0
+
+    def open_handles(self) -> dict[str, int]:
+        """``peak``: the most file and directory handles one SFTP session held at once; ``refused``: opens
+        refused past ``max_open_handles``; both since the start or :meth:`reset_request_sizes`."""
+        with self._faults._lock:
+            return {"peak": self._faults.peak_handles, "refused": self._faults.refused_opens}
 
     def restart(self) -> None:
         """Close the listener and every connection, then listen again on the same port."""

@@ -46,10 +46,11 @@ def down(**kwargs: Any) -> dict[str, Any]:
 
 
 def test_setup_round_trips_before_the_first_write(remote, session, sftp_server, monkeypatch) -> None:
-    """Into a new relative directory over three connections: the directory's stat, mkdir and realpath and
-    the login directory in one round trip, the file's directory realpath and final lstat in one, the
-    exclusive create, one fstat; the other connections open the temporary and fstat it. (Before: realpath
-    ., stat, mkdir, realpath, realpath, lstat, open, fstat, fstat, each a round trip of its own.)"""
+    """Into a new relative directory over three connections: the directory's stat, mkdir and realpath, the
+    login directory and the server's umask (a hidden directory's mkdir, lstat and rmdir) in one round
+    trip, the file's directory realpath and final lstat in one, the exclusive create, one fstat; the other
+    connections open the temporary and fstat it. (Before: realpath ., stat, mkdir, realpath, realpath,
+    lstat, open, fstat, fstat, each a round trip of its own.)"""
     blob = random.Random(5).randbytes(3 * MIB + 11)
     session.data_objects.write(f"{HOME}/one.bin", blob)
     wire = SftpWire().install(monkeypatch)
@@ -62,8 +63,13 @@ def test_setup_round_trips_before_the_first_write(remote, session, sftp_server, 
     temp = setup[2][0].removeprefix("open ")
     assert temp.startswith(f"{root}/.one.bin.irods-part-")
     relative = remote.path("new")  # as given (relative): the login directory asked in the same round trip
+    probe = setup[0][4].removeprefix("mkdir ")  # the server's umask learned in that round trip too
+    assert probe.startswith(f"{relative}/.irods-mode-probe-")
     assert setup == [
-        [f"stat {relative}", f"mkdir {relative}", f"realpath {relative}", "realpath ."],
+        [
+            *[f"stat {relative}", f"mkdir {relative}", f"realpath {relative}", "realpath ."],
+            *[f"mkdir {probe}", f"lstat {probe}", f"rmdir {probe}"],
+        ],
         [f"realpath {root}", f"lstat {root}/one.bin"],
         [f"open {temp}"],
         [setup[3][0]],

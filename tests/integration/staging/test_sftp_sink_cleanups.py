@@ -314,7 +314,8 @@ def test_a_file_of_one_write_keeps_no_resume_bookkeeping_and_asks_no_fstat(
     assert (result.size, result.resumed_from) == (len(one_write), 0)
     assert remote.files("out") == {"f.bin": one_write}
     assert fstats == []
-    assert [sorted(body) for body in saved] == [["temp"]]  # the name only, before the create
+    # The name (and the source version it is for) only, before the create.
+    assert [sorted(body) for body in saved] == [["temp", "version"]]
     assert _records(store) == []
 
 
@@ -340,9 +341,10 @@ def test_reading_back_costs_its_open_and_its_reads(remote, endpoint, monkeypatch
 def test_a_checked_file_of_one_write_costs_these_requests_and_no_more(
     session, remote, endpoint, store, monkeypatch
 ) -> None:
-    """From the temporary's create to its rename, three round trips: the create; the write, the read-back
-    through the same handle, its close and the publish's two lstats, all sent together; the rename. No stat
-    of the temporary, no fstat (no owner to record), no second open, no exec session."""
+    """From the temporary's create to its rename, three round trips: the create (private, 0600); the write,
+    the read-back through the same handle, the new file's mode set by that handle, its close and the
+    publish's two lstats, all sent together; the rename. No stat of the temporary, no fstat (no owner to
+    record), no second open, no exec session."""
     sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "support"))
     from sftp_wire import SftpWire
 
@@ -358,7 +360,7 @@ def test_a_checked_file_of_one_write_costs_these_requests_and_no_more(
     assert remote.files("out") == {"f.bin": one_write}
     assert [[what.split(" ", 1)[0] for what in wave] for wave in waves] == [
         ["open"],
-        ["write", "read", "close", "lstat", "lstat"],
+        ["write", "read", "fsetstat", "close", "lstat", "lstat"],
         ["rename"],
     ]
 
@@ -394,7 +396,7 @@ def test_answers_that_do_not_pass_at_the_close_are_asked_again_never_trusted_to_
     assert remote.files("out") == {"f.bin": one_write}
     start = sent.index("open")
     assert sent[start:] == [
-        *["open", "write", "read", "close", "lstat", "lstat"],  # the close's round trip
+        *["open", "write", "read", "fsetstat", "close", "lstat", "lstat"],  # the close's round trip
         *["open", "read", "close"],  # read back again, on a new handle
         *["lstat", "lstat", "rename"],  # the publish's checks asked again
     ]
