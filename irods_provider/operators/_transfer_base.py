@@ -58,10 +58,13 @@ class TransferOperatorBase(CancellableMixin, TransferLineageMixin, IrodsBaseOper
     :param max_concurrent_small_files: files of at most 1 MiB copied at once beside those (default: adaptive,
         16 at first; staging also stays within the SSH connections' channels).
     :param continue_on_error: copy the other files after one fails (the task still fails at the end).
-    :param fail_if_empty: fail when the sources select no file at all.
+    :param fail_if_empty: fail when the sources select no file at all (a tree of empty directories is not
+        empty: its directories are copied).
     :param progress_interval_seconds: how often a progress line (bytes, %, MB/s, ETA) is logged.
     :param report_files: which per-file entries the XCom report lists: ``all`` (default), ``failed`` or
-        ``none``; the totals are always complete.
+        ``none``; the totals are always complete. A tree copy's directories (``directories``, each with
+        ``source``, ``destination`` and ``status``: ``present`` or, in a dry run, ``planned``) are listed
+        with ``all``, within what the files left of ``max_report_bytes``; ``directory_count`` counts them.
     :param max_report_bytes: the per-file entries and checksums in XCom stop at this JSON size (default
         48 KiB, about 100 files; the whole report stays under 64 KiB); beyond it ``files_truncated: true``.
     :param manifest_path: an iRODS path where the full per-file report is written as JSON lines (atomic,
@@ -246,6 +249,7 @@ class TransferOperatorBase(CancellableMixin, TransferLineageMixin, IrodsBaseOper
                 kept[f.destination] = checksums[f.destination]
         truncated = len(files) < len(listed)
         result.update(files=files, checksums=kept, files_truncated=truncated, file_count=len(report.files))
+        result["directories"] = _bounded(result["directories"] if which == "all" else [], budget)
         if truncated and self.manifest_path and session is not None:
             result["manifest"] = self._write_manifest(session, report)
         elif truncated:
@@ -282,3 +286,17 @@ class TransferOperatorBase(CancellableMixin, TransferLineageMixin, IrodsBaseOper
             self.log.warning("lineage not recorded: %s: %s", type(error).__name__, error)
             return
         self.record_transfer_lineage(pairs, hook=self.hook, context=context)
+
+
+def _bounded(entries: list[dict[str, Any]], budget: int) -> list[dict[str, Any]]:
+    """The first ``entries`` (a tree's directories) whose JSON fits in what the files left of the budget;
+    ``directory_count`` keeps their number."""
+    import json
+
+    kept = []
+    for entry in entries:
+        budget -= len(json.dumps(entry))
+        if budget < 0:
+            break
+        kept.append(entry)
+    return kept

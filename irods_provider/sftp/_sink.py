@@ -35,6 +35,7 @@ from irods_provider.exceptions import (
     IrodsConfigurationError,
     IrodsInvalidPathError,
     IrodsNotFoundError,
+    IrodsSymlinkError,
 )
 
 from . import _pipelined as pipelined
@@ -433,6 +434,21 @@ def target_root(sftp: SftpEndpoint, path: str) -> str:
         if sftp.knows_directory(relative):
             sftp.note_directory(sftp.resolve(relative))
         return real
+
+
+def create_sftp_directories(sftp: SftpEndpoint, target: str, directories: Sequence[str]) -> None:
+    """Create a tree's ``directories`` below the SFTP directory ``target``, an existing one fine: parents
+    first, one round trip each (:func:`ensure_directory`, how the server resolves ``target`` asked with it).
+    Each must resolve inside ``target`` before anything is created in it, as a file's directory must
+    (:meth:`SftpStagingSink.destination_state`): a link leading out is IrodsSymlinkError, a file in the way
+    IrodsNotADirectoryError, both naming the path."""
+    if not directories:
+        return
+    with sftp.channel() as client:
+        for leaf in sorted(set(directories) - {target}):
+            real, (root,) = ensure_directory(sftp, client, leaf, also=[pipelined.realpath(client, target)])
+            if not real.startswith(pipelined.name(root).rstrip("/") + "/"):
+                raise IrodsSymlinkError(f"{leaf!r} resolves outside the target directory", path=leaf)
 
 
 def ensure_directory(
