@@ -22,6 +22,7 @@ from irods_provider.client.transfer import (
 )
 from irods_provider.exceptions import IrodsUsageError
 from irods_provider.operators._base import CancellableMixin, IrodsBaseOperator, check_choice
+from irods_provider.operators._bounded import bounded_entries
 
 if TYPE_CHECKING:
     from irods_provider.client import IrodsSession
@@ -249,7 +250,7 @@ class TransferOperatorBase(CancellableMixin, TransferLineageMixin, IrodsBaseOper
                 kept[f.destination] = checksums[f.destination]
         truncated = len(files) < len(listed)
         result.update(files=files, checksums=kept, files_truncated=truncated, file_count=len(report.files))
-        result["directories"] = _bounded(result["directories"] if which == "all" else [], budget)
+        result["directories"] = bounded_entries(result["directories"] if which == "all" else [], budget)[0]
         if truncated and self.manifest_path and session is not None:
             result["manifest"] = self._write_manifest(session, report)
         elif truncated:
@@ -286,17 +287,3 @@ class TransferOperatorBase(CancellableMixin, TransferLineageMixin, IrodsBaseOper
             self.log.warning("lineage not recorded: %s: %s", type(error).__name__, error)
             return
         self.record_transfer_lineage(pairs, hook=self.hook, context=context)
-
-
-def _bounded(entries: list[dict[str, Any]], budget: int) -> list[dict[str, Any]]:
-    """The first ``entries`` (a tree's directories) whose JSON fits in what the files left of the budget;
-    ``directory_count`` keeps their number."""
-    import json
-
-    kept = []
-    for entry in entries:
-        budget -= len(json.dumps(entry))
-        if budget < 0:
-            break
-        kept.append(entry)
-    return kept
