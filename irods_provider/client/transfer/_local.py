@@ -348,10 +348,14 @@ def _prepare(
 def _create_collections(session: SessionLike, plan: Plan) -> dict[str, IrodsError]:
     """Create the plan's destination collections up front, a tree's empty ones included; the ones that
     could not be created, each with its typed error, so only the files bound for them fail (the others
-    still go). A data object where a tree's collection must go fails the whole upload first."""
+    still go). A data object where a tree's collection must go, or a tree's collection no file is bound
+    for that cannot be created (nothing else would tell it is missing), fails the whole upload first."""
     unusable: dict[str, IrodsError] = {}
-    tree = {d.destination for d in plan.directories}
-    for collection in sorted({posixpath.dirname(p.destination) for p in plan.files} | tree):
+    tree, parents = (
+        {d.destination for d in plan.directories},
+        {posixpath.dirname(p.destination) for p in plan.files},
+    )
+    for collection in sorted(parents | tree):
         try:
             session.collections.create(collection, intermediates=True, exist_ok=True)
         except IrodsAlreadyExistsError as exc:  # created: false, and no collection: a data object there
@@ -360,6 +364,8 @@ def _create_collections(session: SessionLike, plan: Plan) -> dict[str, IrodsErro
             log.warning("cannot create the collection %s: %s", collection, exc)
             unusable[collection] = exc
         except IrodsError as exc:
+            if collection not in parents:
+                raise
             log.warning("cannot create the collection %s: %s", collection, exc)
             unusable[collection] = exc
     return unusable

@@ -180,3 +180,25 @@ def test_a_collection_copy_refuses_a_data_object_where_a_collection_goes(session
     with pytest.raises(IrodsNotACollectionError):
         copy_collection(session, source, f"{HOME}/copy2", continue_on_error=True)
     assert not session.data_objects.exists(f"{HOME}/copy2/summary.txt")
+
+
+def test_an_empty_directory_that_cannot_be_created_fails_the_upload(
+    irods_emulator, session, tmp_path
+) -> None:
+    """No file is bound for it, so no file's failure would say it is missing: the upload fails, typed."""
+    from irods_provider.client import BasicAuth, IrodsSession
+    from irods_provider.exceptions import IrodsError
+
+    irods_emulator.add_user("alice", "alice-pass")
+    session.collections.create(f"{HOME}/shared/ro", intermediates=True)
+    session.collections.set_permission(f"{HOME}/shared", "alice", "own")
+    session.collections.set_permission(f"{HOME}/shared/ro", "alice", "read_object")
+    src = tmp_path / "job"
+    (src / "ro" / "empty").mkdir(parents=True)
+    (src / "top.txt").write_bytes(b"top")
+    alice = IrodsSession(irods_emulator.base_url, auth=BasicAuth("alice", "alice-pass"))
+    with alice, pytest.raises(IrodsError) as caught:
+        upload_files(alice, str(src), f"{HOME}/shared", continue_on_error=True)
+    assert caught.value.path == f"{HOME}/shared/ro/empty"
+    assert caught.value.irods_code is not None
+    assert not session.data_objects.exists(f"{HOME}/shared/top.txt")
