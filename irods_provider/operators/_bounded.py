@@ -46,8 +46,10 @@ def check_budget(value: Any) -> int:
 
 
 def tree_report(report: TransferReport, budget: int) -> dict[str, Any]:
-    """A tree copy's totals with its per-object entries bounded by ``budget`` bytes of JSON."""
-    files, _ = bounded_entries((f.to_dict() for f in report.files), budget)
+    """A tree copy's totals with its per-object entries bounded by ``budget`` bytes of JSON, then its
+    collections (empty ones included) within what the objects left."""
+    files, left = bounded_entries((f.to_dict() for f in report.files), budget)
+    directories, _ = bounded_entries((d.to_dict() for d in report.directories), left)
     return {
         "transferred": report.transferred,
         "skipped": report.skipped,
@@ -58,6 +60,8 @@ def tree_report(report: TransferReport, budget: int) -> dict[str, Any]:
         "file_count": len(report.files),
         "files": files,
         "files_truncated": len(files) < len(report.files),
+        "directories": directories,
+        "directory_count": len(report.directories),
     }
 
 

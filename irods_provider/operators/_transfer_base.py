@@ -22,6 +22,7 @@ from irods_provider.client.transfer import (
 )
 from irods_provider.exceptions import IrodsUsageError
 from irods_provider.operators._base import CancellableMixin, IrodsBaseOperator, check_choice
+from irods_provider.operators._bounded import bounded_entries
 
 if TYPE_CHECKING:
     from irods_provider.client import IrodsSession
@@ -58,10 +59,13 @@ class TransferOperatorBase(CancellableMixin, TransferLineageMixin, IrodsBaseOper
     :param max_concurrent_small_files: files of at most 1 MiB copied at once beside those (default: adaptive,
         16 at first; staging also stays within the SSH connections' channels).
     :param continue_on_error: copy the other files after one fails (the task still fails at the end).
-    :param fail_if_empty: fail when the sources select no file at all.
+    :param fail_if_empty: fail when the sources select no file at all (a tree of empty directories is not
+        empty: its directories are copied).
     :param progress_interval_seconds: how often a progress line (bytes, %, MB/s, ETA) is logged.
     :param report_files: which per-file entries the XCom report lists: ``all`` (default), ``failed`` or
-        ``none``; the totals are always complete.
+        ``none``; the totals are always complete. A tree copy's directories (``directories``, each with
+        ``source``, ``destination`` and ``status``: ``present`` or, in a dry run, ``planned``) are listed
+        with ``all``, within what the files left of ``max_report_bytes``; ``directory_count`` counts them.
     :param max_report_bytes: the per-file entries and checksums in XCom stop at this JSON size (default
         48 KiB, about 100 files; the whole report stays under 64 KiB); beyond it ``files_truncated: true``.
     :param manifest_path: an iRODS path where the full per-file report is written as JSON lines (atomic,
@@ -246,6 +250,7 @@ class TransferOperatorBase(CancellableMixin, TransferLineageMixin, IrodsBaseOper
                 kept[f.destination] = checksums[f.destination]
         truncated = len(files) < len(listed)
         result.update(files=files, checksums=kept, files_truncated=truncated, file_count=len(report.files))
+        result["directories"] = bounded_entries(result["directories"] if which == "all" else [], budget)[0]
         if truncated and self.manifest_path and session is not None:
             result["manifest"] = self._write_manifest(session, report)
         elif truncated:

@@ -42,6 +42,7 @@ from irods_provider.exceptions import (
     IrodsConfigurationError,
     IrodsInvalidPathError,
     IrodsNotFoundError,
+    IrodsSymlinkError,
 )
 
 from . import _pipelined as pipelined
@@ -512,6 +513,21 @@ def _learn_mode(sftp: SftpEndpoint, probed: Sequence[pipelined.Outcome]) -> None
         return
     if stat.S_ISDIR(attributes.st_mode or 0):
         sftp.new_file_mode = stat.S_IMODE(attributes.st_mode or 0) & 0o666
+
+
+def create_sftp_directories(sftp: SftpEndpoint, target: str, directories: Sequence[str]) -> None:
+    """Create a tree's ``directories`` below the SFTP directory ``target``, an existing one fine: parents
+    first, one round trip each (:func:`ensure_directory`, how the server resolves ``target`` asked with it).
+    Each must resolve inside ``target`` before anything is created in it, as a file's directory must
+    (:meth:`SftpStagingSink.destination_state`): a link leading out is IrodsSymlinkError, a file in the way
+    IrodsNotADirectoryError, both naming the path."""
+    if not directories:
+        return
+    with sftp.channel() as client:
+        for leaf in sorted(set(directories) - {target}):
+            real, (root,) = ensure_directory(sftp, client, leaf, also=[pipelined.realpath(client, target)])
+            if not real.startswith(pipelined.name(root).rstrip("/") + "/"):
+                raise IrodsSymlinkError(f"{leaf!r} resolves outside the target directory", path=leaf)
 
 
 def ensure_directory(

@@ -188,7 +188,7 @@ class LocalTransferOperator(TransferOperatorBase):
         """Log the report; fail on an empty selection or failed files; else the XCom value."""
         self._log(report)
         left = [f for f in report.files if is_left_out(f)]  # selected, but not readable yet: not a match
-        if len(left) == len(report.files) and self.fail_if_empty:
+        if len(left) == len(report.files) and not report.directories and self.fail_if_empty:
             hint = "" if self.glob else literal_hint(str(self.source_path))
             hint += left_out_hint(left)
             raise IrodsNotFoundError(f"no file matches {self.source_path!r}{hint}", operation=self.direction)

@@ -22,12 +22,14 @@ from irods_provider.client.transfer import (
 )
 from irods_provider.client.transfer._config import DEFAULT_READ_STREAMS, TransferConfig
 from irods_provider.client.transfer._copy import alongside
+from irods_provider.client.transfer._dirs import directory_results, leaf_directories, not_a_collection
 from irods_provider.client.transfer._leftout import leaving_out, left_out_hint, report_left_out
 from irods_provider.client.transfer._plan import (
     Destination,
     LeftOut,
     Node,
     Plan,
+    PlannedDirectory,
     PlannedFile,
     Tree,
     check_unique,
@@ -54,6 +56,7 @@ from irods_provider.sftp._checksum import hash_sftp_file, sftp_file_has_checksum
 from irods_provider.sftp._destination import sftp_is_directory
 from irods_provider.sftp._endpoint import CHANNELS_PER_CONNECTION, IO_TIMEOUT
 from irods_provider.sftp._home import expand_home, needs_expand_path
+from irods_provider.sftp._sink import create_sftp_directories
 from irods_provider.sftp._status import is_raw_connection_error
 from irods_provider.sftp._tree import SftpTree
 from irods_provider.transfers._move import check_removed, movable, move_skip, prune_emptied, removal_failure
@@ -122,30 +125,33 @@ def place_upload(
     found: Plan,
     destination: str,
     *,
-    check: Callable[[list[PlannedCopy]], None],
+    check: Callable[[list[PlannedCopy | PlannedDirectory]], None],
     is_collection: Callable[[str], bool] | None = None,
-) -> list[PlannedCopy]:
-    """:func:`place_plan` under the iRODS ``destination``, ``check`` ed, and the collections it writes into
-    created. One file named alone: whether its parent exists is asked alongside whether the target is a
-    collection (one round trip), so an existing parent is neither created nor asked again.
+) -> tuple[list[PlannedCopy], list[PlannedDirectory]]:
+    """:func:`place_plan` under the iRODS ``destination``, ``check`` ed (with the tree's directories), and
+    the collections it writes into created, a tree's empty ones included; the files and the directories.
+    One file named alone: whether its parent exists is asked alongside whether the target is a collection
+    (one round trip), so an existing parent is neither created nor asked again.
     ``is_collection``: where those two are asked (default ``session.collections.exists``)."""
     parent = posixpath.dirname(destination)
     exists = is_collection or session.collections.exists
 
-    def placed() -> tuple[list[PlannedCopy], bool]:
-        def into(relative: str) -> str:
-            return f"{destination}/{safe_relative(relative, backslash=True)}"  # ordinary in iRODS names
+    def into(relative: str) -> str:
+        return f"{destination}/{safe_relative(relative, backslash=True)}"  # ordinary in iRODS names
 
+    def placed() -> tuple[list[PlannedCopy], bool]:
         return place_plan(found, destination, into, exists)
 
     if found.single and parent not in ("/", ""):
         there, (plan, itself) = alongside(lambda: exists(parent), placed, name="irods-parent")
     else:
         there, (plan, itself) = False, placed()
-    check(plan)
+    directories = [dataclasses.replace(d, destination=into(d.destination)) for d in found.directories]
+    check([*directories, *plan])
     existing = (parent if there else None) if itself else destination if found.single else None
-    create_collections(session, plan, existing=existing, is_collection=exists)
-    return plan
+    tree = [d.destination for d in directories]
+    create_collections(session, plan, existing=existing, is_collection=exists, directories=tree)
+    return plan, directories
 
 
 def create_collections(
@@ -154,34 +160,36 @@ def create_collections(
     *,
     existing: str | None,
     is_collection: Callable[[str], bool] | None = None,
+    directories: Sequence[str] = (),
 ) -> None:
-    """Create the collections ``plan`` writes into (``existing`` is known to be one already): only the
-    deepest, with intermediates, so one request per branch instead of one per level, each in one round trip
-    (:func:`_ensure_collection`; ``is_collection`` asks there, default ``session.collections.exists``), up
-    to 8 at once."""
-    wanted = {posixpath.dirname(p.destination) for p in plan} - {existing}
-    above: set[str] = set()
-    for path in wanted:
-        parent = posixpath.dirname(path)
-        while parent not in above and parent not in ("/", ""):
-            above.add(parent)
-            parent = posixpath.dirname(parent)
-    leaves = sorted(wanted - above)
+    """Create the collections ``plan`` writes into and a tree's ``directories`` (``existing`` is known to be
+    one already): only the deepest, with intermediates, so one request per branch instead of one per level,
+    each in one round trip (:func:`_ensure_collection`; ``is_collection`` asks there, default
+    ``session.collections.exists``), up to 8 at once. A data object where one of ``directories`` goes is
+    IrodsNotACollectionError naming it."""
+    wanted = {posixpath.dirname(p.destination) for p in plan} | set(directories)
+    leaves = leaf_directories(wanted, existing=() if existing is None else (existing,))
     if not leaves:
         return
+    tree = set(directories)
     with ThreadPoolExecutor(min(8, 2 * len(leaves)), thread_name_prefix="irods-collections") as pool:
         exists = is_collection or session.collections.exists
-        for done in [_ensure_collection(session, leaf, pool, exists) for leaf in leaves]:
+        for done in [_ensure_collection(session, leaf, pool, exists, leaf in tree) for leaf in leaves]:
             done()
 
 
 def _ensure_collection(
-    session: IrodsSession, collection: str, pool: ThreadPoolExecutor, exists: Callable[[str], bool]
+    session: IrodsSession,
+    collection: str,
+    pool: ThreadPoolExecutor,
+    exists: Callable[[str], bool],
+    of_tree: bool = False,
 ) -> Callable[[], None]:
     """Start creating ``collection`` (with intermediates) and, alongside, asking whether it is one: the
     create answers ``created: false`` for anything already in place, a data object too, so alone it costs
     a second round trip on the common path (the collection exists). Returns the call that waits for both
-    and raises what ``create(..., exist_ok=True)`` would."""
+    and raises what ``create(..., exist_ok=True)`` would (``of_tree``: a data object in the way of a tree's
+    directory is IrodsNotACollectionError)."""
     found = pool.submit(exists, collection)
     creating = pool.submit(session.collections.create, collection, intermediates=True)
 
@@ -190,13 +198,23 @@ def _ensure_collection(
             creating.result()  # created now
         except IrodsAlreadyExistsError:
             if not found.result():  # a data object in the way (or a race): the client's own check says
-                session.collections.create(collection, intermediates=True, exist_ok=True)
+                _create_again(session, collection, of_tree)
         except (IrodsResponseError, IrodsTimeoutError, IrodsConnectionError):
             # Busy, or unclear whether it was created (a plain create is not resent): asked again the
             # idempotent way, which the session retries; who created it does not matter here.
             session.collections.create(collection, intermediates=True, exist_ok=True)
 
     return done
+
+
+def _create_again(session: IrodsSession, collection: str, of_tree: bool) -> None:
+    """``create(..., exist_ok=True)``: a data object there raises, typed for a tree's directory."""
+    try:
+        session.collections.create(collection, intermediates=True, exist_ok=True)
+    except IrodsAlreadyExistsError as exc:
+        if of_tree:
+            raise not_a_collection(collection, "sftp_to_irods", exc) from exc
+        raise
 
 
 def run_plan(
@@ -403,6 +421,9 @@ class SftpStagingOperator(TransferOperatorBase):
     #: The files the plan left out (no good replica), at their destinations: reported as skipped.
     left_out: Sequence[LeftOut] = ()
     left_out_session: IrodsSession | None = None
+    #: A tree's directories at their destinations (empty ones included), and the SFTP target they go below.
+    directories: Sequence[PlannedDirectory] = ()
+    directory_target: str | None = None
 
     def __init__(
         self,
@@ -655,7 +676,16 @@ class SftpStagingOperator(TransferOperatorBase):
             tally=self._tally,
         )
 
-    def check_unique(self, plan: Sequence[PlannedCopy]) -> None:
+    def place_upload(
+        self, session: IrodsSession, found: Plan, destination: str, *, is_collection: Callable[[str], bool]
+    ) -> list[PlannedCopy]:
+        """:func:`place_upload` checked by :meth:`check_unique`; the tree's directories kept (report)."""
+        plan, self.directories = place_upload(
+            session, found, destination, check=self.check_unique, is_collection=is_collection
+        )
+        return plan
+
+    def check_unique(self, plan: Sequence[PlannedCopy | PlannedDirectory]) -> None:
         """Two sources must never land on one destination (the planner's check); into iRODS, no destination
         the HTTP API cannot address."""
         check_unique(plan)
@@ -677,6 +707,9 @@ class SftpStagingOperator(TransferOperatorBase):
         directories they emptied), also when part of it failed (then its report is logged first)."""
         retries, log, tally = int(self.sftp_retries), cast("logging.Logger", self.log), self._tally
         self.widen_for(sftp, plan, upload=upload)  # a no-op when the plan already did
+        if not upload and self.directories and self.directory_target is not None:  # before any byte moves
+            target, paths = self.directory_target, [d.destination for d in self.directories]
+            self.surviving_sftp(sftp, lambda: create_sftp_directories(sftp, target, paths), path=target)
 
         def surviving(item: PlannedCopy) -> FileResult:
             # Progress counts only where the next attempt continues from it (resume); events name either end.
@@ -708,15 +741,19 @@ class SftpStagingOperator(TransferOperatorBase):
                         self.log.warning("Could not remove the source directories emptied: %s", error)
             raise
         report_left_out(report, self.left_out, logger=log)
+        report.directories = directory_results(self.directories, dry_run=False)
         self.record_staging_lineage(report, sftp, upload=upload, context=context)
         if prune is not None:
             prune(report)
         return report
 
-    def place_left_out(self, plan: Plan, place: Callable[[str], str], session: IrodsSession) -> None:
+    def place_rest(self, plan: Plan, place: Callable[[str], str], session: IrodsSession, target: str) -> None:
         """Keep the files ``plan`` left out (no good replica: being written, or their write failed), each at
-        ``place`` of its relative path, for :meth:`run_recorded` to report as skipped; ``session`` tells it
-        which files became unreadable after the plan."""
+        ``place`` of its relative path, for :meth:`run_recorded` to report as skipped (``session`` tells it
+        which files became unreadable after the plan), and the tree's directories, placed likewise, for it to
+        create below the SFTP directory ``target`` before any file."""
+        placed = [dataclasses.replace(d, destination=place(d.destination)) for d in plan.directories]
+        self.directories, self.directory_target = placed, target
         self.left_out_session = session
         self.left_out = [
             dataclasses.replace(x, file=dataclasses.replace(x.file, destination=place(x.file.destination)))

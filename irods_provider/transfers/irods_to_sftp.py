@@ -78,7 +78,7 @@ class IrodsToSFTPOperator(SftpStagingOperator):
         )
         with self.endpoint() as sftp, early:
             plan, root, real_root, progress = self._plan(sftp, session, sources, early=early)
-            if not plan and self.fail_if_empty:
+            if not plan and not self.directories and self.fail_if_empty:
                 raise self.nothing_matches(sources, operation="irods_to_sftp")
             self.check_unique(plan)
             self.log.info("Staging %d file(s) from iRODS %s to SFTP %s", len(plan), sources, root)
@@ -131,7 +131,7 @@ class IrodsToSFTPOperator(SftpStagingOperator):
         target = surviving(lambda: sftp.resolve(raw))
         is_directory = self.is_sftp_directory(sftp)
         files, single = place_plan(plan, target, functools.partial(safe_join, target), is_directory)
-        self.place_left_out(plan, functools.partial(safe_join, target), session)  # reported as skipped
+        self.place_rest(plan, functools.partial(safe_join, target), session, target)  # left out, directories
         root = posixpath.dirname(target) if single else target
         if made is not None:
             return files, root, lambda: made, progress

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from irods_provider._lineage import irods_dataset, local_dataset
 from irods_provider._values import refuse_unaddressable
 from irods_provider.client.transfer import FileResult, upload_files, upload_object
-from irods_provider.client.transfer._local import plan_local_sources
+from irods_provider.client.transfer._local import plan_local_tree
 from irods_provider.operators._base import check_path
 from irods_provider.transfers._local import LocalTransferOperator, local_paths, parse_transfer_avus
 from irods_provider.transfers._selection import refuse_unstorable
@@ -94,7 +94,7 @@ class LocalToIrodsOperator(LocalTransferOperator):
                 lambda: self._one(session, self.literal_source(sources[0]), destination, options)
             )
         else:
-            planned = plan_local_sources(
+            planned = plan_local_tree(
                 sources,
                 destination,
                 pattern=self.pattern or None,
@@ -102,7 +102,7 @@ class LocalToIrodsOperator(LocalTransferOperator):
                 follow_symlinks=bool(self.follow_symlinks),
                 glob=self.glob,
             )
-            refuse_unstorable(planned)
+            refuse_unstorable([*planned.directories, *planned.files])
             report = upload_files(session, sources, destination, **options, **self.tree_options())
         self.move_local_sources(report, sources)
         return self.finish(report, destination=destination, session=session)

@@ -16,7 +16,7 @@ from irods_provider.sftp._ranged import SftpRangedSource, SftpReadOptions
 from irods_provider.transfers._local import parse_transfer_avus
 from irods_provider.transfers._move import movable
 from irods_provider.transfers._selection import as_list
-from irods_provider.transfers._staging import PlannedCopy, SftpStagingOperator, place_upload
+from irods_provider.transfers._staging import PlannedCopy, SftpStagingOperator
 from irods_provider.transfers._zone_ahead import ZoneAhead, zone_ahead
 
 if TYPE_CHECKING:
@@ -126,12 +126,10 @@ class SFTPToIrodsOperator(SftpStagingOperator):
         """The one planner over SFTP, checked, collections created (the zone asked while SSH connected)."""
         follow = bool(self.follow_symlinks)
         found = self.plan_sftp(sftp, sources, what="SFTP source", operation=OP, follow_symlinks=follow)
-        if not found.files and self.fail_if_empty:
+        if not found.files and not found.directories and self.fail_if_empty:
             raise IrodsNotFoundError(f"no SFTP file matches {sources}", operation=OP)
         self.widen_for(sftp, found.files, upload=True, range_readers=self.sftp_range_readers or 0)
-        return place_upload(
-            session, found, destination, check=self.check_unique, is_collection=ahead.is_collection
-        )
+        return self.place_upload(session, found, destination, is_collection=ahead.is_collection)
 
     def _stage(
         self, sftp: SftpEndpoint, session: IrodsSession, item: PlannedCopy, **options: Any

@@ -196,7 +196,7 @@ def test_local_source_swapped_for_a_symlink_after_the_listing_is_refused(
     src = tmp_path / "src"
     src.mkdir()
     (src / "data.bin").write_bytes(os.urandom(len(secret)))
-    planner = _local.plan_local_sources
+    planner = _local.plan_local_tree  # what upload_files plans with
 
     def plan_then_swap(*args, **kwargs):
         planned = planner(*args, **kwargs)
@@ -204,7 +204,7 @@ def test_local_source_swapped_for_a_symlink_after_the_listing_is_refused(
         (src / "data.bin").symlink_to(tmp_path / "keys" / "id_ed25519")
         return planned
 
-    monkeypatch.setattr(_local, "plan_local_sources", plan_then_swap)
+    monkeypatch.setattr(_local, "plan_local_tree", plan_then_swap)
     op = LocalToIrodsOperator(task_id="up", source_path=str(src), destination_path=f"{HOME}/local")
     with pytest.raises(IrodsSymlinkError) as caught:
         op.execute({})

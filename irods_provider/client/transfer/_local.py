@@ -17,12 +17,18 @@ from pathlib import Path
 from typing import Any
 
 from irods_provider.client._patterns import literal_hint
-from irods_provider.exceptions import IrodsError, IrodsInvalidPathError, IrodsNotFoundError
+from irods_provider.exceptions import (
+    IrodsAlreadyExistsError,
+    IrodsError,
+    IrodsInvalidPathError,
+    IrodsNotFoundError,
+)
 
 from ._api import SessionLike
 from ._config import OverwritePolicy, SkipPolicy, TransferConfig
 from ._coordinator import TransferSubscriber
 from ._copy import alongside
+from ._dirs import directory_results, make_local_directories, not_a_collection
 from ._download import download_object
 from ._leftout import leaving_out, report_left_out
 from ._plan import Destination, Plan, PlannedFile, plan_copies
@@ -57,7 +63,23 @@ def plan_local_sources(
     follow_symlinks: bool = False,
     glob: bool = False,
 ) -> list[PlannedFile]:
-    """Expand local files, directories (trees) and, with ``glob``, patterns into (file → logical path) pairs.
+    """:func:`plan_local_tree`'s files."""
+    return plan_local_tree(
+        sources, destination, pattern=pattern, recursive=recursive, follow_symlinks=follow_symlinks, glob=glob
+    ).files
+
+
+def plan_local_tree(
+    sources: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
+    destination: str,
+    *,
+    pattern: str | None = None,
+    recursive: bool = True,
+    follow_symlinks: bool = False,
+    glob: bool = False,
+) -> Plan:
+    """Expand local files, directories (trees) and, with ``glob``, patterns into (file → logical path) pairs,
+    and the trees' directories (empty ones included) into the collections to create.
 
     The one planner (:func:`~._plan.plan_copies`) over the local disk: a source is literal unless ``glob``
     (``data[1].csv`` is that file); with ``glob`` it follows the provider's one pattern rule
@@ -75,7 +97,7 @@ def plan_local_sources(
             f"local source does not exist{hint}", operation="upload_files", path=path
         )
 
-    plan = plan_copies(
+    return plan_copies(
         LocalTree(),
         _as_list(sources),
         Destination(dest, into=True),
@@ -87,7 +109,6 @@ def plan_local_sources(
         glob=glob,
         operation="upload_files",
     )
-    return plan.files
 
 
 def safe_local_path(root: str | os.PathLike[str], relative: str) -> Path:
@@ -257,21 +278,24 @@ def upload_files(
     """Upload local files, trees or (``glob=True``) patterns under the collection ``destination``; returns a
     TransferReport. Sources are literal unless ``glob`` (see :func:`plan_local_sources`).
 
-    Parent collections are created as needed; each file goes through :func:`upload_object` (atomic, verified,
-    resumable), at most ``config.max_concurrent_files`` at once. Setting ``cancel_event`` stops every file
-    (handles shut down, nothing published) and raises IrodsTransferCancelledError. Symlinks are skipped in
+    Parent collections are created as needed, and a tree's every sub-collection, empty ones included
+    (listed in the report's ``directories``; a data object in the way is IrodsNotACollectionError before any
+    file moves; ``pattern`` and globs select files only); each file goes through :func:`upload_object`
+    (atomic, verified, resumable), at most ``config.max_concurrent_files`` at once. Setting ``cancel_event``
+    stops every file (handles shut down, nothing published) and raises IrodsTransferCancelledError. Symlinks
+    are skipped in
     trees and globs and refused as sources unless ``follow_symlinks``; a file that changes while it is
     uploaded fails with IrodsSourceChangedError (``wait_stable_seconds``: wait for it to be quiet first).
     """
     cfg = _effective_config(session, config)
-    plan = plan_local_sources(
+    tree = plan_local_tree(
         sources, destination, pattern=pattern, recursive=recursive, follow_symlinks=follow_symlinks, glob=glob
     )
-    subs = _subscribers(plan, cfg, logger, subscribers)
+    plan, subs = tree.files, _subscribers(tree.files, cfg, logger, subscribers)
     # Under OVERWRITE each skip and each publish would look for what killed overwrites moved aside: one
     # listing for the run says where anything was.
     listing = overwrite is OverwritePolicy.OVERWRITE
-    unusable, parked = _prepare(session, plan, listing=listing, dry_run=dry_run)
+    unusable, parked = _prepare(session, tree, listing=listing, dry_run=dry_run)
 
     def one(item: PlannedFile, cancel: threading.Event) -> FileResult:
         if (error := unusable.get(posixpath.dirname(item.destination))) is not None:
@@ -293,7 +317,7 @@ def upload_files(
             parked=None if parked is None else item.destination in parked,
         )
 
-    return _run(
+    report = _run(
         plan,
         one,
         config=cfg,
@@ -302,10 +326,12 @@ def upload_files(
         cancel_event=cancel_event,
         session=session,
     )
+    report.directories = directory_results(tree.directories, dry_run=dry_run)
+    return report
 
 
 def _prepare(
-    session: SessionLike, plan: Sequence[PlannedFile], *, listing: bool, dry_run: bool
+    session: SessionLike, plan: Plan, *, listing: bool, dry_run: bool
 ) -> tuple[dict[str, IrodsError], frozenset[str] | None]:
     """The collections that could not be created (none in a dry run) and, with ``listing`` (OVERWRITE), the
     destinations killed overwrites left objects moved aside from (:func:`parked_among`, asked beside the
@@ -316,19 +342,32 @@ def _prepare(
         return _create_collections(session, plan), None
     return alongside(
         lambda: _create_collections(session, plan),
-        lambda: parked_among(session, [p.destination for p in plan]),
+        lambda: parked_among(session, [p.destination for p in plan.files]),
         name="parked-among",
     )
 
 
-def _create_collections(session: SessionLike, plan: Sequence[PlannedFile]) -> dict[str, IrodsError]:
-    """Create the plan's destination collections up front; the ones that could not be created, each
-    with its typed error, so only the files bound for them fail (the others still go)."""
+def _create_collections(session: SessionLike, plan: Plan) -> dict[str, IrodsError]:
+    """Create the plan's destination collections up front, a tree's empty ones included; the ones that
+    could not be created, each with its typed error, so only the files bound for them fail (the others
+    still go). A data object where a tree's collection must go, or a tree's collection no file is bound
+    for that cannot be created (nothing else would tell it is missing), fails the whole upload first."""
     unusable: dict[str, IrodsError] = {}
-    for collection in sorted({posixpath.dirname(p.destination) for p in plan}):
+    tree, parents = (
+        {d.destination for d in plan.directories},
+        {posixpath.dirname(p.destination) for p in plan.files},
+    )
+    for collection in sorted(parents | tree):
         try:
             session.collections.create(collection, intermediates=True, exist_ok=True)
+        except IrodsAlreadyExistsError as exc:  # created: false, and no collection: a data object there
+            if collection in tree:
+                raise not_a_collection(collection, "upload_files", exc) from exc
+            log.warning("cannot create the collection %s: %s", collection, exc)
+            unusable[collection] = exc
         except IrodsError as exc:
+            if collection not in parents:
+                raise
             log.warning("cannot create the collection %s: %s", collection, exc)
             unusable[collection] = exc
     return unusable
@@ -365,6 +404,8 @@ def download_files(
     plan = found.files
     subs = _subscribers(plan, cfg, logger, subscribers)
     root = os.path.realpath(local_dir)  # as the plan placed its files; below it nothing is followed
+    if found.directories and not dry_run:  # a collection's sub-collections, empty ones included
+        make_local_directories(found.directories, root, operation="download")
 
     def one(item: PlannedFile, cancel: threading.Event) -> FileResult:
         return leaving_out(
@@ -393,4 +434,5 @@ def download_files(
         cancel_event=cancel_event,
         session=session,
     )
+    report.directories = directory_results(found.directories, dry_run=dry_run)
     return report_left_out(report, found.left_out, logger=logger)

@@ -16,7 +16,11 @@ What it decides, once for all directions:
   are visited once each: loops are detected by the tree's real path of each directory); a source named
   explicitly that is a link to a file is refused (:class:`IrodsSymlinkError`) unless ``follow_symlinks``;
 - a literal source that is not there raises the caller's typed error naming it; a pattern may match nothing;
-- two sources never land on one destination (:class:`IrodsUsageError` naming both);
+- a tree (a directory named without ``pattern=``, ``recursive``) also plans every directory below its root,
+  empty ones included (:attr:`Plan.directories`), as ``sftp -r``, ``iput -r`` and ``rsync -r`` create
+  them; patterns and ``pattern=`` select files only (as rsync include rules do);
+- two sources never land on one destination (:class:`IrodsUsageError` naming both), nor a file where a
+  planned directory goes;
 - the engine's in-flight temporaries are never a source;
 - a file of a tree or pattern that cannot be read now (an iRODS object another client is writing, or whose
   write failed: no good replica) is left out and listed in :attr:`Plan.left_out` with the reason; a file
@@ -45,6 +49,7 @@ __all__ = [
     "Node",
     "NodeKind",
     "Plan",
+    "PlannedDirectory",
     "PlannedFile",
     "Tree",
     "check_unique",
@@ -119,8 +124,11 @@ class BulkTree(Tree, Protocol):
     """A tree without symbolic links that lists a whole subtree faster than directory by directory (iRODS:
     paged GenQuery); the planner uses :meth:`walk_files` instead of :func:`walk_tree`."""
 
-    def walk_files(self, root: str, *, max_depth: int | None) -> Iterator[tuple[str, str, Node]]:
-        """``(path, relative path, node)`` of every file below ``root`` at most ``max_depth`` levels down."""
+    def walk_files(
+        self, root: str, *, max_depth: int | None, directories: bool = False
+    ) -> Iterator[tuple[str, str, Node]]:
+        """``(path, relative path, node)`` of every file below ``root`` at most ``max_depth`` levels down;
+        with ``directories`` every directory below it too (kind DIRECTORY)."""
         ...
 
 
@@ -151,6 +159,15 @@ class PlannedFile:
 
 
 @dataclass(frozen=True)
+class PlannedDirectory:
+    """One directory of a tree copy: its source and the destination directory or collection to create
+    (empty or not: the files' own parents are created with them anyway)."""
+
+    source: str
+    destination: str
+
+
+@dataclass(frozen=True)
 class LeftOut:
     """A file a tree or pattern selected that cannot be read now: not copied, reported with ``reason``."""
 
@@ -161,11 +178,13 @@ class LeftOut:
 @dataclass(frozen=True)
 class Plan:
     """The planned files; ``single`` when one file goes to the destination path itself; ``left_out``: the
-    files selected that cannot be read now (see :attr:`Node.unreadable`)."""
+    files selected that cannot be read now (see :attr:`Node.unreadable`); ``directories``: every directory
+    below the roots of the trees copied (parents first), to be created even when empty."""
 
     files: list[PlannedFile] = field(default_factory=list)
     single: bool = False
     left_out: list[LeftOut] = field(default_factory=list)
+    directories: list[PlannedDirectory] = field(default_factory=list)
 
 
 def walk_tree(
@@ -175,8 +194,10 @@ def walk_tree(
     max_depth: int | None = None,
     follow_symlinks: bool = False,
     include_hidden: bool = True,
+    directories: bool = False,
 ) -> Iterator[tuple[str, str, Node]]:
-    """``(path, relative path, node)`` of the regular files below ``root``, sorted, depth first.
+    """``(path, relative path, node)`` of the regular files below ``root``, sorted, depth first; with
+    ``directories`` also each directory walked into (before its contents).
 
     Links are skipped (logged) unless ``follow_symlinks``; then links to files are listed with their
     target's node and directories are visited once each (loops detected by :meth:`Tree.real_path`, or the
@@ -204,6 +225,8 @@ def walk_tree(
                 if follow_symlinks and not _first_visit(tree, path, node, seen):
                     continue
                 subdirs.append((path, child, depth + 1))
+                if directories:
+                    yield path, child, node
             elif node.kind is NodeKind.FILE and not is_temporary_name(listed.name):
                 yield path, child, node
         stack.extend(reversed(subdirs))
@@ -241,6 +264,7 @@ class _Options:
     operation: str
     missing: Callable[[str, str], BaseException]
     found: Callable[[Node], object] | None = None
+    dirs: bool = False
 
 
 # (path, relative path, node, base of its tree or pattern, None for a file named by itself)
@@ -254,11 +278,15 @@ def _selected(opts: _Options, item: _Found) -> bool:
     return True
 
 
-def _walk(tree: Tree, root: str, *, max_depth: int | None, follow: bool, hidden: bool) -> Iterator[_Found]:
+def _walk(
+    tree: Tree, root: str, *, max_depth: int | None, follow: bool, hidden: bool, dirs: bool = False
+) -> Iterator[_Found]:
     if isinstance(tree, BulkTree):
-        found: Iterable[tuple[str, str, Node]] = tree.walk_files(root, max_depth=max_depth)
+        found: Iterable[tuple[str, str, Node]] = tree.walk_files(root, max_depth=max_depth, directories=dirs)
     else:
-        found = walk_tree(tree, root, max_depth=max_depth, follow_symlinks=follow, include_hidden=hidden)
+        found = walk_tree(
+            tree, root, max_depth=max_depth, follow_symlinks=follow, include_hidden=hidden, directories=dirs
+        )
     return ((path, rel, node, root) for path, rel, node in found)
 
 
@@ -279,8 +307,8 @@ def _literal_files(tree: Tree, raw: str, opts: _Options) -> tuple[list[_Found], 
     node = tree.stat(path)
     if node is not None and node.kind is NodeKind.DIRECTORY:
         depth = None if opts.recursive else 1
-        found = _walk(tree, path, max_depth=depth, follow=opts.follow_symlinks, hidden=True)
-        return [f for f in found if _selected(opts, f)], False
+        found = _walk(tree, path, max_depth=depth, follow=opts.follow_symlinks, hidden=True, dirs=opts.dirs)
+        return [f for f in found if f[2].kind is NodeKind.DIRECTORY or _selected(opts, f)], False
     if node is not None and node.link and not opts.follow_symlinks:
         raise IrodsSymlinkError(
             f"{tree.label} is a symbolic link (follow_symlinks=False)", operation=opts.operation, path=path
@@ -321,7 +349,9 @@ def plan_copies(
     of each readable file selected as the walk meets it (without ``pattern``, which filters at the end),
     before the plan is complete: e.g. to open SSH connections its sizes already ask for.
     """
-    opts = _Options(recursive, follow_symlinks, glob, operation, missing, None if pattern else on_found)
+    tree_dirs = not pattern and recursive  # a tree's directories: not with files selected by a pattern
+    found_hook = None if pattern else on_found
+    opts = _Options(recursive, follow_symlinks, glob, operation, missing, found_hook, tree_dirs)
     selects = compile_filter(pattern) if pattern else None
     found: list[_Found] = []
     single = False
@@ -333,6 +363,9 @@ def plan_copies(
         files, named = _literal_files(tree, raw, opts)
         single = named and len(sources) == 1
         found += sorted(files, key=lambda f: f[0])
+    is_dir = NodeKind.DIRECTORY
+    directories = [PlannedDirectory(p, place(r)) for p, r, node, _ in found if node.kind is is_dir]
+    found = [f for f in found if f[2].kind is not NodeKind.DIRECTORY]
     if selects is not None:
         found = [f for f in found if selects(f[1])]
     if single and found and not destination.into and not is_directory(destination.path):
@@ -351,14 +384,17 @@ def plan_copies(
             [x.file.source for x in left[:10]],
         )
         planned = [item for item, f in zip(planned, found, strict=True) if f[2].unreadable is None]
-    check_unique(planned)
-    return Plan(planned, left_out=left)
+    check_unique([*directories, *planned])
+    return Plan(planned, left_out=left, directories=directories)
 
 
-def check_unique(plan: Sequence[PlannedFile]) -> None:
-    """Two sources must never land on one destination (IrodsUsageError naming both)."""
+def check_unique(plan: Sequence[PlannedFile | PlannedDirectory]) -> None:
+    """Two sources must never land on one destination (IrodsUsageError naming both); a planned directory
+    counts, so a file bound where a directory goes is refused too (two directories may merge)."""
     seen: dict[str, str] = {}
     for item in plan:
+        if isinstance(item, PlannedDirectory) and item.destination in seen:
+            continue  # two trees merging into one directory: as cp -r and iput -r do
         if item.destination in seen:
             raise IrodsUsageError(
                 f"{seen[item.destination]!r} and {item.source!r} would both be written to the same path",

@@ -51,13 +51,35 @@ class FileResult:
         }
 
 
+class DirectoryStatus(enum.Enum):
+    """What became of one directory of a tree copy."""
+
+    PRESENT = "present"  # at the destination after the run: created now, or there already
+    PLANNED = "planned"  # a dry run: would be created
+
+
+@dataclass(frozen=True, kw_only=True)
+class DirectoryResult:
+    """One directory or collection of a tree copy (empty ones included): where from, where to, its status."""
+
+    source: str
+    destination: str
+    status: DirectoryStatus
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-able mapping (for XCom)."""
+        return {"source": self.source, "destination": self.destination, "status": self.status.value}
+
+
 @dataclass(kw_only=True)
 class TransferReport:
-    """Totals and per-file results of one ``upload_files`` / ``download_files`` call."""
+    """Totals and per-file results of one ``upload_files`` / ``download_files`` call; ``directories``: the
+    directories or collections a tree copy made sure of (empty ones included), parents first."""
 
     files: list[FileResult] = field(default_factory=list)
     seconds: float = 0.0
     dry_run: bool = False
+    directories: list[DirectoryResult] = field(default_factory=list)
 
     def _with(self, status: FileStatus) -> list[FileResult]:
         return [f for f in self.files if f.status is status]
@@ -110,4 +132,6 @@ class TransferReport:
             "mb_per_second": round(self.mb_per_second, 3),
             "checksums": self.checksums,
             "dry_run": self.dry_run,
+            "directories": [d.to_dict() for d in self.directories],
+            "directory_count": len(self.directories),
         }

@@ -30,9 +30,10 @@ from irods_provider.exceptions import (
 
 from ._config import OverwritePolicy, SkipPolicy, TransferConfig
 from ._coordinator import TransferCoordinator
+from ._dirs import create_irods_directories, directory_results, not_a_collection
 from ._leftout import BEING_WRITTEN, report_left_out, unreadable_reason
 from ._local import _run
-from ._plan import LeftOut, PlannedFile
+from ._plan import LeftOut, PlannedDirectory, PlannedFile
 from ._policy import Decision, Refuse, Skip, decide, listed_destination, stored_checksum
 from ._report import FileResult, FileStatus, TransferReport
 from ._resume import resume_key, temp_name
@@ -49,14 +50,16 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class CollectionPlan:
-    """The sub-collections to create (destination paths, parents first), the objects to copy and the ones
-    left out (no good replica to copy from)."""
+    """The collections to create (destination paths, parents first: the destination itself, then every
+    sub-collection, empty ones included), the objects to copy and the ones left out (no good replica to copy
+    from); ``directories``: the sub-collections as the report lists them."""
 
     collections: list[str]
     files: list[PlannedFile]
     checksums: dict[str, str | None]
     existing: dict[str, Entry]
     left_out: list[LeftOut] = field(default_factory=list)
+    directories: list[PlannedDirectory] = field(default_factory=list)
     parked: frozenset[str] = frozenset()
     """The destinations killed overwrites left objects moved aside from (the same listing found them)."""
 
@@ -81,19 +84,24 @@ def plan_collection_copy(session: IrodsSession, source: str, destination: str) -
             "the destination of a collection copy is a data object", operation="copy", path=destination
         )
     prefix = source.rstrip("/") + "/"
-    collections, files, checksums, left = [destination], [], {}, []
+    files, checksums, left, directories = [], {}, [], []
     for entry in session.collections.iterate(source, recursive=True, with_stat=True):
         target = destination.rstrip("/") + "/" + entry.path[len(prefix) :]
         if entry.kind is EntryKind.COLLECTION:
-            collections.append(target)
+            directories.append(PlannedDirectory(entry.path, target))
         elif (reason := unreadable_reason(entry.replicas)) is not None:
             left.append(LeftOut(PlannedFile(entry.path, target, entry.size, base=source), reason))
         else:
             files.append(PlannedFile(entry.path, target, entry.size, base=source))
             checksums[entry.path] = entry.checksum
     existing, temporaries = _destination_objects(session, destination)
+    directories.sort(key=lambda d: d.destination)
+    for directory in directories:
+        if directory.destination in existing:  # refused before anything is copied, dry runs included
+            raise not_a_collection(directory.destination, "copy")
+    collections = [destination, *(d.destination for d in directories)]
     parked = parked_at([f.destination for f in files], temporaries)
-    return CollectionPlan(sorted(collections), files, checksums, existing, left, parked)
+    return CollectionPlan(collections, files, checksums, existing, left, directories, parked)
 
 
 def _destination_objects(session: IrodsSession, destination: str) -> tuple[dict[str, Entry], list[str]]:
@@ -217,8 +225,7 @@ def copy_collection(
             decision.raise_error()  # the whole copy is refused before anything changes
     skipped = {path: d.reason for path, d in decisions.items() if isinstance(d, Skip)}
     if not dry_run:
-        for collection in plan.collections:
-            session.collections.create(collection, intermediates=True, exist_ok=True)
+        create_irods_directories(session, plan.collections, operation="copy")
 
     copy_one = partial(_copy_one, session, plan=plan, cfg=cfg, overwrite=overwrite, finish=after_copy)
     settling = overwrite is OverwritePolicy.OVERWRITE and not dry_run
@@ -252,6 +259,7 @@ def copy_collection(
         dry_run=dry_run,
         cancel_event=cancel_event,
     )
+    report.directories = directory_results(plan.directories, dry_run=dry_run)
     return report_left_out(report, plan.left_out)
 
 

@@ -145,14 +145,17 @@ class IrodsTree:
     def real_path(self, path: str) -> Hashable:
         return path
 
-    def walk_files(self, root: str, *, max_depth: int | None) -> Iterator[tuple[str, str, Node]]:
+    def walk_files(
+        self, root: str, *, max_depth: int | None, directories: bool = False
+    ) -> Iterator[tuple[str, str, Node]]:
         """Every data object below ``root`` (one paged GenQuery listing), at most ``max_depth`` deep; one
-        without a good replica (being written, or its write failed) is marked ``unreadable``."""
+        without a good replica (being written, or its write failed) is marked ``unreadable``. With
+        ``directories`` the collections below ``root`` first (one more listing, whatever the tree's size)."""
         prefix = root.rstrip("/") + "/"
         entries = self._session.collections.iterate(
             root,
             recursive=max_depth != 1,
-            kinds=Kinds.DATA_OBJECTS,
+            kinds=Kinds.BOTH if directories else Kinds.DATA_OBJECTS,
             with_stat=True,
             read_ahead=self._read_ahead,
         )
@@ -160,8 +163,12 @@ class IrodsTree:
             if not entry.path.startswith(prefix):
                 raise IrodsInvalidPathError("listing returned a path outside the collection", path=entry.path)
             rel = entry.path[len(prefix) :]
-            if max_depth is None or rel.count("/") < max_depth:
-                unreadable = unreadable_reason(entry.replicas)
-                if entry.size is not None and unreadable is None:
-                    self.stats[entry.path] = Listed(entry.size, entry.checksum)
-                yield entry.path, rel, Node(entry.name, NodeKind.FILE, entry.size, unreadable=unreadable)
+            if max_depth is not None and rel.count("/") >= max_depth:
+                continue
+            if entry.kind is EntryKind.COLLECTION:
+                yield entry.path, rel, Node(entry.name, NodeKind.DIRECTORY)
+                continue
+            unreadable = unreadable_reason(entry.replicas)
+            if entry.size is not None and unreadable is None:
+                self.stats[entry.path] = Listed(entry.size, entry.checksum)
+            yield entry.path, rel, Node(entry.name, NodeKind.FILE, entry.size, unreadable=unreadable)

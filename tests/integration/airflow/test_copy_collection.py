@@ -115,3 +115,17 @@ def test_bad_inputs_change_nothing(irods, session, src) -> None:
     assert onto_object.value.path == f"{HOME}/obj.bin"
     assert sorted(irods.model.data_objects) == before
     assert not session.collections.exists(DST)
+
+
+def test_the_report_lists_every_collection_empty_ones_included(irods, session, src) -> None:
+    session.collections.create(f"{SRC}/empty/nested/deeper", intermediates=True)
+    planned = run(IrodsCopyOperator(task_id="p", source_path=src, destination_path=DST, plan_only=True))
+    assert not session.collections.exists(DST)
+    subs = ["empty", "empty/nested", "empty/nested/deeper", "sub", "sub/deep"]
+    assert planned["directories"] == [
+        {"source": f"{SRC}/{d}", "destination": f"{DST}/{d}", "status": "planned"} for d in subs
+    ]
+    result = run(IrodsCopyOperator(task_id="c", source_path=src, destination_path=DST))
+    assert session.collections.exists(f"{DST}/empty/nested/deeper")
+    assert [d["status"] for d in result["directories"]] == ["present"] * len(subs)
+    assert result["directory_count"] == len(subs)

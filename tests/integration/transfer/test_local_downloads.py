@@ -81,7 +81,8 @@ def _plant_before_writing(session, monkeypatch, link: Path, to: Path, *, replace
 def test_a_directory_symlink_planted_after_the_plan_is_never_followed(session, shared, monkeypatch) -> None:
     target, outside = shared
     _plant_before_writing(session, monkeypatch, target / "sub", outside)
-    report = download_files(session, f"{HOME}/c", target, config=CFG, continue_on_error=True)
+    # Selected by a pattern: a tree copy creates ``sub`` before any file (test_tree_empty_directories.py).
+    report = download_files(session, f"{HOME}/c", target, config=CFG, continue_on_error=True, pattern="*.txt")
     status = {Path(f.source).name: f.status for f in report.files}
     assert status == {"a_first.txt": FileStatus.TRANSFERRED, "evil.txt": FileStatus.FAILED}
     failed = next(f for f in report.files if f.status is FileStatus.FAILED)
@@ -113,8 +114,8 @@ def test_a_symlink_deeper_down_is_refused_too(session, tmp_path, monkeypatch) ->
     (target / "x").mkdir(parents=True)
     outside.mkdir()
     _plant_before_writing(session, monkeypatch, target / "x" / "sub", outside)
-    with pytest.raises(IrodsSymlinkError):
-        download_files(session, f"{HOME}/d", target, config=CFG)
+    with pytest.raises(IrodsSymlinkError):  # a pattern: ``x/sub`` is not created before the files
+        download_files(session, f"{HOME}/d", target, config=CFG, pattern="*.txt")
     assert os.listdir(outside) == []
 
 
@@ -225,7 +226,8 @@ def test_a_file_where_a_directory_is_needed_is_a_typed_error(session, tmp_path) 
     target = tmp_path / "t"
     target.mkdir()
     (target / "sub").write_bytes(b"a local file named like the collection")
-    report = download_files(session, f"{HOME}/c", target, continue_on_error=True)
+    # Files a pattern selects fail one by one; a tree copy refuses before any file (its directories first).
+    report = download_files(session, f"{HOME}/c", target, continue_on_error=True, pattern="*.txt")
     assert [f.status for f in report.files] == [FileStatus.FAILED]
     assert report.files[0].error is not None
     assert report.files[0].error.startswith("IrodsNotADirectoryError")
