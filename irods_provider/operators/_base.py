@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import posixpath
 import threading
 from collections.abc import Iterable, Sequence
 from functools import cached_property
@@ -30,6 +31,7 @@ __all__ = [
     "check_path",
     "check_paths",
     "check_resource",
+    "into_target",
     "is_retry",
     "path_kind",
 ]
@@ -56,6 +58,15 @@ def check_paths(name: str, value: Any) -> list[str]:
     if isinstance(value, Sequence) and value:
         return [check_path(f"{name}[{i}]", item) for i, item in enumerate(value)]
     raise IrodsInvalidPathError(f"{name} must be a path or a non-empty list of paths, got {value!r}")
+
+
+def into_target(raw: Any, source: str, destination: str) -> tuple[str, str | None]:
+    """The target of a copy, move or publish: ``destination`` itself, or for a ``destination_path`` ending
+    in ``/`` ("into this collection", as the transfer operators and ``IrodsFileSystem.mv`` read it) the
+    source's name inside it, with that collection (created if missing) as the second item."""
+    if isinstance(raw, str) and raw.endswith("/"):
+        return posixpath.join(destination, posixpath.basename(source)), destination
+    return destination, None
 
 
 def check_choice(name: str, value: Any, choices: Sequence[str]) -> str:

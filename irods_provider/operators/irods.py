@@ -7,7 +7,6 @@ The metadata operators live in :mod:`irods_provider.operators.metadata` and the 
 
 from __future__ import annotations
 
-import posixpath
 import re
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -31,6 +30,7 @@ from irods_provider.operators._base import (
     check_choice,
     check_path,
     check_paths,
+    into_target,
     is_retry,
     path_kind,
 )
@@ -72,15 +72,6 @@ __all__ = [
 
 _LIST_KINDS = ("both", "collections", "data_objects")
 _NOTHING = "nothing to delete at this path"
-
-
-def into_target(raw: Any, source: str, destination: str) -> tuple[str, str | None]:
-    """The copy's or move's target: ``destination`` itself, or for a ``destination_path`` ending in ``/``
-    ("into this collection", as the transfer operators and ``IrodsFileSystem.mv`` read it) the source's
-    name inside it, with that collection (created if missing) as the second item."""
-    if isinstance(raw, str) and raw.endswith("/"):
-        return posixpath.join(destination, posixpath.basename(source)), destination
-    return destination, None
 
 
 def _same(source: str, target: str) -> None:

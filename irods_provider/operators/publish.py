@@ -22,6 +22,7 @@ from irods_provider.operators._base import (
     IrodsBaseOperator,
     check_choice,
     check_path,
+    into_target,
     is_retry,
     path_kind,
 )
@@ -90,7 +91,9 @@ class IrodsPublishOperator(CancellableMixin, TransferLineageMixin, IrodsBaseOper
     ```
 
     :param source_path: the collection to publish.
-    :param destination_path: the published collection's path (e.g. under a project or public scope).
+    :param destination_path: the published collection's path (e.g. under a project or public scope);
+        ending in ``/``, the scope to publish into: ``.../public/`` publishes ``results/run1`` as
+        ``.../public/run1``.
     :param mode: ``copy`` (default) or ``move``. A retried move whose earlier try renamed the collection
         (source gone, destination there) finishes its AVUs and ACLs instead of failing.
     :param metadata: AVUs for every object, as :class:`IrodsPutMetadataOperator` takes them.
@@ -146,6 +149,7 @@ class IrodsPublishOperator(CancellableMixin, TransferLineageMixin, IrodsBaseOper
         destination = refuse_unaddressable(
             "destination_path", check_path("destination_path", self.destination_path)
         )
+        destination = into_target(self.destination_path, source, destination)[0]
         mode = check_choice("mode", self.mode, ("copy", "move"))
         avus = [AVU(a, v, u) for a, v, u in parse_avus(self.metadata, allow_empty=True)]
         acls = _acls(self.permissions)

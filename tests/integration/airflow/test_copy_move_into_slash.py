@@ -103,3 +103,20 @@ def test_a_plan_only_copy_of_a_data_object_copies_nothing(session, src) -> None:
     to = f"{HOME}/c.csv"
     run(IrodsCopyOperator(task_id="c", source_path=f"{src}/a.csv", destination_path=to, plan_only=True))
     assert not session.data_objects.exists(f"{HOME}/c.csv")
+
+
+@pytest.mark.parametrize("mode", ["copy", "move"])
+def test_publishing_into_a_scope_that_holds_other_datasets(session, src, mode) -> None:
+    from irods_provider.operators.publish import IrodsPublishOperator
+
+    session.collections.create(f"{HOME}/public/older", intermediates=True)
+    session.data_objects.write(f"{HOME}/public/older/a.csv", b"older")
+    result = run(
+        IrodsPublishOperator(
+            task_id="p", source_path=src, destination_path=f"{HOME}/public/", mode=mode, metadata={"k": "v"}
+        )
+    )
+    assert result["destination"] == f"{HOME}/public/src"
+    assert session.data_objects.read(f"{HOME}/public/src/a.csv") == b"1,2,3\n"
+    assert not session.data_objects.exists(f"{HOME}/public/a.csv")  # not spilled among the other datasets
+    assert session.data_objects.read(f"{HOME}/public/older/a.csv") == b"older"
