@@ -13,7 +13,7 @@ from typing import Any
 
 from irods_provider.exceptions import IrodsInvalidPathError, IrodsUsageError
 
-__all__ = ["irods_safe", "literal_list", "parse_avus", "refuse_unaddressable"]
+__all__ = ["avu_text", "irods_safe", "literal_list", "parse_avus", "refuse_unaddressable"]
 
 #: Characters a path may hold that the iRODS HTTP API cannot carry in GET parameters (it decodes ``%2B``
 #: to ``+`` and then turns every ``+`` into a space): stat, read, list and delete could never reach it.
@@ -65,8 +65,9 @@ def literal_list(name: str, value: Any) -> Any:
     return parsed
 
 
-def _avu_value(where: str, value: Any) -> str:
-    """One AVU value or units as text: str, int, float or bool only (bool as ``true``/``false``)."""
+def avu_text(where: str, value: Any) -> str:
+    """One AVU value or units as text: str, int, float or bool only (bool as ``true``/``false``); the one
+    rule for what is stored, looked for (sensors, triggers) and removed."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float) and not math.isfinite(value):
@@ -85,12 +86,12 @@ def _value_units(where: str, spec: Any) -> tuple[str, str]:
         unknown = set(spec) - {"value", "units"}
         if unknown or "value" not in spec:
             raise IrodsUsageError(f'{where}: a dict value needs the keys "value" and optionally "units"')
-        return _avu_value(where, spec["value"]), _avu_value(where, spec.get("units") or "")
+        return avu_text(where, spec["value"]), avu_text(where, spec.get("units") or "")
     if isinstance(spec, tuple):
         if len(spec) != 2:
             raise IrodsUsageError(f"{where}: a tuple value is (value, units), got {len(spec)} items")
-        return _avu_value(where, spec[0]), _avu_value(where, spec[1] or "")
-    return _avu_value(where, spec), ""
+        return avu_text(where, spec[0]), avu_text(where, spec[1] or "")
+    return avu_text(where, spec), ""
 
 
 def _avu_item(where: str, item: Any) -> tuple[str, str, str]:
@@ -110,7 +111,7 @@ def _avu_item(where: str, item: Any) -> tuple[str, str, str]:
         )
     if not isinstance(attribute, str):
         raise IrodsUsageError(f"{where}: the attribute must be a string, got {attribute!r}")
-    return attribute, _avu_value(where, value), _avu_value(where, units)
+    return attribute, avu_text(where, value), avu_text(where, units)
 
 
 def parse_avus(metadata: Any, *, allow_empty: bool = False) -> list[tuple[str, str, str]]:

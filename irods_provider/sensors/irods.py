@@ -352,7 +352,8 @@ class IrodsMetadataSensor(_IrodsBaseSensor):
     ```
 
     :param attribute: AVU attribute.
-    :param value: narrow the match to this value.
+    :param value: narrow the match to this value (a number or bool means the text
+        :class:`IrodsPutMetadataOperator` stores for it: ``5`` is ``"5"``, ``True`` is ``"true"``).
     :param units: narrow the match to these units.
     :param path: the collection or data object to watch; omit it (None) to search the zone (or ``under``). A
         template rendering it empty is an error, never a zone-wide search.
@@ -371,8 +372,8 @@ class IrodsMetadataSensor(_IrodsBaseSensor):
         self,
         *,
         attribute: str,
-        value: str | None = None,
-        units: str | None = None,
+        value: str | float | None = None,
+        units: str | float | None = None,
         path: str | None = None,
         under: str | None = None,
         kind: str = "any",

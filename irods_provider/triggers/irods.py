@@ -244,8 +244,8 @@ class MetadataQuery:
 
     _METADATA_ARGS = ("attribute", "value", "units", "path", "under", "kind")
     attribute: str
-    value: str | None
-    units: str | None
+    value: str | float | None
+    units: str | float | None
     path: str | None
     under: str | None
     kind: str
@@ -286,8 +286,8 @@ class IrodsMetadataTrigger(MetadataQuery, _IrodsPollingTrigger):
         *,
         attribute: str,
         irods_conn_id: str,
-        value: str | None = None,
-        units: str | None = None,
+        value: str | float | None = None,
+        units: str | float | None = None,
         path: str | None = None,
         under: str | None = None,
         kind: str = "any",
