@@ -28,6 +28,7 @@ __all__ = [
     "IrodsBaseOperator",
     "IrodsTemplatingMixin",
     "check_choice",
+    "check_object_path",
     "check_path",
     "check_paths",
     "check_resource",
@@ -48,6 +49,18 @@ def check_path(name: str, value: Any) -> str:
         path = value if isinstance(value, str) else None
         raise IrodsInvalidPathError(f"{name} must be an absolute iRODS path, got {value!r}", path=path)
     return normalize_path(value)
+
+
+def check_object_path(name: str, value: Any) -> str:
+    """:func:`check_path` for a data object to be written: a path ending in ``/`` names a collection ("into
+    this collection" for the transfer operators), so it is refused rather than written as an object."""
+    path = check_path(name, value)
+    if value.endswith("/"):
+        raise IrodsInvalidPathError(
+            f"{name} {value!r} ends in '/', which names a collection: give the data object's own path",
+            path=value,
+        )
+    return path
 
 
 def check_paths(name: str, value: Any) -> list[str]:

@@ -24,6 +24,7 @@ from irods_provider.exceptions import (
 from irods_provider.operators._base import (
     IrodsBaseOperator,
     check_choice,
+    check_object_path,
     check_path,
     is_retry,
     path_kind,
@@ -707,7 +708,8 @@ class IrodsCreateObjectOperator(IrodsBaseOperator):
     )
     ```
 
-    :param path: the data object to create (parent collections are created).
+    :param path: the data object to create (parent collections are created); a path ending in ``/`` is
+        refused (it names a collection).
     :param content: ``str`` (encoded with ``encoding``) or ``bytes``; a dict/list is refused (serialise it).
     :param encoding: the text encoding for ``str`` content (explicit, default ``utf-8``).
     :param overwrite: replace an existing object. Without it, a retry that finds the same bytes at ``path``
@@ -739,7 +741,7 @@ class IrodsCreateObjectOperator(IrodsBaseOperator):
         from irods_provider.client.transfer import FileStatus
         from irods_provider.hooks._shortcuts import publish_object
 
-        path = check_path("path", self.path)
+        path = check_object_path("path", self.path)
         if isinstance(self.content, str):
             data = self.content.encode(self.encoding)
         elif isinstance(self.content, bytes | bytearray):
