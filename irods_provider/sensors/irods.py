@@ -86,7 +86,9 @@ class _IrodsBaseSensor(IrodsTemplatingMixin, BaseSensorOperator):
 
     Deferred, the trigger checks every ``poke_interval`` seconds but never more often than every second (a
     smaller value, 0 included, is raised to 1 s and a warning says so), and honours ``exponential_backoff``
-    and ``max_wait`` as Airflow's poke and reschedule modes do, counted from the sensor's first poke.
+    and ``max_wait`` as Airflow's poke and reschedule modes do, counted from the sensor's first poke. The
+    trigger keeps waiting through a restart of the HTTP API (errors a retry could cure, for up to its
+    ``outage_grace_seconds``); the first poke, on the worker, still fails at once on any error.
     """
 
     max_matches: int | None = None
