@@ -31,6 +31,7 @@ __all__ = [
     "check_object_path",
     "check_path",
     "check_paths",
+    "check_replica_number",
     "check_resource",
     "into_target",
     "is_retry",
@@ -87,6 +88,19 @@ def check_choice(name: str, value: Any, choices: Sequence[str]) -> str:
     if value not in choices:
         raise IrodsUsageError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
     return str(value)
+
+
+def check_replica_number(name: str, value: Any) -> int | None:
+    """A rendered replica number (templates give strings), or None when not given."""
+    if value is None or value == "":
+        return None
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise IrodsUsageError(f"{name} must be an integer >= 0, got {value!r}") from None
+    if number < 0:
+        raise IrodsUsageError(f"{name} must be an integer >= 0, got {value!r}")
+    return number
 
 
 def check_resource(name: str, value: Any) -> str | None:

@@ -26,6 +26,7 @@ from irods_provider.operators._base import (
     check_choice,
     check_object_path,
     check_path,
+    check_replica_number,
     is_retry,
     path_kind,
 )
@@ -407,7 +408,7 @@ class IrodsChecksumOperator(IrodsBaseOperator):
     :param force: recompute even when a checksum is recorded (compute mode).
     :param all_replicas: compute for every replica.
     :param resource: the replica on this resource only.
-    :param replica_number: the replica with this number only.
+    :param replica_number: the replica with this number only (templated: a rendered number is read).
     :param max_entries: the most object paths the result lists (checksums and mismatches alike).
     :param fail_on_mismatch: fail the task when a verification finds a mismatch (default True).
     :param admin: act as rodsadmin on objects the caller does not own.
@@ -417,7 +418,7 @@ class IrodsChecksumOperator(IrodsBaseOperator):
         then names it as ``manifest``. Templated.
     """
 
-    template_fields: Sequence[str] = ("path", "resource", "manifest_path", "irods_conn_id")
+    template_fields: Sequence[str] = ("path", "resource", "replica_number", "manifest_path", "irods_conn_id")
 
     def __init__(
         self,
@@ -427,7 +428,7 @@ class IrodsChecksumOperator(IrodsBaseOperator):
         force: bool = False,
         all_replicas: bool = False,
         resource: str | None = None,
-        replica_number: int | None = None,
+        replica_number: int | str | None = None,
         admin: bool = False,
         fail_on_mismatch: bool = True,
         max_entries: int = MAX_ENTRIES,
@@ -442,6 +443,7 @@ class IrodsChecksumOperator(IrodsBaseOperator):
         self.all_replicas = all_replicas
         self.resource = resource
         self.replica_number = replica_number
+        self._replica: int | None = None  # replica_number as read at run time
         self.admin = admin
         self.fail_on_mismatch = fail_on_mismatch
         self.max_entries = max_entries
@@ -450,7 +452,7 @@ class IrodsChecksumOperator(IrodsBaseOperator):
         """One object's report line: its verification (``ok``, and ``findings`` when not) or its checksum."""
         if self.verify:
             report = session.data_objects.verify_checksum(
-                obj, resource=self.resource or None, replica_number=self.replica_number, admin=self.admin
+                obj, resource=self.resource or None, replica_number=self._replica, admin=self.admin
             )
             line = {"path": obj, "ok": report.ok}
             return line if report.ok else {**line, "findings": list(report.results)}
@@ -459,7 +461,7 @@ class IrodsChecksumOperator(IrodsBaseOperator):
             force=bool(self.force),
             all_replicas=bool(self.all_replicas),
             resource=self.resource or None,
-            replica_number=self.replica_number,
+            replica_number=self._replica,
             admin=bool(self.admin),
         )
         return {"path": obj, "checksum": value}
@@ -479,6 +481,7 @@ class IrodsChecksumOperator(IrodsBaseOperator):
 
         path = check_path("path", self.path)
         manifest = check_manifest_path(self.manifest_path)
+        self._replica = check_replica_number("replica_number", self.replica_number)
         kind = path_kind(session, path)
         if kind is None:
             raise IrodsNotFoundError(f"{path} does not exist", path=path)
