@@ -11,7 +11,7 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from irods_provider._error_codes import error_code, error_name
-from irods_provider._values import literal_list, parse_avus
+from irods_provider._values import literal_list, parse_avus, rendered_mapping
 from irods_provider.client._genquery import GENQUERY2_DEFAULT_ROWS
 from irods_provider.exceptions import (
     IrodsError,
@@ -679,6 +679,7 @@ class IrodsSetPermissionsOperator(IrodsBaseOperator):
 
 
 def _acl(value: Any) -> dict[str, str]:
+    value = rendered_mapping("permissions", value)
     if not isinstance(value, dict) or not value:
         raise IrodsUsageError(
             f"permissions must be a non-empty mapping user/group -> permission, got {value!r}"

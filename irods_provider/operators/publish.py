@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from irods_provider._lineage import TransferLineageMixin, irods_dataset
-from irods_provider._values import parse_avus, refuse_unaddressable
+from irods_provider._values import parse_avus, refuse_unaddressable, rendered_mapping
 from irods_provider.client import AVU, EntryKind, Kinds, MetadataOperation, PermissionOperation
 from irods_provider.client._locks import unreadable_error
 from irods_provider.client.transfer import FileResult, FileStatus, TransferReport
@@ -46,6 +46,7 @@ __all__ = ["IrodsPublishOperator"]
 def _acls(value: Any) -> list[PermissionOperation]:
     """``{"user_or_group": <an iRODS 4.3 permission name>}``: ``read_object``, ``modify_object``, ``own``,
     ``null`` (remove), the finer levels such as ``modify_metadata``, or the ``read``/``write`` aliases."""
+    value = rendered_mapping("permissions", value)
     if value is None or value == {}:
         return []
     if not isinstance(value, dict):
