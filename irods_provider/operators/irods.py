@@ -12,13 +12,14 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from irods_provider._lineage import TransferLineageMixin, irods_dataset
-from irods_provider._values import refuse_unaddressable
+from irods_provider._values import literal_list, refuse_unaddressable
 from irods_provider.client import EntryKind, Kinds, Replica
 from irods_provider.client._locks import unreadable_error
 from irods_provider.client._patterns import compile_filter, compile_pattern, literal_hint
 from irods_provider.exceptions import (
     IrodsAlreadyExistsError,
     IrodsError,
+    IrodsInvalidPathError,
     IrodsNotACollectionError,
     IrodsNotFoundError,
     IrodsUsageError,
@@ -364,7 +365,8 @@ class IrodsDeleteOperator(IrodsBaseOperator):
     )
     ```
 
-    :param paths: one logical path or pattern, or a list of them.
+    :param paths: one logical path or pattern, or a list of them; one with an empty segment (a trailing
+        ``/`` or a ``//``: a template part that rendered empty) is refused before anything is deleted.
     :param glob: treat the paths as glob patterns over data objects.
     :param recurse: delete non-empty collections with their contents.
     :param no_trash: delete permanently instead of moving to the trash (quota is freed).
@@ -399,7 +401,7 @@ class IrodsDeleteOperator(IrodsBaseOperator):
         self.manifest_path = manifest_path
 
     def run(self, session: IrodsSession, context: Context) -> dict[str, Any]:
-        paths = check_paths("paths", self.paths)
+        paths = check_paths("paths", _no_empty_segment(self.paths))
         budget = check_budget(self.max_report_bytes)
         manifest = check_manifest_path(self.manifest_path)
         if not isinstance(self.glob, bool):
@@ -713,6 +715,21 @@ class IrodsMoveOperator(TransferLineageMixin, IrodsBaseOperator):
             destination,
         )
         return {"source": source, "destination": destination, "kind": kind, "already_moved": True}
+
+
+def _no_empty_segment(paths: Any) -> Any:
+    """``paths`` unless one has an empty segment (a trailing ``/``, a ``//``): the mark of a template part
+    that rendered empty, which the path rule would fold into the parent, widening the deletion to all of it.
+    """
+    value = literal_list("paths", paths)
+    for path in [value] if isinstance(value, str) else value if isinstance(value, list | tuple) else ():
+        if isinstance(path, str) and len(path) > 1 and (path.endswith("/") or "//" in path):
+            raise IrodsInvalidPathError(
+                f"{path!r} has an empty segment (a trailing '/' or '//': a template part that rendered "
+                "empty?); nothing was deleted: name the collection or pattern without it",
+                path=path,
+            )
+    return value
 
 
 def _unreadable_or_missing(session: IrodsSession, source: str) -> IrodsError:

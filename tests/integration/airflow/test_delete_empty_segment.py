@@ -1,0 +1,56 @@
+"""IrodsDeleteOperator refuses a path with an empty segment (a trailing ``/`` or a ``//``) before deleting.
+
+``paths="/zone/home/u/scratch/{{ params.run }}"`` with ``run`` rendered empty names ``scratch/``, which the
+path rule normalises to ``scratch`` itself: with ``recurse=True`` the whole scratch collection went, every run
+in it. ``.../scratch/{{ params.run }}/*.tmp`` with ``glob=True`` likewise widened to ``scratch/*.tmp``.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from irods_provider.exceptions import IrodsInvalidPathError
+from irods_provider.operators.irods import IrodsDeleteOperator
+
+HOME = "/tempZone/home/rods"
+SCRATCH = f"{HOME}/scratch"
+
+
+@pytest.fixture
+def scratch(session) -> str:
+    for run in ("run1", "run2"):
+        session.collections.create(f"{SCRATCH}/{run}", intermediates=True)
+        session.data_objects.write(f"{SCRATCH}/{run}/a.tmp", run.encode())
+    session.data_objects.write(f"{SCRATCH}/keep.tmp", b"keep")
+    return SCRATCH
+
+
+def objects(irods) -> list[str]:
+    with irods.model.lock:
+        return sorted(p for p in irods.model.data_objects if p.startswith(SCRATCH + "/"))
+
+
+@pytest.mark.parametrize(
+    ("template", "glob"),
+    [
+        (SCRATCH + "/{{ params.run }}", False),
+        (SCRATCH + "/{{ params.run }}/*.tmp", True),
+        (["/tempZone/home/rods/other", SCRATCH + "/{{ params.run }}"], False),
+    ],
+)
+def test_an_empty_rendered_segment_deletes_nothing(irods, scratch, template, glob) -> None:
+    before = objects(irods)
+    op = IrodsDeleteOperator(task_id="d", paths=template, recurse=True, glob=glob, ignore_missing=True)
+    op.render_template_fields(context={"params": {"run": ""}})  # type: ignore[arg-type]
+    with pytest.raises(IrodsInvalidPathError, match="empty segment") as refused:
+        op.execute({})
+    assert refused.value.path is not None
+    assert refused.value.path.startswith(SCRATCH + "/")
+    assert objects(irods) == before
+
+
+def test_a_rendered_run_deletes_only_that_run(irods, scratch) -> None:
+    op = IrodsDeleteOperator(task_id="d", paths=SCRATCH + "/{{ params.run }}", recurse=True)
+    op.render_template_fields(context={"params": {"run": "run1"}})  # type: ignore[arg-type]
+    assert op.execute({})["deleted"] == [f"{SCRATCH}/run1"]
+    assert objects(irods) == [f"{SCRATCH}/keep.tmp", f"{SCRATCH}/run2/a.tmp"]
