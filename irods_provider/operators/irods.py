@@ -679,7 +679,7 @@ class IrodsMoveOperator(TransferLineageMixin, IrodsBaseOperator):
         self.destination_path = destination_path
 
     def run(self, session: IrodsSession, context: Context) -> dict[str, Any]:
-        source = check_path("source_path", self.source_path)
+        source = check_path("source_path", _no_empty_segment(self.source_path, "source_path"))
         destination = refuse_unaddressable(
             "destination_path", check_path("destination_path", self.destination_path)
         )
@@ -717,16 +717,16 @@ class IrodsMoveOperator(TransferLineageMixin, IrodsBaseOperator):
         return {"source": source, "destination": destination, "kind": kind, "already_moved": True}
 
 
-def _no_empty_segment(paths: Any) -> Any:
+def _no_empty_segment(paths: Any, name: str = "paths") -> Any:
     """``paths`` unless one has an empty segment (a trailing ``/``, a ``//``): the mark of a template part
-    that rendered empty, which the path rule would fold into the parent, widening the deletion to all of it.
-    """
-    value = literal_list("paths", paths)
+    that rendered empty, which the path rule would fold into the parent, widening a deletion or a move to
+    all of it."""
+    value = literal_list(name, paths)
     for path in [value] if isinstance(value, str) else value if isinstance(value, list | tuple) else ():
         if isinstance(path, str) and len(path) > 1 and (path.endswith("/") or "//" in path):
             raise IrodsInvalidPathError(
-                f"{path!r} has an empty segment (a trailing '/' or '//': a template part that rendered "
-                "empty?); nothing was deleted: name the collection or pattern without it",
+                f"{name} {path!r} has an empty segment (a trailing '/' or '//': a template part that "
+                "rendered empty?); nothing was changed: name the collection or pattern without it",
                 path=path,
             )
     return value

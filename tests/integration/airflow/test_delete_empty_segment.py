@@ -42,7 +42,7 @@ def test_an_empty_rendered_segment_deletes_nothing(irods, scratch, template, glo
     before = objects(irods)
     op = IrodsDeleteOperator(task_id="d", paths=template, recurse=True, glob=glob, ignore_missing=True)
     op.render_template_fields(context={"params": {"run": ""}})  # type: ignore[arg-type]
-    with pytest.raises(IrodsInvalidPathError, match="empty segment") as refused:
+    with pytest.raises(IrodsInvalidPathError, match=r"paths .* empty segment") as refused:
         op.execute({})
     assert refused.value.path is not None
     assert refused.value.path.startswith(SCRATCH + "/")
@@ -54,3 +54,16 @@ def test_a_rendered_run_deletes_only_that_run(irods, scratch) -> None:
     op.render_template_fields(context={"params": {"run": "run1"}})  # type: ignore[arg-type]
     assert op.execute({})["deleted"] == [f"{SCRATCH}/run1"]
     assert objects(irods) == [f"{SCRATCH}/keep.tmp", f"{SCRATCH}/run2/a.tmp"]
+
+
+def test_a_move_whose_source_rendered_an_empty_segment_moves_nothing(irods, scratch) -> None:
+    from irods_provider.operators.irods import IrodsMoveOperator
+
+    before = objects(irods)
+    op = IrodsMoveOperator(
+        task_id="m", source_path=SCRATCH + "/{{ params.run }}", destination_path=f"{HOME}/archive/"
+    )
+    op.render_template_fields(context={"params": {"run": ""}})  # type: ignore[arg-type]
+    with pytest.raises(IrodsInvalidPathError, match=r"source_path .* empty segment"):
+        op.execute({})
+    assert objects(irods) == before
