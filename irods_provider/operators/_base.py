@@ -36,6 +36,7 @@ __all__ = [
     "into_target",
     "is_retry",
     "path_kind",
+    "refuse_empty_segment",
 ]
 
 
@@ -81,6 +82,21 @@ def into_target(raw: Any, source: str, destination: str) -> tuple[str, str | Non
     if isinstance(raw, str) and raw.endswith("/"):
         return posixpath.join(destination, posixpath.basename(source)), destination
     return destination, None
+
+
+def refuse_empty_segment(paths: Any, name: str = "paths") -> Any:
+    """``paths`` unless one has an empty segment (a trailing ``/``, a ``//``): the mark of a template part
+    that rendered empty, which the path rule would fold into the parent, widening a deletion, a move, a
+    publication or a recursive grant to all of it."""
+    value = literal_list(name, paths)
+    for path in [value] if isinstance(value, str) else value if isinstance(value, list | tuple) else ():
+        if isinstance(path, str) and len(path) > 1 and (path.endswith("/") or "//" in path):
+            raise IrodsInvalidPathError(
+                f"{name} {path!r} has an empty segment (a trailing '/' or '//': a template part that "
+                "rendered empty?); nothing was changed: name the collection or pattern without it",
+                path=path,
+            )
+    return value
 
 
 def check_choice(name: str, value: Any, choices: Sequence[str]) -> str:

@@ -29,6 +29,7 @@ from irods_provider.operators._base import (
     check_replica_number,
     is_retry,
     path_kind,
+    refuse_empty_segment,
 )
 from irods_provider.operators._bounded import attach_manifest, check_manifest_path
 from irods_provider.operators._retry import WantedTicket, earlier_ticket, retry_window_start
@@ -628,7 +629,8 @@ class IrodsSetPermissionsOperator(IrodsBaseOperator):
     )
     ```
 
-    :param path: the collection or data object.
+    :param path: the collection or data object (with ``recursive``, one with an empty segment, a trailing
+        ``/`` or ``//``, is refused).
     :param permissions: ``{"alice": "read_object", "project_group": "modify_object"}``.
     :param recursive: apply to everything under a collection too.
     :param inheritance: ``True``/``False`` to switch collection inheritance on/off (None: leave).
@@ -658,7 +660,7 @@ class IrodsSetPermissionsOperator(IrodsBaseOperator):
     def run(self, session: IrodsSession, context: Context) -> dict[str, Any]:
         from irods_provider.exceptions import IrodsNotFoundError
 
-        path = check_path("path", self.path)
+        path = check_path("path", refuse_empty_segment(self.path, "path") if self.recursive else self.path)
         acl = _acl(self.permissions)
         kind = path_kind(session, path)
         if kind is None:

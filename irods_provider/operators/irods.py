@@ -12,14 +12,13 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from irods_provider._lineage import TransferLineageMixin, irods_dataset
-from irods_provider._values import literal_list, refuse_unaddressable
+from irods_provider._values import refuse_unaddressable
 from irods_provider.client import EntryKind, Kinds, Replica
 from irods_provider.client._locks import unreadable_error
 from irods_provider.client._patterns import compile_filter, compile_pattern, literal_hint
 from irods_provider.exceptions import (
     IrodsAlreadyExistsError,
     IrodsError,
-    IrodsInvalidPathError,
     IrodsNotACollectionError,
     IrodsNotFoundError,
     IrodsUsageError,
@@ -34,6 +33,7 @@ from irods_provider.operators._base import (
     into_target,
     is_retry,
     path_kind,
+    refuse_empty_segment,
 )
 from irods_provider.operators._bounded import (
     MAX_REPORT_BYTES,
@@ -401,7 +401,7 @@ class IrodsDeleteOperator(IrodsBaseOperator):
         self.manifest_path = manifest_path
 
     def run(self, session: IrodsSession, context: Context) -> dict[str, Any]:
-        paths = check_paths("paths", _no_empty_segment(self.paths))
+        paths = check_paths("paths", refuse_empty_segment(self.paths))
         budget = check_budget(self.max_report_bytes)
         manifest = check_manifest_path(self.manifest_path)
         if not isinstance(self.glob, bool):
@@ -666,7 +666,7 @@ class IrodsMoveOperator(TransferLineageMixin, IrodsBaseOperator):
     )
     ```
 
-    :param source_path: what to move.
+    :param source_path: what to move (one with an empty segment, a trailing ``/`` or ``//``, is refused).
     :param destination_path: its new full path; ending in ``/``, the collection to move it into (created
         if missing).
     """
@@ -679,7 +679,7 @@ class IrodsMoveOperator(TransferLineageMixin, IrodsBaseOperator):
         self.destination_path = destination_path
 
     def run(self, session: IrodsSession, context: Context) -> dict[str, Any]:
-        source = check_path("source_path", _no_empty_segment(self.source_path, "source_path"))
+        source = check_path("source_path", refuse_empty_segment(self.source_path, "source_path"))
         destination = refuse_unaddressable(
             "destination_path", check_path("destination_path", self.destination_path)
         )
@@ -715,21 +715,6 @@ class IrodsMoveOperator(TransferLineageMixin, IrodsBaseOperator):
             destination,
         )
         return {"source": source, "destination": destination, "kind": kind, "already_moved": True}
-
-
-def _no_empty_segment(paths: Any, name: str = "paths") -> Any:
-    """``paths`` unless one has an empty segment (a trailing ``/``, a ``//``): the mark of a template part
-    that rendered empty, which the path rule would fold into the parent, widening a deletion or a move to
-    all of it."""
-    value = literal_list(name, paths)
-    for path in [value] if isinstance(value, str) else value if isinstance(value, list | tuple) else ():
-        if isinstance(path, str) and len(path) > 1 and (path.endswith("/") or "//" in path):
-            raise IrodsInvalidPathError(
-                f"{name} {path!r} has an empty segment (a trailing '/' or '//': a template part that "
-                "rendered empty?); nothing was changed: name the collection or pattern without it",
-                path=path,
-            )
-    return value
 
 
 def _unreadable_or_missing(session: IrodsSession, source: str) -> IrodsError:

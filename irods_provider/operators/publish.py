@@ -25,6 +25,7 @@ from irods_provider.operators._base import (
     into_target,
     is_retry,
     path_kind,
+    refuse_empty_segment,
 )
 from irods_provider.operators._bounded import (
     MAX_REPORT_BYTES,
@@ -91,7 +92,8 @@ class IrodsPublishOperator(CancellableMixin, TransferLineageMixin, IrodsBaseOper
     )
     ```
 
-    :param source_path: the collection to publish.
+    :param source_path: the collection to publish (one with an empty segment, a trailing ``/`` or ``//``:
+        a template part that rendered empty, is refused).
     :param destination_path: the published collection's path (e.g. under a project or public scope);
         ending in ``/``, the scope to publish into: ``.../public/`` publishes ``results/run1`` as
         ``.../public/run1``.
@@ -146,7 +148,7 @@ class IrodsPublishOperator(CancellableMixin, TransferLineageMixin, IrodsBaseOper
         self.manifest_path = manifest_path
 
     def run(self, session: IrodsSession, context: Context) -> dict[str, Any]:
-        source = check_path("source_path", self.source_path)
+        source = check_path("source_path", refuse_empty_segment(self.source_path, "source_path"))
         destination = refuse_unaddressable(
             "destination_path", check_path("destination_path", self.destination_path)
         )

@@ -67,3 +67,25 @@ def test_a_move_whose_source_rendered_an_empty_segment_moves_nothing(irods, scra
     with pytest.raises(IrodsInvalidPathError, match=r"source_path .* empty segment"):
         op.execute({})
     assert objects(irods) == before
+
+
+def test_publishing_or_granting_a_rendered_empty_segment_exposes_nothing(irods, scratch, session) -> None:
+    from irods_provider.operators.catalog import IrodsSetPermissionsOperator
+    from irods_provider.operators.publish import IrodsPublishOperator
+
+    grant = IrodsSetPermissionsOperator(
+        task_id="g", path=SCRATCH + "/{{ params.run }}", permissions={"alice": "read_object"}, recursive=True
+    )
+    publish = IrodsPublishOperator(
+        task_id="p",
+        source_path=SCRATCH + "/{{ params.run }}",
+        destination_path=f"{HOME}/public/",
+        permissions={"alice": "read_object"},
+    )
+    for op in (grant, publish):
+        op.render_template_fields(context={"params": {"run": ""}})  # type: ignore[arg-type]
+        with pytest.raises(IrodsInvalidPathError, match="empty segment"):
+            op.execute({})
+    readers = {p.name for p in session.data_objects.stat(f"{SCRATCH}/keep.tmp").permissions}
+    assert "alice" not in readers
+    assert not session.collections.exists(f"{HOME}/public")
