@@ -7,13 +7,22 @@ operators accept and refuse exactly the same things.
 from __future__ import annotations
 
 import ast
+import json
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from irods_provider.exceptions import IrodsInvalidPathError, IrodsUsageError
 
-__all__ = ["irods_safe", "literal_list", "parse_avus", "refuse_unaddressable"]
+__all__ = [
+    "avu_text",
+    "irods_safe",
+    "literal_list",
+    "parse_avus",
+    "refuse_unaddressable",
+    "rendered_literal",
+    "rendered_mapping",
+]
 
 #: Characters a path may hold that the iRODS HTTP API cannot carry in GET parameters (it decodes ``%2B``
 #: to ``+`` and then turns every ``+`` into a space): stat, read, list and delete could never reach it.
@@ -48,6 +57,30 @@ def refuse_unaddressable(name: str, path: str) -> str:
     return path
 
 
+def rendered_literal(text: str) -> Any:
+    """A rendered dict or list: a Python literal (``str()`` of a value), else JSON (Jinja's ``tojson``, whose
+    ``true``/``false``/``null`` are no Python); never evaluated. ValueError when it is neither."""
+    try:
+        return ast.literal_eval(text.strip())
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        pass
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        raise ValueError("neither a Python literal nor JSON") from None
+
+
+def rendered_mapping(name: str, value: Any) -> Any:
+    """A rendered dict (``"{'alice': 'read_object'}"``, or ``tojson``'s JSON) back as a dict; a template
+    dict's keys are never rendered, so a templated key needs the whole dict rendered. Else unchanged."""
+    if not isinstance(value, str) or not value.strip().startswith("{"):
+        return value
+    try:
+        return rendered_literal(value)
+    except ValueError:
+        raise IrodsUsageError(f"{name} rendered to {value!r}, which is not a dict literal") from None
+
+
 def literal_list(name: str, value: Any) -> Any:
     """A rendered list (``"['/a', '/b']"``) back as a list, parsed as a literal (never evaluated).
 
@@ -57,16 +90,17 @@ def literal_list(name: str, value: Any) -> Any:
     if not isinstance(value, str) or not value.strip().startswith("["):
         return value
     try:
-        parsed = ast.literal_eval(value.strip())
-    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        parsed = rendered_literal(value)
+    except ValueError:
         return value
     if not isinstance(parsed, list):
         raise IrodsUsageError(f"{name} rendered to {value!r}, which is not a list")
     return parsed
 
 
-def _avu_value(where: str, value: Any) -> str:
-    """One AVU value or units as text: str, int, float or bool only (bool as ``true``/``false``)."""
+def avu_text(where: str, value: Any) -> str:
+    """One AVU value or units as text: str, int, float or bool only (bool as ``true``/``false``); the one
+    rule for what is stored, looked for (sensors, triggers) and removed."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float) and not math.isfinite(value):
@@ -85,12 +119,12 @@ def _value_units(where: str, spec: Any) -> tuple[str, str]:
         unknown = set(spec) - {"value", "units"}
         if unknown or "value" not in spec:
             raise IrodsUsageError(f'{where}: a dict value needs the keys "value" and optionally "units"')
-        return _avu_value(where, spec["value"]), _avu_value(where, spec.get("units") or "")
+        return avu_text(where, spec["value"]), avu_text(where, spec.get("units") or "")
     if isinstance(spec, tuple):
         if len(spec) != 2:
             raise IrodsUsageError(f"{where}: a tuple value is (value, units), got {len(spec)} items")
-        return _avu_value(where, spec[0]), _avu_value(where, spec[1] or "")
-    return _avu_value(where, spec), ""
+        return avu_text(where, spec[0]), avu_text(where, spec[1] or "")
+    return avu_text(where, spec), ""
 
 
 def _avu_item(where: str, item: Any) -> tuple[str, str, str]:
@@ -110,7 +144,7 @@ def _avu_item(where: str, item: Any) -> tuple[str, str, str]:
         )
     if not isinstance(attribute, str):
         raise IrodsUsageError(f"{where}: the attribute must be a string, got {attribute!r}")
-    return attribute, _avu_value(where, value), _avu_value(where, units)
+    return attribute, avu_text(where, value), avu_text(where, units)
 
 
 def parse_avus(metadata: Any, *, allow_empty: bool = False) -> list[tuple[str, str, str]]:
@@ -125,8 +159,8 @@ def parse_avus(metadata: Any, *, allow_empty: bool = False) -> list[tuple[str, s
     """
     if isinstance(metadata, str) and metadata.strip()[:1] in ("{", "["):
         try:
-            metadata = ast.literal_eval(metadata.strip())
-        except (ValueError, SyntaxError, MemoryError, RecursionError):
+            metadata = rendered_literal(metadata)
+        except ValueError:
             raise IrodsUsageError(
                 f"metadata rendered to {metadata!r}, which is not a dict or list literal"
             ) from None

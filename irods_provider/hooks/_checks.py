@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from irods_provider._values import avu_text
 from irods_provider.client import EntryKind, Kinds
 from irods_provider.client._genquery import like_text
 from irods_provider.client._locks import is_no_good_replica
@@ -299,8 +300,8 @@ def _avu_match(avu: Any, attribute: str, value: str | None, units: str | None) -
 def metadata_matches(
     *,
     attribute: str,
-    value: str | None = None,
-    units: str | None = None,
+    value: str | float | None = None,
+    units: str | float | None = None,
     path: str | None = None,
     under: str | None = None,
     kind: str = "any",
@@ -315,6 +316,8 @@ def metadata_matches(
     _check_kind(kind)
     path = None if path is None else normalize_path(path)
     under = normalize_path(under) if under else None
+    value = None if value is None else avu_text("value", value)  # 5 is the "5" the put operator stored
+    units = None if units is None else avu_text("units", units)
     return _metadata_matches(attribute, value, units, path=path, under=under, kind=kind)
 
 

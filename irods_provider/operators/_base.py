@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import posixpath
 import threading
 from collections.abc import Iterable, Sequence
 from functools import cached_property
@@ -27,11 +28,15 @@ __all__ = [
     "IrodsBaseOperator",
     "IrodsTemplatingMixin",
     "check_choice",
+    "check_object_path",
     "check_path",
     "check_paths",
+    "check_replica_number",
     "check_resource",
+    "into_target",
     "is_retry",
     "path_kind",
+    "refuse_empty_segment",
 ]
 
 
@@ -48,6 +53,18 @@ def check_path(name: str, value: Any) -> str:
     return normalize_path(value)
 
 
+def check_object_path(name: str, value: Any) -> str:
+    """:func:`check_path` for a data object to be written: a path ending in ``/`` names a collection ("into
+    this collection" for the transfer operators), so it is refused rather than written as an object."""
+    path = check_path(name, value)
+    if value.endswith("/"):
+        raise IrodsInvalidPathError(
+            f"{name} {value!r} ends in '/', which names a collection: give the data object's own path",
+            path=value,
+        )
+    return path
+
+
 def check_paths(name: str, value: Any) -> list[str]:
     """One path or a list of them (a rendered template may give either, or the string of a list)."""
     value = literal_list(name, value)
@@ -58,11 +75,48 @@ def check_paths(name: str, value: Any) -> list[str]:
     raise IrodsInvalidPathError(f"{name} must be a path or a non-empty list of paths, got {value!r}")
 
 
+def into_target(raw: Any, source: str, destination: str) -> tuple[str, str | None]:
+    """The target of a copy, move or publish: ``destination`` itself, or for a ``destination_path`` ending
+    in ``/`` ("into this collection", as the transfer operators and ``IrodsFileSystem.mv`` read it) the
+    source's name inside it, with that collection (created if missing) as the second item."""
+    if isinstance(raw, str) and raw.endswith("/"):
+        return posixpath.join(destination, posixpath.basename(source)), destination
+    return destination, None
+
+
+def refuse_empty_segment(paths: Any, name: str = "paths") -> Any:
+    """``paths`` unless one has an empty segment (a trailing ``/``, a ``//``): the mark of a template part
+    that rendered empty, which the path rule would fold into the parent, widening a deletion, a move, a
+    publication or a recursive grant to all of it."""
+    value = literal_list(name, paths)
+    for path in [value] if isinstance(value, str) else value if isinstance(value, list | tuple) else ():
+        if isinstance(path, str) and len(path) > 1 and (path.endswith("/") or "//" in path):
+            raise IrodsInvalidPathError(
+                f"{name} {path!r} has an empty segment (a trailing '/' or '//': a template part that "
+                "rendered empty?); nothing was changed: name the collection or pattern without it",
+                path=path,
+            )
+    return value
+
+
 def check_choice(name: str, value: Any, choices: Sequence[str]) -> str:
     """``value`` must be one of ``choices``."""
     if value not in choices:
         raise IrodsUsageError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
     return str(value)
+
+
+def check_replica_number(name: str, value: Any) -> int | None:
+    """A rendered replica number (templates give strings), or None when not given."""
+    if value is None or value == "":
+        return None
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise IrodsUsageError(f"{name} must be an integer >= 0, got {value!r}") from None
+    if number < 0:
+        raise IrodsUsageError(f"{name} must be an integer >= 0, got {value!r}")
+    return number
 
 
 def check_resource(name: str, value: Any) -> str | None:

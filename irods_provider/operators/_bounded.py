@@ -70,9 +70,9 @@ def check_manifest_path(value: str | None) -> str | None:
     if not value:
         return None
     from irods_provider._values import refuse_unaddressable
-    from irods_provider.operators._base import check_path
+    from irods_provider.operators._base import check_object_path
 
-    return refuse_unaddressable("manifest_path", check_path("manifest_path", value))
+    return refuse_unaddressable("manifest_path", check_object_path("manifest_path", value))
 
 
 def write_manifest(session: IrodsSession, path: str, entries: Iterable[dict[str, Any]]) -> int:

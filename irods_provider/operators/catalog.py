@@ -11,7 +11,7 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from irods_provider._error_codes import error_code, error_name
-from irods_provider._values import literal_list, parse_avus
+from irods_provider._values import literal_list, parse_avus, rendered_mapping
 from irods_provider.client._genquery import GENQUERY2_DEFAULT_ROWS
 from irods_provider.exceptions import (
     IrodsError,
@@ -24,9 +24,12 @@ from irods_provider.exceptions import (
 from irods_provider.operators._base import (
     IrodsBaseOperator,
     check_choice,
+    check_object_path,
     check_path,
+    check_replica_number,
     is_retry,
     path_kind,
+    refuse_empty_segment,
 )
 from irods_provider.operators._bounded import attach_manifest, check_manifest_path
 from irods_provider.operators._retry import WantedTicket, earlier_ticket, retry_window_start
@@ -406,7 +409,7 @@ class IrodsChecksumOperator(IrodsBaseOperator):
     :param force: recompute even when a checksum is recorded (compute mode).
     :param all_replicas: compute for every replica.
     :param resource: the replica on this resource only.
-    :param replica_number: the replica with this number only.
+    :param replica_number: the replica with this number only (templated: a rendered number is read).
     :param max_entries: the most object paths the result lists (checksums and mismatches alike).
     :param fail_on_mismatch: fail the task when a verification finds a mismatch (default True).
     :param admin: act as rodsadmin on objects the caller does not own.
@@ -416,7 +419,7 @@ class IrodsChecksumOperator(IrodsBaseOperator):
         then names it as ``manifest``. Templated.
     """
 
-    template_fields: Sequence[str] = ("path", "resource", "manifest_path", "irods_conn_id")
+    template_fields: Sequence[str] = ("path", "resource", "replica_number", "manifest_path", "irods_conn_id")
 
     def __init__(
         self,
@@ -426,7 +429,7 @@ class IrodsChecksumOperator(IrodsBaseOperator):
         force: bool = False,
         all_replicas: bool = False,
         resource: str | None = None,
-        replica_number: int | None = None,
+        replica_number: int | str | None = None,
         admin: bool = False,
         fail_on_mismatch: bool = True,
         max_entries: int = MAX_ENTRIES,
@@ -441,6 +444,7 @@ class IrodsChecksumOperator(IrodsBaseOperator):
         self.all_replicas = all_replicas
         self.resource = resource
         self.replica_number = replica_number
+        self._replica: int | None = None  # replica_number as read at run time
         self.admin = admin
         self.fail_on_mismatch = fail_on_mismatch
         self.max_entries = max_entries
@@ -449,7 +453,7 @@ class IrodsChecksumOperator(IrodsBaseOperator):
         """One object's report line: its verification (``ok``, and ``findings`` when not) or its checksum."""
         if self.verify:
             report = session.data_objects.verify_checksum(
-                obj, resource=self.resource or None, replica_number=self.replica_number, admin=self.admin
+                obj, resource=self.resource or None, replica_number=self._replica, admin=self.admin
             )
             line = {"path": obj, "ok": report.ok}
             return line if report.ok else {**line, "findings": list(report.results)}
@@ -458,7 +462,7 @@ class IrodsChecksumOperator(IrodsBaseOperator):
             force=bool(self.force),
             all_replicas=bool(self.all_replicas),
             resource=self.resource or None,
-            replica_number=self.replica_number,
+            replica_number=self._replica,
             admin=bool(self.admin),
         )
         return {"path": obj, "checksum": value}
@@ -478,6 +482,7 @@ class IrodsChecksumOperator(IrodsBaseOperator):
 
         path = check_path("path", self.path)
         manifest = check_manifest_path(self.manifest_path)
+        self._replica = check_replica_number("replica_number", self.replica_number)
         kind = path_kind(session, path)
         if kind is None:
             raise IrodsNotFoundError(f"{path} does not exist", path=path)
@@ -624,7 +629,8 @@ class IrodsSetPermissionsOperator(IrodsBaseOperator):
     )
     ```
 
-    :param path: the collection or data object.
+    :param path: the collection or data object (with ``recursive``, one with an empty segment, a trailing
+        ``/`` or ``//``, is refused).
     :param permissions: ``{"alice": "read_object", "project_group": "modify_object"}``.
     :param recursive: apply to everything under a collection too.
     :param inheritance: ``True``/``False`` to switch collection inheritance on/off (None: leave).
@@ -654,7 +660,7 @@ class IrodsSetPermissionsOperator(IrodsBaseOperator):
     def run(self, session: IrodsSession, context: Context) -> dict[str, Any]:
         from irods_provider.exceptions import IrodsNotFoundError
 
-        path = check_path("path", self.path)
+        path = check_path("path", refuse_empty_segment(self.path, "path") if self.recursive else self.path)
         acl = _acl(self.permissions)
         kind = path_kind(session, path)
         if kind is None:
@@ -675,6 +681,7 @@ class IrodsSetPermissionsOperator(IrodsBaseOperator):
 
 
 def _acl(value: Any) -> dict[str, str]:
+    value = rendered_mapping("permissions", value)
     if not isinstance(value, dict) or not value:
         raise IrodsUsageError(
             f"permissions must be a non-empty mapping user/group -> permission, got {value!r}"
@@ -707,7 +714,8 @@ class IrodsCreateObjectOperator(IrodsBaseOperator):
     )
     ```
 
-    :param path: the data object to create (parent collections are created).
+    :param path: the data object to create (parent collections are created); a path ending in ``/`` is
+        refused (it names a collection).
     :param content: ``str`` (encoded with ``encoding``) or ``bytes``; a dict/list is refused (serialise it).
     :param encoding: the text encoding for ``str`` content (explicit, default ``utf-8``).
     :param overwrite: replace an existing object. Without it, a retry that finds the same bytes at ``path``
@@ -739,7 +747,7 @@ class IrodsCreateObjectOperator(IrodsBaseOperator):
         from irods_provider.client.transfer import FileStatus
         from irods_provider.hooks._shortcuts import publish_object
 
-        path = check_path("path", self.path)
+        path = check_object_path("path", self.path)
         if isinstance(self.content, str):
             data = self.content.encode(self.encoding)
         elif isinstance(self.content, bytes | bytearray):

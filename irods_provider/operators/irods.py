@@ -30,8 +30,10 @@ from irods_provider.operators._base import (
     check_choice,
     check_path,
     check_paths,
+    into_target,
     is_retry,
     path_kind,
+    refuse_empty_segment,
 )
 from irods_provider.operators._bounded import (
     MAX_REPORT_BYTES,
@@ -71,6 +73,11 @@ __all__ = [
 
 _LIST_KINDS = ("both", "collections", "data_objects")
 _NOTHING = "nothing to delete at this path"
+
+
+def _same(source: str, target: str) -> None:
+    if source == target:
+        raise IrodsUsageError("source_path and destination_path are the same", path=source)
 
 
 def _replica_item(replica: Replica) -> dict[str, Any]:
@@ -358,7 +365,8 @@ class IrodsDeleteOperator(IrodsBaseOperator):
     )
     ```
 
-    :param paths: one logical path or pattern, or a list of them.
+    :param paths: one logical path or pattern, or a list of them; one with an empty segment (a trailing
+        ``/`` or a ``//``: a template part that rendered empty) is refused before anything is deleted.
     :param glob: treat the paths as glob patterns over data objects.
     :param recurse: delete non-empty collections with their contents.
     :param no_trash: delete permanently instead of moving to the trash (quota is freed).
@@ -393,7 +401,7 @@ class IrodsDeleteOperator(IrodsBaseOperator):
         self.manifest_path = manifest_path
 
     def run(self, session: IrodsSession, context: Context) -> dict[str, Any]:
-        paths = check_paths("paths", self.paths)
+        paths = check_paths("paths", refuse_empty_segment(self.paths))
         budget = check_budget(self.max_report_bytes)
         manifest = check_manifest_path(self.manifest_path)
         if not isinstance(self.glob, bool):
@@ -496,7 +504,8 @@ class IrodsCopyOperator(CancellableMixin, TransferLineageMixin, IrodsBaseOperato
     ```
 
     :param source_path: the data object or collection to copy.
-    :param destination_path: the new data object's or collection's path.
+    :param destination_path: the new data object's or collection's path; ending in ``/``, the collection to
+        copy into (created if missing): ``.../archive/`` copies ``a.csv`` to ``.../archive/a.csv``.
     :param overwrite: replace existing destination objects.
     :param resource: root resource for the copies (default: the connection's ``default_resource``, else the
         server's default).
@@ -504,7 +513,8 @@ class IrodsCopyOperator(CancellableMixin, TransferLineageMixin, IrodsBaseOperato
     :param skip: collections: when an existing destination object counts as done.
     :param max_concurrent_files: collections: objects copied at once.
     :param continue_on_error: collections: copy the others after one fails (the task still fails).
-    :param plan_only: collections: report what would be copied; change nothing.
+    :param plan_only: report what would be copied (a data object: ``{"source", "destination",
+        "dry_run": true}``); change nothing.
     :param max_report_bytes: collections: JSON budget of ``files`` in XCom (default 48 KiB).
     :param manifest_path: an iRODS path where the full list is written as JSON lines (atomic, verified,
         overwritten) when the XCom lists are cut; the result then names it as ``manifest``. Templated.
@@ -553,16 +563,22 @@ class IrodsCopyOperator(CancellableMixin, TransferLineageMixin, IrodsBaseOperato
         destination = refuse_unaddressable(
             "destination_path", check_path("destination_path", self.destination_path)
         )
-        if source == destination:
-            raise IrodsUsageError("source_path and destination_path are the same", path=source)
+        _same(source, destination)
+        destination, into = into_target(self.destination_path, source, destination)
+        _same(source, destination)
         if self.resource and self.destination_resource and self.resource != self.destination_resource:
             raise IrodsUsageError("give resource or destination_resource, not two different ones")
         resource = self.write_resource(self.resource or self.destination_resource)
         kind = path_kind(session, source)
         if kind is None:
             raise _unreadable_or_missing(session, source)
+        if into is not None and not self.plan_only:
+            session.collections.create(into, intermediates=True, exist_ok=True)
         if kind == "collection":
             result = self._copy_collection(session, source, destination, resource)
+        elif self.plan_only:
+            self.log.info("Would copy %s to %s (plan only)", source, destination)
+            return {"source": source, "destination": destination, "dry_run": True}
         else:
             session.data_objects.copy(
                 source, destination, overwrite=bool(self.overwrite), dst_resource=resource
@@ -650,8 +666,9 @@ class IrodsMoveOperator(TransferLineageMixin, IrodsBaseOperator):
     )
     ```
 
-    :param source_path: what to move.
-    :param destination_path: its new full path (not the parent collection).
+    :param source_path: what to move (one with an empty segment, a trailing ``/`` or ``//``, is refused).
+    :param destination_path: its new full path; ending in ``/``, the collection to move it into (created
+        if missing).
     """
 
     template_fields: Sequence[str] = ("source_path", "destination_path", "irods_conn_id")
@@ -662,13 +679,17 @@ class IrodsMoveOperator(TransferLineageMixin, IrodsBaseOperator):
         self.destination_path = destination_path
 
     def run(self, session: IrodsSession, context: Context) -> dict[str, Any]:
-        source = check_path("source_path", self.source_path)
+        source = check_path("source_path", refuse_empty_segment(self.source_path, "source_path"))
         destination = refuse_unaddressable(
             "destination_path", check_path("destination_path", self.destination_path)
         )
+        destination, into = into_target(self.destination_path, source, destination)
+        _same(source, destination)
         kind = path_kind(session, source)
         if kind is None:
             return self._moved_by_an_earlier_try(session, source, destination, context)
+        if into is not None:
+            session.collections.create(into, intermediates=True, exist_ok=True)
         if kind == "collection":
             session.collections.rename(source, destination)
         else:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from irods_provider._values import parse_avus
+from irods_provider._values import avu_text, parse_avus
 from irods_provider.exceptions import IrodsUsageError
 from irods_provider.operators._base import IrodsBaseOperator, check_choice, check_path
 from irods_provider.operators._bounded import (
@@ -163,7 +163,8 @@ class IrodsRemoveMetadataOperator(IrodsBaseOperator):
     :param path: the collection or data object.
     :param attribute: remove the AVUs with this attribute.
     :param value: only those with this value (with ``attribute``); ``""`` matches nothing, as iRODS values are
-        never empty (a template that rendered empty must not widen the removal to the whole attribute).
+        never empty (a template that rendered empty must not widen the removal to the whole attribute); a
+        number or bool means the text the put operator stores for it (``5`` → ``"5"``, ``True`` → ``"true"``).
     :param units: only those with these units (with ``attribute``); ``""`` means exactly no units.
     :param metadata: remove exactly these AVUs (same forms as :class:`IrodsPutMetadataOperator`).
     :param remove_all: remove every AVU of the path.
@@ -178,8 +179,8 @@ class IrodsRemoveMetadataOperator(IrodsBaseOperator):
         *,
         path: str,
         attribute: str | None = None,
-        value: str | None = None,
-        units: str | None = None,
+        value: str | float | None = None,
+        units: str | float | None = None,
         metadata: AvuInput | None = None,
         remove_all: bool = False,
         max_report_bytes: int = MAX_REPORT_BYTES,
@@ -204,10 +205,12 @@ class IrodsRemoveMetadataOperator(IrodsBaseOperator):
             wanted = set(parse_avus(self.metadata))
             return lambda a: (a.attribute, a.value, a.units or "") in wanted
         if self.attribute:
+            value = None if self.value is None else avu_text("value", self.value)  # as put stored it
+            units = None if self.units is None else avu_text("units", self.units)
             return lambda a: (
                 a.attribute == self.attribute
-                and (self.value is None or a.value == self.value)
-                and (self.units is None or (a.units or "") == self.units)
+                and (value is None or a.value == value)
+                and (units is None or (a.units or "") == units)
             )
         return lambda a: True
 

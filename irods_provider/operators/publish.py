@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from irods_provider._lineage import TransferLineageMixin, irods_dataset
-from irods_provider._values import parse_avus, refuse_unaddressable
+from irods_provider._values import parse_avus, refuse_unaddressable, rendered_mapping
 from irods_provider.client import AVU, EntryKind, Kinds, MetadataOperation, PermissionOperation
 from irods_provider.client._locks import unreadable_error
 from irods_provider.client.transfer import FileResult, FileStatus, TransferReport
@@ -22,8 +22,10 @@ from irods_provider.operators._base import (
     IrodsBaseOperator,
     check_choice,
     check_path,
+    into_target,
     is_retry,
     path_kind,
+    refuse_empty_segment,
 )
 from irods_provider.operators._bounded import (
     MAX_REPORT_BYTES,
@@ -45,6 +47,7 @@ __all__ = ["IrodsPublishOperator"]
 def _acls(value: Any) -> list[PermissionOperation]:
     """``{"user_or_group": <an iRODS 4.3 permission name>}``: ``read_object``, ``modify_object``, ``own``,
     ``null`` (remove), the finer levels such as ``modify_metadata``, or the ``read``/``write`` aliases."""
+    value = rendered_mapping("permissions", value)
     if value is None or value == {}:
         return []
     if not isinstance(value, dict):
@@ -89,8 +92,11 @@ class IrodsPublishOperator(CancellableMixin, TransferLineageMixin, IrodsBaseOper
     )
     ```
 
-    :param source_path: the collection to publish.
-    :param destination_path: the published collection's path (e.g. under a project or public scope).
+    :param source_path: the collection to publish (one with an empty segment, a trailing ``/`` or ``//``:
+        a template part that rendered empty, is refused).
+    :param destination_path: the published collection's path (e.g. under a project or public scope);
+        ending in ``/``, the scope to publish into: ``.../public/`` publishes ``results/run1`` as
+        ``.../public/run1``.
     :param mode: ``copy`` (default) or ``move``. A retried move whose earlier try renamed the collection
         (source gone, destination there) finishes its AVUs and ACLs instead of failing.
     :param metadata: AVUs for every object, as :class:`IrodsPutMetadataOperator` takes them.
@@ -142,10 +148,11 @@ class IrodsPublishOperator(CancellableMixin, TransferLineageMixin, IrodsBaseOper
         self.manifest_path = manifest_path
 
     def run(self, session: IrodsSession, context: Context) -> dict[str, Any]:
-        source = check_path("source_path", self.source_path)
+        source = check_path("source_path", refuse_empty_segment(self.source_path, "source_path"))
         destination = refuse_unaddressable(
             "destination_path", check_path("destination_path", self.destination_path)
         )
+        destination = into_target(self.destination_path, source, destination)[0]
         mode = check_choice("mode", self.mode, ("copy", "move"))
         avus = [AVU(a, v, u) for a, v, u in parse_avus(self.metadata, allow_empty=True)]
         acls = _acls(self.permissions)

@@ -15,7 +15,13 @@ from irods_provider._error_codes import error_code
 from irods_provider.client import Kinds, Replica
 from irods_provider.client._genquery import match_condition
 from irods_provider.exceptions import IrodsNotFoundError, IrodsUsageError
-from irods_provider.operators._base import IrodsBaseOperator, check_path, check_resource, path_kind
+from irods_provider.operators._base import (
+    IrodsBaseOperator,
+    check_path,
+    check_replica_number,
+    check_resource,
+    path_kind,
+)
 from irods_provider.operators._bounded import MAX_REPORT_BYTES, bounded_entries, check_budget
 
 if TYPE_CHECKING:
@@ -62,19 +68,6 @@ class TrimResult(TypedDict):
     untouched_count: int
     truncated: bool
     """Whether the lists were cut to ``max_report_bytes`` (the counts are complete)."""
-
-
-def _replica_number(name: str, value: Any) -> int | None:
-    """A rendered replica number (templates give strings), or None when not given."""
-    if value is None or value == "":
-        return None
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        raise IrodsUsageError(f"{name} must be an integer >= 0, got {value!r}") from None
-    if number < 0:
-        raise IrodsUsageError(f"{name} must be an integer >= 0, got {value!r}")
-    return number
 
 
 def _refuse_losing_last_good(plan: dict[str, list[Replica]], objects: dict[str, tuple[Replica, ...]]) -> None:
@@ -215,7 +208,7 @@ class IrodsReplicateOperator(_ReplicaOperatorBase):
         if resource is None:
             raise IrodsUsageError("resource is required: the root resource to replicate to")
         source = check_resource("source_resource", self.source_resource)
-        number = _replica_number("source_replica_number", self.source_replica_number)
+        number = check_replica_number("source_replica_number", self.source_replica_number)
         if source is not None and number is not None:
             raise IrodsUsageError("give source_resource or source_replica_number, not both")
         self.require_resource(session, resource, operation="data_objects.replicate", path=path)
@@ -295,7 +288,7 @@ class IrodsTrimOperator(_ReplicaOperatorBase):
 
     def _selector(self) -> tuple[str | None, int | None]:
         resource = check_resource("resource", self.resource)
-        number = _replica_number("replica_number", self.replica_number)
+        number = check_replica_number("replica_number", self.replica_number)
         if (resource is None) == (number is None):
             raise IrodsUsageError("give exactly one of resource or replica_number")
         return resource, number

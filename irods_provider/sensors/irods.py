@@ -86,7 +86,9 @@ class _IrodsBaseSensor(IrodsTemplatingMixin, BaseSensorOperator):
 
     Deferred, the trigger checks every ``poke_interval`` seconds but never more often than every second (a
     smaller value, 0 included, is raised to 1 s and a warning says so), and honours ``exponential_backoff``
-    and ``max_wait`` as Airflow's poke and reschedule modes do, counted from the sensor's first poke.
+    and ``max_wait`` as Airflow's poke and reschedule modes do, counted from the sensor's first poke. The
+    trigger keeps waiting through a restart of the HTTP API (errors a retry could cure, for up to its
+    ``outage_grace_seconds``); the first poke, on the worker, still fails at once on any error.
     """
 
     max_matches: int | None = None
@@ -352,7 +354,8 @@ class IrodsMetadataSensor(_IrodsBaseSensor):
     ```
 
     :param attribute: AVU attribute.
-    :param value: narrow the match to this value.
+    :param value: narrow the match to this value (a number or bool means the text
+        :class:`IrodsPutMetadataOperator` stores for it: ``5`` is ``"5"``, ``True`` is ``"true"``).
     :param units: narrow the match to these units.
     :param path: the collection or data object to watch; omit it (None) to search the zone (or ``under``). A
         template rendering it empty is an error, never a zone-wide search.
@@ -371,8 +374,8 @@ class IrodsMetadataSensor(_IrodsBaseSensor):
         self,
         *,
         attribute: str,
-        value: str | None = None,
-        units: str | None = None,
+        value: str | float | None = None,
+        units: str | float | None = None,
         path: str | None = None,
         under: str | None = None,
         kind: str = "any",

@@ -15,6 +15,7 @@ from typing import Any
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from irods_provider._metrics import record_sensor_poll
+from irods_provider.client import RetryPolicy
 from irods_provider.exceptions import IrodsAuthenticationError, IrodsError
 from irods_provider.hooks._checks import (
     DEFAULT_MAX_MATCHES,
@@ -37,6 +38,10 @@ __all__ = [
     "IrodsMetadataTrigger",
     "IrodsPathTrigger",
 ]
+
+
+_TRANSIENT = RetryPolicy()
+"""Only its judgement of which errors a retry could cure (checks are reads: idempotent)."""
 
 
 def _event(event: CheckEvent) -> TriggerEvent:
@@ -63,6 +68,10 @@ class _IrodsPollingTrigger(BaseTrigger):
     max_matches: int | None = None
     """At most this many matches in the event (None: all); set by the triggers that report paths."""
 
+    outage_grace_seconds: float = 300.0
+    """How long checks may keep failing with errors a retry could cure (connection refused or dropped,
+    timeouts, HTTP 429/502/503/504: the HTTP API restarting) before the wait ends with the error."""
+
     def __init__(
         self,
         *,
@@ -78,6 +87,7 @@ class _IrodsPollingTrigger(BaseTrigger):
         self.exponential_backoff = exponential_backoff
         self.max_wait = max_wait
         self.started_at = grid_clock() if started_at is None and exponential_backoff else started_at
+        self._outage_since: float | None = None
 
     def _kwargs(self) -> dict[str, Any]:
         return {
@@ -142,6 +152,9 @@ class _IrodsPollingTrigger(BaseTrigger):
                 try:
                     session = await stack.enter_async_context(trigger_session(self.irods_conn_id))
                 except IrodsError as error:
+                    if self._rides_out(error):  # a triggerer restarted while the server is down too
+                        await self._sleep(schedule.wait_after(grid_clock(), grid_clock()))
+                        continue
                     yield _event(CheckEvent.failure(error))
                     return
                 if first_wait:
@@ -162,17 +175,33 @@ class _IrodsPollingTrigger(BaseTrigger):
             started = grid_clock()
             try:
                 event = self._evaluate(await run_async(self._check(), session))
+                self._outage_since = None
             except IrodsError as error:
                 if may_reopen and isinstance(error, IrodsAuthenticationError):
                     self.log.warning("%s: login refused, reading the connection again", self.irods_conn_id)
                     discard_session(self.irods_conn_id, session)
                     return None
+                if self._rides_out(error):
+                    await self._sleep(schedule.wait_after(started, grid_clock()))
+                    continue
                 event = CheckEvent.failure(error)
             may_reopen = True  # this session worked: a later refusal may be a rotated password too
             self._record_poll(event)
             if event is not None:
                 return event
             await self._sleep(schedule.wait_after(started, grid_clock()))
+
+    def _rides_out(self, error: IrodsError) -> bool:
+        """Whether to keep waiting after this failed check: an error a retry could cure, failing for less
+        than ``outage_grace_seconds`` (a restart of the HTTP API must not fail every deferred sensor)."""
+        if not _TRANSIENT.is_retryable(error, idempotent=True):
+            return False
+        now = grid_clock()
+        self._outage_since = now if self._outage_since is None else self._outage_since
+        if now - self._outage_since >= self.outage_grace_seconds:
+            return False
+        self.log.warning("Check failed, waiting on (the server may be restarting): %s", error)
+        return True
 
 
 class IrodsPathTrigger(_IrodsPollingTrigger):
@@ -244,8 +273,8 @@ class MetadataQuery:
 
     _METADATA_ARGS = ("attribute", "value", "units", "path", "under", "kind")
     attribute: str
-    value: str | None
-    units: str | None
+    value: str | float | None
+    units: str | float | None
     path: str | None
     under: str | None
     kind: str
@@ -286,8 +315,8 @@ class IrodsMetadataTrigger(MetadataQuery, _IrodsPollingTrigger):
         *,
         attribute: str,
         irods_conn_id: str,
-        value: str | None = None,
-        units: str | None = None,
+        value: str | float | None = None,
+        units: str | float | None = None,
         path: str | None = None,
         under: str | None = None,
         kind: str = "any",
