@@ -33,9 +33,12 @@ class Recorder:
         fail: set[str] = frozenset(),  # type: ignore[assignment]
         seconds: float = 0.02,
         started_before_failing: int = 0,
+        small_peak: int = 0,
     ) -> None:
         self.fail, self.seconds = fail, seconds
         self.started_before_failing = started_before_failing  # a failing file waits for this many starts
+        self.small_peak = small_peak  # small files wait (bounded) until this many ran at once
+        self.small_deadline = time.monotonic() + 10  # a lane too narrow for ``small_peak`` never gets there
         self.running = {"small": 0, "large": 0}
         self.peak = {"small": 0, "large": 0}
         self.started: list[str] = []
@@ -55,6 +58,10 @@ class Recorder:
                 while len(self.started) < self.started_before_failing and time.monotonic() < deadline:
                     time.sleep(0.005)
                 raise OSError(f"{item.source} broke")
+            while lane == "small" and self.peak["small"] < self.small_peak:
+                if time.monotonic() > self.small_deadline:
+                    break
+                time.sleep(0.005)
             if cancel.wait(self.seconds):
                 self.interrupted.append(item.source)
                 raise IrodsTransferCancelledError("cancelled", path=item.source)
@@ -70,7 +77,9 @@ class Recorder:
 
 
 def test_two_lanes_bound_concurrency_and_the_report_keeps_plan_order() -> None:
-    one = Recorder()
+    # Small files hold on until three ran at once: with 20 ms sleeps alone, a loaded machine sometimes
+    # started each small file after the one before had ended, and the peak stayed at 2.
+    one = Recorder(small_peak=3)
     plan = _plan([5, 100] * 12)
     report = run_files(plan, one, lanes=Lanes(2, 4, small_bytes=10), on_error="stop")
     assert [f.source for f in report.files] == [p.source for p in plan]
