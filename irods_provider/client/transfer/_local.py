@@ -283,18 +283,15 @@ def upload_files(
     file moves; ``pattern`` and globs select files only); each file goes through :func:`upload_object`
     (atomic, verified, resumable), at most ``config.max_concurrent_files`` at once. Setting ``cancel_event``
     stops every file (handles shut down, nothing published) and raises IrodsTransferCancelledError. Symlinks
-    are skipped in
-    trees and globs and refused as sources unless ``follow_symlinks``; a file that changes while it is
-    uploaded fails with IrodsSourceChangedError (``wait_stable_seconds``: wait for it to be quiet first).
+    are skipped in trees and globs and refused as sources unless ``follow_symlinks``; a file that changes
+    while it is uploaded fails with IrodsSourceChangedError (``wait_stable_seconds``: wait till it is quiet).
     """
     cfg = _effective_config(session, config)
     tree = plan_local_tree(
         sources, destination, pattern=pattern, recursive=recursive, follow_symlinks=follow_symlinks, glob=glob
     )
     plan, subs = tree.files, _subscribers(tree.files, cfg, logger, subscribers)
-    # Under OVERWRITE each skip and each publish would look for what killed overwrites moved aside: one
-    # listing for the run says where anything was.
-    listing = overwrite is OverwritePolicy.OVERWRITE
+    listing = overwrite is OverwritePolicy.OVERWRITE  # one listing of what killed overwrites moved aside
     unusable, parked = _prepare(session, tree, listing=listing, dry_run=dry_run)
 
     def one(item: PlannedFile, cancel: threading.Event) -> FileResult:
