@@ -32,7 +32,7 @@ import re
 from irods_provider.testing._genquery_ast import Condition, GenQuery, GenQueryError, Predicate, Projection
 from irods_provider.testing._genquery_columns import COLUMN_TABLES
 
-__all__ = ["fill_genquery1_43"]
+__all__ = ["catalog_alternatives", "fill_genquery1_43"]
 
 _FUNCTIONS_BEFORE_434 = {
     **{name: name for name in ("sum", "min", "max", "avg", "count")},
@@ -200,8 +200,11 @@ def _predicate(condition: str) -> Predicate:
     return Predicate(_operator(condition[:first]), (condition[first + 1 : last],))
 
 
-def _alternatives(condition: str) -> tuple[tuple[Predicate, ...], ...]:
-    """``a || b && c`` (outside quotes) → OR of ANDs, as the catalog joins them into SQL."""
+def catalog_alternatives(condition: str) -> tuple[tuple[Predicate, ...], ...]:
+    """Read a condition text as the catalog does: ``a || b && c`` (outside quotes) → OR of ANDs.
+
+    Every release's catalog runs this same code (general_query.cpp, unchanged from 4.3.4 to 5.0.1).
+    """
     stripped = condition.lstrip(" ")
     if stripped[:2] in ("n<", "n>", "n="):  # an integer cast of the column (general_query.cpp:1945-1955)
         condition = condition.replace("n", " ", 1)
@@ -239,5 +242,5 @@ def fill_genquery1_43(query: str, *, strict_functions: bool) -> GenQuery:
     if where < 0:
         return GenQuery(projections, ())
     texts = [_condition(part) for part in _split_conditions(rest[where + 6 :])]
-    conditions = tuple(Condition(column, _alternatives(text)) for column, text in texts)
+    conditions = tuple(Condition(column, catalog_alternatives(text)) for column, text in texts)
     return GenQuery(projections, conditions)
