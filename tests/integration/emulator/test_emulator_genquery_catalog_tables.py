@@ -81,3 +81,13 @@ def test_genquery2_reads_the_same_zone_rows(api: Api) -> None:
     r = api.get("query", "alice", op="execute_genquery", parser="genquery2", query=q)
     assert r.status_code == 200
     assert r.json()["rows"] == [[local_id, ZONE, "local", ""]]
+
+
+def test_a_reset_restores_the_local_zone_row(api: Api) -> None:
+    r = api.post("zones", op="modify", name=ZONE, property="comment", value="changed")
+    assert code(r) == 0
+    assert api.get("zones", op="stat", name=ZONE).json()["info"]["comment"] == "changed"
+    api.server.reset()
+    api._tokens.clear()
+    assert api.get("zones", op="stat", name=ZONE).json()["info"]["comment"] == ""
+    assert rows(api, "rods", "select ZONE_COMMENT") == [[""]]
