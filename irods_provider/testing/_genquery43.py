@@ -30,7 +30,7 @@ from __future__ import annotations
 import re
 
 from irods_provider.testing._genquery_ast import Condition, GenQuery, GenQueryError, Predicate, Projection
-from irods_provider.testing._genquery_columns import COLUMN_TABLES
+from irods_provider.testing._genquery_columns import COLUMN_TABLES, COLUMNS_SINCE_5_0
 
 __all__ = ["catalog_alternatives", "fill_genquery1_43"]
 
@@ -44,6 +44,8 @@ _FUNCTIONS_BEFORE_434 = {
 }
 # 4.3.4 added order_asc and made an unknown function an error (rcMisc.cpp:3084-3115 at 4.3.4 vs 4.3.3).
 _FUNCTIONS_434 = {**_FUNCTIONS_BEFORE_434, "order_asc": "order", "ORDER_ASC": "order"}
+# The names 4.3's getAttrIdFromAttrName finds (rodsGenQueryNames.h at 4.3.4).
+_COLUMNS_43 = frozenset(COLUMN_TABLES) - COLUMNS_SINCE_5_0
 # The C locale's isspace(), which trimWS (stringOpr.cpp:279) uses.
 _C_SPACE = " \t\n\v\f\r"
 # SQL comparison operators the database accepts between a column and a bind variable.
@@ -126,7 +128,7 @@ def _projection(item: str, functions: dict[str, str], *, strict: bool) -> Projec
             raise _fill_error(
                 "INVALID_GENQUERY_AGGREGATE_FUNCTION", f"aggregate function [{name}] not supported"
             )
-    if column not in COLUMN_TABLES:
+    if column not in _COLUMNS_43:
         raise _fill_error("NO_COLUMN_NAME_FOUND", f"column [{column}] not supported")
     return Projection(column, function)
 
@@ -136,7 +138,7 @@ def _condition(text: str) -> tuple[str, str]:
     column, space, rest = text.partition(" ")
     if not space:
         raise _fill_error("INPUT_ARG_NOT_WELL_FORMED_ERR", f"condition [{text}] has no space")
-    if column not in COLUMN_TABLES:
+    if column not in _COLUMNS_43:
         raise _fill_error("NO_COLUMN_NAME_FOUND", f"column [{column}] not supported")
     return column, rest
 

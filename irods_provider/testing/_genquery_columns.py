@@ -166,6 +166,9 @@ COLUMN_TABLES: Mapping[str, str] = MappingProxyType(
 )
 """Column name -> the table group it belongs to (``RESC_NAME`` -> ``"RESC"``; see :func:`tables_for`)."""
 
+COLUMNS_SINCE_5_0: frozenset[str] = frozenset({"DATA_ACCESS_TIME"})
+"""Names iRODS 4.3.x does not know (rodsGenQueryNames.h gains COL_D_ACCESS_TIME at 5.0.0, :85)."""
+
 INTEGER_COLUMNS: frozenset[str] = frozenset(
     {
         "ZONE_ID",

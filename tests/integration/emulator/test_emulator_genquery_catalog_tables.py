@@ -13,7 +13,14 @@ are bound empty for a plain collection (``icatSysTables.sql.pp.in`` R_COLL_MAIN/
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import httpx2
+import pytest
 from emulator_http import ZONE, Api, code
+
+from irods_provider._error_codes import error_code
+from irods_provider.testing import EmulatorServer
 
 HOME = f"/{ZONE}/home/alice"
 
@@ -91,3 +98,29 @@ def test_a_reset_restores_the_local_zone_row(api: Api) -> None:
     api._tokens.clear()
     assert api.get("zones", op="stat", name=ZONE).json()["info"]["comment"] == ""
     assert rows(api, "rods", "select ZONE_COMMENT") == [[""]]
+
+
+@pytest.mark.parametrize(
+    ("release", "known"), [("rods4.3.2", False), ("rods4.3.4", False), ("rods5.0.1", True)]
+)
+def test_data_access_time_is_a_column_from_irods_5_0_on(
+    irods_emulator_variants: Callable[..., EmulatorServer], release: str, known: bool
+) -> None:
+    # COL_D_ACCESS_TIME / "DATA_ACCESS_TIME" first appears in rodsGenQueryNames.h at 5.0.0 (:85); 4.3.4's
+    # table has no such name, so the 4.3 string splitter fails (rcMisc.cpp getAttrIdFromAttrName).
+    with httpx2.Client(timeout=10) as http:
+        api = Api(irods_emulator_variants(irods_server_version=release), http)
+        assert code(api.write("/tempZone/home/rods/t.txt", b"x")) == 0
+        for query in ("select DATA_ACCESS_TIME", "select DATA_NAME where DATA_ACCESS_TIME > '0'"):
+            answer = api.get("query", op="execute_genquery", query=query).json()
+            if known:
+                assert answer["irods_response"]["status_code"] == 0
+                assert len(answer["rows"]) == 1
+            else:
+                assert answer["irods_response"]["status_code"] == error_code("NO_COLUMN_NAME_FOUND")
+        if known:
+            params = {"replica-number": 0, "new-data-access-time": "01700000000"}
+            r = api.post("data-objects", op="modify_replica", lpath="/tempZone/home/rods/t.txt", **params)
+            assert code(r) == 0
+            q = "select DATA_ACCESS_TIME where DATA_NAME = 't.txt'"
+            assert api.get("query", op="execute_genquery", query=q).json()["rows"] == [["01700000000"]]
