@@ -153,7 +153,20 @@ class Resource:
     comments: str = ""
     information: str = ""
     free_space: str = ""
+    free_space_time: int = 0  # when free_space was last set (0: never, the column is empty)
     avus: list[Avu] = field(default_factory=list)
+
+
+@dataclass
+class RemoteZone:
+    """A zone's R_ZONE_MAIN row: the local zone's, or a remote zone a rodsadmin added or federated."""
+
+    id: int
+    name: str
+    connection_info: str = ""
+    comment: str = ""
+    create_time: int = field(default_factory=now)
+    modify_time: int = field(default_factory=now)
 
 
 class ModelBase:
@@ -171,6 +184,10 @@ class ModelBase:
     """Each federated zone's own resources: a zone's catalog knows only its own."""
     zone_users: dict[str, dict[str, User]]
     """Each federated zone's own catalog of users and groups, keyed ``name#zone``."""
+    local_zone_row: RemoteZone
+    """The local zone's own R_ZONE_MAIN row (its comment and connection info can change)."""
+    remote_zones: dict[str, RemoteZone]
+    """The remote zones in the local catalog's R_ZONE_MAIN, federated ones included."""
     _next_id: int
 
     def new_id(self) -> int:

@@ -2,7 +2,9 @@
 
 Which parser reads the string depends on the iRODS release (the library the HTTP API runs with, in
 practice the server's release): 4.3.x splits the string by substring search (``_genquery43``), 5.0+ has
-the flex/bison grammar below (``lib/genquery1/dsl``, irods 5.0.1). Evaluation follows the
+the flex/bison grammar below (``lib/genquery1/dsl``, irods 5.0.1), which writes each condition back as
+text with its values between bare quotes (parser.y:153-173) for the catalog to read as on 4.3: a value
+holding a quote (``''`` or ``\x27``) splits there in ``in``/``between``. Evaluation follows the
 catalog's SQL generation (``general_query.cpp``): distinct rows, ORDER BY the user-ordered columns then
 COLL_NAME, DATA_NAME, DATA_REPL_NUM, GROUP BY the non-aggregated columns, upper-cased WHERE when the
 query is case-insensitive, and one extra metadata join per extra ``META_*_ATTR_NAME`` condition.
@@ -17,7 +19,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from operator import itemgetter
 
-from irods_provider.testing._genquery43 import fill_genquery1_43
+from irods_provider.testing._genquery43 import catalog_alternatives, fill_genquery1_43
 from irods_provider.testing._genquery_ast import (
     Condition,
     GenQuery,
@@ -166,15 +168,17 @@ class _Parser:
         while self._at("PUNCT", ","):
             self._next()
             projections.append(self._projection())
-        conditions: list[Condition] = []
+        texts: list[tuple[str, str]] = []
         if self._at("KEYWORD", "WHERE"):
             self._next()
-            conditions.append(self._condition())
+            texts.append(self._condition())
             while self._at("KEYWORD", "AND"):
                 self._next()
-                conditions.append(self._condition())
+                texts.append(self._condition())
         self._expect("END")
-        return GenQuery(tuple(projections), tuple(conditions))
+        # The catalog reads each condition text only once the whole string parsed (query stage).
+        conditions = tuple(Condition(column, catalog_alternatives(text)) for column, text in texts)
+        return GenQuery(tuple(projections), conditions)
 
     def _projection(self) -> Projection:
         name = self._expect("IDENTIFIER").text
@@ -191,48 +195,48 @@ class _Parser:
             )
         return Projection(column, function)
 
-    def _condition(self) -> Condition:
+    def _condition(self) -> tuple[str, str]:
+        """A column and its condition text, written back as parser.y does (values between bare quotes)."""
         column = self._expect("IDENTIFIER").text
-        alternatives: list[list[Predicate]] = [[self._predicate()]]
+        text = self._predicate()
         while self._at("PUNCT", "||") or self._at("PUNCT", "&&"):
-            if self._next().text == "||":
-                alternatives.append([])
-            alternatives[-1].append(self._predicate())
+            text = f"{text} {self._next().text} {self._predicate()}"
         _check_column(column)
-        return Condition(column, tuple(tuple(group) for group in alternatives))
+        return column, text
 
-    def _predicate(self) -> Predicate:
+    def _predicate(self) -> str:
         token = self._next()
         if token.kind == "PUNCT" and token.text in _COMPARISONS:
             op = "!=" if token.text == "<>" else token.text
-            return Predicate(op, (self._string(),))
+            return f"{op} '{self._string()}'"
         if token.kind == "KEYWORD":
             if token.text in ("LIKE", "BEGIN_OF", "PARENT_OF"):
-                return Predicate(token.text.lower(), (self._string(),))
+                return f"{token.text.lower()} '{self._string()}'"
             if token.text == "NOT":
                 self._expect("KEYWORD", "LIKE")
-                return Predicate("not like", (self._string(),))
+                return f"not like '{self._string()}'"
             if token.text == "BETWEEN":
-                return Predicate("between", (self._string(), self._string()))
+                return f"between '{self._string()}' '{self._string()}'"
             if token.text == "IN":
-                return Predicate("in", self._string_list())
+                return f"in {self._string_list()}"
         found = "end of input" if token.kind == "END" else repr(token.text)
         raise _syntax_error(f"syntax error, unexpected {found}, expecting an operator", token.position)
 
     def _string(self) -> str:
         return self._expect("STRING").text
 
-    def _string_list(self) -> tuple[str, ...]:
+    def _string_list(self) -> str:
         parenthesised = self._at("PUNCT", "(")
         if parenthesised:
             self._next()
-        values = [self._string()]
+        values = [f"'{self._string()}'"]
         while self._at("PUNCT", ","):
             self._next()
-            values.append(self._string())
+            values.append(f"'{self._string()}'")
         if parenthesised:
             self._expect("PUNCT", ")")
-        return tuple(values)
+        listed = ", ".join(values)
+        return f"({listed})" if parenthesised else listed
 
 
 def _check_column(column: str) -> str:

@@ -93,10 +93,7 @@ def _permitted(
 def _special_rows(model: QueryRowsMixin, tables: tuple[str, ...]) -> list[Row] | None:
     """Rows of the tables GenQuery1's row source does not cover (zones, group membership, …)."""
     if tables == ("R_ZONE_MAIN",):
-        zones: list[Row] = [{"ZONE_NAME": model.zone, "ZONE_TYPE": "local"}]
-        remote = getattr(model, "remote_zones", {})
-        zones += [{"ZONE_NAME": name, "ZONE_TYPE": "remote"} for name in remote]
-        return zones
+        return list(model.zone_rows(model.zone))
     if tables == ("R_USER_GROUP",):
         users = model.users
         members: list[Row] = [

@@ -30,9 +30,9 @@ from __future__ import annotations
 import re
 
 from irods_provider.testing._genquery_ast import Condition, GenQuery, GenQueryError, Predicate, Projection
-from irods_provider.testing._genquery_columns import COLUMN_TABLES
+from irods_provider.testing._genquery_columns import COLUMN_TABLES, COLUMNS_SINCE_5_0
 
-__all__ = ["fill_genquery1_43"]
+__all__ = ["catalog_alternatives", "fill_genquery1_43"]
 
 _FUNCTIONS_BEFORE_434 = {
     **{name: name for name in ("sum", "min", "max", "avg", "count")},
@@ -44,6 +44,8 @@ _FUNCTIONS_BEFORE_434 = {
 }
 # 4.3.4 added order_asc and made an unknown function an error (rcMisc.cpp:3084-3115 at 4.3.4 vs 4.3.3).
 _FUNCTIONS_434 = {**_FUNCTIONS_BEFORE_434, "order_asc": "order", "ORDER_ASC": "order"}
+# The names 4.3's getAttrIdFromAttrName finds (rodsGenQueryNames.h at 4.3.4).
+_COLUMNS_43 = frozenset(COLUMN_TABLES) - COLUMNS_SINCE_5_0
 # The C locale's isspace(), which trimWS (stringOpr.cpp:279) uses.
 _C_SPACE = " \t\n\v\f\r"
 # SQL comparison operators the database accepts between a column and a bind variable.
@@ -126,7 +128,7 @@ def _projection(item: str, functions: dict[str, str], *, strict: bool) -> Projec
             raise _fill_error(
                 "INVALID_GENQUERY_AGGREGATE_FUNCTION", f"aggregate function [{name}] not supported"
             )
-    if column not in COLUMN_TABLES:
+    if column not in _COLUMNS_43:
         raise _fill_error("NO_COLUMN_NAME_FOUND", f"column [{column}] not supported")
     return Projection(column, function)
 
@@ -136,7 +138,7 @@ def _condition(text: str) -> tuple[str, str]:
     column, space, rest = text.partition(" ")
     if not space:
         raise _fill_error("INPUT_ARG_NOT_WELL_FORMED_ERR", f"condition [{text}] has no space")
-    if column not in COLUMN_TABLES:
+    if column not in _COLUMNS_43:
         raise _fill_error("NO_COLUMN_NAME_FOUND", f"column [{column}] not supported")
     return column, rest
 
@@ -200,8 +202,11 @@ def _predicate(condition: str) -> Predicate:
     return Predicate(_operator(condition[:first]), (condition[first + 1 : last],))
 
 
-def _alternatives(condition: str) -> tuple[tuple[Predicate, ...], ...]:
-    """``a || b && c`` (outside quotes) → OR of ANDs, as the catalog joins them into SQL."""
+def catalog_alternatives(condition: str) -> tuple[tuple[Predicate, ...], ...]:
+    """Read a condition text as the catalog does: ``a || b && c`` (outside quotes) → OR of ANDs.
+
+    Every release's catalog runs this same code (general_query.cpp, unchanged from 4.3.4 to 5.0.1).
+    """
     stripped = condition.lstrip(" ")
     if stripped[:2] in ("n<", "n>", "n="):  # an integer cast of the column (general_query.cpp:1945-1955)
         condition = condition.replace("n", " ", 1)
@@ -239,5 +244,5 @@ def fill_genquery1_43(query: str, *, strict_functions: bool) -> GenQuery:
     if where < 0:
         return GenQuery(projections, ())
     texts = [_condition(part) for part in _split_conditions(rest[where + 6 :])]
-    conditions = tuple(Condition(column, _alternatives(text)) for column, text in texts)
+    conditions = tuple(Condition(column, catalog_alternatives(text)) for column, text in texts)
     return GenQuery(projections, conditions)

@@ -10,6 +10,15 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 _GROUP_COLUMNS: dict[str, tuple[str, ...]] = {
+    "ZONE": (
+        "ZONE_ID",
+        "ZONE_NAME",
+        "ZONE_TYPE",
+        "ZONE_CONNECTION",
+        "ZONE_COMMENT",
+        "ZONE_CREATE_TIME",
+        "ZONE_MODIFY_TIME",
+    ),
     "COLL": (
         "COLL_ID",
         "COLL_NAME",
@@ -20,9 +29,15 @@ _GROUP_COLUMNS: dict[str, tuple[str, ...]] = {
         "COLL_MODIFY_TIME",
         "COLL_INHERITANCE",
         "COLL_TYPE",
+        "COLL_MAP_ID",
+        "COLL_COMMENTS",
+        "COLL_INFO_1",
+        "COLL_INFO_2",
     ),
     "DATA": (
         "DATA_ID",
+        "DATA_COLL_ID",
+        "DATA_MAP_ID",
         "DATA_NAME",
         "DATA_REPL_NUM",
         "DATA_SIZE",
@@ -127,6 +142,8 @@ _GROUP_COLUMNS: dict[str, tuple[str, ...]] = {
         "RESC_COMMENT",
         "RESC_INFO",
         "RESC_FREE_SPACE",
+        "RESC_FREE_SPACE_TIME",
+        "RESC_CHILDREN",
         "RESC_CREATE_TIME",
         "RESC_MODIFY_TIME",
     ),
@@ -149,10 +166,17 @@ COLUMN_TABLES: Mapping[str, str] = MappingProxyType(
 )
 """Column name -> the table group it belongs to (``RESC_NAME`` -> ``"RESC"``; see :func:`tables_for`)."""
 
+COLUMNS_SINCE_5_0: frozenset[str] = frozenset({"DATA_ACCESS_TIME"})
+"""Names iRODS 4.3.x does not know (rodsGenQueryNames.h gains COL_D_ACCESS_TIME at 5.0.0, :85)."""
+
 INTEGER_COLUMNS: frozenset[str] = frozenset(
     {
+        "ZONE_ID",
         "COLL_ID",
+        "COLL_MAP_ID",
         "DATA_ID",
+        "DATA_COLL_ID",
+        "DATA_MAP_ID",
         "DATA_REPL_NUM",
         "DATA_SIZE",
         "DATA_REPL_STATUS",

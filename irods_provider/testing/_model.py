@@ -8,7 +8,7 @@ import threading
 from pathlib import Path
 
 from irods_provider.testing._acl_meta import AclMetaMixin
-from irods_provider.testing._catalog import Collection, Resource
+from irods_provider.testing._catalog import Collection, RemoteZone, Resource
 from irods_provider.testing._checksums import ChecksumsMixin
 from irods_provider.testing._collections import CollectionsMixin
 from irods_provider.testing._config import EmulatorConfig
@@ -84,6 +84,7 @@ class EmulatorModel(
             self.tokens = {}
             self.tickets = {}
             self.remote_zones = {}
+            self.local_zone_row = RemoteZone(9000, self.zone)
             self.replica_faults = {}
             self.resources = {"demoResc": Resource(id=self.new_id(), name="demoResc")}
             self.seed_resources(self.config.resources)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Callable, Iterable, Mapping
 
-from irods_provider.testing._catalog import Avu, Collection, DataObject, User
+from irods_provider.testing._catalog import Avu, Collection, DataObject, RemoteZone, User
 from irods_provider.testing._genquery_columns import PERMISSION_IDS
 from irods_provider.testing._tickets import Ticket, TicketsMixin
 
@@ -51,6 +51,8 @@ class QueryRowsMixin(TicketsMixin):
     def _rows(
         self, caller: str, tables: set[str], zone: str, collections: Callable[[str], bool] | None = None
     ) -> Iterable[Row]:
+        if tables <= {"ZONE"}:
+            return self.zone_rows(zone)
         if tables <= {"USER", "META_USER", "USER_GROUP"}:
             catalog = self.users if zone == self.zone else self.zone_users[zone]
             users = [(self._user_row(u), u.avus) for u in catalog.values()]
@@ -74,6 +76,30 @@ class QueryRowsMixin(TicketsMixin):
         if tables <= {"DATA", "COLL", "RESC"}:
             return self._data_rows(caller, tables, collections)
         return []
+
+    def zone_rows(self, zone: str) -> list[Row]:
+        """R_ZONE_MAIN of ``zone``'s catalog, readable by every user: the local zone and the remote ones.
+
+        A federated zone's own catalog holds itself as local and the emulator's local zone as remote.
+        """
+        if zone == self.zone:
+            zones = [(self.local_zone_row, "local"), *((z, "remote") for z in self.remote_zones.values())]
+        else:
+            own = self.remote_zones.get(zone, RemoteZone(0, zone))
+            zones = [(RemoteZone(own.id, zone, create_time=own.create_time), "local")]
+            zones.append((self.local_zone_row, "remote"))
+        return [
+            {
+                "ZONE_ID": str(z.id),
+                "ZONE_NAME": z.name,
+                "ZONE_TYPE": kind,
+                "ZONE_CONNECTION": z.connection_info,
+                "ZONE_COMMENT": z.comment,
+                "ZONE_CREATE_TIME": t11(z.create_time),
+                "ZONE_MODIFY_TIME": t11(z.modify_time),
+            }
+            for z, kind in zones
+        ]
 
     @staticmethod
     def _with_avus(owners: list[tuple[Row, list[Avu]]], group: str | None) -> list[Row]:
@@ -122,6 +148,12 @@ class QueryRowsMixin(TicketsMixin):
             "COLL_MODIFY_TIME": t11(c.modify_time),
             "COLL_INHERITANCE": "1" if c.inheritance else "",
             "COLL_TYPE": "",
+            # coll_map_id defaults to 0; r_comment is never set; chlRegColl binds coll_info1/2 empty
+            # for a plain collection (icatSysTables.sql.pp.in, db_plugin.cpp:4663 at 4.3.4).
+            "COLL_MAP_ID": "0",
+            "COLL_COMMENTS": "",
+            "COLL_INFO_1": "",
+            "COLL_INFO_2": "",
         }
 
     def _coll_rows(
@@ -166,6 +198,8 @@ class QueryRowsMixin(TicketsMixin):
                 {
                     **coll,
                     "DATA_ID": str(obj.id),
+                    "DATA_COLL_ID": coll["COLL_ID"],
+                    "DATA_MAP_ID": "0",  # data_map_id defaults to 0 and no insert sets it
                     "DATA_NAME": posixpath.basename(obj.path),
                     "DATA_REPL_NUM": str(rep.number),
                     "DATA_SIZE": str(rep.size),
@@ -254,6 +288,8 @@ class QueryRowsMixin(TicketsMixin):
             "RESC_COMMENT": r.comments,
             "RESC_INFO": r.information,
             "RESC_FREE_SPACE": r.free_space,
+            "RESC_FREE_SPACE_TIME": t11(r.free_space_time) if r.free_space_time else "",
+            "RESC_CHILDREN": "",  # unused since 4.2 (the hierarchy lives in resc_parent)
             "RESC_CREATE_TIME": t11(r.create_time),
             "RESC_MODIFY_TIME": t11(r.modify_time),
         }

@@ -157,6 +157,8 @@ class ResourcesMixin(ModelBase):
             else:
                 setattr(res, prop, value)
             res.modify_time = now()
+            if prop == "free_space":  # chlModResc stamps free_space_ts too (db_plugin.cpp:8088, 4.3.4)
+                res.free_space_time = res.modify_time
 
     def add_child(self, caller: str, parent: str, child: str, *, context: str = "") -> None:
         """Attach ``child`` under ``parent``."""

@@ -8,25 +8,14 @@ Local users act there as ``user#localZone``, the identity a federation maps them
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any
 
-from irods_provider.testing._catalog import Collection, ModelBase, Resource, User
+from irods_provider.testing._catalog import Collection, ModelBase, RemoteZone, Resource, User, now
 from irods_provider.testing._errors import IrodsModelError
 
 ZONE_PROPERTIES = ("name", "connection_info", "comment")
 #: irods 4.3.4 server/core/src/administration_utilities.cpp:171-176 (is_zone_name_valid).
 ZONE_NAME = re.compile(r"[A-Za-z0-9_.]+")
-
-
-@dataclass
-class RemoteZone:
-    """A federated zone known to the catalog."""
-
-    id: int
-    name: str
-    connection_info: str = ""
-    comment: str = ""
 
 
 def check_connection_info(value: str) -> None:
@@ -42,8 +31,6 @@ def check_connection_info(value: str) -> None:
 
 class ZonesMixin(ModelBase):
     """add / remove / modify / stat of zones (changes are rodsadmin-only)."""
-
-    remote_zones: dict[str, RemoteZone]
 
     def _zone_admin(self, caller: str) -> None:
         if not self.is_admin(caller):
@@ -72,11 +59,7 @@ class ZonesMixin(ModelBase):
 
     def _local_zone(self) -> RemoteZone:
         """The local zone's catalog row (its comment and connection info can change)."""
-        record: RemoteZone | None = getattr(self, "_local_zone_row", None)
-        if record is None:
-            record = RemoteZone(9000, self.zone)
-            self._local_zone_row = record
-        return record
+        return self.local_zone_row
 
     def modify_zone(self, caller: str, name: str, *, prop: str, value: str) -> None:
         """Change a zone's name, connection info or comment, as chlModZone does.
@@ -102,6 +85,7 @@ class ZonesMixin(ModelBase):
                 del self.remote_zones[name]
                 self.remote_zones[value] = zone
             setattr(zone, prop, value)
+            zone.modify_time = now()  # chlModZone sets modify_ts with each change (db_plugin.cpp:5329-5380)
 
     def stat_zone(self, name: str) -> dict[str, Any]:
         """The zones ``stat`` body."""
@@ -131,8 +115,6 @@ class ZonesMixin(ModelBase):
 
 class FederationMixin(ModelBase):
     """Seeds each configured federated zone and maps every local user into it (home they own)."""
-
-    remote_zones: dict[str, RemoteZone]
 
     def _seed_federation(self) -> None:
         """Create each federated zone's catalog: its rodsadmin, group ``public`` and the zone tree."""

@@ -12,6 +12,11 @@ RULE_ENGINE = (
 SPECIFIC_QUERIES = (
     "specific queries: the emulator has no SQL catalog; add_specific_query answers SYS_NOT_ALLOWED (-169000)"
 )
+ACCESS_TIME_IS_5_0 = (
+    "0.6.0/0.7.0 query DATA_ACCESS_TIME, a GenQuery1 column from iRODS 5.0 on (rodsGenQueryNames.h:85 at"
+    " 5.0.0, absent at 4.3.4); the emulator answers as iRODS 4.3.2, the suites' minimum (their README), where"
+    " it is NO_COLUMN_NAME_FOUND (-1107000), as upstream's TODO(#440) in the test itself anticipates"
+)
 OPENID_CLIENT_MODE = (
     "0.4.0/0.5.0 OpenID client mode (ROPC and authorization-code grants run by the HTTP API against a"
     " Keycloak with user bob) is not emulated: the emulator has the protected-resource mode only"
@@ -151,7 +156,6 @@ EXPECTED_PASS: dict[str, frozenset[str]] = {
             "test_data_objects_endpoint::test_copying_non_existent_data_object_results_in_an_error",
             "test_data_objects_endpoint::test_modifying_metadata_atomically",
             "test_data_objects_endpoint::test_modifying_permissions_atomically",
-            "test_data_objects_endpoint::test_modifying_replica_properties",
             "test_data_objects_endpoint::test_non_parallel_writes_using_header_based_form_with_data_exceeding_internal_write_threshold",
             "test_data_objects_endpoint::test_non_parallel_writes_with_data_exceeding_internal_write_threshold",
             "test_data_objects_endpoint::test_parallel_write_init_operation_returns_an_error_on_invalid_replica_number",
@@ -264,7 +268,6 @@ EXPECTED_PASS: dict[str, frozenset[str]] = {
             "test_data_objects_endpoint::test_copying_non_existent_data_object_results_in_an_error",
             "test_data_objects_endpoint::test_modifying_metadata_atomically",
             "test_data_objects_endpoint::test_modifying_permissions_atomically",
-            "test_data_objects_endpoint::test_modifying_replica_properties",
             "test_data_objects_endpoint::test_non_parallel_writes_using_header_based_form_with_data_exceeding_internal_write_threshold",
             "test_data_objects_endpoint::test_non_parallel_writes_with_data_exceeding_internal_write_threshold",
             "test_data_objects_endpoint::test_parallel_write_init_operation_returns_an_error_on_invalid_replica_number",
@@ -361,11 +364,13 @@ KNOWN_FAILURES: dict[str, dict[str, str]] = {
         "test_rules_endpoint::test_remove_delay_rule": RULE_ENGINE,
     },
     "0.6.0": {
+        "test_data_objects_endpoint::test_modifying_replica_properties": ACCESS_TIME_IS_5_0,
         "test_query_endpoint::test_adding_and_removing_specific_queries": SPECIFIC_QUERIES,
         "test_rules_endpoint::test_execute_rule": RULE_ENGINE,
         "test_rules_endpoint::test_remove_delay_rule": RULE_ENGINE,
     },
     "0.7.0": {
+        "test_data_objects_endpoint::test_modifying_replica_properties": ACCESS_TIME_IS_5_0,
         "test_query_endpoint::test_adding_and_removing_specific_queries": SPECIFIC_QUERIES,
         "test_rules_endpoint::test_execute_rule": RULE_ENGINE,
         "test_rules_endpoint::test_remove_delay_rule": RULE_ENGINE,
