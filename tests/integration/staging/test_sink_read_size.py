@@ -7,6 +7,7 @@ read holds the read-ahead until it completes: a smaller one lags for less (measu
 from __future__ import annotations
 
 import hashlib
+import itertools
 import random
 import threading
 from typing import Any
@@ -84,7 +85,7 @@ def test_a_staged_download_reads_at_most_4_mib_per_request_with_the_same_bytes_a
     assert seen.placed == len(data)  # the parallel writer took every byte at its offset
     reads = sorted(seen.reads)
     assert sum(size for _, size in reads) == len(data)
-    assert [offset for offset, _ in reads] == [0, *[sum(s for _, s in reads[:i]) for i in range(1, len(reads))]]
+    assert [offset for offset, _ in reads] == [0, *itertools.accumulate(size for _, size in reads[:-1])]
     # Before: up to the configured 8 MiB (the ramp's reads grew towards it), two per stream ahead.
     assert SINK_READ_SIZE == 4 * MIB
     assert max(size for _, size in reads) <= 4 * MIB
