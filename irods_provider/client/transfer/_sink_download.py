@@ -44,15 +44,9 @@ from ._report import FileResult, FileStatus
 from ._resume import resume_key
 from ._writer import _effective_config
 
-__all__ = ["SINK_READ_SIZE", "EarlyRead", "EarlyReads", "download_to_sink", "irods_prefix_sha256"]
+__all__ = ["EarlyRead", "EarlyReads", "download_to_sink", "irods_prefix_sha256"]
 
 log = logging.getLogger(__name__)
-
-#: A download into a sink reads ranges of at most this many bytes (the configured chunk size when smaller);
-#: a parallel sink's read-ahead keeps the bytes of ``queue_depth`` configured chunks per stream in flight, in
-#: more, smaller reads. Chunks are hashed in order, so a lagging read holds the read-ahead until it completes:
-#: a smaller one lags for less (WAN model, paired rounds: the download 1.08-1.10 times as fast as with 8 MiB).
-SINK_READ_SIZE = 4 * 1024 * 1024
 
 
 class EarlyRead:
@@ -483,12 +477,11 @@ def _reader(
     subscribers: Sequence[TransferSubscriber],
     cancel_event: threading.Event | None,
 ) -> ParallelReader:
-    """A read-ahead reader from ``offset`` in reads of at most :data:`SINK_READ_SIZE`, one per stream (see
-    :func:`_open` for more)."""
+    """A read-ahead reader from ``offset``, one chunk per stream (see :func:`_open` for more)."""
     return open_reader(
         session,
         path,
-        config=dataclasses.replace(config, queue_depth=1, chunk_size=min(config.chunk_size, SINK_READ_SIZE)),
+        config=dataclasses.replace(config, queue_depth=1),
         offset=offset,
         size=size,
         subscribers=tuple(subscribers),
@@ -514,9 +507,8 @@ def _open(
 
     With no temporary to resume, the first ranged reads from byte 0 go out before the temporary opens
     (or went out earlier: ``early``, adopted): their latencies overlap. Into a single connection the sink
-    is the slower leg, so the reader keeps one read per stream (more only holds memory); a parallel
-    writer outruns the iRODS streams, which then read the bytes of ``config.queue_depth`` chunks per
-    stream ahead (:data:`SINK_READ_SIZE` each: more reads than chunks, the same bytes).
+    is the slower leg, so the reader keeps one chunk per stream (more only holds memory); a parallel
+    writer outruns the iRODS streams, which then read ``config.queue_depth`` chunks per stream ahead.
     """
     resumable = resume and sink.resumable(key)
     adopted = None if resumable or early is None else early.take(size)
@@ -531,8 +523,7 @@ def _open(
             primed.close()
         primed = _registered(reader(offset=offset), coordinator)
     if sink.parallel:
-        read = primed.config.chunk_size
-        primed.read_further_ahead(max(1, config.queue_depth * config.chunk_size // read))
+        primed.read_further_ahead(config.queue_depth)
     return writer, offset, primed
 
 
