@@ -21,7 +21,12 @@ from irods_provider.client.transfer import (
     TransferReport,
 )
 from irods_provider.exceptions import IrodsUsageError
-from irods_provider.operators._base import CancellableMixin, IrodsBaseOperator, check_choice
+from irods_provider.operators._base import (
+    CancellableMixin,
+    IrodsBaseOperator,
+    check_choice,
+    refuse_empty_segment,
+)
 from irods_provider.operators._bounded import bounded_entries
 
 if TYPE_CHECKING:
@@ -43,7 +48,8 @@ class TransferOperatorBase(CancellableMixin, TransferLineageMixin, IrodsBaseOper
     """Arguments and machinery common to every transfer operator.
 
     :param source_path: a path or a list of paths, taken literally (``data[1].csv`` is that file) unless
-        ``glob``.
+        ``glob``. With ``move``, one with an empty segment (a trailing ``/`` or ``//``: a template part
+        that rendered empty) is refused before anything is copied.
     :param glob: treat ``source_path`` as patterns: ``*``, ``?``, ``[..]`` within one segment, a ``**``
         segment for any depth, ``[[]``/``[*]``/``[?]`` for a literal ``[``/``*``/``?`` (the provider's one
         pattern rule, the same as the sensors' and the delete operator's).
@@ -86,6 +92,8 @@ class TransferOperatorBase(CancellableMixin, TransferLineageMixin, IrodsBaseOper
     """Whether a failed file's line in the report shows its error (else only a skip's reason)."""
     writes_to_irods: ClassVar[bool] = False
     """Whether the operator writes data objects (then ``resource``/``default_resource`` apply)."""
+    move: bool = False
+    """Whether sources are removed after their verified copies (the operators' ``move`` argument)."""
 
     def __init__(
         self,
@@ -134,6 +142,11 @@ class TransferOperatorBase(CancellableMixin, TransferLineageMixin, IrodsBaseOper
         self.progress_interval_seconds = progress_interval_seconds
         self.checksum_scheme = checksum_scheme
         self._cancel_event = None
+
+    def rendered_sources(self) -> Any:
+        """``source_path`` as rendered; with ``move`` one with an empty segment (a template part rendered
+        empty) is refused, as the delete operator refuses it: the move would take the parent's whole tree."""
+        return refuse_empty_segment(self.source_path, "source_path") if self.move else self.source_path
 
     def source_pattern(self, source: str) -> PathPattern | None:
         """``source`` as a pattern when ``glob`` is set and it holds a wildcard; None for a literal path."""

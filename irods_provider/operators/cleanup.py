@@ -12,7 +12,7 @@ from irods_provider.exceptions import (
     IrodsNotFoundError,
     IrodsUsageError,
 )
-from irods_provider.operators._base import IrodsBaseOperator, check_path, path_kind
+from irods_provider.operators._base import IrodsBaseOperator, check_path, path_kind, refuse_empty_segment
 from irods_provider.operators._bounded import (
     MAX_REPORT_BYTES,
     attach_manifest,
@@ -64,7 +64,8 @@ class IrodsCleanupTemporaryObjectsOperator(IrodsBaseOperator):
     )
     ```
 
-    :param path: the collection to clean (recursively).
+    :param path: the collection to clean (recursively); one with an empty segment (a trailing ``/`` or
+        ``//``: a template part that rendered empty, which would clean the parent) is refused.
     :param min_age_seconds: minimum age by modify time (default one day; must exceed the longest upload).
     :param plan_only: a dry run: report what would be removed, remove nothing (named so because
         ``BaseOperator.dry_run()`` is a method).
@@ -97,7 +98,7 @@ class IrodsCleanupTemporaryObjectsOperator(IrodsBaseOperator):
         self.manifest_path = manifest_path
 
     def run(self, session: IrodsSession, context: Context) -> dict[str, Any]:
-        path = check_path("path", self.path)
+        path = check_path("path", refuse_empty_segment(self.path, "path"))
         budget = check_budget(self.max_report_bytes)
         manifest = check_manifest_path(self.manifest_path)
         age = self.min_age_seconds

@@ -21,6 +21,7 @@ from irods_provider.operators._base import (
     check_replica_number,
     check_resource,
     path_kind,
+    refuse_empty_segment,
 )
 from irods_provider.operators._bounded import MAX_REPORT_BYTES, bounded_entries, check_budget
 
@@ -260,7 +261,8 @@ class IrodsTrimOperator(_ReplicaOperatorBase):
     )
     ```
 
-    :param path: a data object or a collection.
+    :param path: a data object or a collection; one with an empty segment (a trailing ``/`` or ``//``: a
+        template part that rendered empty, which would trim the parent collection) is refused.
     :param resource: trim the replicas on this resource ...
     :param replica_number: ... or the replica with this number (give exactly one of the two).
     :param catalog_only: unregister the replicas, leaving their files on the storage.
@@ -294,7 +296,7 @@ class IrodsTrimOperator(_ReplicaOperatorBase):
         return resource, number
 
     def run(self, session: IrodsSession, context: Context) -> TrimResult:
-        path = check_path("path", self.path)
+        path = check_path("path", refuse_empty_segment(self.path, "path"))
         budget = check_budget(self.max_report_bytes)
         resource, number = self._selector()
         if resource is not None:

@@ -49,7 +49,7 @@ class IrodsToLocalOperator(LocalTransferOperator):
 
     def transfer(self, session: IrodsSession) -> dict[str, Any]:
         """Plan and run the download."""
-        sources = check_paths("source_path", self.source_path)
+        sources = check_paths("source_path", self.rendered_sources())
         if not isinstance(self.destination_path, str | os.PathLike):
             raise IrodsInvalidPathError(
                 f"destination_path must be a local path, got {self.destination_path!r}"

@@ -69,7 +69,7 @@ class IrodsToSFTPOperator(SftpStagingOperator):
         overwrite, skip = self.policies()
         config = self.transfer_config()
         workers = config.max_concurrent_files
-        sources = as_list("source_path", self.source_path)
+        sources = as_list("source_path", self.rendered_sources())
         verified: list[str] = []  # the files published after sha256sum on the server matched
         store, identity = ResumeStore(), task_identity(self, context)
         resumable = functools.partial(may_resume, store, identity) if self.resume else None

@@ -81,7 +81,7 @@ class LocalToIrodsOperator(LocalTransferOperator):
     def transfer(self, session: IrodsSession) -> dict[str, Any]:
         """Plan and run the upload: one file named by ``destination_path`` in one engine call, else the
         engine's multi-file upload; then ``move``."""
-        sources = local_paths("source_path", self.source_path)
+        sources = local_paths("source_path", self.rendered_sources())
         destination = check_path("destination_path", self.destination_path)
         refuse_unaddressable("destination_path", destination)
         wait = float(self.wait_stable_seconds or 0) or None

@@ -90,7 +90,7 @@ class SFTPToIrodsOperator(SftpStagingOperator):
 
     def run(self, session: IrodsSession, context: Context) -> dict[str, Any]:
         config, (overwrite, skip) = self.transfer_config(), self.policies()
-        sources = as_list("source_path", self.source_path)
+        sources = as_list("source_path", self.rendered_sources())
         destination = check_path("destination_path", self.destination_path)
         refuse_unaddressable("destination_path", destination)
         wait, follow = float(self.wait_stable_seconds or 0) or None, bool(self.follow_symlinks)

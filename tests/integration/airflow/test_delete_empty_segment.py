@@ -89,3 +89,27 @@ def test_publishing_or_granting_a_rendered_empty_segment_exposes_nothing(irods, 
     readers = {p.name for p in session.data_objects.stat(f"{SCRATCH}/keep.tmp").permissions}
     assert "alice" not in readers
     assert not session.collections.exists(f"{HOME}/public")
+
+
+def test_a_cleanup_whose_path_rendered_an_empty_segment_removes_nothing(irods, scratch, session) -> None:
+    """The cleanup operator walks its collection recursively: ``scratch/`` cleaned every run's temporaries."""
+    from irods_provider.client.transfer._resume import temp_name
+    from irods_provider.operators.cleanup import IrodsCleanupTemporaryObjectsOperator
+
+    abandoned = [temp_name(f"{SCRATCH}/run{n}/big.bin", f"ab00000000000{n}01") for n in (1, 2)]
+    for path in abandoned:
+        session.data_objects.write(path, b"partial")
+    before = objects(irods)
+
+    def clean(run: str) -> dict:
+        op = IrodsCleanupTemporaryObjectsOperator(
+            task_id="c", path=SCRATCH + "/{{ params.run }}", min_age_seconds=0
+        )
+        op.render_template_fields(context={"params": {"run": run}})  # type: ignore[arg-type]
+        return op.execute({})
+
+    with pytest.raises(IrodsInvalidPathError, match=r"path .* empty segment"):
+        clean("")
+    assert objects(irods) == before
+    assert [t["path"] for t in clean("run1")["removed"]] == [abandoned[0]]
+    assert objects(irods) == sorted(set(before) - {abandoned[0]})
