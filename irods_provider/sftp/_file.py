@@ -3,8 +3,8 @@
 
 Built from this package's pieces: :func:`~._integrity.open_source` (no link, no swap since the ``lstat``),
 :class:`~._io.SftpRangeReader` (pipelined reads), :func:`~._integrity.create_exclusive` (a hidden temporary
-sibling created with ``CREATE | EXCL``), :class:`~._io.SftpWriter` (size checked at close) and
-:func:`~._integrity.publish` (``posix-rename``, never onto a link or directory).
+sibling created with ``CREATE | EXCL``, private while written: :mod:`._modes`), :class:`~._io.SftpWriter`
+(size checked at close) and :func:`~._integrity.publish` (``posix-rename``, never onto a link or directory).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from irods_provider.exceptions import IrodsNotFoundError
 
 from ._integrity import SftpState, create_exclusive, open_source, publish
 from ._io import SftpRangeReader, SftpWriter
+from ._modes import note_mode_refused, temporary_modes
 
 if TYPE_CHECKING:
     import paramiko
@@ -74,16 +75,20 @@ class SftpFile:
         return True
 
     def open_temp(self, *, size: int | None = None, resume: bool = True, key: str = "") -> tuple[Writer, int]:
+        """A hidden temporary sibling, private while written (:func:`~._modes.temporary_modes`)."""
         temp = hidden_sibling(self.path)
-        handle = create_exclusive(self.client, temp)
+        perm, at_close = temporary_modes(self.client, self.path)
+        handle = create_exclusive(self.client, temp, perm=perm)
         handle.set_pipelined(True)
         self._writer = SftpWriter(self.client, temp, handle)
+        self._writer.mode_at_close = at_close
         return self._writer, 0
 
     def publish(self) -> None:
         writer, self._writer = self._writer, None
         if writer is None:
             raise IrodsNotFoundError("nothing was written", path=self.path)
+        note_mode_refused(self.client, self.path, writer.mode_error)
         publish(self.client, writer.path, self.path, size=writer.bytes_written)
 
     def discard(self) -> None:

@@ -21,16 +21,9 @@ from typing import Any, cast
 import paramiko
 from paramiko.sftp import (
     CMD_CLOSE,
-    CMD_HANDLE,
     CMD_LSTAT,
-    CMD_OPEN,
     CMD_READ,
     CMD_STAT,
-    SFTP_FLAG_CREATE,
-    SFTP_FLAG_EXCL,
-    SFTP_FLAG_READ,
-    SFTP_FLAG_TRUNC,
-    SFTP_FLAG_WRITE,
     int64,
 )
 
@@ -54,6 +47,7 @@ from irods_provider.sftp._io import (
     rename_over,
     wait_for_writes,
 )
+from irods_provider.sftp._modes import open_with_perm
 from irods_provider.sftp._session import read_request_size
 
 __all__ = [
@@ -231,7 +225,7 @@ def create_exclusive(
         mode = "w+xb" if read else "wxb"  # [READ |] WRITE | CREATE | TRUNC | EXCL
         if perm is None:
             return client.open(path, mode, bufsize=0)
-        return _open_with_perm(client, path, mode, perm)
+        return open_with_perm(client, path, mode, perm)
     except OSError as exc:
         attrs = None
         with contextlib.suppress(OSError):
@@ -248,21 +242,6 @@ def create_exclusive(
         if typed is exc:
             raise
         raise typed from exc
-
-
-def _open_with_perm(client: paramiko.SFTPClient, path: str, mode: str, perm: int) -> paramiko.SFTPFile:
-    """``client.open(path, mode)``, its OPEN carrying the permission attribute ``perm`` (paramiko sends
-    none): sftp-server.c ``process_open`` passes it to ``open(2)`` (else 0666)."""
-    flags = SFTP_FLAG_WRITE | SFTP_FLAG_CREATE | SFTP_FLAG_TRUNC | SFTP_FLAG_EXCL
-    if "+" in mode:
-        flags |= SFTP_FLAG_READ
-    attrs = paramiko.SFTPAttributes()
-    attrs.st_mode = perm
-    sftp: Any = client  # paramiko's request plumbing is not in its stubs
-    t, msg = sftp._request(CMD_OPEN, sftp._adjust_cwd(path), flags, attrs)
-    if t != CMD_HANDLE:
-        raise paramiko.SFTPError("Expected handle")
-    return paramiko.SFTPFile(client, msg.get_binary(), mode, bufsize=0)
 
 
 def open_resumed(

@@ -28,6 +28,7 @@ from paramiko.sftp import CMD_ATTRS, CMD_CLOSE, CMD_DATA, CMD_FSTAT, CMD_READ, C
 from irods_provider.exceptions import IrodsSymlinkError
 
 from . import _pipelined
+from ._modes import note_mode_refused, open_with_perm, temporary_modes
 from ._session import (
     DEFAULT_REQUEST_SIZE,
     open_sftp_session,
@@ -526,14 +527,23 @@ def release_handle(handle: paramiko.SFTPFile) -> None:
 
 
 def open_sftp_writer(
-    sftp: paramiko.SFTPClient, path: str, *, request_size: int | None = None, exclusive: bool = False
+    sftp: paramiko.SFTPClient,
+    path: str,
+    *,
+    request_size: int | None = None,
+    exclusive: bool = False,
+    perm: int | None = None,
 ) -> SftpWriter:
     """Create or truncate ``path`` for a pipelined upload (requests of the server's write limit, at most
     ``request_size`` bytes when given).
 
-    ``exclusive`` adds ``EXCL``: the open fails if anything, a planted symlink included, is at ``path``.
+    ``exclusive`` adds ``EXCL``: the open fails if anything, a planted symlink included, is at ``path``;
+    with it, ``perm`` is the permission bits the OPEN asks for (else the server's default).
     """
-    handle = sftp.open(path, "wxb" if exclusive else "wb", bufsize=0)
+    if exclusive and perm is not None:
+        handle = open_with_perm(sftp, path, "wxb", perm)
+    else:
+        handle = sftp.open(path, "wxb" if exclusive else "wb", bufsize=0)
     handle.set_pipelined(True)
     return SftpWriter(sftp, path, handle, request_size=request_size)
 
@@ -593,13 +603,18 @@ def publish_atomically(
     """Write to a temporary sibling of ``path`` and rename it onto ``path`` only if the block succeeds.
 
     The temporary is created exclusively (never through a planted symlink) and a symlink at ``path`` is
-    refused. On any error the temporary file is removed and ``path`` is left as it was.
+    refused. On any error the temporary file is removed and ``path`` is left as it was. The temporary is
+    private while written, then gets the replaced file's mode, else the server's plain-create mode
+    (:func:`~._modes.temporary_modes`).
     """
     temp = temporary_sibling(path)
-    writer = open_sftp_writer(sftp, temp, request_size=request_size, exclusive=True)
+    perm, at_close = temporary_modes(sftp, path)
+    writer = open_sftp_writer(sftp, temp, request_size=request_size, exclusive=True, perm=perm)
+    writer.mode_at_close = at_close
     try:
         yield writer
         writer.close()
+        note_mode_refused(sftp, path, writer.mode_error)
         _refuse_symlink(sftp, path)
         rename_over(sftp, temp, path)
     except BaseException:

@@ -59,6 +59,7 @@ from ._integrity import (
     publish,
 )
 from ._io import WRITE_FAILED, SftpWriter, release_handle
+from ._modes import mode_probe, private_modes, probed_file_mode
 from ._parallel import ParallelSftpWriter, Reopening, reopen_further, widen_writer
 from ._resume_store import ResumeStore
 
@@ -76,9 +77,6 @@ CHECKPOINT_CHUNKS = 8
 #: (:class:`_ClosingWriter`), a longer one by an open and its reads. All read the bytes the server stored.
 READ_BACK_BYTES = 1024 * 1024
 _KEY_BYTES = 8  # random bytes of a temporary's name (16 hex digits)
-#: A temporary's permission bits while it is written: the owner's only (the server's umask still applies).
-PRIVATE_MODE = 0o600
-_PROBE = ".irods-mode-probe-"  # the directory target_root creates and removes to learn the server's umask
 
 
 class SftpStagingSink:
@@ -245,16 +243,9 @@ class SftpStagingSink:
 
     def _modes(self) -> tuple[int | None, int | None]:
         """The permission bits the temporary is created with, and those its handle sets in its close's round
-        trip (None: none asked). Private (:data:`PRIVATE_MODE`) while written, published with the replaced
-        file's mode, else with what a plain create gives on the server (:func:`target_root` learned it).
-        As before (the server's default at the create, nothing at the close) when that is unknown for a new
-        file, or after the server refused to set a mode."""
-        default = self.sftp.new_file_mode
-        wanted = self._replaced_mode if self._replaced_mode is not None else default
-        if wanted is None or self.sftp.modes_refused:
-            return None, None
-        created = None if default is None else default & PRIVATE_MODE  # what the umask leaves of 0600
-        return PRIVATE_MODE, None if wanted == created else wanted
+        trip (:func:`~._modes.private_modes`: the replaced file's mode, else what a plain create gives on
+        the server, which :func:`target_root` learned)."""
+        return private_modes(self._replaced_mode, self.sftp.new_file_mode, refused=self.sftp.modes_refused)
 
     def _reads_back(self, size: int) -> bool:
         """Whether the finished temporary is checked by reading it back over SFTP (:meth:`verify`)."""
@@ -493,26 +484,16 @@ def target_root(sftp: SftpEndpoint, path: str) -> str:
 
 
 def _mode_probe(sftp: SftpEndpoint, client: paramiko.SFTPClient, directory: str) -> list[pipelined.Request]:
-    """``mkdir``, ``lstat`` and ``rmdir`` of a hidden random directory in ``directory``, sent with
-    :func:`target_root`'s own requests (no round trip of their own): the mode a ``mkdir`` without a mode
-    gets (0777 less the server's umask: sftp-server.c ``process_mkdir``) tells the mode a plain create
-    gives a file (0666 less that umask: ``process_open``), with no file and no handle; none once known."""
-    if sftp.new_file_mode is not None:
-        return []
-    probe = posixpath.join(directory, f"{_PROBE}{secrets.token_hex(_KEY_BYTES)}")
-    return [pipelined.mkdir(client, probe), pipelined.lstat(client, probe), pipelined.rmdir(client, probe)]
+    """:func:`~._modes.mode_probe` in ``directory``, sent with :func:`target_root`'s own requests (no round
+    trip of their own); none once the endpoint knows the mode."""
+    return [] if sftp.new_file_mode is not None else mode_probe(client, directory)
 
 
 def _learn_mode(sftp: SftpEndpoint, probed: Sequence[pipelined.Outcome]) -> None:
     """Note what :func:`_mode_probe`'s answers tell (nothing when its ``mkdir`` or ``lstat`` failed)."""
-    if len(probed) != 3 or not pipelined.succeeded(probed[0]):
-        return
-    try:
-        attributes = pipelined.attributes(probed[1])
-    except (OSError, paramiko.SFTPError):
-        return
-    if stat.S_ISDIR(attributes.st_mode or 0):
-        sftp.new_file_mode = stat.S_IMODE(attributes.st_mode or 0) & 0o666
+    mode = probed_file_mode(probed)
+    if mode is not None:
+        sftp.new_file_mode = mode
 
 
 def create_sftp_directories(sftp: SftpEndpoint, target: str, directories: Sequence[str]) -> None:

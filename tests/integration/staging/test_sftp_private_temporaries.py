@@ -181,3 +181,75 @@ def test_a_server_refusing_to_set_modes_still_gets_every_file(
     assert modes == [0o600, 0o666 & ~UMASK]
     refusals = [r for r in caplog.records if "refused to set the mode" in r.getMessage()]
     assert len(refusals) == 1
+
+
+def _hidden_modes(directory: Path) -> dict[str, int]:
+    return {p.name: stat.S_IMODE(os.lstat(p).st_mode) for p in directory.iterdir() if p.name.startswith(".")}
+
+
+@pytest.mark.parametrize(
+    "kept", [None, 0o644, 0o600], ids=lambda mode: "new" if mode is None else f"{mode:o}"
+)
+def test_the_generic_sftp_sink_writes_private_then_publishes_the_expected_mode(
+    remote: Any, sftp_server: SshTestServer, kept: int | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """:class:`~irods_provider.sftp._file.SftpFile` (the engine's generic SFTP sink, ``copy_file``) and
+    :func:`~irods_provider.sftp.publish_atomically` follow the staging sink's rule: private while written,
+    then the replaced file's mode, else the server's plain-create mode. They created their temporaries
+    with the server's default (0640 here, 0644 under the usual umask) and published a replaced 0600 file
+    as that."""
+    from irods_provider.client.transfer._endpoints import BytesFile, copy_file
+    from irods_provider.sftp import publish_atomically
+    from irods_provider.sftp._file import SftpFile
+
+    expected = plain_create_mode(sftp_server, remote) if kept is None else kept
+    data = os.urandom(3 * CHUNK + 1)
+    out = remote.dir / "gen"
+    remote._mkdir(out)  # owned by the server's user
+    for name in ("copied.bin", "published.bin") if kept is not None else ():
+        remote.put(f"gen/{name}", b"old").chmod(kept)
+    seen: list[dict[str, int]] = []
+    open_temp = SftpFile.open_temp
+
+    def opened(sink: Any, **kwargs: Any) -> Any:
+        writer, offset = open_temp(sink, **kwargs)
+        seen.append(_hidden_modes(out))
+        return writer, offset
+
+    monkeypatch.setattr(SftpFile, "open_temp", opened)
+    with paramiko_client(sftp_server) as client:
+        sftp = client.open_sftp()
+        copy_file(
+            BytesFile(data), SftpFile(sftp, remote.path("gen/copied.bin")), overwrite=True, chunk_size=CHUNK
+        )
+        with publish_atomically(sftp, remote.path("gen/published.bin")) as writer:
+            writer.write(data)
+            seen.append(_hidden_modes(out))
+    assert [list(modes.values()) for modes in seen] == [[0o600], [0o600]]  # one temporary each, private
+    for name in ("copied.bin", "published.bin"):
+        assert hashlib.sha256((out / name).read_bytes()).digest() == hashlib.sha256(data).digest()
+        assert stat.S_IMODE(os.lstat(out / name).st_mode) == expected, name
+    assert _hidden_modes(out) == {}
+
+
+def test_the_generic_sftp_sink_on_a_server_refusing_modes_still_publishes(
+    remote: Any, sftp_server: SshTestServer, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """SETSTAT refused: the first file stays private, with one warning; the session's later temporaries are
+    created with the server's default mode as before, and every file arrives whole."""
+    from irods_provider.client.transfer._endpoints import BytesFile, copy_file
+    from irods_provider.sftp import _pipelined
+    from irods_provider.sftp._file import SftpFile
+
+    fchmod = _pipelined.fchmod
+    monkeypatch.setattr(_pipelined, "fchmod", lambda handle, mode: (fchmod(handle, mode)[0], b"gone", mode))
+    blobs = {"a.bin": os.urandom(CHUNK + 1), "b.bin": os.urandom(CHUNK + 2)}
+    remote._mkdir(remote.dir / "refused")
+    with paramiko_client(sftp_server) as client:
+        sftp = client.open_sftp()
+        for name, blob in blobs.items():
+            copy_file(BytesFile(blob), SftpFile(sftp, remote.path(f"refused/{name}")), chunk_size=CHUNK)
+    assert remote.files("refused") == blobs
+    modes = [stat.S_IMODE(os.lstat(remote.dir / "refused" / name).st_mode) for name in blobs]
+    assert modes == [0o600, 0o666 & ~UMASK]
+    assert len([r for r in caplog.records if "refused to set the mode" in r.getMessage()]) == 1

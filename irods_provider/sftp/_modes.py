@@ -1,0 +1,128 @@
+"""The permission bits of an SFTP temporary: private (``0600``) while written, then the mode a user expects.
+
+One rule for every SFTP write (the staging sink, :class:`~._file.SftpFile`, :func:`~._io.publish_atomically`):
+the temporary is created with ``0600`` (the OPEN's permission attribute; the server's umask still applies)
+and its handle sets the published mode right before its CLOSE: the replaced file's, else what a plain
+create gives on the server. OpenSSH's ``sftp-server`` creates a file with the OPEN's attribute, else 0666,
+through ``open(2)``, and a ``mkdir`` without one with 0777, so the umask it runs under shows in a probe
+directory's mode (sftp-server.c ``process_open``, ``process_mkdir``).
+"""
+
+from __future__ import annotations
+
+import logging
+import posixpath
+import secrets
+import stat
+import weakref
+from collections.abc import Sequence
+from typing import Any
+
+import paramiko
+from paramiko.sftp import (
+    CMD_HANDLE,
+    CMD_OPEN,
+    SFTP_FLAG_CREATE,
+    SFTP_FLAG_EXCL,
+    SFTP_FLAG_READ,
+    SFTP_FLAG_TRUNC,
+    SFTP_FLAG_WRITE,
+)
+
+from . import _pipelined as pipelined
+
+__all__ = [
+    "PRIVATE_MODE",
+    "mode_probe",
+    "note_mode_refused",
+    "open_with_perm",
+    "private_modes",
+    "probed_file_mode",
+    "temporary_modes",
+]
+
+log = logging.getLogger(__name__)
+#: A temporary's permission bits while it is written: the owner's only (the server's umask still applies).
+PRIVATE_MODE = 0o600
+_PROBE = ".irods-mode-probe-"  # the hidden directory a probe creates and removes to learn the umask
+#: Per SFTP session: the mode a plain create gives (learned once), and whether the server refused a mode.
+_DEFAULT_MODES: weakref.WeakKeyDictionary[paramiko.SFTPClient, int] = weakref.WeakKeyDictionary()
+_REFUSED: weakref.WeakSet[paramiko.SFTPClient] = weakref.WeakSet()
+
+
+def private_modes(
+    replaced: int | None, default: int | None, *, refused: bool = False
+) -> tuple[int | None, int | None]:
+    """The permission bits a temporary is created with, and those its handle sets in its close's round
+    trip (None: none asked). Private (:data:`PRIVATE_MODE`) while written, published with ``replaced`` (the
+    mode of the file it replaces), else ``default`` (what a plain create gives on the server). As before
+    (the server's default at the create, nothing at the close) when that is unknown for a new file, or after
+    the server ``refused`` to set a mode."""
+    wanted = replaced if replaced is not None else default
+    if wanted is None or refused:
+        return None, None
+    created = None if default is None else default & PRIVATE_MODE  # what the umask leaves of 0600
+    return PRIVATE_MODE, None if wanted == created else wanted
+
+
+def mode_probe(client: paramiko.SFTPClient, directory: str) -> list[pipelined.Request]:
+    """``mkdir``, ``lstat`` and ``rmdir`` of a hidden random directory in ``directory``, to send with other
+    requests (no round trip of their own); :func:`probed_file_mode` reads their answers."""
+    probe = posixpath.join(directory, f"{_PROBE}{secrets.token_hex(8)}")
+    return [pipelined.mkdir(client, probe), pipelined.lstat(client, probe), pipelined.rmdir(client, probe)]
+
+
+def probed_file_mode(probed: Sequence[pipelined.Outcome]) -> int | None:
+    """The mode a plain create gives a file (0666 less the umask the probe directory's 0777 lost), from
+    :func:`mode_probe`'s answers; None when its ``mkdir`` or ``lstat`` failed."""
+    if len(probed) != 3 or not pipelined.succeeded(probed[0]):
+        return None
+    try:
+        attributes = pipelined.attributes(probed[1])
+    except (OSError, paramiko.SFTPError):
+        return None
+    if not stat.S_ISDIR(attributes.st_mode or 0):
+        return None
+    return stat.S_IMODE(attributes.st_mode or 0) & 0o666
+
+
+def temporary_modes(client: paramiko.SFTPClient, final: str) -> tuple[int | None, int | None]:
+    """:func:`private_modes` of a temporary for ``final`` written through ``client``: the replaced file's
+    mode from an ``lstat`` of ``final``, the server's plain-create mode probed beside it the first time
+    (one round trip for both)."""
+    requests = [pipelined.lstat(client, final)]
+    known = _DEFAULT_MODES.get(client)
+    if known is None:
+        requests += mode_probe(client, posixpath.dirname(final) or ".")
+    there, *probed = pipelined.exchange(client, requests)
+    if known is None and (learned := probed_file_mode(probed)) is not None:
+        _DEFAULT_MODES[client] = known = learned
+    replaced = None
+    if not isinstance(there, OSError | EOFError):
+        mode = pipelined.attributes(there).st_mode or 0
+        replaced = stat.S_IMODE(mode) & 0o777 if stat.S_ISREG(mode) else None
+    return private_modes(replaced, known, refused=client in _REFUSED)
+
+
+def note_mode_refused(client: paramiko.SFTPClient, final: str, error: OSError | None) -> None:
+    """After a close whose mode the server refused (``error``): warn once per session; its later
+    temporaries are created as before (:func:`temporary_modes`)."""
+    if error is None or client in _REFUSED:
+        return
+    _REFUSED.add(client)
+    log.warning("The SFTP server refused to set the mode of %s (%s): it stays private (0600)", final, error)
+
+
+def open_with_perm(client: paramiko.SFTPClient, path: str, mode: str, perm: int) -> paramiko.SFTPFile:
+    """``client.open(path, mode)`` with ``EXCL``, its OPEN carrying the permission attribute ``perm``
+    (paramiko sends none): sftp-server.c ``process_open`` passes it to ``open(2)`` (else 0666)."""
+    flags = SFTP_FLAG_WRITE | SFTP_FLAG_CREATE | SFTP_FLAG_TRUNC | SFTP_FLAG_EXCL
+    if "+" in mode:
+        flags |= SFTP_FLAG_READ
+    attrs = paramiko.SFTPAttributes()
+    attrs.st_mode = perm
+    sftp: Any = client  # paramiko's request plumbing is not in its stubs
+    t, msg = sftp._request(CMD_OPEN, sftp._adjust_cwd(path), flags, attrs)
+    if t != CMD_HANDLE:
+        raise paramiko.SFTPError("Expected handle")
+    return paramiko.SFTPFile(client, msg.get_binary(), mode, bufsize=0)
