@@ -221,7 +221,8 @@ class IrodsCreateTicketOperator(IrodsBaseOperator):
     )
     ```
 
-    :param path: the collection or data object.
+    :param path: the collection or data object; one with an empty segment (a trailing ``/`` or ``//``: a
+        template part that rendered empty) is refused, as a ticket on a collection opens all below it.
     :param ticket_type: ``read`` or ``write``.
     :param use_count: how many times it may be used.
     :param write_data_object_count: write tickets: how many objects may be written.
@@ -293,7 +294,7 @@ class IrodsCreateTicketOperator(IrodsBaseOperator):
     def run(self, session: IrodsSession, context: Context) -> dict[str, Any]:
         from airflow.sdk.log import mask_secret
 
-        path = check_path("path", self.path)
+        path = check_path("path", refuse_empty_segment(self.path, "path"))
         wanted = self._wanted()
         kind = wanted.type.value
         earlier = self._earlier_try_ticket(session, path, wanted, context)

@@ -113,3 +113,21 @@ def test_a_cleanup_whose_path_rendered_an_empty_segment_removes_nothing(irods, s
     assert objects(irods) == before
     assert [t["path"] for t in clean("run1")["removed"]] == [abandoned[0]]
     assert objects(irods) == sorted(set(before) - {abandoned[0]})
+
+
+def test_a_ticket_whose_path_rendered_an_empty_segment_is_not_created(irods, scratch, session) -> None:
+    """A ticket on a collection opens everything below it (iRODS 4.3.4 mid_level_routines.cpp
+    ``checkObjIdByTicket`` walks the object's collection up to the zone looking for one): a ticket on
+    ``scratch/`` shared every run."""
+    from irods_provider.operators.catalog import IrodsCreateTicketOperator
+
+    def share(run: str) -> dict:
+        op = IrodsCreateTicketOperator(task_id="share", path=SCRATCH + "/{{ params.run }}")
+        op.render_template_fields(context={"params": {"run": run}})  # type: ignore[arg-type]
+        return op.execute({})
+
+    with pytest.raises(IrodsInvalidPathError, match=r"path .* empty segment"):
+        share("")
+    assert session.tickets.on_path(SCRATCH) == []
+    assert share("run1")["path"] == f"{SCRATCH}/run1"
+    assert len(session.tickets.on_path(f"{SCRATCH}/run1")) == 1
