@@ -88,8 +88,9 @@ class LocalTransferOperator(TransferOperatorBase):
         ``/`` on the names): the provider's one pattern rule, ``**`` for any depth.
     :param move: remove each source once its copy is verified and it is still the version copied (a local
         file re-hashed against the zone's checksum, a data object by size and checksum); a changed one is
-        kept with a warning. Directories or collections the moved files left empty below the source
-        directory, collection or glob base are removed too (the source root itself stays). A data object a
+        kept with a warning. A tree's directories or collections (empty ones too) and those the moved files
+        emptied below a glob's base are removed unless they still hold something not moved (the source
+        root itself stays). A data object a
         download left out (being written by another client, or without a good replica) is never removed.
         With ``move``, a destination that already holds the source's bytes (checksum compared: an earlier
         try's copy) is skipped, not refused or copied again, and its source removed.
@@ -159,7 +160,9 @@ class LocalTransferOperator(TransferOperatorBase):
                 report.files[index] = dataclasses.replace(f, source_error=removal_failure(exc))
                 continue
             moved.append((normalize(f.source), tree_base_of(normalize(f.source), bases)))
-        removed = prune_emptied(moved, remove_dir, dirname=dirname)
+        trees = [normalize(d.source) for d in report.directories]  # a tree's, empty ones included
+        copied = [(d, tree_base_of(d, bases)) for d in trees]
+        removed = prune_emptied(moved, remove_dir, dirname=dirname, copied=copied)
         self.log.info("Moved %d file(s); removed %d emptied director(y/ies)", len(moved), len(removed))
 
     def move_local_sources(self, report: TransferReport, sources: list[str]) -> None:

@@ -3,7 +3,11 @@
 A source is removed only if it is still the version that was copied (a changed one is kept, with a warning).
 iRODS sources are removed with ``no_trash`` unless ``trash=True`` (so quota is freed). Directories and
 collections are removed bottom-up only when empty, and only strictly below the directory or collection a
-tree or glob was taken from: that root itself stays (a landing directory the next run may read again).
+tree or glob was taken from: that root itself stays (as rsync ``--remove-source-files`` keeps it: a landing
+directory the next run may read again). A tree's own directories, empty ones included, are all removed as
+``mv`` would (none is left behind at the source), except one still holding something not moved (a file
+that appeared during the run, a symlink, a failed or changed file's source), kept and logged; a pattern or
+glob selects files only, so only the directories its moved files emptied go.
 
 A source that cannot be removed (permission denied, a read-only file system) keeps its file's status (the
 copy is verified) with a ``source_error``; the task then fails with :class:`IrodsSourceRemovalError` unless
@@ -123,17 +127,18 @@ def prune_emptied(
     remove_dir: Callable[[str], object],
     *,
     dirname: Callable[[str], str] = posixpath.dirname,
+    copied: Iterable[tuple[str, str | None]] = (),
 ) -> list[str]:
     """Remove the now-empty directories between each moved file ``(path, base)`` and its ``base`` (not the
-    base itself), deepest first. ``remove_dir`` must refuse a non-empty directory (rmdir, a collection
-    removed without recursion): such a branch stays. Returns what was removed."""
+    base itself), and each directory a tree copy ``copied`` (``(path, base)``, empty ones included, as
+    ``mv`` leaves none), deepest first. ``remove_dir`` must refuse a non-empty directory (rmdir, a
+    collection removed without recursion): one still holding something not moved stays (a copied one is
+    logged as kept). Returns what was removed."""
     candidates: set[str] = set()
-    for path, base in moved:
-        if base is None:
-            continue
-        prefix = base.rstrip("/") + "/"
-        directory = dirname(path)
-        while directory.startswith(prefix) and directory not in candidates:
+    trees = [(path, base) for path, base in copied if base is not None]
+    for start, base in [*((dirname(p), b) for p, b in moved), *trees]:
+        prefix, directory = ("" if base is None else base.rstrip("/") + "/"), start
+        while prefix and directory.startswith(prefix) and directory not in candidates:
             candidates.add(directory)
             directory = dirname(directory)
     removed: list[str] = []
@@ -144,6 +149,11 @@ def prune_emptied(
             log.debug("keeping %s: %s", directory, exc)
             continue
         removed.append(directory)
+    kept = sorted({path for path, _ in trees} - set(removed))
+    if kept:
+        log.warning(
+            "Kept %d copied source director(y/ies) still holding what was not moved: %s", len(kept), kept[:10]
+        )
     return removed
 
 

@@ -375,8 +375,9 @@ class SftpStagingOperator(TransferOperatorBase):
 
     :param sftp_conn_id: an Airflow SFTP (or SSH) connection.
     :param move: delete each source after its copy is verified, unless it changed since (then it is kept,
-        with a warning); directories or collections that end up empty below the source directory,
-        collection or glob base are removed too (the source root itself stays). See :mod:`._move`. A
+        with a warning); a tree's directories or collections (empty ones too) and those the moved files
+        emptied below a glob's base are removed unless they still hold something not moved (the source
+        root itself stays). See :mod:`._move`. A
         data object left out (being written by another client, or without a good replica) is never
         removed: it was not copied.
         With ``move``, a destination that already holds the source's bytes (checksum compared: an earlier
@@ -661,7 +662,9 @@ class SftpStagingOperator(TransferOperatorBase):
         if not self.move:
             return []
         done = {f.source for f in report.files if movable(f) and f.source_error is None}
-        removed = prune_emptied([(p.source, p.base) for p in plan if p.source in done], remove_dir)
+        moved = [(p.source, p.base) for p in plan if p.source in done]
+        copied = [(d.source, d.base) for d in self.directories]  # a tree's directories, empty ones too
+        removed = prune_emptied(moved, remove_dir, copied=copied)
         if removed:
             self.log.info("Removed %d emptied source director(y/ies): %s", len(removed), removed[:10])
         return removed
@@ -707,9 +710,6 @@ class SftpStagingOperator(TransferOperatorBase):
         directories they emptied), also when part of it failed (then its report is logged first)."""
         retries, log, tally = int(self.sftp_retries), cast("logging.Logger", self.log), self._tally
         self.widen_for(sftp, plan, upload=upload)  # a no-op when the plan already did
-        if not upload and self.directories and self.directory_target is not None:  # before any byte moves
-            target, paths = self.directory_target, [d.destination for d in self.directories]
-            self.surviving_sftp(sftp, lambda: create_sftp_directories(sftp, target, paths), path=target)
 
         def surviving(item: PlannedCopy) -> FileResult:
             # Progress counts only where the next attempt continues from it (resume); events name either end.
@@ -759,6 +759,13 @@ class SftpStagingOperator(TransferOperatorBase):
             dataclasses.replace(x, file=dataclasses.replace(x.file, destination=place(x.file.destination)))
             for x in plan.left_out
         ]
+
+    def make_directories(self, sftp: SftpEndpoint) -> None:
+        """Create the tree's directories :meth:`place_rest` placed below its SFTP target: a file or link in
+        the way is refused here, before any byte of the run is read."""
+        if self.directories and self.directory_target is not None:
+            target, paths = self.directory_target, [d.destination for d in self.directories]
+            self.surviving_sftp(sftp, lambda: create_sftp_directories(sftp, target, paths), path=target)
 
     def nothing_matches(self, sources: Sequence[str], *, operation: str) -> IrodsNotFoundError:
         """The error of a selection with no file to copy, naming what was left out."""

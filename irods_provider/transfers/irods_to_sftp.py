@@ -114,10 +114,8 @@ class IrodsToSFTPOperator(SftpStagingOperator):
     ) -> tuple[list[PlannedCopy], str, Callable[[], str], TransferSubscriber]:
         """The one planner over the zone, the SFTP directory the plan writes into and how the server
         resolves it once created (:func:`target_root`): a single data object goes to ``destination_path``
-        itself unless that ends with ``/`` or is an existing directory. The zone first: more SSH connections
-        open from its sizes while the first may still be connecting, and the ``early`` reads start (with the
-        plan's progress logger, returned). Files below the destination directory: it is created first, a
-        relative one with the login directory in the same round trip."""
+        itself unless that ends with ``/`` or is an existing directory. A tree's directories are made (a file
+        in the way refused) before its ``early`` reads start (a single file's at once); the progress logger"""
         raw = self.sftp_path(sftp, str(self.destination_path).strip(), name="destination_path")
         resolve = functools.partial(check_path, "source_path")
         tree = IrodsTree(session, resolve=resolve, read_ahead=PLAN_READ_AHEAD)
@@ -125,13 +123,18 @@ class IrodsToSFTPOperator(SftpStagingOperator):
         plan = self.plan_from(tree, sources, what="iRODS source", operation="irods_to_sftp", on_found=found)
         self.widen_for(sftp, plan.files, upload=False)
         progress = self.plan_progress(plan.files)
-        early.start(plan.files, tree.stats, (progress,))
+        start = functools.partial(early.start, plan.files, tree.stats, (progress,))
+        if plan.single:
+            start()
         surviving = functools.partial(self.surviving_sftp, sftp, path=raw)
         made = surviving(lambda: target_root(sftp, raw)) if plan.files and not plan.single else None
         target = surviving(lambda: sftp.resolve(raw))
         is_directory = self.is_sftp_directory(sftp)
         files, single = place_plan(plan, target, functools.partial(safe_join, target), is_directory)
         self.place_rest(plan, functools.partial(safe_join, target), session, target)  # left out, directories
+        self.make_directories(sftp)  # a file in the way refuses the run before any read starts
+        if not plan.single:
+            start()
         root = posixpath.dirname(target) if single else target
         if made is not None:
             return files, root, lambda: made, progress

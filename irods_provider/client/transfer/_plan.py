@@ -161,10 +161,11 @@ class PlannedFile:
 @dataclass(frozen=True)
 class PlannedDirectory:
     """One directory of a tree copy: its source and the destination directory or collection to create
-    (empty or not: the files' own parents are created with them anyway)."""
+    (empty or not: the files' own parents are created with them anyway), and the tree's root (``move``)."""
 
     source: str
     destination: str
+    base: str | None = None
 
 
 @dataclass(frozen=True)
@@ -364,7 +365,7 @@ def plan_copies(
         single = named and len(sources) == 1
         found += sorted(files, key=lambda f: f[0])
     is_dir = NodeKind.DIRECTORY
-    directories = [PlannedDirectory(p, place(r)) for p, r, node, _ in found if node.kind is is_dir]
+    directories = [PlannedDirectory(p, place(r), base) for p, r, node, base in found if node.kind is is_dir]
     found = [f for f in found if f[2].kind is not NodeKind.DIRECTORY]
     if selects is not None:
         found = [f for f in found if selects(f[1])]
