@@ -115,7 +115,7 @@ class IrodsToSFTPOperator(SftpStagingOperator):
         """The one planner over the zone, the SFTP directory the plan writes into and how the server
         resolves it once created (:func:`target_root`): a single data object goes to ``destination_path``
         itself unless that ends with ``/`` or is an existing directory. A tree's directories are made (a file
-        in the way refused) before its ``early`` reads start (a single file's at once); the progress logger"""
+        in the way refused) before its ``early`` reads start (else they start at once); the progress logger"""
         raw = self.sftp_path(sftp, str(self.destination_path).strip(), name="destination_path")
         resolve = functools.partial(check_path, "source_path")
         tree = IrodsTree(session, resolve=resolve, read_ahead=PLAN_READ_AHEAD)
@@ -124,7 +124,7 @@ class IrodsToSFTPOperator(SftpStagingOperator):
         self.widen_for(sftp, plan.files, upload=False)
         progress = self.plan_progress(plan.files)
         start = functools.partial(early.start, plan.files, tree.stats, (progress,))
-        if plan.single:
+        if not plan.directories:  # nothing to check: the reads overlap the SFTP side's setup
             start()
         surviving = functools.partial(self.surviving_sftp, sftp, path=raw)
         made = surviving(lambda: target_root(sftp, raw)) if plan.files and not plan.single else None
@@ -133,7 +133,7 @@ class IrodsToSFTPOperator(SftpStagingOperator):
         files, single = place_plan(plan, target, functools.partial(safe_join, target), is_directory)
         self.place_rest(plan, functools.partial(safe_join, target), session, target)  # left out, directories
         self.make_directories(sftp)  # a file in the way refuses the run before any read starts
-        if not plan.single:
+        if plan.directories:
             start()
         root = posixpath.dirname(target) if single else target
         if made is not None:

@@ -1,7 +1,7 @@
 """``move=True`` of a tree over SFTP leaves no source directory it copied, empty ones included (as ``mv``),
 while a directory still holding something not moved (a file that appeared during the run, a symlink) stays;
-the root named by the user stays (rsync ``--remove-source-files``). And an iRODS -> SFTP run refused by its
-directory check reads no byte from iRODS: the directories are settled before any read starts."""
+the root named by the user stays (rsync ``--remove-source-files``). And an iRODS -> SFTP tree run refused by
+its directory check reads no byte from iRODS: its directories are settled before any read starts."""
 
 from __future__ import annotations
 
@@ -149,11 +149,11 @@ def test_irods_to_sftp_refused_by_a_file_where_a_directory_goes_reads_nothing(
     assert remote.files("back") == {"logs/rank0": b"a file named like the directory"}
 
 
-def test_irods_to_sftp_refused_by_a_file_as_its_directory_reads_nothing(
+def test_irods_to_sftp_tree_refused_by_a_file_as_its_directory_reads_nothing(
     remote: Any, session: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     source = f"{HOME}/flat"
-    session.collections.create(source)
+    session.collections.create(f"{source}/empty", intermediates=True)
     for name in ("a.bin", "b.bin"):
         session.data_objects.write(f"{source}/{name}", name.encode() * 100_000)
     remote.put("dest", b"a file where the directory must go")
