@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import posixpath
 import stat
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -111,6 +112,7 @@ def open_source(
     listed_mtime: int | None,
     follow_symlinks: bool = False,
     check_handle: bool = True,
+    base: str | None = None,
 ) -> tuple[paramiko.SFTPFile, SftpState]:
     """Open a listed remote file for reading, refusing a symlink or a file swapped since the listing.
 
@@ -119,10 +121,14 @@ def open_source(
     ``fstat`` must equal that ``lstat`` (a swap in between shows as another file's size, mtime or owner)
     and the listing's size and mtime: checked here (``check_handle``), else by the caller with
     :func:`check_opened` before any byte read through the handle counts (its ``fstat`` then shares the
-    first reads' round trip). Returns the handle and the state it must have.
+    first reads' round trip). ``base``: the tree the file was listed in; unless following links, the
+    ``realpath`` of both go out in that round trip too and a directory between them swapped for a link
+    since the listing is refused (the open went through it). Returns the handle and the state it must have.
     """
     requests = [_pipelined.stat if follow_symlinks else _pipelined.lstat, _pipelined.read_open]
-    found, opening = _pipelined.exchange(client, [request(client, path) for request in requests])
+    below = None if follow_symlinks or base is None else [base, path]
+    reals = [_pipelined.realpath(client, p) for p in below or ()]
+    found, opening, *real = _pipelined.exchange(client, [r(client, path) for r in requests] + reals)
     handle = None if isinstance(opening, OSError) else _pipelined.opened(client, opening)
     try:
         try:
@@ -137,6 +143,8 @@ def open_source(
             raise IrodsInvalidPathError(
                 "SFTP source is not a regular file", operation="sftp_to_irods", path=path
             )
+        if below is not None:
+            _refuse_linked_directory(path, base or "", real)
         if handle is None:
             with sftp_errors(path, "cannot open the SFTP source", operation="sftp_to_irods"):
                 _pipelined.opened(client, opening)  # raises the open's own error, as client.open does
@@ -148,6 +156,23 @@ def open_source(
             handle.close()
         raise
     return handle, before
+
+
+def _refuse_linked_directory(path: str, base: str, real: list[Any]) -> None:
+    """Refuse (IrodsSymlinkError) a source whose real path is not its path below its tree's real path: a
+    directory between them became a symbolic link after the listing (follow_symlinks=False)."""
+    try:
+        real_base, real_path = (_pipelined.name(answer) for answer in real)
+    except OSError:
+        return  # gone or not reachable: the lstat's and the open's answers say so, typed
+    relative = posixpath.relpath(path, base)
+    if real_path != posixpath.join(real_base, relative):
+        raise IrodsSymlinkError(
+            f"SFTP source reached through a symbolic link: a directory below {base!r} was replaced by a link "
+            "after the listing (follow_symlinks=False); not copied",
+            operation="sftp_to_irods",
+            path=path,
+        )
 
 
 def check_opened(

@@ -168,13 +168,14 @@ class SftpRangedSource:
         size: int | None,
         mtime: int | None,
         options: SftpReadOptions | None = None,
+        base: str | None = None,
     ) -> None:
         options = options or SftpReadOptions()
         readers = sftp.connections if options.range_readers is None else int(options.range_readers)
         if readers < 1:
             raise IrodsUsageError(f"sftp_range_readers must be >= 1, got {readers}")
         self.sftp, self.client, self.path = sftp, client, path
-        self.listed = (size, mtime)
+        self.listed, self.base = (size, mtime), base  # base: the tree it was listed in (None: named alone)
         self.readers, self.chunk_size = readers, options.chunk_size
         self.wait_stable_seconds = options.wait_stable_seconds
         self.follow_symlinks = options.follow_symlinks
@@ -189,7 +190,9 @@ class SftpRangedSource:
         cls, sftp: SftpEndpoint, client: paramiko.SFTPClient, item: PlannedFile, options: SftpReadOptions
     ) -> SftpRangedSource:
         """The source of one planned file (its listed size and mtime), read through ``client``."""
-        return cls(sftp, client, item.source, size=item.size, mtime=item.mtime, options=options)
+        return cls(
+            sftp, client, item.source, size=item.size, mtime=item.mtime, options=options, base=item.base
+        )
 
     @property
     def name(self) -> str:
@@ -266,6 +269,7 @@ class SftpRangedSource:
             listed_mtime=mtime,
             follow_symlinks=self.follow_symlinks,
             check_handle=False,
+            base=self.base,
         )
 
     def _ranges(
