@@ -60,9 +60,11 @@ __all__ = [
     "create_exclusive",
     "hash_prefix",
     "judge_publishable",
+    "linked_directory",
     "open_resumed",
     "open_source",
     "publish",
+    "real_paths",
     "sftp_probe",
     "source_change",
 ]
@@ -158,20 +160,29 @@ def open_source(
     return handle, before
 
 
-def _refuse_linked_directory(path: str, base: str, real: list[Any]) -> None:
-    """Refuse (IrodsSymlinkError) a source whose real path is not its path below its tree's real path: a
-    directory between them became a symbolic link after the listing (follow_symlinks=False)."""
+def real_paths(client: paramiko.SFTPClient, path: str, base: str) -> list[_pipelined.Answer]:
+    """Send the ``realpath`` of ``base`` and of ``path`` below it; :func:`linked_directory` reads them."""
+    return _pipelined.send(client, [_pipelined.realpath(client, p) for p in (base, path)])
+
+
+def linked_directory(path: str, base: str, real: list[Any]) -> str | None:
+    """What says ``path`` is no longer at its relative path below ``base`` (the ``realpath`` answers of
+    both): a directory between them became a symbolic link after the listing; None when it still is."""
     try:
         real_base, real_path = (_pipelined.name(answer) for answer in real)
     except OSError:
-        return  # gone or not reachable: the lstat's and the open's answers say so, typed
-    relative = posixpath.relpath(path, base)
-    if real_path != posixpath.join(real_base, relative):
+        return None  # gone or not reachable: the lstat's and the open's answers say so, typed
+    if real_path == posixpath.join(real_base, posixpath.relpath(path, base)):
+        return None
+    return f"reached through a link: a directory below {base!r} was replaced by a link after the listing"
+
+
+def _refuse_linked_directory(path: str, base: str, real: list[Any]) -> None:
+    """Refuse (IrodsSymlinkError) a source :func:`linked_directory` finds reached through a link."""
+    change = linked_directory(path, base, real)
+    if change is not None:
         raise IrodsSymlinkError(
-            f"SFTP source reached through a symbolic link: a directory below {base!r} was replaced by a link "
-            "after the listing (follow_symlinks=False); not copied",
-            operation="sftp_to_irods",
-            path=path,
+            f"SFTP source {change} (follow_symlinks=False); not copied", operation="sftp_to_irods", path=path
         )
 
 

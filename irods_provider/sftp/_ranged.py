@@ -24,9 +24,19 @@ from irods_provider.client.transfer import ChecksumScheme, StreamHasher
 from irods_provider.client.transfer._integrity import wait_until_stable
 from irods_provider.exceptions import IrodsSourceChangedError, IrodsUsageError
 
+from . import _pipelined
 from ._checksum import hash_sftp_file, sftp_checksum
 from ._endpoint import SftpEndpoint
-from ._integrity import SftpState, check_opened, close_unanswered, open_source, sftp_probe, source_change
+from ._integrity import (
+    SftpState,
+    check_opened,
+    close_unanswered,
+    linked_directory,
+    open_source,
+    real_paths,
+    sftp_probe,
+    source_change,
+)
 from ._io import DEFAULT_CHUNK_SIZE, ParallelSftpRangeReader, SftpRangeReader, attributes_ahead
 from ._status import SftpEndOfFile
 
@@ -335,11 +345,16 @@ class SftpRangedSource:
         Never opened (skipped: its destination holds its bytes, checksums compared), the path's ``lstat``
         must still show the version listed."""
         since = self.state()
+        below = None if self.follow_symlinks or self.base is None else self.base
+        reals = None if below is None else real_paths(self.client, self.path, below)  # answered meanwhile
         if self._handle is None:
             now = sftp_probe(self.client, self.path, follow_symlinks=self.follow_symlinks)()
             change = None if now == since else f"size/mtime {since} -> {now[0]}/{now[1]}"
         else:
             change = self.change(since)
+        if reals is not None and below is not None:
+            linked = linked_directory(self.path, below, _pipelined.collect(self.client, reals))
+            change = change or linked
         if change is None:
             self.client.remove(self.path)
         return change

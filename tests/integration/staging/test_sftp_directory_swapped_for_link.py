@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from irods_provider.exceptions import IrodsSymlinkError
+from irods_provider.sftp._ranged import SftpRangedSource
 from irods_provider.transfers.sftp_to_irods import SFTPToIrodsOperator
 
 pytestmark = pytest.mark.timeout(90)
@@ -64,6 +65,34 @@ def test_a_directory_swapped_for_a_link_after_the_listing_is_not_read_through(
     assert session.data_objects.read(f"{HOME}/in/z.bin") == b"z" * 100
     outside = remote.dir / "outside/m.bin"
     assert hashlib.sha256(outside.read_bytes()).digest() == hashlib.sha256(OUTSIDE).digest()  # not moved
+
+
+def test_a_move_never_removes_a_file_through_a_directory_swapped_after_the_copy(
+    remote: Any, session: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The swap between the copy and the removal: the same bytes outside the tree (a user's other copy)."""
+    remote.put("src/b/m.bin", INSIDE)
+    remote.put("outside/m.bin", INSIDE)
+    remove_if_unchanged = SftpRangedSource.remove_if_unchanged
+
+    def swap_then_remove(self: SftpRangedSource) -> str | None:
+        listed = os.stat(remote.dir / "src/b/m.bin")
+        os.utime(remote.dir / "outside/m.bin", ns=(listed.st_atime_ns, listed.st_mtime_ns))
+        shutil.rmtree(remote.dir / "src/b")
+        os.symlink(remote.dir / "outside", remote.dir / "src/b")
+        return remove_if_unchanged(self)
+
+    monkeypatch.setattr(SftpRangedSource, "remove_if_unchanged", swap_then_remove)
+    report = SFTPToIrodsOperator(
+        task_id="up",
+        sftp_conn_id="cluster",
+        source_path=remote.path("src"),
+        destination_path=f"{HOME}/in",
+        move=True,
+    ).execute({})
+    assert report["transferred"] == 1
+    assert session.data_objects.read(f"{HOME}/in/b/m.bin") == INSIDE
+    assert (remote.dir / "outside/m.bin").read_bytes() == INSIDE  # the other copy stays
 
 
 def test_a_tree_reached_through_a_linked_root_is_still_copied(remote: Any, session: Any) -> None:
