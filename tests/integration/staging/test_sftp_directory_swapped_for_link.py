@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from irods_provider.exceptions import IrodsSymlinkError
+from irods_provider.exceptions import IrodsSourceChangedError, IrodsSymlinkError
 from irods_provider.sftp._ranged import SftpRangedSource
 from irods_provider.transfers.sftp_to_irods import SFTPToIrodsOperator
 
@@ -93,6 +93,32 @@ def test_a_move_never_removes_a_file_through_a_directory_swapped_after_the_copy(
     assert report["transferred"] == 1
     assert session.data_objects.read(f"{HOME}/in/b/m.bin") == INSIDE
     assert (remote.dir / "outside/m.bin").read_bytes() == INSIDE  # the other copy stays
+
+
+def test_a_directory_swapped_while_its_file_is_read_is_a_changed_source(
+    remote: Any, session: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The swap after the open (range readers open the path again): the check after the last read sees it."""
+    remote.put("src/b/m.bin", INSIDE)
+    remote.put("outside/m.bin", OUTSIDE)
+    change = SftpRangedSource.change
+
+    def swap_then_check(self: SftpRangedSource, since: Any) -> str | None:
+        listed = os.stat(remote.dir / "src/b/m.bin")
+        os.utime(remote.dir / "outside/m.bin", ns=(listed.st_atime_ns, listed.st_mtime_ns))
+        shutil.rmtree(remote.dir / "src/b")
+        os.symlink(remote.dir / "outside", remote.dir / "src/b")
+        return change(self, since)
+
+    monkeypatch.setattr(SftpRangedSource, "change", swap_then_check)
+    with pytest.raises(IrodsSourceChangedError, match="replaced by a link after the listing"):
+        SFTPToIrodsOperator(
+            task_id="up",
+            sftp_conn_id="cluster",
+            source_path=remote.path("src"),
+            destination_path=f"{HOME}/in",
+        ).execute({})
+    assert not session.data_objects.exists(f"{HOME}/in/b/m.bin")
 
 
 def test_a_tree_reached_through_a_linked_root_is_still_copied(remote: Any, session: Any) -> None:
