@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import posixpath
 import stat
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -59,9 +60,11 @@ __all__ = [
     "create_exclusive",
     "hash_prefix",
     "judge_publishable",
+    "linked_directory",
     "open_resumed",
     "open_source",
     "publish",
+    "real_paths",
     "sftp_probe",
     "source_change",
 ]
@@ -111,6 +114,7 @@ def open_source(
     listed_mtime: int | None,
     follow_symlinks: bool = False,
     check_handle: bool = True,
+    base: str | None = None,
 ) -> tuple[paramiko.SFTPFile, SftpState]:
     """Open a listed remote file for reading, refusing a symlink or a file swapped since the listing.
 
@@ -119,10 +123,14 @@ def open_source(
     ``fstat`` must equal that ``lstat`` (a swap in between shows as another file's size, mtime or owner)
     and the listing's size and mtime: checked here (``check_handle``), else by the caller with
     :func:`check_opened` before any byte read through the handle counts (its ``fstat`` then shares the
-    first reads' round trip). Returns the handle and the state it must have.
+    first reads' round trip). ``base``: the tree the file was listed in; unless following links, the
+    ``realpath`` of both go out in that round trip too and a directory between them swapped for a link
+    since the listing is refused (the open went through it). Returns the handle and the state it must have.
     """
     requests = [_pipelined.stat if follow_symlinks else _pipelined.lstat, _pipelined.read_open]
-    found, opening = _pipelined.exchange(client, [request(client, path) for request in requests])
+    below = None if follow_symlinks or base is None else [base, path]
+    reals = [_pipelined.realpath(client, p) for p in below or ()]
+    found, opening, *real = _pipelined.exchange(client, [r(client, path) for r in requests] + reals)
     handle = None if isinstance(opening, OSError) else _pipelined.opened(client, opening)
     try:
         try:
@@ -137,6 +145,8 @@ def open_source(
             raise IrodsInvalidPathError(
                 "SFTP source is not a regular file", operation="sftp_to_irods", path=path
             )
+        if below is not None:
+            _refuse_linked_directory(path, base or "", real)
         if handle is None:
             with sftp_errors(path, "cannot open the SFTP source", operation="sftp_to_irods"):
                 _pipelined.opened(client, opening)  # raises the open's own error, as client.open does
@@ -148,6 +158,32 @@ def open_source(
             handle.close()
         raise
     return handle, before
+
+
+def real_paths(client: paramiko.SFTPClient, path: str, base: str) -> list[_pipelined.Answer]:
+    """Send the ``realpath`` of ``base`` and of ``path`` below it; :func:`linked_directory` reads them."""
+    return _pipelined.send(client, [_pipelined.realpath(client, p) for p in (base, path)])
+
+
+def linked_directory(path: str, base: str, real: list[Any]) -> str | None:
+    """What says ``path`` is no longer at its relative path below ``base`` (the ``realpath`` answers of
+    both): a directory between them became a symbolic link after the listing; None when it still is."""
+    try:
+        real_base, real_path = (_pipelined.name(answer) for answer in real)
+    except OSError:
+        return None  # gone or not reachable: the lstat's and the open's answers say so, typed
+    if real_path == posixpath.join(real_base, posixpath.relpath(path, base)):
+        return None
+    return f"reached through a link: a directory below {base!r} was replaced by a link after the listing"
+
+
+def _refuse_linked_directory(path: str, base: str, real: list[Any]) -> None:
+    """Refuse (IrodsSymlinkError) a source :func:`linked_directory` finds reached through a link."""
+    change = linked_directory(path, base, real)
+    if change is not None:
+        raise IrodsSymlinkError(
+            f"SFTP source {change} (follow_symlinks=False); not copied", operation="sftp_to_irods", path=path
+        )
 
 
 def check_opened(

@@ -24,9 +24,19 @@ from irods_provider.client.transfer import ChecksumScheme, StreamHasher
 from irods_provider.client.transfer._integrity import wait_until_stable
 from irods_provider.exceptions import IrodsSourceChangedError, IrodsUsageError
 
+from . import _pipelined
 from ._checksum import hash_sftp_file, sftp_checksum
 from ._endpoint import SftpEndpoint
-from ._integrity import SftpState, check_opened, close_unanswered, open_source, sftp_probe, source_change
+from ._integrity import (
+    SftpState,
+    check_opened,
+    close_unanswered,
+    linked_directory,
+    open_source,
+    real_paths,
+    sftp_probe,
+    source_change,
+)
 from ._io import DEFAULT_CHUNK_SIZE, ParallelSftpRangeReader, SftpRangeReader, attributes_ahead
 from ._status import SftpEndOfFile
 
@@ -168,13 +178,14 @@ class SftpRangedSource:
         size: int | None,
         mtime: int | None,
         options: SftpReadOptions | None = None,
+        base: str | None = None,
     ) -> None:
         options = options or SftpReadOptions()
         readers = sftp.connections if options.range_readers is None else int(options.range_readers)
         if readers < 1:
             raise IrodsUsageError(f"sftp_range_readers must be >= 1, got {readers}")
         self.sftp, self.client, self.path = sftp, client, path
-        self.listed = (size, mtime)
+        self.listed, self.base = (size, mtime), base  # base: the tree it was listed in (None: named alone)
         self.readers, self.chunk_size = readers, options.chunk_size
         self.wait_stable_seconds = options.wait_stable_seconds
         self.follow_symlinks = options.follow_symlinks
@@ -189,7 +200,9 @@ class SftpRangedSource:
         cls, sftp: SftpEndpoint, client: paramiko.SFTPClient, item: PlannedFile, options: SftpReadOptions
     ) -> SftpRangedSource:
         """The source of one planned file (its listed size and mtime), read through ``client``."""
-        return cls(sftp, client, item.source, size=item.size, mtime=item.mtime, options=options)
+        return cls(
+            sftp, client, item.source, size=item.size, mtime=item.mtime, options=options, base=item.base
+        )
 
     @property
     def name(self) -> str:
@@ -266,6 +279,7 @@ class SftpRangedSource:
             listed_mtime=mtime,
             follow_symlinks=self.follow_symlinks,
             check_handle=False,
+            base=self.base,
         )
 
     def _ranges(
@@ -314,31 +328,49 @@ class SftpRangedSource:
             self.sftp.release(reader.joined)
 
     def change(self, since: Hashable) -> str | None:
-        """What changed after the last read: the open handle, then the path, against what was opened (and
-        that against ``since``); None when nothing."""
+        """What changed after the last read: the open handle, then the path (reached through a directory
+        swapped for a link included), against what was opened (and that against ``since``); None when
+        nothing."""
         if self._handle is None or self._opened is None:
             return "never opened"
+        reals = self._real_paths()
         change = source_change(
             self.client, self._handle, self.path, self._opened, follow_symlinks=self.follow_symlinks
         )
+        linked = self._linked(reals)
         if change is None and since != (self._opened.size, self._opened.mtime):
             change = f"size/mtime {since} -> {self._opened.size}/{self._opened.mtime}"
-        return change
+        return change or linked
 
     def remove_if_unchanged(self) -> str | None:
         """A ``move``: remove the file only when it is still the version copied (:meth:`change`); else
         what changed (a newer version, or another file, is there now: never delete what was not copied).
         Never opened (skipped: its destination holds its bytes, checksums compared), the path's ``lstat``
-        must still show the version listed."""
+        must still show the version listed, reached through no link below its tree."""
         since = self.state()
         if self._handle is None:
+            reals = self._real_paths()
             now = sftp_probe(self.client, self.path, follow_symlinks=self.follow_symlinks)()
             change = None if now == since else f"size/mtime {since} -> {now[0]}/{now[1]}"
+            change = self._linked(reals) or change
         else:
             change = self.change(since)
         if change is None:
             self.client.remove(self.path)
         return change
+
+    def _real_paths(self) -> list[_pipelined.Answer] | None:
+        """The ``realpath`` requests of the tree and the file, sent so that the next check's round trip
+        answers them too (None when following links or for a file named alone)."""
+        if self.follow_symlinks or self.base is None:
+            return None
+        return real_paths(self.client, self.path, self.base)
+
+    def _linked(self, reals: list[_pipelined.Answer] | None) -> str | None:
+        """What :func:`linked_directory` says of the answers :meth:`_real_paths` sent for (read now)."""
+        if reals is None or self.base is None:
+            return None
+        return linked_directory(self.path, self.base, _pipelined.collect(self.client, reals))
 
     def resume_key(self, destination: str) -> str:
         """The configured server (not the socket's peer: stable across reconnects, and no call on a socket
