@@ -27,8 +27,14 @@ def safe_relative(relative: str, *, backslash: bool = False) -> str:
     A backslash is refused unless ``backslash`` (a destination where it is an ordinary character, as in
     iRODS names and POSIX file names; an SFTP server on Windows would take it for a separator).
     """
-    if "\x00" in relative or ("\\" in relative and not backslash):
-        raise IrodsInvalidPathError(f"unsafe relative path {relative!r}")
+    if "\x00" in relative:
+        raise IrodsInvalidPathError(f"unsafe relative path {relative!r}: it holds a NUL byte", path=relative)
+    if "\\" in relative and not backslash:
+        raise IrodsInvalidPathError(
+            f"unsafe relative path {relative!r}: it holds a backslash, which an SFTP server on Windows "
+            "takes for a separator; rename the source or leave it out (a pattern)",
+            path=relative,
+        )
     if relative.startswith("/"):
         raise IrodsInvalidPathError(f"relative path {relative!r} is absolute")
     normal = posixpath.normpath(relative)

@@ -139,10 +139,14 @@ def test_nul_in_an_sftp_path_is_refused() -> None:
         _endpoint(_Recorder(b"")).resolve("/data/a\x00b")
 
 
-@pytest.mark.parametrize("name", ["a\\b", "a\x00b"])
-def test_backslash_and_nul_in_relative_names_are_refused(name: str) -> None:
-    with pytest.raises(IrodsInvalidPathError, match="unsafe relative path"):
+@pytest.mark.parametrize(
+    ("name", "why"), [("a\\b", "backslash, which an SFTP server on Windows"), ("a\x00b", "NUL")]
+)
+def test_backslash_and_nul_in_relative_names_are_refused(name: str, why: str) -> None:
+    with pytest.raises(IrodsInvalidPathError, match="unsafe relative path") as caught:
         safe_relative(name)
+    assert why in str(caught.value)  # the cause is named, and the path rides on the error
+    assert caught.value.path == name
 
 
 class _Stream:
