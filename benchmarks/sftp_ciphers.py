@@ -115,10 +115,14 @@ def interleaved(
     return samples
 
 
+def cpu_of(row: dict[str, Any], key: str, part: int | None = None) -> float:
+    """``key``'s CPU seconds per GiB in one ``row``: client (``part`` 0), sshd (1) or both (None)."""
+    return float(sum(row[key]) if part is None else row[key][part])
+
+
 def cpu_median(rows: list[dict[str, Any]], key: str, part: int | None = None) -> float:
-    """The median over ``rows`` of ``key``'s CPU seconds per GiB: client (``part`` 0), sshd (1) or both."""
-    values = [sum(r[key]) if part is None else r[key][part] for r in rows]
-    return round(statistics.median(values), 2)
+    """The median over ``rows`` of :func:`cpu_of`."""
+    return round(statistics.median(cpu_of(r, key, part) for r in rows), 2)
 
 
 def run(size: int, rounds: int) -> dict[str, Any]:

@@ -20,7 +20,7 @@ import sys
 from typing import Any
 
 import paramiko
-from sftp_ciphers import cpu_median, interleaved, round_trip
+from sftp_ciphers import cpu_median, cpu_of, interleaved, round_trip
 
 from irods_provider.sftp._io import open_sftp_channels
 from irods_provider.sftp._session import _LimitsAnswer, read_request_size, write_request_size
@@ -63,10 +63,6 @@ def _one(server: OpenSshServer, data: bytes, size: int, limits: bool, name: str)
     }
 
 
-def _cpu(row: dict[str, Any], key: str, part: int | None) -> float:
-    return float(sum(row[key]) if part is None else row[key][part])
-
-
 def run(size: int, rounds: int) -> dict[str, Any]:
     samples = interleaved(_one, size, rounds, "sizes")
 
@@ -92,7 +88,7 @@ def run(size: int, rounds: int) -> dict[str, Any]:
             }
         for part, who in ((0, "client"), (1, "sshd"), (None, "both")):
             pairs = zip(samples[False], samples[True], strict=True)
-            ratios = [_cpu(after, key, part) / _cpu(before, key, part) for before, after in pairs]
+            ratios = [cpu_of(after, key, part) / cpu_of(before, key, part) for before, after in pairs]
             result[f"{key}_cpu_limits_over_fixed_{who}"] = [round(r, 2) for r in ratios]
     return result
 

@@ -33,7 +33,11 @@ LEASE_POLL_SECONDS = 0.02
 
 @runtime_checkable
 class TokenStore(Protocol):
-    """One secret per key, shared by the processes using the store, and an exclusive lease per key."""
+    """One secret per key, shared by the processes using the store, and an exclusive lease per key.
+
+    A store whose lease never admits two holders at once (a real lock) sets ``exclusive_lease = True``: a
+    refresh token refused inside its lease was then not rotated by a concurrent renewal, and the source
+    does not wait for one to store a newer token (see ``OpenIdRefreshToken``)."""
 
     def get(self, key: str) -> str | None:
         """The stored value, or None."""
@@ -46,11 +50,6 @@ class TokenStore(Protocol):
     def lease(self, key: str, *, seconds: float) -> AbstractContextManager[None]:
         """Hold ``key`` exclusively for the block; a holder that hangs is overtaken after ``seconds``."""
         ...
-
-
-#: Set ``exclusive_lease = True`` on a store whose lease never admits two holders at once (a real lock):
-#: a refresh token refused inside its lease was then not rotated by a concurrent renewal, and the source
-#: does not wait for one to store a newer token (see ``OpenIdRefreshToken``).
 
 
 def new_holder() -> str:

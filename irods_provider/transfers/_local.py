@@ -90,8 +90,8 @@ class LocalTransferOperator(TransferOperatorBase):
         file re-hashed against the zone's checksum, a data object by size and checksum); a changed one is
         kept with a warning. A tree's directories or collections (empty ones too) and those the moved files
         emptied below a glob's base are removed unless they still hold something not moved (the source
-        root itself stays). A data object a
-        download left out (being written by another client, or without a good replica) is never removed.
+        root itself stays). A data object a download left out (being written by another client, or
+        without a good replica) is never removed.
         With ``move``, a destination that already holds the source's bytes (checksum compared: an earlier
         try's copy) is skipped, not refused or copied again, and its source removed.
     :param fail_on_source_removal_error: with ``move``, fail the task (``IrodsSourceRemovalError`` naming

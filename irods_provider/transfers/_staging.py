@@ -377,9 +377,8 @@ class SftpStagingOperator(TransferOperatorBase):
     :param move: delete each source after its copy is verified, unless it changed since (then it is kept,
         with a warning); a tree's directories or collections (empty ones too) and those the moved files
         emptied below a glob's base are removed unless they still hold something not moved (the source
-        root itself stays). See :mod:`._move`. A
-        data object left out (being written by another client, or without a good replica) is never
-        removed: it was not copied.
+        root itself stays). See :mod:`._move`. A data object left out (being written by another client,
+        or without a good replica) is never removed: it was not copied.
         With ``move``, a destination that already holds the source's bytes (checksum compared: an earlier
         try's copy) is skipped, not refused or copied again, and its source removed.
     :param fail_on_source_removal_error: with ``move``, fail the task (``IrodsSourceRemovalError`` naming

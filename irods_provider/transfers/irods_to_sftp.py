@@ -115,7 +115,7 @@ class IrodsToSFTPOperator(SftpStagingOperator):
         """The one planner over the zone, the SFTP directory the plan writes into and how the server
         resolves it once created (:func:`target_root`): a single data object goes to ``destination_path``
         itself unless that ends with ``/`` or is an existing directory. A tree's directories are made (a file
-        in the way refused) before its ``early`` reads start (else they start at once); the progress logger"""
+        in the way refused) before its ``early`` reads start (else they start at once); and its progress."""
         raw = self.sftp_path(sftp, str(self.destination_path).strip(), name="destination_path")
         resolve = functools.partial(check_path, "source_path")
         tree = IrodsTree(session, resolve=resolve, read_ahead=PLAN_READ_AHEAD)
