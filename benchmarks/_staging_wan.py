@@ -874,11 +874,11 @@ def _together_down(r: dict[str, Any]) -> str:
 
 #: What changed since the previous run (the notes' second paragraph).
 _CHANGES = (
-    "Twenty-first session (2026-12-07), this run: the session's merged code (SFTP temporaries created 0600 "
-    "with their mode set in the close's round trip, a tree's directories settled up front), on a quiet "
-    "machine. `cpu_up_over_legs` 1.11 (0.988-1.139) is over its goal in this run: the operator's own CPU per "
-    "GiB fell (7.01 against 7.24 in the last run) while its legs were measured cheaper still (SFTP read 2.62 "
-    "against 3.37, iRODS write 3.48 against 4.38), so the ratio rose with the legs, not with the operator. "
+    "Twenty-first session (2026-12-07), this run: the session's final code (SFTP temporaries created 0600 "
+    "with their mode set in the close's round trip, a tree's directories settled up front, the realpath "
+    "check against directories swapped for links inside existing round trips), quiet machine. An earlier "
+    "run the same day, before the last two merges, had CPU up over legs at 1.11 (0.988-1.139), its legs "
+    "measured cheaper than the operator's own share; here 0.994 (0.913-1.047). "
     "No change to the download was kept; each experiment an A/B in paired,"
     " interleaved rounds on this model (256 MiB; the iRODS read leg and the SFTP write leg in every round), "
     "on a machine shared with other work (load 3-20). (1) Ranged reads of 4 MiB instead of 8 into the "
