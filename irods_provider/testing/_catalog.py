@@ -110,6 +110,12 @@ class Replica:
     create_time: int = field(default_factory=now)
     modify_time: int = field(default_factory=now)
     access_time: int = field(default_factory=now)
+    # What the HTTP API's writes register (irods 4.3.4 and 5.0.2 alike): data_version is bound from a zeroed
+    # DataObjInfo (""), data_mode is the transport's createMode 0600 ("384": default_transport.hpp:348,
+    # rsDataObjOpen.cpp:253), data_expiry_ts "00000000000" (db_plugin.cpp:2847 at 4.3.4, :2639 at 5.0.2).
+    version: str = ""
+    mode: str = "384"
+    expiry: str = "00000000000"
 
 
 @dataclass

@@ -500,7 +500,7 @@ _COLUMNS: dict[str, tuple[str, str]] = {
 COLUMNS: frozenset[str] = frozenset(_COLUMNS)
 """Every column name GenQuery2 (iRODS 4.3.4) knows; any other name is an unknown column."""
 
-_DEFAULTS = {"COLL_MAP_ID": "0", "DATA_MAP_ID": "0", "DATA_VERSION": "0", "DATA_MODE": "0"}
+_DEFAULTS = {"COLL_MAP_ID": "0", "DATA_MAP_ID": "0"}
 _NUMERIC = INTEGER_COLUMNS | {"DATA_ACCESS_PERM_ID", "COLL_ACCESS_PERM_ID", "ZONE_ID", "RESC_PARENT_ID"}
 _JOINABLE = (  # table sets the generator's join graph connects (R_COLL_MAIN - R_DATA_MAIN - R_RESC_MAIN)
     {"R_COLL_MAIN", "R_DATA_MAIN"},

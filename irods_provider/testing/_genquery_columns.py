@@ -55,6 +55,24 @@ _GROUP_COLUMNS: dict[str, tuple[str, ...]] = {
         "DATA_RESC_HIER",
         "DATA_RESC_ID",
         "DATA_COMMENTS",
+        "DATA_VERSION",
+        "DATA_MODE",
+        "DATA_EXPIRY",
+    ),
+    # The users an ACL entry names, through R_USER_GROUP (a group's entry names each member and the group):
+    # R_DATA_MAIN -> r_data_access -> r_data_user_group -> r_data_user_main (irods 4.3.4
+    # general_query_setup.cpp:393-397 columns, :597-598, :621-623, :649-650 joins).
+    "DATA_USER": ("DATA_USER_NAME", "DATA_ZONE_NAME"),
+    "COLL_USER": ("COLL_USER_NAME", "COLL_ZONE_NAME"),
+    # R_USER_AUTH (general_query_setup.cpp:203): rows exist only for names ``iadmin aua`` added.
+    "USER_AUTH": ("USER_DN",),
+    # r_resc_access (general_query_setup.cpp:269-273): mkresc (db_reg_resc_op) adds no R_OBJT_ACCESS row.
+    "RESC_ACCESS": (
+        "RESC_ACCESS_TYPE",
+        "RESC_ACCESS_NAME",
+        "RESC_TOKEN_NAMESPACE",
+        "RESC_ACCESS_USER_ID",
+        "RESC_ACCESS_RESC_ID",
     ),
     "META_COLL": (
         "META_COLL_ATTR_ID",
@@ -206,6 +224,9 @@ INTEGER_COLUMNS: frozenset[str] = frozenset(
         "COLL_ACCESS_COLL_ID",
         "DATA_ACCESS_TYPE",
         "DATA_ACCESS_DATA_ID",
+        "RESC_ACCESS_TYPE",
+        "RESC_ACCESS_USER_ID",
+        "RESC_ACCESS_RESC_ID",
     }
 )
 """Columns the catalog stores as integers; times are zero-padded strings and compare as strings."""
@@ -218,6 +239,8 @@ _IMPLIED_GROUPS: dict[str, frozenset[str]] = {
     "META_USER": frozenset({"USER"}),
     "META_RESC": frozenset({"RESC"}),
     "USER_GROUP": frozenset({"USER"}),
+    "DATA_USER": frozenset({"COLL", "DATA"}),
+    "COLL_USER": frozenset({"COLL"}),
 }
 _COLUMN_IMPLIED_GROUPS: dict[str, frozenset[str]] = {
     column: frozenset({"COLL"} if column.startswith("COLL_") else {"COLL", "DATA"})

@@ -76,7 +76,10 @@ class EmulatorModel(
             if self.spool.exists():
                 shutil.rmtree(self.spool, ignore_errors=True)
             self.spool.mkdir(parents=True, exist_ok=True)
-            self._next_id = 10000
+            # The R_ObjectId sequence starts at 10000 (icatSysTables.sql.pp.in:177 at 4.3.4 and 5.0.2) and
+            # its first value is the local zone's id (setup_database_values, database_connect.py:377-383 at
+            # 4.3.4): the zone is 10000, every later catalog row follows it.
+            self._next_id = 9999
             self.bump_generation()
             self.users = {}
             self.collections = {}
@@ -84,7 +87,7 @@ class EmulatorModel(
             self.tokens = {}
             self.tickets = {}
             self.remote_zones = {}
-            self.local_zone_row = RemoteZone(9000, self.zone)
+            self.local_zone_row = RemoteZone(self.new_id(), self.zone)
             self.replica_faults = {}
             self.resources = {"demoResc": Resource(id=self.new_id(), name="demoResc")}
             self.seed_resources(self.config.resources)

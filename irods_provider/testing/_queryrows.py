@@ -51,6 +51,8 @@ class QueryRowsMixin(TicketsMixin):
     def _rows(
         self, caller: str, tables: set[str], zone: str, collections: Callable[[str], bool] | None = None
     ) -> Iterable[Row]:
+        if tables & {"USER_AUTH", "RESC_ACCESS"}:
+            return []  # no R_USER_AUTH rows (no ``iadmin aua``) and no resource has an ACL row
         if tables <= {"ZONE"}:
             return self.zone_rows(zone)
         if tables <= {"USER", "META_USER", "USER_GROUP"}:
@@ -71,7 +73,7 @@ class QueryRowsMixin(TicketsMixin):
             or ("ACCESS" in tables and tables & {"DATA", "META_DATA"})
         ):
             return self._data_rows(caller, tables, collections)
-        if tables <= {"COLL", "META_COLL", "ACCESS", "USER"}:
+        if tables <= {"COLL", "META_COLL", "ACCESS", "USER", "COLL_USER"}:
             return self._coll_rows(caller, tables, collections)
         if tables <= {"DATA", "COLL", "RESC"}:
             return self._data_rows(caller, tables, collections)
@@ -167,14 +169,35 @@ class QueryRowsMixin(TicketsMixin):
             rows = [base]
             if "META_COLL" in tables:
                 rows = self._with_avus([(base, c.avus)], "META_COLL")
-            if "ACCESS" in tables:
-                rows = [
-                    {**r, **self._access_row("COLL", r["COLL_ID"], name, perm, with_user="USER" in tables)}
-                    for r in rows
-                    for name, perm in c.acl.items()
-                ]
-            out.extend(rows)
+            out.extend(self._with_acl(rows, "COLL", c.acl, tables))
         return out
+
+    def _with_acl(self, rows: list[Row], kind: str, acl: Mapping[str, str], tables: set[str]) -> list[Row]:
+        """``rows`` joined with their object's ACL entries (ACCESS), and through R_USER_GROUP with each user
+        an entry names (``{kind}_USER``: a group's entry names each member, the group itself included)."""
+        if "ACCESS" not in tables and f"{kind}_USER" not in tables:
+            return rows
+        out: list[Row] = []
+        for r in rows:
+            for name, perm in acl.items():
+                access = self._access_row(kind, r[f"{kind}_ID"], name, perm, with_user="USER" in tables)
+                entry = {**r, **access}
+                if f"{kind}_USER" not in tables:
+                    out.append(entry)
+                    continue
+                for user in self._members_of(name):
+                    out.append({**entry, f"{kind}_USER_NAME": user.name, f"{kind}_ZONE_NAME": user.zone})
+        return out
+
+    def _members_of(self, name: str) -> list[User]:
+        """The R_USER_GROUP members of the user or group ``name`` (every user and group is its own)."""
+        entry = self.find_user(name)
+        if entry is None:
+            return []
+        if entry.type != "rodsgroup":
+            return [entry]
+        members = [u for u in self.users.values() if entry.name in u.groups and u is not entry]
+        return [entry, *members]
 
     def _access_row(self, kind: str, object_id: str, name: str, perm: str, *, with_user: bool) -> Row:
         u = self.find_user(name)
@@ -217,6 +240,9 @@ class QueryRowsMixin(TicketsMixin):
                     "DATA_RESC_HIER": self.hierarchy(rep.resource, zone=zone),
                     "DATA_RESC_ID": str(table[rep.resource].id) if rep.resource in table else "",
                     "DATA_COMMENTS": obj.comments,
+                    "DATA_VERSION": rep.version,
+                    "DATA_MODE": rep.mode,
+                    "DATA_EXPIRY": rep.expiry,
                     **self._resc_row(rep.resource, zone),
                 }
             )
@@ -245,13 +271,7 @@ class QueryRowsMixin(TicketsMixin):
             rows = self._data_base_rows(obj, coll_cache[parent])
             if "META_DATA" in tables:
                 rows = self._with_avus([(r, obj.avus) for r in rows], "META_DATA")
-            if "ACCESS" in tables:
-                rows = [
-                    {**r, **self._access_row("DATA", r["DATA_ID"], name, perm, with_user="USER" in tables)}
-                    for r in rows
-                    for name, perm in obj.acl.items()
-                ]
-            out.extend(rows)
+            out.extend(self._with_acl(rows, "DATA", obj.acl, tables))
         return out
 
     def _user_row(self, u: User) -> Row:

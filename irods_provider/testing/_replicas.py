@@ -23,6 +23,8 @@ REPLICA_PROPERTIES: dict[str, tuple[str, bool]] = {
     "size": ("size", True),
 }
 OTHER_PROPERTIES = ("comments", "expiry-time", "mode", "resource-id", "status", "type-name", "version")
+# Of those, the per-replica R_DATA_MAIN text columns: data_expiry_ts, data_mode, data_version.
+_REPLICA_TEXT = {"expiry-time": "expiry", "mode": "mode", "version": "version"}
 
 
 class ReplicasMixin(ModelBase):
@@ -160,6 +162,8 @@ class ReplicasMixin(ModelBase):
                         obj.comments = value
                     elif prop == "type-name":
                         obj.data_type = value
+                    elif prop in _REPLICA_TEXT:  # catalog text columns, stored as sent
+                        staged.append((_REPLICA_TEXT[prop], value))
                     continue
                 attr, is_int = REPLICA_PROPERTIES[prop]
                 try:
