@@ -27,6 +27,19 @@ OTHER_PROPERTIES = ("comments", "expiry-time", "mode", "resource-id", "status", 
 _REPLICA_TEXT = {"expiry-time": "expiry", "mode": "mode", "version": "version"}
 
 
+def _registered_columns(rep: Replica, existing: list[Replica]) -> None:
+    """data_version/data_mode/data_expiry_ts of a registered replica (irods 4.3.4 register_physical_path.cpp).
+
+    A new object's info comes from the HTTP API's zeroed DataObjInp (createMode 0: data_objects:2072 at
+    0.7.0) through initDataObjInfoWithInp (:306; objDesc.cpp:378): mode "0". An additional replica copies
+    an existing replica's info (:233) and db_reg_replica_op its row (db_plugin.cpp:3012-3035, mode :3144).
+    """
+    if existing:
+        rep.version, rep.mode, rep.expiry = existing[0].version, existing[0].mode, existing[0].expiry
+    else:
+        rep.mode = "0"
+
+
 class ReplicasMixin(ModelBase):
     """register / trim / modify_replica."""
 
@@ -79,6 +92,7 @@ class ReplicasMixin(ModelBase):
             number = max((r.number for r in obj.replicas), default=-1) + 1
             # A registered replica IS the file (as in iRODS): writes change it, removal deletes it.
             rep = Replica(number=number, resource=resource, spool_file=source, physical_path=physical_path)
+            _registered_columns(rep, obj.replicas)
             rep.size = data_size if data_size is not None else rep.spool_file.stat().st_size
             if checksum:
                 rep.checksum = self.replica_checksum(obj, rep)

@@ -122,3 +122,23 @@ def test_a_rodsuser_reads_resource_status(api: Api, parser: str) -> None:
     assert code(r) == 0
     q = "select RESC_NAME, RESC_STATUS where RESC_NAME = 'demoResc'"
     assert rows(api, "alice", q, parser) == [["demoResc", "down"]]
+
+
+def test_a_registered_object_has_mode_zero_and_its_added_replica_copies_it(api: Api) -> None:
+    # The HTTP API registers from a zeroed DataObjInp (createMode 0, data_objects:2072 at 0.7.0):
+    # initDataObjInfoWithInp gives data_mode "0" (register_physical_path.cpp:306, objDesc.cpp:378 at 4.3.4);
+    # an additional replica copies the first one's info and row (:233; db_plugin.cpp:3012-3035, :3144).
+    root = api.server.config.register_root
+    assert root is not None
+    first, second = root / "reg-first.txt", root / "reg-second.txt"
+    first.write_bytes(b"registered")
+    second.write_bytes(b"registered")
+    path = f"/{ZONE}/home/rods/reg.txt"
+    r = api.post("data-objects", op="register", lpath=path, ppath=str(first), resource="demoResc")
+    assert code(r) == 0
+    q = "select DATA_REPL_NUM, DATA_VERSION, DATA_MODE, DATA_EXPIRY where DATA_NAME = 'reg.txt'"
+    assert rows(api, "rods", q) == [["0", "", "0", "00000000000"]]
+    extra = {"as-additional-replica": "1"}
+    r = api.post("data-objects", op="register", lpath=path, ppath=str(second), resource="demoResc", **extra)
+    assert code(r) == 0
+    assert rows(api, "rods", q) == [["0", "", "0", "00000000000"], ["1", "", "0", "00000000000"]]
