@@ -35,7 +35,7 @@ from paramiko.sftp import (
     SFTP_FLAG_WRITE,
 )
 
-from irods_provider.exceptions import IrodsUsageError
+from irods_provider.exceptions import IrodsSftpFileError, IrodsUsageError
 
 from . import _pipelined as pipelined
 from ._status import sftp_errors
@@ -126,10 +126,14 @@ def probed_file_mode(probed: Sequence[pipelined.Outcome]) -> int | None:
     return stat.S_IMODE(attributes.st_mode or 0) & 0o666
 
 
-def temporary_modes(client: paramiko.SFTPClient, final: str) -> tuple[int | None, int | None]:
+def temporary_modes(
+    client: paramiko.SFTPClient, final: str, *, chosen: int | None = None
+) -> tuple[int | None, int | None]:
     """:func:`private_modes` of a temporary for ``final`` written through ``client``: the replaced file's
     mode from an ``lstat`` of ``final``, the server's plain-create mode probed beside it the first time
-    (one round trip for both)."""
+    (one round trip for both); with a ``chosen`` mode neither is asked (no round trip)."""
+    if chosen is not None:
+        return private_modes(None, _DEFAULT_MODES.get(client), chosen=chosen)
     requests = [pipelined.lstat(client, final)]
     known = _DEFAULT_MODES.get(client)
     if known is None:
@@ -161,9 +165,16 @@ def settle_directory_mode(
             client.chmod(directory, wanted)
 
 
-def note_mode_refused(client: paramiko.SFTPClient, final: str, error: OSError | None) -> None:
+def note_mode_refused(
+    client: paramiko.SFTPClient, final: str, error: OSError | None, *, chosen: int | None = None
+) -> None:
     """After a close whose mode the server refused (``error``): warn once per session; its later
-    temporaries are created as before (:func:`temporary_modes`)."""
+    temporaries are created as before (:func:`temporary_modes`). A ``chosen`` mode refused raises
+    IrodsSftpFileError naming ``final`` (the caller asked for it: the temporary is not published)."""
+    if error is not None and chosen is not None:
+        raise IrodsSftpFileError(
+            f"the SFTP server refused to set file_mode {chosen:#o}", server_message=str(error), path=final
+        )
     if error is None or client in _REFUSED:
         return
     _REFUSED.add(client)
