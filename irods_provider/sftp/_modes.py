@@ -11,7 +11,8 @@ A caller may choose the published mode instead (``file_mode``, ``directory_mode`
 ``install -m``): a new file and an overwrite alike then get exactly it, set the same way (the umask does not
 apply to ``FSETSTAT``). OpenSSH applies one umask per ``sftp-server`` process, never per directory: the mode
 probed in the target directory holds in its subdirectories too (only POSIX default ACLs, which OpenSSH does
-not read, make a directory's creations differ; a setgid directory changes their group, not their mode).
+not read, make a directory's creations differ; a setgid directory changes their group, and hands a
+subdirectory its setgid bit, not a file's mode).
 """
 
 from __future__ import annotations
