@@ -311,3 +311,60 @@ def test_publish_atomically_with_a_refused_file_mode_publishes_nothing(
             writer.write(b"x" * CHUNK)
     assert str(caught.value.path).endswith("gen/f.bin")
     assert list((remote.dir / "gen").iterdir()) == []
+
+
+def test_a_single_object_into_missing_directories_gets_both_modes(
+    session: Any, remote: Any, sftp_server: SshTestServer
+) -> None:
+    """One data object to a path whose directories are missing: the sink creates them (one ``mkdir`` with
+    its ``lstat``, parents step by step) with ``directory_mode``, the file gets ``file_mode``."""
+    blob = os.urandom(CHUNK + 9)
+    session.data_objects.write(f"{HOME}/one.bin", blob)
+    report = _deliver(remote, "one.bin", "single/a/b/one.bin", file_mode=0o604, directory_mode="0775")
+    assert report["transferred"] == 1
+    assert (remote.dir / "single" / "a" / "b" / "one.bin").read_bytes() == blob
+    for directory in ("single", "single/a", "single/a/b"):
+        assert mode_of(remote.dir / directory) == 0o775, directory
+    assert mode_of(remote.dir / "single" / "a" / "b" / "one.bin") == 0o604
+
+
+def _default_acl(directory: Path, group: int) -> None:
+    """Give ``directory`` a POSIX default ACL ``u::rwx,g::<group>,m::<group>,o::---`` (what ``setfacl -d``
+    writes: the ``system.posix_acl_default`` attribute, version 2, then tag, permissions, id per entry)."""
+    import struct
+
+    entries = [(0x01, 7), (0x04, group), (0x10, group), (0x20, 0)]
+    blob = struct.pack("<I", 2) + b"".join(
+        struct.pack("<HHI", tag, perm, 0xFFFFFFFF) for tag, perm in entries
+    )
+    try:
+        os.setxattr(directory, "system.posix_acl_default", blob)
+    except OSError as exc:
+        pytest.skip(f"no POSIX ACLs on the server's file system: {exc}")
+
+
+def test_a_subdirectory_with_a_default_acl_is_the_one_place_the_learned_mode_differs(
+    session: Any, remote: Any, sftp_server: SshTestServer
+) -> None:
+    """The finding behind the default mode: OpenSSH's umask is the process's (``-u``), so the mode learned in
+    the target directory is what a plain create gives in every subdirectory, except one carrying a POSIX
+    default ACL, where ``open(2)`` uses the ACL instead of the umask (0660 here). There the default publish
+    gives the learned 0640 (narrower, never wider), and ``file_mode`` gives exactly what is asked."""
+    _tree(session, "acl")
+    for destination in ("acl-default", "acl-chosen"):
+        remote._mkdir(remote.dir / destination / "sub")
+        _default_acl(remote.dir / destination / "sub", 6)
+    plain = remote.dir / "acl-default" / "sub" / "plain"
+    from irods_provider.testing.sftp import paramiko_client
+
+    with paramiko_client(sftp_server) as client:
+        sftp = client.open_sftp()
+        with sftp.open(remote.path("acl-default/sub/plain"), "w") as handle:
+            handle.write(b"x")
+    assert mode_of(plain) == 0o660  # the ACL, not the umask 027
+    assert _deliver(remote, "acl", "acl-default/")["transferred"] == 3
+    assert _deliver(remote, "acl", "acl-chosen/", file_mode=0o660)["transferred"] == 3
+    assert mode_of(remote.dir / "acl-default" / "a.bin") == 0o640  # the target directory: the umask's
+    assert mode_of(remote.dir / "acl-default" / "sub" / "b.bin") == 0o640  # learned in the target
+    assert mode_of(remote.dir / "acl-chosen" / "sub" / "b.bin") == 0o660
+    assert mode_of(remote.dir / "acl-chosen" / "sub" / "deeper" / "c.bin") == 0o660
