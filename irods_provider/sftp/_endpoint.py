@@ -37,6 +37,7 @@ from irods_provider.sftp._io import (
     open_sftp_channels,
     tune_transport,
 )
+from irods_provider.sftp._modes import settle_directory_mode
 from irods_provider.sftp._session import eager_sessions
 from irods_provider.sftp._status import answer_typed, is_raw_connection_error, sftp_error, sftp_errors
 from irods_provider.sftp._tcp import tuned_handshakes
@@ -906,18 +907,19 @@ class SftpEndpoint:
         """Record ``path`` as a directory settled for the task (found or created): not asked again."""
         self._directories.add(path)
 
-    def makedirs(self, client: paramiko.SFTPClient, path: str) -> None:
+    def makedirs(self, client: paramiko.SFTPClient, path: str, *, mode: int | None = None) -> None:
         """Create ``path`` and its missing parents (an existing directory is fine).
 
         A directory this endpoint created or found is not asked again (the task's files share their
         directories; where a file lands is still checked per file with ``normalize`` and ``lstat``). A
         missing directory is created with one ``mkdir`` when its parent exists; parents only on failure.
+        Those it creates get ``mode`` (:func:`~._modes.settle_directory_mode`; None: the server's default).
         """
         if path in ("/", "") or path in self._directories:
             return
         attrs = self.stat(client, path)
         if attrs is None:
-            self._mkdir(client, path)
+            self._mkdir(client, path, mode)
         elif stat.S_ISDIR(attrs.st_mode or 0):
             self._directories.add(path)
         else:
@@ -925,24 +927,27 @@ class SftpEndpoint:
                 f"SFTP target directory {path!r} exists and is not a directory", path=path
             )
 
-    def _mkdir(self, client: paramiko.SFTPClient, directory: str) -> None:
+    def _mkdir(self, client: paramiko.SFTPClient, directory: str, mode: int | None = None) -> None:
         """``mkdir`` the missing ``directory``; when that fails, its missing parents first, then again."""
+        made = False
         try:
-            client.mkdir(directory)
+            client.mkdir(directory, 0o777 if mode is None else mode)
+            made = True
         except OSError as exc:
             attrs = self.stat(client, directory)  # created meanwhile by another worker?
             if attrs is None:  # its parent is missing (or was, until another worker created it)
                 parent = posixpath.dirname(directory)
                 parent_attrs = self.stat(client, parent) if parent not in ("/", "", directory) else None
                 if parent_attrs is None and parent not in ("/", "", directory):
-                    self._mkdir(client, parent)
+                    self._mkdir(client, parent, mode)
                 elif parent_attrs is not None and not stat.S_ISDIR(parent_attrs.st_mode or 0):
                     raise IrodsNotADirectoryError(
                         f"could not create SFTP directory {directory!r}: {parent!r} is not a directory",
                         path=parent,
                     ) from None
                 with contextlib.suppress(OSError):
-                    client.mkdir(directory)
+                    client.mkdir(directory, 0o777 if mode is None else mode)
+                    made = True
                 attrs = self.stat(client, directory)
             if attrs is None:  # refused (permissions, a full disk) or removed at once: what the server said
                 doing = f"could not create SFTP directory {directory!r}"
@@ -955,6 +960,8 @@ class SftpEndpoint:
                     f"could not create SFTP directory {directory!r}: it exists and is not a directory",
                     path=directory,
                 ) from None
+        if made and mode is not None:
+            settle_directory_mode(client, directory, mode)
         self._directories.add(directory)
 
     # -- commands --------------------------------------------------------------------------------------

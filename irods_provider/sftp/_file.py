@@ -26,10 +26,19 @@ __all__ = ["SftpFile"]
 
 
 class SftpFile:
-    """One remote path through an open SFTP channel, readable and writable atomically."""
+    """One remote path through an open SFTP channel, readable and writable atomically; written, it gets
+    ``file_mode`` when given (:mod:`._modes`; a refusal fails the publish), else the default mode."""
 
-    def __init__(self, client: paramiko.SFTPClient, path: str, *, follow_symlinks: bool = False) -> None:
+    def __init__(
+        self,
+        client: paramiko.SFTPClient,
+        path: str,
+        *,
+        follow_symlinks: bool = False,
+        file_mode: int | None = None,
+    ) -> None:
         self.client = client
+        self.file_mode = file_mode
         self.path = path
         self.follow_symlinks = follow_symlinks
         self._writer: SftpWriter | None = None
@@ -77,7 +86,7 @@ class SftpFile:
     def open_temp(self, *, size: int | None = None, resume: bool = True, key: str = "") -> tuple[Writer, int]:
         """A hidden temporary sibling, private while written (:func:`~._modes.temporary_modes`)."""
         temp = hidden_sibling(self.path)
-        perm, at_close = temporary_modes(self.client, self.path)
+        perm, at_close = temporary_modes(self.client, self.path, chosen=self.file_mode)
         handle = create_exclusive(self.client, temp, perm=perm)
         handle.set_pipelined(True)
         self._writer = SftpWriter(self.client, temp, handle)
@@ -88,7 +97,7 @@ class SftpFile:
         writer, self._writer = self._writer, None
         if writer is None:
             raise IrodsNotFoundError("nothing was written", path=self.path)
-        note_mode_refused(self.client, self.path, writer.mode_error)
+        note_mode_refused(self.client, self.path, writer.mode_error, chosen=self.file_mode)
         publish(self.client, writer.path, self.path, size=writer.bytes_written)
 
     def discard(self) -> None:

@@ -598,23 +598,24 @@ def _refuse_symlink(sftp: paramiko.SFTPClient, path: str) -> None:
 
 @contextlib.contextmanager
 def publish_atomically(
-    sftp: paramiko.SFTPClient, path: str, *, request_size: int | None = None
+    sftp: paramiko.SFTPClient, path: str, *, request_size: int | None = None, file_mode: int | None = None
 ) -> Iterator[SftpWriter]:
     """Write to a temporary sibling of ``path`` and rename it onto ``path`` only if the block succeeds.
 
     The temporary is created exclusively (never through a planted symlink) and a symlink at ``path`` is
     refused. On any error the temporary file is removed and ``path`` is left as it was. The temporary is
     private while written, then gets the replaced file's mode, else the server's plain-create mode
-    (:func:`~._modes.temporary_modes`).
+    (:func:`~._modes.temporary_modes`), or exactly ``file_mode`` when given (a refusal raises
+    IrodsSftpFileError and nothing is published).
     """
     temp = temporary_sibling(path)
-    perm, at_close = temporary_modes(sftp, path)
+    perm, at_close = temporary_modes(sftp, path, chosen=file_mode)
     writer = open_sftp_writer(sftp, temp, request_size=request_size, exclusive=True, perm=perm)
     writer.mode_at_close = at_close
     try:
         yield writer
         writer.close()
-        note_mode_refused(sftp, path, writer.mode_error)
+        note_mode_refused(sftp, path, writer.mode_error, chosen=file_mode)
         _refuse_symlink(sftp, path)
         rename_over(sftp, temp, path)
     except BaseException:

@@ -6,6 +6,13 @@ and its handle sets the published mode right before its CLOSE: the replaced file
 create gives on the server. OpenSSH's ``sftp-server`` creates a file with the OPEN's attribute, else 0666,
 through ``open(2)``, and a ``mkdir`` without one with 0777, so the umask it runs under shows in a probe
 directory's mode (sftp-server.c ``process_open``, ``process_mkdir``).
+
+A caller may choose the published mode instead (``file_mode``, ``directory_mode``: :func:`parse_mode`, like
+``install -m``): a new file and an overwrite alike then get exactly it, set the same way (the umask does not
+apply to ``FSETSTAT``). OpenSSH applies one umask per ``sftp-server`` process, never per directory: the mode
+probed in the target directory holds in its subdirectories too (only POSIX default ACLs, which OpenSSH does
+not read, make a directory's creations differ; a setgid directory changes their group, and hands a
+subdirectory its setgid bit, not a file's mode).
 """
 
 from __future__ import annotations
@@ -29,35 +36,69 @@ from paramiko.sftp import (
     SFTP_FLAG_WRITE,
 )
 
+from irods_provider.exceptions import IrodsSftpFileError, IrodsUsageError
+
 from . import _pipelined as pipelined
+from ._status import sftp_errors
 
 __all__ = [
     "PRIVATE_MODE",
     "mode_probe",
     "note_mode_refused",
     "open_with_perm",
+    "parse_mode",
     "private_modes",
     "probed_file_mode",
+    "settle_directory_mode",
     "temporary_modes",
 ]
 
 log = logging.getLogger(__name__)
 #: A temporary's permission bits while it is written: the owner's only (the server's umask still applies).
 PRIVATE_MODE = 0o600
+#: The bits a chosen mode may have: a file's permissions only (never setuid, setgid or sticky: a data file
+#: delivered from a zone is no program to run as its owner); a directory's also setgid (a group's shared
+#: directory hands its group down) and sticky (only owners remove their files). Not setuid (no meaning).
+FILE_MODE_BITS = 0o777
+DIRECTORY_MODE_BITS = 0o3777
 _PROBE = ".irods-mode-probe-"  # the hidden directory a probe creates and removes to learn the umask
 #: Per SFTP session: the mode a plain create gives (learned once), and whether the server refused a mode.
 _DEFAULT_MODES: weakref.WeakKeyDictionary[paramiko.SFTPClient, int] = weakref.WeakKeyDictionary()
 _REFUSED: weakref.WeakSet[paramiko.SFTPClient] = weakref.WeakSet()
 
 
+def parse_mode(value: int | str | None, *, name: str, directory: bool = False) -> int | None:
+    """The permission bits ``value`` names: an int (``0o640``) or octal digits (``"0640"``, ``"640"``,
+    ``"0o640"``); None stays None (the server's default). Bits beyond :data:`FILE_MODE_BITS` (a directory:
+    :data:`DIRECTORY_MODE_BITS`), a negative or non-octal value raise IrodsUsageError naming ``name``."""
+    if value is None:
+        return None
+    allowed = DIRECTORY_MODE_BITS if directory else FILE_MODE_BITS
+    text = value.strip().lower().removeprefix("0o") if isinstance(value, str) else None
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        mode = -1
+    elif text is not None:
+        mode = int(text, 8) if text and set(text) <= set("01234567") else -1
+    else:
+        mode = int(value)
+    if mode < 0 or mode & ~allowed:
+        kind = "a directory (setgid, sticky allowed)" if directory else "a file (no setuid, setgid, sticky)"
+        shown = f"{value:#o}" if isinstance(value, int) and not isinstance(value, bool) else repr(value)
+        raise IrodsUsageError(f"{name}={shown} is not a mode of {kind}: octal bits within {allowed:#o}")
+    return mode
+
+
 def private_modes(
-    replaced: int | None, default: int | None, *, refused: bool = False
+    replaced: int | None, default: int | None, *, refused: bool = False, chosen: int | None = None
 ) -> tuple[int | None, int | None]:
     """The permission bits a temporary is created with, and those its handle sets in its close's round
-    trip (None: none asked). Private (:data:`PRIVATE_MODE`) while written, published with ``replaced`` (the
-    mode of the file it replaces), else ``default`` (what a plain create gives on the server). As before
-    (the server's default at the create, nothing at the close) when that is unknown for a new file, or after
-    the server ``refused`` to set a mode."""
+    trip (None: none asked). Private (:data:`PRIVATE_MODE`) while written, published with ``chosen`` (the
+    caller's ``file_mode``), else ``replaced`` (the mode of the file it replaces), else ``default`` (what a
+    plain create gives on the server). Without ``chosen``, as before (the server's default at the create,
+    nothing at the close) when that is unknown for a new file, or after the server ``refused`` a mode."""
+    if chosen is not None:  # asked for: set even where the server refused another file's mode
+        created = None if default is None else default & PRIVATE_MODE
+        return PRIVATE_MODE, None if chosen == created else chosen
     wanted = replaced if replaced is not None else default
     if wanted is None or refused:
         return None, None
@@ -86,10 +127,14 @@ def probed_file_mode(probed: Sequence[pipelined.Outcome]) -> int | None:
     return stat.S_IMODE(attributes.st_mode or 0) & 0o666
 
 
-def temporary_modes(client: paramiko.SFTPClient, final: str) -> tuple[int | None, int | None]:
+def temporary_modes(
+    client: paramiko.SFTPClient, final: str, *, chosen: int | None = None
+) -> tuple[int | None, int | None]:
     """:func:`private_modes` of a temporary for ``final`` written through ``client``: the replaced file's
     mode from an ``lstat`` of ``final``, the server's plain-create mode probed beside it the first time
-    (one round trip for both)."""
+    (one round trip for both); with a ``chosen`` mode neither is asked (no round trip)."""
+    if chosen is not None:
+        return private_modes(None, _DEFAULT_MODES.get(client), chosen=chosen)
     requests = [pipelined.lstat(client, final)]
     known = _DEFAULT_MODES.get(client)
     if known is None:
@@ -104,9 +149,33 @@ def temporary_modes(client: paramiko.SFTPClient, final: str) -> tuple[int | None
     return private_modes(replaced, known, refused=client in _REFUSED)
 
 
-def note_mode_refused(client: paramiko.SFTPClient, final: str, error: OSError | None) -> None:
+def settle_directory_mode(
+    client: paramiko.SFTPClient, directory: str, mode: int, made: pipelined.Outcome | None = None
+) -> None:
+    """Give the ``directory`` just created with ``mode`` exactly that (``SETSTAT``: a round trip) when the
+    umask masked it, as its ``lstat`` answer ``made`` (asked now when None) shows. A setgid bit it
+    inherited from its parent stays unless ``mode`` has it (as GNU ``mkdir -m 750`` keeps it)."""
+    with sftp_errors(directory, f"could not set the mode of SFTP directory {directory!r}"):
+        try:
+            found = client.lstat(directory) if made is None else pipelined.attributes(made)
+            now = stat.S_IMODE(found.st_mode or 0)
+        except (OSError, paramiko.SFTPError):
+            now = 0o7777 + 1  # unknown: set it
+        wanted = mode | (now & stat.S_ISGID)
+        if now != wanted:
+            client.chmod(directory, wanted)
+
+
+def note_mode_refused(
+    client: paramiko.SFTPClient, final: str, error: OSError | None, *, chosen: int | None = None
+) -> None:
     """After a close whose mode the server refused (``error``): warn once per session; its later
-    temporaries are created as before (:func:`temporary_modes`)."""
+    temporaries are created as before (:func:`temporary_modes`). A ``chosen`` mode refused raises
+    IrodsSftpFileError naming ``final`` (the caller asked for it: the temporary is not published)."""
+    if error is not None and chosen is not None:
+        raise IrodsSftpFileError(
+            f"the SFTP server refused to set file_mode {chosen:#o}", server_message=str(error), path=final
+        )
     if error is None or client in _REFUSED:
         return
     _REFUSED.add(client)

@@ -13,6 +13,8 @@ The temporary is private (``0600``) while written; its handle sets the published
 trip: the replaced file's, else what a plain create gives on the server. That default is learned once per
 task by :func:`target_root` (a hidden directory's ``mkdir``, ``lstat`` and ``rmdir`` sent with its own
 requests: 3 requests, no round trip); per file it costs one ``FSETSTAT`` in the close's round trip.
+A chosen ``file_mode`` replaces both (new files and overwrites), set the same way; a chosen
+``directory_mode`` goes with each ``mkdir`` (and a ``SETSTAT`` when the umask masked it).
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from irods_provider.exceptions import (
     IrodsConfigurationError,
     IrodsInvalidPathError,
     IrodsNotFoundError,
+    IrodsSftpFileError,
     IrodsSymlinkError,
 )
 
@@ -59,7 +62,7 @@ from ._integrity import (
     publish,
 )
 from ._io import WRITE_FAILED, SftpWriter, release_handle
-from ._modes import mode_probe, private_modes, probed_file_mode
+from ._modes import mode_probe, private_modes, probed_file_mode, settle_directory_mode
 from ._parallel import ParallelSftpWriter, Reopening, reopen_further, widen_writer
 from ._resume_store import ResumeStore
 
@@ -91,6 +94,9 @@ class SftpStagingSink:
     published after it.
     ``source`` (the data object read): kept with the record as a hint (:func:`may_resume`), a key known
     before the SSH connection is up, so the task does not read its first bytes early for nothing.
+    ``file_mode``: the published file's permission bits (a new file and an overwrite alike; None: the
+    replaced file's, else the server's default), ``directory_mode`` those of directories it creates
+    (:func:`~._modes.parse_mode` checks both).
     """
 
     def __init__(
@@ -106,8 +112,12 @@ class SftpStagingSink:
         remote_checksum: bool | None = None,
         verified: list[str] | None = None,
         source: str | None = None,
+        file_mode: int | None = None,
+        directory_mode: int | None = None,
     ) -> None:
         self.sftp = sftp
+        self.file_mode = file_mode
+        self.directory_mode = directory_mode
         self.source = source
         self.client = client
         self.final = final
@@ -145,7 +155,11 @@ class SftpStagingSink:
         one round trip (:func:`ensure_directory`)."""
         parent = posixpath.dirname(self.final)
         real_parent, (there,) = ensure_directory(
-            self.sftp, self.client, parent, also=[pipelined.lstat(self.client, self.final)]
+            self.sftp,
+            self.client,
+            parent,
+            also=[pipelined.lstat(self.client, self.final)],
+            mode=self.directory_mode,
         )
         if real_parent != self.root and not real_parent.startswith(self.root.rstrip("/") + "/"):
             raise IrodsInvalidPathError(f"{parent!r} resolves outside the target directory", path=self.final)
@@ -244,8 +258,9 @@ class SftpStagingSink:
     def _modes(self) -> tuple[int | None, int | None]:
         """The permission bits the temporary is created with, and those its handle sets in its close's round
         trip (:func:`~._modes.private_modes`: the replaced file's mode, else what a plain create gives on
-        the server, which :func:`target_root` learned)."""
-        return private_modes(self._replaced_mode, self.sftp.new_file_mode, refused=self.sftp.modes_refused)
+        the server, which :func:`target_root` learned; a chosen ``file_mode`` before both)."""
+        refused, chosen = self.sftp.modes_refused, self.file_mode
+        return private_modes(self._replaced_mode, self.sftp.new_file_mode, refused=refused, chosen=chosen)
 
     def _reads_back(self, size: int) -> bool:
         """Whether the finished temporary is checked by reading it back over SFTP (:meth:`verify`)."""
@@ -404,8 +419,16 @@ class SftpStagingSink:
 
     def _note_mode_refused(self) -> None:
         """Warn (once per endpoint) when the server refused the mode set at the close: the file stays
-        private, and later files are created as before (:meth:`_modes`)."""
+        private, and later files are created as before (:meth:`_modes`). A chosen ``file_mode`` refused
+        fails the file before it is published (IrodsSftpFileError naming it): it asked for that mode."""
         error = getattr(self._writer, "mode_error", None)
+        if error is not None and self.file_mode is not None:
+            raise IrodsSftpFileError(
+                f"the SFTP server refused to set file_mode {self.file_mode:#o}",
+                server_message=str(error),
+                operation="irods_to_sftp",
+                path=self.final,
+            )
         if error is None or self.sftp.modes_refused:
             return
         self.sftp.modes_refused = True
@@ -459,23 +482,24 @@ def _hint_key(identity: Sequence[str], source: str) -> str:
     return ResumeStore.key(*identity, "irods-source", source)
 
 
-def target_root(sftp: SftpEndpoint, path: str) -> str:
+def target_root(sftp: SftpEndpoint, path: str, *, directory_mode: int | None = None) -> str:
     """Create the target directory ``path`` (and its parents); how the server resolves it (``normalize``),
     the ``root`` every :class:`SftpStagingSink` of the task must stay inside. One round trip when ``path``
     or its parent exists (:func:`ensure_directory`), the login directory (:attr:`~._endpoint.SftpEndpoint.
     home`) asked in it when ``path`` is relative and it is not known yet, and the server's default file
-    mode learned in it too (:func:`_mode_probe`)."""
+    mode learned in it too (:func:`_mode_probe`). Directories it creates get ``directory_mode`` (None: the
+    server's default)."""
     with sftp.channel() as client:
         if "\x00" in path or path.startswith("/") or sftp.home_known:
             directory = sftp.resolve(path)
             probe = _mode_probe(sftp, client, directory)
-            real, probed = ensure_directory(sftp, client, directory, also=probe)
+            real, probed = ensure_directory(sftp, client, directory, also=probe, mode=directory_mode)
             _learn_mode(sftp, probed)
             return real
         # Relative to the login directory: sent as it is, the login directory asked in the same round trip.
         relative = posixpath.normpath(path)
         also = [pipelined.realpath(client, "."), *_mode_probe(sftp, client, relative)]
-        real, (home, *probed) = ensure_directory(sftp, client, relative, also=also)
+        real, (home, *probed) = ensure_directory(sftp, client, relative, also=also, mode=directory_mode)
         _learn_mode(sftp, probed)
         sftp.home = pipelined.name(home)
         if sftp.knows_directory(relative):
@@ -496,40 +520,58 @@ def _learn_mode(sftp: SftpEndpoint, probed: Sequence[pipelined.Outcome]) -> None
         sftp.new_file_mode = mode
 
 
-def create_sftp_directories(sftp: SftpEndpoint, target: str, directories: Sequence[str]) -> None:
+def create_sftp_directories(
+    sftp: SftpEndpoint, target: str, directories: Sequence[str], *, mode: int | None = None
+) -> None:
     """Create a tree's ``directories`` below the SFTP directory ``target``, an existing one fine: parents
     first, one round trip each (:func:`ensure_directory`, how the server resolves ``target`` asked with it).
     Each must resolve inside ``target`` before anything is created in it, as a file's directory must
     (:meth:`SftpStagingSink.destination_state`): a link leading out is IrodsSymlinkError, a file in the way
-    IrodsNotADirectoryError, both naming the path."""
+    IrodsNotADirectoryError, both naming the path. The directories it creates get ``mode`` (None: the
+    server's default); existing ones are left as they are."""
     if not directories:
         return
     with sftp.channel() as client:
         for leaf in sorted(set(directories) - {target}):
-            real, (root,) = ensure_directory(sftp, client, leaf, also=[pipelined.realpath(client, target)])
+            also = [pipelined.realpath(client, target)]
+            real, (root,) = ensure_directory(sftp, client, leaf, also=also, mode=mode)
             if not real.startswith(pipelined.name(root).rstrip("/") + "/"):
                 raise IrodsSymlinkError(f"{leaf!r} resolves outside the target directory", path=leaf)
 
 
 def ensure_directory(
-    sftp: SftpEndpoint, client: paramiko.SFTPClient, directory: str, *, also: Sequence[pipelined.Request] = ()
+    sftp: SftpEndpoint,
+    client: paramiko.SFTPClient,
+    directory: str,
+    *,
+    also: Sequence[pipelined.Request] = (),
+    mode: int | None = None,
 ) -> tuple[str, list[pipelined.Outcome]]:
     """:meth:`~._endpoint.SftpEndpoint.makedirs` ``directory``, then how the server resolves it (``realpath``)
     and the answers to ``also``, in one round trip: ``stat``, ``mkdir``, ``realpath`` and ``also`` sent
     together (``stat`` and ``mkdir`` only for a directory the endpoint has not settled yet). Unless the
     directory was there or that ``mkdir`` created it (its parent exists), ``makedirs`` goes step by step,
     then ``realpath`` and ``also`` are asked again (a second round trip): a ``mkdir`` that finds something
-    in place changes nothing."""
+    in place changes nothing. ``mode``: the ``mkdir``'s permission bits, an ``lstat`` right after it in
+    the same round trip, and a ``SETSTAT`` (a round trip) only when the umask masked them."""
     settled = sftp.knows_directory(directory)
-    head = [] if settled else [pipelined.stat(client, directory), pipelined.mkdir(client, directory)]
+    made_mode = 0o777 if mode is None else mode
+    mkdir = pipelined.mkdir(client, directory, made_mode)
+    head = [] if settled else [pipelined.stat(client, directory), mkdir]
+    if head and mode is not None:
+        head.append(pipelined.lstat(client, directory))
     tail = [pipelined.realpath(client, directory), *also]
     outcomes = pipelined.exchange(client, [*head, *tail])
     if not settled:
-        found, made, outcomes = outcomes[0], outcomes[1], outcomes[2:]
-        if _is_directory(found) or (isinstance(found, FileNotFoundError) and pipelined.succeeded(made)):
+        (found, made, *after), outcomes = outcomes[: len(head)], outcomes[len(head) :]
+        if _is_directory(found):
             sftp.note_directory(directory)
+        elif isinstance(found, FileNotFoundError) and pipelined.succeeded(made):
+            sftp.note_directory(directory)
+            if mode is not None:
+                settle_directory_mode(client, directory, mode, after[0])
         else:
-            sftp.makedirs(client, directory)  # parents, a race with another worker, a file in the way
+            sftp.makedirs(client, directory, mode=mode)  # parents, a race with another worker, a file there
             outcomes = pipelined.exchange(client, tail)
     return pipelined.name(outcomes[0]), outcomes[1:]
 

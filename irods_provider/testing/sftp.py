@@ -357,6 +357,13 @@ class _FaultState:
             return False, stall
 
 
+def _has_default_acl(directory: bytes) -> bool:
+    try:
+        return bool(os.getxattr(directory, "system.posix_acl_default"))
+    except OSError:  # none, or no ACLs on this file system
+        return False
+
+
 class _FaultySftpServer(asyncssh.SFTPServer):
     """asyncssh's SFTP server, with reads and writes passed through the fault switches."""
 
@@ -369,20 +376,21 @@ class _FaultySftpServer(asyncssh.SFTPServer):
 
     def open(self, path: bytes, pflags: int, attrs: asyncssh.SFTPAttrs) -> object:
         if pflags & asyncssh.FXF_CREAT:
-            attrs.permissions = self._masked(attrs.permissions, 0o666)
+            attrs.permissions = self._masked(attrs.permissions, 0o666, path)
         file_obj = super().open(path, pflags, attrs)
         self._open_files.add(file_obj)
         return file_obj
 
     def mkdir(self, path: bytes, attrs: asyncssh.SFTPAttrs) -> Any:
-        attrs.permissions = self._masked(attrs.permissions, 0o777)
+        attrs.permissions = self._masked(attrs.permissions, 0o777, path)
         return super().mkdir(path, attrs)
 
-    def _masked(self, permissions: int | None, default: int) -> int | None:
+    def _masked(self, permissions: int | None, default: int, path: bytes) -> int | None:
         """The mode a create asks for, less the server's own ``umask`` (as ``sftp-server -u`` sets it;
-        the process's umask still applies after it): unchanged when none is configured."""
+        the process's umask still applies after it): unchanged when none is configured, or when the parent
+        directory has a POSIX default ACL, which ``open(2)`` and ``mkdir(2)`` apply instead of any umask."""
         umask = self._state.umask
-        if umask is None:
+        if umask is None or _has_default_acl(os.path.dirname(self.map_path(path))):
             return permissions
         return (default if permissions is None else permissions) & ~umask
 

@@ -10,7 +10,7 @@ import posixpath
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypedDict, TypeVar, cast
 
 from irods_provider._lineage import LineageDataset, irods_dataset, sftp_dataset
 from irods_provider.client.transfer import (
@@ -56,7 +56,8 @@ from irods_provider.sftp._checksum import hash_sftp_file, sftp_file_has_checksum
 from irods_provider.sftp._destination import sftp_is_directory
 from irods_provider.sftp._endpoint import CHANNELS_PER_CONNECTION, IO_TIMEOUT
 from irods_provider.sftp._home import expand_home, needs_expand_path
-from irods_provider.sftp._sink import create_sftp_directories
+from irods_provider.sftp._modes import parse_mode
+from irods_provider.sftp._sink import create_sftp_directories, target_root
 from irods_provider.sftp._status import is_raw_connection_error
 from irods_provider.sftp._tree import SftpTree
 from irods_provider.transfers._move import check_removed, movable, move_skip, prune_emptied, removal_failure
@@ -72,6 +73,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AutoCount",
     "PlannedCopy",
+    "SftpPublishingOperator",
     "SftpStagingOperator",
     "auto_connections",
     "create_collections",
@@ -759,12 +761,14 @@ class SftpStagingOperator(TransferOperatorBase):
             for x in plan.left_out
         ]
 
-    def make_directories(self, sftp: SftpEndpoint) -> None:
-        """Create the tree's directories :meth:`place_rest` placed below its SFTP target: a file or link in
-        the way is refused here, before any byte of the run is read."""
+    def make_directories(self, sftp: SftpEndpoint, *, mode: int | None = None) -> None:
+        """Create the tree's directories :meth:`place_rest` placed below its SFTP target (those created get
+        ``mode``; None: the server's default): a file or link in the way is refused here, before any byte
+        of the run is read."""
         if self.directories and self.directory_target is not None:
             target, paths = self.directory_target, [d.destination for d in self.directories]
-            self.surviving_sftp(sftp, lambda: create_sftp_directories(sftp, target, paths), path=target)
+            make = functools.partial(create_sftp_directories, sftp, target, paths, mode=mode)
+            self.surviving_sftp(sftp, make, path=target)
 
     def nothing_matches(self, sources: Sequence[str], *, operation: str) -> IrodsNotFoundError:
         """The error of a selection with no file to copy, naming what was left out."""
@@ -808,3 +812,57 @@ class SftpStagingOperator(TransferOperatorBase):
             "destination": destination,
             "verified": report.transferred,
         }
+
+
+class PublishedModes(TypedDict):
+    """The permission bits of what an SFTP download publishes (:class:`~irods_provider.sftp._sink.
+    SftpStagingSink`'s arguments); None: the server's default."""
+
+    file_mode: int | None
+    directory_mode: int | None
+
+
+class SftpPublishingOperator(SftpStagingOperator):
+    """:class:`SftpStagingOperator` writing onto the SFTP server: the modes of what it publishes there.
+
+    :param file_mode: permission bits of every file published, new or overwritten alike (templated; ``0o640``,
+        ``"0640"`` or ``"640"``), as ``install -m`` sets them: through the file's open handle in its close's
+        round trip (no round trip of its own, and not masked by the server's umask); the temporary stays
+        ``0600`` until then. Only bits within ``0o777``: setuid, setgid and sticky are refused (a data file
+        is no program to run as its owner). A server refusing to set it fails that file, unpublished
+        (``IrodsSftpFileError``). None (default): a new file gets what a plain create gives on the server
+        (0666 less its umask, learned in the target directory), an overwrite keeps the replaced file's mode.
+    :param directory_mode: permission bits of the directories the run creates (``destination_path`` and its
+        missing parents, a tree's directories; existing ones are left as they are), e.g. ``0o750``: sent
+        with each ``mkdir``, then set by one ``SETSTAT`` when the server's umask masked it. Within
+        ``0o3777`` (setgid and sticky allowed); a setgid bit inherited from the parent stays unless asked
+        for, as with GNU ``mkdir -m``. None (default): the server's default (0777 less its umask).
+    """
+
+    template_fields: Sequence[str] = (*SftpStagingOperator.template_fields, "file_mode", "directory_mode")
+
+    def __init__(
+        self, *, file_mode: int | str | None = None, directory_mode: int | str | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self.file_mode = file_mode
+        self.directory_mode = directory_mode
+        for name, value in (("file_mode", file_mode), ("directory_mode", directory_mode)):
+            if not (isinstance(value, str) and "{" in value):  # a literal: a mistake fails the DAG's parse
+                parse_mode(value, name=name, directory=name == "directory_mode")
+
+    def published_modes(self) -> PublishedModes:
+        """The rendered ``file_mode`` and ``directory_mode`` as permission bits (the sink's arguments)."""
+        return {
+            "file_mode": parse_mode(self.file_mode, name="file_mode"),
+            "directory_mode": parse_mode(self.directory_mode, name="directory_mode", directory=True),
+        }
+
+    def target_root(self, sftp: SftpEndpoint, path: str) -> str:
+        """:func:`~irods_provider.sftp._sink.target_root` creating directories with ``directory_mode``."""
+        return target_root(sftp, path, directory_mode=self.published_modes()["directory_mode"])
+
+    def make_directories(self, sftp: SftpEndpoint, *, mode: int | None = None) -> None:
+        """:meth:`SftpStagingOperator.make_directories`, those created getting ``directory_mode``."""
+        chosen = self.published_modes()["directory_mode"] if mode is None else mode
+        super().make_directories(sftp, mode=chosen)

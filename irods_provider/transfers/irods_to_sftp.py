@@ -14,10 +14,10 @@ from irods_provider.client.transfer._sink_download import EarlyReads, download_t
 from irods_provider.client.transfer._trees import IrodsTree
 from irods_provider.operators._base import check_path
 from irods_provider.sftp._resume_store import ResumeStore, task_identity
-from irods_provider.sftp._sink import SftpStagingSink, may_resume, target_root
+from irods_provider.sftp._sink import SftpStagingSink, may_resume
 from irods_provider.transfers._move import moved_irods_source
 from irods_provider.transfers._selection import as_list, safe_join
-from irods_provider.transfers._staging import PlannedCopy, SftpStagingOperator, place_plan
+from irods_provider.transfers._staging import PlannedCopy, SftpPublishingOperator, place_plan
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 __all__ = ["IrodsToSFTPOperator"]
 
 
-class IrodsToSFTPOperator(SftpStagingOperator):
+class IrodsToSFTPOperator(SftpPublishingOperator):
     """Copy data objects from iRODS to an SFTP server, streaming ranged reads straight into pipelined writes.
 
     Nothing touches the worker's disk and memory per file is flat. Each file is one call of the engine's
@@ -42,7 +42,7 @@ class IrodsToSFTPOperator(SftpStagingOperator):
     A single data object goes to ``destination_path`` itself unless that is an existing directory or ends
     with ``/``; collections, globs and lists go below the directory ``destination_path``, keeping their paths
     relative to the collection (or the glob's literal base). See :class:`SftpStagingOperator` for the common
-    arguments and for lineage (OpenLineage facets, hook lineage, ``outlets=[Asset("irods://<zone>/<path>")]``).
+    arguments and lineage, :class:`SftpPublishingOperator` for ``file_mode`` and ``directory_mode``.
 
     Example:
 
@@ -90,6 +90,7 @@ class IrodsToSFTPOperator(SftpStagingOperator):
                 chunk_size=config.chunk_size,
                 remote_checksum=self.remote_checksum,
                 verified=verified,
+                **self.published_modes(),
             )
             engine = functools.partial(
                 download_to_sink,
@@ -112,10 +113,9 @@ class IrodsToSFTPOperator(SftpStagingOperator):
     def _plan(
         self, sftp: SftpEndpoint, session: IrodsSession, sources: list[str], *, early: EarlyReads
     ) -> tuple[list[PlannedCopy], str, Callable[[], str], TransferSubscriber]:
-        """The one planner over the zone, the SFTP directory the plan writes into and how the server
-        resolves it once created (:func:`target_root`): a single data object goes to ``destination_path``
-        itself unless that ends with ``/`` or is an existing directory. A tree's directories are made (a file
-        in the way refused) before its ``early`` reads start (else they start at once); and its progress."""
+        """The one planner's files, the SFTP directory they go to (one object: ``destination_path`` itself
+        unless it ends with ``/`` or is a directory), how the server resolves it once made (``target_root``)
+        and progress. A tree's directories are made (a file in the way refused) before ``early`` reads."""
         raw = self.sftp_path(sftp, str(self.destination_path).strip(), name="destination_path")
         resolve = functools.partial(check_path, "source_path")
         tree = IrodsTree(session, resolve=resolve, read_ahead=PLAN_READ_AHEAD)
@@ -127,7 +127,7 @@ class IrodsToSFTPOperator(SftpStagingOperator):
         if not plan.directories:  # nothing to check: the reads overlap the SFTP side's setup
             start()
         surviving = functools.partial(self.surviving_sftp, sftp, path=raw)
-        made = surviving(lambda: target_root(sftp, raw)) if plan.files and not plan.single else None
+        made = surviving(lambda: self.target_root(sftp, raw)) if plan.files and not plan.single else None
         target = surviving(lambda: sftp.resolve(raw))
         is_directory = self.is_sftp_directory(sftp)
         files, single = place_plan(plan, target, functools.partial(safe_join, target), is_directory)
@@ -138,7 +138,7 @@ class IrodsToSFTPOperator(SftpStagingOperator):
         root = posixpath.dirname(target) if single else target
         if made is not None:
             return files, root, lambda: made, progress
-        return files, root, functools.partial(target_root, sftp, root), progress
+        return files, root, functools.partial(self.target_root, sftp, root), progress
 
     def _stage(
         self, sftp: SftpEndpoint, session: IrodsSession, item: PlannedCopy, *, early: EarlyReads, **parts: Any

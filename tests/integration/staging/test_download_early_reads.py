@@ -26,7 +26,7 @@ from irods_provider.exceptions import IrodsAlreadyExistsError, IrodsInvalidPathE
 from irods_provider.sftp import _endpoint
 from irods_provider.testing import _h_data_objects
 from irods_provider.testing.sftp import EmbeddedSftpServer
-from irods_provider.transfers import irods_to_sftp
+from irods_provider.transfers import _staging
 from irods_provider.transfers.irods_to_sftp import IrodsToSFTPOperator
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "support"))
@@ -322,10 +322,10 @@ def test_early_reads_no_copy_took_are_closed_when_the_task_fails_first(remote, s
         put_object(session, f"{HOME}/pair/{name}", random.Random(name).randbytes(MIB + 7))
     started = early_reads(monkeypatch)
 
-    def refused(_sftp: Any, path: str) -> str:
+    def refused(_sftp: Any, path: str, **_modes: Any) -> str:
         raise IrodsInvalidPathError("refused for the test", path=path)
 
-    monkeypatch.setattr(irods_to_sftp, "target_root", refused)
+    monkeypatch.setattr(_staging, "target_root", refused)  # what the operator's target_root calls
     with pytest.raises(IrodsInvalidPathError, match="refused for the test"):
         down(256 * KIB, source_path=f"{HOME}/pair", destination_path=remote.path("pair/"), recursive=True)
     assert sorted(started) == [f"{HOME}/pair/a.bin", f"{HOME}/pair/b.bin"]
