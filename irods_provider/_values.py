@@ -57,6 +57,20 @@ def refuse_unaddressable(name: str, path: str) -> str:
     return path
 
 
+def refuse_empty_segment_in(name: str, path: str, *, into: bool = False) -> str:
+    """``path`` unless it has an empty segment (a ``//``, or a trailing ``/`` unless ``into`` allows one: the
+    "into this collection" of a destination), the mark of a template part that rendered empty, which the
+    path rule would fold into the parent, widening a deletion or an overwrite (IrodsInvalidPathError)."""
+    checked = path[:-1] if into and path.endswith("/") else path
+    if len(path) > 1 and (checked.endswith("/") or "//" in checked):
+        raise IrodsInvalidPathError(
+            f"{name} {path!r} has an empty segment (a trailing '/' or '//': a template part that "
+            "rendered empty?); nothing was changed: name the collection or pattern without it",
+            path=path,
+        )
+    return path
+
+
 def rendered_literal(text: str) -> Any:
     """A rendered dict or list: a Python literal (``str()`` of a value), else JSON (Jinja's ``tojson``, whose
     ``true``/``false``/``null`` are no Python); never evaluated. ValueError when it is neither."""

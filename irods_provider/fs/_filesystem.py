@@ -30,6 +30,8 @@ from fsspec.callbacks import DEFAULT_CALLBACK
 from fsspec.spec import AbstractFileSystem
 from fsspec.utils import isfilelike
 
+from irods_provider._urls import split_url
+from irods_provider._values import refuse_empty_segment_in
 from irods_provider.client import (
     BasicAuth,
     Entry,
@@ -622,7 +624,11 @@ class IrodsFileSystem(AbstractFileSystem):  # type: ignore[misc]
         empty (as fsspec's MemoryFileSystem does): deeper content left is an ENOTEMPTY OSError. A path holding
         ``*``, ``?`` or ``[`` is a glob here (fsspec's API), but one that also names an existing object or
         collection is refused before anything goes: removing ``data1.csv`` for ``data[1].csv`` loses data.
+        A path with an empty segment (``/zone/home//x``, a trailing ``/``: a template part that rendered
+        empty) is refused too (IrodsInvalidPathError naming it): the path rule would widen the removal.
         """
+        for raw in [path] if isinstance(path, str) else list(path):
+            refuse_empty_segment_in("path", split_url(os.fspath(raw))[1])
         self._refuse_ambiguous(path)
         if maxdepth is None:
             for p in sorted(self.expand_path(path, recursive=False), reverse=True):

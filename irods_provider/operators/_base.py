@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseOperator
 
 from irods_provider._docs import inherit_param_docs
-from irods_provider._values import irods_safe, literal_list
+from irods_provider._values import irods_safe, literal_list, refuse_empty_segment_in
 from irods_provider.client._paths import normalize_path
 from irods_provider.exceptions import IrodsInvalidPathError, IrodsUsageError
 from irods_provider.hooks._checks import run_sync, stat_path
@@ -90,12 +90,8 @@ def refuse_empty_segment(paths: Any, name: str = "paths") -> Any:
     publication or a recursive grant to all of it."""
     value = literal_list(name, paths)
     for path in [value] if isinstance(value, str) else value if isinstance(value, list | tuple) else ():
-        if isinstance(path, str) and len(path) > 1 and (path.endswith("/") or "//" in path):
-            raise IrodsInvalidPathError(
-                f"{name} {path!r} has an empty segment (a trailing '/' or '//': a template part that "
-                "rendered empty?); nothing was changed: name the collection or pattern without it",
-                path=path,
-            )
+        if isinstance(path, str):
+            refuse_empty_segment_in(name, path)
     return value
 
 

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from irods_provider._lineage import TransferLineageMixin, irods_dataset
-from irods_provider._values import refuse_unaddressable
+from irods_provider._values import refuse_empty_segment_in, refuse_unaddressable
 from irods_provider.client import EntryKind, Kinds, Replica
 from irods_provider.client._locks import unreadable_error
 from irods_provider.client._patterns import compile_filter, compile_pattern, literal_hint
@@ -506,7 +506,8 @@ class IrodsCopyOperator(CancellableMixin, TransferLineageMixin, IrodsBaseOperato
     :param source_path: the data object or collection to copy.
     :param destination_path: the new data object's or collection's path; ending in ``/``, the collection to
         copy into (created if missing): ``.../archive/`` copies ``a.csv`` to ``.../archive/a.csv``.
-    :param overwrite: replace existing destination objects.
+    :param overwrite: replace existing destination objects (then a ``destination_path`` with an empty
+        segment, a ``//`` or a second trailing ``/``, is refused before anything is copied).
     :param resource: root resource for the copies (default: the connection's ``default_resource``, else the
         server's default).
     :param destination_resource: the older name of ``resource`` (give one of them).
@@ -560,6 +561,8 @@ class IrodsCopyOperator(CancellableMixin, TransferLineageMixin, IrodsBaseOperato
 
     def run(self, session: IrodsSession, context: Context) -> dict[str, Any]:
         source = check_path("source_path", self.source_path)
+        if self.overwrite and isinstance(self.destination_path, str):  # what it replaces must be what it says
+            refuse_empty_segment_in("destination_path", self.destination_path, into=True)
         destination = refuse_unaddressable(
             "destination_path", check_path("destination_path", self.destination_path)
         )

@@ -107,7 +107,7 @@ def is_raw_connection_error(exc: BaseException) -> bool:
 
 def sftp_error(exc: BaseException, *, path: str, doing: str, operation: str | None = None) -> BaseException:
     """The typed error for the SFTP server's answer ``exc`` to a request on ``path``; ``doing`` says what
-    failed (``"could not create SFTP directory '/x'"``). Permission denied is an
+    failed (``"could not create SFTP directory '/x'"``), the message names the status. Permission denied is an
     :class:`IrodsPermissionError`, no such file an :class:`IrodsNotFoundError`, a failure status an
     :class:`IrodsSftpFileError` naming the path; a lost connection (the caller retries it) and anything
     else are returned as they are."""
@@ -120,12 +120,12 @@ def sftp_error(exc: BaseException, *, path: str, doing: str, operation: str | No
         return exc
     kind: type[IrodsError]
     if isinstance(exc, PermissionError):
-        kind = IrodsPermissionError
+        kind, status = IrodsPermissionError, "SSH_FX_PERMISSION_DENIED"
     elif isinstance(exc, FileNotFoundError):
-        kind = IrodsNotFoundError
+        kind, status = IrodsNotFoundError, "SSH_FX_NO_SUCH_FILE"
     else:
         return exc
-    return kind(f"{doing}: {exc.strerror or exc}", operation=operation, path=path)
+    return kind(f"{doing}: {status} ({exc.strerror or exc})", operation=operation, path=path)
 
 
 @contextlib.contextmanager

@@ -46,6 +46,7 @@ from irods_provider.transfers._move import (
     removal_failure,
     tree_base,
     tree_base_of,
+    unlisted_directories,
 )
 
 if TYPE_CHECKING:
@@ -162,7 +163,10 @@ class LocalTransferOperator(TransferOperatorBase):
             moved.append((normalize(f.source), tree_base_of(normalize(f.source), bases)))
         trees = [normalize(d.source) for d in report.directories]  # a tree's, empty ones included
         copied = [(d, tree_base_of(d, bases)) for d in trees]
-        removed = prune_emptied(moved, remove_dir, dirname=dirname, copied=copied)
+        keep = unlisted_directories(report, trees, normalize)
+        removed, report.kept_directories = prune_emptied(
+            moved, remove_dir, dirname=dirname, copied=copied, keep=keep
+        )
         self.log.info("Moved %d file(s); removed %d emptied director(y/ies)", len(moved), len(removed))
 
     def move_local_sources(self, report: TransferReport, sources: list[str]) -> None:

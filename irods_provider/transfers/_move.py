@@ -6,7 +6,8 @@ collections are removed bottom-up only when empty, and only strictly below the d
 tree or glob was taken from: that root itself stays (as rsync ``--remove-source-files`` keeps it: a landing
 directory the next run may read again). A tree's own directories, empty ones included, are all removed as
 ``mv`` would (none is left behind at the source), except one still holding something not moved (a file
-that appeared during the run, a symlink, a failed or changed file's source), kept and logged; a pattern or
+that appeared during the run, a symlink, a failed or changed file's source) or one that could not be
+listed, kept, logged and reported (``TransferReport.kept_directories``, with the reason); a pattern or
 glob selects files only, so only the directories its moved files emptied go.
 
 A source that cannot be removed (permission denied, a read-only file system) keeps its file's status (the
@@ -21,12 +22,13 @@ import dataclasses
 import logging
 import os
 import posixpath
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING
 
 from irods_provider.client._patterns import compile_pattern
 from irods_provider.client.transfer import (
     FileStatus,
+    KeptDirectory,
     SkipPolicy,
     StreamHasher,
     TransferReport,
@@ -42,6 +44,8 @@ if TYPE_CHECKING:
     from irods_provider.client.transfer import FileResult
 
 __all__ = [
+    "NOT_LISTED",
+    "STILL_HOLDS",
     "VERIFIED_SKIP",
     "check_removed",
     "irods_source_unchanged",
@@ -54,12 +58,17 @@ __all__ = [
     "remove_irods_source",
     "tree_base",
     "tree_base_of",
+    "unlisted_directories",
 ]
 
 log = logging.getLogger(__name__)
 _CHUNK = 1024 * 1024
 #: The skip reason of a destination found holding the source's bytes, checksums compared.
 VERIFIED_SKIP = SAME_CHECKSUM
+#: Why a tree's directory was kept: it still holds what was not moved.
+STILL_HOLDS = "still holds what was not moved (a file that appeared, a symlink, a failed file's source)"
+#: Why a tree's directory that could not be listed was kept.
+NOT_LISTED = "could not be listed: nothing in it was moved"
 #: Sources a :class:`IrodsSourceRemovalError`'s message names (all are in its ``paths``).
 _NAMED = 5
 
@@ -128,12 +137,15 @@ def prune_emptied(
     *,
     dirname: Callable[[str], str] = posixpath.dirname,
     copied: Iterable[tuple[str, str | None]] = (),
-) -> list[str]:
+    keep: Mapping[str, str] | None = None,
+) -> tuple[list[str], list[KeptDirectory]]:
     """Remove the now-empty directories between each moved file ``(path, base)`` and its ``base`` (not the
     base itself), and each directory a tree copy ``copied`` (``(path, base)``, empty ones included, as
     ``mv`` leaves none), deepest first. ``remove_dir`` must refuse a non-empty directory (rmdir, a
-    collection removed without recursion): one still holding something not moved stays (a copied one is
-    logged as kept). Returns what was removed."""
+    collection removed without recursion): one still holding something not moved stays. ``keep``: directories
+    never removed (path -> why: one that could not be listed). Returns what was removed and the copied
+    directories kept, each with the reason (logged)."""
+    kept_for = dict(keep or {})
     candidates: set[str] = set()
     trees = [(path, base) for path, base in copied if base is not None]
     for start, base in [*((dirname(p), b) for p, b in moved), *trees]:
@@ -142,19 +154,30 @@ def prune_emptied(
             candidates.add(directory)
             directory = dirname(directory)
     removed: list[str] = []
-    for directory in sorted(candidates, key=lambda d: (d.count("/"), d), reverse=True):
+    for directory in sorted(candidates - set(kept_for), key=lambda d: (d.count("/"), d), reverse=True):
         try:
             remove_dir(directory)
         except (OSError, IrodsError) as exc:  # not empty (a file kept, another writer), or gone
             log.debug("keeping %s: %s", directory, exc)
+            kept_for.setdefault(directory, f"{STILL_HOLDS} ({type(exc).__name__}: {exc})")
             continue
         removed.append(directory)
-    kept = sorted({path for path, _ in trees} - set(removed))
+    kept = [KeptDirectory(path=p, reason=kept_for[p]) for p in sorted({p for p, _ in trees} - set(removed))]
     if kept:
         log.warning(
-            "Kept %d copied source director(y/ies) still holding what was not moved: %s", len(kept), kept[:10]
+            "Kept %d copied source director(y/ies): %s",
+            len(kept),
+            "; ".join(f"{k.path} ({k.reason})" for k in kept[:10]),
         )
-    return removed
+    return removed, kept
+
+
+def unlisted_directories(
+    report: TransferReport, directories: Iterable[str], normalize: Callable[[str], str] = str
+) -> dict[str, str]:
+    """The tree's ``directories`` the report says failed (they could not be listed): never removed."""
+    failed = {normalize(f.source) for f in report.files if f.status is FileStatus.FAILED}
+    return {d: NOT_LISTED for d in directories if d in failed}
 
 
 def local_file_has_checksum(path: str, size: int | None, checksum: str | None) -> bool:

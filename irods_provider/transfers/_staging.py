@@ -32,6 +32,7 @@ from irods_provider.client.transfer._plan import (
     PlannedDirectory,
     PlannedFile,
     Tree,
+    Unlisted,
     check_unique,
     plan_copies,
 )
@@ -42,6 +43,7 @@ from irods_provider.client.transfer._runner import (
     plan_lanes,
     run_files,
 )
+from irods_provider.client.transfer._unlisted import report_temporary_like, unlistable, with_unlisted
 from irods_provider.exceptions import (
     IrodsAlreadyExistsError,
     IrodsConnectionError,
@@ -60,7 +62,14 @@ from irods_provider.sftp._modes import parse_mode
 from irods_provider.sftp._sink import create_sftp_directories, target_root
 from irods_provider.sftp._status import is_raw_connection_error
 from irods_provider.sftp._tree import SftpTree
-from irods_provider.transfers._move import check_removed, movable, move_skip, prune_emptied, removal_failure
+from irods_provider.transfers._move import (
+    check_removed,
+    movable,
+    move_skip,
+    prune_emptied,
+    removal_failure,
+    unlisted_directories,
+)
 from irods_provider.transfers._selection import refuse_unstorable, safe_relative
 
 if TYPE_CHECKING:
@@ -426,6 +435,10 @@ class SftpStagingOperator(TransferOperatorBase):
     #: A tree's directories at their destinations (empty ones included), and the SFTP target they go below.
     directories: Sequence[PlannedDirectory] = ()
     directory_target: str | None = None
+    #: An upload tree's directories that could not be listed (FAILED) and files named like a temporary
+    #: (SKIPPED), at their destinations.
+    unlisted: Sequence[Unlisted] = ()
+    temporary_like: Sequence[PlannedCopy] = ()
 
     def __init__(
         self,
@@ -574,6 +587,7 @@ class SftpStagingOperator(TransferOperatorBase):
             recursive=bool(self.recursive),
             glob=bool(self.glob),
             operation=operation,
+            unlistable=unlistable if self.continue_on_error else None,
             **options,
         )
 
@@ -665,7 +679,8 @@ class SftpStagingOperator(TransferOperatorBase):
         done = {f.source for f in report.files if movable(f) and f.source_error is None}
         moved = [(p.source, p.base) for p in plan if p.source in done]
         copied = [(d.source, d.base) for d in self.directories]  # a tree's directories, empty ones too
-        removed = prune_emptied(moved, remove_dir, copied=copied)
+        keep = unlisted_directories(report, [d.source for d in self.directories])
+        removed, report.kept_directories = prune_emptied(moved, remove_dir, copied=copied, keep=keep)
         if removed:
             self.log.info("Removed %d emptied source director(y/ies): %s", len(removed), removed[:10])
         return removed
@@ -687,6 +702,12 @@ class SftpStagingOperator(TransferOperatorBase):
         plan, self.directories = place_upload(
             session, found, destination, check=self.check_unique, is_collection=is_collection
         )
+
+        def placed(item: PlannedCopy) -> PlannedCopy:
+            return dataclasses.replace(item, destination=f"{destination}/{item.destination}")
+
+        self.unlisted = [dataclasses.replace(u, file=placed(u.file)) for u in found.unlisted]
+        self.temporary_like = [placed(t) for t in found.temporary_like]
         return plan
 
     def check_unique(self, plan: Sequence[PlannedCopy | PlannedDirectory]) -> None:
@@ -722,6 +743,7 @@ class SftpStagingOperator(TransferOperatorBase):
                 return run(progress=moved)
             return leaving_out(item, lambda: run(progress=moved), session=self.left_out_session)
 
+        plan, surviving = with_unlisted(plan, self.unlisted, surviving)
         try:
             report = run_plan(
                 plan,
@@ -733,6 +755,8 @@ class SftpStagingOperator(TransferOperatorBase):
         except BaseException as exc:
             partial = getattr(exc, "report", None)
             if isinstance(partial, TransferReport):  # what landed, in the task log (as the local operators)
+                report_left_out(partial, self.left_out, logger=log)
+                report_temporary_like(partial, self.temporary_like, logger=log)
                 self.log_report(partial, direction="SFTP -> iRODS" if upload else "iRODS -> SFTP")
                 self.record_staging_lineage(partial, sftp, upload=upload, context=context)
                 if prune is not None:
@@ -742,6 +766,7 @@ class SftpStagingOperator(TransferOperatorBase):
                         self.log.warning("Could not remove the source directories emptied: %s", error)
             raise
         report_left_out(report, self.left_out, logger=log)
+        report_temporary_like(report, self.temporary_like, logger=log)
         report.directories = directory_results(self.directories, dry_run=False)
         self.record_staging_lineage(report, sftp, upload=upload, context=context)
         if prune is not None:

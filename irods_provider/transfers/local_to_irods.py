@@ -101,6 +101,7 @@ class LocalToIrodsOperator(LocalTransferOperator):
                 recursive=bool(self.recursive),
                 follow_symlinks=bool(self.follow_symlinks),
                 glob=self.glob,
+                continue_on_error=bool(self.continue_on_error),
             )
             refuse_unstorable([*planned.directories, *planned.files])
             report = upload_files(session, sources, destination, **options, **self.tree_options())

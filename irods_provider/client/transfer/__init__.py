@@ -47,7 +47,7 @@ from ._local import (
 from ._plan import Destination, Plan, PlannedFile, Tree, plan_copies
 from ._progress import LoggingProgressSubscriber
 from ._reader import ParallelReader, open_reader
-from ._report import DirectoryResult, DirectoryStatus, FileResult, FileStatus, TransferReport
+from ._report import DirectoryResult, DirectoryStatus, FileResult, FileStatus, KeptDirectory, TransferReport
 from ._resume import ResumeState
 from ._upload import parallel_upload, upload_object
 from ._writer import ParallelWriter, open_writer
@@ -66,6 +66,7 @@ __all__ = [
     "FileStatus",
     "IrodsObject",
     "IrodsTransferCancelledError",
+    "KeptDirectory",
     "LocalFile",
     "LoggingProgressSubscriber",
     "OverwritePolicy",

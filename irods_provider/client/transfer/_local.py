@@ -36,6 +36,7 @@ from ._progress import LoggingProgressSubscriber
 from ._report import FileResult, TransferReport
 from ._runner import Lanes, plan_lanes, run_files
 from ._trees import IrodsTree, LocalTree
+from ._unlisted import report_temporary_like, unlistable, with_unlisted
 from ._upload import parked_among, upload_object
 from ._writer import _effective_config
 
@@ -77,6 +78,7 @@ def plan_local_tree(
     recursive: bool = True,
     follow_symlinks: bool = False,
     glob: bool = False,
+    continue_on_error: bool = False,
 ) -> Plan:
     """Expand local files, directories (trees) and, with ``glob``, patterns into (file → logical path) pairs,
     and the trees' directories (empty ones included) into the collections to create.
@@ -87,7 +89,9 @@ def plan_local_tree(
     its name under ``destination``; a directory or pattern keeps paths relative to its root. ``pattern``
     filters relative paths (or names). Symlinks inside trees and patterns are skipped unless
     ``follow_symlinks`` (then loops are detected by device and inode); a source named explicitly that is a
-    symlink to a file is refused (:class:`IrodsSymlinkError`) unless ``follow_symlinks``.
+    symlink to a file is refused (:class:`IrodsSymlinkError`) unless ``follow_symlinks``. A directory below
+    a tree's root that cannot be listed raises IrodsPermissionError, or with ``continue_on_error`` is kept
+    in :attr:`Plan.unlisted` (reported FAILED) while the rest is planned.
     """
     dest = destination.rstrip("/")
 
@@ -108,6 +112,7 @@ def plan_local_tree(
         follow_symlinks=follow_symlinks,
         glob=glob,
         operation="upload_files",
+        unlistable=unlistable if continue_on_error else None,
     )
 
 
@@ -287,10 +292,15 @@ def upload_files(
     while it is uploaded fails with IrodsSourceChangedError (``wait_stable_seconds``: wait till it is quiet).
     """
     cfg = _effective_config(session, config)
+    selection: dict[str, Any] = {"pattern": pattern, "recursive": recursive, "glob": glob}
     tree = plan_local_tree(
-        sources, destination, pattern=pattern, recursive=recursive, follow_symlinks=follow_symlinks, glob=glob
+        sources,
+        destination,
+        follow_symlinks=follow_symlinks,
+        **selection,
+        continue_on_error=continue_on_error,
     )
-    plan, subs = tree.files, _subscribers(tree.files, cfg, logger, subscribers)
+    subs = _subscribers(tree.files, cfg, logger, subscribers)
     listing = overwrite is OverwritePolicy.OVERWRITE  # one listing of what killed overwrites moved aside
     unusable, parked = _prepare(session, tree, listing=listing, dry_run=dry_run)
 
@@ -314,15 +324,10 @@ def upload_files(
             parked=None if parked is None else item.destination in parked,
         )
 
-    report = _run(
-        plan,
-        one,
-        config=cfg,
-        continue_on_error=continue_on_error,
-        dry_run=dry_run,
-        cancel_event=cancel_event,
-        session=session,
-    )
+    plan, run = with_unlisted(tree.files, tree.unlisted, one)  # a directory not listed: FAILED
+    options: dict[str, Any] = {"continue_on_error": continue_on_error, "dry_run": dry_run}
+    report = _run(plan, run, config=cfg, session=session, cancel_event=cancel_event, **options)
+    report_temporary_like(report, tree.temporary_like, logger=logger)
     report.directories = directory_results(tree.directories, dry_run=dry_run)
     return report
 

@@ -21,7 +21,11 @@ What it decides, once for all directions:
   them; patterns and ``pattern=`` select files only (as rsync include rules do);
 - two sources never land on one destination (:class:`IrodsUsageError` naming both), nor a file where a
   planned directory goes;
-- the engine's in-flight temporaries are never a source;
+- the engine's in-flight temporaries are never a source; a file named like one is listed in
+  :attr:`Plan.temporary_like` (reported as skipped, with a warning);
+- a directory below a tree's root that cannot be listed (permission denied) raises its typed error, or, when
+  the caller accepts it (``unlistable``: ``continue_on_error``), is kept in :attr:`Plan.unlisted` and the
+  walk goes on, as rsync does (exit 23: the rest is still transferred, the run fails at the end);
 - a file of a tree or pattern that cannot be read now (an iRODS object another client is writing, or whose
   write failed: no good replica) is left out and listed in :attr:`Plan.left_out` with the reason; a file
   named by itself is asked about directly, and its typed error raised.
@@ -34,7 +38,7 @@ import logging
 import posixpath
 from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from irods_provider.client._paths import is_temporary_name
 from irods_provider.client._patterns import PathPattern, compile_filter, compile_pattern
@@ -52,6 +56,7 @@ __all__ = [
     "PlannedDirectory",
     "PlannedFile",
     "Tree",
+    "Unlisted",
     "check_unique",
     "plan_copies",
     "walk_tree",
@@ -177,6 +182,14 @@ class LeftOut:
 
 
 @dataclass(frozen=True)
+class Unlisted:
+    """A directory of a tree that could not be listed: its planned place (``file``) and the typed error."""
+
+    file: PlannedFile
+    error: BaseException
+
+
+@dataclass(frozen=True)
 class Plan:
     """The planned files; ``single`` when one file goes to the destination path itself; ``left_out``: the
     files selected that cannot be read now (see :attr:`Node.unreadable`); ``directories``: every directory
@@ -186,6 +199,13 @@ class Plan:
     single: bool = False
     left_out: list[LeftOut] = field(default_factory=list)
     directories: list[PlannedDirectory] = field(default_factory=list)
+    unlisted: list[Unlisted] = field(default_factory=list)
+    temporary_like: list[PlannedFile] = field(default_factory=list)
+
+
+#: What a walk calls with ``(path, relative path, error)`` of a directory below its root that could not be
+#: listed: True when the caller takes it (the walk goes on), False to raise the error.
+OnUnlisted = Callable[[str, str, BaseException], bool]
 
 
 def walk_tree(
@@ -196,9 +216,13 @@ def walk_tree(
     follow_symlinks: bool = False,
     include_hidden: bool = True,
     directories: bool = False,
+    on_unlisted: OnUnlisted | None = None,
+    on_temporary: Callable[[str, str, Node], object] | None = None,
 ) -> Iterator[tuple[str, str, Node]]:
     """``(path, relative path, node)`` of the regular files below ``root``, sorted, depth first; with
-    ``directories`` also each directory walked into (before its contents).
+    ``directories`` also each directory walked into (before its contents). A directory below ``root`` that
+    cannot be listed goes to ``on_unlisted`` (when it takes it); a file named like the engine's temporaries
+    to ``on_temporary``.
 
     Links are skipped (logged) unless ``follow_symlinks``; then links to files are listed with their
     target's node and directories are visited once each (loops detected by :meth:`Tree.real_path`, or the
@@ -212,7 +236,13 @@ def walk_tree(
     while stack:
         directory, relative, depth = stack.pop()
         subdirs: list[tuple[str, str, int]] = []
-        for listed in sorted(tree.list_dir(directory), key=lambda n: n.name):
+        try:
+            entries = tree.list_dir(directory)
+        except Exception as exc:
+            if depth == 0 or on_unlisted is None or not on_unlisted(directory, relative, exc):
+                raise
+            continue
+        for listed in sorted(entries, key=lambda n: n.name):
             if not include_hidden and listed.name.startswith("."):
                 continue
             path = tree.join(directory, listed.name)
@@ -230,6 +260,8 @@ def walk_tree(
                     yield path, child, node
             elif node.kind is NodeKind.FILE and not is_temporary_name(listed.name):
                 yield path, child, node
+            elif node.kind is NodeKind.FILE and on_temporary is not None:
+                on_temporary(path, child, node)
         stack.extend(reversed(subdirs))
 
 
@@ -266,6 +298,9 @@ class _Options:
     missing: Callable[[str, str], BaseException]
     found: Callable[[Node], object] | None = None
     dirs: bool = False
+    unlistable: Callable[[BaseException], bool] | None = None
+    unlisted: list[tuple[str, str, BaseException, str]] = field(default_factory=list)
+    temporaries: list[_Found] = field(default_factory=list)
 
 
 # (path, relative path, node, base of its tree or pattern, None for a file named by itself)
@@ -280,15 +315,37 @@ def _selected(opts: _Options, item: _Found) -> bool:
 
 
 def _walk(
-    tree: Tree, root: str, *, max_depth: int | None, follow: bool, hidden: bool, dirs: bool = False
+    tree: Tree,
+    root: str,
+    opts: _Options,
+    *,
+    max_depth: int | None,
+    hidden: bool,
+    dirs: bool = False,
 ) -> Iterator[_Found]:
     if isinstance(tree, BulkTree):
         found: Iterable[tuple[str, str, Node]] = tree.walk_files(root, max_depth=max_depth, directories=dirs)
     else:
         found = walk_tree(
-            tree, root, max_depth=max_depth, follow_symlinks=follow, include_hidden=hidden, directories=dirs
+            tree,
+            root,
+            max_depth=max_depth,
+            follow_symlinks=opts.follow_symlinks,
+            include_hidden=hidden,
+            directories=dirs,
+            on_unlisted=lambda path, rel, exc: _unlisted(opts, root, path, rel, exc),
+            on_temporary=lambda path, rel, node: opts.temporaries.append((path, rel, node, root)),
         )
     return ((path, rel, node, root) for path, rel, node in found)
+
+
+def _unlisted(opts: _Options, root: str, path: str, relative: str, error: BaseException) -> bool:
+    """Keep a directory that could not be listed when the caller takes its error (logged), else False."""
+    if opts.unlistable is None or not opts.unlistable(error):
+        return False
+    log.warning("cannot list %s (the rest of the tree goes on): %s", path, error)
+    opts.unlisted.append((path, relative, error, root))
+    return True
 
 
 def _pattern_files(tree: Tree, compiled: PathPattern, opts: _Options) -> list[_Found]:
@@ -298,7 +355,9 @@ def _pattern_files(tree: Tree, compiled: PathPattern, opts: _Options) -> list[_F
     if node is None or node.kind is not NodeKind.DIRECTORY:
         return []
     hidden = not tree.hidden_convention or any(s.startswith(".") for s in compiled.segments)
-    found = _walk(tree, base, max_depth=compiled.max_depth, follow=opts.follow_symlinks, hidden=hidden)
+    before = len(opts.temporaries)
+    found = list(_walk(tree, base, opts, max_depth=compiled.max_depth, hidden=hidden))
+    opts.temporaries[before:] = [t for t in opts.temporaries[before:] if compiled.matches(t[1])]
     return [f for f in found if compiled.matches(f[1]) and _selected(opts, f)]
 
 
@@ -308,7 +367,7 @@ def _literal_files(tree: Tree, raw: str, opts: _Options) -> tuple[list[_Found], 
     node = tree.stat(path)
     if node is not None and node.kind is NodeKind.DIRECTORY:
         depth = None if opts.recursive else 1
-        found = _walk(tree, path, max_depth=depth, follow=opts.follow_symlinks, hidden=True, dirs=opts.dirs)
+        found = _walk(tree, path, opts, max_depth=depth, hidden=True, dirs=opts.dirs)
         return [f for f in found if f[2].kind is NodeKind.DIRECTORY or _selected(opts, f)], False
     if node is not None and node.link and not opts.follow_symlinks:
         raise IrodsSymlinkError(
@@ -340,6 +399,7 @@ def plan_copies(
     glob: bool = False,
     operation: str = "plan",
     on_found: Callable[[Node], object] | None = None,
+    unlistable: Callable[[BaseException], bool] | None = None,
 ) -> Plan:
     """Expand ``sources`` found in ``tree`` into the copies onto ``destination`` (see the module docstring).
 
@@ -348,11 +408,13 @@ def plan_copies(
     ``is_directory(path)`` tells whether an existing destination is a directory (asked only when one file is
     named alone without the trailing ``/``). Each source's files are sorted by path. ``on_found(node)`` hears
     of each readable file selected as the walk meets it (without ``pattern``, which filters at the end),
-    before the plan is complete: e.g. to open SSH connections its sizes already ask for.
+    before the plan is complete: e.g. to open SSH connections its sizes already ask for. ``unlistable(error)``
+    says whether a directory below a tree's root that could not be listed is kept in :attr:`Plan.unlisted`
+    (the walk goes on) rather than raised.
     """
     tree_dirs = not pattern and recursive  # a tree's directories: not with files selected by a pattern
     found_hook = None if pattern else on_found
-    opts = _Options(recursive, follow_symlinks, glob, operation, missing, found_hook, tree_dirs)
+    opts = _Options(recursive, follow_symlinks, glob, operation, missing, found_hook, tree_dirs, unlistable)
     selects = compile_filter(pattern) if pattern else None
     found: list[_Found] = []
     single = False
@@ -386,7 +448,20 @@ def plan_copies(
         )
         planned = [item for item, f in zip(planned, found, strict=True) if f[2].unreadable is None]
     check_unique([*directories, *planned])
-    return Plan(planned, left_out=left, directories=directories)
+    return Plan(planned, left_out=left, directories=directories, **_kept_aside(opts, place, selects))
+
+
+def _kept_aside(
+    opts: _Options, place: Callable[[str], str], selects: Callable[[str], bool] | None
+) -> dict[str, Any]:
+    """The plan's directories that could not be listed and its files named like the engine's temporaries."""
+    unlisted = [Unlisted(PlannedFile(p, place(r), 0, None, base), exc) for p, r, exc, base in opts.unlisted]
+    temporaries = [
+        PlannedFile(p, place(r), n.size, n.mtime, base)
+        for p, r, n, base in opts.temporaries
+        if selects is None or selects(r)
+    ]
+    return {"unlisted": unlisted, "temporary_like": temporaries}
 
 
 def check_unique(plan: Sequence[PlannedFile | PlannedDirectory]) -> None:

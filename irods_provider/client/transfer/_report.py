@@ -71,6 +71,18 @@ class DirectoryResult:
         return {"source": self.source, "destination": self.destination, "status": self.status.value}
 
 
+@dataclass(frozen=True, kw_only=True)
+class KeptDirectory:
+    """A source directory or collection a tree ``move`` kept, and why (what it still holds)."""
+
+    path: str
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-able mapping (for XCom)."""
+        return {"path": self.path, "reason": self.reason}
+
+
 @dataclass(kw_only=True)
 class TransferReport:
     """Totals and per-file results of one ``upload_files`` / ``download_files`` call; ``directories``: the
@@ -80,6 +92,9 @@ class TransferReport:
     seconds: float = 0.0
     dry_run: bool = False
     directories: list[DirectoryResult] = field(default_factory=list)
+    kept_directories: list[KeptDirectory] = field(default_factory=list)
+    """With ``move``: the tree's source directories not removed (a file that appeared, a symlink, a failed
+    file's source, one that could not be listed), each with the reason."""
 
     def _with(self, status: FileStatus) -> list[FileResult]:
         return [f for f in self.files if f.status is status]
@@ -134,4 +149,5 @@ class TransferReport:
             "dry_run": self.dry_run,
             "directories": [d.to_dict() for d in self.directories],
             "directory_count": len(self.directories),
+            "kept_directories": [k.to_dict() for k in self.kept_directories],
         }

@@ -1,8 +1,10 @@
 """The planner's :class:`~._plan.Tree` over a local disk and an iRODS zone (SFTP: in ``irods_provider.sftp``).
 
-Local: ``lstat``/``scandir``, a directory identified by ``(st_dev, st_ino)``; unreadable directories and
-dangling or looping links are skipped with a warning, never abort a plan. iRODS: no symbolic links, so a
-whole collection is listed at once by paged GenQuery (:meth:`IrodsTree.walk_files`, concurrent pages).
+Local: ``lstat``/``scandir``, a directory identified by ``(st_dev, st_ino)``; a directory that vanished and
+dangling or looping links are skipped with a warning; one that cannot be listed (permission denied) raises
+IrodsPermissionError naming it (the planner keeps it as a failure with ``continue_on_error``). iRODS: no
+symbolic links, so a whole collection is listed at once by paged GenQuery (:meth:`IrodsTree.walk_files`,
+concurrent pages).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from irods_provider.exceptions import IrodsInvalidPathError, IrodsNotADataObject
 
 from ._alias import source_stat
 from ._api import DataObjectStatLike, SessionLike
+from ._integrity import local_error
 from ._leftout import unreadable_reason
 from ._plan import Node, NodeKind
 
@@ -64,9 +67,12 @@ class LocalTree:
         try:
             with os.scandir(path) as scan:
                 entries = list(scan)
-        except OSError as exc:
-            log.warning("skipping unreadable directory %s: %s", path, exc)
+        except (FileNotFoundError, NotADirectoryError) as exc:  # gone since it was listed
+            log.warning("skipping vanished directory %s: %s", path, exc)
             return []
+        except OSError as exc:
+            doing = "cannot list the local directory"
+            raise local_error(exc, path=path, doing=doing, operation="plan") from exc
         nodes = []
         for entry in entries:
             try:

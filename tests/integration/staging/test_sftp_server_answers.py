@@ -134,7 +134,8 @@ def test_permission_answers_are_typed_naming_the_sftp_path(remote, session, unpr
         locked.chmod(0o755)
     assert "/ro/.a.bin.irods-part-" in str(into_read_only.value.path)
     assert str(unreadable.value.path).endswith("up/secret.bin")
-    assert str(unlistable.value.path).endswith("tree/locked")
+    assert str(unlistable.value.path).endswith("tree/locked")  # at the end: the rest of the tree went
+    assert session.data_objects.read(f"{HOME}/tree/a.bin") == b"a"
     assert os.listdir(target) == []
 
 
