@@ -20,7 +20,7 @@ from irods_provider.client._models import (
 )
 from irods_provider.client._operation import Body, Operation
 from irods_provider.client._paths import atomic_lookup_may_miss, check_query_value, validate_path
-from irods_provider.client._replies import integer, objects, strings, text
+from irods_provider.client._replies import ReplyShapeError, integer, objects, strings, text
 from irods_provider.exceptions import IrodsResponseError, IrodsUsageError
 
 __all__ = [
@@ -159,6 +159,15 @@ def _permissions(data: dict[str, Any]) -> tuple[Permission, ...]:
     )
 
 
+def _check_stat_type(data: dict[str, Any], expected: str) -> None:
+    """A stat reply names what it stat'ed: every release's success carries ``type`` with ``modified_at``
+    (collections/src/main.cpp:258-265, data_objects/src/main.cpp:2021-2028 at 0.7.0), so a 200 without them
+    (a proxy's ``{}``, the envelope alone) is no stat, never "there, modified in 1970"."""
+    found = text(data, "type")
+    if found != expected:
+        raise ReplyShapeError(f"'type' is not {expected!r}")
+
+
 def _check_permission(permission: str, name: str, path: str) -> None:
     if permission not in PERMISSIONS:
         raise IrodsUsageError(
@@ -175,12 +184,13 @@ def coll_stat(path: str, *, ticket: str | None = None) -> Operation[CollectionSt
     """GET collections stat; a non-collection arrives as HTTP 200 + NOT_A_COLLECTION (raised)."""
 
     def decode(data: dict[str, Any]) -> CollectionStat:
+        _check_stat_type(data, "collection")
         return CollectionStat(
             path=path,
             inheritance_enabled=bool(data.get("inheritance_enabled", False)),
             permissions=_permissions(data),
             registered=bool(data.get("registered", True)),
-            modified_at=integer(data, "modified_at", default=0),
+            modified_at=integer(data, "modified_at"),
         )
 
     return _get("collections.stat", "collections", "stat", path, decode, ticket=ticket)
@@ -385,11 +395,12 @@ def do_stat(path: str, *, ticket: str | None = None) -> Operation[DataObjectStat
     """GET data-objects stat; a non-data-object arrives as HTTP 200 + NOT_A_DATA_OBJECT (raised)."""
 
     def decode(data: dict[str, Any]) -> DataObjectStat:
+        _check_stat_type(data, "data_object")
         return DataObjectStat(
             path=path,
-            size=integer(data, "size", default=0),
+            size=integer(data, "size"),
             checksum=text(data, "checksum", default="") or None,
-            modified_at=integer(data, "modified_at", default=0),
+            modified_at=integer(data, "modified_at"),
             permissions=_permissions(data),
         )
 

@@ -71,7 +71,14 @@ def strings(data: dict[str, Any], key: str) -> list[str]:
 
 
 def rows(data: dict[str, Any]) -> list[list[str]]:
-    """A query's ``rows``: an array of arrays of strings (every GenQuery value is sent as a string)."""
+    """A query's ``rows``: an array of arrays of strings (every GenQuery value is sent as a string).
+
+    Every release sends ``rows``, an array even when empty (``json::array_t``: endpoints/query/src/main.cpp
+    :133,164,250 at 0.7.0), so a reply without it is no answer: read as "no rows" it would tell a watcher
+    that nothing carries its AVU any more, and the next real scan would fire every tagged object again.
+    """
+    if data.get("rows") is None:
+        raise ReplyShapeError("'rows' is missing")
     found = _array(data, "rows")
     for row in found:
         if not isinstance(row, list):

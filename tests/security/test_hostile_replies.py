@@ -145,7 +145,9 @@ def test_a_streamed_read_longer_than_its_count_is_refused() -> None:
 
 
 def test_well_behaved_replies_within_bounds_still_decode() -> None:
-    body = json.dumps({**OK, "type": "collection", "permissions": [], "inheritance_enabled": False})
+    body = json.dumps(
+        {**OK, "type": "collection", "permissions": [], "inheritance_enabled": False, "modified_at": 1}
+    )
     reply = Reply(headers={"Content-Type": "application/json"}, chunks=[body.encode()])
     with hostile_server(lambda request: reply) as server, _session(server.url) as session:
         assert session.collections.stat("/tempZone/home").inheritance_enabled is False
