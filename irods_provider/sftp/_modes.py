@@ -27,6 +27,7 @@ from typing import Any
 
 import paramiko
 from paramiko.sftp import (
+    CMD_EXTENDED,
     CMD_HANDLE,
     CMD_OPEN,
     SFTP_FLAG_CREATE,
@@ -36,12 +37,18 @@ from paramiko.sftp import (
     SFTP_FLAG_WRITE,
 )
 
-from irods_provider.exceptions import IrodsSftpFileError, IrodsUsageError
+from irods_provider.exceptions import (
+    IrodsConfigurationError,
+    IrodsSftpFileError,
+    IrodsSymlinkError,
+    IrodsUsageError,
+)
 
 from . import _pipelined as pipelined
 from ._status import sftp_errors
 
 __all__ = [
+    "LSETSTAT",
     "PRIVATE_MODE",
     "mode_probe",
     "note_mode_refused",
@@ -49,6 +56,7 @@ __all__ = [
     "parse_mode",
     "private_modes",
     "probed_file_mode",
+    "set_mode_not_following",
     "settle_directory_mode",
     "temporary_modes",
 ]
@@ -61,6 +69,8 @@ PRIVATE_MODE = 0o600
 #: directory hands its group down) and sticky (only owners remove their files). Not setuid (no meaning).
 FILE_MODE_BITS = 0o777
 DIRECTORY_MODE_BITS = 0o3777
+#: The extension that sets a mode without following a link (OpenSSH's PROTOCOL 4.7, sftp-server 8.0+).
+LSETSTAT = "lsetstat@openssh.com"
 _PROBE = ".irods-mode-probe-"  # the hidden directory a probe creates and removes to learn the umask
 #: Per SFTP session: the mode a plain create gives (learned once), and whether the server refused a mode.
 _DEFAULT_MODES: weakref.WeakKeyDictionary[paramiko.SFTPClient, int] = weakref.WeakKeyDictionary()
@@ -152,8 +162,8 @@ def temporary_modes(
 def settle_directory_mode(
     client: paramiko.SFTPClient, directory: str, mode: int, made: pipelined.Outcome | None = None
 ) -> None:
-    """Give the ``directory`` just created with ``mode`` exactly that (``SETSTAT``: a round trip) when the
-    umask masked it, as its ``lstat`` answer ``made`` (asked now when None) shows. A setgid bit it
+    """Give the ``directory`` just created with ``mode`` exactly that (one ``lsetstat``: a round trip) when
+    the umask masked it, as its ``lstat`` answer ``made`` (asked now when None) shows. A setgid bit it
     inherited from its parent stays unless ``mode`` has it (as GNU ``mkdir -m 750`` keeps it)."""
     with sftp_errors(directory, f"could not set the mode of SFTP directory {directory!r}"):
         try:
@@ -163,7 +173,38 @@ def settle_directory_mode(
             now = 0o7777 + 1  # unknown: set it
         wanted = mode | (now & stat.S_ISGID)
         if now != wanted:
-            client.chmod(directory, wanted)
+            set_mode_not_following(client, directory, wanted)
+
+
+def set_mode_not_following(client: paramiko.SFTPClient, path: str, mode: int) -> None:
+    """Set ``path``'s permission bits without following a link: ``lsetstat@openssh.com``. A ``SETSTAT``
+    follows one (sftp-server.c ``process_setstat``: ``chmod``), so a directory swapped for a link after
+    its ``mkdir`` would have the link's target chmod-ed. A server that does not offer the extension
+    (OpenSSH before 8.0) gets no set: IrodsConfigurationError; a link found there IrodsSymlinkError."""
+    if getattr(client, "extensions", {}).get(LSETSTAT) != b"1":  # OpenSSH's revision "1"
+        raise IrodsConfigurationError(
+            f"the SFTP server does not offer {LSETSTAT} (OpenSSH 8.0+), needed to set directory_mode "
+            f"{mode:#o} where its umask masked it without following a link; the directory keeps the mode "
+            "the umask left (set the server's umask, e.g. internal-sftp -u, or leave directory_mode out)",
+            path=path,
+        )
+    attrs = paramiko.SFTPAttributes()
+    attrs.st_mode = mode
+    sftp: Any = client  # paramiko's request plumbing is not in its stubs
+    try:
+        sftp._request(CMD_EXTENDED, LSETSTAT, sftp._adjust_cwd(path), attrs)
+    except (OSError, paramiko.SFTPError) as exc:
+        try:
+            swapped = stat.S_ISLNK(client.lstat(path).st_mode or 0)
+        except (OSError, paramiko.SFTPError):
+            swapped = False
+        if swapped:
+            raise IrodsSymlinkError(
+                f"SFTP directory {path!r} was replaced by a symbolic link before its mode was set: "
+                "nothing was changed through it",
+                path=path,
+            ) from exc
+        raise
 
 
 def note_mode_refused(

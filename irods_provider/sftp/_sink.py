@@ -14,7 +14,8 @@ trip: the replaced file's, else what a plain create gives on the server. That de
 task by :func:`target_root` (a hidden directory's ``mkdir``, ``lstat`` and ``rmdir`` sent with its own
 requests: 3 requests, no round trip); per file it costs one ``FSETSTAT`` in the close's round trip.
 A chosen ``file_mode`` replaces both (new files and overwrites), set the same way; a chosen
-``directory_mode`` goes with each ``mkdir`` (and a ``SETSTAT`` when the umask masked it).
+``directory_mode`` goes with each ``mkdir`` (and an ``lsetstat``, which follows no link, when the umask
+masked it).
 """
 
 from __future__ import annotations
@@ -553,7 +554,7 @@ def ensure_directory(
     directory was there or that ``mkdir`` created it (its parent exists), ``makedirs`` goes step by step,
     then ``realpath`` and ``also`` are asked again (a second round trip): a ``mkdir`` that finds something
     in place changes nothing. ``mode``: the ``mkdir``'s permission bits, an ``lstat`` right after it in
-    the same round trip, and a ``SETSTAT`` (a round trip) only when the umask masked them."""
+    the same round trip, and an ``lsetstat`` (a round trip) only when the umask masked them."""
     settled = sftp.knows_directory(directory)
     made_mode = 0o777 if mode is None else mode
     mkdir = pipelined.mkdir(client, directory, made_mode)

@@ -9,6 +9,7 @@ wait, and the copy of a big file, never stall the event loop.
 from __future__ import annotations
 
 import posixpath
+import re
 import shutil
 from dataclasses import dataclass
 
@@ -94,7 +95,10 @@ class CopiesMixin(DataObjectsMixin, WriteHoldsMixin):
                 raise IrodsModelError("HIERARCHY_ERROR", f"[{src}] is locked by an open write.")
             # Its source is opened for read by voting (rsDataObjCopy.cpp:92-96): a stale one votes low.
             source = self._pick_replica(obj, src_resource, None, stale_votes=True)
-            return source, self.open_write(caller, dst, truncate=True, resource=dst_resource, holder="copy")
+            target = self.open_write(caller, dst, truncate=True, resource=dst_resource, holder="copy")
+            if target.created:  # a new object: version "" and expiry as a create registers them
+                target.replica.mode = _copy_create_mode(source.mode)
+            return source, target
 
     def _copy_callers(self, caller: str, src: str, dst: str) -> tuple[str, str]:
         """Who reads the source and who writes the destination: the request's user as each path's zone knows
@@ -199,6 +203,7 @@ class CopiesMixin(DataObjectsMixin, WriteHoldsMixin):
                 target = existing.get(leaf)
                 if target is None:
                     target = self.add_replicas(obj, leaf)[0]
+                    _registered_like(target, source)
                 elif target is source or target.status == GOOD:
                     continue
                 targets.append(target)
@@ -222,6 +227,21 @@ class CopiesMixin(DataObjectsMixin, WriteHoldsMixin):
                 target.size, target.status, target.checksum = plan.source.size, status, checksum
                 target.modify_time = now()
             unlock_replicas(plan.obj, restore=[r for r in plan.obj.replicas if r not in plan.targets])
+
+
+def _copy_create_mode(source_mode: str) -> str:
+    """A copy's data_mode: the source's when it is a mode (``atoi`` of it >= 0100), else the zeroed input's
+    createMode 0 (irods 4.3.4 rsDataObjCopy.cpp:319-322; HTTP API 0.7.0 data_objects main.cpp:2332)."""
+    digits = re.match(r"\s*[+-]?\d+", source_mode)
+    mode = int(digits.group()) if digits else 0
+    return str(mode) if mode >= 0o100 else "0"
+
+
+def _registered_like(new: Replica, source: Replica) -> None:
+    """A replica replicate adds: registered from the source replica's catalog info and row, so it has its
+    data_version, data_mode and data_expiry_ts (irods 4.3.4 register_physical_path.cpp:233-241,
+    db_plugin.cpp:3012-3035 and :3144, rsDataObjOpen.cpp:419-425)."""
+    new.version, new.mode, new.expiry = source.version, source.mode, source.expiry
 
 
 def _source_number(src_replica: str | None) -> int | None:

@@ -859,7 +859,9 @@ class SftpPublishingOperator(SftpStagingOperator):
         (0666 less its umask, learned in the target directory), an overwrite keeps the replaced file's mode.
     :param directory_mode: permission bits of the directories the run creates (``destination_path`` and its
         missing parents, a tree's directories; existing ones are left as they are), e.g. ``0o750``: sent
-        with each ``mkdir``, then set by one ``SETSTAT`` when the server's umask masked it. Within
+        with each ``mkdir``, then set by one ``lsetstat@openssh.com`` (no link followed) when the server's
+        umask masked it; a server without that extension (OpenSSH < 8.0) fails the run there with
+        ``IrodsConfigurationError``, the directory keeping the umask's narrower mode. Within
         ``0o3777`` (setgid and sticky allowed); a setgid bit inherited from the parent stays unless asked
         for, as with GNU ``mkdir -m``. None (default): the server's default (0777 less its umask).
     """

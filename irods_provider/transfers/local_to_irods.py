@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any
 from irods_provider._lineage import irods_dataset, local_dataset
 from irods_provider._values import refuse_unaddressable
 from irods_provider.client.transfer import FileResult, upload_files, upload_object
-from irods_provider.client.transfer._local import plan_local_tree
 from irods_provider.operators._base import check_path
 from irods_provider.transfers._local import LocalTransferOperator, local_paths, parse_transfer_avus
 from irods_provider.transfers._selection import refuse_unstorable
@@ -93,17 +92,8 @@ class LocalToIrodsOperator(LocalTransferOperator):
             report = self.timed(
                 lambda: self._one(session, self.literal_source(sources[0]), destination, options)
             )
-        else:
-            planned = plan_local_tree(
-                sources,
-                destination,
-                pattern=self.pattern or None,
-                recursive=bool(self.recursive),
-                follow_symlinks=bool(self.follow_symlinks),
-                glob=self.glob,
-                continue_on_error=bool(self.continue_on_error),
-            )
-            refuse_unstorable([*planned.directories, *planned.files])
+        else:  # names iRODS cannot store refused on the plan the upload runs (the tree listed once)
+            options["check_plan"] = lambda plan: refuse_unstorable([*plan.directories, *plan.files])
             report = upload_files(session, sources, destination, **options, **self.tree_options())
         self.move_local_sources(report, sources)
         return self.finish(report, destination=destination, session=session)

@@ -279,9 +279,11 @@ def upload_files(
     follow_symlinks: bool = False,
     wait_stable_seconds: float | None = None,
     glob: bool = False,
+    check_plan: Callable[[Plan], None] | None = None,
 ) -> TransferReport:
     """Upload local files, trees or (``glob=True``) patterns under the collection ``destination``; returns a
-    TransferReport. Sources are literal unless ``glob`` (see :func:`plan_local_sources`).
+    TransferReport. Sources are literal unless ``glob`` (see :func:`plan_local_sources`). ``check_plan`` sees
+    the one plan before anything is created (it raises to refuse it): the tree is listed once.
 
     Parent collections are created as needed, and a tree's every sub-collection, empty ones included
     (listed in the report's ``directories``; a data object in the way is IrodsNotACollectionError before any
@@ -293,13 +295,10 @@ def upload_files(
     """
     cfg = _effective_config(session, config)
     selection: dict[str, Any] = {"pattern": pattern, "recursive": recursive, "glob": glob}
-    tree = plan_local_tree(
-        sources,
-        destination,
-        follow_symlinks=follow_symlinks,
-        **selection,
-        continue_on_error=continue_on_error,
-    )
+    selection |= {"follow_symlinks": follow_symlinks, "continue_on_error": continue_on_error}
+    tree = plan_local_tree(sources, destination, **selection)
+    if check_plan is not None:
+        check_plan(tree)
     subs = _subscribers(tree.files, cfg, logger, subscribers)
     listing = overwrite is OverwritePolicy.OVERWRITE  # one listing of what killed overwrites moved aside
     unusable, parked = _prepare(session, tree, listing=listing, dry_run=dry_run)

@@ -142,3 +142,54 @@ def test_a_registered_object_has_mode_zero_and_its_added_replica_copies_it(api: 
     r = api.post("data-objects", op="register", lpath=path, ppath=str(second), resource="demoResc", **extra)
     assert code(r) == 0
     assert rows(api, "rods", q) == [["0", "", "0", "00000000000"], ["1", "", "0", "00000000000"]]
+
+
+MODE_VERSION_EXPIRY = "select DATA_REPL_NUM, DATA_VERSION, DATA_MODE, DATA_EXPIRY where DATA_NAME = '{}'"
+
+
+def test_a_replicated_replica_takes_the_source_replicas_mode_version_and_expiry(api: Api) -> None:
+    # A new replica made by replicate is registered through filePathRegRepl, whose destination info is a
+    # copy of the object's (sorted) replica info read from the catalog (irods 4.3.4 register_physical_path.cpp
+    # :233-241), and db_reg_replica_op inserts the source row with that data_mode (db_plugin.cpp:3012-3035,
+    # :3144); the open's L1 info is then replaced by the registered replica (rsDataObjOpen.cpp:419-425), which
+    # the close publishes. So data_version, data_mode and data_expiry_ts are the source replica's.
+    api.write(f"/{ZONE}/home/rods/r.txt", b"abc")
+    changes = {"new-data-mode": "420", "new-data-version": "7", "new-data-expiry-time": "00000000016"}
+    r = api.post(
+        "data-objects",
+        op="modify_replica",
+        lpath=f"/{ZONE}/home/rods/r.txt",
+        **changes,
+        **{"replica-number": "0"},
+    )
+    assert code(r) == 0
+    r = api.post("resources", op="create", name="second", type="unixfilesystem", host="localhost")
+    assert code(r) == 0
+    r = api.post(
+        "data-objects", op="replicate", lpath=f"/{ZONE}/home/rods/r.txt", **{"dst-resource": "second"}
+    )
+    assert code(r) == 0
+    expected = [["0", "7", "420", "00000000016"], ["1", "7", "420", "00000000016"]]
+    assert sorted(rows(api, "rods", MODE_VERSION_EXPIRY.format("r.txt"))) == expected
+
+
+@pytest.mark.parametrize(("source_mode", "copied_mode"), [("420", "420"), ("63", "0")])
+def test_a_copy_takes_the_source_mode_when_it_is_a_mode_and_starts_version_and_expiry_afresh(
+    api: Api, source_mode: str, copied_mode: str
+) -> None:
+    # rsDataObjCopy sets the destination's createMode from the source's data_mode when it is >= 0100
+    # (irods 4.3.4 rsDataObjCopy.cpp:319-322; the HTTP API's dataObjCopyInp_t is zeroed, main.cpp:2332 at
+    # 0.7.0, so createMode stays 0 otherwise). The new object is registered through initDataObjInfoWithInp
+    # (register_physical_path.cpp:306: memset, so version "", data_mode createMode, objDesc.cpp:378) and
+    # db_reg_data_obj_op, which writes data_expiry_ts "00000000000" (db_plugin.cpp:2847).
+    src = f"/{ZONE}/home/rods/c.txt"
+    api.write(src, b"abc")
+    changes = {"new-data-mode": source_mode, "new-data-version": "7", "new-data-expiry-time": "00000000016"}
+    assert (
+        code(api.post("data-objects", op="modify_replica", lpath=src, **changes, **{"replica-number": "0"}))
+        == 0
+    )
+    r = api.post("data-objects", op="copy", **{"src-lpath": src, "dst-lpath": f"/{ZONE}/home/rods/d.txt"})
+    assert code(r) == 0
+    assert rows(api, "rods", MODE_VERSION_EXPIRY.format("d.txt")) == [["0", "", copied_mode, "00000000000"]]
+    assert api.read(f"/{ZONE}/home/rods/d.txt").content == b"abc"
