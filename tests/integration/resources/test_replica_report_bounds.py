@@ -15,13 +15,17 @@ from irods_provider.operators.replicas import IrodsReplicateOperator, IrodsTrimO
 
 HOME = "/tempZone/home/rods"
 RUN = f"{HOME}/run-with-a-rather-long-collection-name-for-every-object"
-N = 700  # ~70 bytes of JSON per path: about 50 KB, over the 48 KiB default budget
+# ~300 bytes of JSON per path: 240 paths are about 72 KB, over the 48 KiB default budget, with a third of the
+# objects (and requests) 95-byte paths would need. Each name stays under the vault's 255-byte component limit.
+PAD = "-take-with-a-descriptive-name" * 7
+N = 240
 
 
 @pytest.fixture
 def run_tree(session) -> list[str]:
     session.collections.create(RUN, intermediates=True)
-    paths = [f"{RUN}/frame-{i:05d}.tif" for i in range(N)]
+    paths = [f"{RUN}/frame-{i:05d}{PAD}.tif" for i in range(N)]
+    assert len(json.dumps(paths)) > 48 * 1024 * 1.4
     for path in paths:
         session.data_objects.write(path, b"f")
     return paths
