@@ -12,6 +12,7 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -98,7 +99,27 @@ def test_client_block_runs(alice: EmulatorServer, capsys: pytest.CaptureFixture[
     assert [(a.attribute, a.value) for a in avus] == [("status", "raw")]
 
 
+@pytest.fixture
+def fresh_irods_stores(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No ``irods`` ObjectStoragePath store or filesystem cached from another test, none left for the next:
+    Airflow keeps a store per connection id, fsspec a filesystem per set of options."""
+    from airflow.sdk.io import store
+
+    from irods_provider.fs import irods as irods_fs
+
+    for alias in [a for a in store._STORE_CACHE if a.startswith("irods")]:
+        monkeypatch.delitem(store._STORE_CACHE, alias)
+    yield
+    cached = [s.fs for a, s in store._STORE_CACHE.items() if a.startswith("irods") and "fs" in vars(s)]
+    for fs in [*cached, *irods_fs.IrodsFileSystem._cache.values()]:
+        fs.close_session()
+    irods_fs.IrodsFileSystem.clear_instance_cache()
+    for alias in [a for a in store._STORE_CACHE if a.startswith("irods")]:
+        del store._STORE_CACHE[alias]
+
+
 @pytest.mark.timeout(60)
+@pytest.mark.usefixtures("fresh_irods_stores")
 def test_object_storage_block_runs(
     alice: EmulatorServer, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
