@@ -206,3 +206,25 @@ def test_the_readme_table_names_classes_where_they_are() -> None:
     readme = (ROOT / "README.md").read_text()
     unnamed = sorted(n for n in CLASSES if n.endswith(("Operator", "Sensor")) and f"`{n}`" not in readme)
     assert unnamed == []
+
+
+def test_every_default_the_readme_states_is_a_signatures() -> None:
+    """An argument the README gives a default for (`max_seen` paths (default 10,000 ...)) has it in a class
+    taking it (an argument whose default is None, the engine's choice, is left out)."""
+    defaults: dict[str, set[Any]] = {}
+    for cls in CLASSES.values():
+        for arg, p in _inits(cls).items():
+            if p.default is not inspect.Parameter.empty:
+                defaults.setdefault(arg, set()).add(p.default)
+    text = " ".join((ROOT / "README.md").read_text().split())
+    pattern = r"`(\w+)`[^`.;:]{0,25}?\(?(default:? (?:[\d,]+(?:\.\d+)?(?: [KMG]iB)?|True|False|None))[;,): ]"
+    checked, wrong = 0, []
+    for arg, stated in re.findall(pattern, text):
+        if arg not in defaults or None in defaults[arg]:
+            continue
+        _, value = _stated_default(f"({stated})")
+        checked += 1
+        if value not in defaults[arg]:
+            wrong.append(f"README: `{arg}` ({stated}); the signatures say {sorted(map(repr, defaults[arg]))}")
+    assert wrong == []
+    assert checked >= 4, checked
