@@ -2,7 +2,8 @@
 
 Every ``python`` block of the README and docs/ must be classified here: run below against the emulator,
 built whole by ``check_example`` (blocks that only construct Airflow objects; Airflow rejects a wrong
-argument), run by another test, or skipped with the reason. A new block that is none of these fails
+argument), run by another test, or skipped with the reason (``SKIPPED``). The shell blocks' connection
+lines are parsed as the hook parses a connection. A new block that is none of these fails
 ``test_every_python_block_is_classified``, so it cannot be left unexecuted silently.
 """
 
@@ -41,6 +42,10 @@ BUILT_WHOLE = {
     "from irods_provider.triggers.events import IrodsPathEventTrigger": "an AssetWatcher, built",
     "stage_out = SFTPToIrodsOperator(": "an SFTP staging task of a cluster 'cluster_a', built",
 }
+#: Blocks that need a real site and cannot run here: none. The one block naming a site (the client's) runs
+#: with the emulator's URL in its place; the connection lines of the shell blocks are parsed
+#: (test_every_connection_line_is_a_valid_irods_connection).
+SKIPPED: dict[str, str] = {}
 
 
 def _python_blocks() -> list[tuple[str, str]]:
@@ -63,7 +68,7 @@ def _block(marker: str) -> str:
 
 
 def test_every_python_block_is_classified() -> None:
-    classified = {**RUN_HERE, **RUN_ELSEWHERE, **BUILT_WHOLE}
+    classified = {**RUN_HERE, **RUN_ELSEWHERE, **BUILT_WHOLE, **SKIPPED}
     blocks = _python_blocks()
     unclassified = [where for where, code in blocks if not any(_holds(code, m) for m in classified)]
     assert unclassified == [], "run each new block here, or say why it cannot run"
@@ -186,3 +191,38 @@ def test_serve_command_prints_what_it_says(tmp_path: Path) -> None:
 
 def _readme() -> str:
     return (ROOT / "README.md").read_text()
+
+
+def _connection_lines() -> list[tuple[str, str]]:
+    """``AIRFLOW_CONN_IRODS_DEFAULT='...'`` values of the pages' shell blocks (not a printed placeholder)."""
+    found = []
+    for page in PAGES:
+        for block in re.findall(r"```bash\n(.*?)```", page.read_text(), flags=re.S):
+            values = re.findall(r"AIRFLOW_CONN_IRODS_DEFAULT='([^']*)'", block)
+            found += [(page.name, " ".join(v.split())) for v in values if "…" not in v]
+    return found
+
+
+def test_every_connection_line_is_a_valid_irods_connection() -> None:
+    """The URI and JSON forms users paste parse into the settings they mean (no server needed for that)."""
+    from airflow.sdk import Connection
+
+    from irods_provider.client._auth import Basic
+    from irods_provider.client._openid import OpenId
+    from irods_provider.hooks.irods import IrodsHook
+
+    lines = _connection_lines()
+    assert len(lines) >= 5
+    for page, value in lines:
+        if value.startswith("{"):
+            conn = Connection.from_json(value, conn_id="irods_default")
+        else:
+            conn = Connection.from_uri(value, conn_id="irods_default")
+        settings = IrodsHook.settings_from_connection(conn)
+        assert settings.base_url == "https://irods-http.example.org:443/irods-http-api", (page, value)
+        if "openid_client_credentials" in value:
+            assert isinstance(settings.auth, OpenId), (page, value)
+            assert settings.auth.grant.grant_type == "client_credentials"
+        else:
+            assert isinstance(settings.auth, Basic), (page, value)
+            assert (settings.username, settings.zone) == ("rods", "tempZone"), (page, value)
