@@ -4,7 +4,7 @@ create collection -> write input files -> check collection exists -> list collec
 remove collection metadata -> delete files -> delete collections
 
 Uses the ``irods_default`` connection (type ``irods``). Run it locally against the emulator with
-``make demo``, or with ``dag.test()`` once ``AIRFLOW_CONN_IRODS_DEFAULT`` points at an iRODS HTTP API.
+``make demo-basic``, or with ``dag.test()`` once ``AIRFLOW_CONN_IRODS_DEFAULT`` points at an iRODS HTTP API.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""``make demo``: run the example DAG against a local iRODS HTTP API emulator and explain what happened.
+"""``make demo-basic``: run the example DAG against a local iRODS HTTP API emulator and explain what happened.
 
 Steps: a throw-away AIRFLOW_HOME, ``airflow db migrate``, the emulator on a free loopback port, the
 ``irods_default`` connection pointed at it, ``dag.test()`` of ``irods_basic_operations``, then one line per

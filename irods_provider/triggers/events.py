@@ -311,6 +311,9 @@ class IrodsPathEventTrigger(_IrodsEventTrigger):
         scans (None: no cap).
     :param max_seen: paths of the lookback window kept in the state at most; over it the window shrinks
         (None: no bound).
+    :param irods_conn_id: the Airflow connection of type ``irods`` (required: a watcher's kwargs are fixed
+        by the DAG file).
+    :param poke_interval: seconds between scans (default 60.0).
     """
 
     kind_of_event = "irods.path"
@@ -459,6 +462,20 @@ class IrodsMetadataEventTrigger(MetadataQuery, _IrodsEventTrigger):
         ],
     )
     ```
+
+    :param attribute: AVU attribute.
+    :param value: narrow the match to this value (a number or bool means the text
+        ``IrodsPutMetadataOperator`` stores for it).
+    :param units: narrow the match to these units.
+    :param path: the collection or data object to watch; omit it (None) to search the zone (or ``under``).
+    :param under: restrict the search to this collection and below (only without ``path``).
+    :param kind: for the search: ``any``, ``collection`` or ``data_object``.
+    :param irods_conn_id: the Airflow connection of type ``irods`` (required: a watcher's kwargs are fixed
+        by the DAG file).
+    :param poke_interval: seconds between scans (default 60.0).
+    :param fire_on_existing: fire for the objects carrying the AVU at the first scan too (default: baseline).
+    :param max_events_per_scan: events one scan fires at most, by path; the rest fire at the next scans
+        (None: no cap).
     """
 
     kind_of_event = "irods.metadata"

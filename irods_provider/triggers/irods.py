@@ -223,6 +223,18 @@ class IrodsPathTrigger(_IrodsPollingTrigger):
         poke_interval=30,
     )
     ```
+
+    :param path: absolute logical path, literal unless ``glob``.
+    :param kind: ``any``, ``collection`` or ``data_object``.
+    :param newer_than: only match entries modified after this epoch second (None: any).
+    :param glob: treat ``path`` as a pattern (the provider's one rule, ``**`` included).
+    :param max_matches: matches the event carries at most, the first by path (default 1,000; None: all).
+    :param irods_conn_id: the Airflow connection of type ``irods``.
+    :param poke_interval: seconds between checks (default 60.0; never under one second).
+    :param exponential_backoff: lengthen the waits as Airflow's sensors do (default False).
+    :param max_wait: the longest wait between checks with ``exponential_backoff``, in seconds (None: no cap).
+    :param started_at: wall-clock epoch seconds of the sensor's first poke, which the backoff counts from
+        (None: when this trigger is built).
     """
 
     sensor_name = "IrodsPathSensor"
@@ -306,6 +318,20 @@ class IrodsMetadataTrigger(MetadataQuery, _IrodsPollingTrigger):
         irods_conn_id="irods_default",
     )
     ```
+
+    :param attribute: AVU attribute.
+    :param value: narrow the match to this value.
+    :param units: narrow the match to these units.
+    :param path: the collection or data object to watch; None searches the zone (or ``under``).
+    :param under: restrict the search to this collection and below (only without ``path``).
+    :param kind: for the search: ``any``, ``collection`` or ``data_object``.
+    :param max_matches: matches the event carries at most, the first by path (default 1,000; None: all).
+    :param irods_conn_id: the Airflow connection of type ``irods``.
+    :param poke_interval: seconds between checks (default 60.0; never under one second).
+    :param exponential_backoff: lengthen the waits as Airflow's sensors do (default False).
+    :param max_wait: the longest wait between checks with ``exponential_backoff``, in seconds (None: no cap).
+    :param started_at: wall-clock epoch seconds of the sensor's first poke, which the backoff counts from
+        (None: when this trigger is built).
     """
 
     sensor_name = "IrodsMetadataSensor"
@@ -361,6 +387,17 @@ class IrodsCollectionStableTrigger(_IrodsPollingTrigger):
         inactivity_period=600,
     )
     ```
+
+    :param path: the collection to watch (a missing collection fails the wait).
+    :param inactivity_period: seconds the count and size must stay unchanged.
+    :param min_objects: the collection must hold at least this many data objects (default 1).
+    :param allow_delete: when False, fail if objects disappear while waiting (default True).
+    :param irods_conn_id: the Airflow connection of type ``irods``.
+    :param poke_interval: seconds between checks (default 60.0; never under one second).
+    :param exponential_backoff: lengthen the waits as Airflow's sensors do (default False).
+    :param max_wait: the longest wait between checks with ``exponential_backoff``, in seconds (None: no cap).
+    :param started_at: wall-clock epoch seconds of the sensor's first poke, which the backoff counts from
+        (None: when this trigger is built).
     """
 
     sensor_name = "IrodsCollectionStableSensor"
