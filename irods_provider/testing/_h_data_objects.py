@@ -284,6 +284,7 @@ async def calculate_checksum(ctx: Ctx) -> Response:
             admin=admin,
         )
         await server_work(ctx.config, work)
+        await ctx.model.pause_if_held(lpath, "checksum")  # the test hook
         checksum = ctx.model.calculate_checksum(
             ctx.user,
             lpath,

@@ -298,6 +298,8 @@ class ApiApp:
         if header is None or "Bearer " not in header:
             raise HttpError(400)
         token = header[header.find("Bearer ") + 7 :].strip()
+        if (hold := self.model.token_hold) is not None:
+            await hold.pause(token)
         user = self.model.user_for_token(token)
         if user is None and self.config.openid is not None:
             user = await anyio.to_thread.run_sync(self.config.openid.username_for, token)

@@ -15,7 +15,8 @@ them. :meth:`WriteHoldsMixin.hold_writes` arms a hold on a path: the next write,
 locks the object as above and then waits for :meth:`WriteHold.release` before writing any byte. A hold may
 match every path under a name prefix (``prefix=True``: a temporary whose random key a test cannot know) and
 one kind of write only (``operation``: ``"write"``, ``"copy"`` or ``"replicate"``); a prefix hold stops the
-first matching write only.
+first matching write only. ``operation="checksum"`` holds a calculate_checksum after its hash, before the
+checksum is registered: a test decides whether it ends before or after a deadline or a client's timeout.
 """
 
 from __future__ import annotations
@@ -96,6 +97,8 @@ class WriteHold:
     def matches(self, path: str, operation: str) -> bool:
         """Whether a write of kind ``operation`` onto ``path`` is the one this hold waits for."""
         named = path.startswith(self.path) if self.prefix else path == self.path
+        if operation == "checksum":  # not a write: only a hold naming it stops it
+            return named and self.operation == operation
         return named and self.operation in (None, operation)
 
 
@@ -106,9 +109,10 @@ class WriteHoldsMixin(ModelBase):
 
     def hold_writes(self, path: str, *, prefix: bool = False, operation: str | None = None) -> WriteHold:
         """Arm a hold: the next write, copy or replicate (``operation``: that kind only) onto ``path`` (with
-        ``prefix``: onto any path starting with it) waits, locked, until released."""
-        if operation not in (None, "write", "copy", "replicate"):
-            raise ValueError(f"operation must be write, copy or replicate, got {operation!r}")
+        ``prefix``: onto any path starting with it) waits, locked, until released. ``operation="checksum"``
+        holds a calculate_checksum of ``path`` once it hashed, before it registers the checksum."""
+        if operation not in (None, "write", "copy", "replicate", "checksum"):
+            raise ValueError(f"operation must be write, copy, replicate or checksum, got {operation!r}")
         hold = WriteHold(path if prefix else normalize(path), prefix=prefix, operation=operation)
         with self.lock:
             self.write_holds[hold.path] = hold

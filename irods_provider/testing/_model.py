@@ -70,6 +70,7 @@ class EmulatorModel(
             if getattr(self, "handles", None):
                 self.close_all_handles()
             self.release_writes()
+            self.stop_token_hold()
             self.handles = {}
             self.active_streams = 0
             self.stream_overlaps = 0

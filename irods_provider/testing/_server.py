@@ -17,6 +17,7 @@ from irods_provider.testing._locks import WriteHold
 from irods_provider.testing._model import EmulatorModel
 from irods_provider.testing._protocol import make_protocol
 from irods_provider.testing._security import check_bind
+from irods_provider.testing._token_hold import TokenCheckHold
 
 START_TIMEOUT = 15.0
 
@@ -260,8 +261,15 @@ class EmulatorServer:
     def hold_writes(self, path: str, *, prefix: bool = False, operation: str | None = None) -> WriteHold:
         """Test hook: the next write, copy or replicate onto ``path`` locks the object (as iRODS does while
         it writes) and waits there until ``hold.release()`` (``hold.wait_reached(timeout)`` to know).
-        ``prefix``: any path starting with ``path``; ``operation``: only that kind of write."""
+        ``prefix``: any path starting with ``path``; ``operation``: only that kind of write (``"checksum"``:
+        a calculate_checksum of ``path``, held after hashing, before it registers the checksum)."""
         return self.model.hold_writes(path, prefix=prefix, operation=operation)
+
+    def hold_token_checks(self) -> TokenCheckHold:
+        """Test hook: every authenticated request waits at its bearer-token check until ``hold.release(
+        expire=...)`` lets the waiting ones go, their Basic tokens expired first or not (a token expiring
+        in flight, forced); ``hold.wait_held(count, timeout)`` to know they wait. Until ``hold.stop()``."""
+        return self.model.hold_token_checks()
 
     def release_writes(self, path: str | None = None) -> list[str]:
         """Release the hold on ``path`` (all holds when None)."""

@@ -8,6 +8,7 @@ import uuid
 
 from irods_provider.testing._catalog import Collection, ModelBase, User, now
 from irods_provider.testing._errors import IrodsModelError
+from irods_provider.testing._token_hold import TokenCheckHold
 
 USER_TYPES = ("rodsuser", "groupadmin", "rodsadmin")
 #: irods 4.3.4 server/core/src/user_validation_utilities.cpp:51-80 (validate_name; ``\w`` is ECMAScript's).
@@ -18,6 +19,7 @@ class UsersMixin(ModelBase):
     """User and group administration plus token issue/lookup."""
 
     tokens: dict[str, tuple[str, float]]
+    token_hold: TokenCheckHold | None = None
 
     # ---- tokens -------------------------------------------------------------------------------
 
@@ -44,6 +46,29 @@ class UsersMixin(ModelBase):
                 del self.tokens[token]
                 return None
             return entry[0]
+
+    def expire_token(self, token: str) -> None:
+        """End a Basic token's lifetime now (unknown tokens are left alone)."""
+        with self.lock:
+            entry = self.tokens.get(token)
+            if entry is not None:
+                self.tokens[token] = (entry[0], time.monotonic())
+
+    def hold_token_checks(self) -> TokenCheckHold:
+        """Arm the test hook: every authenticated request waits at its token check until released (see
+        ``_token_hold``); a hold armed before is disarmed."""
+        self.stop_token_hold()
+        hold = TokenCheckHold(self.expire_token)
+        with self.lock:
+            self.token_hold = hold
+        return hold
+
+    def stop_token_hold(self) -> None:
+        """Disarm the token-check hold, if any: the waiting requests go on."""
+        with self.lock:
+            hold, self.token_hold = self.token_hold, None
+        if hold is not None:
+            hold.stop()
 
     def token_count(self) -> int:
         """Number of live tokens."""

@@ -151,34 +151,46 @@ def test_connection_refused_is_typed(irods_emulator):
         s.collections.stat(HOME)
 
 
-@pytest.mark.parametrize("lifetime", [1.0, 0.5])
-def test_tokens_expiring_in_flight_are_renewed_under_threads(irods_emulator, lifetime):
-    """Requests that take 60 % of the token lifetime: a token renewed by another thread a moment ago often
-    expires before this thread's request reaches the server. Each refusal renews; none fails."""
-    irods_emulator.set_limits(token_lifetime_seconds=lifetime)
-    irods_emulator.set_faults(latency_seconds=lifetime * 0.7, seed=1)
+def test_tokens_expiring_in_flight_are_renewed_under_threads(irods_emulator):
+    """Eight threads' requests are in flight when their token expires, then the token another thread renewed
+    expires before they arrive, three times in a row: each refusal renews (one login per round, shared by
+    all eight) and the fourth token answers. The server holds the requests at its token check and expires
+    the tokens they carry (forced, so a loaded machine cannot make a fresh token expire too)."""
+    threads_count, expiries = 8, 3
     results: list[str] = []
     errors: list[BaseException] = []
-    with IrodsSession(irods_emulator.base_url, auth=BasicAuth("rods", "rods-emulator")) as session:
-        barrier = threading.Barrier(8)
+    auth = BasicAuth("rods", "rods-emulator")
+    with IrodsSession(irods_emulator.base_url, auth=auth) as session:
+        session.collections.stat(HOME)  # logged in before the hold
+        hold = irods_emulator.hold_token_checks()
 
-        def worker(index: int) -> None:
-            barrier.wait(10)
-            time.sleep(index * lifetime / 8)  # staggered: tokens renewed by others are of every age
-            for _ in range(4):
-                try:
-                    results.append(session.collections.stat(HOME).path)
-                except BaseException as exc:  # reported below
-                    errors.append(exc)
+        def worker() -> None:
+            try:
+                results.append(session.collections.stat(HOME).path)
+            except BaseException as exc:  # reported below
+                errors.append(exc)
 
-        threads = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
+        threads = [threading.Thread(target=worker) for _ in range(threads_count)]
         for t in threads:
             t.start()
-        for t in threads:
-            t.join(60)
-    irods_emulator.set_faults(latency_seconds=0.0)
+        try:
+            for _ in range(expiries):
+                if not hold.wait_held(threads_count, 10):
+                    break
+                hold.release(expire=True)
+            assert hold.wait_held(threads_count, 10), errors
+            hold.release(expire=False)
+        finally:
+            hold.stop()
+            for t in threads:
+                t.join(30)
     assert errors == []
-    assert results == [HOME] * 32
+    assert results == [HOME] * threads_count
+    rounds = [set(tokens) for tokens in hold.rounds]
+    assert [len(tokens) for tokens in hold.rounds] == [threads_count] * (expiries + 1)
+    assert [len(tokens) for tokens in rounds] == [1] * (expiries + 1)  # every round carried one token
+    assert len(set.union(*rounds)) == expiries + 1  # each a new one
+    assert auth.login_count == 1 + expiries  # one renewal per round, not one per thread
 
 
 def test_a_refused_login_names_the_credentials_and_repeated_refusals_do_not(irods_emulator):

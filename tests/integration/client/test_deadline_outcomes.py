@@ -23,9 +23,10 @@ from pathlib import Path
 import httpx2
 import pytest
 
-from irods_provider.client import BasicAuth, IrodsSession, OutcomeWait
+from irods_provider.client import BasicAuth, IrodsSession, OutcomeWait, Timeouts
 from irods_provider.exceptions import IrodsOutcomeUnknownError, IrodsSourceChangedError, IrodsTimeoutError
 from irods_provider.testing import EmulatorServer
+from irods_provider.testing._locks import WriteHold
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "support"))
 from deadline_site import BIG, DEADLINE, cut_work, scaled_session, slow_site
@@ -35,6 +36,11 @@ pytestmark = pytest.mark.timeout(120)
 
 HOME = "/tempZone/home/rods"
 PATH = f"{HOME}/big.bin"
+
+
+#: Read timeout of a request whose server is held by the test: far beyond any hold here (bounded by the
+#: test's own timeout), so the server's close, not the client's timeout, ends the wait.
+WAITS_FOR_THE_SERVER = Timeouts(connect=5.0, read=60.0, write=5.0, pool=5.0)
 
 
 def sha2(data: bytes) -> str:
@@ -112,20 +118,64 @@ def test_a_forced_checksum_equal_to_the_stored_one_is_proven_by_the_bytes(site) 
     assert counter.ops["read"] == 1 + BIG // (8 * 1024 * 1024)
 
 
+def _release_past_the_deadline(hold: WriteHold) -> None:
+    """Let the held checksum register once its request's deadline has certainly passed (it was armed when
+    the request arrived, before the hold was reached)."""
+    if hold.wait_reached(30):
+        time.sleep(DEADLINE)
+    hold.release()
+
+
 def test_a_forced_checksum_of_a_damaged_replica_answers_the_new_value(site) -> None:
     """Bit rot behind the catalog's back: the server's forced hash registers another value, which is the
-    answer (no read back), so a caller comparing it with what it wrote sees the damage."""
+    answer (no read back), so a caller comparing it with what it wrote sees the damage. The hash is held
+    until the deadline passed, and the client waits for the server's close: the server ends first whatever
+    the load (the client's read timeout ending first is the next test)."""
     server, session, counter = site
     data = _put(session)
     server.set_limits(request_timeout_seconds=30.0)
     stored = session.data_objects.calculate_checksum(PATH)
     server.set_limits(request_timeout_seconds=DEADLINE)
     server.corrupt_replica(PATH, "demoResc")
+    releaser = threading.Thread(
+        target=_release_past_the_deadline, args=(server.hold_writes(PATH, operation="checksum"),)
+    )
+    releaser.start()
     counter.ops.clear()
-    answer = session.data_objects.calculate_checksum(PATH, force=True)
+    answer = session.data_objects.calculate_checksum(PATH, force=True, timeout=WAITS_FOR_THE_SERVER)
+    releaser.join(30)
     assert stored == sha2(data)
     assert answer == _stored(server) != stored
     assert "read" not in counter.ops
+    assert counter.ops["calculate_checksum"] == 1
+    assert cut_work(server) == ["data-objects calculate_checksum"]  # its reply was lost
+
+
+def test_a_forced_checksum_of_a_damaged_replica_still_hashing_at_the_clients_timeout(site) -> None:
+    """The client's read timeout ends first (the server still hashes; the catalog holds the old value): the
+    bytes read back do not hash to it, so the client waits, and answers the value the server registers."""
+    server, session, counter = site
+    _put(session)
+    server.set_limits(request_timeout_seconds=30.0)
+    stored = session.data_objects.calculate_checksum(PATH)
+    server.set_limits(request_timeout_seconds=DEADLINE)
+    server.corrupt_replica(PATH, "demoResc")
+    hold = server.hold_writes(PATH, operation="checksum")
+    counter.ops.clear()
+
+    def release_once_read_back() -> None:
+        give_up = time.monotonic() + 30
+        while "read" not in counter.ops and time.monotonic() < give_up:
+            time.sleep(0.01)
+        hold.release()
+
+    releaser = threading.Thread(target=release_once_read_back)
+    releaser.start()
+    answer = session.data_objects.calculate_checksum(PATH, force=True)  # the site's 0.8 s read timeout
+    releaser.join(30)
+    assert answer == _stored(server) != stored
+    assert counter.ops["read"] == 1  # read back once, while the server was held
+    assert counter.ops["calculate_checksum"] == 1
 
 
 def test_an_object_written_while_its_checksum_ran_is_refused(site) -> None:
