@@ -30,15 +30,21 @@ HOME = "/tempZone/home/rods"
 
 @pytest.fixture(scope="module", params=["asyncssh", pytest.param("openssh", marks=pytest.mark.openssh)])
 def sftp_server(request: pytest.FixtureRequest) -> Iterator[SshTestServer]:
-    """One server per kind for the module; the OpenSSH variant skips, saying why, where sshd cannot run."""
+    """One server per kind for the module; the OpenSSH variant skips, saying why, where sshd cannot run.
+    A module's ``SFTP_UMASK`` runs both under it (``internal-sftp -u``; the embedded server's ``umask``)."""
+    umask: int | None = getattr(request.module, "SFTP_UMASK", None)
     server: SshTestServer
     if request.param == "openssh":
         reason = OpenSshServer.unavailable_reason()
         if reason is not None:
             pytest.skip(f"OpenSSH variant skipped: {reason}")
-        server = OpenSshServer()
+        server = (
+            OpenSshServer()
+            if umask is None
+            else OpenSshServer(sftp_subsystem=f"internal-sftp -u {umask:03o}")
+        )
     else:
-        server = EmbeddedSftpServer()
+        server = EmbeddedSftpServer() if umask is None else EmbeddedSftpServer(umask=umask)
     with server:
         yield server
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import collections
 import os
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,7 @@ from paramiko.sftp import CMD_FSETSTAT, CMD_NAMES, CMD_SETSTAT
 
 from irods_provider.client.transfer import OverwritePolicy, TransferConfig, download_object
 from irods_provider.exceptions import IrodsSftpFileError
-from irods_provider.testing.sftp import EmbeddedSftpServer, OpenSshServer, SshTestServer
+from irods_provider.testing.sftp import SshTestServer
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -31,22 +30,7 @@ CHUNK = 64 * 1024
 CFG = TransferConfig(streams=2, chunk_size=CHUNK, retries=0, backoff_base_seconds=0.0)
 #: One write (closed with its read-back), read back, sha256sum with two sessions writing.
 SIZES = {"one-write": CHUNK - 5, "small": 5 * CHUNK + 3, "large": 1024 * 1024 + CHUNK + 7}
-UMASK = 0o027
-
-
-@pytest.fixture(scope="module", params=["asyncssh", pytest.param("openssh", marks=pytest.mark.openssh)])
-def sftp_server(request: pytest.FixtureRequest) -> Iterator[SshTestServer]:
-    """Each kind of server with umask 027 (``internal-sftp -u 027``; the embedded server's ``umask``)."""
-    server: SshTestServer
-    if request.param == "openssh":
-        reason = OpenSshServer.unavailable_reason()
-        if reason is not None:
-            pytest.skip(f"OpenSSH variant skipped: {reason}")
-        server = OpenSshServer(sftp_subsystem=f"internal-sftp -u {UMASK:03o}")
-    else:
-        server = EmbeddedSftpServer(umask=UMASK)
-    with server:
-        yield server
+UMASK = SFTP_UMASK = 0o027  # both servers run under it (the conftest's sftp_server)
 
 
 def mode_of(path: Path) -> int:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import collections
 import os
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,27 +21,12 @@ import pytest
 from paramiko.sftp import CMD_EXTENDED, CMD_NAMES
 
 from irods_provider.exceptions import IrodsConfigurationError, IrodsSymlinkError
-from irods_provider.testing.sftp import EmbeddedSftpServer, OpenSshServer, SshTestServer
+from irods_provider.testing.sftp import SshTestServer
 
 pytestmark = pytest.mark.timeout(60)
 
-UMASK = 0o027
+UMASK = SFTP_UMASK = 0o027  # both servers run under it (the conftest's sftp_server)
 LSETSTAT = "lsetstat@openssh.com"
-
-
-@pytest.fixture(scope="module", params=["asyncssh", pytest.param("openssh", marks=pytest.mark.openssh)])
-def sftp_server(request: pytest.FixtureRequest) -> Iterator[SshTestServer]:
-    """Each kind of server with umask 027 (``internal-sftp -u 027``; the embedded server's ``umask``)."""
-    server: SshTestServer
-    if request.param == "openssh":
-        reason = OpenSshServer.unavailable_reason()
-        if reason is not None:
-            pytest.skip(f"OpenSSH variant skipped: {reason}")
-        server = OpenSshServer(sftp_subsystem=f"internal-sftp -u {UMASK:03o}")
-    else:
-        server = EmbeddedSftpServer(umask=UMASK)
-    with server:
-        yield server
 
 
 def mode_of(path: Path) -> int:

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from irods_provider.client.transfer import OverwritePolicy, TransferConfig, download_object
-from irods_provider.testing.sftp import EmbeddedSftpServer, OpenSshServer, SshTestServer, paramiko_client
+from irods_provider.testing.sftp import SshTestServer, paramiko_client
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -30,22 +30,7 @@ HOME = "/tempZone/home/rods"
 CHUNK = 64 * 1024
 CFG = TransferConfig(streams=2, chunk_size=CHUNK, retries=0, backoff_base_seconds=0.0)
 SIZES = {"one-write": CHUNK - 5, "small": 5 * CHUNK + 3, "large": 24 * CHUNK + 7}  # read back / sha256sum
-UMASK = 0o027
-
-
-@pytest.fixture(scope="module", params=["asyncssh", pytest.param("openssh", marks=pytest.mark.openssh)])
-def sftp_server(request: pytest.FixtureRequest) -> Iterator[SshTestServer]:
-    """Each kind of server with umask 027 (``sftp-server -u 027``; the embedded server's ``umask``)."""
-    server: SshTestServer
-    if request.param == "openssh":
-        reason = OpenSshServer.unavailable_reason()
-        if reason is not None:
-            pytest.skip(f"OpenSSH variant skipped: {reason}")
-        server = OpenSshServer(sftp_subsystem=f"internal-sftp -u {UMASK:03o}")
-    else:
-        server = EmbeddedSftpServer(umask=UMASK)
-    with server:
-        yield server
+UMASK = SFTP_UMASK = 0o027  # both servers run under it (the conftest's sftp_server)
 
 
 @pytest.fixture(params=[1, 2], ids=["1-connection", "2-connections"])
