@@ -874,6 +874,14 @@ def _together_down(r: dict[str, Any]) -> str:
 
 #: What changed since the previous run (the notes' second paragraph).
 _CHANGES = (
+    "Twenty-second session (2026-12-07), this run: the session's final code "
+    "(`file_mode`/`directory_mode` for SFTP publishes, upload trees planned once, unlistable directories "
+    "reported, stricter reply shapes; nothing on the per-byte path), quiet machine (load 0.6). Upload "
+    "over its min leg 0.87 (0.86-1.03) against 1.00 in the last run: an A/B of the upload on this code "
+    "against the last session's final code (6 paired, interleaved rounds, 256 MiB, this model, both legs "
+    "in every round) gave the new code 1.005 of the old one's rate (0.96-1.09), and the old code "
+    "0.86-1.04 of its slower leg in the same rounds (new: 0.86-1.00): the drop is the spread between "
+    "runs, not this code. "
     "Twenty-second session (2026-12-07, down22): no change to the download kept; three experiments, each "
     "an A/B in paired, interleaved rounds on this model (256 MiB, main's code against a variant, the "
     "iRODS read leg and the SFTP write leg in every round; `/work/notes/exp/d22/`), at 1-minute load "
@@ -899,7 +907,7 @@ _CHANGES = (
     "against the two in two processes (4 rounds): the reads ran at 40.2/56.1, 56.1/49.0, 49.7/51.5 and "
     "55.1/56.4 MB/s, the writes at 0.97 of their rate alone either way: one interpreter costs neither "
     "leg measurably. "
-    "Twenty-first session (2026-12-07), this run: the session's final code (SFTP temporaries created 0600 "
+    "Twenty-first session (2026-12-07), its final run: the session's final code (SFTP temporaries created 0600 "
     "with their mode set in the close's round trip, a tree's directories settled up front, the realpath "
     "check against directories swapped for links inside existing round trips), quiet machine. An earlier "
     "run the same day, before the last two merges, had CPU up over legs at 1.11 (0.988-1.139), its legs "
