@@ -471,8 +471,8 @@ def parse_connection(
         host=str(host),
         zone=_zone(extras),
         default_resource=_default_resource(extras),
-        connect_timeout=_as_seconds("connect_timeout", extras.get("connect_timeout", 10.0)),
-        timeout=_as_seconds("timeout", extras.get("timeout", 60.0)),
+        connect_timeout=_seconds(extras, "connect_timeout"),
+        timeout=_seconds(extras, "timeout"),
         verify=(ca_bundle or True) if verify_tls else False,
         auth=auth,
         username=login,
@@ -504,17 +504,20 @@ def _default_resource(extras: Mapping[str, Any]) -> str | None:
     return resource
 
 
+def _seconds(extras: Mapping[str, Any], key: str) -> float:
+    """A positive number extra; unset, null or empty (``?timeout=`` in a URI, a cleared form field) is its
+    default, as for every other extra."""
+    value = extras.get(key)
+    empty = value is None or (isinstance(value, str) and not value.strip())
+    return float(EXTRA_DEFAULTS[key]) if empty else _as_seconds(key, value)
+
+
 def _outcome_wait(extras: Mapping[str, Any]) -> OutcomeWait:
     """The ``outcome_wait_seconds``, ``outcome_wait_mib_per_second``, ``server_deadline_seconds`` extras."""
-
-    def number(key: str) -> float:
-        value = extras.get(key)
-        return float(EXTRA_DEFAULTS[key]) if value is None or value == "" else _as_seconds(key, value)
-
     return OutcomeWait(
-        min_seconds=number("outcome_wait_seconds"),
-        bytes_per_second=number("outcome_wait_mib_per_second") * MIB,
-        server_deadline=number("server_deadline_seconds"),
+        min_seconds=_seconds(extras, "outcome_wait_seconds"),
+        bytes_per_second=_seconds(extras, "outcome_wait_mib_per_second") * MIB,
+        server_deadline=_seconds(extras, "server_deadline_seconds"),
     )
 
 

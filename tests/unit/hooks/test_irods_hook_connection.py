@@ -40,6 +40,24 @@ def test_uri_form_parses_every_field() -> None:
     assert PASSWORD not in repr(settings)
 
 
+def test_empty_numbers_in_a_uri_mean_their_defaults_and_bad_ones_are_named() -> None:
+    """``?timeout=`` (a value cleared in a pasted URI) reads as unset, as every other extra does; a value that
+    is no positive number is refused, naming the extra; an empty ``verify_tls`` stays refused (the TLS switch
+    is never guessed)."""
+    uri = "irods://rods:pw@h:8443/https?timeout=&connect_timeout=%20&outcome_wait_seconds=&zone=tempZone"
+    with mock.patch.dict(os.environ, _env("irods_empty", uri)):
+        settings = IrodsHook("irods_empty").settings
+    assert (settings.timeout, settings.connect_timeout) == (
+        EXTRA_DEFAULTS["timeout"],
+        EXTRA_DEFAULTS["connect_timeout"],
+    )
+    assert settings.outcome_wait.min_seconds == EXTRA_DEFAULTS["outcome_wait_seconds"]
+    base: dict[str, object] = {"conn_id": "c", "host": "h", "port": None, "schema": None, "login": "u"}
+    for key, value in (("timeout", "soon"), ("connect_timeout", "0"), ("verify_tls", "")):
+        with pytest.raises(IrodsConfigurationError, match=repr(key)):
+            parse_connection(**base, password="p", extras={key: value})  # type: ignore[arg-type]
+
+
 def test_json_form_with_defaults() -> None:
     value = json.dumps(
         {
