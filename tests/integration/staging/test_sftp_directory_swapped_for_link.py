@@ -27,16 +27,21 @@ HOME = "/tempZone/home/rods"
 INSIDE, OUTSIDE = b"i" * 4000, b"o" * 4000  # same size: the swap shows in no size
 
 
+def _swap(remote: Any) -> None:
+    """``src/b`` becomes a link to ``outside``, whose file takes the mtime of the one it replaces."""
+    listed = os.stat(remote.dir / "src/b/m.bin")
+    os.utime(remote.dir / "outside/m.bin", ns=(listed.st_atime_ns, listed.st_mtime_ns))
+    shutil.rmtree(remote.dir / "src/b")
+    os.symlink(remote.dir / "outside", remote.dir / "src/b")
+
+
 def _swap_after_planning(remote: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """Once the plan is made: ``src/b`` becomes a link to ``outside`` (its file's mtime copied over)."""
     planned = SFTPToIrodsOperator._plan
 
     def plan_then_swap(self: SFTPToIrodsOperator, *args: Any, **kwargs: Any) -> Any:
         plan = planned(self, *args, **kwargs)
-        listed = os.stat(remote.dir / "src/b/m.bin")
-        os.utime(remote.dir / "outside/m.bin", ns=(listed.st_atime_ns, listed.st_mtime_ns))
-        shutil.rmtree(remote.dir / "src/b")
-        os.symlink(remote.dir / "outside", remote.dir / "src/b")
+        _swap(remote)
         return plan
 
     monkeypatch.setattr(SFTPToIrodsOperator, "_plan", plan_then_swap)
@@ -76,10 +81,7 @@ def test_a_move_never_removes_a_file_through_a_directory_swapped_after_the_copy(
     remove_if_unchanged = SftpRangedSource.remove_if_unchanged
 
     def swap_then_remove(self: SftpRangedSource) -> str | None:
-        listed = os.stat(remote.dir / "src/b/m.bin")
-        os.utime(remote.dir / "outside/m.bin", ns=(listed.st_atime_ns, listed.st_mtime_ns))
-        shutil.rmtree(remote.dir / "src/b")
-        os.symlink(remote.dir / "outside", remote.dir / "src/b")
+        _swap(remote)
         return remove_if_unchanged(self)
 
     monkeypatch.setattr(SftpRangedSource, "remove_if_unchanged", swap_then_remove)
@@ -104,10 +106,7 @@ def test_a_directory_swapped_while_its_file_is_read_is_a_changed_source(
     change = SftpRangedSource.change
 
     def swap_then_check(self: SftpRangedSource, since: Any) -> str | None:
-        listed = os.stat(remote.dir / "src/b/m.bin")
-        os.utime(remote.dir / "outside/m.bin", ns=(listed.st_atime_ns, listed.st_mtime_ns))
-        shutil.rmtree(remote.dir / "src/b")
-        os.symlink(remote.dir / "outside", remote.dir / "src/b")
+        _swap(remote)
         return change(self, since)
 
     monkeypatch.setattr(SftpRangedSource, "change", swap_then_check)
