@@ -670,8 +670,19 @@ def _phase_table(traced: dict[str, dict[str, Any]]) -> dict[str, str]:
             rows[f"{op.removeprefix('phases_')}_{size}"] = (
                 f"{run['seconds']} s; {run['http_requests']} HTTP requests, {run['sftp_blocking_requests']} "
                 f"blocking SFTP requests, {run['ssh_connections']} SSH connections; ms: {parts}"
+                + _ramp_text(run)
             )
     return rows
+
+
+def _ramp_text(run: dict[str, Any]) -> str:
+    """The traced run's write ramp (``_phases._write_ramp``), when it wrote to iRODS."""
+    if run.get("first_write_ms") is None:
+        return ""
+    return (
+        f"; first iRODS write at {run['first_write_ms']}, every write stream writing at "
+        f"{run['all_streams_writing_ms']}, last write answered at {run['last_write_answered_ms']}"
+    )
 
 
 def run_wan(size: int, *, rss_large: int, rounds: int = ROUNDS) -> dict[str, Any]:
