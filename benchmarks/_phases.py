@@ -120,6 +120,25 @@ def install() -> None:
     _wrap(ResumeStore, "save", "resume-store save")
     _wrap(ResumeStore, "load", "resume-store load")
     _wrap(ResumeStore, "drop", "resume-store drop")
+    _install_ssh_steps()
+
+
+def _install_ssh_steps() -> None:
+    """The steps of each SSH connection (``ssh step ...``: the Airflow hook, the key exchange, the login, the
+    session channel, the SFTP subsystem) and each piece a parallel SFTP read finished (``piece read``):
+    where a connection's ~9 round trips go, and when the bytes of the first chunks arrived."""
+    import paramiko
+    from airflow.providers.ssh.hooks.ssh import SSHHook
+
+    from irods_provider.sftp import _io
+
+    _wrap(SSHHook, "__init__", "ssh step hook init (Airflow connection)")
+    _wrap(paramiko.Transport, "start_client", "ssh step key exchange")
+    for login in ("auth_publickey", "auth_password"):
+        _wrap(paramiko.Transport, login, "ssh step login")
+    _wrap(paramiko.Transport, "open_session", "ssh step channel open")
+    _wrap(paramiko.Channel, "invoke_subsystem", "ssh step sftp subsystem")
+    _wrap(_io.ParallelSftpRangeReader, "finished", "piece read")
 
 
 def summary(total: float) -> dict[str, Any]:
@@ -139,15 +158,17 @@ def summary(total: float) -> dict[str, Any]:
             reach = max(reach, end)
         per[label]["wall_seconds"] = wall
     http = sum(int(v["calls"]) for k, v in per.items() if k.startswith("http "))
+    begin = time.perf_counter() - _t0 - total
     sftp = sum(int(v["calls"]) for k, v in per.items() if k.startswith("sftp "))
     return {
         "seconds": round(total, 3),
         # When the measured operation started on the timeline (it ended ``total`` seconds later, just now):
         # what aligns two runs' timelines (an operator's and its leg's).
-        "start_ms": round((time.perf_counter() - _t0 - total) * 1000),
+        "start_ms": round(begin * 1000),
         "http_requests": http,
         "sftp_blocking_requests": sftp,
         "ssh_connections": int(sum(v["calls"] for k, v in per.items() if k.startswith("ssh connect"))),
+        **_write_ramp(begin),
         "per_label": {
             k: {
                 "calls": int(v["calls"]),
@@ -158,6 +179,22 @@ def summary(total: float) -> dict[str, Any]:
         },
         "timeline": [[round(s * 1000), round(e * 1000), t, label] for s, e, t, label in sorted(_events)],
     }
+
+
+def _write_ramp(begin: float) -> dict[str, int | None]:
+    """When (ms from the operation's start) the first iRODS write left, when every write stream had sent
+    one (the parallel upload at full width), and when the last write was answered: a task's fixed cost
+    shows as the first two, beside its iRODS leg's."""
+    writes = sorted((s, e, t) for s, e, t, label in _events if label == "http data_objects.write")
+    firsts: dict[str, float] = {}
+    for start, _end, thread in writes:
+        firsts.setdefault(thread, start)
+    at = {
+        "first_write_ms": writes[0][0] if writes else None,
+        "all_streams_writing_ms": max(firsts.values()) if firsts else None,
+        "last_write_answered_ms": max(e for _s, e, _t in writes) if writes else None,
+    }
+    return {key: None if value is None else round((value - begin) * 1000) for key, value in at.items()}
 
 
 __all__ = ["install", "summary"]

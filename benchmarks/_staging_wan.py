@@ -670,8 +670,19 @@ def _phase_table(traced: dict[str, dict[str, Any]]) -> dict[str, str]:
             rows[f"{op.removeprefix('phases_')}_{size}"] = (
                 f"{run['seconds']} s; {run['http_requests']} HTTP requests, {run['sftp_blocking_requests']} "
                 f"blocking SFTP requests, {run['ssh_connections']} SSH connections; ms: {parts}"
+                + _ramp_text(run)
             )
     return rows
+
+
+def _ramp_text(run: dict[str, Any]) -> str:
+    """The traced run's write ramp (``_phases._write_ramp``), when it wrote to iRODS."""
+    if run.get("first_write_ms") is None:
+        return ""
+    return (
+        f"; first iRODS write at {run['first_write_ms']}, every write stream writing at "
+        f"{run['all_streams_writing_ms']}, last write answered at {run['last_write_answered_ms']}"
+    )
 
 
 def run_wan(size: int, *, rss_large: int, rounds: int = ROUNDS) -> dict[str, Any]:
@@ -874,6 +885,35 @@ def _together_down(r: dict[str, Any]) -> str:
 
 #: What changed since the previous run (the notes' second paragraph).
 _CHANGES = (
+    "Twenty-third session (2026-12-07, up23): the upload's fixed cost traced call by call (256 "
+    "MiB, this model; `/work/notes/exp/u23/`), no runtime change kept. Quiet run (load 0.4-1.3): "
+    "the upload 6.79 s against its iRODS leg's 5.89 s; its first HTTP write at 503 ms (leg 240), "
+    "every write stream writing at 1700 ms (leg 299), first write to last answer 5.85 s (leg "
+    "5.20), the tail (shutdown, replica listing, checksum, AVUs, rename) 431 ms (leg 457): of the "
+    "0.9 s lost, ~0.26 s is before the first write and ~0.66 s in the bytes phase. The first "
+    "write waits for the SFTP side: the first connection (key exchange ~3 round trips, login 1 "
+    "with the userauth sent behind the service request, channel open 1, subsystem 1), the "
+    "source's lstat+realpath behind INIT (1), its lstat+open (1), then the fstat and first READs "
+    "(1) and one connection's first MiB; the iRODS side (info, login, the destination's stats "
+    "during the handshake, then the temporary's choice beside the open, parallel_write_init and "
+    "the handle's record) was ready 53 ms before those bytes. Full width needs the other 5 "
+    "connections, started 2 ms after the lstat answered (6 round trips each), then their open and "
+    "fstat+READs: ~15 round trips (~650 ms) against the leg's 5. Overlaps considered and not "
+    "made: opening the source with its first lstat (sftp-server opens without O_NONBLOCK, a FIFO "
+    "would hang the session, and each file is lstat-ed before its open), choosing the temporary "
+    "or opening the iRODS handle before that lstat (the temporary's name is keyed by the listed "
+    "size and mtime, and a small file gets no handle), the channel open behind the login (sshd "
+    "drops non-auth messages before success), a guessed key exchange (OpenSSH 9.2 prefers "
+    "sntrup761x25519, so a curve25519 guess is always wrong), the replica listing beside the "
+    "checksum (a replicated collection would hash one replica twice), dropping the resume record "
+    "beside the checksum (kept until the bytes are verified, on purpose), smaller first requests "
+    "(15-35 ms at most, more requests on every large upload, and the leg changes alike). Traced "
+    "runs now record each connection's steps (`ssh step ...`), the SFTP pieces read and the write "
+    "ramp (`first_write_ms`, `all_streams_writing_ms`, `last_write_answered_ms`). In loaded runs "
+    "(load 7-12, another helper's benchmark) the SFTP pieces of one chunk finished up to 3x apart "
+    "between connections (4-13 MB/s each) and the upload's streams all wrote only at 2.0-4.2 s "
+    "(leg 0.3-0.5 s): most of the gap is the bytes phase, each chunk waiting for its slowest "
+    "piece. "
     "Twenty-second session (2026-12-07), this run: the session's final code "
     "(`file_mode`/`directory_mode` for SFTP publishes, upload trees planned once, unlistable directories "
     "reported, stricter reply shapes; nothing on the per-byte path), quiet machine (load 0.6). Upload "
