@@ -256,6 +256,9 @@ def path_matches(
     _check_kind(kind)
     if not isinstance(glob, bool):
         raise IrodsUsageError(f"glob must be True or False, got {glob!r}")
+    if newer_than is not None and (isinstance(newer_than, bool) or not isinstance(newer_than, int | float)):
+        # compared with each match's epoch seconds: text or a datetime failed there, outside the typed errors
+        raise IrodsUsageError(f"newer_than must be epoch seconds (a number) or None, got {newer_than!r}")
     if not glob:
         path_argument("path", pattern)
         return _path_matches(PathPattern(pattern, pattern, (), None), kind=kind, newer_than=newer_than)

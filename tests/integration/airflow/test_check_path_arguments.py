@@ -14,6 +14,7 @@ lib/filesystem/src/filesystem.cpp:1017-1018 ``throw_if_path_length_exceeds_limit
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from pathlib import PurePosixPath
 from typing import Any
 from unittest import mock
@@ -90,3 +91,14 @@ def test_a_metadata_sensor_refuses_an_under_irods_cannot_hold(irods, under) -> N
 def test_a_metadata_sensor_refuses_an_attribute_the_put_operator_cannot_store(irods, attribute) -> None:
     with pytest.raises(IrodsUsageError, match="attribute"):
         IrodsMetadataSensor(task_id="m", attribute=attribute, path=HOME).poke({})
+
+
+@pytest.mark.parametrize("newer_than", ["5", datetime(2026, 1, 1, tzinfo=UTC)], ids=type)
+def test_a_path_trigger_given_newer_than_as_text_or_a_datetime_fires_a_typed_error(irods, newer_than) -> None:
+    """``newer_than`` is epoch seconds (the sensor converts ISO text and datetimes before deferring); a
+    custom deferral passing another type made the literal check raise TypeError out of the trigger."""
+    trigger = IrodsPathTrigger(
+        path=HOME, newer_than=newer_than, irods_conn_id="irods_default", poke_interval=1
+    )
+    payload = _first_event(trigger)
+    assert (payload["status"], payload["error_class"]) == ("error", "IrodsUsageError")
