@@ -12,24 +12,29 @@ import json
 import logging
 import re
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote, quote_plus
 
-from irods_provider.client._operation import Operation
+from irods_provider.client._operation import Operation, Reply, decode_reply
+from irods_provider.exceptions import IrodsError, IrodsResponseError
 
 __all__ = [
     "REDACTED",
     "SecretCallback",
     "basic_credentials",
+    "decode_withheld",
     "install_log_redaction",
     "redact_tickets",
     "scrub",
     "secrets_of",
     "shown_forms",
+    "withhold",
+    "withhold_echo",
 ]
 
 REDACTED = "***"
 SecretCallback = Callable[[str], None]
+T = TypeVar("T")
 SECRET_FIELDS = ("ticket",)
 MIN_SECRET_LENGTH = 5
 HTTP_LOGGERS = ("httpx2", "httpx")
@@ -90,12 +95,40 @@ def install_log_redaction() -> None:
 
 def scrub(text: str, secrets: Iterable[str | None] = (), *, limit: int = 300) -> str:
     """``text`` without any of ``secrets``, without token-shaped strings, cut to ``limit`` characters."""
+    text = withhold(text, secrets)
+    text = _RUN.sub(_token_shaped, _UUID.sub(REDACTED, _JWT.sub(REDACTED, text)))
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def withhold(text: str, secrets: Iterable[str | None]) -> str:
+    """``text`` with every shown form of ``secrets`` replaced, nothing else changed (no shape guessing, no
+    cut): for text whose other parts must stay as they are, such as a server's message naming a path."""
     # Like Airflow's masker, secrets under 5 characters are left alone (they would blank out ordinary words).
     forms = {form for secret in secrets if secret for form in shown_forms(secret)}
     for form in sorted((f for f in forms if len(f) >= MIN_SECRET_LENGTH), key=len, reverse=True):
         text = text.replace(form, REDACTED)
-    text = _RUN.sub(_token_shaped, _UUID.sub(REDACTED, _JWT.sub(REDACTED, text)))
-    return text if len(text) <= limit else text[:limit] + "..."
+    return text
+
+
+def decode_withheld(op: Operation[T], reply: Reply, token: str | None) -> T:
+    """:func:`~irods_provider.client._operation.decode_reply`, with what the request carried taken out of
+    the error it raises (:func:`withhold_echo`)."""
+    try:
+        return decode_reply(op, reply)
+    except IrodsError as error:
+        withhold_echo(error, op, token)
+        raise
+
+
+def withhold_echo(error: IrodsError, op: Operation[Any], token: str | None) -> None:
+    """Take what a request carried (its bearer token, a ticket) out of the error its reply gave: a proxy or a
+    debugging server may echo the request into its error text, which would reach task logs, XCom and a
+    trigger's event (a token the triggerer minted is unknown to the worker's log masker)."""
+    sent = [token, *secrets_of(op)]
+    error.message = withhold(error.message, sent)
+    error.args = (error.message, *error.args[1:])
+    if isinstance(error, IrodsResponseError) and error.server_message:
+        error.server_message = withhold(error.server_message, sent)
 
 
 def shown_forms(secret: str) -> set[str]:

@@ -20,7 +20,7 @@ from irods_provider.client import EntryKind, Kinds
 from irods_provider.client._genquery import like_text
 from irods_provider.client._locks import is_no_good_replica
 from irods_provider.client._models import LOCKED_STATUSES
-from irods_provider.client._paths import needs_catalog, normalize_path, path_zone
+from irods_provider.client._paths import needs_catalog, normalize_path, path_problem, path_zone
 from irods_provider.client._patterns import PathPattern, compile_pattern
 from irods_provider.exceptions import (
     IrodsInvalidPathError,
@@ -46,6 +46,7 @@ __all__ = [
     "collection_state",
     "excess_message",
     "metadata_matches",
+    "path_argument",
     "path_matches",
     "run_async",
     "run_sync",
@@ -158,9 +159,21 @@ def split_glob(pattern: str) -> tuple[str, list[str]]:
 
 
 def _absolute_pattern(pattern: str) -> PathPattern:
-    if not pattern.startswith("/"):
-        raise IrodsInvalidPathError(f"an absolute logical path is needed, got {pattern!r}", path=pattern)
-    return compile_pattern(pattern)
+    return compile_pattern(path_argument("path", pattern))
+
+
+def path_argument(name: str, value: Any) -> str:
+    """``value`` if it is an absolute logical path iRODS can hold (after the one path rule), else a typed
+    error before anything is asked of the server. A rendered template can give anything: a list, a number,
+    a ``PurePath`` (native rendering), ``""``, ``..`` or a NUL; as an argument of a check that was a crash
+    in the sensor or the triggerer, a wait that could never end, or (``under=""``) a zone-wide search."""
+    problem = path_problem(normalize_path(value)) if isinstance(value, str) else None
+    if isinstance(value, str) and problem is None:
+        return value
+    problem = problem or f"expected a str, got {type(value).__name__}"
+    path = value if isinstance(value, str) else None
+    message = f"{name} must be an absolute logical path iRODS can hold: {problem}; got {value!r}"
+    raise IrodsInvalidPathError(message, path=path)
 
 
 def timestamp_fields(name: str, epoch: int | None) -> dict[str, Any]:
@@ -243,9 +256,11 @@ def path_matches(
     _check_kind(kind)
     if not isinstance(glob, bool):
         raise IrodsUsageError(f"glob must be True or False, got {glob!r}")
+    if newer_than is not None and (isinstance(newer_than, bool) or not isinstance(newer_than, int | float)):
+        # compared with each match's epoch seconds: text or a datetime failed there, outside the typed errors
+        raise IrodsUsageError(f"newer_than must be epoch seconds (a number) or None, got {newer_than!r}")
     if not glob:
-        if not pattern.startswith("/"):
-            raise IrodsInvalidPathError(f"an absolute logical path is needed, got {pattern!r}", path=pattern)
+        path_argument("path", pattern)
         return _path_matches(PathPattern(pattern, pattern, (), None), kind=kind, newer_than=newer_than)
     return _path_matches(_absolute_pattern(pattern), kind=kind, newer_than=newer_than)
 
@@ -311,11 +326,11 @@ def metadata_matches(
 
     Arguments are checked here, before the check runs (so before any connection is opened).
     """
-    if not attribute:
-        raise IrodsUsageError("an AVU attribute name is needed")
+    if not isinstance(attribute, str) or not attribute:  # what IrodsPutMetadataOperator can store
+        raise IrodsUsageError(f"an AVU attribute name is needed (a non-empty string), got {attribute!r}")
     _check_kind(kind)
-    path = None if path is None else normalize_path(path)
-    under = normalize_path(under) if under else None
+    path = None if path is None else normalize_path(path_argument("path", path))
+    under = None if under is None else normalize_path(path_argument("under", under))  # "" is not "none"
     value = None if value is None else avu_text("value", value)  # 5 is the "5" the put operator stored
     units = None if units is None else avu_text("units", units)
     return _metadata_matches(attribute, value, units, path=path, under=under, kind=kind)
@@ -527,7 +542,7 @@ def collection_stability(path: str, tracker: StabilityTracker, now: float) -> Ch
     ``allow_delete=False`` lists at the first poke and whenever replica rows disappear, to tell a deleted
     object from a trimmed replica.
     """
-    path = normalize_path(path)
+    path = normalize_path(path_argument("path", path))
     first = tracker.last_signature is None
     if first:
         yield from stat_collection(path)

@@ -226,8 +226,11 @@ class CollectionsMixin(ModelBase):
                 raise IrodsModelError("NOT_A_COLLECTION", f"[{old}] is not a collection.")
             if old == new:
                 return
-            if new.startswith(old + "/"):
-                raise IrodsModelError("SYS_INVALID_INPUT_PARAM", "New path is inside the old path.")
+            # irods::filesystem::rename (4.3.4 lib/filesystem/src/filesystem.cpp:1028-1030; has_prefix,
+            # :420-434, compares whole components): "/" is an ancestor of every other path, so it never moves.
+            if old == "/" or new.startswith(old + "/"):
+                message = "old path cannot be an ancestor of the new path"
+                raise IrodsModelError("SYS_INVALID_INPUT_PARAM", message)
             new_parent = posixpath.dirname(new)
             if self.visible_coll(caller, new_parent) is None:
                 raise IrodsModelError("OBJ_PATH_DOES_NOT_EXIST", f"[{new_parent}] does not exist.")

@@ -36,13 +36,17 @@ from irods_provider.client._operation import (
     HeldBody,
     Operation,
     Reply,
-    decode_reply,
     html_instead_of_bytes,
     request_arguments,
 )
 from irods_provider.client._ops_misc import authenticate, info
 from irods_provider.client._pools import AsyncShardedTransport
-from irods_provider.client._redact import SecretCallback, install_log_redaction, secrets_of
+from irods_provider.client._redact import (
+    SecretCallback,
+    decode_withheld,
+    install_log_redaction,
+    secrets_of,
+)
 from irods_provider.client._retry import RetryPolicy, reply_lost
 from irods_provider.client._versions import (
     RESTRICTED_OPERATIONS,
@@ -272,7 +276,7 @@ class AsyncIrodsSession:
             reply = await self._send(op, token, timeout)
         if reply.status != 200 and op.name in RESTRICTED_OPERATIONS:
             reply = (await self.get_api()).canonical_reply(op, reply)
-        return decode_reply(op, reply)
+        return decode_withheld(op, reply, token)  # an echo of the token stays out of the error
 
     async def _send(self, op: Operation[Any], token: str | None, timeout: TimeoutTypes | UseDefault) -> Reply:
         args = request_arguments(op, base_url=self.base_url, token=token)
@@ -376,7 +380,7 @@ class AsyncIrodsSession:
                                 reply = Reply(response.status_code, response.headers, body.content)
                                 if reply.status == 401 and reject is not None:
                                     raise _refused_after_renewals(op, self.auth, most)
-                                decode_reply(op, api.canonical_reply(op, reply) if api else reply)
+                                decode_withheld(op, api.canonical_reply(op, reply) if api else reply, token)
                             if (html := html_instead_of_bytes(op, response.headers)) is not None:
                                 raise html
                             begun = True

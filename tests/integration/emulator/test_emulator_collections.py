@@ -164,3 +164,17 @@ def test_touch_inheritance_and_atomic_metadata_and_permissions(api: Api) -> None
     assert (r.status_code, code(r)) == (400, -130000)
     r = api.post("collections", "alice", op="modify_metadata", lpath=HOME, operations="not json")
     assert (r.status_code, r.content) == (500, b"")
+
+
+def test_the_root_collection_never_moves(api: Api) -> None:
+    """irods::filesystem::rename refuses an old path that is an ancestor of the new one, by whole components
+    (irods 4.3.4 lib/filesystem/src/filesystem.cpp:1028-1030, has_prefix :420-434): "/" is the ancestor of
+    every other path. The HTTP API answers 400 with its code (collections/src/main.cpp:514-524 at 0.7.0).
+    The emulator moved the whole tree, zone and all, into a collection of its own."""
+    api.post("collections", "rods", op="create", lpath=f"/{ZONE}/home/rods/dst")
+    r = api.post(
+        "collections", "rods", op="rename", **{"old-lpath": "/", "new-lpath": f"/{ZONE}/home/rods/dst/x"}
+    )
+    assert (r.status_code, code(r)) == (400, -130000)
+    assert api.get("collections", "rods", op="list", lpath="/").json()["entries"] == [f"/{ZONE}"]
+    assert code(api.get("collections", "rods", op="stat", lpath=f"/{ZONE}/home/rods/dst")) == 0
