@@ -98,9 +98,8 @@ def run() -> Iterator[Run]:
         yield case
     finally:
         for server in servers.values():
-            assert server.stdin is not None
-            server.stdin.close()
-            server.wait(timeout=60)
+            with server:  # closes stdin (the server's cue to exit) and stdout, then waits
+                pass
 
 
 @pytest.mark.parametrize("kind", ["upath", "objectstoragepath"])
