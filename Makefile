@@ -30,7 +30,10 @@ typecheck: sync
 # PYTEST_WORKERS=0 runs it in one process.
 PYTEST_WORKERS ?= 3
 
+# The rewritten test modules are cached once before the workers start: in a fresh checkout each of them
+# rewrote all ~440 itself (scripts/warm_pytest_cache.py).
 pytest: sync
+	$(RUN) python scripts/warm_pytest_cache.py
 	$(RUN) pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 test: lint typecheck pytest  ## everything CI checks
