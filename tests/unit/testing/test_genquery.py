@@ -441,7 +441,7 @@ def test_columns_of_tables_a_new_zone_leaves_empty_answer_no_rows(
 ) -> None:
     """The server knows these columns (irods 4.3.4 rodsGenQueryNames.h, general_query_setup.cpp:320-325,
     :362) and reads them from tables nothing fills (icatSysInserts.sql): no rows; max() over none is NULL."""
-    assert execute_genquery1(query, SIZES) == expected  # type: ignore[arg-type]
+    assert execute_genquery1(query, SIZES) == expected
 
 
 def test_names_without_a_table_are_cat_unknown_table() -> None:
