@@ -38,6 +38,13 @@ def now() -> int:
     return int(time.time())
 
 
+def now_millis() -> tuple[int, int]:
+    """Current time as (epoch seconds, milliseconds into that second) from one clock reading, as the
+    catalog stamps a resource's modify_ts and modify_ts_millis (irods 4.3.4 db_plugin.cpp:249-258)."""
+    total = time.time_ns() // 1_000_000
+    return total // 1000, total % 1000
+
+
 def canonical_permission(name: str) -> str | None:
     """Map an input permission name (incl. the ``read``/``write`` aliases) to its 4.3 name."""
     name = PERMISSION_ALIASES.get(name, name)
@@ -152,6 +159,9 @@ class Resource:
     vault_path: str = "/var/lib/irods/Vault"
     create_time: int = field(default_factory=now)
     modify_time: int = field(default_factory=now)
+    # modify_ts_millis (4.3.1+): '000' on rows from before the column (the installer's demoResc gets the
+    # default when the schema update adds it: database_upgrade.py:162-166), else the stamp of each change.
+    modify_millis: int = 0
     parent: str | None = None
     parent_context: str = ""
     context: str = ""

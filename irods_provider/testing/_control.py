@@ -8,11 +8,13 @@ start): another local user or a web page cannot reset the zone or create a rodsa
 from __future__ import annotations
 
 import hmac
+import inspect
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, fields
 from typing import Any
 
+import anyio.to_thread
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
@@ -21,6 +23,7 @@ from irods_provider.testing._config import FaultInjector, Faults
 from irods_provider.testing._errors import IrodsModelError
 from irods_provider.testing._model import EmulatorModel
 from irods_provider.testing._security import CONTROL_TOKEN_HEADER, is_loopback
+from irods_provider.testing._token_hold import HOLD_LIMIT_SECONDS
 
 LIMIT_KEYS = (
     "token_lifetime_seconds",
@@ -39,7 +42,7 @@ FAULT_KEYS = tuple(field.name for field in fields(Faults))
 
 
 class ControlPlane:
-    """reset, faults, limits, parallel-write and token counts, user creation."""
+    """reset, faults, limits, parallel-write and token counts, write and token-check holds, user creation."""
 
     def __init__(self, model: EmulatorModel, faults: FaultInjector) -> None:
         self.model = model
@@ -94,7 +97,8 @@ class ControlPlane:
         route = _ROUTES.get((request.method, name))
         if route is None:
             return Response(b"", status_code=404)
-        return route.handler(self, body)
+        answer = route.handler(self, body)
+        return await answer if inspect.isawaitable(answer) else answer
 
     def _index(self, _body: dict[str, Any]) -> Response:
         return JSONResponse(
@@ -156,6 +160,39 @@ class ControlPlane:
     def _drop_parallel_writes(self, body: dict[str, Any]) -> Response:
         return JSONResponse({"dropped": self.model.drop_parallel_writes(body.get("path"))})
 
+    def _token_hold_state(self) -> dict[str, Any]:
+        """The token-check hold as counts: the held requests' bearer tokens are secrets, never sent back."""
+        hold = self.model.token_hold
+        if hold is None:
+            return {"armed": False, "waiting": 0, "rounds": []}
+        return {"armed": hold.armed, "waiting": hold.waiting, "rounds": [len(r) for r in hold.rounds]}
+
+    def _token_holds(self, _body: dict[str, Any]) -> Response:
+        return JSONResponse(self._token_hold_state())
+
+    def _hold_token_checks(self, _body: dict[str, Any]) -> Response:
+        self.model.hold_token_checks()
+        return JSONResponse(self._token_hold_state())
+
+    async def _wait_token_holds(self, body: dict[str, Any]) -> Response:
+        """Wait, off the event loop (the held requests run on it), until ``count`` requests are held."""
+        count, timeout = int(body["count"]), min(float(body.get("timeout", 10.0)), HOLD_LIMIT_SECONDS)
+        hold = self.model.token_hold
+        if hold is None:
+            return JSONResponse({"error": "no token-check hold is armed"}, status_code=409)
+        held = await anyio.to_thread.run_sync(hold.wait_held, count, max(timeout, 0.0))
+        return JSONResponse({"held": held, **self._token_hold_state()})
+
+    def _release_token_holds(self, body: dict[str, Any]) -> Response:
+        hold = self.model.token_hold
+        if hold is None:
+            return JSONResponse({"error": "no token-check hold is armed"}, status_code=409)
+        return JSONResponse({"released": len(hold.release(expire=body.get("expire") is True))})
+
+    def _stop_token_holds(self, _body: dict[str, Any]) -> Response:
+        self.model.stop_token_hold()
+        return JSONResponse(self._token_hold_state())
+
     def _add_user(self, body: dict[str, Any]) -> Response:
         try:
             self.model.add_user(body["name"], body["password"], body.get("user_type", "rodsuser"))
@@ -168,7 +205,7 @@ class ControlPlane:
 class _Route:
     """One control-plane endpoint: its handler and what the index at ``/_emulator/`` says of it."""
 
-    handler: Callable[[ControlPlane, dict[str, Any]], Response]
+    handler: Callable[[ControlPlane, dict[str, Any]], Response | Awaitable[Response]]
     does: str
     body: str = ""
 
@@ -215,6 +252,27 @@ _ROUTES: dict[tuple[str, str], _Route] = {
     ),
     ("POST", "write-holds/release"): _Route(
         ControlPlane._release_writes, "let a held write go on (every one without a path)", '{"path": ...}'
+    ),
+    ("GET", "token-holds"): _Route(
+        ControlPlane._token_holds,
+        "the token-check hold: armed, requests waiting, requests let go per release (counts, no tokens)",
+    ),
+    ("POST", "token-holds"): _Route(
+        ControlPlane._hold_token_checks,
+        "hold every authenticated request at its bearer-token check until released (test hook)",
+    ),
+    ("POST", "token-holds/wait"): _Route(
+        ControlPlane._wait_token_holds,
+        "wait until count requests are held (at most timeout seconds, capped at 60); held: whether they are",
+        '{"count": ..., "timeout": 10.0}',
+    ),
+    ("POST", "token-holds/release"): _Route(
+        ControlPlane._release_token_holds,
+        "let the held requests go, their Basic tokens expired first when expire (each then gets 401)",
+        '{"expire": false}',
+    ),
+    ("POST", "token-holds/stop"): _Route(
+        ControlPlane._stop_token_holds, "disarm the token-check hold: waiting and later requests go on"
     ),
     ("POST", "drop-parallel-writes"): _Route(
         ControlPlane._drop_parallel_writes,

@@ -31,6 +31,8 @@ from irods_provider.testing._genquery_columns import (
     COLUMN_TABLES,
     INTEGER_COLUMNS,
     META_OWNER_COLUMN,
+    UNKNOWN_TABLE_COLUMNS,
+    columns_known,
     tables_for,
 )
 from irods_provider.testing._versions import DEFAULT_IRODS_SERVER_VERSION, IrodsRelease, irods_release
@@ -138,9 +140,15 @@ _COMPARISONS = frozenset({"=", "!=", "<>", "<", "<=", ">", ">="})
 class _Parser:
     """Recursive descent over the token list, mirroring the bison grammar rule by rule."""
 
-    def __init__(self, tokens: list[_Token]) -> None:
+    def __init__(self, tokens: list[_Token], known: frozenset[str]) -> None:
         self._tokens = tokens
         self._index = 0
+        self._known = known
+
+    def _check_column(self, column: str) -> str:
+        if column not in self._known:
+            raise GenQueryError("NO_COLUMN_NAME_FOUND", f"column [{column}] not supported")
+        return column
 
     def _peek(self) -> _Token:
         return self._tokens[self._index]
@@ -183,11 +191,11 @@ class _Parser:
     def _projection(self) -> Projection:
         name = self._expect("IDENTIFIER").text
         if not self._at("PUNCT", "("):
-            return Projection(_check_column(name))
+            return Projection(self._check_column(name))
         self._next()
         column = self._expect("IDENTIFIER").text
         self._expect("PUNCT", ")")
-        _check_column(column)
+        self._check_column(column)
         function = _FUNCTIONS.get(name.lower())
         if function is None:
             raise GenQueryError(
@@ -201,7 +209,7 @@ class _Parser:
         text = self._predicate()
         while self._at("PUNCT", "||") or self._at("PUNCT", "&&"):
             text = f"{text} {self._next().text} {self._predicate()}"
-        _check_column(column)
+        self._check_column(column)
         return column, text
 
     def _predicate(self) -> str:
@@ -239,16 +247,8 @@ class _Parser:
         return f"({listed})" if parenthesised else listed
 
 
-def _check_column(column: str) -> str:
-    if column not in COLUMN_TABLES:
-        raise GenQueryError("NO_COLUMN_NAME_FOUND", f"column [{column}] not supported")
-    return column
-
-
 #: iRODS 5.0 replaced 4.3's string splitter with this grammar (irods commit d248a471e, first in 5.0.0).
 _BISON_PARSER_SINCE: IrodsRelease = (5, 0, 0)
-#: 4.3.4 made an unknown select function an error and added ``order_asc`` (rcMisc.cpp:getSelVal).
-_STRICT_FUNCTIONS_SINCE: IrodsRelease = (4, 3, 4)
 DEFAULT_RELEASE = irods_release(DEFAULT_IRODS_SERVER_VERSION)
 
 
@@ -256,8 +256,8 @@ def parse_genquery1(query: str, *, release: IrodsRelease = DEFAULT_RELEASE) -> G
     """Parse a GenQuery1 string as the iRODS ``release`` does; raise :class:`GenQueryError` on bad syntax
     or unknown columns (4.3: see ``_genquery43``; 5.0+: the flex/bison grammar above)."""
     if release >= _BISON_PARSER_SINCE:
-        return _Parser(_tokenize(query)).parse()
-    return fill_genquery1_43(query, strict_functions=release >= _STRICT_FUNCTIONS_SINCE)
+        return _Parser(_tokenize(query), columns_known(release)).parse()
+    return fill_genquery1_43(query, release=release)
 
 
 # --------------------------------------------------------------------------------------------- evaluator
@@ -488,6 +488,14 @@ def _row_key(row: tuple[str, ...], *, index: int, numeric: bool) -> _SortKey:
     return _key(row[index], numeric=numeric)
 
 
+def _check_tables(query: GenQuery) -> None:
+    """CAT_UNKNOWN_TABLE for a name the catalog cannot place (``generateSQL``, general_query.cpp:1906-1910
+    for the select list, then :1958-1962 for the conditions, at 4.3.4), before any SQL runs."""
+    for column in [p.column for p in query.projections] + [c.column for c in query.conditions]:
+        if column in UNKNOWN_TABLE_COLUMNS:
+            raise GenQueryError("CAT_UNKNOWN_TABLE", f"no table for column [{column}]", stage="query")
+
+
 def _check_aggregates(query: GenQuery) -> None:
     for projection in query.projections:
         if projection.function in ("sum", "avg") and projection.column not in INTEGER_COLUMNS:
@@ -530,6 +538,7 @@ def execute_genquery1(
     Case-insensitive mode upper-cases the whole query (literals too) and compares upper-cased values.
     """
     parsed = parse_genquery1(query if case_sensitive else ascii_upper(query), release=release)
+    _check_tables(parsed)
     _check_aggregates(parsed)
     fold: Callable[[str], str] = (lambda v: v) if case_sensitive else ascii_upper
     touched = parsed.columns

@@ -494,11 +494,27 @@ _COLUMNS: dict[str, tuple[str, str]] = {
             "DELAY_RULE_NOTIFICATION_ADDR",
             "DELAY_RULE_LAST_EXE_TIME",
             "DELAY_RULE_STATUS",
+            "DELAY_RULE_LOCK_HOST",
+            "DELAY_RULE_LOCK_HOST_PID",
+            "DELAY_RULE_LOCK_TIME",
         )
     },
+    "DATA_ACCESS_TIME": ("R_DATA_MAIN", "DATA_ACCESS_TIME"),
 }
-COLUMNS: frozenset[str] = frozenset(_COLUMNS)
+# The 5.0 mapping adds these four (genquery2_table_column_mappings.hpp at 5.0.2 against 4.3.4; 4.3.2-4.3.4
+# have the same 115 names): a 4.3 server's generator calls them unknown columns.
+_COLUMNS_SINCE_5_0 = frozenset(
+    {"DATA_ACCESS_TIME", "DELAY_RULE_LOCK_HOST", "DELAY_RULE_LOCK_HOST_PID", "DELAY_RULE_LOCK_TIME"}
+)
+COLUMNS: frozenset[str] = frozenset(_COLUMNS) - _COLUMNS_SINCE_5_0
 """Every column name GenQuery2 (iRODS 4.3.4) knows; any other name is an unknown column."""
+_RELEASE_4_3: tuple[int, int, int] = (4, 3, 4)
+
+
+def _known(release: tuple[int, int, int]) -> frozenset[str]:
+    """The column names the GenQuery2 of iRODS ``release`` maps."""
+    return frozenset(_COLUMNS) if release >= (5, 0, 0) else COLUMNS
+
 
 _DEFAULTS = {"COLL_MAP_ID": "0", "DATA_MAP_ID": "0"}
 _NUMERIC = INTEGER_COLUMNS | {"DATA_ACCESS_PERM_ID", "COLL_ACCESS_PERM_ID", "ZONE_ID", "RESC_PARENT_ID"}
@@ -540,17 +556,17 @@ class _Plan:
     error: str = ""
 
 
-def _plan(select: Select) -> _Plan:
+def _plan(select: Select, known: frozenset[str]) -> _Plan:
     columns = [c for p in select.projections for c in _columns_of(p)] + _tree_columns(select.where)
     tables: list[str] = []
     for column in columns:
-        if column.name not in _COLUMNS:
+        if column.name not in known:
             return _Plan((), f"unknown column: {column.name}")
         table = _COLUMNS[column.name][0]
         if table not in tables:
             tables.append(table)
-    unknown = [c for c in select.group_by if c not in _COLUMNS] + [
-        c.name for e, _ in select.order_by for c in _columns_of(e) if c.name not in _COLUMNS
+    unknown = [c for c in select.group_by if c not in known] + [
+        c.name for e, _ in select.order_by for c in _columns_of(e) if c.name not in known
     ]
     if unknown:
         return _Plan((), f"unknown column: {unknown[0]}")
@@ -592,9 +608,9 @@ def _sql_tree(tree: Tree) -> str:
     return f"{lhs} {negation}{tree.op} ?"
 
 
-def to_sql(select: Select) -> str:
+def to_sql(select: Select, *, release: tuple[int, int, int] = _RELEASE_4_3) -> str:
     """SQL in the server's shape (bind markers for literals); "" where the generator gives up."""
-    plan = _plan(select)
+    plan = _plan(select, _known(release))
     if plan.error:
         return ""
     first = plan.tables[0]
@@ -748,16 +764,21 @@ def _sort(select: Select, pairs: list[tuple[tuple[str, ...], Row]], grouped: boo
 
 
 def execute_genquery2(
-    query: str, fetch: Callable[[tuple[str, ...], frozenset[str]], list[Row]], *, sql_only: bool
+    query: str,
+    fetch: Callable[[tuple[str, ...], frozenset[str]], list[Row]],
+    *,
+    sql_only: bool,
+    release: tuple[int, int, int] = _RELEASE_4_3,
 ) -> list[list[str]] | str:
-    """Run ``query`` over ``fetch(tables, columns)`` (rows already filtered for the caller's visibility).
+    """Run ``query`` over ``fetch(tables, columns)`` (rows already filtered for the caller's visibility)
+    with the column map of iRODS ``release``.
 
     Returns the SQL with ``sql_only`` (``""`` where the server's generator gives up), else the rows.
     """
     select = parse_genquery2(query)
-    plan = _plan(select)
+    plan = _plan(select, _known(release))
     if sql_only:
-        return to_sql(select)
+        return to_sql(select, release=release)
     if plan.error:
         raise GenQuery2Error("SYS_INVALID_INPUT_PARAM", plan.error)
     columns = [c for p in select.projections for c in _columns_of(p)] + _tree_columns(select.where)

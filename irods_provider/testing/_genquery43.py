@@ -30,7 +30,7 @@ from __future__ import annotations
 import re
 
 from irods_provider.testing._genquery_ast import Condition, GenQuery, GenQueryError, Predicate, Projection
-from irods_provider.testing._genquery_columns import COLUMN_TABLES, COLUMNS_SINCE_5_0
+from irods_provider.testing._genquery_columns import columns_known
 
 __all__ = ["catalog_alternatives", "fill_genquery1_43"]
 
@@ -43,9 +43,8 @@ _FUNCTIONS_BEFORE_434 = {
     "ORDER_DESC": "order_desc",
 }
 # 4.3.4 added order_asc and made an unknown function an error (rcMisc.cpp:3084-3115 at 4.3.4 vs 4.3.3).
+_STRICT_FUNCTIONS_SINCE = (4, 3, 4)
 _FUNCTIONS_434 = {**_FUNCTIONS_BEFORE_434, "order_asc": "order", "ORDER_ASC": "order"}
-# The names 4.3's getAttrIdFromAttrName finds (rodsGenQueryNames.h at 4.3.4).
-_COLUMNS_43 = frozenset(COLUMN_TABLES) - COLUMNS_SINCE_5_0
 # The C locale's isspace(), which trimWS (stringOpr.cpp:279) uses.
 _C_SPACE = " \t\n\v\f\r"
 # SQL comparison operators the database accepts between a column and a bind variable.
@@ -116,7 +115,14 @@ def _split_conditions(text: str) -> list[str]:
     return parts
 
 
-def _projection(item: str, functions: dict[str, str], *, strict: bool) -> Projection:
+def _known(column: str, known: frozenset[str]) -> str:
+    """The column if ``getAttrIdFromAttrName`` finds it in this release's rodsGenQueryNames.h."""
+    if column not in known:
+        raise _fill_error("NO_COLUMN_NAME_FOUND", f"column [{column}] not supported")
+    return column
+
+
+def _projection(item: str, functions: dict[str, str], *, strict: bool, known: frozenset[str]) -> Projection:
     item = item.strip(_C_SPACE)
     function: str | None = None
     column = item
@@ -128,19 +134,15 @@ def _projection(item: str, functions: dict[str, str], *, strict: bool) -> Projec
             raise _fill_error(
                 "INVALID_GENQUERY_AGGREGATE_FUNCTION", f"aggregate function [{name}] not supported"
             )
-    if column not in _COLUMNS_43:
-        raise _fill_error("NO_COLUMN_NAME_FOUND", f"column [{column}] not supported")
-    return Projection(column, function)
+    return Projection(_known(column, known), function)
 
 
-def _condition(text: str) -> tuple[str, str]:
+def _condition(text: str, known: frozenset[str]) -> tuple[str, str]:
     text = text.strip(_C_SPACE)
     column, space, rest = text.partition(" ")
     if not space:
         raise _fill_error("INPUT_ARG_NOT_WELL_FORMED_ERR", f"condition [{text}] has no space")
-    if column not in _COLUMNS_43:
-        raise _fill_error("NO_COLUMN_NAME_FOUND", f"column [{column}] not supported")
-    return column, rest
+    return _known(column, known), rest
 
 
 def _mask_quoted(text: str) -> str:
@@ -225,8 +227,9 @@ def catalog_alternatives(condition: str) -> tuple[tuple[Predicate, ...], ...]:
     return tuple(tuple(group) for group in groups)
 
 
-def fill_genquery1_43(query: str, *, strict_functions: bool) -> GenQuery:
-    """Parse ``query`` as iRODS 4.3 does; ``strict_functions`` is the 4.3.4+ rule for unknown functions.
+def fill_genquery1_43(query: str, *, release: tuple[int, int, int]) -> GenQuery:
+    """Parse ``query`` as iRODS 4.3 ``release`` does (which names it knows; from 4.3.4 the strict rule for
+    unknown functions).
 
     Errors raised while splitting the string have ``stage == "fill"``, those the catalog would raise while
     reading a condition ``stage == "query"``; every fill error comes before any catalog error.
@@ -237,12 +240,13 @@ def fill_genquery1_43(query: str, *, strict_functions: bool) -> GenQuery:
     rest = query[start:]
     where = _find_keyword(rest, "where")
     select_text = rest[7:where] if where >= 0 else rest[7:]
-    functions = _FUNCTIONS_434 if strict_functions else _FUNCTIONS_BEFORE_434
+    strict, known = release >= _STRICT_FUNCTIONS_SINCE, columns_known(release)
+    functions = _FUNCTIONS_434 if strict else _FUNCTIONS_BEFORE_434
     projections = tuple(
-        _projection(item, functions, strict=strict_functions) for item in select_text.split(",")
+        _projection(item, functions, strict=strict, known=known) for item in select_text.split(",")
     )
     if where < 0:
         return GenQuery(projections, ())
-    texts = [_condition(part) for part in _split_conditions(rest[where + 6 :])]
+    texts = [_condition(part, known) for part in _split_conditions(rest[where + 6 :])]
     conditions = tuple(Condition(column, catalog_alternatives(text)) for column, text in texts)
     return GenQuery(projections, conditions)

@@ -128,7 +128,7 @@ def _execute_genquery2(ctx: Ctx, query: str) -> Response:
         return JSONResponse({"irods_response": {"status_code": error_code("SYS_INVALID_ZONE_NAME")}}, 500)
     try:
         rows = partial(catalog_rows, ctx.model, ctx.user, zone=zone)
-        result = execute_genquery2(query, rows, sql_only=sql_only)
+        result = execute_genquery2(query, rows, sql_only=sql_only, release=ctx.config.irods_release)
     except GenQuery2Error as e:
         return JSONResponse({"irods_response": {"status_code": e.code}}, status_code=500)
     return ok(sql=result) if isinstance(result, str) else ok(rows=result)

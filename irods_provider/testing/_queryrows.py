@@ -6,8 +6,9 @@ import posixpath
 from collections.abc import Callable, Iterable, Mapping
 
 from irods_provider.testing._catalog import Avu, Collection, DataObject, RemoteZone, User
-from irods_provider.testing._genquery_columns import PERMISSION_IDS
+from irods_provider.testing._genquery_columns import ALIAS_GROUPS, EMPTY_GROUPS, PERMISSION_IDS
 from irods_provider.testing._tickets import Ticket, TicketsMixin
+from irods_provider.testing._tokens import TOKEN_ROWS
 
 Row = dict[str, str]
 
@@ -15,6 +16,12 @@ Row = dict[str, str]
 def t11(seconds: int) -> str:
     """Catalog time format: 11-digit zero-padded epoch seconds."""
     return f"{seconds:011d}"
+
+
+def token_row(token: tuple[str, int, str, str, str, str, str, str, str]) -> Row:
+    """One R_TOKN_MAIN row as the TOKEN_* columns."""
+    names = ("NAMESPACE", "ID", "NAME", "VALUE", "VALUE2", "VALUE3", "COMMENT", "CREATE_TIME", "MODIFY_TIME")
+    return {f"TOKEN_{name}": str(value) for name, value in zip(names, token, strict=True)}
 
 
 class QueryRowsMixin(TicketsMixin):
@@ -51,8 +58,15 @@ class QueryRowsMixin(TicketsMixin):
     def _rows(
         self, caller: str, tables: set[str], zone: str, collections: Callable[[str], bool] | None = None
     ) -> Iterable[Row]:
-        if tables & {"USER_AUTH", "RESC_ACCESS"}:
-            return []  # no R_USER_AUTH rows (no ``iadmin aua``) and no resource has an ACL row
+        if len(tables) == 1 and (alias := ALIAS_GROUPS.get(next(iter(tables)))) is not None:
+            base, columns = alias  # an alias table alone: its base table's rows, renamed
+            return [{a: row[c] for a, c in columns.items()} for row in self._rows(caller, {base}, zone)]
+        if tables & {"USER_AUTH", "RESC_ACCESS", *EMPTY_GROUPS, *ALIAS_GROUPS}:
+            # no R_USER_AUTH rows (no ``iadmin aua``), no resource has an ACL row, EMPTY_GROUPS are empty
+            # and an alias table joins one of them
+            return []
+        if tables <= {"TOKEN"}:
+            return [token_row(t) for t in TOKEN_ROWS]
         if tables <= {"ZONE"}:
             return self.zone_rows(zone)
         if tables <= {"USER", "META_USER", "USER_GROUP"}:
@@ -117,6 +131,8 @@ class QueryRowsMixin(TicketsMixin):
                 f"{group}_ATTR_UNITS": a.units,
                 f"{group}_CREATE_TIME": t11(a.create_time),
                 f"{group}_MODIFY_TIME": t11(a.modify_time),
+                # meta_namespace: no insert sets it (db_plugin.cpp:1538 at 4.3.4), NULL reads as "".
+                f"META_NAMESPACE_{group.removeprefix('META_')}": "",
             }
             for row, avus in owners
             for a in avus
@@ -312,6 +328,7 @@ class QueryRowsMixin(TicketsMixin):
             "RESC_CHILDREN": "",  # unused since 4.2 (the hierarchy lives in resc_parent)
             "RESC_CREATE_TIME": t11(r.create_time),
             "RESC_MODIFY_TIME": t11(r.modify_time),
+            "RESC_MODIFY_TIME_MILLIS": f"{r.modify_millis:03d}",  # varchar(3) (database_upgrade.py:166)
         }
 
     def _ticket_rows(self, t: Ticket) -> list[Row]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from irods_provider.testing._catalog import ModelBase, Replica, Resource, now
+from irods_provider.testing._catalog import ModelBase, Replica, Resource, now_millis
 from irods_provider.testing._errors import IrodsModelError
 
 #: rodsDef.h (irods 4.3.4): NAME_LEN and MAX_PATH_ALLOWED; C ``isspace`` characters.
@@ -115,8 +115,12 @@ class ResourcesMixin(ModelBase):
             if name in self.resources:
                 raise IrodsModelError("CATALOG_ALREADY_HAS_ITEM_BY_THAT_NAME", f"Resource [{name}] exists.")
             located = bool(host) and bool(vault_path)
+            stamp, millis = now_millis()  # chlRegResc binds both times and the millis (db_plugin.cpp:4000)
             self.resources[name] = Resource(
                 id=self.new_id(),
+                create_time=stamp,
+                modify_time=stamp,
+                modify_millis=millis,
                 name=name,
                 type=type_,
                 host=host if located and host else "EMPTY_RESC_HOST",
@@ -156,7 +160,7 @@ class ResourcesMixin(ModelBase):
                         rep.resource = value
             else:
                 setattr(res, prop, value)
-            res.modify_time = now()
+            res.modify_time, res.modify_millis = now_millis()
             if prop == "free_space":  # chlModResc stamps free_space_ts too (db_plugin.cpp:8088, 4.3.4)
                 res.free_space_time = res.modify_time
 
@@ -169,6 +173,7 @@ class ResourcesMixin(ModelBase):
             if res.parent is not None or parent == child:
                 raise IrodsModelError("CAT_INVALID_ARGUMENT", f"[{child}] already has a parent.")
             res.parent, res.parent_context = parent, context
+            res.modify_time, res.modify_millis = now_millis()  # update_child_parent (db_plugin.cpp:752-781)
 
     def remove_child(self, caller: str, parent: str, child: str) -> None:
         """Detach ``child`` from ``parent``."""
@@ -179,6 +184,7 @@ class ResourcesMixin(ModelBase):
             if res.parent != parent:
                 raise IrodsModelError("CAT_INVALID_ARGUMENT", f"[{child}] is not a child of [{parent}].")
             res.parent, res.parent_context = None, ""
+            res.modify_time, res.modify_millis = now_millis()  # update_child_parent (db_plugin.cpp:4103)
 
     def rebalance(self, caller: str, name: str) -> None:
         """Nothing to rebalance in the emulator; validates rights and existence."""
@@ -210,6 +216,8 @@ class ResourcesMixin(ModelBase):
                 "parent_id": str(parent.id) if parent else "",
                 "created": res.create_time,
                 "last_modified": res.modify_time,
-                "last_modified_millis": res.modify_time * 1000,
+                # RESC_MODIFY_TIME_MILLIS, the milliseconds past last_modified (resource_administration.cpp:
+                # 115, 137 at irods 4.3.4; resources main.cpp:649 at 0.7.0)
+                "last_modified_millis": res.modify_millis,
             }
             return {"exists": True, "info": info}

@@ -33,6 +33,18 @@ class TokenCheckHold:
         self._armed = True
         self.rounds: list[list[str]] = []
 
+    @property
+    def armed(self) -> bool:
+        """Whether requests are still held (False once :meth:`stop` ran)."""
+        with self._cond:
+            return self._armed
+
+    @property
+    def waiting(self) -> int:
+        """How many requests wait at the check now."""
+        with self._cond:
+            return len(self._held)
+
     def wait_held(self, count: int, timeout: float) -> bool:
         """Whether ``count`` requests wait at the check within ``timeout`` seconds."""
         with self._cond:

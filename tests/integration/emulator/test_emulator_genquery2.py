@@ -9,7 +9,12 @@ with that body — unverified against a live server) and from iRODS 4.3.4 ``rs_g
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import httpx2
 from emulator_http import ZONE, Api, code
+
+from irods_provider.testing import EmulatorServer
 
 HOME = f"/{ZONE}/home/alice"
 
@@ -112,3 +117,26 @@ def test_unknown_zone_is_sys_invalid_zone_name(api: Api) -> None:
     status, body = gq2(api, "alice", "select COLL_NAME", zone=ZONE)
     assert status == 200
     assert [HOME] in body["rows"]
+
+
+def test_the_5_0_column_map_adds_access_time_and_delay_rule_locks(
+    irods_emulator_variants: Callable[..., EmulatorServer],
+) -> None:
+    """genquery2_table_column_mappings.hpp at 5.0.2 maps DATA_ACCESS_TIME (R_DATA_MAIN access_ts) and
+    DELAY_RULE_LOCK_HOST/_PID/_TIME (R_RULE_EXEC); 4.3.2-4.3.4 map neither, so a 4.3 generator calls them
+    unknown columns (SYS_INVALID_INPUT_PARAM; with sql-only, "" and 0)."""
+    with httpx2.Client(timeout=10) as http:
+        new = Api(irods_emulator_variants(irods_server_version="rods5.0.1"), http)
+        assert new.write("/tempZone/home/rods/t.txt", b"x").status_code == 200
+        status, body = gq2(new, "rods", "select DATA_NAME, DATA_ACCESS_TIME where DATA_NAME = 't.txt'")
+        assert status == 200
+        assert [row[0] for row in body["rows"]] == ["t.txt"]
+        assert gq2(new, "rods", "select DELAY_RULE_LOCK_HOST, DELAY_RULE_LOCK_TIME") == (
+            200,
+            {"irods_response": {"status_code": 0}, "rows": []},
+        )
+        old = Api(irods_emulator_variants(irods_server_version="rods4.3.4"), http)
+        for column in ("DATA_ACCESS_TIME", "DELAY_RULE_LOCK_HOST_PID"):
+            assert gq2(old, "rods", f"select {column}") == (500, {"irods_response": {"status_code": -130000}})
+            sql_only = gq2(old, "rods", f"select {column}", **{"sql-only": "1"})
+            assert sql_only == (200, {"irods_response": {"status_code": 0}, "sql": ""})

@@ -61,6 +61,33 @@ def test_a_token_expired_at_the_held_check_is_refused_and_stays_refused(irods_em
     assert hold.rounds == [[token], [token]]
 
 
+def test_the_control_plane_holds_waits_for_and_expires_token_checks(irods_emulator) -> None:
+    """``/_emulator/token-holds`` over HTTP, as a DAG test against ``serve`` uses it: the same hold as
+    ``hold_token_checks()``, reported in counts (a bearer token is a secret, never sent back)."""
+    server = irods_emulator
+    control = f"{server.url}/_emulator/token-holds"
+    headers = {"X-Emulator-Token": server.control_token}
+    token = _login(server)
+    assert httpx2.post(f"{control}/wait", json={"count": 1}, headers=headers).status_code == 409  # unarmed
+    armed = httpx2.post(control, headers=headers)
+    assert armed.json() == {"armed": True, "waiting": 0, "rounds": []}
+    statuses: list[int] = []
+    thread = _stat_in_thread(server, token, statuses)
+    waited = httpx2.post(f"{control}/wait", json={"count": 1, "timeout": WAIT}, headers=headers, timeout=30)
+    assert waited.json() == {"held": True, "armed": True, "waiting": 1, "rounds": []}
+    assert statuses == []  # waiting at the check
+    assert token not in waited.text
+    released = httpx2.post(f"{control}/release", json={"expire": True}, headers=headers)
+    assert released.json() == {"released": 1}
+    thread.join(WAIT)
+    assert statuses == [401]  # expired while held
+    assert httpx2.get(control, headers=headers).json() == {"armed": True, "waiting": 0, "rounds": [1]}
+    stopped = httpx2.post(f"{control}/stop", headers=headers)
+    assert stopped.json() == {"armed": False, "waiting": 0, "rounds": []}
+    _stat_in_thread(server, _login(server), statuses).join(WAIT)
+    assert statuses == [401, 200]  # stopped: a new login answers, unheld
+
+
 def _stored_checksum(server: EmulatorServer, path: str) -> str:
     with server.model.lock:
         return server.model.data_objects[path].replicas[0].checksum

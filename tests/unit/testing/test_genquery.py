@@ -433,13 +433,22 @@ def test_unknown_column_is_no_column_name_found() -> None:
 
 
 @pytest.mark.parametrize(
-    "query",
-    ["select COLL_NAME where META_RESC_GROUP_ATTR_NAME = 'a'", "select max(RULE_EXEC_ID)"],
+    ("query", "expected"),
+    [("select COLL_NAME where META_RESC_GROUP_ATTR_NAME = 'a'", []), ("select max(RULE_EXEC_ID)", [[""]])],
 )
-def test_columns_the_emulator_does_not_model_are_no_column_name_found(query: str) -> None:
-    """EMULATOR-ONLY: the real server knows these columns (irods 4.3.2 rodsGenQueryNames.h:145,187) and would
-    answer from its catalog; the emulator refuses them with the code the server uses for unknown names."""
-    assert error_of(query).code == NO_COLUMN
+def test_columns_of_tables_a_new_zone_leaves_empty_answer_no_rows(
+    query: str, expected: list[list[str]]
+) -> None:
+    """The server knows these columns (irods 4.3.4 rodsGenQueryNames.h, general_query_setup.cpp:320-325,
+    :362) and reads them from tables nothing fills (icatSysInserts.sql): no rows; max() over none is NULL."""
+    assert execute_genquery1(query, SIZES) == expected
+
+
+def test_names_without_a_table_are_cat_unknown_table() -> None:
+    """RESC_GROUP_* lost their sColumn in 4.1 (general_query_setup.cpp:355-357 at 4.3.4): generateSQL
+    answers CAT_UNKNOWN_TABLE (general_query.cpp:1906-1910), after the fill accepted the name."""
+    error = error_of("select RESC_GROUP_NAME")
+    assert (error.code, error.stage) == (error_code("CAT_UNKNOWN_TABLE"), "query")
 
 
 def test_unknown_function_is_invalid_aggregate_function() -> None:
