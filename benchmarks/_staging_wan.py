@@ -894,6 +894,16 @@ def _together_down(r: dict[str, Any]) -> str:
 
 #: What changed since the previous run (the notes' second paragraph).
 _CHANGES = (
+    "Twenty-third session (2026-12-07), the model's proxies: down23 saw the SFTP proxy's event loop "
+    "late to take waiting bytes for 4.2 connection-seconds per download against 1.9 per write leg (a "
+    "download keeps two proxies busy, both threads of the benchmark's process; a leg one). So each link "
+    "was run in a process of its own (no shared interpreter lock) against the threads, in 8 paired, "
+    "interleaved rounds (256 MiB, main's code; per model, per round: both operators and their four legs; "
+    "`/work/notes/exp/p23/`; load 14.5 falling to 1.8): download over its slower leg 0.822 (threads) "
+    "against 0.878 (processes), medians, rounds 0.67-0.92 against 0.74-1.07; upload 0.829 against "
+    "0.811; the three quietest rounds (load under 4) 0.83/0.80/0.90 against 0.79/0.95/0.85 (download) and "
+    "0.86/0.90/0.81 against 0.79/0.75/0.84 (upload). No steady difference, as in the eighteenth "
+    "session: the model stays as it was (threads), so its figures compare with every earlier run. "
     "Twenty-third session (2026-12-07, up23): the upload's fixed cost traced call by call (256 "
     "MiB, this model; `/work/notes/exp/u23/`), no runtime change kept. Quiet run (load 0.4-1.3): "
     "the upload 6.79 s against its iRODS leg's 5.89 s; its first HTTP write at 503 ms (leg 240), "
