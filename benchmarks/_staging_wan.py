@@ -72,7 +72,7 @@ from pathlib import Path
 from typing import Any
 
 import psutil
-from _wanproxy import ProcessWanProxy, WanProxy
+from _wanproxy import WanProxy
 from staging import (
     CHECKSUM_ENV,
     MIB,
@@ -95,17 +95,8 @@ _PR_SET_CHILD_SUBREAPER = 36  # <linux/prctl.h>
 SITE_STREAMS = 8  # a site's max_number_of_streams_per_parallel_write_handle (the server's default is 3)
 
 
-#: Set to 1 to run the model's proxies as threads of the benchmark's process (as until the 23rd session).
-PROXY_THREADS_ENV = "IRODS_BENCH_WAN_PROXY_THREADS"
-
-
-def wan_proxy(port: int) -> WanProxy | ProcessWanProxy:
-    """One link of the model in a process of its own: the operators load two links at once and each leg one,
-    so links sharing one interpreter lock would slow the operators' model more than their legs'."""
-    model: dict[str, Any] = {"rtt": RTT, "bandwidth": 1e9, "window": WINDOW, "link_bandwidth": LINK}
-    if os.environ.get(PROXY_THREADS_ENV) == "1":
-        return WanProxy("127.0.0.1", port, **model)
-    return ProcessWanProxy("127.0.0.1", port, **model)
+def wan_proxy(port: int) -> WanProxy:
+    return WanProxy("127.0.0.1", port, rtt=RTT, bandwidth=1e9, window=WINDOW, link_bandwidth=LINK)
 
 
 def check_model(nbytes: int = 16 * MIB) -> dict[str, float]:

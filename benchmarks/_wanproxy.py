@@ -9,21 +9,15 @@ back), and the proxy reads nothing more from that sender meanwhile. One connecti
 path; ``link_bandwidth`` caps all connections of one direction together (the link itself). Runs its own
 event loop in a background thread:
 ``with WanProxy("127.0.0.1", port, rtt=0.03, window=512 * 1024) as proxy: proxy.port``.
-:class:`ProcessWanProxy` runs one in a process of its own, so that links modelled at once share no interpreter
-lock (a staging operator loads two links at once, each of its legs one).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
-import subprocess
-import sys
 import threading
 import time
 from types import TracebackType
-from typing import Any
 
 
 class WanProxy:
@@ -161,57 +155,3 @@ class WanProxy:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
-
-
-class ProcessWanProxy:
-    """A :class:`WanProxy` in a child process (same arguments): its event loop competes with no other proxy's
-    for one interpreter lock. It ends when stopped, or when this process ends and so closes its stdin."""
-
-    def __init__(self, host: str, port: int, **model: Any) -> None:
-        self._args = [sys.executable, __file__, host, str(port), json.dumps(model)]
-        self._proc: subprocess.Popen[str] | None = None
-        self.port = 0
-
-    def start(self) -> ProcessWanProxy:
-        """Start the child and wait until it listens."""
-        self._proc = subprocess.Popen(self._args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        assert self._proc.stdout is not None
-        line = self._proc.stdout.readline()
-        if not line.strip().isdigit():
-            self.stop()
-            raise RuntimeError(f"WAN proxy child did not start: {line!r}")
-        self.port = int(line)
-        return self
-
-    def stop(self) -> None:
-        """Close the child's stdin (it stops its proxy and exits) and wait for it."""
-        if self._proc is None:
-            return
-        with contextlib.suppress(OSError):
-            assert self._proc.stdin is not None
-            self._proc.stdin.close()
-        try:
-            self._proc.wait(15)
-        except subprocess.TimeoutExpired:
-            self._proc.kill()
-            self._proc.wait()
-        self._proc = None
-
-    def __enter__(self) -> ProcessWanProxy:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
-
-
-def _serve_child(host: str, port: str, model: str) -> None:
-    """The child of :class:`ProcessWanProxy`: print the port, proxy until stdin closes."""
-    with WanProxy(host, int(port), **json.loads(model)) as proxy:
-        print(proxy.port, flush=True)
-        sys.stdin.read()
-
-
-if __name__ == "__main__":
-    _serve_child(*sys.argv[1:4])
