@@ -19,6 +19,10 @@ BODY = (
     b'"permissions": [], "registered": true, "modified_at": 1700000000}'
 ) + b" " * 150
 
+#: The read timeout of the trickled cases: 30 of the trickle's 0.05 s gaps, so only the body's bound can end
+#: them; with 0.5 s a gap stretched by a starved CPU (nice 19, load 20) ended one as a plain read timeout.
+TRICKLE_READ_TIMEOUT = 1.5
+
 
 def _trickle(listener: socket.socket, stop: threading.Event, gap: float) -> None:
     while not stop.is_set():
@@ -63,19 +67,20 @@ def trickling(request: pytest.FixtureRequest) -> Iterator[str]:
 @pytest.mark.parametrize("trickling", [0.05], indirect=True)
 def test_a_trickled_reply_fails_once_the_read_timeout_passes(trickling: str) -> None:
     # Each byte comes 0.05 s after the last (no read times out); a JSON reply may take up to 16 MiB, two
-    # read timeouts' worth.
-    timeout = Timeouts(connect=5.0, read=0.5)
+    # read timeouts' worth. The read timeout is 30 gaps long, so a CPU-starved test process (a busy CI
+    # machine) still sees every byte inside it and meets the whole-body bound, not a single read's.
+    timeout = Timeouts(connect=5.0, read=TRICKLE_READ_TIMEOUT)
     retry = RetryPolicy(max_attempts=1)
     started = time.monotonic()
     with (
         IrodsSession(trickling, auth=StaticToken("t0ken"), timeout=timeout, retry=retry) as session,
-        pytest.raises(IrodsTimeoutError, match=r"still arriving 1 s after its headers") as caught,
+        pytest.raises(IrodsTimeoutError, match=r"still arriving 3 s after its headers") as caught,
     ):
         session.collections.stat("/tempZone/home/rods")
     elapsed = time.monotonic() - started
     assert caught.value.operation == "collections.stat"
     assert caught.value.path == "/tempZone/home/rods"
-    assert 1.0 <= elapsed < 4.0  # the whole body would take 15 s
+    assert 3.0 <= elapsed < 14.0  # the whole body would take 15 s
 
 
 @pytest.mark.parametrize("trickling", [0.001], indirect=True)
@@ -95,11 +100,11 @@ def test_a_slow_reply_within_the_read_timeout_is_read(trickling: str) -> None:
 @pytest.mark.parametrize("trickling", [0.05], indirect=True)
 def test_a_trickled_chunk_of_a_transfer_read_fails_too(trickling: str) -> None:
     """The transfer engine's reads stream a bounded range: the same bound applies to that body."""
-    timeout = Timeouts(connect=5.0, read=0.5)
+    timeout = Timeouts(connect=5.0, read=TRICKLE_READ_TIMEOUT)
     retry = RetryPolicy(max_attempts=1)
     with (
         IrodsSession(trickling, auth=StaticToken("t0ken"), timeout=timeout, retry=retry) as session,
-        pytest.raises(IrodsTimeoutError, match=r"data_objects\.read was still arriving 0\.5 s") as caught,
+        pytest.raises(IrodsTimeoutError, match=r"data_objects\.read was still arriving 1\.5 s") as caught,
     ):
         session.data_objects.read_into("/tempZone/home/rods/f", bytearray(len(BODY)), offset=0)
     assert caught.value.path == "/tempZone/home/rods/f"
@@ -108,7 +113,7 @@ def test_a_trickled_chunk_of_a_transfer_read_fails_too(trickling: str) -> None:
 @pytest.mark.parametrize("trickling", [0.05], indirect=True)
 def test_the_async_session_bounds_a_trickled_reply(trickling: str) -> None:
     async def stat() -> None:
-        timeout = Timeouts(connect=5.0, read=0.5)
+        timeout = Timeouts(connect=5.0, read=TRICKLE_READ_TIMEOUT)
         retry = RetryPolicy(max_attempts=1)
         async with AsyncIrodsSession(trickling, auth=StaticToken("t0ken"), timeout=timeout, retry=retry) as s:
             await s.collections.stat("/tempZone/home/rods")
