@@ -7,7 +7,7 @@ import secrets
 import threading
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from irods_provider.testing._versions import (
     DEFAULT_API_VERSION,
@@ -17,6 +17,9 @@ from irods_provider.testing._versions import (
     irods_release,
     profile_for,
 )
+
+if TYPE_CHECKING:
+    from irods_provider.testing._openid_client import OpenIdClientMode
 
 API_VERSION = DEFAULT_API_VERSION
 BASE_PATH = f"/irods-http-api/{API_VERSION}"
@@ -210,6 +213,9 @@ class EmulatorConfig:
     ssl_certfile: str | None = None
     ssl_keyfile: str | None = None
     openid: OpenIdValidator | None = None
+    openid_client: OpenIdClientMode | None = None
+    """OpenID *client* mode (0.4.0/0.5.0 only): the server runs the provider's grants itself and issues its
+    own tokens (``_openid_client``). Excludes ``openid`` (protected-resource mode)."""
     faults: Faults = field(default_factory=Faults)
     log_level: str = "warning"
     api_version: str = DEFAULT_API_VERSION
@@ -225,11 +231,28 @@ class EmulatorConfig:
                 raise ValueError(f"hash scheme {scheme!r} is not one of {', '.join(HASH_SCHEMES)}")
         if not self.irods_server_version.startswith("rods"):
             self.irods_server_version = "rods" + self.irods_server_version
+        self._check_openid_client()
         if getattr(self.openid, "local_jwt_validation", False) and not self.profile.openid_local_jwt:
             raise ValueError(
                 f"iRODS HTTP API {self.api_version} validates OpenID tokens at the introspection endpoint "
                 "only (no local JWT validation before 0.5.0): use OpenIdIntrospectionValidator(..., "
                 "active_only=True)"
+            )
+
+    def _check_openid_client(self) -> None:
+        """Refuse client mode where the release has none, and beside the protected-resource mode."""
+        if self.openid_client is None:
+            return
+        if not self.profile.openid_client_mode:
+            raise ValueError(
+                f"iRODS HTTP API {self.api_version} has no OpenID client mode: 0.6.0 removed it "
+                "(irods/irods_client_http_api#416; its configuration has no 'mode', the server is a "
+                "protected resource only): use api_version 0.4.0 or 0.5.0, or openid= (protected resource)"
+            )
+        if self.openid is not None:
+            raise ValueError(
+                "openid (protected resource) and openid_client (client mode) exclude each other: the "
+                "server's openid_connect 'mode' is one of the two"
             )
 
     @property

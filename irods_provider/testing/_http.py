@@ -18,6 +18,7 @@ from starlette.types import Receive, Scope, Send
 from irods_provider.testing._config import EmulatorConfig, FaultInjector
 from irods_provider.testing._deadline import DeadlinePassed, RequestDeadline
 from irods_provider.testing._errors import IrodsModelError
+from irods_provider.testing._h_auth import client_mode_get, client_mode_password
 from irods_provider.testing._model import EmulatorModel
 from irods_provider.testing._params import (
     BodyTooLarge,
@@ -43,6 +44,18 @@ def _header(scope: Scope, name: bytes) -> str | None:
         if key == name:
             return bytes(value).decode("latin-1")
     return None
+
+
+def _credentials(header: str, scheme: str) -> tuple[str, str] | None:
+    """``user:password`` after ``scheme`` in an Authorization header, as the server decodes it: at most 128
+    bytes, no colon → None (endpoints/authentication/src/main.cpp:127-153 at 0.5.0)."""
+    encoded = header[header.find(scheme) + len(scheme) :].strip()
+    try:
+        decoded = base64.b64decode(encoded)[:128].decode("utf-8", "replace")
+    except (binascii.Error, ValueError):
+        return None
+    username, sep, password = decoded.partition(":")
+    return (username, password) if sep else None
 
 
 class HttpError(Exception):
@@ -244,7 +257,7 @@ class ApiApp:
             await self._read_part_then_drop(request)
         try:
             if name == "authenticate":
-                return self._authenticate(request)
+                return await self._authenticate(request)
             if name == "info":
                 return await self._info(request)
             return await self._dispatch(request, name)
@@ -273,24 +286,29 @@ class ApiApp:
 
     # ---- authentication --------------------------------------------------------------------
 
-    def _authenticate(self, request: Request) -> Response:
+    async def _authenticate(self, request: Request) -> Response:
+        """Basic login; in OpenID client mode (0.4.0/0.5.0) also GET and ``Authorization: iRODS``, in the
+        server's order: ``Basic `` is looked for first (endpoints/authentication/src/main.cpp:171-175,
+        :412, :558-559, :659 at 0.5.0)."""
+        client = self.config.openid_client
+        checked = self.profile.openid_client_checks
+        if request.method == "GET" and client is not None:
+            return await client_mode_get(request, client, self.model, checked=checked)
         if request.method != "POST":
             return empty(405)
         header = request.headers.get("authorization")
-        if header is None or "Basic " not in header:
+        if header is None:
             return empty(400)
-        encoded = header[header.find("Basic ") + 6 :].strip()
-        try:
-            decoded = base64.b64decode(encoded)[:128].decode("utf-8", "replace")
-        except (binascii.Error, ValueError):
-            return empty(401)
-        username, sep, password = decoded.partition(":")
-        if not sep:
-            return empty(401)
-        token = self.model.authenticate(username, password)
-        if token is None:
-            return empty(401)
-        return PlainTextResponse(token)
+        if "Basic " in header:
+            credentials = _credentials(header, "Basic ")
+            if credentials is None:
+                return empty(401)
+            token = self.model.authenticate(*credentials)
+            return empty(401) if token is None else PlainTextResponse(token)
+        if client is not None and "iRODS " in header:
+            username, password = _credentials(header, "iRODS ") or ("", "")
+            return await client_mode_password(username, password, client, self.model, checked=checked)
+        return empty(400)
 
     async def identify(self, request: Request) -> str:
         """The caller: 400 without a Bearer header, 401 for unknown/expired tokens."""
@@ -317,7 +335,7 @@ class ApiApp:
             self.profile.info_streams_key: self.config.max_streams_per_handle,
             "max_number_of_rows_per_catalog_query": self.config.max_rows,
             "max_size_of_request_body_in_bytes": self.config.max_body_bytes,
-            "openid_connect_enabled": self.config.openid is not None,
+            "openid_connect_enabled": self.config.openid is not None or self.config.openid_client is not None,
         }
         if self.profile.info_server_version and request.headers.get("authorization"):
             try:

@@ -32,9 +32,20 @@ class UsersMixin(ModelBase):
                 return None
             if not anonymous and (u is None or u.password != password):
                 return None
+            return self.issue_token(username, self.config.token_lifetime_seconds)
+
+    def issue_token(self, username: str, lifetime_seconds: float) -> str:
+        """A fresh token (uuid4) for ``username``, valid ``lifetime_seconds`` (OpenID client-mode logins)."""
+        with self.lock:
             token = str(uuid.uuid4())
-            self.tokens[token] = (username, time.monotonic() + self.config.token_lifetime_seconds)
+            self.tokens[token] = (username, time.monotonic() + lifetime_seconds)
             return token
+
+    def user_exists(self, name: str) -> bool:
+        """Whether the catalog has user ``name`` (a group is no user), as 0.5.0's client mode asks."""
+        with self.lock:
+            user = self.users.get(name)
+            return user is not None and user.type != "rodsgroup"
 
     def user_for_token(self, token: str) -> str | None:
         """The user a Basic token belongs to, or None when unknown or expired (expired ones are purged)."""

@@ -8,8 +8,11 @@ irods/irods_client_http_api), ``data_objects`` meaning ``endpoints/data_objects/
 OpenID: every profile emulates the protected-resource mode only — a Bearer value that is not a Basic token
 goes to ``EmulatorConfig.openid``. For 0.5.0 pass ``OpenIdLocalThenIntrospection`` (local JWT validation,
 then introspection when it fails: core/src/common.cpp:341-380 at 0.5.0); 0.6.0+ configure exactly one
-method. 0.5.0's OpenID *client* mode (ROPC with ``Authorization: iRODS``, authorization-code redirects on
-``GET /authenticate``) is not emulated: such requests get 400 / 405 as in any other Basic-only setup.
+method. 0.4.0's and 0.5.0's OpenID *client* mode (ROPC with ``Authorization: iRODS``, authorization-code
+redirects on ``GET /authenticate``) is ``EmulatorConfig.openid_client`` (``_openid_client``); 0.6.0 removed
+it (#416: its config schema has no ``mode``, core/src/main.cpp:220-276 at 0.6.0, and ``/authenticate``
+answers ``iRODS`` with 400 and GET with 405, endpoints/authentication/src/main.cpp:260-266 at 0.6.0), so
+the 0.6.0 and 0.7.0 profiles refuse that configuration.
 
 0.4.0 differs from 0.5.0 in authentication only: ``git diff 0.4.0 0.5.0 -- endpoints`` touches
 ``endpoints/authentication`` alone, and ``core/`` changes only the OpenID code (openid.cpp is new in
@@ -81,6 +84,11 @@ class VersionProfile:
     # protected-resource tokens may be JWTs validated locally (core/src/common.cpp:341-356 at 0.5.0); 0.4.0
     # only asks the introspection endpoint (core/src/common.cpp:418-421 at 0.4.0; openid.cpp is new in 0.5.0).
     openid_local_jwt: bool = True
+    # OpenID client mode (``mode: client``, core/src/main.cpp:223-224 at 0.5.0), removed in 0.6.0 (#416).
+    openid_client_mode: bool = False
+    # Client mode validates the ID token and refuses (401) a mapped user missing from the catalog
+    # (endpoints/authentication/src/main.cpp:330-374 at 0.5.0); 0.4.0 only decodes the ID token.
+    openid_client_checks: bool = True
 
     @property
     def base_path(self) -> str:
@@ -105,12 +113,13 @@ _V050 = VersionProfile(
     replica_expiry_param="expiry",
     replica_access_time=False,
     resource_parent_context=False,
+    openid_client_mode=True,
 )
 
 PROFILES: dict[str, VersionProfile] = {
     # 0.4.0 = 0.5.0 but for OpenID (module docstring): core/CMakeLists.txt:42 at 0.4.0 gives the base
     # path; information/src/main.cpp:40-48 is byte-identical to 0.5.0's (same /info keys).
-    "0.4.0": replace(_V050, version="0.4.0", openid_local_jwt=False),
+    "0.4.0": replace(_V050, version="0.4.0", openid_local_jwt=False, openid_client_checks=False),
     "0.5.0": _V050,
     "0.6.0": VersionProfile(
         version="0.6.0",

@@ -15,7 +15,11 @@ CLIENTS = {
     "irods-rs": ("rs-secret-c47d18b2e9", "client-credentials"),
     "irods-pw-long": ("pwl-secret-6b3f07e2a4", "password"),
     "irods-cc-long": ("ccl-secret-1d9a5c8e70", "client-credentials"),
+    # The OAuth client an iRODS HTTP API 0.4.0/0.5.0 in OpenID client mode is (client_mode.py): password
+    # and authorization-code grants, redirects to the emulator's /authenticate.
+    "irods-client-mode": ("cm-secret-2f7d9a41c6", "authorization-code"),
 }
+CLIENT_MODE_ID = "irods-client-mode"
 
 # Clients whose access tokens live LONG_TOKEN_SECONDS whatever the provider's lifetime (2 s in the session
 # fixture): for tests about something other than expiry (secrets in logs), so a loaded machine cannot

@@ -127,11 +127,16 @@ def _read_ready_line(process: subprocess.Popen[bytes], timeout: float) -> dict[s
 
 @contextlib.contextmanager
 def start_oidc_provider(
-    workdir: Path, *, access_token_seconds: int = 2, reuse_protection: bool = False
+    workdir: Path,
+    *,
+    access_token_seconds: int = 2,
+    reuse_protection: bool = False,
+    extra_users: dict[str, str] | None = None,
 ) -> Iterator[OidcProvider]:
     """Run a fresh provider (own sqlite DB and RSA key in ``workdir``) until the block exits.
 
     ``reuse_protection``: a revoked refresh token presented again revokes its whole family (Keycloak-like).
+    ``extra_users``: more users (name: password), replacing a seeded user's password when the name is one.
     """
     workdir.mkdir(parents=True, exist_ok=True)
     pem = _write_key(workdir / "oidc-rsa.pem")
@@ -141,6 +146,7 @@ def start_oidc_provider(
         OIDC_TEST_RSA_KEY_FILE=str(workdir / "oidc-rsa.pem"),
         ACCESS_TOKEN_EXPIRE_SECONDS=str(access_token_seconds),
         OIDC_REFRESH_TOKEN_REUSE_PROTECTION="1" if reuse_protection else "0",
+        OIDC_TEST_EXTRA_USERS=json.dumps(extra_users or {}),
         PYTHONPATH=os.pathsep.join(filter(None, [str(_SUPPORT_DIR), env.get("PYTHONPATH")])),
         DJANGO_SETTINGS_MODULE="oidc_provider.settings",
     )
@@ -155,6 +161,7 @@ def start_oidc_provider(
             access_token_seconds=access_token_seconds,
             private_key_pem=pem,
             process=process,
+            users={**USERS, **(extra_users or {})},
         )
         deadline = time.monotonic() + 10
         while httpx2.get(provider.discovery_url, timeout=5).status_code != 200:

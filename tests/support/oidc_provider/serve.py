@@ -1,6 +1,7 @@
 """Run the test OpenID provider: migrate, seed, serve on 127.0.0.1:0, print ``{"port": N}`` once ready.
 
-Environment: OIDC_TEST_DB (sqlite file), OIDC_TEST_RSA_KEY_FILE (PEM), ACCESS_TOKEN_EXPIRE_SECONDS.
+Environment: OIDC_TEST_DB (sqlite file), OIDC_TEST_RSA_KEY_FILE (PEM), ACCESS_TOKEN_EXPIRE_SECONDS,
+OIDC_TEST_EXTRA_USERS (a JSON object of more users and passwords, overriding the seeded ones).
 """
 
 from __future__ import annotations
@@ -26,10 +27,11 @@ def _seed() -> None:
     from django.contrib.auth import get_user_model
     from oauth2_provider.models import get_application_model
 
-    from oidc_provider.constants import CLIENTS, USERS
+    from oidc_provider.constants import CLIENT_MODE_ID, CLIENTS, USERS
 
     application = get_application_model()
-    for name, password in USERS.items():
+    users = {**USERS, **json.loads(os.environ.get("OIDC_TEST_EXTRA_USERS") or "{}")}
+    for name, password in users.items():
         get_user_model().objects.create_user(username=name, password=password)
     for client_id, (secret, grant_type) in CLIENTS.items():
         application.objects.create(
@@ -40,6 +42,8 @@ def _seed() -> None:
             client_type=application.CLIENT_CONFIDENTIAL,
             authorization_grant_type=grant_type,
             algorithm=application.RS256_ALGORITHM,
+            # The client-mode client's redirects are checked by client_mode.ClientModeValidator.
+            skip_authorization=client_id == CLIENT_MODE_ID,
         )
 
 

@@ -15,9 +15,16 @@ ROOT_URLCONF = "oidc_provider.urls"
 INSTALLED_APPS = [
     "django.contrib.auth",
     "django.contrib.contenttypes",
+    "django.contrib.sessions",
     "oauth2_provider",
 ]
-MIDDLEWARE = ["oidc_provider.views.TokenRequestCounter"]
+MIDDLEWARE = [
+    "oidc_provider.views.TokenRequestCounter",
+    # The authorization endpoint of the client-mode flow needs a logged-in browser session.
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+]
+LOGIN_URL = "/test/login"
 DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.sqlite3",
@@ -47,4 +54,7 @@ OAUTH2_PROVIDER = {
     "REFRESH_TOKEN_REUSE_PROTECTION": os.environ.get("OIDC_REFRESH_TOKEN_REUSE_PROTECTION") == "1",
     "ACCESS_TOKEN_GENERATOR": "oidc_provider.tokens.access_token_generator",
     "REFRESH_TOKEN_GENERATOR": "oauthlib.oauth2.rfc6749.tokens.random_token_generator",
+    # The iRODS HTTP API's OpenID client mode (0.4.0/0.5.0) needs Keycloak's ways: client_mode.py.
+    "OAUTH2_VALIDATOR_CLASS": "oidc_provider.client_mode.ClientModeValidator",
+    "OIDC_SERVER_CLASS": "oidc_provider.client_mode.ClientModeServer",
 }
