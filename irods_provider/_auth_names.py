@@ -25,5 +25,12 @@ OpenIdGrant = Literal["client_credentials", "password", "refresh_token"]
 OPENID_GRANTS: tuple[OpenIdGrant, ...] = get_args(OpenIdGrant)
 
 #: The ``auth_mode`` extra of an ``irods`` connection.
-AuthMode = Literal["basic", "openid_client_credentials", "openid_password", "openid_refresh_token", "token"]
+AuthMode = Literal[
+    "basic",
+    "openid_client_credentials",
+    "openid_password",
+    "openid_refresh_token",
+    "token",
+    "openid_client_mode",
+]
 AUTH_MODES: tuple[AuthMode, ...] = get_args(AuthMode)

@@ -21,6 +21,7 @@ AUTH_MODE_LABELS = {
     "openid_password": "OpenID Connect: password grant (username and password)",
     "openid_client_credentials": "OpenID Connect: client credentials (service account)",
     "openid_refresh_token": "OpenID Connect: refresh token (offline access)",
+    "openid_client_mode": "OpenID Connect run by the server (client mode, HTTP API 0.4/0.5 only)",
 }
 CLIENT_AUTH_LABELS = {
     "client_secret_basic": "HTTP Basic header (client_secret_basic)",
@@ -108,7 +109,8 @@ def _auth_fields() -> dict[str, Any]:
             "Authentication",
             "How the provider logs in. Basic uses Username and Password above; Bearer token sends the "
             "Password (or Access token) as is; the OpenID Connect modes get a token from the provider "
-            "configured in the OpenID Connect section.",
+            "configured in the OpenID Connect section. Client mode sends Username and Password (the "
+            "provider's) to a 0.4.0/0.5.0 server configured with OpenID mode client, which logs in itself.",
             AUTH_MODE_LABELS,
             "basic",
         ),

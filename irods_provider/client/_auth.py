@@ -1,5 +1,6 @@
-"""Bearer-token providers: the TokenProvider protocol, Basic login and static tokens; the typed auth specs
-(``Basic | Token | OpenId``) and :func:`build_token_source`, the one place a spec becomes a provider."""
+"""Bearer-token providers: the TokenProvider protocol, Basic login (and its OpenID client-mode twin) and
+static tokens; the typed auth specs (``Basic | Token | OpenId | OpenIdClientMode``) and
+:func:`build_token_source`, the one place a spec becomes a provider."""
 
 from __future__ import annotations
 
@@ -9,13 +10,14 @@ import weakref
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Protocol, cast, runtime_checkable
+from typing import ClassVar, Protocol, cast, runtime_checkable
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from irods_provider.client._openid import OpenId, TokenCallback, openid_token_source
 from irods_provider.client._operation import token_problem
 from irods_provider.client._renewals import RenewalRecord
 from irods_provider.client._token_store import TokenStore
+from irods_provider.client._versions import LoginScheme
 from irods_provider.exceptions import IrodsAuthenticationError, IrodsConfigurationError
 
 __all__ = [
@@ -23,6 +25,8 @@ __all__ = [
     "Basic",
     "BasicAuth",
     "LoginBindable",
+    "OpenIdClientMode",
+    "OpenIdClientModeAuth",
     "StaticToken",
     "Token",
     "TokenProvider",
@@ -30,8 +34,10 @@ __all__ = [
     "url_credentials",
 ]
 
-LoginFunction = Callable[[str, str], str]
-AsyncLoginFunction = Callable[[str, str], Awaitable[str]]
+#: A session's login: ``(username, password)`` → the server's bearer token; a third argument, the
+#: :data:`LoginScheme`, only for a login that is not Basic (so two-argument login functions keep working).
+LoginFunction = Callable[..., str]
+AsyncLoginFunction = Callable[..., Awaitable[str]]
 
 
 @dataclass(frozen=True)
@@ -61,7 +67,20 @@ class Token:
         return [self.access_token]
 
 
-AuthSpec = Basic | Token | OpenId
+@dataclass(frozen=True)
+class OpenIdClientMode:
+    """Auth spec: an OpenID provider's username and password, which a 0.4.0/0.5.0 server in OpenID *client*
+    mode exchanges at its provider (``Authorization: iRODS``) for a token of its own."""
+
+    username: str
+    password: str = field(repr=False)
+
+    def secrets(self) -> list[str]:
+        """The password, for masking."""
+        return [self.password] if self.password else []
+
+
+AuthSpec = Basic | Token | OpenId | OpenIdClientMode
 
 
 @runtime_checkable
@@ -85,7 +104,7 @@ class TokenProvider(Protocol):
 #: BasicAuth shared by several sessions (threads, event loops) logs in through the session that needs the
 #: token, on that session's loop, never through the session bound last (which may be closed or live on
 #: another loop). Unset, the bound function is used.
-SESSION_LOGIN: ContextVar[Callable[[str, str], object] | None] = ContextVar(
+SESSION_LOGIN: ContextVar[Callable[..., object] | None] = ContextVar(
     "irods_provider_session_login", default=None
 )
 
@@ -117,9 +136,12 @@ class BasicAuth:
     ```
     """
 
+    #: The ``Authorization`` scheme of the login (``iRODS`` for :class:`OpenIdClientModeAuth`).
+    scheme: ClassVar[LoginScheme] = "Basic"
+
     def __init__(self, username: str, password: str, *, on_token: TokenCallback | None = None) -> None:
         if not username:
-            raise IrodsConfigurationError("BasicAuth needs a username")
+            raise IrodsConfigurationError(f"{type(self).__name__} needs a username")
         self.username = username
         self._password = password
         self._token: str | None = None
@@ -136,7 +158,7 @@ class BasicAuth:
         self.login_count = 0
 
     def __repr__(self) -> str:
-        return f"BasicAuth(username={self.username!r}, password='***')"
+        return f"{type(self).__name__}(username={self.username!r}, password='***')"
 
     def bind(self, *, login: LoginFunction | None = None, alogin: AsyncLoginFunction | None = None) -> None:
         """Attach the session's sync and/or async ``/authenticate`` call."""
@@ -164,11 +186,11 @@ class BasicAuth:
                 return token
             login = cast("LoginFunction | None", SESSION_LOGIN.get()) or self._login
             if login is None:
-                raise IrodsConfigurationError("BasicAuth is not bound to a (sync) IrodsSession")
+                raise IrodsConfigurationError(f"{type(self).__name__} is not bound to a (sync) IrodsSession")
             self._renewals.raise_failure_since(ticket)
             self.login_count += 1
             with self._renewals.renewing():
-                return self._minted(login(self.username, self._password))
+                return self._minted(login(*self._login_arguments()))
 
     async def aget_token(self, *, reject: str | None = None) -> str:
         """Async twin of :meth:`get_token` (single-flight with one asyncio lock per event loop)."""
@@ -183,11 +205,17 @@ class BasicAuth:
                 return token
             alogin = cast("AsyncLoginFunction | None", SESSION_LOGIN.get()) or self._alogin
             if alogin is None:
-                raise IrodsConfigurationError("BasicAuth is not bound to an AsyncIrodsSession")
+                raise IrodsConfigurationError(f"{type(self).__name__} is not bound to an AsyncIrodsSession")
             self._renewals.raise_failure_since(ticket)
             self.login_count += 1
             with self._renewals.renewing():
-                return self._minted(await alogin(self.username, self._password))
+                return self._minted(await alogin(*self._login_arguments()))
+
+    def _login_arguments(self) -> tuple[str, ...]:
+        """The login function's arguments: the scheme only when it is not Basic (see LoginFunction)."""
+        if self.scheme == "Basic":
+            return self.username, self._password
+        return self.username, self._password, self.scheme
 
     def _minted(self, token: str) -> str:
         """Keep a freshly minted token, telling ``on_token`` (e.g. a log masker) first."""
@@ -199,6 +227,44 @@ class BasicAuth:
     def close(self) -> None:
         """Forget the token (the server has no logout; it expires on its own)."""
         self._token = None
+
+
+class OpenIdClientModeAuth(BasicAuth):
+    """An OpenID provider's username and password, sent as ``Authorization: iRODS base64(user:pass)`` to
+    ``POST /authenticate`` of a 0.4.0/0.5.0 server in OpenID client mode: the server runs the password grant
+    at its provider, maps the ID token to a zone user and answers with its own token, used and renewed as a
+    Basic token is (endpoints/authentication/src/main.cpp:557-656 at 0.5.0). 0.6.0 removed the mode (#416):
+    the session refuses this login there with IrodsConfigurationError before sending it.
+
+    Example:
+
+    ```python
+    from irods_provider.client import IrodsSession, OpenIdClientModeAuth
+
+    base_url = "https://irods.example.org/irods-http-api/0.5.0"
+    with IrodsSession(base_url, auth=OpenIdClientModeAuth("alice", "provider-password")) as session:
+        print(session.collections.exists("/tempZone/home/alice"))
+    ```
+    """
+
+    scheme: ClassVar[LoginScheme] = "iRODS"
+
+
+def login_refused(username: str, scheme: LoginScheme, http_status: int | None) -> str:
+    """Why a login was refused, from its HTTP status (the server's answers carry no text)."""
+    if scheme == "Basic":
+        return f"login refused for user {username!r} (wrong username or password?)"
+    if http_status == 401:
+        reason = (
+            "an empty username or password, or the zone has no user of the name the provider's ID token "
+            "maps to (0.5.0)"
+        )
+    else:
+        reason = (
+            "the OpenID provider refused the username or password, or the server could not verify the ID "
+            "token or map it to a zone user, or the server is not in OpenID client mode"
+        )
+    return f"OpenID client-mode login refused for user {username!r} (HTTP {http_status}): {reason}"
 
 
 class StaticToken:
@@ -259,6 +325,8 @@ def build_token_source(
     match spec:
         case Basic(username=username, password=password):
             return BasicAuth(username, password, on_token=on_token)
+        case OpenIdClientMode(username=username, password=password):
+            return OpenIdClientModeAuth(username, password, on_token=on_token)
         case Token(access_token=access_token):
             return StaticToken(access_token)
         case OpenId():

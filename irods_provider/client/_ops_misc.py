@@ -11,7 +11,7 @@ from irods_provider.client._models import ServerLimits, TicketType
 from irods_provider.client._operation import Body, Operation, token_problem
 from irods_provider.client._paths import check_query_value, validate_path
 from irods_provider.client._replies import ReplyShapeError, rows, text
-from irods_provider.client._versions import api_version_facts
+from irods_provider.client._versions import OPENID_CLIENT_MODE_LOGIN, LoginScheme, api_version_facts
 from irods_provider.exceptions import IrodsProtocolError, IrodsUsageError
 
 __all__ = [
@@ -66,8 +66,13 @@ def info() -> Operation[ServerLimits]:
     return Operation(name="info", method="GET", endpoint="info", decode=decode_limits, authenticated=False)
 
 
-def authenticate(username: str, password: str) -> Operation[str]:
-    """POST /authenticate with HTTP Basic → bearer token (text/plain)."""
+def authenticate(username: str, password: str, *, scheme: LoginScheme = "Basic") -> Operation[str]:
+    """POST /authenticate with HTTP Basic → bearer token (text/plain).
+
+    ``scheme="iRODS"``: the same credentials for the OpenID provider of a 0.4.0/0.5.0 server in OpenID
+    client mode, which runs the password grant itself and answers with its own token
+    (endpoints/authentication/src/main.cpp:557-656 at 0.5.0).
+    """
     credentials = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
 
     def decode(text: str) -> str:
@@ -82,10 +87,10 @@ def authenticate(username: str, password: str) -> Operation[str]:
         return token
 
     return Operation(
-        name="authenticate",
+        name="authenticate" if scheme == "Basic" else OPENID_CLIENT_MODE_LOGIN,
         method="POST",
         endpoint="authenticate",
-        headers=(("Authorization", f"Basic {credentials}"),),
+        headers=(("Authorization", f"{scheme} {credentials}"),),
         content=b"",
         decode=decode,
         body=Body.TEXT,

@@ -15,16 +15,18 @@ import logging
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Literal
 
 from irods_provider._error_codes import error_code
 from irods_provider.client._operation import Operation, Reply
-from irods_provider.exceptions import IrodsUsageError
+from irods_provider.exceptions import IrodsConfigurationError, IrodsUsageError
 
 __all__ = [
     "KNOWN_VERSIONS",
     "NEWEST_KNOWN",
+    "OPENID_CLIENT_MODE_LOGIN",
     "ApiVersion",
+    "LoginScheme",
     "OpenFailureShape",
     "api_version_facts",
     "version_from_url",
@@ -39,6 +41,12 @@ _HEADER_PREFIX = "irods-api-request-"
 #: fields (an iRODS path is at most 1088 bytes), with a wide margin.
 MULTIPART_FRAMING_RESERVE = 8 * 1024
 _INVALID_HANDLE = error_code("INVALID_HANDLE")
+
+
+#: The ``Authorization`` scheme of a login: HTTP Basic, or ``iRODS`` (OpenID client mode, 0.4.0/0.5.0).
+LoginScheme = Literal["Basic", "iRODS"]
+#: The operation name of an OpenID client-mode login (``POST /authenticate`` with ``Authorization: iRODS``).
+OPENID_CLIENT_MODE_LOGIN = "authenticate.openid_client_mode"
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +90,9 @@ class ApiVersion:
     ignored_parameters: frozenset[tuple[str, str]]
     #: Failed opens reported differently from 0.7.0 (0.5.0: HTTP 500 with an empty body).
     open_failures: tuple[OpenFailureShape, ...] = ()
+    #: OpenID client mode (``Authorization: iRODS`` logins): 0.1.0 to 0.5.0; removed in 0.6.0 (#416, 7b37b7f),
+    #: where such a login gets a bare 400 (endpoints/authentication/src/main.cpp:260 at 0.6.0).
+    openid_client_mode: bool = False
     version: str = ""
     known: bool = True
     _failures: Mapping[str, OpenFailureShape] = field(init=False, repr=False, compare=False)
@@ -92,6 +103,14 @@ class ApiVersion:
 
     def check(self, op: Operation[Any]) -> None:
         """Raise IrodsUsageError, before anything is sent, if this release would refuse or ignore ``op``."""
+        if op.name == OPENID_CLIENT_MODE_LOGIN and not self.openid_client_mode:
+            raise IrodsConfigurationError(
+                f"iRODS HTTP API {self.version} has no OpenID client mode (auth_mode openid_client_mode): "
+                "0.6.0 removed it (irods/irods_client_http_api#416), so the server would answer a bare 400. "
+                "Get a token from the OpenID provider yourself (auth_mode openid_password, "
+                "openid_client_credentials or openid_refresh_token); nothing was sent",
+                operation=op.name,
+            )
         if op.name in self.missing_operations:
             raise IrodsUsageError(
                 f"iRODS HTTP API {self.version} has no {op.name.split('.')[-1]} operation "
@@ -201,6 +220,7 @@ _V050 = ApiVersion(
         OpenFailureShape("data_objects.parallel_write_init", 500, 200, _INVALID_HANDLE),
         OpenFailureShape("data_objects.read", 500, 400, None),
     ),
+    openid_client_mode=True,
 )
 
 #: 0.4.0 (tag 0.4.0, 0e0fd03): every endpoint a client calls is byte-identical to 0.5.0's (``git diff
@@ -223,7 +243,7 @@ RESTRICTED_OPERATIONS: frozenset[str] = frozenset(
         *(op for op, _ in row.ignored_parameters),
         *(shape.operation for shape in row.open_failures),
     )
-)
+) | {OPENID_CLIENT_MODE_LOGIN}
 
 
 def _parse(version: str) -> tuple[int, int, int] | None:

@@ -8,7 +8,9 @@ Field mapping (documented in the README and the connection form):
 * ``schema``: the protocol, ``https`` (default) or ``http`` -- as Airflow's HTTP provider uses it.
 * ``login`` / ``password``: the iRODS user for Basic authentication; in ``openid_password`` mode they are
   the OpenID username and password unless the ``openid_username`` / ``openid_password`` extras are set,
-  and in ``token`` mode the password holds the access token unless the ``access_token`` extra is set.
+  in ``openid_client_mode`` the OpenID provider's user, whom a 0.4.0/0.5.0 server in OpenID client mode
+  logs in itself, and in ``token`` mode the password holds the access token unless the ``access_token``
+  extra is set.
 * extras: see :data:`EXTRA_DEFAULTS` and :data:`AUTH_MODES`.
 """
 
@@ -23,7 +25,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from irods_provider._auth_names import AUTH_MODES, CLIENT_AUTH_METHODS, AuthMode
-from irods_provider.client._auth import AuthSpec, Basic, Token
+from irods_provider.client._auth import AuthSpec, Basic, OpenIdClientMode, Token
 from irods_provider.client._config import OutcomeWait
 from irods_provider.client._openid import (
     ClientCredentialsGrant,
@@ -151,6 +153,8 @@ class ConnectionSettings:
                 return "basic"
             case Token():
                 return "token"
+            case OpenIdClientMode():
+                return "openid_client_mode"
             case OpenId(grant=grant):
                 return _OPENID_MODES[type(grant)]
 
@@ -320,6 +324,13 @@ def _auth_spec(
                 f"(or the login {ANONYMOUS_USER!r} without a password)"
             )
         return Basic(login, password)
+    if mode == "openid_client_mode":
+        if not (login and password):
+            raise IrodsConfigurationError(
+                f"connection {conn_id!r} needs a login and a password (the OpenID provider's) for auth_mode "
+                "'openid_client_mode'"
+            )
+        return OpenIdClientMode(login, password)
     if mode == "token":
         access_token = _text(extras, "access_token") or password
         if not access_token:

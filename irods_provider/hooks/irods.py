@@ -113,6 +113,10 @@ class IrodsHook(IrodsShortcutsMixin, BaseHook):
             raise IrodsConfigurationError(f"{error} ({hint})") from None
         for secret in settings.secrets():
             _mask(secret)
+        if settings.auth_mode == "openid_client_mode" and settings.username and settings.password:
+            # Authorization: iRODS base64(user:pass), the same form a Basic header has (if a log shows it).
+            for credentials in basic_credentials(settings.username, settings.password):
+                mask_secret(credentials)
         openid = settings.openid
         if openid is not None and openid.options.client_secret:  # the client_secret_basic header, if echoed
             for credentials in basic_credentials(openid.options.client_id, openid.options.client_secret):

@@ -17,7 +17,13 @@ import httpx2
 
 from irods_provider.client._async._catalog import AsyncMetadata, AsyncQuery, AsyncTickets
 from irods_provider.client._async._fs import AsyncCollections, AsyncDataObjects
-from irods_provider.client._auth import SESSION_LOGIN, LoginBindable, TokenProvider, url_credentials
+from irods_provider.client._auth import (
+    SESSION_LOGIN,
+    LoginBindable,
+    TokenProvider,
+    login_refused,
+    url_credentials,
+)
 from irods_provider.client._bounded import BoundedBody, ReplyLimits
 from irods_provider.client._config import (
     DEFAULT_POOL_LIMITS,
@@ -51,11 +57,13 @@ from irods_provider.client._retry import RetryPolicy, reply_lost
 from irods_provider.client._versions import (
     RESTRICTED_OPERATIONS,
     ApiVersion,
+    LoginScheme,
     api_version_facts,
     version_from_url,
 )
 from irods_provider.exceptions import (
     IrodsAuthenticationError,
+    IrodsBadRequestError,
     IrodsError,
     IrodsNotADataObjectError,
     IrodsReplicaUnavailableError,
@@ -411,17 +419,22 @@ class AsyncIrodsSession:
             SESSION_LOGIN.reset(login)
             _IN_REQUEST.reset(marker)
 
-    async def _login(self, username: str, password: str) -> str:
-        """Log in: one attempt inside a request (whose retries repeat it), the session's policy otherwise."""
+    async def _login(self, username: str, password: str, scheme: LoginScheme = "Basic") -> str:
+        """Log in: one attempt inside a request (whose retries repeat it), the session's policy otherwise.
+
+        An OpenID client-mode login (``scheme="iRODS"``) is refused with 400 or 401 (see ``login_refused``).
+        """
+        op = authenticate(username, password, scheme=scheme)
+        refusals: tuple[type[IrodsResponseError], ...] = (IrodsAuthenticationError,)
+        if scheme != "Basic":
+            refusals = (IrodsAuthenticationError, IrodsBadRequestError)
         try:
-            return await self.execute(
-                authenticate(username, password), retry=False if _IN_REQUEST.get() else None
-            )
-        except IrodsAuthenticationError as exc:
+            return await self.execute(op, retry=False if _IN_REQUEST.get() else None)
+        except refusals as exc:
             raise IrodsAuthenticationError(
-                f"login refused for user {username!r} (wrong username or password?)",
+                login_refused(username, scheme, exc.http_status),
                 http_status=exc.http_status,
-                operation="authenticate",
+                operation=op.name,
             ) from None
 
 

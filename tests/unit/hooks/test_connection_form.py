@@ -67,6 +67,7 @@ def test_auth_mode_dropdown_has_human_labels_no_null_and_everyday_modes_first(fo
         "openid_password",
         "openid_client_credentials",
         "openid_refresh_token",
+        "openid_client_mode",  # HTTP API 0.4/0.5 only: last
     ]
     assert None not in schema["enum"]
     assert sorted(schema["enum"]) == sorted(AUTH_MODES)
