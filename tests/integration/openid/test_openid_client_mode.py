@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import json
 import uuid
 from collections.abc import Iterator
 from urllib.parse import parse_qs, urlsplit
@@ -166,3 +167,32 @@ def test_the_authorization_code_redirect_and_callback(oidc_provider: OidcProvide
         assert stat.status_code == 200
         replay = httpx2.get(str(answer.url))  # the same code and state again: the state is spent
         assert replay.status_code == 400
+
+
+@pytest.mark.parametrize(("version", "ok"), [("0.5.0", True), ("0.7.0", False)])
+def test_an_airflow_connection_in_client_mode(
+    oidc_provider: OidcProvider, monkeypatch: pytest.MonkeyPatch, version: str, ok: bool
+) -> None:
+    # The hook path: auth_mode openid_client_mode → test_connection() and a write; on 0.7.0 (api_version
+    # auto-discovered) the test names the removal instead of the server's bare 400.
+    from irods_provider.hooks.irods import IrodsHook
+
+    with contextlib.ExitStack() as stack:
+        if ok:
+            server = stack.enter_context(client_mode_server(oidc_provider, version))
+        else:
+            server = stack.enter_context(EmulatorServer(EmulatorConfig(api_version=version)))
+        extra = {"auth_mode": "openid_client_mode", "zone": "tempZone"}
+        conn = {"conn_type": "irods", "host": "127.0.0.1", "port": server.port, "schema": "http"}
+        conn |= {"login": "alice", "password": oidc_provider.users["alice"], "extra": extra}
+        monkeypatch.setenv("AIRFLOW_CONN_IRODS_CM", json.dumps(conn))
+        passed, message = IrodsHook("irods_cm").test_connection()
+        assert passed is ok, message
+        assert oidc_provider.users["alice"] not in message
+        if not ok:
+            assert "no OpenID client mode" in message
+            assert "0.6.0 removed it" in message
+            return
+        with IrodsHook("irods_cm") as hook:
+            hook.get_conn().data_objects.write("/tempZone/home/alice/hook.txt", b"via the hook")
+            assert hook.get_conn().data_objects.read("/tempZone/home/alice/hook.txt") == b"via the hook"
