@@ -2,7 +2,7 @@
 
 At most ``max_in_flight_chunks`` ranged reads are outstanding or waiting to be consumed, so memory stays
 bounded; a slow consumer simply stops the read-ahead. Before any consumer, :meth:`ParallelReader.prefetch`
-bounds them by bytes instead (the ramp's small first requests, or whole chunks, as many as fit). With
+bounds them by bytes instead (the ramp's small first requests: as many as fit in its budget). With
 ``reuse_buffers`` the chunks are read into a pool of ``max_in_flight_chunks + 1`` buffers (more after a
 prefetch: one per request it sent; each network piece copied in as it arrives) and handed out as
 memoryviews valid until the next read: no chunk-sized allocation per read, so a long download keeps a
@@ -134,15 +134,12 @@ class ParallelReader:
             if not self._closed:
                 self._fill_window()
 
-    def prefetch(self, budget: int, *, whole_chunks: bool = False) -> None:
+    def prefetch(self, budget: int) -> None:
         """Like :meth:`start` for a reader nobody consumes yet: send ranged reads now, as many (of the
         ramp's sizes) as fit in ``budget`` bytes requested and not yet consumed; from the first read on
-        the usual count bound applies again (requests already sent are not recalled). ``whole_chunks``:
-        no ramp, chunk-sized requests from the first (their consumer comes later than their bytes)."""
+        the usual count bound applies again (requests already sent are not recalled)."""
         with self._lock:
             if not self._closed:
-                if whole_chunks:  # the ramp's index past its small requests
-                    self._requests = max(self._requests, 2 * self.config.stream_count)
                 self._fill_window(budget)
 
     def on_fetched(self, callback: Callable[[int, bytes], object] | None) -> None:

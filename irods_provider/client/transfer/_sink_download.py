@@ -53,16 +53,14 @@ class EarlyRead:
     """Ranged reads of the data object ``path`` sent before its destination is decided (e.g. while the SSH
     connection of an SFTP sink comes up), so its first bytes are there when the sink's temporary opens.
 
-    From byte 0 of ``size``; at most ``budget`` bytes (default ``streams * chunk_size``) requested and not yet
-    consumed, whatever the size, in whole chunks (:meth:`~._reader.ParallelReader.prefetch`, pooled chunk
-    buffers): the sink opens after its SSH connections and its temporary, when the ramp's small first chunks
-    would be in already and only feed its writer small pieces (traced on the WAN model).
-    :func:`download_to_sink` adopts the reader when its copy starts at byte 0 of the same object and size;
-    every other outcome (a skip, a refusal, a dry run, a resumed temporary, a failure) closes it: its threads
-    stop, its buffers go. Start one only where reading cannot be wasted beyond the budget: no skip policy, no
-    dry run, no resumable temporary known. ``stat``: the planner's stat of the object, taken instead of a
-    second one (its checksum picks the resume key and the skip decision; the bytes are verified against the
-    zone's checksum after the copy either way).
+    From byte 0 of ``size``; at most ``budget`` bytes (default ``streams * chunk_size``) requested and not
+    yet consumed, whatever the size (:meth:`~._reader.ParallelReader.prefetch`: the ramp's sizes, pooled
+    chunk buffers). :func:`download_to_sink` adopts the reader when its copy starts at byte 0 of the same
+    object and size; every other outcome (a skip, a refusal, a dry run, a resumed temporary, a failure)
+    closes it: its threads stop, its buffers go. Start one only where reading cannot be wasted beyond the
+    budget: no skip policy, no dry run, no resumable temporary known. ``stat``: the planner's stat of the
+    object, taken instead of a second one (its checksum picks the resume key and the skip decision; the
+    bytes are verified against the zone's checksum after the copy either way).
     """
 
     def __init__(
@@ -87,7 +85,7 @@ class EarlyRead:
             session, path, cfg, offset=0, size=size, subscribers=subscribers, cancel_event=cancel_event
         )
         self._reader: ParallelReader | None = reader
-        reader.prefetch(self.budget, whole_chunks=True)
+        reader.prefetch(self.budget)
 
     def take(self, size: int) -> ParallelReader | None:
         """The reader, now the caller's, when the copy reads ``size`` bytes as it does; else None (closed)."""
