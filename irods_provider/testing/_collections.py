@@ -59,8 +59,8 @@ class CollectionsMixin(ModelBase):
 
     def _refuse_outside_zones(self, path: str) -> None:
         """rsCollCreate refuses a path that does not start with ``/<zone>`` of a known zone, as a plain
-        string prefix (irods 4.3.4 server/api/src/rsCollCreate.cpp:70-79, server/core/src/dataObjOpr.cpp:45-70:
-        validate_logical_path, SYS_INVALID_INPUT_PARAM), with or without intermediates."""
+        string prefix, with or without intermediates (irods 4.3.4 server/api/src/rsCollCreate.cpp:70-79,
+        server/core/src/dataObjOpr.cpp:45-70: validate_logical_path, SYS_INVALID_INPUT_PARAM)."""
         zones = [self.zone, *self.zone_users]
         if not any(path.startswith(f"/{zone}") for zone in zones):
             raise IrodsModelError(
