@@ -61,7 +61,7 @@ class CollectionsMixin(ModelBase):
         """rsCollCreate refuses a path that does not start with ``/<zone>`` of a known zone, as a plain
         string prefix, with or without intermediates (irods 4.3.4 server/api/src/rsCollCreate.cpp:70-79,
         server/core/src/dataObjOpr.cpp:45-70: validate_logical_path, SYS_INVALID_INPUT_PARAM)."""
-        zones = [self.zone, *self.zone_users]
+        zones = [self.zone, *self.zone_users, *self.remote_zones]  # ZoneInfoHead: every known zone
         if not any(path.startswith(f"/{zone}") for zone in zones):
             raise IrodsModelError(
                 "SYS_INVALID_INPUT_PARAM",
