@@ -19,6 +19,7 @@ from irods_provider.client._patterns import compile_filter, compile_pattern, lit
 from irods_provider.exceptions import (
     IrodsAlreadyExistsError,
     IrodsError,
+    IrodsInvalidPathError,
     IrodsNotACollectionError,
     IrodsNotFoundError,
     IrodsUsageError,
@@ -78,6 +79,22 @@ _NOTHING = "nothing to delete at this path"
 def _same(source: str, target: str) -> None:
     if source == target:
         raise IrodsUsageError("source_path and destination_path are the same", path=source)
+
+
+def _inside_a_zone(destination: str) -> str:
+    """``destination`` when it lies inside a zone collection (``/<zone>/...``); refused otherwise.
+
+    iRODS keeps only zone collections at its root: a collection created elsewhere is refused
+    (SYS_INVALID_INPUT_PARAM, irods/irods server/core/src/dataObjOpr.cpp:45-70 and
+    server/api/src/rsCollCreate.cpp:70-79 @4.3.4), and a copy or move onto a zone collection would replace it.
+    """
+    if destination.count("/") < 2:
+        raise IrodsInvalidPathError(
+            "destination_path must lie inside a zone (/<zone>/...): iRODS keeps only zone collections "
+            "at its root, and a zone collection cannot be replaced",
+            path=destination,
+        )
+    return destination
 
 
 def _replica_item(replica: Replica) -> dict[str, Any]:
@@ -568,7 +585,7 @@ class IrodsCopyOperator(CancellableMixin, TransferLineageMixin, IrodsBaseOperato
         )
         _same(source, destination)
         destination, into = into_target(self.destination_path, source, destination)
-        _same(source, destination)
+        _same(source, _inside_a_zone(destination))
         if self.resource and self.destination_resource and self.resource != self.destination_resource:
             raise IrodsUsageError("give resource or destination_resource, not two different ones")
         resource = self.write_resource(self.resource or self.destination_resource)
@@ -687,7 +704,7 @@ class IrodsMoveOperator(TransferLineageMixin, IrodsBaseOperator):
             "destination_path", check_path("destination_path", self.destination_path)
         )
         destination, into = into_target(self.destination_path, source, destination)
-        _same(source, destination)
+        _same(source, _inside_a_zone(destination))
         kind = path_kind(session, source)
         if kind is None:
             return self._moved_by_an_earlier_try(session, source, destination, context)

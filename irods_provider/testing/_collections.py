@@ -30,6 +30,7 @@ class CollectionsMixin(ModelBase):
             path = normalize(path)
             if path in self.collections or path in self.data_objects:
                 return False
+            self._refuse_outside_zones(path)
             parent_path = posixpath.dirname(path)
             if not intermediates:
                 parent = self.visible_coll(caller, parent_path)
@@ -55,6 +56,17 @@ class CollectionsMixin(ModelBase):
             for p in reversed(missing):
                 self._new_collection(caller, p)
             return True
+
+    def _refuse_outside_zones(self, path: str) -> None:
+        """rsCollCreate refuses a path that does not start with ``/<zone>`` of a known zone, as a plain
+        string prefix, with or without intermediates (irods 4.3.4 server/api/src/rsCollCreate.cpp:70-79,
+        server/core/src/dataObjOpr.cpp:45-70: validate_logical_path, SYS_INVALID_INPUT_PARAM)."""
+        zones = [self.zone, *self.zone_users, *self.remote_zones]  # ZoneInfoHead: every known zone
+        if not any(path.startswith(f"/{zone}") for zone in zones):
+            raise IrodsModelError(
+                "SYS_INVALID_INPUT_PARAM",
+                f"a valid zone name does not appear at the root of the object path [{path}]",
+            )
 
     def _new_collection(self, caller: str, path: str) -> Collection:
         parent = self.collections.get(posixpath.dirname(path))

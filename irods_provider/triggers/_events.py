@@ -1,4 +1,13 @@
-"""The small typed payload a trigger hands back to its sensor (never a bare message string)."""
+"""The small typed payload a trigger hands back to its sensor (never a bare message string).
+
+**The rule for a failed check.** A trigger never dies with a raw traceback from a check: whatever the check
+raised (a client error, or an exception the client does not type: a bug, an unforeseen library error) ends
+the wait with an ``error`` event naming one of this package's errors (:func:`typed_error`): its class, path,
+iRODS error name and code and HTTP status when known, and a message with no secret. The sensor's
+``execute_complete`` raises that typed error. ``asyncio.CancelledError`` (and every other ``BaseException``)
+still propagates, as does ``MemoryError`` (a triggerer out of memory is not a check's answer); errors a retry
+could cure keep the trigger's retry and outage grace.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +15,24 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from irods_provider import exceptions
+from irods_provider.client._redact import scrub
 from irods_provider.exceptions import IrodsError, IrodsResponseError
 
-__all__ = ["CheckEvent"]
+__all__ = ["CheckEvent", "typed_error"]
+
+
+def typed_error(error: Exception) -> IrodsError:
+    """``error`` as this package's error: itself when it is one, else an :class:`IrodsError` naming the
+    foreign class, its text scrubbed of token-shaped strings and cut (it may quote what a request carried).
+
+    ``MemoryError`` is re-raised: it is the triggerer's state, not the check's answer.
+    """
+    if isinstance(error, MemoryError):
+        raise error
+    if isinstance(error, IrodsError):
+        return error
+    text = scrub(str(error), limit=200)
+    return IrodsError(f"the check failed with {type(error).__name__}" + (f": {text}" if text else ""))
 
 
 @dataclass(frozen=True)
@@ -28,6 +52,7 @@ class CheckEvent:
     state: dict[str, Any] | None = None
     error_class: str | None = None
     irods_code: int | None = None
+    irods_error: str | None = None
     http_status: int | None = None
     path: str | None = None
     message: str | None = None
@@ -43,17 +68,19 @@ class CheckEvent:
         return cls(status="success", matches=matches, state=state, total=total)
 
     @classmethod
-    def failure(cls, error: BaseException) -> CheckEvent:
-        """The check raised ``error``."""
-        response = error if isinstance(error, IrodsResponseError) else None
+    def failure(cls, error: Exception) -> CheckEvent:
+        """The check raised ``error`` (a foreign one is reported as :func:`typed_error` makes it)."""
+        typed = typed_error(error)
+        response = typed if isinstance(typed, IrodsResponseError) else None
         return cls(
             status="error",
-            error_class=type(error).__name__,
+            error_class=type(typed).__name__,
             irods_code=response.irods_code if response else None,
+            irods_error=response.irods_name if response else None,
             http_status=response.http_status if response else None,
-            path=error.path if isinstance(error, IrodsError) else None,
-            message=error.message if isinstance(error, IrodsError) else str(error),
-            operation=error.operation if isinstance(error, IrodsError) else None,
+            path=typed.path,
+            message=typed.message,
+            operation=typed.operation,
             server_message=response.server_message if response else None,
         )
 

@@ -35,14 +35,41 @@ import itertools
 import math
 import time
 from dataclasses import dataclass
+from typing import Any, overload
 
-__all__ = ["MIN_INTERVAL", "BackoffSchedule", "PollSchedule", "floored_interval", "grid_clock"]
+__all__ = [
+    "MIN_INTERVAL",
+    "BackoffSchedule",
+    "PollSchedule",
+    "floored_interval",
+    "grid_clock",
+    "seconds_argument",
+]
 
 #: The shortest wait between two checks of one trigger, in seconds (a smaller ``poke_interval`` is raised).
 MIN_INTERVAL = 1.0
 
 _GOLDEN = (math.sqrt(5.0) - 1.0) / 2.0
 _keys = itertools.count()
+
+
+@overload
+def seconds_argument(name: str, value: Any) -> float: ...
+@overload
+def seconds_argument(name: str, value: Any, *, optional: bool) -> float | None: ...
+
+
+def seconds_argument(name: str, value: Any, *, optional: bool = False) -> float | None:
+    """``value`` as a finite number of seconds (None only when ``optional``), refused with
+    :class:`~irods_provider.exceptions.IrodsUsageError` when the trigger is built: a rendered ``"60"`` or a
+    NaN would otherwise end its wait with a raw ``ValueError`` at the first schedule computed."""
+    from irods_provider.exceptions import IrodsUsageError
+
+    if value is None and optional:
+        return None
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value) and value >= 0:
+        return value
+    raise IrodsUsageError(f"{name} must be a finite number of seconds >= 0, got {value!r}")
 
 
 def floored_interval(interval: float) -> float:

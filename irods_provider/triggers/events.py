@@ -77,9 +77,15 @@ from typing import Any, ClassVar
 
 from airflow.triggers.base import BaseEventTrigger, TriggerEvent
 
-from irods_provider.exceptions import IrodsAuthenticationError, IrodsError, IrodsUsageError
+from irods_provider.exceptions import IrodsAuthenticationError, IrodsUsageError
 from irods_provider.hooks._checks import Check, path_matches, run_async
-from irods_provider.triggers._schedule import PollSchedule, floored_interval, grid_clock
+from irods_provider.triggers._events import typed_error
+from irods_provider.triggers._schedule import (
+    PollSchedule,
+    floored_interval,
+    grid_clock,
+    seconds_argument,
+)
 from irods_provider.triggers._shared import discard_session, trigger_session
 from irods_provider.triggers.irods import MetadataQuery
 
@@ -111,7 +117,7 @@ class _IrodsEventTrigger(BaseEventTrigger):
     ) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self.irods_conn_id = irods_conn_id
-        self.poke_interval = poke_interval
+        self.poke_interval = seconds_argument("poke_interval", poke_interval)
         self.fire_on_existing = fire_on_existing
         self.max_events_per_scan = _bound("max_events_per_scan", max_events_per_scan)
         self._state: dict[str, Any] | None = None
@@ -221,8 +227,9 @@ class _IrodsEventTrigger(BaseEventTrigger):
         except IrodsAuthenticationError:
             discard_session(self.irods_conn_id, session)
             raise
-        except IrodsError as error:
-            log.warning("%s: scan failed, retrying in %ss: %s", self.state_key, self.poke_interval, error)
+        except Exception as error:  # any scan error, typed for the log (triggers/_events.py: the rule)
+            typed = typed_error(error)
+            log.warning("%s: scan failed, retrying in %ss: %s", self.state_key, self.poke_interval, typed)
             return None
 
     async def _sleep(self, seconds: float) -> None:
@@ -243,13 +250,13 @@ class _IrodsEventTrigger(BaseEventTrigger):
                 ):
                     async for event in events:
                         yield event
-            except IrodsError as error:
+            except Exception as error:  # a watcher never ends on its own (CancelledError is no Exception)
                 log.warning(
                     "%s: cannot open a session on %s, retrying in %ss: %s",
                     self.state_key,
                     self.irods_conn_id,
                     self.poke_interval,
-                    error,
+                    typed_error(error),
                 )
             await self._sleep(floored_interval(self.poke_interval))  # a poke_interval of 0 must not spin
 

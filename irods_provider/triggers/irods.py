@@ -30,7 +30,12 @@ from irods_provider.hooks._checks import (
     run_async,
 )
 from irods_provider.triggers._events import CheckEvent
-from irods_provider.triggers._schedule import BackoffSchedule, PollSchedule, grid_clock
+from irods_provider.triggers._schedule import (
+    BackoffSchedule,
+    PollSchedule,
+    grid_clock,
+    seconds_argument,
+)
 from irods_provider.triggers._shared import discard_session, trigger_session
 
 __all__ = [
@@ -83,9 +88,10 @@ class _IrodsPollingTrigger(BaseTrigger):
     ) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self.irods_conn_id = irods_conn_id
-        self.poke_interval = poke_interval
+        self.poke_interval = seconds_argument("poke_interval", poke_interval)
         self.exponential_backoff = exponential_backoff
-        self.max_wait = max_wait
+        self.max_wait = seconds_argument("max_wait", max_wait, optional=True)
+        started_at = seconds_argument("started_at", started_at, optional=True)
         self.started_at = grid_clock() if started_at is None and exponential_backoff else started_at
         self._outage_since: float | None = None
 
@@ -151,7 +157,7 @@ class _IrodsPollingTrigger(BaseTrigger):
             async with contextlib.AsyncExitStack() as stack:
                 try:
                     session = await stack.enter_async_context(trigger_session(self.irods_conn_id))
-                except IrodsError as error:
+                except Exception as error:  # never a raw traceback (CancelledError is no Exception)
                     if self._rides_out(error):  # a triggerer restarted while the server is down too
                         await self._sleep(schedule.wait_after(grid_clock(), grid_clock()))
                         continue
@@ -176,7 +182,7 @@ class _IrodsPollingTrigger(BaseTrigger):
             try:
                 event = self._evaluate(await run_async(self._check(), session))
                 self._outage_since = None
-            except IrodsError as error:
+            except Exception as error:  # anything a check raises ends as a typed event (see _events)
                 if may_reopen and isinstance(error, IrodsAuthenticationError):
                     self.log.warning("%s: login refused, reading the connection again", self.irods_conn_id)
                     discard_session(self.irods_conn_id, session)
@@ -191,10 +197,10 @@ class _IrodsPollingTrigger(BaseTrigger):
                 return event
             await self._sleep(schedule.wait_after(started, grid_clock()))
 
-    def _rides_out(self, error: IrodsError) -> bool:
+    def _rides_out(self, error: Exception) -> bool:
         """Whether to keep waiting after this failed check: an error a retry could cure, failing for less
         than ``outage_grace_seconds`` (a restart of the HTTP API must not fail every deferred sensor)."""
-        if not _TRANSIENT.is_retryable(error, idempotent=True):
+        if not isinstance(error, IrodsError) or not _TRANSIENT.is_retryable(error, idempotent=True):
             return False
         now = grid_clock()
         self._outage_since = now if self._outage_since is None else self._outage_since

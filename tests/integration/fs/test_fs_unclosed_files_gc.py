@@ -23,7 +23,15 @@ from irods_provider.client._deferred import wait_for_deferred
 from irods_provider.client.transfer._alias import ALIAS_PREFIX
 from irods_provider.fs import IrodsFileSystem
 
-pytestmark = pytest.mark.timeout(90)
+pytestmark = pytest.mark.timeout(180)
+
+#: Seconds a request waits for its reply. What it guards: a close run in the server's own thread is a request
+#: to itself, which blocks that thread until the close's request times out after the same REQUEST_TIMEOUT, so
+#: the test's request (sent first) always times out first, whatever the value. It was 5 s: on a starved
+#: host (nice 19 beside busy processes, ~1.5% of a core) the server thread's full collection alone took
+#: 1.5 s of wall time for 0.05 s of CPU, and one run's GenQuery timed out (the collection finished after the
+#: test's `pytest.warns` block: "DID NOT WARN", then the warning at teardown).
+REQUEST_TIMEOUT = 30.0
 
 HOME = "/tempZone/home/rods"
 PLUS = f"{HOME}/run+1.h5"
@@ -36,11 +44,11 @@ def sha(data: bytes) -> str:
 
 @pytest.fixture
 def fs(irods_emulator) -> Iterator[IrodsFileSystem]:
-    """A filesystem whose requests give up after 5 s, not retried: a request stuck behind a blocked server
-    fails (retried, it would succeed once the server is free again, hiding the stall)."""
+    """A filesystem whose requests give up after REQUEST_TIMEOUT, not retried: a request stuck behind a
+    blocked server fails (retried, it would succeed once the server is free again, hiding the stall)."""
     auth = BasicAuth("rods", "rods-emulator")
     retry = RetryPolicy(max_attempts=1)
-    session = IrodsSession(irods_emulator.base_url, auth=auth, timeout=5.0, retry=retry)
+    session = IrodsSession(irods_emulator.base_url, auth=auth, timeout=REQUEST_TIMEOUT, retry=retry)
     fs = IrodsFileSystem(session=session, skip_instance_cache=True, chunk_size=CHUNK)
     try:
         yield fs
@@ -94,7 +102,7 @@ def test_an_unclosed_plus_path_read_is_collected_in_the_server_thread(
         gc.enable()
     assert ran.is_set()
     assert sha((tmp_path / "got.h5").read_bytes()) == sha(data)
-    assert wait_for_deferred(30)
+    assert wait_for_deferred(60)
     assert aliases(fs) == []
 
 
@@ -121,7 +129,7 @@ def test_an_unclosed_write_is_published_when_collected_in_the_server_thread(
     finally:
         gc.enable()
     assert ran.is_set()
-    assert wait_for_deferred(15)
+    assert wait_for_deferred(60)  # the deferred publish: a few requests on a starved host
     assert sha(fs.cat(path)) == sha(data)
 
 
@@ -144,7 +152,7 @@ def test_buffered_bytes_the_collector_closed_first_publish_nothing(fs, collect_i
     finally:
         gc.enable()
     assert ran.is_set()
-    assert wait_for_deferred(30)
+    assert wait_for_deferred(60)
     assert not fs.exists(path)
     assert [e.name for e in fs.session.collections.iterate(HOME, include_temporaries=True)] == []
 
@@ -178,7 +186,7 @@ def test_an_unclosed_write_dropped_in_an_event_loop_is_published_by_the_cleanup_
             del f
 
     asyncio.run(drop())
-    assert wait_for_deferred(30)
+    assert wait_for_deferred(60)
     assert threads == ["irods-provider-cleanup"]
     assert sha(fs.cat(path)) == sha(data)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import os
+import threading
 from dataclasses import replace
 
 import pytest
@@ -16,6 +17,7 @@ from irods_provider.client._paths import is_temporary_name
 from irods_provider.client.transfer import (
     OverwritePolicy,
     TransferConfig,
+    _resume,
     download_object,
     open_writer,
     parallel_upload,
@@ -107,15 +109,30 @@ def test_open_writer_keeps_the_old_object_until_close(session, irods_emulator):
     assert irods_emulator.open_parallel_write_handles() == 0
 
 
-def test_resumable_upload_checkpoints_its_committed_prefix_while_running(session, irods_emulator, tmp_path):
+def test_resumable_upload_checkpoints_its_committed_prefix_while_running(
+    session, irods_emulator, tmp_path, monkeypatch
+):
     local = tmp_path / "data.bin"
     local.write_bytes(DATA)
     path = f"{HOME}/checkpointed.bin"
     st = os.stat(local)
     temp = temp_name(path, resume_key(str(local), st.st_size, st.st_mtime_ns, path))
     committed: list[int] = []
+    written = threading.Event()
+    save_state = _resume.save_state
 
-    def look(_: int) -> None:
+    def saved(*args, **kwargs) -> None:
+        save_state(*args, **kwargs)
+        written.set()
+
+    monkeypatch.setattr(_resume, "save_state", saved)
+
+    def look(total: int) -> None:
+        if total == len(DATA):
+            # The checkpoints were asked for by now (the prefix passed CHUNK two chunks ago), but a helper
+            # thread writes them beside the upload (bff7bf4): wait for the first one, bounded, or a starved
+            # helper loses the race with the upload's end (seen at load 20: no record seen while it ran).
+            assert written.wait(60), "no checkpoint was written while the upload ran"
         with irods_emulator.model.lock:
             obj = irods_emulator.model.data_objects.get(temp)
             values = [a.value for a in obj.avus if a.attribute == RESUME_ATTRIBUTE] if obj else []

@@ -115,7 +115,8 @@ def test_foreign_error_class_becomes_irods_error() -> None:
     payload = CheckEvent.failure(RuntimeError("boom")).to_payload()
     rebuilt = CheckEvent.from_payload(payload).error()
     assert type(rebuilt) is IrodsError
-    assert str(rebuilt) == "RuntimeError: boom"
+    assert payload["error_class"] == "IrodsError"  # the typed error the trigger reports
+    assert str(rebuilt) == "the check failed with RuntimeError: boom"
 
 
 def _sig(replicas: int, size: int, newest: str = "01700000000") -> CollectionSignature:
