@@ -160,10 +160,11 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="16 MiB, 2 rounds")
     parser.add_argument("--size-mib", type=int, default=256)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--no-record", action="store_true", help="do not update RESULTS.md")
     args = parser.parse_args()
     result = run(16, 2) if args.quick else run(args.size_mib, args.rounds)
     print(json.dumps(result) if args.json else "\n".join(f"{k}: {v}" for k, v in result.items()))
-    if not args.quick:
+    if not (args.quick or args.no_record):
         write_results(result)
 
 

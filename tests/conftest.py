@@ -6,6 +6,7 @@ import atexit
 import base64
 import fcntl
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -100,6 +101,35 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     handed out first and the many short files fill the end of a parallel run."""
     slow = {item.path for item in items if item.get_closest_marker("slow")}
     items.sort(key=lambda item: item.path not in slow)
+
+
+# Airflow's secrets maskers (the SDK's and the core's), when a test has loaded them.
+_MASKER_MODULES = (
+    "airflow.sdk._shared.secrets_masker.secrets_masker",
+    "airflow._shared.secrets_masker.secrets_masker",
+)
+
+
+@pytest.fixture(autouse=True)
+def _secrets_masker_as_before():  # type: ignore[no-untyped-def]
+    """Forget the secrets a test taught Airflow's masker (each test's tokens are new ones).
+
+    The masker recompiles one alternation of every secret it knows at each new one, and runs it over every
+    log line: kept for a worker's whole session (thousands of tokens), that cost grew with every test.
+    Secrets masked before the test (a module's or the session's fixtures) stay.
+    """
+    before = {name: set(_masker(name).patterns) for name in _MASKER_MODULES if name in sys.modules}
+    yield
+    for name in _MASKER_MODULES:
+        if name in sys.modules:
+            masker, patterns = _masker(name), before.get(name, set())
+            if masker.patterns != patterns:
+                masker.patterns = patterns
+                masker.replacer = re.compile("|".join(patterns)) if patterns else None
+
+
+def _masker(module: str):  # type: ignore[no-untyped-def]
+    return sys.modules[module]._secrets_masker()
 
 
 @pytest.fixture(autouse=True)

@@ -14,8 +14,10 @@ every request index of a calibration run is used in both modes before random one
 ``CRASH_POINTS`` (default 30) sets the kill points per write path. A failure names the write path, seed and
 kill point.
 
-This module is the harness; the tests are split by direction (``test_crash_uploads.py``: local to iRODS;
-``test_crash_downloads_staging.py``: downloads and SFTP staging) so that two workers share them.
+This module is the harness; the tests are split by direction and kind so that several workers share them
+(``test_crash_uploads.py``: the client's paths from local files to iRODS; ``test_crash_uploads_operators.py``:
+the upload operator; ``test_crash_staging_in.py``: SFTP to iRODS; ``test_crash_downloads_staging.py``:
+downloads, to local files and to SFTP). Every case of :data:`CASES` is in exactly one of them.
 """
 
 from __future__ import annotations
@@ -76,6 +78,8 @@ MULTI = 3 * worker.CHUNK + 4321  # four chunks over three streams
 BIG = 15 * worker.CHUNK + 99  # 16 chunks: the default checkpoint (every 8) falls mid-upload
 RAMP = 2 * worker.RAMP_CHUNK + 4321  # three chunks, the first two sent as seven growing requests
 OLD = b"the older object the write replaces\n" * 100
+OPERATOR = "local_to_irods_operator"
+"""The write paths of the upload operator (``test_crash_uploads_operators.py``)."""
 
 
 @dataclass(frozen=True)

@@ -47,11 +47,9 @@ class Generated(io.RawIOBase):
         return n
 
 
-def _expected_sha256() -> bytes:
-    digest, source = hashlib.sha256(), Generated(SIZE)
-    while chunk := source.read(8 * BLOCK):
-        digest.update(chunk)
-    return digest.digest()
+# The sha256 of ``Generated(SIZE)``'s bytes, computed once (generating and hashing 2 GiB again in every run
+# cost ~3 CPU s): a change to the generator or to SIZE fails the upload's check below until it is updated.
+EXPECTED_SHA256 = bytes.fromhex("cc768aada3f23b1b89555a600c08e2ab4b50e946f12fa623cfd7689b5ef915a3")
 
 
 @pytest.fixture
@@ -73,7 +71,7 @@ def disk_session(disk_tmp_path: Path) -> Iterator[IrodsSession]:
 @pytest.mark.timeout(600)
 def test_two_gib_round_trip_is_byte_identical(disk_session: IrodsSession, disk_tmp_path: Path) -> None:
     session = disk_session
-    expected = _expected_sha256()
+    expected = EXPECTED_SHA256
     path = f"{HOME}/two-gib.bin"
     config = TransferConfig(streams=3, chunk_size=8 * BLOCK)
 
