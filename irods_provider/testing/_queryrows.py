@@ -316,7 +316,7 @@ class QueryRowsMixin(TicketsMixin):
             "RESC_VAULT_PATH": r.vault_path,
             "RESC_ZONE_NAME": zone,
             # iRODS >= 4.2 stores the parent's id (not its name) in RESC_PARENT; leaves of no parent: "".
-            "RESC_CLASS_NAME": "cache",
+            "RESC_CLASS_NAME": r.class_name,
             "RESC_STATUS": r.status,
             "RESC_CONTEXT": r.context,
             "RESC_PARENT": str(table[r.parent].id) if r.parent in table else "",
