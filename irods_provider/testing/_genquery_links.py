@@ -209,6 +209,13 @@ def _column_tables() -> dict[str, int]:
 
 
 _COLUMN_TABLE: dict[str, int] = _column_tables()
+# Per table, the links tScan tries from it in its order: every link naming it first (forward), then every
+# link naming it second (backward), each by link index; (link index, the table at the other end).
+_NEIGHBOURS: tuple[tuple[tuple[int, int], ...], ...] = tuple(
+    tuple((i, b) for i, (a, b) in enumerate(_LINK_PAIRS) if a == table)
+    + tuple((i, a) for i, (a, b) in enumerate(_LINK_PAIRS) if b == table)
+    for table in range(len(_TABLE_NAMES))
+)
 
 
 class _Walk:
@@ -232,13 +239,11 @@ class _Walk:
         if _CYCLER[table]:
             return keep
         self.flag[table] = 3
-        for forward in (True, False):
-            for index, (table1, table2) in enumerate(_LINK_PAIRS):
-                here, there = (table1, table2) if forward else (table2, table1)
-                if here == table and index != link and self.scan(there, index):
-                    keep = True
-                    if self.to_find <= 0:
-                        return keep
+        for index, there in _NEIGHBOURS[table]:
+            if index != link and self.scan(there, index):
+                keep = True
+                if self.to_find <= 0:
+                    return keep
         return keep
 
 
