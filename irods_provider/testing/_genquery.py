@@ -499,7 +499,7 @@ def _check_tables(query: GenQuery) -> None:
 
 #: generateSQL builds the extra joins of a second AVU condition for data objects and collections only;
 #: a second user, resource or resource-group name condition is CAT_INVALID_ARGUMENT (general_query.cpp
-#: :1941-1955 counts them, :2004-2015 refuses, at 4.3.4; the same at 5.0.2).
+#: :1924-1939 counts them, :2004-2015 refuses, at 4.3.4; the same at 5.0.2).
 _SINGLE_AVU_NAME_COLUMNS = ("META_USER_ATTR_NAME", "META_RESC_ATTR_NAME", "META_RESC_GROUP_ATTR_NAME")
 
 
