@@ -311,6 +311,7 @@ class QueryRowsMixin(TicketsMixin):
         return {
             "RESC_ID": str(r.id),
             "RESC_NAME": r.name,
+            "DATA_RESC_NAME": r.name,  # the same resc_name column (general_query_setup.cpp:241 at 4.3.4)
             "RESC_TYPE_NAME": r.type,
             "RESC_LOC": r.host,
             "RESC_VAULT_PATH": r.vault_path,

@@ -64,3 +64,17 @@ def test_two_ticket_path_columns_link_only_beside_a_ticket_column(api: Api) -> N
     query = "select TICKET_STRING, TICKET_COLL_NAME, TICKET_DATA_COLL_NAME"
     beside = api.get("query", op="execute_genquery", query=query)
     assert beside.json() == {"irods_response": {"status_code": 0}, "rows": []}
+
+
+def test_data_resc_name_is_the_resource_tables_name(api: Api) -> None:
+    """DATA_RESC_NAME is R_RESC_MAIN.resc_name like RESC_NAME (general_query_setup.cpp:216, 241 at 4.3.4):
+    alone it reads every resource row (no R_DATA_MAIN, so no access check, general_query.cpp:1614-1730);
+    with a data column it is the replica's resource, joined on resc_id (:589)."""
+
+    def rows(query: str, who: str) -> list[list[str]]:
+        found: list[list[str]] = api.get("query", who, op="execute_genquery", query=query).json()["rows"]
+        return found
+
+    assert rows("select DATA_RESC_NAME", "alice") == [["bundleResc"], ["demoResc"]]
+    assert api.write("/tempZone/home/alice/x", b"x", "alice").status_code == 200
+    assert rows("select DATA_NAME, DATA_RESC_NAME", "alice") == [["x", "demoResc"]]
