@@ -454,6 +454,10 @@ def tables_for(columns: frozenset[str]) -> frozenset[str]:
             groups |= _COLUMN_IMPLIED_GROUPS.get(column, frozenset())
     for group in tuple(groups):
         groups |= _IMPLIED_GROUPS.get(group, frozenset())
+    if {"USER", "COLL"} <= groups and not groups & {"ACCESS", "COLL_USER"}:
+        # R_USER_MAIN links to collections only through a data object's ACL (general_query_setup.cpp:666,
+        # 598, 585 at 4.3.4): the catalog joins R_DATA_MAIN in between.
+        groups.add("DATA")
     if columns & _RESC_NAMES and "DATA" not in groups:
         groups.add("RESC")
     return frozenset(groups)

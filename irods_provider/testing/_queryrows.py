@@ -190,8 +190,11 @@ class QueryRowsMixin(TicketsMixin):
 
     def _with_acl(self, rows: list[Row], kind: str, acl: Mapping[str, str], tables: set[str]) -> list[Row]:
         """``rows`` joined with their object's ACL entries (ACCESS), and through R_USER_GROUP with each user
-        an entry names (``{kind}_USER``: a group's entry names each member, the group itself included)."""
-        if "ACCESS" not in tables and f"{kind}_USER" not in tables:
+        an entry names (``{kind}_USER``: a group's entry names each member, the group itself included).
+        ``USER`` reaches a data object through its ACL too (R_USER_MAIN.user_id = r_data_access.user_id,
+        general_query_setup.cpp:666 at 4.3.4): each user or group an entry names."""
+        via_user = kind == "DATA" and "USER" in tables
+        if "ACCESS" not in tables and f"{kind}_USER" not in tables and not via_user:
             return rows
         out: list[Row] = []
         for r in rows:

@@ -8,6 +8,7 @@ at 4.3.4), and answers HTTP 200 with that code and ``client_display_what()`` in 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 
 import httpx2
@@ -78,3 +79,21 @@ def test_data_resc_name_is_the_resource_tables_name(api: Api) -> None:
     assert rows("select DATA_RESC_NAME", "alice") == [["bundleResc"], ["demoResc"]]
     assert api.write("/tempZone/home/alice/x", b"x", "alice").status_code == 200
     assert rows("select DATA_NAME, DATA_RESC_NAME", "alice") == [["x", "demoResc"]]
+
+
+def test_user_columns_reach_data_objects_and_collections_through_data_acls(api: Api) -> None:
+    """R_USER_MAIN's only link towards objects is r_data_access (general_query_setup.cpp:666; r_data_access
+    to R_DATA_MAIN :598, R_DATA_MAIN to R_COLL_MAIN :585): USER_NAME beside a data or collection column
+    names each user or group with an ACL entry on a data object (in that collection)."""
+    api.server.add_user("bob", "bob")
+    home = "/tempZone/home/alice"
+    assert api.write(f"{home}/x", b"x", "alice").status_code == 200
+    grant = json.dumps([{"entity_name": "bob", "acl": "read"}])
+    api.post("data-objects", "alice", op="modify_permissions", lpath=f"{home}/x", operations=grant)
+
+    def rows(query: str) -> list[list[str]]:
+        found: list[list[str]] = api.get("query", "alice", op="execute_genquery", query=query).json()["rows"]
+        return found
+
+    assert rows("select DATA_NAME, USER_NAME") == [["x", "alice"], ["x", "bob"]]
+    assert rows(f"select COLL_NAME, USER_NAME where COLL_NAME = '{home}'") == [[home, "alice"], [home, "bob"]]
