@@ -165,6 +165,7 @@ class Resource:
     parent: str | None = None
     parent_context: str = ""
     context: str = ""
+    class_name: str = "cache"  # resc_class_name: chlRegResc and the installer's demoResc write "cache"
     status: str = ""
     comments: str = ""
     information: str = ""

@@ -35,6 +35,7 @@ from irods_provider.testing._genquery_columns import (
     columns_known,
     tables_for,
 )
+from irods_provider.testing._genquery_links import tables_link
 from irods_provider.testing._versions import DEFAULT_IRODS_SERVER_VERSION, IrodsRelease, irods_release
 
 __all__ = [
@@ -496,6 +497,24 @@ def _check_tables(query: GenQuery) -> None:
             raise GenQueryError("CAT_UNKNOWN_TABLE", f"no table for column [{column}]", stage="query")
 
 
+#: generateSQL builds the extra joins of a second AVU condition for data objects and collections only;
+#: a second user, resource or resource-group name condition is CAT_INVALID_ARGUMENT (general_query.cpp
+#: :1924-1939 counts them, :2004-2015 refuses, at 4.3.4; the same at 5.0.2).
+_SINGLE_AVU_NAME_COLUMNS = ("META_USER_ATTR_NAME", "META_RESC_ATTR_NAME", "META_RESC_GROUP_ATTR_NAME")
+
+
+def _check_links(query: GenQuery) -> None:
+    """CAT_FAILED_TO_LINK_TABLES when the catalog's table tree does not join the query's tables
+    (general_query.cpp:1984-1987, see ``_genquery_links``), then the AVU conditions it cannot join twice."""
+    selected = tuple(p.column for p in query.projections)
+    conditions = tuple(c.column for c in query.conditions)
+    if not tables_link(selected, conditions):
+        raise GenQueryError("CAT_FAILED_TO_LINK_TABLES", "no join of these tables", stage="query")
+    for column in _SINGLE_AVU_NAME_COLUMNS:
+        if conditions.count(column) > 1:
+            raise GenQueryError("CAT_INVALID_ARGUMENT", f"more than one [{column}] condition", stage="query")
+
+
 def _check_aggregates(query: GenQuery) -> None:
     for projection in query.projections:
         if projection.function in ("sum", "avg") and projection.column not in INTEGER_COLUMNS:
@@ -539,6 +558,7 @@ def execute_genquery1(
     """
     parsed = parse_genquery1(query if case_sensitive else ascii_upper(query), release=release)
     _check_tables(parsed)
+    _check_links(parsed)
     _check_aggregates(parsed)
     fold: Callable[[str], str] = (lambda v: v) if case_sensitive else ascii_upper
     touched = parsed.columns

@@ -436,18 +436,28 @@ META_OWNER_COLUMN: Mapping[str, str] = MappingProxyType(
 )
 
 
+#: Both names are R_RESC_MAIN.resc_name (general_query_setup.cpp:216 and :241 at 4.3.4): joined to the
+#: replica's resc_id when the query touches R_DATA_MAIN, every resource of the zone when it does not.
+_RESC_NAMES = frozenset({"RESC_NAME", "DATA_RESC_NAME"})
+
+
 def tables_for(columns: frozenset[str]) -> frozenset[str]:
     """Return the table groups a query touching ``columns`` needs, implied groups included.
 
-    ``RESC_NAME`` is read from the data rows when the query also touches data objects, else from ``RESC``.
+    ``RESC_NAME`` and ``DATA_RESC_NAME`` are read from the data rows when the query also touches data
+    objects (or collections), else from ``RESC``.
     """
     groups: set[str] = set()
     for column in columns:
-        if column != "RESC_NAME":
+        if column not in _RESC_NAMES:
             groups.add(COLUMN_TABLES[column])
             groups |= _COLUMN_IMPLIED_GROUPS.get(column, frozenset())
     for group in tuple(groups):
         groups |= _IMPLIED_GROUPS.get(group, frozenset())
-    if "RESC_NAME" in columns and "DATA" not in groups:
+    if {"USER", "COLL"} <= groups and not groups & {"ACCESS", "COLL_USER"}:
+        # R_USER_MAIN links to collections only through a data object's ACL (general_query_setup.cpp:666,
+        # 598, 585 at 4.3.4): the catalog joins R_DATA_MAIN in between.
+        groups.add("DATA")
+    if columns & _RESC_NAMES and "DATA" not in groups:
         groups.add("RESC")
     return frozenset(groups)

@@ -90,23 +90,31 @@ class EmulatorModel(
             self.remote_zones = {}
             self.local_zone_row = RemoteZone(self.new_id(), self.zone)
             self.replica_faults = {}
-            self.resources = {"demoResc": Resource(id=self.new_id(), name="demoResc")}
-            self.seed_resources(self.config.resources)
+            self.resources = {}
+            self.zone_users, self.zone_resources = {}, {}
             self._seed()
+            self.seed_resources(self.config.resources)
+            self._seed_federation()
+            self._map_user(self.users[self.config.admin_user])
 
     def _seed(self) -> None:
+        """The rows ``setup_database_values`` inserts into a new catalog, in its order (irods 4.3.4
+        scripts/irods/database_connect.py:360-494, the same at 4.3.0-5.0.2): group public, the rodsadmin
+        (a member of public), the zone's collections owned by the rodsadmin (public's two with an ``own``
+        ACL for group public, :438-472, the others for the rodsadmin), then bundleResc and the default
+        resource; the configured resources and federated zones come after, as ``iadmin`` would add them."""
         z, admin = self.zone, self.config.admin_user
-        for path in ("/", f"/{z}", f"/{z}/home", f"/{z}/trash", f"/{z}/trash/home"):
-            self.collections[path] = Collection(
-                id=self.new_id(), path=path, owner=admin, zone=z, acl={admin: "own"}
-            )
-        self._seed_federation()
         self._add_user("public", user_type="rodsgroup")
-        self._add_user(admin, user_type="rodsadmin", password=self.config.admin_password)
-        public = f"/{z}/home/public"
-        self.collections[public] = Collection(
-            id=self.new_id(), path=public, owner=admin, zone=z, acl={admin: "own", "public": "read_object"}
-        )
+        self._add_user(admin, user_type="rodsadmin", password=self.config.admin_password, homes=False)
+        public = (f"/{z}/home/public", f"/{z}/trash/home/public")
+        system = ("/", f"/{z}", f"/{z}/home", f"/{z}/trash", f"/{z}/trash/home")
+        for path in (*system, *public, f"/{z}/home/{admin}", f"/{z}/trash/home/{admin}"):
+            acl = {"public": "own"} if path in public else {admin: "own"}
+            self.collections[path] = Collection(id=self.new_id(), path=path, owner=admin, zone=z, acl=acl)
+        # database_connect.py:474-481: class "bundle", host localhost, vault /bundle, every other column "".
+        bundle = Resource(id=self.new_id(), name="bundleResc", vault_path="/bundle", class_name="bundle")
+        self.resources["bundleResc"] = bundle
+        self.resources["demoResc"] = Resource(id=self.new_id(), name="demoResc")
 
     def bump_generation(self) -> None:
         """Record that the zone may have changed: GenQuery page caches made before are stale."""

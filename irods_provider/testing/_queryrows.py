@@ -190,8 +190,11 @@ class QueryRowsMixin(TicketsMixin):
 
     def _with_acl(self, rows: list[Row], kind: str, acl: Mapping[str, str], tables: set[str]) -> list[Row]:
         """``rows`` joined with their object's ACL entries (ACCESS), and through R_USER_GROUP with each user
-        an entry names (``{kind}_USER``: a group's entry names each member, the group itself included)."""
-        if "ACCESS" not in tables and f"{kind}_USER" not in tables:
+        an entry names (``{kind}_USER``: a group's entry names each member, the group itself included).
+        ``USER`` reaches a data object through its ACL too (R_USER_MAIN.user_id = r_data_access.user_id,
+        general_query_setup.cpp:666 at 4.3.4): each user or group an entry names."""
+        via_user = kind == "DATA" and "USER" in tables
+        if "ACCESS" not in tables and f"{kind}_USER" not in tables and not via_user:
             return rows
         out: list[Row] = []
         for r in rows:
@@ -311,12 +314,13 @@ class QueryRowsMixin(TicketsMixin):
         return {
             "RESC_ID": str(r.id),
             "RESC_NAME": r.name,
+            "DATA_RESC_NAME": r.name,  # the same resc_name column (general_query_setup.cpp:241 at 4.3.4)
             "RESC_TYPE_NAME": r.type,
             "RESC_LOC": r.host,
             "RESC_VAULT_PATH": r.vault_path,
             "RESC_ZONE_NAME": zone,
             # iRODS >= 4.2 stores the parent's id (not its name) in RESC_PARENT; leaves of no parent: "".
-            "RESC_CLASS_NAME": "cache",
+            "RESC_CLASS_NAME": r.class_name,
             "RESC_STATUS": r.status,
             "RESC_CONTEXT": r.context,
             "RESC_PARENT": str(table[r.parent].id) if r.parent in table else "",

@@ -212,7 +212,9 @@ class ResourcesMixin(ModelBase):
                 "comments": res.comments,
                 "information": res.information,
                 "free_space": res.free_space,
-                "free_space_last_modified": res.modify_time,
+                # free_space_ts, 0 while empty (resource_administration.cpp:138-140 at irods 4.3.4 leaves the
+                # time default-constructed; resources main.cpp:592-603, 645 at 0.7.0)
+                "free_space_last_modified": res.free_space_time,
                 "parent_id": str(parent.id) if parent else "",
                 "created": res.create_time,
                 "last_modified": res.modify_time,

@@ -134,7 +134,7 @@ class UsersMixin(ModelBase):
             raise IrodsModelError("SYS_NOT_ALLOWED", "groups cannot be made for a remote zone")
         return user
 
-    def _add_user(self, name: str, *, user_type: str, password: str = "") -> User:
+    def _add_user(self, name: str, *, user_type: str, password: str = "", homes: bool = True) -> User:
         if not name or "/" in name or "#" in name:
             raise IrodsModelError("SYS_INVALID_INPUT_PARAM", f"Invalid user name [{name}].")
         if name in self.users:
@@ -144,6 +144,8 @@ class UsersMixin(ModelBase):
         if user_type != "rodsgroup":
             if "public" in self.users and name != "public":
                 u.groups.add("public")
+            if not homes:  # the installer's rodsadmin: its homes come with the zone's (model._seed)
+                return u
             for base in (f"/{self.zone}/home", f"/{self.zone}/trash/home"):
                 path = f"{base}/{name}"
                 if path not in self.collections:

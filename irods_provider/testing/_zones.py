@@ -118,7 +118,6 @@ class FederationMixin(ModelBase):
 
     def _seed_federation(self) -> None:
         """Create each federated zone's catalog: its rodsadmin, group ``public`` and the zone tree."""
-        self.zone_users, self.zone_resources = {}, {}
         unknown = set(self.config.zone_resources) - set(self.config.federated_zones)
         if unknown:
             raise ValueError(f"zone_resources names zones that are not federated: {sorted(unknown)}")
@@ -130,17 +129,28 @@ class FederationMixin(ModelBase):
                 admin: User(id=self.new_id(), name=self.config.admin_user, type="rodsadmin", zone=name),
                 f"public#{name}": User(id=self.new_id(), name="public", type="rodsgroup", zone=name),
             }
-            for path in (f"/{name}", f"/{name}/home", f"/{name}/trash", f"/{name}/trash/home"):
+            # The same installer rows as the local zone's (model._seed, database_connect.py:438-494).
+            public = (f"/{name}/home/public", f"/{name}/trash/home/public")
+            homes = (f"/{name}/home/{self.config.admin_user}", f"/{name}/trash/home/{self.config.admin_user}")
+            for path in (
+                f"/{name}",
+                f"/{name}/home",
+                f"/{name}/trash",
+                f"/{name}/trash/home",
+                *public,
+                *homes,
+            ):
+                acl = {f"public#{name}": "own"} if path in public else {admin: "own"}
                 self.collections[path] = Collection(
-                    id=self.new_id(), path=path, owner=admin, zone=name, acl={admin: "own"}
+                    id=self.new_id(), path=path, owner=admin, zone=name, acl=acl
                 )
-            self.zone_resources[name] = {"demoResc": Resource(id=self.new_id(), name="demoResc")}
+            self.zone_resources[name] = {
+                "bundleResc": Resource(
+                    self.new_id(), "bundleResc", vault_path="/bundle", class_name="bundle"
+                ),
+                "demoResc": Resource(id=self.new_id(), name="demoResc"),
+            }
             self.seed_resources(self.config.zone_resources.get(name, self.config.resources), zone=name)
-            public = f"/{name}/home/public"
-            acl = {admin: "own", f"public#{name}": "read_object"}
-            self.collections[public] = Collection(
-                id=self.new_id(), path=public, owner=admin, zone=name, acl=acl
-            )
             self.remote_zones[name] = RemoteZone(
                 self.new_id(), name, "localhost:1247", "served by the emulator"
             )

@@ -438,6 +438,12 @@ def test_renaming_a_data_object_needs_own_on_it(api: Api) -> None:
     )
     assert code(r) == 0
     assert rename(f"{HOME}/shared", f"{HOME}/aside") == -818000  # delete_object, even with write on HOME
-    assert rename(f"{HOME}/renamed", f"/{ZONE}/home/public/moved") == -818000  # a move: no write there
+    readonly = f"{HOME}/readonly"  # bob reads it; group public owns /tempZone/home/public on a new zone
+    assert code(api.post("collections", "alice", op="create", lpath=readonly)) == 0
+    grant = json.dumps([{"entity_name": "bob", "acl": "read"}])
+    assert (
+        code(api.post("collections", "alice", op="modify_permissions", lpath=readonly, operations=grant)) == 0
+    )
+    assert rename(f"{HOME}/renamed", f"{readonly}/moved") == -818000  # a move: no write there
     assert api.read(f"{HOME}/shared", "alice").content == b"data"
     assert api.read(f"{HOME}/renamed", "alice").content == b"his"

@@ -212,8 +212,11 @@ def test_each_zone_knows_only_its_own_resources(irods_emulator_variants: Variant
     with httpx2.Client(timeout=10) as http:
         api = Api(server, http)
         q = "SELECT RESC_NAME, RESC_ZONE_NAME"
-        assert sorted(_query(api, "alice", q)) == [["archiveResc", LOCAL], ["demoResc", LOCAL]]
-        assert sorted(_query(api, "alice", q, zone=REMOTE)) == [["demoResc", REMOTE], ["remoteResc", REMOTE]]
+        # Each zone's installer adds its bundleResc and demoResc (irods 4.3.4 database_connect.py:474-494).
+        local = [["archiveResc", LOCAL], ["bundleResc", LOCAL], ["demoResc", LOCAL]]
+        assert sorted(_query(api, "alice", q)) == local
+        remote = [["bundleResc", REMOTE], ["demoResc", REMOTE], ["remoteResc", REMOTE]]
+        assert sorted(_query(api, "alice", q, zone=REMOTE)) == remote
         assert api.get("resources", "rods", op="stat", name="remoteResc").json()["exists"] is False
         assert code(api.write(local_obj, b"local", "alice")) == 0
         assert code(api.write(remote_obj, b"remote", "alice")) == 0

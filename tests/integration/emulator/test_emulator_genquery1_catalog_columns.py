@@ -181,7 +181,7 @@ def test_alias_tables_alone_read_their_base_table(api: Api) -> None:
     of R_TOKN_MAIN (general_query_setup.cpp:109-111, 117, 500-503, 542-543): selected alone no join is
     needed and no access check applies; with a quota column they meet the empty R_QUOTA_MAIN."""
     assert sorted(rows(api, "select QUOTA_USER_NAME", who="alice")) == sorted(rows(api, "select USER_NAME"))
-    assert rows(api, "select QUOTA_RESC_NAME") == [["demoResc"]]
+    assert rows(api, "select QUOTA_RESC_NAME") == [["bundleResc"], ["demoResc"]]
     query = "select RULE_ACCESS_NAME where RULE_TOKEN_NAMESPACE = 'zone_type'"
     assert sorted(rows(api, query)) == [["local"], ["remote"]]  # icatSysInserts.sql:16-17
     assert rows(api, "select QUOTA_USER_NAME, QUOTA_LIMIT") == []

@@ -46,6 +46,7 @@ def test_preset_zone_has_demoresc_archive_and_a_replication_tree(rapi: Api) -> N
     rows = rapi.get("query", op="execute_genquery", query=q).json()["rows"]
     assert rows == [
         ["archiveResc", "unixfilesystem"],
+        ["bundleResc", "unixfilesystem"],  # every new zone's (irods 4.3.4 database_connect.py:474-481)
         ["demoResc", "unixfilesystem"],
         ["replResc", "replication"],
         ["replResc_ufs0", "unixfilesystem"],
@@ -59,11 +60,13 @@ def test_preset_zone_has_demoresc_archive_and_a_replication_tree(rapi: Api) -> N
     assert [r[:4] for r in replicas(rapi, "plain")] == [["0", "demoResc", "demoResc", "1"]]
 
 
-def test_plain_fixture_keeps_only_demoresc(irods_emulator: EmulatorServer) -> None:
+def test_plain_fixture_keeps_the_installers_resources(irods_emulator: EmulatorServer) -> None:
+    """bundleResc and the default resource, as setup_database_values inserts them (irods 4.3.4
+    database_connect.py:474-494)."""
     with httpx2.Client(timeout=10) as http:
         api = Api(irods_emulator, http)
         rows = api.get("query", op="execute_genquery", query="select RESC_NAME").json()["rows"]
-    assert rows == [["demoResc"]]
+    assert rows == [["bundleResc"], ["demoResc"]]
 
 
 @pytest.mark.parametrize("form", ["header", "multipart", "urlencoded"])

@@ -1,0 +1,80 @@
+"""A fresh zone holds what the iRODS installer writes into a new catalog, seen through the HTTP API.
+
+``setup_database_values`` (irods 4.3.4 scripts/irods/database_connect.py:360-494, unchanged at 4.3.0 and
+5.0.2) takes one R_ObjectId each, in this order: the zone (10000, :377-383), group public (:385-394), the
+rodsadmin (:396-405; a member of public, :407-425), nine collections owned by the rodsadmin (:438-472),
+bundleResc (:474-481) and the default resource (:483-494).
+"""
+
+from __future__ import annotations
+
+from emulator_http import Api, code
+
+ZONE = "tempZone"
+
+
+def rows(api: Api, query: str, who: str = "rods") -> list[list[str]]:
+    answer = api.get("query", who, op="execute_genquery", query=query)
+    assert code(answer) == 0, answer.text
+    found: list[list[str]] = answer.json()["rows"]
+    return found
+
+
+def test_the_installer_rows_take_the_first_object_ids_in_its_order(api: Api) -> None:
+    users = rows(api, "select order(USER_ID), USER_NAME, USER_TYPE where USER_NAME != 'alice'")
+    assert users == [["10001", "public", "rodsgroup"], ["10002", "rods", "rodsadmin"]]
+    query = "select order(COLL_ID), COLL_NAME, COLL_OWNER_NAME where COLL_NAME not like '%/alice'"
+    collections = [
+        "/",  # system_collections, :439-445
+        f"/{ZONE}",
+        f"/{ZONE}/home",
+        f"/{ZONE}/trash",
+        f"/{ZONE}/trash/home",
+        f"/{ZONE}/home/public",  # public_collections, :446-449
+        f"/{ZONE}/trash/home/public",
+        f"/{ZONE}/home/rods",  # admin_collections, :450-453
+        f"/{ZONE}/trash/home/rods",
+    ]
+    assert rows(api, query) == [[str(10003 + i), path, "rods"] for i, path in enumerate(collections)]
+
+
+def test_bundle_resc_is_seeded_beside_the_default_resource(api: Api) -> None:
+    """:474-481 inserts bundleResc as (unixfilesystem, class bundle, localhost, /bundle, '' elsewhere)."""
+    query = (
+        "select RESC_ID, RESC_NAME, RESC_TYPE_NAME, RESC_CLASS_NAME, RESC_LOC, RESC_VAULT_PATH, RESC_STATUS"
+    )
+    bundle = ["10012", "bundleResc", "unixfilesystem", "bundle", "localhost", "/bundle", ""]
+    assert rows(api, query)[0] == bundle
+    assert rows(api, "select RESC_ID, RESC_CLASS_NAME where RESC_NAME = 'demoResc'") == [["10013", "cache"]]
+    info = api.get("resources", op="stat", name="bundleResc").json()["info"]
+    assert (info["id"], info["type"], info["host"], info["vault_path"]) == (
+        "10012",
+        "unixfilesystem",
+        "localhost",
+        "/bundle",
+    )
+    # free_space_ts '' (:477): the HTTP API leaves free_space_last_modified at 0 (resources main.cpp:592-603
+    # at 0.7.0; resource_administration.cpp:138-140 at irods 4.3.4).
+    assert (info["free_space"], info["free_space_last_modified"]) == ("", 0)
+    demo = api.get("resources", op="stat", name="demoResc").json()["info"]
+    assert (demo["free_space"], demo["free_space_last_modified"]) == ("", 0)
+
+
+def test_group_public_owns_the_public_collections(api: Api) -> None:
+    """R_OBJT_ACCESS gets one row per collection, access 1200 (own), for group public on the two public
+    collections and for the rodsadmin on the others (:466-472); no inheritance (coll_inheritance '')."""
+    for path in (f"/{ZONE}/home/public", f"/{ZONE}/trash/home/public"):
+        stat = api.get("collections", op="stat", lpath=path).json()
+        assert stat["permissions"] == [{"name": "public", "zone": ZONE, "type": "rodsgroup", "perm": "own"}]
+        assert stat["inheritance_enabled"] is False
+    stat = api.get("collections", op="stat", lpath=f"/{ZONE}/home").json()
+    assert stat["permissions"] == [{"name": "rods", "zone": ZONE, "type": "rodsadmin", "perm": "own"}]
+    entries = api.get("collections", op="list", lpath=f"/{ZONE}/trash/home").json()["entries"]
+    assert f"/{ZONE}/trash/home/public" in entries
+
+
+def test_a_rodsuser_writes_in_home_public_through_group_public(api: Api) -> None:
+    """alice is in group public (every new user is added to it), which owns /tempZone/home/public."""
+    path = f"/{ZONE}/home/public/shared.txt"
+    assert code(api.write(path, b"for everyone", "alice")) == 0
+    assert api.read(path, "alice").content == b"for everyone"

@@ -1,0 +1,99 @@
+"""GenQuery1 over HTTP when the catalog cannot link the query's tables: what the HTTP API sends back.
+
+The query endpoint runs irods::query, whose query stage throws the catalog's code (irods_query.hpp:466-468
+at 4.3.4), and answers HTTP 200 with that code and ``client_display_what()`` in ``irods_response``
+(irods_client_http_api endpoints/query/src/main.cpp:253-263 at 0.6.0 and 0.7.0, :252-262 at 0.4.0 and
+0.5.0: the same catch).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+
+import httpx2
+import pytest
+from emulator_http import Api
+
+from irods_provider.testing import EmulatorServer
+
+CAT_FAILED_TO_LINK_TABLES = -825000  # irods 4.3.4 lib/core/include/irods/rodsErrorTable.h:477
+
+
+@pytest.fixture
+def api_at(irods_emulator_at: Callable[[str], EmulatorServer]) -> Iterator[Callable[[str], Api]]:
+    with httpx2.Client(timeout=10) as http:
+        yield lambda version: Api(irods_emulator_at(version), http)
+
+
+@pytest.mark.parametrize("version", ["0.5.0", "0.6.0", "0.7.0"])
+def test_unlinkable_tables_answer_200_with_the_catalog_code(
+    api_at: Callable[[str], Api], version: str
+) -> None:
+    """R_ZONE_MAIN has no foreign-key link (general_query_setup.cpp:585-705), so generateSQL answers
+    CAT_FAILED_TO_LINK_TABLES (general_query.cpp:1984-1987 at 4.3.4) instead of rows."""
+    api = api_at(version)
+    query = "select ZONE_NAME, COLL_NAME"
+    answer = api.get("query", op="execute_genquery", query=query)
+    assert answer.status_code == 200
+    assert answer.json() == {
+        "irods_response": {
+            "status_code": CAT_FAILED_TO_LINK_TABLES,
+            "status_message": f"CAT_FAILED_TO_LINK_TABLES: query failed for [{query}] type [0]\n\n",
+        }
+    }
+
+
+def test_the_case_insensitive_query_is_echoed_upper_cased(api: Api) -> None:
+    """case-sensitive=0 upper-cases the query before irods::query sees it (main.cpp:210-213 at 0.7.0)."""
+    answer = api.get(
+        "query",
+        op="execute_genquery",
+        query="select TOKEN_NAME where COLL_NAME = 'x'",
+        **{"case-sensitive": "0"},
+    )
+    body = answer.json()["irods_response"]
+    assert body["status_code"] == CAT_FAILED_TO_LINK_TABLES
+    assert body["status_message"].startswith("CAT_FAILED_TO_LINK_TABLES: query failed for [SELECT TOKEN_NAME")
+
+
+def test_two_ticket_path_columns_link_only_beside_a_ticket_column(api: Api) -> None:
+    """Both are cycler aliases of R_COLL_MAIN (general_query_setup.cpp:179-181): alone they never link,
+    with TICKET_STRING the walk starts on R_TICKET_MAIN and reaches both (general_query.cpp:336-462)."""
+    alone = api.get("query", op="execute_genquery", query="select TICKET_COLL_NAME, TICKET_DATA_COLL_NAME")
+    assert alone.json()["irods_response"]["status_code"] == CAT_FAILED_TO_LINK_TABLES
+    query = "select TICKET_STRING, TICKET_COLL_NAME, TICKET_DATA_COLL_NAME"
+    beside = api.get("query", op="execute_genquery", query=query)
+    assert beside.json() == {"irods_response": {"status_code": 0}, "rows": []}
+
+
+def test_data_resc_name_is_the_resource_tables_name(api: Api) -> None:
+    """DATA_RESC_NAME is R_RESC_MAIN.resc_name like RESC_NAME (general_query_setup.cpp:216, 241 at 4.3.4):
+    alone it reads every resource row (no R_DATA_MAIN, so no access check, general_query.cpp:1614-1730);
+    with a data column it is the replica's resource, joined on resc_id (:589)."""
+
+    def rows(query: str, who: str) -> list[list[str]]:
+        found: list[list[str]] = api.get("query", who, op="execute_genquery", query=query).json()["rows"]
+        return found
+
+    assert rows("select DATA_RESC_NAME", "alice") == [["bundleResc"], ["demoResc"]]
+    assert api.write("/tempZone/home/alice/x", b"x", "alice").status_code == 200
+    assert rows("select DATA_NAME, DATA_RESC_NAME", "alice") == [["x", "demoResc"]]
+
+
+def test_user_columns_reach_data_objects_and_collections_through_data_acls(api: Api) -> None:
+    """R_USER_MAIN's only link towards objects is r_data_access (general_query_setup.cpp:666; r_data_access
+    to R_DATA_MAIN :598, R_DATA_MAIN to R_COLL_MAIN :585): USER_NAME beside a data or collection column
+    names each user or group with an ACL entry on a data object (in that collection)."""
+    api.server.add_user("bob", "bob")
+    home = "/tempZone/home/alice"
+    assert api.write(f"{home}/x", b"x", "alice").status_code == 200
+    grant = json.dumps([{"entity_name": "bob", "acl": "read"}])
+    api.post("data-objects", "alice", op="modify_permissions", lpath=f"{home}/x", operations=grant)
+
+    def rows(query: str) -> list[list[str]]:
+        found: list[list[str]] = api.get("query", "alice", op="execute_genquery", query=query).json()["rows"]
+        return found
+
+    assert rows("select DATA_NAME, USER_NAME") == [["x", "alice"], ["x", "bob"]]
+    assert rows(f"select COLL_NAME, USER_NAME where COLL_NAME = '{home}'") == [[home, "alice"], [home, "bob"]]
