@@ -650,13 +650,6 @@ def split_pieces(start: int, size: int, sessions: int) -> list[tuple[int, int]]:
 #: the first session having claimed it whole, and the in-order handover never waits behind one session's
 #: share of a whole chunk.
 FIRST_CHUNK_PIECES_PER_SESSION = 4
-#: Pieces per session of every later chunk: two, so the sessions claim (in byte order, as their pipelines
-#: have room) pieces half as long and a lagging connection holds the chunk the caller waits for by half as
-#: much. Staging 256 MiB over the WAN model, traced: each chunk's pieces finished within 0.17-0.26 s of each
-#: other (medians per task) against 0.34-0.40 s with one piece per session, the wait for a chunk's one last
-#: piece 0.24-0.78 s per task against 1.04-1.31 s. Claimed bytes per session (three pieces) stay above the
-#: channel's 2 MiB receive window, which bounds what is in flight either way.
-PIECES_PER_SESSION = 2
 #: Pieces a session has claimed and not read to their end, at most (its pipeline runs on into the next).
 _CLAIMED_AHEAD = 3
 #: Chunks past the caller's position whose pieces may be read (the chunk it holds or waits for, the next),
@@ -811,7 +804,7 @@ class _Session:
 class ParallelSftpRangeReader:
     """Read one remote file over K SFTP sessions at once, yielding its chunks in byte order.
 
-    Each chunk is cut into pieces (two per session; the first chunk, or the first ``in_pieces``, into more,
+    Each chunk is cut into pieces (one per session; the first chunk, or the first ``in_pieces``, into more,
     see :data:`FIRST_CHUNK_PIECES_PER_SESSION`) that the sessions claim in byte order as their pipelines have
     room, so the chunk the caller waits for next arrives at the sessions' combined rate and a faster
     session simply takes more. Sessions: ``clients`` (each opens ``path``; ``check_file`` judges its
@@ -863,9 +856,9 @@ class ParallelSftpRangeReader:
         count = max(1, sessions or len(clients) + (handle is not None))
         end = offset + length
         self.chunks = [(s, min(chunk_size, end - s)) for s in range(offset, end, chunk_size)]
-        fine, later = (FIRST_CHUNK_PIECES_PER_SESSION, PIECES_PER_SESSION) if count > 1 else (1, 1)
+        fine = FIRST_CHUNK_PIECES_PER_SESSION if count > 1 else 1
         self.pieces = [
-            split_pieces(s, n, count * (fine if i < max(1, in_pieces) else later))
+            split_pieces(s, n, count * (fine if i < max(1, in_pieces) else 1))
             for i, (s, n) in enumerate(self.chunks)
         ]
         self._queue = [_Piece(i, at, n) for i, pieces in enumerate(self.pieces) for at, n in pieces]
