@@ -25,6 +25,7 @@ AUTH_LABELS = [
     "OpenID Connect: password grant (username and password)",
     "OpenID Connect: client credentials (service account)",
     "OpenID Connect: refresh token (offline access)",
+    "OpenID Connect run by the server (client mode, HTTP API 0.4/0.5 only)",
 ]
 #: Airflow 3.3.2's Test refuses a connection saved without a port (see ENDPOINT_CHANGED): the form says so.
 PORT_PLACEHOLDER = "empty: 443 for https, 80 for http (type it to use Test)"
