@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from unittest import mock
+from urllib.parse import quote, quote_plus
 
 import pytest
 from airflow.sdk.log import mask_secret, redact
@@ -210,6 +211,20 @@ def test_every_secret_is_masked_when_read() -> None:
         assert redact(f"x {secret}") == "x ***"
     mask_secret("unrelated-value-zz")  # sanity: the masker is live, not a no-op
     assert redact("unrelated-value-zz") == "***"
+
+
+def test_secrets_are_masked_in_the_encoded_forms_a_reply_may_echo() -> None:
+    """Airflow masks a connection's password as it is; the hook adds the forms an echoed request shows it in
+    (form- and URL-encoded, JSON-escaped), which Airflow's own masking of connection fields does not cover."""
+    password = "Pw mask+4/&=\u00e9-dddd"
+    forms = [quote_plus(password, safe=""), quote(password, safe=""), json.dumps(password)[1:-1]]
+    value = json.dumps({"conn_type": "irods", "host": "h", "login": "u", "password": password, "extra": {}})
+    for form in forms:
+        assert redact(f"x {form}") == f"x {form}"
+    with mock.patch.dict(os.environ, _env("irods_masked_forms", value)):
+        IrodsHook("irods_masked_forms").settings  # noqa: B018
+    for form in forms:
+        assert redact(f"x {form}") == "x ***", form
 
 
 def test_hook_attributes() -> None:
