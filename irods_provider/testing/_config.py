@@ -44,6 +44,28 @@ class OpenIdValidator(Protocol):
     def username_for(self, token: str) -> str | None: ...
 
 
+def client_mode_refusal(profile: VersionProfile) -> str | None:
+    """Why ``profile`` cannot run OpenID client mode, or None where it can (0.4.0 and 0.5.0)."""
+    if profile.openid_client_mode:
+        return None
+    return (
+        f"iRODS HTTP API {profile.version} has no OpenID client mode: 0.6.0 removed it "
+        "(irods/irods_client_http_api#416; its configuration has no 'mode', the server is a "
+        "protected resource only): use api_version 0.4.0 or 0.5.0, or openid= (protected resource)"
+    )
+
+
+def client_mode_secret_refusal(profile: VersionProfile) -> str | None:
+    """Why ``profile`` has no ``nonstandard_id_token_secret``, or None: 0.5.0 added it with the ID-token
+    checks (core/src/main.cpp:235-237 at 0.5.0; 0.4.0 decodes the ID token unchecked)."""
+    if profile.openid_client_checks:
+        return None
+    return (
+        f"iRODS HTTP API {profile.version} checks no ID token and has no nonstandard_id_token_secret "
+        "(0.5.0 added both): use api_version 0.5.0, or leave the secret out"
+    )
+
+
 @dataclass
 class Faults:
     """Fault injection, changeable at run time; applies to API endpoints only, never the control plane.
@@ -243,12 +265,11 @@ class EmulatorConfig:
         """Refuse client mode where the release has none, and beside the protected-resource mode."""
         if self.openid_client is None:
             return
-        if not self.profile.openid_client_mode:
-            raise ValueError(
-                f"iRODS HTTP API {self.api_version} has no OpenID client mode: 0.6.0 removed it "
-                "(irods/irods_client_http_api#416; its configuration has no 'mode', the server is a "
-                "protected resource only): use api_version 0.4.0 or 0.5.0, or openid= (protected resource)"
-            )
+        refusal = client_mode_refusal(self.profile)
+        if refusal is None and self.openid_client.nonstandard_id_token_secret_set:
+            refusal = client_mode_secret_refusal(self.profile)
+        if refusal is not None:
+            raise ValueError(refusal)
         if self.openid is not None:
             raise ValueError(
                 "openid (protected resource) and openid_client (client mode) exclude each other: the "

@@ -17,19 +17,30 @@ This module holds the provider exchanges and the decisions; ``_h_auth`` renders 
 
 from __future__ import annotations
 
+import base64
 import json
+import re
 import threading
 import time
 import uuid
+import warnings
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote, urlencode
 
 import httpx2
+from joserfc.errors import SecurityWarning
+from joserfc.jwk import OctKey
 
-from irods_provider.testing._openid import OpenIdJwtValidator, UserClaimMapper, _b64_json, discover
+from irods_provider.testing._openid import (
+    _SYMMETRIC,
+    OpenIdJwtValidator,
+    UserClaimMapper,
+    _b64_json,
+    discover,
+)
 
-__all__ = ["AttributeMapper", "ClientModeRefused", "OpenIdClientMode"]
+__all__ = ["AttributeMapper", "ClientModeRefused", "OpenIdClientMode", "id_token_key"]
 
 
 class ClientModeRefused(Exception):
@@ -56,10 +67,41 @@ class AttributeMapper:
         return None
 
 
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]*={0,2}")
+
+
+def id_token_key(nonstandard_id_token_secret: str | None, client_secret: str | None) -> bytes | None:
+    """The HMAC key of HS-signed ID tokens: ``nonstandard_id_token_secret`` base64url-decoded, else the
+    ``client_secret`` as it is, else none (no HS token passes): core/src/openid.cpp:236-264 at 0.5.0."""
+    if nonstandard_id_token_secret is not None:
+        text = nonstandard_id_token_secret
+        if not _BASE64URL.fullmatch(text) or len(text.rstrip("=")) % 4 == 1:
+            raise ValueError("nonstandard_id_token_secret must be base64url-encoded (the server decodes it)")
+        return base64.urlsafe_b64decode(text.rstrip("=") + "=" * (-len(text.rstrip("=")) % 4))
+    return client_secret.encode() if client_secret is not None else None
+
+
 class _IdTokenValidator(OpenIdJwtValidator):
     """0.5.0's ID-token rules: ``typ`` exactly ``jwt`` (any case), no ``enc``/``crit``/nested JWT, ``alg`` not
     ``none``, an ``azp`` equal to the client id, one ``aud`` with an HS algorithm; then signature, ``iss``,
-    ``aud``, ``exp`` and ``nbf`` as for access tokens (core/src/openid.cpp:522-630 at 0.5.0)."""
+    ``aud``, ``exp`` and ``nbf`` as for access tokens (core/src/openid.cpp:522-630 at 0.5.0). HS256/384/512
+    verify with ``hmac_key`` (:266-282), unless the header's ``kid`` names a JWKS key: that key's path knows
+    RSA and EC only, so the token fails (:422-429, :303-396)."""
+
+    def __init__(self, provider_url: str, *, client_id: str, hmac_key: bytes | None, timeout: float) -> None:
+        super().__init__(provider_url, client_id=client_id, user_claim="sub", timeout=timeout)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SecurityWarning)  # the server takes a short secret as it is
+            self._secret = OctKey.import_key(hmac_key) if hmac_key else None
+
+    def _key_set_kids(self) -> set[str]:
+        return {key.kid for key in self._key_set().keys if key.kid is not None}
+
+    def _candidate_keys(self, header: Mapping[str, Any]) -> list[Any]:
+        kid = header.get("kid")
+        if header.get("alg") in _SYMMETRIC and kid is not None and kid in self._key_set_kids():
+            return []
+        return super()._candidate_keys(header)
 
     @staticmethod
     def _header_acceptable(header: Mapping[str, Any]) -> bool:
@@ -96,6 +138,8 @@ class OpenIdClientMode:
     URL the emulator's own ``/authenticate`` was reached at (the real server needs it configured).
     ``timeout_in_seconds`` is the lifetime of the tokens it issues, ``state_timeout_in_seconds`` that of a
     redirect's ``state``. ``client_secret`` makes it a confidential client (HTTP Basic at the token endpoint).
+    HS-signed ID tokens (0.5.0) verify with ``nonstandard_id_token_secret`` (base64url, as the server reads
+    it), else with ``client_secret``; 0.4.0 checks no ID token and has no such option (the config refuses it).
     """
 
     def __init__(
@@ -104,6 +148,7 @@ class OpenIdClientMode:
         *,
         client_id: str,
         client_secret: str | None = None,
+        nonstandard_id_token_secret: str | None = None,
         redirect_uri: str | None = None,
         user_claim: str | None = None,
         user_mapping: Mapping[str, Mapping[str, Any]] | None = None,
@@ -123,8 +168,12 @@ class OpenIdClientMode:
         self.redirect_uri = redirect_uri
         self.timeout_in_seconds = timeout_in_seconds
         self.state_timeout_in_seconds = state_timeout_in_seconds
+        self.nonstandard_id_token_secret_set = nonstandard_id_token_secret is not None
         self._id_tokens = _IdTokenValidator(
-            provider_url, client_id=client_id, user_claim="sub", timeout=timeout
+            provider_url,
+            client_id=client_id,
+            hmac_key=id_token_key(nonstandard_id_token_secret, client_secret),
+            timeout=timeout,
         )
         auth = (quote(client_id, safe=""), quote(client_secret, safe="")) if client_secret else None
         self._confidential = client_secret is not None

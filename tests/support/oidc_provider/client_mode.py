@@ -6,12 +6,15 @@
 * One client allowed both the password and the authorization-code grant (Keycloak's "direct access
   grants" beside the "standard flow"), redirecting to any loopback ``.../authenticate`` URL (the emulator
   listens on a port chosen at start).
+* HMAC-signed ID tokens for the clients of ``constants.ID_TOKEN_HMAC`` (key: the client secret, as DOT's
+  HS256 signs), with HS512 or a ``kid`` naming the RSA key where DOT cannot, re-signed here.
 * A login page in Keycloak's shape (a form whose ``action`` the upstream tests scrape, fields
   ``username``/``password``/``credentialId``), used by the authorization endpoint.
 """
 
 from __future__ import annotations
 
+import base64
 import html
 import json
 import time
@@ -21,18 +24,35 @@ from urllib.parse import urlsplit
 from django.contrib.auth import authenticate, login
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.views.decorators.csrf import csrf_exempt
+from jwcrypto import jwk, jwt
+from jwcrypto.common import base64url_encode
 from oauth2_provider.oauth2_validators import OAuth2Validator
+from oauth2_provider.settings import oauth2_settings
+from oauth2_provider.utils import jwk_from_pem
 from oauthlib.oauth2.rfc6749.grant_types import ResourceOwnerPasswordCredentialsGrant
 from oauthlib.openid import Server
 
-from oidc_provider.constants import CLIENT_MODE_ID
+from oidc_provider.constants import CLIENT_MODE_IDS, ID_TOKEN_HMAC
 
 _LOOPBACK = {"127.0.0.1", "localhost"}
 
 
 def _is_client_mode(request: Any) -> bool:
     client = getattr(request, "client", None)
-    return getattr(client, "client_id", None) == CLIENT_MODE_ID
+    return getattr(client, "client_id", None) in CLIENT_MODE_IDS
+
+
+def _resigned(id_token: str, client_id: str, secret: str) -> str:
+    """``id_token``'s claims signed again as ``ID_TOKEN_HMAC[client_id]`` says, with ``secret`` as the key."""
+    alg, with_kid = ID_TOKEN_HMAC[client_id]
+    header: dict[str, str] = {"typ": "JWT", "alg": alg}
+    if with_kid:
+        header["kid"] = jwk_from_pem(oauth2_settings.OIDC_RSA_PRIVATE_KEY).thumbprint()  # as DOT's JWKS
+    payload = id_token.split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    token = jwt.JWT(header=header, claims=claims)
+    token.make_signed_token(jwk.JWK(kty="oct", k=base64url_encode(secret)))
+    return str(token.serialize())
 
 
 class ClientModeValidator(OAuth2Validator):
@@ -42,6 +62,13 @@ class ClientModeValidator(OAuth2Validator):
 
     def get_additional_claims(self, request: Any) -> dict[str, Any]:
         return {"preferred_username": request.user.get_username()}
+
+    def finalize_id_token(self, id_token: Any, token: Any, token_handler: Any, request: Any) -> str:
+        signed = str(super().finalize_id_token(id_token, token, token_handler, request))
+        client_id = request.client.client_id
+        if ID_TOKEN_HMAC.get(client_id, ("HS256", False)) == ("HS256", False):
+            return signed  # DOT's own signing: RS256, or HS256 for its HS256 applications
+        return _resigned(signed, client_id, request.client.client_secret)
 
     def validate_grant_type(
         self, client_id: str, grant_type: str, client: Any, request: Any, *args: Any, **kwargs: Any

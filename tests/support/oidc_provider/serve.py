@@ -27,9 +27,10 @@ def _seed() -> None:
     from django.contrib.auth import get_user_model
     from oauth2_provider.models import get_application_model
 
-    from oidc_provider.constants import CLIENT_MODE_ID, CLIENTS, USERS
+    from oidc_provider.constants import CLIENT_MODE_IDS, CLIENTS, ID_TOKEN_HMAC, USERS
 
     application = get_application_model()
+    rs256, hs256 = application.RS256_ALGORITHM, application.HS256_ALGORITHM
     users = {**USERS, **json.loads(os.environ.get("OIDC_TEST_EXTRA_USERS") or "{}")}
     for name, password in users.items():
         get_user_model().objects.create_user(username=name, password=password)
@@ -41,9 +42,9 @@ def _seed() -> None:
             hash_client_secret=False,
             client_type=application.CLIENT_CONFIDENTIAL,
             authorization_grant_type=grant_type,
-            algorithm=application.RS256_ALGORITHM,
-            # The client-mode client's redirects are checked by client_mode.ClientModeValidator.
-            skip_authorization=client_id == CLIENT_MODE_ID,
+            algorithm=hs256 if client_id in ID_TOKEN_HMAC else rs256,
+            # The client-mode clients' redirects are checked by client_mode.ClientModeValidator.
+            skip_authorization=client_id in CLIENT_MODE_IDS,
         )
 
 
