@@ -6,7 +6,9 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from irods_provider.testing._cli_openid import add_openid_client_arguments, openid_client_from_args
 from irods_provider.testing._config import (
     DEFAULT_ADMIN_PASSWORD,
     HASH_SCHEMES,
@@ -21,6 +23,10 @@ from irods_provider.testing._versions import (
     DEFAULT_IRODS_SERVER_VERSION,
     irods_release,
 )
+
+if TYPE_CHECKING:
+    from irods_provider.testing._openid_client import OpenIdClientMode
+    from irods_provider.testing._server import EmulatorServer
 
 
 def _default_resource(text: str) -> tuple[str, str]:
@@ -102,6 +108,7 @@ def _parser() -> argparse.ArgumentParser:
         help="the Airflow connection id of the printed AIRFLOW_CONN_<ID> line (default irods_default)",
     )
     _add_security_arguments(serve)
+    add_openid_client_arguments(serve)
     return parser
 
 
@@ -216,9 +223,10 @@ def _add_security_arguments(serve: argparse.ArgumentParser) -> None:
     )
 
 
-def _config(args: argparse.Namespace) -> EmulatorConfig:
+def _config(args: argparse.Namespace, openid_client: OpenIdClientMode | None = None) -> EmulatorConfig:
     """The emulator's configuration from ``serve``'s arguments."""
     return EmulatorConfig(
+        openid_client=openid_client,
         host=args.host,
         port=args.port,
         zone=args.zone,
@@ -251,10 +259,11 @@ def _config(args: argparse.Namespace) -> EmulatorConfig:
 
 def main(argv: list[str] | None = None) -> int:
     """Parse arguments, print the base URL and credentials, serve until Ctrl-C."""
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
     from irods_provider.testing._server import EmulatorServer
 
-    config = _config(args)
+    config = _config(args, openid_client_from_args(parser, args))
     if os.environ.get(CONTROL_TOKEN_ENV):
         config.control_token = os.environ[CONTROL_TOKEN_ENV]
     server = EmulatorServer(config)
@@ -262,7 +271,7 @@ def main(argv: list[str] | None = None) -> int:
         server.bind()
     except EmulatorSecurityError as e:
         print(f"error: {e}", file=sys.stderr, flush=True)
-        server.model.close()
+        _close(server)
         return 2
     print(f"iRODS HTTP API emulator: {server.base_url}", flush=True)
     print(f"zone {config.zone}; rodsadmin {config.admin_user} / {config.admin_password}", flush=True)
@@ -277,6 +286,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     if config.resources:
         print(f"resources: demoResc (default), {', '.join(config.resources)}", flush=True)
+    if config.openid_client is not None:
+        print(
+            f"OpenID client mode: {config.openid_client!r}; log in with auth_mode openid_client_mode "
+            f"(Authorization: iRODS) or a browser at {server.base_url}/authenticate",
+            flush=True,
+        )
     conn_var = f"AIRFLOW_CONN_{args.conn_id.upper()}"
     print("paste into the shell that runs Airflow or dag.test():", flush=True)
     print(f"  export {conn_var}='{server.airflow_connection_uri()}'", flush=True)
@@ -285,5 +300,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         pass
     finally:
-        server.model.close()
+        _close(server)
     return 0
+
+
+def _close(server: EmulatorServer) -> None:
+    """Release the model and the client mode's connection pool."""
+    server.model.close()
+    if server.config.openid_client is not None:
+        server.config.openid_client.close()

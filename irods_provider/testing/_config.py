@@ -44,14 +44,16 @@ class OpenIdValidator(Protocol):
     def username_for(self, token: str) -> str | None: ...
 
 
-def client_mode_refusal(profile: VersionProfile) -> str | None:
+def client_mode_refusal(
+    profile: VersionProfile, *, hint: str = "use api_version 0.4.0 or 0.5.0, or openid= (protected resource)"
+) -> str | None:
     """Why ``profile`` cannot run OpenID client mode, or None where it can (0.4.0 and 0.5.0)."""
     if profile.openid_client_mode:
         return None
     return (
         f"iRODS HTTP API {profile.version} has no OpenID client mode: 0.6.0 removed it "
         "(irods/irods_client_http_api#416; its configuration has no 'mode', the server is a "
-        "protected resource only): use api_version 0.4.0 or 0.5.0, or openid= (protected resource)"
+        f"protected resource only): {hint}"
     )
 
 
