@@ -158,6 +158,7 @@ class OpenIdClientMode:
     ) -> None:
         if (user_claim is None) == (user_mapping is None):
             raise ValueError("give exactly one of user_claim and user_mapping")
+        hmac_key = id_token_key(nonstandard_id_token_secret, client_secret)  # refused before any request
         self.mapper: UserClaimMapper | AttributeMapper = (
             UserClaimMapper(user_claim) if user_claim is not None else AttributeMapper(user_mapping or {})
         )
@@ -172,7 +173,7 @@ class OpenIdClientMode:
         self._id_tokens = _IdTokenValidator(
             provider_url,
             client_id=client_id,
-            hmac_key=id_token_key(nonstandard_id_token_secret, client_secret),
+            hmac_key=hmac_key,
             timeout=timeout,
         )
         auth = (quote(client_id, safe=""), quote(client_secret, safe="")) if client_secret else None
