@@ -885,6 +885,16 @@ def _together_down(r: dict[str, Any]) -> str:
 
 #: What changed since the previous run (the notes' second paragraph).
 _CHANGES = (
+    "Twenty-fifth session (2026-12-07): the download's one lead left, early reads in whole 8 MiB "
+    "chunks with the early budget at the reader's whole window (96 MiB), settled in 30 paired, "
+    "interleaved rounds against main with an A/A control and both legs in every round (256 MiB, this "
+    "model, `/work/notes/exp/d25/`; the other work on the machine ran as SCHED_IDLE, 1-minute load "
+    "12-28): 1.012 of the geometric mean of main's two runs (95 % interval 0.965-1.060, median 0.997,"
+    " rounds 0.69-1.45); A/A 0.952 (median 1.001). Over the slower leg, medians: main 0.887 and "
+    "0.887, the variant 0.885; peak RSS 282 against 284 and 286 MiB. No gain: closed, nothing kept. "
+    "The same session's full run before (load 0.4 rising to 8): upload 0.89, download 0.78 over the "
+    "slower leg, the legs run together 0.92 and 0.85, so RESULTS.md keeps the twenty-second session's"
+    " quiet run. "
     "Twenty-fourth session (2026-12-07, down24): no change to the download kept. (1) Early reads in "
     "whole 8 MiB chunks (no ramp), alone and with the early budget at the reader's whole window (96 "
     "MiB), in 15 paired, interleaved rounds against main with an A/A control and both legs in every "
