@@ -141,6 +141,15 @@ def _forget_discovered_api_versions():  # type: ignore[no-untyped-def]
     forget_discovered_versions()
 
 
+@pytest.fixture(autouse=True)
+def _forget_shared_token_sources():  # type: ignore[no-untyped-def]
+    """The triggerer's token sources are kept per connection for the process; emulators reuse ports."""
+    yield
+    from irods_provider.hooks._token_sources import forget_token_sources
+
+    forget_token_sources()
+
+
 @pytest.fixture(scope="session")
 def airflow_db() -> str:
     """This worker's SQLite metadata DB under the session's AIRFLOW_HOME (for ``dag.test()``), a copy of one

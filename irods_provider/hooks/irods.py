@@ -130,11 +130,13 @@ class IrodsHook(IrodsShortcutsMixin, BaseHook):
             self._settings = self.settings_from_connection(self.get_connection(self.irods_conn_id))
         return self._settings
 
-    def _session_kwargs(self, settings: ConnectionSettings) -> dict[str, Any]:
+    def _session_kwargs(
+        self, settings: ConnectionSettings, auth: TokenProvider | None = None
+    ) -> dict[str, Any]:
         import httpx2
 
         kwargs: dict[str, Any] = {
-            "auth": self._auth(settings),
+            "auth": self._auth(settings) if auth is None else auth,
             "timeout": httpx2.Timeout(settings.timeout, connect=settings.connect_timeout),
             "verify": settings.verify,
             "on_secret": mask_secret,  # tickets the session creates or sends
@@ -197,9 +199,15 @@ class IrodsHook(IrodsShortcutsMixin, BaseHook):
                 pin_checksum_scheme(self._session, settings.checksum_scheme)
         return self._session
 
-    async def get_async_conn(self) -> AsyncIrodsSession:
-        """Open a new async session (for triggers); the caller closes it (``async with``)."""
+    async def get_async_conn(self, *, share_token_source: bool = False) -> AsyncIrodsSession:
+        """Open a new async session (for triggers); the caller closes it (``async with``).
+
+        ``share_token_source``: use this process's token source of the same connection (the triggerer's
+        sessions, opened in turn, present the token still valid instead of each minting one that Airflow's
+        masker keeps for the process's life; see ``hooks/_token_sources.py``).
+        """
         from irods_provider.client import AsyncIrodsSession
+        from irods_provider.hooks._token_sources import shared_token_source
 
         if self._settings is None:
             conn = await self.aget_connection(self.irods_conn_id)
@@ -210,7 +218,8 @@ class IrodsHook(IrodsShortcutsMixin, BaseHook):
 
         def build() -> AsyncIrodsSession:
             base_url, limits = self._discover(settings, self.retry)
-            session = AsyncIrodsSession(base_url, **self._session_kwargs(settings))
+            auth = shared_token_source(settings, lambda: self._auth(settings)) if share_token_source else None
+            session = AsyncIrodsSession(base_url, **self._session_kwargs(settings, auth))
             if limits is not None:
                 session.adopt_limits(limits)
             return session

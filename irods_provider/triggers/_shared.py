@@ -7,7 +7,9 @@ failed login is the one error every trigger waiting on that opening receives (th
 
 Sharing is per event loop (a session's HTTP pool belongs to its loop) and can be switched off with the
 environment variable ``AIRFLOW_IRODS_SHARE_TRIGGER_SESSIONS=false`` (each trigger then opens its own, the
-behaviour before sharing; the scale benchmark uses it as its baseline).
+behaviour before sharing; the scale benchmark uses it as its baseline). With sharing on, sessions of a
+connection opened in turn (the last trigger left, a new one came) also share one token source for the
+process's life, so that they present the token still valid instead of minting (and masking) one each.
 """
 
 from __future__ import annotations
@@ -72,7 +74,7 @@ async def open_session(conn_id: str) -> AsyncIrodsSession:
     from irods_provider.hooks.irods import IrodsHook
 
     try:
-        session = await IrodsHook(conn_id).get_async_conn()
+        session = await IrodsHook(conn_id).get_async_conn(share_token_source=sharing_enabled())
     except AirflowNotFoundException:
         raise IrodsConfigurationError(f"the Airflow connection {conn_id!r} is not defined") from None
     except AirflowException as error:  # its text may quote the connection: name the class only
@@ -114,8 +116,11 @@ async def _release(entries: dict[str, _Entry], conn_id: str, entry: _Entry) -> N
 
 def discard_session(conn_id: str, session: AsyncIrodsSession) -> None:
     """Lend ``session`` of ``conn_id`` no more: its login was refused (a password rotated while triggers
-    waited). The next trigger to ask opens a fresh session, re-reading the connection; the triggers holding
-    this one keep it until they leave, and the last one closes it."""
+    waited). The next trigger to ask opens a fresh session, re-reading the connection, with a token source of
+    its own; the triggers holding this one keep it until they leave, and the last one closes it."""
+    from irods_provider.hooks._token_sources import forget_token_source
+
+    forget_token_source(session.auth)
     entries = _REGISTRY.get(asyncio.get_running_loop(), {})
     entry = entries.get(conn_id)
     opening = None if entry is None else entry.opening

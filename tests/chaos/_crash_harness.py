@@ -17,7 +17,9 @@ kill point.
 This module is the harness; the tests are split by direction and kind so that several workers share them
 (``test_crash_uploads.py``: the client's paths from local files to iRODS; ``test_crash_uploads_operators.py``:
 the upload operator; ``test_crash_staging_in.py``: SFTP to iRODS; ``test_crash_downloads_staging.py``:
-downloads, to local files and to SFTP). Every case of :data:`CASES` is in exactly one of them.
+downloads, to local files and to SFTP). Every case of :data:`CASES` is in exactly one of them, each file
+binding :func:`kill_point_test` to its share; the fixtures (``zygote``, ``switch``, ``crash_sftp``) are in
+``conftest.py``.
 """
 
 from __future__ import annotations
@@ -26,7 +28,6 @@ import base64
 import contextlib
 import hashlib
 import json
-import logging
 import os
 import posixpath
 import random
@@ -35,7 +36,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -59,9 +60,6 @@ from irods_provider.testing.sftp import airflow_connection_json
 
 sys.path.insert(0, str(Path(__file__).parent))
 import _crash_worker as worker
-
-if "irods_provider.testing.pytest_plugin" not in sys.modules:
-    from irods_provider.testing.pytest_plugin import irods_emulator, irods_emulator_server  # noqa: F401
 
 SEED = int(os.environ.get("CRASH_SEED", "20261204"))
 POINTS = int(os.environ.get("CRASH_POINTS", "30"))
@@ -320,30 +318,6 @@ class Zygote:
                 self.proc.stdout.close()  # else a later test is blamed for the unclosed pipe
 
 
-@pytest.fixture(scope="module")
-def zygote(irods_emulator_server: Any) -> Iterator[Zygote]:
-    env = dict(os.environ, AIRFLOW_CONN_IRODS_DEFAULT=irods_emulator_server.airflow_connection_uri())
-    z = Zygote(env)
-    try:
-        yield z
-    finally:
-        z.close()
-
-
-@pytest.fixture
-def switch(irods_emulator: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[KillSwitch]:
-    levels = {name: logging.getLogger(name).level for name in worker.QUIET_LOGGERS}
-    worker.quiet()
-    monkeypatch.setenv("AIRFLOW_CONN_IRODS_DEFAULT", irods_emulator.airflow_connection_uri())
-    s = KillSwitch(irods_emulator)
-    try:
-        yield s
-    finally:
-        s.close()
-        for name, level in levels.items():  # later tests in this process read these loggers' records
-            logging.getLogger(name).setLevel(level)
-
-
 def sha2(data: bytes) -> str:
     return "sha2:" + base64.b64encode(hashlib.sha256(data).digest()).decode()
 
@@ -570,15 +544,6 @@ def drop_journals(model: Any, base: dict[str, Any]) -> None:
                 session.data_objects.remove(journal, no_trash=True)
 
 
-@pytest.fixture(scope="module")
-def crash_sftp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """The SFTP server a staged download writes to; its root holds each kill point's directory."""
-    from irods_provider.testing.sftp import EmbeddedSftpServer
-
-    with EmbeddedSftpServer(root=tmp_path_factory.mktemp("crash-sftp")) as server:
-        yield server
-
-
 def _grant_write_not_own(session: Any, coll: str, path: str, user: str) -> None:
     """``user`` may create objects in ``coll`` (its temporaries) and write rods's ``path``, not rename it."""
     from irods_provider.client import PermissionOperation
@@ -739,3 +704,20 @@ def run_kill_points(
     if case.path == "upload_object_ramp":  # killed between the ramp's smaller requests, resumed there
         assert any(0 < p < worker.RAMP_CHUNK for p in prefixes), prefixes
     assert killed >= points * 2 // 3, f"{case.id}: only {killed} of {points} kill points hit a live worker"
+
+
+def kill_point_test(cases: list[Case]) -> Callable[..., None]:
+    """The test a split file runs, parametrized over its ``cases``: named by the attribute it is bound to."""
+
+    @pytest.mark.parametrize("case", cases, ids=[c.id for c in cases])
+    def test(
+        case: Case,
+        zygote: Zygote,
+        switch: KillSwitch,
+        irods_emulator: Any,
+        tmp_path: Path,
+        request: pytest.FixtureRequest,
+    ) -> None:
+        run_kill_points(case, zygote, switch, irods_emulator, tmp_path, request)
+
+    return test

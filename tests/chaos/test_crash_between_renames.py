@@ -15,15 +15,12 @@ from __future__ import annotations
 import io
 import posixpath
 import signal
-import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-sys.path.insert(0, str(Path(__file__).parent))
 import _crash_worker as worker
-from _crash_harness import OLD, ROOT, KillSwitch, Snapshot, Zygote, switch, zygote
+import pytest
+from _crash_harness import OLD, ROOT, KillSwitch, Snapshot, Zygote
 
 from irods_provider.client.transfer import (
     OverwritePolicy,
@@ -32,11 +29,6 @@ from irods_provider.client.transfer import (
     upload_object,
 )
 from irods_provider.client.transfer._upload import parked_start
-
-if "irods_provider.testing.pytest_plugin" not in sys.modules:
-    from irods_provider.testing.pytest_plugin import irods_emulator, irods_emulator_server  # noqa: F401
-
-__all__ = ["switch", "zygote"]
 
 pytestmark = [pytest.mark.timeout(120), pytest.mark.slow]
 

@@ -7,44 +7,16 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
-from pathlib import Path
-from typing import Any
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent))
-from _crash_harness import (
-    CASES,
-    Case,
-    KillSwitch,
-    Zygote,
-    crash_sftp,
-    readable_foreign_connections,
-    run_kill_points,
-    switch,
-    zygote,
-)
-
-if "irods_provider.testing.pytest_plugin" not in sys.modules:
-    from irods_provider.testing.pytest_plugin import irods_emulator, irods_emulator_server  # noqa: F401
-
-__all__ = ["crash_sftp", "switch", "zygote"]
+from _crash_harness import CASES, kill_point_test, readable_foreign_connections
 
 pytestmark = [pytest.mark.timeout(120), pytest.mark.slow]
 
 DOWNLOADS_AND_STAGING = [c for c in CASES if not c.up]
 
 
-@pytest.mark.parametrize("case", DOWNLOADS_AND_STAGING, ids=[c.id for c in DOWNLOADS_AND_STAGING])
-def test_kill9_then_retry_keeps_every_invariant(
-    case: Case,
-    zygote: Zygote,
-    switch: KillSwitch,
-    irods_emulator: Any,
-    tmp_path: Path,
-    request: pytest.FixtureRequest,
-) -> None:
-    run_kill_points(case, zygote, switch, irods_emulator, tmp_path, request)
+test_kill9_then_retry_keeps_every_invariant = kill_point_test(DOWNLOADS_AND_STAGING)
 
 
 def test_settle_waits_for_a_dead_peers_request_until_the_server_has_read_it_and_closed() -> None:

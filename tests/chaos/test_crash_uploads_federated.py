@@ -5,28 +5,12 @@ no journal left once the retry published (but an unrecorded orphan's)."""
 
 from __future__ import annotations
 
-import os
-import sys
-from collections.abc import Callable, Iterator
-from pathlib import Path
-from typing import Any
+from collections.abc import Callable
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent))
-from _crash_harness import (
-    FEDERATED_CASES,
-    REMOTE,
-    Case,
-    KillSwitch,
-    Zygote,
-    run_kill_points,
-    switch,
-)
+from _crash_harness import FEDERATED_CASES, REMOTE, kill_point_test
 
 from irods_provider.testing import EmulatorServer
-
-__all__ = ["switch"]
 
 pytestmark = [pytest.mark.timeout(180), pytest.mark.slow]
 
@@ -38,23 +22,9 @@ def irods_emulator(irods_emulator_variants: Callable[..., EmulatorServer]) -> Em
 
 
 @pytest.fixture(scope="module")
-def zygote(irods_emulator_variants: Callable[..., EmulatorServer]) -> Iterator[Zygote]:
-    server = irods_emulator_variants(federated_zones=[REMOTE])
-    env = dict(os.environ, AIRFLOW_CONN_IRODS_DEFAULT=server.airflow_connection_uri())
-    z = Zygote(env)
-    try:
-        yield z
-    finally:
-        z.close()
+def irods_emulator_server(irods_emulator_variants: Callable[..., EmulatorServer]) -> EmulatorServer:
+    """The federated emulator in place of the session's plain one: the one this module's zygote knows."""
+    return irods_emulator_variants(federated_zones=[REMOTE])
 
 
-@pytest.mark.parametrize("case", FEDERATED_CASES, ids=[c.id for c in FEDERATED_CASES])
-def test_kill9_then_retry_into_a_federated_zone_keeps_every_invariant(
-    case: Case,
-    zygote: Zygote,
-    switch: KillSwitch,
-    irods_emulator: Any,
-    tmp_path: Path,
-    request: pytest.FixtureRequest,
-) -> None:
-    run_kill_points(case, zygote, switch, irods_emulator, tmp_path, request)
+test_kill9_then_retry_into_a_federated_zone_keeps_every_invariant = kill_point_test(FEDERATED_CASES)
