@@ -225,8 +225,25 @@ def decide(
         return Skip(reason)
     if overwrite is OverwritePolicy.REFUSE:
         message = f"{path} already exists and the overwrite policy is REFUSE"
+        if skip is SkipPolicy.CHECKSUM and not destination.stale and source_size == destination.size:
+            message += _uncompared(source_checksum, destination.checksum)
         return Refuse(IrodsAlreadyExistsError(message, operation=operation, path=path))
     return Write(replaces=True)
+
+
+def _uncompared(source: Checksum, destination: Checksum) -> str:
+    """Why a CHECKSUM skip of two objects of one size did not decide, when it is that both keep checksums of
+    different schemes (two zones of a federation hashing differently: neither server computes the other's
+    scheme), else ``""``. Both checksums were asked for already (memoized): no request is sent."""
+    theirs = destination(None)
+    ours = source(scheme_of(theirs)) if theirs else None
+    there, here = (scheme_of(theirs) if theirs else None), (scheme_of(ours) if ours else None)
+    if there is None or here is None or there is here:
+        return ""
+    return (
+        f" (skip='checksum' could not compare them: the destination keeps a {there.value} checksum, the "
+        f"source a {here.value} one, as their zones hash differently; use skip='size' or overwrite)"
+    )
 
 
 def _skip_reason(
