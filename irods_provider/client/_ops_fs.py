@@ -19,7 +19,7 @@ from irods_provider.client._models import (
     PermissionOperation,
 )
 from irods_provider.client._operation import Body, Operation
-from irods_provider.client._paths import atomic_lookup_may_miss, check_query_value, validate_path
+from irods_provider.client._paths import atomic_lookup_may_miss, check_query_value, path_zone, validate_path
 from irods_provider.client._replies import ReplyShapeError, integer, objects, strings, text
 from irods_provider.exceptions import IrodsResponseError, IrodsUsageError
 
@@ -241,10 +241,24 @@ def coll_remove(path: str, *, recurse: bool = False, no_trash: bool = False) -> 
     return _post("collections.remove", "collections", "remove", path, idempotent=False, fields=fields)
 
 
+def refuse_cross_zone_rename(old: str, new: str, operation: str) -> None:
+    """IrodsUsageError for a rename from one zone into another, before it is sent: iRODS refuses it
+    (SYS_CROSS_ZONE_MV_NOT_SUPPORTED, irods 4.3.4 server/api/src/rsDataObjRename.cpp:365-366), and the
+    HTTP API's own checks before that may name the destination's parent as missing instead."""
+    if (source := path_zone(old)) != (target := path_zone(new)):
+        raise IrodsUsageError(
+            f"a rename cannot move {old} from zone {source!r} into zone {target!r} (iRODS answers "
+            "SYS_CROSS_ZONE_MV_NOT_SUPPORTED): copy it there, then remove the original",
+            operation=operation,
+            path=old,
+        )
+
+
 def coll_rename(old: str, new: str) -> Operation[None]:
     """POST collections rename."""
     validate_path(old, operation="collections.rename")
     validate_path(new, operation="collections.rename")
+    refuse_cross_zone_rename(old, new, "collections.rename")
     fields = (("old-lpath", old), ("new-lpath", new))
     return _post(
         "collections.rename", "collections", "rename", old, idempotent=False, fields=fields, destination=new
@@ -577,6 +591,7 @@ def do_rename(old: str, new: str) -> Operation[None]:
     """POST data-objects rename."""
     validate_path(old, operation="data_objects.rename")
     validate_path(new, operation="data_objects.rename")
+    refuse_cross_zone_rename(old, new, "data_objects.rename")
     fields = (("old-lpath", old), ("new-lpath", new))
     return _post(
         "data_objects.rename", "data-objects", "rename", old, idempotent=False, fields=fields, destination=new

@@ -244,6 +244,19 @@ def _csv(values: Iterable[str], what: str) -> str | None:
     return ",".join(items) or None
 
 
+def remote_ticket_refusal(path: str, zone: str) -> IrodsUsageError:
+    """The error for a ticket on ``path`` in the federated zone ``zone``: the HTTP API's ``create_ticket``
+    reaches rsTicketAdmin, which writes the ticket in the LOCAL zone's catalog (getAndConnRcatHost with no
+    zone hint, irods 4.3.4 rsTicketAdmin.cpp:14), where chlModTicket finds no such path and answers
+    CAT_UNKNOWN_COLLECTION (db_plugin.cpp:14547-14562): a "not found" for an object that exists."""
+    return IrodsUsageError(
+        f"a ticket on a path of zone {zone!r} cannot be created through this server: iRODS creates tickets "
+        "in the local zone's catalog, which does not hold the path; create it with a client of that zone",
+        operation="tickets.create",
+        path=path,
+    )
+
+
 def ticket_create(
     path: str,
     *,

@@ -2,7 +2,8 @@
 
 Reading goes through fsspec's block cache; a fetch larger than one chunk is served by the transfer engine's
 read-ahead reader (several ranged reads in flight). Writing buffers one chunk at a time: content that fits in
-one request is written with a single request at close; bigger content goes through the parallel writer into a
+one request is written with a single request at close (then verified against the server's checksum, as
+uploads are); bigger content goes through the parallel writer into a
 temporary sibling that is renamed onto the target on commit (at close, or at the end of a transaction) by
 the engine's publish (an object replaced there is moved aside and put back if the rename fails; a writer of
 the same path that took the temporary over meanwhile makes the commit fail, nothing published), so readers
@@ -227,9 +228,11 @@ class IrodsFile(AbstractBufferedFile):  # type: ignore[misc]
         return True
 
     def _write_small(self, path: str, data: bytes, *, offset: int = 0) -> None:
-        # Only a write that creates or replaces the object chooses its resource (appends keep theirs).
-        resource = self.fs.resource if offset == 0 else None
-        self.fs.session.data_objects.write(path, data, offset=offset, truncate=offset == 0, resource=resource)
+        if offset == 0:  # the whole object: written and verified (see IrodsFileSystem.write_whole)
+            self.fs.write_whole(path, data)
+            return
+        # An append keeps the replica that holds the bytes (no resource) and is not atomic (module docstring).
+        self.fs.session.data_objects.write(path, data, offset=offset, truncate=False)
 
     def _open_writer(self) -> None:
         if self.mode == "ab":

@@ -46,12 +46,15 @@ from irods_provider.client._paths import needs_catalog
 from irods_provider.client._patterns import has_magic
 from irods_provider.client.transfer import (
     ChecksumScheme,
+    CopyResult,
     OverwritePolicy,
     ParallelWriter,
     ReplicaVerification,
+    StreamHasher,
     TransferConfig,
     TransferSubscriber,
     download_object,
+    hasher_for,
     open_reader,
     open_writer,
     pin_checksum_scheme,
@@ -59,7 +62,9 @@ from irods_provider.client.transfer import (
 )
 from irods_provider.client.transfer._alias import ReadAlias, needs_alias, source_stat, verify_bytes
 from irods_provider.client.transfer._atomic import replace_object
+from irods_provider.client.transfer._copy import pinned_checksum_scheme
 from irods_provider.client.transfer._leftout import BEING_WRITTEN, NO_GOOD_REPLICA
+from irods_provider.client.transfer._replicas import verify_upload
 from irods_provider.exceptions import (
     IrodsAlreadyExistsError,
     IrodsCollectionNotEmptyError,
@@ -309,6 +314,25 @@ class IrodsFileSystem(AbstractFileSystem):  # type: ignore[misc]
     def small_write_bytes(self) -> int:
         """Content up to this size is written in one request, without a parallel-write handle."""
         return self.transfer_config.chunk_size
+
+    def write_whole(self, path: str, data: bytes) -> None:
+        """Write ``data`` as all of ``path`` in one request, then verify it as the engine verifies an upload:
+        the server's checksum of the replicas ``verify_replicas`` names (left in the catalog, as every other
+        write of the provider leaves it) against the bytes sent; other bytes raise
+        IrodsChecksumMismatchError. A write clears the replica's checksum (irods 4.3.4
+        plugins/api/src/replica_close.cpp:234-246), so the one compared is computed afresh."""
+        self.session.data_objects.write(path, data, resource=self.resource)
+        config = self.transfer_config
+        hasher = hasher_for(config.checksum_scheme, self.session, path, resource=config.resource)
+        hasher.update(data)
+
+        def rehash(scheme: ChecksumScheme) -> CopyResult:  # a zone answering a scheme not computed
+            again = StreamHasher(schemes=(scheme,))
+            again.update(data)
+            return again.result()
+
+        learns = config.checksum_scheme is None and pinned_checksum_scheme(self.session) is None
+        verify_upload(self.session, path, hasher.result(), config=config, rehash=rehash if learns else None)
 
     def open_writer(
         self,
@@ -783,7 +807,7 @@ class IrodsFileSystem(AbstractFileSystem):  # type: ignore[misc]
             raise FileExistsError(errno.EEXIST, "a data object or collection exists at this path", path)
         if len(value) <= self.small_write_bytes:
             self.ensure_parent(path)
-            self.session.data_objects.write(path, value, resource=self.resource)
+            self.write_whole(path, value)
             return
         with self.open(path, "wb") as f:
             f.write(value)

@@ -15,6 +15,7 @@ from irods_provider._lineage import TransferLineageMixin, irods_dataset
 from irods_provider._values import refuse_empty_segment_in, refuse_unaddressable
 from irods_provider.client import EntryKind, Kinds, Replica
 from irods_provider.client._locks import unreadable_error
+from irods_provider.client._ops_fs import refuse_cross_zone_rename
 from irods_provider.client._patterns import compile_filter, compile_pattern, literal_hint
 from irods_provider.exceptions import (
     IrodsAlreadyExistsError,
@@ -672,7 +673,9 @@ class IrodsMoveOperator(TransferLineageMixin, IrodsBaseOperator):
     """Move or rename a collection or data object; returns ``{"source", "destination", "kind"}``.
 
     A retry whose earlier try's rename was applied (its reply lost) finds no source but the destination: it
-    succeeds and adds ``"already_moved": True`` (a first try with no source still fails).
+    succeeds and adds ``"already_moved": True`` (a first try with no source still fails). A move into another
+    zone of a federation is refused before anything changes (IrodsUsageError): iRODS renames within a zone
+    only; copy with :class:`IrodsCopyOperator`, then delete.
 
     Example:
 
@@ -705,6 +708,7 @@ class IrodsMoveOperator(TransferLineageMixin, IrodsBaseOperator):
         )
         destination, into = into_target(self.destination_path, source, destination)
         _same(source, _inside_a_zone(destination))
+        refuse_cross_zone_rename(source, destination, "move")  # before a collection is made for it
         kind = path_kind(session, source)
         if kind is None:
             return self._moved_by_an_earlier_try(session, source, destination, context)

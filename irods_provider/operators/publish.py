@@ -10,6 +10,7 @@ from irods_provider._lineage import TransferLineageMixin, irods_dataset
 from irods_provider._values import parse_avus, refuse_unaddressable, rendered_mapping
 from irods_provider.client import AVU, EntryKind, Kinds, MetadataOperation, PermissionOperation
 from irods_provider.client._locks import unreadable_error
+from irods_provider.client._ops_fs import remote_atomic_refusal
 from irods_provider.client.transfer import FileResult, FileStatus, TransferReport
 from irods_provider.exceptions import (
     IrodsAlreadyExistsError,
@@ -74,7 +75,9 @@ class IrodsPublishOperator(CancellableMixin, TransferLineageMixin, IrodsBaseOper
     under a hidden temporary name, gets its AVUs and ACLs there and is then renamed into place, so it appears
     complete; objects skipped as already there, and moved ones, get them in place. The ACLs are set before
     the rename, so do not take ``own`` away from the publishing user itself (the rename needs it).
-    Every argument is checked before anything changes. Returns ``{"source", "destination", "mode",
+    Every argument is checked before anything changes; ``metadata`` or ``permissions`` for a destination in
+    a federated zone are refused then (IrodsUsageError), as iRODS applies atomic calls to the local catalog.
+    Returns ``{"source", "destination", "mode",
     "published", "collections", "transferred", "skipped", "failed", "bytes", "seconds", "dry_run",
     "file_count", "files", "files_truncated"}`` with ``files`` bounded by ``max_report_bytes`` of JSON.
 
@@ -156,6 +159,8 @@ class IrodsPublishOperator(CancellableMixin, TransferLineageMixin, IrodsBaseOper
         mode = check_choice("mode", self.mode, ("copy", "move"))
         avus = [AVU(a, v, u) for a, v, u in parse_avus(self.metadata, allow_empty=True)]
         acls = _acls(self.permissions)
+        if (avus or acls) and (zone := session.query.zone_for(destination)) is not None:
+            raise remote_atomic_refusal("publish", destination, zone)  # atomic calls: before any change
         budget = check_budget(self.max_report_bytes)
         manifest = check_manifest_path(self.manifest_path)
         workers = self.max_concurrent_files

@@ -232,6 +232,19 @@ class ModelBase:
             return username
         return f"{username}#{self.zone}"
 
+    def refuse_cross_zone_rename(self, caller: str, old: str, new: str) -> None:
+        """A rename into another zone: irods::filesystem::rename stats the destination's parent first (a
+        routed stat; OBJ_PATH_DOES_NOT_EXIST when it is missing, lib/filesystem/src/filesystem.cpp:1049-1050
+        at 4.3.4), then rsDataObjRename refuses the move (server/api/src/rsDataObjRename.cpp:365-366; a
+        remote source is forwarded to its zone first, :339-347, and refused there alike)."""
+        there = self.zone_of(new)
+        if self.zone_of(old) == there:
+            return
+        parent = posixpath.dirname(new)
+        if self.visible_coll(self.identity(caller.partition("#")[0], there), parent) is None:
+            raise IrodsModelError("OBJ_PATH_DOES_NOT_EXIST", f"[{parent}] does not exist.")
+        raise IrodsModelError("SYS_CROSS_ZONE_MV_NOT_SUPPORTED", "Cross-zone rename is not supported.")
+
     def find_user(self, name: str) -> User | None:
         """A user or group by key: bare or ``name#localZone`` locally, ``name#zone`` in a remote catalog."""
         bare, _, zone = name.partition("#")

@@ -243,6 +243,7 @@ class CollectionsMixin(ModelBase):
             if old == "/" or new.startswith(old + "/"):
                 message = "old path cannot be an ancestor of the new path"
                 raise IrodsModelError("SYS_INVALID_INPUT_PARAM", message)
+            self.refuse_cross_zone_rename(caller, old, new)
             new_parent = posixpath.dirname(new)
             if self.visible_coll(caller, new_parent) is None:
                 raise IrodsModelError("OBJ_PATH_DOES_NOT_EXIST", f"[{new_parent}] does not exist.")

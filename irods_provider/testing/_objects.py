@@ -486,6 +486,7 @@ class DataObjectsMixin(ModelBase):
                 raise IrodsModelError("NOT_A_DATA_OBJECT", f"[{old}] is not a data object.")
             if old == new:
                 return
+            self.refuse_cross_zone_rename(caller, old, new)
             new_parent = posixpath.dirname(new)
             if self.visible_coll(caller, new_parent) is None:
                 raise IrodsModelError("OBJ_PATH_DOES_NOT_EXIST", f"[{new_parent}] does not exist.")

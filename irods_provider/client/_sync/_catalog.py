@@ -438,7 +438,8 @@ class Tickets:
         call made is left, creating again is safe). When that cannot be settled (several appeared: another
         create of the same user raced this one; none yet while the server may still be at work on a reply
         the client stopped waiting for; the cleanup failed), :class:`IrodsTicketOutcomeUnknownError` is
-        raised, its ``possible_tickets`` naming what appeared (never its message).
+        raised, its ``possible_tickets`` naming what appeared (never its message). A path of a federated
+        zone is refused before anything is sent (IrodsUsageError): iRODS creates tickets in the local catalog.
         """
         users, groups, hosts = builtins.list(users), builtins.list(groups), builtins.list(hosts)
         op = _ops_misc.ticket_create(
@@ -452,6 +453,8 @@ class Tickets:
             groups=groups,
             hosts=hosts,
         )
+        if (zone := self._s.query.zone_for(path)) is not None:
+            raise _ops_misc.remote_ticket_refusal(path, zone)
         before = self._on_path(path, ticket_type)
         try:
             ticket = self._s.execute(op)

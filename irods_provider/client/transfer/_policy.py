@@ -21,7 +21,7 @@ import enum
 import os
 import stat
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import NoReturn
 
 from irods_provider.client import Entry, EntryKind
@@ -220,13 +220,44 @@ def decide(
         return Refuse(IrodsInvalidPathError(message, operation=operation, path=path))
     if destination.locked is not None:
         return Refuse(destination.locked)
-    reason = None if destination.stale else _skip_reason(skip, destination, source_size, source_checksum)
+    ours, theirs = _asked_once(source_checksum), _asked_once(destination.checksum)
+    there = replace(destination, checksum=theirs)
+    reason = None if destination.stale else _skip_reason(skip, there, source_size, ours)
     if reason is not None:
         return Skip(reason)
     if overwrite is OverwritePolicy.REFUSE:
         message = f"{path} already exists and the overwrite policy is REFUSE"
+        if skip is SkipPolicy.CHECKSUM and not destination.stale and source_size == destination.size:
+            message += _uncompared(ours, theirs)
         return Refuse(IrodsAlreadyExistsError(message, operation=operation, path=path))
     return Write(replaces=True)
+
+
+def _asked_once(checksum: Checksum) -> Checksum:
+    """``checksum`` asked at most once per scheme (each answer may be a request or a file's hash)."""
+    answers: dict[ChecksumScheme | None, str | None] = {}
+
+    def once(scheme: ChecksumScheme | None) -> str | None:
+        if scheme not in answers:
+            answers[scheme] = checksum(scheme)
+        return answers[scheme]
+
+    return once
+
+
+def _uncompared(source: Checksum, destination: Checksum) -> str:
+    """Why a CHECKSUM skip of two objects of one size did not decide, when it is that both keep checksums of
+    different schemes (two zones of a federation hashing differently: neither server computes the other's
+    scheme), else ``""``. Both were asked for already (:func:`_asked_once`): nothing is asked again."""
+    theirs = destination(None)
+    ours = source(scheme_of(theirs)) if theirs else None
+    there, here = (scheme_of(theirs) if theirs else None), (scheme_of(ours) if ours else None)
+    if there is None or here is None or there is here:
+        return ""
+    return (
+        f" (skip='checksum' could not compare them: the destination keeps a {there.value} checksum, the "
+        f"source a {here.value} one, as their zones hash differently; use skip='size' or overwrite)"
+    )
 
 
 def _skip_reason(
