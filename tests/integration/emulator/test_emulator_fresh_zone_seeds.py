@@ -99,3 +99,12 @@ def test_demo_resc_host_is_the_configured_server_hostname(api: Api) -> None:
     query = "select RESC_NAME, RESC_LOC where RESC_NAME in ('bundleResc', 'demoResc')"
     assert rows(api, query) == [["bundleResc", "localhost"], ["demoResc", "irods.example.org"]]
     assert api.get("resources", op="stat", name="demoResc").json()["info"]["host"] == "irods.example.org"
+
+
+def test_serve_takes_the_server_hostname() -> None:
+    """``serve --server-hostname`` sets it; without it the installer's name of this machine."""
+    from irods_provider.testing._cli import _config, _parser
+    from irods_provider.testing._config import installer_hostname
+
+    assert _config(_parser().parse_args(["serve", "--server-hostname", "irods1"])).server_hostname == "irods1"
+    assert _config(_parser().parse_args(["serve"])).server_hostname == installer_hostname()
