@@ -303,7 +303,10 @@ class QueryRowsMixin(TicketsMixin):
             rows = self._with_acl(rows, "COLL", coll.acl, tables, with_user=False)
         if tables & {"ACCESS", "DATA_ACCESS", "DATA_USER", "USER"}:
             rows = self._with_acl(rows, "DATA", obj.acl, tables, with_user="USER" in tables)
-        if "USER" in tables and "META_USER" in tables:
+        if "USER" not in tables:
+            return rows
+        rows = [r for r in rows if "USER_NAME" in r]  # an entry of a removed user joins no R_USER_MAIN row
+        if "META_USER" in tables:
             owners = [(r, u.avus) for r in rows if (u := self.find_user(r["USER_NAME"])) is not None]
             rows = self._with_avus(owners, "META_USER")
         return self._with_memberships(rows) if "USER_GROUP" in tables else rows

@@ -130,3 +130,7 @@ def test_user_columns_reach_collection_acls_and_avus_through_data_acls(
         assert rows("USER_NAME, COLL_USER_NAME") == [["alice", "alice"], ["bob", "alice"]]
         assert rows("USER_NAME, META_COLL_ATTR_NAME") == [["alice", "a"], ["bob", "a"]]
         assert rows("DATA_ACCESS_NAME, COLL_ACCESS_NAME") == [["own", "own"], ["read_object", "own"]]
+        # R_USER_MAIN -> R_USER_GROUP -> r_group_main (:667-668): each group of those users, themselves and
+        # public included (chlRegUserRE makes a user its own member, db_plugin.cpp:8789-8799; mkuser adds it
+        # to public, packaging/core.re.template:20)
+        assert rows("USER_GROUP_NAME, DATA_NAME") == [["alice", "x"], ["bob", "x"], ["public", "x"]]
