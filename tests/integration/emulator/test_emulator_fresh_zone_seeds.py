@@ -99,6 +99,9 @@ def test_demo_resc_host_is_the_configured_server_hostname(api: Api) -> None:
     query = "select RESC_NAME, RESC_LOC where RESC_NAME in ('bundleResc', 'demoResc')"
     assert rows(api, query) == [["bundleResc", "localhost"], ["demoResc", "irods.example.org"]]
     assert api.get("resources", op="stat", name="demoResc").json()["info"]["host"] == "irods.example.org"
+    # the zone report's host_system_information.hostname: gethostname() (rsServerReport.cpp:236-243)
+    report = api.get("zones", op="report").json()["zone_report"]
+    assert report["zones"][0]["servers"][0]["host_system_information"]["hostname"] == "irods.example.org"
 
 
 def test_serve_takes_the_server_hostname() -> None:
