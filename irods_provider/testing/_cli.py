@@ -15,6 +15,7 @@ from irods_provider.testing._config import (
     MIB,
     RESOURCE_PRESET,
     EmulatorConfig,
+    installer_hostname,
 )
 from irods_provider.testing._security import CONTROL_TOKEN_ENV, CONTROL_TOKEN_HEADER, EmulatorSecurityError
 from irods_provider.testing._versions import (
@@ -79,6 +80,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (loopback unless --allow-remote)")
     serve.add_argument("--port", type=int, default=9000, help="TCP port; 0 picks a free one (default 9000)")
     serve.add_argument("--zone", default="tempZone", help="local zone name (default tempZone)")
+    serve.add_argument(
+        "--server-hostname",
+        default=None,
+        help="the iRODS server's host name: demoResc's location (default: this machine's, as the installer)",
+    )
     serve.add_argument("--admin-user", default="rods", help="the rodsadmin account (default rods)")
     serve.add_argument(
         "--admin-password",
@@ -230,6 +236,7 @@ def _config(args: argparse.Namespace, openid_client: OpenIdClientMode | None = N
         host=args.host,
         port=args.port,
         zone=args.zone,
+        server_hostname=args.server_hostname or installer_hostname(),
         admin_user=args.admin_user,
         admin_password=args.admin_password,
         token_lifetime_seconds=args.token_lifetime,

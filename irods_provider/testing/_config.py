@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import random
 import secrets
+import socket
 import threading
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -32,6 +34,18 @@ replication resource with two unixfilesystem children (``replResc_ufs0``/``replR
 # Long enough for Airflow's secrets masker (it ignores secrets shorter than 5 characters), and public:
 # binding to a non-loopback address requires another one.
 DEFAULT_ADMIN_PASSWORD = "rods-emulator"
+
+
+@functools.cache
+def installer_hostname() -> str:
+    """This machine's name as the iRODS installer writes it for the default resource: the canonical name
+    of ``gethostname()`` (irods 4.3.4 scripts/irods/lib.py:35-37 ``get_hostname``, used by
+    database_connect.py:483-491), or the plain name where it does not resolve."""
+    name = socket.gethostname()
+    try:
+        return socket.getaddrinfo(name, 0, 0, 0, 0, socket.AI_CANONNAME)[0][3] or name
+    except OSError:
+        return name
 
 
 @runtime_checkable
@@ -318,6 +332,12 @@ class EmulatorConfig:
     zone_resources: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """A federated zone's extra resources besides its own ``demoResc`` (in place of ``resources``), e.g.
     ``{"otherZone": ("remoteResc",)}``: that zone's catalog knows ``remoteResc``, the local one does not."""
+    server_hostname: str = field(default_factory=installer_hostname)
+    """The iRODS server's host name: ``demoResc``'s location (RESC_LOC, ``resources stat`` ``host``), which
+    the installer sets to the server's canonical host name (database_connect.py:483-491 with lib.py:35-37 at
+    irods 4.3.4; the same call at 4.3.0-5.0.2; bundleResc keeps ``localhost``, :474-481), and the zone
+    report's ``hostname`` (gethostname(): rsServerReport.cpp:236-243). Default: this machine's name, as an
+    install here would write it."""
     # Security (see README, "Security of the emulator"): files outside the spool that `register` may name,
     # consent to listen on a non-loopback address, extra Host header names and the control-plane token.
     register_root: Path | None = None

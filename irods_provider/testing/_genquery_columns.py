@@ -450,13 +450,17 @@ def tables_for(columns: frozenset[str]) -> frozenset[str]:
     groups: set[str] = set()
     for column in columns:
         if column not in _RESC_NAMES:
-            groups.add(COLUMN_TABLES[column])
+            group = COLUMN_TABLES[column]
+            # r_coll_access and r_data_access are two aliases of R_OBJT_ACCESS (general_query_setup.cpp:54-55
+            # at 4.3.4), each joined to its own object: COLL_ACCESS / DATA_ACCESS.
+            groups.add(f"{column.partition('_')[0]}_ACCESS" if group == "ACCESS" else group)
             groups |= _COLUMN_IMPLIED_GROUPS.get(column, frozenset())
     for group in tuple(groups):
         groups |= _IMPLIED_GROUPS.get(group, frozenset())
-    if {"USER", "COLL"} <= groups and not groups & {"ACCESS", "COLL_USER"}:
+    if {"USER", "COLL"} <= groups:
         # R_USER_MAIN links to collections only through a data object's ACL (general_query_setup.cpp:666,
-        # 598, 585 at 4.3.4): the catalog joins R_DATA_MAIN in between.
+        # 598, 585 at 4.3.4): the catalog joins r_data_access and R_DATA_MAIN in between, also beside
+        # r_coll_access (:597, 620-621), the collection's AVUs (:591, 613) or r_coll_user_main (:649).
         groups.add("DATA")
     if columns & _RESC_NAMES and "DATA" not in groups:
         groups.add("RESC")

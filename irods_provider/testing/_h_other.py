@@ -427,7 +427,7 @@ async def zone_report(ctx: Ctx) -> Response:
     if not ctx.model.is_admin(ctx.user):
         return irods_error(IrodsModelError("SYS_NO_API_PRIV", "Could not generate zone report."))
     server = {
-        "host_system_information": {"hostname": "localhost"},
+        "host_system_information": {"hostname": ctx.config.server_hostname},  # rsServerReport.cpp:236-243
         "server_config": {"zone_name": ctx.config.zone},
     }
     return ok(zone_report={"schema_version": "v4", "zones": [{"servers": [server]}]})

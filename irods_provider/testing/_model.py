@@ -114,7 +114,10 @@ class EmulatorModel(
         # database_connect.py:474-481: class "bundle", host localhost, vault /bundle, every other column "".
         bundle = Resource(id=self.new_id(), name="bundleResc", vault_path="/bundle", class_name="bundle")
         self.resources["bundleResc"] = bundle
-        self.resources["demoResc"] = Resource(id=self.new_id(), name="demoResc")
+        # :483-491: the default resource on the server's host (lib.get_hostname(), not localhost).
+        self.resources["demoResc"] = Resource(
+            id=self.new_id(), name="demoResc", host=self.config.server_hostname
+        )
 
     def bump_generation(self) -> None:
         """Record that the zone may have changed: GenQuery page caches made before are stale."""

@@ -289,6 +289,11 @@ class DataObjectsMixin(ModelBase):
         )
         self.data_objects[path] = obj
         self.add_replicas(obj, resource or self.default_resource_for(path))
+        if parent is not None:
+            # rsDataObjOpen sets the parent collection's mtime once it has created an object (irods 4.3.4
+            # server/api/src/rsDataObjOpen.cpp:1262-1281, the same at 4.3.0-5.0.2): write, parallel-write
+            # init, touch and a copy's destination all open with O_CREAT; "/" too (for "/a.txt").
+            parent.modify_time = now()
         return obj
 
     def default_resource_for(self, path: str) -> str:

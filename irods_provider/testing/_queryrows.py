@@ -87,7 +87,7 @@ class QueryRowsMixin(TicketsMixin):
             or ("ACCESS" in tables and tables & {"DATA", "META_DATA"})
         ):
             return self._data_rows(caller, tables, collections)
-        if tables <= {"COLL", "META_COLL", "ACCESS", "USER", "COLL_USER"}:
+        if tables <= {"COLL", "META_COLL", "ACCESS", "COLL_ACCESS", "USER", "COLL_USER"}:
             return self._coll_rows(caller, tables, collections)
         if tables <= {"DATA", "COLL", "RESC"}:
             return self._data_rows(caller, tables, collections)
@@ -185,21 +185,21 @@ class QueryRowsMixin(TicketsMixin):
             rows = [base]
             if "META_COLL" in tables:
                 rows = self._with_avus([(base, c.avus)], "META_COLL")
-            out.extend(self._with_acl(rows, "COLL", c.acl, tables))
+            if tables & {"ACCESS", "COLL_ACCESS", "COLL_USER"}:
+                rows = self._with_acl(rows, "COLL", c.acl, tables, with_user="USER" in tables)
+            out.extend(rows)
         return out
 
-    def _with_acl(self, rows: list[Row], kind: str, acl: Mapping[str, str], tables: set[str]) -> list[Row]:
-        """``rows`` joined with their object's ACL entries (ACCESS), and through R_USER_GROUP with each user
-        an entry names (``{kind}_USER``: a group's entry names each member, the group itself included).
-        ``USER`` reaches a data object through its ACL too (R_USER_MAIN.user_id = r_data_access.user_id,
-        general_query_setup.cpp:666 at 4.3.4): each user or group an entry names."""
-        via_user = kind == "DATA" and "USER" in tables
-        if "ACCESS" not in tables and f"{kind}_USER" not in tables and not via_user:
-            return rows
+    def _with_acl(
+        self, rows: list[Row], kind: str, acl: Mapping[str, str], tables: set[str], *, with_user: bool
+    ) -> list[Row]:
+        """``rows`` joined with their object's ACL entries (r_coll_access / r_data_access), with the USER row
+        of the user or group an entry names (``with_user``), and through R_USER_GROUP with each member of it
+        (``{kind}_USER``: a group's entry names each member, the group itself included)."""
         out: list[Row] = []
         for r in rows:
             for name, perm in acl.items():
-                access = self._access_row(kind, r[f"{kind}_ID"], name, perm, with_user="USER" in tables)
+                access = self._access_row(kind, r[f"{kind}_ID"], name, perm, with_user=with_user)
                 entry = {**r, **access}
                 if f"{kind}_USER" not in tables:
                     out.append(entry)
@@ -290,8 +290,26 @@ class QueryRowsMixin(TicketsMixin):
             rows = self._data_base_rows(obj, coll_cache[parent])
             if "META_DATA" in tables:
                 rows = self._with_avus([(r, obj.avus) for r in rows], "META_DATA")
-            out.extend(self._with_acl(rows, "DATA", obj.acl, tables))
+            out.extend(self._data_joins(rows, obj, coll, tables))
         return out
+
+    def _data_joins(self, rows: list[Row], obj: DataObject, coll: Collection, tables: set[str]) -> list[Row]:
+        """A data object's rows joined with what hangs off its collection (AVUs, r_coll_access) and off its
+        ACL (r_data_access, then R_USER_MAIN.user_id = r_data_access.user_id: general_query_setup.cpp:666 at
+        4.3.4, the only link from users towards objects, so ``USER`` always names a data ACL's entry)."""
+        if "META_COLL" in tables:
+            rows = self._with_avus([(r, coll.avus) for r in rows], "META_COLL")
+        if tables & {"COLL_ACCESS", "COLL_USER"}:
+            rows = self._with_acl(rows, "COLL", coll.acl, tables, with_user=False)
+        if tables & {"ACCESS", "DATA_ACCESS", "DATA_USER", "USER"}:
+            rows = self._with_acl(rows, "DATA", obj.acl, tables, with_user="USER" in tables)
+        if "USER" not in tables:
+            return rows
+        rows = [r for r in rows if "USER_NAME" in r]  # an entry of a removed user joins no R_USER_MAIN row
+        if "META_USER" in tables:
+            owners = [(r, u.avus) for r in rows if (u := self.find_user(r["USER_NAME"])) is not None]
+            rows = self._with_avus(owners, "META_USER")
+        return self._with_memberships(rows) if "USER_GROUP" in tables else rows
 
     def _user_row(self, u: User) -> Row:
         return {

@@ -148,7 +148,7 @@ class FederationMixin(ModelBase):
                 "bundleResc": Resource(
                     self.new_id(), "bundleResc", vault_path="/bundle", class_name="bundle"
                 ),
-                "demoResc": Resource(id=self.new_id(), name="demoResc"),
+                "demoResc": Resource(id=self.new_id(), name="demoResc", host=self.config.server_hostname),
             }
             self.seed_resources(self.config.zone_resources.get(name, self.config.resources), zone=name)
             self.remote_zones[name] = RemoteZone(

@@ -53,6 +53,7 @@ def _fresh(server: EmulatorServer) -> EmulatorServer:
     server.config.openid = None
     server.config.resources = defaults.resources
     server.config.default_resources = defaults.default_resources
+    server.config.server_hostname = defaults.server_hostname
     server.reset()
     return server
 

@@ -36,7 +36,6 @@ def tree(irods_emulator_resources) -> Any:
     server = irods_emulator_resources
     with server.model.lock:
         server.model.create_collection("rods", f"{ROOT}/sub", intermediates=True)
-        server.model.collections[f"{ROOT}/sub"].modify_time = T0 + 5
     _object(server, f"{ROOT}/old.dat", [("1", T0)])
     _object(server, f"{ROOT}/new.dat", [("1", T0 + 20)])
     _object(server, f"{ROOT}/sub/deep.dat", [("1", T0 + 30)])
@@ -46,6 +45,8 @@ def tree(irods_emulator_resources) -> Any:
     _object(server, f"{ROOT}/all-stale.dat", [("0", T0), ("0", T0 + 50)])
     # a good replica after the bound and a stale one before it: its replicas after the bound are listed
     _object(server, f"{ROOT}/good-newer.dat", [("0", T0), ("1", T0 + 60)])
+    with server.model.lock:  # after its objects: creating one sets a collection's mtime (rsDataObjOpen)
+        server.model.collections[f"{ROOT}/sub"].modify_time = T0 + 5
     return server
 
 

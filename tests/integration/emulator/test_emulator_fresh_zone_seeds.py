@@ -8,6 +8,8 @@ bundleResc (:474-481) and the default resource (:483-494).
 
 from __future__ import annotations
 
+import socket
+
 from emulator_http import Api, code
 
 ZONE = "tempZone"
@@ -78,3 +80,34 @@ def test_a_rodsuser_writes_in_home_public_through_group_public(api: Api) -> None
     path = f"/{ZONE}/home/public/shared.txt"
     assert code(api.write(path, b"for everyone", "alice")) == 0
     assert api.read(path, "alice").content == b"for everyone"
+
+
+def test_demo_resc_is_on_this_hosts_name_by_default(api: Api) -> None:
+    """:483-491 inserts the default resource with resc_net = lib.get_hostname(): the canonical name of
+    gethostname() (scripts/irods/lib.py:35-37 at 4.3.4; the same at 4.3.0-5.0.2), not ``localhost``; an
+    emulator not told otherwise is a server installed on this machine."""
+    name = socket.gethostname()
+    canonical = socket.getaddrinfo(name, 0, 0, 0, 0, socket.AI_CANONNAME)[0][3]
+    assert rows(api, "select RESC_LOC where RESC_NAME = 'demoResc'") == [[canonical]]
+
+
+def test_demo_resc_host_is_the_configured_server_hostname(api: Api) -> None:
+    """RESC_LOC and ``resources stat``'s host (R_RESC_MAIN.resc_net: resources main.cpp:586, 638 at 0.7.0)
+    of demoResc are the server's host name; bundleResc keeps the installer's literal ``localhost``."""
+    api.server.config.server_hostname = "irods.example.org"
+    api.server.reset()
+    query = "select RESC_NAME, RESC_LOC where RESC_NAME in ('bundleResc', 'demoResc')"
+    assert rows(api, query) == [["bundleResc", "localhost"], ["demoResc", "irods.example.org"]]
+    assert api.get("resources", op="stat", name="demoResc").json()["info"]["host"] == "irods.example.org"
+    # the zone report's host_system_information.hostname: gethostname() (rsServerReport.cpp:236-243)
+    report = api.get("zones", op="report").json()["zone_report"]
+    assert report["zones"][0]["servers"][0]["host_system_information"]["hostname"] == "irods.example.org"
+
+
+def test_serve_takes_the_server_hostname() -> None:
+    """``serve --server-hostname`` sets it; without it the installer's name of this machine."""
+    from irods_provider.testing._cli import _config, _parser
+    from irods_provider.testing._config import installer_hostname
+
+    assert _config(_parser().parse_args(["serve", "--server-hostname", "irods1"])).server_hostname == "irods1"
+    assert _config(_parser().parse_args(["serve"])).server_hostname == installer_hostname()

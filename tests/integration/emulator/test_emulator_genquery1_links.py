@@ -97,3 +97,40 @@ def test_user_columns_reach_data_objects_and_collections_through_data_acls(api: 
 
     assert rows("select DATA_NAME, USER_NAME") == [["x", "alice"], ["x", "bob"]]
     assert rows(f"select COLL_NAME, USER_NAME where COLL_NAME = '{home}'") == [[home, "alice"], [home, "bob"]]
+
+
+@pytest.mark.parametrize("release", ["4.3.0", "4.3.4"])
+def test_user_columns_reach_collection_acls_and_avus_through_data_acls(
+    irods_emulator_variants: Callable[..., EmulatorServer], release: str
+) -> None:
+    """generateSQL joins the tables on tScan's path (general_query.cpp:336-462 at 4.3.4). R_USER_MAIN's only
+    link towards objects is r_data_access (general_query_setup.cpp:666), so USER_* beside r_coll_access
+    (:597, 620-621), the collection's AVUs (:591, 613) or r_coll_user_main (:649) names the users of the
+    collection's data objects' ACLs (through R_DATA_MAIN, :598, 585), not the collection's ACL entries; and
+    r_coll_access beside r_data_access joins both objects' ACLs (the same links at 4.3.0)."""
+    server = irods_emulator_variants(irods_server_version=release)
+    server.add_user("alice", "alice")
+    server.add_user("bob", "bob")
+    with httpx2.Client(timeout=10) as http:
+        api = Api(server, http)
+        home = "/tempZone/home/alice"  # its ACL: alice own (and no one else)
+        assert api.write(f"{home}/x", b"x", "alice").status_code == 200
+        grant = json.dumps([{"entity_name": "bob", "acl": "read"}])
+        api.post("data-objects", "alice", op="modify_permissions", lpath=f"{home}/x", operations=grant)
+        avu = json.dumps([{"operation": "add", "attribute": "a", "value": "v"}])
+        api.post("collections", "alice", op="modify_metadata", lpath=home, operations=avu)
+
+        def rows(select: str) -> list[list[str]]:
+            query = f"select {select} where COLL_NAME = '{home}'"
+            answer = api.get("query", "alice", op="execute_genquery", query=query).json()
+            assert answer["irods_response"]["status_code"] == 0, answer
+            return sorted(answer["rows"])
+
+        assert rows("COLL_ACCESS_NAME, USER_NAME") == [["own", "alice"], ["own", "bob"]]
+        assert rows("USER_NAME, COLL_USER_NAME") == [["alice", "alice"], ["bob", "alice"]]
+        assert rows("USER_NAME, META_COLL_ATTR_NAME") == [["alice", "a"], ["bob", "a"]]
+        assert rows("DATA_ACCESS_NAME, COLL_ACCESS_NAME") == [["own", "own"], ["read_object", "own"]]
+        # R_USER_MAIN -> R_USER_GROUP -> r_group_main (:667-668): each group of those users, themselves and
+        # public included (chlRegUserRE makes a user its own member, db_plugin.cpp:8789-8799; mkuser adds it
+        # to public, packaging/core.re.template:20)
+        assert rows("USER_GROUP_NAME, DATA_NAME") == [["alice", "x"], ["bob", "x"], ["public", "x"]]

@@ -155,7 +155,11 @@ def test_integer_columns_compare_numerically_and_times_as_strings() -> None:
         ("select META_USER_ATTR_VALUE", {"USER", "META_USER"}),
         ("select RESC_NAME where META_RESC_ATTR_NAME = 'a'", {"RESC", "META_RESC"}),
         ("select META_RESC_ATTR_UNITS where META_RESC_ATTR_ID = '5'", {"RESC", "META_RESC"}),
-        ("select DATA_NAME where DATA_ACCESS_NAME = 'own'", {"COLL", "DATA", "ACCESS"}),
+        ("select DATA_NAME where DATA_ACCESS_NAME = 'own'", {"COLL", "DATA", "DATA_ACCESS"}),
+        # r_coll_access and r_data_access are two tables (general_query_setup.cpp:54-55 at 4.3.4); R_USER_MAIN
+        # reaches a collection only through r_data_access and R_DATA_MAIN (:666, 598, 585).
+        ("select COLL_ACCESS_NAME, USER_NAME", {"COLL", "COLL_ACCESS", "DATA", "USER"}),
+        ("select USER_NAME, META_COLL_ATTR_NAME", {"COLL", "DATA", "META_COLL", "USER"}),
     ],
 )
 def test_fetch_rows_is_asked_for_the_touched_table_groups(query: str, tables: set[str]) -> None:
