@@ -265,7 +265,7 @@ class OpenIdJwtValidator:
             named = next((k for k in self._key_list() if k.get("kid") == kid), None)
             if named is not None:
                 return None if family is None else _public_key(named, family)
-            log.warning("JWT kid %s is not in the provider's JWKS: trying every key", kid)
+            log.warning("JWT kid %r is not in the provider's JWKS: falling back to its signing keys", kid)
         if alg in _SYMMETRIC:
             return self._secret
         if family is None:
