@@ -19,7 +19,7 @@ from typing import Any, Protocol
 import httpx2
 from joserfc import jws
 from joserfc.errors import JoseError
-from joserfc.jwk import KeySet, OctKey
+from joserfc.jwk import ECKey, OctKey, RSAKey
 
 __all__ = [
     "OpenIdIntrospectionValidator",
@@ -44,6 +44,8 @@ _ASYMMETRIC = {
     "ES512": "EC",
 }
 _SYMMETRIC = {"HS256", "HS384", "HS512"}
+#: The members the server reads from a JWK to build an RSA (RS/PS) or EC (ES) key (openid.cpp:303-371@0.7.0).
+_MATERIAL = {"RSA": ("n", "e"), "EC": ("crv", "x", "y")}
 
 
 class UserClaimMapper:
@@ -190,6 +192,19 @@ def _b64_json(segment: str) -> Any:
     return json.loads(_b64decode(segment))
 
 
+def _public_key(jwk: Mapping[str, Any], family: str) -> Any | None:
+    """The public key the server builds from ``jwk``'s material alone, or None where it throws (a key of the
+    other type lacks the members; openid.cpp:308-371@0.7.0)."""
+    names = _MATERIAL[family]
+    if not all(isinstance(jwk.get(name), str) for name in names):
+        return None
+    material = {"kty": family, **{name: jwk[name] for name in names}}
+    try:
+        return RSAKey.import_key(material) if family == "RSA" else ECKey.import_key(material)
+    except (JoseError, ValueError):
+        return None
+
+
 class OpenIdJwtValidator:
     """Validates JWT access tokens locally: header rules, signature (JWKS or HS secret), iss/aud/exp/nbf."""
 
@@ -213,38 +228,58 @@ class OpenIdJwtValidator:
         self.mapper = UserClaimMapper(user_claim, match_regex=match_regex, replace_format=replace_format)
         self._timeout = timeout
         self._secret = OctKey.import_key(_b64decode(access_token_secret)) if access_token_secret else None
-        self._jwks: KeySet | None = None
+        self._jwks: list[dict[str, Any]] | None = None
         self._jwks_lock = threading.Lock()
         self.jwks_fetches = 0
 
     def __repr__(self) -> str:
         return f"OpenIdJwtValidator(issuer={self.issuer!r}, client_id={self.client_id!r})"
 
-    def _key_set(self) -> KeySet:
-        """The provider's JWKS, fetched on first use and cached for the life of the validator."""
+    def _key_list(self) -> list[dict[str, Any]]:
+        """The provider's JWKS in its order, fetched on first use and cached for the life of the validator."""
         with self._jwks_lock:
             if self._jwks is None:
                 response = httpx2.get(self.jwks_uri, timeout=self._timeout)
                 response.raise_for_status()
-                self._jwks = KeySet.import_key_set(response.json())
+                keys = response.json()["keys"]
+                self._jwks = [k for k in keys if isinstance(k, dict)]
                 self.jwks_fetches += 1
             return self._jwks
 
-    def _candidate_keys(self, header: Mapping[str, Any]) -> list[Any]:
+    def _verification_key(self, header: Mapping[str, Any]) -> Any | None:
+        """The one key the server verifies with, or None (refused); add_algorithms_to_verifier, openid.cpp:
+        406-506@0.7.0 (the same at 0.5.0 and 0.6.0).
+
+        A ``kid`` found in the JWKS names the key, whatever its use, key_ops or alg; with an HS alg, or a key
+        of the other type, nothing verifies. No kid, or an unknown one (only logged): HS uses the configured
+        secret; RS/PS/ES take every signing key whose alg equals the token's (or, without alg, whose kty is
+        the family's), and the verifier keeps the *last* one, as jwt-cpp's ``allow_algorithm`` stores one
+        key per algorithm name (``algs[alg.name()] = ...``, include/jwt-cpp/jwt.h@v0.6.0 and v0.7.0).
+        """
         alg = header.get("alg")
-        if alg in _SYMMETRIC:
-            return [self._secret] if self._secret is not None else []
-        if alg not in _ASYMMETRIC:
-            return []
-        keys = self._key_set().keys
         kid = header.get("kid")
+        family = _ASYMMETRIC.get(str(alg))
         if kid is not None:
-            return [k for k in keys if k.kid == kid and k.key_type == _ASYMMETRIC[alg]]
-        return [
-            k
-            for k in keys
-            if k.key_type == _ASYMMETRIC[alg] and k.get("use", "sig") == "sig" and k.get("alg") in (None, alg)
-        ]
+            if not isinstance(kid, str):
+                return None  # get_key_id() throws: refused
+            named = next((k for k in self._key_list() if k.get("kid") == kid), None)
+            if named is not None:
+                return None if family is None else _public_key(named, family)
+            log.warning("JWT kid %r is not in the provider's JWKS: falling back to its signing keys", kid)
+        if alg in _SYMMETRIC:
+            return self._secret
+        if family is None:
+            return None
+        chosen = None
+        for jwk in self._key_list():
+            if jwk.get("use", "sig") != "sig" or "verify" not in jwk.get("key_ops", ["verify"]):
+                continue
+            if ("alg" in jwk and jwk["alg"] != alg) or ("alg" not in jwk and jwk.get("kty") != family):
+                continue
+            chosen = _public_key(jwk, family)
+            if chosen is None:
+                return None  # building this key throws: the whole validation fails
+        return chosen
 
     @staticmethod
     def _header_acceptable(header: Mapping[str, Any]) -> bool:
@@ -276,20 +311,15 @@ class OpenIdJwtValidator:
             return None
         if not isinstance(header, dict) or not self._header_acceptable(header):
             return None
-        alg = str(header.get("alg"))
-        for key in self._candidate_keys(header):
-            try:
-                verified = jws.deserialize_compact(token, key, algorithms=[alg])
-            except (JoseError, ValueError):
-                continue
-            try:
-                claims = json.loads(verified.payload)
-            except ValueError:
-                return None
-            if isinstance(claims, dict) and self._claims_acceptable(claims):
-                return claims
+        key = self._verification_key(header)
+        if key is None:
             return None
-        return None
+        try:
+            verified = jws.deserialize_compact(token, key, algorithms=[str(header.get("alg"))])
+            claims = json.loads(verified.payload)
+        except (JoseError, ValueError):
+            return None
+        return claims if isinstance(claims, dict) and self._claims_acceptable(claims) else None
 
     def username_for(self, token: str) -> str | None:
         """The zone user for ``token``, or None (→ 401)."""

@@ -33,7 +33,6 @@ from joserfc.errors import SecurityWarning
 from joserfc.jwk import OctKey
 
 from irods_provider.testing._openid import (
-    _SYMMETRIC,
     OpenIdJwtValidator,
     UserClaimMapper,
     _b64_json,
@@ -93,15 +92,6 @@ class _IdTokenValidator(OpenIdJwtValidator):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", SecurityWarning)  # the server takes a short secret as it is
             self._secret = OctKey.import_key(hmac_key) if hmac_key else None
-
-    def _key_set_kids(self) -> set[str]:
-        return {key.kid for key in self._key_set().keys if key.kid is not None}
-
-    def _candidate_keys(self, header: Mapping[str, Any]) -> list[Any]:
-        kid = header.get("kid")
-        if header.get("alg") in _SYMMETRIC and kid is not None and kid in self._key_set_kids():
-            return []
-        return super()._candidate_keys(header)
 
     @staticmethod
     def _header_acceptable(header: Mapping[str, Any]) -> bool:

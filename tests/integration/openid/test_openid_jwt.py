@@ -133,7 +133,10 @@ def test_forged_tokens_rejected_for_each_rule(
     now = int(time.time())
     assert jwt_validator.username_for(forge()) == "alice"  # the forging itself is sound
     assert jwt_validator.username_for(forge(header={"typ": "JWT"})) == "alice"  # case-insensitive
-    assert jwt_validator.username_for(forge(header={"kid": None})) == "alice"  # all RSA keys tried
+    # No kid, or one the JWKS lacks (only logged): the server verifies with the JWKS's RSA signing key
+    # (core/src/openid.cpp:417-426 and 459-502 at 0.7.0, 0.6.0; :422-431 at 0.5.0).
+    assert jwt_validator.username_for(forge(header={"kid": None})) == "alice"
+    assert jwt_validator.username_for(forge(header={"kid": "nope"})) == "alice"
     rejected = {
         "wrong iss": forge(iss="http://evil.example/o"),
         "wrong aud": forge(aud="someone-else"),
@@ -145,7 +148,7 @@ def test_forged_tokens_rejected_for_each_rule(
         "crit": forge(header={"crit": ["exp"]}),
         "nested": forge(header={"cty": "JWT"}),
         "other key": forge(pem=other_key),
-        "unknown kid": forge(header={"kid": "nope"}),
+        "unknown kid, other key": forge(header={"kid": "nope"}, pem=other_key),
         "HS256 without secret": forge(header={"alg": "HS256", "kid": None}),
         "JWE": "a.b.c.d.e",
         "garbage": "not-a-jwt",
