@@ -150,6 +150,22 @@ def _forget_shared_token_sources():  # type: ignore[no-untyped-def]
     forget_token_sources()
 
 
+@pytest.fixture(autouse=True)
+def _forget_attached_irods_stores():  # type: ignore[no-untyped-def]
+    """Airflow keeps one ``ObjectStoragePath`` store per scheme and connection id for the process, holding a
+    session to the emulator of the test that attached it; a later test's ``irods://irods_default@`` would
+    reach that old port (seen: another test's emulator there, refusing the path). A test's stores go."""
+    store = sys.modules.get("airflow.sdk.io.store")
+    before = set(getattr(store, "_STORE_CACHE", {}))
+    yield
+    store = sys.modules.get("airflow.sdk.io.store")
+    cache = getattr(store, "_STORE_CACHE", {})
+    for alias in [a for a in cache if a not in before and a.startswith("irods")]:
+        attached = cache.pop(alias)
+        if "fs" in vars(attached):  # its filesystem was made: close its session (no unclosed sockets)
+            attached.fs.close_session()
+
+
 @pytest.fixture(scope="session")
 def airflow_db() -> str:
     """This worker's SQLite metadata DB under the session's AIRFLOW_HOME (for ``dag.test()``), a copy of one
