@@ -19,11 +19,11 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-import httpx2
 import pytest
 from joserfc import jws
 from joserfc.jwk import ECKey, OctKey, RSAKey
 from oidc_provider.harness import OidcProvider
+from test_openid_versions import _stat_home
 
 from irods_provider.testing import EmulatorConfig, EmulatorServer
 from irods_provider.testing._openid import (
@@ -45,15 +45,6 @@ def _token(issuer: str, key: Any, alg: str = "RS256", **header: Any) -> str:
     claims = {"iss": issuer, "aud": [AUDIENCE], "preferred_username": "alice", "nbf": now, "exp": now + 60}
     head = {k: v for k, v in {"alg": alg, "typ": "at+jwt", **header}.items() if v is not None}
     return jws.serialize_compact(head, json.dumps(claims), key, algorithms=[alg])
-
-
-def _stat_home(server: EmulatorServer, token: str) -> httpx2.Response:
-    return httpx2.get(
-        f"{server.base_url}/collections",
-        params={"op": "stat", "lpath": "/tempZone/home/alice"},
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=10,
-    )
 
 
 def _accepted(server: EmulatorServer, token: str) -> bool:
