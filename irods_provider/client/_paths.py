@@ -156,6 +156,10 @@ _DOWNLOADS = (
 _READ_HINTS = {
     "data_objects.read": _DOWNLOADS,
     "data_objects.stat": "; collections.lookup answers for such a path from the catalog (size, checksum)",
+    "data_objects.verify_checksum": "; to verify such a data object use irods_provider.client.transfer."
+    "verify_by_copies (or verify_object, or IrodsChecksumOperator(verify=True)), which checks each good "
+    "replica through a server-side copy from its resource against that replica's catalog checksum (POSTs "
+    "only)",
 }
 
 

@@ -453,8 +453,10 @@ class IrodsChecksumOperator(IrodsBaseOperator):
     def _check(self, session: IrodsSession, obj: str) -> dict[str, Any]:
         """One object's report line: its verification (``ok``, and ``findings`` when not) or its checksum."""
         if self.verify:
-            report = session.data_objects.verify_checksum(
-                obj, resource=self.resource or None, replica_number=self._replica, admin=self.admin
+            from irods_provider.client.transfer import verify_object  # a '+' path: through copies
+
+            report = verify_object(
+                session, obj, resource=self.resource or None, replica_number=self._replica, admin=self.admin
             )
             line = {"path": obj, "ok": report.ok}
             return line if report.ok else {**line, "findings": list(report.results)}

@@ -50,6 +50,7 @@ from ._reader import ParallelReader, open_reader
 from ._report import DirectoryResult, DirectoryStatus, FileResult, FileStatus, KeptDirectory, TransferReport
 from ._resume import ResumeState
 from ._upload import parallel_upload, upload_object
+from ._verify_copies import verify_by_copies, verify_object
 from ._writer import ParallelWriter, open_writer
 
 __all__ = [
@@ -107,7 +108,9 @@ __all__ = [
     "sha2_checksum",
     "upload_files",
     "upload_object",
+    "verify_by_copies",
     "verify_checksum",
+    "verify_object",
 ]
 
 for _name in __all__:

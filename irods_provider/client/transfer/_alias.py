@@ -169,7 +169,9 @@ class ReadAlias:
     ``coordinator``: the copy's removal is registered as one of its failure cleanups. ``verify``: compare the
     copy's checksum with the original's at once (for readers that cannot hash every byte in order, such as
     random access); IrodsChecksumMismatchError, and the copy removed, when they differ. ``size``: the
-    source's, if known (how long a copy whose reply was lost may still be running).
+    source's, if known (how long a copy whose reply was lost may still be running). ``src_resource``: copy
+    the replica under this root resource (the copy's ``src-resource``); ``expected``: the checksum ``verify``
+    compares with (that replica's catalog checksum), instead of the one the server returns for the source.
     """
 
     def __init__(
@@ -180,12 +182,16 @@ class ReadAlias:
         coordinator: TransferCoordinator | None = None,
         verify: bool = False,
         size: int | None = None,
+        src_resource: str | None = None,
+        expected: str | None = None,
     ) -> None:
         self.session = session
         self.source = source
         self.path = source
         self._made = False
         self._size = size
+        self._src_resource = src_resource
+        self._expected = expected
         if not needs_alias(source):
             return
         home = alias_collection(session, source)
@@ -256,7 +262,9 @@ class ReadAlias:
         """Send the copy; a refusal says that it needs write access in ``home``, not only read access to the
         source (the server's CAT_NO_ACCESS_PERMISSION does not say which was missing)."""
         try:
-            self.session.data_objects.copy(self.source, self.path, replicas_before=())  # a new name
+            self.session.data_objects.copy(  # a new name
+                self.source, self.path, replicas_before=(), src_resource=self._src_resource
+            )
         except IrodsPermissionError as exc:
             raise exc.retold(
                 f"reading this path goes through a server-side copy in {home} ({_why(self.source)}), and "
@@ -274,7 +282,8 @@ class ReadAlias:
     def _verify(self) -> None:
         api = self.session.data_objects
         # the copy's checksum is computed afresh (``force``): a copy may carry the source's stored one over
-        expected, actual = api.calculate_checksum(self.source), api.calculate_checksum(self.path, force=True)
+        expected = self._expected or api.calculate_checksum(self.source)
+        actual = api.calculate_checksum(self.path, force=True)
         if scheme_of(expected) != scheme_of(actual):
             actual = self._hash_copy(expected)
         if expected != actual:

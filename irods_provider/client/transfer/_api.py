@@ -101,7 +101,13 @@ class DataObjectsLike(Protocol):
     def rename(self, old_path: str, new_path: str) -> None: ...
 
     def copy(
-        self, src: str, dst: str, *, overwrite: bool = False, replicas_before: Sequence[Any] | None = None
+        self,
+        src: str,
+        dst: str,
+        *,
+        overwrite: bool = False,
+        src_resource: str | None = None,
+        replicas_before: Sequence[Any] | None = None,
     ) -> None: ...
 
     def remove(self, path: str, *, no_trash: bool = False) -> None: ...

@@ -1,0 +1,193 @@
+"""Verifying the replicas of a data object whose path holds ``+``, through POSTs only.
+
+The server's ``verify_checksum`` is a GET, and the HTTP API turns ``+`` into a space in GET values (every
+release; see :mod:`._alias`), so it cannot address such an object. What it checks (irods 4.3.4
+server/api/src/rsDataObjChksum.cpp ``do_verification`` :238-377) is reproduced here per replica:
+
+- every good replica's bytes against its own catalog checksum (``verifyDataObjChksum``, :221-235): a
+  server-side copy of that replica alone (``data_objects.copy`` with ``src-resource`` = its root resource,
+  a POST) to a hidden read alias, the alias's checksum computed by the server (``calculate_checksum`` with
+  ``force``, a POST) and compared with the replica's catalog checksum, in that checksum's own scheme (an
+  alias of another scheme than the zone's is hashed here from its bytes); a mismatch is the server's
+  finding (``error`` USER_CHKSUM_MISMATCH naming the replica);
+- the ``info`` note of skipped replicas (:164-176), the ``warning`` CAT_NO_CHECKSUM_FOR_REPLICA of a good
+  replica without a checksum (returned at once, before any hashing, :188-201, :342-354), and the
+  ``warning`` of good replicas whose checksums differ (:365-372), all from the catalog.
+
+What no POST reaches, refused (IrodsInvalidPathError naming the object and why) rather than passed:
+
+- two good replicas under one root resource (a replication resource's children): a copy names a root
+  resource only (``src-resource`` is RESC_NAME_KW; a child is DIRECT_CHILD_ACCESS,
+  irods_resource_redirect.cpp:47, :130), and reads whichever replica the server's vote picks;
+- a targeted replica that is not good: a copy's source open votes, it does not take the replica named.
+
+Not reproduced: the size check (``verifyVaultSizeEqualsDatabaseSize``, :70-113) stats the replica's file
+in the vault, which no HTTP API operation exposes. A copy reads the catalog's size from the file: one that
+is shorter fails the copy (its close checks the size written, finalize_utilities.cpp:188-196), raised as
+the server's error; one that is longer, its first bytes intact, passes. ``admin`` has no effect (the copy
+has no admin flag): the copies need read access to the object and write access in the user's home.
+
+Cost: a read and a write of each verified replica on the server, the quota of one replica while its alias
+lasts; aliases are removed whatever happens, and a killed worker's are swept (see :mod:`._alias`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from typing import Any, cast
+
+from irods_provider._error_codes import error_code
+from irods_provider.client._locks import unreadable_error
+from irods_provider.client._models import ChecksumReport, Replica
+from irods_provider.exceptions import (
+    IrodsChecksumMismatchError,
+    IrodsInvalidPathError,
+    IrodsSourceChangedError,
+    IrodsUsageError,
+)
+
+from ._alias import ReadAlias
+from ._api import SessionLike
+
+__all__ = ["verify_by_copies", "verify_needs_copies", "verify_object"]
+
+log = logging.getLogger(__name__)
+
+_OPERATION = "data_objects.verify_checksum"
+
+
+def verify_needs_copies(path: str) -> bool:
+    """Whether the server's ``verify_checksum`` (a GET) cannot address ``path``: it holds ``+``."""
+    return "+" in path
+
+
+def verify_object(
+    session: SessionLike,
+    path: str,
+    *,
+    resource: str | None = None,
+    replica_number: int | None = None,
+    admin: bool = False,
+) -> ChecksumReport:
+    """``data_objects.verify_checksum(path)``, or for a ``+`` path :func:`verify_by_copies`."""
+    if verify_needs_copies(path):
+        return verify_by_copies(session, path, resource=resource, replica_number=replica_number)
+    api: Any = session.data_objects
+    report: ChecksumReport = api.verify_checksum(
+        path, resource=resource, replica_number=replica_number, admin=admin
+    )
+    return report
+
+
+def _finding(severity: str, name: str | None, message: str) -> dict[str, Any]:
+    """One result as the server writes it (``add_verification_result``, rsDataObjChksum.cpp:57-67)."""
+    return {"severity": severity, "error_code": error_code(name) if name else 0, "message": message}
+
+
+def _refuse(path: str, why: str) -> IrodsInvalidPathError:
+    return IrodsInvalidPathError(
+        "path contains '+', which the iRODS HTTP API turns into a space in GET query strings, so the "
+        "server's verify_checksum cannot address it; its replicas are verified through server-side copies "
+        f"from each replica's resource, but {why}: verify it on the server (ichksum -K) or rename the object "
+        "to avoid '+'",
+        operation=_OPERATION,
+        path=path,
+    )
+
+
+def _chosen(
+    path: str, replicas: list[Replica], resource: str | None, replica_number: int | None
+) -> list[Replica]:
+    """The replicas the server's verification would check: the targeted one, else the good ones; each
+    must be the only replica under its root resource (what a copy can name) and good."""
+    if resource is not None and replica_number is not None:
+        raise IrodsUsageError(
+            "resource and replica_number exclude each other (USER_INCOMPATIBLE_PARAMS)",
+            operation=_OPERATION,
+            path=path,
+        )
+    if resource is not None:
+        # the one a targeted open takes there: a good one first (sortObjInfoForOpen)
+        chosen = sorted((r for r in replicas if r.root == resource), key=lambda r: not r.good)[:1]
+    elif replica_number is not None:
+        chosen = [r for r in replicas if r.number == replica_number]
+    else:
+        chosen = [r for r in replicas if r.good]
+    if not chosen:
+        target = f"resource {resource!r}" if resource is not None else f"replica {replica_number}"
+        raise _refuse(path, f"it has no replica on {target}")
+    if not all(r.good for r in chosen):
+        raise _refuse(path, f"replica {chosen[0].number} is not good, and a copy reads a good one")
+    roots = Counter(r.root for r in replicas if r.good)
+    for shared in sorted(root for root in {r.root for r in chosen} if roots[root] > 1):
+        numbers = " and ".join(str(r.number) for r in replicas if r.good and r.root == shared)
+        raise _refuse(
+            path,
+            f"its good replicas {numbers} both sit under the resource {shared!r}, and a copy names a root "
+            "resource, reading whichever replica the server picks there",
+        )
+    return chosen
+
+
+def verify_by_copies(
+    session: SessionLike,
+    path: str,
+    *,
+    resource: str | None = None,
+    replica_number: int | None = None,
+) -> ChecksumReport:
+    """Verify ``path``'s replicas through POSTs only (see the module): the findings the server's
+    ``verify_checksum`` reports, as a ChecksumReport; refusals and a replica that changed meanwhile
+    (IrodsSourceChangedError) are raised."""
+    replicas = cast("list[Replica]", list(session.data_objects.replicas(path)))
+    if (unreadable := unreadable_error(path, replicas, operation=_OPERATION)) is not None:
+        raise unreadable  # being written (locked), or no good replica: as the server answers
+    chosen = _chosen(path, replicas, resource, replica_number)
+    results: list[dict[str, Any]] = []
+    if resource is None and replica_number is None and (skipped := len(replicas) - len(chosen)):
+        results.append(_finding("info", None, f"INFO: Number of replicas skipped: {skipped}"))
+    missing = [r for r in chosen if not r.checksum]
+    for replica in missing:
+        message = f"WARNING: No checksum available for replica [{replica.number}]."
+        results.append(_finding("warning", "CAT_NO_CHECKSUM_FOR_REPLICA", message))
+    if not missing:
+        for replica in chosen:
+            if not _copy_matches(session, path, replica):
+                message = (
+                    "ERROR: Computed checksum does not match what is in the catalog for replica "
+                    f"[{replica.number}]."
+                )
+                results.append(_finding("error", "USER_CHKSUM_MISMATCH", message))
+        if len({r.checksum for r in chosen}) > 1:
+            message = "WARNING: Data object has replicas with different checksums."
+            results.append(_finding("warning", "USER_CHKSUM_MISMATCH", message))
+    findings = [r for r in results if r["severity"] != "info"]
+    return ChecksumReport(ok=not findings, results=tuple(results))
+
+
+def _copy_matches(session: SessionLike, path: str, replica: Replica) -> bool:
+    """Whether a server-side copy of ``replica`` (from its root resource) has its catalog checksum; a
+    replica whose catalog entry changed meanwhile is IrodsSourceChangedError, not a mismatch."""
+    try:
+        with ReadAlias(
+            session,
+            path,
+            verify=True,
+            size=replica.size,
+            src_resource=replica.root,
+            expected=replica.checksum,
+        ):
+            pass
+    except IrodsChecksumMismatchError:
+        now = {r.number: r for r in cast("list[Replica]", session.data_objects.replicas(path))}
+        if (after := now.get(replica.number)) != replica:
+            raise IrodsSourceChangedError(
+                f"replica {replica.number} changed while it was verified: verify again",
+                changed="removed" if after is None else f"catalog entry {replica} -> {after}",
+                operation=_OPERATION,
+                path=path,
+            ) from None
+        log.warning("replica %d of %s differs from its catalog checksum", replica.number, path)
+        return False
+    return True
