@@ -31,6 +31,7 @@ from typing import Any
 from irods_provider.testing._catalog import READ, DataObject, ModelBase, Replica, normalize
 from irods_provider.testing._error_table import error_code
 from irods_provider.testing._errors import IrodsModelError
+from irods_provider.testing._fslib import asks_catalog, vault_size_found
 from irods_provider.testing._hashing import scheme_of_checksum
 
 #: What the replica-damage hooks can do to a replication resource's copy of a new write.
@@ -223,18 +224,23 @@ class ChecksumsMixin(ModelBase):
                     raise IrodsModelError("SYS_NO_GOOD_REPLICA", "No good replica.")
                 if skipped := len(obj.replicas) - len(reps):
                     results.append(_finding("info", None, f"INFO: Number of replicas skipped: {skipped}"))
-            snapshot = [(r.number, r.checksum, r.size, r.spool_file) for r in reps]
-        for number, _, size, spool in snapshot:
-            if os.path.getsize(spool) != size:
+            snapshot = [(r.number, r.checksum, r.size, r.spool_file, r.physical_path) for r in reps]
+        for number, _, size, spool, physical in snapshot:
+            if asks_catalog(physical) and not vault_size_found(
+                self, caller, normalize(path), physical, self.config.irods_release
+            ):
+                message = f"ERROR: Could not verify size for replica [{number}]."
+                results.append(_finding("error", "CAT_NO_ROWS_FOUND", message))
+            elif os.path.getsize(spool) != size:
                 message = f"ERROR: Physical size does not match size in catalog for replica [{number}]."
                 results.append(_finding("error", "USER_FILE_SIZE_MISMATCH", message))
-        missing = [number for number, checksum, _, _ in snapshot if not checksum]
+        missing = [number for number, checksum, *_ in snapshot if not checksum]
         for number in missing:
             message = f"WARNING: No checksum available for replica [{number}]."
             results.append(_finding("warning", "CAT_NO_CHECKSUM_FOR_REPLICA", message))
         if missing:
             return results
-        for number, checksum, _, spool in snapshot if compute else ():
+        for number, checksum, _, spool, _ in snapshot if compute else ():
             # Recomputed in the catalog checksum's own scheme: verification passes it as ORIG_CHKSUM_KW
             # (rsDataObjChksum.cpp:627 at 4.3.4), whose scheme file_checksum prefers (:316-332).
             if self.file_checksum(spool, scheme_of_checksum(checksum)) != checksum:
@@ -242,7 +248,7 @@ class ChecksumsMixin(ModelBase):
                     f"ERROR: Computed checksum does not match what is in the catalog for replica [{number}]."
                 )
                 results.append(_finding("error", "USER_CHKSUM_MISMATCH", message))
-        if len({checksum for _, checksum, _, _ in snapshot}) > 1:
+        if len({checksum for _, checksum, *_ in snapshot}) > 1:
             message = "WARNING: Data object has replicas with different checksums."
             results.append(_finding("warning", "USER_CHKSUM_MISMATCH", message))
         return results

@@ -30,7 +30,7 @@ from irods_provider.testing._errors import IrodsModelError
 from irods_provider.testing._genquery import GenQueryError, coll_name_filter, execute_genquery1
 from irods_provider.testing._versions import IrodsRelease
 
-__all__ = ["asks_catalog", "library_stat", "plugin_object_id", "touch_finds_replica"]
+__all__ = ["asks_catalog", "library_stat", "plugin_object_id", "touch_finds_replica", "vault_size_found"]
 
 _ESCAPES_QUOTES_SINCE: IrodsRelease = (5, 0, 0)
 
@@ -134,4 +134,16 @@ def touch_finds_replica(
             f"SELECT DATA_ID WHERE DATA_NAME = '{_literal(name, release)}' AND "
             f"COLL_NAME = '{_literal(parent or '/', release)}' AND DATA_REPL_NUM = '{replica_number}'"
         )
+    return bool(_rows(model, caller, query, release, path))
+
+
+def vault_size_found(
+    model: ModelBase, caller: str, path: str, physical_path: str, release: IrodsRelease
+) -> bool:
+    """Whether verify_checksum's size check (``verifyVaultSizeEqualsDatabaseSize``) finds the replica's
+    catalog size: it asks ``select DATA_SIZE where DATA_PATH = '<physical path>'``, the path pasted verbatim
+    on 4.3 (irods 4.3.4 server/api/src/rsDataObjChksum.cpp:92) and with ``single_quotes_to_hex`` on 5.0
+    (5.0.2 :93-94), whose grammar reads a ``\\xHH`` of the path as one byte (lib/genquery1/dsl/lexer.l:44):
+    no row, and the replica is reported "Could not verify size" (CAT_NO_ROWS_FOUND, 4.3.4 :107, :205)."""
+    query = f"select DATA_SIZE where DATA_PATH = '{_literal(physical_path, release)}'"
     return bool(_rows(model, caller, query, release, path))

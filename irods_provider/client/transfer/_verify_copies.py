@@ -1,18 +1,22 @@
-"""Verifying the replicas of a data object whose path holds ``+``, through POSTs only.
+"""Verifying the replicas of a data object the server's ``verify_checksum`` cannot check, through POSTs only.
 
-The server's ``verify_checksum`` is a GET, and the HTTP API turns ``+`` into a space in GET values (every
-release; see :mod:`._alias`), so it cannot address such an object. What it checks (irods 4.3.4
-server/api/src/rsDataObjChksum.cpp ``do_verification`` :238-377) is reproduced here per replica:
+``verify_checksum`` is a GET, and the HTTP API turns ``+`` into a space in GET values (every release; see
+:mod:`._alias`), so it cannot address a path holding ``+``. On iRODS 5.0 it addresses a path holding a
+``\\xHH`` sequence, but its size check pastes the replica's physical path (which mirrors the logical one)
+into a GenQuery1 string whose grammar reads the sequence as one byte (irods 5.0.2 rsDataObjChksum.cpp:93-94,
+lib/genquery1/dsl/lexer.l:44), finds no row and reports the replica "Could not verify size"
+(CAT_NO_ROWS_FOUND); such an object is verified again through copies here. What the server checks (irods 4.3.4
+server/api/src/rsDataObjChksum.cpp ``do_verification`` :243-383) is reproduced here per replica:
 
-- every good replica's bytes against its own catalog checksum (``verifyDataObjChksum``, :221-235): a
+- every good replica's bytes against its own catalog checksum (``verifyDataObjChksum``, :221-241): a
   server-side copy of that replica alone (``data_objects.copy`` with ``src-resource`` = its root resource,
   a POST) to a hidden read alias, the alias's checksum computed by the server (``calculate_checksum`` with
   ``force``, a POST) and compared with the replica's catalog checksum, in that checksum's own scheme (an
   alias of another scheme than the zone's is hashed here from its bytes); a mismatch is the server's
   finding (``error`` USER_CHKSUM_MISMATCH naming the replica);
-- the ``info`` note of skipped replicas (:164-176), the ``warning`` CAT_NO_CHECKSUM_FOR_REPLICA of a good
-  replica without a checksum (returned at once, before any hashing, :188-201, :342-354), and the
-  ``warning`` of good replicas whose checksums differ (:365-372), all from the catalog.
+- the ``info`` note of skipped replicas (:165-176), the ``warning`` CAT_NO_CHECKSUM_FOR_REPLICA of a good
+  replica without a checksum (returned at once, before any hashing, :178-192, :338-349), and the
+  ``warning`` of good replicas whose checksums differ (:367-375), all from the catalog.
 
 What no POST reaches, refused (IrodsInvalidPathError naming the object and why) rather than passed:
 
@@ -21,7 +25,7 @@ What no POST reaches, refused (IrodsInvalidPathError naming the object and why) 
   irods_resource_redirect.cpp:47, :130), and reads whichever replica the server's vote picks;
 - a targeted replica that is not good: a copy's source open votes, it does not take the replica named.
 
-Not reproduced: the size check (``verifyVaultSizeEqualsDatabaseSize``, :70-113) stats the replica's file
+Not reproduced: the size check (``verifyVaultSizeEqualsDatabaseSize``, :74-115) stats the replica's file
 in the vault, which no HTTP API operation exposes. A copy reads the catalog's size from the file: one that
 is shorter fails the copy (its close checks the size written, finalize_utilities.cpp:188-196), raised as
 the server's error; one that is longer, its first bytes intact, passes. ``admin`` has no effect (the copy
@@ -40,6 +44,7 @@ from typing import Any, cast
 from irods_provider._error_codes import error_code
 from irods_provider.client._locks import unreadable_error
 from irods_provider.client._models import ChecksumReport, Replica
+from irods_provider.client._paths import _HEX_ESCAPE
 from irods_provider.exceptions import (
     IrodsChecksumMismatchError,
     IrodsInvalidPathError,
@@ -55,11 +60,20 @@ __all__ = ["verify_by_copies", "verify_needs_copies", "verify_object"]
 log = logging.getLogger(__name__)
 
 _OPERATION = "data_objects.verify_checksum"
+_NO_ROWS = error_code("CAT_NO_ROWS_FOUND")
 
 
 def verify_needs_copies(path: str) -> bool:
     """Whether the server's ``verify_checksum`` (a GET) cannot address ``path``: it holds ``+``."""
     return "+" in path
+
+
+def _size_check_missed(path: str, report: ChecksumReport) -> bool:
+    """Whether ``report`` (the server's, for ``path``) holds the size check's miss of a ``\\xHH`` path on
+    iRODS 5.0 (see the module): an ``error`` CAT_NO_ROWS_FOUND, "Could not verify size"."""
+    return _HEX_ESCAPE.search(path) is not None and any(
+        f.get("severity") == "error" and f.get("error_code") == _NO_ROWS for f in report.results
+    )
 
 
 def verify_object(
@@ -70,27 +84,37 @@ def verify_object(
     replica_number: int | None = None,
     admin: bool = False,
 ) -> ChecksumReport:
-    """``data_objects.verify_checksum(path)``, or for a ``+`` path :func:`verify_by_copies`."""
+    """``data_objects.verify_checksum(path)``; for a ``+`` path, or a ``\\xHH`` one whose size check the
+    server missed, :func:`verify_by_copies`."""
     if verify_needs_copies(path):
         return verify_by_copies(session, path, resource=resource, replica_number=replica_number)
     api: Any = session.data_objects
     report: ChecksumReport = api.verify_checksum(
         path, resource=resource, replica_number=replica_number, admin=admin
     )
-    return report
+    if not _size_check_missed(path, report):
+        return report
+    log.info("the server's size check missed %s (a \\xHH in its path): verifying it through copies", path)
+    return verify_by_copies(session, path, resource=resource, replica_number=replica_number)
 
 
 def _finding(severity: str, name: str | None, message: str) -> dict[str, Any]:
-    """One result as the server writes it (``add_verification_result``, rsDataObjChksum.cpp:57-67)."""
+    """One result as the server writes it (``add_verification_result``, rsDataObjChksum.cpp:58-67)."""
     return {"severity": severity, "error_code": error_code(name) if name else 0, "message": message}
 
 
 def _refuse(path: str, why: str) -> IrodsInvalidPathError:
+    if "+" in path:
+        char = "'+'"
+        cause = "which the iRODS HTTP API turns into a space in GET query strings, so the server's "
+        cause += "verify_checksum cannot address it"
+    else:
+        char = "a \\xHH sequence"
+        cause = "which the size check of iRODS 5.0's verify_checksum reads as one byte"
     return IrodsInvalidPathError(
-        "path contains '+', which the iRODS HTTP API turns into a space in GET query strings, so the "
-        "server's verify_checksum cannot address it; its replicas are verified through server-side copies "
-        f"from each replica's resource, but {why}: verify it on the server (ichksum -K) or rename the object "
-        "to avoid '+'",
+        f"path contains {char}, {cause}; its replicas are verified through server-side copies from each "
+        f"replica's resource, but {why}: verify it on the server (ichksum -K) or rename the object to avoid "
+        f"{char}",
         operation=_OPERATION,
         path=path,
     )

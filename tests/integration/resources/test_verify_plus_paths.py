@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -53,8 +54,8 @@ def put(session: IrodsSession, path: str, data: bytes, *, replicate_to: str | No
     session.data_objects.write(decoy, b"what a GET would address")
 
 
-def verify(**kwargs: Any) -> dict[str, Any]:
-    result: dict[str, Any] = IrodsChecksumOperator(task_id="v", path=TREE, verify=True, **kwargs).execute({})
+def verify(path: str = TREE, **kwargs: Any) -> dict[str, Any]:
+    result: dict[str, Any] = IrodsChecksumOperator(task_id="v", path=path, verify=True, **kwargs).execute({})
     return result
 
 
@@ -184,4 +185,48 @@ def test_the_0_6_0_profile(irods_emulator_at: Any, monkeypatch: pytest.MonkeyPat
         assert failed.value.path == PLUS
         findings = verify(fail_on_mismatch=False)["mismatches"][0]["findings"]
         assert [f["message"] for f in findings] == [MISMATCH.format(number)]
+        assert aliases(session) == []
+
+
+HEX_TREE = f"{HOME}/hex-run"
+HEX = f"{HEX_TREE}/x\\x41y.bin"  # a backslash, 'x', '4', '1' in the name: 5.0's GenQuery1 reads them as 'A'
+
+
+def _registered_like_a_vault(server: Any, session: IrodsSession, data: bytes) -> str:
+    """HEX registered from a file whose name mirrors it, as a unixfilesystem vault names a replica."""
+    physical = Path(server.config.spool_dir) / "vault" / "x\\x41y.bin"
+    physical.parent.mkdir(exist_ok=True)
+    physical.write_bytes(data)
+    session.collections.create(HEX_TREE, exist_ok=True)
+    session.data_objects.register(HEX, str(physical), "demoResc", checksum=True)
+    return str(physical)
+
+
+@pytest.mark.parametrize(("release", "missed"), [("rods4.3.2", False), ("rods5.0.1", True)])
+def test_the_servers_size_check_misses_a_hex_sequence_on_5_0(
+    irods_emulator_variants: Any, release: str, missed: bool
+) -> None:
+    # verifyVaultSizeEqualsDatabaseSize: "select DATA_SIZE where DATA_PATH = '<physical path>'", verbatim on
+    # 4.3 (irods 4.3.4 rsDataObjChksum.cpp:92), single_quotes_to_hex on 5.0 (5.0.2 :93-94), whose grammar
+    # reads \x41 as 'A' (lib/genquery1/dsl/lexer.l:44): no row -> CAT_NO_ROWS_FOUND (4.3.4 :107), reported as
+    # "ERROR: Could not verify size for replica [0]." (:205).
+    server = irods_emulator_variants(irods_server_version=release)
+    with IrodsSession(server.base_url, auth=BasicAuth("rods", "rods-emulator")) as session:
+        _registered_like_a_vault(server, session, b"hex named")
+        report = session.data_objects.verify_checksum(HEX)
+    expected = [("error", -808000, "ERROR: Could not verify size for replica [0].")] if missed else []
+    assert [(f["severity"], f["error_code"], f["message"]) for f in report.results] == expected
+
+
+def test_a_hex_path_on_5_0_is_verified_through_copies(
+    irods_emulator_variants: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = irods_emulator_variants(irods_server_version="rods5.0.1")
+    monkeypatch.setenv("AIRFLOW_CONN_IRODS_DEFAULT", conn_uri(server))
+    with IrodsSession(server.base_url, auth=BasicAuth("rods", "rods-emulator")) as session:
+        physical = _registered_like_a_vault(server, session, b"hex named")
+        assert verify(HEX_TREE)["mismatch_count"] == 0  # the server's own answer was a size error
+        Path(physical).write_bytes(b"HEX NAMED")  # same size, other bytes
+        findings = verify(HEX_TREE, fail_on_mismatch=False)["mismatches"][0]["findings"]
+        assert [f["message"] for f in findings] == [MISMATCH.format(0)]
         assert aliases(session) == []
