@@ -391,7 +391,10 @@ class IrodsChecksumOperator(IrodsBaseOperator):
     Under a collection, an object another client is still writing (no good replica: one intermediate or
     locked) is left out as tree copies leave it out, listed in ``in_progress`` (at most ``max_entries``,
     counted in ``in_progress_count``) for a later run; one whose write failed (all replicas stale) still
-    fails the task. The engine's own temporaries are never walked.
+    fails the task. The engine's own temporaries are never walked. An object whose path holds ``+`` (which
+    the server's verify_checksum, a GET, cannot address) is verified replica by replica through server-side
+    copies from each replica's resource (:func:`~irods_provider.client.transfer.verify_by_copies`: a read
+    and a write of each replica on the server, and its hashing; see README "Paths the API can address later").
 
     Example:
 
