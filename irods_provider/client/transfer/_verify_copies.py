@@ -52,7 +52,7 @@ from irods_provider.exceptions import (
     IrodsUsageError,
 )
 
-from ._alias import ReadAlias
+from ._alias import ReadAlias, needs_alias
 from ._api import SessionLike
 
 __all__ = ["verify_by_copies", "verify_needs_copies", "verify_object"]
@@ -164,6 +164,13 @@ def verify_by_copies(
     """Verify ``path``'s replicas through POSTs only (see the module): the findings the server's
     ``verify_checksum`` reports, as a ChecksumReport; refusals and a replica that changed meanwhile
     (IrodsSourceChangedError) are raised."""
+    if not needs_alias(path):  # no alias would be made: the copies would check the object against itself
+        raise IrodsUsageError(
+            "the server's verify_checksum addresses this path: use data_objects.verify_checksum (or "
+            "verify_object), which checks every replica's size too",
+            operation=_OPERATION,
+            path=path,
+        )
     replicas = cast("list[Replica]", list(session.data_objects.replicas(path)))
     if (unreadable := unreadable_error(path, replicas, operation=_OPERATION)) is not None:
         raise unreadable  # being written (locked), or no good replica: as the server answers

@@ -20,7 +20,7 @@ import pytest
 from irods_provider.client import BasicAuth, IrodsSession
 from irods_provider.client.transfer import verify_by_copies
 from irods_provider.client.transfer._alias import ALIAS_PREFIX
-from irods_provider.exceptions import IrodsIntegrityError, IrodsInvalidPathError
+from irods_provider.exceptions import IrodsIntegrityError, IrodsInvalidPathError, IrodsUsageError
 from irods_provider.operators.catalog import IrodsChecksumOperator
 
 pytestmark = pytest.mark.timeout(120)
@@ -134,6 +134,9 @@ def test_the_client_verify_names_the_route_that_works(tree: IrodsSession) -> Non
     with pytest.raises(IrodsInvalidPathError, match="verify_by_copies") as refused:
         tree.data_objects.verify_checksum(PLUS)
     assert refused.value.path == PLUS
+    # and that route never passes a path it would make no copy of (it would check the object against itself)
+    with pytest.raises(IrodsUsageError, match=r"use data_objects\.verify_checksum"):
+        verify_by_copies(tree, f"{TREE.replace('+', ' ')}/plain.csv")
 
 
 @pytest.fixture
