@@ -1,12 +1,15 @@
 """Verifying the replicas of a data object the server's ``verify_checksum`` cannot check, through POSTs only.
 
 ``verify_checksum`` is a GET, and the HTTP API turns ``+`` into a space in GET values (every release; see
-:mod:`._alias`), so it cannot address a path holding ``+``. On iRODS 5.0 it addresses a path holding a
-``\\xHH`` sequence, but its size check pastes the replica's physical path (which mirrors the logical one)
-into a GenQuery1 string whose grammar reads the sequence as one byte (irods 5.0.2 rsDataObjChksum.cpp:93-94,
-lib/genquery1/dsl/lexer.l:44), finds no row and reports the replica "Could not verify size"
-(CAT_NO_ROWS_FOUND); such an object is verified again through copies here. What the server checks (irods 4.3.4
-server/api/src/rsDataObjChksum.cpp ``do_verification`` :243-383) is reproduced here per replica:
+:mod:`._alias`), so it cannot address a path holding ``+``. It addresses a ``'`` or ``\\xHH`` path, but its
+size check pastes the replica's vault path (which mirrors the logical one) into a GenQuery1 string
+(``verifyVaultSizeEqualsDatabaseSize``, irods 4.3.4 rsDataObjChksum.cpp:92): iRODS 4.3 cuts it at an
+`` and `` after an odd number of quotes (the query fails: INPUT_ARG_NOT_WELL_FORMED_ERR), iRODS 5.0 escapes
+quotes but its grammar reads ``\\xHH`` as one byte (5.0.2 :93-94, lib/genquery1/dsl/lexer.l:44) and finds
+no row ("Could not verify size", CAT_NO_ROWS_FOUND). Such an object is verified again through copies.
+
+What the server checks (irods 4.3.4 server/api/src/rsDataObjChksum.cpp ``do_verification`` :243-383) is
+reproduced here per replica:
 
 - every good replica's bytes against its own catalog checksum (``verifyDataObjChksum``, :221-241): a
   server-side copy of that replica alone (``data_objects.copy`` with ``src-resource`` = its root resource,
@@ -44,10 +47,11 @@ from typing import Any, cast
 from irods_provider._error_codes import error_code
 from irods_provider.client._locks import unreadable_error
 from irods_provider.client._models import ChecksumReport, Replica
-from irods_provider.client._paths import _HEX_ESCAPE
+from irods_provider.client._paths import pasted_query_may_miss
 from irods_provider.exceptions import (
     IrodsChecksumMismatchError,
     IrodsInvalidPathError,
+    IrodsResponseError,
     IrodsSourceChangedError,
     IrodsUsageError,
 )
@@ -61,6 +65,9 @@ log = logging.getLogger(__name__)
 
 _OPERATION = "data_objects.verify_checksum"
 _NO_ROWS = error_code("CAT_NO_ROWS_FOUND")
+#: What iRODS 4.3's GenQuery1 parser answers a size query cut at an `` and `` inside the quoted path: the
+#: irods::query of rsDataObjChksum.cpp:93 (4.3.4) throws it, and nothing catches it before the API returns.
+_QUERY_FAILURES = frozenset(error_code(n) for n in ("INPUT_ARG_NOT_WELL_FORMED_ERR", "NO_COLUMN_NAME_FOUND"))
 
 
 def verify_needs_copies(path: str) -> bool:
@@ -69,9 +76,9 @@ def verify_needs_copies(path: str) -> bool:
 
 
 def _size_check_missed(path: str, report: ChecksumReport) -> bool:
-    """Whether ``report`` (the server's, for ``path``) holds the size check's miss of a ``\\xHH`` path on
-    iRODS 5.0 (see the module): an ``error`` CAT_NO_ROWS_FOUND, "Could not verify size"."""
-    return _HEX_ESCAPE.search(path) is not None and any(
+    """Whether ``report`` (the server's, for ``path``) holds the size check's miss of a path its GenQuery1
+    string misreads (see the module): an ``error`` CAT_NO_ROWS_FOUND, "Could not verify size"."""
+    return pasted_query_may_miss(path) and any(
         f.get("severity") == "error" and f.get("error_code") == _NO_ROWS for f in report.results
     )
 
@@ -84,17 +91,24 @@ def verify_object(
     replica_number: int | None = None,
     admin: bool = False,
 ) -> ChecksumReport:
-    """``data_objects.verify_checksum(path)``; for a ``+`` path, or a ``\\xHH`` one whose size check the
-    server missed, :func:`verify_by_copies`."""
+    """``data_objects.verify_checksum(path)``; for a ``+`` path, or a ``'`` or ``\\xHH`` one whose size
+    check the server's GenQuery1 string misread (see the module), :func:`verify_by_copies`."""
     if verify_needs_copies(path):
         return verify_by_copies(session, path, resource=resource, replica_number=replica_number)
     api: Any = session.data_objects
-    report: ChecksumReport = api.verify_checksum(
-        path, resource=resource, replica_number=replica_number, admin=admin
-    )
-    if not _size_check_missed(path, report):
-        return report
-    log.info("the server's size check missed %s (a \\xHH in its path): verifying it through copies", path)
+    try:
+        report: ChecksumReport = api.verify_checksum(
+            path, resource=resource, replica_number=replica_number, admin=admin
+        )
+    except IrodsResponseError as exc:
+        if not (pasted_query_may_miss(path) and exc.irods_code in _QUERY_FAILURES):
+            raise
+        missed = exc.irods_name or str(exc.irods_code)
+    else:
+        if not _size_check_missed(path, report):
+            return report
+        missed = "CAT_NO_ROWS_FOUND"
+    log.info("the server's size check misread the path %s (%s): verifying it through copies", path, missed)
     return verify_by_copies(session, path, resource=resource, replica_number=replica_number)
 
 
@@ -109,8 +123,8 @@ def _refuse(path: str, why: str) -> IrodsInvalidPathError:
         cause = "which the iRODS HTTP API turns into a space in GET query strings, so the server's "
         cause += "verify_checksum cannot address it"
     else:
-        char = "a \\xHH sequence"
-        cause = "which the size check of iRODS 5.0's verify_checksum reads as one byte"
+        char = "a single quote" if "'" in path else "a \\xHH sequence"
+        cause = "which the size check of the server's verify_checksum may misread"
     return IrodsInvalidPathError(
         f"path contains {char}, {cause}; its replicas are verified through server-side copies from each "
         f"replica's resource, but {why}: verify it on the server (ichksum -K) or rename the object to avoid "

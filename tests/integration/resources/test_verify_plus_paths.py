@@ -20,7 +20,12 @@ import pytest
 from irods_provider.client import BasicAuth, IrodsSession
 from irods_provider.client.transfer import verify_by_copies
 from irods_provider.client.transfer._alias import ALIAS_PREFIX
-from irods_provider.exceptions import IrodsIntegrityError, IrodsInvalidPathError, IrodsUsageError
+from irods_provider.exceptions import (
+    IrodsIntegrityError,
+    IrodsInvalidPathError,
+    IrodsResponseError,
+    IrodsUsageError,
+)
 from irods_provider.operators.catalog import IrodsChecksumOperator
 
 pytestmark = pytest.mark.timeout(120)
@@ -191,45 +196,63 @@ def test_the_0_6_0_profile(irods_emulator_at: Any, monkeypatch: pytest.MonkeyPat
         assert aliases(session) == []
 
 
-HEX_TREE = f"{HOME}/hex-run"
-HEX = f"{HEX_TREE}/x\\x41y.bin"  # a backslash, 'x', '4', '1' in the name: 5.0's GenQuery1 reads them as 'A'
+VAULTED = f"{HOME}/vaulted-run"
+HEX = "x\\x41y.bin"  # a backslash, 'x', '4', '1': 5.0's GenQuery1 grammar reads them as 'A'
+QUOTED = "Bob's and Alice's.csv"  # 4.3's splitter cuts the pasted path at " and " after an odd quote count
+NO_ROWS, NOT_WELL_FORMED = -808000, -1084000  # CAT_NO_ROWS_FOUND, INPUT_ARG_NOT_WELL_FORMED_ERR
 
 
-def _registered_like_a_vault(server: Any, session: IrodsSession, data: bytes) -> str:
-    """HEX registered from a file whose name mirrors it, as a unixfilesystem vault names a replica."""
-    physical = Path(server.config.spool_dir) / "vault" / "x\\x41y.bin"
+def _registered_like_a_vault(server: Any, session: IrodsSession, name: str, data: bytes) -> str:
+    """``VAULTED/name`` registered from a file of the same name, as a unixfilesystem vault names a replica
+    (its physical path mirrors the logical one): the physical path's name."""
+    physical = Path(server.config.spool_dir) / "vault" / name
     physical.parent.mkdir(exist_ok=True)
     physical.write_bytes(data)
-    session.collections.create(HEX_TREE, exist_ok=True)
-    session.data_objects.register(HEX, str(physical), "demoResc", checksum=True)
+    session.collections.create(VAULTED, exist_ok=True)
+    session.data_objects.register(f"{VAULTED}/{name}", str(physical), "demoResc", checksum=True)
     return str(physical)
 
 
-@pytest.mark.parametrize(("release", "missed"), [("rods4.3.2", False), ("rods5.0.1", True)])
-def test_the_servers_size_check_misses_a_hex_sequence_on_5_0(
-    irods_emulator_variants: Any, release: str, missed: bool
+# verifyVaultSizeEqualsDatabaseSize asks "select DATA_SIZE where DATA_PATH = '<physical path>'": verbatim
+# on 4.3 (irods 4.3.4 rsDataObjChksum.cpp:92), whose splitter cuts conditions at an " and " after an even
+# number of quotes (lib/core/src/rcMisc.cpp:3130-3213): the query fails, irods::query throws (:93), nothing
+# catches it; single_quotes_to_hex on 5.0 (5.0.2 :93-94), whose grammar reads \x41 as 'A'
+# (lib/genquery1/dsl/lexer.l:44): no row -> CAT_NO_ROWS_FOUND (4.3.4 :107), reported as "ERROR: Could not
+# verify size for replica [0]." (:205).
+SERVER_ANSWERS = [
+    ("rods4.3.2", HEX, []),
+    ("rods5.0.1", HEX, [("error", NO_ROWS, "ERROR: Could not verify size for replica [0].")]),
+    ("rods4.3.2", QUOTED, NOT_WELL_FORMED),
+    ("rods5.0.1", QUOTED, []),
+]
+
+
+@pytest.mark.parametrize(("release", "name", "answer"), SERVER_ANSWERS)
+def test_the_servers_size_check_misreads_some_vault_paths(
+    irods_emulator_variants: Any, release: str, name: str, answer: Any
 ) -> None:
-    # verifyVaultSizeEqualsDatabaseSize: "select DATA_SIZE where DATA_PATH = '<physical path>'", verbatim on
-    # 4.3 (irods 4.3.4 rsDataObjChksum.cpp:92), single_quotes_to_hex on 5.0 (5.0.2 :93-94), whose grammar
-    # reads \x41 as 'A' (lib/genquery1/dsl/lexer.l:44): no row -> CAT_NO_ROWS_FOUND (4.3.4 :107), reported as
-    # "ERROR: Could not verify size for replica [0]." (:205).
     server = irods_emulator_variants(irods_server_version=release)
     with IrodsSession(server.base_url, auth=BasicAuth("rods", "rods-emulator")) as session:
-        _registered_like_a_vault(server, session, b"hex named")
-        report = session.data_objects.verify_checksum(HEX)
-    expected = [("error", -808000, "ERROR: Could not verify size for replica [0].")] if missed else []
-    assert [(f["severity"], f["error_code"], f["message"]) for f in report.results] == expected
+        _registered_like_a_vault(server, session, name, b"vault named")
+        if isinstance(answer, int):
+            with pytest.raises(IrodsResponseError) as failed:
+                session.data_objects.verify_checksum(f"{VAULTED}/{name}")
+            assert failed.value.irods_code == answer
+            return
+        report = session.data_objects.verify_checksum(f"{VAULTED}/{name}")
+    assert [(f["severity"], f["error_code"], f["message"]) for f in report.results] == answer
 
 
-def test_a_hex_path_on_5_0_is_verified_through_copies(
-    irods_emulator_variants: Any, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(("release", "name"), [("rods5.0.1", HEX), ("rods4.3.2", QUOTED)])
+def test_a_misread_path_is_verified_through_copies(
+    irods_emulator_variants: Any, monkeypatch: pytest.MonkeyPatch, release: str, name: str
 ) -> None:
-    server = irods_emulator_variants(irods_server_version="rods5.0.1")
+    server = irods_emulator_variants(irods_server_version=release)
     monkeypatch.setenv("AIRFLOW_CONN_IRODS_DEFAULT", conn_uri(server))
     with IrodsSession(server.base_url, auth=BasicAuth("rods", "rods-emulator")) as session:
-        physical = _registered_like_a_vault(server, session, b"hex named")
-        assert verify(HEX_TREE)["mismatch_count"] == 0  # the server's own answer was a size error
-        Path(physical).write_bytes(b"HEX NAMED")  # same size, other bytes
-        findings = verify(HEX_TREE, fail_on_mismatch=False)["mismatches"][0]["findings"]
+        physical = _registered_like_a_vault(server, session, name, b"vault named")
+        assert verify(VAULTED)["mismatch_count"] == 0  # the server's own answer was an error
+        Path(physical).write_bytes(b"VAULT NAMED")  # same size, other bytes
+        findings = verify(VAULTED, fail_on_mismatch=False)["mismatches"][0]["findings"]
         assert [f["message"] for f in findings] == [MISMATCH.format(0)]
         assert aliases(session) == []
