@@ -25,7 +25,11 @@ pytestmark = pytest.mark.timeout(240)
 
 CONN_ID = "irods_oidc_sensors"
 LIFETIME = 3600.0  # the long-lived clients' tokens: only the source's clock ends them here
-GRANTS = {"openid_password": "irods-pw-long", "openid_client_credentials": "irods-cc-long"}
+GRANTS = {
+    "openid_password": "irods-pw-long",
+    "openid_client_credentials": "irods-cc-long",
+    "openid_refresh_token": "irods-pw-long",
+}
 
 
 def masked_secrets() -> int:
@@ -79,8 +83,12 @@ def connect(monkeypatch: pytest.MonkeyPatch, mode: str, server: Any, provider: O
         "openid_client_secret": provider.clients[client],
     }
     conn: dict[str, Any] = {"conn_type": "irods", "host": "127.0.0.1", "port": server.port, "schema": "http"}
+    alice = {"username": "alice", "password": provider.users["alice"]}
     if mode == "openid_password":
         conn |= {"login": "alice", "password": provider.users["alice"]}
+    elif mode == "openid_refresh_token":  # an offline token of alice's, rotated at each use
+        offline = provider.fetch_token(client, grant_type="password", **alice)
+        extra["openid_refresh_token"] = offline["refresh_token"]
     monkeypatch.setenv(f"AIRFLOW_CONN_{CONN_ID.upper()}", json.dumps({**conn, "extra": extra}))
 
 
@@ -164,10 +172,11 @@ def test_sensors_in_turn_log_in_once_and_renew_once_per_lifetime(
     assert sensors.checks == 201
     renewals = 200 // 10
     # One login for all 100 sensors; each lifetime renews once: with the rotated refresh token (password
-    # grant: 3 secrets, this provider's refresh answer holding an access, a refresh and an ID token) or the
-    # grant again (client credentials: no refresh token, 1 secret).
+    # and refresh_token grants: 3 secrets, this provider's refresh answer holding an access, a refresh and
+    # an ID token) or the grant again (client credentials: no refresh token, 1 secret).
     expected = {
         "password": {"logins": 0, "refreshes": renewals, "secrets": 3 * renewals},
+        "refresh_token": {"logins": renewals, "refreshes": renewals, "secrets": 3 * renewals},
         "client_credentials": {"logins": renewals, "refreshes": 0, "secrets": renewals},
     }[grant]
     assert counts[1] == expected
