@@ -6,7 +6,9 @@ after another opens a fresh session for each (the last trigger to leave closes t
 fresh token source each logged in again, and every token it minted stayed in the masker: 500 sensors in
 turn left 500 more secrets and masking one log line cost about 50 times more (3.2 to 158 microseconds of
 CPU). Sessions that share the source present the token still valid instead: one minted (and masked) per
-token lifetime, not one per session. Every token is still masked the moment it is minted.
+token lifetime, not one per session. Every token is still masked the moment it is minted. The same for
+OpenID: 500 sensors in turn on a password grant left +1060 secrets without sharing (a login each) and +60 with
+it (20 refreshes of an access, a refresh and an ID token); masking a line went to 1248 microseconds without.
 """
 
 from __future__ import annotations

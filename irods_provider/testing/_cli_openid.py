@@ -5,11 +5,17 @@ without the mode."""
 from __future__ import annotations
 
 import argparse
+import json
 import os
+from typing import Any
 
-from irods_provider.testing._config import client_mode_refusal, client_mode_secret_refusal
-from irods_provider.testing._openid_client import OpenIdClientMode, id_token_key
-from irods_provider.testing._versions import profile_for
+from irods_provider.testing._config import (
+    client_mode_mapping_refusal,
+    client_mode_refusal,
+    client_mode_secret_refusal,
+)
+from irods_provider.testing._openid_client import MappingFileMapper, OpenIdClientMode, id_token_key
+from irods_provider.testing._versions import VersionProfile, profile_for
 
 __all__ = ["SECRET_ENV", "add_openid_client_arguments", "openid_client_from_args"]
 
@@ -21,6 +27,9 @@ _OPTIONS = (
     "openid_client_secret",
     "openid_client_redirect_uri",
     "openid_client_id_token_secret",
+    "openid_client_user_claim",
+    "openid_client_user_attribute_mapping",
+    "openid_client_user_mapping_file",
 )
 
 
@@ -30,7 +39,9 @@ def add_openid_client_arguments(serve: argparse.ArgumentParser) -> None:
         "OpenID client mode (HTTP API 0.4.0 and 0.5.0 only; 0.6.0 removed it)",
         "The server runs the provider's grants itself: POST /authenticate with 'Authorization: iRODS "
         "base64(user:password)' (the password grant), or a browser sent to the provider by GET "
-        "/authenticate; it answers with its own token. The user is the value of --openid-client-user-claim.",
+        "/authenticate; it answers with its own token. The zone user is the ID token's "
+        "--openid-client-user-claim (default preferred_username), or the first user, by name, whose claims "
+        "in the mapping all match.",
     )
     group.add_argument(
         "--openid-client-provider",
@@ -49,11 +60,23 @@ def add_openid_client_arguments(serve: argparse.ArgumentParser) -> None:
         metavar="URI",
         help="redirect_uri sent to the provider (default: this server's own /authenticate URL)",
     )
-    group.add_argument(
+    mapping = group.add_mutually_exclusive_group()
+    mapping.add_argument(
         "--openid-client-user-claim",
-        default="preferred_username",
         metavar="CLAIM",
-        help="the ID-token claim naming the zone user (user_claim plugin; default preferred_username)",
+        help="the ID-token claim naming the zone user (0.4.0 irods_user_claim, 0.5.0 the user_claim "
+        "plugin's; default preferred_username)",
+    )
+    mapping.add_argument(
+        "--openid-client-user-attribute-mapping",
+        metavar="JSON",
+        help='0.4.0 only: user_attribute_mapping, e.g. \'{"alice": {"email": "alice@example.org"}}\'',
+    )
+    mapping.add_argument(
+        "--openid-client-user-mapping-file",
+        metavar="PATH",
+        help="0.5.0 only: the local_file plugin's file_path, a JSON file of the same shape, read again "
+        "when it changes",
     )
     group.add_argument(
         "--openid-client-id-token-secret",
@@ -92,6 +115,7 @@ def openid_client_from_args(
         id_token_key(args.openid_client_id_token_secret, secret)
     except ValueError as error:
         parser.error(f"--openid-client-id-token-secret: {error}")
+    mapping = _user_mapping(parser, args, profile)
     try:
         return OpenIdClientMode(
             args.openid_client_provider,
@@ -99,12 +123,40 @@ def openid_client_from_args(
             client_secret=secret,
             nonstandard_id_token_secret=args.openid_client_id_token_secret,
             redirect_uri=args.openid_client_redirect_uri,
-            user_claim=args.openid_client_user_claim,
             timeout_in_seconds=args.token_lifetime,
             state_timeout_in_seconds=args.openid_client_state_timeout,
+            **mapping,
         )
     except Exception as error:  # discovery: connection, HTTP status, JSON or missing keys
         parser.error(
             f"--openid-client-provider {args.openid_client_provider}: no usable discovery document "
             f"({type(error).__name__}: {error})"
         )
+
+
+def _user_mapping(
+    parser: argparse.ArgumentParser, args: argparse.Namespace, profile: VersionProfile
+) -> dict[str, Any]:
+    """``OpenIdClientMode``'s mapping argument from the flags; exit 2 for a key ``profile``'s config lacks,
+    a mapping that is not a JSON object of objects (0.4.0's schema: core/src/main.cpp:264-270 at 0.4.0) or
+    a mapping file the server could not read at start (local_file.cpp:39-51 at 0.5.0)."""
+    path, inline = args.openid_client_user_mapping_file, args.openid_client_user_attribute_mapping
+    if path is None and inline is None:
+        return {"user_claim": args.openid_client_user_claim or "preferred_username"}
+    flag = f"--openid-client-user-{'mapping-file' if path is not None else 'attribute-mapping'}"
+    refusal = client_mode_mapping_refusal(profile, mapping_file=path is not None)
+    if refusal is not None:
+        parser.error(f"{flag}: {refusal}")
+    if path is not None:
+        try:
+            MappingFileMapper(path)
+        except (OSError, ValueError) as error:
+            parser.error(f"{flag}: the server cannot read its mapping ({type(error).__name__}: {error})")
+        return {"user_mapping_file": path}
+    try:
+        mapping = json.loads(inline)
+    except ValueError:
+        mapping = None
+    if not isinstance(mapping, dict) or not mapping or not all(isinstance(v, dict) for v in mapping.values()):
+        parser.error(f"{flag}: a JSON object of zone user -> object of claims, with one user at least")
+    return {"user_mapping": mapping}

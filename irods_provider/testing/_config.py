@@ -82,6 +82,23 @@ def client_mode_secret_refusal(profile: VersionProfile) -> str | None:
     )
 
 
+def client_mode_mapping_refusal(profile: VersionProfile, *, mapping_file: bool) -> str | None:
+    """Why ``profile``'s configuration has no such user mapping, or None: a mapping file (the ``local_file``
+    plugin's ``file_path``) exists from 0.5.0 on, the inline ``user_attribute_mapping`` only before it."""
+    if mapping_file and not profile.openid_user_mapping_plugins:
+        return (
+            f"iRODS HTTP API {profile.version} has no user_mapping plugins and so no mapping file (0.5.0 "
+            "added them): its openid_connect maps users with irods_user_claim or an inline "
+            "user_attribute_mapping"
+        )
+    if not mapping_file and profile.openid_user_mapping_plugins:
+        return (
+            f"iRODS HTTP API {profile.version} has no user_attribute_mapping: 0.5.0 replaced it and "
+            "irods_user_claim with user_mapping plugins (local_file reads the mapping from a file)"
+        )
+    return None
+
+
 @dataclass
 class Faults:
     """Fault injection, changeable at run time; applies to API endpoints only, never the control plane.
@@ -284,6 +301,8 @@ class EmulatorConfig:
         refusal = client_mode_refusal(self.profile)
         if refusal is None and self.openid_client.nonstandard_id_token_secret_set:
             refusal = client_mode_secret_refusal(self.profile)
+        if refusal is None and self.openid_client.user_mapping_file_set:
+            refusal = client_mode_mapping_refusal(self.profile, mapping_file=True)
         if refusal is not None:
             raise ValueError(refusal)
         if self.openid is not None:

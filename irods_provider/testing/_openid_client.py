@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import re
 import threading
 import time
 import uuid
 import warnings
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -39,7 +41,13 @@ from irods_provider.testing._openid import (
     discover,
 )
 
-__all__ = ["AttributeMapper", "ClientModeRefused", "OpenIdClientMode", "id_token_key"]
+__all__ = [
+    "AttributeMapper",
+    "ClientModeRefused",
+    "MappingFileMapper",
+    "OpenIdClientMode",
+    "id_token_key",
+]
 
 
 class ClientModeRefused(Exception):
@@ -51,19 +59,61 @@ class ClientModeRefused(Exception):
         self.reason = reason
 
 
+def _json_equal(left: Any, right: Any) -> bool:
+    """nlohmann::json's ``==``: numbers compare by value across int and float, but a boolean is no number."""
+    if isinstance(left, bool) or isinstance(right, bool):
+        return type(left) is type(right) and left == right
+    if isinstance(left, list) and isinstance(right, list):
+        return len(left) == len(right) and all(map(_json_equal, left, right))
+    if isinstance(left, dict) and isinstance(right, dict):
+        return left.keys() == right.keys() and all(_json_equal(left[k], right[k]) for k in left)
+    return bool(left == right)
+
+
 class AttributeMapper:
     """The ``local_file`` mapping plugin (0.5.0) and 0.4.0's ``user_attribute_mapping``: the first zone user
-    all of whose listed attributes equal the token's claims (local_file.cpp:92-122 at 0.5.0)."""
+    all of whose listed attributes equal the token's claims (local_file.cpp:92-122 at 0.5.0, common.cpp:
+    340-372 at 0.4.0). "First" in user-name order: both read the mapping into an ``nlohmann::json``, whose
+    objects are ``std::map``s, so the entries come sorted by name, whatever the file's order."""
 
     def __init__(self, mapping: Mapping[str, Mapping[str, Any]]) -> None:
-        self.mapping = {user: dict(attributes) for user, attributes in mapping.items()}
+        self.mapping = {user: dict(mapping[user]) for user in sorted(mapping)}
 
     def username(self, claims: Mapping[str, Any]) -> str | None:
         """The mapped user name, or None when no entry matches."""
         for user, attributes in self.mapping.items():
-            if all(key in claims and claims[key] == value for key, value in attributes.items()):
+            if all(key in claims and _json_equal(claims[key], value) for key, value in attributes.items()):
                 return user
         return None
+
+
+class MappingFileMapper:
+    """The ``local_file`` plugin as configured (0.5.0 ``user_mapping.configuration.file_path``): the mapping
+    is read from ``path`` at start (an unreadable file stops the server) and again at a login after its
+    modification time changed; a file that then fails to read or parse keeps the mapping last read
+    (local_file.cpp:39-90 and :92-103 at 0.5.0)."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        self._mtime, self._mapper = self._read()
+
+    def _read(self) -> tuple[int, AttributeMapper]:
+        mtime = self.path.stat().st_mtime_ns
+        mapping = json.loads(self.path.read_text(encoding="utf-8"))
+        if not isinstance(mapping, dict) or not all(isinstance(v, dict) for v in mapping.values()):
+            raise ValueError(f"{self.path}: not a JSON object of user name -> object of claims")
+        return mtime, AttributeMapper(mapping)
+
+    def username(self, claims: Mapping[str, Any]) -> str | None:
+        """The mapped user name by the file's current mapping, or None when no entry matches."""
+        with self._lock:
+            try:
+                if self.path.stat().st_mtime_ns != self._mtime:
+                    self._mtime, self._mapper = self._read()
+            except (OSError, ValueError):
+                pass  # the server logs it and keeps its last good state
+            return self._mapper.username(claims)
 
 
 _BASE64URL = re.compile(r"[A-Za-z0-9_-]*={0,2}")
@@ -123,8 +173,10 @@ class _IdTokenValidator(OpenIdJwtValidator):
 class OpenIdClientMode:
     """The ``openid_connect`` stanza of a 0.4.0/0.5.0 server with ``"mode": "client"``.
 
-    Exactly one of ``user_claim`` (the ``user_claim`` plugin / ``irods_user_claim``) and ``user_mapping``
-    (``local_file`` / ``user_attribute_mapping``: zone user → claims to match). ``redirect_uri`` None: the
+    Exactly one of ``user_claim`` (the ``user_claim`` plugin / ``irods_user_claim``), ``user_mapping``
+    (``user_attribute_mapping`` at 0.4.0, a ``local_file`` mapping at 0.5.0: zone user → claims to match) and
+    ``user_mapping_file`` (0.5.0's ``local_file`` plugin: the JSON file, re-read when it changes; 0.4.0 has
+    no plugins, the config refuses it). ``redirect_uri`` None: the
     URL the emulator's own ``/authenticate`` was reached at (the real server needs it configured).
     ``timeout_in_seconds`` is the lifetime of the tokens it issues, ``state_timeout_in_seconds`` that of a
     redirect's ``state``. ``client_secret`` makes it a confidential client (HTTP Basic at the token endpoint).
@@ -142,16 +194,21 @@ class OpenIdClientMode:
         redirect_uri: str | None = None,
         user_claim: str | None = None,
         user_mapping: Mapping[str, Mapping[str, Any]] | None = None,
+        user_mapping_file: str | os.PathLike[str] | None = None,
         timeout_in_seconds: float = 3600.0,
         state_timeout_in_seconds: float = 3600.0,
         timeout: float = 10.0,
     ) -> None:
-        if (user_claim is None) == (user_mapping is None):
-            raise ValueError("give exactly one of user_claim and user_mapping")
+        if sum(given is not None for given in (user_claim, user_mapping, user_mapping_file)) != 1:
+            raise ValueError("give exactly one of user_claim, user_mapping and user_mapping_file")
         hmac_key = id_token_key(nonstandard_id_token_secret, client_secret)  # refused before any request
-        self.mapper: UserClaimMapper | AttributeMapper = (
-            UserClaimMapper(user_claim) if user_claim is not None else AttributeMapper(user_mapping or {})
-        )
+        self.mapper: UserClaimMapper | AttributeMapper | MappingFileMapper
+        if user_claim is not None:
+            self.mapper = UserClaimMapper(user_claim)
+        elif user_mapping_file is not None:
+            self.mapper = MappingFileMapper(user_mapping_file)
+        else:
+            self.mapper = AttributeMapper(user_mapping or {})
         self.discovery = discover(provider_url, timeout=timeout)
         if "token_endpoint" not in self.discovery:
             raise ValueError("the OpenID provider lists no token_endpoint")
@@ -160,6 +217,7 @@ class OpenIdClientMode:
         self.timeout_in_seconds = timeout_in_seconds
         self.state_timeout_in_seconds = state_timeout_in_seconds
         self.nonstandard_id_token_secret_set = nonstandard_id_token_secret is not None
+        self.user_mapping_file_set = user_mapping_file is not None
         self._id_tokens = _IdTokenValidator(
             provider_url,
             client_id=client_id,

@@ -89,6 +89,10 @@ class VersionProfile:
     # Client mode validates the ID token and refuses (401) a mapped user missing from the catalog
     # (endpoints/authentication/src/main.cpp:330-374 at 0.5.0); 0.4.0 only decodes the ID token.
     openid_client_checks: bool = True
+    # Users are mapped by a ``user_mapping`` plugin (``local_file``: a JSON file; ``user_claim``), core/src/
+    # main.cpp:244-258 at 0.5.0; 0.4.0 has ``irods_user_claim`` or an inline ``user_attribute_mapping``
+    # (core/src/main.cpp:258-290 at 0.4.0, exactly one of the two).
+    openid_user_mapping_plugins: bool = True
 
     @property
     def base_path(self) -> str:
@@ -119,7 +123,13 @@ _V050 = VersionProfile(
 PROFILES: dict[str, VersionProfile] = {
     # 0.4.0 = 0.5.0 but for OpenID (module docstring): core/CMakeLists.txt:42 at 0.4.0 gives the base
     # path; information/src/main.cpp:40-48 is byte-identical to 0.5.0's (same /info keys).
-    "0.4.0": replace(_V050, version="0.4.0", openid_local_jwt=False, openid_client_checks=False),
+    "0.4.0": replace(
+        _V050,
+        version="0.4.0",
+        openid_local_jwt=False,
+        openid_client_checks=False,
+        openid_user_mapping_plugins=False,
+    ),
     "0.5.0": _V050,
     "0.6.0": VersionProfile(
         version="0.6.0",

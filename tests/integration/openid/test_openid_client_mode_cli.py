@@ -9,6 +9,7 @@ Expectations from irods/irods_client_http_api at tag 0.5.0: endpoints/authentica
 from __future__ import annotations
 
 import base64
+import json
 import os
 import signal
 import subprocess
@@ -16,6 +17,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import httpx2
@@ -66,8 +68,8 @@ def _serving(args: list[str]) -> Iterator[tuple[str, list[str]]]:
             proc.stdout.close()
 
 
-def _add_alice(base: str) -> None:
-    """alice in the zone, created by rods over the API (the mapped user must exist at 0.5.0)."""
+def _add_alice(base: str, name: str = "alice") -> None:
+    """alice (or ``name``) in the zone, created by rods over the API (the mapped user must exist at 0.5.0)."""
     deadline = time.monotonic() + 10
     while True:
         try:
@@ -76,7 +78,7 @@ def _add_alice(base: str) -> None:
         except httpx2.ConnectError:
             assert time.monotonic() < deadline
             time.sleep(0.05)
-    form = {"op": "create_user", "name": "alice", "zone": "tempZone"}
+    form = {"op": "create_user", "name": name, "zone": "tempZone"}
     reply = httpx2.post(f"{base}/users-groups", data=form, headers={"Authorization": f"Bearer {token}"})
     assert reply.status_code == 200, reply.text
 
@@ -154,3 +156,91 @@ def test_serve_refuses_client_mode_options_without_a_provider() -> None:
     done = subprocess.run(argv, check=False, capture_output=True, text=True, env=_ENV, timeout=60)
     assert done.returncode == 2
     assert "need --openid-client-provider" in done.stderr
+
+
+def _whoami(base: str, token: str, user: str) -> int:
+    """The status of stat on ``user``'s home with ``token``: 200 only for that user (or an admin)."""
+    params = {"op": "stat", "lpath": f"/tempZone/home/{user}"}
+    reply = httpx2.get(f"{base}/collections", params=params, headers={"Authorization": f"Bearer {token}"})
+    return int(reply.json()["irods_response"]["status_code"])
+
+
+def _write_mapping(path: Path, mapping: dict[str, dict[str, str]], mtime_ns: int) -> None:
+    """The mapping file, with an explicit modification time (the server re-reads on a changed one)."""
+    path.write_text(json.dumps(mapping))
+    os.utime(path, ns=(mtime_ns, mtime_ns))
+
+
+def test_serve_maps_users_by_the_050_local_file_plugin(oidc_provider: OidcProvider, tmp_path: Path) -> None:
+    # 0.5.0 maps users through a user_mapping plugin (core/src/main.cpp:244-258 at 0.5.0); local_file reads
+    # file_path as user -> claims, the first user whose claims all match (local_file.cpp:92-128). The file
+    # is an nlohmann::json (a std::map): "first" is by name, not by the file's order (local_file.cpp:70-84).
+    mapping = tmp_path / "users.json"
+    alice = {"preferred_username": "alice"}
+    _write_mapping(mapping, {"zed": alice, "carol": alice}, 1_000_000_000)
+    args = _client_mode_args(oidc_provider, "--openid-client-user-mapping-file", str(mapping))
+    with _serving(args) as (base, _):
+        _add_alice(base, "carol")  # zed is not in the zone: mapped to it, 0.5.0 would answer 401
+        reply = _irods_login(base, oidc_provider)
+        assert reply.status_code == 200
+        assert _whoami(base, reply.text, "carol") == 0
+        # A changed file is read again at the next login (local_file.cpp:53-62, :96-100): nobody matches,
+        # the server's empty 400 (main.cpp:601-611).
+        _write_mapping(mapping, {"carol": {"preferred_username": "bob"}}, 2_000_000_000)
+        assert (_irods_login(base, oidc_provider).status_code, _irods_login(base, oidc_provider).content) == (
+            400,
+            b"",
+        )
+        # A file that no longer parses keeps the last good mapping (local_file.cpp:97-103 catches and logs).
+        mapping.write_text("{not json")
+        os.utime(mapping, ns=(3_000_000_000, 3_000_000_000))
+        assert _irods_login(base, oidc_provider).status_code == 400
+        _write_mapping(mapping, {"carol": alice}, 4_000_000_000)
+        assert _irods_login(base, oidc_provider).status_code == 200
+
+
+def test_serve_maps_users_by_the_040_user_attribute_mapping(oidc_provider: OidcProvider) -> None:
+    # 0.4.0: openid_connect.user_attribute_mapping, inline (core/src/main.cpp:264-270 at 0.4.0), matched in
+    # map_json_to_user (core/src/common.cpp:340-372 at 0.4.0); 0.4.0 checks not that the user exists.
+    inline = json.dumps({"dora": {"preferred_username": "alice"}})
+    args = _client_mode_args(oidc_provider, "--openid-client-user-attribute-mapping", inline)
+    args[args.index("0.5.0")] = "0.4.0"
+    with _serving(args) as (base, _):
+        _add_alice(base, "dora")
+        reply = _irods_login(base, oidc_provider)
+        assert reply.status_code == 200
+        assert _whoami(base, reply.text, "dora") == 0
+
+
+INLINE = ["--openid-client-user-attribute-mapping", '{"a": {"b": "c"}}']
+
+
+@pytest.mark.parametrize(
+    ("version", "extra", "message"),
+    [
+        # 0.4.0 has no user_mapping plugins (core/src/main.cpp:220-300 at 0.4.0: no user_mapping key).
+        ("0.4.0", ["--openid-client-user-mapping-file", "users.json"], "no user_mapping plugins"),
+        # 0.5.0 has no user_attribute_mapping (its schema, core/src/main.cpp:220-272 at 0.5.0).
+        ("0.5.0", INLINE, "no user_attribute_mapping"),
+        # 0.4.0's schema: oneOf irods_user_claim, user_attribute_mapping (core/src/main.cpp:280-291 at 0.4.0).
+        ("0.4.0", ["--openid-client-user-claim", "sub", *INLINE], "not allowed with argument"),
+        # "minProperties": 1, object values (core/src/main.cpp:264-270 at 0.4.0).
+        ("0.4.0", ["--openid-client-user-attribute-mapping", "{}"], "one user at least"),
+        ("0.4.0", ["--openid-client-user-attribute-mapping", '{"a": "b"}'], "object of claims"),
+        # local_file's init reads the file and fails the plugin's start (local_file.cpp:39-51 at 0.5.0).
+        ("0.5.0", ["--openid-client-user-mapping-file", "absent.json"], "cannot read its mapping"),
+    ],
+    ids=["040-file", "050-inline", "040-claim-and-mapping", "040-empty", "040-not-objects", "050-no-file"],
+)
+def test_serve_refuses_a_user_mapping_the_release_has_not(
+    oidc_provider: OidcProvider, tmp_path: Path, version: str, extra: list[str], message: str
+) -> None:
+    (tmp_path / "users.json").write_text('{"alice": {"preferred_username": "alice"}}')
+    args = _client_mode_args(oidc_provider, *extra)
+    args[args.index("0.5.0")] = version
+    done = subprocess.run(
+        _serve_argv(*args), check=False, capture_output=True, text=True, env=_ENV, timeout=60, cwd=tmp_path
+    )
+    assert done.returncode == 2
+    assert message in " ".join(done.stderr.split())
+    assert done.stdout == ""

@@ -17,7 +17,7 @@ import httpx2
 import pytest
 from oidc_provider.harness import OidcProvider
 
-from irods_provider.client import IrodsSession, OpenIdClientModeAuth
+from irods_provider.client import IrodsSession, OpenIdClientModeAuth, StaticToken
 from irods_provider.exceptions import IrodsAuthenticationError
 from irods_provider.testing import EmulatorConfig, EmulatorServer
 from irods_provider.testing._openid_client import OpenIdClientMode
@@ -148,3 +148,70 @@ def test_a_secret_that_is_not_base64url_is_refused_at_configuration(
             nonstandard_id_token_secret=secret,
             user_claim="preferred_username",
         )
+
+
+def _browser_login(server: EmulatorServer, provider: OidcProvider) -> httpx2.Response:
+    """A person's authorization-code login: GET /authenticate, the provider's login form, the redirect back
+    with ``code`` and ``state`` (main.cpp:186-216, :224-397); the emulator's last answer."""
+    url = f"{server.base_url}/authenticate"
+    with httpx2.Client(follow_redirects=True) as browser:
+        login_page = browser.get(url)
+        assert login_page.status_code == 200, login_page.status_code
+        action = login_page.text.split('action="', 1)[1].split('"', 1)[0].replace("&amp;", "&")
+        answer = browser.post(action, data={"username": "alice", "password": provider.users["alice"]})
+    assert str(answer.url).startswith(url + "?code="), answer.url  # back at the emulator, code exchanged
+    return answer
+
+
+@pytest.mark.parametrize("secret_of", [_b64url, _none], ids=["nonstandard-secret", "client-secret"])
+def test_an_authorization_code_login_with_an_hs256_id_token(
+    oidc_provider: OidcProvider, secret_of: Callable[[str], str | None]
+) -> None:
+    # main.cpp:311-337: the code is exchanged at the token endpoint and the ID token verified as for the
+    # password grant (openid::validate_using_local_validation, HS256 keyed as openid.cpp:248-260 says);
+    # :376-395: the server's own token, text/plain, then usable as a bearer token (here by the client).
+    secret = secret_of(oidc_provider.clients[HS256])
+    exchanged = oidc_provider.token_requests("authorization_code")
+    with hs_server(oidc_provider, HS256, id_token_secret=secret) as server:
+        answer = _browser_login(server, oidc_provider)
+        assert answer.status_code == 200
+        assert answer.headers["content-type"].startswith("text/plain")
+        with IrodsSession(server.base_url, auth=StaticToken(answer.text)) as session:
+            session.data_objects.write("/tempZone/home/alice/code.txt", b"by a person's login")
+            assert session.data_objects.read("/tempZone/home/alice/code.txt") == b"by a person's login"
+    assert oidc_provider.token_requests("authorization_code") == exchanged + 1
+
+
+def test_an_authorization_code_login_whose_hs256_id_token_fails_is_an_empty_400(
+    oidc_provider: OidcProvider,
+) -> None:
+    # A nonstandard_id_token_secret that is not the key the provider signed with: the code is exchanged,
+    # the ID token fails its signature check (openid.cpp:628-634) and the callback answers
+    # fail(status_type::bad_request), no body: "ID Token could not be verified" (main.cpp:334-337 at 0.5.0).
+    exchanged = oidc_provider.token_requests("authorization_code")
+    with hs_server(oidc_provider, HS256, id_token_secret=_wrong(oidc_provider.clients[HS256])) as server:
+        answer = _browser_login(server, oidc_provider)
+        assert (answer.status_code, answer.content) == (400, b"")
+        assert "www-authenticate" not in answer.headers
+    assert oidc_provider.token_requests("authorization_code") == exchanged + 1
+
+
+def test_an_authorization_code_login_with_a_wrong_client_secret_is_an_empty_400(
+    oidc_provider: OidcProvider,
+) -> None:
+    # The server's client_secret is not the provider's: the code exchange is refused (invalid_client, HTTP
+    # 401 with a JSON body, which hit_token_endpoint parses whatever the status, main.cpp:63-97) and
+    # is_error_response makes it fail(status_type::bad_request) with no body (main.cpp:324-326 at 0.5.0).
+    client = OpenIdClientMode(
+        oidc_provider.issuer,
+        client_id=HS256,
+        client_secret="not-" + oidc_provider.clients[HS256],
+        user_claim="preferred_username",
+    )
+    try:
+        with EmulatorServer(EmulatorConfig(api_version="0.5.0", openid_client=client)) as server:
+            server.add_user("alice", "alice-irods-only-password")
+            answer = _browser_login(server, oidc_provider)
+            assert (answer.status_code, answer.content) == (400, b"")
+    finally:
+        client.close()
