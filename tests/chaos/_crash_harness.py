@@ -31,6 +31,7 @@ import json
 import os
 import posixpath
 import random
+import select
 import signal
 import subprocess
 import sys
@@ -268,6 +269,14 @@ class KillSwitch:
         os.kill(self.pid, signal.SIGKILL)
 
 
+# Per-job bounds: what catches a hung worker. Each test's own timeout (CHAOS_TEST_SECONDS) only bounds the
+# whole loop of kill points, whose length follows the host's load (on a 2-core host running SCHED_IDLE
+# under a load of 20, one test's 30+ kill points took more than 120 s while every job answered in seconds).
+STARTUP_SECONDS = 60.0
+JOB_SECONDS = 90.0
+CHAOS_TEST_SECONDS = 900
+
+
 class Zygote:
     """The fork server of ``_crash_worker.py``: one warm interpreter, one forked child per job."""
 
@@ -280,13 +289,23 @@ class Zygote:
             text=True,
             bufsize=1,
         )
-        assert self._line() == "ready"
+        self._pending = b""
+        assert self._line(STARTUP_SECONDS) == "ready"
 
-    def _line(self) -> str:
+    def _line(self, seconds: float) -> str:
+        """The fork server's next line, read straight from its pipe; a silence of ``seconds`` fails the
+        test there and then (a hung worker), instead of the whole test's timeout some kill points later."""
         assert self.proc.stdout is not None
-        line = self.proc.stdout.readline()
-        assert line, "the crash worker's fork server died"
-        return line.strip()
+        fd, deadline = self.proc.stdout.fileno(), time.monotonic() + seconds
+        while b"\n" not in self._pending:
+            left = deadline - time.monotonic()
+            ready = select.select([fd], [], [], max(left, 0))[0] if left > 0 else []
+            assert ready, f"the crash worker's fork server gave no answer in {seconds:.0f} s"
+            chunk = os.read(fd, 4096)
+            assert chunk, "the crash worker's fork server died"
+            self._pending += chunk
+        line, _, self._pending = self._pending.partition(b"\n")
+        return line.decode().strip()
 
     def run(
         self,
@@ -301,10 +320,10 @@ class Zygote:
         """Start one worker, arm the switch on its pid, let it run; its exit code (-9 when killed)."""
         assert self.proc.stdin is not None
         self.proc.stdin.write(json.dumps({"path": path, "args": args}) + "\n")
-        pid = int(self._line().split()[1])
+        pid = int(self._line(STARTUP_SECONDS).split()[1])
         switch.arm(pid, kill_at, after=after, on_op=on_op)
         self.proc.stdin.write("go\n")
-        code = int(self._line().split()[1])
+        code = int(self._line(JOB_SECONDS).split()[1])
         switch.arm(None, 0, after=False)
         return code
 

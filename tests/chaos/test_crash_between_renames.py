@@ -20,7 +20,7 @@ from typing import Any
 
 import _crash_worker as worker
 import pytest
-from _crash_harness import OLD, ROOT, KillSwitch, Snapshot, Zygote
+from _crash_harness import CHAOS_TEST_SECONDS, OLD, ROOT, KillSwitch, Snapshot, Zygote
 
 from irods_provider.client.transfer import (
     OverwritePolicy,
@@ -30,7 +30,7 @@ from irods_provider.client.transfer import (
 )
 from irods_provider.client.transfer._upload import parked_start
 
-pytestmark = [pytest.mark.timeout(120), pytest.mark.slow]
+pytestmark = [pytest.mark.timeout(CHAOS_TEST_SECONDS), pytest.mark.slow]
 
 NAME = "data.bin"
 RENAME = "data-objects rename"

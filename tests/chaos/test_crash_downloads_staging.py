@@ -9,9 +9,9 @@ import subprocess
 import sys
 
 import pytest
-from _crash_harness import CASES, kill_point_test, readable_foreign_connections
+from _crash_harness import CASES, CHAOS_TEST_SECONDS, kill_point_test, readable_foreign_connections
 
-pytestmark = [pytest.mark.timeout(120), pytest.mark.slow]
+pytestmark = [pytest.mark.timeout(CHAOS_TEST_SECONDS), pytest.mark.slow]
 
 DOWNLOADS_AND_STAGING = [c for c in CASES if not c.up]
 

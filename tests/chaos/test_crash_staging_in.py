@@ -5,9 +5,9 @@ server over two SSH connections): see ``_crash_harness.py`` for the invariants. 
 from __future__ import annotations
 
 import pytest
-from _crash_harness import CASES, kill_point_test
+from _crash_harness import CASES, CHAOS_TEST_SECONDS, kill_point_test
 
-pytestmark = [pytest.mark.timeout(120), pytest.mark.slow]
+pytestmark = [pytest.mark.timeout(CHAOS_TEST_SECONDS), pytest.mark.slow]
 
 STAGING_IN = [c for c in CASES if c.up and "sftp" in c.path]
 

@@ -5,9 +5,9 @@
 from __future__ import annotations
 
 import pytest
-from _crash_harness import CASES, OPERATOR, kill_point_test
+from _crash_harness import CASES, CHAOS_TEST_SECONDS, OPERATOR, kill_point_test
 
-pytestmark = [pytest.mark.timeout(120), pytest.mark.slow]
+pytestmark = [pytest.mark.timeout(CHAOS_TEST_SECONDS), pytest.mark.slow]
 
 UPLOADS = [c for c in CASES if c.up and "sftp" not in c.path and not c.path.startswith(OPERATOR)]
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from _crash_harness import FEDERATED_CASES, REMOTE, kill_point_test
+from _crash_harness import CHAOS_TEST_SECONDS, FEDERATED_CASES, REMOTE, kill_point_test
 
 from irods_provider.testing import EmulatorServer
 
-pytestmark = [pytest.mark.timeout(180), pytest.mark.slow]
+pytestmark = [pytest.mark.timeout(CHAOS_TEST_SECONDS), pytest.mark.slow]
 
 
 @pytest.fixture
