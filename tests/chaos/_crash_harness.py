@@ -281,16 +281,32 @@ class Zygote:
     """The fork server of ``_crash_worker.py``: one warm interpreter, one forked child per job."""
 
     def __init__(self, env: dict[str, str]) -> None:
+        self._env = env
+        self._start()
+
+    def _start(self) -> None:
         self.proc = subprocess.Popen(
             [sys.executable, str(Path(worker.__file__))],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            env=env,
+            env=self._env,
             text=True,
             bufsize=1,
         )
         self._pending = b""
         assert self._line(STARTUP_SECONDS) == "ready"
+
+    def _replace(self, child: int | None) -> None:
+        """A run cut short (a test's timeout, a silent worker) leaves the fork server mid-protocol: its
+        next lines would answer the next test's job (an old ``exit`` read as a pid, a pid as an exit code).
+        So the child and the server are killed and a fresh server started."""
+        for pid in (child, self.proc.pid):
+            if pid is not None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(OSError):
+            self.close()
+        self._start()
 
     def _line(self, seconds: float) -> str:
         """The fork server's next line, read straight from its pipe; a silence of ``seconds`` fails the
@@ -319,11 +335,17 @@ class Zygote:
     ) -> int:
         """Start one worker, arm the switch on its pid, let it run; its exit code (-9 when killed)."""
         assert self.proc.stdin is not None
-        self.proc.stdin.write(json.dumps({"path": path, "args": args}) + "\n")
-        pid = int(self._line(STARTUP_SECONDS).split()[1])
-        switch.arm(pid, kill_at, after=after, on_op=on_op)
-        self.proc.stdin.write("go\n")
-        code = int(self._line(JOB_SECONDS).split()[1])
+        pid = None
+        try:
+            self.proc.stdin.write(json.dumps({"path": path, "args": args}) + "\n")
+            pid = int(self._line(STARTUP_SECONDS).removeprefix("pid "))
+            switch.arm(pid, kill_at, after=after, on_op=on_op)
+            self.proc.stdin.write("go\n")
+            code = int(self._line(JOB_SECONDS).removeprefix("exit "))
+        except BaseException:
+            switch.arm(None, 0, after=False)
+            self._replace(pid)
+            raise
         switch.arm(None, 0, after=False)
         return code
 
