@@ -49,6 +49,7 @@ class Front:
         self.discovery = discovery
         self.status, self.body = 200, b""
         self.jwks_hits = 0
+        self.url = ""
 
     def serve(self, body: Any, status: int = 200) -> None:
         self.status = status
@@ -79,7 +80,7 @@ def front(oidc_provider: OidcProvider) -> Iterator[Front]:
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     url = f"http://127.0.0.1:{httpd.server_address[1]}"
     discovery["jwks_uri"] = f"{url}/jwks.json"
-    state.url = url  # type: ignore[attr-defined]
+    state.url = url
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     try:
@@ -121,7 +122,7 @@ def token(oidc_provider: OidcProvider) -> str:
 @pytest.fixture(params=["0.6.0", "0.7.0"])
 def emulator(request: pytest.FixtureRequest, front: Front) -> Iterator[EmulatorServer]:
     """A fresh emulator (and validator: nothing cached) validating locally against the front's JWKS."""
-    validator = OpenIdJwtValidator(front.url, client_id="irods-rs", user_claim="preferred_username")  # type: ignore[attr-defined]
+    validator = OpenIdJwtValidator(front.url, client_id="irods-rs", user_claim="preferred_username")
     server = EmulatorServer(EmulatorConfig(api_version=request.param, openid=validator)).start()
     server.add_user("alice", "alice-irods-password")
     front.jwks_hits = 0
