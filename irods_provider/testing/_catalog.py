@@ -466,6 +466,10 @@ class ModelBase:
     def _trash_path(self, caller: str, path: str) -> str:
         raise NotImplementedError
 
+    def stamp_parents(self, *paths: str) -> None:
+        """Set the mtime of each path's parent collection (implemented by the collections mixin)."""
+        raise NotImplementedError
+
     def open_write(
         self,
         caller: str,

@@ -48,6 +48,14 @@ def _named_scheme(text: str) -> tuple[str, str]:
     return name, scheme
 
 
+def _resource_host(text: str) -> tuple[str, str]:
+    """argparse type of ``--resource-host``: ``RESC=HOST``."""
+    name, sep, host = text.partition("=")
+    if not sep or not name or not host:
+        raise argparse.ArgumentTypeError(f"expected RESC=HOST, got {text!r}")
+    return name, host
+
+
 def _resource_spec(text: str) -> str:
     """argparse type of ``--resource``: validated ``NAME[:type]``."""
     from irods_provider.testing._resources import parse_resource_spec
@@ -177,6 +185,15 @@ def _add_profile_arguments(serve: argparse.ArgumentParser) -> None:
         "children NAME_ufs0/NAME_ufs1), passthru (one child), random, roundrobin",
     )
     serve.add_argument(
+        "--resource-host",
+        action="append",
+        type=_resource_host,
+        default=[],
+        metavar="RESC=HOST",
+        help="the host of a configured storage resource (and its children) where it is not the server's "
+        "(--server-hostname) (repeatable)",
+    )
+    serve.add_argument(
         "--default-resource",
         action="append",
         type=_default_resource,
@@ -258,6 +275,7 @@ def _config(args: argparse.Namespace, openid_client: OpenIdClientMode | None = N
         zone_hash_schemes=dict(args.zone_hash_scheme),
         resources=(*(RESOURCE_PRESET if args.resource_preset else ()), *args.resource),
         default_resources=tuple(args.default_resource),
+        resource_hosts=dict(args.resource_host),
         allow_remote=args.allow_remote,
         register_root=args.register_root,
         allowed_hosts=tuple(args.allowed_host),

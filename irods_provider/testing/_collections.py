@@ -155,6 +155,7 @@ class CollectionsMixin(ModelBase):
                         self.drop_data_object(obj_path)
             with self.lock:
                 self._delete_tree(path)
+                self.stamp_parents(path)
 
     def _remove_checked(self, caller: str, path: str, *, recurse: bool, no_trash: bool, admin: bool) -> bool:
         """Check a remove; move the tree to the trash, or True when it is to be removed for good."""
@@ -175,7 +176,12 @@ class CollectionsMixin(ModelBase):
             trash_root = f"/{zone}/trash"
             if no_trash or path.startswith(trash_root + "/"):
                 return True
-            self._move_tree(path, self._trash_path(caller, path))
+            trash = self._trash_path(caller, path)
+            self._move_tree(path, trash)
+            # rsMvCollToTrash renames the tree (chlMoveObject stamps the moved collection, irods 4.3.4
+            # db_plugin.cpp:11323-11334); rsDataObjRename then rsRmColl stamp the parents.
+            self.collections[trash].modify_time = now()
+            self.stamp_parents(path, trash)
             return False
 
     def _trash_path(self, caller: str, path: str) -> str:
@@ -205,6 +211,17 @@ class CollectionsMixin(ModelBase):
             chain.append(path)
             path = posixpath.dirname(path)
         return list(reversed(chain))
+
+    def stamp_parents(self, *paths: str) -> None:
+        """Set the mtime of each path's parent collection, when registered: rsDataObjUnlink, rsRmColl and
+        rsDataObjRename (data objects and collections) do it after a success (irods 4.3.4
+        server/api/src/rsDataObjUnlink.cpp:471-480, rsRmColl.cpp:127-141, rsDataObjRename.cpp:446-466;
+        the same 4.3.0-5.0.2). A trash move is such a rename (rsDataObjUnlink.cpp:208, rsRmColl.cpp:757)."""
+        when = now()
+        for path in paths:
+            parent = self.collections.get(posixpath.dirname(path))
+            if parent is not None:
+                parent.modify_time = when
 
     def _delete_tree(self, path: str) -> None:
         prefix = path + "/"
@@ -255,6 +272,7 @@ class CollectionsMixin(ModelBase):
                 raise IrodsModelError("CAT_NO_ACCESS_PERMISSION", "Insufficient permissions for rename.")
             self._move_tree(old, new)
             self.collections[new].modify_time = now()
+            self.stamp_parents(old, new)
 
     def touch_collection(
         self, caller: str, path: str, *, seconds: int | None = None, reference: str | None = None

@@ -351,6 +351,13 @@ class EmulatorConfig:
     zone_resources: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """A federated zone's extra resources besides its own ``demoResc`` (in place of ``resources``), e.g.
     ``{"otherZone": ("remoteResc",)}``: that zone's catalog knows ``remoteResc``, the local one does not."""
+    resource_hosts: dict[str, str] = field(default_factory=dict)
+    """The host (RESC_LOC, ``resources stat``'s ``host``) of a configured storage resource, by name, where
+    it is not ``server_hostname``. ``iadmin mkresc NAME TYPE HOST:VAULT`` records the HOST given (chlRegResc
+    binds it as resc_net, db_plugin.cpp:3999, 4012-4015 at irods 4.3.4); on a one-server zone that is the
+    server's name, as the iRODS test suite writes it (``lib.get_hostname()``: scripts/irods/test/
+    resource_suite.py:50, test_iadmin.py:518). A coordinating resource has no host (EMPTY_RESC_HOST); its
+    ``NAME_ufsN`` children take the entry of their own name, else their parent's."""
     server_hostname: str = field(default_factory=installer_hostname)
     """The iRODS server's host name: ``demoResc``'s location (RESC_LOC, ``resources stat`` ``host``), which
     the installer sets to the server's canonical host name (database_connect.py:483-491 with lib.py:35-37 at

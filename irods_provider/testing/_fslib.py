@@ -27,7 +27,12 @@ from functools import partial
 
 from irods_provider.testing._catalog import ModelBase
 from irods_provider.testing._errors import IrodsModelError
-from irods_provider.testing._genquery import GenQueryError, coll_name_filter, execute_genquery1
+from irods_provider.testing._genquery import (
+    GenQueryError,
+    checks_collection_access,
+    coll_name_filter,
+    execute_genquery1,
+)
 from irods_provider.testing._versions import IrodsRelease
 
 __all__ = ["asks_catalog", "library_stat", "plugin_object_id", "touch_finds_replica", "vault_size_found"]
@@ -59,7 +64,11 @@ def _rows(model: ModelBase, caller: str, query: str, release: IrodsRelease, path
         return execute_genquery1(
             query,
             partial(
-                fetch, caller, zone=model.zone_of(path), collections=coll_name_filter(query, release=release)
+                fetch,
+                caller,
+                zone=model.zone_of(path),
+                collections=coll_name_filter(query, release=release),
+                coll_access=checks_collection_access(query, release=release),
             ),
             release=release,
             count=sys.maxsize,

@@ -35,7 +35,7 @@ from irods_provider.testing._genquery_columns import (
     columns_known,
     tables_for,
 )
-from irods_provider.testing._genquery_links import tables_link
+from irods_provider.testing._genquery_links import sql_names_table, tables_link
 from irods_provider.testing._versions import DEFAULT_IRODS_SERVER_VERSION, IrodsRelease, irods_release
 
 __all__ = [
@@ -47,6 +47,7 @@ __all__ = [
     "Predicate",
     "Projection",
     "ascii_upper",
+    "checks_collection_access",
     "coll_name_filter",
     "execute_genquery1",
     "parse_genquery1",
@@ -540,6 +541,19 @@ def coll_name_filter(
         return None
     fold: Callable[[str], str] = (lambda v: v) if case_sensitive else ascii_upper
     return lambda path: all(_matches(c, {"COLL_NAME": path}, fold) for c in conditions)
+
+
+def checks_collection_access(
+    query: str, *, case_sensitive: bool = True, release: IrodsRelease = DEFAULT_RELEASE
+) -> bool:
+    """Whether the catalog checks the caller's read access on the collection of each row: for a non-admin
+    under the default STRICT ACL policy (core.re.template:93 at 4.3.4), genqAppendAccessCheck adds the
+    R_COLL_MAIN test whenever the SQL names that table (general_query.cpp:1676-1694), as it adds the
+    R_DATA_MAIN one (:1656-1674). A query selecting only data-object columns checks the object alone."""
+    parsed = parse_genquery1(query if case_sensitive else ascii_upper(query), release=release)
+    selected = tuple(p.column for p in parsed.projections)
+    conditions = tuple(c.column for c in parsed.conditions)
+    return sql_names_table(selected, conditions, "R_COLL_MAIN")
 
 
 def execute_genquery1(

@@ -457,11 +457,13 @@ def tables_for(columns: frozenset[str]) -> frozenset[str]:
             groups |= _COLUMN_IMPLIED_GROUPS.get(column, frozenset())
     for group in tuple(groups):
         groups |= _IMPLIED_GROUPS.get(group, frozenset())
-    if {"USER", "COLL"} <= groups:
+    if "USER" in groups and (groups & {"COLL", "RESC"} or columns & _RESC_NAMES):
         # R_USER_MAIN links to collections only through a data object's ACL (general_query_setup.cpp:666,
         # 598, 585 at 4.3.4): the catalog joins r_data_access and R_DATA_MAIN in between, also beside
-        # r_coll_access (:597, 620-621), the collection's AVUs (:591, 613) or r_coll_user_main (:649).
-        groups.add("DATA")
+        # r_coll_access (:597, 620-621), the collection's AVUs (:591, 613) or r_coll_user_main (:649);
+        # and to resources the same way (R_RESC_MAIN.resc_id = R_DATA_MAIN.resc_id, :589): each user or
+        # group with an ACL entry on a replica stored there.
+        groups |= {"DATA", "COLL"}
     if columns & _RESC_NAMES and "DATA" not in groups:
         groups.add("RESC")
     return frozenset(groups)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import functools
 
-__all__ = ["tables_link"]
+__all__ = ["sql_names_table", "tables_link"]
 
 # sTable order; ``*`` marks a cycler (the last argument 1).
 _TABLES = """
@@ -224,6 +224,7 @@ class _Walk:
     def __init__(self, wanted: set[int]) -> None:
         self.flag = [1 if index in wanted else 0 for index in range(len(_TABLE_NAMES))]
         self.to_find = len(wanted)
+        self.used: list[int] = []  # the links whose connecting SQL joins the where clause (:391-395)
 
     def scan(self, table: int, link: int) -> bool:
         """general_query.cpp:336-462: depth first, forward links before backward ones, stopping as soon as
@@ -242,15 +243,46 @@ class _Walk:
         for index, there in _NEIGHBOURS[table]:
             if index != link and self.scan(there, index):
                 keep = True
+                self.used.append(index)
                 if self.to_find <= 0:
                     return keep
         return keep
 
 
-@functools.lru_cache(maxsize=1024)
 def tables_link(selected: tuple[str, ...], conditions: tuple[str, ...]) -> bool:
     """Whether ``generateSQL`` links the tables of these columns (select list, then condition columns, each
     in query order); False is CAT_FAILED_TO_LINK_TABLES. Names without a table are the caller's to refuse."""
+    return _walk(selected, conditions)[0]
+
+
+# The one link whose connecting SQL names a table at neither end (general_query_setup.cpp:704 at 4.3.4).
+_LINK_SQL_EXTRA = {
+    _LINK_PAIRS.index((_INDEX["R_TICKET_MAIN"], _INDEX["r_ticket_data_coll_main"])): "R_DATA_MAIN"
+}
+
+
+@functools.lru_cache(maxsize=1024)
+def sql_names_table(selected: tuple[str, ...], conditions: tuple[str, ...], table: str) -> bool:
+    """Whether the select list or where clause ``generateSQL`` writes names ``table`` (R_COLL_MAIN or
+    R_DATA_MAIN): a column of it selected or in a condition (written as ``tableName.column``,
+    general_query.cpp:696-698, 742-744), or a link tScan used whose connecting SQL names it (:391-395,
+    430-434).
+    genqAppendAccessCheck tests exactly this with strstr (:1656-1694 at 4.3.4); aliases such as
+    ``r_ticket_coll_main`` are written in lower case and never match."""
+    if any(c not in _COLUMN_TABLE for c in (*selected, *conditions)):
+        return False  # the query fails before any SQL (CAT_UNKNOWN_TABLE)
+    linked, used = _walk(selected, conditions)
+    if not linked:
+        return False
+    if any(_TABLE_NAMES[_COLUMN_TABLE[c]] == table for c in (*selected, *conditions)):
+        return True
+    ends = {_TABLE_NAMES[end] for index in used for end in _LINK_PAIRS[index]}
+    return table in ends or table in {_LINK_SQL_EXTRA.get(index) for index in used}
+
+
+@functools.lru_cache(maxsize=1024)
+def _walk(selected: tuple[str, ...], conditions: tuple[str, ...]) -> tuple[bool, tuple[int, ...]]:
+    """``generateSQL``'s walk: whether every table was reached, and the links it used."""
     start = 0
     for column in selected:  # general_query.cpp:1901-1916: prefer a non-cycler, else keep the first
         table = _COLUMN_TABLE[column]
@@ -261,4 +293,5 @@ def tables_link(selected: tuple[str, ...], conditions: tuple[str, ...]) -> bool:
         if not _CYCLER[table]:
             start = table
     walk = _Walk({_COLUMN_TABLE[c] for c in (*selected, *conditions)})
-    return walk.scan(start, -1) and walk.to_find == 0
+    linked = walk.scan(start, -1) and walk.to_find == 0
+    return linked, tuple(walk.used)

@@ -11,7 +11,13 @@ from starlette.responses import JSONResponse, Response
 
 from irods_provider.testing._error_table import error_code
 from irods_provider.testing._errors import IrodsModelError
-from irods_provider.testing._genquery import GenQueryError, ascii_upper, coll_name_filter, execute_genquery1
+from irods_provider.testing._genquery import (
+    GenQueryError,
+    ascii_upper,
+    checks_collection_access,
+    coll_name_filter,
+    execute_genquery1,
+)
 from irods_provider.testing._genquery2 import GenQuery2Error, execute_genquery2
 from irods_provider.testing._genquery2_rows import catalog_rows
 from irods_provider.testing._h_common import atomic, stoi_param
@@ -92,6 +98,9 @@ async def execute_genquery(ctx: Ctx) -> Response:
                     ctx.user,
                     zone=zone,
                     collections=coll_name_filter(
+                        query, case_sensitive=case_sensitive == "1", release=release
+                    ),
+                    coll_access=checks_collection_access(
                         query, case_sensitive=case_sensitive == "1", release=release
                     ),
                 ),

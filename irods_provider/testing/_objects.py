@@ -481,6 +481,9 @@ class DataObjectsMixin(ModelBase):
                 del self.data_objects[path]
                 obj.path = new
                 self.data_objects[new] = obj
+                _stamp_moved(obj)  # rsMvDataObjToTrash is a rename (rsDataObjUnlink.cpp:208 at 4.3.4)
+                self.stamp_parents(new)
+            self.stamp_parents(path)
 
     def rename_data_object(self, caller: str, old: str, new: str) -> None:
         """Rename/move a data object."""
@@ -517,6 +520,18 @@ class DataObjectsMixin(ModelBase):
             del self.data_objects[old]
             obj.path = new
             self.data_objects[new] = obj
+            if moving:
+                _stamp_moved(obj)
+            self.stamp_parents(old, new)
+
+
+def _stamp_moved(obj: DataObject) -> None:
+    """chlMoveObject sets every replica's modify_ts when an object changes collection; a rename in place
+    (chlRenameObject) leaves it (irods 4.3.4 plugins/database/src/db_plugin.cpp:11186-11193 vs
+    :10806-10813; the same at 4.3.0 and 5.0.2)."""
+    when = now()
+    for rep in obj.replicas:
+        rep.modify_time = when
 
 
 def _newest_good(replicas: list[Replica]) -> Replica | None:

@@ -192,6 +192,60 @@ def _b64_json(segment: str) -> Any:
     return json.loads(_b64decode(segment))
 
 
+def _parse_jwks(body: bytes) -> list[dict[str, Any]] | None:
+    """``jwt::jwks(str)`` (include/jwt-cpp/jwt.h:3521-3531@v0.7.0, the same at v0.6.0; the HTTP API builds
+    against jwt-cpp 0.6.99.1, CMakeLists.txt:21@0.7.0): the keys, or None where it throws: a body that is
+    not JSON (nlohmann's parse_error), a document that is not an object, lacks ``keys`` or whose ``keys``
+    is not an array (invalid_json_exception, bad_cast), or any entry that is not an object (``jwk_t{val}``:
+    as_object throws bad_cast, traits/nlohmann-json/traits.h:34-37)."""
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return None
+    keys = document.get("keys") if isinstance(document, dict) else None
+    if not isinstance(keys, list) or not all(isinstance(key, dict) for key in keys):
+        return None
+    return keys
+
+
+def _find_by_kid(keys: list[dict[str, Any]], kid: str) -> dict[str, Any] | None:
+    """``jwks::find_by_kid``: the first key whose ``kid`` equals, or None. ``{}`` stands for the server's
+    end: a key before the match whose ``kid`` is not a string makes ``get_key_id()`` throw inside this
+    ``noexcept`` function (jwt.h:3561-3566@v0.7.0), which terminates the server process; the emulator only
+    refuses the token."""
+    for key in keys:
+        if "kid" not in key:
+            continue
+        if not isinstance(key["kid"], str):
+            log.error("a JWKS key's kid is not a string: a real server terminates here (std::terminate)")
+            return {}
+        if key["kid"] == kid:
+            return key
+    return None
+
+
+def _walk_takes(jwk: Mapping[str, Any], alg: str, family: str) -> bool | None:
+    """Whether the walk of the whole JWKS adds ``jwk`` for ``alg`` (openid.cpp:459-502@0.7.0), None where
+    reading a member throws: ``use``, ``alg`` and ``kty`` must be strings and ``key_ops`` an array of
+    strings when present (get_use, get_algorithm, get_key_type, get_key_operations' as_set: jwt.h:2196-2202,
+    3319-3342). A key without ``kty`` (nor ``alg``) is ignored with an error logged (:501)."""
+    if "use" in jwk:
+        if not isinstance(jwk["use"], str):
+            return None
+        if jwk["use"] != "sig":
+            return False
+    if "key_ops" in jwk:
+        ops = jwk["key_ops"]
+        if not isinstance(ops, list) or not all(isinstance(op, str) for op in ops):
+            return None
+        if "verify" not in ops:
+            return False
+    for member, wanted in (("alg", alg), ("kty", family)):
+        if member in jwk:
+            return None if not isinstance(jwk[member], str) else jwk[member] == wanted
+    return False
+
+
 def _public_key(jwk: Mapping[str, Any], family: str) -> Any | None:
     """The public key the server builds from ``jwk``'s material alone, or None where it throws (a key of the
     other type lacks the members; openid.cpp:308-371@0.7.0)."""
@@ -235,18 +289,30 @@ class OpenIdJwtValidator:
     def __repr__(self) -> str:
         return f"OpenIdJwtValidator(issuer={self.issuer!r}, client_id={self.client_id!r})"
 
-    def _key_list(self) -> list[dict[str, Any]]:
-        """The provider's JWKS in its order, fetched on first use and cached for the life of the validator."""
+    def _key_list(self) -> list[dict[str, Any]] | None:
+        """The provider's JWKS in its order, or None (the token is refused) when it cannot be had.
+
+        The server keeps it in a function-local static, ``jwt::parse_jwks(fetch_jwks_from_openid_provider())``
+        (openid.cpp:515@0.7.0, :515@0.6.0, :520@0.5.0): fetched on first use and kept for the life of the
+        process once it parses; while fetching or parsing throws, the static stays uninitialised, the token
+        is refused (the catch at :602-605) and the next token fetches again. The body is read whatever the
+        HTTP status (:221-227).
+        """
         with self._jwks_lock:
             if self._jwks is None:
-                response = httpx2.get(self.jwks_uri, timeout=self._timeout)
-                response.raise_for_status()
-                keys = response.json()["keys"]
-                self._jwks = [k for k in keys if isinstance(k, dict)]
+                try:
+                    body = httpx2.get(self.jwks_uri, timeout=self._timeout).content
+                except httpx2.HTTPError as exc:
+                    log.error("fetching the JWKS at %s failed: %s", self.jwks_uri, type(exc).__name__)
+                    return None
+                self._jwks = _parse_jwks(body)
+                if self._jwks is None:
+                    log.error("the JWKS at %s is not a JSON Web Key Set: refusing the token", self.jwks_uri)
+                    return None
                 self.jwks_fetches += 1
             return self._jwks
 
-    def _verification_key(self, header: Mapping[str, Any]) -> Any | None:
+    def _verification_key(self, header: Mapping[str, Any], keys: list[dict[str, Any]]) -> Any | None:
         """The one key the server verifies with, or None (refused); add_algorithms_to_verifier, openid.cpp:
         406-506@0.7.0 (the same at 0.5.0 and 0.6.0).
 
@@ -262,19 +328,20 @@ class OpenIdJwtValidator:
         if kid is not None:
             if not isinstance(kid, str):
                 return None  # get_key_id() throws: refused
-            named = next((k for k in self._key_list() if k.get("kid") == kid), None)
+            named = _find_by_kid(keys, kid)
             if named is not None:
-                return None if family is None else _public_key(named, family)
+                return None if family is None or not named else _public_key(named, family)
             log.warning("JWT kid %r is not in the provider's JWKS: falling back to its signing keys", kid)
         if alg in _SYMMETRIC:
             return self._secret
         if family is None:
             return None
         chosen = None
-        for jwk in self._key_list():
-            if jwk.get("use", "sig") != "sig" or "verify" not in jwk.get("key_ops", ["verify"]):
-                continue
-            if ("alg" in jwk and jwk["alg"] != alg) or ("alg" not in jwk and jwk.get("kty") != family):
+        for jwk in keys:
+            taken = _walk_takes(jwk, str(alg), family)
+            if taken is None:
+                return None  # a member of the wrong JSON type throws: the whole validation fails
+            if not taken:
                 continue
             chosen = _public_key(jwk, family)
             if chosen is None:
@@ -309,9 +376,10 @@ class OpenIdJwtValidator:
             header = _b64_json(parts[0])
         except ValueError:
             return None
-        if not isinstance(header, dict) or not self._header_acceptable(header):
+        keys = self._key_list()  # the JWKS comes first, before any header rule (openid.cpp:515@0.7.0)
+        if keys is None or not isinstance(header, dict) or not self._header_acceptable(header):
             return None
-        key = self._verification_key(header)
+        key = self._verification_key(header, keys)
         if key is None:
             return None
         try:

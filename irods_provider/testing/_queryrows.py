@@ -5,12 +5,14 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Callable, Iterable, Mapping
 
-from irods_provider.testing._catalog import Avu, Collection, DataObject, RemoteZone, User
+from irods_provider.testing._catalog import PERMISSIONS, Avu, Collection, DataObject, RemoteZone, User
 from irods_provider.testing._genquery_columns import ALIAS_GROUPS, EMPTY_GROUPS, PERMISSION_IDS
 from irods_provider.testing._tickets import Ticket, TicketsMixin
 from irods_provider.testing._tokens import TOKEN_ROWS
 
 Row = dict[str, str]
+# genqAppendAccessCheck's threshold: an ACL entry at or above read_object (general_query.cpp:1686-1689)
+READ = PERMISSIONS.index("read_object")
 
 
 def t11(seconds: int) -> str:
@@ -34,16 +36,19 @@ class QueryRowsMixin(TicketsMixin):
         *,
         zone: str | None = None,
         collections: Callable[[str], bool] | None = None,
+        coll_access: bool = False,
     ) -> list[Mapping[str, str]]:
         """Joined rows visible to ``caller`` for the given table groups ([] for joins we cannot make).
 
         Only the catalog of ``zone`` (default: the local zone) answers, as each zone's own database does.
         ``collections`` (the query's ``COLL_NAME`` conditions, :func:`coll_name_filter`) leaves out the rows
         of collections and data objects it refuses before they are built; the evaluator would drop them.
+        ``coll_access`` (:func:`checks_collection_access`): data rows also need read access on their
+        collection, as GenQuery1's SQL asks when it names R_COLL_MAIN.
         """
         with self.lock:
             catalog = zone or self.zone
-            rows = self._rows(caller, set(tables), catalog, collections)
+            rows = self._rows(caller, set(tables), catalog, collections, coll_access=coll_access)
             return [row for row in rows if self._in_catalog(row, catalog)]
 
     def _in_catalog(self, row: Row, zone: str) -> bool:
@@ -56,7 +61,13 @@ class QueryRowsMixin(TicketsMixin):
         return self.zone_of(path) == zone
 
     def _rows(
-        self, caller: str, tables: set[str], zone: str, collections: Callable[[str], bool] | None = None
+        self,
+        caller: str,
+        tables: set[str],
+        zone: str,
+        collections: Callable[[str], bool] | None = None,
+        *,
+        coll_access: bool = False,
     ) -> Iterable[Row]:
         if len(tables) == 1 and (alias := ALIAS_GROUPS.get(next(iter(tables)))) is not None:
             base, columns = alias  # an alias table alone: its base table's rows, renamed
@@ -86,11 +97,11 @@ class QueryRowsMixin(TicketsMixin):
             or "META_DATA" in tables
             or ("ACCESS" in tables and tables & {"DATA", "META_DATA"})
         ):
-            return self._data_rows(caller, tables, collections)
+            return self._data_rows(caller, tables, collections, coll_access=coll_access)
         if tables <= {"COLL", "META_COLL", "ACCESS", "COLL_ACCESS", "USER", "COLL_USER"}:
             return self._coll_rows(caller, tables, collections)
         if tables <= {"DATA", "COLL", "RESC"}:
-            return self._data_rows(caller, tables, collections)
+            return self._data_rows(caller, tables, collections, coll_access=coll_access)
         return []
 
     def zone_rows(self, zone: str) -> list[Row]:
@@ -268,9 +279,15 @@ class QueryRowsMixin(TicketsMixin):
         return rows
 
     def _data_rows(
-        self, caller: str, tables: set[str], collections: Callable[[str], bool] | None = None
+        self,
+        caller: str,
+        tables: set[str],
+        collections: Callable[[str], bool] | None = None,
+        *,
+        coll_access: bool = False,
     ) -> list[Row]:
         out: list[Row] = []
+        checks_coll = coll_access and not self.is_admin(caller)
         coll_cache: dict[str, Row] = {}
         wanted: dict[str, bool] = {}  # collection path -> passes ``collections``
         for obj in self.data_objects.values():
@@ -283,7 +300,7 @@ class QueryRowsMixin(TicketsMixin):
             if self.visible_data(caller, obj.path) is None:
                 continue
             coll = self.collections.get(parent)
-            if coll is None:
+            if coll is None or (checks_coll and self.access_level(caller, coll.acl) < READ):
                 continue
             if parent not in coll_cache:
                 coll_cache[parent] = self._coll_row(coll)

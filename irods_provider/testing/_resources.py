@@ -51,23 +51,30 @@ class ResourcesMixin(ModelBase):
         """Create the configured root resources of ``zone`` (default: the local zone), coordinating ones
         with unixfilesystem children."""
         table = self.resources_in(zone)
+        hosts = self.config.resource_hosts
         for spec in specs:
             name, type_ = parse_resource_spec(spec)
             if name in table:
                 raise ValueError(f"resource {name!r} is configured twice (or clashes with demoResc)")
             vault = f"/var/lib/irods/{name}Vault"
             coordinating = type_ in AUTO_CHILDREN
+            # mkresc records the host it is given: the server's own name unless configured otherwise
+            host = hosts.get(name, self.config.server_hostname)
             table[name] = Resource(
                 id=self.new_id(),
                 name=name,
                 type=type_,
-                host="EMPTY_RESC_HOST" if coordinating else "localhost",
+                host="EMPTY_RESC_HOST" if coordinating else host,
                 vault_path="EMPTY_RESC_PATH" if coordinating else vault,
             )
             for index in range(AUTO_CHILDREN.get(type_, 0)):
                 child = f"{name}_ufs{index}"
                 table[child] = Resource(
-                    id=self.new_id(), name=child, vault_path=f"/var/lib/irods/{child}Vault", parent=name
+                    id=self.new_id(),
+                    name=child,
+                    host=hosts.get(child, host),
+                    vault_path=f"/var/lib/irods/{child}Vault",
+                    parent=name,
                 )
 
     def _local_replicas(self) -> Iterator[Replica]:

@@ -54,6 +54,7 @@ def _fresh(server: EmulatorServer) -> EmulatorServer:
     server.config.resources = defaults.resources
     server.config.default_resources = defaults.default_resources
     server.config.server_hostname = defaults.server_hostname
+    server.config.resource_hosts = defaults.resource_hosts
     server.reset()
     return server
 

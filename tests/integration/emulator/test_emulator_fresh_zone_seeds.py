@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import socket
 
+import pytest
 from emulator_http import Api, code
 
 ZONE = "tempZone"
@@ -111,3 +112,38 @@ def test_serve_takes_the_server_hostname() -> None:
 
     assert _config(_parser().parse_args(["serve", "--server-hostname", "irods1"])).server_hostname == "irods1"
     assert _config(_parser().parse_args(["serve"])).server_hostname == installer_hostname()
+
+
+def test_configured_resources_are_on_the_servers_host_unless_named(api: Api) -> None:
+    """``iadmin mkresc NAME TYPE HOST:VAULT`` records HOST as resc_net (chlRegResc, plugins/database/src/
+    db_plugin.cpp:3999, 4012-4015 at 4.3.4): on a one-server zone the server's own name, as the iRODS test
+    suite makes them (scripts/irods/test/resource_suite.py:50). A coordinating resource is made with no
+    location, EMPTY_RESC_HOST (``resources stat`` reports it verbatim, resources main.cpp:586 at 0.7.0);
+    ``EmulatorConfig.resource_hosts`` places a resource on another host, its children with it."""
+    api.server.config.server_hostname = "irods.example.org"
+    api.server.config.resources = ("archiveResc", "replResc:replication", "farResc:passthru")
+    api.server.config.resource_hosts = {"farResc": "far.example.org", "replResc_ufs1": "other.example.org"}
+    api.server.reset()
+    configured = [
+        r for r in rows(api, "select RESC_NAME, RESC_LOC") if r[0] not in ("bundleResc", "demoResc")
+    ]
+    assert configured == [
+        ["archiveResc", "irods.example.org"],
+        ["farResc", "EMPTY_RESC_HOST"],
+        ["farResc_ufs0", "far.example.org"],
+        ["replResc", "EMPTY_RESC_HOST"],
+        ["replResc_ufs0", "irods.example.org"],
+        ["replResc_ufs1", "other.example.org"],
+    ]
+    assert api.get("resources", op="stat", name="archiveResc").json()["info"]["host"] == "irods.example.org"
+
+
+def test_serve_takes_resource_hosts() -> None:
+    """``serve --resource-host RESC=HOST`` (repeatable) fills ``resource_hosts``; none by default."""
+    from irods_provider.testing._cli import _config, _parser
+
+    args = ["serve", "--resource", "a", "--resource-host", "a=h1", "--resource-host", "b=h2"]
+    assert _config(_parser().parse_args(args)).resource_hosts == {"a": "h1", "b": "h2"}
+    assert _config(_parser().parse_args(["serve"])).resource_hosts == {}
+    with pytest.raises(SystemExit):
+        _parser().parse_args(["serve", "--resource-host", "a"])

@@ -99,6 +99,33 @@ def test_user_columns_reach_data_objects_and_collections_through_data_acls(api: 
     assert rows(f"select COLL_NAME, USER_NAME where COLL_NAME = '{home}'") == [[home, "alice"], [home, "bob"]]
 
 
+def test_user_columns_reach_resources_through_data_acls_and_replicas(api: Api) -> None:
+    """USER_* beside RESC_* alone: tScan links R_USER_MAIN to R_RESC_MAIN through r_data_access and
+    R_DATA_MAIN (general_query_setup.cpp:666, 598, 589 at 4.3.4), so the rows are each user or group with an
+    ACL entry on a data object, with the resource of each of its replicas; a resource holding no replica
+    (bundleResc) has none. The SQL names R_DATA_MAIN, so a rodsuser sees the entries of objects she may read
+    (genqAppendAccessCheck, general_query.cpp:1656-1674), and not R_COLL_MAIN, so no collection check."""
+    api.server.add_user("bob", "bob")
+    assert api.get("query", op="execute_genquery", query="select USER_NAME, RESC_NAME").json()["rows"] == []
+    assert api.write("/tempZone/home/alice/x", b"x", "alice").status_code == 200
+    assert api.write("/tempZone/home/bob/y", b"y", "bob").status_code == 200
+    grant = json.dumps([{"entity_name": "bob", "acl": "read"}])
+    api.post(
+        "data-objects", "alice", op="modify_permissions", lpath="/tempZone/home/alice/x", operations=grant
+    )
+
+    def rows(query: str, who: str) -> list[list[str]]:
+        found: list[list[str]] = api.get("query", who, op="execute_genquery", query=query).json()["rows"]
+        return sorted(found)
+
+    assert rows("select USER_NAME, RESC_NAME", "rods") == [["alice", "demoResc"], ["bob", "demoResc"]]
+    assert rows("select USER_NAME, RESC_NAME", "alice") == [["alice", "demoResc"], ["bob", "demoResc"]]
+    assert rows("select USER_NAME, RESC_NAME", "bob") == [["alice", "demoResc"], ["bob", "demoResc"]]
+    assert rows("select USER_NAME where RESC_NAME = 'bundleResc'", "rods") == []
+    count = "select count(USER_NAME) where RESC_NAME = 'demoResc'"
+    assert (rows(count, "rods"), rows(count, "alice")) == ([["3"]], [["2"]])  # bob's y: alice may not read it
+
+
 @pytest.mark.parametrize("release", ["4.3.0", "4.3.4"])
 def test_user_columns_reach_collection_acls_and_avus_through_data_acls(
     irods_emulator_variants: Callable[..., EmulatorServer], release: str

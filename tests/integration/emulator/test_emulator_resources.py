@@ -255,6 +255,6 @@ def test_genquery_resource_columns_real_clients_use(rapi: Api) -> None:
     assert code(rapi.write(f"{HOME}/ids", b"x", "alice", resource="replResc")) == 0
     q = "select DATA_REPL_NUM, DATA_RESC_ID, RESC_LOC where DATA_NAME = 'ids'"
     assert rapi.get("query", "alice", op="execute_genquery", query=q).json()["rows"] == [
-        ["0", ids["replResc_ufs0"], "localhost"],
-        ["1", ids["replResc_ufs1"], "localhost"],
+        ["0", ids["replResc_ufs0"], rapi.server.config.server_hostname],
+        ["1", ids["replResc_ufs1"], rapi.server.config.server_hostname],
     ]

@@ -160,6 +160,9 @@ def test_integer_columns_compare_numerically_and_times_as_strings() -> None:
         # reaches a collection only through r_data_access and R_DATA_MAIN (:666, 598, 585).
         ("select COLL_ACCESS_NAME, USER_NAME", {"COLL", "COLL_ACCESS", "DATA", "USER"}),
         ("select USER_NAME, META_COLL_ATTR_NAME", {"COLL", "DATA", "META_COLL", "USER"}),
+        # ... and a resource through r_data_access, R_DATA_MAIN and R_RESC_MAIN.resc_id (:666, 598, 589)
+        ("select USER_NAME, RESC_NAME", {"COLL", "DATA", "USER"}),
+        ("select USER_NAME where RESC_LOC = 'h'", {"COLL", "DATA", "RESC", "USER"}),
     ],
 )
 def test_fetch_rows_is_asked_for_the_touched_table_groups(query: str, tables: set[str]) -> None:

@@ -9,8 +9,8 @@ from collections.abc import Iterable, Mapping
 import pytest
 
 from irods_provider._error_codes import error_code
-from irods_provider.testing._genquery import GenQueryError, execute_genquery1
-from irods_provider.testing._genquery_links import tables_link
+from irods_provider.testing._genquery import GenQueryError, checks_collection_access, execute_genquery1
+from irods_provider.testing._genquery_links import sql_names_table, tables_link
 
 NOT_LINKED = [
     # R_ZONE_MAIN and R_TOKN_MAIN take part in no sFklink at all (general_query_setup.cpp:585-705).
@@ -92,3 +92,31 @@ def test_the_walk_follows_the_select_list_then_the_conditions() -> None:
     assert tables_link(("TICKET_COLL_NAME",), ("TICKET_DATA_COLL_NAME", "TICKET_ID"))
     assert not tables_link(("TICKET_COLL_NAME",), ("TICKET_DATA_COLL_NAME",))
     assert tables_link(("QUOTA_RESC_NAME",), ())
+
+
+# Whether generateSQL's select list or where clause names R_COLL_MAIN, which makes genqAppendAccessCheck
+# add the collection read check for a rodsuser (general_query.cpp:1676-1694 at 4.3.4): a column of the
+# table (:696-698, 742-744) or a link whose connecting SQL names it (tScan, :391-395, 430-434).
+NAMES_COLL_MAIN = [
+    ("select COLL_NAME", True),
+    ("select DATA_NAME where COLL_NAME = '/z'", True),
+    # R_DATA_MAIN -> R_COLL_MAIN -> r_coll_metamap (general_query_setup.cpp:585, 591)
+    ("select DATA_NAME where META_COLL_ATTR_NAME = 'a'", True),
+    # R_USER_MAIN -> r_data_access -> R_DATA_MAIN: no collection in the SQL
+    ("select DATA_NAME, USER_NAME", False),
+    ("select DATA_NAME, DATA_SIZE where DATA_NAME = 'x'", False),
+    ("select DATA_NAME, DATA_ACCESS_NAME, RESC_NAME", False),
+    # the ticket's collection aliases are written as r_ticket_*coll_main (:179-181), never R_COLL_MAIN
+    ("select TICKET_STRING, TICKET_COLL_NAME", False),
+]
+
+
+@pytest.mark.parametrize(("query", "names"), NAMES_COLL_MAIN)
+def test_the_sql_names_r_coll_main_as_generate_sql_writes_it(query: str, names: bool) -> None:
+    assert checks_collection_access(query) is names
+
+
+def test_the_ticket_data_collection_link_names_r_data_main() -> None:
+    """general_query_setup.cpp:704: the link's SQL goes through R_DATA_MAIN, a table at neither end."""
+    assert sql_names_table(("TICKET_STRING", "TICKET_DATA_COLL_NAME"), (), "R_DATA_MAIN")
+    assert not sql_names_table(("TICKET_STRING", "TICKET_COLL_NAME"), (), "R_DATA_MAIN")
