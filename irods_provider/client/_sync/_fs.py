@@ -25,6 +25,7 @@ from irods_provider.client._sync._outcomes import (
     verification_unfinished,
 )
 from irods_provider.client._sync._temporaries import remove_temporaries
+from irods_provider.client._sync._ticket_reads import ticket_pieces
 from irods_provider.client._compat import ItiDataObjectsMixin
 from irods_provider.client._config import TimeoutTypes, UseDefault
 from irods_provider.client._genquery import match_condition, modified_after_condition, prefix_condition
@@ -52,8 +53,10 @@ from irods_provider.client._patterns import compile_name
 from irods_provider.client._readahead import FirstSeen
 from irods_provider.client._retry import handler_ended, reply_lost
 from irods_provider.client._temporaries import TemporaryCleanup
+from irods_provider.client._ticket_reads import lost_ticket
 from irods_provider.exceptions import (
     IrodsAlreadyExistsError,
+    IrodsBadRequestError,
     IrodsError,
     IrodsListingError,
     IrodsNotACollectionError,
@@ -565,7 +568,23 @@ class DataObjects(ItiDataObjectsMixin):
         op = ops.do_read(
             path, offset=offset, count=count, resource=resource, replica_number=replica_number, ticket=ticket
         )
-        return self._s.execute(op, timeout=timeout, retry=retry)
+        try:
+            return self._s.execute(op, timeout=timeout, retry=retry)
+        except IrodsBadRequestError as exc:
+            if ticket is None or not lost_ticket(exc, ticket=ticket, count=count):
+                raise
+        pieces = ticket_pieces(
+            self._s,
+            path,
+            offset=offset,
+            count=count,
+            ticket=ticket,
+            resource=resource,
+            replica_number=replica_number,
+            timeout=timeout,
+            retry=retry,
+        )
+        return b"".join([piece for piece in pieces])
 
     def read_into(
         self,
@@ -594,18 +613,23 @@ class DataObjects(ItiDataObjectsMixin):
         op = ops.do_read(
             path, offset=offset, count=count, resource=resource, replica_number=replica_number, ticket=ticket
         )
-        got = 0
-        for piece in self._s.stream(op, chunk_size=None, timeout=timeout, retry=retry):
-            end = got + len(piece)
-            if end > len(view):
-                raise IrodsProtocolError(
-                    f"read returned more than the {len(view)} bytes asked for",
-                    operation="data_objects.read",
-                    path=path,
-                )
-            view[got:end] = piece
-            got = end
-        return got
+        try:
+            return _fill(view, self._s.stream(op, chunk_size=None, timeout=timeout, retry=retry), path)
+        except IrodsBadRequestError as exc:
+            if ticket is None or not lost_ticket(exc, ticket=ticket, count=count):
+                raise
+        pieces = ticket_pieces(
+            self._s,
+            path,
+            offset=offset,
+            count=count,
+            ticket=ticket,
+            resource=resource,
+            replica_number=replica_number,
+            timeout=timeout,
+            retry=retry,
+        )
+        return _fill(view, pieces, path)
 
     def iter_read(
         self,
@@ -628,8 +652,29 @@ class DataObjects(ItiDataObjectsMixin):
         op = ops.do_read(
             path, offset=offset, count=count, resource=resource, replica_number=replica_number, ticket=ticket
         )
-        for chunk in self._s.stream(op, chunk_size=chunk_size, timeout=timeout, retry=retry):
-            yield chunk
+        yielded = False
+        try:
+            for chunk in self._s.stream(op, chunk_size=chunk_size, timeout=timeout, retry=retry):
+                yielded = True
+                yield chunk
+            return
+        except IrodsBadRequestError as exc:
+            if yielded or ticket is None or not lost_ticket(exc, ticket=ticket, count=count):
+                raise
+        pieces = ticket_pieces(
+            self._s,
+            path,
+            offset=offset,
+            count=count,
+            ticket=ticket,
+            resource=resource,
+            replica_number=replica_number,
+            timeout=timeout,
+            retry=retry,
+        )
+        for piece in pieces:
+            for start in range(0, len(piece), chunk_size):
+                yield piece[start : start + chunk_size]
 
     def write(
         self,
@@ -1127,3 +1172,19 @@ class DataObjects(ItiDataObjectsMixin):
         execute_atomic(
             self._s, ops.do_modify_permissions(path, operations, admin=admin), path, collection=False
         )
+
+
+def _fill(view: memoryview, pieces: Iterator[bytes], path: str) -> int:
+    """Copy ``pieces`` into ``view`` as they arrive; the bytes copied (more than fits: a protocol error)."""
+    got = 0
+    for piece in pieces:
+        end = got + len(piece)
+        if end > len(view):
+            raise IrodsProtocolError(
+                f"read returned more than the {len(view)} bytes asked for",
+                operation="data_objects.read",
+                path=path,
+            )
+        view[got:end] = piece
+        got = end
+    return got
