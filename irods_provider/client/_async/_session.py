@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import itertools
 import logging
 import ssl
@@ -283,7 +284,8 @@ class AsyncIrodsSession:
             token = await self._token(reject=token)
             reply = await self._send(op, token, timeout)
         if reply.status != 200 and op.name in RESTRICTED_OPERATIONS:
-            reply = (await self.get_api()).canonical_reply(op, reply)
+            api = await self.get_api()
+            return api.decode_canonical(op, reply, functools.partial(decode_withheld, op, token=token))
         return decode_withheld(op, reply, token)  # an echo of the token stays out of the error
 
     async def _send(self, op: Operation[Any], token: str | None, timeout: TimeoutTypes | UseDefault) -> Reply:
@@ -388,7 +390,11 @@ class AsyncIrodsSession:
                                 reply = Reply(response.status_code, response.headers, body.content)
                                 if reply.status == 401 and reject is not None:
                                     raise _refused_after_renewals(op, self.auth, most)
-                                decode_withheld(op, api.canonical_reply(op, reply) if api else reply, token)
+                                decode = functools.partial(decode_withheld, op, token=token)
+                                if api is None:
+                                    decode(reply)
+                                else:
+                                    api.decode_canonical(op, reply, decode)
                             if (html := html_instead_of_bytes(op, response.headers)) is not None:
                                 raise html
                             begun = True

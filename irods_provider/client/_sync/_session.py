@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import contextlib
+import functools
 import itertools
 import logging
 import ssl
@@ -279,7 +280,8 @@ class IrodsSession:
             token = self._token(reject=token)
             reply = self._send(op, token, timeout)
         if reply.status != 200 and op.name in RESTRICTED_OPERATIONS:
-            reply = (self.get_api()).canonical_reply(op, reply)
+            api = self.get_api()
+            return api.decode_canonical(op, reply, functools.partial(decode_withheld, op, token=token))
         return decode_withheld(op, reply, token)  # an echo of the token stays out of the error
 
     def _send(self, op: Operation[Any], token: str | None, timeout: TimeoutTypes | UseDefault) -> Reply:
@@ -383,7 +385,11 @@ class IrodsSession:
                                 reply = Reply(response.status_code, response.headers, body.content)
                                 if reply.status == 401 and reject is not None:
                                     raise _refused_after_renewals(op, self.auth, most)
-                                decode_withheld(op, api.canonical_reply(op, reply) if api else reply, token)
+                                decode = functools.partial(decode_withheld, op, token=token)
+                                if api is None:
+                                    decode(reply)
+                                else:
+                                    api.decode_canonical(op, reply, decode)
                             if (html := html_instead_of_bytes(op, response.headers)) is not None:
                                 raise html
                             begun = True
