@@ -29,7 +29,12 @@ from irods_provider.client._async._ticket_reads import ticket_pieces
 from irods_provider.client._compat import AsyncItiDataObjectsMixin
 from irods_provider.client._config import TimeoutTypes, UseDefault
 from irods_provider.client._genquery import match_condition, modified_after_condition, prefix_condition
-from irods_provider.client._locks import GOOD_REPLICA_CONDITION, is_no_good_replica, writing_error
+from irods_provider.client._locks import (
+    GOOD_REPLICA_CONDITION,
+    is_no_good_replica,
+    unavailable_error,
+    writing_error,
+)
 from irods_provider.client._models import (
     ChecksumReport,
     CollectionStat,
@@ -741,13 +746,16 @@ class AsyncDataObjects(AsyncItiDataObjectsMixin):
     async def _write_refusal_cause(self, path: str, exc: IrodsResponseError) -> IrodsResponseError | None:
         """Name why opening ``path`` for writing failed, which every server release reports only as
         INVALID_HANDLE (the library's error is dropped: data_objects main.cpp:1197-1212 at 0.7.0): another
-        client is writing it (IrodsLockedError naming its replica statuses), the path is a collection, or its
-        collection is missing. None when none of these (or unknown)."""
+        client is writing it (IrodsLockedError naming its replica statuses), the resources of all its
+        replicas are marked down (IrodsReplicaUnavailableError naming them), the path is a collection, or
+        its collection is missing. None when none of these (or unknown)."""
         parent = parent_path(path)
         try:
             replicas = await replicas_or_none(self._s, path)
             if replicas and (locked := writing_error(path, replicas, cause=exc)) is not None:
                 return locked
+            if replicas:
+                return await self._all_down(path, replicas, exc)
             if replicas is not None:
                 return None
             if not await self._s.collections.exists(parent):
@@ -761,6 +769,17 @@ class AsyncDataObjects(AsyncItiDataObjectsMixin):
         except IrodsError:
             return None
         return exc.retold(message, kind=kind, path=path)
+
+    async def _all_down(
+        self, path: str, replicas: Sequence[Replica], exc: IrodsResponseError
+    ) -> IrodsResponseError | None:
+        """IrodsReplicaUnavailableError when the resource of every replica is marked down (iRODS refuses the
+        open: no resource votes for it), else None."""
+        names = sorted({name for r in replicas for name in r.hierarchy.split(";")})
+        down = await self._s.down_resources(names)
+        if not all(set(r.hierarchy.split(";")) & down for r in replicas):
+            return None
+        return unavailable_error(exc, [(path, replicas)], down)
 
     async def parallel_write_init(
         self,

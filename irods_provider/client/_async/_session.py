@@ -257,13 +257,13 @@ class AsyncIrodsSession:
                 with contextlib.suppress(IrodsNotADataObjectError):
                     found.append((path, await self.data_objects.replicas(path)))
             names = sorted({name for _, rs in found for r in rs for name in r.hierarchy.split(";")})
-            down = await self._down_resources(names)
+            down = await self.down_resources(names)
         except IrodsError as exc:
             logger.info("the replicas behind %s's HIERARCHY_ERROR could not be read: %s", op.name, exc)
             return error
         return unavailable_error(error, found, down)
 
-    async def _down_resources(self, names: list[str]) -> set[str]:
+    async def down_resources(self, names: list[str]) -> set[str]:
         """Which of the resources ``names`` the catalog marks down (``RESC_STATUS``)."""
         if not names:
             return set()

@@ -253,13 +253,13 @@ class IrodsSession:
                 with contextlib.suppress(IrodsNotADataObjectError):
                     found.append((path, self.data_objects.replicas(path)))
             names = sorted({name for _, rs in found for r in rs for name in r.hierarchy.split(";")})
-            down = self._down_resources(names)
+            down = self.down_resources(names)
         except IrodsError as exc:
             logger.info("the replicas behind %s's HIERARCHY_ERROR could not be read: %s", op.name, exc)
             return error
         return unavailable_error(error, found, down)
 
-    def _down_resources(self, names: list[str]) -> set[str]:
+    def down_resources(self, names: list[str]) -> set[str]:
         """Which of the resources ``names`` the catalog marks down (``RESC_STATUS``)."""
         if not names:
             return set()
