@@ -280,8 +280,7 @@ class IrodsSession:
             token = self._token(reject=token)
             reply = self._send(op, token, timeout)
         if reply.status != 200 and op.name in RESTRICTED_OPERATIONS:
-            api = self.get_api()
-            return api.decode_canonical(op, reply, functools.partial(decode_withheld, op, token=token))
+            return _decode(self.get_api(), op, reply, token)
         return decode_withheld(op, reply, token)  # an echo of the token stays out of the error
 
     def _send(self, op: Operation[Any], token: str | None, timeout: TimeoutTypes | UseDefault) -> Reply:
@@ -385,11 +384,7 @@ class IrodsSession:
                                 reply = Reply(response.status_code, response.headers, body.content)
                                 if reply.status == 401 and reject is not None:
                                     raise _refused_after_renewals(op, self.auth, most)
-                                decode = functools.partial(decode_withheld, op, token=token)
-                                if api is None:
-                                    decode(reply)
-                                else:
-                                    api.decode_canonical(op, reply, decode)
+                                _decode(api, op, reply, token)
                             if (html := html_instead_of_bytes(op, response.headers)) is not None:
                                 raise html
                             begun = True
@@ -491,3 +486,9 @@ def _refused_after_renewals(op: Operation[Any], auth: object, renewals: int) -> 
             "it forgets tokens (a restart, or replicas behind a load balancer without sticky sessions)"
         )
     return IrodsAuthenticationError(message, http_status=401, operation=op.name, path=op.path)
+
+
+def _decode(api: ApiVersion | None, op: Operation[T], reply: Reply, token: str | None) -> T:
+    """Decode ``reply`` as the newest release's answer (``api``'s reading of an older one's, if any)."""
+    decode = functools.partial(decode_withheld, op, token=token)
+    return decode(reply) if api is None else api.decode_canonical(op, reply, decode)
