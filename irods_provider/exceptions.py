@@ -290,6 +290,10 @@ class IrodsResponseError(IrodsError):
         self.http_status = http_status
         self.irods_code = irods_code
         self.server_message = server_message
+        #: The HTTP status the server sent when the client read it as the newest release's answer (0.4.0's and
+        #: 0.5.0's empty 500 for a read is told as 0.6.0's 400) and the retry policy treats it as sent;
+        #: None when ``http_status`` is what the server sent.
+        self.sent_status: int | None = None
 
     def retold(
         self,

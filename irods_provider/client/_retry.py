@@ -122,6 +122,8 @@ class RetryPolicy:
             return False
         if isinstance(error, IrodsTimeoutError | IrodsConnectionError | IrodsServerBusyError):
             return True
+        if isinstance(error, IrodsResponseError) and error.sent_status is not None:
+            return error.sent_status in self.retry_statuses  # an older release's ambiguous 5xx
         if isinstance(error, IrodsResponseError) and error.http_status == 500 and (error.irods_code or 0) < 0:
             return False  # iRODS itself answered (a GenQuery2 error, a used-up ticket): it would again
         return isinstance(error, IrodsResponseError) and error.http_status in self.retry_statuses

@@ -13,13 +13,13 @@ import functools
 import json
 import logging
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from irods_provider._error_codes import error_code
 from irods_provider.client._operation import Operation, Reply
-from irods_provider.exceptions import IrodsConfigurationError, IrodsUsageError
+from irods_provider.exceptions import IrodsConfigurationError, IrodsResponseError, IrodsUsageError
 
 __all__ = [
     "KNOWN_VERSIONS",
@@ -33,6 +33,7 @@ __all__ = [
 ]
 
 logger = logging.getLogger("irods_provider.client")
+T = TypeVar("T")
 
 _VERSION = re.compile(r"^(\d+)\.(\d+)\.(\d+)")
 _URL_VERSION = re.compile(r"/(\d+\.\d+\.\d+)/*$")
@@ -61,6 +62,9 @@ class OpenFailureShape:
     http_status: int
     canonical_status: int
     canonical_code: int | None
+    #: The old status also stands for passing failures (0.5.0 answers a read 500 when its iRODS connection
+    #: fails, as 0.7.0 does): the rewritten error keeps it as ``sent_status``, so it is retried as sent.
+    retried: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +135,17 @@ class ApiVersion:
         """Whether this release acts on ``parameter`` of ``operation`` (False: it would silently ignore it,
         so :meth:`check` refuses a request that carries it)."""
         return (operation, parameter) not in self.ignored_parameters
+
+    def decode_canonical(self, op: Operation[Any], reply: Reply, decode: Callable[[Reply], T]) -> T:
+        """``decode`` of :meth:`canonical_reply`; its error keeps the status sent if the shape is retried."""
+        canonical = self.canonical_reply(op, reply)
+        try:
+            return decode(canonical)
+        except IrodsResponseError as error:
+            shape = self._failures.get(op.name)
+            if canonical is not reply and shape is not None and shape.retried:
+                error.sent_status = reply.status
+            raise
 
     def canonical_reply(self, op: Operation[Any], reply: Reply) -> Reply:
         """``reply`` rewritten to 0.7.0's shape when it is this release's way of saying "cannot open"."""
@@ -218,7 +233,7 @@ _V050 = ApiVersion(
     open_failures=(
         OpenFailureShape("data_objects.write", 500, 200, _INVALID_HANDLE),
         OpenFailureShape("data_objects.parallel_write_init", 500, 200, _INVALID_HANDLE),
-        OpenFailureShape("data_objects.read", 500, 400, None),
+        OpenFailureShape("data_objects.read", 500, 400, None, retried=True),
     ),
     openid_client_mode=True,
 )

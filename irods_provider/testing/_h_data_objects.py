@@ -142,9 +142,24 @@ async def read(ctx: Ctx) -> Response:
     buffer = ctx.config.read_buffer_bytes
     if count <= buffer:
         return Response(_read_file(spool_file, offset, count, buffer), media_type="application/json")
+    if ticket is not None and not _opens_without_ticket(ctx, lpath, resource, replica):
+        return empty(ctx.config.profile.read_open_failure_status)
     return StreamingResponse(
         _chunks(spool_file, offset, count, buffer), media_type="application/octet-stream"
     )
+
+
+def _opens_without_ticket(ctx: Ctx, lpath: str, resource: str | None, replica: int | None) -> bool:
+    """Whether the caller can open ``lpath`` on its own. A read over the read buffer opens the object on a
+    dedicated connection on which the ticket was never enabled (data_objects/src/main.cpp:804-909 at 0.7.0,
+    :605-670 at 0.4.0 and 0.5.0: the ticket goes to the pooled connection only, :711-722 / :512-523), so a
+    caller who can read only through the ticket fails there: 400 from 0.6.0 on, 500 before. (With
+    ``enable_4_2_compatibility`` the pooled connection is reused; the emulator models the default, off.)"""
+    try:
+        ctx.model.open_read(ctx.user, lpath, resource=resource, replica_number=replica)
+    except IrodsModelError:
+        return False
+    return True
 
 
 async def touch(ctx: Ctx) -> Response:

@@ -25,10 +25,16 @@ from irods_provider.client._async._outcomes import (
     verification_unfinished,
 )
 from irods_provider.client._async._temporaries import remove_temporaries
+from irods_provider.client._async._ticket_reads import ticket_pieces
 from irods_provider.client._compat import AsyncItiDataObjectsMixin
 from irods_provider.client._config import TimeoutTypes, UseDefault
 from irods_provider.client._genquery import match_condition, modified_after_condition, prefix_condition
-from irods_provider.client._locks import GOOD_REPLICA_CONDITION, is_no_good_replica, writing_error
+from irods_provider.client._locks import (
+    GOOD_REPLICA_CONDITION,
+    is_no_good_replica,
+    unavailable_error,
+    writing_error,
+)
 from irods_provider.client._models import (
     ChecksumReport,
     CollectionStat,
@@ -52,8 +58,10 @@ from irods_provider.client._patterns import compile_name
 from irods_provider.client._readahead import FirstSeen
 from irods_provider.client._retry import handler_ended, reply_lost
 from irods_provider.client._temporaries import TemporaryCleanup
+from irods_provider.client._ticket_reads import lost_ticket
 from irods_provider.exceptions import (
     IrodsAlreadyExistsError,
+    IrodsBadRequestError,
     IrodsError,
     IrodsListingError,
     IrodsNotACollectionError,
@@ -565,7 +573,23 @@ class AsyncDataObjects(AsyncItiDataObjectsMixin):
         op = ops.do_read(
             path, offset=offset, count=count, resource=resource, replica_number=replica_number, ticket=ticket
         )
-        return await self._s.execute(op, timeout=timeout, retry=retry)
+        try:
+            return await self._s.execute(op, timeout=timeout, retry=retry)
+        except IrodsBadRequestError as exc:
+            if ticket is None or not lost_ticket(exc, ticket=ticket, count=count):
+                raise
+        pieces = ticket_pieces(
+            self._s,
+            path,
+            offset=offset,
+            count=count,
+            ticket=ticket,
+            resource=resource,
+            replica_number=replica_number,
+            timeout=timeout,
+            retry=retry,
+        )
+        return b"".join([piece async for piece in pieces])
 
     async def read_into(
         self,
@@ -594,18 +618,23 @@ class AsyncDataObjects(AsyncItiDataObjectsMixin):
         op = ops.do_read(
             path, offset=offset, count=count, resource=resource, replica_number=replica_number, ticket=ticket
         )
-        got = 0
-        async for piece in self._s.stream(op, chunk_size=None, timeout=timeout, retry=retry):
-            end = got + len(piece)
-            if end > len(view):
-                raise IrodsProtocolError(
-                    f"read returned more than the {len(view)} bytes asked for",
-                    operation="data_objects.read",
-                    path=path,
-                )
-            view[got:end] = piece
-            got = end
-        return got
+        try:
+            return await _fill(view, self._s.stream(op, chunk_size=None, timeout=timeout, retry=retry), path)
+        except IrodsBadRequestError as exc:
+            if ticket is None or not lost_ticket(exc, ticket=ticket, count=count):
+                raise
+        pieces = ticket_pieces(
+            self._s,
+            path,
+            offset=offset,
+            count=count,
+            ticket=ticket,
+            resource=resource,
+            replica_number=replica_number,
+            timeout=timeout,
+            retry=retry,
+        )
+        return await _fill(view, pieces, path)
 
     async def iter_read(
         self,
@@ -628,8 +657,29 @@ class AsyncDataObjects(AsyncItiDataObjectsMixin):
         op = ops.do_read(
             path, offset=offset, count=count, resource=resource, replica_number=replica_number, ticket=ticket
         )
-        async for chunk in self._s.stream(op, chunk_size=chunk_size, timeout=timeout, retry=retry):
-            yield chunk
+        yielded = False
+        try:
+            async for chunk in self._s.stream(op, chunk_size=chunk_size, timeout=timeout, retry=retry):
+                yielded = True
+                yield chunk
+            return
+        except IrodsBadRequestError as exc:
+            if yielded or ticket is None or not lost_ticket(exc, ticket=ticket, count=count):
+                raise
+        pieces = ticket_pieces(
+            self._s,
+            path,
+            offset=offset,
+            count=count,
+            ticket=ticket,
+            resource=resource,
+            replica_number=replica_number,
+            timeout=timeout,
+            retry=retry,
+        )
+        async for piece in pieces:
+            for start in range(0, len(piece), chunk_size):
+                yield piece[start : start + chunk_size]
 
     async def write(
         self,
@@ -696,13 +746,16 @@ class AsyncDataObjects(AsyncItiDataObjectsMixin):
     async def _write_refusal_cause(self, path: str, exc: IrodsResponseError) -> IrodsResponseError | None:
         """Name why opening ``path`` for writing failed, which every server release reports only as
         INVALID_HANDLE (the library's error is dropped: data_objects main.cpp:1197-1212 at 0.7.0): another
-        client is writing it (IrodsLockedError naming its replica statuses), the path is a collection, or its
-        collection is missing. None when none of these (or unknown)."""
+        client is writing it (IrodsLockedError naming its replica statuses), the resources of all its
+        replicas are marked down (IrodsReplicaUnavailableError naming them), the path is a collection, or
+        its collection is missing. None when none of these (or unknown)."""
         parent = parent_path(path)
         try:
             replicas = await replicas_or_none(self._s, path)
             if replicas and (locked := writing_error(path, replicas, cause=exc)) is not None:
                 return locked
+            if replicas:
+                return await self._all_down(path, replicas, exc)
             if replicas is not None:
                 return None
             if not await self._s.collections.exists(parent):
@@ -716,6 +769,17 @@ class AsyncDataObjects(AsyncItiDataObjectsMixin):
         except IrodsError:
             return None
         return exc.retold(message, kind=kind, path=path)
+
+    async def _all_down(
+        self, path: str, replicas: Sequence[Replica], exc: IrodsResponseError
+    ) -> IrodsResponseError | None:
+        """IrodsReplicaUnavailableError when the resource of every replica is marked down (iRODS refuses the
+        open: no resource votes for it), else None."""
+        names = sorted({name for r in replicas for name in r.hierarchy.split(";")})
+        down = await self._s.down_resources(names)
+        if not all(set(r.hierarchy.split(";")) & down for r in replicas):
+            return None
+        return unavailable_error(exc, [(path, replicas)], down)
 
     async def parallel_write_init(
         self,
@@ -1127,3 +1191,19 @@ class AsyncDataObjects(AsyncItiDataObjectsMixin):
         await execute_atomic(
             self._s, ops.do_modify_permissions(path, operations, admin=admin), path, collection=False
         )
+
+
+async def _fill(view: memoryview, pieces: AsyncIterator[bytes], path: str) -> int:
+    """Copy ``pieces`` into ``view`` as they arrive; the bytes copied (more than fits: a protocol error)."""
+    got = 0
+    async for piece in pieces:
+        end = got + len(piece)
+        if end > len(view):
+            raise IrodsProtocolError(
+                f"read returned more than the {len(view)} bytes asked for",
+                operation="data_objects.read",
+                path=path,
+            )
+        view[got:end] = piece
+        got = end
+    return got

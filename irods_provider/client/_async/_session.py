@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import itertools
 import logging
 import ssl
@@ -256,13 +257,13 @@ class AsyncIrodsSession:
                 with contextlib.suppress(IrodsNotADataObjectError):
                     found.append((path, await self.data_objects.replicas(path)))
             names = sorted({name for _, rs in found for r in rs for name in r.hierarchy.split(";")})
-            down = await self._down_resources(names)
+            down = await self.down_resources(names)
         except IrodsError as exc:
             logger.info("the replicas behind %s's HIERARCHY_ERROR could not be read: %s", op.name, exc)
             return error
         return unavailable_error(error, found, down)
 
-    async def _down_resources(self, names: list[str]) -> set[str]:
+    async def down_resources(self, names: list[str]) -> set[str]:
         """Which of the resources ``names`` the catalog marks down (``RESC_STATUS``)."""
         if not names:
             return set()
@@ -283,7 +284,7 @@ class AsyncIrodsSession:
             token = await self._token(reject=token)
             reply = await self._send(op, token, timeout)
         if reply.status != 200 and op.name in RESTRICTED_OPERATIONS:
-            reply = (await self.get_api()).canonical_reply(op, reply)
+            return _decode(await self.get_api(), op, reply, token)
         return decode_withheld(op, reply, token)  # an echo of the token stays out of the error
 
     async def _send(self, op: Operation[Any], token: str | None, timeout: TimeoutTypes | UseDefault) -> Reply:
@@ -388,7 +389,7 @@ class AsyncIrodsSession:
                                 reply = Reply(response.status_code, response.headers, body.content)
                                 if reply.status == 401 and reject is not None:
                                     raise _refused_after_renewals(op, self.auth, most)
-                                decode_withheld(op, api.canonical_reply(op, reply) if api else reply, token)
+                                _decode(api, op, reply, token)
                             if (html := html_instead_of_bytes(op, response.headers)) is not None:
                                 raise html
                             begun = True
@@ -490,3 +491,9 @@ def _refused_after_renewals(op: Operation[Any], auth: object, renewals: int) -> 
             "it forgets tokens (a restart, or replicas behind a load balancer without sticky sessions)"
         )
     return IrodsAuthenticationError(message, http_status=401, operation=op.name, path=op.path)
+
+
+def _decode(api: ApiVersion | None, op: Operation[T], reply: Reply, token: str | None) -> T:
+    """Decode ``reply`` as the newest release's answer (``api``'s reading of an older one's, if any)."""
+    decode = functools.partial(decode_withheld, op, token=token)
+    return decode(reply) if api is None else api.decode_canonical(op, reply, decode)
