@@ -11,6 +11,7 @@ IRODS_ERROR_CODES: dict[str, int] = {
     "SYS_INVALID_ZONE_NAME": -26000,
     "SYS_RESC_DOES_NOT_EXIST": -78000,
     "SYS_COLLECTION_NOT_EMPTY": -79000,
+    "SYS_RESC_QUOTA_EXCEEDED": -110000,
     "SYS_CROSS_ZONE_MV_NOT_SUPPORTED": -109000,
     "SYS_USER_NO_PERMISSION": -121000,
     "PATH_REG_NOT_ALLOWED": -129000,
@@ -28,6 +29,7 @@ IRODS_ERROR_CODES: dict[str, int] = {
     "INVALID_HANDLE": -175000,
     "INVALID_GENQUERY_AGGREGATE_FUNCTION": -183000,
     "USER_FILE_DOES_NOT_EXIST": -310000,
+    "USER_FILE_TOO_LARGE": -311000,
     "OVERWRITE_WITHOUT_FORCE_FLAG": -312000,
     "USER_CHKSUM_MISMATCH": -314000,
     "SAME_SRC_DEST_PATHS_ERR": -339000,
@@ -43,7 +45,11 @@ IRODS_ERROR_CODES: dict[str, int] = {
     "LOCKED_DATA_OBJECT_ACCESS": -406000,
     "CHECK_VERIFICATION_RESULTS": -407000,
     # unixfilesystem vault errors carry the errno in the last digits (UNIX_FILE_CREATE_ERR - errno).
+    "UNIX_FILE_OPEN_ERR": -510000,
     "UNIX_FILE_CREATE_ERR": -511000,
+    "UNIX_FILE_READ_ERR": -512000,
+    "UNIX_FILE_WRITE_ERR": -513000,
+    "UNIX_FILE_CLOSE_ERR": -514000,
     "UNIX_FILE_RENAME_ERR": -528000,
     "CAT_SQL_ERR": -806000,
     "CAT_NO_ROWS_FOUND": -808000,
@@ -97,6 +103,14 @@ def error_name(code: int) -> str:
     if code in _NAMES_BY_CODE:
         return _NAMES_BY_CODE[code]
     return _NAMES_BY_CODE.get(-((-code) // 1000 * 1000), "UNKNOWN_ERROR")
+
+
+def vault_errno(code: int) -> int | None:
+    """The errno a unixfilesystem vault error carries in its last three digits (``UNIX_FILE_WRITE_ERR -
+    ENOSPC`` is -513028: unixfilesystem.cpp:771 at irods 4.3.4), or None for any other code."""
+    if code >= 0 or not error_name(code).startswith("UNIX_FILE_"):
+        return None
+    return (-code) % 1000 or None
 
 
 def error_code(name: str) -> int:

@@ -45,7 +45,7 @@ from __future__ import annotations
 import errno as _errno
 from typing import Any
 
-from irods_provider._error_codes import error_name
+from irods_provider._error_codes import error_name, vault_errno
 
 __all__ = [
     "IrodsAlreadyExistsError",
@@ -319,12 +319,20 @@ class IrodsResponseError(IrodsError):
         """The symbolic name of the iRODS code, e.g. ``CAT_NO_ACCESS_PERMISSION``."""
         return None if self.irods_code is None else error_name(self.irods_code)
 
+    @property
+    def errno_name(self) -> str | None:
+        """The errno a storage resource's error carries (``"ENOSPC"`` in ``UNIX_FILE_WRITE_ERR -513028``:
+        the vault's disk is full), or None."""
+        number = None if self.irods_code is None else vault_errno(self.irods_code)
+        return None if number is None else _errno.errorcode.get(number, str(number))
+
     def _details(self) -> list[str]:
         details = super()._details()
         if self.http_status is not None:
             details.append(f"HTTP {self.http_status}")
         if self.irods_code is not None:
-            details.append(f"iRODS {self.irods_name} {self.irods_code}")
+            cause = f" ({self.errno_name} on the resource's storage)" if self.errno_name else ""
+            details.append(f"iRODS {self.irods_name} {self.irods_code}{cause}")
         if self.server_message:
             details.append(f"server said: {self.server_message}")
         return details

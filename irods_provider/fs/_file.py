@@ -2,8 +2,9 @@
 
 Reading goes through fsspec's block cache; a fetch larger than one chunk is served by the transfer engine's
 read-ahead reader (several ranged reads in flight). Writing buffers one chunk at a time: content that fits in
-one request is written with a single request at close (then verified against the server's checksum, as
-uploads are); bigger content goes through the parallel writer into a
+one request is written with a single request at close onto a temporary sibling, verified against the
+server's checksum and renamed onto the target, as uploads are (a failed write leaves the target as it was);
+bigger content goes through the parallel writer into a
 temporary sibling that is renamed onto the target on commit (at close, or at the end of a transaction) by
 the engine's publish (an object replaced there is moved aside and put back if the rename fails; a writer of
 the same path that took the temporary over meanwhile makes the commit fail, nothing published), so readers

@@ -135,6 +135,14 @@ class ControlPlane:
         self.model.set_replica_fault(body["leaf"], body.get("kind"))
         return JSONResponse({"leaf": body["leaf"], "kind": body.get("kind")})
 
+    def _vault_space(self, body: dict[str, Any]) -> Response:
+        free = body.get("free_bytes")
+        if free is not None and (not isinstance(free, int) or isinstance(free, bool) or free < 0):
+            refusal = "free_bytes must be a non-negative integer or null"
+            return JSONResponse({"error": refusal}, status_code=400)
+        self.model.set_vault_free(body["resource"], free)
+        return JSONResponse({"resource": body["resource"], "free_bytes": free})
+
     def _corrupt_replica(self, body: dict[str, Any]) -> Response:
         try:
             number = self.model.corrupt_replica(body["path"], body["resource"])
@@ -235,6 +243,12 @@ _ROUTES: dict[tuple[str, str], _Route] = {
         ControlPlane._replica_fault,
         "what a replication resource does to its copy on a leaf when a write closes",
         '{"leaf": ..., "kind": "corrupt"|"stale"|null}',
+    ),
+    ("POST", "vault-space"): _Route(
+        ControlPlane._vault_space,
+        "the vault of a leaf resource takes free_bytes more bytes, then writes fail as on a full disk "
+        "(UNIX_FILE_WRITE_ERR - ENOSPC); null: unlimited",
+        '{"resource": <leaf>, "free_bytes": ...}',
     ),
     ("POST", "corrupt-replica"): _Route(
         ControlPlane._corrupt_replica,

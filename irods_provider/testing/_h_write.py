@@ -10,9 +10,10 @@ from typing import IO, TYPE_CHECKING
 from starlette.responses import JSONResponse, Response
 
 from irods_provider.testing._errors import IrodsModelError, NoIdleStream, StreamLimitExceeded, UnknownHandle
-from irods_provider.testing._h_common import enable_ticket, open_error
+from irods_provider.testing._h_common import OPEN_FAILURE, enable_ticket, open_error
 from irods_provider.testing._http import Ctx, HttpError, empty, ok
 from irods_provider.testing._params import to_int
+from irods_provider.testing._vault import VaultWriteFailed, pwrite_all
 
 if TYPE_CHECKING:
     from irods_provider.testing._http import ApiApp
@@ -23,21 +24,6 @@ INVALID_HANDLE = -175000
 async def _file_chunks(f: IO[bytes], size: int) -> AsyncIterator[bytes]:
     while chunk := f.read(size):
         yield chunk
-
-
-async def pwrite_all(fd: int, offset: int, chunks: AsyncIterator[bytes], *, limit: int | None = None) -> int:
-    """Write chunks at increasing offsets (never buffering the whole body); returns the end offset."""
-    total = 0
-    async for chunk in chunks:
-        total += len(chunk)
-        if limit is not None and total > limit:
-            raise HttpError(500)
-        view = memoryview(chunk)
-        while view:
-            written = os.pwrite(fd, view, offset)
-            offset += written
-            view = view[written:]
-    return offset
 
 
 async def _parallel(
@@ -52,11 +38,27 @@ async def _parallel(
     begin = position if offset is None else offset
     end, written = position, None  # None: an unknown part was written (a failed request)
     try:
-        end = await pwrite_all(fd, begin, chunks, limit=ctx.config.max_body_bytes)
+        if (failed := ctx.model.stream_error(handle, stream)) is not None:
+            # A stream whose earlier write failed stays bad: checked before anything is read (data_objects
+            # main.cpp:1196-1211 at 0.7.0), the body left unread.
+            return bad_stream(ctx, failed)
+        take = ctx.model.vault_taker(ctx.model.handle_resource(handle))
+        end = await pwrite_all(fd, begin, chunks, limit=ctx.config.max_body_bytes, take=take)
         written = end - begin
+    except VaultWriteFailed as e:
+        ctx.model.fail_stream(handle, stream, e.code)
+        return empty(500) if e.more else ok()
     finally:
         ctx.model.release_stream(handle, stream, end, written=written)
     return ok()
+
+
+def bad_stream(ctx: Ctx, code: int) -> Response:
+    """The answer to a write on a stream in a bad state: INVALID_HANDLE, or the library's error (the
+    plugin's ``UNIX_FILE_WRITE_ERR - errno``) on a server built to expose it (main.cpp:1196-1211)."""
+    exposed = ctx.config.profile.open_failure == "irods_code" and ctx.config.dstream_exposes_irods_error_codes
+    status = code if exposed else INVALID_HANDLE
+    return JSONResponse({"irods_response": {"status_code": status, "status_message": OPEN_FAILURE}})
 
 
 async def _plain(
@@ -70,8 +72,13 @@ async def _plain(
     counted, target.written = target.written, None  # None until known: a failed request wrote some part
     try:
         await ctx.model.pause_if_held(target.path)  # the test hook: the object stays locked meanwhile
-        end = await pwrite_all(fd, begin, chunks, limit=ctx.config.max_body_bytes)
+        take = ctx.model.vault_taker(target.replica.resource)
+        end = await pwrite_all(fd, begin, chunks, limit=ctx.config.max_body_bytes, take=take)
         target.written = None if counted is None else counted + end - begin
+    except VaultWriteFailed as e:
+        # The stream is closed all the same (its destructor when the loop gives up): the replica keeps what
+        # the vault took; the answer is 500 when bytes were left to write, else success (main.cpp:447-493).
+        return empty(500) if e.more else ok()
     finally:
         os.close(fd)
         ctx.model.finish_write(target)

@@ -20,6 +20,7 @@ from irods_provider.testing._queryrows import QueryRowsMixin
 from irods_provider.testing._replicas import ReplicasMixin
 from irods_provider.testing._resources import ResourcesMixin
 from irods_provider.testing._users import UsersMixin
+from irods_provider.testing._vault import VaultSpaceMixin
 from irods_provider.testing._zones import FederationMixin, ZonesMixin
 
 
@@ -33,6 +34,7 @@ class EmulatorModel(
     CopiesMixin,
     DataObjectsMixin,
     WriteHoldsMixin,
+    VaultSpaceMixin,
     AclMetaMixin,
     UsersMixin,
     ZonesMixin,
@@ -90,6 +92,7 @@ class EmulatorModel(
             self.remote_zones = {}
             self.local_zone_row = RemoteZone(self.new_id(), self.zone)
             self.replica_faults = {}
+            self.vault_free = {}
             self.resources = {}
             self.zone_users, self.zone_resources = {}, {}
             self._seed()

@@ -24,6 +24,8 @@ class ParallelHandle:
     fd: int
     busy: list[bool] = field(default_factory=list)
     positions: list[int] = field(default_factory=list)
+    errors: dict[int, int] = field(default_factory=dict)
+    """The streams whose write failed (a full vault): stream index → the plugin's error code."""
 
 
 class ParallelWriteMixin(ModelBase):
@@ -108,6 +110,25 @@ class ParallelWriteMixin(ModelBase):
                 h.positions[stream_index] = position
                 done = h.target.written
                 h.target.written = None if done is None or written is None else done + written
+
+    def fail_stream(self, handle_id: str, stream_index: int, code: int) -> None:
+        """Mark a stream bad after a failed write: the library's output stream keeps its badbit."""
+        with self.lock:
+            h = self.handles.get(handle_id)
+            if h is not None:
+                h.errors[stream_index] = code
+
+    def stream_error(self, handle_id: str, stream_index: int) -> int | None:
+        """The error a stream's earlier write failed with, or None while it is good."""
+        with self.lock:
+            h = self.handles.get(handle_id)
+            return None if h is None else h.errors.get(stream_index)
+
+    def handle_resource(self, handle_id: str) -> str:
+        """The resource holding the replica a handle writes (a leaf)."""
+        with self.lock:
+            h = self.handles.get(handle_id)
+            return "" if h is None else str(h.target.replica.resource)
 
     def parallel_write_shutdown(self, handle_id: str) -> None:
         """Commit size/status/mtime, unlock, release the quota; unknown handles are fine."""

@@ -271,6 +271,12 @@ class EmulatorServer:
         in flight, forced); ``hold.wait_held(count, timeout)`` to know they wait. Until ``hold.stop()``."""
         return self.model.hold_token_checks()
 
+    def set_vault_free(self, resource: str, free_bytes: int | None) -> None:
+        """Test hook: the vault of ``resource`` (a leaf) takes ``free_bytes`` more bytes, then each write into
+        it fails as on a full disk (``UNIX_FILE_WRITE_ERR - ENOSPC``, the write stream left bad); None lifts
+        the limit."""
+        self.model.set_vault_free(resource, free_bytes)
+
     def release_writes(self, path: str | None = None) -> list[str]:
         """Release the hold on ``path`` (all holds when None)."""
         return self.model.release_writes(path)

@@ -27,7 +27,7 @@ from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from types import TracebackType
 from typing import Any, cast
 
-from irods_provider.exceptions import IrodsSourceChangedError
+from irods_provider.exceptions import IrodsError, IrodsResponseError, IrodsSourceChangedError
 
 from ._alias import ReadAlias, needs_alias, source_stat
 from ._api import SessionLike
@@ -184,7 +184,11 @@ class ParallelReader:
                 raise self._shorter(offset, count, len(data))
             return data
 
-        data = self._retrier.call(get)
+        try:
+            data = self._retrier.call(get)
+        except IrodsResponseError as exc:
+            self._raise_if_changed(offset, exc)
+            raise
         if self._on_fetched is not None:
             self._on_fetched(offset, data)
         self.coordinator.progress(len(data))
@@ -202,6 +206,24 @@ class ParallelReader:
             path=self.path,
         )
 
+    def _raise_if_changed(self, offset: int, exc: IrodsResponseError) -> None:
+        """A read refused with a bare 500 where the object is now of another size: it was rewritten while
+        read (a read past its new end makes the server's buffer size negative, main.cpp:762-789 at 0.7.0,
+        answered 500 at :1013-1016): raised as the source that changed, which it is, not a server fault."""
+        if exc.http_status != 500 or exc.irods_code is not None:
+            return
+        try:
+            now = self._api.stat(self.read_path).size
+        except IrodsError:
+            return
+        if now != self.size:
+            raise IrodsSourceChangedError(
+                f"the data object changed while read: a read at offset {offset} was refused (HTTP 500)",
+                changed=f"size {self.size} -> {now}",
+                operation="data_objects.read",
+                path=self.path,
+            ) from exc
+
     def _fetch_into(self, offset: int, count: int, pool: queue.SimpleQueue[bytearray]) -> bytes:
         """Read into a pooled buffer (a new one only while fewer than the window plus one exist)."""
         try:
@@ -218,8 +240,10 @@ class ParallelReader:
 
         try:
             self._retrier.call(get)
-        except BaseException:
+        except BaseException as exc:
             pool.put(buffer)
+            if isinstance(exc, IrodsResponseError):
+                self._raise_if_changed(offset, exc)
             raise
         if self._on_fetched is not None:
             self._on_fetched(offset, cast("bytes", view))

@@ -923,7 +923,7 @@ class _TempCleanup:
                 _journal.forget(self.session, self.temp)  # its records (a federated zone's) go with it
             return
         committed = self.writer.committed_bytes
-        if not self.writing or committed <= self.start:
+        if not self.writing or (committed <= self.start and not self._record_claims_more(committed)):
             return
         src = self.src
         state = _resume.ResumeState(committed=committed, source_size=src.size, source_mtime_ns=src.mtime_ns)
@@ -931,6 +931,13 @@ class _TempCleanup:
             _resume.save_state(self.session, self.temp, state, previous=self.checkpoints.previous)
         except Exception as exc:  # the transfer's own error is what the caller must see
             log.warning("could not record resume state on %s: %s", self.temp, exc)
+
+    def _record_claims_more(self, committed: int) -> bool:
+        """Whether the record on the object claims more than ``committed``: a checkpoint of this attempt
+        counted a write a storage failure then proved unwritten (the writer's prefix was cut back)."""
+        previous = self.checkpoints.previous
+        state = None if previous is None else _resume.ResumeState.from_value(previous)
+        return state is not None and state.committed > committed
 
 
 def _quiet_remove(session: SessionLike, path: str) -> bool:

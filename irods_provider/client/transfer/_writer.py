@@ -30,9 +30,11 @@ from concurrent.futures import Executor, ThreadPoolExecutor
 from types import TracebackType
 from typing import Any
 
+from irods_provider._error_codes import error_code, vault_errno
 from irods_provider.exceptions import (
     IrodsConnectionError,
     IrodsError,
+    IrodsResponseError,
     IrodsServerBusyError,
     IrodsTimeoutError,
     IrodsTransferCancelledError,
@@ -56,6 +58,22 @@ per stream, then requests doubling in size, each cut at the next chunk boundary,
 whole chunk at a chunk boundary (3 streams, 8 MiB chunks: 1, 1, 1, 2, 3 | 4, 4 MiB, then whole chunks).
 Every stream gets work once its first small share is read instead of a whole chunk each, and every later
 request is a whole chunk at a chunk boundary (see :meth:`ParallelWriter._ramp_sizes`)."""
+
+_INVALID_HANDLE = error_code("INVALID_HANDLE")
+
+
+def _bad_stream(exc: BaseException) -> bool:
+    """Whether a write's refusal says its stream went bad: the server checks the stream before it reads a
+    write (data_objects main.cpp:1196-1211 at 0.7.0) and answers INVALID_HANDLE, or the storage's own error
+    (``UNIX_FILE_WRITE_ERR - errno``), or a bare 500 when it went bad between two writes of one request; the
+    write that failed was acknowledged as a success when it was its request's last (main.cpp:447-485), so
+    the stream's previous acknowledgement proves nothing."""
+    if not isinstance(exc, IrodsResponseError):
+        return False
+    if exc.irods_code is None:  # a bare 500: the stream went bad between two writes of one request
+        return exc.http_status == 500
+    return exc.irods_code == _INVALID_HANDLE or vault_errno(exc.irods_code) is not None
+
 
 HOLD_SHARE_OF_REQUEST_TIMEOUT = 4
 """A held request waits at most ``request_timeout_seconds / 4`` for its stream's previous answer: the server's
@@ -119,6 +137,8 @@ class ParallelWriter:
         self.max_in_flight_seen = 0
         self._acked: dict[int, int] = {}
         self._committed = offset
+        self._last_acked: dict[int, tuple[int, int]] = {}  # stream index -> (ticket, offset) of its last ack
+        self._ceiling: int | None = None  # no committed prefix past this offset (see _distrust_last_acks)
         self._closed = False
         self._withdraw_cleanup: Callable[[], None] | None = None
         self._opening: threading.Thread | None = None
@@ -503,10 +523,13 @@ class ParallelWriter:
 
                 self._retrier.call(send, on_retry=lambda: self.coordinator.progress(-len(data)))
                 acked = len(data)
+                self._note_ack(index, ticket, offset)
             finally:
                 self._answer(index, ticket)
                 self._indices.put(index)
         except BaseException as exc:
+            if not self._sequential and _bad_stream(exc):
+                self._distrust_last_acks()
             if not isinstance(exc, IrodsTransferCancelledError):
                 self.coordinator.set_exception(exc)
         finally:
@@ -555,10 +578,27 @@ class ParallelWriter:
                 self._turn[index] += 1
             self._cv.notify_all()
 
+    def _note_ack(self, index: int, ticket: int, offset: int) -> None:
+        with self._cv:
+            last = self._last_acked.get(index)
+            if last is None or ticket > last[0]:
+                self._last_acked[index] = (ticket, offset)
+
+    def _distrust_last_acks(self) -> None:
+        """A stream went bad (a full vault, a failing disk): the write that failed may be any stream's last
+        acknowledged one, so the committed prefix (where a resume starts) ends before the lowest of them."""
+        with self._cv:
+            if not self._last_acked:
+                return
+            cut = min(offset for _, offset in self._last_acked.values())
+            self._ceiling = cut if self._ceiling is None else min(self._ceiling, cut)
+            self._committed = min(self._committed, cut)
+            self._acked = {at: n for at, n in self._acked.items() if at < cut}
+
     def _chunk_done(self, offset: int, acked: int) -> None:
         grew = None
         with self._cv:
-            if acked:
+            if acked and (self._ceiling is None or offset < self._ceiling):
                 before = self._committed
                 self._acked[offset] = acked
                 while self._committed in self._acked:
