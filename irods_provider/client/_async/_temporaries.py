@@ -20,7 +20,7 @@ from irods_provider.client._temporaries import (
     local_home,
     login_name,
 )
-from irods_provider.exceptions import IrodsError, IrodsLockedError, IrodsUsageError
+from irods_provider.exceptions import IrodsError, IrodsLockedError, IrodsResponseError, IrodsUsageError
 
 if TYPE_CHECKING:
     from irods_provider.client._async._session import AsyncIrodsSession
@@ -30,6 +30,8 @@ __all__ = ["remove_temporaries"]
 log = logging.getLogger("irods_provider.client")
 
 _OLD = re.compile(r"\.(.+)\.irods-old-[0-9a-f][0-9a-f-]*")  # what an overwrite moves the old object to
+#: The object touched under the user's home to read the server's clock (see :func:`_server_now`).
+CLOCK_PROBE = ".irods_provider/clock"
 _KEEP = re.compile(r"\.(.+)\.irods-keep-[0-9a-f][0-9a-f-]*")  # an overwrite in place's backup
 
 
@@ -37,7 +39,9 @@ async def remove_temporaries(
     session: AsyncIrodsSession, path: str, *, min_age: float, dry_run: bool = False, now: float | None = None
 ) -> TemporaryCleanup:
     """Permanently remove the engine's temporaries under ``path`` (recursively) whose mtime is at least
-    ``min_age`` seconds before ``now`` (default: the local clock).
+    ``min_age`` seconds before ``now`` (default: the server's clock, read by touching
+    ``<home>/.irods_provider/clock``; this machine's when that cannot be done). A lease is judged by this
+    machine's clock (``now`` when given): its stamps are its writer's.
 
     Handles recorded on a temporary are shut down first (a killed worker's handle never expires), so its
     lock is released; the object then goes with ``no_trash`` (its resume and handle AVUs go with it, and the
@@ -61,8 +65,11 @@ async def remove_temporaries(
             path=path,
         )
     await session.collections.stat(path)  # a typed error for a missing path or a data object
+    # Ages are the server's mtimes against the server's clock (a client's may be minutes off: a temporary
+    # being written then looked old); a lease's stamps are its writer's clock, judged by this one's.
+    server_now = now if now is not None else await _server_now(session)
     now = time.time() if now is None else now
-    cutoff = now - min_age
+    cutoff = (now if server_now is None else server_now) - min_age
     result = TemporaryCleanup(path=path, dry_run=dry_run)
     candidates: builtins.list[TemporaryObject] = []
     async for entry in session.collections.iterate(
@@ -81,6 +88,42 @@ async def remove_temporaries(
         else:
             await _dispose(session, found, dry_run, result)
     return result
+
+
+async def _server_now(session: AsyncIrodsSession) -> float | None:
+    """The server's clock now, epoch seconds: the mtime it stamps on a probe object it touches in the
+    user's home (``.irods_provider/clock``; a touch without a time takes the server's:
+    plugins/api/src/touch.cpp:255-271 at irods 4.3.4). None, logged, when there is no home to touch it in
+    (an OpenID token names no user) or it fails: the caller falls back on this machine's clock."""
+    home = local_home((await session.get_limits()).irods_zone, login_name(session))
+    if home is None:
+        log.warning("cannot read the server's clock (no home known): temporaries' ages by this machine's")
+        return None
+    probe = f"{home}/{CLOCK_PROBE}"
+    try:
+        try:
+            await session.data_objects.touch(probe)
+        except (
+            IrodsResponseError
+        ):  # its collection missing (CAT_NOT_A_DATAOBJ_AND_NOT_A_COLLECTION): made once
+            await session.collections.create(probe.rpartition("/")[0], intermediates=True)
+            await session.data_objects.touch(probe)
+        stamp = (await session.data_objects.stat(probe)).modified_at
+    except IrodsError as exc:
+        log.warning(
+            "cannot read the server's clock (touching %s: %s): temporaries' ages by this machine's",
+            probe,
+            exc,
+        )
+        return None
+    if stamp is None:
+        return None
+    if abs(stamp - time.time()) > 2:
+        log.info(
+            "the server's clock is %+.0f s from this machine's: temporaries' ages by the server's",
+            stamp - time.time(),
+        )
+    return float(stamp)
 
 
 async def _dispose(
