@@ -139,7 +139,9 @@ def upload_object(
                 lambda: _decide(
                     session, src, path, cfg=cfg, skip=skip, overwrite=overwrite, dry_run=dry_run, known=known
                 ),
-                (lambda: _choose_temp(session, path, key, resume=True)) if choose else None,
+                (lambda: _choose_temp(session, path, key, resume=True, me=_engine_attempt(path)))
+                if choose
+                else None,
             )
             job = _Job(session, path, cfg, tuple(subscribers), cancel_event, executor, on_chunk, parked)
             if decided is not None:
@@ -381,7 +383,9 @@ def _open_and_choose(
             # The source opens (its round trips) while the temporary is chosen (the zone's): neither needs
             # the other.
             (temp, record, resumable), _ = alongside(
-                lambda: _choose_temp(session, job.path, key, resume=True), src.start, name="choose-temp"
+                lambda: _choose_temp(session, job.path, key, resume=True, me=_engine_attempt(job.path)),
+                src.start,
+                name="choose-temp",
             )
         else:
             # Choosing a temporary without resume asks nothing: no round trip to overlap, so no helper
@@ -420,6 +424,9 @@ def _write_temp(
     """
     session, owner = job.session, f"{key} {job.path}" if stable else None
     temp, record, resumable = _open_and_choose(job, src, key, resume=resume, stable=stable, chosen=chosen)
+    # Another live attempt's temporary (its lease renewed) is left to it: this one writes a fresh name,
+    # which no later attempt derives.
+    stable = stable and temp == _resume.temp_name(job.path, key)
     lost_open = False  # a fresh temporary once after an init's lost reply, not per lost reply
     dropped = 0  # inits dropped before the server created the temporary, sent again within the retries
     while True:
@@ -647,8 +654,7 @@ def _choose_temp(
     freeing what a killed attempt left locked.
 
     A temporary whose lease another live writer holds (``me``: this writer, whose transfer's own lease
-    is a retry's; None: the engine's, see :func:`_live_writer`) is left to it: a fresh name is used,
-    without resume. Otherwise handles recorded on it are
+    is a retry's, see :func:`_live_writer`) is left to it: a fresh name is used, without resume. Otherwise handles recorded on it are
     shut down (their worker is gone: handles never expire). If it is still locked (killed before its handle
     was recorded), a fresh name is used, without resume, and the leftover is named in the log.
     """
@@ -681,10 +687,20 @@ def _choose_temp(
     return temp, record, True
 
 
+def _engine_attempt(path: str) -> Claim:
+    """The engine's attempt as :func:`_choose_temp` judges a lease with: an owner no other attempt has, so
+    a temporary whose lease is live (renewed within it by its writer's clock: see :mod:`._upload_lease`)
+    belongs to an attempt still running (an Airflow task declared a zombie and retried meanwhile, or the
+    same file mapped twice) and is left to it, while a killed attempt's has lapsed by the time Airflow
+    retries it (a worker's heartbeat times out after five minutes, the default lease) or was dropped by
+    its failure cleanup, and is taken over and resumed at once."""
+    return Claim.new(uuid.uuid4().hex, path)
+
+
 def _live_writer(record: _resume.TempRecord, me: Claim | None) -> Claim | None:
-    """The writer whose live lease ``record`` carries, unless it is ``me``'s transfer's (a retry). None
-    for the engine (``me`` None): its temporary is named by the transfer's resume key (the source's
-    identity and the destination), so whatever it finds there is a retry's, taken over at once."""
+    """The writer whose live lease ``record`` carries, unless it is ``me``'s transfer's (a retry); None
+    when ``me`` is None (a temporary written by nobody that leases it). The engine's attempts pass an
+    owner of their own (:func:`_engine_attempt`): only a lapsed lease is taken over."""
     found = recorded_writer(record.lease)
     if found is None or me is None or is_abandoned(found, me):
         return None
