@@ -655,8 +655,9 @@ def _choose_temp(
 
     A temporary whose lease another live writer holds (``me``: this writer, whose transfer's own lease
     is a retry's, see :func:`_live_writer`) is left to it: a fresh name is used, without resume. Otherwise
-    handles recorded on it are shut down (their worker is gone: handles never expire). If it is still locked (killed before its handle
-    was recorded), a fresh name is used, without resume, and the leftover is named in the log.
+    handles recorded on it are shut down (their worker is gone: handles never expire). If it is still
+    locked (killed before its handle was recorded), a fresh name is used, without resume, and the leftover
+    is named in the log.
     """
     temp = _resume.temp_name(path, key)
     if not resume:
