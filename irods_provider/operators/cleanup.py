@@ -36,9 +36,11 @@ class IrodsCleanupTemporaryObjectsOperator(IrodsBaseOperator):
     """Remove abandoned ``.<name>.irods-part-<key>[.<ext>]`` / ``.<name>.irods-old-<key>`` objects under a
     collection.
 
-    Only temporaries whose mtime is at least ``min_age_seconds`` old are touched; younger ones and all other
-    objects stay. Parallel-write handles recorded on a temporary are shut down, then it is removed for good
-    (``no_trash``: quota is freed; its resume and handle AVUs go with it). A temporary still locked by a
+    Only temporaries whose mtime is at least ``min_age_seconds`` old by the server's clock are touched (a
+    worker's clock may be minutes off the server's); younger ones, ones whose writer still renews its lease
+    (an upload resuming an old temporary) and all other objects stay. Parallel-write handles recorded on a
+    temporary are shut down, then it is removed for good (``no_trash``: quota is freed; its resume and
+    handle AVUs go with it). A temporary still locked by a
     handle that was never recorded (a worker killed at that moment; the server holds it until restart) is
     reported under ``locked`` and left in place, as a rename would only hide it; ``fail_on_locked`` fails
     the task then. An old version an overwrite had moved aside (``.irods-old-<key>``, ``<key>`` one writer's

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import posixpath
 import threading
 import time
@@ -33,15 +34,26 @@ OWN = PERMISSIONS.index("own")
 SEE = PERMISSIONS.index("read_metadata")
 
 
+#: How far the server's clock is from this machine's, in seconds (``EmulatorConfig.clock_offset_seconds``),
+#: set by the HTTP layer for each request it serves: every time the catalog stamps comes from it.
+CLOCK_OFFSET: contextvars.ContextVar[float] = contextvars.ContextVar("emulator_clock_offset", default=0.0)
+
+
+def server_time() -> float:
+    """The server's clock, epoch seconds: this machine's shifted by the request's ``CLOCK_OFFSET``."""
+    return time.time() + CLOCK_OFFSET.get()
+
+
 def now() -> int:
-    """Current time in whole epoch seconds, as the catalog stores it."""
-    return int(time.time())
+    """Current time (the server's clock) in whole epoch seconds, as the catalog stores it."""
+    return int(server_time())
 
 
 def now_millis() -> tuple[int, int]:
-    """Current time as (epoch seconds, milliseconds into that second) from one clock reading, as the
-    catalog stamps a resource's modify_ts and modify_ts_millis (irods 4.3.4 db_plugin.cpp:249-258)."""
-    total = time.time_ns() // 1_000_000
+    """Current time (the server's clock) as (epoch seconds, milliseconds into that second) from one clock
+    reading, as the catalog stamps a resource's modify_ts and modify_ts_millis (irods 4.3.4
+    db_plugin.cpp:249-258)."""
+    total = (time.time_ns() + int(CLOCK_OFFSET.get() * 1e9)) // 1_000_000
     return total // 1000, total % 1000
 
 

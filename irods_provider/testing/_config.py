@@ -261,6 +261,13 @@ class EmulatorConfig:
     after object: irods 4.3.4 server/api/src/rsRmColl.cpp:352-365, then unregisters the collections). A
     remove to the trash is one rename (rsMvCollToTrash, rsRmColl.cpp:640-761) and is not paced. With a small
     ``request_timeout_seconds`` a test makes a tree's removal outlast the deadline as a large tree does."""
+    clock_offset_seconds: float = 0.0
+    """How far the server's clock is ahead of this machine's (negative: behind), in seconds: every time the
+    catalog stamps (create and modify times, a ticket's expiry and its check) comes from the shifted clock,
+    as a server whose clock drifted from its clients' (no NTP) stamps its own time (``time(NULL)`` on the
+    server: irods 4.3.4 ``getNowStr``, lib/core/src/rcMisc.cpp:1876-1882; a touch without a time,
+    plugins/api/src/touch.cpp:255-271). Token lifetimes are durations and are not shifted. A run-time limit
+    (``set_limits``), so a test skews a running zone."""
     irods_server_version: str = DEFAULT_IRODS_SERVER_VERSION
     """The iRODS release answered (``rods4.3.2``): ``/info`` reports it and it picks the GenQuery1 parser
     (4.3.x: the string splitter, 5.0+: the grammar). ``5.0.1`` is accepted and stored as ``rods5.0.1``."""

@@ -36,6 +36,7 @@ LIMIT_KEYS = (
     "request_timeout_seconds",
     "server_io_bytes_per_second",
     "server_unlink_seconds",
+    "clock_offset_seconds",
 )
 
 FAULT_KEYS = tuple(field.name for field in fields(Faults))

@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.types import Receive, Scope, Send
 
+from irods_provider.testing._catalog import CLOCK_OFFSET
 from irods_provider.testing._config import EmulatorConfig, FaultInjector
 from irods_provider.testing._deadline import DeadlinePassed, RequestDeadline
 from irods_provider.testing._errors import IrodsModelError
@@ -200,11 +201,13 @@ class ApiApp:
         # The deadline is fixed as the request arrives, before it counts as in flight: whoever sees it in
         # flight and then changes the limit (a test) changes the next requests' deadline, never this one's.
         seconds = self.config.request_timeout_seconds
+        clock = CLOCK_OFFSET.set(float(self.config.clock_offset_seconds))  # the catalog's clock for this one
         self.in_flight += 1
         try:
             await self._serve(scope, receive, send, path, seconds)
         finally:
             self.in_flight -= 1
+            CLOCK_OFFSET.reset(clock)
 
     async def _serve(self, scope: Scope, receive: Receive, send: Send, path: str, seconds: float) -> None:
         deadline = RequestDeadline(seconds, lambda: self._expire(scope))

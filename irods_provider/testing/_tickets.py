@@ -5,10 +5,9 @@ from __future__ import annotations
 import secrets
 import socket
 import string
-import time
 from dataclasses import dataclass, field
 
-from irods_provider.testing._catalog import OWN, ModelBase, normalize, now
+from irods_provider.testing._catalog import OWN, ModelBase, normalize, now, server_time
 from irods_provider.testing._errors import IrodsModelError
 
 _ALPHABET = string.ascii_letters + string.digits
@@ -74,7 +73,7 @@ class TicketsMixin(ModelBase):
             path = normalize(path)
             object_type = self._ticket_target(caller, path)
             text = "".join(secrets.choice(_ALPHABET) for _ in range(15))
-            expiry = int(time.time()) + seconds_until_expiration if seconds_until_expiration else 0
+            expiry = now() + seconds_until_expiration if seconds_until_expiration else 0
             ticket = Ticket(
                 id=self.new_id(),
                 string=text,
@@ -134,7 +133,7 @@ class TicketsMixin(ModelBase):
             t = self.tickets.get(name)
             if t is None:
                 raise IrodsModelError("CAT_TICKET_INVALID", "Invalid ticket.")
-            if t.expiry and time.time() > t.expiry:
+            if t.expiry and server_time() > t.expiry:
                 raise IrodsModelError("CAT_TICKET_EXPIRED", "Ticket expired.")
             if t.uses_limit and t.uses_count >= t.uses_limit:
                 raise IrodsModelError("CAT_TICKET_USES_EXCEEDED", "Ticket uses exceeded.")

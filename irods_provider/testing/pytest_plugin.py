@@ -49,6 +49,7 @@ def _fresh(server: EmulatorServer) -> EmulatorServer:
         dstream_exposes_irods_error_codes=False,
         request_timeout_seconds=defaults.request_timeout_seconds,
         server_io_bytes_per_second=defaults.server_io_bytes_per_second,
+        clock_offset_seconds=defaults.clock_offset_seconds,
     )
     server.config.openid = None
     server.config.resources = defaults.resources

@@ -6,6 +6,7 @@ import builtins
 import logging
 import re
 import time
+import uuid
 from typing import TYPE_CHECKING, Any
 
 from irods_provider.client._models import EntryKind, Kinds
@@ -20,7 +21,7 @@ from irods_provider.client._temporaries import (
     local_home,
     login_name,
 )
-from irods_provider.exceptions import IrodsError, IrodsLockedError, IrodsUsageError
+from irods_provider.exceptions import IrodsError, IrodsLockedError, IrodsResponseError, IrodsUsageError
 
 if TYPE_CHECKING:
     from irods_provider.client._async._session import AsyncIrodsSession
@@ -30,6 +31,8 @@ __all__ = ["remove_temporaries"]
 log = logging.getLogger("irods_provider.client")
 
 _OLD = re.compile(r"\.(.+)\.irods-old-[0-9a-f][0-9a-f-]*")  # what an overwrite moves the old object to
+#: The object created (and removed) under the user's home to read the server's clock (:func:`_server_now`).
+CLOCK_PROBE = ".irods_provider/clock"
 _KEEP = re.compile(r"\.(.+)\.irods-keep-[0-9a-f][0-9a-f-]*")  # an overwrite in place's backup
 
 
@@ -37,7 +40,9 @@ async def remove_temporaries(
     session: AsyncIrodsSession, path: str, *, min_age: float, dry_run: bool = False, now: float | None = None
 ) -> TemporaryCleanup:
     """Permanently remove the engine's temporaries under ``path`` (recursively) whose mtime is at least
-    ``min_age`` seconds before ``now`` (default: the local clock).
+    ``min_age`` seconds before ``now`` (default: the server's clock, read from a probe object created and
+    removed under ``<home>/.irods_provider/``; this machine's when that cannot be done). A lease is judged
+    by this machine's clock (``now`` when given): its stamps are its writer's.
 
     Handles recorded on a temporary are shut down first (a killed worker's handle never expires), so its
     lock is released; the object then goes with ``no_trash`` (its resume and handle AVUs go with it, and the
@@ -61,8 +66,11 @@ async def remove_temporaries(
             path=path,
         )
     await session.collections.stat(path)  # a typed error for a missing path or a data object
+    # Ages are the server's mtimes against the server's clock (a client's may be minutes off: a temporary
+    # being written then looked old); a lease's stamps are its writer's clock, judged by this one's.
+    server_now = now if now is not None else await _server_now(session)
     now = time.time() if now is None else now
-    cutoff = now - min_age
+    cutoff = (now if server_now is None else server_now) - min_age
     result = TemporaryCleanup(path=path, dry_run=dry_run)
     candidates: builtins.list[TemporaryObject] = []
     async for entry in session.collections.iterate(
@@ -79,12 +87,46 @@ async def remove_temporaries(
         if _KEEP.fullmatch(found.path.rpartition("/")[2]):
             await _dispose_backup(session, found, dry_run, result, now=now)
         else:
-            await _dispose(session, found, dry_run, result)
+            await _dispose(session, found, dry_run, result, now=now)
     return result
 
 
+async def _server_now(session: AsyncIrodsSession) -> float | None:
+    """The server's clock now, epoch seconds: the mtime it stamps on a probe object it creates in the
+    user's home (``.irods_provider/clock-<random>``, removed again; a touch without a time takes the
+    server's: plugins/api/src/touch.cpp:255-271 at irods 4.3.4). None, logged, when there is no home to
+    create it in (an OpenID token names no user) or that fails: the caller falls back on this machine's."""
+    home = local_home((await session.get_limits()).irods_zone, login_name(session))
+    if home is None:
+        log.warning("cannot read the server's clock (no home known): temporaries' ages by this machine's")
+        return None
+    probe = f"{home}/{CLOCK_PROBE}-{uuid.uuid4().hex[:12]}"
+    try:
+        try:
+            await session.data_objects.touch(probe)
+        except (
+            IrodsResponseError
+        ):  # its collection missing (CAT_NOT_A_DATAOBJ_AND_NOT_A_COLLECTION): made once
+            await session.collections.create(probe.rpartition("/")[0], intermediates=True)
+            await session.data_objects.touch(probe)
+        stamp = (await session.data_objects.stat(probe)).modified_at
+        await session.data_objects.remove(probe, no_trash=True)
+    except IrodsError as exc:
+        log.warning(
+            "cannot read the server's clock (with %s: %s): temporaries' ages by this machine's", probe, exc
+        )
+        return None
+    if stamp is None:
+        return None
+    if abs(stamp - time.time()) > 2:
+        log.info(
+            "the server's clock is %+.0f s from this machine's: ages by the server's", stamp - time.time()
+        )
+    return float(stamp)
+
+
 async def _dispose(
-    session: AsyncIrodsSession, found: TemporaryObject, dry_run: bool, result: TemporaryCleanup
+    session: AsyncIrodsSession, found: TemporaryObject, dry_run: bool, result: TemporaryCleanup, *, now: float
 ) -> None:
     """Restore, remove, or keep (an overwrite's old version whose final name is lost) ``found``."""
     final, known = await _moved_aside_from(session, found.path)
@@ -99,10 +141,8 @@ async def _dispose(
             await _restore_one(session, found, final, result)
         else:
             result.restored.append(found)
-    elif dry_run:
-        result.removed.append(found)
     else:
-        await _remove_one(session, found, result)
+        await _remove_one(session, found, result, dry_run=dry_run, now=now)
 
 
 async def _dispose_backup(
@@ -130,7 +170,7 @@ async def _dispose_backup(
         result.removed.append(found)
     else:
         log.info("%s is whole: removing the backup %s an overwrite in place left", final, found.path)
-        await _remove_one(session, found, result)
+        await _remove_one(session, found, result, dry_run=False, now=now)
 
 
 async def _backup_still_needed(session: AsyncIrodsSession, backup: str, final: str) -> str | None:
@@ -221,11 +261,23 @@ async def _records(session: AsyncIrodsSession, path: str, journal: str | None) -
     return avus
 
 
-async def _remove_one(session: AsyncIrodsSession, found: TemporaryObject, result: TemporaryCleanup) -> None:
+async def _remove_one(
+    session: AsyncIrodsSession, found: TemporaryObject, result: TemporaryCleanup, *, dry_run: bool, now: float
+) -> None:
     """Release the handles recorded on ``found`` (or on its journal), then remove it (and its journal) for
-    good; file the outcome in ``result``."""
+    good; file the outcome in ``result``. One whose writer still renews its lease (an upload resuming an
+    old temporary, or writing for longer than ``min_age``: its mtime moves only when a handle closes) is
+    left to it and counted ``fresh``."""
     journal = await _journal(session, found.path)
     avus = await _records(session, found.path, journal)
+    lapses = claim_lapses_at(avus)
+    if lapses is not None and lapses > now:
+        log.info("kept %s: its writer still renews its lease (until %.0f at least)", found.path, lapses)
+        result.fresh += 1
+        return
+    if dry_run:
+        result.removed.append(found)
+        return
     handles = [a.value for a in avus if a.attribute == HANDLE_ATTRIBUTE]
     for handle in handles:
         try:

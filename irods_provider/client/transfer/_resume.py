@@ -189,10 +189,19 @@ def handle_op(operation: str, handle: str) -> MetadataOperation:
     return MetadataOperation(operation, AVU(HANDLE_ATTRIBUTE, handle))
 
 
-def save_state(session: SessionLike, temp: str, state: ResumeState, *, previous: str | None) -> None:
-    """Record ``state`` for ``temp`` in one atomic metadata call (replacing the previous value)."""
+def save_state(
+    session: SessionLike,
+    temp: str,
+    state: ResumeState,
+    *,
+    previous: str | None,
+    also: Sequence[MetadataOperation] = (),
+) -> None:
+    """Record ``state`` for ``temp`` in one atomic metadata call (replacing the previous value), with the
+    operations ``also`` (a failed attempt's lease records dropped)."""
     ops = [metadata_op("remove", previous)] if previous is not None else []
     ops.append(metadata_op("add", state.to_value()))
+    ops.extend(also)
     _journal.apply(session, temp, ops)
 
 

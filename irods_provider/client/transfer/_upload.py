@@ -21,6 +21,7 @@ from irods_provider.client._locks import STATUS_NAMES, writing_error
 from irods_provider.client._paths import temporary_name
 from irods_provider.exceptions import (
     IrodsAlreadyExistsError,
+    IrodsBadRequestError,
     IrodsChecksumMismatchError,
     IrodsConcurrentOverwriteError,
     IrodsError,
@@ -32,6 +33,7 @@ from irods_provider.exceptions import (
     IrodsReplicaUnavailableError,
     IrodsResponseError,
     IrodsSourceChangedError,
+    IrodsTemporaryTakenOverError,
 )
 
 from . import _journal, _resume
@@ -64,6 +66,7 @@ from ._policy import (
 from ._replicas import verify_upload
 from ._report import FileResult, FileStatus
 from ._retry import ChunkRetrier, is_busy, is_retryable, is_unclear
+from ._upload_lease import UploadLease
 from ._writer import ParallelWriter, _effective_config
 
 log = logging.getLogger(__name__)
@@ -136,7 +139,9 @@ def upload_object(
                 lambda: _decide(
                     session, src, path, cfg=cfg, skip=skip, overwrite=overwrite, dry_run=dry_run, known=known
                 ),
-                (lambda: _choose_temp(session, path, key, resume=True)) if choose else None,
+                (lambda: _choose_temp(session, path, key, resume=True, me=_engine_attempt(path)))
+                if choose
+                else None,
             )
             job = _Job(session, path, cfg, tuple(subscribers), cancel_event, executor, on_chunk, parked)
             if decided is not None:
@@ -338,6 +343,8 @@ class _Written:
     overwrite in place claims the path by it (see :mod:`._claim`), even through a fresh temporary name."""
     rehash: Rehash | None = None
     """The source hashed again in a scheme (see :func:`~._opened.rehasher`); None when it is read once."""
+    lease: UploadLease | None = None
+    """This attempt's lease on the temporary (see :mod:`._upload_lease`): its finalize forgets it."""
 
     def file_result(self, source: str, path: str, *, checksum: str, seconds: float) -> FileResult:
         """The report of this upload once published at ``path``."""
@@ -350,6 +357,11 @@ class _Written:
             seconds=seconds,
             resumed_from=self.start,
         )
+
+
+def _stop_lease(lease: UploadLease, _cause: BaseException | None) -> None:
+    """A failed attempt's failure cleanup: its lease is no longer renewed."""
+    lease.stop()
 
 
 def _open_and_choose(
@@ -371,7 +383,9 @@ def _open_and_choose(
             # The source opens (its round trips) while the temporary is chosen (the zone's): neither needs
             # the other.
             (temp, record, resumable), _ = alongside(
-                lambda: _choose_temp(session, job.path, key, resume=True), src.start, name="choose-temp"
+                lambda: _choose_temp(session, job.path, key, resume=True, me=_engine_attempt(job.path)),
+                src.start,
+                name="choose-temp",
             )
         else:
             # Choosing a temporary without resume asks nothing: no round trip to overlap, so no helper
@@ -410,10 +424,15 @@ def _write_temp(
     """
     session, owner = job.session, f"{key} {job.path}" if stable else None
     temp, record, resumable = _open_and_choose(job, src, key, resume=resume, stable=stable, chosen=chosen)
+    # Another live attempt's temporary (its lease renewed) is left to it: this one writes a fresh name,
+    # which no later attempt derives.
+    stable = stable and temp == _resume.temp_name(job.path, key)
     lost_open = False  # a fresh temporary once after an init's lost reply, not per lost reply
     dropped = 0  # inits dropped before the server created the temporary, sent again within the retries
     while True:
-        recording = _resume.RecordingSession(session)
+        lease = UploadLease(session, job.path, owner=owner, lease=job.cfg.claim_lease_seconds)
+        job.current.add_failure_cleanup(partial(_stop_lease, lease))  # runs last: the lease lapses
+        recording = _resume.RecordingSession(session, lease.hooks)
         try:
             result, start, cleanup = _upload_to_temp(
                 recording,
@@ -426,8 +445,10 @@ def _write_temp(
                 coordinator=job.current,
                 executor=job.executor,
                 on_chunk=job.on_chunk,
+                lease=lease,
             )
         except Exception as exc:
+            _raise_if_taken(session, temp, recording.handles, exc, target=job.path)
             lost = _lost_open(exc) and (not lost_open or dropped < job.cfg.retries)
             if not (((resumable and _is_locked(exc)) or lost) and src.rewind):
                 raise
@@ -455,7 +476,7 @@ def _write_temp(
         # A scheme set by the user is never second-guessed: a zone answering the other one refuses it.
         learns = job.cfg.checksum_scheme is None and pinned_checksum_scheme(session) is None
         rehash = rehasher(src, result, chunk=job.cfg.chunk_size) if learns else None
-        return _Written(temp, result, start, handles, cleanup, owner, rehash)
+        return _Written(temp, result, start, handles, cleanup, owner, rehash, lease)
 
 
 def _finish(
@@ -480,6 +501,7 @@ def _finish(
             permissions=permissions,
             resume_value=checkpoints.previous,
             handles=written.handles,
+            lease=written.lease.forget() if written.lease is not None else (),
             retry=job.retrier(coordinator, retry_on=is_busy),
         )
 
@@ -579,6 +601,31 @@ def proven_held(session: SessionLike, temp: str, refused: BaseException) -> Irod
     ) from refused
 
 
+def _raise_if_taken(
+    session: SessionLike, temp: str, mine: Sequence[str], exc: BaseException, *, target: str
+) -> None:
+    """Raise :class:`IrodsTemporaryTakenOverError` (from ``exc``) when ``exc`` proves another attempt took
+    ``temp`` over while this one wrote it: a write through this attempt's handle answered HTTP 400 (a handle
+    the server no longer knows: data_objects main.cpp:1081-1085 at 0.7.0) and none of ``mine`` is recorded
+    on it any more (the taker, an attempt of the same transfer that found it under the shared name, shut
+    them down and forgot them). The temporary is the taker's now: this attempt's failure cleanup leaves it
+    (and records nothing on it). A 400 while a handle is still recorded (a restarted API server forgets
+    every handle) is not that proof."""
+    if not (isinstance(exc, IrodsBadRequestError) and exc.operation == "data_objects.write") or not mine:
+        return
+    record = _resume.inspect(session, temp)
+    if set(mine) & set(record.handles):
+        return
+    raise IrodsTemporaryTakenOverError(
+        f"another attempt uploading the same source to {target} took over its temporary object {temp} while "
+        "this one wrote it (a concurrent duplicate task, or a retry started while this attempt still ran); "
+        "nothing was published by this attempt",
+        changed="its parallel-write handle was shut down and is no longer recorded on the temporary",
+        operation="upload",
+        path=target,
+    ) from exc
+
+
 def _unlocked_record(session: SessionLike, temp: str, *, resumable: bool) -> _resume.TempRecord | None:
     """What ``temp`` carries for the next write when nothing holds it (an init that failed unclearly but was
     never acted on); None when it is locked or that cannot be told (a fresh temporary is safer then). A
@@ -607,10 +654,10 @@ def _choose_temp(
     freeing what a killed attempt left locked.
 
     A temporary whose lease another live writer holds (``me``: this writer, whose transfer's own lease
-    is a retry's; None: the engine's, see :func:`_live_writer`) is left to it: a fresh name is used,
-    without resume. Otherwise handles recorded on it are
-    shut down (their worker is gone: handles never expire). If it is still locked (killed before its handle
-    was recorded), a fresh name is used, without resume, and the leftover is named in the log.
+    is a retry's, see :func:`_live_writer`) is left to it: a fresh name is used, without resume. Otherwise
+    handles recorded on it are shut down (their worker is gone: handles never expire). If it is still
+    locked (killed before its handle was recorded), a fresh name is used, without resume, and the leftover
+    is named in the log.
     """
     temp = _resume.temp_name(path, key)
     if not resume:
@@ -641,10 +688,20 @@ def _choose_temp(
     return temp, record, True
 
 
+def _engine_attempt(path: str) -> Claim:
+    """The engine's attempt as :func:`_choose_temp` judges a lease with: an owner no other attempt has, so
+    a temporary whose lease is live (renewed within it by its writer's clock: see :mod:`._upload_lease`)
+    belongs to an attempt still running (an Airflow task declared a zombie and retried meanwhile, or the
+    same file mapped twice) and is left to it, while a killed attempt's has lapsed by the time Airflow
+    retries it (a worker's heartbeat times out after five minutes, the default lease) or was dropped by
+    its failure cleanup, and is taken over and resumed at once."""
+    return Claim.new(uuid.uuid4().hex, path)
+
+
 def _live_writer(record: _resume.TempRecord, me: Claim | None) -> Claim | None:
-    """The writer whose live lease ``record`` carries, unless it is ``me``'s transfer's (a retry). None
-    for the engine (``me`` None): its temporary is named by the transfer's resume key (the source's
-    identity and the destination), so whatever it finds there is a retry's, taken over at once."""
+    """The writer whose live lease ``record`` carries, unless it is ``me``'s transfer's (a retry); None
+    when ``me`` is None (a temporary written by nobody that leases it). The engine's attempts pass an
+    owner of their own (:func:`_engine_attempt`): only a lapsed lease is taken over."""
     found = recorded_writer(record.lease)
     if found is None or me is None or is_abandoned(found, me):
         return None
@@ -726,6 +783,7 @@ def _upload_to_temp(
     coordinator: TransferCoordinator,
     executor: Executor | None,
     on_chunk: Callable[[int], object] | None,
+    lease: UploadLease | None = None,
 ) -> tuple[CopyResult, int, _TempCleanup]:
     """Write ``src`` into ``temp`` (from the committed prefix when resuming); the temporary's failure
     cleanup is registered with ``coordinator`` as its writer is made."""
@@ -746,6 +804,7 @@ def _upload_to_temp(
     recording = resume and stable
     checkpoints = _Checkpoints.attach(writer, session, temp, src, cfg, resume=recording, previous=previous)
     cleanup = _TempCleanup(session, temp, src, writer, checkpoints, resume=resume, stable=stable, start=start)
+    cleanup.lease = lease
     coordinator.add_failure_cleanup(cleanup)
     writer.open_early()  # the handle opens (and is recorded) while the first chunk is read
     result = copy(
@@ -908,6 +967,8 @@ class _TempCleanup:
         self.resume, self.stable, self.start = resume, stable, start
         self.writing = True
         self.forsaken = False
+        self.lease: UploadLease | None = None
+        """The attempt's lease on the temporary: a failure stops it and drops its records (no live writer)."""
 
     def forsake(self) -> None:
         """The temporary object is finished, or publishing it was refused for good: a failure removes it."""
@@ -916,6 +977,9 @@ class _TempCleanup:
     def __call__(self, cause: BaseException | None) -> None:
         """Record the committed prefix for a later resume, keep the temporary object, or remove it."""
         self.checkpoints.settle()  # no checkpoint written after (or racing) what is decided here
+        lease = self.lease.forget() if self.lease is not None else []
+        if isinstance(cause, IrodsTemporaryTakenOverError):
+            return  # another attempt writes it now: its records and bytes are that attempt's
         worthless = self.forsaken or isinstance(cause, IrodsSourceChangedError | IrodsChecksumMismatchError)
         keep = self.stable and (self.resume or not self.writing)
         if worthless or not keep:
@@ -923,12 +987,19 @@ class _TempCleanup:
                 _journal.forget(self.session, self.temp)  # its records (a federated zone's) go with it
             return
         committed = self.writer.committed_bytes
-        if not self.writing or (committed <= self.start and not self._record_claims_more(committed)):
-            return
-        src = self.src
-        state = _resume.ResumeState(committed=committed, source_size=src.size, source_mtime_ns=src.mtime_ns)
-        try:
-            _resume.save_state(self.session, self.temp, state, previous=self.checkpoints.previous)
+        state = None
+        if self.writing and (committed > self.start or self._record_claims_more(committed)):
+            src = self.src
+            state = _resume.ResumeState(
+                committed=committed, source_size=src.size, source_mtime_ns=src.mtime_ns
+            )
+        try:  # the prefix recorded and the lease dropped in one call: kept for a later attempt, by nobody
+            if state is not None:
+                _resume.save_state(
+                    self.session, self.temp, state, previous=self.checkpoints.previous, also=lease
+                )
+            elif lease:
+                _journal.apply(self.session, self.temp, lease)
         except Exception as exc:  # the transfer's own error is what the caller must see
             log.warning("could not record resume state on %s: %s", self.temp, exc)
 
@@ -960,6 +1031,7 @@ def _finalize(
     permissions: Mapping[str, str] | None,
     resume_value: str | None,
     handles: Sequence[str] = (),
+    lease: Sequence[MetadataOperation] = (),
     retry: ChunkRetrier,
 ) -> None:
     """Apply AVUs and drop the resume and handle AVUs in one atomic call, then set permissions, on the
@@ -971,12 +1043,12 @@ def _finalize(
     avus = [AVU(k, v) for k, v in metadata.items()] if isinstance(metadata, Mapping) else list(metadata)
     ops = [MetadataOperation("add", a) for a in avus]
     if _journal.journal_for(session, temp) is not None:
-        if handles or resume_value is not None:  # else nothing was recorded: no journal to remove
+        if handles or lease or resume_value is not None:  # else nothing was recorded: no journal to remove
             _journal.forget(session, temp)
     else:
         if resume_value is not None:
             ops.insert(0, _resume.metadata_op("remove", resume_value))
-        ops[:0] = [_resume.handle_op("remove", h) for h in handles]
+        ops[:0] = [*(_resume.handle_op("remove", h) for h in handles), *lease]
     if ops:
         retry.call(lambda: session.metadata.apply(temp, ops, kind=_resume._data_object_kind()))
     if permissions:
