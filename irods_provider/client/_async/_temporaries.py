@@ -104,9 +104,8 @@ async def _server_now(session: AsyncIrodsSession) -> float | None:
     try:
         try:
             await session.data_objects.touch(probe)
-        except (
-            IrodsResponseError
-        ):  # its collection missing (CAT_NOT_A_DATAOBJ_AND_NOT_A_COLLECTION): made once
+        except IrodsResponseError:
+            # its collection missing (CAT_NOT_A_DATAOBJ_AND_NOT_A_COLLECTION): made once
             await session.collections.create(probe.rpartition("/")[0], intermediates=True)
             await session.data_objects.touch(probe)
         stamp = (await session.data_objects.stat(probe)).modified_at

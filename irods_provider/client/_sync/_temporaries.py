@@ -104,9 +104,8 @@ def _server_now(session: IrodsSession) -> float | None:
     try:
         try:
             session.data_objects.touch(probe)
-        except (
-            IrodsResponseError
-        ):  # its collection missing (CAT_NOT_A_DATAOBJ_AND_NOT_A_COLLECTION): made once
+        except IrodsResponseError:
+            # its collection missing (CAT_NOT_A_DATAOBJ_AND_NOT_A_COLLECTION): made once
             session.collections.create(probe.rpartition("/")[0], intermediates=True)
             session.data_objects.touch(probe)
         stamp = (session.data_objects.stat(probe)).modified_at
