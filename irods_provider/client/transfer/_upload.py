@@ -119,6 +119,8 @@ def upload_object(
     tells its own). ``known``: what the caller already learned of ``path`` (it is not asked again);
     ``parked``: whether the caller's listing (:func:`parked_among`) found objects a killed overwrite moved
     aside from ``path`` (False spares a skip or a publish under OVERWRITE its GenQuery; None: asked).
+    A source of one request body's worth goes in one request (nothing to resume) and, without a skip policy,
+    leaves the destination unasked (the rename refuses one); its temporary keeps the resumable name.
     """
     cfg = _effective_config(session, config)
     started = time.monotonic()
@@ -129,8 +131,6 @@ def upload_object(
         with open_upload_source(
             source, size, config=cfg, follow_symlinks=follow_symlinks, check=source_check
         ) as src:
-            # One request body's worth goes in one request (nothing to resume), without a skip policy the
-            # destination unasked (the rename refuses one); its temporary keeps the resumable name.
             small = src.size is not None and src.size <= min(cfg.small_file_threshold, cfg.chunk_size)
             key, stable = _temp_key(src, path, resume=resume, resume_key=resume_key)
             key = _keyed_by_finish(key, stable, metadata, permissions)
@@ -359,6 +359,14 @@ class _Written:
         )
 
 
+def _leased(job: _Job, owner: str | None) -> tuple[UploadLease, _resume.RecordingSession]:
+    """One attempt's lease on its temporary, lapsing when the attempt fails (its cleanup runs last), and
+    the session that records it with the attempt's first handle."""
+    lease = UploadLease(job.session, job.path, owner=owner, lease=job.cfg.claim_lease_seconds)
+    job.current.add_failure_cleanup(partial(_stop_lease, lease))
+    return lease, _resume.RecordingSession(job.session, lease.hooks)
+
+
 def _stop_lease(lease: UploadLease, _cause: BaseException | None) -> None:
     """A failed attempt's failure cleanup: its lease is no longer renewed."""
     lease.stop()
@@ -430,22 +438,10 @@ def _write_temp(
     lost_open = False  # a fresh temporary once after an init's lost reply, not per lost reply
     dropped = 0  # inits dropped before the server created the temporary, sent again within the retries
     while True:
-        lease = UploadLease(session, job.path, owner=owner, lease=job.cfg.claim_lease_seconds)
-        job.current.add_failure_cleanup(partial(_stop_lease, lease))  # runs last: the lease lapses
-        recording = _resume.RecordingSession(session, lease.hooks)
+        lease, recording = _leased(job, owner)
         try:
             result, start, cleanup = _upload_to_temp(
-                recording,
-                src,
-                temp,
-                record=record,
-                cfg=job.cfg,
-                resume=resumable,
-                stable=stable,
-                coordinator=job.current,
-                executor=job.executor,
-                on_chunk=job.on_chunk,
-                lease=lease,
+                recording, src, temp, job, record=record, resume=resumable, stable=stable, lease=lease
             )
         except Exception as exc:
             _raise_if_taken(session, temp, recording.handles, exc, target=job.path)
@@ -775,18 +771,17 @@ def _upload_to_temp(
     session: SessionLike,
     src: OpenedSource,
     temp: str,
+    job: _Job,
     *,
     record: _resume.TempRecord,
-    cfg: TransferConfig,
     resume: bool,
     stable: bool,
-    coordinator: TransferCoordinator,
-    executor: Executor | None,
-    on_chunk: Callable[[int], object] | None,
     lease: UploadLease | None = None,
 ) -> tuple[CopyResult, int, _TempCleanup]:
-    """Write ``src`` into ``temp`` (from the committed prefix when resuming); the temporary's failure
-    cleanup is registered with ``coordinator`` as its writer is made."""
+    """Write ``src`` into ``temp`` (from the committed prefix when resuming) through ``session``, with
+    ``job``'s configuration; the temporary's failure cleanup is registered with ``job.current`` as its
+    writer is made."""
+    cfg, coordinator = job.cfg, job.current
     start, previous = _resume_offset(session, temp, src, record) if resume else (0, None)
     hasher = hasher_for(cfg.checksum_scheme, session, temp, resource=cfg.resource)
     skip_bytes(src.fh, start, hasher=hasher, chunk_size=cfg.chunk_size)
@@ -798,7 +793,7 @@ def _upload_to_temp(
         truncate=start == 0,
         size=src.size,
         coordinator=coordinator,
-        executor=executor,
+        executor=job.executor,
     )
     # Only a temporary a later attempt finds again (``stable``) is worth a record of its prefix.
     recording = resume and stable
@@ -814,7 +809,7 @@ def _upload_to_temp(
         hasher=hasher,
         coordinator=coordinator,
         report_progress=False,
-        on_chunk=on_chunk,
+        on_chunk=job.on_chunk,
     )
 
     def close() -> None:

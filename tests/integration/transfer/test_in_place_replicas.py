@@ -133,17 +133,31 @@ def test_default_mode_keeps_the_single_voted_replica_check(pair, monkeypatch, tm
 def test_replicas_on_other_resources_go_stale_as_with_iput_f_and_that_is_no_error(pair, tmp_path) -> None:
     """A copy onto an object writes one replica (and its replication resource's siblings); a replica on
     another root resource (irepl'd to ``archiveResc``) is left stale, as ``iput -f`` leaves it: expected,
-    not a failed copy."""
+    not a failed copy.
+
+    Which root the copy writes is the server's vote (irods 4.3.4 irods_resource_redirect.cpp:175-243: the
+    first root, in name order, with the highest vote), which the emulator approximates by the newest good
+    replica; the replication landing a second after the first write used to flip it and fail this test
+    under load. Either root is what a server may write: the other one's replicas go stale."""
     zone, rods, alice = pair
     rods.data_objects.replicate(PATH, "archiveResc")
     new = os.urandom(5000)
     (tmp_path / "src").write_bytes(new)
     config = TransferConfig(chunk_size=CFG.chunk_size, verify_replicas=ReplicaVerification.ALL)
     upload_object(alice, str(tmp_path / "src"), PATH, config=config, overwrite=OverwritePolicy.OVERWRITE)
-    layout = {r.hierarchy: r.status for r in rods.data_objects.replicas(PATH)}
-    assert layout == {"replResc;replResc_ufs0": "1", "replResc;replResc_ufs1": "1", "archiveResc": "0"}
-    for number in (0, 1):
-        assert rods.data_objects.read(PATH, replica_number=number) == new
+    replicas = rods.data_objects.replicas(PATH)
+    roots = {r.hierarchy.partition(";")[0] for r in replicas if r.status == "1"}
+    assert roots in ({"replResc"}, {"archiveResc"})  # one root written whole, the other left stale
+    layout = {r.hierarchy: r.status for r in replicas}
+    good = "1" if roots == {"replResc"} else "0"
+    expected = {
+        "replResc;replResc_ufs0": good,
+        "replResc;replResc_ufs1": good,
+        "archiveResc": "01"[good == "0"],
+    }
+    assert layout == expected
+    for replica in replicas:
+        assert (rods.data_objects.read(PATH, replica_number=replica.number) == new) is (replica.status == "1")
     assert _left(zone) == [PATH]
 
 
