@@ -14,9 +14,12 @@ from irods_provider.client.transfer._policy import (
 )
 
 from ._checksum import hash_sftp_file, sftp_checksum
+from ._status import sftp_errors
 
 if TYPE_CHECKING:
     import paramiko
+
+    from irods_provider.client.transfer import ChecksumScheme
 
     from ._endpoint import SftpEndpoint
 
@@ -26,10 +29,14 @@ __all__ = ["destination_of", "sftp_destination", "sftp_file_checksum", "sftp_is_
 def sftp_file_checksum(sftp: SftpEndpoint, client: paramiko.SFTPClient, path: str) -> Checksum:
     """The :data:`~irods_provider.client.transfer._policy.Checksum` of an SFTP file: the scheme's coreutils
     tool (``sha256sum``, ``md5sum``...) on the server when it runs commands, else hashed through ``client``,
-    only when asked."""
-    return hashed_checksum(
-        lambda scheme: sftp_checksum(sftp, path, scheme, lambda h: hash_sftp_file(client, path, hasher=h))
-    )
+    only when asked. A file the server refuses to read (another user's private file) is a typed error
+    naming ``path``."""
+
+    def hashed(scheme: ChecksumScheme) -> str:
+        with sftp_errors(path, "cannot read the destination to compare checksums", operation="irods_to_sftp"):
+            return sftp_checksum(sftp, path, scheme, lambda h: hash_sftp_file(client, path, hasher=h))
+
+    return hashed_checksum(hashed)
 
 
 def sftp_destination(sftp: SftpEndpoint, client: paramiko.SFTPClient, path: str) -> DestinationState:

@@ -529,15 +529,19 @@ class SftpEndpoint:
         with self._lock:
             self._remove_later.append(path)
 
-    def discard(self, client: paramiko.SFTPClient, path: str) -> None:
-        """Remove ``path`` (never following a link) if it is there; on a lost connection, once reconnected."""
+    def discard(self, client: paramiko.SFTPClient, path: str) -> Exception | None:
+        """Remove ``path`` (never following a link) if it is there; on a lost connection, once reconnected.
+        Returns the server's refusal (a directory made read-only: ``SSH_FX_PERMISSION_DENIED``), else None:
+        the caller decides whether a file it cannot remove is worth saying or recording."""
         try:
             client.remove(path)
         except FileNotFoundError:
             pass
         except Exception as exc:
-            if is_raw_connection_error(exc):
-                self.remove_later(path)
+            if not is_raw_connection_error(exc):
+                return exc
+            self.remove_later(path)
+        return None
 
     def _flush_remove_later(self, link: _Link) -> None:
         with self._lock:

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import logging
 import secrets
 import socket
 import stat
 import threading
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from types import TracebackType
 from typing import Any, Self, cast
@@ -50,6 +52,8 @@ __all__ = [
     "temporary_sibling",
     "tune_transport",
 ]
+
+log = logging.getLogger(__name__)
 
 DEFAULT_CHUNK_SIZE = 4 * 1024 * 1024
 #: SFTP read/write request size while a server's limits are unknown (:data:`~._session.DEFAULT_REQUEST_SIZE`):
@@ -573,9 +577,28 @@ def rename_over(sftp: paramiko.SFTPClient, source: str, target: str) -> None:
         except OSError as exc:
             if not _rename_unsupported(sftp, exc):
                 raise
+    _say_not_atomic(sftp, target)
     with contextlib.suppress(FileNotFoundError):
         sftp.remove(target)
     sftp.rename(source, target)
+
+
+#: SFTP sessions whose replacing renames were already said to be not atomic (a warning per session, not per
+#: file; each later file is a debug line).
+_SAID_NOT_ATOMIC: weakref.WeakSet[paramiko.SFTPClient] = weakref.WeakSet()
+
+
+def _say_not_atomic(sftp: paramiko.SFTPClient, target: str) -> None:
+    """Log that ``target`` is replaced by remove + rename: briefly absent, never partial."""
+    level = logging.DEBUG if sftp in _SAID_NOT_ATOMIC else logging.WARNING
+    _SAID_NOT_ATOMIC.add(sftp)
+    log.log(
+        level,
+        "The SFTP server does not run %s: replacing %s by removing it, then renaming the verified temporary "
+        "(not atomic: the name is briefly absent, never partial)",
+        POSIX_RENAME,
+        target,
+    )
 
 
 def _rename_unsupported(sftp: paramiko.SFTPClient, exc: OSError) -> bool:

@@ -52,7 +52,7 @@ from irods_provider.exceptions import (
 from . import _pipelined as pipelined
 from ._checksum import read_back_sha256
 from ._destination import destination_of
-from ._endpoint import is_raw_connection_error, sftp_errors
+from ._endpoint import is_raw_connection_error, sftp_error, sftp_errors
 from ._integrity import (
     ReadBack,
     SftpState,
@@ -279,7 +279,7 @@ class SftpStagingSink:
         if posixpath.dirname(temp) != head or not posixpath.basename(temp).startswith(_temp_prefix(name)):
             return None
         if not resume or record.get("version") != self._version:  # killed, or of a replaced source
-            self.sftp.discard(self.client, temp)  # never follows a link
+            self._remove_recorded(temp)  # never follows a link
             self.store.drop(self._record)
             return None
         try:
@@ -348,6 +348,10 @@ class SftpStagingSink:
             handle, offset, state = open_resumed(self.client, temp, uid=record.get("uid"), max_size=size)
         except FileNotFoundError:
             return None
+        except PermissionError as exc:  # ours, but its mode no longer lets us open it: never resumable
+            log.warning("Not resuming %s: the SFTP server refused to reopen it (%s); removing it", temp, exc)
+            self._remove_recorded(temp)
+            return None
         committed = record.get("committed")
         if isinstance(committed, int) and 0 <= committed < offset:
             offset = committed  # chunks past it may have landed out of order, with holes between them
@@ -377,7 +381,8 @@ class SftpStagingSink:
         if read_back:
             digest = None if closing is None or closing.read_back is None else closing.read_back.sha256
             if digest != sha256_hex:  # not read at the close, short, or a server answering out of order
-                digest = read_back_sha256(self.client, temp, self._size)
+                with sftp_errors(temp, "cannot read the temporary back", operation="irods_to_sftp"):
+                    digest = read_back_sha256(self.client, temp, self._size)
         else:
             if closing is not None:
                 closing.read_back = None  # its lstat answers are older than this command: asked again
@@ -446,12 +451,31 @@ class SftpStagingSink:
                 self._checkpoint(self._writer.committed, always=True)
 
     def discard(self) -> None:
-        """Remove the temporary (on a lost connection once reconnected) and forget its record."""
+        """Remove the temporary (on a lost connection once reconnected) and forget its record. One the server
+        refuses to remove (its directory made read-only meanwhile) is said and kept on record as never to
+        be resumed: the next attempt removes it (:meth:`_recorded`) instead of leaving a hidden orphan."""
         self.abort()
         writer, self._writer = self._writer, None
-        if writer is not None:
-            self.sftp.discard(self.client, writer.path)  # removing never follows a link
+        refused = None if writer is None else self.sftp.discard(self.client, writer.path)  # follows no link
         self._forget()
+        if writer is None or refused is None or self._record is None:
+            return
+        log.warning("Could not remove %s (%s): the next attempt removes it", writer.path, refused)
+        try:  # a version no source has: never resumed, removed by the next attempt
+            self.store.save(self._record, {"temp": posixpath.basename(writer.path), "version": ""})
+        except OSError as exc:
+            log.warning("Could not record the temporary %s for removal: %s", writer.path, exc)
+
+    def _remove_recorded(self, temp: str) -> None:
+        """Remove the temporary ``temp`` an earlier attempt recorded (never following a link). One the server
+        refuses to remove is a typed error naming it; its record stays, for an attempt that can."""
+        refused = self.sftp.discard(self.client, temp)
+        if refused is None:
+            return
+        typed = sftp_error(refused, path=temp, doing="cannot remove the temporary an earlier attempt left")
+        if typed is refused:
+            raise refused
+        raise typed from refused
 
     def _forget(self) -> None:
         self._kept = None
