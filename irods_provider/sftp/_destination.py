@@ -3,8 +3,11 @@ _policy.decide`): one ``lstat`` per file, the checksum computed only when the CH
 
 from __future__ import annotations
 
+import posixpath
 import stat
 from typing import TYPE_CHECKING
+
+import paramiko
 
 from irods_provider.client.transfer._policy import (
     Checksum,
@@ -12,18 +15,23 @@ from irods_provider.client.transfer._policy import (
     DestinationState,
     hashed_checksum,
 )
+from irods_provider.exceptions import IrodsPermissionError
 
 from ._checksum import hash_sftp_file, sftp_checksum
 from ._status import sftp_errors
 
 if TYPE_CHECKING:
-    import paramiko
-
     from irods_provider.client.transfer import ChecksumScheme
 
     from ._endpoint import SftpEndpoint
 
-__all__ = ["destination_of", "sftp_destination", "sftp_file_checksum", "sftp_is_directory"]
+__all__ = [
+    "destination_of",
+    "replace_refused",
+    "sftp_destination",
+    "sftp_file_checksum",
+    "sftp_is_directory",
+]
 
 
 def sftp_file_checksum(sftp: SftpEndpoint, client: paramiko.SFTPClient, path: str) -> Checksum:
@@ -60,6 +68,31 @@ def destination_of(
     if stat.S_ISDIR(mode):
         return DestinationState(path, DestinationKind.DIRECTORY)
     return DestinationState.file(path, attrs.st_size, sftp_file_checksum(sftp, client, path))
+
+
+def replace_refused(
+    login_uid: int | None, client: paramiko.SFTPClient, final: paramiko.SFTPAttributes, *, path: str
+) -> IrodsPermissionError | None:
+    """The refusal a rename onto ``path`` (``final``: the file there) will meet, known before a byte is
+    copied: in a sticky directory (a shared scratch, mode 1777) only the file's owner, the directory's
+    owner or a privileged user may replace a file (rename(2): EPERM; Linux fs/namei.c ``check_sticky``),
+    which sftp-server answers SSH2_FX_PERMISSION_DENIED: the copy would be wasted and its temporary left
+    behind. The directory is asked (a round trip) only for another user's file; None when the rename may
+    pass, or when the login user is unknown or root."""
+    if login_uid is None or login_uid in (0, final.st_uid):
+        return None
+    try:
+        parent = client.stat(posixpath.dirname(path))
+    except OSError:
+        return None
+    if not (parent.st_mode or 0) & stat.S_ISVTX or parent.st_uid == login_uid:
+        return None
+    return IrodsPermissionError(
+        f"the destination is user {final.st_uid}'s file in a sticky directory of user {parent.st_uid}: the "
+        "SFTP server would refuse to replace it (SSH_FX_PERMISSION_DENIED); nothing was copied",
+        operation="irods_to_sftp",
+        path=path,
+    )
 
 
 def sftp_is_directory(sftp: SftpEndpoint, path: str) -> bool:

@@ -160,6 +160,8 @@ class SftpEndpoint:
         self.new_file_mode: int | None = None
         #: The server refused to set a file's mode by its handle (staging then leaves modes to the server).
         self.modes_refused = False
+        #: The login user's uid on the server (the owner of the directory that probe makes); None: unknown.
+        self.login_uid: int | None = None
 
     # -- lifecycle -------------------------------------------------------------------------------------
 

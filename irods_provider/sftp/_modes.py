@@ -55,6 +55,7 @@ __all__ = [
     "open_with_perm",
     "parse_mode",
     "private_modes",
+    "probed_facts",
     "probed_file_mode",
     "set_mode_not_following",
     "settle_directory_mode",
@@ -126,15 +127,21 @@ def mode_probe(client: paramiko.SFTPClient, directory: str) -> list[pipelined.Re
 def probed_file_mode(probed: Sequence[pipelined.Outcome]) -> int | None:
     """The mode a plain create gives a file (0666 less the umask the probe directory's 0777 lost), from
     :func:`mode_probe`'s answers; None when its ``mkdir`` or ``lstat`` failed."""
+    return probed_facts(probed)[0]
+
+
+def probed_facts(probed: Sequence[pipelined.Outcome]) -> tuple[int | None, int | None]:
+    """:func:`probed_file_mode` and the login user's uid (the owner of the directory the probe made), read
+    from one parse of its answers (an answer's message is read once); (None, None) when it failed."""
     if len(probed) != 3 or not pipelined.succeeded(probed[0]):
-        return None
+        return None, None
     try:
         attributes = pipelined.attributes(probed[1])
     except (OSError, paramiko.SFTPError):
-        return None
+        return None, None
     if not stat.S_ISDIR(attributes.st_mode or 0):
-        return None
-    return stat.S_IMODE(attributes.st_mode or 0) & 0o666
+        return None, None
+    return stat.S_IMODE(attributes.st_mode or 0) & 0o666, attributes.st_uid
 
 
 def temporary_modes(

@@ -45,13 +45,14 @@ from irods_provider.exceptions import (
     IrodsConfigurationError,
     IrodsInvalidPathError,
     IrodsNotFoundError,
+    IrodsPermissionError,
     IrodsSftpFileError,
     IrodsSymlinkError,
 )
 
 from . import _pipelined as pipelined
 from ._checksum import read_back_sha256
-from ._destination import destination_of
+from ._destination import destination_of, replace_refused
 from ._endpoint import is_raw_connection_error, sftp_error, sftp_errors
 from ._integrity import (
     ReadBack,
@@ -63,7 +64,7 @@ from ._integrity import (
     publish,
 )
 from ._io import WRITE_FAILED, SftpWriter, release_handle
-from ._modes import mode_probe, private_modes, probed_file_mode, settle_directory_mode
+from ._modes import mode_probe, private_modes, probed_facts, settle_directory_mode
 from ._parallel import ParallelSftpWriter, Reopening, reopen_further, widen_writer
 from ._resume_store import ResumeStore
 
@@ -137,6 +138,8 @@ class SftpStagingSink:
         self._version = ""  # the source version (resume key) the temporary is written for
         # The permission bits of the file an overwrite replaces: the temporary gets them (see _create).
         self._replaced_mode: int | None = None
+        # Why the server will refuse to replace the file there (another user's, in a sticky directory).
+        self._refused: IrodsPermissionError | None = None
 
     @property
     def name(self) -> str:
@@ -155,21 +158,19 @@ class SftpStagingSink:
         """Create the final path's directory (it must resolve inside ``root``) and ``lstat`` the final path:
         one round trip (:func:`ensure_directory`)."""
         parent = posixpath.dirname(self.final)
+        client = self.client
         real_parent, (there,) = ensure_directory(
-            self.sftp,
-            self.client,
-            parent,
-            also=[pipelined.lstat(self.client, self.final)],
-            mode=self.directory_mode,
+            self.sftp, client, parent, also=[pipelined.lstat(client, self.final)], mode=self.directory_mode
         )
         if real_parent != self.root and not real_parent.startswith(self.root.rstrip("/") + "/"):
             raise IrodsInvalidPathError(f"{parent!r} resolves outside the target directory", path=self.final)
         if isinstance(there, FileNotFoundError):
-            return destination_of(self.sftp, self.client, self.final, None)
+            return destination_of(self.sftp, client, self.final, None)
         attributes = pipelined.attributes(there)
         if stat.S_ISREG(attributes.st_mode or 0):
             self._replaced_mode = stat.S_IMODE(attributes.st_mode or 0) & 0o777
-        return destination_of(self.sftp, self.client, self.final, attributes)
+            self._refused = replace_refused(self.sftp.login_uid, client, attributes, path=self.final)
+        return destination_of(self.sftp, client, self.final, attributes)
 
     def _record_key(self) -> str:
         """The resume record's name: task identity, endpoint and final path. Not the source's version: that
@@ -194,7 +195,10 @@ class SftpStagingSink:
     ) -> tuple[Writer, int]:
         """A writer on this task's resumable temporary (checked, its prefix verified) or a new one, spread
         over one session per SSH connection when more than a chunk is left (:func:`widen_writer`). The
-        temporary's failure cleanup (:func:`register_temporary`) is registered as soon as it is open."""
+        temporary's failure cleanup (:func:`register_temporary`) is registered as soon as it is open. An
+        overwrite the server will refuse (:func:`~._destination.replace_refused`) fails before any byte."""
+        if self._refused is not None:
+            raise self._refused
         self._record = self._record_key()
         self._version = key
         self._size = size
@@ -539,10 +543,12 @@ def _mode_probe(sftp: SftpEndpoint, client: paramiko.SFTPClient, directory: str)
 
 
 def _learn_mode(sftp: SftpEndpoint, probed: Sequence[pipelined.Outcome]) -> None:
-    """Note what :func:`_mode_probe`'s answers tell (nothing when its ``mkdir`` or ``lstat`` failed)."""
-    mode = probed_file_mode(probed)
+    """Note what :func:`_mode_probe`'s answers tell: the plain-create mode and the login user's uid (nothing
+    when its ``mkdir`` or ``lstat`` failed)."""
+    mode, uid = probed_facts(probed)
     if mode is not None:
         sftp.new_file_mode = mode
+        sftp.login_uid = uid
 
 
 def create_sftp_directories(

@@ -141,6 +141,29 @@ def test_a_temporary_left_in_a_directory_made_read_only_is_removed_by_the_next_a
     assert (target / "a.bin").read_bytes() == data
 
 
+def test_another_users_file_in_a_sticky_directory_is_refused_before_any_byte_is_copied(
+    remote, session
+) -> None:
+    """A shared scratch directory (root's, mode 1777) holding another user's file at the final name: the
+    kernel lets only the file's or the directory's owner replace it (rename(2) EPERM, Linux fs/namei.c
+    ``check_sticky``), so ``overwrite=True`` fails typed, naming it, before copying: no temporary is left
+    in the shared directory (it was, fully written, after a wasted copy), and the other file lands."""
+    data, other = os.urandom(300 * KIB), os.urandom(3 * KIB)
+    _objects(session, a=data, b=other)
+    shared = remote.dir / "scratch"
+    shared.mkdir()
+    shared.chmod(0o1777)  # owned by root, as /scratch is
+    foreign = shared / "a.bin"
+    foreign.write_bytes(b"root's")
+    with pytest.raises(IrodsPermissionError) as caught:
+        down(source_path=f"{HOME}/src", destination_path=remote.path("scratch"), overwrite=True)
+    assert str(caught.value.path).endswith("/scratch/a.bin")
+    assert "sticky" in str(caught.value)
+    assert foreign.read_bytes() == b"root's"
+    assert sorted(p.name for p in shared.iterdir()) == ["a.bin", "b.bin"]  # no hidden temporary
+    assert (shared / "b.bin").read_bytes() == other
+
+
 @pytest.fixture(scope="module")
 def without_posix_rename() -> Iterator[OpenSshServer]:
     """Debian's sshd refusing posix-rename (``internal-sftp -P posix-rename``, as some sites run it)."""
