@@ -7,8 +7,6 @@ import posixpath
 import stat
 from typing import TYPE_CHECKING
 
-import paramiko
-
 from irods_provider.client.transfer._policy import (
     Checksum,
     DestinationKind,
@@ -21,6 +19,8 @@ from ._checksum import hash_sftp_file, sftp_checksum
 from ._status import sftp_errors
 
 if TYPE_CHECKING:
+    import paramiko
+
     from irods_provider.client.transfer import ChecksumScheme
 
     from ._endpoint import SftpEndpoint

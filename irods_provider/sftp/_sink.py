@@ -156,7 +156,8 @@ class SftpStagingSink:
 
     def destination_state(self) -> DestinationState:
         """Create the final path's directory (it must resolve inside ``root``) and ``lstat`` the final path:
-        one round trip (:func:`ensure_directory`)."""
+        one round trip (:func:`ensure_directory`); for another user's file there, one more to learn whether
+        the server will refuse to replace it (:func:`~._destination.replace_refused`)."""
         parent = posixpath.dirname(self.final)
         client = self.client
         real_parent, (there,) = ensure_directory(
