@@ -65,6 +65,9 @@ class OpenFailureShape:
     #: The old status also stands for passing failures (0.5.0 answers a read 500 when its iRODS connection
     #: fails, as 0.7.0 does): the rewritten error keeps it as ``sent_status``, so it is retried as sent.
     retried: bool = False
+    #: A parameter whose presence makes the shape not retried after all (a write through a parallel-write
+    #: handle: a stream that went bad stays bad, so resending cannot help).
+    final_with: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +100,13 @@ class ApiVersion:
     #: OpenID client mode (``Authorization: iRODS`` logins): 0.1.0 to 0.5.0; removed in 0.6.0 (#416, 7b37b7f),
     #: where such a login gets a bare 400 (endpoints/authentication/src/main.cpp:260 at 0.6.0).
     openid_client_mode: bool = False
+    #: A ``parallel_write_init`` whose stream cannot open (no permission, no collection, a collection, the
+    #: object locked by another open) crashes 0.4.0 and 0.5.0 (#402, fixed in 0.6.0 by d3f53ca: the stream
+    #: constructor frees its transport and throws, and the unwinding odstream's close() uses the freed
+    #: pointer, data_objects:117-120 at 0.5.0), taking every token and handle of the process with it. The
+    #: client opens the object the same way with an empty ``write`` first, whose open failure is a plain
+    #: 500 (:911-915), and sends the init only after that succeeded.
+    init_open_failure_crashes: bool = False
     version: str = ""
     known: bool = True
     _failures: Mapping[str, OpenFailureShape] = field(init=False, repr=False, compare=False)
@@ -143,7 +153,7 @@ class ApiVersion:
             return decode(canonical)
         except IrodsResponseError as error:
             shape = self._failures.get(op.name)
-            if canonical is not reply and shape is not None and shape.retried:
+            if canonical is not reply and shape is not None and shape.retried and not _final(shape, op):
                 error.sent_status = reply.status
             raise
 
@@ -179,6 +189,10 @@ class ApiVersion:
     def modify_replica_fields(self, *, expiry: str | None = None) -> tuple[tuple[str, str], ...]:
         """The ``modify_replica`` form field for a new expiry time, under this release's name."""
         return () if expiry is None else ((self.modify_replica_expiry_param, expiry),)
+
+
+def _final(shape: OpenFailureShape, op: Operation[Any]) -> bool:
+    return shape.final_with is not None and shape.final_with in set(_parameters(op))
 
 
 def _parameters(op: Operation[Any]) -> Iterable[str]:
@@ -230,12 +244,18 @@ _V050 = ApiVersion(
     ignored_parameters=_TARGETING,
     # data_objects:911-915 (write) and :1093-1100 (parallel_write_init) at 0.5.0: HTTP 500, empty body,
     # where 0.6.0 answers 200 + INVALID_HANDLE; read (:712-716) 500 where 0.6.0+ answers 400.
+    # A plain write's empty 500 also stands for a write that failed part-way (:405-411, 438-446): the
+    # stream is closed all the same (its destructor), so the same bytes at the same offset are resent.
+    # Through a handle it means a stream gone bad for good (:911-915 checks it before the bytes): final.
     open_failures=(
-        OpenFailureShape("data_objects.write", 500, 200, _INVALID_HANDLE),
+        OpenFailureShape(
+            "data_objects.write", 500, 200, _INVALID_HANDLE, retried=True, final_with="parallel-write-handle"
+        ),
         OpenFailureShape("data_objects.parallel_write_init", 500, 200, _INVALID_HANDLE),
         OpenFailureShape("data_objects.read", 500, 400, None, retried=True),
     ),
     openid_client_mode=True,
+    init_open_failure_crashes=True,
 )
 
 #: 0.4.0 (tag 0.4.0, 0e0fd03): every endpoint a client calls is byte-identical to 0.5.0's (``git diff

@@ -11,7 +11,7 @@ from starlette.responses import JSONResponse, Response
 
 from irods_provider.testing._errors import IrodsModelError, NoIdleStream, StreamLimitExceeded, UnknownHandle
 from irods_provider.testing._h_common import OPEN_FAILURE, enable_ticket, open_error
-from irods_provider.testing._http import Ctx, HttpError, empty, ok
+from irods_provider.testing._http import Ctx, DropConnection, HttpError, empty, ok
 from irods_provider.testing._params import to_int
 from irods_provider.testing._vault import VaultWriteFailed, pwrite_all
 
@@ -55,7 +55,10 @@ async def _parallel(
 
 def bad_stream(ctx: Ctx, code: int) -> Response:
     """The answer to a write on a stream in a bad state: INVALID_HANDLE, or the library's error (the
-    plugin's ``UNIX_FILE_WRITE_ERR - errno``) on a server built to expose it (main.cpp:1196-1211)."""
+    plugin's ``UNIX_FILE_WRITE_ERR - errno``) on a server built to expose it (main.cpp:1196-1211 at 0.7.0);
+    0.4.0/0.5.0 find the stream bad where they check that it opened, and answer 500 with an empty body."""
+    if ctx.config.profile.open_failure == "http500":  # 0.5.0 checks ``!*out_ptr`` (data_objects:911-915)
+        return empty(500)
     exposed = ctx.config.profile.open_failure == "irods_code" and ctx.config.dstream_exposes_irods_error_codes
     status = code if exposed else INVALID_HANDLE
     return JSONResponse({"irods_response": {"status_code": status, "status_message": OPEN_FAILURE}})
@@ -210,7 +213,8 @@ def _legacy_parallel_write_init(ctx: Ctx, lpath: str, count: int) -> Response:
     """0.5.0/0.6.0: a primary stream plus ``count`` more (so N <= 0 still opens one), no server-wide cap.
 
     Ticket and open failures are thrown by the stream constructor (data_objects:97-151 at 0.6.0, :84-121
-    at 0.5.0) and answered by :func:`_stream_failure`.
+    at 0.5.0) and answered by :func:`_stream_failure`; at 0.4.0/0.5.0 an open failure crashes the server
+    instead (``VersionProfile.init_open_failure_crashes``, #402).
     """
     resource, replica = None, None
     if ctx.config.profile.replica_targeting:  # 0.6.0: resource, else replica-number (non-integer → 400)
@@ -235,6 +239,9 @@ def _legacy_parallel_write_init(ctx: Ctx, lpath: str, count: int) -> Response:
             server_cap=False,
         )
     except IrodsModelError:
+        if ctx.config.profile.init_open_failure_crashes:  # #402: no reply, the process restarts
+            ctx.model.crash()
+            raise DropConnection() from None
         return _stream_failure(ctx, INVALID_HANDLE, f"Could not open output stream to [{lpath}].")
     return ok(parallel_write_handle=handle)
 

@@ -76,6 +76,7 @@ class EmulatorModel(
             self.handles = {}
             self.active_streams = 0
             self.stream_overlaps = 0
+            self.crashes = 0
             if self.spool.exists():
                 shutil.rmtree(self.spool, ignore_errors=True)
             self.spool.mkdir(parents=True, exist_ok=True)
@@ -132,6 +133,15 @@ class EmulatorModel(
         with self.lock:
             self.create_user(self.config.admin_user, name, user_type=user_type)
             self.set_password(self.config.admin_user, name, password)
+
+    def crash(self) -> None:
+        """The HTTP API process died and was started again (0.4.0/0.5.0, #402): what it held in memory is
+        gone (bearer tokens, parallel-write handles), and the agents of its iRODS connections close what
+        they held open, as :meth:`drop_parallel_writes` does. Counted in ``crashes``."""
+        with self.lock:
+            self.crashes += 1
+            self.tokens.clear()
+            self.drop_parallel_writes()
 
     def close(self) -> None:
         """Release handles and remove a spool directory this model created itself."""

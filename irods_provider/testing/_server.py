@@ -281,6 +281,12 @@ class EmulatorServer:
         """Release the hold on ``path`` (all holds when None)."""
         return self.model.release_writes(path)
 
+    @property
+    def crashes(self) -> int:
+        """How often the emulated HTTP API process crashed and started again (0.4.0/0.5.0: a
+        ``parallel_write_init`` that cannot open its object, #402); 0 after :meth:`reset`."""
+        return self.model.crashes
+
     def drop_parallel_writes(self, path: str | None = None) -> int:
         """Forget open parallel-write handles (on ``path``, or all) as if their iRODS connections died:
         each written replica is left stale, its siblings' statuses restored; how many were dropped."""

@@ -21,8 +21,11 @@ cited for 0.5.0 hold at 0.4.0) except the base path and ``openid_local_jwt``: 0.
 mode asks the introspection endpoint for every token and reads only its ``active`` member
 (core/src/common.cpp:417-437 at 0.4.0): pass ``OpenIdIntrospectionValidator(..., active_only=True)``.
 
-Knowingly not reproduced: 0.4.0's and 0.5.0's crash on a second ``parallel_write_init`` of one path (#402;
-the emulator answers the open failure instead), 0.4.0's HTTP 500 when an introspection answer lacks
+0.4.0's and 0.5.0's crash when a ``parallel_write_init`` cannot open its object (#402: a second init of an
+open object is the case reported, but any open failure does it) is reproduced as far as it shows: the
+connection closes without a reply and the process "restarts" (tokens and handles gone, see
+``init_open_failure_crashes``); requests then in flight on other connections still complete.
+Knowingly not reproduced: 0.4.0's HTTP 500 when an introspection answer lacks
 ``active`` (``json_res.at("active")`` throws, core/src/common.cpp:424 at 0.4.0; the emulator answers
 401), the server crashes on invalid rule text (no rule engine), and the group-permission expansion of
 data-object ``stat`` before 0.7.0 (#476, irods/irods#8912: every profile lists group entries unexpanded,
@@ -93,6 +96,13 @@ class VersionProfile:
     # main.cpp:244-258 at 0.5.0; 0.4.0 has ``irods_user_claim`` or an inline ``user_attribute_mapping``
     # (core/src/main.cpp:258-290 at 0.4.0, exactly one of the two).
     openid_user_mapping_plugins: bool = True
+    # A parallel_write_init whose stream cannot open crashes the server (#402, fixed in 0.6.0 by d3f53ca):
+    # the stream constructor frees its transport (``tp_.reset()``) and throws, and the unwinding destroys
+    # the odstream, whose close() calls ``transport_->is_open()`` through the freed pointer
+    # (data_objects:117-120 at 0.5.0; irods 4.3.2 lib/core/include/irods/dstream.hpp:71-74, 192-194,
+    # basic_data_object_buf). A ticket that cannot be enabled throws before the stream has a
+    # transport (:101-105): that one is the plain 500 of ``open_failure``.
+    init_open_failure_crashes: bool = False
 
     @property
     def base_path(self) -> str:
@@ -118,6 +128,7 @@ _V050 = VersionProfile(
     replica_access_time=False,
     resource_parent_context=False,
     openid_client_mode=True,
+    init_open_failure_crashes=True,
 )
 
 PROFILES: dict[str, VersionProfile] = {

@@ -793,7 +793,12 @@ class AsyncDataObjects(AsyncItiDataObjectsMixin):
         ticket: str | None = None,
         retry: RetryPolicy | bool | None = None,
     ) -> str:
-        """Open a parallel-write handle with ``stream_count`` streams; always shut it down in ``finally``."""
+        """Open a parallel-write handle with ``stream_count`` streams; always shut it down in ``finally``.
+
+        On 0.4.0/0.5.0, where an init that cannot open its object crashes the server (#402, see
+        ``ApiVersion.init_open_failure_crashes``), the object is first opened the same way by an empty
+        ``write``: its refusal is raised (named as :meth:`write` names it) and no init is sent.
+        """
         op = ops.do_parallel_write_init(
             path,
             stream_count=stream_count,
@@ -803,6 +808,10 @@ class AsyncDataObjects(AsyncItiDataObjectsMixin):
             replica_number=replica_number,
             ticket=ticket,
         )
+        api = await self._s.get_api()
+        if api.init_open_failure_crashes:
+            api.check(op)  # a refused init sends nothing, not even the probe
+            await self.write(path, b"", truncate=truncate, append=append, ticket=ticket, retry=retry)
         return await self._s.execute(op, retry=retry)
 
     async def replicas(self, path: str) -> builtins.list[Replica]:

@@ -29,6 +29,8 @@ def is_retryable(exc: BaseException) -> bool:
     bytes)."""
     if isinstance(exc, IrodsServerBusyError | IrodsConnectionError | IrodsTimeoutError):
         return True
+    if isinstance(exc, IrodsResponseError) and exc.sent_status is not None:
+        return exc.sent_status in _RETRYABLE_STATUS  # an older release's ambiguous 5xx, as it was sent
     if isinstance(exc, IrodsResponseError):
         # A mid-body failure of a header-form write is an empty 500; iRODS-level refusals carry a code.
         return exc.http_status in _RETRYABLE_STATUS and not exc.irods_code

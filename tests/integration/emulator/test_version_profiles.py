@@ -230,17 +230,17 @@ def test_open_failures_per_version(api_at: Callable[[str], Api], version: str) -
     # alice cannot create in rods' home, so the output stream does not open.
     # write: 0.5.0 data_objects:911-915 → HTTP 500, empty body; 0.6.0 :1182-1193 → 200 + INVALID_HANDLE
     # "Output stream to data object is in a bad state."; 0.7.0 the same unless built against iRODS >= 5.1.
-    # parallel_write_init: 0.5.0 :1093-1100 → 500 empty; 0.6.0 :1424-1435 → 200 + the code thrown by the
-    # stream constructor, INVALID_HANDLE "Could not open output stream to [path]." (:150).
+    # parallel_write_init: 0.5.0 crashes (see test_parallel_write_init_open_failure_crashes_before_0_6_0);
+    # 0.6.0 :1424-1435 → 200 + the code thrown by the stream constructor, INVALID_HANDLE "Could not open
+    # output stream to [path]." (:150).
     api = api_at(version)
     api.server.set_limits(dstream_exposes_irods_error_codes=True)  # a 0.7.0-only build feature
     path = f"/{ZONE}/home/rods/denied.bin"
     write = api.post_multipart("data-objects", "alice", op="write", lpath=path, bytes=b"x")
-    init = api.post("data-objects", "alice", op="parallel_write_init", lpath=path, **{"stream-count": "1"})
     if version in BEFORE_0_6_0:
         assert (write.status_code, write.content) == (500, b"")
-        assert (init.status_code, init.content) == (500, b"")
         return
+    init = api.post("data-objects", "alice", op="parallel_write_init", lpath=path, **{"stream-count": "1"})
     if version == "0.6.0":
         assert write.status_code == 200
         assert write.json()["irods_response"] == {
@@ -257,6 +257,72 @@ def test_open_failures_per_version(api_at: Callable[[str], Api], version: str) -
     api.server.set_limits(dstream_exposes_irods_error_codes=False)
     write = api.post_multipart("data-objects", "alice", op="write", lpath=path, bytes=b"x")
     assert (write.status_code, code(write)) == (200, INVALID_HANDLE)
+
+
+@pytest.mark.parametrize("version", BEFORE_0_6_0)
+def test_parallel_write_init_open_failure_crashes_before_0_6_0(
+    api_at: Callable[[str], Api], version: str
+) -> None:
+    # #402 (fixed in 0.6.0 by d3f53ca): when the stream cannot open, the constructor frees its transport
+    # (`tp_.reset()`, data_objects:117-120 at 0.5.0) and throws; unwinding destroys the odstream, whose
+    # buffer's close() calls `transport_->is_open()` through the freed pointer (irods 4.3.2
+    # lib/core/include/irods/dstream.hpp:71-74, 192-194): the process dies with no reply, and whatever it
+    # held in memory (Basic tokens, parallel-write handles: data_objects:168-169) is gone after a restart.
+    api = api_at(version)
+    home = f"/{ZONE}/home/alice"
+    held = api.post(
+        "data-objects", "alice", op="parallel_write_init", lpath=f"{home}/open.bin", **{"stream-count": "1"}
+    )
+    assert code(held) == 0
+    handle = held.json()["parallel_write_handle"]
+    with pytest.raises(httpx2.TransportError):
+        api.post(
+            "data-objects",
+            "alice",
+            op="parallel_write_init",
+            lpath=f"/{ZONE}/home/rods/denied.bin",
+            **{"stream-count": "1"},
+        )
+    assert api.server.crashes == 1
+    stale = api.http.post(
+        f"{api.base}/data-objects",
+        data={"op": "parallel_write_shutdown", "parallel-write-handle": handle},
+        headers=api.headers("alice"),
+    )
+    assert stale.status_code == 401  # the token died with the process
+    api._tokens.clear()
+    again = api.post_multipart(
+        "data-objects",
+        "alice",
+        op="write",
+        bytes=b"x",
+        offset=0,
+        **{"parallel-write-handle": handle, "stream-index": 0},
+    )
+    assert (again.status_code, again.content) == (400, b"")  # data_objects:811-814: an unknown handle
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_write_on_a_bad_stream_per_version(api_at: Callable[[str], Api], version: str) -> None:
+    # A stream whose write failed keeps its badbit. 0.5.0 meets it at `if (!*out_ptr)` before reading the
+    # bytes (data_objects:911-915 at 0.5.0) → 500, empty body; 0.6.0/0.7.0 answer 200 + INVALID_HANDLE
+    # "Output stream to data object is in a bad state." (:1182-1193 at 0.6.0, :1196-1211 at 0.7.0).
+    api = api_at(version)
+    path = f"/{ZONE}/home/alice/bad-stream.bin"
+    init = api.post("data-objects", "alice", op="parallel_write_init", lpath=path, **{"stream-count": "1"})
+    handle = init.json()["parallel_write_handle"]
+    fields = {"parallel-write-handle": handle, "stream-index": 0}
+    api.server.set_vault_free("demoResc", 10)
+    try:
+        api.post_multipart("data-objects", "alice", op="write", bytes=b"a" * 100, offset=0, **fields)
+        later = api.post_multipart("data-objects", "alice", op="write", bytes=b"b", offset=100, **fields)
+    finally:
+        api.server.set_vault_free("demoResc", None)
+    if version in BEFORE_0_6_0:
+        assert (later.status_code, later.content) == (500, b"")
+    else:
+        assert (later.status_code, code(later)) == (200, INVALID_HANDLE)
+    api.post("data-objects", "alice", op="parallel_write_shutdown", **{"parallel-write-handle": handle})
 
 
 @pytest.mark.parametrize("version", ["0.4.0", "0.5.0", "0.6.0"])
