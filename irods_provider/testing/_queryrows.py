@@ -165,7 +165,7 @@ class QueryRowsMixin(TicketsMixin):
     def _visible_colls(self, caller: str) -> list[Collection]:
         return [c for c in self.collections.values() if self._reads(caller, c.acl)]
 
-    def _reads(self, caller: str, acl: Mapping[str, str]) -> bool:
+    def _reads(self, caller: str, acl: dict[str, str]) -> bool:
         """genqAppendAccessCheck's test (irods 4.3.4 plugins/database/src/general_query.cpp:1655-1690): the
         local rodsadmin sees every row (:1618); anyone else a data object or collection on which they or a
         group of theirs hold ``read_object`` or more (``access_type_id >= token_id('read_object')``), so
