@@ -89,7 +89,7 @@ class CollectionsMixin(ModelBase):
         """The collection ``stat`` body; NOT_A_COLLECTION when missing, invisible or a data object."""
         with self.lock:
             path = normalize(path)
-            coll = self.visible_coll(caller, path)
+            coll = self.stat_coll(caller, path)
             if coll is None and self.ticket_grants(caller, ticket, path):
                 coll = self.collections.get(path)
             if coll is None:
@@ -112,12 +112,14 @@ class CollectionsMixin(ModelBase):
         0.7.0), which reads with rclOpenCollection(flags 0): readCollection queries sub-collections before
         data objects (irods 4.3.4 lib/core/src/miscUtil.cpp:1119-1190), GenQuery orders each by COLL_NAME /
         DATA_NAME (general_query.cpp:2051-2057), and the recursive iterator descends into a collection as
-        soon as it is listed (recursive_collection_iterator.cpp operator++).
+        soon as it is listed (recursive_collection_iterator.cpp operator++). Those GenQueries are
+        access-checked: the listed collection, each child collection and each object need ``read_object``
+        (see ``stat_coll``/``stat_data``), unless the local rodsadmin lists.
         """
         with self.lock:
             path = normalize(path)
-            via_ticket = self.visible_coll(caller, path) is None and self.ticket_grants(caller, ticket, path)
-            if path not in self.collections or (self.visible_coll(caller, path) is None and not via_ticket):
+            via_ticket = self.stat_coll(caller, path) is None and self.ticket_grants(caller, ticket, path)
+            if path not in self.collections or (self.stat_coll(caller, path) is None and not via_ticket):
                 raise IrodsModelError("NOT_A_COLLECTION", f"[{path}] is not a collection.")
             out: list[str] = []
             self._walk(caller, path, recurse=recurse, everything=via_ticket, out=out)
@@ -125,12 +127,12 @@ class CollectionsMixin(ModelBase):
 
     def _walk(self, caller: str, path: str, *, recurse: bool, everything: bool, out: list[str]) -> None:
         for coll in self.children_colls(path):
-            if everything or self.visible_coll(caller, coll.path) is not None:
+            if everything or self.stat_coll(caller, coll.path) is not None:
                 out.append(coll.path)
                 if recurse:
                     self._walk(caller, coll.path, recurse=True, everything=everything, out=out)
         for obj in self.children_data(path):
-            if everything or self.visible_data(caller, obj.path) is not None:
+            if everything or self.stat_data(caller, obj.path) is not None:
                 out.append(obj.path)
 
     def remove_collection(
