@@ -23,6 +23,7 @@
     │   ├── IrodsNotACollectionError     a collection was expected (NOT_A_COLLECTION)
     │   ├── IrodsNotADataObjectError     a data object was expected (NOT_A_DATA_OBJECT)
     │   ├── IrodsCollectionNotEmptyError removing a non-empty collection without recursion
+    │   │   └── IrodsRemoveIncompleteError  a remove answered success but left part of the tree
     │   ├── IrodsServerBusyError         HTTP 429/503: stream or rate limits; retry later
     │   └── IrodsReplicaUnavailableError no replica or resource takes the operation (HIERARCHY_ERROR)
     │       └── IrodsLockedError             another writer holds the object (proven: replica statuses)
@@ -73,6 +74,7 @@ __all__ = [
     "IrodsPermissionError",
     "IrodsProtocolError",
     "IrodsRemoteMetadataError",
+    "IrodsRemoveIncompleteError",
     "IrodsReplicaUnavailableError",
     "IrodsResponseError",
     "IrodsServerBusyError",
@@ -368,6 +370,13 @@ class IrodsNotADataObjectError(IrodsResponseError, IsADirectoryError):
 
 class IrodsCollectionNotEmptyError(IrodsResponseError):
     """The collection is not empty and recursion was not requested."""
+
+
+class IrodsRemoveIncompleteError(IrodsCollectionNotEmptyError):
+    """A collection remove the server answered with success left part of the tree: the HTTP API ignores
+    what the removal returned (collections main.cpp:440-446 at 0.5.0-0.7.0; irods 4.3.4 filesystem.cpp:294),
+    so an object another client is writing (its unlink refused, LOCKED_DATA_OBJECT_ACCESS) or one the
+    user may not delete stays, with the collections holding it. The message says how much is left."""
 
 
 class IrodsListingError(IrodsResponseError):

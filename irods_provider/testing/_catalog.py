@@ -349,6 +349,26 @@ class ModelBase:
             return obj
         return None
 
+    def stat_coll(self, username: str, path: str) -> Collection | None:
+        """The collection as the HTTP API's ``fs::client::status`` finds it: rsObjStat's collStat GenQuery
+        (irods 4.3.4 server/core/src/collection.cpp:271-306) is access-checked (general_query.cpp:1683-1689),
+        so anyone but the local rodsadmin needs ``read_object`` on it; ``read_metadata`` alone hides it."""
+        coll = self.collections.get(path)
+        if coll is None or not (self.is_admin(username) or self.access_level(username, coll.acl) >= READ):
+            return None
+        return coll
+
+    def stat_data(self, username: str, path: str) -> DataObject | None:
+        """The data object as ``fs::client::status`` finds it: dataObjStat's GenQuery names COLL_NAME and
+        data columns (rsObjStat.cpp:155-202 at irods 4.3.4), so both checks apply (general_query.cpp:
+        1663-1689): ``read_object`` on the object and on its collection, unless the local rodsadmin asks.
+        Otherwise rsObjStat answers USER_FILE_DOES_NOT_EXIST (:146-149): not a data object."""
+        obj = self.data_objects.get(path)
+        if obj is None or self.is_admin(username):
+            return obj
+        parent = self.stat_coll(username, posixpath.dirname(path))
+        return obj if parent is not None and self.access_level(username, obj.acl) >= READ else None
+
     def data_level(self, username: str, obj: DataObject, *, admin: bool = False) -> int:
         """Permission level of the user on a data object (admin flag of a rodsadmin = own)."""
         if admin and self.is_admin(username):

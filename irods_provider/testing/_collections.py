@@ -12,11 +12,13 @@ from irods_provider.testing._catalog import (
     SEE,
     WRITE,
     Collection,
+    DataObject,
     ModelBase,
     normalize,
     now,
 )
 from irods_provider.testing._errors import IrodsModelError
+from irods_provider.testing._locks import INTERMEDIATE, WRITE_LOCKED
 
 DELETE = PERMISSIONS.index("delete_object")
 
@@ -87,7 +89,7 @@ class CollectionsMixin(ModelBase):
         """The collection ``stat`` body; NOT_A_COLLECTION when missing, invisible or a data object."""
         with self.lock:
             path = normalize(path)
-            coll = self.visible_coll(caller, path)
+            coll = self.stat_coll(caller, path)
             if coll is None and self.ticket_grants(caller, ticket, path):
                 coll = self.collections.get(path)
             if coll is None:
@@ -110,12 +112,14 @@ class CollectionsMixin(ModelBase):
         0.7.0), which reads with rclOpenCollection(flags 0): readCollection queries sub-collections before
         data objects (irods 4.3.4 lib/core/src/miscUtil.cpp:1119-1190), GenQuery orders each by COLL_NAME /
         DATA_NAME (general_query.cpp:2051-2057), and the recursive iterator descends into a collection as
-        soon as it is listed (recursive_collection_iterator.cpp operator++).
+        soon as it is listed (recursive_collection_iterator.cpp operator++). Those GenQueries are
+        access-checked: the listed collection, each child collection and each object need ``read_object``
+        (see ``stat_coll``/``stat_data``), unless the local rodsadmin lists.
         """
         with self.lock:
             path = normalize(path)
-            via_ticket = self.visible_coll(caller, path) is None and self.ticket_grants(caller, ticket, path)
-            if path not in self.collections or (self.visible_coll(caller, path) is None and not via_ticket):
+            via_ticket = self.stat_coll(caller, path) is None and self.ticket_grants(caller, ticket, path)
+            if path not in self.collections or (self.stat_coll(caller, path) is None and not via_ticket):
                 raise IrodsModelError("NOT_A_COLLECTION", f"[{path}] is not a collection.")
             out: list[str] = []
             self._walk(caller, path, recurse=recurse, everything=via_ticket, out=out)
@@ -123,12 +127,12 @@ class CollectionsMixin(ModelBase):
 
     def _walk(self, caller: str, path: str, *, recurse: bool, everything: bool, out: list[str]) -> None:
         for coll in self.children_colls(path):
-            if everything or self.visible_coll(caller, coll.path) is not None:
+            if everything or self.stat_coll(caller, coll.path) is not None:
                 out.append(coll.path)
                 if recurse:
                     self._walk(caller, coll.path, recurse=True, everything=everything, out=out)
         for obj in self.children_data(path):
-            if everything or self.visible_data(caller, obj.path) is not None:
+            if everything or self.stat_data(caller, obj.path) is not None:
                 out.append(obj.path)
 
     def remove_collection(
@@ -147,15 +151,38 @@ class CollectionsMixin(ModelBase):
             path = normalize(path)
             with self.lock:
                 objects = sorted(p for p in self.data_objects if p.startswith(path + "/"))
+            kept: set[str] = set()
             for obj_path in objects:
                 if unlink is not None:
                     unlink()
                 with self.lock:
-                    if obj_path in self.data_objects:
+                    obj = self.data_objects.get(obj_path)
+                    if obj is not None and _locked(obj):
+                        kept.add(obj_path)  # rsDataObjUnlink refuses it: LOCKED_DATA_OBJECT_ACCESS
+                    elif obj is not None:
                         self.drop_data_object(obj_path)
+                        self.stamp_parents(obj_path)  # rsDataObjUnlink.cpp:471-480
             with self.lock:
-                self._delete_tree(path)
-                self.stamp_parents(path)
+                if not kept:
+                    self._delete_tree(path)
+                    self.stamp_parents(path)
+                else:
+                    self._delete_around(path, kept)
+
+    def _delete_around(self, path: str, kept: set[str]) -> None:
+        """What _rsPhyRmColl leaves when some objects' unlinks fail (irods 4.3.4 rsRmColl.cpp:352-440): the
+        walk goes on past each failure, every collection it empties is unregistered, the ones still
+        holding an object (and their ancestors up to ``path``) stay, non-empty (CAT_COLLECTION_NOT_EMPTY),
+        and rsRmColl returns the last error without stamping the parent (:120-145)."""
+        holding = {path}
+        for obj_path in kept:
+            parent = posixpath.dirname(obj_path)
+            while parent != path and parent.startswith(path + "/"):
+                holding.add(parent)
+                parent = posixpath.dirname(parent)
+        emptied = [p for p in self.collections if p.startswith(path + "/") and p not in holding]
+        for p in emptied:
+            del self.collections[p]
 
     def _remove_checked(self, caller: str, path: str, *, recurse: bool, no_trash: bool, admin: bool) -> bool:
         """Check a remove; move the tree to the trash, or True when it is to be removed for good."""
@@ -318,3 +345,9 @@ class CollectionsMixin(ModelBase):
     def can_see(self, caller: str, path: str) -> bool:
         """Whether a collection at ``path`` exists and is visible to the caller."""
         return self.coll_level(caller, path) >= SEE
+
+
+def _locked(obj: DataObject) -> bool:
+    """Whether ``try_lock`` refuses the object's unlink: a replica intermediate or write-locked (irods 4.3.4
+    server/core/src/logical_locking.cpp:286-314, rsDataObjUnlink.cpp:283-290)."""
+    return obj.locked_by is not None or any(r.status in (INTERMEDIATE, WRITE_LOCKED) for r in obj.replicas)

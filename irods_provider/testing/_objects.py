@@ -14,7 +14,6 @@ from irods_provider.testing._acl_meta import check_touch_options
 from irods_provider.testing._catalog import (
     OWN,
     PERMISSIONS,
-    READ,
     WRITE,
     DataObject,
     ModelBase,
@@ -96,8 +95,8 @@ class DataObjectsMixin(ModelBase):
         return added
 
     def _readable(self, caller: str, path: str, ticket: str | None) -> DataObject | None:
-        obj = self.visible_data(caller, path)
-        if obj is not None and self.access_level(caller, obj.acl) >= READ:
+        obj = self.stat_data(caller, path)  # the read handler asks fs::client::status first
+        if obj is not None:
             return obj
         if path in self.data_objects and self.ticket_grants(caller, ticket, path):
             return self.data_objects[path]
@@ -107,7 +106,7 @@ class DataObjectsMixin(ModelBase):
         """The data-object ``stat`` body; NOT_A_DATA_OBJECT when missing or invisible."""
         with self.lock:
             path = normalize(path)
-            obj = self.visible_data(caller, path)
+            obj = self.stat_data(caller, path)
             if obj is None and path in self.data_objects and self.ticket_grants(caller, ticket, path):
                 obj = self.data_objects[path]
             if obj is None:
@@ -149,19 +148,29 @@ class DataObjectsMixin(ModelBase):
                     return rep
             raise IrodsModelError("SYS_REPLICA_DOES_NOT_EXIST", f"Replica [{replica_number}] does not exist.")
         voters = self._voters(obj) if stale_votes else obj.replicas
-        good = obj.good_replica() if voters is obj.replicas else _newest_good(voters)
-        if good is None:
-            if not stale_votes:
-                raise IrodsModelError("SYS_NO_GOOD_REPLICA", "No good replica.")
-            # voting.cpp:42-93 (4.3.4): a stale replica votes low for an open or a write, not zero, so
-            # it wins when no replica is good (the first root of equal votes; here the lowest number); an
-            # intermediate or locked one votes zero, and all zero is HIERARCHY_ERROR
-            # (irods_resource_redirect.cpp:244-246).
-            stale = [r for r in voters if r.status == STALE]
-            if not stale:
-                raise IrodsModelError("HIERARCHY_ERROR", "No valid resource found for data object.")
-            return min(stale, key=lambda r: r.number)
-        return good
+        if not stale_votes and obj.good_replica() is None:
+            raise IrodsModelError("SYS_NO_GOOD_REPLICA", "No good replica.")
+        # voting.cpp:42-93 (4.3.4): a stale replica votes low for an open or a write, not zero, so it
+        # wins when no replica is good; an intermediate or locked one votes zero, and all zero is
+        # HIERARCHY_ERROR (irods_resource_redirect.cpp:244-246).
+        voted = self._voted(obj, voters)
+        if voted is None:
+            raise IrodsModelError("HIERARCHY_ERROR", "No valid resource found for data object.")
+        return voted
+
+    def _voted(self, obj: DataObject, voters: list[Replica]) -> Replica | None:
+        """The replica resolve_hier_for_open_or_write picks (irods 4.3.4 irods_resource_redirect.cpp:175-243):
+        each root votes (a std::map, so in name order) and the first with the highest vote wins (``>``);
+        a replica votes high when good on this server's host, medium when good elsewhere, low when stale
+        (voting.cpp:42-93). A replication root's children are asked in name order alike."""
+        zone = self.zone_of(obj.path)
+        table = self.resources_in(zone)
+        best: tuple[float, Replica] | None = None
+        for rep in sorted(voters, key=lambda r: self.hierarchy(r.resource, zone=zone).split(";")):
+            vote = _vote(rep, table, self.config.server_hostname)
+            if vote > 0 and (best is None or vote > best[0]):
+                best = (vote, rep)
+        return None if best is None else best[1]
 
     def _voters(self, obj: DataObject) -> list[Replica]:
         """The replicas that get a vote: one on a leaf resource marked down throws SYS_RESC_IS_DOWN in its
@@ -378,7 +387,10 @@ class DataObjectsMixin(ModelBase):
                 raise IrodsModelError("CAT_NO_ACCESS_PERMISSION", f"No write permission on [{path}].")
             if leaf_resource is None and asks_catalog(path):  # touch.cpp's own query (see _fslib)
                 self._touch_lookup(caller, path, replica_number)
-            if leaf_resource is None:
+            newest = obj.good_replica()  # touch.cpp:362-398 (4.3.4): the latest good replica, no vote
+            if leaf_resource is None and replica_number is None and newest is not None:
+                rep = newest
+            elif leaf_resource is None:
                 rep = self._pick_replica(obj, None, replica_number)
             else:  # touch.cpp:350-359: the replica on that leaf (to_replica_number), any place in a hierarchy
                 found = [r for r in obj.replicas if r.resource == leaf_resource]
@@ -534,7 +546,11 @@ def _stamp_moved(obj: DataObject) -> None:
         rep.modify_time = when
 
 
-def _newest_good(replicas: list[Replica]) -> Replica | None:
-    """The good replica with the latest modify time among ``replicas`` (as ``DataObject.good_replica``)."""
-    good = [r for r in replicas if r.status == GOOD]
-    return max(good, key=lambda r: (r.modify_time, -r.number)) if good else None
+def _vote(rep: Replica, table: dict[str, Any], local_host: str) -> float:
+    """A leaf's vote for opening or writing ``rep`` (irods 4.3.4 voting.cpp:42-93, voting.hpp:13-16)."""
+    if rep.status == STALE:
+        return 0.25
+    if rep.status != GOOD:
+        return 0.0
+    res = table.get(rep.resource)
+    return 1.0 if res is None or res.host == local_host else 0.5

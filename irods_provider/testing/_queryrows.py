@@ -163,7 +163,14 @@ class QueryRowsMixin(TicketsMixin):
         return out
 
     def _visible_colls(self, caller: str) -> list[Collection]:
-        return [c for c in self.collections.values() if self.visible_coll(caller, c.path) is not None]
+        return [c for c in self.collections.values() if self._reads(caller, c.acl)]
+
+    def _reads(self, caller: str, acl: dict[str, str]) -> bool:
+        """genqAppendAccessCheck's test (irods 4.3.4 plugins/database/src/general_query.cpp:1655-1690): the
+        local rodsadmin sees every row (:1618); anyone else a data object or collection on which they or a
+        group of theirs hold ``read_object`` or more (``access_type_id >= token_id('read_object')``), so
+        ``read_metadata`` alone hides it."""
+        return self.is_admin(caller) or self.access_level(caller, acl) >= READ
 
     def _coll_row(self, c: Collection) -> Row:
         owner = self.find_user(c.owner)
@@ -297,7 +304,7 @@ class QueryRowsMixin(TicketsMixin):
                     wanted[parent] = collections(parent)
                 if not wanted[parent]:
                     continue
-            if self.visible_data(caller, obj.path) is None:
+            if not self._reads(caller, obj.acl):
                 continue
             coll = self.collections.get(parent)
             if coll is None or (checks_coll and self.access_level(caller, coll.acl) < READ):

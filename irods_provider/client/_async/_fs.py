@@ -15,6 +15,7 @@ from irods_provider.client._async._catalog import execute_atomic
 from irods_provider.client._async._outcomes import (
     checksum_outcome,
     copy_outcome,
+    removal_confirmed,
     remove_outcome,
     replicas_or_none,
     replicate_outcome,
@@ -193,6 +194,8 @@ class AsyncCollections:
         is read back from the catalog: done once the collection is gone, waited for while the tree shrinks
         (each ``session.outcome_wait.min_seconds`` without progress ends the wait), sent again only when the
         server's handler ended with the tree still there; IrodsOutcomeUnknownError names what is left.
+        A success answer is checked too: the server answers 0 even when its removal stopped part-way (an
+        object being written stays, with its collections): IrodsRemoveIncompleteError says what is left.
         """
         op = ops.coll_remove(path, recurse=recurse, no_trash=no_trash)
         try:
@@ -201,6 +204,8 @@ class AsyncCollections:
             if not reply_lost(exc):
                 raise
             await remove_outcome(self._s, path, exc, resend=lambda: self._s.execute(op))
+            return
+        await removal_confirmed(self._s, path)
 
     async def list(
         self, path: str, *, recurse: bool = False, ticket: str | None = None

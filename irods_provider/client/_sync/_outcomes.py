@@ -41,6 +41,7 @@ from irods_provider.exceptions import (
     IrodsNotADataObjectError,
     IrodsNotFoundError,
     IrodsOutcomeUnknownError,
+    IrodsRemoveIncompleteError,
     IrodsResponseError,
     IrodsServerDeadlineError,
     IrodsSourceChangedError,
@@ -53,6 +54,7 @@ if TYPE_CHECKING:
 __all__ = [
     "checksum_outcome",
     "copy_outcome",
+    "removal_confirmed",
     "remove_outcome",
     "replicas_or_none",
     "replicate_outcome",
@@ -364,6 +366,23 @@ def _left_under(session: IrodsSession, path: str) -> tuple[int, int] | None:
         int(r[1]) for r in session.query.genquery(query) if r[0] == path or r[0].startswith(below)
     ]
     return sum(counts), sum(1 for name in collections if name == path or name.startswith(below))
+
+
+def removal_confirmed(session: IrodsSession, path: str) -> None:
+    """Check that a collection remove answered with success took the whole tree: the server answers 0
+    whatever its removal did (IrodsRemoveIncompleteError), e.g. for a tree holding an object being written,
+    which no-trash removal walks around (irods 4.3.4 rsRmColl.cpp:352-440). One GenQuery when it is gone."""
+    left = _left_under(session, path)
+    if left is None:
+        return
+    raise IrodsRemoveIncompleteError(
+        f"the server answered success but {left[0]} data object replicas in {left[1]} collections are left "
+        "(an object another client is writing, or one this user may not delete); the server does not say "
+        "which error stopped it",
+        http_status=200,
+        operation="collections.remove",
+        path=path,
+    )
 
 
 def remove_outcome(

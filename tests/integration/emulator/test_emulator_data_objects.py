@@ -163,6 +163,10 @@ def test_copy_rename_touch_remove_and_permissions(api: Api) -> None:
     )
     assert code(r) == 0
     api.server.add_user("bob", "bob")
+    assert api.read(f"{HOME}/moved", "bob").status_code == 404  # the collection too (status(): rsObjStat's
+    # access-checked GenQuery names COLL_NAME, irods 4.3.4 rsObjStat.cpp:155-202, general_query.cpp:1683-1689)
+    ops = json.dumps([{"entity_name": "public", "acl": "read"}])
+    assert code(api.post("collections", "alice", op="modify_permissions", lpath=HOME, operations=ops)) == 0
     assert api.read(f"{HOME}/moved", "bob").content == b"some data"  # via group public
     assert api.read(f"{HOME}/dst", "bob").status_code == 404
     r = api.post(

@@ -120,6 +120,14 @@ def test_remote_acls_and_avus_live_in_the_remote_catalog(fed: Api) -> None:
         permission="read",
     )
     assert code(mapped) == 0
+    # status() also wants read_object on the collection (an access-checked GenQuery naming COLL_NAME:
+    # irods 4.3.4 rsObjStat.cpp:155-202, general_query.cpp:1683-1689)
+    assert fed.read(path, "bob").status_code == 404
+    on_coll = {"entity-name": f"bob#{LOCAL}"}
+    granted = fed.post(
+        "collections", "alice", op="set_permission", lpath=REMOTE_HOME, **on_coll, permission="read"
+    )
+    assert code(granted) == 0
     assert fed.read(path, "bob").content == b"for bob"
     perms = fed.get("data-objects", "alice", op="stat", lpath=path).json()["permissions"]
     assert {"name": "bob", "zone": LOCAL, "type": "rodsuser", "perm": "read_object"} in perms

@@ -69,3 +69,25 @@ def test_a_query_of_data_columns_alone_checks_the_object_only(hidden: Api, query
 def test_read_on_the_collection_shows_the_object_again(hidden: Api, query: str) -> None:
     _grant(hidden, "collections", COLL, "read")
     assert _rows(hidden, query) not in ([], [["0"]])
+
+
+READ_METADATA_QUERIES = [
+    ("select DATA_NAME where DATA_NAME = 'x.txt'", "x.txt"),
+    (f"select COLL_NAME where COLL_NAME = '{COLL}'", COLL),
+]
+
+
+@pytest.mark.parametrize(("query", "found"), READ_METADATA_QUERIES)
+def test_read_metadata_alone_shows_no_row(api: Api, query: str, found: str) -> None:
+    """The check compares ``access_type_id >= token_id('read_object')`` (general_query.cpp:1663-1669 for
+    R_DATA_MAIN, :1683-1689 for R_COLL_MAIN at irods 4.3.4): ``read_metadata`` (1040) is below
+    ``read_object`` (1050), so a rodsuser holding only that sees neither the object nor the collection;
+    ``read_object`` shows them. GenQuery2 asks the same 1050 (genquery2_sql.cpp:394 at 4.3.4)."""
+    assert code(api.post("collections", op="create", lpath=COLL)) == 0
+    assert code(api.write(f"{COLL}/x.txt", b"xyz")) == 0
+    for endpoint, path in (("collections", COLL), ("data-objects", f"{COLL}/x.txt")):
+        _grant(api, endpoint, path, "read_metadata")
+    assert _rows(api, query) == []
+    for endpoint, path in (("collections", COLL), ("data-objects", f"{COLL}/x.txt")):
+        _grant(api, endpoint, path, "read_object")
+    assert _rows(api, query) == [[found]]

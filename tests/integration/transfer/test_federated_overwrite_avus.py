@@ -149,6 +149,9 @@ def test_an_overwrite_there_keeps_the_replaced_objects_grants(
     path = f"{REMOTE_HOME}/shared.bin"
     alice.data_objects.write(path, OLD)
     alice.data_objects.set_permission(path, f"bob#{LOCAL}", "read_object")
+    # bob's read needs read_object on the collection too: the HTTP API's status() is an access-checked
+    # GenQuery naming COLL_NAME (irods 4.3.4 rsObjStat.cpp:155-202, general_query.cpp:1683-1689)
+    alice.collections.set_permission(REMOTE_HOME, f"bob#{LOCAL}", "read_object")
     data = os.urandom(SIZE)
     upload_object(alice, io.BytesIO(data), path, size=SIZE, config=CFG, overwrite=OverwritePolicy.OVERWRITE)
     assert alice.data_objects.read(path) == data
