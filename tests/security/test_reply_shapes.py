@@ -83,6 +83,16 @@ CASES: list[tuple[str, bytes, str]] = [
     ("no envelope", b'{"status": "ok"}', "write"),
     ("no envelope", json.dumps({"entries": []}).encode(), "list"),
     ("no status code", json.dumps({"irods_response": {}, "entries": []}).encode(), "list"),
+    # Not JSON (RFC 8259), which Python's json module accepts: a key given twice (a failure, then a
+    # success: the last one won) and NaN/Infinity.
+    (
+        "duplicated key",
+        b'{"irods_response": {"status_code": -170000}, "irods_response": {"status_code": 0}}',
+        "remove",
+    ),
+    ("duplicated key", json.dumps(STAT).replace('"size": 1', '"size": 1, "size": 2').encode(), "stat"),
+    ("NaN", json.dumps(STAT).replace('"size": 1', '"size": NaN').encode(), "stat"),
+    ("Infinity", json.dumps(STAT).replace('"modified_at": 1', '"modified_at": -Infinity').encode(), "stat"),
 ]
 
 
