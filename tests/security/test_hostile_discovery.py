@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import gzip
 import json
-import socket
-import threading
 import tracemalloc
 from collections.abc import Iterator
 
 import pytest
-from hostile_server import Reply, hostile_server
+from hostile_server import Reply, hostile_server, trickling_server
 
 from irods_provider.client import RetryPolicy, Timeouts
 from irods_provider.client._discovery import discover_api_version, forget_discovered_versions
@@ -71,41 +69,13 @@ def test_an_endless_info_answer_stops_at_the_json_bound() -> None:
     assert server.sent_bytes < 40 * 1024 * 1024, "the probe kept reading past its bound"
 
 
-def _trickle(listener: socket.socket, stop: threading.Event) -> None:
-    """Answer each request with headers, then one byte of body every 50 ms (each read in time)."""
-    while not stop.is_set():
-        try:
-            conn, _ = listener.accept()
-        except (TimeoutError, OSError):
-            continue
-        with conn:
-            while b"\r\n\r\n" not in conn.recv(65536):
-                pass
-            body = INFO + b" " * 10_000 + b'"}'
-            conn.sendall(f"HTTP/1.1 200 OK\r\nContent-Length: {len(body)}\r\n\r\n".encode())
-            try:
-                for i in range(len(body)):
-                    if stop.wait(0.05):
-                        return
-                    conn.sendall(body[i : i + 1])
-            except OSError:
-                continue
-
-
 def test_a_trickled_info_answer_meets_a_whole_body_deadline() -> None:
-    listener = socket.create_server(("127.0.0.1", 0))
-    listener.settimeout(0.2)
-    stop = threading.Event()
-    thread = threading.Thread(target=_trickle, args=(listener, stop), daemon=True)
-    thread.start()
-    try:
-        # Each byte comes within the 1.5 s read timeout; the whole body would take 500 s.
-        with pytest.raises(IrodsTimeoutError, match="still arriving") as caught:
-            _discover(f"http://127.0.0.1:{listener.getsockname()[1]}", Timeouts(connect=5.0, read=1.5))
-    finally:
-        stop.set()
-        listener.close()
-        thread.join(5)
+    body = INFO + b" " * 10_000 + b'"}'  # a byte every 50 ms, each within the 1.5 s read timeout: 500 s whole
+    with (
+        trickling_server(body) as url,
+        pytest.raises(IrodsTimeoutError, match="still arriving") as caught,
+    ):
+        _discover(url, Timeouts(connect=5.0, read=1.5))
     assert caught.value.operation == "info"
 
 
