@@ -16,8 +16,11 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx2
 
-from irods_provider.client._config import TimeoutTypes, client_options, to_timeout
+from irods_provider.client._bounded import BoundedBody, ReplyLimits
+from irods_provider.client._config import NO_COMPRESSION, TimeoutTypes, client_options, to_timeout
 from irods_provider.client._errors import json_object, map_httpx_errors
+from irods_provider.client._operation import Reply
+from irods_provider.client._ops_misc import info
 from irods_provider.client._retry import RetryPolicy
 from irods_provider.client._versions import KNOWN_VERSIONS, version_from_url
 from irods_provider.exceptions import IrodsError, IrodsProtocolError, IrodsResponseError
@@ -112,20 +115,41 @@ def resolve_base_url(
     return found.replace("://", f"://{userinfo}@", 1) if at else found
 
 
-def _get_info(client: httpx2.Client, url: str, policy: RetryPolicy) -> httpx2.Response:
+#: Bytes of the probe's reply each read timeout allows once its headers arrived (the session's own rate).
+_BODY_PER_READ_TIMEOUT = 8 * 1024 * 1024
+
+
+def _read_info(client: httpx2.Client, url: str) -> Reply:
+    """GET one ``/info`` and read its body as the session reads a JSON reply: never decompressed, cut at
+    ``ReplyLimits().json_bytes`` (errors at ``error_bytes``), within the read timeout per started 8 MiB
+    (the probe runs before any session: a hostile server must not bomb, flood or trickle it either)."""
+    op, limits = info(), ReplyLimits()
+    read = client.timeout.read
+    with map_httpx_errors(operation="info", path=None), client.stream("GET", url) as response:
+        limit = limits.for_reply(op, response.status_code)
+        within = None if read is None or limit is None else read * max(1, -(-limit // _BODY_PER_READ_TIMEOUT))
+        body = BoundedBody(op, limit, response.headers, within=within)
+        if response.is_stream_consumed:  # a transport that read the body already (tests)
+            body.add(response.content)
+        else:
+            for chunk in response.iter_raw():
+                body.add(chunk)
+    return Reply(status=response.status_code, headers=response.headers, content=body.content)
+
+
+def _get_info(client: httpx2.Client, url: str, policy: RetryPolicy) -> Reply:
     """GET one ``/info``, retrying busy/failing answers and dropped connections per ``policy``."""
     started = policy.clock()
     attempt = 0
     while True:
         attempt += 1
-        response: httpx2.Response | None = None
+        response: Reply | None = None
         try:
-            with map_httpx_errors(operation="info", path=None):
-                response = client.get(url)
-            if response.status_code not in policy.retry_statuses:
+            response = _read_info(client, url)
+            if response.status not in policy.retry_statuses:
                 return response
             error: IrodsError = IrodsResponseError(
-                f"HTTP {response.status_code} from {url}", http_status=response.status_code, operation="info"
+                f"HTTP {response.status} from {url}", http_status=response.status, operation="info"
             )
         except IrodsError as exc:
             error = exc
@@ -157,15 +181,20 @@ def _probe(
     options = (
         client_options(timeout=timeout, verify=verify, url=root)
         if verify is not False
-        else {"timeout": to_timeout(timeout), "verify": False, "follow_redirects": False}
+        else {
+            "timeout": to_timeout(timeout),
+            "verify": False,
+            "follow_redirects": False,
+            "headers": dict(NO_COMPRESSION),
+        }
     )
     with httpx2.Client(transport=transport, **options) as client:
         for version in candidates:
             response = _get_info(client, f"{root}/{version}/info", retry)
-            data = json_object(response.content) if response.status_code == 200 else None
+            data = json_object(response.content) if response.status == 200 else None
             if data is not None and "api_version" in data:
                 return Discovered(version, data)  # the prefix that answers is the one requests must use
-            answers.append(f"HTTP {response.status_code}")
+            answers.append(f"HTTP {response.status}")
     tried = ",".join(candidates)
     raise IrodsProtocolError(
         f"no iRODS HTTP API found under {root}/{{{tried}}}/info (answers: {', '.join(answers)}); "

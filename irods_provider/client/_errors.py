@@ -126,11 +126,24 @@ def tls_failure(error: BaseException) -> ssl.SSLError | None:
     return None
 
 
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object, refusing a key given twice (which value counts differs between parsers)."""
+    data = dict(pairs)
+    if len(data) != len(pairs):
+        raise ValueError("a key is duplicated")
+    return data
+
+
+def _not_json_constant(name: str) -> Any:
+    """Refuse ``NaN``/``Infinity``: Python's extensions, not JSON (RFC 8259), never sent by the server."""
+    raise ValueError(f"{name} is not JSON")
+
+
 def json_object(content: bytes) -> dict[str, Any] | None:
-    """The reply body as a JSON object, or None when it is empty, not JSON, or not an object (or nested
-    too deep to decode: the iRODS HTTP API never nests more than a few levels)."""
+    """The reply body as a JSON object, or None when it is empty, not JSON (``NaN``, a duplicated key), or
+    not an object (or nested too deep to decode: the iRODS HTTP API never nests more than a few levels)."""
     try:
-        data = json.loads(content)
+        data = json.loads(content, object_pairs_hook=_unique_keys, parse_constant=_not_json_constant)
     except (ValueError, RecursionError):
         return None
     return data if isinstance(data, dict) else None

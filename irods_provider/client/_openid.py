@@ -432,6 +432,12 @@ class _OpenIdTokenSource:
             operation="openid_token",
         )
 
+    @property
+    def _answer_within(self) -> float | None:
+        """Seconds a provider's whole answer may take once its headers arrived: the source's ``timeout``."""
+        timeout = self._client_options["timeout"]
+        return None if timeout is None else float(timeout)
+
     def _token_endpoint(self) -> str:
         if self.token_url is None:
             document = self._get_json(str(self.discovery_url), what="discovery document")
@@ -441,7 +447,9 @@ class _OpenIdTokenSource:
     def _get_json(self, url: str, *, what: str) -> Mapping[str, Any]:
         try:
             with self._oauth.stream("GET", url, withhold_token=True) as response:
-                body = read_bounded(response.iter_raw(), response.headers, url=url, what=what)
+                body = read_bounded(
+                    response.iter_raw(), response.headers, url=url, what=what, within=self._answer_within
+                )
         except httpx2.TimeoutException as error:
             raise IrodsTimeoutError(f"OpenID provider at {url} did not answer in time ({what})") from error
         except httpx2.HTTPError as error:
@@ -477,7 +485,9 @@ class _OpenIdTokenSource:
             with oauth.stream(
                 "POST", url, data=form, headers=_TOKEN_HEADERS, auth=auth, withhold_token=True
             ) as reply:
-                body = read_bounded(reply.iter_raw(), reply.headers, url=url, what=what)
+                body = read_bounded(
+                    reply.iter_raw(), reply.headers, url=url, what=what, within=self._answer_within
+                )
         except httpx2.TimeoutException as error:
             raise IrodsTimeoutError(f"OpenID provider at {url} did not answer the {what} in time") from error
         except httpx2.HTTPError as error:

@@ -91,6 +91,9 @@ class Operation(Generic[T]):
     operation is idempotent; the caller reads its outcome back (server-side work that may outlast the
     server's whole-request deadline, which a resend would restart)."""
     max_reply_bytes: int | None = None  # bound of a 200 body (None: the session's ReplyLimits decide)
+    enveloped: bool = True
+    """A JSON reply carries ``irods_response.status_code``: every endpoint's but ``/info``'s (each JSON body
+    the HTTP API builds, 0.4.0 to 0.7.0, starts with it), so a 200 without it is no success."""
 
 
 @functools.lru_cache(maxsize=256)
@@ -198,6 +201,13 @@ def decode_reply(op: Operation[T], reply: Reply) -> T:
         raise error
     if data is None:
         raise not_irods_json(reply.content, operation=op.name, path=op.path)
+    if op.enveloped and irods_status(data)[0] is None:
+        # A proxy's or impostor's {"status": "ok"} would otherwise pass for a done remove, rename or write.
+        raise IrodsProtocolError(
+            "HTTP 200 reply without irods_response.status_code: not what an iRODS HTTP API sends",
+            operation=op.name,
+            path=op.path,
+        )
     return _decoded(op, data)
 
 

@@ -412,7 +412,9 @@ def do_stat(path: str, *, ticket: str | None = None) -> Operation[DataObjectStat
         _check_stat_type(data, "data_object")
         return DataObjectStat(
             path=path,
-            size=integer(data, "size"),
+            # std::uintmax_t: fs::client::data_object_size (irods 4.3.5 lib/filesystem/include/irods/
+            # filesystem/filesystem.hpp:131), sent as is (endpoints/data_objects/src/main.cpp:2025 at 0.7.0).
+            size=integer(data, "size", unsigned=True),
             checksum=text(data, "checksum", default="") or None,
             modified_at=integer(data, "modified_at"),
             permissions=_permissions(data),

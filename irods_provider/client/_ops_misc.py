@@ -63,7 +63,9 @@ def decode_limits(data: dict[str, Any]) -> ServerLimits:
 
 def info() -> Operation[ServerLimits]:
     """GET /info (no authentication needed)."""
-    return Operation(name="info", method="GET", endpoint="info", decode=decode_limits, authenticated=False)
+    return Operation(
+        name="info", method="GET", endpoint="info", decode=decode_limits, authenticated=False, enveloped=False
+    )
 
 
 def authenticate(username: str, password: str, *, scheme: LoginScheme = "Basic") -> Operation[str]:

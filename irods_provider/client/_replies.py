@@ -17,13 +17,16 @@ def _wrong(key: str, expected: str, value: object) -> ReplyShapeError:
     return ReplyShapeError(f"{key!r} is {type(value).__name__}, not {expected}")
 
 
-def integer(data: dict[str, Any], key: str, *, default: int | None = None) -> int:
-    """``data[key]``, a JSON integer (``default`` when absent and a default is given)."""
+def integer(data: dict[str, Any], key: str, *, default: int | None = None, unsigned: bool = False) -> int:
+    """``data[key]``, a JSON integer (``default`` when absent and a default is given; ``unsigned``: the
+    server's type cannot hold a negative value, so one is refused rather than used as a size)."""
     value = data.get(key, default)
     if value is None and key not in data and default is None:
         raise ReplyShapeError(f"{key!r} is missing")
     if not isinstance(value, int) or isinstance(value, bool):
         raise _wrong(key, "an integer", value)
+    if unsigned and value < 0:
+        raise ReplyShapeError(f"{key!r} is negative, which the server's unsigned type never is")
     return value
 
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 import base64
 import json
 import math
+import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from irods_provider.exceptions import IrodsProtocolError
+from irods_provider.exceptions import IrodsProtocolError, IrodsTimeoutError
 
 __all__ = [
     "MAX_TOKEN_REPLY_BYTES",
@@ -38,8 +39,13 @@ class Refused(Exception):
         self.description = description
 
 
-def read_bounded(chunks: Iterable[bytes], headers: Mapping[str, str], *, url: str, what: str) -> bytes:
-    """The body of a provider's answer, refused (IrodsProtocolError) when compressed or over the limit."""
+def read_bounded(
+    chunks: Iterable[bytes], headers: Mapping[str, str], *, url: str, what: str, within: float | None = None
+) -> bytes:
+    """The body of a provider's answer, refused (IrodsProtocolError) when compressed or over the limit, and
+    given up (IrodsTimeoutError) once still arriving ``within`` seconds after its headers: each read's
+    timeout alone would let a provider trickling a byte at a time hold the request forever."""
+    deadline = None if within is None else time.monotonic() + within
     encoding = headers.get("content-encoding", "identity").strip().lower()
     if encoding not in ("", "identity"):
         raise IrodsProtocolError(
@@ -53,6 +59,11 @@ def read_bounded(chunks: Iterable[bytes], headers: Mapping[str, str], *, url: st
             raise IrodsProtocolError(
                 f"OpenID provider at {url} answered the {what} with more than "
                 f"{MAX_TOKEN_REPLY_BYTES} bytes (a token answer is a few KiB); refused"
+            )
+        if deadline is not None and time.monotonic() > deadline:
+            raise IrodsTimeoutError(
+                f"OpenID provider at {url} was still sending its answer to the {what} {within:g} s after "
+                f"its headers ({len(body)} bytes so far; a token answer is a few KiB): not read further"
             )
     return bytes(body)
 

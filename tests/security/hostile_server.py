@@ -2,12 +2,13 @@
 
 Built on ``http.server`` so it can send what no well-behaved server would: gzip bombs, endless bodies,
 lying Content-Length headers. It counts the bytes it managed to send (a client that stops reading makes
-the send fail early).
+the send fail early). ``trickling_server`` sends a reply a byte at a time.
 """
 
 from __future__ import annotations
 
 import http.server
+import socket
 import ssl
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -102,4 +103,42 @@ def hostile_server(handler: Handler, *, tls: ssl.SSLContext | None = None) -> It
     finally:
         server.shutdown()
         server.server_close()
+        thread.join(10)
+
+
+@contextmanager
+def trickling_server(body: bytes, *, gap: float = 0.05) -> Iterator[str]:
+    """Serve ``body`` to every request on a loopback port after its headers, one byte every ``gap`` seconds
+    (each read well within any timeout), so only a deadline on the whole body ends the request."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.2)
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:  # the accept timeout, or the listener closed
+                continue
+            with conn:
+                request = b""
+                while b"\r\n\r\n" not in request and (piece := conn.recv(65536)):
+                    request += piece
+                head = f"HTTP/1.1 200 OK\r\nContent-Length: {len(body)}\r\n\r\n"
+                try:
+                    conn.sendall(head.encode())
+                    for i in range(len(body)):
+                        if stop.wait(gap):
+                            return
+                        conn.sendall(body[i : i + 1])
+                except OSError:
+                    continue  # the client gave up
+
+    thread = threading.Thread(target=serve, name="trickling-http", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        stop.set()
+        listener.close()
         thread.join(10)
