@@ -10,9 +10,9 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import math
 import re
 import threading
-import time
 from collections.abc import Mapping
 from typing import Any, Protocol
 
@@ -20,6 +20,8 @@ import httpx2
 from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, OctKey, RSAKey
+
+from irods_provider.testing._catalog import server_time
 
 __all__ = [
     "OpenIdIntrospectionValidator",
@@ -87,6 +89,17 @@ def discover(provider_url: str, *, timeout: float) -> dict[str, Any]:
     if missing:
         raise ValueError(f"OpenID discovery document at {url} lacks {', '.join(missing)}")
     return dict(document)
+
+
+def _is_number(value: Any) -> bool:
+    """A JSON number (a boolean is not one, as nlohmann's ``is_number`` says)."""
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _date(value: float) -> float:
+    """A JWT date as jwt-cpp reads it (``as_date``, jwt.h:2178-2182@v0.7.0): an integer as it is, any other
+    number rounded half away from zero (``std::round``) to whole seconds."""
+    return value if isinstance(value, int) else float(math.copysign(math.floor(abs(value) + 0.5), value))
 
 
 def _audience_contains(aud: Any, client_id: str) -> bool:
@@ -162,8 +175,8 @@ class OpenIdIntrospectionValidator:
             return None
         if self.active_only:
             return claims
-        nbf = claims.get("nbf")
-        if nbf is not None and (not isinstance(nbf, int | float) or nbf > time.time()):
+        nbf = claims.get("nbf")  # judged by the server's clock (openid.cpp:116-133@0.7.0)
+        if nbf is not None and (not _is_number(nbf) or nbf > server_time()):
             return None
         if "aud" in claims:
             if not _audience_contains(claims["aud"], self.client_id):
@@ -359,13 +372,17 @@ class OpenIdJwtValidator:
         return not (isinstance(cty, str) and cty.lower() == "jwt")
 
     def _claims_acceptable(self, claims: Mapping[str, Any]) -> bool:
+        """iss, aud, and the times by the server's clock with jwt-cpp's default leeway of none: refused
+        when now > exp, now < iat or now < nbf (``verifier(Clock)``, include/jwt-cpp/jwt.h:3102-3124@v0.7.0,
+        :3116-3130@v0.6.0; the server sets no leeway, openid.cpp:580-586@0.7.0, :616-623@0.5.0). A date
+        that is not a JSON number throws (``as_date``), which refuses the token."""
         if claims.get("iss") != self.issuer or not _audience_contains(claims.get("aud"), self.client_id):
             return False
-        now = time.time()
-        exp, nbf = claims.get("exp"), claims.get("nbf")
-        if exp is not None and (not isinstance(exp, int | float) or exp <= now):
+        now = server_time()
+        exp, iat, nbf = claims.get("exp"), claims.get("iat"), claims.get("nbf")
+        if exp is not None and (not _is_number(exp) or now > _date(exp)):
             return False
-        return nbf is None or (isinstance(nbf, int | float) and nbf <= now)
+        return all(when is None or (_is_number(when) and now >= _date(when)) for when in (iat, nbf))
 
     def claims_for(self, token: str) -> dict[str, Any] | None:
         """The verified payload, or None when any check fails."""
