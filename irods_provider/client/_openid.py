@@ -346,9 +346,9 @@ class _OpenIdTokenSource:
             else ""
         )
         clocks = (
-            ", and that the server's clock agrees with the provider's: it validates these JWTs itself "
-            "with no leeway, refusing one whose 'iat' or 'nbf' lies ahead of its clock or whose 'exp' it "
-            "has passed"
+            ". A server that validates these JWTs itself allows no leeway: check that its clock agrees with "
+            "the provider's (it refuses a token whose 'iat' or 'nbf' lies ahead of its clock, or whose "
+            "'exp' it has passed)"
             if current is not None and jwt_exp(current.access_token) is not None
             else ""
         )
@@ -356,7 +356,7 @@ class _OpenIdTokenSource:
             f"the iRODS HTTP API refused {tokens} bearer tokens in a row (the last one just issued) "
             f"from OpenID provider {self._provider} for {self._subject} ({self.grant_type} grant): the "
             f"server does not accept this provider's tokens{expiry}. Check that the server's OpenID "
-            "configuration names this provider and a matching audience/client id (the token's 'aud'), "
+            "configuration names this provider and a matching audience/client id (the token's 'aud'), and "
             f"that the token's user claim maps to an iRODS user{clocks}"
         )
 

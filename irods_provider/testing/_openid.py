@@ -425,16 +425,23 @@ class OpenIdLocalThenIntrospection:
     """API 0.5.0's protected-resource mode: local JWT validation, and introspection only when that fails.
 
     0.5.0 tries both in this order for every request and maps the user from the first claims obtained
-    (core/src/common.cpp:341-380 at 0.5.0); 0.6.0 and later use exactly one configured method.
+    (core/src/common.cpp:341-380 at 0.5.0); 0.6.0 and later use exactly one configured method. Local
+    validation fails, and introspection decides, for any reason: an opaque token (``jwt::decode`` throws,
+    :346-358), a JWKS that cannot be fetched or parsed (the throw is caught inside
+    ``validate_using_local_validation``, openid.cpp:518-520 and 639-642), a bad signature, a time out of
+    range. ``introspection`` None is a provider whose discovery lists no ``introspection_endpoint``: then
+    nothing is introspected (the ``introspection_endpoint_exists`` test, common.cpp:360-362).
     """
 
     local_jwt_validation = True
 
-    def __init__(self, local: _ClaimsSource, introspection: _ClaimsSource) -> None:
+    def __init__(self, local: _ClaimsSource, introspection: _ClaimsSource | None) -> None:
         self.local = local
         self.introspection = introspection
 
     def username_for(self, token: str) -> str | None:
         """The zone user for ``token``, or None (→ 401)."""
-        claims = self.local.claims_for(token) or self.introspection.claims_for(token)
+        claims = self.local.claims_for(token)
+        if not claims and self.introspection is not None:
+            claims = self.introspection.claims_for(token)
         return None if not claims else self.local.mapper.username(claims)
