@@ -229,7 +229,8 @@ class _OpenIdTokenSource:
     ) -> None:
         """``clock`` (monotonic seconds) times each token's lifetime; ``wall_clock`` (epoch seconds) is read
         only for a JWT that states its ``exp`` but neither ``expires_in`` nor ``iat``. Both are seams for
-        tests that let lifetimes pass or skew clocks without waiting."""
+        tests that let lifetimes pass or skew clocks without waiting, kept as the public attributes
+        ``clock`` and ``wall_clock`` (settable on a source built elsewhere, e.g. by the hook)."""
         self.allow_insecure_http = allow_insecure_http
         self.allow_foreign_token_endpoint = allow_foreign_token_endpoint
         if not client_id:
@@ -251,8 +252,8 @@ class _OpenIdTokenSource:
         self.leeway = leeway
         self.token_requests = 0
         self._on_token = on_token
-        self._clock = clock
-        self._wall_clock = wall_clock
+        self.clock = clock
+        self.wall_clock = wall_clock
         self._lock = threading.Lock()
         self._alocks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
             weakref.WeakKeyDictionary()
@@ -366,7 +367,7 @@ class _OpenIdTokenSource:
         current = self._current
         if current is None or current.access_token == reject:
             return None
-        if current.renew_at is not None and self._clock() >= current.renew_at:
+        if current.renew_at is not None and self.clock() >= current.renew_at:
             return None
         return current.access_token
 
@@ -487,7 +488,7 @@ class _OpenIdTokenSource:
         oauth = self._oauth
         auth = oauth.client_auth(oauth.token_endpoint_auth_method)
         self.token_requests += 1
-        started = self._clock()
+        started = self.clock()
         what = f"{grant_type} request"
         try:
             with oauth.stream(
@@ -524,7 +525,7 @@ class _OpenIdTokenSource:
         # by the provider's own clock, whatever this machine's says (see jwt_lifetime).
         lifetime = lifetime_seconds(answer.get("expires_in"))
         if lifetime is None:
-            lifetime = jwt_lifetime(access_token, now=self._wall_clock())
+            lifetime = jwt_lifetime(access_token, now=self.wall_clock())
         renew_at = None
         if lifetime is not None:
             # ``started`` is taken before the token request went out, so the lifetime is counted from
