@@ -11,16 +11,21 @@ cause, never the token, and nothing is left at the final path.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import json
 import logging
 import random
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx2
 import pytest
+from joserfc import jws
+from joserfc.jwk import RSAKey
 from oidc_provider.harness import OidcProvider
 
 from irods_provider.client import (
@@ -47,8 +52,9 @@ SERVICE_ACCOUNT = "service-account-irods-cc-long"
 
 
 class RevokingTransport(httpx2.HTTPTransport):
-    """Revokes, at the provider, the bearer token of the ``after``-th chunk request (a write or a ranged
-    read of at least ``chunk`` bytes) just before sending it, once; counts each status seen after."""
+    """Calls ``revoke`` (revoke at the provider, or move the server's clock) with the bearer token of the
+    ``after``-th chunk request (a write or a ranged read of at least ``chunk`` bytes) just before sending
+    it, once; counts each status seen after."""
 
     def __init__(self, revoke: Callable[[str], None], *, after: int, chunk: int) -> None:
         super().__init__()
@@ -150,7 +156,7 @@ def test_a_renewable_grant_renews_and_finishes_the_transfer(
         assert setup.collections.exists(home)  # the first token is minted before the count starts
         if direction == "download":
             upload_object(setup, local, path, config=_config())
-    revoke = lambda token: oidc_provider.revoke(token, client_id=client, token_type_hint="access_token")  # noqa: E731
+    revoke = functools.partial(oidc_provider.revoke, client_id=client, token_type_hint="access_token")
     transport = RevokingTransport(revoke, after=6, chunk=MIB // 2)
     requests_before = oidc_provider.token_requests()
     with IrodsSession(emulator.base_url, auth=source, transport=transport) as session:
@@ -198,7 +204,7 @@ def test_a_static_token_revoked_midway_fails_clearly(
     with IrodsSession(emulator.base_url, auth=source) as setup:
         if direction == "download":
             upload_object(setup, local, path, config=_config())
-    revoke = lambda token: oidc_provider.revoke(token, client_id=client, token_type_hint="access_token")  # noqa: E731
+    revoke = functools.partial(oidc_provider.revoke, client_id=client, token_type_hint="access_token")
     transport = RevokingTransport(revoke, after=6, chunk=MIB // 2)
     target = tmp_path / "back.bin"
     caplog.set_level(logging.DEBUG)
@@ -249,3 +255,46 @@ def _fresh_alice(provider: OidcProvider) -> OpenIdPassword:
         discovery_url=provider.issuer,
         allow_insecure_http=True,
     )
+
+
+def test_a_revoked_jwt_is_accepted_by_local_validation_until_the_server_clock_passes_its_exp(
+    oidc_provider: OidcProvider, jwt_validator: OpenIdJwtValidator, tmp_path: Path
+) -> None:
+    """Local validation never asks the provider (openid.cpp:513-638 at 0.7.0), so revoking does nothing
+    until ``exp`` by the server's clock; then a static token fails as above. The token is signed with the
+    provider's key but unknown to it (so as good as revoked, and living 600 s, not the fixture's 2 s)."""
+    key = RSAKey.import_key(oidc_provider.private_key_pem)
+    now = int(time.time())
+    claims = {"iss": oidc_provider.issuer, "aud": ["irods-rs"], "preferred_username": "alice"}
+    claims |= {"iat": now, "nbf": now, "exp": now + 600}
+    header = {"alg": "RS256", "typ": "at+jwt", "kid": key.thumbprint()}
+    token = jws.serialize_compact(header, json.dumps(claims), key, algorithms=["RS256"])
+    local = tmp_path / "payload.bin"
+    local.write_bytes(random.Random(29).randbytes(SIZE))
+    server = EmulatorServer(EmulatorConfig(api_version="0.7.0", openid=jwt_validator)).start()
+    server.add_user("alice", "alice-irods-only-pw")
+    revoke = functools.partial(oidc_provider.revoke, client_id="irods-jwt", token_type_hint="access_token")
+
+    def expire(_bearer: str) -> None:
+        server.set_limits(clock_offset_seconds=601.0)  # past exp by the server's clock
+
+    try:
+        revoking = RevokingTransport(revoke, after=6, chunk=MIB // 2)
+        with IrodsSession(server.base_url, auth=StaticToken(token), transport=revoking) as session:
+            assert upload_object(session, local, f"{HOME}/kept.bin", config=_config()).size == SIZE
+        assert revoking.revoked == token
+        assert set(revoking.statuses_after) == {200}  # the server never learned of the revocation
+
+        expiring = RevokingTransport(expire, after=6, chunk=MIB // 2)
+        with (
+            IrodsSession(server.base_url, auth=StaticToken(token), transport=expiring) as session,
+            pytest.raises(IrodsAuthenticationError) as refused,
+        ):
+            upload_object(session, local, f"{HOME}/expired.bin", config=_config())
+        assert "cannot be renewed" in str(refused.value)
+        assert token not in str(refused.value)
+        server.set_limits(clock_offset_seconds=0.0)
+        with IrodsSession(server.base_url, auth=StaticToken(token)) as session:
+            assert not session.data_objects.exists(f"{HOME}/expired.bin")
+    finally:
+        server.stop()
