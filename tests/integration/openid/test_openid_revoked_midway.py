@@ -230,13 +230,22 @@ def test_a_static_token_revoked_midway_fails_clearly(
     assert str(error.operation).startswith("data_objects.")
     everything = "\n".join([str(error), repr(error), caplog.text, *map(str, _chain(error))])
     assert minted[0] not in everything
-    # Nothing at the final path (upload), no file at the target (download), whatever was left behind.
-    with IrodsSession(emulator.base_url, auth=_fresh_alice(oidc_provider)) as check:
+    # Nothing at the final path (upload), no file at the target (download), whatever was left behind; a
+    # later attempt with a credential that works finishes over the leftovers (resuming from the last
+    # checkpoint the failed attempt recorded on its temporary) and publishes exactly the source.
+    fresh = _fresh_alice(oidc_provider)
+    with IrodsSession(emulator.base_url, auth=fresh) as check:
         if direction == "upload":
             assert not check.data_objects.exists(path)
         else:
             assert not target.exists()
-            check.data_objects.remove(path, no_trash=True)
+        transfer(check)
+        back = check.data_objects.read(path) if direction == "upload" else target.read_bytes()
+        assert hashlib.sha256(back).digest() == hashlib.sha256(payload).digest()
+        check.data_objects.remove(path, no_trash=True)
+        leftovers = [e.path for e in check.collections.iterate(home) if "revoked-static" in e.path]
+    fresh.close()
+    assert leftovers == []
 
 
 def _chain(error: BaseException) -> Iterator[BaseException]:
