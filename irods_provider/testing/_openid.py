@@ -92,8 +92,11 @@ def discover(provider_url: str, *, timeout: float) -> dict[str, Any]:
 
 
 def _is_number(value: Any) -> bool:
-    """A JSON number (a boolean is not one, as nlohmann's ``is_number`` says)."""
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    """A JSON number (a boolean is not one, as nlohmann's ``is_number`` says; nor is Python's ``Infinity``
+    or ``NaN``, which nlohmann does not parse at all)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return isinstance(value, int) or math.isfinite(value)
 
 
 def _date(value: float) -> float:
