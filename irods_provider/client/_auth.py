@@ -294,10 +294,13 @@ class StaticToken:
         return "StaticToken('***')"
 
     def get_token(self, *, reject: str | None = None) -> str:
-        """The token; raises IrodsAuthenticationError once the server has refused it."""
+        """The token; raises IrodsAuthenticationError once the server has refused it (no renewal)."""
         if reject is not None and reject == self._token:
             raise IrodsAuthenticationError(
-                "the static bearer token was refused (unknown or expired)", http_status=401
+                "the server refused the static bearer token (HTTP 401: unknown to it, expired, or revoked at "
+                "its OpenID provider); a static token cannot be renewed: give a new one, or an OpenID grant "
+                "or login the client can renew when a token ends mid-transfer",
+                http_status=401,
             )
         return self._token
 

@@ -2,9 +2,11 @@
 
 Three grants, all satisfying ``TokenProvider``: client credentials (service accounts), resource-owner
 password (direct grant) and an offline/long-lived refresh token. Tokens are renewed before they expire
-(``expires_in``, else the JWT ``exp``) and after a 401 on the current token, with one token request in
-flight across threads and coroutines. A lifetime that cannot be used (not a positive finite number, or a
-JWT already expired by this client's clock) counts as unknown: that token is renewed only after a 401.
+(``expires_in``, else the JWT's ``exp - iat``: lifetimes the provider states, counted on this client's
+monotonic clock from when the request went out, so a provider clock ahead of or behind this machine's
+changes nothing) and after a 401 on the current token, with one token request in flight across threads and
+coroutines. A lifetime that cannot be used (not a positive finite number, or a JWT without ``iat`` already
+expired by this client's wall clock) counts as unknown: that token is renewed only after a 401.
 A refresh token from the provider is tried first; if it is refused the primary grant is used again.
 
 Requests are authenticated (``client_secret_basic``/``client_secret_post``) by authlib's OAuth2 client, whose
@@ -39,6 +41,7 @@ from irods_provider.client._token_reply import (
     Refused,
     decode_token_reply,
     jwt_exp,
+    jwt_lifetime,
     lifetime_seconds,
     read_bounded,
 )
@@ -169,6 +172,7 @@ class _SourceOptions(TypedDict, total=False):
     verify: bool | str
     on_token: TokenCallback | None
     clock: Callable[[], float]
+    wall_clock: Callable[[], float]
     allow_insecure_http: bool
     allow_foreign_token_endpoint: bool
 
@@ -219,9 +223,14 @@ class _OpenIdTokenSource:
         verify: bool | str = True,
         on_token: TokenCallback | None = None,
         clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
         allow_insecure_http: bool = False,
         allow_foreign_token_endpoint: bool = False,
     ) -> None:
+        """``clock`` (monotonic seconds) times each token's lifetime; ``wall_clock`` (epoch seconds) is read
+        only for a JWT that states its ``exp`` but neither ``expires_in`` nor ``iat``. Both are seams for
+        tests that let lifetimes pass or skew clocks without waiting, kept as the public attributes
+        ``clock`` and ``wall_clock`` (settable on a source built elsewhere, e.g. by the hook)."""
         self.allow_insecure_http = allow_insecure_http
         self.allow_foreign_token_endpoint = allow_foreign_token_endpoint
         if not client_id:
@@ -243,7 +252,8 @@ class _OpenIdTokenSource:
         self.leeway = leeway
         self.token_requests = 0
         self._on_token = on_token
-        self._clock = clock
+        self.clock = clock
+        self.wall_clock = wall_clock
         self._lock = threading.Lock()
         self._alocks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
             weakref.WeakKeyDictionary()
@@ -336,12 +346,19 @@ class _OpenIdTokenSource:
             if lifetime is not None and lifetime < _LONG_LIVED_SECONDS
             else ""
         )
+        clocks = (
+            ". A server that validates these JWTs itself allows no leeway: check that its clock agrees with "
+            "the provider's (it refuses a token whose 'iat' or 'nbf' lies ahead of its clock, or whose "
+            "'exp' it has passed)"
+            if current is not None and jwt_exp(current.access_token) is not None
+            else ""
+        )
         return (
             f"the iRODS HTTP API refused {tokens} bearer tokens in a row (the last one just issued) "
             f"from OpenID provider {self._provider} for {self._subject} ({self.grant_type} grant): the "
             f"server does not accept this provider's tokens{expiry}. Check that the server's OpenID "
             "configuration names this provider and a matching audience/client id (the token's 'aud'), and "
-            "that the token's user claim maps to an iRODS user"
+            f"that the token's user claim maps to an iRODS user{clocks}"
         )
 
     # -- TokenProvider -------------------------------------------------------------------------------
@@ -350,7 +367,7 @@ class _OpenIdTokenSource:
         current = self._current
         if current is None or current.access_token == reject:
             return None
-        if current.renew_at is not None and self._clock() >= current.renew_at:
+        if current.renew_at is not None and self.clock() >= current.renew_at:
             return None
         return current.access_token
 
@@ -479,7 +496,7 @@ class _OpenIdTokenSource:
         oauth = self._oauth
         auth = oauth.client_auth(oauth.token_endpoint_auth_method)
         self.token_requests += 1
-        started = self._clock()
+        started = self.clock()
         what = f"{grant_type} request"
         try:
             with oauth.stream(
@@ -513,12 +530,12 @@ class _OpenIdTokenSource:
                 value = answer.get(key)
                 if isinstance(value, str) and value.strip():
                     self._on_token(value.strip())  # the form sent (a masker matches whole values)
-        # A lifetime that cannot be used (missing, not a number, infinite, zero or negative: a JWT already
-        # expired by this client's clock) is unknown: the token is renewed after the server refuses it.
+        # A lifetime that cannot be used (missing, not a number, infinite, zero or negative) is unknown: the
+        # token is renewed after the server refuses it. Without expires_in a JWT's exp - iat is its lifetime
+        # by the provider's own clock, whatever this machine's says (see jwt_lifetime).
         lifetime = lifetime_seconds(answer.get("expires_in"))
         if lifetime is None:
-            exp = jwt_exp(access_token)
-            lifetime = None if exp is None else lifetime_seconds(exp - time.time())
+            lifetime = jwt_lifetime(access_token, now=self.wall_clock())
         renew_at = None
         if lifetime is not None:
             # ``started`` is taken before the token request went out, so the lifetime is counted from

@@ -22,6 +22,7 @@ __all__ = [
     "Refused",
     "decode_token_reply",
     "jwt_exp",
+    "jwt_lifetime",
     "lifetime_seconds",
     "read_bounded",
 ]
@@ -119,20 +120,43 @@ def lifetime_seconds(value: object) -> float | None:
     return seconds if math.isfinite(seconds) and seconds > 0 else None
 
 
-def jwt_exp(token: str) -> float | None:
-    """The ``exp`` claim of a JWT access token (unverified: only used to schedule renewal), or None."""
+def _jwt_payload(token: str) -> dict[str, Any]:
+    """The claims of a JWT (unverified: only used to schedule renewal), or {} for anything else."""
     parts = token.split(".")
     if len(parts) != 3:
-        return None
+        return {}
     try:
         payload = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
     except (ValueError, RecursionError):
-        return None
-    exp = payload.get("exp") if isinstance(payload, dict) else None
-    if isinstance(exp, bool) or not isinstance(exp, int | float):
+        return {}
+    return payload if isinstance(payload, dict) else {}
+
+
+def _date_claim(claims: Mapping[str, Any], name: str) -> float | None:
+    """A NumericDate claim as finite epoch seconds, or None."""
+    value = claims.get(name)
+    if isinstance(value, bool) or not isinstance(value, int | float):
         return None
     try:
-        seconds = float(exp)
+        seconds = float(value)
     except OverflowError:  # an integer too large for a float
         return None
     return seconds if math.isfinite(seconds) else None
+
+
+def jwt_exp(token: str) -> float | None:
+    """The ``exp`` claim of a JWT access token (unverified: only used to schedule renewal), or None."""
+    return _date_claim(_jwt_payload(token), "exp")
+
+
+def jwt_lifetime(token: str, *, now: float) -> float | None:
+    """How long a JWT access token lives, for a provider that sent no ``expires_in``: ``exp - iat``, both
+    stamped by the provider's clock, so a clock here that is ahead of or behind the provider's changes
+    nothing; without ``iat``, ``exp - now`` by this machine's clock (``now``, epoch seconds). None when
+    that is unknown or not positive (a token already expired by the clock used): renewed after a 401."""
+    claims = _jwt_payload(token)
+    exp = _date_claim(claims, "exp")
+    if exp is None:
+        return None
+    iat = _date_claim(claims, "iat")
+    return lifetime_seconds(exp - (now if iat is None else iat))

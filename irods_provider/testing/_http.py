@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 import anyio.to_thread
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.types import Receive, Scope, Send
 
@@ -218,6 +218,8 @@ class ApiApp:
         except (DropConnection, DeadlinePassed):
             await self._abort(scope, receive)
             return
+        except ClientDisconnect:
+            return  # the client went away mid-body (a transfer it abandoned): nobody is left to answer
         response.headers["Server"] = self.server_header
         await response(scope, receive, deadline.send(send))
 

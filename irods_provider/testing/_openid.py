@@ -10,9 +10,9 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import math
 import re
 import threading
-import time
 from collections.abc import Mapping
 from typing import Any, Protocol
 
@@ -20,6 +20,8 @@ import httpx2
 from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, OctKey, RSAKey
+
+from irods_provider.testing._catalog import server_time
 
 __all__ = [
     "OpenIdIntrospectionValidator",
@@ -87,6 +89,20 @@ def discover(provider_url: str, *, timeout: float) -> dict[str, Any]:
     if missing:
         raise ValueError(f"OpenID discovery document at {url} lacks {', '.join(missing)}")
     return dict(document)
+
+
+def _is_number(value: Any) -> bool:
+    """A JSON number (a boolean is not one, as nlohmann's ``is_number`` says; nor is Python's ``Infinity``
+    or ``NaN``, which nlohmann does not parse at all)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return isinstance(value, int) or math.isfinite(value)
+
+
+def _date(value: float) -> float:
+    """A JWT date as jwt-cpp reads it (``as_date``, jwt.h:2178-2182@v0.7.0): an integer as it is, any other
+    number rounded half away from zero (``std::round``) to whole seconds."""
+    return value if isinstance(value, int) else float(math.copysign(math.floor(abs(value) + 0.5), value))
 
 
 def _audience_contains(aud: Any, client_id: str) -> bool:
@@ -162,8 +178,8 @@ class OpenIdIntrospectionValidator:
             return None
         if self.active_only:
             return claims
-        nbf = claims.get("nbf")
-        if nbf is not None and (not isinstance(nbf, int | float) or nbf > time.time()):
+        nbf = claims.get("nbf")  # judged by the server's clock (openid.cpp:116-133@0.7.0)
+        if nbf is not None and (not _is_number(nbf) or nbf > server_time()):
             return None
         if "aud" in claims:
             if not _audience_contains(claims["aud"], self.client_id):
@@ -359,13 +375,17 @@ class OpenIdJwtValidator:
         return not (isinstance(cty, str) and cty.lower() == "jwt")
 
     def _claims_acceptable(self, claims: Mapping[str, Any]) -> bool:
+        """iss, aud, and the times by the server's clock with jwt-cpp's default leeway of none: refused
+        when now > exp, now < iat or now < nbf (``verifier(Clock)``, include/jwt-cpp/jwt.h:3102-3124@v0.7.0,
+        :3116-3130@v0.6.0; the server sets no leeway, openid.cpp:580-586@0.7.0, :616-623@0.5.0). A date
+        that is not a JSON number throws (``as_date``), which refuses the token."""
         if claims.get("iss") != self.issuer or not _audience_contains(claims.get("aud"), self.client_id):
             return False
-        now = time.time()
-        exp, nbf = claims.get("exp"), claims.get("nbf")
-        if exp is not None and (not isinstance(exp, int | float) or exp <= now):
+        now = server_time()
+        exp, iat, nbf = claims.get("exp"), claims.get("iat"), claims.get("nbf")
+        if exp is not None and (not _is_number(exp) or now > _date(exp)):
             return False
-        return nbf is None or (isinstance(nbf, int | float) and nbf <= now)
+        return all(when is None or (_is_number(when) and now >= _date(when)) for when in (iat, nbf))
 
     def claims_for(self, token: str) -> dict[str, Any] | None:
         """The verified payload, or None when any check fails."""
@@ -408,16 +428,23 @@ class OpenIdLocalThenIntrospection:
     """API 0.5.0's protected-resource mode: local JWT validation, and introspection only when that fails.
 
     0.5.0 tries both in this order for every request and maps the user from the first claims obtained
-    (core/src/common.cpp:341-380 at 0.5.0); 0.6.0 and later use exactly one configured method.
+    (core/src/common.cpp:341-380 at 0.5.0); 0.6.0 and later use exactly one configured method. Local
+    validation fails, and introspection decides, for any reason: an opaque token (``jwt::decode`` throws,
+    :346-358), a JWKS that cannot be fetched or parsed (the throw is caught inside
+    ``validate_using_local_validation``, openid.cpp:518-520 and 639-642), a bad signature, a time out of
+    range. ``introspection`` None is a provider whose discovery lists no ``introspection_endpoint``: then
+    nothing is introspected (the ``introspection_endpoint_exists`` test, common.cpp:360-362).
     """
 
     local_jwt_validation = True
 
-    def __init__(self, local: _ClaimsSource, introspection: _ClaimsSource) -> None:
+    def __init__(self, local: _ClaimsSource, introspection: _ClaimsSource | None) -> None:
         self.local = local
         self.introspection = introspection
 
     def username_for(self, token: str) -> str | None:
         """The zone user for ``token``, or None (→ 401)."""
-        claims = self.local.claims_for(token) or self.introspection.claims_for(token)
+        claims = self.local.claims_for(token)
+        if not claims and self.introspection is not None:
+            claims = self.introspection.claims_for(token)
         return None if not claims else self.local.mapper.username(claims)

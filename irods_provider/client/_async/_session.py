@@ -281,7 +281,7 @@ class AsyncIrodsSession:
                 raise _refused_after_renewals(op, self.auth, most)
             renewals += 1
             emit("retry", cause="token_renewal")
-            token = await self._token(reject=token)
+            token = await self._token(reject=token, op=op)
             reply = await self._send(op, token, timeout)
         if reply.status != 200 and op.name in RESTRICTED_OPERATIONS:
             return _decode(await self.get_api(), op, reply, token)
@@ -368,7 +368,7 @@ class AsyncIrodsSession:
             attempt += 1
             reject: str | None = None
             for renewal in itertools.count():  # ends: only a renewable 401 continues
-                token = await self._token(reject=reject)
+                token = await self._token(reject=reject, op=op)
                 most = renewals_allowed(self.auth)  # may depend on the token just fetched
                 args = request_arguments(op, base_url=self.base_url, token=token)
                 if not isinstance(timeout, UseDefault):
@@ -409,13 +409,18 @@ class AsyncIrodsSession:
                     await policy.asleep(delay)
                     break
 
-    async def _token(self, *, reject: str | None = None) -> str | None:
-        """The bearer token for a request (None without credentials); see ``_IN_REQUEST``."""
+    async def _token(self, *, reject: str | None = None, op: Operation[Any] | None = None) -> str | None:
+        """The bearer token for a request (None without credentials); see ``_IN_REQUEST``. A refusal that
+        names no operation (a static token refused) is told as ``op``'s, naming its path."""
         if self.auth is None:
             return None
         marker, login = _IN_REQUEST.set(True), SESSION_LOGIN.set(self._login)
         try:
             return await self.auth.aget_token(reject=reject)
+        except IrodsAuthenticationError as error:
+            if op is None or error.operation is not None:
+                raise
+            raise error.retold(error.message, operation=op.name, path=op.path) from error
         finally:
             SESSION_LOGIN.reset(login)
             _IN_REQUEST.reset(marker)

@@ -111,10 +111,10 @@ def test_client_schedules_renewal_from_jwt_exp_when_expires_in_is_missing(
         leeway=10,
     )
     token = forge(exp=int(time.time()) + 100)
-    started = source._clock()
+    started = source.clock()
     accepted = source._accept({"access_token": token}, started=started, url="u", grant_type="password")
     assert accepted.renew_at is not None
-    assert 85 <= accepted.renew_at - source._clock() <= 91  # exp - now - leeway
+    assert 85 <= accepted.renew_at - source.clock() <= 91  # exp - now - leeway
     opaque = source._accept({"access_token": "opaque"}, started=0.0, url="u", grant_type="password")
     assert opaque.renew_at is None  # lifetime unknown: renewed only after a 401
     source.close()

@@ -39,7 +39,8 @@ def masked_secrets() -> int:
 
 
 class SourceClock:
-    """The clock of every OpenID token source the hook builds: a lifetime passes when the test says so."""
+    """The clock of every OpenID token source the hook builds (their public ``clock``): a lifetime passes
+    when the test says so."""
 
     def __init__(self) -> None:
         self.now = 0.0
@@ -64,7 +65,7 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> SourceClock:
 
     def auth(settings: Any) -> Any:
         source = build(settings)
-        source._clock = clock  # the source's lifetime clock (its ``clock=`` argument)
+        source.clock = clock  # the source's lifetime clock (its ``clock=`` argument)
         clock.sources.append(source)
         return source
 
