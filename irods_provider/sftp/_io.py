@@ -27,7 +27,7 @@ import paramiko
 from paramiko import SFTPAttributes
 from paramiko.sftp import CMD_ATTRS, CMD_CLOSE, CMD_DATA, CMD_FSTAT, CMD_READ, CMD_STATUS, int64
 
-from irods_provider.exceptions import IrodsSymlinkError
+from irods_provider.exceptions import IrodsOverwriteIncompleteError, IrodsSymlinkError
 
 from . import _pipelined
 from ._modes import note_mode_refused, open_with_perm, temporary_modes
@@ -49,6 +49,7 @@ __all__ = [
     "open_sftp_writer",
     "prefer_aead_first",
     "publish_atomically",
+    "replace_keeping_aside",
     "temporary_sibling",
     "tune_transport",
 ]
@@ -552,10 +553,11 @@ def open_sftp_writer(
     return SftpWriter(sftp, path, handle, request_size=request_size)
 
 
-def temporary_sibling(path: str) -> str:
-    """A hidden, unique name next to ``path`` for writing before the atomic rename."""
+def temporary_sibling(path: str, *, suffix: str = "part") -> str:
+    """A hidden, unique name next to ``path`` (``.<name>.<random>.<suffix>``) for writing before the atomic
+    rename, or (``suffix="keep"``) for keeping a replaced file aside until its successor is in place."""
     head, _, name = path.rpartition("/")
-    temp = f".{name}.{secrets.token_hex(6)}.part"
+    temp = f".{name}.{secrets.token_hex(6)}.{suffix}"
     return f"{head}/{temp}" if head or path.startswith("/") else temp
 
 
@@ -563,8 +565,9 @@ POSIX_RENAME = "posix-rename@openssh.com"
 
 
 def rename_over(sftp: paramiko.SFTPClient, source: str, target: str) -> None:
-    """Rename replacing ``target``: posix-rename@openssh.com when the server offers it, else remove +
-    rename (not atomic: ``target`` is briefly absent).
+    """Rename replacing ``target``: posix-rename@openssh.com when the server offers it, else the old file
+    is renamed aside first (:func:`replace_keeping_aside`: not atomic, ``target`` is briefly absent, but
+    never lost).
 
     A server that does not advertise it is not asked (OpenSSH's ``sftp-server -P posix-rename`` neither
     advertises nor runs it: SSH2_FX_PERMISSION_DENIED, sftp-server.c ``process_extended``). Where the
@@ -578,9 +581,58 @@ def rename_over(sftp: paramiko.SFTPClient, source: str, target: str) -> None:
             if not _rename_unsupported(sftp, exc):
                 raise
     _say_not_atomic(sftp, target)
-    with contextlib.suppress(FileNotFoundError):
-        sftp.remove(target)
-    sftp.rename(source, target)
+    replace_keeping_aside(sftp, source, target)
+
+
+def replace_keeping_aside(sftp: paramiko.SFTPClient, source: str, target: str) -> None:
+    """Replace ``target`` by ``source`` with plain SFTP renames (which never replace): the old file is
+    renamed to a hidden sibling (``.<name>.<random>.keep``; a rename moves a link itself, never what it
+    points to), ``source`` is renamed onto ``target``, then the kept file is removed.
+
+    If the second rename fails (a dropped connection, quota, permission, a racing writer), the kept file is
+    renamed back and that failure raised: ``target`` holds its old bytes again. If even that fails,
+    :class:`IrodsOverwriteIncompleteError` names where the old file now is (``backup``). A kept file that
+    cannot be removed once the new one is in place is only said (a warning naming it): the copy succeeded.
+    A directory at ``target`` is never moved: its removal is refused, as before."""
+    try:
+        mode = sftp.lstat(target).st_mode or 0
+    except FileNotFoundError:
+        sftp.rename(source, target)
+        return
+    if stat.S_ISDIR(mode):
+        sftp.remove(target)  # refused by the server (a directory): raised as it answers
+    aside = temporary_sibling(target, suffix="keep")
+    try:
+        sftp.rename(target, aside)
+    except FileNotFoundError:  # removed meanwhile: nothing to keep
+        sftp.rename(source, target)
+        return
+    try:
+        sftp.rename(source, target)
+    except BaseException as exc:
+        _put_back(sftp, aside, target, exc)
+        raise
+    try:
+        sftp.remove(aside)
+    except OSError as exc:
+        log.warning("Replaced %s, but could not remove its old file kept at %s: %s", target, aside, exc)
+
+
+def _put_back(sftp: paramiko.SFTPClient, aside: str, target: str, cause: BaseException) -> None:
+    """After ``target``'s replacement failed (``cause``): rename its old file back from ``aside``; if that
+    fails too (refused, or the connection is gone), :class:`IrodsOverwriteIncompleteError` names where the
+    old file is, for a person or the next attempt to put back."""
+    try:
+        sftp.rename(aside, target)
+    except Exception as exc:
+        raise IrodsOverwriteIncompleteError(
+            f"replacing the file failed ({cause or type(cause).__name__}) and its old content could not be "
+            f"renamed back ({exc or type(exc).__name__}): it is kept at {aside}",
+            backup=aside,
+            operation="sftp_rename",
+            path=target,
+        ) from cause
+    log.warning("Replacing %s failed (%s): its old file is back in place", target, cause)
 
 
 #: SFTP sessions whose replacing renames were already said to be not atomic (a warning per session, not per
@@ -589,13 +641,14 @@ _SAID_NOT_ATOMIC: weakref.WeakSet[paramiko.SFTPClient] = weakref.WeakSet()
 
 
 def _say_not_atomic(sftp: paramiko.SFTPClient, target: str) -> None:
-    """Log that ``target`` is replaced by remove + rename: briefly absent, never partial."""
+    """Log that ``target`` is replaced by plain renames: briefly absent, never partial."""
     level = logging.DEBUG if sftp in _SAID_NOT_ATOMIC else logging.WARNING
     _SAID_NOT_ATOMIC.add(sftp)
     log.log(
         level,
-        "The SFTP server does not run %s: replacing %s by removing it, then renaming the verified temporary "
-        "(not atomic: the name is briefly absent, never partial)",
+        "The SFTP server does not run %s: replacing %s by renaming it aside, then renaming the verified "
+        "temporary (not atomic: the name is briefly absent, never partial; the old file is put back if that "
+        "rename fails)",
         POSIX_RENAME,
         target,
     )

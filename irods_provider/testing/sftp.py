@@ -23,6 +23,8 @@ import asyncio
 import base64
 import contextlib
 import dataclasses
+import fnmatch
+import inspect
 import json
 import os
 import random
@@ -66,6 +68,7 @@ __all__ = [
 _START_TIMEOUT = 15.0
 _COPY_CHUNK = 64 * 1024
 _LIMITS = b"limits@openssh.com"
+_POSIX_RENAME = b"posix-rename@openssh.com"
 
 
 def airflow_connection_json(
@@ -126,6 +129,12 @@ class SshFaults:
         server on object storage (parts) or on a file system that returns short reads does: SFTP lets a
         read answer fewer bytes than asked (draft-ietf-secsh-filexfer-02 section 6.4). Counted as
         ``short_reads``.
+    :param refuse_posix_rename: as OpenSSH's ``sftp-server -P posix-rename``: ``posix-rename@openssh.com`` is
+        not advertised to SFTP sessions started from now on, and asking for it answers
+        SSH_FX_PERMISSION_DENIED (openssh-portable sftp-server.c ``process_extended``, V_9_2).
+    :param fail_renames_of: answer a plain RENAME whose source's file name matches one of these ``fnmatch``
+        patterns (``"*.part"``) with SSH_FX_FAILURE, not applied: a directory made read-only, a quota, a
+        racing writer. Counted as ``failed_renames``.
     """
 
     seed: int = 0
@@ -140,6 +149,8 @@ class SshFaults:
     refuse_after_drop_seconds: float = 0.0
     refuse_connections: int = 0
     read_part_bytes: int | None = None
+    refuse_posix_rename: bool = False
+    fail_renames_of: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -242,6 +253,15 @@ class _FaultState:
             self._lookups.clear()
             self._used.clear()
             self._refuse_until = 0.0
+
+    def on_rename(self, source: bytes) -> bool:
+        """Whether to fail a plain RENAME of ``source`` (:attr:`SshFaults.fail_renames_of`), counted."""
+        name = os.path.basename(source).decode("utf-8", "surrogateescape")
+        with self._lock:
+            fail = any(fnmatch.fnmatchcase(name, p) for p in self.faults.fail_renames_of)
+            if fail:
+                self.injected["failed_renames"] += 1
+            return fail
 
     def _budget(self, kind: str, limit: int | None) -> bool:
         return limit is None or self._used[kind] < limit
@@ -357,6 +377,12 @@ class _FaultState:
             return False, stall
 
 
+async def _settled(result: Any) -> None:
+    """Await what asyncssh's server method returned when it is awaitable (its own methods may be sync)."""
+    if inspect.isawaitable(result):
+        await result
+
+
 def _has_default_acl(directory: bytes) -> bool:
     try:
         return bool(os.getxattr(directory, "system.posix_acl_default"))
@@ -439,6 +465,16 @@ class _FaultySftpServer(asyncssh.SFTPServer):
         async for entry in super().scandir(path):
             yield entry
 
+    async def rename(self, oldpath: bytes, newpath: bytes) -> None:
+        if self._state.on_rename(oldpath):
+            raise asyncssh.SFTPFailure("Failure")  # OpenSSH's text for any other errno
+        await _settled(super().rename(oldpath, newpath))
+
+    async def posix_rename(self, oldpath: bytes, newpath: bytes) -> None:
+        if self._state.faults.refuse_posix_rename:
+            raise asyncssh.SFTPPermissionDenied("Permission denied")
+        await _settled(super().posix_rename(oldpath, newpath))
+
     async def _drop(self, scope: str | None = None) -> None:
         """End this request's channel or connection (``scope``, else ``drop_scope``), unanswered."""
         if (scope or self._state.faults.drop_scope) == "channel":
@@ -480,8 +516,10 @@ class _LimitsHandler(asyncssh.sftp.SFTPServerHandler):
         for kind in (FXP_OPEN, FXP_OPENDIR):
             handlers[kind] = _within_open_handles(state, handlers[kind])
         self._packet_handlers = handlers
-        if state.limits is None:
-            self._extensions = [(name, data) for name, data in self._extensions if name != _LIMITS]
+        dropped = ({_LIMITS} if state.limits is None else set()) | (
+            {_POSIX_RENAME} if state.faults.refuse_posix_rename else set()
+        )
+        self._extensions = [(name, data) for name, data in self._extensions if name not in dropped]
 
 
 def _counting_limits(state: _FaultState, asyncssh_answer: Any) -> Any:
