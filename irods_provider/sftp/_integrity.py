@@ -461,9 +461,11 @@ def publish(
     size: int,
     replace: bool = True,
     checked: tuple[_pipelined.Outcome, _pipelined.Outcome] | None = None,
+    keeping: Callable[[str | None], None] | None = None,
 ) -> None:
     """:func:`check_publishable`, then rename ``temp`` onto ``final`` (posix-rename@openssh.com, which
-    replaces atomically and never follows a link; else remove + rename). With ``replace=False`` the plain
+    replaces atomically and never follows a link; else the old file renamed aside, told to ``keeping``, and
+    put back if the rename fails: :func:`~._io.replace_keeping_aside`). With ``replace=False`` the plain
     SFTP rename, which refuses an existing target (SFTP v3; OpenSSH links then unlinks), so of two copies
     racing to one path only one publishes; the loser gets :class:`IrodsAlreadyExistsError` (so does a
     file that appeared during the copy, seen by the ``lstat`` right before the rename). ``checked``: the
@@ -472,10 +474,17 @@ def publish(
     if checked is None or not _passes(temp, final, checked, size=size, replace=replace):
         check_publishable(client, temp, final, size=size, replace=replace)
     with sftp_errors(final, f"cannot rename {temp!r} onto the destination", operation="irods_to_sftp"):
-        _rename(client, temp, final, replace=replace)
+        _rename(client, temp, final, replace=replace, keeping=keeping)
 
 
-def _rename(client: paramiko.SFTPClient, temp: str, final: str, *, replace: bool) -> None:
+def _rename(
+    client: paramiko.SFTPClient,
+    temp: str,
+    final: str,
+    *,
+    replace: bool,
+    keeping: Callable[[str | None], None] | None = None,
+) -> None:
     """The rename of :func:`publish` (its checks done)."""
     if not replace:
         try:
@@ -489,4 +498,4 @@ def _rename(client: paramiko.SFTPClient, temp: str, final: str, *, replace: bool
                 f"{final} appeared during the copy and overwrite is False", path=final
             ) from exc
         return
-    rename_over(client, temp, final)
+    rename_over(client, temp, final, keeping=keeping)

@@ -564,7 +564,13 @@ def temporary_sibling(path: str, *, suffix: str = "part") -> str:
 POSIX_RENAME = "posix-rename@openssh.com"
 
 
-def rename_over(sftp: paramiko.SFTPClient, source: str, target: str) -> None:
+def rename_over(
+    sftp: paramiko.SFTPClient,
+    source: str,
+    target: str,
+    *,
+    keeping: Callable[[str | None], None] | None = None,
+) -> None:
     """Rename replacing ``target``: posix-rename@openssh.com when the server offers it, else the old file
     is renamed aside first (:func:`replace_keeping_aside`: not atomic, ``target`` is briefly absent, but
     never lost).
@@ -572,7 +578,9 @@ def rename_over(sftp: paramiko.SFTPClient, source: str, target: str) -> None:
     A server that does not advertise it is not asked (OpenSSH's ``sftp-server -P posix-rename`` neither
     advertises nor runs it: SSH2_FX_PERMISSION_DENIED, sftp-server.c ``process_extended``). Where the
     advertisement is unknown (a plain paramiko session), a refusal that says the request is unsupported
-    (SSH2_FX_OP_UNSUPPORTED) or denied falls back too: a denied rename is then denied again, typed."""
+    (SSH2_FX_OP_UNSUPPORTED) or denied falls back too: a denied rename is then denied again, typed.
+    ``keeping``: told where the old file is kept aside, and None once it is not (see
+    :func:`replace_keeping_aside`)."""
     if server_offers(sftp, POSIX_RENAME) is not False:
         try:
             sftp.posix_rename(source, target)
@@ -581,10 +589,16 @@ def rename_over(sftp: paramiko.SFTPClient, source: str, target: str) -> None:
             if not _rename_unsupported(sftp, exc):
                 raise
     _say_not_atomic(sftp, target)
-    replace_keeping_aside(sftp, source, target)
+    replace_keeping_aside(sftp, source, target, keeping=keeping)
 
 
-def replace_keeping_aside(sftp: paramiko.SFTPClient, source: str, target: str) -> None:
+def replace_keeping_aside(
+    sftp: paramiko.SFTPClient,
+    source: str,
+    target: str,
+    *,
+    keeping: Callable[[str | None], None] | None = None,
+) -> None:
     """Replace ``target`` by ``source`` with plain SFTP renames (which never replace): the old file is
     renamed to a hidden sibling (``.<name>.<random>.keep``; a rename moves a link itself, never what it
     points to), ``source`` is renamed onto ``target``, then the kept file is removed.
@@ -593,7 +607,9 @@ def replace_keeping_aside(sftp: paramiko.SFTPClient, source: str, target: str) -
     renamed back and that failure raised: ``target`` holds its old bytes again. If even that fails,
     :class:`IrodsOverwriteIncompleteError` names where the old file now is (``backup``). A kept file that
     cannot be removed once the new one is in place is only said (a warning naming it): the copy succeeded.
-    A directory at ``target`` is never moved: its removal is refused, as before."""
+    A directory at ``target`` is never moved: its removal is refused, as before. ``keeping(aside)`` is
+    called before the old file is moved (to record it: an error there moves nothing), ``keeping(None)``
+    once it is back or removed."""
     try:
         mode = sftp.lstat(target).st_mode or 0
     except FileNotFoundError:
@@ -602,20 +618,26 @@ def replace_keeping_aside(sftp: paramiko.SFTPClient, source: str, target: str) -
     if stat.S_ISDIR(mode):
         sftp.remove(target)  # refused by the server (a directory): raised as it answers
     aside = temporary_sibling(target, suffix="keep")
+    keep = keeping or (lambda _aside: None)
+    keep(aside)
     try:
         sftp.rename(target, aside)
     except FileNotFoundError:  # removed meanwhile: nothing to keep
+        keep(None)
         sftp.rename(source, target)
         return
     try:
         sftp.rename(source, target)
     except BaseException as exc:
         _put_back(sftp, aside, target, exc)
+        keep(None)
         raise
     try:
         sftp.remove(aside)
     except OSError as exc:
         log.warning("Replaced %s, but could not remove its old file kept at %s: %s", target, aside, exc)
+        return
+    keep(None)
 
 
 def _put_back(sftp: paramiko.SFTPClient, aside: str, target: str, cause: BaseException) -> None:

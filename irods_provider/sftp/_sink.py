@@ -140,6 +140,7 @@ class SftpStagingSink:
         self._replaced_mode: int | None = None
         # Why the server will refuse to replace the file there (another user's, in a sticky directory).
         self._refused: IrodsPermissionError | None = None
+        self._aside: str | None = None  # where publish keeps the replaced file until the new one is in place
 
     @property
     def name(self) -> str:
@@ -165,6 +166,7 @@ class SftpStagingSink:
         )
         if real_parent != self.root and not real_parent.startswith(self.root.rstrip("/") + "/"):
             raise IrodsInvalidPathError(f"{parent!r} resolves outside the target directory", path=self.final)
+        there = self._settle_kept(there)
         if isinstance(there, FileNotFoundError):
             return destination_of(self.sftp, client, self.final, None)
         attributes = pipelined.attributes(there)
@@ -172,6 +174,57 @@ class SftpStagingSink:
             self._replaced_mode = stat.S_IMODE(attributes.st_mode or 0) & 0o777
             self._refused = replace_refused(self.sftp.login_uid, client, attributes, path=self.final)
         return destination_of(self.sftp, client, self.final, attributes)
+
+    def _settle_kept(self, there: pipelined.Outcome) -> pipelined.Outcome:
+        """The replaced file an earlier attempt recorded as kept aside (its publish failed, or died, before
+        it was back or removed): put back when the final name is free, else removed (the name holds a whole
+        newer file, which this task was asked to replace). Returns the final name's ``lstat`` answer then.
+        Without such a record (nearly always) it costs one local file lookup, no request."""
+        record = self.store.load(key := self._record_key()) or {}
+        head, name = posixpath.split(self.final)
+        kept = record.get("aside")
+        if not isinstance(kept, str):
+            return there
+        aside = posixpath.join(head, kept)
+        if posixpath.dirname(aside) != head or not (kept.startswith(f".{name}.") and kept.endswith(".keep")):
+            kept = None  # not a name this sink records: never acted upon
+        elif isinstance(there, FileNotFoundError):
+            with sftp_errors(
+                self.final, f"cannot put back the old file kept at {aside!r}", operation="irods_to_sftp"
+            ):
+                try:
+                    self.client.rename(aside, self.final)
+                    log.warning("Put back %s from %s, kept there by an earlier attempt", self.final, aside)
+                except FileNotFoundError:
+                    pass
+            (there,) = pipelined.exchange(self.client, [pipelined.lstat(self.client, self.final)])
+        elif (refused := self.sftp.discard(self.client, aside)) is not None:  # never follows a link
+            log.warning(
+                "Could not remove %s, an earlier attempt's old copy of %s: %s", aside, self.final, refused
+            )
+            return there
+        rest = {k: v for k, v in record.items() if k != "aside"}
+        if rest:
+            self.store.save(key, rest)
+        else:
+            self.store.drop(key)
+        return there
+
+    def _keeping(self, aside: str | None) -> None:
+        """Record where :func:`~._io.replace_keeping_aside` keeps the replaced file (None: it no longer does),
+        for the next attempt to put it back (:meth:`_settle_kept`). A record that cannot be written fails the
+        publish before the old file is moved."""
+        self._aside = aside
+        if self._record is None:
+            return
+        record = {k: v for k, v in (self.store.load(self._record) or {}).items() if k != "aside"}
+        try:
+            self.store.save(
+                self._record, record if aside is None else {**record, "aside": posixpath.basename(aside)}
+            )
+        except OSError:
+            if aside is not None:
+                raise
 
     def _record_key(self) -> str:
         """The resume record's name: task identity, endpoint and final path. Not the source's version: that
@@ -422,7 +475,15 @@ class SftpStagingSink:
         closing = self._writer if isinstance(self._writer, _ClosingWriter) else None
         early = None if closing is None or closing.read_back is None else closing.read_back
         checked = None if early is None else (early.temp, early.final)
-        publish(self.client, temp, self.final, size=self._size, replace=replace, checked=checked)
+        publish(
+            self.client,
+            temp,
+            self.final,
+            size=self._size,
+            replace=replace,
+            checked=checked,
+            keeping=self._keeping,
+        )
         self._writer = None
         self._forget()
         if self.remote_verified and self.verified is not None:
@@ -467,7 +528,8 @@ class SftpStagingSink:
             return
         log.warning("Could not remove %s (%s): the next attempt removes it", writer.path, refused)
         try:  # a version no source has: never resumed, removed by the next attempt
-            self.store.save(self._record, {"temp": posixpath.basename(writer.path), "version": ""})
+            kept = {} if self._aside is None else {"aside": posixpath.basename(self._aside)}
+            self.store.save(self._record, {"temp": posixpath.basename(writer.path), "version": "", **kept})
         except OSError as exc:
             log.warning("Could not record the temporary %s for removal: %s", writer.path, exc)
 
@@ -484,7 +546,11 @@ class SftpStagingSink:
 
     def _forget(self) -> None:
         self._kept = None
-        if self._record is not None:
+        if (
+            self._record is not None and self._aside is not None
+        ):  # the next attempt puts it back or removes it
+            self.store.save(self._record, {"aside": posixpath.basename(self._aside)})
+        elif self._record is not None:
             self.store.drop(self._record)
         if self.source is not None:
             self.store.drop(_hint_key(self.identity, self.source))

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Protocol, TypeVar, cast
 
-from irods_provider.exceptions import IrodsIntegrityError
+from irods_provider.exceptions import IrodsIntegrityError, IrodsOverwriteIncompleteError
 
 from ._alias import source_stat
 from ._api import DataObjectStatLike, SessionLike
@@ -222,7 +222,9 @@ def download_to_sink(
     try:
         return copy_once(early=early, known=known)
     except IrodsIntegrityError as exc:
-        if planned is None:
+        if planned is None or isinstance(
+            exc, IrodsOverwriteIncompleteError
+        ):  # the destination's, not the source's
             raise
         log.info("%s changed since it was listed (%s); copying it as the zone holds it now", path, exc)
     return copy_once(early=None, known=None)

@@ -110,6 +110,59 @@ def test_an_old_file_that_cannot_be_put_back_is_named(no_posix_rename: Any) -> N
     assert (no_posix_rename.root / backup).read_bytes() == b"old bytes"
 
 
+def _down(path: str) -> dict[str, Any]:
+    operator = IrodsToSFTPOperator(
+        task_id="down",
+        sftp_conn_id="cluster",
+        source_path=f"{HOME}/{path}",
+        destination_path=path,
+        overwrite=True,
+    )
+    return dict(operator.execute({}))
+
+
+def _unput_back(
+    server: EmbeddedSftpServer, session: Any, monkeypatch: pytest.MonkeyPatch
+) -> tuple[str, bytes]:
+    """A first attempt whose rename and put-back both fail: the old file is only at its kept name."""
+    monkeypatch.setenv("AIRFLOW_CONN_CLUSTER", airflow_connection_json(server))
+    session.collections.create(f"{HOME}/retry", exist_ok=True)
+    data = os.urandom(5000)
+    session.data_objects.write(f"{HOME}/retry/a.bin", data)
+    _put(server, "retry/a.bin", b"old bytes")
+    server.inject(refuse_posix_rename=True, fail_renames_of=("*.irods-part-*", "*.keep"))
+    with pytest.raises(IrodsOverwriteIncompleteError, match=r"retry/\.a\.bin\.[0-9a-f]+\.keep"):
+        _down("retry/a.bin")
+    (kept,) = [n for n in _names(server, "retry") if n.endswith(".keep")]
+    assert (server.root / "retry" / kept).read_bytes() == b"old bytes"
+    assert "a.bin" not in _names(server, "retry")
+    return kept, data
+
+
+def test_the_next_attempt_removes_the_kept_copy_once_the_new_file_is_in_place(
+    no_posix_rename: Any, session: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The old file an attempt could not put back is recorded; the retry publishes and leaves no copy."""
+    _kept, data = _unput_back(no_posix_rename, session, monkeypatch)
+    no_posix_rename.inject(refuse_posix_rename=True)
+    assert _down("retry/a.bin")["transferred"] == 1
+    assert _names(no_posix_rename, "retry") == ["a.bin"]
+    assert (no_posix_rename.root / "retry/a.bin").read_bytes() == data
+
+
+def test_the_next_attempt_puts_the_kept_file_back_before_it_copies(
+    no_posix_rename: Any, session: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The retry puts the old file back first, so when its own rename fails too the old bytes are at the
+    final name again."""
+    _unput_back(no_posix_rename, session, monkeypatch)
+    no_posix_rename.inject(refuse_posix_rename=True, fail_renames_of=("*.irods-part-*",))
+    with pytest.raises(Exception, match=r"retry/a\.bin"):
+        _down("retry/a.bin")
+    assert _names(no_posix_rename, "retry") == ["a.bin"]
+    assert (no_posix_rename.root / "retry/a.bin").read_bytes() == b"old bytes"
+
+
 def test_an_overwriting_download_whose_rename_fails_keeps_the_old_file(
     no_posix_rename: Any, session: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
