@@ -186,19 +186,11 @@ class SftpStagingSink:
         if not isinstance(kept, str):
             return there
         aside = posixpath.join(head, kept)
-        if posixpath.dirname(aside) != head or not (kept.startswith(f".{name}.") and kept.endswith(".keep")):
-            kept = None  # not a name this sink records: never acted upon
-        elif isinstance(there, FileNotFoundError):
-            with sftp_errors(
-                self.final, f"cannot put back the old file kept at {aside!r}", operation="irods_to_sftp"
-            ):
-                try:
-                    self.client.rename(aside, self.final)
-                    log.warning("Put back %s from %s, kept there by an earlier attempt", self.final, aside)
-                except FileNotFoundError:
-                    pass
+        ours = posixpath.dirname(aside) == head and kept.startswith(f".{name}.") and kept.endswith(".keep")
+        if ours and isinstance(there, FileNotFoundError):
+            self._put_back_kept(aside)
             (there,) = pipelined.exchange(self.client, [pipelined.lstat(self.client, self.final)])
-        elif (refused := self.sftp.discard(self.client, aside)) is not None:  # never follows a link
+        elif ours and (refused := self.sftp.discard(self.client, aside)) is not None:  # follows no link
             log.warning(
                 "Could not remove %s, an earlier attempt's old copy of %s: %s", aside, self.final, refused
             )
@@ -209,6 +201,19 @@ class SftpStagingSink:
         else:
             self.store.drop(key)
         return there
+
+    def _put_back_kept(self, aside: str) -> None:
+        """Rename the regular file at ``aside`` onto the free final name (anything else there, a link
+        planted since included, is left alone); a refusal is a typed error naming both."""
+        doing = f"cannot put back the old file kept at {aside!r}"
+        with sftp_errors(self.final, doing, operation="irods_to_sftp"):
+            try:
+                if not stat.S_ISREG(self.client.lstat(aside).st_mode or 0):
+                    return
+                self.client.rename(aside, self.final)
+            except FileNotFoundError:
+                return
+        log.warning("Put back %s from %s, kept there by an earlier attempt", self.final, aside)
 
     def _keeping(self, aside: str | None) -> None:
         """Record where :func:`~._io.replace_keeping_aside` keeps the replaced file (None: it no longer does),
@@ -546,9 +551,7 @@ class SftpStagingSink:
 
     def _forget(self) -> None:
         self._kept = None
-        if (
-            self._record is not None and self._aside is not None
-        ):  # the next attempt puts it back or removes it
+        if self._record is not None and self._aside is not None:  # the next attempt settles it
             self.store.save(self._record, {"aside": posixpath.basename(self._aside)})
         elif self._record is not None:
             self.store.drop(self._record)

@@ -163,6 +163,23 @@ def test_the_next_attempt_puts_the_kept_file_back_before_it_copies(
     assert (no_posix_rename.root / "retry/a.bin").read_bytes() == b"old bytes"
 
 
+def test_a_link_planted_at_the_kept_name_is_never_put_back(
+    no_posix_rename: Any, session: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    """Someone swaps the kept file for a symlink before the retry: it is not renamed onto the final name."""
+    kept, data = _unput_back(no_posix_rename, session, monkeypatch)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.write_bytes(b"not ours")
+    (no_posix_rename.root / "retry" / kept).unlink()
+    (no_posix_rename.root / "retry" / kept).symlink_to(elsewhere)
+    no_posix_rename.inject(refuse_posix_rename=True)
+    assert _down("retry/a.bin")["transferred"] == 1
+    final = no_posix_rename.root / "retry/a.bin"
+    assert not final.is_symlink()
+    assert final.read_bytes() == data
+    assert elsewhere.read_bytes() == b"not ours"
+
+
 def test_an_overwriting_download_whose_rename_fails_keeps_the_old_file(
     no_posix_rename: Any, session: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
