@@ -318,6 +318,7 @@ def _decide_local(
         source_size=st.size,
         source_checksum=source,
         operation="download",
+        earlier=cfg.earlier_copy(str(local)),
     )
     if isinstance(decision, Refuse):
         decision.raise_error()
