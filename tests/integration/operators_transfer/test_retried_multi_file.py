@@ -64,11 +64,14 @@ def test_a_retried_upload_skips_what_its_first_try_published(session, tmp_path: 
     assert BAD not in published
     assert len(published) == 19  # try 1 published the files before and after the failing one
 
+    assert len(list((tmp_path / "state" / "published").glob("*.json"))) == 1  # what try 1 published
+
     report = LocalToIrodsOperator(task_id="t", **args).execute(ti(2))
     assert (report["failed"], report["transferred"] + report["skipped"]) == (0, 20)
     assert skipped_as_earlier(report) == published
     for name, blob in data.items():
         assert session.data_objects.read(f"{dest}/{name}") == blob
+    assert list((tmp_path / "state" / "published").glob("*.json")) == []  # the task succeeded: dropped
 
 
 def test_a_retried_upload_still_refuses_what_it_did_not_publish(session, tmp_path: Path) -> None:
