@@ -80,9 +80,9 @@ class EarlierTries:
         if not added:
             return
         self.copies.update(added)
-        files_ = {path: [c.size, c.checksum] for path, c in self.copies.items()}
+        kept = {path: [c.size, c.checksum] for path, c in self.copies.items()}
         try:
-            self._store.save(self._key, {"files": files_})
+            self._store.save(self._key, {"files": kept})
         except OSError:  # a retry then refuses these files, as without a record
             return
 

@@ -328,7 +328,7 @@ def _decide_local(
             destination=str(local),
             status=FileStatus.SKIPPED,
             size=st.size,
-            checksum=source(None) if decision.reason == SAME_CHECKSUM else st.checksum,  # compared: known
+            checksum=decision.checksum or (source(None) if decision.reason == SAME_CHECKSUM else st.checksum),
             reason=decision.reason,
         )
     if dry_run:
