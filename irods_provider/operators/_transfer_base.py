@@ -28,8 +28,11 @@ from irods_provider.operators._base import (
     refuse_empty_segment,
 )
 from irods_provider.operators._bounded import bounded_entries
+from irods_provider.operators._earlier import EarlierTries
 
 if TYPE_CHECKING:
+    from airflow.sdk import Context
+
     from irods_provider.client import IrodsSession
 
 #: Default bound on the JSON size of the per-file entries and checksums a report puts in XCom; with the
@@ -84,6 +87,12 @@ class TransferOperatorBase(CancellableMixin, TransferLineageMixin, IrodsBaseOper
     :param drop_remote_avus: with ``overwrite``, replace an object of a federated zone that carries AVUs
         without them (iRODS cannot set AVUs there through the HTTP API); default False refuses such a file
         before reading it (``IrodsRemoteMetadataError``). Operators writing to iRODS only.
+
+    Airflow retries: with ``overwrite=False`` and ``skip='never'`` a later try of the task skips (reason
+    "published by an earlier try of this task") each destination its earlier tries published, while it and
+    its source still hold the same bytes (size and checksum), instead of refusing it; a file anyone else
+    wrote is refused as before. The record is kept on the worker
+    (:mod:`irods_provider.operators._earlier`): a retry on another worker refuses as before.
     """
 
     direction = ""
@@ -142,6 +151,24 @@ class TransferOperatorBase(CancellableMixin, TransferLineageMixin, IrodsBaseOper
         self.progress_interval_seconds = progress_interval_seconds
         self.checksum_scheme = checksum_scheme
         self._cancel_event = None
+        self._tries_context: Context | None = None
+        self._earlier: EarlierTries | None = None
+
+    def execute(self, context: Context) -> Any:
+        """Run the transfer; a success drops the record kept for retries (:meth:`earlier_tries`)."""
+        self._tries_context, self._earlier = context, None
+        result = super().execute(context)
+        if self._earlier is not None:
+            self._earlier.succeeded()
+        return result
+
+    def earlier_tries(self) -> EarlierTries:
+        """What earlier tries of this task published (for the engine), and where this try records its own."""
+        if self._earlier is None:
+            overwrite, skip = self.policies()
+            applies = EarlierTries.applies(overwrite, skip, plan_only=bool(getattr(self, "plan_only", False)))
+            self._earlier = EarlierTries(type(self).__name__, self._tries_context, applies=applies)
+        return self._earlier
 
     def rendered_sources(self) -> Any:
         """``source_path`` as rendered; with ``move`` one with an empty segment (a template part rendered
@@ -195,6 +222,8 @@ class TransferOperatorBase(CancellableMixin, TransferLineageMixin, IrodsBaseOper
             values["drop_remote_avus"] = bool(self.drop_remote_avus)
         elif self.resource:
             raise IrodsUsageError(f"{type(self).__name__} does not write to iRODS: resource is not used")
+        if earlier := self.earlier_tries().copies:
+            values["earlier_copies"] = earlier
         return TransferConfig(**values)
 
     def progress(self, total: int | None) -> LoggingProgressSubscriber:
@@ -292,8 +321,10 @@ class TransferOperatorBase(CancellableMixin, TransferLineageMixin, IrodsBaseOper
     ) -> None:
         """Record the lineage (source, destination) of the files copied or found already identical.
 
-        A lineage problem is logged, never raised: the files are already where they belong.
+        A lineage problem is logged, never raised: the files are already where they belong. What they
+        published is recorded for a retry of the task (:meth:`earlier_tries`).
         """
+        self.earlier_tries().record(files)
         try:
             pairs = [datasets(f) for f in files if f.status in _DONE]
         except Exception as error:  # lineage is best effort by design

@@ -14,7 +14,14 @@ from irods_provider.client._temporaries import RESUME_ATTRIBUTE
 from irods_provider.exceptions import IrodsTransferCancelledError
 
 from ._atomic import AtomicWriter
-from ._config import ChecksumScheme, OverwritePolicy, ReplicaVerification, SkipPolicy, TransferConfig
+from ._config import (
+    ChecksumScheme,
+    EarlierCopy,
+    OverwritePolicy,
+    ReplicaVerification,
+    SkipPolicy,
+    TransferConfig,
+)
 from ._coordinator import TransferCoordinator, TransferStatus, TransferSubscriber
 from ._copy import (
     CopyResult,
@@ -63,6 +70,7 @@ __all__ = [
     "DirectoryResult",
     "DirectoryStatus",
     "DownloadSink",
+    "EarlierCopy",
     "FileResult",
     "FileStatus",
     "IrodsObject",

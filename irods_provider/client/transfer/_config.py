@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 
 from irods_provider.client._versions import MULTIPART_FRAMING_RESERVE
 from irods_provider.exceptions import IrodsConfigurationError
@@ -73,6 +74,15 @@ class ReplicaVerification(enum.Enum):
     """List and check the replicas of every upload (one GenQuery more per file, whatever was learned)."""
     DEFAULT = "default"
     """Only the replica the server picks (one ``calculate_checksum``: what the engine did before)."""
+
+
+@dataclass(frozen=True)
+class EarlierCopy:
+    """What an earlier try of the same task published at a destination: its size and checksum (the zone's
+    format: ``sha2:<base64>`` or MD5 hex), so a retry can tell its own copy from anyone else's file."""
+
+    size: int
+    checksum: str
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -151,6 +161,10 @@ class TransferConfig:
             catalog); so an overwrite there of an object carrying AVUs is refused before any byte is read
             (:class:`~irods_provider.exceptions.IrodsRemoteMetadataError`). True replaces it without them
             (logged as a warning); False by default. Its grants are kept either way.
+        earlier_copies: destination path -> :class:`EarlierCopy`, what an earlier try of the same task
+            published there (the transfer operators keep this record for Airflow retries). Under REFUSE a
+            destination that, like the source, still holds those bytes is skipped instead of refused;
+            empty by default (every existing destination is refused).
 
     Example:
 
@@ -185,6 +199,11 @@ class TransferConfig:
     verify_replicas: ReplicaVerification = ReplicaVerification.AUTO
     claim_lease_seconds: float = 300.0
     drop_remote_avus: bool = False
+    earlier_copies: Mapping[str, EarlierCopy] = field(default_factory=dict, compare=False, repr=False)
+
+    def earlier_copy(self, path: str) -> EarlierCopy | None:
+        """What an earlier try of this task published at ``path`` (None: nothing it recorded)."""
+        return self.earlier_copies.get(path) if self.earlier_copies else None
 
     def __post_init__(self) -> None:
         try:

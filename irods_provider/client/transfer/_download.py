@@ -318,6 +318,7 @@ def _decide_local(
         source_size=st.size,
         source_checksum=source,
         operation="download",
+        earlier=cfg.earlier_copy(str(local)),
     )
     if isinstance(decision, Refuse):
         decision.raise_error()
@@ -327,7 +328,7 @@ def _decide_local(
             destination=str(local),
             status=FileStatus.SKIPPED,
             size=st.size,
-            checksum=source(None) if decision.reason == SAME_CHECKSUM else st.checksum,  # compared: known
+            checksum=decision.checksum or (source(None) if decision.reason == SAME_CHECKSUM else st.checksum),
             reason=decision.reason,
         )
     if dry_run:

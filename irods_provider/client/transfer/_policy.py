@@ -11,6 +11,10 @@ Checksums are computed only when the CHECKSUM policy meets a destination of the 
 at most once, in the scheme of the side that stores one (an iRODS zone's ``sha2:`` or MD5): the other side
 is hashed in that scheme (SHA-256 when neither stores one).
 
+Under REFUSE a destination that an earlier try of the same task published (:class:`EarlierCopy`, from the
+operator's record of that try) is skipped when it and the source still hold those bytes (:data:`EARLIER_TRY`):
+an Airflow retry of a multi-file task then completes instead of refusing what its first try copied.
+
 Deciding before the copy is not enough under REFUSE: a destination may appear while the bytes move. That
 publish-time race check stays with each sink's publish (a rename that refuses an existing target).
 """
@@ -39,17 +43,19 @@ from irods_provider.exceptions import (
 )
 
 from ._api import SessionLike
-from ._config import MIB, ChecksumScheme, OverwritePolicy, SkipPolicy
+from ._config import MIB, ChecksumScheme, EarlierCopy, OverwritePolicy, SkipPolicy
 from ._copy import CopyResult, StreamHasher
 from ._hashes import same_stored_checksum, scheme_of
 from ._integrity import _BINARY, _NOFOLLOW, local_error
 
 __all__ = [
+    "EARLIER_TRY",
     "SAME_CHECKSUM",
     "Checksum",
     "Decision",
     "DestinationKind",
     "DestinationState",
+    "EarlierCopy",
     "Refuse",
     "Skip",
     "Write",
@@ -68,6 +74,8 @@ Checksum = Callable[[ChecksumScheme | None], str | None]
 
 #: The skip reason of a destination whose checksum was compared with the source's and found the same.
 SAME_CHECKSUM = "same checksum"
+#: The skip reason of a destination an earlier try of this task published from the same source bytes.
+EARLIER_TRY = "published by an earlier try of this task"
 
 
 def _none(scheme: ChecksumScheme | None) -> str | None:
@@ -169,9 +177,11 @@ class Write:
 
 @dataclass(frozen=True)
 class Skip:
-    """The destination counts as already transferred; ``reason`` is what the report shows."""
+    """The destination counts as already transferred; ``reason`` is what the report shows, ``checksum``
+    the destination's when the decision learned it."""
 
     reason: str
+    checksum: str | None = None
 
 
 @dataclass(frozen=True)
@@ -196,6 +206,7 @@ def decide(
     source_size: int | None,
     source_checksum: Checksum = _none,
     operation: str = "copy",
+    earlier: EarlierCopy | None = None,
 ) -> Decision:
     """What to do with one file under the skip and overwrite policies (pure, but for the lazy checksums).
 
@@ -204,7 +215,9 @@ def decide(
     refused with its :class:`IrodsLockedError`, whatever the policies. A file: the skip policy first
     (EXISTS: any file; SIZE: the same known size; CHECKSUM: the same size and checksum; none of them a
     stale object, whose bytes are not what its last write meant), then REFUSE refuses
-    (:class:`IrodsAlreadyExistsError` naming the path) and OVERWRITE writes over it.
+    (:class:`IrodsAlreadyExistsError` naming the path), unless ``earlier`` (what an earlier try of this task
+    published there) is what both the destination and the source still hold (skipped, :data:`EARLIER_TRY`),
+    and OVERWRITE writes over it.
     """
     path, kind = destination.path, destination.kind
     if kind is DestinationKind.ABSENT:
@@ -226,11 +239,30 @@ def decide(
     if reason is not None:
         return Skip(reason)
     if overwrite is OverwritePolicy.REFUSE:
+        if earlier is not None and not destination.stale and _holds(earlier, there, source_size, ours):
+            return Skip(EARLIER_TRY, earlier.checksum)
         message = f"{path} already exists and the overwrite policy is REFUSE"
         if skip is SkipPolicy.CHECKSUM and not destination.stale and source_size == destination.size:
             message += _uncompared(ours, theirs)
         return Refuse(IrodsAlreadyExistsError(message, operation=operation, path=path))
     return Write(replaces=True)
+
+
+def _holds(
+    earlier: EarlierCopy, destination: DestinationState, source_size: int | None, source: Checksum
+) -> bool:
+    """Whether the destination and the source both still hold the bytes ``earlier`` records: the same size,
+    and the same checksum in its scheme (a destination storing another scheme's never matches)."""
+    scheme = scheme_of(earlier.checksum)
+    if scheme is None or not destination.size == source_size == earlier.size:
+        return False
+    theirs, ours = destination.checksum(scheme), source(scheme)
+    return (
+        theirs is not None
+        and ours is not None
+        and same_stored_checksum(theirs, earlier.checksum)
+        and same_stored_checksum(earlier.checksum, ours)
+    )
 
 
 def _asked_once(checksum: Checksum) -> Checksum:

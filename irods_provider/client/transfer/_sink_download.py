@@ -452,7 +452,7 @@ def _decided(
         lambda: _source_version(session, path, config, known),
         name="download-alongside",
     )
-    decided = _decide(path, st, checksum, there, skip=skip, overwrite=overwrite, operation=operation)
+    decided = _decide(path, st, checksum, there, skip=skip, overwrite=overwrite, operation=operation, cfg=cfg)
     return decided if decided is not None else (cfg, st.size, checksum)
 
 
@@ -568,9 +568,11 @@ def _decide(
     skip: SkipPolicy,
     overwrite: OverwritePolicy,
     operation: str,
+    cfg: TransferConfig,
 ) -> FileResult | None:
     """The engine's one policy decision on the sink's one answer: the skip result, None to copy; raises a
-    refusal (a link or directory at the final path, or an existing file under REFUSE)."""
+    refusal (a link or directory at the final path, or an existing file under REFUSE that an earlier try of
+    the task did not publish from these bytes)."""
     decision = decide(
         skip=skip,
         overwrite=overwrite,
@@ -578,6 +580,7 @@ def _decide(
         source_size=st.size,
         source_checksum=stored_checksum(checksum, lambda: checksum),
         operation=operation,
+        earlier=cfg.earlier_copy(there.path),
     )
     if isinstance(decision, Refuse):
         decision.raise_error()

@@ -250,7 +250,8 @@ def _decide(
     in a dry run too.
     """
     small = src.size is not None and src.size <= min(cfg.small_file_threshold, cfg.chunk_size)
-    if small and skip is SkipPolicy.NEVER and not dry_run:
+    earlier = cfg.earlier_copy(path) if overwrite is OverwritePolicy.REFUSE else None
+    if small and skip is SkipPolicy.NEVER and not dry_run and earlier is None:
         if overwrite is OverwritePolicy.OVERWRITE:  # it may replace an object: before the source is read
             refuse_dropping_remote_avus(session, path, drop=cfg.drop_remote_avus, operation="upload_object")
         return None
@@ -262,6 +263,7 @@ def _decide(
         source_size=src.size,
         source_checksum=source_checksum(src),
         operation="upload",
+        earlier=earlier,
     )
     if isinstance(decision, Refuse):
         decision.raise_error()
@@ -271,7 +273,8 @@ def _decide(
             destination=path,
             status=FileStatus.SKIPPED,
             size=src.size,
-            checksum=state.checksum(None) if decision.reason == SAME_CHECKSUM else None,  # compared: known
+            checksum=decision.checksum  # known: compared with the recorded or the source's
+            or (state.checksum(None) if decision.reason == SAME_CHECKSUM else None),
             reason=decision.reason,
         )
     if decision.replaces:  # before the source is read; a dry run reports what the real run would refuse
