@@ -337,10 +337,10 @@ class CollectionsMixin(ModelBase):
     def set_inheritance(self, caller: str, path: str, *, enable: bool, admin: bool = False) -> None:
         """Turn ACL inheritance on or off for a collection."""
         with self.lock:
-            self.require_admin_flag(caller, admin)
-            coll = self.visible_coll(caller, normalize(path), admin=admin)
+            coll = self.stat_coll(caller, normalize(path))  # is_collection first (collections:682 at 0.7.0)
             if coll is None:
                 raise IrodsModelError("NOT_A_COLLECTION", f"[{path}] is not a collection.")
+            self.require_admin_flag(caller, admin)
             if not admin and self.coll_level(caller, coll.path) < PERMISSIONS.index("own"):
                 raise IrodsModelError("CAT_NO_ACCESS_PERMISSION", "Caller does not own the collection.")
             coll.inheritance = enable

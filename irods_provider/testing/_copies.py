@@ -189,7 +189,9 @@ class CopiesMixin(DataObjectsMixin, WriteHoldsMixin):
                 if res is not None and res not in self.resources_in(zone):
                     raise IrodsModelError("SYS_RESC_DOES_NOT_EXIST", f"Resource [{res}] does not exist.")
             self.check_root(dst_resource, zone=zone)
-            obj = self.visible_data(caller, normalize(path), admin=admin)
+            # resolve_resource_hierarchy → file_object_factory → getDataObjInfo (rsDataObjRepl.cpp:404, irods
+            # 4.3.4) is a GenQuery filtered by the caller's read_object on the object and its collection.
+            obj = self.stat_data(caller, normalize(path))
             if obj is None:
                 raise IrodsModelError("CAT_NO_ROWS_FOUND", f"[{path}] does not exist.")
             if self.data_level(caller, obj, admin=admin) < READ:
