@@ -200,3 +200,20 @@ def test_touch_misses_what_the_caller_may_not_read(closed: Api) -> None:
     answer = closed.post("data-objects", "alice", op="touch", lpath=OBJ, **{"seconds-since-epoch": "1000"})
     assert code(answer) == error_code("CAT_NOT_A_DATAOBJ_AND_NOT_A_COLLECTION")
     assert closed.get("data-objects", op="stat", lpath=OBJ).json()["modified_at"] != 1000
+
+
+def test_replicate_and_trim_find_no_row(closed: Api) -> None:
+    """Both resolve the object through file_object_factory's getDataObjInfo (rsDataObjRepl.cpp:386-407,
+    rsDataObjTrim.cpp:132-147) before any permission or replica check: CAT_NO_ROWS_FOUND, as if missing."""
+    _metadata_only(closed)
+    answer = closed.post("data-objects", "alice", op="replicate", lpath=OBJ, **{"dst-resource": "demoResc"})
+    assert (answer.status_code, code(answer)) == (200, error_code("CAT_NO_ROWS_FOUND"))
+    answer = closed.post("data-objects", "alice", op="trim", lpath=OBJ, **{"replica-number": "0"})
+    assert (answer.status_code, code(answer)) == (200, error_code("CAT_NO_ROWS_FOUND"))
+
+
+def test_set_inheritance_pre_checks_the_collection_as_the_caller(closed: Api) -> None:
+    """is_collection before anything else (collections/src/main.cpp:682-687)."""
+    _metadata_only(closed)
+    answer = closed.post("collections", "alice", op="set_inheritance", lpath=SUB, enable="1")
+    assert (answer.status_code, code(answer)) == (400, error_code("NOT_A_COLLECTION"))
