@@ -12,7 +12,7 @@ permission error, or did the operation.
 Per handler, with the source line the expectation comes from (HTTP API 0.7.0, irods 4.3.4):
 - modify_metadata: no pre-check (shared_api_operations.cpp:151-214); ``get_object_id``'s query
   (atomic_apply_metadata_operations.cpp:151-194) finds no row → 400 + SYS_INVALID_INPUT_PARAM,
-  "Entity does not exist [entity_name=…]", operation null, index 0 (:492-500).
+  "Entity does not exist [entity_name=…]", operation null, index 0 (:495-502).
 - modify_permissions / set_permission: is_data_object / is_collection first (shared_api_operations.cpp:69-88;
   data_objects/src/main.cpp:1837-1842, collections/src/main.cpp:580-585) → 400 + NOT_A_* with no message.
 - rename: is_data_object(old) (data_objects:2262-2267), is_collection(old) (collections:502-507) → 400.
@@ -24,7 +24,7 @@ Per handler, with the source line the expectation comes from (HTTP API 0.7.0, ir
   (rsDataObjChksum.cpp:553-560, irods_file_object.cpp:335-358) → 200 + CAT_NO_ROWS_FOUND.
 - touch: collections pass ``no_create`` (collections:770) and rs_touch's exists() is rsObjStat
   (touch.cpp:281-293): nothing found → 200 + 0, nothing changed. Data objects without ``no-create`` try to
-  create the path, which fails silently, then status() finds nothing (touch.cpp:446-457) →
+  create the path, which fails silently, then status() finds nothing (touch.cpp:444-457) →
   CAT_NOT_A_DATAOBJ_AND_NOT_A_COLLECTION.
 """
 
