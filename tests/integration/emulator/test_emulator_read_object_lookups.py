@@ -217,3 +217,18 @@ def test_set_inheritance_pre_checks_the_collection_as_the_caller(closed: Api) ->
     _metadata_only(closed)
     answer = closed.post("collections", "alice", op="set_inheritance", lpath=SUB, enable="1")
     assert (answer.status_code, code(answer)) == (400, error_code("NOT_A_COLLECTION"))
+
+
+@pytest.mark.parametrize("permission", ["read_object", "modify_metadata"])
+def test_found_but_too_weak_to_rename_or_remove(closed: Api, permission: str) -> None:
+    """Found (read_object or more), the server's own access-asking lookups answer: rsDataObjRename's
+    getDataObjInfo(delete_object) (rsDataObjRename.cpp:139-144) and rsDataObjUnlink's O_WRONLY lookup,
+    which asks modify_object (rsDataObjUnlink.cpp:358-359, dataObjOpr.cpp:1136-1138), fail in
+    cmlCheckDataObjId (mid_level_routines.cpp:1761-1797): CAT_NO_ACCESS_PERMISSION at 200, nothing changed."""
+    _grant(closed, "collections", CLOSED, "read_object")
+    _grant(closed, "data-objects", OBJ, permission)
+    answer = closed.post("data-objects", "alice", op="rename", **{"old-lpath": OBJ, "new-lpath": f"{OBJ}2"})
+    assert (answer.status_code, code(answer)) == (200, error_code("CAT_NO_ACCESS_PERMISSION"))
+    answer = closed.post("data-objects", "alice", op="remove", lpath=OBJ, **{"catalog-only": "0"})
+    assert (answer.status_code, code(answer)) == (200, error_code("CAT_NO_ACCESS_PERMISSION"))
+    assert code(closed.get("data-objects", op="stat", lpath=OBJ)) == 0
