@@ -454,7 +454,10 @@ class DataObjectsMixin(ModelBase):
             path = normalize(path)
             if resource is not None and replica_number is not None:
                 raise IrodsModelError("SYS_INVALID_INPUT_PARAM", "Incompatible resource and replica number.")
-            obj = self.visible_data(caller, path, admin=admin)
+            # resolve_resource_hierarchy's getDataObjInfo finds no row without read_object on the object and
+            # its collection, and CAT_NO_ROWS_FOUND is told as OBJ_PATH_DOES_NOT_EXIST (irods 4.3.4
+            # rs_replica_truncate.cpp:78-91).
+            obj = self.stat_data(caller, path)
             if obj is None:
                 raise IrodsModelError("OBJ_PATH_DOES_NOT_EXIST", f"[{path}] does not exist.")
             if self.data_level(caller, obj, admin=admin) < WRITE:

@@ -232,3 +232,13 @@ def test_found_but_too_weak_to_rename_or_remove(closed: Api, permission: str) ->
     answer = closed.post("data-objects", "alice", op="remove", lpath=OBJ, **{"catalog-only": "0"})
     assert (answer.status_code, code(answer)) == (200, error_code("CAT_NO_ACCESS_PERMISSION"))
     assert code(closed.get("data-objects", op="stat", lpath=OBJ)) == 0
+
+
+def test_truncate_is_told_the_object_does_not_exist(closed: Api) -> None:
+    """rs_replica_truncate.cpp:78-91: resolve_resource_hierarchy's getDataObjInfo finds no row, and
+    CAT_NO_ROWS_FOUND becomes OBJ_PATH_DOES_NOT_EXIST, sent with the API's additional_info
+    (data_objects/src/main.cpp:2577-2583)."""
+    _metadata_only(closed)
+    answer = closed.post("data-objects", "alice", op="truncate", lpath=OBJ, size="1")
+    assert (answer.status_code, code(answer)) == (200, error_code("OBJ_PATH_DOES_NOT_EXIST"))
+    assert closed.read(OBJ).content == b"xyz"
