@@ -104,13 +104,17 @@ def check_touch_options(
 class AclMetaMixin(ModelBase):
     """set_permission / modify_permissions on collections and data objects; modify_metadata on all."""
 
-    def _entity(self, caller: str, path: str, kind: str, *, admin: bool) -> Collection | DataObject | None:
+    def _entity(self, caller: str, path: str, kind: str) -> Collection | DataObject | None:
+        """The entity as the caller's own GenQuery or ``status()`` finds it, ``admin=1`` or not: the
+        HTTP API's kind pre-check (rsObjStat) and the plugins' ``get_object_id`` query are access-checked
+        (general_query.cpp:1663-1689 at irods 4.3.4), so a rodsuser needs ``read_object`` on it (and on
+        its collection, for a data object); ``read_metadata`` alone finds nothing."""
         if kind == "collection":
-            return self.visible_coll(caller, path, admin=admin)
-        return self.visible_data(caller, path, admin=admin)
+            return self.stat_coll(caller, path)
+        return self.stat_data(caller, path)
 
     def _plugin_object(
-        self, caller: str, path: str, kind: str, *, admin: bool
+        self, caller: str, path: str, kind: str
     ) -> tuple[int, Collection | DataObject | None] | None:
         """``get_object_id`` of the atomic plugins, then the object of that id in the LOCAL catalog.
 
@@ -121,7 +125,7 @@ class AclMetaMixin(ModelBase):
         local database by that id. So a remote-zone path gives its remote id and the local object holding
         it, if any (none here: ids are unique across the emulator's zones). None: the query finds nothing.
         """
-        found = self._entity(caller, path, kind, admin=admin)
+        found = self._entity(caller, path, kind)
         if found is None:
             return None
         object_id = found.id
@@ -150,10 +154,11 @@ class AclMetaMixin(ModelBase):
     ) -> None:
         """Grant ``permission`` (4.3 name or alias; ``null`` removes) to a user or group."""
         with self.lock:
-            self.require_admin_flag(caller, admin)
-            target = self._entity(caller, path, kind, admin=admin)
+            # is_collection / is_data_object as the caller first (collections:580, data_objects:1837, 0.7.0)
+            target = self._entity(caller, path, kind)
             if target is None:
                 raise IrodsModelError("NOT_A_COLLECTION" if kind == "collection" else "NOT_A_DATA_OBJECT")
+            self.require_admin_flag(caller, admin)
             perm = canonical_permission(permission)
             if perm is None:
                 raise IrodsModelError("SYS_INVALID_INPUT_PARAM", f"Invalid permission [{permission}].")
@@ -181,9 +186,9 @@ class AclMetaMixin(ModelBase):
         null and ``{}`` hold no operation; another non-list fails at its first element (lines 546-573).
         """
         with self.lock:
-            if self._entity(caller, path, kind, admin=admin) is None:
+            if self._entity(caller, path, kind) is None:
                 raise IrodsModelError("NOT_A_COLLECTION" if kind == "collection" else "NOT_A_DATA_OBJECT")
-            looked_up = self._plugin_object(caller, path, kind, admin=admin)
+            looked_up = self._plugin_object(caller, path, kind)
             if looked_up is None:  # the id query found nothing (lines 196-202)
                 message = f"Failed to retrieve object id [error_code={error_code('SYS_UNKNOWN_ERROR')}]"
                 raise AtomicOperationError("SYS_UNKNOWN_ERROR", message, index=0, operation=None)
@@ -247,7 +252,7 @@ class AclMetaMixin(ModelBase):
             local = self.local_name(caller)  # the plugin acts as the local user (its rights, its admin flag)
             admin_ok = admin and self.is_admin(local)
             try:  # a lookup query the string splitter refuses is caught the same way (lines 496-507)
-                found = self._meta_target(caller, name, kind, admin=admin_ok)
+                found = self._meta_target(caller, name, kind)
             except AtomicOperationError:
                 raise
             except IrodsModelError as e:
@@ -291,14 +296,12 @@ class AclMetaMixin(ModelBase):
                 {"operation": "add", "attribute": attribute, "value": value, "units": units},
             )
 
-    def _meta_target(
-        self, caller: str, name: str, kind: str, *, admin: bool
-    ) -> tuple[int, MetaTarget | None] | None:
+    def _meta_target(self, caller: str, name: str, kind: str) -> tuple[int, MetaTarget | None] | None:
         """The id ``get_object_id`` finds and the local entity holding it (see ``_plugin_object``)."""
         if kind in ("user", "resource"):
             entity = (self.users if kind == "user" else self.resources).get(name)
             return None if entity is None else (entity.id, entity)
-        return self._plugin_object(caller, name, kind, admin=admin)
+        return self._plugin_object(caller, name, kind)
 
     def _may_modify_metadata(self, caller: str, target: MetaTarget, *, admin: bool) -> bool:
         """Users and resources: rodsadmins; collections and data objects: ``modify_object`` or more

@@ -71,7 +71,10 @@ class ChecksumsMixin(ModelBase):
         if all_replicas and (resource is not None or replica_number is not None):
             raise IrodsModelError("USER_INCOMPATIBLE_PARAMS", "all replicas and one replica together.")
         self.require_admin_flag(caller, admin)
-        obj = self.visible_data(caller, normalize(path), admin=admin)
+        # The replicas come from getDataObjInfo (read_object asked, irods 4.3.4 dataObjOpr.cpp:1153-1156),
+        # a GenQuery filtered by the caller's access: read_object on the object and its collection
+        # (general_query.cpp:1663-1689), else no row at all.
+        obj = self.stat_data(caller, normalize(path))
         if obj is None or (self.data_level(caller, obj, admin=admin) < READ):
             raise IrodsModelError("CAT_NO_ROWS_FOUND", f"[{path}] does not exist.")
         return obj
@@ -185,7 +188,7 @@ class ChecksumsMixin(ModelBase):
         """Bytes :meth:`verify_checksum` would hash now, at most (its checked replicas' sizes; 0 when it
         would fail first)."""
         with self.lock:
-            obj = self.visible_data(caller, normalize(path), admin=admin)
+            obj = self.stat_data(caller, normalize(path))
             if obj is None:
                 return 0
             if resource is not None or replica_number is not None:

@@ -189,7 +189,7 @@ class CollectionsMixin(ModelBase):
         with self.lock:
             self.require_admin_flag(caller, admin)
             path = normalize(path)
-            coll = self.visible_coll(caller, path, admin=admin)
+            coll = self.stat_coll(caller, path)  # is_collection as the caller (collections:426 at 0.7.0)
             if coll is None:
                 raise IrodsModelError("NOT_A_COLLECTION", f"[{path}] is not a collection.")
             if not recurse and (self.children_data(path) or self.children_colls(path)):
@@ -278,7 +278,7 @@ class CollectionsMixin(ModelBase):
         """Rename/move a collection and everything below it."""
         with self.lock:
             old, new = normalize(old), normalize(new)
-            if self.visible_coll(caller, old) is None:
+            if self.stat_coll(caller, old) is None:  # is_collection (collections:502 at 0.7.0)
                 raise IrodsModelError("NOT_A_COLLECTION", f"[{old}] is not a collection.")
             if old == new:
                 return
@@ -307,10 +307,13 @@ class CollectionsMixin(ModelBase):
         """Update a collection's mtime; a missing path is a silent no-op, a data object an error."""
         with self.lock:
             path = normalize(path)
-            if self.visible_data(caller, path) is not None:  # collections/src/main.cpp:794-801 (0.7.0)
+            # Both the handler's status() (collections/src/main.cpp:794-801 at 0.7.0) and rs_touch's exists()
+            # (touch.cpp:281-293 at irods 4.3.4) are rsObjStat as the caller: without read_object the path
+            # is missing, and no_create makes that a silent success.
+            if self.stat_data(caller, path) is not None:
                 raise IrodsModelError("NOT_A_COLLECTION", f"[{path}] is not a collection.")
             check_touch_options(seconds=seconds, reference=reference)
-            coll = self.visible_coll(caller, path)
+            coll = self.stat_coll(caller, path)
             if coll is None:
                 return
             if self.coll_level(caller, path) < WRITE:
@@ -334,10 +337,10 @@ class CollectionsMixin(ModelBase):
     def set_inheritance(self, caller: str, path: str, *, enable: bool, admin: bool = False) -> None:
         """Turn ACL inheritance on or off for a collection."""
         with self.lock:
-            self.require_admin_flag(caller, admin)
-            coll = self.visible_coll(caller, normalize(path), admin=admin)
+            coll = self.stat_coll(caller, normalize(path))  # is_collection first (collections:682 at 0.7.0)
             if coll is None:
                 raise IrodsModelError("NOT_A_COLLECTION", f"[{path}] is not a collection.")
+            self.require_admin_flag(caller, admin)
             if not admin and self.coll_level(caller, coll.path) < PERMISSIONS.index("own"):
                 raise IrodsModelError("CAT_NO_ACCESS_PERMISSION", "Caller does not own the collection.")
             coll.inheritance = enable

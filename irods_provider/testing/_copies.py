@@ -70,7 +70,7 @@ class CopiesMixin(DataObjectsMixin, WriteHoldsMixin):
         with self.lock:
             src, dst = normalize(src), normalize(dst)
             reader, caller = self._copy_callers(caller, src, dst)
-            obj = self.visible_data(reader, src)
+            obj = self.stat_data(reader, src)  # is_data_object (data_objects:2359 at 0.7.0): rsObjStat
             if obj is None:
                 raise IrodsModelError("NOT_A_DATA_OBJECT", f"[{src}] is not a data object.")
             self._copy_overwrite_checks(caller, dst, dst_resource=dst_resource, overwrite=overwrite)
@@ -135,7 +135,7 @@ class CopiesMixin(DataObjectsMixin, WriteHoldsMixin):
         already have a replica in that resource's hierarchy (copy never adds a replica) → HIERARCHY_ERROR.
         Both come before any other check of the resources or the paths.
         """
-        existing = self.visible_data(caller, dst)
+        existing = self.stat_data(caller, dst)  # fs::server::is_data_object (rsDataObjCopy.cpp:235-236)
         if existing is None:
             return
         if not overwrite:
@@ -189,7 +189,9 @@ class CopiesMixin(DataObjectsMixin, WriteHoldsMixin):
                 if res is not None and res not in self.resources_in(zone):
                     raise IrodsModelError("SYS_RESC_DOES_NOT_EXIST", f"Resource [{res}] does not exist.")
             self.check_root(dst_resource, zone=zone)
-            obj = self.visible_data(caller, normalize(path), admin=admin)
+            # resolve_resource_hierarchy → file_object_factory → getDataObjInfo (rsDataObjRepl.cpp:404, irods
+            # 4.3.4) is a GenQuery filtered by the caller's read_object on the object and its collection.
+            obj = self.stat_data(caller, normalize(path))
             if obj is None:
                 raise IrodsModelError("CAT_NO_ROWS_FOUND", f"[{path}] does not exist.")
             if self.data_level(caller, obj, admin=admin) < READ:

@@ -113,11 +113,13 @@ def permission_param(ctx: Ctx) -> str:
 
 
 def wrong_kind(ctx: Ctx, lpath: str, *, kind: str) -> Response | None:
-    """400 + NOT_A_COLLECTION / NOT_A_DATA_OBJECT (no message) unless ``lpath`` is a visible ``kind``."""
+    """400 + NOT_A_COLLECTION / NOT_A_DATA_OBJECT (no message) unless ``lpath`` is a ``kind`` that
+    ``fs::client::is_collection`` / ``is_data_object`` finds: rsObjStat, so ``read_object`` is needed
+    (``stat_coll``/``stat_data``; shared_api_operations.cpp:69-88 at 0.7.0). ``admin=1`` plays no part."""
     if kind == "collection":
-        if ctx.model.visible_coll(ctx.user, lpath) is None:
+        if ctx.model.stat_coll(ctx.user, lpath) is None:
             return irods_error(IrodsModelError("NOT_A_COLLECTION"), status=400, message=False)
-    elif ctx.model.visible_data(ctx.user, lpath) is None:
+    elif ctx.model.stat_data(ctx.user, lpath) is None:
         return irods_error(IrodsModelError("NOT_A_DATA_OBJECT"), status=400, message=False)
     return None
 

@@ -370,7 +370,7 @@ class DataObjectsMixin(ModelBase):
         """
         with self.lock:
             path = normalize(path)
-            if self.visible_coll(caller, path) is not None:  # data_objects/src/main.cpp:2484-2490 (0.7.0)
+            if self.stat_coll(caller, path) is not None:  # data_objects/src/main.cpp:2484-2490 (0.7.0)
                 raise IrodsModelError("NOT_A_DATA_OBJECT", f"[{path}] is a collection.")
             check_touch_options(
                 replica_number=replica_number,
@@ -378,7 +378,9 @@ class DataObjectsMixin(ModelBase):
                 seconds=seconds,
                 reference=reference,
             )
-            obj = self.data_objects.get(path)
+            # rs_touch asks exists(), rsObjStat as the caller (touch.cpp:281-293): an object it may not read
+            # (stat_data) is missing to it; creating it then fails (it exists), silently until :452-457.
+            obj = self.stat_data(caller, path)
             if obj is None:
                 if no_create:
                     return
@@ -425,6 +427,8 @@ class DataObjectsMixin(ModelBase):
             if any(r.parent == leaf for r in table.values()):
                 raise IrodsModelError("USER_INVALID_RESC_INPUT", f"[{leaf}] is not a leaf resource.")
         try:
+            if path in self.data_objects or path in self.collections:  # there, but not for this caller
+                raise IrodsModelError("CAT_NAME_EXISTS_AS_DATAOBJ", f"[{path}] exists.")
             return self._create_for_write(
                 caller, path, create=True, resource=leaf, replica_number=None, ticket=None
             )
@@ -450,7 +454,10 @@ class DataObjectsMixin(ModelBase):
             path = normalize(path)
             if resource is not None and replica_number is not None:
                 raise IrodsModelError("SYS_INVALID_INPUT_PARAM", "Incompatible resource and replica number.")
-            obj = self.visible_data(caller, path, admin=admin)
+            # resolve_resource_hierarchy's getDataObjInfo finds no row without read_object on the object and
+            # its collection, and CAT_NO_ROWS_FOUND is told as OBJ_PATH_DOES_NOT_EXIST (irods 4.3.4
+            # rs_replica_truncate.cpp:78-91).
+            obj = self.stat_data(caller, path)
             if obj is None:
                 raise IrodsModelError("OBJ_PATH_DOES_NOT_EXIST", f"[{path}] does not exist.")
             if self.data_level(caller, obj, admin=admin) < WRITE:
@@ -473,7 +480,10 @@ class DataObjectsMixin(ModelBase):
         with self.lock:
             self.require_admin_flag(caller, admin)
             path = normalize(path)
-            obj = self.visible_data(caller, path, admin=admin)
+            # rsDataObjUnlink's lookups (getDataObjInfo, irods 4.3.4 dataObjOpr.cpp:130-149) are GenQueries
+            # the caller's access filters (general_query.cpp:1663-1689): without read_object on the object
+            # and its collection they find no row, as for a missing one.
+            obj = self.stat_data(caller, path)
             if obj is None:
                 raise IrodsModelError("CAT_NO_ROWS_FOUND", f"[{path}] does not exist.")
             if catalog_only and not self.is_admin(caller):
@@ -501,7 +511,7 @@ class DataObjectsMixin(ModelBase):
         """Rename/move a data object."""
         with self.lock:
             old, new = normalize(old), normalize(new)
-            obj = self.visible_data(caller, old)
+            obj = self.stat_data(caller, old)  # is_data_object, i.e. rsObjStat (data_objects:2262 at 0.7.0)
             if obj is None:
                 raise IrodsModelError("NOT_A_DATA_OBJECT", f"[{old}] is not a data object.")
             if old == new:

@@ -122,7 +122,9 @@ class ReplicasMixin(ModelBase):
         """
         with self.lock:
             self.require_admin_flag(caller, admin)
-            obj = self.visible_data(caller, normalize(path), admin=admin)
+            # file_object_factory's getDataObjInfo (rsDataObjTrim.cpp:136-147 at irods 4.3.4) is a GenQuery
+            # the caller's access filters: read_object on the object and its collection, else no row.
+            obj = self.stat_data(caller, normalize(path))
             if obj is None:
                 raise IrodsModelError("CAT_NO_ROWS_FOUND", f"[{path}] does not exist.")
             if self.data_level(caller, obj, admin=admin) < WRITE:

@@ -90,6 +90,9 @@ def test_modify_metadata_on_objects_needs_modify_object(api: Api) -> None:
     # catalog_utilities.cpp:95-102 (4.3.4): access_type_id >= modify_object; the failure is
     # atomic_apply_metadata_operations.cpp:523-527: CAT_NO_ACCESS_PERMISSION, operation null, index 0.
     api.write(f"{RODS}/mp.txt", b"x")
+    # The plugin finds the object with alice's own GenQuery first (lines 151-194), which wants read_object
+    # on the collection too (general_query.cpp:1683-1689): else the answer is "Entity does not exist".
+    _grant(api, RODS, "alice", "read", endpoint="collections")
     ops = json.dumps([{"operation": "add", "attribute": "k", "value": "v"}])
     for permission in (
         "read_object",
@@ -202,6 +205,9 @@ def test_modify_permissions_checks_own_before_any_operation(api: Api) -> None:
     # loop; the failure carries make_error_object(json{}, 0, ...): operation null, index 0 — even for [].
     api.write(f"{RODS}/p.txt", b"x")
     _grant(api, f"{RODS}/p.txt", "alice", "write")
+    # shared_api_operations.cpp:69-77 (0.7.0) asks is_data_object as alice first: rsObjStat wants read_object
+    # on the collection too (general_query.cpp:1683-1689), else 400 + NOT_A_DATA_OBJECT before the plugin.
+    _grant(api, RODS, "alice", "read", endpoint="collections")
     for ops in ([], [{"entity_name": "alice", "acl": "own"}]):
         r = api.post(
             "data-objects",

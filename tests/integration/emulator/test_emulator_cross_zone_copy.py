@@ -70,6 +70,17 @@ def test_a_copy_across_the_federation_still_needs_write_access_to_the_destinatio
         permission="read",
     )
     assert code(granted) == 0
+    # bob's is_data_object of the source (data_objects:2359 at 0.7.0, rsObjStat) wants read_object on its
+    # collection too (irods 4.3.4 general_query.cpp:1683-1689), else the answer is NOT_A_DATA_OBJECT.
+    on_home = fed.post(
+        "collections",
+        "alice",
+        op="set_permission",
+        lpath=REMOTE_HOME,
+        **{"entity-name": f"bob#{LOCAL}"},
+        permission="read",
+    )
+    assert code(on_home) == 0, on_home.text
     into_alices = _copy(fed, f"{REMOTE_HOME}/in.bin", f"{LOCAL_HOME}/bob.bin", who="bob")
     assert code(into_alices) == -818000  # CAT_NO_ACCESS_PERMISSION: bob may not write alice's home
     into_bobs = _copy(fed, f"{REMOTE_HOME}/in.bin", f"/{LOCAL}/home/bob/copy.bin", who="bob")
