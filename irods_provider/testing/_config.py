@@ -238,6 +238,9 @@ class EmulatorConfig:
     max_rows: int = 15
     read_buffer_bytes: int = MIB
     write_buffer_bytes: int = MIB
+    # irods_client.connection_pool.size (template: 6, core/src/main.cpp:563-564 at 0.7.0): the pooled agents
+    # whose "last counted object" decides ticket uses (see _tickets.TicketsMixin.ticket_grants).
+    connection_pool_size: int = 6
     dstream_exposes_irods_error_codes: bool = False
     request_timeout_seconds: float = 30.0
     """The server's whole-request deadline (``http_server.requests.timeout_in_seconds``, 30 s by default:

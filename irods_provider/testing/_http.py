@@ -364,6 +364,10 @@ class ApiApp:
             self.model.bump_generation()
 
     async def _dispatch_op(self, request: Request, name: str) -> Response:
+        with self.model.pooled_connection():  # a request holds one of the HTTP API's pooled connections
+            return await self._dispatch_pooled(request, name)
+
+    async def _dispatch_pooled(self, request: Request, name: str) -> Response:
         table = self.endpoints[name]
         if request.method not in ("GET", "POST"):
             return empty(405)

@@ -90,6 +90,8 @@ class EmulatorModel(
             self.data_objects = {}
             self.tokens = {}
             self.tickets = {}
+            self._agent_last = [0] * max(self.config.connection_pool_size, 1)  # fresh pooled agents
+            self._agents_busy = set()
             self.remote_zones = {}
             self.local_zone_row = RemoteZone(self.new_id(), self.zone)
             self.replica_faults = {}

@@ -5,12 +5,17 @@ from __future__ import annotations
 import secrets
 import socket
 import string
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from irods_provider.testing._catalog import OWN, ModelBase, normalize, now, server_time
 from irods_provider.testing._errors import IrodsModelError
 
 _ALPHABET = string.ascii_letters + string.digits
+# The pooled connection (its index) the current request holds; None outside a request (a fresh agent).
+_AGENT: ContextVar[int | None] = ContextVar("irods_emulator_agent", default=None)
 
 
 @dataclass
@@ -40,6 +45,46 @@ class TicketsMixin(ModelBase):
     """create/remove tickets, enable one for a request, and grant access through it."""
 
     tickets: dict[str, Ticket]
+    # Per pooled connection of the HTTP API: the data id its agent counted a ticket use for last
+    # (static previousDataId2, irods 4.3.4 mid_level_routines.cpp:1431, 1612, 1646), and which are taken.
+    _agent_last: list[int]
+    _agents_busy: set[int]
+
+    @contextmanager
+    def pooled_connection(self) -> Iterator[int]:
+        """Hold one pooled connection for a request: the first free one, as connection_pool::get_connection
+        does (irods 4.3.4 lib/core/src/connection_pool.cpp:390-408). The server waits when all are taken;
+        the emulator cannot block its event loop, so it shares the first one then."""
+        with self.lock:
+            free = [i for i in range(len(self._agent_last)) if i not in self._agents_busy]
+            index = free[0] if free else 0
+            self._agents_busy.add(index)
+        token = _AGENT.set(index)
+        try:
+            yield index
+        finally:
+            _AGENT.reset(token)
+            with self.lock:
+                self._agents_busy.discard(index)
+
+    def _count_ticket_use(self, t: Ticket, data_id: int) -> bool:
+        """checkObjIdByTicket's use count (irods 4.3.4 mid_level_routines.cpp:1604-1646; 4.3.2 :1600-1606):
+        only with a limit; skipped when this agent counted this data id last; refused at count >= limit
+        (4.3.4) inside that skip, at count > limit before it up to 4.3.3. False when refused."""
+        if t.uses_limit <= 0:
+            return True
+        agent = _AGENT.get()
+        same = agent is not None and self._agent_last[agent] == data_id
+        if self.config.irods_release < (4, 3, 4):
+            if t.uses_count > t.uses_limit:
+                return False
+        elif not same and t.uses_count >= t.uses_limit:
+            return False
+        if not same:
+            t.uses_count += 1
+        if agent is not None:
+            self._agent_last[agent] = data_id
+        return True
 
     def create_ticket(
         self,
@@ -128,30 +173,32 @@ class TicketsMixin(ModelBase):
             del self.tickets[name]
 
     def enable_ticket(self, caller: str, name: str) -> None:
-        """Validate and count one use of a ticket for the current request (errors → HTTP 500)."""
+        """Validate a ticket for the current request (errors → HTTP 500). Enabling counts nothing
+        (irods 4.3.2 db_plugin.cpp:14519-14538): a use is counted at the open (:meth:`ticket_grants`)."""
         with self.lock:
             t = self.tickets.get(name)
             if t is None:
                 raise IrodsModelError("CAT_TICKET_INVALID", "Invalid ticket.")
             if t.expiry and server_time() > t.expiry:
                 raise IrodsModelError("CAT_TICKET_EXPIRED", "Ticket expired.")
-            if t.uses_limit and t.uses_count >= t.uses_limit:
-                raise IrodsModelError("CAT_TICKET_USES_EXCEEDED", "Ticket uses exceeded.")
             if t.users and caller not in t.users:
                 raise IrodsModelError("CAT_TICKET_USER_EXCLUDED", "User not allowed by the ticket.")
             u = self.users.get(caller)
             if t.groups and not (u and u.groups & set(t.groups)):
                 raise IrodsModelError("CAT_TICKET_GROUP_EXCLUDED", "Group not allowed by the ticket.")
-            t.uses_count += 1
 
     def ticket_grants(self, caller: str, ticket: str | None, path: str, *, write: bool = False) -> bool:
-        """Whether the (already enabled) ticket covers ``path`` for reading or writing."""
+        """Whether the (already enabled) ticket covers ``path`` for reading or writing; meeting a data
+        object through it counts a use, as the access-checked lookup of the open does."""
         if ticket is None:
             return False
         t = self.tickets.get(ticket)
         if t is None or (write and t.type != "write"):
             return False
-        return path == t.path or (t.object_type == "collection" and path.startswith(t.path + "/"))
+        if not (path == t.path or (t.object_type == "collection" and path.startswith(t.path + "/"))):
+            return False
+        obj = self.data_objects.get(path)
+        return obj is None or self._count_ticket_use(t, obj.id)
 
     def visible_tickets(self, caller: str) -> list[Ticket]:
         """Tickets a user may see in queries: their own (all for rodsadmins)."""
