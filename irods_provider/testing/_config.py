@@ -241,6 +241,10 @@ class EmulatorConfig:
     # irods_client.connection_pool.size (template: 6, core/src/main.cpp:563-564 at 0.7.0): the pooled agents
     # whose "last counted object" decides ticket uses (see _tickets.TicketsMixin.ticket_grants).
     connection_pool_size: int = 6
+    # irods_client.connection_pool.max_retrievals_before_refresh (template: 16, main.cpp:566 at 0.7.0): a
+    # connection taken that often is reconnected (a new agent) when next taken (irods 4.3.4
+    # lib/core/src/connection_pool.cpp:295-300, 370-388).
+    connection_pool_max_retrievals: int = 16
     dstream_exposes_irods_error_codes: bool = False
     request_timeout_seconds: float = 30.0
     """The server's whole-request deadline (``http_server.requests.timeout_in_seconds``, 30 s by default:

@@ -92,6 +92,7 @@ class EmulatorModel(
             self.tickets = {}
             self._agent_last = [0] * max(self.config.connection_pool_size, 1)  # fresh pooled agents
             self._agents_busy = set()
+            self._agent_retrievals = [0] * len(self._agent_last)
             self.remote_zones = {}
             self.local_zone_row = RemoteZone(self.new_id(), self.zone)
             self.replica_faults = {}

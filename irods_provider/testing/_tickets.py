@@ -49,16 +49,22 @@ class TicketsMixin(ModelBase):
     # (static previousDataId2, irods 4.3.4 mid_level_routines.cpp:1431, 1612, 1646), and which are taken.
     _agent_last: list[int]
     _agents_busy: set[int]
+    _agent_retrievals: list[int]
 
     @contextmanager
     def pooled_connection(self) -> Iterator[int]:
         """Hold one pooled connection for a request: the first free one, as connection_pool::get_connection
         does (irods 4.3.4 lib/core/src/connection_pool.cpp:390-408). The server waits when all are taken;
-        the emulator cannot block its event loop, so it shares the first one then."""
+        the emulator cannot block its event loop, so it shares the first one then. A connection taken
+        ``connection_pool_max_retrievals`` times is reconnected first: a new agent, nothing counted."""
         with self.lock:
             free = [i for i in range(len(self._agent_last)) if i not in self._agents_busy]
             index = free[0] if free else 0
             self._agents_busy.add(index)
+            limit = self.config.connection_pool_max_retrievals
+            if limit > 0 and self._agent_retrievals[index] >= limit:
+                self._agent_last[index], self._agent_retrievals[index] = 0, 0
+            self._agent_retrievals[index] += 1
         token = _AGENT.set(index)
         try:
             yield index

@@ -24,12 +24,12 @@ def test_ticket_grants_read_to_another_user_until_removed(api: Api) -> None:
     assert api.read(f"{HOME}/t.txt", "bob").status_code == 404
     assert api.read(f"{HOME}/t.txt", "bob", ticket=ticket).content == b"ticketed"
     assert code(api.get("data-objects", "bob", op="stat", lpath=f"{HOME}/t.txt", ticket=ticket)) == 0
-    r = api.read(f"{HOME}/t.txt", "bob", ticket=ticket)  # third use > limit 2
-    assert r.status_code == 500
-    assert r.json()["irods_response"]["status_code"] == -892000
+    # The same pooled agent counted this object last: no use spent (mid_level_routines.cpp:1612 at irods
+    # 4.3.4, previousDataId2), so uses are 1 of 2 after three requests (test_emulator_ticket_uses).
+    assert api.read(f"{HOME}/t.txt", "bob", ticket=ticket).content == b"ticketed"
     q = "select TICKET_STRING, TICKET_TYPE, TICKET_DATA_NAME, TICKET_USES_LIMIT, TICKET_USES_COUNT"
     assert api.get("query", "alice", op="execute_genquery", query=q).json()["rows"] == [
-        [ticket, "read", "t.txt", "2", "2"]
+        [ticket, "read", "t.txt", "2", "1"]
     ]
     assert api.get("query", "bob", op="execute_genquery", query=q).json()["rows"] == []
     assert code(api.post("tickets", "bob", op="remove", name=ticket)) == -890000
