@@ -57,7 +57,7 @@ def test_parallel_readers_spend_at_most_one_use_per_pooled_connection(shared: Ap
     with ThreadPoolExecutor(readers) as pool:
         answers = list(pool.map(lambda _: shared.read(f"{HOME}/a", "bob", ticket=ticket), range(readers)))
     assert {(r.status_code, r.content) for r in answers} == {(200, b"abcdefghi")}
-    assert 1 <= _uses(shared, ticket) <= min(readers, shared.server.model.config.connection_pool_size)
+    assert 1 <= _uses(shared, ticket) <= min(readers, 6)  # 6: the template's pool size (main.cpp:564)
 
 
 def test_a_write_ticket_with_one_use_serves_a_three_piece_write(shared: Api) -> None:
