@@ -176,6 +176,7 @@ def test_a_drop_within_the_upload_ramp_resumes_inside_it(remote, session, sftp_s
     blob = random.Random(10).randbytes(4 * MIB + 17)
     remote.put("ramp.bin", blob)
     acked, failed, lock, read, dropped = threading.Event(), threading.Event(), threading.Lock(), [0], []
+    timed_out: list[str] = []  # a wait that ran out changed the scenario: the test then fails saying so
     real_write, real_next = DataObjects.write, _io._ReadPipeline.next_piece
     real_fail = _io.ParallelSftpRangeReader.fail
 
@@ -190,11 +191,12 @@ def test_a_drop_within_the_upload_ramp_resumes_inside_it(remote, session, sftp_s
             drop = read[0] >= 512 * KIB and not dropped
             hold = read[0] >= 512 * KIB and not drop
             dropped.extend(["drop"] if drop else [])
-        if drop:  # once a write was acknowledged (a deadline, not a pace: without the ramp none is yet)
-            acked.wait(10.0)
+        if drop:  # once a write was acknowledged (without the ramp none is yet: the wait runs out)
+            if not acked.wait(40.0):
+                timed_out.append("no write was acknowledged before the drop")
             raise paramiko.SSHException("Server connection dropped: injected")
-        if hold:  # the other readers read no further until that attempt failed
-            failed.wait(20.0)
+        if hold and not failed.wait(40.0):  # the other readers read no further until that attempt failed
+            timed_out.append("a reader went on before the dropped attempt failed")
         data = real_next(self)
         with lock:
             read[0] += len(data)
@@ -214,6 +216,7 @@ def test_a_drop_within_the_upload_ramp_resumes_inside_it(remote, session, sftp_s
         chunk_size=MIB,
     )
     assert dropped == ["drop"]
+    assert timed_out == []
     assert report["transferred"] == 1
     resumed = report["files"][0]["resumed_from"]
     assert 0 < resumed < MIB, resumed  # the ramp's committed prefix, before the first chunk boundary
