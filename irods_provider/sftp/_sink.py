@@ -25,7 +25,7 @@ import logging
 import posixpath
 import secrets
 import stat
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import paramiko
@@ -38,7 +38,6 @@ from irods_provider.client.transfer._endpoints import (
     Writer,
     register_temporary,
 )
-from irods_provider.client.transfer._localdir import temp_prefix
 from irods_provider.client.transfer._policy import DestinationState
 from irods_provider.exceptions import (
     IrodsChecksumMismatchError,
@@ -47,44 +46,48 @@ from irods_provider.exceptions import (
     IrodsNotFoundError,
     IrodsPermissionError,
     IrodsSftpFileError,
-    IrodsSymlinkError,
 )
 
 from . import _pipelined as pipelined
 from ._checksum import read_back_sha256
 from ._destination import destination_of, replace_refused
-from ._endpoint import is_raw_connection_error, sftp_error, sftp_errors
+from ._directories import create_sftp_directories, ensure_directory, target_root
+from ._endpoint import is_raw_connection_error, sftp_errors
 from ._integrity import (
     ReadBack,
     SftpState,
     close_reading_back,
     create_exclusive,
-    hash_prefix,
-    open_resumed,
     publish,
 )
 from ._io import WRITE_FAILED, SftpWriter, release_handle
-from ._modes import mode_probe, private_modes, probed_facts, settle_directory_mode
+from ._kept_aside import KeptAside
+from ._modes import private_modes
 from ._parallel import ParallelSftpWriter, Reopening, reopen_further, widen_writer
+from ._resume_record import (
+    _KEY_BYTES,
+    CHECKPOINT_CHUNKS,
+    ResumeRecord,
+    _temp_prefix,
+    _writer,
+    may_resume,
+)
 from ._resume_store import ResumeStore
 
 if TYPE_CHECKING:
     from ._endpoint import SftpEndpoint
 
-__all__ = ["SftpStagingSink", "may_resume", "target_root"]
+__all__ = ["CHECKPOINT_CHUNKS", "SftpStagingSink", "create_sftp_directories", "may_resume", "target_root"]
 
 log = logging.getLogger(__name__)
-#: A parallel writer's acknowledged prefix is recorded each time it grew by this many chunks.
-CHECKPOINT_CHUNKS = 8
 #: Temporaries up to this size are checked by reading them back over SFTP on the file's own channel instead of
 #: ``sha256sum`` over an exec session of their own (a channel, the command, its output and exit status: four
 #: round trips or more): a file of one write through its own read-write handle in its close's round trip
 #: (:class:`_ClosingWriter`), a longer one by an open and its reads. All read the bytes the server stored.
 READ_BACK_BYTES = 1024 * 1024
-_KEY_BYTES = 8  # random bytes of a temporary's name (16 hex digits)
 
 
-class SftpStagingSink:
+class SftpStagingSink(ResumeRecord, KeptAside):
     """``final`` on the SFTP server, written through ``client`` (a channel the caller holds for the file).
 
     ``root`` is the target directory as the server resolves it (``normalize``): the final path's directory
@@ -175,74 +178,6 @@ class SftpStagingSink:
             self._refused = replace_refused(self.sftp.login_uid, client, attributes, path=self.final)
         return destination_of(self.sftp, client, self.final, attributes)
 
-    def _settle_kept(self, there: pipelined.Outcome) -> pipelined.Outcome:
-        """The replaced file an earlier attempt recorded as kept aside (its publish failed, or died, before
-        it was back or removed): put back when the final name is free, else removed (the name holds a whole
-        newer file, which this task was asked to replace). Returns the final name's ``lstat`` answer then.
-        Without such a record (nearly always) it costs one local file lookup, no request."""
-        record = self.store.load(key := self._record_key()) or {}
-        head, name = posixpath.split(self.final)
-        kept = record.get("aside")
-        if not isinstance(kept, str):
-            return there
-        aside = posixpath.join(head, kept)
-        ours = posixpath.dirname(aside) == head and kept.startswith(f".{name}.") and kept.endswith(".keep")
-        if ours and isinstance(there, FileNotFoundError):
-            self._put_back_kept(aside)
-            (there,) = pipelined.exchange(self.client, [pipelined.lstat(self.client, self.final)])
-        elif ours and (refused := self.sftp.discard(self.client, aside)) is not None:  # follows no link
-            log.warning(
-                "Could not remove %s, an earlier attempt's old copy of %s: %s", aside, self.final, refused
-            )
-            return there
-        rest = {k: v for k, v in record.items() if k != "aside"}
-        if rest:
-            self.store.save(key, rest)
-        else:
-            self.store.drop(key)
-        return there
-
-    def _put_back_kept(self, aside: str) -> None:
-        """Rename the regular file at ``aside`` onto the free final name (anything else there, a link
-        planted since included, is left alone); a refusal is a typed error naming both."""
-        doing = f"cannot put back the old file kept at {aside!r}"
-        with sftp_errors(self.final, doing, operation="irods_to_sftp"):
-            try:
-                if not stat.S_ISREG(self.client.lstat(aside).st_mode or 0):
-                    return
-                self.client.rename(aside, self.final)
-            except FileNotFoundError:
-                return
-        log.warning("Put back %s from %s, kept there by an earlier attempt", self.final, aside)
-
-    def _keeping(self, aside: str | None) -> None:
-        """Record where :func:`~._io.replace_keeping_aside` keeps the replaced file (None: it no longer does),
-        for the next attempt to put it back (:meth:`_settle_kept`). A record that cannot be written fails the
-        publish before the old file is moved."""
-        self._aside = aside
-        if self._record is None:
-            return
-        record = {k: v for k, v in (self.store.load(self._record) or {}).items() if k != "aside"}
-        try:
-            self.store.save(
-                self._record, record if aside is None else {**record, "aside": posixpath.basename(aside)}
-            )
-        except OSError:
-            if aside is not None:
-                raise
-
-    def _record_key(self) -> str:
-        """The resume record's name: task identity, endpoint and final path. Not the source's version: that
-        is kept inside the record, so a temporary of an older version is found again and removed."""
-        host, port = self.sftp.transport.getpeername()[:2]
-        return ResumeStore.key(*self.identity, f"{host}:{port}", self.final)
-
-    def resumable(self, key: str) -> bool:
-        """Whether this task recorded a temporary of ``final`` for the source version ``key`` (the local
-        record only)."""
-        record = self.store.load(self._record_key())
-        return record is not None and record.get("version") == key
-
     def open_temp(
         self,
         *,
@@ -270,20 +205,6 @@ class SftpStagingSink:
             self._checkpointed = offset
             self._writer.on_commit = self._checkpoint
         return self._writer, offset
-
-    def _checkpoint(self, committed: int, *, always: bool = False) -> None:
-        """Record the acknowledged prefix of a parallel writer every ``CHECKPOINT_CHUNKS`` chunks: its
-        chunks land out of order, so after a ``kill -9`` (no abort truncated the temporary) the file may
-        have holes past that prefix, and the next attempt resumes from the recorded prefix, not its size."""
-        if self._record is None or self._kept is None:
-            return
-        if not always and committed - self._checkpointed < CHECKPOINT_CHUNKS * self.chunk_size:
-            return
-        self._checkpointed = committed
-        try:
-            self.store.save(self._record, {**self._kept, "committed": committed})
-        except OSError as exc:  # the next attempt then resumes from an older prefix: never wrong
-            log.warning("Could not record the acknowledged prefix of %s: %s", self.temp, exc)
 
     def _open(
         self, *, size: int, resume: bool, prefix: PrefixCheck, coordinator: TransferCoordinator
@@ -329,27 +250,6 @@ class SftpStagingSink:
     def _reads_back(self, size: int) -> bool:
         """Whether the finished temporary is checked by reading it back over SFTP (:meth:`verify`)."""
         return self.remote_checksum is not False and size <= READ_BACK_BYTES
-
-    def _recorded(
-        self, record: dict[str, Any], head: str, name: str, *, size: int, resume: bool, prefix: PrefixCheck
-    ) -> tuple[SftpWriter, int, SftpState] | None:
-        """The temporary an earlier attempt recorded, continued when ``resume`` and it passes its checks;
-        without ``resume``, or when written for another version of the source (replaced since), removed
-        (never following a link) and None. A planted or swapped file raises, typed, and its record is
-        forgotten."""
-        assert self._record is not None
-        temp = posixpath.join(head, str(record.get("temp", "")))  # none recorded: not a temporary's name
-        if posixpath.dirname(temp) != head or not posixpath.basename(temp).startswith(_temp_prefix(name)):
-            return None
-        if not resume or record.get("version") != self._version:  # killed, or of a replaced source
-            self._remove_recorded(temp)  # never follows a link
-            self.store.drop(self._record)
-            return None
-        try:
-            return self._reopen(temp, record, size=size, prefix=prefix)
-        except IrodsInvalidPathError:  # swapped, planted or not ours (IrodsSymlinkError too)
-            self.store.drop(self._record)  # never trusted again: the next attempt starts afresh
-            raise
 
     def _create(
         self,
@@ -400,38 +300,6 @@ class SftpStagingSink:
             return handle, None
         checked = further
         return handle, lambda first: checked.join(first, state)
-
-    def _reopen(
-        self, temp: str, record: dict[str, Any], *, size: int, prefix: PrefixCheck
-    ) -> tuple[SftpWriter, int, SftpState] | None:
-        """The recorded temporary, checked and reopened after its prefix (hashed through the same handle
-        into ``prefix.hasher``) matched the source's, with its handle's state (only read since); removed
-        and None when it does not, None if gone."""
-        try:
-            handle, offset, state = open_resumed(self.client, temp, uid=record.get("uid"), max_size=size)
-        except FileNotFoundError:
-            return None
-        except PermissionError as exc:  # ours, but its mode no longer lets us open it: never resumable
-            log.warning("Not resuming %s: the SFTP server refused to reopen it (%s); removing it", temp, exc)
-            self._remove_recorded(temp)
-            return None
-        committed = record.get("committed")
-        if isinstance(committed, int) and 0 <= committed < offset:
-            offset = committed  # chunks past it may have landed out of order, with holes between them
-        # A record written before its create (killed right after it) has no owner yet: the file's own.
-        self._kept = {"temp": record.get("temp"), "uid": state.uid, "version": self._version}
-        try:
-            hash_prefix(handle, offset, prefix.hasher)
-            if not prefix.matches(offset):
-                log.warning("Not resuming %s: its %d bytes differ from the source's", temp, offset)
-                handle.close()
-                self.client.remove(temp)
-                return None
-        except BaseException:
-            handle.close()
-            raise
-        log.info("Resuming %s at byte %d", temp, offset)
-        return _writer(self.client, temp, handle, offset=offset), offset, state
 
     def verify(self, sha256_hex: str) -> bool:
         """Compare the temporary's SHA-256 on the server with ``sha256_hex`` (read back over SFTP up to
@@ -537,158 +405,6 @@ class SftpStagingSink:
             self.store.save(self._record, {"temp": posixpath.basename(writer.path), "version": "", **kept})
         except OSError as exc:
             log.warning("Could not record the temporary %s for removal: %s", writer.path, exc)
-
-    def _remove_recorded(self, temp: str) -> None:
-        """Remove the temporary ``temp`` an earlier attempt recorded (never following a link). One the server
-        refuses to remove is a typed error naming it; its record stays, for an attempt that can."""
-        refused = self.sftp.discard(self.client, temp)
-        if refused is None:
-            return
-        typed = sftp_error(refused, path=temp, doing="cannot remove the temporary an earlier attempt left")
-        if typed is refused:
-            raise refused
-        raise typed from refused
-
-    def _forget(self) -> None:
-        self._kept = None
-        if self._record is not None and self._aside is not None:  # the next attempt settles it
-            self.store.save(self._record, {"aside": posixpath.basename(self._aside)})
-        elif self._record is not None:
-            self.store.drop(self._record)
-        if self.source is not None:
-            self.store.drop(_hint_key(self.identity, self.source))
-
-    def _save_hint(self) -> None:
-        """Note that this task may leave a temporary of ``source`` (before its record, dropped after it)."""
-        if self.source is not None:
-            self.store.save(_hint_key(self.identity, self.source), {})
-
-
-def _temp_prefix(name: str) -> str:
-    """``.<name>.irods-part-`` (before the random key), shortened with a digest of ``name`` when the
-    temporary's name would exceed 255 bytes (as local downloads do): a final name of up to 255 bytes works."""
-    return temp_prefix(name, key_length=2 * _KEY_BYTES)
-
-
-def may_resume(store: ResumeStore, identity: Sequence[str], source: str) -> bool:
-    """Whether the task ``identity`` may have left a resumable temporary of the data object ``source`` (a
-    local answer, before the SSH connection is up: the record's own key needs the endpoint and the final
-    path). False only when none was recorded since the last publish or discard of one."""
-    return store.load(_hint_key(identity, source)) is not None
-
-
-def _hint_key(identity: Sequence[str], source: str) -> str:
-    return ResumeStore.key(*identity, "irods-source", source)
-
-
-def target_root(sftp: SftpEndpoint, path: str, *, directory_mode: int | None = None) -> str:
-    """Create the target directory ``path`` (and its parents); how the server resolves it (``normalize``),
-    the ``root`` every :class:`SftpStagingSink` of the task must stay inside. One round trip when ``path``
-    or its parent exists (:func:`ensure_directory`), the login directory (:attr:`~._endpoint.SftpEndpoint.
-    home`) asked in it when ``path`` is relative and it is not known yet, and the server's default file
-    mode learned in it too (:func:`_mode_probe`). Directories it creates get ``directory_mode`` (None: the
-    server's default)."""
-    with sftp.channel() as client:
-        if "\x00" in path or path.startswith("/") or sftp.home_known:
-            directory = sftp.resolve(path)
-            probe = _mode_probe(sftp, client, directory)
-            real, probed = ensure_directory(sftp, client, directory, also=probe, mode=directory_mode)
-            _learn_mode(sftp, probed)
-            return real
-        # Relative to the login directory: sent as it is, the login directory asked in the same round trip.
-        relative = posixpath.normpath(path)
-        also = [pipelined.realpath(client, "."), *_mode_probe(sftp, client, relative)]
-        real, (home, *probed) = ensure_directory(sftp, client, relative, also=also, mode=directory_mode)
-        _learn_mode(sftp, probed)
-        sftp.home = pipelined.name(home)
-        if sftp.knows_directory(relative):
-            sftp.note_directory(sftp.resolve(relative))
-        return real
-
-
-def _mode_probe(sftp: SftpEndpoint, client: paramiko.SFTPClient, directory: str) -> list[pipelined.Request]:
-    """:func:`~._modes.mode_probe` in ``directory``, sent with :func:`target_root`'s own requests (no round
-    trip of their own); none once the endpoint knows the mode."""
-    return [] if sftp.new_file_mode is not None else mode_probe(client, directory)
-
-
-def _learn_mode(sftp: SftpEndpoint, probed: Sequence[pipelined.Outcome]) -> None:
-    """Note what :func:`_mode_probe`'s answers tell: the plain-create mode and the login user's uid (nothing
-    when its ``mkdir`` or ``lstat`` failed)."""
-    mode, uid = probed_facts(probed)
-    if mode is not None:
-        sftp.new_file_mode = mode
-        sftp.login_uid = uid
-
-
-def create_sftp_directories(
-    sftp: SftpEndpoint, target: str, directories: Sequence[str], *, mode: int | None = None
-) -> None:
-    """Create a tree's ``directories`` below the SFTP directory ``target``, an existing one fine: parents
-    first, one round trip each (:func:`ensure_directory`, how the server resolves ``target`` asked with it).
-    Each must resolve inside ``target`` before anything is created in it, as a file's directory must
-    (:meth:`SftpStagingSink.destination_state`): a link leading out is IrodsSymlinkError, a file in the way
-    IrodsNotADirectoryError, both naming the path. The directories it creates get ``mode`` (None: the
-    server's default); existing ones are left as they are."""
-    if not directories:
-        return
-    with sftp.channel() as client:
-        for leaf in sorted(set(directories) - {target}):
-            also = [pipelined.realpath(client, target)]
-            real, (root,) = ensure_directory(sftp, client, leaf, also=also, mode=mode)
-            if not real.startswith(pipelined.name(root).rstrip("/") + "/"):
-                raise IrodsSymlinkError(f"{leaf!r} resolves outside the target directory", path=leaf)
-
-
-def ensure_directory(
-    sftp: SftpEndpoint,
-    client: paramiko.SFTPClient,
-    directory: str,
-    *,
-    also: Sequence[pipelined.Request] = (),
-    mode: int | None = None,
-) -> tuple[str, list[pipelined.Outcome]]:
-    """:meth:`~._endpoint.SftpEndpoint.makedirs` ``directory``, then how the server resolves it (``realpath``)
-    and the answers to ``also``, in one round trip: ``stat``, ``mkdir``, ``realpath`` and ``also`` sent
-    together (``stat`` and ``mkdir`` only for a directory the endpoint has not settled yet). Unless the
-    directory was there or that ``mkdir`` created it (its parent exists), ``makedirs`` goes step by step,
-    then ``realpath`` and ``also`` are asked again (a second round trip): a ``mkdir`` that finds something
-    in place changes nothing. ``mode``: the ``mkdir``'s permission bits, an ``lstat`` right after it in
-    the same round trip, and an ``lsetstat`` (a round trip) only when the umask masked them."""
-    settled = sftp.knows_directory(directory)
-    made_mode = 0o777 if mode is None else mode
-    mkdir = pipelined.mkdir(client, directory, made_mode)
-    head = [] if settled else [pipelined.stat(client, directory), mkdir]
-    if head and mode is not None:
-        head.append(pipelined.lstat(client, directory))
-    tail = [pipelined.realpath(client, directory), *also]
-    outcomes = pipelined.exchange(client, [*head, *tail])
-    if not settled:
-        (found, made, *after), outcomes = outcomes[: len(head)], outcomes[len(head) :]
-        if _is_directory(found):
-            sftp.note_directory(directory)
-        elif isinstance(found, FileNotFoundError) and pipelined.succeeded(made):
-            sftp.note_directory(directory)
-            if mode is not None:
-                settle_directory_mode(client, directory, mode, after[0])
-        else:
-            sftp.makedirs(client, directory, mode=mode)  # parents, a race with another worker, a file there
-            outcomes = pipelined.exchange(client, tail)
-    return pipelined.name(outcomes[0]), outcomes[1:]
-
-
-def _is_directory(outcome: pipelined.Outcome) -> bool:
-    return not isinstance(outcome, OSError) and stat.S_ISDIR(pipelined.attributes(outcome).st_mode or 0)
-
-
-def _writer(client: paramiko.SFTPClient, temp: str, handle: paramiko.SFTPFile, *, offset: int) -> SftpWriter:
-    """A pipelined writer over an open handle, positioned at ``offset``."""
-    handle.seek(offset)
-    handle.set_pipelined(True)
-    # Its size is checked by the publish's lstat right before the rename (and by the read-back or sha256sum).
-    writer = SftpWriter(client, temp, handle, check_size=False)
-    writer.bytes_written = offset
-    return writer
 
 
 class _ClosingWriter(SftpWriter):
