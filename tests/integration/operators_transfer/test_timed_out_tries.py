@@ -20,6 +20,7 @@ import pytest
 from airflow.sdk.exceptions import AirflowTaskTimeout
 
 from irods_provider.client.transfer import _local as engine
+from irods_provider.operators._earlier import EarlierTries
 from irods_provider.operators.transfer import IrodsToLocalOperator, LocalToIrodsOperator
 
 HOME = "/tempZone/home/rods"
@@ -114,3 +115,22 @@ def test_a_download_retried_after_a_timeout_skips_what_it_published(
     assert (report["failed"], report["transferred"], report["skipped"]) == (0, 8, 12)
     assert skipped_as_earlier(report) == published
     assert {p.name: p.read_bytes() for p in dest.iterdir()} == data
+
+
+def test_a_record_that_cannot_be_written_never_replaces_the_timeout(
+    session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Recording what the try published fails too: the task still fails with the timeout, not that error."""
+    src = tmp_path / "src"
+    src.mkdir()
+    for i, name in enumerate(NAMES):
+        (src / name).write_bytes(os.urandom(1000 + i))
+
+    def broken(self: EarlierTries, files: object) -> None:
+        raise RuntimeError("the record cannot be written")
+
+    monkeypatch.setattr(EarlierTries, "record", broken)
+    monkeypatch.setattr(engine, "upload_object", timing_out(engine.upload_object, "worker"))
+    args = {"source_path": str(src), "destination_path": f"{HOME}/staged", **ONE_AT_A_TIME}
+    with pytest.raises(AirflowTaskTimeout):
+        LocalToIrodsOperator(task_id="t", **args).execute(ti(1))
