@@ -322,9 +322,13 @@ class TransferOperatorBase(CancellableMixin, TransferLineageMixin, IrodsBaseOper
         """Record the lineage (source, destination) of the files copied or found already identical.
 
         A lineage problem is logged, never raised: the files are already where they belong. What they
-        published is recorded for a retry of the task (:meth:`earlier_tries`).
+        published is recorded for a retry of the task (:meth:`earlier_tries`), also when the try failed (any
+        exception, Airflow's execution_timeout too): a problem recording it never replaces that failure.
         """
-        self.earlier_tries().record(files)
+        try:
+            self.earlier_tries().record(files)
+        except Exception as error:  # a retry then refuses these files, as without a record
+            self.log.warning("files published not recorded for a retry: %s: %s", type(error).__name__, error)
         try:
             pairs = [datasets(f) for f in files if f.status in _DONE]
         except Exception as error:  # lineage is best effort by design

@@ -255,7 +255,7 @@ class LocalTransferOperator(TransferOperatorBase):
         self._logged = None
         try:
             return self.transfer(session)
-        except IrodsError as exc:
+        except BaseException as exc:  # any failure (Airflow's execution_timeout too): log, record what landed
             report = getattr(exc, "report", None)
             if isinstance(report, TransferReport) and report is not self._logged:
                 self._log(report)

@@ -178,19 +178,20 @@ def run_files(
     if lanes.small or lanes.adaptive is not None:
         slots["small"] = _Slots(lanes.small, lanes.adaptive)
     small_max = lanes.adaptive.maximum if lanes.adaptive is not None else lanes.small
-    with ThreadPoolExecutor(max_workers=max(1, lanes.large) + small_max, thread_name_prefix=what) as pool:
-        for index, item in enumerate(plan):
-            lane = slots[lanes.of(item.size)]
-            lane.acquire()
-            if run.stopped():
-                lane.release()
-                break
-            pool.submit(run.task, index, item, lane)
-    report = TransferReport(
-        files=[run.results[i] for i in sorted(run.results)],
-        seconds=time.monotonic() - started,
-        dry_run=dry_run,
-    )
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, lanes.large) + small_max, thread_name_prefix=what) as pool:
+            for index, item in enumerate(plan):
+                lane = slots[lanes.of(item.size)]
+                lane.acquire()
+                if run.stopped():
+                    lane.release()
+                    break
+                pool.submit(run.task, index, item, lane)
+    except BaseException as exc:  # raised in this thread (Airflow's execution_timeout): report the files done
+        if hasattr(exc, "__dict__") and not hasattr(exc, "report"):
+            exc.report = run.report(started, dry_run)  # type: ignore[attr-defined]
+        raise
+    report = run.report(started, dry_run)
     error = run.error(report, len(plan), what=what, raise_failures=raise_failures)
     if error is None:
         return report
@@ -210,6 +211,12 @@ class _Run(Generic[T]):
         self.errors: list[BaseException] = []
         self.cancelled_from_outside = False
         self._lock = threading.Lock()
+
+    def report(self, started: float, dry_run: bool) -> TransferReport:
+        """The report of the files done so far, in plan order."""
+        with self._lock:
+            files = [self.results[i] for i in sorted(self.results)]
+        return TransferReport(files=files, seconds=time.monotonic() - started, dry_run=dry_run)
 
     def stopped(self) -> bool:
         """Whether no more files may start."""
